@@ -1,0 +1,7 @@
+"""fleetopt: plan a GPU fleet (buy, redeploy, retire, power, debt) and test the plan against uncertain futures."""
+
+__version__ = "0.1.0"
+
+from fleetopt.loading import LoadedModel, ModelError, load_model  # noqa: E402
+
+__all__ = ["LoadedModel", "ModelError", "__version__", "load_model"]

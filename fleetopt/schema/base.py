@@ -1,0 +1,41 @@
+"""Shared building blocks of the model-file schema: strict base model and typed fields."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from fleetopt.quarters import QUARTER_PATTERN
+
+
+class StrictModel(BaseModel):
+    """Base of every block: unknown keys are errors, attribute docstrings become field docs."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+        str_strip_whitespace=True,
+    )
+
+
+Quarter = Annotated[
+    str,
+    StringConstraints(pattern=QUARTER_PATTERN),
+    Field(description="A calendar quarter written YYYYQn, e.g. 2026Q3."),
+]
+"""A calendar quarter label such as ``2026Q3``."""
+
+Name = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64),
+    Field(description="An identifier: letters, digits, '_', '-', '.'."),
+]
+
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Rate = Annotated[float, Field(ge=-0.99, le=10, allow_inf_nan=False)]
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]

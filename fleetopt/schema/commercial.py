@@ -1,0 +1,100 @@
+"""Market demand and prices, and customer contracts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from fleetopt.schema.base import Fraction, Name, NonNegative, PositiveInt, Quarter, StrictModel
+from fleetopt.schema.hardware import Generation
+from fleetopt.schema.series import NonNegativeSeries
+
+
+class PriceByGeneration(StrictModel):
+    """Price per GPU-hour for one use, by generation; `all` is the fallback for generations not named."""
+
+    all: NonNegativeSeries | None = None
+    """Price for any generation not listed, USD per GPU-hour."""
+    hopper: NonNegativeSeries | None = None
+    """Price per Hopper GPU-hour, USD."""
+    blackwell: NonNegativeSeries | None = None
+    """Price per Blackwell GPU-hour, USD."""
+    rubin: NonNegativeSeries | None = None
+    """Price per Rubin GPU-hour, USD."""
+
+    def for_generation(self, generation: Generation):
+        return getattr(self, generation.value) or self.all
+
+
+class MarketPrices(StrictModel):
+    """Market (uncontracted) rental prices, USD per GPU-hour."""
+
+    training: PriceByGeneration
+    """Prices for training capacity."""
+    inference: PriceByGeneration
+    """Prices for inference capacity."""
+
+
+class MarketDemand(StrictModel):
+    """Capacity the market will rent from this company, in H100-equivalent GPUs (throughput-weighted)."""
+
+    training: NonNegativeSeries
+    """Training demand, H100-equivalent GPUs, per quarter."""
+    inference: NonNegativeSeries
+    """Inference demand, H100-equivalent GPUs, per quarter."""
+
+
+class Market(StrictModel):
+    """Uncontracted demand and its prices."""
+
+    demand_gpus: MarketDemand
+    """Most capacity the market takes, H100-equivalent GPUs."""
+    price_usd_per_gpu_hour: MarketPrices
+    """Market prices per GPU-hour by use and generation."""
+    billed_utilization: Fraction
+    """Share of hours a market-rented GPU is billed (contracts bill every hour)."""
+
+
+class Contract(StrictModel):
+    """A customer contract for a fixed number of GPUs over a term (take-or-pay)."""
+
+    customer: Name
+    """Customer name; revenue-share limits apply per customer."""
+    use: Literal["training", "inference"]
+    """Work the GPUs serve."""
+    eligible_skus: list[Name] | None = None
+    """SKUs that may serve the contract; see also `min_generation`."""
+    min_generation: Generation | None = None
+    """Oldest generation that may serve the contract (alternative to `eligible_skus`)."""
+    gpus: PositiveInt
+    """GPUs delivered once fully ramped."""
+    start: Quarter
+    """First quarter of the term."""
+    term_quarters: PositiveInt
+    """Length of the term in quarters."""
+    price_usd_per_gpu_hour: NonNegative
+    """Contract price, USD per GPU-hour, billed for every hour of every delivered GPU."""
+    signed: bool
+    """True: already signed and must be served. False: an option the plan may accept."""
+    delivery_deadline: Quarter | None = None
+    """Quarter by which all GPUs must be delivered (partial delivery allowed before); `start` when omitted."""
+    cancellation_penalty_usd: NonNegative = 0.0
+    """Paid to the customer if the contract is not delivered by its deadline, USD."""
+
+    @model_validator(mode="after")
+    def _eligibility(self) -> "Contract":
+        if self.eligible_skus is None and self.min_generation is None:
+            raise ValueError("give eligible_skus or min_generation")
+        if self.eligible_skus is not None and not self.eligible_skus:
+            raise ValueError("eligible_skus is empty")
+        if self.delivery_deadline is not None and self.delivery_deadline < self.start:
+            raise ValueError("delivery_deadline is before start")
+        return self
+
+
+class CommercialLimits(StrictModel):
+    """Limits on the revenue book."""
+
+    max_customer_revenue_share: float = Field(1.0, gt=0, le=1, allow_inf_nan=False)
+    """Largest share of total revenue over the horizon any one customer may have (1 = no limit)."""

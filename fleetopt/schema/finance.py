@@ -1,0 +1,114 @@
+"""Cash, debt facilities, covenants and corporate costs."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from fleetopt.schema.base import (
+    Fraction,
+    NonNegative,
+    PositiveInt,
+    Quarter,
+    StrictModel,
+)
+from fleetopt.schema.series import NonNegativeSeries
+
+
+class DebtFacility(StrictModel):
+    """A term-loan facility (e.g. a delayed-draw term loan secured on GPUs).
+
+    Each draw amortises straight-line over `amortization_quarters` starting the quarter after it is drawn.
+    """
+
+    size_usd: NonNegative
+    """Most that can be drawn in total over the draw window, USD."""
+    opening_balance_usd: NonNegative = 0.0
+    """Balance outstanding at the start of the horizon, USD (counts against `size_usd`)."""
+    fixed_rate_annual: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    """Fixed annual interest rate (0.09 = 9 %). Give this or `spread_over_reference_annual`."""
+    spread_over_reference_annual: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    """Floating rate: spread over `finance.reference_rate_annual` (0.0225 = SOFR + 225 bp)."""
+    max_ltv: Fraction | None = None
+    """Largest balance / resale value of the GPU fleet; None when the facility is not GPU-secured."""
+    amortization_quarters: PositiveInt
+    """Quarters over which each draw (and the opening balance) is repaid in equal instalments."""
+    draw_from: Quarter
+    """First quarter money can be drawn."""
+    draw_until: Quarter
+    """Last quarter money can be drawn."""
+
+    @model_validator(mode="after")
+    def _rate(self) -> "DebtFacility":
+        if (self.fixed_rate_annual is None) == (self.spread_over_reference_annual is None):
+            raise ValueError("give exactly one of fixed_rate_annual and spread_over_reference_annual")
+        if self.draw_until < self.draw_from:
+            raise ValueError("draw_until is before draw_from")
+        if self.opening_balance_usd > self.size_usd:
+            raise ValueError("opening_balance_usd is larger than size_usd")
+        return self
+
+
+class Covenants(StrictModel):
+    """Maintenance covenants, tested every quarter from `test_from`."""
+
+    test_from: Quarter
+    """First quarter the covenants are tested."""
+    max_debt_to_ebitda: NonNegative | None = None
+    """Largest total debt / annualised quarterly EBITDA (EBITDA x 4)."""
+    min_dscr: NonNegative | None = None
+    """Smallest EBITDA / (interest + scheduled principal) in a quarter."""
+    min_liquidity_usd: NonNegative | None = None
+    """Smallest cash balance, USD."""
+    min_liquidity_fraction_of_debt: Fraction | None = None
+    """Smallest cash balance as a fraction of total debt."""
+
+
+class Revolver(StrictModel):
+    """An emergency revolving facility drawn only when cash would fall below the minimum.
+
+    The optimiser never plans to use it; the scenario evaluator draws it in bad futures.
+    """
+
+    size_usd: NonNegative
+    """Limit of the revolver, USD."""
+    annual_rate: Fraction
+    """Penalty interest rate on revolver draws."""
+
+
+class Finance(StrictModel):
+    """The company's balance sheet and funding."""
+
+    opening_cash_usd: NonNegative
+    """Cash at the start of the horizon, USD."""
+    min_cash_usd: NonNegative = 0.0
+    """Cash may never fall below this, USD."""
+    reference_rate_annual: NonNegativeSeries
+    """Floating reference rate (e.g. SOFR) per quarter, annual."""
+    facilities: dict[str, DebtFacility] = Field(default_factory=dict)
+    """Debt facilities by name."""
+    covenants: Covenants | None = None
+    """Maintenance covenants; none when omitted."""
+    overhead_usd_per_quarter: NonNegativeSeries = 0.0
+    """Corporate overhead (SG&A, R&D) per quarter, USD."""
+    tax_rate: Fraction = 0.0
+    """Tax rate on positive pre-tax profit in a quarter (no loss carry-forward). Default 0."""
+    revolver: Revolver | None = None
+    """Emergency liquidity used by the scenario evaluator."""
+
+
+class Redeployment(StrictModel):
+    """Moving GPUs from training clusters to inference service."""
+
+    cost_per_gpu_usd: NonNegative
+    """One-off cost of reconfiguring a GPU from training to inference, USD."""
+
+
+class Retirement(StrictModel):
+    """Rules for taking GPUs out of service."""
+
+    resale: bool = True
+    """True: retired GPUs are sold at their resale value for their age. False: scrapped for nothing."""
+    selling_cost_fraction: Fraction = 0.0
+    """Share of resale value lost to brokers, logistics and data wiping."""
+    max_age_years: NonNegative | None = None
+    """GPUs must be retired by this age; no limit when omitted."""

@@ -1,0 +1,112 @@
+"""GPU SKUs and the installed fleet."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from fleetopt.schema.base import (
+    Fraction,
+    Name,
+    NonNegative,
+    Positive,
+    PositiveInt,
+    Quarter,
+    StrictModel,
+)
+from fleetopt.schema.series import NonNegativeSeries
+
+
+class Generation(str, Enum):
+    """NVIDIA data-centre GPU generations, oldest first."""
+
+    hopper = "hopper"
+    blackwell = "blackwell"
+    rubin = "rubin"
+
+    @property
+    def rank(self) -> int:
+        return list(Generation).index(self)
+
+
+class Use(str, Enum):
+    """What a GPU is configured for."""
+
+    training = "training"
+    inference = "inference"
+
+
+class TrainingEligibility(StrictModel):
+    """How long a SKU stays eligible for training work (after that it can only serve inference).
+
+    Give one or both rules; a SKU is eligible while every rule given holds.
+    """
+
+    quarters_after_release: PositiveInt | None = None
+    """Eligible until this many quarters after the SKU's `available_from` quarter."""
+    max_newer_generations_on_sale: int | None = Field(None, ge=0, le=2)
+    """Eligible while at most this many newer generations have a SKU on sale."""
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> "TrainingEligibility":
+        if self.quarters_after_release is None and self.max_newer_generations_on_sale is None:
+            raise ValueError(
+                "give quarters_after_release, max_newer_generations_on_sale, or both"
+            )
+        return self
+
+
+class Sku(StrictModel):
+    """A GPU product as bought: a system configuration with its all-in cost and power."""
+
+    generation: Generation
+    """hopper, blackwell or rubin."""
+    available_from: Quarter
+    """First quarter the SKU can be bought (volume availability)."""
+    available_until: Quarter | None = None
+    """Last quarter it can be bought; open-ended when omitted."""
+    block_size_gpus: PositiveInt
+    """Purchase unit in GPUs (a rack or a pod); purchases are whole blocks."""
+    capex_per_gpu_usd: NonNegativeSeries
+    """All-in capex per GPU (GPU, server, network, installation) by purchase quarter, USD."""
+    power_kw_per_gpu: Positive
+    """All-in IT power per GPU in service (server and network share), kW, before PUE."""
+    idle_power_fraction: Fraction
+    """Share of `power_kw_per_gpu` a powered but idle GPU still draws."""
+    training_throughput: NonNegative
+    """Training throughput per GPU relative to an H100 (H100 = 1)."""
+    inference_throughput: NonNegative
+    """Inference throughput per GPU relative to an H100 (H100 = 1)."""
+    opex_per_gpu_quarter_usd: NonNegative
+    """Operating cost per installed GPU per quarter, excluding electricity, USD."""
+    useful_life_years: Positive
+    """Accounting useful life for straight-line depreciation, years."""
+    resale_fraction_by_age_years: list[Fraction] = Field(min_length=2)
+    """Resale value as a fraction of capex at age 0, 1, 2, ... years (linear in between, last value held)."""
+    training_eligibility: TrainingEligibility
+    """Rule for how long the SKU may serve training."""
+
+    @model_validator(mode="after")
+    def _sale_window(self) -> "Sku":
+        if self.available_until is not None and self.available_until < self.available_from:
+            raise ValueError("available_until is before available_from")
+        return self
+
+
+class FleetCohort(StrictModel):
+    """GPUs already installed at the start of the horizon: one SKU, one site, one purchase quarter."""
+
+    sku: Name
+    """SKU name (a key of `skus`)."""
+    site: Name
+    """Site name (a key of `sites`)."""
+    purchased: Quarter
+    """Quarter the GPUs were bought (on or before the horizon's first quarter)."""
+    gpus: PositiveInt
+    """Number of GPUs."""
+    use: Literal["training", "inference"]
+    """What the GPUs are configured for at the start."""
+    capex_per_gpu_usd: NonNegative
+    """All-in price paid per GPU, USD (the basis of depreciation and resale value)."""

@@ -1,0 +1,166 @@
+"""The root of a planning-model file and the checks that span several blocks."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from fleetopt.quarters import parse_quarter, quarter_label
+from fleetopt.schema.base import Fraction, Name, PositiveInt, Quarter, StrictModel
+from fleetopt.schema.commercial import CommercialLimits, Contract, Market
+from fleetopt.schema.finance import Finance, Redeployment, Retirement
+from fleetopt.schema.hardware import FleetCohort, Generation, Sku
+from fleetopt.schema.risk import Risk
+from fleetopt.schema.series import SeriesSpec, series_length_problem, series_quarters
+from fleetopt.schema.sites import Site
+
+Path = tuple[str | int, ...]
+
+
+class Horizon(StrictModel):
+    """The planning period."""
+
+    start: Quarter
+    """First quarter planned."""
+    quarters: PositiveInt = Field(le=80)
+    """Number of quarters planned (at most 80 = 20 years)."""
+    discount_rate_annual: Fraction
+    """Annual rate at which equity cash flows are discounted (cost of equity)."""
+
+
+class PlanningModel(StrictModel):
+    """A whole fleet-planning problem: hardware, sites, demand, contracts and finance."""
+
+    name: Name
+    """Short name of the model, used in run folder names."""
+    description: str = ""
+    """Free text shown in summaries."""
+    horizon: Horizon
+    """Planning period."""
+    skus: dict[Name, Sku] = Field(min_length=1)
+    """GPU products by name."""
+    sites: dict[Name, Site] = Field(min_length=1)
+    """Data-centre sites by name."""
+    fleet: list[FleetCohort] = Field(default_factory=list)
+    """GPUs already installed at the start."""
+    market: Market
+    """Uncontracted demand and prices."""
+    contracts: dict[Name, Contract] = Field(default_factory=dict)
+    """Customer contracts by name, signed or optional."""
+    limits: CommercialLimits = Field(default_factory=CommercialLimits)
+    """Limits on the revenue book."""
+    finance: Finance
+    """Cash, debt, covenants and corporate costs."""
+    redeployment: Redeployment
+    """Cost of moving GPUs from training to inference."""
+    retirement: Retirement = Field(default_factory=Retirement)
+    """Rules for retiring and selling GPUs."""
+    risk: Risk = Field(default_factory=Risk)
+    """Uncertainty around the forecast, for scenario evaluation."""
+
+    @property
+    def first_quarter(self) -> int:
+        return parse_quarter(self.horizon.start)
+
+    @property
+    def quarter_labels(self) -> list[str]:
+        return [quarter_label(self.first_quarter + t) for t in range(self.horizon.quarters)]
+
+    def series_fields(self) -> list[tuple[Path, SeriesSpec]]:
+        """Every time series in the model with its path."""
+        out: list[tuple[Path, SeriesSpec]] = []
+        for name, sku in self.skus.items():
+            out.append((("skus", name, "capex_per_gpu_usd"), sku.capex_per_gpu_usd))
+        for name, site in self.sites.items():
+            out.append((("sites", name, "power_capacity_mw"), site.power_capacity_mw))
+            out.append(
+                (("sites", name, "electricity_price_usd_per_mwh"), site.electricity_price_usd_per_mwh)
+            )
+        for use in ("training", "inference"):
+            out.append((("market", "demand_gpus", use), getattr(self.market.demand_gpus, use)))
+            prices = getattr(self.market.price_usd_per_gpu_hour, use)
+            for gen in ("all", "hopper", "blackwell", "rubin"):
+                if getattr(prices, gen) is not None:
+                    out.append((("market", "price_usd_per_gpu_hour", use, gen), getattr(prices, gen)))
+        out.append((("finance", "reference_rate_annual"), self.finance.reference_rate_annual))
+        out.append((("finance", "overhead_usd_per_quarter"), self.finance.overhead_usd_per_quarter))
+        return out
+
+
+def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
+    """Problems that involve more than one block: unknown names, quarters outside the horizon."""
+    problems: list[tuple[Path, str]] = []
+    first = model.first_quarter
+    last = first + model.horizon.quarters - 1
+    span = f"{quarter_label(first)}..{quarter_label(last)}"
+
+    def in_horizon(path: Path, label: str) -> None:
+        if not first <= parse_quarter(label) <= last:
+            problems.append((path, f"quarter {label} is outside the horizon {span}"))
+
+    for path, spec in model.series_fields():
+        problem = series_length_problem(spec, model.horizon.quarters)
+        if problem:
+            problems.append((path, problem))
+        for label in series_quarters(spec):
+            in_horizon((*path, "steps", label), label)
+
+    for i, cohort in enumerate(model.fleet):
+        path: Path = ("fleet", i)
+        if cohort.sku not in model.skus:
+            problems.append(((*path, "sku"), f"unknown SKU {cohort.sku!r}"))
+        elif parse_quarter(cohort.purchased) < parse_quarter(model.skus[cohort.sku].available_from):
+            problems.append(
+                (
+                    (*path, "purchased"),
+                    f"{cohort.purchased} is before SKU {cohort.sku!r} was available "
+                    f"({model.skus[cohort.sku].available_from})",
+                )
+            )
+        if cohort.site not in model.sites:
+            problems.append(((*path, "site"), f"unknown site {cohort.site!r}"))
+        if parse_quarter(cohort.purchased) > first:
+            problems.append(
+                ((*path, "purchased"), f"{cohort.purchased} is after the horizon start {model.horizon.start}")
+            )
+
+    for name, site in model.sites.items():
+        if site.expansion is not None:
+            in_horizon(("sites", name, "expansion", "earliest_start"), site.expansion.earliest_start)
+
+    generations = {sku.generation for sku in model.skus.values()}
+    for use in ("training", "inference"):
+        prices = getattr(model.market.price_usd_per_gpu_hour, use)
+        for gen in sorted(generations, key=lambda g: g.rank):
+            if prices.for_generation(gen) is None:
+                problems.append(
+                    (
+                        ("market", "price_usd_per_gpu_hour", use),
+                        f"no price for generation {gen.value!r}: give `{gen.value}` or `all`",
+                    )
+                )
+
+    for name, contract in model.contracts.items():
+        path = ("contracts", name)
+        in_horizon((*path, "start"), contract.start)
+        if contract.delivery_deadline is not None:
+            in_horizon((*path, "delivery_deadline"), contract.delivery_deadline)
+        for j, sku in enumerate(contract.eligible_skus or []):
+            if sku not in model.skus:
+                problems.append(((*path, "eligible_skus", j), f"unknown SKU {sku!r}"))
+        if not contract_skus(model, contract):
+            problems.append((path, "no SKU in the model is eligible for this contract"))
+
+    for name in model.risk.customer_hazard_overrides:
+        if name not in {c.customer for c in model.contracts.values()}:
+            problems.append((("risk", "customer_hazard_overrides", name), f"unknown customer {name!r}"))
+
+    if model.finance.covenants is not None:
+        in_horizon(("finance", "covenants", "test_from"), model.finance.covenants.test_from)
+    return problems
+
+
+def contract_skus(model: PlanningModel, contract: Contract) -> list[str]:
+    """SKUs that may serve a contract: the named ones, filtered by its minimum generation."""
+    names = contract.eligible_skus if contract.eligible_skus is not None else list(model.skus)
+    floor = contract.min_generation.rank if contract.min_generation else Generation.hopper.rank
+    return [n for n in names if n in model.skus and model.skus[n].generation.rank >= floor]

@@ -1,0 +1,62 @@
+"""Uncertainty around the forecast: the inputs of the scenario generator.
+
+Every factor defaults to "no uncertainty", so a model without a `risk` block
+evaluates to its deterministic forecast.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from fleetopt.schema.base import Fraction, NonNegative, NonNegativeInt, StrictModel
+
+
+class SelfCompetitionShock(StrictModel):
+    """A hyperscaler starts selling its spare capacity: market prices drop at once and stay lower."""
+
+    probability_per_quarter: Fraction
+    """Chance the shock arrives in any given quarter (at most one arrival per scenario)."""
+    price_drop_min: Fraction
+    """Smallest relative drop of every market price when it arrives."""
+    price_drop_max: Fraction
+    """Largest relative drop."""
+
+    @model_validator(mode="after")
+    def _range(self) -> "SelfCompetitionShock":
+        if self.price_drop_max < self.price_drop_min:
+            raise ValueError("price_drop_max is below price_drop_min")
+        return self
+
+
+class PowerDelay(StrictModel):
+    """Late power: each expansion block may come online later than its lead time."""
+
+    probability: Fraction
+    """Chance a block is late."""
+    max_extra_quarters: NonNegativeInt
+    """A late block is late by 1..max_extra_quarters quarters (uniform)."""
+
+
+class Risk(StrictModel):
+    """Volatilities and shock probabilities used to simulate futures around the forecast."""
+
+    price_volatility_annual: NonNegative = 0.0
+    """Volatility of market prices (lognormal random walk), per sqrt(year)."""
+    demand_volatility_annual: NonNegative = 0.0
+    """Volatility of market demand (lognormal random walk), per sqrt(year)."""
+    new_generation_price_step: Fraction = 0.0
+    """Extra relative drop of an older generation's market price when a newer generation first ships."""
+    self_competition: SelfCompetitionShock | None = None
+    """Hyperscaler self-competition price shock; none when omitted."""
+    customer_default_hazard_per_quarter: Fraction = 0.0
+    """Chance per quarter that a contracted customer cancels or defaults (all its contracts end)."""
+    customer_hazard_overrides: dict[str, Fraction] = Field(default_factory=dict)
+    """Per-customer hazards that replace `customer_default_hazard_per_quarter`."""
+    power_delay: PowerDelay | None = None
+    """Random delay of power-expansion blocks; none when omitted."""
+    reference_rate_volatility_annual: NonNegative = 0.0
+    """Volatility of the floating reference rate (normal random walk, absolute, e.g. 0.01 = 100 bp)."""
+    electricity_price_volatility_annual: NonNegative = 0.0
+    """Volatility of electricity prices (lognormal random walk), per sqrt(year)."""
+    resale_value_volatility_annual: NonNegative = 0.0
+    """Volatility of secondary-market GPU values (lognormal random walk), per sqrt(year)."""

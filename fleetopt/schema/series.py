@@ -1,0 +1,91 @@
+"""Quarterly time series as written in a model file.
+
+A series can be written three ways:
+
+* a single number: the same value in every quarter;
+* a list with one value per quarter of the horizon;
+* a mapping with ``start`` (value in the first quarter), an optional
+  ``annual_growth`` (compound, e.g. -0.15 for a 15 %/year decline) and optional
+  ``steps`` that reset the level at named quarters (growth continues from there).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Union
+
+import numpy as np
+from pydantic import AfterValidator, Field
+
+from fleetopt.quarters import parse_quarter
+from fleetopt.schema.base import Quarter, StrictModel
+
+
+class CompactSeries(StrictModel):
+    """A start value, a compound annual growth rate and step changes at named quarters."""
+
+    start: float = Field(allow_inf_nan=False)
+    """Value in the first quarter of the horizon."""
+    annual_growth: float = Field(0.0, ge=-0.99, le=10.0, allow_inf_nan=False)
+    """Compound growth per year (-0.15 = 15 % decline per year), applied quarter by quarter."""
+    steps: dict[Quarter, float] = Field(default_factory=dict)
+    """New levels from the named quarters on; growth continues from each new level."""
+
+
+SeriesSpec = Union[float, list[float], CompactSeries]
+
+
+def _check_non_negative(value: SeriesSpec) -> SeriesSpec:
+    if isinstance(value, CompactSeries):
+        numbers = [value.start, *value.steps.values()]
+    elif isinstance(value, list):
+        numbers = value
+    else:
+        numbers = [value]
+    for number in numbers:
+        if not np.isfinite(number):
+            raise ValueError("values must be finite numbers")
+        if number < 0:
+            raise ValueError(f"must not be negative (got {number})")
+    return value
+
+
+Series = Annotated[SeriesSpec, Field(union_mode="left_to_right")]
+"""A quarterly series: a number, a list per quarter, or {start, annual_growth, steps}."""
+NonNegativeSeries = Annotated[
+    SeriesSpec, Field(union_mode="left_to_right"), AfterValidator(_check_non_negative)
+]
+"""A quarterly series whose values may not be negative."""
+
+
+def series_length_problem(spec: SeriesSpec, n_quarters: int) -> str | None:
+    """Return why ``spec`` does not fit a horizon of ``n_quarters``, or None."""
+    if isinstance(spec, list) and len(spec) != n_quarters:
+        return f"has {len(spec)} values but the horizon has {n_quarters} quarters"
+    return None
+
+
+def resolve_series(spec: SeriesSpec, first_quarter: int, n_quarters: int) -> np.ndarray:
+    """Turn a series spec into a float64 array of one value per horizon quarter."""
+    if isinstance(spec, (int, float)):
+        return np.full(n_quarters, float(spec), dtype=np.float64)
+    if isinstance(spec, list):
+        problem = series_length_problem(spec, n_quarters)
+        if problem:
+            raise ValueError(f"series {problem}")
+        return np.asarray(spec, dtype=np.float64)
+    steps = {parse_quarter(q) - first_quarter: v for q, v in spec.steps.items()}
+    quarterly_growth = (1.0 + spec.annual_growth) ** 0.25
+    values = np.empty(n_quarters, dtype=np.float64)
+    level = spec.start
+    for t in range(n_quarters):
+        if t in steps:
+            level = steps[t]
+        elif t > 0:
+            level *= quarterly_growth
+        values[t] = level
+    return values
+
+
+def series_quarters(spec: SeriesSpec) -> list[str]:
+    """Quarter labels a series names (its steps), for range checks."""
+    return list(spec.steps) if isinstance(spec, CompactSeries) else []

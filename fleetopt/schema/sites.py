@@ -1,0 +1,40 @@
+"""Data-centre sites: power online, power prices and options to build more."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from fleetopt.schema.base import NonNegative, NonNegativeInt, Positive, Quarter, StrictModel
+from fleetopt.schema.series import NonNegativeSeries
+
+
+class PowerExpansion(StrictModel):
+    """An option to build power capacity at a site in blocks."""
+
+    block_mw: Positive
+    """Facility power added by one block, MW (grid connection, the unit PUE applies to)."""
+    capex_per_mw_usd: NonNegative
+    """Build cost per MW of facility power, USD; paid evenly over the lead time."""
+    lead_time_quarters: NonNegativeInt
+    """Quarters from the start of construction until the block is online."""
+    earliest_start: Quarter
+    """First quarter construction can start."""
+    max_blocks: NonNegativeInt
+    """Most blocks that can ever be built at the site."""
+    useful_life_years: Positive
+    """Depreciation life of the power and cooling plant, years."""
+
+
+class Site(StrictModel):
+    """A data-centre campus with its own power envelope."""
+
+    power_capacity_mw: NonNegativeSeries
+    """Facility power online before any expansion, MW, per quarter."""
+    pue: float = Field(ge=1.0, le=3.0, allow_inf_nan=False)
+    """Power usage effectiveness: facility power / IT power."""
+    electricity_price_usd_per_mwh: NonNegativeSeries
+    """All-in delivered electricity price, USD/MWh, per quarter."""
+    fixed_cost_per_mw_quarter_usd: NonNegative = 0.0
+    """Cost of each MW online per quarter whether used or not (lease, staff), USD. Default 0."""
+    expansion: PowerExpansion | None = None
+    """Option to build more power; none when omitted."""

@@ -1,0 +1,84 @@
+"""Human-readable summaries of a model (for `fleetopt validate`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.table import Table
+
+from fleetopt.loading import LoadedModel
+from fleetopt.schema.series import resolve_series
+
+
+def _money(usd: float) -> str:
+    if abs(usd) >= 1e9:
+        return f"${usd / 1e9:,.2f}B"
+    if abs(usd) >= 1e6:
+        return f"${usd / 1e6:,.1f}M"
+    return f"${usd:,.0f}"
+
+
+def model_summary_table(loaded: LoadedModel) -> Table:
+    """A table of what a model describes: horizon, SKUs by generation, sites, contracts, debt."""
+    m = loaded.model
+    n = m.horizon.quarters
+    labels = m.quarter_labels
+    table = Table(title=f"{m.name}: {m.description}" if m.description else m.name, show_header=False)
+    table.add_column("block", style="bold")
+    table.add_column("contents")
+    table.add_row(
+        "horizon",
+        f"{labels[0]}..{labels[-1]} ({n} quarters), discount rate {m.horizon.discount_rate_annual:.1%}/year",
+    )
+    by_gen: dict[str, list[str]] = defaultdict(list)
+    for name, sku in m.skus.items():
+        until = f"..{sku.available_until}" if sku.available_until else "+"
+        by_gen[sku.generation.value].append(
+            f"{name} (on sale {sku.available_from}{until}, {sku.power_kw_per_gpu:g} kW/GPU, "
+            f"blocks of {sku.block_size_gpus} GPUs)"
+        )
+    table.add_row("SKUs", "\n".join(f"{g}: {', '.join(v)}" for g, v in by_gen.items()))
+    site_lines = []
+    for name, site in m.sites.items():
+        mw = resolve_series(site.power_capacity_mw, m.first_quarter, n)
+        line = f"{name}: {mw[0]:,.0f} MW online at start, PUE {site.pue:g}"
+        if site.expansion:
+            e = site.expansion
+            line += (
+                f"; can add up to {e.max_blocks} x {e.block_mw:g} MW "
+                f"({e.lead_time_quarters} quarters lead time, {_money(e.capex_per_mw_usd)}/MW)"
+            )
+        site_lines.append(line)
+    table.add_row("sites", "\n".join(site_lines))
+    installed = sum(c.gpus for c in m.fleet)
+    table.add_row("fleet", f"{installed:,} GPUs installed in {len(m.fleet)} cohorts")
+    contract_lines = [
+        f"{name}: {c.customer}, {c.gpus:,} GPUs {c.use} from {c.start} for {c.term_quarters} quarters "
+        f"at ${c.price_usd_per_gpu_hour:.2f}/GPU-hour ({'signed' if c.signed else 'optional'})"
+        for name, c in m.contracts.items()
+    ]
+    table.add_row("contracts", "\n".join(contract_lines) or "none")
+    f = m.finance
+    debt_lines = [
+        f"{name}: {_money(fac.opening_balance_usd)} drawn of {_money(fac.size_usd)}, "
+        + (
+            f"fixed {fac.fixed_rate_annual:.2%}"
+            if fac.fixed_rate_annual is not None
+            else f"reference + {fac.spread_over_reference_annual:.2%}"
+        )
+        + (f", LTV <= {fac.max_ltv:.0%}" if fac.max_ltv is not None else "")
+        for name, fac in f.facilities.items()
+    ]
+    table.add_row("cash", f"{_money(f.opening_cash_usd)} opening, {_money(f.min_cash_usd)} minimum")
+    table.add_row("debt", "\n".join(debt_lines) or "none")
+    if f.covenants:
+        c = f.covenants
+        parts = [f"from {c.test_from}"]
+        if c.max_debt_to_ebitda is not None:
+            parts.append(f"debt/EBITDA <= {c.max_debt_to_ebitda:g}x")
+        if c.min_dscr is not None:
+            parts.append(f"DSCR >= {c.min_dscr:g}x")
+        if c.min_liquidity_usd is not None:
+            parts.append(f"liquidity >= {_money(c.min_liquidity_usd)}")
+        table.add_row("covenants", ", ".join(parts))
+    return table
