@@ -186,7 +186,11 @@ def _message(err: dict) -> str:
     if kind == "string_pattern_mismatch" and "Q[1-4]" in str(err.get("ctx", {}).get("pattern", "")):
         return f"{err['input']!r} is not a quarter: expected a label like 2026Q3"
     value = err.get("input")
-    if isinstance(value, (str, int, float, bool)) and kind not in ("model_type", "dict_type"):
+    if (
+        isinstance(value, (str, int, float, bool))
+        and kind not in ("model_type", "dict_type")
+        and "(got" not in msg
+    ):
         return f"{msg} (got {value!r})"
     return msg
 
