@@ -66,6 +66,12 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
     seen: set = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark
+            ) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -77,21 +83,29 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _line_index(node: yaml.Node | None, path: tuple = (), out: dict | None = None) -> dict:
-    """Map every field path in the YAML node tree to its 1-based line."""
+def _line_index(
+    node: yaml.Node | None, path: tuple = (), out: dict | None = None, visited: set | None = None
+) -> dict:
+    """Map every field path in the YAML node tree to its 1-based line.
+
+    A node reached again through an alias is not walked again (its paths fall back to the
+    line of the key that names the alias): this keeps recursive and nested aliases finite.
+    """
     out = {} if out is None else out
-    if node is None:
+    visited = set() if visited is None else visited
+    if node is None or id(node) in visited:
         return out
+    visited.add(id(node))
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value
             out[(*path, key)] = key_node.start_mark.line + 1
-            _line_index(value_node, (*path, key), out)
+            _line_index(value_node, (*path, key), out, visited)
             out[(*path, key)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _line_index(item, (*path, i), out)
+            _line_index(item, (*path, i), out, visited)
     return out
 
 
@@ -131,6 +145,9 @@ def parse_model_text(text: str, source: str) -> PlanningModel:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         message = f"YAML syntax error: {exc.problem or exc}"
+        if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
+            # e.g. an unclosed bracket is only noticed lines later: name where it opened.
+            message += f" ({exc.context} on line {exc.context_mark.line + 1})"
         raise ModelError(source, [ModelIssue((), message, line)]) from None
     except yaml.YAMLError as exc:
         raise ModelError(source, [ModelIssue((), f"YAML error: {exc}")]) from None
@@ -140,11 +157,12 @@ def parse_model_text(text: str, source: str) -> PlanningModel:
     try:
         model = PlanningModel.model_validate(data)
     except ValidationError as exc:
-        issues = []
+        issues, other_branches = [], []
         for err in exc.errors():
-            path = _clean_loc(err["loc"])
-            issues.append(ModelIssue(path, _message(err), _line_for(lines, path)))
-        raise ModelError(source, _dedupe(issues)) from None
+            path, branch_fits = _clean_loc(err["loc"], data)
+            issue = ModelIssue(path, _message(err), _line_for(lines, path))
+            (issues if branch_fits else other_branches).append(issue)
+        raise ModelError(source, _dedupe(issues or other_branches)) from None
     problems = cross_checks(model)
     if problems:
         issues = [ModelIssue(p, m, _line_for(lines, p)) for p, m in problems]
@@ -168,10 +186,39 @@ def load_model(model: str | Path | None = None) -> LoadedModel:
     return LoadedModel(parse_model_text(text, source), source, text)
 
 
-def _clean_loc(loc: tuple) -> tuple:
-    """Drop pydantic's union-branch markers (e.g. 'float', 'list[float]') from a location."""
-    noise = {"float", "int", "list[float]", "CompactSeries", "function-after[_check_non_negative(), union[float,list[float],CompactSeries]]"}
-    return tuple(p for p in loc if not (isinstance(p, str) and (p in noise or p.startswith(("function-", "union[", "tagged-union[")))))
+_SERIES_BRANCH = {dict: "CompactSeries", list: "list[float]"}
+
+
+def _is_marker(part: object) -> bool:
+    noise = {"float", "int", "list[float]", "CompactSeries"}
+    return isinstance(part, str) and (
+        part in noise or part.startswith(("function-", "union[", "tagged-union["))
+    )
+
+
+def _clean_loc(loc: tuple, data: object) -> tuple[tuple, bool]:
+    """Drop pydantic's union-branch markers (e.g. 'float', 'list[float]') from a location.
+
+    The location is walked through the data, so a key the user wrote (a contract named
+    ``float``) is never taken for a marker. Also says whether the error comes from the
+    series branch that matches the shape written (a mapping, a list or a number): errors
+    of the other branches ("Input should be a valid number" for a mapping) are noise.
+    """
+    path: list = []
+    value, walking, fits = data, True, True
+    for part in loc:
+        is_dict_key = isinstance(value, dict) and part in value
+        is_index = isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+        if walking and (is_dict_key or is_index):
+            value = value[part]
+        elif _is_marker(part):
+            if walking and part in ("float", "list[float]", "CompactSeries"):
+                fits = fits and part == _SERIES_BRANCH.get(type(value), "float")
+            continue
+        else:
+            walking = False
+        path.append(part)
+    return tuple(path), fits
 
 
 def _message(err: dict) -> str:

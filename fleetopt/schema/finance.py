@@ -28,7 +28,7 @@ class DebtFacility(StrictModel):
     """Fixed annual interest rate (0.09 = 9 %). Give this or `spread_over_reference_annual`."""
     spread_over_reference_annual: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
     """Floating rate: spread over `finance.reference_rate_annual` (0.0225 = SOFR + 225 bp)."""
-    max_ltv: Fraction | None = None
+    max_ltv: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     """Largest balance / resale value of the GPU fleet; None when the facility is not GPU-secured."""
     amortization_quarters: PositiveInt
     """Quarters over which each draw (and the opening balance) is repaid in equal instalments."""

@@ -61,6 +61,10 @@ class PlanningModel(StrictModel):
     def first_quarter(self) -> int:
         return parse_quarter(self.horizon.start)
 
+    def first_quarter_offset(self, label: str) -> int:
+        """Index of a quarter label inside the horizon (0 = first quarter)."""
+        return parse_quarter(label) - self.first_quarter
+
     @property
     def quarter_labels(self) -> list[str]:
         return [quarter_label(self.first_quarter + t) for t in range(self.horizon.quarters)]

@@ -1,0 +1,343 @@
+"""The economics of a fleet plan, written once.
+
+Two layers, shared by the MILP (:mod:`fleetopt.milp`) and the scenario evaluator:
+
+* **unit coefficients**: revenue per GPU-quarter, MW per GPU, electricity cost per
+  MW-quarter, power-capex and principal schedules. The MILP uses them as constraint
+  coefficients; :func:`operating_lines` uses them to price a solved plan.
+* **the roll-forward** (:func:`roll_forward`): interest, principal, taxes, revolver,
+  cash and debt quarter by quarter, array-generic (NumPy or CuPy, any batch shape),
+  and the NPV of equity cash flows (:func:`npv`).
+
+Conventions (see docs/formulation.md): cash flows happen during quarter ``t`` and
+are discounted from its end; interest in ``t`` is charged on the balance at the
+end of ``t - 1``; a draw in ``t`` is repaid in equal instalments from ``t + 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fleetopt.data import FacilityData, ModelData, SiteData
+from fleetopt.plan import Plan
+
+# ---------------------------------------------------------------- unit coefficients
+
+
+def mw_per_gpu(data: ModelData) -> np.ndarray:
+    """(S, I) facility MW drawn by one GPU in service: kW x PUE / 1000."""
+    pue = np.array([s.pue for s in data.sites])
+    return data.kw_per_gpu[:, None] * pue[None, :] / 1000.0
+
+
+def market_revenue_per_gpu(data: ModelData) -> np.ndarray:
+    """(2, S, T) USD earned by one GPU rented on the market for a quarter."""
+    return data.market_price * data.hours * data.billed_utilization
+
+
+def contract_revenue_per_gpu(data: ModelData) -> np.ndarray:
+    """(K,) USD earned by one contracted GPU in a quarter (contracts bill every hour)."""
+    return np.array([k.price_usd_per_gpu_hour * data.hours for k in data.contracts])
+
+
+def electricity_cost_per_mw(data: ModelData) -> np.ndarray:
+    """(I, T) USD for drawing one MW for a whole quarter."""
+    return np.array([s.electricity_usd_per_mwh for s in data.sites]) * data.hours
+
+
+def drawn_mw(data: ModelData, held: np.ndarray, in_service: np.ndarray) -> np.ndarray:
+    """(I, T) facility MW drawn: GPUs in service at full power, the rest of those held at idle power.
+
+    ``held`` and ``in_service`` are (S, I, T) GPU counts.
+    """
+    idle = data.idle_fraction[:, None, None]
+    per_gpu = mw_per_gpu(data)[:, :, None]
+    return (per_gpu * (idle * held + (1.0 - idle) * in_service)).sum(axis=0)
+
+
+def power_capex_schedule(site: SiteData, T: int) -> np.ndarray:
+    """(T, T) share of a block's capex paid in quarter t (column) when started in tau (row)."""
+    out = np.zeros((T, T))
+    lead = max(site.lead_time, 1)
+    for tau in range(T):
+        out[tau, tau : min(T, tau + lead)] = 1.0 / lead
+    return out
+
+
+def power_online_schedule(site: SiteData, T: int) -> np.ndarray:
+    """(T, T) 1 where a block started in tau (row) is online in quarter t (column)."""
+    ts = np.arange(T)
+    return (ts[None, :] >= ts[:, None] + site.lead_time).astype(np.float64)
+
+
+def power_depreciation_schedule(site: SiteData, T: int) -> np.ndarray:
+    """(T, T) depreciation in quarter t of one block started in tau: straight line from online."""
+    online = power_online_schedule(site, T)
+    age = np.arange(T)[None, :] - (np.arange(T)[:, None] + site.lead_time)
+    return np.where(online.astype(bool) & (age < site.life_quarters), site.block_capex_usd / site.life_quarters, 0.0)
+
+
+def power_book_value_end(site: SiteData, T: int) -> np.ndarray:
+    """(T,) book value at the end of the horizon of one block started in tau."""
+    return site.block_capex_usd - power_depreciation_schedule(site, T).sum(axis=1)
+
+
+def principal_schedule(facility: FacilityData, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scheduled principal: (T,) on the opening balance, and (T, T) share of a draw in tau repaid in t."""
+    n = facility.amortization_quarters
+    opening = np.where(np.arange(T) < n, facility.opening_usd / n, 0.0)
+    draws = np.zeros((T, T))
+    for tau in range(T):
+        draws[tau, tau + 1 : min(T, tau + 1 + n)] = 1.0 / n
+    return opening, draws
+
+
+# ---------------------------------------------------------------- operating lines of a plan
+
+
+def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
+    """Quarterly revenue, costs, EBITDA, depreciation, investing flows of a plan, USD, each (T,)."""
+    T = data.T
+    S, I = data.S, data.I
+    sku_of = np.array([c.sku for c in data.cohorts], dtype=int)
+    site_of = np.array([c.site for c in data.cohorts], dtype=int)
+    held_c = plan.held
+    held = np.zeros((S, I, T))
+    np.add.at(held, (sku_of, site_of), held_c)
+
+    contract_by_use = np.zeros((2, S, I, T))
+    for k, contract in enumerate(data.contracts):
+        contract_by_use[contract.use] += plan.contract_gpus[k]
+    market = plan.active - contract_by_use
+    revenue_market = (market_revenue_per_gpu(data)[:, :, None, :] * market).sum(axis=(1, 2))
+    per_contract = contract_revenue_per_gpu(data)[:, None] * plan.contract_gpus.sum(axis=(1, 2))
+
+    mw = drawn_mw(data, held, plan.active.sum(axis=0))
+    online = power_online_mw(data, plan.build_blocks)
+    lines: dict[str, np.ndarray] = {
+        "revenue_training_market_usd": revenue_market[0],
+        "revenue_inference_market_usd": revenue_market[1],
+        "revenue_contracts_usd": per_contract.sum(axis=0) if len(data.contracts) else np.zeros(T),
+    }
+    lines["revenue_usd"] = (
+        lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"] + lines["revenue_contracts_usd"]
+    )
+    lines["electricity_usd"] = (electricity_cost_per_mw(data) * mw).sum(axis=0)
+    lines["gpu_opex_usd"] = (data.opex_per_gpu_quarter[sku_of][:, None] * held_c).sum(axis=0)
+    fixed = np.array([s.fixed_cost_per_mw_quarter_usd for s in data.sites])
+    lines["site_fixed_usd"] = (fixed[:, None] * online).sum(axis=0)
+    lines["redeployment_usd"] = data.redeploy_cost * plan.redeploy.sum(axis=0)
+    lines["overhead_usd"] = data.overhead.copy()
+    lines["ebitda_usd"] = lines["revenue_usd"] - (
+        lines["electricity_usd"]
+        + lines["gpu_opex_usd"]
+        + lines["site_fixed_usd"]
+        + lines["redeployment_usd"]
+        + lines["overhead_usd"]
+    )
+    lines["depreciation_gpu_usd"] = (data.depreciation * held_c).sum(axis=0)
+    lines["depreciation_power_usd"] = sum(
+        (plan.build_blocks[i] @ power_depreciation_schedule(site, T) for i, site in enumerate(data.sites)),
+        np.zeros(T),
+    )
+    lines["gain_on_disposal_usd"] = ((data.proceeds - data.book_value) * plan.retire).sum(axis=0)
+    lines["capex_gpu_usd"] = (plan.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]).sum(
+        axis=(0, 1)
+    )
+    lines["capex_power_usd"] = sum(
+        (
+            site.block_capex_usd * (plan.build_blocks[i] @ power_capex_schedule(site, T))
+            for i, site in enumerate(data.sites)
+        ),
+        np.zeros(T),
+    )
+    lines["disposal_proceeds_usd"] = (data.proceeds * plan.retire).sum(axis=0)
+    for i, site in enumerate(data.sites):
+        lines[f"mw_used_{site.name}"] = mw[i]
+        lines[f"mw_available_{site.name}"] = online[i]
+    for k, contract in enumerate(data.contracts):
+        lines[f"revenue_contract_{contract.name}_usd"] = per_contract[k]
+    lines["gpus_held"] = held_c.sum(axis=0)
+    lines["gpus_in_service"] = plan.active.sum(axis=(0, 1, 2))
+    lines["fleet_resale_value_usd"] = (data.resale_gross * held_c).sum(axis=0)
+    return lines
+
+
+def power_online_mw(data: ModelData, build_blocks: np.ndarray) -> np.ndarray:
+    """(I, T) facility MW online: existing capacity plus blocks whose lead time has passed."""
+    return np.array(
+        [
+            site.capacity_mw + site.block_mw * (build_blocks[i] @ power_online_schedule(site, data.T))
+            for i, site in enumerate(data.sites)
+        ]
+    )
+
+
+def terminal_value(data: ModelData, plan: Plan) -> float:
+    """Net realisable value of the fleet plus book value of power plant at the end, USD (before debt)."""
+    fleet = float(data.terminal_value @ plan.held[:, -1])
+    power = sum(
+        float(plan.build_blocks[i] @ power_book_value_end(site, data.T)) for i, site in enumerate(data.sites)
+    )
+    return fleet + power
+
+
+# ---------------------------------------------------------------- cash and debt roll-forward
+
+
+@dataclass(frozen=True)
+class Financing:
+    """Debt terms the roll-forward needs, as arrays (F facilities)."""
+
+    opening_balance: np.ndarray  # (F,)
+    rate_quarterly: np.ndarray  # (F, T) forecast rate per quarter
+    opening_principal: np.ndarray  # (F, T) scheduled principal on opening balances
+    draw_principal: np.ndarray  # (F, T, T) share of a draw in tau repaid in t
+    opening_cash: float
+    min_cash: float
+    tax_rate: float
+    revolver_limit: float
+    revolver_rate_quarterly: float
+
+    @classmethod
+    def from_data(cls, data: ModelData, with_revolver: bool = True) -> Financing:
+        T, F = data.T, len(data.facilities)
+        opening = np.zeros((F, T))
+        draws = np.zeros((F, T, T))
+        for f, fac in enumerate(data.facilities):
+            opening[f], draws[f] = principal_schedule(fac, T)
+        rev = data.model.finance.revolver
+        return cls(
+            opening_balance=np.array([f.opening_usd for f in data.facilities]),
+            rate_quarterly=np.array([f.rate_quarterly for f in data.facilities]).reshape(F, T),
+            opening_principal=opening,
+            draw_principal=draws,
+            opening_cash=data.opening_cash,
+            min_cash=data.min_cash,
+            tax_rate=data.tax_rate,
+            revolver_limit=rev.size_usd if (rev and with_revolver) else 0.0,
+            revolver_rate_quarterly=rev.annual_rate / 4.0 if rev else 0.0,
+        )
+
+
+def roll_forward(
+    fin: Financing,
+    ebitda: Any,
+    depreciation: Any,
+    gain: Any,
+    investing: Any,
+    draws: Any,
+    prepay: Any,
+    rate_shift: Any = 0.0,
+    xp: Any = np,
+) -> dict[str, Any]:
+    """Carry cash and debt through the horizon.
+
+    ``ebitda``, ``depreciation``, ``gain`` and ``investing`` (capex less disposal proceeds) are
+    (..., T); ``draws`` and ``prepay`` are (..., F, T); ``rate_shift`` is a (..., T) change of the
+    floating reference rate per quarter (annual). Works on NumPy or CuPy arrays (``xp``) of any
+    batch shape. Returns (..., T) arrays of every financing line, cash and debt.
+    """
+    T = ebitda.shape[-1]
+    F = fin.opening_balance.shape[0]
+    batch = ebitda.shape[:-1]
+    sched = xp.asarray(fin.opening_principal) + xp.einsum("...fs,fst->...ft", draws, xp.asarray(fin.draw_principal))
+    floating = xp.asarray(fin.rate_quarterly)
+    rates = floating + (xp.asarray(rate_shift)[..., None, :] / 4.0 if np.ndim(rate_shift) else rate_shift / 4.0)
+    balance = xp.broadcast_to(xp.asarray(fin.opening_balance), (*batch, F)).copy()
+    cash = xp.full(batch, fin.opening_cash, dtype=xp.float64)
+    revolver = xp.zeros(batch, dtype=xp.float64)
+    names = (
+        "interest_usd", "principal_usd", "prepayment_usd", "draws_usd", "tax_usd", "net_income_usd",
+        "revolver_draw_usd", "revolver_balance_usd", "cash_usd", "debt_usd", "debt_service_usd",
+        "liquidity_shortfall_usd",
+    )  # fmt: skip
+    out = {n: xp.zeros((*batch, T), dtype=xp.float64) for n in names}
+    out["balance_by_facility_usd"] = xp.zeros((*batch, F, T), dtype=xp.float64)
+    for t in range(T):
+        interest = (rates[..., t] * balance).sum(axis=-1) + fin.revolver_rate_quarterly * revolver
+        available = balance + draws[..., t]
+        principal = xp.minimum(sched[..., t], available)
+        pay_early = xp.minimum(prepay[..., t], available - principal)
+        balance = available - principal - pay_early
+        ebt = ebitda[..., t] - depreciation[..., t] + gain[..., t] - interest
+        tax = fin.tax_rate * xp.maximum(ebt, 0.0)
+        cash = (
+            cash + ebitda[..., t] - tax - interest - investing[..., t]
+            + draws[..., t].sum(axis=-1) - principal.sum(axis=-1) - pay_early.sum(axis=-1)
+        )  # fmt: skip
+        # the revolver covers a shortfall below the minimum cash and is repaid from any excess
+        need = fin.min_cash - cash
+        rev_draw = xp.clip(need, -revolver, fin.revolver_limit - revolver)
+        revolver = revolver + rev_draw
+        cash = cash + rev_draw
+        out["interest_usd"][..., t] = interest
+        out["principal_usd"][..., t] = principal.sum(axis=-1)
+        out["prepayment_usd"][..., t] = pay_early.sum(axis=-1)
+        out["draws_usd"][..., t] = draws[..., t].sum(axis=-1)
+        out["tax_usd"][..., t] = tax
+        out["net_income_usd"][..., t] = ebt - tax
+        out["revolver_draw_usd"][..., t] = rev_draw
+        out["revolver_balance_usd"][..., t] = revolver
+        out["cash_usd"][..., t] = cash
+        out["debt_usd"][..., t] = balance.sum(axis=-1) + revolver
+        out["debt_service_usd"][..., t] = interest + principal.sum(axis=-1)
+        out["liquidity_shortfall_usd"][..., t] = xp.maximum(fin.min_cash - cash, 0.0)
+        out["balance_by_facility_usd"][..., t] = balance
+    return out
+
+
+def npv(data: ModelData, cash: Any, debt_end: Any, terminal_assets: Any, opening_cash: float, xp: Any = np) -> Any:
+    """NPV of equity cash flows (the change in cash each quarter) plus the terminal equity value, USD."""
+    prev = xp.concatenate([xp.full((*cash.shape[:-1], 1), opening_cash), cash[..., :-1]], axis=-1)
+    discount = xp.asarray(data.discount)
+    return ((cash - prev) * discount).sum(axis=-1) + discount[-1] * (terminal_assets - debt_end)
+
+
+# ---------------------------------------------------------------- statements of one plan
+
+
+@dataclass
+class Statements:
+    """Quarterly statements of one plan under the forecast, with headline figures."""
+
+    lines: dict[str, np.ndarray]
+    npv_usd: float
+    terminal_assets_usd: float
+
+    def frame(self, quarter_labels: list[str]):
+        import pandas as pd
+
+        df = pd.DataFrame({k: v for k, v in self.lines.items() if np.ndim(v) == 1})
+        df.insert(0, "quarter", quarter_labels)
+        return df
+
+
+def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) -> Statements:
+    """Price a plan under the model's own forecast: operating lines, then the roll-forward."""
+    lines = operating_lines(data, plan)
+    fin = Financing.from_data(data, with_revolver=with_revolver)
+    rolled = roll_forward(
+        fin,
+        lines["ebitda_usd"],
+        lines["depreciation_gpu_usd"] + lines["depreciation_power_usd"],
+        lines["gain_on_disposal_usd"],
+        lines["capex_gpu_usd"] + lines["capex_power_usd"] - lines["disposal_proceeds_usd"],
+        plan.draws,
+        plan.prepay,
+    )
+    lines.update({k: v for k, v in rolled.items() if k != "balance_by_facility_usd"})
+    for f, fac in enumerate(data.facilities):
+        lines[f"debt_{fac.name}_usd"] = rolled["balance_by_facility_usd"][f]
+    lines["equity_cash_flow_usd"] = np.diff(np.concatenate([[data.opening_cash], lines["cash_usd"]]))
+    lines["collateral_value_usd"] = lines["fleet_resale_value_usd"]
+    ebitda = lines["ebitda_usd"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lines["debt_to_ebitda"] = np.where(ebitda > 0, lines["debt_usd"] / (4.0 * ebitda), np.inf)
+        lines["dscr"] = np.where(lines["debt_service_usd"] > 0, ebitda / lines["debt_service_usd"], np.inf)
+    terminal = terminal_value(data, plan)
+    value = float(npv(data, lines["cash_usd"], lines["debt_usd"][-1], terminal, data.opening_cash))
+    return Statements(lines, value, terminal)

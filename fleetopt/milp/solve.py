@@ -1,0 +1,162 @@
+"""Solve the fleet MILP with HiGHS (in memory, through highspy) and extract the plan."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from fleetopt.data import ModelData
+from fleetopt.economics import Statements, plan_statements
+from fleetopt.milp.build import MUSD, build_model
+from fleetopt.plan import Plan
+
+
+class InfeasibleModel(Exception):
+    """No plan satisfies every constraint; ``diagnosis`` names the groups and quarters in conflict."""
+
+    def __init__(self, diagnosis: list[dict]):
+        self.diagnosis = diagnosis
+        super().__init__("the model is infeasible")
+
+
+class NoPlanFound(Exception):
+    """The solver stopped (e.g. at the time limit) before finding any feasible plan."""
+
+
+@dataclass
+class SolveResult:
+    """Outcome of one solve: status, figures and the plan with its statements."""
+
+    status: str  # optimal | time_limit (feasible plan, gap reported)
+    objective_kind: str
+    objective_usd: float
+    bound_usd: float | None
+    gap: float | None
+    build_seconds: float
+    solve_seconds: float
+    model_size: dict
+    plan: Plan
+    statements: Statements
+    data: ModelData = field(repr=False)
+    milp_cash_usd: np.ndarray = field(default=None, repr=False)
+
+
+def model_size(m: pyo.ConcreteModel) -> dict:
+    variables = list(m.component_data_objects(pyo.Var, active=True))
+    n_int = sum(1 for v in variables if v.is_integer() or v.is_binary())
+    return {
+        "variables": len(variables),
+        "integer_variables": n_int,
+        "constraints": sum(1 for _ in m.component_data_objects(pyo.Constraint, active=True)),
+    }
+
+
+def _solver_run(m, time_limit, mip_gap, threads):
+    opt = Highs()
+    results = opt.solve(
+        m,
+        time_limit=time_limit,
+        rel_gap=mip_gap,
+        threads=threads,
+        load_solutions=False,
+        raise_exception_on_nonoptimal_result=False,
+        tee=False,
+    )
+    return opt, results
+
+
+def solve(
+    data: ModelData,
+    objective: str = "npv",
+    time_limit: float | None = None,
+    mip_gap: float = 0.005,
+    threads: int | None = None,
+    diagnose_infeasible: bool = True,
+) -> SolveResult:
+    """Build and solve the MILP; return the best plan found and its statements."""
+    t0 = time.perf_counter()
+    m = build_model(data, objective)
+    build_seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    _, results = _solver_run(m, time_limit, mip_gap, threads)
+    solve_seconds = time.perf_counter() - t1
+    tc = results.termination_condition
+    has_plan = results.solution_status in (SolutionStatus.feasible, SolutionStatus.optimal)
+    if tc in (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded) or (
+        not has_plan and tc not in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit)
+    ):
+        if diagnose_infeasible:
+            from fleetopt.milp.diagnose import diagnose
+
+            raise InfeasibleModel(diagnose(data, objective, time_limit=time_limit, threads=threads))
+        raise InfeasibleModel([])
+    if not has_plan:
+        raise NoPlanFound(f"the solver stopped ({tc.name}) after {solve_seconds:.1f} s without a feasible plan")
+    results.solution_loader.load_vars()
+    plan = extract_plan(m, data)
+    statements = plan_statements(data, plan)
+    sign = 1.0
+    objective_usd = float(results.incumbent_objective) * MUSD * sign
+    bound = results.objective_bound
+    bound_usd = float(bound) * MUSD if bound is not None and np.isfinite(bound) else None
+    gap = None
+    if bound_usd is not None:
+        gap = abs(bound_usd - objective_usd) / max(abs(objective_usd), 1e-9)
+    status = "optimal" if tc == TerminationCondition.convergenceCriteriaSatisfied else "time_limit"
+    if status != "optimal" and tc != TerminationCondition.maxTimeLimit:
+        status = tc.name
+    return SolveResult(
+        status=status,
+        objective_kind=objective,
+        objective_usd=objective_usd,
+        bound_usd=bound_usd,
+        gap=gap,
+        build_seconds=build_seconds,
+        solve_seconds=solve_seconds,
+        model_size=model_size(m),
+        plan=plan,
+        statements=statements,
+        data=data,
+        milp_cash_usd=np.array([pyo.value(m.cash[t]) for t in range(data.T)]) * MUSD,
+    )
+
+
+def _val(var) -> float:
+    v = var.value
+    return 0.0 if v is None else float(v)
+
+
+def extract_plan(m: pyo.ConcreteModel, data: ModelData) -> Plan:
+    """Read the solved decisions into a :class:`Plan` (integers rounded, round-off below zero clipped)."""
+    plan = Plan.empty(data)
+    for (s, i, t) in m.BUY:
+        plan.buy_blocks[s, i, t] = round(_val(m.buy[s, i, t]))
+    for (c, t) in m.CT:
+        plan.held_training[c, t] = max(_val(m.held_tr[c, t]), 0.0)
+        plan.held_inference[c, t] = max(_val(m.held_in[c, t]), 0.0)
+    for (c, t) in m.MOVE:
+        plan.redeploy[c, t] = max(_val(m.redeploy[c, t]), 0.0)
+        plan.retire_training[c, t] = max(_val(m.retire_tr[c, t]), 0.0)
+        plan.retire_inference[c, t] = max(_val(m.retire_in[c, t]), 0.0)
+    for (c, t) in m.FORCED:
+        plan.retire_training[c, t] = max(_val(m.forced_tr[c, t]), 0.0)
+        plan.retire_inference[c, t] = max(_val(m.forced_in[c, t]), 0.0)
+    for (u, s, i, t) in m.ACT:
+        plan.active[u, s, i, t] = max(_val(m.in_service[u, s, i, t]), 0.0)
+    for (k, s, i, t) in m.SERVE:
+        plan.contract_gpus[k, s, i, t] = max(_val(m.serve[k, s, i, t]), 0.0)
+    for k, con in enumerate(data.contracts):
+        plan.accepted[k] = 1.0 if con.signed else float(round(_val(m.accept[k])))
+    for (i, t) in m.BUILD:
+        plan.build_blocks[i, t] = round(_val(m.build[i, t]))
+    for (f, t) in m.DRAW:
+        plan.draws[f, t] = max(_val(m.draw[f, t]), 0.0) * MUSD
+    for f in range(len(data.facilities)):
+        for t in range(data.T):
+            plan.prepay[f, t] = max(_val(m.prepay[f, t]), 0.0) * MUSD
+    return plan

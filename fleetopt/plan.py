@@ -1,0 +1,70 @@
+"""A fleet plan: every decision of the optimiser (or of a planner), as arrays over the horizon.
+
+Index conventions follow :mod:`fleetopt.data`: ``u`` use (0 training, 1 inference),
+``s`` SKU, ``i`` site, ``c`` cohort, ``k`` contract, ``f`` debt facility, ``t`` quarter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from fleetopt.data import ModelData
+
+
+@dataclass
+class Plan:
+    """Decisions of one plan. GPU counts are GPUs, money is USD, power blocks are counts."""
+
+    buy_blocks: np.ndarray  # (S, I, T) blocks bought in quarter t
+    held_training: np.ndarray  # (C, T) GPUs configured for training held during t
+    held_inference: np.ndarray  # (C, T) GPUs configured for inference held during t
+    redeploy: np.ndarray  # (C, T) GPUs moved training -> inference at the start of t
+    retire_training: np.ndarray  # (C, T) training GPUs retired at the start of t
+    retire_inference: np.ndarray  # (C, T) inference GPUs retired at the start of t
+    active: np.ndarray  # (2, S, I, T) GPUs in service (market + contracts) by use
+    contract_gpus: np.ndarray  # (K, S, I, T) GPUs serving each contract
+    accepted: np.ndarray  # (K,) 1 if the contract is taken
+    build_blocks: np.ndarray  # (I, T) power blocks whose construction starts in t
+    draws: np.ndarray  # (F, T) debt drawn in t, USD
+    prepay: np.ndarray  # (F, T) voluntary principal repaid in t, USD
+
+    @property
+    def held(self) -> np.ndarray:
+        return self.held_training + self.held_inference
+
+    @property
+    def retire(self) -> np.ndarray:
+        return self.retire_training + self.retire_inference
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def empty(cls, data: ModelData) -> Plan:
+        S, I, T, C = data.S, data.I, data.T, data.C
+        K, F = len(data.contracts), len(data.facilities)
+        return cls(
+            buy_blocks=np.zeros((S, I, T)),
+            held_training=np.zeros((C, T)),
+            held_inference=np.zeros((C, T)),
+            redeploy=np.zeros((C, T)),
+            retire_training=np.zeros((C, T)),
+            retire_inference=np.zeros((C, T)),
+            active=np.zeros((2, S, I, T)),
+            contract_gpus=np.zeros((K, S, I, T)),
+            accepted=np.zeros(K),
+            build_blocks=np.zeros((I, T)),
+            draws=np.zeros((F, T)),
+            prepay=np.zeros((F, T)),
+        )
+
+    def shape_problems(self, data: ModelData) -> list[str]:
+        """Why this plan does not fit ``data`` (wrong shapes), or an empty list."""
+        expected = Plan.empty(data).arrays()
+        return [
+            f"{name} has shape {arr.shape}, the model needs {expected[name].shape}"
+            for name, arr in self.arrays().items()
+            if arr.shape != expected[name].shape
+        ]

@@ -1,0 +1,29 @@
+"""Shared fixtures: the bundled tiny model's text and a helper that runs the CLI in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fleetopt.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+TINY_PATH = REPO / "models" / "tiny.yaml"
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """Run `fleetopt ARGS` in-process and return (exit_code, stdout, stderr).
+
+    Typer's CliRunner always keeps stderr apart from stdout. Exceptions are not caught:
+    an internal crash fails the calling test with its traceback instead of reading as exit code 1.
+    """
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def tiny_text() -> str:
+    """Text of the bundled tiny model."""
+    return TINY_PATH.read_text(encoding="utf-8")

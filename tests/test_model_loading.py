@@ -1,0 +1,165 @@
+"""Loading the bundled models, resolving time series, and `fleetopt validate` on a good model."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TINY_PATH, run_cli
+
+import fleetopt
+from fleetopt.loading import bundled_model_names, bundled_model_path, load_model, resolve_model_path
+from fleetopt.quarters import parse_quarter
+from fleetopt.schema.series import CompactSeries, resolve_series
+
+Q2026Q3 = parse_quarter("2026Q3")
+
+
+def test_bundled_tiny_path_exists_and_is_listed():
+    path = bundled_model_path("tiny")
+    assert path.is_file()
+    assert path.name == "tiny.yaml"
+    assert "tiny" in bundled_model_names()
+
+
+def test_load_bundled_tiny_by_name():
+    loaded = fleetopt.load_model("tiny")
+    m = loaded.model
+    assert m.name == "tiny"
+    assert m.horizon.start == "2026Q3"
+    assert m.horizon.quarters == 8
+    assert m.quarter_labels == [
+        "2026Q3", "2026Q4", "2027Q1", "2027Q2", "2027Q3", "2027Q4", "2028Q1", "2028Q2",
+    ]  # fmt: skip
+    assert list(m.skus) == ["H100", "B200"]
+    assert m.skus["B200"].generation.value == "blackwell"
+    assert list(m.sites) == ["texas"]
+    assert [c.gpus for c in m.fleet] == [9600]
+    assert set(m.contracts) == {"lab-a-training", "enterprise-inference"}
+    assert m.contracts["lab-a-training"].signed is True
+    assert m.contracts["enterprise-inference"].signed is False
+    # Blocks left out of tiny.yaml get their defaults; written ones keep their values.
+    assert m.retirement.selling_cost_fraction == pytest.approx(0.05)
+    assert m.limits.max_customer_revenue_share == pytest.approx(0.67)
+    assert m.sites["texas"].fixed_cost_per_mw_quarter_usd == 0.0
+
+
+def test_load_by_path_matches_load_by_name():
+    by_name = load_model("tiny")
+    by_path = load_model(TINY_PATH)
+    by_str = load_model(str(TINY_PATH))
+    assert by_path.model == by_name.model == by_str.model
+    assert by_path.source == str(TINY_PATH)
+    assert by_path.text == TINY_PATH.read_text(encoding="utf-8")
+    assert by_path.content_hash == hashlib.sha256(by_path.text.encode()).hexdigest()[:16]
+
+
+def test_a_file_in_the_working_folder_wins_over_a_bundled_name(tmp_path, monkeypatch, tiny_text):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny").write_text(tiny_text.replace("name: tiny", "name: local-copy"), encoding="utf-8")
+    assert resolve_model_path("tiny") == Path("tiny")
+    assert load_model("tiny").model.name == "local-copy"
+
+
+def test_default_model_is_neocloud():
+    """Needs models/neocloud.yaml (being written separately)."""
+    assert resolve_model_path(None) == bundled_model_path("neocloud")
+    loaded = load_model()
+    assert loaded.model.name == "neocloud"
+
+
+# --- time series -----------------------------------------------------------------
+
+
+def test_constant_series():
+    values = resolve_series(5.5, Q2026Q3, 4)
+    assert values.dtype == np.float64
+    assert values.tolist() == [5.5, 5.5, 5.5, 5.5]
+
+
+def test_list_series_is_taken_as_written():
+    assert resolve_series([1.0, 2.0, 4.0], Q2026Q3, 3).tolist() == [1.0, 2.0, 4.0]
+
+
+def test_list_series_of_wrong_length_is_refused():
+    with pytest.raises(ValueError, match="has 2 values but the horizon has 3 quarters"):
+        resolve_series([1.0, 2.0], Q2026Q3, 3)
+
+
+def test_growth_series_compounds_quarterly():
+    # 21 %/year: one year (four quarters) later the level is exactly 1.21 x; a quarter is 1.21 ** 0.25.
+    spec = CompactSeries(start=100.0, annual_growth=0.21)
+    values = resolve_series(spec, Q2026Q3, 9)
+    g = 1.21**0.25
+    assert values[0] == 100.0
+    assert values[1] == pytest.approx(100.0 * g)
+    assert values[2] == pytest.approx(110.0)  # 1.21 ** 0.5 = 1.1
+    assert values[4] == pytest.approx(121.0)
+    assert values[8] == pytest.approx(146.41)
+    assert values[1] != pytest.approx(100.0 * (1 + 0.21 / 4))  # compound, not simple
+
+
+def test_declining_series():
+    values = resolve_series(CompactSeries(start=60000.0, annual_growth=-0.10), Q2026Q3, 5)
+    assert values[4] == pytest.approx(54000.0)
+    assert np.all(np.diff(values) < 0)
+
+
+def test_steps_reset_the_level_and_growth_continues():
+    spec = CompactSeries(start=100.0, annual_growth=0.21, steps={"2027Q3": 10.0})
+    values = resolve_series(spec, Q2026Q3, 7)
+    g = 1.21**0.25
+    expected = [100.0, 100 * g, 100 * g**2, 100 * g**3, 10.0, 10 * g, 10 * g**2]
+    assert values == pytest.approx(expected)
+
+
+def test_steps_without_growth_are_flat_between_steps():
+    spec = CompactSeries(start=20.0, steps={"2026Q4": 30.0, "2027Q2": 0.0})
+    assert resolve_series(spec, Q2026Q3, 5).tolist() == [20.0, 30.0, 30.0, 0.0, 0.0]
+
+
+def test_a_step_in_the_first_quarter_replaces_start():
+    spec = CompactSeries(start=1.0, steps={"2026Q3": 7.0})
+    assert resolve_series(spec, Q2026Q3, 2).tolist() == [7.0, 7.0]
+
+
+def test_series_of_the_tiny_model_resolve_over_its_horizon():
+    m = load_model("tiny").model
+    capex = resolve_series(m.skus["B200"].capex_per_gpu_usd, m.first_quarter, m.horizon.quarters)
+    assert capex[0] == 60000.0
+    assert capex[4] == pytest.approx(54000.0)
+    power = resolve_series(m.sites["texas"].power_capacity_mw, m.first_quarter, m.horizon.quarters)
+    assert power.tolist() == [20.0] * 8
+    for _path, spec in m.series_fields():
+        values = resolve_series(spec, m.first_quarter, m.horizon.quarters)
+        assert values.shape == (8,)
+        assert np.all(np.isfinite(values))
+
+
+# --- the CLI on a good model ---------------------------------------------------------
+
+
+def test_validate_tiny_by_path_prints_the_summary():
+    code, out, err = run_cli("validate", str(TINY_PATH))
+    assert code == 0, err
+    assert err == ""
+    for expected in ("tiny", "H100", "B200", "texas", "lab-a-training", "enterprise-inference"):
+        assert expected in out
+    assert "2026Q3..2028Q2 (8 quarters)" in out
+    assert "9,600 GPUs installed" in out
+    # rich wraps the summary at the console width: compare with whitespace folded.
+    assert f"ok: {TINY_PATH} is a valid model" in " ".join(out.split())
+
+
+def test_validate_by_bundled_name():
+    code, out, err = run_cli("validate", "tiny")
+    assert code == 0, err
+    assert f"ok: {bundled_model_path('tiny')} is a valid model" in " ".join(out.split())
+
+
+def test_version():
+    code, out, _ = run_cli("--version")
+    assert code == 0
+    assert out.strip() == f"fleetopt {fleetopt.__version__}"
