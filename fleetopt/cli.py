@@ -1,12 +1,14 @@
 """The `fleetopt` command line: a thin layer over the Python API.
 
-Exit codes: 0 success, 1 unexpected internal error, 2 bad input, 3 infeasible model.
+Exit codes: 0 success, 1 unexpected internal error, 2 bad input, 3 infeasible model,
+4 no feasible plan found within the time limit.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +21,7 @@ from fleetopt.summary import model_summary_table
 
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
+EXIT_NO_PLAN = 4
 
 app = typer.Typer(
     name="fleetopt",
@@ -92,6 +95,54 @@ def schema(
 
         write_text_atomic(out, text + "\n")
         console.print(f"wrote {out}")
+
+
+class Objective(str, Enum):
+    npv = "npv"
+    cost = "cost"
+
+
+@app.command()
+def solve(
+    model: ModelArg = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder to write. Default: runs/<timestamp>-<model name>/.")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(min=0.001, help="Stop after this many seconds and keep the best plan found.")
+    ] = None,
+    mip_gap: Annotated[float, typer.Option(min=0.0, max=0.999, help="Relative optimality gap to stop at.")] = 0.005,
+    threads: Annotated[int | None, typer.Option(min=1, help="Solver threads (default: HiGHS decides).")] = None,
+    objective: Annotated[
+        Objective, typer.Option(help="npv: maximise equity NPV. cost: minimise the present cost of serving demand.")
+    ] = Objective.npv,
+) -> None:
+    """Solve the fleet MILP and write the plan, statements and summary to a run folder."""
+    from fleetopt import api
+    from fleetopt.milp.diagnose import format_diagnosis
+    from fleetopt.rundir import RunDirError
+    from fleetopt.summary import solve_summary_tables
+
+    loaded = load_or_exit(model)
+    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise fail(f"--out {out} already exists and is not empty: choose another folder")
+    console.print(f"solving [bold]{loaded.model.name}[/bold] ({objective.value}) ...")
+    try:
+        result = api.solve(loaded, objective=objective.value, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+    except api.InfeasibleModel as exc:
+        err_console.print("infeasible: no plan meets every constraint. Constraint groups in conflict:")
+        for line in format_diagnosis(exc.diagnosis):
+            err_console.print(f"  {line}", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INFEASIBLE) from None
+    except api.NoPlanFound as exc:
+        raise fail(f"no plan found: {exc}; raise --time-limit", EXIT_NO_PLAN) from None
+    for renderable in solve_summary_tables(result):
+        console.print(renderable)
+    try:
+        path = api.write_solve_run(result, loaded, out)
+    except (RunDirError, OSError) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"wrote [bold]{path}[/bold] (summary.json, plan.csv, plan.npz, statements.csv, model.yaml)")
 
 
 def main() -> None:

@@ -28,12 +28,17 @@ class ModelIssue:
     line: int | None = None
 
     def format(self, source: str | None = None) -> str:
-        where = ".".join(str(p) for p in self.path)
+        where = ".".join(_path_part(p) for p in self.path)
         if source:
             loc = f"{source}:{self.line}: " if self.line else f"{source}: "
         else:
             loc = f"line {self.line}: " if self.line else ""
         return f"{loc}{where}: {self.message}" if where else f"{loc}{self.message}"
+
+
+def _path_part(part: object) -> str:
+    """A key with a newline or another control character is quoted, so an issue stays on one line."""
+    return repr(part) if isinstance(part, str) and not part.isprintable() else str(part)
 
 
 class ModelError(Exception):
@@ -149,8 +154,11 @@ def parse_model_text(text: str, source: str) -> PlanningModel:
             # e.g. an unclosed bracket is only noticed lines later: name where it opened.
             message += f" ({exc.context} on line {exc.context_mark.line + 1})"
         raise ModelError(source, [ModelIssue((), message, line)]) from None
-    except yaml.YAMLError as exc:
-        raise ModelError(source, [ModelIssue((), f"YAML error: {exc}")]) from None
+    except yaml.YAMLError as exc:  # e.g. a reader error: a control character in the text
+        position = getattr(exc, "position", None)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+        message = f"YAML error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        raise ModelError(source, [ModelIssue((), message, line)]) from None
     if not isinstance(data, dict):
         raise ModelError(source, [ModelIssue((), "the file must be a YAML mapping of blocks")])
     lines = _line_index(node)

@@ -11,11 +11,14 @@ from fleetopt.schema.series import resolve_series
 
 
 def _money(usd: float) -> str:
-    if abs(usd) >= 1e9:
-        return f"${usd / 1e9:,.2f}B"
-    if abs(usd) >= 1e6:
-        return f"${usd / 1e6:,.1f}M"
-    return f"${usd:,.0f}"
+    """USD with a scale suffix: -$14.1M, $2.35B."""
+    sign = "-" if usd < 0 else ""
+    usd = abs(usd)
+    if usd >= 1e9:
+        return f"{sign}${usd / 1e9:,.2f}B"
+    if usd >= 1e6:
+        return f"{sign}${usd / 1e6:,.1f}M"
+    return f"{sign}${usd:,.0f}"
 
 
 def model_summary_table(loaded: LoadedModel) -> Table:
@@ -82,3 +85,50 @@ def model_summary_table(loaded: LoadedModel) -> Table:
             parts.append(f"liquidity >= {_money(c.min_liquidity_usd)}")
         table.add_row("covenants", ", ".join(parts))
     return table
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
+def solve_summary_tables(result) -> list:
+    """Renderables for the terminal after a solve: status line, purchases table, key figures."""
+    from fleetopt.results import headline, purchases_by_generation_year
+
+    data, plan = result.data, result.plan
+    fig = headline(data, plan, result.statements)
+    status = Table(show_header=False, title="solve")
+    status.add_column("", style="bold")
+    status.add_column("")
+    status.add_row("status", result.status)
+    status.add_row(f"objective ({result.objective_kind})", _money(result.objective_usd))
+    status.add_row("gap", _pct(result.gap))
+    status.add_row("build / solve time", f"{result.build_seconds:.2f} s / {result.solve_seconds:.2f} s")
+    size = result.model_size
+    status.add_row("model size", f"{size['variables']:,} variables ({size['integer_variables']:,} integer), "
+                   f"{size['constraints']:,} constraints")
+    buys = purchases_by_generation_year(data, plan)
+    purchases = Table(title="GPUs bought by generation and year")
+    purchases.add_column("generation")
+    for year in buys.columns:
+        purchases.add_column(year, justify="right")
+    for gen, row in buys.iterrows():
+        purchases.add_row(gen, *(f"{v:,.0f}" for v in row))
+    key = Table(show_header=False, title="plan")
+    key.add_column("", style="bold")
+    key.add_column("")
+    key.add_row("NPV of equity cash flows", _money(fig["npv_usd"]))
+    key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
+    built = ", ".join(
+        f"{s.name} {plan.build_blocks[i].sum() * s.block_mw:,.0f} MW" for i, s in enumerate(data.sites)
+        if plan.build_blocks[i].sum()
+    )
+    key.add_row("power built", built or "none")
+    key.add_row("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none")
+    key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
+    key.add_row("peak debt", _money(fig["peak_debt_usd"]))
+    key.add_row("lowest cash", _money(fig["min_liquidity_usd"]))
+    key.add_row("lowest DSCR", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
+    headroom = ", ".join(f"{k} {_pct(v)}" for k, v in fig["covenant_headroom"].items())
+    key.add_row("lowest covenant headroom", headroom or "no covenants")
+    return [status, purchases, key]

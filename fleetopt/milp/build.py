@@ -20,7 +20,10 @@ from fleetopt.data import ModelData
 
 MUSD = 1e6
 
-# Constraint groups that the infeasibility diagnosis may relax, with the unit of their slack.
+# Constraint groups that the infeasibility diagnosis may relax, with the unit of their slack,
+# and the weight of one unit of slack. Money slacks weigh most so that a diagnosis points at
+# the physical shortfall (power, contracts, demand) before the cash it would take to fix it.
+SLACK_WEIGHTS = {"MW": 1.0, "GPUs": 1.0 / 500.0, "H100-eq GPUs": 1.0 / 500.0, "MUSD": 10.0}
 SOFT_GROUPS = {
     "power": "MW",
     "contract_delivery": "GPUs",
@@ -454,7 +457,9 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     m.terminal_assets = pyo.Expression(expr=terminal_assets)
     debt_end = sum(m.balance[f, T - 1] for f in range(F))
     if relax:
-        m.objective = pyo.Objective(expr=sum(m.slack[idx] for idx in m.SLACK), sense=pyo.minimize)
+        m.objective = pyo.Objective(
+            expr=sum(SLACK_WEIGHTS[SOFT_GROUPS[idx[0]]] * m.slack[idx] for idx in m.SLACK), sense=pyo.minimize
+        )
     elif objective == "npv":
         m.objective = pyo.Objective(
             expr=sum(df[t] * (m.cash[t] - prev_cash(t)) for t in range(T)) + df[-1] * (terminal_assets - debt_end),

@@ -45,6 +45,22 @@ class SolveResult:
     data: ModelData = field(repr=False)
     milp_cash_usd: np.ndarray = field(default=None, repr=False)
 
+    def plan_frame(self):
+        """Every decision as a pandas DataFrame (one row per quarter and item)."""
+        from fleetopt.results import plan_frame
+
+        return plan_frame(self.data, self.plan)
+
+    def statements_frame(self):
+        """Quarterly statements as a pandas DataFrame (USD unless the column says otherwise)."""
+        return self.statements.frame(self.data.quarter_labels)
+
+    def headline(self) -> dict:
+        """Key figures: NPV, peak debt, lowest liquidity, DSCR, covenant headroom, totals."""
+        from fleetopt.results import headline
+
+        return headline(self.data, self.plan, self.statements)
+
 
 def model_size(m: pyo.ConcreteModel) -> dict:
     variables = list(m.component_data_objects(pyo.Var, active=True))
@@ -100,8 +116,7 @@ def solve(
     results.solution_loader.load_vars()
     plan = extract_plan(m, data)
     statements = plan_statements(data, plan)
-    sign = 1.0
-    objective_usd = float(results.incumbent_objective) * MUSD * sign
+    objective_usd = float(results.incumbent_objective) * MUSD
     bound = results.objective_bound
     bound_usd = float(bound) * MUSD if bound is not None and np.isfinite(bound) else None
     gap = None
@@ -160,3 +175,4 @@ def extract_plan(m: pyo.ConcreteModel, data: ModelData) -> Plan:
         for t in range(data.T):
             plan.prepay[f, t] = max(_val(m.prepay[f, t]), 0.0) * MUSD
     return plan
+

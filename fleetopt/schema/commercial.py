@@ -83,7 +83,7 @@ class Contract(StrictModel):
     """Paid to the customer if the contract is not delivered by its deadline, USD."""
 
     @model_validator(mode="after")
-    def _eligibility(self) -> "Contract":
+    def _eligibility(self) -> Contract:
         if self.eligible_skus is None and self.min_generation is None:
             raise ValueError("give eligible_skus or min_generation")
         if self.eligible_skus is not None and not self.eligible_skus:

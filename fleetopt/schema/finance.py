@@ -38,7 +38,7 @@ class DebtFacility(StrictModel):
     """Last quarter money can be drawn."""
 
     @model_validator(mode="after")
-    def _rate(self) -> "DebtFacility":
+    def _rate(self) -> DebtFacility:
         if (self.fixed_rate_annual is None) == (self.spread_over_reference_annual is None):
             raise ValueError("give exactly one of fixed_rate_annual and spread_over_reference_annual")
         if self.draw_until < self.draw_from:

@@ -50,7 +50,7 @@ class TrainingEligibility(StrictModel):
     """Eligible while at most this many newer generations have a SKU on sale."""
 
     @model_validator(mode="after")
-    def _one_rule(self) -> "TrainingEligibility":
+    def _one_rule(self) -> TrainingEligibility:
         if self.quarters_after_release is None and self.max_newer_generations_on_sale is None:
             raise ValueError(
                 "give quarters_after_release, max_newer_generations_on_sale, or both"
@@ -89,7 +89,7 @@ class Sku(StrictModel):
     """Rule for how long the SKU may serve training."""
 
     @model_validator(mode="after")
-    def _sale_window(self) -> "Sku":
+    def _sale_window(self) -> Sku:
         if self.available_until is not None and self.available_until < self.available_from:
             raise ValueError("available_until is before available_from")
         return self

@@ -22,7 +22,7 @@ class SelfCompetitionShock(StrictModel):
     """Largest relative drop."""
 
     @model_validator(mode="after")
-    def _range(self) -> "SelfCompetitionShock":
+    def _range(self) -> SelfCompetitionShock:
         if self.price_drop_max < self.price_drop_min:
             raise ValueError("price_drop_max is below price_drop_min")
         return self

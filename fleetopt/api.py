@@ -1,0 +1,82 @@
+"""The Python API for notebooks and scripts; the CLI is a thin layer over it.
+
+>>> import fleetopt.api as fo
+>>> result = fo.solve("tiny")
+>>> result.plan_frame().head()          # every decision
+>>> result.statements_frame()           # quarterly statements, USD
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fleetopt import __version__
+from fleetopt.data import ModelData, build_data
+from fleetopt.loading import LoadedModel, load_model
+from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
+from fleetopt.milp.solve import solve as _solve_data
+from fleetopt.results import headline, plan_frame
+from fleetopt.rundir import default_run_dir, json_text, plan_npz_bytes, write_run_dir
+
+__all__ = [
+    "InfeasibleModel",
+    "NoPlanFound",
+    "SolveResult",
+    "load",
+    "solve",
+    "write_solve_run",
+]
+
+
+def load(model: str | Path | LoadedModel | None = None) -> tuple[LoadedModel, ModelData]:
+    """Load a model (file path, bundled name, or None for the default) and resolve its numbers."""
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    return loaded, build_data(loaded)
+
+
+def solve(
+    model: str | Path | LoadedModel | None = None,
+    *,
+    objective: str = "npv",
+    time_limit: float | None = None,
+    mip_gap: float = 0.005,
+    threads: int | None = None,
+) -> SolveResult:
+    """Solve a model's MILP and return the best plan with its statements."""
+    loaded, data = load(model)
+    return _solve_data(data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+
+
+def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
+    """The content of summary.json for a solve run."""
+    fig = headline(result.data, result.plan, result.statements)
+    return {
+        "fleetopt_version": __version__,
+        "kind": "solve",
+        "model_name": loaded.model.name,
+        "model_source": loaded.source,
+        "model_hash": loaded.content_hash,
+        "status": result.status,
+        "objective": result.objective_kind,
+        "objective_usd": result.objective_usd,
+        "bound_usd": result.bound_usd,
+        "gap": result.gap,
+        "build_seconds": result.build_seconds,
+        "solve_seconds": result.solve_seconds,
+        "model_size": result.model_size,
+        **fig,
+    }
+
+
+def write_solve_run(result: SolveResult, loaded: LoadedModel, out: str | Path | None = None) -> Path:
+    """Write summary.json, plan.csv, plan.npz, statements.csv and model.yaml into a new run folder."""
+    out = Path(out) if out is not None else default_run_dir(loaded.model.name)
+    files = {
+        "summary.json": json_text(solve_summary(result, loaded)),
+        "plan.csv": plan_frame(result.data, result.plan).to_csv(index=False),
+        "statements.csv": result.statements_frame().to_csv(index=False, float_format="%.6f"),
+        "plan.npz": plan_npz_bytes(result.plan, loaded.model.name, loaded.content_hash, label="milp"),
+        "model.yaml": loaded.text,
+    }
+    return write_run_dir(out, files)
+

@@ -1,0 +1,118 @@
+"""Tables and headline figures of a solved plan (pure functions; the CLI and reports render them)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fleetopt.data import GENERATIONS, USES, ModelData
+from fleetopt.economics import Statements
+from fleetopt.plan import Plan
+
+
+def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
+    """Every decision, one row per quarter and item: quarter, decision, item, sku, site, use, value, unit."""
+    q = data.quarter_labels
+    rows: list[tuple] = []
+    for s, i, t in zip(*np.nonzero(plan.buy_blocks), strict=True):
+        blocks = plan.buy_blocks[s, i, t]
+        sku, site = data.sku_names[s], data.sites[i].name
+        rows.append((q[t], "buy", f"{sku}@{site}", sku, site, "", blocks, "blocks"))
+        rows.append((q[t], "buy_gpus", f"{sku}@{site}", sku, site, "", blocks * data.block_size[s], "GPUs"))
+    for decision, arr in (
+        ("redeploy", plan.redeploy),
+        ("retire", plan.retire),
+    ):
+        for c, t in zip(*np.nonzero(arr > 1e-6), strict=True):
+            co = data.cohorts[c]
+            sku, site = data.sku_names[co.sku], data.sites[co.site].name
+            bought = q[co.bought] if co.bought >= 0 else f"{co.bought} (before horizon)"
+            item = f"{sku}@{site} bought {bought}" if co.bought >= 0 else f"{sku}@{site} installed cohort {c}"
+            rows.append((q[t], decision, item, sku, site, "", arr[c, t], "GPUs"))
+    for u, s, i, t in zip(*np.nonzero(plan.active > 1e-6), strict=True):
+        sku, site = data.sku_names[s], data.sites[i].name
+        rows.append((q[t], "in_service", f"{sku}@{site}", sku, site, USES[u], plan.active[u, s, i, t], "GPUs"))
+    for k, s, i, t in zip(*np.nonzero(plan.contract_gpus > 1e-6), strict=True):
+        con = data.contracts[k]
+        sku, site = data.sku_names[s], data.sites[i].name
+        rows.append((q[t], "serve_contract", con.name, sku, site, USES[con.use], plan.contract_gpus[k, s, i, t], "GPUs"))
+    for k, con in enumerate(data.contracts):
+        rows.append((q[con.start], "contract_accepted", con.name, "", "", USES[con.use], plan.accepted[k], "0/1"))
+    for i, t in zip(*np.nonzero(plan.build_blocks), strict=True):
+        site = data.sites[i]
+        rows.append((q[t], "build_power", site.name, "", site.name, "", plan.build_blocks[i, t] * site.block_mw, "MW"))
+    for f, t in zip(*np.nonzero(plan.draws > 0.5), strict=True):
+        rows.append((q[t], "draw_debt", data.facilities[f].name, "", "", "", plan.draws[f, t], "USD"))
+    for f, t in zip(*np.nonzero(plan.prepay > 0.5), strict=True):
+        rows.append((q[t], "prepay_debt", data.facilities[f].name, "", "", "", plan.prepay[f, t], "USD"))
+    frame = pd.DataFrame(rows, columns=["quarter", "decision", "item", "sku", "site", "use", "value", "unit"])
+    order = {label: n for n, label in enumerate(q)}
+    return frame.sort_values(["quarter", "decision", "item"], key=lambda col: col.map(order) if col.name == "quarter" else col).reset_index(drop=True)
+
+
+def purchases_by_generation_year(data: ModelData, plan: Plan) -> pd.DataFrame:
+    """GPUs bought by generation (rows) and calendar year (columns)."""
+    years = sorted({label[:4] for label in data.quarter_labels})
+    table = pd.DataFrame(0.0, index=list(GENERATIONS), columns=years)
+    gpus = plan.buy_blocks.sum(axis=1) * data.block_size[:, None]  # (S, T)
+    for s in range(data.S):
+        for t in range(data.T):
+            if gpus[s, t]:
+                table.loc[GENERATIONS[data.sku_generation[s]], data.quarter_labels[t][:4]] += gpus[s, t]
+    return table
+
+
+def gpus_by_generation(data: ModelData, plan: Plan) -> pd.DataFrame:
+    """GPUs held by generation (columns) per quarter (rows)."""
+    out = pd.DataFrame(0.0, index=data.quarter_labels, columns=list(GENERATIONS))
+    held = plan.held
+    for c in data.cohorts:
+        out[GENERATIONS[data.sku_generation[c.sku]]] += held[c.index]
+    return out
+
+
+def covenant_headroom(data: ModelData, st: Statements) -> dict[str, float | None]:
+    """Lowest headroom of each covenant over the tested quarters (0.10 = 10 % from breaching)."""
+    cov = data.model.finance.covenants
+    if cov is None:
+        return {}
+    tested = np.arange(data.T) >= data.model.first_quarter_offset(cov.test_from)
+    out: dict[str, float | None] = {}
+    lines = st.lines
+    if cov.max_debt_to_ebitda is not None:
+        lev = lines["debt_to_ebitda"][tested]
+        out["leverage"] = float(np.min(1.0 - lev / cov.max_debt_to_ebitda)) if cov.max_debt_to_ebitda else None
+    if cov.min_dscr is not None and cov.min_dscr > 0:
+        out["dscr"] = float(np.min(lines["dscr"][tested] / cov.min_dscr - 1.0))
+    if cov.min_liquidity_usd:
+        out["liquidity"] = float(np.min(lines["cash_usd"][tested] / cov.min_liquidity_usd - 1.0))
+    return out
+
+
+def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
+    """Key figures of a plan under the forecast (units in the keys)."""
+    lines = st.lines
+    cov = data.model.finance.covenants
+    tested = (
+        np.arange(data.T) >= data.model.first_quarter_offset(cov.test_from) if cov else np.ones(data.T, dtype=bool)
+    )
+    dscr = lines["dscr"][tested]
+    finite = dscr[np.isfinite(dscr)]
+    headroom = covenant_headroom(data, st)
+    return {
+        "npv_usd": st.npv_usd,
+        "terminal_assets_usd": st.terminal_assets_usd,
+        "peak_debt_usd": float(lines["debt_usd"].max()),
+        "min_liquidity_usd": float(lines["cash_usd"].min()),
+        "min_dscr": float(finite.min()) if finite.size else None,
+        "max_debt_to_ebitda": float(lines["debt_to_ebitda"][tested].max()),
+        "lowest_covenant_headroom": min((v for v in headroom.values() if v is not None), default=None),
+        "covenant_headroom": headroom,
+        "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),
+        "gpus_retired": float(plan.retire.sum()),
+        "gpus_redeployed": float(plan.redeploy.sum()),
+        "power_built_mw": float(sum(plan.build_blocks[i].sum() * s.block_mw for i, s in enumerate(data.sites))),
+        "contracts_accepted": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] > 0.5],
+        "contracts_declined": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] <= 0.5],
+        "revenue_total_usd": float(lines["revenue_usd"].sum()),
+    }
