@@ -1,4 +1,4 @@
-"""fleetopt: plan a GPU fleet (buy, redeploy, retire, power, debt) and test the plan against uncertain futures."""
+"""fleetopt: plan a GPU fleet (buy, redeploy, retire, power, debt) and test it against uncertain futures."""
 
 __version__ = "0.1.0"
 

@@ -43,7 +43,7 @@ def solve(
     threads: int | None = None,
 ) -> SolveResult:
     """Solve a model's MILP and return the best plan with its statements."""
-    loaded, data = load(model)
+    _loaded, data = load(model)
     return _solve_data(data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
 
 
@@ -79,4 +79,3 @@ def write_solve_run(result: SolveResult, loaded: LoadedModel, out: str | Path | 
         "model.yaml": loaded.text,
     }
     return write_run_dir(out, files)
-

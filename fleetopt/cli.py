@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -25,7 +25,7 @@ EXIT_NO_PLAN = 4
 
 app = typer.Typer(
     name="fleetopt",
-    help="Plan a GPU fleet: buy, redeploy, retire, build power and draw debt; test plans against uncertain futures.",
+    help="Plan a GPU fleet (buy, redeploy, retire, power, debt) and test plans against uncertain futures.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -97,7 +97,7 @@ def schema(
         console.print(f"wrote {out}")
 
 
-class Objective(str, Enum):
+class Objective(StrEnum):
     npv = "npv"
     cost = "cost"
 
@@ -109,12 +109,18 @@ def solve(
         Path | None, typer.Option(help="Run folder to write. Default: runs/<timestamp>-<model name>/.")
     ] = None,
     time_limit: Annotated[
-        float | None, typer.Option(min=0.001, help="Stop after this many seconds and keep the best plan found.")
+        float | None,
+        typer.Option(min=0.001, help="Stop after this many seconds and keep the best plan found."),
     ] = None,
-    mip_gap: Annotated[float, typer.Option(min=0.0, max=0.999, help="Relative optimality gap to stop at.")] = 0.005,
-    threads: Annotated[int | None, typer.Option(min=1, help="Solver threads (default: HiGHS decides).")] = None,
+    mip_gap: Annotated[
+        float, typer.Option(min=0.0, max=0.999, help="Relative optimality gap to stop at.")
+    ] = 0.005,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="Solver threads (default: HiGHS decides).")
+    ] = None,
     objective: Annotated[
-        Objective, typer.Option(help="npv: maximise equity NPV. cost: minimise the present cost of serving demand.")
+        Objective,
+        typer.Option(help="npv: maximise equity NPV. cost: minimise the present cost of serving demand."),
     ] = Objective.npv,
 ) -> None:
     """Solve the fleet MILP and write the plan, statements and summary to a run folder."""
@@ -128,7 +134,9 @@ def solve(
         raise fail(f"--out {out} already exists and is not empty: choose another folder")
     console.print(f"solving [bold]{loaded.model.name}[/bold] ({objective.value}) ...")
     try:
-        result = api.solve(loaded, objective=objective.value, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+        result = api.solve(
+            loaded, objective=objective.value, time_limit=time_limit, mip_gap=mip_gap, threads=threads
+        )
     except api.InfeasibleModel as exc:
         err_console.print("infeasible: no plan meets every constraint. Constraint groups in conflict:")
         for line in format_diagnosis(exc.diagnosis):

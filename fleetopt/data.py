@@ -328,7 +328,9 @@ def _cohort_values(data: ModelData, skus) -> None:
         # at the end of the horizon a GPU is worth what it would fetch if sold then
         end_age = (T - c.bought) / 4.0
         terminal[c.index] = (
-            c.capex_per_gpu_usd * resale_fraction(sku.resale_fraction_by_age_years, np.array([end_age]))[0] * keep
+            c.capex_per_gpu_usd
+            * resale_fraction(sku.resale_fraction_by_age_years, np.array([end_age]))[0]
+            * keep
         )
         resale[c.index] *= alive[c.index]
     data.alive = alive

@@ -77,7 +77,9 @@ def power_depreciation_schedule(site: SiteData, T: int) -> np.ndarray:
     """(T, T) depreciation in quarter t of one block started in tau: straight line from online."""
     online = power_online_schedule(site, T)
     age = np.arange(T)[None, :] - (np.arange(T)[:, None] + site.lead_time)
-    return np.where(online.astype(bool) & (age < site.life_quarters), site.block_capex_usd / site.life_quarters, 0.0)
+    return np.where(
+        online.astype(bool) & (age < site.life_quarters), site.block_capex_usd / site.life_quarters, 0.0
+    )
 
 
 def power_book_value_end(site: SiteData, T: int) -> np.ndarray:
@@ -123,7 +125,9 @@ def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
         "revenue_contracts_usd": per_contract.sum(axis=0) if len(data.contracts) else np.zeros(T),
     }
     lines["revenue_usd"] = (
-        lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"] + lines["revenue_contracts_usd"]
+        lines["revenue_training_market_usd"]
+        + lines["revenue_inference_market_usd"]
+        + lines["revenue_contracts_usd"]
     )
     lines["electricity_usd"] = (electricity_cost_per_mw(data) * mw).sum(axis=0)
     lines["gpu_opex_usd"] = (data.opex_per_gpu_quarter[sku_of][:, None] * held_c).sum(axis=0)
@@ -144,9 +148,9 @@ def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
         np.zeros(T),
     )
     lines["gain_on_disposal_usd"] = ((data.proceeds - data.book_value) * plan.retire).sum(axis=0)
-    lines["capex_gpu_usd"] = (plan.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]).sum(
-        axis=(0, 1)
-    )
+    lines["capex_gpu_usd"] = (
+        plan.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]
+    ).sum(axis=(0, 1))
     lines["capex_power_usd"] = sum(
         (
             site.block_capex_usd * (plan.build_blocks[i] @ power_capex_schedule(site, T))
@@ -244,9 +248,13 @@ def roll_forward(
     T = ebitda.shape[-1]
     F = fin.opening_balance.shape[0]
     batch = ebitda.shape[:-1]
-    sched = xp.asarray(fin.opening_principal) + xp.einsum("...fs,fst->...ft", draws, xp.asarray(fin.draw_principal))
+    sched = xp.asarray(fin.opening_principal) + xp.einsum(
+        "...fs,fst->...ft", draws, xp.asarray(fin.draw_principal)
+    )
     floating = xp.asarray(fin.rate_quarterly)
-    rates = floating + (xp.asarray(rate_shift)[..., None, :] / 4.0 if np.ndim(rate_shift) else rate_shift / 4.0)
+    rates = floating + (
+        xp.asarray(rate_shift)[..., None, :] / 4.0 if np.ndim(rate_shift) else rate_shift / 4.0
+    )
     balance = xp.broadcast_to(xp.asarray(fin.opening_balance), (*batch, F)).copy()
     cash = xp.full(batch, fin.opening_cash, dtype=xp.float64)
     revolver = xp.zeros(batch, dtype=xp.float64)
@@ -290,7 +298,9 @@ def roll_forward(
     return out
 
 
-def npv(data: ModelData, cash: Any, debt_end: Any, terminal_assets: Any, opening_cash: float, xp: Any = np) -> Any:
+def npv(
+    data: ModelData, cash: Any, debt_end: Any, terminal_assets: Any, opening_cash: float, xp: Any = np
+) -> Any:
     """NPV of equity cash flows (the change in cash each quarter) plus the terminal equity value, USD."""
     prev = xp.concatenate([xp.full((*cash.shape[:-1], 1), opening_cash), cash[..., :-1]], axis=-1)
     discount = xp.asarray(data.discount)

@@ -31,23 +31,42 @@ def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
             rows.append((q[t], decision, item, sku, site, "", arr[c, t], "GPUs"))
     for u, s, i, t in zip(*np.nonzero(plan.active > 1e-6), strict=True):
         sku, site = data.sku_names[s], data.sites[i].name
-        rows.append((q[t], "in_service", f"{sku}@{site}", sku, site, USES[u], plan.active[u, s, i, t], "GPUs"))
+        rows.append(
+            (q[t], "in_service", f"{sku}@{site}", sku, site, USES[u], plan.active[u, s, i, t], "GPUs")
+        )
     for k, s, i, t in zip(*np.nonzero(plan.contract_gpus > 1e-6), strict=True):
         con = data.contracts[k]
         sku, site = data.sku_names[s], data.sites[i].name
-        rows.append((q[t], "serve_contract", con.name, sku, site, USES[con.use], plan.contract_gpus[k, s, i, t], "GPUs"))
+        rows.append(
+            (
+                q[t],
+                "serve_contract",
+                con.name,
+                sku,
+                site,
+                USES[con.use],
+                plan.contract_gpus[k, s, i, t],
+                "GPUs",
+            )
+        )
     for k, con in enumerate(data.contracts):
-        rows.append((q[con.start], "contract_accepted", con.name, "", "", USES[con.use], plan.accepted[k], "0/1"))
+        rows.append(
+            (q[con.start], "contract_accepted", con.name, "", "", USES[con.use], plan.accepted[k], "0/1")
+        )
     for i, t in zip(*np.nonzero(plan.build_blocks), strict=True):
         site = data.sites[i]
-        rows.append((q[t], "build_power", site.name, "", site.name, "", plan.build_blocks[i, t] * site.block_mw, "MW"))
+        rows.append(
+            (q[t], "build_power", site.name, "", site.name, "", plan.build_blocks[i, t] * site.block_mw, "MW")
+        )
     for f, t in zip(*np.nonzero(plan.draws > 0.5), strict=True):
         rows.append((q[t], "draw_debt", data.facilities[f].name, "", "", "", plan.draws[f, t], "USD"))
     for f, t in zip(*np.nonzero(plan.prepay > 0.5), strict=True):
         rows.append((q[t], "prepay_debt", data.facilities[f].name, "", "", "", plan.prepay[f, t], "USD"))
     frame = pd.DataFrame(rows, columns=["quarter", "decision", "item", "sku", "site", "use", "value", "unit"])
     order = {label: n for n, label in enumerate(q)}
-    return frame.sort_values(["quarter", "decision", "item"], key=lambda col: col.map(order) if col.name == "quarter" else col).reset_index(drop=True)
+    return frame.sort_values(
+        ["quarter", "decision", "item"], key=lambda col: col.map(order) if col.name == "quarter" else col
+    ).reset_index(drop=True)
 
 
 def purchases_by_generation_year(data: ModelData, plan: Plan) -> pd.DataFrame:
@@ -81,7 +100,9 @@ def covenant_headroom(data: ModelData, st: Statements) -> dict[str, float | None
     lines = st.lines
     if cov.max_debt_to_ebitda is not None:
         lev = lines["debt_to_ebitda"][tested]
-        out["leverage"] = float(np.min(1.0 - lev / cov.max_debt_to_ebitda)) if cov.max_debt_to_ebitda else None
+        out["leverage"] = (
+            float(np.min(1.0 - lev / cov.max_debt_to_ebitda)) if cov.max_debt_to_ebitda else None
+        )
     if cov.min_dscr is not None and cov.min_dscr > 0:
         out["dscr"] = float(np.min(lines["dscr"][tested] / cov.min_dscr - 1.0))
     if cov.min_liquidity_usd:
@@ -94,7 +115,9 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     lines = st.lines
     cov = data.model.finance.covenants
     tested = (
-        np.arange(data.T) >= data.model.first_quarter_offset(cov.test_from) if cov else np.ones(data.T, dtype=bool)
+        np.arange(data.T) >= data.model.first_quarter_offset(cov.test_from)
+        if cov
+        else np.ones(data.T, dtype=bool)
     )
     dscr = lines["dscr"][tested]
     finite = dscr[np.isfinite(dscr)]
@@ -111,7 +134,9 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),
         "gpus_retired": float(plan.retire.sum()),
         "gpus_redeployed": float(plan.redeploy.sum()),
-        "power_built_mw": float(sum(plan.build_blocks[i].sum() * s.block_mw for i, s in enumerate(data.sites))),
+        "power_built_mw": float(
+            sum(plan.build_blocks[i].sum() * s.block_mw for i, s in enumerate(data.sites))
+        ),
         "contracts_accepted": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] > 0.5],
         "contracts_declined": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] <= 0.5],
         "revenue_total_usd": float(lines["revenue_usd"].sum()),

@@ -105,8 +105,11 @@ def solve_summary_tables(result) -> list:
     status.add_row("gap", _pct(result.gap))
     status.add_row("build / solve time", f"{result.build_seconds:.2f} s / {result.solve_seconds:.2f} s")
     size = result.model_size
-    status.add_row("model size", f"{size['variables']:,} variables ({size['integer_variables']:,} integer), "
-                   f"{size['constraints']:,} constraints")
+    status.add_row(
+        "model size",
+        f"{size['variables']:,} variables ({size['integer_variables']:,} integer), "
+        f"{size['constraints']:,} constraints",
+    )
     buys = purchases_by_generation_year(data, plan)
     purchases = Table(title="GPUs bought by generation and year")
     purchases.add_column("generation")
@@ -120,7 +123,8 @@ def solve_summary_tables(result) -> list:
     key.add_row("NPV of equity cash flows", _money(fig["npv_usd"]))
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     built = ", ".join(
-        f"{s.name} {plan.build_blocks[i].sum() * s.block_mw:,.0f} MW" for i, s in enumerate(data.sites)
+        f"{s.name} {plan.build_blocks[i].sum() * s.block_mw:,.0f} MW"
+        for i, s in enumerate(data.sites)
         if plan.build_blocks[i].sum()
     )
     key.add_row("power built", built or "none")

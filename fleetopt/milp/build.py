@@ -70,7 +70,7 @@ def index_sets(data: ModelData) -> IndexSets:
         if len(alive_ts) and alive_ts[-1] < T - 1:
             forced[c.index] = int(alive_ts[-1]) + 1
     active = []
-    for (s, i, t) in sorted(cohorts_at):
+    for s, i, t in sorted(cohorts_at):
         for u in (0, 1):
             if u == 0 and not data.training_eligible[s, t]:
                 continue
@@ -98,7 +98,7 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     if objective not in ("npv", "cost"):
         raise ValueError(f"objective must be 'npv' or 'cost', not {objective!r}")
     T, S, I = data.T, data.S, data.I
-    K, F = len(data.contracts), len(data.facilities)
+    _K, F = len(data.contracts), len(data.facilities)
     ix = index_sets(data)
     m = pyo.ConcreteModel(name=data.model.name)
     m.data = data
@@ -133,7 +133,7 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     m.cash = pyo.Var(m.T, domain=pyo.Reals)
     m.tax = pyo.Var(m.T, domain=pyo.NonNegativeReals)
 
-    for (s, i, t) in ix.buy:
+    for s, i, t in ix.buy:
         if not data.training_eligible[s, t]:
             m.buy_training[s, i, t].fix(0)
 
@@ -155,7 +155,7 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     new_cohort = {(c.sku, c.site, c.bought): c.index for c in data.cohorts if not c.existing}
     buy_of = {v: k for k, v in new_cohort.items()}
     first_t = {}
-    for (c, t) in ix.cohort_quarters:
+    for c, t in ix.cohort_quarters:
         first_t.setdefault(c, t)
 
     def moves(var, c, t):
@@ -174,38 +174,48 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
 
     m.balance_training = pyo.Constraint(
         m.CT,
-        rule=lambda m, c, t: m.held_tr[c, t]
-        == inflow(c, t, 0) - moves(m.redeploy, c, t) - moves(m.retire_tr, c, t),
+        rule=lambda m, c, t: (
+            m.held_tr[c, t] == inflow(c, t, 0) - moves(m.redeploy, c, t) - moves(m.retire_tr, c, t)
+        ),
     )
     m.balance_inference = pyo.Constraint(
         m.CT,
-        rule=lambda m, c, t: m.held_in[c, t]
-        == inflow(c, t, 1) + moves(m.redeploy, c, t) - moves(m.retire_in, c, t),
+        rule=lambda m, c, t: (
+            m.held_in[c, t] == inflow(c, t, 1) + moves(m.redeploy, c, t) - moves(m.retire_in, c, t)
+        ),
     )
     # GPUs past the maximum age are all retired in the quarter they reach it
     m.FORCED = pyo.Set(initialize=list(ix.forced_retire.items()), dimen=2)
     m.forced_tr = pyo.Var(m.FORCED, domain=pyo.NonNegativeReals)
     m.forced_in = pyo.Var(m.FORCED, domain=pyo.NonNegativeReals)
-    m.forced_training = pyo.Constraint(m.FORCED, rule=lambda m, c, t: m.forced_tr[c, t] == m.held_tr[c, t - 1])
-    m.forced_inference = pyo.Constraint(m.FORCED, rule=lambda m, c, t: m.forced_in[c, t] == m.held_in[c, t - 1])
+    m.forced_training = pyo.Constraint(
+        m.FORCED, rule=lambda m, c, t: m.forced_tr[c, t] == m.held_tr[c, t - 1]
+    )
+    m.forced_inference = pyo.Constraint(
+        m.FORCED, rule=lambda m, c, t: m.forced_in[c, t] == m.held_in[c, t - 1]
+    )
 
     def held_use(s, i, t, use):
         var = m.held_tr if use == 0 else m.held_in
         return sum(var[c, t] for c in ix.cohorts_at.get((s, i, t), ()))
 
     # ---- use: GPUs in service come from those held and configured for the use
-    m.use_limit = pyo.Constraint(m.ACT, rule=lambda m, u, s, i, t: m.in_service[u, s, i, t] <= held_use(s, i, t, u))
+    m.use_limit = pyo.Constraint(
+        m.ACT, rule=lambda m, u, s, i, t: m.in_service[u, s, i, t] <= held_use(s, i, t, u)
+    )
     serve_at = defaultdict(list)
-    for (k, s, i, t) in ix.serve:
+    for k, s, i, t in ix.serve:
         serve_at[(data.contracts[k].use, s, i, t)].append(k)
     m.serve_limit = pyo.Constraint(
         [key for key in ix.active if key in serve_at],
-        rule=lambda m, u, s, i, t: sum(m.serve[k, s, i, t] for k in serve_at[(u, s, i, t)]) <= m.in_service[u, s, i, t],
+        rule=lambda m, u, s, i, t: (
+            sum(m.serve[k, s, i, t] for k in serve_at[(u, s, i, t)]) <= m.in_service[u, s, i, t]
+        ),
     )
 
-    # ---- contracts: signed ones must be delivered, accepted options too, from the deadline to the end of term
+    # ---- contracts: signed and accepted ones are delivered in full from the deadline to the end of term
     serve_by_kt = defaultdict(list)
-    for (k, s, i, t) in ix.serve:
+    for k, s, i, t in ix.serve:
         serve_by_kt[(k, t)].append((s, i))
 
     def taken(k):
@@ -223,7 +233,7 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
 
     # ---- market demand: H100-equivalent GPUs on the market (a cap for npv, a floor for cost)
     market_terms = defaultdict(list)
-    for (u, s, i, t) in ix.active:
+    for u, s, i, t in ix.active:
         market_terms[(u, t)].append((s, i))
 
     def market_gpus(u, s, i, t):
@@ -246,7 +256,11 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
 
     def online_mw(i, t):
         site = data.sites[i]
-        built = sum(m.build[i, tau] * online_sched[i][tau, t] for tau in site.build_quarters if online_sched[i][tau, t])
+        built = sum(
+            m.build[i, tau] * online_sched[i][tau, t]
+            for tau in site.build_quarters
+            if online_sched[i][tau, t]
+        )
         return site.capacity_mw[t] + site.block_mw * built
 
     def drawn(i, t):
@@ -266,7 +280,9 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     )
     m.build_limit = pyo.Constraint(
         [i for i, site in enumerate(data.sites) if site.build_quarters],
-        rule=lambda m, i: sum(m.build[i, t] for t in data.sites[i].build_quarters) <= data.sites[i].max_blocks,
+        rule=lambda m, i: (
+            sum(m.build[i, t] for t in data.sites[i].build_quarters) <= data.sites[i].max_blocks
+        ),
     )
 
     # ---- money (MUSD): operating lines, the same unit coefficients as fleetopt.economics
@@ -284,14 +300,16 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
         market = sum(
             rev_mkt[u, s, t] * market_gpus(u, s, i, t) for u in (0, 1) for (s, i) in market_terms[(u, t)]
         )
-        contracts = sum(contract_revenue(k, t) for k, con in enumerate(data.contracts) if con.start <= t <= con.end)
+        contracts = sum(
+            contract_revenue(k, t) for k, con in enumerate(data.contracts) if con.start <= t <= con.end
+        )
         return market + contracts
 
     cohorts_t = defaultdict(list)
-    for (c, t) in ix.cohort_quarters:
+    for c, t in ix.cohort_quarters:
         cohorts_t[t].append(c)
     moves_t = defaultdict(list)
-    for (c, t) in ix.moves:
+    for c, t in ix.moves:
         moves_t[t].append(c)
     forced_t = defaultdict(list)
     for c, t in ix.forced_retire.items():
@@ -318,10 +336,10 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     m.ebitda = pyo.Expression(m.T, rule=lambda m, t: ebitda(t))
     m.depreciation = pyo.Expression(
         m.T,
-        rule=lambda m, t: sum(
-            data.depreciation[c, t] / MUSD * (m.held_tr[c, t] + m.held_in[c, t]) for c in cohorts_t[t]
-        )
-        + sum(m.build[i, tau] * pdep_sched[i][tau, t] for (i, tau) in ix.build if pdep_sched[i][tau, t]),
+        rule=lambda m, t: (
+            sum(data.depreciation[c, t] / MUSD * (m.held_tr[c, t] + m.held_in[c, t]) for c in cohorts_t[t])
+            + sum(m.build[i, tau] * pdep_sched[i][tau, t] for (i, tau) in ix.build if pdep_sched[i][tau, t])
+        ),
     )
     m.gain = pyo.Expression(
         m.T,
@@ -334,19 +352,21 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     )
     m.capex = pyo.Expression(
         m.T,
-        rule=lambda m, t: sum(
-            data.block_size[s] * data.capex_path[s, t] / MUSD * m.buy[s, i, t]
-            for i in range(I)
-            for s in range(S)
-            if (s, i, t) in m.BUY
-        )
-        + sum(m.build[i, tau] * capex_sched[i][tau, t] for (i, tau) in ix.build if capex_sched[i][tau, t]),
+        rule=lambda m, t: (
+            sum(
+                data.block_size[s] * data.capex_path[s, t] / MUSD * m.buy[s, i, t]
+                for i in range(I)
+                for s in range(S)
+                if (s, i, t) in m.BUY
+            )
+            + sum(m.build[i, tau] * capex_sched[i][tau, t] for (i, tau) in ix.build if capex_sched[i][tau, t])
+        ),
     )
 
     # ---- debt: balances, scheduled principal, interest on the opening balance of the quarter
     fin = econ.Financing.from_data(data, with_revolver=False)
     draws_f = defaultdict(list)
-    for (f, t) in ix.draw:
+    for f, t in ix.draw:
         draws_f[f].append(t)
 
     def draw(f, t):
@@ -354,7 +374,9 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
 
     def scheduled(f, t):
         return fin.opening_principal[f, t] / MUSD + sum(
-            m.draw[f, tau] * fin.draw_principal[f, tau, t] for tau in draws_f[f] if fin.draw_principal[f, tau, t]
+            m.draw[f, tau] * fin.draw_principal[f, tau, t]
+            for tau in draws_f[f]
+            if fin.draw_principal[f, tau, t]
         )
 
     def prev_balance(f, t):
@@ -367,28 +389,36 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     m.debt_balance = pyo.Constraint(
         m.F,
         m.T,
-        rule=lambda m, f, t: m.balance[f, t]
-        == prev_balance(f, t) + draw(f, t) - m.scheduled_principal[f, t] - m.prepay[f, t],
+        rule=lambda m, f, t: (
+            m.balance[f, t] == prev_balance(f, t) + draw(f, t) - m.scheduled_principal[f, t] - m.prepay[f, t]
+        ),
     )
     m.facility_size = pyo.Constraint(
         [f for f in range(F) if draws_f[f]],
-        rule=lambda m, f: sum(m.draw[f, t] for t in draws_f[f])
-        <= (data.facilities[f].size_usd - data.facilities[f].opening_usd) / MUSD,
+        rule=lambda m, f: (
+            sum(m.draw[f, t] for t in draws_f[f])
+            <= (data.facilities[f].size_usd - data.facilities[f].opening_usd) / MUSD
+        ),
     )
     secured = [f for f, fac in enumerate(data.facilities) if fac.max_ltv is not None]
     if secured:
         m.borrowing_base = pyo.Constraint(
             m.T,
-            rule=lambda m, t: sum(m.balance[f, t] / data.facilities[f].max_ltv for f in secured)
-            <= sum(data.resale_gross[c, t] / MUSD * (m.held_tr[c, t] + m.held_in[c, t]) for c in cohorts_t[t])
-            + slack("borrowing_base", t),
+            rule=lambda m, t: (
+                sum(m.balance[f, t] / data.facilities[f].max_ltv for f in secured)
+                <= sum(
+                    data.resale_gross[c, t] / MUSD * (m.held_tr[c, t] + m.held_in[c, t]) for c in cohorts_t[t]
+                )
+                + slack("borrowing_base", t)
+            ),
         )
 
     # ---- taxes and cash
     m.tax_floor = pyo.Constraint(
         m.T,
-        rule=lambda m, t: m.tax[t]
-        >= data.tax_rate * (m.ebitda[t] - m.depreciation[t] + m.gain[t] - m.interest[t]),
+        rule=lambda m, t: (
+            m.tax[t] >= data.tax_rate * (m.ebitda[t] - m.depreciation[t] + m.gain[t] - m.interest[t])
+        ),
     )
 
     def prev_cash(t):
@@ -396,16 +426,20 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
 
     m.cash_flow = pyo.Constraint(
         m.T,
-        rule=lambda m, t: m.cash[t]
-        == prev_cash(t)
-        + m.ebitda[t]
-        - m.tax[t]
-        - m.interest[t]
-        - m.capex[t]
-        + m.proceeds[t]
-        + sum(draw(f, t) - m.scheduled_principal[f, t] - m.prepay[f, t] for f in range(F)),
+        rule=lambda m, t: (
+            m.cash[t]
+            == prev_cash(t)
+            + m.ebitda[t]
+            - m.tax[t]
+            - m.interest[t]
+            - m.capex[t]
+            + m.proceeds[t]
+            + sum(draw(f, t) - m.scheduled_principal[f, t] - m.prepay[f, t] for f in range(F))
+        ),
     )
-    m.min_cash = pyo.Constraint(m.T, rule=lambda m, t: m.cash[t] + slack("min_cash", t) >= data.min_cash / MUSD)
+    m.min_cash = pyo.Constraint(
+        m.T, rule=lambda m, t: m.cash[t] + slack("min_cash", t) >= data.min_cash / MUSD
+    )
 
     # ---- covenants from their test quarter
     cov = data.model.finance.covenants
@@ -414,22 +448,29 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     if cov is not None and cov.max_debt_to_ebitda is not None and F:
         m.leverage_covenant = pyo.Constraint(
             tested,
-            rule=lambda m, t: total_debt[t]
-            <= cov.max_debt_to_ebitda * 4.0 * m.ebitda[t] + slack("leverage_covenant", t),
+            rule=lambda m, t: (
+                total_debt[t] <= cov.max_debt_to_ebitda * 4.0 * m.ebitda[t] + slack("leverage_covenant", t)
+            ),
         )
     if cov is not None and cov.min_dscr is not None and F:
         m.dscr_covenant = pyo.Constraint(
             tested,
-            rule=lambda m, t: m.ebitda[t] + slack("dscr_covenant", t)
-            >= cov.min_dscr * (m.interest[t] + sum(m.scheduled_principal[f, t] for f in range(F))),
+            rule=lambda m, t: (
+                m.ebitda[t] + slack("dscr_covenant", t)
+                >= cov.min_dscr * (m.interest[t] + sum(m.scheduled_principal[f, t] for f in range(F)))
+            ),
         )
-    if cov is not None and (cov.min_liquidity_usd is not None or cov.min_liquidity_fraction_of_debt is not None):
+    if cov is not None and (
+        cov.min_liquidity_usd is not None or cov.min_liquidity_fraction_of_debt is not None
+    ):
         floor_usd = (cov.min_liquidity_usd or 0.0) / MUSD
         frac = cov.min_liquidity_fraction_of_debt or 0.0
         m.liquidity_covenant = pyo.Constraint(
             [(t, part) for t in tested for part in ("floor", "fraction")],
-            rule=lambda m, t, part: m.cash[t] + slack("liquidity_covenant", t, part)
-            >= (floor_usd if part == "floor" else frac * total_debt[t]),
+            rule=lambda m, t, part: (
+                m.cash[t] + slack("liquidity_covenant", t, part)
+                >= (floor_usd if part == "floor" else frac * total_debt[t])
+            ),
         )
 
     # ---- concentration: no customer above its share of total revenue over the horizon
@@ -438,13 +479,15 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
         total_revenue = sum(revenue(t) for t in range(T))
         m.customer_share = pyo.Constraint(
             customers,
-            rule=lambda m, name: sum(
-                contract_revenue(k, t)
-                for k, con in enumerate(data.contracts)
-                if con.customer == name
-                for t in range(con.start, con.end + 1)
-            )
-            <= data.max_customer_share * total_revenue + slack("customer_share", name),
+            rule=lambda m, name: (
+                sum(
+                    contract_revenue(k, t)
+                    for k, con in enumerate(data.contracts)
+                    if con.customer == name
+                    for t in range(con.start, con.end + 1)
+                )
+                <= data.max_customer_share * total_revenue + slack("customer_share", name)
+            ),
         )
 
     # ---- objective
@@ -462,7 +505,8 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
         )
     elif objective == "npv":
         m.objective = pyo.Objective(
-            expr=sum(df[t] * (m.cash[t] - prev_cash(t)) for t in range(T)) + df[-1] * (terminal_assets - debt_end),
+            expr=sum(df[t] * (m.cash[t] - prev_cash(t)) for t in range(T))
+            + df[-1] * (terminal_assets - debt_end),
             sense=pyo.maximize,
         )
     else:

@@ -112,7 +112,9 @@ def solve(
             raise InfeasibleModel(diagnose(data, objective, time_limit=time_limit, threads=threads))
         raise InfeasibleModel([])
     if not has_plan:
-        raise NoPlanFound(f"the solver stopped ({tc.name}) after {solve_seconds:.1f} s without a feasible plan")
+        raise NoPlanFound(
+            f"the solver stopped ({tc.name}) after {solve_seconds:.1f} s without a feasible plan"
+        )
     results.solution_loader.load_vars()
     plan = extract_plan(m, data)
     statements = plan_statements(data, plan)
@@ -149,30 +151,29 @@ def _val(var) -> float:
 def extract_plan(m: pyo.ConcreteModel, data: ModelData) -> Plan:
     """Read the solved decisions into a :class:`Plan` (integers rounded, round-off below zero clipped)."""
     plan = Plan.empty(data)
-    for (s, i, t) in m.BUY:
+    for s, i, t in m.BUY:
         plan.buy_blocks[s, i, t] = round(_val(m.buy[s, i, t]))
-    for (c, t) in m.CT:
+    for c, t in m.CT:
         plan.held_training[c, t] = max(_val(m.held_tr[c, t]), 0.0)
         plan.held_inference[c, t] = max(_val(m.held_in[c, t]), 0.0)
-    for (c, t) in m.MOVE:
+    for c, t in m.MOVE:
         plan.redeploy[c, t] = max(_val(m.redeploy[c, t]), 0.0)
         plan.retire_training[c, t] = max(_val(m.retire_tr[c, t]), 0.0)
         plan.retire_inference[c, t] = max(_val(m.retire_in[c, t]), 0.0)
-    for (c, t) in m.FORCED:
+    for c, t in m.FORCED:
         plan.retire_training[c, t] = max(_val(m.forced_tr[c, t]), 0.0)
         plan.retire_inference[c, t] = max(_val(m.forced_in[c, t]), 0.0)
-    for (u, s, i, t) in m.ACT:
+    for u, s, i, t in m.ACT:
         plan.active[u, s, i, t] = max(_val(m.in_service[u, s, i, t]), 0.0)
-    for (k, s, i, t) in m.SERVE:
+    for k, s, i, t in m.SERVE:
         plan.contract_gpus[k, s, i, t] = max(_val(m.serve[k, s, i, t]), 0.0)
     for k, con in enumerate(data.contracts):
         plan.accepted[k] = 1.0 if con.signed else float(round(_val(m.accept[k])))
-    for (i, t) in m.BUILD:
+    for i, t in m.BUILD:
         plan.build_blocks[i, t] = round(_val(m.build[i, t]))
-    for (f, t) in m.DRAW:
+    for f, t in m.DRAW:
         plan.draws[f, t] = max(_val(m.draw[f, t]), 0.0) * MUSD
     for f in range(len(data.facilities)):
         for t in range(data.T):
             plan.prepay[f, t] = max(_val(m.prepay[f, t]), 0.0) * MUSD
     return plan
-

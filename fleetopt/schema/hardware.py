@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -19,7 +19,7 @@ from fleetopt.schema.base import (
 from fleetopt.schema.series import NonNegativeSeries
 
 
-class Generation(str, Enum):
+class Generation(StrEnum):
     """NVIDIA data-centre GPU generations, oldest first."""
 
     hopper = "hopper"
@@ -31,7 +31,7 @@ class Generation(str, Enum):
         return list(Generation).index(self)
 
 
-class Use(str, Enum):
+class Use(StrEnum):
     """What a GPU is configured for."""
 
     training = "training"

@@ -11,7 +11,7 @@ A series can be written three ways:
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated
 
 import numpy as np
 from pydantic import AfterValidator, Field
@@ -31,7 +31,7 @@ class CompactSeries(StrictModel):
     """New levels from the named quarters on; growth continues from each new level."""
 
 
-SeriesSpec = Union[float, list[float], CompactSeries]
+SeriesSpec = float | list[float] | CompactSeries
 
 
 def _check_non_negative(value: SeriesSpec) -> SeriesSpec:
