@@ -198,6 +198,7 @@ class Financing:
 
     opening_balance: np.ndarray  # (F,)
     rate_quarterly: np.ndarray  # (F, T) forecast rate per quarter
+    floating: np.ndarray  # (F,) 1.0 where the rate follows the reference rate
     opening_principal: np.ndarray  # (F, T) scheduled principal on opening balances
     draw_principal: np.ndarray  # (F, T, T) share of a draw in tau repaid in t
     opening_cash: float
@@ -217,6 +218,7 @@ class Financing:
         return cls(
             opening_balance=np.array([f.opening_usd for f in data.facilities]),
             rate_quarterly=np.array([f.rate_quarterly for f in data.facilities]).reshape(F, T),
+            floating=np.array([1.0 if f.floating else 0.0 for f in data.facilities]),
             opening_principal=opening,
             draw_principal=draws,
             opening_cash=data.opening_cash,
@@ -225,6 +227,85 @@ class Financing:
             revolver_limit=rev.size_usd if (rev and with_revolver) else 0.0,
             revolver_rate_quarterly=rev.annual_rate / 4.0 if rev else 0.0,
         )
+
+
+@dataclass
+class FinanceState:
+    """Cash and debt carried from one quarter to the next, for any batch shape."""
+
+    cash: Any  # (...,) USD
+    balance: Any  # (..., F) USD outstanding per facility
+    revolver: Any  # (...,) USD drawn on the revolver
+
+    @classmethod
+    def opening(cls, fin: Financing, batch: tuple, xp: Any = np) -> FinanceState:
+        F = fin.opening_balance.shape[0]
+        return cls(
+            cash=xp.full(batch, fin.opening_cash, dtype=xp.float64),
+            balance=xp.broadcast_to(xp.asarray(fin.opening_balance), (*batch, F)).copy(),
+            revolver=xp.zeros(batch, dtype=xp.float64),
+        )
+
+
+def scheduled_principal(fin: Financing, draws: Any, xp: Any = np) -> Any:
+    """(..., F, T) scheduled principal: the opening balances' schedule plus each draw's instalments."""
+    return xp.asarray(fin.opening_principal) + xp.einsum(
+        "...fs,fst->...ft", draws, xp.asarray(fin.draw_principal)
+    )
+
+
+def finance_step(
+    fin: Financing,
+    state: FinanceState,
+    t: int,
+    ebitda: Any,
+    depreciation: Any,
+    gain: Any,
+    investing: Any,
+    draws: Any,
+    prepay: Any,
+    scheduled: Any,
+    rate_shift: Any = 0.0,
+    xp: Any = np,
+) -> dict[str, Any]:
+    """One quarter of financing: interest, principal, tax, cash and the revolver. Updates ``state``.
+
+    ``ebitda``, ``depreciation``, ``gain``, ``investing`` (capex less disposal proceeds) and
+    ``rate_shift`` (change of the floating reference rate, annual) are (...,) for quarter ``t``;
+    ``draws``, ``prepay`` and ``scheduled`` are (..., F). Interest is charged on the balances at
+    the end of the previous quarter; floating facilities follow ``rate_shift``, fixed ones do not.
+    """
+    rate = xp.asarray(fin.rate_quarterly[:, t]) + xp.asarray(fin.floating) * (
+        xp.asarray(rate_shift)[..., None] / 4.0
+    )
+    interest = (rate * state.balance).sum(axis=-1) + fin.revolver_rate_quarterly * state.revolver
+    available = state.balance + draws
+    principal = xp.minimum(scheduled, available)
+    pay_early = xp.minimum(prepay, available - principal)
+    state.balance = available - principal - pay_early
+    ebt = ebitda - depreciation + gain - interest
+    tax = fin.tax_rate * xp.maximum(ebt, 0.0)
+    principal_total = principal.sum(axis=-1)
+    pay_early_total = pay_early.sum(axis=-1)
+    draws_total = draws.sum(axis=-1)
+    cash = state.cash + ebitda - tax - interest - investing + draws_total - principal_total - pay_early_total
+    # the revolver covers a shortfall below the minimum cash and is repaid from any excess
+    rev_draw = xp.clip(fin.min_cash - cash, -state.revolver, fin.revolver_limit - state.revolver)
+    state.revolver = state.revolver + rev_draw
+    state.cash = cash + rev_draw
+    return {
+        "interest_usd": interest,
+        "principal_usd": principal_total,
+        "prepayment_usd": pay_early_total,
+        "draws_usd": draws_total,
+        "tax_usd": tax,
+        "net_income_usd": ebt - tax,
+        "revolver_draw_usd": rev_draw,
+        "revolver_balance_usd": state.revolver,
+        "cash_usd": state.cash,
+        "debt_usd": state.balance.sum(axis=-1) + state.revolver,
+        "debt_service_usd": interest + principal_total,
+    }
 
 
 def roll_forward(
@@ -238,64 +319,29 @@ def roll_forward(
     rate_shift: Any = 0.0,
     xp: Any = np,
 ) -> dict[str, Any]:
-    """Carry cash and debt through the horizon.
+    """Carry cash and debt through the horizon, keeping every quarter's lines.
 
-    ``ebitda``, ``depreciation``, ``gain`` and ``investing`` (capex less disposal proceeds) are
-    (..., T); ``draws`` and ``prepay`` are (..., F, T); ``rate_shift`` is a (..., T) change of the
-    floating reference rate per quarter (annual). Works on NumPy or CuPy arrays (``xp``) of any
-    batch shape. Returns (..., T) arrays of every financing line, cash and debt.
+    ``ebitda``, ``depreciation``, ``gain``, ``investing`` and ``rate_shift`` are (..., T);
+    ``draws`` and ``prepay`` are (..., F, T). Returns (..., T) arrays of every financing line.
     """
     T = ebitda.shape[-1]
-    F = fin.opening_balance.shape[0]
     batch = ebitda.shape[:-1]
-    sched = xp.asarray(fin.opening_principal) + xp.einsum(
-        "...fs,fst->...ft", draws, xp.asarray(fin.draw_principal)
-    )
-    floating = xp.asarray(fin.rate_quarterly)
-    rates = floating + (
-        xp.asarray(rate_shift)[..., None, :] / 4.0 if np.ndim(rate_shift) else rate_shift / 4.0
-    )
-    balance = xp.broadcast_to(xp.asarray(fin.opening_balance), (*batch, F)).copy()
-    cash = xp.full(batch, fin.opening_cash, dtype=xp.float64)
-    revolver = xp.zeros(batch, dtype=xp.float64)
-    names = (
-        "interest_usd", "principal_usd", "prepayment_usd", "draws_usd", "tax_usd", "net_income_usd",
-        "revolver_draw_usd", "revolver_balance_usd", "cash_usd", "debt_usd", "debt_service_usd",
-        "liquidity_shortfall_usd",
-    )  # fmt: skip
-    out = {n: xp.zeros((*batch, T), dtype=xp.float64) for n in names}
-    out["balance_by_facility_usd"] = xp.zeros((*batch, F, T), dtype=xp.float64)
+    sched = scheduled_principal(fin, draws, xp)
+    shift = xp.broadcast_to(xp.asarray(rate_shift, dtype=xp.float64), (*batch, T))
+    state = FinanceState.opening(fin, batch, xp)
+    out: dict[str, Any] = {}
+    balances = []
     for t in range(T):
-        interest = (rates[..., t] * balance).sum(axis=-1) + fin.revolver_rate_quarterly * revolver
-        available = balance + draws[..., t]
-        principal = xp.minimum(sched[..., t], available)
-        pay_early = xp.minimum(prepay[..., t], available - principal)
-        balance = available - principal - pay_early
-        ebt = ebitda[..., t] - depreciation[..., t] + gain[..., t] - interest
-        tax = fin.tax_rate * xp.maximum(ebt, 0.0)
-        cash = (
-            cash + ebitda[..., t] - tax - interest - investing[..., t]
-            + draws[..., t].sum(axis=-1) - principal.sum(axis=-1) - pay_early.sum(axis=-1)
+        step = finance_step(
+            fin, state, t, ebitda[..., t], depreciation[..., t], gain[..., t], investing[..., t],
+            draws[..., t], prepay[..., t], sched[..., t], shift[..., t], xp,
         )  # fmt: skip
-        # the revolver covers a shortfall below the minimum cash and is repaid from any excess
-        need = fin.min_cash - cash
-        rev_draw = xp.clip(need, -revolver, fin.revolver_limit - revolver)
-        revolver = revolver + rev_draw
-        cash = cash + rev_draw
-        out["interest_usd"][..., t] = interest
-        out["principal_usd"][..., t] = principal.sum(axis=-1)
-        out["prepayment_usd"][..., t] = pay_early.sum(axis=-1)
-        out["draws_usd"][..., t] = draws[..., t].sum(axis=-1)
-        out["tax_usd"][..., t] = tax
-        out["net_income_usd"][..., t] = ebt - tax
-        out["revolver_draw_usd"][..., t] = rev_draw
-        out["revolver_balance_usd"][..., t] = revolver
-        out["cash_usd"][..., t] = cash
-        out["debt_usd"][..., t] = balance.sum(axis=-1) + revolver
-        out["debt_service_usd"][..., t] = interest + principal.sum(axis=-1)
-        out["liquidity_shortfall_usd"][..., t] = xp.maximum(fin.min_cash - cash, 0.0)
-        out["balance_by_facility_usd"][..., t] = balance
-    return out
+        for name, value in step.items():
+            out.setdefault(name, []).append(value)
+        balances.append(state.balance)
+    rolled = {name: xp.stack(values, axis=-1) for name, values in out.items()}
+    rolled["balance_by_facility_usd"] = xp.stack(balances, axis=-1)
+    return rolled
 
 
 def npv(
