@@ -93,8 +93,13 @@ def schema(
     else:
         from fleetopt.outputs import write_text_atomic
 
-        write_text_atomic(out, text + "\n")
-        console.print(f"wrote {out}")
+        if out.is_dir():
+            raise fail(f"--out {out} is a directory: give a file name such as fleetopt-schema.json")
+        try:
+            write_text_atomic(out, text + "\n")
+        except OSError as exc:
+            raise fail(f"cannot write {out}: {exc.strerror or exc}") from None
+        console.print(f"wrote {out}", markup=False)
 
 
 class Objective(StrEnum):

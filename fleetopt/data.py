@@ -178,7 +178,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
     for u, use in enumerate(USES):
         by_gen = getattr(m.market.price_usd_per_gpu_hour, use)
         for j, s in enumerate(skus):
-            prices[u, j] = series(by_gen.for_generation(s.generation))
+            prices[u, j] = series(by_gen.for_sku(sku_names[j], s.generation))
 
     sites = []
     for name, site in m.sites.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from rich.table import Table
+from rich.text import Text
 
 from fleetopt.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
@@ -26,7 +27,8 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     m = loaded.model
     n = m.horizon.quarters
     labels = m.quarter_labels
-    table = Table(title=f"{m.name}: {m.description}" if m.description else m.name, show_header=False)
+    title = Text(f"{m.name}: {m.description}" if m.description else m.name)
+    table = Table(title=title, show_header=False)
     table.add_column("block", style="bold")
     table.add_column("contents")
     table.add_row(

@@ -12,7 +12,7 @@ from fleetopt.schema.series import NonNegativeSeries
 
 
 class PriceByGeneration(StrictModel):
-    """Price per GPU-hour for one use, by generation; `all` is the fallback for generations not named."""
+    """Price per GPU-hour for one use: by SKU where named, else by generation, else `all`."""
 
     all: NonNegativeSeries | None = None
     """Price for any generation not listed, USD per GPU-hour."""
@@ -22,9 +22,15 @@ class PriceByGeneration(StrictModel):
     """Price per Blackwell GPU-hour, USD."""
     rubin: NonNegativeSeries | None = None
     """Price per Rubin GPU-hour, USD."""
+    by_sku: dict[Name, NonNegativeSeries] = Field(default_factory=dict)
+    """Prices of particular SKUs (e.g. H200 above H100), USD per GPU-hour; override the generation's."""
 
     def for_generation(self, generation: Generation):
-        return getattr(self, generation.value) or self.all
+        value = getattr(self, generation.value)
+        return self.all if value is None else value
+
+    def for_sku(self, name: str, generation: Generation):
+        return self.by_sku[name] if name in self.by_sku else self.for_generation(generation)
 
 
 class MarketPrices(StrictModel):

@@ -52,9 +52,7 @@ class TrainingEligibility(StrictModel):
     @model_validator(mode="after")
     def _one_rule(self) -> TrainingEligibility:
         if self.quarters_after_release is None and self.max_newer_generations_on_sale is None:
-            raise ValueError(
-                "give quarters_after_release, max_newer_generations_on_sale, or both"
-            )
+            raise ValueError("give quarters_after_release, max_newer_generations_on_sale, or both")
         return self
 
 

@@ -76,15 +76,15 @@ class PlanningModel(StrictModel):
             out.append((("skus", name, "capex_per_gpu_usd"), sku.capex_per_gpu_usd))
         for name, site in self.sites.items():
             out.append((("sites", name, "power_capacity_mw"), site.power_capacity_mw))
-            out.append(
-                (("sites", name, "electricity_price_usd_per_mwh"), site.electricity_price_usd_per_mwh)
-            )
+            out.append((("sites", name, "electricity_price_usd_per_mwh"), site.electricity_price_usd_per_mwh))
         for use in ("training", "inference"):
             out.append((("market", "demand_gpus", use), getattr(self.market.demand_gpus, use)))
             prices = getattr(self.market.price_usd_per_gpu_hour, use)
             for gen in ("all", "hopper", "blackwell", "rubin"):
                 if getattr(prices, gen) is not None:
                     out.append((("market", "price_usd_per_gpu_hour", use, gen), getattr(prices, gen)))
+            for sku, spec in prices.by_sku.items():
+                out.append((("market", "price_usd_per_gpu_hour", use, "by_sku", sku), spec))
         out.append((("finance", "reference_rate_annual"), self.finance.reference_rate_annual))
         out.append((("finance", "overhead_usd_per_quarter"), self.finance.overhead_usd_per_quarter))
         return out
@@ -131,17 +131,25 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
         if site.expansion is not None:
             in_horizon(("sites", name, "expansion", "earliest_start"), site.expansion.earliest_start)
 
-    generations = {sku.generation for sku in model.skus.values()}
     for use in ("training", "inference"):
         prices = getattr(model.market.price_usd_per_gpu_hour, use)
-        for gen in sorted(generations, key=lambda g: g.rank):
-            if prices.for_generation(gen) is None:
+        for sku in prices.by_sku:
+            if sku not in model.skus:
                 problems.append(
-                    (
-                        ("market", "price_usd_per_gpu_hour", use),
-                        f"no price for generation {gen.value!r}: give `{gen.value}` or `all`",
-                    )
+                    (("market", "price_usd_per_gpu_hour", use, "by_sku", sku), f"unknown SKU {sku!r}")
                 )
+        missing = {
+            sku.generation.value
+            for name, sku in model.skus.items()
+            if prices.for_sku(name, sku.generation) is None
+        }
+        for gen in sorted(missing):
+            problems.append(
+                (
+                    ("market", "price_usd_per_gpu_hour", use),
+                    f"no price for generation {gen!r}: give `{gen}`, `all` or `by_sku`",
+                )
+            )
 
     for name, contract in model.contracts.items():
         path = ("contracts", name)
