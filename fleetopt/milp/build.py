@@ -137,6 +137,21 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
         if not data.training_eligible[s, t]:
             m.buy_training[s, i, t].fix(0)
 
+    # A constraint whose terms all vanish is a plain True or False: skip the first; make the second
+    # an impossible row (a variable held at 0 must equal 1) so the solver reports it as infeasible.
+    m.held_at_zero = pyo.Var(bounds=(0.0, 0.0))
+
+    def constraint(*index, rule):
+        def checked(m, *key):
+            expr = rule(m, *key)
+            if expr is True:
+                return pyo.Constraint.Skip
+            if expr is False:
+                return m.held_at_zero == 1.0
+            return expr
+
+        return pyo.Constraint(*index, rule=checked)
+
     slack_index = []
     m.SLACK = pyo.Set(dimen=None, initialize=[], ordered=True)
 
@@ -172,13 +187,13 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
             return m.buy_training[key]
         return data.block_size[key[0]] * m.buy[key] - m.buy_training[key]
 
-    m.balance_training = pyo.Constraint(
+    m.balance_training = constraint(
         m.CT,
         rule=lambda m, c, t: (
             m.held_tr[c, t] == inflow(c, t, 0) - moves(m.redeploy, c, t) - moves(m.retire_tr, c, t)
         ),
     )
-    m.balance_inference = pyo.Constraint(
+    m.balance_inference = constraint(
         m.CT,
         rule=lambda m, c, t: (
             m.held_in[c, t] == inflow(c, t, 1) + moves(m.redeploy, c, t) - moves(m.retire_in, c, t)
@@ -188,25 +203,21 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     m.FORCED = pyo.Set(initialize=list(ix.forced_retire.items()), dimen=2)
     m.forced_tr = pyo.Var(m.FORCED, domain=pyo.NonNegativeReals)
     m.forced_in = pyo.Var(m.FORCED, domain=pyo.NonNegativeReals)
-    m.forced_training = pyo.Constraint(
-        m.FORCED, rule=lambda m, c, t: m.forced_tr[c, t] == m.held_tr[c, t - 1]
-    )
-    m.forced_inference = pyo.Constraint(
-        m.FORCED, rule=lambda m, c, t: m.forced_in[c, t] == m.held_in[c, t - 1]
-    )
+    m.forced_training = constraint(m.FORCED, rule=lambda m, c, t: m.forced_tr[c, t] == m.held_tr[c, t - 1])
+    m.forced_inference = constraint(m.FORCED, rule=lambda m, c, t: m.forced_in[c, t] == m.held_in[c, t - 1])
 
     def held_use(s, i, t, use):
         var = m.held_tr if use == 0 else m.held_in
         return sum(var[c, t] for c in ix.cohorts_at.get((s, i, t), ()))
 
     # ---- use: GPUs in service come from those held and configured for the use
-    m.use_limit = pyo.Constraint(
+    m.use_limit = constraint(
         m.ACT, rule=lambda m, u, s, i, t: m.in_service[u, s, i, t] <= held_use(s, i, t, u)
     )
     serve_at = defaultdict(list)
     for k, s, i, t in ix.serve:
         serve_at[(data.contracts[k].use, s, i, t)].append(k)
-    m.serve_limit = pyo.Constraint(
+    m.serve_limit = constraint(
         [key for key in ix.active if key in serve_at],
         rule=lambda m, u, s, i, t: (
             sum(m.serve[k, s, i, t] for k in serve_at[(u, s, i, t)]) <= m.in_service[u, s, i, t]
@@ -229,7 +240,7 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
         return delivered + slack("contract_delivery", k, t) == con.gpus * taken(k)
 
     kt = [(k, t) for k, con in enumerate(data.contracts) for t in range(con.start, con.end + 1)]
-    m.contract_delivery = pyo.Constraint(kt, rule=delivery_rule)
+    m.contract_delivery = constraint(kt, rule=delivery_rule)
 
     # ---- market demand: H100-equivalent GPUs on the market (a cap for npv, a floor for cost)
     market_terms = defaultdict(list)
@@ -245,8 +256,8 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
             return supplied + slack("demand_floor", u, t) >= data.demand[u, t]
         return supplied <= data.demand[u, t]
 
-    m.market_demand = pyo.Constraint([(u, t) for u in (0, 1) for t in range(T)], rule=demand_rule)
-    m.market_nonnegative = pyo.Constraint(
+    m.market_demand = constraint([(u, t) for u in (0, 1) for t in range(T)], rule=demand_rule)
+    m.market_nonnegative = constraint(
         [key for key in ix.active if key in serve_at], rule=lambda m, u, s, i, t: market_gpus(u, s, i, t) >= 0
     )
 
@@ -274,11 +285,11 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
             total += mw_gpu[s, i] * (idle * held + (1.0 - idle) * in_service)
         return total
 
-    m.power = pyo.Constraint(
+    m.power = constraint(
         [(i, t) for i in range(I) for t in range(T)],
         rule=lambda m, i, t: drawn(i, t) <= online_mw(i, t) + slack("power", i, t),
     )
-    m.build_limit = pyo.Constraint(
+    m.build_limit = constraint(
         [i for i, site in enumerate(data.sites) if site.build_quarters],
         rule=lambda m, i: (
             sum(m.build[i, t] for t in data.sites[i].build_quarters) <= data.sites[i].max_blocks
@@ -386,14 +397,14 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     m.interest = pyo.Expression(
         m.T, rule=lambda m, t: sum(fin.rate_quarterly[f, t] * prev_balance(f, t) for f in range(F))
     )
-    m.debt_balance = pyo.Constraint(
+    m.debt_balance = constraint(
         m.F,
         m.T,
         rule=lambda m, f, t: (
             m.balance[f, t] == prev_balance(f, t) + draw(f, t) - m.scheduled_principal[f, t] - m.prepay[f, t]
         ),
     )
-    m.facility_size = pyo.Constraint(
+    m.facility_size = constraint(
         [f for f in range(F) if draws_f[f]],
         rule=lambda m, f: (
             sum(m.draw[f, t] for t in draws_f[f])
@@ -402,7 +413,7 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     )
     secured = [f for f, fac in enumerate(data.facilities) if fac.max_ltv is not None]
     if secured:
-        m.borrowing_base = pyo.Constraint(
+        m.borrowing_base = constraint(
             m.T,
             rule=lambda m, t: (
                 sum(m.balance[f, t] / data.facilities[f].max_ltv for f in secured)
@@ -414,7 +425,7 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
         )
 
     # ---- taxes and cash
-    m.tax_floor = pyo.Constraint(
+    m.tax_floor = constraint(
         m.T,
         rule=lambda m, t: (
             m.tax[t] >= data.tax_rate * (m.ebitda[t] - m.depreciation[t] + m.gain[t] - m.interest[t])
@@ -424,7 +435,7 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     def prev_cash(t):
         return m.cash[t - 1] if t > 0 else data.opening_cash / MUSD
 
-    m.cash_flow = pyo.Constraint(
+    m.cash_flow = constraint(
         m.T,
         rule=lambda m, t: (
             m.cash[t]
@@ -437,23 +448,21 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
             + sum(draw(f, t) - m.scheduled_principal[f, t] - m.prepay[f, t] for f in range(F))
         ),
     )
-    m.min_cash = pyo.Constraint(
-        m.T, rule=lambda m, t: m.cash[t] + slack("min_cash", t) >= data.min_cash / MUSD
-    )
+    m.min_cash = constraint(m.T, rule=lambda m, t: m.cash[t] + slack("min_cash", t) >= data.min_cash / MUSD)
 
     # ---- covenants from their test quarter
     cov = data.model.finance.covenants
     tested = [t for t in range(T) if cov is not None and t >= data.model.first_quarter_offset(cov.test_from)]
     total_debt = {t: sum(m.balance[f, t] for f in range(F)) for t in range(T)}
     if cov is not None and cov.max_debt_to_ebitda is not None and F:
-        m.leverage_covenant = pyo.Constraint(
+        m.leverage_covenant = constraint(
             tested,
             rule=lambda m, t: (
                 total_debt[t] <= cov.max_debt_to_ebitda * 4.0 * m.ebitda[t] + slack("leverage_covenant", t)
             ),
         )
     if cov is not None and cov.min_dscr is not None and F:
-        m.dscr_covenant = pyo.Constraint(
+        m.dscr_covenant = constraint(
             tested,
             rule=lambda m, t: (
                 m.ebitda[t] + slack("dscr_covenant", t)
@@ -465,7 +474,7 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     ):
         floor_usd = (cov.min_liquidity_usd or 0.0) / MUSD
         frac = cov.min_liquidity_fraction_of_debt or 0.0
-        m.liquidity_covenant = pyo.Constraint(
+        m.liquidity_covenant = constraint(
             [(t, part) for t in tested for part in ("floor", "fraction")],
             rule=lambda m, t, part: (
                 m.cash[t] + slack("liquidity_covenant", t, part)
@@ -477,7 +486,7 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     customers = sorted({c.customer for c in data.contracts})
     if data.max_customer_share < 1.0 and customers:
         total_revenue = sum(revenue(t) for t in range(T))
-        m.customer_share = pyo.Constraint(
+        m.customer_share = constraint(
             customers,
             rule=lambda m, name: (
                 sum(
