@@ -324,7 +324,10 @@ def _cohort_values(data: ModelData, skus) -> None:
         resale[c.index] = c.capex_per_gpu_usd * frac
         proceeds[c.index] = resale[c.index] * keep
         book[c.index] = c.capex_per_gpu_usd * np.clip(1.0 - age_q / life_q, 0.0, 1.0)
-        dep[c.index] = np.where((age_q >= 0) & (age_q < life_q), c.capex_per_gpu_usd / life_q, 0.0)
+        # the share of the life that falls in quarter t (a life of 5.1 quarters ends with a 0.1 share)
+        dep[c.index] = (
+            c.capex_per_gpu_usd * (np.clip(age_q + 1, 0, life_q) - np.clip(age_q, 0, life_q)) / life_q
+        )
         # at the end of the horizon a GPU is worth what it would fetch if sold then
         end_age = (T - c.bought) / 4.0
         terminal[c.index] = (

@@ -75,11 +75,10 @@ def power_online_schedule(site: SiteData, T: int) -> np.ndarray:
 
 def power_depreciation_schedule(site: SiteData, T: int) -> np.ndarray:
     """(T, T) depreciation in quarter t of one block started in tau: straight line from online."""
-    online = power_online_schedule(site, T)
-    age = np.arange(T)[None, :] - (np.arange(T)[:, None] + site.lead_time)
-    return np.where(
-        online.astype(bool) & (age < site.life_quarters), site.block_capex_usd / site.life_quarters, 0.0
-    )
+    age = (np.arange(T)[None, :] - (np.arange(T)[:, None] + site.lead_time)).astype(np.float64)
+    life = site.life_quarters
+    share = np.clip(age + 1, 0, life) - np.clip(age, 0, life)  # of the life falling in quarter t
+    return site.block_capex_usd * share / life
 
 
 def power_book_value_end(site: SiteData, T: int) -> np.ndarray:
@@ -238,11 +237,15 @@ class FinanceState:
     revolver: Any  # (...,) USD drawn on the revolver
 
     @classmethod
-    def opening(cls, fin: Financing, batch: tuple, xp: Any = np) -> FinanceState:
+    def opening(
+        cls, fin: Financing, batch: tuple, xp: Any = np, balance_batch: tuple | None = None
+    ) -> FinanceState:
+        """Opening state. ``balance_batch`` may be smaller than ``batch`` (e.g. (P, 1) for (P, S)):
+        term-loan balances follow the plan's draws and schedule only, never the scenario."""
         F = fin.opening_balance.shape[0]
         return cls(
             cash=xp.full(batch, fin.opening_cash, dtype=xp.float64),
-            balance=xp.broadcast_to(xp.asarray(fin.opening_balance), (*batch, F)).copy(),
+            balance=xp.broadcast_to(xp.asarray(fin.opening_balance), (*(balance_batch or batch), F)).copy(),
             revolver=xp.zeros(batch, dtype=xp.float64),
         )
 
@@ -275,10 +278,11 @@ def finance_step(
     ``draws``, ``prepay`` and ``scheduled`` are (..., F). Interest is charged on the balances at
     the end of the previous quarter; floating facilities follow ``rate_shift``, fixed ones do not.
     """
-    rate = xp.asarray(fin.rate_quarterly[:, t]) + xp.asarray(fin.floating) * (
-        xp.asarray(rate_shift)[..., None] / 4.0
-    )
-    interest = (rate * state.balance).sum(axis=-1) + fin.revolver_rate_quarterly * state.revolver
+    # forecast interest plus the floating facilities' share of the rate shift; balances may have a
+    # smaller batch shape than cash (they do not depend on the scenario), so reduce them first
+    forecast = (xp.asarray(fin.rate_quarterly[:, t]) * state.balance).sum(axis=-1)
+    floating = (xp.asarray(fin.floating) * state.balance).sum(axis=-1)
+    interest = forecast + (rate_shift / 4.0) * floating + fin.revolver_rate_quarterly * state.revolver
     available = state.balance + draws
     principal = xp.minimum(scheduled, available)
     pay_early = xp.minimum(prepay, available - principal)

@@ -78,9 +78,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
                 None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark
             ) from None
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 

@@ -103,7 +103,7 @@ def evaluate(
     cached: dict[tuple[int, int], ScenarioSet] = {}
 
     def scenarios(start: int, stop: int) -> ScenarioSet:
-        """Scenario block ``start .. stop - 1``; kept when one block covers them all (reused by every plan chunk)."""
+        """Scenarios ``start .. stop - 1``; kept for the next plan chunk when one block holds them all."""
         if (start, stop) in cached:
             return cached[(start, stop)]
         if deterministic:

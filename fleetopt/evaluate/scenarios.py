@@ -202,7 +202,7 @@ def generate_scenarios(data: ModelData, seed: int, start: int, stop: int) -> Sce
 
 
 def _first_release_after(data: ModelData, generation: int) -> int | None:
-    """Quarter (inside the horizon, after the start) when a generation newer than ``generation`` first ships."""
+    """Quarter (in the horizon, after the start) a generation newer than ``generation`` first ships."""
     from fleetopt.quarters import parse_quarter
 
     releases = [

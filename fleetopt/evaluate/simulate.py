@@ -94,7 +94,7 @@ def simulate(
     K = plans.contract_gpus.shape[1]
     B = plans.build_mw.shape[1]
     fin = consts.financing
-    state = FinanceState.opening(fin, (P, S), xp)
+    state = FinanceState.opening(fin, (P, S), xp, balance_batch=(P, 1))
 
     # scenario arrays, broadcast as (1, S, ...)
     price = a(scen.price_factor)[None]  # (1, S, G, T)
@@ -121,11 +121,10 @@ def simulate(
         col(plans.other_opex),
         col(plans.depreciation),
     )
-    book, proceeds, capex, held = (
+    book, proceeds, capex = (
         col(plans.book_disposed),
         col(plans.proceeds),
         col(plans.capex),
-        col(plans.held),
     )
     draws, prepay, sched = a(plans.draws)[:, None], a(plans.prepay)[:, None], a(plans.scheduled)[:, None]
 
@@ -149,8 +148,7 @@ def simulate(
     prev_cash = state.cash.copy()
 
     for t in range(T):
-        # power: the share phi_i of each site's planned draw that its MW online can carry. Where no
-        # pair can be short this quarter, phi is 1 and skipped: x * 1.0 == x, so results are the same.
+        # power: the share phi_i of each site's planned draw that its MW online can carry (None: all 1)
         phi = None
         fixed_saved = 0.0
         if t in maybe_short:
@@ -166,19 +164,12 @@ def simulate(
                 short = d > online * (1.0 + _REL) + _REL
                 phi.append(xp.where(short, xp.clip(online / xp.where(d > 0, d, 1.0), 0.0, 1.0), 1.0))
 
-        def over_sites(values):
-            """Sum over sites of values[i] (each (P, 1)) weighted by phi, in site order."""
-            total = values(0) if phi is None else values(0) * phi[0]
-            for i in range(1, I):
-                total = total + (values(i) if phi is None else values(i) * phi[i])
-            return total
-
         # contracts: delivered GPUs, cancellation after the deadline, customer default
         contract_revenue = 0.0
         penalty = 0.0
         delivered_gpus = 0.0
         for k in range(K):
-            delivered = over_sites(lambda i, k=k: cgpu[:, :, k, i, t])
+            delivered = _over_sites(cgpu[:, :, k, :, t], phi)
             ended = alive[:, :, k, t] <= 0
             if phi is not None and t >= consts.contract_deadline[k]:
                 planned = cgpu[:, :, k, :, t].sum(axis=-1)
@@ -196,21 +187,19 @@ def simulate(
         market_revenue = 0.0
         sold_gpus = 0.0
         for u in range(2):
-            supply = over_sites(lambda i, u=u: msup[:, :, u, i, t])
-            gpus = over_sites(lambda i, u=u: mgpu[:, :, u, i, t])
+            supply = _over_sites(msup[:, :, u, :, t], phi)
+            gpus = _over_sites(mgpu[:, :, u, :, t], phi)
             revenue = 0.0
             for g in range(3):
-                revenue = revenue + over_sites(lambda i, u=u, g=g: mrev[:, :, u, g, i, t]) * price[:, :, g, t]
+                revenue = revenue + _over_sites(mrev[:, :, u, g, :, t], phi) * price[:, :, g, t]
             cap = demand[:, :, u, t]
             scale = xp.where(supply > cap, cap / xp.where(supply > 0, supply, 1.0), 1.0)
             market_revenue = market_revenue + revenue * scale
             sold_gpus = sold_gpus + gpus * scale
 
-        electricity = over_sites(lambda i: elec[:, :, i, t]) * efac[:, :, t]
-        ebitda = (
-            market_revenue + contract_revenue - electricity - (site_fixed[:, :, t] - fixed_saved)
-            - other_opex[:, :, t] - penalty
-        )  # fmt: skip
+        electricity = _over_sites(elec[:, :, :, t], phi) * efac[:, :, t]
+        fixed_costs = site_fixed[:, :, t] + other_opex[:, :, t]
+        ebitda = market_revenue + contract_revenue - electricity - (fixed_costs - fixed_saved) - penalty
         cash_proceeds = proceeds[:, :, t] * rfac[:, :, t]
         step = finance_step(
             fin, state, t, ebitda, depreciation[:, :, t], cash_proceeds - book[:, :, t],
@@ -225,9 +214,15 @@ def simulate(
         default = default | (cash < fin.min_cash - DEFAULT_TOLERANCE_USD)
         if t >= consts.covenant_from:
             debt = step["debt_usd"]
-            breach = breach | ((debt > consts.max_debt_to_ebitda * 4.0 * ebitda) & (debt > 0))
-            breach = breach | (ebitda < consts.min_dscr * step["debt_service_usd"])
-            breach = breach | (cash < consts.min_liquidity) | (cash < consts.min_liquidity_fraction * debt)
+            if np.isfinite(consts.max_debt_to_ebitda):
+                breach = breach | ((debt > consts.max_debt_to_ebitda * 4.0 * ebitda) & (debt > 0))
+            if consts.min_dscr > 0:
+                service = step["debt_service_usd"]
+                breach = breach | ((ebitda < consts.min_dscr * service) & (service > 0))
+            if consts.min_liquidity > 0:
+                breach = breach | (cash < consts.min_liquidity)
+            if consts.min_liquidity_fraction > 0:
+                breach = breach | (cash < consts.min_liquidity_fraction * debt)
         util = util + (sold_gpus + delivered_gpus) * inv_held[:, :, t]
         for name in record:
             paths[name][:, :, t] = ebitda if name == "ebitda_usd" else step[name]
@@ -254,3 +249,14 @@ def _quarters_maybe_short(plans: PlanBatch, scen: ScenarioSet, T: int) -> set[in
             for t in range(int(start.min()), min(T, int(stop.max()))):
                 quarters.add(t)
     return quarters
+
+
+def _over_sites(values: Any, phi: list | None) -> Any:
+    """Sum over the last (site) axis of ``values``, each site weighted by ``phi``, in site order.
+
+    With ``phi`` None every weight is 1 and skipped; x * 1.0 == x, so both give the same bits.
+    """
+    total = values[..., 0] if phi is None else values[..., 0] * phi[0]
+    for i in range(1, values.shape[-1]):
+        total = total + (values[..., i] if phi is None else values[..., i] * phi[i])
+    return total

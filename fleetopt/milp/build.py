@@ -55,12 +55,9 @@ class IndexSets:
 def index_sets(data: ModelData) -> IndexSets:
     T = data.T
     buy = [(s, i, t) for s in range(data.S) for i in range(data.I) for t in range(T) if data.on_sale[s, t]]
-    new_cohort = {(c.sku, c.site, c.bought): c.index for c in data.cohorts if not c.existing}
     cohort_quarters, moves, forced = [], [], {}
     cohorts_at: dict = defaultdict(list)
     for c in data.cohorts:
-        if not c.existing and (c.sku, c.site, c.bought) not in new_cohort:
-            continue
         alive_ts = np.flatnonzero(data.alive[c.index])
         for t in alive_ts:
             cohort_quarters.append((c.index, int(t)))
@@ -69,6 +66,8 @@ def index_sets(data: ModelData) -> IndexSets:
                 moves.append((c.index, int(t)))
         if len(alive_ts) and alive_ts[-1] < T - 1:
             forced[c.index] = int(alive_ts[-1]) + 1
+        elif not len(alive_ts) and c.existing:
+            forced[c.index] = 0  # installed GPUs already past the maximum age go in the first quarter
     active = []
     for s, i, t in sorted(cohorts_at):
         for u in (0, 1):
@@ -144,9 +143,9 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     def constraint(*index, rule):
         def checked(m, *key):
             expr = rule(m, *key)
-            if expr is True:
+            if isinstance(expr, (bool, np.bool_)) and expr:
                 return pyo.Constraint.Skip
-            if expr is False:
+            if isinstance(expr, (bool, np.bool_)):
                 return m.held_at_zero == 1.0
             return expr
 
@@ -203,8 +202,15 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     m.FORCED = pyo.Set(initialize=list(ix.forced_retire.items()), dimen=2)
     m.forced_tr = pyo.Var(m.FORCED, domain=pyo.NonNegativeReals)
     m.forced_in = pyo.Var(m.FORCED, domain=pyo.NonNegativeReals)
-    m.forced_training = constraint(m.FORCED, rule=lambda m, c, t: m.forced_tr[c, t] == m.held_tr[c, t - 1])
-    m.forced_inference = constraint(m.FORCED, rule=lambda m, c, t: m.forced_in[c, t] == m.held_in[c, t - 1])
+
+    def held_before(c, t, use):
+        if t == 0:
+            cohort = data.cohorts[c]
+            return cohort.initial_training if use == 0 else cohort.initial_inference
+        return (m.held_tr if use == 0 else m.held_in)[c, t - 1]
+
+    m.forced_training = constraint(m.FORCED, rule=lambda m, c, t: m.forced_tr[c, t] == held_before(c, t, 0))
+    m.forced_inference = constraint(m.FORCED, rule=lambda m, c, t: m.forced_in[c, t] == held_before(c, t, 1))
 
     def held_use(s, i, t, use):
         var = m.held_tr if use == 0 else m.held_in
@@ -257,9 +263,6 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
         return supplied <= data.demand[u, t]
 
     m.market_demand = constraint([(u, t) for u in (0, 1) for t in range(T)], rule=demand_rule)
-    m.market_nonnegative = constraint(
-        [key for key in ix.active if key in serve_at], rule=lambda m, u, s, i, t: market_gpus(u, s, i, t) >= 0
-    )
 
     # ---- power: MW drawn at each site within MW online
     mw_gpu = econ.mw_per_gpu(data)
@@ -453,17 +456,23 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     # ---- covenants from their test quarter
     cov = data.model.finance.covenants
     tested = [t for t in range(T) if cov is not None and t >= data.model.first_quarter_offset(cov.test_from)]
+    # leverage and coverage tests mean nothing in a quarter where no debt can be outstanding
+    first_debt = min(
+        [0 if fac.opening_usd > 0 else min(fac.draw_quarters, default=T) for fac in data.facilities],
+        default=T,
+    )
+    debt_tested = [t for t in tested if t >= first_debt]
     total_debt = {t: sum(m.balance[f, t] for f in range(F)) for t in range(T)}
     if cov is not None and cov.max_debt_to_ebitda is not None and F:
         m.leverage_covenant = constraint(
-            tested,
+            debt_tested,
             rule=lambda m, t: (
                 total_debt[t] <= cov.max_debt_to_ebitda * 4.0 * m.ebitda[t] + slack("leverage_covenant", t)
             ),
         )
     if cov is not None and cov.min_dscr is not None and F:
         m.dscr_covenant = constraint(
-            tested,
+            debt_tested,
             rule=lambda m, t: (
                 m.ebitda[t] + slack("dscr_covenant", t)
                 >= cov.min_dscr * (m.interest[t] + sum(m.scheduled_principal[f, t] for f in range(F)))

@@ -20,18 +20,13 @@ class StrictModel(BaseModel):
     )
 
 
-Quarter = Annotated[
-    str,
-    StringConstraints(pattern=QUARTER_PATTERN),
-    Field(description="A calendar quarter written YYYYQn, e.g. 2026Q3."),
-]
+# No `description` on these two: a type-level description would replace the docstring of every
+# field of the type (a contract's `start` would read "A calendar quarter..." in the JSON Schema).
+Quarter = Annotated[str, StringConstraints(pattern=QUARTER_PATTERN), Field(examples=["2026Q3"])]
 """A calendar quarter label such as ``2026Q3``."""
 
-Name = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64),
-    Field(description="An identifier: letters, digits, '_', '-', '.'."),
-]
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
+"""An identifier: letters, digits, '_', '-', '.' (at most 64 characters)."""
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from fleetopt.quarters import parse_quarter, quarter_label
 from fleetopt.schema.base import Fraction, Name, NonNegative, PositiveInt, Quarter, StrictModel
 from fleetopt.schema.hardware import Generation
 from fleetopt.schema.series import NonNegativeSeries
@@ -94,8 +95,12 @@ class Contract(StrictModel):
             raise ValueError("give eligible_skus or min_generation")
         if self.eligible_skus is not None and not self.eligible_skus:
             raise ValueError("eligible_skus is empty")
-        if self.delivery_deadline is not None and self.delivery_deadline < self.start:
-            raise ValueError("delivery_deadline is before start")
+        if self.delivery_deadline is not None:
+            last = quarter_label(parse_quarter(self.start) + self.term_quarters - 1)
+            if self.delivery_deadline < self.start:
+                raise ValueError("delivery_deadline is before start")
+            if self.delivery_deadline > last:
+                raise ValueError(f"delivery_deadline is after the last quarter of the term ({last})")
         return self
 
 

@@ -47,7 +47,7 @@ class TrainingEligibility(StrictModel):
     quarters_after_release: PositiveInt | None = None
     """Eligible until this many quarters after the SKU's `available_from` quarter."""
     max_newer_generations_on_sale: int | None = Field(None, ge=0, le=2)
-    """Eligible while at most this many newer generations have a SKU on sale."""
+    """Eligible while at most this many newer generations have been released (a SKU on sale now or before)."""
 
     @model_validator(mode="after")
     def _one_rule(self) -> TrainingEligibility:

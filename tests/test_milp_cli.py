@@ -1,0 +1,158 @@
+"""`fleetopt solve` end to end through the CLI (in-process with Typer's CliRunner)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from milp_builders import base_model, load
+from typer.testing import CliRunner
+
+from fleetopt.cli import app
+
+SUMMARY_KEYS = {"status", "objective_usd", "gap", "npv_usd", "peak_debt_usd", "min_liquidity_usd",
+                "min_dscr", "model_size"}  # fmt: skip
+RUN_FILES = {"summary.json", "plan.csv", "statements.csv", "plan.npz", "model.yaml"}
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    """Run `fleetopt ARGS`; return (exit code, stdout, stderr). A crash fails the test with its traceback."""
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def write_model(tmp_path: Path, d: dict) -> Path:
+    load(d)  # the instance itself must be a valid model
+    path = tmp_path / "model.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# ---------------------------------------------------------------- (a) a run folder
+
+
+def test_solve_tiny_writes_a_complete_run_folder(tmp_path):
+    out = tmp_path / "tmp" / "run"  # parent folders are created
+    code, stdout, stderr = cli("solve", "tiny", "--out", str(out))
+    assert code == 0, stdout + stderr
+    assert {p.name for p in out.iterdir()} == RUN_FILES
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary.keys() >= SUMMARY_KEYS
+    assert summary["status"] == "optimal"
+    assert summary["objective"] == "npv"
+    assert summary["gap"] is not None and 0 <= summary["gap"] <= 0.005 + 1e-9
+    assert summary["npv_usd"] == pytest.approx(summary["objective_usd"], rel=1e-6)
+    assert {"variables", "integer_variables", "constraints"} <= summary["model_size"].keys()
+
+    statements = pd.read_csv(out / "statements.csv")
+    assert statements["quarter"].tolist()[0] == "2026Q3" and len(statements) == 8
+    assert summary["min_liquidity_usd"] == pytest.approx(statements["cash_usd"].min(), rel=1e-6)
+    plan = pd.read_csv(out / "plan.csv")
+    assert {"quarter", "decision", "item", "value", "unit"} <= set(plan.columns)
+    with np.load(out / "plan.npz") as npz:
+        assert npz["buy_blocks"].shape[-1] == 8 and "accepted" in npz.files
+    tiny = Path(__file__).resolve().parent.parent / "models" / "tiny.yaml"
+    assert (out / "model.yaml").read_text() == tiny.read_text()
+    assert str(out) in stdout.replace("\n", "")
+
+
+# ---------------------------------------------------------------- (b) infeasible input
+
+
+def test_infeasible_model_exits_3_with_a_diagnosis(tmp_path):
+    # A signed contract for 100,000 GPUs from 2026Q2 at a 0.1 MW site that can never grow:
+    # 100,000 x 1 kW = 100 MW. The diagnosis must blame power or contract delivery, by quarter.
+    d = base_model()
+    d["sites"]["s1"]["power_capacity_mw"] = 0.1
+    d["contracts"] = {
+        "huge": {"customer": "c1", "use": "training", "eligible_skus": ["A"], "gpus": 100000,
+                 "start": "2026Q2", "term_quarters": 3, "price_usd_per_gpu_hour": 1.0, "signed": True}
+    }  # fmt: skip
+    code, stdout, stderr = cli("solve", str(write_model(tmp_path, d)), "--out", str(tmp_path / "run"))
+    assert code == 3, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    assert "infeasible" in stderr
+    groups = re.findall(r"^\s+(power|contract_delivery)\b.*$", stderr, flags=re.MULTILINE)
+    assert groups, stderr
+    blamed = [line for line in stderr.splitlines() if re.match(r"\s+(power|contract_delivery)\b", line)]
+    assert all(re.search(r"2026Q[2-4]", line) for line in blamed), stderr
+    if groups == ["power"]:
+        # relaxing power costs 99.9 MW a quarter, cheaper in the diagnosis weights than 100,000 GPUs
+        # of undelivered contract; either way the shortfall is the 100 MW the contract needs
+        assert "power in 2026Q2..2026Q4" in stderr and "short by 99.9 MW" in stderr
+    assert not (tmp_path / "run").exists()
+
+
+# ---------------------------------------------------------------- (c) time limit
+
+
+def test_tiny_time_limit_gives_a_gapped_plan_or_no_plan(tmp_path):
+    out = tmp_path / "run"
+    code, stdout, stderr = cli("solve", "tiny", "--time-limit", "0.001", "--out", str(out))
+    if code == 0:
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["status"] == "time_limit"
+        assert summary["gap"] is not None and summary["gap"] >= 0
+    else:
+        assert code == 4, stdout + stderr
+        assert "no plan found" in stderr
+        assert "Traceback" not in stdout + stderr
+        assert not out.exists()
+
+
+# ---------------------------------------------------------------- (d) existing output folder
+
+
+def test_out_folder_that_is_not_empty_is_refused_and_left_alone(tmp_path):
+    out = tmp_path / "taken"
+    (out / "sub").mkdir(parents=True)
+    (out / "keep.txt").write_text("precious\n")
+    (out / "sub" / "summary.json").write_text("{}\n")
+    before = snapshot(out)
+    code, stdout, stderr = cli("solve", "tiny", "--out", str(out))
+    assert code == 2, stdout + stderr
+    assert "already exists and is not empty" in stderr
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # no partial folder beside it
+
+
+def test_out_pointing_to_a_file_is_refused(tmp_path):
+    out = tmp_path / "file.txt"
+    out.write_text("x")
+    code, _, stderr = cli("solve", "tiny", "--out", str(out))
+    assert code == 2
+    assert "already exists" in stderr
+    assert out.read_text() == "x"
+
+
+# ---------------------------------------------------------------- (e) bad options
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ("--mip-gap", "-1"),
+        ("--mip-gap", "1.5"),
+        ("--objective", "foo"),
+        ("--time-limit", "0"),
+        ("--time-limit", "-5"),
+        ("--threads", "0"),
+    ],
+)
+def test_bad_options_exit_2(tmp_path, option):
+    out = tmp_path / "run"
+    code, stdout, stderr = cli("solve", "tiny", *option, "--out", str(out))
+    assert code == 2, stdout + stderr
+    assert option[0] in stderr
+    assert "Traceback" not in stdout + stderr
+    assert not out.exists()
