@@ -123,10 +123,13 @@ def test_duplicate_key_gives_the_second_line(tmp_path, tiny_text):
         ("x: &loop [*loop]\n", "x: unknown key"),  # a recursive alias must not recurse forever
         ("? [a, b]\n: 1\n", "a key must be a plain value"),  # an unhashable key
         ("x: !!python/object:os.system ls\n", "could not determine a constructor"),  # no unsafe tags
+        ("x: a\x00b\n", ":152: YAML error: unacceptable character #x0000"),  # one line, with its line
+        ('"two\\nlines": 1\n', ":152: 'two\\nlines': unknown key"),  # a key with a newline is quoted
     ],
-    ids=["recursive-alias", "list-as-key", "python-tag"],
+    ids=["recursive-alias", "list-as-key", "python-tag", "control-character", "newline-in-key"],
 )
 def test_hostile_yaml_is_refused_cleanly(tmp_path, tiny_text, extra, message):
+    assert tiny_text.count("\n") == 151  # the extra line is line 152
     _, code, out, err = validate_text(tmp_path, tiny_text + extra)
     assert_bad_input(code, out, err, message)
 
@@ -180,15 +183,17 @@ def test_schema_out_writes_the_schema(tmp_path):
     assert [p.name for p in out_file.parent.iterdir()] == ["schema.json"]  # no temporary file left
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug in cli.py/outputs.py: `schema --out DIR` crashes with IsADirectoryError (exit 1)",
-)
 def test_schema_out_to_a_directory_is_bad_input(tmp_path):
-    code, _, err = run_cli("schema", "--out", str(tmp_path))
-    assert code == 2
-    assert err.startswith("error: ")
+    code, out, err = run_cli("schema", "--out", str(tmp_path))
+    assert_bad_input(code, out, err, f"error: --out {tmp_path} is a directory")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_schema_out_under_a_file_is_bad_input(tmp_path):
+    (tmp_path / "plain").write_text("x", encoding="utf-8")
+    code, out, err = run_cli("schema", "--out", str(tmp_path / "plain" / "schema.json"))
+    assert_bad_input(code, out, err, f"error: cannot write {tmp_path / 'plain' / 'schema.json'}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
 
 
 def test_real_process_keeps_errors_on_stderr(tmp_path, tiny_text):

@@ -163,3 +163,15 @@ def test_version():
     code, out, _ = run_cli("--version")
     assert code == 0
     assert out.strip() == f"fleetopt {fleetopt.__version__}"
+
+
+def test_validate_prints_a_description_with_brackets_literally(tmp_path, tiny_text):
+    """The description is free text, not rich markup: '[/bold]' once crashed validate."""
+    path = tmp_path / "model.yaml"
+    lines = tiny_text.split("\n")
+    (index,) = [i for i, line in enumerate(lines) if line.startswith("description:")]
+    lines[index] = "description: '[/bold] [red]One Texas site'"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    code, out, err = run_cli("validate", str(path))
+    assert code == 0, err
+    assert "tiny: [/bold] [red]One Texas site" in " ".join(out.split())

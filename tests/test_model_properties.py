@@ -1,4 +1,4 @@
-"""Property tests: any mutation of the tiny model is either valid or refused with ModelError, never a crash."""
+"""Property tests: a mutated tiny model is either valid or refused with ModelError, never a crash."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def _keys(node: object) -> set[str]:
 
 
 # Real field names make renames and new keys land on meaningful places more often.
-KEYS = sorted(_keys(TINY) | {"all", "rubin", "steps", "delivery_deadline", "fixed_rate_annual", "max_age_years"})
+EXTRA_KEYS = {"all", "rubin", "steps", "delivery_deadline", "fixed_rate_annual", "max_age_years"}
+KEYS = sorted(_keys(TINY) | EXTRA_KEYS)
 
 SCALARS = st.one_of(
     st.none(),
@@ -38,9 +39,9 @@ SCALARS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([1e308, -1e308, 5e-324, -0.0]),
     st.text(max_size=12),
-    st.sampled_from(["2026Q3", "2028Q2", "2031Q1", "2026Q5", "1899Q1", "H100", "B200", "texas", "hopper", "rubin",
-                     "training", "inference", "lab-a", "", " ", "null", "1e400", "nan"]),
-)  # fmt: skip
+    st.sampled_from(["2026Q3", "2028Q2", "2031Q1", "2026Q5", "1899Q1", "H100", "B200", "texas"]),
+    st.sampled_from(["hopper", "rubin", "training", "inference", "lab-a", "", " ", "null", "1e400", "nan"]),
+)
 KEY_STRATEGY = st.one_of(st.sampled_from(KEYS), st.text(max_size=8), st.integers(-5, 5), st.none())
 VALUES = st.recursive(
     SCALARS,

@@ -14,6 +14,8 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        # no silent coercion: `gpus: true` or `capex: "50000"` is a type error, not 1 or 50000
+        strict=True,
         frozen=True,
         use_attribute_docstrings=True,
         str_strip_whitespace=True,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, Strict, model_validator
 
 from fleetopt.quarters import parse_quarter, quarter_label
 from fleetopt.schema.base import Fraction, Name, NonNegative, PositiveInt, Quarter, StrictModel
@@ -72,7 +72,7 @@ class Contract(StrictModel):
     """Work the GPUs serve."""
     eligible_skus: list[Name] | None = None
     """SKUs that may serve the contract; see also `min_generation`."""
-    min_generation: Generation | None = None
+    min_generation: Annotated[Generation, Strict(False)] | None = None
     """Oldest generation that may serve the contract (alternative to `eligible_skus`)."""
     gpus: PositiveInt
     """GPUs delivered once fully ramped."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, Strict, model_validator
 
 from fleetopt.schema.base import (
     Fraction,
@@ -59,7 +59,7 @@ class TrainingEligibility(StrictModel):
 class Sku(StrictModel):
     """A GPU product as bought: a system configuration with its all-in cost and power."""
 
-    generation: Generation
+    generation: Annotated[Generation, Strict(False)]
     """hopper, blackwell or rubin."""
     available_from: Quarter
     """First quarter the SKU can be bought (volume availability)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import Field
 
 from fleetopt.quarters import parse_quarter, quarter_label
@@ -10,7 +11,7 @@ from fleetopt.schema.commercial import CommercialLimits, Contract, Market
 from fleetopt.schema.finance import Finance, Redeployment, Retirement
 from fleetopt.schema.hardware import FleetCohort, Generation, Sku
 from fleetopt.schema.risk import Risk
-from fleetopt.schema.series import SeriesSpec, series_length_problem, series_quarters
+from fleetopt.schema.series import SeriesSpec, resolve_series, series_length_problem, series_quarters
 from fleetopt.schema.sites import Site
 
 Path = tuple[str | int, ...]
@@ -105,6 +106,8 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
         problem = series_length_problem(spec, model.horizon.quarters)
         if problem:
             problems.append((path, problem))
+        elif not np.all(np.isfinite(resolve_series(spec, first, model.horizon.quarters))):
+            problems.append((path, "grows beyond the range of a floating-point number over the horizon"))
         for label in series_quarters(spec):
             in_horizon((*path, "steps", label), label)
 
