@@ -52,7 +52,8 @@ def kernel_arguments(consts: SimulationConstants, plans: PlanBatch, scen: Scenar
     inv_held = np.where(plans.held > 0, 1.0 / np.where(plans.held > 0, plans.held, 1.0), 0.0)
     return [
         np.int64(P * S), np.int32(S), np.int32(consts.T), np.int32(plans.drawn_mw.shape[1]),
-        np.int32(plans.contract_gpus.shape[1]), np.int32(plans.draws.shape[1]), np.int32(plans.build_mw.shape[1]),
+        np.int32(plans.contract_gpus.shape[1]), np.int32(plans.draws.shape[1]),
+        np.int32(plans.build_mw.shape[1]),
         f64(plans.market_revenue), f64(plans.market_supply), f64(plans.market_gpus), f64(plans.contract_gpus),
         f64(plans.accepted), f64(plans.drawn_mw), f64(plans.online_mw), f64(plans.electricity),
         f64(plans.site_fixed), f64(plans.other_opex), f64(plans.depreciation), f64(plans.book_disposed),
@@ -66,7 +67,8 @@ def kernel_arguments(consts: SimulationConstants, plans: PlanBatch, scen: Scenar
         f64(fin.floating), f64(fin.opening_balance), np.int32(consts.covenant_from),
         np.int32(1 if np.isfinite(consts.max_debt_to_ebitda) else 0),
         np.float64(consts.max_debt_to_ebitda if np.isfinite(consts.max_debt_to_ebitda) else 0.0),
-        np.float64(consts.min_dscr), np.float64(consts.min_liquidity), np.float64(consts.min_liquidity_fraction),
+        np.float64(consts.min_dscr), np.float64(consts.min_liquidity),
+        np.float64(consts.min_liquidity_fraction),
         np.float64(fin.opening_cash), np.float64(fin.min_cash), np.float64(fin.tax_rate),
         np.float64(fin.revolver_limit), np.float64(fin.revolver_rate_quarterly),
     ]  # fmt: skip
