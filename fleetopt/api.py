@@ -79,3 +79,89 @@ def write_solve_run(result: SolveResult, loaded: LoadedModel, out: str | Path | 
         "model.yaml": loaded.text,
     }
     return write_run_dir(out, files)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def evaluate(
+    plans: str | Path,
+    model: str | Path | LoadedModel | None = None,
+    *,
+    scenarios: int = 1000,
+    seed: int = 0,
+    backend: str = "auto",
+    max_memory: int | None = None,
+    deterministic: bool = False,
+    keep_matrix: bool = False,
+    progress=None,
+):
+    """Evaluate the plans in a run folder or plan file on seeded scenarios of the model.
+
+    With ``model`` None and a run folder as ``plans``, the folder's copy of its model is used.
+    Returns ``(EvaluationResult, LoadedModel, PlanSource)``.
+    """
+    from fleetopt.evaluate import compile_plans
+    from fleetopt.evaluate import evaluate as run_evaluation
+    from fleetopt.evaluate.sources import model_file_of, read_plans
+
+    if model is None:
+        model = model_file_of(Path(plans))
+    loaded, data = load(model)
+    source = read_plans(plans, data)
+    batch = compile_plans(data, source.plans, source.labels)
+    result = run_evaluation(
+        data,
+        batch,
+        scenarios,
+        seed,
+        backend=backend,
+        max_memory=max_memory,
+        deterministic=deterministic,
+        keep_matrix=keep_matrix,
+        progress=progress,
+    )
+    return result, loaded, source
+
+
+def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
+    return {
+        "fleetopt_version": __version__,
+        "kind": "evaluate",
+        "model_name": loaded.model.name,
+        "model_source": loaded.source,
+        "model_hash": loaded.content_hash,
+        "plans_source": str(source.path),
+        "plans_model_hash": source.model_hash,
+        "n_plans": result.n_plans,
+        "n_scenarios": result.n_scenarios,
+        "seed": result.seed,
+        "deterministic": result.seed is None,
+        "backend": result.backend,
+        "device": result.device,
+        "fused_kernel": result.kernel,
+        "seconds": result.seconds,
+        "plan_scenario_quarters_per_second": result.pair_quarters_per_second,
+        "plan_chunk": result.plan_chunk,
+        "scenario_chunk": result.scenario_chunk,
+        "metrics": result.metrics.to_dict(orient="records"),
+    }
+
+
+def write_evaluate_run(result, loaded: LoadedModel, source, out: str | Path | None = None) -> Path:
+    """Write metrics.csv, summary.json, model.yaml (and npv_matrix.npy when kept) into a new run folder."""
+    import io
+
+    import numpy as np
+
+    out = Path(out) if out is not None else default_run_dir(f"{loaded.model.name}-evaluate")
+    files = {
+        "metrics.csv": result.metrics.to_csv(index=False, float_format="%.6f"),
+        "summary.json": json_text(evaluation_summary(result, loaded, source)),
+        "model.yaml": loaded.text,
+    }
+    if result.npv_matrix is not None:
+        buf = io.BytesIO()
+        np.save(buf, result.npv_matrix)
+        files["npv_matrix.npy"] = buf.getvalue()
+    return write_run_dir(out, files)

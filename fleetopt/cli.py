@@ -30,8 +30,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True, highlight=False)
+# piped output (CI logs, files) gets wide enough tables instead of rich's 80-column default
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
 
 ModelArg = Annotated[
     str | None,
@@ -156,6 +157,104 @@ def solve(
     except (RunDirError, OSError) as exc:
         raise fail(str(exc)) from None
     console.print(f"wrote [bold]{path}[/bold] (summary.json, plan.csv, plan.npz, statements.csv, model.yaml)")
+
+
+class BackendName(StrEnum):
+    auto = "auto"
+    numpy = "numpy"
+    cupy = "cupy"
+
+
+class RankBy(StrEnum):
+    mean = "mean"
+    cvar5 = "cvar5"
+    p5 = "p5"
+
+
+RANK_COLUMNS = {"mean": "npv_mean_usd", "cvar5": "npv_cvar5_usd", "p5": "npv_p5_usd"}
+
+
+@app.command()
+def evaluate(
+    model: ModelArg = None,
+    plans: Annotated[
+        Path, typer.Option(help="A run folder (from solve or sweep) or a plan file (.npz, one plan or many).")
+    ] = ...,
+    scenarios: Annotated[int, typer.Option(min=1, help="Number of simulated futures.")] = 1000,
+    seed: Annotated[int, typer.Option(min=0, help="Seed: the same seed gives the same scenarios.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder to write. Default: runs/<timestamp>-<model>-evaluate/.")
+    ] = None,
+    backend: Annotated[
+        BackendName, typer.Option(help="auto: CuPy when a CUDA GPU is present, else NumPy.")
+    ] = BackendName.auto,
+    max_memory: Annotated[
+        str | None,
+        typer.Option(help="Working-memory budget, e.g. 2GB (default: half the free GPU memory or RAM)."),
+    ] = None,
+    deterministic: Annotated[
+        bool, typer.Option(help="Evaluate on the forecast itself (one scenario).")
+    ] = False,
+    keep_matrix: Annotated[
+        bool, typer.Option(help="Also write the plan x scenario NPV matrix (npv_matrix.npy).")
+    ] = False,
+    rank_by: Annotated[
+        RankBy, typer.Option(help="Rule for the best plans printed: mean, cvar5 or p5 NPV.")
+    ] = RankBy.cvar5,
+    max_breach_prob: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, help="Only rank plans whose covenant-breach probability is at most this."
+        ),
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, help="How many plans to print.")] = 5,
+) -> None:
+    """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
+    from fleetopt import api
+    from fleetopt.evaluate import BackendError, PlanFileError
+    from fleetopt.evaluate.backend import parse_memory
+    from fleetopt.evaluate.sources import model_file_of
+    from fleetopt.rundir import RunDirError
+    from fleetopt.summary import evaluation_table, progress_bar
+
+    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise fail(f"--out {out} already exists and is not empty: choose another folder")
+    try:
+        budget = parse_memory(max_memory) if max_memory is not None else None
+    except ValueError as exc:
+        raise fail(f"--max-memory {exc}") from None
+    loaded = load_or_exit(model if model is not None else model_file_of(plans))
+    n = 1 if deterministic else scenarios
+    try:
+        with progress_bar(console, n) as advance:
+            result, loaded, source = api.evaluate(
+                plans, loaded, scenarios=n, seed=seed, backend=backend.value, max_memory=budget,
+                deterministic=deterministic, keep_matrix=keep_matrix, progress=advance,
+            )  # fmt: skip
+    except (PlanFileError, BackendError) as exc:
+        raise fail(str(exc)) from None
+    if source.model_hash and source.model_hash != loaded.content_hash:
+        err_console.print(
+            f"warning: the plans were made from another version of model {loaded.model.name!r} "
+            f"(hash {source.model_hash}, now {loaded.content_hash})"
+        )
+    console.print(
+        f"{result.n_plans:,} plans x {result.n_scenarios:,} scenarios on {result.backend} ({result.device}) "
+        f"in {result.seconds:.2f} s: {result.pair_quarters_per_second:,.3g} plan-scenario-quarters/s"
+    )
+    ranked = result.metrics
+    if max_breach_prob is not None:
+        ranked = ranked[ranked["breach_probability"] <= max_breach_prob]
+    if ranked.empty:
+        err_console.print(f"no plan has a breach probability at or below {max_breach_prob}")
+    else:
+        ranked = ranked.sort_values(RANK_COLUMNS[rank_by.value], ascending=False, kind="stable").head(top)
+        console.print(evaluation_table(ranked, f"best plans by {rank_by.value} NPV"))
+    try:
+        path = api.write_evaluate_run(result, loaded, source, out)
+    except (RunDirError, OSError) as exc:
+        raise fail(str(exc)) from None
+    console.print(f"wrote [bold]{path}[/bold] (metrics.csv, summary.json)")
 
 
 def main() -> None:

@@ -138,3 +138,71 @@ def solve_summary_tables(result) -> list:
     headroom = ", ".join(f"{k} {_pct(v)}" for k, v in fig["covenant_headroom"].items())
     key.add_row("lowest covenant headroom", headroom or "no covenants")
     return [status, purchases, key]
+
+
+def evaluation_table(metrics, title: str) -> Table:
+    """Metrics of the given plans (rows of an evaluation's metrics frame)."""
+    table = Table(title=title)
+    for name in (
+        "plan",
+        "mean NPV",
+        "P5 NPV",
+        "CVaR5 NPV",
+        "std",
+        "P(breach)",
+        "P(default)",
+        "min cash",
+        "util.",
+    ):
+        table.add_column(name, justify="left" if name == "plan" else "right")
+    for _, row in metrics.iterrows():
+        table.add_row(
+            Text(str(row["plan"])),
+            _money(row["npv_mean_usd"]),
+            _money(row["npv_p5_usd"]),
+            _money(row["npv_cvar5_usd"]),
+            _money(row["npv_std_usd"]),
+            f"{row['breach_probability']:.1%}",
+            f"{row['default_probability']:.1%}",
+            _money(row["expected_min_cash_usd"]),
+            f"{row['mean_utilisation']:.1%}",
+        )
+    return table
+
+
+class progress_bar:
+    """A rich progress bar over (plan, scenario) pairs that shows plans per second.
+
+    Used as ``with progress_bar(console, n_scenarios) as advance: ... advance(done, total)``.
+    """
+
+    def __init__(self, console, n_scenarios: int):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.n_scenarios = n_scenarios
+        self.progress = Progress(
+            TextColumn("evaluating"),
+            BarColumn(),
+            TextColumn("{task.fields[plans]:,.0f} plans"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = None
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self.advance
+
+    def advance(self, pairs: int, total_pairs: int) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task("evaluate", total=total_pairs, plans=0.0, rate="")
+        self.progress.advance(self.task, pairs)
+        task = self.progress.tasks[0]
+        elapsed = max(task.elapsed or 0.0, 1e-9)
+        plans_done = task.completed / self.n_scenarios
+        self.progress.update(self.task, plans=plans_done, rate=f"{plans_done / elapsed:,.1f} plans/s")
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)

@@ -1,0 +1,26 @@
+"""Batch evaluation of candidate plans under uncertainty (NumPy reference, CuPy kernel on GPUs).
+
+See docs/evaluation.md for the semantics and the plan-file format.
+"""
+
+from fleetopt.evaluate.backend import BackendError, resolve_backend
+from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_plans, load_plans, save_plans
+from fleetopt.evaluate.engine import EvaluationResult, evaluate
+from fleetopt.evaluate.metrics import METRIC_COLUMNS
+from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
+
+__all__ = [
+    "METRIC_COLUMNS",
+    "BackendError",
+    "EvaluationResult",
+    "PlanBatch",
+    "PlanFileError",
+    "ScenarioSet",
+    "compile_plans",
+    "deterministic_scenarios",
+    "evaluate",
+    "generate_scenarios",
+    "load_plans",
+    "resolve_backend",
+    "save_plans",
+]

@@ -18,6 +18,7 @@ import pandas as pd
 from fleetopt.data import ModelData
 from fleetopt.evaluate.backend import Backend, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
+from fleetopt.evaluate.kernel import kernel_fits, simulate_cuda
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
@@ -42,6 +43,7 @@ class EvaluationResult:
     plan_chunk: int
     scenario_chunk: int
     quarters: int
+    kernel: bool
     npv_matrix: np.ndarray | None = None
     paths: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -80,13 +82,16 @@ def evaluate(
     keep_matrix: bool = False,
     record: tuple[str, ...] = (),
     deterministic: bool = False,
+    kernel: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationResult:
     """Evaluate ``plans`` on scenarios ``0 .. n_scenarios - 1`` of ``seed``.
 
     ``deterministic=True`` evaluates on copies of the forecast instead of random scenarios.
     ``record`` names quarterly lines (``cash_usd``, ``debt_usd``, ``ebitda_usd``) to keep as
-    (plans, scenarios, quarters) arrays, for fan charts of small runs.
+    (plans, scenarios, quarters) arrays, for fan charts of small runs. ``kernel=False`` makes the
+    CuPy backend run the array-level code instead of the fused kernel (for testing one against
+    the other).
     """
     if n_scenarios <= 0:
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")
@@ -96,6 +101,9 @@ def evaluate(
     pc = plan_chunk or auto_plans
     sc = scenario_chunk or auto_scen
     consts = SimulationConstants.from_data(data)
+    # on a GPU the fused kernel carries the work; the array code serves paths (record) and models
+    # whose sizes exceed the kernel's fixed state
+    use_kernel = be.name == "cupy" and kernel and not record and kernel_fits(plans) is None
     P, S = plans.P, n_scenarios
     rows: list[dict[str, np.ndarray]] = []
     matrix = np.empty((P, S)) if keep_matrix else None
@@ -122,7 +130,11 @@ def evaluate(
                    for name in RESULT_FIELDS}  # fmt: skip
         for s0 in range(0, S, sc):
             s1 = min(S, s0 + sc)
-            out = simulate(consts, chunk, scenarios(s0, s1), xp=be.xp, record=record)
+            block = scenarios(s0, s1)
+            if use_kernel:
+                out = simulate_cuda(consts, chunk, block)
+            else:
+                out = simulate(consts, chunk, block, xp=be.xp, record=record)
             for name in RESULT_FIELDS:
                 buffers[name][:, s0:s1] = be.to_host(out[name])
             for name in record:
@@ -148,5 +160,6 @@ def evaluate(
         scenario_chunk=sc,
         npv_matrix=matrix,
         quarters=data.T,
+        kernel=use_kernel,
         paths=paths,
     )
