@@ -165,3 +165,121 @@ def write_evaluate_run(result, loaded: LoadedModel, source, out: str | Path | No
         np.save(buf, result.npv_matrix)
         files["npv_matrix.npy"] = buf.getvalue()
     return write_run_dir(out, files)
+
+
+# ---------------------------------------------------------------- sweep
+
+
+def sweep(
+    model: str | Path | LoadedModel | None = None,
+    *,
+    candidates: int = 20,
+    scenarios: int = 1000,
+    seed: int = 0,
+    rule=None,
+    backend: str = "auto",
+    mip_gap: float = 0.005,
+    time_limit: float | None = None,
+    threads: int | None = None,
+    progress=None,
+):
+    """Generate candidate plans, evaluate them on common scenarios, find the front and the rule's pick.
+
+    Returns a :class:`SweepResult`.
+    """
+    from fleetopt.evaluate import compile_plans
+    from fleetopt.evaluate import evaluate as run_evaluation
+    from fleetopt.sweep import Rule, generate_candidates, pareto_front, recommend
+
+    rule = rule or Rule()
+    loaded, data = load(model)
+    cands = generate_candidates(data, candidates, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
+    feasible = cands.feasible
+    batch = compile_plans(data, [c.plan for c in feasible], [c.label for c in feasible])
+    evaluation = run_evaluation(data, batch, scenarios, seed, backend=backend)
+    metrics = evaluation.metrics.copy()
+    metrics.insert(1, "origin", [c.origin for c in feasible])
+    metrics.insert(2, "forecast_npv_usd", [c.forecast_npv_usd for c in feasible])
+    metrics["note"] = [c.note for c in feasible]
+    metrics["on_front"] = pareto_front(metrics)
+    pick = recommend(metrics, rule)  # RuleError propagates: the caller reports it
+    metrics["recommended"] = False
+    metrics.loc[metrics.index[pick], "recommended"] = True
+    return SweepResult(loaded, data, cands, metrics, evaluation, rule, pick)
+
+
+class SweepResult:
+    """Candidates, their metrics (one row per feasible candidate), the front and the recommendation."""
+
+    def __init__(self, loaded, data, candidates, metrics, evaluation, rule, pick):
+        self.loaded, self.data, self.candidates = loaded, data, candidates
+        self.metrics, self.evaluation, self.rule, self.pick = metrics, evaluation, rule, pick
+
+    @property
+    def recommended(self):
+        return self.metrics.iloc[self.pick]
+
+    @property
+    def forecast_optimum(self):
+        return self.metrics[self.metrics["origin"] == "forecast"].iloc[0]
+
+    def why(self) -> str:
+        """One sentence on why the recommended plan was chosen over the forecast optimum."""
+        rec, opt = self.recommended, self.forecast_optimum
+        if rec["plan"] == opt["plan"]:
+            return f"The forecast optimum also satisfies the rule ({self.rule.describe()}) best."
+        from fleetopt.summary import _money
+
+        return (
+            f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum it changes "
+            f"mean NPV by {_money(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
+            f"{_money(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])} and breach probability from "
+            f"{opt['breach_probability']:.1%} to {rec['breach_probability']:.1%}."
+        )
+
+    def summary(self) -> dict:
+        rec = self.recommended
+        return {
+            "fleetopt_version": __version__,
+            "kind": "sweep",
+            "model_name": self.loaded.model.name,
+            "model_source": self.loaded.source,
+            "model_hash": self.loaded.content_hash,
+            "n_scenarios": self.evaluation.n_scenarios,
+            "seed": self.evaluation.seed,
+            "backend": self.evaluation.backend,
+            "device": self.evaluation.device,
+            "candidates_tried": len(self.candidates.candidates),
+            "candidates_feasible": len(self.metrics),
+            "rule": self.rule.describe(),
+            "recommended": rec["plan"],
+            "forecast_optimum": self.forecast_optimum["plan"],
+            "why": self.why(),
+            "npv_usd": float(rec["forecast_npv_usd"]),
+            "npv_mean_usd": float(rec["npv_mean_usd"]),
+            "npv_cvar5_usd": float(rec["npv_cvar5_usd"]),
+            "breach_probability": float(rec["breach_probability"]),
+            "front": self.metrics[self.metrics["on_front"]]["plan"].tolist(),
+            "dropped": [
+                {"plan": c.label, "status": c.status} for c in self.candidates.candidates if c.plan is None
+            ],
+        }
+
+
+def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
+    """Write plans.npz, candidates.csv, front.csv, summary.json and model.yaml into a new run folder."""
+    from fleetopt.evaluate.batch import plans_npz_bytes
+
+    loaded = result.loaded
+    out = Path(out) if out is not None else default_run_dir(f"{loaded.model.name}-sweep")
+    feasible = result.candidates.feasible
+    files = {
+        "plans.npz": plans_npz_bytes(
+            [c.plan for c in feasible], [c.label for c in feasible], loaded.model.name, loaded.content_hash
+        ),
+        "candidates.csv": result.metrics.to_csv(index=False, float_format="%.6f"),
+        "front.csv": result.metrics[result.metrics["on_front"]].to_csv(index=False, float_format="%.6f"),
+        "summary.json": json_text(result.summary()),
+        "model.yaml": loaded.text,
+    }
+    return write_run_dir(out, files)

@@ -20,6 +20,7 @@
 #define FO_MAX_FACILITIES 16
 #define FO_REL 1e-9
 #define FO_DEFAULT_TOLERANCE_USD 1.0
+#define FO_COVENANT_TOLERANCE_USD 1.0
 
 FO_DEVICE double fo_min(double a, double b) { return a < b ? a : b; }
 FO_DEVICE double fo_max(double a, double b) { return a > b ? a : b; }
@@ -167,10 +168,11 @@ FO_DEVICE void fo_pair(
         if (cash < min_cash_floor - FO_DEFAULT_TOLERANCE_USD) in_default = 1;
         if (t >= covenant_from) {
             const double service = interest + principal_total;
-            if (has_leverage && debt > max_debt_to_ebitda * 4.0 * ebitda && debt > 0) breach = 1;
-            if (min_dscr > 0 && ebitda < min_dscr * service && service > 0) breach = 1;
-            if (min_liquidity > 0 && cash < min_liquidity) breach = 1;
-            if (min_liquidity_fraction > 0 && cash < min_liquidity_fraction * debt) breach = 1;
+            const double tol = FO_COVENANT_TOLERANCE_USD;
+            if (has_leverage && debt > max_debt_to_ebitda * 4.0 * ebitda + tol && debt > 0) breach = 1;
+            if (min_dscr > 0 && ebitda < min_dscr * service - tol && service > 0) breach = 1;
+            if (min_liquidity > 0 && cash < min_liquidity - tol) breach = 1;
+            if (min_liquidity_fraction > 0 && cash < min_liquidity_fraction * debt - tol) breach = 1;
         }
         util = util + (sold_gpus + delivered_gpus) * inv_held[p * T + t];
     }

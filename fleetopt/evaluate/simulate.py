@@ -27,6 +27,9 @@ from fleetopt.evaluate.scenarios import ScenarioSet
 
 # A pair whose cash ends more than this below the minimum after the revolver is in default.
 DEFAULT_TOLERANCE_USD = 1.0
+# A covenant is breached only when missed by more than this (USD of the tested amounts): a plan the
+# MILP makes meet a covenant with equality must not breach it on the forecast through round-off.
+COVENANT_TOLERANCE_USD = 1.0
 _REL = 1e-9  # power and delivery comparisons tolerate solver round-off
 
 
@@ -214,15 +217,16 @@ def simulate(
         default = default | (cash < fin.min_cash - DEFAULT_TOLERANCE_USD)
         if t >= consts.covenant_from:
             debt = step["debt_usd"]
+            tol = COVENANT_TOLERANCE_USD
             if np.isfinite(consts.max_debt_to_ebitda):
-                breach = breach | ((debt > consts.max_debt_to_ebitda * 4.0 * ebitda) & (debt > 0))
+                breach = breach | ((debt > consts.max_debt_to_ebitda * 4.0 * ebitda + tol) & (debt > 0))
             if consts.min_dscr > 0:
                 service = step["debt_service_usd"]
-                breach = breach | ((ebitda < consts.min_dscr * service) & (service > 0))
+                breach = breach | ((ebitda < consts.min_dscr * service - tol) & (service > 0))
             if consts.min_liquidity > 0:
-                breach = breach | (cash < consts.min_liquidity)
+                breach = breach | (cash < consts.min_liquidity - tol)
             if consts.min_liquidity_fraction > 0:
-                breach = breach | (cash < consts.min_liquidity_fraction * debt)
+                breach = breach | (cash < consts.min_liquidity_fraction * debt - tol)
         util = util + (sold_gpus + delivered_gpus) * inv_held[:, :, t]
         for name in record:
             paths[name][:, :, t] = ebitda if name == "ebitda_usd" else step[name]

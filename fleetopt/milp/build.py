@@ -136,6 +136,27 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
         if not data.training_eligible[s, t]:
             m.buy_training[s, i, t].fix(0)
 
+    # ---- forecast data a stress test may change between solves of one built model (mutable
+    # parameters: a persistent solver updates only these coefficients and bounds; see sweep.py)
+    m.price_scale = pyo.Param([0, 1], m.T, initialize=1.0, mutable=True, within=pyo.NonNegativeReals)
+    m.demand_scale = pyo.Param([0, 1], m.T, initialize=1.0, mutable=True, within=pyo.NonNegativeReals)
+    m.capacity_mw = pyo.Param(
+        range(I), m.T, initialize=lambda m, i, t: float(data.sites[i].capacity_mw[t]), mutable=True
+    )
+    m.contract_available = pyo.Param(range(len(data.contracts)), initialize=1.0, mutable=True)
+    m.facility_limit = pyo.Param(
+        range(F),
+        initialize=lambda m, f: (data.facilities[f].size_usd - data.facilities[f].opening_usd) / MUSD,
+        mutable=True,
+    )
+    online_pairs = [
+        (i, tau, t)
+        for i, site in enumerate(data.sites)
+        for tau in site.build_quarters
+        for t in range(tau + site.lead_time, T)
+    ]
+    m.block_online = pyo.Param(online_pairs, initialize=1.0, mutable=True)
+
     # A constraint whose terms all vanish is a plain True or False: skip the first; make the second
     # an impossible row (a variable held at 0 must equal 1) so the solver reports it as infeasible.
     m.held_at_zero = pyo.Var(bounds=(0.0, 0.0))
@@ -242,8 +263,8 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
         con = data.contracts[k]
         delivered = sum(m.serve[k, s, i, t] for (s, i) in serve_by_kt.get((k, t), ()))
         if t < con.deadline:
-            return delivered <= con.gpus * taken(k)
-        return delivered + slack("contract_delivery", k, t) == con.gpus * taken(k)
+            return delivered <= con.gpus * m.contract_available[k] * taken(k)
+        return delivered + slack("contract_delivery", k, t) == con.gpus * m.contract_available[k] * taken(k)
 
     kt = [(k, t) for k, con in enumerate(data.contracts) for t in range(con.start, con.end + 1)]
     m.contract_delivery = constraint(kt, rule=delivery_rule)
@@ -259,23 +280,22 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     def demand_rule(m, u, t):
         supplied = sum(data.throughput[u, s] * market_gpus(u, s, i, t) for (s, i) in market_terms[(u, t)])
         if objective == "cost":
-            return supplied + slack("demand_floor", u, t) >= data.demand[u, t]
-        return supplied <= data.demand[u, t]
+            return supplied + slack("demand_floor", u, t) >= data.demand[u, t] * m.demand_scale[u, t]
+        return supplied <= data.demand[u, t] * m.demand_scale[u, t]
 
     m.market_demand = constraint([(u, t) for u in (0, 1) for t in range(T)], rule=demand_rule)
 
     # ---- power: MW drawn at each site within MW online
     mw_gpu = econ.mw_per_gpu(data)
-    online_sched = [econ.power_online_schedule(site, T) for site in data.sites]
 
     def online_mw(i, t):
         site = data.sites[i]
         built = sum(
-            m.build[i, tau] * online_sched[i][tau, t]
+            m.build[i, tau] * m.block_online[i, tau, t]
             for tau in site.build_quarters
-            if online_sched[i][tau, t]
+            if tau + site.lead_time <= t
         )
-        return site.capacity_mw[t] + site.block_mw * built
+        return m.capacity_mw[i, t] + site.block_mw * built
 
     def drawn(i, t):
         total = 0.0
@@ -312,7 +332,9 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
 
     def revenue(t):
         market = sum(
-            rev_mkt[u, s, t] * market_gpus(u, s, i, t) for u in (0, 1) for (s, i) in market_terms[(u, t)]
+            rev_mkt[u, s, t] * m.price_scale[u, t] * market_gpus(u, s, i, t)
+            for u in (0, 1)
+            for (s, i) in market_terms[(u, t)]
         )
         contracts = sum(
             contract_revenue(k, t) for k, con in enumerate(data.contracts) if con.start <= t <= con.end
@@ -409,10 +431,7 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     )
     m.facility_size = constraint(
         [f for f in range(F) if draws_f[f]],
-        rule=lambda m, f: (
-            sum(m.draw[f, t] for t in draws_f[f])
-            <= (data.facilities[f].size_usd - data.facilities[f].opening_usd) / MUSD
-        ),
+        rule=lambda m, f: sum(m.draw[f, t] for t in draws_f[f]) <= m.facility_limit[f],
     )
     secured = [f for f, fac in enumerate(data.facilities) if fac.max_ltv is not None]
     if secured:

@@ -1,0 +1,139 @@
+"""One built MILP re-solved many times: stress forecasts and fixed candidate plans.
+
+The model is built once and loaded into a persistent HiGHS instance. A stress test changes only
+mutable parameters (market prices, demand, power online, contract availability, facility
+limits); a candidate plan fixes the strategic integers (purchases, power blocks, contracts) and
+lets the solver fill in the operational decisions. Between solves the persistent solver updates
+just what changed instead of rebuilding the model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from fleetopt.data import ModelData
+from fleetopt.economics import plan_statements
+from fleetopt.milp.build import MUSD, build_model
+from fleetopt.milp.solve import extract_plan
+from fleetopt.plan import Plan
+
+
+@dataclass
+class Stress:
+    """A forecast change applied to the built model's parameters (neutral by default)."""
+
+    name: str
+    price_scale: np.ndarray | None = None  # (2, T) multiplier on market prices by use
+    demand_scale: np.ndarray | None = None  # (2, T) multiplier on market demand by use
+    power_delay_quarters: dict[int, int] = field(default_factory=dict)  # site -> quarters late
+    contracts_lost: tuple[int, ...] = ()  # contracts whose customer is gone
+    leverage_scale: float = 1.0  # share of each facility's undrawn size that may be drawn
+    description: str = ""
+
+
+@dataclass
+class PlannerResult:
+    status: str  # optimal | time_limit | infeasible | no_plan
+    plan: Plan | None
+    objective_usd: float | None
+    seconds: float
+
+
+class PersistentPlanner:
+    """Build once, then solve under stresses or with strategic decisions fixed."""
+
+    def __init__(
+        self,
+        data: ModelData,
+        objective: str = "npv",
+        mip_gap: float = 0.005,
+        time_limit: float | None = None,
+        threads: int | None = None,
+    ):
+        self.data = data
+        self.m = build_model(data, objective)
+        self.solver = Highs()
+        self.options = {"rel_gap": mip_gap, "time_limit": time_limit, "threads": threads}
+        self._base_capacity = {key: pyo.value(p) for key, p in self.m.capacity_mw.items()}
+        self._base_limits = {key: pyo.value(p) for key, p in self.m.facility_limit.items()}
+
+    # ------------------------------------------------------------ parameters
+
+    def apply(self, stress: Stress | None) -> None:
+        """Set every stress parameter (None: back to the forecast)."""
+        m, data = self.m, self.data
+        stress = stress or Stress("forecast")
+        for (u, t), p in m.price_scale.items():
+            p.set_value(1.0 if stress.price_scale is None else float(stress.price_scale[u, t]))
+        for (u, t), p in m.demand_scale.items():
+            p.set_value(1.0 if stress.demand_scale is None else float(stress.demand_scale[u, t]))
+        for (i, t), p in m.capacity_mw.items():
+            delay = stress.power_delay_quarters.get(i, 0)
+            # capacity the utility adds on its own schedule arrives ``delay`` quarters late
+            later = data.sites[i].capacity_mw[max(0, t - delay)] if delay else self._base_capacity[i, t]
+            p.set_value(float(min(self._base_capacity[i, t], later)))
+        for (i, tau, t), p in m.block_online.items():
+            delay = stress.power_delay_quarters.get(i, 0)
+            p.set_value(1.0 if t >= tau + data.sites[i].lead_time + delay else 0.0)
+        for k, p in m.contract_available.items():
+            p.set_value(0.0 if k in stress.contracts_lost else 1.0)
+        for f, p in m.facility_limit.items():
+            p.set_value(self._base_limits[f] * stress.leverage_scale)
+
+    def fix(self, plan: Plan | None, contracts: bool = False) -> None:
+        """Fix purchases and power blocks (and contract choices when ``contracts``) to ``plan``;
+        None frees them all."""
+        m = self.m
+        for key, var in m.buy.items():
+            var.unfix() if plan is None else var.fix(float(plan.buy_blocks[key]))
+        for key, var in m.build.items():
+            var.unfix() if plan is None else var.fix(float(plan.build_blocks[key]))
+        for k, var in m.accept.items():
+            var.unfix() if plan is None or not contracts else var.fix(float(round(plan.accepted[k])))
+
+    # ------------------------------------------------------------ solving
+
+    def solve(self) -> PlannerResult:
+        started = time.perf_counter()
+        results = self.solver.solve(
+            self.m, load_solutions=False, raise_exception_on_nonoptimal_result=False, **self.options
+        )
+        seconds = time.perf_counter() - started
+        tc = results.termination_condition
+        if results.solution_status not in (SolutionStatus.feasible, SolutionStatus.optimal):
+            infeasible = tc in (
+                TerminationCondition.provenInfeasible,
+                TerminationCondition.infeasibleOrUnbounded,
+            )
+            return PlannerResult("infeasible" if infeasible else "no_plan", None, None, seconds)
+        results.solution_loader.load_vars()
+        status = "optimal" if tc == TerminationCondition.convergenceCriteriaSatisfied else "time_limit"
+        return PlannerResult(
+            status, extract_plan(self.m, self.data), results.incumbent_objective * MUSD, seconds
+        )
+
+    def solve_stress(self, stress: Stress | None) -> PlannerResult:
+        """The optimal plan for a stressed forecast (strategic decisions free)."""
+        self.fix(None)
+        self.apply(stress)
+        return self.solve()
+
+    def complete(self, plan: Plan, contracts: bool = False) -> PlannerResult:
+        """The best operation of ``plan``'s purchases and power blocks under the forecast (contracts
+        re-chosen unless ``contracts``). Infeasible when they break a hard limit (power, cash,
+        covenants, signed contracts)."""
+        self.apply(None)
+        self.fix(plan, contracts)
+        try:
+            return self.solve()
+        finally:
+            self.fix(None)
+
+    def forecast_npv(self, plan: Plan) -> float:
+        return plan_statements(self.data, plan).npv_usd

@@ -1,0 +1,304 @@
+"""Candidate plans and a robust choice among them (`fleetopt sweep`).
+
+Candidates are the MILP optimum of the forecast, the optima of a handful of stress forecasts
+(re-solved on one built model, changing only its parameters), and systematic variations of
+those plans: purchases earlier or later, volumes scaled, the Blackwell/Rubin mix swapped, one
+power block more or fewer, lower leverage. Every variation is completed by the same model with
+its strategic decisions fixed, so a candidate that breaks a hard limit (GPUs it can never power,
+cash, covenants, contracts) is dropped, not evaluated. All candidates are then evaluated on the
+same seeded scenarios, and the Pareto front of mean NPV, CVaR5 and breach probability is
+reported with the plan a rule recommends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from fleetopt.data import ModelData
+from fleetopt.milp.persistent import PersistentPlanner, Stress
+from fleetopt.plan import Plan
+
+BLACKWELL, RUBIN = 1, 2
+
+
+class RuleError(Exception):
+    """No candidate satisfies the user's rule."""
+
+
+# ---------------------------------------------------------------- stress forecasts
+
+
+def default_stresses(data: ModelData) -> list[Stress]:
+    """A price shock, late power, a lost anchor customer and a demand slump, sized from `risk`."""
+    risk = data.model.risk
+    T = data.T
+    out = []
+    drop = risk.self_competition.price_drop_max if risk.self_competition else 0.3
+    price = np.ones((2, T))
+    price[:, min(2, T - 1) :] = 1.0 - drop
+    out.append(
+        Stress(
+            "stress: price shock", price_scale=price, description=f"market prices -{drop:.0%} from quarter 3"
+        )
+    )
+    delay = (
+        risk.power_delay.max_extra_quarters if risk.power_delay and risk.power_delay.max_extra_quarters else 4
+    )
+    out.append(
+        Stress(
+            "stress: late power",
+            power_delay_quarters={i: delay for i in range(data.I)},
+            description=f"every power expansion and utility step {delay} quarters late",
+        )
+    )
+    revenue: dict[str, float] = {}
+    for con in data.contracts:
+        quarters = con.end - con.start + 1
+        revenue[con.customer] = (
+            revenue.get(con.customer, 0.0) + con.gpus * con.price_usd_per_gpu_hour * quarters
+        )
+    if revenue:
+        anchor = max(revenue, key=revenue.get)
+        lost = tuple(k for k, con in enumerate(data.contracts) if con.customer == anchor)
+        out.append(
+            Stress("stress: lost anchor customer", contracts_lost=lost, description=f"{anchor} walks away")
+        )
+    out.append(
+        Stress("stress: demand slump", demand_scale=np.full((2, T), 0.7), description="market demand -30%")
+    )
+    return out
+
+
+# ---------------------------------------------------------------- variations of a plan
+
+
+def _copy(plan: Plan) -> Plan:
+    return Plan(**{k: v.copy() for k, v in plan.arrays().items()})
+
+
+def shifted(data: ModelData, plan: Plan, k: int) -> Plan | None:
+    """Every purchase moved ``k`` quarters (later if positive); those leaving the sale window are dropped."""
+    out = _copy(plan)
+    out.buy_blocks[:] = 0
+    for s, i, t in zip(*np.nonzero(plan.buy_blocks), strict=True):
+        if 0 <= t + k < data.T and data.on_sale[s, t + k]:
+            out.buy_blocks[s, i, t + k] += plan.buy_blocks[s, i, t]
+    return None if np.array_equal(out.buy_blocks, plan.buy_blocks) else out
+
+
+def scaled(plan: Plan, factor: float) -> Plan:
+    out = _copy(plan)
+    out.buy_blocks = np.round(plan.buy_blocks * factor)
+    return out
+
+
+def mix_swapped(data: ModelData, plan: Plan) -> Plan | None:
+    """Blackwell purchases bought as Rubin and Rubin as Blackwell where the other is on sale, at equal
+    inference throughput (whole blocks); None when there is nothing to swap."""
+    out = _copy(plan)
+    out.buy_blocks[:] = 0
+    for s, i, t in zip(*np.nonzero(plan.buy_blocks), strict=True):
+        gen = data.sku_generation[s]
+        target = {BLACKWELL: RUBIN, RUBIN: BLACKWELL}.get(int(gen))
+        options = [o for o in range(data.S) if data.sku_generation[o] == target and data.on_sale[o, t]]
+        if not options:
+            out.buy_blocks[s, i, t] += plan.buy_blocks[s, i, t]
+            continue
+        o = options[0]
+        throughput = plan.buy_blocks[s, i, t] * data.block_size[s] * data.throughput[1, s]
+        per_block = data.block_size[o] * max(data.throughput[1, o], 1e-9)
+        out.buy_blocks[o, i, t] += max(1.0, round(throughput / per_block))
+    return None if np.array_equal(out.buy_blocks, plan.buy_blocks) else out
+
+
+def power_changed(data: ModelData, plan: Plan, delta: int) -> Plan | None:
+    """One power block more (at the site and quarter of the first planned block, or the earliest
+    possible) or fewer (the last planned block); None when nothing changes."""
+    out = _copy(plan)
+    built = list(zip(*np.nonzero(plan.build_blocks), strict=True))
+    if delta < 0:
+        if not built:
+            return None
+        i, t = built[-1]
+        out.build_blocks[i, t] -= 1
+        return out
+    if built:
+        i, t = built[0]
+    else:
+        choices = [(site.build_quarters[0], i) for i, site in enumerate(data.sites) if site.build_quarters]
+        if not choices:
+            return None
+        t, i = min(choices)
+    if plan.build_blocks[i].sum() + 1 > data.sites[i].max_blocks:
+        return None
+    out.build_blocks[i, t] += 1
+    return out
+
+
+@dataclass
+class Candidate:
+    label: str
+    origin: str  # forecast | stress | variation
+    status: str
+    plan: Plan | None = None
+    forecast_npv_usd: float | None = None
+    note: str = ""
+
+
+def variations(data: ModelData, label: str, plan: Plan) -> Iterator[tuple[str, Plan | None, str]]:
+    """(label, varied plan, what changed) for the systematic variations of a plan."""
+    for k in (-2, -1, 1, 2):
+        yield (
+            f"{label} | buy {abs(k)}q {'earlier' if k < 0 else 'later'}",
+            shifted(data, plan, k),
+            "purchases shifted",
+        )
+    for factor in (0.75, 1.25):
+        yield f"{label} | volumes x{factor:g}", scaled(plan, factor), "purchase volumes scaled"
+    yield f"{label} | blackwell/rubin swapped", mix_swapped(data, plan), "generation mix swapped"
+    yield f"{label} | +1 power block", power_changed(data, plan, +1), "one more power block"
+    yield f"{label} | -1 power block", power_changed(data, plan, -1), "one power block fewer"
+
+
+# ---------------------------------------------------------------- generation
+
+
+@dataclass
+class CandidateSet:
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def feasible(self) -> list[Candidate]:
+        return [c for c in self.candidates if c.plan is not None]
+
+
+def generate_candidates(
+    data: ModelData,
+    n: int,
+    mip_gap: float = 0.005,
+    time_limit: float | None = None,
+    threads: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> CandidateSet:
+    """Up to ``n`` feasible candidates: the forecast optimum, stress optima, then variations."""
+    planner = PersistentPlanner(data, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
+    out = CandidateSet()
+    seen: set[bytes] = set()
+
+    def add(candidate: Candidate) -> None:
+        if candidate.plan is not None:
+            key = np.round(candidate.plan.buy_blocks).tobytes() + candidate.plan.build_blocks.tobytes()
+            key += np.round(candidate.plan.draws, -3).tobytes() + candidate.plan.accepted.tobytes()
+            if key in seen:
+                candidate = Candidate(candidate.label, candidate.origin, "duplicate", note=candidate.note)
+            else:
+                seen.add(key)
+                candidate.forecast_npv_usd = planner.forecast_npv(candidate.plan)
+        out.candidates.append(candidate)
+        if progress:
+            progress(f"{candidate.label}: {candidate.status}")
+
+    base = planner.solve_stress(None)
+    if base.plan is None:
+        raise RuleError("the forecast itself has no feasible plan: run `fleetopt solve` for a diagnosis")
+    add(Candidate("milp: forecast", "forecast", base.status, base.plan, note="MILP optimum of the forecast"))
+    parents = [("milp: forecast", base.plan)]
+    for stress in default_stresses(data):
+        if len(out.feasible) >= n:
+            break
+        r = planner.solve_stress(stress)
+        add(
+            Candidate(
+                f"milp: {stress.name[len('stress: ') :]}", "stress", r.status, r.plan, stress.description
+            )
+        )
+        if r.plan is not None:
+            parents.append((out.candidates[-1].label, r.plan))
+    # lower leverage: the forecast optimum with half the undrawn debt available
+    if len(out.feasible) < n:
+        r = planner.solve_stress(Stress("lower leverage", leverage_scale=0.5))
+        add(
+            Candidate(
+                "milp: half leverage", "stress", r.status, r.plan, "half of each facility's undrawn size"
+            )
+        )
+    planner.apply(None)
+    for label, plan in parents:
+        for name, varied, what in variations(data, label, plan):
+            if len(out.feasible) >= n:
+                return out
+            if varied is None:
+                continue
+            r = planner.complete(varied)
+            add(Candidate(name, "variation", r.status, r.plan, note=what))
+    return out
+
+
+# ---------------------------------------------------------------- front and choice
+
+OBJECTIVES = {"npv_mean_usd": +1, "npv_cvar5_usd": +1, "breach_probability": -1}
+
+
+def pareto_front(metrics: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of plans no other plan dominates on mean NPV, CVaR5 (higher) and breach probability
+    (lower). Plans with identical figures are all kept."""
+    values = np.column_stack([metrics[c].to_numpy(dtype=float) * sign for c, sign in OBJECTIVES.items()])
+    # differences within round-off (relative 1e-9) are ties, not improvements
+    tol = 1e-9 * np.maximum(1.0, np.abs(values).max(axis=0))
+    n = len(values)
+    keep = np.ones(n, dtype=bool)
+    for a in range(n):
+        better_or_equal = (values >= values[a] - tol).all(axis=1)
+        strictly = (values > values[a] + tol).any(axis=1)
+        if (better_or_equal & strictly).any():
+            keep[a] = False
+    return keep
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Choose the best plan by ``prefer`` among plans meeting the limits."""
+
+    prefer: str = "cvar5"  # cvar5 | mean | p5
+    max_breach_prob: float | None = None
+    max_default_prob: float | None = None
+    min_cvar5_usd: float | None = None
+
+    def describe(self) -> str:
+        limits = []
+        if self.max_breach_prob is not None:
+            limits.append(f"breach probability <= {self.max_breach_prob:.1%}")
+        if self.max_default_prob is not None:
+            limits.append(f"default probability <= {self.max_default_prob:.1%}")
+        if self.min_cvar5_usd is not None:
+            limits.append(f"CVaR5 >= ${self.min_cvar5_usd:,.0f}")
+        head = f"best {self.prefer} NPV"
+        return head + (" among plans with " + " and ".join(limits) if limits else "")
+
+
+PREFER_COLUMN = {"cvar5": "npv_cvar5_usd", "mean": "npv_mean_usd", "p5": "npv_p5_usd"}
+
+
+def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
+    """Row index (position) of the plan the rule picks; RuleError when none qualifies."""
+    ok = np.ones(len(metrics), dtype=bool)
+    if rule.max_breach_prob is not None:
+        ok &= metrics["breach_probability"].to_numpy() <= rule.max_breach_prob + 1e-12
+    if rule.max_default_prob is not None:
+        ok &= metrics["default_probability"].to_numpy() <= rule.max_default_prob + 1e-12
+    if rule.min_cvar5_usd is not None:
+        ok &= metrics["npv_cvar5_usd"].to_numpy() >= rule.min_cvar5_usd
+    if not ok.any():
+        raise RuleError(f"no candidate meets the rule ({rule.describe()})")
+    score = metrics[PREFER_COLUMN[rule.prefer]].to_numpy(dtype=float)
+    best = score[ok].max()
+    tied = ok & (score >= best - 1e-9 * max(1.0, abs(best)))
+    # ties on the preferred figure go to the lower breach probability, then the higher mean NPV
+    order = np.lexsort(
+        (-metrics["npv_mean_usd"].to_numpy(dtype=float), metrics["breach_probability"].to_numpy())
+    )
+    return int(next(i for i in order if tied[i]))
