@@ -12,11 +12,12 @@ from pathlib import Path
 
 from fleetopt import __version__
 from fleetopt.data import ModelData, build_data
+from fleetopt.evaluate.batch import plans_npz_bytes
 from fleetopt.loading import LoadedModel, load_model
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.results import headline, plan_frame
-from fleetopt.rundir import default_run_dir, json_text, plan_npz_bytes, write_run_dir
+from fleetopt.rundir import default_run_dir, json_text, write_run_dir
 
 __all__ = [
     "InfeasibleModel",
@@ -75,7 +76,7 @@ def write_solve_run(result: SolveResult, loaded: LoadedModel, out: str | Path | 
         "summary.json": json_text(solve_summary(result, loaded)),
         "plan.csv": plan_frame(result.data, result.plan).to_csv(index=False),
         "statements.csv": result.statements_frame().to_csv(index=False, float_format="%.6f"),
-        "plan.npz": plan_npz_bytes(result.plan, loaded.model.name, loaded.content_hash, label="milp"),
+        "plan.npz": plans_npz_bytes([result.plan], ["milp"], loaded.model.name, loaded.content_hash),
         "model.yaml": loaded.text,
     }
     return write_run_dir(out, files)
@@ -268,8 +269,6 @@ class SweepResult:
 
 def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
     """Write plans.npz, candidates.csv, front.csv, summary.json and model.yaml into a new run folder."""
-    from fleetopt.evaluate.batch import plans_npz_bytes
-
     loaded = result.loaded
     out = Path(out) if out is not None else default_run_dir(f"{loaded.model.name}-sweep")
     feasible = result.candidates.feasible
@@ -283,3 +282,28 @@ def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
         "model.yaml": loaded.text,
     }
     return write_run_dir(out, files)
+
+
+# ---------------------------------------------------------------- registry and reports
+
+
+def register_run(kind: str, loaded: LoadedModel, path: str | Path, figures: dict) -> int:
+    """Record a written run folder in the registry of the runs folder; returns the run id."""
+    from fleetopt.registry import Registry
+
+    keep = {k: v for k, v in figures.items() if isinstance(v, (int, float, str, bool)) or v is None}
+    return Registry().record(kind, loaded.model.name, loaded.content_hash, Path(path), keep)
+
+
+def resolve_run(ref: str | Path) -> Path:
+    """A run folder from a path or a registry run id."""
+    from fleetopt.registry import Registry
+
+    return Registry().resolve(ref)
+
+
+def report(run: str | Path, out: str | Path | None = None) -> Path:
+    """Write the HTML report of a run folder or run id (default: report.html inside the folder)."""
+    from fleetopt.report import write_report
+
+    return write_report(resolve_run(run), out)

@@ -40,6 +40,9 @@ ModelArg = Annotated[
 ]
 
 
+ReportFlag = Annotated[bool, typer.Option("--report", help="Also write report.html in the run folder.")]
+
+
 class UserError(Exception):
     """Bad input found outside the model file (options, plan files, run ids): exit code 2."""
 
@@ -128,6 +131,7 @@ def solve(
         Objective,
         typer.Option(help="npv: maximise equity NPV. cost: minimise the present cost of serving demand."),
     ] = Objective.npv,
+    report: ReportFlag = False,
 ) -> None:
     """Solve the fleet MILP and write the plan, statements and summary to a run folder."""
     from fleetopt import api
@@ -156,7 +160,11 @@ def solve(
         path = api.write_solve_run(result, loaded, out)
     except (RunDirError, OSError) as exc:
         raise fail(str(exc)) from None
-    console.print(f"wrote [bold]{path}[/bold] (summary.json, plan.csv, plan.npz, statements.csv, model.yaml)")
+    run_id = api.register_run("solve", loaded, path, api.solve_summary(result, loaded))
+    console.print(
+        f"wrote [bold]{path}[/bold] (summary.json, plan.csv, plan.npz, statements.csv): run {run_id}"
+    )
+    finish_report(path, report)
 
 
 class BackendName(StrEnum):
@@ -208,6 +216,7 @@ def evaluate(
         ),
     ] = None,
     top: Annotated[int, typer.Option(min=1, help="How many plans to print.")] = 5,
+    report: ReportFlag = False,
 ) -> None:
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
     from fleetopt import api
@@ -223,6 +232,7 @@ def evaluate(
         budget = parse_memory(max_memory) if max_memory is not None else None
     except ValueError as exc:
         raise fail(f"--max-memory {exc}") from None
+    plans = resolve_run_or_exit(plans)
     loaded = load_or_exit(model if model is not None else model_file_of(plans))
     n = 1 if deterministic else scenarios
     try:
@@ -254,7 +264,219 @@ def evaluate(
         path = api.write_evaluate_run(result, loaded, source, out)
     except (RunDirError, OSError) as exc:
         raise fail(str(exc)) from None
-    console.print(f"wrote [bold]{path}[/bold] (metrics.csv, summary.json)")
+    best = result.metrics.iloc[0]
+    figures = {k: best[k] for k in ("npv_mean_usd", "npv_cvar5_usd", "breach_probability")}
+    run_id = api.register_run("evaluate", loaded, path, {"n_plans": result.n_plans, **figures})
+    console.print(f"wrote [bold]{path}[/bold] (metrics.csv, summary.json): run {run_id}")
+    finish_report(path, report)
+
+
+def resolve_run_or_exit(ref: Path) -> Path:
+    """A run folder or plan file from a path or a registry run id."""
+    from fleetopt import api
+    from fleetopt.registry import RegistryError
+
+    try:
+        return api.resolve_run(ref)
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+
+
+def finish_report(path: Path, wanted: bool) -> None:
+    if wanted:
+        from fleetopt.report import write_report
+
+        console.print(f"wrote [bold]{write_report(path)}[/bold]")
+
+
+@app.command()
+def sweep(
+    model: ModelArg = None,
+    candidates: Annotated[int, typer.Option(min=1, help="Most candidate plans to evaluate.")] = 20,
+    scenarios: Annotated[
+        int, typer.Option(min=1, help="Common scenarios every candidate is evaluated on.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option(min=0, help="Scenario seed.")] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder. Default: runs/<timestamp>-<model>-sweep/.")
+    ] = None,
+    prefer: Annotated[
+        RankBy, typer.Option(help="Pick the best plan by this NPV figure among those meeting the limits.")
+    ] = RankBy.cvar5,
+    max_breach_prob: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Only plans with at most this covenant-breach probability."),
+    ] = None,
+    max_default_prob: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Only plans with at most this liquidity-default probability."),
+    ] = None,
+    min_cvar: Annotated[
+        float | None, typer.Option(help="Only plans whose CVaR5 NPV is at least this, USD.")
+    ] = None,
+    backend: Annotated[BackendName, typer.Option(help="Evaluation backend.")] = BackendName.auto,
+    mip_gap: Annotated[
+        float, typer.Option(min=0.0, max=0.999, help="MILP gap for each candidate solve.")
+    ] = 0.005,
+    time_limit: Annotated[
+        float | None, typer.Option(min=0.001, help="Time limit per MILP solve, seconds.")
+    ] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help="Solver threads.")] = None,
+    report: ReportFlag = False,
+) -> None:
+    """Generate candidate plans (forecast and stress optima, variations), evaluate them on common
+    scenarios, and recommend one by a rule; prints the Pareto front."""
+    from fleetopt import api
+    from fleetopt.rundir import RunDirError
+    from fleetopt.summary import sweep_table
+    from fleetopt.sweep import Rule, RuleError
+
+    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise fail(f"--out {out} already exists and is not empty: choose another folder")
+    loaded = load_or_exit(model)
+    rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar)
+    console.print(
+        f"sweeping [bold]{loaded.model.name}[/bold]: {candidates} candidates x {scenarios:,} scenarios ..."
+    )
+    try:
+        result = api.sweep(
+            loaded, candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend.value,
+            mip_gap=mip_gap, time_limit=time_limit, threads=threads,
+        )  # fmt: skip
+    except RuleError as exc:
+        raise fail(str(exc)) from None
+    console.print(sweep_table(result.metrics, "candidates (* Pareto front, > recommended)"))
+    console.print(f"recommended: [bold]{result.recommended['plan']}[/bold]. {result.why()}", soft_wrap=True)
+    try:
+        path = api.write_sweep_run(result, out)
+    except (RunDirError, OSError) as exc:
+        raise fail(str(exc)) from None
+    run_id = api.register_run("sweep", loaded, path, result.summary())
+    console.print(
+        f"wrote [bold]{path}[/bold] (plans.npz, candidates.csv, front.csv, summary.json): run {run_id}"
+    )
+    finish_report(path, report)
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def compare(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Run folders, run ids or plan files (a sweep gives its pick and the forecast optimum)."
+        ),
+    ],
+    model: Annotated[
+        Path | None, typer.Option(help="Model file (default: the first run folder's model.yaml).")
+    ] = None,
+    scenarios: Annotated[int, typer.Option(min=1, help="Common scenarios.")] = 1000,
+    seed: Annotated[int, typer.Option(min=0, help="Scenario seed.")] = 0,
+    format: Annotated[
+        Format, typer.Option("--format", help="table (terminal), csv, json or markdown.")
+    ] = Format.table,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the csv/json/markdown here instead of printing it.")
+    ] = None,
+    backend: Annotated[BackendName, typer.Option(help="Evaluation backend.")] = BackendName.auto,
+) -> None:
+    """Compare plans side by side on common scenarios: NPV, risk, debt, power, fleet and purchases."""
+    from fleetopt.compare import CompareError, compare_plans, plans_from_refs
+    from fleetopt.data import build_data
+    from fleetopt.evaluate import BackendError
+    from fleetopt.evaluate.sources import model_file_of
+    from fleetopt.outputs import write_text_atomic
+    from fleetopt.summary import comparison_tables
+
+    refs = [resolve_run_or_exit(r) for r in runs]
+    for ref in refs:
+        if not ref.exists():
+            raise fail(f"{ref}: no such run folder or plan file")
+    model_path = model or next((m for m in map(model_file_of, refs) if m is not None), None)
+    loaded = load_or_exit(str(model_path) if model_path else None)
+    data = build_data(loaded)
+    try:
+        plans, labels = plans_from_refs(refs, data)
+        result = compare_plans(data, plans, labels, scenarios, seed, backend.value)
+    except (CompareError, BackendError) as exc:
+        raise fail(str(exc)) from None
+    if format == Format.table:
+        for table in comparison_tables(result):
+            console.print(table)
+        return
+    text = {"csv": result.to_csv, "json": result.to_json, "markdown": result.to_markdown}[format.value]()
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            write_text_atomic(out, text)
+        except OSError as exc:
+            raise fail(f"cannot write {out}: {exc.strerror or exc}") from None
+        console.print(f"wrote {out}", markup=False)
+
+
+@app.command("report")
+def report_command(
+    run: Annotated[Path, typer.Argument(help="A run folder or run id.")],
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file to write (default: report.html in the run folder).")
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report of a run (charts inline; works offline)."""
+    from fleetopt import api
+    from fleetopt.evaluate import PlanFileError
+    from fleetopt.report import ReportError
+
+    folder = resolve_run_or_exit(run)
+    try:
+        path = api.report(folder, out)
+    except (ReportError, PlanFileError) as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot write the report: {exc.strerror or exc}") from None
+    console.print(f"wrote [bold]{path}[/bold]")
+
+
+runs_app = typer.Typer(help="The run registry: every solve, evaluate and sweep.", no_args_is_help=False)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.callback(invoke_without_command=True)
+def runs_list(
+    ctx: typer.Context,
+    model: Annotated[str | None, typer.Option(help="Only runs of this model (by name).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many runs to show.")] = 30,
+) -> None:
+    """List runs, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from fleetopt.registry import Registry
+    from fleetopt.summary import runs_table
+
+    records = Registry().list(model=model, limit=limit)
+    if not records:
+        console.print("no runs recorded yet" + (f" for model {model!r}" if model else ""), markup=False)
+        return
+    console.print(runs_table(records))
+
+
+@runs_app.command("show")
+def runs_show(run_id: Annotated[int, typer.Argument(help="Run id (see `fleetopt runs`).")]) -> None:
+    """Print one run: when, what command, which model, its key figures and where its folder is."""
+    from fleetopt.registry import Registry, RegistryError
+    from fleetopt.summary import run_detail
+
+    try:
+        record = Registry().get(run_id)
+    except RegistryError as exc:
+        raise fail(str(exc)) from None
+    console.print(run_detail(record))
 
 
 def main() -> None:

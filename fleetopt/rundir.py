@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -12,16 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
-from fleetopt.plan import Plan
-
-RUNS_DIR = Path("runs")
-
 
 class RunDirError(Exception):
     """A run folder that cannot be written or read."""
 
 
-def default_run_dir(model_name: str, runs_dir: Path = RUNS_DIR) -> Path:
+def default_run_dir(model_name: str, runs_dir: Path | None = None) -> Path:
+    """runs/<UTC timestamp>-<name>/ (the runs folder is $FLEETOPT_RUNS_DIR or ./runs)."""
+    from fleetopt.registry import runs_dir as default_runs
+
+    runs_dir = default_runs() if runs_dir is None else runs_dir
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     path = runs_dir / f"{stamp}-{model_name}"
     n = 1
@@ -49,13 +48,6 @@ def write_run_dir(out: Path, files: dict[str, bytes | str]) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
-
-
-def plan_npz_bytes(plan: Plan, model_name: str, model_hash: str, label: str = "plan") -> bytes:
-    buf = io.BytesIO()
-    meta = json.dumps({"model_name": model_name, "model_hash": model_hash, "label": label, "format": 1})
-    np.savez_compressed(buf, __meta__=np.array(meta), **plan.arrays())
-    return buf.getvalue()
 
 
 def json_text(obj) -> str:

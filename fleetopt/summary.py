@@ -206,3 +206,102 @@ class progress_bar:
 
     def __exit__(self, *exc):
         return self.progress.__exit__(*exc)
+
+
+def sweep_table(metrics, title: str) -> Table:
+    table = Table(title=title)
+    for name in ("", "plan", "NPV forecast", "NPV mean", "NPV CVaR5", "P(breach)", "P(default)"):
+        table.add_column(name, justify="left" if name in ("", "plan") else "right", no_wrap=name != "plan")
+    for _, r in metrics.iterrows():
+        mark = (">" if r["recommended"] else " ") + ("*" if r["on_front"] else " ")
+        table.add_row(
+            mark,
+            Text(str(r["plan"])),
+            _money(r["forecast_npv_usd"]),
+            _money(r["npv_mean_usd"]),
+            _money(r["npv_cvar5_usd"]),
+            f"{r['breach_probability']:.1%}",
+            f"{r['default_probability']:.1%}",
+        )
+    return table
+
+
+def comparison_tables(result) -> list:
+    """Terminal tables of a plan comparison: figures side by side, then purchase differences."""
+    from fleetopt.compare import FIGURES
+
+    labels = result.labels
+    figures = Table(title=f"plans on {result.n_scenarios:,} common scenarios (seed {result.seed})")
+    figures.add_column("figure")
+    for label in labels:
+        figures.add_column(Text(label), justify="right")
+    if len(labels) == 2:
+        figures.add_column("difference", justify="right")
+    for key, name, unit in FIGURES:
+        values = [float(result.figures.loc[key, label]) for label in labels]
+
+        def fmt(v: float, unit: str = unit) -> str:
+            if unit == "USD":
+                return _money(v)
+            if unit == "share":
+                return f"{v:.1%}"
+            return f"{v:,.0f} {unit}"
+
+        row = [fmt(v) for v in values]
+        if len(labels) == 2:
+            diff = values[1] - values[0]
+            row.append(("+" if diff > 0 else "") + (f"{diff:.1%}" if unit == "share" else fmt(diff)))
+        figures.add_row(name, *row)
+    out = [figures]
+    diffs = result.purchase_diff
+    purchases = Table(title=f"purchases against {labels[0]} (GPUs, + more / - fewer)")
+    for name in ("plan", "quarter", "SKU", "GPUs"):
+        purchases.add_column(name, justify="right" if name == "GPUs" else "left")
+    for _, r in diffs.iterrows():
+        purchases.add_row(Text(r["plan"]), r["quarter"], r["sku"], f"{r['gpus_vs_first_plan']:+,.0f}")
+    if diffs.empty:
+        purchases.add_row("(no differences)", "", "", "")
+    out.append(purchases)
+    mw = result.mw_used.groupby(["plan", "site"])["mw_used"].max().unstack("site")
+    peak = Table(title="peak MW needed by site")
+    peak.add_column("plan")
+    for site in mw.columns:
+        peak.add_column(site, justify="right")
+    for plan in labels:
+        peak.add_row(Text(plan), *(f"{mw.loc[plan, site]:,.0f} MW" for site in mw.columns))
+    out.append(peak)
+    return out
+
+
+def runs_table(records) -> Table:
+    table = Table(title="runs (newest first)")
+    for name in ("id", "when (UTC)", "kind", "model", "key figure", "folder"):
+        table.add_column(name)
+    for r in records:
+        fig = r.figures
+        key = ""
+        if "npv_usd" in fig:
+            key = f"NPV {_money(fig['npv_usd'])}"
+        elif "npv_cvar5_usd" in fig:
+            key = f"CVaR5 {_money(fig['npv_cvar5_usd'])}"
+        folder = Text(str(r.path) + ("" if r.exists else " (missing)"), style=None if r.exists else "red")
+        table.add_row(str(r.id), r.created_utc, r.kind, Text(r.model_name), key, folder)
+    return table
+
+
+def run_detail(record) -> Table:
+    table = Table(show_header=False, title=f"run {record.id}")
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row("when (UTC)", record.created_utc)
+    table.add_row("kind", record.kind)
+    table.add_row("command", Text(record.command))
+    table.add_row("model", Text(f"{record.model_name} (hash {record.model_hash})"))
+    table.add_row("folder", Text(str(record.path) + ("" if record.exists else "  MISSING: deleted or moved")))
+    for key, value in record.figures.items():
+        if isinstance(value, float) and key.endswith("_usd"):
+            value = _money(value)
+        elif isinstance(value, float) and ("probability" in key or key == "gap"):
+            value = f"{value:.2%}"
+        table.add_row(key, Text(str(value)))
+    return table

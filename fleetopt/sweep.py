@@ -153,15 +153,15 @@ def variations(data: ModelData, label: str, plan: Plan) -> Iterator[tuple[str, P
     """(label, varied plan, what changed) for the systematic variations of a plan."""
     for k in (-2, -1, 1, 2):
         yield (
-            f"{label} | buy {abs(k)}q {'earlier' if k < 0 else 'later'}",
+            f"{label}, buy {abs(k)}q {'earlier' if k < 0 else 'later'}",
             shifted(data, plan, k),
             "purchases shifted",
         )
     for factor in (0.75, 1.25):
-        yield f"{label} | volumes x{factor:g}", scaled(plan, factor), "purchase volumes scaled"
-    yield f"{label} | blackwell/rubin swapped", mix_swapped(data, plan), "generation mix swapped"
-    yield f"{label} | +1 power block", power_changed(data, plan, +1), "one more power block"
-    yield f"{label} | -1 power block", power_changed(data, plan, -1), "one power block fewer"
+        yield f"{label}, volumes x{factor:g}", scaled(plan, factor), "purchase volumes scaled"
+    yield f"{label}, blackwell/rubin swapped", mix_swapped(data, plan), "generation mix swapped"
+    yield f"{label}, +1 power block", power_changed(data, plan, +1), "one more power block"
+    yield f"{label}, -1 power block", power_changed(data, plan, -1), "one power block fewer"
 
 
 # ---------------------------------------------------------------- generation

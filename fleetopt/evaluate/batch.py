@@ -202,6 +202,8 @@ def load_plans(path: str | Path, data: ModelData) -> tuple[list[Plan], list[str]
         meta = json.loads(str(arrays.pop("__meta__")))
     except (KeyError, ValueError):
         raise PlanFileError(f"{path}: not a fleetopt plan file (no metadata)") from None
+    if not isinstance(meta, dict):
+        raise PlanFileError(f"{path}: not a fleetopt plan file (no metadata)")
     expected = Plan.empty(data).arrays()
     missing = sorted(set(expected) - set(arrays))
     if missing:
@@ -213,19 +215,23 @@ def load_plans(path: str | Path, data: ModelData) -> tuple[list[Plan], list[str]
     single = arrays["buy_blocks"].ndim == expected["buy_blocks"].ndim
     if single:
         arrays = {k: v[None] for k, v in arrays.items()}
-    n = arrays["buy_blocks"].shape[0]
+    n = arrays["buy_blocks"].shape[0] if arrays["buy_blocks"].ndim else 1
     for name, template in expected.items():
         if arrays[name].shape != (n, *template.shape):
             raise PlanFileError(
                 f"{path}: {name} has shape {arrays[name].shape[1:]}, model {data.model.name!r} needs "
                 f"{template.shape} (plans for another version of the model?)"
             )
+        if arrays[name].dtype.kind not in "biuf":
+            raise PlanFileError(f"{path}: {name} holds {arrays[name].dtype} values, not numbers")
         if not np.all(np.isfinite(arrays[name])):
             raise PlanFileError(f"{path}: {name} holds NaN or infinite values")
+    if n == 0:
+        raise PlanFileError(f"{path}: the file holds no plans")
     labels = meta.get("labels") or [meta.get("label", path.stem)] * n
     if isinstance(labels, str):
         labels = [labels]
-    if len(labels) != n:
+    if not isinstance(labels, list) or len(labels) != n:
         labels = [f"{path.stem}[{i}]" for i in range(n)]
     plans = [Plan(**{name: arrays[name][p].astype(np.float64) for name in expected}) for p in range(n)]
     return plans, [str(x) for x in labels], meta

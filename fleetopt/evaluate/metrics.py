@@ -33,11 +33,14 @@ def plan_metrics(results: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     npv = np.asarray(results["npv"], dtype=np.float64)
     k = tail_count(npv.shape[1])
     ordered = np.sort(npv, axis=1)
+    p5 = ordered[:, k - 1]
     return {
         "npv_mean_usd": npv.mean(axis=1),
         "npv_std_usd": npv.std(axis=1),
-        "npv_p5_usd": ordered[:, k - 1],
-        "npv_cvar5_usd": ordered[:, :k].mean(axis=1),
+        "npv_p5_usd": p5,
+        # the mean of k values none above p5 is at most p5; the clamp removes the round-off of the
+        # sum when they are equal (three copies of x can average to x plus one ulp)
+        "npv_cvar5_usd": np.minimum(ordered[:, :k].mean(axis=1), p5),
         "breach_probability": np.asarray(results["breach"]).mean(axis=1),
         "default_probability": np.asarray(results["default"]).mean(axis=1),
         "expected_min_cash_usd": np.asarray(results["min_cash"]).mean(axis=1),

@@ -1,0 +1,182 @@
+"""Side-by-side comparison of plans on common scenarios (`fleetopt compare`)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fleetopt.data import GENERATIONS, ModelData
+from fleetopt.economics import plan_statements
+from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
+from fleetopt.evaluate.sources import read_plans
+from fleetopt.plan import Plan
+
+FIGURES = [
+    ("npv_forecast_usd", "NPV on the forecast", "USD"),
+    ("npv_mean_usd", "NPV mean", "USD"),
+    ("npv_std_usd", "NPV std", "USD"),
+    ("npv_p5_usd", "NPV P5", "USD"),
+    ("npv_cvar5_usd", "NPV CVaR5", "USD"),
+    ("npv_p50_usd", "NPV median", "USD"),
+    ("npv_p95_usd", "NPV P95", "USD"),
+    ("breach_probability", "P(covenant breach)", "share"),
+    ("default_probability", "P(liquidity default)", "share"),
+    ("expected_min_cash_usd", "expected lowest cash", "USD"),
+    ("mean_utilisation", "mean utilisation", "share"),
+    ("peak_debt_usd", "peak debt (forecast)", "USD"),
+    ("gpus_bought", "GPUs bought", "GPUs"),
+    ("power_built_mw", "power built", "MW"),
+]
+
+
+class CompareError(Exception):
+    """Plans that cannot be compared (fewer than two, or of different models)."""
+
+
+@dataclass
+class Comparison:
+    labels: list[str]
+    figures: pd.DataFrame  # index: figure key; columns: plans
+    mw_used: pd.DataFrame  # long: plan, site, quarter, mw_used, mw_available
+    gpus: pd.DataFrame  # long: plan, quarter, generation, gpus
+    purchase_diff: pd.DataFrame  # long: plan, quarter, sku, gpus_difference (vs the first plan)
+    n_scenarios: int
+    seed: int
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        units = {key: unit for key, _, unit in FIGURES}
+        figures = self.figures.copy()
+        figures.insert(0, "unit", [units[k] for k in figures.index])
+        return {
+            "figures": figures.reset_index(names="figure"),
+            "mw_by_site": self.mw_used,
+            "gpus_by_generation": self.gpus,
+            "purchase_differences": self.purchase_diff,
+        }
+
+    def to_csv(self) -> str:
+        """One long CSV: table, then the columns of each table."""
+        parts = []
+        for name, frame in self.tables().items():
+            parts.append(f"# {name}\n" + frame.to_csv(index=False))
+        return "\n".join(parts)
+
+    def to_json(self) -> str:
+        out = {name: frame.to_dict(orient="records") for name, frame in self.tables().items()}
+        out["plans"] = self.labels
+        out["scenarios"] = self.n_scenarios
+        out["seed"] = self.seed
+        return json.dumps(out, indent=2, default=float) + "\n"
+
+    def to_markdown(self) -> str:
+        lines = [f"# Plan comparison ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
+        for name, frame in self.tables().items():
+            lines += [f"## {name.replace('_', ' ')}", "", _markdown_table(frame), ""]
+        return "\n".join(lines)
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "(none)"
+
+    def cell(v) -> str:
+        text = f"{v:,.6g}" if isinstance(v, (float, np.floating)) else str(v)
+        return text.replace("|", "\\|")
+
+    head = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *rows])
+
+
+def plans_from_refs(refs: list[Path], data: ModelData) -> tuple[list[Plan], list[str]]:
+    """Plans named by run folders or plan files: a sweep folder gives its recommended plan and its
+    forecast optimum, a solve folder its plan, a plan file all its plans."""
+    plans: list[Plan] = []
+    labels: list[str] = []
+    for ref in refs:
+        try:
+            source = read_plans(ref, data)
+        except PlanFileError as exc:
+            raise CompareError(str(exc)) from None
+        chosen = range(len(source.plans))
+        summary = ref / "summary.json" if ref.is_dir() else None
+        if summary is not None and summary.exists():
+            meta = json.loads(summary.read_text())
+            if meta.get("kind") == "sweep":
+                wanted = [meta["recommended"], meta["forecast_optimum"]]
+                chosen = [source.labels.index(w) for w in dict.fromkeys(wanted) if w in source.labels]
+        for i in chosen:
+            plans.append(source.plans[i])
+            labels.append(
+                f"{ref.name}: {source.labels[i]}" if len(refs) > 1 or len(chosen) == 1 else source.labels[i]
+            )
+    if len(plans) < 2:
+        raise CompareError("compare needs at least two plans (give two run folders or plan files)")
+    seen: dict[str, int] = {}
+    for n, label in enumerate(labels):  # keep labels unique
+        if label in seen:
+            labels[n] = f"{label} ({n + 1})"
+        seen[label] = n
+    return plans, labels
+
+
+def compare_plans(
+    data: ModelData, plans: list[Plan], labels: list[str], scenarios: int, seed: int, backend: str = "auto"
+) -> Comparison:
+    """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences."""
+    result = evaluate(
+        data, compile_plans(data, plans, labels), scenarios, seed, backend=backend, keep_matrix=True
+    )
+    npv = result.npv_matrix
+    figures = {}
+    mw_rows, gpu_rows, diff_rows = [], [], []
+    q = data.quarter_labels
+    for n, (plan, label) in enumerate(zip(plans, labels, strict=True)):
+        st = plan_statements(data, plan)
+        m = result.metrics.iloc[n]
+        figures[label] = {
+            "npv_forecast_usd": st.npv_usd,
+            **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},
+            "npv_p50_usd": float(np.median(npv[n])),
+            "npv_p95_usd": float(np.sort(npv[n])[int(np.ceil(0.95 * npv.shape[1])) - 1]),
+            "peak_debt_usd": float(st.lines["debt_usd"].max()),
+            "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),
+            "power_built_mw": float(
+                sum(plan.build_blocks[i].sum() * s.block_mw for i, s in enumerate(data.sites))
+            ),
+        }
+        for site in data.sites:
+            for t in range(data.T):
+                mw_rows.append(
+                    (
+                        label,
+                        site.name,
+                        q[t],
+                        st.lines[f"mw_used_{site.name}"][t],
+                        st.lines[f"mw_available_{site.name}"][t],
+                    )
+                )
+        held = plan.held
+        for g, gen in enumerate(GENERATIONS):
+            cohorts = [c.index for c in data.cohorts if data.sku_generation[c.sku] == g]
+            for t in range(data.T):
+                gpu_rows.append((label, q[t], gen, float(held[cohorts, t].sum()) if cohorts else 0.0))
+        if n > 0:
+            delta = (plan.buy_blocks - plans[0].buy_blocks).sum(axis=1) * data.block_size[:, None]
+            for s, t in zip(*np.nonzero(delta), strict=True):
+                diff_rows.append((label, q[t], data.sku_names[s], float(delta[s, t])))
+    order = [k for k, _, _ in FIGURES]
+    return Comparison(
+        labels=labels,
+        figures=pd.DataFrame(figures).loc[order],
+        mw_used=pd.DataFrame(mw_rows, columns=["plan", "site", "quarter", "mw_used", "mw_available"]),
+        gpus=pd.DataFrame(gpu_rows, columns=["plan", "quarter", "generation", "gpus"]),
+        purchase_diff=pd.DataFrame(diff_rows, columns=["plan", "quarter", "sku", "gpus_vs_first_plan"]),
+        n_scenarios=scenarios,
+        seed=seed,
+    )

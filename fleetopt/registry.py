@@ -1,0 +1,146 @@
+"""The run registry: every solve, evaluate and sweep recorded in a SQLite database in the runs folder.
+
+Several processes may record runs at the same moment: each insert is one short transaction in
+WAL mode with a generous busy timeout, so writers wait for each other instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+DB_NAME = "registry.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_utc TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    command TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    model_hash TEXT NOT NULL,
+    path TEXT NOT NULL,
+    figures TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_model ON runs (model_name, id);
+"""
+
+
+class RegistryError(Exception):
+    """An unknown run id, or a run whose folder is gone."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    created_utc: str
+    kind: str
+    command: str
+    model_name: str
+    model_hash: str
+    path: Path
+    figures: dict
+
+    @property
+    def exists(self) -> bool:
+        return self.path.is_dir()
+
+
+def runs_dir() -> Path:
+    """The runs folder: $FLEETOPT_RUNS_DIR, else ./runs."""
+    return Path(os.environ.get("FLEETOPT_RUNS_DIR", "runs"))
+
+
+class Registry:
+    def __init__(self, folder: Path | None = None):
+        self.folder = Path(folder) if folder is not None else runs_dir()
+        self.path = self.folder / DB_NAME
+
+    def _connect(self) -> sqlite3.Connection:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA busy_timeout=60000")
+        con.executescript(_SCHEMA)
+        return con
+
+    def record(
+        self,
+        kind: str,
+        model_name: str,
+        model_hash: str,
+        path: Path,
+        figures: dict,
+        command: str | None = None,
+    ) -> int:
+        """Add a run; returns its id."""
+        command = command if command is not None else " ".join(["fleetopt", *sys.argv[1:]])
+        row = (
+            datetime.now(UTC).isoformat(timespec="seconds"),
+            kind,
+            command,
+            model_name,
+            model_hash,
+            str(Path(path).resolve()),
+            json.dumps(figures, default=float),
+        )
+        con = self._connect()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            cur = con.execute(
+                "INSERT INTO runs (created_utc, kind, command, model_name, model_hash, path, figures) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            con.execute("COMMIT")
+            return int(cur.lastrowid)
+        finally:
+            con.close()
+
+    def list(self, model: str | None = None, limit: int | None = None) -> list[RunRecord]:
+        """Runs, newest first, optionally of one model."""
+        if not self.path.exists():
+            return []
+        con = self._connect()
+        try:
+            sql = "SELECT * FROM runs"
+            args: list = []
+            if model:
+                sql += " WHERE model_name = ?"
+                args.append(model)
+            sql += " ORDER BY id DESC"
+            if limit:
+                sql += " LIMIT ?"
+                args.append(limit)
+            return [_record(r) for r in con.execute(sql, args)]
+        finally:
+            con.close()
+
+    def get(self, run_id: int) -> RunRecord:
+        if self.path.exists():
+            con = self._connect()
+            try:
+                row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            finally:
+                con.close()
+            if row is not None:
+                return _record(row)
+        raise RegistryError(f"no run with id {run_id} in {self.path} (see `fleetopt runs`)")
+
+    def resolve(self, ref: str | Path) -> Path:
+        """A run folder from a path or a run id; a registered run whose folder is gone is an error."""
+        path = Path(ref)
+        if path.exists() or not str(ref).isdigit():
+            return path
+        record = self.get(int(str(ref)))
+        if not record.exists:
+            raise RegistryError(f"run {record.id}'s folder {record.path} is missing (deleted or moved)")
+        return record.path
+
+
+def _record(row) -> RunRecord:
+    return RunRecord(row[0], row[1], row[2], row[3], row[4], row[5], Path(row[6]), json.loads(row[7]))
