@@ -27,3 +27,9 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 def tiny_text() -> str:
     """Text of the bundled tiny model."""
     return TINY_PATH.read_text(encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_run_registry(tmp_path_factory, monkeypatch):
+    """Runs recorded by tests go to a throw-away registry, never to ./runs."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))

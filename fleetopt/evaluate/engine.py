@@ -81,6 +81,74 @@ def chunk_sizes(
     return plan_chunk, scenario_chunk
 
 
+@dataclass(frozen=True)
+class ChunkSpec:
+    """Everything a chunk's result depends on besides the model and its plans."""
+
+    n_scenarios: int
+    seed: int
+    scenario_chunk: int
+    deterministic: bool = False
+    keep_matrix: bool = False
+    record: tuple[str, ...] = ()
+    kernel: bool = True
+
+
+def scenario_block(data: ModelData, spec: ChunkSpec, start: int, stop: int) -> ScenarioSet:
+    if spec.deterministic:
+        block = deterministic_scenarios(data, stop - start)
+        block.index = np.arange(start, stop)
+        return block
+    return generate_scenarios(data, spec.seed, start, stop)
+
+
+def evaluate_chunk(
+    data: ModelData,
+    chunk: PlanBatch,
+    spec: ChunkSpec,
+    backend: str | Backend = "numpy",
+    progress: Callable[[int], None] | None = None,
+    scenarios: ScenarioSet | None = None,
+) -> dict:
+    """Metrics of one chunk of plans over all scenarios: a pure function of (model, plans, spec).
+
+    Returns ``{"metrics": {name: (P,)}, "npv": (P, S) or None, "paths": {name: (P, S, T)}, "kernel": bool}``.
+    ``scenarios`` may pass the whole scenario set when the caller already holds it.
+    """
+    be = backend if isinstance(backend, Backend) else resolve_backend(backend)
+    consts = SimulationConstants.from_data(data)
+    use_kernel = be.name == "cupy" and spec.kernel and not spec.record and kernel_fits(chunk) is None
+    S = spec.n_scenarios
+    buffers = {name: np.empty((chunk.P, S), dtype=bool if name in ("breach", "default") else np.float64)
+               for name in RESULT_FIELDS}  # fmt: skip
+    paths = {name: np.empty((chunk.P, S, data.T)) for name in spec.record}
+    for s0 in range(0, S, spec.scenario_chunk):
+        s1 = min(S, s0 + spec.scenario_chunk)
+        block = scenarios if scenarios is not None and s1 - s0 == S else scenario_block(data, spec, s0, s1)
+        if use_kernel:
+            out = simulate_cuda(consts, chunk, block)
+        else:
+            out = simulate(consts, chunk, block, xp=be.xp, record=spec.record)
+        for name in RESULT_FIELDS:
+            buffers[name][:, s0:s1] = be.to_host(out[name])
+        for name in spec.record:
+            paths[name][:, s0:s1] = be.to_host(out[name])
+        if progress is not None:
+            progress(chunk.P * (s1 - s0))
+    be.synchronize()
+    return {
+        "metrics": plan_metrics(buffers),
+        "npv": buffers["npv"] if spec.keep_matrix else None,
+        "paths": paths,
+        "kernel": use_kernel,
+    }
+
+
+def plan_chunks(n_plans: int, plan_chunk: int) -> list[tuple[int, int]]:
+    """(first, stop) plan index of every chunk, in order."""
+    return [(p0, min(n_plans, p0 + plan_chunk)) for p0 in range(0, n_plans, plan_chunk)]
+
+
 def evaluate(
     data: ModelData,
     plans: PlanBatch,
@@ -95,6 +163,8 @@ def evaluate(
     deterministic: bool = False,
     kernel: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    executor=None,
+    store=None,
 ) -> EvaluationResult:
     """Evaluate ``plans`` on scenarios ``0 .. n_scenarios - 1`` of ``seed``.
 
@@ -102,75 +172,40 @@ def evaluate(
     ``record`` names quarterly lines (``cash_usd``, ``debt_usd``, ``ebitda_usd``) to keep as
     (plans, scenarios, quarters) arrays, for fan charts of small runs. ``kernel=False`` makes the
     CuPy backend run the array-level code instead of the fused kernel (for testing one against
-    the other).
+    the other). ``executor`` runs the chunks (default: in this process; see
+    :mod:`fleetopt.evaluate.jobs` for Ray); ``store`` keeps finished chunks on disk so an
+    interrupted run can resume.
     """
+    from fleetopt.evaluate.jobs import LocalExecutor
+
     if n_scenarios <= 0:
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
     budget = max_memory if max_memory is not None else int(0.5 * be.free_memory_bytes())
     auto_plans, auto_scen = chunk_sizes(data, plans, n_scenarios, budget, record, MAX_PAIRS[be.name])
-    pc = plan_chunk or auto_plans
-    sc = scenario_chunk or auto_scen
-    consts = SimulationConstants.from_data(data)
-    # on a GPU the fused kernel carries the work; the array code serves paths (record) and models
-    # whose sizes exceed the kernel's fixed state
-    use_kernel = be.name == "cupy" and kernel and not record and kernel_fits(plans) is None
-    P, S = plans.P, n_scenarios
-    rows: list[dict[str, np.ndarray]] = []
-    matrix = np.empty((P, S)) if keep_matrix else None
-    paths = {name: np.empty((P, S, data.T)) for name in record}
-    cached: dict[tuple[int, int], ScenarioSet] = {}
-
-    def scenarios(start: int, stop: int) -> ScenarioSet:
-        """Scenarios ``start .. stop - 1``; kept for the next plan chunk when one block holds them all."""
-        if (start, stop) in cached:
-            return cached[(start, stop)]
-        if deterministic:
-            block = deterministic_scenarios(data, stop - start)
-            block.index = np.arange(start, stop)
-        else:
-            block = generate_scenarios(data, seed, start, stop)
-        if stop - start == S:
-            cached[(start, stop)] = block
-        return block
-
+    spec = ChunkSpec(
+        n_scenarios, seed, scenario_chunk or auto_scen, deterministic, keep_matrix, tuple(record), kernel
+    )
+    chunks = plan_chunks(plans.P, plan_chunk or auto_plans)
+    executor = executor or LocalExecutor(be)
     started = time.perf_counter()
-    for p0 in range(0, P, pc):
-        chunk = plans.take(slice(p0, min(P, p0 + pc)))
-        buffers = {name: np.empty((chunk.P, S), dtype=bool if name in ("breach", "default") else np.float64)
-                   for name in RESULT_FIELDS}  # fmt: skip
-        for s0 in range(0, S, sc):
-            s1 = min(S, s0 + sc)
-            block = scenarios(s0, s1)
-            if use_kernel:
-                out = simulate_cuda(consts, chunk, block)
-            else:
-                out = simulate(consts, chunk, block, xp=be.xp, record=record)
-            for name in RESULT_FIELDS:
-                buffers[name][:, s0:s1] = be.to_host(out[name])
-            for name in record:
-                paths[name][p0 : p0 + chunk.P, s0:s1] = be.to_host(out[name])
-            if progress is not None:
-                progress(chunk.P * (s1 - s0), P * S)
-        rows.append(plan_metrics(buffers))
-        if matrix is not None:
-            matrix[p0 : p0 + chunk.P] = buffers["npv"]
-    be.synchronize()
+    results = executor.run(data, plans, spec, chunks, store=store, progress=progress)
     seconds = time.perf_counter() - started
-    table = {name: np.concatenate([r[name] for r in rows]) for name in rows[0]}
+    P, S = plans.P, n_scenarios
+    table = {name: np.concatenate([r["metrics"][name] for r in results]) for name in results[0]["metrics"]}
     metrics = pd.DataFrame({"plan": plans.labels, **table})
     return EvaluationResult(
         metrics=metrics,
-        backend=be.name,
-        device=be.device,
+        backend=executor.backend_name,
+        device=executor.device,
         n_plans=P,
         n_scenarios=S,
         seed=None if deterministic else seed,
         seconds=seconds,
-        plan_chunk=pc,
-        scenario_chunk=sc,
-        npv_matrix=matrix,
+        plan_chunk=chunks[0][1] - chunks[0][0],
+        scenario_chunk=spec.scenario_chunk,
+        npv_matrix=np.concatenate([r["npv"] for r in results]) if keep_matrix else None,
         quarters=data.T,
-        kernel=use_kernel,
-        paths=paths,
+        kernel=any(r.get("kernel", False) for r in results),
+        paths={name: np.concatenate([r["paths"][name] for r in results]) for name in record},
     )

@@ -1,0 +1,176 @@
+"""Running evaluation chunks: in this process or as Ray tasks, with finished chunks kept on disk.
+
+A chunk's result is a pure function of (model, the chunk's plans, seed, scenario count and
+block size), so the executor and the order chunks finish in cannot change the result, and a run
+killed part way can resume by computing only the chunks it has not stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from fleetopt.data import ModelData
+from fleetopt.evaluate.backend import Backend, resolve_backend
+from fleetopt.evaluate.batch import PlanBatch
+
+_CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)-([0-9a-f]{64})\.npz$")
+
+
+class ChunkStore:
+    """Finished chunks in ``folder``: ``chunk-<first>-<stop>-<sha256>.npz``, written then renamed.
+
+    The name carries the checksum of the bytes, so a truncated or corrupt file is recognised and
+    recomputed rather than trusted.
+    """
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def load(self, first: int, stop: int) -> dict | None:
+        for path in self.folder.glob(f"chunk-{first}-{stop}-*.npz"):
+            match = _CHUNK_NAME.match(path.name)
+            if not match:
+                continue
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != match.group(3):
+                path.unlink(missing_ok=True)  # corrupt or truncated: recompute
+                continue
+            try:
+                with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                    arrays = {k: npz[k] for k in npz.files}
+            except Exception:
+                path.unlink(missing_ok=True)
+                continue
+            meta = json.loads(str(arrays.pop("__meta__")))
+            metrics = {k[len("metric:") :]: v for k, v in arrays.items() if k.startswith("metric:")}
+            return {"metrics": metrics, "npv": arrays.get("npv"), "paths": {}, "kernel": meta["kernel"]}
+        return None
+
+    def save(self, first: int, stop: int, result: dict) -> None:
+        from fleetopt.outputs import write_bytes_atomic
+
+        arrays = {f"metric:{k}": v for k, v in result["metrics"].items()}
+        if result.get("npv") is not None:
+            arrays["npv"] = result["npv"]
+        buf = io.BytesIO()
+        np.savez(buf, __meta__=np.array(json.dumps({"kernel": bool(result.get("kernel"))})), **arrays)
+        data = buf.getvalue()
+        digest = hashlib.sha256(data).hexdigest()
+        write_bytes_atomic(self.folder / f"chunk-{first}-{stop}-{digest}.npz", data)
+
+    def count(self) -> int:
+        return sum(1 for p in self.folder.glob("chunk-*.npz") if _CHUNK_NAME.match(p.name))
+
+
+class LocalExecutor:
+    """Chunks one after another in this process, on the given backend."""
+
+    def __init__(self, backend: str | Backend = "auto"):
+        self.backend = backend if isinstance(backend, Backend) else resolve_backend(backend)
+        self.backend_name = self.backend.name
+        self.device = self.backend.device
+
+    def run(self, data: ModelData, plans: PlanBatch, spec, chunks, store=None, progress=None) -> list[dict]:
+        from fleetopt.evaluate.engine import evaluate_chunk, scenario_block
+
+        total = plans.P * spec.n_scenarios
+        shared = (
+            scenario_block(data, spec, 0, spec.n_scenarios)
+            if spec.scenario_chunk >= spec.n_scenarios
+            else None
+        )
+        results = []
+        for first, stop in chunks:
+            done = store.load(first, stop) if store is not None else None
+            if done is None:
+                tick = (lambda n: progress(n, total)) if progress else None
+                done = evaluate_chunk(data, plans.take(slice(first, stop)), spec, self.backend, tick, shared)
+                if store is not None:
+                    store.save(first, stop, done)
+            elif progress:
+                progress((stop - first) * spec.n_scenarios, total)
+            results.append(done)
+        return results
+
+
+def _ray_chunk(data, chunk, spec, backend_name):
+    """The Ray task: one chunk, on the worker's GPU when Ray gave it one."""
+    from fleetopt.evaluate.engine import evaluate_chunk
+
+    out = evaluate_chunk(data, chunk, spec, backend_name)
+    out["paths"] = {}
+    return out
+
+
+class RayExecutor:
+    """Chunks as Ray tasks (one GPU each where the cluster has GPUs), retried when a worker dies."""
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, max_retries: int = 3):
+        try:
+            import ray
+        except ImportError:
+            raise RayUnavailable(
+                'the Ray executor needs Ray: pip install "fleetopt[ray]" (or drop --executor ray)'
+            ) from None
+        self.ray = ray
+        self.max_retries = max_retries
+        if not ray.is_initialized():
+            if address:
+                ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+            else:
+                ray.init(
+                    num_cpus=num_cpus, ignore_reinit_error=True, log_to_driver=False, include_dashboard=False
+                )
+        gpus = ray.cluster_resources().get("GPU", 0)
+        self.backend_name = "cupy" if gpus >= 1 else "numpy"
+        self.device = f"Ray cluster ({int(ray.cluster_resources().get('CPU', 0))} CPUs, {int(gpus)} GPUs)"
+
+    def run(self, data: ModelData, plans: PlanBatch, spec, chunks, store=None, progress=None) -> list[dict]:
+        ray = self.ray
+        task = ray.remote(num_gpus=1 if self.backend_name == "cupy" else 0, max_retries=self.max_retries)(
+            _ray_chunk
+        )
+        data_ref = ray.put(data)
+        total = plans.P * spec.n_scenarios
+        results: dict[int, dict] = {}
+        pending = {}
+        for n, (first, stop) in enumerate(chunks):
+            done = store.load(first, stop) if store is not None else None
+            if done is not None:
+                results[n] = done
+                if progress:
+                    progress((stop - first) * spec.n_scenarios, total)
+                continue
+            ref = task.remote(data_ref, plans.take(slice(first, stop)), spec, self.backend_name)
+            pending[ref] = n
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            ref = ready[0]
+            n = pending.pop(ref)
+            first, stop = chunks[n]
+            results[n] = ray.get(ref)
+            if store is not None:
+                store.save(first, stop, results[n])
+            if progress:
+                progress((stop - first) * spec.n_scenarios, total)
+        return [results[n] for n in range(len(chunks))]
+
+
+class RayUnavailable(Exception):
+    """Ray was asked for and is not installed."""
+
+
+def make_executor(name: str, backend: str = "auto", address: str | None = None) -> Callable:
+    if name == "local":
+        return LocalExecutor(backend)
+    if name == "ray":
+        return RayExecutor(address)
+    raise ValueError(f"unknown executor {name!r}: choose local or ray")

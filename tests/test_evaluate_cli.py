@@ -1,0 +1,239 @@
+"""`fleetopt evaluate` end to end: run folders in, metrics.csv and summary.json out, exit 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import run_cli
+from evaluate_builders import plan_variants
+
+from fleetopt import api
+from fleetopt.evaluate import METRIC_COLUMNS, save_plans
+from fleetopt.evaluate.backend import cupy_device
+from fleetopt.plan import Plan
+
+COLUMNS = ["plan", *METRIC_COLUMNS]
+
+
+@pytest.fixture(scope="module")
+def solve_run(tmp_path_factory) -> Path:
+    """A `fleetopt solve tiny` run folder (summary.json, plan.npz, model.yaml, ...)."""
+    folder = tmp_path_factory.mktemp("solve")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLEETOPT_RUNS_DIR", str(folder / "runs"))  # the run registry stays in here too
+        code, stdout, stderr = run_cli("solve", "tiny", "--out", str(folder / "A"))
+    assert code == 0, stdout + stderr
+    return folder / "A"
+
+
+@pytest.fixture
+def here(tmp_path, monkeypatch) -> Path:
+    """Run in an empty folder, so that anything written by default (runs/) would be seen."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path
+
+
+def evaluate(*args: str) -> tuple[int, str, str]:
+    return run_cli("evaluate", *args)
+
+
+def test_evaluate_a_solve_run_folder(solve_run, here):
+    code, stdout, stderr = evaluate("--plans", str(solve_run), "--scenarios", "50", "--seed", "1",
+                                    "--out", "B")  # fmt: skip
+    assert code == 0, stdout + stderr
+    assert {p.name for p in (here / "B").iterdir()} == {"metrics.csv", "summary.json", "model.yaml"}
+    metrics = pd.read_csv(here / "B" / "metrics.csv")
+    assert metrics.columns.tolist() == COLUMNS and metrics["plan"].tolist() == ["milp"]
+    assert metrics["npv_std_usd"].iloc[0] > 0 and 0 <= metrics["breach_probability"].iloc[0] <= 1
+    summary = json.loads((here / "B" / "summary.json").read_text())
+    # no model argument: the run folder's own copy of its model is used
+    assert summary["model_name"] == "tiny" and Path(summary["model_source"]) == solve_run / "model.yaml"
+    assert summary["kind"] == "evaluate" and summary["n_plans"] == 1 and summary["n_scenarios"] == 50
+    assert summary["seed"] == 1 and summary["backend"] in ("numpy", "cupy")
+    assert summary["plans_model_hash"] == summary["model_hash"]
+    assert summary["metrics"][0]["npv_mean_usd"] == pytest.approx(metrics["npv_mean_usd"].iloc[0], rel=1e-9)
+    assert (here / "B" / "model.yaml").read_text() == (solve_run / "model.yaml").read_text()
+    # the same seed again writes the same metrics
+    assert evaluate("--plans", str(solve_run), "--scenarios", "50", "--seed", "1", "--out", "C")[0] == 0
+    assert (here / "C" / "metrics.csv").read_bytes() == (here / "B" / "metrics.csv").read_bytes()
+
+
+def test_the_run_folders_model_copy_is_the_default_model(solve_run, here):
+    # a copy of the run folder whose model.yaml has no risk block: every scenario is the forecast
+    run = here / "A"
+    run.mkdir()
+    for name in ("plan.npz", "summary.json"):
+        (run / name).write_bytes((solve_run / name).read_bytes())
+    model = yaml.safe_load((solve_run / "model.yaml").read_text())
+    del model["risk"]
+    (run / "model.yaml").write_text(yaml.safe_dump(model, sort_keys=False))
+    code, stdout, stderr = evaluate("--plans", "A", "--scenarios", "30", "--out", "B")
+    assert code == 0, stdout + stderr
+    assert "another version of model 'tiny'" in stderr  # the plan's hash is of the original text
+    row = pd.read_csv(here / "B" / "metrics.csv").iloc[0]
+    objective = json.loads((solve_run / "summary.json").read_text())["objective_usd"]
+    assert row["npv_mean_usd"] == pytest.approx(objective, rel=1e-6)
+    assert row["npv_std_usd"] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_deterministic_and_keep_matrix(solve_run, here):
+    code, stdout, stderr = evaluate("tiny", "--plans", str(solve_run / "plan.npz"), "--deterministic",
+                                    "--keep-matrix", "--out", "B")  # fmt: skip
+    assert code == 0, stdout + stderr
+    summary = json.loads((here / "B" / "summary.json").read_text())
+    assert summary["deterministic"] is True and summary["n_scenarios"] == 1 and summary["seed"] is None
+    objective = json.loads((solve_run / "summary.json").read_text())["objective_usd"]
+    assert summary["metrics"][0]["npv_mean_usd"] == pytest.approx(objective, rel=1e-6)
+    assert summary["metrics"][0]["breach_probability"] == 0.0
+    matrix = np.load(here / "B" / "npv_matrix.npy")
+    assert matrix.shape == (1, 1) and matrix[0, 0] == pytest.approx(objective, rel=1e-6)
+
+
+def _multi_plan_file(path: Path) -> list[str]:
+    loaded, data = api.load("tiny")
+    plans, labels = plan_variants(data, api.solve(loaded).plan)
+    save_plans(path, plans[:4], labels[:4], loaded.model.name, loaded.content_hash)
+    return labels[:4]
+
+
+def test_a_multi_plan_file_gives_one_row_per_plan(here):
+    labels = _multi_plan_file(here / "plans.npz")
+    code, stdout, stderr = evaluate("tiny", "--plans", "plans.npz", "--scenarios", "40", "--max-memory",
+                                    "64KB", "--rank-by", "mean", "--top", "2", "--out", "B")  # fmt: skip
+    assert code == 0, stdout + stderr
+    metrics = pd.read_csv(here / "B" / "metrics.csv")
+    assert metrics.columns.tolist() == COLUMNS and metrics["plan"].tolist() == labels
+    assert metrics["npv_mean_usd"].nunique() == 4
+    best = metrics.sort_values("npv_mean_usd", ascending=False)["plan"].tolist()
+    shown = [label for label in labels if f"│ {label} " in stdout]
+    assert sorted(shown) == sorted(best[:2])
+    summary = json.loads((here / "B" / "summary.json").read_text())
+    assert summary["n_plans"] == 4 and summary["plan_chunk"] * summary["scenario_chunk"] < 4 * 40
+
+
+def test_max_breach_prob_filters_the_ranking_only(solve_run, here):
+    code, stdout, stderr = evaluate("--plans", str(solve_run), "--scenarios", "50", "--seed", "1",
+                                    "--max-breach-prob", "0", "--out", "B")  # fmt: skip
+    assert code == 0, stdout + stderr
+    assert "no plan has a breach probability at or below 0" in stderr
+    assert pd.read_csv(here / "B" / "metrics.csv")["plan"].tolist() == ["milp"]
+
+
+# ---------------------------------------------------------------- bad input: exit 2, one line, no files
+
+
+def assert_refused(here: Path, args: list[str], *expected: str) -> None:
+    code, stdout, stderr = evaluate(*args, "--out", "B")
+    assert code == 2, stdout + stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    for text in expected:
+        assert text in lines[0], lines[0]
+    assert "Traceback" not in stdout + stderr
+    assert not (here / "B").exists() and not (here / "runs").exists()
+
+
+def _edited(src: Path, dst: Path, edit) -> Path:
+    with np.load(src) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    edit(arrays)
+    np.savez_compressed(dst, **arrays)
+    return dst
+
+
+def test_plans_for_another_model(solve_run, here):
+    assert_refused(here, ["neocloud", "--plans", str(solve_run)], "plans are for model 'tiny'", "'neocloud'")
+
+
+def test_plan_arrays_of_the_wrong_shape(solve_run, here):
+    def shorter(a):
+        a["held_training"] = a["held_training"][..., :-1]  # one quarter short
+
+    bad = _edited(solve_run / "plan.npz", here / "short.npz", shorter)
+    assert_refused(here, ["tiny", "--plans", str(bad)], "held_training", "shape")
+
+    def ragged(a):  # two plans of buy_blocks, one of everything else
+        a.update(_stacked(a, 1))
+        a["buy_blocks"] = np.concatenate([a["buy_blocks"]] * 2)
+
+    bad = _edited(solve_run / "plan.npz", here / "ragged.npz", ragged)
+    assert_refused(here, ["tiny", "--plans", str(bad)], "shape")
+
+
+def _set(name, value):
+    def edit(a):
+        a[name] = value(a[name]) if callable(value) else value
+
+    return edit
+
+
+def _stacked(arrays: dict, n: int) -> dict:
+    """The decision arrays with a leading plan axis (whether the file had one or not), n plans."""
+    _, data = api.load("tiny")
+    ndim = {k: v.ndim for k, v in Plan.empty(data).arrays().items()}
+    return {k: (v if v.ndim > ndim[k] else v[None])[:n] for k, v in arrays.items() if k in ndim}
+
+
+MALFORMED = {
+    "nan": (_set("draws", lambda v: v * np.nan), "NaN"),
+    "missing": (lambda a: a.pop("prepay"), "missing decision arrays prepay"),
+    "no-meta": (lambda a: a.pop("__meta__"), "not a fleetopt plan file"),
+    # the three below crashed with a traceback (IndexError, AttributeError, TypeError) before the
+    # fix in fleetopt/evaluate/batch.py
+    "zero-plans": (lambda a: a.update(_stacked(a, 0)), "no plans"),
+    "list-meta": (_set("__meta__", np.array("[1, 2]")), "not a fleetopt plan file"),
+    "text-values": (_set("draws", lambda v: np.full(v.shape, "x")), "draws holds"),
+    "scalar-buys": (_set("buy_blocks", np.array(1.0)), "buy_blocks has shape ()"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_malformed_plan_files(solve_run, here, case):
+    edit, message = MALFORMED[case]
+    bad = _edited(solve_run / "plan.npz", here / f"{case}.npz", edit)
+    assert_refused(here, ["tiny", "--plans", str(bad)], message)
+
+
+def test_corrupt_missing_or_empty_plan_sources(solve_run, here):
+    (here / "corrupt.npz").write_bytes((solve_run / "plan.npz").read_bytes()[:100])
+    assert_refused(here, ["tiny", "--plans", "corrupt.npz"], "corrupt.npz", "not a fleetopt plan file")
+    (here / "text.npz").write_text("hello\n")
+    assert_refused(here, ["tiny", "--plans", "text.npz"], "not a fleetopt plan file")
+    assert_refused(here, ["tiny", "--plans", "nowhere"], "nowhere", "no such")
+    (here / "empty").mkdir()
+    assert_refused(here, ["tiny", "--plans", "empty"], "no plan file in this folder")
+
+
+def test_bad_memory_budget(solve_run, here):
+    for value in ("nonsense", "12XB", "0", "-1GB"):
+        assert_refused(here, ["--plans", str(solve_run), "--max-memory", value], "--max-memory")
+
+
+@pytest.mark.skipif(cupy_device() is not None, reason="a CUDA device is present: --backend cupy works here")
+def test_backend_cupy_without_a_gpu(solve_run, here):
+    assert_refused(here, ["--plans", str(solve_run), "--backend", "cupy"], "cupy", "CUDA device")
+
+
+PARSER_REJECTS = [
+    ("--scenarios", "0"),
+    ("--scenarios", "-3"),
+    ("--backend", "foo"),
+    ("--seed", "-1"),
+    ("--top", "0"),
+]
+
+
+@pytest.mark.parametrize(("option", "value"), PARSER_REJECTS)
+def test_option_values_rejected_by_the_parser(solve_run, here, option, value):
+    # option values are checked by the parser (Typer), which prints its usage note and one error
+    code, stdout, stderr = evaluate("--plans", str(solve_run), option, value, "--out", "B")
+    assert code == 2, stdout + stderr
+    assert f"Invalid value for '{option}'" in stderr and stderr.count("Invalid value") == 1
+    assert "Traceback" not in stdout + stderr
+    assert not (here / "B").exists() and not (here / "runs").exists()

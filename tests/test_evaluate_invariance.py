@@ -1,0 +1,178 @@
+"""Results depend on (model, plans, seed, number of scenarios) only.
+
+Not on how the work is cut (plan_chunk, scenario_chunk, max_memory), not on the order of the
+plans, and not on the implementation: the fused kernel compiled for the CPU (`CpuKernel`) must
+agree with the array-level NumPy simulation. Scenario ``i`` depends only on ``(seed, i)``.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from evaluate_builders import ALL_RISK, MODELS, batch, plan_variants, rel_err, run, solved, with_risk
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from milp_builders import data_of
+
+from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
+from fleetopt.evaluate.engine import chunk_sizes
+from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
+
+N = 150
+
+
+def risky(name: str) -> dict:
+    """Model ``name`` with its own risk block (tiny) or every factor on (the hand-made ones)."""
+    d = MODELS[name]()
+    return d if name == "tiny" else with_risk(d, **ALL_RISK)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    """The two-site model with every risk factor on, and five distinct plans around its MILP plan."""
+    data = data_of(risky("two_sites"))
+    plans, labels = plan_variants(data, solved("two_sites").plan)
+    return data, batch(data, plans, labels)
+
+
+def assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_exact=True)
+
+
+# ---------------------------------------------------------------- chunking and order
+
+
+@pytest.mark.parametrize("chunks", [(1, 7), (3, 64), (5, 1), (4, N - 1)])
+def test_chunk_sizes_do_not_change_results(setup, chunks):
+    data, plans = setup
+    whole = run(data, plans, N, seed=5, plan_chunk=plans.P, scenario_chunk=N)
+    assert (whole.plan_chunk, whole.scenario_chunk) == (plans.P, N)
+    assert whole.metrics["npv_std_usd"].iloc[:4].min() > 0  # real randomness, not a trivial case
+    assert 0 < whole.metrics["breach_probability"].iloc[0] < 1
+    part = run(data, plans, N, seed=5, plan_chunk=chunks[0], scenario_chunk=chunks[1])
+    assert (part.plan_chunk, part.scenario_chunk) == chunks
+    assert_same(part.metrics, whole.metrics)
+    np.testing.assert_array_equal(part.npv_matrix, whole.npv_matrix)
+
+
+def test_a_small_memory_budget_forces_chunks_and_gives_the_same_result(setup):
+    data, plans = setup
+    whole = run(data, plans, N, seed=2, plan_chunk=plans.P, scenario_chunk=N)
+    budget = 40_000  # bytes: a few dozen (plan, scenario) pairs at a time
+    pc, sc = chunk_sizes(data, plans, N, budget)
+    assert pc < plans.P and sc < N
+    small = run(data, plans, N, seed=2, max_memory=budget)
+    assert (small.plan_chunk, small.scenario_chunk) == (pc, sc)
+    assert_same(small.metrics, whole.metrics)
+
+
+def test_plan_order_only_permutes_the_rows(setup):
+    data, plans = setup
+    order = np.array([3, 0, 4, 2, 1])
+    straight = run(data, plans, N, seed=9)
+    shuffled = run(data, plans.take(order), N, seed=9, plan_chunk=2, scenario_chunk=33)
+    assert shuffled.metrics["plan"].tolist() == [plans.labels[i] for i in order]
+    assert_same(shuffled.metrics, straight.metrics.iloc[order])
+    np.testing.assert_array_equal(shuffled.npv_matrix, straight.npv_matrix[order])
+
+
+def test_same_seed_same_results_other_seed_other_results(setup):
+    data, plans = setup
+    a, b, c = (run(data, plans, N, seed=s) for s in (11, 11, 12))
+    assert_same(a.metrics, b.metrics)
+    np.testing.assert_array_equal(a.npv_matrix, b.npv_matrix)
+    assert not np.any(a.npv_matrix[:4] == c.npv_matrix[:4])  # every random plan-scenario pair moves
+    assert (a.metrics["npv_mean_usd"] != c.metrics["npv_mean_usd"]).iloc[:4].all()
+
+
+# ---------------------------------------------------------------- counter-based scenarios
+
+
+@pytest.mark.parametrize("name", ["tiny", "two_sites"])
+def test_scenario_i_depends_only_on_seed_and_i(name):
+    data = data_of(risky(name))
+    full = generate_scenarios(data, 4, 0, 100).arrays()
+    part = generate_scenarios(data, 4, 40, 60).arrays()
+    np.testing.assert_array_equal(part["index"], np.arange(40, 60))
+    for field, values in full.items():
+        np.testing.assert_array_equal(part[field], values[40:60], err_msg=field)
+    other = generate_scenarios(data, 5, 40, 60).arrays()
+    assert not np.array_equal(other["price_factor"], part["price_factor"])
+
+
+_TINY_DATA = data_of(MODELS["tiny"]())
+
+
+@settings(max_examples=25, deadline=None)
+@given(start=st.integers(0, 5000), length=st.integers(1, 30), seed=st.integers(0, 2**63 - 1))
+def test_any_block_of_scenarios_matches_the_same_rows_of_a_larger_block(start, length, seed):
+    data = _TINY_DATA
+    big = generate_scenarios(data, seed, start, start + length + 3).arrays()
+    small = generate_scenarios(data, seed, start + 1, start + 1 + length).arrays()
+    for field, values in big.items():
+        np.testing.assert_array_equal(small[field], values[1 : 1 + length], err_msg=field)
+
+
+# ---------------------------------------------------------------- the kernel on the CPU
+
+
+@pytest.fixture(scope="module")
+def cpu_kernel():
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler `cc` on PATH: CpuKernel cannot build kernel.cu for the CPU")
+    from fleetopt.evaluate.kernel import CpuKernel
+
+    return CpuKernel()
+
+
+@pytest.mark.parametrize("name", ["tiny", "power_debt", "two_sites", "concentrated"])
+def test_cpu_kernel_matches_the_numpy_simulation(cpu_kernel, name):
+    data = data_of(risky(name))
+    plans, labels = plan_variants(data, solved(name).plan)
+    plans_b = batch(data, plans, labels)
+    scen = generate_scenarios(data, 3, 0, 400)
+    consts = SimulationConstants.from_data(data)
+    want = simulate(consts, plans_b, scen)
+    got = cpu_kernel.simulate(consts, plans_b, scen)
+    for field in RESULT_FIELDS:
+        assert got[field].shape == (plans_b.P, scen.S)
+        if want[field].dtype == bool:
+            np.testing.assert_array_equal(got[field], want[field], err_msg=field)
+        else:
+            assert rel_err(got[field], want[field]) <= 1e-12, field
+    if name != "tiny":  # the hand-made models under ALL_RISK reach every branch
+        assert 0 < want["breach"][0].mean() < 1 and 0 < want["default"][0].mean() < 1
+        assert (scen.delay > 0).any() and (scen.contract_alive == 0).any()
+        assert np.ptp(want["utilisation"][0]) > 0
+
+
+def test_cpu_kernel_handles_a_late_block_missing_a_contract_deadline(cpu_kernel):
+    # every block late by three quarters: the anchor contract (deadline 2026Q3) goes undelivered,
+    # is cancelled and its penalty paid; kernel and array code agree on every result
+    d = with_risk(MODELS["power_debt"](), power_delay={"probability": 1.0, "max_extra_quarters": 1})
+    data = data_of(d)
+    plans_b = batch(data, [solved("power_debt").plan])
+    scen = generate_scenarios(data, 0, 0, 8)
+    scen.delay[:] = 3
+    consts = SimulationConstants.from_data(data)
+    want = simulate(consts, plans_b, scen)
+    got = cpu_kernel.simulate(consts, plans_b, scen)
+    for field in RESULT_FIELDS:
+        np.testing.assert_allclose(got[field], want[field], rtol=1e-12, atol=0, err_msg=field)
+    on_time = simulate(consts, plans_b, generate_scenarios(data_of(with_risk(d)), 0, 0, 8))
+    assert np.all(want["npv"] < on_time["npv"] - 100000.0)  # at least the penalty is lost
+
+
+def test_cpu_kernel_and_numpy_agree_where_a_covenant_binds_on_the_forecast(cpu_kernel):
+    # the power_debt MILP meets its DSCR covenant with equality in 2026Q2: both implementations
+    # must apply the same round-off tolerance and report no breach
+    r = solved("power_debt")
+    plans_b = batch(r.data, [r.plan])
+    scen = deterministic_scenarios(r.data, 2)
+    consts = SimulationConstants.from_data(r.data)
+    want, got = simulate(consts, plans_b, scen), cpu_kernel.simulate(consts, plans_b, scen)
+    assert not want["breach"].any() and not got["breach"].any()
+    assert rel_err(got["npv"], want["npv"]) <= 1e-12

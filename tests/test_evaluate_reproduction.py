@@ -1,0 +1,110 @@
+"""On the forecast itself the evaluator must reproduce the MILP's plan exactly as the MILP priced it.
+
+`deterministic_scenarios` are copies of the forecast (every risk factor neutral), so simulating
+the MILP's plan on them must give back its objective (the NPV), its quarterly cash and debt
+(`plan_statements`), and no covenant breach or liquidity default: the MILP enforces both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from evaluate_builders import batch, rel_err, solved
+
+from fleetopt import api
+from fleetopt.evaluate import deterministic_scenarios, evaluate, save_plans
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
+from fleetopt.milp.solve import SolveResult
+
+REL = 1e-6
+HANDMADE = ["tiny", "power_debt", "two_sites"]
+
+
+def assert_reproduces(r: SolveResult, n_scenarios: int = 3) -> None:
+    data = r.data
+    lines = r.statements.lines
+    out = simulate(
+        SimulationConstants.from_data(data),
+        batch(data, [r.plan]),
+        deterministic_scenarios(data, n_scenarios),
+        record=("cash_usd", "debt_usd"),
+    )
+    assert r.statements.npv_usd == pytest.approx(r.objective_usd, rel=REL)
+    for s in range(n_scenarios):
+        assert out["npv"][0, s] == pytest.approx(r.objective_usd, rel=REL)
+        assert out["npv"][0, s] == pytest.approx(r.statements.npv_usd, rel=REL)
+        assert rel_err(out["cash_usd"][0, s], lines["cash_usd"]) < REL
+        assert rel_err(out["debt_usd"][0, s], lines["debt_usd"]) < REL
+        assert out["min_cash"][0, s] == pytest.approx(lines["cash_usd"].min(), rel=REL)
+    # the MILP keeps cash above the minimum and meets every covenant on its own forecast
+    assert not out["default"].any(), "the MILP's own plan defaults on its forecast"
+    assert not out["breach"].any(), "the MILP's own plan breaches a covenant on its forecast"
+
+
+@pytest.mark.parametrize("name", HANDMADE)
+def test_simulation_on_the_forecast_reproduces_the_milp(name):
+    assert_reproduces(solved(name))
+
+
+def test_the_handmade_instance_exercises_debt_and_power():
+    # guard on the instance above: the reproduction only means something if the plan borrows,
+    # amortises, builds power and needs it
+    for name in ("power_debt", "two_sites"):
+        r = solved(name)
+        data, plan, lines = r.data, r.plan, r.statements.lines
+        assert plan.draws.sum() > 1e6 and plan.build_blocks.sum() >= 1
+        assert np.all(np.diff(lines["debt_usd"][2:]) < 0)  # scheduled principal after the last draw
+        assert lines["capex_power_usd"].sum() > 0
+        b = batch(data, [plan])
+        existing = np.array([s.capacity_mw for s in data.sites])
+        assert np.any(b.drawn_mw[0] > existing[:, None] + 1e-6)  # the new blocks are used
+        assert np.any(b.online_mw[0, :, 0] < b.online_mw[0, :, -1])  # online from the lead time
+    assert solved("power_debt").data.facilities[0].floating
+    assert solved("two_sites").plan.accepted.tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("name", HANDMADE)
+def test_evaluate_deterministic_gives_the_milp_figures(name):
+    r = solved(name)
+    res = evaluate(r.data, batch(r.data, [r.plan]), 4, seed=7, backend="numpy", deterministic=True,
+                   record=("cash_usd", "debt_usd"))  # fmt: skip
+    row = res.metrics.iloc[0]
+    assert res.seed is None
+    assert row["npv_mean_usd"] == pytest.approx(r.objective_usd, rel=REL)
+    assert row["npv_std_usd"] == pytest.approx(0.0, abs=1e-6 * abs(r.objective_usd))
+    assert row["npv_p5_usd"] == row["npv_cvar5_usd"] == pytest.approx(r.objective_usd, rel=REL)
+    assert row["breach_probability"] == 0.0 and row["default_probability"] == 0.0
+    assert row["expected_min_cash_usd"] == pytest.approx(r.statements.lines["cash_usd"].min(), rel=REL)
+    for name_ in ("cash_usd", "debt_usd"):
+        assert res.paths[name_].shape == (1, 4, r.data.T)
+        assert rel_err(res.paths[name_][0, 3], r.statements.lines[name_]) < REL
+
+
+def test_api_evaluate_of_a_plan_file_on_the_forecast(tmp_path):
+    r = solved("tiny")
+    loaded, _ = api.load("tiny")
+    path = tmp_path / "plans.npz"
+    save_plans(path, [r.plan], ["milp"], loaded.model.name, loaded.content_hash)
+    res, _, source = api.evaluate(path, "tiny", scenarios=1, backend="numpy", deterministic=True)
+    assert source.labels == ["milp"]
+    assert res.metrics["npv_mean_usd"].iloc[0] == pytest.approx(r.objective_usd, rel=REL)
+    assert res.metrics["mean_utilisation"].iloc[0] == pytest.approx(
+        np.mean(r.statements.lines["gpus_in_service"] / r.statements.lines["gpus_held"]), rel=1e-9
+    )
+
+
+# ---------------------------------------------------------------- the bundled default model
+
+
+@pytest.fixture(scope="module")
+def neocloud() -> SolveResult:
+    return api.solve("neocloud", mip_gap=0.05)
+
+
+@pytest.mark.slow
+def test_neocloud_forecast_reproduces_the_milp(neocloud):
+    r = neocloud
+    assert r.plan.draws.sum() > 0  # the default model borrows
+    assert_reproduces(r, n_scenarios=2)
+    res = evaluate(r.data, batch(r.data, [r.plan]), 1, 0, backend="numpy", deterministic=True)
+    assert res.metrics["npv_mean_usd"].iloc[0] == pytest.approx(r.objective_usd, rel=REL)

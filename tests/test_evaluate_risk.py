@@ -1,0 +1,223 @@
+"""Each risk factor moves the metric it should, against the same model with that factor off.
+
+Scenario streams are independent per factor and keyed on (seed, scenario), so with one seed the
+two runs share every other path: differences come from the factor alone. Directions are asserted
+with margins, never exact values, except where the effect can be written down (rate shift, resale).
+Also the tail metrics: P5 is the k-th worst NPV and CVaR5 the mean of the k worst, k = ceil(5 % S).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from evaluate_builders import (
+    batch,
+    concentrated_model,
+    plan_variants,
+    power_debt_model,
+    run,
+    solved,
+    tiny_model,
+    two_site_model,
+    with_risk,
+    without,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from milp_builders import data_of
+
+from fleetopt.economics import plan_statements
+from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
+from fleetopt.evaluate.metrics import METRIC_COLUMNS, plan_metrics, tail_count
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
+
+N = 1000
+
+
+def metrics(d: dict, name: str, n: int = N, seed: int = 0):
+    return run(d, [solved(name).plan], n, seed)
+
+
+def shock(p: float) -> dict:
+    return {"probability_per_quarter": p, "price_drop_min": 0.2, "price_drop_max": 0.3}
+
+
+def test_hyperscaler_price_shock_lowers_mean_npv():
+    tiny = tiny_model()
+    off = metrics(without(tiny, "self_competition"), "tiny")
+    some = metrics(with_risk(tiny, **{**tiny["risk"], "self_competition": shock(0.3)}), "tiny")
+    sure = metrics(with_risk(tiny, **{**tiny["risk"], "self_competition": shock(1.0)}), "tiny")
+    mean = [r.metrics["npv_mean_usd"].iloc[0] for r in (off, some, sure)]
+    assert mean[2] < mean[1] - 5e6 and mean[1] < mean[0] - 5e6
+    # a price drop can only hurt: no scenario gains from it (same paths of every other factor)
+    assert np.all(sure.npv_matrix <= off.npv_matrix) and np.mean(sure.npv_matrix < off.npv_matrix) > 0.99
+
+
+def test_price_volatility_widens_the_npv_distribution():
+    tiny = tiny_model()
+    std = [
+        metrics(with_risk(tiny, **{**tiny["risk"], "price_volatility_annual": v}), "tiny")
+        .metrics["npv_std_usd"]
+        .iloc[0]
+        for v in (0.0, 0.25, 0.5)
+    ]
+    assert std[0] * 1.2 < std[1] and std[1] * 1.5 < std[2]
+
+
+def test_power_delay_lowers_utilisation_of_a_plan_that_needs_its_new_block():
+    r = solved("power_debt")
+    d = r.data
+    b = batch(d, [r.plan])
+    online_from = int(b.build_online[0].min())
+    existing = d.sites[0].capacity_mw[online_from:]
+    assert np.all(b.drawn_mw[0, 0, online_from:] > existing * 2)  # without the new MW most GPUs go dark
+    on_time = metrics(with_risk(power_debt_model()), "power_debt", n=400)
+    late = metrics(with_risk(power_debt_model(), power_delay={"probability": 1.0, "max_extra_quarters": 3}),
+                   "power_debt", n=400)  # fmt: skip
+    u_on, u_late = on_time.metrics["mean_utilisation"].iloc[0], late.metrics["mean_utilisation"].iloc[0]
+    assert u_on > 0.99 and u_late < u_on - 0.1
+    assert late.metrics["npv_mean_usd"].iloc[0] < on_time.metrics["npv_mean_usd"].iloc[0] - 1e6
+
+
+def test_customer_default_breaks_the_covenants_of_a_concentrated_book():
+    c = concentrated_model()
+    safe = metrics(with_risk(c), "concentrated")
+    risky = metrics(with_risk(c, customer_default_hazard_per_quarter=0.1), "concentrated")
+    s, r = safe.metrics.iloc[0], risky.metrics.iloc[0]
+    assert s["breach_probability"] == 0.0 and r["breach_probability"] > 0.3
+    assert r["npv_mean_usd"] < s["npv_mean_usd"] - 3e6
+    assert np.all(risky.npv_matrix <= safe.npv_matrix + 1e-6)
+    # a per-customer override is the same hazard for that customer; zero switches it off
+    same = metrics(with_risk(c, customer_hazard_overrides={"bigco": 0.1}), "concentrated")
+    overridden = {"customer_default_hazard_per_quarter": 0.1, "customer_hazard_overrides": {"bigco": 0}}
+    off = metrics(with_risk(c, **overridden), "concentrated")
+    pd.testing.assert_frame_equal(same.metrics, risky.metrics, check_exact=True)
+    pd.testing.assert_frame_equal(off.metrics, safe.metrics, check_exact=True)
+
+
+def test_reference_rate_volatility_moves_only_floating_debt():
+    fixed = concentrated_model()  # one fixed-rate facility
+    calm, wild = (
+        metrics(with_risk(fixed, reference_rate_volatility_annual=v), "concentrated") for v in (0, 0.05)
+    )
+    pd.testing.assert_frame_equal(calm.metrics, wild.metrics, check_exact=True)
+    floating = power_debt_model()  # one floating facility
+    calm, wild = (
+        metrics(with_risk(floating, reference_rate_volatility_annual=v), "power_debt") for v in (0, 0.02)
+    )
+    assert calm.metrics["npv_std_usd"].iloc[0] < 1e-6 and wild.metrics["npv_std_usd"].iloc[0] > 1e4
+
+
+def test_a_rate_shift_costs_exactly_the_extra_interest_on_floating_balances():
+    # two facilities: "loan" floats, "bond" is fixed. No tax and ample cash (no revolver), so a
+    # shift of +1 %/year from quarter 3 lowers NPV by the discounted extra interest on the loan:
+    # 0.01 / 4 x its balance at the end of the previous quarter; the bond's balance costs nothing.
+    d = two_site_model()
+    d["finance"]["tax_rate"] = 0.0
+    d["finance"]["opening_cash_usd"] += 2.0e6
+    data = data_of(with_risk(d))
+    plan = solved("two_sites").plan
+    lines = plan_statements(data, plan).lines
+    scen = deterministic_scenarios(data, 2)
+    scen.rate_shift[1, 3:] = 0.01
+    out = simulate(SimulationConstants.from_data(data), batch(data, [plan]), scen)
+    loan_before = np.concatenate([[0.0], lines["debt_loan_usd"][:-1]])
+    bond_before = np.concatenate([[1.0e6], lines["debt_bond_usd"][:-1]])
+    assert np.all(bond_before[3:-1] > 0) and np.all(loan_before[3:] > 0)
+    expected = -(data.discount[3:] * 0.01 / 4.0 * loan_before[3:]).sum()
+    assert out["npv"][0, 1] - out["npv"][0, 0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_electricity_volatility_spreads_npv_around_an_unchanged_mean():
+    tiny = tiny_model()
+    n, vol = 2000, {"electricity_price_volatility_annual": 0.5}
+    flat, noisy = metrics(with_risk(tiny), "tiny", n=n), metrics(with_risk(tiny, **vol), "tiny", n=n)
+    f, v = flat.metrics.iloc[0], noisy.metrics.iloc[0]
+    assert f["npv_std_usd"] < 1e-6 and v["npv_std_usd"] > 1e6
+    assert abs(v["npv_mean_usd"] - f["npv_mean_usd"]) < 3 * v["npv_std_usd"] / math.sqrt(n)
+    factor = generate_scenarios(data_of(with_risk(tiny, **vol)), 0, 0, n).electricity_factor
+    assert np.corrcoef(noisy.npv_matrix[0], factor.mean(axis=1))[0, 1] < -0.95  # dearer power, less NPV
+
+
+def test_resale_volatility_changes_terminal_fleet_values():
+    # the concentrated plan holds its fleet to the end and sells nothing before (no tax, no
+    # revolver): NPV moves by exactly the discounted change of the fleet's terminal value
+    c, n = concentrated_model(), 300
+    vol = {"resale_value_volatility_annual": 0.3}
+    base, moved = (
+        metrics(with_risk(c), "concentrated", n=n),
+        metrics(with_risk(c, **vol), "concentrated", n=n),
+    )
+    data = data_of(with_risk(c, **vol))
+    b = batch(data, [solved("concentrated").plan])
+    assert b.proceeds.sum() == 0 and b.terminal_fleet[0] > 5e5
+    factor = generate_scenarios(data, 0, 0, n).resale_factor[:, -1]
+    expected = data.discount[-1] * b.terminal_fleet[0] * (factor - 1.0)
+    np.testing.assert_allclose(moved.npv_matrix[0] - base.npv_matrix[0], expected, rtol=0, atol=1e-6)
+    assert np.std(expected) > 5e4
+    for col in ("breach_probability", "default_probability", "expected_min_cash_usd", "mean_utilisation"):
+        assert moved.metrics[col].iloc[0] == base.metrics[col].iloc[0], col
+
+
+# ---------------------------------------------------------------- tail metrics
+
+
+def test_tail_metrics_are_ordered_on_a_realistic_risk_setting():
+    tiny = tiny_model()  # its own risk block
+    data = data_of(tiny)
+    plans, _ = plan_variants(data, solved("tiny").plan)
+    res = run(data, plans[:4], N, seed=3)
+    m = res.metrics
+    assert set(METRIC_COLUMNS) <= set(m.columns) and m["npv_std_usd"].min() > 0
+    assert np.all(m["npv_cvar5_usd"] <= m["npv_p5_usd"]) and np.all(m["npv_p5_usd"] <= m["npv_mean_usd"])
+    assert np.all(m["npv_cvar5_usd"] < m["npv_mean_usd"])
+    k = tail_count(N)
+    ordered = np.sort(res.npv_matrix, axis=1)
+    np.testing.assert_array_equal(m["npv_p5_usd"], ordered[:, k - 1])
+    np.testing.assert_allclose(m["npv_cvar5_usd"], ordered[:, :k].mean(axis=1), rtol=1e-12)
+
+
+def _results(npv: np.ndarray) -> dict:
+    return {"npv": npv, "min_cash": npv, "breach": npv > 0, "default": npv < 0, "utilisation": np.abs(npv)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 3), st.integers(1, 60)),
+              elements=st.floats(-1e12, 1e12, allow_nan=False)))  # fmt: skip
+def test_cvar5_never_above_p5(npv):
+    _check_tail(npv)
+
+
+@pytest.mark.parametrize(("k", "x"), [(3, -440979102000.578), (5, -940116522150.813), (7, -694746794647.388)])
+def test_cvar5_equals_p5_when_the_tail_is_one_value(k, x):
+    # k equal worst NPVs (e.g. a plan no scenario touches): their float mean can round one ulp
+    # above x, which must not put CVaR5 above P5
+    S = 20 * k
+    assert tail_count(S) == k and np.full(k, x).mean() > x
+    npv = np.concatenate([np.full(k, x), np.linspace(0.0, 1.0e9, S - k)])[None]
+    m = plan_metrics(_results(npv))
+    assert m["npv_p5_usd"][0] == x and m["npv_cvar5_usd"][0] <= x
+    _check_tail(np.full((1, S), x))
+
+
+def _check_tail(npv: np.ndarray) -> None:
+    m = plan_metrics(_results(npv))
+    assert np.all(m["npv_cvar5_usd"] <= m["npv_p5_usd"])
+    assert np.all(m["npv_p5_usd"] >= npv.min(axis=1)) and np.all(m["npv_p5_usd"] <= npv.max(axis=1))
+
+
+@pytest.mark.parametrize(("S", "k"), [(1, 1), (19, 1), (20, 1), (21, 2), (40, 2), (41, 3), (1000, 50)])
+def test_tail_count_is_ceil_of_five_percent_at_least_one(S, k):
+    assert tail_count(S) == k == max(1, math.ceil(0.05 * S - 1e-9))
+    npv = np.arange(S, dtype=float)[None, ::-1].copy()  # worst is 0, then 1, ...
+    m = plan_metrics(_results(npv))
+    assert m["npv_p5_usd"][0] == k - 1
+    assert m["npv_cvar5_usd"][0] == pytest.approx((k - 1) / 2)
+
+
+def test_tail_count_has_no_round_off_surprises():
+    assert [tail_count(s) for s in range(1, 5001)] == [max(1, -(-s // 20)) for s in range(1, 5001)]
