@@ -85,6 +85,141 @@ def write_solve_run(result: SolveResult, loaded: LoadedModel, out: str | Path | 
 # ---------------------------------------------------------------- evaluation
 
 
+JOB_FILE = "job.json"
+CHUNK_FOLDER = "chunks"
+
+
+class EvaluationJob:
+    """An evaluation ready to run: model, plans and settings checked, nothing written yet.
+
+    ``run(folder)`` keeps every finished chunk in ``folder/chunks`` (checksummed, written then
+    renamed), so a run that is killed can be finished by :func:`resume_evaluation`.
+    """
+
+    def __init__(self, loaded, data, source, batch, settings: dict, executor):
+        self.loaded, self.data, self.source, self.batch = loaded, data, source, batch
+        self.settings, self.executor = settings, executor
+
+    def start(self, folder: Path) -> None:
+        """Create the run folder with the job description and the model, before any chunk runs."""
+        from fleetopt.outputs import write_text_atomic
+
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(folder / "model.yaml", self.loaded.text)
+        write_text_atomic(folder / JOB_FILE, json_text(self.settings))
+
+    def run(self, folder: Path | None = None, progress=None):
+        from fleetopt.evaluate import evaluate as run_evaluation
+        from fleetopt.evaluate.jobs import ChunkStore
+
+        s = self.settings
+        return run_evaluation(
+            self.data,
+            self.batch,
+            s["n_scenarios"],
+            s["seed"],
+            max_memory=s.get("max_memory"),
+            plan_chunk=s.get("plan_chunk"),
+            scenario_chunk=s.get("scenario_chunk"),
+            keep_matrix=s["keep_matrix"],
+            deterministic=s["deterministic"],
+            progress=progress,
+            executor=self.executor,
+            store=ChunkStore(folder / CHUNK_FOLDER) if folder is not None else None,
+        )
+
+
+def _file_hash(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def prepare_evaluation(
+    plans: str | Path,
+    model: str | Path | LoadedModel | None = None,
+    *,
+    scenarios: int = 1000,
+    seed: int = 0,
+    backend: str = "auto",
+    max_memory: int | None = None,
+    deterministic: bool = False,
+    keep_matrix: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
+) -> EvaluationJob:
+    """Check the model, plans, backend and executor of an evaluation and fix its chunk sizes."""
+    from fleetopt.evaluate import compile_plans
+    from fleetopt.evaluate.backend import resolve_backend
+    from fleetopt.evaluate.engine import MAX_PAIRS, chunk_sizes
+    from fleetopt.evaluate.jobs import LocalExecutor, RayExecutor
+    from fleetopt.evaluate.sources import model_file_of, read_plans
+
+    if model is None:
+        model = model_file_of(Path(plans))
+    loaded, data = load(model)
+    source = read_plans(plans, data)
+    batch = compile_plans(data, source.plans, source.labels)
+    if executor == "ray":
+        runner = RayExecutor(ray_address)
+        be_name, free = runner.backend_name, None
+    else:
+        be = resolve_backend(backend)
+        runner, be_name, free = LocalExecutor(be), be.name, be.free_memory_bytes()
+    n = 1 if deterministic else scenarios
+    budget = max_memory if max_memory is not None else int(0.5 * (free or 8 * 1024**3))
+    plan_chunk, scenario_chunk = chunk_sizes(data, batch, n, budget, (), MAX_PAIRS[be_name])
+    settings = {
+        "kind": "evaluate",
+        "plans_source": str(Path(source.path).resolve()),
+        "plans_sha256": _file_hash(source.path),
+        "model_hash": loaded.content_hash,
+        "n_scenarios": n,
+        "seed": seed,
+        "deterministic": deterministic,
+        "keep_matrix": keep_matrix,
+        "backend": backend,
+        "executor": executor,
+        "ray_address": ray_address,
+        "plan_chunk": plan_chunk,
+        "scenario_chunk": scenario_chunk,
+    }
+    return EvaluationJob(loaded, data, source, batch, settings, runner)
+
+
+def resume_evaluation(folder: str | Path) -> EvaluationJob:
+    """The job of an interrupted evaluation run folder, with the same plans, model and chunks."""
+    import json
+
+    from fleetopt.evaluate import PlanFileError
+
+    folder = Path(folder)
+    job_file = folder / JOB_FILE
+    if not job_file.exists():
+        raise PlanFileError(f"{folder}: not a resumable evaluation (no {JOB_FILE})")
+    if (folder / "summary.json").exists():
+        raise PlanFileError(f"{folder}: this evaluation already finished")
+    settings = json.loads(job_file.read_text())
+    plans_file = Path(settings["plans_source"])
+    if not plans_file.exists() or _file_hash(plans_file) != settings["plans_sha256"]:
+        raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
+    job = prepare_evaluation(
+        plans_file,
+        folder / "model.yaml",
+        scenarios=settings["n_scenarios"],
+        seed=settings["seed"],
+        backend=settings["backend"],
+        deterministic=settings["deterministic"],
+        keep_matrix=settings["keep_matrix"],
+        executor=settings["executor"],
+        ray_address=settings.get("ray_address"),
+    )
+    # the same chunks as the first attempt, whatever memory this machine has
+    job.settings.update(plan_chunk=settings["plan_chunk"], scenario_chunk=settings["scenario_chunk"])
+    job.settings.update(plans_source=settings["plans_source"], plans_sha256=settings["plans_sha256"])
+    return job
+
+
 def evaluate(
     plans: str | Path,
     model: str | Path | LoadedModel | None = None,
@@ -97,32 +232,16 @@ def evaluate(
     keep_matrix: bool = False,
     progress=None,
 ):
-    """Evaluate the plans in a run folder or plan file on seeded scenarios of the model.
+    """Evaluate the plans in a run folder or plan file on seeded scenarios of the model (in memory).
 
     With ``model`` None and a run folder as ``plans``, the folder's copy of its model is used.
     Returns ``(EvaluationResult, LoadedModel, PlanSource)``.
     """
-    from fleetopt.evaluate import compile_plans
-    from fleetopt.evaluate import evaluate as run_evaluation
-    from fleetopt.evaluate.sources import model_file_of, read_plans
-
-    if model is None:
-        model = model_file_of(Path(plans))
-    loaded, data = load(model)
-    source = read_plans(plans, data)
-    batch = compile_plans(data, source.plans, source.labels)
-    result = run_evaluation(
-        data,
-        batch,
-        scenarios,
-        seed,
-        backend=backend,
-        max_memory=max_memory,
-        deterministic=deterministic,
-        keep_matrix=keep_matrix,
-        progress=progress,
-    )
-    return result, loaded, source
+    job = prepare_evaluation(
+        plans, model, scenarios=scenarios, seed=seed, backend=backend, max_memory=max_memory,
+        deterministic=deterministic, keep_matrix=keep_matrix,
+    )  # fmt: skip
+    return job.run(progress=progress), job.loaded, job.source
 
 
 def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
@@ -150,22 +269,34 @@ def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
 
 
 def write_evaluate_run(result, loaded: LoadedModel, source, out: str | Path | None = None) -> Path:
-    """Write metrics.csv, summary.json, model.yaml (and npv_matrix.npy when kept) into a new run folder."""
+    """Write metrics.csv and summary.json (and npv_matrix.npy when kept) into the run folder.
+
+    ``out`` may be the folder of a started job (it has job.json): its files are added one by one,
+    summary.json last, and its chunks removed. Otherwise a new folder is written all at once.
+    """
     import io
+    import shutil
 
     import numpy as np
+
+    from fleetopt.outputs import write_bytes_atomic
 
     out = Path(out) if out is not None else default_run_dir(f"{loaded.model.name}-evaluate")
     files = {
         "metrics.csv": result.metrics.to_csv(index=False, float_format="%.6f"),
-        "summary.json": json_text(evaluation_summary(result, loaded, source)),
         "model.yaml": loaded.text,
     }
     if result.npv_matrix is not None:
         buf = io.BytesIO()
         np.save(buf, result.npv_matrix)
         files["npv_matrix.npy"] = buf.getvalue()
-    return write_run_dir(out, files)
+    files["summary.json"] = json_text(evaluation_summary(result, loaded, source))
+    if not (out / JOB_FILE).exists():
+        return write_run_dir(out, files)
+    for name, content in files.items():  # summary.json last: its presence marks a finished run
+        write_bytes_atomic(out / name, content.encode() if isinstance(content, str) else content)
+    shutil.rmtree(out / CHUNK_FOLDER, ignore_errors=True)
+    return out
 
 
 # ---------------------------------------------------------------- sweep

@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 unexpected internal error, 2 bad input, 3 infeasible mo
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -182,12 +183,20 @@ class RankBy(StrEnum):
 RANK_COLUMNS = {"mean": "npv_mean_usd", "cvar5": "npv_cvar5_usd", "p5": "npv_p5_usd"}
 
 
+class ExecutorName(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 @app.command()
 def evaluate(
     model: ModelArg = None,
     plans: Annotated[
-        Path, typer.Option(help="A run folder (from solve or sweep) or a plan file (.npz, one plan or many).")
-    ] = ...,
+        Path | None,
+        typer.Option(
+            help="A run folder (solve or sweep), a run id, or a plan file (.npz, one plan or many)."
+        ),
+    ] = None,
     scenarios: Annotated[int, typer.Option(min=1, help="Number of simulated futures.")] = 1000,
     seed: Annotated[int, typer.Option(min=0, help="Seed: the same seed gives the same scenarios.")] = 0,
     out: Annotated[
@@ -211,43 +220,77 @@ def evaluate(
     ] = RankBy.cvar5,
     max_breach_prob: Annotated[
         float | None,
-        typer.Option(
-            min=0.0, max=1.0, help="Only rank plans whose covenant-breach probability is at most this."
-        ),
+        typer.Option(min=0.0, max=1.0, help="Only rank plans with at most this breach probability."),
     ] = None,
     top: Annotated[int, typer.Option(min=1, help="How many plans to print.")] = 5,
+    executor: Annotated[
+        ExecutorName,
+        typer.Option(help="local: this process. ray: chunks as Ray tasks (pip install fleetopt[ray])."),
+    ] = ExecutorName.local,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Address of an existing Ray cluster (default: start a local one).")
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Finish an interrupted evaluation in this run folder (computes missing chunks)."),
+    ] = None,
     report: ReportFlag = False,
 ) -> None:
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
     from fleetopt import api
     from fleetopt.evaluate import BackendError, PlanFileError
     from fleetopt.evaluate.backend import parse_memory
+    from fleetopt.evaluate.jobs import ChunkStore, RayUnavailable
     from fleetopt.evaluate.sources import model_file_of
-    from fleetopt.rundir import RunDirError
+    from fleetopt.rundir import RunDirError, default_run_dir
     from fleetopt.summary import evaluation_table, progress_bar
 
-    if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise fail(f"--out {out} already exists and is not empty: choose another folder")
     try:
-        budget = parse_memory(max_memory) if max_memory is not None else None
-    except ValueError as exc:
-        raise fail(f"--max-memory {exc}") from None
-    plans = resolve_run_or_exit(plans)
-    loaded = load_or_exit(model if model is not None else model_file_of(plans))
-    n = 1 if deterministic else scenarios
-    try:
-        with progress_bar(console, n) as advance:
-            result, loaded, source = api.evaluate(
-                plans, loaded, scenarios=n, seed=seed, backend=backend.value, max_memory=budget,
-                deterministic=deterministic, keep_matrix=keep_matrix, progress=advance,
+        if resume is not None:
+            folder = resolve_run_or_exit(resume)
+            job = api.resume_evaluation(folder)
+        else:
+            if plans is None:
+                raise fail("give --plans (a run folder, run id or plan file), or --resume a run folder")
+            if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
+                raise fail(f"--out {out} already exists and is not empty: choose another folder")
+            try:
+                budget = parse_memory(max_memory) if max_memory is not None else None
+            except ValueError as exc:
+                raise fail(f"--max-memory {exc}") from None
+            plans = resolve_run_or_exit(plans)
+            loaded = load_or_exit(model if model is not None else model_file_of(plans))
+            job = api.prepare_evaluation(
+                plans, loaded, scenarios=scenarios, seed=seed, backend=backend.value, max_memory=budget,
+                deterministic=deterministic, keep_matrix=keep_matrix, executor=executor.value,
+                ray_address=ray_address,
             )  # fmt: skip
-    except (PlanFileError, BackendError) as exc:
+            folder = out if out is not None else default_run_dir(f"{loaded.model.name}-evaluate")
+            job.start(folder)
+    except (PlanFileError, BackendError, RayUnavailable) as exc:
         raise fail(str(exc)) from None
+    loaded, source = job.loaded, job.source
     if source.model_hash and source.model_hash != loaded.content_hash:
         err_console.print(
             f"warning: the plans were made from another version of model {loaded.model.name!r} "
             f"(hash {source.model_hash}, now {loaded.content_hash})"
         )
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        with progress_bar(console, job.settings["n_scenarios"]) as advance:
+            result = job.run(folder, progress=advance)
+    except KeyboardInterrupt:
+        stored = ChunkStore(folder / api.CHUNK_FOLDER).count()
+        total = -(-job.batch.P // job.settings["plan_chunk"])
+        err_console.print(
+            f"interrupted: {stored} of {total} chunks are saved in {folder}; "
+            f"finish with: fleetopt evaluate --resume {folder}",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     console.print(
         f"{result.n_plans:,} plans x {result.n_scenarios:,} scenarios on {result.backend} ({result.device}) "
         f"in {result.seconds:.2f} s: {result.pair_quarters_per_second:,.3g} plan-scenario-quarters/s"
@@ -261,7 +304,7 @@ def evaluate(
         ranked = ranked.sort_values(RANK_COLUMNS[rank_by.value], ascending=False, kind="stable").head(top)
         console.print(evaluation_table(ranked, f"best plans by {rank_by.value} NPV"))
     try:
-        path = api.write_evaluate_run(result, loaded, source, out)
+        path = api.write_evaluate_run(result, loaded, source, folder)
     except (RunDirError, OSError) as exc:
         raise fail(str(exc)) from None
     best = result.metrics.iloc[0]
@@ -269,6 +312,10 @@ def evaluate(
     run_id = api.register_run("evaluate", loaded, path, {"n_plans": result.n_plans, **figures})
     console.print(f"wrote [bold]{path}[/bold] (metrics.csv, summary.json): run {run_id}")
     finish_report(path, report)
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def resolve_run_or_exit(ref: Path) -> Path:

@@ -47,7 +47,8 @@ def test_evaluate_a_solve_run_folder(solve_run, here):
     code, stdout, stderr = evaluate("--plans", str(solve_run), "--scenarios", "50", "--seed", "1",
                                     "--out", "B")  # fmt: skip
     assert code == 0, stdout + stderr
-    assert {p.name for p in (here / "B").iterdir()} == {"metrics.csv", "summary.json", "model.yaml"}
+    written = {p.name for p in (here / "B").iterdir()}
+    assert written == {"metrics.csv", "summary.json", "model.yaml", "job.json"}
     metrics = pd.read_csv(here / "B" / "metrics.csv")
     assert metrics.columns.tolist() == COLUMNS and metrics["plan"].tolist() == ["milp"]
     assert metrics["npv_std_usd"].iloc[0] > 0 and 0 <= metrics["breach_probability"].iloc[0] <= 1
