@@ -129,15 +129,15 @@ class RayExecutor:
                 ray.init(
                     num_cpus=num_cpus, ignore_reinit_error=True, log_to_driver=False, include_dashboard=False
                 )
+        self.chunk_function = _ray_chunk
         gpus = ray.cluster_resources().get("GPU", 0)
         self.backend_name = "cupy" if gpus >= 1 else "numpy"
         self.device = f"Ray cluster ({int(ray.cluster_resources().get('CPU', 0))} CPUs, {int(gpus)} GPUs)"
 
     def run(self, data: ModelData, plans: PlanBatch, spec, chunks, store=None, progress=None) -> list[dict]:
         ray = self.ray
-        task = ray.remote(num_gpus=1 if self.backend_name == "cupy" else 0, max_retries=self.max_retries)(
-            _ray_chunk
-        )
+        gpus = 1 if self.backend_name == "cupy" else 0
+        task = ray.remote(num_gpus=gpus, max_retries=self.max_retries)(self.chunk_function)
         data_ref = ray.put(data)
         total = plans.P * spec.n_scenarios
         results: dict[int, dict] = {}

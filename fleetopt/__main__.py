@@ -1,0 +1,5 @@
+"""`python -m fleetopt` is the `fleetopt` command."""
+
+from fleetopt.cli import main
+
+main()

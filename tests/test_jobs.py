@@ -1,0 +1,199 @@
+"""Batch jobs: chunks kept on disk, interrupted runs resumed to identical results, the Ray executor."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from evaluate_builders import MODELS, solved
+
+from fleetopt.data import build_data
+from fleetopt.evaluate import compile_plans, evaluate, save_plans
+from fleetopt.evaluate.jobs import ChunkStore, LocalExecutor
+from fleetopt.loading import LoadedModel, load_model
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    result = solved("tiny")
+    data = result.data
+    plans = [result.plan] * 12
+    return data, compile_plans(data, plans, [f"p{i}" for i in range(12)])
+
+
+def run(data, batch, store=None, progress=None, executor=None):
+    return evaluate(
+        data, batch, 300, seed=5, backend="numpy", plan_chunk=3, scenario_chunk=128,
+        keep_matrix=True, store=store, progress=progress, executor=executor,
+    )  # fmt: skip
+
+
+def test_chunk_store_round_trip_and_rejects_corrupt_files(tmp_path):
+    store = ChunkStore(tmp_path)
+    result = {
+        "metrics": {"npv_mean_usd": np.array([1.5, -2.0])},
+        "npv": np.arange(6.0).reshape(2, 3),
+        "kernel": False,
+    }
+    store.save(0, 2, result)
+    back = store.load(0, 2)
+    assert np.array_equal(back["metrics"]["npv_mean_usd"], result["metrics"]["npv_mean_usd"])
+    assert np.array_equal(back["npv"], result["npv"])
+    (path,) = tmp_path.glob("chunk-0-2-*.npz")
+    path.write_bytes(path.read_bytes()[:-10])  # truncated
+    assert store.load(0, 2) is None and not path.exists()
+    store.save(0, 2, result)
+    (path,) = tmp_path.glob("chunk-0-2-*.npz")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte
+    path.write_bytes(bytes(data))
+    assert store.load(0, 2) is None
+    assert store.load(2, 4) is None  # never written
+
+
+def test_interrupted_run_resumes_to_bit_identical_results(tiny, tmp_path):
+    data, batch = tiny
+    reference = run(data, batch)
+    store = ChunkStore(tmp_path / "chunks")
+    calls = {"n": 0}
+
+    def stop_after_two_chunks(done, total):
+        calls["n"] += 1
+        if calls["n"] == 7:  # 3 scenario blocks per chunk: inside the third chunk
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(data, batch, store=store, progress=stop_after_two_chunks)
+    assert store.count() == 2
+    computed = []
+
+    class CountingExecutor(LocalExecutor):
+        def run(self, data, plans, spec, chunks, store=None, progress=None):
+            computed.extend(c for c in chunks if store.load(*c) is None)
+            return super().run(data, plans, spec, chunks, store=store, progress=progress)
+
+    resumed = run(data, batch, store=store, executor=CountingExecutor("numpy"))
+    assert computed == [(6, 9), (9, 12)]  # only the chunks not yet stored
+    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+    assert np.array_equal(resumed.npv_matrix, reference.npv_matrix)
+
+
+def _wait_for(predicate, seconds: float) -> bool:
+    end = time.time() + seconds
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_cli_stops_cleanly_on_a_signal_and_resumes(tmp_path, sig):
+    """A `fleetopt evaluate` process killed part way, then `--resume`: the same metrics.csv, byte for byte."""
+    result = solved("tiny")
+    loaded = load_model("tiny")
+    plans_file = tmp_path / "plans.npz"
+    save_plans(
+        plans_file,
+        [result.plan] * 2000,
+        [f"p{i}" for i in range(2000)],
+        loaded.model.name,
+        loaded.content_hash,
+    )
+    exe = [sys.executable, "-m", "fleetopt.cli"]
+    common = ["evaluate", "tiny", "--plans", str(plans_file), "--scenarios", "1000", "--max-memory", "8MB"]
+    env = {**os.environ, "COLUMNS": "120"}
+    subprocess.run([*exe, *common, "--out", str(tmp_path / "full")], check=True, capture_output=True, env=env)
+    job = subprocess.Popen([*exe, *common, "--out", str(tmp_path / "part")], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    chunks = tmp_path / "part" / "chunks"
+    assert _wait_for(lambda: chunks.exists() and any(chunks.glob("chunk-*.npz")), 60)
+    job.send_signal(sig)
+    _, err = job.communicate(timeout=60)
+    assert job.returncode == 130, err
+    assert "fleetopt evaluate --resume" in err and "Traceback" not in err
+    assert not (tmp_path / "part" / "summary.json").exists()
+    subprocess.run(
+        [*exe, "evaluate", "--resume", str(tmp_path / "part")], check=True, capture_output=True, env=env
+    )
+    assert (tmp_path / "part" / "metrics.csv").read_bytes() == (
+        tmp_path / "full" / "metrics.csv"
+    ).read_bytes()
+    assert not chunks.exists()
+
+
+# ---------------------------------------------------------------- Ray
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'fleetopt[ray]')")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_executor_matches_local_executor(tiny, ray_local):
+    from fleetopt.evaluate.jobs import RayExecutor
+
+    data, batch = tiny
+    local = run(data, batch)
+    remote = run(data, batch, executor=RayExecutor())
+    pd.testing.assert_frame_equal(remote.metrics, local.metrics, check_exact=True)
+    assert np.array_equal(remote.npv_matrix, local.npv_matrix)
+
+
+def test_ray_task_killed_mid_run_is_retried_without_changing_the_result(tiny, ray_local, tmp_path):
+    from fleetopt.evaluate import jobs
+
+    data, batch = tiny
+    local = run(data, batch)
+    marker = str(tmp_path / "killed-once")
+
+    def dies_once(data, chunk, spec, backend_name):
+        # the first task to run kills its worker process: Ray must retry it elsewhere
+        if not os.path.exists(marker):
+            Path(marker).touch()
+            os._exit(1)
+        return jobs._ray_chunk(data, chunk, spec, backend_name)
+
+    executor = jobs.RayExecutor()
+    executor.chunk_function = dies_once
+    remote = run(data, batch, executor=executor)
+    assert os.path.exists(marker)
+    pd.testing.assert_frame_equal(remote.metrics, local.metrics, check_exact=True)
+
+
+def test_ray_executor_without_ray_gives_a_clear_message(monkeypatch):
+    import builtins
+
+    from fleetopt.evaluate.jobs import RayExecutor, RayUnavailable
+
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray":
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(RayUnavailable, match=r"pip install \"fleetopt\[ray\]\""):
+        RayExecutor()
+
+
+def test_models_are_importable_by_workers():
+    # Ray ships ModelData to workers by pickling: it must survive a round trip
+    import pickle
+
+    data = build_data(LoadedModel(load_model("tiny").model, "x", ""))
+    again = pickle.loads(pickle.dumps(data))
+    assert again.T == data.T and np.array_equal(again.proceeds, data.proceeds)
+    assert "tiny" in MODELS
