@@ -44,10 +44,6 @@ ModelArg = Annotated[
 ReportFlag = Annotated[bool, typer.Option("--report", help="Also write report.html in the run folder.")]
 
 
-class UserError(Exception):
-    """Bad input found outside the model file (options, plan files, run ids): exit code 2."""
-
-
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     err_console.print(f"error: {message}", markup=False, soft_wrap=True)
     return typer.Exit(code)

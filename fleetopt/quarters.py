@@ -24,7 +24,3 @@ def parse_quarter(label: str) -> int:
 def quarter_label(ordinal: int) -> str:
     """Return the label (``2026Q3``) of a quarter ordinal."""
     return f"{ordinal // 4}Q{ordinal % 4 + 1}"
-
-
-def quarter_year(ordinal: int) -> int:
-    return ordinal // 4

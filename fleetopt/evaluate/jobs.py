@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -166,11 +165,3 @@ class RayExecutor:
 
 class RayUnavailable(Exception):
     """Ray was asked for and is not installed."""
-
-
-def make_executor(name: str, backend: str = "auto", address: str | None = None) -> Callable:
-    if name == "local":
-        return LocalExecutor(backend)
-    if name == "ray":
-        return RayExecutor(address)
-    raise ValueError(f"unknown executor {name!r}: choose local or ray")
