@@ -314,21 +314,104 @@ def sweep(
     time_limit: float | None = None,
     threads: int | None = None,
     progress=None,
+    folder: str | Path | None = None,
 ):
     """Generate candidate plans, evaluate them on common scenarios, find the front and the rule's pick.
 
-    Returns a :class:`SweepResult`.
+    With ``folder``, the candidates and every finished evaluation chunk are saved there as the
+    sweep goes, so :func:`resume_sweep` can finish an interrupted one. Returns a :class:`SweepResult`.
     """
-    from fleetopt.evaluate import compile_plans
-    from fleetopt.evaluate import evaluate as run_evaluation
-    from fleetopt.sweep import Rule, generate_candidates, pareto_front, recommend
+    from fleetopt.evaluate.backend import resolve_backend
+    from fleetopt.sweep import Rule, generate_candidates
 
     rule = rule or Rule()
     loaded, data = load(model)
+    resolve_backend(backend)  # an unusable backend fails before the solves, not after
     cands = generate_candidates(data, candidates, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
+    settings = {
+        "kind": "sweep",
+        "n_scenarios": scenarios,
+        "seed": seed,
+        "backend": backend,
+        "rule": vars(rule),
+    }
+    if folder is not None:
+        _start_sweep_job(Path(folder), loaded, cands, settings)
+    return _finish_sweep(loaded, data, cands, settings, progress, folder)
+
+
+def _start_sweep_job(folder: Path, loaded: LoadedModel, cands, settings: dict) -> None:
+    from fleetopt.outputs import write_bytes_atomic, write_text_atomic
+
+    folder.mkdir(parents=True, exist_ok=True)
+    feasible = cands.feasible
+    write_text_atomic(folder / "model.yaml", loaded.text)
+    write_bytes_atomic(
+        folder / "plans.npz",
+        plans_npz_bytes(
+            [c.plan for c in feasible], [c.label for c in feasible], loaded.model.name, loaded.content_hash
+        ),
+    )
+    listing = [
+        {
+            "label": c.label,
+            "origin": c.origin,
+            "status": c.status,
+            "note": c.note,
+            "forecast_npv_usd": c.forecast_npv_usd,
+        }
+        for c in cands.candidates
+    ]
+    write_text_atomic(folder / "candidates.json", json_text(listing))
+    write_text_atomic(folder / JOB_FILE, json_text(settings))
+
+
+def resume_sweep(folder: str | Path, progress=None):
+    """Finish an interrupted sweep: its candidates are on disk, only missing chunks are evaluated."""
+    import json
+
+    from fleetopt.evaluate import PlanFileError, load_plans
+    from fleetopt.sweep import Candidate, CandidateSet
+
+    folder = Path(folder)
+    if not (folder / JOB_FILE).exists() or not (folder / "candidates.json").exists():
+        raise PlanFileError(f"{folder}: not a resumable sweep (no {JOB_FILE} or candidates.json)")
+    if (folder / "summary.json").exists():
+        raise PlanFileError(f"{folder}: this sweep already finished")
+    settings = json.loads((folder / JOB_FILE).read_text())
+    loaded, data = load(folder / "model.yaml")
+    plans, labels, _ = load_plans(folder / "plans.npz", data)
+    by_label = dict(zip(labels, plans, strict=True))
+    cands = CandidateSet(
+        [
+            Candidate(
+                c["label"],
+                c["origin"],
+                c["status"],
+                by_label.get(c["label"]),
+                c["forecast_npv_usd"],
+                c["note"],
+            )
+            for c in json.loads((folder / "candidates.json").read_text())
+        ]
+    )
+    return _finish_sweep(loaded, data, cands, settings, progress, folder)
+
+
+def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
+    from fleetopt.evaluate import compile_plans
+    from fleetopt.evaluate import evaluate as run_evaluation
+    from fleetopt.evaluate.jobs import ChunkStore
+    from fleetopt.sweep import Rule, pareto_front, recommend
+
+    rule = Rule(**settings["rule"])
     feasible = cands.feasible
     batch = compile_plans(data, [c.plan for c in feasible], [c.label for c in feasible])
-    evaluation = run_evaluation(data, batch, scenarios, seed, backend=backend)
+    store = ChunkStore(Path(folder) / CHUNK_FOLDER) if folder is not None else None
+    evaluation = run_evaluation(
+        data, batch, settings["n_scenarios"], settings["seed"], backend=settings["backend"],
+        plan_chunk=settings.get("plan_chunk"), progress=progress, store=store,
+    )  # fmt: skip
     metrics = evaluation.metrics.copy()
     metrics.insert(1, "origin", [c.origin for c in feasible])
     metrics.insert(2, "forecast_npv_usd", [c.forecast_npv_usd for c in feasible])
@@ -399,20 +482,29 @@ class SweepResult:
 
 
 def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
-    """Write plans.npz, candidates.csv, front.csv, summary.json and model.yaml into a new run folder."""
+    """Write plans.npz, candidates.csv, front.csv, summary.json and model.yaml into the run folder
+    (a new one, or the folder the sweep saved its candidates and chunks in)."""
+    import shutil
+
+    from fleetopt.outputs import write_text_atomic
+
     loaded = result.loaded
     out = Path(out) if out is not None else default_run_dir(f"{loaded.model.name}-sweep")
     feasible = result.candidates.feasible
     files = {
-        "plans.npz": plans_npz_bytes(
-            [c.plan for c in feasible], [c.label for c in feasible], loaded.model.name, loaded.content_hash
-        ),
         "candidates.csv": result.metrics.to_csv(index=False, float_format="%.6f"),
         "front.csv": result.metrics[result.metrics["on_front"]].to_csv(index=False, float_format="%.6f"),
         "summary.json": json_text(result.summary()),
-        "model.yaml": loaded.text,
     }
-    return write_run_dir(out, files)
+    if (out / JOB_FILE).exists():
+        for name, text in files.items():  # summary.json last: its presence marks a finished run
+            write_text_atomic(out / name, text)
+        shutil.rmtree(out / CHUNK_FOLDER, ignore_errors=True)
+        return out
+    plans = plans_npz_bytes(
+        [c.plan for c in feasible], [c.label for c in feasible], loaded.model.name, loaded.content_hash
+    )
+    return write_run_dir(out, {"plans.npz": plans, "model.yaml": loaded.text, **files})
 
 
 # ---------------------------------------------------------------- registry and reports

@@ -7,8 +7,10 @@ Exit codes: 0 success, 1 unexpected internal error, 2 bad input, 3 infeasible mo
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import sys
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -236,7 +238,7 @@ def evaluate(
     from fleetopt import api
     from fleetopt.evaluate import BackendError, PlanFileError
     from fleetopt.evaluate.backend import parse_memory
-    from fleetopt.evaluate.jobs import ChunkStore, RayUnavailable
+    from fleetopt.evaluate.jobs import RayUnavailable
     from fleetopt.evaluate.sources import model_file_of
     from fleetopt.rundir import RunDirError, default_run_dir
     from fleetopt.summary import evaluation_table, progress_bar
@@ -271,22 +273,8 @@ def evaluate(
             f"warning: the plans were made from another version of model {loaded.model.name!r} "
             f"(hash {source.model_hash}, now {loaded.content_hash})"
         )
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        with progress_bar(console, job.settings["n_scenarios"]) as advance:
-            result = job.run(folder, progress=advance)
-    except KeyboardInterrupt:
-        stored = ChunkStore(folder / api.CHUNK_FOLDER).count()
-        total = -(-job.batch.P // job.settings["plan_chunk"])
-        err_console.print(
-            f"interrupted: {stored} of {total} chunks are saved in {folder}; "
-            f"finish with: fleetopt evaluate --resume {folder}",
-            markup=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with interruptible(folder, "evaluate"), progress_bar(console, job.settings["n_scenarios"]) as advance:
+        result = job.run(folder, progress=advance)
     console.print(
         f"{result.n_plans:,} plans x {result.n_scenarios:,} scenarios on {result.backend} ({result.device}) "
         f"in {result.seconds:.2f} s: {result.pair_quarters_per_second:,.3g} plan-scenario-quarters/s"
@@ -365,15 +353,21 @@ def sweep(
         float | None, typer.Option(min=0.001, help="Time limit per MILP solve, seconds.")
     ] = None,
     threads: Annotated[int | None, typer.Option(min=1, help="Solver threads.")] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Finish an interrupted sweep in this run folder (its candidates are saved)."),
+    ] = None,
     report: ReportFlag = False,
 ) -> None:
     """Generate candidate plans (forecast and stress optima, variations), evaluate them on common
     scenarios, and recommend one by a rule; prints the Pareto front."""
     from fleetopt import api
-    from fleetopt.rundir import RunDirError
-    from fleetopt.summary import sweep_table
+    from fleetopt.evaluate import BackendError
+    from fleetopt.rundir import default_run_dir
     from fleetopt.sweep import Rule, RuleError
 
+    if resume is not None:
+        return _resume_sweep(resolve_run_or_exit(resume), report)
     if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise fail(f"--out {out} already exists and is not empty: choose another folder")
     loaded = load_or_exit(model)
@@ -381,24 +375,70 @@ def sweep(
     console.print(
         f"sweeping [bold]{loaded.model.name}[/bold]: {candidates} candidates x {scenarios:,} scenarios ..."
     )
+    folder = out if out is not None else default_run_dir(f"{loaded.model.name}-sweep")
     try:
-        result = api.sweep(
-            loaded, candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend.value,
-            mip_gap=mip_gap, time_limit=time_limit, threads=threads,
-        )  # fmt: skip
-    except RuleError as exc:
+        with interruptible(folder, "sweep"):
+            result = api.sweep(
+                loaded, candidates=candidates, scenarios=scenarios, seed=seed, rule=rule,
+                backend=backend.value, mip_gap=mip_gap, time_limit=time_limit, threads=threads, folder=folder,
+            )  # fmt: skip
+    except (RuleError, BackendError) as exc:
+        if not (folder / "summary.json").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # nothing half-written
         raise fail(str(exc)) from None
+    _sweep_done(result, folder, report)
+
+
+def _resume_sweep(folder: Path, report: bool) -> None:
+    from fleetopt import api
+    from fleetopt.evaluate import PlanFileError
+    from fleetopt.sweep import RuleError
+
+    try:
+        with interruptible(folder, "sweep"):
+            result = api.resume_sweep(folder)
+    except (PlanFileError, RuleError) as exc:
+        raise fail(str(exc)) from None
+    _sweep_done(result, folder, report)
+
+
+def _sweep_done(result, folder: Path, report: bool) -> None:
+    from fleetopt import api
+    from fleetopt.summary import sweep_table
+
     console.print(sweep_table(result.metrics, "candidates (* Pareto front, > recommended)"))
     console.print(f"recommended: [bold]{result.recommended['plan']}[/bold]. {result.why()}", soft_wrap=True)
-    try:
-        path = api.write_sweep_run(result, out)
-    except (RunDirError, OSError) as exc:
-        raise fail(str(exc)) from None
-    run_id = api.register_run("sweep", loaded, path, result.summary())
+    path = api.write_sweep_run(result, folder)
+    run_id = api.register_run("sweep", result.loaded, path, result.summary())
     console.print(
         f"wrote [bold]{path}[/bold] (plans.npz, candidates.csv, front.csv, summary.json): run {run_id}"
     )
     finish_report(path, report)
+
+
+@contextmanager
+def interruptible(folder: Path, command: str):
+    """SIGTERM behaves like Ctrl-C; either stops the run with a message saying how to resume it."""
+    from fleetopt.api import CHUNK_FOLDER
+    from fleetopt.evaluate.jobs import ChunkStore
+
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        stored = ChunkStore(folder / CHUNK_FOLDER).count() if (folder / CHUNK_FOLDER).exists() else 0
+        if (folder / "job.json").exists():
+            err_console.print(
+                f"interrupted: {stored} evaluation chunks are saved in {folder}; "
+                f"finish with: fleetopt {command} --resume {folder}",
+                markup=False,
+                soft_wrap=True,
+            )
+        else:
+            err_console.print("interrupted before anything was saved: run it again", markup=False)
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class Format(StrEnum):

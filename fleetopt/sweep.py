@@ -271,13 +271,18 @@ class Rule:
     def describe(self) -> str:
         limits = []
         if self.max_breach_prob is not None:
-            limits.append(f"breach probability <= {self.max_breach_prob:.1%}")
+            limits.append(f"breach probability <= {_share(self.max_breach_prob)}")
         if self.max_default_prob is not None:
-            limits.append(f"default probability <= {self.max_default_prob:.1%}")
+            limits.append(f"default probability <= {_share(self.max_default_prob)}")
         if self.min_cvar5_usd is not None:
             limits.append(f"CVaR5 >= ${self.min_cvar5_usd:,.0f}")
         head = f"best {self.prefer} NPV"
         return head + (" among plans with " + " and ".join(limits) if limits else "")
+
+
+def _share(p: float) -> str:
+    """A probability limit as a percentage, never rounded away (0.0001 is 0.01%, not 0.0%)."""
+    return f"{p * 100:.4g}%"
 
 
 PREFER_COLUMN = {"cvar5": "npv_cvar5_usd", "mean": "npv_mean_usd", "p5": "npv_p5_usd"}

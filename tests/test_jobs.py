@@ -197,3 +197,26 @@ def test_models_are_importable_by_workers():
     again = pickle.loads(pickle.dumps(data))
     assert again.T == data.T and np.array_equal(again.proceeds, data.proceeds)
     assert "tiny" in MODELS
+
+
+def test_interrupted_sweep_resumes_to_the_same_choice(tmp_path):
+    from fleetopt import api
+    from fleetopt.sweep import Rule
+
+    rule = Rule(max_breach_prob=0.9)
+    reference = api.sweep("tiny", candidates=5, scenarios=200, seed=3, rule=rule, backend="numpy")
+    folder = tmp_path / "sweep"
+
+    def interrupt(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", candidates=5, scenarios=200, seed=3, rule=rule, backend="numpy", folder=folder,
+                  progress=interrupt)  # fmt: skip
+    assert (folder / "candidates.json").exists() and not (folder / "summary.json").exists()
+    resumed = api.resume_sweep(folder)
+    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+    api.write_sweep_run(resumed, folder)
+    assert (folder / "summary.json").exists() and not (folder / "chunks").exists()
+    with pytest.raises(Exception, match="already finished"):
+        api.resume_sweep(folder)
