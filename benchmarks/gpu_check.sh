@@ -45,6 +45,10 @@ echo "== evaluation benchmark"
     | tee "$OUT/bench-numpy.md"
 "$PY" -m benchmarks.bench_evaluate --backend cupy --json "$OUT/bench-cupy.json" | tee "$OUT/bench-cupy.md"
 
+echo "== scale: the largest run (plans x scenarios far beyond the full cube in memory)"
+"$PY" -m benchmarks.bench_jobs --skip-executors --backend cupy --large 100000x10000 --json "$OUT/bench-scale.json" \
+    | tee "$OUT/bench-scale.txt" | tail -n 16
+
 echo "== summary"
 "$PY" - "$OUT" <<'PYEOF'
 import json, pathlib, sys
@@ -55,6 +59,10 @@ for name in ("bench-numpy.json", "bench-cupy.json"):
     if path.exists():
         rows += json.loads(path.read_text())
 best_numpy = max((r["pair_quarters_per_s"] for r in rows if r["backend"] == "numpy"), default=None)
+scale = out / "bench-scale.json"
+if scale.exists():
+    big = json.loads(scale.read_text())["large_run"]
+    rows.append(big)
 print(f"{'backend':<8} {'plans':>8} {'scenarios':>9} {'seconds':>8} {'pair-quarters/s':>16} {'x numpy':>8}")
 for r in rows:
     ratio = r["pair_quarters_per_s"] / best_numpy if best_numpy else float("nan")
