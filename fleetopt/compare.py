@@ -117,11 +117,13 @@ def plans_from_refs(refs: list[Path], data: ModelData) -> tuple[list[Plan], list
             )
     if len(plans) < 2:
         raise CompareError("compare needs at least two plans (give two run folders or plan files)")
-    seen: dict[str, int] = {}
-    for n, label in enumerate(labels):  # keep labels unique
-        if label in seen:
-            labels[n] = f"{label} ({n + 1})"
-        seen[label] = n
+    used: set[str] = set()
+    for n, label in enumerate(labels):  # keep labels unique, also against labels already renamed
+        unique, k = label, n + 1
+        while unique in used:
+            unique, k = f"{label} ({k})", k + 1
+        used.add(unique)
+        labels[n] = unique
     return plans, labels
 
 
@@ -129,6 +131,8 @@ def compare_plans(
     data: ModelData, plans: list[Plan], labels: list[str], scenarios: int, seed: int, backend: str = "auto"
 ) -> Comparison:
     """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences."""
+    if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
+        raise CompareError(f"plan labels must be unique: {labels}")
     result = evaluate(
         data, compile_plans(data, plans, labels), scenarios, seed, backend=backend, keep_matrix=True
     )

@@ -284,7 +284,9 @@ def runs_table(records) -> Table:
             key = f"NPV {_money(fig['npv_usd'])}"
         elif "npv_cvar5_usd" in fig:
             key = f"CVaR5 {_money(fig['npv_cvar5_usd'])}"
-        folder = Text(str(r.path) + ("" if r.exists else " (missing)"), style=None if r.exists else "red")
+        missing = "" if r.exists else " (missing)"
+        # fold, never cut with an ellipsis: the whole path is what the user needs
+        folder = Text(str(r.path) + missing, style=None if r.exists else "red", overflow="fold")
         table.add_row(str(r.id), r.created_utc, r.kind, Text(r.model_name), key, folder)
     return table
 
@@ -295,9 +297,10 @@ def run_detail(record) -> Table:
     table.add_column("")
     table.add_row("when (UTC)", record.created_utc)
     table.add_row("kind", record.kind)
-    table.add_row("command", Text(record.command))
+    table.add_row("command", Text(record.command, overflow="fold"))
     table.add_row("model", Text(f"{record.model_name} (hash {record.model_hash})"))
-    table.add_row("folder", Text(str(record.path) + ("" if record.exists else "  MISSING: deleted or moved")))
+    missing = "" if record.exists else "  MISSING: deleted or moved"
+    table.add_row("folder", Text(str(record.path) + missing, overflow="fold"))
     for key, value in record.figures.items():
         if isinstance(value, float) and key.endswith("_usd"):
             value = _money(value)

@@ -81,12 +81,14 @@ def _copy(plan: Plan) -> Plan:
 
 
 def shifted(data: ModelData, plan: Plan, k: int) -> Plan | None:
-    """Every purchase moved ``k`` quarters (later if positive); those leaving the sale window are dropped."""
+    """Every purchase moved ``k`` quarters (later if positive), kept inside the SKU's sale window:
+    a purchase that cannot move that far moves as far as it can. None when nothing moves."""
     out = _copy(plan)
     out.buy_blocks[:] = 0
     for s, i, t in zip(*np.nonzero(plan.buy_blocks), strict=True):
-        if 0 <= t + k < data.T and data.on_sale[s, t + k]:
-            out.buy_blocks[s, i, t + k] += plan.buy_blocks[s, i, t]
+        window = np.flatnonzero(data.on_sale[s])
+        target = int(np.clip(t + k, window[0], window[-1]))
+        out.buy_blocks[s, i, target] += plan.buy_blocks[s, i, t]
     return None if np.array_equal(out.buy_blocks, plan.buy_blocks) else out
 
 

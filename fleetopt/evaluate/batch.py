@@ -210,7 +210,8 @@ def load_plans(path: str | Path, data: ModelData) -> tuple[list[Plan], list[str]
         raise PlanFileError(f"{path}: missing decision arrays {', '.join(missing)}")
     if meta.get("model_name") != data.model.name:
         raise PlanFileError(
-            f"{path}: plans are for model {meta.get('model_name')!r}, not {data.model.name!r}"
+            f"{path}: plans are for model {meta.get('model_name')!r}, not {data.model.name!r} "
+            "(name the model they were made for)"
         )
     single = arrays["buy_blocks"].ndim == expected["buy_blocks"].ndim
     if single:

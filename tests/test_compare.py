@@ -1,0 +1,240 @@
+"""`fleetopt compare`: a plan against itself, purchase differences worked out by hand, output formats
+and bad inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import run_cli
+from milp_builders import base_model
+
+from fleetopt import api
+from fleetopt.compare import CompareError, compare_plans, plans_from_refs
+from fleetopt.evaluate import save_plans
+from fleetopt.plan import Plan
+
+SCENARIOS = "200"
+
+
+@pytest.fixture(autouse=True)
+def _registry(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A solve run folder of tiny, and its result."""
+    loaded, _ = api.load("tiny")
+    result = api.solve(loaded)
+    folder = api.write_solve_run(result, loaded, tmp_path_factory.mktemp("compare") / "A")
+    return folder, result, loaded
+
+
+def altered(data, plan: Plan) -> Plan:
+    """The plan with 3 more blocks of the last SKU in its last sale quarter, 2 more of the first SKU in
+    its first sale quarter and one block fewer of its largest purchase."""
+    out = Plan(**{k: v.copy() for k, v in plan.arrays().items()})
+    last, first = data.S - 1, 0
+    out.buy_blocks[last, 0, int(np.flatnonzero(data.on_sale[last])[-1])] += 3
+    out.buy_blocks[first, 0, int(np.flatnonzero(data.on_sale[first])[0])] += 2
+    out.buy_blocks[np.unravel_index(np.argmax(plan.buy_blocks), plan.buy_blocks.shape)] -= 1
+    return out
+
+
+def expected_difference(data, first: Plan, other: Plan) -> dict[tuple[str, str], float]:
+    """(quarter, sku) -> GPUs bought by ``other`` less ``first``, by hand: blocks x block size."""
+    out = {}
+    for s in range(data.S):
+        for t in range(data.T):
+            blocks = sum(other.buy_blocks[s, i, t] - first.buy_blocks[s, i, t] for i in range(data.I))
+            if blocks:
+                out[(data.quarter_labels[t], data.sku_names[s])] = float(blocks * data.block_size[s])
+    return out
+
+
+def differences(records, plan_label: str) -> dict[tuple[str, str], float]:
+    return {(r["quarter"], r["sku"]): r["gpus_vs_first_plan"] for r in records if r["plan"] == plan_label}
+
+
+def assert_same_figures(figures: list[dict], a: str, b: str) -> None:
+    for row in figures:
+        assert row[a] == pytest.approx(row[b], rel=1e-12, abs=1e-9, nan_ok=True), row["figure"]
+
+
+# ---------------------------------------------------------------- a plan against itself
+
+
+def test_plan_against_itself_api(tiny_run):
+    folder, result, _ = tiny_run
+    plans, labels = plans_from_refs([folder, folder], result.data)
+    assert len(plans) == 2 and len(set(labels)) == 2
+    comp = compare_plans(result.data, plans, labels, 200, 0)
+    a, b = labels
+    np.testing.assert_array_equal(comp.figures[a].to_numpy(), comp.figures[b].to_numpy())
+    assert comp.purchase_diff.empty
+    mw = comp.mw_used.pivot_table(index=["site", "quarter"], columns="plan", values="mw_used")
+    np.testing.assert_array_equal(mw[a].to_numpy(), mw[b].to_numpy())
+
+
+def test_plan_against_itself_cli_by_folder_and_id(tiny_run):
+    folder, _, loaded = tiny_run
+    run_id = api.register_run("solve", loaded, folder, {})
+    for refs in ([str(folder), str(folder)], [str(run_id), str(run_id)]):
+        code, out, err = run_cli("compare", *refs, "--format", "json", "--scenarios", SCENARIOS)
+        assert code == 0, err
+        doc = json.loads(out)
+        assert len(doc["plans"]) == 2 and doc["scenarios"] == 200
+        assert_same_figures(doc["figures"], *doc["plans"])
+        assert doc["purchase_differences"] == []
+
+
+# ---------------------------------------------------------------- two different plans
+
+
+def test_purchase_difference_of_two_plans_in_one_file(tiny_run, tmp_path):
+    _, result, loaded = tiny_run
+    data, base = result.data, result.plan
+    other = altered(data, base)
+    file = tmp_path / "two.npz"
+    save_plans(file, [base, other], ["base", "other"], loaded.model.name, loaded.content_hash)
+    want = expected_difference(data, base, other)
+    assert len(want) == 3  # three (quarter, SKU) cells changed
+
+    code, out, err = run_cli("compare", str(file), "--model", "tiny", "--format", "json",
+                             "--scenarios", SCENARIOS)  # fmt: skip
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["plans"] == ["base", "other"]
+    assert differences(doc["purchase_differences"], "other") == pytest.approx(want)
+    figures = {r["figure"]: r for r in doc["figures"]}
+    assert figures["gpus_bought"]["other"] - figures["gpus_bought"]["base"] == pytest.approx(
+        sum(want.values())
+    )
+
+
+def test_purchase_difference_of_a_run_and_a_plan_file(tiny_run, tmp_path):
+    folder, result, loaded = tiny_run
+    data = result.data
+    other = altered(data, result.plan)
+    file = tmp_path / "other.npz"
+    save_plans(file, [other], ["other"], loaded.model.name, loaded.content_hash)
+    plans, labels = plans_from_refs([folder, file], data)
+    comp = compare_plans(data, plans, labels, 100, 3)
+    records = comp.purchase_diff.to_dict(orient="records")
+    assert differences(records, labels[1]) == pytest.approx(expected_difference(data, result.plan, other))
+    assert not comp.figures[labels[0]].equals(comp.figures[labels[1]])
+
+
+# ---------------------------------------------------------------- formats
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown", "json"])
+def test_formats_write_a_file(tiny_run, tmp_path, fmt):
+    folder = tiny_run[0]
+    out = tmp_path / "sub" / f"comparison.{fmt}"
+    code, stdout, err = run_cli("compare", str(folder), str(folder), "--format", fmt,
+                                "--scenarios", "50", "--out", str(out))  # fmt: skip
+    assert code == 0, err
+    assert out.is_file() and "wrote" in stdout
+    text = out.read_text()
+    if fmt == "json":
+        tables = {"figures", "mw_by_site", "gpus_by_generation", "purchase_differences"}
+        assert tables <= set(json.loads(text))
+    elif fmt == "csv":
+        assert text.startswith("# figures\n") and "# purchase_differences" in text
+        head = text.split("\n\n")[0].splitlines()[1:]
+        figures = pd.read_csv(pd.io.common.StringIO("\n".join(head)))
+        assert len(figures) == 14 and {"figure", "unit"} <= set(figures.columns)
+    else:
+        assert text.startswith("# Plan comparison (50 common scenarios, seed 0)")
+        assert "## purchase differences" in text and "(none)" in text
+
+
+def test_table_format_prints(tiny_run):
+    folder, *_ = tiny_run
+    code, out, err = run_cli("compare", str(folder), str(folder), "--scenarios", "50")
+    assert code == 0, err
+    assert "NPV" in out
+
+
+# ---------------------------------------------------------------- bad inputs
+
+
+@pytest.fixture(scope="module")
+def other_model_run(tmp_path_factory):
+    """A solve run folder of a small hand-made model named 'handmade' (not tiny)."""
+    root = tmp_path_factory.mktemp("other")
+    d = base_model()
+    d["name"] = "handmade"
+    path = root / "handmade.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    loaded, _ = api.load(path)
+    result = api.solve(loaded)
+    folder = api.write_solve_run(result, loaded, root / "H")
+    file = root / "handmade.npz"
+    save_plans(file, [result.plan, result.plan], ["h1", "h2"], "handmade", loaded.content_hash)
+    return folder, file
+
+
+def assert_bad_input(args, *fragments: str) -> None:
+    code, out, err = run_cli("compare", *args, "--scenarios", "20")
+    assert code == 2, (code, out, err)
+    assert "Traceback" not in err + out
+    assert err.startswith("error: "), err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def test_unknown_run_ids():
+    assert_bad_input(["999", "998"], "no run with id 999")
+
+
+def test_plans_of_different_models(tiny_run, other_model_run):
+    folder = str(tiny_run[0])
+    handmade_run, handmade_file = map(str, other_model_run)
+    assert_bad_input([folder, handmade_run], "handmade", "tiny")
+    assert_bad_input([handmade_run, folder], "handmade", "tiny")
+    assert_bad_input([folder, handmade_file], "handmade", "tiny")
+
+
+def test_fewer_than_two_plans(tiny_run):
+    assert_bad_input([str(tiny_run[0])], "at least two plans")
+
+
+def test_missing_path(tiny_run, tmp_path):
+    missing = tmp_path / "nowhere"
+    assert_bad_input([str(tiny_run[0]), str(missing)], str(missing), "no such run folder or plan file")
+    assert_bad_input([str(missing), str(tiny_run[0])], str(missing))
+
+
+def test_not_a_run_folder_or_plan_file(tiny_run, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_bad_input([str(tiny_run[0]), str(empty)], "no plan file")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    assert_bad_input([str(tiny_run[0]), str(junk)], "not a fleetopt plan file")
+
+
+def test_compare_error_from_the_api(tiny_run):
+    folder, result, _ = tiny_run
+    with pytest.raises(CompareError, match="at least two"):
+        plans_from_refs([Path(folder)], result.data)
+
+
+def test_repeated_labels_keep_every_plan(tiny_run, tmp_path):
+    """Labels 'x', 'x', 'x (2)': renaming the second to 'x (2)' must not collide with the third."""
+    _, result, loaded = tiny_run
+    file = tmp_path / "dup.npz"
+    save_plans(file, [result.plan] * 3, ["x", "x", "x (2)"], loaded.model.name, loaded.content_hash)
+    plans, labels = plans_from_refs([file], result.data)
+    assert len(set(labels)) == 3
+    comp = compare_plans(result.data, plans, labels, 20, 0)
+    assert list(comp.figures.columns) == labels
+    with pytest.raises(CompareError, match="unique"):
+        compare_plans(result.data, plans[:2], ["y", "y"], 20, 0)

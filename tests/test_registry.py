@@ -1,0 +1,177 @@
+"""The run registry: solve, evaluate and sweep are recorded; `fleetopt runs` lists and shows them;
+concurrent writers lose nothing; deleted run folders and unknown ids are reported, not crashed on."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import run_cli
+from milp_builders import base_model
+
+from fleetopt import api
+from fleetopt.registry import Registry, RegistryError
+
+WRITERS, RUNS_EACH = 6, 25
+FLEETOPT = Path(sys.executable).parent / "fleetopt"
+
+
+@pytest.fixture(autouse=True)
+def _registry(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+
+
+def listed_ids(text: str) -> list[int]:
+    """Run ids in the order `fleetopt runs` prints them (first cell of each table row)."""
+    return [int(m) for m in re.findall(r"^\W*?(\d+)\s*│", text, re.M)]
+
+
+def squashed(text: str) -> str:
+    """Table text without borders or white space, so that a value folded over lines reads whole."""
+    return re.sub(r"[\s\u2500-\u257f]+", "", text)
+
+
+def ok(*args: str) -> str:
+    code, out, err = run_cli(*args)
+    assert code == 0, (args, err)
+    return out
+
+
+# ---------------------------------------------------------------- recording and listing
+
+
+def test_solve_evaluate_sweep_are_recorded_and_listed(tmp_path):
+    env = {**os.environ, "FLEETOPT_RUNS_DIR": str(tmp_path / "runs")}
+    solve_dir = tmp_path / ("a-deliberately-long-run-folder-name-" * 3 + "A")  # longer than a table cell
+    # through the real command line, so that the recorded command is the one typed
+    done = subprocess.run([str(FLEETOPT), "solve", "tiny", "--out", str(solve_dir)], env=env,
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "runs" / "registry.sqlite").exists()
+    ok("evaluate", "--plans", str(solve_dir), "--scenarios", "50", "--out", str(tmp_path / "E"))
+    ok("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--out", str(tmp_path / "S"))
+    other = base_model()
+    other["name"] = "handmade"
+    model_file = tmp_path / "handmade.yaml"
+    model_file.write_text(yaml.safe_dump(other, sort_keys=False))
+    ok("solve", str(model_file), "--out", str(tmp_path / "H"))
+
+    records = Registry().list()
+    assert [r.kind for r in records] == ["solve", "sweep", "evaluate", "solve"]
+    assert [r.model_name for r in records] == ["handmade", "tiny", "tiny", "tiny"]
+    ids = [r.id for r in records]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 4
+    assert [r.path for r in records] == [(tmp_path / d).resolve() for d in ("H", "S", "E", solve_dir)]
+    assert all(r.exists for r in records)
+
+    out = ok("runs")
+    assert listed_ids(out) == ids
+    assert "handmade" in out and "evaluate" in out and "sweep" in out
+    tiny = ok("runs", "--model", "tiny")
+    assert listed_ids(tiny) == ids[1:] and "handmade" not in tiny
+    assert listed_ids(ok("runs", "--limit", "2")) == ids[:2]
+    assert "no runs recorded yet for model 'nothing'" in ok("runs", "--model", "nothing")
+
+    tiny_hash = api.load("tiny")[0].content_hash
+    shown = ok("runs", "show", str(ids[-1]))
+    command = squashed(f"command fleetopt solve tiny --out {solve_dir}")
+    assert command in squashed(shown), "the whole command, not cut"
+    assert f"folder{solve_dir.resolve()}" in squashed(shown), "the whole folder path, not cut"
+    assert f"tiny(hash{tiny_hash})" in squashed(shown) and "MISSING" not in shown
+    assert str(solve_dir.resolve()) in squashed(out)
+    sweep_shown = ok("runs", "show", str(ids[1]))
+    assert "sweep" in sweep_shown and tiny_hash in sweep_shown
+
+
+# ---------------------------------------------------------------- concurrent writers
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from fleetopt.registry import Registry
+folder, k = Path(sys.argv[1]), int(sys.argv[2])
+reg = Registry(folder)
+(folder.parent / f"ready-{k}").touch()
+while not (folder.parent / "go").exists():
+    time.sleep(0.005)
+for j in range(int(sys.argv[3])):
+    reg.record("solve", "tiny", "h", folder / f"w{k}-{j}", {"k": k, "j": j}, command=f"writer {k} run {j}")
+"""
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    folder = tmp_path / "shared" / "runs"
+    folder.parent.mkdir()
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    args = [sys.executable, "-c", WRITER, str(folder)]
+    procs = [subprocess.Popen([*args, str(k), str(RUNS_EACH)], **pipes) for k in range(WRITERS)]
+    try:
+        deadline = time.monotonic() + 60
+        while not all((folder.parent / f"ready-{k}").exists() for k in range(WRITERS)):
+            assert time.monotonic() < deadline, "writers did not start"
+            assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+            time.sleep(0.01)
+        (folder.parent / "go").touch()  # every writer starts inserting at once
+        results = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert [p.returncode for p in procs] == [0] * WRITERS, [err for _, err in results]
+    records = Registry(folder).list()
+    assert len(records) == WRITERS * RUNS_EACH
+    assert len({r.id for r in records}) == WRITERS * RUNS_EACH
+    assert {(r.figures["k"], r.figures["j"]) for r in records} == {
+        (k, j) for k in range(WRITERS) for j in range(RUNS_EACH)
+    }
+    # each writer's runs keep their order
+    for k in range(WRITERS):
+        mine = sorted((r.id, r.figures["j"]) for r in records if r.figures["k"] == k)
+        assert [j for _, j in mine] == list(range(RUNS_EACH))
+
+
+# ---------------------------------------------------------------- missing folders and unknown ids
+
+
+@pytest.fixture
+def deleted_run(tmp_path) -> int:
+    """A solve of tiny recorded in the registry, whose folder was then deleted."""
+    folder = tmp_path / "gone"
+    ok("solve", "tiny", "--out", str(folder))
+    (record,) = Registry().list()
+    shutil.rmtree(folder)
+    return record.id
+
+
+def test_deleted_run_folder_is_reported_missing(deleted_run, tmp_path):
+    assert Registry().list()[0].exists is False
+    listing = ok("runs")
+    assert listed_ids(listing) == [deleted_run] and "(missing)" in listing
+    shown = ok("runs", "show", str(deleted_run))
+    assert "MISSING" in shown
+    with pytest.raises(RegistryError, match="missing"):
+        Registry().resolve(str(deleted_run))
+    for args in (["report", str(deleted_run)], ["compare", str(deleted_run), str(deleted_run)],
+                 ["evaluate", "--plans", str(deleted_run), "--out", str(tmp_path / "E")]):  # fmt: skip
+        code, out, err = run_cli(*args)
+        assert code == 2, (args, out, err)
+        assert err.startswith("error: ") and "missing" in err and "Traceback" not in err + out
+    assert not (tmp_path / "E").exists()
+
+
+def test_unknown_run_id_exits_2(tmp_path):
+    assert "no runs recorded yet" in ok("runs")
+    for args in (["runs", "show", "999"], ["report", "999"], ["evaluate", "--plans", "999"]):
+        code, out, err = run_cli(*args)
+        assert code == 2, (args, out, err)
+        assert "no run with id 999" in err and "Traceback" not in err + out
+    with pytest.raises(RegistryError):
+        Registry().get(999)
+    assert not (tmp_path / "runs" / "registry.sqlite").exists() or Registry().list() == []

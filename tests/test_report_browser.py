@@ -1,0 +1,182 @@
+"""HTML reports: self-contained, rendered by headless Chromium without script errors and not blank;
+`fleetopt report` by run id and with bad input."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from fleetopt import api
+
+CHROMIUM = shutil.which("chromium")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium (`chromium` on PATH) is needed to render the reports"
+)
+WIDTH, HEIGHT = 1280, 2000
+
+
+@pytest.fixture(autouse=True)
+def _registry(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[str, Path]:
+    """report.html of a solve and of a sweep of tiny, written by the CLI with --report."""
+    root = tmp_path_factory.mktemp("reports")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLEETOPT_RUNS_DIR", str(root / "runs"))
+        code, _, err = run_cli("solve", "tiny", "--out", str(root / "A"), "--report")
+        assert code == 0, err
+        code, _, err = run_cli("sweep", "tiny", "--candidates", "6", "--scenarios", "200",
+                               "--out", str(root / "B"), "--report")  # fmt: skip
+        assert code == 0, err
+    return {"solve": root / "A" / "report.html", "sweep": root / "B" / "report.html"}
+
+
+# ---------------------------------------------------------------- the HTML itself
+
+
+@pytest.mark.parametrize("kind", ["solve", "sweep"])
+def test_report_is_self_contained(reports, kind):
+    html = reports[kind].read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html>")
+    assert not re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, re.I)
+    assert not re.search(r"<link\b[^>]*stylesheet", html, re.I)
+    assert not re.search(r"<script\b[^>]*\bsrc\s*=", html, re.I)
+    assert not re.search(r"@import|url\(\s*['\"]?(?:https?:)?//", html, re.I)
+    assert "<svg" in html and '<pre id="script-errors" hidden>' in html
+    if kind == "sweep":
+        assert "Pareto front" in html and "Recommendation" in html
+
+
+# ---------------------------------------------------------------- rendered by Chromium
+
+
+def chromium(tmp_path: Path, html: Path, *mode: str) -> subprocess.CompletedProcess:
+    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={tmp_path / 'chromium-profile'}", *mode, html.resolve().as_uri()]  # fmt: skip
+    done = subprocess.run(args, capture_output=True, text=True, timeout=90, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def read_png(path: Path) -> np.ndarray:
+    """Pixels (height, width, channels) of an 8-bit, non-interlaced greyscale/RGB/RGBA PNG."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    width, height, depth, colour, _, _, interlace = header
+    assert depth == 8 and interlace == 0 and colour in (0, 2, 4, 6), header
+    bpp = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    stride = width * bpp
+    raw = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(height, stride + 1)
+    out = np.zeros((height, stride), dtype=np.uint8)
+    prev = np.zeros(stride, dtype=np.uint8)
+    for y in range(height):
+        kind, line = raw[y, 0], raw[y, 1:]
+        if kind == 0:
+            row = line.copy()
+        elif kind == 1:  # Sub: running sum per channel
+            row = (np.cumsum(line.reshape(width, bpp), axis=0, dtype=np.int64) % 256).astype(np.uint8).ravel()
+        elif kind == 2:  # Up
+            row = line + prev
+        else:  # Average or Paeth: sequential along the row
+            cur, up = bytearray(line.tobytes()), prev.tobytes()
+            for i in range(stride):
+                a = cur[i - bpp] if i >= bpp else 0
+                b = up[i]
+                if kind == 3:
+                    cur[i] = (cur[i] + (a + b) // 2) & 0xFF
+                    continue
+                c = up[i - bpp] if i >= bpp else 0
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                cur[i] = (cur[i] + pred) & 0xFF
+            row = np.frombuffer(bytes(cur), dtype=np.uint8)
+        out[y] = row
+        prev = row
+    return out.reshape(height, width, bpp)
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", ["solve", "sweep"])
+def test_report_renders_without_script_errors(reports, kind, tmp_path):
+    dom = chromium(tmp_path, reports[kind], "--dump-dom").stdout
+    assert re.search(r"<body[^>]*\bdata-ready=\"1\"", dom), "the page's script did not finish"
+    box = re.search(r"<pre id=\"script-errors\"([^>]*)>(.*?)</pre>", dom, re.S)
+    assert box is not None, "the #script-errors element is gone"
+    assert "hidden" in box.group(1) and box.group(2).strip() == "", f"script errors: {box.group(2)}"
+    assert dom.count("<svg") >= 3
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", ["solve", "sweep"])
+def test_report_screenshot_is_not_blank(reports, kind, tmp_path):
+    png = tmp_path / "shot.png"
+    chromium(tmp_path, reports[kind], f"--screenshot={png}", f"--window-size={WIDTH},{HEIGHT}")
+    pixels = read_png(png)[..., :3]
+    assert pixels.shape[:2] == (HEIGHT, WIDTH)
+    rgb = pixels.astype(np.int32)
+    colours, counts = np.unique((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2], return_counts=True)
+    background = counts.max() / counts.sum()
+    assert len(colours) > 100, f"only {len(colours)} distinct colours: a blank page?"
+    assert background < 0.95, f"{background:.1%} of the page is one colour"
+    dark = (pixels.astype(int).sum(axis=2) < 200).mean()  # text and chart lines
+    assert dark > 0.002, f"only {dark:.3%} dark pixels: no text drawn?"
+
+
+@needs_chromium
+def test_script_errors_would_be_caught(reports, tmp_path):
+    """The checks above can fail: a page whose script throws shows the error and is never ready."""
+    html = reports["solve"].read_text(encoding="utf-8")
+    marker = "document.body.dataset.ready = '1';"
+    assert marker in html
+    broken = tmp_path / "broken.html"
+    broken.write_text(html.replace(marker, "throw new Error('boom');\n" + marker), encoding="utf-8")
+    dom = chromium(tmp_path, broken, "--dump-dom").stdout
+    assert not re.search(r"<body[^>]*\bdata-ready=\"1\"", dom)
+    box = re.search(r"<pre id=\"script-errors\"([^>]*)>(.*?)</pre>", dom, re.S)
+    assert "hidden" not in box.group(1) and "boom" in box.group(2)
+
+
+# ---------------------------------------------------------------- `fleetopt report`
+
+
+def test_report_by_run_id(reports, tmp_path):
+    folder = reports["solve"].parent
+    loaded, _ = api.load(folder / "model.yaml")
+    run_id = api.register_run("solve", loaded, folder, {})
+    out = tmp_path / "by-id.html"
+    code, _, err = run_cli("report", str(run_id), "--out", str(out))
+    assert code == 0, err
+    assert out.is_file() and "fleetopt solve: tiny" in out.read_text(encoding="utf-8")
+
+
+def test_report_of_a_missing_folder_exits_2(tmp_path):
+    code, out, err = run_cli("report", "/nonexistent")
+    assert code == 2 and err.startswith("error: ") and "/nonexistent" in err
+    assert "Traceback" not in err + out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = run_cli("report", str(empty), "--out", str(tmp_path / "r.html"))
+    assert code == 2 and "not a fleetopt run folder" in err
+    assert not (tmp_path / "r.html").exists()

@@ -1,0 +1,255 @@
+"""`fleetopt sweep`: the Pareto front, the rule's pick, the run folder, re-solves of one built model
+and the power limit of every candidate."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_cli
+from milp_builders import base_model, data_of
+
+import fleetopt.milp.persistent as persistent
+from fleetopt import api
+from fleetopt.economics import plan_statements
+from fleetopt.milp.persistent import PersistentPlanner
+from fleetopt.sweep import (
+    OBJECTIVES,
+    Rule,
+    RuleError,
+    default_stresses,
+    generate_candidates,
+    pareto_front,
+    recommend,
+)
+
+BREACH_LIMIT = 0.6
+SWEEP_FILES = {"plans.npz", "candidates.csv", "front.csv", "summary.json", "model.yaml"}
+
+
+@pytest.fixture(autouse=True)
+def _registry(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep():
+    return api.sweep("tiny", candidates=8, scenarios=300, seed=1, rule=Rule(max_breach_prob=BREACH_LIMIT))
+
+
+def dominates(a: np.ndarray, b: np.ndarray, tol: np.ndarray) -> bool:
+    """a dominates b (signed so that higher is better), with pareto_front's round-off tolerance."""
+    return bool((a >= b - tol).all() and (a > b + tol).any())
+
+
+def signed(metrics: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    values = np.column_stack([metrics[c].to_numpy(dtype=float) * s for c, s in OBJECTIVES.items()])
+    return values, 1e-9 * np.maximum(1.0, np.abs(values).max(axis=0))
+
+
+def frame(rows) -> pd.DataFrame:
+    cols = ["npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability", "npv_p5_usd"]
+    return pd.DataFrame([r + (0.0,) * (len(cols) - len(r)) for r in rows], columns=cols)
+
+
+# ---------------------------------------------------------------- sweep of tiny
+
+
+def test_front_is_mutually_non_dominated_and_covers_the_rest(tiny_sweep):
+    m = tiny_sweep.metrics
+    assert len(m) >= 3 and m["on_front"].any()
+    values, tol = signed(m)
+    front = np.flatnonzero(m["on_front"].to_numpy())
+    for a in front:
+        for b in front:
+            assert a == b or not dominates(values[a], values[b], tol), (m.plan[a], m.plan[b])
+    for b in np.flatnonzero(~m["on_front"].to_numpy()):
+        assert any(dominates(values[a], values[b], tol) for a in front), m.plan[b]
+
+
+def test_recommended_plan_meets_the_rule_and_is_best_among_those_that_do(tiny_sweep):
+    m, rec = tiny_sweep.metrics, tiny_sweep.recommended
+    assert m["recommended"].sum() == 1 and bool(rec["recommended"])
+    assert rec["breach_probability"] <= BREACH_LIMIT
+    eligible = m[m["breach_probability"] <= BREACH_LIMIT]
+    assert rec["npv_cvar5_usd"] == pytest.approx(eligible["npv_cvar5_usd"].max(), rel=1e-9)
+    # a stricter limit on the same metrics picks the best plan among the fewer that qualify
+    limit = float(m["breach_probability"].min())
+    pick = m.iloc[recommend(m, Rule(prefer="mean", max_breach_prob=limit))]
+    assert pick["breach_probability"] <= limit
+    best = m[m["breach_probability"] <= limit]["npv_mean_usd"].max()
+    assert pick["npv_mean_usd"] == pytest.approx(best, rel=1e-9)
+
+
+def test_candidates_are_distinct_feasible_and_at_most_requested(tiny_sweep):
+    feasible = tiny_sweep.candidates.feasible
+    assert 1 <= len(feasible) <= 8 and len(feasible) == len(tiny_sweep.metrics)
+    assert feasible[0].origin == "forecast"
+    keys = {
+        np.round(c.plan.buy_blocks).tobytes() + c.plan.build_blocks.tobytes()
+        + np.round(c.plan.draws, -3).tobytes() + c.plan.accepted.tobytes()
+        for c in feasible
+    }  # fmt: skip
+    assert len(keys) == len(feasible)
+
+
+# ---------------------------------------------------------------- pareto_front and recommend by hand
+
+
+def test_pareto_front_hand_made():
+    m = frame([
+        (10.0, 5.0, 0.10),  # front
+        (8.0, 4.0, 0.20),  # dominated by row 0
+        (12.0, 3.0, 0.10),  # front: best mean
+        (10.0, 5.0, 0.20),  # dominated by row 0 on breach alone
+        (9.0, 6.0, 0.30),  # front: best CVaR5
+        (1.0, 1.0, 0.0),  # front: lowest breach
+    ])  # fmt: skip
+    assert pareto_front(m).tolist() == [True, False, True, False, True, True]
+
+
+def test_pareto_front_keeps_ties_and_round_off():
+    m = frame([(10.0, 5.0, 0.1), (10.0, 5.0, 0.1), (10.0 * (1 + 1e-13), 5.0, 0.1), (10.0, 4.9, 0.1)])
+    assert pareto_front(m).tolist() == [True, True, True, False]
+    big = frame([(1e9, -2e8, 0.2), (1e9 + 0.01, -2e8, 0.2)])  # 1e-11 relative: a tie
+    assert pareto_front(big).tolist() == [True, True]
+    assert pareto_front(frame([(1.0, 1.0, 0.5)])).tolist() == [True]
+
+
+def test_recommend_hand_made():
+    m = frame([
+        (10.0, 5.0, 0.30, 0.0, 2.0),
+        (12.0, 4.0, 0.05, 0.2, 3.0),
+        (11.0, 4.5, 0.10, 0.0, 1.0),
+        (9.0, 4.5, 0.02, 0.0, 0.5),
+    ])  # fmt: skip
+    assert recommend(m, Rule()) == 0
+    assert recommend(m, Rule(prefer="mean")) == 1
+    assert recommend(m, Rule(prefer="p5")) == 1
+    assert recommend(m, Rule(max_breach_prob=0.2)) == 3  # CVaR5 tie 4.5: the lower breach wins
+    assert recommend(m, Rule(max_breach_prob=0.10)) == 3
+    assert recommend(m, Rule(max_breach_prob=0.10, max_default_prob=0.1, prefer="mean")) == 2
+    assert recommend(m, Rule(max_breach_prob=0.05, prefer="mean")) == 1  # the limit itself qualifies
+    assert recommend(m, Rule(min_cvar5_usd=4.6, prefer="mean")) == 0
+    assert "0.01%" in Rule(max_breach_prob=0.0001).describe()  # a small limit is not rounded to 0.0%
+    tie = frame([(9.0, 4.0, 0.1), (11.0, 4.0, 0.1), (10.0, 4.0, 0.1)])
+    assert recommend(tie, Rule()) == 1  # equal CVaR5 and breach: the higher mean wins
+
+
+def test_recommend_raises_when_nothing_meets_the_rule():
+    m = frame([(10.0, 5.0, 0.3), (12.0, 4.0, 0.2)])
+    with pytest.raises(RuleError, match="no candidate"):
+        recommend(m, Rule(max_breach_prob=0.1))
+    with pytest.raises(RuleError):
+        recommend(m, Rule(min_cvar5_usd=6.0))
+
+
+# ---------------------------------------------------------------- CLI and run folder
+
+
+def test_cli_rule_nobody_meets_exits_2_and_writes_nothing(tmp_path):
+    out = tmp_path / "D"
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "6", "--scenarios", "200",
+                           "--max-breach-prob", "0.0001", "--out", str(out))  # fmt: skip
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: no candidate meets the rule"), err
+    assert "Traceback" not in err
+    assert "0.01%" in lines[0], f"the message should show the limit the user gave: {lines[0]}"
+    assert not out.exists()
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").glob("*-sweep*"))
+    assert run_cli("runs")[1].startswith("no runs recorded")
+
+
+def test_sweep_run_folder_files(tiny_sweep, tmp_path):
+    folder = api.write_sweep_run(tiny_sweep, tmp_path / "S")
+    assert {p.name for p in folder.iterdir()} >= SWEEP_FILES
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["kind"] == "sweep" and summary["recommended"] == tiny_sweep.recommended["plan"]
+    candidates = pd.read_csv(folder / "candidates.csv")
+    front = pd.read_csv(folder / "front.csv")
+    assert len(candidates) == len(tiny_sweep.metrics)
+    assert sorted(front["plan"]) == sorted(summary["front"])
+    assert front["on_front"].all()
+
+
+def test_cli_sweep_run_folder(tmp_path):
+    out = tmp_path / "C"
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--out", str(out))
+    assert code == 0, err
+    assert {p.name for p in out.iterdir()} >= SWEEP_FILES
+    assert not (out / "chunks").exists()
+    summary = json.loads((out / "summary.json").read_text())
+    candidates = pd.read_csv(out / "candidates.csv")
+    assert len(candidates) == summary["candidates_feasible"] <= 3
+    assert candidates.loc[candidates["recommended"], "plan"].tolist() == [summary["recommended"]]
+
+
+# ---------------------------------------------------------------- one built model, re-solved
+
+
+def test_stress_solves_reuse_one_built_model(monkeypatch):
+    _, data = api.load("tiny")
+    planner = PersistentPlanner(data, mip_gap=1e-6)
+    model = planner.m
+    base = planner.solve_stress(None)
+    price_shock = next(s for s in default_stresses(data) if "price" in s.name)
+    shocked = planner.solve_stress(price_shock)
+    again = planner.solve_stress(None)
+    assert planner.m is model
+    assert base.status == again.status == "optimal" and shocked.status == "optimal"
+    assert shocked.objective_usd < base.objective_usd - 1e3
+    assert again.objective_usd == pytest.approx(base.objective_usd, rel=1e-7, abs=1.0)
+    np.testing.assert_allclose(again.plan.buy_blocks, base.plan.buy_blocks)
+    np.testing.assert_allclose(again.plan.build_blocks, base.plan.build_blocks)
+    # the forecast optimum of a freshly built model is the same
+    assert api.solve("tiny", mip_gap=1e-6).objective_usd == pytest.approx(base.objective_usd, rel=1e-6)
+
+    builds = []
+    real = persistent.build_model
+
+    def counting(*args, **kwargs):
+        builds.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(persistent, "build_model", counting)
+    cands = generate_candidates(data, 6)
+    assert len(builds) == 1, "every stress and variation should re-solve the one built model"
+    assert sum(c.origin == "stress" for c in cands.candidates) >= 2
+
+
+# ---------------------------------------------------------------- the power limit
+
+
+def powered_model() -> dict:
+    """A site that must build power to grow: 0.5 MW now, 1 MW blocks a quarter after they start."""
+    d = base_model()
+    d["name"] = "powered"
+    d["horizon"]["quarters"] = 6
+    d["sites"]["s1"]["power_capacity_mw"] = 0.5
+    d["sites"]["s1"]["expansion"] = {
+        "block_mw": 1.0,
+        "capex_per_mw_usd": 1.0e5,
+        "lead_time_quarters": 1,
+        "earliest_start": "2026Q1",
+        "max_blocks": 3,
+        "useful_life_years": 10,
+    }
+    d["finance"]["opening_cash_usd"] = 2.0e7
+    return d
+
+
+@pytest.mark.parametrize("which", ["tiny", "powered"])
+def test_every_feasible_candidate_respects_the_power_limit(which):
+    data = api.load("tiny")[1] if which == "tiny" else data_of(powered_model())
+    cands = generate_candidates(data, 20)
+    assert len(cands.feasible) >= 4
+    for c in cands.feasible:
+        st = plan_statements(data, c.plan)
+        for site in data.sites:
+            used = np.asarray(st.lines[f"mw_used_{site.name}"], dtype=float)
+            available = np.asarray(st.lines[f"mw_available_{site.name}"], dtype=float)
+            over = used - available
+            assert (over <= 1e-6).all(), (c.label, site.name, over.max())
