@@ -147,12 +147,13 @@ def prepare_evaluation(
     keep_matrix: bool = False,
     executor: str = "local",
     ray_address: str | None = None,
+    workers: int = 1,
 ) -> EvaluationJob:
     """Check the model, plans, backend and executor of an evaluation and fix its chunk sizes."""
     from fleetopt.evaluate import compile_plans
-    from fleetopt.evaluate.backend import resolve_backend
+    from fleetopt.evaluate.backend import BackendError, available_ram_bytes, resolve_backend
     from fleetopt.evaluate.engine import MAX_PAIRS, chunk_sizes
-    from fleetopt.evaluate.jobs import LocalExecutor, RayExecutor
+    from fleetopt.evaluate.jobs import LocalExecutor, ProcessExecutor, RayExecutor
     from fleetopt.evaluate.sources import model_file_of, read_plans
 
     if model is None:
@@ -163,12 +164,20 @@ def prepare_evaluation(
     if executor == "ray":
         runner = RayExecutor(ray_address)
         be_name, free = runner.backend_name, None
+    elif workers > 1:
+        if backend == "cupy":
+            raise BackendError("--workers runs NumPy processes: use it without --backend cupy")
+        runner = ProcessExecutor(workers)
+        be_name, free = "numpy", available_ram_bytes() // workers
     else:
         be = resolve_backend(backend)
         runner, be_name, free = LocalExecutor(be), be.name, be.free_memory_bytes()
     n = 1 if deterministic else scenarios
     budget = max_memory if max_memory is not None else int(0.5 * (free or 8 * 1024**3))
     plan_chunk, scenario_chunk = chunk_sizes(data, batch, n, budget, (), MAX_PAIRS[be_name])
+    parallel = getattr(runner, "parallelism", 1)
+    if parallel > 1:  # several chunks per worker, so that every worker has work until the end
+        plan_chunk = max(1, min(plan_chunk, -(-batch.P // (4 * parallel))))
     settings = {
         "kind": "evaluate",
         "plans_source": str(Path(source.path).resolve()),
@@ -181,6 +190,7 @@ def prepare_evaluation(
         "backend": backend,
         "executor": executor,
         "ray_address": ray_address,
+        "workers": workers,
         "plan_chunk": plan_chunk,
         "scenario_chunk": scenario_chunk,
     }
@@ -213,6 +223,7 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
         keep_matrix=settings["keep_matrix"],
         executor=settings["executor"],
         ray_address=settings.get("ray_address"),
+        workers=settings.get("workers", 1),
     )
     # the same chunks as the first attempt, whatever memory this machine has
     job.settings.update(plan_chunk=settings["plan_chunk"], scenario_chunk=settings["scenario_chunk"])

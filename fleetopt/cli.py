@@ -232,6 +232,9 @@ def evaluate(
         Path | None,
         typer.Option(help="Finish an interrupted evaluation in this run folder (computes missing chunks)."),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="NumPy worker processes on this machine (default 1: in this process).")
+    ] = 1,
     report: ReportFlag = False,
 ) -> None:
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
@@ -262,6 +265,7 @@ def evaluate(
                 plans, loaded, scenarios=scenarios, seed=seed, backend=backend.value, max_memory=budget,
                 deterministic=deterministic, keep_matrix=keep_matrix, executor=executor.value,
                 ray_address=ray_address,
+                workers=workers,
             )  # fmt: skip
             folder = out if out is not None else default_run_dir(f"{loaded.model.name}-evaluate")
             job.start(folder)

@@ -220,3 +220,13 @@ def test_interrupted_sweep_resumes_to_the_same_choice(tmp_path):
     assert (folder / "summary.json").exists() and not (folder / "chunks").exists()
     with pytest.raises(Exception, match="already finished"):
         api.resume_sweep(folder)
+
+
+def test_worker_processes_match_the_in_process_executor(tiny):
+    from fleetopt.evaluate.jobs import ProcessExecutor
+
+    data, batch = tiny
+    local = run(data, batch)
+    pooled = run(data, batch, executor=ProcessExecutor(2))
+    pd.testing.assert_frame_equal(pooled.metrics, local.metrics, check_exact=True)
+    assert np.array_equal(pooled.npv_matrix, local.npv_matrix)

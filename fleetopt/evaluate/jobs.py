@@ -100,6 +100,67 @@ class LocalExecutor:
         return results
 
 
+_WORKER_DATA: dict = {}
+
+
+def _init_worker(data: ModelData) -> None:
+    _WORKER_DATA["data"] = data
+
+
+def _process_chunk(chunk: PlanBatch, spec) -> dict:
+    from fleetopt.evaluate.engine import evaluate_chunk
+
+    out = evaluate_chunk(_WORKER_DATA["data"], chunk, spec, "numpy")
+    out["paths"] = {}
+    return out
+
+
+class ProcessExecutor:
+    """Chunks on a pool of worker processes on this machine (NumPy on each), as they finish.
+
+    For CPU runs on several cores: each NumPy process uses one. Results are identical to the
+    in-process executor: every chunk is the same pure function.
+    """
+
+    def __init__(self, workers: int):
+        self.workers = self.parallelism = workers
+        self.backend_name = "numpy"
+        self.device = f"CPU ({workers} worker processes)"
+
+    def run(self, data: ModelData, plans: PlanBatch, spec, chunks, store=None, progress=None) -> list[dict]:
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        if spec.record:
+            raise ValueError("recorded paths need the in-process executor")
+        total = plans.P * spec.n_scenarios
+        results: dict[int, dict] = {}
+        context = multiprocessing.get_context("spawn")  # no fork of a process that may hold solver threads
+        with ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_init_worker, initargs=(data,)
+        ) as pool:
+            pending = {}
+            for n, (first, stop) in enumerate(chunks):
+                done = store.load(first, stop) if store is not None else None
+                if done is not None:
+                    results[n] = done
+                    if progress:
+                        progress((stop - first) * spec.n_scenarios, total)
+                    continue
+                pending[pool.submit(_process_chunk, plans.take(slice(first, stop)), spec)] = n
+            while pending:
+                finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    n = pending.pop(future)
+                    first, stop = chunks[n]
+                    results[n] = future.result()
+                    if store is not None:
+                        store.save(first, stop, results[n])
+                    if progress:
+                        progress((stop - first) * spec.n_scenarios, total)
+        return [results[n] for n in range(len(chunks))]
+
+
 def _ray_chunk(data, chunk, spec, backend_name):
     """The Ray task: one chunk, on the worker's GPU when Ray gave it one."""
     from fleetopt.evaluate.engine import evaluate_chunk
@@ -130,6 +191,7 @@ class RayExecutor:
                 )
         self.chunk_function = _ray_chunk
         gpus = ray.cluster_resources().get("GPU", 0)
+        self.parallelism = int(gpus) if gpus >= 1 else int(ray.cluster_resources().get("CPU", 1))
         self.backend_name = "cupy" if gpus >= 1 else "numpy"
         self.device = f"Ray cluster ({int(ray.cluster_resources().get('CPU', 0))} CPUs, {int(gpus)} GPUs)"
 

@@ -137,8 +137,14 @@ def simulate(
         delay = a(scen.delay)[:, plans.build_site, plans.build_start]  # (S, P, B)
         late_from = a(plans.build_online)[:, None, :]
         late_until = late_from + xp.transpose(delay, (1, 0, 2))  # (P, S, B)
-        build_site = a(plans.build_site)[:, None, :]
         build_mw = a(plans.build_mw)[:, None, :]
+        # per site, which block groups are its own (None: no plan in this chunk builds there)
+        site_mask = [
+            a((plans.build_site == i) & (plans.build_mw > 0))[:, None, :]
+            if ((plans.build_site == i) & (plans.build_mw > 0)).any()
+            else None
+            for i in range(I)
+        ]
     inv_held = a(np.where(plans.held > 0, 1.0 / np.where(plans.held > 0, plans.held, 1.0), 0.0))[:, None]
 
     status = xp.broadcast_to(a(plans.accepted)[:, None, :], (P, S, K)).copy()
@@ -156,11 +162,11 @@ def simulate(
         fixed_saved = 0.0
         if t in maybe_short:
             phi = []
+            late_mw = build_mw * ((late_from <= t) & (t < late_until)) if B else None
             for i in range(I):
                 late_i = 0.0
-                if B:
-                    on = (late_from <= t) & (t < late_until) & (build_site == i)
-                    late_i = (build_mw * on).sum(axis=-1)
+                if B and site_mask[i] is not None:
+                    late_i = (late_mw * site_mask[i]).sum(axis=-1)
                     fixed_saved = fixed_saved + consts.fixed_cost_per_mw[i] * late_i
                 online = online_plan[:, :, i, t] - late_i
                 d = drawn[:, :, i, t]
