@@ -90,6 +90,10 @@ def main() -> None:
         chunk = max(1, args.plans // 8)
         local = timed(data, batch, args.scenarios, chunk)
         rows["local"] = {"seconds": local, "pair_quarters_per_s": work / local, "chunks": 8}
+        from fleetopt.evaluate.jobs import ProcessExecutor
+
+        pooled = timed(data, batch, args.scenarios, chunk, ProcessExecutor(2))
+        rows["local_2_processes"] = {"seconds": pooled, "pair_quarters_per_s": work / pooled, "chunks": 8}
         one_plan_chunks = timed(data, batch.take(slice(0, 40)), args.scenarios, 1)
         one_chunk = timed(data, batch.take(slice(0, 40)), args.scenarios, 40)
         rows["overhead_per_chunk_s"] = (one_plan_chunks - one_chunk) / 39
