@@ -133,32 +133,50 @@ class ProcessExecutor:
 
         if spec.record:
             raise ValueError("recorded paths need the in-process executor")
-        total = plans.P * spec.n_scenarios
-        results: dict[int, dict] = {}
         context = multiprocessing.get_context("spawn")  # no fork of a process that may hold solver threads
         with ProcessPoolExecutor(
             self.workers, mp_context=context, initializer=_init_worker, initargs=(data,)
         ) as pool:
-            pending = {}
-            for n, (first, stop) in enumerate(chunks):
-                done = store.load(first, stop) if store is not None else None
-                if done is not None:
-                    results[n] = done
-                    if progress:
-                        progress((stop - first) * spec.n_scenarios, total)
-                    continue
-                pending[pool.submit(_process_chunk, plans.take(slice(first, stop)), spec)] = n
-            while pending:
-                finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                for future in finished:
-                    n = pending.pop(future)
-                    first, stop = chunks[n]
-                    results[n] = future.result()
-                    if store is not None:
-                        store.save(first, stop, results[n])
-                    if progress:
-                        progress((stop - first) * spec.n_scenarios, total)
-        return [results[n] for n in range(len(chunks))]
+
+            def next_done(handles):
+                future = next(iter(wait(handles, return_when=FIRST_COMPLETED)[0]))
+                return future, future.result()
+
+            return _gather(
+                plans,
+                spec,
+                chunks,
+                store,
+                progress,
+                lambda c: pool.submit(_process_chunk, c, spec),
+                next_done,
+            )
+
+
+def _gather(plans: PlanBatch, spec, chunks, store, progress, submit, next_done) -> list[dict]:
+    """The loop of the parallel executors: stored chunks are reused, the others submitted at once
+    and stored one by one as they finish, in whatever order."""
+    total = plans.P * spec.n_scenarios
+    results: dict[int, dict] = {}
+    pending = {}
+    for n, (first, stop) in enumerate(chunks):
+        done = store.load(first, stop) if store is not None else None
+        if done is None:
+            pending[submit(plans.take(slice(first, stop)))] = n
+            continue
+        results[n] = done
+        if progress:
+            progress((stop - first) * spec.n_scenarios, total)
+    while pending:
+        handle, result = next_done(list(pending))
+        n = pending.pop(handle)
+        first, stop = chunks[n]
+        results[n] = result
+        if store is not None:
+            store.save(first, stop, result)
+        if progress:
+            progress((stop - first) * spec.n_scenarios, total)
+    return [results[n] for n in range(len(chunks))]
 
 
 def _ray_chunk(data, chunk, spec, backend_name):
@@ -200,29 +218,20 @@ class RayExecutor:
         gpus = 1 if self.backend_name == "cupy" else 0
         task = ray.remote(num_gpus=gpus, max_retries=self.max_retries)(self.chunk_function)
         data_ref = ray.put(data)
-        total = plans.P * spec.n_scenarios
-        results: dict[int, dict] = {}
-        pending = {}
-        for n, (first, stop) in enumerate(chunks):
-            done = store.load(first, stop) if store is not None else None
-            if done is not None:
-                results[n] = done
-                if progress:
-                    progress((stop - first) * spec.n_scenarios, total)
-                continue
-            ref = task.remote(data_ref, plans.take(slice(first, stop)), spec, self.backend_name)
-            pending[ref] = n
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            ref = ready[0]
-            n = pending.pop(ref)
-            first, stop = chunks[n]
-            results[n] = ray.get(ref)
-            if store is not None:
-                store.save(first, stop, results[n])
-            if progress:
-                progress((stop - first) * spec.n_scenarios, total)
-        return [results[n] for n in range(len(chunks))]
+
+        def next_done(handles):
+            ref = ray.wait(handles, num_returns=1)[0][0]
+            return ref, ray.get(ref)
+
+        return _gather(
+            plans,
+            spec,
+            chunks,
+            store,
+            progress,
+            lambda c: task.remote(data_ref, c, spec, self.backend_name),
+            next_done,
+        )
 
 
 class RayUnavailable(Exception):
