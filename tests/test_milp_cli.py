@@ -156,3 +156,24 @@ def test_bad_options_exit_2(tmp_path, option):
     assert option[0] in stderr
     assert "Traceback" not in stdout + stderr
     assert not out.exists()
+
+
+def test_bundled_lab_model_solves_with_the_cost_objective(tmp_path):
+    """`lab` plans for its own demand: the cost objective serves every quarter's demand."""
+    import numpy as np
+
+    from fleetopt import api
+
+    result = api.solve("lab", objective="cost")
+    assert result.status == "optimal"
+    data, plan = result.data, result.plan
+    for u in (0, 1):
+        market = (
+            plan.active[u] - sum(plan.contract_gpus[k] for k, c in enumerate(data.contracts) if c.use == u)
+            if data.contracts
+            else plan.active[u]
+        )
+        supplied = (data.throughput[u][:, None, None] * market).sum(axis=(0, 1))
+        assert np.all(supplied >= data.demand[u] * (1 - 1e-9) - 1e-6)
+    lines = result.statements.lines
+    assert np.all(lines["mw_used_iowa"] <= lines["mw_available_iowa"] + 1e-6)
