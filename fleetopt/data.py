@@ -133,6 +133,14 @@ class ModelData:
         return len(self.cohorts)
 
 
+def load(model=None) -> tuple[LoadedModel, ModelData]:
+    """Load a model (a path, a bundled name, None for the default, or a LoadedModel) and resolve it."""
+    from fleetopt.loading import load_model
+
+    loaded = model if isinstance(model, LoadedModel) else load_model(model)
+    return loaded, build_data(loaded)
+
+
 def resale_fraction(curve: list[float], age_years: np.ndarray) -> np.ndarray:
     """Resale value / capex at an age in years: linear between whole years, last value held."""
     years = np.arange(len(curve), dtype=np.float64)

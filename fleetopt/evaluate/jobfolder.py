@@ -1,0 +1,215 @@
+"""Evaluation run folders: a job checked and fixed before it runs, saved chunk by chunk, resumable.
+
+The folder holds job.json (plans file and its SHA-256, seed, scenarios, chunk sizes) and
+model.yaml from the start, finished chunks in chunks/ as they come, and metrics.csv and
+summary.json at the end (summary.json last: its presence marks a finished run).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fleetopt import __version__
+from fleetopt.data import load
+from fleetopt.loading import LoadedModel
+from fleetopt.rundir import default_run_dir, json_text, write_run_dir
+
+JOB_FILE = "job.json"
+CHUNK_FOLDER = "chunks"
+
+
+class EvaluationJob:
+    """An evaluation ready to run: model, plans and settings checked, nothing written yet.
+
+    ``run(folder)`` keeps every finished chunk in ``folder/chunks`` (checksummed, written then
+    renamed), so a run that is killed can be finished by :func:`resume_evaluation`.
+    """
+
+    def __init__(self, loaded, data, source, batch, settings: dict, executor):
+        self.loaded, self.data, self.source, self.batch = loaded, data, source, batch
+        self.settings, self.executor = settings, executor
+
+    def start(self, folder: Path) -> None:
+        """Create the run folder with the job description and the model, before any chunk runs."""
+        from fleetopt.outputs import write_text_atomic
+
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(folder / "model.yaml", self.loaded.text)
+        write_text_atomic(folder / JOB_FILE, json_text(self.settings))
+
+    def run(self, folder: Path | None = None, progress=None):
+        from fleetopt.evaluate import evaluate as run_evaluation
+        from fleetopt.evaluate.jobs import ChunkStore
+
+        s = self.settings
+        return run_evaluation(
+            self.data,
+            self.batch,
+            s["n_scenarios"],
+            s["seed"],
+            max_memory=s.get("max_memory"),
+            plan_chunk=s.get("plan_chunk"),
+            scenario_chunk=s.get("scenario_chunk"),
+            keep_matrix=s["keep_matrix"],
+            deterministic=s["deterministic"],
+            progress=progress,
+            executor=self.executor,
+            store=ChunkStore(folder / CHUNK_FOLDER) if folder is not None else None,
+        )
+
+
+def _file_hash(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def prepare_evaluation(
+    plans: str | Path,
+    model: str | Path | LoadedModel | None = None,
+    *,
+    scenarios: int = 1000,
+    seed: int = 0,
+    backend: str = "auto",
+    max_memory: int | None = None,
+    deterministic: bool = False,
+    keep_matrix: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
+    workers: int = 1,
+) -> EvaluationJob:
+    """Check the model, plans, backend and executor of an evaluation and fix its chunk sizes."""
+    from fleetopt.evaluate import compile_plans
+    from fleetopt.evaluate.backend import BackendError, available_ram_bytes, resolve_backend
+    from fleetopt.evaluate.engine import MAX_PAIRS, chunk_sizes
+    from fleetopt.evaluate.jobs import LocalExecutor, ProcessExecutor, RayExecutor
+    from fleetopt.evaluate.sources import model_file_of, read_plans
+
+    if model is None:
+        model = model_file_of(Path(plans))
+    loaded, data = load(model)
+    source = read_plans(plans, data)
+    batch = compile_plans(data, source.plans, source.labels)
+    if executor == "ray":
+        runner = RayExecutor(ray_address)
+        be_name, free = runner.backend_name, None
+    elif workers > 1:
+        if backend == "cupy":
+            raise BackendError("--workers runs NumPy processes: use it without --backend cupy")
+        runner = ProcessExecutor(workers)
+        be_name, free = "numpy", available_ram_bytes() // workers
+    else:
+        be = resolve_backend(backend)
+        runner, be_name, free = LocalExecutor(be), be.name, be.free_memory_bytes()
+    n = 1 if deterministic else scenarios
+    budget = max_memory if max_memory is not None else int(0.5 * (free or 8 * 1024**3))
+    plan_chunk, scenario_chunk = chunk_sizes(data, batch, n, budget, (), MAX_PAIRS[be_name])
+    parallel = getattr(runner, "parallelism", 1)
+    if parallel > 1:  # several chunks per worker, so that every worker has work until the end
+        plan_chunk = max(1, min(plan_chunk, -(-batch.P // (4 * parallel))))
+    settings = {
+        "kind": "evaluate",
+        "plans_source": str(Path(source.path).resolve()),
+        "plans_sha256": _file_hash(source.path),
+        "model_hash": loaded.content_hash,
+        "n_scenarios": n,
+        "seed": seed,
+        "deterministic": deterministic,
+        "keep_matrix": keep_matrix,
+        "backend": backend,
+        "executor": executor,
+        "ray_address": ray_address,
+        "workers": workers,
+        "plan_chunk": plan_chunk,
+        "scenario_chunk": scenario_chunk,
+    }
+    return EvaluationJob(loaded, data, source, batch, settings, runner)
+
+
+def resume_evaluation(folder: str | Path) -> EvaluationJob:
+    """The job of an interrupted evaluation run folder, with the same plans, model and chunks."""
+    import json
+
+    from fleetopt.evaluate import PlanFileError
+
+    folder = Path(folder)
+    job_file = folder / JOB_FILE
+    if not job_file.exists():
+        raise PlanFileError(f"{folder}: not a resumable evaluation (no {JOB_FILE})")
+    if (folder / "summary.json").exists():
+        raise PlanFileError(f"{folder}: this evaluation already finished")
+    settings = json.loads(job_file.read_text())
+    plans_file = Path(settings["plans_source"])
+    if not plans_file.exists() or _file_hash(plans_file) != settings["plans_sha256"]:
+        raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
+    job = prepare_evaluation(
+        plans_file,
+        folder / "model.yaml",
+        scenarios=settings["n_scenarios"],
+        seed=settings["seed"],
+        backend=settings["backend"],
+        deterministic=settings["deterministic"],
+        keep_matrix=settings["keep_matrix"],
+        executor=settings["executor"],
+        ray_address=settings.get("ray_address"),
+        workers=settings.get("workers", 1),
+    )
+    # the same chunks as the first attempt, whatever memory this machine has
+    job.settings.update(plan_chunk=settings["plan_chunk"], scenario_chunk=settings["scenario_chunk"])
+    job.settings.update(plans_source=settings["plans_source"], plans_sha256=settings["plans_sha256"])
+    return job
+
+
+def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
+    return {
+        "fleetopt_version": __version__,
+        "kind": "evaluate",
+        "model_name": loaded.model.name,
+        "model_source": loaded.source,
+        "model_hash": loaded.content_hash,
+        "plans_source": str(source.path),
+        "plans_model_hash": source.model_hash,
+        "n_plans": result.n_plans,
+        "n_scenarios": result.n_scenarios,
+        "seed": result.seed,
+        "deterministic": result.seed is None,
+        "backend": result.backend,
+        "device": result.device,
+        "fused_kernel": result.kernel,
+        "seconds": result.seconds,
+        "plan_scenario_quarters_per_second": result.pair_quarters_per_second,
+        "plan_chunk": result.plan_chunk,
+        "scenario_chunk": result.scenario_chunk,
+        "metrics": result.metrics.to_dict(orient="records"),
+    }
+
+
+def write_evaluate_run(result, loaded: LoadedModel, source, out: str | Path | None = None) -> Path:
+    """Write metrics.csv and summary.json (and npv_matrix.npy when kept) into the run folder.
+
+    ``out`` may be the folder of a started job (it has job.json): its files are added one by one,
+    summary.json last, and its chunks removed. Otherwise a new folder is written all at once.
+    """
+    import io
+    import shutil
+
+    import numpy as np
+
+    from fleetopt.outputs import write_bytes_atomic
+
+    out = Path(out) if out is not None else default_run_dir(f"{loaded.model.name}-evaluate")
+    files = {
+        "metrics.csv": result.metrics.to_csv(index=False, float_format="%.6f"),
+        "model.yaml": loaded.text,
+    }
+    if result.npv_matrix is not None:
+        buf = io.BytesIO()
+        np.save(buf, result.npv_matrix)
+        files["npv_matrix.npy"] = buf.getvalue()
+    files["summary.json"] = json_text(evaluation_summary(result, loaded, source))
+    if not (out / JOB_FILE).exists():
+        return write_run_dir(out, files)
+    for name, content in files.items():  # summary.json last: its presence marks a finished run
+        write_bytes_atomic(out / name, content.encode() if isinstance(content, str) else content)
+    shutil.rmtree(out / CHUNK_FOLDER, ignore_errors=True)
+    return out

@@ -1,0 +1,219 @@
+"""Running a sweep: candidates generated, saved, evaluated chunk by chunk (resumable), then the
+front and the rule's pick, written to a run folder. The candidates and the choice itself are in
+:mod:`fleetopt.sweep`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fleetopt import __version__
+from fleetopt.data import load
+from fleetopt.evaluate.batch import plans_npz_bytes
+from fleetopt.evaluate.jobfolder import CHUNK_FOLDER, JOB_FILE
+from fleetopt.loading import LoadedModel
+from fleetopt.rundir import default_run_dir, json_text, write_run_dir
+
+
+def sweep(
+    model: str | Path | LoadedModel | None = None,
+    *,
+    candidates: int = 20,
+    scenarios: int = 1000,
+    seed: int = 0,
+    rule=None,
+    backend: str = "auto",
+    mip_gap: float = 0.005,
+    time_limit: float | None = None,
+    threads: int | None = None,
+    progress=None,
+    folder: str | Path | None = None,
+):
+    """Generate candidate plans, evaluate them on common scenarios, find the front and the rule's pick.
+
+    With ``folder``, the candidates and every finished evaluation chunk are saved there as the
+    sweep goes, so :func:`resume_sweep` can finish an interrupted one. Returns a :class:`SweepResult`.
+    """
+    from fleetopt.evaluate.backend import resolve_backend
+    from fleetopt.sweep import Rule, generate_candidates
+
+    rule = rule or Rule()
+    loaded, data = load(model)
+    resolve_backend(backend)  # an unusable backend fails before the solves, not after
+    cands = generate_candidates(data, candidates, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
+    settings = {
+        "kind": "sweep",
+        "n_scenarios": scenarios,
+        "seed": seed,
+        "backend": backend,
+        "rule": vars(rule),
+    }
+    if folder is not None:
+        _start_sweep_job(Path(folder), loaded, cands, settings)
+    return _finish_sweep(loaded, data, cands, settings, progress, folder)
+
+
+def _start_sweep_job(folder: Path, loaded: LoadedModel, cands, settings: dict) -> None:
+    from fleetopt.outputs import write_bytes_atomic, write_text_atomic
+
+    folder.mkdir(parents=True, exist_ok=True)
+    feasible = cands.feasible
+    write_text_atomic(folder / "model.yaml", loaded.text)
+    write_bytes_atomic(
+        folder / "plans.npz",
+        plans_npz_bytes(
+            [c.plan for c in feasible], [c.label for c in feasible], loaded.model.name, loaded.content_hash
+        ),
+    )
+    listing = [
+        {
+            "label": c.label,
+            "origin": c.origin,
+            "status": c.status,
+            "note": c.note,
+            "forecast_npv_usd": c.forecast_npv_usd,
+        }
+        for c in cands.candidates
+    ]
+    write_text_atomic(folder / "candidates.json", json_text(listing))
+    write_text_atomic(folder / JOB_FILE, json_text(settings))
+
+
+def resume_sweep(folder: str | Path, progress=None):
+    """Finish an interrupted sweep: its candidates are on disk, only missing chunks are evaluated."""
+    import json
+
+    from fleetopt.evaluate import PlanFileError, load_plans
+    from fleetopt.sweep import Candidate, CandidateSet
+
+    folder = Path(folder)
+    if not (folder / JOB_FILE).exists() or not (folder / "candidates.json").exists():
+        raise PlanFileError(f"{folder}: not a resumable sweep (no {JOB_FILE} or candidates.json)")
+    if (folder / "summary.json").exists():
+        raise PlanFileError(f"{folder}: this sweep already finished")
+    settings = json.loads((folder / JOB_FILE).read_text())
+    loaded, data = load(folder / "model.yaml")
+    plans, labels, _ = load_plans(folder / "plans.npz", data)
+    by_label = dict(zip(labels, plans, strict=True))
+    cands = CandidateSet(
+        [
+            Candidate(
+                c["label"],
+                c["origin"],
+                c["status"],
+                by_label.get(c["label"]),
+                c["forecast_npv_usd"],
+                c["note"],
+            )
+            for c in json.loads((folder / "candidates.json").read_text())
+        ]
+    )
+    return _finish_sweep(loaded, data, cands, settings, progress, folder)
+
+
+def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
+    from fleetopt.evaluate import compile_plans
+    from fleetopt.evaluate import evaluate as run_evaluation
+    from fleetopt.evaluate.jobs import ChunkStore
+    from fleetopt.sweep import Rule, pareto_front, recommend
+
+    rule = Rule(**settings["rule"])
+    feasible = cands.feasible
+    batch = compile_plans(data, [c.plan for c in feasible], [c.label for c in feasible])
+    store = ChunkStore(Path(folder) / CHUNK_FOLDER) if folder is not None else None
+    evaluation = run_evaluation(
+        data, batch, settings["n_scenarios"], settings["seed"], backend=settings["backend"],
+        plan_chunk=settings.get("plan_chunk"), progress=progress, store=store,
+    )  # fmt: skip
+    metrics = evaluation.metrics.copy()
+    metrics.insert(1, "origin", [c.origin for c in feasible])
+    metrics.insert(2, "forecast_npv_usd", [c.forecast_npv_usd for c in feasible])
+    metrics["note"] = [c.note for c in feasible]
+    metrics["on_front"] = pareto_front(metrics)
+    pick = recommend(metrics, rule)  # RuleError propagates: the caller reports it
+    metrics["recommended"] = False
+    metrics.loc[metrics.index[pick], "recommended"] = True
+    return SweepResult(loaded, data, cands, metrics, evaluation, rule, pick)
+
+
+class SweepResult:
+    """Candidates, their metrics (one row per feasible candidate), the front and the recommendation."""
+
+    def __init__(self, loaded, data, candidates, metrics, evaluation, rule, pick):
+        self.loaded, self.data, self.candidates = loaded, data, candidates
+        self.metrics, self.evaluation, self.rule, self.pick = metrics, evaluation, rule, pick
+
+    @property
+    def recommended(self):
+        return self.metrics.iloc[self.pick]
+
+    @property
+    def forecast_optimum(self):
+        return self.metrics[self.metrics["origin"] == "forecast"].iloc[0]
+
+    def why(self) -> str:
+        """One sentence on why the recommended plan was chosen over the forecast optimum."""
+        rec, opt = self.recommended, self.forecast_optimum
+        if rec["plan"] == opt["plan"]:
+            return f"The forecast optimum also satisfies the rule ({self.rule.describe()}) best."
+        from fleetopt.summary import _money
+
+        return (
+            f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum it changes "
+            f"mean NPV by {_money(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
+            f"{_money(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])} and breach probability from "
+            f"{opt['breach_probability']:.1%} to {rec['breach_probability']:.1%}."
+        )
+
+    def summary(self) -> dict:
+        rec = self.recommended
+        return {
+            "fleetopt_version": __version__,
+            "kind": "sweep",
+            "model_name": self.loaded.model.name,
+            "model_source": self.loaded.source,
+            "model_hash": self.loaded.content_hash,
+            "n_scenarios": self.evaluation.n_scenarios,
+            "seed": self.evaluation.seed,
+            "backend": self.evaluation.backend,
+            "device": self.evaluation.device,
+            "candidates_tried": len(self.candidates.candidates),
+            "candidates_feasible": len(self.metrics),
+            "rule": self.rule.describe(),
+            "recommended": rec["plan"],
+            "forecast_optimum": self.forecast_optimum["plan"],
+            "why": self.why(),
+            "npv_usd": float(rec["forecast_npv_usd"]),
+            "npv_mean_usd": float(rec["npv_mean_usd"]),
+            "npv_cvar5_usd": float(rec["npv_cvar5_usd"]),
+            "breach_probability": float(rec["breach_probability"]),
+            "front": self.metrics[self.metrics["on_front"]]["plan"].tolist(),
+            "dropped": [
+                {"plan": c.label, "status": c.status} for c in self.candidates.candidates if c.plan is None
+            ],
+        }
+
+
+def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
+    """Write plans.npz, candidates.csv, front.csv, summary.json and model.yaml into the run folder
+    (a new one, or the folder the sweep saved its candidates and chunks in)."""
+    import shutil
+
+    from fleetopt.outputs import write_text_atomic
+
+    loaded = result.loaded
+    out = Path(out) if out is not None else default_run_dir(f"{loaded.model.name}-sweep")
+    feasible = result.candidates.feasible
+    files = {
+        "candidates.csv": result.metrics.to_csv(index=False, float_format="%.6f"),
+        "front.csv": result.metrics[result.metrics["on_front"]].to_csv(index=False, float_format="%.6f"),
+        "summary.json": json_text(result.summary()),
+    }
+    if (out / JOB_FILE).exists():
+        for name, text in files.items():  # summary.json last: its presence marks a finished run
+            write_text_atomic(out / name, text)
+        shutil.rmtree(out / CHUNK_FOLDER, ignore_errors=True)
+        return out
+    plans = plans_npz_bytes(
+        [c.plan for c in feasible], [c.label for c in feasible], loaded.model.name, loaded.content_hash
+    )
+    return write_run_dir(out, {"plans.npz": plans, "model.yaml": loaded.text, **files})
