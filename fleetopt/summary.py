@@ -11,7 +11,7 @@ from fleetopt.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
 
 
-def _money(usd: float) -> str:
+def format_usd(usd: float) -> str:
     """USD with a scale suffix: -$14.1M, $2.35B."""
     sign = "-" if usd < 0 else ""
     usd = abs(usd)
@@ -51,7 +51,7 @@ def model_summary_table(loaded: LoadedModel) -> Table:
             e = site.expansion
             line += (
                 f"; can add up to {e.max_blocks} x {e.block_mw:g} MW "
-                f"({e.lead_time_quarters} quarters lead time, {_money(e.capex_per_mw_usd)}/MW)"
+                f"({e.lead_time_quarters} quarters lead time, {format_usd(e.capex_per_mw_usd)}/MW)"
             )
         site_lines.append(line)
     table.add_row("sites", "\n".join(site_lines))
@@ -65,7 +65,7 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     table.add_row("contracts", "\n".join(contract_lines) or "none")
     f = m.finance
     debt_lines = [
-        f"{name}: {_money(fac.opening_balance_usd)} drawn of {_money(fac.size_usd)}, "
+        f"{name}: {format_usd(fac.opening_balance_usd)} drawn of {format_usd(fac.size_usd)}, "
         + (
             f"fixed {fac.fixed_rate_annual:.2%}"
             if fac.fixed_rate_annual is not None
@@ -74,7 +74,7 @@ def model_summary_table(loaded: LoadedModel) -> Table:
         + (f", LTV <= {fac.max_ltv:.0%}" if fac.max_ltv is not None else "")
         for name, fac in f.facilities.items()
     ]
-    table.add_row("cash", f"{_money(f.opening_cash_usd)} opening, {_money(f.min_cash_usd)} minimum")
+    table.add_row("cash", f"{format_usd(f.opening_cash_usd)} opening, {format_usd(f.min_cash_usd)} minimum")
     table.add_row("debt", "\n".join(debt_lines) or "none")
     if f.covenants:
         c = f.covenants
@@ -84,7 +84,7 @@ def model_summary_table(loaded: LoadedModel) -> Table:
         if c.min_dscr is not None:
             parts.append(f"DSCR >= {c.min_dscr:g}x")
         if c.min_liquidity_usd is not None:
-            parts.append(f"liquidity >= {_money(c.min_liquidity_usd)}")
+            parts.append(f"liquidity >= {format_usd(c.min_liquidity_usd)}")
         table.add_row("covenants", ", ".join(parts))
     return table
 
@@ -103,7 +103,7 @@ def solve_summary_tables(result) -> list:
     status.add_column("", style="bold")
     status.add_column("")
     status.add_row("status", result.status)
-    status.add_row(f"objective ({result.objective_kind})", _money(result.objective_usd))
+    status.add_row(f"objective ({result.objective_kind})", format_usd(result.objective_usd))
     status.add_row("gap", _pct(result.gap))
     status.add_row("build / solve time", f"{result.build_seconds:.2f} s / {result.solve_seconds:.2f} s")
     size = result.model_size
@@ -122,7 +122,7 @@ def solve_summary_tables(result) -> list:
     key = Table(show_header=False, title="plan")
     key.add_column("", style="bold")
     key.add_column("")
-    key.add_row("NPV of equity cash flows", _money(fig["npv_usd"]))
+    key.add_row("NPV of equity cash flows", format_usd(fig["npv_usd"]))
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     built = ", ".join(
         f"{s.name} {plan.build_blocks[i].sum() * s.block_mw:,.0f} MW"
@@ -132,8 +132,8 @@ def solve_summary_tables(result) -> list:
     key.add_row("power built", built or "none")
     key.add_row("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none")
     key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
-    key.add_row("peak debt", _money(fig["peak_debt_usd"]))
-    key.add_row("lowest cash", _money(fig["min_liquidity_usd"]))
+    key.add_row("peak debt", format_usd(fig["peak_debt_usd"]))
+    key.add_row("lowest cash", format_usd(fig["min_liquidity_usd"]))
     key.add_row("lowest DSCR", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
     headroom = ", ".join(f"{k} {_pct(v)}" for k, v in fig["covenant_headroom"].items())
     key.add_row("lowest covenant headroom", headroom or "no covenants")
@@ -158,13 +158,13 @@ def evaluation_table(metrics, title: str) -> Table:
     for _, row in metrics.iterrows():
         table.add_row(
             Text(str(row["plan"])),
-            _money(row["npv_mean_usd"]),
-            _money(row["npv_p5_usd"]),
-            _money(row["npv_cvar5_usd"]),
-            _money(row["npv_std_usd"]),
+            format_usd(row["npv_mean_usd"]),
+            format_usd(row["npv_p5_usd"]),
+            format_usd(row["npv_cvar5_usd"]),
+            format_usd(row["npv_std_usd"]),
             f"{row['breach_probability']:.1%}",
             f"{row['default_probability']:.1%}",
-            _money(row["expected_min_cash_usd"]),
+            format_usd(row["expected_min_cash_usd"]),
             f"{row['mean_utilisation']:.1%}",
         )
     return table
@@ -217,9 +217,9 @@ def sweep_table(metrics, title: str) -> Table:
         table.add_row(
             mark,
             Text(str(r["plan"])),
-            _money(r["forecast_npv_usd"]),
-            _money(r["npv_mean_usd"]),
-            _money(r["npv_cvar5_usd"]),
+            format_usd(r["forecast_npv_usd"]),
+            format_usd(r["npv_mean_usd"]),
+            format_usd(r["npv_cvar5_usd"]),
             f"{r['breach_probability']:.1%}",
             f"{r['default_probability']:.1%}",
         )
@@ -242,7 +242,7 @@ def comparison_tables(result) -> list:
 
         def fmt(v: float, unit: str = unit) -> str:
             if unit == "USD":
-                return _money(v)
+                return format_usd(v)
             if unit == "share":
                 return f"{v:.1%}"
             return f"{v:,.0f} {unit}"
@@ -281,9 +281,9 @@ def runs_table(records) -> Table:
         fig = r.figures
         key = ""
         if "npv_usd" in fig:
-            key = f"NPV {_money(fig['npv_usd'])}"
+            key = f"NPV {format_usd(fig['npv_usd'])}"
         elif "npv_cvar5_usd" in fig:
-            key = f"CVaR5 {_money(fig['npv_cvar5_usd'])}"
+            key = f"CVaR5 {format_usd(fig['npv_cvar5_usd'])}"
         missing = "" if r.exists else " (missing)"
         # fold, never cut with an ellipsis: the whole path is what the user needs
         folder = Text(str(r.path) + missing, style=None if r.exists else "red", overflow="fold")
@@ -303,7 +303,7 @@ def run_detail(record) -> Table:
     table.add_row("folder", Text(str(record.path) + missing, overflow="fold"))
     for key, value in record.figures.items():
         if isinstance(value, float) and key.endswith("_usd"):
-            value = _money(value)
+            value = format_usd(value)
         elif isinstance(value, float) and ("probability" in key or key == "gap"):
             value = f"{value:.2%}"
         table.add_row(key, Text(str(value)))

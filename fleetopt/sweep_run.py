@@ -155,12 +155,12 @@ class SweepResult:
         rec, opt = self.recommended, self.forecast_optimum
         if rec["plan"] == opt["plan"]:
             return f"The forecast optimum also satisfies the rule ({self.rule.describe()}) best."
-        from fleetopt.summary import _money
+        from fleetopt.summary import format_usd
 
         return (
             f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum it changes "
-            f"mean NPV by {_money(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
-            f"{_money(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])} and breach probability from "
+            f"mean NPV by {format_usd(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
+            f"{format_usd(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])} and breach probability from "
             f"{opt['breach_probability']:.1%} to {rec['breach_probability']:.1%}."
         )
 
