@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,9 +64,10 @@ class Registry:
     def _connect(self) -> sqlite3.Connection:
         self.folder.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA busy_timeout=60000")
-        con.executescript(_SCHEMA)
+        # switching to WAL and creating the table take locks that SQLite may refuse at once
+        # (without waiting) while other processes are doing the same: retry those briefly
+        _retry_locked(lambda: con.execute("PRAGMA journal_mode=WAL"))
+        _retry_locked(lambda: con.executescript(_SCHEMA))
         return con
 
     def record(
@@ -140,6 +142,19 @@ class Registry:
         if not record.exists:
             raise RegistryError(f"run {record.id}'s folder {record.path} is missing (deleted or moved)")
         return record.path
+
+
+def _retry_locked(action, seconds: float = 60.0):
+    deadline = time.monotonic() + seconds
+    delay = 0.005
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
 
 def _record(row) -> RunRecord:
