@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.results import SolutionStatus
 
 from fleetopt.data import ModelData
 from fleetopt.milp.build import MUSD, SOFT_GROUPS, build_model
@@ -20,17 +19,11 @@ def diagnose(data: ModelData, objective: str = "npv", time_limit=None, threads=N
     An empty list means the relaxed model is infeasible too: the conflict lies in a hard
     group (cohort balances, facility sizes, build limits), which is reported as such.
     """
-    from pyomo.contrib.solver.solvers.highs import Highs
+    from fleetopt.milp.solve import run_highs
 
     m = build_model(data, objective, relax=True)
-    results = Highs().solve(
-        m,
-        time_limit=time_limit,
-        threads=threads,
-        load_solutions=False,
-        raise_exception_on_nonoptimal_result=False,
-    )
-    if results.solution_status not in (SolutionStatus.feasible, SolutionStatus.optimal):
+    status, _ = run_highs(m, time_limit=time_limit, threads=threads)
+    if status in ("infeasible", "no_plan"):
         return [
             {
                 "group": "hard constraints",
@@ -42,7 +35,6 @@ def diagnose(data: ModelData, objective: str = "npv", time_limit=None, threads=N
                 "check facility sizes, build limits and the installed fleet",
             }
         ]
-    results.solution_loader.load_vars()
     by_group: dict[str, list] = defaultdict(list)
     for idx in m.SLACK:
         amount = pyo.value(m.slack[idx])

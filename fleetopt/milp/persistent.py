@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.data import ModelData
 from fleetopt.economics import plan_statements
 from fleetopt.milp.build import MUSD, build_model
-from fleetopt.milp.solve import extract_plan
+from fleetopt.milp.solve import extract_plan, run_highs
 from fleetopt.plan import Plan
 
 
@@ -101,19 +100,10 @@ class PersistentPlanner:
 
     def solve(self) -> PlannerResult:
         started = time.perf_counter()
-        results = self.solver.solve(
-            self.m, load_solutions=False, raise_exception_on_nonoptimal_result=False, **self.options
-        )
+        status, results = run_highs(self.m, self.solver, **self.options)
         seconds = time.perf_counter() - started
-        tc = results.termination_condition
-        if results.solution_status not in (SolutionStatus.feasible, SolutionStatus.optimal):
-            infeasible = tc in (
-                TerminationCondition.provenInfeasible,
-                TerminationCondition.infeasibleOrUnbounded,
-            )
-            return PlannerResult("infeasible" if infeasible else "no_plan", None, None, seconds)
-        results.solution_loader.load_vars()
-        status = "optimal" if tc == TerminationCondition.convergenceCriteriaSatisfied else "time_limit"
+        if status in ("infeasible", "no_plan"):
+            return PlannerResult(status, None, None, seconds)
         return PlannerResult(
             status, extract_plan(self.m, self.data), results.incumbent_objective * MUSD, seconds
         )

@@ -72,18 +72,24 @@ def model_size(m: pyo.ConcreteModel) -> dict:
     }
 
 
-def _solver_run(m, time_limit, mip_gap, threads):
-    opt = Highs()
-    results = opt.solve(
-        m,
-        time_limit=time_limit,
-        rel_gap=mip_gap,
-        threads=threads,
-        load_solutions=False,
-        raise_exception_on_nonoptimal_result=False,
-        tee=False,
+def run_highs(m: pyo.ConcreteModel, solver: Highs | None = None, **options) -> tuple[str, object]:
+    """Solve ``m`` with HiGHS (``solver``: a persistent instance to reuse) and load the plan found.
+
+    Returns (status, results); status is ``optimal``, ``time_limit`` (a plan, gap not reached),
+    ``no_plan`` (stopped by a limit before any plan) or ``infeasible``. ``options``:
+    ``time_limit``, ``rel_gap``, ``threads``.
+    """
+    results = (solver or Highs()).solve(
+        m, load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=False, **options
     )
-    return opt, results
+    tc = results.termination_condition
+    if results.solution_status not in (SolutionStatus.feasible, SolutionStatus.optimal):
+        stopped = tc in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit)
+        return ("no_plan" if stopped else "infeasible"), results
+    results.solution_loader.load_vars()
+    if tc == TerminationCondition.convergenceCriteriaSatisfied:
+        return "optimal", results
+    return ("time_limit" if tc == TerminationCondition.maxTimeLimit else tc.name), results
 
 
 def solve(
@@ -99,23 +105,19 @@ def solve(
     m = build_model(data, objective)
     build_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
-    _, results = _solver_run(m, time_limit, mip_gap, threads)
+    status, results = run_highs(m, time_limit=time_limit, rel_gap=mip_gap, threads=threads)
     solve_seconds = time.perf_counter() - t1
-    tc = results.termination_condition
-    has_plan = results.solution_status in (SolutionStatus.feasible, SolutionStatus.optimal)
-    if tc in (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded) or (
-        not has_plan and tc not in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit)
-    ):
+    if status == "infeasible":
         if diagnose_infeasible:
             from fleetopt.milp.diagnose import diagnose
 
             raise InfeasibleModel(diagnose(data, objective, time_limit=time_limit, threads=threads))
         raise InfeasibleModel([])
-    if not has_plan:
+    if status == "no_plan":
+        reason = results.termination_condition.name
         raise NoPlanFound(
-            f"the solver stopped ({tc.name}) after {solve_seconds:.1f} s without a feasible plan"
+            f"the solver stopped ({reason}) after {solve_seconds:.1f} s without a feasible plan"
         )
-    results.solution_loader.load_vars()
     plan = extract_plan(m, data)
     statements = plan_statements(data, plan)
     objective_usd = float(results.incumbent_objective) * MUSD
@@ -124,9 +126,6 @@ def solve(
     gap = None
     if bound_usd is not None:
         gap = abs(bound_usd - objective_usd) / max(abs(objective_usd), 1e-9)
-    status = "optimal" if tc == TerminationCondition.convergenceCriteriaSatisfied else "time_limit"
-    if status != "optimal" and tc != TerminationCondition.maxTimeLimit:
-        status = tc.name
     return SolveResult(
         status=status,
         objective_kind=objective,
