@@ -116,3 +116,12 @@ def test_image_install_step_works_in_a_fresh_virtualenv(tmp_path):
     run = subprocess.run([fleetopt, "validate"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "neocloud" in run.stdout  # the bundled default model ships inside the wheel
+    # every subpackage and data file is in the wheel: solve, report, and the CUDA kernel source
+    env = {"FLEETOPT_RUNS_DIR": str(tmp_path / "runs"), "PATH": str(venv / "bin")}
+    solve = [fleetopt, "solve", "tiny", "--out", str(tmp_path / "run"), "--report"]
+    done = subprocess.run(solve, capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "run" / "report.html").exists()
+    python = str(venv / "bin" / "python")
+    check = "import importlib.resources as r; assert (r.files('fleetopt.evaluate') / 'kernel.cu').is_file()"
+    assert subprocess.run([python, "-c", check], cwd=tmp_path, timeout=60).returncode == 0

@@ -1,0 +1,5 @@
+"""`python -m fleetopt.cli`."""
+
+from fleetopt.cli import main
+
+main()
