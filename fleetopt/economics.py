@@ -158,6 +158,7 @@ def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
         np.zeros(T),
     )
     lines["disposal_proceeds_usd"] = (data.proceeds * plan.retire).sum(axis=0)
+    lines["book_value_disposed_usd"] = (data.book_value * plan.retire).sum(axis=0)
     for i, site in enumerate(data.sites):
         lines[f"mw_used_{site.name}"] = mw[i]
         lines[f"mw_available_{site.name}"] = online[i]
@@ -179,13 +180,18 @@ def power_online_mw(data: ModelData, build_blocks: np.ndarray) -> np.ndarray:
     )
 
 
-def terminal_value(data: ModelData, plan: Plan) -> float:
-    """Net realisable value of the fleet plus book value of power plant at the end, USD (before debt)."""
+def terminal_assets(data: ModelData, plan: Plan) -> tuple[float, float]:
+    """At the end of the horizon: (net realisable value of the fleet, book value of power plant), USD."""
     fleet = float(data.terminal_value @ plan.held[:, -1])
     power = sum(
         float(plan.build_blocks[i] @ power_book_value_end(site, data.T)) for i, site in enumerate(data.sites)
     )
-    return fleet + power
+    return fleet, power
+
+
+def terminal_value(data: ModelData, plan: Plan) -> float:
+    """Fleet plus power plant at the end, USD (before debt)."""
+    return sum(terminal_assets(data, plan))
 
 
 # ---------------------------------------------------------------- cash and debt roll-forward

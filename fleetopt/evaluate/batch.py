@@ -74,15 +74,9 @@ def compile_plans(data: ModelData, plans: list[Plan], labels: list[str]) -> Plan
     T, S, I = data.T, data.S, data.I
     P = len(plans)
     K, F = len(data.contracts), len(data.facilities)
-    sku_of = np.array([c.sku for c in data.cohorts], dtype=int)
-    site_of = np.array([c.site for c in data.cohorts], dtype=int)
     rev_per_gpu = econ.market_revenue_per_gpu(data)  # (2, S, T)
     elec_per_mw = econ.electricity_cost_per_mw(data)  # (I, T)
-    fixed = np.array([s.fixed_cost_per_mw_quarter_usd for s in data.sites])
     fin = econ.Financing.from_data(data, with_revolver=False)
-    depr_power = [econ.power_depreciation_schedule(site, T) for site in data.sites]
-    capex_power = [site.block_capex_usd * econ.power_capex_schedule(site, T) for site in data.sites]
-    book_power = [econ.power_book_value_end(site, T) for site in data.sites]
 
     out = {
         "market_revenue": np.zeros((P, 2, 3, I, T)),
@@ -122,31 +116,22 @@ def compile_plans(data: ModelData, plans: list[Plan], labels: list[str]) -> Plan
             out["market_supply"][p] += data.throughput[:, s, None, None] * market[:, s]
         out["market_gpus"][p] = market.sum(axis=1)
         out["accepted"][p] = plan.accepted
-        held = np.zeros((S, I, T))
-        np.add.at(held, (sku_of, site_of), plan.held)
-        out["drawn_mw"][p] = econ.drawn_mw(data, held, plan.active.sum(axis=0))
-        out["online_mw"][p] = econ.power_online_mw(data, plan.build_blocks)
+        # every total the scenarios only scale comes from the statements' own operating lines
+        lines = econ.operating_lines(data, plan)
+        out["drawn_mw"][p] = [lines[f"mw_used_{site.name}"] for site in data.sites]
+        out["online_mw"][p] = [lines[f"mw_available_{site.name}"] for site in data.sites]
         out["electricity"][p] = elec_per_mw * out["drawn_mw"][p]
-        out["site_fixed"][p] = (fixed[:, None] * out["online_mw"][p]).sum(axis=0)
-        out["other_opex"][p] = (
-            (data.opex_per_gpu_quarter[sku_of][:, None] * plan.held).sum(axis=0)
-            + data.redeploy_cost * plan.redeploy.sum(axis=0)
-            + data.overhead
-        )
-        out["depreciation"][p] = (data.depreciation * plan.held).sum(axis=0) + sum(
-            (plan.build_blocks[i] @ depr_power[i] for i in range(I)), np.zeros(T)
-        )
-        out["book_disposed"][p] = (data.book_value * plan.retire).sum(axis=0)
-        out["proceeds"][p] = (data.proceeds * plan.retire).sum(axis=0)
-        out["capex"][p] = (
-            plan.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]
-        ).sum(axis=(0, 1)) + sum((plan.build_blocks[i] @ capex_power[i] for i in range(I)), np.zeros(T))
+        out["site_fixed"][p] = lines["site_fixed_usd"]
+        out["other_opex"][p] = lines["gpu_opex_usd"] + lines["redeployment_usd"] + lines["overhead_usd"]
+        out["depreciation"][p] = lines["depreciation_gpu_usd"] + lines["depreciation_power_usd"]
+        out["book_disposed"][p] = lines["book_value_disposed_usd"]
+        out["proceeds"][p] = lines["disposal_proceeds_usd"]
+        out["capex"][p] = lines["capex_gpu_usd"] + lines["capex_power_usd"]
         out["draws"][p] = plan.draws
         out["prepay"][p] = plan.prepay
         out["scheduled"][p] = econ.scheduled_principal(fin, plan.draws)
-        out["held"][p] = plan.held.sum(axis=0)
-        out["terminal_fleet"][p] = data.terminal_value @ plan.held[:, -1]
-        out["terminal_power"][p] = sum(float(plan.build_blocks[i] @ book_power[i]) for i in range(I))
+        out["held"][p] = lines["gpus_held"]
+        out["terminal_fleet"][p], out["terminal_power"][p] = econ.terminal_assets(data, plan)
         builds.append(
             [
                 (i, t, t + data.sites[i].lead_time, plan.build_blocks[i, t] * data.sites[i].block_mw)
