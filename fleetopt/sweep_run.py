@@ -9,9 +9,9 @@ from pathlib import Path
 from fleetopt import __version__
 from fleetopt.data import load
 from fleetopt.evaluate.batch import plans_npz_bytes
-from fleetopt.evaluate.jobfolder import CHUNK_FOLDER, JOB_FILE
+from fleetopt.evaluate.jobfolder import CHUNK_FOLDER, JOB_FILE, finish_run_folder
 from fleetopt.loading import LoadedModel
-from fleetopt.rundir import default_run_dir, json_text, write_run_dir
+from fleetopt.rundir import default_run_dir, json_text
 
 
 def sweep(
@@ -196,10 +196,6 @@ class SweepResult:
 def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
     """Write plans.npz, candidates.csv, front.csv, summary.json and model.yaml into the run folder
     (a new one, or the folder the sweep saved its candidates and chunks in)."""
-    import shutil
-
-    from fleetopt.outputs import write_text_atomic
-
     loaded = result.loaded
     out = Path(out) if out is not None else default_run_dir(f"{loaded.model.name}-sweep")
     feasible = result.candidates.feasible
@@ -208,12 +204,11 @@ def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
         "front.csv": result.metrics[result.metrics["on_front"]].to_csv(index=False, float_format="%.6f"),
         "summary.json": json_text(result.summary()),
     }
-    if (out / JOB_FILE).exists():
-        for name, text in files.items():  # summary.json last: its presence marks a finished run
-            write_text_atomic(out / name, text)
-        shutil.rmtree(out / CHUNK_FOLDER, ignore_errors=True)
-        return out
-    plans = plans_npz_bytes(
-        [c.plan for c in feasible], [c.label for c in feasible], loaded.model.name, loaded.content_hash
-    )
-    return write_run_dir(out, {"plans.npz": plans, "model.yaml": loaded.text, **files})
+
+    def saved_at_start() -> dict:
+        plans = [c.plan for c in feasible]
+        labels = [c.label for c in feasible]
+        npz = plans_npz_bytes(plans, labels, loaded.model.name, loaded.content_hash)
+        return {"plans.npz": npz, "model.yaml": loaded.text}
+
+    return finish_run_folder(out, files, known_at_start=saved_at_start)

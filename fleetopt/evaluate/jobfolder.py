@@ -187,15 +187,11 @@ def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
 def write_evaluate_run(result, loaded: LoadedModel, source, out: str | Path | None = None) -> Path:
     """Write metrics.csv and summary.json (and npv_matrix.npy when kept) into the run folder.
 
-    ``out`` may be the folder of a started job (it has job.json): its files are added one by one,
-    summary.json last, and its chunks removed. Otherwise a new folder is written all at once.
+    ``out`` may be the folder of a started job (see :func:`finish_run_folder`).
     """
     import io
-    import shutil
 
     import numpy as np
-
-    from fleetopt.outputs import write_bytes_atomic
 
     out = Path(out) if out is not None else default_run_dir(f"{loaded.model.name}-evaluate")
     files = {
@@ -207,9 +203,22 @@ def write_evaluate_run(result, loaded: LoadedModel, source, out: str | Path | No
         np.save(buf, result.npv_matrix)
         files["npv_matrix.npy"] = buf.getvalue()
     files["summary.json"] = json_text(evaluation_summary(result, loaded, source))
+    return finish_run_folder(out, files)
+
+
+def finish_run_folder(out: Path, files: dict[str, bytes | str], known_at_start=None) -> Path:
+    """Write a run's final files. A job folder (it has job.json) already holds the files that
+    ``known_at_start()`` (a function, called only for a new folder) would give:
+    it gets ``files`` one by one, summary.json last (its presence marks a finished run), and loses
+    its chunks. Otherwise a new folder gets everything at once."""
+    import shutil
+
+    from fleetopt.outputs import write_bytes_atomic
+
     if not (out / JOB_FILE).exists():
-        return write_run_dir(out, files)
-    for name, content in files.items():  # summary.json last: its presence marks a finished run
+        return write_run_dir(out, {**(known_at_start() if known_at_start else {}), **files})
+    for name in sorted(files, key=lambda n: n == "summary.json"):
+        content = files[name]
         write_bytes_atomic(out / name, content.encode() if isinstance(content, str) else content)
     shutil.rmtree(out / CHUNK_FOLDER, ignore_errors=True)
     return out
