@@ -90,159 +90,302 @@ def simulate(
     ``plans`` and ``scen`` may hold NumPy arrays; they are moved to ``xp``. ``record`` names
     quarterly lines (e.g. ``cash_usd``, ``debt_usd``) to return as (P, S, T) paths.
     """
-    a = xp.asarray
     T = consts.T
     P, S = plans.P, scen.S
-    I = plans.drawn_mw.shape[1]
-    K = plans.contract_gpus.shape[1]
-    B = plans.build_mw.shape[1]
     fin = consts.financing
     state = FinanceState.opening(fin, (P, S), xp, balance_batch=(P, 1))
+    sc = _Scenarios(scen, xp)
+    pl = _PlanColumns(plans, xp)
+    power = _Power(consts, plans, scen, xp)
+    # contract status, updated lazily (customer defaults are permanent, so catching up on the
+    # quarters a contract was not looked at gives the same status)
+    status = xp.empty((pl.K, P, S), dtype=bool)
+    status[...] = pl.accepted
 
-    # scenario arrays, broadcast as (1, S, ...)
-    price = a(scen.price_factor)[None]  # (1, S, G, T)
-    demand = a(scen.demand)[None]
-    alive = a(scen.contract_alive)[None]
-    shift = a(scen.rate_shift)[None]
-    efac = a(scen.electricity_factor)[None]
-    rfac = a(scen.resale_factor)[None]
-
-    # plan arrays, broadcast as (P, 1, ...)
-    mrev = a(plans.market_revenue)[:, None]
-    msup = a(plans.market_supply)[:, None]
-    mgpu = a(plans.market_gpus)[:, None]
-    cgpu = a(plans.contract_gpus)[:, None]
-    drawn = a(plans.drawn_mw)[:, None]
-    online_plan = a(plans.online_mw)[:, None]
-    elec = a(plans.electricity)[:, None]
-
-    def col(arr):  # (P, T) -> (P, 1, T)
-        return a(arr)[:, None]
-
-    site_fixed, other_opex, depreciation = (
-        col(plans.site_fixed),
-        col(plans.other_opex),
-        col(plans.depreciation),
-    )
-    book, proceeds, capex = (
-        col(plans.book_disposed),
-        col(plans.proceeds),
-        col(plans.capex),
-    )
-    draws, prepay, sched = a(plans.draws)[:, None], a(plans.prepay)[:, None], a(plans.scheduled)[:, None]
-
-    # late power: a block group is offline from its planned online quarter for its scenario delay
-    maybe_short = _quarters_maybe_short(plans, scen, T)
-    if B:
-        delay = a(scen.delay)[:, plans.build_site, plans.build_start]  # (S, P, B)
-        late_from = a(plans.build_online)[:, None, :]
-        late_until = late_from + xp.transpose(delay, (1, 0, 2))  # (P, S, B)
-        build_mw = a(plans.build_mw)[:, None, :]
-        # per site, which block groups are its own (None: no plan in this chunk builds there)
-        site_mask = [
-            a((plans.build_site == i) & (plans.build_mw > 0))[:, None, :]
-            if ((plans.build_site == i) & (plans.build_mw > 0)).any()
-            else None
-            for i in range(I)
-        ]
-    inv_held = a(np.where(plans.held > 0, 1.0 / np.where(plans.held > 0, plans.held, 1.0), 0.0))[:, None]
-
-    status = xp.broadcast_to(a(plans.accepted)[:, None, :], (P, S, K)).copy()
     npv = xp.zeros((P, S))
     min_cash = xp.full((P, S), xp.inf)
+    tested_min_cash = xp.full((P, S), xp.inf)  # lowest cash in quarters the covenants are tested
     breach = xp.zeros((P, S), dtype=bool)
-    default = xp.zeros((P, S), dtype=bool)
     util = xp.zeros((P, S))
     paths = {name: xp.zeros((P, S, T)) for name in record}
     prev_cash = state.cash.copy()
 
     for t in range(T):
-        # power: the share phi_i of each site's planned draw that its MW online can carry (None: all 1)
-        phi = None
-        fixed_saved = 0.0
-        if t in maybe_short:
-            phi = []
-            late_mw = build_mw * ((late_from <= t) & (t < late_until)) if B else None
-            for i in range(I):
-                late_i = 0.0
-                if B and site_mask[i] is not None:
-                    late_i = (late_mw * site_mask[i]).sum(axis=-1)
-                    fixed_saved = fixed_saved + consts.fixed_cost_per_mw[i] * late_i
-                online = online_plan[:, :, i, t] - late_i
-                d = drawn[:, :, i, t]
-                short = d > online * (1.0 + _REL) + _REL
-                phi.append(xp.where(short, xp.clip(online / xp.where(d > 0, d, 1.0), 0.0, 1.0), 1.0))
+        phi, fixed_saved = power.shares(t)
+        contract_revenue, delivered_gpus, penalty = _contracts(consts, pl, sc, status, phi, t, xp)
+        market_revenue, sold_gpus = _market(pl, sc, phi, t, xp)
 
-        # contracts: delivered GPUs, cancellation after the deadline, customer default
-        contract_revenue = 0.0
-        penalty = 0.0
-        delivered_gpus = 0.0
-        for k in range(K):
-            delivered = _over_sites(cgpu[:, :, k, :, t], phi)
-            ended = alive[:, :, k, t] <= 0
-            if phi is not None and t >= consts.contract_deadline[k]:
-                planned = cgpu[:, :, k, :, t].sum(axis=-1)
-                undelivered = delivered < planned * (1.0 - _REL) - _REL
-                penalty = penalty + xp.where(
-                    (status[:, :, k] > 0) & undelivered, consts.contract_penalty[k], 0.0
-                )
-                ended = ended | undelivered
-            status[:, :, k] = xp.where(ended, 0.0, status[:, :, k])
-            served = delivered * status[:, :, k]
-            contract_revenue = contract_revenue + consts.contract_revenue_per_gpu[k] * served
-            delivered_gpus = delivered_gpus + served
-
-        # market: planned sales scaled by power, capped by realised demand, at scenario prices
-        market_revenue = 0.0
-        sold_gpus = 0.0
-        for u in range(2):
-            supply = _over_sites(msup[:, :, u, :, t], phi)
-            gpus = _over_sites(mgpu[:, :, u, :, t], phi)
-            revenue = 0.0
-            for g in range(3):
-                revenue = revenue + _over_sites(mrev[:, :, u, g, :, t], phi) * price[:, :, g, t]
-            cap = demand[:, :, u, t]
-            scale = xp.where(supply > cap, cap / xp.where(supply > 0, supply, 1.0), 1.0)
-            market_revenue = market_revenue + revenue * scale
-            sold_gpus = sold_gpus + gpus * scale
-
-        electricity = _over_sites(elec[:, :, :, t], phi) * efac[:, :, t]
-        fixed_costs = site_fixed[:, :, t] + other_opex[:, :, t]
-        ebitda = market_revenue + contract_revenue - electricity - (fixed_costs - fixed_saved) - penalty
-        cash_proceeds = proceeds[:, :, t] * rfac[:, :, t]
+        if phi is None:
+            electricity = pl.electricity_total[t] * sc.efac[t]
+            ebitda = market_revenue + contract_revenue - electricity - pl.fixed_costs[t]
+        else:
+            electricity = _over_sites(pl.electricity[:, t], phi) * sc.efac[t]
+            ebitda = (
+                market_revenue + contract_revenue - electricity - (pl.fixed_costs[t] - fixed_saved) - penalty
+            )
+        if pl.any_proceeds[t]:
+            cash_proceeds = pl.proceeds[t] * sc.rfac[t]
+            gain, investing = cash_proceeds - pl.book[t], pl.capex[t] - cash_proceeds
+        else:  # nothing sold this quarter in any plan: no scenario resale value to apply
+            gain, investing = -pl.book[t], pl.capex[t]
         step = finance_step(
-            fin, state, t, ebitda, depreciation[:, :, t], cash_proceeds - book[:, :, t],
-            capex[:, :, t] - cash_proceeds, draws[:, :, :, t], prepay[:, :, :, t], sched[:, :, :, t],
-            shift[:, :, t], xp,
+            fin, state, t, ebitda, pl.depreciation[t], gain, investing, pl.draws[t], pl.prepay[t],
+            pl.scheduled[t], sc.shift[t], xp,
         )  # fmt: skip
 
         cash = state.cash
-        npv = npv + consts.discount[t] * (cash - prev_cash)
+        npv += consts.discount[t] * (cash - prev_cash)
         prev_cash = cash
-        min_cash = xp.minimum(min_cash, cash)
-        default = default | (cash < fin.min_cash - DEFAULT_TOLERANCE_USD)
+        xp.minimum(min_cash, cash, out=min_cash)
         if t >= consts.covenant_from:
-            debt = step["debt_usd"]
-            tol = COVENANT_TOLERANCE_USD
-            if np.isfinite(consts.max_debt_to_ebitda):
-                breach = breach | ((debt > consts.max_debt_to_ebitda * 4.0 * ebitda + tol) & (debt > 0))
-            if consts.min_dscr > 0:
-                service = step["debt_service_usd"]
-                breach = breach | ((ebitda < consts.min_dscr * service - tol) & (service > 0))
-            if consts.min_liquidity > 0:
-                breach = breach | (cash < consts.min_liquidity - tol)
-            if consts.min_liquidity_fraction > 0:
-                breach = breach | (cash < consts.min_liquidity_fraction * debt - tol)
-        util = util + (sold_gpus + delivered_gpus) * inv_held[:, :, t]
+            breach = _covenants(consts, breach, ebitda, step, xp)
+            xp.minimum(tested_min_cash, cash, out=tested_min_cash)
+        util += (sold_gpus + delivered_gpus) * pl.inv_held[t]
         for name in record:
             paths[name][:, :, t] = ebitda if name == "ebitda_usd" else step[name]
 
+    if consts.min_liquidity > 0:  # cash below the floor in any tested quarter
+        breach |= tested_min_cash < consts.min_liquidity - COVENANT_TOLERANCE_USD
     debt_end = state.balance.sum(axis=-1) + state.revolver
-    terminal = a(plans.terminal_fleet)[:, None] * rfac[:, :, T - 1] + a(plans.terminal_power)[:, None]
-    npv = npv + consts.discount[T - 1] * (terminal - debt_end)
-    out = {"npv": npv, "min_cash": min_cash, "breach": breach, "default": default, "utilisation": util / T}
+    terminal = pl.terminal_fleet * sc.rfac[T - 1] + pl.terminal_power
+    npv += consts.discount[T - 1] * (terminal - debt_end)
+    out = {
+        "npv": npv,
+        "min_cash": min_cash,
+        "breach": breach,
+        # cash below the minimum after the revolver in any quarter: its lowest cash says it
+        "default": min_cash < fin.min_cash - DEFAULT_TOLERANCE_USD,
+        "utilisation": util / T,
+    }
     out.update(paths)
     return out
+
+
+def _covenants(consts: SimulationConstants, breach: Any, ebitda: Any, step: dict, xp: Any) -> Any:
+    """``breach`` or any covenant missed this quarter (the liquidity floor is checked at the end)."""
+    tol = COVENANT_TOLERANCE_USD
+    debt = step["debt_usd"]
+    if np.isfinite(consts.max_debt_to_ebitda):
+        # debt above the multiple of annualised EBITDA, when there is debt
+        breach |= debt > xp.maximum(consts.max_debt_to_ebitda * 4.0 * ebitda + tol, 0.0)
+    if consts.min_dscr > 0:
+        service = step["debt_service_usd"]
+        breach |= (ebitda < consts.min_dscr * service - tol) & (service > 0)
+    if consts.min_liquidity_fraction > 0:
+        breach |= step["cash_usd"] < consts.min_liquidity_fraction * debt - tol
+    return breach
+
+
+def _contracts(consts, pl, sc, status, phi, t: int, xp: Any) -> tuple[Any, Any, Any]:
+    """Revenue, GPUs delivered and penalties of the contracts in quarter ``t``; updates ``status``.
+
+    A contract no plan serves this quarter adds nothing and is skipped (adding 0.0 changes no
+    bits, so the skipping cannot make a pair's result depend on the other plans in its chunk).
+    """
+    revenue = gpus = penalty = 0.0
+    for k in pl.served_contracts[t]:
+        alive = sc.alive[k, t]
+        if phi is None:
+            status[k] &= alive
+            delivered = pl.contract_total[k, t]
+        else:
+            delivered = _over_sites(pl.contract_gpus[k, :, t], phi)
+            if t >= consts.contract_deadline[k]:
+                # not delivered in full after the deadline: cancelled, with its penalty
+                undelivered = delivered < pl.contract_total[k, t] * (1.0 - _REL) - _REL
+                before = status[k] if t == 0 else status[k] & sc.alive[k, t - 1]
+                penalty = penalty + xp.where(before & undelivered, consts.contract_penalty[k], 0.0)
+                status[k] = before & alive & ~undelivered
+            else:
+                status[k] &= alive
+        served = xp.where(status[k], delivered, 0.0)
+        revenue = revenue + consts.contract_revenue_per_gpu[k] * served
+        gpus = gpus + served
+    return revenue, gpus, penalty
+
+
+def _market(pl, sc, phi, t: int, xp: Any) -> tuple[Any, Any]:
+    """Market revenue and GPUs sold in quarter ``t``: planned sales scaled by power, capped by demand."""
+    revenue_total = sold_total = 0.0
+    for u in range(2):
+        if not pl.any_market[u, t]:
+            continue
+        if phi is None:
+            supply, gpus = pl.supply_total[u, t], pl.market_gpus_total[u, t]
+        else:
+            supply = _over_sites(pl.supply[u, :, t], phi)
+            gpus = _over_sites(pl.market_gpus[u, :, t], phi)
+        revenue = 0.0
+        for g in pl.generations_sold[u][t]:
+            base = (
+                pl.market_revenue_total[u, g, t]
+                if phi is None
+                else _over_sites(pl.market_revenue[u, g, :, t], phi)
+            )
+            revenue = revenue + base * sc.price[g, t]
+        cap = sc.demand[u, t]
+        if phi is None and pl.supply_positive_or_idle[u, t]:
+            # cap / supply where demand binds, else exactly 1 (supply / supply)
+            scale = xp.minimum(cap, supply) / pl.supply_safe[u, t]
+        else:
+            scale = xp.where(supply > cap, cap / xp.where(supply > 0, supply, 1.0), 1.0)
+        revenue_total = revenue_total + revenue * scale
+        sold_total = sold_total + gpus * scale
+    return revenue_total, sold_total
+
+
+class _Scenarios:
+    """The scenario block laid out time-major, so that each (factor, quarter) is a contiguous (S,) row."""
+
+    def __init__(self, scen: ScenarioSet, xp: Any):
+        def rows(arr):  # (S, ..., T) -> (..., T, S)
+            return xp.ascontiguousarray(xp.moveaxis(xp.asarray(arr), 0, -1))
+
+        self.price = rows(scen.price_factor)  # (G, T, S)
+        self.demand = rows(scen.demand)  # (2, T, S)
+        self.alive = rows(scen.contract_alive > 0)  # (K, T, S) bool
+        self.shift = rows(scen.rate_shift)  # (T, S)
+        self.efac = rows(scen.electricity_factor)
+        self.rfac = rows(scen.resale_factor)
+
+
+def _columns(arr: np.ndarray, xp: Any) -> Any:
+    """(P, ..., T) -> (..., T, P, 1): a plan-level (P, 1) column per index, broadcasting over scenarios."""
+    return xp.asarray(np.ascontiguousarray(np.moveaxis(arr, 0, -1))[..., None])
+
+
+def _site_total(arr: np.ndarray, axis: int) -> np.ndarray:
+    """Sum over the site ``axis`` in site order: the same bits as :func:`_over_sites` with every weight 1."""
+    parts = np.moveaxis(arr, axis, 0)
+    total = parts[0]
+    for i in range(1, parts.shape[0]):
+        total = total + parts[i]
+    return total
+
+
+class _PlanColumns:
+    """The plans' per-quarter quantities as (P, 1) columns, with their site totals, and which
+    contracts, uses and generations any plan in the batch serves each quarter (the others add
+    exactly nothing and are skipped)."""
+
+    def __init__(self, plans: PlanBatch, xp: Any):
+        T = plans.held.shape[1]
+        self.K = plans.contract_gpus.shape[1]
+        self.accepted = xp.asarray(plans.accepted.T[:, :, None] > 0.5)  # (K, P, 1)
+        self.contract_gpus = _columns(plans.contract_gpus, xp)  # (K, I, T, P, 1)
+        contract_total = _site_total(plans.contract_gpus, 2)  # (P, K, T)
+        self.contract_total = _columns(contract_total, xp)
+        self.market_revenue = _columns(plans.market_revenue, xp)  # (2, G, I, T, P, 1)
+        revenue_total = _site_total(plans.market_revenue, 3)  # (P, 2, G, T)
+        self.market_revenue_total = _columns(revenue_total, xp)
+        self.supply = _columns(plans.market_supply, xp)  # (2, I, T, P, 1)
+        supply_total = _site_total(plans.market_supply, 2)  # (P, 2, T)
+        self.supply_total = _columns(supply_total, xp)
+        self.market_gpus = _columns(plans.market_gpus, xp)
+        gpus_total = _site_total(plans.market_gpus, 2)
+        self.market_gpus_total = _columns(gpus_total, xp)
+        self.electricity = _columns(plans.electricity, xp)  # (I, T, P, 1)
+        self.electricity_total = _columns(_site_total(plans.electricity, 1), xp)  # (T, P, 1)
+        self.drawn_mw = _columns(plans.drawn_mw, xp)
+        self.online_mw = _columns(plans.online_mw, xp)
+        self.fixed_costs = _columns(plans.site_fixed + plans.other_opex, xp)  # (T, P, 1)
+        self.depreciation = _columns(plans.depreciation, xp)
+        self.book = _columns(plans.book_disposed, xp)
+        self.proceeds = _columns(plans.proceeds, xp)
+        self.capex = _columns(plans.capex, xp)
+        self.any_proceeds = (plans.proceeds != 0).any(axis=0)  # (T,)
+
+        def per_facility(arr):  # (P, F, T) -> (T, P, 1, F)
+            return xp.asarray(np.ascontiguousarray(arr.transpose(2, 0, 1))[:, :, None, :])
+
+        self.draws, self.prepay, self.scheduled = (
+            per_facility(plans.draws),
+            per_facility(plans.prepay),
+            per_facility(plans.scheduled),
+        )
+        held = plans.held
+        self.inv_held = _columns(np.where(held > 0, 1.0 / np.where(held > 0, held, 1.0), 0.0), xp)
+        self.terminal_fleet = xp.asarray(plans.terminal_fleet[:, None])
+        self.terminal_power = xp.asarray(plans.terminal_power[:, None])
+
+        # what any plan in the batch does each quarter
+        self.served_contracts = [
+            np.flatnonzero((plans.contract_gpus[..., t] != 0).any(axis=(0, 2))) for t in range(T)
+        ]
+        sold = plans.market_revenue != 0  # (P, 2, G, I, T)
+        self.generations_sold = [
+            [np.flatnonzero(sold[:, u, :, :, t].any(axis=(0, 2))) for t in range(T)] for u in range(2)
+        ]
+        self.any_market = (
+            sold.any(axis=(0, 2, 3))
+            | (plans.market_supply != 0).any(axis=(0, 2))
+            | (plans.market_gpus != 0).any(axis=(0, 2))
+        )  # (2, T)
+        idle = (supply_total == 0) & (gpus_total == 0) & (revenue_total == 0).all(axis=2)  # (P, 2, T)
+        # every plan either supplies the market or sells nothing in it: the cheaper demand cap applies
+        self.supply_positive_or_idle = ((supply_total > 0) | idle).all(axis=0)  # (2, T)
+        self.supply_safe = _columns(np.where(supply_total > 0, supply_total, 1.0), xp)  # (2, T, P, 1)
+
+
+class _Power:
+    """Share of each site's planned draw that its MW online can carry, per quarter.
+
+    A power block group that is late in a scenario is offline from its planned online quarter for
+    its delay. ``shares(t)`` returns None in a quarter where no pair can be short of power (every
+    share is 1), else a list over sites of (P, S) or (P, 1) shares, None for a site no pair is
+    short at, and the fixed site cost saved on late MW.
+    """
+
+    def __init__(self, consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet, xp: Any):
+        self.xp = xp
+        self.consts = consts
+        self.plans = plans
+        self.maybe_short = _quarters_maybe_short(plans, scen, consts.T)
+        self.over_drawn = plans.drawn_mw > plans.online_mw * (1.0 + _REL) + _REL  # (P, I, T)
+        self.blocks = []  # (site of each plan's group, planned online quarter, MW, late until) per group
+        B = plans.build_mw.shape[1]
+        if B and self.maybe_short:
+            delay = scen.delay[:, plans.build_site, plans.build_start]  # (S, P, B)
+            for b in range(B):
+                if not (plans.build_mw[:, b] > 0).any():
+                    continue
+                until = plans.build_online[:, b][:, None] + delay[:, :, b].T  # (P, S)
+                self.blocks.append(
+                    (
+                        plans.build_site[:, b],
+                        plans.build_online[:, b],
+                        plans.build_mw[:, b],
+                        xp.asarray(until),
+                    )
+                )
+        self.columns = None
+
+    def shares(self, t: int):
+        if t not in self.maybe_short:
+            return None, 0.0
+        xp, plans, consts = self.xp, self.plans, self.consts
+        I = plans.drawn_mw.shape[1]
+        phi, fixed_saved = [], 0.0
+        for i in range(I):
+            late_i = 0.0
+            for site, online_from, mw, until in self.blocks:
+                building = (site == i) & (mw > 0) & (online_from <= t)  # (P,) plans whose group may be late
+                if building.any():
+                    late_i = late_i + xp.where(
+                        xp.asarray(building[:, None]) & (t < until), xp.asarray(mw[:, None]), 0.0
+                    )
+            if isinstance(late_i, float) and not self.over_drawn[:, i, t].any():
+                phi.append(None)
+                continue
+            if not isinstance(late_i, float):
+                fixed_saved = fixed_saved + consts.fixed_cost_per_mw[i] * late_i
+            online = xp.asarray(plans.online_mw[:, i, t][:, None]) - late_i
+            d = xp.asarray(plans.drawn_mw[:, i, t][:, None])
+            short = d > online * (1.0 + _REL) + _REL
+            phi.append(xp.where(short, xp.clip(online / xp.where(d > 0, d, 1.0), 0.0, 1.0), 1.0))
+        if all(p is None for p in phi):
+            return None, 0.0
+        return phi, fixed_saved
 
 
 def _quarters_maybe_short(plans: PlanBatch, scen: ScenarioSet, T: int) -> set[int]:
@@ -261,12 +404,12 @@ def _quarters_maybe_short(plans: PlanBatch, scen: ScenarioSet, T: int) -> set[in
     return quarters
 
 
-def _over_sites(values: Any, phi: list | None) -> Any:
-    """Sum over the last (site) axis of ``values``, each site weighted by ``phi``, in site order.
+def _over_sites(values: Any, phi: list) -> Any:
+    """Sum over the leading (site) axis of ``values``, site i weighted by ``phi[i]``, in site order.
 
-    With ``phi`` None every weight is 1 and skipped; x * 1.0 == x, so both give the same bits.
+    A weight of None is 1 and skipped: x * 1.0 == x, so the bits are those of the plain sum.
     """
-    total = values[..., 0] if phi is None else values[..., 0] * phi[0]
-    for i in range(1, values.shape[-1]):
-        total = total + (values[..., i] if phi is None else values[..., i] * phi[i])
+    total = values[0] if phi[0] is None else values[0] * phi[0]
+    for i in range(1, len(phi)):
+        total = total + (values[i] if phi[i] is None else values[i] * phi[i])
     return total
