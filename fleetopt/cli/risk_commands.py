@@ -75,6 +75,10 @@ def evaluate(
     workers: Annotated[
         int, typer.Option(min=1, help="NumPy worker processes on this machine (default 1: in this process).")
     ] = 1,
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, help="NumPy threads in this process (default: one per usable core)."),
+    ] = None,
     report: ReportFlag = False,
 ) -> None:
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
@@ -105,7 +109,7 @@ def evaluate(
                 plans, loaded, scenarios=scenarios, seed=seed, backend=backend.value, max_memory=budget,
                 deterministic=deterministic, keep_matrix=keep_matrix, executor=executor.value,
                 ray_address=ray_address,
-                workers=workers,
+                workers=workers, threads=threads,
             )  # fmt: skip
             folder = out if out is not None else default_run_dir(f"{loaded.model.name}-evaluate")
             job.start(folder)

@@ -20,6 +20,7 @@ class Backend:
     name: str
     xp: Any
     device: str
+    threads: int = 1  # NumPy: tiles of a block simulated at once (NumPy releases the GIL in its loops)
 
     def to_host(self, array):
         return array.get() if self.name == "cupy" else array
@@ -49,8 +50,19 @@ def cupy_device() -> tuple[Any, str] | None:
         return None
 
 
-def resolve_backend(name: str = "auto") -> Backend:
-    """``auto``: CuPy when it imports and sees a CUDA device, NumPy otherwise."""
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the platform has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_backend(name: str = "auto", threads: int | None = None) -> Backend:
+    """``auto``: CuPy when it imports and sees a CUDA device, NumPy otherwise.
+
+    ``threads``: NumPy threads (default: every usable core); CuPy ignores it.
+    """
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
     if name in ("auto", "cupy"):
@@ -63,7 +75,10 @@ def resolve_backend(name: str = "auto") -> Backend:
                 "backend 'cupy' needs CuPy and a CUDA device, and none was found "
                 '(install with pip install "fleetopt[gpu]" on a machine with an NVIDIA GPU)'
             )
-    return Backend("numpy", np, f"CPU ({os.cpu_count()} cores)")
+    if threads is not None and threads < 1:
+        raise BackendError(f"--threads must be at least 1 (got {threads})")
+    n = threads or usable_cores()
+    return Backend("numpy", np, f"CPU ({n} thread{'s' if n > 1 else ''})", threads=n)
 
 
 def available_ram_bytes() -> int:

@@ -8,6 +8,7 @@ reduced in one fixed order, results do not depend on chunk sizes or on the order
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from fleetopt.data import ModelData
 from fleetopt.evaluate.backend import Backend, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.kernel import kernel_fits, simulate_cuda
+from fleetopt.evaluate.layout import ScenarioRows
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
@@ -59,10 +61,15 @@ def words_per_pair(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = 
     return (_BASE_WORDS_PER_PAIR + 3 * I + 2 * K + 3 * F + 3 * B + len(record) * data.T) * _SAFETY
 
 
-# Largest (plan, scenario) block per simulate call. NumPy runs fastest on blocks whose arrays stay
-# near the CPU caches (measured: ~1e5 pairs beat ~1e6 by 1.5x); a GPU wants blocks large enough
-# to fill every multiprocessor.
+# Largest (plan, scenario) block per simulate call (per thread on NumPy). NumPy runs fastest on
+# blocks whose arrays stay near the CPU caches (measured: ~1e5 pairs beat ~1e6 by 1.5x); a GPU
+# wants blocks large enough to fill every multiprocessor.
 MAX_PAIRS = {"numpy": 1 << 17, "cupy": 1 << 24}
+
+
+def max_block_pairs(backend: Backend) -> int:
+    """Pairs per scenario block on ``backend``: NumPy's threads each take a tile of the block."""
+    return MAX_PAIRS[backend.name] * (backend.threads if backend.name == "numpy" else 1)
 
 
 def chunk_sizes(
@@ -128,7 +135,7 @@ def evaluate_chunk(
         if use_kernel:
             out = simulate_cuda(consts, chunk, block)
         else:
-            out = simulate(consts, chunk, block, xp=be.xp, record=spec.record)
+            out = simulate_tiles(consts, chunk, block, be, spec.record)
         for name in RESULT_FIELDS:
             buffers[name][:, s0:s1] = be.to_host(out[name])
         for name in spec.record:
@@ -142,6 +149,49 @@ def evaluate_chunk(
         "paths": paths,
         "kernel": use_kernel,
     }
+
+
+# A tile smaller than this costs more in per-call overhead than a second thread gains.
+MIN_TILE_PAIRS = 1 << 14
+
+
+def tiles(P: int, S: int, threads: int) -> list[tuple[slice, slice]]:
+    """(plans, scenarios) tiles of a block, one per thread: plans split where there are enough."""
+    n = max(1, min(threads, (P * S) // MIN_TILE_PAIRS))
+    if n == 1:
+        return [(slice(0, P), slice(0, S))]
+    if n <= P:
+        cuts = np.linspace(0, P, n + 1).round().astype(int)
+        return [(slice(a, b), slice(0, S)) for a, b in itertools.pairwise(cuts)]
+    cuts = np.linspace(0, S, n + 1).round().astype(int)
+    return [(slice(0, P), slice(a, b)) for a, b in itertools.pairwise(cuts)]
+
+
+def simulate_tiles(
+    consts: SimulationConstants, chunk: PlanBatch, block: ScenarioSet, be: Backend, record: tuple[str, ...]
+) -> dict:
+    """:func:`simulate` on a block, split into tiles run on ``be.threads`` threads (NumPy releases
+    the GIL in its array loops). Every pair is computed alone, so the tiling cannot change a bit."""
+    parts = tiles(chunk.P, block.S, be.threads if be.name == "numpy" else 1)
+    if len(parts) == 1:
+        return simulate(consts, chunk, block, xp=be.xp, record=record)
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = ScenarioRows(block, np) if parts[0][1] == slice(0, block.S) else None  # split by plans
+
+    def run(tile):
+        plans, scenarios = tile
+        return simulate(consts, chunk.take(plans), block.rows(scenarios), np, record, shared)
+
+    with ThreadPoolExecutor(len(parts)) as pool:
+        results = list(pool.map(run, parts))
+    out = {}
+    for name, first in results[0].items():
+        whole = np.empty((chunk.P, block.S, *first.shape[2:]), dtype=first.dtype)
+        for (plans, scenarios), part in zip(parts, results, strict=True):
+            whole[plans, scenarios] = part[name]
+        out[name] = whole
+    return out
 
 
 def plan_chunks(n_plans: int, plan_chunk: int) -> list[tuple[int, int]]:
@@ -182,7 +232,7 @@ def evaluate(
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
     budget = max_memory if max_memory is not None else int(0.5 * be.free_memory_bytes())
-    auto_plans, auto_scen = chunk_sizes(data, plans, n_scenarios, budget, record, MAX_PAIRS[be.name])
+    auto_plans, auto_scen = chunk_sizes(data, plans, n_scenarios, budget, record, max_block_pairs(be))
     spec = ChunkSpec(
         n_scenarios, seed, scenario_chunk or auto_scen, deterministic, keep_matrix, tuple(record), kernel
     )

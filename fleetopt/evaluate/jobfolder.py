@@ -77,11 +77,12 @@ def prepare_evaluation(
     executor: str = "local",
     ray_address: str | None = None,
     workers: int = 1,
+    threads: int | None = None,
 ) -> EvaluationJob:
     """Check the model, plans, backend and executor of an evaluation and fix its chunk sizes."""
     from fleetopt.evaluate import compile_plans
     from fleetopt.evaluate.backend import BackendError, available_ram_bytes, resolve_backend
-    from fleetopt.evaluate.engine import MAX_PAIRS, chunk_sizes
+    from fleetopt.evaluate.engine import MAX_PAIRS, chunk_sizes, max_block_pairs
     from fleetopt.evaluate.jobs import LocalExecutor, ProcessExecutor, RayExecutor
     from fleetopt.evaluate.sources import model_file_of, read_plans
 
@@ -99,11 +100,12 @@ def prepare_evaluation(
         runner = ProcessExecutor(workers)
         be_name, free = "numpy", available_ram_bytes() // workers
     else:
-        be = resolve_backend(backend)
+        be = resolve_backend(backend, threads)
         runner, be_name, free = LocalExecutor(be), be.name, be.free_memory_bytes()
     n = 1 if deterministic else scenarios
     budget = max_memory if max_memory is not None else int(0.5 * (free or 8 * 1024**3))
-    plan_chunk, scenario_chunk = chunk_sizes(data, batch, n, budget, (), MAX_PAIRS[be_name])
+    block = max_block_pairs(runner.backend) if isinstance(runner, LocalExecutor) else MAX_PAIRS[be_name]
+    plan_chunk, scenario_chunk = chunk_sizes(data, batch, n, budget, (), block)
     parallel = getattr(runner, "parallelism", 1)
     if parallel > 1:  # several chunks per worker, so that every worker has work until the end
         plan_chunk = max(1, min(plan_chunk, -(-batch.P // (4 * parallel))))
@@ -120,6 +122,7 @@ def prepare_evaluation(
         "executor": executor,
         "ray_address": ray_address,
         "workers": workers,
+        "threads": threads,
         "plan_chunk": plan_chunk,
         "scenario_chunk": scenario_chunk,
     }
@@ -153,6 +156,7 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
         executor=settings["executor"],
         ray_address=settings.get("ray_address"),
         workers=settings.get("workers", 1),
+        threads=settings.get("threads"),
     )
     # the same chunks as the first attempt, whatever memory this machine has
     job.settings.update(plan_chunk=settings["plan_chunk"], scenario_chunk=settings["scenario_chunk"])

@@ -153,9 +153,10 @@ FO_DEVICE void fo_pair(
             pay_total += pay_early;
             draws_total += draws[pft];
         }
-        const double ebt = ebitda - depreciation[p * T + t] + gain - interest;
+        const double ebt = ebitda - interest - (depreciation[p * T + t] - gain);
         const double tax = tax_rate * fo_max(ebt, 0.0);
-        cash = cash + ebitda - tax - interest - investing + draws_total - principal_total - pay_total;
+        const double other_outflow = investing + (principal_total + pay_total - draws_total);
+        cash = cash + ebitda - tax - interest - other_outflow;
         const double rev_draw = fo_clip(min_cash_floor - cash, -revolver, revolver_limit - revolver);
         revolver = revolver + rev_draw;
         cash = cash + rev_draw;

@@ -90,6 +90,10 @@ class ScenarioSet:
     def S(self) -> int:
         return len(self.index)
 
+    def rows(self, rows: slice) -> ScenarioSet:
+        """The scenarios at ``rows`` (views, no copy)."""
+        return ScenarioSet(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
     def arrays(self) -> dict[str, np.ndarray]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
@@ -153,17 +157,20 @@ def generate_scenarios(data: ModelData, seed: int, start: int, stop: int) -> Sce
     )
 
     customers = sorted({c.customer for c in data.contracts})
-    alive = np.ones((n, len(data.contracts), T))
+    alive_of = {}  # customer -> (n, T) 1.0 until its default, 0.0 from then on (permanent)
     for j, name in enumerate(customers):
         hazard = risk.customer_hazard_overrides.get(name, risk.customer_default_hazard_per_quarter)
         if hazard <= 0:
+            alive_of[name] = np.ones((n, T))
             continue
         hit = uniforms(seed, idx, Stream.CUSTOMER * 1000 + j, T) < hazard
         first = np.where(hit.any(axis=1), hit.argmax(axis=1), T)
-        ended = np.arange(T)[None, :] >= first[:, None]
-        for k, con in enumerate(data.contracts):
-            if con.customer == name:
-                alive[:, k, :] = np.where(ended, 0.0, 1.0)
+        alive_of[name] = (np.arange(T)[None, :] < first[:, None]).astype(np.float64)
+    alive = (
+        np.stack([alive_of[con.customer] for con in data.contracts], axis=1)
+        if data.contracts
+        else np.ones((n, 0, T))
+    )
 
     delay = np.zeros((n, I, T), dtype=np.int32)
     if (

@@ -1,0 +1,234 @@
+"""How plans and scenarios are laid out for the array simulation (:mod:`fleetopt.evaluate.simulate`).
+
+NumPy is fast on long contiguous rows and slow on strided reads, selections (``where``) and
+temporaries that outgrow the caches; this layout keeps a quarter's work to few such passes.
+
+* :class:`ScenarioRows`: each risk factor time-major, so that one (factor, quarter) is a
+  contiguous row over the scenarios;
+* :class:`PlanColumns`: each plan quantity as a (P, 1) column per quarter, with its site totals,
+  the sites, contracts, uses and generations any plan in the batch uses each quarter (the rest
+  hold zeros and are skipped, which changes no bits);
+* :class:`PowerShortfall`: the share of each site's planned draw that is powered in a quarter
+  where a power block may be late, for the short sites only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fleetopt.evaluate.batch import PlanBatch
+from fleetopt.evaluate.scenarios import ScenarioSet
+
+REL = 1e-9  # power and delivery comparisons tolerate solver round-off
+
+
+class ScenarioRows:
+    """The scenario block laid out time-major, so that each (factor, quarter) is a contiguous (S,) row."""
+
+    def __init__(self, scen: ScenarioSet, xp: Any):
+        def rows(arr):  # (S, ..., T) -> (..., T, S)
+            return xp.ascontiguousarray(xp.moveaxis(xp.asarray(arr), 0, -1))
+
+        self.price = rows(scen.price_factor)  # (G, T, S)
+        self.demand = rows(scen.demand)  # (2, T, S)
+        # (K, T, S) bool; a customer's default is permanent (the simulation relies on it)
+        self.alive = rows(scen.contract_alive > 0)
+        self.xp = xp
+        self.shift = rows(scen.rate_shift)  # (T, S)
+        self.efac = rows(scen.electricity_factor)
+        self.rfac = rows(scen.resale_factor)
+
+    def alive_row(self, k: int, t: int) -> Any:
+        """(S,) 1.0 while contract k's customer has not defaulted by quarter t, else 0.0."""
+        return self.alive[k, t].astype(self.xp.float64)
+
+
+def _columns(arr: np.ndarray, xp: Any) -> Any:
+    """(P, ..., T) -> (..., T, P, 1): a plan-level (P, 1) column per index, broadcasting over scenarios."""
+    return xp.asarray(np.ascontiguousarray(np.moveaxis(arr, 0, -1))[..., None])
+
+
+def _site_total(arr: np.ndarray, axis: int) -> np.ndarray:
+    """Sum over the site ``axis`` in site order: the same bits as :func:`over_sites` with every weight 1."""
+    parts = np.moveaxis(arr, axis, 0)
+    total = parts[0]
+    for i in range(1, parts.shape[0]):
+        total = total + parts[i]
+    return total
+
+
+class PlanColumns:
+    """The plans' per-quarter quantities as (P, 1) columns, with their site totals, and which
+    contracts, uses and generations any plan in the batch serves each quarter (the others add
+    exactly nothing and are skipped)."""
+
+    def __init__(self, plans: PlanBatch, xp: Any):
+        T = plans.held.shape[1]
+        self.K = plans.contract_gpus.shape[1]
+        self.accepted = xp.asarray(plans.accepted.T[:, :, None])  # (K, P, 1) 1.0 taken, 0.0 not
+        self.contract_gpus = _columns(plans.contract_gpus, xp)  # (K, I, T, P, 1)
+        contract_total = _site_total(plans.contract_gpus, 2)  # (P, K, T)
+        self.contract_total = _columns(contract_total, xp)
+        self.market_revenue = _columns(plans.market_revenue, xp)  # (2, G, I, T, P, 1)
+        revenue_total = _site_total(plans.market_revenue, 3)  # (P, 2, G, T)
+        self.market_revenue_total = _columns(revenue_total, xp)
+        self.supply = _columns(plans.market_supply, xp)  # (2, I, T, P, 1)
+        supply_total = _site_total(plans.market_supply, 2)  # (P, 2, T)
+        self.supply_total = _columns(supply_total, xp)
+        self.market_gpus = _columns(plans.market_gpus, xp)
+        gpus_total = _site_total(plans.market_gpus, 2)
+        self.market_gpus_total = _columns(gpus_total, xp)
+        self.electricity = _columns(plans.electricity, xp)  # (I, T, P, 1)
+        self.electricity_total = _columns(_site_total(plans.electricity, 1), xp)  # (T, P, 1)
+        self.drawn_mw = _columns(plans.drawn_mw, xp)
+        self.online_mw = _columns(plans.online_mw, xp)
+        self.fixed_costs = _columns(plans.site_fixed + plans.other_opex, xp)  # (T, P, 1)
+        self.depreciation = _columns(plans.depreciation, xp)
+        self.book = _columns(plans.book_disposed, xp)
+        self.proceeds = _columns(plans.proceeds, xp)
+        self.capex = _columns(plans.capex, xp)
+        self.any_proceeds = (plans.proceeds != 0).any(axis=0)  # (T,)
+
+        def per_facility(arr):  # (P, F, T) -> (T, P, 1, F)
+            return xp.asarray(np.ascontiguousarray(arr.transpose(2, 0, 1))[:, :, None, :])
+
+        self.draws, self.prepay, self.scheduled = (
+            per_facility(plans.draws),
+            per_facility(plans.prepay),
+            per_facility(plans.scheduled),
+        )
+        held = plans.held
+        self.inv_held = _columns(np.where(held > 0, 1.0 / np.where(held > 0, held, 1.0), 0.0), xp)
+        self.terminal_fleet = xp.asarray(plans.terminal_fleet[:, None])
+        self.terminal_power = xp.asarray(plans.terminal_power[:, None])
+
+        # sites any plan in the batch uses, per column with a site axis (the others hold zeros)
+        self.used = {
+            "contract_gpus": (plans.contract_gpus != 0).any(axis=0),  # (K, I, T)
+            "market_revenue": (plans.market_revenue != 0).any(axis=0),  # (2, G, I, T)
+            "supply": (plans.market_supply != 0).any(axis=0),  # (2, I, T)
+            "market_gpus": (plans.market_gpus != 0).any(axis=0),
+            "electricity": (plans.electricity != 0).any(axis=0),  # (I, T)
+        }
+
+        # what any plan in the batch does each quarter
+        self.served_contracts = [
+            np.flatnonzero((plans.contract_gpus[..., t] != 0).any(axis=(0, 2))) for t in range(T)
+        ]
+        sold = plans.market_revenue != 0  # (P, 2, G, I, T)
+        self.generations_sold = [
+            [np.flatnonzero(sold[:, u, :, :, t].any(axis=(0, 2))) for t in range(T)] for u in range(2)
+        ]
+        self.any_market = (
+            sold.any(axis=(0, 2, 3))
+            | (plans.market_supply != 0).any(axis=(0, 2))
+            | (plans.market_gpus != 0).any(axis=(0, 2))
+        )  # (2, T)
+        idle = (supply_total == 0) & (gpus_total == 0) & (revenue_total == 0).all(axis=2)  # (P, 2, T)
+        # every plan either supplies the market or sells nothing in it: the cheaper demand cap applies
+        self.supply_positive_or_idle = ((supply_total > 0) | idle).all(axis=0)  # (2, T)
+        self.supply_safe = _columns(np.where(supply_total > 0, supply_total, 1.0), xp)  # (2, T, P, 1)
+
+
+@dataclass
+class Shortfall:
+    """Power in a quarter where some pair may lack it: per site, the share of its planned draw
+    that is powered ((P, S) or (P, 1); None: 1 for every pair), and the fixed site cost saved on
+    late MW (USD)."""
+
+    phi: list
+    fixed_saved: Any
+
+
+class PowerShortfall:
+    """Which (plan, scenario) pairs lack power, and how much, each quarter.
+
+    A power block group that is late in a scenario is offline from its planned online quarter for
+    its delay; a plan may also draw more than it planned online. Only sites with late MW or an
+    over-drawn plan get shares; the others are fully powered (None), which keeps a short quarter's
+    extra work to the sites that are short.
+    """
+
+    def __init__(self, fixed_cost_per_mw, plans: PlanBatch, scen: ScenarioSet, T: int, xp: Any):
+        self.xp, self.plans, self.S = xp, plans, scen.S
+        self.fixed_cost_per_mw = fixed_cost_per_mw
+        self.maybe_short = quarters_maybe_short(plans, scen, T)
+        self.over_drawn = plans.drawn_mw > plans.online_mw * (1.0 + REL) + REL  # (P, I, T)
+        self.blocks = []  # (site of each plan's group, planned online quarter, MW, late until (P, S))
+        B = plans.build_mw.shape[1]
+        if B and self.maybe_short:
+            delay = scen.delay[:, plans.build_site, plans.build_start]  # (S, P, B)
+            for b in range(B):
+                if (plans.build_mw[:, b] > 0).any():
+                    until = plans.build_online[:, b][:, None] + delay[:, :, b].T
+                    self.blocks.append(
+                        (
+                            plans.build_site[:, b],
+                            plans.build_online[:, b],
+                            plans.build_mw[:, b],
+                            xp.asarray(until),
+                        )
+                    )
+
+    def quarter(self, t: int) -> Shortfall | None:
+        """The power shares of quarter ``t``, or None where no pair can be short of power."""
+        if t not in self.maybe_short:
+            return None
+        xp, plans = self.xp, self.plans
+        phi, fixed_saved = [], 0.0
+        for i in range(plans.drawn_mw.shape[1]):
+            late_i = 0.0
+            for site, online_from, mw, until in self.blocks:
+                building = (site == i) & (mw > 0) & (online_from <= t)
+                if building.any():
+                    late_i = late_i + (t < until) * xp.asarray((mw * building)[:, None])
+            if isinstance(late_i, float) and not self.over_drawn[:, i, t].any():
+                phi.append(None)
+                continue
+            if not isinstance(late_i, float):
+                fixed_saved = fixed_saved + self.fixed_cost_per_mw[i] * late_i
+            online = xp.asarray(plans.online_mw[:, i, t][:, None]) - late_i
+            drawn = xp.asarray(plans.drawn_mw[:, i, t][:, None])
+            short = drawn > online * (1.0 + REL) + REL
+            phi.append(xp.where(short, xp.clip(online / xp.where(drawn > 0, drawn, 1.0), 0.0, 1.0), 1.0))
+        if all(p is None for p in phi):
+            return None
+        return Shortfall(phi, fixed_saved)
+
+
+def quarters_maybe_short(plans: PlanBatch, scen: ScenarioSet, T: int) -> set[int]:
+    """Quarters in which some (plan, scenario) pair may lack power: a late block or an over-drawn site."""
+    quarters: set[int] = set()
+    over = plans.drawn_mw > plans.online_mw * (1.0 + REL) + REL  # (P, I, T)
+    quarters.update(int(t) for t in np.flatnonzero(over.any(axis=(0, 1))))
+    if plans.build_mw.shape[1]:
+        delay = scen.delay[:, plans.build_site, plans.build_start]  # (S, P, B)
+        late = (delay > 0) & (plans.build_mw[None] > 0)
+        if late.any():
+            start = plans.build_online[None].repeat(delay.shape[0], axis=0)[late]
+            stop = start + delay[late]
+            for t in range(int(start.min()), min(T, int(stop.max()))):
+                quarters.add(t)
+    return quarters
+
+
+def over_sites(values: Any, phi: list, used: np.ndarray) -> Any:
+    """Sum over the leading (site) axis of ``values``, site i weighted by ``phi[i]``, in site order.
+
+    Sites no plan uses (``used`` False: all zeros) are skipped and a weight of None is 1 and
+    skipped: adding 0.0 or multiplying by 1.0 changes no bits, so this is the plain site total
+    wherever every weight is 1.
+    """
+    total = None
+    for i in np.flatnonzero(used):
+        term = values[i] if phi[i] is None else values[i] * phi[i]
+        total = term if total is None else total + term
+    return 0.0 if total is None else total
+
+
+def fully_powered(phi: list, used: np.ndarray) -> bool:
+    """Whether none of the ``used`` sites has a power share other than 1."""
+    return all(phi[i] is None for i in np.flatnonzero(used))
