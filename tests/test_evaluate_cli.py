@@ -191,6 +191,7 @@ MALFORMED = {
     "list-meta": (_set("__meta__", np.array("[1, 2]")), "not a fleetopt plan file"),
     "text-values": (_set("draws", lambda v: np.full(v.shape, "x")), "draws holds"),
     "scalar-buys": (_set("buy_blocks", np.array(1.0)), "buy_blocks has shape ()"),
+    "half-taken": (_set("accepted", lambda v: v * 0.0 + 0.5), "taken (1) or not (0)"),
 }
 
 

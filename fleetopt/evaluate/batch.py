@@ -105,6 +105,12 @@ def compile_plans(data: ModelData, plans: list[Plan], labels: list[str]) -> Plan
         problems = plan.shape_problems(data)
         if problems:
             raise PlanFileError(f"plan {labels[p]!r} does not fit the model: {problems[0]}")
+        if not np.isin(plan.accepted, (0.0, 1.0)).all():
+            k = int(np.flatnonzero(~np.isin(plan.accepted, (0.0, 1.0)))[0])
+            raise PlanFileError(
+                f"plan {labels[p]!r}: accepted[{k}] (contract {data.contracts[k].name!r}) is "
+                f"{plan.accepted[k]:g}; a contract is taken (1) or not (0)"
+            )
         contract_by_use = np.zeros((2, S, I, T))
         for k, con in enumerate(data.contracts):
             contract_by_use[con.use] += plan.contract_gpus[k]

@@ -101,12 +101,24 @@ class ChunkSpec:
     kernel: bool = True
 
 
+# The last scenario block made in this process, kept for the next chunk of plans: a worker process
+# or Ray worker computes chunk after chunk on the same scenarios, and making them can cost as much
+# as simulating a chunk. (The entry holds ``data`` so that its id cannot be reused.)
+_LAST_BLOCK: list = []
+
+
 def scenario_block(data: ModelData, spec: ChunkSpec, start: int, stop: int) -> ScenarioSet:
+    """Scenarios ``start .. stop - 1`` of the run (copies of the forecast when deterministic)."""
+    key = (id(data), spec.seed, spec.deterministic, start, stop)
+    if _LAST_BLOCK and _LAST_BLOCK[0][0] == key:
+        return _LAST_BLOCK[0][2]
     if spec.deterministic:
         block = deterministic_scenarios(data, stop - start)
         block.index = np.arange(start, stop)
-        return block
-    return generate_scenarios(data, spec.seed, start, stop)
+    else:
+        block = generate_scenarios(data, spec.seed, start, stop)
+    _LAST_BLOCK[:] = [(key, data, block)]
+    return block
 
 
 def evaluate_chunk(

@@ -1,0 +1,137 @@
+"""The fleet in the MILP: decisions, stress parameters, cohort balances and GPUs in service.
+
+GPU counts are GPUs; docs/formulation.md §5.1-5.3 states the constraints.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from fleetopt.milp.build import MUSD, Builder
+
+
+def add_sets_and_decisions(b: Builder) -> None:
+    m, data, ix = b.m, b.data, b.ix
+    T, F = data.T, len(data.facilities)
+    m.T = pyo.RangeSet(0, T - 1)
+    m.BUY = pyo.Set(initialize=ix.buy, dimen=3, ordered=True)
+    m.CT = pyo.Set(initialize=ix.cohort_quarters, dimen=2, ordered=True)
+    m.MOVE = pyo.Set(initialize=ix.moves, dimen=2, ordered=True)
+    m.ACT = pyo.Set(initialize=ix.active, dimen=4, ordered=True)
+    m.SERVE = pyo.Set(initialize=ix.serve, dimen=4, ordered=True)
+    m.BUILD = pyo.Set(initialize=ix.build, dimen=2, ordered=True)
+    m.DRAW = pyo.Set(initialize=ix.draw, dimen=2, ordered=True)
+    m.F = pyo.RangeSet(0, F - 1) if F else pyo.Set(initialize=[])
+    m.K_OPTIONAL = pyo.Set(initialize=[k for k, c in enumerate(data.contracts) if not c.signed])
+
+    m.buy = pyo.Var(m.BUY, domain=pyo.NonNegativeIntegers)
+    m.buy_training = pyo.Var(m.BUY, domain=pyo.NonNegativeReals)
+    m.held_tr = pyo.Var(m.CT, domain=pyo.NonNegativeReals)
+    m.held_in = pyo.Var(m.CT, domain=pyo.NonNegativeReals)
+    m.redeploy = pyo.Var(m.MOVE, domain=pyo.NonNegativeReals)
+    m.retire_tr = pyo.Var(m.MOVE, domain=pyo.NonNegativeReals)
+    m.retire_in = pyo.Var(m.MOVE, domain=pyo.NonNegativeReals)
+    m.in_service = pyo.Var(m.ACT, domain=pyo.NonNegativeReals)
+    m.serve = pyo.Var(m.SERVE, domain=pyo.NonNegativeReals)
+    m.accept = pyo.Var(m.K_OPTIONAL, domain=pyo.Binary)
+    m.build = pyo.Var(m.BUILD, domain=pyo.NonNegativeIntegers)
+    m.draw = pyo.Var(m.DRAW, domain=pyo.NonNegativeReals)
+    m.prepay = pyo.Var(m.F, m.T, domain=pyo.NonNegativeReals)
+    m.balance = pyo.Var(m.F, m.T, domain=pyo.NonNegativeReals)
+    m.cash = pyo.Var(m.T, domain=pyo.Reals)
+    m.tax = pyo.Var(m.T, domain=pyo.NonNegativeReals)
+
+    for s, i, t in ix.buy:
+        if not data.training_eligible[s, t]:
+            m.buy_training[s, i, t].fix(0)
+
+
+def add_stress_parameters(b: Builder) -> None:
+    """Forecast data a stress test may change between solves of one built model (mutable
+    parameters: a persistent solver updates only these coefficients and bounds; see sweep.py)."""
+    m, data = b.m, b.data
+    T, I, F = data.T, data.I, len(data.facilities)
+    m.price_scale = pyo.Param([0, 1], m.T, initialize=1.0, mutable=True, within=pyo.NonNegativeReals)
+    m.demand_scale = pyo.Param([0, 1], m.T, initialize=1.0, mutable=True, within=pyo.NonNegativeReals)
+    m.capacity_mw = pyo.Param(
+        range(I), m.T, initialize=lambda m, i, t: float(data.sites[i].capacity_mw[t]), mutable=True
+    )
+    m.contract_available = pyo.Param(range(len(data.contracts)), initialize=1.0, mutable=True)
+    m.facility_limit = pyo.Param(
+        range(F),
+        initialize=lambda m, f: (data.facilities[f].size_usd - data.facilities[f].opening_usd) / MUSD,
+        mutable=True,
+    )
+    online_pairs = [
+        (i, tau, t)
+        for i, site in enumerate(data.sites)
+        for tau in site.build_quarters
+        for t in range(tau + site.lead_time, T)
+    ]
+    m.block_online = pyo.Param(online_pairs, initialize=1.0, mutable=True)
+
+
+def held_use(b: Builder, s: int, i: int, t: int, use: int):
+    """GPUs of SKU ``s`` at site ``i`` held in quarter ``t`` configured for ``use``."""
+    var = b.m.held_tr if use == 0 else b.m.held_in
+    return sum(var[c, t] for c in b.ix.cohorts_at.get((s, i, t), ()))
+
+
+def add_cohorts(b: Builder) -> None:
+    """Cohort balances (GPUs leave a cohort only by retirement; redeployment moves training ->
+    inference), forced retirement at the maximum age, and GPUs in service."""
+    m, data, ix = b.m, b.data, b.ix
+    buy_of = {c.index: (c.sku, c.site, c.bought) for c in data.cohorts if not c.existing}
+
+    def moves(var, c, t):
+        return var[c, t] if (c, t) in m.MOVE else 0.0
+
+    def inflow(c, t, use):
+        if t != ix.first_quarter[c]:
+            return (m.held_tr if use == 0 else m.held_in)[c, t - 1]
+        cohort = data.cohorts[c]
+        if cohort.existing:
+            return cohort.initial_training if use == 0 else cohort.initial_inference
+        key = buy_of[c]
+        if use == 0:
+            return m.buy_training[key]
+        return data.block_size[key[0]] * m.buy[key] - m.buy_training[key]
+
+    m.balance_training = b.constraint(
+        m.CT,
+        rule=lambda m, c, t: (
+            m.held_tr[c, t] == inflow(c, t, 0) - moves(m.redeploy, c, t) - moves(m.retire_tr, c, t)
+        ),
+    )
+    m.balance_inference = b.constraint(
+        m.CT,
+        rule=lambda m, c, t: (
+            m.held_in[c, t] == inflow(c, t, 1) + moves(m.redeploy, c, t) - moves(m.retire_in, c, t)
+        ),
+    )
+    # GPUs past the maximum age are all retired in the quarter they reach it
+    m.FORCED = pyo.Set(initialize=list(ix.forced_retire.items()), dimen=2)
+    m.forced_tr = pyo.Var(m.FORCED, domain=pyo.NonNegativeReals)
+    m.forced_in = pyo.Var(m.FORCED, domain=pyo.NonNegativeReals)
+
+    def held_before(c, t, use):
+        if t == 0:
+            cohort = data.cohorts[c]
+            return cohort.initial_training if use == 0 else cohort.initial_inference
+        return (m.held_tr if use == 0 else m.held_in)[c, t - 1]
+
+    m.forced_training = b.constraint(m.FORCED, rule=lambda m, c, t: m.forced_tr[c, t] == held_before(c, t, 0))
+    m.forced_inference = b.constraint(
+        m.FORCED, rule=lambda m, c, t: m.forced_in[c, t] == held_before(c, t, 1)
+    )
+
+    # GPUs in service come from those held and configured for the use; contracts from those in service
+    m.use_limit = b.constraint(
+        m.ACT, rule=lambda m, u, s, i, t: m.in_service[u, s, i, t] <= held_use(b, s, i, t, u)
+    )
+    m.serve_limit = b.constraint(
+        [key for key in ix.active if key in ix.serve_at],
+        rule=lambda m, u, s, i, t: (
+            sum(m.serve[k, s, i, t] for k in ix.serve_at[(u, s, i, t)]) <= m.in_service[u, s, i, t]
+        ),
+    )
