@@ -107,8 +107,9 @@ class ChunkSpec:
 _LAST_BLOCK: list = []
 
 
-def scenario_block(data: ModelData, spec: ChunkSpec, start: int, stop: int) -> ScenarioSet:
-    """Scenarios ``start .. stop - 1`` of the run (copies of the forecast when deterministic)."""
+def scenario_block(data: ModelData, spec: ChunkSpec, start: int, stop: int, threads: int = 1) -> ScenarioSet:
+    """Scenarios ``start .. stop - 1`` of the run (copies of the forecast when deterministic),
+    made in ``threads`` parts at once (scenario i depends only on the seed and i)."""
     key = (id(data), spec.seed, spec.deterministic, start, stop)
     if _LAST_BLOCK and _LAST_BLOCK[0][0] == key:
         return _LAST_BLOCK[0][2]
@@ -116,9 +117,23 @@ def scenario_block(data: ModelData, spec: ChunkSpec, start: int, stop: int) -> S
         block = deterministic_scenarios(data, stop - start)
         block.index = np.arange(start, stop)
     else:
-        block = generate_scenarios(data, spec.seed, start, stop)
+        parts = min(threads, max(1, (stop - start) // MIN_SCENARIOS_PER_THREAD))
+        if parts == 1:
+            block = generate_scenarios(data, spec.seed, start, stop)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            cuts = np.linspace(start, stop, parts + 1).round().astype(int)
+            with ThreadPoolExecutor(parts) as pool:
+                pieces = list(
+                    pool.map(lambda a, b: generate_scenarios(data, spec.seed, a, b), cuts[:-1], cuts[1:])
+                )
+            block = ScenarioSet.concatenate(pieces)
     _LAST_BLOCK[:] = [(key, data, block)]
     return block
+
+
+MIN_SCENARIOS_PER_THREAD = 2048
 
 
 def evaluate_chunk(
@@ -143,7 +158,11 @@ def evaluate_chunk(
     paths = {name: np.empty((chunk.P, S, data.T)) for name in spec.record}
     for s0 in range(0, S, spec.scenario_chunk):
         s1 = min(S, s0 + spec.scenario_chunk)
-        block = scenarios if scenarios is not None and s1 - s0 == S else scenario_block(data, spec, s0, s1)
+        block = (
+            scenarios
+            if scenarios is not None and s1 - s0 == S
+            else scenario_block(data, spec, s0, s1, be.threads)
+        )
         if use_kernel:
             out = simulate_cuda(consts, chunk, block)
         else:

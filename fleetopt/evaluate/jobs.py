@@ -82,7 +82,7 @@ class LocalExecutor:
 
         total = plans.P * spec.n_scenarios
         shared = (
-            scenario_block(data, spec, 0, spec.n_scenarios)
+            scenario_block(data, spec, 0, spec.n_scenarios, self.backend.threads)
             if spec.scenario_chunk >= spec.n_scenarios
             else None
         )

@@ -90,6 +90,11 @@ class ScenarioSet:
     def S(self) -> int:
         return len(self.index)
 
+    @classmethod
+    def concatenate(cls, parts: list[ScenarioSet]) -> ScenarioSet:
+        """The scenarios of ``parts``, one after the other."""
+        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)})
+
     def rows(self, rows: slice) -> ScenarioSet:
         """The scenarios at ``rows`` (views, no copy)."""
         return ScenarioSet(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
