@@ -88,6 +88,28 @@ def test_same_seed_same_results_other_seed_other_results(setup):
     assert (a.metrics["npv_mean_usd"] != c.metrics["npv_mean_usd"]).iloc[:4].all()
 
 
+def test_the_number_of_threads_does_not_change_results(setup, monkeypatch):
+    from fleetopt.evaluate import engine
+    from fleetopt.evaluate.backend import resolve_backend
+
+    data, plans = setup
+
+    def on(threads, some_plans):
+        engine._LAST_BLOCK.clear()  # make the scenarios again, on these threads
+        return run(data, some_plans, N, seed=4, backend=resolve_backend("numpy", threads=threads))
+
+    # tiles and scenario parts this small are never made in a run: allow them here
+    monkeypatch.setattr(engine, "MIN_TILE_PAIRS", 1)
+    monkeypatch.setattr(engine, "MIN_SCENARIOS_PER_THREAD", 1)
+    assert len(engine.tiles(plans.P, N, 3)) == 3
+    for some_plans in (plans, plans.take([0, 1])):  # tiles split the plans, then the scenarios
+        one = on(1, some_plans)
+        for threads in (2, 3):
+            many = on(threads, some_plans)
+            assert_same(many.metrics, one.metrics)
+            np.testing.assert_array_equal(many.npv_matrix, one.npv_matrix)
+
+
 # ---------------------------------------------------------------- counter-based scenarios
 
 
