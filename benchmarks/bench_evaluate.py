@@ -1,6 +1,7 @@
 """Evaluation benchmark: plan-scenario-quarters per second and peak memory, per backend and batch size.
 
-    python -m benchmarks.bench_evaluate [--backend numpy|cupy|all] [--sizes 10x1000,100x1000] [--json out.json]
+    python -m benchmarks.bench_evaluate [--backend numpy|cupy|all] [--sizes 10x1000,100x1000] [--threads N]
+                                        [--json out.json]
 
 Each (plans x scenarios) size runs in a fresh subprocess so that its peak memory is its own.
 Plans are the default model's MILP plan (solved once, to a 2 % gap), compiled once and
@@ -36,11 +37,13 @@ def prepare(plan_file: Path) -> None:
     save_plans(plan_file, [result.plan], ["milp"], loaded.model.name, loaded.content_hash)
 
 
-def one(plan_file: Path, backend: str, plans: int, scenarios: int, max_memory: int | None) -> dict:
+def one(
+    plan_file: Path, backend: str, plans: int, scenarios: int, max_memory: int | None, threads: int | None
+) -> dict:
     import numpy as np
 
     from fleetopt import api
-    from fleetopt.evaluate import compile_plans, evaluate, load_plans
+    from fleetopt.evaluate import compile_plans, evaluate, load_plans, resolve_backend
 
     _, data = api.load(None)
     base, _, _ = load_plans(plan_file, data)
@@ -49,7 +52,8 @@ def one(plan_file: Path, backend: str, plans: int, scenarios: int, max_memory: i
     batch = batch.take(np.zeros(plans, dtype=int))
     batch.labels = [f"p{i}" for i in range(plans)]
     started = time.perf_counter()
-    result = evaluate(data, batch, scenarios, seed=1, backend=backend, max_memory=max_memory)
+    be = resolve_backend(backend, threads) if backend == "numpy" else backend
+    result = evaluate(data, batch, scenarios, seed=1, backend=be, max_memory=max_memory)
     wall = time.perf_counter() - started
     row = {
         "backend": result.backend,
@@ -77,6 +81,7 @@ def main() -> None:
     parser.add_argument("--backend", default="numpy", choices=["numpy", "cupy", "all"])
     parser.add_argument("--sizes", help="comma-separated PLANSxSCENARIOS, e.g. 10x1000,100x1000")
     parser.add_argument("--max-memory", type=int, default=None, help="bytes (default: the engine's)")
+    parser.add_argument("--threads", type=int, default=None, help="NumPy threads (default: every core)")
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument(
         "--one", nargs=4, metavar=("PLAN_FILE", "BACKEND", "PLANS", "SCENARIOS"), help=argparse.SUPPRESS
@@ -84,7 +89,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         plan_file, backend, plans, scenarios = args.one
-        print(json.dumps(one(Path(plan_file), backend, int(plans), int(scenarios), args.max_memory)))
+        print(
+            json.dumps(
+                one(Path(plan_file), backend, int(plans), int(scenarios), args.max_memory, args.threads)
+            )
+        )
         return
     backends = ["numpy", "cupy"] if args.backend == "all" else [args.backend]
     rows = []
@@ -112,6 +121,8 @@ def main() -> None:
                 ]
                 if args.max_memory:
                     cmd += ["--max-memory", str(args.max_memory)]
+                if args.threads:
+                    cmd += ["--threads", str(args.threads)]
                 proc = subprocess.run(cmd, capture_output=True, text=True)
                 if proc.returncode != 0:
                     print(
