@@ -95,7 +95,6 @@ def test_the_number_of_threads_does_not_change_results(setup, monkeypatch):
     data, plans = setup
 
     def on(threads, some_plans):
-        engine._LAST_BLOCK.clear()  # make the scenarios again, on these threads
         return run(data, some_plans, N, seed=4, backend=resolve_backend("numpy", threads=threads))
 
     # tiles and scenario parts this small are never made in a run: allow them here

@@ -101,18 +101,24 @@ class ChunkSpec:
     kernel: bool = True
 
 
-# The last scenario block made in this process, kept for the next chunk of plans: a worker process
-# or Ray worker computes chunk after chunk on the same scenarios, and making them can cost as much
-# as simulating a chunk. (The entry holds ``data`` so that its id cannot be reused.)
+# The last scenario block a worker process made, kept for its next chunk of plans: a worker
+# (process pool or Ray) computes chunk after chunk on the same scenarios, and making them can cost
+# as much as simulating a chunk. Keyed by the model's content (Ray hands each task its own copy).
 _LAST_BLOCK: list = []
+_KEEP_AT_MOST_BYTES = 512 * 1024**2
+# Fewer scenarios than this per thread are made on one thread.
+MIN_SCENARIOS_PER_THREAD = 2048
 
 
-def scenario_block(data: ModelData, spec: ChunkSpec, start: int, stop: int, threads: int = 1) -> ScenarioSet:
+def scenario_block(
+    data: ModelData, spec: ChunkSpec, start: int, stop: int, threads: int = 1, keep: bool = False
+) -> ScenarioSet:
     """Scenarios ``start .. stop - 1`` of the run (copies of the forecast when deterministic),
-    made in ``threads`` parts at once (scenario i depends only on the seed and i)."""
-    key = (id(data), spec.seed, spec.deterministic, start, stop)
-    if _LAST_BLOCK and _LAST_BLOCK[0][0] == key:
-        return _LAST_BLOCK[0][2]
+    made in ``threads`` parts at once (scenario i depends only on the seed and i). ``keep``: reuse
+    the last block kept by this process if it is the same, and keep this one."""
+    key = (_fingerprint(data), spec.seed, spec.deterministic, start, stop) if keep else None
+    if keep and _LAST_BLOCK and _LAST_BLOCK[0][0] == key:
+        return _LAST_BLOCK[0][1]
     if spec.deterministic:
         block = deterministic_scenarios(data, stop - start)
         block.index = np.arange(start, stop)
@@ -129,11 +135,16 @@ def scenario_block(data: ModelData, spec: ChunkSpec, start: int, stop: int, thre
                     pool.map(lambda a, b: generate_scenarios(data, spec.seed, a, b), cuts[:-1], cuts[1:])
                 )
             block = ScenarioSet.concatenate(pieces)
-    _LAST_BLOCK[:] = [(key, data, block)]
+    if keep:
+        small = sum(v.nbytes for v in block.arrays().values()) <= _KEEP_AT_MOST_BYTES
+        _LAST_BLOCK[:] = [(key, block)] if small else []
     return block
 
 
-MIN_SCENARIOS_PER_THREAD = 2048
+def _fingerprint(data: ModelData) -> str:
+    import hashlib
+
+    return hashlib.sha256(data.model.model_dump_json().encode()).hexdigest()
 
 
 def evaluate_chunk(
@@ -143,11 +154,13 @@ def evaluate_chunk(
     backend: str | Backend = "numpy",
     progress: Callable[[int], None] | None = None,
     scenarios: ScenarioSet | None = None,
+    keep_scenarios: bool = False,
 ) -> dict:
     """Metrics of one chunk of plans over all scenarios: a pure function of (model, plans, spec).
 
     Returns ``{"metrics": {name: (P,)}, "npv": (P, S) or None, "paths": {name: (P, S, T)}, "kernel": bool}``.
-    ``scenarios`` may pass the whole scenario set when the caller already holds it.
+    ``scenarios`` may pass the whole scenario set when the caller already holds it;
+    ``keep_scenarios`` keeps the last block made for the next call (worker processes).
     """
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
     consts = SimulationConstants.from_data(data)
@@ -161,7 +174,7 @@ def evaluate_chunk(
         block = (
             scenarios
             if scenarios is not None and s1 - s0 == S
-            else scenario_block(data, spec, s0, s1, be.threads)
+            else scenario_block(data, spec, s0, s1, be.threads, keep_scenarios)
         )
         if use_kernel:
             out = simulate_cuda(consts, chunk, block)

@@ -111,7 +111,8 @@ def _process_chunk(chunk: PlanBatch, spec) -> dict:
     from fleetopt.evaluate.engine import evaluate_chunk
 
     # one thread per worker process: the processes already use the cores
-    out = evaluate_chunk(_WORKER_DATA["data"], chunk, spec, resolve_backend("numpy", threads=1))
+    numpy = resolve_backend("numpy", threads=1)
+    out = evaluate_chunk(_WORKER_DATA["data"], chunk, spec, numpy, keep_scenarios=True)
     out["paths"] = {}
     return out
 
@@ -184,7 +185,8 @@ def _ray_chunk(data, chunk, spec, backend_name):
     """The Ray task: one chunk, on the worker's GPU when Ray gave it one."""
     from fleetopt.evaluate.engine import evaluate_chunk
 
-    out = evaluate_chunk(data, chunk, spec, resolve_backend(backend_name, threads=1))  # one CPU per task
+    backend = resolve_backend(backend_name, threads=1)  # one CPU per task
+    out = evaluate_chunk(data, chunk, spec, backend, keep_scenarios=True)
     out["paths"] = {}
     return out
 
