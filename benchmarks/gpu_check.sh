@@ -41,7 +41,7 @@ echo "== gpu tests"
 "$PY" -m pytest -m gpu -q -p no:cacheprovider tests/test_evaluate_gpu.py 2>&1 | tee "$OUT/gpu-tests.txt" | tail -n 15
 
 echo "== evaluation benchmark"
-"$PY" -m benchmarks.bench_evaluate --backend numpy --sizes 100x1000,100x10000 --json "$OUT/bench-numpy.json" \
+"$PY" -m benchmarks.bench_evaluate --backend numpy --sizes 100x1000,100x10000,1000x10000 --json "$OUT/bench-numpy.json" \
     | tee "$OUT/bench-numpy.md"
 "$PY" -m benchmarks.bench_evaluate --backend cupy --json "$OUT/bench-cupy.json" | tee "$OUT/bench-cupy.md"
 
