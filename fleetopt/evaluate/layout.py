@@ -35,7 +35,7 @@ class ScenarioRows:
         self.price = rows(scen.price_factor)  # (G, T, S)
         self.demand = rows(scen.demand)  # (2, T, S)
         # (K, T, S) bool; a customer's default is permanent (the simulation relies on it)
-        self.alive = rows(scen.contract_alive > 0)
+        self.alive = rows(scen.contract_alive.astype(bool, copy=False))
         self.xp = xp
         self.shift = rows(scen.rate_shift)  # (T, S)
         self.efac = rows(scen.electricity_factor)

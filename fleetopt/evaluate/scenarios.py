@@ -17,7 +17,6 @@ import numpy as np
 from fleetopt.data import ModelData
 
 _DT = 0.25  # years per quarter
-_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 class Stream:
@@ -38,9 +37,10 @@ class Stream:
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
-        x = (x + np.uint64(0x9E3779B97F4A7C15)) & _MASK
-        x = ((x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK
-        x = ((x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK
+        # uint64 arithmetic wraps modulo 2**64, as splitmix64 wants
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return x ^ (x >> np.uint64(31))
 
 
@@ -80,7 +80,7 @@ class ScenarioSet:
     index: np.ndarray  # (S,) scenario numbers
     price_factor: np.ndarray  # (S, G, T) multiplier on market prices by generation
     demand: np.ndarray  # (S, 2, T) realised market demand, H100-equivalent GPUs
-    contract_alive: np.ndarray  # (S, K, T) 1 while the contract's customer has not defaulted
+    contract_alive: np.ndarray  # (S, K, T) bool: True while the contract's customer has not defaulted
     delay: np.ndarray  # (S, I, T) extra quarters for a power block started at site i in quarter tau
     rate_shift: np.ndarray  # (S, T) change of the floating reference rate, annual
     electricity_factor: np.ndarray  # (S, T) multiplier on electricity prices
@@ -110,7 +110,7 @@ def deterministic_scenarios(data: ModelData, n: int = 1) -> ScenarioSet:
         index=np.arange(n),
         price_factor=np.ones((n, 3, T)),
         demand=np.broadcast_to(data.demand, (n, 2, T)).copy(),
-        contract_alive=np.ones((n, K, T)),
+        contract_alive=np.ones((n, K, T), dtype=bool),
         delay=np.zeros((n, I, T), dtype=np.int32),
         rate_shift=np.zeros((n, T)),
         electricity_factor=np.ones((n, T)),
@@ -162,19 +162,19 @@ def generate_scenarios(data: ModelData, seed: int, start: int, stop: int) -> Sce
     )
 
     customers = sorted({c.customer for c in data.contracts})
-    alive_of = {}  # customer -> (n, T) 1.0 until its default, 0.0 from then on (permanent)
+    alive_of = {}  # customer -> (n, T) True until its default, False from then on (permanent)
     for j, name in enumerate(customers):
         hazard = risk.customer_hazard_overrides.get(name, risk.customer_default_hazard_per_quarter)
         if hazard <= 0:
-            alive_of[name] = np.ones((n, T))
+            alive_of[name] = np.ones((n, T), dtype=bool)
             continue
         hit = uniforms(seed, idx, Stream.CUSTOMER * 1000 + j, T) < hazard
         first = np.where(hit.any(axis=1), hit.argmax(axis=1), T)
-        alive_of[name] = (np.arange(T)[None, :] < first[:, None]).astype(np.float64)
+        alive_of[name] = np.arange(T)[None, :] < first[:, None]
     alive = (
         np.stack([alive_of[con.customer] for con in data.contracts], axis=1)
         if data.contracts
-        else np.ones((n, 0, T))
+        else np.ones((n, 0, T), dtype=bool)
     )
 
     delay = np.zeros((n, I, T), dtype=np.int32)
