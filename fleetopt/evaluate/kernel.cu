@@ -36,7 +36,7 @@ FO_DEVICE void fo_pair(
     const double* prepay, const double* sched, const double* inv_held,
     const double* terminal_fleet, const double* terminal_power, const int* build_site,
     const int* build_start, const int* build_online, const double* build_mw,
-    // scenarios: leading axis S
+    // scenarios: time-major, last axis S (consecutive threads read consecutive scenarios)
     const double* price, const double* demand, const double* alive, const int* delay,
     const double* shift, const double* efac, const double* rfac,
     // model constants
@@ -69,7 +69,7 @@ FO_DEVICE void fo_pair(
             const long long pb = p * B + b;
             const int site = build_site[pb];
             const int from = build_online[pb];
-            const int until = from + delay[(s * I + site) * T + build_start[pb]];
+            const int until = from + delay[((long long)site * T + build_start[pb]) * S + s];
             if (from <= t && t < until) late[site] += build_mw[pb];
         }
         for (int i = 0; i < I; ++i) {
@@ -90,7 +90,7 @@ FO_DEVICE void fo_pair(
                 delivered = delivered + c[i * T + t] * phi[i];
                 planned = planned + c[i * T + t];
             }
-            int ended = alive[(s * K + k) * T + t] <= 0.0;
+            int ended = alive[((long long)k * T + t) * S + s] <= 0.0;
             if (t >= contract_deadline[k]) {
                 const int undelivered = delivered < planned * (1.0 - FO_REL) - FO_REL;
                 if (undelivered && status[k] > 0.0) penalty += contract_penalty[k];
@@ -118,9 +118,9 @@ FO_DEVICE void fo_pair(
                 const double* r = mrev + (((p * 2 + u) * 3 + g) * (long long)I) * T;
                 double base = r[t] * phi[0];
                 for (int i = 1; i < I; ++i) base = base + r[i * T + t] * phi[i];
-                revenue = revenue + base * price[(s * 3 + g) * T + t];
+                revenue = revenue + base * price[((long long)g * T + t) * S + s];
             }
-            const double cap = demand[(s * 2 + u) * T + t];
+            const double cap = demand[((long long)u * T + t) * S + s];
             const double scale = supply > cap ? cap / (supply > 0 ? supply : 1.0) : 1.0;
             market_revenue = market_revenue + revenue * scale;
             sold_gpus = sold_gpus + gpus * scale;
@@ -128,10 +128,10 @@ FO_DEVICE void fo_pair(
 
         double electricity = elec[(p * I) * T + t] * phi[0];
         for (int i = 1; i < I; ++i) electricity = electricity + elec[(p * I + i) * T + t] * phi[i];
-        electricity = electricity * efac[s * T + t];
+        electricity = electricity * efac[(long long)t * S + s];
         const double fixed_costs = site_fixed[p * T + t] + other_opex[p * T + t];
         const double ebitda = market_revenue + contract_revenue - electricity - (fixed_costs - fixed_saved) - penalty;
-        const double cash_proceeds = proceeds[p * T + t] * rfac[s * T + t];
+        const double cash_proceeds = proceeds[p * T + t] * rfac[(long long)t * S + s];
         const double gain = cash_proceeds - book[p * T + t];
         const double investing = capex[p * T + t] - cash_proceeds;
 
@@ -141,7 +141,7 @@ FO_DEVICE void fo_pair(
             forecast_interest += rate_q[f * T + t] * balance[f];
             floating_balance += floating[f] * balance[f];
         }
-        const double interest = forecast_interest + (shift[s * T + t] / 4.0) * floating_balance + revolver_rate_q * revolver;
+        const double interest = forecast_interest + (shift[(long long)t * S + s] / 4.0) * floating_balance + revolver_rate_q * revolver;
         double principal_total = 0.0, pay_total = 0.0, draws_total = 0.0, debt = 0.0;
         for (int f = 0; f < F; ++f) {
             const long long pft = (p * F + f) * (long long)T + t;
@@ -180,7 +180,7 @@ FO_DEVICE void fo_pair(
     double debt_end = 0.0;
     for (int f = 0; f < F; ++f) debt_end += balance[f];
     debt_end += revolver;
-    const double terminal = terminal_fleet[p] * rfac[s * T + T - 1] + terminal_power[p];
+    const double terminal = terminal_fleet[p] * rfac[(long long)(T - 1) * S + s] + terminal_power[p];
     npv = npv + discount[T - 1] * (terminal - debt_end);
     out_npv[idx] = npv;
     out_min_cash[idx] = min_cash;

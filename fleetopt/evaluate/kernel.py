@@ -49,6 +49,9 @@ def kernel_arguments(consts: SimulationConstants, plans: PlanBatch, scen: Scenar
     def i32(a):
         return xp.ascontiguousarray(xp.asarray(a, dtype=xp.int32))
 
+    def rows(a):  # scenarios (S, ..., T) -> time-major (..., T, S): a warp reads one contiguous row
+        return np.moveaxis(a, 0, -1)
+
     inv_held = np.where(plans.held > 0, 1.0 / np.where(plans.held > 0, plans.held, 1.0), 0.0)
     return [
         np.int64(P * S), np.int32(S), np.int32(consts.T), np.int32(plans.drawn_mw.shape[1]),
@@ -60,8 +63,9 @@ def kernel_arguments(consts: SimulationConstants, plans: PlanBatch, scen: Scenar
         f64(plans.proceeds), f64(plans.capex), f64(plans.draws), f64(plans.prepay), f64(plans.scheduled),
         f64(inv_held), f64(plans.terminal_fleet), f64(plans.terminal_power), i32(plans.build_site),
         i32(plans.build_start), i32(plans.build_online), f64(plans.build_mw),
-        f64(scen.price_factor), f64(scen.demand), f64(scen.contract_alive), i32(scen.delay),
-        f64(scen.rate_shift), f64(scen.electricity_factor), f64(scen.resale_factor),
+        f64(rows(scen.price_factor)), f64(rows(scen.demand)), f64(rows(scen.contract_alive)),
+        i32(rows(scen.delay)), f64(rows(scen.rate_shift)), f64(rows(scen.electricity_factor)),
+        f64(rows(scen.resale_factor)),
         f64(consts.discount), f64(consts.fixed_cost_per_mw), f64(consts.contract_revenue_per_gpu),
         i32(consts.contract_deadline), f64(consts.contract_penalty), f64(fin.rate_quarterly),
         f64(fin.floating), f64(fin.opening_balance), np.int32(consts.covenant_from),
