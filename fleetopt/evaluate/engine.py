@@ -155,12 +155,14 @@ def evaluate_chunk(
     progress: Callable[[int], None] | None = None,
     scenarios: ScenarioSet | None = None,
     keep_scenarios: bool = False,
+    scenario_rows: ScenarioRows | None = None,
 ) -> dict:
     """Metrics of one chunk of plans over all scenarios: a pure function of (model, plans, spec).
 
     Returns ``{"metrics": {name: (P,)}, "npv": (P, S) or None, "paths": {name: (P, S, T)}, "kernel": bool}``.
     ``scenarios`` may pass the whole scenario set when the caller already holds it;
-    ``keep_scenarios`` keeps the last block made for the next call (worker processes).
+    ``keep_scenarios`` keeps the last block made for the next call (worker processes);
+    ``scenario_rows``: ``scenarios`` laid out for NumPy, when the caller made them once for all chunks.
     """
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
     consts = SimulationConstants.from_data(data)
@@ -171,15 +173,12 @@ def evaluate_chunk(
     paths = {name: np.empty((chunk.P, S, data.T)) for name in spec.record}
     for s0 in range(0, S, spec.scenario_chunk):
         s1 = min(S, s0 + spec.scenario_chunk)
-        block = (
-            scenarios
-            if scenarios is not None and s1 - s0 == S
-            else scenario_block(data, spec, s0, s1, be.threads, keep_scenarios)
-        )
+        whole = scenarios is not None and s1 - s0 == S
+        block = scenarios if whole else scenario_block(data, spec, s0, s1, be.threads, keep_scenarios)
         if use_kernel:
             out = simulate_cuda(consts, chunk, block)
         else:
-            out = simulate_tiles(consts, chunk, block, be, spec.record)
+            out = simulate_tiles(consts, chunk, block, be, spec.record, scenario_rows if whole else None)
         for name in RESULT_FIELDS:
             buffers[name][:, s0:s1] = be.to_host(out[name])
         for name in spec.record:
@@ -212,16 +211,27 @@ def tiles(P: int, S: int, threads: int) -> list[tuple[slice, slice]]:
 
 
 def simulate_tiles(
-    consts: SimulationConstants, chunk: PlanBatch, block: ScenarioSet, be: Backend, record: tuple[str, ...]
+    consts: SimulationConstants,
+    chunk: PlanBatch,
+    block: ScenarioSet,
+    be: Backend,
+    record: tuple[str, ...],
+    rows: ScenarioRows | None = None,
 ) -> dict:
     """:func:`simulate` on a block, split into tiles run on ``be.threads`` threads (NumPy releases
-    the GIL in its array loops). Every pair is computed alone, so the tiling cannot change a bit."""
+    the GIL in its array loops). Every pair is computed alone, so the tiling cannot change a bit.
+    ``rows``: the block already laid out (NumPy)."""
     parts = tiles(chunk.P, block.S, be.threads if be.name == "numpy" else 1)
     if len(parts) == 1:
-        return simulate(consts, chunk, block, xp=be.xp, record=record)
+        return simulate(
+            consts, chunk, block, xp=be.xp, record=record, rows=rows if be.name == "numpy" else None
+        )
     from concurrent.futures import ThreadPoolExecutor
 
-    shared = ScenarioRows(block, np) if parts[0][1] == slice(0, block.S) else None  # split by plans
+    if parts[0][1] == slice(0, block.S):  # split by plans: every tile has the whole block
+        shared = rows if rows is not None else ScenarioRows(block, np)
+    else:
+        shared = None
 
     def run(tile):
         plans, scenarios = tile

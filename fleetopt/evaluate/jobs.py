@@ -18,6 +18,7 @@ import numpy as np
 from fleetopt.data import ModelData
 from fleetopt.evaluate.backend import Backend, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
+from fleetopt.evaluate.layout import ScenarioRows
 
 _CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)-([0-9a-f]{64})\.npz$")
 
@@ -86,12 +87,15 @@ class LocalExecutor:
             if spec.scenario_chunk >= spec.n_scenarios
             else None
         )
+        # laid out once for every chunk (NumPy)
+        rows = ScenarioRows(shared, np) if shared is not None and self.backend.name == "numpy" else None
         results = []
         for first, stop in chunks:
             done = store.load(first, stop) if store is not None else None
             if done is None:
                 tick = (lambda n: progress(n, total)) if progress else None
-                done = evaluate_chunk(data, plans.take(slice(first, stop)), spec, self.backend, tick, shared)
+                chunk = plans.take(slice(first, stop))
+                done = evaluate_chunk(data, chunk, spec, self.backend, tick, shared, scenario_rows=rows)
                 if store is not None:
                     store.save(first, stop, done)
             elif progress:

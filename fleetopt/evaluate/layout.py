@@ -155,23 +155,21 @@ class PowerShortfall:
     def __init__(self, fixed_cost_per_mw, plans: PlanBatch, scen: ScenarioSet, T: int, xp: Any):
         self.xp, self.plans, self.S = xp, plans, scen.S
         self.fixed_cost_per_mw = fixed_cost_per_mw
-        self.maybe_short = quarters_maybe_short(plans, scen, T)
         self.over_drawn = plans.drawn_mw > plans.online_mw * (1.0 + REL) + REL  # (P, I, T)
+        # quarters in which some pair may lack power: an over-drawn site, or a block group late
+        self.maybe_short = {int(t) for t in np.flatnonzero(self.over_drawn.any(axis=(0, 1)))}
         self.blocks = []  # (site of each plan's group, planned online quarter, MW, late until (P, S))
-        B = plans.build_mw.shape[1]
-        if B and self.maybe_short:
-            delay = scen.delay[:, plans.build_site, plans.build_start]  # (S, P, B)
-            for b in range(B):
-                if (plans.build_mw[:, b] > 0).any():
-                    until = plans.build_online[:, b][:, None] + delay[:, :, b].T
-                    self.blocks.append(
-                        (
-                            plans.build_site[:, b],
-                            plans.build_online[:, b],
-                            plans.build_mw[:, b],
-                            xp.asarray(until),
-                        )
-                    )
+        for b in range(plans.build_mw.shape[1]):
+            mw, online = plans.build_mw[:, b], plans.build_online[:, b]
+            delay = scen.delay[:, plans.build_site[:, b], plans.build_start[:, b]].T  # (P, S)
+            late = (delay > 0) & (mw > 0)[:, None]
+            if not late.any():  # on time for every pair: never offline
+                continue
+            until = online[:, None] + delay
+            self.maybe_short.update(
+                range(int(online[late.any(axis=1)].min()), min(T, int(until[late].max())))
+            )
+            self.blocks.append((plans.build_site[:, b], online, mw, xp.asarray(until)))
 
     def quarter(self, t: int) -> Shortfall | None:
         """The power shares of quarter ``t``, or None where no pair can be short of power."""
@@ -197,22 +195,6 @@ class PowerShortfall:
         if all(p is None for p in phi):
             return None
         return Shortfall(phi, fixed_saved)
-
-
-def quarters_maybe_short(plans: PlanBatch, scen: ScenarioSet, T: int) -> set[int]:
-    """Quarters in which some (plan, scenario) pair may lack power: a late block or an over-drawn site."""
-    quarters: set[int] = set()
-    over = plans.drawn_mw > plans.online_mw * (1.0 + REL) + REL  # (P, I, T)
-    quarters.update(int(t) for t in np.flatnonzero(over.any(axis=(0, 1))))
-    if plans.build_mw.shape[1]:
-        delay = scen.delay[:, plans.build_site, plans.build_start]  # (S, P, B)
-        late = (delay > 0) & (plans.build_mw[None] > 0)
-        if late.any():
-            start = plans.build_online[None].repeat(delay.shape[0], axis=0)[late]
-            stop = start + delay[late]
-            for t in range(int(start.min()), min(T, int(stop.max()))):
-                quarters.add(t)
-    return quarters
 
 
 def over_sites(values: Any, phi: list, used: np.ndarray) -> Any:
