@@ -45,6 +45,7 @@ def sweep(
         "n_scenarios": scenarios,
         "seed": seed,
         "backend": backend,
+        "threads": threads,
         "rule": vars(rule),
     }
     if folder is not None:
@@ -113,6 +114,7 @@ def resume_sweep(folder: str | Path, progress=None):
 def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     from fleetopt.evaluate import compile_plans
     from fleetopt.evaluate import evaluate as run_evaluation
+    from fleetopt.evaluate.backend import resolve_backend
     from fleetopt.evaluate.jobs import ChunkStore
     from fleetopt.sweep import Rule, pareto_front, recommend
 
@@ -121,7 +123,8 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     batch = compile_plans(data, [c.plan for c in feasible], [c.label for c in feasible])
     store = ChunkStore(Path(folder) / CHUNK_FOLDER) if folder is not None else None
     evaluation = run_evaluation(
-        data, batch, settings["n_scenarios"], settings["seed"], backend=settings["backend"],
+        data, batch, settings["n_scenarios"], settings["seed"],
+        backend=resolve_backend(settings["backend"], settings.get("threads")),
         plan_chunk=settings.get("plan_chunk"), progress=progress, store=store,
     )  # fmt: skip
     metrics = evaluation.metrics.copy()

@@ -178,7 +178,14 @@ def sweep(
     time_limit: Annotated[
         float | None, typer.Option(min=0.001, help="Time limit per MILP solve, seconds.")
     ] = None,
-    threads: Annotated[int | None, typer.Option(min=1, help="Solver threads.")] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Threads for the MILP solves (default: HiGHS decides) and the NumPy evaluation "
+            "(default: one per usable core).",
+        ),
+    ] = None,
     resume: Annotated[
         Path | None,
         typer.Option(help="Finish an interrupted sweep in this run folder (its candidates are saved)."),
