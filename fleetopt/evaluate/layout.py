@@ -32,11 +32,11 @@ class ScenarioRows:
         def rows(arr):  # (S, ..., T) -> (..., T, S)
             return xp.ascontiguousarray(xp.moveaxis(xp.asarray(arr), 0, -1))
 
+        self.xp = xp
         self.price = rows(scen.price_factor)  # (G, T, S)
         self.demand = rows(scen.demand)  # (2, T, S)
         # (K, T, S) bool; a customer's default is permanent (the simulation relies on it)
         self.alive = rows(scen.contract_alive.astype(bool, copy=False))
-        self.xp = xp
         self.shift = rows(scen.rate_shift)  # (T, S)
         self.efac = rows(scen.electricity_factor)
         self.rfac = rows(scen.resale_factor)
@@ -83,8 +83,6 @@ class PlanColumns:
         self.market_gpus_total = _columns(gpus_total, xp)
         self.electricity = _columns(plans.electricity, xp)  # (I, T, P, 1)
         self.electricity_total = _columns(_site_total(plans.electricity, 1), xp)  # (T, P, 1)
-        self.drawn_mw = _columns(plans.drawn_mw, xp)
-        self.online_mw = _columns(plans.online_mw, xp)
         self.fixed_costs = _columns(plans.site_fixed + plans.other_opex, xp)  # (T, P, 1)
         self.depreciation = _columns(plans.depreciation, xp)
         self.book = _columns(plans.book_disposed, xp)
