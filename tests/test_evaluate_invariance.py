@@ -109,6 +109,26 @@ def test_the_number_of_threads_does_not_change_results(setup, monkeypatch):
             np.testing.assert_array_equal(many.npv_matrix, one.npv_matrix)
 
 
+def test_a_scenario_block_goes_to_the_gpu_once_and_is_let_go_with_the_block():
+    # every chunk of a run is simulated on the same block; its device copy must be reused, and
+    # freed when the block is (checked with NumPy standing in for CuPy)
+    import gc
+
+    from fleetopt.evaluate import kernel
+
+    data = data_of(risky("two_sites"))
+    block, other = generate_scenarios(data, 1, 0, 20), generate_scenarios(data, 1, 0, 20)
+    first = kernel._device_scenarios(block, np)
+    assert kernel._device_scenarios(block, np) is first
+    assert kernel._device_scenarios(other, np) is not first  # an equal but new block is copied again
+    del block
+    gc.collect()
+    assert kernel._ON_DEVICE  # the freed block was not the one held
+    del other
+    gc.collect()
+    assert not kernel._ON_DEVICE
+
+
 # ---------------------------------------------------------------- counter-based scenarios
 
 

@@ -82,7 +82,7 @@ def chunk_sizes(
 ) -> tuple[int, int]:
     """(plans per chunk, scenarios per block) whose working set fits ``budget_bytes``."""
     pairs = max(1, min(max_pairs, int(budget_bytes // (8 * words_per_pair(data, plans, record)))))
-    # the (plans x all scenarios) result buffer of a chunk lives on the host: keep it within budget too
+    # the (plans x all scenarios) result buffer of a chunk lives on the backend: keep it within budget too
     scenario_chunk = max(1, min(n_scenarios, pairs))
     plan_chunk = max(1, min(plans.P, pairs // scenario_chunk, budget_bytes // (8 * 6 * n_scenarios) or 1))
     return plan_chunk, scenario_chunk
@@ -167,9 +167,9 @@ def evaluate_chunk(
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
     consts = SimulationConstants.from_data(data)
     use_kernel = be.name == "cupy" and spec.kernel and not spec.record and kernel_fits(chunk) is None
-    S = spec.n_scenarios
-    buffers = {name: np.empty((chunk.P, S), dtype=bool if name in ("breach", "default") else np.float64)
-               for name in RESULT_FIELDS}  # fmt: skip
+    S, xp = spec.n_scenarios, be.xp
+    # the (plans x scenarios) results stay on the backend's device; only the metrics come back
+    buffers = None
     paths = {name: np.empty((chunk.P, S, data.T)) for name in spec.record}
     for s0 in range(0, S, spec.scenario_chunk):
         s1 = min(S, s0 + spec.scenario_chunk)
@@ -179,16 +179,22 @@ def evaluate_chunk(
             out = simulate_cuda(consts, chunk, block)
         else:
             out = simulate_tiles(consts, chunk, block, be, spec.record, scenario_rows if whole else None)
-        for name in RESULT_FIELDS:
-            buffers[name][:, s0:s1] = be.to_host(out[name])
+        if s1 - s0 == S:  # one block holds every scenario: its results are the buffers
+            buffers = {name: out[name] for name in RESULT_FIELDS}
+        else:
+            if buffers is None:
+                buffers = {name: xp.empty((chunk.P, S), dtype=out[name].dtype) for name in RESULT_FIELDS}
+            for name in RESULT_FIELDS:
+                buffers[name][:, s0:s1] = out[name]
         for name in spec.record:
             paths[name][:, s0:s1] = be.to_host(out[name])
         if progress is not None:
             progress(chunk.P * (s1 - s0))
+    metrics = {name: be.to_host(value) for name, value in plan_metrics(buffers, xp).items()}
     be.synchronize()
     return {
-        "metrics": plan_metrics(buffers),
-        "npv": buffers["npv"] if spec.keep_matrix else None,
+        "metrics": metrics,
+        "npv": be.to_host(buffers["npv"]) if spec.keep_matrix else None,
         "paths": paths,
         "kernel": use_kernel,
     }

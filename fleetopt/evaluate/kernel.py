@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import subprocess
 import tempfile
+import weakref
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -38,19 +39,44 @@ def kernel_fits(plans: PlanBatch) -> str | None:
     return None
 
 
-def kernel_arguments(consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet, xp: Any) -> list:
-    """Every kernel argument in order: contiguous float64/int32 arrays on ``xp`` and typed scalars."""
+def _f64(a, xp):
+    return xp.ascontiguousarray(xp.asarray(a, dtype=xp.float64))
+
+
+def _i32(a, xp):
+    return xp.ascontiguousarray(xp.asarray(a, dtype=xp.int32))
+
+
+def scenario_arguments(scen: ScenarioSet, xp: Any) -> list:
+    """The scenario arrays of the kernel, time-major ((..., T, S): a warp reads one contiguous row)."""
+
+    def rows(a):
+        return np.moveaxis(a, 0, -1)
+
+    return [
+        _f64(rows(scen.price_factor), xp), _f64(rows(scen.demand), xp), _f64(rows(scen.contract_alive), xp),
+        _i32(rows(scen.delay), xp), _f64(rows(scen.rate_shift), xp), _f64(rows(scen.electricity_factor), xp),
+        _f64(rows(scen.resale_factor), xp),
+    ]  # fmt: skip
+
+
+def kernel_arguments(
+    consts: SimulationConstants,
+    plans: PlanBatch,
+    scen: ScenarioSet,
+    xp: Any,
+    scenario_arrays: list | None = None,
+) -> list:
+    """Every kernel argument in order: contiguous float64/int32 arrays on ``xp`` and typed scalars.
+    ``scenario_arrays``: :func:`scenario_arguments` of ``scen``, when the caller already made them."""
     P, S = plans.P, scen.S
     fin = consts.financing
 
     def f64(a):
-        return xp.ascontiguousarray(xp.asarray(a, dtype=xp.float64))
+        return _f64(a, xp)
 
     def i32(a):
-        return xp.ascontiguousarray(xp.asarray(a, dtype=xp.int32))
-
-    def rows(a):  # scenarios (S, ..., T) -> time-major (..., T, S): a warp reads one contiguous row
-        return np.moveaxis(a, 0, -1)
+        return _i32(a, xp)
 
     inv_held = np.where(plans.held > 0, 1.0 / np.where(plans.held > 0, plans.held, 1.0), 0.0)
     return [
@@ -63,9 +89,7 @@ def kernel_arguments(consts: SimulationConstants, plans: PlanBatch, scen: Scenar
         f64(plans.proceeds), f64(plans.capex), f64(plans.draws), f64(plans.prepay), f64(plans.scheduled),
         f64(inv_held), f64(plans.terminal_fleet), f64(plans.terminal_power), i32(plans.build_site),
         i32(plans.build_start), i32(plans.build_online), f64(plans.build_mw),
-        f64(rows(scen.price_factor)), f64(rows(scen.demand)), f64(rows(scen.contract_alive)),
-        i32(rows(scen.delay)), f64(rows(scen.rate_shift)), f64(rows(scen.electricity_factor)),
-        f64(rows(scen.resale_factor)),
+        *(scenario_arrays if scenario_arrays is not None else scenario_arguments(scen, xp)),
         f64(consts.discount), f64(consts.fixed_cost_per_mw), f64(consts.contract_revenue_per_gpu),
         i32(consts.contract_deadline), f64(consts.contract_penalty), f64(fin.rate_quarterly),
         f64(fin.floating), f64(fin.opening_balance), np.int32(consts.covenant_from),
@@ -90,6 +114,23 @@ def _results(outputs: list) -> dict:
 
 
 _CUDA_KERNEL = None
+# The last scenario block uploaded to the GPU, with its device arrays: every chunk of plans of a
+# run is simulated on the same block, so it is copied once. Cleared when the block is freed.
+_ON_DEVICE: list = []
+
+
+def _device_scenarios(scen: ScenarioSet, xp: Any) -> list:
+    """:func:`scenario_arguments` of ``scen`` on ``xp``, made once while ``scen`` lives."""
+    if _ON_DEVICE and _ON_DEVICE[0][0]() is scen:
+        return _ON_DEVICE[0][1]
+
+    def forget(ref):
+        if _ON_DEVICE and _ON_DEVICE[0][0] is ref:
+            _ON_DEVICE.clear()
+
+    arrays = scenario_arguments(scen, xp)
+    _ON_DEVICE[:] = [(weakref.ref(scen, forget), arrays)]
+    return arrays
 
 
 def simulate_cuda(consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet) -> dict:
@@ -102,7 +143,8 @@ def simulate_cuda(consts: SimulationConstants, plans: PlanBatch, scen: ScenarioS
     outputs = _outputs(plans.P, scen.S, cp)
     n_pairs = plans.P * scen.S
     blocks = min(65535 * 8, (n_pairs + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK)
-    _CUDA_KERNEL((blocks,), (THREADS_PER_BLOCK,), (*kernel_arguments(consts, plans, scen, cp), *outputs))
+    args = kernel_arguments(consts, plans, scen, cp, _device_scenarios(scen, cp))
+    _CUDA_KERNEL((blocks,), (THREADS_PER_BLOCK,), (*args, *outputs))
     return _results(outputs)
 
 

@@ -7,6 +7,7 @@ The tail is the ``k = ceil(5 % of S)`` worst scenarios: ``P5`` is the k-th worst
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -28,21 +29,27 @@ def tail_count(n_scenarios: int) -> int:
     return max(1, math.ceil(TAIL * n_scenarios - 1e-9))
 
 
-def plan_metrics(results: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """(P,) metrics from (P, S) simulation results (host NumPy arrays)."""
-    npv = np.asarray(results["npv"], dtype=np.float64)
+def plan_metrics(results: dict, xp: Any = np) -> dict:
+    """(P,) metrics from (P, S) simulation results, computed where the results are (NumPy or
+    CuPy arrays: on a GPU only the metrics, not the (plans x scenarios) results, come back)."""
+    npv = xp.asarray(results["npv"], dtype=xp.float64)
     k = tail_count(npv.shape[1])
-    ordered = np.sort(npv, axis=1)
-    p5 = ordered[:, k - 1]
+    # the k worst in order: a partition then a sort of those k, the same values as a full sort's first k
+    worst = xp.sort(xp.partition(npv, k - 1, axis=1)[:, :k], axis=1)
+    p5 = worst[:, k - 1]
+
+    def share(name):
+        return xp.asarray(results[name]).astype(xp.float64).mean(axis=1)
+
     return {
         "npv_mean_usd": npv.mean(axis=1),
         "npv_std_usd": npv.std(axis=1),
         "npv_p5_usd": p5,
         # the mean of k values none above p5 is at most p5; the clamp removes the round-off of the
         # sum when they are equal (three copies of x can average to x plus one ulp)
-        "npv_cvar5_usd": np.minimum(ordered[:, :k].mean(axis=1), p5),
-        "breach_probability": np.asarray(results["breach"]).mean(axis=1),
-        "default_probability": np.asarray(results["default"]).mean(axis=1),
-        "expected_min_cash_usd": np.asarray(results["min_cash"]).mean(axis=1),
-        "mean_utilisation": np.asarray(results["utilisation"]).mean(axis=1),
+        "npv_cvar5_usd": xp.minimum(worst.mean(axis=1), p5),
+        "breach_probability": share("breach"),
+        "default_probability": share("default"),
+        "expected_min_cash_usd": share("min_cash"),
+        "mean_utilisation": share("utilisation"),
     }
