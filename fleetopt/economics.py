@@ -86,6 +86,34 @@ def power_book_value_end(site: SiteData, T: int) -> np.ndarray:
     return site.block_capex_usd - power_depreciation_schedule(site, T).sum(axis=1)
 
 
+@dataclass(frozen=True)
+class SiteSchedules:
+    """A site's (T, T) power schedules (row: quarter a block starts; column: quarter t)."""
+
+    capex: np.ndarray  # USD paid
+    online: np.ndarray  # 1 when online
+    depreciation: np.ndarray  # USD
+    book_end: np.ndarray  # (T,) USD book value at the end of the horizon
+
+
+def site_schedules(data: ModelData) -> list[SiteSchedules]:
+    """Every site's schedules, made once per model: they depend on the site alone, and a batch of
+    plans would otherwise rebuild them for each plan."""
+    cached = data.__dict__.get("_site_schedules")
+    if cached is None:
+        cached = [
+            SiteSchedules(
+                site.block_capex_usd * power_capex_schedule(site, data.T),
+                power_online_schedule(site, data.T),
+                power_depreciation_schedule(site, data.T),
+                power_book_value_end(site, data.T),
+            )
+            for site in data.sites
+        ]
+        object.__setattr__(data, "_site_schedules", cached)  # a cache on a frozen dataclass
+    return cached
+
+
 def principal_schedule(facility: FacilityData, T: int) -> tuple[np.ndarray, np.ndarray]:
     """Scheduled principal: (T,) on the opening balance, and (T, T) share of a draw in tau repaid in t."""
     n = facility.amortization_quarters
@@ -142,8 +170,9 @@ def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
         + lines["overhead_usd"]
     )
     lines["depreciation_gpu_usd"] = (data.depreciation * held_c).sum(axis=0)
+    schedules = site_schedules(data)
     lines["depreciation_power_usd"] = sum(
-        (plan.build_blocks[i] @ power_depreciation_schedule(site, T) for i, site in enumerate(data.sites)),
+        (plan.build_blocks[i] @ schedules[i].depreciation for i in range(I)),
         np.zeros(T),
     )
     lines["gain_on_disposal_usd"] = ((data.proceeds - data.book_value) * plan.retire).sum(axis=0)
@@ -151,10 +180,7 @@ def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
         plan.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]
     ).sum(axis=(0, 1))
     lines["capex_power_usd"] = sum(
-        (
-            site.block_capex_usd * (plan.build_blocks[i] @ power_capex_schedule(site, T))
-            for i, site in enumerate(data.sites)
-        ),
+        (plan.build_blocks[i] @ schedules[i].capex for i in range(I)),
         np.zeros(T),
     )
     lines["disposal_proceeds_usd"] = (data.proceeds * plan.retire).sum(axis=0)
@@ -174,8 +200,8 @@ def power_online_mw(data: ModelData, build_blocks: np.ndarray) -> np.ndarray:
     """(I, T) facility MW online: existing capacity plus blocks whose lead time has passed."""
     return np.array(
         [
-            site.capacity_mw + site.block_mw * (build_blocks[i] @ power_online_schedule(site, data.T))
-            for i, site in enumerate(data.sites)
+            site.capacity_mw + site.block_mw * (blocks @ schedules.online)
+            for site, blocks, schedules in zip(data.sites, build_blocks, site_schedules(data), strict=True)
         ]
     )
 
@@ -184,7 +210,7 @@ def terminal_assets(data: ModelData, plan: Plan) -> tuple[float, float]:
     """At the end of the horizon: (net realisable value of the fleet, book value of power plant), USD."""
     fleet = float(data.terminal_value @ plan.held[:, -1])
     power = sum(
-        float(plan.build_blocks[i] @ power_book_value_end(site, data.T)) for i, site in enumerate(data.sites)
+        float(plan.build_blocks[i] @ schedules.book_end) for i, schedules in enumerate(site_schedules(data))
     )
     return fleet, power
 
