@@ -114,16 +114,18 @@ def evaluate(
     max_memory: int | None = None,
     deterministic: bool = False,
     keep_matrix: bool = False,
+    threads: int | None = None,
     progress=None,
 ):
     """Evaluate the plans in a run folder or plan file on seeded scenarios of the model (in memory).
 
     With ``model`` None and a run folder as ``plans``, the folder's copy of its model is used.
+    ``threads``: NumPy threads (default: one per usable core).
     Returns ``(EvaluationResult, LoadedModel, PlanSource)``.
     """
     job = prepare_evaluation(
         plans, model, scenarios=scenarios, seed=seed, backend=backend, max_memory=max_memory,
-        deterministic=deterministic, keep_matrix=keep_matrix,
+        deterministic=deterministic, keep_matrix=keep_matrix, threads=threads,
     )  # fmt: skip
     return job.run(progress=progress), job.loaded, job.source
 

@@ -81,11 +81,6 @@ def power_depreciation_schedule(site: SiteData, T: int) -> np.ndarray:
     return site.block_capex_usd * share / life
 
 
-def power_book_value_end(site: SiteData, T: int) -> np.ndarray:
-    """(T,) book value at the end of the horizon of one block started in tau."""
-    return site.block_capex_usd - power_depreciation_schedule(site, T).sum(axis=1)
-
-
 @dataclass(frozen=True)
 class SiteSchedules:
     """A site's (T, T) power schedules (row: quarter a block starts; column: quarter t)."""
@@ -93,23 +88,25 @@ class SiteSchedules:
     capex: np.ndarray  # USD paid
     online: np.ndarray  # 1 when online
     depreciation: np.ndarray  # USD
-    book_end: np.ndarray  # (T,) USD book value at the end of the horizon
+    book_end: np.ndarray  # (T,) USD book value at the end of the horizon of a block started in tau
 
 
 def site_schedules(data: ModelData) -> list[SiteSchedules]:
-    """Every site's schedules, made once per model: they depend on the site alone, and a batch of
-    plans would otherwise rebuild them for each plan."""
+    """Every site's schedules, made once per model (the MILP, the statements and every plan of a
+    batch use them): they depend on the site alone."""
     cached = data.__dict__.get("_site_schedules")
     if cached is None:
-        cached = [
-            SiteSchedules(
-                site.block_capex_usd * power_capex_schedule(site, data.T),
-                power_online_schedule(site, data.T),
-                power_depreciation_schedule(site, data.T),
-                power_book_value_end(site, data.T),
+        cached = []
+        for site in data.sites:
+            depreciation = power_depreciation_schedule(site, data.T)
+            cached.append(
+                SiteSchedules(
+                    site.block_capex_usd * power_capex_schedule(site, data.T),
+                    power_online_schedule(site, data.T),
+                    depreciation,
+                    site.block_capex_usd - depreciation.sum(axis=1),
+                )
             )
-            for site in data.sites
-        ]
         object.__setattr__(data, "_site_schedules", cached)  # a cache on a frozen dataclass
     return cached
 

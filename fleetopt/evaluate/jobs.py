@@ -111,14 +111,18 @@ def _init_worker(data: ModelData) -> None:
     _WORKER_DATA["data"] = data
 
 
-def _process_chunk(chunk: PlanBatch, spec) -> dict:
+def _worker_chunk(data: ModelData, chunk: PlanBatch, spec, backend_name: str) -> dict:
+    """One chunk in a worker (process or Ray task): one thread, since the workers already use the
+    cores, and the scenario block kept for the worker's next chunk."""
     from fleetopt.evaluate.engine import evaluate_chunk
 
-    # one thread per worker process: the processes already use the cores
-    numpy = resolve_backend("numpy", threads=1)
-    out = evaluate_chunk(_WORKER_DATA["data"], chunk, spec, numpy, keep_scenarios=True)
+    out = evaluate_chunk(data, chunk, spec, resolve_backend(backend_name, threads=1), keep_scenarios=True)
     out["paths"] = {}
     return out
+
+
+def _process_chunk(chunk: PlanBatch, spec) -> dict:
+    return _worker_chunk(_WORKER_DATA["data"], chunk, spec, "numpy")
 
 
 class ProcessExecutor:
@@ -187,12 +191,7 @@ def _gather(plans: PlanBatch, spec, chunks, store, progress, submit, next_done) 
 
 def _ray_chunk(data, chunk, spec, backend_name):
     """The Ray task: one chunk, on the worker's GPU when Ray gave it one."""
-    from fleetopt.evaluate.engine import evaluate_chunk
-
-    backend = resolve_backend(backend_name, threads=1)  # one CPU per task
-    out = evaluate_chunk(data, chunk, spec, backend, keep_scenarios=True)
-    out["paths"] = {}
-    return out
+    return _worker_chunk(data, chunk, spec, backend_name)
 
 
 class RayExecutor:

@@ -114,7 +114,8 @@ def simulate(
 
     npv = xp.zeros((P, S))
     min_cash = xp.full((P, S), xp.inf)
-    tested_min_cash = xp.full((P, S), xp.inf)  # lowest cash in quarters the covenants are tested
+    # lowest cash in the quarters the covenants are tested (for the liquidity floor, if any)
+    tested_min_cash = xp.full((P, S), xp.inf) if consts.min_liquidity > 0 else None
     breach = xp.zeros((P, S), dtype=bool)
     util = xp.zeros((P, S))
     paths = {name: xp.zeros((P, S, T)) for name in record}
@@ -139,7 +140,7 @@ def simulate(
         xp.minimum(min_cash, cash, out=min_cash)
         if t >= consts.covenant_from:
             breach = _covenants(consts, breach, ebitda, step, xp)
-            if consts.min_liquidity > 0:
+            if tested_min_cash is not None:
                 xp.minimum(tested_min_cash, cash, out=tested_min_cash)
         util += gpus_used * pl.inv_held[t]
         if record:
@@ -147,7 +148,7 @@ def simulate(
             for name in record:
                 paths[name][:, :, t] = lines[name]
 
-    if consts.min_liquidity > 0:  # cash below the floor in any tested quarter
+    if tested_min_cash is not None:  # cash below the floor in any tested quarter
         breach |= tested_min_cash < consts.min_liquidity - COVENANT_TOLERANCE_USD
     debt_end = state.balance.sum(axis=-1) + state.revolver
     terminal = pl.terminal_fleet * sc.rfac[T - 1] + pl.terminal_power

@@ -174,7 +174,7 @@ def add_objective(b: Builder) -> None:
         data.terminal_value[c] / MUSD * (m.held_tr[c, T - 1] + m.held_in[c, T - 1])
         for c in ix.cohorts_by_t[T - 1]
     )
-    power_book = [econ.power_book_value_end(site, T) / MUSD for site in data.sites]
+    power_book = [s.book_end / MUSD for s in econ.site_schedules(data)]
     terminal_assets = held_end + sum(m.build[i, tau] * power_book[i][tau] for (i, tau) in ix.build)
     m.terminal_assets = pyo.Expression(expr=terminal_assets)
     debt_end = sum(m.balance[f, T - 1] for f in range(F))

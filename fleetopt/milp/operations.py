@@ -130,11 +130,12 @@ def retiring(b: Builder, t: int) -> list[int]:
 def add_money_lines(b: Builder) -> None:
     """EBITDA, depreciation, gain on disposal, disposal proceeds and capex per quarter (MUSD)."""
     m, data, ix = b.m, b.data, b.ix
-    T, I, S = data.T, data.I, data.S
+    I, S = data.I, data.S
     elec = econ.electricity_cost_per_mw(data) / MUSD
     fixed = [site.fixed_cost_per_mw_quarter_usd / MUSD for site in data.sites]
-    capex_sched = [site.block_capex_usd / MUSD * econ.power_capex_schedule(site, T) for site in data.sites]
-    pdep_sched = [econ.power_depreciation_schedule(site, T) / MUSD for site in data.sites]
+    schedules = econ.site_schedules(data)
+    capex_sched = [s.capex / MUSD for s in schedules]
+    pdep_sched = [s.depreciation / MUSD for s in schedules]
     cohorts_t = ix.cohorts_by_t
 
     def ebitda(t):
