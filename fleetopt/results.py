@@ -8,6 +8,7 @@ import pandas as pd
 from fleetopt.data import GENERATIONS, USES, ModelData
 from fleetopt.economics import Statements
 from fleetopt.plan import Plan
+from fleetopt.schema import Robustness
 
 
 def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
@@ -110,6 +111,52 @@ def covenant_headroom(data: ModelData, st: Statements) -> dict[str, float | None
     return out
 
 
+def shocked_cash(data: ModelData, st: Statements, robustness: Robustness | None = None) -> list[dict]:
+    """The plan's statements under each shock of ``robustness`` (default: the model's block), recomputed
+    without the solver: per case the lowest cash (USD) and its quarter, and the lowest DSCR over the
+    covenant quarters. Income lost is market revenue times the price drop plus, per case, one
+    customer's contract revenue; the tax falls with it (docs/formulation.md §5.13)."""
+    robustness = robustness or data.model.robustness
+    if robustness is None or (robustness.market_price_drop == 0 and not robustness.lose_any_customer):
+        return []
+    lines = st.lines
+    market = lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"]
+    pretax = (
+        lines["ebitda_usd"]
+        - lines["depreciation_gpu_usd"]
+        - lines["depreciation_power_usd"]
+        + lines["gain_on_disposal_usd"]
+        - lines["interest_usd"]
+    )
+    customers = sorted({c.customer for c in data.contracts}) if robustness.lose_any_customer else []
+    cov = data.model.finance.covenants
+    tested = np.arange(data.T) >= (data.model.first_quarter_offset(cov.test_from) if cov else data.T)
+    out = []
+    for case in customers or [None]:
+        lost = robustness.market_price_drop * market
+        for con in data.contracts:
+            if con.customer == case:
+                lost = lost + lines[f"revenue_contract_{con.name}_usd"]
+        tax = data.tax_rate * np.maximum(pretax - lost, 0.0)
+        cash = lines["cash_usd"] - np.cumsum(lost - lines["tax_usd"] + tax)
+        service = lines["debt_service_usd"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dscr = np.where(service > 0, (lines["ebitda_usd"] - lost) / service, np.inf)[tested]
+        t = int(np.argmin(cash))
+        shocks = (
+            [f"market prices -{robustness.market_price_drop:.0%}"] if robustness.market_price_drop else []
+        )
+        out.append(
+            {
+                "case": ", ".join([*([f"{case} lost"] if case else []), *shocks]),
+                "lowest_cash_usd": float(cash[t]),
+                "quarter": data.quarter_labels[t],
+                "lowest_dscr": float(dscr.min()) if np.isfinite(dscr).any() else None,
+            }
+        )
+    return out
+
+
 def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     """Key figures of a plan under the forecast (units in the keys)."""
     lines = st.lines
@@ -140,4 +187,5 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "contracts_accepted": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] > 0.5],
         "contracts_declined": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] <= 0.5],
         "revenue_total_usd": float(lines["revenue_usd"].sum()),
+        "shocked": shocked_cash(data, st),
     }

@@ -86,7 +86,22 @@ def model_summary_table(loaded: LoadedModel) -> Table:
         if c.min_liquidity_usd is not None:
             parts.append(f"liquidity >= {format_usd(c.min_liquidity_usd)}")
         table.add_row("covenants", ", ".join(parts))
+    if m.robustness:
+        table.add_row("robustness", describe_robustness(m.robustness))
     return table
+
+
+def describe_robustness(r) -> str:
+    """What a `robustness` block asks the plan to survive, in words."""
+    parts = []
+    if r.market_price_drop:
+        parts.append(f"market prices -{r.market_price_drop:.0%} in every quarter")
+    if r.lose_any_customer:
+        parts.append("the loss of any one customer")
+    if r.power_delay_quarters:
+        parts.append(f"every power block {r.power_delay_quarters} quarters late")
+    tested = "cash and covenants" if r.covenants else "cash"
+    return f"{tested} must survive " + ", ".join(parts)
 
 
 def _pct(x: float | None) -> str:
@@ -137,6 +152,12 @@ def solve_summary_tables(result) -> list:
     key.add_row("lowest DSCR", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
     headroom = ", ".join(f"{k} {_pct(v)}" for k, v in fig["covenant_headroom"].items())
     key.add_row("lowest covenant headroom", headroom or "no covenants")
+    if fig["shocked"]:
+        worst = min(fig["shocked"], key=lambda case: case["lowest_cash_usd"])
+        key.add_row(
+            "lowest cash under robustness shocks",
+            f"{format_usd(worst['lowest_cash_usd'])} in {worst['quarter']} ({worst['case']})",
+        )
     return [status, purchases, key]
 
 

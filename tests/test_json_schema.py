@@ -16,7 +16,7 @@ from fleetopt.schema import PlanningModel
 
 BLOCKS = [
     "name", "description", "horizon", "skus", "sites", "fleet", "market", "contracts", "limits",
-    "finance", "redeployment", "retirement", "risk",
+    "finance", "redeployment", "retirement", "risk", "robustness",
 ]  # fmt: skip
 REQUIRED_BLOCKS = ["name", "horizon", "skus", "sites", "market", "finance", "redeployment"]
 

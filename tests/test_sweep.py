@@ -211,13 +211,15 @@ def test_stress_solves_reuse_one_built_model(monkeypatch):
     real = persistent.build_model
 
     def counting(*args, **kwargs):
-        builds.append(1)
+        builds.append(kwargs.get("robustness"))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(persistent, "build_model", counting)
-    cands = generate_candidates(data, 6)
-    assert len(builds) == 1, "every stress and variation should re-solve the one built model"
+    cands = generate_candidates(data, 8)
+    assert builds[0] is None and len(builds) == 2, "stresses and variations re-solve one built model"
+    assert builds[1].lose_any_customer  # the robust candidate needs its own constraints
     assert sum(c.origin == "stress" for c in cands.candidates) >= 2
+    assert [c.origin for c in cands.candidates].count("robust") == 1
 
 
 # ---------------------------------------------------------------- the power limit

@@ -12,8 +12,8 @@ The components are added by topic, in this order:
   cohort balances, forced retirement, GPUs in service;
 * :mod:`fleetopt.milp.operations`: contracts, market demand, power, and the operating money
   lines (EBITDA, depreciation, disposals, capex);
-* :mod:`fleetopt.milp.finance`: debt, borrowing base, tax and cash, covenants, customer
-  concentration, and the objective.
+* :mod:`fleetopt.milp.finance`: debt, borrowing base, tax and cash, covenants, the liquidity
+  stress test, customer concentration, and the objective.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pyomo.environ as pyo
 
 from fleetopt import economics as econ
 from fleetopt.data import ModelData
+from fleetopt.schema import Robustness
 
 MUSD = 1e6
 
@@ -41,6 +42,7 @@ SOFT_GROUPS = {
     "leverage_covenant": "MUSD",
     "dscr_covenant": "MUSD",
     "liquidity_covenant": "MUSD",
+    "robustness": "MUSD",
     "customer_share": "MUSD",
     "demand_floor": "H100-eq GPUs",
 }
@@ -135,6 +137,7 @@ class Builder:
     ix: IndexSets
     objective: str
     relax: bool
+    robustness: Robustness | None = None
     slack_index: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -168,8 +171,16 @@ class Builder:
         return self.m.slack[idx]
 
 
-def build_model(data: ModelData, objective: str = "npv", relax: bool = False) -> pyo.ConcreteModel:
+def build_model(
+    data: ModelData,
+    objective: str = "npv",
+    relax: bool = False,
+    robustness: Robustness | None = None,
+) -> pyo.ConcreteModel:
     """The fleet MILP. ``objective`` is ``npv`` (maximise) or ``cost`` (minimise).
+
+    ``robustness`` holds the shocks the plan must survive: the model file's ``robustness`` block
+    unless another is given.
 
     With ``relax=True`` every soft-able constraint group gets a non-negative slack and the
     objective becomes: minimise total slack (used to diagnose infeasible inputs).
@@ -183,7 +194,7 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     m.data = data
     m.ix = ix
     m.objective_kind = objective
-    b = Builder(m, data, ix, objective, relax)
+    b = Builder(m, data, ix, objective, relax, robustness or data.model.robustness)
 
     fleet.add_sets_and_decisions(b)
     fleet.add_stress_parameters(b)
@@ -198,6 +209,7 @@ def build_model(data: ModelData, objective: str = "npv", relax: bool = False) ->
     finance.add_debt(b)
     finance.add_cash(b)
     finance.add_covenants(b)
+    finance.add_robustness(b)
     finance.add_concentration(b)
     finance.add_objective(b)
     m.slack_index = b.slack_index

@@ -65,8 +65,8 @@ def diagnose(data: ModelData, objective: str = "npv", time_limit=None, threads=N
 def _describe(data: ModelData, group: str, key: list) -> tuple[str, int | None]:
     q = data.quarter_labels
     if group == "power":
-        i, t = key
-        return f"site {data.sites[i].name} in {q[t]}", t
+        i, t, *late = key
+        return f"site {data.sites[i].name} in {q[t]}" + (" (power late, robustness)" if late else ""), t
     if group == "contract_delivery":
         k, t = key
         return f"contract {data.contracts[k].name} in {q[t]}", t
@@ -75,6 +75,9 @@ def _describe(data: ModelData, group: str, key: list) -> tuple[str, int | None]:
     if group == "demand_floor":
         u, t = key
         return f"{('training', 'inference')[u]} demand in {q[t]}", t
+    if group == "robustness":
+        t, case, test = key
+        return f"{q[t]} ({test} with {case} lost)" if case != "market prices" else f"{q[t]} ({test})", t
     t = key[0]
     return f"{q[t]}" + (f" ({key[1]})" if len(key) > 1 else ""), t
 

@@ -1,4 +1,5 @@
-"""Money in the MILP: debt, borrowing base, tax and cash, covenants, concentration, objective.
+"""Money in the MILP: debt, borrowing base, tax and cash, covenants, the liquidity stress test,
+concentration, objective.
 
 MUSD throughout, with the debt schedules of :class:`fleetopt.economics.Financing` (the statements
 and the evaluator roll the same schedules forward); docs/formulation.md §5.9-5.12 and §6 state
@@ -11,7 +12,7 @@ import pyomo.environ as pyo
 
 from fleetopt import economics as econ
 from fleetopt.milp.build import MUSD, SLACK_WEIGHTS, SOFT_GROUPS, Builder
-from fleetopt.milp.operations import contract_revenue, revenue
+from fleetopt.milp.operations import add_late_power, contract_revenue, market_revenue, revenue
 
 
 def draw(b: Builder, f: int, t: int):
@@ -102,10 +103,9 @@ def add_cash(b: Builder) -> None:
     )
 
 
-def add_covenants(b: Builder) -> None:
-    """Leverage, debt service coverage and liquidity, each from its test quarter."""
-    m, data = b.m, b.data
-    T, F = data.T, len(data.facilities)
+def covenant_quarters(data) -> tuple[list[int], list[int]]:
+    """Quarters the covenants are tested, and those of them in which debt can be outstanding."""
+    T = data.T
     cov = data.model.finance.covenants
     tested = [t for t in range(T) if cov is not None and t >= data.model.first_quarter_offset(cov.test_from)]
     # leverage and coverage tests mean nothing in a quarter where no debt can be outstanding
@@ -113,7 +113,15 @@ def add_covenants(b: Builder) -> None:
         [0 if fac.opening_usd > 0 else min(fac.draw_quarters, default=T) for fac in data.facilities],
         default=T,
     )
-    debt_tested = [t for t in tested if t >= first_debt]
+    return tested, [t for t in tested if t >= first_debt]
+
+
+def add_covenants(b: Builder) -> None:
+    """Leverage, debt service coverage and liquidity, each from its test quarter."""
+    m, data = b.m, b.data
+    T, F = data.T, len(data.facilities)
+    cov = data.model.finance.covenants
+    tested, debt_tested = covenant_quarters(data)
     total_debt = {t: sum(m.balance[f, t] for f in range(F)) for t in range(T)}
     if cov is not None and cov.max_debt_to_ebitda is not None and F:
         m.leverage_covenant = b.constraint(
@@ -140,6 +148,108 @@ def add_covenants(b: Builder) -> None:
             rule=lambda m, t, part: (
                 m.cash[t] + b.slack("liquidity_covenant", t, part)
                 >= (floor_usd if part == "floor" else frac * total_debt[t])
+            ),
+        )
+
+
+def add_robustness(b: Builder) -> None:
+    """The plan must also survive the shocks of the ``robustness`` block: power blocks late (see
+    ``add_late_power``), market revenue ``stress_price_drop`` lower in every quarter and, per case,
+    one customer's contract revenue gone. ``stress_lost`` is the income a case loses in a quarter,
+    ``stress_tax`` the tax then due, ``stress_gap`` the cash lost so far; cash less the gap keeps
+    the cash floors, and the shocked EBITDA the leverage and DSCR covenants.
+    docs/formulation.md §5.13."""
+    stress = b.robustness
+    if stress is None:
+        return
+    m, data = b.m, b.data
+    T, F = data.T, len(data.facilities)
+    if stress.power_delay_quarters:
+        add_late_power(b, stress.power_delay_quarters)
+    if stress.market_price_drop == 0.0 and not stress.lose_any_customer:
+        return
+    customers = sorted({c.customer for c in data.contracts}) if stress.lose_any_customer else []
+    cases = customers or ["market prices"]
+    m.STRESS = pyo.Set(initialize=cases, ordered=True)
+    # mutable, so that one built model can be re-solved at several shock sizes (sweep.py)
+    m.stress_price_drop = pyo.Param(
+        initialize=stress.market_price_drop, mutable=True, within=pyo.UnitInterval
+    )
+
+    def lost(case, t):
+        lost_contracts = sum(
+            contract_revenue(b, k, t)
+            for k, con in enumerate(data.contracts)
+            if con.customer == case and con.start <= t <= con.end
+        )
+        return m.stress_price_drop * market_revenue(b, t) + lost_contracts
+
+    m.stress_lost = pyo.Expression(m.STRESS, m.T, rule=lambda m, case, t: lost(case, t))
+    m.stress_tax = pyo.Var(m.STRESS, m.T, domain=pyo.NonNegativeReals)
+    m.stress_gap = pyo.Var(m.STRESS, m.T, domain=pyo.Reals)
+    m.stress_tax_floor = b.constraint(
+        m.STRESS,
+        m.T,
+        rule=lambda m, case, t: (
+            m.stress_tax[case, t]
+            >= data.tax_rate
+            * (m.ebitda[t] - m.stress_lost[case, t] - m.depreciation[t] + m.gain[t] - m.interest[t])
+        ),
+    )
+    # a lower tax than planned gives back part of the income lost (the tax saved)
+    m.stress_gap_flow = b.constraint(
+        m.STRESS,
+        m.T,
+        rule=lambda m, case, t: (
+            m.stress_gap[case, t]
+            == (m.stress_gap[case, t - 1] if t > 0 else 0.0)
+            + m.stress_lost[case, t]
+            - m.tax[t]
+            + m.stress_tax[case, t]
+        ),
+    )
+    cov = data.model.finance.covenants
+    tested, debt_tested = covenant_quarters(data)
+    floor = {t: data.min_cash / MUSD for t in range(T)}
+    if cov is not None and cov.min_liquidity_usd is not None:
+        floor = {t: max(v, cov.min_liquidity_usd / MUSD if t in tested else 0.0) for t, v in floor.items()}
+    frac = (cov.min_liquidity_fraction_of_debt or 0.0) if cov is not None else 0.0
+    total_debt = {t: sum(m.balance[f, t] for f in range(F)) for t in range(T)}
+    m.stress_cash = b.constraint(
+        m.STRESS,
+        m.T,
+        rule=lambda m, case, t: (
+            m.cash[t] - m.stress_gap[case, t] + b.slack("robustness", t, case, "cash") >= floor[t]
+        ),
+    )
+    if frac > 0 and F:
+        m.stress_liquidity = b.constraint(
+            m.STRESS,
+            tested,
+            rule=lambda m, case, t: (
+                m.cash[t] - m.stress_gap[case, t] + b.slack("robustness", t, case, "liquidity")
+                >= frac * total_debt[t]
+            ),
+        )
+    if not stress.covenants or cov is None or not F:
+        return
+    if cov.max_debt_to_ebitda is not None:
+        m.stress_leverage = b.constraint(
+            m.STRESS,
+            debt_tested,
+            rule=lambda m, case, t: (
+                total_debt[t]
+                <= cov.max_debt_to_ebitda * 4.0 * (m.ebitda[t] - m.stress_lost[case, t])
+                + b.slack("robustness", t, case, "leverage")
+            ),
+        )
+    if cov.min_dscr is not None:
+        m.stress_dscr = b.constraint(
+            m.STRESS,
+            debt_tested,
+            rule=lambda m, case, t: (
+                m.ebitda[t] - m.stress_lost[case, t] + b.slack("robustness", t, case, "dscr")
+                >= cov.min_dscr * (m.interest[t] + sum(m.scheduled_principal[f, t] for f in range(F)))
             ),
         )
 

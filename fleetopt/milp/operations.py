@@ -94,6 +94,21 @@ def add_power(b: Builder) -> None:
     )
 
 
+def add_late_power(b: Builder, delay: int) -> None:
+    """MW drawn within what would be online if every new block came ``delay`` quarters late."""
+    m, data = b.m, b.data
+
+    def late_online(i, t):
+        site = data.sites[i]
+        built = sum(m.build[i, tau] for tau in site.build_quarters if tau + site.lead_time + delay <= t)
+        return m.capacity_mw[i, t] + site.block_mw * built
+
+    m.late_power = b.constraint(
+        [(i, t) for i in range(data.I) for t in range(data.T) if data.sites[i].build_quarters],
+        rule=lambda m, i, t: drawn(b, i, t) <= late_online(i, t) + b.slack("power", i, t, "late"),
+    )
+
+
 def contract_revenue(b: Builder, k: int, t: int):
     """MUSD earned on contract ``k`` in quarter ``t``."""
     return b.contract_revenue_musd[k] * sum(
@@ -101,19 +116,22 @@ def contract_revenue(b: Builder, k: int, t: int):
     )
 
 
-def revenue(b: Builder, t: int):
-    """MUSD of market and contract revenue in quarter ``t``."""
-    m, data = b.m, b.data
-    rev_mkt = b.market_revenue_musd
-    market = sum(
+def market_revenue(b: Builder, t: int):
+    """MUSD earned on the market (training and inference) in quarter ``t``."""
+    m, rev_mkt = b.m, b.market_revenue_musd
+    return sum(
         rev_mkt[u, s, t] * m.price_scale[u, t] * market_gpus(b, u, s, i, t)
         for u in (0, 1)
         for (s, i) in b.ix.market_terms[(u, t)]
     )
+
+
+def revenue(b: Builder, t: int):
+    """MUSD of market and contract revenue in quarter ``t``."""
     contracts = sum(
-        contract_revenue(b, k, t) for k, con in enumerate(data.contracts) if con.start <= t <= con.end
+        contract_revenue(b, k, t) for k, con in enumerate(b.data.contracts) if con.start <= t <= con.end
     )
-    return market + contracts
+    return market_revenue(b, t) + contracts
 
 
 def retired(b: Builder, c: int, t: int):

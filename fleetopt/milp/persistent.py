@@ -21,6 +21,7 @@ from fleetopt.economics import plan_statements
 from fleetopt.milp.build import MUSD, build_model
 from fleetopt.milp.solve import extract_plan, run_highs
 from fleetopt.plan import Plan
+from fleetopt.schema import Robustness
 
 
 @dataclass
@@ -54,9 +55,10 @@ class PersistentPlanner:
         mip_gap: float = 0.005,
         time_limit: float | None = None,
         threads: int | None = None,
+        robustness: Robustness | None = None,
     ):
         self.data = data
-        self.m = build_model(data, objective)
+        self.m = build_model(data, objective, robustness=robustness)
         self.solver = Highs()
         self.options = {"rel_gap": mip_gap, "time_limit": time_limit, "threads": threads}
         self._base_capacity = {key: pyo.value(p) for key, p in self.m.capacity_mw.items()}

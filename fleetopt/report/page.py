@@ -164,6 +164,14 @@ def build_report(folder: str | Path) -> str:
             _kpi("GPUs bought", svg.number(fig["gpus_bought"])),
             _kpi("power built", f"{fig['power_built_mw']:,.0f} MW"),
         ]
+        if fig["shocked"]:
+            worst = min(fig["shocked"], key=lambda case: case["lowest_cash_usd"])
+            kpis.append(
+                _kpi(
+                    f"lowest cash under robustness shocks ({worst['case']}, {worst['quarter']})",
+                    svg.money(worst["lowest_cash_usd"]),
+                )
+            )
     if metrics is not None and focus:
         row = metrics[metrics["plan"] == labels[focus[0]]].iloc[0]
         kpis += [

@@ -4,7 +4,7 @@ from fleetopt.schema.commercial import Contract, Market
 from fleetopt.schema.finance import Covenants, DebtFacility, Finance
 from fleetopt.schema.hardware import FleetCohort, Generation, Sku, Use
 from fleetopt.schema.model import Horizon, PlanningModel, contract_skus, cross_checks
-from fleetopt.schema.risk import Risk
+from fleetopt.schema.risk import Risk, Robustness
 from fleetopt.schema.sites import PowerExpansion, Site
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "PlanningModel",
     "PowerExpansion",
     "Risk",
+    "Robustness",
     "Site",
     "Sku",
     "Use",

@@ -10,7 +10,7 @@ from fleetopt.schema.base import Fraction, Name, PositiveInt, Quarter, StrictMod
 from fleetopt.schema.commercial import CommercialLimits, Contract, Market
 from fleetopt.schema.finance import Finance, Redeployment, Retirement
 from fleetopt.schema.hardware import FleetCohort, Generation, Sku
-from fleetopt.schema.risk import Risk
+from fleetopt.schema.risk import Risk, Robustness
 from fleetopt.schema.series import SeriesSpec, resolve_series, series_length_problem, series_quarters
 from fleetopt.schema.sites import Site
 
@@ -57,6 +57,8 @@ class PlanningModel(StrictModel):
     """Rules for retiring and selling GPUs."""
     risk: Risk = Field(default_factory=Risk)
     """Uncertainty around the forecast, for scenario evaluation."""
+    robustness: Robustness | None = None
+    """Shocks the optimised plan must survive (constraints of the MILP); none when omitted."""
 
     @property
     def first_quarter(self) -> int:

@@ -1,4 +1,5 @@
-"""Uncertainty around the forecast: the inputs of the scenario generator.
+"""Uncertainty around the forecast: the inputs of the scenario generator (`risk`), and the
+shocks the optimised plan must survive (`robustness`).
 
 Every factor defaults to "no uncertainty", so a model without a `risk` block
 evaluates to its deterministic forecast.
@@ -60,3 +61,34 @@ class Risk(StrictModel):
     """Volatility of electricity prices (lognormal random walk), per sqrt(year)."""
     resale_value_volatility_annual: NonNegative = 0.0
     """Volatility of secondary-market GPU values (lognormal random walk), per sqrt(year)."""
+
+
+class Robustness(StrictModel):
+    """Shocks the optimised plan must survive: constraints of the MILP, not a forecast.
+
+    Under a price or customer shock the plan's purchases, fleet and debt stay as planned and only
+    income falls: cash less the income lost so far (after the tax it saves) must stay at or above
+    `finance.min_cash_usd` and the liquidity covenant and, with `covenants`, leverage and DSCR
+    must hold on the shocked EBITDA. The evaluator's revolver is not counted on.
+    docs/formulation.md §5.13.
+    """
+
+    market_price_drop: Fraction = 0.0
+    """Market prices (training and inference, every generation) this fraction below the forecast in
+    every quarter (0.2 = 20 % lower)."""
+    lose_any_customer: bool = False
+    """Also survive any one customer cancelling all its contracts from the start: their revenue is
+    lost and their GPUs stand idle (as in the evaluator). Each customer is tested on its own."""
+    power_delay_quarters: NonNegativeInt = 0
+    """Plan power as if every new block came online this many quarters late: no GPU is held at a
+    site before the power for it would be there even then."""
+    covenants: bool = True
+    """Hold the leverage and DSCR covenants under the shock too, not only cash and liquidity."""
+
+    @model_validator(mode="after")
+    def _some_shock(self) -> Robustness:
+        if self.market_price_drop == 0.0 and not self.lose_any_customer and self.power_delay_quarters == 0:
+            raise ValueError(
+                "robustness needs market_price_drop > 0, lose_any_customer: true or power_delay_quarters > 0"
+            )
+        return self

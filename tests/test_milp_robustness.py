@@ -1,0 +1,188 @@
+"""The `robustness` block: shocks the optimised plan must survive, on hand-checkable instances.
+
+Every instance starts from `milp_builders.base_model()`: one GPU on the market earns 2,190 USD
+a quarter ($1/h x 2,190 h), costs $4,000 and is worth nothing after a year. The arithmetic behind
+each expected decision is in the test's comment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from milp_builders import base_model, data_of, load, sku
+
+from fleetopt.loading import ModelError
+from fleetopt.milp.solve import InfeasibleModel, SolveResult, solve
+from fleetopt.results import shocked_cash
+
+
+def run(d: dict, **kw) -> SolveResult:
+    kw.setdefault("mip_gap", 1e-9)
+    return solve(data_of(d), **kw)
+
+
+def bought(r: SolveResult) -> list[float]:
+    return r.plan.buy_blocks.sum(axis=(0, 1)).tolist()
+
+
+def _cash_bound_instance() -> dict:
+    """GPUs on sale in the first quarter only; cash, not demand, limits how many are bought."""
+    d = base_model()
+    d["skus"]["A"] = sku(available_until="2026Q1")
+    d["market"]["demand_gpus"] = {"training": 100.0, "inference": 0.0}
+    d["finance"].update(opening_cash_usd=40000.0, tax_rate=0.5)
+    return d
+
+
+def test_price_drop_keeps_a_cash_buffer_net_of_the_tax_it_saves():
+    # n GPUs bought in quarter 0. EBITDA 2,190 n, depreciation 1,000 n (a year's life), tax 50 %
+    # of 1,190 n = 595 n. Cash after quarter 0: 40,000 - 4,000 n + 2,190 n - 595 n = 40,000 - 2,405 n
+    # >= 0  =>  n <= 16.6: 16 GPUs without robustness (each earns 8,760 over the year for 4,000).
+    # Market prices 50 % lower: income 1,095 n less, tax 50 % x (1,190 n - 1,095 n) = 47.5 n, so
+    # 547.5 n of tax saved and 547.5 n of cash lost: 40,000 - 2,952.5 n >= 0  =>  n <= 13.5: 13.
+    # (Without the tax saving it would be 40,000 - 3,500 n >= 0: 11.) Later quarters add cash
+    # under the shock too (2,190 n - 595 n - 547.5 n > 0), so quarter 0 binds.
+    d = _cash_bound_instance()
+    assert bought(run(d)) == [16, 0, 0, 0]
+    d["robustness"] = {"market_price_drop": 0.5}
+    r = run(d)
+    assert bought(r) == [13, 0, 0, 0]
+    # the forecast statements are the plan's own: the shock only restricts what is bought
+    assert r.statements.lines["cash_usd"][0] == pytest.approx(40000.0 - 2405.0 * 13)
+    # recomputed from the statements: 40,000 - 2,952.5 x 13 = 1,617.5 after the shocked quarter 0
+    (shocked,) = shocked_cash(r.data, r.statements)
+    assert shocked["case"] == "market prices -50%"
+    assert (shocked["lowest_cash_usd"], shocked["quarter"]) == (pytest.approx(1617.5), "2026Q1")
+
+
+def test_losing_any_customer_keeps_the_plan_solvent_without_that_customer():
+    # Optional contract: 10 GPUs at $2/h (4,380 a quarter each) for the whole year; market $1/h.
+    # Without robustness: accept, and buy n with 41,000 - 4,000 n + 2,190 (n - 10) + 43,800 >= 0
+    #   => n <= 34.7: 34 GPUs (every one earns more than it costs).
+    # Any customer lost: the contract's 43,800 a quarter is gone, its GPUs idle:
+    #   41,000 - 4,000 n + 2,190 (n - 10) >= 0  =>  n <= 10.5: 10, all on the contract.
+    #   Declining instead allows 41,000 / 1,810 = 22 market GPUs: 22 x (8,760 - 4,000) = 104,720,
+    #   less than accepting with 10: 10 x 4 x 4,380 - 40,000 = 135,200.
+    d = _cash_bound_instance()
+    d["finance"].update(opening_cash_usd=41000.0, tax_rate=0.0)
+    d["contracts"] = {
+        "deal": {
+            "customer": "acme",
+            "use": "training",
+            "eligible_skus": ["A"],
+            "gpus": 10,
+            "price_usd_per_gpu_hour": 2.0,
+            "start": "2026Q1",
+            "term_quarters": 4,
+            "signed": False,
+        }
+    }
+    free = run(d)
+    assert free.plan.accepted.tolist() == [1.0]
+    assert bought(free) == [34, 0, 0, 0]
+    d["robustness"] = {"lose_any_customer": True}
+    r = run(d)
+    assert r.plan.accepted.tolist() == [1.0]
+    assert bought(r) == [10, 0, 0, 0]
+    assert r.statements.npv_usd == pytest.approx(135200.0)
+    # without acme: 41,000 - 4,000 x 10 - 2,190 x 0 = 1,000 after quarter 0, then no income at all;
+    # the forecast optimum would run out of cash: 41,000 - 1,810 x 34 - 21,900 < 0
+    (shocked,) = shocked_cash(r.data, r.statements, r.data.model.robustness)
+    assert shocked["case"] == "acme lost"
+    assert shocked["lowest_cash_usd"] == pytest.approx(1000.0)
+    (unsafe,) = shocked_cash(free.data, free.statements, r.data.model.robustness)
+    assert unsafe["lowest_cash_usd"] == pytest.approx(41000.0 - 1810.0 * 34 - 21900.0)
+
+
+def test_power_delay_starts_the_block_early_enough_to_be_late():
+    # 8 quarters, no power online, 720 GPUs of demand from quarter 5 (0.9 MW at PUE 1.25), one
+    # 1 MW block with a lead time of 2. On time it starts in 3 (see test_milp_mechanisms). Planned
+    # as if every block were one quarter late, the GPUs bought in 5 need it started by 2: a quarter
+    # of capex interest, fixed cost and depreciation (~60k) is far less than quarter 5's margin
+    # (720 x (2,190 - 1,000) ~ 0.86M) that buying in 6 would lose.
+    d = base_model()
+    d["horizon"].update(quarters=8, discount_rate_annual=0.10)
+    d["sites"]["s1"].update(
+        power_capacity_mw=0.0,
+        pue=1.25,
+        fixed_cost_per_mw_quarter_usd=10000.0,
+        expansion={
+            "block_mw": 1.0,
+            "capex_per_mw_usd": 1.0e6,
+            "lead_time_quarters": 2,
+            "earliest_start": "2026Q1",
+            "max_blocks": 3,
+            "useful_life_years": 10.0,
+        },
+    )
+    d["market"]["demand_gpus"] = {"training": [0, 0, 0, 0, 0, 720, 720, 720], "inference": 0.0}
+    d["robustness"] = {"power_delay_quarters": 1}
+    r = run(d)
+    assert r.plan.build_blocks[0].tolist() == [0, 0, 1, 0, 0, 0, 0, 0]
+    assert bought(r) == [0, 0, 0, 0, 0, 720, 0, 0]
+    # the forecast itself has the block online from quarter 4
+    assert r.statements.lines["mw_available_s1"].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+
+
+def test_shocked_covenants_hold_or_are_named_by_the_diagnosis():
+    # An installed fleet of 100 GPUs earns 219,000 a quarter; a loan of 400,000 repaid over 4
+    # quarters costs 100,000 a quarter of debt service: DSCR 2.19 >= 1.5 on the forecast.
+    # Market prices 40 % lower: EBITDA 131,400, DSCR 1.31 < 1.5, and no GPU is on sale to earn
+    # more, so the plan cannot survive the shock: the diagnosis names the robustness DSCR test.
+    # With `covenants: false` only cash is tested under the shock, and 40,000 of opening cash
+    # + 131,400 - 100,000 a quarter is enough.
+    d = base_model()
+    d["skus"]["A"] = sku(available_from="2025Q1", available_until="2025Q4")
+    d["fleet"] = [
+        {
+            "sku": "A",
+            "site": "s1",
+            "purchased": "2026Q1",
+            "gpus": 100,
+            "use": "training",
+            "capex_per_gpu_usd": 4000.0,
+        }
+    ]
+    d["finance"].update(opening_cash_usd=40000.0)
+    d["finance"]["facilities"] = {
+        "loan": {
+            "size_usd": 400000.0,
+            "opening_balance_usd": 400000.0,
+            "fixed_rate_annual": 0.0,
+            "amortization_quarters": 4,
+            "draw_from": "2026Q1",
+            "draw_until": "2026Q1",
+        }
+    }
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.5}
+    assert run(d).plan is not None
+    d["robustness"] = {"market_price_drop": 0.4}
+    with pytest.raises(InfeasibleModel) as err:
+        run(d)
+    groups = {g["group"]: g for g in err.value.diagnosis}
+    assert set(groups) == {"robustness"}
+    assert all("dscr" in label for label, _ in groups["robustness"]["items"])
+    d["robustness"]["covenants"] = False
+    r = run(d)
+    assert r.plan is not None
+
+
+def test_robustness_block_needs_a_shock():
+    d = base_model()
+    d["robustness"] = {"covenants": True}
+    with pytest.raises(ModelError) as err:
+        load(d)
+    assert "robustness" in str(err.value)
+    assert "market_price_drop" in str(err.value)
+
+
+def test_models_without_robustness_build_no_shock_components():
+    from fleetopt.milp.build import build_model
+
+    m = build_model(data_of(base_model()))
+    assert not hasattr(m, "stress_cash") and not hasattr(m, "late_power")
+    d = base_model()
+    d["robustness"] = {"market_price_drop": 0.2, "power_delay_quarters": 1}
+    m = build_model(data_of(d))
+    assert hasattr(m, "stress_cash")
+    assert np.isclose(m.stress_price_drop.value, 0.2)
