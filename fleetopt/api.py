@@ -12,7 +12,6 @@ from pathlib import Path
 
 from fleetopt import __version__
 from fleetopt.data import load
-from fleetopt.evaluate.batch import plans_npz_bytes
 from fleetopt.evaluate.jobfolder import (
     CHUNK_FOLDER,
     JOB_FILE,
@@ -22,6 +21,7 @@ from fleetopt.evaluate.jobfolder import (
     resume_evaluation,
     write_evaluate_run,
 )
+from fleetopt.evaluate.planfile import plans_npz_bytes
 from fleetopt.loading import LoadedModel
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data

@@ -49,13 +49,18 @@ def electricity_cost_per_mw(data: ModelData) -> np.ndarray:
 
 
 def drawn_mw(data: ModelData, held: np.ndarray, in_service: np.ndarray) -> np.ndarray:
-    """(I, T) facility MW drawn: GPUs in service at full power, the rest of those held at idle power.
-
-    ``held`` and ``in_service`` are (S, I, T) GPU counts.
-    """
+    """(..., I, T) facility MW drawn: GPUs in service at full power, the rest of those held at idle
+    power. ``held`` and ``in_service`` are (..., S, I, T) GPU counts."""
     idle = data.idle_fraction[:, None, None]
     per_gpu = mw_per_gpu(data)[:, :, None]
-    return (per_gpu * (idle * held + (1.0 - idle) * in_service)).sum(axis=0)
+    return (per_gpu * (idle * held + (1.0 - idle) * in_service)).sum(axis=-3)
+
+
+def _over_starts(blocks: np.ndarray, schedule: np.ndarray) -> np.ndarray:
+    """(..., T) schedule of the blocks started: ``blocks`` (..., T) by start quarter times the (T, T)
+    schedule of one block, summed over start quarters. Elementwise products summed in order, not a
+    matrix product, so that a plan's figures do not depend on how many plans are computed with it."""
+    return (blocks[..., :, None] * schedule).sum(axis=-2)
 
 
 def power_capex_schedule(site: SiteData, T: int) -> np.ndarray:
@@ -125,40 +130,44 @@ def principal_schedule(facility: FacilityData, T: int) -> tuple[np.ndarray, np.n
 
 
 def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
-    """Quarterly revenue, costs, EBITDA, depreciation, investing flows of a plan, USD, each (T,)."""
-    T = data.T
-    S, I = data.S, data.I
-    sku_of = np.array([c.sku for c in data.cohorts], dtype=int)
-    site_of = np.array([c.site for c in data.cohorts], dtype=int)
-    held_c = plan.held
-    held = np.zeros((S, I, T))
-    np.add.at(held, (sku_of, site_of), held_c)
+    """Quarterly revenue, costs, EBITDA, depreciation, investing flows of a plan, USD, each (T,).
 
-    contract_by_use = np.zeros((2, S, I, T))
+    ``plan`` may hold a stack of plans (every decision array with a leading plan axis, see
+    :meth:`Plan.stack`): each line is then (P, T), and every plan's figures are the ones it has
+    alone, bit for bit (no reduction mixes plans)."""
+    T, I = data.T, data.I
+    lead = plan.buy_blocks.shape[:-3]  # () for one plan, (P,) for a stack
+    held_c = plan.held  # (..., C, T)
+    held = np.zeros((*lead, data.S, I, T))
+    for (s, i), cohorts in _cohorts_by_sku_site(data).items():
+        held[..., s, i, :] = held_c[..., cohorts, :].sum(axis=-2)
+
+    contract_by_use = np.zeros_like(plan.active)
     for k, contract in enumerate(data.contracts):
-        contract_by_use[contract.use] += plan.contract_gpus[k]
+        contract_by_use[..., contract.use, :, :, :] += plan.contract_gpus[..., k, :, :, :]
     market = plan.active - contract_by_use
-    revenue_market = (market_revenue_per_gpu(data)[:, :, None, :] * market).sum(axis=(1, 2))
-    per_contract = contract_revenue_per_gpu(data)[:, None] * plan.contract_gpus.sum(axis=(1, 2))
+    revenue_market = (market_revenue_per_gpu(data)[:, :, None, :] * market).sum(axis=(-3, -2))
+    per_contract = contract_revenue_per_gpu(data)[:, None] * plan.contract_gpus.sum(axis=(-3, -2))
 
-    mw = drawn_mw(data, held, plan.active.sum(axis=0))
+    mw = drawn_mw(data, held, plan.active.sum(axis=-4))
     online = power_online_mw(data, plan.build_blocks)
     lines: dict[str, np.ndarray] = {
-        "revenue_training_market_usd": revenue_market[0],
-        "revenue_inference_market_usd": revenue_market[1],
-        "revenue_contracts_usd": per_contract.sum(axis=0) if len(data.contracts) else np.zeros(T),
+        "revenue_training_market_usd": revenue_market[..., 0, :],
+        "revenue_inference_market_usd": revenue_market[..., 1, :],
+        "revenue_contracts_usd": per_contract.sum(axis=-2) if len(data.contracts) else np.zeros((*lead, T)),
     }
     lines["revenue_usd"] = (
         lines["revenue_training_market_usd"]
         + lines["revenue_inference_market_usd"]
         + lines["revenue_contracts_usd"]
     )
-    lines["electricity_usd"] = (electricity_cost_per_mw(data) * mw).sum(axis=0)
-    lines["gpu_opex_usd"] = (data.opex_per_gpu_quarter[sku_of][:, None] * held_c).sum(axis=0)
+    sku_of = np.array([c.sku for c in data.cohorts], dtype=int)
+    lines["electricity_usd"] = (electricity_cost_per_mw(data) * mw).sum(axis=-2)
+    lines["gpu_opex_usd"] = (data.opex_per_gpu_quarter[sku_of][:, None] * held_c).sum(axis=-2)
     fixed = np.array([s.fixed_cost_per_mw_quarter_usd for s in data.sites])
-    lines["site_fixed_usd"] = (fixed[:, None] * online).sum(axis=0)
-    lines["redeployment_usd"] = data.redeploy_cost * plan.redeploy.sum(axis=0)
-    lines["overhead_usd"] = data.overhead.copy()
+    lines["site_fixed_usd"] = (fixed[:, None] * online).sum(axis=-2)
+    lines["redeployment_usd"] = data.redeploy_cost * plan.redeploy.sum(axis=-2)
+    lines["overhead_usd"] = np.zeros((*lead, T)) + data.overhead
     lines["ebitda_usd"] = lines["revenue_usd"] - (
         lines["electricity_usd"]
         + lines["gpu_opex_usd"]
@@ -166,50 +175,68 @@ def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
         + lines["redeployment_usd"]
         + lines["overhead_usd"]
     )
-    lines["depreciation_gpu_usd"] = (data.depreciation * held_c).sum(axis=0)
+    lines["depreciation_gpu_usd"] = (data.depreciation * held_c).sum(axis=-2)
     schedules = site_schedules(data)
     lines["depreciation_power_usd"] = sum(
-        (plan.build_blocks[i] @ schedules[i].depreciation for i in range(I)),
-        np.zeros(T),
+        (_over_starts(plan.build_blocks[..., i, :], schedules[i].depreciation) for i in range(I)),
+        np.zeros((*lead, T)),
     )
-    lines["gain_on_disposal_usd"] = ((data.proceeds - data.book_value) * plan.retire).sum(axis=0)
+    retire = plan.retire
+    lines["gain_on_disposal_usd"] = ((data.proceeds - data.book_value) * retire).sum(axis=-2)
     lines["capex_gpu_usd"] = (
         plan.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]
-    ).sum(axis=(0, 1))
+    ).sum(axis=(-3, -2))
     lines["capex_power_usd"] = sum(
-        (plan.build_blocks[i] @ schedules[i].capex for i in range(I)),
-        np.zeros(T),
+        (_over_starts(plan.build_blocks[..., i, :], schedules[i].capex) for i in range(I)),
+        np.zeros((*lead, T)),
     )
-    lines["disposal_proceeds_usd"] = (data.proceeds * plan.retire).sum(axis=0)
-    lines["book_value_disposed_usd"] = (data.book_value * plan.retire).sum(axis=0)
+    lines["disposal_proceeds_usd"] = (data.proceeds * retire).sum(axis=-2)
+    lines["book_value_disposed_usd"] = (data.book_value * retire).sum(axis=-2)
     for i, site in enumerate(data.sites):
-        lines[f"mw_used_{site.name}"] = mw[i]
-        lines[f"mw_available_{site.name}"] = online[i]
+        lines[f"mw_used_{site.name}"] = mw[..., i, :]
+        lines[f"mw_available_{site.name}"] = online[..., i, :]
     for k, contract in enumerate(data.contracts):
-        lines[f"revenue_contract_{contract.name}_usd"] = per_contract[k]
-    lines["gpus_held"] = held_c.sum(axis=0)
-    lines["gpus_in_service"] = plan.active.sum(axis=(0, 1, 2))
-    lines["fleet_resale_value_usd"] = (data.resale_gross * held_c).sum(axis=0)
+        lines[f"revenue_contract_{contract.name}_usd"] = per_contract[..., k, :]
+    lines["gpus_held"] = held_c.sum(axis=-2)
+    lines["gpus_in_service"] = plan.active.sum(axis=(-4, -3, -2))
+    lines["fleet_resale_value_usd"] = (data.resale_gross * held_c).sum(axis=-2)
     return lines
 
 
+def _cohorts_by_sku_site(data: ModelData) -> dict[tuple[int, int], np.ndarray]:
+    """Cohort indices of each (SKU, site), in cohort order; made once per model."""
+    cached = data.__dict__.get("_cohorts_by_sku_site")
+    if cached is None:
+        groups: dict[tuple[int, int], list[int]] = {}
+        for c in data.cohorts:
+            groups.setdefault((c.sku, c.site), []).append(c.index)
+        cached = {key: np.array(idx, dtype=np.intp) for key, idx in groups.items()}
+        object.__setattr__(data, "_cohorts_by_sku_site", cached)  # a cache on a frozen dataclass
+    return cached
+
+
 def power_online_mw(data: ModelData, build_blocks: np.ndarray) -> np.ndarray:
-    """(I, T) facility MW online: existing capacity plus blocks whose lead time has passed."""
-    return np.array(
+    """(..., I, T) facility MW online: existing capacity plus blocks whose lead time has passed."""
+    return np.stack(
         [
-            site.capacity_mw + site.block_mw * (blocks @ schedules.online)
-            for site, blocks, schedules in zip(data.sites, build_blocks, site_schedules(data), strict=True)
-        ]
+            site.capacity_mw + site.block_mw * _over_starts(build_blocks[..., i, :], schedules.online)
+            for i, (site, schedules) in enumerate(zip(data.sites, site_schedules(data), strict=True))
+        ],
+        axis=-2,
     )
 
 
-def terminal_assets(data: ModelData, plan: Plan) -> tuple[float, float]:
-    """At the end of the horizon: (net realisable value of the fleet, book value of power plant), USD."""
-    fleet = float(data.terminal_value @ plan.held[:, -1])
+def terminal_assets(data: ModelData, plan: Plan) -> tuple[Any, Any]:
+    """At the end of the horizon: (net realisable value of the fleet, book value of power plant), USD
+    (floats for one plan, (P,) arrays for a stack)."""
+    fleet = (data.terminal_value * plan.held[..., :, -1]).sum(axis=-1)
     power = sum(
-        float(plan.build_blocks[i] @ schedules.book_end) for i, schedules in enumerate(site_schedules(data))
+        (plan.build_blocks[..., i, :] * schedules.book_end).sum(axis=-1)
+        for i, schedules in enumerate(site_schedules(data))
     )
-    return fleet, power
+    if np.ndim(fleet) == 0:
+        return float(fleet), float(power)
+    return fleet, power + np.zeros_like(fleet)
 
 
 def terminal_value(data: ModelData, plan: Plan) -> float:

@@ -60,11 +60,21 @@ class Plan:
             prepay=np.zeros((F, T)),
         )
 
-    def shape_problems(self, data: ModelData) -> list[str]:
-        """Why this plan does not fit ``data`` (wrong shapes), or an empty list."""
+    @classmethod
+    def stack(cls, plans: list[Plan]) -> Plan:
+        """Several plans as one: every decision array gets a leading plan axis."""
+        return cls(**{f.name: np.stack([getattr(p, f.name) for p in plans]) for f in fields(cls)})
+
+    def row(self, p: int) -> Plan:
+        """Plan ``p`` of a stack (views, no copy)."""
+        return Plan(**{name: arr[p] for name, arr in self.arrays().items()})
+
+    def shape_problems(self, data: ModelData, stacked: bool = False) -> list[str]:
+        """Why this plan (or, ``stacked``, each plan of this stack) does not fit ``data`` (wrong
+        shapes), or an empty list."""
         expected = Plan.empty(data).arrays()
         return [
-            f"{name} has shape {arr.shape}, the model needs {expected[name].shape}"
+            f"{name} has shape {arr.shape[int(stacked) :]}, the model needs {expected[name].shape}"
             for name, arr in self.arrays().items()
-            if arr.shape != expected[name].shape
+            if arr.shape[int(stacked) :] != expected[name].shape or (stacked and arr.ndim == 0)
         ]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fleetopt import __version__
 from fleetopt.data import load
-from fleetopt.evaluate.batch import plans_npz_bytes
 from fleetopt.evaluate.jobfolder import CHUNK_FOLDER, JOB_FILE, finish_run_folder
+from fleetopt.evaluate.planfile import plans_npz_bytes
 from fleetopt.loading import LoadedModel
 from fleetopt.rundir import default_run_dir, json_text
 

@@ -4,9 +4,10 @@ See docs/evaluation.md for the semantics and the plan-file format.
 """
 
 from fleetopt.evaluate.backend import BackendError, resolve_backend
-from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_plans, load_plans, save_plans
+from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_plans
 from fleetopt.evaluate.engine import EvaluationResult, evaluate
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
+from fleetopt.evaluate.planfile import PlanFileReader, PlanFileWriter, load_plans, save_plans
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "EvaluationResult",
     "PlanBatch",
     "PlanFileError",
+    "PlanFileReader",
+    "PlanFileWriter",
     "ScenarioSet",
     "compile_plans",
     "deterministic_scenarios",

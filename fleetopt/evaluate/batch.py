@@ -8,18 +8,13 @@ coefficients are those of :mod:`fleetopt.economics`.
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 import numpy as np
 
 from fleetopt import economics as econ
 from fleetopt.data import ModelData
 from fleetopt.plan import Plan
-
-PLAN_FILE_FORMAT = 1
 
 
 class PlanFileError(Exception):
@@ -60,6 +55,23 @@ class PlanBatch:
     def P(self) -> int:
         return len(self.labels)
 
+    @classmethod
+    def concatenate(cls, parts: list[PlanBatch]) -> PlanBatch:
+        """The plans of ``parts`` one after the other (power-build groups padded to the widest)."""
+        if len(parts) == 1:
+            return parts[0]
+        B = max(p.build_mw.shape[1] for p in parts)
+        out = {}
+        for f in fields(cls):
+            values = [getattr(p, f.name) for p in parts]
+            if f.name == "labels":
+                out[f.name] = [label for v in values for label in v]
+            elif f.name.startswith("build_"):
+                out[f.name] = np.concatenate([np.pad(v, ((0, 0), (0, B - v.shape[1]))) for v in values])
+            else:
+                out[f.name] = np.concatenate(values)
+        return cls(**out)
+
     def take(self, rows) -> PlanBatch:
         """The plans at ``rows`` (a slice or index array), in that order."""
         out = {}
@@ -69,161 +81,97 @@ class PlanBatch:
         return PlanBatch(**out)
 
 
-def compile_plans(data: ModelData, plans: list[Plan], labels: list[str]) -> PlanBatch:
-    """Turn full plans into the evaluator's per-quarter quantities."""
-    T, S, I = data.T, data.S, data.I
-    P = len(plans)
-    K, F = len(data.contracts), len(data.facilities)
-    rev_per_gpu = econ.market_revenue_per_gpu(data)  # (2, S, T)
-    elec_per_mw = econ.electricity_cost_per_mw(data)  # (I, T)
-    fin = econ.Financing.from_data(data, with_revolver=False)
+COMPILE_CHUNK = 512  # plans compiled at once: bounds the temporaries (~1 MB per plan on `neocloud`)
 
-    out = {
-        "market_revenue": np.zeros((P, 2, 3, I, T)),
-        "market_supply": np.zeros((P, 2, I, T)),
-        "market_gpus": np.zeros((P, 2, I, T)),
-        "contract_gpus": np.zeros((P, K, I, T)),
-        "accepted": np.zeros((P, K)),
-        "drawn_mw": np.zeros((P, I, T)),
-        "online_mw": np.zeros((P, I, T)),
-        "electricity": np.zeros((P, I, T)),
-        "site_fixed": np.zeros((P, T)),
-        "other_opex": np.zeros((P, T)),
-        "depreciation": np.zeros((P, T)),
-        "book_disposed": np.zeros((P, T)),
-        "proceeds": np.zeros((P, T)),
-        "capex": np.zeros((P, T)),
-        "draws": np.zeros((P, F, T)),
-        "prepay": np.zeros((P, F, T)),
-        "scheduled": np.zeros((P, F, T)),
-        "held": np.zeros((P, T)),
-        "terminal_fleet": np.zeros(P),
-        "terminal_power": np.zeros(P),
-    }
-    builds = []
-    for p, plan in enumerate(plans):
-        problems = plan.shape_problems(data)
-        if problems:
-            raise PlanFileError(f"plan {labels[p]!r} does not fit the model: {problems[0]}")
-        if not np.isin(plan.accepted, (0.0, 1.0)).all():
-            k = int(np.flatnonzero(~np.isin(plan.accepted, (0.0, 1.0)))[0])
-            raise PlanFileError(
-                f"plan {labels[p]!r}: accepted[{k}] (contract {data.contracts[k].name!r}) is "
-                f"{plan.accepted[k]:g}; a contract is taken (1) or not (0)"
-            )
-        contract_by_use = np.zeros((2, S, I, T))
-        for k, con in enumerate(data.contracts):
-            contract_by_use[con.use] += plan.contract_gpus[k]
-            out["contract_gpus"][p, k] = plan.contract_gpus[k].sum(axis=0)
-        market = plan.active - contract_by_use  # (2, S, I, T)
-        for s in range(S):
-            g = data.sku_generation[s]
-            out["market_revenue"][p, :, g] += rev_per_gpu[:, s, None, :] * market[:, s]
-            out["market_supply"][p] += data.throughput[:, s, None, None] * market[:, s]
-        out["market_gpus"][p] = market.sum(axis=1)
-        out["accepted"][p] = plan.accepted
-        # every total the scenarios only scale comes from the statements' own operating lines
-        lines = econ.operating_lines(data, plan)
-        out["drawn_mw"][p] = [lines[f"mw_used_{site.name}"] for site in data.sites]
-        out["online_mw"][p] = [lines[f"mw_available_{site.name}"] for site in data.sites]
-        out["electricity"][p] = elec_per_mw * out["drawn_mw"][p]
-        out["site_fixed"][p] = lines["site_fixed_usd"]
-        out["other_opex"][p] = lines["gpu_opex_usd"] + lines["redeployment_usd"] + lines["overhead_usd"]
-        out["depreciation"][p] = lines["depreciation_gpu_usd"] + lines["depreciation_power_usd"]
-        out["book_disposed"][p] = lines["book_value_disposed_usd"]
-        out["proceeds"][p] = lines["disposal_proceeds_usd"]
-        out["capex"][p] = lines["capex_gpu_usd"] + lines["capex_power_usd"]
-        out["draws"][p] = plan.draws
-        out["prepay"][p] = plan.prepay
-        out["scheduled"][p] = econ.scheduled_principal(fin, plan.draws)
-        out["held"][p] = lines["gpus_held"]
-        out["terminal_fleet"][p], out["terminal_power"][p] = econ.terminal_assets(data, plan)
-        builds.append(
-            [
-                (i, t, t + data.sites[i].lead_time, plan.build_blocks[i, t] * data.sites[i].block_mw)
-                for i, t in zip(*np.nonzero(plan.build_blocks), strict=True)
-            ]
+
+def compile_plans(
+    data: ModelData, plans: list[Plan] | Plan, labels: list[str], chunk: int = COMPILE_CHUNK
+) -> PlanBatch:
+    """Turn full plans (a list, or a stack from :meth:`Plan.stack`) into the evaluator's
+    per-quarter quantities, ``chunk`` plans at a time. A plan's figures do not depend on the
+    others compiled with it."""
+    P = plans.buy_blocks.shape[0] if isinstance(plans, Plan) else len(plans)
+    parts = []
+    for start in range(0, P, chunk):
+        rows = slice(start, min(P, start + chunk))
+        stack = (
+            Plan(**{k: v[rows] for k, v in plans.arrays().items()})
+            if isinstance(plans, Plan)
+            else Plan.stack(plans[rows])
         )
-    B = max((len(b) for b in builds), default=0)
-    build = np.zeros((4, P, B))
-    for p, rows in enumerate(builds):
-        for b, row in enumerate(rows):
-            build[:, p, b] = row
+        parts.append(compile_stack(data, stack, list(labels[rows])))
+    return PlanBatch.concatenate(parts)
+
+
+def compile_stack(data: ModelData, stack: Plan, labels: list[str]) -> PlanBatch:
+    """:func:`compile_plans` for one stack of plans (leading plan axis on every decision array)."""
+    problems = stack.shape_problems(data, stacked=True)
+    if problems:
+        raise PlanFileError(f"plans do not fit the model: {problems[0]}")
+    P, S, I = len(labels), data.S, data.I
+    bad = ~np.isin(stack.accepted, (0.0, 1.0))
+    if bad.any():
+        p, k = (int(x) for x in np.argwhere(bad)[0])
+        raise PlanFileError(
+            f"plan {labels[p]!r}: accepted[{k}] (contract {data.contracts[k].name!r}) is "
+            f"{stack.accepted[p, k]:g}; a contract is taken (1) or not (0)"
+        )
+    rev_per_gpu = econ.market_revenue_per_gpu(data)  # (2, S, T)
+    fin = econ.Financing.from_data(data, with_revolver=False)
+    contract_by_use = np.zeros_like(stack.active)  # (P, 2, S, I, T)
+    for k, con in enumerate(data.contracts):
+        contract_by_use[:, con.use] += stack.contract_gpus[:, k]
+    market = stack.active - contract_by_use
+    market_revenue = np.zeros((P, 2, 3, I, data.T))
+    market_supply = np.zeros((P, 2, I, data.T))
+    for s in range(S):
+        g = data.sku_generation[s]
+        market_revenue[:, :, g] += rev_per_gpu[:, s, None, :] * market[:, :, s]
+        market_supply += data.throughput[:, s, None, None] * market[:, :, s]
+    # every total the scenarios only scale comes from the statements' own operating lines
+    lines = econ.operating_lines(data, stack)
+    drawn = np.stack([lines[f"mw_used_{site.name}"] for site in data.sites], axis=1)
+    terminal_fleet, terminal_power = econ.terminal_assets(data, stack)
+    build = _build_groups(data, stack.build_blocks)
     return PlanBatch(
         labels=list(labels),
+        market_revenue=market_revenue,
+        market_supply=market_supply,
+        market_gpus=market.sum(axis=2),
+        contract_gpus=stack.contract_gpus.sum(axis=2),
+        accepted=stack.accepted.copy(),
+        drawn_mw=drawn,
+        online_mw=np.stack([lines[f"mw_available_{site.name}"] for site in data.sites], axis=1),
+        electricity=econ.electricity_cost_per_mw(data) * drawn,
+        site_fixed=lines["site_fixed_usd"],
+        other_opex=lines["gpu_opex_usd"] + lines["redeployment_usd"] + lines["overhead_usd"],
+        depreciation=lines["depreciation_gpu_usd"] + lines["depreciation_power_usd"],
+        book_disposed=lines["book_value_disposed_usd"],
+        proceeds=lines["disposal_proceeds_usd"],
+        capex=lines["capex_gpu_usd"] + lines["capex_power_usd"],
+        draws=stack.draws.copy(),
+        prepay=stack.prepay.copy(),
+        scheduled=econ.scheduled_principal(fin, stack.draws),
+        held=lines["gpus_held"],
+        terminal_fleet=terminal_fleet,
+        terminal_power=terminal_power,
         build_site=build[0].astype(np.int32),
         build_start=build[1].astype(np.int32),
         build_online=build[2].astype(np.int32),
         build_mw=build[3],
-        **out,
     )
 
 
-# ---------------------------------------------------------------- plan files
-
-
-def save_plans(
-    path: str | Path, plans: list[Plan], labels: list[str], model_name: str, model_hash: str
-) -> None:
-    """Write plans to one ``.npz`` file: each decision array stacked along a leading plan axis."""
-    from fleetopt.outputs import write_bytes_atomic
-
-    write_bytes_atomic(path, plans_npz_bytes(plans, labels, model_name, model_hash))
-
-
-def plans_npz_bytes(plans: list[Plan], labels: list[str], model_name: str, model_hash: str) -> bytes:
-    meta = {"format": PLAN_FILE_FORMAT, "model_name": model_name, "model_hash": model_hash, "labels": labels}
-    stacked = {name: np.stack([p.arrays()[name] for p in plans]) for name in plans[0].arrays()}
-    buf = io.BytesIO()
-    np.savez_compressed(buf, __meta__=np.array(json.dumps(meta)), **stacked)
-    return buf.getvalue()
-
-
-def load_plans(path: str | Path, data: ModelData) -> tuple[list[Plan], list[str], dict]:
-    """Read a plan file (one plan or many) written by fleetopt and check it fits ``data``."""
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except FileNotFoundError:
-        raise PlanFileError(f"{path}: no such plan file") from None
-    except Exception as exc:  # zip, pickle or format errors all mean the same to a user
-        raise PlanFileError(f"{path}: not a fleetopt plan file ({exc.__class__.__name__})") from None
-    try:
-        meta = json.loads(str(arrays.pop("__meta__")))
-    except (KeyError, ValueError):
-        raise PlanFileError(f"{path}: not a fleetopt plan file (no metadata)") from None
-    if not isinstance(meta, dict):
-        raise PlanFileError(f"{path}: not a fleetopt plan file (no metadata)")
-    expected = Plan.empty(data).arrays()
-    missing = sorted(set(expected) - set(arrays))
-    if missing:
-        raise PlanFileError(f"{path}: missing decision arrays {', '.join(missing)}")
-    if meta.get("model_name") != data.model.name:
-        raise PlanFileError(
-            f"{path}: plans are for model {meta.get('model_name')!r}, not {data.model.name!r} "
-            "(name the model they were made for)"
-        )
-    single = arrays["buy_blocks"].ndim == expected["buy_blocks"].ndim
-    if single:
-        arrays = {k: v[None] for k, v in arrays.items()}
-    n = arrays["buy_blocks"].shape[0] if arrays["buy_blocks"].ndim else 1
-    for name, template in expected.items():
-        if arrays[name].shape != (n, *template.shape):
-            raise PlanFileError(
-                f"{path}: {name} has shape {arrays[name].shape[1:]}, model {data.model.name!r} needs "
-                f"{template.shape} (plans for another version of the model?)"
-            )
-        if arrays[name].dtype.kind not in "biuf":
-            raise PlanFileError(f"{path}: {name} holds {arrays[name].dtype} values, not numbers")
-        if not np.all(np.isfinite(arrays[name])):
-            raise PlanFileError(f"{path}: {name} holds NaN or infinite values")
-    if n == 0:
-        raise PlanFileError(f"{path}: the file holds no plans")
-    labels = meta.get("labels") or [meta.get("label", path.stem)] * n
-    if isinstance(labels, str):
-        labels = [labels]
-    if not isinstance(labels, list) or len(labels) != n:
-        labels = [f"{path.stem}[{i}]" for i in range(n)]
-    plans = [Plan(**{name: arrays[name][p].astype(np.float64) for name in expected}) for p in range(n)]
-    return plans, [str(x) for x in labels], meta
+def _build_groups(data: ModelData, blocks: np.ndarray) -> np.ndarray:
+    """(4, P, B) site, start quarter, online quarter and MW of each plan's power builds, in
+    (site, quarter) order, padded with 0 MW groups to the plan with most."""
+    P, I, T = blocks.shape
+    built = blocks.reshape(P, I * T) != 0
+    B = int(built.sum(axis=1).max(initial=0))
+    where = np.argsort(~built, axis=1, kind="stable")[:, :B]  # the built (site, quarter) first, in order
+    real = np.take_along_axis(built, where, axis=1)
+    site, start = where // T, where % T
+    lead = np.array([s.lead_time for s in data.sites], dtype=np.int64)
+    block_mw = np.array([s.block_mw for s in data.sites])
+    count = np.take_along_axis(blocks.reshape(P, I * T), where, axis=1)
+    return np.where(real, np.stack([site, start, start + lead[site], count * block_mw[site]]), 0.0)

@@ -61,7 +61,11 @@ class EvaluationJob:
 def _file_hash(path: Path) -> str:
     import hashlib
 
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as fp:
+        for block in iter(lambda: fp.read(16 * 1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def prepare_evaluation(
@@ -80,7 +84,6 @@ def prepare_evaluation(
     threads: int | None = None,
 ) -> EvaluationJob:
     """Check the model, plans, backend and executor of an evaluation and fix its chunk sizes."""
-    from fleetopt.evaluate import compile_plans
     from fleetopt.evaluate.backend import BackendError, available_ram_bytes, resolve_backend
     from fleetopt.evaluate.engine import MAX_PAIRS, chunk_sizes, max_block_pairs
     from fleetopt.evaluate.jobs import LocalExecutor, ProcessExecutor, RayExecutor
@@ -90,7 +93,7 @@ def prepare_evaluation(
         model = model_file_of(Path(plans))
     loaded, data = load(model)
     source = read_plans(plans, data)
-    batch = compile_plans(data, source.plans, source.labels)
+    batch = source.compile(data)
     if executor == "ray":
         runner = RayExecutor(ray_address)
         be_name, free = runner.backend_name, None

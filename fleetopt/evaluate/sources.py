@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from fleetopt.data import ModelData
-from fleetopt.evaluate.batch import PlanFileError, load_plans
+from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack
+from fleetopt.evaluate.planfile import PlanFileReader
 from fleetopt.plan import Plan
 
 PLAN_FILES_IN_RUN = ("plans.npz", "plan.npz")
@@ -14,10 +16,27 @@ PLAN_FILES_IN_RUN = ("plans.npz", "plan.npz")
 
 @dataclass
 class PlanSource:
-    plans: list[Plan]
-    labels: list[str]
+    """The plans of a plan file, read a chunk at a time (:meth:`compile`) or all at once (:attr:`plans`)."""
+
+    reader: PlanFileReader
     path: Path
     model_hash: str | None
+
+    @property
+    def labels(self) -> list[str]:
+        return self.reader.labels
+
+    @cached_property
+    def plans(self) -> list[Plan]:
+        """Every plan, in memory (for a few plans: a plan is ~240 KB on the default model)."""
+        return [stack.row(p) for stack, _ in self.reader.chunks() for p in range(stack.buy_blocks.shape[0])]
+
+    def compile(self, data: ModelData, rows: int = 512) -> PlanBatch:
+        """The evaluator's compiled plans, read and compiled ``rows`` plans at a time, so the file's
+        decision arrays are never all in memory."""
+        return PlanBatch.concatenate(
+            [compile_stack(data, stack, labels) for stack, labels in self.reader.chunks(rows)]
+        )
 
 
 def plan_file_of(path: Path) -> Path:
@@ -43,5 +62,5 @@ def read_plans(path: str | Path, data: ModelData) -> PlanSource:
     if not path.exists():
         raise PlanFileError(f"{path}: no such run folder or plan file")
     file = plan_file_of(path)
-    plans, labels, meta = load_plans(file, data)
-    return PlanSource(plans, labels, file, meta.get("model_hash"))
+    reader = PlanFileReader(file, data)
+    return PlanSource(reader, file, reader.meta.get("model_hash"))

@@ -1,0 +1,225 @@
+"""Plan files: many plans in one `.npz` archive, read and written a chunk of plans at a time.
+
+The format (docs/evaluation.md "Plan files") is a NumPy ``.npz``: a ``__meta__`` JSON string and
+one array per decision of :class:`fleetopt.plan.Plan` with a leading plan axis. A plan carries
+every cohort's holdings, about 240 KB on the default model, so 10^5 plans are ~24 GB of arrays:
+:class:`PlanFileReader` streams them from the archive ``rows`` plans at a time, and
+:class:`PlanFileWriter` writes them the same way, so neither ever holds the whole file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from fleetopt.data import ModelData
+from fleetopt.evaluate.backend import usable_cores
+from fleetopt.evaluate.batch import PlanFileError
+from fleetopt.plan import Plan
+
+PLAN_FILE_FORMAT = 1
+_META = "__meta__"
+
+
+def plans_npz_bytes(plans: list[Plan], labels: list[str], model_name: str, model_hash: str) -> bytes:
+    """A plan file's bytes (for a few plans; :class:`PlanFileWriter` for many)."""
+    meta = {"format": PLAN_FILE_FORMAT, "model_name": model_name, "model_hash": model_hash, "labels": labels}
+    stacked = {name: np.stack([p.arrays()[name] for p in plans]) for name in plans[0].arrays()}
+    buf = io.BytesIO()
+    np.savez_compressed(buf, __meta__=np.array(json.dumps(meta)), **stacked)
+    return buf.getvalue()
+
+
+def save_plans(
+    path: str | Path, plans: list[Plan], labels: list[str], model_name: str, model_hash: str
+) -> None:
+    """Write plans to one ``.npz`` file: each decision array stacked along a leading plan axis."""
+    from fleetopt.outputs import write_bytes_atomic
+
+    write_bytes_atomic(path, plans_npz_bytes(plans, labels, model_name, model_hash))
+
+
+def load_plans(path: str | Path, data: ModelData) -> tuple[list[Plan], list[str], dict]:
+    """Read a whole plan file written by fleetopt (one plan or many) and check it fits ``data``."""
+    reader = PlanFileReader(path, data)
+    plans = [stack.row(p) for stack, _ in reader.chunks() for p in range(stack.buy_blocks.shape[0])]
+    return plans, reader.labels, reader.meta
+
+
+class PlanFileReader:
+    """A plan file opened and checked against ``data``; :meth:`chunks` yields its plans as stacks.
+
+    Opening checks the metadata, the model name and every array's shape and type; the values (no
+    NaN or infinity) are checked as each chunk is read.
+    """
+
+    def __init__(self, path: str | Path, data: ModelData):
+        self.path = Path(path)
+        self.data = data
+        self.expected = Plan.empty(data).arrays()
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                members = {Path(n).stem: n for n in archive.namelist() if n.endswith(".npy")}
+                meta_member = members.pop(_META, None)
+                self.meta = self._read_meta(archive, meta_member)
+                self.headers = {name: self._header(archive, members[name]) for name in members}
+        except FileNotFoundError:
+            raise PlanFileError(f"{self.path}: no such plan file") from None
+        except PlanFileError:
+            raise
+        except Exception as exc:  # zip or format errors all mean the same to a user
+            raise PlanFileError(f"{self.path}: not a fleetopt plan file ({exc.__class__.__name__})") from None
+        self.members = members
+        self._check_arrays()
+        labels = self.meta.get("labels") or [self.meta.get("label", self.path.stem)] * self.count
+        if isinstance(labels, str):
+            labels = [labels]
+        if not isinstance(labels, list) or len(labels) != self.count:
+            labels = [f"{self.path.stem}[{i}]" for i in range(self.count)]
+        self.labels = [str(x) for x in labels]
+
+    def _read_meta(self, archive: zipfile.ZipFile, member: str | None) -> dict:
+        if member is None:
+            raise PlanFileError(f"{self.path}: not a fleetopt plan file (no metadata)")
+        try:
+            with archive.open(member) as fp:
+                meta = json.loads(str(np.lib.format.read_array(fp, allow_pickle=False)))
+        except (KeyError, TypeError, ValueError):
+            raise PlanFileError(f"{self.path}: not a fleetopt plan file (no metadata)") from None
+        if not isinstance(meta, dict):
+            raise PlanFileError(f"{self.path}: not a fleetopt plan file (no metadata)")
+        return meta
+
+    @staticmethod
+    def _header(archive: zipfile.ZipFile, member: str) -> tuple[tuple, bool, np.dtype]:
+        with archive.open(member) as fp:
+            return _read_header(fp)
+
+    def _check_arrays(self) -> None:
+        missing = sorted(set(self.expected) - set(self.headers))
+        if missing:
+            raise PlanFileError(f"{self.path}: missing decision arrays {', '.join(missing)}")
+        model = self.data.model.name
+        if self.meta.get("model_name") != model:
+            raise PlanFileError(
+                f"{self.path}: plans are for model {self.meta.get('model_name')!r}, not {model!r} "
+                "(name the model they were made for)"
+            )
+        first = self.headers["buy_blocks"][0]
+        self.single = len(first) == self.expected["buy_blocks"].ndim
+        self.count = 1 if self.single else (first[0] if first else 1)
+        for name, template in self.expected.items():
+            shape, _, dtype = self.headers[name]
+            shape = shape if self.single else shape[1:]
+            if tuple(shape) != template.shape or (not self.single and self.headers[name][0][0] != self.count):
+                raise PlanFileError(
+                    f"{self.path}: {name} has shape {tuple(shape)}, model {model!r} needs "
+                    f"{template.shape} (plans for another version of the model?)"
+                )
+            if dtype.kind not in "biuf":
+                raise PlanFileError(f"{self.path}: {name} holds {dtype} values, not numbers")
+        if self.count == 0:
+            raise PlanFileError(f"{self.path}: the file holds no plans")
+
+    def chunks(self, rows: int = 1024) -> Iterator[tuple[Plan, list[str]]]:
+        """(stack of up to ``rows`` plans as float64, their labels), in file order."""
+        with zipfile.ZipFile(self.path) as archive:
+            streams = {}
+            try:
+                for name in self.expected:
+                    fp = archive.open(self.members[name])
+                    streams[name] = fp
+                    _read_header(fp)
+                # zlib releases the GIL: the arrays are inflated on every core at once
+                with ThreadPoolExecutor(max_workers=min(len(streams), usable_cores())) as pool:
+                    for start in range(0, self.count, rows):
+                        n = min(rows, self.count - start)
+                        reading = {
+                            name: pool.submit(self._read_rows, fp, name, n) for name, fp in streams.items()
+                        }
+                        yield (
+                            Plan(**{name: f.result() for name, f in reading.items()}),
+                            self.labels[start : start + n],
+                        )
+            finally:
+                for fp in streams.values():
+                    fp.close()
+
+    def _read_rows(self, fp, name: str, n: int) -> np.ndarray:
+        shape, fortran, dtype = self.headers[name]
+        row_shape = self.expected[name].shape
+        size = int(np.prod(row_shape, dtype=np.int64)) * n
+        buf = fp.read(size * dtype.itemsize)
+        if len(buf) != size * dtype.itemsize:
+            raise PlanFileError(f"{self.path}: {name} is truncated")
+        flat = np.frombuffer(buf, dtype=dtype)
+        if fortran:  # only a single plan can be Fortran-ordered (numpy writes stacks C-ordered)
+            values = flat.reshape(tuple(reversed(shape))).T.reshape((n, *row_shape))
+        else:
+            values = flat.reshape((n, *row_shape))
+        if not np.all(np.isfinite(values)):
+            raise PlanFileError(f"{self.path}: {name} holds NaN or infinite values")
+        return values.astype(np.float64)
+
+
+def _read_header(fp) -> tuple[tuple, bool, np.dtype]:
+    """(shape, Fortran order, dtype) of the ``.npy`` stream ``fp``, left at the start of its data."""
+    version = np.lib.format.read_magic(fp)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(fp)
+    return np.lib.format.read_array_header_2_0(fp)
+
+
+class PlanFileWriter:
+    """Writes a plan file a chunk of plans at a time (:meth:`add`), then :meth:`close` assembles
+    the archive atomically. Each decision array is spooled to a temporary ``.npy`` file beside
+    the target (disk, not memory: about 240 KB per plan on the default model)."""
+
+    def __init__(self, path: str | Path, model_name: str, model_hash: str):
+        self.path = Path(path)
+        self.meta = {"format": PLAN_FILE_FORMAT, "model_name": model_name, "model_hash": model_hash}
+        self.labels: list[str] = []
+        self._dir = Path(tempfile.mkdtemp(prefix=".plans-", dir=self.path.parent or "."))
+        self._files: dict[str, io.BufferedWriter] = {}
+        self._shapes: dict[str, tuple] = {}
+
+    def add(self, stack: Plan, labels: list[str]) -> None:
+        """Append a stack of plans (leading plan axis on every array) and their labels."""
+        for name, arr in stack.arrays().items():
+            arr = np.ascontiguousarray(arr, dtype=np.float64)
+            if name not in self._files:
+                self._files[name] = open(self._dir / f"{name}.raw", "wb")  # noqa: SIM115
+                self._shapes[name] = arr.shape[1:]
+            if arr.shape[1:] != self._shapes[name] or arr.shape[0] != len(labels):
+                raise ValueError(f"{name}: shape {arr.shape} does not continue {self._shapes[name]}")
+            self._files[name].write(arr.tobytes())
+        self.labels += list(labels)
+
+    def close(self) -> None:
+        """Write the archive (to a temporary name, then renamed) and remove the spool."""
+        try:
+            tmp = self._dir / "plans.npz"
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+                with archive.open(f"{_META}.npy", "w") as fp:
+                    np.lib.format.write_array(fp, np.array(json.dumps({**self.meta, "labels": self.labels})))
+                for name, raw in self._files.items():
+                    raw.close()
+                    shape = (len(self.labels), *self._shapes[name])
+                    header = {"descr": "<f8", "fortran_order": False, "shape": shape}
+                    with archive.open(f"{name}.npy", "w", force_zip64=True) as fp:
+                        np.lib.format.write_array_header_2_0(fp, header)
+                        with open(self._dir / f"{name}.raw", "rb") as src:
+                            shutil.copyfileobj(src, fp, 16 * 1024 * 1024)
+            tmp.replace(self.path)
+        finally:
+            for raw in self._files.values():
+                raw.close()
+            shutil.rmtree(self._dir, ignore_errors=True)

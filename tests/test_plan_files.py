@@ -1,0 +1,133 @@
+"""Plan files with many plans: written and read a chunk at a time, compiled the same whatever
+the chunking.
+
+A plan carries every cohort's holdings (~240 KB on the default model), so a file of 10^5 plans
+is ~24 GB of arrays: the reader must stream it, and compiling a plan must give the same bits
+alone as in any company.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zipfile
+
+import numpy as np
+import pytest
+from evaluate_builders import MODELS, plan_variants, solved
+from milp_builders import data_of
+
+from fleetopt.evaluate import (
+    PlanFileError,
+    PlanFileReader,
+    PlanFileWriter,
+    compile_plans,
+    load_plans,
+    save_plans,
+)
+from fleetopt.evaluate.sources import read_plans
+from fleetopt.plan import Plan
+
+
+@pytest.fixture(scope="module")
+def plans():
+    data = data_of(MODELS["two_sites"]())
+    plans, labels = plan_variants(data, solved("two_sites").plan)
+    return data, plans, labels
+
+
+def assert_batches_equal(a, b) -> None:
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "labels":
+            assert x == y
+        else:
+            np.testing.assert_array_equal(x, y, err_msg=f.name)
+
+
+def test_compiling_a_plan_alone_or_with_others_gives_the_same_bits(plans):
+    data, plans, labels = plans
+    together = compile_plans(data, plans, labels)
+    in_twos = compile_plans(data, plans, labels, chunk=2)
+    assert_batches_equal(together, in_twos)
+    from_stack = compile_plans(data, Plan.stack(plans), labels, chunk=3)
+    assert_batches_equal(together, from_stack)
+    B = together.build_mw.shape[1]
+    for p, (plan, label) in enumerate(zip(plans, labels, strict=True)):
+        alone = compile_plans(data, [plan], [label])
+        for f in dataclasses.fields(alone):
+            if f.name == "labels":
+                continue
+            value = getattr(alone, f.name)[0]
+            if f.name.startswith("build_"):  # padded with 0 MW groups to the plan with most builds
+                value = np.pad(value, (0, B - len(value)))
+            np.testing.assert_array_equal(getattr(together, f.name)[p], value, err_msg=f.name)
+
+
+def test_power_builds_are_listed_in_site_then_quarter_order(plans):
+    data, plans, labels = plans
+    b = compile_plans(data, plans, labels)
+    for p, plan in enumerate(plans):
+        sites, starts = np.nonzero(plan.build_blocks)
+        n = len(sites)
+        assert b.build_site[p, :n].tolist() == sites.tolist()
+        assert b.build_start[p, :n].tolist() == starts.tolist()
+        lead = np.array([data.sites[i].lead_time for i in sites], dtype=int)
+        assert b.build_online[p, :n].tolist() == (starts + lead).tolist()
+        mw = [plan.build_blocks[i, t] * data.sites[i].block_mw for i, t in zip(sites, starts, strict=True)]
+        assert b.build_mw[p, :n].tolist() == pytest.approx(mw)
+        assert not b.build_mw[p, n:].any()
+
+
+def test_writer_in_chunks_reader_in_other_chunks_round_trip(plans, tmp_path):
+    data, plans, labels = plans
+    path = tmp_path / "many.npz"
+    writer = PlanFileWriter(path, data.model.name, "h")
+    for start in (0, 2, 3):  # chunks of 2, 1 and 2 plans
+        rows = slice(start, {0: 2, 2: 3, 3: 5}[start])
+        writer.add(Plan.stack(plans[rows]), labels[rows])
+    writer.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.npz"]  # the spool is gone
+    reader = PlanFileReader(path, data)
+    assert reader.count == 5 and reader.labels == labels and reader.meta["model_hash"] == "h"
+    sizes = [len(chunk_labels) for _, chunk_labels in reader.chunks(rows=2)]
+    assert sizes == [2, 2, 1]
+    read, read_labels, _ = load_plans(path, data)
+    assert read_labels == labels
+    for a, b in zip(read, plans, strict=True):
+        for name, value in b.arrays().items():
+            np.testing.assert_array_equal(a.arrays()[name], value, err_msg=name)
+    # compiled from the file a chunk at a time = compiled from the list
+    assert_batches_equal(read_plans(path, data).compile(data, rows=2), compile_plans(data, plans, labels))
+
+
+def test_a_file_written_whole_reads_the_same_in_chunks(plans, tmp_path):
+    data, plans, labels = plans
+    path = tmp_path / "whole.npz"
+    save_plans(path, plans, labels, data.model.name, "h")
+    stacks = [stack for stack, _ in PlanFileReader(path, data).chunks(rows=4)]
+    assert [s.buy_blocks.shape[0] for s in stacks] == [4, 1]
+    np.testing.assert_array_equal(
+        np.concatenate([s.held_training for s in stacks]), Plan.stack(plans).held_training
+    )
+
+
+def test_a_truncated_array_is_refused_by_name(plans, tmp_path):
+    data, plans, labels = plans
+    path = tmp_path / "cut.npz"
+    save_plans(path, plans, labels, data.model.name, "h")
+    with zipfile.ZipFile(path) as src:
+        members = {n: src.read(n) for n in src.namelist()}
+    members["draws.npy"] = members["draws.npy"][:-16]
+    with zipfile.ZipFile(path, "w") as dst:
+        for name, content in members.items():
+            dst.writestr(name, content)
+    reader = PlanFileReader(path, data)  # the header still says five plans
+    with pytest.raises(PlanFileError, match="draws is truncated"):
+        list(reader.chunks())
+
+
+def test_an_archive_without_metadata_is_refused(plans, tmp_path):
+    data = plans[0]
+    np.savez(tmp_path / "bare.npz", buy_blocks=np.zeros((1, 2, 3)))
+    with pytest.raises(PlanFileError, match="not a fleetopt plan file \\(no metadata\\)"):
+        PlanFileReader(tmp_path / "bare.npz", data)
