@@ -142,7 +142,7 @@ def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
     for (s, i), cohorts in _cohorts_by_sku_site(data).items():
         held[..., s, i, :] = held_c[..., cohorts, :].sum(axis=-2)
 
-    contract_by_use = np.zeros_like(plan.active)
+    contract_by_use = np.zeros(plan.active.shape)
     for k, contract in enumerate(data.contracts):
         contract_by_use[..., contract.use, :, :, :] += plan.contract_gpus[..., k, :, :, :]
     market = plan.active - contract_by_use

@@ -117,7 +117,10 @@ def shocked_cash(data: ModelData, st: Statements, robustness: Robustness | None 
     covenant quarters. Income lost is market revenue times the price drop plus, per case, one
     customer's contract revenue; the tax falls with it (docs/formulation.md §5.13)."""
     robustness = robustness or data.model.robustness
-    if robustness is None or (robustness.market_price_drop == 0 and not robustness.lose_any_customer):
+    customers = (
+        sorted({c.customer for c in data.contracts}) if robustness and robustness.lose_any_customer else []
+    )
+    if robustness is None or (robustness.market_price_drop == 0 and not customers):
         return []
     lines = st.lines
     market = lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"]
@@ -128,7 +131,6 @@ def shocked_cash(data: ModelData, st: Statements, robustness: Robustness | None 
         + lines["gain_on_disposal_usd"]
         - lines["interest_usd"]
     )
-    customers = sorted({c.customer for c in data.contracts}) if robustness.lose_any_customer else []
     cov = data.model.finance.covenants
     tested = np.arange(data.T) >= (data.model.first_quarter_offset(cov.test_from) if cov else data.T)
     out = []

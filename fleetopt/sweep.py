@@ -3,7 +3,7 @@
 Candidates are the MILP optimum of the forecast, the optima of a handful of stress forecasts
 (re-solved on one built model, changing only its parameters), the forecast optimum that must
 also survive a lost customer and late power (`robustness`, a second built model), and
-systematic variations of those plans: purchases earlier or later, volumes scaled, the
+systematic variations of the forecast and stress optima: purchases earlier or later, volumes scaled, the
 Blackwell/Rubin mix swapped, one power block more or fewer, lower leverage. Every variation is
 completed by the same model with its strategic decisions fixed, so a candidate that breaks a
 hard limit (GPUs it can never power, cash, covenants, contracts) is dropped, not evaluated. All
@@ -266,9 +266,8 @@ def generate_candidates(
         r = PersistentPlanner(
             data, mip_gap=mip_gap, time_limit=time_limit, threads=threads, robustness=requirement
         ).solve_stress(None)
+        # not a parent of variations: those are completed without its constraints
         add(Candidate(label, "robust", r.status, r.plan, what))
-        if r.plan is not None:
-            parents.append((label, r.plan))
     planner.apply(None)
     for label, plan in parents:
         for name, varied, what in variations(data, label, plan):

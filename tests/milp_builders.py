@@ -87,6 +87,29 @@ def base_model() -> dict:
     return copy.deepcopy(BASE)
 
 
+def late_demand_model() -> dict:
+    """8 quarters at 10 %/year, no power online, 720 GPUs of training demand from quarter 5 only
+    (0.9 MW at PUE 1.25), and one kind of power block to build: 1 MW for $1M, lead time 2,
+    10-year life, fixed cost $10k per MW-quarter online."""
+    d = base_model()
+    d["horizon"].update(quarters=8, discount_rate_annual=0.10)
+    d["sites"]["s1"].update(
+        power_capacity_mw=0.0,
+        pue=1.25,
+        fixed_cost_per_mw_quarter_usd=10000.0,
+        expansion={
+            "block_mw": 1.0,
+            "capex_per_mw_usd": 1.0e6,
+            "lead_time_quarters": 2,
+            "earliest_start": "2026Q1",
+            "max_blocks": 3,
+            "useful_life_years": 10.0,
+        },
+    )
+    d["market"]["demand_gpus"] = {"training": [0, 0, 0, 0, 0, 720, 720, 720], "inference": 0.0}
+    return d
+
+
 def load(d: dict) -> LoadedModel:
     """Validate a model dict exactly as a model file would be (raises ModelError if invalid)."""
     text = yaml.safe_dump(d, sort_keys=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from milp_builders import base_model, cohort_index, data_of, sku
+from milp_builders import base_model, cohort_index, data_of, late_demand_model, sku
 
 from fleetopt.data import build_data
 from fleetopt.loading import load_model
@@ -63,22 +63,7 @@ def test_power_block_started_exactly_lead_time_before_it_is_needed():
     # (1M / 40 quarters = 25k less terminal book value).
     # Buying: 720 GPUs in quarter 5 (3 quarters x 2,190 = 6,570 > 4,000 less an end value of
     # 4,000 x 0.25 x 0.5 = 500).
-    d = base_model()
-    d["horizon"].update(quarters=8, discount_rate_annual=0.10)
-    d["sites"]["s1"].update(
-        power_capacity_mw=0.0,
-        pue=1.25,
-        fixed_cost_per_mw_quarter_usd=10000.0,
-        expansion={
-            "block_mw": 1.0,
-            "capex_per_mw_usd": 1.0e6,
-            "lead_time_quarters": 2,
-            "earliest_start": "2026Q1",
-            "max_blocks": 3,
-            "useful_life_years": 10.0,
-        },
-    )
-    d["market"]["demand_gpus"] = {"training": [0, 0, 0, 0, 0, 720, 720, 720], "inference": 0.0}
+    d = late_demand_model()
     r = run(d)
     assert r.plan.build_blocks[0].tolist() == [0, 0, 0, 1, 0, 0, 0, 0]
     assert buys(r, "A") == [0, 0, 0, 0, 0, 720, 0, 0]

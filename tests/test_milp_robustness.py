@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from milp_builders import base_model, data_of, load, sku
+from milp_builders import base_model, data_of, late_demand_model, load, sku
 
 from fleetopt.loading import ModelError
 from fleetopt.milp.solve import InfeasibleModel, SolveResult, solve
@@ -100,22 +100,7 @@ def test_power_delay_starts_the_block_early_enough_to_be_late():
     # as if every block were one quarter late, the GPUs bought in 5 need it started by 2: a quarter
     # of capex interest, fixed cost and depreciation (~60k) is far less than quarter 5's margin
     # (720 x (2,190 - 1,000) ~ 0.86M) that buying in 6 would lose.
-    d = base_model()
-    d["horizon"].update(quarters=8, discount_rate_annual=0.10)
-    d["sites"]["s1"].update(
-        power_capacity_mw=0.0,
-        pue=1.25,
-        fixed_cost_per_mw_quarter_usd=10000.0,
-        expansion={
-            "block_mw": 1.0,
-            "capex_per_mw_usd": 1.0e6,
-            "lead_time_quarters": 2,
-            "earliest_start": "2026Q1",
-            "max_blocks": 3,
-            "useful_life_years": 10.0,
-        },
-    )
-    d["market"]["demand_gpus"] = {"training": [0, 0, 0, 0, 0, 720, 720, 720], "inference": 0.0}
+    d = late_demand_model()
     d["robustness"] = {"power_delay_quarters": 1}
     r = run(d)
     assert r.plan.build_blocks[0].tolist() == [0, 0, 1, 0, 0, 0, 0, 0]
@@ -186,3 +171,30 @@ def test_models_without_robustness_build_no_shock_components():
     m = build_model(data_of(d))
     assert hasattr(m, "stress_cash")
     assert np.isclose(m.stress_price_drop.value, 0.2)
+
+
+def test_an_impossible_requirement_is_named_not_the_deliveries_it_would_spare():
+    # tiny cannot survive losing its signed anchor customer lab-a from the start. Giving up
+    # deliveries or cash would also "explain" the infeasibility; the diagnosis must name the
+    # robustness requirement, the only thing added to a feasible model.
+    from fleetopt import api
+    from fleetopt.data import build_data
+    from fleetopt.schema import Robustness
+
+    _, data = api.load("tiny")
+    shocked = build_data(data.model.model_copy(update={"robustness": Robustness(lose_any_customer=True)}))
+    with pytest.raises(InfeasibleModel) as err:
+        solve(shocked)
+    groups = {g["group"]: g for g in err.value.diagnosis}
+    assert set(groups) == {"robustness"}
+    assert any("lab-a lost" in label for label, _ in groups["robustness"]["items"])
+
+
+def test_losing_any_customer_without_contracts_adds_nothing():
+    from fleetopt.milp.build import build_model
+
+    d = base_model()
+    d["robustness"] = {"lose_any_customer": True}
+    r = run(d)
+    assert shocked_cash(r.data, r.statements) == []
+    assert not hasattr(build_model(r.data), "stress_cash")

@@ -131,3 +131,58 @@ def test_an_archive_without_metadata_is_refused(plans, tmp_path):
     np.savez(tmp_path / "bare.npz", buy_blocks=np.zeros((1, 2, 3)))
     with pytest.raises(PlanFileError, match="not a fleetopt plan file \\(no metadata\\)"):
         PlanFileReader(tmp_path / "bare.npz", data)
+
+
+def test_a_fortran_ordered_stack_reads_the_same_in_chunks(plans, tmp_path):
+    data, plans, labels = plans
+    arrays = {k: np.asfortranarray(v) for k, v in Plan.stack(plans).arrays().items()}
+    path = tmp_path / "fortran.npz"
+    meta = {"format": 1, "model_name": data.model.name, "model_hash": "h", "labels": labels}
+    np.savez_compressed(path, __meta__=np.array(__import__("json").dumps(meta)), **arrays)
+    stacks = [stack for stack, _ in PlanFileReader(path, data).chunks(rows=2)]
+    for name, value in Plan.stack(plans).arrays().items():
+        np.testing.assert_array_equal(np.concatenate([s.arrays()[name] for s in stacks]), value, err_msg=name)
+
+
+def test_a_corrupt_array_is_refused_by_name(plans, tmp_path):
+    data, plans, labels = plans
+    path = tmp_path / "bad.npz"
+    save_plans(path, plans, labels, data.model.name, "h")
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("held_training.npy")
+    raw = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    raw[start + info.compress_size // 2] ^= 0xFF  # one byte inside the compressed data
+    path.write_bytes(bytes(raw))
+    with pytest.raises(PlanFileError, match="held_training is corrupt"):
+        list(PlanFileReader(path, data).chunks())
+
+
+def test_a_rejected_add_writes_nothing_and_an_error_leaves_no_file(plans, tmp_path):
+    data, plans, labels = plans
+    path = tmp_path / "w.npz"
+    with PlanFileWriter(path, data.model.name, "h") as writer:
+        writer.add(Plan.stack(plans[:2]), labels[:2])
+        bad = Plan.stack(plans[2:4])
+        bad.draws = bad.draws[:1]  # one array short of a plan
+        with pytest.raises(ValueError, match="draws"):
+            writer.add(bad, labels[2:4])
+        writer.add(Plan.stack(plans[2:]), labels[2:])
+    read, read_labels, _ = load_plans(path, data)
+    assert read_labels == labels
+    np.testing.assert_array_equal(Plan.stack(read).draws, Plan.stack(plans).draws)
+    writer.close()  # closing again does nothing
+    with pytest.raises(RuntimeError), PlanFileWriter(tmp_path / "never.npz", data.model.name, "h") as w:
+        w.add(Plan.stack(plans[:1]), labels[:1])
+        raise RuntimeError("the generator failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.npz"]
+
+
+def test_compile_names_a_plan_of_the_wrong_shape_and_takes_no_plans(plans):
+    data, plans, _ = plans
+    wrong = Plan(**{k: v.copy() for k, v in plans[0].arrays().items()})
+    wrong.draws = wrong.draws[:, :-1]
+    with pytest.raises(PlanFileError, match="plan 'odd' does not fit the model: draws"):
+        compile_plans(data, [plans[1], wrong], ["ok", "odd"])
+    empty = compile_plans(data, [], [])
+    assert empty.P == 0 and empty.market_revenue.shape[0] == 0

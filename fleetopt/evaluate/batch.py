@@ -90,7 +90,17 @@ def compile_plans(
     """Turn full plans (a list, or a stack from :meth:`Plan.stack`) into the evaluator's
     per-quarter quantities, ``chunk`` plans at a time. A plan's figures do not depend on the
     others compiled with it."""
-    P = plans.buy_blocks.shape[0] if isinstance(plans, Plan) else len(plans)
+    if isinstance(plans, Plan):
+        P = plans.buy_blocks.shape[0] if plans.buy_blocks.ndim else 0
+    else:
+        P = len(plans)
+        for plan, label in zip(plans, labels, strict=True):
+            problems = plan.shape_problems(data)
+            if problems:
+                raise PlanFileError(f"plan {label!r} does not fit the model: {problems[0]}")
+    if P == 0:
+        empty = Plan.empty(data).arrays()
+        return compile_stack(data, Plan(**{k: np.zeros((0, *v.shape)) for k, v in empty.items()}), [])
     parts = []
     for start in range(0, P, chunk):
         rows = slice(start, min(P, start + chunk))
@@ -105,10 +115,12 @@ def compile_plans(
 
 def compile_stack(data: ModelData, stack: Plan, labels: list[str]) -> PlanBatch:
     """:func:`compile_plans` for one stack of plans (leading plan axis on every decision array)."""
-    problems = stack.shape_problems(data, stacked=True)
-    if problems:
-        raise PlanFileError(f"plans do not fit the model: {problems[0]}")
     P, S, I = len(labels), data.S, data.I
+    problems = stack.shape_problems(data, stacked=True)
+    counts = {name: arr.shape[0] for name, arr in stack.arrays().items() if arr.ndim}
+    if problems or set(counts.values()) != {P} or len(counts) < len(stack.arrays()):
+        detail = problems[0] if problems else f"{P} labels, plans per array {counts}"
+        raise PlanFileError(f"plans do not fit the model: {detail}")
     bad = ~np.isin(stack.accepted, (0.0, 1.0))
     if bad.any():
         p, k = (int(x) for x in np.argwhere(bad)[0])
@@ -118,7 +130,7 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str]) -> PlanBatch:
         )
     rev_per_gpu = econ.market_revenue_per_gpu(data)  # (2, S, T)
     fin = econ.Financing.from_data(data, with_revolver=False)
-    contract_by_use = np.zeros_like(stack.active)  # (P, 2, S, I, T)
+    contract_by_use = np.zeros(stack.active.shape)  # (P, 2, S, I, T)
     for k, con in enumerate(data.contracts):
         contract_by_use[:, con.use] += stack.contract_gpus[:, k]
     market = stack.active - contract_by_use

@@ -14,6 +14,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -118,8 +119,16 @@ class PlanFileReader:
         self.count = 1 if self.single else (first[0] if first else 1)
         for name, template in self.expected.items():
             shape, _, dtype = self.headers[name]
+            shape = tuple(shape)
+            if not self.single and shape[:1] != (self.count,):
+                why = (
+                    f"{shape[0]} plan(s) where buy_blocks has {self.count}"
+                    if shape
+                    else f"the model needs {template.shape} per plan"
+                )
+                raise PlanFileError(f"{self.path}: {name} has shape {shape}: {why}")
             shape = shape if self.single else shape[1:]
-            if tuple(shape) != template.shape or (not self.single and self.headers[name][0][0] != self.count):
+            if tuple(shape) != template.shape:
                 raise PlanFileError(
                     f"{self.path}: {name} has shape {tuple(shape)}, model {model!r} needs "
                     f"{template.shape} (plans for another version of the model?)"
@@ -138,6 +147,9 @@ class PlanFileReader:
                     fp = archive.open(self.members[name])
                     streams[name] = fp
                     _read_header(fp)
+                    if self.headers[name][1] and not self.single:
+                        # a Fortran-ordered stack cannot be read a plan at a time: read it whole
+                        streams[name] = _Whole(self._read_rows(fp, name, self.count))
                 # zlib releases the GIL: the arrays are inflated on every core at once
                 with ThreadPoolExecutor(max_workers=min(len(streams), usable_cores())) as pool:
                     for start in range(0, self.count, rows):
@@ -154,20 +166,39 @@ class PlanFileReader:
                     fp.close()
 
     def _read_rows(self, fp, name: str, n: int) -> np.ndarray:
+        if isinstance(fp, _Whole):
+            return fp.take(n)
         shape, fortran, dtype = self.headers[name]
         row_shape = self.expected[name].shape
         size = int(np.prod(row_shape, dtype=np.int64)) * n
-        buf = fp.read(size * dtype.itemsize)
+        try:
+            buf = fp.read(size * dtype.itemsize)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise PlanFileError(f"{self.path}: {name} is corrupt ({exc})") from None
         if len(buf) != size * dtype.itemsize:
             raise PlanFileError(f"{self.path}: {name} is truncated")
         flat = np.frombuffer(buf, dtype=dtype)
-        if fortran:  # only a single plan can be Fortran-ordered (numpy writes stacks C-ordered)
+        if fortran:  # the whole array (see chunks): its axes are stored last to first
             values = flat.reshape(tuple(reversed(shape))).T.reshape((n, *row_shape))
         else:
             values = flat.reshape((n, *row_shape))
         if not np.all(np.isfinite(values)):
             raise PlanFileError(f"{self.path}: {name} holds NaN or infinite values")
         return values.astype(np.float64)
+
+
+class _Whole:
+    """An array already read whole, handed out ``n`` plans at a time like a stream."""
+
+    def __init__(self, values: np.ndarray):
+        self.values, self.at = values, 0
+
+    def take(self, n: int) -> np.ndarray:
+        self.at += n
+        return self.values[self.at - n : self.at]
+
+    def close(self) -> None:
+        self.values = None
 
 
 def _read_header(fp) -> tuple[tuple, bool, np.dtype]:
@@ -181,30 +212,49 @@ def _read_header(fp) -> tuple[tuple, bool, np.dtype]:
 class PlanFileWriter:
     """Writes a plan file a chunk of plans at a time (:meth:`add`), then :meth:`close` assembles
     the archive atomically. Each decision array is spooled to a temporary ``.npy`` file beside
-    the target (disk, not memory: about 240 KB per plan on the default model)."""
+    the target (disk, not memory: about 240 KB per plan on the default model). As a context
+    manager it closes on success and removes the spool on an error (:meth:`abort`)."""
 
     def __init__(self, path: str | Path, model_name: str, model_hash: str):
         self.path = Path(path)
         self.meta = {"format": PLAN_FILE_FORMAT, "model_name": model_name, "model_hash": model_hash}
         self.labels: list[str] = []
-        self._dir = Path(tempfile.mkdtemp(prefix=".plans-", dir=self.path.parent or "."))
+        self._dir: Path | None = Path(tempfile.mkdtemp(prefix=".plans-", dir=self.path.parent or "."))
         self._files: dict[str, io.BufferedWriter] = {}
         self._shapes: dict[str, tuple] = {}
 
+    def __enter__(self) -> PlanFileWriter:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
     def add(self, stack: Plan, labels: list[str]) -> None:
         """Append a stack of plans (leading plan axis on every array) and their labels."""
-        for name, arr in stack.arrays().items():
-            arr = np.ascontiguousarray(arr, dtype=np.float64)
+        if self._dir is None:
+            raise ValueError(f"{self.path}: the plan file is already closed")
+        arrays = {name: np.ascontiguousarray(arr, dtype=np.float64) for name, arr in stack.arrays().items()}
+        for name, arr in arrays.items():  # every array checked before any is written
+            if arr.ndim == 0 or arr.shape[0] != len(labels):
+                raise ValueError(
+                    f"{name}: {arr.shape[0] if arr.ndim else 'no'} plans for {len(labels)} labels"
+                )
+            if name in self._shapes and arr.shape[1:] != self._shapes[name]:
+                raise ValueError(f"{name}: plans of shape {arr.shape[1:]} after {self._shapes[name]}")
+        for name, arr in arrays.items():
             if name not in self._files:
                 self._files[name] = open(self._dir / f"{name}.raw", "wb")  # noqa: SIM115
                 self._shapes[name] = arr.shape[1:]
-            if arr.shape[1:] != self._shapes[name] or arr.shape[0] != len(labels):
-                raise ValueError(f"{name}: shape {arr.shape} does not continue {self._shapes[name]}")
             self._files[name].write(arr.tobytes())
         self.labels += list(labels)
 
     def close(self) -> None:
         """Write the archive (to a temporary name, then renamed) and remove the spool."""
+        if self._dir is None:
+            return
         try:
             tmp = self._dir / "plans.npz"
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
@@ -220,6 +270,12 @@ class PlanFileWriter:
                             shutil.copyfileobj(src, fp, 16 * 1024 * 1024)
             tmp.replace(self.path)
         finally:
-            for raw in self._files.values():
-                raw.close()
+            self.abort()
+
+    def abort(self) -> None:
+        """Drop what was added: the spool is removed and no plan file is written."""
+        for raw in self._files.values():
+            raw.close()
+        if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
+        self._dir = None

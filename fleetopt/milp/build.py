@@ -36,6 +36,7 @@ MUSD = 1e6
 SLACK_WEIGHTS = {"MW": 1.0, "GPUs": 1.0 / 500.0, "H100-eq GPUs": 1.0 / 500.0, "MUSD": 10.0}
 SOFT_GROUPS = {
     "power": "MW",
+    "late_power": "MW",
     "contract_delivery": "GPUs",
     "min_cash": "MUSD",
     "borrowing_base": "MUSD",
@@ -46,6 +47,16 @@ SOFT_GROUPS = {
     "customer_share": "MUSD",
     "demand_floor": "H100-eq GPUs",
 }
+# The robustness rows (docs/formulation.md §5.13) are relaxed first: when a model is feasible
+# without its `robustness` block, the diagnosis should name the requirement, not the deliveries
+# or cash that giving it up would spare.
+ROBUSTNESS_GROUPS = ("robustness", "late_power")
+
+
+def slack_weight(group: str) -> float:
+    """Weight of one unit of slack on ``group`` in the diagnosis objective."""
+    weight = SLACK_WEIGHTS[SOFT_GROUPS[group]]
+    return weight / 1e4 if group in ROBUSTNESS_GROUPS else weight
 
 
 @dataclass

@@ -64,9 +64,10 @@ def diagnose(data: ModelData, objective: str = "npv", time_limit=None, threads=N
 
 def _describe(data: ModelData, group: str, key: list) -> tuple[str, int | None]:
     q = data.quarter_labels
-    if group == "power":
-        i, t, *late = key
-        return f"site {data.sites[i].name} in {q[t]}" + (" (power late, robustness)" if late else ""), t
+    if group in ("power", "late_power"):
+        i, t = key
+        late = " (were every block `robustness.power_delay_quarters` late)" if group == "late_power" else ""
+        return f"site {data.sites[i].name} in {q[t]}{late}", t
     if group == "contract_delivery":
         k, t = key
         return f"contract {data.contracts[k].name} in {q[t]}", t

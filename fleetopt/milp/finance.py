@@ -11,7 +11,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from fleetopt import economics as econ
-from fleetopt.milp.build import MUSD, SLACK_WEIGHTS, SOFT_GROUPS, Builder
+from fleetopt.milp.build import MUSD, Builder, slack_weight
 from fleetopt.milp.operations import add_late_power, contract_revenue, market_revenue, revenue
 
 
@@ -166,9 +166,9 @@ def add_robustness(b: Builder) -> None:
     T, F = data.T, len(data.facilities)
     if stress.power_delay_quarters:
         add_late_power(b, stress.power_delay_quarters)
-    if stress.market_price_drop == 0.0 and not stress.lose_any_customer:
-        return
     customers = sorted({c.customer for c in data.contracts}) if stress.lose_any_customer else []
+    if stress.market_price_drop == 0.0 and not customers:
+        return  # no income shock to survive (no price drop, and no customer to lose)
     cases = customers or ["market prices"]
     m.STRESS = pyo.Set(initialize=cases, ordered=True)
     # mutable, so that one built model can be re-solved at several shock sizes (sweep.py)
@@ -290,7 +290,7 @@ def add_objective(b: Builder) -> None:
     debt_end = sum(m.balance[f, T - 1] for f in range(F))
     if b.relax:
         m.objective = pyo.Objective(
-            expr=sum(SLACK_WEIGHTS[SOFT_GROUPS[idx[0]]] * m.slack[idx] for idx in m.SLACK), sense=pyo.minimize
+            expr=sum(slack_weight(idx[0]) * m.slack[idx] for idx in m.SLACK), sense=pyo.minimize
         )
     elif b.objective == "npv":
         m.objective = pyo.Objective(

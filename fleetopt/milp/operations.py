@@ -105,7 +105,7 @@ def add_late_power(b: Builder, delay: int) -> None:
 
     m.late_power = b.constraint(
         [(i, t) for i in range(data.I) for t in range(data.T) if data.sites[i].build_quarters],
-        rule=lambda m, i, t: drawn(b, i, t) <= late_online(i, t) + b.slack("power", i, t, "late"),
+        rule=lambda m, i, t: drawn(b, i, t) <= late_online(i, t) + b.slack("late_power", i, t),
     )
 
 
