@@ -8,6 +8,7 @@ coefficients are those of :mod:`fleetopt.economics`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -56,20 +57,33 @@ class PlanBatch:
         return len(self.labels)
 
     @classmethod
-    def concatenate(cls, parts: list[PlanBatch]) -> PlanBatch:
-        """The plans of ``parts`` one after the other (power-build groups padded to the widest)."""
-        if len(parts) == 1:
-            return parts[0]
-        B = max(p.build_mw.shape[1] for p in parts)
-        out = {}
-        for f in fields(cls):
-            values = [getattr(p, f.name) for p in parts]
-            if f.name == "labels":
-                out[f.name] = [label for v in values for label in v]
-            elif f.name.startswith("build_"):
-                out[f.name] = np.concatenate([np.pad(v, ((0, 0), (0, B - v.shape[1]))) for v in values])
-            else:
-                out[f.name] = np.concatenate(values)
+    def concatenate(cls, parts: Iterable[PlanBatch], total: int | None = None) -> PlanBatch:
+        """The plans of ``parts`` one after the other (power-build groups padded to the widest).
+
+        With ``total`` (the number of plans in all parts) the output is allocated once and each
+        part copied in as it comes, so a stream of parts never needs twice the batch's memory."""
+        if total is None:
+            parts = list(parts)
+            total = sum(p.P for p in parts)
+        out: dict = {"labels": []}
+        builds: dict[str, list] = {f.name: [] for f in fields(cls) if f.name.startswith("build_")}
+        at = 0
+        for part in parts:
+            out["labels"] += part.labels
+            for f in fields(cls):
+                value = getattr(part, f.name)
+                if f.name in builds:
+                    builds[f.name].append(value)
+                elif f.name != "labels":
+                    if f.name not in out:
+                        out[f.name] = np.empty((total, *value.shape[1:]), dtype=value.dtype)
+                    out[f.name][at : at + part.P] = value
+            at += part.P
+        if at != total:
+            raise ValueError(f"{at} plans compiled, {total} expected")
+        B = max((v.shape[1] for v in builds["build_mw"]), default=0)
+        for name, values in builds.items():
+            out[name] = np.concatenate([np.pad(v, ((0, 0), (0, B - v.shape[1]))) for v in values])
         return cls(**out)
 
     def take(self, rows) -> PlanBatch:
@@ -101,16 +115,18 @@ def compile_plans(
     if P == 0:
         empty = Plan.empty(data).arrays()
         return compile_stack(data, Plan(**{k: np.zeros((0, *v.shape)) for k, v in empty.items()}), [])
-    parts = []
-    for start in range(0, P, chunk):
-        rows = slice(start, min(P, start + chunk))
-        stack = (
-            Plan(**{k: v[rows] for k, v in plans.arrays().items()})
-            if isinstance(plans, Plan)
-            else Plan.stack(plans[rows])
-        )
-        parts.append(compile_stack(data, stack, list(labels[rows])))
-    return PlanBatch.concatenate(parts)
+
+    def parts():
+        for start in range(0, P, chunk):
+            rows = slice(start, min(P, start + chunk))
+            stack = (
+                Plan(**{k: v[rows] for k, v in plans.arrays().items()})
+                if isinstance(plans, Plan)
+                else Plan.stack(plans[rows])
+            )
+            yield compile_stack(data, stack, list(labels[rows]))
+
+    return PlanBatch.concatenate(parts(), total=P)
 
 
 def compile_stack(data: ModelData, stack: Plan, labels: list[str]) -> PlanBatch:

@@ -34,8 +34,9 @@ class PlanSource:
     def compile(self, data: ModelData, rows: int = 512) -> PlanBatch:
         """The evaluator's compiled plans, read and compiled ``rows`` plans at a time, so the file's
         decision arrays are never all in memory."""
+        chunks = self.reader.chunks(rows)
         return PlanBatch.concatenate(
-            [compile_stack(data, stack, labels) for stack, labels in self.reader.chunks(rows)]
+            (compile_stack(data, stack, labels) for stack, labels in chunks), total=self.reader.count
         )
 
 
