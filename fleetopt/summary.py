@@ -257,7 +257,7 @@ def comparison_tables(result) -> list:
     for label in labels:
         figures.add_column(Text(label), justify="right")
     if len(labels) == 2:
-        figures.add_column("difference", justify="right")
+        figures.add_column(Text(f"{labels[1]} − {labels[0]}"), justify="right")
     for key, name, unit in FIGURES:
         values = [float(result.figures.loc[key, label]) for label in labels]
 
