@@ -1,8 +1,8 @@
-"""Money in the MILP: debt, borrowing base, tax and cash, covenants, the liquidity stress test,
+"""Money in the MILP: debt, borrowing base, tax and cash, covenants, the `robustness` shocks,
 concentration, objective.
 
 MUSD throughout, with the debt schedules of :class:`fleetopt.economics.Financing` (the statements
-and the evaluator roll the same schedules forward); docs/formulation.md §5.9-5.12 and §6 state
+and the evaluator roll the same schedules forward); docs/formulation.md §5.9-5.13 and §6 state
 the constraints and objectives.
 """
 
