@@ -32,7 +32,7 @@ err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isa
 
 ModelArg = Annotated[
     str | None,
-    typer.Argument(help="Model file, or a bundled model name (neocloud, tiny). Default: neocloud."),
+    typer.Argument(help="Model file, or a bundled model name (neocloud, tiny, lab). Default: neocloud."),
 ]
 
 
