@@ -16,6 +16,7 @@ end of ``t - 1``; a draw in ``t`` is repaid in equal instalments from ``t + 1``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,12 +100,12 @@ class SiteSchedules:
 def site_schedules(data: ModelData) -> list[SiteSchedules]:
     """Every site's schedules, made once per model (the MILP, the statements and every plan of a
     batch use them): they depend on the site alone."""
-    cached = data.__dict__.get("_site_schedules")
-    if cached is None:
-        cached = []
+
+    def make() -> list[SiteSchedules]:
+        out = []
         for site in data.sites:
             depreciation = power_depreciation_schedule(site, data.T)
-            cached.append(
+            out.append(
                 SiteSchedules(
                     site.block_capex_usd * power_capex_schedule(site, data.T),
                     power_online_schedule(site, data.T),
@@ -112,7 +113,18 @@ def site_schedules(data: ModelData) -> list[SiteSchedules]:
                     site.block_capex_usd - depreciation.sum(axis=1),
                 )
             )
-        object.__setattr__(data, "_site_schedules", cached)  # a cache on a frozen dataclass
+        return out
+
+    return _once_per_model(data, "_site_schedules", make)
+
+
+def _once_per_model(data: ModelData, name: str, make: Callable[[], Any]) -> Any:
+    """``make()``, computed on the first call for this model and kept on ``data`` (a frozen
+    dataclass, hence ``object.__setattr__``) for the later ones."""
+    cached = data.__dict__.get(name)
+    if cached is None:
+        cached = make()
+        object.__setattr__(data, name, cached)
     return cached
 
 
@@ -205,14 +217,14 @@ def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
 
 def _cohorts_by_sku_site(data: ModelData) -> dict[tuple[int, int], np.ndarray]:
     """Cohort indices of each (SKU, site), in cohort order; made once per model."""
-    cached = data.__dict__.get("_cohorts_by_sku_site")
-    if cached is None:
+
+    def make() -> dict[tuple[int, int], np.ndarray]:
         groups: dict[tuple[int, int], list[int]] = {}
         for c in data.cohorts:
             groups.setdefault((c.sku, c.site), []).append(c.index)
-        cached = {key: np.array(idx, dtype=np.intp) for key, idx in groups.items()}
-        object.__setattr__(data, "_cohorts_by_sku_site", cached)  # a cache on a frozen dataclass
-    return cached
+        return {key: np.array(idx, dtype=np.intp) for key, idx in groups.items()}
+
+    return _once_per_model(data, "_cohorts_by_sku_site", make)
 
 
 def power_online_mw(data: ModelData, build_blocks: np.ndarray) -> np.ndarray:

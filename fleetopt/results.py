@@ -159,6 +159,11 @@ def shocked_cash(data: ModelData, st: Statements, robustness: Robustness | None 
     return out
 
 
+def worst_shock(fig: dict) -> dict | None:
+    """The case of ``headline(...)["shocked"]`` with the lowest cash, or None without shocks."""
+    return min(fig["shocked"], key=lambda case: case["lowest_cash_usd"], default=None)
+
+
 def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     """Key figures of a plan under the forecast (units in the keys)."""
     lines = st.lines

@@ -110,7 +110,7 @@ def _pct(x: float | None) -> str:
 
 def solve_summary_tables(result) -> list:
     """Renderables for the terminal after a solve: status line, purchases table, key figures."""
-    from fleetopt.results import headline, purchases_by_generation_year
+    from fleetopt.results import headline, purchases_by_generation_year, worst_shock
 
     data, plan = result.data, result.plan
     fig = headline(data, plan, result.statements)
@@ -152,8 +152,8 @@ def solve_summary_tables(result) -> list:
     key.add_row("lowest DSCR", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
     headroom = ", ".join(f"{k} {_pct(v)}" for k, v in fig["covenant_headroom"].items())
     key.add_row("lowest covenant headroom", headroom or "no covenants")
-    if fig["shocked"]:
-        worst = min(fig["shocked"], key=lambda case: case["lowest_cash_usd"])
+    worst = worst_shock(fig)
+    if worst is not None:
         key.add_row(
             "lowest cash under robustness shocks",
             f"{format_usd(worst['lowest_cash_usd'])} in {worst['quarter']} ({worst['case']})",

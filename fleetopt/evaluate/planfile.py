@@ -51,8 +51,7 @@ def save_plans(
 def load_plans(path: str | Path, data: ModelData) -> tuple[list[Plan], list[str], dict]:
     """Read a whole plan file written by fleetopt (one plan or many) and check it fits ``data``."""
     reader = PlanFileReader(path, data)
-    plans = [stack.row(p) for stack, _ in reader.chunks() for p in range(stack.buy_blocks.shape[0])]
-    return plans, reader.labels, reader.meta
+    return reader.plans(), reader.labels, reader.meta
 
 
 class PlanFileReader:
@@ -137,6 +136,10 @@ class PlanFileReader:
                 raise PlanFileError(f"{self.path}: {name} holds {dtype} values, not numbers")
         if self.count == 0:
             raise PlanFileError(f"{self.path}: the file holds no plans")
+
+    def plans(self) -> list[Plan]:
+        """Every plan of the file, in memory (for a few plans: ~240 KB each on the default model)."""
+        return [stack.row(p) for stack, _ in self.chunks() for p in range(stack.buy_blocks.shape[0])]
 
     def chunks(self, rows: int = 1024) -> Iterator[tuple[Plan, list[str]]]:
         """(stack of up to ``rows`` plans as float64, their labels), in file order."""

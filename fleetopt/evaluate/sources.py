@@ -29,7 +29,7 @@ class PlanSource:
     @cached_property
     def plans(self) -> list[Plan]:
         """Every plan, in memory (for a few plans: a plan is ~240 KB on the default model)."""
-        return [stack.row(p) for stack, _ in self.reader.chunks() for p in range(stack.buy_blocks.shape[0])]
+        return self.reader.plans()
 
     def compile(self, data: ModelData, rows: int = 512) -> PlanBatch:
         """The evaluator's compiled plans, read and compiled ``rows`` plans at a time, so the file's

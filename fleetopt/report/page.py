@@ -18,7 +18,7 @@ from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.loading import ModelError, load_model
 from fleetopt.plan import Plan
 from fleetopt.report import svg
-from fleetopt.results import gpus_by_generation, headline, purchases_by_generation_year
+from fleetopt.results import gpus_by_generation, headline, purchases_by_generation_year, worst_shock
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms
 
@@ -164,8 +164,8 @@ def build_report(folder: str | Path) -> str:
             _kpi("GPUs bought", svg.number(fig["gpus_bought"])),
             _kpi("power built", f"{fig['power_built_mw']:,.0f} MW"),
         ]
-        if fig["shocked"]:
-            worst = min(fig["shocked"], key=lambda case: case["lowest_cash_usd"])
+        worst = worst_shock(fig)
+        if worst is not None:
             kpis.append(
                 _kpi(
                     f"lowest cash under robustness shocks ({worst['case']}, {worst['quarter']})",
