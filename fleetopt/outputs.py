@@ -3,8 +3,28 @@
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def signals_deferred():
+    """Hold Ctrl-C and SIGTERM until the block ends, so that a stop requested while finished work
+    is being saved takes effect after the save, never half-way through it (where it would surface
+    as an unrelated error from the file being written). A no-op outside the main thread."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:

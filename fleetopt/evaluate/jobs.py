@@ -55,16 +55,17 @@ class ChunkStore:
         return None
 
     def save(self, first: int, stop: int, result: dict) -> None:
-        from fleetopt.outputs import write_bytes_atomic
+        from fleetopt.outputs import signals_deferred, write_bytes_atomic
 
         arrays = {f"metric:{k}": v for k, v in result["metrics"].items()}
         if result.get("npv") is not None:
             arrays["npv"] = result["npv"]
-        buf = io.BytesIO()
-        np.savez(buf, __meta__=np.array(json.dumps({"kernel": bool(result.get("kernel"))})), **arrays)
-        data = buf.getvalue()
-        digest = hashlib.sha256(data).hexdigest()
-        write_bytes_atomic(self.folder / f"chunk-{first}-{stop}-{digest}.npz", data)
+        with signals_deferred():  # a finished chunk is saved whole even when the run is being stopped
+            buf = io.BytesIO()
+            np.savez(buf, __meta__=np.array(json.dumps({"kernel": bool(result.get("kernel"))})), **arrays)
+            data = buf.getvalue()
+            digest = hashlib.sha256(data).hexdigest()
+            write_bytes_atomic(self.folder / f"chunk-{first}-{stop}-{digest}.npz", data)
 
     def count(self) -> int:
         return sum(1 for p in self.folder.glob("chunk-*.npz") if _CHUNK_NAME.match(p.name))
