@@ -13,7 +13,7 @@ import os
 import platform
 
 from benchmarks.instances import INSTANCES, load_dict, scaled
-from fleetopt.data import build_data
+from fleetopt.core.data import build_data
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, solve
 
 

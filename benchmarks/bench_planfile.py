@@ -29,8 +29,8 @@ def write_plans(path: Path, n: int) -> float:
     import numpy as np
 
     from fleetopt import api
+    from fleetopt.core.plan import Plan
     from fleetopt.evaluate import PlanFileWriter
-    from fleetopt.plan import Plan
 
     result = api.solve(None, mip_gap=0.02)
     loaded, _ = api.load(None)

@@ -6,7 +6,7 @@ import copy
 
 import yaml
 
-from fleetopt.loading import LoadedModel, bundled_model_path, parse_model_text
+from fleetopt.schema.loading import LoadedModel, bundled_model_path, parse_model_text
 
 
 def default_model_dict() -> dict:

@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from fleetopt.loading import LoadedModel, ModelError, load_model
+from fleetopt.schema.loading import LoadedModel, ModelError, load_model
 
 __all__ = ["LoadedModel", "ModelError", "__version__", "load_model"]

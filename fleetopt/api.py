@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fleetopt import __version__
-from fleetopt.data import load
+from fleetopt.core.data import load
+from fleetopt.core.results import headline, plan_frame
 from fleetopt.evaluate.jobfolder import (
     CHUNK_FOLDER,
     JOB_FILE,
@@ -22,12 +23,11 @@ from fleetopt.evaluate.jobfolder import (
     write_evaluate_run,
 )
 from fleetopt.evaluate.planfile import plans_npz_bytes
-from fleetopt.loading import LoadedModel
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
-from fleetopt.results import headline, plan_frame
-from fleetopt.rundir import default_run_dir, json_text, write_run_dir
-from fleetopt.sweep_run import SweepResult, resume_sweep, sweep, write_sweep_run
+from fleetopt.runs.folder import default_run_dir, json_text, write_run_dir
+from fleetopt.schema.loading import LoadedModel
+from fleetopt.sweep.run import SweepResult, resume_sweep, sweep, write_sweep_run
 
 __all__ = [
     "CHUNK_FOLDER",
@@ -135,7 +135,7 @@ def evaluate(
 
 def register_run(kind: str, loaded: LoadedModel, path: str | Path, figures: dict) -> int:
     """Record a written run folder in the registry of the runs folder; returns the run id."""
-    from fleetopt.registry import Registry
+    from fleetopt.runs.registry import Registry
 
     keep = {k: v for k, v in figures.items() if isinstance(v, (int, float, str, bool)) or v is None}
     return Registry().record(kind, loaded.model.name, loaded.content_hash, Path(path), keep)
@@ -143,7 +143,7 @@ def register_run(kind: str, loaded: LoadedModel, path: str | Path, figures: dict
 
 def resolve_run(ref: str | Path) -> Path:
     """A run folder from a path or a registry run id."""
-    from fleetopt.registry import Registry
+    from fleetopt.runs.registry import Registry
 
     return Registry().resolve(ref)
 

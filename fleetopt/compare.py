@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fleetopt.data import GENERATIONS, ModelData
-from fleetopt.economics import plan_statements
+from fleetopt.core.data import GENERATIONS, ModelData
+from fleetopt.core.economics import plan_statements
+from fleetopt.core.plan import Plan
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.sources import read_plans
-from fleetopt.plan import Plan
 
 FIGURES = [
     ("npv_forecast_usd", "NPV on the forecast", "USD"),

@@ -14,11 +14,11 @@ import numpy as np
 import yaml
 from milp_builders import base_model, data_of, sku
 
-from fleetopt.data import ModelData
+from fleetopt.core.data import ModelData
+from fleetopt.core.plan import Plan
 from fleetopt.evaluate import PlanBatch, compile_plans, evaluate
 from fleetopt.evaluate.engine import EvaluationResult
 from fleetopt.milp.solve import SolveResult, solve
-from fleetopt.plan import Plan
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_PATH = REPO / "models" / "tiny.yaml"

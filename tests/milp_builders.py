@@ -24,10 +24,10 @@ import copy
 
 import yaml
 
-from fleetopt.data import ModelData, build_data
-from fleetopt.loading import LoadedModel, parse_model_text
+from fleetopt.core.data import ModelData, build_data
+from fleetopt.schema.loading import LoadedModel, parse_model_text
 
-HOURS = 8760.0 / 4.0  # hours in a quarter, as fleetopt.quarters.HOURS_PER_QUARTER
+HOURS = 8760.0 / 4.0  # hours in a quarter, as fleetopt.core.quarters.HOURS_PER_QUARTER
 
 
 def sku(**overrides) -> dict:

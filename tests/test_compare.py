@@ -15,8 +15,8 @@ from milp_builders import base_model
 
 from fleetopt import api
 from fleetopt.compare import CompareError, compare_plans, plans_from_refs
+from fleetopt.core.plan import Plan
 from fleetopt.evaluate import save_plans
-from fleetopt.plan import Plan
 
 SCENARIOS = "200"
 

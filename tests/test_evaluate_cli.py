@@ -13,9 +13,9 @@ from conftest import run_cli
 from evaluate_builders import plan_variants
 
 from fleetopt import api
+from fleetopt.core.plan import Plan
 from fleetopt.evaluate import METRIC_COLUMNS, save_plans
 from fleetopt.evaluate.backend import cupy_device
-from fleetopt.plan import Plan
 
 COLUMNS = ["plan", *METRIC_COLUMNS]
 

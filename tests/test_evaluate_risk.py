@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from milp_builders import data_of
 
-from fleetopt.economics import plan_statements
+from fleetopt.core.economics import plan_statements
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.metrics import METRIC_COLUMNS, plan_metrics, tail_count
 from fleetopt.evaluate.simulate import SimulationConstants, simulate

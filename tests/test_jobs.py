@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from evaluate_builders import MODELS, solved
 
-from fleetopt.data import build_data
+from fleetopt.core.data import build_data
 from fleetopt.evaluate import compile_plans, evaluate, save_plans
 from fleetopt.evaluate.jobs import ChunkStore, LocalExecutor
-from fleetopt.loading import LoadedModel, load_model
+from fleetopt.schema.loading import LoadedModel, load_model
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +201,7 @@ def test_models_are_importable_by_workers():
 
 def test_interrupted_sweep_resumes_to_the_same_choice(tmp_path):
     from fleetopt import api
-    from fleetopt.sweep import Rule
+    from fleetopt.sweep.candidates import Rule
 
     rule = Rule(max_breach_prob=0.9)
     reference = api.sweep("tiny", candidates=5, scenarios=200, seed=3, rule=rule, backend="numpy")

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from conftest import REPO, run_cli
 
-from fleetopt.loading import bundled_model_path, load_model
 from fleetopt.schema import PlanningModel
+from fleetopt.schema.loading import bundled_model_path, load_model
 
 BLOCKS = [
     "name", "description", "horizon", "skus", "sites", "fleet", "market", "contracts", "limits",
@@ -154,7 +154,7 @@ def test_schema_and_loader_both_refuse(mutate, path, validator):
     errors = list(validator.iter_errors(data))
     assert errors, "the JSON Schema accepted a model the loader refuses"
     assert path in [list(e.absolute_path) for e in errors]
-    from fleetopt.loading import ModelError, parse_model_text
+    from fleetopt.schema.loading import ModelError, parse_model_text
 
     with pytest.raises(ModelError):
         parse_model_text(yaml.safe_dump(data), "mutant.yaml")

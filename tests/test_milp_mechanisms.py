@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from milp_builders import base_model, cohort_index, data_of, late_demand_model, sku
 
-from fleetopt.data import build_data
-from fleetopt.loading import load_model
+from fleetopt.core.data import build_data
 from fleetopt.milp.solve import SolveResult, solve
+from fleetopt.schema.loading import load_model
 
 
 def run(d: dict, **kw) -> SolveResult:

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from milp_builders import base_model, data_of, late_demand_model, load, sku
 
-from fleetopt.loading import ModelError
+from fleetopt.core.results import shocked_cash
 from fleetopt.milp.solve import InfeasibleModel, SolveResult, solve
-from fleetopt.results import shocked_cash
+from fleetopt.schema.loading import ModelError
 
 
 def run(d: dict, **kw) -> SolveResult:
@@ -178,7 +178,7 @@ def test_an_impossible_requirement_is_named_not_the_deliveries_it_would_spare():
     # deliveries or cash would also "explain" the infeasibility; the diagnosis must name the
     # robustness requirement, the only thing added to a feasible model.
     from fleetopt import api
-    from fleetopt.data import build_data
+    from fleetopt.core.data import build_data
     from fleetopt.schema import Robustness
 
     _, data = api.load("tiny")

@@ -10,8 +10,8 @@ import pytest
 from conftest import TINY_PATH, run_cli
 
 import fleetopt
-from fleetopt.loading import bundled_model_names, bundled_model_path, load_model, resolve_model_path
-from fleetopt.quarters import parse_quarter
+from fleetopt.core.quarters import parse_quarter
+from fleetopt.schema.loading import bundled_model_names, bundled_model_path, load_model, resolve_model_path
 from fleetopt.schema.series import CompactSeries, resolve_series
 
 Q2026Q3 = parse_quarter("2026Q3")

@@ -16,6 +16,7 @@ import pytest
 from evaluate_builders import MODELS, plan_variants, solved
 from milp_builders import data_of
 
+from fleetopt.core.plan import Plan
 from fleetopt.evaluate import (
     PlanFileError,
     PlanFileReader,
@@ -25,7 +26,6 @@ from fleetopt.evaluate import (
     save_plans,
 )
 from fleetopt.evaluate.sources import read_plans
-from fleetopt.plan import Plan
 
 
 @pytest.fixture(scope="module")

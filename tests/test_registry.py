@@ -17,7 +17,7 @@ from conftest import run_cli
 from milp_builders import base_model
 
 from fleetopt import api
-from fleetopt.registry import Registry, RegistryError
+from fleetopt.runs.registry import Registry, RegistryError
 
 WRITERS, RUNS_EACH = 6, 25
 FLEETOPT = Path(sys.executable).parent / "fleetopt"
@@ -95,7 +95,7 @@ def test_solve_evaluate_sweep_are_recorded_and_listed(tmp_path):
 WRITER = """
 import sys, time
 from pathlib import Path
-from fleetopt.registry import Registry
+from fleetopt.runs.registry import Registry
 folder, k = Path(sys.argv[1]), int(sys.argv[2])
 reg = Registry(folder)
 (folder.parent / f"ready-{k}").touch()

@@ -13,9 +13,9 @@ from milp_builders import base_model, data_of
 
 import fleetopt.milp.persistent as persistent
 from fleetopt import api
-from fleetopt.economics import plan_statements
+from fleetopt.core.economics import plan_statements
 from fleetopt.milp.persistent import PersistentPlanner
-from fleetopt.sweep import (
+from fleetopt.sweep.candidates import (
     OBJECTIVES,
     Rule,
     RuleError,

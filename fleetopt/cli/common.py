@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from fleetopt import __version__
-from fleetopt.loading import LoadedModel, ModelError, load_model
+from fleetopt.schema.loading import LoadedModel, ModelError, load_model
 
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
@@ -100,7 +100,7 @@ def _raise_interrupt(signum, frame) -> None:
 def resolve_run_or_exit(ref: Path) -> Path:
     """A run folder or plan file from a path or a registry run id."""
     from fleetopt import api
-    from fleetopt.registry import RegistryError
+    from fleetopt.runs.registry import RegistryError
 
     try:
         return api.resolve_run(ref)

@@ -22,7 +22,7 @@ from fleetopt.cli.common import (
     finish_report,
     load_or_exit,
 )
-from fleetopt.summary import model_summary_table
+from fleetopt.cli.render import model_summary_table
 
 
 @app.command()
@@ -44,7 +44,7 @@ def schema(
     if out is None:
         sys.stdout.write(text + "\n")
     else:
-        from fleetopt.outputs import write_text_atomic
+        from fleetopt.runs.files import write_text_atomic
 
         if out.is_dir():
             raise fail(f"--out {out} is a directory: give a file name such as fleetopt-schema.json")
@@ -79,9 +79,9 @@ def solve(
 ) -> None:
     """Solve the fleet MILP and write the plan, statements and summary to a run folder."""
     from fleetopt import api
+    from fleetopt.cli.render import solve_summary_tables
     from fleetopt.milp.diagnose import format_diagnosis
-    from fleetopt.rundir import RunDirError
-    from fleetopt.summary import solve_summary_tables
+    from fleetopt.runs.folder import RunDirError
 
     loaded = load_or_exit(model)
     if out is not None and out.exists() and (not out.is_dir() or any(out.iterdir())):

@@ -41,12 +41,12 @@ def compare(
     backend: Annotated[BackendName, typer.Option(help="Evaluation backend.")] = BackendName.auto,
 ) -> None:
     """Compare plans side by side on common scenarios: NPV, risk, debt, power, fleet and purchases."""
+    from fleetopt.cli.render import comparison_tables
     from fleetopt.compare import CompareError, compare_plans, plans_from_refs
-    from fleetopt.data import build_data
+    from fleetopt.core.data import build_data
     from fleetopt.evaluate import BackendError
     from fleetopt.evaluate.sources import model_file_of
-    from fleetopt.outputs import write_text_atomic
-    from fleetopt.summary import comparison_tables
+    from fleetopt.runs.files import write_text_atomic
 
     refs = [resolve_run_or_exit(r) for r in runs]
     for ref in refs:
@@ -110,8 +110,8 @@ def runs_list(
     """List runs, newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    from fleetopt.registry import Registry
-    from fleetopt.summary import runs_table
+    from fleetopt.cli.render import runs_table
+    from fleetopt.runs.registry import Registry
 
     records = Registry().list(model=model, limit=limit)
     if not records:
@@ -123,8 +123,8 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(run_id: Annotated[int, typer.Argument(help="Run id (see `fleetopt runs`).")]) -> None:
     """Print one run: when, what command, which model, its key figures and where its folder is."""
-    from fleetopt.registry import Registry, RegistryError
-    from fleetopt.summary import run_detail
+    from fleetopt.cli.render import run_detail
+    from fleetopt.runs.registry import Registry, RegistryError
 
     try:
         record = Registry().get(run_id)

@@ -83,12 +83,12 @@ def evaluate(
 ) -> None:
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
     from fleetopt import api
+    from fleetopt.cli.render import evaluation_table, progress_bar
     from fleetopt.evaluate import BackendError, PlanFileError
     from fleetopt.evaluate.backend import parse_memory
     from fleetopt.evaluate.jobs import RayUnavailable
     from fleetopt.evaluate.sources import model_file_of
-    from fleetopt.rundir import RunDirError, default_run_dir
-    from fleetopt.summary import evaluation_table, progress_bar
+    from fleetopt.runs.folder import RunDirError, default_run_dir
 
     try:
         if resume is not None:
@@ -196,8 +196,8 @@ def sweep(
     scenarios, and recommend one by a rule; prints the Pareto front."""
     from fleetopt import api
     from fleetopt.evaluate import BackendError
-    from fleetopt.rundir import default_run_dir
-    from fleetopt.sweep import Rule, RuleError
+    from fleetopt.runs.folder import default_run_dir
+    from fleetopt.sweep.candidates import Rule, RuleError
 
     if resume is not None:
         return _resume_sweep(resolve_run_or_exit(resume), report)
@@ -225,7 +225,7 @@ def sweep(
 def _resume_sweep(folder: Path, report: bool) -> None:
     from fleetopt import api
     from fleetopt.evaluate import PlanFileError
-    from fleetopt.sweep import RuleError
+    from fleetopt.sweep.candidates import RuleError
 
     try:
         with interruptible(folder, "sweep"):
@@ -237,7 +237,7 @@ def _resume_sweep(folder: Path, report: bool) -> None:
 
 def _sweep_done(result, folder: Path, report: bool) -> None:
     from fleetopt import api
-    from fleetopt.summary import sweep_table
+    from fleetopt.cli.render import sweep_table
 
     console.print(sweep_table(result.metrics, "candidates (* Pareto front, > recommended)"))
     console.print(f"recommended: [bold]{result.recommended['plan']}[/bold]. {result.why()}", soft_wrap=True)

@@ -3,7 +3,7 @@
 A :class:`PlanBatch` holds, for each plan, what its fixed decisions earn and cost at forecast
 prices, broken down only as far as the risk factors need (by use, generation and site), so
 the simulation multiplies by scenario factors instead of re-pricing every cohort. The unit
-coefficients are those of :mod:`fleetopt.economics`.
+coefficients are those of :mod:`fleetopt.core.economics`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from fleetopt import economics as econ
-from fleetopt.data import ModelData
-from fleetopt.plan import Plan
+from fleetopt.core import economics as econ
+from fleetopt.core.data import ModelData
+from fleetopt.core.plan import Plan
 
 
 class PlanFileError(Exception):

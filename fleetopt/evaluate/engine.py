@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fleetopt.data import ModelData
+from fleetopt.core.data import ModelData
 from fleetopt.evaluate.backend import Backend, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.kernel import kernel_fits, simulate_cuda

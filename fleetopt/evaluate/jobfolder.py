@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fleetopt import __version__
-from fleetopt.data import load
-from fleetopt.loading import LoadedModel
-from fleetopt.rundir import default_run_dir, json_text, write_run_dir
+from fleetopt.core.data import load
+from fleetopt.runs.folder import default_run_dir, json_text, write_run_dir
+from fleetopt.schema.loading import LoadedModel
 
 JOB_FILE = "job.json"
 CHUNK_FOLDER = "chunks"
@@ -31,7 +31,7 @@ class EvaluationJob:
 
     def start(self, folder: Path) -> None:
         """Create the run folder with the job description and the model, before any chunk runs."""
-        from fleetopt.outputs import write_text_atomic
+        from fleetopt.runs.files import write_text_atomic
 
         folder.mkdir(parents=True, exist_ok=True)
         write_text_atomic(folder / "model.yaml", self.loaded.text)
@@ -220,7 +220,7 @@ def finish_run_folder(out: Path, files: dict[str, bytes | str], known_at_start=N
     its chunks. Otherwise a new folder gets everything at once."""
     import shutil
 
-    from fleetopt.outputs import write_bytes_atomic
+    from fleetopt.runs.files import write_bytes_atomic
 
     if not (out / JOB_FILE).exists():
         return write_run_dir(out, {**(known_at_start() if known_at_start else {}), **files})

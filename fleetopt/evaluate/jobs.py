@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fleetopt.data import ModelData
+from fleetopt.core.data import ModelData
 from fleetopt.evaluate.backend import Backend, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.layout import ScenarioRows
@@ -55,7 +55,7 @@ class ChunkStore:
         return None
 
     def save(self, first: int, stop: int, result: dict) -> None:
-        from fleetopt.outputs import signals_deferred, write_bytes_atomic
+        from fleetopt.runs.files import signals_deferred, write_bytes_atomic
 
         arrays = {f"metric:{k}": v for k, v in result["metrics"].items()}
         if result.get("npv") is not None:

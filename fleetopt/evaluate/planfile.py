@@ -1,7 +1,7 @@
 """Plan files: many plans in one `.npz` archive, read and written a chunk of plans at a time.
 
 The format (docs/evaluation.md "Plan files") is a NumPy ``.npz``: a ``__meta__`` JSON string and
-one array per decision of :class:`fleetopt.plan.Plan` with a leading plan axis. A plan carries
+one array per decision of :class:`fleetopt.core.plan.Plan` with a leading plan axis. A plan carries
 every cohort's holdings, about 240 KB on the default model, so 10^5 plans are ~24 GB of arrays:
 :class:`PlanFileReader` streams them from the archive ``rows`` plans at a time, and
 :class:`PlanFileWriter` writes them the same way, so neither ever holds the whole file.
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fleetopt.data import ModelData
+from fleetopt.core.data import ModelData
+from fleetopt.core.plan import Plan
 from fleetopt.evaluate.backend import usable_cores
 from fleetopt.evaluate.batch import PlanFileError
-from fleetopt.plan import Plan
 
 PLAN_FILE_FORMAT = 1
 _META = "__meta__"
@@ -43,7 +43,7 @@ def save_plans(
     path: str | Path, plans: list[Plan], labels: list[str], model_name: str, model_hash: str
 ) -> None:
     """Write plans to one ``.npz`` file: each decision array stacked along a leading plan axis."""
-    from fleetopt.outputs import write_bytes_atomic
+    from fleetopt.runs.files import write_bytes_atomic
 
     write_bytes_atomic(path, plans_npz_bytes(plans, labels, model_name, model_hash))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from fleetopt.data import ModelData
+from fleetopt.core.data import ModelData
 
 _DT = 0.25  # years per quarter
 
@@ -215,7 +215,7 @@ def generate_scenarios(data: ModelData, seed: int, start: int, stop: int) -> Sce
 
 def _first_release_after(data: ModelData, generation: int) -> int | None:
     """Quarter (in the horizon, after the start) a generation newer than ``generation`` first ships."""
-    from fleetopt.quarters import parse_quarter
+    from fleetopt.core.quarters import parse_quarter
 
     releases = [
         parse_quarter(data.model.skus[name].available_from) - data.model.first_quarter

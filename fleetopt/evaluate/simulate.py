@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from fleetopt.data import ModelData
-from fleetopt.economics import FinanceState, Financing, QuarterFinance, finance_step
+from fleetopt.core.data import ModelData
+from fleetopt.core.economics import FinanceState, Financing, QuarterFinance, finance_step
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.layout import (
     REL,
@@ -60,7 +60,7 @@ class SimulationConstants:
 
     @classmethod
     def from_data(cls, data: ModelData) -> SimulationConstants:
-        from fleetopt.economics import contract_revenue_per_gpu
+        from fleetopt.core.economics import contract_revenue_per_gpu
 
         cov = data.model.finance.covenants
         return cls(

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from fleetopt.data import ModelData
+from fleetopt.core.data import ModelData
+from fleetopt.core.plan import Plan
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack
 from fleetopt.evaluate.planfile import PlanFileReader
-from fleetopt.plan import Plan
 
 PLAN_FILES_IN_RUN = ("plans.npz", "plan.npz")
 

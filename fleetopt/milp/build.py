@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
-from fleetopt import economics as econ
-from fleetopt.data import ModelData
+from fleetopt.core import economics as econ
+from fleetopt.core.data import ModelData
 from fleetopt.schema import Robustness
 
 MUSD = 1e6

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pyomo.environ as pyo
 
-from fleetopt.data import ModelData
+from fleetopt.core.data import ModelData
 from fleetopt.milp.build import MUSD, SOFT_GROUPS, build_model
 
 _TOLERANCE = 1e-6

@@ -1,7 +1,7 @@
 """Money in the MILP: debt, borrowing base, tax and cash, covenants, the `robustness` shocks,
 concentration, objective.
 
-MUSD throughout, with the debt schedules of :class:`fleetopt.economics.Financing` (the statements
+MUSD throughout, with the debt schedules of :class:`fleetopt.core.economics.Financing` (the statements
 and the evaluator roll the same schedules forward); docs/formulation.md §5.9-5.13 and §6 state
 the constraints and objectives.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from fleetopt import economics as econ
+from fleetopt.core import economics as econ
 from fleetopt.milp.build import MUSD, Builder, slack_weight
 from fleetopt.milp.operations import add_late_power, contract_revenue, market_revenue, revenue
 

@@ -1,6 +1,6 @@
 """Operations in the MILP: contracts, market demand, power, and the operating money lines.
 
-Money is in MUSD with the same unit coefficients as :mod:`fleetopt.economics` (the statements
+Money is in MUSD with the same unit coefficients as :mod:`fleetopt.core.economics` (the statements
 and the evaluator use those too); docs/formulation.md §5.4-5.8 states the constraints.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from fleetopt import economics as econ
+from fleetopt.core import economics as econ
 from fleetopt.milp.build import MUSD, Builder
 from fleetopt.milp.fleet import held_use
 

@@ -16,11 +16,11 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
 
-from fleetopt.data import ModelData
-from fleetopt.economics import plan_statements
+from fleetopt.core.data import ModelData
+from fleetopt.core.economics import plan_statements
+from fleetopt.core.plan import Plan
 from fleetopt.milp.build import MUSD, build_model
 from fleetopt.milp.solve import extract_plan, run_highs
-from fleetopt.plan import Plan
 from fleetopt.schema import Robustness
 
 

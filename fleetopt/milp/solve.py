@@ -10,10 +10,10 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
-from fleetopt.data import ModelData
-from fleetopt.economics import Statements, plan_statements
+from fleetopt.core.data import ModelData
+from fleetopt.core.economics import Statements, plan_statements
+from fleetopt.core.plan import Plan
 from fleetopt.milp.build import MUSD, build_model
-from fleetopt.plan import Plan
 
 
 class InfeasibleModel(Exception):
@@ -47,7 +47,7 @@ class SolveResult:
 
     def plan_frame(self):
         """Every decision as a pandas DataFrame (one row per quarter and item)."""
-        from fleetopt.results import plan_frame
+        from fleetopt.core.results import plan_frame
 
         return plan_frame(self.data, self.plan)
 
@@ -57,7 +57,7 @@ class SolveResult:
 
     def headline(self) -> dict:
         """Key figures: NPV, peak debt, lowest liquidity, DSCR, covenant headroom, totals."""
-        from fleetopt.results import headline
+        from fleetopt.core.results import headline
 
         return headline(self.data, self.plan, self.statements)
 

@@ -11,14 +11,14 @@ import numpy as np
 import pandas as pd
 
 from fleetopt import __version__
-from fleetopt.data import GENERATIONS, ModelData, build_data
-from fleetopt.economics import plan_statements
+from fleetopt.core.data import GENERATIONS, ModelData, build_data
+from fleetopt.core.economics import plan_statements
+from fleetopt.core.plan import Plan
+from fleetopt.core.results import gpus_by_generation, headline, purchases_by_generation_year, worst_shock
 from fleetopt.evaluate import compile_plans, generate_scenarios, load_plans
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
-from fleetopt.loading import ModelError, load_model
-from fleetopt.plan import Plan
 from fleetopt.report import svg
-from fleetopt.results import gpus_by_generation, headline, purchases_by_generation_year, worst_shock
+from fleetopt.schema.loading import ModelError, load_model
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms
 
@@ -296,7 +296,7 @@ def build_report(folder: str | Path) -> str:
 
 def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of a run folder (default: report.html inside it)."""
-    from fleetopt.outputs import write_text_atomic
+    from fleetopt.runs.files import write_text_atomic
 
     html = build_report(folder)
     out = Path(out) if out is not None else Path(folder) / "report.html"

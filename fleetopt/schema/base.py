@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from fleetopt.quarters import QUARTER_PATTERN
+from fleetopt.core.quarters import QUARTER_PATTERN
 
 
 class StrictModel(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, Strict, model_validator
 
-from fleetopt.quarters import parse_quarter, quarter_label
+from fleetopt.core.quarters import parse_quarter, quarter_label
 from fleetopt.schema.base import Fraction, Name, NonNegative, PositiveInt, Quarter, StrictModel
 from fleetopt.schema.hardware import Generation
 from fleetopt.schema.series import NonNegativeSeries

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from fleetopt.quarters import parse_quarter, quarter_label
+from fleetopt.core.quarters import parse_quarter, quarter_label
 from fleetopt.schema.base import Fraction, Name, PositiveInt, Quarter, StrictModel
 from fleetopt.schema.commercial import CommercialLimits, Contract, Market
 from fleetopt.schema.finance import Finance, Redeployment, Retirement

@@ -16,7 +16,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import AfterValidator, Field
 
-from fleetopt.quarters import parse_quarter
+from fleetopt.core.quarters import parse_quarter
 from fleetopt.schema.base import Quarter, StrictModel
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fleetopt.data import GENERATIONS, USES, ModelData
-from fleetopt.economics import Statements
-from fleetopt.plan import Plan
+from fleetopt.core.data import GENERATIONS, USES, ModelData
+from fleetopt.core.economics import Statements
+from fleetopt.core.plan import Plan
 from fleetopt.schema import Robustness
 
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fleetopt.data import ModelData
+from fleetopt.core.data import ModelData
+from fleetopt.core.plan import Plan
 from fleetopt.milp.persistent import PersistentPlanner, Stress
-from fleetopt.plan import Plan
 from fleetopt.schema import Robustness
 
 BLACKWELL, RUBIN = 1, 2

@@ -7,7 +7,7 @@ from collections import defaultdict
 from rich.table import Table
 from rich.text import Text
 
-from fleetopt.loading import LoadedModel
+from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
 
 
@@ -110,7 +110,7 @@ def _pct(x: float | None) -> str:
 
 def solve_summary_tables(result) -> list:
     """Renderables for the terminal after a solve: status line, purchases table, key figures."""
-    from fleetopt.results import headline, purchases_by_generation_year, worst_shock
+    from fleetopt.core.results import headline, purchases_by_generation_year, worst_shock
 
     data, plan = result.data, result.plan
     fig = headline(data, plan, result.statements)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fleetopt import __version__
-from fleetopt.data import load
+from fleetopt.core.data import load
 from fleetopt.evaluate.jobfolder import CHUNK_FOLDER, JOB_FILE, finish_run_folder
 from fleetopt.evaluate.planfile import plans_npz_bytes
-from fleetopt.loading import LoadedModel
-from fleetopt.rundir import default_run_dir, json_text
+from fleetopt.runs.folder import default_run_dir, json_text
+from fleetopt.schema.loading import LoadedModel
 
 
 def sweep(
@@ -34,7 +34,7 @@ def sweep(
     sweep goes, so :func:`resume_sweep` can finish an interrupted one. Returns a :class:`SweepResult`.
     """
     from fleetopt.evaluate.backend import resolve_backend
-    from fleetopt.sweep import Rule, generate_candidates
+    from fleetopt.sweep.candidates import Rule, generate_candidates
 
     rule = rule or Rule()
     loaded, data = load(model)
@@ -54,7 +54,7 @@ def sweep(
 
 
 def _start_sweep_job(folder: Path, loaded: LoadedModel, cands, settings: dict) -> None:
-    from fleetopt.outputs import write_bytes_atomic, write_text_atomic
+    from fleetopt.runs.files import write_bytes_atomic, write_text_atomic
 
     folder.mkdir(parents=True, exist_ok=True)
     feasible = cands.feasible
@@ -84,7 +84,7 @@ def resume_sweep(folder: str | Path, progress=None):
     import json
 
     from fleetopt.evaluate import PlanFileError, load_plans
-    from fleetopt.sweep import Candidate, CandidateSet
+    from fleetopt.sweep.candidates import Candidate, CandidateSet
 
     folder = Path(folder)
     if not (folder / JOB_FILE).exists() or not (folder / "candidates.json").exists():
@@ -116,7 +116,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     from fleetopt.evaluate import evaluate as run_evaluation
     from fleetopt.evaluate.backend import resolve_backend
     from fleetopt.evaluate.jobs import ChunkStore
-    from fleetopt.sweep import Rule, pareto_front, recommend
+    from fleetopt.sweep.candidates import Rule, pareto_front, recommend
 
     rule = Rule(**settings["rule"])
     feasible = cands.feasible
@@ -158,7 +158,7 @@ class SweepResult:
         rec, opt = self.recommended, self.forecast_optimum
         if rec["plan"] == opt["plan"]:
             return f"The forecast optimum also satisfies the rule ({self.rule.describe()}) best."
-        from fleetopt.summary import format_usd
+        from fleetopt.cli.render import format_usd
 
         return (
             f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum it changes "

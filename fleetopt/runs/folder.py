@@ -18,7 +18,7 @@ class RunDirError(Exception):
 
 def default_run_dir(model_name: str, runs_dir: Path | None = None) -> Path:
     """runs/<UTC timestamp>-<name>/ (the runs folder is $FLEETOPT_RUNS_DIR or ./runs)."""
-    from fleetopt.registry import runs_dir as default_runs
+    from fleetopt.runs.registry import runs_dir as default_runs
 
     runs_dir = default_runs() if runs_dir is None else runs_dir
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

@@ -1,6 +1,6 @@
 """A fleet plan: every decision of the optimiser (or of a planner), as arrays over the horizon.
 
-Index conventions follow :mod:`fleetopt.data`: ``u`` use (0 training, 1 inference),
+Index conventions follow :mod:`fleetopt.core.data`: ``u`` use (0 training, 1 inference),
 ``s`` SKU, ``i`` site, ``c`` cohort, ``k`` contract, ``f`` debt facility, ``t`` quarter.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from fleetopt.data import ModelData
+from fleetopt.core.data import ModelData
 
 
 @dataclass

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from fleetopt.data import FacilityData, ModelData, SiteData
-from fleetopt.plan import Plan
+from fleetopt.core.data import FacilityData, ModelData, SiteData
+from fleetopt.core.plan import Plan
 
 # ---------------------------------------------------------------- unit coefficients
 

@@ -1,0 +1,1 @@
+"""Core numbers: quarters, the resolved model data, plans and their economics (written once)."""

@@ -1,0 +1,1 @@
+"""Sweeps: candidate plans, the Pareto front and the rule that recommends one."""
