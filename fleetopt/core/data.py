@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fleetopt.core.covenants import CovenantTest, covenant_tests, ebitda_window
 from fleetopt.core.quarters import HOURS_PER_QUARTER, parse_quarter
 from fleetopt.schema import PlanningModel, contract_skus
 from fleetopt.schema.loading import LoadedModel
@@ -112,6 +113,9 @@ class ModelData:
     min_cash: float
     redeploy_cost: float
     max_customer_share: float
+    covenants: tuple[CovenantTest, ...]  # the model's covenant tests (fleetopt/core/covenants.py)
+    covenant_tested: np.ndarray  # (T,) bool: quarters the covenants are tested (none without covenants)
+    covenant_window: int  # quarters of EBITDA (and debt service, interest) the tests average
     # per cohort x quarter, NaN-free; zero where the cohort does not exist
     alive: np.ndarray = field(default=None)  # (C, T) bool: cohort may hold GPUs in quarter t
     resale_gross: np.ndarray = field(default=None)  # (C, T) market value per GPU in quarter t
@@ -275,6 +279,12 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         )
 
     discount = (1.0 + m.horizon.discount_rate_annual) ** (-(ts + 1) / 4.0)
+    cov = m.finance.covenants
+    # leverage and coverage tests mean nothing in a quarter where no debt can be outstanding
+    first_debt = min(
+        [0 if fac.opening_usd > 0 else min(fac.draw_quarters, default=T) for fac in facilities], default=T
+    )
+    tests = covenant_tests(cov, T, t_of(cov.test_from) if cov else T, first_debt)
     data = ModelData(
         model=m,
         T=T,
@@ -305,6 +315,9 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         min_cash=m.finance.min_cash_usd,
         redeploy_cost=m.redeployment.cost_per_gpu_usd,
         max_customer_share=m.limits.max_customer_revenue_share,
+        covenants=tests,
+        covenant_tested=ts >= (t_of(cov.test_from) if cov else T),
+        covenant_window=ebitda_window(cov),
     )
     _cohort_values(data, skus)
     return data

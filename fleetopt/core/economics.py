@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.core.covenants import CATALOGUE, statement_quantities
 from fleetopt.core.data import FacilityData, ModelData, SiteData
 from fleetopt.core.plan import Plan
 
@@ -508,10 +509,10 @@ def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) ->
         lines[f"debt_{fac.name}_usd"] = rolled["balance_by_facility_usd"][f]
     lines["equity_cash_flow_usd"] = np.diff(np.concatenate([[data.opening_cash], lines["cash_usd"]]))
     lines["collateral_value_usd"] = lines["fleet_resale_value_usd"]
-    ebitda = lines["ebitda_usd"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lines["debt_to_ebitda"] = np.where(ebitda > 0, lines["debt_usd"] / (4.0 * ebitda), np.inf)
-        lines["dscr"] = np.where(lines["debt_service_usd"] > 0, ebitda / lines["debt_service_usd"], np.inf)
+    quantities = statement_quantities(lines, data.covenant_window)
+    for kind in CATALOGUE:  # every covenant ratio, tested or not, on the covenants' EBITDA period
+        if kind.ratio_line:
+            lines[kind.ratio_line] = kind.ratio(quantities)
     terminal = terminal_value(data, plan)
     value = float(npv(data, lines["cash_usd"], lines["debt_usd"][-1], terminal, data.opening_cash))
     return Statements(lines, value, terminal)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import Statements
 from fleetopt.core.plan import Plan
@@ -92,23 +93,10 @@ def gpus_by_generation(data: ModelData, plan: Plan) -> pd.DataFrame:
 
 
 def covenant_headroom(data: ModelData, st: Statements) -> dict[str, float | None]:
-    """Lowest headroom of each covenant over the tested quarters (0.10 = 10 % from breaching)."""
-    cov = data.model.finance.covenants
-    if cov is None:
-        return {}
-    tested = np.arange(data.T) >= data.model.first_quarter_offset(cov.test_from)
-    out: dict[str, float | None] = {}
-    lines = st.lines
-    if cov.max_debt_to_ebitda is not None:
-        lev = lines["debt_to_ebitda"][tested]
-        out["leverage"] = (
-            float(np.min(1.0 - lev / cov.max_debt_to_ebitda)) if cov.max_debt_to_ebitda else None
-        )
-    if cov.min_dscr is not None and cov.min_dscr > 0:
-        out["dscr"] = float(np.min(lines["dscr"][tested] / cov.min_dscr - 1.0))
-    if cov.min_liquidity_usd:
-        out["liquidity"] = float(np.min(lines["cash_usd"][tested] / cov.min_liquidity_usd - 1.0))
-    return out
+    """Lowest headroom of each covenant over the tested quarters (0.10 = 10 % from breaching), by
+    covenant name; None for a zero threshold."""
+    quantities = statement_quantities(st.lines, data.covenant_window)
+    return {test.kind.name: test.headroom(test.kind.ratio(quantities)) for test in data.covenants}
 
 
 def shocked_cash(data: ModelData, st: Statements, robustness: Robustness | None = None) -> list[dict]:
@@ -131,8 +119,7 @@ def shocked_cash(data: ModelData, st: Statements, robustness: Robustness | None 
         + lines["gain_on_disposal_usd"]
         - lines["interest_usd"]
     )
-    cov = data.model.finance.covenants
-    tested = np.arange(data.T) >= (data.model.first_quarter_offset(cov.test_from) if cov else data.T)
+    tested = data.covenant_tested
     out = []
     for case in customers or [None]:
         lost = robustness.market_price_drop * market
@@ -167,12 +154,7 @@ def worst_shock(fig: dict) -> dict | None:
 def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     """Key figures of a plan under the forecast (units in the keys)."""
     lines = st.lines
-    cov = data.model.finance.covenants
-    tested = (
-        np.arange(data.T) >= data.model.first_quarter_offset(cov.test_from)
-        if cov
-        else np.ones(data.T, dtype=bool)
-    )
+    tested = data.covenant_tested if data.model.finance.covenants else np.ones(data.T, dtype=bool)
     dscr = lines["dscr"][tested]
     finite = dscr[np.isfinite(dscr)]
     headroom = covenant_headroom(data, st)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.core.covenants import FLOWS, CovenantTest, window_mean
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import FinanceState, Financing, QuarterFinance, finance_step
 from fleetopt.evaluate.batch import PlanBatch
@@ -36,9 +37,6 @@ from fleetopt.evaluate.scenarios import ScenarioSet
 
 # A pair whose cash ends more than this below the minimum after the revolver is in default.
 DEFAULT_TOLERANCE_USD = 1.0
-# A covenant is breached only when missed by more than this (USD of the tested amounts): a plan the
-# MILP makes meet a covenant with equality must not breach it on the forecast through round-off.
-COVENANT_TOLERANCE_USD = 1.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +55,8 @@ class SimulationConstants:
     min_liquidity: float  # 0 when absent
     min_liquidity_fraction: float
     financing: Financing
+    covenants: tuple[CovenantTest, ...] = ()
+    covenant_window: int = 1
 
     @classmethod
     def from_data(cls, data: ModelData) -> SimulationConstants:
@@ -80,6 +80,8 @@ class SimulationConstants:
             if cov and cov.min_liquidity_fraction_of_debt
             else 0.0,
             financing=Financing.from_data(data, with_revolver=True),
+            covenants=data.covenants,
+            covenant_window=data.covenant_window,
         )
 
 
@@ -114,9 +116,8 @@ def simulate(
 
     npv = xp.zeros((P, S))
     min_cash = xp.full((P, S), xp.inf)
-    # lowest cash in the quarters the covenants are tested (for the liquidity floor, if any)
-    tested_min_cash = xp.full((P, S), xp.inf) if consts.min_liquidity > 0 else None
     breach = xp.zeros((P, S), dtype=bool)
+    flows = {name: [] for name in FLOWS}  # the covenants' flows of the last quarters (trailing tests)
     util = xp.zeros((P, S))
     paths = {name: xp.zeros((P, S, T)) for name in record}
     prev_cash = state.cash.copy()
@@ -138,18 +139,14 @@ def simulate(
         npv += consts.discount[t] * (cash - prev_cash)
         prev_cash = cash
         xp.minimum(min_cash, cash, out=min_cash)
-        if t >= consts.covenant_from:
-            breach = _covenants(consts, breach, ebitda, step, xp)
-            if tested_min_cash is not None:
-                xp.minimum(tested_min_cash, cash, out=tested_min_cash)
+        if consts.covenants:
+            breach = _covenants(consts, breach, t, flows, ebitda, step, xp)
         util += gpus_used * pl.inv_held[t]
         if record:
             lines = {**step.lines(), "ebitda_usd": ebitda}
             for name in record:
                 paths[name][:, :, t] = lines[name]
 
-    if tested_min_cash is not None:  # cash below the floor in any tested quarter
-        breach |= tested_min_cash < consts.min_liquidity - COVENANT_TOLERANCE_USD
     debt_end = state.balance.sum(axis=-1) + state.revolver
     terminal = pl.terminal_fleet * sc.rfac[T - 1] + pl.terminal_power
     npv += consts.discount[T - 1] * (terminal - debt_end)
@@ -186,18 +183,22 @@ def _operations(consts, pl, sc, status, short: Shortfall | None, t: int, xp: Any
     return ebitda, sold_gpus + delivered_gpus
 
 
-def _covenants(consts: SimulationConstants, breach: Any, ebitda: Any, step: QuarterFinance, xp: Any) -> Any:
-    """``breach`` or any covenant missed this quarter (the liquidity floor is checked at the end)."""
-    tol = COVENANT_TOLERANCE_USD
-    debt = step.debt
-    if np.isfinite(consts.max_debt_to_ebitda):
-        # debt above the multiple of annualised EBITDA, when there is debt
-        breach |= debt > xp.maximum(consts.max_debt_to_ebitda * 4.0 * ebitda + tol, 0.0)
-    if consts.min_dscr > 0:
-        service = step.debt_service
-        breach |= (ebitda < consts.min_dscr * service - tol) & (service > 0)
-    if consts.min_liquidity_fraction > 0:
-        breach |= step.cash < consts.min_liquidity_fraction * debt - tol
+def _covenants(consts: SimulationConstants, breach: Any, t: int, flows: dict, ebitda: Any,
+               step: QuarterFinance, xp: Any) -> Any:  # fmt: skip
+    """``breach`` or any covenant test of quarter ``t`` missed (fleetopt/core/covenants.py)."""
+    window = consts.covenant_window
+    quarter = {"ebitda": ebitda, "debt_service": step.debt_service, "interest": step.interest}
+    if window > 1:  # the flows of the last quarters, tested or not, for the trailing averages
+        for name in FLOWS:
+            flows[name] = [*flows[name][1 - window :], quarter[name]]
+    tests = [test for test in consts.covenants if test.tested[t]]
+    if not tests:
+        return breach
+    values = {"debt": step.debt, "cash": step.cash}
+    for name in FLOWS:
+        values[name] = window_mean(flows[name], window) if window > 1 else quarter[name]
+    for test in tests:
+        breach |= test.breached(values, xp)
     return breach
 
 

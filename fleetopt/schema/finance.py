@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from fleetopt.schema.base import (
@@ -49,14 +51,21 @@ class DebtFacility(StrictModel):
 
 
 class Covenants(StrictModel):
-    """Maintenance covenants, tested every quarter from `test_from`."""
+    """Maintenance covenants, tested every quarter from `test_from` (fleetopt/core/covenants.py holds
+    the tests each field sets; docs/formulation.md §5.11)."""
 
     test_from: Quarter
     """First quarter the covenants are tested."""
+    ebitda_period: Literal["quarter", "trailing_four_quarters"] = "quarter"
+    """EBITDA, interest and debt service of the EBITDA-based tests: the quarter's own, or the average of
+    the last four quarters (the trailing twelve months most facilities test; fewer quarters at the
+    start of the horizon)."""
     max_debt_to_ebitda: NonNegative | None = None
-    """Largest total debt / annualised quarterly EBITDA (EBITDA x 4)."""
+    """Largest total debt / annualised EBITDA (4 x the quarter's EBITDA, or its four-quarter average)."""
     min_dscr: NonNegative | None = None
-    """Smallest EBITDA / (interest + scheduled principal) in a quarter."""
+    """Smallest EBITDA / debt service (interest + scheduled principal)."""
+    min_interest_coverage: NonNegative | None = None
+    """Smallest EBITDA / interest (interest coverage, common in GPU-backed facilities)."""
     min_liquidity_usd: NonNegative | None = None
     """Smallest cash balance, USD."""
     min_liquidity_fraction_of_debt: Fraction | None = None

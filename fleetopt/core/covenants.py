@@ -1,0 +1,192 @@
+"""Covenant tests as data: one catalogue read by the MILP rows (and their `robustness` copies), the
+statements' ratio lines and headroom, the NumPy simulation and the CUDA kernel.
+
+A covenant caps or floors a ratio of two quantities of a quarter (docs/formulation.md §5.11):
+
+    max:  numerator <= threshold x scale x denominator     leverage: debt <= 6.0 x 4 x EBITDA
+    min:  numerator >= threshold x denominator              DSCR: EBITDA >= 1.4 x debt service
+    min without a denominator: numerator >= threshold USD    liquidity: cash >= $25M
+
+so each test is one linear relation ``greater >= lesser`` with one quantity and coefficient a side:
+
+    max: greater = (threshold x scale) x denominator,  lesser = numerator
+    min: greater = numerator,  lesser = threshold x denominator  (or the threshold, in USD)
+
+The quantities are a quarter's EBITDA, debt (term loans and revolver, end of quarter), debt
+service (interest plus scheduled principal), interest and cash (end of quarter). With
+``ebitda_period: trailing_four_quarters`` the flows (EBITDA, debt service, interest) are the
+average of the quarter and the three before it (of those inside the horizon).
+
+A new covenant type is a row of :data:`CATALOGUE` and a field of ``schema.finance.Covenants``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash")
+FLOWS = ("ebitda", "debt_service", "interest")  # averaged over the EBITDA period
+TRAILING_QUARTERS = 4
+# A test is breached only when missed by more than this (USD of the tested amounts): a plan the MILP
+# makes meet a covenant with equality must not breach it on the forecast through round-off.
+TOLERANCE_USD = 1.0
+
+
+@dataclass(frozen=True)
+class CovenantKind:
+    """One type of covenant: the ratio it bounds and where each consumer finds it."""
+
+    name: str  # MILP group `<group>` and the key of its headroom
+    field: str  # the threshold's field in the model file's `finance.covenants`
+    bound: str  # "max" or "min"
+    numerator: str  # a quantity of QUANTITIES
+    denominator: str | None  # a quantity, or None: the threshold is in USD
+    scale: float = 1.0  # of the denominator inside the ratio (4.0: annualised quarterly EBITDA)
+    applies_when: str | None = None  # evaluator: tested only where this quantity is positive
+    needs_debt: bool = False  # MILP: tested only in quarters in which debt can be outstanding
+    ratio_line: str | None = None  # statement line of the ratio, if it has one
+    group: str = ""  # MILP constraint group (several kinds may share one, by `part`)
+    part: str | None = None  # index of this kind's rows inside a shared group
+    label: str = ""
+
+    def ratio(self, values: dict[str, Any]) -> Any:
+        """The ratio as a lender reads it (inf where the denominator is not positive)."""
+        num = values[self.numerator]
+        if self.denominator is None:
+            return num
+        den = self.scale * values[self.denominator] if self.scale != 1.0 else values[self.denominator]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(den > 0, num / den, np.inf)
+
+
+CATALOGUE: tuple[CovenantKind, ...] = (
+    CovenantKind(
+        "leverage", "max_debt_to_ebitda", "max", "debt", "ebitda", scale=4.0, applies_when="debt",
+        needs_debt=True, ratio_line="debt_to_ebitda", group="leverage_covenant", label="debt / EBITDA",
+    ),
+    CovenantKind(
+        "dscr", "min_dscr", "min", "ebitda", "debt_service", applies_when="debt_service",
+        needs_debt=True, ratio_line="dscr", group="dscr_covenant", label="EBITDA / debt service",
+    ),
+    CovenantKind(
+        "interest_coverage", "min_interest_coverage", "min", "ebitda", "interest", applies_when="interest",
+        needs_debt=True, ratio_line="interest_coverage", group="interest_coverage_covenant",
+        label="EBITDA / interest",
+    ),
+    CovenantKind(
+        "liquidity", "min_liquidity_usd", "min", "cash", None, group="liquidity_covenant", part="floor",
+        label="cash (USD)",
+    ),
+    CovenantKind(
+        "liquidity_fraction", "min_liquidity_fraction_of_debt", "min", "cash", "debt",
+        group="liquidity_covenant", part="fraction", label="cash / debt",
+    ),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CovenantTest:
+    """A covenant of one model: its kind, threshold and the quarters it is tested in."""
+
+    kind: CovenantKind
+    threshold: float
+    tested: np.ndarray  # (T,) bool: quarters the evaluator and the statements test
+    milp_tested: tuple[int, ...]  # quarters the MILP holds the row in
+    window: int  # quarters of flows averaged: 1, or TRAILING_QUARTERS
+
+    @property
+    def greater(self) -> tuple[float, str | None]:
+        """(coefficient, quantity) of the side that must be at least the other; quantity None: 0."""
+        k = self.kind
+        if k.bound == "max":
+            return self.threshold * k.scale, k.denominator
+        return 1.0, k.numerator
+
+    @property
+    def lesser(self) -> tuple[float, str | None]:
+        """(coefficient, quantity) of the other side; quantity None: the coefficient is in USD."""
+        k = self.kind
+        if k.bound == "max":
+            return 1.0, k.numerator
+        return self.threshold, k.denominator
+
+    def breached(self, values: dict[str, Any], xp: Any = np) -> Any:
+        """Where the test is missed by more than TOLERANCE_USD, and applies: ``values`` maps each
+        quantity to an array (flows already averaged over the window)."""
+        a, x = self.greater
+        b, y = self.lesser
+        greater = a * values[x] if a != 1.0 else values[x]
+        lesser = b if y is None else (b * values[y] if b != 1.0 else values[y])
+        if self.kind.bound == "max":
+            missed = lesser > greater + TOLERANCE_USD
+        else:
+            missed = greater < lesser - TOLERANCE_USD
+        when = self.kind.applies_when
+        return missed & (values[when] > 0) if when else missed
+
+    def headroom(self, ratio: np.ndarray) -> float | None:
+        """Lowest share by which the tested ratio stays inside its threshold (0.10 = 10 % from
+        breaching), over the tested quarters; None for a zero threshold."""
+        if not self.threshold:
+            return None
+        r = ratio[self.tested]
+        if self.kind.bound == "max":
+            return float(np.min(1.0 - r / self.threshold))
+        return float(np.min(r / self.threshold - 1.0))
+
+
+def covenant_tests(covenants: Any, T: int, test_from: int, first_debt: int) -> tuple[CovenantTest, ...]:
+    """The tests a model's ``finance.covenants`` block sets, in catalogue order. ``test_from``: the
+    first tested quarter (horizon index); ``first_debt``: the first quarter debt can be outstanding."""
+    if covenants is None:
+        return ()
+    tested = np.arange(T) >= test_from
+    window = ebitda_window(covenants)
+    out = []
+    for kind in CATALOGUE:
+        threshold = getattr(covenants, kind.field)
+        if threshold is None:
+            continue
+        milp = [t for t in range(T) if tested[t] and (t >= first_debt or not kind.needs_debt)]
+        out.append(CovenantTest(kind, float(threshold), tested, tuple(milp), window))
+    return tuple(out)
+
+
+def ebitda_window(covenants: Any) -> int:
+    """Quarters of flows a model's covenant tests average (1 without a covenants block)."""
+    trailing = covenants is not None and covenants.ebitda_period == "trailing_four_quarters"
+    return TRAILING_QUARTERS if trailing else 1
+
+
+def statement_quantities(lines: dict[str, np.ndarray], window: int) -> dict[str, np.ndarray]:
+    """The tests' quantities, (..., T), from statement lines (USD), flows averaged over ``window``."""
+    raw = {
+        "ebitda": lines["ebitda_usd"],
+        "debt": lines["debt_usd"],
+        "debt_service": lines["debt_service_usd"],
+        "interest": lines["interest_usd"],
+        "cash": lines["cash_usd"],
+    }
+    if window == 1:
+        return raw
+    T = raw["cash"].shape[-1]
+    trailing = {
+        q: np.stack([window_mean([raw[q][..., s] for s in range(t + 1)], window) for t in range(T)], axis=-1)
+        for q in FLOWS
+    }
+    return {**raw, **trailing}
+
+
+def window_mean(history: list, window: int) -> Any:
+    """Average of the last ``window`` entries of ``history`` (oldest first), in that order; the
+    entry itself when the window is one quarter (so a one-quarter test reads the quarter exactly)."""
+    if window == 1:
+        return history[-1]
+    last = history[-window:]
+    total = last[0]
+    for value in last[1:]:
+        total = total + value
+    return total / len(last)

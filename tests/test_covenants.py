@@ -1,0 +1,130 @@
+"""Covenants as data (fleetopt/core/covenants.py): the interest-coverage covenant and the
+trailing-four-quarter EBITDA period, worked by hand through the statements, the headroom and the
+evaluator.
+
+The instance: 100 installed GPUs rented on the market at a price that falls to a quarter of itself
+in the last quarter, and a fixed-rate loan paying interest on a declining balance.
+
+* One GPU earns 2,190 USD a quarter at $1/GPU-hour, so EBITDA is 219,000 USD in quarters 0-2
+  and 54,750 USD in quarter 3 (nothing else costs money).
+* The loan: $4M outstanding at 8 % a year (2 % a quarter), repaid over 40 quarters ($100k a
+  quarter). Interest is charged on the balance at the end of the previous quarter:
+  80,000, 78,000, 76,000, 74,000 USD.
+* EBITDA / interest: 2.7375, 2.8077, 2.8816, 0.7399. With a 2.0x covenant tested from quarter 1,
+  the last quarter breaches on its own EBITDA; on the four-quarter average
+  (177,937.5 / 77,000 = 2.3109) it passes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from evaluate_builders import batch
+from milp_builders import base_model, data_of
+
+from fleetopt.core.covenants import CATALOGUE, covenant_tests
+from fleetopt.core.economics import plan_statements
+from fleetopt.core.plan import Plan
+from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
+
+GPUS = 100.0
+EBITDA = np.array([219_000.0, 219_000.0, 219_000.0, 54_750.0])
+INTEREST = np.array([80_000.0, 78_000.0, 76_000.0, 74_000.0])
+
+
+def coverage_model(period: str = "quarter", threshold: float = 2.0) -> dict:
+    d = base_model()
+    d["skus"]["A"]["available_from"] = "2025Q1"
+    d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2025Q4", "gpus": int(GPUS), "use": "inference",
+                   "capex_per_gpu_usd": 4000.0}]  # fmt: skip
+    d["retirement"] = {"resale": False}
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [1.0, 1.0, 1.0, 0.25]}
+    d["finance"]["facilities"] = {
+        "loan": {"size_usd": 4.0e6, "opening_balance_usd": 4.0e6, "fixed_rate_annual": 0.08,
+                 "amortization_quarters": 40, "draw_from": "2026Q1", "draw_until": "2026Q1"}
+    }  # fmt: skip
+    d["finance"]["covenants"] = {"test_from": "2026Q2", "ebitda_period": period,
+                                 "min_interest_coverage": threshold}  # fmt: skip
+    return d
+
+
+def keep_everything(data) -> Plan:
+    """The installed GPUs held and rented on the inference market every quarter."""
+    plan = Plan.empty(data)
+    plan.held_inference[0, :] = GPUS
+    plan.active[1, 0, 0, :] = GPUS
+    return plan
+
+
+def forecast_breach(data, plan) -> bool:
+    result = simulate(SimulationConstants.from_data(data), batch(data, [plan]), deterministic_scenarios(data))
+    return bool(result["breach"][0, 0])
+
+
+def test_the_statements_carry_the_interest_coverage_ratio():
+    data = data_of(coverage_model())
+    lines = plan_statements(data, keep_everything(data)).lines
+    np.testing.assert_allclose(lines["ebitda_usd"], EBITDA)
+    np.testing.assert_allclose(lines["interest_usd"], INTEREST)
+    np.testing.assert_allclose(lines["interest_coverage"], EBITDA / INTEREST)
+
+
+def test_a_quarter_below_the_interest_coverage_breaches():
+    data = data_of(coverage_model())
+    plan = keep_everything(data)
+    assert forecast_breach(data, plan)
+    from fleetopt.core.results import covenant_headroom
+
+    headroom = covenant_headroom(data, plan_statements(data, plan))
+    assert headroom["interest_coverage"] == pytest.approx(54_750 / 74_000 / 2.0 - 1.0)
+
+
+def test_the_trailing_four_quarter_average_passes_where_the_quarter_breaches():
+    data = data_of(coverage_model("trailing_four_quarters"))
+    plan = keep_everything(data)
+    assert not forecast_breach(data, plan)
+    from fleetopt.core.results import covenant_headroom
+
+    lines = plan_statements(data, plan).lines
+    # the ratio line follows the covenants' EBITDA period: the average of the quarters so far
+    assert lines["interest_coverage"][3] == pytest.approx(EBITDA.mean() / INTEREST.mean())
+    assert lines["interest_coverage"][1] == pytest.approx(EBITDA[:2].mean() / INTEREST[:2].mean())
+    headroom = covenant_headroom(data, plan_statements(data, plan))
+    assert headroom["interest_coverage"] == pytest.approx(177_937.5 / 77_000 / 2.0 - 1.0)
+
+
+def test_the_trailing_average_still_breaches_below_its_own_threshold():
+    # 2.3109x on four quarters: a 2.4x covenant breaches on the average too
+    data = data_of(coverage_model("trailing_four_quarters", threshold=2.4))
+    assert forecast_breach(data, keep_everything(data))
+
+
+def test_an_untested_quarter_does_not_breach():
+    # the weak quarter comes first, before the covenants are tested (from quarter 1)
+    d = coverage_model()
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [0.25, 1.0, 1.0, 1.0]}
+    data = data_of(d)
+    assert not forecast_breach(data, keep_everything(data))
+
+
+def test_the_catalogue_gives_each_test_its_linear_form():
+    d = coverage_model()
+    d["finance"]["covenants"].update(max_debt_to_ebitda=6.0, min_dscr=1.4, min_liquidity_usd=25e6)
+    tests = {t.kind.name: t for t in data_of(d).covenants}
+    assert [t.kind.name for t in data_of(d).covenants] == ["leverage", "dscr", "interest_coverage", "liquidity"]
+    # leverage: 6.0 x 4 x EBITDA >= debt; DSCR: EBITDA >= 1.4 x debt service; liquidity: cash >= $25M
+    assert (tests["leverage"].greater, tests["leverage"].lesser) == ((24.0, "ebitda"), (1.0, "debt"))
+    assert (tests["dscr"].greater, tests["dscr"].lesser) == ((1.0, "ebitda"), (1.4, "debt_service"))
+    assert (tests["liquidity"].greater, tests["liquidity"].lesser) == ((1.0, "cash"), (25e6, None))
+
+
+def test_tests_apply_only_where_their_denominator_exists():
+    (test,) = covenant_tests(
+        type("C", (), {"ebitda_period": "quarter", "min_interest_coverage": 2.0,
+                       **{k.field: None for k in CATALOGUE if k.name != "interest_coverage"}})(),
+        T=1, test_from=0, first_debt=0,
+    )  # fmt: skip
+    values = {"ebitda": np.array([-5.0, -5.0, 100.0]), "interest": np.array([0.0, 10.0, 60.0])}
+    # no interest: nothing to cover; a loss against interest breaches; 100 < 2 x 60 breaches
+    assert test.breached(values).tolist() == [False, True, True]
