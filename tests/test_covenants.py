@@ -112,7 +112,7 @@ def test_the_catalogue_gives_each_test_its_linear_form():
     d = coverage_model()
     d["finance"]["covenants"].update(max_debt_to_ebitda=6.0, min_dscr=1.4, min_liquidity_usd=25e6)
     tests = {t.kind.name: t for t in data_of(d).covenants}
-    assert [t.kind.name for t in data_of(d).covenants] == ["leverage", "dscr", "interest_coverage", "liquidity"]
+    assert list(tests) == ["leverage", "dscr", "interest_coverage", "liquidity"]
     # leverage: 6.0 x 4 x EBITDA >= debt; DSCR: EBITDA >= 1.4 x debt service; liquidity: cash >= $25M
     assert (tests["leverage"].greater, tests["leverage"].lesser) == ((24.0, "ebitda"), (1.0, "debt"))
     assert (tests["dscr"].greater, tests["dscr"].lesser) == ((1.0, "ebitda"), (1.4, "debt_service"))
