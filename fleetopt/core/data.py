@@ -7,18 +7,19 @@ Quarter index ``t`` runs from 0 (the horizon's first quarter) to ``T - 1``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from fleetopt.core.covenants import CovenantTest, covenant_tests, ebitda_window
 from fleetopt.core.quarters import HOURS_PER_QUARTER, parse_quarter
 from fleetopt.schema import PlanningModel, contract_skus
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.hardware import Generation, Use
+from fleetopt.schema.loading import LoadedModel, load_model
 from fleetopt.schema.series import resolve_series
 
-USES = ("training", "inference")
-GENERATIONS = ("hopper", "blackwell", "rubin")
+USES = tuple(u.value for u in Use)  # index u: 0 training, 1 inference
+GENERATIONS = tuple(g.value for g in Generation)  # index g: oldest first (Generation.rank)
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,22 @@ class SiteData:
     life_quarters: float = 1.0
 
 
-@dataclass
+@dataclass(frozen=True)
+class SiteSchedules:
+    """A site's (T, T) power schedules (row: quarter a block starts; column: quarter t)."""
+
+    capex: np.ndarray  # USD paid
+    online: np.ndarray  # 1 when online
+    depreciation: np.ndarray  # USD
+    book_end: np.ndarray  # (T,) USD book value at the end of the horizon of a block started in tau
+
+
+@dataclass(frozen=True)
 class ModelData:
-    """Numbers of one planning model over its horizon."""
+    """Numbers of one planning model over its horizon, resolved once by :func:`build_data`.
+
+    Immutable (its arrays are shared by the MILP, the statements and every evaluated plan): the
+    consumers read these figures, not the schema objects of ``model``."""
 
     model: PlanningModel
     T: int
@@ -113,16 +127,21 @@ class ModelData:
     min_cash: float
     redeploy_cost: float
     max_customer_share: float
+    revolver_usd: float  # size of the emergency revolver (0 without one)
+    revolver_rate_annual: float
     covenants: tuple[CovenantTest, ...]  # the model's covenant tests (fleetopt/core/covenants.py)
     covenant_tested: np.ndarray  # (T,) bool: quarters the covenants are tested (none without covenants)
     covenant_window: int  # quarters of EBITDA (and debt service, interest) the tests average
+    customers: tuple[str, ...]  # the contracts' customers, sorted
+    site_schedules: tuple[SiteSchedules, ...]  # per site
+    cohorts_by_sku_site: dict[tuple[int, int], np.ndarray]  # (SKU, site) -> cohort indices, in order
     # per cohort x quarter, NaN-free; zero where the cohort does not exist
-    alive: np.ndarray = field(default=None)  # (C, T) bool: cohort may hold GPUs in quarter t
-    resale_gross: np.ndarray = field(default=None)  # (C, T) market value per GPU in quarter t
-    proceeds: np.ndarray = field(default=None)  # (C, T) cash per GPU retired in quarter t
-    book_value: np.ndarray = field(default=None)  # (C, T) book value per GPU at the start of t
-    depreciation: np.ndarray = field(default=None)  # (C, T) depreciation per GPU held in t
-    terminal_value: np.ndarray = field(default=None)  # (C,) net realisable value per GPU at the end
+    alive: np.ndarray  # (C, T) bool: cohort may hold GPUs in quarter t
+    resale_gross: np.ndarray  # (C, T) market value per GPU in quarter t
+    proceeds: np.ndarray  # (C, T) cash per GPU retired in quarter t
+    book_value: np.ndarray  # (C, T) book value per GPU at the start of t
+    depreciation: np.ndarray  # (C, T) depreciation per GPU held in t
+    terminal_value: np.ndarray  # (C,) net realisable value per GPU at the end
 
     @property
     def S(self) -> int:
@@ -136,11 +155,13 @@ class ModelData:
     def C(self) -> int:
         return len(self.cohorts)
 
+    @property
+    def G(self) -> int:
+        return len(GENERATIONS)
+
 
 def load(model=None) -> tuple[LoadedModel, ModelData]:
     """Load a model (a path, a bundled name, None for the default, or a LoadedModel) and resolve it."""
-    from fleetopt.schema.loading import load_model
-
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     return loaded, build_data(loaded)
 
@@ -151,97 +172,164 @@ def resale_fraction(curve: list[float], age_years: np.ndarray) -> np.ndarray:
     return np.interp(np.maximum(age_years, 0.0), years, np.asarray(curve, dtype=np.float64))
 
 
+class _Horizon:
+    """Quarter arithmetic of one model: labels to indices, series to (T,) arrays."""
+
+    def __init__(self, m: PlanningModel):
+        self.T, self.q0 = m.horizon.quarters, m.first_quarter
+        self.ts = np.arange(self.T)
+
+    def series(self, spec) -> np.ndarray:
+        return resolve_series(spec, self.q0, self.T)
+
+    def t_of(self, label: str) -> int:
+        return parse_quarter(label) - self.q0
+
+
 def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
     """Resolve a validated model into arrays."""
     m = loaded.model if isinstance(loaded, LoadedModel) else loaded
-    T = m.horizon.quarters
-    q0 = m.first_quarter
-
-    def series(spec) -> np.ndarray:
-        return resolve_series(spec, q0, T)
-
-    def t_of(label: str) -> int:
-        return parse_quarter(label) - q0
-
+    h = _Horizon(m)
+    T = h.T
     sku_names = list(m.skus)
     skus = [m.skus[n] for n in sku_names]
-    S = len(skus)
+    on_sale, eligible = _sale_and_eligibility(h, skus)
+    sites = _sites(h, m)
+    cohorts, capex_path = _cohorts(h, m, sku_names, sites, on_sale)
+    contracts = _contracts(h, m, sku_names)
+    facilities = _facilities(h, m)
+    cov = m.finance.covenants
+    # leverage and coverage tests mean nothing in a quarter where no debt can be outstanding
+    first_debt = min(
+        [0 if fac.opening_usd > 0 else min(fac.draw_quarters, default=T) for fac in facilities], default=T
+    )
+    test_from = h.t_of(cov.test_from) if cov else T
+    return ModelData(
+        model=m,
+        T=T,
+        quarter_labels=m.quarter_labels,
+        hours=HOURS_PER_QUARTER,
+        discount=(1.0 + m.horizon.discount_rate_annual) ** (-(h.ts + 1) / 4.0),
+        sku_names=sku_names,
+        sku_generation=np.array([s.generation.rank for s in skus]),
+        block_size=np.array([s.block_size_gpus for s in skus], dtype=np.float64),
+        kw_per_gpu=np.array([s.power_kw_per_gpu for s in skus]),
+        idle_fraction=np.array([s.idle_power_fraction for s in skus]),
+        throughput=np.array([[s.training_throughput for s in skus], [s.inference_throughput for s in skus]]),
+        opex_per_gpu_quarter=np.array([s.opex_per_gpu_quarter_usd for s in skus]),
+        on_sale=on_sale,
+        training_eligible=eligible,
+        capex_path=capex_path,
+        market_price=_market_prices(h, m, sku_names),
+        demand=np.array([h.series(m.market.demand_gpus.training), h.series(m.market.demand_gpus.inference)]),
+        billed_utilization=m.market.billed_utilization,
+        sites=sites,
+        cohorts=cohorts,
+        contracts=contracts,
+        facilities=facilities,
+        reference_rate_annual=h.series(m.finance.reference_rate_annual),
+        overhead=h.series(m.finance.overhead_usd_per_quarter),
+        tax_rate=m.finance.tax_rate,
+        opening_cash=m.finance.opening_cash_usd,
+        min_cash=m.finance.min_cash_usd,
+        redeploy_cost=m.redeployment.cost_per_gpu_usd,
+        max_customer_share=m.limits.max_customer_revenue_share,
+        revolver_usd=m.finance.revolver.size_usd if m.finance.revolver else 0.0,
+        revolver_rate_annual=m.finance.revolver.annual_rate if m.finance.revolver else 0.0,
+        covenants=covenant_tests(cov, T, test_from, first_debt),
+        covenant_tested=h.ts >= test_from,
+        covenant_window=ebitda_window(cov),
+        customers=tuple(sorted({c.customer for c in contracts})),
+        site_schedules=tuple(_site_schedules(site, T) for site in sites),
+        cohorts_by_sku_site=_cohorts_by_sku_site(cohorts),
+        **_cohort_values(m, T, cohorts, skus),
+    )
+
+
+def _sale_and_eligibility(h: _Horizon, skus: list) -> tuple[np.ndarray, np.ndarray]:
+    """(S, T) bool: on sale; eligible for training (its rule, counting newer generations released)."""
+    S, T, ts = len(skus), h.T, h.ts
     gen = np.array([s.generation.rank for s in skus])
-    ts = np.arange(T)
     on_sale = np.zeros((S, T), dtype=bool)
     for j, s in enumerate(skus):
-        lo = t_of(s.available_from)
-        hi = t_of(s.available_until) if s.available_until else T - 1
+        lo = h.t_of(s.available_from)
+        hi = h.t_of(s.available_until) if s.available_until else T - 1
         on_sale[j] = (ts >= lo) & (ts <= hi)
     # generations with some SKU released (on sale or formerly on sale) by quarter t
-    released = np.zeros((3, T), dtype=bool)
+    released = np.zeros((len(GENERATIONS), T), dtype=bool)
     for j, s in enumerate(skus):
-        released[gen[j]] |= ts >= t_of(s.available_from)
+        released[gen[j]] |= ts >= h.t_of(s.available_from)
     eligible = np.ones((S, T), dtype=bool)
     for j, s in enumerate(skus):
         rule = s.training_eligibility
         if rule.quarters_after_release is not None:
-            eligible[j] &= ts < t_of(s.available_from) + rule.quarters_after_release
+            eligible[j] &= ts < h.t_of(s.available_from) + rule.quarters_after_release
         if rule.max_newer_generations_on_sale is not None:
-            newer = released[gen[j] + 1 :].sum(axis=0) if gen[j] < 2 else np.zeros(T)
+            newer = released[gen[j] + 1 :].sum(axis=0) if gen[j] < len(GENERATIONS) - 1 else np.zeros(T)
             eligible[j] &= newer <= rule.max_newer_generations_on_sale
+    return on_sale, eligible
 
-    prices = np.zeros((2, S, T))
+
+def _market_prices(h: _Horizon, m: PlanningModel, sku_names: list[str]) -> np.ndarray:
+    """(2, S, T) USD per GPU-hour by use and SKU."""
+    prices = np.zeros((2, len(sku_names), h.T))
     for u, use in enumerate(USES):
         by_gen = getattr(m.market.price_usd_per_gpu_hour, use)
-        for j, s in enumerate(skus):
-            prices[u, j] = series(by_gen.for_sku(sku_names[j], s.generation))
+        for j, name in enumerate(sku_names):
+            prices[u, j] = h.series(by_gen.for_sku(name, m.skus[name].generation))
+    return prices
 
+
+def _sites(h: _Horizon, m: PlanningModel) -> list[SiteData]:
     sites = []
     for name, site in m.sites.items():
         kw = dict(
             name=name,
             pue=site.pue,
-            capacity_mw=series(site.power_capacity_mw),
-            electricity_usd_per_mwh=series(site.electricity_price_usd_per_mwh),
+            capacity_mw=h.series(site.power_capacity_mw),
+            electricity_usd_per_mwh=h.series(site.electricity_price_usd_per_mwh),
             fixed_cost_per_mw_quarter_usd=site.fixed_cost_per_mw_quarter_usd,
         )
         if site.expansion is not None and site.expansion.max_blocks > 0:
             e = site.expansion
-            first = t_of(e.earliest_start)
+            first = h.t_of(e.earliest_start)
             # a block started later than T-1-lead would never come online inside the horizon
             kw.update(
                 block_mw=e.block_mw,
                 block_capex_usd=e.block_mw * e.capex_per_mw_usd,
                 lead_time=e.lead_time_quarters,
-                build_quarters=tuple(range(max(first, 0), T - e.lead_time_quarters)),
+                build_quarters=tuple(range(max(first, 0), h.T - e.lead_time_quarters)),
                 max_blocks=e.max_blocks,
                 life_quarters=e.useful_life_years * 4.0,
             )
         sites.append(SiteData(**kw))
+    return sites
+
+
+def _cohorts(h: _Horizon, m: PlanningModel, sku_names, sites, on_sale) -> tuple[list[Cohort], np.ndarray]:
+    """The installed cohorts, then one per (SKU, site, quarter on sale); and (S, T) capex per GPU."""
     site_index = {s.name: i for i, s in enumerate(sites)}
     sku_index = {n: j for j, n in enumerate(sku_names)}
-
     cohorts: list[Cohort] = []
     for c in m.fleet:
-        bought = t_of(c.purchased)
+        training, inference = (float(c.gpus), 0.0) if c.use == "training" else (0.0, float(c.gpus))
         cohorts.append(
-            Cohort(
-                len(cohorts),
-                sku_index[c.sku],
-                site_index[c.site],
-                bought,
-                float(c.capex_per_gpu_usd),
-                float(c.gpus) if c.use == "training" else 0.0,
-                float(c.gpus) if c.use == "inference" else 0.0,
-            )
-        )
-    capex_path = np.zeros((S, T))
-    for j, s in enumerate(skus):
-        capex_path[j] = series(s.capex_per_gpu_usd)
-    for j in range(S):
+            Cohort(len(cohorts), sku_index[c.sku], site_index[c.site], h.t_of(c.purchased),
+                   float(c.capex_per_gpu_usd), training, inference)
+        )  # fmt: skip
+    capex_path = np.array([h.series(m.skus[n].capex_per_gpu_usd) for n in sku_names]).reshape(-1, h.T)
+    for j in range(len(sku_names)):
         for i in range(len(sites)):
             for t in np.flatnonzero(on_sale[j]):
                 cohorts.append(Cohort(len(cohorts), j, i, int(t), float(capex_path[j, t])))
+    return cohorts, capex_path
 
+
+def _contracts(h: _Horizon, m: PlanningModel, sku_names: list[str]) -> list[ContractData]:
+    sku_index = {n: j for j, n in enumerate(sku_names)}
     contracts = []
     for name, k in m.contracts.items():
-        start = t_of(k.start)
+        start = h.t_of(k.start)
         contracts.append(
             ContractData(
                 name=name,
@@ -250,20 +338,24 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
                 skus=tuple(sku_index[s] for s in contract_skus(m, k)),
                 gpus=float(k.gpus),
                 start=start,
-                end=min(T - 1, start + k.term_quarters - 1),
-                deadline=t_of(k.delivery_deadline) if k.delivery_deadline else start,
+                end=min(h.T - 1, start + k.term_quarters - 1),
+                deadline=h.t_of(k.delivery_deadline) if k.delivery_deadline else start,
                 price_usd_per_gpu_hour=k.price_usd_per_gpu_hour,
                 signed=k.signed,
                 penalty_usd=k.cancellation_penalty_usd,
             )
         )
+    return contracts
 
-    ref = series(m.finance.reference_rate_annual)
+
+def _facilities(h: _Horizon, m: PlanningModel) -> list[FacilityData]:
+    T = h.T
+    ref = h.series(m.finance.reference_rate_annual)
     facilities = []
     for name, f in m.finance.facilities.items():
         floating = f.fixed_rate_annual is None
         annual = ref + f.spread_over_reference_annual if floating else np.full(T, f.fixed_rate_annual)
-        lo, hi = t_of(f.draw_from), t_of(f.draw_until)
+        lo, hi = h.t_of(f.draw_from), h.t_of(f.draw_until)
         draw = tuple(t for t in range(T) if lo <= t <= hi) if f.size_usd > f.opening_balance_usd else ()
         facilities.append(
             FacilityData(
@@ -277,56 +369,54 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
                 draw_quarters=draw,
             )
         )
+    return facilities
 
-    discount = (1.0 + m.horizon.discount_rate_annual) ** (-(ts + 1) / 4.0)
-    cov = m.finance.covenants
-    # leverage and coverage tests mean nothing in a quarter where no debt can be outstanding
-    first_debt = min(
-        [0 if fac.opening_usd > 0 else min(fac.draw_quarters, default=T) for fac in facilities], default=T
+
+def power_capex_schedule(site: SiteData, T: int) -> np.ndarray:
+    """(T, T) share of a block's capex paid in quarter t (column) when started in tau (row)."""
+    out = np.zeros((T, T))
+    lead = max(site.lead_time, 1)
+    for tau in range(T):
+        out[tau, tau : min(T, tau + lead)] = 1.0 / lead
+    return out
+
+
+def power_online_schedule(site: SiteData, T: int) -> np.ndarray:
+    """(T, T) 1 where a block started in tau (row) is online in quarter t (column)."""
+    ts = np.arange(T)
+    return (ts[None, :] >= ts[:, None] + site.lead_time).astype(np.float64)
+
+
+def power_depreciation_schedule(site: SiteData, T: int) -> np.ndarray:
+    """(T, T) depreciation in quarter t of one block started in tau: straight line from online."""
+    age = (np.arange(T)[None, :] - (np.arange(T)[:, None] + site.lead_time)).astype(np.float64)
+    life = site.life_quarters
+    share = np.clip(age + 1, 0, life) - np.clip(age, 0, life)  # of the life falling in quarter t
+    return site.block_capex_usd * share / life
+
+
+def _site_schedules(site: SiteData, T: int) -> SiteSchedules:
+    """A site's power schedules (they depend on the site alone)."""
+    depreciation = power_depreciation_schedule(site, T)
+    return SiteSchedules(
+        site.block_capex_usd * power_capex_schedule(site, T),
+        power_online_schedule(site, T),
+        depreciation,
+        site.block_capex_usd - depreciation.sum(axis=1),
     )
-    tests = covenant_tests(cov, T, t_of(cov.test_from) if cov else T, first_debt)
-    data = ModelData(
-        model=m,
-        T=T,
-        quarter_labels=m.quarter_labels,
-        hours=HOURS_PER_QUARTER,
-        discount=discount,
-        sku_names=sku_names,
-        sku_generation=gen,
-        block_size=np.array([s.block_size_gpus for s in skus], dtype=np.float64),
-        kw_per_gpu=np.array([s.power_kw_per_gpu for s in skus]),
-        idle_fraction=np.array([s.idle_power_fraction for s in skus]),
-        throughput=np.array([[s.training_throughput for s in skus], [s.inference_throughput for s in skus]]),
-        opex_per_gpu_quarter=np.array([s.opex_per_gpu_quarter_usd for s in skus]),
-        on_sale=on_sale,
-        training_eligible=eligible,
-        capex_path=capex_path,
-        market_price=prices,
-        demand=np.array([series(m.market.demand_gpus.training), series(m.market.demand_gpus.inference)]),
-        billed_utilization=m.market.billed_utilization,
-        sites=sites,
-        cohorts=cohorts,
-        contracts=contracts,
-        facilities=facilities,
-        reference_rate_annual=ref,
-        overhead=series(m.finance.overhead_usd_per_quarter),
-        tax_rate=m.finance.tax_rate,
-        opening_cash=m.finance.opening_cash_usd,
-        min_cash=m.finance.min_cash_usd,
-        redeploy_cost=m.redeployment.cost_per_gpu_usd,
-        max_customer_share=m.limits.max_customer_revenue_share,
-        covenants=tests,
-        covenant_tested=ts >= (t_of(cov.test_from) if cov else T),
-        covenant_window=ebitda_window(cov),
-    )
-    _cohort_values(data, skus)
-    return data
 
 
-def _cohort_values(data: ModelData, skus) -> None:
+def _cohorts_by_sku_site(cohorts: list[Cohort]) -> dict[tuple[int, int], np.ndarray]:
+    """Cohort indices of each (SKU, site), in cohort order."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for c in cohorts:
+        groups.setdefault((c.sku, c.site), []).append(c.index)
+    return {key: np.array(idx, dtype=np.intp) for key, idx in groups.items()}
+
+
+def _cohort_values(m: PlanningModel, T: int, cohorts: list[Cohort], skus: list) -> dict[str, np.ndarray]:
     """Per cohort and quarter: existence, resale, proceeds, book value, depreciation."""
-    m = data.model
-    T, C = data.T, len(data.cohorts)
+    C = len(cohorts)
     ts = np.arange(T)
     alive = np.zeros((C, T), dtype=bool)
     resale = np.zeros((C, T))
@@ -336,7 +426,7 @@ def _cohort_values(data: ModelData, skus) -> None:
     terminal = np.zeros(C)
     keep = (1.0 - m.retirement.selling_cost_fraction) if m.retirement.resale else 0.0
     max_age_q = m.retirement.max_age_years * 4.0 if m.retirement.max_age_years is not None else np.inf
-    for c in data.cohorts:
+    for c in cohorts:
         sku = skus[c.sku]
         life_q = sku.useful_life_years * 4.0
         age_q = (ts - c.bought).astype(np.float64)
@@ -357,9 +447,5 @@ def _cohort_values(data: ModelData, skus) -> None:
             * keep
         )
         resale[c.index] *= alive[c.index]
-    data.alive = alive
-    data.resale_gross = resale
-    data.proceeds = proceeds
-    data.book_value = book
-    data.depreciation = dep
-    data.terminal_value = terminal
+    return dict(alive=alive, resale_gross=resale, proceeds=proceeds, book_value=book, depreciation=dep,
+                terminal_value=terminal)  # fmt: skip

@@ -16,14 +16,13 @@ end of ``t - 1``; a draw in ``t`` is repaid in equal instalments from ``t + 1``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from fleetopt.core.covenants import CATALOGUE, statement_quantities
-from fleetopt.core.data import FacilityData, ModelData, SiteData
+from fleetopt.core.data import FacilityData, ModelData, SiteSchedules
 from fleetopt.core.plan import Plan
 
 # ---------------------------------------------------------------- unit coefficients
@@ -65,68 +64,9 @@ def _over_starts(blocks: np.ndarray, schedule: np.ndarray) -> np.ndarray:
     return (blocks[..., :, None] * schedule).sum(axis=-2)
 
 
-def power_capex_schedule(site: SiteData, T: int) -> np.ndarray:
-    """(T, T) share of a block's capex paid in quarter t (column) when started in tau (row)."""
-    out = np.zeros((T, T))
-    lead = max(site.lead_time, 1)
-    for tau in range(T):
-        out[tau, tau : min(T, tau + lead)] = 1.0 / lead
-    return out
-
-
-def power_online_schedule(site: SiteData, T: int) -> np.ndarray:
-    """(T, T) 1 where a block started in tau (row) is online in quarter t (column)."""
-    ts = np.arange(T)
-    return (ts[None, :] >= ts[:, None] + site.lead_time).astype(np.float64)
-
-
-def power_depreciation_schedule(site: SiteData, T: int) -> np.ndarray:
-    """(T, T) depreciation in quarter t of one block started in tau: straight line from online."""
-    age = (np.arange(T)[None, :] - (np.arange(T)[:, None] + site.lead_time)).astype(np.float64)
-    life = site.life_quarters
-    share = np.clip(age + 1, 0, life) - np.clip(age, 0, life)  # of the life falling in quarter t
-    return site.block_capex_usd * share / life
-
-
-@dataclass(frozen=True)
-class SiteSchedules:
-    """A site's (T, T) power schedules (row: quarter a block starts; column: quarter t)."""
-
-    capex: np.ndarray  # USD paid
-    online: np.ndarray  # 1 when online
-    depreciation: np.ndarray  # USD
-    book_end: np.ndarray  # (T,) USD book value at the end of the horizon of a block started in tau
-
-
-def site_schedules(data: ModelData) -> list[SiteSchedules]:
-    """Every site's schedules, made once per model (the MILP, the statements and every plan of a
-    batch use them): they depend on the site alone."""
-
-    def make() -> list[SiteSchedules]:
-        out = []
-        for site in data.sites:
-            depreciation = power_depreciation_schedule(site, data.T)
-            out.append(
-                SiteSchedules(
-                    site.block_capex_usd * power_capex_schedule(site, data.T),
-                    power_online_schedule(site, data.T),
-                    depreciation,
-                    site.block_capex_usd - depreciation.sum(axis=1),
-                )
-            )
-        return out
-
-    return _once_per_model(data, "_site_schedules", make)
-
-
-def _once_per_model(data: ModelData, name: str, make: Callable[[], Any]) -> Any:
-    """``make()``, computed on the first call for this model and kept on ``data`` (a frozen
-    dataclass, hence ``object.__setattr__``) for the later ones."""
-    cached = data.__dict__.get(name)
-    if cached is None:
-        cached = make()
-        object.__setattr__(data, name, cached)
-    return cached
+def site_schedules(data: ModelData) -> tuple[SiteSchedules, ...]:
+    """Every site's power schedules (made once, by :func:`fleetopt.core.data.build_data`)."""
+    return data.site_schedules
 
 
 def principal_schedule(facility: FacilityData, T: int) -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +92,7 @@ def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
     lead = plan.buy_blocks.shape[:-3]  # () for one plan, (P,) for a stack
     held_c = plan.held  # (..., C, T)
     held = np.zeros((*lead, data.S, I, T))
-    for (s, i), cohorts in _cohorts_by_sku_site(data).items():
+    for (s, i), cohorts in data.cohorts_by_sku_site.items():
         held[..., s, i, :] = held_c[..., cohorts, :].sum(axis=-2)
 
     contract_by_use = np.zeros(plan.active.shape)
@@ -216,18 +156,6 @@ def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
     return lines
 
 
-def _cohorts_by_sku_site(data: ModelData) -> dict[tuple[int, int], np.ndarray]:
-    """Cohort indices of each (SKU, site), in cohort order; made once per model."""
-
-    def make() -> dict[tuple[int, int], np.ndarray]:
-        groups: dict[tuple[int, int], list[int]] = {}
-        for c in data.cohorts:
-            groups.setdefault((c.sku, c.site), []).append(c.index)
-        return {key: np.array(idx, dtype=np.intp) for key, idx in groups.items()}
-
-    return _once_per_model(data, "_cohorts_by_sku_site", make)
-
-
 def power_online_mw(data: ModelData, build_blocks: np.ndarray) -> np.ndarray:
     """(..., I, T) facility MW online: existing capacity plus blocks whose lead time has passed."""
     return np.stack(
@@ -282,7 +210,6 @@ class Financing:
         draws = np.zeros((F, T, T))
         for f, fac in enumerate(data.facilities):
             opening[f], draws[f] = principal_schedule(fac, T)
-        rev = data.model.finance.revolver
         return cls(
             opening_balance=np.array([f.opening_usd for f in data.facilities]),
             rate_quarterly=np.array([f.rate_quarterly for f in data.facilities]).reshape(F, T),
@@ -292,8 +219,8 @@ class Financing:
             opening_cash=data.opening_cash,
             min_cash=data.min_cash,
             tax_rate=data.tax_rate,
-            revolver_limit=rev.size_usd if (rev and with_revolver) else 0.0,
-            revolver_rate_quarterly=rev.annual_rate / 4.0 if rev else 0.0,
+            revolver_limit=data.revolver_usd if with_revolver else 0.0,
+            revolver_rate_quarterly=data.revolver_rate_annual / 4.0,
         )
 
 

@@ -106,7 +106,7 @@ def shocked_cash(data: ModelData, st: Statements, robustness: Robustness | None 
     customer's contract revenue; the tax falls with it (docs/formulation.md §5.13)."""
     robustness = robustness or data.model.robustness
     customers = (
-        sorted({c.customer for c in data.contracts}) if robustness and robustness.lose_any_customer else []
+        list(data.customers) if robustness and robustness.lose_any_customer else []
     )
     if robustness is None or (robustness.market_price_drop == 0 and not customers):
         return []
@@ -154,7 +154,7 @@ def worst_shock(fig: dict) -> dict | None:
 def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     """Key figures of a plan under the forecast (units in the keys)."""
     lines = st.lines
-    tested = data.covenant_tested if data.model.finance.covenants else np.ones(data.T, dtype=bool)
+    tested = data.covenant_tested if data.covenant_tested.any() else np.ones(data.T, dtype=bool)
     dscr = lines["dscr"][tested]
     finite = dscr[np.isfinite(dscr)]
     headroom = covenant_headroom(data, st)
