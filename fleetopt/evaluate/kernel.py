@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -50,7 +50,7 @@ class KernelCall:
 
 @dataclass(frozen=True)
 class KernelArgument:
-    """One kernel parameter: its C name, its C type (a key of :data:`_AS_C`) and its value."""
+    """One kernel parameter: its C name, its C type (a key of :data:`_C_TYPES`) and its value."""
 
     name: str
     c_type: str
@@ -137,15 +137,21 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
 )  # fmt: skip
 
 
-# How a value becomes an argument of each C type: on the array module ``xp`` for the GPU, then
-# for ctypes on the CPU. Outputs ("double*") are made as float64 (P, S) arrays by the caller.
-_AS_C: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any], Any]]] = {
-    "long long": (lambda v, xp: np.int64(v), lambda v: ctypes.c_longlong(int(v))),
-    "int": (lambda v, xp: np.int32(v), lambda v: ctypes.c_int(int(v))),
-    "double": (lambda v, xp: np.float64(v), lambda v: ctypes.c_double(float(v))),
-    "const double*": (lambda v, xp: _f64(v, xp), lambda v: ctypes.c_void_p(v.ctypes.data)),
-    "const int*": (lambda v, xp: _i32(v, xp), lambda v: ctypes.c_void_p(v.ctypes.data)),
-    "double*": (lambda v, xp: v, lambda v: ctypes.c_void_p(v.ctypes.data)),
+class _CType(NamedTuple):
+    """How a value becomes an argument of one C type."""
+
+    on_xp: Callable[[Any, Any], Any]  # (value, xp) -> the argument CuPy (or NumPy) passes
+    for_ctypes: Callable[[Any], Any]  # that argument -> what ctypes passes to the C build
+
+
+_C_TYPES: dict[str, _CType] = {
+    "long long": _CType(lambda v, xp: np.int64(v), lambda v: ctypes.c_longlong(int(v))),
+    "int": _CType(lambda v, xp: np.int32(v), lambda v: ctypes.c_int(int(v))),
+    "double": _CType(lambda v, xp: np.float64(v), lambda v: ctypes.c_double(float(v))),
+    "const double*": _CType(lambda v, xp: _f64(v, xp), lambda v: ctypes.c_void_p(v.ctypes.data)),
+    "const int*": _CType(lambda v, xp: _i32(v, xp), lambda v: ctypes.c_void_p(v.ctypes.data)),
+    # outputs: (P, S) float64 arrays the caller made
+    "double*": _CType(lambda v, xp: v, lambda v: ctypes.c_void_p(v.ctypes.data)),
 }
 
 
@@ -206,7 +212,7 @@ def kernel_arguments(
     ``scenario_arrays``: :func:`scenario_arguments` of ``scen``, when the caller already made them."""
     rows = scenario_arrays if scenario_arrays is not None else scenario_arguments(scen, xp)
     call = KernelCall(consts, plans, scen.S, rows, outputs)
-    return [_AS_C[a.c_type][0](a.value(call), xp) for a in KERNEL_ARGUMENTS]
+    return [_C_TYPES[a.c_type].on_xp(a.value(call), xp) for a in KERNEL_ARGUMENTS]
 
 
 def _outputs(P: int, S: int, xp: Any) -> dict[str, Any]:
@@ -280,6 +286,6 @@ class CpuKernel:
     def simulate(self, consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet) -> dict:
         outputs = _outputs(plans.P, scen.S, np)
         args = kernel_arguments(consts, plans, scen, np, outputs)  # they must outlive the call
-        as_ctypes = [_AS_C[a.c_type][1](value) for a, value in zip(KERNEL_ARGUMENTS, args, strict=True)]
+        as_ctypes = [_C_TYPES[a.c_type].for_ctypes(v) for a, v in zip(KERNEL_ARGUMENTS, args, strict=True)]
         self._lib.fleetopt_evaluate(*as_ctypes)
         return _results(outputs)
