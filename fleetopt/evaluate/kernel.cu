@@ -5,6 +5,15 @@
 //
 // The same source compiles three ways: by NVRTC through CuPy (RawKernel), by nvcc, and as plain
 // C (gcc/clang) for the CPU tests that check it against the NumPy code on machines with no GPU.
+//
+// The parameter list is not written here: fleetopt/evaluate/kernel.py generates it from its
+// KERNEL_ARGUMENTS (the risk factors from fleetopt/evaluate/factors.py) and prepends it as
+// FO_PARAMS (declarations) and FO_ARGS (the names, to pass them on); kernel_source() returns the
+// whole compilable source. Every function below takes FO_PARAMS and reads its inputs by name.
+
+#ifndef FO_PARAMS
+#error "compile the output of fleetopt.evaluate.kernel.kernel_source(): it defines FO_PARAMS and FO_ARGS"
+#endif
 
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define FO_KERNEL extern "C" __global__
@@ -26,35 +35,153 @@ FO_DEVICE double fo_min(double a, double b) { return a < b ? a : b; }
 FO_DEVICE double fo_max(double a, double b) { return a > b ? a : b; }
 FO_DEVICE double fo_clip(double x, double lo, double hi) { return fo_min(fo_max(x, lo), hi); }
 
-FO_DEVICE void fo_pair(
-    long long idx, int S, int T, int I, int K, int F, int B,
-    // plans: leading axis P
-    const double* mrev, const double* msup, const double* mgpu, const double* cgpu,
-    const double* accepted, const double* drawn, const double* online_plan, const double* elec,
-    const double* site_fixed, const double* other_opex, const double* depreciation,
-    const double* book, const double* proceeds, const double* capex, const double* draws,
-    const double* prepay, const double* sched, const double* inv_held,
-    const double* terminal_fleet, const double* terminal_power, const int* build_site,
-    const int* build_start, const int* build_online, const double* build_mw,
-    // scenarios: time-major, last axis S (consecutive threads read consecutive scenarios)
-    const double* price, const double* demand, const double* alive, const int* delay,
-    const double* shift, const double* efac, const double* rfac,
-    // model constants
-    const double* discount, const double* fixed_cost_per_mw, const double* contract_revenue_per_gpu,
-    const int* contract_deadline, const double* contract_penalty, const double* rate_q,
-    const double* floating, const double* opening_balance, int covenant_from, int has_leverage,
-    double max_debt_to_ebitda, double min_dscr, double min_liquidity, double min_liquidity_fraction,
-    double opening_cash, double min_cash_floor, double tax_rate, double revolver_limit,
-    double revolver_rate_q,
-    // outputs: (P, S)
-    double* out_npv, double* out_min_cash, double* out_breach, double* out_default, double* out_util)
+// power: the share phi[i] of each site's planned draw that is powered in quarter t, where the
+// block groups still late in this scenario are offline; returns the fixed site cost saved on late MW
+FO_DEVICE double fo_power_shares(FO_PARAMS, long long p, long long s, int t, double* phi)
+{
+    double late[FO_MAX_SITES];
+    double fixed_saved = 0.0;
+    for (int i = 0; i < I; ++i) late[i] = 0.0;
+    for (int b = 0; b < B; ++b) {
+        const long long pb = p * B + b;
+        const int site = build_site[pb];
+        const int from = build_online[pb];
+        const int until = from + delay[((long long)site * T + build_start[pb]) * S + s];
+        if (from <= t && t < until) late[site] += build_mw[pb];
+    }
+    for (int i = 0; i < I; ++i) {
+        fixed_saved += fixed_cost_per_mw[i] * late[i];
+        const double online = online_plan[(p * I + i) * T + t] - late[i];
+        const double d = drawn[(p * I + i) * T + t];
+        const int short_ = d > online * (1.0 + FO_REL) + FO_REL;
+        phi[i] = short_ ? fo_clip(online / (d > 0 ? d : 1.0), 0.0, 1.0) : 1.0;
+    }
+    return fixed_saved;
+}
+
+// contracts: delivered GPUs, cancellation after the deadline, customer default; updates status
+// and returns the contract revenue, with the penalties and the GPUs delivered
+FO_DEVICE double fo_contracts(FO_PARAMS, long long p, long long s, int t, const double* phi, double* status,
+                              double* penalty_out, double* delivered_out)
+{
+    double contract_revenue = 0.0, penalty = 0.0, delivered_gpus = 0.0;
+    for (int k = 0; k < K; ++k) {
+        const double* c = cgpu + (p * K + k) * (long long)I * T;
+        double delivered = c[t] * phi[0];
+        double planned = c[t];
+        for (int i = 1; i < I; ++i) {
+            delivered = delivered + c[i * T + t] * phi[i];
+            planned = planned + c[i * T + t];
+        }
+        int ended = contract_alive[((long long)k * T + t) * S + s] <= 0.0;
+        if (t >= contract_deadline[k]) {
+            const int undelivered = delivered < planned * (1.0 - FO_REL) - FO_REL;
+            if (undelivered && status[k] > 0.0) penalty += contract_penalty[k];
+            ended = ended || undelivered;
+        }
+        if (ended) status[k] = 0.0;
+        const double served = delivered * status[k];
+        contract_revenue += contract_revenue_per_gpu[k] * served;
+        delivered_gpus += served;
+    }
+    *penalty_out = penalty;
+    *delivered_out = delivered_gpus;
+    return contract_revenue;
+}
+
+// market: planned sales scaled by power, capped by realised demand, at scenario prices; returns
+// the revenue, with the GPUs sold
+FO_DEVICE double fo_market(FO_PARAMS, long long p, long long s, int t, const double* phi, double* sold_out)
+{
+    double market_revenue = 0.0, sold_gpus = 0.0;
+    for (int u = 0; u < 2; ++u) {
+        const double* su = msup + ((p * 2 + u) * (long long)I) * T;
+        const double* gu = mgpu + ((p * 2 + u) * (long long)I) * T;
+        double supply = su[t] * phi[0];
+        double gpus = gu[t] * phi[0];
+        for (int i = 1; i < I; ++i) {
+            supply = supply + su[i * T + t] * phi[i];
+            gpus = gpus + gu[i * T + t] * phi[i];
+        }
+        double revenue = 0.0;
+        for (int g = 0; g < 3; ++g) {
+            const double* r = mrev + (((p * 2 + u) * 3 + g) * (long long)I) * T;
+            double base = r[t] * phi[0];
+            for (int i = 1; i < I; ++i) base = base + r[i * T + t] * phi[i];
+            revenue = revenue + base * price_factor[((long long)g * T + t) * S + s];
+        }
+        const double cap = demand[((long long)u * T + t) * S + s];
+        const double scale = supply > cap ? cap / (supply > 0 ? supply : 1.0) : 1.0;
+        market_revenue = market_revenue + revenue * scale;
+        sold_gpus = sold_gpus + gpus * scale;
+    }
+    *sold_out = sold_gpus;
+    return market_revenue;
+}
+
+// what the covenants test in a quarter, besides EBITDA and cash
+typedef struct {
+    double interest, principal, debt;
+} fo_debt_service;
+
+// financing: the same steps as fleetopt.core.economics.finance_step. Pays interest (floating
+// facilities at the scenario's rate), principal and prepayments, takes the draws, pays tax and
+// draws or repays the revolver; updates balance, revolver and cash
+FO_DEVICE fo_debt_service fo_finance(FO_PARAMS, long long p, long long s, int t, double ebitda, double gain,
+                                     double investing, double* balance, double* revolver, double* cash)
+{
+    double forecast_interest = 0.0, floating_balance = 0.0;
+    for (int f = 0; f < F; ++f) {
+        forecast_interest += rate_q[f * T + t] * balance[f];
+        floating_balance += floating[f] * balance[f];
+    }
+    const double interest = forecast_interest + (rate_shift[(long long)t * S + s] / 4.0) * floating_balance + revolver_rate_q * *revolver;
+    double principal_total = 0.0, pay_total = 0.0, draws_total = 0.0, debt = 0.0;
+    for (int f = 0; f < F; ++f) {
+        const long long pft = (p * F + f) * (long long)T + t;
+        const double available = balance[f] + draws[pft];
+        const double principal = fo_min(sched[pft], available);
+        const double pay_early = fo_min(prepay[pft], available - principal);
+        balance[f] = available - principal - pay_early;
+        principal_total += principal;
+        pay_total += pay_early;
+        draws_total += draws[pft];
+    }
+    const double ebt = ebitda - interest - (depreciation[p * T + t] - gain);
+    const double tax = tax_rate * fo_max(ebt, 0.0);
+    const double other_outflow = investing + (principal_total + pay_total - draws_total);
+    *cash = *cash + ebitda - tax - interest - other_outflow;
+    const double rev_draw = fo_clip(min_cash_floor - *cash, -*revolver, revolver_limit - *revolver);
+    *revolver = *revolver + rev_draw;
+    *cash = *cash + rev_draw;
+    for (int f = 0; f < F; ++f) debt += balance[f];
+    debt += *revolver;
+    fo_debt_service out = {interest, principal_total, debt};
+    return out;
+}
+
+// covenants: whether any is missed this quarter (each by more than the round-off tolerance)
+FO_DEVICE int fo_covenant_missed(FO_PARAMS, double ebitda, double cash, fo_debt_service paid)
+{
+    const double service = paid.interest + paid.principal;
+    const double debt = paid.debt;
+    const double tol = FO_COVENANT_TOLERANCE_USD;
+    int missed = 0;
+    if (has_leverage && debt > max_debt_to_ebitda * 4.0 * ebitda + tol && debt > 0) missed = 1;
+    if (min_dscr > 0 && ebitda < min_dscr * service - tol && service > 0) missed = 1;
+    if (min_liquidity > 0 && cash < min_liquidity - tol) missed = 1;
+    if (min_liquidity_fraction > 0 && cash < min_liquidity_fraction * debt - tol) missed = 1;
+    return missed;
+}
+
+// one (plan, scenario) pair through every quarter; idx = p * S + s
+FO_DEVICE void fo_pair(long long idx, FO_PARAMS)
 {
     const long long p = idx / S;
     const long long s = idx % S;
     double balance[FO_MAX_FACILITIES];
     double status[FO_MAX_CONTRACTS];
     double phi[FO_MAX_SITES];
-    double late[FO_MAX_SITES];
     for (int f = 0; f < F; ++f) balance[f] = opening_balance[f];
     for (int k = 0; k < K; ++k) status[k] = accepted[p * K + k];
     double cash = opening_cash, prev_cash = opening_cash, revolver = 0.0;
@@ -62,151 +189,41 @@ FO_DEVICE void fo_pair(
     int breach = 0, in_default = 0;
 
     for (int t = 0; t < T; ++t) {
-        // power: late block groups, then the share phi_i of each site's planned draw it can carry
-        double fixed_saved = 0.0;
-        for (int i = 0; i < I; ++i) late[i] = 0.0;
-        for (int b = 0; b < B; ++b) {
-            const long long pb = p * B + b;
-            const int site = build_site[pb];
-            const int from = build_online[pb];
-            const int until = from + delay[((long long)site * T + build_start[pb]) * S + s];
-            if (from <= t && t < until) late[site] += build_mw[pb];
-        }
-        for (int i = 0; i < I; ++i) {
-            fixed_saved += fixed_cost_per_mw[i] * late[i];
-            const double online = online_plan[(p * I + i) * T + t] - late[i];
-            const double d = drawn[(p * I + i) * T + t];
-            const int short_ = d > online * (1.0 + FO_REL) + FO_REL;
-            phi[i] = short_ ? fo_clip(online / (d > 0 ? d : 1.0), 0.0, 1.0) : 1.0;
-        }
-
-        // contracts: delivered GPUs, cancellation after the deadline, customer default
-        double contract_revenue = 0.0, penalty = 0.0, delivered_gpus = 0.0;
-        for (int k = 0; k < K; ++k) {
-            const double* c = cgpu + (p * K + k) * (long long)I * T;
-            double delivered = c[t] * phi[0];
-            double planned = c[t];
-            for (int i = 1; i < I; ++i) {
-                delivered = delivered + c[i * T + t] * phi[i];
-                planned = planned + c[i * T + t];
-            }
-            int ended = alive[((long long)k * T + t) * S + s] <= 0.0;
-            if (t >= contract_deadline[k]) {
-                const int undelivered = delivered < planned * (1.0 - FO_REL) - FO_REL;
-                if (undelivered && status[k] > 0.0) penalty += contract_penalty[k];
-                ended = ended || undelivered;
-            }
-            if (ended) status[k] = 0.0;
-            const double served = delivered * status[k];
-            contract_revenue += contract_revenue_per_gpu[k] * served;
-            delivered_gpus += served;
-        }
-
-        // market: planned sales scaled by power, capped by realised demand, at scenario prices
-        double market_revenue = 0.0, sold_gpus = 0.0;
-        for (int u = 0; u < 2; ++u) {
-            const double* su = msup + ((p * 2 + u) * (long long)I) * T;
-            const double* gu = mgpu + ((p * 2 + u) * (long long)I) * T;
-            double supply = su[t] * phi[0];
-            double gpus = gu[t] * phi[0];
-            for (int i = 1; i < I; ++i) {
-                supply = supply + su[i * T + t] * phi[i];
-                gpus = gpus + gu[i * T + t] * phi[i];
-            }
-            double revenue = 0.0;
-            for (int g = 0; g < 3; ++g) {
-                const double* r = mrev + (((p * 2 + u) * 3 + g) * (long long)I) * T;
-                double base = r[t] * phi[0];
-                for (int i = 1; i < I; ++i) base = base + r[i * T + t] * phi[i];
-                revenue = revenue + base * price[((long long)g * T + t) * S + s];
-            }
-            const double cap = demand[((long long)u * T + t) * S + s];
-            const double scale = supply > cap ? cap / (supply > 0 ? supply : 1.0) : 1.0;
-            market_revenue = market_revenue + revenue * scale;
-            sold_gpus = sold_gpus + gpus * scale;
-        }
+        const double fixed_saved = fo_power_shares(FO_ARGS, p, s, t, phi);
+        double penalty, delivered_gpus, sold_gpus;
+        const double contract_revenue = fo_contracts(FO_ARGS, p, s, t, phi, status, &penalty, &delivered_gpus);
+        const double market_revenue = fo_market(FO_ARGS, p, s, t, phi, &sold_gpus);
 
         double electricity = elec[(p * I) * T + t] * phi[0];
         for (int i = 1; i < I; ++i) electricity = electricity + elec[(p * I + i) * T + t] * phi[i];
-        electricity = electricity * efac[(long long)t * S + s];
+        electricity = electricity * electricity_factor[(long long)t * S + s];
         const double fixed_costs = site_fixed[p * T + t] + other_opex[p * T + t];
         const double ebitda = market_revenue + contract_revenue - electricity - (fixed_costs - fixed_saved) - penalty;
-        const double cash_proceeds = proceeds[p * T + t] * rfac[(long long)t * S + s];
+        const double cash_proceeds = proceeds[p * T + t] * resale_factor[(long long)t * S + s];
         const double gain = cash_proceeds - book[p * T + t];
         const double investing = capex[p * T + t] - cash_proceeds;
-
-        // financing: the same steps as fleetopt.economics.finance_step
-        double forecast_interest = 0.0, floating_balance = 0.0;
-        for (int f = 0; f < F; ++f) {
-            forecast_interest += rate_q[f * T + t] * balance[f];
-            floating_balance += floating[f] * balance[f];
-        }
-        const double interest = forecast_interest + (shift[(long long)t * S + s] / 4.0) * floating_balance + revolver_rate_q * revolver;
-        double principal_total = 0.0, pay_total = 0.0, draws_total = 0.0, debt = 0.0;
-        for (int f = 0; f < F; ++f) {
-            const long long pft = (p * F + f) * (long long)T + t;
-            const double available = balance[f] + draws[pft];
-            const double principal = fo_min(sched[pft], available);
-            const double pay_early = fo_min(prepay[pft], available - principal);
-            balance[f] = available - principal - pay_early;
-            principal_total += principal;
-            pay_total += pay_early;
-            draws_total += draws[pft];
-        }
-        const double ebt = ebitda - interest - (depreciation[p * T + t] - gain);
-        const double tax = tax_rate * fo_max(ebt, 0.0);
-        const double other_outflow = investing + (principal_total + pay_total - draws_total);
-        cash = cash + ebitda - tax - interest - other_outflow;
-        const double rev_draw = fo_clip(min_cash_floor - cash, -revolver, revolver_limit - revolver);
-        revolver = revolver + rev_draw;
-        cash = cash + rev_draw;
-        for (int f = 0; f < F; ++f) debt += balance[f];
-        debt += revolver;
+        const fo_debt_service paid = fo_finance(FO_ARGS, p, s, t, ebitda, gain, investing, balance, &revolver, &cash);
 
         npv = npv + discount[t] * (cash - prev_cash);
         prev_cash = cash;
         min_cash = fo_min(min_cash, cash);
         if (cash < min_cash_floor - FO_DEFAULT_TOLERANCE_USD) in_default = 1;
-        if (t >= covenant_from) {
-            const double service = interest + principal_total;
-            const double tol = FO_COVENANT_TOLERANCE_USD;
-            if (has_leverage && debt > max_debt_to_ebitda * 4.0 * ebitda + tol && debt > 0) breach = 1;
-            if (min_dscr > 0 && ebitda < min_dscr * service - tol && service > 0) breach = 1;
-            if (min_liquidity > 0 && cash < min_liquidity - tol) breach = 1;
-            if (min_liquidity_fraction > 0 && cash < min_liquidity_fraction * debt - tol) breach = 1;
-        }
+        if (t >= covenant_from && fo_covenant_missed(FO_ARGS, ebitda, cash, paid)) breach = 1;
         util = util + (sold_gpus + delivered_gpus) * inv_held[p * T + t];
     }
     double debt_end = 0.0;
     for (int f = 0; f < F; ++f) debt_end += balance[f];
     debt_end += revolver;
-    const double terminal = terminal_fleet[p] * rfac[(long long)(T - 1) * S + s] + terminal_power[p];
+    const double terminal = terminal_fleet[p] * resale_factor[(long long)(T - 1) * S + s] + terminal_power[p];
     npv = npv + discount[T - 1] * (terminal - debt_end);
     out_npv[idx] = npv;
     out_min_cash[idx] = min_cash;
     out_breach[idx] = breach;
     out_default[idx] = in_default;
-    out_util[idx] = util / T;
+    out_utilisation[idx] = util / T;
 }
 
-FO_KERNEL void fleetopt_evaluate(
-    long long n_pairs, int S, int T, int I, int K, int F, int B,
-    const double* mrev, const double* msup, const double* mgpu, const double* cgpu,
-    const double* accepted, const double* drawn, const double* online_plan, const double* elec,
-    const double* site_fixed, const double* other_opex, const double* depreciation,
-    const double* book, const double* proceeds, const double* capex, const double* draws,
-    const double* prepay, const double* sched, const double* inv_held,
-    const double* terminal_fleet, const double* terminal_power, const int* build_site,
-    const int* build_start, const int* build_online, const double* build_mw,
-    const double* price, const double* demand, const double* alive, const int* delay,
-    const double* shift, const double* efac, const double* rfac,
-    const double* discount, const double* fixed_cost_per_mw, const double* contract_revenue_per_gpu,
-    const int* contract_deadline, const double* contract_penalty, const double* rate_q,
-    const double* floating, const double* opening_balance, int covenant_from, int has_leverage,
-    double max_debt_to_ebitda, double min_dscr, double min_liquidity, double min_liquidity_fraction,
-    double opening_cash, double min_cash_floor, double tax_rate, double revolver_limit,
-    double revolver_rate_q,
-    double* out_npv, double* out_min_cash, double* out_breach, double* out_default, double* out_util)
+FO_KERNEL void fleetopt_evaluate(FO_PARAMS)
 {
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
     const long long first = blockIdx.x * (long long)blockDim.x + threadIdx.x;
@@ -214,14 +231,5 @@ FO_KERNEL void fleetopt_evaluate(
 #else
     const long long first = 0, stride = 1;
 #endif
-    for (long long idx = first; idx < n_pairs; idx += stride) {
-        fo_pair(idx, S, T, I, K, F, B, mrev, msup, mgpu, cgpu, accepted, drawn, online_plan, elec,
-                site_fixed, other_opex, depreciation, book, proceeds, capex, draws, prepay, sched,
-                inv_held, terminal_fleet, terminal_power, build_site, build_start, build_online,
-                build_mw, price, demand, alive, delay, shift, efac, rfac, discount, fixed_cost_per_mw,
-                contract_revenue_per_gpu, contract_deadline, contract_penalty, rate_q, floating,
-                opening_balance, covenant_from, has_leverage, max_debt_to_ebitda, min_dscr,
-                min_liquidity, min_liquidity_fraction, opening_cash, min_cash_floor, tax_rate,
-                revolver_limit, revolver_rate_q, out_npv, out_min_cash, out_breach, out_default, out_util);
-    }
+    for (long long idx = first; idx < n_pairs; idx += stride) fo_pair(idx, FO_ARGS);
 }

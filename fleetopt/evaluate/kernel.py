@@ -1,7 +1,9 @@
 """The fused CUDA kernel (kernel.cu) and how to call it from CuPy, or from the CPU for testing.
 
 The kernel takes the same inputs as :func:`fleetopt.evaluate.simulate.simulate` and returns the
-same (P, S) results; :func:`kernel_arguments` lays them out once for both callers.
+same (P, S) results. :data:`KERNEL_ARGUMENTS` declares its parameters once, in order: the C
+parameter list prepended to kernel.cu (:func:`kernel_source`) and the values passed by both
+callers (:func:`kernel_arguments`) are generated from it.
 """
 
 from __future__ import annotations
@@ -10,13 +12,17 @@ import ctypes
 import subprocess
 import tempfile
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from fleetopt.core.economics import Financing
 from fleetopt.evaluate.batch import PlanBatch
+from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.scenarios import ScenarioSet
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants
 
@@ -24,8 +30,147 @@ MAX_SITES, MAX_CONTRACTS, MAX_FACILITIES = 32, 64, 16
 THREADS_PER_BLOCK = 128
 
 
+# ---------------------------------------------------------------- the kernel's parameters, declared once
+
+
+@dataclass(frozen=True)
+class KernelCall:
+    """What one kernel call's arguments are made from."""
+
+    consts: SimulationConstants
+    plans: PlanBatch
+    S: int
+    scenario_rows: dict[str, Any]  # scenario_arguments(scen): one time-major array per factor
+    outputs: dict[str, Any]  # RESULT_FIELDS -> (P, S) float64, written by the kernel
+
+    @property
+    def fin(self) -> Financing:
+        return self.consts.financing
+
+
+@dataclass(frozen=True)
+class KernelArgument:
+    """One kernel parameter: its C name, its C type (a key of :data:`_C_TYPES`) and its value."""
+
+    name: str
+    c_type: str
+    value: Callable[[KernelCall], Any]
+
+
+def _plan(name: str, attribute: str, c_type: str = "const double*") -> KernelArgument:
+    return KernelArgument(name, c_type, lambda call: getattr(call.plans, attribute))
+
+
+def _constant(name: str, value: Callable[[SimulationConstants], Any], c_type: str) -> KernelArgument:
+    return KernelArgument(name, c_type, lambda call: value(call.consts))
+
+
+def _financing(name: str, attribute: str, c_type: str) -> KernelArgument:
+    return KernelArgument(name, c_type, lambda call: getattr(call.fin, attribute))
+
+
+def _inverse_held(plans: PlanBatch) -> np.ndarray:
+    """1 / GPUs held (0 where none are): utilisation is GPUs in use times this."""
+    held = plans.held
+    return np.where(held > 0, 1.0 / np.where(held > 0, held, 1.0), 0.0)
+
+
+def _leverage_limit(consts: SimulationConstants) -> float:
+    return consts.max_debt_to_ebitda if np.isfinite(consts.max_debt_to_ebitda) else 0.0
+
+
+# Every parameter of fo_pair and fleetopt_evaluate, in order. kernel_source() writes the C
+# parameter list from it (FO_PARAMS, FO_ARGS) and kernel_arguments() the values, so the two
+# cannot drift apart. A new model-constant array is one row here (e.g. ``_constant("covenant_coef",
+# lambda c: c.covenant_coef, "const double*")``, with an "int" row for a new size), used by name
+# in kernel.cu; a new risk factor is a row of fleetopt.evaluate.factors.FACTORS.
+KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
+    # sizes
+    KernelArgument("n_pairs", "long long", lambda call: call.plans.P * call.S),
+    KernelArgument("S", "int", lambda call: call.S),
+    KernelArgument("T", "int", lambda call: call.consts.T),
+    KernelArgument("I", "int", lambda call: call.plans.drawn_mw.shape[1]),
+    KernelArgument("K", "int", lambda call: call.plans.contract_gpus.shape[1]),
+    KernelArgument("F", "int", lambda call: call.plans.draws.shape[1]),
+    KernelArgument("B", "int", lambda call: call.plans.build_mw.shape[1]),
+    # plans: leading axis P
+    _plan("mrev", "market_revenue"), _plan("msup", "market_supply"), _plan("mgpu", "market_gpus"),
+    _plan("cgpu", "contract_gpus"), _plan("accepted", "accepted"), _plan("drawn", "drawn_mw"),
+    _plan("online_plan", "online_mw"), _plan("elec", "electricity"), _plan("site_fixed", "site_fixed"),
+    _plan("other_opex", "other_opex"), _plan("depreciation", "depreciation"),
+    _plan("book", "book_disposed"), _plan("proceeds", "proceeds"), _plan("capex", "capex"),
+    _plan("draws", "draws"), _plan("prepay", "prepay"), _plan("sched", "scheduled"),
+    KernelArgument("inv_held", "const double*", lambda call: _inverse_held(call.plans)),
+    _plan("terminal_fleet", "terminal_fleet"), _plan("terminal_power", "terminal_power"),
+    _plan("build_site", "build_site", "const int*"), _plan("build_start", "build_start", "const int*"),
+    _plan("build_online", "build_online", "const int*"), _plan("build_mw", "build_mw"),
+    # scenarios: time-major, last axis S (consecutive threads read consecutive scenarios)
+    *(
+        KernelArgument(f.name, f"const {f.c_type}*", lambda call, name=f.name: call.scenario_rows[name])
+        for f in FACTORS
+    ),
+    # model constants
+    _constant("discount", lambda c: c.discount, "const double*"),
+    _constant("fixed_cost_per_mw", lambda c: c.fixed_cost_per_mw, "const double*"),
+    _constant("contract_revenue_per_gpu", lambda c: c.contract_revenue_per_gpu, "const double*"),
+    _constant("contract_deadline", lambda c: c.contract_deadline, "const int*"),
+    _constant("contract_penalty", lambda c: c.contract_penalty, "const double*"),
+    _financing("rate_q", "rate_quarterly", "const double*"),
+    _financing("floating", "floating", "const double*"),
+    _financing("opening_balance", "opening_balance", "const double*"),
+    _constant("covenant_from", lambda c: c.covenant_from, "int"),
+    _constant("has_leverage", lambda c: 1 if np.isfinite(c.max_debt_to_ebitda) else 0, "int"),
+    _constant("max_debt_to_ebitda", _leverage_limit, "double"),
+    _constant("min_dscr", lambda c: c.min_dscr, "double"),
+    _constant("min_liquidity", lambda c: c.min_liquidity, "double"),
+    _constant("min_liquidity_fraction", lambda c: c.min_liquidity_fraction, "double"),
+    _financing("opening_cash", "opening_cash", "double"),
+    _financing("min_cash_floor", "min_cash", "double"),
+    _financing("tax_rate", "tax_rate", "double"),
+    _financing("revolver_limit", "revolver_limit", "double"),
+    _financing("revolver_rate_q", "revolver_rate_quarterly", "double"),
+    # outputs: (P, S)
+    *(
+        KernelArgument(f"out_{field}", "double*", lambda call, field=field: call.outputs[field])
+        for field in RESULT_FIELDS
+    ),
+)  # fmt: skip
+
+
+class _CType(NamedTuple):
+    """How a value becomes an argument of one C type."""
+
+    on_xp: Callable[[Any, Any], Any]  # (value, xp) -> the argument CuPy (or NumPy) passes
+    for_ctypes: Callable[[Any], Any]  # that argument -> what ctypes passes to the C build
+
+
+_C_TYPES: dict[str, _CType] = {
+    "long long": _CType(lambda v, xp: np.int64(v), lambda v: ctypes.c_longlong(int(v))),
+    "int": _CType(lambda v, xp: np.int32(v), lambda v: ctypes.c_int(int(v))),
+    "double": _CType(lambda v, xp: np.float64(v), lambda v: ctypes.c_double(float(v))),
+    "const double*": _CType(lambda v, xp: _f64(v, xp), lambda v: ctypes.c_void_p(v.ctypes.data)),
+    "const int*": _CType(lambda v, xp: _i32(v, xp), lambda v: ctypes.c_void_p(v.ctypes.data)),
+    # outputs: (P, S) float64 arrays the caller made
+    "double*": _CType(lambda v, xp: v, lambda v: ctypes.c_void_p(v.ctypes.data)),
+}
+
+
+def c_prelude() -> str:
+    """The C parameter list of the kernel, generated from :data:`KERNEL_ARGUMENTS`:
+    ``FO_PARAMS`` (declarations) and ``FO_ARGS`` (names, to pass them on)."""
+    params = ", \\\n    ".join(f"{a.c_type} {a.name}" for a in KERNEL_ARGUMENTS)
+    names = ", \\\n    ".join(a.name for a in KERNEL_ARGUMENTS)
+    return (
+        "// generated by fleetopt/evaluate/kernel.py from KERNEL_ARGUMENTS\n"
+        f"#define FO_PARAMS \\\n    {params}\n"
+        f"#define FO_ARGS \\\n    {names}\n"
+        '#line 1 "kernel.cu"\n'
+    )
+
+
 def kernel_source() -> str:
-    return (resources.files("fleetopt.evaluate") / "kernel.cu").read_text()
+    """kernel.cu with its generated parameter list: the whole compilable source."""
+    return c_prelude() + (resources.files("fleetopt.evaluate") / "kernel.cu").read_text()
 
 
 def kernel_fits(plans: PlanBatch) -> str | None:
@@ -47,17 +192,11 @@ def _i32(a, xp):
     return xp.ascontiguousarray(xp.asarray(a, dtype=xp.int32))
 
 
-def scenario_arguments(scen: ScenarioSet, xp: Any) -> list:
-    """The scenario arrays of the kernel, time-major ((..., T, S): a warp reads one contiguous row)."""
-
-    def rows(a):
-        return np.moveaxis(a, 0, -1)
-
-    return [
-        _f64(rows(scen.price_factor), xp), _f64(rows(scen.demand), xp), _f64(rows(scen.contract_alive), xp),
-        _i32(rows(scen.delay), xp), _f64(rows(scen.rate_shift), xp), _f64(rows(scen.electricity_factor), xp),
-        _f64(rows(scen.resale_factor), xp),
-    ]  # fmt: skip
+def scenario_arguments(scen: ScenarioSet, xp: Any) -> dict[str, Any]:
+    """The kernel's scenario arrays by factor name, time-major ((..., T, S): a warp reads one
+    contiguous row), in each factor's C type."""
+    convert = {"double": _f64, "int": _i32}
+    return {f.name: convert[f.c_type](np.moveaxis(scen.factors[f.name], 0, -1), xp) for f in FACTORS}
 
 
 def kernel_arguments(
@@ -65,49 +204,23 @@ def kernel_arguments(
     plans: PlanBatch,
     scen: ScenarioSet,
     xp: Any,
-    scenario_arrays: list | None = None,
+    outputs: dict[str, Any],
+    scenario_arrays: dict[str, Any] | None = None,
 ) -> list:
-    """Every kernel argument in order: contiguous float64/int32 arrays on ``xp`` and typed scalars.
+    """Every kernel argument in the order of :data:`KERNEL_ARGUMENTS`: contiguous float64/int32
+    arrays on ``xp``, typed scalars and the ``outputs`` (RESULT_FIELDS -> (P, S) arrays).
     ``scenario_arrays``: :func:`scenario_arguments` of ``scen``, when the caller already made them."""
-    P, S = plans.P, scen.S
-    fin = consts.financing
-
-    def f64(a):
-        return _f64(a, xp)
-
-    def i32(a):
-        return _i32(a, xp)
-
-    inv_held = np.where(plans.held > 0, 1.0 / np.where(plans.held > 0, plans.held, 1.0), 0.0)
-    return [
-        np.int64(P * S), np.int32(S), np.int32(consts.T), np.int32(plans.drawn_mw.shape[1]),
-        np.int32(plans.contract_gpus.shape[1]), np.int32(plans.draws.shape[1]),
-        np.int32(plans.build_mw.shape[1]),
-        f64(plans.market_revenue), f64(plans.market_supply), f64(plans.market_gpus), f64(plans.contract_gpus),
-        f64(plans.accepted), f64(plans.drawn_mw), f64(plans.online_mw), f64(plans.electricity),
-        f64(plans.site_fixed), f64(plans.other_opex), f64(plans.depreciation), f64(plans.book_disposed),
-        f64(plans.proceeds), f64(plans.capex), f64(plans.draws), f64(plans.prepay), f64(plans.scheduled),
-        f64(inv_held), f64(plans.terminal_fleet), f64(plans.terminal_power), i32(plans.build_site),
-        i32(plans.build_start), i32(plans.build_online), f64(plans.build_mw),
-        *(scenario_arrays if scenario_arrays is not None else scenario_arguments(scen, xp)),
-        f64(consts.discount), f64(consts.fixed_cost_per_mw), f64(consts.contract_revenue_per_gpu),
-        i32(consts.contract_deadline), f64(consts.contract_penalty), f64(fin.rate_quarterly),
-        f64(fin.floating), f64(fin.opening_balance), np.int32(consts.covenant_from),
-        np.int32(1 if np.isfinite(consts.max_debt_to_ebitda) else 0),
-        np.float64(consts.max_debt_to_ebitda if np.isfinite(consts.max_debt_to_ebitda) else 0.0),
-        np.float64(consts.min_dscr), np.float64(consts.min_liquidity),
-        np.float64(consts.min_liquidity_fraction),
-        np.float64(fin.opening_cash), np.float64(fin.min_cash), np.float64(fin.tax_rate),
-        np.float64(fin.revolver_limit), np.float64(fin.revolver_rate_quarterly),
-    ]  # fmt: skip
+    rows = scenario_arrays if scenario_arrays is not None else scenario_arguments(scen, xp)
+    call = KernelCall(consts, plans, scen.S, rows, outputs)
+    return [_C_TYPES[a.c_type].on_xp(a.value(call), xp) for a in KERNEL_ARGUMENTS]
 
 
-def _outputs(P: int, S: int, xp: Any) -> list:
-    return [xp.empty((P, S), dtype=xp.float64) for _ in RESULT_FIELDS]
+def _outputs(P: int, S: int, xp: Any) -> dict[str, Any]:
+    return {field: xp.empty((P, S), dtype=xp.float64) for field in RESULT_FIELDS}
 
 
-def _results(outputs: list) -> dict:
-    out = dict(zip(RESULT_FIELDS, outputs, strict=True))
+def _results(outputs: dict[str, Any]) -> dict:
+    out = dict(outputs)
     out["breach"] = out["breach"] > 0.5
     out["default"] = out["default"] > 0.5
     return out
@@ -119,7 +232,7 @@ _CUDA_KERNEL = None
 _ON_DEVICE: list = []
 
 
-def _device_scenarios(scen: ScenarioSet, xp: Any) -> list:
+def _device_scenarios(scen: ScenarioSet, xp: Any) -> dict[str, Any]:
     """:func:`scenario_arguments` of ``scen`` on ``xp``, made once while ``scen`` lives."""
     if _ON_DEVICE and _ON_DEVICE[0][0]() is scen:
         return _ON_DEVICE[0][1]
@@ -143,8 +256,8 @@ def simulate_cuda(consts: SimulationConstants, plans: PlanBatch, scen: ScenarioS
     outputs = _outputs(plans.P, scen.S, cp)
     n_pairs = plans.P * scen.S
     blocks = min(65535 * 8, (n_pairs + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK)
-    args = kernel_arguments(consts, plans, scen, cp, _device_scenarios(scen, cp))
-    _CUDA_KERNEL((blocks,), (THREADS_PER_BLOCK,), (*args, *outputs))
+    args = kernel_arguments(consts, plans, scen, cp, outputs, _device_scenarios(scen, cp))
+    _CUDA_KERNEL((blocks,), (THREADS_PER_BLOCK,), tuple(args))
     return _results(outputs)
 
 
@@ -171,19 +284,8 @@ class CpuKernel:
         self._lib.fleetopt_evaluate.restype = None
 
     def simulate(self, consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet) -> dict:
-        args = kernel_arguments(consts, plans, scen, np)
         outputs = _outputs(plans.P, scen.S, np)
-        converted = []
-        for value in (*args, *outputs):
-            if isinstance(value, np.ndarray):
-                converted.append(ctypes.c_void_p(value.ctypes.data))
-            elif isinstance(value, np.int64):
-                converted.append(ctypes.c_longlong(int(value)))
-            elif isinstance(value, np.int32):
-                converted.append(ctypes.c_int(int(value)))
-            else:
-                converted.append(ctypes.c_double(float(value)))
-        keep_alive = (args, outputs)  # the arrays must outlive the call
-        self._lib.fleetopt_evaluate(*converted)
-        del keep_alive
+        args = kernel_arguments(consts, plans, scen, np, outputs)  # they must outlive the call
+        as_ctypes = [_C_TYPES[a.c_type].for_ctypes(v) for a, v in zip(KERNEL_ARGUMENTS, args, strict=True)]
+        self._lib.fleetopt_evaluate(*as_ctypes)
         return _results(outputs)

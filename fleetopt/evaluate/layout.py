@@ -4,7 +4,8 @@ NumPy is fast on long contiguous rows and slow on strided reads, selections (``w
 temporaries that outgrow the caches; this layout keeps a quarter's work to few such passes.
 
 * :class:`ScenarioRows`: each risk factor time-major, so that one (factor, quarter) is a
-  contiguous row over the scenarios;
+  contiguous row over the scenarios (the factors and their dtypes come from
+  :data:`fleetopt.evaluate.factors.FACTORS`);
 * :class:`PlanColumns`: each plan quantity as a (P, 1) column per quarter, with its site totals,
   the sites, contracts, uses and generations any plan in the batch uses each quarter (the rest
   hold zeros and are skipped, which changes no bits);
@@ -20,30 +21,34 @@ from typing import Any
 import numpy as np
 
 from fleetopt.evaluate.batch import PlanBatch
+from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.scenarios import ScenarioSet
 
 REL = 1e-9  # power and delivery comparisons tolerate solver round-off
 
 
 class ScenarioRows:
-    """The scenario block laid out time-major, so that each (factor, quarter) is a contiguous (S,) row."""
+    """The scenario block laid out time-major: each factor of
+    :data:`~fleetopt.evaluate.factors.FACTORS` as an (..., T, S) array of its dtype, by name
+    (``rows.price_factor[g, t]`` is one contiguous (S,) row)."""
 
     def __init__(self, scen: ScenarioSet, xp: Any):
-        def rows(arr):  # (S, ..., T) -> (..., T, S)
-            return xp.ascontiguousarray(xp.moveaxis(xp.asarray(arr), 0, -1))
+        def rows(arr, dtype):  # (S, ..., T) -> (..., T, S)
+            return xp.ascontiguousarray(xp.moveaxis(xp.asarray(arr).astype(dtype, copy=False), 0, -1))
 
         self.xp = xp
-        self.price = rows(scen.price_factor)  # (G, T, S)
-        self.demand = rows(scen.demand)  # (2, T, S)
-        # (K, T, S) bool; a customer's default is permanent (the simulation relies on it)
-        self.alive = rows(scen.contract_alive.astype(bool, copy=False))
-        self.shift = rows(scen.rate_shift)  # (T, S)
-        self.efac = rows(scen.electricity_factor)
-        self.rfac = rows(scen.resale_factor)
+        self.factors = {f.name: rows(scen.factors[f.name], f.dtype) for f in FACTORS}
+
+    def __getattr__(self, name: str) -> Any:
+        factors = self.__dict__.get("factors", {})
+        if name in factors:
+            return factors[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def alive_row(self, k: int, t: int) -> Any:
-        """(S,) 1.0 while contract k's customer has not defaulted by quarter t, else 0.0."""
-        return self.alive[k, t].astype(self.xp.float64)
+        """(S,) 1.0 while contract k's customer has not defaulted by quarter t, else 0.0 (a
+        default is permanent: the simulation relies on it)."""
+        return self.contract_alive[k, t].astype(self.xp.float64)
 
 
 def _columns(arr: np.ndarray, xp: Any) -> Any:

@@ -126,13 +126,13 @@ def simulate(
         ebitda, gpus_used = _operations(consts, pl, sc, status, power.quarter(t), t, xp)
 
         if pl.any_proceeds[t]:
-            cash_proceeds = pl.proceeds[t] * sc.rfac[t]
+            cash_proceeds = pl.proceeds[t] * sc.resale_factor[t]
             gain, investing = cash_proceeds - pl.book[t], pl.capex[t] - cash_proceeds
         else:  # nothing sold this quarter in any plan: no scenario resale value to apply
             gain, investing = -pl.book[t], pl.capex[t]
         step = finance_step(
             fin, state, t, ebitda, pl.depreciation[t], gain, investing, pl.draws[t], pl.prepay[t],
-            pl.scheduled[t], sc.shift[t], xp,
+            pl.scheduled[t], sc.rate_shift[t], xp,
         )  # fmt: skip
 
         cash = state.cash
@@ -148,7 +148,7 @@ def simulate(
                 paths[name][:, :, t] = lines[name]
 
     debt_end = state.balance.sum(axis=-1) + state.revolver
-    terminal = pl.terminal_fleet * sc.rfac[T - 1] + pl.terminal_power
+    terminal = pl.terminal_fleet * sc.resale_factor[T - 1] + pl.terminal_power
     npv += consts.discount[T - 1] * (terminal - debt_end)
     out = {
         "npv": npv,
@@ -174,10 +174,11 @@ def _operations(consts, pl, sc, status, short: Shortfall | None, t: int, xp: Any
     contract_revenue, delivered_gpus, penalty = _contracts(consts, pl, sc, status, phi, t, xp)
     market_revenue, sold_gpus = _market(pl, sc, phi, t, xp)
     if short is None:
-        electricity = pl.electricity_total[t] * sc.efac[t]
+        electricity = pl.electricity_total[t] * sc.electricity_factor[t]
         ebitda = market_revenue + contract_revenue - electricity - pl.fixed_costs[t]
     else:
-        electricity = over_sites(pl.electricity[:, t], phi, pl.used["electricity"][:, t]) * sc.efac[t]
+        planned = over_sites(pl.electricity[:, t], phi, pl.used["electricity"][:, t])
+        electricity = planned * sc.electricity_factor[t]
         fixed = pl.fixed_costs[t] - short.fixed_saved
         ebitda = market_revenue + contract_revenue - electricity - fixed - penalty
     return ebitda, sold_gpus + delivered_gpus
@@ -266,7 +267,7 @@ def _market(pl, sc, phi, t: int, xp: Any) -> tuple[Any, Any]:
                 if powered
                 else over_sites(pl.market_revenue[u, g, :, t], phi, used[g])
             )
-            revenue = _plus(revenue, base * sc.price[g, t])
+            revenue = _plus(revenue, base * sc.price_factor[g, t])
         revenue = _zero(revenue)
         cap = sc.demand[u, t]
         if powered and pl.supply_positive_or_idle[u, t]:

@@ -1,0 +1,283 @@
+"""The risk factors, declared once: shape, dtype, neutral value, random draw and kernel type.
+
+:data:`FACTORS` is the single list the rest of the evaluator is derived from: the arrays of a
+:class:`~fleetopt.evaluate.scenarios.ScenarioSet` (and their order), the deterministic copy of
+the forecast, scenario generation, the time-major rows of :mod:`fleetopt.evaluate.layout` and
+the scenario parameters of the fused kernel (:mod:`fleetopt.evaluate.kernel`). A factor's name
+is its name everywhere: ScenarioSet attribute, ScenarioRows attribute and kernel.cu parameter.
+
+Adding a risk factor: declare it here with its draw, apply it in simulate.py and in kernel.cu's
+quarter, describe it in docs/evaluation.md and test it.
+
+Every random number is a counter-based hash of (seed, scenario, stream, sub-index, variate,
+column), each a separate hash input, so scenario ``i`` depends only on ``(seed, i)`` and no two
+streams can coincide, however many customers, sites or quarters a model has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import numpy as np
+
+from fleetopt.core.data import GENERATIONS, USES, ModelData
+
+_DT = 0.25  # years per quarter
+
+
+# ---------------------------------------------------------------- counter-based random numbers
+
+
+class Stream(IntEnum):
+    """The independent sources of randomness; each is split further by a sub-index (a
+    generation, use, customer or site) passed as a separate hash input."""
+
+    PRICE = 1
+    DEMAND = 2
+    SHOCK_ARRIVAL = 3
+    SHOCK_SIZE = 4
+    GENERATION_STEP = 5
+    CUSTOMER = 6
+    DELAY_LATE = 7
+    DELAY_SIZE = 8
+    RATE = 9
+    ELECTRICITY = 10
+    RESALE = 11
+
+
+# which variate of a stream a uniform feeds: a plain uniform, or one of Box-Muller's two inputs
+_UNIFORM, _NORMAL_RADIUS, _NORMAL_ANGLE = 0, 1, 2
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        # uint64 arithmetic wraps modulo 2**64, as splitmix64 wants
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def _hashed_uniforms(seed: int, scenarios: np.ndarray, key: tuple[int, ...], n: int) -> np.ndarray:
+    """(len(scenarios), n) uniforms in [0, 1): each part of ``key`` is hashed in as its own input."""
+    x = _splitmix64(np.full(1, seed, dtype=np.uint64) ^ np.uint64(0x5851F42D4C957F2D))
+    with np.errstate(over="ignore"):
+        x = _splitmix64(x ^ _splitmix64(scenarios.astype(np.uint64)[:, None] * np.uint64(0x100000001B3)))
+        for part in key:
+            x = _splitmix64(x ^ _splitmix64(np.full(1, part, dtype=np.uint64)))
+        column = np.arange(n, dtype=np.uint64)[None, :]
+        x = _splitmix64(x ^ (column * np.uint64(0xD6E8FEB86659FD93)))
+    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
+def uniforms(seed: int, scenarios: np.ndarray, stream: tuple[Stream, int], n: int) -> np.ndarray:
+    """(len(scenarios), n) uniforms in [0, 1), a pure function of (seed, scenario, stream, column).
+
+    ``stream`` is (source, sub-index), e.g. ``(Stream.CUSTOMER, j)`` for customer j.
+    """
+    source, sub_index = stream
+    return _hashed_uniforms(seed, scenarios, (int(source), sub_index, _UNIFORM), n)
+
+
+def normals(seed: int, scenarios: np.ndarray, stream: tuple[Stream, int], n: int) -> np.ndarray:
+    """(len(scenarios), n) standard normals (Box-Muller on two counter-based uniform variates)."""
+    source, sub_index = stream
+    u1 = _hashed_uniforms(seed, scenarios, (int(source), sub_index, _NORMAL_RADIUS), n)
+    u2 = _hashed_uniforms(seed, scenarios, (int(source), sub_index, _NORMAL_ANGLE), n)
+    return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def _lognormal_walk(seed, idx, stream, T, vol) -> np.ndarray:
+    """Mean-one multiplicative random walk starting at 1 in quarter 0."""
+    if vol == 0:
+        return np.ones((len(idx), T))
+    z = normals(seed, idx, stream, T)
+    z[:, 0] = 0.0
+    steps = vol * np.sqrt(_DT) * z - 0.5 * vol * vol * _DT
+    steps[:, 0] = 0.0
+    return np.exp(np.cumsum(steps, axis=1))
+
+
+# ---------------------------------------------------------------- one draw per factor
+# Each takes (model, seed, scenario numbers) and returns the factor for those scenarios,
+# (n, *shape) in the factor's dtype; each is neutral when its `risk` setting is zero.
+
+
+def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """Market price multiplier by generation: a common lognormal walk, the self-competition shock
+    and the older generations' step down when a newer one ships."""
+    risk = data.model.risk
+    walk = _lognormal_walk(seed, idx, (Stream.PRICE, 0), data.T, risk.price_volatility_annual)
+    price = np.repeat(walk[:, None, :], len(GENERATIONS), axis=1)
+    if risk.self_competition is not None and risk.self_competition.probability_per_quarter > 0:
+        price *= _self_competition(data, seed, idx)[:, None, :]
+    if risk.new_generation_price_step > 0:
+        for g in range(len(GENERATIONS) - 1):
+            step = _generation_step(data, seed, idx, g)
+            if step is not None:
+                price[:, g, :] *= step
+    return price
+
+
+def _self_competition(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """(n, T) 1 before the shock arrives (at most once, never in quarter 0), 1 - its size from then."""
+    shock, T = data.model.risk.self_competition, data.T
+    arrive = uniforms(seed, idx, (Stream.SHOCK_ARRIVAL, 0), T) < shock.probability_per_quarter
+    arrive[:, 0] = False  # today's price is known
+    first = np.where(arrive.any(axis=1), arrive.argmax(axis=1), T)
+    size = (
+        shock.price_drop_min
+        + (shock.price_drop_max - shock.price_drop_min) * uniforms(seed, idx, (Stream.SHOCK_SIZE, 0), 1)[:, 0]
+    )
+    after = np.arange(T)[None, :] >= first[:, None]
+    return np.where(after, 1.0 - size[:, None], 1.0)
+
+
+def _generation_step(data: ModelData, seed: int, idx: np.ndarray, generation: int) -> np.ndarray | None:
+    """(n, T) multiplier stepping ``generation``'s price down once a newer one ships; None if none does."""
+    release = _first_release_after(data, generation)
+    if release is None:
+        return None
+    # the newer generation ships up to a quarter early or two late
+    shift = np.floor(uniforms(seed, idx, (Stream.GENERATION_STEP, generation), 1)[:, 0] * 4).astype(int) - 1
+    when = np.clip(release + shift, 1, data.T)
+    after = np.arange(data.T)[None, :] >= when[:, None]
+    return np.where(after, 1.0 - data.model.risk.new_generation_price_step, 1.0)
+
+
+def _first_release_after(data: ModelData, generation: int) -> int | None:
+    """Quarter (in the horizon, after the start) a generation newer than ``generation`` first ships."""
+    from fleetopt.core.quarters import parse_quarter
+
+    releases = [
+        parse_quarter(data.model.skus[name].available_from) - data.model.first_quarter
+        for s, name in enumerate(data.sku_names)
+        if data.sku_generation[s] > generation
+    ]
+    future = [r for r in releases if r >= 1]
+    if not future or min(releases) < 1:
+        return None  # a newer generation already ships: the forecast already prices it in
+    return min(future) if min(future) < data.T else None
+
+
+def draw_demand(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """Realised market demand by use: the forecast times an independent lognormal walk per use."""
+    vol = data.model.risk.demand_volatility_annual
+    walks = [_lognormal_walk(seed, idx, (Stream.DEMAND, u), data.T, vol) for u in range(len(USES))]
+    return np.stack([data.demand[u][None, :] * walk for u, walk in enumerate(walks)], axis=1)
+
+
+def draw_contract_alive(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """Whether each contract's customer has not defaulted yet; a default is permanent and ends
+    every contract of that customer."""
+    risk, T, n = data.model.risk, data.T, len(idx)
+    customers = sorted({c.customer for c in data.contracts})
+    alive_of = {}  # customer -> (n, T) True until its default, False from then on
+    for j, name in enumerate(customers):
+        hazard = risk.customer_hazard_overrides.get(name, risk.customer_default_hazard_per_quarter)
+        if hazard <= 0:
+            alive_of[name] = np.ones((n, T), dtype=bool)
+            continue
+        hit = uniforms(seed, idx, (Stream.CUSTOMER, j), T) < hazard
+        first = np.where(hit.any(axis=1), hit.argmax(axis=1), T)
+        alive_of[name] = np.arange(T)[None, :] < first[:, None]
+    if not data.contracts:
+        return np.ones((n, 0, T), dtype=bool)
+    return np.stack([alive_of[con.customer] for con in data.contracts], axis=1)
+
+
+def draw_delay(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """Extra quarters for a power block started at site i in quarter tau: late with the model's
+    probability, by 1..max_extra_quarters."""
+    pd, T = data.model.risk.power_delay, data.T
+    delay = np.zeros((len(idx), data.I, T), dtype=np.int32)
+    if pd is None or pd.probability <= 0 or pd.max_extra_quarters <= 0:
+        return delay
+    for i in range(data.I):
+        late = uniforms(seed, idx, (Stream.DELAY_LATE, i), T) < pd.probability
+        extra = 1 + np.floor(uniforms(seed, idx, (Stream.DELAY_SIZE, i), T) * pd.max_extra_quarters)
+        delay[:, i, :] = np.where(late, extra, 0).astype(np.int32)
+    return delay
+
+
+def draw_rate_shift(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """Change of the floating reference rate (annual): a normal walk from 0, floored so the rate
+    does not go below zero."""
+    vol = data.model.risk.reference_rate_volatility_annual
+    if vol <= 0:
+        return np.zeros((len(idx), data.T))
+    z = normals(seed, idx, (Stream.RATE, 0), data.T)
+    z[:, 0] = 0.0
+    shift = np.cumsum(vol * np.sqrt(_DT) * z, axis=1)
+    return np.maximum(shift, -data.reference_rate_annual[None, :])
+
+
+def draw_electricity_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """Multiplier on electricity prices: a mean-one lognormal walk."""
+    vol = data.model.risk.electricity_price_volatility_annual
+    return _lognormal_walk(seed, idx, (Stream.ELECTRICITY, 0), data.T, vol)
+
+
+def draw_resale_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """Multiplier on GPU resale values (disposal proceeds and terminal value): a mean-one lognormal walk."""
+    vol = data.model.risk.resale_value_volatility_annual
+    return _lognormal_walk(seed, idx, (Stream.RESALE, 0), data.T, vol)
+
+
+# ---------------------------------------------------------------- the declarations
+
+
+def model_dims(data: ModelData) -> dict[str, int]:
+    """The sizes a factor's shape is written in: generations G, uses U, contracts K, sites I, quarters T."""
+    return {"G": len(GENERATIONS), "U": len(USES), "K": len(data.contracts), "I": data.I, "T": data.T}
+
+
+@dataclass(frozen=True)
+class RiskFactor:
+    """One risk factor of a scenario.
+
+    ``dims``: its shape per scenario in :func:`model_dims` letters, time last; ``neutral``: its
+    value on the forecast (a constant, or a function of the model broadcast to the shape);
+    ``draw``: its random paths for a block of scenarios; ``c_type``: the element type of its
+    kernel parameter (``double`` or ``int``), which may differ from the NumPy ``dtype`` it is
+    stored in (contract survival is stored as bool and passed to the kernel as 0.0/1.0).
+    """
+
+    name: str
+    dims: tuple[str, ...]
+    dtype: type
+    neutral: Any
+    draw: Callable[[ModelData, int, np.ndarray], np.ndarray]
+    c_type: str = "double"
+
+    def shape(self, data: ModelData) -> tuple[int, ...]:
+        """Its shape for one scenario of ``data``."""
+        sizes = model_dims(data)
+        return tuple(sizes[d] for d in self.dims)
+
+    def neutral_paths(self, data: ModelData, n: int) -> np.ndarray:
+        """``n`` copies of its value on the forecast, (n, *shape)."""
+        value = self.neutral(data) if callable(self.neutral) else self.neutral
+        return np.broadcast_to(np.asarray(value, dtype=self.dtype), (n, *self.shape(data))).copy()
+
+
+FACTORS: tuple[RiskFactor, ...] = (
+    # multiplier on market prices by generation
+    RiskFactor("price_factor", ("G", "T"), np.float64, 1.0, draw_price_factor),
+    # realised market demand by use, H100-equivalent GPUs
+    RiskFactor("demand", ("U", "T"), np.float64, lambda data: data.demand, draw_demand),
+    # True while the contract's customer has not defaulted
+    RiskFactor("contract_alive", ("K", "T"), np.bool_, True, draw_contract_alive),
+    # extra quarters for a power block started at site i in quarter tau
+    RiskFactor("delay", ("I", "T"), np.int32, 0, draw_delay, c_type="int"),
+    # change of the floating reference rate, annual
+    RiskFactor("rate_shift", ("T",), np.float64, 0.0, draw_rate_shift),
+    # multiplier on electricity prices
+    RiskFactor("electricity_factor", ("T",), np.float64, 1.0, draw_electricity_factor),
+    # multiplier on GPU resale values
+    RiskFactor("resale_factor", ("T",), np.float64, 1.0, draw_resale_factor),
+)
+FACTOR_NAMES: tuple[str, ...] = tuple(f.name for f in FACTORS)

@@ -1,0 +1,135 @@
+"""The risk factors are declared once (fleetopt/evaluate/factors.py) and everything else follows.
+
+ScenarioSet, the deterministic copy of the forecast, generated scenarios, the time-major rows
+and the kernel's parameter list all hold exactly the declared factors, in the declared shape,
+dtype and order; random streams of different sources never coincide.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+
+import numpy as np
+import pytest
+from evaluate_builders import ALL_RISK, MODELS, with_risk
+from milp_builders import data_of
+
+from fleetopt.evaluate import ScenarioSet, deterministic_scenarios, generate_scenarios
+from fleetopt.evaluate.factors import FACTOR_NAMES, FACTORS, Stream, normals, uniforms
+from fleetopt.evaluate.kernel import KERNEL_ARGUMENTS, c_prelude, kernel_arguments, kernel_source
+from fleetopt.evaluate.layout import ScenarioRows
+
+
+@pytest.fixture(scope="module")
+def data():
+    return data_of(with_risk(MODELS["two_sites"](), **ALL_RISK))
+
+
+def test_generated_and_deterministic_scenarios_hold_every_factor_in_its_declared_shape(data):
+    for scen in (generate_scenarios(data, 7, 3, 13), deterministic_scenarios(data, 10)):
+        assert list(scen.factors) == list(FACTOR_NAMES)
+        assert scen.S == 10
+        for f in FACTORS:
+            values = getattr(scen, f.name)
+            assert values is scen.factors[f.name]
+            assert values.shape == (10, *f.shape(data)), f.name
+            assert values.dtype == f.dtype, f.name
+
+
+def test_deterministic_scenarios_are_the_neutral_values(data):
+    scen = deterministic_scenarios(data, 3)
+    assert np.all(scen.price_factor == 1.0) and np.all(scen.contract_alive)
+    np.testing.assert_array_equal(scen.demand[2], data.demand)
+    assert not scen.delay.any() and not scen.rate_shift.any()
+    assert np.all(scen.electricity_factor == 1.0) and np.all(scen.resale_factor == 1.0)
+
+
+def test_a_factor_left_at_zero_risk_is_neutral():
+    data = data_of(MODELS["two_sites"]())  # no risk block
+    drawn, neutral = generate_scenarios(data, 3, 0, 5), deterministic_scenarios(data, 5)
+    for name in FACTOR_NAMES:
+        np.testing.assert_array_equal(drawn.factors[name], neutral.factors[name], err_msg=name)
+
+
+def test_a_scenario_set_takes_exactly_the_declared_factors(data):
+    arrays = deterministic_scenarios(data, 2).arrays()
+    with pytest.raises(TypeError, match="rate_shift"):
+        ScenarioSet(**{k: v for k, v in arrays.items() if k != "rate_shift"})
+    with pytest.raises(TypeError):
+        ScenarioSet(**arrays, volcano=np.zeros(2))
+    with pytest.raises(AttributeError):
+        _ = ScenarioSet(**arrays).volcano
+
+
+def test_rows_concatenate_and_pickle_keep_every_factor(data):
+    scen = generate_scenarios(data, 2, 0, 12)
+    again = ScenarioSet.concatenate([scen.rows(slice(0, 5)), scen.rows(slice(5, 12))])
+    copy = pickle.loads(pickle.dumps(scen))
+    for name, values in scen.arrays().items():
+        np.testing.assert_array_equal(again.arrays()[name], values, err_msg=name)
+        np.testing.assert_array_equal(copy.arrays()[name], values, err_msg=name)
+
+
+def test_scenario_rows_are_each_factor_time_major(data):
+    scen = generate_scenarios(data, 2, 0, 6)
+    rows = ScenarioRows(scen, np)
+    for f in FACTORS:
+        laid_out = getattr(rows, f.name)
+        assert laid_out.flags.c_contiguous and laid_out.dtype == f.dtype
+        np.testing.assert_array_equal(laid_out, np.moveaxis(scen.factors[f.name], 0, -1), err_msg=f.name)
+
+
+def test_streams_of_different_sources_or_sub_indices_never_coincide():
+    # with streams numbered source * 1000 + j, customer 1000 drew the first site's power delays
+    idx = np.arange(50)
+    draws = [
+        uniforms(0, idx, (Stream.CUSTOMER, 1000), 8),
+        uniforms(0, idx, (Stream.DELAY_LATE, 0), 8),
+        uniforms(0, idx, (Stream.CUSTOMER, 0), 8),
+        uniforms(0, idx, (Stream.DEMAND, 1), 8),
+        uniforms(0, idx, (Stream.PRICE, 0), 8),
+        uniforms(1, idx, (Stream.PRICE, 0), 8),
+    ]
+    for a in range(len(draws)):
+        for b in range(a):
+            assert not np.any(draws[a] == draws[b]), (a, b)
+    z = normals(0, idx, (Stream.PRICE, 0), 2000)
+    assert abs(z.mean()) < 0.02 and abs(z.std() - 1.0) < 0.02
+
+
+def test_kernel_parameters_come_from_the_declaration_only():
+    names = [a.name for a in KERNEL_ARGUMENTS]
+    assert len(set(names)) == len(names)
+    scenario_block = [a.name for a in KERNEL_ARGUMENTS if a.name in FACTOR_NAMES]
+    assert scenario_block == list(FACTOR_NAMES)
+    prelude = c_prelude()
+    params = re.search(r"#define FO_PARAMS \\\n(.*?)\n#define", prelude, re.S).group(1)
+    declared = [p.strip().rstrip(" ,\\") for p in params.splitlines()]
+    assert declared == [f"{a.c_type} {a.name}" for a in KERNEL_ARGUMENTS]
+    source = kernel_source()
+    assert source.startswith(prelude)
+    body = source[len(prelude) :]
+    # kernel.cu declares no parameter list of its own: both entry points take the generated one
+    assert "FO_KERNEL void fleetopt_evaluate(FO_PARAMS)" in body
+    assert "fo_pair(long long idx, FO_PARAMS)" in body
+    assert "const double* price" not in body
+
+
+def test_kernel_arguments_follow_the_declared_c_types(data):
+    from evaluate_builders import batch, solved
+
+    from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants
+
+    plans = batch(data, [solved("two_sites").plan])
+    scen = generate_scenarios(data, 1, 0, 4)
+    outputs = {field: np.empty((plans.P, scen.S)) for field in RESULT_FIELDS}
+    args = kernel_arguments(SimulationConstants.from_data(data), plans, scen, np, outputs)
+    expected = {"long long": np.int64, "int": np.int32, "double": np.float64}
+    for declared, value in zip(KERNEL_ARGUMENTS, args, strict=True):
+        if declared.c_type in expected:
+            assert type(value) is expected[declared.c_type], declared.name
+        else:
+            want = np.int32 if declared.c_type == "const int*" else np.float64
+            assert value.dtype == want and value.flags.c_contiguous, declared.name
+    assert args[-len(RESULT_FIELDS) :] == list(outputs.values())
