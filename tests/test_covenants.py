@@ -17,16 +17,21 @@ in the last quarter, and a fixed-rate loan paying interest on a declining balanc
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
-from evaluate_builders import batch
+from evaluate_builders import batch, rel_err, tiny_model
 from milp_builders import base_model, data_of
 
 from fleetopt.core.covenants import CATALOGUE, covenant_tests
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
-from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.core.results import covenant_headroom
+from fleetopt.evaluate.kernel import CpuKernel
+from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
+from fleetopt.milp.solve import solve
 
 GPUS = 100.0
 EBITDA = np.array([219_000.0, 219_000.0, 219_000.0, 54_750.0])
@@ -74,8 +79,6 @@ def test_a_quarter_below_the_interest_coverage_breaches():
     data = data_of(coverage_model())
     plan = keep_everything(data)
     assert forecast_breach(data, plan)
-    from fleetopt.core.results import covenant_headroom
-
     headroom = covenant_headroom(data, plan_statements(data, plan))
     assert headroom["interest_coverage"] == pytest.approx(54_750 / 74_000 / 2.0 - 1.0)
 
@@ -84,8 +87,6 @@ def test_the_trailing_four_quarter_average_passes_where_the_quarter_breaches():
     data = data_of(coverage_model("trailing_four_quarters"))
     plan = keep_everything(data)
     assert not forecast_breach(data, plan)
-    from fleetopt.core.results import covenant_headroom
-
     lines = plan_statements(data, plan).lines
     # the ratio line follows the covenants' EBITDA period: the average of the quarters so far
     assert lines["interest_coverage"][3] == pytest.approx(EBITDA.mean() / INTEREST.mean())
@@ -128,3 +129,41 @@ def test_tests_apply_only_where_their_denominator_exists():
     values = {"ebitda": np.array([-5.0, -5.0, 100.0]), "interest": np.array([0.0, 10.0, 60.0])}
     # no interest: nothing to cover; a loss against interest breaches; 100 < 2 x 60 breaches
     assert test.breached(values).tolist() == [False, True, True]
+
+
+@pytest.fixture(scope="module")
+def cpu_kernel():
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler `cc` on PATH: CpuKernel cannot build kernel.cu for the CPU")
+    return CpuKernel()
+
+
+@pytest.mark.parametrize("period", ["quarter", "trailing_four_quarters"])
+def test_the_kernel_tests_every_covenant_as_the_numpy_simulation_does(cpu_kernel, period):
+    # every covenant kind, thresholds near the plan's own figures so that scenarios fall on both
+    # sides, on the tiny model's risky futures: the C build of the kernel agrees pair by pair
+    d = tiny_model()
+    d["finance"]["covenants"].update(
+        ebitda_period=period, min_interest_coverage=4.0, min_liquidity_fraction_of_debt=0.05
+    )
+    data = data_of(d)
+    plans_b = batch(data, [solved_tiny(data).plan, Plan.empty(data)])
+    scen = generate_scenarios(data, 11, 0, 300)
+    consts = SimulationConstants.from_data(data)
+    want, got = simulate(consts, plans_b, scen), cpu_kernel.simulate(consts, plans_b, scen)
+    np.testing.assert_array_equal(got["breach"], want["breach"])
+    assert 0 < want["breach"][0].mean() < 1
+    assert rel_err(got["npv"], want["npv"]) <= 1e-12
+
+
+def test_the_kernel_reads_the_trailing_average_where_the_quarter_breaches(cpu_kernel):
+    for period, breached in (("quarter", True), ("trailing_four_quarters", False)):
+        data = data_of(coverage_model(period))
+        plans_b = batch(data, [keep_everything(data)])
+        scen = deterministic_scenarios(data)
+        got = cpu_kernel.simulate(SimulationConstants.from_data(data), plans_b, scen)
+        assert bool(got["breach"][0, 0]) is breached, period
+
+
+def solved_tiny(data):
+    return solve(data, mip_gap=1e-3)

@@ -155,6 +155,26 @@ def covenant_tests(covenants: Any, T: int, test_from: int, first_debt: int) -> t
     return tuple(out)
 
 
+def coefficient_table(tests: tuple[CovenantTest, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The tests as arrays, for the fused kernel: (R, 2) float64 [greater coefficient, lesser
+    coefficient] and (R, 4) int32 [greater quantity, lesser quantity (-1: the coefficient is in
+    USD), quantity that must be positive for the test to apply (-1: always), 1 for a max test].
+    Quantities are numbered in the order of QUANTITIES."""
+    coef = np.zeros((len(tests), 2))
+    index = np.zeros((len(tests), 4), dtype=np.int32)
+    for r, test in enumerate(tests):
+        (a, x), (b, y) = test.greater, test.lesser
+        when = test.kind.applies_when
+        coef[r] = (a, b)
+        index[r] = (
+            QUANTITIES.index(x),
+            -1 if y is None else QUANTITIES.index(y),
+            -1 if when is None else QUANTITIES.index(when),
+            int(test.kind.bound == "max"),
+        )
+    return coef, index
+
+
 def ebitda_window(covenants: Any) -> int:
     """Quarters of flows a model's covenant tests average (1 without a covenants block)."""
     trailing = covenants is not None and covenants.ebitda_period == "trailing_four_quarters"

@@ -105,6 +105,7 @@ class ModelData:
     discount: np.ndarray  # (T,) factor for cash flows at the end of quarter t
     sku_names: list[str]
     sku_generation: np.ndarray  # (S,) 0 hopper, 1 blackwell, 2 rubin
+    sku_release: np.ndarray  # (S,) quarter each SKU first went on sale (negative: before the horizon)
     block_size: np.ndarray  # (S,)
     kw_per_gpu: np.ndarray  # (S,)
     idle_fraction: np.ndarray  # (S,)
@@ -212,6 +213,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         discount=(1.0 + m.horizon.discount_rate_annual) ** (-(h.ts + 1) / 4.0),
         sku_names=sku_names,
         sku_generation=np.array([s.generation.rank for s in skus]),
+        sku_release=np.array([h.t_of(s.available_from) for s in skus], dtype=np.int64),
         block_size=np.array([s.block_size_gpus for s in skus], dtype=np.float64),
         kw_per_gpu=np.array([s.power_kw_per_gpu for s in skus]),
         idle_fraction=np.array([s.idle_power_fraction for s in skus]),

@@ -150,13 +150,7 @@ def _generation_step(data: ModelData, seed: int, idx: np.ndarray, generation: in
 
 def _first_release_after(data: ModelData, generation: int) -> int | None:
     """Quarter (in the horizon, after the start) a generation newer than ``generation`` first ships."""
-    from fleetopt.core.quarters import parse_quarter
-
-    releases = [
-        parse_quarter(data.model.skus[name].available_from) - data.model.first_quarter
-        for s, name in enumerate(data.sku_names)
-        if data.sku_generation[s] > generation
-    ]
+    releases = [int(data.sku_release[s]) for s in range(data.S) if data.sku_generation[s] > generation]
     future = [r for r in releases if r >= 1]
     if not future or min(releases) < 1:
         return None  # a newer generation already ships: the forecast already prices it in

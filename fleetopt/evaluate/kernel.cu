@@ -30,6 +30,7 @@
 #define FO_REL 1e-9
 #define FO_DEFAULT_TOLERANCE_USD 1.0
 #define FO_COVENANT_TOLERANCE_USD 1.0
+#define FO_MAX_WINDOW 4
 
 FO_DEVICE double fo_min(double a, double b) { return a < b ? a : b; }
 FO_DEVICE double fo_max(double a, double b) { return a > b ? a : b; }
@@ -160,17 +161,50 @@ FO_DEVICE fo_debt_service fo_finance(FO_PARAMS, long long p, long long s, int t,
     return out;
 }
 
-// covenants: whether any is missed this quarter (each by more than the round-off tolerance)
-FO_DEVICE int fo_covenant_missed(FO_PARAMS, double ebitda, double cash, fo_debt_service paid)
+// covenants: the quantities of fleetopt.core.covenants.QUANTITIES, with the flows (EBITDA, debt
+// service, interest) averaged over the last covenant_window quarters, oldest first
+typedef struct {
+    double flow[3][FO_MAX_WINDOW];  // ebitda, debt service, interest of the last quarters, oldest first
+    int n;  // quarters kept so far (at most covenant_window)
+} fo_covenant_flows;
+
+FO_DEVICE double fo_window_mean(const double* values, int n)
 {
-    const double service = paid.interest + paid.principal;
-    const double debt = paid.debt;
-    const double tol = FO_COVENANT_TOLERANCE_USD;
+    if (n == 1) return values[0];
+    double total = values[0];
+    for (int j = 1; j < n; ++j) total = total + values[j];
+    return total / n;
+}
+
+// whether any covenant test (a row of covenant_coef / covenant_index) is missed this quarter by more
+// than the round-off tolerance: the same comparisons as fleetopt.core.covenants.CovenantTest.breached
+FO_DEVICE int fo_covenant_missed(FO_PARAMS, double ebitda, double cash, fo_debt_service paid,
+                                 fo_covenant_flows* kept)
+{
+    const double quarter[3] = {ebitda, paid.interest + paid.principal, paid.interest};
+    if (kept->n == covenant_window) {  // drop the oldest quarter
+        for (int q = 0; q < 3; ++q)
+            for (int j = 1; j < covenant_window; ++j) kept->flow[q][j - 1] = kept->flow[q][j];
+        kept->n -= 1;
+    }
+    for (int q = 0; q < 3; ++q) kept->flow[q][kept->n] = quarter[q];
+    kept->n += 1;
+    double value[5];  // ebitda, debt, debt service, interest, cash
+    value[0] = fo_window_mean(kept->flow[0], kept->n);
+    value[1] = paid.debt;
+    value[2] = fo_window_mean(kept->flow[1], kept->n);
+    value[3] = fo_window_mean(kept->flow[2], kept->n);
+    value[4] = cash;
     int missed = 0;
-    if (has_leverage && debt > max_debt_to_ebitda * 4.0 * ebitda + tol && debt > 0) missed = 1;
-    if (min_dscr > 0 && ebitda < min_dscr * service - tol && service > 0) missed = 1;
-    if (min_liquidity > 0 && cash < min_liquidity - tol) missed = 1;
-    if (min_liquidity_fraction > 0 && cash < min_liquidity_fraction * debt - tol) missed = 1;
+    for (int r = 0; r < R; ++r) {
+        const int* ix = covenant_index + 4 * r;
+        const double a = covenant_coef[2 * r], b = covenant_coef[2 * r + 1];
+        const double greater = a != 1.0 ? a * value[ix[0]] : value[ix[0]];
+        const double lesser = ix[1] < 0 ? b : (b != 1.0 ? b * value[ix[1]] : value[ix[1]]);
+        int row = ix[3] ? lesser > greater + FO_COVENANT_TOLERANCE_USD : greater < lesser - FO_COVENANT_TOLERANCE_USD;
+        if (ix[2] >= 0) row = row && value[ix[2]] > 0;
+        missed = missed || row;
+    }
     return missed;
 }
 
@@ -187,6 +221,8 @@ FO_DEVICE void fo_pair(long long idx, FO_PARAMS)
     double cash = opening_cash, prev_cash = opening_cash, revolver = 0.0;
     double npv = 0.0, min_cash = 1.0e308, util = 0.0;  // above any cash: the first quarter sets it
     int breach = 0, in_default = 0;
+    fo_covenant_flows kept;
+    kept.n = 0;
 
     for (int t = 0; t < T; ++t) {
         const double fixed_saved = fo_power_shares(FO_ARGS, p, s, t, phi);
@@ -208,7 +244,8 @@ FO_DEVICE void fo_pair(long long idx, FO_PARAMS)
         prev_cash = cash;
         min_cash = fo_min(min_cash, cash);
         if (cash < min_cash_floor - FO_DEFAULT_TOLERANCE_USD) in_default = 1;
-        if (t >= covenant_from && fo_covenant_missed(FO_ARGS, ebitda, cash, paid)) breach = 1;
+        // the flows are kept from the first quarter (a trailing test looks back before it is tested)
+        if (R > 0 && fo_covenant_missed(FO_ARGS, ebitda, cash, paid, &kept) && t >= covenant_from) breach = 1;
         util = util + (sold_gpus + delivered_gpus) * inv_held[p * T + t];
     }
     double debt_end = 0.0;

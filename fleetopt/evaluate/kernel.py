@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from fleetopt.core.covenants import coefficient_table
 from fleetopt.core.economics import Financing
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.factors import FACTORS
@@ -75,10 +76,6 @@ def _inverse_held(plans: PlanBatch) -> np.ndarray:
     return np.where(held > 0, 1.0 / np.where(held > 0, held, 1.0), 0.0)
 
 
-def _leverage_limit(consts: SimulationConstants) -> float:
-    return consts.max_debt_to_ebitda if np.isfinite(consts.max_debt_to_ebitda) else 0.0
-
-
 # Every parameter of fo_pair and fleetopt_evaluate, in order. kernel_source() writes the C
 # parameter list from it (FO_PARAMS, FO_ARGS) and kernel_arguments() the values, so the two
 # cannot drift apart. A new model-constant array is one row here (e.g. ``_constant("covenant_coef",
@@ -118,12 +115,12 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _financing("rate_q", "rate_quarterly", "const double*"),
     _financing("floating", "floating", "const double*"),
     _financing("opening_balance", "opening_balance", "const double*"),
+    # covenant tests, one row each (fleetopt.core.covenants.coefficient_table)
     _constant("covenant_from", lambda c: c.covenant_from, "int"),
-    _constant("has_leverage", lambda c: 1 if np.isfinite(c.max_debt_to_ebitda) else 0, "int"),
-    _constant("max_debt_to_ebitda", _leverage_limit, "double"),
-    _constant("min_dscr", lambda c: c.min_dscr, "double"),
-    _constant("min_liquidity", lambda c: c.min_liquidity, "double"),
-    _constant("min_liquidity_fraction", lambda c: c.min_liquidity_fraction, "double"),
+    _constant("covenant_window", lambda c: c.covenant_window, "int"),
+    _constant("R", lambda c: len(c.covenants), "int"),
+    _constant("covenant_coef", lambda c: coefficient_table(c.covenants)[0], "const double*"),
+    _constant("covenant_index", lambda c: coefficient_table(c.covenants)[1], "const int*"),
     _financing("opening_cash", "opening_cash", "double"),
     _financing("min_cash_floor", "min_cash", "double"),
     _financing("tax_rate", "tax_rate", "double"),

@@ -22,7 +22,13 @@ import numpy as np
 
 from fleetopt.core.covenants import FLOWS, CovenantTest, window_mean
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import FinanceState, Financing, QuarterFinance, finance_step
+from fleetopt.core.economics import (
+    FinanceState,
+    Financing,
+    QuarterFinance,
+    contract_revenue_per_gpu,
+    finance_step,
+)
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.layout import (
     REL,
@@ -49,20 +55,13 @@ class SimulationConstants:
     contract_revenue_per_gpu: np.ndarray  # (K,)
     contract_deadline: np.ndarray  # (K,)
     contract_penalty: np.ndarray  # (K,)
-    covenant_from: int  # first tested quarter (T when there are no covenants)
-    max_debt_to_ebitda: float  # inf when absent
-    min_dscr: float  # 0 when absent
-    min_liquidity: float  # 0 when absent
-    min_liquidity_fraction: float
     financing: Financing
-    covenants: tuple[CovenantTest, ...] = ()
-    covenant_window: int = 1
+    covenants: tuple[CovenantTest, ...]  # fleetopt/core/covenants.py
+    covenant_window: int  # quarters of flows the covenant tests average
+    covenant_from: int  # first tested quarter (T without covenants)
 
     @classmethod
     def from_data(cls, data: ModelData) -> SimulationConstants:
-        from fleetopt.core.economics import contract_revenue_per_gpu
-
-        cov = data.model.finance.covenants
         return cls(
             T=data.T,
             discount=data.discount,
@@ -70,18 +69,10 @@ class SimulationConstants:
             contract_revenue_per_gpu=contract_revenue_per_gpu(data),
             contract_deadline=np.array([c.deadline for c in data.contracts], dtype=np.int64),
             contract_penalty=np.array([c.penalty_usd for c in data.contracts]),
-            covenant_from=data.model.first_quarter_offset(cov.test_from) if cov else data.T,
-            max_debt_to_ebitda=cov.max_debt_to_ebitda
-            if cov and cov.max_debt_to_ebitda is not None
-            else np.inf,
-            min_dscr=cov.min_dscr if cov and cov.min_dscr is not None else 0.0,
-            min_liquidity=cov.min_liquidity_usd if cov and cov.min_liquidity_usd is not None else 0.0,
-            min_liquidity_fraction=cov.min_liquidity_fraction_of_debt
-            if cov and cov.min_liquidity_fraction_of_debt
-            else 0.0,
             financing=Financing.from_data(data, with_revolver=True),
             covenants=data.covenants,
             covenant_window=data.covenant_window,
+            covenant_from=int(np.argmax(data.covenant_tested)) if data.covenant_tested.any() else data.T,
         )
 
 
