@@ -216,6 +216,10 @@ class Builder:
         if not self.relax:
             return 0.0
         soft = self._group.slack
+        if soft is None:
+            raise ValueError(
+                f"constraint group {self._group.name} has no Slack: the diagnosis may not relax it"
+            )
         self.slacks[soft.name] = soft
         idx = (soft.name, *key)
         self.slack_index.append(idx)
