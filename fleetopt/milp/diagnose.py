@@ -8,7 +8,9 @@ from collections import defaultdict
 import pyomo.environ as pyo
 
 from fleetopt.core.data import ModelData
-from fleetopt.milp.build import MUSD, SOFT_GROUPS, build_model
+from fleetopt.milp.build import SLACKS, build_model
+from fleetopt.milp.highs import run_highs
+from fleetopt.milp.units import from_model_units, output_unit
 
 _TOLERANCE = 1e-6
 
@@ -19,8 +21,6 @@ def diagnose(data: ModelData, objective: str = "npv", time_limit=None, threads=N
     An empty list means the relaxed model is infeasible too: the conflict lies in a hard
     group (cohort balances, facility sizes, build limits), which is reported as such.
     """
-    from fleetopt.milp.solve import run_highs
-
     m = build_model(data, objective, relax=True)
     status, _ = run_highs(m, time_limit=time_limit, threads=threads)
     if status in ("infeasible", "no_plan"):
@@ -42,45 +42,27 @@ def diagnose(data: ModelData, objective: str = "npv", time_limit=None, threads=N
             continue
         group, *key = idx
         by_group[group].append((key, amount))
-    out = []
-    for group, entries in by_group.items():
-        items, quarters = [], set()
-        for key, amount in entries:
-            label, quarter = _describe(data, group, key)
-            if quarter is not None:
-                quarters.add(quarter)
-            items.append((label, amount))
-        out.append(
-            {
-                "group": group,
-                "unit": SOFT_GROUPS[group].replace("MUSD", "USD"),
-                "total": sum(a for _, a in items) * (MUSD if SOFT_GROUPS[group] == "MUSD" else 1.0),
-                "items": [(lbl, a * (MUSD if SOFT_GROUPS[group] == "MUSD" else 1.0)) for lbl, a in items],
-                "quarters": [data.quarter_labels[t] for t in sorted(quarters)],
-            }
-        )
-    return sorted(out, key=lambda d: d["group"])
+    return sorted(
+        (_group_entry(data, group, entries) for group, entries in by_group.items()), key=lambda d: d["group"]
+    )
 
 
-def _describe(data: ModelData, group: str, key: list) -> tuple[str, int | None]:
-    q = data.quarter_labels
-    if group in ("power", "late_power"):
-        i, t = key
-        late = " (were every block `robustness.power_delay_quarters` late)" if group == "late_power" else ""
-        return f"site {data.sites[i].name} in {q[t]}{late}", t
-    if group == "contract_delivery":
-        k, t = key
-        return f"contract {data.contracts[k].name} in {q[t]}", t
-    if group == "customer_share":
-        return f"customer {key[0]}", None
-    if group == "demand_floor":
-        u, t = key
-        return f"{('training', 'inference')[u]} demand in {q[t]}", t
-    if group == "robustness":
-        t, case, test = key
-        return f"{q[t]} ({test} with {case} lost)" if case != "market prices" else f"{q[t]} ({test})", t
-    t = key[0]
-    return f"{q[t]}" + (f" ({key[1]})" if len(key) > 1 else ""), t
+def _group_entry(data: ModelData, group: str, entries: list) -> dict:
+    """One group's entry of the diagnosis: its slacks labelled, in output units."""
+    slack = SLACKS[group]
+    items, quarters = [], set()
+    for key, amount in entries:
+        label, quarter = slack.describe(data, key)
+        if quarter is not None:
+            quarters.add(quarter)
+        items.append((label, amount))
+    return {
+        "group": group,
+        "unit": output_unit(slack.unit),
+        "total": from_model_units(sum(a for _, a in items), slack.unit),
+        "items": [(lbl, from_model_units(a, slack.unit)) for lbl, a in items],
+        "quarters": [data.quarter_labels[t] for t in sorted(quarters)],
+    }
 
 
 def format_diagnosis(diagnosis: list[dict]) -> list[str]:

@@ -10,97 +10,107 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from fleetopt.core import economics as econ
-from fleetopt.milp.build import MUSD, Builder, slack_weight
-from fleetopt.milp.operations import add_late_power, contract_revenue, market_revenue, revenue
+from fleetopt.milp.builder import Builder
+from fleetopt.milp.groups import ConstraintGroup, Slack
+from fleetopt.milp.operations import add_late_power, contract_revenue, held
+
+# ----------------------------------------------------------------------------- debt (§5.9)
 
 
 def draw(b: Builder, f: int, t: int):
+    """d_{f,t}, 0 outside the facility's draw window."""
     return b.m.draw[f, t] if (f, t) in b.m.DRAW else 0.0
 
 
 def prev_balance(b: Builder, f: int, t: int):
-    """Facility ``f``'s balance at the start of quarter ``t`` (MUSD)."""
-    return b.m.balance[f, t - 1] if t > 0 else b.data.facilities[f].opening_usd / MUSD
+    """D_{f,t-1}: facility ``f``'s balance at the start of quarter ``t`` (MUSD)."""
+    return b.m.balance[f, t - 1] if t > 0 else b.coef.opening_balance[f]
 
 
 def prev_cash(b: Builder, t: int):
-    """Cash at the start of quarter ``t`` (MUSD)."""
-    return b.m.cash[t - 1] if t > 0 else b.data.opening_cash / MUSD
+    """C_{t-1}: cash at the start of quarter ``t`` (MUSD)."""
+    return b.m.cash[t - 1] if t > 0 else b.coef.opening_cash
 
 
-def add_debt(b: Builder) -> None:
-    """Balances, scheduled principal, interest on the opening balance of the quarter, facility
-    sizes, and the borrowing base of secured facilities."""
-    m, data, ix = b.m, b.data, b.ix
-    F = len(data.facilities)
-    fin = econ.Financing.from_data(data, with_revolver=False)
-    draws_f = {f: [t for (g, t) in ix.draw if g == f] for f in range(F)}
-
-    def scheduled(f, t):
-        return fin.opening_principal[f, t] / MUSD + sum(
-            m.draw[f, tau] * fin.draw_principal[f, tau, t]
-            for tau in draws_f[f]
-            if fin.draw_principal[f, tau, t]
-        )
-
-    m.scheduled_principal = pyo.Expression(m.F, m.T, rule=lambda m, f, t: scheduled(f, t))
-    m.interest = pyo.Expression(
-        m.T, rule=lambda m, t: sum(fin.rate_quarterly[f, t] * prev_balance(b, f, t) for f in range(F))
-    )
-    m.debt_balance = b.constraint(
-        m.F,
-        m.T,
-        rule=lambda m, f, t: (
-            m.balance[f, t]
-            == prev_balance(b, f, t) + draw(b, f, t) - m.scheduled_principal[f, t] - m.prepay[f, t]
-        ),
-    )
-    m.facility_size = b.constraint(
-        [f for f in range(F) if draws_f[f]],
-        rule=lambda m, f: sum(m.draw[f, t] for t in draws_f[f]) <= m.facility_limit[f],
-    )
-    secured = [f for f, fac in enumerate(data.facilities) if fac.max_ltv is not None]
-    if secured:
-        m.borrowing_base = b.constraint(
-            m.T,
-            rule=lambda m, t: (
-                sum(m.balance[f, t] / data.facilities[f].max_ltv for f in secured)
-                <= sum(
-                    data.resale_gross[c, t] / MUSD * (m.held_tr[c, t] + m.held_in[c, t])
-                    for c in ix.cohorts_by_t[t]
-                )
-                + b.slack("borrowing_base", t)
-            ),
-        )
+def draw_quarters(b: Builder, f: int) -> list[int]:
+    return [t for (g, t) in b.ix.draw if g == f]
 
 
-def add_cash(b: Builder) -> None:
-    """Tax on positive pre-tax income, the cash roll-forward and the minimum cash."""
-    m, data = b.m, b.data
-    F = len(data.facilities)
-    m.tax_floor = b.constraint(
-        m.T,
-        rule=lambda m, t: (
-            m.tax[t] >= data.tax_rate * (m.ebitda[t] - m.depreciation[t] + m.gain[t] - m.interest[t])
-        ),
+def total_debt(b: Builder, t: int):
+    """\\sum_f D_{f,t}."""
+    return sum(b.m.balance[f, t] for f in range(len(b.data.facilities)))
+
+
+def debt_service(b: Builder, t: int):
+    """Int_t + \\sum_f S_{f,t}: what the DSCR covenant compares EBITDA with."""
+    m = b.m
+    return m.interest[t] + sum(m.scheduled_principal[f, t] for f in range(len(b.data.facilities)))
+
+
+def scheduled_principal_rule(b: Builder, f: int, t: int):
+    r"""S_{f,t} = SO_{f,t} + \sum_τ d_{f,τ} SD_{f,τ,t}."""
+    shares = b.coef.financing.draw_principal
+    return b.coef.opening_principal[f, t] + sum(
+        b.m.draw[f, tau] * shares[f, tau, t] for tau in draw_quarters(b, f) if shares[f, tau, t]
     )
-    m.cash_flow = b.constraint(
-        m.T,
-        rule=lambda m, t: (
-            m.cash[t]
-            == prev_cash(b, t)
-            + m.ebitda[t]
-            - m.tax[t]
-            - m.interest[t]
-            - m.capex[t]
-            + m.proceeds[t]
-            + sum(draw(b, f, t) - m.scheduled_principal[f, t] - m.prepay[f, t] for f in range(F))
-        ),
+
+
+def interest_rule(b: Builder, t: int):
+    r"""Int_t = \sum_f r_{f,t} D_{f,t-1}."""
+    rate = b.coef.financing.rate_quarterly
+    return sum(rate[f, t] * prev_balance(b, f, t) for f in range(len(b.data.facilities)))
+
+
+def debt_balance_rule(b: Builder, f: int, t: int):
+    r"""D_{f,t} = D_{f,t-1} + d_{f,t} - S_{f,t} - p_{f,t}."""
+    m = b.m
+    return (
+        m.balance[f, t]
+        == prev_balance(b, f, t) + draw(b, f, t) - m.scheduled_principal[f, t] - m.prepay[f, t]
     )
-    m.min_cash = b.constraint(
-        m.T, rule=lambda m, t: m.cash[t] + b.slack("min_cash", t) >= data.min_cash / MUSD
+
+
+def facility_size_rule(b: Builder, f: int):
+    r"""\sum_t d_{f,t} <= Z_f - B^0_f."""
+    return sum(b.m.draw[f, t] for t in draw_quarters(b, f)) <= b.m.facility_limit[f]
+
+
+def borrowing_base_rule(b: Builder, t: int):
+    r"""\sum_{f: λ_f} D_{f,t} / λ_f <= \sum_c R_{c,t} h_{c,t}."""
+    m, facilities = b.m, b.data.facilities
+    secured = [f for f, fac in enumerate(facilities) if fac.max_ltv is not None]
+    return sum(m.balance[f, t] / facilities[f].max_ltv for f in secured) <= sum(
+        b.coef.resale_gross[c, t] * held(b, c, t) for c in b.ix.cohorts_by_t[t]
+    ) + b.slack(t)
+
+
+# ----------------------------------------------------------------------------- cash (§5.10)
+
+
+def tax_floor_rule(b: Builder, t: int):
+    r"""X_t >= τ_x (EBITDA_t - Dep_t + Gain_t - Int_t)."""
+    m = b.m
+    return m.tax[t] >= b.data.tax_rate * (m.ebitda[t] - m.depreciation[t] + m.gain[t] - m.interest[t])
+
+
+def cash_flow_rule(b: Builder, t: int):
+    r"""C_t = C_{t-1} + EBITDA_t - X_t - Int_t - Capex_t + Proc_t + \sum_f (d_{f,t} - S_{f,t} - p_{f,t})."""
+    m = b.m
+    debt_flows = sum(
+        draw(b, f, t) - m.scheduled_principal[f, t] - m.prepay[f, t] for f in range(len(b.data.facilities))
     )
+    return (
+        m.cash[t]
+        == prev_cash(b, t) + m.ebitda[t] - m.tax[t] - m.interest[t] - m.capex[t] + m.proceeds[t] + debt_flows
+    )
+
+
+def min_cash_rule(b: Builder, t: int):
+    r"""C_t >= C^{min}."""
+    return b.m.cash[t] + b.slack(t) >= b.coef.min_cash
+
+
+# ----------------------------------------------------------------------------- covenants (§5.11)
 
 
 def covenant_quarters(data) -> tuple[list[int], list[int]]:
@@ -116,40 +126,199 @@ def covenant_quarters(data) -> tuple[list[int], list[int]]:
     return tested, [t for t in tested if t >= first_debt]
 
 
+def covenants(b: Builder):
+    return b.data.model.finance.covenants
+
+
+def leverage_covenant_rule(b: Builder, t: int):
+    r"""\sum_f D_{f,t} <= 4 Γ^{max} EBITDA_t."""
+    return total_debt(b, t) <= covenants(b).max_debt_to_ebitda * 4.0 * b.m.ebitda[t] + b.slack(t)
+
+
+def dscr_covenant_rule(b: Builder, t: int):
+    r"""EBITDA_t >= δ (Int_t + \sum_f S_{f,t})."""
+    return b.m.ebitda[t] + b.slack(t) >= covenants(b).min_dscr * debt_service(b, t)
+
+
+def liquidity_covenant_rule(b: Builder, t: int, part: str):
+    r"""C_t >= \underline L (part "floor"),  C_t >= ψ \sum_f D_{f,t} (part "fraction")."""
+    cov = covenants(b)
+    if part == "floor":
+        required = b.coef.min_liquidity or 0.0
+    else:
+        required = (cov.min_liquidity_fraction_of_debt or 0.0) * total_debt(b, t)
+    return b.m.cash[t] + b.slack(t, part) >= required
+
+
+# ----------------------------------------------------------------------------- robustness (§5.13)
+
+
+def stress_tax_floor_rule(b: Builder, case: str, t: int):
+    r"""X^σ_t >= τ_x (EBT_t - L_{σ,t})."""
+    m = b.m
+    return m.stress_tax[case, t] >= b.data.tax_rate * (
+        m.ebitda[t] - m.stress_lost[case, t] - m.depreciation[t] + m.gain[t] - m.interest[t]
+    )
+
+
+def stress_gap_flow_rule(b: Builder, case: str, t: int):
+    r"""G_{σ,t} = G_{σ,t-1} + L_{σ,t} - X_t + X^σ_t,  G_{σ,-1} = 0: a lower tax than planned gives
+    back part of the income lost (the tax saved)."""
+    m = b.m
+    previous = m.stress_gap[case, t - 1] if t > 0 else 0.0
+    return m.stress_gap[case, t] == previous + m.stress_lost[case, t] - m.tax[t] + m.stress_tax[case, t]
+
+
+def stress_cash_floor(b: Builder, t: int) -> float:
+    """max(C^min, \\underline L [t >= t^cov]): the cash a shocked plan must keep in ``t``."""
+    floor, liquidity = b.coef.min_cash, b.coef.min_liquidity
+    if liquidity is None:
+        return floor
+    tested, _ = covenant_quarters(b.data)
+    return max(floor, liquidity if t in tested else 0.0)
+
+
+def stress_cash_rule(b: Builder, case: str, t: int):
+    r"""C_t - G_{σ,t} >= max(C^{min}, \underline L [t >= t^{cov}])."""
+    m = b.m
+    return m.cash[t] - m.stress_gap[case, t] + b.slack(t, case, "cash") >= stress_cash_floor(b, t)
+
+
+def stress_liquidity_rule(b: Builder, case: str, t: int):
+    r"""C_t - G_{σ,t} >= ψ \sum_f D_{f,t}  (t >= t^{cov})."""
+    m = b.m
+    frac = covenants(b).min_liquidity_fraction_of_debt or 0.0
+    return m.cash[t] - m.stress_gap[case, t] + b.slack(t, case, "liquidity") >= frac * total_debt(b, t)
+
+
+def stress_leverage_rule(b: Builder, case: str, t: int):
+    r"""\sum_f D_{f,t} <= 4 Γ^{max} (EBITDA_t - L_{σ,t})."""
+    m = b.m
+    return total_debt(b, t) <= covenants(b).max_debt_to_ebitda * 4.0 * (
+        m.ebitda[t] - m.stress_lost[case, t]
+    ) + b.slack(t, case, "leverage")
+
+
+def stress_dscr_rule(b: Builder, case: str, t: int):
+    r"""EBITDA_t - L_{σ,t} >= δ (Int_t + \sum_f S_{f,t})."""
+    m = b.m
+    return m.ebitda[t] - m.stress_lost[case, t] + b.slack(t, case, "dscr") >= covenants(
+        b
+    ).min_dscr * debt_service(b, t)
+
+
+def stress_lost_rule(b: Builder, case: str, t: int):
+    r"""L_{σ,t} = π Rev^{mkt}_t + \sum_{k in ν} \bar r_k \sum_{s,i} y_{k,s,i,t}."""
+    lost_contracts = sum(
+        contract_revenue(b, k, t)
+        for k, con in enumerate(b.data.contracts)
+        if con.customer == case and con.start <= t <= con.end
+    )
+    return b.m.stress_price_drop * b.m.market_revenue[t] + lost_contracts
+
+
+# ----------------------------------------------------------------------------- concentration (§5.12)
+
+
+def customer_share_rule(b: Builder, name: str):
+    r"""\sum_{k in ν} \sum_{t=t^0_k}^{t^1_k} \bar r_k \sum_{s,i} y_{k,s,i,t} <= χ \sum_t Rev_t."""
+    data = b.data
+    earned = sum(
+        contract_revenue(b, k, t)
+        for k, con in enumerate(data.contracts)
+        if con.customer == name
+        for t in range(con.start, con.end + 1)
+    )
+    total_revenue = sum(b.m.revenue[t] for t in range(data.T))
+    return earned <= data.max_customer_share * total_revenue + b.slack(name)
+
+
+def _customer(data, key) -> tuple[str, None]:
+    return f"customer {key[0]}", None
+
+
+def _shocked_quarter(data, key) -> tuple[str, int]:
+    t, case, test = key
+    q = data.quarter_labels[t]
+    return (f"{q} ({test} with {case} lost)" if case != "market prices" else f"{q} ({test})"), t
+
+
+ROBUSTNESS = Slack("robustness", "MUSD", _shocked_quarter, relaxed_first=True)
+DEBT_BALANCE = ConstraintGroup("debt_balance", "§5.9", debt_balance_rule)
+FACILITY_SIZE = ConstraintGroup("facility_size", "§5.9", facility_size_rule)
+BORROWING_BASE = ConstraintGroup(
+    "borrowing_base", "§5.9", borrowing_base_rule, Slack("borrowing_base", "MUSD")
+)
+TAX_FLOOR = ConstraintGroup("tax_floor", "§5.10", tax_floor_rule)
+CASH_FLOW = ConstraintGroup("cash_flow", "§5.10", cash_flow_rule)
+MIN_CASH = ConstraintGroup("min_cash", "§5.10", min_cash_rule, Slack("min_cash", "MUSD"))
+LEVERAGE_COVENANT = ConstraintGroup(
+    "leverage_covenant", "§5.11", leverage_covenant_rule, Slack("leverage_covenant", "MUSD")
+)
+DSCR_COVENANT = ConstraintGroup("dscr_covenant", "§5.11", dscr_covenant_rule, Slack("dscr_covenant", "MUSD"))
+LIQUIDITY_COVENANT = ConstraintGroup(
+    "liquidity_covenant", "§5.11", liquidity_covenant_rule, Slack("liquidity_covenant", "MUSD")
+)
+CUSTOMER_SHARE = ConstraintGroup(
+    "customer_share", "§5.12", customer_share_rule, Slack("customer_share", "MUSD", _customer)
+)
+STRESS_TAX_FLOOR = ConstraintGroup("stress_tax_floor", "§5.13", stress_tax_floor_rule)
+STRESS_GAP_FLOW = ConstraintGroup("stress_gap_flow", "§5.13", stress_gap_flow_rule)
+STRESS_CASH = ConstraintGroup("stress_cash", "§5.13", stress_cash_rule, ROBUSTNESS)
+STRESS_LIQUIDITY = ConstraintGroup("stress_liquidity", "§5.13", stress_liquidity_rule, ROBUSTNESS)
+STRESS_LEVERAGE = ConstraintGroup("stress_leverage", "§5.13", stress_leverage_rule, ROBUSTNESS)
+STRESS_DSCR = ConstraintGroup("stress_dscr", "§5.13", stress_dscr_rule, ROBUSTNESS)
+GROUPS = (
+    DEBT_BALANCE,
+    FACILITY_SIZE,
+    BORROWING_BASE,
+    TAX_FLOOR,
+    CASH_FLOW,
+    MIN_CASH,
+    LEVERAGE_COVENANT,
+    DSCR_COVENANT,
+    LIQUIDITY_COVENANT,
+    CUSTOMER_SHARE,
+    STRESS_TAX_FLOOR,
+    STRESS_GAP_FLOW,
+    STRESS_CASH,
+    STRESS_LIQUIDITY,
+    STRESS_LEVERAGE,
+    STRESS_DSCR,
+)
+
+
+def add_debt(b: Builder) -> None:
+    """Balances, scheduled principal, interest on the opening balance of the quarter, facility
+    sizes, and the borrowing base of secured facilities."""
+    m, data = b.m, b.data
+    b.expression("scheduled_principal", m.F, m.T, rule=scheduled_principal_rule)
+    b.expression("interest", m.T, rule=interest_rule)
+    b.add(DEBT_BALANCE, m.F, m.T)
+    b.add(FACILITY_SIZE, [f for f in range(len(data.facilities)) if draw_quarters(b, f)])
+    if any(fac.max_ltv is not None for fac in data.facilities):
+        b.add(BORROWING_BASE, m.T)
+
+
+def add_cash(b: Builder) -> None:
+    """Tax on positive pre-tax income, the cash roll-forward and the minimum cash."""
+    b.add(TAX_FLOOR, b.m.T)
+    b.add(CASH_FLOW, b.m.T)
+    b.add(MIN_CASH, b.m.T)
+
+
 def add_covenants(b: Builder) -> None:
     """Leverage, debt service coverage and liquidity, each from its test quarter."""
-    m, data = b.m, b.data
-    T, F = data.T, len(data.facilities)
-    cov = data.model.finance.covenants
-    tested, debt_tested = covenant_quarters(data)
-    total_debt = {t: sum(m.balance[f, t] for f in range(F)) for t in range(T)}
-    if cov is not None and cov.max_debt_to_ebitda is not None and F:
-        m.leverage_covenant = b.constraint(
-            debt_tested,
-            rule=lambda m, t: (
-                total_debt[t] <= cov.max_debt_to_ebitda * 4.0 * m.ebitda[t] + b.slack("leverage_covenant", t)
-            ),
-        )
-    if cov is not None and cov.min_dscr is not None and F:
-        m.dscr_covenant = b.constraint(
-            debt_tested,
-            rule=lambda m, t: (
-                m.ebitda[t] + b.slack("dscr_covenant", t)
-                >= cov.min_dscr * (m.interest[t] + sum(m.scheduled_principal[f, t] for f in range(F)))
-            ),
-        )
+    cov, has_debt = covenants(b), bool(b.data.facilities)
+    tested, debt_tested = covenant_quarters(b.data)
+    if cov is not None and cov.max_debt_to_ebitda is not None and has_debt:
+        b.add(LEVERAGE_COVENANT, debt_tested)
+    if cov is not None and cov.min_dscr is not None and has_debt:
+        b.add(DSCR_COVENANT, debt_tested)
     if cov is not None and (
         cov.min_liquidity_usd is not None or cov.min_liquidity_fraction_of_debt is not None
     ):
-        floor_usd = (cov.min_liquidity_usd or 0.0) / MUSD
-        frac = cov.min_liquidity_fraction_of_debt or 0.0
-        m.liquidity_covenant = b.constraint(
-            [(t, part) for t in tested for part in ("floor", "fraction")],
-            rule=lambda m, t, part: (
-                m.cash[t] + b.slack("liquidity_covenant", t, part)
-                >= (floor_usd if part == "floor" else frac * total_debt[t])
-            ),
-        )
+        b.add(LIQUIDITY_COVENANT, [(t, part) for t in tested for part in ("floor", "fraction")])
 
 
 def add_robustness(b: Builder) -> None:
@@ -162,135 +331,67 @@ def add_robustness(b: Builder) -> None:
     stress = b.robustness
     if stress is None:
         return
-    m, data = b.m, b.data
-    T, F = data.T, len(data.facilities)
     if stress.power_delay_quarters:
-        add_late_power(b, stress.power_delay_quarters)
-    customers = sorted({c.customer for c in data.contracts}) if stress.lose_any_customer else []
+        add_late_power(b)
+    customers = sorted({c.customer for c in b.data.contracts}) if stress.lose_any_customer else []
     if stress.market_price_drop == 0.0 and not customers:
         return  # no income shock to survive (no price drop, and no customer to lose)
-    cases = customers or ["market prices"]
+    _add_income_shocks(b, customers or ["market prices"])
+    _add_shocked_tests(b)
+
+
+def _add_income_shocks(b: Builder, cases: list[str]) -> None:
+    """The shock cases, the income each loses, and the tax and cash gap that follow."""
+    m = b.m
     m.STRESS = pyo.Set(initialize=cases, ordered=True)
     # mutable, so that one built model can be re-solved at several shock sizes (sweep.py)
     m.stress_price_drop = pyo.Param(
-        initialize=stress.market_price_drop, mutable=True, within=pyo.UnitInterval
+        initialize=b.robustness.market_price_drop, mutable=True, within=pyo.UnitInterval
     )
-
-    def lost(case, t):
-        lost_contracts = sum(
-            contract_revenue(b, k, t)
-            for k, con in enumerate(data.contracts)
-            if con.customer == case and con.start <= t <= con.end
-        )
-        return m.stress_price_drop * market_revenue(b, t) + lost_contracts
-
-    m.stress_lost = pyo.Expression(m.STRESS, m.T, rule=lambda m, case, t: lost(case, t))
+    b.expression("stress_lost", m.STRESS, m.T, rule=stress_lost_rule)
     m.stress_tax = pyo.Var(m.STRESS, m.T, domain=pyo.NonNegativeReals)
     m.stress_gap = pyo.Var(m.STRESS, m.T, domain=pyo.Reals)
-    m.stress_tax_floor = b.constraint(
-        m.STRESS,
-        m.T,
-        rule=lambda m, case, t: (
-            m.stress_tax[case, t]
-            >= data.tax_rate
-            * (m.ebitda[t] - m.stress_lost[case, t] - m.depreciation[t] + m.gain[t] - m.interest[t])
-        ),
-    )
-    # a lower tax than planned gives back part of the income lost (the tax saved)
-    m.stress_gap_flow = b.constraint(
-        m.STRESS,
-        m.T,
-        rule=lambda m, case, t: (
-            m.stress_gap[case, t]
-            == (m.stress_gap[case, t - 1] if t > 0 else 0.0)
-            + m.stress_lost[case, t]
-            - m.tax[t]
-            + m.stress_tax[case, t]
-        ),
-    )
-    cov = data.model.finance.covenants
-    tested, debt_tested = covenant_quarters(data)
-    floor = {t: data.min_cash / MUSD for t in range(T)}
-    if cov is not None and cov.min_liquidity_usd is not None:
-        floor = {t: max(v, cov.min_liquidity_usd / MUSD if t in tested else 0.0) for t, v in floor.items()}
+    b.add(STRESS_TAX_FLOOR, m.STRESS, m.T)
+    b.add(STRESS_GAP_FLOW, m.STRESS, m.T)
+
+
+def _add_shocked_tests(b: Builder) -> None:
+    """Cash less the gap keeps the cash floors; with ``covenants``, the shocked EBITDA keeps the
+    leverage and DSCR covenants."""
+    m, cov, has_debt = b.m, covenants(b), bool(b.data.facilities)
+    tested, debt_tested = covenant_quarters(b.data)
+    b.add(STRESS_CASH, m.STRESS, m.T)
     frac = (cov.min_liquidity_fraction_of_debt or 0.0) if cov is not None else 0.0
-    total_debt = {t: sum(m.balance[f, t] for f in range(F)) for t in range(T)}
-    m.stress_cash = b.constraint(
-        m.STRESS,
-        m.T,
-        rule=lambda m, case, t: (
-            m.cash[t] - m.stress_gap[case, t] + b.slack("robustness", t, case, "cash") >= floor[t]
-        ),
-    )
-    if frac > 0 and F:
-        m.stress_liquidity = b.constraint(
-            m.STRESS,
-            tested,
-            rule=lambda m, case, t: (
-                m.cash[t] - m.stress_gap[case, t] + b.slack("robustness", t, case, "liquidity")
-                >= frac * total_debt[t]
-            ),
-        )
-    if not stress.covenants or cov is None or not F:
+    if frac > 0 and has_debt:
+        b.add(STRESS_LIQUIDITY, m.STRESS, tested)
+    if not b.robustness.covenants or cov is None or not has_debt:
         return
     if cov.max_debt_to_ebitda is not None:
-        m.stress_leverage = b.constraint(
-            m.STRESS,
-            debt_tested,
-            rule=lambda m, case, t: (
-                total_debt[t]
-                <= cov.max_debt_to_ebitda * 4.0 * (m.ebitda[t] - m.stress_lost[case, t])
-                + b.slack("robustness", t, case, "leverage")
-            ),
-        )
+        b.add(STRESS_LEVERAGE, m.STRESS, debt_tested)
     if cov.min_dscr is not None:
-        m.stress_dscr = b.constraint(
-            m.STRESS,
-            debt_tested,
-            rule=lambda m, case, t: (
-                m.ebitda[t] - m.stress_lost[case, t] + b.slack("robustness", t, case, "dscr")
-                >= cov.min_dscr * (m.interest[t] + sum(m.scheduled_principal[f, t] for f in range(F)))
-            ),
-        )
+        b.add(STRESS_DSCR, m.STRESS, debt_tested)
 
 
 def add_concentration(b: Builder) -> None:
     """No customer above its share of total revenue over the horizon."""
-    m, data = b.m, b.data
-    customers = sorted({c.customer for c in data.contracts})
-    if data.max_customer_share < 1.0 and customers:
-        total_revenue = sum(revenue(b, t) for t in range(data.T))
-        m.customer_share = b.constraint(
-            customers,
-            rule=lambda m, name: (
-                sum(
-                    contract_revenue(b, k, t)
-                    for k, con in enumerate(data.contracts)
-                    if con.customer == name
-                    for t in range(con.start, con.end + 1)
-                )
-                <= data.max_customer_share * total_revenue + b.slack("customer_share", name)
-            ),
-        )
+    customers = sorted({c.customer for c in b.data.contracts})
+    if b.data.max_customer_share < 1.0 and customers:
+        b.add(CUSTOMER_SHARE, customers)
 
 
 def add_objective(b: Builder) -> None:
     """NPV of equity cash flows plus terminal equity (maximised), or the present cost of
-    serving demand (minimised); in diagnosis mode the weighted slacks (minimised)."""
-    m, data, ix = b.m, b.data, b.ix
+    serving demand (minimised); in diagnosis mode the weighted slacks (minimised). §6."""
+    m, data, ix, coef = b.m, b.data, b.ix, b.coef
     T, F = data.T, len(data.facilities)
     df = data.discount
-    held_end = sum(
-        data.terminal_value[c] / MUSD * (m.held_tr[c, T - 1] + m.held_in[c, T - 1])
-        for c in ix.cohorts_by_t[T - 1]
-    )
-    power_book = [s.book_end / MUSD for s in econ.site_schedules(data)]
-    terminal_assets = held_end + sum(m.build[i, tau] * power_book[i][tau] for (i, tau) in ix.build)
+    held_end = sum(coef.terminal_value[c] * held(b, c, T - 1) for c in ix.cohorts_by_t[T - 1])
+    terminal_assets = held_end + sum(m.build[i, tau] * coef.power_book_end[i][tau] for (i, tau) in ix.build)
     m.terminal_assets = pyo.Expression(expr=terminal_assets)
     debt_end = sum(m.balance[f, T - 1] for f in range(F))
     if b.relax:
         m.objective = pyo.Objective(
-            expr=sum(slack_weight(idx[0]) * m.slack[idx] for idx in m.SLACK), sense=pyo.minimize
+            expr=sum(b.slacks[idx[0]].weight * m.slack[idx] for idx in m.SLACK), sense=pyo.minimize
         )
     elif b.objective == "npv":
         m.objective = pyo.Objective(
@@ -305,7 +406,7 @@ def add_objective(b: Builder) -> None:
                 df[t]
                 * (
                     m.capex[t] - m.proceeds[t] + m.interest[t] + tiny * m.tax[t]
-                    - (m.ebitda[t] - revenue(b, t))
+                    - (m.ebitda[t] - m.revenue[t])
                 )
                 for t in range(T)
             )

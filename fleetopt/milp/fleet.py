@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from fleetopt.milp.build import MUSD, Builder
+from fleetopt.milp.builder import Builder
+from fleetopt.milp.groups import ConstraintGroup
 
 
 def add_sets_and_decisions(b: Builder) -> None:
@@ -57,11 +58,7 @@ def add_stress_parameters(b: Builder) -> None:
         range(I), m.T, initialize=lambda m, i, t: float(data.sites[i].capacity_mw[t]), mutable=True
     )
     m.contract_available = pyo.Param(range(len(data.contracts)), initialize=1.0, mutable=True)
-    m.facility_limit = pyo.Param(
-        range(F),
-        initialize=lambda m, f: (data.facilities[f].size_usd - data.facilities[f].opening_usd) / MUSD,
-        mutable=True,
-    )
+    m.facility_limit = pyo.Param(range(F), initialize=lambda m, f: b.coef.facility_headroom[f], mutable=True)
     online_pairs = [
         (i, tau, t)
         for i, site in enumerate(data.sites)
@@ -77,61 +74,88 @@ def held_use(b: Builder, s: int, i: int, t: int, use: int):
     return sum(var[c, t] for c in b.ix.cohorts_at.get((s, i, t), ()))
 
 
+def _moved(b: Builder, var, c: int, t: int):
+    """A redeployment or retirement of cohort ``c`` at the start of ``t`` (0 off ``MOVE``)."""
+    return var[c, t] if (c, t) in b.m.MOVE else 0.0
+
+
+def _inflow(b: Builder, c: int, t: int, use: int):
+    """In^u_{c,t}: held in the quarter before, or what the cohort starts with in its first quarter
+    (installed GPUs, or the GPUs bought and configured for ``use``)."""
+    m, data = b.m, b.data
+    if t != b.ix.first_quarter[c]:
+        return (m.held_tr if use == 0 else m.held_in)[c, t - 1]
+    cohort = data.cohorts[c]
+    if cohort.existing:
+        return cohort.initial_training if use == 0 else cohort.initial_inference
+    key = (cohort.sku, cohort.site, cohort.bought)
+    if use == 0:
+        return m.buy_training[key]
+    return data.block_size[key[0]] * m.buy[key] - m.buy_training[key]
+
+
+def balance_training_rule(b: Builder, c: int, t: int):
+    r"""h^0_{c,t} = In^0_{c,t} - m_{c,t} - q^0_{c,t},  (c,t) in CT."""
+    m = b.m
+    return m.held_tr[c, t] == _inflow(b, c, t, 0) - _moved(b, m.redeploy, c, t) - _moved(b, m.retire_tr, c, t)
+
+
+def balance_inference_rule(b: Builder, c: int, t: int):
+    r"""h^1_{c,t} = In^1_{c,t} + m_{c,t} - q^1_{c,t},  (c,t) in CT."""
+    m = b.m
+    return m.held_in[c, t] == _inflow(b, c, t, 1) + _moved(b, m.redeploy, c, t) - _moved(b, m.retire_in, c, t)
+
+
+def _held_before(b: Builder, c: int, t: int, use: int):
+    """GPUs of cohort ``c`` configured for ``use`` held in the quarter before ``t``."""
+    if t == 0:
+        cohort = b.data.cohorts[c]
+        return cohort.initial_training if use == 0 else cohort.initial_inference
+    return (b.m.held_tr if use == 0 else b.m.held_in)[c, t - 1]
+
+
+def forced_training_rule(b: Builder, c: int, t: int):
+    r"""\hat q^0_{c,t_c} = h^0_{c,t_c-1},  (c,t_c) in FORCED."""
+    return b.m.forced_tr[c, t] == _held_before(b, c, t, 0)
+
+
+def forced_inference_rule(b: Builder, c: int, t: int):
+    r"""\hat q^1_{c,t_c} = h^1_{c,t_c-1},  (c,t_c) in FORCED."""
+    return b.m.forced_in[c, t] == _held_before(b, c, t, 1)
+
+
+def use_limit_rule(b: Builder, u: int, s: int, i: int, t: int):
+    r"""a_{u,s,i,t} <= \sum_{c in C_{s,i,t}} h^u_{c,t},  (u,s,i,t) in ACT."""
+    return b.m.in_service[u, s, i, t] <= held_use(b, s, i, t, u)
+
+
+def serve_limit_rule(b: Builder, u: int, s: int, i: int, t: int):
+    r"""\sum_{k: u_k = u} y_{k,s,i,t} <= a_{u,s,i,t},  (u,s,i,t) in ACT served by a contract."""
+    m = b.m
+    return sum(m.serve[k, s, i, t] for k in b.ix.serve_at[(u, s, i, t)]) <= m.in_service[u, s, i, t]
+
+
+BALANCE_TRAINING = ConstraintGroup("balance_training", "§5.1", balance_training_rule)
+BALANCE_INFERENCE = ConstraintGroup("balance_inference", "§5.1", balance_inference_rule)
+FORCED_TRAINING = ConstraintGroup("forced_training", "§5.2", forced_training_rule)
+FORCED_INFERENCE = ConstraintGroup("forced_inference", "§5.2", forced_inference_rule)
+USE_LIMIT = ConstraintGroup("use_limit", "§5.3", use_limit_rule)
+SERVE_LIMIT = ConstraintGroup("serve_limit", "§5.3", serve_limit_rule)
+GROUPS = (BALANCE_TRAINING, BALANCE_INFERENCE, FORCED_TRAINING, FORCED_INFERENCE, USE_LIMIT, SERVE_LIMIT)
+
+
 def add_cohorts(b: Builder) -> None:
     """Cohort balances (GPUs leave a cohort only by retirement; redeployment moves training ->
     inference), forced retirement at the maximum age, and GPUs in service."""
-    m, data, ix = b.m, b.data, b.ix
-    buy_of = {c.index: (c.sku, c.site, c.bought) for c in data.cohorts if not c.existing}
-
-    def moves(var, c, t):
-        return var[c, t] if (c, t) in m.MOVE else 0.0
-
-    def inflow(c, t, use):
-        if t != ix.first_quarter[c]:
-            return (m.held_tr if use == 0 else m.held_in)[c, t - 1]
-        cohort = data.cohorts[c]
-        if cohort.existing:
-            return cohort.initial_training if use == 0 else cohort.initial_inference
-        key = buy_of[c]
-        if use == 0:
-            return m.buy_training[key]
-        return data.block_size[key[0]] * m.buy[key] - m.buy_training[key]
-
-    m.balance_training = b.constraint(
-        m.CT,
-        rule=lambda m, c, t: (
-            m.held_tr[c, t] == inflow(c, t, 0) - moves(m.redeploy, c, t) - moves(m.retire_tr, c, t)
-        ),
-    )
-    m.balance_inference = b.constraint(
-        m.CT,
-        rule=lambda m, c, t: (
-            m.held_in[c, t] == inflow(c, t, 1) + moves(m.redeploy, c, t) - moves(m.retire_in, c, t)
-        ),
-    )
+    m, ix = b.m, b.ix
+    b.add(BALANCE_TRAINING, m.CT)
+    b.add(BALANCE_INFERENCE, m.CT)
     # GPUs past the maximum age are all retired in the quarter they reach it
     m.FORCED = pyo.Set(initialize=list(ix.forced_retire.items()), dimen=2)
     m.forced_tr = pyo.Var(m.FORCED, domain=pyo.NonNegativeReals)
     m.forced_in = pyo.Var(m.FORCED, domain=pyo.NonNegativeReals)
-
-    def held_before(c, t, use):
-        if t == 0:
-            cohort = data.cohorts[c]
-            return cohort.initial_training if use == 0 else cohort.initial_inference
-        return (m.held_tr if use == 0 else m.held_in)[c, t - 1]
-
-    m.forced_training = b.constraint(m.FORCED, rule=lambda m, c, t: m.forced_tr[c, t] == held_before(c, t, 0))
-    m.forced_inference = b.constraint(
-        m.FORCED, rule=lambda m, c, t: m.forced_in[c, t] == held_before(c, t, 1)
-    )
-
+    b.add(FORCED_TRAINING, m.FORCED)
+    b.add(FORCED_INFERENCE, m.FORCED)
     # GPUs in service come from those held and configured for the use; contracts from those in service
-    m.use_limit = b.constraint(
-        m.ACT, rule=lambda m, u, s, i, t: m.in_service[u, s, i, t] <= held_use(b, s, i, t, u)
-    )
-    m.serve_limit = b.constraint(
-        [key for key in ix.active if key in ix.serve_at],
-        rule=lambda m, u, s, i, t: (
-            sum(m.serve[k, s, i, t] for k in ix.serve_at[(u, s, i, t)]) <= m.in_service[u, s, i, t]
-        ),
-    )
+    b.add(USE_LIMIT, m.ACT)
+    b.add(SERVE_LIMIT, [key for key in ix.active if key in ix.serve_at])

@@ -6,54 +6,122 @@ and the evaluator use those too); docs/formulation.md §5.4-5.8 states the const
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
-
-from fleetopt.core import economics as econ
-from fleetopt.milp.build import MUSD, Builder
+from fleetopt.milp.builder import Builder
 from fleetopt.milp.fleet import held_use
+from fleetopt.milp.groups import ConstraintGroup, Slack
 
 
 def taken(b: Builder, k: int):
-    """1 for a signed contract, the acceptance binary for an optional one."""
+    """ζ_k: 1 for a signed contract, the acceptance binary for an optional one."""
     return 1.0 if b.data.contracts[k].signed else b.m.accept[k]
 
 
 def market_gpus(b: Builder, u: int, s: int, i: int, t: int):
-    """GPUs in service for ``use`` u that no contract takes: offered to the market."""
+    """g_{u,s,i,t}: GPUs in service for ``use`` u that no contract takes: offered to the market."""
     m = b.m
     return m.in_service[u, s, i, t] - sum(m.serve[k, s, i, t] for k in b.ix.serve_at.get((u, s, i, t), ()))
+
+
+def delivered(b: Builder, k: int, t: int):
+    """GPUs serving contract ``k`` in quarter ``t``: \\sum_{s,i} y_{k,s,i,t}."""
+    return sum(b.m.serve[k, s, i, t] for (s, i) in b.ix.serve_by_kt.get((k, t), ()))
+
+
+def contract_delivery_rule(b: Builder, k: int, t: int):
+    r"""\sum_{s,i} y_{k,s,i,t} <= G_k ζ_k  (t < t^d_k),   \sum_{s,i} y_{k,s,i,t} = G_k ζ_k  (t >= t^d_k),
+    for t^0_k <= t <= t^1_k; the diagnosis may relax the second."""
+    m, con = b.m, b.data.contracts[k]
+    if t < con.deadline:
+        return delivered(b, k, t) <= con.gpus * m.contract_available[k] * taken(b, k)
+    return delivered(b, k, t) + b.slack(k, t) == con.gpus * m.contract_available[k] * taken(b, k)
+
+
+def market_demand_rule(b: Builder, u: int, t: int):
+    r"""\sum_{s,i} θ_{u,s} g_{u,s,i,t} <= D_{u,t} (npv),  >= D_{u,t} (cost; the diagnosis may relax it)."""
+    m, data = b.m, b.data
+    supplied = sum(data.throughput[u, s] * market_gpus(b, u, s, i, t) for (s, i) in b.ix.market_terms[(u, t)])
+    if b.objective == "cost":
+        return supplied + b.slack(u, t) >= data.demand[u, t] * m.demand_scale[u, t]
+    return supplied <= data.demand[u, t] * m.demand_scale[u, t]
+
+
+def power_rule(b: Builder, i: int, t: int):
+    r"""drawn_{i,t} <= online_{i,t}: MW drawn within MW online."""
+    return b.m.drawn_mw[i, t] <= b.m.online_mw[i, t] + b.slack(i, t)
+
+
+def build_limit_rule(b: Builder, i: int):
+    r"""\sum_τ w_{i,τ} <= \bar W_i."""
+    site = b.data.sites[i]
+    return sum(b.m.build[i, t] for t in site.build_quarters) <= site.max_blocks
+
+
+def late_online(b: Builder, i: int, t: int, delay: int):
+    """MW online at site ``i`` in ``t`` were every new block ``delay`` quarters late."""
+    m, site = b.m, b.data.sites[i]
+    built = sum(m.build[i, tau] for tau in site.build_quarters if tau + site.lead_time + delay <= t)
+    return m.capacity_mw[i, t] + site.block_mw * built
+
+
+def late_power_rule(b: Builder, i: int, t: int):
+    r"""drawn_{i,t} <= Cap_{i,t} + M_i \sum_{τ: τ + ℓ_i + Δ <= t} w_{i,τ}  (Δ = power_delay_quarters)."""
+    delay = b.robustness.power_delay_quarters
+    return b.m.drawn_mw[i, t] <= late_online(b, i, t, delay) + b.slack(i, t)
+
+
+def _site_in_quarter(data, key) -> tuple[str, int]:
+    i, t = key
+    return f"site {data.sites[i].name} in {data.quarter_labels[t]}", t
+
+
+def _site_in_quarter_late(data, key) -> tuple[str, int]:
+    label, t = _site_in_quarter(data, key)
+    return f"{label} (were every block `robustness.power_delay_quarters` late)", t
+
+
+def _contract_in_quarter(data, key) -> tuple[str, int]:
+    k, t = key
+    return f"contract {data.contracts[k].name} in {data.quarter_labels[t]}", t
+
+
+def _demand_in_quarter(data, key) -> tuple[str, int]:
+    u, t = key
+    return f"{('training', 'inference')[u]} demand in {data.quarter_labels[t]}", t
+
+
+CONTRACT_DELIVERY = ConstraintGroup(
+    "contract_delivery",
+    "§5.4",
+    contract_delivery_rule,
+    Slack("contract_delivery", "GPUs", _contract_in_quarter),
+)
+MARKET_DEMAND = ConstraintGroup(
+    "market_demand", "§5.5", market_demand_rule, Slack("demand_floor", "H100-eq GPUs", _demand_in_quarter)
+)
+POWER = ConstraintGroup("power", "§5.6", power_rule, Slack("power", "MW", _site_in_quarter))
+BUILD_LIMIT = ConstraintGroup("build_limit", "§5.6", build_limit_rule)
+LATE_POWER = ConstraintGroup(
+    "late_power",
+    "§5.13",
+    late_power_rule,
+    Slack("late_power", "MW", _site_in_quarter_late, relaxed_first=True),
+)
+GROUPS = (CONTRACT_DELIVERY, MARKET_DEMAND, POWER, BUILD_LIMIT, LATE_POWER)
 
 
 def add_contracts_and_market(b: Builder) -> None:
     """Signed and accepted contracts are delivered in full from the deadline to the end of term;
     H100-equivalent GPUs on the market are capped by demand (npv) or must cover it (cost)."""
-    m, data, ix = b.m, b.data, b.ix
-
-    def delivery_rule(m, k, t):
-        con = data.contracts[k]
-        delivered = sum(m.serve[k, s, i, t] for (s, i) in ix.serve_by_kt.get((k, t), ()))
-        if t < con.deadline:
-            return delivered <= con.gpus * m.contract_available[k] * taken(b, k)
-        return delivered + b.slack("contract_delivery", k, t) == con.gpus * m.contract_available[k] * taken(
-            b, k
-        )
-
-    kt = [(k, t) for k, con in enumerate(data.contracts) for t in range(con.start, con.end + 1)]
-    m.contract_delivery = b.constraint(kt, rule=delivery_rule)
-
-    def demand_rule(m, u, t):
-        supplied = sum(
-            data.throughput[u, s] * market_gpus(b, u, s, i, t) for (s, i) in ix.market_terms[(u, t)]
-        )
-        if b.objective == "cost":
-            return supplied + b.slack("demand_floor", u, t) >= data.demand[u, t] * m.demand_scale[u, t]
-        return supplied <= data.demand[u, t] * m.demand_scale[u, t]
-
-    m.market_demand = b.constraint([(u, t) for u in (0, 1) for t in range(data.T)], rule=demand_rule)
+    data = b.data
+    b.add(
+        CONTRACT_DELIVERY,
+        [(k, t) for k, con in enumerate(data.contracts) for t in range(con.start, con.end + 1)],
+    )
+    b.add(MARKET_DEMAND, [(u, t) for u in (0, 1) for t in range(data.T)])
 
 
-def online_mw(b: Builder, i: int, t: int):
-    """MW online at site ``i`` in quarter ``t``: its capacity plus blocks built and not late."""
+def online_mw_rule(b: Builder, i: int, t: int):
+    r"""online_{i,t} = Cap_{i,t} + M_i \sum_τ w_{i,τ} on_{i,τ,t}: capacity plus blocks built and not late."""
     m, site = b.m, b.data.sites[i]
     built = sum(
         m.build[i, tau] * m.block_online[i, tau, t]
@@ -63,11 +131,11 @@ def online_mw(b: Builder, i: int, t: int):
     return m.capacity_mw[i, t] + site.block_mw * built
 
 
-def drawn(b: Builder, i: int, t: int):
-    """MW drawn at site ``i`` in quarter ``t``: GPUs in service at full power, idle ones at their
-    idle share."""
+def drawn_mw_rule(b: Builder, i: int, t: int):
+    r"""drawn_{i,t} = \sum_s μ_{s,i} (ι_s \sum_{c in C_{s,i,t}} h_{c,t} + (1 - ι_s) \sum_u a_{u,s,i,t}):
+    GPUs in service at full power, idle ones at their idle share."""
     m, data = b.m, b.data
-    mw_gpu = b.mw_per_gpu
+    mw_gpu = b.coef.mw_per_gpu
     total = 0.0
     for s in range(data.S):
         held = held_use(b, s, i, t, 0) + held_use(b, s, i, t, 1)
@@ -82,43 +150,26 @@ def drawn(b: Builder, i: int, t: int):
 def add_power(b: Builder) -> None:
     """MW drawn at each site within MW online; at most the site's number of blocks built."""
     m, data = b.m, b.data
-    m.power = b.constraint(
-        [(i, t) for i in range(data.I) for t in range(data.T)],
-        rule=lambda m, i, t: drawn(b, i, t) <= online_mw(b, i, t) + b.slack("power", i, t),
-    )
-    m.build_limit = b.constraint(
-        [i for i, site in enumerate(data.sites) if site.build_quarters],
-        rule=lambda m, i: (
-            sum(m.build[i, t] for t in data.sites[i].build_quarters) <= data.sites[i].max_blocks
-        ),
-    )
+    b.expression("online_mw", range(data.I), m.T, rule=online_mw_rule)
+    b.expression("drawn_mw", range(data.I), m.T, rule=drawn_mw_rule)
+    b.add(POWER, [(i, t) for i in range(data.I) for t in range(data.T)])
+    b.add(BUILD_LIMIT, [i for i, site in enumerate(data.sites) if site.build_quarters])
 
 
-def add_late_power(b: Builder, delay: int) -> None:
-    """MW drawn within what would be online if every new block came ``delay`` quarters late."""
-    m, data = b.m, b.data
-
-    def late_online(i, t):
-        site = data.sites[i]
-        built = sum(m.build[i, tau] for tau in site.build_quarters if tau + site.lead_time + delay <= t)
-        return m.capacity_mw[i, t] + site.block_mw * built
-
-    m.late_power = b.constraint(
-        [(i, t) for i in range(data.I) for t in range(data.T) if data.sites[i].build_quarters],
-        rule=lambda m, i, t: drawn(b, i, t) <= late_online(i, t) + b.slack("late_power", i, t),
-    )
+def add_late_power(b: Builder) -> None:
+    """MW drawn within what would be online if every new block came late (§5.13)."""
+    data = b.data
+    b.add(LATE_POWER, [(i, t) for i in range(data.I) for t in range(data.T) if data.sites[i].build_quarters])
 
 
 def contract_revenue(b: Builder, k: int, t: int):
-    """MUSD earned on contract ``k`` in quarter ``t``."""
-    return b.contract_revenue_musd[k] * sum(
-        b.m.serve[k, s, i, t] for (s, i) in b.ix.serve_by_kt.get((k, t), ())
-    )
+    """MUSD earned on contract ``k`` in quarter ``t``: \\bar r_k \\sum_{s,i} y_{k,s,i,t}."""
+    return b.coef.contract_revenue[k] * delivered(b, k, t)
 
 
-def market_revenue(b: Builder, t: int):
-    """MUSD earned on the market (training and inference) in quarter ``t``."""
-    m, rev_mkt = b.m, b.market_revenue_musd
+def market_revenue_rule(b: Builder, t: int):
+    r"""Rev^{mkt}_t = \sum_{u,s,i} \bar r_{u,s,t} g_{u,s,i,t} (times the stress parameter price_scale)."""
+    m, rev_mkt = b.m, b.coef.market_revenue
     return sum(
         rev_mkt[u, s, t] * m.price_scale[u, t] * market_gpus(b, u, s, i, t)
         for u in (0, 1)
@@ -126,15 +177,18 @@ def market_revenue(b: Builder, t: int):
     )
 
 
-def revenue(b: Builder, t: int):
-    """MUSD of market and contract revenue in quarter ``t``."""
-    contracts = sum(
+def revenue_rule(b: Builder, t: int):
+    r"""Rev_t = Rev^{mkt}_t + \sum_k \bar r_k \sum_{s,i} y_{k,s,i,t}."""
+    contracts = (
         contract_revenue(b, k, t) for k, con in enumerate(b.data.contracts) if con.start <= t <= con.end
     )
-    return market_revenue(b, t) + contracts
+    # the market term first: Pyomo appends a term added to a sum at its end, and the LP writer numbers
+    # variable components in the order it meets them
+    return sum(contracts, b.m.market_revenue[t])
 
 
 def retired(b: Builder, c: int, t: int):
+    """Q_{c,t}: GPUs of cohort ``c`` retired at the start of ``t``."""
     m = b.m
     if (c, t) in m.FORCED:
         return m.forced_tr[c, t] + m.forced_in[c, t]
@@ -145,53 +199,67 @@ def retiring(b: Builder, t: int) -> list[int]:
     return [*b.ix.moves_by_t[t], *b.ix.forced_by_t[t]]
 
 
+def held(b: Builder, c: int, t: int):
+    """h_{c,t} = h^0_{c,t} + h^1_{c,t}."""
+    return b.m.held_tr[c, t] + b.m.held_in[c, t]
+
+
+def ebitda_rule(b: Builder, t: int):
+    r"""EBITDA_t = Rev_t - \sum_i (ε_{i,t} drawn_{i,t} + φ_i online_{i,t}) - \sum_c o_{s(c)} h_{c,t}
+    - c^{rd} \sum_c m_{c,t} - O_t."""
+    m, data, coef = b.m, b.data, b.coef
+    cost = sum(
+        coef.electricity[i, t] * m.drawn_mw[i, t] + coef.site_fixed_cost[i] * m.online_mw[i, t]
+        for i in range(data.I)
+    )
+    cost += sum(coef.gpu_opex[data.cohorts[c].sku] * held(b, c, t) for c in b.ix.cohorts_by_t[t])
+    cost += coef.redeploy_cost * sum(m.redeploy[c, t] for c in b.ix.moves_by_t[t])
+    cost += coef.overhead[t]
+    return m.revenue[t] - cost
+
+
+def depreciation_rule(b: Builder, t: int):
+    r"""Dep_t = \sum_c Dep_{c,t} h_{c,t} + \sum_{i,τ} w_{i,τ} pdep_{i,τ,t}."""
+    m, coef = b.m, b.coef
+    return sum(coef.depreciation[c, t] * held(b, c, t) for c in b.ix.cohorts_by_t[t]) + sum(
+        m.build[i, tau] * coef.power_depreciation[i][tau, t]
+        for (i, tau) in b.ix.build
+        if coef.power_depreciation[i][tau, t]
+    )
+
+
+def gain_rule(b: Builder, t: int):
+    r"""Gain_t = \sum_c (Pr_{c,t} - BV_{c,t}) Q_{c,t}."""
+    return sum(b.coef.disposal_gain[c, t] * retired(b, c, t) for c in retiring(b, t))
+
+
+def proceeds_rule(b: Builder, t: int):
+    r"""Proc_t = \sum_c Pr_{c,t} Q_{c,t}."""
+    return sum(b.coef.proceeds[c, t] * retired(b, c, t) for c in retiring(b, t))
+
+
+def capex_rule(b: Builder, t: int):
+    r"""Capex_t = \sum_{s,i} B_s P_{s,t} x_{s,i,t} + \sum_{i,τ} w_{i,τ} K_i cs_{i,τ,t}."""
+    m, data, coef = b.m, b.data, b.coef
+    return sum(
+        coef.block_capex[s, t] * m.buy[s, i, t]
+        for i in range(data.I)
+        for s in range(data.S)
+        if (s, i, t) in m.BUY
+    ) + sum(
+        m.build[i, tau] * coef.power_capex[i][tau, t]
+        for (i, tau) in b.ix.build
+        if coef.power_capex[i][tau, t]
+    )
+
+
 def add_money_lines(b: Builder) -> None:
-    """EBITDA, depreciation, gain on disposal, disposal proceeds and capex per quarter (MUSD)."""
-    m, data, ix = b.m, b.data, b.ix
-    I, S = data.I, data.S
-    elec = econ.electricity_cost_per_mw(data) / MUSD
-    fixed = [site.fixed_cost_per_mw_quarter_usd / MUSD for site in data.sites]
-    schedules = econ.site_schedules(data)
-    capex_sched = [s.capex / MUSD for s in schedules]
-    pdep_sched = [s.depreciation / MUSD for s in schedules]
-    cohorts_t = ix.cohorts_by_t
-
-    def ebitda(t):
-        cost = sum(elec[i, t] * drawn(b, i, t) + fixed[i] * online_mw(b, i, t) for i in range(I))
-        cost += sum(
-            data.opex_per_gpu_quarter[data.cohorts[c].sku] / MUSD * (m.held_tr[c, t] + m.held_in[c, t])
-            for c in cohorts_t[t]
-        )
-        cost += data.redeploy_cost / MUSD * sum(m.redeploy[c, t] for c in ix.moves_by_t[t])
-        cost += data.overhead[t] / MUSD
-        return revenue(b, t) - cost
-
-    m.ebitda = pyo.Expression(m.T, rule=lambda m, t: ebitda(t))
-    m.depreciation = pyo.Expression(
-        m.T,
-        rule=lambda m, t: (
-            sum(data.depreciation[c, t] / MUSD * (m.held_tr[c, t] + m.held_in[c, t]) for c in cohorts_t[t])
-            + sum(m.build[i, tau] * pdep_sched[i][tau, t] for (i, tau) in ix.build if pdep_sched[i][tau, t])
-        ),
-    )
-    m.gain = pyo.Expression(
-        m.T,
-        rule=lambda m, t: sum(
-            (data.proceeds[c, t] - data.book_value[c, t]) / MUSD * retired(b, c, t) for c in retiring(b, t)
-        ),
-    )
-    m.proceeds = pyo.Expression(
-        m.T, rule=lambda m, t: sum(data.proceeds[c, t] / MUSD * retired(b, c, t) for c in retiring(b, t))
-    )
-    m.capex = pyo.Expression(
-        m.T,
-        rule=lambda m, t: (
-            sum(
-                data.block_size[s] * data.capex_path[s, t] / MUSD * m.buy[s, i, t]
-                for i in range(I)
-                for s in range(S)
-                if (s, i, t) in m.BUY
-            )
-            + sum(m.build[i, tau] * capex_sched[i][tau, t] for (i, tau) in ix.build if capex_sched[i][tau, t])
-        ),
-    )
+    """Revenue, EBITDA, depreciation, gain on disposal, disposal proceeds and capex per quarter (MUSD)."""
+    T = b.m.T
+    b.expression("market_revenue", T, rule=market_revenue_rule)
+    b.expression("revenue", T, rule=revenue_rule)
+    b.expression("ebitda", T, rule=ebitda_rule)
+    b.expression("depreciation", T, rule=depreciation_rule)
+    b.expression("gain", T, rule=gain_rule)
+    b.expression("proceeds", T, rule=proceeds_rule)
+    b.expression("capex", T, rule=capex_rule)

@@ -19,8 +19,10 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
-from fleetopt.milp.build import MUSD, build_model
-from fleetopt.milp.solve import extract_plan, run_highs
+from fleetopt.milp.build import build_model
+from fleetopt.milp.highs import run_highs
+from fleetopt.milp.solve import extract_plan
+from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 from fleetopt.schema import Robustness
 
 
@@ -106,9 +108,8 @@ class PersistentPlanner:
         seconds = time.perf_counter() - started
         if status in ("infeasible", "no_plan"):
             return PlannerResult(status, None, None, seconds)
-        return PlannerResult(
-            status, extract_plan(self.m, self.data), results.incumbent_objective * MUSD, seconds
-        )
+        objective_usd = from_model_units(results.incumbent_objective, VARIABLE_UNITS["objective"])
+        return PlannerResult(status, extract_plan(self.m, self.data), objective_usd, seconds)
 
     def solve_stress(self, stress: Stress | None) -> PlannerResult:
         """The optimal plan for a stressed forecast (strategic decisions free)."""

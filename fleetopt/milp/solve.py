@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
-from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
-from fleetopt.milp.build import MUSD, build_model
+from fleetopt.milp.build import build_model
+from fleetopt.milp.diagnose import diagnose
+from fleetopt.milp.highs import model_size, run_highs
+from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 
 
 class InfeasibleModel(Exception):
@@ -47,6 +48,7 @@ class SolveResult:
 
     def plan_frame(self):
         """Every decision as a pandas DataFrame (one row per quarter and item)."""
+        # fleetopt.core.results imports pandas: only the callers of the frames and headline pay for it
         from fleetopt.core.results import plan_frame
 
         return plan_frame(self.data, self.plan)
@@ -60,36 +62,6 @@ class SolveResult:
         from fleetopt.core.results import headline
 
         return headline(self.data, self.plan, self.statements)
-
-
-def model_size(m: pyo.ConcreteModel) -> dict:
-    variables = list(m.component_data_objects(pyo.Var, active=True))
-    n_int = sum(1 for v in variables if v.is_integer() or v.is_binary())
-    return {
-        "variables": len(variables),
-        "integer_variables": n_int,
-        "constraints": sum(1 for _ in m.component_data_objects(pyo.Constraint, active=True)),
-    }
-
-
-def run_highs(m: pyo.ConcreteModel, solver: Highs | None = None, **options) -> tuple[str, object]:
-    """Solve ``m`` with HiGHS (``solver``: a persistent instance to reuse) and load the plan found.
-
-    Returns (status, results); status is ``optimal``, ``time_limit`` (a plan, gap not reached),
-    ``no_plan`` (stopped by a limit before any plan) or ``infeasible``. ``options``:
-    ``time_limit``, ``rel_gap``, ``threads``.
-    """
-    results = (solver or Highs()).solve(
-        m, load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=False, **options
-    )
-    tc = results.termination_condition
-    if results.solution_status not in (SolutionStatus.feasible, SolutionStatus.optimal):
-        stopped = tc in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit)
-        return ("no_plan" if stopped else "infeasible"), results
-    results.solution_loader.load_vars()
-    if tc == TerminationCondition.convergenceCriteriaSatisfied:
-        return "optimal", results
-    return ("time_limit" if tc == TerminationCondition.maxTimeLimit else tc.name), results
 
 
 def solve(
@@ -109,8 +81,6 @@ def solve(
     solve_seconds = time.perf_counter() - t1
     if status == "infeasible":
         if diagnose_infeasible:
-            from fleetopt.milp.diagnose import diagnose
-
             raise InfeasibleModel(diagnose(data, objective, time_limit=time_limit, threads=threads))
         raise InfeasibleModel([])
     if status == "no_plan":
@@ -120,9 +90,10 @@ def solve(
         )
     plan = extract_plan(m, data)
     statements = plan_statements(data, plan)
-    objective_usd = float(results.incumbent_objective) * MUSD
+    objective_usd = from_model_units(float(results.incumbent_objective), VARIABLE_UNITS["objective"])
     bound = results.objective_bound
-    bound_usd = float(bound) * MUSD if bound is not None and np.isfinite(bound) else None
+    finite = bound is not None and np.isfinite(bound)
+    bound_usd = from_model_units(float(bound), VARIABLE_UNITS["objective"]) if finite else None
     gap = None
     if bound_usd is not None:
         gap = abs(bound_usd - objective_usd) / max(abs(objective_usd), 1e-9)
@@ -138,7 +109,9 @@ def solve(
         plan=plan,
         statements=statements,
         data=data,
-        milp_cash_usd=np.array([pyo.value(m.cash[t]) for t in range(data.T)]) * MUSD,
+        milp_cash_usd=from_model_units(
+            np.array([pyo.value(m.cash[t]) for t in range(data.T)]), VARIABLE_UNITS["cash"]
+        ),
     )
 
 
@@ -171,8 +144,8 @@ def extract_plan(m: pyo.ConcreteModel, data: ModelData) -> Plan:
     for i, t in m.BUILD:
         plan.build_blocks[i, t] = round(_val(m.build[i, t]))
     for f, t in m.DRAW:
-        plan.draws[f, t] = max(_val(m.draw[f, t]), 0.0) * MUSD
+        plan.draws[f, t] = from_model_units(max(_val(m.draw[f, t]), 0.0), VARIABLE_UNITS["draw"])
     for f in range(len(data.facilities)):
         for t in range(data.T):
-            plan.prepay[f, t] = max(_val(m.prepay[f, t]), 0.0) * MUSD
+            plan.prepay[f, t] = from_model_units(max(_val(m.prepay[f, t]), 0.0), VARIABLE_UNITS["prepay"])
     return plan

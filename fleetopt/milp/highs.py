@@ -1,0 +1,38 @@
+"""Run HiGHS on a built model (shared by the solve, the diagnosis and the persistent planner)."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
+
+
+def run_highs(m: pyo.ConcreteModel, solver: Highs | None = None, **options) -> tuple[str, object]:
+    """Solve ``m`` with HiGHS (``solver``: a persistent instance to reuse) and load the plan found.
+
+    Returns (status, results); status is ``optimal``, ``time_limit`` (a plan, gap not reached),
+    ``no_plan`` (stopped by a limit before any plan) or ``infeasible``. ``options``:
+    ``time_limit``, ``rel_gap``, ``threads``.
+    """
+    results = (solver or Highs()).solve(
+        m, load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=False, **options
+    )
+    tc = results.termination_condition
+    if results.solution_status not in (SolutionStatus.feasible, SolutionStatus.optimal):
+        stopped = tc in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit)
+        return ("no_plan" if stopped else "infeasible"), results
+    results.solution_loader.load_vars()
+    if tc == TerminationCondition.convergenceCriteriaSatisfied:
+        return "optimal", results
+    return ("time_limit" if tc == TerminationCondition.maxTimeLimit else tc.name), results
+
+
+def model_size(m: pyo.ConcreteModel) -> dict:
+    """Variables (of them integer) and constraint rows of a built model."""
+    variables = list(m.component_data_objects(pyo.Var, active=True))
+    n_int = sum(1 for v in variables if v.is_integer() or v.is_binary())
+    return {
+        "variables": len(variables),
+        "integer_variables": n_int,
+        "constraints": sum(1 for _ in m.component_data_objects(pyo.Constraint, active=True)),
+    }

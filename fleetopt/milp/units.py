@@ -1,0 +1,52 @@
+"""Units inside the MILP: money is in millions of USD (MUSD), everything else as in the model file.
+
+The model divides every USD coefficient by ``MUSD`` once, when the builder starts (see
+:class:`fleetopt.milp.builder.Coefficients`), so that HiGHS sees a narrow coefficient range; the
+values read back from a solve are converted here, with the unit of each variable from one table.
+"""
+
+from __future__ import annotations
+
+MUSD = 1e6  # USD in one model money unit
+
+# Unit of each variable (and of the objective) of the model, as docs/formulation.md §4 lists them.
+VARIABLE_UNITS = {
+    "buy": "blocks",
+    "buy_training": "GPUs",
+    "held_tr": "GPUs",
+    "held_in": "GPUs",
+    "redeploy": "GPUs",
+    "retire_tr": "GPUs",
+    "retire_in": "GPUs",
+    "forced_tr": "GPUs",
+    "forced_in": "GPUs",
+    "in_service": "GPUs",
+    "serve": "GPUs",
+    "accept": "",
+    "build": "blocks",
+    "draw": "MUSD",
+    "prepay": "MUSD",
+    "balance": "MUSD",
+    "cash": "MUSD",
+    "tax": "MUSD",
+    "stress_tax": "MUSD",
+    "stress_gap": "MUSD",
+    "objective": "MUSD",
+}
+
+
+def to_model_units(usd):
+    """USD (a number or an array) in model money units. Division, not multiplication by 1e-6:
+    the written LP keeps the same doubles as ever."""
+    return usd / MUSD
+
+
+def from_model_units(value, unit: str):
+    """A model value (a number or an array) in ``unit`` back in output units: MUSD become USD,
+    other units are unchanged."""
+    return value * MUSD if unit == "MUSD" else value
+
+
+def output_unit(unit: str) -> str:
+    """The unit a model unit is reported in (MUSD are reported in USD)."""
+    return "USD" if unit == "MUSD" else unit

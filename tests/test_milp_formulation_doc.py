@@ -1,0 +1,105 @@
+"""docs/formulation.md and the built MILP name the same constraint groups and expressions.
+
+Each heading of the document names, in its first parentheses, the constraint groups its section
+states and, after `; expressions`, the named Pyomo expressions it defines. Every name must be built
+(for some bundled model, with or without a `robustness` block) and every constraint and expression
+built must be named, in the section its ConstraintGroup gives. The diagnosis table of §8 must list
+the slacks of the groups with their units and weights, and §2 the size of `tiny`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pyomo.environ as pyo
+import pytest
+import yaml
+from milp_builders import data_of
+
+from fleetopt.core.data import load
+from fleetopt.milp.build import GROUPS, SLACKS, build_model
+from fleetopt.milp.highs import model_size
+from fleetopt.schema import Robustness
+
+REPO = Path(__file__).resolve().parent.parent
+DOC = REPO / "docs" / "formulation.md"
+HEADING = re.compile(r"^#{2,3} (\d+(?:\.\d+)?)\.? [^(\n]*\(([^()]*)\)", re.MULTILINE)
+NAME = re.compile(r"`(\w+)`")
+# every shock, so that every robustness group is built where the model has what it needs
+ALL_SHOCKS = Robustness(lose_any_customer=True, power_delay_quarters=2, market_price_drop=0.1, covenants=True)
+WEIGHTS = {"1": 1.0, "1/500": 1 / 500, "10": 10.0, "10⁻³": 1e-3, "10⁻⁴": 1e-4}
+
+
+def documented() -> tuple[dict[str, str], dict[str, str]]:
+    """(constraint group -> section, expression -> section) as the headings name them."""
+    groups, expressions = {}, {}
+    for number, names in HEADING.findall(DOC.read_text(encoding="utf-8")):
+        for part in names.split(";"):
+            into = expressions if part.strip().startswith("expressions") else groups
+            for name in NAME.findall(part):
+                assert name not in groups and name not in expressions, f"{name} is named twice"
+                into[name] = f"§{number}"
+    return groups, expressions
+
+
+def bundled_variants():
+    """The data of every bundled model, and of `tiny` with a liquidity covenant on debt (which no
+    bundled model has, and which the `stress_liquidity` rows need)."""
+    for model in ("tiny", "neocloud", "lab"):
+        yield load(model)[1]
+    tiny = yaml.safe_load((REPO / "models" / "tiny.yaml").read_text(encoding="utf-8"))
+    tiny["finance"]["covenants"]["min_liquidity_fraction_of_debt"] = 0.05
+    yield data_of(tiny)
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, set[str]]:
+    """Names of the constraint and expression components built for every bundled model, with and
+    without a `robustness` block, and each objective."""
+    names = {"constraints": set(), "expressions": set()}
+    for data in bundled_variants():
+        for objective, robustness in (("npv", None), ("cost", None), ("npv", ALL_SHOCKS)):
+            m = build_model(data, objective, robustness=robustness)
+            names["constraints"] |= {c.local_name for c in m.component_objects(pyo.Constraint)}
+            names["expressions"] |= {e.local_name for e in m.component_objects(pyo.Expression)}
+    return names
+
+
+def test_headings_name_every_group_in_its_section():
+    groups, _ = documented()
+    assert groups == {group.name: group.section for group in GROUPS}
+
+
+def test_every_group_named_is_built_and_every_one_built_is_named(built):
+    groups, expressions = documented()
+    assert built["constraints"] == set(groups)
+    assert built["expressions"] == set(expressions)
+
+
+def test_every_rule_states_its_math():
+    assert [g.name for g in GROUPS if not (g.rule.__doc__ or "").strip()] == []
+
+
+def test_diagnosis_table_lists_every_slack():
+    text = DOC.read_text(encoding="utf-8").split("## 8. Infeasibility diagnosis")[1]
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    table = {}
+    for row in rows:
+        first, _per, unit, weight = (cell.strip() for cell in row.strip("|").split("|"))
+        for name in NAME.findall(first):
+            table[name] = (unit, WEIGHTS[weight])
+    assert table == {name: (s.unit, pytest.approx(s.weight)) for name, s in SLACKS.items()}
+
+
+def test_tiny_size_as_documented():
+    text = DOC.read_text(encoding="utf-8")
+    found = re.search(r"`tiny` has (\d+)\s+variables \((\d+) integer\) and (\d+) constraints", text)
+    assert found, "§2 states the size of `tiny`"
+    _, data = load("tiny")
+    size = model_size(build_model(data))
+    assert [int(x) for x in found.groups()] == [
+        size["variables"],
+        size["integer_variables"],
+        size["constraints"],
+    ]
