@@ -1,4 +1,4 @@
-"""Human-readable summaries of a model (for `fleetopt validate`)."""
+"""Terminal tables: a model, a solve, evaluation metrics, sweep candidates, comparisons, the run registry."""
 
 from __future__ import annotations
 
@@ -7,19 +7,11 @@ from collections import defaultdict
 from rich.table import Table
 from rich.text import Text
 
+from fleetopt.compare import FIGURES
+from fleetopt.core.results import headline, purchases_by_generation_year, worst_shock
+from fleetopt.core.units import format_usd
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
-
-
-def format_usd(usd: float) -> str:
-    """USD with a scale suffix: -$14.1M, $2.35B."""
-    sign = "-" if usd < 0 else ""
-    usd = abs(usd)
-    if usd >= 1e9:
-        return f"{sign}${usd / 1e9:,.2f}B"
-    if usd >= 1e6:
-        return f"{sign}${usd / 1e6:,.1f}M"
-    return f"{sign}${usd:,.0f}"
 
 
 def model_summary_table(loaded: LoadedModel) -> Table:
@@ -110,8 +102,6 @@ def _pct(x: float | None) -> str:
 
 def solve_summary_tables(result) -> list:
     """Renderables for the terminal after a solve: status line, purchases table, key figures."""
-    from fleetopt.core.results import headline, purchases_by_generation_year, worst_shock
-
     data, plan = result.data, result.plan
     fig = headline(data, plan, result.statements)
     status = Table(show_header=False, title="solve")
@@ -249,8 +239,6 @@ def sweep_table(metrics, title: str) -> Table:
 
 def comparison_tables(result) -> list:
     """Terminal tables of a plan comparison: figures side by side, then purchase differences."""
-    from fleetopt.compare import FIGURES
-
     labels = result.labels
     figures = Table(title=f"plans on {result.n_scenarios:,} common scenarios (seed {result.seed})")
     figures.add_column("figure")

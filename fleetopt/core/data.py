@@ -13,7 +13,7 @@ import numpy as np
 
 from fleetopt.core.quarters import HOURS_PER_QUARTER, parse_quarter
 from fleetopt.schema import PlanningModel, contract_skus
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loading import LoadedModel, load_model
 from fleetopt.schema.series import resolve_series
 
 USES = ("training", "inference")
@@ -135,8 +135,6 @@ class ModelData:
 
 def load(model=None) -> tuple[LoadedModel, ModelData]:
     """Load a model (a path, a bundled name, None for the default, or a LoadedModel) and resolve it."""
-    from fleetopt.schema.loading import load_model
-
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     return loaded, build_data(loaded)
 

@@ -13,10 +13,12 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
+from fleetopt.core.results import headline, plan_frame
+from fleetopt.errors import InfeasibleError, NoPlanError
 from fleetopt.milp.build import MUSD, build_model
 
 
-class InfeasibleModel(Exception):
+class InfeasibleModel(InfeasibleError):
     """No plan satisfies every constraint; ``diagnosis`` names the groups and quarters in conflict."""
 
     def __init__(self, diagnosis: list[dict]):
@@ -24,7 +26,7 @@ class InfeasibleModel(Exception):
         super().__init__("the model is infeasible")
 
 
-class NoPlanFound(Exception):
+class NoPlanFound(NoPlanError):
     """The solver stopped (e.g. at the time limit) before finding any feasible plan."""
 
 
@@ -47,8 +49,6 @@ class SolveResult:
 
     def plan_frame(self):
         """Every decision as a pandas DataFrame (one row per quarter and item)."""
-        from fleetopt.core.results import plan_frame
-
         return plan_frame(self.data, self.plan)
 
     def statements_frame(self):
@@ -57,8 +57,6 @@ class SolveResult:
 
     def headline(self) -> dict:
         """Key figures: NPV, peak debt, lowest liquidity, DSCR, covenant headroom, totals."""
-        from fleetopt.core.results import headline
-
         return headline(self.data, self.plan, self.statements)
 
 
