@@ -14,8 +14,6 @@ from fleetopt import __version__
 from fleetopt.core.data import load
 from fleetopt.core.results import headline, plan_frame
 from fleetopt.evaluate.jobfolder import (
-    CHUNK_FOLDER,
-    JOB_FILE,
     EvaluationJob,
     evaluation_summary,
     prepare_evaluation,
@@ -25,16 +23,17 @@ from fleetopt.evaluate.jobfolder import (
 from fleetopt.evaluate.planfile import plans_npz_bytes
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
-from fleetopt.runs.folder import default_run_dir, json_text, write_run_dir
+from fleetopt.report import write_report
+from fleetopt.runs.folder import RunFolder, json_text
+from fleetopt.runs.registry import Registry
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.sweep.run import SweepResult, resume_sweep, sweep, write_sweep_run
 
 __all__ = [
-    "CHUNK_FOLDER",
-    "JOB_FILE",
     "EvaluationJob",
     "InfeasibleModel",
     "NoPlanFound",
+    "RunFolder",
     "SolveResult",
     "SweepResult",
     "evaluate",
@@ -89,16 +88,17 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
 
 
 def write_solve_run(result: SolveResult, loaded: LoadedModel, out: str | Path | None = None) -> Path:
-    """Write summary.json, plan.csv, plan.npz, statements.csv and model.yaml into a new run folder."""
-    out = Path(out) if out is not None else default_run_dir(loaded.model.name)
+    """Write summary.json, plan.csv, plan.npz, statements.csv and model.yaml into a run folder:
+    ``out`` (new or empty), or a new one under the runs folder, claimed when it is written."""
+    folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     files = {
-        "summary.json": json_text(solve_summary(result, loaded)),
-        "plan.csv": plan_frame(result.data, result.plan).to_csv(index=False),
-        "statements.csv": result.statements_frame().to_csv(index=False, float_format="%.6f"),
-        "plan.npz": plans_npz_bytes([result.plan], ["milp"], loaded.model.name, loaded.content_hash),
-        "model.yaml": loaded.text,
+        RunFolder.SUMMARY: json_text(solve_summary(result, loaded)),
+        RunFolder.PLAN_CSV: plan_frame(result.data, result.plan).to_csv(index=False),
+        RunFolder.STATEMENTS: result.statements_frame().to_csv(index=False, float_format="%.6f"),
+        RunFolder.PLAN: plans_npz_bytes([result.plan], ["milp"], loaded.model.name, loaded.content_hash),
+        RunFolder.MODEL: loaded.text,
     }
-    return write_run_dir(out, files)
+    return folder.write(files)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -135,21 +135,15 @@ def evaluate(
 
 def register_run(kind: str, loaded: LoadedModel, path: str | Path, figures: dict) -> int:
     """Record a written run folder in the registry of the runs folder; returns the run id."""
-    from fleetopt.runs.registry import Registry
-
     keep = {k: v for k, v in figures.items() if isinstance(v, (int, float, str, bool)) or v is None}
     return Registry().record(kind, loaded.model.name, loaded.content_hash, Path(path), keep)
 
 
 def resolve_run(ref: str | Path) -> Path:
     """A run folder from a path or a registry run id."""
-    from fleetopt.runs.registry import Registry
-
     return Registry().resolve(ref)
 
 
 def report(run: str | Path, out: str | Path | None = None) -> Path:
     """Write the HTML report of a run folder or run id (default: report.html inside the folder)."""
-    from fleetopt.report import write_report
-
     return write_report(resolve_run(run), out)

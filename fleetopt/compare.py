@@ -12,8 +12,10 @@ import pandas as pd
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
+from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.sources import read_plans
+from fleetopt.runs.folder import RunFolder
 
 FIGURES = [
     ("npv_forecast_usd", "NPV on the forecast", "USD"),
@@ -33,7 +35,7 @@ FIGURES = [
 ]
 
 
-class CompareError(Exception):
+class CompareError(InputError):
     """Plans that cannot be compared (fewer than two, or of different models)."""
 
 
@@ -104,9 +106,9 @@ def plans_from_refs(refs: list[Path], data: ModelData) -> tuple[list[Plan], list
         except PlanFileError as exc:
             raise CompareError(str(exc)) from None
         chosen = range(len(source.plans))
-        summary = ref / "summary.json" if ref.is_dir() else None
-        if summary is not None and summary.exists():
-            meta = json.loads(summary.read_text())
+        run = RunFolder(ref)
+        if run.is_finished:
+            meta = run.summary()
             if meta.get("kind") == "sweep":
                 wanted = [meta["recommended"], meta["forecast_optimum"]]
                 chosen = [source.labels.index(w) for w in dict.fromkeys(wanted) if w in source.labels]

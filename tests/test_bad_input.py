@@ -11,7 +11,18 @@ import pytest
 import yaml
 from conftest import run_cli
 
+from fleetopt.compare import CompareError
+from fleetopt.errors import FleetoptError
+from fleetopt.evaluate.backend import BackendError
+from fleetopt.evaluate.batch import PlanFileError
+from fleetopt.evaluate.jobs import RayUnavailable
+from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
+from fleetopt.report import ReportError
+from fleetopt.runs.folder import RunDirError
+from fleetopt.runs.registry import RegistryError
 from fleetopt.schema import PlanningModel
+from fleetopt.schema.loading import ModelError
+from fleetopt.sweep.candidates import RuleError
 
 
 def line_of(text: str, fragment: str) -> int:
@@ -210,3 +221,11 @@ def test_real_process_keeps_errors_on_stderr(tmp_path, tiny_text):
     assert proc.stderr == f"error: {path}:{line_of(text, 'colour')}: sites.texas.colour: " + (
         "unknown key (not part of the model format; check the spelling)\n"
     )
+
+
+def test_every_error_fleetopt_reports_carries_its_exit_code():
+    bad_input = [ModelError, RunDirError, RegistryError, BackendError, PlanFileError, RayUnavailable,
+                 RuleError, CompareError, ReportError]  # fmt: skip
+    codes = {cls: 2 for cls in bad_input} | {InfeasibleModel: 3, NoPlanFound: 4}
+    for cls, code in codes.items():
+        assert issubclass(cls, FleetoptError) and cls.exit_code == code, cls

@@ -167,3 +167,32 @@ def test_the_kernel_reads_the_trailing_average_where_the_quarter_breaches(cpu_ke
 
 def solved_tiny(data):
     return solve(data, mip_gap=1e-3)
+
+
+# ---------------------------------------------------------------- the MILP keeps the covenant
+
+
+def prepay_model(period: str) -> dict:
+    """The instance above for the MILP: no GPU on sale in the horizon (the fleet is the installed
+    one) and a 50 % discount rate, above the loan's 8 %, so that repaying early costs NPV and the
+    optimiser repays only what a covenant makes it. With the quarter's own EBITDA the 2.0x
+    interest cover in the last quarter needs interest <= 54,750 / 2 = 27,375 USD, a balance at the
+    end of quarter 2 of at most 1,368,750 USD against 3,700,000 scheduled: 2,331,250 USD repaid
+    early, in quarter 2 (the latest, hence cheapest, quarter that lowers it). Repaying in the last
+    quarter changes nothing (cash and the debt netted from the terminal value are discounted alike),
+    so the tests leave that quarter's prepayment to the solver."""
+    d = coverage_model(period)
+    d["skus"]["A"]["available_until"] = "2025Q4"
+    d["horizon"]["discount_rate_annual"] = 0.5
+    return d
+
+
+def test_the_milp_repays_early_exactly_enough_for_the_interest_cover():
+    plan = solve(data_of(prepay_model("quarter")), mip_gap=1e-9).plan
+    assert plan.prepay[0, 2] == pytest.approx(2_331_250.0, rel=1e-6)
+    assert plan.prepay[0, :2] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_the_milp_repays_nothing_early_on_the_trailing_average():
+    plan = solve(data_of(prepay_model("trailing_four_quarters")), mip_gap=1e-9).plan
+    assert plan.prepay[0, :3] == pytest.approx(0.0, abs=1e-3)

@@ -16,7 +16,8 @@ from evaluate_builders import MODELS, solved
 
 from fleetopt.core.data import build_data
 from fleetopt.evaluate import compile_plans, evaluate, save_plans
-from fleetopt.evaluate.jobs import ChunkStore, LocalExecutor
+from fleetopt.evaluate.engine import LocalExecutor
+from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.schema.loading import LoadedModel, load_model
 
 

@@ -44,12 +44,15 @@ def documented() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def bundled_variants():
-    """The data of every bundled model, and of `tiny` with a liquidity covenant on debt (which no
-    bundled model has, and which the `stress_liquidity` rows need)."""
+    """The data of every bundled model, and of `tiny` with the covenants no bundled model has (a
+    liquidity covenant on debt, which the `stress_liquidity` rows need, and interest coverage on
+    trailing four-quarter EBITDA)."""
     for model in ("tiny", "neocloud", "lab"):
         yield load(model)[1]
     tiny = yaml.safe_load((REPO / "models" / "tiny.yaml").read_text(encoding="utf-8"))
-    tiny["finance"]["covenants"]["min_liquidity_fraction_of_debt"] = 0.05
+    tiny["finance"]["covenants"].update(
+        min_liquidity_fraction_of_debt=0.05, min_interest_coverage=2.0, ebitda_period="trailing_four_quarters"
+    )
     yield data_of(tiny)
 
 

@@ -1,4 +1,4 @@
-"""Shared pieces of the command line: the app, consoles, exit codes, option types, helpers."""
+"""Shared pieces of the command line: the app, consoles, the one error handler, option types, helpers."""
 
 from __future__ import annotations
 
@@ -11,46 +11,68 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
-from fleetopt import __version__
-from fleetopt.schema.loading import LoadedModel, ModelError, load_model
+from fleetopt import __version__, api
+from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, InputError
+from fleetopt.evaluate.jobs import ChunkStore
+from fleetopt.milp.diagnose import format_diagnosis
+from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
+from fleetopt.runs.files import write_text_atomic
+from fleetopt.runs.folder import RunFolder
+from fleetopt.schema.loading import ModelError
 
-EXIT_BAD_INPUT = 2
-EXIT_INFEASIBLE = 3
-EXIT_NO_PLAN = 4
+# piped output (CI logs, files) gets wide enough tables instead of rich's 80-column default
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
+
+
+def error_lines(exc: FleetoptError) -> list[str]:
+    """What the user reads for an error: ``error: <message>``, one line per problem of a model file,
+    the conflicting constraint groups of an infeasible model."""
+    if isinstance(exc, ModelError):
+        return [f"error: {issue.format(exc.source)}" for issue in exc.issues]
+    if isinstance(exc, InfeasibleModel):
+        lines = format_diagnosis(exc.diagnosis)
+        return ["infeasible: no plan meets every constraint. Constraint groups in conflict:"] + [
+            f"  {line}" for line in lines
+        ]
+    if isinstance(exc, NoPlanFound):
+        return [f"error: no plan found: {exc}; raise --time-limit"]
+    return [f"error: {exc}"]
+
+
+@contextmanager
+def errors_reported():
+    """The one place where errors become messages on stderr and exit codes (README "Exit codes")."""
+    try:
+        yield
+    except FleetoptError as exc:
+        for line in error_lines(exc):
+            err_console.print(line, markup=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+class _ReportingGroup(TyperGroup):
+    """The command group that runs every command (sub-groups included) inside errors_reported."""
+
+    def invoke(self, ctx):
+        with errors_reported():
+            return super().invoke(ctx)
+
 
 app = typer.Typer(
+    cls=_ReportingGroup,
     name="fleetopt",
     help="Plan a GPU fleet (buy, redeploy, retire, power, debt) and test plans against uncertain futures.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# piped output (CI logs, files) gets wide enough tables instead of rich's 80-column default
-console = Console(width=None if sys.stdout.isatty() else 120)
-err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
 
-ModelArg = Annotated[
-    str | None,
-    typer.Argument(help="Model file, or a bundled model name (neocloud, tiny, lab). Default: neocloud."),
-]
-
-
-ReportFlag = Annotated[bool, typer.Option("--report", help="Also write report.html in the run folder.")]
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    err_console.print(f"error: {message}", markup=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def load_or_exit(model: str | None) -> LoadedModel:
-    try:
-        return load_model(model)
-    except ModelError as exc:
-        for issue in exc.issues:
-            err_console.print(f"error: {issue.format(exc.source)}", markup=False, soft_wrap=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def _version(value: bool) -> None:
@@ -93,40 +115,105 @@ class ExecutorName(StrEnum):
     ray = "ray"
 
 
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+
+
+# ---------------------------------------------------------------- options shared by the commands
+# Declared once so that every command spells, limits and explains them the same way.
+
+ModelArg = Annotated[
+    str | None,
+    typer.Argument(help="Model file, or a bundled model name (neocloud, tiny, lab). Default: neocloud."),
+]
+OutFolderOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Run folder to write (new or empty). Default: runs/<timestamp>-<model>[-<command>]/ "
+        "in $FLEETOPT_RUNS_DIR or ./runs.",
+    ),
+]
+ReportFlag = Annotated[bool, typer.Option("--report", help="Also write report.html in the run folder.")]
+ScenariosOption = Annotated[
+    int, typer.Option("--scenarios", min=1, help="Number of simulated futures, the same for every plan.")
+]
+SeedOption = Annotated[
+    int, typer.Option("--seed", min=0, help="Scenario seed: the same seed gives the same scenarios.")
+]
+BackendOption = Annotated[
+    BackendName,
+    typer.Option("--backend", help="Evaluation backend. auto: CuPy when a CUDA GPU is present, else NumPy."),
+]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        help="Threads for MILP solves (default: HiGHS decides) and for NumPy evaluation "
+        "(default: one per usable core).",
+    ),
+]
+TimeLimitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--time-limit",
+        min=0.001,
+        help="Stop each MILP solve after this many seconds and keep the best plan found.",
+    ),
+]
+MipGapOption = Annotated[
+    float, typer.Option("--mip-gap", min=0.0, max=0.999, help="Relative MILP optimality gap to stop at.")
+]
+MaxBreachProbOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-breach-prob",
+        min=0.0,
+        max=1.0,
+        help="Only plans with at most this covenant-breach probability.",
+    ),
+]
+ResumeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--resume",
+        help="Finish an interrupted run in this run folder (or run id): only missing chunks are computed.",
+    ),
+]
+
+
 def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def resolve_run_or_exit(ref: Path) -> Path:
-    """A run folder or plan file from a path or a registry run id."""
-    from fleetopt import api
-    from fleetopt.runs.registry import RegistryError
-
-    try:
-        return api.resolve_run(ref)
-    except RegistryError as exc:
-        raise fail(str(exc)) from None
-
-
 def finish_report(path: Path, wanted: bool) -> None:
     if wanted:
-        from fleetopt.report import write_report
+        console.print(f"wrote [bold]{api.report(path)}[/bold]")
 
-        console.print(f"wrote [bold]{write_report(path)}[/bold]")
+
+def write_output(out: Path, text: str) -> None:
+    """Write a command's output file (schema, comparison) whole, or say why it cannot be written."""
+    try:
+        write_text_atomic(out, text)
+    except OSError as exc:
+        raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
+    console.print(f"wrote {out}", markup=False)
 
 
 @contextmanager
 def interruptible(folder: Path, command: str):
     """SIGTERM behaves like Ctrl-C; either stops the run with a message saying how to resume it."""
-    from fleetopt.api import CHUNK_FOLDER
-    from fleetopt.evaluate.jobs import ChunkStore
-
+    run = RunFolder(folder)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         yield
     except KeyboardInterrupt:
-        stored = ChunkStore(folder / CHUNK_FOLDER).count() if (folder / CHUNK_FOLDER).exists() else 0
-        if (folder / "job.json").exists():
+        stored = ChunkStore(run.chunk_folder).count() if run.chunk_folder.exists() else 0
+        if run.is_job:
             err_console.print(
                 f"interrupted: {stored} evaluation chunks are saved in {folder}; "
                 f"finish with: fleetopt {command} --resume {folder}",
@@ -135,13 +222,6 @@ def interruptible(folder: Path, command: str):
             )
         else:
             err_console.print("interrupted before anything was saved: run it again", markup=False)
-        raise typer.Exit(130) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-class Format(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    markdown = "markdown"

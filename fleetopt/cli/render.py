@@ -1,4 +1,4 @@
-"""Human-readable summaries of a model (for `fleetopt validate`)."""
+"""Terminal tables: a model, a solve, evaluation metrics, sweep candidates, comparisons, the run registry."""
 
 from __future__ import annotations
 
@@ -7,19 +7,11 @@ from collections import defaultdict
 from rich.table import Table
 from rich.text import Text
 
+from fleetopt.compare import FIGURES
+from fleetopt.core.results import headline, purchases_by_generation_year, worst_shock
+from fleetopt.core.units import format_usd
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
-
-
-def format_usd(usd: float) -> str:
-    """USD with a scale suffix: -$14.1M, $2.35B."""
-    sign = "-" if usd < 0 else ""
-    usd = abs(usd)
-    if usd >= 1e9:
-        return f"{sign}${usd / 1e9:,.2f}B"
-    if usd >= 1e6:
-        return f"{sign}${usd / 1e6:,.1f}M"
-    return f"{sign}${usd:,.0f}"
 
 
 def model_summary_table(loaded: LoadedModel) -> Table:
@@ -35,26 +27,8 @@ def model_summary_table(loaded: LoadedModel) -> Table:
         "horizon",
         f"{labels[0]}..{labels[-1]} ({n} quarters), discount rate {m.horizon.discount_rate_annual:.1%}/year",
     )
-    by_gen: dict[str, list[str]] = defaultdict(list)
-    for name, sku in m.skus.items():
-        until = f"..{sku.available_until}" if sku.available_until else "+"
-        by_gen[sku.generation.value].append(
-            f"{name} (on sale {sku.available_from}{until}, {sku.power_kw_per_gpu:g} kW/GPU, "
-            f"blocks of {sku.block_size_gpus} GPUs)"
-        )
-    table.add_row("SKUs", "\n".join(f"{g}: {', '.join(v)}" for g, v in by_gen.items()))
-    site_lines = []
-    for name, site in m.sites.items():
-        mw = resolve_series(site.power_capacity_mw, m.first_quarter, n)
-        line = f"{name}: {mw[0]:,.0f} MW online at start, PUE {site.pue:g}"
-        if site.expansion:
-            e = site.expansion
-            line += (
-                f"; can add up to {e.max_blocks} x {e.block_mw:g} MW "
-                f"({e.lead_time_quarters} quarters lead time, {format_usd(e.capex_per_mw_usd)}/MW)"
-            )
-        site_lines.append(line)
-    table.add_row("sites", "\n".join(site_lines))
+    table.add_row("SKUs", _skus_text(m))
+    table.add_row("sites", _sites_text(m))
     installed = sum(c.gpus for c in m.fleet)
     table.add_row("fleet", f"{installed:,} GPUs installed in {len(m.fleet)} cohorts")
     contract_lines = [
@@ -64,18 +38,8 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     ]
     table.add_row("contracts", "\n".join(contract_lines) or "none")
     f = m.finance
-    debt_lines = [
-        f"{name}: {format_usd(fac.opening_balance_usd)} drawn of {format_usd(fac.size_usd)}, "
-        + (
-            f"fixed {fac.fixed_rate_annual:.2%}"
-            if fac.fixed_rate_annual is not None
-            else f"reference + {fac.spread_over_reference_annual:.2%}"
-        )
-        + (f", LTV <= {fac.max_ltv:.0%}" if fac.max_ltv is not None else "")
-        for name, fac in f.facilities.items()
-    ]
     table.add_row("cash", f"{format_usd(f.opening_cash_usd)} opening, {format_usd(f.min_cash_usd)} minimum")
-    table.add_row("debt", "\n".join(debt_lines) or "none")
+    table.add_row("debt", _debt_text(m))
     if f.covenants:
         c = f.covenants
         parts = [f"from {c.test_from}"]
@@ -89,6 +53,46 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     if m.robustness:
         table.add_row("robustness", describe_robustness(m.robustness))
     return table
+
+
+def _skus_text(m) -> str:
+    by_gen: dict[str, list[str]] = defaultdict(list)
+    for name, sku in m.skus.items():
+        until = f"..{sku.available_until}" if sku.available_until else "+"
+        by_gen[sku.generation.value].append(
+            f"{name} (on sale {sku.available_from}{until}, {sku.power_kw_per_gpu:g} kW/GPU, "
+            f"blocks of {sku.block_size_gpus} GPUs)"
+        )
+    return "\n".join(f"{g}: {', '.join(v)}" for g, v in by_gen.items())
+
+
+def _sites_text(m) -> str:
+    site_lines = []
+    for name, site in m.sites.items():
+        mw = resolve_series(site.power_capacity_mw, m.first_quarter, m.horizon.quarters)
+        line = f"{name}: {mw[0]:,.0f} MW online at start, PUE {site.pue:g}"
+        if site.expansion:
+            e = site.expansion
+            line += (
+                f"; can add up to {e.max_blocks} x {e.block_mw:g} MW "
+                f"({e.lead_time_quarters} quarters lead time, {format_usd(e.capex_per_mw_usd)}/MW)"
+            )
+        site_lines.append(line)
+    return "\n".join(site_lines)
+
+
+def _debt_text(m) -> str:
+    debt_lines = [
+        f"{name}: {format_usd(fac.opening_balance_usd)} drawn of {format_usd(fac.size_usd)}, "
+        + (
+            f"fixed {fac.fixed_rate_annual:.2%}"
+            if fac.fixed_rate_annual is not None
+            else f"reference + {fac.spread_over_reference_annual:.2%}"
+        )
+        + (f", LTV <= {fac.max_ltv:.0%}" if fac.max_ltv is not None else "")
+        for name, fac in m.finance.facilities.items()
+    ]
+    return "\n".join(debt_lines) or "none"
 
 
 def describe_robustness(r) -> str:
@@ -110,8 +114,6 @@ def _pct(x: float | None) -> str:
 
 def solve_summary_tables(result) -> list:
     """Renderables for the terminal after a solve: status line, purchases table, key figures."""
-    from fleetopt.core.results import headline, purchases_by_generation_year, worst_shock
-
     data, plan = result.data, result.plan
     fig = headline(data, plan, result.statements)
     status = Table(show_header=False, title="solve")
@@ -249,8 +251,6 @@ def sweep_table(metrics, title: str) -> Table:
 
 def comparison_tables(result) -> list:
     """Terminal tables of a plan comparison: figures side by side, then purchase differences."""
-    from fleetopt.compare import FIGURES
-
     labels = result.labels
     figures = Table(title=f"plans on {result.n_scenarios:,} common scenarios (seed {result.seed})")
     figures.add_column("figure")

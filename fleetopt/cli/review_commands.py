@@ -8,15 +8,24 @@ from typing import Annotated
 
 import typer
 
+from fleetopt import api
 from fleetopt.cli.common import (
     BackendName,
+    BackendOption,
     Format,
+    ScenariosOption,
+    SeedOption,
     app,
     console,
-    fail,
-    load_or_exit,
-    resolve_run_or_exit,
+    write_output,
 )
+from fleetopt.cli.render import comparison_tables, run_detail, runs_table
+from fleetopt.compare import compare_plans, plans_from_refs
+from fleetopt.core.data import build_data
+from fleetopt.errors import InputError
+from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.registry import Registry
+from fleetopt.schema.loading import load_model
 
 
 @app.command()
@@ -30,36 +39,26 @@ def compare(
     model: Annotated[
         Path | None, typer.Option(help="Model file (default: the first run folder's model.yaml).")
     ] = None,
-    scenarios: Annotated[int, typer.Option(min=1, help="Common scenarios.")] = 1000,
-    seed: Annotated[int, typer.Option(min=0, help="Scenario seed.")] = 0,
+    scenarios: ScenariosOption = 1000,
+    seed: SeedOption = 0,
     format: Annotated[
         Format, typer.Option("--format", help="table (terminal), csv, json or markdown.")
     ] = Format.table,
     out: Annotated[
         Path | None, typer.Option(help="Write the csv/json/markdown here instead of printing it.")
     ] = None,
-    backend: Annotated[BackendName, typer.Option(help="Evaluation backend.")] = BackendName.auto,
+    backend: BackendOption = BackendName.auto,
 ) -> None:
     """Compare plans side by side on common scenarios: NPV, risk, debt, power, fleet and purchases."""
-    from fleetopt.cli.render import comparison_tables
-    from fleetopt.compare import CompareError, compare_plans, plans_from_refs
-    from fleetopt.core.data import build_data
-    from fleetopt.evaluate import BackendError
-    from fleetopt.evaluate.sources import model_file_of
-    from fleetopt.runs.files import write_text_atomic
-
-    refs = [resolve_run_or_exit(r) for r in runs]
+    refs = [api.resolve_run(r) for r in runs]
     for ref in refs:
         if not ref.exists():
-            raise fail(f"{ref}: no such run folder or plan file")
-    model_path = model or next((m for m in map(model_file_of, refs) if m is not None), None)
-    loaded = load_or_exit(str(model_path) if model_path else None)
-    data = build_data(loaded)
-    try:
-        plans, labels = plans_from_refs(refs, data)
-        result = compare_plans(data, plans, labels, scenarios, seed, backend.value)
-    except (CompareError, BackendError) as exc:
-        raise fail(str(exc)) from None
+            raise InputError(f"{ref}: no such run folder or plan file")
+    copies = (RunFolder(r).model_file for r in refs)
+    model_path = model or next((m for m in copies if m is not None), None)
+    data = build_data(load_model(str(model_path) if model_path else None))
+    plans, labels = plans_from_refs(refs, data)
+    result = compare_plans(data, plans, labels, scenarios, seed, backend.value)
     if format == Format.table:
         for table in comparison_tables(result):
             console.print(table)
@@ -68,11 +67,7 @@ def compare(
     if out is None:
         sys.stdout.write(text)
     else:
-        try:
-            write_text_atomic(out, text)
-        except OSError as exc:
-            raise fail(f"cannot write {out}: {exc.strerror or exc}") from None
-        console.print(f"wrote {out}", markup=False)
+        write_output(out, text)
 
 
 @app.command("report")
@@ -83,17 +78,11 @@ def report_command(
     ] = None,
 ) -> None:
     """Write a self-contained HTML report of a run (charts inline; works offline)."""
-    from fleetopt import api
-    from fleetopt.evaluate import PlanFileError
-    from fleetopt.report import ReportError
-
-    folder = resolve_run_or_exit(run)
+    folder = api.resolve_run(run)
     try:
         path = api.report(folder, out)
-    except (ReportError, PlanFileError) as exc:
-        raise fail(str(exc)) from None
     except OSError as exc:
-        raise fail(f"cannot write the report: {exc.strerror or exc}") from None
+        raise InputError(f"cannot write the report: {exc.strerror or exc}") from None
     console.print(f"wrote [bold]{path}[/bold]")
 
 
@@ -110,9 +99,6 @@ def runs_list(
     """List runs, newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    from fleetopt.cli.render import runs_table
-    from fleetopt.runs.registry import Registry
-
     records = Registry().list(model=model, limit=limit)
     if not records:
         console.print("no runs recorded yet" + (f" for model {model!r}" if model else ""), markup=False)
@@ -123,11 +109,4 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(run_id: Annotated[int, typer.Argument(help="Run id (see `fleetopt runs`).")]) -> None:
     """Print one run: when, what command, which model, its key figures and where its folder is."""
-    from fleetopt.cli.render import run_detail
-    from fleetopt.runs.registry import Registry, RegistryError
-
-    try:
-        record = Registry().get(run_id)
-    except RegistryError as exc:
-        raise fail(str(exc)) from None
-    console.print(run_detail(record))
+    console.print(run_detail(Registry().get(run_id)))

@@ -8,10 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.errors import InputError
+
 BACKENDS = ("auto", "numpy", "cupy")
 
 
-class BackendError(Exception):
+class BackendError(InputError):
     """A backend that was asked for and cannot be used here."""
 
 

@@ -16,9 +16,10 @@ import numpy as np
 from fleetopt.core import economics as econ
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
+from fleetopt.errors import InputError
 
 
-class PlanFileError(Exception):
+class PlanFileError(InputError):
     """A plan file that cannot be used with this model."""
 
 

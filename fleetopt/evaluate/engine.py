@@ -254,6 +254,38 @@ def simulate_tiles(
     return out
 
 
+class LocalExecutor:
+    """Chunks one after another in this process, on the given backend."""
+
+    def __init__(self, backend: str | Backend = "auto"):
+        self.backend = backend if isinstance(backend, Backend) else resolve_backend(backend)
+        self.backend_name = self.backend.name
+        self.device = self.backend.device
+
+    def run(self, data: ModelData, plans: PlanBatch, spec, chunks, store=None, progress=None) -> list[dict]:
+        total = plans.P * spec.n_scenarios
+        shared = (
+            scenario_block(data, spec, 0, spec.n_scenarios, self.backend.threads)
+            if spec.scenario_chunk >= spec.n_scenarios
+            else None
+        )
+        # laid out once for every chunk (NumPy)
+        rows = ScenarioRows(shared, np) if shared is not None and self.backend.name == "numpy" else None
+        results = []
+        for first, stop in chunks:
+            done = store.load(first, stop) if store is not None else None
+            if done is None:
+                tick = (lambda n: progress(n, total)) if progress else None
+                chunk = plans.take(slice(first, stop))
+                done = evaluate_chunk(data, chunk, spec, self.backend, tick, shared, scenario_rows=rows)
+                if store is not None:
+                    store.save(first, stop, done)
+            elif progress:
+                progress((stop - first) * spec.n_scenarios, total)
+            results.append(done)
+        return results
+
+
 def plan_chunks(n_plans: int, plan_chunk: int) -> list[tuple[int, int]]:
     """(first, stop) plan index of every chunk, in order."""
     return [(p0, min(n_plans, p0 + plan_chunk)) for p0 in range(0, n_plans, plan_chunk)]
@@ -283,11 +315,10 @@ def evaluate(
     (plans, scenarios, quarters) arrays, for fan charts of small runs. ``kernel=False`` makes the
     CuPy backend run the array-level code instead of the fused kernel (for testing one against
     the other). ``executor`` runs the chunks (default: in this process; see
-    :mod:`fleetopt.evaluate.jobs` for Ray); ``store`` keeps finished chunks on disk so an
-    interrupted run can resume.
+    :mod:`fleetopt.evaluate.jobs` for worker processes and Ray); ``store`` (a
+    :class:`~fleetopt.evaluate.jobs.ChunkStore`) keeps finished chunks on disk so an interrupted
+    run can resume.
     """
-    from fleetopt.evaluate.jobs import LocalExecutor
-
     if n_scenarios <= 0:
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)

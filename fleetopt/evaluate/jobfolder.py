@@ -7,15 +7,21 @@ summary.json at the end (summary.json last: its presence marks a finished run).
 
 from __future__ import annotations
 
+import hashlib
+import io
 from pathlib import Path
+
+import numpy as np
 
 from fleetopt import __version__
 from fleetopt.core.data import load
-from fleetopt.runs.folder import default_run_dir, json_text, write_run_dir
+from fleetopt.evaluate.backend import BackendError, available_ram_bytes, resolve_backend
+from fleetopt.evaluate.batch import PlanFileError
+from fleetopt.evaluate.engine import MAX_PAIRS, LocalExecutor, chunk_sizes, evaluate, max_block_pairs
+from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor
+from fleetopt.evaluate.sources import read_plans
+from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.schema.loading import LoadedModel
-
-JOB_FILE = "job.json"
-CHUNK_FOLDER = "chunks"
 
 
 class EvaluationJob:
@@ -29,20 +35,13 @@ class EvaluationJob:
         self.loaded, self.data, self.source, self.batch = loaded, data, source, batch
         self.settings, self.executor = settings, executor
 
-    def start(self, folder: Path) -> None:
+    def start(self, folder: str | Path) -> None:
         """Create the run folder with the job description and the model, before any chunk runs."""
-        from fleetopt.runs.files import write_text_atomic
+        RunFolder(folder).start_job({RunFolder.MODEL: self.loaded.text}, self.settings)
 
-        folder.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(folder / "model.yaml", self.loaded.text)
-        write_text_atomic(folder / JOB_FILE, json_text(self.settings))
-
-    def run(self, folder: Path | None = None, progress=None):
-        from fleetopt.evaluate import evaluate as run_evaluation
-        from fleetopt.evaluate.jobs import ChunkStore
-
+    def run(self, folder: str | Path | None = None, progress=None):
         s = self.settings
-        return run_evaluation(
+        return evaluate(
             self.data,
             self.batch,
             s["n_scenarios"],
@@ -54,13 +53,11 @@ class EvaluationJob:
             deterministic=s["deterministic"],
             progress=progress,
             executor=self.executor,
-            store=ChunkStore(folder / CHUNK_FOLDER) if folder is not None else None,
+            store=ChunkStore(RunFolder(folder).chunk_folder) if folder is not None else None,
         )
 
 
 def _file_hash(path: Path) -> str:
-    import hashlib
-
     digest = hashlib.sha256()
     with open(path, "rb") as fp:
         for block in iter(lambda: fp.read(16 * 1024 * 1024), b""):
@@ -84,13 +81,8 @@ def prepare_evaluation(
     threads: int | None = None,
 ) -> EvaluationJob:
     """Check the model, plans, backend and executor of an evaluation and fix its chunk sizes."""
-    from fleetopt.evaluate.backend import BackendError, available_ram_bytes, resolve_backend
-    from fleetopt.evaluate.engine import MAX_PAIRS, chunk_sizes, max_block_pairs
-    from fleetopt.evaluate.jobs import LocalExecutor, ProcessExecutor, RayExecutor
-    from fleetopt.evaluate.sources import model_file_of, read_plans
-
     if model is None:
-        model = model_file_of(Path(plans))
+        model = RunFolder(plans).model_file
     loaded, data = load(model)
     source = read_plans(plans, data)
     batch = source.compile(data)
@@ -134,23 +126,18 @@ def prepare_evaluation(
 
 def resume_evaluation(folder: str | Path) -> EvaluationJob:
     """The job of an interrupted evaluation run folder, with the same plans, model and chunks."""
-    import json
-
-    from fleetopt.evaluate import PlanFileError
-
-    folder = Path(folder)
-    job_file = folder / JOB_FILE
-    if not job_file.exists():
-        raise PlanFileError(f"{folder}: not a resumable evaluation (no {JOB_FILE})")
-    if (folder / "summary.json").exists():
-        raise PlanFileError(f"{folder}: this evaluation already finished")
-    settings = json.loads(job_file.read_text())
+    run = RunFolder(folder)
+    if not run.is_job:
+        raise PlanFileError(f"{run.path}: not a resumable evaluation (no {RunFolder.JOB})")
+    if run.is_finished:
+        raise PlanFileError(f"{run.path}: this evaluation already finished")
+    settings = run.job()
     plans_file = Path(settings["plans_source"])
     if not plans_file.exists() or _file_hash(plans_file) != settings["plans_sha256"]:
         raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
     job = prepare_evaluation(
         plans_file,
-        folder / "model.yaml",
+        run / RunFolder.MODEL,
         scenarios=settings["n_scenarios"],
         seed=settings["seed"],
         backend=settings["backend"],
@@ -194,38 +181,17 @@ def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
 def write_evaluate_run(result, loaded: LoadedModel, source, out: str | Path | None = None) -> Path:
     """Write metrics.csv and summary.json (and npv_matrix.npy when kept) into the run folder.
 
-    ``out`` may be the folder of a started job (see :func:`finish_run_folder`).
+    ``out`` may be the folder of a started job (see :meth:`RunFolder.finish`); None claims a new one.
     """
-    import io
-
-    import numpy as np
-
-    out = Path(out) if out is not None else default_run_dir(f"{loaded.model.name}-evaluate")
+    folder = RunFolder(out) if out is not None else RunFolder.claim(None, f"{loaded.model.name}-evaluate")
     files = {
-        "metrics.csv": result.metrics.to_csv(index=False, float_format="%.6f"),
-        "model.yaml": loaded.text,
+        RunFolder.METRICS: result.metrics.to_csv(index=False, float_format="%.6f"),
+        RunFolder.MODEL: loaded.text,
     }
     if result.npv_matrix is not None:
         buf = io.BytesIO()
         np.save(buf, result.npv_matrix)
-        files["npv_matrix.npy"] = buf.getvalue()
-    files["summary.json"] = json_text(evaluation_summary(result, loaded, source))
-    return finish_run_folder(out, files)
+        files[RunFolder.NPV_MATRIX] = buf.getvalue()
+    files[RunFolder.SUMMARY] = json_text(evaluation_summary(result, loaded, source))
+    return folder.finish(files)
 
-
-def finish_run_folder(out: Path, files: dict[str, bytes | str], known_at_start=None) -> Path:
-    """Write a run's final files. A job folder (it has job.json) already holds the files that
-    ``known_at_start()`` (a function, called only for a new folder) would give:
-    it gets ``files`` one by one, summary.json last (its presence marks a finished run), and loses
-    its chunks. Otherwise a new folder gets everything at once."""
-    import shutil
-
-    from fleetopt.runs.files import write_bytes_atomic
-
-    if not (out / JOB_FILE).exists():
-        return write_run_dir(out, {**(known_at_start() if known_at_start else {}), **files})
-    for name in sorted(files, key=lambda n: n == "summary.json"):
-        content = files[name]
-        write_bytes_atomic(out / name, content.encode() if isinstance(content, str) else content)
-    shutil.rmtree(out / CHUNK_FOLDER, ignore_errors=True)
-    return out

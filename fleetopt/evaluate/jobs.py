@@ -1,8 +1,9 @@
-"""Running evaluation chunks: in this process or as Ray tasks, with finished chunks kept on disk.
+"""Running evaluation chunks in parallel (worker processes, Ray tasks), with finished chunks kept on disk.
 
 A chunk's result is a pure function of (model, the chunk's plans, seed, scenario count and
 block size), so the executor and the order chunks finish in cannot change the result, and a run
-killed part way can resume by computing only the chunks it has not stored.
+killed part way can resume by computing only the chunks it has not stored. The in-process
+executor is :class:`fleetopt.evaluate.engine.LocalExecutor`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from fleetopt.core.data import ModelData
-from fleetopt.evaluate.backend import Backend, resolve_backend
+from fleetopt.errors import InputError
+from fleetopt.evaluate.backend import resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
-from fleetopt.evaluate.layout import ScenarioRows
+from fleetopt.evaluate.engine import evaluate_chunk
+from fleetopt.runs.files import signals_deferred, write_bytes_atomic
 
 _CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)-([0-9a-f]{64})\.npz$")
 
@@ -55,8 +58,6 @@ class ChunkStore:
         return None
 
     def save(self, first: int, stop: int, result: dict) -> None:
-        from fleetopt.runs.files import signals_deferred, write_bytes_atomic
-
         arrays = {f"metric:{k}": v for k, v in result["metrics"].items()}
         if result.get("npv") is not None:
             arrays["npv"] = result["npv"]
@@ -71,40 +72,6 @@ class ChunkStore:
         return sum(1 for p in self.folder.glob("chunk-*.npz") if _CHUNK_NAME.match(p.name))
 
 
-class LocalExecutor:
-    """Chunks one after another in this process, on the given backend."""
-
-    def __init__(self, backend: str | Backend = "auto"):
-        self.backend = backend if isinstance(backend, Backend) else resolve_backend(backend)
-        self.backend_name = self.backend.name
-        self.device = self.backend.device
-
-    def run(self, data: ModelData, plans: PlanBatch, spec, chunks, store=None, progress=None) -> list[dict]:
-        from fleetopt.evaluate.engine import evaluate_chunk, scenario_block
-
-        total = plans.P * spec.n_scenarios
-        shared = (
-            scenario_block(data, spec, 0, spec.n_scenarios, self.backend.threads)
-            if spec.scenario_chunk >= spec.n_scenarios
-            else None
-        )
-        # laid out once for every chunk (NumPy)
-        rows = ScenarioRows(shared, np) if shared is not None and self.backend.name == "numpy" else None
-        results = []
-        for first, stop in chunks:
-            done = store.load(first, stop) if store is not None else None
-            if done is None:
-                tick = (lambda n: progress(n, total)) if progress else None
-                chunk = plans.take(slice(first, stop))
-                done = evaluate_chunk(data, chunk, spec, self.backend, tick, shared, scenario_rows=rows)
-                if store is not None:
-                    store.save(first, stop, done)
-            elif progress:
-                progress((stop - first) * spec.n_scenarios, total)
-            results.append(done)
-        return results
-
-
 _WORKER_DATA: dict = {}
 
 
@@ -115,8 +82,6 @@ def _init_worker(data: ModelData) -> None:
 def _worker_chunk(data: ModelData, chunk: PlanBatch, spec, backend_name: str) -> dict:
     """One chunk in a worker (process or Ray task): one thread, since the workers already use the
     cores, and the scenario block kept for the worker's next chunk."""
-    from fleetopt.evaluate.engine import evaluate_chunk
-
     out = evaluate_chunk(data, chunk, spec, resolve_backend(backend_name, threads=1), keep_scenarios=True)
     out["paths"] = {}
     return out
@@ -241,5 +206,5 @@ class RayExecutor:
         )
 
 
-class RayUnavailable(Exception):
+class RayUnavailable(InputError):
     """Ray was asked for and is not installed."""

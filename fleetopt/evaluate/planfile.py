@@ -25,6 +25,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate.backend import usable_cores
 from fleetopt.evaluate.batch import PlanFileError
+from fleetopt.runs.files import write_bytes_atomic
 
 PLAN_FILE_FORMAT = 1
 _META = "__meta__"
@@ -43,8 +44,6 @@ def save_plans(
     path: str | Path, plans: list[Plan], labels: list[str], model_name: str, model_hash: str
 ) -> None:
     """Write plans to one ``.npz`` file: each decision array stacked along a leading plan axis."""
-    from fleetopt.runs.files import write_bytes_atomic
-
     write_bytes_atomic(path, plans_npz_bytes(plans, labels, model_name, model_hash))
 
 

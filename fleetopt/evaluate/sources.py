@@ -10,8 +10,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack
 from fleetopt.evaluate.planfile import PlanFileReader
-
-PLAN_FILES_IN_RUN = ("plans.npz", "plan.npz")
+from fleetopt.runs.folder import RunFolder
 
 
 @dataclass
@@ -43,19 +42,12 @@ class PlanSource:
 def plan_file_of(path: Path) -> Path:
     """The plan file of a run folder (sweeps write plans.npz, solves plan.npz), or ``path`` itself."""
     if path.is_dir():
-        for name in PLAN_FILES_IN_RUN:
-            if (path / name).exists():
-                return path / name
-        raise PlanFileError(
-            f"{path}: no plan file in this folder (expected {' or '.join(PLAN_FILES_IN_RUN)})"
-        )
+        found = RunFolder(path).plan_file
+        if found is None:
+            expected = " or ".join(RunFolder.PLAN_FILES)
+            raise PlanFileError(f"{path}: no plan file in this folder (expected {expected})")
+        return found
     return path
-
-
-def model_file_of(path: Path) -> Path | None:
-    """The copy of the model a run folder was made from, if ``path`` is such a folder."""
-    candidate = path / "model.yaml"
-    return candidate if path.is_dir() and candidate.exists() else None
 
 
 def read_plans(path: str | Path, data: ModelData) -> PlanSource:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from fleetopt.core.data import ModelData
-from fleetopt.milp import finance, fleet, operations
+from fleetopt.milp import covenants, finance, fleet, operations
 from fleetopt.milp.builder import Builder, index_sets
 from fleetopt.milp.groups import ConstraintGroup, Slack
 from fleetopt.schema import Robustness
@@ -73,7 +73,7 @@ def build_model(
     operations.add_money_lines(b)
     finance.add_debt(b)
     finance.add_cash(b)
-    finance.add_covenants(b)
+    covenants.add_covenants(b)
     finance.add_robustness(b)
     finance.add_concentration(b)
     finance.add_objective(b)

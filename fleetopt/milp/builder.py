@@ -129,15 +129,12 @@ class Coefficients:
     facility_headroom: list  # [F] size less opening balance: what may be drawn
     opening_principal: np.ndarray  # (F, T) scheduled principal on opening balances
     financing: econ.Financing  # rates and principal shares (not money)
-    min_liquidity: float | None  # the liquidity covenant's floor, when given
 
     @classmethod
     def of(cls, data: ModelData) -> Coefficients:
         musd = to_model_units
         schedules = econ.site_schedules(data)
         financing = econ.Financing.from_data(data, with_revolver=False)
-        cov = data.model.finance.covenants
-        liquidity = cov.min_liquidity_usd if cov is not None else None
         return cls(
             mw_per_gpu=econ.mw_per_gpu(data),
             market_revenue=musd(econ.market_revenue_per_gpu(data)),
@@ -162,7 +159,6 @@ class Coefficients:
             facility_headroom=[musd(fac.size_usd - fac.opening_usd) for fac in data.facilities],
             opening_principal=musd(financing.opening_principal),
             financing=financing,
-            min_liquidity=None if liquidity is None else musd(liquidity),
         )
 
 
@@ -203,6 +199,11 @@ class Builder:
         finally:
             self._group = None
         return getattr(self.m, group.name)
+
+    @property
+    def group(self) -> ConstraintGroup:
+        """The group being added (a rule may serve several groups, e.g. the covenants')."""
+        return self._group
 
     def expression(self, name: str, *index, rule) -> pyo.Expression:
         """Add the named expression ``m.<name>`` over ``index``, one term per key from

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
+from fleetopt.core.covenants import CovenantTest
+from fleetopt.milp import covenants
 from fleetopt.milp.builder import Builder
+from fleetopt.milp.covenants import ROBUSTNESS, total_debt
 from fleetopt.milp.groups import ConstraintGroup, Slack
 from fleetopt.milp.operations import add_late_power, contract_revenue, held
+from fleetopt.milp.units import to_model_units
 
 # ----------------------------------------------------------------------------- debt (§5.9)
 
@@ -34,17 +38,6 @@ def prev_cash(b: Builder, t: int):
 
 def draw_quarters(b: Builder, f: int) -> list[int]:
     return [t for (g, t) in b.ix.draw if g == f]
-
-
-def total_debt(b: Builder, t: int):
-    """\\sum_f D_{f,t}."""
-    return sum(b.m.balance[f, t] for f in range(len(b.data.facilities)))
-
-
-def debt_service(b: Builder, t: int):
-    """Int_t + \\sum_f S_{f,t}: what the DSCR covenant compares EBITDA with."""
-    m = b.m
-    return m.interest[t] + sum(m.scheduled_principal[f, t] for f in range(len(b.data.facilities)))
 
 
 def scheduled_principal_rule(b: Builder, f: int, t: int):
@@ -110,46 +103,6 @@ def min_cash_rule(b: Builder, t: int):
     return b.m.cash[t] + b.slack(t) >= b.coef.min_cash
 
 
-# ----------------------------------------------------------------------------- covenants (§5.11)
-
-
-def covenant_quarters(data) -> tuple[list[int], list[int]]:
-    """Quarters the covenants are tested, and those of them in which debt can be outstanding."""
-    T = data.T
-    cov = data.model.finance.covenants
-    tested = [t for t in range(T) if cov is not None and t >= data.model.first_quarter_offset(cov.test_from)]
-    # leverage and coverage tests mean nothing in a quarter where no debt can be outstanding
-    first_debt = min(
-        [0 if fac.opening_usd > 0 else min(fac.draw_quarters, default=T) for fac in data.facilities],
-        default=T,
-    )
-    return tested, [t for t in tested if t >= first_debt]
-
-
-def covenants(b: Builder):
-    return b.data.model.finance.covenants
-
-
-def leverage_covenant_rule(b: Builder, t: int):
-    r"""\sum_f D_{f,t} <= 4 Γ^{max} EBITDA_t."""
-    return total_debt(b, t) <= covenants(b).max_debt_to_ebitda * 4.0 * b.m.ebitda[t] + b.slack(t)
-
-
-def dscr_covenant_rule(b: Builder, t: int):
-    r"""EBITDA_t >= δ (Int_t + \sum_f S_{f,t})."""
-    return b.m.ebitda[t] + b.slack(t) >= covenants(b).min_dscr * debt_service(b, t)
-
-
-def liquidity_covenant_rule(b: Builder, t: int, part: str):
-    r"""C_t >= \underline L (part "floor"),  C_t >= ψ \sum_f D_{f,t} (part "fraction")."""
-    cov = covenants(b)
-    if part == "floor":
-        required = b.coef.min_liquidity or 0.0
-    else:
-        required = (cov.min_liquidity_fraction_of_debt or 0.0) * total_debt(b, t)
-    return b.m.cash[t] + b.slack(t, part) >= required
-
-
 # ----------------------------------------------------------------------------- robustness (§5.13)
 
 
@@ -171,11 +124,17 @@ def stress_gap_flow_rule(b: Builder, case: str, t: int):
 
 def stress_cash_floor(b: Builder, t: int) -> float:
     """max(C^min, \\underline L [t >= t^cov]): the cash a shocked plan must keep in ``t``."""
-    floor, liquidity = b.coef.min_cash, b.coef.min_liquidity
+    floor = b.coef.min_cash
+    liquidity = _liquidity_test(b, "floor")
     if liquidity is None:
         return floor
-    tested, _ = covenant_quarters(b.data)
-    return max(floor, liquidity if t in tested else 0.0)
+    return max(floor, to_model_units(liquidity.threshold) if liquidity.tested[t] else 0.0)
+
+
+def _liquidity_test(b: Builder, part: str) -> CovenantTest | None:
+    """The model's liquidity test of ``part`` ("floor": USD, "fraction": of debt), if it has one."""
+    tests = [test for test in b.data.covenants if test.kind.group == "liquidity_covenant"]
+    return next((test for test in tests if test.kind.part == part), None)
 
 
 def stress_cash_rule(b: Builder, case: str, t: int):
@@ -187,24 +146,8 @@ def stress_cash_rule(b: Builder, case: str, t: int):
 def stress_liquidity_rule(b: Builder, case: str, t: int):
     r"""C_t - G_{σ,t} >= ψ \sum_f D_{f,t}  (t >= t^{cov})."""
     m = b.m
-    frac = covenants(b).min_liquidity_fraction_of_debt or 0.0
+    frac = _liquidity_test(b, "fraction").threshold
     return m.cash[t] - m.stress_gap[case, t] + b.slack(t, case, "liquidity") >= frac * total_debt(b, t)
-
-
-def stress_leverage_rule(b: Builder, case: str, t: int):
-    r"""\sum_f D_{f,t} <= 4 Γ^{max} (EBITDA_t - L_{σ,t})."""
-    m = b.m
-    return total_debt(b, t) <= covenants(b).max_debt_to_ebitda * 4.0 * (
-        m.ebitda[t] - m.stress_lost[case, t]
-    ) + b.slack(t, case, "leverage")
-
-
-def stress_dscr_rule(b: Builder, case: str, t: int):
-    r"""EBITDA_t - L_{σ,t} >= δ (Int_t + \sum_f S_{f,t})."""
-    m = b.m
-    return m.ebitda[t] - m.stress_lost[case, t] + b.slack(t, case, "dscr") >= covenants(
-        b
-    ).min_dscr * debt_service(b, t)
 
 
 def stress_lost_rule(b: Builder, case: str, t: int):
@@ -237,13 +180,6 @@ def _customer(data, key) -> tuple[str, None]:
     return f"customer {key[0]}", None
 
 
-def _shocked_quarter(data, key) -> tuple[str, int]:
-    t, case, test = key
-    q = data.quarter_labels[t]
-    return (f"{q} ({test} with {case} lost)" if case != "market prices" else f"{q} ({test})"), t
-
-
-ROBUSTNESS = Slack("robustness", "MUSD", _shocked_quarter, relaxed_first=True)
 DEBT_BALANCE = ConstraintGroup("debt_balance", "§5.9", debt_balance_rule)
 FACILITY_SIZE = ConstraintGroup("facility_size", "§5.9", facility_size_rule)
 BORROWING_BASE = ConstraintGroup(
@@ -252,13 +188,6 @@ BORROWING_BASE = ConstraintGroup(
 TAX_FLOOR = ConstraintGroup("tax_floor", "§5.10", tax_floor_rule)
 CASH_FLOW = ConstraintGroup("cash_flow", "§5.10", cash_flow_rule)
 MIN_CASH = ConstraintGroup("min_cash", "§5.10", min_cash_rule, Slack("min_cash", "MUSD"))
-LEVERAGE_COVENANT = ConstraintGroup(
-    "leverage_covenant", "§5.11", leverage_covenant_rule, Slack("leverage_covenant", "MUSD")
-)
-DSCR_COVENANT = ConstraintGroup("dscr_covenant", "§5.11", dscr_covenant_rule, Slack("dscr_covenant", "MUSD"))
-LIQUIDITY_COVENANT = ConstraintGroup(
-    "liquidity_covenant", "§5.11", liquidity_covenant_rule, Slack("liquidity_covenant", "MUSD")
-)
 CUSTOMER_SHARE = ConstraintGroup(
     "customer_share", "§5.12", customer_share_rule, Slack("customer_share", "MUSD", _customer)
 )
@@ -266,8 +195,6 @@ STRESS_TAX_FLOOR = ConstraintGroup("stress_tax_floor", "§5.13", stress_tax_floo
 STRESS_GAP_FLOW = ConstraintGroup("stress_gap_flow", "§5.13", stress_gap_flow_rule)
 STRESS_CASH = ConstraintGroup("stress_cash", "§5.13", stress_cash_rule, ROBUSTNESS)
 STRESS_LIQUIDITY = ConstraintGroup("stress_liquidity", "§5.13", stress_liquidity_rule, ROBUSTNESS)
-STRESS_LEVERAGE = ConstraintGroup("stress_leverage", "§5.13", stress_leverage_rule, ROBUSTNESS)
-STRESS_DSCR = ConstraintGroup("stress_dscr", "§5.13", stress_dscr_rule, ROBUSTNESS)
 GROUPS = (
     DEBT_BALANCE,
     FACILITY_SIZE,
@@ -275,16 +202,13 @@ GROUPS = (
     TAX_FLOOR,
     CASH_FLOW,
     MIN_CASH,
-    LEVERAGE_COVENANT,
-    DSCR_COVENANT,
-    LIQUIDITY_COVENANT,
+    *covenants.COVENANT_GROUPS.values(),
     CUSTOMER_SHARE,
     STRESS_TAX_FLOOR,
     STRESS_GAP_FLOW,
     STRESS_CASH,
     STRESS_LIQUIDITY,
-    STRESS_LEVERAGE,
-    STRESS_DSCR,
+    *covenants.STRESS_COVENANT_GROUPS.values(),
 )
 
 
@@ -307,33 +231,19 @@ def add_cash(b: Builder) -> None:
     b.add(MIN_CASH, b.m.T)
 
 
-def add_covenants(b: Builder) -> None:
-    """Leverage, debt service coverage and liquidity, each from its test quarter."""
-    cov, has_debt = covenants(b), bool(b.data.facilities)
-    tested, debt_tested = covenant_quarters(b.data)
-    if cov is not None and cov.max_debt_to_ebitda is not None and has_debt:
-        b.add(LEVERAGE_COVENANT, debt_tested)
-    if cov is not None and cov.min_dscr is not None and has_debt:
-        b.add(DSCR_COVENANT, debt_tested)
-    if cov is not None and (
-        cov.min_liquidity_usd is not None or cov.min_liquidity_fraction_of_debt is not None
-    ):
-        b.add(LIQUIDITY_COVENANT, [(t, part) for t in tested for part in ("floor", "fraction")])
-
-
 def add_robustness(b: Builder) -> None:
     """The plan must also survive the shocks of the ``robustness`` block: power blocks late (see
     ``add_late_power``), market revenue ``stress_price_drop`` lower in every quarter and, per case,
     one customer's contract revenue gone. ``stress_lost`` is the income a case loses in a quarter,
     ``stress_tax`` the tax then due, ``stress_gap`` the cash lost so far; cash less the gap keeps
-    the cash floors, and the shocked EBITDA the leverage and DSCR covenants.
+    the cash floors, and the shocked EBITDA the covenants on EBITDA.
     docs/formulation.md §5.13."""
     stress = b.robustness
     if stress is None:
         return
     if stress.power_delay_quarters:
         add_late_power(b)
-    customers = sorted({c.customer for c in b.data.contracts}) if stress.lose_any_customer else []
+    customers = list(b.data.customers) if stress.lose_any_customer else []
     if stress.market_price_drop == 0.0 and not customers:
         return  # no income shock to survive (no price drop, and no customer to lose)
     _add_income_shocks(b, customers or ["market prices"])
@@ -357,24 +267,19 @@ def _add_income_shocks(b: Builder, cases: list[str]) -> None:
 
 def _add_shocked_tests(b: Builder) -> None:
     """Cash less the gap keeps the cash floors; with ``covenants``, the shocked EBITDA keeps the
-    leverage and DSCR covenants."""
-    m, cov, has_debt = b.m, covenants(b), bool(b.data.facilities)
-    tested, debt_tested = covenant_quarters(b.data)
+    covenants on EBITDA."""
+    m, has_debt = b.m, bool(b.data.facilities)
     b.add(STRESS_CASH, m.STRESS, m.T)
-    frac = (cov.min_liquidity_fraction_of_debt or 0.0) if cov is not None else 0.0
-    if frac > 0 and has_debt:
-        b.add(STRESS_LIQUIDITY, m.STRESS, tested)
-    if not b.robustness.covenants or cov is None or not has_debt:
-        return
-    if cov.max_debt_to_ebitda is not None:
-        b.add(STRESS_LEVERAGE, m.STRESS, debt_tested)
-    if cov.min_dscr is not None:
-        b.add(STRESS_DSCR, m.STRESS, debt_tested)
+    fraction = _liquidity_test(b, "fraction")
+    if fraction is not None and fraction.threshold > 0 and has_debt:
+        b.add(STRESS_LIQUIDITY, m.STRESS, [t for t in range(b.data.T) if fraction.tested[t]])
+    if b.robustness.covenants:
+        covenants.add_shocked_covenants(b)
 
 
 def add_concentration(b: Builder) -> None:
     """No customer above its share of total revenue over the horizon."""
-    customers = sorted({c.customer for c in b.data.contracts})
+    customers = list(b.data.customers)
     if b.data.max_customer_share < 1.0 and customers:
         b.add(CUSTOMER_SHARE, customers)
 

@@ -11,13 +11,15 @@ import pyomo.environ as pyo
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
+from fleetopt.core.results import headline, plan_frame
+from fleetopt.errors import InfeasibleError, NoPlanError
 from fleetopt.milp.build import build_model
 from fleetopt.milp.diagnose import diagnose
 from fleetopt.milp.highs import model_size, run_highs
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 
 
-class InfeasibleModel(Exception):
+class InfeasibleModel(InfeasibleError):
     """No plan satisfies every constraint; ``diagnosis`` names the groups and quarters in conflict."""
 
     def __init__(self, diagnosis: list[dict]):
@@ -25,7 +27,7 @@ class InfeasibleModel(Exception):
         super().__init__("the model is infeasible")
 
 
-class NoPlanFound(Exception):
+class NoPlanFound(NoPlanError):
     """The solver stopped (e.g. at the time limit) before finding any feasible plan."""
 
 
@@ -48,9 +50,6 @@ class SolveResult:
 
     def plan_frame(self):
         """Every decision as a pandas DataFrame (one row per quarter and item)."""
-        # fleetopt.core.results imports pandas: only the callers of the frames and headline pay for it
-        from fleetopt.core.results import plan_frame
-
         return plan_frame(self.data, self.plan)
 
     def statements_frame(self):
@@ -59,8 +58,6 @@ class SolveResult:
 
     def headline(self) -> dict:
         """Key figures: NPV, peak debt, lowest liquidity, DSCR, covenant headroom, totals."""
-        from fleetopt.core.results import headline
-
         return headline(self.data, self.plan, self.statements)
 
 

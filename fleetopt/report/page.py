@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -12,18 +12,22 @@ import pandas as pd
 
 from fleetopt import __version__
 from fleetopt.core.data import GENERATIONS, ModelData, build_data
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import gpus_by_generation, headline, purchases_by_generation_year, worst_shock
+from fleetopt.core.units import format_number_compact, format_usd_compact
+from fleetopt.errors import InputError
 from fleetopt.evaluate import compile_plans, generate_scenarios, load_plans
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.report import svg
+from fleetopt.runs.files import write_text_atomic
+from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import ModelError, load_model
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms
 
 
-class ReportError(Exception):
+class ReportError(InputError):
     """A folder that is not a complete fleetopt run."""
 
 
@@ -85,7 +89,7 @@ def _table(frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None) -> str
         for col, v in zip(frame.columns, row, strict=True):
             if isinstance(v, (float, np.floating, int, np.integer)) and not isinstance(v, bool):
                 text = (
-                    svg.money(v) if col in money_cols else (f"{v:.1%}" if col in pct_cols else svg.number(v))
+                    format_usd_compact(v) if col in money_cols else (f"{v:.1%}" if col in pct_cols else format_number_compact(v))
                 )
                 cells.append(f'<td data-v="{float(v)!r}">{escape(text)}</td>')
             else:
@@ -95,26 +99,56 @@ def _table(frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None) -> str
     return f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _run(folder: Path) -> tuple[dict, ModelData]:
-    summary_file, model_file = folder / "summary.json", folder / "model.yaml"
+@dataclass
+class _Run:
+    """A run folder read for its report: summary, model, plans and, where the run has them, metrics."""
+
+    folder: Path
+    summary: dict
+    data: ModelData
+    plans: list[Plan]
+    labels: list[str]
+    metrics: pd.DataFrame | None
+    focus: list[int]  # the plans the report is about, the first one above all
+    statements: Statements | None  # of the first focus plan, on the forecast
+
+    @property
+    def kind(self) -> str:
+        return self.summary.get("kind", "run")
+
+    @property
+    def main_label(self) -> str:
+        return self.labels[self.focus[0]]
+
+
+def _read_run(folder: Path) -> _Run:
+    run = RunFolder(folder)
     if not folder.is_dir():
         raise ReportError(f"{folder}: no such run folder")
-    if not summary_file.exists() or not model_file.exists():
-        raise ReportError(f"{folder}: not a fleetopt run folder (summary.json and model.yaml expected)")
+    if not run.is_finished or run.model_file is None:
+        raise ReportError(
+            f"{folder}: not a fleetopt run folder ({RunFolder.SUMMARY} and {RunFolder.MODEL} expected)"
+        )
     try:
-        summary = json.loads(summary_file.read_text())
-        data = build_data(load_model(model_file))
+        summary = run.summary()
+        data = build_data(load_model(run.model_file))
     except (ValueError, ModelError) as exc:
         raise ReportError(f"{folder}: unreadable run folder ({exc})") from None
-    return summary, data
+    plans, labels = _plans(run, summary, data)
+    kind = summary.get("kind")
+    metrics_file = {"sweep": RunFolder.CANDIDATES_CSV, "evaluate": RunFolder.METRICS}.get(kind)
+    metrics = pd.read_csv(run / metrics_file) if metrics_file else None
+    focus = _focus(kind, summary, metrics, plans, labels)
+    statements = plan_statements(data, plans[focus[0]]) if focus else None
+    return _Run(folder, summary, data, plans, labels, metrics, focus, statements)
 
 
-def _plans(folder: Path, summary: dict, data: ModelData) -> tuple[list[Plan], list[str]]:
+def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], list[str]]:
     kind = summary.get("kind")
     if kind == "solve":
-        file = folder / "plan.npz"
+        file = run / RunFolder.PLAN
     elif kind == "sweep":
-        file = folder / "plans.npz"
+        file = run / RunFolder.PLANS
     else:
         file = Path(summary.get("plans_source", ""))
     if not file.exists():
@@ -123,169 +157,194 @@ def _plans(folder: Path, summary: dict, data: ModelData) -> tuple[list[Plan], li
     return plans, labels
 
 
+def _focus(kind, summary: dict, metrics, plans: list[Plan], labels: list[str]) -> list[int]:
+    """A sweep's recommended plan and the forecast optimum, an evaluation's best plan by CVaR5,
+    a solve's plan."""
+    if kind == "sweep":
+        rec, opt = summary["recommended"], summary["forecast_optimum"]
+        return [labels.index(rec)] + ([labels.index(opt)] if opt != rec else [])
+    if kind == "evaluate":
+        if not plans:
+            return []
+        best = metrics.sort_values("npv_cvar5_usd", ascending=False).iloc[0]["plan"]
+        return [labels.index(best)] if best in labels else [0]
+    return [0] if plans else []
+
+
 def _paths(data: ModelData, plans: list[Plan], labels: list[str], seed: int, n: int) -> dict:
     consts = SimulationConstants.from_data(data)
     scen = generate_scenarios(data, seed, 0, n)
     return simulate(consts, compile_plans(data, plans, labels), scen, record=("cash_usd", "debt_usd"))
 
 
-def build_report(folder: str | Path) -> str:
-    """The HTML of a run folder's report (solve, evaluate or sweep)."""
-    folder = Path(folder)
-    summary, data = _run(folder)
-    kind = summary.get("kind", "run")
-    plans, labels = _plans(folder, summary, data)
-    q = data.quarter_labels
-    sections: list[str] = []
-    kpis: list[str] = []
-    focus: list[int] = []
-    metrics = None
-    if kind == "sweep":
-        metrics = pd.read_csv(folder / "candidates.csv")
-        rec, opt = summary["recommended"], summary["forecast_optimum"]
-        focus = [labels.index(rec)] + ([labels.index(opt)] if opt != rec else [])
-    elif kind == "evaluate":
-        metrics = pd.read_csv(folder / "metrics.csv")
-        if plans:
-            best = metrics.sort_values("npv_cvar5_usd", ascending=False).iloc[0]["plan"]
-            focus = [labels.index(best)] if best in labels else [0]
-    elif plans:
-        focus = [0]
-
-    if focus:
-        main_plan = plans[focus[0]]
-        st = plan_statements(data, main_plan)
-        fig = headline(data, main_plan, st)
-        kpis += [
-            _kpi("NPV of equity cash flows (forecast)", svg.money(fig["npv_usd"])),
-            _kpi("peak debt", svg.money(fig["peak_debt_usd"])),
-            _kpi("lowest cash", svg.money(fig["min_liquidity_usd"])),
-            _kpi("lowest DSCR", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
-            _kpi("GPUs bought", svg.number(fig["gpus_bought"])),
-            _kpi("power built", f"{fig['power_built_mw']:,.0f} MW"),
-        ]
-        worst = worst_shock(fig)
-        if worst is not None:
-            kpis.append(
-                _kpi(
-                    f"lowest cash under robustness shocks ({worst['case']}, {worst['quarter']})",
-                    svg.money(worst["lowest_cash_usd"]),
-                )
+def _kpis(run: _Run) -> list[str]:
+    """Key figures of the main plan on the forecast, then over the scenarios where the run has them."""
+    if not run.focus:
+        return []
+    fig = headline(run.data, run.plans[run.focus[0]], run.statements)
+    kpis = [
+        _kpi("NPV of equity cash flows (forecast)", format_usd_compact(fig["npv_usd"])),
+        _kpi("peak debt", format_usd_compact(fig["peak_debt_usd"])),
+        _kpi("lowest cash", format_usd_compact(fig["min_liquidity_usd"])),
+        _kpi("lowest DSCR", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
+        _kpi("GPUs bought", format_number_compact(fig["gpus_bought"])),
+        _kpi("power built", f"{fig['power_built_mw']:,.0f} MW"),
+    ]
+    worst = worst_shock(fig)
+    if worst is not None:
+        kpis.append(
+            _kpi(
+                f"lowest cash under robustness shocks ({worst['case']}, {worst['quarter']})",
+                format_usd_compact(worst["lowest_cash_usd"]),
             )
-    if metrics is not None and focus:
-        row = metrics[metrics["plan"] == labels[focus[0]]].iloc[0]
+        )
+    if run.metrics is not None:
+        row = run.metrics[run.metrics["plan"] == run.main_label].iloc[0]
         kpis += [
-            _kpi("NPV mean over scenarios", svg.money(row["npv_mean_usd"])),
-            _kpi("NPV CVaR5", svg.money(row["npv_cvar5_usd"])),
+            _kpi("NPV mean over scenarios", format_usd_compact(row["npv_mean_usd"])),
+            _kpi("NPV CVaR5", format_usd_compact(row["npv_cvar5_usd"])),
             _kpi("P(covenant breach)", f"{row['breach_probability']:.1%}"),
             _kpi("P(liquidity default)", f"{row['default_probability']:.1%}"),
         ]
-    if kind == "sweep":
-        sections.append(
-            f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>. '
-            f"{escape(summary['why'])}</p>"
-        )
+    return kpis
 
-    if focus:
-        title_plan = labels[focus[0]]
-        charts = []
-        gens = gpus_by_generation(data, plans[focus[0]])
-        charts.append(
-            svg.stacked_area(
-                f"Fleet by generation: {title_plan}", q, {g: gens[g].to_numpy() for g in GENERATIONS},
-                svg.GENERATION_COLOURS, "GPUs",
-            )
-        )  # fmt: skip
-        for site in data.sites:
-            charts.append(
-                svg.lines(
-                    f"Power at {site.name}", q,
-                    {"MW used": st.lines[f"mw_used_{site.name}"], "MW available": st.lines[f"mw_available_{site.name}"]},
-                    "MW", dashed={"MW available"},
-                )
-            )  # fmt: skip
-        bands = {}
-        if kind in ("evaluate", "sweep"):
-            n = min(FAN_SCENARIOS, int(summary.get("n_scenarios") or FAN_SCENARIOS))
-            seed = int(summary.get("seed") or 0)
-            sim = _paths(data, [plans[i] for i in focus], [labels[i] for i in focus], seed, n)
-            for name, key in (("cash", "cash_usd"), ("debt", "debt_usd")):
-                paths = sim[key][0]
-                bands[name] = [
-                    (np.percentile(paths, 5, axis=0), np.percentile(paths, 95, axis=0), 0.15),
-                    (np.percentile(paths, 25, axis=0), np.percentile(paths, 75, axis=0), 0.25),
-                ]
-            charts.append(
-                svg.histogram(
-                    f"NPV distribution over {n} scenarios (seed {seed})",
-                    {labels[i]: sim["npv"][j] for j, i in enumerate(focus)},
-                )
-            )
-        fan = " (bands: 5-95 % and 25-75 % of scenarios)" if bands else ""
-        charts.append(
-            svg.lines(f"Cash and debt on the forecast{fan}", q, {"cash": st.lines["cash_usd"], "debt": st.lines["debt_usd"]},
-                      "USD", y_fmt=svg.money, bands=bands)
-        )  # fmt: skip
-        sections.append(
-            "<h2>Plan</h2><div class='grid'>"
-            + "".join(f"<div class='card'>{c}</div>" for c in charts)
-            + "</div>"
-        )
 
-    if kind == "sweep" and metrics is not None:
-        points = [
-            {"label": r["plan"], "x": r["npv_mean_usd"], "y": r["npv_cvar5_usd"], "front": bool(r["on_front"]),
-             "recommended": bool(r["recommended"])}
-            for _, r in metrics.iterrows()
-        ]  # fmt: skip
-        front = svg.scatter("Candidates: mean NPV against CVaR5", points, "x", "y", "mean NPV", "CVaR5 NPV")
-        sections.append(f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}</div></div>")
-    if metrics is not None:
-        cols = [c for c in ("plan", "origin", "forecast_npv_usd", "npv_mean_usd", "npv_p5_usd", "npv_cvar5_usd",
-                            "breach_probability", "default_probability", "mean_utilisation") if c in metrics.columns]  # fmt: skip
-        classes = None
-        if kind == "sweep":
-            classes = [
-                "rec" if r["recommended"] else ("front" if r["on_front"] else "")
-                for _, r in metrics.iterrows()
-            ]
-        sections.append(
-            "<h2>Candidates and their risk</h2>"
-            + _table(
-                metrics[cols],
-                money_cols={"forecast_npv_usd", "npv_mean_usd", "npv_p5_usd", "npv_cvar5_usd"},
-                pct_cols={"breach_probability", "default_probability", "mean_utilisation"},
-                classes=classes,
-            )
-        )
-    if focus:
-        buys = purchases_by_generation_year(data, plans[focus[0]]).reset_index(names="generation")
-        sections.append(
-            f"<h2>GPUs bought by generation and year: {escape(labels[focus[0]])}</h2>" + _table(buys)
-        )
-        st_cols = [
-            "quarter",
-            "revenue_usd",
-            "ebitda_usd",
-            "capex_gpu_usd",
-            "capex_power_usd",
-            "interest_usd",
-            "cash_usd",
-            "debt_usd",
+def _recommendation_section(run: _Run) -> str:
+    summary = run.summary
+    return (
+        f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>. '
+        f"{escape(summary['why'])}</p>"
+    )
+
+
+def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
+    """The NPV histogram of the focus plans over re-simulated scenarios, and the 5-95 % and 25-75 %
+    bands of the main plan's cash and debt."""
+    n = min(FAN_SCENARIOS, int(run.summary.get("n_scenarios") or FAN_SCENARIOS))
+    seed = int(run.summary.get("seed") or 0)
+    focus = run.focus
+    sim = _paths(run.data, [run.plans[i] for i in focus], [run.labels[i] for i in focus], seed, n)
+    bands = {}
+    for name, key in (("cash", "cash_usd"), ("debt", "debt_usd")):
+        paths = sim[key][0]
+        bands[name] = [
+            (np.percentile(paths, 5, axis=0), np.percentile(paths, 95, axis=0), 0.15),
+            (np.percentile(paths, 25, axis=0), np.percentile(paths, 75, axis=0), 0.25),
         ]
-        frame = st.frame(q)[st_cols]
-        sections.append(
-            "<h2>Quarterly statements (forecast, USD)</h2>" + _table(frame, money_cols=set(st_cols[1:]))
-        )
+    histogram = svg.histogram(
+        f"NPV distribution over {n} scenarios (seed {seed})",
+        {run.labels[i]: sim["npv"][j] for j, i in enumerate(focus)},
+    )
+    return [histogram], bands
 
+
+def _plan_section(run: _Run) -> str:
+    """Fleet by generation, power by site, and cash and debt (with scenario bands where there are any)."""
+    data, st, q = run.data, run.statements, run.data.quarter_labels
+    gens = gpus_by_generation(data, run.plans[run.focus[0]])
+    charts = [
+        svg.stacked_area(
+            f"Fleet by generation: {run.main_label}", q, {g: gens[g].to_numpy() for g in GENERATIONS},
+            svg.GENERATION_COLOURS, "GPUs",
+        )
+    ]  # fmt: skip
+    for site in data.sites:
+        charts.append(
+            svg.lines(
+                f"Power at {site.name}", q,
+                {"MW used": st.lines[f"mw_used_{site.name}"], "MW available": st.lines[f"mw_available_{site.name}"]},
+                "MW", dashed={"MW available"},
+            )
+        )  # fmt: skip
+    bands = {}
+    if run.kind in ("evaluate", "sweep"):
+        extra, bands = _scenario_charts(run)
+        charts += extra
+    fan = " (bands: 5-95 % and 25-75 % of scenarios)" if bands else ""
+    charts.append(
+        svg.lines(f"Cash and debt on the forecast{fan}", q, {"cash": st.lines["cash_usd"], "debt": st.lines["debt_usd"]},
+                  "USD", y_fmt=format_usd_compact, bands=bands)
+    )  # fmt: skip
+    return "<h2>Plan</h2><div class='grid'>" + "".join(f"<div class='card'>{c}</div>" for c in charts) + "</div>"
+
+
+def _front_section(metrics: pd.DataFrame) -> str:
+    points = [
+        {"label": r["plan"], "x": r["npv_mean_usd"], "y": r["npv_cvar5_usd"], "front": bool(r["on_front"]),
+         "recommended": bool(r["recommended"])}
+        for _, r in metrics.iterrows()
+    ]  # fmt: skip
+    front = svg.scatter("Candidates: mean NPV against CVaR5", points, "x", "y", "mean NPV", "CVaR5 NPV")
+    return f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}</div></div>"
+
+
+def _candidates_section(run: _Run) -> str:
+    metrics = run.metrics
+    cols = [c for c in ("plan", "origin", "forecast_npv_usd", "npv_mean_usd", "npv_p5_usd", "npv_cvar5_usd",
+                        "breach_probability", "default_probability", "mean_utilisation") if c in metrics.columns]  # fmt: skip
+    classes = None
+    if run.kind == "sweep":
+        classes = [
+            "rec" if r["recommended"] else ("front" if r["on_front"] else "") for _, r in metrics.iterrows()
+        ]
+    return "<h2>Candidates and their risk</h2>" + _table(
+        metrics[cols],
+        money_cols={"forecast_npv_usd", "npv_mean_usd", "npv_p5_usd", "npv_cvar5_usd"},
+        pct_cols={"breach_probability", "default_probability", "mean_utilisation"},
+        classes=classes,
+    )
+
+
+STATEMENT_COLUMNS = [
+    "quarter",
+    "revenue_usd",
+    "ebitda_usd",
+    "capex_gpu_usd",
+    "capex_power_usd",
+    "interest_usd",
+    "cash_usd",
+    "debt_usd",
+]
+
+
+def _purchases_and_statements_sections(run: _Run) -> list[str]:
+    buys = purchases_by_generation_year(run.data, run.plans[run.focus[0]]).reset_index(names="generation")
+    frame = run.statements.frame(run.data.quarter_labels)[STATEMENT_COLUMNS]
+    return [
+        f"<h2>GPUs bought by generation and year: {escape(run.main_label)}</h2>" + _table(buys),
+        "<h2>Quarterly statements (forecast, USD)</h2>"
+        + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:])),
+    ]
+
+
+def _sections(run: _Run) -> list[str]:
+    sections = []
+    if run.kind == "sweep":
+        sections.append(_recommendation_section(run))
+    if run.focus:
+        sections.append(_plan_section(run))
+    if run.kind == "sweep" and run.metrics is not None:
+        sections.append(_front_section(run.metrics))
+    if run.metrics is not None:
+        sections.append(_candidates_section(run))
+    if run.focus:
+        sections += _purchases_and_statements_sections(run)
+    return sections
+
+
+def build_report(folder: str | Path) -> str:
+    """The HTML of a run folder's report (solve, evaluate or sweep)."""
+    run = _read_run(Path(folder))
+    data, q = run.data, run.data.quarter_labels
+    kpis, sections = _kpis(run), _sections(run)
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    title = f"fleetopt {kind}: {data.model.name}"
+    title = f"fleetopt {run.kind}: {data.model.name}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title><style>{STYLE}</style></head>
 <body><main>
 <h1>{escape(title)}</h1>
-<p class="sub">{escape(data.model.description)}<br>Run folder {escape(str(folder))}; horizon {q[0]}..{q[-1]}; written {created} by fleetopt {__version__}.</p>
+<p class="sub">{escape(data.model.description)}<br>Run folder {escape(str(run.folder))}; horizon {q[0]}..{q[-1]}; written {created} by fleetopt {__version__}.</p>
 <pre id="script-errors" hidden></pre>
 <div class="kpis">{"".join(kpis)}</div>
 {"".join(sections)}
@@ -296,9 +355,7 @@ def build_report(folder: str | Path) -> str:
 
 def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of a run folder (default: report.html inside it)."""
-    from fleetopt.runs.files import write_text_atomic
-
     html = build_report(folder)
-    out = Path(out) if out is not None else Path(folder) / "report.html"
+    out = Path(out) if out is not None else RunFolder(folder) / RunFolder.REPORT
     write_text_atomic(out, html)
     return out

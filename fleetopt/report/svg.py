@@ -7,26 +7,12 @@ from html import escape
 
 import numpy as np
 
+from fleetopt.core.units import format_number_compact, format_usd_compact
+
 PALETTE = ["#1f6feb", "#d97706", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#be185d", "#65a30d"]
 GENERATION_COLOURS = {"hopper": "#64748b", "blackwell": "#1f6feb", "rubin": "#16a34a"}
 W, H = 720, 300
 LEFT, RIGHT, TOP, BOTTOM = 78, 16, 34, 46
-
-
-def money(v: float) -> str:
-    a = abs(v)
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= div:
-            return f"{'-' if v < 0 else ''}${a / div:,.1f}{suffix}"
-    return f"{'-' if v < 0 else ''}${a:,.0f}"
-
-
-def number(v: float) -> str:
-    a = abs(v)
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= div:
-            return f"{v / div:,.1f}{suffix}"
-    return f"{v:,.0f}" if a >= 10 or v == 0 else f"{v:,.2f}"
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -48,7 +34,7 @@ class Frame:
     """Axes mapping data to pixels, with gridlines, tick labels and a title."""
 
     def __init__(
-        self, title: str, x_labels: list[str], y_lo: float, y_hi: float, y_fmt=number, y_unit: str = ""
+        self, title: str, x_labels: list[str], y_lo: float, y_hi: float, y_fmt=format_number_compact, y_unit: str = ""
     ):
         self.title, self.x_labels, self.y_fmt, self.y_unit = title, x_labels, y_fmt, y_unit
         ticks = nice_ticks(min(y_lo, 0.0) if y_lo >= 0 else y_lo, y_hi)
@@ -128,7 +114,7 @@ def lines(
     x_labels: list[str],
     series: dict[str, np.ndarray],
     unit: str,
-    y_fmt=number,
+    y_fmt=format_number_compact,
     bands: dict[str, list[tuple[np.ndarray, np.ndarray, float]]] | None = None,
     dashed: set[str] | None = None,
 ) -> str:
@@ -162,7 +148,7 @@ def histogram(title: str, samples: dict[str, np.ndarray], bins: int = 30, unit: 
     edges = np.linspace(lo, hi, bins + 1)
     counts = {k: np.histogram(v, bins=edges)[0] / len(v) for k, v in samples.items()}
     top = max(float(c.max()) for c in counts.values())
-    labels = [money(e) for e in edges[:-1]]
+    labels = [format_usd_compact(e) for e in edges[:-1]]
     frame = Frame(title, labels, 0.0, top, y_fmt=lambda v: f"{v:.0%}", y_unit="share of scenarios")
     width = (W - LEFT - RIGHT) / bins
     legend = []
@@ -174,7 +160,7 @@ def histogram(title: str, samples: dict[str, np.ndarray], bins: int = 30, unit: 
                 frame.add(
                     f'<rect x="{x:.1f}" y="{frame.y(share):.1f}" width="{width - 1:.1f}" '
                     f'height="{frame.y(0) - frame.y(share):.1f}" fill="{colour}" opacity="{0.75 if n == 0 else 0.5}">'
-                    f"<title>{escape(name)}: {escape(money(edges[b]))} to {escape(money(edges[b + 1]))}: {share:.1%}</title></rect>"
+                    f"<title>{escape(name)}: {escape(format_usd_compact(edges[b]))} to {escape(format_usd_compact(edges[b + 1]))}: {share:.1%}</title></rect>"
                 )
         legend.append((name, colour))
     frame.x = lambda i: LEFT + (W - LEFT - RIGHT) * i / bins  # labels at bin edges
@@ -185,7 +171,7 @@ def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str
     """Points with keys x_key, y_key, label, front (bool), recommended (bool), colour_value (0..1)."""
     xs = np.array([p[x_key] for p in points], dtype=float)
     ys = np.array([p[y_key] for p in points], dtype=float)
-    frame = Frame(title, [], float(ys.min()), float(ys.max()), y_fmt=money, y_unit=y_label)
+    frame = Frame(title, [], float(ys.min()), float(ys.max()), y_fmt=format_usd_compact, y_unit=y_label)
     xt = nice_ticks(float(xs.min()), float(xs.max()))
     x0, x1 = xt[0], xt[-1] if xt[-1] > xt[0] else xt[0] + 1
 
@@ -194,7 +180,7 @@ def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str
 
     for v in xt:
         frame.add(
-            f'<text x="{px(v):.1f}" y="{H - BOTTOM + 16}" class="tick" text-anchor="middle">{escape(money(v))}</text>'
+            f'<text x="{px(v):.1f}" y="{H - BOTTOM + 16}" class="tick" text-anchor="middle">{escape(format_usd_compact(v))}</text>'
         )
     frame.add(f'<text x="{W - RIGHT}" y="{H - 20}" class="tick" text-anchor="end">{escape(x_label)}</text>')
     for p, x, y in zip(points, xs, ys, strict=True):

@@ -1,4 +1,10 @@
-"""Run folders: everything a run writes, written atomically (a temporary folder renamed into place)."""
+"""Run folders: the one place that knows a run's file names, claims new folders and writes them whole.
+
+A run writes into a folder of its own: claimed before the run starts (``mkdir`` of a unique
+name, so runs started at the same moment never share or overwrite one), filled atomically (a
+temporary folder renamed onto it) or, for resumable jobs, file by file with ``summary.json``
+last: its presence marks a finished run.
+"""
 
 from __future__ import annotations
 
@@ -6,48 +12,26 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from fleetopt.errors import InputError
+from fleetopt.runs.files import write_bytes_atomic
 
-class RunDirError(Exception):
+RUNS_DIR_VARIABLE = "FLEETOPT_RUNS_DIR"
+
+
+class RunDirError(InputError):
     """A run folder that cannot be written or read."""
 
 
-def default_run_dir(model_name: str, runs_dir: Path | None = None) -> Path:
-    """runs/<UTC timestamp>-<name>/ (the runs folder is $FLEETOPT_RUNS_DIR or ./runs)."""
-    from fleetopt.runs.registry import runs_dir as default_runs
-
-    runs_dir = default_runs() if runs_dir is None else runs_dir
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    path = runs_dir / f"{stamp}-{model_name}"
-    n = 1
-    while path.exists():
-        n += 1
-        path = runs_dir / f"{stamp}-{model_name}-{n}"
-    return path
-
-
-def write_run_dir(out: Path, files: dict[str, bytes | str]) -> Path:
-    """Write ``files`` (name -> content) into a new folder ``out``, all or nothing."""
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise RunDirError(f"{out} already exists and is not empty: choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        for name, content in files.items():
-            data = content.encode("utf-8") if isinstance(content, str) else content
-            (tmp / name).write_bytes(data)
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+def runs_dir() -> Path:
+    """The runs folder: $FLEETOPT_RUNS_DIR, else ./runs (run folders and the registry live there)."""
+    return Path(os.environ.get(RUNS_DIR_VARIABLE, "runs"))
 
 
 def json_text(obj) -> str:
@@ -59,3 +43,181 @@ def json_text(obj) -> str:
         raise TypeError(f"not JSON serialisable: {type(o)}")
 
     return json.dumps(obj, indent=2, default=default, allow_nan=True) + "\n"
+
+
+class RunFolder:
+    """A run folder: its path, the names of its files, claiming it, writing it and reading it back."""
+
+    SUMMARY = "summary.json"  # written last: a finished run has one
+    MODEL = "model.yaml"  # the model the run was made from, as it was read
+    JOB = "job.json"  # a resumable job's settings (evaluate, sweep), written when it starts
+    CHUNKS = "chunks"  # a resumable job's finished evaluation chunks, removed when it finishes
+    PLAN = "plan.npz"  # a solve's plan
+    PLANS = "plans.npz"  # a sweep's candidate plans
+    PLAN_CSV = "plan.csv"
+    STATEMENTS = "statements.csv"
+    METRICS = "metrics.csv"
+    NPV_MATRIX = "npv_matrix.npy"
+    CANDIDATES = "candidates.json"  # a sweep's candidates (feasible or not), saved when it starts
+    CANDIDATES_CSV = "candidates.csv"
+    FRONT = "front.csv"
+    REPORT = "report.html"
+    PLAN_FILES = (PLANS, PLAN)
+
+    def __init__(self, path: str | Path, claimed: bool = False):
+        self.path = Path(path)
+        self.claimed = claimed  # created by this process: released again if the run leaves it empty
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    # ------------------------------------------------------------ claiming
+
+    @staticmethod
+    def check_new(path: str | Path | None) -> None:
+        """Refuse a folder that exists and is not empty (or is not a folder): a run never mixes
+        its files with another's. None (a default folder, claimed later) passes."""
+        if path is None:
+            return
+        path = Path(path)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise RunDirError(f"--out {path} already exists and is not empty: choose another folder")
+
+    @classmethod
+    def claim(cls, out: str | Path | None, default_name: str, runs: Path | None = None) -> RunFolder:
+        """The folder a new run writes: ``out`` (new or empty), else a new unique
+        ``<runs>/<UTC timestamp>-<default_name>[-<n>]`` created at once with ``mkdir``."""
+        if out is not None:
+            cls.check_new(out)
+            out = Path(out)
+            try:
+                out.mkdir(parents=True)
+                return cls(out, claimed=True)
+            except FileExistsError:
+                return cls(out)  # an empty folder the user made: theirs, never removed
+            except OSError as exc:
+                raise RunDirError(f"cannot create {out}: {exc.strerror or exc}") from None
+        runs = runs_dir() if runs is None else Path(runs)
+        runs.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        n = 1
+        while True:
+            path = runs / (f"{stamp}-{default_name}" if n == 1 else f"{stamp}-{default_name}-{n}")
+            try:
+                path.mkdir()  # atomic: of two runs asking for one name, exactly one gets it
+                return cls(path, claimed=True)
+            except FileExistsError:
+                n += 1
+
+    def release(self) -> None:
+        """Remove the folder if this process claimed it and nothing was written into it."""
+        if self.claimed and self.path.is_dir() and not any(self.path.iterdir()):
+            self.path.rmdir()
+
+    @contextmanager
+    def released_on_failure(self) -> Iterator[RunFolder]:
+        """A run that fails (or is stopped) before writing anything leaves no empty folder behind."""
+        try:
+            yield self
+        except BaseException:
+            self.release()
+            raise
+
+    # ------------------------------------------------------------ reading
+
+    @property
+    def is_finished(self) -> bool:
+        return (self.path / self.SUMMARY).exists()
+
+    @property
+    def is_job(self) -> bool:
+        """A resumable job's folder (evaluate, sweep), finished or not."""
+        return (self.path / self.JOB).exists()
+
+    @property
+    def chunk_folder(self) -> Path:
+        return self.path / self.CHUNKS
+
+    @property
+    def model_file(self) -> Path | None:
+        """The copy of the model the run was made from, if there is one."""
+        path = self.path / self.MODEL
+        return path if path.exists() else None
+
+    @property
+    def plan_file(self) -> Path | None:
+        """The plans of the run: plans.npz (a sweep) or plan.npz (a solve), if there is one."""
+        return next((self.path / n for n in self.PLAN_FILES if (self.path / n).exists()), None)
+
+    def summary(self) -> dict:
+        return json.loads((self.path / self.SUMMARY).read_text())
+
+    @property
+    def kind(self) -> str | None:
+        """solve, evaluate or sweep for a finished run; None before it finishes."""
+        return self.summary().get("kind") if self.is_finished else None
+
+    def job(self) -> dict:
+        return json.loads((self.path / self.JOB).read_text())
+
+    def read_text(self, name: str) -> str:
+        return (self.path / name).read_text()
+
+    # ------------------------------------------------------------ writing
+
+    def write(self, files: dict[str, bytes | str]) -> Path:
+        """Write ``files`` (name -> content) into the folder, all or nothing: they are written into
+        a temporary folder beside it, which is then renamed onto the (new or empty) folder."""
+        out = self.path
+        self.check_new(out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        except OSError as exc:
+            raise RunDirError(f"cannot write {out}: {exc.strerror or exc}") from None
+        try:
+            for name, content in files.items():
+                (tmp / name).write_bytes(_bytes(content))
+            try:
+                os.replace(tmp, out)  # onto an empty folder too (POSIX): the claimed name is never free
+            except OSError:
+                if not out.is_dir():
+                    raise
+                out.rmdir()
+                os.replace(tmp, out)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            self.release()
+            raise RunDirError(f"cannot write {out}: {exc.strerror or exc}") from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            self.release()
+            raise
+        return out
+
+    def start_job(self, files: dict[str, bytes | str], settings: dict) -> None:
+        """Start a resumable job: ``files`` (the model, the plans ...) then job.json, each atomically."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        for name, content in files.items():
+            write_bytes_atomic(self.path / name, _bytes(content))
+        write_bytes_atomic(self.path / self.JOB, _bytes(json_text(settings)))
+
+    def finish(
+        self, files: dict[str, bytes | str], known_at_start: Callable[[], dict[str, bytes | str]] | None = None
+    ) -> Path:
+        """Write a run's final files. A job folder (it has job.json) already holds what
+        ``known_at_start()`` would give: it gets ``files`` one by one, summary.json last, and loses
+        its chunks. Any other folder gets everything at once (``known_at_start()`` as well)."""
+        if not self.is_job:
+            return self.write({**(known_at_start() if known_at_start else {}), **files})
+        for name in sorted(files, key=lambda n: n == self.SUMMARY):
+            write_bytes_atomic(self.path / name, _bytes(files[name]))
+        shutil.rmtree(self.chunk_folder, ignore_errors=True)
+        return self.path
+
+
+def _bytes(content: bytes | str) -> bytes:
+    return content.encode("utf-8") if isinstance(content, str) else content

@@ -7,13 +7,15 @@ WAL mode with a generous busy timeout, so writers wait for each other instead of
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from fleetopt.errors import InputError
+from fleetopt.runs.folder import runs_dir
 
 DB_NAME = "registry.sqlite"
 _SCHEMA = """
@@ -31,7 +33,7 @@ CREATE INDEX IF NOT EXISTS runs_model ON runs (model_name, id);
 """
 
 
-class RegistryError(Exception):
+class RegistryError(InputError):
     """An unknown run id, or a run whose folder is gone."""
 
 
@@ -49,11 +51,6 @@ class RunRecord:
     @property
     def exists(self) -> bool:
         return self.path.is_dir()
-
-
-def runs_dir() -> Path:
-    """The runs folder: $FLEETOPT_RUNS_DIR, else ./runs."""
-    return Path(os.environ.get("FLEETOPT_RUNS_DIR", "runs"))
 
 
 class Registry:

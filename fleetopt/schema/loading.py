@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from fleetopt.errors import InputError
 from fleetopt.schema import PlanningModel, cross_checks
 
 DEFAULT_MODEL = "neocloud"
@@ -41,7 +42,7 @@ def _path_part(part: object) -> str:
     return repr(part) if isinstance(part, str) and not part.isprintable() else str(part)
 
 
-class ModelError(Exception):
+class ModelError(InputError):
     """A model file that cannot be used, with every problem found."""
 
     def __init__(self, source: str, issues: list[ModelIssue]):

@@ -21,13 +21,14 @@ import pandas as pd
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
+from fleetopt.errors import InputError
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.schema import Robustness
 
 BLACKWELL, RUBIN = 1, 2
 
 
-class RuleError(Exception):
+class RuleError(InputError):
     """No candidate satisfies the user's rule."""
 
 

@@ -4,14 +4,27 @@ front and the rule's pick, written to a run folder. The candidates and the choic
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fleetopt import __version__
 from fleetopt.core.data import load
-from fleetopt.evaluate.jobfolder import CHUNK_FOLDER, JOB_FILE, finish_run_folder
-from fleetopt.evaluate.planfile import plans_npz_bytes
-from fleetopt.runs.folder import default_run_dir, json_text
+from fleetopt.core.units import format_usd
+from fleetopt.evaluate.backend import resolve_backend
+from fleetopt.evaluate.batch import PlanFileError, compile_plans
+from fleetopt.evaluate.engine import evaluate
+from fleetopt.evaluate.jobs import ChunkStore
+from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
+from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.schema.loading import LoadedModel
+from fleetopt.sweep.candidates import (
+    Candidate,
+    CandidateSet,
+    Rule,
+    generate_candidates,
+    pareto_front,
+    recommend,
+)
 
 
 def sweep(
@@ -33,9 +46,6 @@ def sweep(
     With ``folder``, the candidates and every finished evaluation chunk are saved there as the
     sweep goes, so :func:`resume_sweep` can finish an interrupted one. Returns a :class:`SweepResult`.
     """
-    from fleetopt.evaluate.backend import resolve_backend
-    from fleetopt.sweep.candidates import Rule, generate_candidates
-
     rule = rule or Rule()
     loaded, data = load(model)
     resolve_backend(backend)  # an unusable backend fails before the solves, not after
@@ -54,17 +64,6 @@ def sweep(
 
 
 def _start_sweep_job(folder: Path, loaded: LoadedModel, cands, settings: dict) -> None:
-    from fleetopt.runs.files import write_bytes_atomic, write_text_atomic
-
-    folder.mkdir(parents=True, exist_ok=True)
-    feasible = cands.feasible
-    write_text_atomic(folder / "model.yaml", loaded.text)
-    write_bytes_atomic(
-        folder / "plans.npz",
-        plans_npz_bytes(
-            [c.plan for c in feasible], [c.label for c in feasible], loaded.model.name, loaded.content_hash
-        ),
-    )
     listing = [
         {
             "label": c.label,
@@ -75,25 +74,29 @@ def _start_sweep_job(folder: Path, loaded: LoadedModel, cands, settings: dict) -
         }
         for c in cands.candidates
     ]
-    write_text_atomic(folder / "candidates.json", json_text(listing))
-    write_text_atomic(folder / JOB_FILE, json_text(settings))
+    files = {**_plans_and_model(loaded, cands), RunFolder.CANDIDATES: json_text(listing)}
+    RunFolder(folder).start_job(files, settings)
+
+
+def _plans_and_model(loaded: LoadedModel, cands) -> dict[str, bytes | str]:
+    """The files a sweep knows once its candidates are made: their plans and the model."""
+    feasible = cands.feasible
+    plans, labels = [c.plan for c in feasible], [c.label for c in feasible]
+    npz = plans_npz_bytes(plans, labels, loaded.model.name, loaded.content_hash)
+    return {RunFolder.PLANS: npz, RunFolder.MODEL: loaded.text}
 
 
 def resume_sweep(folder: str | Path, progress=None):
     """Finish an interrupted sweep: its candidates are on disk, only missing chunks are evaluated."""
-    import json
-
-    from fleetopt.evaluate import PlanFileError, load_plans
-    from fleetopt.sweep.candidates import Candidate, CandidateSet
-
-    folder = Path(folder)
-    if not (folder / JOB_FILE).exists() or not (folder / "candidates.json").exists():
-        raise PlanFileError(f"{folder}: not a resumable sweep (no {JOB_FILE} or candidates.json)")
-    if (folder / "summary.json").exists():
-        raise PlanFileError(f"{folder}: this sweep already finished")
-    settings = json.loads((folder / JOB_FILE).read_text())
-    loaded, data = load(folder / "model.yaml")
-    plans, labels, _ = load_plans(folder / "plans.npz", data)
+    run = RunFolder(folder)
+    if not run.is_job or not (run / RunFolder.CANDIDATES).exists():
+        missing = f"no {RunFolder.JOB} or {RunFolder.CANDIDATES}"
+        raise PlanFileError(f"{run.path}: not a resumable sweep ({missing})")
+    if run.is_finished:
+        raise PlanFileError(f"{run.path}: this sweep already finished")
+    settings = run.job()
+    loaded, data = load(run / RunFolder.MODEL)
+    plans, labels, _ = load_plans(run / RunFolder.PLANS, data)
     by_label = dict(zip(labels, plans, strict=True))
     cands = CandidateSet(
         [
@@ -105,24 +108,18 @@ def resume_sweep(folder: str | Path, progress=None):
                 c["forecast_npv_usd"],
                 c["note"],
             )
-            for c in json.loads((folder / "candidates.json").read_text())
+            for c in json.loads(run.read_text(RunFolder.CANDIDATES))
         ]
     )
-    return _finish_sweep(loaded, data, cands, settings, progress, folder)
+    return _finish_sweep(loaded, data, cands, settings, progress, run.path)
 
 
 def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
-    from fleetopt.evaluate import compile_plans
-    from fleetopt.evaluate import evaluate as run_evaluation
-    from fleetopt.evaluate.backend import resolve_backend
-    from fleetopt.evaluate.jobs import ChunkStore
-    from fleetopt.sweep.candidates import Rule, pareto_front, recommend
-
     rule = Rule(**settings["rule"])
     feasible = cands.feasible
     batch = compile_plans(data, [c.plan for c in feasible], [c.label for c in feasible])
-    store = ChunkStore(Path(folder) / CHUNK_FOLDER) if folder is not None else None
-    evaluation = run_evaluation(
+    store = ChunkStore(RunFolder(folder).chunk_folder) if folder is not None else None
+    evaluation = evaluate(
         data, batch, settings["n_scenarios"], settings["seed"],
         backend=resolve_backend(settings["backend"], settings.get("threads")),
         plan_chunk=settings.get("plan_chunk"), progress=progress, store=store,
@@ -158,8 +155,6 @@ class SweepResult:
         rec, opt = self.recommended, self.forecast_optimum
         if rec["plan"] == opt["plan"]:
             return f"The forecast optimum also satisfies the rule ({self.rule.describe()}) best."
-        from fleetopt.cli.render import format_usd
-
         return (
             f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum it changes "
             f"mean NPV by {format_usd(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
@@ -198,20 +193,13 @@ class SweepResult:
 
 def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
     """Write plans.npz, candidates.csv, front.csv, summary.json and model.yaml into the run folder
-    (a new one, or the folder the sweep saved its candidates and chunks in)."""
+    (the folder the sweep saved its candidates and chunks in, a new one, or None: a new default one)."""
     loaded = result.loaded
-    out = Path(out) if out is not None else default_run_dir(f"{loaded.model.name}-sweep")
-    feasible = result.candidates.feasible
+    folder = RunFolder(out) if out is not None else RunFolder.claim(None, f"{loaded.model.name}-sweep")
+    front = result.metrics[result.metrics["on_front"]]
     files = {
-        "candidates.csv": result.metrics.to_csv(index=False, float_format="%.6f"),
-        "front.csv": result.metrics[result.metrics["on_front"]].to_csv(index=False, float_format="%.6f"),
-        "summary.json": json_text(result.summary()),
+        RunFolder.CANDIDATES_CSV: result.metrics.to_csv(index=False, float_format="%.6f"),
+        RunFolder.FRONT: front.to_csv(index=False, float_format="%.6f"),
+        RunFolder.SUMMARY: json_text(result.summary()),
     }
-
-    def saved_at_start() -> dict:
-        plans = [c.plan for c in feasible]
-        labels = [c.label for c in feasible]
-        npz = plans_npz_bytes(plans, labels, loaded.model.name, loaded.content_hash)
-        return {"plans.npz": npz, "model.yaml": loaded.text}
-
-    return finish_run_folder(out, files, known_at_start=saved_at_start)
+    return folder.finish(files, known_at_start=lambda: _plans_and_model(loaded, result.candidates))

@@ -1,0 +1,33 @@
+"""Money and counts written for people: one definition, used by the terminal tables, the sweep's
+explanation and the HTML reports."""
+
+from __future__ import annotations
+
+
+def format_usd(usd: float) -> str:
+    """USD with a scale suffix, for tables and sentences: -$14.1M, $2.35B."""
+    sign = "-" if usd < 0 else ""
+    usd = abs(usd)
+    if usd >= 1e9:
+        return f"{sign}${usd / 1e9:,.2f}B"
+    if usd >= 1e6:
+        return f"{sign}${usd / 1e6:,.1f}M"
+    return f"{sign}${usd:,.0f}"
+
+
+def format_usd_compact(usd: float) -> str:
+    """USD in at most one decimal, for chart axes and report cells: $2.4B, -$14.1M, $850.0k."""
+    a = abs(usd)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{'-' if usd < 0 else ''}${a / div:,.1f}{suffix}"
+    return f"{'-' if usd < 0 else ''}${a:,.0f}"
+
+
+def format_number_compact(v: float) -> str:
+    """A count in at most one decimal with a scale suffix: 12.5k, 3.0M (below 10: two decimals)."""
+    a = abs(v)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{v / div:,.1f}{suffix}"
+    return f"{v:,.0f}" if a >= 10 or v == 0 else f"{v:,.2f}"

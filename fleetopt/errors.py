@@ -1,0 +1,47 @@
+"""The errors fleetopt reports to its user, one hierarchy rooted in :class:`FleetoptError`.
+
+Each class carries the exit status the command line ends with (see README "Exit codes"), so the
+CLI maps every error to its code and message in one place (``fleetopt.cli.common.errors_reported``).
+The concrete errors live beside the code that raises them and derive from one of these:
+
+- :class:`InputError` (exit 2): ``ModelError`` (schema.loading), ``RunDirError`` (runs.folder),
+  ``RegistryError`` (runs.registry), ``BackendError`` (evaluate.backend), ``PlanFileError``
+  (evaluate.batch), ``RayUnavailable`` (evaluate.jobs), ``RuleError`` (sweep.candidates),
+  ``CompareError`` (compare), ``ReportError`` (report.page);
+- :class:`InfeasibleError` (exit 3): ``InfeasibleModel`` (milp.solve);
+- :class:`NoPlanError` (exit 4): ``NoPlanFound`` (milp.solve).
+
+This module imports nothing from fleetopt: every layer may import it.
+"""
+
+from __future__ import annotations
+
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+EXIT_INFEASIBLE = 3
+EXIT_NO_PLAN = 4
+EXIT_INTERRUPTED = 130
+
+
+class FleetoptError(Exception):
+    """An error fleetopt explains to its user (its message is meant to be read, not a traceback)."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class InputError(FleetoptError):
+    """Bad input: a model file, option, run folder or plan file that cannot be used as given."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class InfeasibleError(FleetoptError):
+    """A model no plan can satisfy."""
+
+    exit_code = EXIT_INFEASIBLE
+
+
+class NoPlanError(FleetoptError):
+    """The solver stopped before it found any feasible plan."""
+
+    exit_code = EXIT_NO_PLAN

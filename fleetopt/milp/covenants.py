@@ -1,0 +1,141 @@
+"""Covenant rows of the MILP, built from the covenant catalogue (fleetopt/core/covenants.py): one
+constraint group per catalogue group (§5.11) and, for the tests on EBITDA, their copies under the
+`robustness` income shocks (§5.13). A new covenant type needs no code here.
+
+Each test is the catalogue's linear form in model units, in the quarters the MILP tests it
+(``CovenantTest.milp_tested``):
+
+    max test:  lesser_t <= a x greater_t + slack      (leverage: D_t <= 4 Γ EBITDA_t)
+    min test:  a x greater_t + slack >= lesser_t      (DSCR: EBITDA_t >= δ (Int_t + S_t))
+
+with the flows (EBITDA, debt service, interest) averaged over the covenants' EBITDA period.
+"""
+
+from __future__ import annotations
+
+from fleetopt.core.covenants import CATALOGUE, CovenantKind, CovenantTest
+from fleetopt.milp.builder import Builder
+from fleetopt.milp.groups import ConstraintGroup, Slack
+from fleetopt.milp.units import to_model_units
+
+
+def total_debt(b: Builder, t: int):
+    """\\sum_f D_{f,t}."""
+    return sum(b.m.balance[f, t] for f in range(len(b.data.facilities)))
+
+
+def debt_service(b: Builder, t: int):
+    """Int_t + \\sum_f S_{f,t}: what the DSCR covenant compares EBITDA with."""
+    m = b.m
+    return m.interest[t] + sum(m.scheduled_principal[f, t] for f in range(len(b.data.facilities)))
+
+
+def quantity(b: Builder, name: str, t: int, case: str | None = None):
+    """A covenant quantity of quarter ``t`` (MUSD): debt and cash at the end of ``t``, the flows
+    averaged over the EBITDA period; under the income shock ``case``, EBITDA less the income it
+    loses and cash less the cash it has lost so far."""
+    m = b.m
+    if name == "debt":
+        return total_debt(b, t)
+    if name == "cash":
+        return m.cash[t] if case is None else m.cash[t] - m.stress_gap[case, t]
+    quarters = range(max(0, t - b.data.covenant_window + 1), t + 1)
+    values = [_flow(b, name, q, case) for q in quarters]
+    return values[0] if len(values) == 1 else sum(values) / len(values)
+
+
+def _flow(b: Builder, name: str, t: int, case: str | None):
+    m = b.m
+    if name == "ebitda":
+        return m.ebitda[t] if case is None else m.ebitda[t] - m.stress_lost[case, t]
+    return debt_service(b, t) if name == "debt_service" else m.interest[t]
+
+
+def covenant_row(b: Builder, test: CovenantTest, t: int, slack_key: tuple, case: str | None = None):
+    """The test's row in quarter ``t``; ``slack_key`` indexes its diagnosis slack."""
+    (a, x), (c, y) = test.greater, test.lesser
+    greater = quantity(b, x, t, case)
+    greater = greater if a == 1.0 else a * greater
+    if y is None:
+        lesser = to_model_units(c)  # a threshold in USD
+    else:
+        lesser = quantity(b, y, t, case)
+        lesser = lesser if c == 1.0 else c * lesser
+    if test.kind.bound == "max":
+        return lesser <= greater + b.slack(*slack_key)
+    return greater + b.slack(*slack_key) >= lesser
+
+
+def _test(b: Builder, kind: CovenantKind) -> CovenantTest:
+    """The model's test of ``kind``; a zero-threshold stand-in for a kind the model does not set
+    but whose group it uses (the rows of a shared group come in sets of every part)."""
+    for test in b.data.covenants:
+        if test.kind == kind:
+            return test
+    some = next(test for test in b.data.covenants if test.kind.group == kind.group)
+    return CovenantTest(kind, 0.0, some.tested, some.milp_tested, some.window)
+
+
+def covenant_rule(b: Builder, t: int, part: str | None = None):
+    r"""a x X_t + slack >= Y-side_t (min test) or Y-side_t <= a x X_t + slack (max test): the linear
+    form of the catalogue's test of this group (and ``part``) in quarter t, e.g.
+    \sum_f D_{f,t} <= 4 Γ^{max} EBITDA_t, EBITDA_t >= δ (Int_t + \sum_f S_{f,t}),
+    EBITDA_t >= ι Int_t, C_t >= \underline L, C_t >= ψ \sum_f D_{f,t}."""
+    kind = next(k for k in CATALOGUE if k.group == b.group.name and k.part == part)
+    return covenant_row(b, _test(b, kind), t, (t,) if part is None else (t, part))
+
+
+def stress_covenant_rule(b: Builder, case: str, t: int):
+    r"""The covenant on the shocked EBITDA: EBITDA_t - L_{σ,t} in place of EBITDA_t, e.g.
+    \sum_f D_{f,t} <= 4 Γ^{max} (EBITDA_t - L_{σ,t})."""
+    kind = next(k for k in CATALOGUE if f"stress_{k.name}" == b.group.name)
+    return covenant_row(b, _test(b, kind), t, (t, case, kind.name), case)
+
+
+def _shocked_quarter(data, key) -> tuple[str, int]:
+    t, case, test = key
+    q = data.quarter_labels[t]
+    return (f"{q} ({test} with {case} lost)" if case != "market prices" else f"{q} ({test})"), t
+
+
+ROBUSTNESS = Slack("robustness", "MUSD", _shocked_quarter, relaxed_first=True)
+
+
+def _on_ebitda(kind: CovenantKind) -> bool:
+    return "ebitda" in (kind.numerator, kind.denominator)
+
+
+COVENANT_GROUPS = {
+    name: ConstraintGroup(name, "§5.11", covenant_rule, Slack(name, "MUSD"))
+    for name in dict.fromkeys(kind.group for kind in CATALOGUE)
+}
+STRESS_COVENANT_GROUPS = {
+    kind.name: ConstraintGroup(f"stress_{kind.name}", "§5.13", stress_covenant_rule, ROBUSTNESS)
+    for kind in CATALOGUE
+    if _on_ebitda(kind)
+}
+
+
+def add_covenants(b: Builder) -> None:
+    """Every covenant group the model's tests use, in catalogue order, over the quarters the MILP
+    tests it (and, for a shared group, every part); tests on debt only with a debt facility."""
+    has_debt = bool(b.data.facilities)
+    for name, group in COVENANT_GROUPS.items():
+        tests = [test for test in b.data.covenants if test.kind.group == name]
+        if not tests or (tests[0].kind.needs_debt and not has_debt):
+            continue
+        parts = [kind.part for kind in CATALOGUE if kind.group == name]
+        quarters = tests[0].milp_tested
+        b.add(group, [(t, part) for t in quarters for part in parts] if parts != [None] else list(quarters))
+
+
+def add_shocked_covenants(b: Builder) -> None:
+    """The tests on EBITDA under every income shock of ``b.m.STRESS``."""
+    if not b.data.facilities:
+        return
+    for test in b.data.covenants:
+        if _on_ebitda(test.kind):
+            b.add(STRESS_COVENANT_GROUPS[test.kind.name], b.m.STRESS, list(test.milp_tested))
+
+
+GROUPS = (*COVENANT_GROUPS.values(), *STRESS_COVENANT_GROUPS.values())

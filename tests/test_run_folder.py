@@ -1,0 +1,90 @@
+"""Run folders: claimed atomically (runs started at once never share a folder or lose a finished
+run), released when a run fails before writing anything, written whole, read back by name."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from fleetopt.errors import FleetoptError, InputError
+from fleetopt.runs.folder import RunDirError, RunFolder
+from fleetopt.runs.registry import Registry
+
+FLEETOPT = Path(sys.executable).parent / "fleetopt"
+CONCURRENT_SOLVES = 3
+
+
+def test_default_folders_claimed_at_once_are_all_different(tmp_path):
+    with ThreadPoolExecutor(16) as pool:
+        folders = list(pool.map(lambda _: RunFolder.claim(None, "tiny", runs=tmp_path), range(32)))
+    paths = {f.path for f in folders}
+    assert len(paths) == 32 and all(p.is_dir() and p.parent == tmp_path for p in paths)
+    assert all(f.claimed for f in folders)
+
+
+def test_concurrent_solves_on_one_runs_folder_all_finish_and_are_registered(tmp_path):
+    runs = tmp_path / "runs"
+    env = {**os.environ, "FLEETOPT_RUNS_DIR": str(runs)}
+    # started together, so that their default folders are named in the same second
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    command = [str(FLEETOPT), "solve", "tiny"]
+    procs = [subprocess.Popen(command, env=env, cwd=tmp_path, **pipes) for _ in range(CONCURRENT_SOLVES)]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * CONCURRENT_SOLVES, [err for _, err in results]
+    folders = sorted(p for p in runs.iterdir() if p.is_dir())
+    assert len(folders) == CONCURRENT_SOLVES
+    assert all(RunFolder(f).kind == "solve" and RunFolder(f).plan_file is not None for f in folders)
+    recorded = sorted(r.path for r in Registry(runs).list())
+    assert recorded == [f.resolve() for f in folders]
+
+
+def test_a_run_that_fails_before_writing_leaves_no_folder(tmp_path):
+    claimed = RunFolder.claim(None, "tiny", runs=tmp_path)
+    with pytest.raises(RuntimeError), claimed.released_on_failure():
+        raise RuntimeError("solver crashed")
+    assert not claimed.path.exists()
+    given = RunFolder.claim(tmp_path / "new" / "out", "tiny")
+    with pytest.raises(KeyboardInterrupt), given.released_on_failure():
+        raise KeyboardInterrupt
+    assert not given.path.exists()
+
+
+def test_an_empty_folder_the_user_made_is_used_and_never_removed(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    folder = RunFolder.claim(mine, "tiny")
+    with pytest.raises(RuntimeError), folder.released_on_failure():
+        raise RuntimeError
+    assert mine.is_dir()
+    folder.write({RunFolder.SUMMARY: '{"kind": "solve"}\n', RunFolder.MODEL: "name: x\n"})
+    assert folder.kind == "solve" and folder.model_file == mine / RunFolder.MODEL
+
+
+def test_write_is_all_or_nothing_and_refuses_a_folder_in_use(tmp_path):
+    out = tmp_path / "run"
+    (out / "old").mkdir(parents=True)
+    with pytest.raises(RunDirError, match="already exists and is not empty"):
+        RunFolder(out).write({RunFolder.SUMMARY: "{}"})
+    with pytest.raises(RunDirError):
+        RunFolder.claim(out, "tiny")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no partial folder beside it
+    assert not RunFolder(out).is_finished and RunFolder(out).kind is None
+
+
+def test_a_job_folder_is_finished_file_by_file_and_loses_its_chunks(tmp_path):
+    folder = RunFolder(tmp_path / "job")
+    folder.start_job({RunFolder.MODEL: "name: x\n"}, {"kind": "evaluate"})
+    folder.chunk_folder.mkdir()
+    assert folder.is_job and not folder.is_finished and folder.job() == {"kind": "evaluate"}
+    folder.finish({RunFolder.SUMMARY: '{"kind": "evaluate"}\n', RunFolder.METRICS: "plan\n"})
+    assert folder.kind == "evaluate" and not folder.chunk_folder.exists()
+
+
+def test_run_folder_errors_are_bad_input():
+    assert issubclass(RunDirError, InputError) and issubclass(InputError, FleetoptError)
+    assert RunDirError("x").exit_code == 2
