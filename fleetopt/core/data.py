@@ -7,13 +7,14 @@ Quarter index ``t`` runs from 0 (the horizon's first quarter) to ``T - 1``.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from fleetopt.core.covenants import CovenantTest, covenant_tests, ebitda_window
 from fleetopt.core.quarters import HOURS_PER_QUARTER, parse_quarter
-from fleetopt.schema import PlanningModel, contract_skus
+from fleetopt.schema import PlanningModel, Risk, Robustness, contract_skus
 from fleetopt.schema.hardware import Generation, Use
 from fleetopt.schema.loading import LoadedModel, load_model
 from fleetopt.schema.series import resolve_series
@@ -98,7 +99,12 @@ class ModelData:
     Immutable (its arrays are shared by the MILP, the statements and every evaluated plan): the
     consumers read these figures, not the schema objects of ``model``."""
 
-    model: PlanningModel
+    model: PlanningModel  # the validated model file: for loading, writing and fingerprints only
+    name: str
+    description: str
+    fingerprint: str  # SHA-256 of the validated model: equal models, equal scenarios and results
+    risk: Risk  # the scenario generator's settings (fleetopt/evaluate/factors.py)
+    robustness: Robustness | None  # the shocks the MILP plan must survive (docs/formulation.md §5.13)
     T: int
     quarter_labels: list[str]
     hours: float
@@ -207,6 +213,11 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
     test_from = h.t_of(cov.test_from) if cov else T
     return ModelData(
         model=m,
+        name=m.name,
+        description=m.description,
+        fingerprint=hashlib.sha256(m.model_dump_json().encode()).hexdigest(),
+        risk=m.risk,
+        robustness=m.robustness,
         T=T,
         quarter_labels=m.quarter_labels,
         hours=HOURS_PER_QUARTER,

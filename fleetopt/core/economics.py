@@ -88,39 +88,14 @@ def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
     ``plan`` may hold a stack of plans (every decision array with a leading plan axis, see
     :meth:`Plan.stack`): each line is then (P, T), and every plan's figures are the ones it has
     alone, bit for bit (no reduction mixes plans)."""
-    T, I = data.T, data.I
     lead = plan.buy_blocks.shape[:-3]  # () for one plan, (P,) for a stack
-    held_c = plan.held  # (..., C, T)
-    held = np.zeros((*lead, data.S, I, T))
+    held = np.zeros((*lead, data.S, data.I, data.T))  # GPUs held by SKU and site
     for (s, i), cohorts in data.cohorts_by_sku_site.items():
-        held[..., s, i, :] = held_c[..., cohorts, :].sum(axis=-2)
-
-    contract_by_use = np.zeros(plan.active.shape)
-    for k, contract in enumerate(data.contracts):
-        contract_by_use[..., contract.use, :, :, :] += plan.contract_gpus[..., k, :, :, :]
-    market = plan.active - contract_by_use
-    revenue_market = (market_revenue_per_gpu(data)[:, :, None, :] * market).sum(axis=(-3, -2))
-    per_contract = contract_revenue_per_gpu(data)[:, None] * plan.contract_gpus.sum(axis=(-3, -2))
-
+        held[..., s, i, :] = plan.held[..., cohorts, :].sum(axis=-2)
     mw = drawn_mw(data, held, plan.active.sum(axis=-4))
     online = power_online_mw(data, plan.build_blocks)
-    lines: dict[str, np.ndarray] = {
-        "revenue_training_market_usd": revenue_market[..., 0, :],
-        "revenue_inference_market_usd": revenue_market[..., 1, :],
-        "revenue_contracts_usd": per_contract.sum(axis=-2) if len(data.contracts) else np.zeros((*lead, T)),
-    }
-    lines["revenue_usd"] = (
-        lines["revenue_training_market_usd"]
-        + lines["revenue_inference_market_usd"]
-        + lines["revenue_contracts_usd"]
-    )
-    sku_of = np.array([c.sku for c in data.cohorts], dtype=int)
-    lines["electricity_usd"] = (electricity_cost_per_mw(data) * mw).sum(axis=-2)
-    lines["gpu_opex_usd"] = (data.opex_per_gpu_quarter[sku_of][:, None] * held_c).sum(axis=-2)
-    fixed = np.array([s.fixed_cost_per_mw_quarter_usd for s in data.sites])
-    lines["site_fixed_usd"] = (fixed[:, None] * online).sum(axis=-2)
-    lines["redeployment_usd"] = data.redeploy_cost * plan.redeploy.sum(axis=-2)
-    lines["overhead_usd"] = np.zeros((*lead, T)) + data.overhead
+    lines, per_contract = _revenue_lines(data, plan, lead)
+    lines.update(_cost_lines(data, plan, lead, mw, online))
     lines["ebitda_usd"] = lines["revenue_usd"] - (
         lines["electricity_usd"]
         + lines["gpu_opex_usd"]
@@ -128,32 +103,76 @@ def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
         + lines["redeployment_usd"]
         + lines["overhead_usd"]
     )
-    lines["depreciation_gpu_usd"] = (data.depreciation * held_c).sum(axis=-2)
-    schedules = site_schedules(data)
-    lines["depreciation_power_usd"] = sum(
-        (_over_starts(plan.build_blocks[..., i, :], schedules[i].depreciation) for i in range(I)),
-        np.zeros((*lead, T)),
-    )
-    retire = plan.retire
-    lines["gain_on_disposal_usd"] = ((data.proceeds - data.book_value) * retire).sum(axis=-2)
-    lines["capex_gpu_usd"] = (
-        plan.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]
-    ).sum(axis=(-3, -2))
-    lines["capex_power_usd"] = sum(
-        (_over_starts(plan.build_blocks[..., i, :], schedules[i].capex) for i in range(I)),
-        np.zeros((*lead, T)),
-    )
-    lines["disposal_proceeds_usd"] = (data.proceeds * retire).sum(axis=-2)
-    lines["book_value_disposed_usd"] = (data.book_value * retire).sum(axis=-2)
+    lines.update(_asset_lines(data, plan, lead))
     for i, site in enumerate(data.sites):
         lines[f"mw_used_{site.name}"] = mw[..., i, :]
         lines[f"mw_available_{site.name}"] = online[..., i, :]
     for k, contract in enumerate(data.contracts):
         lines[f"revenue_contract_{contract.name}_usd"] = per_contract[..., k, :]
-    lines["gpus_held"] = held_c.sum(axis=-2)
+    lines["gpus_held"] = plan.held.sum(axis=-2)
     lines["gpus_in_service"] = plan.active.sum(axis=(-4, -3, -2))
-    lines["fleet_resale_value_usd"] = (data.resale_gross * held_c).sum(axis=-2)
+    lines["fleet_resale_value_usd"] = (data.resale_gross * plan.held).sum(axis=-2)
     return lines
+
+
+def _revenue_lines(data: ModelData, plan: Plan, lead: tuple) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Revenue by source, and (..., K, T) revenue per contract."""
+    contract_by_use = np.zeros(plan.active.shape)
+    for k, contract in enumerate(data.contracts):
+        contract_by_use[..., contract.use, :, :, :] += plan.contract_gpus[..., k, :, :, :]
+    market = plan.active - contract_by_use
+    revenue_market = (market_revenue_per_gpu(data)[:, :, None, :] * market).sum(axis=(-3, -2))
+    per_contract = contract_revenue_per_gpu(data)[:, None] * plan.contract_gpus.sum(axis=(-3, -2))
+    lines: dict[str, np.ndarray] = {
+        "revenue_training_market_usd": revenue_market[..., 0, :],
+        "revenue_inference_market_usd": revenue_market[..., 1, :],
+        "revenue_contracts_usd": (
+            per_contract.sum(axis=-2) if len(data.contracts) else np.zeros((*lead, data.T))
+        ),
+    }
+    lines["revenue_usd"] = (
+        lines["revenue_training_market_usd"]
+        + lines["revenue_inference_market_usd"]
+        + lines["revenue_contracts_usd"]
+    )
+    return lines, per_contract
+
+
+def _cost_lines(data: ModelData, plan: Plan, lead: tuple, mw: np.ndarray, online: np.ndarray) -> dict:
+    """Operating costs: electricity for the MW drawn, GPU opex, site fixed costs on the MW online,
+    redeployment and overhead."""
+    sku_of = np.array([c.sku for c in data.cohorts], dtype=int)
+    fixed = np.array([s.fixed_cost_per_mw_quarter_usd for s in data.sites])
+    return {
+        "electricity_usd": (electricity_cost_per_mw(data) * mw).sum(axis=-2),
+        "gpu_opex_usd": (data.opex_per_gpu_quarter[sku_of][:, None] * plan.held).sum(axis=-2),
+        "site_fixed_usd": (fixed[:, None] * online).sum(axis=-2),
+        "redeployment_usd": data.redeploy_cost * plan.redeploy.sum(axis=-2),
+        "overhead_usd": np.zeros((*lead, data.T)) + data.overhead,
+    }
+
+
+def _asset_lines(data: ModelData, plan: Plan, lead: tuple) -> dict[str, np.ndarray]:
+    """Depreciation, disposals and capex of GPUs and power plant."""
+    schedules = site_schedules(data)
+    retire = plan.retire
+
+    def over_sites(schedule: str) -> np.ndarray:
+        blocks = plan.build_blocks
+        parts = (_over_starts(blocks[..., i, :], getattr(schedules[i], schedule)) for i in range(data.I))
+        return sum(parts, np.zeros((*lead, data.T)))
+
+    return {
+        "depreciation_gpu_usd": (data.depreciation * plan.held).sum(axis=-2),
+        "depreciation_power_usd": over_sites("depreciation"),
+        "gain_on_disposal_usd": ((data.proceeds - data.book_value) * retire).sum(axis=-2),
+        "capex_gpu_usd": (
+            plan.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]
+        ).sum(axis=(-3, -2)),
+        "capex_power_usd": over_sites("capex"),
+        "disposal_proceeds_usd": (data.proceeds * retire).sum(axis=-2),
+        "book_value_disposed_usd": (data.book_value * retire).sum(axis=-2),
+    }
 
 
 def power_online_mw(data: ModelData, build_blocks: np.ndarray) -> np.ndarray:

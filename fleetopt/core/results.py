@@ -104,7 +104,7 @@ def shocked_cash(data: ModelData, st: Statements, robustness: Robustness | None 
     without the solver: per case the lowest cash (USD) and its quarter, and the lowest DSCR over the
     covenant quarters. Income lost is market revenue times the price drop plus, per case, one
     customer's contract revenue; the tax falls with it (docs/formulation.md §5.13)."""
-    robustness = robustness or data.model.robustness
+    robustness = robustness or data.robustness
     customers = (
         list(data.customers) if robustness and robustness.lose_any_customer else []
     )

@@ -151,7 +151,7 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str]) -> PlanBatch:
     for k, con in enumerate(data.contracts):
         contract_by_use[:, con.use] += stack.contract_gpus[:, k]
     market = stack.active - contract_by_use
-    market_revenue = np.zeros((P, 2, 3, I, data.T))
+    market_revenue = np.zeros((P, 2, data.G, I, data.T))
     market_supply = np.zeros((P, 2, I, data.T))
     for s in range(S):
         g = data.sku_generation[s]

@@ -116,7 +116,7 @@ def scenario_block(
     """Scenarios ``start .. stop - 1`` of the run (copies of the forecast when deterministic),
     made in ``threads`` parts at once (scenario i depends only on the seed and i). ``keep``: reuse
     the last block kept by this process if it is the same, and keep this one."""
-    key = (_fingerprint(data), spec.seed, spec.deterministic, start, stop) if keep else None
+    key = (data.fingerprint, spec.seed, spec.deterministic, start, stop) if keep else None
     if keep and _LAST_BLOCK and _LAST_BLOCK[0][0] == key:
         return _LAST_BLOCK[0][1]
     if spec.deterministic:
@@ -139,12 +139,6 @@ def scenario_block(
         small = sum(v.nbytes for v in block.arrays().values()) <= _KEEP_AT_MOST_BYTES
         _LAST_BLOCK[:] = [(key, block)] if small else []
     return block
-
-
-def _fingerprint(data: ModelData) -> str:
-    import hashlib
-
-    return hashlib.sha256(data.model.model_dump_json().encode()).hexdigest()
 
 
 def evaluate_chunk(

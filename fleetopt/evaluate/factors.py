@@ -109,7 +109,7 @@ def _lognormal_walk(seed, idx, stream, T, vol) -> np.ndarray:
 def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Market price multiplier by generation: a common lognormal walk, the self-competition shock
     and the older generations' step down when a newer one ships."""
-    risk = data.model.risk
+    risk = data.risk
     walk = _lognormal_walk(seed, idx, (Stream.PRICE, 0), data.T, risk.price_volatility_annual)
     price = np.repeat(walk[:, None, :], len(GENERATIONS), axis=1)
     if risk.self_competition is not None and risk.self_competition.probability_per_quarter > 0:
@@ -124,7 +124,7 @@ def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray
 
 def _self_competition(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """(n, T) 1 before the shock arrives (at most once, never in quarter 0), 1 - its size from then."""
-    shock, T = data.model.risk.self_competition, data.T
+    shock, T = data.risk.self_competition, data.T
     arrive = uniforms(seed, idx, (Stream.SHOCK_ARRIVAL, 0), T) < shock.probability_per_quarter
     arrive[:, 0] = False  # today's price is known
     first = np.where(arrive.any(axis=1), arrive.argmax(axis=1), T)
@@ -145,7 +145,7 @@ def _generation_step(data: ModelData, seed: int, idx: np.ndarray, generation: in
     shift = np.floor(uniforms(seed, idx, (Stream.GENERATION_STEP, generation), 1)[:, 0] * 4).astype(int) - 1
     when = np.clip(release + shift, 1, data.T)
     after = np.arange(data.T)[None, :] >= when[:, None]
-    return np.where(after, 1.0 - data.model.risk.new_generation_price_step, 1.0)
+    return np.where(after, 1.0 - data.risk.new_generation_price_step, 1.0)
 
 
 def _first_release_after(data: ModelData, generation: int) -> int | None:
@@ -159,7 +159,7 @@ def _first_release_after(data: ModelData, generation: int) -> int | None:
 
 def draw_demand(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Realised market demand by use: the forecast times an independent lognormal walk per use."""
-    vol = data.model.risk.demand_volatility_annual
+    vol = data.risk.demand_volatility_annual
     walks = [_lognormal_walk(seed, idx, (Stream.DEMAND, u), data.T, vol) for u in range(len(USES))]
     return np.stack([data.demand[u][None, :] * walk for u, walk in enumerate(walks)], axis=1)
 
@@ -167,7 +167,7 @@ def draw_demand(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
 def draw_contract_alive(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Whether each contract's customer has not defaulted yet; a default is permanent and ends
     every contract of that customer."""
-    risk, T, n = data.model.risk, data.T, len(idx)
+    risk, T, n = data.risk, data.T, len(idx)
     customers = sorted({c.customer for c in data.contracts})
     alive_of = {}  # customer -> (n, T) True until its default, False from then on
     for j, name in enumerate(customers):
@@ -186,7 +186,7 @@ def draw_contract_alive(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarr
 def draw_delay(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Extra quarters for a power block started at site i in quarter tau: late with the model's
     probability, by 1..max_extra_quarters."""
-    pd, T = data.model.risk.power_delay, data.T
+    pd, T = data.risk.power_delay, data.T
     delay = np.zeros((len(idx), data.I, T), dtype=np.int32)
     if pd is None or pd.probability <= 0 or pd.max_extra_quarters <= 0:
         return delay
@@ -200,7 +200,7 @@ def draw_delay(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
 def draw_rate_shift(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Change of the floating reference rate (annual): a normal walk from 0, floored so the rate
     does not go below zero."""
-    vol = data.model.risk.reference_rate_volatility_annual
+    vol = data.risk.reference_rate_volatility_annual
     if vol <= 0:
         return np.zeros((len(idx), data.T))
     z = normals(seed, idx, (Stream.RATE, 0), data.T)
@@ -211,13 +211,13 @@ def draw_rate_shift(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
 
 def draw_electricity_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Multiplier on electricity prices: a mean-one lognormal walk."""
-    vol = data.model.risk.electricity_price_volatility_annual
+    vol = data.risk.electricity_price_volatility_annual
     return _lognormal_walk(seed, idx, (Stream.ELECTRICITY, 0), data.T, vol)
 
 
 def draw_resale_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Multiplier on GPU resale values (disposal proceeds and terminal value): a mean-one lognormal walk."""
-    vol = data.model.risk.resale_value_volatility_annual
+    vol = data.risk.resale_value_volatility_annual
     return _lognormal_walk(seed, idx, (Stream.RESALE, 0), data.T, vol)
 
 

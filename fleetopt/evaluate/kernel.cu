@@ -105,8 +105,8 @@ FO_DEVICE double fo_market(FO_PARAMS, long long p, long long s, int t, const dou
             gpus = gpus + gu[i * T + t] * phi[i];
         }
         double revenue = 0.0;
-        for (int g = 0; g < 3; ++g) {
-            const double* r = mrev + (((p * 2 + u) * 3 + g) * (long long)I) * T;
+        for (int g = 0; g < G; ++g) {
+            const double* r = mrev + (((p * 2 + u) * G + g) * (long long)I) * T;
             double base = r[t] * phi[0];
             for (int i = 1; i < I; ++i) base = base + r[i * T + t] * phi[i];
             revenue = revenue + base * price_factor[((long long)g * T + t) * S + s];

@@ -90,6 +90,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     KernelArgument("K", "int", lambda call: call.plans.contract_gpus.shape[1]),
     KernelArgument("F", "int", lambda call: call.plans.draws.shape[1]),
     KernelArgument("B", "int", lambda call: call.plans.build_mw.shape[1]),
+    KernelArgument("G", "int", lambda call: call.plans.market_revenue.shape[2]),
     # plans: leading axis P
     _plan("mrev", "market_revenue"), _plan("msup", "market_supply"), _plan("mgpu", "market_gpus"),
     _plan("cgpu", "contract_gpus"), _plan("accepted", "accepted"), _plan("drawn", "drawn_mw"),

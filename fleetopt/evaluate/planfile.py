@@ -106,7 +106,7 @@ class PlanFileReader:
         missing = sorted(set(self.expected) - set(self.headers))
         if missing:
             raise PlanFileError(f"{self.path}: missing decision arrays {', '.join(missing)}")
-        model = self.data.model.name
+        model = self.data.name
         if self.meta.get("model_name") != model:
             raise PlanFileError(
                 f"{self.path}: plans are for model {self.meta.get('model_name')!r}, not {model!r} "

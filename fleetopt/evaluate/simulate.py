@@ -115,17 +115,7 @@ def simulate(
 
     for t in range(T):
         ebitda, gpus_used = _operations(consts, pl, sc, status, power.quarter(t), t, xp)
-
-        if pl.any_proceeds[t]:
-            cash_proceeds = pl.proceeds[t] * sc.resale_factor[t]
-            gain, investing = cash_proceeds - pl.book[t], pl.capex[t] - cash_proceeds
-        else:  # nothing sold this quarter in any plan: no scenario resale value to apply
-            gain, investing = -pl.book[t], pl.capex[t]
-        step = finance_step(
-            fin, state, t, ebitda, pl.depreciation[t], gain, investing, pl.draws[t], pl.prepay[t],
-            pl.scheduled[t], sc.rate_shift[t], xp,
-        )  # fmt: skip
-
+        step = _financing(fin, state, pl, sc, t, ebitda, xp)
         cash = state.cash
         npv += consts.discount[t] * (cash - prev_cash)
         prev_cash = cash
@@ -141,16 +131,28 @@ def simulate(
     debt_end = state.balance.sum(axis=-1) + state.revolver
     terminal = pl.terminal_fleet * sc.resale_factor[T - 1] + pl.terminal_power
     npv += consts.discount[T - 1] * (terminal - debt_end)
-    out = {
+    return {
         "npv": npv,
         "min_cash": min_cash,
         "breach": breach,
         # cash below the minimum after the revolver in any quarter: its lowest cash says it
         "default": min_cash < fin.min_cash - DEFAULT_TOLERANCE_USD,
         "utilisation": util / T,
+        **paths,
     }
-    out.update(paths)
-    return out
+
+
+def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any, xp: Any) -> QuarterFinance:
+    """Quarter ``t``'s financing (:func:`finance_step`), disposals at the scenario's resale value."""
+    if pl.any_proceeds[t]:
+        cash_proceeds = pl.proceeds[t] * sc.resale_factor[t]
+        gain, investing = cash_proceeds - pl.book[t], pl.capex[t] - cash_proceeds
+    else:  # nothing sold this quarter in any plan: no scenario resale value to apply
+        gain, investing = -pl.book[t], pl.capex[t]
+    return finance_step(
+        fin, state, t, ebitda, pl.depreciation[t], gain, investing, pl.draws[t], pl.prepay[t],
+        pl.scheduled[t], sc.rate_shift[t], xp,
+    )  # fmt: skip
 
 
 def _operations(consts, pl, sc, status, short: Shortfall | None, t: int, xp: Any) -> tuple[Any, Any]:

@@ -55,11 +55,11 @@ def build_model(
     if objective not in ("npv", "cost"):
         raise ValueError(f"objective must be 'npv' or 'cost', not {objective!r}")
     ix = index_sets(data)
-    m = pyo.ConcreteModel(name=data.model.name)
+    m = pyo.ConcreteModel(name=data.name)
     m.data = data
     m.ix = ix
     m.objective_kind = objective
-    b = Builder(m, data, ix, objective, relax, robustness or data.model.robustness)
+    b = Builder(m, data, ix, objective, relax, robustness or data.robustness)
 
     fleet.add_sets_and_decisions(b)
     fleet.add_stress_parameters(b)

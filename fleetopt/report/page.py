@@ -338,13 +338,13 @@ def build_report(folder: str | Path) -> str:
     data, q = run.data, run.data.quarter_labels
     kpis, sections = _kpis(run), _sections(run)
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    title = f"fleetopt {run.kind}: {data.model.name}"
+    title = f"fleetopt {run.kind}: {data.name}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title><style>{STYLE}</style></head>
 <body><main>
 <h1>{escape(title)}</h1>
-<p class="sub">{escape(data.model.description)}<br>Run folder {escape(str(run.folder))}; horizon {q[0]}..{q[-1]}; written {created} by fleetopt {__version__}.</p>
+<p class="sub">{escape(data.description)}<br>Run folder {escape(str(run.folder))}; horizon {q[0]}..{q[-1]}; written {created} by fleetopt {__version__}.</p>
 <pre id="script-errors" hidden></pre>
 <div class="kpis">{"".join(kpis)}</div>
 {"".join(sections)}

@@ -95,84 +95,97 @@ class PlanningModel(StrictModel):
 
 def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
     """Problems that involve more than one block: unknown names, quarters outside the horizon."""
-    problems: list[tuple[Path, str]] = []
     first = model.first_quarter
     last = first + model.horizon.quarters - 1
     span = f"{quarter_label(first)}..{quarter_label(last)}"
 
-    def in_horizon(path: Path, label: str) -> None:
-        if not first <= parse_quarter(label) <= last:
-            problems.append((path, f"quarter {label} is outside the horizon {span}"))
+    def outside(path: Path, label: str) -> list[tuple[Path, str]]:
+        inside = first <= parse_quarter(label) <= last
+        return [] if inside else [(path, f"quarter {label} is outside the horizon {span}")]
 
+    problems = [*_series_problems(model, outside), *_fleet_problems(model)]
+    for name, site in model.sites.items():
+        if site.expansion is not None:
+            problems += outside(("sites", name, "expansion", "earliest_start"), site.expansion.earliest_start)
+    problems += [*_price_problems(model), *_contract_problems(model, outside)]
+    for name in model.risk.customer_hazard_overrides:
+        if name not in {c.customer for c in model.contracts.values()}:
+            problems.append((("risk", "customer_hazard_overrides", name), f"unknown customer {name!r}"))
+    if model.finance.covenants is not None:
+        problems += outside(("finance", "covenants", "test_from"), model.finance.covenants.test_from)
+    return problems
+
+
+def _series_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
+    problems: list[tuple[Path, str]] = []
+    T = model.horizon.quarters
     for path, spec in model.series_fields():
-        problem = series_length_problem(spec, model.horizon.quarters)
+        problem = series_length_problem(spec, T)
         if problem:
             problems.append((path, problem))
-        elif not np.all(np.isfinite(resolve_series(spec, first, model.horizon.quarters))):
+        elif not np.all(np.isfinite(resolve_series(spec, model.first_quarter, T))):
             problems.append((path, "grows beyond the range of a floating-point number over the horizon"))
         for label in series_quarters(spec):
-            in_horizon((*path, "steps", label), label)
+            problems += outside((*path, "steps", label), label)
+    return problems
 
+
+def _fleet_problems(model: PlanningModel) -> list[tuple[Path, str]]:
+    problems: list[tuple[Path, str]] = []
     for i, cohort in enumerate(model.fleet):
         path: Path = ("fleet", i)
+        bought = parse_quarter(cohort.purchased)
         if cohort.sku not in model.skus:
             problems.append(((*path, "sku"), f"unknown SKU {cohort.sku!r}"))
-        elif parse_quarter(cohort.purchased) < parse_quarter(model.skus[cohort.sku].available_from):
+        elif bought < parse_quarter(model.skus[cohort.sku].available_from):
+            released = model.skus[cohort.sku].available_from
             problems.append(
                 (
                     (*path, "purchased"),
-                    f"{cohort.purchased} is before SKU {cohort.sku!r} was available "
-                    f"({model.skus[cohort.sku].available_from})",
+                    f"{cohort.purchased} is before SKU {cohort.sku!r} was available ({released})",
                 )
             )
         if cohort.site not in model.sites:
             problems.append(((*path, "site"), f"unknown site {cohort.site!r}"))
-        if parse_quarter(cohort.purchased) > first:
+        if bought > model.first_quarter:
             problems.append(
                 ((*path, "purchased"), f"{cohort.purchased} is after the horizon start {model.horizon.start}")
             )
+    return problems
 
-    for name, site in model.sites.items():
-        if site.expansion is not None:
-            in_horizon(("sites", name, "expansion", "earliest_start"), site.expansion.earliest_start)
 
+def _price_problems(model: PlanningModel) -> list[tuple[Path, str]]:
+    problems: list[tuple[Path, str]] = []
     for use in ("training", "inference"):
         prices = getattr(model.market.price_usd_per_gpu_hour, use)
-        for sku in prices.by_sku:
-            if sku not in model.skus:
-                problems.append(
-                    (("market", "price_usd_per_gpu_hour", use, "by_sku", sku), f"unknown SKU {sku!r}")
-                )
+        path: Path = ("market", "price_usd_per_gpu_hour", use)
+        problems += [
+            ((*path, "by_sku", sku), f"unknown SKU {sku!r}") for sku in prices.by_sku if sku not in model.skus
+        ]
         missing = {
             sku.generation.value
             for name, sku in model.skus.items()
             if prices.for_sku(name, sku.generation) is None
         }
-        for gen in sorted(missing):
-            problems.append(
-                (
-                    ("market", "price_usd_per_gpu_hour", use),
-                    f"no price for generation {gen!r}: give `{gen}`, `all` or `by_sku`",
-                )
-            )
+        problems += [
+            (path, f"no price for generation {gen!r}: give `{gen}`, `all` or `by_sku`")
+            for gen in sorted(missing)
+        ]
+    return problems
 
+
+def _contract_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
+    problems: list[tuple[Path, str]] = []
     for name, contract in model.contracts.items():
-        path = ("contracts", name)
-        in_horizon((*path, "start"), contract.start)
+        path: Path = ("contracts", name)
+        problems += outside((*path, "start"), contract.start)
         if contract.delivery_deadline is not None:
-            in_horizon((*path, "delivery_deadline"), contract.delivery_deadline)
+            problems += outside((*path, "delivery_deadline"), contract.delivery_deadline)
         for j, sku in enumerate(contract.eligible_skus or []):
             if sku not in model.skus:
                 problems.append(((*path, "eligible_skus", j), f"unknown SKU {sku!r}"))
         if not contract_skus(model, contract):
             problems.append((path, "no SKU in the model is eligible for this contract"))
-
-    for name in model.risk.customer_hazard_overrides:
-        if name not in {c.customer for c in model.contracts.values()}:
-            problems.append((("risk", "customer_hazard_overrides", name), f"unknown customer {name!r}"))
-
-    if model.finance.covenants is not None:
-        in_horizon(("finance", "covenants", "test_from"), model.finance.covenants.test_from)
     return problems
 
 

@@ -37,7 +37,7 @@ class RuleError(InputError):
 
 def default_stresses(data: ModelData) -> list[Stress]:
     """A price shock, late power, a lost anchor customer and a demand slump, sized from `risk`."""
-    risk = data.model.risk
+    risk = data.risk
     T = data.T
     out = []
     drop = risk.self_competition.price_drop_max if risk.self_competition else 0.3
@@ -84,7 +84,7 @@ def robust_requirement(data: ModelData) -> tuple[str, Robustness, str] | None:
     On the default model this plan gave up 7 % of the forecast NPV and raised the mean NPV over
     2,000 scenarios from $1.7B to $7.9B (liquidity defaults 92 % -> 46 %); a further 10 % price
     drop made it worse on both (docs/formulation.md §5.13)."""
-    risk, own = data.model.risk, data.model.robustness
+    risk, own = data.risk, data.robustness
     fields = own.model_dump() if own is not None else {}
     delay = (
         risk.power_delay.max_extra_quarters if risk.power_delay and risk.power_delay.probability > 0 else 0
