@@ -46,8 +46,11 @@ def shock(p: float) -> dict:
     return {"probability_per_quarter": p, "price_drop_min": 0.2, "price_drop_max": 0.3}
 
 
-def test_hyperscaler_price_shock_lowers_mean_npv():
+def test_hyperscaler_price_shock_as_a_bias_lowers_mean_npv():
+    # `mean_one: false`: the shock is a downside on top of the forecast (with the default
+    # `mean_one` the forecast expects it: tests/test_risk_model.py)
     tiny = tiny_model()
+    tiny["risk"]["mean_one"] = False
     off = metrics(without(tiny, "self_competition"), "tiny")
     some = metrics(with_risk(tiny, **{**tiny["risk"], "self_competition": shock(0.3)}), "tiny")
     sure = metrics(with_risk(tiny, **{**tiny["risk"], "self_competition": shock(1.0)}), "tiny")

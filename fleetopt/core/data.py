@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fleetopt.core.covenants import CovenantTest, covenant_tests, ebitda_window
+from fleetopt.core.credit import hazard_per_quarter
 from fleetopt.core.quarters import HOURS_PER_QUARTER, parse_quarter
 from fleetopt.schema import PlanningModel, Risk, Robustness, contract_skus
 from fleetopt.schema.hardware import Generation, Use
@@ -140,6 +141,7 @@ class ModelData:
     covenant_tested: np.ndarray  # (T,) bool: quarters the covenants are tested (none without covenants)
     covenant_window: int  # quarters of EBITDA (and debt service, interest) the tests average
     customers: tuple[str, ...]  # the contracts' customers, sorted
+    customer_hazard: np.ndarray  # (len(customers),) default hazard per quarter (override, rating or default)
     site_schedules: tuple[SiteSchedules, ...]  # per site
     cohorts_by_sku_site: dict[tuple[int, int], np.ndarray]  # (SKU, site) -> cohort indices, in order
     # per cohort x quarter, NaN-free; zero where the cohort does not exist
@@ -253,10 +255,25 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         covenant_tested=h.ts >= test_from,
         covenant_window=ebitda_window(cov),
         customers=tuple(sorted({c.customer for c in contracts})),
+        customer_hazard=_customer_hazards(m, sorted({c.customer for c in contracts})),
         site_schedules=tuple(_site_schedules(site, T) for site in sites),
         cohorts_by_sku_site=_cohorts_by_sku_site(cohorts),
         **_cohort_values(m, T, cohorts, skus),
     )
+
+
+def _customer_hazards(m: PlanningModel, customers: list[str]) -> np.ndarray:
+    """Each customer's default hazard per quarter: its override, else its rating's, else the default."""
+    risk = m.risk
+
+    def hazard(name: str) -> float:
+        if name in risk.customer_hazard_overrides:
+            return risk.customer_hazard_overrides[name]
+        if name in risk.customer_ratings:
+            return hazard_per_quarter(risk.customer_ratings[name])
+        return risk.customer_default_hazard_per_quarter
+
+    return np.array([hazard(name) for name in customers], dtype=np.float64)
 
 
 def _sale_and_eligibility(h: _Horizon, skus: list) -> tuple[np.ndarray, np.ndarray]:

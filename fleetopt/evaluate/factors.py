@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,7 @@ class Stream(IntEnum):
     RATE = 9
     ELECTRICITY = 10
     RESALE = 11
+    CYCLE = 12
 
 
 # which variate of a stream a uniform feeds: a plain uniform, or one of Box-Muller's two inputs
@@ -90,15 +92,45 @@ def normals(seed: int, scenarios: np.ndarray, stream: tuple[Stream, int], n: int
     return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
 
 
-def _lognormal_walk(seed, idx, stream, T, vol) -> np.ndarray:
-    """Mean-one multiplicative random walk starting at 1 in quarter 0."""
-    if vol == 0:
-        return np.ones((len(idx), T))
+def _shocks(seed, idx, stream, T, cycle: np.ndarray | None = None, loading: float = 0.0) -> np.ndarray:
+    """(n, T) standard normal shocks of a walk, 0 in quarter 0 (today is known); with a cycle
+    ``loading``, correlated with the AI cycle's shocks ``cycle`` by that much (still unit variance)."""
     z = normals(seed, idx, stream, T)
     z[:, 0] = 0.0
+    if loading:
+        z = loading * cycle + np.sqrt(1.0 - loading * loading) * z
+    return z
+
+
+def _walk(z: np.ndarray, vol: float) -> np.ndarray:
+    """Mean-one multiplicative (lognormal) random walk from 1 in quarter 0, driven by shocks ``z``."""
     steps = vol * np.sqrt(_DT) * z - 0.5 * vol * vol * _DT
     steps[:, 0] = 0.0
     return np.exp(np.cumsum(steps, axis=1))
+
+
+def _lognormal_walk(seed, idx, stream, T, vol, cycle=None, loading: float = 0.0) -> np.ndarray:
+    """Mean-one multiplicative random walk starting at 1 in quarter 0."""
+    if vol == 0:
+        return np.ones((len(idx), T))
+    return _walk(_shocks(seed, idx, stream, T, cycle, loading), vol)
+
+
+def _cycle(data: ModelData, seed: int, idx: np.ndarray, loading: float) -> np.ndarray | None:
+    """(n, T) shocks of the AI cycle (one normal per quarter, 0 in quarter 0), or None where the
+    factor asking does not load on it (``loading`` 0): then nothing is drawn or mixed."""
+    if not loading:
+        return None
+    return _shocks(seed, idx, (Stream.CYCLE, 0), data.T)
+
+
+def _cycle_level(cycle: np.ndarray) -> np.ndarray:
+    """(n, T) the cycle's level: a normal random walk from 0, variance t / 4 (years) in quarter t."""
+    return np.cumsum(np.sqrt(_DT) * cycle, axis=1)
+
+
+def _loading(data: ModelData, name: str) -> float:
+    return getattr(data.risk.ai_cycle, name) if data.risk.ai_cycle is not None else 0.0
 
 
 # ---------------------------------------------------------------- one draw per factor
@@ -107,11 +139,11 @@ def _lognormal_walk(seed, idx, stream, T, vol) -> np.ndarray:
 
 
 def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
-    """Market price multiplier by generation: a common lognormal walk, the self-competition shock
-    and the older generations' step down when a newer one ships."""
+    """Market price multiplier by generation: a lognormal walk per generation (correlated across
+    generations and with the AI cycle), the self-competition shock and the step down of an older
+    generation when a newer one ships; mean one unless ``risk.mean_one`` is off."""
     risk = data.risk
-    walk = _lognormal_walk(seed, idx, (Stream.PRICE, 0), data.T, risk.price_volatility_annual)
-    price = np.repeat(walk[:, None, :], len(GENERATIONS), axis=1)
+    price = _price_walks(data, seed, idx)
     if risk.self_competition is not None and risk.self_competition.probability_per_quarter > 0:
         price *= _self_competition(data, seed, idx)[:, None, :]
     if risk.new_generation_price_step > 0:
@@ -122,30 +154,65 @@ def draw_price_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray
     return price
 
 
+def _price_walks(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """(n, G, T) price walks: a common walk for every generation (correlation 1), or per generation
+    sqrt(rho) x the common shock + sqrt(1 - rho) x its own."""
+    risk, T, G = data.risk, data.T, len(GENERATIONS)
+    vol, rho = risk.price_volatility_annual, risk.price_correlation_across_generations
+    if vol == 0:
+        return np.ones((len(idx), G, T))
+    loading = _loading(data, "price_loading")
+    common = _shocks(seed, idx, (Stream.PRICE, 0), T, _cycle(data, seed, idx, loading), loading)
+    if rho == 1.0:
+        return np.repeat(_walk(common, vol)[:, None, :], G, axis=1)
+    own = [_shocks(seed, idx, (Stream.PRICE, 1 + g), T) for g in range(G)]
+    return np.stack([_walk(np.sqrt(rho) * common + np.sqrt(1.0 - rho) * z, vol) for z in own], axis=1)
+
+
 def _self_competition(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
-    """(n, T) 1 before the shock arrives (at most once, never in quarter 0), 1 - its size from then."""
+    """(n, T) 1 before the shock arrives (at most once, never in quarter 0), 1 - its size from then;
+    with ``mean_one``, divided by its mean in each quarter (the forecast expects the shock)."""
     shock, T = data.risk.self_competition, data.T
-    arrive = uniforms(seed, idx, (Stream.SHOCK_ARRIVAL, 0), T) < shock.probability_per_quarter
+    p = shock.probability_per_quarter
+    arrive = uniforms(seed, idx, (Stream.SHOCK_ARRIVAL, 0), T) < p
     arrive[:, 0] = False  # today's price is known
     first = np.where(arrive.any(axis=1), arrive.argmax(axis=1), T)
-    size = (
-        shock.price_drop_min
-        + (shock.price_drop_max - shock.price_drop_min) * uniforms(seed, idx, (Stream.SHOCK_SIZE, 0), 1)[:, 0]
-    )
+    low, high = shock.price_drop_min, shock.price_drop_max
+    size = low + (high - low) * uniforms(seed, idx, (Stream.SHOCK_SIZE, 0), 1)[:, 0]
     after = np.arange(T)[None, :] >= first[:, None]
-    return np.where(after, 1.0 - size[:, None], 1.0)
+    multiplier = np.where(after, 1.0 - size[:, None], 1.0)
+    if not data.risk.mean_one:
+        return multiplier
+    arrived_by = 1.0 - (1.0 - p) ** np.arange(T)  # P(first arrival <= t), t >= 1
+    return multiplier / (1.0 - arrived_by * 0.5 * (low + high))
+
+
+# a newer generation ships up to a quarter early or two late, each with probability 1/4
+_RELEASE_SHIFTS = (-1, 0, 1, 2)
 
 
 def _generation_step(data: ModelData, seed: int, idx: np.ndarray, generation: int) -> np.ndarray | None:
-    """(n, T) multiplier stepping ``generation``'s price down once a newer one ships; None if none does."""
+    """(n, T) multiplier of ``generation``'s price around the newer generation's release; None if
+    none ships in the horizon. The price steps down by ``new_generation_price_step`` when the newer
+    generation ships. With ``mean_one`` the forecast's own price path already has that step at the
+    forecast release, so a scenario moves only its timing (a release later than forecast leaves the
+    price up for the quarters between), scaled to mean one; without, the step comes on top."""
     release = _first_release_after(data, generation)
     if release is None:
         return None
-    # the newer generation ships up to a quarter early or two late
-    shift = np.floor(uniforms(seed, idx, (Stream.GENERATION_STEP, generation), 1)[:, 0] * 4).astype(int) - 1
-    when = np.clip(release + shift, 1, data.T)
-    after = np.arange(data.T)[None, :] >= when[:, None]
-    return np.where(after, 1.0 - data.risk.new_generation_price_step, 1.0)
+    T, step = data.T, data.risk.new_generation_price_step
+    draw = uniforms(seed, idx, (Stream.GENERATION_STEP, generation), 1)[:, 0]
+    shift = np.floor(draw * len(_RELEASE_SHIFTS)).astype(int) + _RELEASE_SHIFTS[0]
+
+    def stepped(shifts: np.ndarray) -> np.ndarray:  # (len(shifts), T) the step after each release
+        when = np.clip(release + shifts, 1, T)
+        return np.where(np.arange(T)[None, :] >= when[:, None], 1.0 - step, 1.0)
+
+    if not data.risk.mean_one:
+        return stepped(shift)
+    forecast = np.where(np.arange(T) >= release, 1.0 - step, 1.0)
+    mean_ratio = (stepped(np.array(_RELEASE_SHIFTS)) / forecast).mean(axis=0)
+    return stepped(shift) / forecast / mean_ratio
 
 
 def _first_release_after(data: ModelData, generation: int) -> int | None:
@@ -158,28 +225,42 @@ def _first_release_after(data: ModelData, generation: int) -> int | None:
 
 
 def draw_demand(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
-    """Realised market demand by use: the forecast times an independent lognormal walk per use."""
-    vol = data.risk.demand_volatility_annual
-    walks = [_lognormal_walk(seed, idx, (Stream.DEMAND, u), data.T, vol) for u in range(len(USES))]
+    """Realised market demand by use: the forecast times a lognormal walk per use (mean one),
+    correlated with the AI cycle by its demand loading."""
+    vol, loading = data.risk.demand_volatility_annual, _loading(data, "demand_loading")
+    cycle = _cycle(data, seed, idx, loading) if vol else None
+    walks = [
+        _lognormal_walk(seed, idx, (Stream.DEMAND, u), data.T, vol, cycle, loading) for u in range(len(USES))
+    ]
     return np.stack([data.demand[u][None, :] * walk for u, walk in enumerate(walks)], axis=1)
 
 
 def draw_contract_alive(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Whether each contract's customer has not defaulted yet; a default is permanent and ends
-    every contract of that customer."""
-    risk, T, n = data.risk, data.T, len(idx)
-    customers = sorted({c.customer for c in data.contracts})
+    every contract of that customer. A customer defaults in a quarter with its hazard
+    (``data.customer_hazard``). Under the AI cycle with ``default_correlation`` rho, it defaults
+    when rho x the cycle's shock + sqrt(1 - rho^2) x its own normal shock falls below the normal
+    quantile of its hazard: the same probability every quarter, more often in a downturn."""
+    T, n = data.T, len(idx)
+    if not data.contracts:
+        return np.ones((n, 0, T), dtype=bool)
+    rho = _loading(data, "default_correlation")
+    cycle = _cycle(data, seed, idx, rho)
     alive_of = {}  # customer -> (n, T) True until its default, False from then on
-    for j, name in enumerate(customers):
-        hazard = risk.customer_hazard_overrides.get(name, risk.customer_default_hazard_per_quarter)
+    for j, name in enumerate(data.customers):
+        hazard = data.customer_hazard[j]
         if hazard <= 0:
             alive_of[name] = np.ones((n, T), dtype=bool)
             continue
-        hit = uniforms(seed, idx, (Stream.CUSTOMER, j), T) < hazard
+        if cycle is None:
+            hit = uniforms(seed, idx, (Stream.CUSTOMER, j), T) < hazard
+        else:
+            own = normals(seed, idx, (Stream.CUSTOMER, j), T)
+            latent = rho * cycle + np.sqrt(1.0 - rho * rho) * own
+            latent[:, 0] = own[:, 0]  # the cycle has no shock in quarter 0 (today is known)
+            hit = latent < (NormalDist().inv_cdf(hazard) if hazard < 1 else np.inf)
         first = np.where(hit.any(axis=1), hit.argmax(axis=1), T)
         alive_of[name] = np.arange(T)[None, :] < first[:, None]
-    if not data.contracts:
-        return np.ones((n, 0, T), dtype=bool)
     return np.stack([alive_of[con.customer] for con in data.contracts], axis=1)
 
 
@@ -198,14 +279,19 @@ def draw_delay(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
 
 
 def draw_rate_shift(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
-    """Change of the floating reference rate (annual): a normal walk from 0, floored so the rate
-    does not go below zero."""
-    vol = data.risk.reference_rate_volatility_annual
-    if vol <= 0:
+    """Change of the floating reference rate (annual): a normal walk from 0 plus the AI cycle's
+    level times its rate loading (spreads widen in a downturn), floored so the rate does not go
+    below zero."""
+    vol, loading = data.risk.reference_rate_volatility_annual, _loading(data, "rate_loading")
+    if vol <= 0 and not loading:
         return np.zeros((len(idx), data.T))
-    z = normals(seed, idx, (Stream.RATE, 0), data.T)
-    z[:, 0] = 0.0
-    shift = np.cumsum(vol * np.sqrt(_DT) * z, axis=1)
+    shift = np.zeros((len(idx), data.T))
+    if vol > 0:
+        z = normals(seed, idx, (Stream.RATE, 0), data.T)
+        z[:, 0] = 0.0
+        shift = np.cumsum(vol * np.sqrt(_DT) * z, axis=1)
+    if loading:
+        shift = shift + loading * _cycle_level(_cycle(data, seed, idx, loading))
     return np.maximum(shift, -data.reference_rate_annual[None, :])
 
 

@@ -108,9 +108,11 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
         if site.expansion is not None:
             problems += outside(("sites", name, "expansion", "earliest_start"), site.expansion.earliest_start)
     problems += [*_price_problems(model), *_contract_problems(model, outside)]
-    for name in model.risk.customer_hazard_overrides:
-        if name not in {c.customer for c in model.contracts.values()}:
-            problems.append((("risk", "customer_hazard_overrides", name), f"unknown customer {name!r}"))
+    customers = {c.customer for c in model.contracts.values()}
+    for block in ("customer_ratings", "customer_hazard_overrides"):
+        for name in getattr(model.risk, block):
+            if name not in customers:
+                problems.append((("risk", block, name), f"unknown customer {name!r}"))
     if model.finance.covenants is not None:
         problems += outside(("finance", "covenants", "test_from"), model.finance.covenants.test_from)
     return problems

@@ -7,6 +7,8 @@ evaluates to its deterministic forecast.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from fleetopt.schema.base import Fraction, NonNegative, NonNegativeInt, StrictModel
@@ -38,11 +40,39 @@ class PowerDelay(StrictModel):
     """A late block is late by 1..max_extra_quarters quarters (uniform)."""
 
 
+CreditRating = Literal["AAA", "AA", "A", "BBB", "BB", "B", "CCC"]
+
+
+class AICycle(StrictModel):
+    """A common AI-cycle factor: one normal random walk (standard deviation sqrt(years)) that moves
+    market prices, demand, customer defaults and the floating rate together. Zero loadings leave
+    every factor independent."""
+
+    price_loading: float = Field(0.0, ge=-1, le=1, allow_inf_nan=False)
+    """Correlation of every generation's price shocks with the cycle's (0.7: prices fall in a downturn)."""
+    demand_loading: float = Field(0.0, ge=-1, le=1, allow_inf_nan=False)
+    """Correlation of market demand shocks with the cycle's."""
+    default_correlation: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
+    """Correlation of a customer's default trigger with the cycle's shock of the same quarter (0.3:
+    defaults cluster in downturns); each customer's default probability per quarter stays its
+    hazard (a one-factor Gaussian copula, as in the Vasicek/Basel credit model)."""
+    rate_loading: float = Field(0.0, ge=-0.1, le=0.1, allow_inf_nan=False)
+    """Change of the floating reference rate (annual, absolute) per unit of the cycle (-0.01: a one-
+    standard-deviation downturn over a year widens it by 100 bp, as credit spreads do)."""
+
+
 class Risk(StrictModel):
     """Volatilities and shock probabilities used to simulate futures around the forecast."""
 
+    mean_one: bool = True
+    """Every multiplicative factor (prices by generation, demand, electricity, resale) averages to
+    the forecast: the self-competition shock and the timing of a newer generation's release are
+    risks around the forecast, which already expects them. False: they are a downside on top of
+    the forecast (a deliberate bias; the behaviour of fleetopt before 0.2)."""
     price_volatility_annual: NonNegative = 0.0
-    """Volatility of market prices (lognormal random walk), per sqrt(year)."""
+    """Volatility of market prices (lognormal random walk per generation), per sqrt(year)."""
+    price_correlation_across_generations: Fraction = 1.0
+    """Correlation of the price shocks of different generations (1: one shared walk)."""
     demand_volatility_annual: NonNegative = 0.0
     """Volatility of market demand (lognormal random walk), per sqrt(year)."""
     new_generation_price_step: Fraction = 0.0
@@ -51,8 +81,11 @@ class Risk(StrictModel):
     """Hyperscaler self-competition price shock; none when omitted."""
     customer_default_hazard_per_quarter: Fraction = 0.0
     """Chance per quarter that a contracted customer cancels or defaults (all its contracts end)."""
+    customer_ratings: dict[str, CreditRating] = Field(default_factory=dict)
+    """Credit rating of a customer: its hazard comes from the default-rate table by rating
+    (fleetopt/core/credit.py, docs/sources.md) instead of `customer_default_hazard_per_quarter`."""
     customer_hazard_overrides: dict[str, Fraction] = Field(default_factory=dict)
-    """Per-customer hazards that replace `customer_default_hazard_per_quarter`."""
+    """Per-customer hazards that replace the rating's and `customer_default_hazard_per_quarter`."""
     power_delay: PowerDelay | None = None
     """Random delay of power-expansion blocks; none when omitted."""
     reference_rate_volatility_annual: NonNegative = 0.0
@@ -61,6 +94,8 @@ class Risk(StrictModel):
     """Volatility of electricity prices (lognormal random walk), per sqrt(year)."""
     resale_value_volatility_annual: NonNegative = 0.0
     """Volatility of secondary-market GPU values (lognormal random walk), per sqrt(year)."""
+    ai_cycle: AICycle | None = None
+    """A common factor moving prices, demand, defaults and rates together; none when omitted."""
 
 
 class Robustness(StrictModel):

@@ -1,0 +1,147 @@
+"""The risk model's semantics (fleetopt/evaluate/factors.py, docs/evaluation.md "Scenarios"): factors
+average to the forecast, customers default by credit rating, and the AI cycle moves prices, demand,
+defaults and rates together with the signs the model asks for."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from evaluate_builders import tiny_model
+from milp_builders import base_model, data_of, sku
+
+from fleetopt.core.credit import hazard_per_quarter
+from fleetopt.evaluate.scenarios import generate_scenarios
+
+N = 20_000  # scenarios: a standard error of about 0.2 % on a factor of volatility 0.25 over two years
+CYCLE = {"price_loading": 0.8, "demand_loading": 0.7, "default_correlation": 0.5, "rate_loading": -0.02}
+
+
+def risky_tiny(**risk) -> dict:
+    d = tiny_model()
+    d["risk"].update(risk)
+    return d
+
+
+def multiplicative_factors(data, scen) -> dict[str, np.ndarray]:
+    """(n, T) paths of every multiplicative factor, by name (demand relative to its forecast)."""
+    out = {f"price_factor[{g}]": scen.price_factor[:, g, :] for g in range(data.G)}
+    for u in range(2):
+        out[f"demand[{u}]"] = scen.demand[:, u, :] / data.demand[u][None, :]
+    out["electricity_factor"] = scen.electricity_factor
+    out["resale_factor"] = scen.resale_factor
+    return out
+
+
+def test_every_multiplicative_factor_averages_to_the_forecast():
+    # every risk factor on, generations partly correlated and the AI cycle on: each factor's
+    # scenario mean is 1 in every quarter, within three standard errors
+    data = data_of(risky_tiny(price_correlation_across_generations=0.5, ai_cycle=CYCLE))
+    scen = generate_scenarios(data, 2026, 0, N)
+    for name, paths in multiplicative_factors(data, scen).items():
+        mean = paths.mean(axis=0)
+        error = paths.std(axis=0, ddof=1) / np.sqrt(N)
+        off = np.abs(mean - 1.0) > 3.0 * error + 1e-12
+        assert not off.any(), f"{name}: mean {mean[off]} in quarters {np.flatnonzero(off)}"
+
+
+def test_the_self_competition_shock_alone_is_a_bias_only_when_asked():
+    shock = {"probability_per_quarter": 0.2, "price_drop_min": 0.2, "price_drop_max": 0.4}
+    d = tiny_model()
+    d["risk"] = {"self_competition": shock}
+    mean_one = generate_scenarios(data_of(d), 1, 0, N).price_factor[:, 0, -1].mean()
+    d["risk"]["mean_one"] = False
+    biased = generate_scenarios(data_of(d), 1, 0, N).price_factor[:, 0, -1].mean()
+    # by the last quarter (t = 7) the shock has arrived with probability 1 - 0.8^7 = 0.790, drop 0.3
+    assert biased == pytest.approx(1.0 - (1 - 0.8**7) * 0.3, abs=0.005)
+    assert mean_one == pytest.approx(1.0, abs=0.005)
+
+
+def release_model() -> dict:
+    """An older generation on sale, and a newer one released in quarter 3 of an 8-quarter horizon."""
+    d = base_model()
+    d["horizon"]["quarters"] = 8
+    d["skus"]["B"] = sku(generation="blackwell", available_from="2026Q4")
+    d["risk"] = {"new_generation_price_step": 0.25}
+    return d
+
+
+def test_the_forecast_already_prices_the_newer_generation_step():
+    d = release_model()
+    scen = generate_scenarios(data_of(d), 3, 0, 2000)
+    older = scen.price_factor[:, 0, :]
+    # the release moves by -1..+2 quarters around quarter 3: from quarter 5 on every scenario has
+    # had its step, as the forecast has, so nothing is taken off a second time
+    np.testing.assert_array_equal(older[:, 5:], 1.0)
+    # a scenario released late keeps the old price a while: above the forecast in quarter 3
+    assert older[:, 3].max() == pytest.approx(1.0 / 0.75 / np.mean([1, 1, 1 / 0.75, 1 / 0.75]))
+    d["risk"]["mean_one"] = False
+    stepped = generate_scenarios(data_of(d), 3, 0, 2000).price_factor[:, 0, :]
+    np.testing.assert_array_equal(stepped[:, 5:], 0.75)  # the step on top of the forecast's
+
+
+def test_a_credit_rating_sets_the_customer_hazard_and_an_override_wins():
+    d = tiny_model()
+    customers = sorted({k["customer"] for k in d["contracts"].values()})
+    rated, overridden = customers[0], customers[-1]
+    d["risk"]["customer_ratings"] = {rated: "B", overridden: "AA"}
+    d["risk"]["customer_hazard_overrides"] = {overridden: 0.2}
+    data = data_of(d)
+    hazard = dict(zip(data.customers, data.customer_hazard, strict=True))
+    # single-B: 27.5 % over seven years, 1 - 0.725^(1/28) = 1.1419 % a quarter
+    assert hazard[rated] == pytest.approx(1.0 - 0.725 ** (1 / 28)) == pytest.approx(hazard_per_quarter("B"))
+    assert hazard[rated] == pytest.approx(0.011419, abs=1e-6)
+    assert hazard[overridden] == 0.2
+    for name in set(customers) - {rated, overridden}:
+        assert hazard[name] == d["risk"]["customer_default_hazard_per_quarter"]
+
+
+def test_a_rating_for_an_unknown_customer_is_refused():
+    d = tiny_model()
+    d["risk"]["customer_ratings"] = {"nobody": "A"}
+    with pytest.raises(Exception, match="unknown customer 'nobody'"):
+        data_of(d)
+
+
+def test_zero_cycle_loadings_draw_exactly_the_independent_factors():
+    plain = generate_scenarios(data_of(risky_tiny()), 5, 0, 500).arrays()
+    zero = {name: 0.0 for name in CYCLE}
+    cycled = generate_scenarios(data_of(risky_tiny(ai_cycle=zero)), 5, 0, 500).arrays()
+    for name, values in plain.items():
+        np.testing.assert_array_equal(cycled[name], values, err_msg=name)
+
+
+def test_the_cycle_moves_every_factor_with_the_sign_asked_for():
+    data = data_of(risky_tiny(ai_cycle=CYCLE, customer_default_hazard_per_quarter=0.05))
+    scen = generate_scenarios(data, 9, 0, N)
+    price = np.log(scen.price_factor[:, 0, -1])
+    demand = np.log(scen.demand[:, 1, -1])
+    survived = scen.contract_alive[:, 0, -1].astype(float)
+    rate = scen.rate_shift[:, -1]
+    assert np.corrcoef(price, demand)[0, 1] > 0.3  # both load positively on the cycle
+    assert np.corrcoef(price, rate)[0, 1] < -0.3  # spreads widen when prices fall
+    assert np.corrcoef(price, survived)[0, 1] > 0.05  # customers default more in a downturn
+    # the copula keeps each quarter's default probability: survival to the end is (1 - 0.05)^8
+    # = 0.6634 with or without the cycle (the contract starts before quarter 0)
+    error = 3.0 * np.sqrt(0.6634 * 0.3366 / N)
+    assert survived.mean() == pytest.approx(0.95**8, abs=error)
+
+
+def test_generations_move_with_the_correlation_asked_for():
+    for rho in (0.3, 0.8):
+        d = tiny_model()
+        d["risk"] = {"price_volatility_annual": 0.25, "price_correlation_across_generations": rho}
+        scen = generate_scenarios(data_of(d), 4, 0, N)
+        steps = np.diff(np.log(scen.price_factor), axis=-1)  # quarter-on-quarter moves
+        corr = np.corrcoef(steps[:, 0, 3], steps[:, 1, 3])[0, 1]
+        assert corr == pytest.approx(rho, abs=0.03)
+    one = generate_scenarios(data_of(risky_tiny()), 4, 0, 100).price_factor
+    np.testing.assert_array_equal(one[:, 0], one[:, 1])
+
+
+def test_a_model_without_risk_is_its_forecast():
+    d = copy.deepcopy(tiny_model())
+    d["risk"] = {}
+    scen = generate_scenarios(data_of(d), 0, 0, 10)
+    assert (scen.price_factor == 1.0).all() and (scen.rate_shift == 0.0).all()
