@@ -44,15 +44,16 @@ def documented() -> tuple[dict[str, str], dict[str, str]]:
 
 
 def bundled_variants():
-    """The data of every bundled model, and of `tiny` with the covenants no bundled model has (a
-    liquidity covenant on debt, which the `stress_liquidity` rows need, and interest coverage on
-    trailing four-quarter EBITDA)."""
+    """The data of every bundled model, and of `tiny` with what no bundled model has: a liquidity
+    covenant on debt (which the `stress_liquidity` rows need), interest coverage on trailing
+    four-quarter EBITDA and a supplier's allocation of new GPUs."""
     for model in ("tiny", "neocloud", "lab"):
         yield load(model)[1]
     tiny = yaml.safe_load((REPO / "models" / "tiny.yaml").read_text(encoding="utf-8"))
     tiny["finance"]["covenants"].update(
         min_liquidity_fraction_of_debt=0.05, min_interest_coverage=2.0, ebitda_period="trailing_four_quarters"
     )
+    tiny["limits"] = {"new_gpus_per_quarter": {"blackwell": 2000}}  # the `allocation` rows
     yield data_of(tiny)
 
 

@@ -64,7 +64,8 @@ class FacilityData:
     rate_quarterly: np.ndarray  # (T,) forecast interest rate per quarter
     floating: bool
     max_ltv: float | None
-    amortization_quarters: int
+    amortization_quarters: int | None  # amortizing facilities
+    maturity: int | None  # bullet facilities: quarter (horizon index) the balance is repaid
     draw_quarters: tuple[int, ...]
 
 
@@ -114,6 +115,7 @@ class ModelData:
     sku_generation: np.ndarray  # (S,) 0 hopper, 1 blackwell, 2 rubin
     sku_release: np.ndarray  # (S,) quarter each SKU first went on sale (negative: before the horizon)
     block_size: np.ndarray  # (S,)
+    install_quarters: np.ndarray  # (S,) quarters from purchase to service
     kw_per_gpu: np.ndarray  # (S,)
     idle_fraction: np.ndarray  # (S,)
     throughput: np.ndarray  # (2, S) by use
@@ -135,6 +137,7 @@ class ModelData:
     min_cash: float
     redeploy_cost: float
     max_customer_share: float
+    new_gpu_allocation: np.ndarray  # (G, T) most new GPUs of a generation bought in a quarter (inf: none)
     revolver_usd: float  # size of the emergency revolver (0 without one)
     revolver_rate_annual: float
     covenants: tuple[CovenantTest, ...]  # the model's covenant tests (fleetopt/core/covenants.py)
@@ -228,6 +231,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         sku_generation=np.array([s.generation.rank for s in skus]),
         sku_release=np.array([h.t_of(s.available_from) for s in skus], dtype=np.int64),
         block_size=np.array([s.block_size_gpus for s in skus], dtype=np.float64),
+        install_quarters=np.array([s.install_quarters for s in skus], dtype=np.int64),
         kw_per_gpu=np.array([s.power_kw_per_gpu for s in skus]),
         idle_fraction=np.array([s.idle_power_fraction for s in skus]),
         throughput=np.array([[s.training_throughput for s in skus], [s.inference_throughput for s in skus]]),
@@ -249,6 +253,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         min_cash=m.finance.min_cash_usd,
         redeploy_cost=m.redeployment.cost_per_gpu_usd,
         max_customer_share=m.limits.max_customer_revenue_share,
+        new_gpu_allocation=_allocation(h, m),
         revolver_usd=m.finance.revolver.size_usd if m.finance.revolver else 0.0,
         revolver_rate_annual=m.finance.revolver.annual_rate if m.finance.revolver else 0.0,
         covenants=covenant_tests(cov, T, test_from, first_debt),
@@ -260,6 +265,14 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         cohorts_by_sku_site=_cohorts_by_sku_site(cohorts),
         **_cohort_values(m, T, cohorts, skus),
     )
+
+
+def _allocation(h: _Horizon, m: PlanningModel) -> np.ndarray:
+    """(G, T) the supplier's allocation of new GPUs by generation and quarter (inf where unlimited)."""
+    out = np.full((len(GENERATIONS), h.T), np.inf)
+    for generation, spec in m.limits.new_gpus_per_quarter.items():
+        out[generation.rank] = h.series(spec)
+    return out
 
 
 def _customer_hazards(m: PlanningModel, customers: list[str]) -> np.ndarray:
@@ -396,6 +409,7 @@ def _facilities(h: _Horizon, m: PlanningModel) -> list[FacilityData]:
                 floating=floating,
                 max_ltv=f.max_ltv,
                 amortization_quarters=f.amortization_quarters,
+                maturity=h.t_of(f.maturity) if f.repayment == "bullet" else None,
                 draw_quarters=draw,
             )
         )

@@ -70,7 +70,17 @@ def site_schedules(data: ModelData) -> tuple[SiteSchedules, ...]:
 
 
 def principal_schedule(facility: FacilityData, T: int) -> tuple[np.ndarray, np.ndarray]:
-    """Scheduled principal: (T,) on the opening balance, and (T, T) share of a draw in tau repaid in t."""
+    """Scheduled principal: (T,) on the opening balance, and (T, T) share of a draw in tau repaid in t.
+
+    Amortizing: equal instalments over ``amortization_quarters`` from the quarter after the draw
+    (the opening balance from quarter 0). Bullet: everything in the maturity quarter (nothing when
+    it lies after the horizon)."""
+    if facility.maturity is not None:
+        opening, draws = np.zeros(T), np.zeros((T, T))
+        if facility.maturity < T:
+            opening[facility.maturity] = facility.opening_usd
+            draws[: facility.maturity, facility.maturity] = 1.0
+        return opening, draws
     n = facility.amortization_quarters
     opening = np.where(np.arange(T) < n, facility.opening_usd / n, 0.0)
     draws = np.zeros((T, T))

@@ -68,6 +68,7 @@ def build_model(
     m.slack = pyo.Var(m.SLACK, domain=pyo.NonNegativeReals, dense=False)
 
     fleet.add_cohorts(b)
+    fleet.add_allocation(b)
     operations.add_contracts_and_market(b)
     operations.add_power(b)
     operations.add_money_lines(b)

@@ -80,7 +80,7 @@ def covenant_rule(b: Builder, t: int, part: str | None = None):
     r"""a x X_t + slack >= Y-side_t (min test) or Y-side_t <= a x X_t + slack (max test): the linear
     form of the catalogue's test of this group (and ``part``) in quarter t, e.g.
     \sum_f D_{f,t} <= 4 Γ^{max} EBITDA_t, EBITDA_t >= δ (Int_t + \sum_f S_{f,t}),
-    EBITDA_t >= ι Int_t, C_t >= \underline L, C_t >= ψ \sum_f D_{f,t}."""
+    EBITDA_t >= ω Int_t, C_t >= \underline L, C_t >= ψ \sum_f D_{f,t}."""
     kind = next(k for k in CATALOGUE if k.group == b.group.name and k.part == part)
     return covenant_row(b, _test(b, kind), t, (t,) if part is None else (t, part))
 

@@ -5,6 +5,7 @@ GPU counts are GPUs; docs/formulation.md §5.1-5.3 states the constraints.
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 
 from fleetopt.milp.builder import Builder
@@ -68,10 +69,14 @@ def add_stress_parameters(b: Builder) -> None:
     m.block_online = pyo.Param(online_pairs, initialize=1.0, mutable=True)
 
 
-def held_use(b: Builder, s: int, i: int, t: int, use: int):
-    """GPUs of SKU ``s`` at site ``i`` held in quarter ``t`` configured for ``use``."""
+def held_use(b: Builder, s: int, i: int, t: int, use: int, installed: bool = False):
+    """GPUs of SKU ``s`` at site ``i`` held in quarter ``t`` configured for ``use``; ``installed``:
+    only those past the SKU's installation lag (bought by ``t - install_quarters``)."""
     var = b.m.held_tr if use == 0 else b.m.held_in
-    return sum(var[c, t] for c in b.ix.cohorts_at.get((s, i, t), ()))
+    ready = t - b.data.install_quarters[s] if installed else t
+    cohorts = b.data.cohorts
+    at = b.ix.cohorts_at.get((s, i, t), ())
+    return sum(var[c, t] for c in at if cohorts[c].existing or cohorts[c].bought <= ready)
 
 
 def _moved(b: Builder, var, c: int, t: int):
@@ -125,8 +130,20 @@ def forced_inference_rule(b: Builder, c: int, t: int):
 
 
 def use_limit_rule(b: Builder, u: int, s: int, i: int, t: int):
-    r"""a_{u,s,i,t} <= \sum_{c in C_{s,i,t}} h^u_{c,t},  (u,s,i,t) in ACT."""
-    return b.m.in_service[u, s, i, t] <= held_use(b, s, i, t, u)
+    r"""a_{u,s,i,t} <= \sum_{c in C_{s,i,t}: t_c <= t - ℓ^{inst}_s} h^u_{c,t},  (u,s,i,t) in ACT: GPUs
+    serve once installed."""
+    return b.m.in_service[u, s, i, t] <= held_use(b, s, i, t, u, installed=True)
+
+
+def allocation_rule(b: Builder, g: int, t: int):
+    r"""\sum_{s: gen(s) = g} \sum_i B_s x_{s,i,t} <= A_{g,t}: new GPUs within the supplier's allocation."""
+    m, data = b.m, b.data
+    bought = (
+        data.block_size[s] * m.buy[s, i, tt]
+        for s, i, tt in b.ix.buy
+        if tt == t and data.sku_generation[s] == g
+    )
+    return sum(bought) <= data.new_gpu_allocation[g, t]
 
 
 def serve_limit_rule(b: Builder, u: int, s: int, i: int, t: int):
@@ -141,7 +158,16 @@ FORCED_TRAINING = ConstraintGroup("forced_training", "§5.2", forced_training_ru
 FORCED_INFERENCE = ConstraintGroup("forced_inference", "§5.2", forced_inference_rule)
 USE_LIMIT = ConstraintGroup("use_limit", "§5.3", use_limit_rule)
 SERVE_LIMIT = ConstraintGroup("serve_limit", "§5.3", serve_limit_rule)
-GROUPS = (BALANCE_TRAINING, BALANCE_INFERENCE, FORCED_TRAINING, FORCED_INFERENCE, USE_LIMIT, SERVE_LIMIT)
+ALLOCATION = ConstraintGroup("allocation", "§5.14", allocation_rule)
+GROUPS = (
+    BALANCE_TRAINING,
+    BALANCE_INFERENCE,
+    FORCED_TRAINING,
+    FORCED_INFERENCE,
+    USE_LIMIT,
+    SERVE_LIMIT,
+    ALLOCATION,
+)
 
 
 def add_cohorts(b: Builder) -> None:
@@ -159,3 +185,15 @@ def add_cohorts(b: Builder) -> None:
     # GPUs in service come from those held and configured for the use; contracts from those in service
     b.add(USE_LIMIT, m.ACT)
     b.add(SERVE_LIMIT, [key for key in ix.active if key in ix.serve_at])
+
+
+def add_allocation(b: Builder) -> None:
+    """The supplier's allocation of new GPUs, by generation and quarter, where the model limits it."""
+    data = b.data
+    limited = [
+        (g, t)
+        for g, t in zip(*np.nonzero(np.isfinite(data.new_gpu_allocation)), strict=True)
+        if any(tt == t and data.sku_generation[s] == g for s, _, tt in b.ix.buy)
+    ]
+    if limited:
+        b.add(ALLOCATION, [(int(g), int(t)) for g, t in limited])

@@ -105,7 +105,12 @@ class Contract(StrictModel):
 
 
 class CommercialLimits(StrictModel):
-    """Limits on the revenue book."""
+    """Limits on the plan: the revenue book's concentration and the GPUs a supplier will allocate."""
 
     max_customer_revenue_share: float = Field(1.0, gt=0, le=1, allow_inf_nan=False)
     """Largest share of total revenue over the horizon any one customer may have (1 = no limit)."""
+    new_gpus_per_quarter: dict[Annotated[Generation, Strict(False)], NonNegativeSeries] = Field(
+        default_factory=dict
+    )
+    """Most new GPUs of a generation the plan can buy in a quarter (the supplier's allocation to
+    this buyer), by generation; no limit for a generation not named."""

@@ -17,9 +17,11 @@ from fleetopt.schema.series import NonNegativeSeries
 
 
 class DebtFacility(StrictModel):
-    """A term-loan facility (e.g. a delayed-draw term loan secured on GPUs).
+    """A term-loan facility (e.g. a delayed-draw term loan secured on GPUs) or a bond.
 
-    Each draw amortises straight-line over `amortization_quarters` starting the quarter after it is drawn.
+    `repayment: amortizing`: each draw (and the opening balance) amortises straight-line over
+    `amortization_quarters` starting the quarter after it is drawn. `repayment: bullet`: the whole
+    balance is repaid at `maturity` (senior notes, convertibles); after the horizon, not at all.
     """
 
     size_usd: NonNegative
@@ -32,8 +34,14 @@ class DebtFacility(StrictModel):
     """Floating rate: spread over `finance.reference_rate_annual` (0.0225 = SOFR + 225 bp)."""
     max_ltv: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     """Largest balance / resale value of the GPU fleet; None when the facility is not GPU-secured."""
-    amortization_quarters: PositiveInt
-    """Quarters over which each draw (and the opening balance) is repaid in equal instalments."""
+    repayment: Literal["amortizing", "bullet"] = "amortizing"
+    """How principal is repaid: in equal instalments, or all at `maturity`."""
+    amortization_quarters: PositiveInt | None = None
+    """Quarters over which each draw (and the opening balance) is repaid in equal instalments
+    (amortizing facilities; required for them)."""
+    maturity: Quarter | None = None
+    """Quarter the whole balance is repaid (bullet facilities; required for them; may lie after
+    the horizon)."""
     draw_from: Quarter
     """First quarter money can be drawn."""
     draw_until: Quarter
@@ -47,6 +55,12 @@ class DebtFacility(StrictModel):
             raise ValueError("draw_until is before draw_from")
         if self.opening_balance_usd > self.size_usd:
             raise ValueError("opening_balance_usd is larger than size_usd")
+        if self.repayment == "amortizing" and self.amortization_quarters is None:
+            raise ValueError("an amortizing facility needs amortization_quarters")
+        if self.repayment == "bullet" and self.maturity is None:
+            raise ValueError("a bullet facility needs maturity (the quarter it is repaid)")
+        if self.repayment == "bullet" and self.maturity <= self.draw_until:
+            raise ValueError("maturity must come after draw_until")
         return self
 
 

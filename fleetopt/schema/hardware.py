@@ -11,6 +11,7 @@ from fleetopt.schema.base import (
     Fraction,
     Name,
     NonNegative,
+    NonNegativeInt,
     Positive,
     PositiveInt,
     Quarter,
@@ -79,6 +80,9 @@ class Sku(StrictModel):
     """Inference throughput per GPU relative to an H100 (H100 = 1)."""
     opex_per_gpu_quarter_usd: NonNegative
     """Operating cost per installed GPU per quarter, excluding electricity, USD."""
+    install_quarters: NonNegativeInt = 0
+    """Quarters from purchase to service: GPUs bought in quarter t are held (they draw idle power,
+    cost opex and depreciate) but serve no one before quarter t + install_quarters."""
     useful_life_years: Positive
     """Accounting useful life for straight-line depreciation, years."""
     resale_fraction_by_age_years: list[Fraction] = Field(min_length=2)

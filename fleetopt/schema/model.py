@@ -88,6 +88,8 @@ class PlanningModel(StrictModel):
                     out.append((("market", "price_usd_per_gpu_hour", use, gen), getattr(prices, gen)))
             for sku, spec in prices.by_sku.items():
                 out.append((("market", "price_usd_per_gpu_hour", use, "by_sku", sku), spec))
+        for gen, spec in self.limits.new_gpus_per_quarter.items():
+            out.append((("limits", "new_gpus_per_quarter", gen.value), spec))
         out.append((("finance", "reference_rate_annual"), self.finance.reference_rate_annual))
         out.append((("finance", "overhead_usd_per_quarter"), self.finance.overhead_usd_per_quarter))
         return out

@@ -1,0 +1,96 @@
+"""Deployment and finance realism, on hand-worked instances of `milp_builders.base_model()`:
+a supplier's allocation of new GPUs, an installation lag, and bullet maturities.
+
+In the base model a GPU costs 4,000 USD, earns 2,190 USD a quarter in service, and is worth
+4,000 x (1 - age in years) x 0.5 at the end of the four-quarter horizon (no discounting):
+
+* bought in quarter 0: 4 x 2,190 = 8,760 USD, worth 0 at the end (age one year);
+* bought in quarter 1: 3 x 2,190 + 500 = 7,070; quarter 2: 2 x 2,190 + 1,000 = 5,380;
+* bought in quarter 3: 2,190 + 1,500 = 3,690 < 4,000: not worth buying.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from milp_builders import HOURS, base_model, data_of
+
+from fleetopt.core.economics import plan_statements
+from fleetopt.core.plan import Plan
+from fleetopt.milp.solve import solve
+from fleetopt.schema.loading import ModelError
+
+EARNS = 1.0 * HOURS  # USD a GPU earns in a quarter on the market
+
+
+def allocated(cap: float, install_quarters: int = 0) -> dict:
+    d = base_model()
+    d["skus"]["A"]["install_quarters"] = install_quarters
+    d["limits"] = {"new_gpus_per_quarter": {"hopper": cap}}
+    return d
+
+
+def bought(d: dict) -> tuple[np.ndarray, dict]:
+    result = solve(data_of(d), mip_gap=1e-9)
+    return result.plan.buy_blocks.sum(axis=(0, 1)), result.statements.lines
+
+
+def test_the_allocation_caps_purchases_at_its_value():
+    gpus, lines = bought(allocated(1000.0))
+    # every quarter worth buying in is bought up to the allocation, and none beyond it
+    np.testing.assert_allclose(gpus, [1000, 1000, 1000, 0])
+    np.testing.assert_allclose(lines["revenue_usd"], np.array([1, 2, 3, 3]) * 1000 * EARNS)
+
+
+def test_an_allocation_series_is_read_per_quarter():
+    gpus, _ = bought(allocated([0.0, 500.0, 2000.0, 2000.0]))
+    np.testing.assert_allclose(gpus, [0, 500, 2000, 0])
+
+
+def test_the_installation_lag_delays_revenue_by_exactly_the_lag():
+    # one quarter to install: a GPU bought in quarter 1 earns in quarters 2 and 3 (4,380) and is
+    # worth 500 at the end: bought; one bought in quarter 2 earns 2,190 + 1,000 < 4,000: not bought
+    gpus, lines = bought(allocated(1000.0, install_quarters=1))
+    np.testing.assert_allclose(gpus, [1000, 1000, 0, 0])
+    np.testing.assert_allclose(lines["revenue_usd"], np.array([0, 1, 2, 2]) * 1000 * EARNS)
+    np.testing.assert_allclose(lines["gpus_held"], [1000, 2000, 2000, 2000])
+
+
+def bond_model(maturity: str) -> dict:
+    d = base_model()
+    d["finance"]["facilities"] = {
+        "notes": {"size_usd": 1.0e6, "opening_balance_usd": 1.0e6, "fixed_rate_annual": 0.08,
+                  "repayment": "bullet", "maturity": maturity, "draw_from": "2026Q1", "draw_until": "2026Q1"}
+    }  # fmt: skip
+    return d
+
+
+def test_a_bullet_note_is_repaid_whole_at_its_maturity():
+    data = data_of(bond_model("2026Q3"))
+    lines = plan_statements(data, Plan.empty(data)).lines
+    np.testing.assert_allclose(lines["principal_usd"], [0, 0, 1.0e6, 0])
+    np.testing.assert_allclose(lines["interest_usd"], [20_000, 20_000, 20_000, 0])
+    np.testing.assert_allclose(lines["debt_usd"], [1.0e6, 1.0e6, 0, 0])
+
+
+def test_a_bullet_maturing_after_the_horizon_stays_outstanding():
+    data = data_of(bond_model("2031Q1"))
+    lines = plan_statements(data, Plan.empty(data)).lines
+    assert not lines["principal_usd"].any()
+    np.testing.assert_allclose(lines["debt_usd"], 1.0e6)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"maturity": None}, "a bullet facility needs maturity"),
+        ({"repayment": "amortizing", "maturity": None}, "an amortizing facility needs amortization_quarters"),
+        ({"maturity": "2026Q1"}, "maturity must come after draw_until"),
+    ],
+)
+def test_a_facility_without_its_repayment_terms_is_refused(change, message):
+    d = bond_model("2027Q1")
+    d["finance"]["facilities"]["notes"].update(change)
+    d["finance"]["facilities"]["notes"] = {k: v for k, v in d["finance"]["facilities"]["notes"].items() if v}
+    with pytest.raises(ModelError, match=message):
+        data_of(d)
