@@ -1,5 +1,6 @@
 """Deployment and finance realism, on hand-worked instances of `milp_builders.base_model()`:
-a supplier's allocation of new GPUs, an installation lag, and bullet maturities.
+a supplier's allocation of new GPUs, an installation lag, bullet maturities and tax losses
+carried forward.
 
 In the base model a GPU costs 4,000 USD, earns 2,190 USD a quarter in service, and is worth
 4,000 x (1 - age in years) x 0.5 at the end of the four-quarter horizon (no discounting):
@@ -13,10 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from evaluate_builders import batch, tiny_model
 from milp_builders import HOURS, base_model, data_of
 
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
+from fleetopt.evaluate.kernel import CpuKernel
+from fleetopt.evaluate.scenarios import generate_scenarios
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import solve
 from fleetopt.schema.loading import ModelError
 
@@ -94,3 +99,55 @@ def test_a_facility_without_its_repayment_terms_is_refused(change, message):
     d["finance"]["facilities"]["notes"] = {k: v for k, v in d["finance"]["facilities"]["notes"].items() if v}
     with pytest.raises(ModelError, match=message):
         data_of(d)
+
+
+# ---------------------------------------------------------------- tax loss carry-forward
+
+
+def loss_model(carry_forward: bool) -> dict:
+    """100 installed GPUs (bought 2025Q4 for 4,000 USD, one-year life: 100,000 USD of depreciation
+    in quarters 0-2, none after), rented on the market at a quarter of the price in quarter 0:
+    pre-tax income -45,250, 119,000, 119,000, 219,000 USD, taxed at 21 %. No GPU on sale, nothing
+    to decide: the plan keeps the fleet."""
+    d = base_model()
+    d["skus"]["A"].update(available_from="2025Q1", available_until="2025Q4")
+    d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2025Q4", "gpus": 100, "use": "inference",
+                   "capex_per_gpu_usd": 4000.0}]  # fmt: skip
+    d["retirement"] = {"resale": False}
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [0.25, 1.0, 1.0, 1.0]}
+    d["finance"].update(tax_rate=0.21, tax_loss_carry_forward=carry_forward)
+    return d
+
+
+@pytest.mark.parametrize(
+    ("carry_forward", "tax"),
+    [
+        (False, [0.0, 24_990.0, 24_990.0, 45_990.0]),
+        # the 45,250 USD loss offsets the next profit: 21 % of 119,000 - 45,250 = 15,487.50
+        (True, [0.0, 15_487.5, 24_990.0, 45_990.0]),
+    ],
+)
+def test_a_loss_carried_forward_offsets_the_next_profit(carry_forward, tax):
+    result = solve(data_of(loss_model(carry_forward)), mip_gap=1e-9)
+    lines = result.statements.lines
+    pretax = lines["net_income_usd"] + lines["tax_usd"]
+    np.testing.assert_allclose(pretax, [-45_250.0, 119_000.0, 119_000.0, 219_000.0])
+    np.testing.assert_allclose(lines["tax_usd"], tax)
+    # the MILP pays each tax when it is due (its cumulative rows leave the timing to a tie-break)
+    np.testing.assert_allclose(result.milp_cash_usd, lines["cash_usd"], rtol=1e-9)
+
+
+def test_the_evaluator_and_the_kernel_carry_losses_forward_alike():
+
+
+    d = tiny_model()
+    d["finance"]["tax_loss_carry_forward"] = True
+    data = data_of(d)
+    result = solve(data, mip_gap=1e-3)
+    plans = batch(data, [result.plan])
+    consts = SimulationConstants.from_data(data)
+    scen = generate_scenarios(data, 8, 0, 300)
+    want = simulate(consts, plans, scen)
+    got = CpuKernel().simulate(consts, plans, scen)
+    np.testing.assert_array_equal(got["npv"], want["npv"])
+    np.testing.assert_array_equal(got["breach"], want["breach"])

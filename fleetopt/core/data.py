@@ -133,6 +133,7 @@ class ModelData:
     reference_rate_annual: np.ndarray  # (T,)
     overhead: np.ndarray  # (T,)
     tax_rate: float
+    tax_loss_carry_forward: bool
     opening_cash: float
     min_cash: float
     redeploy_cost: float
@@ -249,6 +250,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         reference_rate_annual=h.series(m.finance.reference_rate_annual),
         overhead=h.series(m.finance.overhead_usd_per_quarter),
         tax_rate=m.finance.tax_rate,
+        tax_loss_carry_forward=m.finance.tax_loss_carry_forward,
         opening_cash=m.finance.opening_cash_usd,
         min_cash=m.finance.min_cash_usd,
         redeploy_cost=m.redeployment.cost_per_gpu_usd,

@@ -231,6 +231,7 @@ class Financing:
     tax_rate: float
     revolver_limit: float
     revolver_rate_quarterly: float
+    loss_carry_forward: bool = False  # tax on profit less the losses not yet used
 
     @classmethod
     def from_data(cls, data: ModelData, with_revolver: bool = True) -> Financing:
@@ -250,6 +251,7 @@ class Financing:
             tax_rate=data.tax_rate,
             revolver_limit=data.revolver_usd if with_revolver else 0.0,
             revolver_rate_quarterly=data.revolver_rate_annual / 4.0,
+            loss_carry_forward=data.tax_loss_carry_forward,
         )
 
 
@@ -260,6 +262,7 @@ class FinanceState:
     cash: Any  # (...,) USD
     balance: Any  # (..., F) USD outstanding per facility
     revolver: Any  # (...,) USD drawn on the revolver
+    loss_pool: Any = None  # (...,) USD of tax losses not yet used (with loss carry-forward)
 
     @classmethod
     def opening(
@@ -272,6 +275,7 @@ class FinanceState:
             cash=xp.full(batch, fin.opening_cash, dtype=xp.float64),
             balance=xp.broadcast_to(xp.asarray(fin.opening_balance), (*(balance_batch or batch), F)).copy(),
             revolver=xp.zeros(batch, dtype=xp.float64),
+            loss_pool=xp.zeros(batch, dtype=xp.float64) if fin.loss_carry_forward else None,
         )
 
 
@@ -355,7 +359,7 @@ def finance_step(
     pay_early = xp.minimum(prepay, available - principal)
     state.balance = available - principal - pay_early
     ebt = ebitda - interest - (depreciation - gain)
-    tax = fin.tax_rate * xp.maximum(ebt, 0.0)
+    tax, state.loss_pool = tax_and_losses(ebt, state.loss_pool, fin.tax_rate, xp)
     principal_total = principal.sum(axis=-1)
     pay_early_total = pay_early.sum(axis=-1)
     draws_total = draws.sum(axis=-1)
@@ -381,6 +385,25 @@ def finance_step(
         cash=state.cash,
         term_debt=state.balance.sum(axis=-1),
     )
+
+
+def tax_and_losses(ebt: Any, loss_pool: Any, rate: float, xp: Any = np) -> tuple[Any, Any]:
+    """A quarter's tax on pre-tax income ``ebt``, and the tax losses left: without a pool (None),
+    the rate on positive income; with one, the rate on income less the pool, whose unused losses
+    (and any new loss) are carried to the next quarter."""
+    if loss_pool is None:
+        return rate * xp.maximum(ebt, 0.0), None
+    taxable = ebt - loss_pool
+    return rate * xp.maximum(taxable, 0.0), xp.maximum(-taxable, 0.0)
+
+
+def taxes(ebt: np.ndarray, rate: float, carry_forward: bool) -> np.ndarray:
+    """(..., T) tax of each quarter on pre-tax income ``ebt`` (..., T), quarter after quarter."""
+    pool = np.zeros(ebt.shape[:-1]) if carry_forward else None
+    out = np.empty_like(ebt)
+    for t in range(ebt.shape[-1]):
+        out[..., t], pool = tax_and_losses(ebt[..., t], pool, rate)
+    return out
 
 
 def roll_forward(

@@ -7,7 +7,7 @@ import pandas as pd
 
 from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
-from fleetopt.core.economics import Statements
+from fleetopt.core.economics import Statements, taxes
 from fleetopt.core.plan import Plan
 from fleetopt.schema import Robustness
 
@@ -126,7 +126,7 @@ def shocked_cash(data: ModelData, st: Statements, robustness: Robustness | None 
         for con in data.contracts:
             if con.customer == case:
                 lost = lost + lines[f"revenue_contract_{con.name}_usd"]
-        tax = data.tax_rate * np.maximum(pretax - lost, 0.0)
+        tax = taxes(pretax - lost, data.tax_rate, data.tax_loss_carry_forward)
         cash = lines["cash_usd"] - np.cumsum(lost - lines["tax_usd"] + tax)
         service = lines["debt_service_usd"]
         with np.errstate(divide="ignore", invalid="ignore"):

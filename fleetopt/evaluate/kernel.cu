@@ -129,7 +129,8 @@ typedef struct {
 // facilities at the scenario's rate), principal and prepayments, takes the draws, pays tax and
 // draws or repays the revolver; updates balance, revolver and cash
 FO_DEVICE fo_debt_service fo_finance(FO_PARAMS, long long p, long long s, int t, double ebitda, double gain,
-                                     double investing, double* balance, double* revolver, double* cash)
+                                     double investing, double* balance, double* revolver, double* cash,
+                                     double* loss_pool)
 {
     double forecast_interest = 0.0, floating_balance = 0.0;
     for (int f = 0; f < F; ++f) {
@@ -149,7 +150,15 @@ FO_DEVICE fo_debt_service fo_finance(FO_PARAMS, long long p, long long s, int t,
         draws_total += draws[pft];
     }
     const double ebt = ebitda - interest - (depreciation[p * T + t] - gain);
-    const double tax = tax_rate * fo_max(ebt, 0.0);
+    // tax on income less the losses not yet used (fleetopt.core.economics.tax_and_losses)
+    double tax;
+    if (loss_carry_forward) {
+        const double taxable = ebt - *loss_pool;
+        tax = tax_rate * fo_max(taxable, 0.0);
+        *loss_pool = fo_max(-taxable, 0.0);
+    } else {
+        tax = tax_rate * fo_max(ebt, 0.0);
+    }
     const double other_outflow = investing + (principal_total + pay_total - draws_total);
     *cash = *cash + ebitda - tax - interest - other_outflow;
     const double rev_draw = fo_clip(min_cash_floor - *cash, -*revolver, revolver_limit - *revolver);
@@ -218,7 +227,7 @@ FO_DEVICE void fo_pair(long long idx, FO_PARAMS)
     double phi[FO_MAX_SITES];
     for (int f = 0; f < F; ++f) balance[f] = opening_balance[f];
     for (int k = 0; k < K; ++k) status[k] = accepted[p * K + k];
-    double cash = opening_cash, prev_cash = opening_cash, revolver = 0.0;
+    double cash = opening_cash, prev_cash = opening_cash, revolver = 0.0, loss_pool = 0.0;
     double npv = 0.0, min_cash = 1.0e308, util = 0.0;  // above any cash: the first quarter sets it
     int breach = 0, in_default = 0;
     fo_covenant_flows kept;
@@ -238,7 +247,7 @@ FO_DEVICE void fo_pair(long long idx, FO_PARAMS)
         const double cash_proceeds = proceeds[p * T + t] * resale_factor[(long long)t * S + s];
         const double gain = cash_proceeds - book[p * T + t];
         const double investing = capex[p * T + t] - cash_proceeds;
-        const fo_debt_service paid = fo_finance(FO_ARGS, p, s, t, ebitda, gain, investing, balance, &revolver, &cash);
+        const fo_debt_service paid = fo_finance(FO_ARGS, p, s, t, ebitda, gain, investing, balance, &revolver, &cash, &loss_pool);
 
         npv = npv + discount[t] * (cash - prev_cash);
         prev_cash = cash;

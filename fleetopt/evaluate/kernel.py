@@ -125,6 +125,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _financing("opening_cash", "opening_cash", "double"),
     _financing("min_cash_floor", "min_cash", "double"),
     _financing("tax_rate", "tax_rate", "double"),
+    KernelArgument("loss_carry_forward", "int", lambda call: int(call.fin.loss_carry_forward)),
     _financing("revolver_limit", "revolver_limit", "double"),
     _financing("revolver_rate_q", "revolver_rate_quarterly", "double"),
     # outputs: (P, S)

@@ -80,10 +80,20 @@ def borrowing_base_rule(b: Builder, t: int):
 # ----------------------------------------------------------------------------- cash (§5.10)
 
 
-def tax_floor_rule(b: Builder, t: int):
-    r"""X_t >= τ_x (EBITDA_t - Dep_t + Gain_t - Int_t)."""
+def pretax(b: Builder, t: int, case: str | None = None):
+    """EBT_t = EBITDA_t - Dep_t + Gain_t - Int_t, less the income ``case`` loses (§5.13)."""
     m = b.m
-    return m.tax[t] >= b.data.tax_rate * (m.ebitda[t] - m.depreciation[t] + m.gain[t] - m.interest[t])
+    ebitda = m.ebitda[t] if case is None else m.ebitda[t] - m.stress_lost[case, t]
+    return ebitda - m.depreciation[t] + m.gain[t] - m.interest[t]
+
+
+def tax_floor_rule(b: Builder, t: int):
+    r"""X_t >= τ_x EBT_t; with loss carry-forward \sum_{q<=t} X_q >= τ_x \sum_{q<=t} EBT_q (the tax paid
+    so far covers the tax on the income so far: losses offset later profits, never earlier ones)."""
+    m, rate = b.m, b.data.tax_rate
+    if not b.data.tax_loss_carry_forward:
+        return m.tax[t] >= rate * (m.ebitda[t] - m.depreciation[t] + m.gain[t] - m.interest[t])
+    return sum(m.tax[q] for q in range(t + 1)) >= rate * sum(pretax(b, q) for q in range(t + 1))
 
 
 def cash_flow_rule(b: Builder, t: int):
@@ -107,11 +117,15 @@ def min_cash_rule(b: Builder, t: int):
 
 
 def stress_tax_floor_rule(b: Builder, case: str, t: int):
-    r"""X^σ_t >= τ_x (EBT_t - L_{σ,t})."""
-    m = b.m
-    return m.stress_tax[case, t] >= b.data.tax_rate * (
-        m.ebitda[t] - m.stress_lost[case, t] - m.depreciation[t] + m.gain[t] - m.interest[t]
-    )
+    r"""X^σ_t >= τ_x (EBT_t - L_{σ,t}); with loss carry-forward, summed over quarters 0..t as in
+    `tax_floor`."""
+    m, rate = b.m, b.data.tax_rate
+    if not b.data.tax_loss_carry_forward:
+        return m.stress_tax[case, t] >= rate * (
+            m.ebitda[t] - m.stress_lost[case, t] - m.depreciation[t] + m.gain[t] - m.interest[t]
+        )
+    paid = sum(m.stress_tax[case, q] for q in range(t + 1))
+    return paid >= rate * sum(pretax(b, q, case) for q in range(t + 1))
 
 
 def stress_gap_flow_rule(b: Builder, case: str, t: int):
@@ -301,7 +315,8 @@ def add_objective(b: Builder) -> None:
     elif b.objective == "npv":
         m.objective = pyo.Objective(
             expr=sum(df[t] * (m.cash[t] - prev_cash(b, t)) for t in range(T))
-            + df[-1] * (terminal_assets - debt_end),
+            + df[-1] * (terminal_assets - debt_end)
+            - _tax_timing(b),
             sense=pyo.maximize,
         )
     else:
@@ -315,6 +330,17 @@ def add_objective(b: Builder) -> None:
                 )
                 for t in range(T)
             )
-            - df[-1] * terminal_assets,
+            - df[-1] * terminal_assets
+            + _tax_timing(b),
             sense=pyo.minimize,
         )  # fmt: skip
+
+
+def _tax_timing(b: Builder):
+    """With loss carry-forward, a tie-break that pays each tax in the last quarter it is due: the
+    cumulative tax rows leave the timing free where no discounting separates the quarters (a
+    weight of at most 1e-6 per MUSD of tax, earlier quarters weighing more). 0 without."""
+    if not b.data.tax_loss_carry_forward:
+        return 0.0
+    T = b.data.T
+    return sum(1e-6 * (T - t) / T * b.m.tax[t] for t in range(T))

@@ -114,7 +114,10 @@ class Finance(StrictModel):
     overhead_usd_per_quarter: NonNegativeSeries = 0.0
     """Corporate overhead (SG&A, R&D) per quarter, USD."""
     tax_rate: Fraction = 0.0
-    """Tax rate on positive pre-tax profit in a quarter (no loss carry-forward). Default 0."""
+    """Tax rate on positive pre-tax profit in a quarter. Default 0."""
+    tax_loss_carry_forward: bool = False
+    """Losses offset later profits (carried forward without limit, never back): tax is due on
+    pre-tax profit less the losses not yet used. False: each quarter is taxed on its own."""
     revolver: Revolver | None = None
     """Emergency liquidity used by the scenario evaluator."""
 
