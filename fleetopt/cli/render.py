@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fleetopt.compare import FIGURES
+from fleetopt.core.data import build_data
 from fleetopt.core.results import headline, purchases_by_generation_year, worst_shock
 from fleetopt.core.units import format_usd
 from fleetopt.schema.loading import LoadedModel
@@ -41,15 +42,9 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     table.add_row("cash", f"{format_usd(f.opening_cash_usd)} opening, {format_usd(f.min_cash_usd)} minimum")
     table.add_row("debt", _debt_text(m))
     if f.covenants:
-        c = f.covenants
-        parts = [f"from {c.test_from}"]
-        if c.max_debt_to_ebitda is not None:
-            parts.append(f"debt/EBITDA <= {c.max_debt_to_ebitda:g}x")
-        if c.min_dscr is not None:
-            parts.append(f"DSCR >= {c.min_dscr:g}x")
-        if c.min_liquidity_usd is not None:
-            parts.append(f"liquidity >= {format_usd(c.min_liquidity_usd)}")
-        table.add_row("covenants", ", ".join(parts))
+        period = " (trailing four quarters)" if f.covenants.ebitda_period == "trailing_four_quarters" else ""
+        tests = [test.describe() for test in build_data(loaded).covenants]
+        table.add_row("covenants", ", ".join([f"from {f.covenants.test_from}{period}", *tests]))
     if m.robustness:
         table.add_row("robustness", describe_robustness(m.robustness))
     return table

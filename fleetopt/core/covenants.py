@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.core.units import format_usd
+
 QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash")
 FLOWS = ("ebitda", "debt_service", "interest")  # averaged over the EBITDA period
 TRAILING_QUARTERS = 4
@@ -78,7 +80,7 @@ CATALOGUE: tuple[CovenantKind, ...] = (
     ),
     CovenantKind(
         "liquidity", "min_liquidity_usd", "min", "cash", None, group="liquidity_covenant", part="floor",
-        label="cash (USD)",
+        label="liquidity",
     ),
     CovenantKind(
         "liquidity_fraction", "min_liquidity_fraction_of_debt", "min", "cash", "debt",
@@ -126,6 +128,16 @@ class CovenantTest:
             missed = greater < lesser - TOLERANCE_USD
         when = self.kind.applies_when
         return missed & (values[when] > 0) if when else missed
+
+    def describe(self) -> str:
+        """The test as a lender writes it: ``debt / EBITDA <= 6x``, ``liquidity >= $25.0M``."""
+        k = self.kind
+        bound = "<=" if k.bound == "max" else ">="
+        if k.denominator is None:
+            return f"{k.label} {bound} {format_usd(self.threshold)}"
+        if k.numerator == "cash":  # a share of debt
+            return f"{k.label} {bound} {self.threshold:.0%}"
+        return f"{k.label} {bound} {self.threshold:g}x"
 
     def headroom(self, ratio: np.ndarray) -> float | None:
         """Lowest share by which the tested ratio stays inside its threshold (0.10 = 10 % from
