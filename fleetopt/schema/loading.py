@@ -7,6 +7,7 @@ YAML parser knows it, the line; :class:`ModelError` carries all of them.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -85,6 +86,13 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# YAML 1.1 (PyYAML) reads 1e12 and 1.0e12 as strings: it wants a dot and a signed exponent
+# (1.0e+12). People write them as numbers, and YAML 1.2 reads them so: so does fleetopt.
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 def _line_index(
@@ -142,6 +150,14 @@ def resolve_model_path(model: str | Path | None) -> Path:
 
 def parse_model_text(text: str, source: str) -> PlanningModel:
     """Validate the text of a model file; raise ModelError listing every problem."""
+    try:
+        return _parse_model_text(text, source)
+    except RecursionError:  # e.g. lists nested hundreds deep: the parser recurses once per level
+        issue = ModelIssue((), "the YAML is nested too deeply to read (a model file needs a few levels)")
+        raise ModelError(source, [issue]) from None
+
+
+def _parse_model_text(text: str, source: str) -> PlanningModel:
     try:
         node = yaml.compose(text, Loader=_LineLoader)
         data = yaml.load(text, Loader=_LineLoader)
