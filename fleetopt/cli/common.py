@@ -251,7 +251,7 @@ def memory_budget(text: str | None) -> int | None:
     match = _MEMORY_TEXT.match(text)
     unit = match.group(2).upper() if match else None
     if match is None or (unit or "B") not in _MEMORY_UNITS:
-        raise InputError(f"--max-memory {_cut(text)!r}: expected {_MEMORY_ACCEPTED}")
+        raise InputError(f"--max-memory {_cut(text.strip())}: expected {_MEMORY_ACCEPTED}")
     size = float(match.group(1)) * _MEMORY_UNITS[unit or "B"]
     if not _MIN_BUDGET <= size <= _MAX_BUDGET:
         raise InputError(f"--max-memory {text.strip()} is out of range: expected {_MEMORY_ACCEPTED}")

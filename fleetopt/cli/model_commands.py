@@ -80,7 +80,7 @@ def solve(
         )
         for renderable in solve_summary_tables(result):
             console.print(renderable)
-        path = api.write_solve_run(result, loaded, folder.path)
+        path = api.write_solve_run(result, loaded, folder.path, register=False)  # recorded below
     run_id = register("solve", loaded, path, api.solve_summary(result, loaded))
     console.print(
         f"wrote [bold]{path}[/bold] (summary.json, plan.csv, plan.npz, statements.csv): run {run_id}"

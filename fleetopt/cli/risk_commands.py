@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -189,7 +190,8 @@ def sweep(
     loaded = load_model(model)
     rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar)
     console.print(
-        f"sweeping [bold]{loaded.model.name}[/bold]: {candidates} candidates x {scenarios:,} scenarios ..."
+        f"sweeping [bold]{loaded.model.name}[/bold]: up to {candidates} candidate plans x {scenarios:,} "
+        "scenarios ..."
     )
     folder = RunFolder.claim(out, f"{loaded.model.name}-sweep")
     try:
@@ -206,7 +208,23 @@ def sweep(
     _sweep_done(result, folder.path, report)
 
 
+def candidate_counts(result) -> str:
+    """How many candidates were made, how many were evaluated and why the others were dropped."""
+    made = result.candidates.candidates
+    dropped = Counter(c.status for c in made if c.plan is None)
+    reasons = {
+        "duplicate": "the same plan as an earlier candidate",
+        "infeasible": "break a hard limit once completed by the MILP",
+    }
+    why = "; ".join(
+        f"{n} {reasons.get(status, status.replace('_', ' '))}" for status, n in sorted(dropped.items())
+    )
+    line = f"{len(made)} candidates made, {len(result.metrics)} evaluated"
+    return f"{line}; dropped: {why}" if why else line
+
+
 def _sweep_done(result, folder: Path, report: bool) -> None:
+    console.print(candidate_counts(result), markup=False, soft_wrap=True)
     console.print(sweep_table(result.metrics, "candidates (* Pareto front, > recommended)"))
     console.print(f"recommended: [bold]{result.recommended['plan']}[/bold]. {result.why()}", soft_wrap=True)
     path = api.write_sweep_run(result, folder)

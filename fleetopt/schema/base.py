@@ -27,7 +27,9 @@ class StrictModel(BaseModel):
 Quarter = Annotated[str, StringConstraints(pattern=QUARTER_PATTERN), Field(examples=["2026Q3"])]
 """A calendar quarter label such as ``2026Q3``."""
 
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+NAME_RULE = "use letters, digits, '_', '-' and '.', starting with a letter or digit (at most 64 characters)"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
 """An identifier: letters, digits, '_', '-', '.' (at most 64 characters)."""
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]

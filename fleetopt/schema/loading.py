@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from fleetopt.errors import InputError
 from fleetopt.schema import PlanningModel, cross_checks
+from fleetopt.schema.base import NAME_PATTERN, NAME_RULE
 
 DEFAULT_MODEL = "neocloud"
 
@@ -40,7 +41,8 @@ class ModelIssue:
 
 def _path_part(part: object) -> str:
     """A key with a newline or another control character is quoted, so an issue stays on one line."""
-    return repr(part) if isinstance(part, str) and not part.isprintable() else str(part)
+    text = repr(part) if isinstance(part, str) and not part.isprintable() else str(part)
+    return text if len(text) <= 80 else f"{text[:80]}... ({len(text):,} characters)"
 
 
 class ModelError(InputError):
@@ -254,15 +256,23 @@ def _message(err: dict) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if kind == "string_pattern_mismatch" and "Q[1-4]" in str(err.get("ctx", {}).get("pattern", "")):
-        return f"{err['input']!r} is not a quarter: expected a label like 2026Q3"
+        return f"{_shown(err['input'])} is not a quarter: expected a label like 2026Q3"
+    if kind == "string_pattern_mismatch" and str(err.get("ctx", {}).get("pattern", "")) == NAME_PATTERN:
+        return f"{_shown(err['input'])} is not a name: {NAME_RULE}"
     value = err.get("input")
     if (
         isinstance(value, (str, int, float, bool))
         and kind not in ("model_type", "dict_type")
         and "(got" not in msg
     ):
-        return f"{msg} (got {value!r})"
+        return f"{msg} (got {_shown(value)})"
     return msg
+
+
+def _shown(value: object, at: int = 60) -> str:
+    """A value as written, cut so that a huge one (a 1 MB string) does not flood the message."""
+    text = repr(value)
+    return text if len(text) <= at else f"{text[:at]}... ({len(text):,} characters)"
 
 
 def _dedupe(issues: list[ModelIssue]) -> list[ModelIssue]:
