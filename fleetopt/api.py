@@ -87,9 +87,12 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
     }
 
 
-def write_solve_run(result: SolveResult, loaded: LoadedModel, out: str | Path | None = None) -> Path:
+def write_solve_run(
+    result: SolveResult, loaded: LoadedModel, out: str | Path | None = None, register: bool = True
+) -> Path:
     """Write summary.json, plan.csv, plan.npz, statements.csv and model.yaml into a run folder:
-    ``out`` (new or empty), or a new one under the runs folder, claimed when it is written."""
+    ``out`` (new or empty), or a new one under the runs folder, claimed when it is written; and
+    (``register``) record it in the run registry, so that `fleetopt runs` lists it."""
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     files = {
         RunFolder.SUMMARY: json_text(solve_summary(result, loaded)),
@@ -98,7 +101,10 @@ def write_solve_run(result: SolveResult, loaded: LoadedModel, out: str | Path | 
         RunFolder.PLAN: plans_npz_bytes([result.plan], ["milp"], loaded.model.name, loaded.content_hash),
         RunFolder.MODEL: loaded.text,
     }
-    return folder.write(files)
+    path = folder.write(files)
+    if register:
+        register_run("solve", loaded, path, solve_summary(result, loaded))
+    return path
 
 
 # ---------------------------------------------------------------- evaluation

@@ -135,9 +135,8 @@ def compare_plans(
     """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
-    result = evaluate(
-        data, compile_plans(data, plans, labels), scenarios, seed, backend=backend, keep_matrix=True
-    )
+    batch = compile_plans(data, plans, labels, check_limits=True)
+    result = evaluate(data, batch, scenarios, seed, backend=backend, keep_matrix=True)
     npv = result.npv_matrix
     figures = {}
     mw_rows, gpu_rows, diff_rows = [], [], []

@@ -21,7 +21,7 @@ from fleetopt.report import ReportError
 from fleetopt.runs.folder import RunDirError
 from fleetopt.runs.registry import RegistryError
 from fleetopt.schema import PlanningModel
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.loading import ModelError, parse_model_text
 from fleetopt.sweep.candidates import RuleError
 
 
@@ -229,3 +229,43 @@ def test_every_error_fleetopt_reports_carries_its_exit_code():
     codes = {cls: 2 for cls in bad_input} | {InfeasibleModel: 3, NoPlanFound: 4}
     for cls, code in codes.items():
         assert issubclass(cls, FleetoptError) and cls.exit_code == code, cls
+
+
+# ---------------------------------------------------------------- issue 15: numbers and nesting
+
+MONEY_LIMIT = "must be at most 1e15 USD ($1,000T): larger amounts are beyond the precision"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("opening_cash_usd: 150000000", "opening_cash_usd: 1.0e+308", "finance.opening_cash_usd"),
+        ("opening_cash_usd: 150000000", "opening_cash_usd: 1e18", "finance.opening_cash_usd"),
+        ("capex_per_gpu_usd: 50000", "capex_per_gpu_usd: 2.0e15", "skus.H100.capex_per_gpu_usd"),
+        ("annual_growth: -0.10 ", "annual_growth: 10.0 \n      steps: {2026Q4: 9.0e14}",
+         "skus.B200.capex_per_gpu_usd"),
+    ],
+    ids=["cash-1e308", "cash-1e18", "capex", "grown-series"],
+)
+def test_money_beyond_what_the_solver_handles_is_refused_with_why(tmp_path, tiny_text, old, new, field):
+    """1e308 of opening cash was reported 'infeasible' with no conflicting groups; 1e18 ran for
+    over ten minutes (issue 15)."""
+    assert old in tiny_text
+    _, code, out, err = validate_text(tmp_path, tiny_text.replace(old, new, 1))
+    assert_bad_input(code, out, err, f"{field}", MONEY_LIMIT)
+
+
+def test_numbers_with_an_exponent_are_numbers(tmp_path, tiny_text):
+    """PyYAML (YAML 1.1) read 1e12 and 1.0e12 as strings: 'Input should be a valid number'."""
+    text = tiny_text.replace("opening_cash_usd: 150000000", "opening_cash_usd: 1.5e8")
+    text = text.replace("capex_per_gpu_usd: 50000", "capex_per_gpu_usd: 5.0e4")
+    _, code, _, err = validate_text(tmp_path, text)
+    assert code == 0, err
+    loaded = parse_model_text(text, "m.yaml")
+    assert loaded.finance.opening_cash_usd == 1.5e8 and loaded.skus["H100"].capex_per_gpu_usd == 5.0e4
+
+
+def test_yaml_nested_hundreds_deep_is_one_line(tmp_path):
+    """A RecursionError traceback from the YAML parser before (issue 15)."""
+    path, code, out, err = validate_text(tmp_path, "a: " + "[" * 500 + "]" * 500 + "\n")
+    assert_bad_input(code, out, err, f"error: {path}: the YAML is nested too deeply")

@@ -17,6 +17,7 @@ from fleetopt import api
 from fleetopt.compare import CompareError, compare_plans, plans_from_refs
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate import save_plans
+from fleetopt.milp.persistent import PersistentPlanner
 
 SCENARIOS = "200"
 
@@ -37,13 +38,16 @@ def tiny_run(tmp_path_factory):
 
 def altered(data, plan: Plan) -> Plan:
     """The plan with 3 more blocks of the last SKU in its last sale quarter, 2 more of the first SKU in
-    its first sale quarter and one block fewer of its largest purchase."""
+    its first sale quarter and one block fewer of its largest purchase, completed by the MILP (so
+    that it holds what it buys and keeps within every hard limit, as plan files must)."""
     out = Plan(**{k: v.copy() for k, v in plan.arrays().items()})
     last, first = data.S - 1, 0
     out.buy_blocks[last, 0, int(np.flatnonzero(data.on_sale[last])[-1])] += 3
     out.buy_blocks[first, 0, int(np.flatnonzero(data.on_sale[first])[0])] += 2
     out.buy_blocks[np.unravel_index(np.argmax(plan.buy_blocks), plan.buy_blocks.shape)] -= 1
-    return out
+    completed = PersistentPlanner(data).complete(out)
+    assert completed.plan is not None, completed.status
+    return completed.plan
 
 
 def expected_difference(data, first: Plan, other: Plan) -> dict[tuple[str, str], float]:

@@ -192,6 +192,11 @@ MALFORMED = {
     "text-values": (_set("draws", lambda v: np.full(v.shape, "x")), "draws holds"),
     "scalar-buys": (_set("buy_blocks", np.array(1.0)), "buy_blocks has shape ()"),
     "half-taken": (_set("accepted", lambda v: v * 0.0 + 0.5), "taken (1) or not (0)"),
+    # issue 15: these were evaluated (a mean NPV of $5.97B for negated purchases; minus five
+    # quadrillion for 1e12 more blocks) instead of refused
+    "negative-buys": (_set("buy_blocks", lambda v: -v), "quantities cannot be negative"),
+    "1e12-blocks": (_set("buy_blocks", lambda v: v + 1e12), "when it is not on sale"),
+    "debt-beyond-facility": (_set("draws", lambda v: v + 1e15), "gpu-term-loan"),
 }
 
 

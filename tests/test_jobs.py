@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import signal
 import subprocess
@@ -18,6 +20,7 @@ from fleetopt.core.data import build_data
 from fleetopt.evaluate import compile_plans, evaluate, save_plans
 from fleetopt.evaluate.engine import LocalExecutor
 from fleetopt.evaluate.jobs import ChunkStore
+from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.schema.loading import LoadedModel, load_model
 
 
@@ -231,3 +234,30 @@ def test_worker_processes_match_the_in_process_executor(tiny):
     pooled = run(data, batch, executor=ProcessExecutor(2))
     pd.testing.assert_frame_equal(pooled.metrics, local.metrics, check_exact=True)
     assert np.array_equal(pooled.npv_matrix, local.npv_matrix)
+
+
+def _write_chunk(folder, first, stop, **arrays) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    data = buf.getvalue()
+    (folder / f"chunk-{first}-{stop}-{hashlib.sha256(data).hexdigest()}.npz").write_bytes(data)
+
+
+def test_a_chunk_with_a_valid_name_but_not_this_runs_contents_is_recomputed(tiny, tmp_path):
+    """A checksum-valid chunk without metadata, or of the wrong shapes, crashed --resume with a
+    traceback once every other chunk was computed (issue 15)."""
+    data, batch = tiny
+    reference = run(data, batch)
+    folder = tmp_path / "chunks"
+    folder.mkdir()
+    metrics = {f"metric:{name}": np.zeros(3) for name in METRIC_COLUMNS}
+    _write_chunk(folder, 0, 3, **metrics)  # no metadata
+    meta = np.array('{"kernel": false}')
+    _write_chunk(folder, 3, 6, __meta__=meta, **metrics, npv=np.zeros((3, 7)))  # 7 scenarios, not 300
+    _write_chunk(folder, 6, 9, __meta__=meta, **{k: np.zeros(5) for k in metrics})  # 5 plans, not 3
+    _write_chunk(folder, 9, 12, __meta__=np.array("[1]"), **metrics)  # metadata of another kind
+    store = ChunkStore(folder, 300, tuple(METRIC_COLUMNS))
+    assert all(store.load(a, a + 3) is None for a in (0, 3, 6, 9)) and store.count() == 0
+    _write_chunk(folder, 3, 6, __meta__=meta, **metrics, npv=np.zeros((3, 7)))
+    resumed = run(data, batch, store=store)
+    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)

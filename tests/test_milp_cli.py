@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from milp_builders import base_model, load
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from typer.testing import CliRunner
 
 from fleetopt.cli import app
+from fleetopt.milp import highs
 
 SUMMARY_KEYS = {"status", "objective_usd", "gap", "npv_usd", "peak_debt_usd", "min_liquidity_usd",
                 "min_dscr", "model_size"}  # fmt: skip
@@ -177,3 +180,16 @@ def test_bundled_lab_model_solves_with_the_cost_objective(tmp_path):
         assert np.all(supplied >= data.demand[u] * (1 - 1e-9) - 1e-6)
     lines = result.statements.lines
     assert np.all(lines["mw_used_iowa"] <= lines["mw_available_iowa"] + 1e-6)
+
+
+def test_numerical_trouble_in_highs_is_never_reported_as_infeasible(tmp_path, monkeypatch):
+    """Any HiGHS stop without a plan that was not a limit used to read 'infeasible' with an empty
+    list of conflicting groups (issue 15)."""
+    trouble = SimpleNamespace(
+        termination_condition=TerminationCondition.error, solution_status=SolutionStatus.noSolution
+    )
+    monkeypatch.setattr(highs.Highs, "solve", lambda self, m, **kw: trouble)
+    code, out, err = cli("solve", "tiny", "--out", str(tmp_path / "run"))
+    assert code == 4, out + err
+    assert "numerical trouble, not proof that the model is infeasible" in err and "infeasible:" not in err
+    assert not (tmp_path / "run").exists()

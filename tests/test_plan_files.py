@@ -8,7 +8,9 @@ alone as in any company.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import re
 import zipfile
 
 import numpy as np
@@ -32,6 +34,11 @@ from fleetopt.evaluate.sources import read_plans
 def plans():
     data = data_of(MODELS["two_sites"]())
     plans, labels = plan_variants(data, solved("two_sites").plan)
+    # "borrowed" draws beyond its facility, and a plan file holding it is refused (test below):
+    # here a fifth plan within every limit takes its place
+    n = labels.index("borrowed")
+    plans[n], labels[n] = copy.deepcopy(plans[0]), "prepaid_late"
+    plans[n].prepay[0, data.T - 2] += 5.0e5
     return data, plans, labels
 
 
@@ -186,3 +193,50 @@ def test_compile_names_a_plan_of_the_wrong_shape_and_takes_no_plans(plans):
         compile_plans(data, [plans[1], wrong], ["ok", "odd"])
     empty = compile_plans(data, [], [])
     assert empty.P == 0 and empty.market_revenue.shape[0] == 0
+
+
+# ---------------------------------------------------------------- plans that break a hard limit
+
+
+def _negated_purchases(data, plan):
+    plan.buy_blocks *= -1
+
+
+def _trillion_more_blocks(data, plan):
+    plan.buy_blocks[np.unravel_index(np.argmax(data.on_sale), data.on_sale.shape)[0], 0, :] += 1e12
+
+
+def _held_beyond_purchases(data, plan):
+    cohort = next(c for c in data.cohorts if 0 <= c.bought < data.T - 1)
+    plan.held_training[cohort.index, cohort.bought + 1 :] += 1.0e6  # after the quarter it arrives
+
+
+def _power_never_built(data, plan):
+    plan.build_blocks[:] = 0
+
+
+def _debt_beyond_the_facility(data, plan):
+    plan.draws[0, list(data.facilities[0].draw_quarters)] += 1.0e15
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (_negated_purchases, "buy_blocks[0, 0, 0] is -"),
+        (_trillion_more_blocks, "buys"),
+        (_held_beyond_purchases, "more than the"),
+        (_power_never_built, "MW the plan has online"),
+        (_debt_beyond_the_facility, "on facility 'loan'"),
+    ],
+    ids=["negative", "1e12-blocks", "held", "power", "debt"],
+)
+def test_a_plan_file_breaking_a_hard_limit_is_refused_by_name(plans, tmp_path, mutate, message):
+    data, plans, labels = plans
+    bad = copy.deepcopy(plans[0])
+    mutate(data, bad)
+    path = tmp_path / "bad.npz"
+    save_plans(path, [plans[1], bad], ["fine", "bad"], data.model.name, "h")
+    with pytest.raises(PlanFileError, match=r"plan 'bad': .*" + re.escape(message)):
+        read_plans(path, data).compile(data)
+    save_plans(path, plans, labels, data.model.name, "h")
+    assert len(plans) == read_plans(path, data).compile(data).P  # plans within the limits pass

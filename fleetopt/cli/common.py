@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 from contextlib import contextmanager
@@ -11,15 +12,23 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
+
+try:  # typer vendors click from 0.2x on; older versions depend on click itself
+    from typer._click import ClickException
+except ImportError:  # pragma: no cover
+    from click import ClickException
 
 from fleetopt import __version__, api
 from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, InputError
+from fleetopt.evaluate.backend import usable_cores
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.loading import ModelError
 
 # piped output (CI logs, files) gets wide enough tables instead of rich's 80-column default
@@ -56,12 +65,45 @@ def errors_reported():
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
+def escape_help_texts(command) -> None:
+    """Help is rendered by Rich, which reads '[ray]' in 'pip install fleetopt[ray]' as markup and
+    drops it: every help text of ``command`` and its sub-commands is escaped once, as plain text."""
+    if getattr(command, "_fleetopt_escaped", False):
+        return
+    command._fleetopt_escaped = True
+    for attribute in ("help", "short_help", "epilog"):
+        if getattr(command, attribute, None):
+            setattr(command, attribute, escape(getattr(command, attribute)))
+    for param in command.params:
+        if getattr(param, "help", None):
+            param.help = escape(param.help)
+    for sub in getattr(command, "commands", {}).values():
+        escape_help_texts(sub)
+
+
 class _ReportingGroup(TyperGroup):
-    """The command group that runs every command (sub-groups included) inside errors_reported."""
+    """The command group that runs every command (sub-groups included) inside errors_reported, and
+    reports a bad option or argument as one ``error:`` line (exit 2) rather than a boxed panel."""
 
     def invoke(self, ctx):
         with errors_reported():
             return super().invoke(ctx)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        escape_help_texts(self)
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except ClickException as exc:
+            where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
+            message = f"error: {_cut(exc.format_message(), 300)}{where}"
+            err_console.print(message, markup=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err_console.print("interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 app = typer.Typer(
@@ -141,8 +183,12 @@ ReportFlag = Annotated[bool, typer.Option("--report", help="Also write report.ht
 ScenariosOption = Annotated[
     int, typer.Option("--scenarios", min=1, help="Number of simulated futures, the same for every plan.")
 ]
+MAX_SEED = 2**63 - 1  # the scenario streams take a signed 64-bit seed
 SeedOption = Annotated[
-    int, typer.Option("--seed", min=0, help="Scenario seed: the same seed gives the same scenarios.")
+    int,
+    typer.Option(
+        "--seed", min=0, max=MAX_SEED, help="Scenario seed: the same seed gives the same scenarios."
+    ),
 ]
 BackendOption = Annotated[
     BackendName,
@@ -186,8 +232,78 @@ ResumeOption = Annotated[
 ]
 
 
+_MEMORY_UNITS = {
+    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
+}  # fmt: skip
+_MEMORY_TEXT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]*)\s*$")
+_MEMORY_ACCEPTED = (
+    "a size from 1KB to 1PB written like 512MB, 2GB or 1.5GiB (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+)
+_MIN_BUDGET, _MAX_BUDGET = 10**3, 10**15
+
+
+def memory_budget(text: str | None) -> int | None:
+    """--max-memory in bytes (None: the default). Only plain decimal numbers with a unit pass:
+    'nanGB', '1e400GB' or '-1GB' are refused with what is accepted."""
+    if text is None:
+        return None
+    match = _MEMORY_TEXT.match(text)
+    unit = match.group(2).upper() if match else None
+    if match is None or (unit or "B") not in _MEMORY_UNITS:
+        raise InputError(f"--max-memory {_cut(text.strip())}: expected {_MEMORY_ACCEPTED}")
+    size = float(match.group(1)) * _MEMORY_UNITS[unit or "B"]
+    if not _MIN_BUDGET <= size <= _MAX_BUDGET:
+        raise InputError(f"--max-memory {text.strip()} is out of range: expected {_MEMORY_ACCEPTED}")
+    return int(size)
+
+
+def _cut(text: str, at: int = 60) -> str:
+    """A value as the user gave it, cut so that a huge one does not flood the message."""
+    return text if len(text) <= at else f"{text[:at]}... ({len(text):,} characters)"
+
+
+def capped_threads(threads: int | None) -> int | None:
+    """--threads, at most the cores this process may use (more only queue for the same cores)."""
+    cores = usable_cores()
+    if threads is not None and threads > cores:
+        err_console.print(
+            f"note: --threads {threads:,} capped to {cores}, the cores this machine lets fleetopt use",
+            markup=False,
+        )
+        return cores
+    return threads
+
+
+def warn_if_tiny_blocks(scenario_chunk: int, n_scenarios: int) -> None:
+    """A budget that leaves room for only a few scenarios at a time makes the run crawl: say so."""
+    if scenario_chunk < min(n_scenarios, _FEW_SCENARIOS):
+        err_console.print(
+            f"warning: the memory budget leaves room for {scenario_chunk:,} scenario(s) at a time "
+            f"(of {n_scenarios:,}): the run will be slow; raise --max-memory",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+_FEW_SCENARIOS = 64
+
+
 def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def register(kind: str, loaded, path: Path, figures: dict) -> int:
+    """Record a written run in the registry; if that fails, the message says the run is saved."""
+    try:
+        return api.register_run(kind, loaded, path, figures)
+    except RegistryError as exc:
+        raise RegistryError(f"the run is saved in {path}, but it could not be recorded: {exc}") from None
+
+
+def registry_checked() -> None:
+    """Refuse an unusable runs folder or registry before a run does any work."""
+    Registry().check()
 
 
 def finish_report(path: Path, wanted: bool) -> None:

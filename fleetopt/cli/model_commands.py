@@ -19,8 +19,11 @@ from fleetopt.cli.common import (
     ThreadsOption,
     TimeLimitOption,
     app,
+    capped_threads,
     console,
     finish_report,
+    register,
+    registry_checked,
     write_output,
 )
 from fleetopt.cli.render import model_summary_table, solve_summary_tables
@@ -67,6 +70,8 @@ def solve(
 ) -> None:
     """Solve the fleet MILP and write the plan, statements and summary to a run folder."""
     loaded = load_model(model)
+    threads = capped_threads(threads)
+    registry_checked()
     # claimed before the solve: a concurrent run can never take the folder a finished solve needs
     with RunFolder.claim(out, loaded.model.name).released_on_failure() as folder:
         console.print(f"solving [bold]{loaded.model.name}[/bold] ({objective.value}) ...")
@@ -75,8 +80,8 @@ def solve(
         )
         for renderable in solve_summary_tables(result):
             console.print(renderable)
-        path = api.write_solve_run(result, loaded, folder.path)
-    run_id = api.register_run("solve", loaded, path, api.solve_summary(result, loaded))
+        path = api.write_solve_run(result, loaded, folder.path, register=False)  # recorded below
+    run_id = register("solve", loaded, path, api.solve_summary(result, loaded))
     console.print(
         f"wrote [bold]{path}[/bold] (summary.json, plan.csv, plan.npz, statements.csv): run {run_id}"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -26,14 +27,18 @@ from fleetopt.cli.common import (
     ThreadsOption,
     TimeLimitOption,
     app,
+    capped_threads,
     console,
     err_console,
     finish_report,
     interruptible,
+    memory_budget,
+    register,
+    registry_checked,
+    warn_if_tiny_blocks,
 )
 from fleetopt.cli.render import evaluation_table, progress_bar, sweep_table
 from fleetopt.errors import InputError
-from fleetopt.evaluate.backend import parse_memory
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import load_model
 from fleetopt.sweep.candidates import Rule
@@ -54,7 +59,12 @@ def evaluate(
     backend: BackendOption = BackendName.auto,
     max_memory: Annotated[
         str | None,
-        typer.Option(help="Working-memory budget, e.g. 2GB (default: half the free GPU memory or RAM)."),
+        typer.Option(
+            help="Working-memory budget of the simulation, e.g. 2GB (default: half the free GPU memory "
+            "or RAM): scenario blocks, their temporaries and each chunk's results. Not in it: fleetopt "
+            "itself (~120 MB), the compiled plans and, with --keep-matrix, the plans x scenarios NPV "
+            "matrix (8 bytes per pair)."
+        ),
     ] = None,
     deterministic: Annotated[
         bool, typer.Option(help="Evaluate on the forecast itself (one scenario).")
@@ -89,10 +99,9 @@ def evaluate(
         if plans is None:
             raise InputError("give --plans (a run folder, run id or plan file), or --resume a run folder")
         RunFolder.check_new(out)  # before any work
-        try:
-            budget = parse_memory(max_memory) if max_memory is not None else None
-        except ValueError as exc:
-            raise InputError(f"--max-memory {exc}") from None
+        budget = memory_budget(max_memory)
+        threads = capped_threads(threads)
+        registry_checked()
         plans = api.resolve_run(plans)
         loaded = load_model(model if model is not None else RunFolder(plans).model_file)
         job = api.prepare_evaluation(
@@ -100,6 +109,7 @@ def evaluate(
             deterministic=deterministic, keep_matrix=keep_matrix, executor=executor.value,
             ray_address=ray_address, workers=workers, threads=threads,
         )  # fmt: skip
+        warn_if_tiny_blocks(job.settings["scenario_chunk"], job.settings["n_scenarios"])
         folder = RunFolder.claim(out, f"{loaded.model.name}-evaluate")
     with folder.released_on_failure():
         if resume is None:
@@ -109,7 +119,7 @@ def evaluate(
         path = api.write_evaluate_run(result, job.loaded, job.source, folder.path)
     best = result.metrics.iloc[0]
     figures = {k: best[k] for k in ("npv_mean_usd", "npv_cvar5_usd", "breach_probability")}
-    run_id = api.register_run("evaluate", job.loaded, path, {"n_plans": result.n_plans, **figures})
+    run_id = register("evaluate", job.loaded, path, {"n_plans": result.n_plans, **figures})
     console.print(f"wrote [bold]{path}[/bold] (metrics.csv, summary.json): run {run_id}")
     finish_report(path, report)
 
@@ -175,10 +185,13 @@ def sweep(
             result = api.resume_sweep(folder)
         return _sweep_done(result, folder, report)
     RunFolder.check_new(out)  # before the model is even read
+    threads = capped_threads(threads)
+    registry_checked()
     loaded = load_model(model)
     rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar)
     console.print(
-        f"sweeping [bold]{loaded.model.name}[/bold]: {candidates} candidates x {scenarios:,} scenarios ..."
+        f"sweeping [bold]{loaded.model.name}[/bold]: up to {candidates} candidate plans x {scenarios:,} "
+        "scenarios ..."
     )
     folder = RunFolder.claim(out, f"{loaded.model.name}-sweep")
     try:
@@ -195,11 +208,27 @@ def sweep(
     _sweep_done(result, folder.path, report)
 
 
+def candidate_counts(result) -> str:
+    """How many candidates were made, how many were evaluated and why the others were dropped."""
+    made = result.candidates.candidates
+    dropped = Counter(c.status for c in made if c.plan is None)
+    reasons = {
+        "duplicate": "the same plan as an earlier candidate",
+        "infeasible": "break a hard limit once completed by the MILP",
+    }
+    why = "; ".join(
+        f"{n} {reasons.get(status, status.replace('_', ' '))}" for status, n in sorted(dropped.items())
+    )
+    line = f"{len(made)} candidates made, {len(result.metrics)} evaluated"
+    return f"{line}; dropped: {why}" if why else line
+
+
 def _sweep_done(result, folder: Path, report: bool) -> None:
+    console.print(candidate_counts(result), markup=False, soft_wrap=True)
     console.print(sweep_table(result.metrics, "candidates (* Pareto front, > recommended)"))
     console.print(f"recommended: [bold]{result.recommended['plan']}[/bold]. {result.why()}", soft_wrap=True)
     path = api.write_sweep_run(result, folder)
-    run_id = api.register_run("sweep", result.loaded, path, result.summary())
+    run_id = register("sweep", result.loaded, path, result.summary())
     console.print(
         f"wrote [bold]{path}[/bold] (plans.npz, candidates.csv, front.csv, summary.json): run {run_id}"
     )

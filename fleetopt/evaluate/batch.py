@@ -16,6 +16,7 @@ import numpy as np
 from fleetopt.core import economics as econ
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
+from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
 
 
@@ -100,11 +101,16 @@ COMPILE_CHUNK = 512  # plans compiled at once: bounds the temporaries (~1 MB per
 
 
 def compile_plans(
-    data: ModelData, plans: list[Plan] | Plan, labels: list[str], chunk: int = COMPILE_CHUNK
+    data: ModelData,
+    plans: list[Plan] | Plan,
+    labels: list[str],
+    chunk: int = COMPILE_CHUNK,
+    check_limits: bool = False,
 ) -> PlanBatch:
     """Turn full plans (a list, or a stack from :meth:`Plan.stack`) into the evaluator's
     per-quarter quantities, ``chunk`` plans at a time. A plan's figures do not depend on the
-    others compiled with it."""
+    others compiled with it. ``check_limits``: refuse a plan that breaks a hard limit of the
+    model (plans from files; see :func:`limit_problem`)."""
     if isinstance(plans, Plan):
         P = plans.buy_blocks.shape[0] if plans.buy_blocks.ndim else 0
     else:
@@ -125,12 +131,12 @@ def compile_plans(
                 if isinstance(plans, Plan)
                 else Plan.stack(plans[rows])
             )
-            yield compile_stack(data, stack, list(labels[rows]))
+            yield compile_stack(data, stack, list(labels[rows]), check_limits)
 
     return PlanBatch.concatenate(parts(), total=P)
 
 
-def compile_stack(data: ModelData, stack: Plan, labels: list[str]) -> PlanBatch:
+def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits: bool = False) -> PlanBatch:
     """:func:`compile_plans` for one stack of plans (leading plan axis on every decision array)."""
     P, S, I = len(labels), data.S, data.I
     problems = stack.shape_problems(data, stacked=True)
@@ -159,6 +165,10 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str]) -> PlanBatch:
         market_supply += data.throughput[:, s, None, None] * market[:, :, s]
     # every total the scenarios only scale comes from the statements' own operating lines
     lines = econ.operating_lines(data, stack)
+    if check_limits:
+        problem = limit_problem(data, stack, labels, lines)
+        if problem:
+            raise PlanFileError(f"{problem}: the model forbids it, so its figures would be meaningless")
     drawn = np.stack([lines[f"mw_used_{site.name}"] for site in data.sites], axis=1)
     terminal_fleet, terminal_power = econ.terminal_assets(data, stack)
     build = _build_groups(data, stack.build_blocks)
@@ -189,6 +199,117 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str]) -> PlanBatch:
         build_online=build[2].astype(np.int32),
         build_mw=build[3],
     )
+
+
+# Slack for the float noise of a solver's solution: counts and MW absolutely, money relatively.
+_COUNT_TOLERANCE = 1e-6
+_MONEY_TOLERANCE = 1e-6
+
+
+def limit_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
+    """The first hard limit of the model that a plan of ``stack`` breaks (negative quantities,
+    GPUs held beyond those bought, power drawn beyond what is online, debt beyond a facility),
+    named with its plan and where; None when every plan keeps within them. ``lines``: the
+    stack's operating lines (:func:`fleetopt.core.economics.operating_lines`)."""
+    for check in (_negative_problem, _purchase_problem, _holding_problem, _power_problem, _debt_problem):
+        problem = check(data, stack, labels, lines)
+        if problem:
+            return problem
+    return None
+
+
+def _negative_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
+    for name, values in stack.arrays().items():
+        below = values < -_COUNT_TOLERANCE
+        if below.any():
+            where = tuple(int(x) for x in np.argwhere(below)[0])
+            index = ", ".join(str(i) for i in where[1:])
+            return (
+                f"plan {labels[where[0]]!r}: {name}[{index}] is {values[where]:g}; "
+                "quantities cannot be negative"
+            )
+    return None
+
+
+def _purchase_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
+    """GPUs bought only when on sale, and held whole in the quarter they arrive (they can move or
+    retire only from the next quarter on)."""
+    off_sale = (stack.buy_blocks > _COUNT_TOLERANCE) & ~data.on_sale[None, :, None, :]
+    if off_sale.any():
+        p, sku, site, t = (int(x) for x in np.argwhere(off_sale)[0])
+        return (
+            f"plan {labels[p]!r}: buys {data.sku_names[sku]} at site {data.sites[site].name!r} in "
+            f"{data.quarter_labels[t]}, when it is not on sale"
+        )
+    for c in data.cohorts:
+        if c.existing or c.bought < 0 or not data.alive[c.index, c.bought]:
+            continue
+        gpus = stack.buy_blocks[:, c.sku, c.site, c.bought] * data.block_size[c.sku]
+        held = stack.held[:, c.index, c.bought]
+        short = np.abs(held - gpus) > _COUNT_TOLERANCE * np.maximum(1.0, gpus)
+        if short.any():
+            p = int(np.argmax(short))
+            return (
+                f"plan {labels[p]!r}: buys {gpus[p]:,.0f} GPUs of {data.sku_names[c.sku]} at site "
+                f"{data.sites[c.site].name!r} in {data.quarter_labels[c.bought]} but holds "
+                f"{held[p]:,.0f} of them that quarter"
+            )
+    return None
+
+
+def _holding_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
+    bought = np.zeros((stack.held.shape[0], data.C))  # GPUs each cohort ever has: opening + purchase
+    for c in data.cohorts:
+        bought[:, c.index] = c.initial_training + c.initial_inference
+        if c.bought >= 0:
+            bought[:, c.index] += stack.buy_blocks[:, c.sku, c.site, c.bought] * data.block_size[c.sku]
+    over = stack.held > bought[:, :, None] + _COUNT_TOLERANCE * np.maximum(1.0, bought[:, :, None])
+    if not over.any():
+        return None
+    p, c, t = (int(x) for x in np.argwhere(over)[0])
+    cohort = data.cohorts[c]
+    return (
+        f"plan {labels[p]!r}: holds {stack.held[p, c, t]:,.0f} GPUs of {data.sku_names[cohort.sku]} at site "
+        f"{data.sites[cohort.site].name!r} in {data.quarter_labels[t]}, more than the "
+        f"{bought[p, c]:,.0f} GPUs it has of that purchase"
+    )
+
+
+def _power_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
+    for site in data.sites:
+        used, online = lines[f"mw_used_{site.name}"], lines[f"mw_available_{site.name}"]
+        over = used > online + _COUNT_TOLERANCE * np.maximum(1.0, online)
+        if over.any():
+            p, t = (int(x) for x in np.argwhere(over)[0])
+            return (
+                f"plan {labels[p]!r}: draws {used[p, t]:,.2f} MW at site {site.name!r} in "
+                f"{data.quarter_labels[t]}, more than the {online[p, t]:,.2f} MW the plan has online"
+            )
+    return None
+
+
+def _debt_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
+    for f, fac in enumerate(data.facilities):
+        headroom = fac.size_usd - fac.opening_usd
+        outside = np.ones(data.T, dtype=bool)
+        outside[list(fac.draw_quarters)] = False
+        drawn = stack.draws[:, f, :]
+        late = (drawn > _COUNT_TOLERANCE) & outside
+        if late.any():
+            p, t = (int(x) for x in np.argwhere(late)[0])
+            return (
+                f"plan {labels[p]!r}: draws {format_usd(drawn[p, t])} on facility {fac.name!r} in "
+                f"{data.quarter_labels[t]}, outside its draw window"
+            )
+        total = drawn.sum(axis=1)
+        over = total > headroom + _MONEY_TOLERANCE * max(1.0, fac.size_usd)
+        if over.any():
+            p = int(np.argmax(over))
+            return (
+                f"plan {labels[p]!r}: draws {format_usd(total[p])} on facility {fac.name!r}, more than "
+                f"the {format_usd(headroom)} left of its {format_usd(fac.size_usd)}"
+            )
+    return None
 
 
 def _build_groups(data: ModelData, blocks: np.ndarray) -> np.ndarray:

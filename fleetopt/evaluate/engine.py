@@ -17,8 +17,10 @@ import numpy as np
 import pandas as pd
 
 from fleetopt.core.data import ModelData
+from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import Backend, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
+from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.kernel import kernel_fits, simulate_cuda
 from fleetopt.evaluate.layout import ScenarioRows
 from fleetopt.evaluate.metrics import plan_metrics
@@ -72,6 +74,25 @@ def max_block_pairs(backend: Backend) -> int:
     return MAX_PAIRS[backend.name] * (backend.threads if backend.name == "numpy" else 1)
 
 
+class MemoryBudgetError(InputError):
+    """A run that cannot keep within its working-memory budget, even one plan at a time."""
+
+
+# A scenario's factor paths are held about three times while a block is simulated: as generated,
+# laid out for the simulation and as generation temporaries (measured on `tiny` and `neocloud`).
+_SCENARIO_COPIES = 3
+
+
+def words_per_scenario(data: ModelData) -> int:
+    """Float64 words of one scenario's factor paths (and its index)."""
+    return 1 + sum(int(np.prod(f.shape(data), dtype=np.int64)) for f in FACTORS)
+
+
+def result_bytes_per_plan(n_scenarios: int) -> int:
+    """Bytes of one plan's row of results over every scenario (its metrics need the whole row)."""
+    return 8 * len(RESULT_FIELDS) * n_scenarios
+
+
 def chunk_sizes(
     data: ModelData,
     plans: PlanBatch,
@@ -80,12 +101,33 @@ def chunk_sizes(
     record: tuple[str, ...] = (),
     max_pairs: int = MAX_PAIRS["numpy"],
 ) -> tuple[int, int]:
-    """(plans per chunk, scenarios per block) whose working set fits ``budget_bytes``."""
-    pairs = max(1, min(max_pairs, int(budget_bytes // (8 * words_per_pair(data, plans, record)))))
-    # the (plans x all scenarios) result buffer of a chunk lives on the backend: keep it within budget too
+    """(plans per chunk, scenarios per block) whose working set fits ``budget_bytes``: the
+    simulation's (plan, scenario) pairs, the scenario block and the chunk's rows of results over
+    every scenario. Raises :class:`MemoryBudgetError` when one plan's results do not fit."""
+    row = result_bytes_per_plan(n_scenarios)
+    pair_bytes = int(8 * words_per_pair(data, plans, record))
+    scenario_bytes = 8 * _SCENARIO_COPIES * words_per_scenario(data)
+    if row + pair_bytes + scenario_bytes > budget_bytes:
+        raise MemoryBudgetError(
+            f"{n_scenarios:,} scenarios need {format_bytes(row + pair_bytes + scenario_bytes)} of working "
+            f"memory for each plan's results, more than the budget of {format_bytes(budget_bytes)}: "
+            "give fewer --scenarios or a larger --max-memory"
+        )
+    pairs = int(max(1, min(max_pairs, (budget_bytes - row) // (pair_bytes + scenario_bytes))))
     scenario_chunk = max(1, min(n_scenarios, pairs))
-    plan_chunk = max(1, min(plans.P, pairs // scenario_chunk, budget_bytes // (8 * 6 * n_scenarios) or 1))
+    room = budget_bytes - scenario_chunk * scenario_bytes
+    by_room = room // (row + scenario_chunk * pair_bytes)
+    plan_chunk = int(max(1, min(plans.P, pairs // scenario_chunk, by_room)))
     return plan_chunk, scenario_chunk
+
+
+def format_bytes(n: float) -> str:
+    """A size in bytes for people: 512 MB, 7.28 TB."""
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if abs(n) < 1000 or unit == "PB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.3g} {unit}"
+        n /= 1000
+    return f"{n:,.3g} PB"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from fleetopt.evaluate.backend import BackendError, available_ram_bytes, resolve
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.engine import MAX_PAIRS, LocalExecutor, chunk_sizes, evaluate, max_block_pairs
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor
+from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.schema.loading import LoadedModel
@@ -53,8 +54,13 @@ class EvaluationJob:
             deterministic=s["deterministic"],
             progress=progress,
             executor=self.executor,
-            store=ChunkStore(RunFolder(folder).chunk_folder) if folder is not None else None,
+            store=self._store(folder),
         )
+
+    def _store(self, folder: str | Path | None) -> ChunkStore | None:
+        if folder is None:
+            return None
+        return ChunkStore(RunFolder(folder).chunk_folder, self.settings["n_scenarios"], tuple(METRIC_COLUMNS))
 
 
 def _file_hash(path: Path) -> str:

@@ -33,9 +33,13 @@ class ChunkStore:
     recomputed rather than trusted.
     """
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, n_scenarios: int | None = None, metrics: tuple[str, ...] = ()):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        # what a chunk of this run must hold, where known: a file with the right checksum but other
+        # contents (another version, a hand-made file) is recomputed, never trusted
+        self.n_scenarios = n_scenarios
+        self.metrics = set(metrics)
 
     def load(self, first: int, stop: int) -> dict | None:
         for path in self.folder.glob(f"chunk-{first}-{stop}-*.npz"):
@@ -43,19 +47,35 @@ class ChunkStore:
             if not match:
                 continue
             data = path.read_bytes()
-            if hashlib.sha256(data).hexdigest() != match.group(3):
-                path.unlink(missing_ok=True)  # corrupt or truncated: recompute
+            intact = hashlib.sha256(data).hexdigest() == match.group(3)
+            chunk = self._parse(data, stop - first) if intact else None
+            if chunk is None:
+                path.unlink(missing_ok=True)  # corrupt, truncated or not this run's: recompute
                 continue
-            try:
-                with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                    arrays = {k: npz[k] for k in npz.files}
-            except Exception:
-                path.unlink(missing_ok=True)
-                continue
-            meta = json.loads(str(arrays.pop("__meta__")))
-            metrics = {k[len("metric:") :]: v for k, v in arrays.items() if k.startswith("metric:")}
-            return {"metrics": metrics, "npv": arrays.get("npv"), "paths": {}, "kernel": meta["kernel"]}
+            return chunk
         return None
+
+    def _parse(self, data: bytes, rows: int) -> dict | None:
+        """A stored chunk's result, or None unless it has metadata and arrays of this run's shapes."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+            meta = json.loads(str(arrays.pop("__meta__")))
+            kernel = bool(meta["kernel"])
+        except Exception:
+            return None
+        metrics = {k[len("metric:") :]: v for k, v in arrays.items() if k.startswith("metric:")}
+        npv = arrays.get("npv")
+        shapes_fit = bool(metrics) and all(
+            v.shape == (rows,) and v.dtype.kind == "f" for v in metrics.values()
+        )
+        if self.metrics and set(metrics) != self.metrics:
+            shapes_fit = False
+        if npv is not None and (npv.ndim != 2 or npv.shape[0] != rows):
+            shapes_fit = False
+        if npv is not None and self.n_scenarios is not None and npv.shape[1] != self.n_scenarios:
+            shapes_fit = False
+        return {"metrics": metrics, "npv": npv, "paths": {}, "kernel": kernel} if shapes_fit else None
 
     def save(self, first: int, stop: int, result: dict) -> None:
         arrays = {f"metric:{k}": v for k, v in result["metrics"].items()}

@@ -32,10 +32,12 @@ class PlanSource:
 
     def compile(self, data: ModelData, rows: int = 512) -> PlanBatch:
         """The evaluator's compiled plans, read and compiled ``rows`` plans at a time, so the file's
-        decision arrays are never all in memory."""
+        decision arrays are never all in memory. A plan that breaks a hard limit of the model is
+        refused (its figures would be meaningless)."""
         chunks = self.reader.chunks(rows)
         return PlanBatch.concatenate(
-            (compile_stack(data, stack, labels) for stack, labels in chunks), total=self.reader.count
+            (compile_stack(data, stack, labels, check_limits=True) for stack, labels in chunks),
+            total=self.reader.count,
         )
 
 

@@ -6,21 +6,31 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
+_INFEASIBLE = (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded)
+_LIMITS = (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit)
+
+
+def solver_trouble(results) -> bool:
+    """A solve that ended without a plan for a reason other than a limit or proven infeasibility
+    (numerical trouble, an error, an unbounded objective)."""
+    tc = results.termination_condition
+    return tc not in _INFEASIBLE and tc not in _LIMITS
+
 
 def run_highs(m: pyo.ConcreteModel, solver: Highs | None = None, **options) -> tuple[str, object]:
     """Solve ``m`` with HiGHS (``solver``: a persistent instance to reuse) and load the plan found.
 
     Returns (status, results); status is ``optimal``, ``time_limit`` (a plan, gap not reached),
-    ``no_plan`` (stopped by a limit before any plan) or ``infeasible``. ``options``:
-    ``time_limit``, ``rel_gap``, ``threads``.
+    ``no_plan`` (stopped before any plan: by a limit, or by numerical trouble or another solver
+    failure, which :func:`solver_trouble` tells apart) or ``infeasible`` (proven so: trouble is
+    never reported as infeasibility). ``options``: ``time_limit``, ``rel_gap``, ``threads``.
     """
     results = (solver or Highs()).solve(
         m, load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=False, **options
     )
     tc = results.termination_condition
     if results.solution_status not in (SolutionStatus.feasible, SolutionStatus.optimal):
-        stopped = tc in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit)
-        return ("no_plan" if stopped else "infeasible"), results
+        return ("infeasible" if tc in _INFEASIBLE else "no_plan"), results
     results.solution_loader.load_vars()
     if tc == TerminationCondition.convergenceCriteriaSatisfied:
         return "optimal", results

@@ -15,7 +15,7 @@ from fleetopt.core.results import headline, plan_frame
 from fleetopt.errors import InfeasibleError, NoPlanError
 from fleetopt.milp.build import build_model
 from fleetopt.milp.diagnose import diagnose
-from fleetopt.milp.highs import model_size, run_highs
+from fleetopt.milp.highs import model_size, run_highs, solver_trouble
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 
 
@@ -29,6 +29,10 @@ class InfeasibleModel(InfeasibleError):
 
 class NoPlanFound(NoPlanError):
     """The solver stopped (e.g. at the time limit) before finding any feasible plan."""
+
+
+class SolverTrouble(NoPlanError):
+    """HiGHS gave up without a plan for numerical or other internal reasons: not infeasibility."""
 
 
 @dataclass
@@ -80,6 +84,12 @@ def solve(
         if diagnose_infeasible:
             raise InfeasibleModel(diagnose(data, objective, time_limit=time_limit, threads=threads))
         raise InfeasibleModel([])
+    if status == "no_plan" and solver_trouble(results):
+        raise SolverTrouble(
+            f"HiGHS stopped without a plan after {solve_seconds:.1f} s "
+            f"({results.termination_condition.name}): numerical trouble, not proof that the model is "
+            "infeasible; check for figures many orders of magnitude apart (money, GPU counts, MW)"
+        )
     if status == "no_plan":
         reason = results.termination_condition.name
         raise NoPlanFound(

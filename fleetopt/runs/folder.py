@@ -84,7 +84,11 @@ class RunFolder:
             return
         path = Path(path)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise RunDirError(f"--out {path} already exists and is not empty: choose another folder")
+            raise RunDirError(f"{path} already exists and is not empty: choose another folder")
+        # the nearest folder that exists must take new files: refused now, not after the work
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise RunDirError(f"cannot write {path}: {existing} is not a folder this user can write to")
 
     @classmethod
     def claim(cls, out: str | Path | None, default_name: str, runs: Path | None = None) -> RunFolder:
@@ -101,7 +105,12 @@ class RunFolder:
             except OSError as exc:
                 raise RunDirError(f"cannot create {out}: {exc.strerror or exc}") from None
         runs = runs_dir() if runs is None else Path(runs)
-        runs.mkdir(parents=True, exist_ok=True)
+        try:
+            runs.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunDirError(
+                f"the runs folder {runs} (${RUNS_DIR_VARIABLE} or ./runs) cannot be used: {exc.strerror or exc}"
+            ) from None
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         n = 1
         while True:
@@ -153,7 +162,18 @@ class RunFolder:
         return next((self.path / n for n in self.PLAN_FILES if (self.path / n).exists()), None)
 
     def summary(self) -> dict:
-        return json.loads((self.path / self.SUMMARY).read_text())
+        """The run's summary.json; one that is not a JSON object is refused by name."""
+        return self._json_object(self.SUMMARY)
+
+    def _json_object(self, name: str) -> dict:
+        path = self.path / name
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise RunDirError(f"{path} cannot be read as JSON ({exc}): not a fleetopt run folder?") from None
+        if not isinstance(value, dict):
+            raise RunDirError(f"{path} holds a JSON {type(value).__name__}, not a run's {name}")
+        return value
 
     @property
     def kind(self) -> str | None:
@@ -161,7 +181,7 @@ class RunFolder:
         return self.summary().get("kind") if self.is_finished else None
 
     def job(self) -> dict:
-        return json.loads((self.path / self.JOB).read_text())
+        return self._json_object(self.JOB)
 
     def read_text(self, name: str) -> str:
         return (self.path / name).read_text()

@@ -10,14 +10,17 @@ import json
 import sqlite3
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from fleetopt.errors import InputError
-from fleetopt.runs.folder import runs_dir
+from fleetopt.runs.folder import RUNS_DIR_VARIABLE, runs_dir
 
 DB_NAME = "registry.sqlite"
+MAX_RUN_ID = 2**63 - 1  # SQLite's largest integer: no run can have a larger id
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -58,14 +61,41 @@ class Registry:
         self.folder = Path(folder) if folder is not None else runs_dir()
         self.path = self.folder / DB_NAME
 
-    def _connect(self) -> sqlite3.Connection:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        # switching to WAL and creating the table take locks that SQLite may refuse at once
-        # (without waiting) while other processes are doing the same: retry those briefly
-        _retry_locked(lambda: con.execute("PRAGMA journal_mode=WAL"))
-        _retry_locked(lambda: con.executescript(_SCHEMA))
-        return con
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection to the registry; a runs folder or database that cannot be used is bad input
+        (a folder that is a file, a corrupt or foreign file), named with what to do about it."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RegistryError(
+                f"the runs folder {self.folder} (${RUNS_DIR_VARIABLE} or ./runs) cannot be used: "
+                f"{exc.strerror or exc}"
+            ) from None
+        con = None
+        try:
+            con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            # switching to WAL and creating the table take locks that SQLite may refuse at once
+            # (without waiting) while other processes are doing the same: retry those briefly
+            _retry_locked(lambda: con.execute("PRAGMA journal_mode=WAL"))
+            _retry_locked(lambda: con.executescript(_SCHEMA))
+            yield con
+        except sqlite3.Error as exc:
+            raise RegistryError(
+                f"the run registry {self.path} cannot be read or written ({exc}): move it away to "
+                "start a new one"
+            ) from None
+        finally:
+            if con is not None:
+                con.close()
+
+    def check(self) -> None:
+        """Refuse an unusable runs folder or registry before a run starts, not after it is written."""
+        if self.folder.exists() and not self.folder.is_dir():
+            raise RegistryError(f"the runs folder {self.folder} (${RUNS_DIR_VARIABLE} or ./runs) is not a folder")
+        if self.path.exists():
+            with self._connection() as con:
+                con.execute("SELECT COUNT(*) FROM runs").fetchone()
 
     def record(
         self,
@@ -87,8 +117,7 @@ class Registry:
             str(Path(path).resolve()),
             json.dumps(figures, default=float),
         )
-        con = self._connect()
-        try:
+        with self._connection() as con:
             con.execute("BEGIN IMMEDIATE")
             cur = con.execute(
                 "INSERT INTO runs (created_utc, kind, command, model_name, model_hash, path, figures) "
@@ -97,35 +126,27 @@ class Registry:
             )
             con.execute("COMMIT")
             return int(cur.lastrowid)
-        finally:
-            con.close()
 
     def list(self, model: str | None = None, limit: int | None = None) -> list[RunRecord]:
         """Runs, newest first, optionally of one model."""
         if not self.path.exists():
             return []
-        con = self._connect()
-        try:
-            sql = "SELECT * FROM runs"
-            args: list = []
-            if model:
-                sql += " WHERE model_name = ?"
-                args.append(model)
-            sql += " ORDER BY id DESC"
-            if limit:
-                sql += " LIMIT ?"
-                args.append(limit)
+        sql = "SELECT * FROM runs"
+        args: list = []
+        if model:
+            sql += " WHERE model_name = ?"
+            args.append(model)
+        sql += " ORDER BY id DESC"
+        if limit:
+            sql += " LIMIT ?"
+            args.append(min(limit, MAX_RUN_ID))
+        with self._connection() as con:
             return [_record(r) for r in con.execute(sql, args)]
-        finally:
-            con.close()
 
     def get(self, run_id: int) -> RunRecord:
-        if self.path.exists():
-            con = self._connect()
-            try:
+        if self.path.exists() and 0 < run_id <= MAX_RUN_ID:
+            with self._connection() as con:
                 row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-            finally:
-                con.close()
             if row is not None:
                 return _record(row)
         raise RegistryError(f"no run with id {run_id} in {self.path} (see `fleetopt runs`)")

@@ -7,23 +7,23 @@ from typing import Annotated, Literal
 from pydantic import Field, Strict, model_validator
 
 from fleetopt.core.quarters import parse_quarter, quarter_label
-from fleetopt.schema.base import Fraction, Name, NonNegative, PositiveInt, Quarter, StrictModel
+from fleetopt.schema.base import Fraction, Money, Name, PositiveInt, Quarter, StrictModel
 from fleetopt.schema.hardware import Generation
-from fleetopt.schema.series import NonNegativeSeries
+from fleetopt.schema.series import MoneySeries, NonNegativeSeries
 
 
 class PriceByGeneration(StrictModel):
     """Price per GPU-hour for one use: by SKU where named, else by generation, else `all`."""
 
-    all: NonNegativeSeries | None = None
+    all: MoneySeries | None = None
     """Price for any generation not listed, USD per GPU-hour."""
-    hopper: NonNegativeSeries | None = None
+    hopper: MoneySeries | None = None
     """Price per Hopper GPU-hour, USD."""
-    blackwell: NonNegativeSeries | None = None
+    blackwell: MoneySeries | None = None
     """Price per Blackwell GPU-hour, USD."""
-    rubin: NonNegativeSeries | None = None
+    rubin: MoneySeries | None = None
     """Price per Rubin GPU-hour, USD."""
-    by_sku: dict[Name, NonNegativeSeries] = Field(default_factory=dict)
+    by_sku: dict[Name, MoneySeries] = Field(default_factory=dict)
     """Prices of particular SKUs (e.g. H200 above H100), USD per GPU-hour; override the generation's."""
 
     def for_generation(self, generation: Generation):
@@ -80,13 +80,13 @@ class Contract(StrictModel):
     """First quarter of the term."""
     term_quarters: PositiveInt
     """Length of the term in quarters."""
-    price_usd_per_gpu_hour: NonNegative
+    price_usd_per_gpu_hour: Money
     """Contract price, USD per GPU-hour, billed for every hour of every delivered GPU."""
     signed: bool
     """True: already signed and must be served. False: an option the plan may accept."""
     delivery_deadline: Quarter | None = None
     """Quarter by which all GPUs must be delivered (partial delivery allowed before); `start` when omitted."""
-    cancellation_penalty_usd: NonNegative = 0.0
+    cancellation_penalty_usd: Money = 0.0
     """Paid to the customer if the contract is not delivered by its deadline, USD."""
 
     @model_validator(mode="after")

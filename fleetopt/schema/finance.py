@@ -8,12 +8,13 @@ from pydantic import Field, model_validator
 
 from fleetopt.schema.base import (
     Fraction,
+    Money,
     NonNegative,
     PositiveInt,
     Quarter,
     StrictModel,
 )
-from fleetopt.schema.series import NonNegativeSeries
+from fleetopt.schema.series import MoneySeries, NonNegativeSeries
 
 
 class DebtFacility(StrictModel):
@@ -24,9 +25,9 @@ class DebtFacility(StrictModel):
     balance is repaid at `maturity` (senior notes, convertibles); after the horizon, not at all.
     """
 
-    size_usd: NonNegative
+    size_usd: Money
     """Most that can be drawn in total over the draw window, USD."""
-    opening_balance_usd: NonNegative = 0.0
+    opening_balance_usd: Money = 0.0
     """Balance outstanding at the start of the horizon, USD (counts against `size_usd`)."""
     fixed_rate_annual: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
     """Fixed annual interest rate (0.09 = 9 %). Give this or `spread_over_reference_annual`."""
@@ -80,7 +81,7 @@ class Covenants(StrictModel):
     """Smallest EBITDA / debt service (interest + scheduled principal)."""
     min_interest_coverage: NonNegative | None = None
     """Smallest EBITDA / interest (interest coverage, common in GPU-backed facilities)."""
-    min_liquidity_usd: NonNegative | None = None
+    min_liquidity_usd: Money | None = None
     """Smallest cash balance, USD."""
     min_liquidity_fraction_of_debt: Fraction | None = None
     """Smallest cash balance as a fraction of total debt."""
@@ -92,7 +93,7 @@ class Revolver(StrictModel):
     The optimiser never plans to use it; the scenario evaluator draws it in bad futures.
     """
 
-    size_usd: NonNegative
+    size_usd: Money
     """Limit of the revolver, USD."""
     annual_rate: Fraction
     """Penalty interest rate on revolver draws."""
@@ -101,9 +102,9 @@ class Revolver(StrictModel):
 class Finance(StrictModel):
     """The company's balance sheet and funding."""
 
-    opening_cash_usd: NonNegative
+    opening_cash_usd: Money
     """Cash at the start of the horizon, USD."""
-    min_cash_usd: NonNegative = 0.0
+    min_cash_usd: Money = 0.0
     """Cash may never fall below this, USD."""
     reference_rate_annual: NonNegativeSeries
     """Floating reference rate (e.g. SOFR) per quarter, annual."""
@@ -111,7 +112,7 @@ class Finance(StrictModel):
     """Debt facilities by name."""
     covenants: Covenants | None = None
     """Maintenance covenants; none when omitted."""
-    overhead_usd_per_quarter: NonNegativeSeries = 0.0
+    overhead_usd_per_quarter: MoneySeries = 0.0
     """Corporate overhead (SG&A, R&D) per quarter, USD."""
     tax_rate: Fraction = 0.0
     """Tax rate on positive pre-tax profit in a quarter. Default 0."""
@@ -125,7 +126,7 @@ class Finance(StrictModel):
 class Redeployment(StrictModel):
     """Moving GPUs from training clusters to inference service."""
 
-    cost_per_gpu_usd: NonNegative
+    cost_per_gpu_usd: Money
     """One-off cost of reconfiguring a GPU from training to inference, USD."""
 
 

@@ -9,6 +9,7 @@ from pydantic import Field, Strict, model_validator
 
 from fleetopt.schema.base import (
     Fraction,
+    Money,
     Name,
     NonNegative,
     NonNegativeInt,
@@ -17,7 +18,7 @@ from fleetopt.schema.base import (
     Quarter,
     StrictModel,
 )
-from fleetopt.schema.series import NonNegativeSeries
+from fleetopt.schema.series import MoneySeries
 
 
 class Generation(StrEnum):
@@ -68,7 +69,7 @@ class Sku(StrictModel):
     """Last quarter it can be bought; open-ended when omitted."""
     block_size_gpus: PositiveInt
     """Purchase unit in GPUs (a rack or a pod); purchases are whole blocks."""
-    capex_per_gpu_usd: NonNegativeSeries
+    capex_per_gpu_usd: MoneySeries
     """All-in capex per GPU (GPU, server, network, installation) by purchase quarter, USD."""
     power_kw_per_gpu: Positive
     """All-in IT power per GPU in service (server and network share), kW, before PUE."""
@@ -78,7 +79,7 @@ class Sku(StrictModel):
     """Training throughput per GPU relative to an H100 (H100 = 1)."""
     inference_throughput: NonNegative
     """Inference throughput per GPU relative to an H100 (H100 = 1)."""
-    opex_per_gpu_quarter_usd: NonNegative
+    opex_per_gpu_quarter_usd: Money
     """Operating cost per installed GPU per quarter, excluding electricity, USD."""
     install_quarters: NonNegativeInt = 0
     """Quarters from purchase to service: GPUs bought in quarter t are held (they draw idle power,
@@ -110,5 +111,5 @@ class FleetCohort(StrictModel):
     """Number of GPUs."""
     use: Literal["training", "inference"]
     """What the GPUs are configured for at the start."""
-    capex_per_gpu_usd: NonNegative
+    capex_per_gpu_usd: Money
     """All-in price paid per GPU, USD (the basis of depreciation and resale value)."""

@@ -7,6 +7,7 @@ YAML parser knows it, the line; :class:`ModelError` carries all of them.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 
 from fleetopt.errors import InputError
 from fleetopt.schema import PlanningModel, cross_checks
+from fleetopt.schema.base import NAME_PATTERN, NAME_RULE
 
 DEFAULT_MODEL = "neocloud"
 
@@ -39,7 +41,8 @@ class ModelIssue:
 
 def _path_part(part: object) -> str:
     """A key with a newline or another control character is quoted, so an issue stays on one line."""
-    return repr(part) if isinstance(part, str) and not part.isprintable() else str(part)
+    text = repr(part) if isinstance(part, str) and not part.isprintable() else str(part)
+    return text if len(text) <= 80 else f"{text[:80]}... ({len(text):,} characters)"
 
 
 class ModelError(InputError):
@@ -85,6 +88,13 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# YAML 1.1 (PyYAML) reads 1e12 and 1.0e12 as strings: it wants a dot and a signed exponent
+# (1.0e+12). People write them as numbers, and YAML 1.2 reads them so: so does fleetopt.
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 def _line_index(
@@ -142,6 +152,14 @@ def resolve_model_path(model: str | Path | None) -> Path:
 
 def parse_model_text(text: str, source: str) -> PlanningModel:
     """Validate the text of a model file; raise ModelError listing every problem."""
+    try:
+        return _parse_model_text(text, source)
+    except RecursionError:  # e.g. lists nested hundreds deep: the parser recurses once per level
+        issue = ModelIssue((), "the YAML is nested too deeply to read (a model file needs a few levels)")
+        raise ModelError(source, [issue]) from None
+
+
+def _parse_model_text(text: str, source: str) -> PlanningModel:
     try:
         node = yaml.compose(text, Loader=_LineLoader)
         data = yaml.load(text, Loader=_LineLoader)
@@ -238,15 +256,23 @@ def _message(err: dict) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if kind == "string_pattern_mismatch" and "Q[1-4]" in str(err.get("ctx", {}).get("pattern", "")):
-        return f"{err['input']!r} is not a quarter: expected a label like 2026Q3"
+        return f"{_shown(err['input'])} is not a quarter: expected a label like 2026Q3"
+    if kind == "string_pattern_mismatch" and str(err.get("ctx", {}).get("pattern", "")) == NAME_PATTERN:
+        return f"{_shown(err['input'])} is not a name: {NAME_RULE}"
     value = err.get("input")
     if (
         isinstance(value, (str, int, float, bool))
         and kind not in ("model_type", "dict_type")
         and "(got" not in msg
     ):
-        return f"{msg} (got {value!r})"
+        return f"{msg} (got {_shown(value)})"
     return msg
+
+
+def _shown(value: object, at: int = 60) -> str:
+    """A value as written, cut so that a huge one (a 1 MB string) does not flood the message."""
+    text = repr(value)
+    return text if len(text) <= at else f"{text[:at]}... ({len(text):,} characters)"
 
 
 def _dedupe(issues: list[ModelIssue]) -> list[ModelIssue]:

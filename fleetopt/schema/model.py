@@ -6,7 +6,15 @@ import numpy as np
 from pydantic import Field
 
 from fleetopt.core.quarters import parse_quarter, quarter_label
-from fleetopt.schema.base import Fraction, Name, PositiveInt, Quarter, StrictModel
+from fleetopt.schema.base import (
+    MAX_USD,
+    MONEY_LIMIT_MESSAGE,
+    Fraction,
+    Name,
+    PositiveInt,
+    Quarter,
+    StrictModel,
+)
 from fleetopt.schema.commercial import CommercialLimits, Contract, Market
 from fleetopt.schema.finance import Finance, Redeployment, Retirement
 from fleetopt.schema.hardware import FleetCohort, Generation, Sku
@@ -120,6 +128,10 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
     return problems
 
 
+def _is_money(path: Path) -> bool:
+    return any(isinstance(part, str) and "usd" in part for part in path)
+
+
 def _series_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
     problems: list[tuple[Path, str]] = []
     T = model.horizon.quarters
@@ -127,8 +139,13 @@ def _series_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
         problem = series_length_problem(spec, T)
         if problem:
             problems.append((path, problem))
-        elif not np.all(np.isfinite(resolve_series(spec, model.first_quarter, T))):
-            problems.append((path, "grows beyond the range of a floating-point number over the horizon"))
+        else:
+            values = resolve_series(spec, model.first_quarter, T)
+            if not np.all(np.isfinite(values)):
+                problems.append((path, "grows beyond the range of a floating-point number over the horizon"))
+            elif _is_money(path) and values.max(initial=0.0) > MAX_USD:
+                grown = f"grows to {values.max():.3g} over the horizon"
+                problems.append((path, f"{grown}: {MONEY_LIMIT_MESSAGE}"))
         for label in series_quarters(spec):
             problems += outside((*path, "steps", label), label)
     return problems

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from fleetopt.core.quarters import parse_quarter
-from fleetopt.schema.base import Quarter, StrictModel
+from fleetopt.schema.base import Quarter, StrictModel, check_money
 
 
 class CompactSeries(StrictModel):
@@ -34,14 +34,14 @@ class CompactSeries(StrictModel):
 SeriesSpec = float | list[float] | CompactSeries
 
 
-def _check_non_negative(value: SeriesSpec) -> SeriesSpec:
+def _written_numbers(value: SeriesSpec) -> list[float]:
     if isinstance(value, CompactSeries):
-        numbers = [value.start, *value.steps.values()]
-    elif isinstance(value, list):
-        numbers = value
-    else:
-        numbers = [value]
-    for number in numbers:
+        return [value.start, *value.steps.values()]
+    return value if isinstance(value, list) else [value]
+
+
+def _check_non_negative(value: SeriesSpec) -> SeriesSpec:
+    for number in _written_numbers(value):
         if not np.isfinite(number):
             raise ValueError("values must be finite numbers")
         if number < 0:
@@ -55,6 +55,17 @@ NonNegativeSeries = Annotated[
     SeriesSpec, Field(union_mode="left_to_right"), AfterValidator(_check_non_negative)
 ]
 """A quarterly series whose values may not be negative."""
+
+
+def _check_money_series(value: SeriesSpec) -> SeriesSpec:
+    for number in _written_numbers(value):
+        check_money(number)
+    return value
+
+
+MoneySeries = Annotated[NonNegativeSeries, AfterValidator(_check_money_series)]
+"""A quarterly series of money (USD, or USD per unit): not negative, each value at most 1e15 USD
+(grown values too: checked against the horizon by the model's cross-checks)."""
 
 
 def series_length_problem(spec: SeriesSpec, n_quarters: int) -> str | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from fleetopt.schema.base import NonNegative, NonNegativeInt, Positive, Quarter, StrictModel
-from fleetopt.schema.series import NonNegativeSeries
+from fleetopt.schema.base import Money, NonNegativeInt, Positive, Quarter, StrictModel
+from fleetopt.schema.series import MoneySeries, NonNegativeSeries
 
 
 class PowerExpansion(StrictModel):
@@ -13,7 +13,7 @@ class PowerExpansion(StrictModel):
 
     block_mw: Positive
     """Facility power added by one block, MW (grid connection, the unit PUE applies to)."""
-    capex_per_mw_usd: NonNegative
+    capex_per_mw_usd: Money
     """Build cost per MW of facility power, USD; paid evenly over the lead time."""
     lead_time_quarters: NonNegativeInt
     """Quarters from the start of construction until the block is online."""
@@ -32,9 +32,9 @@ class Site(StrictModel):
     """Facility power online before any expansion, MW, per quarter."""
     pue: float = Field(ge=1.0, le=3.0, allow_inf_nan=False)
     """Power usage effectiveness: facility power / IT power."""
-    electricity_price_usd_per_mwh: NonNegativeSeries
+    electricity_price_usd_per_mwh: MoneySeries
     """All-in delivered electricity price, USD/MWh, per quarter."""
-    fixed_cost_per_mw_quarter_usd: NonNegative = 0.0
+    fixed_cost_per_mw_quarter_usd: Money = 0.0
     """Cost of each MW online per quarter whether used or not (lease, staff), USD. Default 0."""
     expansion: PowerExpansion | None = None
     """Option to build more power; none when omitted."""

@@ -1,0 +1,299 @@
+"""Bad input never ends in a traceback (issue 15): each case is one `error:` line and exit 2, with
+nothing half-written; and a fuzz test that drives every command with generated option values and
+mutated model files."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import TINY_PATH, run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fleetopt import api
+from fleetopt.runs.registry import Registry
+
+HUGE_ID = str(2**63)
+
+
+@pytest.fixture(scope="module")
+def solve_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("solved")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLEETOPT_RUNS_DIR", str(folder / "runs"))
+        code, out, err = run_cli("solve", "tiny", "--out", str(folder / "run"))
+    assert code == 0, out + err
+    return folder / "run"
+
+
+@pytest.fixture
+def here(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path
+
+
+def assert_one_error(code: int, out: str, err: str, *fragments: str) -> None:
+    assert code == 2, f"exit {code}\n{out}\n{err}"
+    assert "Traceback" not in out + err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Anything under ``folder`` but the registry: a refused run leaves nothing."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if "registry.sqlite" not in p.name)
+
+
+# ---------------------------------------------------------------- each traceback of the issue
+
+
+def test_scenarios_beyond_any_memory_are_refused_before_anything_is_written(solve_run, here):
+    """A 7 TiB allocation and a half-written folder before."""
+    trillion = "1000000000000"
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", trillion, "--out", "B")
+    assert_one_error(code, out, err, "1,000,000,000,000 scenarios need 40 TB", "--max-memory")
+    assert leftovers(here) == []
+    code, out, err = run_cli("sweep", "tiny", "--scenarios", trillion, "--candidates", "1", "--out", "S")
+    assert code == 2 and "Traceback" not in out + err and not (here / "S").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["evaluate", "--plans", "{run}", "--scenarios", "5"],
+        ["compare", "{run}", "{run}", "--scenarios", "5"],
+        ["sweep", "tiny", "--scenarios", "5", "--candidates", "1"],
+    ],
+    ids=["evaluate", "compare", "sweep"],
+)
+def test_a_seed_beyond_64_bits_is_an_option_error(solve_run, here, args):
+    """OverflowError tracebacks before."""
+    args = [a.replace("{run}", str(solve_run)) for a in args]
+    code, out, err = run_cli(*args, "--seed", str(2**64))
+    assert_one_error(code, out, err, "--seed", "9223372036854775807")
+    assert leftovers(here) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("1e400GB", "expected a size"),
+        ("nanGB", "expected a size"),
+        ("5XB", "units B, KB"),
+        ("5000TB", "out of range"),
+    ],
+)
+def test_memory_budgets_that_are_not_sizes_say_what_is_accepted(solve_run, here, value, fragment):
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--max-memory", value, "--out", "B")
+    assert_one_error(code, out, err, f"--max-memory {value}", fragment)
+    assert leftovers(here) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["runs", "show", HUGE_ID],
+        ["report", HUGE_ID],
+        ["evaluate", "--plans", HUGE_ID],
+        ["compare", HUGE_ID, "1"],
+    ],
+    ids=["runs-show", "report", "evaluate", "compare"],
+)
+def test_a_run_id_beyond_sqlite_integers_is_unknown(solve_run, here, args):
+    Registry().record("solve", "tiny", "h", solve_run, {})  # a registry exists: the id is looked up
+    code, out, err = run_cli(*args)
+    assert_one_error(code, out, err, f"no run with id {HUGE_ID}")
+
+
+def test_a_corrupt_registry_is_named_before_the_work(here):
+    (here / "runs").mkdir()
+    (here / "runs" / "registry.sqlite").write_bytes(b"not a database" * 100)
+    code, out, err = run_cli("solve", "tiny", "--out", "A")
+    assert_one_error(code, out, err, "registry.sqlite", "move it away")
+    assert not (here / "A").exists()
+
+
+def test_a_registry_broken_after_the_run_was_written_keeps_the_run(here, monkeypatch):
+    (here / "runs").mkdir()
+    (here / "runs" / "registry.sqlite").write_bytes(b"not a database" * 100)
+    monkeypatch.setattr(Registry, "check", lambda self: None)  # corrupted between the check and the record
+    code, out, err = run_cli("solve", "tiny", "--out", "A")
+    assert code == 2 and "Traceback" not in out + err
+    assert "the run is saved in A" in err and (here / "A" / "summary.json").exists()
+
+
+def test_a_runs_folder_that_is_a_file(here, monkeypatch):
+    (here / "file").write_text("x")
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(here / "file"))
+    code, out, err = run_cli("solve", "tiny")
+    assert_one_error(code, out, err, "runs folder", "is not a folder")
+    code, out, err = run_cli("runs")
+    assert code in (0, 2) and "Traceback" not in out + err
+
+
+def test_report_on_a_summary_that_is_a_json_list(solve_run, here, tmp_path):
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    for f in solve_run.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    (folder / "summary.json").write_text("[1, 2]\n")
+    code, out, err = run_cli("report", str(folder))
+    assert_one_error(code, out, err, "summary.json holds a JSON list")
+
+
+def test_out_under_a_file_is_refused_before_the_solve(here):
+    (here / "plain").write_text("x")
+    code, out, err = run_cli("solve", "tiny", "--out", "plain/run")
+    assert_one_error(code, out, err, "cannot write plain/run")
+    assert "solving" not in out
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into any folder")
+def test_out_that_cannot_be_written_is_refused_before_the_solve(here):
+    locked = here / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        code, out, err = run_cli("solve", "tiny", "--out", str(locked / "run"))
+    finally:
+        locked.chmod(0o700)
+    assert_one_error(code, out, err, "cannot write")
+    assert "solving" not in out
+
+
+def test_threads_beyond_the_cores_are_capped_and_said(here):
+    code, _, err = run_cli("solve", "tiny", "--threads", "10000", "--out", "A")
+    assert code == 0, err
+    assert "--threads 10,000 capped to" in err
+
+
+def test_help_texts_keep_their_brackets():
+    """Rich read '[ray]' as markup: 'pip install fleetopt' in `evaluate --help`."""
+    code, out, _ = run_cli("evaluate", "--help")
+    assert code == 0 and "fleetopt[ray]" in " ".join(out.split())
+
+
+# ---------------------------------------------------------------- fuzz
+
+TINY = yaml.safe_load(TINY_PATH.read_text(encoding="utf-8"))
+
+option_values = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.sampled_from(["nan", "inf", "-1", "0", "1e400", "1e12", "", "x" * 2000, "5TB", "nanGB", "1KB"]),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12),
+)
+
+
+def _mutate(model: dict, path: list, value) -> dict:
+    """``model`` with the value at ``path`` (a walk of keys and indices, cut where it ends) replaced."""
+    out = yaml.safe_load(yaml.safe_dump(model))
+    node = out
+    for key in path[:-1]:
+        in_list = isinstance(node, list) and isinstance(key, int) and key < len(node)
+        if (isinstance(node, dict) and key in node) or in_list:
+            node = node[key]
+        else:
+            break
+    if isinstance(node, dict) and node:
+        node[sorted(node)[len(str(path)) % len(node)]] = value  # stable: hash() varies by process
+    elif isinstance(node, list) and node:
+        node[0] = value
+    return out
+
+
+model_values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from([None, "", "2026Q9", [], {}, [1.0e18], {"start": 1e308, "annual_growth": 10}]),
+)
+model_paths = st.lists(
+    st.sampled_from(
+        ["finance", "skus", "sites", "market", "contracts", "risk", "horizon", "fleet", 0, "H100"]
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+COMMANDS = {
+    "validate": lambda model, value: ["validate", model],
+    "solve": lambda model, value: ["solve", model, "--time-limit", "20", "--threads", value],
+    "evaluate": lambda model, value: [
+        "evaluate", model, "--plans", "{run}", "--scenarios", "20", "--seed", value
+    ],
+    "evaluate-memory": lambda model, value: [
+        "evaluate", "--plans", "{run}", "--scenarios", "20", "--max-memory", value
+    ],
+    "evaluate-scenarios": lambda model, value: ["evaluate", "--plans", "{run}", "--scenarios", value],
+    "compare": lambda model, value: ["compare", "{run}", "{run}", "--scenarios", "20", "--seed", value],
+    "sweep": lambda model, value: ["sweep", model, "--candidates", "1", "--scenarios", "20", "--seed", value],
+    "runs-show": lambda model, value: ["runs", "show", value],
+    "report": lambda model, value: ["report", value],
+    "schema": lambda model, value: ["schema", "--out", value],
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(
+    command=st.sampled_from(sorted(COMMANDS)),
+    value=option_values,
+    path=model_paths,
+    new=model_values,
+    mutate=st.booleans(),
+)
+def test_fuzz_every_command_ends_cleanly(solve_run, tmp_path_factory, command, value, path, new, mutate):
+    work = tmp_path_factory.mktemp("fuzz")
+    model = work / "model.yaml"
+    model.write_text(yaml.safe_dump(_mutate(TINY, path, new) if mutate else TINY), encoding="utf-8")
+    args = [a.replace("{run}", str(solve_run)) for a in COMMANDS[command](str(model), value)]
+    if command not in ("schema", "report", "runs-show"):
+        args += ["--out", str(work / "out")]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(work)
+        mp.setenv("FLEETOPT_RUNS_DIR", str(work / "runs"))
+        code, out, err = run_cli(*args)
+    assert code in {0, 2, 3, 4}, (args, code, out, err)
+    assert "Traceback" not in out + err
+    out_folder = work / "out"
+    if code != 0:  # a refused or failed run leaves no folder, and no half-written one
+        assert not out_folder.exists() or not any(out_folder.iterdir()), sorted(out_folder.iterdir())
+    elif out_folder.exists():
+        assert (out_folder / "summary.json").exists()
+
+
+# ---------------------------------------------------------------- messages
+
+
+def test_a_bad_name_gets_the_rule_in_words_and_a_huge_value_is_cut(tmp_path, tiny_text):
+    model = tmp_path / "m.yaml"
+    model.write_text(tiny_text.replace("\n  texas:", '\n  "tex as":', 1), encoding="utf-8")
+    code, _, err = run_cli("validate", str(model))
+    assert code == 2 and "is not a name: use letters, digits" in err and "A-Za-z" not in err, err
+    model.write_text(tiny_text.replace("pue: 1.25", f'pue: "{"x" * 1_000_000}"'), encoding="utf-8")
+    code, _, err = run_cli("validate", str(model))
+    assert code == 2 and len(err) < 400 and "(1,000,002 characters)" in err, err[:400]
+
+
+def test_the_readme_python_snippet_runs_twice_and_its_runs_are_listed(here):
+    """It wrote runs/tiny (a second run failed, naming a CLI option) and did not record the run."""
+    loaded, _ = api.load("tiny")
+    result = api.solve(loaded)
+    first, second = (api.write_solve_run(result, loaded) for _ in range(2))
+    assert first != second and (first / "summary.json").exists() and (second / "summary.json").exists()
+    assert {r.path for r in Registry().list()} == {first.resolve(), second.resolve()}
+    code, out, _ = run_cli("runs")
+    assert (code == 0 and first.name in " ".join(out.split())) or "tiny" in out
+
+
+def test_sweep_says_how_many_candidates_were_made_evaluated_and_dropped(here):
+    """It printed '20 candidates' and showed 6 on tiny."""
+    code, out, err = run_cli("sweep", "tiny", "--scenarios", "20", "--out", "S")
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert re.search(r"\d+ candidates made, 6 evaluated; dropped: .*\d+ break a hard limit", text), text[:600]
