@@ -12,6 +12,7 @@ import pandas as pd
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
+from fleetopt.core.units import format_difference, format_figure
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.sources import read_plans
@@ -75,10 +76,42 @@ class Comparison:
         return json.dumps(out, indent=2, default=float) + "\n"
 
     def to_markdown(self) -> str:
+        """The tables as Markdown, figures formatted as the terminal shows them (money with a scale,
+        shares in per cent, counts rounded, with units) and labels escaped."""
         lines = [f"# Plan comparison ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
+        lines += ["## figures", "", _markdown_table(self._figure_rows()), ""]
+        columns = {
+            "mw_by_site": {"mw_used": "{:,.1f} MW", "mw_available": "{:,.1f} MW"},
+            "gpus_by_generation": {"gpus": "{:,.0f} GPUs"},
+            "purchase_differences": {"gpus_vs_first_plan": "{:+,.0f} GPUs"},
+        }
         for name, frame in self.tables().items():
-            lines += [f"## {name.replace('_', ' ')}", "", _markdown_table(frame), ""]
+            if name in columns:
+                formatted = frame.copy()
+                for column, pattern in columns[name].items():
+                    formatted[column] = [pattern.format(_whole(v)) for v in frame[column]]
+                lines += [f"## {name.replace('_', ' ')}", "", _markdown_table(formatted), ""]
         return "\n".join(lines)
+
+    def _figure_rows(self) -> pd.DataFrame:
+        rows = []
+        for key, name, unit in FIGURES:
+            values = [float(self.figures.loc[key, label]) for label in self.labels]
+            row = {"figure": name} | {
+                label: format_figure(v, unit) for label, v in zip(self.labels, values, strict=True)
+            }
+            if len(self.labels) == 2:
+                row[f"{self.labels[1]} − {self.labels[0]}"] = format_difference(values[1] - values[0], unit)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def _whole(value: float) -> float:
+    """A count as printed: solver round-off (1.3e-11 GPUs) is 0."""
+    return 0.0 if abs(value) < 1e-6 else float(value)
+
+
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*_`[]<>#"})
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -86,8 +119,7 @@ def _markdown_table(frame: pd.DataFrame) -> str:
         return "(none)"
 
     def cell(v) -> str:
-        text = f"{v:,.6g}" if isinstance(v, (float, np.floating)) else str(v)
-        return text.replace("|", "\\|")
+        return str(v).translate(_MARKDOWN_SPECIAL)
 
     head = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
     rule = "|" + "---|" * len(frame.columns)

@@ -242,3 +242,17 @@ def test_repeated_labels_keep_every_plan(tiny_run, tmp_path):
     assert list(comp.figures.columns) == labels
     with pytest.raises(CompareError, match="unique"):
         compare_plans(result.data, plans[:2], ["y", "y"], 20, 0)
+
+
+def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_run):
+    folder, result, _ = tiny_run
+    data = result.data
+    comp = compare_plans(data, [result.plan, altered(data, result.plan)], ["forecast_optimum", "a|b*"], 50, 3)
+    text = comp.to_markdown()
+    assert "e+" not in text and "e-" not in text  # no raw floats such as 2.02658e+10
+    figures = text.split("## figures")[1].split("##")[0]
+    npv = next(line for line in figures.splitlines() if line.startswith("| NPV mean |"))
+    assert npv.count("$") == 3  # both plans and their difference, with a scale suffix
+    assert "%" in next(line for line in figures.splitlines() if "P(covenant breach)" in line)
+    assert "| forecast\\_optimum |" in figures and "a\\|b\\*" in figures
+    assert "GPUs |" in text.split("## purchase differences")[1]

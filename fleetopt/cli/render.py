@@ -10,7 +10,7 @@ from rich.text import Text
 from fleetopt.compare import FIGURES
 from fleetopt.core.data import build_data
 from fleetopt.core.results import headline, purchases_by_generation_year, worst_shock
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import format_difference, format_figure, format_usd
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
 
@@ -255,18 +255,9 @@ def comparison_tables(result) -> list:
         figures.add_column(Text(f"{labels[1]} − {labels[0]}"), justify="right")
     for key, name, unit in FIGURES:
         values = [float(result.figures.loc[key, label]) for label in labels]
-
-        def fmt(v: float, unit: str = unit) -> str:
-            if unit == "USD":
-                return format_usd(v)
-            if unit == "share":
-                return f"{v:.1%}"
-            return f"{v:,.0f} {unit}"
-
-        row = [fmt(v) for v in values]
+        row = [format_figure(v, unit) for v in values]
         if len(labels) == 2:
-            diff = values[1] - values[0]
-            row.append(("+" if diff > 0 else "") + (f"{diff:.1%}" if unit == "share" else fmt(diff)))
+            row.append(format_difference(values[1] - values[0], unit))
         figures.add_row(name, *row)
     out = [figures]
     diffs = result.purchase_diff

@@ -31,3 +31,20 @@ def format_number_compact(v: float) -> str:
         if a >= div:
             return f"{v / div:,.1f}{suffix}"
     return f"{v:,.0f}" if a >= 10 or v == 0 else f"{v:,.2f}"
+
+
+def format_figure(value: float, unit: str) -> str:
+    """A figure in its unit: USD with a scale suffix, a share in per cent, else a rounded count
+    with its unit (``12,000 GPUs``, ``350 MW``)."""
+    if unit == "USD":
+        return format_usd(value)
+    if unit == "share":
+        return f"{value:.1%}"
+    return f"{value:,.0f} {unit}"
+
+
+def format_difference(value: float, unit: str) -> str:
+    """A difference of two figures, signed (a share in percentage points)."""
+    sign = "+" if value > 0 else ""
+    return sign + (f"{value:.1%}" if unit == "share" else format_figure(value, unit))
+
