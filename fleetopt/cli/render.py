@@ -31,7 +31,8 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     table.add_row("SKUs", _skus_text(m))
     table.add_row("sites", _sites_text(m))
     installed = sum(c.gpus for c in m.fleet)
-    table.add_row("fleet", f"{installed:,} GPUs installed in {len(m.fleet)} cohorts")
+    cohorts = f"{len(m.fleet)} cohort" + ("s" if len(m.fleet) != 1 else "")
+    table.add_row("fleet", f"{installed:,} GPUs installed in {cohorts}")
     contract_lines = [
         f"{name}: {c.customer}, {c.gpus:,} GPUs {c.use} from {c.start} for {c.term_quarters} quarters "
         f"at ${c.price_usd_per_gpu_hour:.2f}/GPU-hour ({'signed' if c.signed else 'optional'})"

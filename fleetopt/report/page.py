@@ -231,8 +231,10 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
             (np.percentile(paths, 5, axis=0), np.percentile(paths, 95, axis=0), 0.15),
             (np.percentile(paths, 25, axis=0), np.percentile(paths, 75, axis=0), 0.25),
         ]
+    total = int(run.summary.get("n_scenarios") or n)
+    sample = f"{n:,} scenarios" if n == total else f"{n:,} of the run's {total:,} scenarios, re-simulated"
     histogram = svg.histogram(
-        f"NPV distribution over {n} scenarios (seed {seed})",
+        f"NPV distribution over {sample} (seed {seed})",
         {run.labels[i]: sim["npv"][j] for j, i in enumerate(focus)},
     )
     return [histogram], bands

@@ -66,8 +66,11 @@ class Frame:
             )
         step = max(1, len(self.x_labels) // 8)
         for i in range(0, len(self.x_labels), step):
+            x = self.x(i)
+            # a label centred on the right edge would be cut off: end it at its tick instead
+            anchor = "end" if x > W - RIGHT - 30 else "middle"
             out.append(
-                f'<text x="{self.x(i):.1f}" y="{H - BOTTOM + 16}" class="tick" text-anchor="middle">'
+                f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" class="tick" text-anchor="{anchor}">'
                 f"{escape(self.x_labels[i])}</text>"
             )
         if self.y_unit:
@@ -140,13 +143,22 @@ def lines(
     return frame.render(legend)
 
 
+# share of the pooled samples beyond each end of a histogram's axis, counted in its end bars, so that
+# a few extreme scenarios do not squeeze every other bar into one corner
+HISTOGRAM_TAIL = 0.005
+
+
 def histogram(title: str, samples: dict[str, np.ndarray], bins: int = 30, unit: str = "USD") -> str:
+    """Share of scenarios per bin; the axis spans the pooled samples' 0.5-99.5 percentiles, and the
+    end bars also count the samples beyond them."""
     allv = np.concatenate([np.asarray(v, dtype=float) for v in samples.values()])
-    lo, hi = float(allv.min()), float(allv.max())
+    lo, hi = (float(q) for q in np.quantile(allv, [HISTOGRAM_TAIL, 1.0 - HISTOGRAM_TAIL]))
+    if hi <= lo:
+        lo, hi = float(allv.min()), float(allv.max())
     if hi <= lo:
         hi = lo + 1.0
     edges = np.linspace(lo, hi, bins + 1)
-    counts = {k: np.histogram(v, bins=edges)[0] / len(v) for k, v in samples.items()}
+    counts = {k: np.histogram(np.clip(v, lo, hi), bins=edges)[0] / len(v) for k, v in samples.items()}
     top = max(float(c.max()) for c in counts.values())
     labels = [format_usd_compact(e) for e in edges[:-1]]
     frame = Frame(title, labels, 0.0, top, y_fmt=lambda v: f"{v:.0%}", y_unit="share of scenarios")
@@ -164,6 +176,10 @@ def histogram(title: str, samples: dict[str, np.ndarray], bins: int = 30, unit: 
                 )
         legend.append((name, colour))
     frame.x = lambda i: LEFT + (W - LEFT - RIGHT) * i / bins  # labels at bin edges
+    frame.add(
+        f'<text x="{W - RIGHT}" y="{H - 9}" class="tick" text-anchor="end">'
+        f"end bars include the outer {HISTOGRAM_TAIL:.1%} of scenarios</text>"
+    )
     return frame.render(legend)
 
 
