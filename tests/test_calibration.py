@@ -1,0 +1,78 @@
+"""The default model's first year against CoreWeave's public figures (docs/calibration.md).
+
+The public figures live in docs/calibration.csv, which docs/calibration.md cites; this module
+recomputes each fleetopt line from a solve of the bundled default model and fails when a line
+leaves [1/1.5, 1.5] times its public figure.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fleetopt.api as fo
+
+PUBLIC = Path(__file__).resolve().parents[1] / "docs" / "calibration.csv"
+BAND = 1.5  # a line may be at most this factor above or below its public figure
+HOURS_PER_QUARTER = 8760 / 4
+YEAR = slice(0, 4)  # the horizon's first four quarters
+
+
+def public_figures() -> dict[str, float]:
+    with PUBLIC.open(newline="") as fh:
+        return {row["line"]: float(row["public"]) for row in csv.DictReader(fh)}
+
+
+def fleetopt_lines(result, model) -> dict[str, float]:
+    """Each calibration line computed from a solve's statements and the model, as in
+    docs/calibration.csv's `fleetopt_line` column."""
+    s = result.statements_frame()
+    revenue = s["revenue_usd"].to_numpy()
+    customers: dict[str, float] = {}
+    for name, contract in model.contracts.items():
+        column = f"revenue_contract_{name}_usd"
+        earned = float(s[column].iloc[YEAR].sum())
+        customers[contract.customer] = customers.get(contract.customer, 0.0) + earned
+    capacity = np.sum([site.capacity_mw for site in result.data.sites], axis=0)
+    available = [c for c in s.columns if c.startswith("mw_available_")]
+    year_revenue = float(revenue[YEAR].sum())
+    return {
+        "revenue_first_quarter": float(revenue[0]),
+        "ebitda_margin_first_quarter": float(s["ebitda_usd"].iloc[0] / revenue[0]),
+        "debt_end_first_quarter": float(s["debt_usd"].iloc[0]),
+        "interest_first_quarter": float(s["interest_usd"].iloc[0]),
+        "signed_contract_value": sum(
+            c.gpus * c.price_usd_per_gpu_hour * HOURS_PER_QUARTER * c.term_quarters
+            for c in model.contracts.values()
+            if c.signed
+        ),
+        "contract_revenue_share_year1": float(s["revenue_contracts_usd"].iloc[YEAR].sum()) / year_revenue,
+        "largest_customer_share_year1": max(customers.values()) / year_revenue,
+        "active_power_mw": float(s[available].iloc[0].sum()),
+        "contracted_power_mw": float(capacity.max()),
+    }
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    loaded, _ = fo.load(None)
+    result = fo.solve(loaded, mip_gap=0.005)
+    return fleetopt_lines(result, loaded.model), public_figures()
+
+
+def test_every_public_figure_has_a_fleetopt_line(calibration):
+    lines, public = calibration
+    assert set(lines) == set(public)
+
+
+@pytest.mark.parametrize("line", sorted(public_figures()))
+def test_line_within_band_of_public_figure(calibration, line):
+    lines, public = calibration
+    ratio = lines[line] / public[line]
+    assert 1 / BAND <= ratio <= BAND, (
+        f"{line}: fleetopt {lines[line]:.4g} vs public {public[line]:.4g} "
+        f"(ratio {ratio:.2f}, outside [{1 / BAND:.2f}, {BAND:.2f}]); see docs/calibration.md"
+    )
