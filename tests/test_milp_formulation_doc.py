@@ -54,6 +54,7 @@ def bundled_variants():
         min_liquidity_fraction_of_debt=0.05, min_interest_coverage=2.0, ebitda_period="trailing_four_quarters"
     )
     tiny["limits"] = {"new_gpus_per_quarter": {"blackwell": 2000}}  # the `allocation` rows
+    tiny["finance"]["tax_loss_carry_forward"] = True  # the `taxable_income` rows
     yield data_of(tiny)
 
 

@@ -87,13 +87,24 @@ def pretax(b: Builder, t: int, case: str | None = None):
     return ebitda - m.depreciation[t] + m.gain[t] - m.interest[t]
 
 
+def _pool(var, t: int, *case):
+    """The tax losses carried into quarter ``t + 1`` (0 before the first quarter)."""
+    return var[(*case, t)] if t >= 0 else 0.0
+
+
 def tax_floor_rule(b: Builder, t: int):
-    r"""X_t >= τ_x EBT_t; with loss carry-forward \sum_{q<=t} X_q >= τ_x \sum_{q<=t} EBT_q (the tax paid
-    so far covers the tax on the income so far: losses offset later profits, never earlier ones)."""
+    r"""X_t >= τ_x EBT_t; with loss carry-forward X_t >= τ_x (EBT_t - U_{t-1} + U_t), U the losses
+    carried forward (taxable income: this quarter's, less the losses used, plus any new loss)."""
     m, rate = b.m, b.data.tax_rate
     if not b.data.tax_loss_carry_forward:
         return m.tax[t] >= rate * (m.ebitda[t] - m.depreciation[t] + m.gain[t] - m.interest[t])
-    return sum(m.tax[q] for q in range(t + 1)) >= rate * sum(pretax(b, q) for q in range(t + 1))
+    return m.tax[t] >= rate * (pretax(b, t) - _pool(m.loss_pool, t - 1) + m.loss_pool[t])
+
+
+def taxable_income_rule(b: Builder, t: int):
+    r"""EBT_t - U_{t-1} + U_t >= 0: taxable income is never negative (a loss is carried forward in U)."""
+    m = b.m
+    return pretax(b, t) - _pool(m.loss_pool, t - 1) + m.loss_pool[t] >= 0.0
 
 
 def cash_flow_rule(b: Builder, t: int):
@@ -117,15 +128,21 @@ def min_cash_rule(b: Builder, t: int):
 
 
 def stress_tax_floor_rule(b: Builder, case: str, t: int):
-    r"""X^σ_t >= τ_x (EBT_t - L_{σ,t}); with loss carry-forward, summed over quarters 0..t as in
-    `tax_floor`."""
+    r"""X^σ_t >= τ_x (EBT_t - L_{σ,t}); with loss carry-forward
+    X^σ_t >= τ_x (EBT_t - L_{σ,t} - U^σ_{t-1} + U^σ_t), as in `tax_floor`."""
     m, rate = b.m, b.data.tax_rate
     if not b.data.tax_loss_carry_forward:
         return m.stress_tax[case, t] >= rate * (
             m.ebitda[t] - m.stress_lost[case, t] - m.depreciation[t] + m.gain[t] - m.interest[t]
         )
-    paid = sum(m.stress_tax[case, q] for q in range(t + 1))
-    return paid >= rate * sum(pretax(b, q, case) for q in range(t + 1))
+    pool = m.stress_loss_pool
+    return m.stress_tax[case, t] >= rate * (pretax(b, t, case) - _pool(pool, t - 1, case) + pool[case, t])
+
+
+def stress_taxable_income_rule(b: Builder, case: str, t: int):
+    r"""EBT_t - L_{σ,t} - U^σ_{t-1} + U^σ_t >= 0, as `taxable_income`."""
+    pool = b.m.stress_loss_pool
+    return pretax(b, t, case) - _pool(pool, t - 1, case) + pool[case, t] >= 0.0
 
 
 def stress_gap_flow_rule(b: Builder, case: str, t: int):
@@ -200,12 +217,14 @@ BORROWING_BASE = ConstraintGroup(
     "borrowing_base", "§5.9", borrowing_base_rule, Slack("borrowing_base", "MUSD")
 )
 TAX_FLOOR = ConstraintGroup("tax_floor", "§5.10", tax_floor_rule)
+TAXABLE_INCOME = ConstraintGroup("taxable_income", "§5.10", taxable_income_rule)
 CASH_FLOW = ConstraintGroup("cash_flow", "§5.10", cash_flow_rule)
 MIN_CASH = ConstraintGroup("min_cash", "§5.10", min_cash_rule, Slack("min_cash", "MUSD"))
 CUSTOMER_SHARE = ConstraintGroup(
     "customer_share", "§5.12", customer_share_rule, Slack("customer_share", "MUSD", _customer)
 )
 STRESS_TAX_FLOOR = ConstraintGroup("stress_tax_floor", "§5.13", stress_tax_floor_rule)
+STRESS_TAXABLE_INCOME = ConstraintGroup("stress_taxable_income", "§5.13", stress_taxable_income_rule)
 STRESS_GAP_FLOW = ConstraintGroup("stress_gap_flow", "§5.13", stress_gap_flow_rule)
 STRESS_CASH = ConstraintGroup("stress_cash", "§5.13", stress_cash_rule, ROBUSTNESS)
 STRESS_LIQUIDITY = ConstraintGroup("stress_liquidity", "§5.13", stress_liquidity_rule, ROBUSTNESS)
@@ -214,11 +233,13 @@ GROUPS = (
     FACILITY_SIZE,
     BORROWING_BASE,
     TAX_FLOOR,
+    TAXABLE_INCOME,
     CASH_FLOW,
     MIN_CASH,
     *covenants.COVENANT_GROUPS.values(),
     CUSTOMER_SHARE,
     STRESS_TAX_FLOOR,
+    STRESS_TAXABLE_INCOME,
     STRESS_GAP_FLOW,
     STRESS_CASH,
     STRESS_LIQUIDITY,
@@ -240,6 +261,9 @@ def add_debt(b: Builder) -> None:
 
 def add_cash(b: Builder) -> None:
     """Tax on positive pre-tax income, the cash roll-forward and the minimum cash."""
+    if b.data.tax_loss_carry_forward:
+        b.m.loss_pool = pyo.Var(b.m.T, domain=pyo.NonNegativeReals)
+        b.add(TAXABLE_INCOME, b.m.T)
     b.add(TAX_FLOOR, b.m.T)
     b.add(CASH_FLOW, b.m.T)
     b.add(MIN_CASH, b.m.T)
@@ -275,6 +299,9 @@ def _add_income_shocks(b: Builder, cases: list[str]) -> None:
     b.expression("stress_lost", m.STRESS, m.T, rule=stress_lost_rule)
     m.stress_tax = pyo.Var(m.STRESS, m.T, domain=pyo.NonNegativeReals)
     m.stress_gap = pyo.Var(m.STRESS, m.T, domain=pyo.Reals)
+    if b.data.tax_loss_carry_forward:
+        m.stress_loss_pool = pyo.Var(m.STRESS, m.T, domain=pyo.NonNegativeReals)
+        b.add(STRESS_TAXABLE_INCOME, m.STRESS, m.T)
     b.add(STRESS_TAX_FLOOR, m.STRESS, m.T)
     b.add(STRESS_GAP_FLOW, m.STRESS, m.T)
 

@@ -30,6 +30,8 @@ VARIABLE_UNITS = {
     "cash": "MUSD",
     "tax": "MUSD",
     "stress_tax": "MUSD",
+    "loss_pool": "MUSD",
+    "stress_loss_pool": "MUSD",
     "stress_gap": "MUSD",
     "objective": "MUSD",
 }
