@@ -76,6 +76,12 @@ def default_stresses(data: ModelData) -> list[Stress]:
     return out
 
 
+# A robustness requirement can be impossible, and proving it can take HiGHS minutes (the default
+# model's lost-anchor case took 8): the sweep gives the robust candidate this long, then drops it
+# with its status like any other candidate without a plan.
+ROBUST_SOLVE_SECONDS = 60.0
+
+
 def robust_requirement(data: ModelData) -> tuple[str, Robustness, str] | None:
     """(label, requirement, what it asks) for the forecast optimum that must also survive the loss
     of any one customer and strand no GPU if power is as late as `risk` allows; added to the
@@ -264,8 +270,9 @@ def generate_candidates(
     robust = robust_requirement(data)
     if robust is not None and len(out.feasible) < n:
         label, requirement, what = robust
+        limit = min(time_limit or ROBUST_SOLVE_SECONDS, ROBUST_SOLVE_SECONDS)
         r = PersistentPlanner(
-            data, mip_gap=mip_gap, time_limit=time_limit, threads=threads, robustness=requirement
+            data, mip_gap=mip_gap, time_limit=limit, threads=threads, robustness=requirement
         ).solve_stress(None)
         # not a parent of variations: those are completed without its constraints
         add(Candidate(label, "robust", r.status, r.plan, what))
