@@ -19,7 +19,7 @@ import pandas as pd
 from fleetopt.core.data import ModelData
 from fleetopt.evaluate.backend import Backend, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
-from fleetopt.evaluate.kernel import kernel_fits, simulate_cuda
+from fleetopt.evaluate.kernel import cpu_kernel, kernel_fits, plan_tables, simulate_cuda
 from fleetopt.evaluate.layout import ScenarioRows
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
@@ -64,7 +64,7 @@ def words_per_pair(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = 
 # Largest (plan, scenario) block per simulate call (per thread on NumPy). NumPy runs fastest on
 # blocks whose arrays stay near the CPU caches (measured: ~1e5 pairs beat ~1e6 by 1.5x); a GPU
 # wants blocks large enough to fill every multiprocessor.
-MAX_PAIRS = {"numpy": 1 << 17, "cupy": 1 << 24}
+MAX_PAIRS = {"numpy": 1 << 17, "cupy": 1 << 24, "cpu-kernel": 1 << 22}
 
 
 def max_block_pairs(backend: Backend) -> int:
@@ -160,7 +160,11 @@ def evaluate_chunk(
     """
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
     consts = SimulationConstants.from_data(data)
-    use_kernel = be.name == "cupy" and spec.kernel and not spec.record and kernel_fits(chunk) is None
+    fused = be.name in ("cupy", "cpu-kernel")
+    use_kernel = fused and spec.kernel and not spec.record and kernel_fits(chunk) is None
+    on_cpu = be.name == "cpu-kernel"
+    # the plans' tables, made once for all scenario blocks (on a GPU: uploaded once, by simulate_cuda)
+    tables = plan_tables(consts, chunk) if use_kernel and on_cpu else None
     S, xp = spec.n_scenarios, be.xp
     # the (plans x scenarios) results stay on the backend's device; only the metrics come back
     buffers = None
@@ -169,7 +173,9 @@ def evaluate_chunk(
         s1 = min(S, s0 + spec.scenario_chunk)
         whole = scenarios is not None and s1 - s0 == S
         block = scenarios if whole else scenario_block(data, spec, s0, s1, be.threads, keep_scenarios)
-        if use_kernel:
+        if use_kernel and on_cpu:
+            out = cpu_kernel(be.threads).simulate(consts, chunk, block, tables)
+        elif use_kernel:
             out = simulate_cuda(consts, chunk, block)
         else:
             out = simulate_tiles(consts, chunk, block, be, spec.record, scenario_rows if whole else None)
@@ -221,7 +227,7 @@ def simulate_tiles(
     """:func:`simulate` on a block, split into tiles run on ``be.threads`` threads (NumPy releases
     the GIL in its array loops). Every pair is computed alone, so the tiling cannot change a bit.
     ``rows``: the block already laid out (NumPy)."""
-    parts = tiles(chunk.P, block.S, be.threads if be.name == "numpy" else 1)
+    parts = tiles(chunk.P, block.S, be.threads if be.name in ("numpy", "cpu-kernel") else 1)
     if len(parts) == 1:
         return simulate(
             consts, chunk, block, xp=be.xp, record=record, rows=rows if be.name == "numpy" else None

@@ -69,8 +69,14 @@ FO_DEVICE fo_bits fo_quarters(int from, int until)
     return below_until & ~((1ULL << from) - 1ULL);
 }
 
-// scenario row `row` (factor index * FO_T + quarter) of a time-major factor, scenario s
+// scenario row `row` (factor index * FO_T + quarter) of a factor, scenario s: time-major (the
+// GPU: consecutive threads read consecutive addresses) or scenario-major (the C build: one pair
+// reads one contiguous stretch)
+#if FO_SCENARIO_MAJOR
+#define FO_SCEN(factor, row, s) FO_LOAD((factor) + (long long)(s) * FO_ROWS_##factor + (row))
+#else
 #define FO_SCEN(factor, row, s) FO_LOAD((factor) + (long long)(row) * S + (s))
+#endif
 // field `f` of the plan's quarter table row q
 #define FO_Q(f) FO_LOAD(q + (f))
 
@@ -183,13 +189,25 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
                                            fo_bits flags, fo_bits live, double ef)
 {
     double contract_revenue = 0.0, delivered_gpus = 0.0;
-    fo_bits serving = live & FO_LOAD(plan_served + p * FO_T + t);
-    while (serving) {
-        const int k = FO_CTZ(serving);
-        serving &= serving - 1ULL;
+    const fo_bits serving = live & FO_LOAD(plan_served + p * FO_T + t);
+#if FO_GPU
+    fo_bits left = serving;
+    while (left) {
+        const int k = FO_CTZ(left);
+        left &= left - 1ULL;
         contract_revenue += FO_Q(FO_Q_CONTRACT_REVENUE + k);
         delivered_gpus += FO_Q(FO_Q_CONTRACT_TOTAL + k);
     }
+#else
+    // without branches (a contract's end is unpredictable): adding 0.0 for the others changes no bits
+    if (serving) {
+        for (int k = 0; k < FO_K; ++k) {
+            const int on = (int)((serving >> k) & 1ULL);
+            contract_revenue += on ? FO_Q(FO_Q_CONTRACT_REVENUE + k) : 0.0;
+            delivered_gpus += on ? FO_Q(FO_Q_CONTRACT_TOTAL + k) : 0.0;
+        }
+    }
+#endif
     double market_revenue = 0.0, sold_gpus = 0.0;
 #pragma unroll
     for (int u = 0; u < 2; ++u) {
@@ -201,11 +219,19 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
                 revenue = revenue + FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g) * FO_SCEN(price_factor, g * FO_T + t, s);
         double gpus = FO_Q(FO_Q_MARKET_GPUS + u);
         const double cap = FO_SCEN(demand, u * FO_T + t, s);
+#if FO_GPU
         if (FO_Q(FO_Q_SUPPLY + u) > cap) {  // demand binds: sales scaled down to it
             const double scale = cap / FO_Q(FO_Q_SUPPLY_SAFE + u);
             revenue = revenue * scale;
             gpus = gpus * scale;
         }
+#else
+        // without a branch (whether demand binds is unpredictable): x * 1.0 is x
+        const double ratio = cap / FO_Q(FO_Q_SUPPLY_SAFE + u);
+        const double scale = FO_Q(FO_Q_SUPPLY + u) > cap ? ratio : 1.0;
+        revenue = revenue * scale;
+        gpus = gpus * scale;
+#endif
         market_revenue = market_revenue + revenue;
         sold_gpus = sold_gpus + gpus;
     }
@@ -238,8 +264,18 @@ FO_DEVICE double fo_window_mean(const double* kept, int n)
         missed = missed || row_;                                                                       \
     }
 
-// one (plan, scenario) pair through every quarter
-FO_DEVICE void fo_pair(FO_PARAMS, long long p, long long s)
+// the state of one (plan, scenario) pair, carried from quarter to quarter
+typedef struct {
+    fo_bits short_quarters;  // quarters this pair may lack power
+    fo_bits live;  // contracts taken and not yet ended
+    double cash, prev_cash, revolver, npv, min_cash, util;
+    int breach;
+#if FO_R > 0 && FO_W > 1
+    double kept[3][FO_W];  // EBITDA, debt service, interest of the last FO_W quarters, oldest first
+#endif
+} fo_state;
+
+FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
 {
     // the quarters this pair may lack power: the plan over-draws a site, or a block group is late
     fo_bits short_quarters = FO_LOAD(plan_short + p);
@@ -250,100 +286,110 @@ FO_DEVICE void fo_pair(FO_PARAMS, long long p, long long s)
         const int late = FO_SCEN(delay, FO_LOAD(build_site + pb) * FO_T + FO_LOAD(build_start + pb), s);
         if (late > 0) short_quarters |= fo_quarters(from, from + late);
     }
-    fo_bits live = FO_LOAD(plan_accepted + p);  // contracts taken, not yet ended
-    double cash = opening_cash, prev_cash = opening_cash, revolver = 0.0;
-    double npv = 0.0, min_cash = 1.0e308, util = 0.0;  // above any cash: the first quarter sets it
-    int breach = 0;
+    st->short_quarters = short_quarters;
+    st->live = FO_LOAD(plan_accepted + p);
+    st->cash = st->prev_cash = opening_cash;
+    st->revolver = st->npv = st->util = 0.0;
+    st->min_cash = 1.0e308;  // above any cash: the first quarter sets it
+    st->breach = 0;
 #if FO_R > 0 && FO_W > 1
-    double kept[3][FO_W];  // EBITDA, debt service, interest of the last FO_W quarters, oldest first
 #pragma unroll
-    for (int j = 0; j < FO_W; ++j) kept[0][j] = kept[1][j] = kept[2][j] = 0.0;
+    for (int j = 0; j < FO_W; ++j) st->kept[0][j] = st->kept[1][j] = st->kept[2][j] = 0.0;
 #endif
+}
 
-    for (int t = 0; t < FO_T; ++t) {
-        const double* q = plan_quarter + (p * FO_T + t) * (long long)FO_NQ;
-        const fo_bits flags = FO_LOAD(plan_flags + p * FO_T + t);
-        const double ef = FO_SCEN(electricity_factor, t, s);
-        const fo_bits before = live;
-        if (live) live &= FO_SCEN(alive_bits, t, s);  // customers that defaulted end their contracts
-        const fo_operations ops = ((short_quarters >> t) & 1ULL)
-                                      ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, before, &live, ef)
-                                      : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, live, ef);
-        const double ebitda = ops.ebitda;
+// quarter t of a pair
+FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_state* st)
+{
+    const double* q = plan_quarter + (p * FO_T + t) * (long long)FO_NQ;
+    const fo_bits flags = FO_LOAD(plan_flags + p * FO_T + t);
+    const double ef = FO_SCEN(electricity_factor, t, s);
+    const fo_bits before = st->live;
+    fo_bits live = before;
+    if (live) live &= FO_SCEN(alive_bits, t, s);  // customers that defaulted end their contracts
+    const fo_operations ops = ((st->short_quarters >> t) & 1ULL)
+                                  ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, before, &live, ef)
+                                  : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, live, ef);
+    st->live = live;
+    const double ebitda = ops.ebitda;
 
-        // financing (core.economics.finance_step): the term loans' flows are the plan's
-        double depreciation_less_gain, other_outflow;
-        if ((flags >> FO_F_PROCEEDS) & 1ULL) {  // disposals at the scenario's resale value
-            const double cash_proceeds = FO_Q(FO_Q_PROCEEDS) * FO_SCEN(resale_factor, t, s);
-            const double gain = cash_proceeds - FO_Q(FO_Q_BOOK);
-            depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION) - gain;
-            other_outflow = (FO_Q(FO_Q_CAPEX) - cash_proceeds) + FO_Q(FO_Q_DEBT_FLOW);
-        } else {
-            depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION_NET);
-            other_outflow = FO_Q(FO_Q_OUTFLOW_FIXED);
-        }
-        double interest = FO_Q(FO_Q_FORECAST_INTEREST);
-        if ((flags >> FO_F_FLOATING) & 1ULL)
-            interest = interest + (FO_SCEN(rate_shift, t, s) / 4.0) * FO_Q(FO_Q_FLOATING_BALANCE);
-        interest = interest + revolver_rate_q * revolver;
-        const double ebt = ebitda - interest - depreciation_less_gain;
-        const double tax = tax_rate * fo_max(ebt, 0.0);
-        cash = cash + ebitda - tax - interest - other_outflow;
-        const double rev_draw = fo_min(fo_max(min_cash_floor - cash, -revolver), revolver_limit - revolver);
-        revolver = revolver + rev_draw;
-        cash = cash + rev_draw;
+    // financing (core.economics.finance_step): the term loans' flows are the plan's
+    double depreciation_less_gain, other_outflow;
+    if ((flags >> FO_F_PROCEEDS) & 1ULL) {  // disposals at the scenario's resale value
+        const double cash_proceeds = FO_Q(FO_Q_PROCEEDS) * FO_SCEN(resale_factor, t, s);
+        const double gain = cash_proceeds - FO_Q(FO_Q_BOOK);
+        depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION) - gain;
+        other_outflow = (FO_Q(FO_Q_CAPEX) - cash_proceeds) + FO_Q(FO_Q_DEBT_FLOW);
+    } else {
+        depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION_NET);
+        other_outflow = FO_Q(FO_Q_OUTFLOW_FIXED);
+    }
+    double interest = FO_Q(FO_Q_FORECAST_INTEREST);
+    if ((flags >> FO_F_FLOATING) & 1ULL)
+        interest = interest + (FO_SCEN(rate_shift, t, s) / 4.0) * FO_Q(FO_Q_FLOATING_BALANCE);
+    double revolver = st->revolver;
+    interest = interest + revolver_rate_q * revolver;
+    const double ebt = ebitda - interest - depreciation_less_gain;
+    const double tax = tax_rate * fo_max(ebt, 0.0);
+    double cash = st->cash + ebitda - tax - interest - other_outflow;
+    const double rev_draw = fo_min(fo_max(min_cash_floor - cash, -revolver), revolver_limit - revolver);
+    revolver = revolver + rev_draw;
+    cash = cash + rev_draw;
+    st->revolver = revolver;
+    st->cash = cash;
 
-        npv = npv + FO_LOAD(discount + t) * (cash - prev_cash);
-        prev_cash = cash;
-        min_cash = fo_min(min_cash, cash);
-        util = util + ops.gpus_used * FO_Q(FO_Q_INV_HELD);
+    st->npv = st->npv + FO_LOAD(discount + t) * (cash - st->prev_cash);
+    st->prev_cash = cash;
+    st->min_cash = fo_min(st->min_cash, cash);
+    st->util = st->util + ops.gpus_used * FO_Q(FO_Q_INV_HELD);
 
 #if FO_R > 0
-        if (!breach) {  // a breach is for good: the flows matter only until the first one
-            const double service = interest + FO_Q(FO_Q_PRINCIPAL);
+    if (!st->breach) {  // a breach is for good: the flows matter only until the first one
+        const double service = interest + FO_Q(FO_Q_PRINCIPAL);
 #if FO_W > 1
-            // the flows are kept from the first quarter (a trailing test looks back before it is tested)
+        // the flows are kept from the first quarter (a trailing test looks back before it is tested)
 #pragma unroll
-            for (int j = 1; j < FO_W; ++j) {
-                kept[0][j - 1] = kept[0][j];
-                kept[1][j - 1] = kept[1][j];
-                kept[2][j - 1] = kept[2][j];
-            }
-            kept[0][FO_W - 1] = ebitda;
-            kept[1][FO_W - 1] = service;
-            kept[2][FO_W - 1] = interest;
-#endif
-            if (t >= covenant_from) {
-                const int n = t + 1 < FO_W ? t + 1 : FO_W;
-                double value[5];  // the quantities of core.covenants.QUANTITIES
-#if FO_W > 1
-                value[0] = fo_window_mean(kept[0], n);
-                value[2] = fo_window_mean(kept[1], n);
-                value[3] = fo_window_mean(kept[2], n);
-#else
-                (void)n;
-                value[0] = ebitda;
-                value[2] = service;
-                value[3] = interest;
-#endif
-                value[1] = FO_Q(FO_Q_TERM_DEBT) + revolver;
-                value[4] = cash;
-                int missed = 0;
-                FO_COVENANT_ROWS(FO_TEST)
-                breach = missed;
-            }
+        for (int j = 1; j < FO_W; ++j) {
+            st->kept[0][j - 1] = st->kept[0][j];
+            st->kept[1][j - 1] = st->kept[1][j];
+            st->kept[2][j - 1] = st->kept[2][j];
         }
+        st->kept[0][FO_W - 1] = ebitda;
+        st->kept[1][FO_W - 1] = service;
+        st->kept[2][FO_W - 1] = interest;
 #endif
+        if (t >= covenant_from) {
+            double value[5];  // the quantities of core.covenants.QUANTITIES
+#if FO_W > 1
+            const int n = t + 1 < FO_W ? t + 1 : FO_W;
+            value[0] = fo_window_mean(st->kept[0], n);
+            value[2] = fo_window_mean(st->kept[1], n);
+            value[3] = fo_window_mean(st->kept[2], n);
+#else
+            value[0] = ebitda;
+            value[2] = service;
+            value[3] = interest;
+#endif
+            value[1] = FO_Q(FO_Q_TERM_DEBT) + revolver;
+            value[4] = cash;
+            int missed = 0;
+            FO_COVENANT_ROWS(FO_TEST)
+            st->breach = missed;
+        }
     }
-    const double debt_end = FO_LOAD(plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ + FO_Q_TERM_DEBT) + revolver;
+#endif
+}
+
+FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st)
+{
+    const double debt_end = FO_LOAD(plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ + FO_Q_TERM_DEBT) + st->revolver;
     const double terminal = FO_LOAD(terminal_fleet + p) * FO_SCEN(resale_factor, FO_T - 1, s) + FO_LOAD(terminal_power + p);
-    npv = npv + FO_LOAD(discount + FO_T - 1) * (terminal - debt_end);
     const long long idx = p * S + s;
-    out_npv[idx] = npv;
-    out_min_cash[idx] = min_cash;
-    out_breach[idx] = breach;
-    out_default[idx] = min_cash < default_below;
-    out_utilisation[idx] = util / FO_T;
+    out_npv[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * (terminal - debt_end);
+    out_min_cash[idx] = st->min_cash;
+    out_breach[idx] = st->breach;
+    out_default[idx] = st->min_cash < default_below;
+    out_utilisation[idx] = st->util / FO_T;
 }
 
 #if FO_GPU
@@ -355,10 +401,24 @@ extern "C" __global__ void __launch_bounds__(FO_THREADS) fleetopt_evaluate(FO_PA
 {
     const long long p = blockIdx.x;
     for (long long s = blockIdx.y * (long long)blockDim.x + threadIdx.x; s < S; s += (long long)gridDim.y * blockDim.x)
-        fo_pair(FO_ARGS, p, s);
+    {
+        fo_state st;
+        fo_start(FO_ARGS, p, s, &st);
+        for (int t = 0; t < FO_T; ++t) fo_quarter(FO_ARGS, p, s, t, &st);
+        fo_finish(FO_ARGS, p, s, &st);
+    }
 }
 #else
 #define FO_CPU_TILE 256
+// one pair through every quarter
+static void fo_one_pair(FO_PARAMS, long long p, long long s)
+{
+    fo_state a;
+    fo_start(FO_ARGS, p, s, &a);
+    for (int t = 0; t < FO_T; ++t) fo_quarter(FO_ARGS, p, s, t, &a);
+    fo_finish(FO_ARGS, p, s, &a);
+}
+
 // the pairs in tiles of one plan and FO_CPU_TILE scenarios (the plan's rows stay in cache), spread
 // over the OpenMP threads where the compiler has OpenMP
 void fleetopt_evaluate(FO_PARAMS)
@@ -371,7 +431,7 @@ void fleetopt_evaluate(FO_PARAMS)
     for (long long w = 0; w < work; ++w) {
         const long long p = w / tiles, s0 = (w % tiles) * FO_CPU_TILE;
         const long long s1 = s0 + FO_CPU_TILE < S ? s0 + FO_CPU_TILE : S;
-        for (long long s = s0; s < s1; ++s) fo_pair(FO_ARGS, p, s);
+        for (long long s = s0; s < s1; ++s) fo_one_pair(FO_ARGS, p, s);
     }
 }
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import os
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -33,6 +31,7 @@ import numpy as np
 
 from fleetopt.core.covenants import coefficient_table
 from fleetopt.core.economics import FinanceState, Financing
+from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.layout import REL, _site_total
@@ -63,9 +62,12 @@ class KernelShape:
     # covenant tests, one row each: greater quantity, lesser quantity (-1: a USD amount), quantity
     # that must be positive (-1: always), 1 for a max test, greater / lesser coefficient is 1.0
     covenants: tuple[tuple[int, int, int, int, int, int], ...]
+    # scenario arrays scenario-major ((S, ...): one pair's rows contiguous, for the C build) rather
+    # than time-major ((..., S): a warp's reads of one row contiguous, for the GPU)
+    scenario_major: bool = False
 
     @classmethod
-    def of(cls, consts: SimulationConstants, plans: PlanBatch) -> KernelShape:
+    def of(cls, consts: SimulationConstants, plans: PlanBatch, scenario_major: bool = False) -> KernelShape:
         coef, index = coefficient_table(consts.covenants)
         rows = tuple(
             (*(int(v) for v in index[r]), int(coef[r, 0] == 1.0), int(coef[r, 1] == 1.0))
@@ -79,7 +81,17 @@ class KernelShape:
             G=plans.market_revenue.shape[2],
             W=consts.covenant_window,
             covenants=rows,  # type: ignore[arg-type]
+            scenario_major=scenario_major,
         )
+
+    def scenario_rows(self) -> dict[str, int]:
+        """Rows per scenario of each scenario parameter (its shape's product: row = index * T + t)."""
+        sizes = {"G": self.G, "U": 2, "K": self.K, "I": self.I, "T": self.T}
+        out = {}
+        for f in FACTORS:
+            name = SCENARIO_FORMS[f.name][0] if f.name in SCENARIO_FORMS else f.name
+            out[name] = self.T if f.name in SCENARIO_FORMS else int(np.prod([sizes[d] for d in f.dims]))
+        return out
 
     def fields(self) -> list[tuple[str, int]]:
         """The per-plan quarter table's fields and their widths, in order (:data:`QUARTER_FIELDS`)."""
@@ -96,7 +108,11 @@ class KernelShape:
             out[f"FO_Q_{name.upper()}"] = at
             at += width
         out["FO_NQ"] = at
-        out.update(FO_F_SOLD=0, FO_F_MARKET=2 * self.G, FO_F_PROCEEDS=2 * self.G + 2, FO_F_FLOATING=2 * self.G + 3)
+        out["FO_SCENARIO_MAJOR"] = int(self.scenario_major)
+        out.update({f"FO_ROWS_{name}": rows for name, rows in self.scenario_rows().items()})
+        out.update(
+            FO_F_SOLD=0, FO_F_MARKET=2 * self.G, FO_F_PROCEEDS=2 * self.G + 2, FO_F_FLOATING=2 * self.G + 3
+        )
         return out
 
     def prelude(self) -> str:
@@ -137,8 +153,10 @@ def _bits(flags: np.ndarray, axis: int) -> np.ndarray:
     """Booleans along ``axis`` (at most 64) packed into uint64 words, bit j for index j."""
     flags = np.moveaxis(np.asarray(flags, dtype=bool), axis, -1)
     weights = np.left_shift(np.uint64(1), np.arange(flags.shape[-1], dtype=np.uint64))
-    return np.bitwise_or.reduce(np.where(flags, weights, np.uint64(0)), axis=-1) if flags.shape[-1] else (
-        np.zeros(flags.shape[:-1], dtype=np.uint64)
+    return (
+        np.bitwise_or.reduce(np.where(flags, weights, np.uint64(0)), axis=-1)
+        if flags.shape[-1]
+        else (np.zeros(flags.shape[:-1], dtype=np.uint64))
     )
 
 
@@ -146,7 +164,7 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
     """The term loans of every plan through the horizon, (P, T) each: the arithmetic of
     core.economics.finance_step on the (P, 1, F) balances the NumPy simulation carries (they never
     depend on the scenario), so every number has the same bits as there."""
-    P, F, T = plans.draws.shape
+    P, _, T = plans.draws.shape
     state = FinanceState.opening(fin, (P, 1), np, balance_batch=(P, 1))
 
     def per_facility(arr):  # (P, F, T) -> (T, P, 1, F), as layout.PlanColumns
@@ -286,9 +304,9 @@ def _financing(name: str, attribute: str, c_type: str) -> KernelArgument:
 
 
 def _alive_bits(alive: np.ndarray) -> np.ndarray:
-    """contract_alive (S, K, T) -> (T, S) uint64: bit k set while contract k's customer has not
+    """contract_alive (S, K, T) -> (S, T) uint64: bit k set while contract k's customer has not
     defaulted (a default is permanent, as simulate.py relies on too)."""
-    return np.ascontiguousarray(_bits(np.asarray(alive) > 0, 1).T)
+    return _bits(np.asarray(alive) > 0, 1)
 
 
 # Risk factors the kernel reads in another form than the declared one: factor name -> (kernel
@@ -404,16 +422,19 @@ def kernel_source(shape: KernelShape) -> str:
     return c_prelude(shape) + (resources.files("fleetopt.evaluate") / "kernel.cu").read_text()
 
 
-def scenario_arguments(scen: ScenarioSet, xp: Any) -> dict[str, Any]:
-    """The kernel's scenario arrays by parameter name, time-major ((..., T, S): a warp reads one
-    contiguous row), in each parameter's C type. Made on the host, then copied to ``xp``."""
+def scenario_arguments(scen: ScenarioSet, xp: Any, scenario_major: bool = False) -> dict[str, Any]:
+    """The kernel's scenario arrays by parameter name, in each parameter's C type: time-major
+    ((..., T, S): a warp reads one contiguous row; the GPU) or, with ``scenario_major``, as the
+    scenario set holds them ((S, ..., T): one pair's rows contiguous; the C build). Made on the
+    host, then copied to ``xp``."""
     out = {}
     for f in FACTORS:
         if f.name in SCENARIO_FORMS:
             name, c_type, form = SCENARIO_FORMS[f.name]
-            out[name] = _C_TYPES[c_type].on_xp(form(scen.factors[f.name]), xp)
+            values = form(scen.factors[f.name])
         else:
-            out[f.name] = _C_TYPES[f"const {f.c_type}*"].on_xp(np.moveaxis(scen.factors[f.name], 0, -1), xp)
+            name, c_type, values = f.name, f"const {f.c_type}*", scen.factors[f.name]
+        out[name] = _C_TYPES[c_type].on_xp(values if scenario_major else np.moveaxis(values, 0, -1), xp)
     return out
 
 
@@ -425,12 +446,13 @@ def kernel_arguments(
     outputs: dict[str, Any],
     scenario_arrays: dict[str, Any] | None = None,
     tables: dict[str, Any] | None = None,
+    scenario_major: bool = False,
 ) -> list:
     """Every kernel argument in the order of :data:`KERNEL_ARGUMENTS`: contiguous float64, int32
     and uint64 arrays on ``xp``, typed scalars and the ``outputs`` (RESULT_FIELDS -> (P, S) arrays).
     ``scenario_arrays``: :func:`scenario_arguments` of ``scen``, and ``tables``: the plans'
     :func:`plan_tables` on ``xp``, when the caller already made them."""
-    rows = scenario_arrays if scenario_arrays is not None else scenario_arguments(scen, xp)
+    rows = scenario_arrays if scenario_arrays is not None else scenario_arguments(scen, xp, scenario_major)
     tables = tables if tables is not None else plan_tables(consts, plans)
     call = KernelCall(consts, tables, plans.P, scen.S, rows, outputs)
     return [_C_TYPES[a.c_type].on_xp(a.value(call), xp) for a in KERNEL_ARGUMENTS]
@@ -472,6 +494,9 @@ class _Held:
 
     def __init__(self) -> None:
         self.entry: tuple | None = None
+
+    def __bool__(self) -> bool:  # whether a copy is held
+        return self.entry is not None
 
     def get(self, key_object: Any, make: Callable[[], Any]) -> Any:
         if self.entry is not None and self.entry[0]() is key_object:
@@ -516,13 +541,19 @@ def upload_tables(tables: dict[str, np.ndarray], cp: Any, stream: Any = None) ->
     return out
 
 
-def device_plans(consts: SimulationConstants, plans: PlanBatch, cp: Any, stream: Any = None) -> dict[str, Any]:
+def device_plans(
+    consts: SimulationConstants, plans: PlanBatch, cp: Any, stream: Any = None
+) -> dict[str, Any]:
     """:func:`plan_tables` of ``plans`` on the device, computed and uploaded once while ``plans`` lives."""
     return _PLANS_ON_DEVICE.get(plans, lambda: upload_tables(plan_tables(consts, plans), cp, stream))
 
 
 def simulate_cuda(
-    consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet, cp: Any = None, tables: dict | None = None
+    consts: SimulationConstants,
+    plans: PlanBatch,
+    scen: ScenarioSet,
+    cp: Any = None,
+    tables: dict | None = None,
 ) -> dict:
     """Run the fused kernel on the current CUDA device (CuPy, or ``cp``). ``tables``: the plans'
     tables already on the device (:func:`device_plans`, :func:`upload_tables`)."""
@@ -543,17 +574,11 @@ def simulate_cuda(
 # ---------------------------------------------------------------- the same source on the CPU
 
 
-def c_compiler() -> str | None:
-    """The C compiler the CPU build uses: $CC, else cc, gcc or clang on PATH; None without one."""
-    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
-        if name and shutil.which(name):
-            return name
-    return None
-
-
-def _compiles(compiler: str, flags: list[str], folder: Path) -> bool:
+def _compiles(compiler: str, flags: list[str], folder: Path, openmp: bool = True) -> bool:
+    """Whether ``compiler`` builds a shared library with ``flags`` (and OpenMP, with ``openmp``)."""
     src = folder / "probe.c"
-    src.write_text("#include <omp.h>\nint probe(void) { return omp_get_max_threads(); }\n")
+    body = "#include <omp.h>\nint probe(void) { return omp_get_max_threads(); }\n"
+    src.write_text(body if openmp else "int probe(void) { return 1; }\n")
     result = subprocess.run(
         [compiler, *flags, "-shared", "-fPIC", "-o", str(folder / "probe.so"), str(src)], capture_output=True
     )
@@ -561,8 +586,9 @@ def _compiles(compiler: str, flags: list[str], folder: Path) -> bool:
 
 
 # C build flags: optimised, no contraction of multiply-adds (the same rounding as NumPy and the
-# GPU build), no errno from math functions
-C_FLAGS = ["-O3", "-std=c99", "-ffp-contract=off", "-fno-math-errno"]
+# GPU build), no errno or traps from floating point (lets the compiler compute both sides of a
+# select instead of branching; neither changes a result)
+C_FLAGS = ["-O3", "-std=c99", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math"]
 
 
 class CpuKernel:
@@ -576,11 +602,17 @@ class CpuKernel:
     def __init__(self, compiler: str | None = None, threads: int | None = None, openmp: bool = True):
         self.compiler = compiler or c_compiler()
         if self.compiler is None:
-            raise RuntimeError("no C compiler (cc, gcc or clang) on PATH: the C build of the kernel needs one")
+            raise RuntimeError(
+                "no C compiler (cc, gcc or clang) on PATH: the C build of the kernel needs one"
+            )
         self._dir = tempfile.TemporaryDirectory(prefix="fleetopt-kernel-")
         folder = Path(self._dir.name)
-        self.openmp = openmp and _compiles(self.compiler, [*C_FLAGS, "-fopenmp"], folder)
-        self.flags = [*C_FLAGS, "-fopenmp"] if self.openmp else list(C_FLAGS)
+        flags = list(C_FLAGS)
+        # this machine's instruction set (the library is built here, for here): no effect on rounding
+        if _compiles(self.compiler, [*flags, "-march=native"], folder, openmp=False):
+            flags.append("-march=native")
+        self.openmp = openmp and _compiles(self.compiler, [*flags, "-fopenmp"], folder)
+        self.flags = [*flags, "-fopenmp"] if self.openmp else flags
         self.threads = threads
         self._libraries: dict[KernelShape, Any] = {}
         self._lock = threading.Lock()
@@ -612,9 +644,11 @@ class CpuKernel:
     def simulate(
         self, consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet, tables: dict | None = None
     ) -> dict:
-        lib = self.library(KernelShape.of(consts, plans))
+        lib = self.library(KernelShape.of(consts, plans, scenario_major=True))
         outputs = _outputs(plans.P, scen.S, np)
-        args = kernel_arguments(consts, plans, scen, np, outputs, tables=tables)  # they must outlive the call
+        args = kernel_arguments(
+            consts, plans, scen, np, outputs, tables=tables, scenario_major=True
+        )  # they must outlive the call
         check_arguments(args)
         as_ctypes = [_C_TYPES[a.c_type].for_ctypes(v) for a, v in zip(KERNEL_ARGUMENTS, args, strict=True)]
         with self._lock:  # the thread count is process-wide in OpenMP
@@ -623,7 +657,17 @@ class CpuKernel:
         return _results(outputs)
 
 
-def check_arguments(args: list, shapes: dict[str, tuple] | None = None) -> None:
+_CPU_KERNELS: dict[int | None, CpuKernel] = {}
+
+
+def cpu_kernel(threads: int | None = None) -> CpuKernel:
+    """The process's C build of the kernel for ``threads`` OpenMP threads (built once)."""
+    if threads not in _CPU_KERNELS:
+        _CPU_KERNELS[threads] = CpuKernel(threads=threads)
+    return _CPU_KERNELS[threads]
+
+
+def check_arguments(args: list) -> None:
     """Each argument has its declared C type: scalars of the declared width, contiguous arrays of
     the declared dtype (a wrong one would be read as garbage by the C build or on the GPU)."""
     scalars = {"long long": np.int64, "int": np.int32, "double": np.float64}
@@ -636,4 +680,6 @@ def check_arguments(args: list, shapes: dict[str, tuple] | None = None) -> None:
             continue
         dtype = getattr(value, "dtype", None)
         if dtype != POINTER_DTYPES[declared.c_type] or not value.flags.c_contiguous:
-            raise TypeError(f"{declared.name}: contiguous {POINTER_DTYPES[declared.c_type].__name__} expected")
+            raise TypeError(
+                f"{declared.name}: contiguous {POINTER_DTYPES[declared.c_type].__name__} expected"
+            )
