@@ -397,7 +397,9 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
 // thread of a block reads the same plan rows (one broadcast load per warp), consecutive threads
 // read consecutive scenarios, and the blocks resident at once, consecutive plans on one scenario
 // tile, share that tile's rows in L2
-extern "C" __global__ void __launch_bounds__(FO_THREADS) fleetopt_evaluate(FO_PARAMS)
+// at least 4 blocks of FO_THREADS per multiprocessor: at most 128 registers a thread (ptxas then
+// keeps every model's state in registers; left free, it spilled one value of a small model)
+extern "C" __global__ void __launch_bounds__(FO_THREADS, 4) fleetopt_evaluate(FO_PARAMS)
 {
     const long long p = blockIdx.x;
     for (long long s = blockIdx.y * (long long)blockDim.x + threadIdx.x; s < S; s += (long long)gridDim.y * blockDim.x)

@@ -68,20 +68,18 @@ class KernelShape:
 
     @classmethod
     def of(cls, consts: SimulationConstants, plans: PlanBatch, scenario_major: bool = False) -> KernelShape:
-        coef, index = coefficient_table(consts.covenants)
-        rows = tuple(
-            (*(int(v) for v in index[r]), int(coef[r, 0] == 1.0), int(coef[r, 1] == 1.0))
-            for r in range(len(consts.covenants))
-        )
+        I, K = plans.drawn_mw.shape[1], plans.contract_gpus.shape[1]
+        B, G = plans.build_mw.shape[1], plans.market_revenue.shape[2]
+        return cls(consts.T, I, K, B, G, consts.covenant_window, _covenant_rows(consts), scenario_major)
+
+    @classmethod
+    def of_model(cls, data: Any, B: int = 8, scenario_major: bool = False) -> KernelShape:
+        """The shape of ``data`` (a ModelData) for plans with ``B`` power-block groups: for
+        compile checks, which need no plans."""
+        consts = SimulationConstants.from_data(data)
+        K = len(data.contracts)
         return cls(
-            T=consts.T,
-            I=plans.drawn_mw.shape[1],
-            K=plans.contract_gpus.shape[1],
-            B=plans.build_mw.shape[1],
-            G=plans.market_revenue.shape[2],
-            W=consts.covenant_window,
-            covenants=rows,  # type: ignore[arg-type]
-            scenario_major=scenario_major,
+            data.T, data.I, K, B, data.G, consts.covenant_window, _covenant_rows(consts), scenario_major
         )
 
     def scenario_rows(self) -> dict[str, int]:
@@ -120,6 +118,15 @@ class KernelShape:
         rows = " ".join(f"ROW({r}, {', '.join(map(str, row))})" for r, row in enumerate(self.covenants))
         lines.append(f"#define FO_COVENANT_ROWS(ROW) {rows}")
         return "\n".join(lines) + "\n"
+
+
+def _covenant_rows(consts: SimulationConstants) -> tuple:
+    """The covenant tests' layout (KernelShape.covenants) from core.covenants.coefficient_table."""
+    coef, index = coefficient_table(consts.covenants)
+    return tuple(
+        (*(int(v) for v in index[r]), int(coef[r, 0] == 1.0), int(coef[r, 1] == 1.0))
+        for r in range(len(consts.covenants))
+    )
 
 
 # The per-plan quarter table (plan_quarter[P][T][FO_NQ]): (name, width). kernel.cu reads field f
