@@ -65,16 +65,21 @@ def test_the_cupy_backend_runs_the_kernel_and_matches_numpy(fake_cupy, setup):
 
 def test_chunks_upload_each_plan_chunk_once_and_give_the_same_results(fake_cupy, setup, monkeypatch):
     data, plans = setup
-    uploads = []
+    streams = []
     real = kernel.upload_tables
-    monkeypatch.setattr(kernel, "upload_tables", lambda *a, **k: uploads.append(1) or real(*a, **k))
+    monkeypatch.setattr(
+        kernel, "upload_tables", lambda t, cp, stream=None: streams.append(stream) or real(t, cp, stream)
+    )
     whole = evaluate(data, plans, 200, seed=8, backend="cupy", keep_matrix=True)
     part = evaluate(
         data, plans, 200, seed=8, backend="cupy", plan_chunk=2, scenario_chunk=64, keep_matrix=True
     )
     np.testing.assert_array_equal(part.npv_matrix, whole.npv_matrix)
-    # one upload per chunk of plans (3 chunks x 4 scenario blocks here), not one per block
-    assert len(uploads) == 1 + 3
+    # one upload per chunk of plans (1 chunk, then 3 chunks x 4 scenario blocks), not one per block;
+    # the second and third chunks are copied on an upload stream while the one before runs
+    assert len(streams) == 1 + 3
+    assert streams[:2] == [None, None] and streams[2] is not None and streams[2] is streams[3]
+    assert streams[2].non_blocking
 
 
 def test_the_memory_budget_counts_cupys_pool(fake_cupy):

@@ -19,7 +19,7 @@ import pandas as pd
 from fleetopt.core.data import ModelData
 from fleetopt.evaluate.backend import Backend, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
-from fleetopt.evaluate.kernel import cpu_kernel, kernel_fits, plan_tables, simulate_cuda
+from fleetopt.evaluate.kernel import cpu_kernel, kernel_fits, plan_tables, simulate_cuda, stage_plans
 from fleetopt.evaluate.layout import ScenarioRows
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
@@ -150,6 +150,8 @@ def evaluate_chunk(
     scenarios: ScenarioSet | None = None,
     keep_scenarios: bool = False,
     scenario_rows: ScenarioRows | None = None,
+    device_tables=None,
+    while_running: Callable[[], None] | None = None,
 ) -> dict:
     """Metrics of one chunk of plans over all scenarios: a pure function of (model, plans, spec).
 
@@ -157,6 +159,10 @@ def evaluate_chunk(
     ``scenarios`` may pass the whole scenario set when the caller already holds it;
     ``keep_scenarios`` keeps the last block made for the next call (worker processes);
     ``scenario_rows``: ``scenarios`` laid out for NumPy, when the caller made them once for all chunks.
+    ``device_tables``: the chunk's plan tables already on the GPU
+    (:func:`~fleetopt.evaluate.kernel.stage_plans`);
+    ``while_running``: called once the chunk's last kernel is launched, before its results are
+    waited for (the caller prepares the next chunk meanwhile).
     """
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
     consts = SimulationConstants.from_data(data)
@@ -176,7 +182,7 @@ def evaluate_chunk(
         if use_kernel and on_cpu:
             out = cpu_kernel(be.threads).simulate(consts, chunk, block, tables)
         elif use_kernel:
-            out = simulate_cuda(consts, chunk, block)
+            out = simulate_cuda(consts, chunk, block, tables=device_tables)
         else:
             out = simulate_tiles(consts, chunk, block, be, spec.record, scenario_rows if whole else None)
         if s1 - s0 == S:  # one block holds every scenario: its results are the buffers
@@ -190,7 +196,10 @@ def evaluate_chunk(
             paths[name][:, s0:s1] = be.to_host(out[name])
         if progress is not None:
             progress(chunk.P * (s1 - s0))
-    metrics = {name: be.to_host(value) for name, value in plan_metrics(buffers, xp).items()}
+    on_device = plan_metrics(buffers, xp)  # queued after the kernels on a GPU
+    if while_running is not None:
+        while_running()
+    metrics = {name: be.to_host(value) for name, value in on_device.items()}
     be.synchronize()
     return {
         "metrics": metrics,
@@ -272,18 +281,48 @@ class LocalExecutor:
         # laid out once for every chunk (NumPy)
         rows = ScenarioRows(shared, np) if shared is not None and self.backend.name == "numpy" else None
         results = []
-        for first, stop in chunks:
+        staged: dict = {}  # on a GPU: chunk index -> (its plans, their tables on the device)
+        todo = [
+            i for i, (first, stop) in enumerate(chunks) if store is None or store.load(first, stop) is None
+        ]
+        prefetch = self._prefetcher(data, plans, spec, chunks, todo, staged)
+        for index, (first, stop) in enumerate(chunks):
             done = store.load(first, stop) if store is not None else None
             if done is None:
                 tick = (lambda n: progress(n, total)) if progress else None
-                chunk = plans.take(slice(first, stop))
-                done = evaluate_chunk(data, chunk, spec, self.backend, tick, shared, scenario_rows=rows)
+                chunk, tables = staged.pop(index, (plans.take(slice(first, stop)), None))
+                done = evaluate_chunk(
+                    data, chunk, spec, self.backend, tick, shared, scenario_rows=rows, device_tables=tables,
+                    while_running=(lambda i=index: prefetch(i)) if prefetch else None,
+                )  # fmt: skip
                 if store is not None:
                     store.save(first, stop, done)
             elif progress:
                 progress((stop - first) * spec.n_scenarios, total)
             results.append(done)
         return results
+
+    def _prefetcher(self, data, plans, spec, chunks, todo, staged) -> Callable[[int], None] | None:
+        """On a GPU: a function that, while chunk i runs, makes the next chunk's plan tables and
+        copies them from pinned memory on an upload stream of their own (so the copy overlaps
+        the kernels); None elsewhere."""
+        be = self.backend
+        if be.name != "cupy" or not spec.kernel or spec.record or len(todo) < 2:
+            return None
+        consts = SimulationConstants.from_data(data)
+        upload = be.xp.cuda.Stream(non_blocking=True)
+        following = dict(itertools.pairwise(todo))
+
+        def prefetch(index: int) -> None:
+            nxt = following.get(index)
+            if nxt is None or nxt in staged:
+                return
+            first, stop = chunks[nxt]
+            chunk = plans.take(slice(first, stop))
+            if kernel_fits(chunk) is None:
+                staged[nxt] = (chunk, stage_plans(consts, chunk, be.xp, stream=upload))
+
+        return prefetch
 
 
 def plan_chunks(n_plans: int, plan_chunk: int) -> list[tuple[int, int]]:

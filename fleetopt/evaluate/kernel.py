@@ -530,10 +530,20 @@ def _device_scenarios(scen: ScenarioSet, xp: Any) -> dict[str, Any]:
     return _ON_DEVICE.get(scen, lambda: scenario_arguments(scen, xp))
 
 
-def upload_tables(tables: dict[str, np.ndarray], cp: Any, stream: Any = None) -> dict[str, Any]:
+@dataclass
+class DevicePlans:
+    """A chunk's :func:`plan_tables` on the device, copied from pinned host memory on ``stream``:
+    a kernel that reads them first waits for ``event`` (recorded after the last copy)."""
+
+    tables: dict[str, Any]
+    event: Any
+    pinned: list  # the host staging buffers, kept alive until the copies are done
+
+
+def upload_tables(tables: dict[str, np.ndarray], cp: Any, stream: Any = None) -> DevicePlans:
     """``tables`` on the device: staged through pinned host memory and copied asynchronously on
     ``stream`` (default: the current stream), so the copy overlaps kernels on other streams."""
-    out = {}
+    out, pinned_buffers = {}, []
     for name, array in tables.items():
         host = np.ascontiguousarray(array)
         if host.nbytes == 0:
@@ -545,14 +555,20 @@ def upload_tables(tables: dict[str, np.ndarray], cp: Any, stream: Any = None) ->
         device = cp.empty(host.shape, dtype=host.dtype)
         device.set(pinned, stream=stream)
         out[name] = device
-    return out
+        pinned_buffers.append(pinned_memory)
+    event = cp.cuda.Event()
+    event.record(stream)
+    return DevicePlans(out, event, pinned_buffers)
 
 
-def device_plans(
-    consts: SimulationConstants, plans: PlanBatch, cp: Any, stream: Any = None
-) -> dict[str, Any]:
-    """:func:`plan_tables` of ``plans`` on the device, computed and uploaded once while ``plans`` lives."""
-    return _PLANS_ON_DEVICE.get(plans, lambda: upload_tables(plan_tables(consts, plans), cp, stream))
+def stage_plans(consts: SimulationConstants, plans: PlanBatch, cp: Any, stream: Any = None) -> DevicePlans:
+    """:func:`plan_tables` of ``plans``, made on the host and copied to the device on ``stream``."""
+    return upload_tables(plan_tables(consts, plans), cp, stream)
+
+
+def device_plans(consts: SimulationConstants, plans: PlanBatch, cp: Any) -> DevicePlans:
+    """:func:`stage_plans` of ``plans`` on the current stream, once while ``plans`` lives."""
+    return _PLANS_ON_DEVICE.get(plans, lambda: stage_plans(consts, plans, cp))
 
 
 def simulate_cuda(
@@ -571,8 +587,11 @@ def simulate_cuda(
     outputs = _outputs(plans.P, scen.S, cp)
     if plans.P == 0 or scen.S == 0:
         return _results(outputs)
-    tables = tables if tables is not None else device_plans(consts, plans, cp)
-    args = kernel_arguments(consts, plans, scen, cp, outputs, _device_scenarios(scen, cp), tables)
+    staged = tables if tables is not None else device_plans(consts, plans, cp)
+    if isinstance(staged, DevicePlans):  # the kernel waits for their copy (perhaps on another stream)
+        cp.cuda.get_current_stream().wait_event(staged.event)
+        staged = staged.tables
+    args = kernel_arguments(consts, plans, scen, cp, outputs, _device_scenarios(scen, cp), staged)
     grid, block = launch_grid(plans.P, scen.S)
     kernel(grid, block, tuple(args))
     return _results(outputs)

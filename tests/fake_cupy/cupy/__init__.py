@@ -158,6 +158,9 @@ _Stream.null = _Stream()
 
 
 class _Event:
+    def record(self, stream=None):
+        self.stream = stream
+
     def synchronize(self):
         pass
 
