@@ -60,7 +60,8 @@ def test_the_cupy_backend_runs_the_kernel_and_matches_numpy(fake_cupy, setup):
     for column in want.metrics.columns[1:]:
         assert rel_err(got.metrics[column].to_numpy(), want.metrics[column].to_numpy()) <= 1e-12, column
     grid, block, options = fake_cupy.LAUNCHES[0]
-    assert grid == (plans.P, 3) and block == (kernel.THREADS_PER_BLOCK,) and "--fmad=false" in options
+    assert (grid, block) == kernel.launch_grid(plans.P, 300) and "--fmad=false" in options
+    assert grid == (-(-plans.P // kernel.PLANS_PER_THREAD), 3)
 
 
 def test_chunks_upload_each_plan_chunk_once_and_give_the_same_results(fake_cupy, setup, monkeypatch):

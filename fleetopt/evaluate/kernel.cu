@@ -80,6 +80,32 @@ FO_DEVICE fo_bits fo_quarters(int from, int until)
 // field `f` of the plan's quarter table row q
 #define FO_Q(f) FO_LOAD(q + (f))
 
+// what the scenario holds for one quarter, loaded once for every plan a thread simulates on it
+// (only what those plans need that quarter: `need` is the union of their plan_flags)
+typedef struct {
+    double ef, rate, resale;
+    double demand[2];
+    double price[FO_G > 0 ? FO_G : 1];
+    fo_bits alive;
+} fo_scenario_quarter;
+
+FO_DEVICE fo_scenario_quarter fo_load_quarter(FO_PARAMS, long long s, int t, fo_bits need, int any_live)
+{
+    fo_scenario_quarter sq;
+    sq.ef = FO_SCEN(electricity_factor, t, s);
+    sq.alive = any_live ? FO_SCEN(alive_bits, t, s) : 0ULL;
+    sq.rate = ((need >> FO_F_FLOATING) & 1ULL) ? FO_SCEN(rate_shift, t, s) : 0.0;
+    sq.resale = ((need >> FO_F_PROCEEDS) & 1ULL) ? FO_SCEN(resale_factor, t, s) : 1.0;
+#pragma unroll
+    for (int u = 0; u < 2; ++u) sq.demand[u] = ((need >> (FO_F_MARKET + u)) & 1ULL) ? FO_SCEN(demand, u * FO_T + t, s) : 0.0;
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) {
+        const int sold = (int)(((need >> (FO_F_SOLD + g)) | (need >> (FO_F_SOLD + FO_G + g))) & 1ULL);
+        sq.price[g] = sold ? FO_SCEN(price_factor, g * FO_T + t, s) : 0.0;
+    }
+    return sq;
+}
+
 // what a quarter earns, and how much of the fleet earns it
 typedef struct {
     double ebitda;
@@ -91,7 +117,7 @@ typedef struct {
 // share phi, deliveries short of the plan after a contract's deadline cancel it (with its penalty).
 // Updates `live` (contracts still served). The same numbers as simulate.py's per-site path.
 FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
-                                         fo_bits flags, fo_bits before, fo_bits* live, double ef)
+                                         fo_bits flags, fo_bits before, fo_bits* live, const fo_scenario_quarter* sq)
 {
     double late[FO_I > 0 ? FO_I : 1], phi[FO_I > 0 ? FO_I : 1];
 #pragma unroll
@@ -165,9 +191,9 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
             double base = FO_LOAD(r) * phi[0];
 #pragma unroll
             for (int i = 1; i < FO_I; ++i) base = base + FO_LOAD(r + i * FO_T) * phi[i];
-            revenue = revenue + base * FO_SCEN(price_factor, g * FO_T + t, s);
+            revenue = revenue + base * sq->price[g];
         }
-        const double cap = FO_SCEN(demand, u * FO_T + t, s);
+        const double cap = sq->demand[u];
         const double scale = supply > cap ? cap / (supply > 0 ? supply : 1.0) : 1.0;
         market_revenue = market_revenue + revenue * scale;
         sold_gpus = sold_gpus + gpus * scale;
@@ -177,7 +203,7 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
     double electricity = FO_LOAD(e) * phi[0];
 #pragma unroll
     for (int i = 1; i < FO_I; ++i) electricity = electricity + FO_LOAD(e + i * FO_T) * phi[i];
-    electricity = electricity * ef;
+    electricity = electricity * sq->ef;
     fo_operations out;
     out.ebitda = market_revenue + contract_revenue - electricity - (FO_Q(FO_Q_FIXED_COSTS) - fixed_saved) - penalty;
     out.gpus_used = sold_gpus + delivered_gpus;
@@ -185,8 +211,8 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
 }
 
 // a fully powered quarter: the plan's site totals, no cancellation (every contract is delivered)
-FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
-                                           fo_bits flags, fo_bits live, double ef)
+FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, int t, const double* q, fo_bits flags,
+                                           fo_bits live, const fo_scenario_quarter* sq)
 {
     double contract_revenue = 0.0, delivered_gpus = 0.0;
     const fo_bits serving = live & FO_LOAD(plan_served + p * FO_T + t);
@@ -216,9 +242,9 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
 #pragma unroll
         for (int g = 0; g < FO_G; ++g)
             if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)
-                revenue = revenue + FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g) * FO_SCEN(price_factor, g * FO_T + t, s);
+                revenue = revenue + FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g) * sq->price[g];
         double gpus = FO_Q(FO_Q_MARKET_GPUS + u);
-        const double cap = FO_SCEN(demand, u * FO_T + t, s);
+        const double cap = sq->demand[u];
 #if FO_GPU
         if (FO_Q(FO_Q_SUPPLY + u) > cap) {  // demand binds: sales scaled down to it
             const double scale = cap / FO_Q(FO_Q_SUPPLY_SAFE + u);
@@ -236,7 +262,7 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
         sold_gpus = sold_gpus + gpus;
     }
     fo_operations out;
-    out.ebitda = market_revenue + contract_revenue - FO_Q(FO_Q_ELECTRICITY) * ef - FO_Q(FO_Q_FIXED_COSTS);
+    out.ebitda = market_revenue + contract_revenue - FO_Q(FO_Q_ELECTRICITY) * sq->ef - FO_Q(FO_Q_FIXED_COSTS);
     out.gpus_used = sold_gpus + delivered_gpus;
     return out;
 }
@@ -299,24 +325,23 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
 }
 
 // quarter t of a pair
-FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_state* st)
+FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const fo_scenario_quarter* sq,
+                          fo_state* st)
 {
     const double* q = plan_quarter + (p * FO_T + t) * (long long)FO_NQ;
-    const fo_bits flags = FO_LOAD(plan_flags + p * FO_T + t);
-    const double ef = FO_SCEN(electricity_factor, t, s);
     const fo_bits before = st->live;
-    fo_bits live = before;
-    if (live) live &= FO_SCEN(alive_bits, t, s);  // customers that defaulted end their contracts
+    const fo_bits live_ = before & sq->alive;  // customers that defaulted end their contracts
+    fo_bits live = live_;
     const fo_operations ops = ((st->short_quarters >> t) & 1ULL)
-                                  ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, before, &live, ef)
-                                  : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, live, ef);
+                                  ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, before, &live, sq)
+                                  : fo_powered_quarter(FO_ARGS, p, t, q, flags, live_, sq);
     st->live = live;
     const double ebitda = ops.ebitda;
 
     // financing (core.economics.finance_step): the term loans' flows are the plan's
     double depreciation_less_gain, other_outflow;
     if ((flags >> FO_F_PROCEEDS) & 1ULL) {  // disposals at the scenario's resale value
-        const double cash_proceeds = FO_Q(FO_Q_PROCEEDS) * FO_SCEN(resale_factor, t, s);
+        const double cash_proceeds = FO_Q(FO_Q_PROCEEDS) * sq->resale;
         const double gain = cash_proceeds - FO_Q(FO_Q_BOOK);
         depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION) - gain;
         other_outflow = (FO_Q(FO_Q_CAPEX) - cash_proceeds) + FO_Q(FO_Q_DEBT_FLOW);
@@ -326,7 +351,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_state* 
     }
     double interest = FO_Q(FO_Q_FORECAST_INTEREST);
     if ((flags >> FO_F_FLOATING) & 1ULL)
-        interest = interest + (FO_SCEN(rate_shift, t, s) / 4.0) * FO_Q(FO_Q_FLOATING_BALANCE);
+        interest = interest + (sq->rate / 4.0) * FO_Q(FO_Q_FLOATING_BALANCE);
     double revolver = st->revolver;
     interest = interest + revolver_rate_q * revolver;
     const double ebt = ebitda - interest - depreciation_less_gain;
@@ -393,21 +418,39 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
 }
 
 #if FO_GPU
-// one plan per block (blockIdx.x), its scenarios across the threads (blockIdx.y tiles): every
-// thread of a block reads the same plan rows (one broadcast load per warp), consecutive threads
-// read consecutive scenarios, and the blocks resident at once, consecutive plans on one scenario
-// tile, share that tile's rows in L2
-// at least 4 blocks of FO_THREADS per multiprocessor: at most 128 registers a thread (ptxas then
-// keeps every model's state in registers; left free, it spilled one value of a small model)
+// FO_PLANS consecutive plans per block (blockIdx.x), its scenarios across the threads (blockIdx.y
+// tiles). Each thread simulates its scenario under the block's FO_PLANS plans side by side, loading
+// the scenario's quarter once for all of them; every thread of a block reads the same plan rows (one
+// broadcast load per warp) and consecutive threads read consecutive scenarios; the blocks resident at
+// once, consecutive plans on one scenario tile, share that tile's rows in L2.
+// At least 4 blocks of FO_THREADS per multiprocessor: at most 128 registers a thread (ptxas then
+// keeps every model's state in registers; left free, it spilled one value of a small model).
 extern "C" __global__ void __launch_bounds__(FO_THREADS, 4) fleetopt_evaluate(FO_PARAMS)
 {
-    const long long p = blockIdx.x;
-    for (long long s = blockIdx.y * (long long)blockDim.x + threadIdx.x; s < S; s += (long long)gridDim.y * blockDim.x)
-    {
-        fo_state st;
-        fo_start(FO_ARGS, p, s, &st);
-        for (int t = 0; t < FO_T; ++t) fo_quarter(FO_ARGS, p, s, t, &st);
-        fo_finish(FO_ARGS, p, s, &st);
+    const long long p0 = blockIdx.x * (long long)FO_PLANS;
+    const int n = P - p0 < FO_PLANS ? (int)(P - p0) : FO_PLANS;
+    for (long long s = blockIdx.y * (long long)blockDim.x + threadIdx.x; s < S; s += (long long)gridDim.y * blockDim.x) {
+        fo_state st[FO_PLANS];
+#pragma unroll
+        for (int j = 0; j < FO_PLANS; ++j)
+            if (j < n) fo_start(FO_ARGS, p0 + j, s, &st[j]);
+        for (int t = 0; t < FO_T; ++t) {
+            fo_bits need = 0ULL, flags[FO_PLANS];
+            int any_live = 0;
+#pragma unroll
+            for (int j = 0; j < FO_PLANS; ++j) {
+                flags[j] = j < n ? FO_LOAD(plan_flags + (p0 + j) * FO_T + t) : 0ULL;
+                need |= flags[j];
+                any_live |= j < n && st[j].live != 0ULL;
+            }
+            const fo_scenario_quarter sq = fo_load_quarter(FO_ARGS, s, t, need, any_live);
+#pragma unroll
+            for (int j = 0; j < FO_PLANS; ++j)
+                if (j < n) fo_quarter(FO_ARGS, p0 + j, s, t, flags[j], &sq, &st[j]);
+        }
+#pragma unroll
+        for (int j = 0; j < FO_PLANS; ++j)
+            if (j < n) fo_finish(FO_ARGS, p0 + j, s, &st[j]);
     }
 }
 #else
@@ -417,7 +460,11 @@ static void fo_one_pair(FO_PARAMS, long long p, long long s)
 {
     fo_state a;
     fo_start(FO_ARGS, p, s, &a);
-    for (int t = 0; t < FO_T; ++t) fo_quarter(FO_ARGS, p, s, t, &a);
+    for (int t = 0; t < FO_T; ++t) {
+        const fo_bits flags = FO_LOAD(plan_flags + p * FO_T + t);
+        const fo_scenario_quarter sq = fo_load_quarter(FO_ARGS, s, t, flags, a.live != 0ULL);
+        fo_quarter(FO_ARGS, p, s, t, flags, &sq, &a);
+    }
     fo_finish(FO_ARGS, p, s, &a);
 }
 

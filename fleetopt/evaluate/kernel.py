@@ -42,6 +42,7 @@ from fleetopt.evaluate.simulate import DEFAULT_TOLERANCE_USD, RESULT_FIELDS, Sim
 # masks of one 64-bit word, the sites' power shares registers. Larger models run the array code.
 MAX_SITES, MAX_CONTRACTS, MAX_QUARTERS = 32, 64, 64
 THREADS_PER_BLOCK = 128
+PLANS_PER_THREAD = 2  # plans a GPU thread simulates side by side on one scenario (FO_PLANS)
 # nvcc / NVRTC options: no contraction of multiply-adds, so the GPU rounds as the C build and NumPy do
 CUDA_OPTIONS = ("--std=c++14", "--fmad=false")
 
@@ -100,6 +101,7 @@ class KernelShape:
         out = {
             "FO_T": self.T, "FO_I": self.I, "FO_K": self.K, "FO_B": self.B, "FO_G": self.G,
             "FO_W": self.W, "FO_R": len(self.covenants), "FO_THREADS": THREADS_PER_BLOCK,
+            "FO_PLANS": PLANS_PER_THREAD,
         }  # fmt: skip
         at = 0
         for name, width in self.fields():
@@ -490,9 +492,10 @@ def cuda_kernel(shape: KernelShape, cp: Any) -> Any:
 
 
 def launch_grid(P: int, S: int) -> tuple[tuple[int, int], tuple[int]]:
-    """(grid, block) of a launch: one plan per block column (grid x), scenario tiles on grid y."""
+    """(grid, block) of a launch: PLANS_PER_THREAD plans per block column (grid x), scenario tiles
+    on grid y."""
     tiles = max(1, min(65535, -(-S // THREADS_PER_BLOCK)))
-    return (P, tiles), (THREADS_PER_BLOCK,)
+    return (-(-P // PLANS_PER_THREAD), tiles), (THREADS_PER_BLOCK,)
 
 
 class _Held:
