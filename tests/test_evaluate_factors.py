@@ -123,7 +123,7 @@ def test_kernel_parameters_come_from_the_declaration_only(data):
     body = source[len(prelude) :]
     # kernel.cu declares no parameter list of its own: every function takes the generated one
     assert "fleetopt_evaluate(FO_PARAMS)" in body
-    assert "fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_state* st)" in body
+    assert "FO_DEVICE void fo_quarter(FO_PARAMS, long long p" in body
     assert "const double* price" not in body
 
 

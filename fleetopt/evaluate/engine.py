@@ -282,9 +282,7 @@ class LocalExecutor:
         rows = ScenarioRows(shared, np) if shared is not None and self.backend.name == "numpy" else None
         results = []
         staged: dict = {}  # on a GPU: chunk index -> (its plans, their tables on the device)
-        todo = [
-            i for i, (first, stop) in enumerate(chunks) if store is None or store.load(first, stop) is None
-        ]
+        todo = [i for i, (first, stop) in enumerate(chunks) if store is None or not store.has(first, stop)]
         prefetch = self._prefetcher(data, plans, spec, chunks, todo, staged)
         for index, (first, stop) in enumerate(chunks):
             done = store.load(first, stop) if store is not None else None
