@@ -89,6 +89,7 @@ typedef struct {
     fo_bits alive;
 } fo_scenario_quarter;
 
+#if FO_GPU
 FO_DEVICE fo_scenario_quarter fo_load_quarter(FO_PARAMS, long long s, int t, fo_bits need, int any_live)
 {
     fo_scenario_quarter sq;
@@ -105,6 +106,15 @@ FO_DEVICE fo_scenario_quarter fo_load_quarter(FO_PARAMS, long long s, int t, fo_
     }
     return sq;
 }
+#endif
+
+// a scenario value of quarter t: on the GPU from the quarter loaded once for the thread's plans
+// (sq), in the C build straight from the scenario-major rows (one pair at a time: fewer branches)
+#if FO_GPU
+#define FO_SQ(field, factor, row) (sq->field)
+#else
+#define FO_SQ(field, factor, row) FO_SCEN(factor, row, s)
+#endif
 
 // what a quarter earns, and how much of the fleet earns it
 typedef struct {
@@ -191,9 +201,9 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
             double base = FO_LOAD(r) * phi[0];
 #pragma unroll
             for (int i = 1; i < FO_I; ++i) base = base + FO_LOAD(r + i * FO_T) * phi[i];
-            revenue = revenue + base * sq->price[g];
+            revenue = revenue + base * FO_SQ(price[g], price_factor, g * FO_T + t);
         }
-        const double cap = sq->demand[u];
+        const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
         const double scale = supply > cap ? cap / (supply > 0 ? supply : 1.0) : 1.0;
         market_revenue = market_revenue + revenue * scale;
         sold_gpus = sold_gpus + gpus * scale;
@@ -203,7 +213,7 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
     double electricity = FO_LOAD(e) * phi[0];
 #pragma unroll
     for (int i = 1; i < FO_I; ++i) electricity = electricity + FO_LOAD(e + i * FO_T) * phi[i];
-    electricity = electricity * sq->ef;
+    electricity = electricity * FO_SQ(ef, electricity_factor, t);
     fo_operations out;
     out.ebitda = market_revenue + contract_revenue - electricity - (FO_Q(FO_Q_FIXED_COSTS) - fixed_saved) - penalty;
     out.gpus_used = sold_gpus + delivered_gpus;
@@ -211,8 +221,8 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
 }
 
 // a fully powered quarter: the plan's site totals, no cancellation (every contract is delivered)
-FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, int t, const double* q, fo_bits flags,
-                                           fo_bits live, const fo_scenario_quarter* sq)
+FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
+                                           fo_bits flags, fo_bits live, const fo_scenario_quarter* sq)
 {
     double contract_revenue = 0.0, delivered_gpus = 0.0;
     const fo_bits serving = live & FO_LOAD(plan_served + p * FO_T + t);
@@ -242,9 +252,9 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, int t, const 
 #pragma unroll
         for (int g = 0; g < FO_G; ++g)
             if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)
-                revenue = revenue + FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g) * sq->price[g];
+                revenue = revenue + FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g) * FO_SQ(price[g], price_factor, g * FO_T + t);
         double gpus = FO_Q(FO_Q_MARKET_GPUS + u);
-        const double cap = sq->demand[u];
+        const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
 #if FO_GPU
         if (FO_Q(FO_Q_SUPPLY + u) > cap) {  // demand binds: sales scaled down to it
             const double scale = cap / FO_Q(FO_Q_SUPPLY_SAFE + u);
@@ -262,7 +272,8 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, int t, const 
         sold_gpus = sold_gpus + gpus;
     }
     fo_operations out;
-    out.ebitda = market_revenue + contract_revenue - FO_Q(FO_Q_ELECTRICITY) * sq->ef - FO_Q(FO_Q_FIXED_COSTS);
+    out.ebitda = market_revenue + contract_revenue - FO_Q(FO_Q_ELECTRICITY) * FO_SQ(ef, electricity_factor, t) -
+                 FO_Q(FO_Q_FIXED_COSTS);
     out.gpus_used = sold_gpus + delivered_gpus;
     return out;
 }
@@ -330,18 +341,22 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 {
     const double* q = plan_quarter + (p * FO_T + t) * (long long)FO_NQ;
     const fo_bits before = st->live;
+#if FO_GPU
     const fo_bits live_ = before & sq->alive;  // customers that defaulted end their contracts
+#else
+    const fo_bits live_ = before ? before & FO_SCEN(alive_bits, t, s) : 0ULL;
+#endif
     fo_bits live = live_;
     const fo_operations ops = ((st->short_quarters >> t) & 1ULL)
                                   ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, before, &live, sq)
-                                  : fo_powered_quarter(FO_ARGS, p, t, q, flags, live_, sq);
+                                  : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, live_, sq);
     st->live = live;
     const double ebitda = ops.ebitda;
 
     // financing (core.economics.finance_step): the term loans' flows are the plan's
     double depreciation_less_gain, other_outflow;
     if ((flags >> FO_F_PROCEEDS) & 1ULL) {  // disposals at the scenario's resale value
-        const double cash_proceeds = FO_Q(FO_Q_PROCEEDS) * sq->resale;
+        const double cash_proceeds = FO_Q(FO_Q_PROCEEDS) * FO_SQ(resale, resale_factor, t);
         const double gain = cash_proceeds - FO_Q(FO_Q_BOOK);
         depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION) - gain;
         other_outflow = (FO_Q(FO_Q_CAPEX) - cash_proceeds) + FO_Q(FO_Q_DEBT_FLOW);
@@ -351,7 +366,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     }
     double interest = FO_Q(FO_Q_FORECAST_INTEREST);
     if ((flags >> FO_F_FLOATING) & 1ULL)
-        interest = interest + (sq->rate / 4.0) * FO_Q(FO_Q_FLOATING_BALANCE);
+        interest = interest + (FO_SQ(rate, rate_shift, t) / 4.0) * FO_Q(FO_Q_FLOATING_BALANCE);
     double revolver = st->revolver;
     interest = interest + revolver_rate_q * revolver;
     const double ebt = ebitda - interest - depreciation_less_gain;
@@ -461,9 +476,7 @@ static void fo_one_pair(FO_PARAMS, long long p, long long s)
     fo_state a;
     fo_start(FO_ARGS, p, s, &a);
     for (int t = 0; t < FO_T; ++t) {
-        const fo_bits flags = FO_LOAD(plan_flags + p * FO_T + t);
-        const fo_scenario_quarter sq = fo_load_quarter(FO_ARGS, s, t, flags, a.live != 0ULL);
-        fo_quarter(FO_ARGS, p, s, t, flags, &sq, &a);
+        fo_quarter(FO_ARGS, p, s, t, FO_LOAD(plan_flags + p * FO_T + t), (const fo_scenario_quarter*)0, &a);
     }
     fo_finish(FO_ARGS, p, s, &a);
 }
