@@ -1,70 +1,176 @@
 #!/usr/bin/env bash
-# GPU check, for a machine with an NVIDIA GPU: install what is missing, run the `gpu` tests and the
-# evaluation benchmark on NumPy and CuPy, and print a short table. Run from anywhere:
+# GPU check in one call of under 10 minutes, for a lent machine with an NVIDIA GPU, CuPy preinstalled
+# and no package registry (what it lacks comes as wheels in $FLEETOPT_WHEELS, default .wheels/):
 #
-#     bash benchmarks/gpu_check.sh            # results also go to $OUT (or ./gpu-check-out)
+#     bash benchmarks/gpu_check.sh          # table on stdout; at most 7 files in $OUT (default gpu-check-out/)
 #
-# Machines that cannot reach a package registry take wheels from $FLEETOPT_WHEELS (default
-# .wheels/ in the repository); benchmarks/README.md shows how to download them beforehand.
-set -euo pipefail
+# Every step runs under its own timeout and reports its status; a failing step does not stop the
+# others, except that the check stops at once with a FATAL line when CuPy cannot use the device
+# (then no GPU test can run, and none may skip silently). Nothing is installed into the system: the
+# carried wheels go to a scratch folder, and the repository is staged there with the bundled models
+# inside the package (fleetopt.models), so nothing needs `pip install -e`.
+#
+# Wheels for the lent machine (Python 3.12, x86_64; pyomo, highspy and pydantic are missing there):
+#
+#     pip download -d .wheels --no-deps --only-binary=:all: --python-version 3.12 \
+#         --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
+#         pyomo==6.9.4 highspy==1.11.0 pydantic==2.11.7 pydantic-core==2.33.2 annotated-types==0.7.0 \
+#         typing-inspection==0.4.1 typing-extensions==4.14.1 pyyaml==6.0.2 ply==3.11
+#
+# Rehearsal without a GPU (tests/fake_cupy stands in for CuPy; see benchmarks/README.md):
+#     PATH=/tmp/fake-bin:$PATH PYTHONPATH=$PWD/tests/fake_cupy PIP_NO_INDEX=1 PYTHON=<a python like the
+#     lent machine's> FLEETOPT_WHEELS=<its wheels> NUMPY_SIZES=20x2000 CPU_KERNEL_SIZES=20x2000 \
+#     CUPY_SIZES=4x1000,20x2000 SCALE_SIZE=40x2000 bash benchmarks/gpu_check.sh
+set -uo pipefail
 cd "$(dirname "$0")/.."
+REPO=$PWD
 PY=${PYTHON:-python3}
-OUT=${OUT:-gpu-check-out}
-WHEELS=${FLEETOPT_WHEELS:-.wheels}
+OUT=${OUT:-$REPO/gpu-check-out}
+WHEELS=${FLEETOPT_WHEELS:-$REPO/.wheels}
+NUMPY_SIZES=${NUMPY_SIZES:-100x10000,1000x10000}
+CPU_KERNEL_SIZES=${CPU_KERNEL_SIZES:-1000x10000}
+CUPY_SIZES=${CUPY_SIZES:-100x10000,1000x10000,10000x10000}
+SCALE_SIZE=${SCALE_SIZE:-100000x10000}
+BUDGET_S=${BUDGET_S:-570}  # steps that would start after this many seconds are skipped
 mkdir -p "$OUT"
+WORK=$(mktemp -d)
+export REPO PY OUT WHEELS WORK
+trap 'rm -rf "$WORK"' EXIT
+LOG="$OUT/gpu-check.log"   # the files in $OUT: gpu-check.log, device.txt, gpu-tests.txt, bench.json, summary.txt
+: >"$LOG"
+STARTED=$(date +%s)
+STEPS=()
 
-pip_install() {
-    if [ -d "$WHEELS" ]; then
-        "$PY" -m pip install -q --no-index --find-links "$WHEELS" "$@"
-    else
-        "$PY" -m pip install -q "$@"
+# step NAME LIMIT_S COMMAND...: runs COMMAND under its timeout, output to the log, and records its status
+step() {
+    local name=$1 limit=$2
+    shift 2
+    local now=$(($(date +%s) - STARTED))
+    if [ $((now + 5)) -ge "$BUDGET_S" ]; then
+        STEPS+=("$name|SKIPPED (no time left)|0")
+        echo "-- $name: SKIPPED (no time left after ${now}s)" | tee -a "$LOG"
+        return 1
     fi
+    echo "== $name (at ${now}s, limit ${limit}s)" | tee -a "$LOG"
+    local t0=$(date +%s)
+    if declare -F "$1" >/dev/null; then  # a function of this script: run it in a child bash, under the timeout
+        export -f "$1"
+        timeout --kill-after=10 "$limit" bash -o pipefail -c '"$@"' step "$@" >>"$LOG" 2>&1
+    else
+        timeout --kill-after=10 "$limit" "$@" >>"$LOG" 2>&1
+    fi
+    local rc=$?
+    local took=$(($(date +%s) - t0)) status=ok
+    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then status="TIMEOUT"; elif [ $rc -ne 0 ]; then status="FAILED (exit $rc)"; fi
+    STEPS+=("$name|$status|$took")
+    echo "-- $name: $status in ${took}s" | tee -a "$LOG"
+    return $rc
 }
 
-echo "== device"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/device.txt"
-
-echo "== install what is missing"
-if ! "$PY" -c "import cupy; cupy.cuda.runtime.getDeviceCount()" 2>/dev/null; then
-    pip_install "cupy-cuda12x>=13"
-fi
-declare -A MODULE_PACKAGE=([pyomo]=pyomo [highspy]=highspy [pydantic]="pydantic>=2.7" [typer]=typer
-                           [rich]=rich [yaml]=pyyaml [pandas]=pandas [numpy]=numpy [pytest]=pytest
-                           [hypothesis]=hypothesis)
-for module in "${!MODULE_PACKAGE[@]}"; do
-    "$PY" -c "import $module" 2>/dev/null || pip_install "${MODULE_PACKAGE[$module]}"
-done
-"$PY" -m pip install -q --no-deps --no-build-isolation -e . 2>/dev/null || export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-"$PY" -c "import fleetopt, cupy; print('fleetopt', fleetopt.__version__, '| cupy', cupy.__version__)"
-
-echo "== gpu tests"
-"$PY" -m pytest -m gpu -q -p no:cacheprovider tests/test_evaluate_gpu.py 2>&1 | tee "$OUT/gpu-tests.txt" | tail -n 15
-
-echo "== evaluation benchmark"
-"$PY" -m benchmarks.bench_evaluate --backend numpy --sizes 100x1000,100x10000,1000x10000 --json "$OUT/bench-numpy.json" \
-    | tee "$OUT/bench-numpy.md"
-"$PY" -m benchmarks.bench_evaluate --backend cupy --json "$OUT/bench-cupy.json" | tee "$OUT/bench-cupy.md"
-
-echo "== scale: the largest run (plans x scenarios far beyond the full cube in memory)"
-"$PY" -m benchmarks.bench_jobs --skip-executors --backend cupy --large 100000x10000 --json "$OUT/bench-scale.json" \
-    | tee "$OUT/bench-scale.txt" | tail -n 16
-
-echo "== summary"
-"$PY" - "$OUT" <<'PYEOF'
+summary() {
+    "$PY" - "$OUT" "${STEPS[@]}" <<'PYEOF' | tee "$OUT/summary.txt"
 import json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
+print("step                     status                     seconds")
+for entry in sys.argv[2:]:
+    name, status, took = entry.split("|")
+    print(f"{name:<24} {status:<26} {took:>7}")
+path = out / "bench.json"
+rows = json.loads(path.read_text()) if path.exists() else []
+numpy = [r["pair_quarters_per_s"] for r in rows if r["backend"] == "numpy"]
+best = max(numpy) if numpy else None
+print()
+print(f"{'backend':<22} {'plans':>8} {'scenarios':>9} {'seconds':>8} {'plan-scenario-quarters/s':>25} {'x NumPy':>8}")
+for r in rows:
+    name = r["backend"] + (" (fused kernel)" if r.get("kernel") else "")
+    ratio = f"{r['pair_quarters_per_s'] / best:8.1f}" if best else f"{'-':>8}"
+    print(f"{name:<22} {r['plans']:>8,} {r['scenarios']:>9,} {r['seconds']:>8.2f} {r['pair_quarters_per_s']:>25.3g} {ratio}")
+PYEOF
+}
+
+# 1. the device
+step device 30 bash -o pipefail -c "nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee '$OUT/device.txt'"
+
+# 2. what the machine lacks, from the carried wheels (or the registry where there is one), into $WORK/site;
+#    the repository staged in $WORK/repo with the bundled models inside the package
+stage() {
+    mkdir -p "$WORK/repo" "$WORK/site"
+    cp -r "$REPO/fleetopt" "$REPO/benchmarks" "$REPO/tests" "$REPO/pyproject.toml" "$WORK/repo/"
+    cp -r "$REPO/models" "$WORK/repo/models"  # the tests read models/ too
+    rm -rf "$WORK/repo/fleetopt/models" && cp -r "$REPO/models" "$WORK/repo/fleetopt/models"
+    local missing=()
+    local module
+    for module in pyomo:pyomo highspy:highspy pydantic:pydantic yaml:pyyaml pandas:pandas typer:typer rich:rich \
+                  pytest:pytest hypothesis:hypothesis; do
+        "$PY" -c "import ${module%%:*}" 2>/dev/null || missing+=("${module##*:}")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "missing: ${missing[*]}"
+        if [ -d "$WHEELS" ]; then  # every carried wheel, without resolving dependencies (they were pinned)
+            "$PY" -m pip install -q --no-index --no-deps --target "$WORK/site" "$WHEELS"/*.whl
+        else
+            "$PY" -m pip install -q --target "$WORK/site" "${missing[@]}"
+        fi
+    fi
+    cd "$WORK/repo" && PYTHONPATH="$WORK/repo:$WORK/site${PYTHONPATH:+:$PYTHONPATH}" "$PY" -c \
+        "import fleetopt, fleetopt.models, pyomo, highspy, pydantic, pandas, typer, rich, pytest; print('fleetopt', fleetopt.__version__)"
+}
+step environment 90 stage
+export PYTHONPATH="$WORK/repo:$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
+cd "$WORK/repo" || { echo "FATAL: the repository could not be staged (see $LOG)"; summary; exit 1; }
+
+# 3. CuPy must use the device, or nothing below means anything
+cupy_check() {
+    "$PY" - <<'PYEOF'
+import sys
+from fleetopt.evaluate.backend import cupy_status
+cupy, found = cupy_status()
+if cupy is None:
+    print(f"FATAL: CuPy cannot use the device: {found}")
+    sys.exit(1)
+print(f"CuPy {cupy.__version__} on {found}")
+PYEOF
+}
+if ! step cupy 60 cupy_check; then
+    grep "FATAL" "$LOG" || echo "FATAL: CuPy cannot use the device (see $LOG)"
+    summary
+    exit 1
+fi
+
+# 4. the GPU tests against the fused kernel; a skipped GPU test counts as a failure
+gpu_tests() {
+    "$PY" -m pytest -m gpu -q -rs -p no:cacheprovider tests/test_evaluate_gpu.py 2>&1 | tee "$OUT/gpu-tests.txt" | tail -n 15
+    local rc=${PIPESTATUS[0]}
+    if grep -qE "[0-9]+ skipped" "$OUT/gpu-tests.txt"; then echo "GPU tests skipped: the check needs them run"; return 3; fi
+    return "$rc"
+}
+step gpu-tests 150 gpu_tests
+
+# 5. the default model's plan, solved once for every benchmark below
+step solve 90 "$PY" -c "from pathlib import Path; from benchmarks.bench_evaluate import prepare; prepare(Path('$WORK/plan.npz'))"
+
+# 6. benchmarks: NumPy, the C build, CuPy, then the scale run (10^5 plans x 10^4 scenarios) once
+bench() {  # bench BACKEND SIZES NAME
+    "$PY" -m benchmarks.bench_evaluate --plan-file "$WORK/plan.npz" --backend "$1" --sizes "$2" --json "$WORK/bench-$3.json"
+}
+step bench-numpy 75 bench numpy "$NUMPY_SIZES" numpy
+step bench-cpu-kernel 45 bench cpu-kernel "$CPU_KERNEL_SIZES" cpu-kernel
+step bench-cupy 75 bench cupy "$CUPY_SIZES" cupy
+step scale 110 bench cupy "$SCALE_SIZE" scale
+"$PY" -c "
+import json, pathlib, sys
 rows = []
-for name in ("bench-numpy.json", "bench-cupy.json"):
-    path = out / name
+for name in ('numpy', 'cpu-kernel', 'cupy', 'scale'):
+    path = pathlib.Path('$WORK') / f'bench-{name}.json'
     if path.exists():
         rows += json.loads(path.read_text())
-best_numpy = max((r["pair_quarters_per_s"] for r in rows if r["backend"] == "numpy"), default=None)
-scale = out / "bench-scale.json"
-if scale.exists():
-    big = json.loads(scale.read_text())["large_run"]
-    rows.append(big)
-print(f"{'backend':<8} {'plans':>8} {'scenarios':>9} {'seconds':>8} {'pair-quarters/s':>16} {'x numpy':>8}")
-for r in rows:
-    ratio = r["pair_quarters_per_s"] / best_numpy if best_numpy else float("nan")
-    print(f"{r['backend']:<8} {r['plans']:>8,} {r['scenarios']:>9,} {r['seconds']:>8.2f} {r['pair_quarters_per_s']:>16.3g} {ratio:>8.0f}")
-PYEOF
+pathlib.Path('$OUT/bench.json').write_text(json.dumps(rows, indent=1))
+"
+
+echo "== summary"
+summary
+failed=0
+for entry in "${STEPS[@]}"; do
+    case "$entry" in *"|ok|"*) ;; *) failed=1 ;; esac
+done
+exit $failed

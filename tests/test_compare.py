@@ -245,7 +245,7 @@ def test_repeated_labels_keep_every_plan(tiny_run, tmp_path):
 
 
 def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_run):
-    folder, result, _ = tiny_run
+    _, result, _ = tiny_run
     data = result.data
     comp = compare_plans(data, [result.plan, altered(data, result.plan)], ["forecast_optimum", "a|b*"], 50, 3)
     text = comp.to_markdown()

@@ -98,38 +98,55 @@ def test_streams_of_different_sources_or_sub_indices_never_coincide():
     assert abs(z.mean()) < 0.02 and abs(z.std() - 1.0) < 0.02
 
 
-def test_kernel_parameters_come_from_the_declaration_only():
+def test_kernel_parameters_come_from_the_declaration_only(data):
+    from evaluate_builders import batch, solved
+
+    from fleetopt.evaluate.kernel import SCENARIO_FORMS, KernelShape
+    from fleetopt.evaluate.simulate import SimulationConstants
+
     names = [a.name for a in KERNEL_ARGUMENTS]
     assert len(set(names)) == len(names)
-    scenario_block = [a.name for a in KERNEL_ARGUMENTS if a.name in FACTOR_NAMES]
-    assert scenario_block == list(FACTOR_NAMES)
-    prelude = c_prelude()
+    # every factor is a scenario parameter, under its own name or the form the kernel reads it in
+    scenario_block = [a.name for a in KERNEL_ARGUMENTS if a.kind == "scenario"]
+    assert scenario_block == [SCENARIO_FORMS[f][0] if f in SCENARIO_FORMS else f for f in FACTOR_NAMES]
+    shape = KernelShape.of(SimulationConstants.from_data(data), batch(data, [solved("two_sites").plan]))
+    prelude = c_prelude(shape)
     params = re.search(r"#define FO_PARAMS \\\n(.*?)\n#define", prelude, re.S).group(1)
     declared = [p.strip().rstrip(" ,\\") for p in params.splitlines()]
-    assert declared == [f"{a.c_type} {a.name}" for a in KERNEL_ARGUMENTS]
-    source = kernel_source()
+    assert declared == [
+        f"{a.c_type} FO_RESTRICT {a.name}" if a.c_type.endswith("*") else f"{a.c_type} {a.name}"
+        for a in KERNEL_ARGUMENTS
+    ]
+    assert f"#define FO_T {data.T}\n" in prelude and f"#define FO_I {data.I}\n" in prelude
+    source = kernel_source(shape)
     assert source.startswith(prelude)
     body = source[len(prelude) :]
-    # kernel.cu declares no parameter list of its own: both entry points take the generated one
-    assert "FO_KERNEL void fleetopt_evaluate(FO_PARAMS)" in body
-    assert "fo_pair(long long idx, FO_PARAMS)" in body
+    # kernel.cu declares no parameter list of its own: every function takes the generated one
+    assert "fleetopt_evaluate(FO_PARAMS)" in body
+    assert "FO_DEVICE void fo_quarter(FO_PARAMS, long long p" in body
     assert "const double* price" not in body
 
 
 def test_kernel_arguments_follow_the_declared_c_types(data):
     from evaluate_builders import batch, solved
 
+    from fleetopt.evaluate.kernel import check_arguments
     from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants
 
     plans = batch(data, [solved("two_sites").plan])
     scen = generate_scenarios(data, 1, 0, 4)
     outputs = {field: np.empty((plans.P, scen.S)) for field in RESULT_FIELDS}
     args = kernel_arguments(SimulationConstants.from_data(data), plans, scen, np, outputs)
+    check_arguments(args)
     expected = {"long long": np.int64, "int": np.int32, "double": np.float64}
+    pointers = {"const int*": np.int32, "const unsigned long long*": np.uint64}
     for declared, value in zip(KERNEL_ARGUMENTS, args, strict=True):
         if declared.c_type in expected:
             assert type(value) is expected[declared.c_type], declared.name
         else:
-            want = np.int32 if declared.c_type == "const int*" else np.float64
+            want = pointers.get(declared.c_type, np.float64)
             assert value.dtype == want and value.flags.c_contiguous, declared.name
     assert args[-len(RESULT_FIELDS) :] == list(outputs.values())
+    args[3] = args[3].astype(np.float32)
+    with pytest.raises(TypeError, match=KERNEL_ARGUMENTS[3].name):
+        check_arguments(args)

@@ -141,6 +141,7 @@ class BackendName(StrEnum):
     auto = "auto"
     numpy = "numpy"
     cupy = "cupy"
+    cpu_kernel = "cpu-kernel"
 
 
 class RankBy(StrEnum):
@@ -192,7 +193,11 @@ SeedOption = Annotated[
 ]
 BackendOption = Annotated[
     BackendName,
-    typer.Option("--backend", help="Evaluation backend. auto: CuPy when a CUDA GPU is present, else NumPy."),
+    typer.Option(
+        "--backend",
+        help="Evaluation backend. auto: CuPy when it can use a CUDA GPU, else NumPy (the run's device line "
+        "says why, when CuPy is installed but unusable); cpu-kernel: the fused kernel compiled as C.",
+    ),
 ]
 ThreadsOption = Annotated[
     int | None,

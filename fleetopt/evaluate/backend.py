@@ -1,8 +1,9 @@
-"""Array backends (NumPy, CuPy) and memory budgets for chunking."""
+"""Backends (NumPy, CuPy, the C build of the fused kernel) and memory budgets for chunking."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from fleetopt.errors import InputError
 
-BACKENDS = ("auto", "numpy", "cupy")
+BACKENDS = ("auto", "numpy", "cupy", "cpu-kernel")
 
 
 class BackendError(InputError):
@@ -22,15 +23,18 @@ class Backend:
     name: str
     xp: Any
     device: str
-    threads: int = 1  # NumPy: tiles of a block simulated at once (NumPy releases the GIL in its loops)
+    threads: int = 1  # NumPy: tiles of a block simulated at once; cpu-kernel: OpenMP threads
+    note: str = ""  # why `auto` chose this backend, when it is worth saying
 
     def to_host(self, array):
         return array.get() if self.name == "cupy" else array
 
     def free_memory_bytes(self) -> int:
+        """Memory a run may still use: on a GPU the device's free memory plus what CuPy's pool
+        holds unused (the pool keeps freed blocks, which the driver counts as taken)."""
         if self.name == "cupy":
             free, _total = self.xp.cuda.runtime.memGetInfo()
-            return int(free)
+            return int(free) + int(self.xp.get_default_memory_pool().free_bytes())
         return available_ram_bytes()
 
     def synchronize(self) -> None:
@@ -38,18 +42,41 @@ class Backend:
             self.xp.cuda.Stream.null.synchronize()
 
 
-def cupy_device() -> tuple[Any, str] | None:
-    """CuPy and the name of its current device, or None when CuPy or a CUDA device is missing."""
+def cupy_status() -> tuple[Any, str]:
+    """(CuPy, the name of its current device) when CuPy can run on a CUDA device here, else
+    (None, why not): not installed, does not import, sees no device, or fails to run a kernel."""
     try:
         import cupy
-
+    except ImportError as exc:
+        return None, f"CuPy is not installed ({exc})"
+    except Exception as exc:  # a broken installation: say so rather than fall back silently
+        return None, f"CuPy is installed but does not import: {type(exc).__name__}: {exc}"
+    try:
         if cupy.cuda.runtime.getDeviceCount() < 1:
-            return None
+            return None, "CuPy is installed but sees no CUDA device"
         props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
         name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+        # allocate, compute and copy back: a driver, toolkit or NVRTC that cannot run fails here
+        probe = cupy.arange(4, dtype=cupy.float64)
+        if float((probe * 2.0).sum()) != 12.0:
+            return None, "CuPy is installed but computes wrong results on the device"
         return cupy, name
-    except Exception:  # ImportError, CUDA driver errors: no usable GPU either way
-        return None
+    except Exception as exc:  # CUDA driver and runtime errors
+        return None, f"CuPy is installed but cannot use a CUDA device: {type(exc).__name__}: {exc}"
+
+
+def cupy_device() -> tuple[Any, str] | None:
+    """CuPy and the name of its current device, or None when CuPy or a CUDA device is missing."""
+    cupy, found = cupy_status()
+    return None if cupy is None else (cupy, found)
+
+
+def c_compiler() -> str | None:
+    """The C compiler the kernel's CPU build uses: $CC, else cc, gcc or clang on PATH; None without one."""
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return name
+    return None
 
 
 def usable_cores() -> int:
@@ -61,26 +88,44 @@ def usable_cores() -> int:
 
 
 def resolve_backend(name: str = "auto", threads: int | None = None) -> Backend:
-    """``auto``: CuPy when it imports and sees a CUDA device, NumPy otherwise.
+    """``auto``: CuPy when it can use a CUDA device, NumPy otherwise (the returned backend's
+    ``note`` says why, when CuPy is installed but unusable). ``cpu-kernel``: the fused kernel
+    compiled as C, on ``threads`` OpenMP threads.
 
-    ``threads``: NumPy threads (default: every usable core); CuPy ignores it.
+    ``threads``: CPU threads (default: every usable core); CuPy ignores it.
     """
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    note = ""
     if name in ("auto", "cupy"):
-        found = cupy_device()
-        if found is not None:
-            cupy, device = found
-            return Backend("cupy", cupy, device)
+        cupy, found = cupy_status()
+        if cupy is not None:
+            return Backend(
+                "cupy", cupy, found, note="auto: CuPy found a CUDA device" if name == "auto" else ""
+            )
         if name == "cupy":
             raise BackendError(
-                "backend 'cupy' needs CuPy and a CUDA device, and none was found "
-                '(install with pip install "fleetopt[gpu]" on a machine with an NVIDIA GPU)'
+                f"backend 'cupy' needs CuPy and a CUDA device and cannot run here: {found} (install with "
+                'pip install "fleetopt[gpu]" (CUDA 12) or "fleetopt[gpu-cuda13]" (CUDA 13) on a machine '
+                "with an NVIDIA GPU)"
             )
+        if not found.startswith("CuPy is not installed"):
+            note = f"auto chose NumPy: {found}"
     if threads is not None and threads < 1:
         raise BackendError(f"--threads must be at least 1 (got {threads})")
     n = threads or usable_cores()
-    return Backend("numpy", np, f"CPU ({n} thread{'s' if n > 1 else ''})", threads=n)
+    plural = "s" if n > 1 else ""
+    if name == "cpu-kernel":
+        compiler = c_compiler()
+        if compiler is None:
+            raise BackendError(
+                "backend 'cpu-kernel' needs a C compiler (cc, gcc or clang, or $CC): none found"
+            )
+        return Backend(
+            "cpu-kernel", np, f"CPU, fused kernel built by {compiler} ({n} thread{plural})", threads=n
+        )
+    device = f"CPU ({n} thread{plural})" + (f"; {note}" if note else "")
+    return Backend("numpy", np, device, threads=n, note=note)
 
 
 def available_ram_bytes() -> int:

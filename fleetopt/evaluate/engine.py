@@ -21,7 +21,7 @@ from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import Backend, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.factors import FACTORS
-from fleetopt.evaluate.kernel import kernel_fits, simulate_cuda
+from fleetopt.evaluate.kernel import cpu_kernel, kernel_fits, plan_tables, simulate_cuda, stage_plans
 from fleetopt.evaluate.layout import ScenarioRows
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
@@ -66,7 +66,7 @@ def words_per_pair(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = 
 # Largest (plan, scenario) block per simulate call (per thread on NumPy). NumPy runs fastest on
 # blocks whose arrays stay near the CPU caches (measured: ~1e5 pairs beat ~1e6 by 1.5x); a GPU
 # wants blocks large enough to fill every multiprocessor.
-MAX_PAIRS = {"numpy": 1 << 17, "cupy": 1 << 24}
+MAX_PAIRS = {"numpy": 1 << 17, "cupy": 1 << 24, "cpu-kernel": 1 << 22}
 
 
 def max_block_pairs(backend: Backend) -> int:
@@ -192,6 +192,8 @@ def evaluate_chunk(
     scenarios: ScenarioSet | None = None,
     keep_scenarios: bool = False,
     scenario_rows: ScenarioRows | None = None,
+    device_tables=None,
+    while_running: Callable[[], None] | None = None,
 ) -> dict:
     """Metrics of one chunk of plans over all scenarios: a pure function of (model, plans, spec).
 
@@ -199,10 +201,18 @@ def evaluate_chunk(
     ``scenarios`` may pass the whole scenario set when the caller already holds it;
     ``keep_scenarios`` keeps the last block made for the next call (worker processes);
     ``scenario_rows``: ``scenarios`` laid out for NumPy, when the caller made them once for all chunks.
+    ``device_tables``: the chunk's plan tables already on the GPU
+    (:func:`~fleetopt.evaluate.kernel.stage_plans`);
+    ``while_running``: called once the chunk's last kernel is launched, before its results are
+    waited for (the caller prepares the next chunk meanwhile).
     """
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
     consts = SimulationConstants.from_data(data)
-    use_kernel = be.name == "cupy" and spec.kernel and not spec.record and kernel_fits(chunk) is None
+    fused = be.name in ("cupy", "cpu-kernel")
+    use_kernel = fused and spec.kernel and not spec.record and kernel_fits(chunk) is None
+    on_cpu = be.name == "cpu-kernel"
+    # the plans' tables, made once for all scenario blocks (on a GPU: uploaded once, by simulate_cuda)
+    tables = plan_tables(consts, chunk) if use_kernel and on_cpu else None
     S, xp = spec.n_scenarios, be.xp
     # the (plans x scenarios) results stay on the backend's device; only the metrics come back
     buffers = None
@@ -211,8 +221,10 @@ def evaluate_chunk(
         s1 = min(S, s0 + spec.scenario_chunk)
         whole = scenarios is not None and s1 - s0 == S
         block = scenarios if whole else scenario_block(data, spec, s0, s1, be.threads, keep_scenarios)
-        if use_kernel:
-            out = simulate_cuda(consts, chunk, block)
+        if use_kernel and on_cpu:
+            out = cpu_kernel(be.threads).simulate(consts, chunk, block, tables)
+        elif use_kernel:
+            out = simulate_cuda(consts, chunk, block, tables=device_tables)
         else:
             out = simulate_tiles(consts, chunk, block, be, spec.record, scenario_rows if whole else None)
         if s1 - s0 == S:  # one block holds every scenario: its results are the buffers
@@ -226,7 +238,10 @@ def evaluate_chunk(
             paths[name][:, s0:s1] = be.to_host(out[name])
         if progress is not None:
             progress(chunk.P * (s1 - s0))
-    metrics = {name: be.to_host(value) for name, value in plan_metrics(buffers, xp).items()}
+    on_device = plan_metrics(buffers, xp)  # queued after the kernels on a GPU
+    if while_running is not None:
+        while_running()
+    metrics = {name: be.to_host(value) for name, value in on_device.items()}
     be.synchronize()
     return {
         "metrics": metrics,
@@ -263,7 +278,7 @@ def simulate_tiles(
     """:func:`simulate` on a block, split into tiles run on ``be.threads`` threads (NumPy releases
     the GIL in its array loops). Every pair is computed alone, so the tiling cannot change a bit.
     ``rows``: the block already laid out (NumPy)."""
-    parts = tiles(chunk.P, block.S, be.threads if be.name == "numpy" else 1)
+    parts = tiles(chunk.P, block.S, be.threads if be.name in ("numpy", "cpu-kernel") else 1)
     if len(parts) == 1:
         return simulate(
             consts, chunk, block, xp=be.xp, record=record, rows=rows if be.name == "numpy" else None
@@ -308,18 +323,46 @@ class LocalExecutor:
         # laid out once for every chunk (NumPy)
         rows = ScenarioRows(shared, np) if shared is not None and self.backend.name == "numpy" else None
         results = []
-        for first, stop in chunks:
+        staged: dict = {}  # on a GPU: chunk index -> (its plans, their tables on the device)
+        todo = [i for i, (first, stop) in enumerate(chunks) if store is None or not store.has(first, stop)]
+        prefetch = self._prefetcher(data, plans, spec, chunks, todo, staged)
+        for index, (first, stop) in enumerate(chunks):
             done = store.load(first, stop) if store is not None else None
             if done is None:
                 tick = (lambda n: progress(n, total)) if progress else None
-                chunk = plans.take(slice(first, stop))
-                done = evaluate_chunk(data, chunk, spec, self.backend, tick, shared, scenario_rows=rows)
+                chunk, tables = staged.pop(index, (plans.take(slice(first, stop)), None))
+                done = evaluate_chunk(
+                    data, chunk, spec, self.backend, tick, shared, scenario_rows=rows, device_tables=tables,
+                    while_running=(lambda i=index: prefetch(i)) if prefetch else None,
+                )  # fmt: skip
                 if store is not None:
                     store.save(first, stop, done)
             elif progress:
                 progress((stop - first) * spec.n_scenarios, total)
             results.append(done)
         return results
+
+    def _prefetcher(self, data, plans, spec, chunks, todo, staged) -> Callable[[int], None] | None:
+        """On a GPU: a function that, while chunk i runs, makes the next chunk's plan tables and
+        copies them from pinned memory on an upload stream of their own (so the copy overlaps
+        the kernels); None elsewhere."""
+        be = self.backend
+        if be.name != "cupy" or not spec.kernel or spec.record or len(todo) < 2:
+            return None
+        consts = SimulationConstants.from_data(data)
+        upload = be.xp.cuda.Stream(non_blocking=True)
+        following = dict(itertools.pairwise(todo))
+
+        def prefetch(index: int) -> None:
+            nxt = following.get(index)
+            if nxt is None or nxt in staged:
+                return
+            first, stop = chunks[nxt]
+            chunk = plans.take(slice(first, stop))
+            if kernel_fits(chunk) is None:
+                staged[nxt] = (chunk, stage_plans(consts, chunk, be.xp, stream=upload))
+
+        return prefetch
 
 
 def plan_chunks(n_plans: int, plan_chunk: int) -> list[tuple[int, int]]:

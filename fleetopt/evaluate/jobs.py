@@ -77,6 +77,10 @@ class ChunkStore:
             shapes_fit = False
         return {"metrics": metrics, "npv": npv, "paths": {}, "kernel": kernel} if shapes_fit else None
 
+    def has(self, first: int, stop: int) -> bool:
+        """Whether a file for the chunk exists (cheap: not read or checked; :meth:`load` checks it)."""
+        return any(_CHUNK_NAME.match(p.name) for p in self.folder.glob(f"chunk-{first}-{stop}-*.npz"))
+
     def save(self, first: int, stop: int, result: dict) -> None:
         arrays = {f"metric:{k}": v for k, v in result["metrics"].items()}
         if result.get("npv") is not None:

@@ -1,281 +1,520 @@
-// fleetopt: the fused evaluation kernel. One thread simulates one (plan, scenario) pair through
-// every quarter, keeping its state (cash, term-loan balances, revolver, contract status) in
-// registers. It implements the same quarter as fleetopt/evaluate/simulate.py (the oracle it is
-// tested against), in the same order of operations. Money is double precision throughout.
+// fleetopt: the fused evaluation kernel. Each (plan, scenario) pair is simulated through every
+// quarter by one thread (one loop iteration in C), its state (cash, revolver, contract status,
+// covenant flows) in registers. It implements the same quarter as fleetopt/evaluate/simulate.py
+// (the oracle it is tested against), in the same order of operations. Money is float64.
 //
 // The same source compiles three ways: by NVRTC through CuPy (RawKernel), by nvcc, and as plain
-// C (gcc/clang) for the CPU tests that check it against the NumPy code on machines with no GPU.
+// C (gcc/clang, with OpenMP where available) for the CPU backend `cpu-kernel` and the CPU tests.
 //
-// The parameter list is not written here: fleetopt/evaluate/kernel.py generates it from its
-// KERNEL_ARGUMENTS (the risk factors from fleetopt/evaluate/factors.py) and prepends it as
-// FO_PARAMS (declarations) and FO_ARGS (the names, to pass them on); kernel_source() returns the
-// whole compilable source. Every function below takes FO_PARAMS and reads its inputs by name.
+// fleetopt/evaluate/kernel.py prepends what this file needs and does not write:
+//  * FO_PARAMS / FO_ARGS: the parameter list, generated from KERNEL_ARGUMENTS;
+//  * the model's shape as constants (FO_T quarters, FO_I sites, FO_K contracts, FO_B power-block
+//    groups, FO_G generations, FO_W covenant window, FO_R covenant tests and their layout
+//    FO_COVENANT_ROWS), the offsets of the per-plan quarter table (FO_Q_*, FO_NQ) and of the
+//    per-plan quarter flags (FO_F_*). One kernel is compiled (and cached) per shape, so loops over
+//    sites, generations and covenant rows unroll and the pair's state stays in registers.
+//
+// Division of work: everything that depends only on the plan (site totals, term-loan balances,
+// principal, forecast interest, term debt, contract revenue at full delivery) is computed once
+// per plan by kernel.py (plan_tables) into plan_quarter[P][T][FO_NQ] and the bit masks
+// plan_flags / plan_served [P][T]; everything that depends only on the scenario (which contracts'
+// customers are still alive) into alive_bits[T][S]. The pair loop streams through those. A
+// quarter in which no site of the pair can be short of power (the usual case) takes the fast path
+// on the plan's totals; the per-site path runs only in the quarters a power block is late for this
+// pair or the plan over-draws a site.
 
 #ifndef FO_PARAMS
-#error "compile the output of fleetopt.evaluate.kernel.kernel_source(): it defines FO_PARAMS and FO_ARGS"
+#error "compile the output of fleetopt.evaluate.kernel.kernel_source(shape): it defines FO_PARAMS and FO_ARGS"
+#endif
+#ifndef FO_T
+#error "compile the output of fleetopt.evaluate.kernel.kernel_source(shape): it defines the model's sizes"
 #endif
 
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
-#define FO_KERNEL extern "C" __global__
-#define FO_DEVICE __device__ static inline
+#define FO_GPU 1
+#define FO_DEVICE __device__ static __forceinline__
+#define FO_RESTRICT __restrict__
+#define FO_LOAD(ptr) __ldg(ptr)
+#define FO_CTZ(x) (__ffsll((long long)(x)) - 1)
 #else
-#include <math.h>
-#define FO_KERNEL
+#define FO_GPU 0
 #define FO_DEVICE static inline
+#define FO_RESTRICT restrict
+#define FO_LOAD(ptr) (*(ptr))
+#define FO_CTZ(x) __builtin_ctzll(x)
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #endif
 
-#define FO_MAX_SITES 32
-#define FO_MAX_CONTRACTS 64
-#define FO_MAX_FACILITIES 16
+#ifndef FO_THREADS
+#define FO_THREADS 128
+#endif
 #define FO_REL 1e-9
-#define FO_DEFAULT_TOLERANCE_USD 1.0
 #define FO_COVENANT_TOLERANCE_USD 1.0
-#define FO_MAX_WINDOW 4
+
+typedef unsigned long long fo_bits;
 
 FO_DEVICE double fo_min(double a, double b) { return a < b ? a : b; }
 FO_DEVICE double fo_max(double a, double b) { return a > b ? a : b; }
 FO_DEVICE double fo_clip(double x, double lo, double hi) { return fo_min(fo_max(x, lo), hi); }
 
-// power: the share phi[i] of each site's planned draw that is powered in quarter t, where the
-// block groups still late in this scenario are offline; returns the fixed site cost saved on late MW
-FO_DEVICE double fo_power_shares(FO_PARAMS, long long p, long long s, int t, double* phi)
+// quarters from .. until - 1 (clipped to the horizon) as bits
+FO_DEVICE fo_bits fo_quarters(int from, int until)
 {
-    double late[FO_MAX_SITES];
-    double fixed_saved = 0.0;
-    for (int i = 0; i < I; ++i) late[i] = 0.0;
-    for (int b = 0; b < B; ++b) {
-        const long long pb = p * B + b;
-        const int site = build_site[pb];
-        const int from = build_online[pb];
-        const int until = from + delay[((long long)site * T + build_start[pb]) * S + s];
-        if (from <= t && t < until) late[site] += build_mw[pb];
+    if (from < 0) from = 0;
+    if (until > FO_T) until = FO_T;
+    if (until <= from) return 0ULL;
+    const fo_bits below_until = until >= 64 ? ~0ULL : ((1ULL << until) - 1ULL);
+    return below_until & ~((1ULL << from) - 1ULL);
+}
+
+// scenario row `row` (factor index * FO_T + quarter) of a factor, scenario s: time-major (the
+// GPU: consecutive threads read consecutive addresses) or scenario-major (the C build: one pair
+// reads one contiguous stretch)
+#if FO_SCENARIO_MAJOR
+#define FO_SCEN(factor, row, s) FO_LOAD((factor) + (long long)(s) * FO_ROWS_##factor + (row))
+#else
+#define FO_SCEN(factor, row, s) FO_LOAD((factor) + (long long)(row) * S + (s))
+#endif
+// field `f` of the plan's quarter table row q
+#define FO_Q(f) FO_LOAD(q + (f))
+
+// what the scenario holds for one quarter, loaded once for every plan a thread simulates on it
+// (only what those plans need that quarter: `need` is the union of their plan_flags)
+typedef struct {
+    double ef, rate, resale;
+    double demand[2];
+    double price[FO_G > 0 ? FO_G : 1];
+    fo_bits alive;
+} fo_scenario_quarter;
+
+#if FO_GPU
+FO_DEVICE fo_scenario_quarter fo_load_quarter(FO_PARAMS, long long s, int t, fo_bits need, int any_live)
+{
+    fo_scenario_quarter sq;
+    sq.ef = FO_SCEN(electricity_factor, t, s);
+    sq.alive = any_live ? FO_SCEN(alive_bits, t, s) : 0ULL;
+    sq.rate = ((need >> FO_F_FLOATING) & 1ULL) ? FO_SCEN(rate_shift, t, s) : 0.0;
+    sq.resale = ((need >> FO_F_PROCEEDS) & 1ULL) ? FO_SCEN(resale_factor, t, s) : 1.0;
+#pragma unroll
+    for (int u = 0; u < 2; ++u) sq.demand[u] = ((need >> (FO_F_MARKET + u)) & 1ULL) ? FO_SCEN(demand, u * FO_T + t, s) : 0.0;
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) {
+        const int sold = (int)(((need >> (FO_F_SOLD + g)) | (need >> (FO_F_SOLD + FO_G + g))) & 1ULL);
+        sq.price[g] = sold ? FO_SCEN(price_factor, g * FO_T + t, s) : 0.0;
     }
-    for (int i = 0; i < I; ++i) {
-        fixed_saved += fixed_cost_per_mw[i] * late[i];
-        const double online = online_plan[(p * I + i) * T + t] - late[i];
-        const double d = drawn[(p * I + i) * T + t];
+    return sq;
+}
+#endif
+
+// a scenario value of quarter t: on the GPU from the quarter loaded once for the thread's plans
+// (sq), in the C build straight from the scenario-major rows (one pair at a time: fewer branches)
+#if FO_GPU
+#define FO_SQ(field, factor, row) (sq->field)
+#else
+#define FO_SQ(field, factor, row) FO_SCEN(factor, row, s)
+#endif
+
+// what a quarter earns, and how much of the fleet earns it
+typedef struct {
+    double ebitda;
+    double gpus_used;  // sold in the market plus delivered under contracts
+} fo_operations;
+
+// the quarter of a pair for which some site may be short of power (a block late in this scenario,
+// or the plan drawing more than it planned online): each site's draw is scaled by its powered
+// share phi, deliveries short of the plan after a contract's deadline cancel it (with its penalty).
+// Updates `live` (contracts still served). The same numbers as simulate.py's per-site path.
+FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
+                                         fo_bits flags, fo_bits before, fo_bits* live, const fo_scenario_quarter* sq)
+{
+    double late[FO_I > 0 ? FO_I : 1], phi[FO_I > 0 ? FO_I : 1];
+#pragma unroll
+    for (int i = 0; i < FO_I; ++i) late[i] = 0.0;
+    for (int b = 0; b < FO_B; ++b) {
+        const long long pb = p * FO_B + b;
+        const double mw = FO_LOAD(build_mw + pb);
+        const int from = FO_LOAD(build_online + pb);
+        if (!(mw > 0.0) || t < from) continue;
+        const int site = FO_LOAD(build_site + pb);
+        const int until = from + FO_SCEN(delay, site * FO_T + FO_LOAD(build_start + pb), s);
+        if (t < until) {
+#pragma unroll
+            for (int i = 0; i < FO_I; ++i)
+                if (site == i) late[i] += mw;
+        }
+    }
+    double fixed_saved = 0.0;
+#pragma unroll
+    for (int i = 0; i < FO_I; ++i) {
+        const long long pit = (p * FO_I + i) * FO_T + t;
+        fixed_saved += FO_LOAD(fixed_cost_per_mw + i) * late[i];
+        const double online = FO_LOAD(online_plan + pit) - late[i];
+        const double d = FO_LOAD(drawn + pit);
         const int short_ = d > online * (1.0 + FO_REL) + FO_REL;
         phi[i] = short_ ? fo_clip(online / (d > 0 ? d : 1.0), 0.0, 1.0) : 1.0;
     }
-    return fixed_saved;
-}
 
-// contracts: delivered GPUs, cancellation after the deadline, customer default; updates status
-// and returns the contract revenue, with the penalties and the GPUs delivered
-FO_DEVICE double fo_contracts(FO_PARAMS, long long p, long long s, int t, const double* phi, double* status,
-                              double* penalty_out, double* delivered_out)
-{
+    // contracts: delivered = planned GPUs times the site's share; short after the deadline: cancelled
     double contract_revenue = 0.0, penalty = 0.0, delivered_gpus = 0.0;
-    for (int k = 0; k < K; ++k) {
-        const double* c = cgpu + (p * K + k) * (long long)I * T;
-        double delivered = c[t] * phi[0];
-        double planned = c[t];
-        for (int i = 1; i < I; ++i) {
-            delivered = delivered + c[i * T + t] * phi[i];
-            planned = planned + c[i * T + t];
+    fo_bits serving = before & FO_LOAD(plan_served + p * FO_T + t);
+    while (serving) {
+        const int k = FO_CTZ(serving);
+        serving &= serving - 1ULL;
+        const double* c = cgpu + (p * FO_K + k) * (long long)FO_I * FO_T + t;
+        double delivered = FO_LOAD(c) * phi[0];
+#pragma unroll
+        for (int i = 1; i < FO_I; ++i) delivered = delivered + FO_LOAD(c + i * FO_T) * phi[i];
+        if (t >= FO_LOAD(contract_deadline + k)) {
+            const double planned = FO_Q(FO_Q_CONTRACT_TOTAL + k);
+            if (delivered < planned * (1.0 - FO_REL) - FO_REL) {
+                penalty += FO_LOAD(contract_penalty + k);
+                *live &= ~(1ULL << k);
+            }
         }
-        int ended = contract_alive[((long long)k * T + t) * S + s] <= 0.0;
-        if (t >= contract_deadline[k]) {
-            const int undelivered = delivered < planned * (1.0 - FO_REL) - FO_REL;
-            if (undelivered && status[k] > 0.0) penalty += contract_penalty[k];
-            ended = ended || undelivered;
+        if ((*live >> k) & 1ULL) {
+            contract_revenue += FO_LOAD(contract_revenue_per_gpu + k) * delivered;
+            delivered_gpus += delivered;
         }
-        if (ended) status[k] = 0.0;
-        const double served = delivered * status[k];
-        contract_revenue += contract_revenue_per_gpu[k] * served;
-        delivered_gpus += served;
     }
-    *penalty_out = penalty;
-    *delivered_out = delivered_gpus;
-    return contract_revenue;
-}
 
-// market: planned sales scaled by power, capped by realised demand, at scenario prices; returns
-// the revenue, with the GPUs sold
-FO_DEVICE double fo_market(FO_PARAMS, long long p, long long s, int t, const double* phi, double* sold_out)
-{
+    // market: planned sales scaled by power, capped by realised demand, at scenario prices
     double market_revenue = 0.0, sold_gpus = 0.0;
+#pragma unroll
     for (int u = 0; u < 2; ++u) {
-        const double* su = msup + ((p * 2 + u) * (long long)I) * T;
-        const double* gu = mgpu + ((p * 2 + u) * (long long)I) * T;
-        double supply = su[t] * phi[0];
-        double gpus = gu[t] * phi[0];
-        for (int i = 1; i < I; ++i) {
-            supply = supply + su[i * T + t] * phi[i];
-            gpus = gpus + gu[i * T + t] * phi[i];
+        if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;
+        const double* su = msup + (p * 2 + u) * (long long)FO_I * FO_T + t;
+        const double* gu = mgpu + (p * 2 + u) * (long long)FO_I * FO_T + t;
+        double supply = FO_LOAD(su) * phi[0];
+        double gpus = FO_LOAD(gu) * phi[0];
+#pragma unroll
+        for (int i = 1; i < FO_I; ++i) {
+            supply = supply + FO_LOAD(su + i * FO_T) * phi[i];
+            gpus = gpus + FO_LOAD(gu + i * FO_T) * phi[i];
         }
         double revenue = 0.0;
-        for (int g = 0; g < G; ++g) {
-            const double* r = mrev + (((p * 2 + u) * G + g) * (long long)I) * T;
-            double base = r[t] * phi[0];
-            for (int i = 1; i < I; ++i) base = base + r[i * T + t] * phi[i];
-            revenue = revenue + base * price_factor[((long long)g * T + t) * S + s];
+#pragma unroll
+        for (int g = 0; g < FO_G; ++g) {
+            if (!((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)) continue;
+            const double* r = mrev + ((p * 2 + u) * FO_G + g) * (long long)FO_I * FO_T + t;
+            double base = FO_LOAD(r) * phi[0];
+#pragma unroll
+            for (int i = 1; i < FO_I; ++i) base = base + FO_LOAD(r + i * FO_T) * phi[i];
+            revenue = revenue + base * FO_SQ(price[g], price_factor, g * FO_T + t);
         }
-        const double cap = demand[((long long)u * T + t) * S + s];
+        const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
         const double scale = supply > cap ? cap / (supply > 0 ? supply : 1.0) : 1.0;
         market_revenue = market_revenue + revenue * scale;
         sold_gpus = sold_gpus + gpus * scale;
     }
-    *sold_out = sold_gpus;
-    return market_revenue;
-}
 
-// what the covenants test in a quarter, besides EBITDA and cash
-typedef struct {
-    double interest, principal, debt;
-} fo_debt_service;
-
-// financing: the same steps as fleetopt.core.economics.finance_step. Pays interest (floating
-// facilities at the scenario's rate), principal and prepayments, takes the draws, pays tax and
-// draws or repays the revolver; updates balance, revolver and cash
-FO_DEVICE fo_debt_service fo_finance(FO_PARAMS, long long p, long long s, int t, double ebitda, double gain,
-                                     double investing, double* balance, double* revolver, double* cash,
-                                     double* loss_pool)
-{
-    double forecast_interest = 0.0, floating_balance = 0.0;
-    for (int f = 0; f < F; ++f) {
-        forecast_interest += rate_q[f * T + t] * balance[f];
-        floating_balance += floating[f] * balance[f];
-    }
-    const double interest = forecast_interest + (rate_shift[(long long)t * S + s] / 4.0) * floating_balance + revolver_rate_q * *revolver;
-    double principal_total = 0.0, pay_total = 0.0, draws_total = 0.0, debt = 0.0;
-    for (int f = 0; f < F; ++f) {
-        const long long pft = (p * F + f) * (long long)T + t;
-        const double available = balance[f] + draws[pft];
-        const double principal = fo_min(sched[pft], available);
-        const double pay_early = fo_min(prepay[pft], available - principal);
-        balance[f] = available - principal - pay_early;
-        principal_total += principal;
-        pay_total += pay_early;
-        draws_total += draws[pft];
-    }
-    const double ebt = ebitda - interest - (depreciation[p * T + t] - gain);
-    // tax on income less the losses not yet used (fleetopt.core.economics.tax_and_losses)
-    double tax;
-    if (loss_carry_forward) {
-        const double taxable = ebt - *loss_pool;
-        tax = tax_rate * fo_max(taxable, 0.0);
-        *loss_pool = fo_max(-taxable, 0.0);
-    } else {
-        tax = tax_rate * fo_max(ebt, 0.0);
-    }
-    const double other_outflow = investing + (principal_total + pay_total - draws_total);
-    *cash = *cash + ebitda - tax - interest - other_outflow;
-    const double rev_draw = fo_clip(min_cash_floor - *cash, -*revolver, revolver_limit - *revolver);
-    *revolver = *revolver + rev_draw;
-    *cash = *cash + rev_draw;
-    for (int f = 0; f < F; ++f) debt += balance[f];
-    debt += *revolver;
-    fo_debt_service out = {interest, principal_total, debt};
+    const double* e = elec + p * FO_I * (long long)FO_T + t;
+    double electricity = FO_LOAD(e) * phi[0];
+#pragma unroll
+    for (int i = 1; i < FO_I; ++i) electricity = electricity + FO_LOAD(e + i * FO_T) * phi[i];
+    electricity = electricity * FO_SQ(ef, electricity_factor, t);
+    fo_operations out;
+    out.ebitda = market_revenue + contract_revenue - electricity - (FO_Q(FO_Q_FIXED_COSTS) - fixed_saved) - penalty;
+    out.gpus_used = sold_gpus + delivered_gpus;
     return out;
 }
 
-// covenants: the quantities of fleetopt.core.covenants.QUANTITIES, with the flows (EBITDA, debt
-// service, interest) averaged over the last covenant_window quarters, oldest first
-typedef struct {
-    double flow[3][FO_MAX_WINDOW];  // ebitda, debt service, interest of the last quarters, oldest first
-    int n;  // quarters kept so far (at most covenant_window)
-} fo_covenant_flows;
-
-FO_DEVICE double fo_window_mean(const double* values, int n)
+// a fully powered quarter: the plan's site totals, no cancellation (every contract is delivered)
+FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
+                                           fo_bits flags, fo_bits live, const fo_scenario_quarter* sq)
 {
-    if (n == 1) return values[0];
-    double total = values[0];
-    for (int j = 1; j < n; ++j) total = total + values[j];
-    return total / n;
-}
-
-// whether any covenant test (a row of covenant_coef / covenant_index) is missed this quarter by more
-// than the round-off tolerance: the same comparisons as fleetopt.core.covenants.CovenantTest.breached
-FO_DEVICE int fo_covenant_missed(FO_PARAMS, double ebitda, double cash, fo_debt_service paid,
-                                 fo_covenant_flows* kept)
-{
-    const double quarter[3] = {ebitda, paid.interest + paid.principal, paid.interest};
-    if (kept->n == covenant_window) {  // drop the oldest quarter
-        for (int q = 0; q < 3; ++q)
-            for (int j = 1; j < covenant_window; ++j) kept->flow[q][j - 1] = kept->flow[q][j];
-        kept->n -= 1;
+    double contract_revenue = 0.0, delivered_gpus = 0.0;
+    const fo_bits serving = live & FO_LOAD(plan_served + p * FO_T + t);
+#if FO_GPU
+    fo_bits left = serving;
+    while (left) {
+        const int k = FO_CTZ(left);
+        left &= left - 1ULL;
+        contract_revenue += FO_Q(FO_Q_CONTRACT_REVENUE + k);
+        delivered_gpus += FO_Q(FO_Q_CONTRACT_TOTAL + k);
     }
-    for (int q = 0; q < 3; ++q) kept->flow[q][kept->n] = quarter[q];
-    kept->n += 1;
-    double value[5];  // ebitda, debt, debt service, interest, cash
-    value[0] = fo_window_mean(kept->flow[0], kept->n);
-    value[1] = paid.debt;
-    value[2] = fo_window_mean(kept->flow[1], kept->n);
-    value[3] = fo_window_mean(kept->flow[2], kept->n);
-    value[4] = cash;
-    int missed = 0;
-    for (int r = 0; r < R; ++r) {
-        const int* ix = covenant_index + 4 * r;
-        const double a = covenant_coef[2 * r], b = covenant_coef[2 * r + 1];
-        const double greater = a != 1.0 ? a * value[ix[0]] : value[ix[0]];
-        const double lesser = ix[1] < 0 ? b : (b != 1.0 ? b * value[ix[1]] : value[ix[1]]);
-        int row = ix[3] ? lesser > greater + FO_COVENANT_TOLERANCE_USD : greater < lesser - FO_COVENANT_TOLERANCE_USD;
-        if (ix[2] >= 0) row = row && value[ix[2]] > 0;
-        missed = missed || row;
-    }
-    return missed;
-}
-
-// one (plan, scenario) pair through every quarter; idx = p * S + s
-FO_DEVICE void fo_pair(long long idx, FO_PARAMS)
-{
-    const long long p = idx / S;
-    const long long s = idx % S;
-    double balance[FO_MAX_FACILITIES];
-    double status[FO_MAX_CONTRACTS];
-    double phi[FO_MAX_SITES];
-    for (int f = 0; f < F; ++f) balance[f] = opening_balance[f];
-    for (int k = 0; k < K; ++k) status[k] = accepted[p * K + k];
-    double cash = opening_cash, prev_cash = opening_cash, revolver = 0.0, loss_pool = 0.0;
-    double npv = 0.0, min_cash = 1.0e308, util = 0.0;  // above any cash: the first quarter sets it
-    int breach = 0, in_default = 0;
-    fo_covenant_flows kept;
-    kept.n = 0;
-
-    for (int t = 0; t < T; ++t) {
-        const double fixed_saved = fo_power_shares(FO_ARGS, p, s, t, phi);
-        double penalty, delivered_gpus, sold_gpus;
-        const double contract_revenue = fo_contracts(FO_ARGS, p, s, t, phi, status, &penalty, &delivered_gpus);
-        const double market_revenue = fo_market(FO_ARGS, p, s, t, phi, &sold_gpus);
-
-        double electricity = elec[(p * I) * T + t] * phi[0];
-        for (int i = 1; i < I; ++i) electricity = electricity + elec[(p * I + i) * T + t] * phi[i];
-        electricity = electricity * electricity_factor[(long long)t * S + s];
-        const double fixed_costs = site_fixed[p * T + t] + other_opex[p * T + t];
-        const double ebitda = market_revenue + contract_revenue - electricity - (fixed_costs - fixed_saved) - penalty;
-        const double cash_proceeds = proceeds[p * T + t] * resale_factor[(long long)t * S + s];
-        const double gain = cash_proceeds - book[p * T + t];
-        const double investing = capex[p * T + t] - cash_proceeds;
-        const fo_debt_service paid = fo_finance(FO_ARGS, p, s, t, ebitda, gain, investing, balance, &revolver, &cash, &loss_pool);
-
-        npv = npv + discount[t] * (cash - prev_cash);
-        prev_cash = cash;
-        min_cash = fo_min(min_cash, cash);
-        if (cash < min_cash_floor - FO_DEFAULT_TOLERANCE_USD) in_default = 1;
-        // the flows are kept from the first quarter (a trailing test looks back before it is tested)
-        if (R > 0 && fo_covenant_missed(FO_ARGS, ebitda, cash, paid, &kept) && t >= covenant_from) breach = 1;
-        util = util + (sold_gpus + delivered_gpus) * inv_held[p * T + t];
-    }
-    double debt_end = 0.0;
-    for (int f = 0; f < F; ++f) debt_end += balance[f];
-    debt_end += revolver;
-    const double terminal = terminal_fleet[p] * resale_factor[(long long)(T - 1) * S + s] + terminal_power[p];
-    npv = npv + discount[T - 1] * (terminal - debt_end);
-    out_npv[idx] = npv;
-    out_min_cash[idx] = min_cash;
-    out_breach[idx] = breach;
-    out_default[idx] = in_default;
-    out_utilisation[idx] = util / T;
-}
-
-FO_KERNEL void fleetopt_evaluate(FO_PARAMS)
-{
-#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
-    const long long first = blockIdx.x * (long long)blockDim.x + threadIdx.x;
-    const long long stride = (long long)gridDim.x * blockDim.x;
 #else
-    const long long first = 0, stride = 1;
+    // without branches (a contract's end is unpredictable): adding 0.0 for the others changes no bits
+    if (serving) {
+        for (int k = 0; k < FO_K; ++k) {
+            const int on = (int)((serving >> k) & 1ULL);
+            contract_revenue += on ? FO_Q(FO_Q_CONTRACT_REVENUE + k) : 0.0;
+            delivered_gpus += on ? FO_Q(FO_Q_CONTRACT_TOTAL + k) : 0.0;
+        }
+    }
 #endif
-    for (long long idx = first; idx < n_pairs; idx += stride) fo_pair(idx, FO_ARGS);
+    double market_revenue = 0.0, sold_gpus = 0.0;
+#pragma unroll
+    for (int u = 0; u < 2; ++u) {
+        if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;
+        double revenue = 0.0;
+#pragma unroll
+        for (int g = 0; g < FO_G; ++g)
+            if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)
+                revenue = revenue + FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g) * FO_SQ(price[g], price_factor, g * FO_T + t);
+        double gpus = FO_Q(FO_Q_MARKET_GPUS + u);
+        const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
+#if FO_GPU
+        if (FO_Q(FO_Q_SUPPLY + u) > cap) {  // demand binds: sales scaled down to it
+            const double scale = cap / FO_Q(FO_Q_SUPPLY_SAFE + u);
+            revenue = revenue * scale;
+            gpus = gpus * scale;
+        }
+#else
+        // without a branch (whether demand binds is unpredictable): x * 1.0 is x
+        const double ratio = cap / FO_Q(FO_Q_SUPPLY_SAFE + u);
+        const double scale = FO_Q(FO_Q_SUPPLY + u) > cap ? ratio : 1.0;
+        revenue = revenue * scale;
+        gpus = gpus * scale;
+#endif
+        market_revenue = market_revenue + revenue;
+        sold_gpus = sold_gpus + gpus;
+    }
+    fo_operations out;
+    out.ebitda = market_revenue + contract_revenue - FO_Q(FO_Q_ELECTRICITY) * FO_SQ(ef, electricity_factor, t) -
+                 FO_Q(FO_Q_FIXED_COSTS);
+    out.gpus_used = sold_gpus + delivered_gpus;
+    return out;
 }
+
+// the mean of a window of flows kept oldest first, the quarters not yet seen held as +0.0 at the
+// front (adding them changes no bits): the same sum and division as core.covenants.window_mean
+FO_DEVICE double fo_window_mean(const double* kept, int n)
+{
+    double total = kept[0];
+#pragma unroll
+    for (int j = 1; j < FO_W; ++j) total = total + kept[j];
+    // x / n is x * (1 / n) exactly when n is a power of two
+    return n == 1 ? total : n == 2 ? total * 0.5 : n == 4 ? total * 0.25 : total / (double)n;
+}
+
+// one covenant test (a row of core.covenants.coefficient_table, its layout fixed at compile time)
+#define FO_TEST(r, x, y, when, is_max, a_one, b_one)                                                   \
+    {                                                                                                  \
+        const double greater_ = (a_one) ? value[x] : FO_LOAD(covenant_coef + 2 * (r)) * value[x];     \
+        const double b_ = FO_LOAD(covenant_coef + 2 * (r) + 1);                                       \
+        const double lesser_ = (y) < 0 ? b_ : ((b_one) ? value[(y) < 0 ? 0 : (y)] : b_ * value[(y) < 0 ? 0 : (y)]); \
+        int row_ = (is_max) ? lesser_ > greater_ + FO_COVENANT_TOLERANCE_USD                          \
+                            : greater_ < lesser_ - FO_COVENANT_TOLERANCE_USD;                          \
+        if ((when) >= 0) row_ = row_ && value[(when) < 0 ? 0 : (when)] > 0;                            \
+        missed = missed || row_;                                                                       \
+    }
+
+// the state of one (plan, scenario) pair, carried from quarter to quarter
+typedef struct {
+    fo_bits short_quarters;  // quarters this pair may lack power
+    fo_bits live;  // contracts taken and not yet ended
+    double cash, prev_cash, revolver, npv, min_cash, util;
+    double loss_pool;  // tax losses not yet used (with loss carry-forward)
+    int breach;
+#if FO_R > 0 && FO_W > 1
+    double kept[3][FO_W];  // EBITDA, debt service, interest of the last FO_W quarters, oldest first
+#endif
+} fo_state;
+
+FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
+{
+    // the quarters this pair may lack power: the plan over-draws a site, or a block group is late
+    fo_bits short_quarters = FO_LOAD(plan_short + p);
+    for (int b = 0; b < FO_B; ++b) {
+        const long long pb = p * FO_B + b;
+        if (!(FO_LOAD(build_mw + pb) > 0.0)) continue;
+        const int from = FO_LOAD(build_online + pb);
+        const int late = FO_SCEN(delay, FO_LOAD(build_site + pb) * FO_T + FO_LOAD(build_start + pb), s);
+        if (late > 0) short_quarters |= fo_quarters(from, from + late);
+    }
+    st->short_quarters = short_quarters;
+    st->live = FO_LOAD(plan_accepted + p);
+    st->cash = st->prev_cash = opening_cash;
+    st->revolver = st->npv = st->util = st->loss_pool = 0.0;
+    st->min_cash = 1.0e308;  // above any cash: the first quarter sets it
+    st->breach = 0;
+#if FO_R > 0 && FO_W > 1
+#pragma unroll
+    for (int j = 0; j < FO_W; ++j) st->kept[0][j] = st->kept[1][j] = st->kept[2][j] = 0.0;
+#endif
+}
+
+// quarter t of a pair
+FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const fo_scenario_quarter* sq,
+                          fo_state* st)
+{
+    const double* q = plan_quarter + (p * FO_T + t) * (long long)FO_NQ;
+    const fo_bits before = st->live;
+#if FO_GPU
+    const fo_bits live_ = before & sq->alive;  // customers that defaulted end their contracts
+#else
+    const fo_bits live_ = before ? before & FO_SCEN(alive_bits, t, s) : 0ULL;
+#endif
+    fo_bits live = live_;
+    const fo_operations ops = ((st->short_quarters >> t) & 1ULL)
+                                  ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, before, &live, sq)
+                                  : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, live_, sq);
+    st->live = live;
+    const double ebitda = ops.ebitda;
+
+    // financing (core.economics.finance_step): the term loans' flows are the plan's
+    double depreciation_less_gain, other_outflow;
+    if ((flags >> FO_F_PROCEEDS) & 1ULL) {  // disposals at the scenario's resale value
+        const double cash_proceeds = FO_Q(FO_Q_PROCEEDS) * FO_SQ(resale, resale_factor, t);
+        const double gain = cash_proceeds - FO_Q(FO_Q_BOOK);
+        depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION) - gain;
+        other_outflow = (FO_Q(FO_Q_CAPEX) - cash_proceeds) + FO_Q(FO_Q_DEBT_FLOW);
+    } else {
+        depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION_NET);
+        other_outflow = FO_Q(FO_Q_OUTFLOW_FIXED);
+    }
+    double interest = FO_Q(FO_Q_FORECAST_INTEREST);
+    if ((flags >> FO_F_FLOATING) & 1ULL)
+        interest = interest + (FO_SQ(rate, rate_shift, t) / 4.0) * FO_Q(FO_Q_FLOATING_BALANCE);
+    double revolver = st->revolver;
+    interest = interest + revolver_rate_q * revolver;
+    const double ebt = ebitda - interest - depreciation_less_gain;
+    // tax on income less the losses not yet used (core.economics.tax_and_losses)
+    double tax;
+    if (loss_carry_forward) {
+        const double taxable = ebt - st->loss_pool;
+        tax = tax_rate * fo_max(taxable, 0.0);
+        st->loss_pool = fo_max(-taxable, 0.0);
+    } else {
+        tax = tax_rate * fo_max(ebt, 0.0);
+    }
+    double cash = st->cash + ebitda - tax - interest - other_outflow;
+    const double rev_draw = fo_min(fo_max(min_cash_floor - cash, -revolver), revolver_limit - revolver);
+    revolver = revolver + rev_draw;
+    cash = cash + rev_draw;
+    st->revolver = revolver;
+    st->cash = cash;
+
+    st->npv = st->npv + FO_LOAD(discount + t) * (cash - st->prev_cash);
+    st->prev_cash = cash;
+    st->min_cash = fo_min(st->min_cash, cash);
+    st->util = st->util + ops.gpus_used * FO_Q(FO_Q_INV_HELD);
+
+#if FO_R > 0
+    if (!st->breach) {  // a breach is for good: the flows matter only until the first one
+        const double service = interest + FO_Q(FO_Q_PRINCIPAL);
+#if FO_W > 1
+        // the flows are kept from the first quarter (a trailing test looks back before it is tested)
+#pragma unroll
+        for (int j = 1; j < FO_W; ++j) {
+            st->kept[0][j - 1] = st->kept[0][j];
+            st->kept[1][j - 1] = st->kept[1][j];
+            st->kept[2][j - 1] = st->kept[2][j];
+        }
+        st->kept[0][FO_W - 1] = ebitda;
+        st->kept[1][FO_W - 1] = service;
+        st->kept[2][FO_W - 1] = interest;
+#endif
+        if (t >= covenant_from) {
+            double value[5];  // the quantities of core.covenants.QUANTITIES
+#if FO_W > 1
+            const int n = t + 1 < FO_W ? t + 1 : FO_W;
+            value[0] = fo_window_mean(st->kept[0], n);
+            value[2] = fo_window_mean(st->kept[1], n);
+            value[3] = fo_window_mean(st->kept[2], n);
+#else
+            value[0] = ebitda;
+            value[2] = service;
+            value[3] = interest;
+#endif
+            value[1] = FO_Q(FO_Q_TERM_DEBT) + revolver;
+            value[4] = cash;
+            int missed = 0;
+            FO_COVENANT_ROWS(FO_TEST)
+            st->breach = missed;
+        }
+    }
+#endif
+}
+
+FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st)
+{
+    const double debt_end = FO_LOAD(plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ + FO_Q_TERM_DEBT) + st->revolver;
+    const double terminal = FO_LOAD(terminal_fleet + p) * FO_SCEN(resale_factor, FO_T - 1, s) + FO_LOAD(terminal_power + p);
+    const long long idx = p * S + s;
+    out_npv[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * (terminal - debt_end);
+    out_min_cash[idx] = st->min_cash;
+    out_breach[idx] = st->breach;
+    out_default[idx] = st->min_cash < default_below;
+    out_utilisation[idx] = st->util / FO_T;
+}
+
+#if FO_GPU
+// FO_PLANS consecutive plans per block (blockIdx.x), its scenarios across the threads (blockIdx.y
+// tiles). Each thread simulates its scenario under the block's FO_PLANS plans side by side, loading
+// the scenario's quarter once for all of them; every thread of a block reads the same plan rows (one
+// broadcast load per warp) and consecutive threads read consecutive scenarios; the blocks resident at
+// once, consecutive plans on one scenario tile, share that tile's rows in L2.
+// At least 4 blocks of FO_THREADS per multiprocessor: at most 128 registers a thread (ptxas then
+// keeps every model's state in registers; left free, it spilled one value of a small model).
+extern "C" __global__ void __launch_bounds__(FO_THREADS, 4) fleetopt_evaluate(FO_PARAMS)
+{
+    const long long p0 = blockIdx.x * (long long)FO_PLANS;
+    const int n = P - p0 < FO_PLANS ? (int)(P - p0) : FO_PLANS;
+    for (long long s = blockIdx.y * (long long)blockDim.x + threadIdx.x; s < S; s += (long long)gridDim.y * blockDim.x) {
+        fo_state st[FO_PLANS];
+#pragma unroll
+        for (int j = 0; j < FO_PLANS; ++j)
+            if (j < n) fo_start(FO_ARGS, p0 + j, s, &st[j]);
+        for (int t = 0; t < FO_T; ++t) {
+            fo_bits need = 0ULL, flags[FO_PLANS];
+            int any_live = 0;
+#pragma unroll
+            for (int j = 0; j < FO_PLANS; ++j) {
+                flags[j] = j < n ? FO_LOAD(plan_flags + (p0 + j) * FO_T + t) : 0ULL;
+                need |= flags[j];
+                any_live |= j < n && st[j].live != 0ULL;
+            }
+            const fo_scenario_quarter sq = fo_load_quarter(FO_ARGS, s, t, need, any_live);
+#pragma unroll
+            for (int j = 0; j < FO_PLANS; ++j)
+                if (j < n) fo_quarter(FO_ARGS, p0 + j, s, t, flags[j], &sq, &st[j]);
+        }
+#pragma unroll
+        for (int j = 0; j < FO_PLANS; ++j)
+            if (j < n) fo_finish(FO_ARGS, p0 + j, s, &st[j]);
+    }
+}
+#else
+#define FO_CPU_TILE 256
+// one pair through every quarter
+static void fo_one_pair(FO_PARAMS, long long p, long long s)
+{
+    fo_state a;
+    fo_start(FO_ARGS, p, s, &a);
+    for (int t = 0; t < FO_T; ++t) {
+        fo_quarter(FO_ARGS, p, s, t, FO_LOAD(plan_flags + p * FO_T + t), (const fo_scenario_quarter*)0, &a);
+    }
+    fo_finish(FO_ARGS, p, s, &a);
+}
+
+// the pairs in tiles of one plan and FO_CPU_TILE scenarios (the plan's rows stay in cache), spread
+// over the OpenMP threads where the compiler has OpenMP
+void fleetopt_evaluate(FO_PARAMS)
+{
+    const long long tiles = (S + FO_CPU_TILE - 1) / FO_CPU_TILE;
+    const long long work = P * tiles;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1)
+#endif
+    for (long long w = 0; w < work; ++w) {
+        const long long p = w / tiles, s0 = (w % tiles) * FO_CPU_TILE;
+        const long long s1 = s0 + FO_CPU_TILE < S ? s0 + FO_CPU_TILE : S;
+        for (long long s = s0; s < s1; ++s) fo_one_pair(FO_ARGS, p, s);
+    }
+}
+
+// the number of threads the C build runs on (1 without OpenMP)
+int fleetopt_threads(int wanted)
+{
+#ifdef _OPENMP
+    if (wanted > 0) omp_set_num_threads(wanted);
+    return omp_get_max_threads();
+#else
+    (void)wanted;
+    return 1;
+#endif
+}
+#endif

@@ -1,16 +1,25 @@
-"""The fused CUDA kernel (kernel.cu) and how to call it from CuPy, or from the CPU for testing.
+"""The fused kernel (kernel.cu) and how to call it: from CuPy on a GPU, or compiled as C on the CPU.
 
 The kernel takes the same inputs as :func:`fleetopt.evaluate.simulate.simulate` and returns the
-same (P, S) results. :data:`KERNEL_ARGUMENTS` declares its parameters once, in order: the C
-parameter list prepended to kernel.cu (:func:`kernel_source`) and the values passed by both
-callers (:func:`kernel_arguments`) are generated from it.
+same (P, S) results. What depends only on the plan is computed here once per plan
+(:func:`plan_tables`: site totals, the term loans' balances, principal and forecast interest,
+contract revenue at full delivery, and bit masks of what each plan does each quarter); what
+depends only on the scenario once per scenario block (:func:`scenario_arguments`); the kernel's
+pair loop streams through both. The model's sizes are compile-time constants
+(:class:`KernelShape`): one kernel is compiled per shape and cached.
+
+:data:`KERNEL_ARGUMENTS` declares the kernel's parameters once, in order: the C parameter list
+prepended to kernel.cu (:func:`kernel_source`) and the values passed by both callers
+(:func:`kernel_arguments`) are generated from it.
 """
 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import subprocess
 import tempfile
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,14 +30,244 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from fleetopt.core.covenants import coefficient_table
-from fleetopt.core.economics import Financing
+from fleetopt.core.economics import FinanceState, Financing
+from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.factors import FACTORS
+from fleetopt.evaluate.layout import REL, _site_total
 from fleetopt.evaluate.scenarios import ScenarioSet
-from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants
+from fleetopt.evaluate.simulate import DEFAULT_TOLERANCE_USD, RESULT_FIELDS, SimulationConstants
 
-MAX_SITES, MAX_CONTRACTS, MAX_FACILITIES = 32, 64, 16
+# The pair's state is fixed-size: contract status and the quarters a pair may lack power are bit
+# masks of one 64-bit word, the sites' power shares registers. Larger models run the array code.
+MAX_SITES, MAX_CONTRACTS, MAX_QUARTERS = 32, 64, 64
 THREADS_PER_BLOCK = 128
+PLANS_PER_THREAD = 2  # plans a GPU thread simulates side by side on one scenario (FO_PLANS)
+# nvcc / NVRTC options: no contraction of multiply-adds, so the GPU rounds as the C build and NumPy do
+CUDA_OPTIONS = ("--std=c++14", "--fmad=false")
+
+
+# ---------------------------------------------------------------- the model's shape, fixed at compile time
+
+
+@dataclass(frozen=True)
+class KernelShape:
+    """The sizes kernel.cu is compiled for (one compiled kernel per shape)."""
+
+    T: int  # quarters
+    I: int  # sites
+    K: int  # contracts
+    B: int  # power-block groups per plan
+    G: int  # generations
+    W: int  # quarters of flows the covenant tests average
+    # covenant tests, one row each: greater quantity, lesser quantity (-1: a USD amount), quantity
+    # that must be positive (-1: always), 1 for a max test, greater / lesser coefficient is 1.0
+    covenants: tuple[tuple[int, int, int, int, int, int], ...]
+    # scenario arrays scenario-major ((S, ...): one pair's rows contiguous, for the C build) rather
+    # than time-major ((..., S): a warp's reads of one row contiguous, for the GPU)
+    scenario_major: bool = False
+
+    @classmethod
+    def of(cls, consts: SimulationConstants, plans: PlanBatch, scenario_major: bool = False) -> KernelShape:
+        I, K = plans.drawn_mw.shape[1], plans.contract_gpus.shape[1]
+        B, G = plans.build_mw.shape[1], plans.market_revenue.shape[2]
+        return cls(consts.T, I, K, B, G, consts.covenant_window, _covenant_rows(consts), scenario_major)
+
+    @classmethod
+    def of_model(cls, data: Any, B: int = 8, scenario_major: bool = False) -> KernelShape:
+        """The shape of ``data`` (a ModelData) for plans with ``B`` power-block groups: for
+        compile checks, which need no plans."""
+        consts = SimulationConstants.from_data(data)
+        K = len(data.contracts)
+        return cls(
+            data.T, data.I, K, B, data.G, consts.covenant_window, _covenant_rows(consts), scenario_major
+        )
+
+    def scenario_rows(self) -> dict[str, int]:
+        """Rows per scenario of each scenario parameter (its shape's product: row = index * T + t)."""
+        sizes = {"G": self.G, "U": 2, "K": self.K, "I": self.I, "T": self.T}
+        out = {}
+        for f in FACTORS:
+            name = SCENARIO_FORMS[f.name][0] if f.name in SCENARIO_FORMS else f.name
+            out[name] = self.T if f.name in SCENARIO_FORMS else int(np.prod([sizes[d] for d in f.dims]))
+        return out
+
+    def fields(self) -> list[tuple[str, int]]:
+        """The per-plan quarter table's fields and their widths, in order (:data:`QUARTER_FIELDS`)."""
+        return [(name, width(self)) for name, width in QUARTER_FIELDS]
+
+    def defines(self) -> dict[str, int]:
+        """The constants kernel.cu is compiled with: sizes, table offsets and flag bits."""
+        out = {
+            "FO_T": self.T, "FO_I": self.I, "FO_K": self.K, "FO_B": self.B, "FO_G": self.G,
+            "FO_W": self.W, "FO_R": len(self.covenants), "FO_THREADS": THREADS_PER_BLOCK,
+            "FO_PLANS": PLANS_PER_THREAD,
+        }  # fmt: skip
+        at = 0
+        for name, width in self.fields():
+            out[f"FO_Q_{name.upper()}"] = at
+            at += width
+        out["FO_NQ"] = at
+        out["FO_SCENARIO_MAJOR"] = int(self.scenario_major)
+        out.update({f"FO_ROWS_{name}": rows for name, rows in self.scenario_rows().items()})
+        out.update(
+            FO_F_SOLD=0, FO_F_MARKET=2 * self.G, FO_F_PROCEEDS=2 * self.G + 2, FO_F_FLOATING=2 * self.G + 3
+        )
+        return out
+
+    def prelude(self) -> str:
+        lines = [f"#define {name} {value}" for name, value in self.defines().items()]
+        rows = " ".join(f"ROW({r}, {', '.join(map(str, row))})" for r, row in enumerate(self.covenants))
+        lines.append(f"#define FO_COVENANT_ROWS(ROW) {rows}")
+        return "\n".join(lines) + "\n"
+
+
+def _covenant_rows(consts: SimulationConstants) -> tuple:
+    """The covenant tests' layout (KernelShape.covenants) from core.covenants.coefficient_table."""
+    coef, index = coefficient_table(consts.covenants)
+    return tuple(
+        (*(int(v) for v in index[r]), int(coef[r, 0] == 1.0), int(coef[r, 1] == 1.0))
+        for r in range(len(consts.covenants))
+    )
+
+
+# The per-plan quarter table (plan_quarter[P][T][FO_NQ]): (name, width). kernel.cu reads field f
+# of quarter t at offset FO_Q_<NAME>; plan_tables() fills it with the same arithmetic as
+# simulate.py and core.economics.finance_step, so the kernel's results match NumPy's.
+QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
+    ("contract_total", lambda s: s.K),  # GPUs serving each contract, summed over sites
+    ("contract_revenue", lambda s: s.K),  # their revenue at full delivery
+    ("supply", lambda s: 2),  # H100-equivalent market supply by use
+    ("supply_safe", lambda s: 2),  # the supply, 1.0 where it is not positive
+    ("market_gpus", lambda s: 2),
+    ("market_revenue", lambda s: 2 * s.G),  # by use and generation, at forecast prices
+    ("electricity", lambda s: 1),
+    ("fixed_costs", lambda s: 1),  # site fixed costs plus other opex
+    ("depreciation_net", lambda s: 1),  # depreciation less the gain on disposals without proceeds
+    ("outflow_fixed", lambda s: 1),  # capex plus debt flows (quarters without proceeds)
+    ("depreciation", lambda s: 1),
+    ("book", lambda s: 1),
+    ("proceeds", lambda s: 1),
+    ("capex", lambda s: 1),
+    ("debt_flow", lambda s: 1),  # principal plus prepayments less draws
+    ("inv_held", lambda s: 1),  # 1 / GPUs held (0 where none are)
+    ("forecast_interest", lambda s: 1),  # on the term loans at forecast rates
+    ("floating_balance", lambda s: 1),  # balances that follow the reference rate
+    ("principal", lambda s: 1),  # scheduled principal paid (debt service)
+    ("term_debt", lambda s: 1),  # term loans outstanding at the end of the quarter
+)
+
+
+def _bits(flags: np.ndarray, axis: int) -> np.ndarray:
+    """Booleans along ``axis`` (at most 64) packed into uint64 words, bit j for index j."""
+    flags = np.moveaxis(np.asarray(flags, dtype=bool), axis, -1)
+    weights = np.left_shift(np.uint64(1), np.arange(flags.shape[-1], dtype=np.uint64))
+    return (
+        np.bitwise_or.reduce(np.where(flags, weights, np.uint64(0)), axis=-1)
+        if flags.shape[-1]
+        else (np.zeros(flags.shape[:-1], dtype=np.uint64))
+    )
+
+
+def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
+    """The term loans of every plan through the horizon, (P, T) each: the arithmetic of
+    core.economics.finance_step on the (P, 1, F) balances the NumPy simulation carries (they never
+    depend on the scenario), so every number has the same bits as there."""
+    P, _, T = plans.draws.shape
+    state = FinanceState.opening(fin, (P, 1), np, balance_batch=(P, 1))
+
+    def per_facility(arr):  # (P, F, T) -> (T, P, 1, F), as layout.PlanColumns
+        return np.ascontiguousarray(arr.transpose(2, 0, 1))[:, :, None, :]
+
+    draws, prepay, scheduled = (per_facility(a) for a in (plans.draws, plans.prepay, plans.scheduled))
+    out = {name: np.empty((P, T)) for name in ("forecast_interest", "floating_balance", "principal",
+                                               "debt_flow", "term_debt")}  # fmt: skip
+    for t in range(T):
+        balance = state.balance
+        out["forecast_interest"][:, t] = (np.asarray(fin.rate_quarterly[:, t]) * balance).sum(axis=-1)[:, 0]
+        out["floating_balance"][:, t] = (np.asarray(fin.floating) * balance).sum(axis=-1)[:, 0]
+        available = balance + draws[t]
+        principal = np.minimum(scheduled[t], available)
+        pay_early = np.minimum(prepay[t], available - principal)
+        state.balance = available - principal - pay_early
+        principal_total = principal.sum(axis=-1)
+        out["principal"][:, t] = principal_total[:, 0]
+        out["debt_flow"][:, t] = (principal_total + pay_early.sum(axis=-1) - draws[t].sum(axis=-1))[:, 0]
+        out["term_debt"][:, t] = state.balance.sum(axis=-1)[:, 0]
+    return out
+
+
+def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.ndarray]:
+    """What the kernel reads of each plan, computed once per plan: the quarter table
+    (``plan_quarter`` (P, T, FO_NQ)), bit masks of what each plan does each quarter
+    (``plan_flags``, ``plan_served`` (P, T)), of its contracts taken (``plan_accepted`` (P,)) and of
+    the quarters it draws more than it planned online (``plan_short``), and the per-site arrays the
+    kernel reads only in a quarter short of power."""
+    shape = KernelShape.of(consts, plans)
+    P, T, G = plans.P, consts.T, shape.G
+    contract_total = _site_total(plans.contract_gpus, 2)  # (P, K, T)
+    supply = _site_total(plans.market_supply, 2)  # (P, 2, T)
+    revenue = _site_total(plans.market_revenue, 3)  # (P, 2, G, T)
+    loans = _term_loans(consts.financing, plans)
+    held = plans.held
+    per_quarter = {
+        "contract_total": contract_total.transpose(0, 2, 1),
+        "contract_revenue": (consts.contract_revenue_per_gpu[:, None] * contract_total).transpose(0, 2, 1),
+        "supply": supply.transpose(0, 2, 1),
+        "supply_safe": np.where(supply > 0, supply, 1.0).transpose(0, 2, 1),
+        "market_gpus": _site_total(plans.market_gpus, 2).transpose(0, 2, 1),
+        "market_revenue": revenue.transpose(0, 3, 1, 2).reshape(P, T, 2 * G),
+        "electricity": _site_total(plans.electricity, 1),
+        "fixed_costs": plans.site_fixed + plans.other_opex,
+        "depreciation_net": plans.depreciation - (-plans.book_disposed),
+        "outflow_fixed": plans.capex + loans["debt_flow"],
+        "depreciation": plans.depreciation,
+        "book": plans.book_disposed,
+        "proceeds": plans.proceeds,
+        "capex": plans.capex,
+        "inv_held": np.where(held > 0, 1.0 / np.where(held > 0, held, 1.0), 0.0),
+        **loans,
+    }
+    columns = []
+    for name, width in shape.fields():
+        column = np.asarray(per_quarter[name], dtype=np.float64).reshape(P, T, width)
+        columns.append(column)
+    sold = (plans.market_revenue != 0).any(axis=3)  # (P, 2, G, T): any site
+    market = sold.any(axis=2) | (plans.market_supply != 0).any(axis=2) | (plans.market_gpus != 0).any(axis=2)
+    flags = np.concatenate(
+        [
+            sold.transpose(0, 3, 1, 2).reshape(P, T, 2 * G),
+            market.transpose(0, 2, 1),
+            (plans.proceeds != 0)[..., None],
+            (loans["floating_balance"] != 0)[..., None],
+        ],
+        axis=2,
+    )
+    over_drawn = (plans.drawn_mw > plans.online_mw * (1.0 + REL) + REL).any(axis=1)  # (P, T)
+    return {
+        "plan_quarter": np.ascontiguousarray(np.concatenate(columns, axis=2)),
+        "plan_flags": _bits(flags, 2),
+        "plan_served": _bits((plans.contract_gpus != 0).any(axis=2), 1),  # (P, K, T) -> (P, T)
+        "plan_accepted": _bits(plans.accepted != 0, 1),
+        "plan_short": _bits(over_drawn, 1),
+        "cgpu": plans.contract_gpus, "msup": plans.market_supply, "mgpu": plans.market_gpus,
+        "mrev": plans.market_revenue, "elec": plans.electricity, "drawn": plans.drawn_mw,
+        "online_plan": plans.online_mw, "build_site": plans.build_site, "build_start": plans.build_start,
+        "build_online": plans.build_online, "build_mw": plans.build_mw,
+        "terminal_fleet": plans.terminal_fleet, "terminal_power": plans.terminal_power,
+    }  # fmt: skip
+
+
+def kernel_fits(plans: PlanBatch, consts: SimulationConstants | None = None) -> str | None:
+    """Why the fused kernel cannot take these plans (its fixed-size state), or None."""
+    I, K, G = plans.drawn_mw.shape[1], plans.contract_gpus.shape[1], plans.market_revenue.shape[2]
+    T = plans.held.shape[1]
+    if I > MAX_SITES or K > MAX_CONTRACTS or T > MAX_QUARTERS or 2 * G + 4 > 64:
+        return (
+            f"the fused kernel holds at most {MAX_SITES} sites, {MAX_CONTRACTS} contracts and "
+            f"{MAX_QUARTERS} quarters (this model: {I}, {K}, {T})"
+        )
+    return None
 
 
 # ---------------------------------------------------------------- the kernel's parameters, declared once
@@ -39,7 +278,8 @@ class KernelCall:
     """What one kernel call's arguments are made from."""
 
     consts: SimulationConstants
-    plans: PlanBatch
+    tables: dict[str, Any]  # plan_tables(consts, plans), on the caller's device
+    P: int
     S: int
     scenario_rows: dict[str, Any]  # scenario_arguments(scen): one time-major array per factor
     outputs: dict[str, Any]  # RESULT_FIELDS -> (P, S) float64, written by the kernel
@@ -51,15 +291,17 @@ class KernelCall:
 
 @dataclass(frozen=True)
 class KernelArgument:
-    """One kernel parameter: its C name, its C type (a key of :data:`_C_TYPES`) and its value."""
+    """One kernel parameter: its C name, its C type (a key of :data:`_C_TYPES`), its value and what
+    it depends on (``size``, ``plan``, ``scenario``, ``constant`` or ``output``)."""
 
     name: str
     c_type: str
     value: Callable[[KernelCall], Any]
+    kind: str = "constant"
 
 
-def _plan(name: str, attribute: str, c_type: str = "const double*") -> KernelArgument:
-    return KernelArgument(name, c_type, lambda call: getattr(call.plans, attribute))
+def _plan(name: str, c_type: str = "const double*") -> KernelArgument:
+    return KernelArgument(name, c_type, lambda call: call.tables[name], "plan")
 
 
 def _constant(name: str, value: Callable[[SimulationConstants], Any], c_type: str) -> KernelArgument:
@@ -70,67 +312,64 @@ def _financing(name: str, attribute: str, c_type: str) -> KernelArgument:
     return KernelArgument(name, c_type, lambda call: getattr(call.fin, attribute))
 
 
-def _inverse_held(plans: PlanBatch) -> np.ndarray:
-    """1 / GPUs held (0 where none are): utilisation is GPUs in use times this."""
-    held = plans.held
-    return np.where(held > 0, 1.0 / np.where(held > 0, held, 1.0), 0.0)
+def _alive_bits(alive: np.ndarray) -> np.ndarray:
+    """contract_alive (S, K, T) -> (S, T) uint64: bit k set while contract k's customer has not
+    defaulted (a default is permanent, as simulate.py relies on too)."""
+    return _bits(np.asarray(alive) > 0, 1)
 
 
-# Every parameter of fo_pair and fleetopt_evaluate, in order. kernel_source() writes the C
-# parameter list from it (FO_PARAMS, FO_ARGS) and kernel_arguments() the values, so the two
-# cannot drift apart. A new model-constant array is one row here (e.g. ``_constant("covenant_coef",
-# lambda c: c.covenant_coef, "const double*")``, with an "int" row for a new size), used by name
-# in kernel.cu; a new risk factor is a row of fleetopt.evaluate.factors.FACTORS.
+# Risk factors the kernel reads in another form than the declared one: factor name -> (kernel
+# parameter, its C type, how it is made from the (S, ...) factor). Every other factor is passed
+# as declared in FACTORS, time-major, under its own name.
+SCENARIO_FORMS: dict[str, tuple[str, str, Callable[[np.ndarray], np.ndarray]]] = {
+    "contract_alive": ("alive_bits", "const unsigned long long*", _alive_bits),
+}
+
+
+def _scenario_parameter(factor) -> KernelArgument:
+    if factor.name in SCENARIO_FORMS:
+        name, c_type, _ = SCENARIO_FORMS[factor.name]
+    else:
+        name, c_type = factor.name, f"const {factor.c_type}*"
+    return KernelArgument(name, c_type, lambda call, name=name: call.scenario_rows[name], "scenario")
+
+
+# Every parameter of the kernel, in order. kernel_source() writes the C parameter list from it
+# (FO_PARAMS, FO_ARGS) and kernel_arguments() the values, so the two cannot drift apart. A new
+# per-plan quantity is a QUARTER_FIELDS row (or a plan_tables entry and a _plan row here); a new
+# model constant one _constant row; a new risk factor a row of fleetopt.evaluate.factors.FACTORS.
 KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
-    # sizes
-    KernelArgument("n_pairs", "long long", lambda call: call.plans.P * call.S),
-    KernelArgument("S", "int", lambda call: call.S),
-    KernelArgument("T", "int", lambda call: call.consts.T),
-    KernelArgument("I", "int", lambda call: call.plans.drawn_mw.shape[1]),
-    KernelArgument("K", "int", lambda call: call.plans.contract_gpus.shape[1]),
-    KernelArgument("F", "int", lambda call: call.plans.draws.shape[1]),
-    KernelArgument("B", "int", lambda call: call.plans.build_mw.shape[1]),
-    KernelArgument("G", "int", lambda call: call.plans.market_revenue.shape[2]),
-    # plans: leading axis P
-    _plan("mrev", "market_revenue"), _plan("msup", "market_supply"), _plan("mgpu", "market_gpus"),
-    _plan("cgpu", "contract_gpus"), _plan("accepted", "accepted"), _plan("drawn", "drawn_mw"),
-    _plan("online_plan", "online_mw"), _plan("elec", "electricity"), _plan("site_fixed", "site_fixed"),
-    _plan("other_opex", "other_opex"), _plan("depreciation", "depreciation"),
-    _plan("book", "book_disposed"), _plan("proceeds", "proceeds"), _plan("capex", "capex"),
-    _plan("draws", "draws"), _plan("prepay", "prepay"), _plan("sched", "scheduled"),
-    KernelArgument("inv_held", "const double*", lambda call: _inverse_held(call.plans)),
-    _plan("terminal_fleet", "terminal_fleet"), _plan("terminal_power", "terminal_power"),
-    _plan("build_site", "build_site", "const int*"), _plan("build_start", "build_start", "const int*"),
-    _plan("build_online", "build_online", "const int*"), _plan("build_mw", "build_mw"),
+    # sizes (the model's other sizes are compile-time constants: KernelShape)
+    KernelArgument("P", "long long", lambda call: call.P, "size"),
+    KernelArgument("S", "long long", lambda call: call.S, "size"),
+    # plans: plan_tables(), leading axis P
+    _plan("plan_quarter"), _plan("plan_flags", "const unsigned long long*"),
+    _plan("plan_served", "const unsigned long long*"), _plan("plan_accepted", "const unsigned long long*"),
+    _plan("plan_short", "const unsigned long long*"),
+    _plan("cgpu"), _plan("msup"), _plan("mgpu"), _plan("mrev"), _plan("elec"), _plan("drawn"),
+    _plan("online_plan"), _plan("build_site", "const int*"), _plan("build_start", "const int*"),
+    _plan("build_online", "const int*"), _plan("build_mw"), _plan("terminal_fleet"), _plan("terminal_power"),
     # scenarios: time-major, last axis S (consecutive threads read consecutive scenarios)
-    *(
-        KernelArgument(f.name, f"const {f.c_type}*", lambda call, name=f.name: call.scenario_rows[name])
-        for f in FACTORS
-    ),
+    *(_scenario_parameter(f) for f in FACTORS),
     # model constants
     _constant("discount", lambda c: c.discount, "const double*"),
     _constant("fixed_cost_per_mw", lambda c: c.fixed_cost_per_mw, "const double*"),
     _constant("contract_revenue_per_gpu", lambda c: c.contract_revenue_per_gpu, "const double*"),
     _constant("contract_deadline", lambda c: c.contract_deadline, "const int*"),
     _constant("contract_penalty", lambda c: c.contract_penalty, "const double*"),
-    _financing("rate_q", "rate_quarterly", "const double*"),
-    _financing("floating", "floating", "const double*"),
-    _financing("opening_balance", "opening_balance", "const double*"),
-    # covenant tests, one row each (fleetopt.core.covenants.coefficient_table)
-    _constant("covenant_from", lambda c: c.covenant_from, "int"),
-    _constant("covenant_window", lambda c: c.covenant_window, "int"),
-    _constant("R", lambda c: len(c.covenants), "int"),
+    # covenant tests, one row each (fleetopt.core.covenants.coefficient_table; layout: KernelShape)
     _constant("covenant_coef", lambda c: coefficient_table(c.covenants)[0], "const double*"),
-    _constant("covenant_index", lambda c: coefficient_table(c.covenants)[1], "const int*"),
+    _constant("covenant_from", lambda c: c.covenant_from, "int"),
     _financing("opening_cash", "opening_cash", "double"),
     _financing("min_cash_floor", "min_cash", "double"),
+    _constant("default_below", lambda c: c.financing.min_cash - DEFAULT_TOLERANCE_USD, "double"),
     _financing("tax_rate", "tax_rate", "double"),
     KernelArgument("loss_carry_forward", "int", lambda call: int(call.fin.loss_carry_forward)),
     _financing("revolver_limit", "revolver_limit", "double"),
     _financing("revolver_rate_q", "revolver_rate_quarterly", "double"),
     # outputs: (P, S)
     *(
-        KernelArgument(f"out_{field}", "double*", lambda call, field=field: call.outputs[field])
+        KernelArgument(f"out_{field}", "double*", lambda call, field=field: call.outputs[field], "output")
         for field in RESULT_FIELDS
     ),
 )  # fmt: skip
@@ -141,61 +380,72 @@ class _CType(NamedTuple):
 
     on_xp: Callable[[Any, Any], Any]  # (value, xp) -> the argument CuPy (or NumPy) passes
     for_ctypes: Callable[[Any], Any]  # that argument -> what ctypes passes to the C build
+    ctype: Any  # the ctypes type of the C parameter (argtypes of the C build)
+
+
+def _array(dtype_name: str) -> Callable[[Any, Any], Any]:
+    return lambda v, xp: xp.ascontiguousarray(xp.asarray(v, dtype=getattr(xp, dtype_name)))
 
 
 _C_TYPES: dict[str, _CType] = {
-    "long long": _CType(lambda v, xp: np.int64(v), lambda v: ctypes.c_longlong(int(v))),
-    "int": _CType(lambda v, xp: np.int32(v), lambda v: ctypes.c_int(int(v))),
-    "double": _CType(lambda v, xp: np.float64(v), lambda v: ctypes.c_double(float(v))),
-    "const double*": _CType(lambda v, xp: _f64(v, xp), lambda v: ctypes.c_void_p(v.ctypes.data)),
-    "const int*": _CType(lambda v, xp: _i32(v, xp), lambda v: ctypes.c_void_p(v.ctypes.data)),
+    "long long": _CType(lambda v, xp: np.int64(v), lambda v: ctypes.c_longlong(int(v)), ctypes.c_longlong),
+    "int": _CType(lambda v, xp: np.int32(v), lambda v: ctypes.c_int(int(v)), ctypes.c_int),
+    "double": _CType(lambda v, xp: np.float64(v), lambda v: ctypes.c_double(float(v)), ctypes.c_double),
+    "const double*": _CType(_array("float64"), lambda v: ctypes.c_void_p(v.ctypes.data), ctypes.c_void_p),
+    "const int*": _CType(_array("int32"), lambda v: ctypes.c_void_p(v.ctypes.data), ctypes.c_void_p),
+    "const unsigned long long*": _CType(
+        _array("uint64"), lambda v: ctypes.c_void_p(v.ctypes.data), ctypes.c_void_p
+    ),
     # outputs: (P, S) float64 arrays the caller made
-    "double*": _CType(lambda v, xp: v, lambda v: ctypes.c_void_p(v.ctypes.data)),
+    "double*": _CType(lambda v, xp: v, lambda v: ctypes.c_void_p(v.ctypes.data), ctypes.c_void_p),
 }
 
+# numpy dtype of each pointer type (the fake-CuPy test and the C build check arguments against it)
+POINTER_DTYPES = {
+    "const double*": np.float64, "const int*": np.int32, "const unsigned long long*": np.uint64,
+    "double*": np.float64,
+}  # fmt: skip
 
-def c_prelude() -> str:
-    """The C parameter list of the kernel, generated from :data:`KERNEL_ARGUMENTS`:
-    ``FO_PARAMS`` (declarations) and ``FO_ARGS`` (names, to pass them on)."""
-    params = ", \\\n    ".join(f"{a.c_type} {a.name}" for a in KERNEL_ARGUMENTS)
+
+def _c_declaration(a: KernelArgument) -> str:
+    if a.c_type.endswith("*"):  # no aliasing between the arrays: the compiler may cache loads
+        return f"{a.c_type} FO_RESTRICT {a.name}"
+    return f"{a.c_type} {a.name}"
+
+
+def c_prelude(shape: KernelShape | None = None) -> str:
+    """The C parameter list of the kernel, generated from :data:`KERNEL_ARGUMENTS`: ``FO_PARAMS``
+    (declarations) and ``FO_ARGS`` (names, to pass them on), after the model's shape."""
+    params = ", \\\n    ".join(_c_declaration(a) for a in KERNEL_ARGUMENTS)
     names = ", \\\n    ".join(a.name for a in KERNEL_ARGUMENTS)
     return (
-        "// generated by fleetopt/evaluate/kernel.py from KERNEL_ARGUMENTS\n"
-        f"#define FO_PARAMS \\\n    {params}\n"
+        "// generated by fleetopt/evaluate/kernel.py from KernelShape and KERNEL_ARGUMENTS\n"
+        + (shape.prelude() if shape is not None else "")
+        + f"#define FO_PARAMS \\\n    {params}\n"
         f"#define FO_ARGS \\\n    {names}\n"
         '#line 1 "kernel.cu"\n'
     )
 
 
-def kernel_source() -> str:
-    """kernel.cu with its generated parameter list: the whole compilable source."""
-    return c_prelude() + (resources.files("fleetopt.evaluate") / "kernel.cu").read_text()
+def kernel_source(shape: KernelShape) -> str:
+    """kernel.cu with its generated sizes and parameter list: the whole compilable source."""
+    return c_prelude(shape) + (resources.files("fleetopt.evaluate") / "kernel.cu").read_text()
 
 
-def kernel_fits(plans: PlanBatch) -> str | None:
-    """Why the fused kernel cannot take these plans (its fixed-size state), or None."""
-    I, K, F = plans.drawn_mw.shape[1], plans.contract_gpus.shape[1], plans.draws.shape[1]
-    if I > MAX_SITES or K > MAX_CONTRACTS or F > MAX_FACILITIES:
-        return (
-            f"the fused kernel holds at most {MAX_SITES} sites, {MAX_CONTRACTS} contracts and "
-            f"{MAX_FACILITIES} facilities (this model: {I}, {K}, {F})"
-        )
-    return None
-
-
-def _f64(a, xp):
-    return xp.ascontiguousarray(xp.asarray(a, dtype=xp.float64))
-
-
-def _i32(a, xp):
-    return xp.ascontiguousarray(xp.asarray(a, dtype=xp.int32))
-
-
-def scenario_arguments(scen: ScenarioSet, xp: Any) -> dict[str, Any]:
-    """The kernel's scenario arrays by factor name, time-major ((..., T, S): a warp reads one
-    contiguous row), in each factor's C type."""
-    convert = {"double": _f64, "int": _i32}
-    return {f.name: convert[f.c_type](np.moveaxis(scen.factors[f.name], 0, -1), xp) for f in FACTORS}
+def scenario_arguments(scen: ScenarioSet, xp: Any, scenario_major: bool = False) -> dict[str, Any]:
+    """The kernel's scenario arrays by parameter name, in each parameter's C type: time-major
+    ((..., T, S): a warp reads one contiguous row; the GPU) or, with ``scenario_major``, as the
+    scenario set holds them ((S, ..., T): one pair's rows contiguous; the C build). Made on the
+    host, then copied to ``xp``."""
+    out = {}
+    for f in FACTORS:
+        if f.name in SCENARIO_FORMS:
+            name, c_type, form = SCENARIO_FORMS[f.name]
+            values = form(scen.factors[f.name])
+        else:
+            name, c_type, values = f.name, f"const {f.c_type}*", scen.factors[f.name]
+        out[name] = _C_TYPES[c_type].on_xp(values if scenario_major else np.moveaxis(values, 0, -1), xp)
+    return out
 
 
 def kernel_arguments(
@@ -205,12 +455,16 @@ def kernel_arguments(
     xp: Any,
     outputs: dict[str, Any],
     scenario_arrays: dict[str, Any] | None = None,
+    tables: dict[str, Any] | None = None,
+    scenario_major: bool = False,
 ) -> list:
-    """Every kernel argument in the order of :data:`KERNEL_ARGUMENTS`: contiguous float64/int32
-    arrays on ``xp``, typed scalars and the ``outputs`` (RESULT_FIELDS -> (P, S) arrays).
-    ``scenario_arrays``: :func:`scenario_arguments` of ``scen``, when the caller already made them."""
-    rows = scenario_arrays if scenario_arrays is not None else scenario_arguments(scen, xp)
-    call = KernelCall(consts, plans, scen.S, rows, outputs)
+    """Every kernel argument in the order of :data:`KERNEL_ARGUMENTS`: contiguous float64, int32
+    and uint64 arrays on ``xp``, typed scalars and the ``outputs`` (RESULT_FIELDS -> (P, S) arrays).
+    ``scenario_arrays``: :func:`scenario_arguments` of ``scen``, and ``tables``: the plans'
+    :func:`plan_tables` on ``xp``, when the caller already made them."""
+    rows = scenario_arrays if scenario_arrays is not None else scenario_arguments(scen, xp, scenario_major)
+    tables = tables if tables is not None else plan_tables(consts, plans)
+    call = KernelCall(consts, tables, plans.P, scen.S, rows, outputs)
     return [_C_TYPES[a.c_type].on_xp(a.value(call), xp) for a in KERNEL_ARGUMENTS]
 
 
@@ -225,66 +479,237 @@ def _results(outputs: dict[str, Any]) -> dict:
     return out
 
 
-_CUDA_KERNEL = None
-# The last scenario block uploaded to the GPU, with its device arrays: every chunk of plans of a
-# run is simulated on the same block, so it is copied once. Cleared when the block is freed.
-_ON_DEVICE: list = []
+# ---------------------------------------------------------------- on a GPU (CuPy)
+
+# kernels compiled for this process, by shape (CuPy also caches them on disk by source)
+_CUDA_KERNELS: dict[KernelShape, Any] = {}
+
+
+def cuda_kernel(shape: KernelShape, cp: Any) -> Any:
+    """The kernel compiled by NVRTC for ``shape`` (once per shape and process)."""
+    if shape not in _CUDA_KERNELS:
+        _CUDA_KERNELS[shape] = cp.RawKernel(kernel_source(shape), "fleetopt_evaluate", options=CUDA_OPTIONS)
+    return _CUDA_KERNELS[shape]
+
+
+def launch_grid(P: int, S: int) -> tuple[tuple[int, int], tuple[int]]:
+    """(grid, block) of a launch: PLANS_PER_THREAD plans per block column (grid x), scenario tiles
+    on grid y."""
+    tiles = max(1, min(65535, -(-S // THREADS_PER_BLOCK)))
+    return (-(-P // PLANS_PER_THREAD), tiles), (THREADS_PER_BLOCK,)
+
+
+class _Held:
+    """The device copy of one host object (a scenario block, a chunk of plans), made once while
+    the object lives and let go with it."""
+
+    def __init__(self) -> None:
+        self.entry: tuple | None = None
+
+    def __bool__(self) -> bool:  # whether a copy is held
+        return self.entry is not None
+
+    def get(self, key_object: Any, make: Callable[[], Any]) -> Any:
+        if self.entry is not None and self.entry[0]() is key_object:
+            return self.entry[1]
+
+        def forget(ref):
+            if self.entry is not None and self.entry[0] is ref:
+                self.entry = None
+
+        value = make()
+        self.entry = (weakref.ref(key_object, forget), value)
+        return value
+
+
+# The last scenario block and the last chunk of plans uploaded to the GPU, with their device
+# arrays: every chunk of plans of a run is simulated on the same block, and every scenario block
+# of a chunk on the same plans, so each is copied once.
+_ON_DEVICE = _Held()
+_PLANS_ON_DEVICE = _Held()
 
 
 def _device_scenarios(scen: ScenarioSet, xp: Any) -> dict[str, Any]:
     """:func:`scenario_arguments` of ``scen`` on ``xp``, made once while ``scen`` lives."""
-    if _ON_DEVICE and _ON_DEVICE[0][0]() is scen:
-        return _ON_DEVICE[0][1]
-
-    def forget(ref):
-        if _ON_DEVICE and _ON_DEVICE[0][0] is ref:
-            _ON_DEVICE.clear()
-
-    arrays = scenario_arguments(scen, xp)
-    _ON_DEVICE[:] = [(weakref.ref(scen, forget), arrays)]
-    return arrays
+    return _ON_DEVICE.get(scen, lambda: scenario_arguments(scen, xp))
 
 
-def simulate_cuda(consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet) -> dict:
-    """Run the fused kernel on the current CUDA device (CuPy)."""
-    import cupy as cp
+@dataclass
+class DevicePlans:
+    """A chunk's :func:`plan_tables` on the device, copied from pinned host memory on ``stream``:
+    a kernel that reads them first waits for ``event`` (recorded after the last copy)."""
 
-    global _CUDA_KERNEL
-    if _CUDA_KERNEL is None:
-        _CUDA_KERNEL = cp.RawKernel(kernel_source(), "fleetopt_evaluate", options=("--std=c++14",))
+    tables: dict[str, Any]
+    event: Any
+    pinned: list  # the host staging buffers, kept alive until the copies are done
+
+
+def upload_tables(tables: dict[str, np.ndarray], cp: Any, stream: Any = None) -> DevicePlans:
+    """``tables`` on the device: staged through pinned host memory and copied asynchronously on
+    ``stream`` (default: the current stream), so the copy overlaps kernels on other streams."""
+    out, pinned_buffers = {}, []
+    for name, array in tables.items():
+        host = np.ascontiguousarray(array)
+        if host.nbytes == 0:
+            out[name] = cp.asarray(host)
+            continue
+        pinned_memory = cp.cuda.alloc_pinned_memory(host.nbytes)
+        pinned = np.frombuffer(pinned_memory, host.dtype, host.size).reshape(host.shape)
+        pinned[...] = host
+        device = cp.empty(host.shape, dtype=host.dtype)
+        device.set(pinned, stream=stream)
+        out[name] = device
+        pinned_buffers.append(pinned_memory)
+    event = cp.cuda.Event()
+    event.record(stream)
+    return DevicePlans(out, event, pinned_buffers)
+
+
+def stage_plans(consts: SimulationConstants, plans: PlanBatch, cp: Any, stream: Any = None) -> DevicePlans:
+    """:func:`plan_tables` of ``plans``, made on the host and copied to the device on ``stream``."""
+    return upload_tables(plan_tables(consts, plans), cp, stream)
+
+
+def device_plans(consts: SimulationConstants, plans: PlanBatch, cp: Any) -> DevicePlans:
+    """:func:`stage_plans` of ``plans`` on the current stream, once while ``plans`` lives."""
+    return _PLANS_ON_DEVICE.get(plans, lambda: stage_plans(consts, plans, cp))
+
+
+def simulate_cuda(
+    consts: SimulationConstants,
+    plans: PlanBatch,
+    scen: ScenarioSet,
+    cp: Any = None,
+    tables: dict | None = None,
+) -> dict:
+    """Run the fused kernel on the current CUDA device (CuPy, or ``cp``). ``tables``: the plans'
+    tables already on the device (:func:`device_plans`, :func:`upload_tables`)."""
+    if cp is None:
+        import cupy as cp
+    shape = KernelShape.of(consts, plans)
+    kernel = cuda_kernel(shape, cp)
     outputs = _outputs(plans.P, scen.S, cp)
-    n_pairs = plans.P * scen.S
-    blocks = min(65535 * 8, (n_pairs + THREADS_PER_BLOCK - 1) // THREADS_PER_BLOCK)
-    args = kernel_arguments(consts, plans, scen, cp, outputs, _device_scenarios(scen, cp))
-    _CUDA_KERNEL((blocks,), (THREADS_PER_BLOCK,), tuple(args))
+    if plans.P == 0 or scen.S == 0:
+        return _results(outputs)
+    staged = tables if tables is not None else device_plans(consts, plans, cp)
+    if isinstance(staged, DevicePlans):  # the kernel waits for their copy (perhaps on another stream)
+        cp.cuda.get_current_stream().wait_event(staged.event)
+        staged = staged.tables
+    args = kernel_arguments(consts, plans, scen, cp, outputs, _device_scenarios(scen, cp), staged)
+    grid, block = launch_grid(plans.P, scen.S)
+    kernel(grid, block, tuple(args))
     return _results(outputs)
 
 
-# ---------------------------------------------------------------- the same source on the CPU (tests)
+# ---------------------------------------------------------------- the same source on the CPU
+
+
+def _compiles(compiler: str, flags: list[str], folder: Path, openmp: bool = True) -> bool:
+    """Whether ``compiler`` builds a shared library with ``flags`` (and OpenMP, with ``openmp``)."""
+    src = folder / "probe.c"
+    body = "#include <omp.h>\nint probe(void) { return omp_get_max_threads(); }\n"
+    src.write_text(body if openmp else "int probe(void) { return 1; }\n")
+    result = subprocess.run(
+        [compiler, *flags, "-shared", "-fPIC", "-o", str(folder / "probe.so"), str(src)], capture_output=True
+    )
+    return result.returncode == 0
+
+
+# C build flags: optimised, no contraction of multiply-adds (the same rounding as NumPy and the
+# GPU build), no errno or traps from floating point (lets the compiler compute both sides of a
+# select instead of branching; neither changes a result)
+C_FLAGS = ["-O3", "-std=c99", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math"]
 
 
 class CpuKernel:
-    """kernel.cu compiled as C with the system compiler and called through ctypes.
+    """kernel.cu compiled as C with the system compiler (one shared library per model shape, with
+    OpenMP over pairs where the compiler has it) and called through ctypes.
 
-    Lets machines without a GPU check the kernel's arithmetic against the NumPy simulation.
+    The CPU backend ``cpu-kernel``; also lets machines without a GPU check the kernel's arithmetic
+    against the NumPy simulation. ``threads``: OpenMP threads (default: every usable core).
     """
 
-    def __init__(self, compiler: str = "cc"):
+    def __init__(self, compiler: str | None = None, threads: int | None = None, openmp: bool = True):
+        self.compiler = compiler or c_compiler()
+        if self.compiler is None:
+            raise RuntimeError(
+                "no C compiler (cc, gcc or clang) on PATH: the C build of the kernel needs one"
+            )
         self._dir = tempfile.TemporaryDirectory(prefix="fleetopt-kernel-")
-        src = Path(self._dir.name) / "kernel.c"
-        lib = Path(self._dir.name) / "kernel.so"
-        src.write_text(kernel_source())
-        subprocess.run(
-            [compiler, "-O2", "-std=c99", "-shared", "-fPIC", "-o", str(lib), str(src), "-lm"],
-            check=True,
-            capture_output=True,
-        )
-        self._lib = ctypes.CDLL(str(lib))
-        self._lib.fleetopt_evaluate.restype = None
+        folder = Path(self._dir.name)
+        flags = list(C_FLAGS)
+        # this machine's instruction set (the library is built here, for here): no effect on rounding
+        if _compiles(self.compiler, [*flags, "-march=native"], folder, openmp=False):
+            flags.append("-march=native")
+        self.openmp = openmp and _compiles(self.compiler, [*flags, "-fopenmp"], folder)
+        self.flags = [*flags, "-fopenmp"] if self.openmp else flags
+        self.threads = threads
+        self._libraries: dict[KernelShape, Any] = {}
+        self._lock = threading.Lock()
 
-    def simulate(self, consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet) -> dict:
+    def library(self, shape: KernelShape) -> Any:
+        """The shared library for ``shape``, compiled on first use."""
+        with self._lock:
+            if shape not in self._libraries:
+                source = kernel_source(shape)
+                tag = hashlib.sha256(source.encode()).hexdigest()[:16]
+                src = Path(self._dir.name) / f"kernel-{tag}.c"
+                lib = src.with_suffix(".so")
+                src.write_text(source)
+                result = subprocess.run(
+                    [self.compiler, *self.flags, "-shared", "-fPIC", "-o", str(lib), str(src), "-lm"],
+                    capture_output=True,
+                    text=True,
+                )
+                if result.returncode != 0:
+                    raise RuntimeError(f"the C build of kernel.cu failed:\n{result.stderr[-4000:]}")
+                handle = ctypes.CDLL(str(lib))
+                handle.fleetopt_evaluate.restype = None
+                handle.fleetopt_evaluate.argtypes = [_C_TYPES[a.c_type].ctype for a in KERNEL_ARGUMENTS]
+                handle.fleetopt_threads.restype = ctypes.c_int
+                handle.fleetopt_threads.argtypes = [ctypes.c_int]
+                self._libraries[shape] = handle
+            return self._libraries[shape]
+
+    def simulate(
+        self, consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet, tables: dict | None = None
+    ) -> dict:
+        lib = self.library(KernelShape.of(consts, plans, scenario_major=True))
         outputs = _outputs(plans.P, scen.S, np)
-        args = kernel_arguments(consts, plans, scen, np, outputs)  # they must outlive the call
+        args = kernel_arguments(
+            consts, plans, scen, np, outputs, tables=tables, scenario_major=True
+        )  # they must outlive the call
+        check_arguments(args)
         as_ctypes = [_C_TYPES[a.c_type].for_ctypes(v) for a, v in zip(KERNEL_ARGUMENTS, args, strict=True)]
-        self._lib.fleetopt_evaluate(*as_ctypes)
+        with self._lock:  # the thread count is process-wide in OpenMP
+            lib.fleetopt_threads(self.threads or 0)
+            lib.fleetopt_evaluate(*as_ctypes)
         return _results(outputs)
+
+
+_CPU_KERNELS: dict[int | None, CpuKernel] = {}
+
+
+def cpu_kernel(threads: int | None = None) -> CpuKernel:
+    """The process's C build of the kernel for ``threads`` OpenMP threads (built once)."""
+    if threads not in _CPU_KERNELS:
+        _CPU_KERNELS[threads] = CpuKernel(threads=threads)
+    return _CPU_KERNELS[threads]
+
+
+def check_arguments(args: list) -> None:
+    """Each argument has its declared C type: scalars of the declared width, contiguous arrays of
+    the declared dtype (a wrong one would be read as garbage by the C build or on the GPU)."""
+    scalars = {"long long": np.int64, "int": np.int32, "double": np.float64}
+    if len(args) != len(KERNEL_ARGUMENTS):
+        raise TypeError(f"the kernel takes {len(KERNEL_ARGUMENTS)} arguments, got {len(args)}")
+    for declared, value in zip(KERNEL_ARGUMENTS, args, strict=True):
+        if declared.c_type in scalars:
+            if type(value) is not scalars[declared.c_type]:
+                raise TypeError(f"{declared.name}: {declared.c_type} expected, got {type(value).__name__}")
+            continue
+        dtype = getattr(value, "dtype", None)
+        if dtype != POINTER_DTYPES[declared.c_type] or not value.flags.c_contiguous:
+            raise TypeError(
+                f"{declared.name}: contiguous {POINTER_DTYPES[declared.c_type].__name__} expected"
+            )

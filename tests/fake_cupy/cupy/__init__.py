@@ -1,0 +1,234 @@
+"""A stand-in for CuPy on machines without a GPU: device arrays are NumPy arrays of a subclass,
+and ``RawKernel`` compiles the CUDA source it is given as C (the same source, FO_GPU 0) and runs
+it through ctypes, after checking the launch as a GPU would need it: the compile options, the grid
+and block against fleetopt's launch geometry, and every argument against the kernel's C signature
+(count, scalar widths, dtypes, contiguity, and that arrays are device arrays, not host NumPy ones).
+
+It lets the CuPy path's Python code (uploads, streams, pinned memory, the kernel call, metrics on
+the device) run in CI, so API misuse shows without a GPU. ``FAKE_CUPY_BROKEN=1`` in the
+environment makes it fail as a CuPy without a usable device does. Used by tests/test_fake_cupy.py
+and by the rehearsal of benchmarks/gpu_check.sh (PYTHONPATH=tests/fake_cupy).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as _np
+
+__version__ = "0.0-fake"
+float64, float32, int32, int64, uint64, bool_ = (
+    _np.float64,
+    _np.float32,
+    _np.int32,
+    _np.int64,
+    _np.uint64,
+    _np.bool_,
+)
+LAUNCHES: list = []  # (grid, block, options) of every kernel launch, for tests
+
+
+class ndarray(_np.ndarray):
+    """A device array: a NumPy array that says it lives on the device."""
+
+    def get(self, stream=None):
+        return _np.array(self, copy=True).view(_np.ndarray)
+
+    def set(self, array, stream=None):
+        if isinstance(array, ndarray):
+            raise TypeError("ndarray.set takes a host (NumPy) array")
+        self[...] = array
+
+
+def _device(x):
+    return x.view(ndarray) if isinstance(x, _np.ndarray) else x
+
+
+def asarray(a, dtype=None):
+    return _device(_np.array(_np.asarray(a, dtype=dtype), copy=True))
+
+
+def ascontiguousarray(a, dtype=None):
+    return _device(_np.ascontiguousarray(a, dtype=dtype))
+
+
+def _wrap(name):
+    function = getattr(_np, name)
+
+    def wrapped(*args, **kwargs):
+        return _device(function(*args, **kwargs))
+
+    wrapped.__name__ = name
+    return wrapped
+
+
+for _name in (
+    "empty",
+    "zeros",
+    "ones",
+    "full",
+    "arange",
+    "sort",
+    "partition",
+    "minimum",
+    "maximum",
+    "where",
+    "clip",
+    "sqrt",
+    "exp",
+    "log",
+    "cos",
+    "concatenate",
+    "moveaxis",
+    "broadcast_to",
+    "isin",
+    "inf",
+):
+    globals()[_name] = _wrap(_name) if callable(getattr(_np, _name)) else getattr(_np, _name)
+inf = _np.inf
+
+
+def _broken() -> bool:
+    return os.environ.get("FAKE_CUPY_BROKEN") == "1"
+
+
+class CUDARuntimeError(RuntimeError):
+    pass
+
+
+class _Pool:
+    def free_bytes(self):
+        return 1 << 20
+
+    def used_bytes(self):
+        return 0
+
+    def total_bytes(self):
+        return 1 << 20
+
+
+_POOL = _Pool()
+
+
+def get_default_memory_pool():
+    return _POOL
+
+
+class _Runtime:
+    @staticmethod
+    def getDeviceCount():
+        if _broken():
+            raise CUDARuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected (fake)")
+        return 1
+
+    @staticmethod
+    def getDeviceProperties(device_id):
+        return {"name": b"Fake GPU (the C build of the kernel)", "totalGlobalMem": 8 << 30}
+
+    @staticmethod
+    def memGetInfo():
+        return 4 << 30, 8 << 30
+
+
+class _Stream:
+    def __init__(self, non_blocking=False):
+        self.non_blocking = non_blocking
+
+    def synchronize(self):
+        pass
+
+    def record(self, event=None):
+        return event or _Event()
+
+    def wait_event(self, event):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_Stream.null = _Stream()
+
+
+class _Event:
+    def record(self, stream=None):
+        self.stream = stream
+
+    def synchronize(self):
+        pass
+
+
+class _Device:
+    def __init__(self, device_id=0):
+        self.id = device_id
+
+
+class _PinnedMemory(bytearray):
+    pass
+
+
+class _Cuda:
+    runtime = _Runtime
+    Stream = _Stream
+    Event = _Event
+    Device = _Device
+
+    @staticmethod
+    def alloc_pinned_memory(nbytes):
+        return _PinnedMemory(nbytes)
+
+    @staticmethod
+    def get_current_stream():
+        return _Stream.null
+
+
+cuda = _Cuda()
+
+
+class RawKernel:
+    """The kernel compiled as C; a call checks the launch, then runs every pair on the CPU."""
+
+    def __init__(self, code, name, options=()):
+        from fleetopt.evaluate.kernel import _C_TYPES, KERNEL_ARGUMENTS
+
+        if "--fmad=false" not in options:
+            raise ValueError("fleetopt's kernel must be compiled without multiply-add contraction")
+        self.options, self.name = tuple(options), name
+        self._dir = tempfile.TemporaryDirectory(prefix="fake-cupy-")
+        src, lib = Path(self._dir.name) / "kernel.c", Path(self._dir.name) / "kernel.so"
+        src.write_text(code)
+        flags = ["-O2", "-std=c99", "-ffp-contract=off", "-shared", "-fPIC"]
+        subprocess.run(["cc", *flags, "-o", str(lib), str(src), "-lm"], check=True, capture_output=True)
+        self._lib = ctypes.CDLL(str(lib))
+        function = getattr(self._lib, name)
+        function.restype = None
+        function.argtypes = [_C_TYPES[a.c_type].ctype for a in KERNEL_ARGUMENTS]
+        self._function = function
+
+    def __call__(self, grid, block, args, **kwargs):
+        from fleetopt.evaluate.kernel import _C_TYPES, KERNEL_ARGUMENTS, check_arguments, launch_grid
+
+        if not isinstance(args, tuple):
+            raise TypeError("RawKernel arguments are passed as a tuple")
+        check_arguments(list(args))
+        for declared, value in zip(KERNEL_ARGUMENTS, args, strict=True):
+            if declared.c_type.endswith("*") and not isinstance(value, ndarray):
+                raise TypeError(
+                    f"{declared.name}: a host array was passed to the kernel (copy it to the device)"
+                )
+        values = dict(zip((a.name for a in KERNEL_ARGUMENTS), args, strict=True))
+        expected = launch_grid(int(values["P"]), int(values["S"]))
+        if (tuple(grid), tuple(block)) != expected:
+            raise ValueError(f"launch {grid} x {block}, expected {expected}")
+        if grid[1] > 65535 or block[0] > 1024:
+            raise ValueError(f"grid {grid} or block {block} beyond CUDA's limits")
+        LAUNCHES.append((tuple(grid), tuple(block), self.options))
+        as_ctypes = [_C_TYPES[a.c_type].for_ctypes(v) for a, v in zip(KERNEL_ARGUMENTS, args, strict=True)]
+        self._function(*as_ctypes)

@@ -1,0 +1,122 @@
+"""The CuPy path's Python code against a stand-in CuPy (tests/fake_cupy): no GPU needed.
+
+The stand-in runs the kernel's C build behind CuPy's API and checks each launch (options, grid,
+block, every argument against the C signature, device arrays only), so a misuse of CuPy in
+kernel.py, backend.py or engine.py fails here rather than on the first GPU. The results must be
+NumPy's (the same source, compiled as C).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from evaluate_builders import ALL_RISK, MODELS, batch, plan_variants, rel_err, solved, with_risk
+from milp_builders import data_of
+
+from fleetopt.evaluate import evaluate, generate_scenarios, kernel, resolve_backend
+from fleetopt.evaluate.backend import BackendError, c_compiler
+from fleetopt.evaluate.simulate import SimulationConstants
+
+pytestmark = pytest.mark.skipif(
+    c_compiler() is None, reason="no C compiler: the stand-in CuPy runs the C build"
+)
+
+FAKE = Path(__file__).resolve().parent / "fake_cupy"
+
+
+@pytest.fixture
+def fake_cupy(monkeypatch):
+    monkeypatch.syspath_prepend(str(FAKE))
+    monkeypatch.delitem(sys.modules, "cupy", raising=False)
+    module = importlib.import_module("cupy")
+    assert module.__version__ == "0.0-fake"
+    module.LAUNCHES.clear()
+    monkeypatch.setattr(kernel, "_CUDA_KERNELS", {})
+    monkeypatch.setattr(kernel, "_ON_DEVICE", kernel._Held())
+    monkeypatch.setattr(kernel, "_PLANS_ON_DEVICE", kernel._Held())
+    yield module
+    sys.modules.pop("cupy", None)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    data = data_of(with_risk(MODELS["two_sites"](), **ALL_RISK))
+    plans, labels = plan_variants(data, solved("two_sites").plan)
+    return data, batch(data, plans, labels)
+
+
+def test_the_cupy_backend_runs_the_kernel_and_matches_numpy(fake_cupy, setup):
+    data, plans = setup
+    be = resolve_backend("auto")
+    assert be.name == "cupy" and be.device.startswith("Fake GPU") and "CuPy found" in be.note
+    got = evaluate(data, plans, 300, seed=3, backend=be, keep_matrix=True)
+    want = evaluate(data, plans, 300, seed=3, backend="numpy", keep_matrix=True)
+    assert got.kernel and got.backend == "cupy"
+    assert rel_err(got.npv_matrix, want.npv_matrix) <= 1e-12
+    for column in want.metrics.columns[1:]:
+        assert rel_err(got.metrics[column].to_numpy(), want.metrics[column].to_numpy()) <= 1e-12, column
+    grid, block, options = fake_cupy.LAUNCHES[0]
+    assert (grid, block) == kernel.launch_grid(plans.P, 300) and "--fmad=false" in options
+    assert grid == (-(-plans.P // kernel.PLANS_PER_THREAD), 3)
+
+
+def test_chunks_upload_each_plan_chunk_once_and_give_the_same_results(fake_cupy, setup, monkeypatch):
+    data, plans = setup
+    streams = []
+    real = kernel.upload_tables
+    monkeypatch.setattr(
+        kernel, "upload_tables", lambda t, cp, stream=None: streams.append(stream) or real(t, cp, stream)
+    )
+    whole = evaluate(data, plans, 200, seed=8, backend="cupy", keep_matrix=True)
+    part = evaluate(
+        data, plans, 200, seed=8, backend="cupy", plan_chunk=2, scenario_chunk=64, keep_matrix=True
+    )
+    np.testing.assert_array_equal(part.npv_matrix, whole.npv_matrix)
+    # one upload per chunk of plans (1 chunk, then 3 chunks x 4 scenario blocks), not one per block;
+    # the second and third chunks are copied on an upload stream while the one before runs
+    assert len(streams) == 1 + 3
+    assert streams[:2] == [None, None] and streams[2] is not None and streams[2] is streams[3]
+    assert streams[2].non_blocking
+
+
+def test_the_memory_budget_counts_cupys_pool(fake_cupy):
+    be = resolve_backend("cupy")
+    free, _ = fake_cupy.cuda.runtime.memGetInfo()
+    assert be.free_memory_bytes() == free + fake_cupy.get_default_memory_pool().free_bytes()
+
+
+def test_a_cupy_that_cannot_use_the_device_is_reported(fake_cupy, monkeypatch):
+    monkeypatch.setenv("FAKE_CUPY_BROKEN", "1")
+    be = resolve_backend("auto")
+    assert be.name == "numpy"
+    assert "CuPy is installed but cannot use a CUDA device" in be.note and "cudaErrorNoDevice" in be.note
+    assert "cudaErrorNoDevice" in be.device  # what `fleetopt evaluate` prints
+    with pytest.raises(BackendError, match="cudaErrorNoDevice"):
+        resolve_backend("cupy")
+
+
+def test_the_stand_in_refuses_what_a_gpu_would(fake_cupy, setup):
+    # a host array, a wrong dtype or a wrong grid: each would fail or read garbage on a GPU
+    data, plans = setup
+    consts = SimulationConstants.from_data(data)
+    scen = generate_scenarios(data, 1, 0, 8)
+    shape = kernel.KernelShape.of(consts, plans)
+    compiled = kernel.cuda_kernel(shape, fake_cupy)
+    outputs = kernel._outputs(plans.P, scen.S, fake_cupy)
+    args = kernel.kernel_arguments(consts, plans, scen, fake_cupy, outputs)
+    grid, block = kernel.launch_grid(plans.P, scen.S)
+    compiled(grid, block, tuple(args))
+    host = list(args)
+    host[2] = np.asarray(host[2].get())
+    with pytest.raises(TypeError, match="host array"):
+        compiled(grid, block, tuple(host))
+    with pytest.raises(ValueError, match="expected"):
+        compiled((plans.P * 3, 1), block, tuple(args))
+    wrong = list(args)
+    wrong[2] = wrong[2].astype(np.float32)
+    with pytest.raises(TypeError, match="plan_quarter"):
+        compiled(grid, block, tuple(wrong))
