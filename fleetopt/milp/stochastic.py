@@ -30,8 +30,13 @@ from fleetopt.milp.units import MUSD
 
 # decisions dated by their last index; those before quarter Q are first stage (non-anticipative)
 DATED_FIRST_STAGE = ("buy", "buy_training", "build", "redeploy", "retire_tr", "retire_in", "draw", "prepay")
-# each USD of emergency equity costs its amount plus this much NPV (dilution at a distressed price)
-EMERGENCY_EQUITY_COST = 1.0
+# each USD of emergency equity costs its amount plus this much NPV (dilution at a distressed price):
+# above the value of a USD of cash to any plan, so that equity only ever cures a shortfall
+EMERGENCY_EQUITY_COST = 10.0
+# the revolver cures a shortfall first: besides its interest, each USD drawn costs this much NPV per
+# quarter outstanding (the evaluator draws it only below the minimum cash; the penalty keeps the
+# MILP from using it as cheap financing)
+REVOLVER_PENALTY_PER_QUARTER = 0.1
 # penalty per unit of a physical slack, MUSD: a MW-quarter drawn beyond what is online, a GPU-quarter
 # of a contract delivered short after its deadline (both far above what they could earn)
 PHYSICAL_PENALTY = {"MW": 10.0, "GPUs": 0.05, "H100-eq GPUs": 0.05}
@@ -166,8 +171,9 @@ def scenario_model(
             continue
         unit = SLACKS[idx[0]].unit
         penalties.append(PHYSICAL_PENALTY.get(unit, 1.0 + equity_cost) * m.slack[idx])
+    revolver = REVOLVER_PENALTY_PER_QUARTER * sum(df[t] * m.revolver_balance[t] for t in range(T))
     m.penalty = pyo.Expression(
-        expr=equity_cost * sum(df[t] * m.rescue_equity[t] for t in range(T)) + sum(penalties)
+        expr=equity_cost * sum(df[t] * m.rescue_equity[t] for t in range(T)) + revolver + sum(penalties)
     )
     m.scenario_value = pyo.Expression(expr=m.owner_npv - m.penalty)
     return m
