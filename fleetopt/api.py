@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fleetopt import __version__
 from fleetopt.core.data import load
+from fleetopt.core.economics import plan_statements
 from fleetopt.core.results import headline, plan_frame
 from fleetopt.evaluate.jobfolder import (
     EvaluationJob,
@@ -27,6 +28,8 @@ from fleetopt.report import write_report
 from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.runs.registry import Registry
 from fleetopt.schema.loading import LoadedModel
+from fleetopt.stochastic.run import StochasticResult, check_settings
+from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
 from fleetopt.sweep.run import SweepResult, resume_sweep, sweep, write_sweep_run
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "NoPlanFound",
     "RunFolder",
     "SolveResult",
+    "StochasticResult",
     "SweepResult",
     "evaluate",
     "evaluation_summary",
@@ -46,9 +50,11 @@ __all__ = [
     "resume_evaluation",
     "resume_sweep",
     "solve",
+    "solve_stochastic",
     "sweep",
     "write_evaluate_run",
     "write_solve_run",
+    "write_stochastic_run",
     "write_sweep_run",
 ]
 
@@ -105,6 +111,76 @@ def write_solve_run(
     if register:
         register_run("solve", loaded, path, solve_summary(result, loaded))
     return path
+
+
+# ---------------------------------------------------------------- two-stage stochastic solve
+
+
+def solve_stochastic(
+    model: str | Path | LoadedModel | None = None,
+    scenarios: int = 5,
+    *,
+    first_stage_quarters: int = 4,
+    risk_weight: float = 0.0,
+    cvar_alpha: float = 0.05,
+    scenario_seed: int = 0,
+    screen: int = 200,
+    out_of_sample: int = 1000,
+    time_limit: float | None = None,
+    mip_gap: float = 0.01,
+    threads: int | None = None,
+    backend: str = "auto",
+) -> StochasticResult:
+    """The two-stage stochastic plan (docs/formulation.md §7b): ``scenarios`` representatives of
+    ``screen`` scenarios of ``scenario_seed``, first stage before quarter ``first_stage_quarters``,
+    objective (1 - risk_weight) E[NPV] + risk_weight CVaR_cvar_alpha(NPV), the measures (RP, EV, EEV,
+    WS, VSS, EVPI) and ``out_of_sample`` fresh scenarios (seed ``scenario_seed + 1``; 0: none).
+    Bad settings raise :class:`~fleetopt.errors.InputError`."""
+    _loaded, data = load(model)
+    check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha)
+    return _solve_stochastic_data(
+        data, scenarios, quarters=first_stage_quarters, risk_weight=risk_weight, alpha=cvar_alpha,
+        seed=scenario_seed, screen=screen, oos_scenarios=out_of_sample, mip_gap=mip_gap,
+        time_limit=time_limit, threads=threads, backend=backend,
+    )  # fmt: skip
+
+
+def stochastic_summary(result: StochasticResult, loaded: LoadedModel) -> dict:
+    """The content of summary.json for a stochastic solve run."""
+    return {
+        "fleetopt_version": __version__,
+        "kind": "stochastic",
+        "model_name": loaded.model.name,
+        "model_source": loaded.source,
+        "model_hash": loaded.content_hash,
+        **result.summary(),
+        "plan": headline(result.data, result.plan, plan_statements(result.data, result.plan)),
+    }
+
+
+def write_stochastic_run(
+    result: StochasticResult, loaded: LoadedModel, out: str | Path | None = None
+) -> Path:
+    """Write summary.json (the measures), plan.npz (the completed stochastic plan and the forecast
+    optimum, so `fleetopt compare FOLDER` compares them), plan.csv and statements.csv of the
+    stochastic plan, and model.yaml into a run folder."""
+    folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
+    statements = plan_statements(result.data, result.plan)
+    files = {
+        RunFolder.SUMMARY: json_text(stochastic_summary(result, loaded)),
+        RunFolder.PLAN_CSV: plan_frame(result.data, result.plan).to_csv(index=False),
+        RunFolder.STATEMENTS: statements.frame(result.data.quarter_labels).to_csv(
+            index=False, float_format="%.6f"
+        ),
+        RunFolder.PLAN: plans_npz_bytes(
+            [result.plan, result.forecast_plan],
+            ["stochastic", "forecast"],
+            loaded.model.name,
+            loaded.content_hash,
+        ),
+        RunFolder.MODEL: loaded.text,
+    }
+    return folder.write(files)
 
 
 # ---------------------------------------------------------------- evaluation

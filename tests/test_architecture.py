@@ -24,7 +24,7 @@ LAYERS = [
     ("fleetopt.runs.registry",),
     ("fleetopt.milp",),
     ("fleetopt.evaluate",),
-    ("fleetopt.sweep", "fleetopt.compare"),
+    ("fleetopt.sweep", "fleetopt.compare", "fleetopt.stochastic"),
     ("fleetopt.report",),
     ("fleetopt.api",),
     ("fleetopt.cli", "fleetopt.__main__"),

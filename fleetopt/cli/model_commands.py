@@ -26,7 +26,7 @@ from fleetopt.cli.common import (
     registry_checked,
     write_output,
 )
-from fleetopt.cli.render import model_summary_table, solve_summary_tables
+from fleetopt.cli.render import model_summary_table, solve_summary_tables, stochastic_summary_table
 from fleetopt.errors import InputError
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema import PlanningModel
@@ -67,11 +67,34 @@ def solve(
         typer.Option(help="npv: maximise equity NPV. cost: minimise the present cost of serving demand."),
     ] = Objective.npv,
     report: ReportFlag = False,
+    stochastic: Annotated[
+        int | None,
+        typer.Option(help="Two-stage stochastic solve over N scenarios reduced from the evaluator's (§7b)."),
+    ] = None,
+    first_stage_quarters: Annotated[
+        int,
+        typer.Option(help="With --stochastic: decisions before this quarter are shared by all scenarios."),
+    ] = 4,
+    risk_weight: Annotated[
+        float, typer.Option(help="With --stochastic: L in (1 - L) E[NPV] + L CVaR(NPV), in [0, 1].")
+    ] = 0.0,
+    cvar_alpha: Annotated[
+        float, typer.Option(help="With --stochastic: the CVaR tail share, in (0, 1).")
+    ] = 0.05,
+    scenario_seed: Annotated[int, typer.Option(help="With --stochastic: seed of the scenarios reduced.")] = 0,
 ) -> None:
     """Solve the fleet MILP and write the plan, statements and summary to a run folder."""
     loaded = load_model(model)
     threads = capped_threads(threads)
     registry_checked()
+    if stochastic is not None:
+        if objective != Objective.npv:
+            raise InputError("--stochastic maximises NPV: leave --objective at npv")
+        _solve_stochastic(
+            loaded, out, stochastic, first_stage_quarters, risk_weight, cvar_alpha, scenario_seed,
+            time_limit, mip_gap, threads, report,
+        )  # fmt: skip
+        return
     # claimed before the solve: a concurrent run can never take the folder a finished solve needs
     with RunFolder.claim(out, loaded.model.name).released_on_failure() as folder:
         console.print(f"solving [bold]{loaded.model.name}[/bold] ({objective.value}) ...")
@@ -84,5 +107,28 @@ def solve(
     run_id = register("solve", loaded, path, api.solve_summary(result, loaded))
     console.print(
         f"wrote [bold]{path}[/bold] (summary.json, plan.csv, plan.npz, statements.csv): run {run_id}"
+    )
+    finish_report(path, report)
+
+
+def _solve_stochastic(
+    loaded, out, n, quarters, risk_weight, alpha, seed, time_limit, mip_gap, threads, report
+):
+    """`fleetopt solve --stochastic N`: the two-stage solve, its measures and its run folder."""
+    _, data = api.load(loaded)
+    api.check_settings(data, n, quarters, risk_weight, alpha)  # exit 2 before a folder is claimed
+    with RunFolder.claim(out, loaded.model.name).released_on_failure() as folder:
+        console.print(f"solving [bold]{loaded.model.name}[/bold] over {n} scenarios (two-stage) ...")
+        result = api.solve_stochastic(
+            loaded, n, first_stage_quarters=quarters, risk_weight=risk_weight, cvar_alpha=alpha,
+            scenario_seed=seed, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+        )  # fmt: skip
+        summary = api.stochastic_summary(result, loaded)
+        console.print(stochastic_summary_table(summary))
+        path = api.write_stochastic_run(result, loaded, folder.path)
+    figures = {k: v for k, v in summary.items() if k.endswith("_usd")}
+    run_id = api.register_run("stochastic", loaded, path, figures)
+    console.print(
+        f"wrote [bold]{path}[/bold] (summary.json, plan.npz with the forecast optimum): run {run_id}"
     )
     finish_report(path, report)

@@ -316,3 +316,47 @@ def run_detail(record) -> Table:
             value = f"{value:.2%}"
         table.add_row(key, Text(str(value)))
     return table
+
+
+def stochastic_summary_table(summary: dict) -> Table:
+    """The measures of a two-stage stochastic solve (summary.json of the run) and the out-of-sample
+    comparison of its plan with the forecast optimum."""
+
+    def usd(value) -> str:
+        return "-" if value is None else format_usd(value)
+
+    s = summary["settings"]
+    table = Table(show_header=False, title="stochastic solve")
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row(
+        "settings",
+        f"{s['scenarios']} scenarios of {s['screened']} (seed {s['scenario_seed']}), first stage before "
+        f"quarter {s['first_stage_quarters']}, risk weight {s['risk_weight']}, CVaR alpha {s['cvar_alpha']}",
+    )
+    table.add_row("status / gap", f"{summary['status']} / {_pct(summary['gap'])}")
+    for key, label in (
+        ("rp_usd", "RP (stochastic solution)"),
+        ("ev_usd", "EV (forecast optimum)"),
+        ("eev_usd", "EEV (forecast first stage in the scenarios)"),
+        ("ws_usd", "WS (wait-and-see)"),
+        ("vss_usd", "VSS = RP - EEV"),
+        ("evpi_usd", "EVPI = WS - RP"),
+        ("expected_npv_usd", "expected NPV"),
+        ("cvar_npv_usd", f"CVaR{s['cvar_alpha']:g} of NPV"),
+    ):
+        table.add_row(label, usd(summary.get(key)))
+    table.add_row(
+        "rescued scenarios (defaults)",
+        f"{summary['rescued_scenarios']} ({summary['rescued_probability']:.1%} probability)",
+    )
+    t = summary["timings"]
+    table.add_row("build / solve time", f"{t['build_seconds']:.1f} s / {t['solve_seconds']:.1f} s")
+    oos = summary.get("out_of_sample") or {}
+    for label, m in oos.get("metrics", {}).items():
+        table.add_row(
+            f"out of sample: {label}",
+            f"mean {format_usd(m['npv_mean_usd'])}, CVaR5 {format_usd(m['npv_cvar5_usd'])}, "
+            f"P(default) {m['default_probability']:.1%} ({oos['scenarios']} scenarios, seed {oos['seed']})",
+        )
+    return table

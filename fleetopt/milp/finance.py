@@ -49,9 +49,12 @@ def scheduled_principal_rule(b: Builder, f: int, t: int):
 
 
 def interest_rule(b: Builder, t: int):
-    r"""Int_t = \sum_f r_{f,t} D_{f,t-1}."""
-    rate = b.coef.financing.rate_quarterly
-    return sum(rate[f, t] * prev_balance(b, f, t) for f in range(len(b.data.facilities)))
+    r"""Int_t = \sum_f r_{f,t} D_{f,t-1} (floating facilities plus the scenario parameter rate_shift / 4)."""
+    rate, floating = b.coef.financing.rate_quarterly, b.coef.financing.floating
+    return sum(
+        (rate[f, t] + b.m.rate_shift[t] / 4.0 if floating[f] else rate[f, t]) * prev_balance(b, f, t)
+        for f in range(len(b.data.facilities))
+    )
 
 
 def debt_balance_rule(b: Builder, f: int, t: int):
@@ -331,7 +334,8 @@ def add_objective(b: Builder) -> None:
     m, data, ix, coef = b.m, b.data, b.ix, b.coef
     T, F = data.T, len(data.facilities)
     df = data.discount
-    held_end = sum(coef.terminal_value[c] * held(b, c, T - 1) for c in ix.cohorts_by_t[T - 1])
+    resale_end = m.resale_scale[T - 1]
+    held_end = sum(coef.terminal_value[c] * resale_end * held(b, c, T - 1) for c in ix.cohorts_by_t[T - 1])
     terminal_assets = held_end + sum(m.build[i, tau] * coef.power_book_end[i][tau] for (i, tau) in ix.build)
     m.terminal_assets = pyo.Expression(expr=terminal_assets)
     debt_end = sum(m.balance[f, T - 1] for f in range(F))

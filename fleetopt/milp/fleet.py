@@ -67,6 +67,15 @@ def add_stress_parameters(b: Builder) -> None:
         for t in range(tau + site.lead_time, T)
     ]
     m.block_online = pyo.Param(online_pairs, initialize=1.0, mutable=True)
+    # the scenario factors of the evaluator a two-stage stochastic programme sets per scenario
+    # (milp/stochastic.py); neutral by default, so the forecast model's rows are unchanged
+    nonneg = pyo.NonNegativeReals
+    m.generation_price = pyo.Param(range(data.G), m.T, initialize=1.0, mutable=True, within=nonneg)
+    term = [(k, t) for k, con in enumerate(data.contracts) for t in range(con.start, con.end + 1)]
+    m.contract_alive = pyo.Param(term, initialize=1.0, mutable=True, within=nonneg)
+    m.electricity_scale = pyo.Param(m.T, initialize=1.0, mutable=True, within=nonneg)
+    m.resale_scale = pyo.Param(m.T, initialize=1.0, mutable=True, within=nonneg)
+    m.rate_shift = pyo.Param(m.T, initialize=0.0, mutable=True)  # floating reference rate, annual
 
 
 def held_use(b: Builder, s: int, i: int, t: int, use: int, installed: bool = False):

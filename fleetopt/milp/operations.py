@@ -32,8 +32,9 @@ def contract_delivery_rule(b: Builder, k: int, t: int):
     for t^0_k <= t <= t^1_k; the diagnosis may relax the second."""
     m, con = b.m, b.data.contracts[k]
     if t < con.deadline:
-        return delivered(b, k, t) <= con.gpus * m.contract_available[k] * taken(b, k)
-    return delivered(b, k, t) + b.slack(k, t) == con.gpus * m.contract_available[k] * taken(b, k)
+        return delivered(b, k, t) <= con.gpus * m.contract_available[k] * m.contract_alive[k, t] * taken(b, k)
+    gpus = con.gpus * m.contract_available[k] * m.contract_alive[k, t]
+    return delivered(b, k, t) + b.slack(k, t) == gpus * taken(b, k)
 
 
 def market_demand_rule(b: Builder, u: int, t: int):
@@ -168,10 +169,11 @@ def contract_revenue(b: Builder, k: int, t: int):
 
 
 def market_revenue_rule(b: Builder, t: int):
-    r"""Rev^{mkt}_t = \sum_{u,s,i} \bar r_{u,s,t} g_{u,s,i,t} (times the stress parameter price_scale)."""
-    m, rev_mkt = b.m, b.coef.market_revenue
+    r"""Rev^{mkt}_t = \sum_{u,s,i} \bar r_{u,s,t} g_{u,s,i,t} (times the stress parameters price_scale by
+    use and generation_price by generation)."""
+    m, rev_mkt, gen = b.m, b.coef.market_revenue, b.data.sku_generation
     return sum(
-        rev_mkt[u, s, t] * m.price_scale[u, t] * market_gpus(b, u, s, i, t)
+        rev_mkt[u, s, t] * m.price_scale[u, t] * m.generation_price[gen[s], t] * market_gpus(b, u, s, i, t)
         for u in (0, 1)
         for (s, i) in b.ix.market_terms[(u, t)]
     )
@@ -209,7 +211,8 @@ def ebitda_rule(b: Builder, t: int):
     - c^{rd} \sum_c m_{c,t} - O_t."""
     m, data, coef = b.m, b.data, b.coef
     cost = sum(
-        coef.electricity[i, t] * m.drawn_mw[i, t] + coef.site_fixed_cost[i] * m.online_mw[i, t]
+        coef.electricity[i, t] * m.electricity_scale[t] * m.drawn_mw[i, t]
+        + coef.site_fixed_cost[i] * m.online_mw[i, t]
         for i in range(data.I)
     )
     cost += sum(coef.gpu_opex[data.cohorts[c].sku] * held(b, c, t) for c in b.ix.cohorts_by_t[t])
@@ -229,13 +232,18 @@ def depreciation_rule(b: Builder, t: int):
 
 
 def gain_rule(b: Builder, t: int):
-    r"""Gain_t = \sum_c (Pr_{c,t} - BV_{c,t}) Q_{c,t}."""
-    return sum(b.coef.disposal_gain[c, t] * retired(b, c, t) for c in retiring(b, t))
+    r"""Gain_t = \sum_c (Pr_{c,t} - BV_{c,t}) Q_{c,t} (proceeds times the scenario parameter resale_scale:
+    written as the gain plus (scale - 1) x proceeds, so that scale 1 gives the same coefficient)."""
+    coef, scale = b.coef, b.m.resale_scale[t]
+    return sum(
+        (coef.disposal_gain[c, t] + (scale - 1.0) * coef.proceeds[c, t]) * retired(b, c, t)
+        for c in retiring(b, t)
+    )
 
 
 def proceeds_rule(b: Builder, t: int):
     r"""Proc_t = \sum_c Pr_{c,t} Q_{c,t}."""
-    return sum(b.coef.proceeds[c, t] * retired(b, c, t) for c in retiring(b, t))
+    return sum(b.coef.proceeds[c, t] * b.m.resale_scale[t] * retired(b, c, t) for c in retiring(b, t))
 
 
 def capex_rule(b: Builder, t: int):

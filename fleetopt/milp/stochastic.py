@@ -1,0 +1,384 @@
+"""Two-stage stochastic programme over the fleet MILP: the extensive form (docs/formulation.md §7b).
+
+One scenario model is built once (:func:`scenario_model`: the MILP in diagnosis form, every soft
+row with a penalised slack, plus a revolver and emergency equity in the cash roll-forward so that
+every scenario is feasible), then cloned once per scenario; each clone gets its scenario through
+the mutable parameters of :func:`fleetopt.milp.fleet.add_stress_parameters`. The first-stage
+decisions (dated before quarter Q, and every contract acceptance) are tied across the clones by
+non-anticipativity rows; the objective is (1 - L) x expected value + L x CVaR_A (Rockafellar-Uryasev).
+
+Everything here is in model units (MUSD) until :class:`StochasticResult` reports USD. This module
+knows nothing of the evaluator: a scenario arrives as :class:`ScenarioInputs` (fleetopt/stochastic/
+maps the evaluator's scenarios onto them).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.contrib.solver.solvers.highs import Highs
+
+from fleetopt.core.data import ModelData
+from fleetopt.core.plan import Plan
+from fleetopt.milp.build import SLACKS, build_model
+from fleetopt.milp.highs import model_size, run_highs
+from fleetopt.milp.solve import extract_plan
+from fleetopt.milp.units import MUSD
+
+# decisions dated by their last index; those before quarter Q are first stage (non-anticipative)
+DATED_FIRST_STAGE = ("buy", "buy_training", "build", "redeploy", "retire_tr", "retire_in", "draw", "prepay")
+# each USD of emergency equity costs its amount plus this much NPV (dilution at a distressed price):
+# above the value of a USD of cash to any plan, so that equity only ever cures a shortfall
+EMERGENCY_EQUITY_COST = 10.0
+# the revolver cures a shortfall first: besides its interest, each USD drawn costs this much NPV per
+# quarter outstanding (the evaluator draws it only below the minimum cash; the penalty keeps the
+# MILP from using it as cheap financing)
+REVOLVER_PENALTY_PER_QUARTER = 0.1
+# penalty per unit of a physical slack, MUSD: a MW-quarter drawn beyond what is online, a GPU-quarter
+# of a contract delivered short after its deadline (both far above what they could earn)
+PHYSICAL_PENALTY = {"MW": 10.0, "GPUs": 0.05, "H100-eq GPUs": 0.05}
+# slacks the emergency equity cures in cash (held at 0: the cash itself must keep the floor)
+CASH_CURED = ("min_cash", "liquidity_covenant")
+RESCUE_TOLERANCE_USD = 1.0
+
+
+@dataclass
+class ScenarioInputs:
+    """One scenario in MILP terms; None leaves a factor at the forecast."""
+
+    name: str
+    probability: float
+    price_by_generation: np.ndarray | None = None  # (G, T) multiplier on market prices
+    demand_scale: np.ndarray | None = None  # (2, T) multiplier on market demand by use
+    contract_alive: np.ndarray | None = None  # (K, T) 1 while the customer has not defaulted
+    block_delay: np.ndarray | None = None  # (I, T) extra quarters of a block started at i in tau
+    rate_shift: np.ndarray | None = None  # (T,) change of the floating reference rate, annual
+    electricity: np.ndarray | None = None  # (T,) multiplier on electricity prices
+    resale: np.ndarray | None = None  # (T,) multiplier on resale values (proceeds, terminal value)
+
+
+def apply_scenario(m: pyo.Block, data: ModelData, sc: ScenarioInputs) -> None:
+    """Set the scenario parameters of one (scenario) model to ``sc``."""
+    for (g, t), p in m.generation_price.items():
+        p.set_value(1.0 if sc.price_by_generation is None else float(sc.price_by_generation[g, t]))
+    for (u, t), p in m.demand_scale.items():
+        p.set_value(1.0 if sc.demand_scale is None else float(sc.demand_scale[u, t]))
+    for (k, t), p in m.contract_alive.items():
+        p.set_value(1.0 if sc.contract_alive is None else float(sc.contract_alive[k, t]))
+    for (i, tau, t), p in m.block_online.items():
+        delay = 0 if sc.block_delay is None else int(sc.block_delay[i, tau])
+        p.set_value(1.0 if t >= tau + data.sites[i].lead_time + delay else 0.0)
+    for t, p in m.rate_shift.items():
+        p.set_value(0.0 if sc.rate_shift is None else float(sc.rate_shift[t]))
+    for t, p in m.electricity_scale.items():
+        p.set_value(1.0 if sc.electricity is None else float(sc.electricity[t]))
+    for t, p in m.resale_scale.items():
+        p.set_value(1.0 if sc.resale is None else float(sc.resale[t]))
+
+
+def first_stage_keys(m: pyo.Block, quarters: int) -> list[tuple[str, object]]:
+    """(variable name, index) of every first-stage decision: dated before ``quarters``, and every
+    contract acceptance."""
+    keys = [(name, key) for name in DATED_FIRST_STAGE for key in getattr(m, name) if key[-1] < quarters]
+    return keys + [("accept", k) for k in m.accept]
+
+
+def first_stage_values(m: pyo.Block, quarters: int) -> dict[tuple[str, object], float]:
+    """The solved first-stage decisions of ``m`` (model units; integers rounded)."""
+    out = {}
+    for name, key in first_stage_keys(m, quarters):
+        var = getattr(m, name)[key]
+        value = 0.0 if var.value is None else float(var.value)
+        out[(name, key)] = float(round(value)) if var.is_integer() or var.is_binary() else max(value, 0.0)
+    return out
+
+
+def fix_first_stage(m: pyo.Block, values: dict) -> list:
+    """Fix ``m``'s first-stage decisions to ``values``; returns the variables it fixed (those the
+    model fixes itself, such as training purchases of an ineligible SKU, are left alone)."""
+    fixed = []
+    for (name, key), value in values.items():
+        var = getattr(m, name)[key]
+        if not var.fixed:
+            var.fix(value)
+            fixed.append(var)
+    return fixed
+
+
+# ----------------------------------------------------------------------------- the scenario model
+
+
+def scenario_model(
+    data: ModelData,
+    quarters: int,
+    integer_later: bool = False,
+    equity_cost: float = EMERGENCY_EQUITY_COST,
+) -> pyo.ConcreteModel:
+    """The model one scenario runs: the NPV MILP in diagnosis form (penalised slacks), with a revolver
+    and emergency equity in the cash roll-forward, and its value as ``scenario_value``.
+
+    ``owner_npv``: the NPV of §6 less the emergency equity the owners put in (the revolver balance
+    left at the end is debt). ``scenario_value``: ``owner_npv`` less ``equity_cost`` per MUSD of
+    emergency equity and the physical and covenant slacks at their penalties. With
+    ``integer_later`` False, purchases and power blocks from quarter ``quarters`` on are continuous.
+    """
+    m = build_model(data, "npv", relax=True)
+    m.objective.deactivate()
+    T, df = data.T, data.discount
+    for idx in m.SLACK:
+        if idx[0] in CASH_CURED:
+            m.slack[idx].fix(0.0)
+    m.rescue_equity = pyo.Var(m.T, domain=pyo.NonNegativeReals)
+    limit = data.revolver_usd / MUSD
+    m.revolver_draw = pyo.Var(m.T, domain=pyo.NonNegativeReals)
+    m.revolver_repay = pyo.Var(m.T, domain=pyo.NonNegativeReals)
+    m.revolver_balance = pyo.Var(m.T, bounds=(0.0, limit))
+    rate = data.revolver_rate_annual / 4.0
+
+    def before(t):
+        return m.revolver_balance[t - 1] if t > 0 else 0.0
+
+    m.revolver_flow = pyo.Constraint(
+        m.T,
+        rule=lambda m, t: m.revolver_balance[t] == before(t) + m.revolver_draw[t] - m.revolver_repay[t],
+    )
+    # the rescue enters the cash roll-forward (interest on the revolver: not tax-deductible)
+    for t in range(T):
+        row = m.cash_flow[t]
+        lhs, rhs = row.expr.args
+        extra = m.rescue_equity[t] + m.revolver_draw[t] - m.revolver_repay[t] - rate * before(t)
+        row.set_value(lhs == rhs + extra)
+    if not integer_later:
+        for name in ("buy", "build"):
+            for key, var in getattr(m, name).items():
+                if key[-1] >= quarters:
+                    var.domain = pyo.NonNegativeReals
+
+    cash_npv = sum(
+        df[t] * (m.cash[t] - (m.cash[t - 1] if t > 0 else data.opening_cash / MUSD)) for t in range(T)
+    )
+    debt_end = sum(m.balance[f, T - 1] for f in m.F) + m.revolver_balance[T - 1]
+    cash_npv += df[-1] * (m.terminal_assets - debt_end)
+    if data.tax_loss_carry_forward:  # the same timing tie-break as the forecast objective (§5.10)
+        cash_npv -= sum(1e-6 * (T - t) / T * m.tax[t] for t in range(T))
+    m.owner_npv = pyo.Expression(expr=cash_npv - sum(df[t] * m.rescue_equity[t] for t in range(T)))
+    penalties = []
+    for idx in m.SLACK:
+        if idx[0] in CASH_CURED:
+            continue
+        unit = SLACKS[idx[0]].unit
+        penalties.append(PHYSICAL_PENALTY.get(unit, 1.0 + equity_cost) * m.slack[idx])
+    revolver = REVOLVER_PENALTY_PER_QUARTER * sum(df[t] * m.revolver_balance[t] for t in range(T))
+    m.penalty = pyo.Expression(
+        expr=equity_cost * sum(df[t] * m.rescue_equity[t] for t in range(T)) + revolver + sum(penalties)
+    )
+    m.scenario_value = pyo.Expression(expr=m.owner_npv - m.penalty)
+    return m
+
+
+# ----------------------------------------------------------------------------- the extensive form
+
+
+def cvar(values: np.ndarray, probabilities: np.ndarray, alpha: float) -> float:
+    """CVaR_alpha of a discrete distribution: the probability-weighted mean of its worst alpha share."""
+    order = np.argsort(values, kind="stable")
+    left, total = alpha, 0.0
+    for n in order:
+        take = min(left, probabilities[n])
+        total += take * values[n]
+        left -= take
+        if left <= 1e-15:
+            break
+    return total / alpha
+
+
+@dataclass
+class ExtensiveForm:
+    """The built extensive form: one block per scenario, non-anticipativity, the risk objective."""
+
+    m: pyo.ConcreteModel
+    data: ModelData
+    scenarios: list[ScenarioInputs]
+    quarters: int
+    risk_weight: float
+    alpha: float
+    build_seconds: float
+    solver: Highs = field(default_factory=Highs, repr=False)
+    _fixed: list = field(default_factory=list, repr=False)
+
+    def block(self, n: int) -> pyo.Block:
+        return getattr(self.m, f"scenario_{n}")
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return np.array([sc.probability for sc in self.scenarios])
+
+    def fix_first_stage(self, values: dict | None) -> None:
+        """Every scenario's first stage fixed to ``values`` (None: free again)."""
+        for var in self._fixed:
+            var.unfix()
+        self._fixed = []
+        for n in range(len(self.scenarios) if values is not None else 0):
+            self._fixed += fix_first_stage(self.block(n), values)
+
+    def solve(self, mip_gap: float, time_limit: float | None, threads: int | None) -> EFSolution:
+        started = time.perf_counter()
+        status, results = run_highs(
+            self.m, self.solver, rel_gap=mip_gap, time_limit=time_limit, threads=threads
+        )
+        seconds = time.perf_counter() - started
+        if status in ("infeasible", "no_plan"):
+            return EFSolution(status, None, None, None, seconds, [])
+        bound = results.objective_bound
+        objective = float(results.incumbent_objective)
+        gap = None
+        if bound is not None and np.isfinite(bound):
+            gap = abs(bound - objective) / max(abs(objective), 1e-9)
+        rows = [self._scenario_row(n) for n in range(len(self.scenarios))]
+        return EFSolution(status, objective * MUSD, gap, None if gap is None else bound * MUSD, seconds, rows)
+
+    def _scenario_row(self, n: int) -> dict:
+        blk, T = self.block(n), self.data.T
+        equity = sum(pyo.value(blk.rescue_equity[t]) for t in range(T)) * MUSD
+        revolver = max(pyo.value(blk.revolver_balance[t]) for t in range(T)) * MUSD
+        slacks = {}
+        for idx in blk.SLACK:
+            value = blk.slack[idx].value or 0.0
+            if value > 1e-6:
+                slacks[idx[0]] = slacks.get(idx[0], 0.0) + value
+        return {
+            "scenario": self.scenarios[n].name,
+            "probability": self.scenarios[n].probability,
+            "value_usd": pyo.value(blk.scenario_value) * MUSD,
+            "npv_usd": pyo.value(blk.owner_npv) * MUSD,
+            "emergency_equity_usd": equity,
+            "revolver_peak_usd": revolver,
+            "slacks": slacks,
+            "rescued": equity > RESCUE_TOLERANCE_USD or bool(slacks),
+        }
+
+
+@dataclass
+class EFSolution:
+    status: str
+    objective_usd: float | None
+    gap: float | None
+    bound_usd: float | None
+    seconds: float
+    scenarios: list[dict]
+
+    def values(self) -> np.ndarray:
+        return np.array([row["value_usd"] for row in self.scenarios])
+
+
+def build_extensive_form(
+    data: ModelData,
+    scenarios: list[ScenarioInputs],
+    quarters: int,
+    risk_weight: float = 0.0,
+    alpha: float = 0.05,
+    integer_later: bool = False,
+    equity_cost: float = EMERGENCY_EQUITY_COST,
+) -> ExtensiveForm:
+    """The extensive form: :func:`scenario_model` built once and cloned per scenario (its data and
+    index sets shared, not copied), each clone's parameters set to its scenario, first-stage
+    decisions tied to scenario 0's, and the objective (1 - L) E[V] + L CVaR_A(V) (Rockafellar-Uryasev:
+    max eta - (1/A) sum_n p_n z_n, z_n >= eta - V_n, z_n >= 0)."""
+    started = time.perf_counter()
+    base = scenario_model(data, quarters, integer_later, equity_cost)
+    ef = pyo.ConcreteModel(name=f"{data.name}-stochastic")
+    N = len(scenarios)
+    ef.S = pyo.RangeSet(0, N - 1)
+    for n, sc in enumerate(scenarios):
+        blk = base if n == N - 1 else base.clone(memo={id(base.data): base.data, id(base.ix): base.ix})
+        setattr(ef, f"scenario_{n}", blk)
+        apply_scenario(blk, data, sc)
+    first = ef.scenario_0
+    keys = [
+        (name, key) for name, key in first_stage_keys(first, quarters) if not getattr(first, name)[key].fixed
+    ]
+    ef.nonanticipativity = pyo.ConstraintList()
+    for n in range(1, N):
+        blk = getattr(ef, f"scenario_{n}")
+        for name, key in keys:
+            ef.nonanticipativity.add(getattr(blk, name)[key] == getattr(first, name)[key])
+    p = [sc.probability for sc in scenarios]
+    values = [getattr(ef, f"scenario_{n}").scenario_value for n in range(N)]
+    expected = sum(p[n] * values[n] for n in range(N))
+    objective = (1.0 - risk_weight) * expected
+    if risk_weight > 0:
+        ef.eta = pyo.Var(domain=pyo.Reals)
+        ef.shortfall = pyo.Var(ef.S, domain=pyo.NonNegativeReals)
+        ef.cvar_rows = pyo.Constraint(ef.S, rule=lambda ef, n: ef.shortfall[n] >= ef.eta - values[n])
+        objective += risk_weight * (ef.eta - sum(p[n] * ef.shortfall[n] for n in range(N)) / alpha)
+    ef.objective = pyo.Objective(expr=objective, sense=pyo.maximize)
+    return ExtensiveForm(ef, data, scenarios, quarters, risk_weight, alpha, time.perf_counter() - started)
+
+
+def risk_value(values: np.ndarray, probabilities: np.ndarray, risk_weight: float, alpha: float) -> float:
+    """(1 - L) E[V] + L CVaR_A(V) of per-scenario values."""
+    expected = float(np.dot(probabilities, values))
+    if risk_weight == 0:
+        return expected
+    return (1.0 - risk_weight) * expected + risk_weight * cvar(values, probabilities, alpha)
+
+
+# ----------------------------------------------------------------------------- forecast and completion
+
+
+@dataclass
+class ForecastSolution:
+    status: str
+    objective_usd: float
+    plan: Plan
+    first_stage: dict
+    seconds: float
+    model_size: dict
+
+
+def solve_with_first_stage(
+    data: ModelData,
+    quarters: int,
+    first_stage: dict | None = None,
+    mip_gap: float = 0.005,
+    time_limit: float | None = None,
+    threads: int | None = None,
+) -> ForecastSolution | None:
+    """The forecast MILP (§5-§6), with the first stage fixed to ``first_stage`` when given: the
+    forecast optimum, or a first stage completed into a full plan. None when infeasible."""
+    m = build_model(data, "npv")
+    if first_stage is not None:
+        fix_first_stage(m, first_stage)
+    started = time.perf_counter()
+    status, results = run_highs(m, rel_gap=mip_gap, time_limit=time_limit, threads=threads)
+    seconds = time.perf_counter() - started
+    if status in ("infeasible", "no_plan"):
+        return None
+    return ForecastSolution(
+        status,
+        float(results.incumbent_objective) * MUSD,
+        extract_plan(m, data),
+        first_stage_values(m, quarters),
+        seconds,
+        model_size(m),
+    )
+
+
+def complete_with_rescue(
+    data: ModelData,
+    quarters: int,
+    first_stage: dict,
+    mip_gap: float = 0.005,
+    time_limit: float | None = None,
+    threads: int | None = None,
+) -> tuple[Plan, dict]:
+    """A first stage completed on the forecast scenario with the rescue of :func:`scenario_model`
+    (for a first stage the plain forecast MILP finds infeasible); returns the plan and the
+    forecast scenario's row (its rescue)."""
+    ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], quarters)
+    ef.fix_first_stage(first_stage)
+    solution = ef.solve(mip_gap, time_limit, threads)
+    return extract_plan(ef.block(0), data), solution.scenarios[0]

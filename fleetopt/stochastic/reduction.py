@@ -1,0 +1,79 @@
+"""Scenario reduction: fast-forward selection (Heitsch and Römisch, 2003), stratified so that the
+tail of the screened NPV distribution keeps representatives of its own.
+
+Pure NumPy and deterministic: the same features give the same selection (ties go to the lower
+index), so a seed's reduced set is reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def standardised(features: np.ndarray) -> np.ndarray:
+    """Columns scaled to unit standard deviation around their mean (constant columns dropped)."""
+    features = np.asarray(features, dtype=np.float64)
+    std = features.std(axis=0)
+    keep = std > 1e-12
+    return (features[:, keep] - features[:, keep].mean(axis=0)) / std[keep]
+
+
+def fast_forward(points: np.ndarray, probabilities: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Select ``n`` of the scenarios ``points`` (M, d): each step adds the scenario that most lowers
+    the probability-weighted distance of every scenario to its nearest selected one; each
+    scenario's probability then goes to its nearest selected scenario. Returns (indices in the
+    order selected, their probabilities)."""
+    M = len(points)
+    n = min(n, M)
+    dist = (
+        np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1))
+        if points.size
+        else np.zeros((M, M))
+    )
+    nearest = np.full(M, np.inf)
+    chosen: list[int] = []
+    for _ in range(n):
+        cost = (probabilities[:, None] * np.minimum(nearest[:, None], dist)).sum(axis=0)
+        cost[chosen] = np.inf
+        pick = int(np.argmin(cost))  # first minimum: the lower index on ties
+        chosen.append(pick)
+        nearest = np.minimum(nearest, dist[:, pick])
+    owner = np.argmin(dist[:, chosen], axis=1)
+    weights = np.bincount(owner, weights=probabilities, minlength=len(chosen))
+    return np.array(chosen, dtype=np.int64), weights
+
+
+def reduce_scenarios(
+    npv: np.ndarray, features: np.ndarray, n: int, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` representatives of the M screened scenarios with probabilities summing to one.
+
+    The worst ceil(alpha M) scenarios by ``npv`` (the screening NPV of the forecast plan) form the
+    tail and get max(1, round(alpha n)) representatives of their own (with their mass alpha), the
+    rest the remaining ones, each stratum by :func:`fast_forward` on the standardised ``features``
+    (the NPV itself among them). With n = 1 the single scenario is the medoid of all."""
+    npv = np.asarray(npv, dtype=np.float64)
+    M = len(npv)
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    points = standardised(np.column_stack([npv, features]))
+    p = np.full(M, 1.0 / M)
+    if n == 1 or n >= M:
+        idx, w = fast_forward(points, p, min(n, M))
+        return idx, w / w.sum()
+    order = np.lexsort((np.arange(M), npv))  # by NPV, then index
+    tail = np.sort(order[: max(1, math.ceil(alpha * M))])
+    body = np.sort(order[len(tail) :])
+    n_tail = min(n - 1, len(tail), max(1, round(alpha * n)))
+    n_body = min(n - n_tail, len(body))
+    picked, weights = [], []
+    for members, k in ((tail, n_tail), (body, n_body)):
+        if k == 0 or not len(members):
+            continue
+        idx, w = fast_forward(points[members], p[members], k)
+        picked.append(members[idx])
+        weights.append(w)
+    idx, w = np.concatenate(picked), np.concatenate(weights)
+    return idx, w / w.sum()

@@ -1,0 +1,234 @@
+"""The two-stage stochastic programme (docs/formulation.md §7b): a hand-worked instance, its
+properties (non-anticipativity, the forecast special case, CVaR monotone in the risk weight), the
+scenario reduction and the `fleetopt solve --stochastic` command."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+from milp_builders import base_model, data_of
+from typer.testing import CliRunner
+
+from fleetopt.cli import app
+from fleetopt.core.data import load
+from fleetopt.evaluate import generate_scenarios
+from fleetopt.milp import stochastic as sto
+from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios
+from fleetopt.stochastic.run import scenario_features, scenario_inputs
+
+EXACT = 1e-9  # relative MIP gap for the hand-worked instances
+
+
+def buy_now_or_later() -> dict:
+    """Two quarters, one block (one GPU) to buy now (quarter 0) or later (quarter 1).
+
+    The base model's GPU (capex $4,000; market value 4,000 - 1,000 per quarter of age; selling and
+    the end-of-horizon valuation keep half of it; no discounting, tax, power cost or opex); demand
+    for one inference GPU; price $0.5/GPU-h in quarter 0 (a GPU earns 0.5 x 2,190 = $1,095) and
+    $1 in quarter 1 on the forecast ($2,190). First stage: quarter 0 (Q = 1).
+    """
+    d = base_model()
+    d["horizon"]["quarters"] = 2
+    d["market"]["demand_gpus"] = {"training": 0.0, "inference": 1.0}
+    d["market"]["price_usd_per_gpu_hour"] = {"training": {"all": 0.5}, "inference": {"all": [0.5, 1.0]}}
+    return d
+
+
+def price_scenario(data, name: str, p: float, factor: float) -> sto.ScenarioInputs:
+    price = np.ones((data.G, data.T))
+    price[:, 1] = factor
+    return sto.ScenarioInputs(name, p, price_by_generation=price)
+
+
+def solve(ef: sto.ExtensiveForm) -> sto.EFSolution:
+    solution = ef.solve(EXACT, None, None)
+    assert solution.status == "optimal"
+    return solution
+
+
+def test_hand_worked_two_scenarios():
+    """Scenarios: quarter-1 price x2 ("high", p = 1/2) or x0 ("low", p = 1/2); their mean is the
+    forecast. Values of each first stage (buy now: x = 1 in quarter 0; later: x = 0), per scenario:
+
+    * now, high: -4,000 + 1,095 + 2 x 2,190 + 1,000 (held to the end, age 2 quarters: 2,000 / 2)
+      = 2,475 (keeping beats selling at the start of quarter 1 for 3,000 / 2 = 1,500);
+    * now, low: -4,000 + 1,095 + 1,500 (sold at the start of quarter 1: it earns nothing) = -1,405;
+    * later, high: buy in quarter 1: -4,000 + 4,380 + 1,500 (age 1 quarter at the end) = 1,880;
+    * later, low: do not buy: 0;
+    * forecast (x1): now -4,000 + 1,095 + 2,190 + 1,000 = 285; later -4,000 + 2,190 + 1,500 = -310,
+      so not buying: 0. The forecast buys now.
+
+    EV = 285 (the forecast optimum). RP = max(E[now], E[later]) = max((2,475 - 1,405) / 2,
+    1,880 / 2) = max(535, 940) = 940: wait. EEV = E[now] = 535. WS = (max(2,475, 1,880) +
+    max(-1,405, 0)) / 2 = 1,237.5. VSS = RP - EEV = 405; EVPI = WS - RP = 297.5.
+    """
+    data = data_of(buy_now_or_later())
+    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
+    assert forecast.objective_usd == pytest.approx(285.0, abs=1e-4)
+    assert forecast.first_stage[("buy", (0, 0, 0))] == 1.0
+    ef = sto.build_extensive_form(
+        data, [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)], 1
+    )
+    rp = solve(ef)
+    assert rp.objective_usd == pytest.approx(940.0, abs=1e-4)
+    assert sto.first_stage_values(ef.block(0), 1)[("buy", (0, 0, 0))] == 0.0
+    assert [row["npv_usd"] for row in rp.scenarios] == pytest.approx([1880.0, 0.0], abs=1e-4)
+    assert not any(row["rescued"] for row in rp.scenarios)
+    ef.fix_first_stage(forecast.first_stage)
+    eev = solve(ef)
+    ef.fix_first_stage(None)
+    assert eev.objective_usd == pytest.approx(535.0, abs=1e-4)
+    assert [row["npv_usd"] for row in eev.scenarios] == pytest.approx([2475.0, -1405.0], abs=1e-4)
+    ef.m.nonanticipativity.deactivate()
+    ws = solve(ef)
+    ef.m.nonanticipativity.activate()
+    assert ws.objective_usd == pytest.approx(1237.5, abs=1e-4)
+    assert rp.objective_usd - eev.objective_usd == pytest.approx(405.0, abs=1e-4)  # VSS
+    assert ws.objective_usd - rp.objective_usd == pytest.approx(297.5, abs=1e-4)  # EVPI
+
+
+def test_larger_risk_weight_never_lowers_cvar():
+    """p(high, x3) = 3/4, p(low, x0) = 1/4, alpha = 1/4 (CVaR = the low scenario). Now: high
+    -4,000 + 1,095 + 6,570 + 1,000 = 4,665, low -1,405, E = 3,147.5; later: high -4,000 + 6,570 +
+    1,500 = 4,070, low 0, E = 3,052.5. L = 0 buys now (CVaR -1,405); L = 1 waits (CVaR 0); the
+    CVaR may not fall as L grows."""
+    data = data_of(buy_now_or_later())
+    scenarios = [price_scenario(data, "high", 0.75, 3.0), price_scenario(data, "low", 0.25, 0.0)]
+    cvars, buys = [], []
+    for weight in (0.0, 0.25, 0.5, 0.75, 1.0):
+        ef = sto.build_extensive_form(data, scenarios, 1, risk_weight=weight, alpha=0.25)
+        rp = solve(ef)
+        npv = np.array([row["npv_usd"] for row in rp.scenarios])
+        cvars.append(sto.cvar(npv, ef.probabilities, 0.25))
+        buys.append(sto.first_stage_values(ef.block(0), 1)[("buy", (0, 0, 0))])
+    assert buys[0] == 1.0 and buys[-1] == 0.0
+    assert cvars[0] == pytest.approx(-1405.0, abs=1e-4) and cvars[-1] == pytest.approx(0.0, abs=1e-4)
+    assert all(b >= a - 1e-6 for a, b in itertools.pairwise(cvars))
+
+
+def test_cvar_of_a_discrete_distribution():
+    values, p = np.array([10.0, -5.0, 0.0]), np.array([0.5, 0.25, 0.25])
+    assert sto.cvar(values, p, 0.25) == pytest.approx(-5.0)
+    assert sto.cvar(values, p, 0.5) == pytest.approx(-2.5)  # (-5 x 0.25 + 0 x 0.25) / 0.5
+    assert sto.cvar(values, p, 0.75) == pytest.approx((-5 * 0.25 + 0 + 10 * 0.25) / 0.75)
+
+
+def tiny_scenarios(n: int, seed: int = 3) -> tuple:
+    _, data = load("tiny")
+    drawn = generate_scenarios(data, seed, 0, n)
+    return data, scenario_inputs(data, drawn, range(n), [1.0 / n] * n)
+
+
+def test_first_stage_is_shared_by_every_scenario():
+    data, scenarios = tiny_scenarios(3)
+    ef = sto.build_extensive_form(data, scenarios, 3)
+    assert ef.solve(0.01, None, None).objective_usd is not None
+    first = [sto.first_stage_values(ef.block(n), 3) for n in range(3)]
+    assert first[0] and first[0] == first[1] == first[2]
+    assert any(v > 0 for (name, _), v in first[0].items() if name == "buy")
+    # later decisions may differ between scenarios (not asserted: they need not)
+    later = sto.first_stage_keys(ef.block(0), data.T)
+    assert len(later) > len(first[0])
+
+
+@pytest.mark.parametrize("model", ["hand", "tiny"])
+def test_one_forecast_scenario_with_no_risk_weight_is_the_deterministic_optimum(model):
+    data = data_of(buy_now_or_later()) if model == "hand" else load("tiny")[1]
+    forecast = sto.solve_with_first_stage(data, 2, mip_gap=1e-7)
+    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], 2, integer_later=True)
+    rp = ef.solve(1e-7, None, None)
+    assert rp.objective_usd == pytest.approx(forecast.objective_usd, rel=1e-6, abs=1e-3)
+    assert not rp.scenarios[0]["rescued"]
+
+
+def test_neutral_scenario_parameters_leave_the_model_unchanged():
+    """Setting a forecast scenario writes every parameter back to its neutral value."""
+    _, data = load("tiny")
+    m = sto.scenario_model(data, 2)
+    sto.apply_scenario(m, data, tiny_scenarios(1)[1][0])
+    sto.apply_scenario(m, data, sto.ScenarioInputs("forecast", 1.0))
+    for name in ("generation_price", "demand_scale", "contract_alive", "electricity_scale", "resale_scale"):
+        assert all(p.value == 1.0 for p in getattr(m, name).values())
+    assert all(p.value == 0.0 for p in m.rate_shift.values())
+    assert all(p.value == 1.0 for p in m.block_online.values())
+
+
+# ---------------------------------------------------------------- scenario reduction
+
+
+def test_reduction_probabilities_sum_to_one_and_are_deterministic():
+    _, data = load("neocloud")
+    drawn = generate_scenarios(data, 7, 0, 120)
+    npv = drawn.price_factor[:, 0, -1] * 1e9  # any screening NPV will do
+    features = scenario_features(drawn)
+    for n in (1, 2, 5, 10):
+        idx, p = reduce_scenarios(npv, features, n, 0.05)
+        again = reduce_scenarios(npv, features, n, 0.05)
+        assert len(idx) == n == len(set(idx.tolist()))
+        assert p.sum() == pytest.approx(1.0, abs=1e-12)
+        assert (p > 0).all()
+        np.testing.assert_array_equal(idx, again[0])
+        np.testing.assert_array_equal(p, again[1])
+        if n >= 2:  # the tail stratum: a representative among the worst 5 % with their mass
+            tail = set(np.argsort(npv, kind="stable")[:6].tolist())
+            in_tail = [k for k, i in enumerate(idx) if i in tail]
+            assert in_tail and p[in_tail].sum() == pytest.approx(6 / 120)
+
+
+def test_fast_forward_picks_the_medoid_first():
+    points = np.array([[0.0], [1.0], [2.0], [10.0]])
+    idx, w = fast_forward(points, np.full(4, 0.25), 1)
+    assert idx.tolist() == [1] or idx.tolist() == [2]
+    assert w.tolist() == [1.0]
+    idx, w = fast_forward(points, np.full(4, 0.25), 2)
+    assert 3 in idx.tolist() and sorted(w.tolist()) == [0.25, 0.75]
+
+
+# ---------------------------------------------------------------- the command
+
+
+def cli(*args: str):
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--stochastic", "0"], "at least 1"),
+        (["--stochastic", "2", "--cvar-alpha", "1"], "--cvar-alpha"),
+        (["--stochastic", "2", "--cvar-alpha", "0"], "--cvar-alpha"),
+        (["--stochastic", "2", "--risk-weight", "1.5"], "--risk-weight"),
+        (["--stochastic", "2", "--risk-weight", "-0.1"], "--risk-weight"),
+        (["--stochastic", "2", "--first-stage-quarters", "9"], "1..8"),
+        (["--stochastic", "2", "--first-stage-quarters", "0"], "1..8"),
+    ],
+)
+def test_bad_settings_exit_2(tmp_path, args, words):
+    code, out = cli("solve", "tiny", "--out", str(tmp_path / "run"), *args)
+    assert code == 2
+    assert words in out
+    assert not (tmp_path / "run").exists()
+
+
+def test_stochastic_solve_writes_the_measures_and_both_plans(tmp_path):
+    out = tmp_path / "run"
+    code, text = cli("solve", "tiny", "--stochastic", "2", "--first-stage-quarters", "2", "--out", str(out))
+    assert code == 0, text
+    assert "VSS" in text and "EVPI" in text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["kind"] == "stochastic"
+    for key in ("rp_usd", "ev_usd", "eev_usd", "ws_usd", "vss_usd", "evpi_usd"):
+        assert summary[key] is not None
+    assert summary["vss_usd"] == pytest.approx(summary["rp_usd"] - summary["eev_usd"])
+    assert summary["evpi_usd"] == pytest.approx(summary["ws_usd"] - summary["rp_usd"])
+    assert summary["evpi_usd"] >= -1e-2 * abs(summary["rp_usd"])  # WS >= RP up to the gaps
+    assert sum(row["probability"] for row in summary["scenarios"]) == pytest.approx(1.0)
+    assert set(summary["out_of_sample"]["metrics"]) == {"stochastic", "forecast"}
+    assert summary["out_of_sample"]["seed"] == 1  # not the seed the scenarios were reduced from
+    code, text = cli("compare", str(out), "--scenarios", "50")
+    assert code == 0, text
+    assert "stochastic" in text and "forecast" in text
