@@ -63,6 +63,11 @@ def errors_reported():
     except KeyboardInterrupt:
         err_console.print("interrupted")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except OSError as exc:  # a path the file system refuses (too long, unwritable, a file for a folder)
+        name = str(exc.filename) if exc.filename is not None else ""
+        shown = name if len(name) <= 60 else name[:60] + "..."
+        err_console.print(f"error: cannot use {shown or 'a file'}: {exc.strerror or exc}", markup=False)
+        raise typer.Exit(InputError.exit_code) from None
 
 
 def escape_help_texts(command) -> None:

@@ -154,7 +154,12 @@ class Registry:
     def resolve(self, ref: str | Path) -> Path:
         """A run folder from a path or a run id; a registered run whose folder is gone is an error."""
         path = Path(ref)
-        if path.exists() or not str(ref).isdigit():
+        try:
+            exists = path.exists()
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            shown = str(ref) if len(str(ref)) <= 60 else str(ref)[:60] + "..."
+            raise RegistryError(f"{shown} is not a usable path: {exc.strerror}") from None
+        if exists or not str(ref).isdigit():
             return path
         record = self.get(int(str(ref)))
         if not record.exists:
