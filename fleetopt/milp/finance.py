@@ -95,19 +95,25 @@ def _pool(var, t: int, *case):
     return var[(*case, t)] if t >= 0 else 0.0
 
 
+def taxable(b: Builder, t: int, case: str | None = None):
+    """Taxable income: EBT_t (less the income ``case`` loses); with loss carry-forward, less the
+    losses carried in plus those carried out, EBT_t - U_{t-1} + U_t."""
+    income = pretax(b, t, case)
+    if not b.data.tax_loss_carry_forward:
+        return income
+    pool, key = (b.m.loss_pool, ()) if case is None else (b.m.stress_loss_pool, (case,))
+    return income - _pool(pool, t - 1, *key) + pool[(*key, t)]
+
+
 def tax_floor_rule(b: Builder, t: int):
     r"""X_t >= τ_x EBT_t; with loss carry-forward X_t >= τ_x (EBT_t - U_{t-1} + U_t), U the losses
     carried forward (taxable income: this quarter's, less the losses used, plus any new loss)."""
-    m, rate = b.m, b.data.tax_rate
-    if not b.data.tax_loss_carry_forward:
-        return m.tax[t] >= rate * (m.ebitda[t] - m.depreciation[t] + m.gain[t] - m.interest[t])
-    return m.tax[t] >= rate * (pretax(b, t) - _pool(m.loss_pool, t - 1) + m.loss_pool[t])
+    return b.m.tax[t] >= b.data.tax_rate * taxable(b, t)
 
 
 def taxable_income_rule(b: Builder, t: int):
     r"""EBT_t - U_{t-1} + U_t >= 0: taxable income is never negative (a loss is carried forward in U)."""
-    m = b.m
-    return pretax(b, t) - _pool(m.loss_pool, t - 1) + m.loss_pool[t] >= 0.0
+    return taxable(b, t) >= 0.0
 
 
 def cash_flow_rule(b: Builder, t: int):
@@ -133,19 +139,12 @@ def min_cash_rule(b: Builder, t: int):
 def stress_tax_floor_rule(b: Builder, case: str, t: int):
     r"""X^σ_t >= τ_x (EBT_t - L_{σ,t}); with loss carry-forward
     X^σ_t >= τ_x (EBT_t - L_{σ,t} - U^σ_{t-1} + U^σ_t), as in `tax_floor`."""
-    m, rate = b.m, b.data.tax_rate
-    if not b.data.tax_loss_carry_forward:
-        return m.stress_tax[case, t] >= rate * (
-            m.ebitda[t] - m.stress_lost[case, t] - m.depreciation[t] + m.gain[t] - m.interest[t]
-        )
-    pool = m.stress_loss_pool
-    return m.stress_tax[case, t] >= rate * (pretax(b, t, case) - _pool(pool, t - 1, case) + pool[case, t])
+    return b.m.stress_tax[case, t] >= b.data.tax_rate * taxable(b, t, case)
 
 
 def stress_taxable_income_rule(b: Builder, case: str, t: int):
     r"""EBT_t - L_{σ,t} - U^σ_{t-1} + U^σ_t >= 0, as `taxable_income`."""
-    pool = b.m.stress_loss_pool
-    return pretax(b, t, case) - _pool(pool, t - 1, case) + pool[case, t] >= 0.0
+    return taxable(b, t, case) >= 0.0
 
 
 def stress_gap_flow_rule(b: Builder, case: str, t: int):
