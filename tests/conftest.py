@@ -29,6 +29,14 @@ def tiny_text() -> str:
     return TINY_PATH.read_text(encoding="utf-8")
 
 
+@pytest.fixture
+def here(tmp_path, monkeypatch) -> Path:
+    """Run in an empty folder, so that anything written by default (runs/) would be seen."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path
+
+
 @pytest.fixture(autouse=True)
 def _isolated_run_registry(tmp_path_factory, monkeypatch):
     """Runs recorded by tests go to a throw-away registry, never to ./runs."""

@@ -30,13 +30,6 @@ def solve_run(tmp_path_factory) -> Path:
     return folder / "run"
 
 
-@pytest.fixture
-def here(tmp_path, monkeypatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
-    return tmp_path
-
-
 def assert_one_error(code: int, out: str, err: str, *fragments: str) -> None:
     assert code == 2, f"exit {code}\n{out}\n{err}"
     assert "Traceback" not in out + err

@@ -31,14 +31,6 @@ def solve_run(tmp_path_factory) -> Path:
     return folder / "A"
 
 
-@pytest.fixture
-def here(tmp_path, monkeypatch) -> Path:
-    """Run in an empty folder, so that anything written by default (runs/) would be seen."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
-    return tmp_path
-
-
 def evaluate(*args: str) -> tuple[int, str, str]:
     return run_cli("evaluate", *args)
 

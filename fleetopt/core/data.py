@@ -217,6 +217,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         [0 if fac.opening_usd > 0 else min(fac.draw_quarters, default=T) for fac in facilities], default=T
     )
     test_from = h.t_of(cov.test_from) if cov else T
+    customers = tuple(sorted({c.customer for c in contracts}))
     return ModelData(
         model=m,
         name=m.name,
@@ -261,8 +262,8 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         covenants=covenant_tests(cov, T, test_from, first_debt),
         covenant_tested=h.ts >= test_from,
         covenant_window=ebitda_window(cov),
-        customers=tuple(sorted({c.customer for c in contracts})),
-        customer_hazard=_customer_hazards(m, sorted({c.customer for c in contracts})),
+        customers=customers,
+        customer_hazard=_customer_hazards(m, customers),
         site_schedules=tuple(_site_schedules(site, T) for site in sites),
         cohorts_by_sku_site=_cohorts_by_sku_site(cohorts),
         **_cohort_values(m, T, cohorts, skus),
@@ -277,7 +278,7 @@ def _allocation(h: _Horizon, m: PlanningModel) -> np.ndarray:
     return out
 
 
-def _customer_hazards(m: PlanningModel, customers: list[str]) -> np.ndarray:
+def _customer_hazards(m: PlanningModel, customers: tuple[str, ...]) -> np.ndarray:
     """Each customer's default hazard per quarter: its override, else its rating's, else the default."""
     risk = m.risk
 
