@@ -172,6 +172,9 @@ def evaluation_table(metrics, title: str) -> Table:
         "P(default)",
         "min cash",
         "util.",
+        "late",
+        "cancelled",
+        "to market",
     ):
         table.add_column(name, justify="left" if name == "plan" else "right")
     for _, row in metrics.iterrows():
@@ -185,6 +188,9 @@ def evaluation_table(metrics, title: str) -> Table:
             f"{row['default_probability']:.1%}",
             format_usd(row["expected_min_cash_usd"]),
             f"{row['mean_utilisation']:.1%}",
+            f"{row['rescheduled_share']:.1%}",
+            f"{row['cancelled_share']:.1%}",
+            f"{row['freed_share']:.1%}",
         )
     return table
 

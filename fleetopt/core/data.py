@@ -18,6 +18,7 @@ from fleetopt.core.quarters import HOURS_PER_QUARTER, parse_quarter
 from fleetopt.schema import PlanningModel, Risk, Robustness, contract_skus
 from fleetopt.schema.hardware import Generation, Use
 from fleetopt.schema.loading import LoadedModel, load_model
+from fleetopt.schema.policy import Policy
 from fleetopt.schema.series import resolve_series
 
 USES = tuple(u.value for u in Use)  # index u: 0 training, 1 inference
@@ -54,6 +55,8 @@ class ContractData:
     price_usd_per_gpu_hour: float
     signed: bool
     penalty_usd: float
+    delay_allowance: int  # late quarters before cancellation (evaluator policy)
+    delay_penalty_usd: float  # per late quarter (evaluator policy)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class ModelData:
     fingerprint: str  # SHA-256 of the validated model: equal models, equal scenarios and results
     risk: Risk  # the scenario generator's settings (fleetopt/evaluate/factors.py)
     robustness: Robustness | None  # the shocks the MILP plan must survive (docs/formulation.md §5.13)
+    policy: Policy  # how plans react inside a scenario (the evaluator; docs/evaluation.md)
     T: int
     quarter_labels: list[str]
     hours: float
@@ -116,6 +120,7 @@ class ModelData:
     sku_release: np.ndarray  # (S,) quarter each SKU first went on sale (negative: before the horizon)
     block_size: np.ndarray  # (S,)
     install_quarters: np.ndarray  # (S,) quarters from purchase to service
+    order_deposit_share: np.ndarray  # (S,) share of the price forfeited when an order is cancelled (policy)
     kw_per_gpu: np.ndarray  # (S,)
     idle_fraction: np.ndarray  # (S,)
     throughput: np.ndarray  # (2, S) by use
@@ -225,6 +230,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         fingerprint=hashlib.sha256(m.model_dump_json().encode()).hexdigest(),
         risk=m.risk,
         robustness=m.robustness,
+        policy=m.policy,
         T=T,
         quarter_labels=m.quarter_labels,
         hours=HOURS_PER_QUARTER,
@@ -234,6 +240,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         sku_release=np.array([h.t_of(s.available_from) for s in skus], dtype=np.int64),
         block_size=np.array([s.block_size_gpus for s in skus], dtype=np.float64),
         install_quarters=np.array([s.install_quarters for s in skus], dtype=np.int64),
+        order_deposit_share=np.array([s.order_deposit_share for s in skus]),
         kw_per_gpu=np.array([s.power_kw_per_gpu for s in skus]),
         idle_fraction=np.array([s.idle_power_fraction for s in skus]),
         throughput=np.array([[s.training_throughput for s in skus], [s.inference_throughput for s in skus]]),
@@ -389,6 +396,8 @@ def _contracts(h: _Horizon, m: PlanningModel, sku_names: list[str]) -> list[Cont
                 price_usd_per_gpu_hour=k.price_usd_per_gpu_hour,
                 signed=k.signed,
                 penalty_usd=k.cancellation_penalty_usd,
+                delay_allowance=k.delay_allowance_quarters,
+                delay_penalty_usd=k.delay_penalty_usd_per_quarter,
             )
         )
     return contracts

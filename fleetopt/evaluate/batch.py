@@ -33,6 +33,31 @@ class PlanBatch:
     market_supply: np.ndarray  # (P, 2, I, T) H100-equivalent GPUs offered to the market
     market_gpus: np.ndarray  # (P, 2, I, T) GPUs offered to the market
     contract_gpus: np.ndarray  # (P, K, I, T) GPUs serving each contract
+    contract_mw: np.ndarray  # (P, I, T) facility MW of the GPUs serving contracts, at full draw
+    market_mw: np.ndarray  # (P, 2, I, T) facility MW of the GPUs offered to the market, at full draw
+    freed_supply: np.ndarray  # (P, K, I, T) a contract's GPUs on its use's market, H100-equivalent
+    freed_revenue: np.ndarray  # (P, K, G, I, T) a contract's GPUs on its use's market, forecast prices
+    # by generation, for the policy's order and sale rules (GPUs taken out of a plan are valued at
+    # the plan's average GPU of their generation in each quarter; docs/evaluation.md)
+    gen_market_gpus: np.ndarray  # (P, G, T) GPUs offered to the market
+    gen_market_count: np.ndarray  # (P, 2, G, T) by use
+    gen_market_supply: np.ndarray  # (P, 2, G, T) H100-equivalent, by use
+    gen_market_electricity: np.ndarray  # (P, G, T) forecast electricity of the market GPUs at full draw
+    gen_held: np.ndarray  # (P, G, T) GPUs held
+    gen_opex: np.ndarray  # (P, G, T) GPU opex of the GPUs held
+    gen_depreciation: np.ndarray  # (P, G, T)
+    gen_sale_value: np.ndarray  # (P, G, T) what the GPUs held would fetch if sold in t (forecast resale)
+    gen_book: np.ndarray  # (P, G, T) their book value
+    gen_retired_proceeds: np.ndarray  # (P, G, T) the plan's disposal proceeds (forecast resale)
+    gen_retired_book: np.ndarray  # (P, G, T) and the book value it disposes of
+    gen_terminal: np.ndarray  # (P, G) net realisable value of the GPUs held at the end
+    order_capex: np.ndarray  # (P, T) price of the deferrable part of each quarter's GPU order
+    order_capex_next: np.ndarray  # (P, T) the same GPUs at the next quarter's price
+    order_deposit: np.ndarray  # (P, T) the deposit on that part
+    order_gpus: np.ndarray  # (P, G, T) its GPUs by generation
+    order_saving: np.ndarray  # (P, T) cash a quarter saves by deferring its whole deferrable order (forecast)
+    forecast_cash_flow: np.ndarray  # (P, T) change in cash each quarter on the forecast (no revolver)
+    liquidity_buffer: np.ndarray  # (P,) the policy's buffer above the minimum cash, USD
     accepted: np.ndarray  # (P, K)
     drawn_mw: np.ndarray  # (P, I, T) planned facility MW drawn
     online_mw: np.ndarray  # (P, I, T) planned facility MW online
@@ -163,6 +188,8 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         g = data.sku_generation[s]
         market_revenue[:, :, g] += rev_per_gpu[:, s, None, :] * market[:, :, s]
         market_supply += data.throughput[:, s, None, None] * market[:, :, s]
+    freed = _freed_capacity(data, stack.contract_gpus, rev_per_gpu)
+    mw = econ.mw_per_gpu(data)[:, :, None]  # (S, I, 1)
     # every total the scenarios only scale comes from the statements' own operating lines
     lines = econ.operating_lines(data, stack)
     if check_limits:
@@ -170,6 +197,8 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         if problem:
             raise PlanFileError(f"{problem}: the model forbids it, so its figures would be meaningless")
     drawn = np.stack([lines[f"mw_used_{site.name}"] for site in data.sites], axis=1)
+    by_generation = _generation_tables(data, stack, market)
+    orders = _order_tables(data, stack)
     terminal_fleet, terminal_power = econ.terminal_assets(data, stack)
     build = _build_groups(data, stack.build_blocks)
     return PlanBatch(
@@ -178,6 +207,10 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         market_supply=market_supply,
         market_gpus=market.sum(axis=2),
         contract_gpus=stack.contract_gpus.sum(axis=2),
+        contract_mw=(mw * stack.contract_gpus).sum(axis=(1, 2)),
+        market_mw=(mw * market).sum(axis=2),
+        freed_supply=freed[0],
+        freed_revenue=freed[1],
         accepted=stack.accepted.copy(),
         drawn_mw=drawn,
         online_mw=np.stack([lines[f"mw_available_{site.name}"] for site in data.sites], axis=1),
@@ -194,11 +227,120 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         held=lines["gpus_held"],
         terminal_fleet=terminal_fleet,
         terminal_power=terminal_power,
+        **by_generation,
+        **orders,
+        order_saving=_order_saving(by_generation, orders, market_revenue),
+        forecast_cash_flow=_forecast_cash_flow(data, stack, lines),
+        liquidity_buffer=np.full(P, data.policy.liquidity_buffer_usd),
         build_site=build[0].astype(np.int32),
         build_start=build[1].astype(np.int32),
         build_online=build[2].astype(np.int32),
         build_mw=build[3],
     )
+
+
+def _freed_capacity(data: ModelData, contract_gpus: np.ndarray, rev_per_gpu: np.ndarray) -> tuple:
+    """What each contract's planned GPUs would supply ((P, K, I, T), H100-equivalent) and earn
+    ((P, K, G, I, T), forecast prices) on the market of the contract's use: the policy offers them
+    there when the contract ends early (docs/evaluation.md)."""
+    P, K, _, I, T = contract_gpus.shape
+    supply = np.zeros((P, K, I, T))
+    revenue = np.zeros((P, K, data.G, I, T))
+    for k, con in enumerate(data.contracts):
+        for s in con.skus:
+            gpus = contract_gpus[:, k, s]
+            supply[:, k] += data.throughput[con.use, s] * gpus
+            revenue[:, k, data.sku_generation[s]] += rev_per_gpu[con.use, s, None, :] * gpus
+    return supply, revenue
+
+
+def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``gen_*`` fields of :class:`PlanBatch`: a plan's GPUs by generation, each quarter."""
+    P, T, G = stack.held.shape[0], data.T, data.G
+    cost = econ.electricity_cost_per_mw(data) * econ.mw_per_gpu(data)[:, :, None]  # (S, I, T) per GPU
+    out = {name: np.zeros((P, G, T)) for name in (
+        "gen_market_gpus", "gen_market_electricity", "gen_held", "gen_opex", "gen_depreciation",
+        "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book")}  # fmt: skip
+    out["gen_market_count"] = np.zeros((P, 2, G, T))
+    out["gen_market_supply"] = np.zeros((P, 2, G, T))
+    out["gen_terminal"] = np.zeros((P, G))
+    for s in range(data.S):
+        g = data.sku_generation[s]
+        on_market = market[:, :, s].sum(axis=2)  # (P, 2, T) over sites
+        out["gen_market_count"][:, :, g] += on_market
+        out["gen_market_supply"][:, :, g] += data.throughput[:, s, None] * on_market
+        out["gen_market_gpus"][:, g] += on_market.sum(axis=1)
+        out["gen_market_electricity"][:, g] += (cost[s] * market[:, :, s].sum(axis=1)).sum(axis=1)
+    held, retire = stack.held, stack.retire  # (P, C, T)
+    for c in data.cohorts:
+        g = data.sku_generation[c.sku]
+        out["gen_held"][:, g] += held[:, c.index]
+        out["gen_opex"][:, g] += data.opex_per_gpu_quarter[c.sku] * held[:, c.index]
+        out["gen_depreciation"][:, g] += data.depreciation[c.index] * held[:, c.index]
+        out["gen_sale_value"][:, g] += data.proceeds[c.index] * held[:, c.index]
+        out["gen_book"][:, g] += data.book_value[c.index] * held[:, c.index]
+        out["gen_retired_proceeds"][:, g] += data.proceeds[c.index] * retire[:, c.index]
+        out["gen_retired_book"][:, g] += data.book_value[c.index] * retire[:, c.index]
+        out["gen_terminal"][:, g] += data.terminal_value[c.index] * held[:, c.index, -1]
+    return out
+
+
+def _order_tables(data: ModelData, stack: Plan) -> dict[str, np.ndarray]:
+    """The ``order_*`` fields of :class:`PlanBatch`: the part of each quarter's GPU purchases the
+    policy may defer (GPUs not serving contracts in their SKU and site that quarter, of a SKU still
+    on sale the next quarter), its price now and next quarter, its deposit and its GPUs."""
+    P, T, G = stack.held.shape[0], data.T, data.G
+    out = {name: np.zeros((P, T)) for name in ("order_capex", "order_capex_next", "order_deposit")}
+    out["order_gpus"] = np.zeros((P, G, T))
+    contracted = stack.contract_gpus.sum(axis=1)  # (P, S, I, T)
+    for (s, i), cohorts in data.cohorts_by_sku_site.items():
+        pool = stack.held[:, cohorts].sum(axis=1)  # (P, T)
+        free = np.clip(1.0 - contracted[:, s, i] / np.where(pool > 0, pool, 1.0), 0.0, 1.0)
+        bought = stack.buy_blocks[:, s, i] * data.block_size[s]  # (P, T)
+        next_on_sale = np.append(data.on_sale[s, 1:], False)  # deferrable into the horizon only
+        gpus = bought * free * next_on_sale
+        price_next = np.append(data.capex_path[s, 1:], 0.0)
+        out["order_capex"] += data.capex_path[s] * gpus
+        out["order_capex_next"] += price_next * gpus
+        out["order_deposit"] += data.order_deposit_share[s] * data.capex_path[s] * gpus
+        out["order_gpus"][:, data.sku_generation[s]] += gpus
+    return out
+
+
+def _order_saving(gen: dict, orders: dict, market_revenue: np.ndarray) -> np.ndarray:
+    """(P, T) what deferring a quarter's whole deferrable order saves that quarter on the forecast:
+    its price, less what its GPUs would have earned then (valued as the policy values GPUs taken
+    out: the generation's average market GPU, and its average opex)."""
+    lost = 0.0
+    revenue = market_revenue.sum(axis=(1, 3))  # (P, G, T) both uses, all sites
+    for g in range(revenue.shape[1]):
+        gpus = orders["order_gpus"][:, g]
+        market = _taken(gpus, gen["gen_market_gpus"][:, g])
+        held = _taken(gpus, gen["gen_held"][:, g])
+        earned = revenue[:, g] - gen["gen_market_electricity"][:, g]
+        lost = lost + market * earned - held * gen["gen_opex"][:, g]
+    return orders["order_capex"] - lost
+
+
+def _taken(missing: np.ndarray, of: np.ndarray) -> np.ndarray:
+    return np.minimum(missing / np.maximum(of, 1e-300), 1.0) * (of > 0)
+
+
+def _forecast_cash_flow(data: ModelData, stack: Plan, lines: dict) -> np.ndarray:
+    """(P, T) each plan's change in cash every quarter on the forecast, without the revolver (the
+    policy projects a quarter's cash need with it)."""
+    fin = econ.Financing.from_data(data, with_revolver=False)
+    rolled = econ.roll_forward(
+        fin,
+        lines["ebitda_usd"],
+        lines["depreciation_gpu_usd"] + lines["depreciation_power_usd"],
+        lines["gain_on_disposal_usd"],
+        lines["capex_gpu_usd"] + lines["capex_power_usd"] - lines["disposal_proceeds_usd"],
+        stack.draws,
+        stack.prepay,
+    )
+    cash = rolled["cash_usd"]
+    return np.diff(cash, axis=-1, prepend=np.full((*cash.shape[:-1], 1), data.opening_cash))
 
 
 # Slack for the float noise of a solver's solution: counts and MW absolutely, money relatively.

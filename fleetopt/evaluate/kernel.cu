@@ -52,6 +52,7 @@
 #endif
 #define FO_REL 1e-9
 #define FO_COVENANT_TOLERANCE_USD 1.0
+#define FO_LATE_PLANES 3  // late quarters counted to 7
 
 typedef unsigned long long fo_bits;
 
@@ -116,22 +117,128 @@ FO_DEVICE fo_scenario_quarter fo_load_quarter(FO_PARAMS, long long s, int t, fo_
 #define FO_SQ(field, factor, row) FO_SCEN(factor, row, s)
 #endif
 
+// the state of one (plan, scenario) pair, carried from quarter to quarter
+typedef struct {
+    fo_bits short_quarters;  // quarters this pair may lack power
+    fo_bits live;  // contracts taken and not yet ended
+    double cash, prev_cash, revolver, npv, min_cash, util;
+    double loss_pool;  // tax losses not yet used (with loss carry-forward)
+    int breach;
+    int rescheduled, cancelled, freed;  // the policy's reactions so far (0 or 1)
+    fo_bits late[FO_LATE_PLANES];  // late quarters of each contract (policy), as bit planes: fo_late_add
+#if FO_R > 0 && FO_W > 1
+    double kept[3][FO_W];  // EBITDA, debt service, interest of the last FO_W quarters, oldest first
+#endif
+} fo_state;
+
+// contract k's late quarters plus one, saturating at 2^FO_LATE_PLANES - 1 (kernel.py sends models with
+// a larger delay allowance to the array code); the counts are bit planes so that they stay in registers
+FO_DEVICE int fo_late_add(fo_bits* late, int k)
+{
+    int count = 0;
+#pragma unroll
+    for (int j = 0; j < FO_LATE_PLANES; ++j) count |= (int)((late[j] >> k) & 1ULL) << j;
+    if (count < (1 << FO_LATE_PLANES) - 1) ++count;
+#pragma unroll
+    for (int j = 0; j < FO_LATE_PLANES; ++j) late[j] = (late[j] & ~(1ULL << k)) | ((fo_bits)((count >> j) & 1) << k);
+    return count;
+}
+
+// x added to the entry of use u of a pair of sums (the other gets +0.0, which changes no bits): a
+// static index keeps the sums in registers
+#define FO_ADD_USE(pair, u, x)                            \
+    {                                                     \
+        const double x_ = (x);                            \
+        (pair)[0] = (pair)[0] + ((u) == 0 ? x_ : 0.0);    \
+        (pair)[1] = (pair)[1] + ((u) == 1 ? x_ : 0.0);    \
+    }
+
 // what a quarter earns, and how much of the fleet earns it
 typedef struct {
     double ebitda;
     double gpus_used;  // sold in the market plus delivered under contracts
 } fo_operations;
 
+// GPUs of contracts that ended early, offered on their use's market this quarter (the policy's
+// freed capacity): H100-equivalent supply, GPUs and forecast-price revenue by use and generation
+typedef struct {
+    double supply[2], gpus[2];
+    double revenue[FO_G > 0 ? FO_G : 1][2];  // by generation, then use
+} fo_freed;
+
+FO_DEVICE void fo_freed_clear(fo_freed* f)
+{
+#pragma unroll
+    for (int u = 0; u < 2; ++u) {
+        f->supply[u] = f->gpus[u] = 0.0;
+#pragma unroll
+        for (int g = 0; g < FO_G; ++g) f->revenue[g][u] = 0.0;
+    }
+}
+
+// a market's sales with freed capacity (policy): planned sales plus the freed GPUs, capped by demand;
+// the same sums and scale as simulate._market. Returns the revenue; adds the GPUs sold to *sold.
+FO_DEVICE double fo_market_with_freed(double supply, double gpus, const double* base, const fo_freed* f, int u,
+                                      double cap, fo_bits flags, const double* price, double* sold)
+{
+    double revenue = 0.0;
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g)
+        if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL) revenue = revenue + (base[g] + f->revenue[g][u]) * price[g];
+    supply = fo_max(supply + f->supply[u], 0.0);
+    gpus = gpus + f->gpus[u];
+    const double scale = fo_min(cap, supply) / fo_max(supply, 1e-300);
+    *sold = *sold + gpus * scale;
+    return revenue * scale;
+}
+
+// the powered share of each site's GPUs of one class in a short quarter: the whole draw
+// (FO_SHARE_DRAW: the MW online over the MW planned), or, with the contracts-first rule, the
+// contracted GPUs, then the inference market's, then the training market's in that order (without
+// it every class gets the draw's share); 1 at a site that is not short (simulate: PowerShortfall)
+#define FO_SHARE_CONTRACTS 0
+#define FO_SHARE_INFERENCE 1
+#define FO_SHARE_TRAINING 2
+#define FO_SHARE_DRAW 3
+FO_DEVICE void fo_site_shares(FO_PARAMS, long long p, int t, int cls, const double* online, fo_bits short_sites,
+                              double* share)
+{
+#pragma unroll
+    for (int i = 0; i < FO_I; ++i) {
+        share[i] = 1.0;
+        if (!((short_sites >> i) & 1ULL)) continue;
+        const long long pit = (p * FO_I + i) * FO_T + t;
+        if (cls == FO_SHARE_DRAW || !contracts_first) {
+            const double d = FO_LOAD(drawn + pit);
+            share[i] = fo_clip(online[i] / (d > 0 ? d : 1.0), 0.0, 1.0);
+            continue;
+        }
+        double left = fo_max(online[i], 0.0);
+        for (int j = 0; j <= cls; ++j) {
+            const double need = j == 0 ? FO_LOAD(cmw + pit) : FO_LOAD(mmw + ((p * 2 + (2 - j)) * FO_I + i) * FO_T + t);
+            share[i] = fo_min(left / (need > 0 ? need : 1.0), 1.0);
+            left = fo_max(left - need, 0.0);
+        }
+    }
+}
+
 // the quarter of a pair for which some site may be short of power (a block late in this scenario,
 // or the plan drawing more than it planned online): each site's draw is scaled by its powered
-// share phi, deliveries short of the plan after a contract's deadline cancel it (with its penalty).
-// Updates `live` (contracts still served). The same numbers as simulate.py's per-site path.
+// share phi; with the policy's contracts-first rule the powered MW go to the contracted GPUs, then
+// the inference market's, then the training market's (phc, phu), otherwise every use gets phi.
+// A contract short of its plan at or after its deadline is cancelled (open loop) or late (policy).
+// Updates `live` (contracts still served) and the pair's policy state. The same numbers as
+// simulate.py's per-site path.
 FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
-                                         fo_bits flags, fo_bits before, fo_bits* live, const fo_scenario_quarter* sq)
+                                         fo_bits flags, fo_bits before, fo_bits* live, fo_state* st,
+                                         const fo_scenario_quarter* sq)
 {
-    double late[FO_I > 0 ? FO_I : 1], phi[FO_I > 0 ? FO_I : 1];
+    // per site: the MW online (planned less late) and whether the site is short; the shares are
+    // made from them when needed (fo_site_shares), to keep few values live
+    double online[FO_I > 0 ? FO_I : 1], phc[FO_I > 0 ? FO_I : 1];
+    fo_bits short_sites = 0ULL;
 #pragma unroll
-    for (int i = 0; i < FO_I; ++i) late[i] = 0.0;
+    for (int i = 0; i < FO_I; ++i) online[i] = 0.0;
     for (int b = 0; b < FO_B; ++b) {
         const long long pb = p * FO_B + b;
         const double mw = FO_LOAD(build_mw + pb);
@@ -142,73 +249,130 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
         if (t < until) {
 #pragma unroll
             for (int i = 0; i < FO_I; ++i)
-                if (site == i) late[i] += mw;
+                if (site == i) online[i] += mw;
         }
     }
     double fixed_saved = 0.0;
 #pragma unroll
     for (int i = 0; i < FO_I; ++i) {
         const long long pit = (p * FO_I + i) * FO_T + t;
-        fixed_saved += FO_LOAD(fixed_cost_per_mw + i) * late[i];
-        const double online = FO_LOAD(online_plan + pit) - late[i];
+        fixed_saved += FO_LOAD(fixed_cost_per_mw + i) * online[i];  // online[i] holds the late MW here
+        online[i] = FO_LOAD(online_plan + pit) - online[i];
         const double d = FO_LOAD(drawn + pit);
-        const int short_ = d > online * (1.0 + FO_REL) + FO_REL;
-        phi[i] = short_ ? fo_clip(online / (d > 0 ? d : 1.0), 0.0, 1.0) : 1.0;
+        if (d > online[i] * (1.0 + FO_REL) + FO_REL) short_sites |= 1ULL << i;
     }
+    fo_site_shares(FO_ARGS, p, t, FO_SHARE_CONTRACTS, online, short_sites, phc);
 
-    // contracts: delivered = planned GPUs times the site's share; short after the deadline: cancelled
+    // contracts: delivered = planned GPUs times the site's share; short after the deadline: late or cancelled
     double contract_revenue = 0.0, penalty = 0.0, delivered_gpus = 0.0;
     fo_bits serving = before & FO_LOAD(plan_served + p * FO_T + t);
     while (serving) {
         const int k = FO_CTZ(serving);
         serving &= serving - 1ULL;
         const double* c = cgpu + (p * FO_K + k) * (long long)FO_I * FO_T + t;
-        double delivered = FO_LOAD(c) * phi[0];
+        double delivered = FO_LOAD(c) * phc[0];
 #pragma unroll
-        for (int i = 1; i < FO_I; ++i) delivered = delivered + FO_LOAD(c + i * FO_T) * phi[i];
+        for (int i = 1; i < FO_I; ++i) delivered = delivered + FO_LOAD(c + i * FO_T) * phc[i];
+        int earning = 1;
         if (t >= FO_LOAD(contract_deadline + k)) {
             const double planned = FO_Q(FO_Q_CONTRACT_TOTAL + k);
             if (delivered < planned * (1.0 - FO_REL) - FO_REL) {
-                penalty += FO_LOAD(contract_penalty + k);
-                *live &= ~(1ULL << k);
+                int cancel = 1;
+                if (reschedule) {
+                    earning = 0;
+                    cancel = fo_late_add(st->late, k) > FO_LOAD(delay_allowance + k);
+                    if (!cancel) {
+                        penalty += FO_LOAD(delay_penalty + k);
+                        st->rescheduled = 1;
+                    }
+                }
+                if (cancel) {
+                    penalty += FO_LOAD(contract_penalty + k);
+                    *live &= ~(1ULL << k);
+                    st->cancelled = 1;
+                }
             }
         }
-        if ((*live >> k) & 1ULL) {
+        if (((*live >> k) & 1ULL) && earning) {
             contract_revenue += FO_LOAD(contract_revenue_per_gpu + k) * delivered;
             delivered_gpus += delivered;
         }
     }
 
-    // market: planned sales scaled by power, capped by realised demand, at scenario prices
+    // freed capacity (policy): the planned GPUs of contracts that have ended, at the contract's power share
+    fo_freed fr;
+    fo_freed_clear(&fr);
+    if (freed_to_market) {
+        fo_bits ended = FO_LOAD(plan_served + p * FO_T + t) & ~*live;
+        while (ended) {
+            const int k = FO_CTZ(ended);
+            ended &= ended - 1ULL;
+            const int u = FO_LOAD(contract_use + k);
+            const double* c = cgpu + (p * FO_K + k) * (long long)FO_I * FO_T + t;
+            const double* f = fsup + (p * FO_K + k) * (long long)FO_I * FO_T + t;
+            double gpus = FO_LOAD(c) * phc[0], supply = FO_LOAD(f) * phc[0];
+#pragma unroll
+            for (int i = 1; i < FO_I; ++i) {
+                gpus = gpus + FO_LOAD(c + i * FO_T) * phc[i];
+                supply = supply + FO_LOAD(f + i * FO_T) * phc[i];
+            }
+            FO_ADD_USE(fr.gpus, u, gpus);
+            FO_ADD_USE(fr.supply, u, supply);
+#pragma unroll
+            for (int g = 0; g < FO_G; ++g) {
+                const double* r = frev + ((p * FO_K + k) * FO_G + g) * (long long)FO_I * FO_T + t;
+                double base = FO_LOAD(r) * phc[0];
+#pragma unroll
+                for (int i = 1; i < FO_I; ++i) base = base + FO_LOAD(r + i * FO_T) * phc[i];
+                FO_ADD_USE(fr.revenue[g], u, base);
+            }
+        }
+        if (fr.gpus[0] + fr.gpus[1] > 0.0) st->freed = 1;
+    }
+
+    // market: planned sales scaled by power, with the freed capacity, capped by realised demand
     double market_revenue = 0.0, sold_gpus = 0.0;
 #pragma unroll
     for (int u = 0; u < 2; ++u) {
         if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;
+        double phu[FO_I > 0 ? FO_I : 1];
+        fo_site_shares(FO_ARGS, p, t, u == 1 ? FO_SHARE_INFERENCE : FO_SHARE_TRAINING, online, short_sites, phu);
         const double* su = msup + (p * 2 + u) * (long long)FO_I * FO_T + t;
         const double* gu = mgpu + (p * 2 + u) * (long long)FO_I * FO_T + t;
-        double supply = FO_LOAD(su) * phi[0];
-        double gpus = FO_LOAD(gu) * phi[0];
+        double supply = FO_LOAD(su) * phu[0];
+        double gpus = FO_LOAD(gu) * phu[0];
 #pragma unroll
         for (int i = 1; i < FO_I; ++i) {
-            supply = supply + FO_LOAD(su + i * FO_T) * phi[i];
-            gpus = gpus + FO_LOAD(gu + i * FO_T) * phi[i];
+            supply = supply + FO_LOAD(su + i * FO_T) * phu[i];
+            gpus = gpus + FO_LOAD(gu + i * FO_T) * phu[i];
+        }
+        double base[FO_G > 0 ? FO_G : 1], price[FO_G > 0 ? FO_G : 1];
+#pragma unroll
+        for (int g = 0; g < FO_G; ++g) {
+            base[g] = price[g] = 0.0;
+            if (!((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)) continue;
+            const double* r = mrev + ((p * 2 + u) * FO_G + g) * (long long)FO_I * FO_T + t;
+            base[g] = FO_LOAD(r) * phu[0];
+#pragma unroll
+            for (int i = 1; i < FO_I; ++i) base[g] = base[g] + FO_LOAD(r + i * FO_T) * phu[i];
+            price[g] = FO_SQ(price[g], price_factor, g * FO_T + t);
+        }
+        const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
+        if (freed_to_market) {
+            market_revenue = market_revenue + fo_market_with_freed(supply, gpus, base, &fr, u, cap, flags, price, &sold_gpus);
+            continue;
         }
         double revenue = 0.0;
 #pragma unroll
-        for (int g = 0; g < FO_G; ++g) {
-            if (!((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)) continue;
-            const double* r = mrev + ((p * 2 + u) * FO_G + g) * (long long)FO_I * FO_T + t;
-            double base = FO_LOAD(r) * phi[0];
-#pragma unroll
-            for (int i = 1; i < FO_I; ++i) base = base + FO_LOAD(r + i * FO_T) * phi[i];
-            revenue = revenue + base * FO_SQ(price[g], price_factor, g * FO_T + t);
-        }
-        const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
+        for (int g = 0; g < FO_G; ++g)
+            if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL) revenue = revenue + base[g] * price[g];
         const double scale = supply > cap ? cap / (supply > 0 ? supply : 1.0) : 1.0;
         market_revenue = market_revenue + revenue * scale;
         sold_gpus = sold_gpus + gpus * scale;
     }
 
+    double phi[FO_I > 0 ? FO_I : 1];
+    fo_site_shares(FO_ARGS, p, t, FO_SHARE_DRAW, online, short_sites, phi);
     const double* e = elec + p * FO_I * (long long)FO_T + t;
     double electricity = FO_LOAD(e) * phi[0];
 #pragma unroll
@@ -220,9 +384,27 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
     return out;
 }
 
+// the freed capacity of a fully powered quarter (policy): the plan's totals for each contract it
+// planned this quarter that has ended in this pair
+FO_DEVICE void fo_powered_freed(FO_PARAMS, long long p, int t, const double* q, fo_bits live, fo_freed* fr,
+                                fo_state* st)
+{
+    fo_bits ended = FO_LOAD(plan_served + p * FO_T + t) & ~live;
+    while (ended) {
+        const int k = FO_CTZ(ended);
+        ended &= ended - 1ULL;
+        const int u = FO_LOAD(contract_use + k);
+        FO_ADD_USE(fr->supply, u, FO_Q(FO_Q_FREED_SUPPLY + k));
+        FO_ADD_USE(fr->gpus, u, FO_Q(FO_Q_CONTRACT_TOTAL + k));
+#pragma unroll
+        for (int g = 0; g < FO_G; ++g) FO_ADD_USE(fr->revenue[g], u, FO_Q(FO_Q_FREED_REVENUE + k * FO_G + g));
+    }
+    if (fr->gpus[0] + fr->gpus[1] > 0.0) st->freed = 1;
+}
+
 // a fully powered quarter: the plan's site totals, no cancellation (every contract is delivered)
 FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
-                                           fo_bits flags, fo_bits live, const fo_scenario_quarter* sq)
+                                           fo_bits flags, fo_bits live, fo_state* st, const fo_scenario_quarter* sq)
 {
     double contract_revenue = 0.0, delivered_gpus = 0.0;
     const fo_bits serving = live & FO_LOAD(plan_served + p * FO_T + t);
@@ -245,6 +427,25 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
     }
 #endif
     double market_revenue = 0.0, sold_gpus = 0.0;
+    if (freed_to_market) {
+        fo_freed fr;
+        fo_freed_clear(&fr);
+        fo_powered_freed(FO_ARGS, p, t, q, live, &fr, st);
+#pragma unroll
+        for (int u = 0; u < 2; ++u) {
+            if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;
+            double base[FO_G > 0 ? FO_G : 1], price[FO_G > 0 ? FO_G : 1];
+#pragma unroll
+            for (int g = 0; g < FO_G; ++g) {
+                const int sold = (int)((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL);
+                base[g] = sold ? FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g) : 0.0;
+                price[g] = sold ? FO_SQ(price[g], price_factor, g * FO_T + t) : 0.0;
+            }
+            const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
+            market_revenue = market_revenue + fo_market_with_freed(FO_Q(FO_Q_SUPPLY + u), FO_Q(FO_Q_MARKET_GPUS + u),
+                                                                   base, &fr, u, cap, flags, price, &sold_gpus);
+        }
+    } else {
 #pragma unroll
     for (int u = 0; u < 2; ++u) {
         if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;
@@ -270,6 +471,7 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
 #endif
         market_revenue = market_revenue + revenue;
         sold_gpus = sold_gpus + gpus;
+    }
     }
     fo_operations out;
     out.ebitda = market_revenue + contract_revenue - FO_Q(FO_Q_ELECTRICITY) * FO_SQ(ef, electricity_factor, t) -
@@ -301,18 +503,6 @@ FO_DEVICE double fo_window_mean(const double* kept, int n)
         missed = missed || row_;                                                                       \
     }
 
-// the state of one (plan, scenario) pair, carried from quarter to quarter
-typedef struct {
-    fo_bits short_quarters;  // quarters this pair may lack power
-    fo_bits live;  // contracts taken and not yet ended
-    double cash, prev_cash, revolver, npv, min_cash, util;
-    double loss_pool;  // tax losses not yet used (with loss carry-forward)
-    int breach;
-#if FO_R > 0 && FO_W > 1
-    double kept[3][FO_W];  // EBITDA, debt service, interest of the last FO_W quarters, oldest first
-#endif
-} fo_state;
-
 FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
 {
     // the quarters this pair may lack power: the plan over-draws a site, or a block group is late
@@ -329,7 +519,9 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     st->cash = st->prev_cash = opening_cash;
     st->revolver = st->npv = st->util = st->loss_pool = 0.0;
     st->min_cash = 1.0e308;  // above any cash: the first quarter sets it
-    st->breach = 0;
+    st->breach = st->rescheduled = st->cancelled = st->freed = 0;
+#pragma unroll
+    for (int j = 0; j < FO_LATE_PLANES; ++j) st->late[j] = 0ULL;
 #if FO_R > 0 && FO_W > 1
 #pragma unroll
     for (int j = 0; j < FO_W; ++j) st->kept[0][j] = st->kept[1][j] = st->kept[2][j] = 0.0;
@@ -349,8 +541,8 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 #endif
     fo_bits live = live_;
     const fo_operations ops = ((st->short_quarters >> t) & 1ULL)
-                                  ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, before, &live, sq)
-                                  : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, live_, sq);
+                                  ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, before, &live, st, sq)
+                                  : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, live_, st, sq);
     st->live = live;
     const double ebitda = ops.ebitda;
 
@@ -439,6 +631,9 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     out_breach[idx] = st->breach;
     out_default[idx] = st->min_cash < default_below;
     out_utilisation[idx] = st->util / FO_T;
+    out_rescheduled[idx] = st->rescheduled;
+    out_cancelled[idx] = st->cancelled;
+    out_freed[idx] = st->freed;
 }
 
 #if FO_GPU
@@ -447,9 +642,11 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
 // the scenario's quarter once for all of them; every thread of a block reads the same plan rows (one
 // broadcast load per warp) and consecutive threads read consecutive scenarios; the blocks resident at
 // once, consecutive plans on one scenario tile, share that tile's rows in L2.
-// At least 4 blocks of FO_THREADS per multiprocessor: at most 128 registers a thread (ptxas then
-// keeps every model's state in registers; left free, it spilled one value of a small model).
-extern "C" __global__ void __launch_bounds__(FO_THREADS, 4) fleetopt_evaluate(FO_PARAMS)
+// At least 3 blocks of FO_THREADS per multiprocessor: at most 168 registers a thread. With the
+// policy's state (late-quarter counts, freed capacity, per-class power shares) two plans per thread
+// under 128 registers spilled on sm_90 and sm_100; one plan per thread under 168 keeps every bundled
+// model's state in registers (tests/test_kernel_compile.py). Not yet measured on a GPU.
+extern "C" __global__ void __launch_bounds__(FO_THREADS, 3) fleetopt_evaluate(FO_PARAMS)
 {
     const long long p0 = blockIdx.x * (long long)FO_PLANS;
     const int n = P - p0 < FO_PLANS ? (int)(P - p0) : FO_PLANS;

@@ -41,8 +41,9 @@ from fleetopt.evaluate.simulate import DEFAULT_TOLERANCE_USD, RESULT_FIELDS, Sim
 # The pair's state is fixed-size: contract status and the quarters a pair may lack power are bit
 # masks of one 64-bit word, the sites' power shares registers. Larger models run the array code.
 MAX_SITES, MAX_CONTRACTS, MAX_QUARTERS = 32, 64, 64
+MAX_LATE_QUARTERS = 7  # late quarters a contract's count holds (FO_LATE_PLANES bit planes)
 THREADS_PER_BLOCK = 128
-PLANS_PER_THREAD = 2  # plans a GPU thread simulates side by side on one scenario (FO_PLANS)
+PLANS_PER_THREAD = 1  # plans a GPU thread simulates side by side on one scenario (FO_PLANS)
 # nvcc / NVRTC options: no contraction of multiply-adds, so the GPU rounds as the C build and NumPy do
 CUDA_OPTIONS = ("--std=c++14", "--fmad=false")
 
@@ -155,6 +156,8 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("floating_balance", lambda s: 1),  # balances that follow the reference rate
     ("principal", lambda s: 1),  # scheduled principal paid (debt service)
     ("term_debt", lambda s: 1),  # term loans outstanding at the end of the quarter
+    ("freed_supply", lambda s: s.K),  # each contract's GPUs on its use's market (policy), H100-equivalent
+    ("freed_revenue", lambda s: s.K * s.G),  # and their revenue by generation, at forecast prices
 )
 
 
@@ -226,6 +229,8 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         "proceeds": plans.proceeds,
         "capex": plans.capex,
         "inv_held": np.where(held > 0, 1.0 / np.where(held > 0, held, 1.0), 0.0),
+        "freed_supply": _site_total(plans.freed_supply, 2).transpose(0, 2, 1),
+        "freed_revenue": _site_total(plans.freed_revenue, 3).transpose(0, 3, 1, 2).reshape(P, T, -1),
         **loans,
     }
     columns = []
@@ -234,6 +239,10 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         columns.append(column)
     sold = (plans.market_revenue != 0).any(axis=3)  # (P, 2, G, T): any site
     market = sold.any(axis=2) | (plans.market_supply != 0).any(axis=2) | (plans.market_gpus != 0).any(axis=2)
+    if consts.policy.freed_gpus_to_market:  # a contract's GPUs may reach its use's market
+        for k, u in enumerate(consts.contract_use):
+            sold[:, u] |= (plans.freed_revenue[:, k] != 0).any(axis=2)
+            market[:, u] |= (plans.contract_gpus[:, k] != 0).any(axis=1)
     flags = np.concatenate(
         [
             sold.transpose(0, 3, 1, 2).reshape(P, T, 2 * G),
@@ -255,6 +264,8 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         "online_plan": plans.online_mw, "build_site": plans.build_site, "build_start": plans.build_start,
         "build_online": plans.build_online, "build_mw": plans.build_mw,
         "terminal_fleet": plans.terminal_fleet, "terminal_power": plans.terminal_power,
+        "cmw": plans.contract_mw, "mmw": plans.market_mw, "fsup": plans.freed_supply,
+        "frev": plans.freed_revenue,
     }  # fmt: skip
 
 
@@ -266,6 +277,12 @@ def kernel_fits(plans: PlanBatch, consts: SimulationConstants | None = None) -> 
         return (
             f"the fused kernel holds at most {MAX_SITES} sites, {MAX_CONTRACTS} contracts and "
             f"{MAX_QUARTERS} quarters (this model: {I}, {K}, {T})"
+        )
+    allowance = 0 if consts is None else int(consts.delay_allowance.max(initial=0))
+    if consts is not None and consts.policy.reschedule_late_contracts and allowance >= MAX_LATE_QUARTERS:
+        return (
+            f"the fused kernel counts a contract's late quarters to {MAX_LATE_QUARTERS} (this model "
+            f"allows {allowance})"
         )
     return None
 
@@ -349,6 +366,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _plan("cgpu"), _plan("msup"), _plan("mgpu"), _plan("mrev"), _plan("elec"), _plan("drawn"),
     _plan("online_plan"), _plan("build_site", "const int*"), _plan("build_start", "const int*"),
     _plan("build_online", "const int*"), _plan("build_mw"), _plan("terminal_fleet"), _plan("terminal_power"),
+    _plan("cmw"), _plan("mmw"), _plan("fsup"), _plan("frev"),
     # scenarios: time-major, last axis S (consecutive threads read consecutive scenarios)
     *(_scenario_parameter(f) for f in FACTORS),
     # model constants
@@ -357,6 +375,13 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _constant("contract_revenue_per_gpu", lambda c: c.contract_revenue_per_gpu, "const double*"),
     _constant("contract_deadline", lambda c: c.contract_deadline, "const int*"),
     _constant("contract_penalty", lambda c: c.contract_penalty, "const double*"),
+    _constant("contract_use", lambda c: c.contract_use, "const int*"),
+    _constant("delay_allowance", lambda c: c.delay_allowance, "const int*"),
+    _constant("delay_penalty", lambda c: c.delay_penalty, "const double*"),
+    # the policy's rules (fleetopt.schema.policy.Policy): 1 on, 0 off
+    _constant("contracts_first", lambda c: int(c.policy.power_to_contracts_first), "int"),
+    _constant("reschedule", lambda c: int(c.policy.reschedule_late_contracts), "int"),
+    _constant("freed_to_market", lambda c: int(c.policy.freed_gpus_to_market), "int"),
     # covenant tests, one row each (fleetopt.core.covenants.coefficient_table; layout: KernelShape)
     _constant("covenant_coef", lambda c: coefficient_table(c.covenants)[0], "const double*"),
     _constant("covenant_from", lambda c: c.covenant_from, "int"),

@@ -135,15 +135,43 @@ class PlanColumns:
         self.supply_positive_or_idle = ((supply_total > 0) | idle).all(axis=0)  # (2, T)
         self.supply_safe = _columns(np.where(supply_total > 0, supply_total, 1.0), xp)  # (2, T, P, 1)
 
+        # what a contract's GPUs would supply and earn on its use's market (the policy's freed capacity)
+        self.freed_supply = _columns(plans.freed_supply, xp)  # (K, I, T, P, 1)
+        self.freed_supply_total = _columns(_site_total(plans.freed_supply, 2), xp)  # (K, T, P, 1)
+        self.freed_revenue = _columns(plans.freed_revenue, xp)  # (K, G, I, T, P, 1)
+        freed_total = _site_total(plans.freed_revenue, 3)  # (P, K, G, T)
+        self.freed_revenue_total = _columns(freed_total, xp)
+        freed_any = (freed_total != 0).any(axis=0)  # (K, G, T)
+        self.freed_generations = [
+            [np.flatnonzero(freed_any[k, :, t]) for t in range(T)] for k in range(self.K)
+        ]
+        self.used["freed_revenue"] = (plans.freed_revenue != 0).any(axis=0)  # (K, G, I, T)
+        self.used["freed_supply"] = (plans.freed_supply != 0).any(axis=0)  # (K, I, T)
+
+        # the policy's liquidity rules (fleetopt/evaluate/liquidity.py): by generation, and the orders
+        for name in ("gen_market_gpus", "gen_market_count", "gen_market_supply", "gen_market_electricity",
+                     "gen_held", "gen_opex", "gen_depreciation", "gen_sale_value", "gen_book",
+                     "gen_retired_proceeds", "gen_retired_book", "order_gpus"):  # fmt: skip
+            setattr(self, name, _columns(getattr(plans, name), xp))  # (..., T, P, 1)
+        self.gen_terminal = xp.asarray(np.ascontiguousarray(plans.gen_terminal.T)[..., None])  # (G, P, 1)
+        orders = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow")
+        for name in orders:
+            setattr(self, name, _columns(getattr(plans, name), xp))  # (T, P, 1)
+        self.any_order = (plans.order_capex > 0).any(axis=0)  # (T,)
+        self.liquidity_buffer = xp.asarray(plans.liquidity_buffer[:, None])
+
 
 @dataclass
 class Shortfall:
     """Power in a quarter where some pair may lack it: per site, the share of its planned draw
-    that is powered ((P, S) or (P, 1); None: 1 for every pair), and the fixed site cost saved on
-    late MW (USD)."""
+    that is powered ((P, S) or (P, 1); None: 1 for every pair), the powered share of the GPUs
+    serving contracts and of those offered to each market (the policy's order; the same ``phi``
+    without it), and the fixed site cost saved on late MW (USD)."""
 
     phi: list
     fixed_saved: Any
+    contract: list
+    market: tuple[list, list]  # training, inference
 
 
 class PowerShortfall:
@@ -155,8 +183,10 @@ class PowerShortfall:
     extra work to the sites that are short.
     """
 
-    def __init__(self, fixed_cost_per_mw, plans: PlanBatch, scen: ScenarioSet, T: int, xp: Any):
+    def __init__(self, fixed_cost_per_mw, plans: PlanBatch, scen: ScenarioSet, T: int, xp: Any,
+                 contracts_first: bool = False):  # fmt: skip
         self.xp, self.plans, self.S = xp, plans, scen.S
+        self.contracts_first = contracts_first
         self.fixed_cost_per_mw = fixed_cost_per_mw
         self.over_drawn = plans.drawn_mw > plans.online_mw * (1.0 + REL) + REL  # (P, I, T)
         # quarters in which some pair may lack power: an over-drawn site, or a block group late
@@ -180,6 +210,7 @@ class PowerShortfall:
             return None
         xp, plans = self.xp, self.plans
         phi, fixed_saved = [], 0.0
+        contract, training, inference = [], [], []
         for i in range(plans.drawn_mw.shape[1]):
             late_i = 0.0
             for site, online_from, mw, until in self.blocks:
@@ -187,17 +218,38 @@ class PowerShortfall:
                 if building.any():
                     late_i = late_i + (t < until) * xp.asarray((mw * building)[:, None])
             if isinstance(late_i, float) and not self.over_drawn[:, i, t].any():
-                phi.append(None)
+                for shares in (phi, contract, training, inference):
+                    shares.append(None)
                 continue
             if not isinstance(late_i, float):
                 fixed_saved = fixed_saved + self.fixed_cost_per_mw[i] * late_i
             online = xp.asarray(plans.online_mw[:, i, t][:, None]) - late_i
             drawn = xp.asarray(plans.drawn_mw[:, i, t][:, None])
             short = drawn > online * (1.0 + REL) + REL
-            phi.append(xp.where(short, xp.clip(online / xp.where(drawn > 0, drawn, 1.0), 0.0, 1.0), 1.0))
+            share = xp.where(short, xp.clip(online / xp.where(drawn > 0, drawn, 1.0), 0.0, 1.0), 1.0)
+            phi.append(share)
+            if self.contracts_first:
+                by_use = self._in_order(i, t, xp.maximum(online, 0.0), short)
+            else:
+                by_use = (share, share, share)
+            for shares, value in zip((contract, inference, training), by_use, strict=True):
+                shares.append(value)
         if all(p is None for p in phi):
             return None
-        return Shortfall(phi, fixed_saved)
+        return Shortfall(phi, fixed_saved, contract, (training, inference))
+
+    def _in_order(self, i: int, t: int, powered: Any, short: Any) -> tuple[Any, Any, Any]:
+        """Powered shares of the contracted, inference-market and training-market GPUs of site
+        ``i`` when its ``powered`` MW go to them in that order (1 where the site is not ``short``)."""
+        xp, plans = self.xp, self.plans
+        left = powered
+        shares = []
+        for need in (plans.contract_mw[:, i, t], plans.market_mw[:, 1, i, t], plans.market_mw[:, 0, i, t]):
+            need = xp.asarray(need[:, None])
+            share = xp.minimum(left / xp.where(need > 0, need, 1.0), 1.0)
+            shares.append(xp.where(short, share, 1.0))
+            left = xp.maximum(left - need, 0.0)
+        return tuple(shares)
 
 
 def over_sites(values: Any, phi: list, used: np.ndarray) -> Any:

@@ -22,6 +22,10 @@ METRIC_COLUMNS = {
     "default_probability": "share of scenarios with a liquidity default",
     "expected_min_cash_usd": "mean over scenarios of the lowest quarterly cash, USD",
     "mean_utilisation": "mean share of held GPUs earning revenue",
+    # the policy's reactions (docs/evaluation.md, "Policy"): how often the company had to act
+    "rescheduled_share": "share of scenarios in which a contract started late (power short at its deadline)",
+    "cancelled_share": "share of scenarios in which a contract was cancelled for late delivery",
+    "freed_share": "share of scenarios in which GPUs of a contract that ended early went to the market",
 }
 
 
@@ -52,4 +56,7 @@ def plan_metrics(results: dict, xp: Any = np) -> dict:
         "default_probability": share("default"),
         "expected_min_cash_usd": share("min_cash"),
         "mean_utilisation": share("utilisation"),
+        "rescheduled_share": share("rescheduled"),
+        "cancelled_share": share("cancelled"),
+        "freed_share": share("freed"),
     }

@@ -15,7 +15,7 @@ cash below the minimum draws the revolver, and beyond it the scenario is a liqui
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,10 @@ from fleetopt.evaluate.layout import (
     fully_powered,
     over_sites,
 )
+from fleetopt.evaluate.liquidity import REACTIONS as LIQUIDITY_REACTIONS
+from fleetopt.evaluate.liquidity import Adjustments, Liquidity
 from fleetopt.evaluate.scenarios import ScenarioSet
+from fleetopt.schema.policy import Policy
 
 # A pair whose cash ends more than this below the minimum after the revolver is in default.
 DEFAULT_TOLERANCE_USD = 1.0
@@ -59,6 +62,10 @@ class SimulationConstants:
     covenants: tuple[CovenantTest, ...]  # fleetopt/core/covenants.py
     covenant_window: int  # quarters of flows the covenant tests average
     covenant_from: int  # first tested quarter (T without covenants)
+    policy: Policy  # the recourse rules (fleetopt/schema/policy.py; every rule off: open loop)
+    contract_use: np.ndarray  # (K,) 0 training, 1 inference
+    delay_allowance: np.ndarray  # (K,) late quarters before a late contract is cancelled
+    delay_penalty: np.ndarray  # (K,) USD per late quarter
 
     @classmethod
     def from_data(cls, data: ModelData) -> SimulationConstants:
@@ -73,10 +80,23 @@ class SimulationConstants:
             covenants=data.covenants,
             covenant_window=data.covenant_window,
             covenant_from=int(np.argmax(data.covenant_tested)) if data.covenant_tested.any() else data.T,
+            policy=data.policy,
+            contract_use=np.array([c.use for c in data.contracts], dtype=np.int64),
+            delay_allowance=np.array([c.delay_allowance for c in data.contracts], dtype=np.int64),
+            delay_penalty=np.array([c.delay_penalty_usd for c in data.contracts]),
         )
 
+    def with_policy(self, policy: Policy) -> SimulationConstants:
+        return replace(self, policy=policy)
 
-RESULT_FIELDS = ("npv", "min_cash", "breach", "default", "utilisation")
+
+RESULT_FIELDS = (
+    "npv", "min_cash", "breach", "default", "utilisation", "rescheduled", "cancelled", "freed",
+    *LIQUIDITY_REACTIONS, "deferred_usd",
+)  # fmt: skip
+# the policy's reactions, per pair: a contract started late (rescheduled), a contract cancelled for
+# being later than its allowance, GPUs of a contract that ended early offered on the market
+REACTIONS = ("rescheduled", "cancelled", "freed")
 
 
 def simulate(
@@ -99,11 +119,10 @@ def simulate(
     state = FinanceState.opening(fin, (P, S), xp, balance_batch=(P, 1))
     sc = rows if rows is not None else ScenarioRows(scen, xp)
     pl = PlanColumns(plans, xp)
-    power = PowerShortfall(consts.fixed_cost_per_mw, plans, scen, T, xp)
-    # contract status (1.0 or 0.0), updated lazily: customer defaults are permanent, so catching
-    # up on the quarters a contract was not looked at gives the same status
-    status = xp.empty((pl.K, P, S))
-    status[...] = pl.accepted
+    policy = consts.policy
+    power = PowerShortfall(consts.fixed_cost_per_mw, plans, scen, T, xp, policy.power_to_contracts_first)
+    book = ContractBook.opening(pl, scen, (P, S), policy, xp)
+    liquidity = Liquidity(policy, pl, fin, (P, S), T, xp)
 
     npv = xp.zeros((P, S))
     min_cash = xp.full((P, S), xp.inf)
@@ -114,9 +133,11 @@ def simulate(
     prev_cash = state.cash.copy()
 
     for t in range(T):
-        ebitda, gpus_used = _operations(consts, pl, sc, status, power.quarter(t), t, xp)
-        step = _financing(fin, state, pl, sc, t, ebitda, xp)
-        cash = state.cash
+        taken = liquidity.orders(t, state.cash, state.revolver)
+        ebitda, gpus_used = _operations(consts, pl, sc, book, power.quarter(t), taken, t, xp)
+        step = _financing(fin, state, pl, sc, t, ebitda, taken, liquidity, xp)
+        liquidity.sell(t, state, sc.resale_factor[t])
+        step.cash = cash = state.cash
         npv += consts.discount[t] * (cash - prev_cash)
         prev_cash = cash
         xp.minimum(min_cash, cash, out=min_cash)
@@ -129,7 +150,11 @@ def simulate(
                 paths[name][:, :, t] = lines[name]
 
     debt_end = state.balance.sum(axis=-1) + state.revolver
-    terminal = pl.terminal_fleet * sc.resale_factor[T - 1] + pl.terminal_power
+    fleet = pl.terminal_fleet
+    gone = liquidity.terminal(T) if liquidity.on else None
+    if gone is not None:  # the GPUs the policy took out are not there at the end
+        fleet = fleet - gone
+    terminal = fleet * sc.resale_factor[T - 1] + pl.terminal_power
     npv += consts.discount[T - 1] * (terminal - debt_end)
     return {
         "npv": npv,
@@ -138,42 +163,69 @@ def simulate(
         # cash below the minimum after the revolver in any quarter: its lowest cash says it
         "default": min_cash < fin.min_cash - DEFAULT_TOLERANCE_USD,
         "utilisation": util / T,
+        **book.reactions(),
+        **liquidity.reactions((P, S)),
         **paths,
     }
 
 
-def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any, xp: Any) -> QuarterFinance:
-    """Quarter ``t``'s financing (:func:`finance_step`), disposals at the scenario's resale value."""
-    if pl.any_proceeds[t]:
-        cash_proceeds = pl.proceeds[t] * sc.resale_factor[t]
-        gain, investing = cash_proceeds - pl.book[t], pl.capex[t] - cash_proceeds
+def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any, taken: Adjustments | None,
+               liquidity: Liquidity, xp: Any) -> QuarterFinance:  # fmt: skip
+    """Quarter ``t``'s financing (:func:`finance_step`), disposals at the scenario's resale value,
+    with the policy's changes (``taken``: GPUs taken out, deferred payments)."""
+    proceeds, book, capex, depreciation = pl.proceeds[t], pl.book[t], pl.capex[t], pl.depreciation[t]
+    any_proceeds = pl.any_proceeds[t]
+    if taken is not None:
+        for g, share in enumerate(taken.held):
+            if share is not None:
+                depreciation = depreciation - share * pl.gen_depreciation[g, t]
+                proceeds = proceeds - share * pl.gen_retired_proceeds[g, t]
+                book = book - share * pl.gen_retired_book[g, t]
+        if taken.capex is not None:
+            capex = capex + taken.capex
+    if any_proceeds:
+        cash_proceeds = proceeds * sc.resale_factor[t]
+        gain, investing = cash_proceeds - book, capex - cash_proceeds
     else:  # nothing sold this quarter in any plan: no scenario resale value to apply
-        gain, investing = -pl.book[t], pl.capex[t]
+        gain, investing = -book, capex
+    if taken is not None:
+        sale_gain = liquidity.gain()
+        if sale_gain is not None:  # last quarter's distress sales, taxed now
+            gain = gain + sale_gain
     return finance_step(
-        fin, state, t, ebitda, pl.depreciation[t], gain, investing, pl.draws[t], pl.prepay[t],
+        fin, state, t, ebitda, depreciation, gain, investing, pl.draws[t], pl.prepay[t],
         pl.scheduled[t], sc.rate_shift[t], xp,
     )  # fmt: skip
 
 
-def _operations(consts, pl, sc, status, short: Shortfall | None, t: int, xp: Any) -> tuple[Any, Any]:
-    """EBITDA and GPUs in use (sold or delivered) in quarter ``t``; updates the contract status.
+def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, taken: Adjustments | None,
+                t: int, xp: Any) -> tuple:  # fmt: skip
+    """EBITDA and GPUs in use (sold or delivered) in quarter ``t``; updates the contract book.
 
     With ``short`` None every pair is fully powered; otherwise each site's planned draw is scaled
-    by its powered share. Both give the same bits for a pair whose every share is 1, so whether a
-    quarter takes the short path (which depends on the other pairs simulated with it) cannot
-    change a pair's result.
+    by its powered share, and each use's GPUs by theirs. Both give the same bits for a pair whose
+    every share is 1, so whether a quarter takes the short path (which depends on the other pairs
+    simulated with it) cannot change a pair's result.
     """
-    phi = None if short is None else short.phi
-    contract_revenue, delivered_gpus, penalty = _contracts(consts, pl, sc, status, phi, t, xp)
-    market_revenue, sold_gpus = _market(pl, sc, phi, t, xp)
-    if short is None:
-        electricity = pl.electricity_total[t] * sc.electricity_factor[t]
-        ebitda = market_revenue + contract_revenue - electricity - pl.fixed_costs[t]
-    else:
-        planned = over_sites(pl.electricity[:, t], phi, pl.used["electricity"][:, t])
-        electricity = planned * sc.electricity_factor[t]
-        fixed = pl.fixed_costs[t] - short.fixed_saved
-        ebitda = market_revenue + contract_revenue - electricity - fixed - penalty
+    contract_revenue, delivered_gpus, penalty, freed = _contracts(consts, pl, sc, book, short, t, xp)
+    shares = None if short is None else short.market
+    safe = book.policy.freed_gpus_to_market or taken is not None
+    market_revenue, sold_gpus = _market(pl, sc, shares, freed, taken, safe, t, xp)
+    book.count_freed(freed)
+    planned = pl.electricity_total[t] if short is None else over_sites(
+        pl.electricity[:, t], short.phi, pl.used["electricity"][:, t]
+    )
+    fixed = pl.fixed_costs[t] if short is None else pl.fixed_costs[t] - short.fixed_saved
+    if taken is not None:  # GPUs taken out draw no power and cost no opex
+        for g in range(len(taken.market)):
+            if taken.market[g] is not None:
+                planned = planned - taken.market[g] * pl.gen_market_electricity[g, t]
+            if taken.held[g] is not None:
+                fixed = fixed - taken.held[g] * pl.gen_opex[g, t]
+    electricity = planned * sc.electricity_factor[t]
+    ebitda = market_revenue + contract_revenue - electricity - fixed
+    if penalty is not None:
+        ebitda = ebitda - penalty
     return ebitda, sold_gpus + delivered_gpus
 
 
@@ -196,34 +248,153 @@ def _covenants(consts: SimulationConstants, breach: Any, t: int, flows: dict, eb
     return breach
 
 
-def _contracts(consts, pl, sc, status, phi, t: int, xp: Any) -> tuple[Any, Any, Any]:
-    """Revenue, GPUs delivered and penalties of the contracts in quarter ``t``; updates ``status``.
+class ContractBook:
+    """Each contract's state in every pair: live (1.0) or ended (0.0: customer default or
+    cancellation), with the policy's late quarters, and which reactions each pair has had.
+
+    The status is updated lazily, in the quarters a plan serves the contract: customer defaults are
+    permanent, so catching up on the quarters a contract was not looked at gives the same status."""
+
+    def __init__(self, status: Any, late: Any, policy: Policy, first_default: np.ndarray, xp: Any):
+        self.status, self.late, self.policy, self.xp = status, late, policy, xp
+        # (K,) the first quarter in which some pair may have ended the contract (T: none yet)
+        self.first_end = first_default.copy()
+        shape = status.shape[1:]
+        self.flags = {name: xp.zeros(shape, dtype=bool) for name in REACTIONS if name != "freed"}
+        self.freed_gpus = None  # GPU-quarters offered on the market after their contract ended
+
+    @classmethod
+    def opening(cls, pl, scen: ScenarioSet, shape: tuple[int, int], policy: Policy, xp: Any) -> ContractBook:
+        status = xp.empty((pl.K, *shape))
+        status[...] = pl.accepted
+        late = xp.zeros((pl.K, *shape)) if policy.reschedule_late_contracts else None
+        alive = np.asarray(scen.factors["contract_alive"])  # (S, K, T)
+        every = alive.all(axis=0) if alive.shape[0] else np.ones(alive.shape[1:], dtype=bool)  # (K, T)
+        T = every.shape[1]
+        first_default = np.array([T if a.all() else int(np.argmin(a)) for a in every], dtype=np.int64)
+        return cls(status, late, policy, first_default, xp)
+
+    def may_have_ended(self, k: int, t: int) -> bool:
+        """Whether contract ``k`` may have ended by quarter ``t`` in some pair (a customer default in
+        some scenario, or a cancellation): before that, freeing its GPUs adds exactly nothing."""
+        return t >= self.first_end[k]
+
+    def cancelled_at(self, k: int, t: int) -> None:
+        self.first_end[k] = min(self.first_end[k], t)
+
+    def flag(self, name: str, happened: Any) -> None:
+        self.flags[name] |= happened
+
+    def count_freed(self, freed: FreedCapacity) -> None:
+        for gpus in freed.gpus:
+            if gpus is not None:
+                self.freed_gpus = _plus(self.freed_gpus, gpus)
+
+    def reactions(self) -> dict[str, Any]:
+        xp = self.xp
+        out = {name: flags.astype(xp.float64) for name, flags in self.flags.items()}
+        freed = xp.zeros(self.status.shape[1:]) if self.freed_gpus is None else self.freed_gpus > 0
+        out["freed"] = freed.astype(xp.float64)
+        return out
+
+
+@dataclass
+class FreedCapacity:
+    """GPUs of contracts that ended early, offered on their use's market this quarter: H100-
+    equivalent supply and GPUs by use, forecast-price revenue by (use, generation); None: nothing."""
+
+    supply: list
+    gpus: list
+    revenue: dict
+
+    @classmethod
+    def none(cls) -> FreedCapacity:
+        return cls([None, None], [None, None], {})
+
+    def add(self, u: int, g: int, x: Any) -> None:
+        self.revenue[u, g] = _plus(self.revenue.get((u, g)), x)
+
+
+def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: int, xp: Any) -> tuple:
+    """Revenue, GPUs delivered, penalties (None: none) and freed capacity of the contracts in
+    quarter ``t``; updates the ``book``.
 
     A contract no plan serves this quarter adds nothing and is skipped (adding 0.0 changes no
     bits, so the skipping cannot make a pair's result depend on the other plans in its chunk).
     Status is 1.0 or 0.0: multiplying by it is exact and much cheaper than selecting.
     """
     revenue = gpus = penalty = None
+    freed = FreedCapacity.none()
+    status = book.status
     for k in pl.served_contracts[t]:
         alive = sc.alive_row(k, t)
         used = pl.used["contract_gpus"][k, :, t]
+        phi = None if short is None else short.contract
+        earning = None  # 1.0 where the contract earns this quarter (None: wherever it is live)
         if phi is None or fully_powered(phi, used):
             status[k] *= alive
             delivered = pl.contract_total[k, t]
         else:
             delivered = over_sites(pl.contract_gpus[k, :, t], phi, used)
             if t >= consts.contract_deadline[k]:
-                # not delivered in full after the deadline: cancelled, with its penalty
+                # not delivered in full after the deadline: late, or cancelled with its penalty
                 undelivered = delivered < pl.contract_total[k, t] * (1.0 - REL) - REL
                 before = status[k] if t == 0 else status[k] * sc.alive_row(k, t - 1)
-                penalty = _plus(penalty, consts.contract_penalty[k] * (before * undelivered))
-                status[k] = before * alive * ~undelivered
+                paid, ended, earning = _late_delivery(consts, book, k, t, before, undelivered)
+                penalty = _plus(penalty, paid)
+                status[k] = before * alive * (1.0 - ended)
             else:
                 status[k] *= alive
-        served = delivered * status[k]
+        served = delivered * status[k] if earning is None else delivered * (status[k] * earning)
         revenue = _plus(revenue, consts.contract_revenue_per_gpu[k] * served)
         gpus = _plus(gpus, served)
-    return _zero(revenue), _zero(gpus), _zero(penalty)
+        if book.policy.freed_gpus_to_market and book.may_have_ended(k, t):
+            _free(consts, pl, book, k, phi, used, t, freed, xp)
+    return _zero(revenue), _zero(gpus), penalty, freed
+
+
+def _late_delivery(consts, book: ContractBook, k: int, t: int, before: Any, undelivered: Any) -> tuple:
+    """A contract delivered short at or after its deadline, live before this quarter in ``before``:
+    (penalty paid, 1.0 where it ends now, 1.0 where it earns this quarter). Open loop: it is
+    cancelled with its cancellation penalty. Rescheduled: the quarter is late (it earns nothing and
+    pays the delay penalty) until the late quarters exceed the allowance, which cancels it."""
+    short_now = before * undelivered
+    if book.late is None:
+        book.flag("cancelled", short_now > 0)
+        book.cancelled_at(k, t)
+        return consts.contract_penalty[k] * short_now, short_now, 1.0
+    book.late[k] += short_now
+    cancelled = short_now * (book.late[k] > consts.delay_allowance[k])
+    late = short_now - cancelled
+    book.flag("rescheduled", late > 0)
+    ended = cancelled > 0
+    book.flag("cancelled", ended)
+    if ended.any():
+        book.cancelled_at(k, t)
+    paid = consts.contract_penalty[k] * cancelled + consts.delay_penalty[k] * late
+    return paid, cancelled, 1.0 - short_now
+
+
+def _free(consts, pl, book: ContractBook, k: int, phi, used, t: int, freed: FreedCapacity, xp: Any) -> None:
+    """Offer the planned GPUs of contract ``k`` on its use's market in the pairs where it has ended
+    (they keep the power the plan gave the contract: its powered share ``phi``)."""
+    ended = 1.0 - book.status[k]
+    u = int(consts.contract_use[k])
+    powered = phi is None or fully_powered(phi, used)
+    if powered:
+        supply, gpus = pl.freed_supply_total[k, t], pl.contract_total[k, t]
+    else:
+        supply = over_sites(pl.freed_supply[k, :, t], phi, pl.used["freed_supply"][k, :, t])
+        gpus = over_sites(pl.contract_gpus[k, :, t], phi, used)
+    freed.supply[u] = _plus(freed.supply[u], supply * ended)
+    freed.gpus[u] = _plus(freed.gpus[u], gpus * ended)
+    for g in pl.freed_generations[k][t]:
+        base = (
+            pl.freed_revenue_total[k, g, t]
+            if powered
+            else over_sites(pl.freed_revenue[k, g, :, t], phi, pl.used["freed_revenue"][k, g, :, t])
+        )
+        freed.add(u, g, base * ended)
 
 
 def _plus(total: Any, x: Any) -> Any:
@@ -236,12 +407,17 @@ def _zero(total: Any) -> Any:
     return 0.0 if total is None else total
 
 
-def _market(pl, sc, phi, t: int, xp: Any) -> tuple[Any, Any]:
-    """Market revenue and GPUs sold in quarter ``t``: planned sales scaled by power, capped by demand."""
+def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, safe: bool, t: int,
+            xp: Any) -> tuple[Any, Any]:  # fmt: skip
+    """Market revenue and GPUs sold in quarter ``t``: planned sales scaled by their uses' powered
+    ``shares`` (None: fully powered), with the ``freed`` capacity and without the GPUs ``taken``
+    out (policy), capped by demand. ``safe``: the policy's demand cap, which also holds where the
+    offer is changed per pair (the same numbers wherever the plan's supply is positive)."""
     revenue_total = sold_total = None
     for u in range(2):
-        if not pl.any_market[u, t]:
+        if not pl.any_market[u, t] and freed.supply[u] is None:
             continue
+        phi = None if shares is None else shares[u]
         used = pl.used["market_revenue"][u, :, :, t]  # (G, I)
         powered = phi is None or (
             fully_powered(
@@ -254,16 +430,33 @@ def _market(pl, sc, phi, t: int, xp: Any) -> tuple[Any, Any]:
             supply = over_sites(pl.supply[u, :, t], phi, pl.used["supply"][u, :, t])
             gpus = over_sites(pl.market_gpus[u, :, t], phi, pl.used["market_gpus"][u, :, t])
         revenue = None
-        for g in pl.generations_sold[u][t]:
+        generations = set(pl.generations_sold[u][t]) | {g for (v, g) in freed.revenue if v == u}
+        for g in sorted(generations):
             base = (
                 pl.market_revenue_total[u, g, t]
                 if powered
                 else over_sites(pl.market_revenue[u, g, :, t], phi, used[g])
             )
+            if (u, g) in freed.revenue:
+                base = base + freed.revenue[u, g]
+            if taken is not None and taken.market[g] is not None:
+                base = base * (1.0 - taken.market[g])
             revenue = _plus(revenue, base * sc.price_factor[g, t])
         revenue = _zero(revenue)
         cap = sc.demand[u, t]
-        if powered and pl.supply_positive_or_idle[u, t]:
+        if taken is not None:
+            for g, share in enumerate(taken.market):
+                if share is not None:
+                    supply = supply - share * pl.gen_market_supply[u, g, t]
+                    gpus = gpus - share * pl.gen_market_count[u, g, t]
+        if safe:
+            # cap / supply where demand binds, else exactly 1 (0 where nothing is offered; a plan's
+            # supply that is negative by round-off counts as nothing)
+            if freed.supply[u] is not None:
+                supply, gpus = supply + freed.supply[u], gpus + freed.gpus[u]
+            supply, gpus = xp.maximum(supply, 0.0), xp.maximum(gpus, 0.0)
+            scale = xp.minimum(cap, supply) / xp.maximum(supply, _TINY)
+        elif powered and pl.supply_positive_or_idle[u, t]:
             # cap / supply where demand binds, else exactly 1 (supply / supply)
             scale = xp.minimum(cap, supply) / pl.supply_safe[u, t]
         else:
@@ -271,3 +464,6 @@ def _market(pl, sc, phi, t: int, xp: Any) -> tuple[Any, Any]:
         revenue_total = _plus(revenue_total, revenue * scale)
         sold_total = _plus(sold_total, gpus * scale)
     return _zero(revenue_total), _zero(sold_total)
+
+
+_TINY = 1e-300  # below any positive supply: dividing by it only where the supply is 0

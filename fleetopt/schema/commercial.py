@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, Strict, model_validator
 
 from fleetopt.core.quarters import parse_quarter, quarter_label
-from fleetopt.schema.base import Fraction, Money, Name, PositiveInt, Quarter, StrictModel
+from fleetopt.schema.base import Fraction, Money, Name, NonNegativeInt, PositiveInt, Quarter, StrictModel
 from fleetopt.schema.hardware import Generation
 from fleetopt.schema.series import MoneySeries, NonNegativeSeries
 
@@ -87,7 +87,16 @@ class Contract(StrictModel):
     delivery_deadline: Quarter | None = None
     """Quarter by which all GPUs must be delivered (partial delivery allowed before); `start` when omitted."""
     cancellation_penalty_usd: Money = 0.0
-    """Paid to the customer if the contract is not delivered by its deadline, USD."""
+    """Paid to the customer if the contract is not delivered by its deadline, USD (in the evaluator,
+    with `policy.reschedule_late_contracts`, only once it is later than its delay allowance)."""
+    delay_allowance_quarters: NonNegativeInt = 2
+    """Evaluator: quarters the contract may start late (GPUs short of power at or after the
+    deadline) before the customer cancels it. The default, two quarters, is an estimate (grade C): in
+    Q3-2025 a third party's late powered shell made CoreWeave move deliveries and cut its 2025 capex,
+    with no contract cancellation reported (docs/sources.md §6)."""
+    delay_penalty_usd_per_quarter: Money = 0.0
+    """Evaluator: paid to the customer for each late quarter within the allowance, USD (the late
+    quarter also earns nothing from the contract)."""
 
     @model_validator(mode="after")
     def _eligibility(self) -> Contract:

@@ -84,6 +84,10 @@ class Sku(StrictModel):
     install_quarters: NonNegativeInt = 0
     """Quarters from purchase to service: GPUs bought in quarter t are held (they draw idle power,
     cost opex and depreciate) but serve no one before quarter t + install_quarters."""
+    order_deposit_share: Fraction = 0.2
+    """Evaluator policy: share of the price paid as a deposit when the GPUs are ordered, forfeited if
+    the order is cancelled (the cash flows keep paying the whole price on delivery, as the MILP does).
+    The default is an estimate (grade C: no public figure; docs/sources.md)."""
     useful_life_years: Positive
     """Accounting useful life for straight-line depreciation, years."""
     resale_fraction_by_age_years: list[Fraction] = Field(min_length=2)

@@ -18,6 +18,7 @@ from fleetopt.schema.base import (
 from fleetopt.schema.commercial import CommercialLimits, Contract, Market
 from fleetopt.schema.finance import Finance, Redeployment, Retirement
 from fleetopt.schema.hardware import FleetCohort, Generation, Sku
+from fleetopt.schema.policy import Policy
 from fleetopt.schema.risk import Risk, Robustness
 from fleetopt.schema.series import SeriesSpec, resolve_series, series_length_problem, series_quarters
 from fleetopt.schema.sites import Site
@@ -67,6 +68,8 @@ class PlanningModel(StrictModel):
     """Uncertainty around the forecast, for scenario evaluation."""
     robustness: Robustness | None = None
     """Shocks the optimised plan must survive (constraints of the MILP); none when omitted."""
+    policy: Policy = Field(default_factory=Policy)
+    """How plans react inside a scenario (the evaluator's recourse rules); every rule on when omitted."""
 
     @property
     def first_quarter(self) -> int:

@@ -1,0 +1,72 @@
+"""What the evaluator's policy changes on the default model: each plan open-loop, with each rule
+alone, and with the whole policy (docs/evaluation.md, "Policy"; figures in benchmarks/README.md).
+
+    python -m benchmarks.bench_policy [--scenarios 10000] [--seed 12345] [--sweep RUN_FOLDER]
+
+Plans: the forecast optimum (solved here) and, with ``--sweep``, the recommended plan of a
+`fleetopt sweep` run folder. A rule's share of the change is its mean-NPV change alone over the
+whole policy's (the rules interact, so the shares need not add to 100 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from fleetopt import api
+from fleetopt.core.units import format_usd
+from fleetopt.evaluate import compile_plans, evaluate
+from fleetopt.evaluate.sources import read_plans
+from fleetopt.schema.policy import Policy
+
+RULES = ("power_to_contracts_first", "reschedule_late_contracts", "freed_gpus_to_market")
+FIGURES = ("npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability")
+
+
+def policies() -> dict[str, Policy]:
+    out = {"open loop": Policy.off()}
+    for rule in RULES:
+        out[f"only {rule}"] = Policy.off().model_copy(update={rule: True})
+    out["policy (all rules)"] = Policy()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--sweep", type=Path, help="a sweep run folder: also its recommended plan")
+    args = parser.parse_args()
+    loaded, data = api.load("neocloud")
+    plans, labels = [api.solve(loaded).plan], ["forecast optimum"]
+    if args.sweep is not None:
+        summary = json.loads((args.sweep / "summary.json").read_text())
+        source = read_plans(args.sweep, data)
+        label = summary["recommended"]
+        plans.append(source.plans[source.labels.index(label)])
+        labels.append(f"recommended ({label})")
+    batch = compile_plans(data, plans, labels)
+    rows = []
+    for name, policy in policies().items():
+        result = evaluate(replace(data, policy=policy), batch, args.scenarios, args.seed, backend="numpy")
+        for p, label in enumerate(labels):
+            rows.append((label, name, {k: float(result.metrics[k][p]) for k in FIGURES}))
+    print(f"default model, {args.scenarios:,} scenarios, seed {args.seed}")
+    print("| plan | evaluation | mean NPV | CVaR5 | P(breach) | P(default) | share of the policy's mean-NPV change |")
+    print("|---|---|---|---|---|---|---|")
+    for label, name, m in rows:
+        base = next(r[2] for r in rows if r[0] == label and r[1] == "open loop")
+        full = next(r[2] for r in rows if r[0] == label and r[1] == "policy (all rules)")
+        change = full["npv_mean_usd"] - base["npv_mean_usd"]
+        share = (m["npv_mean_usd"] - base["npv_mean_usd"]) / change if change else 0.0
+        print(
+            f"| {label} | {name} | {format_usd(m['npv_mean_usd'])} | {format_usd(m['npv_cvar5_usd'])} | "
+            f"{m['breach_probability']:.1%} | {m['default_probability']:.1%} | "
+            f"{'' if name == 'open loop' else f'{share:.0%}'} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""The policy's liquidity rules in the NumPy simulation: orders that adapt to cash, distress sales.
+
+At the start of quarter t (:meth:`Liquidity.orders`), the policy projects the quarter's end cash
+as cash plus the undrawn revolver, plus the plan's own forecast change in cash that quarter, less
+the deferred payments falling due; below the minimum cash plus the buffer it defers the share of
+the quarter's deferrable order that closes the gap (sized on the forecast's net saving), and when
+deferring all of it is not enough it cancels the order deferred into this quarter (paying its
+deposit instead of its price). After the quarter's financing (:meth:`Liquidity.sell`), cash still
+below the minimum sells market GPUs, oldest generation first, in lots, at the scenario's resale
+value; the gain or loss is taxed the next quarter.
+
+GPUs taken out of the plan (deferred for their purchase quarter, cancelled, or sold) are valued at
+the plan's average GPU of their generation each quarter: a share ``min(1, missing / market GPUs)``
+of the generation's market revenue, supply and electricity, and ``min(1, missing / GPUs held)`` of
+its opex, depreciation, disposals and terminal value (docs/evaluation.md, "Policy").
+
+The kernel (kernel.cu) implements the same rules in the same order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fleetopt.schema.policy import Policy
+
+REACTIONS = ("deferred", "order_cancelled", "sold")
+
+
+def taken_share(missing: Any, of: Any, xp: Any) -> Any:
+    """``min(1, missing / of)``, 0 where ``of`` is not positive."""
+    return xp.minimum(missing / xp.maximum(of, 1e-300), 1.0) * (of > 0)
+
+
+@dataclass
+class Adjustments:
+    """A quarter's changes to the plan's figures from GPUs taken out (None: none)."""
+
+    market: list  # by generation: share of its market GPUs missing ((P, S) or None)
+    held: list  # by generation: share of its GPUs held missing
+    capex: Any = None  # USD added to the quarter's capex (deferred payments due, less what is deferred)
+
+
+class Liquidity:
+    """The pairs' order and sale state; see the module docstring."""
+
+    def __init__(self, policy: Policy, cols, fin, shape: tuple[int, int], T: int, xp: Any):
+        self.on = policy.defer_orders or policy.distress_sales
+        self.policy, self.cols, self.fin, self.xp, self.T = policy, cols, fin, xp, T
+        self.G = cols.gen_market_gpus.shape[0] if self.on else 0
+        self.missing = [None] * self.G  # GPUs gone for good, by generation
+        self.due = self.due_deposit = None  # deferred payment falling due this quarter, USD
+        self.due_gpus = [None] * self.G
+        self.carried_gain = None  # distress-sale gain or loss taxed next quarter
+        self.deferred_usd = xp.zeros(shape) if self.on else None
+        self.flags = {name: xp.zeros(shape, dtype=bool) for name in REACTIONS} if self.on else {}
+
+    def orders(self, t: int, cash: Any, revolver: Any) -> Adjustments | None:
+        """The start of quarter ``t``: defer or cancel orders; the quarter's adjustments."""
+        if not self.on:
+            return None
+        cols = self.cols
+        now = list(self.missing)
+        capex = self.due
+        if self.policy.defer_orders:
+            need = cols.forecast_cash_flow[t] if self.due is None else cols.forecast_cash_flow[t] - self.due
+            undrawn = self.fin.revolver_limit - revolver
+            gap = (self.fin.min_cash + cols.liquidity_buffer) - (cash + undrawn + need)
+            capex, now = self._defer(t, gap, capex, now)
+        self.due = self.due_deposit = None
+        self.due_gpus = [None] * self.G
+        return self._adjustments(t, now, capex)
+
+    def _defer(self, t: int, gap: Any, capex: Any, now: list) -> tuple[Any, list]:
+        xp, cols = self.xp, self.cols
+        saving = cols.order_saving[t]
+        if cols.any_order[t] and bool((gap > 0).any()):
+            share = xp.minimum(xp.maximum(gap, 0.0) / xp.maximum(saving, 1e-300), 1.0) * (saving > 0)
+            deferred = share * cols.order_capex[t]
+            capex = _plus(capex, -deferred)
+            self.deferred_usd += deferred
+            self.flags["deferred"] |= share > 0
+            next_due = share * cols.order_capex_next[t]
+            next_deposit = share * cols.order_deposit[t]
+            next_gpus = [share * cols.order_gpus[g, t] for g in range(self.G)]
+            now = [_plus(now[g], next_gpus[g]) for g in range(self.G)]
+            gap = gap - share * saving
+        else:
+            next_due = next_deposit = None
+            next_gpus = [None] * self.G
+        if self.due is not None and bool((gap > 0).any()):
+            # deferring all of it was not enough: cancel the order deferred into this quarter
+            cancel = xp.minimum(xp.maximum(gap, 0.0) / xp.maximum(self.due - self.due_deposit, 1e-300), 1.0)
+            capex = capex - cancel * (self.due - self.due_deposit)
+            self.flags["order_cancelled"] |= cancel * (self.due - self.due_deposit) > 0
+            for g in range(self.G):
+                if self.due_gpus[g] is not None:
+                    gone = cancel * self.due_gpus[g]
+                    self.missing[g] = _plus(self.missing[g], gone)
+                    now[g] = _plus(now[g], gone)
+        self._next = (next_due, next_deposit, next_gpus)
+        return capex, now
+
+    def _adjustments(self, t: int, now: list, capex: Any) -> Adjustments:
+        xp, cols = self.xp, self.cols
+        market = [None if m is None else taken_share(m, cols.gen_market_gpus[g, t], xp)
+                  for g, m in enumerate(now)]
+        held = [None if m is None else taken_share(m, cols.gen_held[g, t], xp)
+                  for g, m in enumerate(now)]
+        if self.policy.defer_orders:
+            self.due, self.due_deposit, self.due_gpus = self._next
+        return Adjustments(market, held, capex)
+
+    def sell(self, t: int, state, resale_factor: Any) -> None:
+        """After quarter ``t``'s financing: distress sales while cash is below the minimum."""
+        if not (self.on and self.policy.distress_sales):
+            return
+        xp, cols = self.xp, self.cols
+        gap = self.fin.min_cash - state.cash
+        if not bool((gap > 0).any()):
+            return
+        lot = float(self.policy.sale_block_gpus)
+        for g in range(self.G):
+            held = cols.gen_held[g, t]
+            value = cols.gen_sale_value[g, t] / xp.maximum(held, 1e-300) * resale_factor  # per GPU
+            book = cols.gen_book[g, t] / xp.maximum(held, 1e-300)
+            gone = 0.0 if self.missing[g] is None else self.missing[g]
+            available = xp.maximum(cols.gen_market_gpus[g, t] - gone, 0.0)
+            lots = xp.ceil(xp.maximum(gap, 0.0) / xp.maximum(lot * value, 1e-300))
+            sold = xp.minimum(lots * lot, available) * (value > 0)
+            proceeds = sold * value
+            state.cash = state.cash + proceeds
+            gap = gap - proceeds
+            self.missing[g] = _plus(self.missing[g], sold)
+            self.carried_gain = _plus(self.carried_gain, sold * (value - book))
+            self.flags["sold"] |= sold > 0
+
+    def gain(self) -> Any:
+        """The distress-sale gain or loss to tax this quarter (and forget)."""
+        gain, self.carried_gain = self.carried_gain, None
+        return gain
+
+    def terminal(self, T: int) -> Any:
+        """The net realisable value of the GPUs gone at the end (to subtract), or None."""
+        xp, cols, out = self.xp, self.cols, None
+        for g, m in enumerate(self.missing):
+            if m is not None:
+                out = _plus(out, taken_share(m, cols.gen_held[g, T - 1], xp) * cols.gen_terminal[g])
+        return out
+
+    def reactions(self, shape) -> dict[str, Any]:
+        xp = self.xp
+        if not self.on:
+            zero = xp.zeros(shape)
+            return {**{name: zero for name in REACTIONS}, "deferred_usd": zero}
+        return {**{n: f.astype(xp.float64) for n, f in self.flags.items()}, "deferred_usd": self.deferred_usd}
+
+
+def _plus(total: Any, x: Any) -> Any:
+    return x if total is None else total + x

@@ -1,0 +1,65 @@
+"""How a plan reacts inside a scenario: the evaluator's recourse rules (docs/evaluation.md, "Policy").
+
+The MILP's plan fixes purchases, power builds and debt; the policy says what the company does
+when a scenario departs from the forecast. Every rule off is the open-loop evaluation (the plan's
+decisions happen whatever the scenario does). No rule acts on the forecast itself.
+"""
+
+from __future__ import annotations
+
+from fleetopt.schema.base import Money, PositiveInt, StrictModel
+
+
+class Policy(StrictModel):
+    """The evaluator's recourse rules, each on by default."""
+
+    power_to_contracts_first: bool = True
+    """A site short of power serves its contracted GPUs first, then inference-market GPUs, then
+    training-market GPUs, then idle GPUs (off: every use is cut in proportion)."""
+    reschedule_late_contracts: bool = True
+    """A contract short of GPUs at or after its delivery deadline is late, not cancelled: each late
+    quarter earns nothing from it and pays its `delay_penalty_usd_per_quarter`; only a contract late
+    for more than its `delay_allowance_quarters` is cancelled with its cancellation penalty (off: the
+    first short quarter at or after the deadline cancels it)."""
+    freed_gpus_to_market: bool = True
+    """GPUs planned for a contract that has ended early (customer default or cancellation) are
+    offered on the market of the contract's use at the scenario's price, within demand (off: they
+    stand idle)."""
+    defer_orders: bool = True
+    """At the start of a quarter, when cash plus the undrawn revolver, less the quarter's cash need on
+    the plan's forecast and the deferred payments falling due, would end below the minimum cash plus
+    `liquidity_buffer_usd`, defer just enough of the quarter's GPU order (the GPUs not serving
+    contracts) by one quarter, at the next quarter's price; when deferring all of it is not enough,
+    cancel the order deferred from the quarter before, forfeiting its deposit (off: every order is
+    paid as planned)."""
+    distress_sales: bool = True
+    """When cash is still below the minimum after the revolver, sell market GPUs, oldest generation
+    first, in blocks of `sale_block_gpus`, at the scenario's resale value, before the scenario counts as
+    a liquidity default (off: the shortfall is a default)."""
+    liquidity_buffer_usd: Money = 0.0
+    """Cash the order rule keeps above `finance.min_cash_usd` in its projection, USD; a larger buffer
+    defers earlier. The sweep varies it."""
+    sale_block_gpus: PositiveInt = 1000
+    """GPUs per lot in a distress sale (an estimate: a few racks' worth)."""
+
+    @property
+    def open_loop(self) -> bool:
+        """No rule on: the plan's decisions happen whatever the scenario does."""
+        return not (
+            self.power_to_contracts_first
+            or self.reschedule_late_contracts
+            or self.freed_gpus_to_market
+            or self.defer_orders
+            or self.distress_sales
+        )
+
+    @classmethod
+    def off(cls) -> Policy:
+        """Every rule off: the open-loop evaluation."""
+        return cls(
+            power_to_contracts_first=False,
+            reschedule_late_contracts=False,
+            freed_gpus_to_market=False,
+            defer_orders=False,
+            distress_sales=False,
+        )

@@ -1,0 +1,274 @@
+"""The evaluator's policy: how a plan reacts inside a scenario (docs/evaluation.md, "Policy").
+
+Each rule on a hand-built instance whose answer is worked out below, against the open loop (every
+rule off), in the NumPy simulation and in the CPU build of the fused kernel.
+
+The instance (`milp_builders.base_model`): one site, SKU A (1 kW, PUE 1, no idle draw, no opex,
+free electricity), 200 GPUs installed before the horizon, configured for training. A GPU on the
+market earns $1/h, one under the contract $2/h; a quarter has 2,190 hours. The hand-built plan
+keeps all 200 in service: 100 on the contract, 100 on the training market.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from evaluate_builders import batch
+from milp_builders import HOURS, base_model, data_of
+
+from fleetopt.core.plan import Plan
+from fleetopt.evaluate.backend import c_compiler
+from fleetopt.evaluate.kernel import cpu_kernel
+from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
+from fleetopt.schema.policy import Policy
+
+POLICY = Policy()
+OPEN_LOOP = Policy.off()
+MARKET, CONTRACT = 1.0 * HOURS, 2.0 * HOURS  # USD per GPU-quarter
+
+
+def model(capacity_mw: float = 1.0, **contract) -> dict:
+    d = base_model()
+    d["skus"]["A"]["available_from"] = "2025Q1"
+    d["sites"]["s1"]["power_capacity_mw"] = capacity_mw
+    d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2025Q4", "gpus": 200, "use": "training",
+                   "capex_per_gpu_usd": 4000.0}]  # fmt: skip
+    d["contracts"] = {
+        "anchor": {"customer": "big", "use": "training", "eligible_skus": ["A"], "gpus": 100,
+                   "start": "2026Q1", "term_quarters": 4, "price_usd_per_gpu_hour": 2.0, "signed": True,
+                   "cancellation_penalty_usd": 50000.0, **contract}
+    }  # fmt: skip
+    return d
+
+
+def plan_of(data, contract_from: int = 0, market: float = 100.0) -> Plan:
+    """All 200 installed GPUs held; 100 on the contract from ``contract_from``, ``market`` on the market."""
+    p = Plan.empty(data)
+    p.held_training[0, :] = 200.0
+    p.contract_gpus[0, 0, 0, contract_from:] = 100.0
+    p.active[0, 0, 0, :] = market
+    p.active[0, 0, 0, contract_from:] += 100.0
+    p.accepted[0] = 1.0
+    return p
+
+
+def run(data, plan: Plan, policy: Policy, scen=None, kernel: bool = False) -> dict:
+    """The NumPy simulation with the quarterly EBITDA; with ``kernel``, also the CPU build of the
+    kernel, which must agree with it on every result (to 1e-12)."""
+    consts = SimulationConstants.from_data(data).with_policy(policy)
+    scen = deterministic_scenarios(data, 1) if scen is None else scen
+    plans = batch(data, [plan])
+    out = simulate(consts, plans, scen, record=("ebitda_usd",))
+    if kernel:
+        got = cpu_kernel(threads=1).simulate(consts, plans, scen)
+        for field in RESULT_FIELDS:
+            np.testing.assert_allclose(got[field], out[field], rtol=1e-12, atol=1e-6, err_msg=field)
+    return out
+
+
+NO_COMPILER = c_compiler() is None
+BACKENDS = [
+    pytest.param(False, id="numpy"),
+    pytest.param(True, id="cpu-kernel", marks=pytest.mark.skipif(NO_COMPILER, reason="no C compiler")),
+]
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_short_site_serves_its_contract_in_full_and_cuts_the_market_by_the_shortfall(kernel):
+    # 0.15 MW for 0.2 MW of GPUs: the contract's 0.1 MW first, the market gets 0.05 MW = 50 GPUs
+    data = data_of(model(capacity_mw=0.15))
+    out = run(data, plan_of(data), POLICY, kernel=kernel)
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0], 100 * CONTRACT + 50 * MARKET, rtol=1e-12)
+    assert out["cancelled"][0, 0] == 0.0 and out["rescheduled"][0, 0] == 0.0
+    # open loop: every GPU cut to 75 %, the contract (75 of 100 at its deadline) cancelled at once
+    # with its penalty, its GPUs idle for the rest of the term
+    shut = run(data, plan_of(data), OPEN_LOOP, kernel=kernel)["ebitda_usd"][0, 0]
+    np.testing.assert_allclose(shut, [75 * MARKET - 50000.0] + [75 * MARKET] * 3, rtol=1e-12)
+
+
+def late_block_model(delay_allowance: int = 2, delay_penalty: float = 10000.0) -> dict:
+    """0.05 MW online, a 1 MW block started in quarter 0 online in quarter 1 (the plan builds it);
+    the contract starts in quarter 1."""
+    d = model(capacity_mw=0.05, start="2026Q2", term_quarters=3, delay_allowance_quarters=delay_allowance,
+              delay_penalty_usd_per_quarter=delay_penalty)  # fmt: skip
+    d["sites"]["s1"]["expansion"] = {"block_mw": 1.0, "capex_per_mw_usd": 0.0, "lead_time_quarters": 1,
+                                     "earliest_start": "2026Q1", "max_blocks": 1, "useful_life_years": 10.0}
+    return d
+
+
+def late_block(data, delay: int):
+    plan = plan_of(data, contract_from=1, market=0.0)
+    plan.held_training[0, :] = 100.0
+    plan.build_blocks[0, 0] = 1.0
+    scen = deterministic_scenarios(data, 1)
+    scen.factors["delay"][0, 0, 0] = delay  # the block started in quarter 0 comes `delay` quarters late
+    return plan, scen
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_block_one_quarter_late_delays_the_contract_by_one_quarter_with_its_penalty(kernel):
+    data = data_of(late_block_model())
+    plan, scen = late_block(data, delay=1)
+    out = run(data, plan, POLICY, scen, kernel=kernel)
+    # quarter 1: 0.05 MW powers 50 of the 100 GPUs: late, no revenue, the $10,000 delay penalty
+    want = [0.0, -10000.0, 100 * CONTRACT, 100 * CONTRACT]
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0], want, rtol=1e-12)
+    assert out["rescheduled"][0, 0] == 1.0 and out["cancelled"][0, 0] == 0.0
+    # open loop: cancelled in quarter 1 with the $50,000 penalty; 50 delivered GPUs earn nothing after
+    shut = run(data, plan, OPEN_LOOP, scen, kernel=kernel)
+    np.testing.assert_allclose(shut["ebitda_usd"][0, 0], [0.0, -50000.0, 0.0, 0.0], atol=1e-6)
+    assert shut["cancelled"][0, 0] == 1.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_block_later_than_the_allowance_cancels_the_contract(kernel):
+    # allowance 1: late in quarter 1 (delay penalty), still short in quarter 2: cancelled with its
+    # penalty, and its GPUs go to the market (50 powered in quarter 2, all 100 once the block is on)
+    data = data_of(late_block_model(delay_allowance=1))
+    plan, scen = late_block(data, delay=2)
+    out = run(data, plan, POLICY, scen, kernel=kernel)
+    want = [0.0, -10000.0, 50 * MARKET - 50000.0, 100 * MARKET]
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0], want, rtol=1e-12)
+    assert out["rescheduled"][0, 0] == 1.0 and out["cancelled"][0, 0] == 1.0
+    # allowance 2 rides the same delay out: late in quarters 1 and 2, delivered in quarter 3
+    data = data_of(late_block_model(delay_allowance=2))
+    out = run(data, plan, POLICY, scen, kernel=kernel)
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0], [0.0, -10000.0, -10000.0, 100 * CONTRACT], rtol=1e-12)
+    assert out["cancelled"][0, 0] == 0.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_defaulted_customers_gpus_earn_the_market_price_within_demand(kernel):
+    d = model()
+    d["market"]["demand_gpus"]["training"] = 150.0
+    data = data_of(d)
+    plan = plan_of(data)
+    scen = deterministic_scenarios(data, 1)
+    scen.factors["contract_alive"][0, 0, 2:] = False  # the customer defaults in quarter 2
+    out = run(data, plan, POLICY, scen, kernel=kernel)
+    # quarters 0-1: 100 on the contract, 100 on a market of 150; from quarter 2 the contract's 100
+    # join the market's 100: 200 offered to a demand of 150, so 150 are sold
+    want = [100 * CONTRACT + 100 * MARKET] * 2 + [150 * MARKET] * 2
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0], want, rtol=1e-12)
+    assert out["freed"][0, 0] == 1.0
+    shut = run(data, plan, OPEN_LOOP, scen, kernel=kernel)  # open loop: they stand idle
+    np.testing.assert_allclose(shut["ebitda_usd"][0, 0], want[:2] + [100 * MARKET] * 2, rtol=1e-12)
+    assert shut["freed"][0, 0] == 0.0
+
+
+def test_the_forecast_sees_no_reaction():
+    data = data_of(model())
+    out = run(data, plan_of(data), POLICY)
+    assert all(out[name][0, 0] == 0.0 for name in ("rescheduled", "cancelled", "freed"))
+    np.testing.assert_array_equal(out["npv"], run(data, plan_of(data), OPEN_LOOP)["npv"])
+
+
+# ---------------------------------------------------------------- orders and distress sales
+#
+# No contract: 200 installed GPUs on the training market (438,000 USD a quarter at forecast
+# prices), 2 MW of power, no tax, no revolver, minimum cash 0. The plan buys 1,000 GPUs in
+# quarter 1 at $4,000 (an order of $4,000,000) and puts them on the market: 1,200 GPUs earn
+# 2,628,000 USD a quarter from then on. With $1,000,000 opening cash the forecast ends quarter 0
+# with $1,438,000 and quarter 1 with $66,000.
+
+ORDER, ORDER_GPUS, QUARTER_1 = 4_000_000.0, 1000.0, 1200 * MARKET
+
+
+def order_model(**policy) -> dict:
+    d = model(capacity_mw=2.0)
+    d["contracts"] = {}
+    d["finance"]["opening_cash_usd"] = 1.0e6
+    d["policy"] = policy
+    return d
+
+
+def order_plan(data) -> Plan:
+    plan = Plan.empty(data)
+    plan.held_training[0, :] = 200.0
+    plan.buy_blocks[0, 0, 1] = ORDER_GPUS
+    bought_1 = next(c.index for c in data.cohorts if c.bought == 1)
+    plan.held_training[bought_1, 1:] = ORDER_GPUS
+    plan.active[0, 0, 0, 0] = 200.0
+    plan.active[0, 0, 0, 1:] = 1200.0
+    return plan
+
+
+def price_drop(data, quarters):
+    scen = deterministic_scenarios(data, 1)
+    scen.factors["price_factor"][0, 0, quarters] = 0.0  # the market pays nothing in these quarters
+    return scen
+
+
+def run_cash(data, plan, policy, scen, kernel):
+    consts = SimulationConstants.from_data(data).with_policy(policy)
+    plans = batch(data, [plan])
+    out = simulate(consts, plans, scen, record=("cash_usd",))
+    if kernel:
+        got = cpu_kernel(threads=1).simulate(consts, plans, scen)
+        for field in RESULT_FIELDS:
+            np.testing.assert_allclose(got[field], out[field], rtol=1e-12, atol=1e-6, err_msg=field)
+    return out
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_cash_shortfall_smaller_than_the_order_defers_just_enough_of_it(kernel):
+    data = data_of(order_model())
+    out = run_cash(data, order_plan(data), Policy(), price_drop(data, [0]), kernel)
+    # quarter 0 earns nothing: cash 1,000,000; the projection of quarter 1 on the forecast
+    # (+2,628,000 - 4,000,000) ends 372,000 short. Deferring all of the order would save its price
+    # less what its GPUs earn in quarter 1 (1,000 of the 1,200 market GPUs: 2,190,000), 1,810,000;
+    # so the share 372,000 / 1,810,000 is deferred, and quarter 1 ends at exactly 0
+    share = 372_000.0 / 1_810_000.0
+    want = [1.0e6, 0.0, QUARTER_1 - share * ORDER, 2 * QUARTER_1 - share * ORDER]
+    np.testing.assert_allclose(out["cash_usd"][0, 0], want, rtol=1e-12, atol=1e-6)
+    assert out["deferred"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], share * ORDER, rtol=1e-12)
+    assert out["order_cancelled"][0, 0] == 0.0 and out["sold"][0, 0] == 0.0
+    # open loop: the whole order is paid in quarter 1 and cash ends 372,000 below the minimum
+    shut = run_cash(data, order_plan(data), OPEN_LOOP, price_drop(data, [0]), kernel)
+    np.testing.assert_allclose(shut["cash_usd"][0, 0, 1], -372_000.0, rtol=1e-12)
+    assert shut["default"][0, 0] == 1.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_deeper_drop_cancels_the_deferred_order_and_forfeits_its_deposit(kernel):
+    data = data_of(order_model(distress_sales=False))
+    out = run_cash(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0, 1]), kernel)
+    share = 372_000.0 / 1_810_000.0
+    # quarter 1 earns nothing either: it ends at 1,000,000 - (1 - share) x 4,000,000
+    cash_1 = 1.0e6 - (1.0 - share) * ORDER
+    # quarter 2's projection: cash_1 + 2,628,000 (no order of its own to defer) less the deferred
+    # payment due, share x 4,000,000, is short: cancel the share c of it that closes the gap, paying
+    # the 20 % deposit instead of the price on that part
+    due = share * ORDER
+    gap = -(cash_1 + QUARTER_1 - due)
+    cancel = gap / (due - 0.2 * due)
+    assert 0.0 < cancel < 1.0
+    gone = cancel * share * ORDER_GPUS  # GPUs that never arrive
+    revenue_2 = (1.0 - gone / 1200.0) * QUARTER_1
+    cash_2 = cash_1 + revenue_2 - (1.0 - cancel) * due - cancel * 0.2 * due
+    np.testing.assert_allclose(out["cash_usd"][0, 0, :3], [1.0e6, cash_1, cash_2], rtol=1e-12)
+    assert out["order_cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 1.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
+    d = order_model(sale_block_gpus=10)
+    d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0)
+    data = data_of(d)
+    plan = order_plan(data)
+    plan.buy_blocks[...] = 0.0
+    plan.held_training[1:] = 0.0
+    plan.active[0, 0, 0, :] = 200.0
+    policy = Policy(sale_block_gpus=10)
+    out = run_cash(data, plan, policy, price_drop(data, [0]), kernel)
+    # quarter 0 earns nothing: cash 0, 100,000 below the minimum. A GPU bought in 2025Q4 fetches
+    # 1,500 USD (75 % of $4,000, less the 50 % selling cost): ceil(100,000 / 15,000) = 7 lots of 10
+    assert data.proceeds[0, 0] == 1500.0
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 70 * 1500.0, rtol=1e-12)
+    # the 130 GPUs left earn 130 x 2,190 a quarter from quarter 1
+    np.testing.assert_allclose(np.diff(out["cash_usd"][0, 0]), [130 * MARKET] * 3, rtol=1e-12)
+    assert out["sold"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+    shut = run_cash(data, plan, OPEN_LOOP, price_drop(data, [0]), kernel)
+    assert shut["default"][0, 0] == 1.0 and shut["sold"][0, 0] == 0.0
