@@ -42,6 +42,7 @@
 #define FO_RESTRICT restrict
 #define FO_LOAD(ptr) (*(ptr))
 #define FO_CTZ(x) __builtin_ctzll(x)
+#include <math.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -52,6 +53,12 @@
 #endif
 #define FO_REL 1e-9
 #define FO_COVENANT_TOLERANCE_USD 1.0
+#define FO_REACTED_RESCHEDULED 1
+#define FO_REACTED_CANCELLED 2
+#define FO_REACTED_FREED 4
+#define FO_REACTED_DEFERRED 8
+#define FO_REACTED_ORDER_CANCELLED 16
+#define FO_REACTED_SOLD 32
 #define FO_LATE_PLANES 3  // late quarters counted to 7
 
 typedef unsigned long long fo_bits;
@@ -124,7 +131,11 @@ typedef struct {
     double cash, prev_cash, revolver, npv, min_cash, util;
     double loss_pool;  // tax losses not yet used (with loss carry-forward)
     int breach;
-    int rescheduled, cancelled, freed;  // the policy's reactions so far (0 or 1)
+    int reacted;  // the policy's reactions so far, one bit each (FO_REACTED_*)
+    // the liquidity rules (evaluate/liquidity.py): GPUs gone for good by generation, the order
+    // deferred into the next quarter (its price, deposit and GPUs), a sale's gain taxed next quarter
+    double missing[FO_G > 0 ? FO_G : 1], due_gpus[FO_G > 0 ? FO_G : 1];
+    double due, due_deposit, carried_gain, deferred_usd;
     fo_bits late[FO_LATE_PLANES];  // late quarters of each contract (policy), as bit planes: fo_late_add
 #if FO_R > 0 && FO_W > 1
     double kept[3][FO_W];  // EBITDA, debt service, interest of the last FO_W quarters, oldest first
@@ -159,6 +170,75 @@ typedef struct {
     double gpus_used;  // sold in the market plus delivered under contracts
 } fo_operations;
 
+// GPUs the liquidity rules take out of the plan this quarter: the share of each generation's market
+// GPUs and of its GPUs held that are missing (evaluate/liquidity.py: taken_share), and the change
+// to the quarter's capex (deferred payments due, less what is deferred). All 0 without the rules.
+typedef struct {
+    double market[FO_G > 0 ? FO_G : 1], held[FO_G > 0 ? FO_G : 1];
+    double capex;
+} fo_taken;
+
+FO_DEVICE double fo_taken_share(double missing, double of)
+{
+    return fo_min(missing / fo_max(of, 1e-300), 1.0) * (of > 0 ? 1.0 : 0.0);
+}
+
+// the start of quarter t (Liquidity.orders): defer the order, or cancel the one deferred into t
+FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, const double* q, fo_state* st)
+{
+    fo_taken tk;
+    double now[FO_G > 0 ? FO_G : 1];
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) now[g] = st->missing[g];
+    double capex = st->due;
+    double next_due = 0.0, next_deposit = 0.0, next_gpus[FO_G > 0 ? FO_G : 1];
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) next_gpus[g] = 0.0;
+    if (defer_orders) {
+        const double need = FO_Q(FO_Q_FORECAST_CASH_FLOW) - st->due;
+        const double undrawn = revolver_limit - st->revolver;
+        double gap = (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + undrawn + need);
+        const double saving = FO_Q(FO_Q_ORDER_SAVING);
+        if (gap > 0.0) {
+            const double share = fo_min(gap / fo_max(saving, 1e-300), 1.0) * (saving > 0 ? 1.0 : 0.0);
+            const double deferred = share * FO_Q(FO_Q_ORDER_CAPEX);
+            capex = capex + (-deferred);
+            st->deferred_usd = st->deferred_usd + deferred;
+            if (share > 0) st->reacted |= FO_REACTED_DEFERRED;
+            next_due = share * FO_Q(FO_Q_ORDER_CAPEX_NEXT);
+            next_deposit = share * FO_Q(FO_Q_ORDER_DEPOSIT);
+#pragma unroll
+            for (int g = 0; g < FO_G; ++g) {
+                next_gpus[g] = share * FO_Q(FO_Q_ORDER_GPUS + g);
+                now[g] = now[g] + next_gpus[g];
+            }
+            gap = gap - share * saving;
+        }
+        if (st->due > 0.0 && gap > 0.0) {  // deferring all of it was not enough: cancel
+            const double cancel = fo_min(gap / fo_max(st->due - st->due_deposit, 1e-300), 1.0);
+            capex = capex - cancel * (st->due - st->due_deposit);
+            if (cancel * (st->due - st->due_deposit) > 0) st->reacted |= FO_REACTED_ORDER_CANCELLED;
+#pragma unroll
+            for (int g = 0; g < FO_G; ++g) {
+                const double gone = cancel * st->due_gpus[g];
+                st->missing[g] = st->missing[g] + gone;
+                now[g] = now[g] + gone;
+            }
+        }
+        st->due = next_due;
+        st->due_deposit = next_deposit;
+#pragma unroll
+        for (int g = 0; g < FO_G; ++g) st->due_gpus[g] = next_gpus[g];
+    }
+    tk.capex = capex;
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) {
+        tk.market[g] = fo_taken_share(now[g], FO_Q(FO_Q_GEN_MARKET_GPUS + g));
+        tk.held[g] = fo_taken_share(now[g], FO_Q(FO_Q_GEN_HELD + g));
+    }
+    return tk;
+}
+
 // GPUs of contracts that ended early, offered on their use's market this quarter (the policy's
 // freed capacity): H100-equivalent supply, GPUs and forecast-price revenue by use and generation
 typedef struct {
@@ -179,17 +259,39 @@ FO_DEVICE void fo_freed_clear(fo_freed* f)
 // a market's sales with freed capacity (policy): planned sales plus the freed GPUs, capped by demand;
 // the same sums and scale as simulate._market. Returns the revenue; adds the GPUs sold to *sold.
 FO_DEVICE double fo_market_with_freed(double supply, double gpus, const double* base, const fo_freed* f, int u,
-                                      double cap, fo_bits flags, const double* price, double* sold)
+                                      double cap, fo_bits flags, const double* price, double* sold,
+                                      const fo_taken* tk, const double* q)
 {
     double revenue = 0.0;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g)
-        if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL) revenue = revenue + (base[g] + f->revenue[g][u]) * price[g];
+        if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)
+            revenue = revenue + ((base[g] + f->revenue[g][u]) * (1.0 - tk->market[g])) * price[g];
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) {
+        supply = supply - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g);
+        gpus = gpus - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g);
+    }
     supply = fo_max(supply + f->supply[u], 0.0);
-    gpus = gpus + f->gpus[u];
+    gpus = fo_max(gpus + f->gpus[u], 0.0);
     const double scale = fo_min(cap, supply) / fo_max(supply, 1e-300);
     *sold = *sold + gpus * scale;
     return revenue * scale;
+}
+
+// the liquidity rules are on (evaluate/liquidity.py): GPUs may be taken out of the plan
+#define FO_LIQUIDITY (defer_orders || distress_sales)
+// the policy's demand cap (simulate._market `safe`): freed capacity or GPUs taken out change the offer per pair
+#define FO_SAFE_CAP (freed_to_market || FO_LIQUIDITY)
+
+// electricity and opex less those of the GPUs taken out (market GPUs draw power, held ones cost opex)
+FO_DEVICE void fo_take_costs(const fo_taken* tk, const double* q, double* electricity, double* fixed)
+{
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) {
+        *electricity = *electricity - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_ELECTRICITY + g);
+        *fixed = *fixed - tk->held[g] * FO_Q(FO_Q_GEN_OPEX + g);
+    }
 }
 
 // the powered share of each site's GPUs of one class in a short quarter: the whole draw
@@ -231,7 +333,7 @@ FO_DEVICE void fo_site_shares(FO_PARAMS, long long p, int t, int cls, const doub
 // simulate.py's per-site path.
 FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
                                          fo_bits flags, fo_bits before, fo_bits* live, fo_state* st,
-                                         const fo_scenario_quarter* sq)
+                                         const fo_taken* tk, const fo_scenario_quarter* sq)
 {
     // per site: the MW online (planned less late) and whether the site is short; the shares are
     // made from them when needed (fo_site_shares), to keep few values live
@@ -283,13 +385,13 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
                     cancel = fo_late_add(st->late, k) > FO_LOAD(delay_allowance + k);
                     if (!cancel) {
                         penalty += FO_LOAD(delay_penalty + k);
-                        st->rescheduled = 1;
+                        st->reacted |= FO_REACTED_RESCHEDULED;
                     }
                 }
                 if (cancel) {
                     penalty += FO_LOAD(contract_penalty + k);
                     *live &= ~(1ULL << k);
-                    st->cancelled = 1;
+                    st->reacted |= FO_REACTED_CANCELLED;
                 }
             }
         }
@@ -327,7 +429,7 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
                 FO_ADD_USE(fr.revenue[g], u, base);
             }
         }
-        if (fr.gpus[0] + fr.gpus[1] > 0.0) st->freed = 1;
+        if (fr.gpus[0] + fr.gpus[1] > 0.0) st->reacted |= FO_REACTED_FREED;
     }
 
     // market: planned sales scaled by power, with the freed capacity, capped by realised demand
@@ -358,8 +460,9 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
             price[g] = FO_SQ(price[g], price_factor, g * FO_T + t);
         }
         const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
-        if (freed_to_market) {
-            market_revenue = market_revenue + fo_market_with_freed(supply, gpus, base, &fr, u, cap, flags, price, &sold_gpus);
+        if (FO_SAFE_CAP) {
+            market_revenue = market_revenue + fo_market_with_freed(supply, gpus, base, &fr, u, cap, flags, price,
+                                                                   &sold_gpus, tk, q);
             continue;
         }
         double revenue = 0.0;
@@ -377,9 +480,11 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
     double electricity = FO_LOAD(e) * phi[0];
 #pragma unroll
     for (int i = 1; i < FO_I; ++i) electricity = electricity + FO_LOAD(e + i * FO_T) * phi[i];
+    double fixed = FO_Q(FO_Q_FIXED_COSTS) - fixed_saved;
+    fo_take_costs(tk, q, &electricity, &fixed);
     electricity = electricity * FO_SQ(ef, electricity_factor, t);
     fo_operations out;
-    out.ebitda = market_revenue + contract_revenue - electricity - (FO_Q(FO_Q_FIXED_COSTS) - fixed_saved) - penalty;
+    out.ebitda = market_revenue + contract_revenue - electricity - fixed - penalty;
     out.gpus_used = sold_gpus + delivered_gpus;
     return out;
 }
@@ -399,12 +504,13 @@ FO_DEVICE void fo_powered_freed(FO_PARAMS, long long p, int t, const double* q, 
 #pragma unroll
         for (int g = 0; g < FO_G; ++g) FO_ADD_USE(fr->revenue[g], u, FO_Q(FO_Q_FREED_REVENUE + k * FO_G + g));
     }
-    if (fr->gpus[0] + fr->gpus[1] > 0.0) st->freed = 1;
+    if (fr->gpus[0] + fr->gpus[1] > 0.0) st->reacted |= FO_REACTED_FREED;
 }
 
 // a fully powered quarter: the plan's site totals, no cancellation (every contract is delivered)
 FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
-                                           fo_bits flags, fo_bits live, fo_state* st, const fo_scenario_quarter* sq)
+                                           fo_bits flags, fo_bits live, fo_state* st, const fo_taken* tk,
+                                           const fo_scenario_quarter* sq)
 {
     double contract_revenue = 0.0, delivered_gpus = 0.0;
     const fo_bits serving = live & FO_LOAD(plan_served + p * FO_T + t);
@@ -427,10 +533,10 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
     }
 #endif
     double market_revenue = 0.0, sold_gpus = 0.0;
-    if (freed_to_market) {
+    if (FO_SAFE_CAP) {
         fo_freed fr;
         fo_freed_clear(&fr);
-        fo_powered_freed(FO_ARGS, p, t, q, live, &fr, st);
+        if (freed_to_market) fo_powered_freed(FO_ARGS, p, t, q, live, &fr, st);
 #pragma unroll
         for (int u = 0; u < 2; ++u) {
             if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;
@@ -443,7 +549,7 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
             }
             const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
             market_revenue = market_revenue + fo_market_with_freed(FO_Q(FO_Q_SUPPLY + u), FO_Q(FO_Q_MARKET_GPUS + u),
-                                                                   base, &fr, u, cap, flags, price, &sold_gpus);
+                                                                   base, &fr, u, cap, flags, price, &sold_gpus, tk, q);
         }
     } else {
 #pragma unroll
@@ -473,9 +579,10 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
         sold_gpus = sold_gpus + gpus;
     }
     }
+    double electricity = FO_Q(FO_Q_ELECTRICITY), fixed = FO_Q(FO_Q_FIXED_COSTS);
+    fo_take_costs(tk, q, &electricity, &fixed);
     fo_operations out;
-    out.ebitda = market_revenue + contract_revenue - FO_Q(FO_Q_ELECTRICITY) * FO_SQ(ef, electricity_factor, t) -
-                 FO_Q(FO_Q_FIXED_COSTS);
+    out.ebitda = market_revenue + contract_revenue - electricity * FO_SQ(ef, electricity_factor, t) - fixed;
     out.gpus_used = sold_gpus + delivered_gpus;
     return out;
 }
@@ -489,6 +596,31 @@ FO_DEVICE double fo_window_mean(const double* kept, int n)
     for (int j = 1; j < FO_W; ++j) total = total + kept[j];
     // x / n is x * (1 / n) exactly when n is a power of two
     return n == 1 ? total : n == 2 ? total * 0.5 : n == 4 ? total * 0.25 : total / (double)n;
+}
+
+// distress sales after the quarter's financing (Liquidity.sell): market GPUs, oldest generation
+// first, in lots of sale_lot GPUs at the scenario's resale value, until cash is back at the
+// minimum; the gain or loss is taxed the next quarter. Returns the cash after the sales.
+FO_DEVICE double fo_sell(FO_PARAMS, const double* q, double cash, double resale, fo_state* st)
+{
+    double gap = min_cash_floor - cash;
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) {
+        if (!(gap > 0.0)) break;
+        const double held = FO_Q(FO_Q_GEN_HELD + g);
+        const double value = FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_max(held, 1e-300) * resale;
+        const double book = FO_Q(FO_Q_GEN_BOOK + g) / fo_max(held, 1e-300);
+        const double available = fo_max(FO_Q(FO_Q_GEN_MARKET_GPUS + g) - st->missing[g], 0.0);
+        const double lots = ceil(fo_max(gap, 0.0) / fo_max(sale_lot * value, 1e-300));
+        const double sold = fo_min(lots * sale_lot, available) * (value > 0 ? 1.0 : 0.0);
+        const double proceeds = sold * value;
+        cash = cash + proceeds;
+        gap = gap - proceeds;
+        st->missing[g] = st->missing[g] + sold;
+        st->carried_gain = st->carried_gain + sold * (value - book);
+        if (sold > 0) st->reacted |= FO_REACTED_SOLD;
+    }
+    return cash;
 }
 
 // one covenant test (a row of core.covenants.coefficient_table, its layout fixed at compile time)
@@ -519,7 +651,10 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     st->cash = st->prev_cash = opening_cash;
     st->revolver = st->npv = st->util = st->loss_pool = 0.0;
     st->min_cash = 1.0e308;  // above any cash: the first quarter sets it
-    st->breach = st->rescheduled = st->cancelled = st->freed = 0;
+    st->breach = st->reacted = 0;
+    st->due = st->due_deposit = st->carried_gain = st->deferred_usd = 0.0;
+#pragma unroll
+    for (int g = 0; g < (FO_G > 0 ? FO_G : 1); ++g) st->missing[g] = st->due_gpus[g] = 0.0;
 #pragma unroll
     for (int j = 0; j < FO_LATE_PLANES; ++j) st->late[j] = 0ULL;
 #if FO_R > 0 && FO_W > 1
@@ -540,15 +675,45 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     const fo_bits live_ = before ? before & FO_SCEN(alive_bits, t, s) : 0ULL;
 #endif
     fo_bits live = live_;
+    fo_taken tk;
+    if (FO_LIQUIDITY) {
+        tk = fo_orders(FO_ARGS, p, q, st);
+    } else {
+        tk.capex = 0.0;
+#pragma unroll
+        for (int g = 0; g < FO_G; ++g) tk.market[g] = tk.held[g] = 0.0;
+    }
     const fo_operations ops = ((st->short_quarters >> t) & 1ULL)
-                                  ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, before, &live, st, sq)
-                                  : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, live_, st, sq);
+                                  ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, before, &live, st, &tk, sq)
+                                  : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, live_, st, &tk, sq);
     st->live = live;
     const double ebitda = ops.ebitda;
 
     // financing (core.economics.finance_step): the term loans' flows are the plan's
     double depreciation_less_gain, other_outflow;
-    if ((flags >> FO_F_PROCEEDS) & 1ULL) {  // disposals at the scenario's resale value
+    if (FO_LIQUIDITY) {  // simulate._financing with the GPUs taken out and the deferred payments
+        double depreciation = FO_Q(FO_Q_DEPRECIATION), proceeds = FO_Q(FO_Q_PROCEEDS), book = FO_Q(FO_Q_BOOK);
+#pragma unroll
+        for (int g = 0; g < FO_G; ++g) {
+            depreciation = depreciation - tk.held[g] * FO_Q(FO_Q_GEN_DEPRECIATION + g);
+            proceeds = proceeds - tk.held[g] * FO_Q(FO_Q_GEN_RETIRED_PROCEEDS + g);
+            book = book - tk.held[g] * FO_Q(FO_Q_GEN_RETIRED_BOOK + g);
+        }
+        const double capex = FO_Q(FO_Q_CAPEX) + tk.capex;
+        double gain, investing;
+        if ((flags >> FO_F_PROCEEDS) & 1ULL) {
+            const double cash_proceeds = proceeds * FO_SQ(resale, resale_factor, t);
+            gain = cash_proceeds - book;
+            investing = capex - cash_proceeds;
+        } else {
+            gain = -book;
+            investing = capex;
+        }
+        gain = gain + st->carried_gain;  // last quarter's distress sales, taxed now
+        st->carried_gain = 0.0;
+        depreciation_less_gain = depreciation - gain;
+        other_outflow = investing + FO_Q(FO_Q_DEBT_FLOW);
+    } else if ((flags >> FO_F_PROCEEDS) & 1ULL) {  // disposals at the scenario's resale value
         const double cash_proceeds = FO_Q(FO_Q_PROCEEDS) * FO_SQ(resale, resale_factor, t);
         const double gain = cash_proceeds - FO_Q(FO_Q_BOOK);
         depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION) - gain;
@@ -576,6 +741,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     const double rev_draw = fo_min(fo_max(min_cash_floor - cash, -revolver), revolver_limit - revolver);
     revolver = revolver + rev_draw;
     cash = cash + rev_draw;
+    if (distress_sales && min_cash_floor - cash > 0.0) cash = fo_sell(FO_ARGS, q, cash, FO_SQ(resale, resale_factor, t), st);
     st->revolver = revolver;
     st->cash = cash;
 
@@ -624,16 +790,29 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st)
 {
     const double debt_end = FO_LOAD(plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ + FO_Q_TERM_DEBT) + st->revolver;
-    const double terminal = FO_LOAD(terminal_fleet + p) * FO_SCEN(resale_factor, FO_T - 1, s) + FO_LOAD(terminal_power + p);
+    double fleet = FO_LOAD(terminal_fleet + p);
+    if (FO_LIQUIDITY) {  // the GPUs the policy took out are not there at the end (Liquidity.terminal)
+        const double* last = plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ;
+        double gone = 0.0;
+#pragma unroll
+        for (int g = 0; g < FO_G; ++g)
+            gone = gone + fo_taken_share(st->missing[g], FO_LOAD(last + FO_Q_GEN_HELD + g)) * FO_LOAD(gterm + p * FO_G + g);
+        fleet = fleet - gone;
+    }
+    const double terminal = fleet * FO_SCEN(resale_factor, FO_T - 1, s) + FO_LOAD(terminal_power + p);
     const long long idx = p * S + s;
     out_npv[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * (terminal - debt_end);
     out_min_cash[idx] = st->min_cash;
     out_breach[idx] = st->breach;
     out_default[idx] = st->min_cash < default_below;
     out_utilisation[idx] = st->util / FO_T;
-    out_rescheduled[idx] = st->rescheduled;
-    out_cancelled[idx] = st->cancelled;
-    out_freed[idx] = st->freed;
+    out_rescheduled[idx] = (st->reacted & FO_REACTED_RESCHEDULED) != 0;
+    out_cancelled[idx] = (st->reacted & FO_REACTED_CANCELLED) != 0;
+    out_freed[idx] = (st->reacted & FO_REACTED_FREED) != 0;
+    out_deferred[idx] = (st->reacted & FO_REACTED_DEFERRED) != 0;
+    out_order_cancelled[idx] = (st->reacted & FO_REACTED_ORDER_CANCELLED) != 0;
+    out_sold[idx] = (st->reacted & FO_REACTED_SOLD) != 0;
+    out_deferred_usd[idx] = st->deferred_usd;
 }
 
 #if FO_GPU

@@ -158,6 +158,24 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("term_debt", lambda s: 1),  # term loans outstanding at the end of the quarter
     ("freed_supply", lambda s: s.K),  # each contract's GPUs on its use's market (policy), H100-equivalent
     ("freed_revenue", lambda s: s.K * s.G),  # and their revenue by generation, at forecast prices
+    # by generation, for the policy's liquidity rules (fleetopt/evaluate/liquidity.py)
+    ("gen_market_gpus", lambda s: s.G),
+    ("gen_market_count", lambda s: 2 * s.G),  # by use, then generation
+    ("gen_market_supply", lambda s: 2 * s.G),
+    ("gen_market_electricity", lambda s: s.G),
+    ("gen_held", lambda s: s.G),
+    ("gen_opex", lambda s: s.G),
+    ("gen_depreciation", lambda s: s.G),
+    ("gen_sale_value", lambda s: s.G),
+    ("gen_book", lambda s: s.G),
+    ("gen_retired_proceeds", lambda s: s.G),
+    ("gen_retired_book", lambda s: s.G),
+    ("order_gpus", lambda s: s.G),
+    ("order_capex", lambda s: 1),
+    ("order_capex_next", lambda s: 1),
+    ("order_deposit", lambda s: 1),
+    ("order_saving", lambda s: 1),
+    ("forecast_cash_flow", lambda s: 1),
 )
 
 
@@ -200,6 +218,14 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
     return out
 
 
+# PlanBatch fields the quarter table takes as they are: (P, G, T) by generation, (P, T) orders
+_BY_GENERATION = (
+    "gen_market_gpus", "gen_market_electricity", "gen_held", "gen_opex", "gen_depreciation",
+    "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book", "order_gpus",
+)  # fmt: skip
+_ORDERS = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow")
+
+
 def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.ndarray]:
     """What the kernel reads of each plan, computed once per plan: the quarter table
     (``plan_quarter`` (P, T, FO_NQ)), bit masks of what each plan does each quarter
@@ -231,6 +257,10 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         "inv_held": np.where(held > 0, 1.0 / np.where(held > 0, held, 1.0), 0.0),
         "freed_supply": _site_total(plans.freed_supply, 2).transpose(0, 2, 1),
         "freed_revenue": _site_total(plans.freed_revenue, 3).transpose(0, 3, 1, 2).reshape(P, T, -1),
+        **{name: getattr(plans, name).transpose(0, 2, 1) for name in _BY_GENERATION},
+        "gen_market_count": plans.gen_market_count.transpose(0, 3, 1, 2).reshape(P, T, 2 * G),
+        "gen_market_supply": plans.gen_market_supply.transpose(0, 3, 1, 2).reshape(P, T, 2 * G),
+        **{name: getattr(plans, name) for name in _ORDERS},
         **loans,
     }
     columns = []
@@ -265,7 +295,7 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         "build_online": plans.build_online, "build_mw": plans.build_mw,
         "terminal_fleet": plans.terminal_fleet, "terminal_power": plans.terminal_power,
         "cmw": plans.contract_mw, "mmw": plans.market_mw, "fsup": plans.freed_supply,
-        "frev": plans.freed_revenue,
+        "frev": plans.freed_revenue, "gterm": plans.gen_terminal, "lbuf": plans.liquidity_buffer,
     }  # fmt: skip
 
 
@@ -366,7 +396,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _plan("cgpu"), _plan("msup"), _plan("mgpu"), _plan("mrev"), _plan("elec"), _plan("drawn"),
     _plan("online_plan"), _plan("build_site", "const int*"), _plan("build_start", "const int*"),
     _plan("build_online", "const int*"), _plan("build_mw"), _plan("terminal_fleet"), _plan("terminal_power"),
-    _plan("cmw"), _plan("mmw"), _plan("fsup"), _plan("frev"),
+    _plan("cmw"), _plan("mmw"), _plan("fsup"), _plan("frev"), _plan("gterm"), _plan("lbuf"),
     # scenarios: time-major, last axis S (consecutive threads read consecutive scenarios)
     *(_scenario_parameter(f) for f in FACTORS),
     # model constants
@@ -382,6 +412,9 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _constant("contracts_first", lambda c: int(c.policy.power_to_contracts_first), "int"),
     _constant("reschedule", lambda c: int(c.policy.reschedule_late_contracts), "int"),
     _constant("freed_to_market", lambda c: int(c.policy.freed_gpus_to_market), "int"),
+    _constant("defer_orders", lambda c: int(c.policy.defer_orders), "int"),
+    _constant("distress_sales", lambda c: int(c.policy.distress_sales), "int"),
+    _constant("sale_lot", lambda c: float(c.policy.sale_block_gpus), "double"),
     # covenant tests, one row each (fleetopt.core.covenants.coefficient_table; layout: KernelShape)
     _constant("covenant_coef", lambda c: coefficient_table(c.covenants)[0], "const double*"),
     _constant("covenant_from", lambda c: c.covenant_from, "int"),
