@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TINY_PATH, run_cli
+from conftest import REPO, TINY_PATH, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fleetopt import api
 from fleetopt.runs.registry import Registry
 
 HUGE_ID = str(2**63)
@@ -273,15 +272,28 @@ def test_a_bad_name_gets_the_rule_in_words_and_a_huge_value_is_cut(tmp_path, tin
     assert code == 2 and len(err) < 400 and "(1,000,002 characters)" in err, err[:400]
 
 
-def test_the_readme_python_snippet_runs_twice_and_its_runs_are_listed(here):
-    """It wrote runs/tiny (a second run failed, naming a CLI option) and did not record the run."""
-    loaded, _ = api.load("tiny")
-    result = api.solve(loaded)
-    first, second = (api.write_solve_run(result, loaded) for _ in range(2))
-    assert first != second and (first / "summary.json").exists() and (second / "summary.json").exists()
-    assert {r.path for r in Registry().list()} == {first.resolve(), second.resolve()}
+def readme_python_snippet() -> str:
+    (snippet,) = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
+    return snippet
+
+
+def test_the_readme_python_snippet_runs_twice_and_its_runs_are_listed(here, monkeypatch):
+    """It wrote runs/tiny (a second run failed, naming a CLI option), and the runs it wrote through
+    the API were not recorded: `fleetopt runs` did not list them."""
+    monkeypatch.delenv("FLEETOPT_RUNS_DIR")  # as a new user runs it: ./runs of a fresh folder
+    # the README's calls as written, on fewer futures and candidates so that the test stays fast
+    snippet = re.sub(r"scenarios=\d+", "scenarios=20", readme_python_snippet())
+    snippet = re.sub(r"candidates=\d+", "candidates=2", snippet)
+    for _ in range(2):
+        exec(compile(snippet, "README.md", "exec"), {})
+    records = Registry().list()
+    assert [r.kind for r in records] == ["sweep", "evaluate", "solve"] * 2
+    folders = {r.path for r in records}
+    assert len(folders) == 6 and all(f.parent == (here / "runs").resolve() for f in folders)
+    assert all((f / "summary.json").exists() for f in folders)
     code, out, _ = run_cli("runs")
-    assert (code == 0 and first.name in " ".join(out.split())) or "tiny" in out
+    listed = [int(m) for m in re.findall(r"^\W*?(\d+)\s*│", out, re.M)]
+    assert code == 0 and listed == [r.id for r in records]
 
 
 def test_sweep_says_how_many_candidates_were_made_evaluated_and_dropped(here):

@@ -28,7 +28,7 @@ from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder
-from fleetopt.runs.registry import Registry, RegistryError
+from fleetopt.runs.registry import Registry
 from fleetopt.schema.loading import ModelError
 
 # piped output (CI logs, files) gets wide enough tables instead of rich's 80-column default
@@ -303,12 +303,14 @@ def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def register(kind: str, loaded, path: Path, figures: dict) -> int:
-    """Record a written run in the registry; if that fails, the message says the run is saved."""
-    try:
-        return api.register_run(kind, loaded, path, figures)
-    except RegistryError as exc:
-        raise RegistryError(f"the run is saved in {path}, but it could not be recorded: {exc}") from None
+def command_line() -> str:
+    """The command as typed: what the run registry records for a run written by the CLI."""
+    return " ".join(["fleetopt", *sys.argv[1:]])
+
+
+def say_written(path: Path, files: str) -> None:
+    """'wrote FOLDER (FILES): run ID', for a run written and recorded through the API."""
+    console.print(f"wrote [bold]{escape(str(path))}[/bold] ({files}): run {api.run_id(path)}")
 
 
 def registry_checked() -> None:

@@ -28,13 +28,14 @@ from fleetopt.cli.common import (
     TimeLimitOption,
     app,
     capped_threads,
+    command_line,
     console,
     err_console,
     finish_report,
     interruptible,
     memory_budget,
-    register,
     registry_checked,
+    say_written,
     warn_if_tiny_blocks,
 )
 from fleetopt.cli.render import evaluation_table, progress_bar, sweep_table
@@ -116,11 +117,8 @@ def evaluate(
             job.start(folder.path)
         result = _run_evaluation(job, folder.path)
         _print_best(result, rank_by, max_breach_prob, top)
-        path = api.write_evaluate_run(result, job.loaded, job.source, folder.path)
-    best = result.metrics.iloc[0]
-    figures = {k: best[k] for k in ("npv_mean_usd", "npv_cvar5_usd", "breach_probability")}
-    run_id = register("evaluate", job.loaded, path, {"n_plans": result.n_plans, **figures})
-    console.print(f"wrote [bold]{path}[/bold] (metrics.csv, summary.json): run {run_id}")
+        path = api.write_evaluate_run(result, job.loaded, job.source, folder.path, command=command_line())
+    say_written(path, "metrics.csv, summary.json")
     finish_report(path, report)
 
 
@@ -227,9 +225,6 @@ def _sweep_done(result, folder: Path, report: bool) -> None:
     console.print(candidate_counts(result), markup=False, soft_wrap=True)
     console.print(sweep_table(result.metrics, "candidates (* Pareto front, > recommended)"))
     console.print(f"recommended: [bold]{result.recommended['plan']}[/bold]. {result.why()}", soft_wrap=True)
-    path = api.write_sweep_run(result, folder)
-    run_id = register("sweep", result.loaded, path, result.summary())
-    console.print(
-        f"wrote [bold]{path}[/bold] (plans.npz, candidates.csv, front.csv, summary.json): run {run_id}"
-    )
+    path = api.write_sweep_run(result, folder, command=command_line())
+    say_written(path, "plans.npz, candidates.csv, front.csv, summary.json")
     finish_report(path, report)
