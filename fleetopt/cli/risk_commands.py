@@ -33,11 +33,10 @@ from fleetopt.cli.common import (
     err_console,
     finish_report,
     interruptible,
-    memory_budget,
     registry_checked,
     say_written,
-    warn_if_tiny_blocks,
 )
+from fleetopt.cli.memory import MaxMemoryOption, budget_within_memory, memory_budget, warn_if_tiny_blocks
 from fleetopt.cli.render import evaluation_table, progress_bar, sweep_table
 from fleetopt.errors import InputError
 from fleetopt.runs.folder import RunFolder
@@ -58,15 +57,7 @@ def evaluate(
     seed: SeedOption = 0,
     out: OutFolderOption = None,
     backend: BackendOption = BackendName.auto,
-    max_memory: Annotated[
-        str | None,
-        typer.Option(
-            help="Working-memory budget of the simulation, e.g. 2GB (default: half the free GPU memory "
-            "or RAM): scenario blocks, their temporaries and each chunk's results. Not in it: fleetopt "
-            "itself (~120 MB), the compiled plans and, with --keep-matrix, the plans x scenarios NPV "
-            "matrix (8 bytes per pair)."
-        ),
-    ] = None,
+    max_memory: MaxMemoryOption = None,
     deterministic: Annotated[
         bool, typer.Option(help="Evaluate on the forecast itself (one scenario).")
     ] = False,
@@ -100,7 +91,7 @@ def evaluate(
         if plans is None:
             raise InputError("give --plans (a run folder, run id or plan file), or --resume a run folder")
         RunFolder.check_new(out)  # before any work
-        budget = memory_budget(max_memory)
+        budget = budget_within_memory(memory_budget(max_memory), backend.value, executor.value, workers)
         threads = capped_threads(threads)
         registry_checked()
         plans = api.resolve_run(plans)
