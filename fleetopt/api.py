@@ -4,10 +4,15 @@
 >>> result = fo.solve("tiny")
 >>> result.plan_frame().head()          # every decision
 >>> result.statements_frame()           # quarterly statements, USD
+
+Every ``write_*_run`` function writes a run folder and records it in the run registry, once: the
+CLI writes its runs through them, so a run written from Python is listed by `fleetopt runs` too.
 """
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 
 from fleetopt import __version__
@@ -19,18 +24,19 @@ from fleetopt.evaluate.jobfolder import (
     evaluation_summary,
     prepare_evaluation,
     resume_evaluation,
-    write_evaluate_run,
 )
+from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
 from fleetopt.evaluate.planfile import plans_npz_bytes
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.report import write_report
 from fleetopt.runs.folder import RunFolder, json_text
-from fleetopt.runs.registry import Registry
+from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.run import StochasticResult, check_settings
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
-from fleetopt.sweep.run import SweepResult, resume_sweep, sweep, write_sweep_run
+from fleetopt.sweep.run import SweepResult, resume_sweep, sweep
+from fleetopt.sweep.run import write_sweep_run as _write_sweep_folder
 
 __all__ = [
     "EvaluationJob",
@@ -49,6 +55,7 @@ __all__ = [
     "resolve_run",
     "resume_evaluation",
     "resume_sweep",
+    "run_id",
     "solve",
     "solve_stochastic",
     "sweep",
@@ -94,23 +101,21 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
 
 
 def write_solve_run(
-    result: SolveResult, loaded: LoadedModel, out: str | Path | None = None, register: bool = True
+    result: SolveResult, loaded: LoadedModel, out: str | Path | None = None, *, command: str | None = None
 ) -> Path:
     """Write summary.json, plan.csv, plan.npz, statements.csv and model.yaml into a run folder:
     ``out`` (new or empty), or a new one under the runs folder, claimed when it is written; and
-    (``register``) record it in the run registry, so that `fleetopt runs` lists it."""
+    record it in the run registry (``command``: see :func:`register_run`)."""
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
+    summary = solve_summary(result, loaded)
     files = {
-        RunFolder.SUMMARY: json_text(solve_summary(result, loaded)),
+        RunFolder.SUMMARY: json_text(summary),
         RunFolder.PLAN_CSV: plan_frame(result.data, result.plan).to_csv(index=False),
         RunFolder.STATEMENTS: result.statements_frame().to_csv(index=False, float_format="%.6f"),
         RunFolder.PLAN: plans_npz_bytes([result.plan], ["milp"], loaded.model.name, loaded.content_hash),
         RunFolder.MODEL: loaded.text,
     }
-    path = folder.write(files)
-    if register:
-        register_run("solve", loaded, path, solve_summary(result, loaded))
-    return path
+    return _recorded("solve", loaded, folder.write(files), summary, command)
 
 
 # ---------------------------------------------------------------- two-stage stochastic solve
@@ -159,15 +164,20 @@ def stochastic_summary(result: StochasticResult, loaded: LoadedModel) -> dict:
 
 
 def write_stochastic_run(
-    result: StochasticResult, loaded: LoadedModel, out: str | Path | None = None
+    result: StochasticResult,
+    loaded: LoadedModel,
+    out: str | Path | None = None,
+    *,
+    command: str | None = None,
 ) -> Path:
     """Write summary.json (the measures), plan.npz (the completed stochastic plan and the forecast
     optimum, so `fleetopt compare FOLDER` compares them), plan.csv and statements.csv of the
-    stochastic plan, and model.yaml into a run folder."""
+    stochastic plan, and model.yaml into a run folder; and record it in the run registry."""
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     statements = plan_statements(result.data, result.plan)
+    summary = stochastic_summary(result, loaded)
     files = {
-        RunFolder.SUMMARY: json_text(stochastic_summary(result, loaded)),
+        RunFolder.SUMMARY: json_text(summary),
         RunFolder.PLAN_CSV: plan_frame(result.data, result.plan).to_csv(index=False),
         RunFolder.STATEMENTS: statements.frame(result.data.quarter_labels).to_csv(
             index=False, float_format="%.6f"
@@ -180,7 +190,8 @@ def write_stochastic_run(
         ),
         RunFolder.MODEL: loaded.text,
     }
-    return folder.write(files)
+    figures = {k: v for k, v in summary.items() if k.endswith("_usd")}
+    return _recorded("stochastic", loaded, folder.write(files), figures, command)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -212,13 +223,63 @@ def evaluate(
     return job.run(progress=progress), job.loaded, job.source
 
 
+def write_evaluate_run(
+    result, loaded: LoadedModel, source, out: str | Path | None = None, *, command: str | None = None
+) -> Path:
+    """Write metrics.csv and summary.json (and npv_matrix.npy when kept) into a run folder: ``out``
+    (new or empty, or the folder of a started job) or a new one under the runs folder; and record
+    it in the run registry with the figures of its first plan."""
+    path = _write_evaluate_folder(result, loaded, source, out)
+    first = result.metrics.iloc[0]
+    figures = {k: first[k] for k in ("npv_mean_usd", "npv_cvar5_usd", "breach_probability")}
+    return _recorded("evaluate", loaded, path, {"n_plans": result.n_plans, **figures}, command)
+
+
+# ---------------------------------------------------------------- sweep
+
+
+def write_sweep_run(
+    result: SweepResult, out: str | Path | None = None, *, command: str | None = None
+) -> Path:
+    """Write plans.npz, candidates.csv, front.csv, summary.json and model.yaml into a run folder
+    (the folder the sweep saved its candidates and chunks in, a new one, or None: a new default
+    one); and record it in the run registry."""
+    path = _write_sweep_folder(result, out)
+    return _recorded("sweep", result.loaded, path, result.summary(), command)
+
+
 # ---------------------------------------------------------------- registry and reports
 
 
-def register_run(kind: str, loaded: LoadedModel, path: str | Path, figures: dict) -> int:
-    """Record a written run folder in the registry of the runs folder; returns the run id."""
+def register_run(
+    kind: str, loaded: LoadedModel, path: str | Path, figures: dict, command: str | None = None
+) -> int:
+    """Record a written run folder in the registry of the runs folder; returns the run id.
+    ``command``: what `fleetopt runs show` gives as the command that made the run (default: the
+    Python program that called the API)."""
     keep = {k: v for k, v in figures.items() if isinstance(v, (int, float, str, bool)) or v is None}
-    return Registry().record(kind, loaded.model.name, loaded.content_hash, Path(path), keep)
+    command = command if command is not None else _python_command(kind)
+    return Registry().record(kind, loaded.model.name, loaded.content_hash, Path(path), keep, command)
+
+
+def _python_command(kind: str) -> str:
+    program = shlex.join(sys.argv) if sys.argv and sys.argv[0] else "python"
+    return f"fleetopt.api.write_{kind}_run, called by {program}"
+
+
+def _recorded(kind: str, loaded: LoadedModel, path: Path, figures: dict, command: str | None) -> Path:
+    """``path`` once recorded in the registry: the one place where a written run is recorded. A
+    registry that fails now keeps the run, and the message says where it is."""
+    try:
+        register_run(kind, loaded, path, figures, command)
+    except RegistryError as exc:
+        raise RegistryError(f"the run is saved in {path}, but it could not be recorded: {exc}") from None
+    return path
+
+
+def run_id(path: str | Path) -> int:
+    """The registry id of the run folder ``path`` (its latest record)."""
+    return Registry().id_of(path)
 
 
 def resolve_run(ref: str | Path) -> Path:

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TINY_PATH, run_cli
+from conftest import REPO, TINY_PATH, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fleetopt import api
+from fleetopt.cli import memory
 from fleetopt.runs.registry import Registry
 
 HUGE_ID = str(2**63)
@@ -81,12 +83,60 @@ def test_a_seed_beyond_64_bits_is_an_option_error(solve_run, here, args):
         ("nanGB", "expected a size"),
         ("5XB", "units B, KB"),
         ("5000TB", "out of range"),
+        ("0GB", "out of range"),
+        ("-1GB", "expected a size"),
+        ("abc", "expected a size"),
+        ("\uff11GB", "expected a size"),  # a fullwidth digit one: passed as 1 GB before
     ],
 )
 def test_memory_budgets_that_are_not_sizes_say_what_is_accepted(solve_run, here, value, fragment):
     code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--max-memory", value, "--out", "B")
-    assert_one_error(code, out, err, f"--max-memory {value}", fragment)
+    assert_one_error(code, out, err, f"--max-memory {value}", fragment, "from 1KB to 1PB", "GiB")
     assert leftovers(here) == []
+
+
+def test_a_huge_memory_budget_is_cut_in_the_message(solve_run, here):
+    """A 400-digit budget was echoed whole."""
+    value = "9" * 400 + "GB"
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--max-memory", value, "--out", "B")
+    assert_one_error(code, out, err, "out of range", "(402 characters)")
+    assert len(err) < 400 and leftovers(here) == []
+
+
+def test_a_budget_above_physical_memory_is_capped_with_a_warning(solve_run, here, monkeypatch):
+    """--max-memory 5TB was accepted silently on a machine with far less memory."""
+    monkeypatch.setattr(memory, "physical_ram_bytes", lambda: 8 * 10**9)
+    budgets, prepare = [], api.prepare_evaluation
+
+    def prepare_seen(*args, **kwargs):
+        budgets.append(kwargs["max_memory"])
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(api, "prepare_evaluation", prepare_seen)
+    args = ["evaluate", "--plans", str(solve_run), "--backend", "numpy", "--scenarios", "20"]
+    code, _, err = run_cli(*args, "--max-memory", "5TB", "--out", "A")
+    assert code == 0, err
+    warning = " ".join(err.split())
+    assert "warning: --max-memory 5 TB is more than the 8 GB of physical memory (RAM)" in warning
+    assert "of this machine: the budget is capped to 8 GB" in warning
+    code, _, err = run_cli(*args, "--max-memory", "2GB", "--out", "B")
+    assert code == 0 and "warning" not in err, err
+    assert budgets == [8 * 10**9, 2 * 10**9]
+
+
+def test_the_memory_a_simulation_runs_in(monkeypatch):
+    monkeypatch.setattr(memory, "physical_ram_bytes", lambda: 8 * 10**9)
+    assert memory.simulation_memory("numpy", "local", 1).size == 8 * 10**9
+    per_worker = memory.simulation_memory("auto", "local", 4)
+    assert per_worker.size == 2 * 10**9 and "shared by 4 workers" in per_worker.what
+    assert memory.simulation_memory("numpy", "ray", 1) is None  # the cluster's machines: unknown here
+    monkeypatch.syspath_prepend(str(REPO / "tests" / "fake_cupy"))  # a stand-in GPU with 8 GiB
+    monkeypatch.delitem(sys.modules, "cupy", raising=False)
+    try:
+        gpu = memory.simulation_memory("auto", "local", 1)
+    finally:
+        sys.modules.pop("cupy", None)
+    assert gpu.size == 8 * 2**30 and "GPU" in gpu.what
 
 
 @pytest.mark.parametrize(
@@ -273,15 +323,28 @@ def test_a_bad_name_gets_the_rule_in_words_and_a_huge_value_is_cut(tmp_path, tin
     assert code == 2 and len(err) < 400 and "(1,000,002 characters)" in err, err[:400]
 
 
-def test_the_readme_python_snippet_runs_twice_and_its_runs_are_listed(here):
-    """It wrote runs/tiny (a second run failed, naming a CLI option) and did not record the run."""
-    loaded, _ = api.load("tiny")
-    result = api.solve(loaded)
-    first, second = (api.write_solve_run(result, loaded) for _ in range(2))
-    assert first != second and (first / "summary.json").exists() and (second / "summary.json").exists()
-    assert {r.path for r in Registry().list()} == {first.resolve(), second.resolve()}
+def readme_python_snippet() -> str:
+    (snippet,) = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
+    return snippet
+
+
+def test_the_readme_python_snippet_runs_twice_and_its_runs_are_listed(here, monkeypatch):
+    """It wrote runs/tiny (a second run failed, naming a CLI option), and the runs it wrote through
+    the API were not recorded: `fleetopt runs` did not list them."""
+    monkeypatch.delenv("FLEETOPT_RUNS_DIR")  # as a new user runs it: ./runs of a fresh folder
+    # the README's calls as written, on fewer futures and candidates so that the test stays fast
+    snippet = re.sub(r"scenarios=\d+", "scenarios=20", readme_python_snippet())
+    snippet = re.sub(r"candidates=\d+", "candidates=2", snippet)
+    for _ in range(2):
+        exec(compile(snippet, "README.md", "exec"), {})
+    records = Registry().list()
+    assert [r.kind for r in records] == ["sweep", "evaluate", "solve"] * 2
+    folders = {r.path for r in records}
+    assert len(folders) == 6 and all(f.parent == (here / "runs").resolve() for f in folders)
+    assert all((f / "summary.json").exists() for f in folders)
     code, out, _ = run_cli("runs")
-    assert (code == 0 and first.name in " ".join(out.split())) or "tiny" in out
+    listed = [int(m) for m in re.findall(r"^\W*?(\d+)\s*│", out, re.M)]
+    assert code == 0 and listed == [r.id for r in records]
 
 
 def test_sweep_says_how_many_candidates_were_made_evaluated_and_dropped(here):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import signal
 import sys
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder
-from fleetopt.runs.registry import Registry, RegistryError
+from fleetopt.runs.registry import Registry
 from fleetopt.schema.loading import ModelError
 
 # piped output (CI logs, files) gets wide enough tables instead of rich's 80-column default
@@ -102,7 +101,7 @@ class _ReportingGroup(TyperGroup):
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ClickException as exc:
             where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
-            message = f"error: {_cut(exc.format_message(), 300)}{where}"
+            message = f"error: {shortened(exc.format_message(), 300)}{where}"
             err_console.print(message, markup=False, soft_wrap=True)
             sys.exit(exc.exit_code)
         except typer.Abort:
@@ -242,33 +241,7 @@ ResumeOption = Annotated[
 ]
 
 
-_MEMORY_UNITS = {
-    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
-}  # fmt: skip
-_MEMORY_TEXT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([A-Za-z]*)\s*$")
-_MEMORY_ACCEPTED = (
-    "a size from 1KB to 1PB written like 512MB, 2GB or 1.5GiB (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
-)
-_MIN_BUDGET, _MAX_BUDGET = 10**3, 10**15
-
-
-def memory_budget(text: str | None) -> int | None:
-    """--max-memory in bytes (None: the default). Only plain decimal numbers with a unit pass:
-    'nanGB', '1e400GB' or '-1GB' are refused with what is accepted."""
-    if text is None:
-        return None
-    match = _MEMORY_TEXT.match(text)
-    unit = match.group(2).upper() if match else None
-    if match is None or (unit or "B") not in _MEMORY_UNITS:
-        raise InputError(f"--max-memory {_cut(text.strip())}: expected {_MEMORY_ACCEPTED}")
-    size = float(match.group(1)) * _MEMORY_UNITS[unit or "B"]
-    if not _MIN_BUDGET <= size <= _MAX_BUDGET:
-        raise InputError(f"--max-memory {text.strip()} is out of range: expected {_MEMORY_ACCEPTED}")
-    return int(size)
-
-
-def _cut(text: str, at: int = 60) -> str:
+def shortened(text: str, at: int = 60) -> str:
     """A value as the user gave it, cut so that a huge one does not flood the message."""
     return text if len(text) <= at else f"{text[:at]}... ({len(text):,} characters)"
 
@@ -285,30 +258,18 @@ def capped_threads(threads: int | None) -> int | None:
     return threads
 
 
-def warn_if_tiny_blocks(scenario_chunk: int, n_scenarios: int) -> None:
-    """A budget that leaves room for only a few scenarios at a time makes the run crawl: say so."""
-    if scenario_chunk < min(n_scenarios, _FEW_SCENARIOS):
-        err_console.print(
-            f"warning: the memory budget leaves room for {scenario_chunk:,} scenario(s) at a time "
-            f"(of {n_scenarios:,}): the run will be slow; raise --max-memory",
-            markup=False,
-            soft_wrap=True,
-        )
-
-
-_FEW_SCENARIOS = 64
-
-
 def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def register(kind: str, loaded, path: Path, figures: dict) -> int:
-    """Record a written run in the registry; if that fails, the message says the run is saved."""
-    try:
-        return api.register_run(kind, loaded, path, figures)
-    except RegistryError as exc:
-        raise RegistryError(f"the run is saved in {path}, but it could not be recorded: {exc}") from None
+def command_line() -> str:
+    """The command as typed: what the run registry records for a run written by the CLI."""
+    return " ".join(["fleetopt", *sys.argv[1:]])
+
+
+def say_written(path: Path, files: str) -> None:
+    """'wrote FOLDER (FILES): run ID', for a run written and recorded through the API."""
+    console.print(f"wrote [bold]{escape(str(path))}[/bold] ({files}): run {api.run_id(path)}")
 
 
 def registry_checked() -> None:

@@ -20,10 +20,11 @@ from fleetopt.cli.common import (
     TimeLimitOption,
     app,
     capped_threads,
+    command_line,
     console,
     finish_report,
-    register,
     registry_checked,
+    say_written,
     write_output,
 )
 from fleetopt.cli.render import model_summary_table, solve_summary_tables, stochastic_summary_table
@@ -103,11 +104,8 @@ def solve(
         )
         for renderable in solve_summary_tables(result):
             console.print(renderable)
-        path = api.write_solve_run(result, loaded, folder.path, register=False)  # recorded below
-    run_id = register("solve", loaded, path, api.solve_summary(result, loaded))
-    console.print(
-        f"wrote [bold]{path}[/bold] (summary.json, plan.csv, plan.npz, statements.csv): run {run_id}"
-    )
+        path = api.write_solve_run(result, loaded, folder.path, command=command_line())
+    say_written(path, "summary.json, plan.csv, plan.npz, statements.csv")
     finish_report(path, report)
 
 
@@ -125,10 +123,6 @@ def _solve_stochastic(
         )  # fmt: skip
         summary = api.stochastic_summary(result, loaded)
         console.print(stochastic_summary_table(summary))
-        path = api.write_stochastic_run(result, loaded, folder.path)
-    figures = {k: v for k, v in summary.items() if k.endswith("_usd")}
-    run_id = api.register_run("stochastic", loaded, path, figures)
-    console.print(
-        f"wrote [bold]{path}[/bold] (summary.json, plan.npz with the forecast optimum): run {run_id}"
-    )
+        path = api.write_stochastic_run(result, loaded, folder.path, command=command_line())
+    say_written(path, "summary.json, plan.npz with the forecast optimum")
     finish_report(path, report)

@@ -28,15 +28,15 @@ from fleetopt.cli.common import (
     TimeLimitOption,
     app,
     capped_threads,
+    command_line,
     console,
     err_console,
     finish_report,
     interruptible,
-    memory_budget,
-    register,
     registry_checked,
-    warn_if_tiny_blocks,
+    say_written,
 )
+from fleetopt.cli.memory import MaxMemoryOption, budget_within_memory, memory_budget, warn_if_tiny_blocks
 from fleetopt.cli.render import evaluation_table, progress_bar, sweep_table
 from fleetopt.errors import InputError
 from fleetopt.runs.folder import RunFolder
@@ -57,15 +57,7 @@ def evaluate(
     seed: SeedOption = 0,
     out: OutFolderOption = None,
     backend: BackendOption = BackendName.auto,
-    max_memory: Annotated[
-        str | None,
-        typer.Option(
-            help="Working-memory budget of the simulation, e.g. 2GB (default: half the free GPU memory "
-            "or RAM): scenario blocks, their temporaries and each chunk's results. Not in it: fleetopt "
-            "itself (~120 MB), the compiled plans and, with --keep-matrix, the plans x scenarios NPV "
-            "matrix (8 bytes per pair)."
-        ),
-    ] = None,
+    max_memory: MaxMemoryOption = None,
     deterministic: Annotated[
         bool, typer.Option(help="Evaluate on the forecast itself (one scenario).")
     ] = False,
@@ -99,7 +91,7 @@ def evaluate(
         if plans is None:
             raise InputError("give --plans (a run folder, run id or plan file), or --resume a run folder")
         RunFolder.check_new(out)  # before any work
-        budget = memory_budget(max_memory)
+        budget = budget_within_memory(memory_budget(max_memory), backend.value, executor.value, workers)
         threads = capped_threads(threads)
         registry_checked()
         plans = api.resolve_run(plans)
@@ -116,11 +108,8 @@ def evaluate(
             job.start(folder.path)
         result = _run_evaluation(job, folder.path)
         _print_best(result, rank_by, max_breach_prob, top)
-        path = api.write_evaluate_run(result, job.loaded, job.source, folder.path)
-    best = result.metrics.iloc[0]
-    figures = {k: best[k] for k in ("npv_mean_usd", "npv_cvar5_usd", "breach_probability")}
-    run_id = register("evaluate", job.loaded, path, {"n_plans": result.n_plans, **figures})
-    console.print(f"wrote [bold]{path}[/bold] (metrics.csv, summary.json): run {run_id}")
+        path = api.write_evaluate_run(result, job.loaded, job.source, folder.path, command=command_line())
+    say_written(path, "metrics.csv, summary.json")
     finish_report(path, report)
 
 
@@ -227,9 +216,6 @@ def _sweep_done(result, folder: Path, report: bool) -> None:
     console.print(candidate_counts(result), markup=False, soft_wrap=True)
     console.print(sweep_table(result.metrics, "candidates (* Pareto front, > recommended)"))
     console.print(f"recommended: [bold]{result.recommended['plan']}[/bold]. {result.why()}", soft_wrap=True)
-    path = api.write_sweep_run(result, folder)
-    run_id = register("sweep", result.loaded, path, result.summary())
-    console.print(
-        f"wrote [bold]{path}[/bold] (plans.npz, candidates.csv, front.csv, summary.json): run {run_id}"
-    )
+    path = api.write_sweep_run(result, folder, command=command_line())
+    say_written(path, "plans.npz, candidates.csv, front.csv, summary.json")
     finish_report(path, report)

@@ -151,6 +151,17 @@ class Registry:
                 return _record(row)
         raise RegistryError(f"no run with id {run_id} in {self.path} (see `fleetopt runs`)")
 
+    def id_of(self, path: str | Path) -> int:
+        """The id of the latest record of the run folder ``path``."""
+        folder = str(Path(path).resolve())
+        row = None
+        if self.path.exists():
+            with self._connection() as con:
+                row = con.execute("SELECT MAX(id) FROM runs WHERE path = ?", (folder,)).fetchone()
+        if row is None or row[0] is None:
+            raise RegistryError(f"{path} is not recorded in {self.path} (see `fleetopt runs`)")
+        return int(row[0])
+
     def resolve(self, ref: str | Path) -> Path:
         """A run folder from a path or a run id; a registered run whose folder is gone is an error."""
         path = Path(ref)

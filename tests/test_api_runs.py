@@ -1,0 +1,82 @@
+"""Runs written through the Python API are recorded in the run registry, once each, as the CLI's
+are (issue 15: a run written from Python was missing from `fleetopt runs`)."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+from conftest import run_cli
+
+from fleetopt import api
+from fleetopt.runs.registry import Registry, RegistryError
+
+SCENARIOS = 20
+
+
+@pytest.fixture(scope="module")
+def tiny_solved():
+    loaded, _ = api.load("tiny")
+    return loaded, api.solve(loaded)
+
+
+def stochastic_stand_in(solved) -> SimpleNamespace:
+    """What write_stochastic_run reads of a StochasticResult, made from a plain solve: this file
+    tests the write and its record; the two-stage solve (seconds, even on tiny) is tested in
+    tests/test_stochastic.py."""
+    return SimpleNamespace(
+        data=solved.data, plan=solved.plan, forecast_plan=solved.plan, summary=lambda: {"rp_usd": 1.0}
+    )
+
+
+def listed_ids(text: str) -> list[int]:
+    """Run ids in the order `fleetopt runs` prints them (first cell of each table row)."""
+    return [int(m) for m in re.findall(r"^\W*?(\d+)\s*│", text, re.M)]
+
+
+def test_every_api_write_records_its_run_once(here, tiny_solved):
+    loaded, solved = tiny_solved
+    written = {"solve": api.write_solve_run(solved, loaded)}
+    evaluation, model, source = api.evaluate(written["solve"], scenarios=SCENARIOS)
+    written["evaluate"] = api.write_evaluate_run(evaluation, model, source)
+    written["sweep"] = api.write_sweep_run(api.sweep(loaded, candidates=2, scenarios=SCENARIOS))
+    written["stochastic"] = api.write_stochastic_run(stochastic_stand_in(solved), loaded)
+
+    records = Registry().list()
+    assert sorted((r.kind, r.path) for r in records) == sorted((k, p.resolve()) for k, p in written.items())
+    for kind, path in written.items():
+        record = Registry().get(api.run_id(path))
+        assert record.kind == kind and record.model_name == "tiny" and record.path == path.resolve()
+        assert record.command.startswith(f"fleetopt.api.write_{kind}_run, called by ")
+    assert Registry().get(api.run_id(written["evaluate"])).figures["n_plans"] == 1
+    code, out, _ = run_cli("runs")
+    assert code == 0 and listed_ids(out) == [r.id for r in records]
+
+
+def test_a_sweep_saved_as_it_goes_is_recorded_once_when_written(here, tiny_solved):
+    loaded, _ = tiny_solved
+    folder = here / "S"
+    result = api.sweep(loaded, candidates=2, scenarios=SCENARIOS, folder=folder)
+    assert Registry().list() == []  # an unfinished job is not a run yet
+    assert api.write_sweep_run(result, folder) == folder
+    (record,) = Registry().list()
+    assert record.kind == "sweep" and record.path == folder.resolve()
+
+
+def test_a_registry_that_fails_after_the_write_keeps_the_run_and_says_where(here, tiny_solved, monkeypatch):
+    loaded, solved = tiny_solved
+
+    def broken(*args, **kwargs):
+        raise RegistryError("disk full")
+
+    monkeypatch.setattr(Registry, "record", broken)
+    saved = r"the run is saved in .*A, but it could not be recorded: disk full"
+    with pytest.raises(RegistryError, match=saved):
+        api.write_solve_run(solved, loaded, here / "A")
+    assert (here / "A" / "summary.json").exists()
+
+
+def test_run_id_of_a_folder_never_recorded(here):
+    with pytest.raises(RegistryError, match="is not recorded"):
+        api.run_id(here / "nowhere")
