@@ -323,7 +323,7 @@ def _order_saving(gen: dict, orders: dict, market_revenue: np.ndarray) -> np.nda
 
 
 def _taken(missing: np.ndarray, of: np.ndarray) -> np.ndarray:
-    return np.minimum(missing / np.maximum(of, 1e-300), 1.0) * (of > 0)
+    return np.minimum(missing / np.where(of > 0, of, 1.0), 1.0) * (of > 0)
 
 
 def _forecast_cash_flow(data: ModelData, stack: Plan, lines: dict) -> np.ndarray:

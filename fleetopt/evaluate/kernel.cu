@@ -66,6 +66,8 @@ typedef unsigned long long fo_bits;
 FO_DEVICE double fo_min(double a, double b) { return a < b ? a : b; }
 FO_DEVICE double fo_max(double a, double b) { return a > b ? a : b; }
 FO_DEVICE double fo_clip(double x, double lo, double hi) { return fo_min(fo_max(x, lo), hi); }
+// x where it is positive, else 1 (a divisor whose quotient is then masked or 0: liquidity.py _positive)
+FO_DEVICE double fo_positive(double x) { return x > 0 ? x : 1.0; }
 
 // quarters from .. until - 1 (clipped to the horizon) as bits
 FO_DEVICE fo_bits fo_quarters(int from, int until)
@@ -180,7 +182,7 @@ typedef struct {
 
 FO_DEVICE double fo_taken_share(double missing, double of)
 {
-    return fo_min(missing / fo_max(of, 1e-300), 1.0) * (of > 0 ? 1.0 : 0.0);
+    return fo_min(missing / fo_positive(of), 1.0) * (of > 0 ? 1.0 : 0.0);
 }
 
 // the start of quarter t (Liquidity.orders): defer the order, or cancel the one deferred into t
@@ -200,7 +202,7 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, const double* q, fo_state* 
         double gap = (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + undrawn + need);
         const double saving = FO_Q(FO_Q_ORDER_SAVING);
         if (gap > 0.0) {
-            const double share = fo_min(gap / fo_max(saving, 1e-300), 1.0) * (saving > 0 ? 1.0 : 0.0);
+            const double share = fo_min(gap / fo_positive(saving), 1.0) * (saving > 0 ? 1.0 : 0.0);
             const double deferred = share * FO_Q(FO_Q_ORDER_CAPEX);
             capex = capex + (-deferred);
             st->deferred_usd = st->deferred_usd + deferred;
@@ -215,7 +217,7 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, const double* q, fo_state* 
             gap = gap - share * saving;
         }
         if (st->due > 0.0 && gap > 0.0) {  // deferring all of it was not enough: cancel
-            const double cancel = fo_min(gap / fo_max(st->due - st->due_deposit, 1e-300), 1.0);
+            const double cancel = fo_min(gap / fo_positive(st->due - st->due_deposit), 1.0);
             capex = capex - cancel * (st->due - st->due_deposit);
             if (cancel * (st->due - st->due_deposit) > 0) st->reacted |= FO_REACTED_ORDER_CANCELLED;
 #pragma unroll
@@ -608,10 +610,10 @@ FO_DEVICE double fo_sell(FO_PARAMS, const double* q, double cash, double resale,
     for (int g = 0; g < FO_G; ++g) {
         if (!(gap > 0.0)) break;
         const double held = FO_Q(FO_Q_GEN_HELD + g);
-        const double value = FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_max(held, 1e-300) * resale;
-        const double book = FO_Q(FO_Q_GEN_BOOK + g) / fo_max(held, 1e-300);
+        const double value = FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_positive(held) * resale;
+        const double book = FO_Q(FO_Q_GEN_BOOK + g) / fo_positive(held);
         const double available = fo_max(FO_Q(FO_Q_GEN_MARKET_GPUS + g) - st->missing[g], 0.0);
-        const double lots = ceil(fo_max(gap, 0.0) / fo_max(sale_lot * value, 1e-300));
+        const double lots = ceil(fo_max(gap, 0.0) / fo_positive(sale_lot * value));
         const double sold = fo_min(lots * sale_lot, available) * (value > 0 ? 1.0 : 0.0);
         const double proceeds = sold * value;
         cash = cash + proceeds;

@@ -29,7 +29,7 @@ REACTIONS = ("deferred", "order_cancelled", "sold")
 
 def taken_share(missing: Any, of: Any, xp: Any) -> Any:
     """``min(1, missing / of)``, 0 where ``of`` is not positive."""
-    return xp.minimum(missing / xp.maximum(of, 1e-300), 1.0) * (of > 0)
+    return xp.minimum(missing / _positive(of, xp), 1.0) * (of > 0)
 
 
 @dataclass
@@ -75,7 +75,7 @@ class Liquidity:
         xp, cols = self.xp, self.cols
         saving = cols.order_saving[t]
         if cols.any_order[t] and bool((gap > 0).any()):
-            share = xp.minimum(xp.maximum(gap, 0.0) / xp.maximum(saving, 1e-300), 1.0) * (saving > 0)
+            share = xp.minimum(xp.maximum(gap, 0.0) / _positive(saving, xp), 1.0) * (saving > 0)
             deferred = share * cols.order_capex[t]
             capex = _plus(capex, -deferred)
             self.deferred_usd += deferred
@@ -90,7 +90,7 @@ class Liquidity:
             next_gpus = [None] * self.G
         if self.due is not None and bool((gap > 0).any()):
             # deferring all of it was not enough: cancel the order deferred into this quarter
-            cancel = xp.minimum(xp.maximum(gap, 0.0) / xp.maximum(self.due - self.due_deposit, 1e-300), 1.0)
+            cancel = xp.minimum(xp.maximum(gap, 0.0) / _positive(self.due - self.due_deposit, xp), 1.0)
             capex = capex - cancel * (self.due - self.due_deposit)
             self.flags["order_cancelled"] |= cancel * (self.due - self.due_deposit) > 0
             for g in range(self.G):
@@ -122,11 +122,11 @@ class Liquidity:
         lot = float(self.policy.sale_block_gpus)
         for g in range(self.G):
             held = cols.gen_held[g, t]
-            value = cols.gen_sale_value[g, t] / xp.maximum(held, 1e-300) * resale_factor  # per GPU
-            book = cols.gen_book[g, t] / xp.maximum(held, 1e-300)
+            value = cols.gen_sale_value[g, t] / _positive(held, xp) * resale_factor  # per GPU
+            book = cols.gen_book[g, t] / _positive(held, xp)
             gone = 0.0 if self.missing[g] is None else self.missing[g]
             available = xp.maximum(cols.gen_market_gpus[g, t] - gone, 0.0)
-            lots = xp.ceil(xp.maximum(gap, 0.0) / xp.maximum(lot * value, 1e-300))
+            lots = xp.ceil(xp.maximum(gap, 0.0) / _positive(lot * value, xp))
             sold = xp.minimum(lots * lot, available) * (value > 0)
             proceeds = sold * value
             state.cash = state.cash + proceeds
@@ -154,6 +154,11 @@ class Liquidity:
             zero = xp.zeros(shape)
             return {**{name: zero for name in REACTIONS}, "deferred_usd": zero}
         return {**{n: f.astype(xp.float64) for n, f in self.flags.items()}, "deferred_usd": self.deferred_usd}
+
+
+def _positive(x: Any, xp: Any) -> Any:
+    """``x`` where it is positive, else 1 (a divisor whose quotient is then masked or 0)."""
+    return xp.where(x > 0, x, 1.0)
 
 
 def _plus(total: Any, x: Any) -> Any:
