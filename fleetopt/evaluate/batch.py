@@ -122,6 +122,15 @@ class PlanBatch:
         return PlanBatch(**out)
 
 
+def with_buffers(batch: PlanBatch, buffers: list | None) -> PlanBatch:
+    """``batch`` with each plan's policy liquidity buffer (USD) where ``buffers`` gives one (None:
+    the model's, as compiled)."""
+    for p, buffer in enumerate(buffers or ()):
+        if buffer is not None:
+            batch.liquidity_buffer[p] = float(buffer)
+    return batch
+
+
 COMPILE_CHUNK = 512  # plans compiled at once: bounds the temporaries (~1 MB per plan on `neocloud`)
 
 

@@ -29,11 +29,17 @@ from fleetopt.runs.files import write_bytes_atomic
 
 PLAN_FILE_FORMAT = 1
 _META = "__meta__"
+BUFFERS = "liquidity_buffers_usd"  # optional metadata: each plan's policy buffer (null: the model's)
 
 
-def plans_npz_bytes(plans: list[Plan], labels: list[str], model_name: str, model_hash: str) -> bytes:
-    """A plan file's bytes (for a few plans; :class:`PlanFileWriter` for many)."""
+def plans_npz_bytes(
+    plans: list[Plan], labels: list[str], model_name: str, model_hash: str, buffers: list | None = None
+) -> bytes:
+    """A plan file's bytes (for a few plans; :class:`PlanFileWriter` for many). ``buffers``: each
+    plan's policy liquidity buffer (USD; None: the model's), kept with the plans."""
     meta = {"format": PLAN_FILE_FORMAT, "model_name": model_name, "model_hash": model_hash, "labels": labels}
+    if buffers is not None and any(b is not None for b in buffers):
+        meta[BUFFERS] = list(buffers)
     stacked = {name: np.stack([p.arrays()[name] for p in plans]) for name in plans[0].arrays()}
     buf = io.BytesIO()
     np.savez_compressed(buf, __meta__=np.array(json.dumps(meta)), **stacked)
@@ -84,6 +90,20 @@ class PlanFileReader:
         if not isinstance(labels, list) or len(labels) != self.count:
             labels = [f"{self.path.stem}[{i}]" for i in range(self.count)]
         self.labels = [str(x) for x in labels]
+        self.buffers = self._buffers()
+
+    def _buffers(self) -> list | None:
+        """Each plan's policy liquidity buffer from the metadata (None: the model's), checked."""
+        buffers = self.meta.get(BUFFERS)
+        if buffers is None:
+            return None
+        ok = isinstance(buffers, list) and len(buffers) == self.count
+        ok = ok and all(b is None or (isinstance(b, (int, float)) and 0 <= b < 1e15) for b in buffers)
+        if not ok:
+            raise PlanFileError(
+                f"{self.path}: {BUFFERS} must list one buffer (USD, 0 to 1e15, or null) per plan"
+            )
+        return buffers
 
     def _read_meta(self, archive: zipfile.ZipFile, member: str | None) -> dict:
         if member is None:

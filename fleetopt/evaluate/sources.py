@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
-from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack
+from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack, with_buffers
 from fleetopt.evaluate.planfile import PlanFileReader
 from fleetopt.runs.folder import RunFolder
 
@@ -35,10 +35,11 @@ class PlanSource:
         decision arrays are never all in memory. A plan that breaks a hard limit of the model is
         refused (its figures would be meaningless)."""
         chunks = self.reader.chunks(rows)
-        return PlanBatch.concatenate(
+        batch = PlanBatch.concatenate(
             (compile_stack(data, stack, labels, check_limits=True) for stack, labels in chunks),
             total=self.reader.count,
         )
+        return with_buffers(batch, self.reader.buffers)
 
 
 def plan_file_of(path: Path) -> Path:

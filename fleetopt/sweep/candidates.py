@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.economics import operating_lines
 from fleetopt.core.plan import Plan
+from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.schema import Robustness
@@ -183,11 +185,31 @@ def power_changed(data: ModelData, plan: Plan, delta: int) -> Plan | None:
 @dataclass
 class Candidate:
     label: str
-    origin: str  # forecast | stress | robust | variation
+    origin: str  # forecast | stress | robust | policy | variation
     status: str
     plan: Plan | None = None
     forecast_npv_usd: float | None = None
     note: str = ""
+    liquidity_buffer_usd: float | None = None  # the policy's buffer this plan runs with (None: the model's)
+
+
+# the policy candidates: the forecast optimum run with a cash buffer of these shares of its largest
+# quarterly GPU order (the evaluator's order rule then defers earlier; docs/evaluation.md)
+BUFFER_SHARES = (0.25, 0.5)
+
+
+def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candidate]:
+    """The plan run with larger liquidity buffers (same decisions, another policy)."""
+    largest_order = float(operating_lines(data, plan)["capex_gpu_usd"].max())
+    if not data.policy.defer_orders or largest_order <= 0:
+        return
+    for share in BUFFER_SHARES:
+        buffer = data.policy.liquidity_buffer_usd + share * largest_order
+        yield Candidate(
+            f"{label}, cash buffer {format_usd(buffer)}", "policy", "optimal", plan,
+            note=f"orders deferred to keep {share:.0%} of the largest quarterly GPU order in cash",
+            liquidity_buffer_usd=buffer,
+        )  # fmt: skip
 
 
 def variations(data: ModelData, label: str, plan: Plan) -> Iterator[tuple[str, Plan | None, str]]:
@@ -234,6 +256,7 @@ def generate_candidates(
         if candidate.plan is not None:
             key = np.round(candidate.plan.buy_blocks).tobytes() + candidate.plan.build_blocks.tobytes()
             key += np.round(candidate.plan.draws, -3).tobytes() + candidate.plan.accepted.tobytes()
+            key += str(candidate.liquidity_buffer_usd).encode()
             if key in seen:
                 candidate = Candidate(candidate.label, candidate.origin, "duplicate", note=candidate.note)
             else:
@@ -248,6 +271,9 @@ def generate_candidates(
         raise RuleError("the forecast itself has no feasible plan: run `fleetopt solve` for a diagnosis")
     add(Candidate("milp: forecast", "forecast", base.status, base.plan, note="MILP optimum of the forecast"))
     parents = [("milp: forecast", base.plan)]
+    for candidate in policy_variations(data, "milp: forecast", base.plan):
+        if len(out.feasible) < n:
+            add(candidate)
     for stress in default_stresses(data):
         if len(out.feasible) >= n:
             break

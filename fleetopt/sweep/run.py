@@ -11,7 +11,7 @@ from fleetopt import __version__
 from fleetopt.core.data import load
 from fleetopt.core.units import format_usd
 from fleetopt.evaluate.backend import resolve_backend
-from fleetopt.evaluate.batch import PlanFileError, compile_plans
+from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
@@ -71,6 +71,7 @@ def _start_sweep_job(folder: Path, loaded: LoadedModel, cands, settings: dict) -
             "status": c.status,
             "note": c.note,
             "forecast_npv_usd": c.forecast_npv_usd,
+            "liquidity_buffer_usd": c.liquidity_buffer_usd,
         }
         for c in cands.candidates
     ]
@@ -82,7 +83,8 @@ def _plans_and_model(loaded: LoadedModel, cands) -> dict[str, bytes | str]:
     """The files a sweep knows once its candidates are made: their plans and the model."""
     feasible = cands.feasible
     plans, labels = [c.plan for c in feasible], [c.label for c in feasible]
-    npz = plans_npz_bytes(plans, labels, loaded.model.name, loaded.content_hash)
+    buffers = [c.liquidity_buffer_usd for c in feasible]
+    npz = plans_npz_bytes(plans, labels, loaded.model.name, loaded.content_hash, buffers)
     return {RunFolder.PLANS: npz, RunFolder.MODEL: loaded.text}
 
 
@@ -107,6 +109,7 @@ def resume_sweep(folder: str | Path, progress=None):
                 by_label.get(c["label"]),
                 c["forecast_npv_usd"],
                 c["note"],
+                c.get("liquidity_buffer_usd"),
             )
             for c in json.loads(run.read_text(RunFolder.CANDIDATES))
         ]
@@ -118,6 +121,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     rule = Rule(**settings["rule"])
     feasible = cands.feasible
     batch = compile_plans(data, [c.plan for c in feasible], [c.label for c in feasible])
+    batch = with_buffers(batch, [c.liquidity_buffer_usd for c in feasible])
     store = ChunkStore(RunFolder(folder).chunk_folder) if folder is not None else None
     evaluation = evaluate(
         data, batch, settings["n_scenarios"], settings["seed"],
@@ -162,6 +166,11 @@ class SweepResult:
             f"{opt['breach_probability']:.1%} to {rec['breach_probability']:.1%}."
         )
 
+    def _buffer(self, label: str) -> float:
+        """The policy buffer a candidate runs with, USD (the model's unless the sweep set one)."""
+        own = next(c.liquidity_buffer_usd for c in self.candidates.feasible if c.label == label)
+        return float(self.data.policy.liquidity_buffer_usd if own is None else own)
+
     def summary(self) -> dict:
         rec = self.recommended
         return {
@@ -178,6 +187,7 @@ class SweepResult:
             "candidates_feasible": len(self.metrics),
             "rule": self.rule.describe(),
             "recommended": rec["plan"],
+            "recommended_liquidity_buffer_usd": self._buffer(rec["plan"]),
             "forecast_optimum": self.forecast_optimum["plan"],
             "why": self.why(),
             "npv_usd": float(rec["forecast_npv_usd"]),
