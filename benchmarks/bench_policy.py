@@ -18,10 +18,14 @@ from pathlib import Path
 from fleetopt import api
 from fleetopt.core.units import format_usd
 from fleetopt.evaluate import compile_plans, evaluate
+from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.schema.policy import Policy
 
-RULES = ("power_to_contracts_first", "reschedule_late_contracts", "freed_gpus_to_market")
+RULES = (
+    "power_to_contracts_first", "reschedule_late_contracts", "freed_gpus_to_market", "defer_orders",
+    "distress_sales",
+)  # fmt: skip
 FIGURES = ("npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability")
 
 
@@ -38,19 +42,21 @@ def main() -> None:
     parser.add_argument("--scenarios", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--sweep", type=Path, help="a sweep run folder: also its recommended plan")
+    parser.add_argument("--backend", default="numpy", help="evaluation backend (numpy, cpu-kernel, cupy)")
     args = parser.parse_args()
     loaded, data = api.load("neocloud")
-    plans, labels = [api.solve(loaded).plan], ["forecast optimum"]
+    plans, labels, buffers = [api.solve(loaded).plan], ["forecast optimum"], [None]
     if args.sweep is not None:
         summary = json.loads((args.sweep / "summary.json").read_text())
         source = read_plans(args.sweep, data)
         label = summary["recommended"]
         plans.append(source.plans[source.labels.index(label)])
         labels.append(f"recommended ({label})")
-    batch = compile_plans(data, plans, labels)
+        buffers.append(summary.get("recommended_liquidity_buffer_usd"))
+    batch = with_buffers(compile_plans(data, plans, labels), buffers)
     rows = []
     for name, policy in policies().items():
-        result = evaluate(replace(data, policy=policy), batch, args.scenarios, args.seed, backend="numpy")
+        result = evaluate(replace(data, policy=policy), batch, args.scenarios, args.seed, backend=args.backend)
         for p, label in enumerate(labels):
             rows.append((label, name, {k: float(result.metrics[k][p]) for k in FIGURES}))
     print(f"default model, {args.scenarios:,} scenarios, seed {args.seed}")

@@ -39,6 +39,9 @@ def assert_reproduces(r: SolveResult, n_scenarios: int = 3) -> None:
     # the MILP keeps cash above the minimum and meets every covenant on its own forecast
     assert not out["default"].any(), "the MILP's own plan defaults on its forecast"
     assert not out["breach"].any(), "the MILP's own plan breaches a covenant on its forecast"
+    # and the policy (every rule on in these models) has nothing to react to on the forecast
+    for reaction in ("rescheduled", "cancelled", "freed", "deferred", "order_cancelled", "sold"):
+        assert not out[reaction].any(), f"the policy reacted ({reaction}) on the forecast"
 
 
 @pytest.mark.parametrize("name", HANDMADE)

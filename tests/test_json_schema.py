@@ -16,7 +16,7 @@ from fleetopt.schema.loading import bundled_model_path, load_model
 
 BLOCKS = [
     "name", "description", "horizon", "skus", "sites", "fleet", "market", "contracts", "limits",
-    "finance", "redeployment", "retirement", "risk", "robustness",
+    "finance", "redeployment", "retirement", "risk", "robustness", "policy",
 ]  # fmt: skip
 REQUIRED_BLOCKS = ["name", "horizon", "skus", "sites", "market", "finance", "redeployment"]
 

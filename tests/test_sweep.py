@@ -87,12 +87,27 @@ def test_candidates_are_distinct_feasible_and_at_most_requested(tiny_sweep):
     feasible = tiny_sweep.candidates.feasible
     assert 1 <= len(feasible) <= 8 and len(feasible) == len(tiny_sweep.metrics)
     assert feasible[0].origin == "forecast"
+    # distinct as a plan and the policy buffer it runs with (the policy candidates repeat a plan)
     keys = {
         np.round(c.plan.buy_blocks).tobytes() + c.plan.build_blocks.tobytes()
         + np.round(c.plan.draws, -3).tobytes() + c.plan.accepted.tobytes()
+        + str(c.liquidity_buffer_usd).encode()
         for c in feasible
     }  # fmt: skip
     assert len(keys) == len(feasible)
+
+
+def test_the_sweep_runs_the_forecast_optimum_with_larger_cash_buffers(tiny_sweep):
+    by_label = {c.label: c for c in tiny_sweep.candidates.feasible}
+    policy = [c for c in by_label.values() if c.origin == "policy"]
+    assert [c.liquidity_buffer_usd > 0 for c in policy] == [True, True]
+    base = by_label["milp: forecast"].plan
+    assert all(np.array_equal(c.plan.buy_blocks, base.buy_blocks) for c in policy)
+    # the buffer is part of the evaluation: the plan file keeps it, and a larger buffer defers at least
+    # as often as the plan run without one
+    rows = tiny_sweep.metrics.set_index("plan")
+    for c in policy:
+        assert rows.loc[c.label, "deferred_share"] >= rows.loc["milp: forecast", "deferred_share"]
 
 
 # ---------------------------------------------------------------- pareto_front and recommend by hand

@@ -172,9 +172,6 @@ def evaluation_table(metrics, title: str) -> Table:
         "P(default)",
         "min cash",
         "util.",
-        "late",
-        "cancelled",
-        "to market",
     ):
         table.add_column(name, justify="left" if name == "plan" else "right")
     for _, row in metrics.iterrows():
@@ -188,10 +185,31 @@ def evaluation_table(metrics, title: str) -> Table:
             f"{row['default_probability']:.1%}",
             format_usd(row["expected_min_cash_usd"]),
             f"{row['mean_utilisation']:.1%}",
-            f"{row['rescheduled_share']:.1%}",
-            f"{row['cancelled_share']:.1%}",
-            f"{row['freed_share']:.1%}",
         )
+    return table
+
+
+REACTION_COLUMNS = (
+    ("contract late", "rescheduled_share"),
+    ("contract cancelled", "cancelled_share"),
+    ("freed GPUs sold", "freed_share"),
+    ("order deferred", "deferred_share"),
+    ("order cancelled", "order_cancelled_share"),
+    ("distress sale", "sold_share"),
+)
+
+
+def reactions_table(metrics, title: str) -> Table:
+    """What the policy had to do for the given plans: the share of scenarios with each reaction,
+    and the mean GPU capex deferred (docs/evaluation.md, "Policy")."""
+    table = Table(title=title)
+    table.add_column("plan", justify="left")
+    for name, _ in REACTION_COLUMNS:
+        table.add_column(name, justify="right")
+    table.add_column("mean capex deferred", justify="right")
+    for _, row in metrics.iterrows():
+        shares = [f"{row[column]:.1%}" for _, column in REACTION_COLUMNS]
+        table.add_row(Text(str(row["plan"])), *shares, format_usd(row["deferred_capex_mean_usd"]))
     return table
 
 

@@ -59,6 +59,7 @@
 #define FO_REACTED_DEFERRED 8
 #define FO_REACTED_ORDER_CANCELLED 16
 #define FO_REACTED_SOLD 32
+#define FO_LIQUIDITY_TOLERANCE_USD 1.0  // liquidity.TOLERANCE_USD
 #define FO_LATE_PLANES 3  // late quarters counted to 7
 
 typedef unsigned long long fo_bits;
@@ -201,7 +202,7 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, const double* q, fo_state* 
         const double undrawn = revolver_limit - st->revolver;
         double gap = (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + undrawn + need);
         const double saving = FO_Q(FO_Q_ORDER_SAVING);
-        if (gap > 0.0) {
+        if (gap > FO_LIQUIDITY_TOLERANCE_USD) {
             const double share = fo_min(gap / fo_positive(saving), 1.0) * (saving > 0 ? 1.0 : 0.0);
             const double deferred = share * FO_Q(FO_Q_ORDER_CAPEX);
             capex = capex + (-deferred);
@@ -216,7 +217,7 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, const double* q, fo_state* 
             }
             gap = gap - share * saving;
         }
-        if (st->due > 0.0 && gap > 0.0) {  // deferring all of it was not enough: cancel
+        if (st->due > 0.0 && gap > FO_LIQUIDITY_TOLERANCE_USD) {  // deferring all of it was not enough: cancel
             const double cancel = fo_min(gap / fo_positive(st->due - st->due_deposit), 1.0);
             capex = capex - cancel * (st->due - st->due_deposit);
             if (cancel * (st->due - st->due_deposit) > 0) st->reacted |= FO_REACTED_ORDER_CANCELLED;
@@ -261,14 +262,14 @@ FO_DEVICE void fo_freed_clear(fo_freed* f)
 // a market's sales with freed capacity (policy): planned sales plus the freed GPUs, capped by demand;
 // the same sums and scale as simulate._market. Returns the revenue; adds the GPUs sold to *sold.
 FO_DEVICE double fo_market_with_freed(double supply, double gpus, const double* base, const fo_freed* f, int u,
-                                      double cap, fo_bits flags, const double* price, double* sold,
+                                      double cap, fo_bits flags, const double* at_price, double* sold,
                                       const fo_taken* tk, const double* q)
 {
     double revenue = 0.0;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g)
         if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)
-            revenue = revenue + ((base[g] + f->revenue[g][u]) * (1.0 - tk->market[g])) * price[g];
+            revenue = revenue + ((base[g] + f->revenue[g][u]) * (1.0 - tk->market[g])) * at_price[g];
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
         supply = supply - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g);
@@ -743,7 +744,8 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     const double rev_draw = fo_min(fo_max(min_cash_floor - cash, -revolver), revolver_limit - revolver);
     revolver = revolver + rev_draw;
     cash = cash + rev_draw;
-    if (distress_sales && min_cash_floor - cash > 0.0) cash = fo_sell(FO_ARGS, q, cash, FO_SQ(resale, resale_factor, t), st);
+    if (distress_sales && min_cash_floor - cash > FO_LIQUIDITY_TOLERANCE_USD)
+        cash = fo_sell(FO_ARGS, q, cash, FO_SQ(resale, resale_factor, t), st);
     st->revolver = revolver;
     st->cash = cash;
 

@@ -25,6 +25,8 @@ from typing import Any
 from fleetopt.schema.policy import Policy
 
 REACTIONS = ("deferred", "order_cancelled", "sold")
+# a projected or actual shortfall this small is round-off (as a liquidity default's tolerance)
+TOLERANCE_USD = 1.0
 
 
 def taken_share(missing: Any, of: Any, xp: Any) -> Any:
@@ -74,8 +76,10 @@ class Liquidity:
     def _defer(self, t: int, gap: Any, capex: Any, now: list) -> tuple[Any, list]:
         xp, cols = self.xp, self.cols
         saving = cols.order_saving[t]
-        if cols.any_order[t] and bool((gap > 0).any()):
-            share = xp.minimum(xp.maximum(gap, 0.0) / _positive(saving, xp), 1.0) * (saving > 0)
+        if cols.any_order[t] and bool((gap > TOLERANCE_USD).any()):
+            # a gap within the tolerance is round-off (a plan whose forecast cash sits on the minimum)
+            short = (gap > TOLERANCE_USD) * (saving > 0)
+            share = xp.minimum(xp.maximum(gap, 0.0) / _positive(saving, xp), 1.0) * short
             deferred = share * cols.order_capex[t]
             capex = _plus(capex, -deferred)
             self.deferred_usd += deferred
@@ -88,9 +92,10 @@ class Liquidity:
         else:
             next_due = next_deposit = None
             next_gpus = [None] * self.G
-        if self.due is not None and bool((gap > 0).any()):
+        if self.due is not None and bool((gap > TOLERANCE_USD).any()):
             # deferring all of it was not enough: cancel the order deferred into this quarter
             cancel = xp.minimum(xp.maximum(gap, 0.0) / _positive(self.due - self.due_deposit, xp), 1.0)
+            cancel = cancel * (gap > TOLERANCE_USD)
             capex = capex - cancel * (self.due - self.due_deposit)
             self.flags["order_cancelled"] |= cancel * (self.due - self.due_deposit) > 0
             for g in range(self.G):
@@ -117,8 +122,9 @@ class Liquidity:
             return
         xp, cols = self.xp, self.cols
         gap = self.fin.min_cash - state.cash
-        if not bool((gap > 0).any()):
+        if not bool((gap > TOLERANCE_USD).any()):
             return
+        gap = gap * (gap > TOLERANCE_USD)  # within the tolerance is round-off: nothing to sell
         lot = float(self.policy.sale_block_gpus)
         for g in range(self.G):
             held = cols.gen_held[g, t]

@@ -26,6 +26,10 @@ METRIC_COLUMNS = {
     "rescheduled_share": "share of scenarios in which a contract started late (power short at its deadline)",
     "cancelled_share": "share of scenarios in which a contract was cancelled for late delivery",
     "freed_share": "share of scenarios in which GPUs of a contract that ended early went to the market",
+    "deferred_share": "share of scenarios in which a GPU order was deferred to keep cash",
+    "order_cancelled_share": "share of scenarios in which a deferred GPU order was cancelled (deposit lost)",
+    "sold_share": "share of scenarios with a distress sale of GPUs",
+    "deferred_capex_mean_usd": "mean over scenarios of the GPU capex deferred, USD",
 }
 
 
@@ -43,6 +47,8 @@ def plan_metrics(results: dict, xp: Any = np) -> dict:
     p5 = worst[:, k - 1]
 
     def share(name):
+        if name not in results:  # a reaction the simulation did not report: it never happened
+            return xp.zeros(npv.shape[0])
         return xp.asarray(results[name]).astype(xp.float64).mean(axis=1)
 
     return {
@@ -59,4 +65,8 @@ def plan_metrics(results: dict, xp: Any = np) -> dict:
         "rescheduled_share": share("rescheduled"),
         "cancelled_share": share("cancelled"),
         "freed_share": share("freed"),
+        "deferred_share": share("deferred"),
+        "order_cancelled_share": share("order_cancelled"),
+        "sold_share": share("sold"),
+        "deferred_capex_mean_usd": share("deferred_usd"),
     }

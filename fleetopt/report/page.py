@@ -18,6 +18,8 @@ from fleetopt.core.results import gpus_by_generation, headline, purchases_by_gen
 from fleetopt.core.units import format_number_compact, format_usd_compact
 from fleetopt.errors import InputError
 from fleetopt.evaluate import compile_plans, generate_scenarios, load_plans
+from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.report import svg
 from fleetopt.runs.files import write_text_atomic
@@ -111,6 +113,7 @@ class _Run:
     metrics: pd.DataFrame | None
     focus: list[int]  # the plans the report is about, the first one above all
     statements: Statements | None  # of the first focus plan, on the forecast
+    buffers: list | None = None  # each plan's policy liquidity buffer from its plan file (None: the model's)
 
     @property
     def kind(self) -> str:
@@ -134,16 +137,17 @@ def _read_run(folder: Path) -> _Run:
         data = build_data(load_model(run.model_file))
     except (ValueError, ModelError) as exc:
         raise ReportError(f"{folder}: unreadable run folder ({exc})") from None
-    plans, labels = _plans(run, summary, data)
+    plans, labels, buffers = _plans(run, summary, data)
     kind = summary.get("kind")
     metrics_file = {"sweep": RunFolder.CANDIDATES_CSV, "evaluate": RunFolder.METRICS}.get(kind)
     metrics = pd.read_csv(run / metrics_file) if metrics_file else None
     focus = _focus(kind, summary, metrics, plans, labels)
     statements = plan_statements(data, plans[focus[0]]) if focus else None
-    return _Run(folder, summary, data, plans, labels, metrics, focus, statements)
+    return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers)
 
 
-def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], list[str]]:
+def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], list[str], list | None]:
+    """The run's plans, their labels and their policy buffers (None: the model's)."""
     kind = summary.get("kind")
     if kind == "solve":
         file = run / RunFolder.PLAN
@@ -152,9 +156,9 @@ def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], 
     else:
         file = Path(summary.get("plans_source", ""))
     if not file.exists():
-        return [], []
-    plans, labels, _ = load_plans(file, data)
-    return plans, labels
+        return [], [], None
+    plans, labels, meta = load_plans(file, data)
+    return plans, labels, meta.get(BUFFERS)
 
 
 def _focus(kind, summary: dict, metrics, plans: list[Plan], labels: list[str]) -> list[int]:
@@ -171,10 +175,11 @@ def _focus(kind, summary: dict, metrics, plans: list[Plan], labels: list[str]) -
     return [0] if plans else []
 
 
-def _paths(data: ModelData, plans: list[Plan], labels: list[str], seed: int, n: int) -> dict:
+def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed: int, n: int) -> dict:
     consts = SimulationConstants.from_data(data)
     scen = generate_scenarios(data, seed, 0, n)
-    return simulate(consts, compile_plans(data, plans, labels), scen, record=("cash_usd", "debt_usd"))
+    batch = with_buffers(compile_plans(data, plans, labels), buffers)
+    return simulate(consts, batch, scen, record=("cash_usd", "debt_usd"))
 
 
 def _kpis(run: _Run) -> list[str]:
@@ -206,6 +211,12 @@ def _kpis(run: _Run) -> list[str]:
             _kpi("P(covenant breach)", f"{row['breach_probability']:.1%}"),
             _kpi("P(liquidity default)", f"{row['default_probability']:.1%}"),
         ]
+        kpis += [  # what the policy had to do (older runs have no such columns)
+            _kpi(f"scenarios with {what}", f"{row[column]:.1%}")
+            for what, column in (("a GPU order deferred", "deferred_share"), ("a distress sale", "sold_share"),
+                                 ("a contract late", "rescheduled_share"))
+            if column in row
+        ]  # fmt: skip
     return kpis
 
 
@@ -223,7 +234,8 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
     n = min(FAN_SCENARIOS, int(run.summary.get("n_scenarios") or FAN_SCENARIOS))
     seed = int(run.summary.get("seed") or 0)
     focus = run.focus
-    sim = _paths(run.data, [run.plans[i] for i in focus], [run.labels[i] for i in focus], seed, n)
+    buffers = None if run.buffers is None else [run.buffers[i] for i in focus]
+    sim = _paths(run.data, [run.plans[i] for i in focus], [run.labels[i] for i in focus], buffers, seed, n)
     bands = {}
     for name, key in (("cash", "cash_usd"), ("debt", "debt_usd")):
         paths = sim[key][0]
@@ -283,7 +295,8 @@ def _front_section(metrics: pd.DataFrame) -> str:
 def _candidates_section(run: _Run) -> str:
     metrics = run.metrics
     cols = [c for c in ("plan", "origin", "forecast_npv_usd", "npv_mean_usd", "npv_p5_usd", "npv_cvar5_usd",
-                        "breach_probability", "default_probability", "mean_utilisation") if c in metrics.columns]  # fmt: skip
+                        "breach_probability", "default_probability", "mean_utilisation", "deferred_share",
+                        "sold_share", "rescheduled_share") if c in metrics.columns]  # fmt: skip
     classes = None
     if run.kind == "sweep":
         classes = [
@@ -292,7 +305,8 @@ def _candidates_section(run: _Run) -> str:
     return "<h2>Candidates and their risk</h2>" + _table(
         metrics[cols],
         money_cols={"forecast_npv_usd", "npv_mean_usd", "npv_p5_usd", "npv_cvar5_usd"},
-        pct_cols={"breach_probability", "default_probability", "mean_utilisation"},
+        pct_cols={"breach_probability", "default_probability", "mean_utilisation", "deferred_share", "sold_share",
+                  "rescheduled_share"},
         classes=classes,
     )
 
