@@ -332,7 +332,8 @@ def _order_saving(gen: dict, orders: dict, market_revenue: np.ndarray) -> np.nda
 
 
 def _taken(missing: np.ndarray, of: np.ndarray) -> np.ndarray:
-    return np.minimum(missing / np.where(of > 0, of, 1.0), 1.0) * (of > 0)
+    """min(1, missing / of), 0 where ``of`` is not positive (as the simulation takes GPUs out)."""
+    return np.minimum(missing * np.where(of > 0, 1.0 / np.where(of > 0, of, 1.0), 0.0), 1.0)
 
 
 def _forecast_cash_flow(data: ModelData, stack: Plan, lines: dict) -> np.ndarray:

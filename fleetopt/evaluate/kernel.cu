@@ -183,7 +183,7 @@ typedef struct {
 
 FO_DEVICE double fo_taken_share(double missing, double of)
 {
-    return fo_min(missing / fo_positive(of), 1.0) * (of > 0 ? 1.0 : 0.0);
+    return fo_min(missing * (of > 0 ? 1.0 / of : 0.0), 1.0);
 }
 
 // the start of quarter t (Liquidity.orders): defer the order, or cancel the one deferred into t

@@ -22,6 +22,7 @@ import numpy as np
 
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.factors import FACTORS
+from fleetopt.evaluate.liquidity import inverse
 from fleetopt.evaluate.scenarios import ScenarioSet
 
 REL = 1e-9  # power and delivery comparisons tolerate solver round-off
@@ -153,6 +154,10 @@ class PlanColumns:
                      "gen_held", "gen_opex", "gen_depreciation", "gen_sale_value", "gen_book",
                      "gen_retired_proceeds", "gen_retired_book", "order_gpus"):  # fmt: skip
             setattr(self, name, _columns(getattr(plans, name), xp))  # (..., T, P, 1)
+        self.gen_market_inverse = _columns(inverse(plans.gen_market_gpus), xp)  # 1 / GPUs (0 where none)
+        self.gen_held_inverse = _columns(inverse(plans.gen_held), xp)
+        # (G, T) whether any plan disposes of GPUs of a generation in a quarter (else nothing to take out)
+        self.gen_retires = ((plans.gen_retired_proceeds != 0) | (plans.gen_retired_book != 0)).any(axis=0)
         self.gen_terminal = xp.asarray(np.ascontiguousarray(plans.gen_terminal.T)[..., None])  # (G, P, 1)
         orders = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow")
         for name in orders:

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from fleetopt.schema.policy import Policy
 
 REACTIONS = ("deferred", "order_cancelled", "sold")
@@ -29,9 +31,15 @@ REACTIONS = ("deferred", "order_cancelled", "sold")
 TOLERANCE_USD = 1.0
 
 
-def taken_share(missing: Any, of: Any, xp: Any) -> Any:
-    """``min(1, missing / of)``, 0 where ``of`` is not positive."""
-    return xp.minimum(missing / _positive(of, xp), 1.0) * (of > 0)
+def taken_share(missing: Any, inverse: Any, xp: Any) -> Any:
+    """``min(1, missing / of)`` given ``inverse`` = 1 / of (0 where ``of`` is not positive)."""
+    return xp.minimum(missing * inverse, 1.0)
+
+
+def inverse(of: Any, xp: Any = None) -> Any:
+    """1 / ``of`` where it is positive, else 0 (the divisor of :func:`taken_share`)."""
+    xp = np if xp is None else xp
+    return xp.where(of > 0, 1.0 / xp.where(of > 0, of, 1.0), 0.0)
 
 
 @dataclass
@@ -54,6 +62,7 @@ class Liquidity:
         self.due = self.due_deposit = None  # deferred payment falling due this quarter, USD
         self.due_gpus = [None] * self.G
         self.carried_gain = None  # distress-sale gain or loss taxed next quarter
+        self._next = None  # (payment, deposit, GPUs by generation) deferred into the next quarter
         self.deferred_usd = xp.zeros(shape) if self.on else None
         self.flags = {name: xp.zeros(shape, dtype=bool) for name in REACTIONS} if self.on else {}
 
@@ -64,7 +73,7 @@ class Liquidity:
         cols = self.cols
         now = list(self.missing)
         capex = self.due
-        if self.policy.defer_orders:
+        if self.policy.defer_orders and (cols.any_order[t] or self.due is not None):
             need = cols.forecast_cash_flow[t] if self.due is None else cols.forecast_cash_flow[t] - self.due
             undrawn = self.fin.revolver_limit - revolver
             gap = (self.fin.min_cash + cols.liquidity_buffer) - (cash + undrawn + need)
@@ -108,38 +117,59 @@ class Liquidity:
 
     def _adjustments(self, t: int, now: list, capex: Any) -> Adjustments:
         xp, cols = self.xp, self.cols
-        market = [None if m is None else taken_share(m, cols.gen_market_gpus[g, t], xp)
+        market = [None if m is None else taken_share(m, cols.gen_market_inverse[g, t], xp)
                   for g, m in enumerate(now)]
-        held = [None if m is None else taken_share(m, cols.gen_held[g, t], xp)
+        held = [None if m is None else taken_share(m, cols.gen_held_inverse[g, t], xp)
                   for g, m in enumerate(now)]
-        if self.policy.defer_orders:
+        if self.policy.defer_orders and self._next is not None:
             self.due, self.due_deposit, self.due_gpus = self._next
+            self._next = None
         return Adjustments(market, held, capex)
 
     def sell(self, t: int, state, resale_factor: Any) -> None:
-        """After quarter ``t``'s financing: distress sales while cash is below the minimum."""
+        """After quarter ``t``'s financing: distress sales while cash is below the minimum. Only the
+        pairs short of cash are computed (few, and the same numbers as computing all)."""
         if not (self.on and self.policy.distress_sales):
             return
         xp, cols = self.xp, self.cols
         gap = self.fin.min_cash - state.cash
-        if not bool((gap > TOLERANCE_USD).any()):
+        at = xp.flatnonzero(gap > TOLERANCE_USD)  # pairs short of cash: flat (plan, scenario) index
+        if at.size == 0:
             return
-        gap = gap * (gap > TOLERANCE_USD)  # within the tolerance is round-off: nothing to sell
+        S = gap.shape[1]
+        plan, scenario = at // S, at % S
+        gap = gap.reshape(-1)[at]
+        resale = xp.broadcast_to(resale_factor, (S,))[scenario]
         lot = float(self.policy.sale_block_gpus)
+        cash = state.cash.reshape(-1)  # a view: the sales are written into state.cash
         for g in range(self.G):
-            held = cols.gen_held[g, t]
-            value = cols.gen_sale_value[g, t] / _positive(held, xp) * resale_factor  # per GPU
-            book = cols.gen_book[g, t] / _positive(held, xp)
-            gone = 0.0 if self.missing[g] is None else self.missing[g]
-            available = xp.maximum(cols.gen_market_gpus[g, t] - gone, 0.0)
+            held = cols.gen_held[g, t][plan, 0]
+            value = cols.gen_sale_value[g, t][plan, 0] / _positive(held, xp) * resale  # per GPU
+            book = cols.gen_book[g, t][plan, 0] / _positive(held, xp)
+            gone = 0.0 if self.missing[g] is None else self.missing[g].reshape(-1)[at]
+            available = xp.maximum(cols.gen_market_gpus[g, t][plan, 0] - gone, 0.0)
             lots = xp.ceil(xp.maximum(gap, 0.0) / _positive(lot * value, xp))
             sold = xp.minimum(lots * lot, available) * (value > 0)
             proceeds = sold * value
-            state.cash = state.cash + proceeds
+            cash[at] = cash[at] + proceeds
             gap = gap - proceeds
-            self.missing[g] = _plus(self.missing[g], sold)
-            self.carried_gain = _plus(self.carried_gain, sold * (value - book))
-            self.flags["sold"] |= sold > 0
+            for name, x in (("missing", sold), ("carried", sold * (value - book))):
+                self._add_at(name, g, at, x, state.cash.shape)
+            self.flags["sold"].reshape(-1)[at] |= sold > 0
+
+    def _add_at(self, name: str, g: int, at: Any, x: Any, shape: tuple) -> None:
+        """Add ``x`` to the (plan, scenario) pairs ``at`` of the missing GPUs of generation ``g``
+        or of the gain carried to the next quarter."""
+        xp = self.xp
+        if name == "missing":
+            if self.missing[g] is None:
+                self.missing[g] = xp.zeros(shape)
+            flat = self.missing[g].reshape(-1)
+        else:
+            if self.carried_gain is None:
+                self.carried_gain = xp.zeros(shape)
+            flat = self.carried_gain.reshape(-1)
+        flat[at] = flat[at] + x
 
     def gain(self) -> Any:
         """The distress-sale gain or loss to tax this quarter (and forget)."""
@@ -151,7 +181,7 @@ class Liquidity:
         xp, cols, out = self.xp, self.cols, None
         for g, m in enumerate(self.missing):
             if m is not None:
-                out = _plus(out, taken_share(m, cols.gen_held[g, T - 1], xp) * cols.gen_terminal[g])
+                out = _plus(out, taken_share(m, cols.gen_held_inverse[g, T - 1], xp) * cols.gen_terminal[g])
         return out
 
     def reactions(self, shape) -> dict[str, Any]:

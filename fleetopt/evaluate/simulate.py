@@ -179,8 +179,9 @@ def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any,
         for g, share in enumerate(taken.held):
             if share is not None:
                 depreciation = depreciation - share * pl.gen_depreciation[g, t]
-                proceeds = proceeds - share * pl.gen_retired_proceeds[g, t]
-                book = book - share * pl.gen_retired_book[g, t]
+                if pl.gen_retires[g, t]:  # the plan disposes of GPUs of g: fewer are left to dispose of
+                    proceeds = proceeds - share * pl.gen_retired_proceeds[g, t]
+                    book = book - share * pl.gen_retired_book[g, t]
         if taken.capex is not None:
             capex = capex + taken.capex
     if any_proceeds:
