@@ -192,7 +192,7 @@ def evaluation_table(metrics, title: str) -> Table:
 REACTION_COLUMNS = (
     ("contract late", "rescheduled_share"),
     ("contract cancelled", "cancelled_share"),
-    ("freed GPUs sold", "freed_share"),
+    ("freed GPUs to market", "freed_share"),
     ("order deferred", "deferred_share"),
     ("order cancelled", "order_cancelled_share"),
     ("distress sale", "sold_share"),
