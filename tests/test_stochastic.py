@@ -86,6 +86,9 @@ def test_hand_worked_two_scenarios():
     ws = solve(ef)
     ef.m.nonanticipativity.activate()
     assert ws.objective_usd == pytest.approx(1237.5, abs=1e-4)
+    # wait-and-see: each scenario its own first stage (high buys now, low never buys)
+    assert [sto.first_stage_values(ef.block(n), 1)[("buy", (0, 0, 0))] for n in (0, 1)] == [1.0, 0.0]
+    assert [row["npv_usd"] for row in ws.scenarios] == pytest.approx([2475.0, 0.0], abs=1e-4)
     assert rp.objective_usd - eev.objective_usd == pytest.approx(405.0, abs=1e-4)  # VSS
     assert ws.objective_usd - rp.objective_usd == pytest.approx(297.5, abs=1e-4)  # EVPI
 
