@@ -40,6 +40,8 @@ except ImportError:  # pragma: no cover - older Pyomo
     OrderedVarRecorder = None
 
 INTEGRAL = 1e-6  # an LP value this close to an integer counts as integral
+MIN_ROUNDING_ITERATIONS = 5000  # the least the LP with rounded integers may take before rounding down
+_NO_LIMIT = 2**31 - 1
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _CONTINUOUS = highspy.HighsVarType.kContinuous
 
@@ -172,6 +174,7 @@ class BlockSolver:
         self.pairs = [tuple(col_of[id(v)] for v in _linked_pair(con)) for _, con in self.linked]
         self.original = np.arange(self.n_col)
         self.basis: highspy.HighsBasis | None = None
+        self._last_iterations = 0
 
     # ------------------------------------------------------------------ the model's state
 
@@ -296,24 +299,38 @@ class BlockSolver:
         if np.all(np.abs(x[free] - np.round(x[free])) <= INTEGRAL):
             self.load(x)
             return LPResult("optimal", bound, bound, "LP", iterations, seconds)
-        lower, upper = self.bounds
         incumbent = None
-        for how in (np.round, _down):
-            rounded = np.clip(self._rounded(x, how), lower[self.integer], upper[self.integer])
-            self.h.changeColsBounds(len(self.integer), self.integer.astype(np.int32), rounded, rounded)
-            fixed_ok, y, value, it = self._run_lp(deadline)
-            iterations += it
-            self.h.changeColsBounds(
-                len(self.integer), self.integer.astype(np.int32), lower[self.integer], upper[self.integer]
-            )
-            if fixed_ok:
-                incumbent = (y, value)
+        # to the nearest integer first, with at most the LP's own iterations (rounding up may break
+        # a hard limit, such as a site's blocks, and proving that takes long); then down
+        for name, how, cap in (
+            ("nearest", np.round, max(MIN_ROUNDING_ITERATIONS, it)),
+            ("down", _down, None),
+        ):
+            step = time.perf_counter()
+            incumbent = self._fixed_at(self._rounded(x, how), deadline, cap)
+            seconds[f"rounding_{name}"] = time.perf_counter() - step
+            iterations += self._last_iterations
+            if incumbent is not None:
                 break
-        seconds["rounding"] = time.perf_counter() - started - sum(seconds.values())
         if incumbent is not None and _gap(bound, incumbent[1]) <= mip_gap:
             self.load(incumbent[0])
             return LPResult("optimal", incumbent[1], bound, "LP and rounding", iterations, seconds)
         return self._branch_and_bound(incumbent, bound, mip_gap, deadline, started, iterations, seconds)
+
+    def _fixed_at(self, values: np.ndarray, deadline: float | None, cap: int | None) -> tuple | None:
+        """The LP with the integer columns fixed at ``values`` (clipped to their bounds), from the
+        current basis and within ``cap`` simplex iterations: (solution, objective), or None."""
+        lower, upper = self.bounds
+        cols = self.integer.astype(np.int32)
+        rounded = np.clip(values, lower[self.integer], upper[self.integer])
+        self.h.changeColsBounds(len(cols), cols, rounded, rounded)
+        self.h.setOptionValue("simplex_iteration_limit", cap or _NO_LIMIT)
+        try:
+            ok, y, value, self._last_iterations = self._run_lp(deadline)
+        finally:
+            self.h.setOptionValue("simplex_iteration_limit", _NO_LIMIT)
+            self.h.changeColsBounds(len(cols), cols, lower[self.integer], upper[self.integer])
+        return (y, value) if ok else None
 
     def _branch_and_bound(self, incumbent, bound, mip_gap, deadline, started, iterations, seconds):
         """HiGHS's own branch and bound from the rounded plan (the gap of rounding not reached)."""

@@ -156,10 +156,15 @@ def solve_stochastic(
     timings["build_seconds"] = ef.build_seconds
     rp = solve_recourse_problem(ef, solver)
     timings.update(solve_seconds=rp.seconds, load_seconds=ef.load_seconds, solve_steps=rp.steps)
-    first_stage = sto.first_stage_values(ef.block(0), quarters)
+    first_stage, chosen = sto.first_stage_values(ef.block(0), quarters), rp
     figures = recourse_figures(ef, rp, forecast)
     if measures:
-        figures.update(_timed(timings, "measures_seconds", eev_and_ws, ef, forecast, rp, solver))
+        extra, eev = _timed(timings, "measures_seconds", eev_and_ws, ef, forecast, rp, solver)
+        figures.update(extra)
+        if forecast_within_gap(figures, rp, mip_gap):
+            first_stage, chosen = forecast.first_stage, eev
+            figures.update(plan_figures(ef, eev))
+    figures["first_stage"] = "RP's" if chosen is rp else "the forecast optimum's (within the gap of RP)"
     plan, completion = _timed(
         timings, "completion_seconds", complete_plan, data, quarters, first_stage, solver
     )
@@ -177,7 +182,7 @@ def solve_stochastic(
         "solve_method": rp.method,
     }
     result = StochasticResult(
-        data, settings, plan, forecast.plan, first_stage, figures, rp.scenarios, timings,
+        data, settings, plan, forecast.plan, first_stage, figures, chosen.scenarios, timings,
         model_size(ef.m), completion=completion,
     )  # fmt: skip
     if oos_scenarios:
@@ -235,23 +240,30 @@ def solve_recourse_problem(ef: sto.ExtensiveForm, solver: SolverSettings) -> sto
 
 def recourse_figures(ef: sto.ExtensiveForm, rp: sto.EFSolution, forecast: sto.ForecastSolution) -> dict:
     """RP, EV, and the stochastic plan's expected NPV and CVaR over the reduced scenarios."""
-    p = ef.probabilities
-    npv = np.array([row["npv_usd"] for row in rp.scenarios])
     return {
         "status": rp.status,
         "gap": rp.gap,
         "rp_usd": rp.objective_usd,
+        "rp_bound_usd": rp.bound_usd,
         "ev_usd": forecast.objective_usd,
-        "expected_npv_usd": float(np.dot(p, npv)),
-        "cvar_npv_usd": sto.cvar(npv, p, ef.alpha),
+        **plan_figures(ef, rp),
+    }
+
+
+def plan_figures(ef: sto.ExtensiveForm, solution: sto.EFSolution) -> dict:
+    """Expected NPV and its CVaR over the reduced scenarios of a solution of the extensive form."""
+    npv = np.array([row["npv_usd"] for row in solution.scenarios])
+    return {
+        "expected_npv_usd": float(np.dot(ef.probabilities, npv)),
+        "cvar_npv_usd": sto.cvar(npv, ef.probabilities, ef.alpha),
     }
 
 
 def eev_and_ws(
     ef: sto.ExtensiveForm, forecast: sto.ForecastSolution, rp: sto.EFSolution, solver: SolverSettings
-) -> dict:
+) -> tuple[dict, sto.EFSolution]:
     """EEV (the forecast optimum's first stage in every scenario), WS (each scenario on its own:
-    non-anticipativity dropped), VSS = RP - EEV and EVPI = WS - RP."""
+    non-anticipativity dropped), VSS = RP - EEV and EVPI = WS - RP; and the EEV solution."""
     ef.fix_first_stage(forecast.first_stage)
     eev = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
     ef.fix_first_stage(None)
@@ -264,7 +276,17 @@ def eev_and_ws(
         "vss_usd": None if eev.objective_usd is None else rp.objective_usd - eev.objective_usd,
         "evpi_usd": None if ws.objective_usd is None else ws.objective_usd - rp.objective_usd,
         "eev_rescued_probability": float(sum(r["probability"] for r in eev.scenarios if r["rescued"])),
-    }
+    }, eev
+
+
+def forecast_within_gap(figures: dict, rp: sto.EFSolution, mip_gap: float) -> bool:
+    """Whether the forecast optimum's first stage is itself a solution of RP within ``mip_gap`` of
+    RP's bound (EEV that close): then the scenarios give no reason, beyond the solver's tolerance,
+    to commit to anything else, and the stochastic plan keeps the forecast's first stage (§7b)."""
+    eev, bound = figures.get("eev_usd"), rp.bound_usd
+    if eev is None or bound is None:
+        return False
+    return bound - eev <= mip_gap * max(abs(eev), 1e-9)
 
 
 def complete_plan(
