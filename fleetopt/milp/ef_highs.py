@@ -40,8 +40,6 @@ except ImportError:  # pragma: no cover - older Pyomo
     OrderedVarRecorder = None
 
 INTEGRAL = 1e-6  # an LP value this close to an integer counts as integral
-MIN_ROUNDING_ITERATIONS = 5000  # the least the LP with rounded integers may take before rounding down
-_NO_LIMIT = 2**31 - 1
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _CONTINUOUS = highspy.HighsVarType.kContinuous
 
@@ -300,14 +298,9 @@ class BlockSolver:
             self.load(x)
             return LPResult("optimal", bound, bound, "LP", iterations, seconds)
         incumbent = None
-        # to the nearest integer first, with at most the LP's own iterations (rounding up may break
-        # a hard limit, such as a site's blocks, and proving that takes long); then down
-        for name, how, cap in (
-            ("nearest", np.round, max(MIN_ROUNDING_ITERATIONS, it)),
-            ("down", _down, None),
-        ):
+        for name, how in (("nearest", np.round), ("down", _down)):  # down: when nearest breaks a hard row
             step = time.perf_counter()
-            incumbent = self._fixed_at(self._rounded(x, how), deadline, cap)
+            incumbent = self._fixed_at(self._rounded(x, how), deadline)
             seconds[f"rounding_{name}"] = time.perf_counter() - step
             iterations += self._last_iterations
             if incumbent is not None:
@@ -317,18 +310,16 @@ class BlockSolver:
             return LPResult("optimal", incumbent[1], bound, "LP and rounding", iterations, seconds)
         return self._branch_and_bound(incumbent, bound, mip_gap, deadline, started, iterations, seconds)
 
-    def _fixed_at(self, values: np.ndarray, deadline: float | None, cap: int | None) -> tuple | None:
+    def _fixed_at(self, values: np.ndarray, deadline: float | None) -> tuple | None:
         """The LP with the integer columns fixed at ``values`` (clipped to their bounds), from the
-        current basis and within ``cap`` simplex iterations: (solution, objective), or None."""
+        current basis: (solution, objective), or None."""
         lower, upper = self.bounds
         cols = self.integer.astype(np.int32)
         rounded = np.clip(values, lower[self.integer], upper[self.integer])
         self.h.changeColsBounds(len(cols), cols, rounded, rounded)
-        self.h.setOptionValue("simplex_iteration_limit", cap or _NO_LIMIT)
         try:
             ok, y, value, self._last_iterations = self._run_lp(deadline)
         finally:
-            self.h.setOptionValue("simplex_iteration_limit", _NO_LIMIT)
             self.h.changeColsBounds(len(cols), cols, lower[self.integer], upper[self.integer])
         return (y, value) if ok else None
 
