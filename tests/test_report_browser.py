@@ -30,7 +30,7 @@ def _registry(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> dict[str, Path]:
-    """report.html of a solve and of a sweep of tiny, written by the CLI with --report."""
+    """report.html of a solve, a sweep and a stochastic solve of tiny, written by the CLI with --report."""
     root = tmp_path_factory.mktemp("reports")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FLEETOPT_RUNS_DIR", str(root / "runs"))
@@ -39,13 +39,17 @@ def reports(tmp_path_factory) -> dict[str, Path]:
         code, _, err = run_cli("sweep", "tiny", "--candidates", "6", "--scenarios", "200",
                                "--out", str(root / "B"), "--report")  # fmt: skip
         assert code == 0, err
-    return {"solve": root / "A" / "report.html", "sweep": root / "B" / "report.html"}
+        code, _, err = run_cli("solve", "tiny", "--stochastic", "2", "--first-stage-quarters", "2",
+                               "--out", str(root / "C"), "--report")  # fmt: skip
+        assert code == 0, err
+    folders = {"solve": "A", "sweep": "B", "stochastic": "C"}
+    return {kind: root / folder / "report.html" for kind, folder in folders.items()}
 
 
 # ---------------------------------------------------------------- the HTML itself
 
 
-@pytest.mark.parametrize("kind", ["solve", "sweep"])
+@pytest.mark.parametrize("kind", ["solve", "sweep", "stochastic"])
 def test_report_is_self_contained(reports, kind):
     html = reports[kind].read_text(encoding="utf-8")
     assert html.lstrip().lower().startswith("<!doctype html>")
@@ -56,6 +60,11 @@ def test_report_is_self_contained(reports, kind):
     assert "<svg" in html and '<pre id="script-errors" hidden>' in html
     if kind == "sweep":
         assert "Pareto front" in html and "Recommendation" in html
+    if kind == "stochastic":  # the measures, the reduced scenarios, both plans out of sample
+        for words in ("Two-stage stochastic solution", "VSS = RP - EEV", "Reduced scenarios"):
+            assert words in html
+        assert "Out of sample" in html
+        assert "NPV distribution" in html and "forecast" in html
 
 
 # ---------------------------------------------------------------- rendered by Chromium
@@ -118,7 +127,7 @@ def read_png(path: Path) -> np.ndarray:
 
 
 @needs_chromium
-@pytest.mark.parametrize("kind", ["solve", "sweep"])
+@pytest.mark.parametrize("kind", ["solve", "sweep", "stochastic"])
 def test_report_renders_without_script_errors(reports, kind, tmp_path):
     dom = chromium(tmp_path, reports[kind], "--dump-dom").stdout
     assert re.search(r"<body[^>]*\bdata-ready=\"1\"", dom), "the page's script did not finish"
@@ -129,7 +138,7 @@ def test_report_renders_without_script_errors(reports, kind, tmp_path):
 
 
 @needs_chromium
-@pytest.mark.parametrize("kind", ["solve", "sweep"])
+@pytest.mark.parametrize("kind", ["solve", "sweep", "stochastic"])
 def test_report_screenshot_is_not_blank(reports, kind, tmp_path):
     png = tmp_path / "shot.png"
     chromium(tmp_path, reports[kind], f"--screenshot={png}", f"--window-size={WIDTH},{HEIGHT}")

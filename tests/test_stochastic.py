@@ -17,7 +17,7 @@ from fleetopt.core.data import load
 from fleetopt.evaluate import generate_scenarios
 from fleetopt.milp import stochastic as sto
 from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios
-from fleetopt.stochastic.run import scenario_features, scenario_inputs
+from fleetopt.stochastic.run import forecast_within_gap, scenario_features, scenario_inputs, solve_stochastic
 
 EXACT = 1e-9  # relative MIP gap for the hand-worked instances
 
@@ -86,6 +86,9 @@ def test_hand_worked_two_scenarios():
     ws = solve(ef)
     ef.m.nonanticipativity.activate()
     assert ws.objective_usd == pytest.approx(1237.5, abs=1e-4)
+    # wait-and-see: each scenario its own first stage (high buys now, low never buys)
+    assert [sto.first_stage_values(ef.block(n), 1)[("buy", (0, 0, 0))] for n in (0, 1)] == [1.0, 0.0]
+    assert [row["npv_usd"] for row in ws.scenarios] == pytest.approx([2475.0, 0.0], abs=1e-4)
     assert rp.objective_usd - eev.objective_usd == pytest.approx(405.0, abs=1e-4)  # VSS
     assert ws.objective_usd - rp.objective_usd == pytest.approx(297.5, abs=1e-4)  # EVPI
 
@@ -232,3 +235,25 @@ def test_stochastic_solve_writes_the_measures_and_both_plans(tmp_path):
     code, text = cli("compare", str(out), "--scenarios", "50")
     assert code == 0, text
     assert "stochastic" in text and "forecast" in text
+
+
+# ---------------------------------------------------------------- which first stage the plan keeps
+
+
+def test_forecast_first_stage_kept_when_within_the_gap_of_rp():
+    """RP's bound 100: an EEV of 99.5 is within a 1 % gap (100 - 99.5 <= 0.995), 98 is not."""
+    rp = sto.EFSolution("optimal", 99.9, 0.001, 100.0, 0.0, [])
+    assert forecast_within_gap({"eev_usd": 99.5}, rp, 0.01)
+    assert not forecast_within_gap({"eev_usd": 98.0}, rp, 0.01)
+    assert not forecast_within_gap({"eev_usd": None}, rp, 0.01)
+
+
+def test_tiny_plan_keeps_the_forecast_first_stage_its_scenarios_do_not_beat():
+    """tiny over 3 scenarios: RP's first stage moves 5 of 250 blocks a quarter later for less than
+    the gap (docs/formulation.md §7b); the plan keeps the forecast optimum's purchases."""
+    _, data = load("tiny")
+    result = solve_stochastic(data, 3, quarters=2, oos_scenarios=0)
+    m = result.measures
+    assert m["rp_bound_usd"] - m["eev_usd"] <= 0.01 * abs(m["eev_usd"])
+    assert m["first_stage"].startswith("the forecast optimum's")
+    np.testing.assert_array_equal(result.plan.buy_blocks[..., :2], result.forecast_plan.buy_blocks[..., :2])

@@ -370,6 +370,8 @@ def stochastic_summary_table(summary: dict) -> Table:
         ("cvar_npv_usd", f"CVaR{s['cvar_alpha']:g} of NPV"),
     ):
         table.add_row(label, usd(summary.get(key)))
+    if summary.get("first_stage"):
+        table.add_row("first stage of the plan", summary["first_stage"])
     table.add_row(
         "rescued scenarios (defaults)",
         f"{summary['rescued_scenarios']} ({summary['rescued_probability']:.1%} probability)",

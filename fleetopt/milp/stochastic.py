@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import SLACKS, build_model
+from fleetopt.milp.ef_highs import BlockSolver
 from fleetopt.milp.highs import model_size, run_highs
 from fleetopt.milp.solve import extract_plan
 from fleetopt.milp.units import MUSD
@@ -206,8 +206,9 @@ class ExtensiveForm:
     risk_weight: float
     alpha: float
     build_seconds: float
-    solver: Highs = field(default_factory=Highs, repr=False)
     _fixed: list = field(default_factory=list, repr=False)
+    _highs: BlockSolver | None = field(default=None, repr=False)
+    load_seconds: float = 0.0  # the Pyomo model compiled for HiGHS (once, by the first solve)
 
     def block(self, n: int) -> pyo.Block:
         return getattr(self.m, f"scenario_{n}")
@@ -225,20 +226,25 @@ class ExtensiveForm:
             self._fixed += fix_first_stage(self.block(n), values)
 
     def solve(self, mip_gap: float, time_limit: float | None, threads: int | None) -> EFSolution:
+        """The extensive form as it stands (first stage fixed or not, non-anticipativity active or
+        not) solved to ``mip_gap`` by :class:`~fleetopt.milp.ef_highs.BlockSolver`."""
         started = time.perf_counter()
-        status, results = run_highs(
-            self.m, self.solver, rel_gap=mip_gap, time_limit=time_limit, threads=threads
-        )
+        if self._highs is None:
+            blocks = [self.block(n) for n in range(len(self.scenarios))]
+            self._highs = BlockSolver(self.m, blocks, self.m.nonanticipativity)
+            self.load_seconds = time.perf_counter() - started
+        limit = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
+        result = self._highs.solve(mip_gap, limit, threads)
         seconds = time.perf_counter() - started
-        if status in ("infeasible", "no_plan"):
-            return EFSolution(status, None, None, None, seconds, [])
-        bound = results.objective_bound
-        objective = float(results.incumbent_objective)
-        gap = None
-        if bound is not None and np.isfinite(bound):
-            gap = abs(bound - objective) / max(abs(objective), 1e-9)
+        if result.objective is None:
+            return EFSolution(result.status, None, None, None, seconds, [], result.method, result.seconds)
+        objective, bound = result.objective, result.bound
+        gap = None if bound is None else max(bound - objective, 0.0) / max(abs(objective), 1e-9)
         rows = [self._scenario_row(n) for n in range(len(self.scenarios))]
-        return EFSolution(status, objective * MUSD, gap, None if gap is None else bound * MUSD, seconds, rows)
+        return EFSolution(
+            result.status, objective * MUSD, gap, None if bound is None else bound * MUSD, seconds, rows,
+            result.method, result.seconds,
+        )  # fmt: skip
 
     def _scenario_row(self, n: int) -> dict:
         blk, T = self.block(n), self.data.T
@@ -269,6 +275,8 @@ class EFSolution:
     bound_usd: float | None
     seconds: float
     scenarios: list[dict]
+    method: str = ""  # how the plan was found: LP, LP and rounding, branch and bound
+    steps: dict = field(default_factory=dict)  # seconds by step of the block solver
 
     def values(self) -> np.ndarray:
         return np.array([row["value_usd"] for row in self.scenarios])

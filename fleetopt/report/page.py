@@ -141,6 +141,8 @@ def _read_run(folder: Path) -> _Run:
     kind = summary.get("kind")
     metrics_file = {"sweep": RunFolder.CANDIDATES_CSV, "evaluate": RunFolder.METRICS}.get(kind)
     metrics = pd.read_csv(run / metrics_file) if metrics_file else None
+    if kind == "stochastic":
+        metrics = _out_of_sample_metrics(summary)
     focus = _focus(kind, summary, metrics, plans, labels)
     statements = plan_statements(data, plans[focus[0]]) if focus else None
     return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers)
@@ -149,7 +151,7 @@ def _read_run(folder: Path) -> _Run:
 def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], list[str], list | None]:
     """The run's plans, their labels and their policy buffers (None: the model's)."""
     kind = summary.get("kind")
-    if kind == "solve":
+    if kind in ("solve", "stochastic"):
         file = run / RunFolder.PLAN
     elif kind == "sweep":
         file = run / RunFolder.PLANS
@@ -161,9 +163,28 @@ def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], 
     return plans, labels, meta.get(BUFFERS)
 
 
+def _out_of_sample_metrics(summary: dict) -> pd.DataFrame | None:
+    """A stochastic run's out-of-sample metrics, one row per plan (None when it skipped them)."""
+    metrics = (summary.get("out_of_sample") or {}).get("metrics")
+    if not metrics:
+        return None
+    return pd.DataFrame([{"plan": label, **row} for label, row in metrics.items()])
+
+
+def _scenario_source(run: _Run) -> tuple[int, int]:
+    """(seed, number) of the scenarios a run evaluated: a stochastic run's out-of-sample ones (never
+    the seed its scenarios were reduced from)."""
+    if run.kind == "stochastic":
+        oos = run.summary["out_of_sample"]
+        return int(oos["seed"]), int(oos["scenarios"])
+    return int(run.summary.get("seed") or 0), int(run.summary.get("n_scenarios") or FAN_SCENARIOS)
+
+
 def _focus(kind, summary: dict, metrics, plans: list[Plan], labels: list[str]) -> list[int]:
     """A sweep's recommended plan and the forecast optimum, an evaluation's best plan by CVaR5,
-    a solve's plan."""
+    a stochastic run's plan and the forecast optimum, a solve's plan."""
+    if kind == "stochastic" and len(plans) > 1:
+        return [0, 1]
     if kind == "sweep":
         rec, opt = summary["recommended"], summary["forecast_optimum"]
         return [labels.index(rec)] + ([labels.index(opt)] if opt != rec else [])
@@ -231,8 +252,8 @@ def _recommendation_section(run: _Run) -> str:
 def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
     """The NPV histogram of the focus plans over re-simulated scenarios, and the 5-95 % and 25-75 %
     bands of the main plan's cash and debt."""
-    n = min(FAN_SCENARIOS, int(run.summary.get("n_scenarios") or FAN_SCENARIOS))
-    seed = int(run.summary.get("seed") or 0)
+    seed, total = _scenario_source(run)
+    n = min(FAN_SCENARIOS, total)
     focus = run.focus
     buffers = None if run.buffers is None else [run.buffers[i] for i in focus]
     sim = _paths(run.data, [run.plans[i] for i in focus], [run.labels[i] for i in focus], buffers, seed, n)
@@ -243,7 +264,6 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
             (np.percentile(paths, 5, axis=0), np.percentile(paths, 95, axis=0), 0.15),
             (np.percentile(paths, 25, axis=0), np.percentile(paths, 75, axis=0), 0.25),
         ]
-    total = int(run.summary.get("n_scenarios") or n)
     sample = f"{n:,} scenarios" if n == total else f"{n:,} of the run's {total:,} scenarios, re-simulated"
     histogram = svg.histogram(
         f"NPV distribution over {sample} (seed {seed})",
@@ -271,7 +291,7 @@ def _plan_section(run: _Run) -> str:
             )
         )  # fmt: skip
     bands = {}
-    if run.kind in ("evaluate", "sweep"):
+    if run.kind in ("evaluate", "sweep") or run.metrics is not None:
         extra, bands = _scenario_charts(run)
         charts += extra
     fan = " (bands: 5-95 % and 25-75 % of scenarios)" if bands else ""
@@ -302,12 +322,65 @@ def _candidates_section(run: _Run) -> str:
         classes = [
             "rec" if r["recommended"] else ("front" if r["on_front"] else "") for _, r in metrics.iterrows()
         ]
-    return "<h2>Candidates and their risk</h2>" + _table(
+    title = "Candidates and their risk"
+    if run.kind == "stochastic":
+        seed, n = _scenario_source(run)
+        title = f"Out of sample: both plans on {n:,} fresh scenarios (seed {seed})"
+    return f"<h2>{escape(title)}</h2>" + _table(
         metrics[cols],
         money_cols={"forecast_npv_usd", "npv_mean_usd", "npv_p5_usd", "npv_cvar5_usd"},
         pct_cols={"breach_probability", "default_probability", "mean_utilisation", "deferred_share", "sold_share",
                   "rescheduled_share"},
         classes=classes,
+    )
+
+
+MEASURES = (
+    ("rp_usd", "RP: the stochastic solution"),
+    ("ev_usd", "EV: the forecast optimum on the forecast"),
+    ("eev_usd", "EEV: the forecast optimum's first stage in the scenarios"),
+    ("ws_usd", "WS: wait-and-see (each scenario known in advance)"),
+    ("vss_usd", "VSS = RP - EEV: value of the stochastic solution"),
+    ("evpi_usd", "EVPI = WS - RP: expected value of perfect information"),
+    ("expected_npv_usd", "expected NPV of the stochastic solution"),
+    ("cvar_npv_usd", "CVaR of its NPV"),
+)
+
+
+def _stochastic_section(run: _Run) -> str:
+    """A two-stage run's settings, measures (objective values, USD) and its reduced scenarios."""
+    summary, s = run.summary, run.summary["settings"]
+    gap = "n/a" if summary.get("gap") is None else f"{summary['gap']:.2%}"
+    why = (
+        f"{s['scenarios']} scenarios reduced from {s['screened']} (seed {s['scenario_seed']}); decisions "
+        f"before quarter {s['first_stage_quarters']} shared by all of them; objective (1 - L) E[value] + L "
+        f"CVaR{s['cvar_alpha']:g}(value) with L = {s['risk_weight']:g}; later purchases "
+        f"{s['later_purchases']}; solved to {summary['status']} (gap {gap}) by {s.get('solve_method', 'HiGHS')}. "
+        "A scenario's value is its NPV less the rescue's penalties (docs/formulation.md §7b)."
+    )
+    measures = pd.DataFrame(
+        [{"measure": label, "USD": summary[key]} for key, label in MEASURES if summary.get(key) is not None]
+    )
+    rows = pd.DataFrame(
+        [
+            {
+                "scenario": row["scenario"],
+                "probability": row["probability"],
+                "value_usd": row["value_usd"],
+                "npv_usd": row["npv_usd"],
+                "emergency_equity_usd": row["emergency_equity_usd"],
+                "revolver_peak_usd": row["revolver_peak_usd"],
+                "rescued": "yes" if row["rescued"] else "no",
+            }
+            for row in summary["scenarios"]
+        ]
+    )
+    money = {"value_usd", "npv_usd", "emergency_equity_usd", "revolver_peak_usd"}
+    return (
+        f'<h2>Two-stage stochastic solution</h2><p class="why">{escape(why)}</p>'
+        + _table(measures, money_cols={"USD"})
+        + "<h2>Reduced scenarios under the stochastic solution</h2>"
+        + _table(rows, money_cols=money, pct_cols={"probability"})
     )
 
 
@@ -337,6 +410,8 @@ def _sections(run: _Run) -> list[str]:
     sections = []
     if run.kind == "sweep":
         sections.append(_recommendation_section(run))
+    if run.kind == "stochastic":
+        sections.append(_stochastic_section(run))
     if run.focus:
         sections.append(_plan_section(run))
     if run.kind == "sweep" and run.metrics is not None:
@@ -349,7 +424,7 @@ def _sections(run: _Run) -> list[str]:
 
 
 def build_report(folder: str | Path) -> str:
-    """The HTML of a run folder's report (solve, evaluate or sweep)."""
+    """The HTML of a run folder's report (solve, stochastic solve, evaluate or sweep)."""
     run = _read_run(Path(folder))
     data, q = run.data, run.data.quarter_labels
     kpis, sections = _kpis(run), _sections(run)

@@ -3,8 +3,9 @@ solved, the measures RP, EV, EEV, WS, VSS, EVPI, and an out-of-sample check (doc
 
 from __future__ import annotations
 
+import resource
+import sys
 import time
-import tracemalloc
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -113,6 +114,15 @@ class StochasticResult:
         }
 
 
+@dataclass(frozen=True)
+class SolverSettings:
+    """How every MILP of the run is solved."""
+
+    mip_gap: float = 0.01
+    time_limit: float | None = None
+    threads: int | None = None
+
+
 def solve_stochastic(
     data: ModelData,
     n: int,
@@ -136,80 +146,29 @@ def solve_stochastic(
     of the completed plan next to the forecast optimum on ``oos_scenarios`` of ``oos_seed``
     (default ``seed + 1``; 0 skips it)."""
     check_settings(data, n, quarters, risk_weight, alpha)
-    tracemalloc.start()
-    timings = {}
-    started = time.perf_counter()
-    forecast = sto.solve_with_first_stage(
-        data, quarters, mip_gap=mip_gap, time_limit=time_limit, threads=threads
+    solver = SolverSettings(mip_gap, time_limit, threads)
+    timings: dict = {}
+    forecast = _timed(timings, "forecast_seconds", forecast_optimum, data, quarters, solver)
+    drawn, inputs = _timed(
+        timings, "screening_seconds", reduced_scenarios, data, forecast.plan, n, alpha, seed, screen, backend
     )
-    if forecast is None:
-        raise NoPlanError(
-            "the forecast MILP has no feasible plan: the stochastic programme needs its optimum"
-        )
-    timings["forecast_seconds"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    drawn = generate_scenarios(data, seed, 0, max(screen, n))
-    screening = evaluate(
-        data,
-        compile_plans(data, [forecast.plan], ["forecast"]),
-        drawn.S,
-        seed,
-        backend=backend,
-        keep_matrix=True,
-    )
-    npv = screening.npv_matrix[0]
-    rows, probabilities = reduce_scenarios(npv, scenario_features(drawn), n, alpha)
-    inputs = scenario_inputs(data, drawn, rows, probabilities)
-    timings["screening_seconds"] = time.perf_counter() - started
-
     ef = sto.build_extensive_form(data, inputs, quarters, risk_weight, alpha, integer_later)
     timings["build_seconds"] = ef.build_seconds
-    rp = ef.solve(mip_gap, time_limit, threads)
-    timings["solve_seconds"] = rp.seconds
-    if rp.objective_usd is None:
-        raise NoPlanError(f"the extensive form stopped ({rp.status}) after {rp.seconds:.1f} s without a plan")
-    first_stage = sto.first_stage_values(ef.block(0), quarters)
-    p = ef.probabilities
-    figures = {
-        "status": rp.status,
-        "gap": rp.gap,
-        "rp_usd": rp.objective_usd,
-        "ev_usd": forecast.objective_usd,
-        "expected_npv_usd": float(np.dot(p, [row["npv_usd"] for row in rp.scenarios])),
-        "cvar_npv_usd": sto.cvar(np.array([row["npv_usd"] for row in rp.scenarios]), p, alpha),
-    }
+    rp = solve_recourse_problem(ef, solver)
+    timings.update(solve_seconds=rp.seconds, load_seconds=ef.load_seconds, solve_steps=rp.steps)
+    first_stage, chosen = sto.first_stage_values(ef.block(0), quarters), rp
+    figures = recourse_figures(ef, rp, forecast)
     if measures:
-        ef.fix_first_stage(forecast.first_stage)
-        eev = ef.solve(mip_gap, time_limit, threads)
-        ef.fix_first_stage(None)
-        ef.m.nonanticipativity.deactivate()
-        ws = ef.solve(mip_gap, time_limit, threads)
-        ef.m.nonanticipativity.activate()
-        timings["measures_seconds"] = eev.seconds + ws.seconds
-        figures.update(
-            eev_usd=eev.objective_usd,
-            ws_usd=ws.objective_usd,
-            vss_usd=None if eev.objective_usd is None else rp.objective_usd - eev.objective_usd,
-            evpi_usd=None if ws.objective_usd is None else ws.objective_usd - rp.objective_usd,
-            eev_rescued_probability=float(sum(r["probability"] for r in eev.scenarios if r["rescued"])),
-        )
-    started = time.perf_counter()
-    completed = sto.solve_with_first_stage(
-        data, quarters, first_stage, mip_gap=mip_gap, time_limit=time_limit, threads=threads
+        extra, eev = _timed(timings, "measures_seconds", eev_and_ws, ef, forecast, rp, solver)
+        figures.update(extra)
+        if forecast_within_gap(figures, rp, mip_gap):
+            first_stage, chosen = forecast.first_stage, eev
+            figures.update(plan_figures(ef, eev))
+    figures["first_stage"] = "RP's" if chosen is rp else "the forecast optimum's (within the gap of RP)"
+    plan, completion = _timed(
+        timings, "completion_seconds", complete_plan, data, quarters, first_stage, solver
     )
-    if completed is not None:
-        plan, completion = (
-            completed.plan,
-            {"method": "forecast MILP", "npv_forecast_usd": completed.objective_usd},
-        )
-    else:
-        plan, row = sto.complete_with_rescue(data, quarters, first_stage, mip_gap, time_limit, threads)
-        completion = {"method": "forecast with rescue", "npv_forecast_usd": row["npv_usd"], "rescue": row}
-    timings["completion_seconds"] = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    timings["peak_python_memory_bytes"] = peak
+    timings["peak_rss_bytes"] = peak_rss_bytes()
     settings = {
         "scenarios": n,
         "first_stage_quarters": quarters,
@@ -220,15 +179,129 @@ def solve_stochastic(
         "mip_gap": mip_gap,
         "later_purchases": "integer" if integer_later else "continuous",
         "emergency_equity_cost": sto.EMERGENCY_EQUITY_COST,
+        "solve_method": rp.method,
     }
     result = StochasticResult(
-        data, settings, plan, forecast.plan, first_stage, figures, rp.scenarios, timings,
+        data, settings, plan, forecast.plan, first_stage, figures, chosen.scenarios, timings,
         model_size(ef.m), completion=completion,
     )  # fmt: skip
-    oos_seed = seed + 1 if oos_seed is None else oos_seed
     if oos_scenarios:
+        oos_seed = seed + 1 if oos_seed is None else oos_seed
         result.out_of_sample = out_of_sample(data, plan, forecast.plan, oos_scenarios, oos_seed, backend)
     return result
+
+
+def _timed(timings: dict, key: str, step, *args):
+    """``step(*args)``, its wall time recorded as ``timings[key]``."""
+    started = time.perf_counter()
+    try:
+        return step(*args)
+    finally:
+        timings[key] = time.perf_counter() - started
+
+
+def peak_rss_bytes() -> int:
+    """The process's peak resident memory so far (HiGHS's included, unlike tracemalloc's)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def forecast_optimum(data: ModelData, quarters: int, solver: SolverSettings) -> sto.ForecastSolution:
+    """The forecast MILP's optimum (EV and the first stage of EEV); no plan is an error."""
+    forecast = sto.solve_with_first_stage(
+        data, quarters, mip_gap=solver.mip_gap, time_limit=solver.time_limit, threads=solver.threads
+    )
+    if forecast is None:
+        raise NoPlanError(
+            "the forecast MILP has no feasible plan: the stochastic programme needs its optimum"
+        )
+    return forecast
+
+
+def reduced_scenarios(
+    data: ModelData, forecast_plan: Plan, n: int, alpha: float, seed: int, screen: int, backend: str
+) -> tuple[ScenarioSet, list[sto.ScenarioInputs]]:
+    """``max(screen, n)`` scenarios drawn with ``seed``, screened by the forecast optimum's NPV on
+    them (the evaluator), and reduced to ``n`` with probabilities: (the drawn set, the MILP inputs)."""
+    drawn = generate_scenarios(data, seed, 0, max(screen, n))
+    plans = compile_plans(data, [forecast_plan], ["forecast"])
+    npv = evaluate(data, plans, drawn.S, seed, backend=backend, keep_matrix=True).npv_matrix[0]
+    rows, probabilities = reduce_scenarios(npv, scenario_features(drawn), n, alpha)
+    return drawn, scenario_inputs(data, drawn, rows, probabilities)
+
+
+def solve_recourse_problem(ef: sto.ExtensiveForm, solver: SolverSettings) -> sto.EFSolution:
+    """RP: the extensive form with non-anticipativity; no plan is an error."""
+    rp = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
+    if rp.objective_usd is None:
+        raise NoPlanError(f"the extensive form stopped ({rp.status}) after {rp.seconds:.1f} s without a plan")
+    return rp
+
+
+def recourse_figures(ef: sto.ExtensiveForm, rp: sto.EFSolution, forecast: sto.ForecastSolution) -> dict:
+    """RP, EV, and the stochastic plan's expected NPV and CVaR over the reduced scenarios."""
+    return {
+        "status": rp.status,
+        "gap": rp.gap,
+        "rp_usd": rp.objective_usd,
+        "rp_bound_usd": rp.bound_usd,
+        "ev_usd": forecast.objective_usd,
+        **plan_figures(ef, rp),
+    }
+
+
+def plan_figures(ef: sto.ExtensiveForm, solution: sto.EFSolution) -> dict:
+    """Expected NPV and its CVaR over the reduced scenarios of a solution of the extensive form."""
+    npv = np.array([row["npv_usd"] for row in solution.scenarios])
+    return {
+        "expected_npv_usd": float(np.dot(ef.probabilities, npv)),
+        "cvar_npv_usd": sto.cvar(npv, ef.probabilities, ef.alpha),
+    }
+
+
+def eev_and_ws(
+    ef: sto.ExtensiveForm, forecast: sto.ForecastSolution, rp: sto.EFSolution, solver: SolverSettings
+) -> tuple[dict, sto.EFSolution]:
+    """EEV (the forecast optimum's first stage in every scenario), WS (each scenario on its own:
+    non-anticipativity dropped), VSS = RP - EEV and EVPI = WS - RP; and the EEV solution."""
+    ef.fix_first_stage(forecast.first_stage)
+    eev = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
+    ef.fix_first_stage(None)
+    ef.m.nonanticipativity.deactivate()
+    ws = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
+    ef.m.nonanticipativity.activate()
+    return {
+        "eev_usd": eev.objective_usd,
+        "ws_usd": ws.objective_usd,
+        "vss_usd": None if eev.objective_usd is None else rp.objective_usd - eev.objective_usd,
+        "evpi_usd": None if ws.objective_usd is None else ws.objective_usd - rp.objective_usd,
+        "eev_rescued_probability": float(sum(r["probability"] for r in eev.scenarios if r["rescued"])),
+    }, eev
+
+
+def forecast_within_gap(figures: dict, rp: sto.EFSolution, mip_gap: float) -> bool:
+    """Whether the forecast optimum's first stage is itself a solution of RP within ``mip_gap`` of
+    RP's bound (EEV that close): then the scenarios give no reason, beyond the solver's tolerance,
+    to commit to anything else, and the stochastic plan keeps the forecast's first stage (§7b)."""
+    eev, bound = figures.get("eev_usd"), rp.bound_usd
+    if eev is None or bound is None:
+        return False
+    return bound - eev <= mip_gap * max(abs(eev), 1e-9)
+
+
+def complete_plan(
+    data: ModelData, quarters: int, first_stage: dict, solver: SolverSettings
+) -> tuple[Plan, dict]:
+    """The first stage completed into a full plan on the forecast: by the forecast MILP with the
+    first stage fixed, or, where that is infeasible, by the rescue model (and how it was done)."""
+    gap, limit, threads = solver.mip_gap, solver.time_limit, solver.threads
+    completed = sto.solve_with_first_stage(
+        data, quarters, first_stage, mip_gap=gap, time_limit=limit, threads=threads
+    )
+    if completed is not None:
+        return completed.plan, {"method": "forecast MILP", "npv_forecast_usd": completed.objective_usd}
+    plan, row = sto.complete_with_rescue(data, quarters, first_stage, gap, limit, threads)
+    return plan, {"method": "forecast with rescue", "npv_forecast_usd": row["npv_usd"], "rescue": row}
 
 
 def out_of_sample(data: ModelData, plan: Plan, forecast_plan: Plan, n: int, seed: int, backend: str) -> dict:
