@@ -53,13 +53,13 @@ def plan_of(data, contract_from: int = 0, market: float = 100.0) -> Plan:
     return p
 
 
-def run(data, plan: Plan, policy: Policy, scen=None, kernel: bool = False) -> dict:
-    """The NumPy simulation with the quarterly EBITDA; with ``kernel``, also the CPU build of the
-    kernel, which must agree with it on every result (to 1e-12)."""
+def run(data, plan: Plan, policy: Policy, scen=None, kernel: bool = False, line: str = "ebitda_usd") -> dict:
+    """The NumPy simulation with a quarterly ``line`` (EBITDA unless told); with ``kernel``, also
+    the CPU build of the kernel, which must agree with it on every result (to 1e-12)."""
     consts = SimulationConstants.from_data(data).with_policy(policy)
     scen = deterministic_scenarios(data, 1) if scen is None else scen
     plans = batch(data, [plan])
-    out = simulate(consts, plans, scen, record=("ebitda_usd",))
+    out = simulate(consts, plans, scen, record=(line,))
     if kernel:
         got = cpu_kernel(threads=1).simulate(consts, plans, scen)
         for field in RESULT_FIELDS:
@@ -201,14 +201,7 @@ def price_drop(data, quarters):
 
 
 def run_cash(data, plan, policy, scen, kernel):
-    consts = SimulationConstants.from_data(data).with_policy(policy)
-    plans = batch(data, [plan])
-    out = simulate(consts, plans, scen, record=("cash_usd",))
-    if kernel:
-        got = cpu_kernel(threads=1).simulate(consts, plans, scen)
-        for field in RESULT_FIELDS:
-            np.testing.assert_allclose(got[field], out[field], rtol=1e-12, atol=1e-6, err_msg=field)
-    return out
+    return run(data, plan, policy, scen, kernel, line="cash_usd")
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)

@@ -470,12 +470,11 @@ class Statements:
         return df
 
 
-def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) -> Statements:
-    """Price a plan under the model's own forecast: operating lines, then the roll-forward."""
-    lines = operating_lines(data, plan)
-    fin = Financing.from_data(data, with_revolver=with_revolver)
-    rolled = roll_forward(
-        fin,
+def forecast_roll_forward(data: ModelData, plan: Plan, lines: dict, with_revolver: bool = False) -> dict:
+    """:func:`roll_forward` of a plan's operating ``lines`` (:func:`operating_lines`) on the forecast:
+    one plan, or a stack (every line then has a leading plan axis)."""
+    return roll_forward(
+        Financing.from_data(data, with_revolver=with_revolver),
         lines["ebitda_usd"],
         lines["depreciation_gpu_usd"] + lines["depreciation_power_usd"],
         lines["gain_on_disposal_usd"],
@@ -483,6 +482,12 @@ def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) ->
         plan.draws,
         plan.prepay,
     )
+
+
+def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) -> Statements:
+    """Price a plan under the model's own forecast: operating lines, then the roll-forward."""
+    lines = operating_lines(data, plan)
+    rolled = forecast_roll_forward(data, plan, lines, with_revolver)
     lines.update({k: v for k, v in rolled.items() if k != "balance_by_facility_usd"})
     for f, fac in enumerate(data.facilities):
         lines[f"debt_{fac.name}_usd"] = rolled["balance_by_facility_usd"][f]

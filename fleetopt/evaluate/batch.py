@@ -339,17 +339,7 @@ def _taken(missing: np.ndarray, of: np.ndarray) -> np.ndarray:
 def _forecast_cash_flow(data: ModelData, stack: Plan, lines: dict) -> np.ndarray:
     """(P, T) each plan's change in cash every quarter on the forecast, without the revolver (the
     policy projects a quarter's cash need with it)."""
-    fin = econ.Financing.from_data(data, with_revolver=False)
-    rolled = econ.roll_forward(
-        fin,
-        lines["ebitda_usd"],
-        lines["depreciation_gpu_usd"] + lines["depreciation_power_usd"],
-        lines["gain_on_disposal_usd"],
-        lines["capex_gpu_usd"] + lines["capex_power_usd"] - lines["disposal_proceeds_usd"],
-        stack.draws,
-        stack.prepay,
-    )
-    cash = rolled["cash_usd"]
+    cash = econ.forecast_roll_forward(data, stack, lines)["cash_usd"]
     return np.diff(cash, axis=-1, prepend=np.full((*cash.shape[:-1], 1), data.opening_cash))
 
 
