@@ -21,7 +21,9 @@
 // customers are still alive) into alive_bits[T][S]. The pair loop streams through those. A
 // quarter in which no site of the pair can be short of power (the usual case) takes the fast path
 // on the plan's totals; the per-site path runs only in the quarters a power block is late for this
-// pair or the plan over-draws a site.
+// pair or the plan over-draws a site. The policy's rules (fleetopt/schema/policy.py) are switched
+// by the arguments contracts_first, reschedule, freed_to_market, defer_orders and distress_sales:
+// all off is the open loop, with the same operations as before the policy existed.
 
 #ifndef FO_PARAMS
 #error "compile the output of fleetopt.evaluate.kernel.kernel_source(shape): it defines FO_PARAMS and FO_ARGS"

@@ -6,11 +6,15 @@ only over the small axes (sites, generations, contracts, facilities) in a fixed 
 pair's result does not depend on the chunk it is computed in. The fused CUDA kernel
 (:mod:`fleetopt.evaluate.kernel`) implements the same quarter and is tested against this code.
 
-Semantics (docs/evaluation.md): the plan's decisions are fixed; power blocks that are late leave
-GPUs at their site unpowered in proportion; a contract not delivered in full after its deadline
-is cancelled with its penalty, and a defaulted customer's contracts end; market sales are capped
-by realised demand; prices, electricity, resale values and floating rates follow the scenario;
-cash below the minimum draws the revolver, and beyond it the scenario is a liquidity default.
+Semantics (docs/evaluation.md): the plan's decisions are fixed and its policy
+(:class:`~fleetopt.schema.policy.Policy`) reacts to the scenario. Power blocks that are late leave
+GPUs at their site unpowered (contracts served first, or every use in proportion); a contract not
+delivered in full after its deadline is late, then cancelled with its penalty (or cancelled at
+once, open loop), and a defaulted customer's contracts end, their GPUs offered on the market;
+market sales are capped by realised demand; prices, electricity, resale values and floating rates
+follow the scenario; orders are deferred or cancelled and GPUs sold to stay liquid
+(:mod:`fleetopt.evaluate.liquidity`); cash below the minimum draws the revolver, and beyond it
+(and the sales) the scenario is a liquidity default.
 """
 
 from __future__ import annotations
