@@ -11,15 +11,17 @@ keeps all 200 in service: 100 on the contract, 100 on the training market.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
-from evaluate_builders import batch
+from evaluate_builders import ALL_RISK, MODELS, batch, with_risk
 from milp_builders import HOURS, base_model, data_of
 
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.kernel import cpu_kernel
-from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 from fleetopt.schema.policy import Policy
 
@@ -265,3 +267,28 @@ def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
     assert out["sold"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
     shut = run_cash(data, plan, OPEN_LOOP, price_drop(data, [0]), kernel)
     assert shut["default"][0, 0] == 1.0 and shut["sold"][0, 0] == 0.0
+
+
+# ---------------------------------------------------------------- the open loop stays what it was
+
+
+BEFORE = Path(__file__).parent / "baselines" / "open_loop.npz"
+
+
+@pytest.mark.parametrize("name", ["power_debt", "two_sites", "concentrated"])
+def test_every_rule_off_is_the_evaluation_before_the_policy_bit_for_bit(name):
+    """tests/baselines/open_loop.npz was written by fleetopt before the policy existed (commit
+    9af2a06): each model's MILP plan under every risk factor, 200 scenarios of seed 11, the
+    scenarios and the results (the scenarios are stored so that only the simulation is compared)."""
+    stored = np.load(BEFORE)
+    data = data_of(with_risk(MODELS[name](), **ALL_RISK))
+
+    def part(kind: str) -> dict:
+        return {k.split("/")[2]: stored[k] for k in stored.files if k.startswith(f"{name}/{kind}/")}
+
+    scenarios = part("scenarios")
+    scen = ScenarioSet(scenarios.pop("index"), **scenarios)
+    consts = SimulationConstants.from_data(data).with_policy(OPEN_LOOP)
+    out = simulate(consts, batch(data, [Plan(**part("plan"))]), scen)
+    for field in ("npv", "min_cash", "breach", "default", "utilisation"):
+        np.testing.assert_array_equal(out[field], stored[f"{name}/{field}"], err_msg=field)
