@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import io
+import json
 import re
 import zipfile
 
@@ -27,6 +29,7 @@ from fleetopt.evaluate import (
     load_plans,
     save_plans,
 )
+from fleetopt.evaluate.planfile import plans_npz_bytes
 from fleetopt.evaluate.sources import read_plans
 
 
@@ -240,3 +243,38 @@ def test_a_plan_file_breaking_a_hard_limit_is_refused_by_name(plans, tmp_path, m
         read_plans(path, data).compile(data)
     save_plans(path, plans, labels, data.model.name, "h")
     assert len(plans) == read_plans(path, data).compile(data).P  # plans within the limits pass
+
+
+def test_a_plan_file_keeps_each_plans_liquidity_buffer(plans, tmp_path):
+    data, plans, labels = plans
+    path = tmp_path / "buffers.npz"
+    buffers = [None, 2.5e6, None, 0.0, 1.0e7][: len(plans)]
+    path.write_bytes(plans_npz_bytes(plans, labels, data.model.name, "h", buffers))
+    compiled = read_plans(path, data).compile(data)
+    default = data.policy.liquidity_buffer_usd
+    want = [default if b is None else b for b in buffers]
+    np.testing.assert_array_equal(compiled.liquidity_buffer, want)
+    # a file without the metadata runs every plan with the model's buffer
+    save_plans(tmp_path / "plain.npz", plans, labels, data.model.name, "h")
+    assert (read_plans(tmp_path / "plain.npz", data).compile(data).liquidity_buffer == default).all()
+
+
+@pytest.mark.parametrize("bad", [[-1.0], "lots", [1e16], ["x"]])
+def test_a_bad_liquidity_buffer_list_is_refused(plans, tmp_path, bad):
+    data, plans, labels = plans
+    path = tmp_path / "bad.npz"
+    buffers = bad * len(plans) if isinstance(bad, list) else bad
+    raw = plans_npz_bytes(plans, labels, data.model.name, "h", [0.0] * len(plans))
+    path.write_bytes(raw)
+    with zipfile.ZipFile(path) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    meta = json.loads(str(np.load(io.BytesIO(members["__meta__.npy"]))))
+    meta["liquidity_buffers_usd"] = buffers
+    out = io.BytesIO()
+    np.save(out, np.array(json.dumps(meta)))
+    members["__meta__.npy"] = out.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data_bytes in members.items():
+            archive.writestr(name, data_bytes)
+    with pytest.raises(PlanFileError, match="liquidity_buffers_usd"):
+        read_plans(path, data)
