@@ -15,6 +15,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_difference, format_figure
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
+from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs.folder import RunFolder
 
@@ -127,11 +128,13 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([head, rule, *rows])
 
 
-def plans_from_refs(refs: list[Path], data: ModelData) -> tuple[list[Plan], list[str]]:
+def plans_from_refs(refs: list[Path], data: ModelData) -> tuple[list[Plan], list[str], list]:
     """Plans named by run folders or plan files: a sweep folder gives its recommended plan and its
-    forecast optimum, a solve folder its plan, a plan file all its plans."""
+    forecast optimum, a solve folder its plan, a plan file all its plans; with each plan's policy
+    liquidity buffer from its file (None: the model's)."""
     plans: list[Plan] = []
     labels: list[str] = []
+    buffers: list = []
     for ref in refs:
         try:
             source = read_plans(ref, data)
@@ -146,6 +149,7 @@ def plans_from_refs(refs: list[Path], data: ModelData) -> tuple[list[Plan], list
                 chosen = [source.labels.index(w) for w in dict.fromkeys(wanted) if w in source.labels]
         for i in chosen:
             plans.append(source.plans[i])
+            buffers.append(None if source.reader.buffers is None else source.reader.buffers[i])
             labels.append(
                 f"{ref.name}: {source.labels[i]}" if len(refs) > 1 or len(chosen) == 1 else source.labels[i]
             )
@@ -158,16 +162,18 @@ def plans_from_refs(refs: list[Path], data: ModelData) -> tuple[list[Plan], list
             unique, k = f"{label} ({k})", k + 1
         used.add(unique)
         labels[n] = unique
-    return plans, labels
+    return plans, labels, buffers
 
 
 def compare_plans(
-    data: ModelData, plans: list[Plan], labels: list[str], scenarios: int, seed: int, backend: str = "auto"
+    data: ModelData, plans: list[Plan], labels: list[str], scenarios: int, seed: int, backend: str = "auto",
+    buffers: list | None = None,
 ) -> Comparison:
-    """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences."""
+    """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences.
+    ``buffers``: each plan's policy liquidity buffer, USD (None: the model's)."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
-    batch = compile_plans(data, plans, labels, check_limits=True)
+    batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
     result = evaluate(data, batch, scenarios, seed, backend=backend, keep_matrix=True)
     npv = result.npv_matrix
     figures = {}

@@ -75,7 +75,7 @@ def assert_same_figures(figures: list[dict], a: str, b: str) -> None:
 
 def test_plan_against_itself_api(tiny_run):
     folder, result, _ = tiny_run
-    plans, labels = plans_from_refs([folder, folder], result.data)
+    plans, labels, _ = plans_from_refs([folder, folder], result.data)
     assert len(plans) == 2 and len(set(labels)) == 2
     comp = compare_plans(result.data, plans, labels, 200, 0)
     a, b = labels
@@ -127,7 +127,7 @@ def test_purchase_difference_of_a_run_and_a_plan_file(tiny_run, tmp_path):
     other = altered(data, result.plan)
     file = tmp_path / "other.npz"
     save_plans(file, [other], ["other"], loaded.model.name, loaded.content_hash)
-    plans, labels = plans_from_refs([folder, file], data)
+    plans, labels, _ = plans_from_refs([folder, file], data)
     comp = compare_plans(data, plans, labels, 100, 3)
     records = comp.purchase_diff.to_dict(orient="records")
     assert differences(records, labels[1]) == pytest.approx(expected_difference(data, result.plan, other))
@@ -236,7 +236,7 @@ def test_repeated_labels_keep_every_plan(tiny_run, tmp_path):
     _, result, loaded = tiny_run
     file = tmp_path / "dup.npz"
     save_plans(file, [result.plan] * 3, ["x", "x", "x (2)"], loaded.model.name, loaded.content_hash)
-    plans, labels = plans_from_refs([file], result.data)
+    plans, labels, _ = plans_from_refs([file], result.data)
     assert len(set(labels)) == 3
     comp = compare_plans(result.data, plans, labels, 20, 0)
     assert list(comp.figures.columns) == labels

@@ -57,8 +57,8 @@ def compare(
     copies = (RunFolder(r).model_file for r in refs)
     model_path = model or next((m for m in copies if m is not None), None)
     data = build_data(load_model(str(model_path) if model_path else None))
-    plans, labels = plans_from_refs(refs, data)
-    result = compare_plans(data, plans, labels, scenarios, seed, backend.value)
+    plans, labels, buffers = plans_from_refs(refs, data)
+    result = compare_plans(data, plans, labels, scenarios, seed, backend.value, buffers)
     if format == Format.table:
         for table in comparison_tables(result):
             console.print(table)
