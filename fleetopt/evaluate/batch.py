@@ -18,6 +18,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
+from fleetopt.evaluate.liquidity import inverse, taken_share
 
 
 class PlanFileError(InputError):
@@ -324,16 +325,11 @@ def _order_saving(gen: dict, orders: dict, market_revenue: np.ndarray) -> np.nda
     revenue = market_revenue.sum(axis=(1, 3))  # (P, G, T) both uses, all sites
     for g in range(revenue.shape[1]):
         gpus = orders["order_gpus"][:, g]
-        market = _taken(gpus, gen["gen_market_gpus"][:, g])
-        held = _taken(gpus, gen["gen_held"][:, g])
+        market = taken_share(gpus, inverse(gen["gen_market_gpus"][:, g]), np)
+        held = taken_share(gpus, inverse(gen["gen_held"][:, g]), np)
         earned = revenue[:, g] - gen["gen_market_electricity"][:, g]
         lost = lost + market * earned - held * gen["gen_opex"][:, g]
     return orders["order_capex"] - lost
-
-
-def _taken(missing: np.ndarray, of: np.ndarray) -> np.ndarray:
-    """min(1, missing / of), 0 where ``of`` is not positive (as the simulation takes GPUs out)."""
-    return np.minimum(missing * np.where(of > 0, 1.0 / np.where(of > 0, of, 1.0), 0.0), 1.0)
 
 
 def _forecast_cash_flow(data: ModelData, stack: Plan, lines: dict) -> np.ndarray:

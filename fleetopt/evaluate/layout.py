@@ -135,8 +135,11 @@ class PlanColumns:
         # every plan either supplies the market or sells nothing in it: the cheaper demand cap applies
         self.supply_positive_or_idle = ((supply_total > 0) | idle).all(axis=0)  # (2, T)
         self.supply_safe = _columns(np.where(supply_total > 0, supply_total, 1.0), xp)  # (2, T, P, 1)
+        self._freed_columns(plans, T, xp)
+        self._liquidity_columns(plans, xp)
 
-        # what a contract's GPUs would supply and earn on its use's market (the policy's freed capacity)
+    def _freed_columns(self, plans: PlanBatch, T: int, xp: Any) -> None:
+        """What a contract's GPUs would supply and earn on its use's market (the policy's freed capacity)."""
         self.freed_supply = _columns(plans.freed_supply, xp)  # (K, I, T, P, 1)
         self.freed_supply_total = _columns(_site_total(plans.freed_supply, 2), xp)  # (K, T, P, 1)
         self.freed_revenue = _columns(plans.freed_revenue, xp)  # (K, G, I, T, P, 1)
@@ -149,7 +152,8 @@ class PlanColumns:
         self.used["freed_revenue"] = (plans.freed_revenue != 0).any(axis=0)  # (K, G, I, T)
         self.used["freed_supply"] = (plans.freed_supply != 0).any(axis=0)  # (K, I, T)
 
-        # the policy's liquidity rules (fleetopt/evaluate/liquidity.py): by generation, and the orders
+    def _liquidity_columns(self, plans: PlanBatch, xp: Any) -> None:
+        """The policy's liquidity rules (fleetopt/evaluate/liquidity.py): by generation, and the orders."""
         for name in ("gen_market_gpus", "gen_market_count", "gen_market_supply", "gen_market_electricity",
                      "gen_held", "gen_opex", "gen_depreciation", "gen_sale_value", "gen_book",
                      "gen_retired_proceeds", "gen_retired_book", "order_gpus"):  # fmt: skip

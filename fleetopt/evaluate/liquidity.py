@@ -56,13 +56,12 @@ class Liquidity:
 
     def __init__(self, policy: Policy, cols, fin, shape: tuple[int, int], T: int, xp: Any):
         self.on = policy.defer_orders or policy.distress_sales
-        self.policy, self.cols, self.fin, self.xp, self.T = policy, cols, fin, xp, T
+        self.policy, self.cols, self.fin, self.xp, self.T, self.shape = policy, cols, fin, xp, T, shape
         self.G = cols.gen_market_gpus.shape[0] if self.on else 0
         self.missing = [None] * self.G  # GPUs gone for good, by generation
         self.due = self.due_deposit = None  # deferred payment falling due this quarter, USD
         self.due_gpus = [None] * self.G
         self.carried_gain = None  # distress-sale gain or loss taxed next quarter
-        self._next = None  # (payment, deposit, GPUs by generation) deferred into the next quarter
         self.deferred_usd = xp.zeros(shape) if self.on else None
         self.flags = {name: xp.zeros(shape, dtype=bool) for name in REACTIONS} if self.on else {}
 
@@ -72,17 +71,18 @@ class Liquidity:
             return None
         cols = self.cols
         now = list(self.missing)
-        capex = self.due
+        capex, due_next = self.due, (None, None, [None] * self.G)
         if self.policy.defer_orders and (cols.any_order[t] or self.due is not None):
             need = cols.forecast_cash_flow[t] if self.due is None else cols.forecast_cash_flow[t] - self.due
             undrawn = self.fin.revolver_limit - revolver
             gap = (self.fin.min_cash + cols.liquidity_buffer) - (cash + undrawn + need)
-            capex, now = self._defer(t, gap, capex, now)
-        self.due = self.due_deposit = None
-        self.due_gpus = [None] * self.G
-        return self._adjustments(t, now, capex)
+            capex, now, due_next = self._defer(t, gap, capex, now)
+        self.due, self.due_deposit, self.due_gpus = due_next
+        return self._taken(t, now, capex)
 
-    def _defer(self, t: int, gap: Any, capex: Any, now: list) -> tuple[Any, list]:
+    def _defer(self, t: int, gap: Any, capex: Any, now: list) -> tuple[Any, list, tuple]:
+        """Defer the quarter's order, or cancel the one due (the module docstring): the quarter's
+        capex change, the GPUs missing this quarter, and (payment, deposit, GPUs) due next quarter."""
         xp, cols = self.xp, self.cols
         saving = cols.order_saving[t]
         if cols.any_order[t] and bool((gap > TOLERANCE_USD).any()):
@@ -112,18 +112,14 @@ class Liquidity:
                     gone = cancel * self.due_gpus[g]
                     self.missing[g] = _plus(self.missing[g], gone)
                     now[g] = _plus(now[g], gone)
-        self._next = (next_due, next_deposit, next_gpus)
-        return capex, now
+        return capex, now, (next_due, next_deposit, next_gpus)
 
-    def _adjustments(self, t: int, now: list, capex: Any) -> Adjustments:
+    def _taken(self, t: int, now: list, capex: Any) -> Adjustments:
         xp, cols = self.xp, self.cols
         market = [None if m is None else taken_share(m, cols.gen_market_inverse[g, t], xp)
                   for g, m in enumerate(now)]
         held = [None if m is None else taken_share(m, cols.gen_held_inverse[g, t], xp)
                   for g, m in enumerate(now)]
-        if self.policy.defer_orders and self._next is not None:
-            self.due, self.due_deposit, self.due_gpus = self._next
-            self._next = None
         return Adjustments(market, held, capex)
 
     def sell(self, t: int, state, resale_factor: Any) -> None:
@@ -153,41 +149,27 @@ class Liquidity:
             proceeds = sold * value
             cash[at] = cash[at] + proceeds
             gap = gap - proceeds
-            for name, x in (("missing", sold), ("carried", sold * (value - book))):
-                self._add_at(name, g, at, x, state.cash.shape)
+            self.missing[g] = _add_at(self.missing[g], at, sold, self.shape, xp)
+            self.carried_gain = _add_at(self.carried_gain, at, sold * (value - book), self.shape, xp)
             self.flags["sold"].reshape(-1)[at] |= sold > 0
-
-    def _add_at(self, name: str, g: int, at: Any, x: Any, shape: tuple) -> None:
-        """Add ``x`` to the (plan, scenario) pairs ``at`` of the missing GPUs of generation ``g``
-        or of the gain carried to the next quarter."""
-        xp = self.xp
-        if name == "missing":
-            if self.missing[g] is None:
-                self.missing[g] = xp.zeros(shape)
-            flat = self.missing[g].reshape(-1)
-        else:
-            if self.carried_gain is None:
-                self.carried_gain = xp.zeros(shape)
-            flat = self.carried_gain.reshape(-1)
-        flat[at] = flat[at] + x
 
     def gain(self) -> Any:
         """The distress-sale gain or loss to tax this quarter (and forget)."""
         gain, self.carried_gain = self.carried_gain, None
         return gain
 
-    def terminal(self, T: int) -> Any:
+    def terminal(self) -> Any:
         """The net realisable value of the GPUs gone at the end (to subtract), or None."""
-        xp, cols, out = self.xp, self.cols, None
+        xp, cols, out, last = self.xp, self.cols, None, self.T - 1
         for g, m in enumerate(self.missing):
             if m is not None:
-                out = _plus(out, taken_share(m, cols.gen_held_inverse[g, T - 1], xp) * cols.gen_terminal[g])
+                out = _plus(out, taken_share(m, cols.gen_held_inverse[g, last], xp) * cols.gen_terminal[g])
         return out
 
-    def reactions(self, shape) -> dict[str, Any]:
+    def reactions(self) -> dict[str, Any]:
         xp = self.xp
         if not self.on:
-            zero = xp.zeros(shape)
+            zero = xp.zeros(self.shape)
             return {**{name: zero for name in REACTIONS}, "deferred_usd": zero}
         return {**{n: f.astype(xp.float64) for n, f in self.flags.items()}, "deferred_usd": self.deferred_usd}
 
@@ -195,6 +177,15 @@ class Liquidity:
 def _positive(x: Any, xp: Any) -> Any:
     """``x`` where it is positive, else 1 (a divisor whose quotient is then masked or 0)."""
     return xp.where(x > 0, x, 1.0)
+
+
+def _add_at(total: Any, at: Any, x: Any, shape: tuple, xp: Any) -> Any:
+    """``total`` ((plans, scenarios), None: zeros) with ``x`` added at the flat pair indices ``at``."""
+    if total is None:
+        total = xp.zeros(shape)
+    flat = total.reshape(-1)  # a view: written into total
+    flat[at] = flat[at] + x
+    return total
 
 
 def _plus(total: Any, x: Any) -> Any:

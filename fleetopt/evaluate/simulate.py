@@ -155,7 +155,7 @@ def simulate(
 
     debt_end = state.balance.sum(axis=-1) + state.revolver
     fleet = pl.terminal_fleet
-    gone = liquidity.terminal(T) if liquidity.on else None
+    gone = liquidity.terminal() if liquidity.on else None
     if gone is not None:  # the GPUs the policy took out are not there at the end
         fleet = fleet - gone
     terminal = fleet * sc.resale_factor[T - 1] + pl.terminal_power
@@ -168,7 +168,7 @@ def simulate(
         "default": min_cash < fin.min_cash - DEFAULT_TOLERANCE_USD,
         "utilisation": util / T,
         **book.reactions(),
-        **liquidity.reactions((P, S)),
+        **liquidity.reactions(),
         **paths,
     }
 
