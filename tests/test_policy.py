@@ -113,8 +113,9 @@ def test_a_block_one_quarter_late_delays_the_contract_by_one_quarter_with_its_pe
     data = data_of(late_block_model())
     plan, scen = late_block(data, delay=1)
     out = run(data, plan, POLICY, scen, kernel=kernel)
-    # quarter 1: 0.05 MW powers 50 of the 100 GPUs: late, no revenue, the $10,000 delay penalty
-    want = [0.0, -10000.0, 100 * CONTRACT, 100 * CONTRACT]
+    # quarter 1: 0.05 MW powers 50 of the 100 GPUs: late, so the $10,000 delay penalty is paid; the
+    # 50 delivered GPUs earn the contract price
+    want = [0.0, 50 * CONTRACT - 10000.0, 100 * CONTRACT, 100 * CONTRACT]
     np.testing.assert_allclose(out["ebitda_usd"][0, 0], want, rtol=1e-12)
     assert out["rescheduled"][0, 0] == 1.0 and out["cancelled"][0, 0] == 0.0
     # open loop: cancelled in quarter 1 with the $50,000 penalty; 50 delivered GPUs earn nothing after
@@ -125,18 +126,20 @@ def test_a_block_one_quarter_late_delays_the_contract_by_one_quarter_with_its_pe
 
 @pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_block_later_than_the_allowance_cancels_the_contract(kernel):
-    # allowance 1: late in quarter 1 (delay penalty), still short in quarter 2: cancelled with its
-    # penalty, and its GPUs go to the market (50 powered in quarter 2, all 100 once the block is on)
+    # allowance 1: late in quarter 1 (delay penalty; the 50 powered GPUs earn), still short in
+    # quarter 2: cancelled with its penalty, and its GPUs go to the market (50 powered in quarter 2,
+    # all 100 once the block is on)
     data = data_of(late_block_model(delay_allowance=1))
     plan, scen = late_block(data, delay=2)
     out = run(data, plan, POLICY, scen, kernel=kernel)
-    want = [0.0, -10000.0, 50 * MARKET - 50000.0, 100 * MARKET]
+    want = [0.0, 50 * CONTRACT - 10000.0, 50 * MARKET - 50000.0, 100 * MARKET]
     np.testing.assert_allclose(out["ebitda_usd"][0, 0], want, rtol=1e-12)
     assert out["rescheduled"][0, 0] == 1.0 and out["cancelled"][0, 0] == 1.0
     # allowance 2 rides the same delay out: late in quarters 1 and 2, delivered in quarter 3
     data = data_of(late_block_model(delay_allowance=2))
     out = run(data, plan, POLICY, scen, kernel=kernel)
-    np.testing.assert_allclose(out["ebitda_usd"][0, 0], [0.0, -10000.0, -10000.0, 100 * CONTRACT], rtol=1e-12)
+    late = 50 * CONTRACT - 10000.0
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0], [0.0, late, late, 100 * CONTRACT], rtol=1e-12)
     assert out["cancelled"][0, 0] == 0.0
 
 
@@ -287,6 +290,8 @@ def test_every_rule_off_is_the_evaluation_before_the_policy_bit_for_bit(name):
         return {k.split("/")[2]: stored[k] for k in stored.files if k.startswith(f"{name}/{kind}/")}
 
     scenarios = part("scenarios")
+    # the baseline predates late contracted capacity (power_delay.contracted_capacity), off in these models
+    scenarios.setdefault("step_delay", np.zeros_like(scenarios["delay"]))
     scen = ScenarioSet(scenarios.pop("index"), **scenarios)
     consts = SimulationConstants.from_data(data).with_policy(OPEN_LOOP)
     out = simulate(consts, batch(data, [Plan(**part("plan"))]), scen)

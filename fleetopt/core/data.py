@@ -437,6 +437,15 @@ def power_capex_schedule(site: SiteData, T: int) -> np.ndarray:
     return out
 
 
+def capacity_steps(data: ModelData) -> np.ndarray:
+    """(I, T) MW by which each site's contracted capacity rises in quarter t (0 in quarter 0 and
+    where it stays or falls): what a late powered shell or utility connection holds back."""
+    capacity = np.stack([site.capacity_mw for site in data.sites]) if data.sites else np.zeros((0, data.T))
+    steps = np.zeros_like(capacity)
+    steps[:, 1:] = np.maximum(np.diff(capacity, axis=1), 0.0)
+    return steps
+
+
 def power_online_schedule(site: SiteData, T: int) -> np.ndarray:
     """(T, T) 1 where a block started in tau (row) is online in quarter t (column)."""
     ts = np.arange(T)

@@ -48,6 +48,8 @@ class Stream(IntEnum):
     ELECTRICITY = 10
     RESALE = 11
     CYCLE = 12
+    STEP_LATE = 13
+    STEP_SIZE = 14
 
 
 # which variate of a stream a uniform feeds: a plain uniform, or one of Box-Muller's two inputs
@@ -267,13 +269,32 @@ def draw_contract_alive(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarr
 def draw_delay(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Extra quarters for a power block started at site i in quarter tau: late with the model's
     probability, by 1..max_extra_quarters."""
-    pd, T = data.risk.power_delay, data.T
+    pd, streams = data.risk.power_delay, (Stream.DELAY_LATE, Stream.DELAY_SIZE)
+    if pd is None:
+        return _late_power(data, seed, idx, streams, 0.0, 0)
+    return _late_power(data, seed, idx, streams, pd.probability, pd.max_extra_quarters)
+
+
+def draw_step_delay(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """Extra quarters for the increase of site i's contracted capacity due in quarter t: late with
+    ``contracted_probability``, by 1..``contracted_max_extra_quarters``, from streams of its own."""
+    pd, streams = data.risk.power_delay, (Stream.STEP_LATE, Stream.STEP_SIZE)
+    if pd is None:
+        return _late_power(data, seed, idx, streams, 0.0, 0)
+    return _late_power(data, seed, idx, streams, pd.contracted_probability, pd.contracted_max_extra)
+
+
+def _late_power(data: ModelData, seed: int, idx: np.ndarray, streams: tuple[Stream, Stream],
+                probability: float, max_extra: int) -> np.ndarray:  # fmt: skip
+    """(n, I, T) quarters late: with ``probability``, by 1..``max_extra`` (uniform)."""
+    T = data.T
     delay = np.zeros((len(idx), data.I, T), dtype=np.int32)
-    if pd is None or pd.probability <= 0 or pd.max_extra_quarters <= 0:
+    if probability <= 0 or max_extra <= 0:
         return delay
+    late_stream, size_stream = streams
     for i in range(data.I):
-        late = uniforms(seed, idx, (Stream.DELAY_LATE, i), T) < pd.probability
-        extra = 1 + np.floor(uniforms(seed, idx, (Stream.DELAY_SIZE, i), T) * pd.max_extra_quarters)
+        late = uniforms(seed, idx, (late_stream, i), T) < probability
+        extra = 1 + np.floor(uniforms(seed, idx, (size_stream, i), T) * max_extra)
         delay[:, i, :] = np.where(late, extra, 0).astype(np.int32)
     return delay
 
@@ -353,6 +374,8 @@ FACTORS: tuple[RiskFactor, ...] = (
     RiskFactor("contract_alive", ("K", "T"), np.bool_, True, draw_contract_alive),
     # extra quarters for a power block started at site i in quarter tau
     RiskFactor("delay", ("I", "T"), np.int32, 0, draw_delay, c_type="int"),
+    # extra quarters for the increase of site i's contracted capacity due in quarter t
+    RiskFactor("step_delay", ("I", "T"), np.int32, 0, draw_step_delay, c_type="int"),
     # change of the floating reference rate, annual
     RiskFactor("rate_shift", ("T",), np.float64, 0.0, draw_rate_shift),
     # multiplier on electricity prices

@@ -359,6 +359,12 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
                 if (site == i) online[i] += mw;
         }
     }
+#pragma unroll
+    for (int i = 0; i < FO_I; ++i)  // late increases of the site's contracted capacity, after the blocks
+        for (int u = 1; u <= t; ++u) {
+            const double mw = FO_LOAD(step_mw + i * FO_T + u);
+            if (mw > 0.0 && t < u + FO_SCEN(step_delay, i * FO_T + u, s)) online[i] += mw;
+        }
     double fixed_saved = 0.0;
 #pragma unroll
     for (int i = 0; i < FO_I; ++i) {
@@ -380,13 +386,11 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
         double delivered = FO_LOAD(c) * phc[0];
 #pragma unroll
         for (int i = 1; i < FO_I; ++i) delivered = delivered + FO_LOAD(c + i * FO_T) * phc[i];
-        int earning = 1;
         if (t >= FO_LOAD(contract_deadline + k)) {
             const double planned = FO_Q(FO_Q_CONTRACT_TOTAL + k);
             if (delivered < planned * (1.0 - FO_REL) - FO_REL) {
                 int cancel = 1;
-                if (reschedule) {
-                    earning = 0;
+                if (reschedule) {  // late: it earns on what is delivered
                     cancel = fo_late_add(st->late, k) > FO_LOAD(delay_allowance + k);
                     if (!cancel) {
                         penalty += FO_LOAD(delay_penalty + k);
@@ -400,7 +404,7 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
                 }
             }
         }
-        if (((*live >> k) & 1ULL) && earning) {
+        if ((*live >> k) & 1ULL) {
             contract_revenue += FO_LOAD(contract_revenue_per_gpu + k) * delivered;
             delivered_gpus += delivered;
         }
@@ -651,6 +655,15 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
         const int late = FO_SCEN(delay, FO_LOAD(build_site + pb) * FO_T + FO_LOAD(build_start + pb), s);
         if (late > 0) short_quarters |= fo_quarters(from, from + late);
     }
+    // and the quarters an increase of a site's contracted capacity is late (step_mw: 0 without
+    // power_delay.contracted_capacity)
+#pragma unroll
+    for (int i = 0; i < FO_I; ++i)
+        for (int u = 1; u < FO_T; ++u) {
+            if (!(FO_LOAD(step_mw + i * FO_T + u) > 0.0)) continue;
+            const int late = FO_SCEN(step_delay, i * FO_T + u, s);
+            if (late > 0) short_quarters |= fo_quarters(u, u + late);
+        }
     st->short_quarters = short_quarters;
     st->live = FO_LOAD(plan_accepted + p);
     st->cash = st->prev_cash = opening_cash;

@@ -402,6 +402,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     # model constants
     _constant("discount", lambda c: c.discount, "const double*"),
     _constant("fixed_cost_per_mw", lambda c: c.fixed_cost_per_mw, "const double*"),
+    _constant("step_mw", lambda c: c.capacity_step_mw, "const double*"),
     _constant("contract_revenue_per_gpu", lambda c: c.contract_revenue_per_gpu, "const double*"),
     _constant("contract_deadline", lambda c: c.contract_deadline, "const int*"),
     _constant("contract_penalty", lambda c: c.contract_penalty, "const double*"),

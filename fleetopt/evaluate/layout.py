@@ -187,31 +187,37 @@ class PowerShortfall:
     """Which (plan, scenario) pairs lack power, and how much, each quarter.
 
     A power block group that is late in a scenario is offline from its planned online quarter for
-    its delay; a plan may also draw more than it planned online. Only sites with late MW or an
-    over-drawn plan get shares; the others are fully powered (None), which keeps a short quarter's
-    extra work to the sites that are short.
+    its delay; so is an increase of a site's contracted capacity that is late (``step_delay``). A
+    plan may also draw more than it planned online. Only sites with late MW or an over-drawn plan
+    get shares; the others are fully powered (None), which keeps a short quarter's extra work to
+    the sites that are short.
     """
 
-    def __init__(self, fixed_cost_per_mw, plans: PlanBatch, scen: ScenarioSet, T: int, xp: Any,
-                 contracts_first: bool = False):  # fmt: skip
+    def __init__(self, fixed_cost_per_mw, capacity_step_mw: np.ndarray, plans: PlanBatch, scen: ScenarioSet,
+                 T: int, xp: Any, contracts_first: bool = False):  # fmt: skip
         self.xp, self.plans, self.S = xp, plans, scen.S
         self.contracts_first = contracts_first
         self.fixed_cost_per_mw = fixed_cost_per_mw
         self.over_drawn = plans.drawn_mw > plans.online_mw * (1.0 + REL) + REL  # (P, I, T)
         # quarters in which some pair may lack power: an over-drawn site, or a block group late
         self.maybe_short = {int(t) for t in np.flatnonzero(self.over_drawn.any(axis=(0, 1)))}
-        self.blocks = []  # (site of each plan's group, planned online quarter, MW, late until (P, S))
+        # (site of each plan's group, planned online quarter, MW, late until (P, S) or (1, S))
+        self.blocks = []
         for b in range(plans.build_mw.shape[1]):
-            mw, online = plans.build_mw[:, b], plans.build_online[:, b]
             delay = scen.delay[:, plans.build_site[:, b], plans.build_start[:, b]].T  # (P, S)
-            late = (delay > 0) & (mw > 0)[:, None]
-            if not late.any():  # on time for every pair: never offline
-                continue
-            until = online[:, None] + delay
-            self.maybe_short.update(
-                range(int(online[late.any(axis=1)].min()), min(T, int(until[late].max())))
-            )
-            self.blocks.append((plans.build_site[:, b], online, mw, xp.asarray(until)))
+            self._late(plans.build_site[:, b], plans.build_online[:, b], plans.build_mw[:, b], delay, T)
+        for i, t in zip(*np.nonzero(capacity_step_mw), strict=True):  # the same for every plan: (1, S)
+            step = (np.array([i]), np.array([t]), capacity_step_mw[i, t : t + 1])
+            self._late(*step, scen.step_delay[:, i, t][None, :], T)
+
+    def _late(self, site: np.ndarray, online: np.ndarray, mw: np.ndarray, delay: np.ndarray, T: int) -> None:
+        """Keep a group (per plan, or one for all plans) that is late in some pair."""
+        late = (delay > 0) & (mw > 0)[:, None]
+        if not late.any():  # on time for every pair: never offline
+            return
+        until = online[:, None] + delay
+        self.maybe_short.update(range(int(online[late.any(axis=1)].min()), min(T, int(until[late].max()))))
+        self.blocks.append((site, online, mw, self.xp.asarray(until)))
 
     def quarter(self, t: int) -> Shortfall | None:
         """The power shares of quarter ``t``, or None where no pair can be short of power."""

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from fleetopt.core.covenants import FLOWS, CovenantTest, window_mean
-from fleetopt.core.data import ModelData
+from fleetopt.core.data import ModelData, capacity_steps
 from fleetopt.core.economics import (
     FinanceState,
     Financing,
@@ -70,6 +70,7 @@ class SimulationConstants:
     contract_use: np.ndarray  # (K,) 0 training, 1 inference
     delay_allowance: np.ndarray  # (K,) late quarters before a late contract is cancelled
     delay_penalty: np.ndarray  # (K,) USD per late quarter
+    capacity_step_mw: np.ndarray  # (I, T) increase of each site's contracted capacity due in quarter t
 
     @classmethod
     def from_data(cls, data: ModelData) -> SimulationConstants:
@@ -88,10 +89,20 @@ class SimulationConstants:
             contract_use=np.array([c.use for c in data.contracts], dtype=np.int64),
             delay_allowance=np.array([c.delay_allowance for c in data.contracts], dtype=np.int64),
             delay_penalty=np.array([c.delay_penalty_usd for c in data.contracts]),
+            capacity_step_mw=late_capacity_steps(data),
         )
 
     def with_policy(self, policy: Policy) -> SimulationConstants:
         return replace(self, policy=policy)
+
+
+def late_capacity_steps(data: ModelData) -> np.ndarray:
+    """(I, T) the contracted capacity increases a scenario may delay: every one where
+    ``risk.power_delay.contracted_probability`` is positive, none otherwise."""
+    delay = data.risk.power_delay
+    steps = capacity_steps(data)
+    late = delay is not None and delay.contracted_probability > 0 and delay.contracted_max_extra > 0
+    return steps if late else np.zeros_like(steps)
 
 
 RESULT_FIELDS = (
@@ -124,7 +135,9 @@ def simulate(
     sc = rows if rows is not None else ScenarioRows(scen, xp)
     pl = PlanColumns(plans, xp)
     policy = consts.policy
-    power = PowerShortfall(consts.fixed_cost_per_mw, plans, scen, T, xp, policy.power_to_contracts_first)
+    power = PowerShortfall(
+        consts.fixed_cost_per_mw, consts.capacity_step_mw, plans, scen, T, xp, policy.power_to_contracts_first
+    )
     book = ContractBook.opening(pl, scen, (P, S), policy, xp)
     liquidity = Liquidity(policy, pl, fin, (P, S), T, xp)
 
@@ -335,7 +348,6 @@ def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: i
         alive = sc.alive_row(k, t)
         used = pl.used["contract_gpus"][k, :, t]
         phi = None if short is None else short.contract
-        earning = None  # 1.0 where the contract earns this quarter (None: wherever it is live)
         if phi is None or fully_powered(phi, used):
             status[k] *= alive
             delivered = pl.contract_total[k, t]
@@ -345,12 +357,12 @@ def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: i
                 # not delivered in full after the deadline: late, or cancelled with its penalty
                 undelivered = delivered < pl.contract_total[k, t] * (1.0 - REL) - REL
                 before = status[k] if t == 0 else status[k] * sc.alive_row(k, t - 1)
-                paid, ended, earning = _late_delivery(consts, book, k, t, before, undelivered)
+                paid, ended = _late_delivery(consts, book, k, t, before, undelivered)
                 penalty = _plus(penalty, paid)
                 status[k] = before * alive * (1.0 - ended)
             else:
                 status[k] *= alive
-        served = delivered * status[k] if earning is None else delivered * (status[k] * earning)
+        served = delivered * status[k]
         revenue = _plus(revenue, consts.contract_revenue_per_gpu[k] * served)
         gpus = _plus(gpus, served)
         if book.policy.freed_gpus_to_market and book.may_have_ended(k, t):
@@ -360,14 +372,14 @@ def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: i
 
 def _late_delivery(consts, book: ContractBook, k: int, t: int, before: Any, undelivered: Any) -> tuple:
     """A contract delivered short at or after its deadline, live before this quarter in ``before``:
-    (penalty paid, 1.0 where it ends now, 1.0 where it earns this quarter). Open loop: it is
-    cancelled with its cancellation penalty. Rescheduled: the quarter is late (it earns nothing and
-    pays the delay penalty) until the late quarters exceed the allowance, which cancels it."""
+    (penalty paid, 1.0 where it ends now). Open loop: it is cancelled with its cancellation
+    penalty. Rescheduled: the quarter is late (it earns on the GPUs delivered and pays the delay
+    penalty) until the late quarters exceed the allowance, which cancels it."""
     short_now = before * undelivered
     if book.late is None:
         book.flag("cancelled", short_now > 0)
         book.cancelled_at(k, t)
-        return consts.contract_penalty[k] * short_now, short_now, 1.0
+        return consts.contract_penalty[k] * short_now, short_now
     book.late[k] += short_now
     cancelled = short_now * (book.late[k] > consts.delay_allowance[k])
     late = short_now - cancelled
@@ -377,7 +389,7 @@ def _late_delivery(consts, book: ContractBook, k: int, t: int, before: Any, unde
     if ended.any():
         book.cancelled_at(k, t)
     paid = consts.contract_penalty[k] * cancelled + consts.delay_penalty[k] * late
-    return paid, cancelled, 1.0 - short_now
+    return paid, cancelled
 
 
 def _free(consts, pl, book: ContractBook, k: int, phi, used, t: int, freed: FreedCapacity, xp: Any) -> None:

@@ -32,12 +32,25 @@ class SelfCompetitionShock(StrictModel):
 
 
 class PowerDelay(StrictModel):
-    """Late power: each expansion block may come online later than its lead time."""
+    """Late power: each expansion block may come online later than its lead time, and each
+    increase of a site's contracted capacity later than its date."""
 
     probability: Fraction
     """Chance a block is late."""
     max_extra_quarters: NonNegativeInt
     """A late block is late by 1..max_extra_quarters quarters (uniform)."""
+    contracted_probability: Fraction = 0.0
+    """Chance an increase of a site's contracted capacity (`power_capacity_mw` steps and growth) is
+    late, drawn independently per site and quarter (a third party's powered shell or a utility
+    connection coming late); 0: contracted capacity is always on time."""
+    contracted_max_extra_quarters: NonNegativeInt | None = None
+    """A late increase is late by 1..this many quarters (uniform); default `max_extra_quarters`."""
+
+    @property
+    def contracted_max_extra(self) -> int:
+        """Most quarters a contracted capacity increase can be late."""
+        extra = self.contracted_max_extra_quarters
+        return self.max_extra_quarters if extra is None else extra
 
 
 CreditRating = Literal["AAA", "AA", "A", "BBB", "BB", "B", "CCC"]
@@ -87,7 +100,7 @@ class Risk(StrictModel):
     customer_hazard_overrides: dict[str, Fraction] = Field(default_factory=dict)
     """Per-customer hazards that replace the rating's and `customer_default_hazard_per_quarter`."""
     power_delay: PowerDelay | None = None
-    """Random delay of power-expansion blocks; none when omitted."""
+    """Random delay of power-expansion blocks and of contracted capacity; none when omitted."""
     reference_rate_volatility_annual: NonNegative = 0.0
     """Volatility of the floating reference rate (normal random walk, absolute, e.g. 0.01 = 100 bp)."""
     electricity_price_volatility_annual: NonNegative = 0.0
