@@ -125,6 +125,26 @@ def test_a_block_one_quarter_late_delays_the_contract_by_one_quarter_with_its_pe
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_late_step_of_contracted_capacity_delays_the_contract_as_a_late_block_does(kernel):
+    # the site's contracted capacity rises from 0.05 MW to 1 MW in quarter 1, one quarter late in
+    # this scenario: quarter 1 is the late block's quarter again (50 GPUs powered, delay penalty)
+    d = model(capacity_mw={"start": 0.05, "steps": {"2026Q2": 1.0}}, start="2026Q2", term_quarters=3,
+              delay_penalty_usd_per_quarter=10000.0)  # fmt: skip
+    d["risk"] = {"power_delay": {"probability": 0.0, "max_extra_quarters": 0, "contracted_probability": 0.1,
+                                 "contracted_max_extra_quarters": 2}}  # fmt: skip
+    data = data_of(d)
+    plan = plan_of(data, contract_from=1, market=0.0)
+    scen = deterministic_scenarios(data, 1)
+    on_time = run(data, plan, POLICY, scen, kernel=kernel)["ebitda_usd"][0, 0]
+    np.testing.assert_allclose(on_time, [0.0] + [100 * CONTRACT] * 3, rtol=1e-12)
+    scen.factors["step_delay"][0, 0, 1] = 1  # the increase due in quarter 1 comes one quarter late
+    out = run(data, plan, POLICY, scen, kernel=kernel)
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0], [0.0, 50 * CONTRACT - 10000.0] + [100 * CONTRACT] * 2,
+                               rtol=1e-12)  # fmt: skip
+    assert out["rescheduled"][0, 0] == 1.0 and out["cancelled"][0, 0] == 0.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_block_later_than_the_allowance_cancels_the_contract(kernel):
     # allowance 1: late in quarter 1 (delay penalty; the 50 powered GPUs earn), still short in
     # quarter 2: cancelled with its penalty, and its GPUs go to the market (50 powered in quarter 2,
