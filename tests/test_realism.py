@@ -61,6 +61,28 @@ def test_the_installation_lag_delays_revenue_by_exactly_the_lag():
     np.testing.assert_allclose(lines["gpus_held"], [1000, 2000, 2000, 2000])
 
 
+def test_the_utilisation_ramp_serves_its_share_in_the_first_quarters():
+    # half of a new GPU serves in its first quarter: the same purchases as without the ramp (a GPU
+    # bought in quarter 2 still earns 1,095 + 2,190 + its value at the end > its 4,000), and each
+    # quarter's newest 1,000 GPUs earn half: revenue 0.5, 1.5 and 2.5 thousand GPU-quarters, then 3
+    d = allocated(1000.0)
+    d["skus"]["A"]["utilisation_ramp"] = [0.5]
+    gpus, lines = bought(d)
+    np.testing.assert_allclose(gpus, [1000, 1000, 1000, 0])
+    np.testing.assert_allclose(lines["revenue_usd"], np.array([0.5, 1.5, 2.5, 3]) * 1000 * EARNS)
+    np.testing.assert_allclose(lines["gpus_held"], [1000, 2000, 3000, 3000])
+
+
+def test_the_ramp_starts_after_the_installation_lag():
+    # installed a quarter after purchase, then half in service: a GPU bought in quarter 0 earns
+    # 1,095 in quarter 1 and 2,190 after
+    d = allocated([1000.0, 0.0, 0.0, 0.0], install_quarters=1)
+    d["skus"]["A"]["utilisation_ramp"] = [0.5]
+    gpus, lines = bought(d)
+    np.testing.assert_allclose(gpus, [1000, 0, 0, 0])
+    np.testing.assert_allclose(lines["revenue_usd"], np.array([0, 0.5, 1, 1]) * 1000 * EARNS)
+
+
 def bond_model(maturity: str) -> dict:
     d = base_model()
     d["finance"]["facilities"] = {

@@ -120,6 +120,7 @@ class ModelData:
     sku_release: np.ndarray  # (S,) quarter each SKU first went on sale (negative: before the horizon)
     block_size: np.ndarray  # (S,)
     install_quarters: np.ndarray  # (S,) quarters from purchase to service
+    utilisation_ramp: tuple[tuple[float, ...], ...]  # per SKU: share serving in its first quarters of service
     order_deposit_share: np.ndarray  # (S,) share of the price forfeited when an order is cancelled (policy)
     kw_per_gpu: np.ndarray  # (S,)
     idle_fraction: np.ndarray  # (S,)
@@ -164,6 +165,18 @@ class ModelData:
     @property
     def S(self) -> int:
         return len(self.sku_names)
+
+    def service_share(self, c: int, t: int) -> float:
+        """Share of cohort ``c``'s GPUs that can serve in quarter ``t``: 0 before they are
+        installed, then their SKU's utilisation ramp, then 1 (installed cohorts: always 1)."""
+        cohort = self.cohorts[c]
+        if cohort.existing:
+            return 1.0
+        age = t - cohort.bought - int(self.install_quarters[cohort.sku])
+        if age < 0:
+            return 0.0
+        ramp = self.utilisation_ramp[cohort.sku]
+        return ramp[age] if age < len(ramp) else 1.0
 
     @property
     def I(self) -> int:  # noqa: E743
@@ -240,6 +253,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         sku_release=np.array([h.t_of(s.available_from) for s in skus], dtype=np.int64),
         block_size=np.array([s.block_size_gpus for s in skus], dtype=np.float64),
         install_quarters=np.array([s.install_quarters for s in skus], dtype=np.int64),
+        utilisation_ramp=tuple(tuple(s.utilisation_ramp) for s in skus),
         order_deposit_share=np.array([s.order_deposit_share for s in skus]),
         kw_per_gpu=np.array([s.power_kw_per_gpu for s in skus]),
         idle_fraction=np.array([s.idle_power_fraction for s in skus]),

@@ -80,12 +80,14 @@ def add_stress_parameters(b: Builder) -> None:
 
 def held_use(b: Builder, s: int, i: int, t: int, use: int, installed: bool = False):
     """GPUs of SKU ``s`` at site ``i`` held in quarter ``t`` configured for ``use``; ``installed``:
-    only those past the SKU's installation lag (bought by ``t - install_quarters``)."""
+    only those that can serve, each cohort weighted by its service share (0 before it is installed,
+    its SKU's utilisation ramp, then 1: ``ModelData.service_share``)."""
     var = b.m.held_tr if use == 0 else b.m.held_in
-    ready = t - b.data.install_quarters[s] if installed else t
-    cohorts = b.data.cohorts
     at = b.ix.cohorts_at.get((s, i, t), ())
-    return sum(var[c, t] for c in at if cohorts[c].existing or cohorts[c].bought <= ready)
+    if not installed:
+        return sum(var[c, t] for c in at)
+    shares = ((c, b.data.service_share(c, t)) for c in at)
+    return sum(var[c, t] if share == 1.0 else share * var[c, t] for c, share in shares if share > 0.0)
 
 
 def _moved(b: Builder, var, c: int, t: int):
@@ -139,8 +141,8 @@ def forced_inference_rule(b: Builder, c: int, t: int):
 
 
 def use_limit_rule(b: Builder, u: int, s: int, i: int, t: int):
-    r"""a_{u,s,i,t} <= \sum_{c in C_{s,i,t}: t_c <= t - ℓ^{inst}_s} h^u_{c,t},  (u,s,i,t) in ACT: GPUs
-    serve once installed."""
+    r"""a_{u,s,i,t} <= \sum_{c in C_{s,i,t}} ρ_{c,t} h^u_{c,t},  (u,s,i,t) in ACT: GPUs serve once
+    installed, at their utilisation ramp's share (ρ_{c,t} = ``ModelData.service_share``)."""
     return b.m.in_service[u, s, i, t] <= held_use(b, s, i, t, u, installed=True)
 
 

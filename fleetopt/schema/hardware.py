@@ -84,6 +84,11 @@ class Sku(StrictModel):
     install_quarters: NonNegativeInt = 0
     """Quarters from purchase to service: GPUs bought in quarter t are held (they draw idle power,
     cost opex and depreciate) but serve no one before quarter t + install_quarters."""
+    utilisation_ramp: list[Fraction] = Field(default_factory=list, max_length=16)
+    """Share of a newly bought GPU that can serve in each of its first quarters of service
+    (quarter t + install_quarters, the next, ...), 1 after the list: [0.5, 0.8] serves half in the
+    first quarter and 80 % in the second (customers onboarding, burn-in). The GPUs installed at the
+    start serve in full."""
     order_deposit_share: Fraction = 0.2
     """Evaluator policy: share of the price paid as a deposit when the GPUs are ordered, forfeited if
     the order is cancelled (the cash flows keep paying the whole price on delivery, as the MILP does).
