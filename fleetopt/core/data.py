@@ -65,11 +65,12 @@ class FacilityData:
     size_usd: float
     opening_usd: float
     rate_quarterly: np.ndarray  # (T,) forecast interest rate per quarter
-    floating: bool
+    floating: bool  # the facility's own rate follows the reference rate
     max_ltv: float | None
     amortization_quarters: int | None  # amortizing facilities
     maturity: int | None  # bullet facilities: quarter (horizon index) the balance is repaid
     draw_quarters: tuple[int, ...]
+    floating_quarterly: np.ndarray | None = None  # (T,) 1.0 where quarter t's rate follows the reference rate
 
 
 @dataclass(frozen=True)
@@ -410,6 +411,7 @@ def _facilities(h: _Horizon, m: PlanningModel) -> list[FacilityData]:
     for name, f in m.finance.facilities.items():
         floating = f.fixed_rate_annual is None
         annual = ref + f.spread_over_reference_annual if floating else np.full(T, f.fixed_rate_annual)
+        follows = np.full(T, 1.0 if floating else 0.0)
         lo, hi = h.t_of(f.draw_from), h.t_of(f.draw_until)
         draw = tuple(t for t in range(T) if lo <= t <= hi) if f.size_usd > f.opening_balance_usd else ()
         facilities.append(
@@ -423,6 +425,7 @@ def _facilities(h: _Horizon, m: PlanningModel) -> list[FacilityData]:
                 amortization_quarters=f.amortization_quarters,
                 maturity=h.t_of(f.maturity) if f.repayment == "bullet" else None,
                 draw_quarters=draw,
+                floating_quarterly=follows,
             )
         )
     return facilities

@@ -167,6 +167,7 @@ class PlanColumns:
         for name in orders:
             setattr(self, name, _columns(getattr(plans, name), xp))  # (T, P, 1)
         self.any_order = (plans.order_capex > 0).any(axis=0)  # (T,)
+        self.any_prepay = (plans.prepay > 0).any(axis=(0, 1))  # (T,) some plan prepays debt (policy: the cut)
         self.liquidity_buffer = xp.asarray(plans.liquidity_buffer[:, None])
 
 

@@ -7,7 +7,9 @@ the quarter's deferrable order that closes the gap (sized on the forecast's net 
 deferring all of it is not enough it cancels the order deferred into this quarter (paying its
 deposit instead of its price). After the quarter's financing (:meth:`Liquidity.sell`), cash still
 below the minimum sells market GPUs, oldest generation first, in lots, at the scenario's resale
-value; the gain or loss is taxed the next quarter.
+value; the gain or loss is taxed the next quarter. The prepayment rule (:meth:`Liquidity.prepayment_floor`,
+acting in core.economics.finance_step) cuts a quarter's planned debt prepayments to what cash above
+the minimum plus the buffer (and the revolver drawn) can pay.
 
 GPUs taken out of the plan (deferred for their purchase quarter, cancelled, or sold) are valued at
 the plan's average GPU of their generation each quarter: a share ``min(1, missing / market GPUs)``
@@ -24,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD
 from fleetopt.schema.policy import Policy
 
-REACTIONS = ("deferred", "order_cancelled", "sold")
+REACTIONS = ("deferred", "order_cancelled", "sold", "prepayment_cut")
 # a projected or actual shortfall this small is round-off (as a liquidity default's tolerance)
-TOLERANCE_USD = 1.0
+TOLERANCE_USD = LIQUIDITY_TOLERANCE_USD
 
 
 def taken_share(missing: Any, inverse: Any, xp: Any) -> Any:
@@ -55,7 +58,8 @@ class Liquidity:
     """The pairs' order and sale state; see the module docstring."""
 
     def __init__(self, policy: Policy, cols, fin, shape: tuple[int, int], T: int, xp: Any):
-        self.on = policy.defer_orders or policy.distress_sales
+        self.on = policy.defer_orders or policy.distress_sales  # rules that take GPUs out of the plan
+        self.cuts = policy.cut_prepayments
         self.policy, self.cols, self.fin, self.xp, self.T, self.shape = policy, cols, fin, xp, T, shape
         self.G = cols.gen_market_gpus.shape[0] if self.on else 0
         self.missing = [None] * self.G  # GPUs gone for good, by generation
@@ -63,7 +67,7 @@ class Liquidity:
         self.due_gpus = [None] * self.G
         self.carried_gain = None  # distress-sale gain or loss taxed next quarter
         self.deferred_usd = xp.zeros(shape) if self.on else None
-        self.flags = {name: xp.zeros(shape, dtype=bool) for name in REACTIONS} if self.on else {}
+        self.flags = {name: xp.zeros(shape, dtype=bool) for name in REACTIONS} if self.on or self.cuts else {}
 
     def orders(self, t: int, cash: Any, revolver: Any) -> Adjustments | None:
         """The start of quarter ``t``: defer or cancel orders; the quarter's adjustments."""
@@ -153,6 +157,17 @@ class Liquidity:
             self.carried_gain = _add_at(self.carried_gain, at, sold * (value - book), self.shape, xp)
             self.flags["sold"].reshape(-1)[at] |= sold > 0
 
+    def prepayment_floor(self, t: int) -> Any:
+        """The cash quarter ``t``'s planned prepayments may not take cash below (plus the revolver
+        drawn): the minimum cash plus the plan's buffer; None without the prepayment rule, or when no
+        plan prepays in ``t``."""
+        if not (self.cuts and self.cols.any_prepay[t]):
+            return None
+        return self.fin.min_cash + self.cols.liquidity_buffer
+
+    def count_cut(self, cut: Any) -> None:
+        self.flags["prepayment_cut"] |= cut > 0
+
     def gain(self) -> Any:
         """The distress-sale gain or loss to tax this quarter (and forget)."""
         gain, self.carried_gain = self.carried_gain, None
@@ -168,10 +183,11 @@ class Liquidity:
 
     def reactions(self) -> dict[str, Any]:
         xp = self.xp
-        if not self.on:
-            zero = xp.zeros(self.shape)
+        zero = xp.zeros(self.shape)
+        if not self.flags:
             return {**{name: zero for name in REACTIONS}, "deferred_usd": zero}
-        return {**{n: f.astype(xp.float64) for n, f in self.flags.items()}, "deferred_usd": self.deferred_usd}
+        deferred = self.deferred_usd if self.on else zero
+        return {**{n: f.astype(xp.float64) for n, f in self.flags.items()}, "deferred_usd": deferred}
 
 
 def _positive(x: Any, xp: Any) -> Any:

@@ -32,6 +32,7 @@ from fleetopt.core.economics import (
     QuarterFinance,
     contract_revenue_per_gpu,
     finance_step,
+    term_debt,
 )
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.layout import (
@@ -153,7 +154,7 @@ def simulate(
             for name in record:
                 paths[name][:, :, t] = lines[name]
 
-    debt_end = state.balance.sum(axis=-1) + state.revolver
+    debt_end = term_debt(state, xp) + state.revolver
     fleet = pl.terminal_fleet
     gone = liquidity.terminal() if liquidity.on else None
     if gone is not None:  # the GPUs the policy took out are not there at the end
@@ -197,10 +198,14 @@ def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any,
         sale_gain = liquidity.gain()
         if sale_gain is not None:  # last quarter's distress sales, taxed now
             gain = gain + sale_gain
-    return finance_step(
+    floor = liquidity.prepayment_floor(t)
+    step = finance_step(
         fin, state, t, ebitda, depreciation, gain, investing, pl.draws[t], pl.prepay[t],
-        pl.scheduled[t], sc.rate_shift[t], xp,
+        pl.scheduled[t], sc.rate_shift[t], xp, floor,
     )  # fmt: skip
+    if floor is not None:
+        liquidity.count_cut(step.prepayment_cut)
+    return step
 
 
 def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, taken: Adjustments | None,
