@@ -78,10 +78,10 @@ def principal_schedule(facility: FacilityData, T: int) -> tuple[np.ndarray, np.n
 
     Amortizing: equal instalments over ``amortization_quarters`` from the quarter after the draw
     (the opening balance from quarter 0). Bullet: everything in the maturity quarter (nothing when
-    it lies after the horizon)."""
+    it lies after the horizon, or when the bullet is refinanced at maturity)."""
     if facility.maturity is not None:
         opening, draws = np.zeros(T), np.zeros((T, T))
-        if facility.maturity < T:
+        if facility.maturity < T and not facility.refinanced:
             opening[facility.maturity] = facility.opening_usd
             draws[: facility.maturity, facility.maturity] = 1.0
         return opening, draws
