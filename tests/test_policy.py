@@ -269,6 +269,57 @@ def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
     assert shut["default"][0, 0] == 1.0 and shut["sold"][0, 0] == 0.0
 
 
+# ---------------------------------------------------------------- GPU-backed draws deferred with the order
+#
+# The order instance above with a $1,000,000 buffer and a GPU-backed loan (max_ltv, 8 % fixed: 2 %
+# a quarter, repaid over 4 quarters): the plan draws 1,000,000 in quarter 1 with the order, so the
+# forecast's quarter 1 is 2,628,000 - 4,000,000 + 1,000,000 = -372,000.
+
+
+def draw_model(draw_until: str) -> dict:
+    d = order_model(liquidity_buffer_usd=1.0e6)
+    d["finance"]["facilities"] = {
+        "gpu-loan": {"size_usd": 1.0e6, "fixed_rate_annual": 0.08, "max_ltv": 0.9, "amortization_quarters": 4,
+                     "draw_from": "2026Q1", "draw_until": draw_until}
+    }  # fmt: skip
+    return d
+
+
+def draw_plan(data) -> Plan:
+    plan = order_plan(data)
+    plan.draws[0, 1] = 1.0e6
+    return plan
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_deferred_order_defers_the_same_share_of_its_gpu_backed_draws(kernel):
+    data = data_of(draw_model("2026Q3"))
+    out = run_cash(data, draw_plan(data), Policy(liquidity_buffer_usd=1.0e6), price_drop(data, [0]), kernel)
+    # quarter 0 earns nothing: 1,000,000; quarter 1 projects to 628,000, 372,000 short of the buffer.
+    # Deferring the order now also defers the draw, so it saves 1,810,000 - 1,000,000 = 810,000: the
+    # share 372,000 / 810,000 is deferred, and quarter 1 ends at exactly the buffer
+    share = 372_000.0 / 810_000.0
+    # quarter 2: the deferred payment (share x 4,000,000) and the deferred draw (share x 1,000,000)
+    # arrive; interest is on quarter 1's lower balance, 2 % x (1 - share) x 1,000,000; principal as
+    # planned, 250,000: 1,000,000 + 2,628,000 - (1 - share) x 20,000 - 250,000 - share x 3,000,000
+    cash_2 = 3_358_000.0 - 2_980_000.0 * share
+    # quarter 3: interest 2 % x 750,000 = 15,000, principal 250,000
+    want = [1.0e6, 1.0e6, cash_2, cash_2 + 2_628_000.0 - 15_000.0 - 250_000.0]
+    np.testing.assert_allclose(out["cash_usd"][0, 0], want, rtol=1e-12)
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], share * ORDER, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_draw_in_the_last_quarter_of_its_window_is_not_deferred(kernel):
+    data = data_of(draw_model("2026Q2"))  # the loan cannot draw in quarter 2
+    out = run_cash(data, draw_plan(data), Policy(liquidity_buffer_usd=1.0e6), price_drop(data, [0]), kernel)
+    # the draw is made in full in quarter 1, so deferring the order saves its whole 1,810,000: the
+    # share 372,000 / 1,810,000; quarter 2 pays the deferred order, interest 20,000 and 250,000
+    share = 372_000.0 / 1_810_000.0
+    want_2 = 1.0e6 + 2_628_000.0 - 20_000.0 - 250_000.0 - share * ORDER
+    np.testing.assert_allclose(out["cash_usd"][0, 0, :3], [1.0e6, 1.0e6, want_2], rtol=1e-12)
+
+
 # ---------------------------------------------------------------- prepayments cut to what cash can pay
 #
 # No contract: 200 GPUs on the training market earn 438,000 USD a quarter; opening cash 100,000,

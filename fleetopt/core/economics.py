@@ -270,6 +270,7 @@ class FinanceState:
     # (..., F) USD per facility kept outstanding because the policy cut a planned prepayment (None:
     # none yet): it is on top of ``balance`` and is repaid only by the plan's scheduled principal
     kept: Any = None
+    owed: Any = None  # (...,) USD of planned draws deferred to the next quarter (None: none)
 
     @classmethod
     def opening(
@@ -291,6 +292,18 @@ def scheduled_principal(fin: Financing, draws: Any, xp: Any = np) -> Any:
     return xp.asarray(fin.opening_principal) + xp.einsum(
         "...fs,fst->...ft", draws, xp.asarray(fin.draw_principal)
     )
+
+
+@dataclass
+class DrawsMoved:
+    """Planned draws the policy moved by one quarter with a deferred GPU order (docs/evaluation.md,
+    "Policy"), each (...,) USD: drawn this quarter beyond the plan (deferred into it, less deferred
+    out of it), the interest not charged this quarter on the draws deferred into it (the balance
+    was lower by them in the previous quarter), and the draws deferred to the next quarter."""
+
+    draws: Any
+    interest_saved: Any
+    owed: Any
 
 
 @dataclass
@@ -348,6 +361,7 @@ def finance_step(
     rate_shift: Any = 0.0,
     xp: Any = np,
     prepay_floor: Any = None,
+    moved: DrawsMoved | None = None,
 ) -> QuarterFinance:
     """One quarter of financing: interest, principal, tax, cash and the revolver. Updates ``state``.
 
@@ -360,7 +374,8 @@ def finance_step(
 
     ``prepay_floor`` ((...,), None: prepayments as planned) is the policy's prepayment rule: the
     quarter's planned prepayments are cut so that cash stays at the floor plus the revolver drawn
-    (:func:`_cut_prepayment`); what is cut stays outstanding in ``state.kept``.
+    (:func:`_cut_prepayment`); what is cut stays outstanding in ``state.kept``. ``moved``: draws the
+    policy moved with a deferred order (:class:`DrawsMoved`).
     """
     # forecast interest plus the floating facilities' share of the rate shift; balances may have a
     # smaller batch shape than cash (they do not depend on the scenario), so reduce them first
@@ -370,6 +385,8 @@ def finance_step(
     kept = state.kept
     if kept is not None:  # the balances kept by cut prepayments bear their facility's rate
         interest = interest + kept_interest(fin, kept, t, rate_shift, xp)
+    if moved is not None:
+        interest = interest - moved.interest_saved
     available = state.balance + draws
     principal = xp.minimum(scheduled, available)
     pay_early = xp.minimum(prepay, available - principal)
@@ -387,6 +404,10 @@ def finance_step(
         kept_paid = _facility_sum(kept_principal, xp)
         principal_total = principal_total + kept_paid
         other_outflow = other_outflow + kept_paid
+    if moved is not None:
+        other_outflow = other_outflow - moved.draws
+        draws_total = draws_total + moved.draws
+    state.owed = None if moved is None else moved.owed
     cash = state.cash + ebitda - tax - interest - other_outflow
     cut = 0.0
     if prepay_floor is not None:
@@ -451,9 +472,12 @@ def _cut_prepayment(state: FinanceState, cash: Any, pay_early: Any, planned: Any
 
 
 def term_debt(state: FinanceState, xp: Any = np) -> Any:
-    """(...,) term debt outstanding: the plan's balances plus those kept by cut prepayments."""
+    """(...,) term debt outstanding: the plan's balances plus those kept by cut prepayments, less
+    the draws deferred to the next quarter."""
     debt = state.balance.sum(axis=-1)
-    return debt if state.kept is None else debt + _facility_sum(state.kept, xp)
+    if state.kept is not None:
+        debt = debt + _facility_sum(state.kept, xp)
+    return debt if state.owed is None else debt - state.owed
 
 
 def tax_and_losses(ebt: Any, loss_pool: Any, rate: float, xp: Any = np) -> tuple[Any, Any]:

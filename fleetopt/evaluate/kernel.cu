@@ -144,6 +144,7 @@ typedef struct {
     // deferred into the next quarter (its price, deposit and GPUs), a sale's gain taxed next quarter
     double missing[FO_G > 0 ? FO_G : 1], due_gpus[FO_G > 0 ? FO_G : 1];
     double due, due_deposit, carried_gain, deferred_usd;
+    double draws_due;  // share of last quarter's GPU-backed draws deferred into this quarter
     // the prepayment rule (core.economics.finance_step): USD kept outstanding per prepaid facility
     // slot (KernelShape.prepaid) because a planned prepayment was cut; what the last quarter keeps
     // is added to slot 0 (only its sum matters: the debt at the end)
@@ -188,6 +189,9 @@ typedef struct {
 typedef struct {
     double market[FO_G > 0 ? FO_G : 1], held[FO_G > 0 ? FO_G : 1];
     double capex;
+    // the share of the previous quarter's GPU-backed draws deferred into this one (Adjustments.draws_in;
+    // this quarter's deferred to the next: fo_state.draws_due)
+    double draws_in;
 } fo_taken;
 
 FO_DEVICE double fo_taken_share(double missing, double of)
@@ -206,8 +210,11 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, const double* q, fo_state* 
     double next_due = 0.0, next_deposit = 0.0, next_gpus[FO_G > 0 ? FO_G : 1];
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) next_gpus[g] = 0.0;
+    const double draws_in = st->draws_due;
+    double draws_out = 0.0;
     if (defer_orders) {
-        const double need = FO_Q(FO_Q_FORECAST_CASH_FLOW) - st->due;
+        double need = FO_Q(FO_Q_FORECAST_CASH_FLOW) - st->due;
+        if (draws_in > 0) need = need + draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS);  // they arrive now
         const double undrawn = revolver_limit - st->revolver;
         double gap = (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + undrawn + need);
         const double saving = FO_Q(FO_Q_ORDER_SAVING);
@@ -218,6 +225,7 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, const double* q, fo_state* 
             st->deferred_usd = st->deferred_usd + deferred;
             if (share > 0) st->reacted |= FO_REACTED_DEFERRED;
             next_due = share * FO_Q(FO_Q_ORDER_CAPEX_NEXT);
+            draws_out = share;
             next_deposit = share * FO_Q(FO_Q_ORDER_DEPOSIT);
 #pragma unroll
             for (int g = 0; g < FO_G; ++g) {
@@ -239,10 +247,12 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, const double* q, fo_state* 
         }
         st->due = next_due;
         st->due_deposit = next_deposit;
+        st->draws_due = draws_out;
 #pragma unroll
         for (int g = 0; g < FO_G; ++g) st->due_gpus[g] = next_gpus[g];
     }
     tk.capex = capex;
+    tk.draws_in = draws_in;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
         tk.market[g] = fo_taken_share(now[g], FO_Q(FO_Q_GEN_MARKET_GPUS + g));
@@ -718,7 +728,7 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     st->revolver = st->npv = st->util = st->loss_pool = 0.0;
     st->min_cash = 1.0e308;  // above any cash: the first quarter sets it
     st->breach = st->reacted = 0;
-    st->due = st->due_deposit = st->carried_gain = st->deferred_usd = 0.0;
+    st->due = st->due_deposit = st->carried_gain = st->deferred_usd = st->draws_due = 0.0;
 #pragma unroll
     for (int g = 0; g < (FO_G > 0 ? FO_G : 1); ++g) st->missing[g] = st->due_gpus[g] = 0.0;
 #pragma unroll
@@ -747,7 +757,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     if (FO_LIQUIDITY) {
         tk = fo_orders(FO_ARGS, p, q, st);
     } else {
-        tk.capex = 0.0;
+        tk.capex = tk.draws_in = 0.0;
 #pragma unroll
         for (int g = 0; g < FO_G; ++g) tk.market[g] = tk.held[g] = 0.0;
     }
@@ -796,6 +806,16 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     double revolver = st->revolver;
     interest = interest + revolver_rate_q * revolver;
     double principal = FO_Q(FO_Q_PRINCIPAL);
+    // GPU-backed draws moved with a deferred order (simulate._moved_draws): drawn now beyond the plan,
+    // the interest they did not bear, and this quarter's deferred to the next
+    double moved = 0.0, saved = 0.0;
+    if (tk.draws_in > 0) {
+        const double* prev = q - FO_NQ;
+        moved = tk.draws_in * FO_LOAD(prev + FO_Q_LTV_DRAWS);
+        saved = tk.draws_in * (FO_LOAD(prev + FO_Q_LTV_DRAW_RATE)
+                               + (FO_SQ(rate, rate_shift, t) / 4.0) * FO_LOAD(prev + FO_Q_LTV_DRAW_FLOATING));
+    }
+    moved = moved - st->draws_due * FO_Q(FO_Q_LTV_DRAWS);
 #if FO_FP > 0
     {  // the balances kept by cut prepayments: interest, and scheduled principal
         interest = interest + fo_kept_interest(FO_ARGS, t, FO_SQ(rate, rate_shift, t), st);
@@ -804,6 +824,8 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
         other_outflow = other_outflow + kept_paid;
     }
 #endif
+    interest = interest - saved;
+    other_outflow = other_outflow - moved;
     const double ebt = ebitda - interest - depreciation_less_gain;
     // tax on income less the losses not yet used (core.economics.tax_and_losses)
     double tax;
@@ -858,7 +880,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
             value[2] = service;
             value[3] = interest;
 #endif
-            value[1] = fo_term_debt(q, st) + revolver;
+            value[1] = (fo_term_debt(q, st) - st->draws_due * FO_Q(FO_Q_LTV_DRAWS)) + revolver;
             value[4] = cash;
             int missed = 0;
             FO_COVENANT_ROWS(FO_TEST)

@@ -44,7 +44,7 @@ MAX_SITES, MAX_CONTRACTS, MAX_QUARTERS = 32, 64, 64
 MAX_LATE_QUARTERS = 7  # late quarters a contract's count holds (FO_LATE_PLANES bit planes)
 # facilities whose prepayments before the last quarter the prepayment rule tracks per pair (each a
 # register: more spill on sm_90 with the default model; tests/test_kernel_compile.py)
-MAX_PREPAID_FACILITIES = 3
+MAX_PREPAID_FACILITIES = 1
 THREADS_PER_BLOCK = 128
 PLANS_PER_THREAD = 1  # plans a GPU thread simulates side by side on one scenario (FO_PLANS)
 # nvcc / NVRTC options: no contraction of multiply-adds, so the GPU rounds as the C build and NumPy do
@@ -202,6 +202,9 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("order_deposit", lambda s: 1),
     ("order_saving", lambda s: 1),
     ("forecast_cash_flow", lambda s: 1),
+    ("ltv_draws", lambda s: 1),  # GPU-backed draws the order rule defers with the order (PlanBatch)
+    ("ltv_draw_rate", lambda s: 1),
+    ("ltv_draw_floating", lambda s: 1),
 )
 
 
@@ -253,7 +256,8 @@ _BY_GENERATION = (
     "gen_market_gpus", "gen_market_electricity", "gen_held", "gen_opex", "gen_depreciation",
     "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book", "order_gpus",
 )  # fmt: skip
-_ORDERS = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow")
+_ORDERS = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow",
+           "ltv_draws", "ltv_draw_rate", "ltv_draw_floating")
 
 
 def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.ndarray]:
@@ -305,12 +309,16 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         for k, u in enumerate(consts.contract_use):
             sold[:, u] |= (plans.freed_revenue[:, k] != 0).any(axis=2)
             market[:, u] |= (plans.contract_gpus[:, k] != 0).any(axis=1)
+    # quarters whose interest may follow the rate shift: the plan's floating balances, and balances
+    # the policy changes (prepayments cut, draws deferred with an order)
+    floats = loans["floating_balance"] != 0
+    floats = floats | _kept_floats(consts, shape, plans) | _moved_floats(consts, plans)
     flags = np.concatenate(
         [
             sold.transpose(0, 3, 1, 2).reshape(P, T, 2 * G),
             market.transpose(0, 2, 1),
             (plans.proceeds != 0)[..., None],
-            ((loans["floating_balance"] != 0) | _kept_floats(consts, shape, plans))[..., None],
+            floats[..., None],
         ],
         axis=2,
     )
@@ -332,6 +340,14 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         "slot_rate": consts.financing.rate_quarterly[slots].reshape(-1, T),
         "slot_floating": consts.financing.floating[slots].reshape(-1, T),
     }  # fmt: skip
+
+
+def _moved_floats(consts: SimulationConstants, plans: PlanBatch) -> np.ndarray:
+    """(P, T) quarters in which draws deferred into them by the order rule save floating interest."""
+    out = np.zeros((plans.P, consts.T), dtype=bool)
+    if consts.policy.defer_orders:
+        out[:, 1:] = plans.ltv_draw_floating[:, :-1] != 0
+    return out
 
 
 def _kept_floats(consts: SimulationConstants, shape: KernelShape, plans: PlanBatch) -> np.ndarray:

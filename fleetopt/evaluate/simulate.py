@@ -27,6 +27,7 @@ import numpy as np
 from fleetopt.core.covenants import FLOWS, CovenantTest, window_mean
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import (
+    DrawsMoved,
     FinanceState,
     Financing,
     QuarterFinance,
@@ -199,13 +200,29 @@ def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any,
         if sale_gain is not None:  # last quarter's distress sales, taxed now
             gain = gain + sale_gain
     floor = liquidity.prepayment_floor(t)
+    moved = None if taken is None else _moved_draws(pl, sc, t, taken)
     step = finance_step(
         fin, state, t, ebitda, depreciation, gain, investing, pl.draws[t], pl.prepay[t],
-        pl.scheduled[t], sc.rate_shift[t], xp, floor,
+        pl.scheduled[t], sc.rate_shift[t], xp, floor, moved,
     )  # fmt: skip
     if floor is not None:
         liquidity.count_cut(step.prepayment_cut)
     return step
+
+
+def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:
+    """The GPU-backed draws the order rule moved into and out of quarter ``t`` (None: none)."""
+    if taken.draws_in is None and taken.draws_out is None:
+        return None
+    draws = saved = owed = 0.0
+    if taken.draws_in is not None:
+        draws = taken.draws_in * pl.ltv_draws[t - 1]
+        shift = sc.rate_shift[t] / 4.0
+        saved = taken.draws_in * (pl.ltv_draw_rate[t - 1] + shift * pl.ltv_draw_floating[t - 1])
+    if taken.draws_out is not None:
+        owed = taken.draws_out * pl.ltv_draws[t]
+        draws = draws - owed
+    return DrawsMoved(draws, saved, owed)
 
 
 def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, taken: Adjustments | None,

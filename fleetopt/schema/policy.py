@@ -29,9 +29,10 @@ class Policy(StrictModel):
     """At the start of a quarter, when cash plus the undrawn revolver, less the quarter's cash need on
     the plan's forecast and the deferred payments falling due, would end below the minimum cash plus
     `liquidity_buffer_usd`, defer just enough of the quarter's GPU order (the GPUs not serving
-    contracts) by one quarter, at the next quarter's price; when deferring all of it is not enough,
-    cancel the order deferred from the quarter before, forfeiting its deposit (off: every order is
-    paid as planned)."""
+    contracts) by one quarter, at the next quarter's price, with the same share of the quarter's
+    draws on facilities with `max_ltv` (drawn the next quarter; not in the last quarter of a
+    facility's draw window); when deferring all of it is not enough, cancel the order deferred from
+    the quarter before, forfeiting its deposit (off: every order is paid as planned)."""
     distress_sales: bool = True
     """When cash is still below the minimum after the revolver, sell market GPUs, oldest generation
     first, in blocks of `sale_block_gpus`, at the scenario's resale value, before the scenario counts as
