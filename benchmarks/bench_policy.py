@@ -25,7 +25,7 @@ from fleetopt.schema.policy import Policy
 
 RULES = (
     "power_to_contracts_first", "reschedule_late_contracts", "freed_gpus_to_market", "defer_orders",
-    "distress_sales",
+    "distress_sales", "cut_prepayments",
 )  # fmt: skip
 FIGURES = ("npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability")
 

@@ -40,7 +40,8 @@ def assert_reproduces(r: SolveResult, n_scenarios: int = 3) -> None:
     assert not out["default"].any(), "the MILP's own plan defaults on its forecast"
     assert not out["breach"].any(), "the MILP's own plan breaches a covenant on its forecast"
     # and the policy (every rule on in these models) has nothing to react to on the forecast
-    for reaction in ("rescheduled", "cancelled", "freed", "deferred", "order_cancelled", "sold"):
+    reactions = ("rescheduled", "cancelled", "freed", "deferred", "order_cancelled", "sold", "prepayment_cut")
+    for reaction in reactions:
         assert not out[reaction].any(), f"the policy reacted ({reaction}) on the forecast"
 
 

@@ -292,6 +292,142 @@ def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
     assert shut["default"][0, 0] == 1.0 and shut["sold"][0, 0] == 0.0
 
 
+# ---------------------------------------------------------------- GPU-backed draws deferred with the order
+#
+# The order instance above with a $1,000,000 buffer and a GPU-backed loan (max_ltv, 8 % fixed: 2 %
+# a quarter, repaid over 4 quarters): the plan draws 1,000,000 in quarter 1 with the order, so the
+# forecast's quarter 1 is 2,628,000 - 4,000,000 + 1,000,000 = -372,000.
+
+
+def draw_model(draw_until: str) -> dict:
+    d = order_model(liquidity_buffer_usd=1.0e6)
+    d["finance"]["facilities"] = {
+        "gpu-loan": {"size_usd": 1.0e6, "fixed_rate_annual": 0.08, "max_ltv": 0.9, "amortization_quarters": 4,
+                     "draw_from": "2026Q1", "draw_until": draw_until}
+    }  # fmt: skip
+    return d
+
+
+def draw_plan(data) -> Plan:
+    plan = order_plan(data)
+    plan.draws[0, 1] = 1.0e6
+    return plan
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_deferred_order_defers_the_same_share_of_its_gpu_backed_draws(kernel):
+    data = data_of(draw_model("2026Q3"))
+    out = run_cash(data, draw_plan(data), Policy(liquidity_buffer_usd=1.0e6), price_drop(data, [0]), kernel)
+    # quarter 0 earns nothing: 1,000,000; quarter 1 projects to 628,000, 372,000 short of the buffer.
+    # Deferring the order now also defers the draw, so it saves 1,810,000 - 1,000,000 = 810,000: the
+    # share 372,000 / 810,000 is deferred, and quarter 1 ends at exactly the buffer
+    share = 372_000.0 / 810_000.0
+    # quarter 2: the deferred payment (share x 4,000,000) and the deferred draw (share x 1,000,000)
+    # arrive; interest is on quarter 1's lower balance, 2 % x (1 - share) x 1,000,000; principal as
+    # planned, 250,000: 1,000,000 + 2,628,000 - (1 - share) x 20,000 - 250,000 - share x 3,000,000
+    cash_2 = 3_358_000.0 - 2_980_000.0 * share
+    # quarter 3: interest 2 % x 750,000 = 15,000, principal 250,000
+    want = [1.0e6, 1.0e6, cash_2, cash_2 + 2_628_000.0 - 15_000.0 - 250_000.0]
+    np.testing.assert_allclose(out["cash_usd"][0, 0], want, rtol=1e-12)
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], share * ORDER, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_draw_in_the_last_quarter_of_its_window_is_not_deferred(kernel):
+    data = data_of(draw_model("2026Q2"))  # the loan cannot draw in quarter 2
+    out = run_cash(data, draw_plan(data), Policy(liquidity_buffer_usd=1.0e6), price_drop(data, [0]), kernel)
+    # the draw is made in full in quarter 1, so deferring the order saves its whole 1,810,000: the
+    # share 372,000 / 1,810,000; quarter 2 pays the deferred order, interest 20,000 and 250,000
+    share = 372_000.0 / 1_810_000.0
+    want_2 = 1.0e6 + 2_628_000.0 - 20_000.0 - 250_000.0 - share * ORDER
+    np.testing.assert_allclose(out["cash_usd"][0, 0, :3], [1.0e6, 1.0e6, want_2], rtol=1e-12)
+
+
+# ---------------------------------------------------------------- prepayments cut to what cash can pay
+#
+# No contract: 200 GPUs on the training market earn 438,000 USD a quarter; opening cash 100,000,
+# minimum 0, no tax, no revolver. A loan of 1,000,000 at 8 % fixed (2 % a quarter) amortises over
+# 4 quarters (250,000 a quarter). Quarter 0: interest 20,000 and principal 250,000 leave
+# 100,000 + 438,000 - 20,000 - 250,000 = 268,000 for the plan's prepayment of 500,000.
+
+
+def prepay_model(**policy) -> dict:
+    d = order_model(**policy)
+    d["finance"]["opening_cash_usd"] = 1.0e5
+    d["finance"]["facilities"] = {
+        "loan": {"size_usd": 1.0e6, "opening_balance_usd": 1.0e6, "fixed_rate_annual": 0.08,
+                 "amortization_quarters": 4, "draw_from": "2026Q1", "draw_until": "2026Q1"}
+    }  # fmt: skip
+    return d
+
+
+def prepay_plan(data, prepay: float) -> Plan:
+    plan = Plan.empty(data)
+    plan.held_training[0, :] = 200.0
+    plan.active[0, 0, 0, :] = 200.0
+    plan.prepay[0, 0] = prepay
+    return plan
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_prepayment_cash_cannot_pay_is_cut_and_the_rest_amortises_as_scheduled(kernel):
+    data = data_of(prepay_model())
+    out = run_cash(data, prepay_plan(data, 500_000.0), Policy(), None, kernel)
+    # quarter 0: only 268,000 of the 500,000 is prepaid; cash ends at the minimum, 0, and 232,000
+    # stays outstanding. Quarter 1: the plan's 250,000 left is its last instalment; interest
+    # 2 % x (250,000 + 232,000) = 9,640: cash 438,000 - 9,640 - 250,000 = 178,360. Quarter 2: the
+    # schedule's third 250,000 instalment, which the plan had prepaid, now repays the 232,000
+    # kept, with its interest 4,640: cash 178,360 + 438,000 - 4,640 - 232,000 = 379,720. Quarter 3:
+    # no debt left, +438,000
+    want = [0.0, 178_360.0, 379_720.0, 817_720.0]
+    np.testing.assert_allclose(out["cash_usd"][0, 0], want, rtol=1e-12, atol=1e-6)
+    assert out["prepayment_cut"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+    # open loop: all 500,000 prepaid, quarter 0 ends 232,000 below the minimum (a default); the
+    # 9,280 of interest on the kept balance is saved: quarter 3 ends at 827,000
+    shut = run_cash(data, prepay_plan(data, 500_000.0), OPEN_LOOP, None, kernel)
+    np.testing.assert_allclose(shut["cash_usd"][0, 0], [-232_000.0, -49_000.0, 389_000.0, 827_000.0],
+                               rtol=1e-12)  # fmt: skip
+    assert shut["default"][0, 0] == 1.0 and shut["prepayment_cut"][0, 0] == 0.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_prepayment_keeps_the_buffer_and_one_cash_can_pay_is_not_cut(kernel):
+    # with a 50,000 buffer only 218,000 is prepaid: quarter 0 ends at 50,000
+    data = data_of(prepay_model(liquidity_buffer_usd=50_000.0))
+    out = run_cash(data, prepay_plan(data, 500_000.0), Policy(liquidity_buffer_usd=50_000.0), None, kernel)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 50_000.0, rtol=1e-12)
+    # a prepayment of 268,000 leaves exactly the minimum: nothing is cut, the same bits as open loop
+    data = data_of(prepay_model())
+    out = run_cash(data, prepay_plan(data, 268_000.0), Policy(), None, kernel)
+    assert out["prepayment_cut"][0, 0] == 0.0
+    shut = run_cash(data, prepay_plan(data, 268_000.0), OPEN_LOOP, None, kernel)
+    np.testing.assert_array_equal(out["cash_usd"], shut["cash_usd"])
+    np.testing.assert_array_equal(out["npv"], shut["npv"])
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_last_quarter_prepayment_cut_leaves_its_balance_as_debt_at_the_end(kernel):
+    d = prepay_model()
+    d["finance"]["facilities"]["loan"]["amortization_quarters"] = 8  # 125,000 a quarter
+    data = data_of(d)
+    plan = Plan.empty(data)
+    plan.held_training[0, :] = 200.0
+    plan.active[0, 0, 0, :] = 200.0
+    plan.prepay[0, 3] = 500_000.0  # the balance left after four instalments
+    scen = price_drop(data, [2, 3])
+    out = run_cash(data, plan, Policy(), scen, kernel)
+    # quarter 0: 100,000 + 438,000 - 20,000 - 125,000 = 393,000; quarter 1: interest 17,500:
+    # 688,500; quarters 2 and 3 earn nothing: 548,500 after interest 15,000, then 411,000 after
+    # 12,500 and before the prepayment: 411,000 of the 500,000 is prepaid, 89,000 kept, cash 0
+    np.testing.assert_allclose(out["cash_usd"][0, 0], [393_000.0, 688_500.0, 548_500.0, 0.0], atol=1e-6)
+    assert out["prepayment_cut"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+    # without discounting the NPV is the open loop's: 89,000 less cash at the end, 89,000 more debt
+    shut = run_cash(data, plan, OPEN_LOOP, scen, kernel)
+    np.testing.assert_allclose(shut["cash_usd"][0, 0, 3], -89_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["npv"], shut["npv"], rtol=1e-12)
+    assert shut["default"][0, 0] == 1.0
+
+
 # ---------------------------------------------------------------- the open loop stays what it was
 
 

@@ -20,7 +20,7 @@ from milp_builders import HOURS, base_model, data_of
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate.kernel import CpuKernel
-from fleetopt.evaluate.scenarios import generate_scenarios
+from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import solve
 from fleetopt.schema.loading import ModelError
@@ -105,6 +105,78 @@ def test_a_bullet_maturing_after_the_horizon_stays_outstanding():
     lines = plan_statements(data, Plan.empty(data)).lines
     assert not lines["principal_usd"].any()
     np.testing.assert_allclose(lines["debt_usd"], 1.0e6)
+
+
+def refinanced_model(at_maturity: str = "refinance") -> dict:
+    """The 8 % note of `bond_model` maturing in quarter 1 (2026Q2); refinanced at the reference rate
+    (4 %) + 5 %."""
+    d = bond_model("2026Q2")
+    d["finance"]["reference_rate_annual"] = 0.04
+    notes = d["finance"]["facilities"]["notes"]
+    notes["at_maturity"] = at_maturity
+    if at_maturity == "refinance":
+        notes["refinance_spread_over_reference_annual"] = 0.05
+    return d
+
+
+def test_a_refinanced_note_pays_no_principal_and_the_new_rate_after_maturity():
+    # quarters 0 and 1 pay 8 % / 4 on 1,000,000 (quarter 1's interest is on the balance before the
+    # maturity); from quarter 2 the new bullet pays (4 % + 5 %) / 4 = 22,500; no principal is paid and
+    # the 1,000,000 is still owed at the end (the terminal value subtracts it)
+    data = data_of(refinanced_model())
+    lines = plan_statements(data, Plan.empty(data)).lines
+    np.testing.assert_allclose(lines["interest_usd"], [20_000, 20_000, 22_500, 22_500])
+    assert not lines["principal_usd"].any()
+    np.testing.assert_allclose(lines["debt_usd"], 1.0e6)
+    # repaid instead: 1,000,000 paid from cash in quarter 1, then nothing owed
+    repaid = data_of(refinanced_model("repay"))
+    lines = plan_statements(repaid, Plan.empty(repaid)).lines
+    np.testing.assert_allclose(lines["principal_usd"], [0, 1.0e6, 0, 0])
+    np.testing.assert_allclose(lines["interest_usd"], [20_000, 20_000, 0, 0])
+    np.testing.assert_allclose(np.diff(lines["cash_usd"], prepend=1.0e9), [-20_000, -1_020_000, 0, 0])
+
+
+def test_the_milp_and_the_evaluator_agree_on_a_refinanced_note():
+    # the MILP's cash is the statements' (the same schedule and rates), and in a scenario the rate
+    # shift (+4 %) reaches the refinanced note only after its maturity: 20,000, 20,000, then
+    # (4 % + 5 % + 4 %) / 4 x 1,000,000 = 32,500, in NumPy and in the CPU build of the kernel.
+    # Discounting at 50 % a year makes prepaying the note not worth it (without, the MILP repays it)
+    d = refinanced_model()
+    d["horizon"]["discount_rate_annual"] = 0.5
+    data = data_of(d)
+    result = solve(data, mip_gap=1e-9)
+    np.testing.assert_allclose(result.milp_cash_usd, result.statements.lines["cash_usd"], rtol=1e-9)
+    np.testing.assert_allclose(result.statements.lines["interest_usd"], [20_000, 20_000, 22_500, 22_500])
+    consts = SimulationConstants.from_data(data)
+    plans = batch(data, [result.plan])
+    scen = deterministic_scenarios(data, 1)
+    scen.factors["rate_shift"][...] = 0.04
+    out = simulate(consts, plans, scen, record=("interest_usd",))
+    np.testing.assert_allclose(out["interest_usd"][0, 0], [20_000, 20_000, 32_500, 32_500])
+    got = CpuKernel().simulate(consts, plans, scen)
+    np.testing.assert_allclose(got["npv"], out["npv"], rtol=1e-12)
+    # the forecast itself reproduces the MILP
+    base = simulate(consts, plans, deterministic_scenarios(data, 1))
+    np.testing.assert_allclose(base["npv"][0, 0], result.objective_usd, rtol=1e-6)
+    extra = 10_000.0 * (data.discount[2] + data.discount[3])  # the shift's interest, discounted
+    np.testing.assert_allclose(base["npv"][0, 0] - out["npv"][0, 0], extra, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"at_maturity": "refinance"}, "give refinance_spread_over_reference_annual exactly when"),
+        ({"refinance_spread_over_reference_annual": 0.05}, "give refinance_spread_over_reference_annual"),
+        ({"repayment": "amortizing", "maturity": None, "amortization_quarters": 4, "at_maturity": "refinance",
+          "refinance_spread_over_reference_annual": 0.05}, "at_maturity: refinance needs repayment: bullet"),
+    ],
+)  # fmt: skip
+def test_a_refinancing_without_its_terms_is_refused(change, message):
+    d = bond_model("2027Q1")
+    d["finance"]["facilities"]["notes"].update(change)
+    d["finance"]["facilities"]["notes"] = {k: v for k, v in d["finance"]["facilities"]["notes"].items() if v}
+    with pytest.raises(ModelError, match=message):
+        data_of(d)
 
 
 @pytest.mark.parametrize(

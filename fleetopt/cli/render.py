@@ -196,6 +196,7 @@ REACTION_COLUMNS = (
     ("order deferred", "deferred_share"),
     ("order cancelled", "order_cancelled_share"),
     ("distress sale", "sold_share"),
+    ("prepayment cut", "prepayment_cut_share"),
 )
 
 

@@ -64,12 +64,15 @@ class FacilityData:
     name: str
     size_usd: float
     opening_usd: float
-    rate_quarterly: np.ndarray  # (T,) forecast interest rate per quarter
-    floating: bool
+    # (T,) forecast interest rate per quarter (after a refinanced maturity: the refinancing rate)
+    rate_quarterly: np.ndarray
+    floating: bool  # the facility's own rate follows the reference rate
     max_ltv: float | None
     amortization_quarters: int | None  # amortizing facilities
     maturity: int | None  # bullet facilities: quarter (horizon index) the balance is repaid
     draw_quarters: tuple[int, ...]
+    refinanced: bool = False  # a bullet refinanced at maturity: its balance is not repaid in the horizon
+    floating_quarterly: np.ndarray | None = None  # (T,) 1.0 where quarter t's rate follows the reference rate
 
 
 @dataclass(frozen=True)
@@ -424,6 +427,12 @@ def _facilities(h: _Horizon, m: PlanningModel) -> list[FacilityData]:
     for name, f in m.finance.facilities.items():
         floating = f.fixed_rate_annual is None
         annual = ref + f.spread_over_reference_annual if floating else np.full(T, f.fixed_rate_annual)
+        follows = np.full(T, 1.0 if floating else 0.0)
+        refinanced = f.repayment == "bullet" and f.at_maturity == "refinance"
+        if refinanced:  # from the quarter after maturity: the new bullet's reference rate + spread
+            after = np.arange(T) > h.t_of(f.maturity)
+            annual = np.where(after, ref + f.refinance_spread_over_reference_annual, annual)
+            follows = np.where(after, 1.0, follows)
         lo, hi = h.t_of(f.draw_from), h.t_of(f.draw_until)
         draw = tuple(t for t in range(T) if lo <= t <= hi) if f.size_usd > f.opening_balance_usd else ()
         facilities.append(
@@ -437,6 +446,8 @@ def _facilities(h: _Horizon, m: PlanningModel) -> list[FacilityData]:
                 amortization_quarters=f.amortization_quarters,
                 maturity=h.t_of(f.maturity) if f.repayment == "bullet" else None,
                 draw_quarters=draw,
+                refinanced=refinanced,
+                floating_quarterly=follows,
             )
         )
     return facilities

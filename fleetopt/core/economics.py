@@ -25,6 +25,10 @@ from fleetopt.core.covenants import CATALOGUE, statement_quantities
 from fleetopt.core.data import FacilityData, ModelData, SiteSchedules
 from fleetopt.core.plan import Plan
 
+# a projected or actual cash shortfall this small is round-off, not a reason for the policy to act
+# (the prepayment rule here, the order and sale rules in evaluate/liquidity.py)
+LIQUIDITY_TOLERANCE_USD = 1.0
+
 # ---------------------------------------------------------------- unit coefficients
 
 
@@ -74,10 +78,10 @@ def principal_schedule(facility: FacilityData, T: int) -> tuple[np.ndarray, np.n
 
     Amortizing: equal instalments over ``amortization_quarters`` from the quarter after the draw
     (the opening balance from quarter 0). Bullet: everything in the maturity quarter (nothing when
-    it lies after the horizon)."""
+    it lies after the horizon, or when the bullet is refinanced at maturity)."""
     if facility.maturity is not None:
         opening, draws = np.zeros(T), np.zeros((T, T))
-        if facility.maturity < T:
+        if facility.maturity < T and not facility.refinanced:
             opening[facility.maturity] = facility.opening_usd
             draws[: facility.maturity, facility.maturity] = 1.0
         return opening, draws
@@ -223,7 +227,7 @@ class Financing:
 
     opening_balance: np.ndarray  # (F,)
     rate_quarterly: np.ndarray  # (F, T) forecast rate per quarter
-    floating: np.ndarray  # (F,) 1.0 where the rate follows the reference rate
+    floating: np.ndarray  # (F, T) 1.0 where the rate of quarter t follows the reference rate
     opening_principal: np.ndarray  # (F, T) scheduled principal on opening balances
     draw_principal: np.ndarray  # (F, T, T) share of a draw in tau repaid in t
     opening_cash: float
@@ -243,7 +247,7 @@ class Financing:
         return cls(
             opening_balance=np.array([f.opening_usd for f in data.facilities]),
             rate_quarterly=np.array([f.rate_quarterly for f in data.facilities]).reshape(F, T),
-            floating=np.array([1.0 if f.floating else 0.0 for f in data.facilities]),
+            floating=np.array([f.floating_quarterly for f in data.facilities]).reshape(F, T),
             opening_principal=opening,
             draw_principal=draws,
             opening_cash=data.opening_cash,
@@ -263,6 +267,10 @@ class FinanceState:
     balance: Any  # (..., F) USD outstanding per facility
     revolver: Any  # (...,) USD drawn on the revolver
     loss_pool: Any = None  # (...,) USD of tax losses not yet used (with loss carry-forward)
+    # (..., F) USD per facility kept outstanding because the policy cut a planned prepayment (None:
+    # none yet): it is on top of ``balance`` and is repaid only by the plan's scheduled principal
+    kept: Any = None
+    owed: Any = None  # (...,) USD of planned draws deferred to the next quarter (None: none)
 
     @classmethod
     def opening(
@@ -287,6 +295,18 @@ def scheduled_principal(fin: Financing, draws: Any, xp: Any = np) -> Any:
 
 
 @dataclass
+class DrawsMoved:
+    """Planned draws the policy moved by one quarter with a deferred GPU order (docs/evaluation.md,
+    "Policy"), each (...,) USD: drawn this quarter beyond the plan (deferred into it, less deferred
+    out of it), the interest not charged this quarter on the draws deferred into it (the balance
+    was lower by them in the previous quarter), and the draws deferred to the next quarter."""
+
+    draws: Any
+    interest_saved: Any
+    owed: Any
+
+
+@dataclass
 class QuarterFinance:
     """One quarter's financing lines (see :func:`finance_step`); derived lines are computed on request."""
 
@@ -300,6 +320,7 @@ class QuarterFinance:
     revolver: Any
     cash: Any
     term_debt: Any  # (...,) term-loan balances after the quarter
+    prepayment_cut: Any = 0.0  # (...,) planned prepayment not paid for want of cash (the policy)
 
     @property
     def debt(self) -> Any:
@@ -339,6 +360,8 @@ def finance_step(
     scheduled: Any,
     rate_shift: Any = 0.0,
     xp: Any = np,
+    prepay_floor: Any = None,
+    moved: DrawsMoved | None = None,
 ) -> QuarterFinance:
     """One quarter of financing: interest, principal, tax, cash and the revolver. Updates ``state``.
 
@@ -348,12 +371,22 @@ def finance_step(
     the end of the previous quarter; floating facilities follow ``rate_shift``, fixed ones do not.
     Terms that do not depend on the scenario are combined first (the evaluator passes them with a
     smaller batch shape), so a quarter costs few passes over a (plans x scenarios) batch.
+
+    ``prepay_floor`` ((...,), None: prepayments as planned) is the policy's prepayment rule: the
+    quarter's planned prepayments are cut so that cash stays at the floor plus the revolver drawn
+    (:func:`_cut_prepayment`); what is cut stays outstanding in ``state.kept``. ``moved``: draws the
+    policy moved with a deferred order (:class:`DrawsMoved`).
     """
     # forecast interest plus the floating facilities' share of the rate shift; balances may have a
     # smaller batch shape than cash (they do not depend on the scenario), so reduce them first
     forecast = (xp.asarray(fin.rate_quarterly[:, t]) * state.balance).sum(axis=-1)
-    floating = (xp.asarray(fin.floating) * state.balance).sum(axis=-1)
+    floating = (xp.asarray(fin.floating[:, t]) * state.balance).sum(axis=-1)
     interest = forecast + (rate_shift / 4.0) * floating + fin.revolver_rate_quarterly * state.revolver
+    kept = state.kept
+    if kept is not None:  # the balances kept by cut prepayments bear their facility's rate
+        interest = interest + kept_interest(fin, kept, t, rate_shift, xp)
+    if moved is not None:
+        interest = interest - moved.interest_saved
     available = state.balance + draws
     principal = xp.minimum(scheduled, available)
     pay_early = xp.minimum(prepay, available - principal)
@@ -365,7 +398,22 @@ def finance_step(
     draws_total = draws.sum(axis=-1)
     # cash paid out besides operations, interest and tax: investing net of the debt flows
     other_outflow = investing + (principal_total + pay_early_total - draws_total)
+    if kept is not None:  # the scheduled instalments the plan's own balance no longer covers
+        kept_principal = xp.minimum(scheduled - principal, kept)
+        kept = kept - kept_principal
+        kept_paid = _facility_sum(kept_principal, xp)
+        principal_total = principal_total + kept_paid
+        other_outflow = other_outflow + kept_paid
+    if moved is not None:
+        other_outflow = other_outflow - moved.draws
+        draws_total = draws_total + moved.draws
+    state.owed = None if moved is None else moved.owed
     cash = state.cash + ebitda - tax - interest - other_outflow
+    cut = 0.0
+    if prepay_floor is not None:
+        cash, cut, kept = _cut_prepayment(state, cash, pay_early, pay_early_total, prepay_floor, kept, xp)
+        pay_early_total = pay_early_total - cut
+    state.kept = kept
     # the revolver covers a shortfall below the minimum cash and is repaid from any excess
     # (max then min rather than clip: the same numbers, and much faster on NumPy arrays)
     rev_draw = xp.minimum(
@@ -383,8 +431,53 @@ def finance_step(
         revolver_draw=rev_draw,
         revolver=state.revolver,
         cash=state.cash,
-        term_debt=state.balance.sum(axis=-1),
+        term_debt=term_debt(state, xp),
+        prepayment_cut=cut,
     )
+
+
+def kept_interest(fin: Financing, kept: Any, t: int, rate_shift: Any, xp: Any = np) -> Any:
+    """Quarter ``t``'s interest on the balances ``kept`` (..., F) by cut prepayments: each facility's
+    forecast rate, plus ``rate_shift`` / 4 where it floats, summed over facilities in order."""
+    total = 0.0
+    for f in range(kept.shape[-1]):
+        total = total + (fin.rate_quarterly[f, t] + (rate_shift / 4.0) * fin.floating[f, t]) * kept[..., f]
+    return total
+
+
+def _facility_sum(x: Any, xp: Any) -> Any:
+    """Sum over the last (facility) axis in facility order (the kernel's order)."""
+    total = 0.0
+    for f in range(x.shape[-1]):
+        total = total + x[..., f]
+    return total
+
+
+def _cut_prepayment(state: FinanceState, cash: Any, pay_early: Any, planned: Any, floor: Any, kept: Any,
+                    xp: Any) -> tuple[Any, Any, Any]:  # fmt: skip
+    """The policy's prepayment rule (docs/evaluation.md, "Policy"): where ``cash`` after the planned
+    prepayments ``planned`` (..., their split by facility ``pay_early`` (..., F)) would end more than
+    LIQUIDITY_TOLERANCE_USD below ``floor`` plus the revolver drawn, the prepayments are cut, every facility's
+    by the same share, by that shortfall (at most all of them). Returns the cash, the USD cut and the
+    balances kept ((..., F), or None while nothing has been cut)."""
+    shortfall = (floor + state.revolver) - cash
+    short = (shortfall > LIQUIDITY_TOLERANCE_USD) & (planned > 0)
+    if not bool(xp.any(short)):
+        return cash, xp.zeros(cash.shape), kept
+    cut = xp.minimum(xp.maximum(shortfall, 0.0), planned) * short
+    share = cut / xp.where(planned > 0, planned, 1.0)
+    added = share[..., None] * pay_early
+    kept = added if kept is None else kept + added
+    return cash + cut, cut, kept
+
+
+def term_debt(state: FinanceState, xp: Any = np) -> Any:
+    """(...,) term debt outstanding: the plan's balances plus those kept by cut prepayments, less
+    the draws deferred to the next quarter."""
+    debt = state.balance.sum(axis=-1)
+    if state.kept is not None:
+        debt = debt + _facility_sum(state.kept, xp)
+    return debt if state.owed is None else debt - state.owed
 
 
 def tax_and_losses(ebt: Any, loss_pool: Any, rate: float, xp: Any = np) -> tuple[Any, Any]:

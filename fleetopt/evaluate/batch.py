@@ -57,6 +57,12 @@ class PlanBatch:
     order_deposit: np.ndarray  # (P, T) the deposit on that part
     order_gpus: np.ndarray  # (P, G, T) its GPUs by generation
     order_saving: np.ndarray  # (P, T) cash a quarter saves by deferring its whole deferrable order (forecast)
+    # GPU-backed draws (facilities with max_ltv) deferred with the order, by the quarter t they are
+    # planned in (0 where the facility cannot draw in t + 1): USD, and times each facility's forecast
+    # rate of t + 1 and its floating flag of t + 1 (the interest the deferral saves in t + 1)
+    ltv_draws: np.ndarray  # (P, T)
+    ltv_draw_rate: np.ndarray  # (P, T)
+    ltv_draw_floating: np.ndarray  # (P, T)
     forecast_cash_flow: np.ndarray  # (P, T) change in cash each quarter on the forecast (no revolver)
     liquidity_buffer: np.ndarray  # (P,) the policy's buffer above the minimum cash, USD
     accepted: np.ndarray  # (P, K)
@@ -209,6 +215,7 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
     drawn = np.stack([lines[f"mw_used_{site.name}"] for site in data.sites], axis=1)
     by_generation = _generation_tables(data, stack, market)
     orders = _order_tables(data, stack)
+    ltv = _ltv_draw_tables(data, fin, stack)
     terminal_fleet, terminal_power = econ.terminal_assets(data, stack)
     build = _build_groups(data, stack.build_blocks)
     return PlanBatch(
@@ -239,7 +246,9 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         terminal_power=terminal_power,
         **by_generation,
         **orders,
-        order_saving=_order_saving(by_generation, orders, market_revenue),
+        # deferring the order defers the same share of the GPU-backed draws: they save nothing now
+        order_saving=_order_saving(by_generation, orders, market_revenue) - ltv["ltv_draws"],
+        **ltv,
         forecast_cash_flow=_forecast_cash_flow(data, stack, lines),
         liquidity_buffer=np.full(P, data.policy.liquidity_buffer_usd),
         build_site=build[0].astype(np.int32),
@@ -330,6 +339,22 @@ def _order_saving(gen: dict, orders: dict, market_revenue: np.ndarray) -> np.nda
         earned = revenue[:, g] - gen["gen_market_electricity"][:, g]
         lost = lost + market * earned - held * gen["gen_opex"][:, g]
     return orders["order_capex"] - lost
+
+
+def _ltv_draw_tables(data: ModelData, fin: econ.Financing, stack: Plan) -> dict[str, np.ndarray]:
+    """The ``ltv_*`` fields of :class:`PlanBatch`: each quarter's draws on GPU-backed facilities that
+    can still draw the next quarter (the order rule defers a share of them with the order)."""
+    P, _, T = stack.draws.shape
+    out = {name: np.zeros((P, T)) for name in ("ltv_draws", "ltv_draw_rate", "ltv_draw_floating")}
+    for f, facility in enumerate(data.facilities):
+        if facility.max_ltv is None:
+            continue
+        movable = np.array([t + 1 in facility.draw_quarters for t in range(T)])
+        draws = stack.draws[:, f] * movable
+        out["ltv_draws"] += draws
+        out["ltv_draw_rate"] += draws * np.append(fin.rate_quarterly[f, 1:], 0.0)
+        out["ltv_draw_floating"] += draws * np.append(fin.floating[f, 1:], 0.0)
+    return out
 
 
 def _forecast_cash_flow(data: ModelData, stack: Plan, lines: dict) -> np.ndarray:

@@ -22,7 +22,9 @@
 // quarter in which no site of the pair can be short of power (the usual case) takes the fast path
 // on the plan's totals; the per-site path runs only in the quarters a power block is late for this
 // pair or the plan over-draws a site. The policy's rules (fleetopt/schema/policy.py) are switched
-// by the arguments contracts_first, reschedule, freed_to_market, defer_orders and distress_sales:
+// by the arguments contracts_first, reschedule, freed_to_market, defer_orders and distress_sales,
+// and the prepayment rule by FO_CUT (compiled in where it is on and some plan prepays; its per-pair
+// balances for the FO_FP facilities prepaid before the last quarter):
 // all off is the open loop, with the same operations as before the policy existed.
 
 #ifndef FO_PARAMS
@@ -61,6 +63,7 @@
 #define FO_REACTED_DEFERRED 8
 #define FO_REACTED_ORDER_CANCELLED 16
 #define FO_REACTED_SOLD 32
+#define FO_REACTED_PREPAYMENT_CUT 64
 #define FO_LIQUIDITY_TOLERANCE_USD 1.0  // liquidity.TOLERANCE_USD
 #define FO_LATE_PLANES 3  // late quarters counted to 7
 
@@ -141,6 +144,11 @@ typedef struct {
     // deferred into the next quarter (its price, deposit and GPUs), a sale's gain taxed next quarter
     double missing[FO_G > 0 ? FO_G : 1], due_gpus[FO_G > 0 ? FO_G : 1];
     double due, due_deposit, carried_gain, deferred_usd;
+    double draws_due;  // share of last quarter's GPU-backed draws deferred into this quarter
+    // the prepayment rule (core.economics.finance_step): USD kept outstanding per prepaid facility
+    // slot (KernelShape.prepaid) because a planned prepayment was cut; what the last quarter keeps
+    // is added to slot 0 (only its sum matters: the debt at the end)
+    double kept_debt[FO_FP > 0 ? FO_FP : 1];
     fo_bits late[FO_LATE_PLANES];  // late quarters of each contract (policy), as bit planes: fo_late_add
 #if FO_R > 0 && FO_W > 1
     double kept[3][FO_W];  // EBITDA, debt service, interest of the last FO_W quarters, oldest first
@@ -181,6 +189,9 @@ typedef struct {
 typedef struct {
     double market[FO_G > 0 ? FO_G : 1], held[FO_G > 0 ? FO_G : 1];
     double capex;
+    // the share of the previous quarter's GPU-backed draws deferred into this one (Adjustments.draws_in;
+    // this quarter's deferred to the next: fo_state.draws_due)
+    double draws_in;
 } fo_taken;
 
 FO_DEVICE double fo_taken_share(double missing, double of)
@@ -199,8 +210,11 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, const double* q, fo_state* 
     double next_due = 0.0, next_deposit = 0.0, next_gpus[FO_G > 0 ? FO_G : 1];
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) next_gpus[g] = 0.0;
+    const double draws_in = st->draws_due;
+    double draws_out = 0.0;
     if (defer_orders) {
-        const double need = FO_Q(FO_Q_FORECAST_CASH_FLOW) - st->due;
+        double need = FO_Q(FO_Q_FORECAST_CASH_FLOW) - st->due;
+        if (draws_in > 0) need = need + draws_in * FO_LOAD(q - FO_NQ + FO_Q_LTV_DRAWS);  // they arrive now
         const double undrawn = revolver_limit - st->revolver;
         double gap = (min_cash_floor + FO_LOAD(lbuf + p)) - (st->cash + undrawn + need);
         const double saving = FO_Q(FO_Q_ORDER_SAVING);
@@ -211,6 +225,7 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, const double* q, fo_state* 
             st->deferred_usd = st->deferred_usd + deferred;
             if (share > 0) st->reacted |= FO_REACTED_DEFERRED;
             next_due = share * FO_Q(FO_Q_ORDER_CAPEX_NEXT);
+            draws_out = share;
             next_deposit = share * FO_Q(FO_Q_ORDER_DEPOSIT);
 #pragma unroll
             for (int g = 0; g < FO_G; ++g) {
@@ -232,10 +247,12 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, const double* q, fo_state* 
         }
         st->due = next_due;
         st->due_deposit = next_deposit;
+        st->draws_due = draws_out;
 #pragma unroll
         for (int g = 0; g < FO_G; ++g) st->due_gpus[g] = next_gpus[g];
     }
     tk.capex = capex;
+    tk.draws_in = draws_in;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
         tk.market[g] = fo_taken_share(now[g], FO_Q(FO_Q_GEN_MARKET_GPUS + g));
@@ -644,6 +661,60 @@ FO_DEVICE double fo_sell(FO_PARAMS, const double* q, double cash, double resale,
         missed = missed || row_;                                                                       \
     }
 
+// the prepayment rule (core.economics.finance_step, _cut_prepayment): the balances a pair keeps
+// because planned prepayments were cut, per prepaid facility slot. Interest on them in quarter t at
+// each facility's rate (plus shift / 4 where it floats), in slot (= facility) order
+FO_DEVICE double fo_kept_interest(FO_PARAMS, int t, double shift, const fo_state* st)
+{
+    double total = 0.0;
+#pragma unroll
+    for (int j = 0; j < FO_FP; ++j)
+        total = total + (FO_LOAD(slot_rate + j * FO_T + t) + (shift / 4.0) * FO_LOAD(slot_floating + j * FO_T + t)) * st->kept_debt[j];
+    return total;
+}
+
+// the scheduled instalments the plan's own balance no longer covers, paid from the kept balances
+FO_DEVICE double fo_kept_principal(const double* q, fo_state* st)
+{
+    double total = 0.0;
+#pragma unroll
+    for (int j = 0; j < FO_FP; ++j) {
+        const double paid = fo_min(FO_Q(FO_Q_UNPAID + j), st->kept_debt[j]);
+        st->kept_debt[j] = st->kept_debt[j] - paid;
+        total = total + paid;
+    }
+    return total;
+}
+
+// the plan's term debt after the quarter (row q of its table) plus the balances kept
+FO_DEVICE double fo_term_debt(const double* q, const fo_state* st)
+{
+    double kept = 0.0;
+#pragma unroll
+    for (int j = 0; j < (FO_FP > 0 ? FO_FP : 1); ++j) kept = kept + st->kept_debt[j];
+    return FO_Q(FO_Q_TERM_DEBT) + kept;
+}
+
+// cut the quarter's planned prepayments (every facility's by the same share) to keep cash at the
+// minimum plus the plan's buffer plus the revolver drawn (at the start of the quarter); returns the cash
+FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* q, double cash, double revolver,
+                                   fo_state* st)
+{
+    const double planned = FO_Q(FO_Q_PREPAID_TOTAL);
+    const double shortfall = ((min_cash_floor + FO_LOAD(lbuf + p)) + revolver) - cash;
+    if (!(shortfall > FO_LIQUIDITY_TOLERANCE_USD && planned > 0)) return cash;
+    const double cut = fo_min(fo_max(shortfall, 0.0), planned);
+    const double share = cut / planned;
+    if (t == FO_T - 1) {
+        st->kept_debt[0] = st->kept_debt[0] + cut;
+    } else {
+#pragma unroll
+        for (int j = 0; j < FO_FP; ++j) st->kept_debt[j] = st->kept_debt[j] + share * FO_Q(FO_Q_PREPAID + j);
+    }
+    if (cut > 0) st->reacted |= FO_REACTED_PREPAYMENT_CUT;
+    return cash + cut;
+}
+
 FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
 {
     // the quarters this pair may lack power: the plan over-draws a site, or a block group is late
@@ -670,9 +741,11 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     st->revolver = st->npv = st->util = st->loss_pool = 0.0;
     st->min_cash = 1.0e308;  // above any cash: the first quarter sets it
     st->breach = st->reacted = 0;
-    st->due = st->due_deposit = st->carried_gain = st->deferred_usd = 0.0;
+    st->due = st->due_deposit = st->carried_gain = st->deferred_usd = st->draws_due = 0.0;
 #pragma unroll
     for (int g = 0; g < (FO_G > 0 ? FO_G : 1); ++g) st->missing[g] = st->due_gpus[g] = 0.0;
+#pragma unroll
+    for (int j = 0; j < (FO_FP > 0 ? FO_FP : 1); ++j) st->kept_debt[j] = 0.0;
 #pragma unroll
     for (int j = 0; j < FO_LATE_PLANES; ++j) st->late[j] = 0ULL;
 #if FO_R > 0 && FO_W > 1
@@ -697,7 +770,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     if (FO_LIQUIDITY) {
         tk = fo_orders(FO_ARGS, p, q, st);
     } else {
-        tk.capex = 0.0;
+        tk.capex = tk.draws_in = 0.0;
 #pragma unroll
         for (int g = 0; g < FO_G; ++g) tk.market[g] = tk.held[g] = 0.0;
     }
@@ -745,6 +818,27 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
         interest = interest + (FO_SQ(rate, rate_shift, t) / 4.0) * FO_Q(FO_Q_FLOATING_BALANCE);
     double revolver = st->revolver;
     interest = interest + revolver_rate_q * revolver;
+    double principal = FO_Q(FO_Q_PRINCIPAL);
+    // GPU-backed draws moved with a deferred order (simulate._moved_draws): drawn now beyond the plan,
+    // the interest they did not bear, and this quarter's deferred to the next
+    double moved = 0.0, saved = 0.0;
+    if (tk.draws_in > 0) {
+        const double* prev = q - FO_NQ;
+        moved = tk.draws_in * FO_LOAD(prev + FO_Q_LTV_DRAWS);
+        saved = tk.draws_in * (FO_LOAD(prev + FO_Q_LTV_DRAW_RATE)
+                               + (FO_SQ(rate, rate_shift, t) / 4.0) * FO_LOAD(prev + FO_Q_LTV_DRAW_FLOATING));
+    }
+    moved = moved - st->draws_due * FO_Q(FO_Q_LTV_DRAWS);
+#if FO_FP > 0
+    {  // the balances kept by cut prepayments: interest, and scheduled principal
+        interest = interest + fo_kept_interest(FO_ARGS, t, FO_SQ(rate, rate_shift, t), st);
+        const double kept_paid = fo_kept_principal(q, st);
+        principal = principal + kept_paid;
+        other_outflow = other_outflow + kept_paid;
+    }
+#endif
+    interest = interest - saved;
+    other_outflow = other_outflow - moved;
     const double ebt = ebitda - interest - depreciation_less_gain;
     // tax on income less the losses not yet used (core.economics.tax_and_losses)
     double tax;
@@ -756,6 +850,9 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
         tax = tax_rate * fo_max(ebt, 0.0);
     }
     double cash = st->cash + ebitda - tax - interest - other_outflow;
+#if FO_CUT
+    cash = fo_cut_prepayment(FO_ARGS, p, t, q, cash, revolver, st);
+#endif
     const double rev_draw = fo_min(fo_max(min_cash_floor - cash, -revolver), revolver_limit - revolver);
     revolver = revolver + rev_draw;
     cash = cash + rev_draw;
@@ -771,7 +868,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 
 #if FO_R > 0
     if (!st->breach) {  // a breach is for good: the flows matter only until the first one
-        const double service = interest + FO_Q(FO_Q_PRINCIPAL);
+        const double service = interest + principal;
 #if FO_W > 1
         // the flows are kept from the first quarter (a trailing test looks back before it is tested)
 #pragma unroll
@@ -796,7 +893,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
             value[2] = service;
             value[3] = interest;
 #endif
-            value[1] = FO_Q(FO_Q_TERM_DEBT) + revolver;
+            value[1] = (fo_term_debt(q, st) - st->draws_due * FO_Q(FO_Q_LTV_DRAWS)) + revolver;
             value[4] = cash;
             int missed = 0;
             FO_COVENANT_ROWS(FO_TEST)
@@ -808,7 +905,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 
 FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st)
 {
-    const double debt_end = FO_LOAD(plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ + FO_Q_TERM_DEBT) + st->revolver;
+    const double debt_end = fo_term_debt(plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ, st) + st->revolver;
     double fleet = FO_LOAD(terminal_fleet + p);
     if (FO_LIQUIDITY) {  // the GPUs the policy took out are not there at the end (Liquidity.terminal)
         const double* last = plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ;
@@ -831,6 +928,7 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     out_deferred[idx] = (st->reacted & FO_REACTED_DEFERRED) != 0;
     out_order_cancelled[idx] = (st->reacted & FO_REACTED_ORDER_CANCELLED) != 0;
     out_sold[idx] = (st->reacted & FO_REACTED_SOLD) != 0;
+    out_prepayment_cut[idx] = (st->reacted & FO_REACTED_PREPAYMENT_CUT) != 0;
     out_deferred_usd[idx] = st->deferred_usd;
 }
 

@@ -42,6 +42,9 @@ from fleetopt.evaluate.simulate import DEFAULT_TOLERANCE_USD, RESULT_FIELDS, Sim
 # masks of one 64-bit word, the sites' power shares registers. Larger models run the array code.
 MAX_SITES, MAX_CONTRACTS, MAX_QUARTERS = 32, 64, 64
 MAX_LATE_QUARTERS = 7  # late quarters a contract's count holds (FO_LATE_PLANES bit planes)
+# facilities whose prepayments before the last quarter the prepayment rule tracks per pair (each a
+# register: more spill on sm_90 with the default model; tests/test_kernel_compile.py)
+MAX_PREPAID_FACILITIES = 1
 THREADS_PER_BLOCK = 128
 PLANS_PER_THREAD = 1  # plans a GPU thread simulates side by side on one scenario (FO_PLANS)
 # nvcc / NVRTC options: no contraction of multiply-adds, so the GPU rounds as the C build and NumPy do
@@ -67,12 +70,25 @@ class KernelShape:
     # scenario arrays scenario-major ((S, ...): one pair's rows contiguous, for the C build) rather
     # than time-major ((..., S): a warp's reads of one row contiguous, for the GPU)
     scenario_major: bool = False
+    # the prepayment rule (core.economics.finance_step) compiled in: it is on and some plan prepays
+    cuts: bool = False
+    # facilities whose cut prepayments a pair tracks: those the plans prepay before the last quarter
+    # (after it only the sum kept matters), in facility order
+    prepaid: tuple[int, ...] = ()
+
+    @property
+    def FP(self) -> int:
+        return len(self.prepaid)
 
     @classmethod
     def of(cls, consts: SimulationConstants, plans: PlanBatch, scenario_major: bool = False) -> KernelShape:
         I, K = plans.drawn_mw.shape[1], plans.contract_gpus.shape[1]
         B, G = plans.build_mw.shape[1], plans.market_revenue.shape[2]
-        return cls(consts.T, I, K, B, G, consts.covenant_window, _covenant_rows(consts), scenario_major)
+        cuts = consts.policy.cut_prepayments and bool((plans.prepay > 0).any())
+        before_last = (plans.prepay[..., :-1] > 0).any(axis=(0, 2))
+        prepaid = tuple(int(f) for f in np.flatnonzero(before_last)) if cuts else ()
+        rows = _covenant_rows(consts)
+        return cls(consts.T, I, K, B, G, consts.covenant_window, rows, scenario_major, cuts, prepaid)
 
     @classmethod
     def of_model(cls, data: Any, B: int = 8, scenario_major: bool = False) -> KernelShape:
@@ -80,8 +96,12 @@ class KernelShape:
         compile checks, which need no plans."""
         consts = SimulationConstants.from_data(data)
         K = len(data.contracts)
+        # the prepayment rule at its largest: as many facilities prepaid as the kernel tracks
+        cuts = consts.policy.cut_prepayments and bool(data.facilities)
+        prepaid = tuple(range(min(len(data.facilities), MAX_PREPAID_FACILITIES))) if cuts else ()
         return cls(
-            data.T, data.I, K, B, data.G, consts.covenant_window, _covenant_rows(consts), scenario_major
+            data.T, data.I, K, B, data.G, consts.covenant_window, _covenant_rows(consts), scenario_major,
+            cuts, prepaid,
         )
 
     def scenario_rows(self) -> dict[str, int]:
@@ -101,7 +121,8 @@ class KernelShape:
         """The constants kernel.cu is compiled with: sizes, table offsets and flag bits."""
         out = {
             "FO_T": self.T, "FO_I": self.I, "FO_K": self.K, "FO_B": self.B, "FO_G": self.G,
-            "FO_W": self.W, "FO_R": len(self.covenants), "FO_THREADS": THREADS_PER_BLOCK,
+            "FO_W": self.W, "FO_R": len(self.covenants), "FO_CUT": int(self.cuts), "FO_FP": self.FP,
+            "FO_THREADS": THREADS_PER_BLOCK,
             "FO_PLANS": PLANS_PER_THREAD,
         }  # fmt: skip
         at = 0
@@ -156,6 +177,11 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("floating_balance", lambda s: 1),  # balances that follow the reference rate
     ("principal", lambda s: 1),  # scheduled principal paid (debt service)
     ("term_debt", lambda s: 1),  # term loans outstanding at the end of the quarter
+    # the prepayment rule, per prepaid facility slot (KernelShape.prepaid): the plan's prepayment, the
+    # scheduled principal its own balance no longer covers, and its prepayments in all
+    ("prepaid", lambda s: s.FP),
+    ("unpaid", lambda s: s.FP),
+    ("prepaid_total", lambda s: 1),
     ("freed_supply", lambda s: s.K),  # each contract's GPUs on its use's market (policy), H100-equivalent
     ("freed_revenue", lambda s: s.K * s.G),  # and their revenue by generation, at forecast prices
     # by generation, for the policy's liquidity rules (fleetopt/evaluate/liquidity.py)
@@ -176,6 +202,9 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("order_deposit", lambda s: 1),
     ("order_saving", lambda s: 1),
     ("forecast_cash_flow", lambda s: 1),
+    ("ltv_draws", lambda s: 1),  # GPU-backed draws the order rule defers with the order (PlanBatch)
+    ("ltv_draw_rate", lambda s: 1),
+    ("ltv_draw_floating", lambda s: 1),
 )
 
 
@@ -202,15 +231,19 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
 
     draws, prepay, scheduled = (per_facility(a) for a in (plans.draws, plans.prepay, plans.scheduled))
     out = {name: np.empty((P, T)) for name in ("forecast_interest", "floating_balance", "principal",
-                                               "debt_flow", "term_debt")}  # fmt: skip
+                                               "debt_flow", "term_debt", "prepaid_total")}  # fmt: skip
+    F = draws.shape[-1]
+    out["prepaid"], out["unpaid"] = np.empty((P, T, F)), np.empty((P, T, F))
     for t in range(T):
         balance = state.balance
         out["forecast_interest"][:, t] = (np.asarray(fin.rate_quarterly[:, t]) * balance).sum(axis=-1)[:, 0]
-        out["floating_balance"][:, t] = (np.asarray(fin.floating) * balance).sum(axis=-1)[:, 0]
+        out["floating_balance"][:, t] = (np.asarray(fin.floating[:, t]) * balance).sum(axis=-1)[:, 0]
         available = balance + draws[t]
         principal = np.minimum(scheduled[t], available)
         pay_early = np.minimum(prepay[t], available - principal)
         state.balance = available - principal - pay_early
+        out["prepaid"][:, t], out["unpaid"][:, t] = pay_early[:, 0], (scheduled[t] - principal)[:, 0]
+        out["prepaid_total"][:, t] = pay_early.sum(axis=-1)[:, 0]
         principal_total = principal.sum(axis=-1)
         out["principal"][:, t] = principal_total[:, 0]
         out["debt_flow"][:, t] = (principal_total + pay_early.sum(axis=-1) - draws[t].sum(axis=-1))[:, 0]
@@ -223,7 +256,8 @@ _BY_GENERATION = (
     "gen_market_gpus", "gen_market_electricity", "gen_held", "gen_opex", "gen_depreciation",
     "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book", "order_gpus",
 )  # fmt: skip
-_ORDERS = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow")
+_ORDERS = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow",
+           "ltv_draws", "ltv_draw_rate", "ltv_draw_floating")
 
 
 def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.ndarray]:
@@ -238,6 +272,8 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
     supply = _site_total(plans.market_supply, 2)  # (P, 2, T)
     revenue = _site_total(plans.market_revenue, 3)  # (P, 2, G, T)
     loans = _term_loans(consts.financing, plans)
+    slots = list(shape.prepaid)
+    loans["prepaid"], loans["unpaid"] = loans["prepaid"][..., slots], loans["unpaid"][..., slots]
     held = plans.held
     per_quarter = {
         "contract_total": contract_total.transpose(0, 2, 1),
@@ -273,12 +309,16 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         for k, u in enumerate(consts.contract_use):
             sold[:, u] |= (plans.freed_revenue[:, k] != 0).any(axis=2)
             market[:, u] |= (plans.contract_gpus[:, k] != 0).any(axis=1)
+    # quarters whose interest may follow the rate shift: the plan's floating balances, and balances
+    # the policy changes (prepayments cut, draws deferred with an order)
+    floats = loans["floating_balance"] != 0
+    floats = floats | _kept_floats(consts, shape, plans) | _moved_floats(consts, plans)
     flags = np.concatenate(
         [
             sold.transpose(0, 3, 1, 2).reshape(P, T, 2 * G),
             market.transpose(0, 2, 1),
             (plans.proceeds != 0)[..., None],
-            (loans["floating_balance"] != 0)[..., None],
+            floats[..., None],
         ],
         axis=2,
     )
@@ -296,7 +336,29 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         "terminal_fleet": plans.terminal_fleet, "terminal_power": plans.terminal_power,
         "cmw": plans.contract_mw, "mmw": plans.market_mw, "fsup": plans.freed_supply,
         "frev": plans.freed_revenue, "gterm": plans.gen_terminal, "lbuf": plans.liquidity_buffer,
+        # the prepaid slots' forecast rates and floating quarters, (FP, T) (the same for every plan)
+        "slot_rate": consts.financing.rate_quarterly[slots].reshape(-1, T),
+        "slot_floating": consts.financing.floating[slots].reshape(-1, T),
     }  # fmt: skip
+
+
+def _moved_floats(consts: SimulationConstants, plans: PlanBatch) -> np.ndarray:
+    """(P, T) quarters in which draws deferred into them by the order rule save floating interest."""
+    out = np.zeros((plans.P, consts.T), dtype=bool)
+    if consts.policy.defer_orders:
+        out[:, 1:] = plans.ltv_draw_floating[:, :-1] != 0
+    return out
+
+
+def _kept_floats(consts: SimulationConstants, shape: KernelShape, plans: PlanBatch) -> np.ndarray:
+    """(P, T) quarters in which a balance kept by a cut prepayment may follow the rate shift: a
+    prepaid facility floats and the plan has prepaid it before."""
+    out = np.zeros((plans.P, consts.T), dtype=bool)
+    for f in shape.prepaid:
+        before = np.cumsum(plans.prepay[:, f] > 0, axis=1) > 0  # (P, T): prepaid by t
+        after = np.concatenate([np.zeros((plans.P, 1), dtype=bool), before[:, :-1]], axis=1)
+        out |= after & (consts.financing.floating[f] > 0)[None, :]
+    return out
 
 
 def kernel_fits(plans: PlanBatch, consts: SimulationConstants | None = None) -> str | None:
@@ -308,6 +370,13 @@ def kernel_fits(plans: PlanBatch, consts: SimulationConstants | None = None) -> 
             f"the fused kernel holds at most {MAX_SITES} sites, {MAX_CONTRACTS} contracts and "
             f"{MAX_QUARTERS} quarters (this model: {I}, {K}, {T})"
         )
+    if consts is not None and consts.policy.cut_prepayments:
+        prepaid = int((plans.prepay[..., :-1] > 0).any(axis=(0, 2)).sum())
+        if prepaid > MAX_PREPAID_FACILITIES:
+            return (
+                f"the fused kernel tracks cut prepayments on at most {MAX_PREPAID_FACILITIES} facilities "
+                f"prepaid before the last quarter (these plans: {prepaid})"
+            )
     allowance = 0 if consts is None else int(consts.delay_allowance.max(initial=0))
     if consts is not None and consts.policy.reschedule_late_contracts and allowance >= MAX_LATE_QUARTERS:
         return (
@@ -397,6 +466,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _plan("online_plan"), _plan("build_site", "const int*"), _plan("build_start", "const int*"),
     _plan("build_online", "const int*"), _plan("build_mw"), _plan("terminal_fleet"), _plan("terminal_power"),
     _plan("cmw"), _plan("mmw"), _plan("fsup"), _plan("frev"), _plan("gterm"), _plan("lbuf"),
+    _plan("slot_rate"), _plan("slot_floating"),
     # scenarios: time-major, last axis S (consecutive threads read consecutive scenarios)
     *(_scenario_parameter(f) for f in FACTORS),
     # model constants

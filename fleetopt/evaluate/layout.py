@@ -163,10 +163,13 @@ class PlanColumns:
         # (G, T) whether any plan disposes of GPUs of a generation in a quarter (else nothing to take out)
         self.gen_retires = ((plans.gen_retired_proceeds != 0) | (plans.gen_retired_book != 0)).any(axis=0)
         self.gen_terminal = xp.asarray(np.ascontiguousarray(plans.gen_terminal.T)[..., None])  # (G, P, 1)
-        orders = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow")
+        orders = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow",
+                  "ltv_draws", "ltv_draw_rate", "ltv_draw_floating")
         for name in orders:
             setattr(self, name, _columns(getattr(plans, name), xp))  # (T, P, 1)
         self.any_order = (plans.order_capex > 0).any(axis=0)  # (T,)
+        self.any_ltv_draws = (plans.ltv_draws > 0).any(axis=0)  # (T,) GPU-backed draws the rule may defer
+        self.any_prepay = (plans.prepay > 0).any(axis=(0, 1))  # (T,) some plan prepays debt (policy: the cut)
         self.liquidity_buffer = xp.asarray(plans.liquidity_buffer[:, None])
 
 

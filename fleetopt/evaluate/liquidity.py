@@ -5,9 +5,13 @@ as cash plus the undrawn revolver, plus the plan's own forecast change in cash t
 the deferred payments falling due; below the minimum cash plus the buffer it defers the share of
 the quarter's deferrable order that closes the gap (sized on the forecast's net saving), and when
 deferring all of it is not enough it cancels the order deferred into this quarter (paying its
-deposit instead of its price). After the quarter's financing (:meth:`Liquidity.sell`), cash still
-below the minimum sells market GPUs, oldest generation first, in lots, at the scenario's resale
-value; the gain or loss is taxed the next quarter.
+deposit instead of its price). The same share of the quarter's GPU-backed draws is deferred with
+the order, and drawn the next quarter (:class:`Adjustments`). After the quarter's financing
+(:meth:`Liquidity.sell`), cash still below the minimum sells market GPUs, oldest generation first,
+in lots, at the scenario's resale value; the gain or loss is taxed the next quarter. The
+prepayment rule (:meth:`Liquidity.prepayment_floor`, acting in core.economics.finance_step) cuts
+a quarter's planned debt prepayments to what cash above the minimum plus the buffer (and the
+revolver drawn) can pay.
 
 GPUs taken out of the plan (deferred for their purchase quarter, cancelled, or sold) are valued at
 the plan's average GPU of their generation each quarter: a share ``min(1, missing / market GPUs)``
@@ -24,11 +28,12 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD
 from fleetopt.schema.policy import Policy
 
-REACTIONS = ("deferred", "order_cancelled", "sold")
+REACTIONS = ("deferred", "order_cancelled", "sold", "prepayment_cut")
 # a projected or actual shortfall this small is round-off (as a liquidity default's tolerance)
-TOLERANCE_USD = 1.0
+TOLERANCE_USD = LIQUIDITY_TOLERANCE_USD
 
 
 def taken_share(missing: Any, inverse: Any, xp: Any) -> Any:
@@ -49,21 +54,25 @@ class Adjustments:
     market: list  # by generation: share of its market GPUs missing ((P, S) or None)
     held: list  # by generation: share of its GPUs held missing
     capex: Any = None  # USD added to the quarter's capex (deferred payments due, less what is deferred)
+    draws_in: Any = None  # share of the previous quarter's GPU-backed draws deferred into this one
+    draws_out: Any = None  # share of this quarter's GPU-backed draws deferred to the next
 
 
 class Liquidity:
     """The pairs' order and sale state; see the module docstring."""
 
     def __init__(self, policy: Policy, cols, fin, shape: tuple[int, int], T: int, xp: Any):
-        self.on = policy.defer_orders or policy.distress_sales
+        self.on = policy.defer_orders or policy.distress_sales  # rules that take GPUs out of the plan
+        self.cuts = policy.cut_prepayments
         self.policy, self.cols, self.fin, self.xp, self.T, self.shape = policy, cols, fin, xp, T, shape
         self.G = cols.gen_market_gpus.shape[0] if self.on else 0
         self.missing = [None] * self.G  # GPUs gone for good, by generation
         self.due = self.due_deposit = None  # deferred payment falling due this quarter, USD
         self.due_gpus = [None] * self.G
+        self.draws_due = None  # share of last quarter's GPU-backed draws deferred into this quarter
         self.carried_gain = None  # distress-sale gain or loss taxed next quarter
         self.deferred_usd = xp.zeros(shape) if self.on else None
-        self.flags = {name: xp.zeros(shape, dtype=bool) for name in REACTIONS} if self.on else {}
+        self.flags = {name: xp.zeros(shape, dtype=bool) for name in REACTIONS} if self.on or self.cuts else {}
 
     def orders(self, t: int, cash: Any, revolver: Any) -> Adjustments | None:
         """The start of quarter ``t``: defer or cancel orders; the quarter's adjustments."""
@@ -71,14 +80,19 @@ class Liquidity:
             return None
         cols = self.cols
         now = list(self.missing)
-        capex, due_next = self.due, (None, None, [None] * self.G)
+        capex, due_next, draws_in = self.due, (None, None, [None] * self.G), self.draws_due
+        self.draws_due = None
         if self.policy.defer_orders and (cols.any_order[t] or self.due is not None):
             need = cols.forecast_cash_flow[t] if self.due is None else cols.forecast_cash_flow[t] - self.due
+            if draws_in is not None:  # the GPU-backed draws deferred with last quarter's order arrive
+                need = need + draws_in * cols.ltv_draws[t - 1]
             undrawn = self.fin.revolver_limit - revolver
             gap = (self.fin.min_cash + cols.liquidity_buffer) - (cash + undrawn + need)
             capex, now, due_next = self._defer(t, gap, capex, now)
         self.due, self.due_deposit, self.due_gpus = due_next
-        return self._taken(t, now, capex)
+        taken = self._taken(t, now, capex)
+        taken.draws_in, taken.draws_out = draws_in, self.draws_due
+        return taken
 
     def _defer(self, t: int, gap: Any, capex: Any, now: list) -> tuple[Any, list, tuple]:
         """Defer the quarter's order, or cancel the one due (the module docstring): the quarter's
@@ -96,6 +110,8 @@ class Liquidity:
             next_due = share * cols.order_capex_next[t]
             next_deposit = share * cols.order_deposit[t]
             next_gpus = [share * cols.order_gpus[g, t] for g in range(self.G)]
+            if cols.any_ltv_draws[t]:
+                self.draws_due = share
             now = [_plus(now[g], next_gpus[g]) for g in range(self.G)]
             gap = gap - share * saving
         else:
@@ -153,6 +169,17 @@ class Liquidity:
             self.carried_gain = _add_at(self.carried_gain, at, sold * (value - book), self.shape, xp)
             self.flags["sold"].reshape(-1)[at] |= sold > 0
 
+    def prepayment_floor(self, t: int) -> Any:
+        """The cash quarter ``t``'s planned prepayments may not take cash below (plus the revolver
+        drawn): the minimum cash plus the plan's buffer; None without the prepayment rule, or when no
+        plan prepays in ``t``."""
+        if not (self.cuts and self.cols.any_prepay[t]):
+            return None
+        return self.fin.min_cash + self.cols.liquidity_buffer
+
+    def count_cut(self, cut: Any) -> None:
+        self.flags["prepayment_cut"] |= cut > 0
+
     def gain(self) -> Any:
         """The distress-sale gain or loss to tax this quarter (and forget)."""
         gain, self.carried_gain = self.carried_gain, None
@@ -168,10 +195,11 @@ class Liquidity:
 
     def reactions(self) -> dict[str, Any]:
         xp = self.xp
-        if not self.on:
-            zero = xp.zeros(self.shape)
+        zero = xp.zeros(self.shape)
+        if not self.flags:
             return {**{name: zero for name in REACTIONS}, "deferred_usd": zero}
-        return {**{n: f.astype(xp.float64) for n, f in self.flags.items()}, "deferred_usd": self.deferred_usd}
+        deferred = self.deferred_usd if self.on else zero
+        return {**{n: f.astype(xp.float64) for n, f in self.flags.items()}, "deferred_usd": deferred}
 
 
 def _positive(x: Any, xp: Any) -> Any:

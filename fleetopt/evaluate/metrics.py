@@ -29,6 +29,7 @@ METRIC_COLUMNS = {
     "deferred_share": "share of scenarios in which a GPU order was deferred to keep cash",
     "order_cancelled_share": "share of scenarios in which a deferred GPU order was cancelled (deposit lost)",
     "sold_share": "share of scenarios with a distress sale of GPUs",
+    "prepayment_cut_share": "share of scenarios in which a planned debt prepayment was cut to keep cash",
     "deferred_capex_mean_usd": "mean over scenarios of the GPU capex deferred, USD",
 }
 
@@ -68,5 +69,6 @@ def plan_metrics(results: dict, xp: Any = np) -> dict:
         "deferred_share": share("deferred"),
         "order_cancelled_share": share("order_cancelled"),
         "sold_share": share("sold"),
+        "prepayment_cut_share": share("prepayment_cut"),
         "deferred_capex_mean_usd": share("deferred_usd"),
     }

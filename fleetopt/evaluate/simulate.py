@@ -27,11 +27,13 @@ import numpy as np
 from fleetopt.core.covenants import FLOWS, CovenantTest, window_mean
 from fleetopt.core.data import ModelData, capacity_steps
 from fleetopt.core.economics import (
+    DrawsMoved,
     FinanceState,
     Financing,
     QuarterFinance,
     contract_revenue_per_gpu,
     finance_step,
+    term_debt,
 )
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.layout import (
@@ -166,7 +168,7 @@ def simulate(
             for name in record:
                 paths[name][:, :, t] = lines[name]
 
-    debt_end = state.balance.sum(axis=-1) + state.revolver
+    debt_end = term_debt(state, xp) + state.revolver
     fleet = pl.terminal_fleet
     gone = liquidity.terminal() if liquidity.on else None
     if gone is not None:  # the GPUs the policy took out are not there at the end
@@ -210,10 +212,30 @@ def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any,
         sale_gain = liquidity.gain()
         if sale_gain is not None:  # last quarter's distress sales, taxed now
             gain = gain + sale_gain
-    return finance_step(
+    floor = liquidity.prepayment_floor(t)
+    moved = None if taken is None else _moved_draws(pl, sc, t, taken)
+    step = finance_step(
         fin, state, t, ebitda, depreciation, gain, investing, pl.draws[t], pl.prepay[t],
-        pl.scheduled[t], sc.rate_shift[t], xp,
+        pl.scheduled[t], sc.rate_shift[t], xp, floor, moved,
     )  # fmt: skip
+    if floor is not None:
+        liquidity.count_cut(step.prepayment_cut)
+    return step
+
+
+def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:
+    """The GPU-backed draws the order rule moved into and out of quarter ``t`` (None: none)."""
+    if taken.draws_in is None and taken.draws_out is None:
+        return None
+    draws = saved = owed = 0.0
+    if taken.draws_in is not None:
+        draws = taken.draws_in * pl.ltv_draws[t - 1]
+        shift = sc.rate_shift[t] / 4.0
+        saved = taken.draws_in * (pl.ltv_draw_rate[t - 1] + shift * pl.ltv_draw_floating[t - 1])
+    if taken.draws_out is not None:
+        owed = taken.draws_out * pl.ltv_draws[t]
+        draws = draws - owed
+    return DrawsMoved(draws, saved, owed)
 
 
 def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, taken: Adjustments | None,

@@ -49,10 +49,11 @@ def scheduled_principal_rule(b: Builder, f: int, t: int):
 
 
 def interest_rule(b: Builder, t: int):
-    r"""Int_t = \sum_f r_{f,t} D_{f,t-1} (floating facilities plus the scenario parameter rate_shift / 4)."""
+    r"""Int_t = \sum_f r_{f,t} D_{f,t-1} (plus the scenario parameter rate_shift / 4 in the quarters a
+    facility's rate floats: a floating facility's, or a refinanced bullet's after its maturity)."""
     rate, floating = b.coef.financing.rate_quarterly, b.coef.financing.floating
     return sum(
-        (rate[f, t] + b.m.rate_shift[t] / 4.0 if floating[f] else rate[f, t]) * prev_balance(b, f, t)
+        (rate[f, t] + b.m.rate_shift[t] / 4.0 if floating[f, t] else rate[f, t]) * prev_balance(b, f, t)
         for f in range(len(b.data.facilities))
     )
 

@@ -235,7 +235,8 @@ def _kpis(run: _Run) -> list[str]:
         kpis += [  # what the policy had to do (older runs have no such columns)
             _kpi(f"scenarios with {what}", f"{row[column]:.1%}")
             for what, column in (("a GPU order deferred", "deferred_share"), ("a distress sale", "sold_share"),
-                                 ("a contract late", "rescheduled_share"))
+                                 ("a contract late", "rescheduled_share"),
+                                 ("a debt prepayment cut", "prepayment_cut_share"))
             if column in row
         ]  # fmt: skip
     return kpis

@@ -43,6 +43,13 @@ class DebtFacility(StrictModel):
     maturity: Quarter | None = None
     """Quarter the whole balance is repaid (bullet facilities; required for them; may lie after
     the horizon)."""
+    at_maturity: Literal["repay", "refinance"] = "repay"
+    """What happens to a bullet's balance at `maturity`: `repay` pays it from cash; `refinance`
+    replaces it by a new bullet of the same amount, maturing after the horizon (no cash moves), at
+    `refinance_spread_over_reference_annual` over the reference rate from the next quarter on."""
+    refinance_spread_over_reference_annual: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    """Spread of the refinancing bullet over `finance.reference_rate_annual` (floating: it follows the
+    scenario's rate shift); required with `at_maturity: refinance`."""
     draw_from: Quarter
     """First quarter money can be drawn."""
     draw_until: Quarter
@@ -62,6 +69,12 @@ class DebtFacility(StrictModel):
             raise ValueError("a bullet facility needs maturity (the quarter it is repaid)")
         if self.repayment == "bullet" and self.maturity <= self.draw_until:
             raise ValueError("maturity must come after draw_until")
+        if self.at_maturity == "refinance" and self.repayment != "bullet":
+            raise ValueError("at_maturity: refinance needs repayment: bullet")
+        if (self.at_maturity == "refinance") != (self.refinance_spread_over_reference_annual is not None):
+            raise ValueError(
+                "give refinance_spread_over_reference_annual exactly when at_maturity is refinance"
+            )
         return self
 
 

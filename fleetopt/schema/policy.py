@@ -29,16 +29,23 @@ class Policy(StrictModel):
     """At the start of a quarter, when cash plus the undrawn revolver, less the quarter's cash need on
     the plan's forecast and the deferred payments falling due, would end below the minimum cash plus
     `liquidity_buffer_usd`, defer just enough of the quarter's GPU order (the GPUs not serving
-    contracts) by one quarter, at the next quarter's price; when deferring all of it is not enough,
-    cancel the order deferred from the quarter before, forfeiting its deposit (off: every order is
-    paid as planned)."""
+    contracts) by one quarter, at the next quarter's price, with the same share of the quarter's
+    draws on facilities with `max_ltv` (drawn the next quarter; not in the last quarter of a
+    facility's draw window); when deferring all of it is not enough, cancel the order deferred from
+    the quarter before, forfeiting its deposit (off: every order is paid as planned)."""
     distress_sales: bool = True
     """When cash is still below the minimum after the revolver, sell market GPUs, oldest generation
     first, in blocks of `sale_block_gpus`, at the scenario's resale value, before the scenario counts as
     a liquidity default (off: the shortfall is a default)."""
+    cut_prepayments: bool = True
+    """A quarter's planned debt prepayments are paid only from cash above the minimum cash plus
+    `liquidity_buffer_usd` and the revolver drawn: where they would take cash below that by more than
+    1 USD they are cut (every facility's by the same share) to what it can pay; the part cut is not
+    prepaid and stays outstanding, repaid by the facility's scheduled principal (off: every
+    prepayment is paid as planned)."""
     liquidity_buffer_usd: Money = 0.0
-    """Cash the order rule keeps above `finance.min_cash_usd` in its projection, USD; a larger buffer
-    defers earlier. The sweep varies it."""
+    """Cash the order rule keeps above `finance.min_cash_usd` in its projection, and the prepayment
+    rule after its prepayments, USD; a larger buffer defers earlier. The sweep varies it."""
     sale_block_gpus: PositiveInt = 1000
     """GPUs per lot in a distress sale (an estimate: a few racks' worth)."""
 
@@ -51,6 +58,7 @@ class Policy(StrictModel):
             or self.freed_gpus_to_market
             or self.defer_orders
             or self.distress_sales
+            or self.cut_prepayments
         )
 
     @classmethod
@@ -62,4 +70,5 @@ class Policy(StrictModel):
             freed_gpus_to_market=False,
             defer_orders=False,
             distress_sales=False,
+            cut_prepayments=False,
         )
