@@ -168,6 +168,22 @@ def contract_revenue(b: Builder, k: int, t: int):
     return b.coef.contract_revenue[k] * delivered(b, k, t)
 
 
+def contract_payments(b: Builder, t: int):
+    r"""MUSD the customers pay in quarter ``t`` besides revenue: \sum_k ζ_k Π_{k,t}, Π_{k,t} the
+    prepayment at the start of the term less its even share in each quarter of the term
+    (:class:`~fleetopt.core.data.ContractPayments`); 0 where no contract has one (the cash row is
+    then unchanged)."""
+    pay = b.coef.contract_payments
+    return sum(pay[k, t] * taken(b, k) for k in range(len(b.data.contracts)) if pay[k, t])
+
+
+def deferred_revenue_end(b: Builder):
+    r"""MUSD of prepayments not yet earned after the last quarter: \sum_k ζ_k Def_k (the objective
+    deducts it with the debt, §6); 0 where there is none."""
+    owed = b.coef.deferred_revenue_end
+    return sum(owed[k] * taken(b, k) for k in range(len(b.data.contracts)) if owed[k])
+
+
 def market_revenue_rule(b: Builder, t: int):
     r"""Rev^{mkt}_t = \sum_{u,s,i} \bar r_{u,s,t} g_{u,s,i,t} (times the stress parameters price_scale by
     use and generation_price by generation)."""
