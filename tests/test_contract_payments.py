@@ -10,6 +10,7 @@ $438,000. The hand-built plan keeps 100 GPUs on the contract and 100 on the trai
 from __future__ import annotations
 
 import numpy as np
+import pyomo.environ as pyo
 import pytest
 from evaluate_builders import power_debt_model, two_site_model
 from milp_builders import HOURS, data_of, load
@@ -18,6 +19,9 @@ from test_policy import BACKENDS, POLICY, model, plan_of, run
 
 from fleetopt.core.economics import plan_statements
 from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.milp import operations
+from fleetopt.milp.build import build_model
+from fleetopt.milp.builder import Builder
 from fleetopt.milp.solve import solve
 from fleetopt.schema.loading import ModelError
 
@@ -106,6 +110,23 @@ def test_the_forecast_statements_carry_the_payments_as_cash_not_income():
     np.testing.assert_array_equal(s1.lines["revenue_usd"], s0.lines["revenue_usd"])
     more_cash = s1.lines["cash_usd"] - s0.lines["cash_usd"]
     np.testing.assert_allclose(more_cash, [328500.0, 219000.0, 109500.0, 0.0], rtol=1e-12, atol=1e-6)
+
+
+def test_the_milp_cash_row_pays_as_the_evaluator_in_a_scenario_with_a_default():
+    """The MILP's term in the cash row (MUSD), on the forecast and with the scenario parameter
+    contract_alive of the customer default of the test above (what a two-stage stochastic
+    scenario sets): forecast [0.3285, -0.1095, -0.1095, -0.1095]; default in quarter 2
+    [0.3285, -0.1095, 0.438, 0]; the prepayment owed at the end is 0 (the term ends in the horizon)."""
+    data = data_of(model(prepayment_share=0.25, termination_payment_share=0.5))
+    m = build_model(data)
+    b = Builder(m, data, m.ix, "npv", False)
+    forecast = [pyo.value(operations.contract_payments(b, t)) for t in range(4)]
+    np.testing.assert_allclose(forecast, [0.3285, -0.1095, -0.1095, -0.1095], rtol=1e-12)
+    for t in (2, 3):
+        m.contract_alive[0, t] = 0.0
+    defaulted = [pyo.value(operations.contract_payments(b, t)) for t in range(4)]
+    np.testing.assert_allclose(defaulted, [0.3285, -0.1095, 0.438, 0.0], rtol=1e-12, atol=1e-12)
+    assert pyo.value(operations.deferred_revenue_end(b)) == 0
 
 
 @pytest.mark.parametrize("make", [power_debt_model, two_site_model], ids=["power_debt", "two_sites"])
