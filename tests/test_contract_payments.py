@@ -12,13 +12,16 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 import pytest
-from evaluate_builders import power_debt_model, two_site_model
+from evaluate_builders import ALL_RISK, batch, plan_variants, power_debt_model, two_site_model, with_risk
 from milp_builders import HOURS, data_of, load
 from test_evaluate_reproduction import assert_reproduces
-from test_policy import BACKENDS, POLICY, model, plan_of, run
+from test_kernel_cpu import assert_agree
+from test_policy import BACKENDS, NO_COMPILER, POLICY, model, plan_of, run
 
 from fleetopt.core.economics import plan_statements
+from fleetopt.evaluate import generate_scenarios
 from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.simulate import SimulationConstants
 from fleetopt.milp import operations
 from fleetopt.milp.build import build_model
 from fleetopt.milp.builder import Builder
@@ -141,6 +144,23 @@ def test_the_evaluator_reproduces_a_milp_plan_with_prepayments(make):
     r = solve(data_of(d), mip_gap=1e-6)
     assert r.data.contract_payments.deferred_end.any()
     assert_reproduces(r)
+
+
+@pytest.mark.skipif(NO_COMPILER, reason="no C compiler")
+def test_the_kernel_pays_as_numpy_under_customer_defaults():
+    """two_sites with a prepayment and a termination share on both contracts (terms past the
+    horizon), every risk factor on and a 20 % default hazard a quarter: the CPU kernel agrees with
+    NumPy to 1e-12 on every result, over plans around the MILP's (the optional contract taken or not)."""
+    d = two_site_model()
+    for contract in d["contracts"].values():
+        contract.update(prepayment_share=0.2, termination_payment_share=0.3)
+        contract["term_quarters"] += 4
+    d = with_risk(d, **{**ALL_RISK, "customer_default_hazard_per_quarter": 0.2})
+    data = data_of(d)
+    plans, labels = plan_variants(data, solve(data, mip_gap=1e-6).plan)
+    scen = generate_scenarios(data, 64, 0, 257)
+    assert not np.asarray(scen.factors["contract_alive"]).all()  # some customers default
+    assert_agree(SimulationConstants.from_data(data), batch(data, plans, labels), scen)
 
 
 @pytest.mark.parametrize(

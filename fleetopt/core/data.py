@@ -72,17 +72,13 @@ class ContractPayments:
     the term the prepayment P_k = φ_k V_k N_k, and in every quarter of the term (the first included)
     less its even share P_k / N_k = φ_k V_k (V_k the value of one quarter, N_k the term in quarters).
     ``ended[k, t]``: received in quarter t when the customer ends the contract in t (live in t - 1,
-    not in t), for t after the first quarter and within the term: τ_k V_k (t^1_k + 1 - t), t^1_k the
+    not in t), for t after the first quarter and within the term: ς_k V_k (t^1_k + 1 - t), t^1_k the
     term's last quarter. ``deferred_end[k]``: the prepayment not yet unwound after the horizon's last
     quarter, φ_k V_k max(0, t^1_k - T + 1) (owed in service: the terminal value deducts it)."""
 
     live: np.ndarray  # (K, T)
     ended: np.ndarray  # (K, T)
     deferred_end: np.ndarray  # (K,)
-
-    @property
-    def any(self) -> bool:
-        return bool(self.live.any() or self.ended.any())
 
 
 def contract_payments(contracts: list[ContractData], T: int) -> ContractPayments:

@@ -677,8 +677,8 @@ FO_DEVICE double fo_contract_payments(FO_PARAMS, long long s, int t, fo_bits acc
     double paid = 0.0;
     for (fo_bits m = FO_LOAD(pay_live_bits + t) & accepted & now; m; m &= m - 1ULL)
         paid = paid + FO_LOAD(pay_live + FO_CTZ(m) * FO_T + t);
-    fo_bits ended = FO_LOAD(pay_ended_bits + t) & accepted & ~now;
-    if (ended && t > 0) ended &= FO_SCEN(alive_bits, t - 1, s);
+    fo_bits ended = FO_LOAD(pay_ended_bits + t) & accepted & ~now;  // none in quarter 0
+    if (ended) ended &= FO_SCEN(alive_bits, t - 1, s);
     for (; ended; ended &= ended - 1ULL)
         paid = paid + FO_LOAD(pay_ended + FO_CTZ(ended) * FO_T + t);
     return paid;

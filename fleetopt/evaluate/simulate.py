@@ -184,10 +184,10 @@ def contract_payments(payments: ContractPayments, pl, sc, t: int) -> Any:
     ``ended`` (termination) payment where the customer ended the contract in ``t``. Contracts in
     order, each term added only where it is not 0 (the kernel's order)."""
     total = None
-    for k in np.flatnonzero(payments.live[:, t] != 0.0) if payments.live.size else ():
+    for k in np.flatnonzero(payments.live[:, t] != 0.0):
         total = _plus(total, pl.accepted[k] * (sc.alive_row(k, t) * payments.live[k, t]))
-    for k in np.flatnonzero(payments.ended[:, t] != 0.0) if payments.ended.size else ():
-        ended = (1.0 if t == 0 else sc.alive_row(k, t - 1)) - sc.alive_row(k, t)
+    for k in np.flatnonzero(payments.ended[:, t] != 0.0):  # never in quarter 0 (after a term's first)
+        ended = sc.alive_row(k, t - 1) - sc.alive_row(k, t)
         total = _plus(total, pl.accepted[k] * (ended * payments.ended[k, t]))
     return total
 
