@@ -300,6 +300,7 @@ def _identity_checks(r: SolveResult) -> None:
         lines["ebitda_usd"] - lines["tax_usd"] - lines["interest_usd"]
         - lines["capex_gpu_usd"] - lines["capex_power_usd"] + lines["disposal_proceeds_usd"]
         + lines["draws_usd"] - lines["principal_usd"] - lines["prepayment_usd"]
+        + lines["contract_payments_usd"]
     )  # fmt: skip
     np.testing.assert_allclose(cash - prev, flows, rtol=1e-6, atol=1e-6 * scale)
     np.testing.assert_allclose(r.milp_cash_usd, cash, rtol=1e-6, atol=1e-6 * scale)

@@ -57,6 +57,44 @@ class ContractData:
     penalty_usd: float
     delay_allowance: int  # late quarters before cancellation (evaluator policy)
     delay_penalty_usd: float  # per late quarter (evaluator policy)
+    term_quarters: int = 1  # the whole term (its last quarter start + term - 1 may be after the horizon)
+    value_per_quarter_usd: float = 0.0  # GPUs x price x hours: the value of one full quarter of the term
+    prepayment_share: float = 0.0  # share of the whole term's value paid at the start
+    termination_share: float = 0.0  # share of the remaining value paid when the customer ends it early
+
+
+@dataclass(frozen=True)
+class ContractPayments:
+    """Cash the contracts' customers pay besides the revenue as it is earned, USD (docs/formulation.md
+    §5.10, docs/evaluation.md "Contract payments"); a contract pays it only where it is taken.
+
+    ``live[k, t]``: received in quarter t while the customer is live in t: in the first quarter of
+    the term the prepayment P_k = φ_k V_k N_k, and in every quarter of the term (the first included)
+    less its even share P_k / N_k = φ_k V_k (V_k the value of one quarter, N_k the term in quarters).
+    ``ended[k, t]``: received in quarter t when the customer ends the contract in t (live in t - 1,
+    not in t), for t after the first quarter and within the term: ς_k V_k (t^1_k + 1 - t), t^1_k the
+    term's last quarter. ``deferred_end[k]``: the prepayment not yet unwound after the horizon's last
+    quarter, φ_k V_k max(0, t^1_k - T + 1) (owed in service: the terminal value deducts it)."""
+
+    live: np.ndarray  # (K, T)
+    ended: np.ndarray  # (K, T)
+    deferred_end: np.ndarray  # (K,)
+
+
+def contract_payments(contracts: list[ContractData], T: int) -> ContractPayments:
+    """The contracts' :class:`ContractPayments` over a horizon of ``T`` quarters."""
+    K = len(contracts)
+    live, ended, deferred_end = np.zeros((K, T)), np.zeros((K, T)), np.zeros(K)
+    for k, con in enumerate(contracts):
+        last = con.start + con.term_quarters - 1
+        unwound = con.prepayment_share * con.value_per_quarter_usd
+        if unwound:
+            live[k, con.start : con.end + 1] = -unwound
+            live[k, con.start] = unwound * con.term_quarters - unwound
+            deferred_end[k] = unwound * max(0, last - T + 1)
+        for t in range(con.start + 1, con.end + 1):
+            ended[k, t] = con.termination_share * con.value_per_quarter_usd * (last + 1 - t)
+    return ContractPayments(live, ended, deferred_end)
 
 
 @dataclass(frozen=True)
@@ -138,6 +176,7 @@ class ModelData:
     sites: list[SiteData]
     cohorts: list[Cohort]
     contracts: list[ContractData]
+    contract_payments: ContractPayments  # prepayments and termination payments (contract_payments)
     facilities: list[FacilityData]
     reference_rate_annual: np.ndarray  # (T,)
     overhead: np.ndarray  # (T,)
@@ -271,6 +310,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         sites=sites,
         cohorts=cohorts,
         contracts=contracts,
+        contract_payments=contract_payments(contracts, T),
         facilities=facilities,
         reference_rate_annual=h.series(m.finance.reference_rate_annual),
         overhead=h.series(m.finance.overhead_usd_per_quarter),
@@ -415,6 +455,10 @@ def _contracts(h: _Horizon, m: PlanningModel, sku_names: list[str]) -> list[Cont
                 penalty_usd=k.cancellation_penalty_usd,
                 delay_allowance=k.delay_allowance_quarters,
                 delay_penalty_usd=k.delay_penalty_usd_per_quarter,
+                term_quarters=k.term_quarters,
+                value_per_quarter_usd=k.gpus * k.price_usd_per_gpu_hour * HOURS_PER_QUARTER,
+                prepayment_share=k.prepayment_share,
+                termination_share=k.termination_payment_share,
             )
         )
     return contracts

@@ -126,7 +126,14 @@ def operating_lines(data: ModelData, plan: Plan) -> dict[str, np.ndarray]:
     lines["gpus_held"] = plan.held.sum(axis=-2)
     lines["gpus_in_service"] = plan.active.sum(axis=(-4, -3, -2))
     lines["fleet_resale_value_usd"] = (data.resale_gross * plan.held).sum(axis=-2)
+    lines["contract_payments_usd"] = plan.accepted @ data.contract_payments.live  # cash, not revenue
     return lines
+
+
+def deferred_revenue_end(data: ModelData, plan: Plan) -> Any:
+    """USD of prepayments received and not yet earned after the horizon's last quarter (a float,
+    or (P,) for a stack): the terminal value deducts it (docs/formulation.md §6)."""
+    return plan.accepted @ data.contract_payments.deferred_end
 
 
 def _revenue_lines(data: ModelData, plan: Plan, lead: tuple) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -571,7 +578,9 @@ def forecast_roll_forward(data: ModelData, plan: Plan, lines: dict, with_revolve
         lines["ebitda_usd"],
         lines["depreciation_gpu_usd"] + lines["depreciation_power_usd"],
         lines["gain_on_disposal_usd"],
-        lines["capex_gpu_usd"] + lines["capex_power_usd"] - lines["disposal_proceeds_usd"],
+        # cash out besides operations, interest, tax and debt: the contracts' payments come in here
+        lines["capex_gpu_usd"] + lines["capex_power_usd"] - lines["disposal_proceeds_usd"]
+        - lines["contract_payments_usd"],
         plan.draws,
         plan.prepay,
     )
@@ -591,5 +600,6 @@ def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) ->
         if kind.ratio_line:
             lines[kind.ratio_line] = kind.ratio(quantities)
     terminal = terminal_value(data, plan)
-    value = float(npv(data, lines["cash_usd"], lines["debt_usd"][-1], terminal, data.opening_cash))
+    owed_end = lines["debt_usd"][-1] + deferred_revenue_end(data, plan)
+    value = float(npv(data, lines["cash_usd"], owed_end, terminal, data.opening_cash))
     return Statements(lines, value, terminal)

@@ -754,6 +754,22 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
 #endif
 }
 
+// the customers' payments besides revenue in quarter t (simulate.contract_payments), for the
+// contracts the plan took: the `live` payment of each whose customer is live in t, then the `ended`
+// (termination) payment of each whose customer ended it in t; contracts in order, as NumPy adds them
+FO_DEVICE double fo_contract_payments(FO_PARAMS, long long s, int t, fo_bits accepted)
+{
+    const fo_bits now = FO_SCEN(alive_bits, t, s);
+    double paid = 0.0;
+    for (fo_bits m = FO_LOAD(pay_live_bits + t) & accepted & now; m; m &= m - 1ULL)
+        paid = paid + FO_LOAD(pay_live + FO_CTZ(m) * FO_T + t);
+    fo_bits ended = FO_LOAD(pay_ended_bits + t) & accepted & ~now;  // none in quarter 0
+    if (ended) ended &= FO_SCEN(alive_bits, t - 1, s);
+    for (; ended; ended &= ended - 1ULL)
+        paid = paid + FO_LOAD(pay_ended + FO_CTZ(ended) * FO_T + t);
+    return paid;
+}
+
 // quarter t of a pair
 FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const fo_scenario_quarter* sq,
                           fo_state* st)
@@ -780,7 +796,11 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     st->live = live;
     const double ebitda = ops.ebitda;
 
-    // financing (core.economics.finance_step): the term loans' flows are the plan's
+    // financing (core.economics.finance_step): the term loans' flows are the plan's; the customers'
+    // payments besides revenue enter with the investing flows, as their negative (simulate._financing)
+    const fo_bits accepted = FO_LOAD(plan_accepted + p);
+    const int paying = ((FO_LOAD(pay_live_bits + t) | FO_LOAD(pay_ended_bits + t)) & accepted) != 0ULL;
+    const double paid = paying ? fo_contract_payments(FO_ARGS, s, t, accepted) : 0.0;
     double depreciation_less_gain, other_outflow;
     if (FO_LIQUIDITY) {  // simulate._financing with the GPUs taken out and the deferred payments
         double depreciation = FO_Q(FO_Q_DEPRECIATION), proceeds = FO_Q(FO_Q_PROCEEDS), book = FO_Q(FO_Q_BOOK);
@@ -803,15 +823,18 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
         gain = gain + st->carried_gain;  // last quarter's distress sales, taxed now
         st->carried_gain = 0.0;
         depreciation_less_gain = depreciation - gain;
+        if (paying) investing = investing - paid;
         other_outflow = investing + FO_Q(FO_Q_DEBT_FLOW);
     } else if ((flags >> FO_F_PROCEEDS) & 1ULL) {  // disposals at the scenario's resale value
         const double cash_proceeds = FO_Q(FO_Q_PROCEEDS) * FO_SQ(resale, resale_factor, t);
         const double gain = cash_proceeds - FO_Q(FO_Q_BOOK);
         depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION) - gain;
-        other_outflow = (FO_Q(FO_Q_CAPEX) - cash_proceeds) + FO_Q(FO_Q_DEBT_FLOW);
+        double investing = FO_Q(FO_Q_CAPEX) - cash_proceeds;
+        if (paying) investing = investing - paid;
+        other_outflow = investing + FO_Q(FO_Q_DEBT_FLOW);
     } else {
         depreciation_less_gain = FO_Q(FO_Q_DEPRECIATION_NET);
-        other_outflow = FO_Q(FO_Q_OUTFLOW_FIXED);
+        other_outflow = paying ? (FO_Q(FO_Q_CAPEX) - paid) + FO_Q(FO_Q_DEBT_FLOW) : FO_Q(FO_Q_OUTFLOW_FIXED);
     }
     double interest = FO_Q(FO_Q_FORECAST_INTEREST);
     if ((flags >> FO_F_FLOATING) & 1ULL)
@@ -916,8 +939,17 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
         fleet = fleet - gone;
     }
     const double terminal = fleet * FO_SCEN(resale_factor, FO_T - 1, s) + FO_LOAD(terminal_power + p);
+    // prepayments not yet earned after the last quarter are owed with the debt (simulate.deferred_revenue_end)
+    double owed = debt_end;
+    fo_bits owing = FO_LOAD(deferred_bits) & FO_LOAD(plan_accepted + p);
+    if (owing) {
+        owing &= FO_SCEN(alive_bits, FO_T - 1, s);
+        double deferred = 0.0;
+        for (; owing; owing &= owing - 1ULL) deferred = deferred + FO_LOAD(deferred_end + FO_CTZ(owing));
+        owed = debt_end + deferred;
+    }
     const long long idx = p * S + s;
-    out_npv[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * (terminal - debt_end);
+    out_npv[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * (terminal - owed);
     out_min_cash[idx] = st->min_cash;
     out_breach[idx] = st->breach;
     out_default[idx] = st->min_cash < default_below;

@@ -434,6 +434,15 @@ def _alive_bits(alive: np.ndarray) -> np.ndarray:
     return _bits(np.asarray(alive) > 0, 1)
 
 
+def _payment_bits(payments, which: str) -> np.ndarray:
+    """Which contracts have a payment (simulate.contract_payments) each quarter, one uint64 mask a
+    quarter: ``live`` or ``ended`` (T,), or ``deferred_end`` (1,) for the terminal deduction."""
+    values = getattr(payments, which)
+    if which == "deferred_end":
+        return _bits(values[:, None] != 0.0, 0)
+    return _bits(values != 0.0, 0)
+
+
 # Risk factors the kernel reads in another form than the declared one: factor name -> (kernel
 # parameter, its C type, how it is made from the (S, ...) factor). Every other factor is passed
 # as declared in FACTORS, time-major, under its own name.
@@ -479,6 +488,15 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _constant("contract_use", lambda c: c.contract_use, "const int*"),
     _constant("delay_allowance", lambda c: c.delay_allowance, "const int*"),
     _constant("delay_penalty", lambda c: c.delay_penalty, "const double*"),
+    # the customers' payments besides revenue (fleetopt.core.data.ContractPayments): (K, T), (K,)
+    _constant("pay_live", lambda c: c.contract_payments.live, "const double*"),
+    _constant("pay_ended", lambda c: c.contract_payments.ended, "const double*"),
+    _constant("deferred_end", lambda c: c.contract_payments.deferred_end, "const double*"),
+    *(
+        _constant(f"{name}_bits", lambda c, which=which: _payment_bits(c.contract_payments, which),
+                  "const unsigned long long*")
+        for name, which in (("pay_live", "live"), ("pay_ended", "ended"), ("deferred", "deferred_end"))
+    ),
     # the policy's rules (fleetopt.schema.policy.Policy): 1 on, 0 off
     _constant("contracts_first", lambda c: int(c.policy.power_to_contracts_first), "int"),
     _constant("reschedule", lambda c: int(c.policy.reschedule_late_contracts), "int"),

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from fleetopt.core.covenants import FLOWS, CovenantTest, window_mean
-from fleetopt.core.data import ModelData, capacity_steps
+from fleetopt.core.data import ContractPayments, ModelData, capacity_steps
 from fleetopt.core.economics import (
     DrawsMoved,
     FinanceState,
@@ -73,6 +73,7 @@ class SimulationConstants:
     delay_allowance: np.ndarray  # (K,) late quarters before a late contract is cancelled
     delay_penalty: np.ndarray  # (K,) USD per late quarter
     capacity_step_mw: np.ndarray  # (I, T) increase of each site's contracted capacity due in quarter t
+    contract_payments: ContractPayments  # prepayments and termination payments (core/data.py)
 
     @classmethod
     def from_data(cls, data: ModelData) -> SimulationConstants:
@@ -92,6 +93,7 @@ class SimulationConstants:
             delay_allowance=np.array([c.delay_allowance for c in data.contracts], dtype=np.int64),
             delay_penalty=np.array([c.delay_penalty_usd for c in data.contracts]),
             capacity_step_mw=late_capacity_steps(data),
+            contract_payments=data.contract_payments,
         )
 
     def with_policy(self, policy: Policy) -> SimulationConstants:
@@ -154,7 +156,8 @@ def simulate(
     for t in range(T):
         taken = liquidity.orders(t, state.cash, state.revolver)
         ebitda, gpus_used = _operations(consts, pl, sc, book, power.quarter(t), taken, t, xp)
-        step = _financing(fin, state, pl, sc, t, ebitda, taken, liquidity, xp)
+        paid = contract_payments(consts.contract_payments, pl, sc, t)
+        step = _financing(fin, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
         liquidity.sell(t, state, sc.resale_factor[t])
         step.cash = cash = state.cash
         npv += consts.discount[t] * (cash - prev_cash)
@@ -174,7 +177,9 @@ def simulate(
     if gone is not None:  # the GPUs the policy took out are not there at the end
         fleet = fleet - gone
     terminal = fleet * sc.resale_factor[T - 1] + pl.terminal_power
-    npv += consts.discount[T - 1] * (terminal - debt_end)
+    deferred = deferred_revenue_end(consts.contract_payments, pl, sc, T)
+    owed = debt_end if deferred is None else debt_end + deferred
+    npv += consts.discount[T - 1] * (terminal - owed)
     return {
         "npv": npv,
         "min_cash": min_cash,
@@ -188,10 +193,35 @@ def simulate(
     }
 
 
+def contract_payments(payments: ContractPayments, pl, sc, t: int) -> Any:
+    """(P, S) USD the customers pay in quarter ``t`` besides revenue (None: nothing in any pair):
+    for each contract taken, its ``live`` payment where the customer is live in ``t`` and its
+    ``ended`` (termination) payment where the customer ended the contract in ``t``. Contracts in
+    order, each term added only where it is not 0 (the kernel's order)."""
+    total = None
+    for k in np.flatnonzero(payments.live[:, t] != 0.0):
+        total = _plus(total, pl.accepted[k] * (sc.alive_row(k, t) * payments.live[k, t]))
+    for k in np.flatnonzero(payments.ended[:, t] != 0.0):  # never in quarter 0 (after a term's first)
+        ended = sc.alive_row(k, t - 1) - sc.alive_row(k, t)
+        total = _plus(total, pl.accepted[k] * (ended * payments.ended[k, t]))
+    return total
+
+
+def deferred_revenue_end(payments: ContractPayments, pl, sc, T: int) -> Any:
+    """(P, S) USD of prepayments not yet earned after the last quarter, for the contracts taken whose
+    customer is live in it (None: none); the terminal value deducts it with the debt."""
+    total = None
+    for k in np.flatnonzero(payments.deferred_end != 0.0):
+        total = _plus(total, pl.accepted[k] * (sc.alive_row(k, T - 1) * payments.deferred_end[k]))
+    return total
+
+
 def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any, taken: Adjustments | None,
-               liquidity: Liquidity, xp: Any) -> QuarterFinance:  # fmt: skip
+               liquidity: Liquidity, paid: Any, xp: Any) -> QuarterFinance:  # fmt: skip
     """Quarter ``t``'s financing (:func:`finance_step`), disposals at the scenario's resale value,
-    with the policy's changes (``taken``: GPUs taken out, deferred payments)."""
+    with the policy's changes (``taken``: GPUs taken out, deferred payments). ``paid``: the
+    customers' payments besides revenue (:func:`contract_payments`; None: none), cash that is not
+    income: it enters with the investing flows, as their negative."""
     proceeds, book, capex, depreciation = pl.proceeds[t], pl.book[t], pl.capex[t], pl.depreciation[t]
     any_proceeds = pl.any_proceeds[t]
     if taken is not None:
@@ -212,6 +242,8 @@ def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any,
         sale_gain = liquidity.gain()
         if sale_gain is not None:  # last quarter's distress sales, taxed now
             gain = gain + sale_gain
+    if paid is not None:
+        investing = investing - paid
     floor = liquidity.prepayment_floor(t)
     moved = None if taken is None else _moved_draws(pl, sc, t, taken)
     step = finance_step(

@@ -109,6 +109,9 @@ class Coefficients:
     mw_per_gpu: np.ndarray  # (S, I) MW per GPU in service
     market_revenue: np.ndarray  # (2, S, T) per GPU-quarter on the market, by use
     contract_revenue: np.ndarray  # (K,) per GPU-quarter delivered
+    contract_payments: np.ndarray  # (K, T) cash received besides revenue while the customer is live
+    contract_termination: np.ndarray  # (K, T) cash received when the customer ends the contract in t
+    deferred_revenue_end: np.ndarray  # (K,) prepayment not yet earned after the horizon, per contract taken
     electricity: np.ndarray  # (I, T) per MW-quarter drawn
     site_fixed_cost: list  # [I] per MW-quarter online
     power_capex: list  # [I] (T, T) paid in t for a block started in tau
@@ -139,6 +142,9 @@ class Coefficients:
             mw_per_gpu=econ.mw_per_gpu(data),
             market_revenue=musd(econ.market_revenue_per_gpu(data)),
             contract_revenue=musd(econ.contract_revenue_per_gpu(data)),
+            contract_payments=musd(data.contract_payments.live),
+            contract_termination=musd(data.contract_payments.ended),
+            deferred_revenue_end=musd(data.contract_payments.deferred_end),
             electricity=musd(econ.electricity_cost_per_mw(data)),
             site_fixed_cost=[musd(site.fixed_cost_per_mw_quarter_usd) for site in data.sites],
             power_capex=[musd(s.capex) for s in schedules],

@@ -15,7 +15,13 @@ from fleetopt.milp import covenants
 from fleetopt.milp.builder import Builder
 from fleetopt.milp.covenants import ROBUSTNESS, total_debt
 from fleetopt.milp.groups import ConstraintGroup, Slack
-from fleetopt.milp.operations import add_late_power, contract_revenue, held
+from fleetopt.milp.operations import (
+    add_late_power,
+    contract_payments,
+    contract_revenue,
+    deferred_revenue_end,
+    held,
+)
 from fleetopt.milp.units import to_model_units
 
 # ----------------------------------------------------------------------------- debt (§5.9)
@@ -118,7 +124,8 @@ def taxable_income_rule(b: Builder, t: int):
 
 
 def cash_flow_rule(b: Builder, t: int):
-    r"""C_t = C_{t-1} + EBITDA_t - X_t - Int_t - Capex_t + Proc_t + \sum_f (d_{f,t} - S_{f,t} - p_{f,t})."""
+    r"""C_t = C_{t-1} + EBITDA_t - X_t - Int_t - Capex_t + Proc_t + \sum_f (d_{f,t} - S_{f,t} - p_{f,t})
+    + \sum_k ζ_k Π_{k,t}."""
     m = b.m
     debt_flows = sum(
         draw(b, f, t) - m.scheduled_principal[f, t] - m.prepay[f, t] for f in range(len(b.data.facilities))
@@ -126,6 +133,7 @@ def cash_flow_rule(b: Builder, t: int):
     return (
         m.cash[t]
         == prev_cash(b, t) + m.ebitda[t] - m.tax[t] - m.interest[t] - m.capex[t] + m.proceeds[t] + debt_flows
+        + contract_payments(b, t)
     )
 
 
@@ -338,7 +346,7 @@ def add_objective(b: Builder) -> None:
     held_end = sum(coef.terminal_value[c] * resale_end * held(b, c, T - 1) for c in ix.cohorts_by_t[T - 1])
     terminal_assets = held_end + sum(m.build[i, tau] * coef.power_book_end[i][tau] for (i, tau) in ix.build)
     m.terminal_assets = pyo.Expression(expr=terminal_assets)
-    debt_end = sum(m.balance[f, T - 1] for f in range(F))
+    debt_end = sum(m.balance[f, T - 1] for f in range(F)) + deferred_revenue_end(b)
     if b.relax:
         m.objective = pyo.Objective(
             expr=sum(b.slacks[idx[0]].weight * m.slack[idx] for idx in m.SLACK), sense=pyo.minimize

@@ -168,6 +168,34 @@ def contract_revenue(b: Builder, k: int, t: int):
     return b.coef.contract_revenue[k] * delivered(b, k, t)
 
 
+def contract_payments(b: Builder, t: int):
+    r"""MUSD the customers pay in quarter ``t`` besides revenue:
+    \sum_k ζ_k (a_{k,t} Π_{k,t} + (a_{k,t-1} - a_{k,t}) Ξ_{k,t}), Π_{k,t} the prepayment at the start
+    of the term less its even share in each quarter of the term, Ξ_{k,t} the termination payment of
+    a customer that ends the contract in t (:class:`~fleetopt.core.data.ContractPayments`), a_{k,t}
+    the scenario parameter ``contract_alive`` (1 on the forecast, where Ξ never counts); 0 where no
+    contract has a payment (the cash row is then unchanged)."""
+    live, ended, alive = b.coef.contract_payments, b.coef.contract_termination, b.m.contract_alive
+    total = 0
+    for k in range(len(b.data.contracts)):
+        if live[k, t]:
+            total += live[k, t] * alive[k, t] * taken(b, k)
+        if ended[k, t]:  # only within the term after its first quarter: t - 1 is in the term too
+            total += ended[k, t] * (alive[k, t - 1] - alive[k, t]) * taken(b, k)
+    return total
+
+
+def deferred_revenue_end(b: Builder):
+    r"""MUSD of prepayments not yet earned after the last quarter, \sum_k ζ_k a_{k,T-1} Def_k, for
+    the customers live at the end (the objective deducts it with the debt, §6); 0 where there is none."""
+    owed, T = b.coef.deferred_revenue_end, b.data.T
+    return sum(
+        owed[k] * b.m.contract_alive[k, T - 1] * taken(b, k)
+        for k in range(len(b.data.contracts))
+        if owed[k]
+    )
+
+
 def market_revenue_rule(b: Builder, t: int):
     r"""Rev^{mkt}_t = \sum_{u,s,i} \bar r_{u,s,t} g_{u,s,i,t} (times the stress parameters price_scale by
     use and generation_price by generation)."""

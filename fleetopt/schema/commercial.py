@@ -97,6 +97,13 @@ class Contract(StrictModel):
     delay_penalty_usd_per_quarter: Money = 0.0
     """Evaluator: paid to the customer for each late quarter within the allowance, USD (the late
     quarter also earns nothing from the contract)."""
+    prepayment_share: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
+    """Share of the contract's total value (GPUs x price x hours of the whole term) the customer pays
+    in cash in the first quarter of the term; the cash received each quarter of the term is then the
+    revenue less the prepayment's even share (revenue, EBITDA and tax are unchanged)."""
+    termination_payment_share: Fraction = 0.0
+    """Evaluator: share of the contract's remaining value (the quarters of the term from the one in
+    which it ends) the customer pays in cash when it ends the contract early (a customer default)."""
 
     @model_validator(mode="after")
     def _eligibility(self) -> Contract:
