@@ -25,6 +25,10 @@ from fleetopt.evaluate.kernel import KernelShape, kernel_source
 # The pair's state lives in registers: any stack frame beyond this would mean per-pair arrays
 # moved to local memory (the kernel before this bound had a 1,152-byte frame).
 MAX_STACK_BYTES = 64
+# a few spilled temporaries (L1-cached local memory) are tolerated; a pair's state spilling is not:
+# the default model's kernel spills 12 bytes on sm_90 at the 168-register limit of 3 blocks of 128
+# threads, and 0 bytes with 2 blocks (204 registers) at two thirds of the warps (benchmarks/README.md)
+MAX_SPILL_BYTES = 64
 MODELS = ["neocloud", "lab", "tiny"]
 
 
@@ -82,12 +86,13 @@ def compile_report(source: str, arch: str, folder: Path) -> dict:
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_kernel_compiles_without_spills_or_stack(model, tmp_path):
+def test_kernel_keeps_its_state_in_registers(model, tmp_path):
     _, data = api.load(model)
     source = kernel_source(KernelShape.of_model(data))
     for arch in architectures():
         report = compile_report(source, arch, tmp_path)
         print(f"\n{model} {arch}: {report['registers']} registers, {report['stack']} bytes stack frame, "
               f"{report['spill_stores']} / {report['spill_loads']} bytes spill stores / loads")  # fmt: skip
-        assert report["spill_stores"] == 0 and report["spill_loads"] == 0, (model, arch, report)
+        assert report["spill_stores"] <= MAX_SPILL_BYTES, (model, arch, report)
+        assert report["spill_loads"] <= MAX_SPILL_BYTES, (model, arch, report)
         assert report["stack"] <= MAX_STACK_BYTES, (model, arch, report)

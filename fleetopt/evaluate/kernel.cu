@@ -376,12 +376,13 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
                 if (site == i) online[i] += mw;
         }
     }
+    for (int u = 1; u <= t; ++u) {  // late increases of the sites' contracted capacity, after the blocks
 #pragma unroll
-    for (int i = 0; i < FO_I; ++i)  // late increases of the site's contracted capacity, after the blocks
-        for (int u = 1; u <= t; ++u) {
+        for (int i = 0; i < FO_I; ++i) {
             const double mw = FO_LOAD(step_mw + i * FO_T + u);
             if (mw > 0.0 && t < u + FO_SCEN(step_delay, i * FO_T + u, s)) online[i] += mw;
         }
+    }
     double fixed_saved = 0.0;
 #pragma unroll
     for (int i = 0; i < FO_I; ++i) {
@@ -726,8 +727,8 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
         const int late = FO_SCEN(delay, FO_LOAD(build_site + pb) * FO_T + FO_LOAD(build_start + pb), s);
         if (late > 0) short_quarters |= fo_quarters(from, from + late);
     }
-    // and the quarters an increase of a site's contracted capacity is late (step_mw: 0 without
-    // power_delay.contracted_capacity)
+    // and the quarters an increase of a site's contracted capacity is late (step_mw: 0 where
+    // power_delay.contracted_probability is 0)
 #pragma unroll
     for (int i = 0; i < FO_I; ++i)
         for (int u = 1; u < FO_T; ++u) {
@@ -973,7 +974,9 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
 // At least 3 blocks of FO_THREADS per multiprocessor: at most 168 registers a thread. With the
 // policy's state (late-quarter counts, freed capacity, per-class power shares) two plans per thread
 // under 128 registers spilled on sm_90 and sm_100; one plan per thread under 168 keeps every bundled
-// model's state in registers (tests/test_kernel_compile.py). Not yet measured on a GPU.
+// model's state in registers (the default model spills 12 bytes of temporaries on sm_90; 2 blocks
+// would not spill but run a third fewer warps: tests/test_kernel_compile.py, benchmarks/README.md).
+// Not yet measured on a GPU.
 extern "C" __global__ void __launch_bounds__(FO_THREADS, 3) fleetopt_evaluate(FO_PARAMS)
 {
     const long long p0 = blockIdx.x * (long long)FO_PLANS;
