@@ -282,3 +282,55 @@ def test_tiny_plan_keeps_the_forecast_first_stage_its_scenarios_do_not_beat():
     assert m["rp_bound_usd"] - m["eev_usd"] <= 0.01 * abs(m["eev_usd"])
     assert m["first_stage"].startswith("the forecast optimum's")
     np.testing.assert_array_equal(result.plan.buy_blocks[..., :2], result.forecast_plan.buy_blocks[..., :2])
+
+
+# ---------------------------------------------------------------- the mpi-sppy route (fleetopt[stochastic])
+
+
+def mpisppy_or_skip():
+    """mpi-sppy, or a skip that says why and how to run these tests."""
+    return pytest.importorskip(
+        "mpisppy", reason="mpi-sppy not installed: pip install 'fleetopt[stochastic]' to test its route"
+    )
+
+
+def test_mpisppy_extensive_form_finds_the_hand_worked_rp():
+    """The two-scenario instance of test_hand_worked_two_scenarios through mpi-sppy's
+    scenario_creator and extensive form: RP = 940 (wait, buy only if the price is high), the first
+    stage not to buy now, the scenarios' NPVs 1,880 and 0."""
+    mpisppy_or_skip()
+    from fleetopt.stochastic.mpisppy_route import solve_by_mpisppy
+
+    data = data_of(buy_now_or_later())
+    scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
+    rp = solve_by_mpisppy(data, scenarios, 1, "mpisppy-ef", mip_gap=EXACT)
+    assert rp.objective_usd == pytest.approx(940.0, abs=1e-4)
+    assert rp.first_stage[("buy", (0, 0, 0))] == 0.0
+    assert [row["npv_usd"] for row in rp.scenarios] == pytest.approx([1880.0, 0.0], abs=1e-4)
+
+
+def test_mpisppy_route_agrees_with_the_block_solver_on_tiny():
+    """tiny over 3 scenarios (L = 0): mpi-sppy's extensive form and fleetopt's reach the same RP
+    (both to a 1e-6 gap), over the same scenario model."""
+    mpisppy_or_skip()
+    from fleetopt.stochastic.mpisppy_route import solve_by_mpisppy
+
+    data, scenarios = tiny_scenarios(3)
+    ours = sto.build_extensive_form(data, scenarios, 3).solve(1e-6, None, None)
+    theirs = solve_by_mpisppy(data, scenarios, 3, "mpisppy-ef", mip_gap=1e-6)
+    assert theirs.objective_usd == pytest.approx(ours.objective_usd, rel=1e-5)
+
+
+def test_mpisppy_route_refuses_a_risk_weight(tmp_path):
+    mpisppy_or_skip()
+    code, out = cli("solve", "tiny", "--stochastic", "2", "--stochastic-solver", "mpisppy-ef",
+                    "--risk-weight", "0.5", "--out", str(tmp_path / "run"))  # fmt: skip
+    assert code == 2 and "--risk-weight" in out
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_stochastic_solver_exits_2(tmp_path):
+    code, out = cli(
+        "solve", "tiny", "--stochastic", "2", "--stochastic-solver", "ph", "--out", str(tmp_path / "r")
+    )
+    assert code == 2 and "--stochastic-solver" in out
