@@ -144,9 +144,17 @@ def compile_model(m: pyo.ConcreteModel) -> tuple[highspy.HighsLp, list, dict]:
 class BlockSolver:
     """The extensive form ``m`` compiled for HiGHS once and solved from its scenario blocks' bases.
     ``blocks``: the scenario blocks of ``m``; ``linked``: the non-anticipativity ConstraintList
-    (each row: copy == scenario 0's)."""
+    (each row: copy == scenario 0's); ``values``: each block's own value (its objective when solved
+    apart); ``weights``: each block's probability."""
 
-    def __init__(self, m: pyo.ConcreteModel, blocks: list[pyo.Block], linked, values: list | None = None):
+    def __init__(
+        self,
+        m: pyo.ConcreteModel,
+        blocks: list[pyo.Block],
+        linked,
+        values: list | None = None,
+        weights: list[float] | None = None,
+    ):
         lp, self.vars, row_of = compile_model(m)
         self.h = highspy.Highs()
         self.h.setOptionValue("output_flag", False)
@@ -171,6 +179,9 @@ class BlockSolver:
             else [col_cost[cols] for cols, _ in self.blocks]
         )
         self._block_lps: list = []
+        # the block whose solution sets the continuous first stage once the integers are rounded
+        self.anchor = int(np.argmax(weights)) if weights else 0
+        self.last_apart: dict = {}  # how the last scenario-by-scenario plan went (benchmarks)
         self.linked = [(row_of[c], c) for c in linked.values()]
         # each non-anticipative copy's scenario-0 original, while its row is active
         self.pairs = [tuple(col_of[id(v)] for v in _linked_pair(con)) for _, con in self.linked]
@@ -300,33 +311,58 @@ class BlockSolver:
                 self._block_lps.append(sub)
         return self._block_lps[n]
 
-    def _first_stage_bounds(self, x: np.ndarray, rounded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Column bounds with every integer column fixed at ``rounded`` and every other linked
-        column (a non-anticipative copy and its original) at its original's LP value in ``x``."""
+    def _first_stage_bounds(self, x, rounded, deadline) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Column bounds with every integer column fixed at ``rounded`` and the anchor block (the
+        most probable scenario) solved with them: every other linked column (a non-anticipative
+        copy and its original: purchases' training split, draws, prepayments) fixed at the anchor's
+        value, which suits the rounded integers (the LP's own value need not: a purchase rounded
+        down can leave its training split above the block). Returns (lower, upper, the anchor's
+        step: its solution or None, its seconds)."""
         lower, upper = self.bounds[0].copy(), self.bounds[1].copy()
         lower[self.integer] = upper[self.integer] = np.clip(
             rounded, self.bounds[0][self.integer], self.bounds[1][self.integer]
         )
+        started = time.perf_counter()
+        values, self._last_iterations = self._solve_block(self.anchor, lower, upper, deadline)
+        step = {"anchor": values, "anchor_seconds": time.perf_counter() - started}
+        if values is None:
+            return lower, upper, step
+        at = x.copy()
+        at[self.blocks[self.anchor][0]] = values
+        # each first-stage original's value in the anchor block (its own copy there)
+        in_anchor = np.arange(self.n_col)
         copies = np.flatnonzero(self.original != np.arange(self.n_col))
+        anchor_copies = np.intersect1d(copies, self.blocks[self.anchor][0])
+        in_anchor[self.original[anchor_copies]] = anchor_copies
         linked = np.setdiff1d(np.union1d(copies, self.original[copies]), self.integer)
-        lower[linked] = upper[linked] = np.clip(x[self.original[linked]], lower[linked], upper[linked])
-        return lower, upper
+        value = at[in_anchor[self.original[linked]]]
+        lower[linked] = upper[linked] = np.clip(value, lower[linked], upper[linked])
+        return lower, upper, step
 
     def _fixed_by_scenario(self, x, rounded, deadline, threads) -> tuple | None:
-        """The plan with the integer columns at ``rounded`` and the rest of the first stage at its
-        LP value: with the whole first stage fixed the blocks no longer share a row, so each block's
-        LP is solved on its own (``threads`` at a time, each from the extensive form's basis
-        restricted to its block), then the columns outside the blocks (CVaR's) given theirs.
-        (solution, objective of the extensive form), or None when a block has no optimum."""
-        lower, upper = self._first_stage_bounds(x, rounded)
+        """The plan with the integer columns at ``rounded`` and the rest of the first stage at the
+        anchor block's value (:meth:`_first_stage_bounds`): with the whole first stage fixed the
+        blocks no longer share a row, so each block's LP is solved on its own (``threads`` at a
+        time, each from the extensive form's basis restricted to its block), then the columns
+        outside the blocks (CVaR's) given theirs. (solution, objective of the extensive form), or
+        None when a block has no optimum."""
         self._block_lp(0)  # built here, not by the threads at once
+        lower, upper, step = self._first_stage_bounds(x, rounded, deadline)
+        self.last_apart = {"anchor_seconds": step["anchor_seconds"], "outcome": "anchor block has no optimum"}
+        if step["anchor"] is None:
+            return None
+        anchor_iterations = self._last_iterations
+        started = time.perf_counter()
         workers = max(1, min(threads or os.cpu_count() or 1, len(self.blocks)))
         with ThreadPoolExecutor(workers) as pool:
             solved = list(
                 pool.map(lambda n: self._solve_block(n, lower, upper, deadline), range(len(self.blocks)))
             )
-        self._last_iterations = sum(it for _, it in solved)
-        if any(values is None for values, _ in solved):
+        self._last_iterations = anchor_iterations + sum(it for _, it in solved)
+        self.last_apart["blocks_seconds"] = time.perf_counter() - started
+        missing = [n for n, (values, _) in enumerate(solved) if values is None]
+        self.last_apart["outcome"] = f"blocks without an optimum: {missing}" if missing else "plan"
+        if missing:
             return None
         y = np.where(lower == upper, lower, x)
         for (cols, _), (values, _) in zip(self.blocks, solved, strict=True):

@@ -232,7 +232,9 @@ class ExtensiveForm:
         if self._highs is None:
             blocks = [self.block(n) for n in range(len(self.scenarios))]
             values = [blk.scenario_value for blk in blocks]
-            self._highs = BlockSolver(self.m, blocks, self.m.nonanticipativity, values)
+            self._highs = BlockSolver(
+                self.m, blocks, self.m.nonanticipativity, values, list(self.probabilities)
+            )
             self.load_seconds = time.perf_counter() - started
         limit = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
         result = self._highs.solve(mip_gap, limit, threads)
