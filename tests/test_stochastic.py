@@ -138,28 +138,31 @@ def test_first_stage_is_shared_by_every_scenario():
 
 
 @pytest.mark.parametrize("risk_weight", [0.5, 1.0])
-def test_rounded_plan_solved_scenario_by_scenario_matches_the_whole_extensive_form(risk_weight):
+def test_rounded_plan_solved_scenario_by_scenario_is_a_plan_of_the_extensive_form(risk_weight):
     """tiny over 4 scenarios with CVaR (A = 1/4): the LP's first stage is fractional, so the plan
-    is its rounding. Solved scenario by scenario (the whole first stage fixed, each block's LP
-    apart, CVaR's eta and shortfalls last) it is worth what the extensive form's LP with the
-    rounded integers fixed finds, its objective is (1 - L) E[V] + L CVaR_A(V) of its own scenario
-    values (L = 1: the blocks keep their own values as objective, not the extensive form's zero
-    share), and the first stage is shared."""
+    is its rounding. Solved scenario by scenario (the integers rounded, the continuous first stage
+    from the most probable block given them, every block's LP then apart, CVaR's eta and
+    shortfalls last) every block is solved, the first stage is shared, the objective reported is
+    (1 - L) E[V] + L CVaR_A(V) of the plan's own scenario values (L = 1: the blocks keep their own
+    values as objective, not the extensive form's zero share) and at most what the extensive
+    form's LP with only the rounded integers fixed finds (there the continuous first stage is free
+    to suit every scenario, not only the anchor)."""
     data, scenarios = tiny_scenarios(4)
     found = {}
     for decompose in (True, False):
         ef = sto.build_extensive_form(data, scenarios, 3, risk_weight=risk_weight, alpha=0.25)
         ef.solve(0.5, None, None)  # compiles the model for HiGHS
-        ef._highs.decompose, ef._highs.basis = decompose, None
+        ef._highs.decompose, ef._highs.basis, ef._highs.last_apart = decompose, None, {}
         rp = ef.solve(0.2, None, None)
         assert rp.method == "LP and rounding" and rp.objective_usd <= rp.bound_usd
+        assert ef._highs.last_apart.get("outcome") == ("plan" if decompose else None)  # the route taken
         values = np.array([row["value_usd"] for row in rp.scenarios])
         risk = sto.risk_value(values, ef.probabilities, risk_weight, 0.25)
         assert rp.objective_usd == pytest.approx(risk, rel=1e-9)
         first = [sto.first_stage_values(ef.block(n), 3) for n in range(4)]
         assert first[0] == first[1] == first[2] == first[3]
         found[decompose] = rp.objective_usd
-    assert found[True] == pytest.approx(found[False], rel=1e-9)
+    assert found[True] <= found[False] + 1e-9 * abs(found[False])
 
 
 @pytest.mark.parametrize("model", ["hand", "tiny"])

@@ -277,7 +277,8 @@ class BlockSolver:
             cols, block_rows = self.blocks[n]
             h = highspy.Highs()
             h.setOptionValue("output_flag", False)
-            h.setOptionValue("threads", 1)
+            # no "threads" option: HiGHS refuses to run (kError) when it differs from the thread count its
+            # global scheduler was first started with; the simplex of an LP runs on one thread anyway
             h.passModel(sub_lp(lp, csc, cols, block_rows))
             if previous is not None:
                 h.setBasis(previous)
@@ -381,7 +382,8 @@ class BlockSolver:
         cols, rows = self.blocks[n]
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        h.setOptionValue("threads", 1)
+        # no "threads" option: HiGHS refuses to run (kError) when it differs from the thread count its
+        # global scheduler was first started with; the simplex of an LP runs on one thread anyway
         h.passModel(self._block_lp(n))
         h.changeColsBounds(len(cols), np.arange(len(cols), dtype=np.int32), lower[cols], upper[cols])
         if self.basis is not None:
