@@ -182,6 +182,7 @@ class BlockSolver:
         # the block whose solution sets the continuous first stage once the integers are rounded
         self.anchor = int(np.argmax(weights)) if weights else 0
         self.last_apart: dict = {}  # how the last scenario-by-scenario plan went (benchmarks)
+        self.block_bases: dict = {}  # each block's basis from its own LP (step 1)
         self.linked = [(row_of[c], c) for c in linked.values()]
         # each non-anticipative copy's scenario-0 original, while its row is active
         self.pairs = [tuple(col_of[id(v)] for v in _linked_pair(con)) for _, con in self.linked]
@@ -257,6 +258,7 @@ class BlockSolver:
         rows = [highspy.HighsBasisStatus.kBasic] * self.n_row
         iterations = sum(it for _, it in solved)
         bases = dict(item for chain, _ in solved for item in chain)
+        self.block_bases = bases
         if len(bases) < len(self.blocks):
             return iterations  # a block without a basis: the extensive form starts cold
         for n, (cols, block_rows) in enumerate(self.blocks):
@@ -344,7 +346,7 @@ class BlockSolver:
         """The plan with the integer columns at ``rounded`` and the rest of the first stage at the
         anchor block's value (:meth:`_first_stage_bounds`): with the whole first stage fixed the
         blocks no longer share a row, so each block's LP is solved on its own (``threads`` at a
-        time, each from the extensive form's basis restricted to its block), then the columns
+        time, each from its own LP's basis of step 1, else the extensive form's restricted to it), then the columns
         outside the blocks (CVaR's) given theirs. (solution, objective of the extensive form), or
         None when a block has no optimum."""
         self._block_lp(0)  # built here, not by the threads at once
@@ -386,7 +388,9 @@ class BlockSolver:
         # global scheduler was first started with; the simplex of an LP runs on one thread anyway
         h.passModel(self._block_lp(n))
         h.changeColsBounds(len(cols), np.arange(len(cols), dtype=np.int32), lower[cols], upper[cols])
-        if self.basis is not None:
+        if n in self.block_bases:  # the block's own optimal basis (step 1): a valid start
+            h.setBasis(self.block_bases[n])
+        elif self.basis is not None:
             h.setBasis(_restricted(self.basis, cols, rows))
         if deadline:
             h.setOptionValue("time_limit", max(1.0, deadline - time.perf_counter()))
