@@ -346,9 +346,9 @@ class BlockSolver:
         """The plan with the integer columns at ``rounded`` and the rest of the first stage at the
         anchor block's value (:meth:`_first_stage_bounds`): with the whole first stage fixed the
         blocks no longer share a row, so each block's LP is solved on its own (``threads`` at a
-        time, each from its own LP's basis of step 1, else the extensive form's restricted to it), then the columns
-        outside the blocks (CVaR's) given theirs. (solution, objective of the extensive form), or
-        None when a block has no optimum."""
+        time, each from its own LP's basis of step 1, else the extensive form's restricted to it),
+        then the columns outside the blocks (CVaR's) given theirs. (solution, objective of the
+        extensive form), or None when a block has no optimum."""
         self._block_lp(0)  # built here, not by the threads at once
         lower, upper, step = self._first_stage_bounds(x, rounded, deadline)
         self.last_apart = {"anchor_seconds": step["anchor_seconds"], "outcome": "anchor block has no optimum"}
