@@ -130,9 +130,11 @@ def cash_flow_rule(b: Builder, t: int):
     debt_flows = sum(
         draw(b, f, t) - m.scheduled_principal[f, t] - m.prepay[f, t] for f in range(len(b.data.facilities))
     )
-    return m.cash[t] == prev_cash(b, t) + m.ebitda[t] - m.tax[t] - m.interest[t] - m.capex[t] + m.proceeds[
-        t
-    ] + debt_flows + contract_payments(b, t)
+    return (
+        m.cash[t]
+        == prev_cash(b, t) + m.ebitda[t] - m.tax[t] - m.interest[t] - m.capex[t] + m.proceeds[t] + debt_flows
+        + contract_payments(b, t)
+    )
 
 
 def min_cash_rule(b: Builder, t: int):

@@ -190,7 +190,9 @@ def deferred_revenue_end(b: Builder):
     the customers live at the end (the objective deducts it with the debt, §6); 0 where there is none."""
     owed, T = b.coef.deferred_revenue_end, b.data.T
     return sum(
-        owed[k] * b.m.contract_alive[k, T - 1] * taken(b, k) for k in range(len(b.data.contracts)) if owed[k]
+        owed[k] * b.m.contract_alive[k, T - 1] * taken(b, k)
+        for k in range(len(b.data.contracts))
+        if owed[k]
     )
 
 
