@@ -135,18 +135,21 @@ def solve_stochastic(
     mip_gap: float = 0.01,
     threads: int | None = None,
     backend: str = "auto",
+    solver: str = "blocks",
 ) -> StochasticResult:
     """The two-stage stochastic plan (docs/formulation.md §7b): ``scenarios`` representatives of
     ``screen`` scenarios of ``scenario_seed``, first stage before quarter ``first_stage_quarters``,
     objective (1 - risk_weight) E[NPV] + risk_weight CVaR_cvar_alpha(NPV), the measures (RP, EV, EEV,
     WS, VSS, EVPI) and ``out_of_sample`` fresh scenarios (seed ``scenario_seed + 1``; 0: none).
-    Bad settings raise :class:`~fleetopt.errors.InputError`."""
+    ``solver``: "blocks" (fleetopt's extensive form) or "mpisppy-ef" (mpi-sppy's; the
+    `fleetopt[stochastic]` extra; L = 0; no EEV or WS). Bad settings raise
+    :class:`~fleetopt.errors.InputError`."""
     _loaded, data = load(model)
-    check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha)
+    check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha, solver)
     return _solve_stochastic_data(
         data, scenarios, quarters=first_stage_quarters, risk_weight=risk_weight, alpha=cvar_alpha,
         seed=scenario_seed, screen=screen, oos_scenarios=out_of_sample, mip_gap=mip_gap,
-        time_limit=time_limit, threads=threads, backend=backend,
+        time_limit=time_limit, threads=threads, backend=backend, route=solver,
     )  # fmt: skip
 
 

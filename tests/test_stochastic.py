@@ -137,6 +137,34 @@ def test_first_stage_is_shared_by_every_scenario():
     assert len(later) > len(first[0])
 
 
+@pytest.mark.parametrize("risk_weight", [0.5, 1.0])
+def test_rounded_plan_solved_scenario_by_scenario_is_a_plan_of_the_extensive_form(risk_weight):
+    """tiny over 4 scenarios with CVaR (A = 1/4): the LP's first stage is fractional, so the plan
+    is its rounding. Solved scenario by scenario (the integers rounded, the continuous first stage
+    from the most probable block given them, every block's LP then apart, CVaR's eta and
+    shortfalls last) every block is solved, the first stage is shared, the objective reported is
+    (1 - L) E[V] + L CVaR_A(V) of the plan's own scenario values (L = 1: the blocks keep their own
+    values as objective, not the extensive form's zero share) and at most what the extensive
+    form's LP with only the rounded integers fixed finds (there the continuous first stage is free
+    to suit every scenario, not only the anchor)."""
+    data, scenarios = tiny_scenarios(4)
+    found = {}
+    for decompose in (True, False):
+        ef = sto.build_extensive_form(data, scenarios, 3, risk_weight=risk_weight, alpha=0.25)
+        ef.solve(0.5, None, None)  # compiles the model for HiGHS
+        ef._highs.decompose, ef._highs.basis, ef._highs.last_apart = decompose, None, {}
+        rp = ef.solve(0.2, None, None)
+        assert rp.method == "LP and rounding" and rp.objective_usd <= rp.bound_usd
+        assert ef._highs.last_apart.get("outcome") == ("plan" if decompose else None)  # the route taken
+        values = np.array([row["value_usd"] for row in rp.scenarios])
+        risk = sto.risk_value(values, ef.probabilities, risk_weight, 0.25)
+        assert rp.objective_usd == pytest.approx(risk, rel=1e-9)
+        first = [sto.first_stage_values(ef.block(n), 3) for n in range(4)]
+        assert first[0] == first[1] == first[2] == first[3]
+        found[decompose] = rp.objective_usd
+    assert found[True] <= found[False] + 1e-9 * abs(found[False])
+
+
 @pytest.mark.parametrize("model", ["hand", "tiny"])
 def test_one_forecast_scenario_with_no_risk_weight_is_the_deterministic_optimum(model):
     data = data_of(buy_now_or_later()) if model == "hand" else load("tiny")[1]
@@ -257,3 +285,105 @@ def test_tiny_plan_keeps_the_forecast_first_stage_its_scenarios_do_not_beat():
     assert m["rp_bound_usd"] - m["eev_usd"] <= 0.01 * abs(m["eev_usd"])
     assert m["first_stage"].startswith("the forecast optimum's")
     np.testing.assert_array_equal(result.plan.buy_blocks[..., :2], result.forecast_plan.buy_blocks[..., :2])
+
+
+# ---------------------------------------------------------------- the mpi-sppy route (fleetopt[stochastic])
+
+
+def mpisppy_or_skip():
+    """mpi-sppy, or a skip that says why and how to run these tests."""
+    return pytest.importorskip(
+        "mpisppy", reason="mpi-sppy not installed: pip install 'fleetopt[stochastic]' to test its route"
+    )
+
+
+def test_mpisppy_extensive_form_finds_the_hand_worked_rp():
+    """The two-scenario instance of test_hand_worked_two_scenarios through mpi-sppy's
+    scenario_creator and extensive form: RP = 940 (wait, buy only if the price is high), the first
+    stage not to buy now, the scenarios' NPVs 1,880 and 0."""
+    mpisppy_or_skip()
+    from fleetopt.stochastic.mpisppy_route import solve_by_mpisppy
+
+    data = data_of(buy_now_or_later())
+    scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
+    rp = solve_by_mpisppy(data, scenarios, 1, "mpisppy-ef", mip_gap=EXACT)
+    assert rp.objective_usd == pytest.approx(940.0, abs=1e-4)
+    assert rp.first_stage[("buy", (0, 0, 0))] == 0.0
+    assert [row["npv_usd"] for row in rp.scenarios] == pytest.approx([1880.0, 0.0], abs=1e-4)
+
+
+def test_mpisppy_route_agrees_with_the_block_solver_on_tiny():
+    """tiny over 3 scenarios (L = 0): mpi-sppy's extensive form and fleetopt's reach the same RP
+    (both to a 1e-6 gap), over the same scenario model."""
+    mpisppy_or_skip()
+    from fleetopt.stochastic.mpisppy_route import solve_by_mpisppy
+
+    data, scenarios = tiny_scenarios(3)
+    ours = sto.build_extensive_form(data, scenarios, 3).solve(1e-6, None, None)
+    theirs = solve_by_mpisppy(data, scenarios, 3, "mpisppy-ef", mip_gap=1e-6)
+    assert theirs.objective_usd == pytest.approx(ours.objective_usd, rel=1e-5)
+
+
+def test_mpisppy_route_refuses_a_risk_weight(tmp_path):
+    mpisppy_or_skip()
+    code, out = cli("solve", "tiny", "--stochastic", "2", "--stochastic-solver", "mpisppy-ef",
+                    "--risk-weight", "0.5", "--out", str(tmp_path / "run"))  # fmt: skip
+    assert code == 2 and "--risk-weight" in out
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_stochastic_solver_exits_2(tmp_path):
+    code, out = cli(
+        "solve", "tiny", "--stochastic", "2", "--stochastic-solver", "ph", "--out", str(tmp_path / "r")
+    )
+    assert code == 2 and "--stochastic-solver" in out
+
+
+# ---------------------------------------------------------------- paired out-of-sample differences
+
+
+def test_paired_differences_and_their_standard_errors_by_hand():
+    """Plans A (the reference) and B on 4 scenarios, CVaR at A = 1/2 (k = 2 worst).
+
+    NPV A = 10, 20, 30, 40; B = 12, 18, 33, 41: differences B - A = 2, -2, 3, 1, mean 1, sample
+    variance ((1)^2 + (-3)^2 + 2^2 + 0^2) / 3 = 14/3, s.e. sqrt(14/3) / 2 = 1.0801.
+    Breach A = 1, 0, 0, 0; B never: differences -1, 0, 0, 0, mean -0.25, variance
+    (0.75^2 + 3 x 0.25^2) / 3 = 0.25, s.e. 0.5 / 2 = 0.25. Default: both never, 0 and 0.
+    CVaR: A's two worst 10, 20 (mean 15, q = 20); B's 12, 18 (15, q = 18); difference 0.
+    Influence A: 20 + min(x - 20, 0) x 2 - 15 = -15, 5, 5, 5; B: 18 + min(x - 18, 0) x 2 - 15 = -9,
+    3, 3, 3; B - A = 6, -2, -2, -2, mean 0, variance (36 + 3 x 4) / 3 = 16, s.e. 4 / 2 = 2."""
+    from fleetopt.stochastic.paired import paired_comparison
+
+    zero = np.zeros(4)
+    outcomes = {
+        "A": {"npv": np.array([10.0, 20, 30, 40]), "breach": np.array([1.0, 0, 0, 0]), "default": zero},
+        "B": {"npv": np.array([12.0, 18, 33, 41]), "breach": zero, "default": zero},
+    }
+    a, b = paired_comparison(outcomes, "A", alpha=0.5)
+    assert a["npv_mean_usd_diff"] == 0.0 and a["npv_mean_usd_diff_se"] == 0.0
+    assert b["npv_mean_usd"] == pytest.approx(26.0) and b["npv_cvar_usd"] == pytest.approx(15.0)
+    assert b["npv_mean_usd_diff"] == pytest.approx(1.0)
+    assert b["npv_mean_usd_diff_se"] == pytest.approx(np.sqrt(14 / 3) / 2)
+    assert b["breach_probability_diff"] == pytest.approx(-0.25)
+    assert b["breach_probability_diff_se"] == pytest.approx(0.25)
+    assert b["default_probability_diff"] == 0.0 and b["default_probability_diff_se"] == 0.0
+    assert b["npv_cvar_usd_diff"] == pytest.approx(0.0)
+    assert b["npv_cvar_usd_diff_se"] == pytest.approx(2.0)
+
+
+def test_scenario_outcomes_agree_with_the_evaluators_metrics():
+    """tiny's forecast optimum on 300 scenarios of seed 5: the per-scenario outcomes give the
+    evaluator's mean NPV, CVaR5, P(breach) and P(default)."""
+    from fleetopt.evaluate import compile_plans, evaluate
+    from fleetopt.stochastic.paired import paired_comparison, scenario_outcomes
+
+    _, data = load("tiny")
+    plan = sto.solve_with_first_stage(data, 2).plan
+    batch = compile_plans(data, [plan], ["forecast"])
+    row = paired_comparison(scenario_outcomes(data, batch, 300, 5, block=128), "forecast")[0]
+    metrics = evaluate(data, batch, 300, 5, backend="numpy").metrics.iloc[0]
+    for ours, theirs in (
+        ("npv_mean_usd", "npv_mean_usd"), ("npv_cvar_usd", "npv_cvar5_usd"),
+        ("breach_probability", "breach_probability"), ("default_probability", "default_probability"),
+    ):  # fmt: skip
+        assert row[ours] == pytest.approx(float(metrics[theirs]), rel=1e-9, abs=1e-6), ours

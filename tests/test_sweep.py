@@ -4,6 +4,7 @@ and the power limit of every candidate."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -108,6 +109,55 @@ def test_the_sweep_runs_the_forecast_optimum_with_larger_cash_buffers(tiny_sweep
     rows = tiny_sweep.metrics.set_index("plan")
     for c in policy:
         assert rows.loc[c.label, "deferred_share"] >= rows.loc["milp: forecast", "deferred_share"]
+
+
+# ---------------------------------------------------------------- the stochastic plan as a candidate
+
+
+def test_sweep_stochastic_adds_the_two_stage_plan_reduced_from_another_seed():
+    """`sweep --stochastic 2` on tiny (seed 1): the candidate "stochastic: 2 scenarios" (origin
+    stochastic) follows the forecast optimum, its scenarios reduced from seed 2 (not the seed the
+    sweep evaluates on). tiny's scenarios give no reason to leave the forecast's first stage
+    (docs/formulation.md §7b), so completed on the forecast it is the forecast optimum again: a
+    duplicate, not evaluated twice. Without the option there is no such candidate."""
+    result = api.sweep("tiny", candidates=3, scenarios=100, seed=1, stochastic=2)
+    made = result.candidates.candidates
+    assert [c.origin for c in made[:2]] == ["forecast", "stochastic"]
+    stochastic = made[1]
+    assert stochastic.label == "stochastic: 2 scenarios"
+    assert "2 scenarios of seed 2" in stochastic.note and "the forecast optimum's" in stochastic.note
+    assert stochastic.status == "duplicate" and stochastic.plan is None
+    assert "stochastic: 2 scenarios" not in set(result.metrics["plan"])
+    plain = api.sweep("tiny", candidates=3, scenarios=100, seed=1)
+    assert all(c.origin != "stochastic" for c in plain.candidates.candidates)
+
+
+def test_a_stochastic_plan_that_differs_is_evaluated_and_ranked_like_the_others(monkeypatch):
+    """A stochastic solve (stood in for: the forecast optimum with its volumes x0.75, a plan no
+    other candidate is) enters the metrics with its origin and forecast NPV, and the front and the
+    rule's pick are taken over it too: the pick is the best CVaR5 of all rows, this one included."""
+    import fleetopt.sweep.candidates as candidates_module
+    from fleetopt.sweep.candidates import scaled
+
+    def fake_solve(data, n, **settings):
+        forecast = PersistentPlanner(data).solve_stress(None).plan
+        measures = {"status": "optimal", "first_stage": "RP's", "vss_usd": 1.0, "gap": 0.0}
+        return SimpleNamespace(plan=scaled(forecast, 0.75), measures=measures,
+                               settings={"first_stage_quarters": 4})  # fmt: skip
+
+    monkeypatch.setattr(candidates_module, "solve_stochastic", fake_solve)
+    result = api.sweep("tiny", candidates=3, scenarios=100, seed=1, stochastic=2)
+    rows = result.metrics.set_index("plan")
+    assert rows.loc["stochastic: 2 scenarios", "origin"] == "stochastic"
+    assert np.isfinite(rows.loc["stochastic: 2 scenarios", ["forecast_npv_usd", "npv_mean_usd"]]).all()
+    best = result.metrics["npv_cvar5_usd"].max()
+    assert result.recommended["npv_cvar5_usd"] == pytest.approx(best, rel=1e-12)
+
+
+def test_cli_sweep_stochastic_below_one_exits_2(tmp_path):
+    code, _, err = run_cli("sweep", "tiny", "--stochastic", "0", "--out", str(tmp_path / "X"))
+    assert code == 2 and "--stochastic" in err
+    assert not (tmp_path / "X").exists()
 
 
 # ---------------------------------------------------------------- pareto_front and recommend by hand

@@ -83,6 +83,13 @@ def solve(
         float, typer.Option(help="With --stochastic: the CVaR tail share, in (0, 1).")
     ] = 0.05,
     scenario_seed: Annotated[int, typer.Option(help="With --stochastic: seed of the scenarios reduced.")] = 0,
+    stochastic_solver: Annotated[
+        str,
+        typer.Option(
+            help="With --stochastic: blocks (fleetopt's extensive form) or mpisppy-ef (mpi-sppy's, "
+            "pip install 'fleetopt[stochastic]'; risk weight 0; no EEV/WS)."
+        ),
+    ] = "blocks",
 ) -> None:
     """Solve the fleet MILP and write the plan, statements and summary to a run folder."""
     loaded = load_model(model)
@@ -93,7 +100,7 @@ def solve(
             raise InputError("--stochastic maximises NPV: leave --objective at npv")
         _solve_stochastic(
             loaded, out, stochastic, first_stage_quarters, risk_weight, cvar_alpha, scenario_seed,
-            time_limit, mip_gap, threads, report,
+            time_limit, mip_gap, threads, report, stochastic_solver,
         )  # fmt: skip
         return
     # claimed before the solve: a concurrent run can never take the folder a finished solve needs
@@ -110,16 +117,16 @@ def solve(
 
 
 def _solve_stochastic(
-    loaded, out, n, quarters, risk_weight, alpha, seed, time_limit, mip_gap, threads, report
+    loaded, out, n, quarters, risk_weight, alpha, seed, time_limit, mip_gap, threads, report, solver
 ):
     """`fleetopt solve --stochastic N`: the two-stage solve, its measures and its run folder."""
     _, data = api.load(loaded)
-    api.check_settings(data, n, quarters, risk_weight, alpha)  # exit 2 before a folder is claimed
+    api.check_settings(data, n, quarters, risk_weight, alpha, solver)  # exit 2 before a folder is claimed
     with RunFolder.claim(out, loaded.model.name).released_on_failure() as folder:
         console.print(f"solving [bold]{loaded.model.name}[/bold] over {n} scenarios (two-stage) ...")
         result = api.solve_stochastic(
             loaded, n, first_stage_quarters=quarters, risk_weight=risk_weight, cvar_alpha=alpha,
-            scenario_seed=seed, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+            scenario_seed=seed, time_limit=time_limit, mip_gap=mip_gap, threads=threads, solver=solver,
         )  # fmt: skip
         summary = api.stochastic_summary(result, loaded)
         console.print(stochastic_summary_table(summary))

@@ -166,9 +166,19 @@ def sweep(
     threads: ThreadsOption = None,
     resume: ResumeOption = None,
     report: ReportFlag = False,
+    stochastic: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Add the two-stage stochastic plan over N scenarios (`solve --stochastic N`, first stage "
+            "quarters 0-3) as a candidate; its scenarios are reduced from seed SEED + 1. Off by default "
+            "(minutes on a large model).",
+        ),
+    ] = None,
 ) -> None:
-    """Generate candidate plans (forecast and stress optima, variations), evaluate them on common
-    scenarios, and recommend one by a rule; prints the Pareto front."""
+    """Generate candidate plans (forecast and stress optima, variations; with --stochastic, the
+    two-stage stochastic plan), evaluate them on common scenarios, and recommend one by a rule;
+    prints the Pareto front."""
     if resume is not None:
         folder = api.resolve_run(resume)
         with interruptible(folder, "sweep"):
@@ -189,7 +199,7 @@ def sweep(
             result = api.sweep(
                 loaded, candidates=candidates, scenarios=scenarios, seed=seed, rule=rule,
                 backend=backend.value, mip_gap=mip_gap, time_limit=time_limit, threads=threads,
-                folder=folder.path,
+                folder=folder.path, stochastic=stochastic or 0,
             )  # fmt: skip
     except InputError:  # no usable rule or backend: nothing worth resuming
         if not folder.is_finished:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import highspy
@@ -100,10 +101,7 @@ def compile_model(m: pyo.ConcreteModel) -> tuple[highspy.HighsLp, list, dict]:
     such as a quarter's EBITDA expanded once, not once per row that uses them): (the model, the
     variable of each column, the row of each constraint). Fixed variables are columns too (fixed
     by their bounds at each solve), so that fixing and unfixing needs no recompilation."""
-    fixed = [(var, var.value) for var in m.component_data_objects(pyo.Var, descend_into=True) if var.fixed]
-    for var, _ in fixed:
-        var.unfix()
-    try:
+    with _all_free(m):
         var_map: dict = {}
         visitor = _visitor(var_map)
         row_of, lower, upper, starts, entries = {}, [], [], [0], []
@@ -119,9 +117,6 @@ def compile_model(m: pyo.ConcreteModel) -> tuple[highspy.HighsLp, list, dict]:
             starts.append(starts[-1] + len(repn.linear))
         objective = next(m.component_data_objects(pyo.Objective, active=True, descend_into=True))
         cost = visitor.walk_expression(objective.expr)
-    finally:
-        for var, value in fixed:
-            var.fix(value)
     column = {vid: n for n, vid in enumerate(var_map)}
     variables = list(var_map.values())
     lp = highspy.HighsLp()
@@ -149,9 +144,17 @@ def compile_model(m: pyo.ConcreteModel) -> tuple[highspy.HighsLp, list, dict]:
 class BlockSolver:
     """The extensive form ``m`` compiled for HiGHS once and solved from its scenario blocks' bases.
     ``blocks``: the scenario blocks of ``m``; ``linked``: the non-anticipativity ConstraintList
-    (each row: copy == scenario 0's)."""
+    (each row: copy == scenario 0's); ``values``: each block's own value (its objective when solved
+    apart); ``weights``: each block's probability."""
 
-    def __init__(self, m: pyo.ConcreteModel, blocks: list[pyo.Block], linked):
+    def __init__(
+        self,
+        m: pyo.ConcreteModel,
+        blocks: list[pyo.Block],
+        linked,
+        values: list | None = None,
+        weights: list[float] | None = None,
+    ):
         lp, self.vars, row_of = compile_model(m)
         self.h = highspy.Highs()
         self.h.setOptionValue("output_flag", False)
@@ -167,12 +170,29 @@ class BlockSolver:
             )
             for blk in blocks
         ]
+        # each block's own objective (``values``: one linear expression per block; default: its
+        # share of the extensive form's), for the blocks solved apart once the first stage is fixed
+        col_cost = np.asarray(lp.col_cost_)
+        self.block_cost = (
+            block_costs(m, values, self.blocks, {id(v): n for n, v in enumerate(self.vars)})
+            if values is not None
+            else [col_cost[cols] for cols, _ in self.blocks]
+        )
+        self._block_lps: list = []
+        # the block whose solution sets the continuous first stage once the integers are rounded
+        self.anchor = int(np.argmax(weights)) if weights else 0
+        self.last_apart: dict = {}  # how the last scenario-by-scenario plan went (benchmarks)
+        self.block_bases: dict = {}  # each block's basis from its own LP (step 1)
         self.linked = [(row_of[c], c) for c in linked.values()]
         # each non-anticipative copy's scenario-0 original, while its row is active
         self.pairs = [tuple(col_of[id(v)] for v in _linked_pair(con)) for _, con in self.linked]
+        in_blocks = np.concatenate([cols for cols, _ in self.blocks])
+        self._outside = np.setdiff1d(np.arange(self.n_col), in_blocks)
+        self._lp_csc: tuple | None = None
         self.original = np.arange(self.n_col)
         self.basis: highspy.HighsBasis | None = None
         self._last_iterations = 0
+        self.decompose = True  # False: the rounded plan by the extensive form's LP alone (benchmarks)
 
     # ------------------------------------------------------------------ the model's state
 
@@ -227,8 +247,7 @@ class BlockSolver:
         """Each block's LP solved on its own (on ``threads`` threads, each a chain of blocks started
         from the last block's basis); the extensive form's basis assembled from theirs, every
         other row basic. Returns the simplex iterations."""
-        lp = self.h.getLp()
-        csc = csc_of(lp)
+        lp, csc = self._matrix()
         chains = max(1, min(threads or os.cpu_count() or 1, len(self.blocks)))
         order = [list(range(start, len(self.blocks), chains)) for start in range(chains)]
         with ThreadPoolExecutor(chains) as pool:
@@ -239,6 +258,7 @@ class BlockSolver:
         rows = [highspy.HighsBasisStatus.kBasic] * self.n_row
         iterations = sum(it for _, it in solved)
         bases = dict(item for chain, _ in solved for item in chain)
+        self.block_bases = bases
         if len(bases) < len(self.blocks):
             return iterations  # a block without a basis: the extensive form starts cold
         for n, (cols, block_rows) in enumerate(self.blocks):
@@ -259,7 +279,8 @@ class BlockSolver:
             cols, block_rows = self.blocks[n]
             h = highspy.Highs()
             h.setOptionValue("output_flag", False)
-            h.setOptionValue("threads", 1)
+            # no "threads" option: HiGHS refuses to run (kError) when it differs from the thread count its
+            # global scheduler was first started with; the simplex of an LP runs on one thread anyway
             h.passModel(sub_lp(lp, csc, cols, block_rows))
             if previous is not None:
                 h.setBasis(previous)
@@ -272,6 +293,133 @@ class BlockSolver:
             previous = h.getBasis()
             bases.append((n, previous))
         return bases, iterations
+
+    # ------------------------------------------------------------------ the first stage fixed
+
+    def _matrix(self) -> tuple[highspy.HighsLp, tuple]:
+        """The extensive form as passed (its matrix, costs and block rows never change) and its
+        matrix column-wise, computed once."""
+        if self._lp_csc is None:
+            lp = self.h.getLp()
+            self._lp_csc = (lp, csc_of(lp))
+        return self._lp_csc
+
+    def _block_lp(self, n: int) -> highspy.HighsLp:
+        """Block ``n``'s LP with its own objective (:attr:`block_cost`), built once."""
+        if not self._block_lps:
+            lp, csc = self._matrix()
+            for (cols, rows), cost in zip(self.blocks, self.block_cost, strict=True):
+                sub = sub_lp(lp, csc, cols, rows)
+                sub.col_cost_ = cost
+                self._block_lps.append(sub)
+        return self._block_lps[n]
+
+    def _first_stage_bounds(self, x, rounded, deadline) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Column bounds with every integer column fixed at ``rounded`` and the anchor block (the
+        most probable scenario) solved with them: every other linked column (a non-anticipative
+        copy and its original: purchases' training split, draws, prepayments) fixed at the anchor's
+        value, which suits the rounded integers (the LP's own value need not: a purchase rounded
+        down can leave its training split above the block). Returns (lower, upper, the anchor's
+        step: its solution or None, its seconds)."""
+        lower, upper = self.bounds[0].copy(), self.bounds[1].copy()
+        lower[self.integer] = upper[self.integer] = np.clip(
+            rounded, self.bounds[0][self.integer], self.bounds[1][self.integer]
+        )
+        started = time.perf_counter()
+        values, self._last_iterations = self._solve_block(self.anchor, lower, upper, deadline)
+        step = {"anchor": values, "anchor_seconds": time.perf_counter() - started}
+        if values is None:
+            return lower, upper, step
+        at = x.copy()
+        at[self.blocks[self.anchor][0]] = values
+        # each first-stage original's value in the anchor block (its own copy there)
+        in_anchor = np.arange(self.n_col)
+        copies = np.flatnonzero(self.original != np.arange(self.n_col))
+        anchor_copies = np.intersect1d(copies, self.blocks[self.anchor][0])
+        in_anchor[self.original[anchor_copies]] = anchor_copies
+        linked = np.setdiff1d(np.union1d(copies, self.original[copies]), self.integer)
+        value = at[in_anchor[self.original[linked]]]
+        lower[linked] = upper[linked] = np.clip(value, lower[linked], upper[linked])
+        return lower, upper, step
+
+    def _fixed_by_scenario(self, x, rounded, deadline, threads) -> tuple | None:
+        """The plan with the integer columns at ``rounded`` and the rest of the first stage at the
+        anchor block's value (:meth:`_first_stage_bounds`): with the whole first stage fixed the
+        blocks no longer share a row, so each block's LP is solved on its own (``threads`` at a
+        time, each from its own LP's basis of step 1, else the extensive form's restricted to it),
+        then the columns outside the blocks (CVaR's) given theirs. (solution, objective of the
+        extensive form), or None when a block has no optimum."""
+        self._block_lp(0)  # built here, not by the threads at once
+        lower, upper, step = self._first_stage_bounds(x, rounded, deadline)
+        self.last_apart = {"anchor_seconds": step["anchor_seconds"], "outcome": "anchor block has no optimum"}
+        if step["anchor"] is None:
+            return None
+        anchor_iterations = self._last_iterations
+        started = time.perf_counter()
+        workers = max(1, min(threads or os.cpu_count() or 1, len(self.blocks)))
+        with ThreadPoolExecutor(workers) as pool:
+            solved = list(
+                pool.map(lambda n: self._solve_block(n, lower, upper, deadline), range(len(self.blocks)))
+            )
+        self._last_iterations = anchor_iterations + sum(it for _, it in solved)
+        self.last_apart["blocks_seconds"] = time.perf_counter() - started
+        missing = [n for n, (values, _) in enumerate(solved) if values is None]
+        self.last_apart["outcome"] = f"blocks without an optimum: {missing}" if missing else "plan"
+        if missing:
+            return None
+        y = np.where(lower == upper, lower, x)
+        for (cols, _), (values, _) in zip(self.blocks, solved, strict=True):
+            y[cols] = values
+        if len(self._outside):
+            outside = self._outside_values(y, lower, upper)
+            if outside is None:
+                return None
+            y[self._outside] = outside
+        lp, _ = self._matrix()
+        return y, float(lp.offset_ + np.dot(np.asarray(lp.col_cost_), y))
+
+    def _solve_block(self, n: int, lower, upper, deadline) -> tuple[np.ndarray | None, int]:
+        """Block ``n``'s LP within the bounds ``lower``, ``upper``: (its column values or None, the
+        simplex iterations)."""
+        cols, rows = self.blocks[n]
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        # no "threads" option: HiGHS refuses to run (kError) when it differs from the thread count its
+        # global scheduler was first started with; the simplex of an LP runs on one thread anyway
+        h.passModel(self._block_lp(n))
+        h.changeColsBounds(len(cols), np.arange(len(cols), dtype=np.int32), lower[cols], upper[cols])
+        if n in self.block_bases:  # the block's own optimal basis (step 1): a valid start
+            h.setBasis(self.block_bases[n])
+        elif self.basis is not None:
+            h.setBasis(_restricted(self.basis, cols, rows))
+        if deadline:
+            h.setOptionValue("time_limit", max(1.0, deadline - time.perf_counter()))
+        h.run()
+        iterations = h.getInfo().simplex_iteration_count
+        if h.getModelStatus() != _OPTIMAL:
+            return None, iterations
+        return np.array(h.getSolution().col_value), iterations
+
+    def _outside_values(self, y: np.ndarray, lower, upper) -> np.ndarray | None:
+        """The best values of the columns outside every block (CVaR's eta and shortfalls) with the
+        block columns at ``y``: the small LP of those columns and the rows outside the blocks."""
+        lp, csc = self._matrix()
+        start, index, value = csc
+        inside = y.copy()
+        inside[self._outside] = 0.0
+        activity = np.bincount(index, weights=value * np.repeat(inside, np.diff(start)), minlength=self.n_row)
+        # the rows that hold an outside column (the CVaR rows; the linking rows hold none and are
+        # met, every copy being fixed at its original's value)
+        rows = np.unique(np.concatenate([index[start[c] : start[c + 1]] for c in self._outside]))
+        rest = sub_lp(lp, csc, self._outside, rows)
+        rest.col_lower_, rest.col_upper_ = lower[self._outside], upper[self._outside]
+        rest.row_lower_ = np.asarray(lp.row_lower_)[rows] - activity[rows]
+        rest.row_upper_ = np.asarray(lp.row_upper_)[rows] - activity[rows]
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.passModel(rest)
+        h.run()
+        return np.array(h.getSolution().col_value) if h.getModelStatus() == _OPTIMAL else None
 
     def _rounded(self, values: np.ndarray, how) -> np.ndarray:
         """The integer columns' values rounded by ``how``, each copy as its scenario-0 original."""
@@ -300,7 +448,7 @@ class BlockSolver:
         incumbent = None
         for name, how in (("nearest", np.round), ("down", _down)):  # down: when nearest breaks a hard row
             step = time.perf_counter()
-            incumbent = self._fixed_at(self._rounded(x, how), deadline)
+            incumbent = self._plan_at(x, self._rounded(x, how), bound, mip_gap, deadline, threads)
             seconds[f"rounding_{name}"] = time.perf_counter() - step
             iterations += self._last_iterations
             if incumbent is not None:
@@ -309,6 +457,21 @@ class BlockSolver:
             self.load(incumbent[0])
             return LPResult("optimal", incumbent[1], bound, "LP and rounding", iterations, seconds)
         return self._branch_and_bound(incumbent, bound, mip_gap, deadline, started, iterations, seconds)
+
+    def _plan_at(self, x, rounded, bound, mip_gap, deadline, threads) -> tuple | None:
+        """A plan with the integers at ``rounded``: the blocks solved apart with the whole first
+        stage fixed (:meth:`_fixed_by_scenario`); when that has no plan or misses ``mip_gap``, the
+        extensive form's LP with only the integers fixed (the continuous first stage free to
+        follow them: slower, one LP), and the better of the two."""
+        iterations = 0
+        apart = self._fixed_by_scenario(x, rounded, deadline, threads) if self.decompose else None
+        iterations += self._last_iterations
+        if apart is not None and _gap(bound, apart[1]) <= mip_gap:
+            return apart
+        whole = self._fixed_at(rounded, deadline)
+        self._last_iterations += iterations
+        candidates = [plan for plan in (apart, whole) if plan is not None]
+        return max(candidates, key=lambda plan: plan[1]) if candidates else None
 
     def _fixed_at(self, values: np.ndarray, deadline: float | None) -> tuple | None:
         """The LP with the integer columns fixed at ``values`` (clipped to their bounds), from the
@@ -361,11 +524,51 @@ class BlockSolver:
         )
 
 
+@contextmanager
+def _all_free(m: pyo.ConcreteModel):
+    """Every fixed variable of ``m`` unfixed for the duration (so that the visitor keeps it as a
+    column rather than folding it into a constant), fixed again at its value after."""
+    fixed = [(var, var.value) for var in m.component_data_objects(pyo.Var, descend_into=True) if var.fixed]
+    for var, _ in fixed:
+        var.unfix()
+    try:
+        yield
+    finally:
+        for var, value in fixed:
+            var.fix(value)
+
+
+def block_costs(m: pyo.ConcreteModel, values: list, blocks: list[tuple], col_of: dict) -> list[np.ndarray]:
+    """The cost vector, over its block's columns, of each block's value ``values[n]`` (a linear
+    Pyomo expression of the block's variables)."""
+    costs = []
+    with _all_free(m):
+        for expr, (cols, _) in zip(values, blocks, strict=True):
+            position = {col: n for n, col in enumerate(cols)}
+            cost = np.zeros(len(cols))
+            for vid, coef in _visitor({}).walk_expression(expr).linear.items():
+                cost[position[col_of[vid]]] += coef
+            costs.append(cost)
+    return costs
+
+
 def _visitor(var_map: dict) -> LinearRepnVisitor:
     """Pyomo's linear visitor, recording each variable met into ``var_map`` (id -> variable)."""
     if OrderedVarRecorder is None:  # pragma: no cover - older Pyomo
         return LinearRepnVisitor({}, var_map, {}, None)
     return LinearRepnVisitor({}, var_recorder=OrderedVarRecorder(var_map, {}, None))
+
+
+def _restricted(basis: highspy.HighsBasis, cols: np.ndarray, rows: np.ndarray) -> highspy.HighsBasis:
+    """``basis`` restricted to the columns ``cols`` and rows ``rows``, marked alien: it may hold
+    more or fewer basic entries than the rows (the linking rows' share went elsewhere), which
+    HiGHS repairs when it is set."""
+    out = highspy.HighsBasis()
+    col_status, row_status = basis.col_status, basis.row_status
+    out.col_status = [col_status[c] for c in cols]
+    out.row_status = [row_status[r] for r in rows]
+    out.valid, out.alien = True, True
+    return out
 
 
 def _down(values: np.ndarray) -> np.ndarray:

@@ -231,7 +231,10 @@ class ExtensiveForm:
         started = time.perf_counter()
         if self._highs is None:
             blocks = [self.block(n) for n in range(len(self.scenarios))]
-            self._highs = BlockSolver(self.m, blocks, self.m.nonanticipativity)
+            values = [blk.scenario_value for blk in blocks]
+            self._highs = BlockSolver(
+                self.m, blocks, self.m.nonanticipativity, values, list(self.probabilities)
+            )
             self.load_seconds = time.perf_counter() - started
         limit = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
         result = self._highs.solve(mip_gap, limit, threads)
@@ -247,24 +250,30 @@ class ExtensiveForm:
         )  # fmt: skip
 
     def _scenario_row(self, n: int) -> dict:
-        blk, T = self.block(n), self.data.T
-        equity = sum(pyo.value(blk.rescue_equity[t]) for t in range(T)) * MUSD
-        revolver = max(pyo.value(blk.revolver_balance[t]) for t in range(T)) * MUSD
-        slacks = {}
-        for idx in blk.SLACK:
-            value = blk.slack[idx].value or 0.0
-            if value > 1e-6:
-                slacks[idx[0]] = slacks.get(idx[0], 0.0) + value
-        return {
-            "scenario": self.scenarios[n].name,
-            "probability": self.scenarios[n].probability,
-            "value_usd": pyo.value(blk.scenario_value) * MUSD,
-            "npv_usd": pyo.value(blk.owner_npv) * MUSD,
-            "emergency_equity_usd": equity,
-            "revolver_peak_usd": revolver,
-            "slacks": slacks,
-            "rescued": equity > RESCUE_TOLERANCE_USD or bool(slacks),
-        }
+        return scenario_row(self.block(n), self.data, self.scenarios[n])
+
+
+def scenario_row(blk: pyo.Block, data: ModelData, sc: ScenarioInputs) -> dict:
+    """A solved scenario model's figures (USD): its value, NPV, the rescue it needed, whether it was
+    rescued (a default)."""
+    T = data.T
+    equity = sum(pyo.value(blk.rescue_equity[t]) for t in range(T)) * MUSD
+    revolver = max(pyo.value(blk.revolver_balance[t]) for t in range(T)) * MUSD
+    slacks = {}
+    for idx in blk.SLACK:
+        value = blk.slack[idx].value or 0.0
+        if value > 1e-6:
+            slacks[idx[0]] = slacks.get(idx[0], 0.0) + value
+    return {
+        "scenario": sc.name,
+        "probability": sc.probability,
+        "value_usd": pyo.value(blk.scenario_value) * MUSD,
+        "npv_usd": pyo.value(blk.owner_npv) * MUSD,
+        "emergency_equity_usd": equity,
+        "revolver_peak_usd": revolver,
+        "slacks": slacks,
+        "rescued": equity > RESCUE_TOLERANCE_USD or bool(slacks),
+    }
 
 
 @dataclass

@@ -16,11 +16,19 @@ from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.milp import stochastic as sto
 from fleetopt.milp.highs import model_size
+from fleetopt.stochastic.mpisppy_route import ROUTES as MPISPPY_ROUTES
+from fleetopt.stochastic.mpisppy_route import check_route, solve_by_mpisppy
 from fleetopt.stochastic.reduction import reduce_scenarios
 
+# how RP is solved: fleetopt's own extensive form and block solver, or mpi-sppy's extensive form
+ROUTES = ("blocks", *MPISPPY_ROUTES)
 
-def check_settings(data: ModelData, n: int, quarters: int, risk_weight: float, alpha: float) -> None:
-    """Bad settings are input errors (exit code 2), each with what is allowed."""
+
+def check_settings(
+    data: ModelData, n: int, quarters: int, risk_weight: float, alpha: float, route: str = "blocks"
+) -> None:
+    """Bad settings are input errors (exit code 2), each with what is allowed; for the mpi-sppy
+    route, mpi-sppy installed and L = 0."""
     if n < 1:
         raise InputError(f"--stochastic must be at least 1 scenario (got {n})")
     if not 0.0 < alpha < 1.0:
@@ -31,6 +39,10 @@ def check_settings(data: ModelData, n: int, quarters: int, risk_weight: float, a
         raise InputError(
             f"--first-stage-quarters must lie in 1..{data.T}, the quarters of the horizon (got {quarters})"
         )
+    if route not in ROUTES:
+        raise InputError(f"--stochastic-solver must be one of {', '.join(ROUTES)} (got {route})")
+    if route != "blocks":
+        check_route(route, risk_weight)
 
 
 def scenario_inputs(data: ModelData, scenarios: ScenarioSet, rows, probabilities) -> list[sto.ScenarioInputs]:
@@ -140,31 +152,28 @@ def solve_stochastic(
     backend: str = "auto",
     integer_later: bool = False,
     measures: bool = True,
+    route: str = "blocks",
 ) -> StochasticResult:
     """The two-stage stochastic plan of ``data`` over ``n`` scenarios reduced from ``screen`` drawn
     with ``seed``, with the measures (``measures``: EEV and WS too) and an out-of-sample evaluation
     of the completed plan next to the forecast optimum on ``oos_scenarios`` of ``oos_seed``
-    (default ``seed + 1``; 0 skips it)."""
-    check_settings(data, n, quarters, risk_weight, alpha)
+    (default ``seed + 1``; 0 skips it). ``route``: "blocks" (fleetopt's extensive form, §7b) or
+    "mpisppy-ef" (mpi-sppy's, risk-neutral, without EEV and WS)."""
+    check_settings(data, n, quarters, risk_weight, alpha, route)
     solver = SolverSettings(mip_gap, time_limit, threads)
     timings: dict = {}
     forecast = _timed(timings, "forecast_seconds", forecast_optimum, data, quarters, solver)
     drawn, inputs = _timed(
         timings, "screening_seconds", reduced_scenarios, data, forecast.plan, n, alpha, seed, screen, backend
     )
-    ef = sto.build_extensive_form(data, inputs, quarters, risk_weight, alpha, integer_later)
-    timings["build_seconds"] = ef.build_seconds
-    rp = solve_recourse_problem(ef, solver)
-    timings.update(solve_seconds=rp.seconds, load_seconds=ef.load_seconds, solve_steps=rp.steps)
-    first_stage, chosen = sto.first_stage_values(ef.block(0), quarters), rp
-    figures = recourse_figures(ef, rp, forecast)
-    if measures:
-        extra, eev = _timed(timings, "measures_seconds", eev_and_ws, ef, forecast, rp, solver)
-        figures.update(extra)
-        if forecast_within_gap(figures, rp, mip_gap):
-            first_stage, chosen = forecast.first_stage, eev
-            figures.update(plan_figures(ef, eev))
-    figures["first_stage"] = "RP's" if chosen is rp else "the forecast optimum's (within the gap of RP)"
+    if route == "blocks":
+        recourse = by_blocks(
+            data, inputs, forecast, quarters, risk_weight, alpha, integer_later, measures, solver
+        )
+    else:
+        recourse = by_mpisppy(data, inputs, forecast, quarters, route, risk_weight, alpha, solver)
+    timings.update(recourse.timings)
+    first_stage, figures = recourse.first_stage, recourse.figures
     plan, completion = _timed(
         timings, "completion_seconds", complete_plan, data, quarters, first_stage, solver
     )
@@ -179,16 +188,75 @@ def solve_stochastic(
         "mip_gap": mip_gap,
         "later_purchases": "integer" if integer_later else "continuous",
         "emergency_equity_cost": sto.EMERGENCY_EQUITY_COST,
-        "solve_method": rp.method,
+        "solver": route,
+        "solve_method": recourse.method,
     }
     result = StochasticResult(
-        data, settings, plan, forecast.plan, first_stage, figures, chosen.scenarios, timings,
-        model_size(ef.m), completion=completion,
+        data, settings, plan, forecast.plan, first_stage, figures, recourse.scenarios, timings,
+        recourse.model_size, completion=completion,
     )  # fmt: skip
     if oos_scenarios:
         oos_seed = seed + 1 if oos_seed is None else oos_seed
         result.out_of_sample = out_of_sample(data, plan, forecast.plan, oos_scenarios, oos_seed, backend)
     return result
+
+
+@dataclass
+class Recourse:
+    """RP solved: the first stage the plan keeps, the figures (RP, EV, and EEV, WS, VSS, EVPI where
+    measured), the reduced scenarios' rows under it, and how long each step took."""
+
+    first_stage: dict
+    figures: dict
+    scenarios: list[dict]
+    method: str
+    model_size: dict
+    timings: dict
+
+
+def by_blocks(
+    data, inputs, forecast, quarters, risk_weight, alpha, integer_later, measures, solver
+) -> Recourse:
+    """RP by fleetopt's extensive form and block solver (§7b), with EEV and WS when ``measures``;
+    the forecast optimum's first stage kept when it is within the gap of RP."""
+    ef = sto.build_extensive_form(data, inputs, quarters, risk_weight, alpha, integer_later)
+    rp = solve_recourse_problem(ef, solver)
+    timings = {
+        "build_seconds": ef.build_seconds, "solve_seconds": rp.seconds, "load_seconds": ef.load_seconds,
+        "solve_steps": rp.steps,
+    }  # fmt: skip
+    first_stage, chosen = sto.first_stage_values(ef.block(0), quarters), rp
+    figures = recourse_figures(ef, rp, forecast)
+    if measures:
+        extra, eev = _timed(timings, "measures_seconds", eev_and_ws, ef, forecast, rp, solver)
+        figures.update(extra)
+        if forecast_within_gap(figures, rp, solver.mip_gap):
+            first_stage, chosen = forecast.first_stage, eev
+            figures.update(plan_figures(ef, eev))
+    figures["first_stage"] = "RP's" if chosen is rp else "the forecast optimum's (within the gap of RP)"
+    return Recourse(first_stage, figures, chosen.scenarios, rp.method, model_size(ef.m), timings)
+
+
+def by_mpisppy(data, inputs, forecast, quarters, route, risk_weight, alpha, solver) -> Recourse:
+    """RP by mpi-sppy (:mod:`fleetopt.stochastic.mpisppy_route`): RP, EV, the expected NPV and CVaR
+    over the reduced scenarios; EEV and WS are not measured on this route (None)."""
+    rp = solve_by_mpisppy(data, inputs, quarters, route, solver.mip_gap, risk_weight)
+    probabilities = np.array([sc.probability for sc in inputs])
+    npv = np.array([row["npv_usd"] for row in rp.scenarios])
+    figures = {
+        "status": "optimal", "gap": rp.gap, "rp_usd": rp.objective_usd, "rp_bound_usd": rp.bound_usd,
+        "ev_usd": forecast.objective_usd, "expected_npv_usd": float(np.dot(probabilities, npv)),
+        "cvar_npv_usd": sto.cvar(npv, probabilities, alpha),
+        "eev_usd": None, "ws_usd": None, "vss_usd": None, "evpi_usd": None, "first_stage": "RP's",
+    }  # fmt: skip
+    return Recourse(
+        rp.first_stage,
+        figures,
+        rp.scenarios,
+        route,
+        {},
+        {"build_seconds": rp.build_seconds, "solve_seconds": rp.seconds},
+    )
 
 
 def _timed(timings: dict, key: str, step, *args):

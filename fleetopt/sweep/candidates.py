@@ -23,9 +23,10 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.economics import operating_lines
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, NoPlanError
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.schema import Robustness
+from fleetopt.stochastic.run import solve_stochastic
 
 BLACKWELL, RUBIN = 1, 2
 
@@ -185,7 +186,7 @@ def power_changed(data: ModelData, plan: Plan, delta: int) -> Plan | None:
 @dataclass
 class Candidate:
     label: str
-    origin: str  # forecast | stress | robust | policy | variation
+    origin: str  # forecast | stochastic | stress | robust | policy | variation
     status: str
     plan: Plan | None = None
     forecast_npv_usd: float | None = None
@@ -227,6 +228,42 @@ def variations(data: ModelData, label: str, plan: Plan) -> Iterator[tuple[str, P
     yield f"{label}, -1 power block", power_changed(data, plan, -1), "one power block fewer"
 
 
+# ---------------------------------------------------------------- the two-stage stochastic plan
+
+
+@dataclass(frozen=True)
+class StochasticCandidate:
+    """`fleetopt sweep --stochastic N`: the plan of `fleetopt solve --stochastic N` (first stage
+    Q = 4, L = 0, docs/formulation.md §7b) as a candidate. Its scenarios are reduced from ``seed``,
+    which the sweep sets to one it does not evaluate on (its own seed + 1)."""
+
+    scenarios: int
+    seed: int
+    backend: str = "auto"
+
+
+def stochastic_candidate(
+    data: ModelData, spec: StochasticCandidate, mip_gap: float, time_limit: float | None, threads: int | None
+) -> Candidate:
+    """The completed stochastic plan, labelled with its scenario count; without a plan, a candidate
+    with that status (and no plan), as for any other."""
+    label = f"stochastic: {spec.scenarios} scenarios"
+    try:
+        result = solve_stochastic(
+            data, spec.scenarios, seed=spec.seed, oos_scenarios=0, mip_gap=mip_gap,
+            time_limit=time_limit, threads=threads, backend=spec.backend,
+        )  # fmt: skip
+    except NoPlanError as exc:
+        return Candidate(label, "stochastic", "no_plan", note=str(exc))
+    m = result.measures
+    note = (
+        f"two-stage stochastic plan, {spec.scenarios} scenarios of seed {spec.seed}, first stage "
+        f"quarters 0-{result.settings['first_stage_quarters'] - 1} ({m['first_stage']}), "
+        f"VSS {format_usd(m['vss_usd'])} at a {m['gap']:.2%} gap"
+    )
+    return Candidate(label, "stochastic", m["status"], result.plan, note=note)
+
+
 # ---------------------------------------------------------------- generation
 
 
@@ -246,8 +283,10 @@ def generate_candidates(
     time_limit: float | None = None,
     threads: int | None = None,
     progress: Callable[[str], None] | None = None,
+    stochastic: StochasticCandidate | None = None,
 ) -> CandidateSet:
-    """Up to ``n`` feasible candidates: the forecast optimum, stress optima, then variations."""
+    """Up to ``n`` feasible candidates: the forecast optimum, the stochastic plan (with
+    ``stochastic``), stress optima, then variations."""
     planner = PersistentPlanner(data, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
     out = CandidateSet()
     seen: set[bytes] = set()
@@ -271,6 +310,8 @@ def generate_candidates(
         raise RuleError("the forecast itself has no feasible plan: run `fleetopt solve` for a diagnosis")
     add(Candidate("milp: forecast", "forecast", base.status, base.plan, note="MILP optimum of the forecast"))
     parents = [("milp: forecast", base.plan)]
+    if stochastic is not None and len(out.feasible) < n:
+        add(stochastic_candidate(data, stochastic, mip_gap, time_limit, threads))
     for candidate in policy_variations(data, "milp: forecast", base.plan):
         if len(out.feasible) < n:
             add(candidate)
@@ -280,7 +321,7 @@ def generate_candidates(
         r = planner.solve_stress(stress)
         add(
             Candidate(
-                f"milp: {stress.name[len('stress: ') :]}", "stress", r.status, r.plan, stress.description
+                f"milp: {stress.name[len('stress: ') :]}", "stress", r.status, r.plan, note=stress.description
             )
         )
         if r.plan is not None:
@@ -290,7 +331,7 @@ def generate_candidates(
         r = planner.solve_stress(Stress("lower leverage", leverage_scale=0.5))
         add(
             Candidate(
-                "milp: half leverage", "stress", r.status, r.plan, "half of each facility's undrawn size"
+                "milp: half leverage", "stress", r.status, r.plan, note="half of each facility's undrawn size"
             )
         )
     robust = robust_requirement(data)
@@ -301,7 +342,7 @@ def generate_candidates(
             data, mip_gap=mip_gap, time_limit=limit, threads=threads, robustness=requirement
         ).solve_stress(None)
         # not a parent of variations: those are completed without its constraints
-        add(Candidate(label, "robust", r.status, r.plan, what))
+        add(Candidate(label, "robust", r.status, r.plan, note=what))
     planner.apply(None)
     for label, plan in parents:
         for name, varied, what in variations(data, label, plan):

@@ -10,6 +10,7 @@ from pathlib import Path
 from fleetopt import __version__
 from fleetopt.core.data import load
 from fleetopt.core.units import format_usd
+from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import evaluate
@@ -21,6 +22,7 @@ from fleetopt.sweep.candidates import (
     Candidate,
     CandidateSet,
     Rule,
+    StochasticCandidate,
     generate_candidates,
     pareto_front,
     recommend,
@@ -40,8 +42,12 @@ def sweep(
     threads: int | None = None,
     progress=None,
     folder: str | Path | None = None,
+    stochastic: int = 0,
 ):
     """Generate candidate plans, evaluate them on common scenarios, find the front and the rule's pick.
+
+    ``stochastic`` N > 0 adds the two-stage stochastic plan over N scenarios (reduced from seed
+    ``seed + 1``, never the scenarios the sweep evaluates on) as a candidate, origin "stochastic".
 
     With ``folder``, the candidates and every finished evaluation chunk are saved there as the
     sweep goes, so :func:`resume_sweep` can finish an interrupted one. Returns a :class:`SweepResult`.
@@ -49,9 +55,15 @@ def sweep(
     rule = rule or Rule()
     loaded, data = load(model)
     resolve_backend(backend)  # an unusable backend fails before the solves, not after
-    cands = generate_candidates(data, candidates, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
+    if stochastic < 0:
+        raise InputError(f"--stochastic must be at least 1 scenario (got {stochastic})")
+    spec = StochasticCandidate(stochastic, seed + 1, backend) if stochastic else None
+    cands = generate_candidates(
+        data, candidates, mip_gap=mip_gap, time_limit=time_limit, threads=threads, stochastic=spec
+    )
     settings = {
         "kind": "sweep",
+        "stochastic_scenarios": stochastic,
         "n_scenarios": scenarios,
         "seed": seed,
         "backend": backend,

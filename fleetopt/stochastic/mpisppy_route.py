@@ -1,0 +1,132 @@
+"""The optional mpi-sppy route (`pip install fleetopt[stochastic]`, docs/formulation.md §7b): the
+recourse problem RP handed to mpi-sppy (https://github.com/Pyomo/mpi-sppy) through a
+``scenario_creator`` over the same scenario model as fleetopt's own extensive form
+(:func:`fleetopt.milp.stochastic.scenario_model`, its parameters set by ``apply_scenario``, its
+first stage by ``first_stage_keys``): mpi-sppy's extensive form (``--stochastic-solver mpisppy-ef``),
+in one process when mpi4py is absent (mpi-sppy falls back to a one-rank stand-in). It is the seam
+for mpi-sppy's decompositions (progressive hedging and its cylinders across MPI ranks) on runs too
+large for one machine; progressive hedging itself is not offered (docs/formulation.md §7b: on tiny
+it had not converged after 50 iterations).
+
+Only the risk-neutral objective (L = 0): mpi-sppy's scenario objectives are each scenario's value,
+and CVaR's rows tie the scenarios together outside any scenario model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pyomo.environ as pyo
+
+from fleetopt.core.data import ModelData
+from fleetopt.errors import InputError, NoPlanError
+from fleetopt.milp import stochastic as sto
+from fleetopt.milp.units import MUSD
+
+ROUTES = ("mpisppy-ef",)
+SOLVER = "appsi_highs"  # HiGHS through Pyomo (highspy), the solver of every other fleetopt solve
+
+
+def mpisppy_modules():
+    """mpi-sppy's extensive form, progressive hedging and utilities; a clear input error without it."""
+    try:
+        from mpisppy.opt.ef import ExtensiveForm
+        from mpisppy.utils import sputils
+    except ImportError as exc:
+        raise InputError(
+            "the mpi-sppy route needs mpi-sppy: pip install 'fleetopt[stochastic]' (or choose the default "
+            f"--stochastic-solver blocks) ({exc})"
+        ) from exc
+    return ExtensiveForm, sputils
+
+
+def check_route(route: str, risk_weight: float) -> None:
+    """The route known, mpi-sppy importable and the objective risk-neutral, or an input error."""
+    if route not in ROUTES:
+        raise InputError(f"--stochastic-solver must be blocks or {' or '.join(ROUTES)} (got {route})")
+    if risk_weight:
+        raise InputError(
+            f"--stochastic-solver {route} solves the risk-neutral objective: leave --risk-weight at 0"
+        )
+    mpisppy_modules()
+
+
+@dataclass
+class ScenarioCreator:
+    """mpi-sppy's ``scenario_creator``: scenario ``name``'s model, cloned from one built model (the
+    data and index sets shared) with the scenario's parameters set, its value as the objective, its
+    first stage attached as the root node and its probability."""
+
+    data: ModelData
+    scenarios: dict[str, sto.ScenarioInputs]
+    quarters: int
+    base: pyo.ConcreteModel | None = None
+
+    def __call__(self, name: str, **_) -> pyo.ConcreteModel:
+        _, sputils = mpisppy_modules()
+        if self.base is None:
+            self.base = sto.scenario_model(self.data, self.quarters)
+        base = self.base
+        m = base.clone(memo={id(base.data): base.data, id(base.ix): base.ix})
+        sc = self.scenarios[name]
+        sto.apply_scenario(m, self.data, sc)
+        m.value_objective = pyo.Objective(expr=m.scenario_value, sense=pyo.maximize)
+        first = [
+            getattr(m, var)[key]
+            for var, key in sto.first_stage_keys(m, self.quarters)
+            if not getattr(m, var)[key].fixed
+        ]
+        sputils.attach_root_node(m, 0.0, first)
+        m._mpisppy_probability = sc.probability
+        return m
+
+
+@dataclass
+class RouteSolution:
+    """RP by the mpi-sppy route: its value and bound (USD), the first stage, the scenarios' rows."""
+
+    objective_usd: float
+    bound_usd: float | None
+    first_stage: dict
+    scenarios: list[dict]  # each scenario's row (:func:`fleetopt.milp.stochastic.scenario_row`)
+    build_seconds: float  # the scenario models created and the extensive form built by mpi-sppy
+    seconds: float  # HiGHS on it
+    gap: float | None  # the extensive form's relative MIP gap (None: no bound reported)
+
+
+def solve_by_mpisppy(
+    data: ModelData,
+    scenarios: list[sto.ScenarioInputs],
+    quarters: int,
+    route: str,
+    mip_gap: float = 0.01,
+    risk_weight: float = 0.0,
+) -> RouteSolution:
+    """RP of ``scenarios`` by mpi-sppy's extensive form (HiGHS to ``mip_gap``); the first stage read
+    from the first scenario's model (non-anticipativity makes every scenario's the same)."""
+    check_route(route, risk_weight)
+    ExtensiveForm, sputils = mpisppy_modules()
+    names = [f"scenario_{n}" for n in range(len(scenarios))]
+    creator = ScenarioCreator(data, dict(zip(names, scenarios, strict=True)), quarters)
+    started = time.perf_counter()
+    ef = ExtensiveForm({"solver": SOLVER}, names, creator)
+    built = time.perf_counter()
+    results = ef.solve_extensive_form(solver_options={"mip_rel_gap": mip_gap})
+    if sputils.not_good_enough_results(results):
+        raise NoPlanError(
+            f"mpi-sppy's extensive form stopped without a plan ({results.solver.termination_condition})"
+        )
+    objective = pyo.value(ef.ef.EF_Obj)
+    bound = results.problem.upper_bound
+    gap = None if bound is None else max(bound - objective, 0.0) / max(abs(objective), 1e-9)
+    rows = [sto.scenario_row(ef.local_scenarios[name], data, creator.scenarios[name]) for name in names]
+    return RouteSolution(
+        float(objective) * MUSD,
+        None if bound is None else float(bound) * MUSD,
+        sto.first_stage_values(ef.local_scenarios[names[0]], quarters),
+        rows,
+        built - started,
+        time.perf_counter() - built,
+        gap,
+    )
