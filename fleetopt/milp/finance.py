@@ -346,7 +346,8 @@ def add_objective(b: Builder) -> None:
     held_end = sum(coef.terminal_value[c] * resale_end * held(b, c, T - 1) for c in ix.cohorts_by_t[T - 1])
     terminal_assets = held_end + sum(m.build[i, tau] * coef.power_book_end[i][tau] for (i, tau) in ix.build)
     m.terminal_assets = pyo.Expression(expr=terminal_assets)
-    debt_end = sum(m.balance[f, T - 1] for f in range(F)) + deferred_revenue_end(b)
+    m.deferred_revenue_end = pyo.Expression(expr=deferred_revenue_end(b))  # owed with the debt at the end
+    debt_end = sum(m.balance[f, T - 1] for f in range(F)) + m.deferred_revenue_end
     if b.relax:
         m.objective = pyo.Objective(
             expr=sum(b.slacks[idx[0]].weight * m.slack[idx] for idx in m.SLACK), sense=pyo.minimize

@@ -160,7 +160,8 @@ def scenario_model(
     cash_npv = sum(
         df[t] * (m.cash[t] - (m.cash[t - 1] if t > 0 else data.opening_cash / MUSD)) for t in range(T)
     )
-    debt_end = sum(m.balance[f, T - 1] for f in m.F) + m.revolver_balance[T - 1]
+    # prepayments not yet earned at the end are owed like debt (§6), as in the forecast objective
+    debt_end = sum(m.balance[f, T - 1] for f in m.F) + m.revolver_balance[T - 1] + m.deferred_revenue_end
     cash_npv += df[-1] * (m.terminal_assets - debt_end)
     if data.tax_loss_carry_forward:  # the same timing tie-break as the forecast objective (§5.10)
         cash_npv -= sum(1e-6 * (T - t) / T * m.tax[t] for t in range(T))
