@@ -183,18 +183,6 @@ def test_one_forecast_scenario_with_no_risk_weight_is_the_deterministic_optimum(
     assert not rp.scenarios[0]["rescued"]
 
 
-def test_a_late_contracted_increase_lowers_the_scenario_capacity_for_its_delay():
-    # test_policy's site: 0.05 MW, rising to 1 MW in quarter 1; that increase two quarters late
-    data = data_of(policy_model(capacity_mw={"start": 0.05, "steps": {"2026Q2": 1.0}}))
-    m = sto.scenario_model(data, 2)
-    delay = np.zeros((1, 4), dtype=np.int32)
-    delay[0, 1] = 2
-    sto.apply_scenario(m, data, sto.ScenarioInputs("late", 1.0, step_delay=delay))
-    assert [m.capacity_mw[0, t].value for t in range(4)] == pytest.approx([0.05, 0.05, 0.05, 1.0])
-    sto.apply_scenario(m, data, sto.ScenarioInputs("forecast", 1.0))
-    assert [m.capacity_mw[0, t].value for t in range(4)] == pytest.approx([0.05, 1.0, 1.0, 1.0])
-
-
 def test_neutral_scenario_parameters_leave_the_model_unchanged():
     """Setting a forecast scenario writes every parameter back to its neutral value."""
     _, data = load("tiny")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
-from fleetopt.core.data import ModelData, capacity_steps
+from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver
@@ -55,7 +55,6 @@ class ScenarioInputs:
     demand_scale: np.ndarray | None = None  # (2, T) multiplier on market demand by use
     contract_alive: np.ndarray | None = None  # (K, T) 1 while the customer has not defaulted
     block_delay: np.ndarray | None = None  # (I, T) extra quarters of a block started at i in tau
-    step_delay: np.ndarray | None = None  # (I, T) extra quarters of site i's contracted increase due in t
     rate_shift: np.ndarray | None = None  # (T,) change of the floating reference rate, annual
     electricity: np.ndarray | None = None  # (T,) multiplier on electricity prices
     resale: np.ndarray | None = None  # (T,) multiplier on resale values (proceeds, terminal value)
@@ -72,28 +71,12 @@ def apply_scenario(m: pyo.Block, data: ModelData, sc: ScenarioInputs) -> None:
     for (i, tau, t), p in m.block_online.items():
         delay = 0 if sc.block_delay is None else int(sc.block_delay[i, tau])
         p.set_value(1.0 if t >= tau + data.sites[i].lead_time + delay else 0.0)
-    late = _late_contracted_mw(data, sc.step_delay)
-    for (i, t), p in m.capacity_mw.items():
-        p.set_value(float(data.sites[i].capacity_mw[t] - late[i, t]))
     for t, p in m.rate_shift.items():
         p.set_value(0.0 if sc.rate_shift is None else float(sc.rate_shift[t]))
     for t, p in m.electricity_scale.items():
         p.set_value(1.0 if sc.electricity is None else float(sc.electricity[t]))
     for t, p in m.resale_scale.items():
         p.set_value(1.0 if sc.resale is None else float(sc.resale[t]))
-
-
-def _late_contracted_mw(data: ModelData, step_delay: np.ndarray | None) -> np.ndarray:
-    """(I, T) MW of the sites' contracted capacity not yet online because its increase is late: the
-    increase due in quarter u (``capacity_steps``) is missing in quarters u .. u + delay - 1, as in
-    the evaluator (docs/evaluation.md, ``power_delay``)."""
-    late = np.zeros((data.I, data.T))
-    if step_delay is None:
-        return late
-    steps = capacity_steps(data)
-    for i, u in zip(*np.nonzero(steps * (step_delay > 0)), strict=True):
-        late[i, u : u + int(step_delay[i, u])] += steps[i, u]
-    return late
 
 
 def first_stage_keys(m: pyo.Block, quarters: int) -> list[tuple[str, object]]:

@@ -59,7 +59,6 @@ def scenario_inputs(data: ModelData, scenarios: ScenarioSet, rows, probabilities
                 demand_scale=demand,
                 contract_alive=scenarios.contract_alive[n].astype(np.float64),
                 block_delay=scenarios.delay[n],
-                step_delay=scenarios.step_delay[n],
                 rate_shift=scenarios.rate_shift[n],
                 electricity=scenarios.electricity_factor[n],
                 resale=scenarios.resale_factor[n],
@@ -70,8 +69,7 @@ def scenario_inputs(data: ModelData, scenarios: ScenarioSet, rows, probabilities
 
 def scenario_features(scenarios: ScenarioSet) -> np.ndarray:
     """(M, 8) what a scenario is, for the reduction's distances: price level (mean and last
-    quarter), demand level, customers lost, quarters of power delay (blocks and contracted
-    increases), electricity, resale at the
+    quarter), demand level, customers lost, quarters of power delay, electricity, resale at the
     end, rate shift."""
     S = scenarios.S
     return np.column_stack(
@@ -82,7 +80,7 @@ def scenario_features(scenarios: ScenarioSet) -> np.ndarray:
             1.0 - scenarios.contract_alive.reshape(S, -1).mean(axis=1)
             if scenarios.contract_alive.size
             else np.zeros(S),
-            scenarios.delay.reshape(S, -1).sum(axis=1) + scenarios.step_delay.reshape(S, -1).sum(axis=1),
+            scenarios.delay.reshape(S, -1).sum(axis=1),
             scenarios.electricity_factor.mean(axis=1),
             scenarios.resale_factor[:, -1],
             scenarios.rate_shift.mean(axis=1),
