@@ -116,8 +116,11 @@ def test_cli_stops_cleanly_on_a_signal_and_resumes(tmp_path, sig):
     common = ["evaluate", "tiny", "--plans", str(plans_file), "--scenarios", "1000", "--max-memory", "8MB"]
     env = {**os.environ, "COLUMNS": "120"}
     subprocess.run([*exe, *common, "--out", str(tmp_path / "full")], check=True, capture_output=True, env=env)
+    # SIGINT as at a terminal: a suite started as a background job (`cmd &` without job control)
+    # passes SIGINT ignored to its children, and an ignored SIGINT never reaches the CLI
     job = subprocess.Popen([*exe, *common, "--out", str(tmp_path / "part")], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+                           stderr=subprocess.PIPE, text=True, env=env,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     chunks = tmp_path / "part" / "chunks"
     assert _wait_for(lambda: chunks.exists() and any(chunks.glob("chunk-*.npz")), 60)
     job.send_signal(sig)
