@@ -269,3 +269,13 @@ def test_yaml_nested_hundreds_deep_is_one_line(tmp_path):
     """A RecursionError traceback from the YAML parser before (issue 15)."""
     path, code, out, err = validate_text(tmp_path, "a: " + "[" * 500 + "]" * 500 + "\n")
     assert_bad_input(code, out, err, f"error: {path}: the YAML is nested too deeply")
+
+
+def test_a_default_level_above_the_cash_floor_is_refused(tmp_path, tiny_text):
+    old = "  min_cash_usd: 25000000"
+    assert old in tiny_text
+    text = tiny_text.replace(old, "  default_cash_usd: 30000000\n" + old, 1)
+    path, code, out, err = validate_text(tmp_path, text)
+    line = line_of(text, "finance:")
+    message = "default_cash_usd (30,000,000 USD) is above min_cash_usd"
+    assert_bad_input(code, out, err, f"error: {path}:{line}: finance: ", message)

@@ -292,6 +292,27 @@ def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
     assert shut["default"][0, 0] == 1.0 and shut["sold"][0, 0] == 0.0
 
 
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_below_the_floor_but_above_the_default_level_sells_only_to_that_level_and_does_not_default(kernel):
+    d = order_model(sale_block_gpus=10)
+    d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0, default_cash_usd=40_000.0)
+    data = data_of(d)
+    plan = order_plan(data)
+    plan.buy_blocks[...] = 0.0
+    plan.held_training[1:] = 0.0
+    plan.active[0, 0, 0, :] = 200.0
+    out = run_cash(data, plan, Policy(sale_block_gpus=10), price_drop(data, [0]), kernel)
+    # the instance above, with a default level of 40,000: quarter 0 ends 40,000 below it, so
+    # ceil(40,000 / 15,000) = 3 lots of 10 GPUs are sold at 1,500 each, not the 7 lots that would
+    # restore the 100,000 floor; cash 45,000 is below the floor, which is no default
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 30 * 1500.0, rtol=1e-12)
+    np.testing.assert_allclose(np.diff(out["cash_usd"][0, 0]), [170 * MARKET] * 3, rtol=1e-12)
+    assert out["sold"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+    # without sales, cash 0 is below the default level: a default
+    shut = run_cash(data, plan, OPEN_LOOP, price_drop(data, [0]), kernel)
+    assert shut["default"][0, 0] == 1.0
+
+
 # ---------------------------------------------------------------- GPU-backed draws deferred with the order
 #
 # The order instance above with a $1,000,000 buffer and a GPU-backed loan (max_ltv, 8 % fixed: 2 %

@@ -184,6 +184,7 @@ class ModelData:
     tax_loss_carry_forward: bool
     opening_cash: float
     min_cash: float
+    default_cash: float  # the evaluator's liquidity default: cash below this after the revolver and sales
     redeploy_cost: float
     max_customer_share: float
     new_gpu_allocation: np.ndarray  # (G, T) most new GPUs of a generation bought in a quarter (inf: none)
@@ -318,6 +319,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         tax_loss_carry_forward=m.finance.tax_loss_carry_forward,
         opening_cash=m.finance.opening_cash_usd,
         min_cash=m.finance.min_cash_usd,
+        default_cash=_default_cash(m),
         redeploy_cost=m.redeployment.cost_per_gpu_usd,
         max_customer_share=m.limits.max_customer_revenue_share,
         new_gpu_allocation=_allocation(h, m),
@@ -332,6 +334,12 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         cohorts_by_sku_site=_cohorts_by_sku_site(cohorts),
         **_cohort_values(m, T, cohorts, skus),
     )
+
+
+def _default_cash(m: PlanningModel) -> float:
+    """The evaluator's liquidity default level, USD: `default_cash_usd`, else the treasury floor."""
+    given = m.finance.default_cash_usd
+    return m.finance.min_cash_usd if given is None else given
 
 
 def _allocation(h: _Horizon, m: PlanningModel) -> np.ndarray:

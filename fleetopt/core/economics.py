@@ -239,6 +239,7 @@ class Financing:
     draw_principal: np.ndarray  # (F, T, T) share of a draw in tau repaid in t
     opening_cash: float
     min_cash: float
+    default_cash: float  # the evaluator's liquidity default and distress-sale floor (<= min_cash)
     tax_rate: float
     revolver_limit: float
     revolver_rate_quarterly: float
@@ -259,6 +260,7 @@ class Financing:
             draw_principal=draws,
             opening_cash=data.opening_cash,
             min_cash=data.min_cash,
+            default_cash=data.default_cash,
             tax_rate=data.tax_rate,
             revolver_limit=data.revolver_usd if with_revolver else 0.0,
             revolver_rate_quarterly=data.revolver_rate_annual / 4.0,

@@ -627,10 +627,10 @@ FO_DEVICE double fo_window_mean(const double* kept, int n)
 
 // distress sales after the quarter's financing (Liquidity.sell): market GPUs, oldest generation
 // first, in lots of sale_lot GPUs at the scenario's resale value, until cash is back at the
-// minimum; the gain or loss is taxed the next quarter. Returns the cash after the sales.
+// default level (default_cash); the gain or loss is taxed the next quarter. Returns the cash after the sales.
 FO_DEVICE double fo_sell(FO_PARAMS, const double* q, double cash, double resale, fo_state* st)
 {
-    double gap = min_cash_floor - cash;
+    double gap = default_cash - cash;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
         if (!(gap > 0.0)) break;
@@ -880,7 +880,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     const double rev_draw = fo_min(fo_max(min_cash_floor - cash, -revolver), revolver_limit - revolver);
     revolver = revolver + rev_draw;
     cash = cash + rev_draw;
-    if (distress_sales && min_cash_floor - cash > FO_LIQUIDITY_TOLERANCE_USD)
+    if (distress_sales && default_cash - cash > FO_LIQUIDITY_TOLERANCE_USD)
         cash = fo_sell(FO_ARGS, q, cash, FO_SQ(resale, resale_factor, t), st);
     st->revolver = revolver;
     st->cash = cash;

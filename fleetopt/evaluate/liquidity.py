@@ -139,12 +139,13 @@ class Liquidity:
         return Adjustments(market, held, capex)
 
     def sell(self, t: int, state, resale_factor: Any) -> None:
-        """After quarter ``t``'s financing: distress sales while cash is below the minimum. Only the
-        pairs short of cash are computed (few, and the same numbers as computing all)."""
+        """After quarter ``t``'s financing: distress sales while cash is below the default level
+        (`finance.default_cash_usd`). Only the pairs short of cash are computed (few, and the same
+        numbers as computing all)."""
         if not (self.on and self.policy.distress_sales):
             return
         xp, cols = self.xp, self.cols
-        gap = self.fin.min_cash - state.cash
+        gap = self.fin.default_cash - state.cash
         at = xp.flatnonzero(gap > TOLERANCE_USD)  # pairs short of cash: flat (plan, scenario) index
         if at.size == 0:
             return

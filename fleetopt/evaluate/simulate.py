@@ -184,8 +184,8 @@ def simulate(
         "npv": npv,
         "min_cash": min_cash,
         "breach": breach,
-        # cash below the minimum after the revolver in any quarter: its lowest cash says it
-        "default": min_cash < fin.min_cash - DEFAULT_TOLERANCE_USD,
+        # cash below the default level after the revolver and sales in any quarter: its lowest cash says it
+        "default": min_cash < fin.default_cash - DEFAULT_TOLERANCE_USD,
         "utilisation": util / T,
         **book.reactions(),
         **liquidity.reactions(),

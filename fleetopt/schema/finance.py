@@ -119,6 +119,11 @@ class Finance(StrictModel):
     """Cash at the start of the horizon, USD."""
     min_cash_usd: Money = 0.0
     """Cash may never fall below this, USD."""
+    default_cash_usd: Money | None = None
+    """The scenario evaluator's liquidity default: cash after the revolver and distress sales below
+    this in some quarter, USD (at most `min_cash_usd`; omitted: `min_cash_usd`). Between the two,
+    the company runs below its treasury floor without defaulting, and distress sales keep cash at
+    this level, not at the floor."""
     reference_rate_annual: NonNegativeSeries
     """Floating reference rate (e.g. SOFR) per quarter, annual."""
     facilities: dict[str, DebtFacility] = Field(default_factory=dict)
@@ -134,6 +139,15 @@ class Finance(StrictModel):
     pre-tax profit less the losses not yet used. False: each quarter is taxed on its own."""
     revolver: Revolver | None = None
     """Emergency liquidity used by the scenario evaluator."""
+
+    @model_validator(mode="after")
+    def _default_below_floor(self) -> Finance:
+        if self.default_cash_usd is not None and self.default_cash_usd > self.min_cash_usd:
+            raise ValueError(
+                f"default_cash_usd ({self.default_cash_usd:,.0f} USD) is above min_cash_usd "
+                f"({self.min_cash_usd:,.0f} USD): a company defaults below its treasury floor, not above it"
+            )
+        return self
 
 
 class Redeployment(StrictModel):

@@ -34,9 +34,10 @@ class Policy(StrictModel):
     facility's draw window); when deferring all of it is not enough, cancel the order deferred from
     the quarter before, forfeiting its deposit (off: every order is paid as planned)."""
     distress_sales: bool = True
-    """When cash is still below the minimum after the revolver, sell market GPUs, oldest generation
-    first, in blocks of `sale_block_gpus`, at the scenario's resale value, before the scenario counts as
-    a liquidity default (off: the shortfall is a default)."""
+    """When cash is still below the default level (`finance.default_cash_usd`) after the revolver,
+    sell market GPUs, oldest generation first, in blocks of `sale_block_gpus`, at the scenario's resale
+    value, up to that level, before the scenario counts as a liquidity default (off: the shortfall is
+    a default)."""
     cut_prepayments: bool = True
     """A quarter's planned debt prepayments are paid only from cash above the minimum cash plus
     `liquidity_buffer_usd` and the revolver drawn: where they would take cash below that by more than
