@@ -1,18 +1,28 @@
 """Default hazards of contracted customers by credit rating (docs/sources.md, "Credit risk").
 
 Rating agencies publish average cumulative default rates by rating and horizon (S&P's annual
-global corporate default and rating transition studies, 1981 onwards). For planning, seven-year
-cumulative default rates are of the order of (grade C, read from those tables; look the exact
-rows up before relying on a digit): AAA 0.5 %, AA and A about 1 %, BBB about 3 %, BB about 10 %,
-single-B 25-30 % (27.5 % here), CCC about 50 %. The constant quarterly hazard h that gives a
-seven-year rate P is h = 1 - (1 - P)^(1/28). AI labs funded by equity are mostly unrated; a model
-can rate them as speculative grade (B) or give their hazard directly (`customer_hazard_overrides`).
+global corporate default and rating transition studies, 1981 onwards). The seven-year rates P
+below, row by row, with what each rests on (docs/sources.md §9):
+
+- AAA 0.5 %: S&P's five-year AAA rate, 0.34 % (1981-2021, grade A), at a constant hazard is
+  1 - (1 - 0.0034)^(7/5) = 0.48 % over seven years.
+- AA 1 %, A 1.2 %, BBB 3 %: the order of magnitude read from the S&P tables (A/AA about 1 %,
+  BBB a few %; grade C).
+- B 27.5 %: the tables' single-B 25-30 % (grade C), the midpoint; S&P's long-run speculative-grade
+  annual rate, about 4 % (grade A), gives 1 - 0.96^7 = 25 % over seven years for the average
+  speculative-grade issuer.
+- BB 10 %, CCC 50 %: estimates without a source row (grade C), between and beyond the rows above;
+  no customer of the bundled models has either rating.
+
+The constant quarterly hazard h that gives a seven-year rate P is h = 1 - (1 - P)^(1/28). AI labs
+funded by equity are mostly unrated; a model can rate them as speculative grade (B) or give their
+hazard directly (`customer_hazard_overrides`).
 """
 
 from __future__ import annotations
 
 QUARTERS_IN_SEVEN_YEARS = 28
-SEVEN_YEAR_DEFAULT_RATE = {  # estimates, grade C (see the module docstring)
+SEVEN_YEAR_DEFAULT_RATE = {  # the basis of each row is in the module docstring
     "AAA": 0.005,
     "AA": 0.01,
     "A": 0.012,
