@@ -40,7 +40,10 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     ]
     table.add_row("contracts", "\n".join(contract_lines) or "none")
     f = m.finance
-    table.add_row("cash", f"{format_usd(f.opening_cash_usd)} opening, {format_usd(f.min_cash_usd)} minimum")
+    cash = f"{format_usd(f.opening_cash_usd)} opening, {format_usd(f.min_cash_usd)} minimum"
+    if f.default_cash_usd is not None:
+        cash += f", liquidity default below {format_usd(f.default_cash_usd)} (evaluator)"
+    table.add_row("cash", cash)
     table.add_row("debt", _debt_text(m))
     if f.covenants:
         period = " (trailing four quarters)" if f.covenants.ebitda_period == "trailing_four_quarters" else ""
