@@ -164,6 +164,19 @@ def test_a_downturn_widens_the_refinanced_spread_by_the_loading_times_the_cycle_
     assert not scen.rate_shift.any()
 
 
+def test_the_spread_loading_moves_nothing_but_the_spread_shift():
+    """The reference rate's walk, prices, demand and defaults are drawn alike with and without a
+    spread loading (every other loading on): the cycle reaches the rates only through the spread
+    of refinanced bullets."""
+    no_spread = {**CYCLE, "spread_loading": 0.0}  # tiny's reference rate has a volatility of its own
+    plain = generate_scenarios(data_of(risky_tiny(ai_cycle=no_spread)), 5, 0, 500).arrays()
+    moved = generate_scenarios(data_of(risky_tiny(ai_cycle=CYCLE)), 5, 0, 500).arrays()
+    assert not plain["spread_shift"].any() and moved["spread_shift"].any() and plain["rate_shift"].any()
+    for name, values in plain.items():
+        if name != "spread_shift":
+            np.testing.assert_array_equal(moved[name], values, err_msg=name)
+
+
 def test_without_a_refinanced_bullet_the_spread_shift_is_zero():
     d = tiny_model()  # its only facility is a floating term loan
     d["risk"]["ai_cycle"] = CYCLE
