@@ -114,11 +114,29 @@ def two_site_model() -> dict:
     return d
 
 
+def refinanced_model() -> dict:
+    """`two_site_model` whose bond is a $1M note (its whole size outstanding today, so never drawn)
+    at a fixed 7 %, a bullet maturing in 2026Q4 (quarter 3) and refinanced then at the reference
+    rate (4 %) + 5 %: from quarter 4 on it pays the reference rate + 5 %, like the floating loan
+    (also reference + 5 %), but it is new borrowing, so the scenario's spread shift moves it too.
+    The note comes first, so `plan_variants`' early repayment (facility 0) repays it."""
+    d = two_site_model()
+    d["name"] = "refinanced"
+    note = {
+        "size_usd": 1.0e6, "opening_balance_usd": 1.0e6, "fixed_rate_annual": 0.07, "repayment": "bullet",
+        "maturity": "2026Q4", "at_maturity": "refinance", "refinance_spread_over_reference_annual": 0.05,
+        "draw_from": "2026Q1", "draw_until": "2026Q2",
+    }  # fmt: skip
+    d["finance"]["facilities"] = {"note": note, "loan": d["finance"]["facilities"]["loan"]}
+    return d
+
+
 MODELS = {
     "tiny": tiny_model,
     "power_debt": power_debt_model,
     "two_sites": two_site_model,
     "concentrated": concentrated_model,
+    "refinanced": refinanced_model,
 }
 
 
@@ -192,4 +210,5 @@ ALL_RISK: dict = {
     "reference_rate_volatility_annual": 0.02,
     "electricity_price_volatility_annual": 0.3,
     "resale_value_volatility_annual": 0.3,
+    "ai_cycle": {"spread_loading": -0.05},  # moves only refinanced bullets (refinanced_model)
 }

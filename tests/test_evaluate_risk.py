@@ -18,6 +18,7 @@ from evaluate_builders import (
     concentrated_model,
     plan_variants,
     power_debt_model,
+    refinanced_model,
     run,
     solved,
     tiny_model,
@@ -133,6 +134,69 @@ def test_a_rate_shift_costs_exactly_the_extra_interest_on_floating_balances():
     assert np.all(bond_before[3:-1] > 0) and np.all(loan_before[3:] > 0)
     expected = -(data.discount[3:] * 0.01 / 4.0 * loan_before[3:]).sum()
     assert out["npv"][0, 1] - out["npv"][0, 0] == pytest.approx(expected, rel=1e-9)
+
+
+def refinanced_scenarios(data):
+    """Three copies of the forecast of ``data``: 0 as it is; 1 with the spread of new borrowing
+    2 %/year wider from quarter 2; 2 with that and the reference rate 1 %/year higher from quarter 2."""
+    scen = deterministic_scenarios(data, 3)
+    scen.spread_shift[1:, 2:] = 0.02
+    scen.rate_shift[2, 2:] = 0.01
+    return scen
+
+
+def test_a_spread_shift_moves_only_the_refinanced_bullet_and_the_rate_shift_both():
+    """refinanced_model: a $1M note at 7 % fixed, refinanced at maturity (quarter 3) at reference
+    + 5 %, and a floating loan at reference + 5 %. No tax and ample cash (no revolver, no policy
+    reaction), so a scenario's NPV moves by minus the discounted extra interest, charged on the
+    balances at the end of the previous quarter (note N = 1e6 throughout; loan L_{t-1}).
+
+    Scenario 1 (spread +2 % from quarter 2): the loan's margin is fixed by its contract and the
+    note pays its fixed 7 % until its maturity, so only the note's quarters 4..7 pay more:
+    0.02 / 4 x 1e6 = 5,000 USD a quarter, Delta NPV = -5,000 x (d_4 + d_5 + d_6 + d_7).
+    Scenario 2 (and reference +1 % from quarter 2): the loan pays 0.01 / 4 x L_{t-1} more from
+    quarter 2, the note (0.01 + 0.02) / 4 x 1e6 = 7,500 USD more from quarter 4."""
+    d = refinanced_model()
+    d["finance"]["tax_rate"] = 0.0
+    d["finance"]["opening_cash_usd"] += 2.0e6
+    data = data_of(with_risk(d))
+    plan = solved("refinanced").plan
+    lines = plan_statements(data, plan).lines
+    note_before = np.concatenate([[1.0e6], lines["debt_note_usd"][:-1]])
+    loan_before = np.concatenate([[0.0], lines["debt_loan_usd"][:-1]])
+    assert np.all(note_before == 1.0e6) and np.all(loan_before[2:] > 0)
+    out = simulate(SimulationConstants.from_data(data), batch(data, [plan]), refinanced_scenarios(data))
+    npv, discount = out["npv"][0], data.discount
+    assert npv[1] - npv[0] == pytest.approx(-5000.0 * discount[4:].sum(), rel=1e-9)
+    loan_extra = (discount[2:] * 0.01 / 4.0 * loan_before[2:]).sum()
+    assert npv[2] - npv[0] == pytest.approx(-loan_extra - 7500.0 * discount[4:].sum(), rel=1e-9)
+
+
+def test_the_stochastic_milp_charges_the_refinanced_spread_as_the_evaluator():
+    """The MILP's scenario parameters (milp/stochastic.py) set to scenario 2 of
+    refinanced_scenarios, and its balances held at the plan's: its interest (MUSD) in quarter t is
+    the forecast interest plus 0.01 / 4 x (L_{t-1} from quarter 2 + N from quarter 4) + 0.02 / 4 x N
+    from quarter 4 (N = 1e6, the note; L the loan), what the evaluator charges."""
+    import pyomo.environ as pyo
+
+    from fleetopt.milp import stochastic as sto
+    from fleetopt.milp.build import build_model
+
+    data = data_of(with_risk(refinanced_model()))
+    lines = plan_statements(data, solved("refinanced").plan).lines
+    scen = refinanced_scenarios(data)
+    m = build_model(data)
+    sto.apply_scenario(m, data, sto.ScenarioInputs("2", 1.0, rate_shift=scen.rate_shift[2],
+                                                   spread_shift=scen.spread_shift[2]))  # fmt: skip
+    for f, name in enumerate(["note", "loan"]):  # the plan's balances, MUSD
+        for t in range(data.T):
+            m.balance[f, t].fix(lines[f"debt_{name}_usd"][t] / 1e6)
+    note_before = np.concatenate([[1.0e6], lines["debt_note_usd"][:-1]])
+    loan_before = np.concatenate([[0.0], lines["debt_loan_usd"][:-1]])
+    t = np.arange(data.T)
+    extra = 0.01 / 4 * (loan_before * (t >= 2) + note_before * (t >= 4)) + 0.02 / 4 * note_before * (t >= 4)
+    got = np.array([pyo.value(m.interest[q]) * 1e6 for q in range(data.T)])
+    np.testing.assert_allclose(got, lines["interest_usd"] + extra, rtol=1e-12, atol=1e-6)
 
 
 def test_electricity_volatility_spreads_npv_around_an_unchanged_mean():

@@ -469,6 +469,8 @@ def test_every_rule_off_is_the_evaluation_before_the_policy_bit_for_bit(name):
     scenarios = part("scenarios")
     # the baseline predates late contracted capacity (power_delay.contracted_capacity), off in these models
     scenarios.setdefault("step_delay", np.zeros_like(scenarios["delay"]))
+    # and the spread shift of refinanced bullets (these models have none)
+    scenarios.setdefault("spread_shift", np.zeros_like(scenarios["rate_shift"]))
     scen = ScenarioSet(scenarios.pop("index"), **scenarios)
     consts = SimulationConstants.from_data(data).with_policy(OPEN_LOOP)
     out = simulate(consts, batch(data, [Plan(**part("plan"))]), scen)

@@ -1,6 +1,6 @@
 """The risk model's semantics (fleetopt/evaluate/factors.py, docs/evaluation.md "Scenarios"): factors
 average to the forecast, customers default by credit rating, and the AI cycle moves prices, demand,
-defaults and rates together with the signs the model asks for."""
+defaults and the spread of refinanced bullets together with the signs the model asks for."""
 
 from __future__ import annotations
 
@@ -15,12 +15,21 @@ from fleetopt.core.credit import hazard_per_quarter
 from fleetopt.evaluate.scenarios import generate_scenarios
 
 N = 20_000  # scenarios: a standard error of about 0.2 % on a factor of volatility 0.25 over two years
-CYCLE = {"price_loading": 0.8, "demand_loading": 0.7, "default_correlation": 0.5, "rate_loading": -0.02}
+CYCLE = {"price_loading": 0.8, "demand_loading": 0.7, "default_correlation": 0.5, "spread_loading": -0.02}
+# bullets refinanced at maturity (2026Q4, quarter 1 of tiny) at the reference rate + 3 % and + 5 %:
+# the borrowing whose spread the cycle moves
+NOTES = {
+    name: {"size_usd": 1.0e8, "opening_balance_usd": 1.0e8, "fixed_rate_annual": 0.09, "repayment": "bullet",
+           "maturity": "2026Q4", "at_maturity": "refinance", "refinance_spread_over_reference_annual": spread,
+           "draw_from": "2026Q3", "draw_until": "2026Q3"}
+    for name, spread in (("note-a", 0.05), ("note-b", 0.03))
+}  # fmt: skip
 
 
 def risky_tiny(**risk) -> dict:
     d = tiny_model()
     d["risk"].update(risk)
+    d["finance"]["facilities"].update(NOTES)
     return d
 
 
@@ -118,14 +127,66 @@ def test_the_cycle_moves_every_factor_with_the_sign_asked_for():
     price = np.log(scen.price_factor[:, 0, -1])
     demand = np.log(scen.demand[:, 1, -1])
     survived = scen.contract_alive[:, 0, -1].astype(float)
-    rate = scen.rate_shift[:, -1]
+    spread, rate = scen.spread_shift[:, -1], scen.rate_shift[:, -1]
     assert np.corrcoef(price, demand)[0, 1] > 0.3  # both load positively on the cycle
-    assert np.corrcoef(price, rate)[0, 1] < -0.3  # spreads widen when prices fall
+    assert np.corrcoef(price, spread)[0, 1] < -0.3  # spreads widen when prices fall
+    assert abs(np.corrcoef(price, rate)[0, 1]) < 0.03  # the reference rate does not follow the cycle
     assert np.corrcoef(price, survived)[0, 1] > 0.05  # customers default more in a downturn
     # the copula keeps each quarter's default probability: survival to the end is (1 - 0.05)^8
     # = 0.6634 with or without the cycle (the contract starts before quarter 0)
     error = 3.0 * np.sqrt(0.6634 * 0.3366 / N)
     assert survived.mean() == pytest.approx(0.95**8, abs=error)
+
+
+def cycle_driven(spread_loading: float):
+    """tiny with its two refinanced notes, whose only risk is prices that follow the AI cycle
+    exactly (price_loading 1, one walk for every generation): the cycle's level in quarter t is
+    then L_t = (log price_t + vol^2 t / 8) / vol (quarters of 1/4 year, vol 0.3)."""
+    d = risky_tiny()
+    d["risk"] = {"price_volatility_annual": 0.3, "price_correlation_across_generations": 1.0,
+                 "ai_cycle": {"price_loading": 1.0, "spread_loading": spread_loading}}  # fmt: skip
+    scen = generate_scenarios(data_of(d), 3, 0, 4000)
+    quarters = np.arange(scen.price_factor.shape[-1])
+    level = (np.log(scen.price_factor[:, 0, :]) + 0.3**2 * quarters / 8.0) / 0.3
+    return scen, level
+
+
+def test_a_downturn_widens_the_refinanced_spread_by_the_loading_times_the_cycle_level():
+    """spread_shift = max(spread_loading x L_t, -0.03): the loading times the cycle's level, floored
+    at minus the smaller refinance spread (3 %), so no refinanced spread goes below zero. With
+    loading -0.02, a downturn (L < 0) widens it: L = -1 adds 2 %/year; an upturn of L > 1.5 would
+    take more than 3 % off and is held at -3 %. The reference rate (no volatility here) stays."""
+    scen, level = cycle_driven(-0.02)
+    np.testing.assert_allclose(scen.spread_shift, np.maximum(-0.02 * level, -0.03), rtol=1e-9, atol=1e-12)
+    downturn = level[:, 1:] < 0
+    assert downturn.any() and np.all(scen.spread_shift[:, 1:][downturn] > 0)
+    assert (scen.spread_shift == -0.03).any() and scen.spread_shift.min() == -0.03  # the floor binds
+    assert not scen.rate_shift.any()
+
+
+def test_the_spread_loading_moves_nothing_but_the_spread_shift():
+    """The reference rate's walk, prices, demand and defaults are drawn alike with and without a
+    spread loading (every other loading on): the cycle reaches the rates only through the spread
+    of refinanced bullets."""
+    no_spread = {**CYCLE, "spread_loading": 0.0}  # tiny's reference rate has a volatility of its own
+    plain = generate_scenarios(data_of(risky_tiny(ai_cycle=no_spread)), 5, 0, 500).arrays()
+    moved = generate_scenarios(data_of(risky_tiny(ai_cycle=CYCLE)), 5, 0, 500).arrays()
+    assert not plain["spread_shift"].any() and moved["spread_shift"].any() and plain["rate_shift"].any()
+    for name, values in plain.items():
+        if name != "spread_shift":
+            np.testing.assert_array_equal(moved[name], values, err_msg=name)
+
+
+def test_without_a_refinanced_bullet_the_spread_shift_is_zero():
+    d = tiny_model()  # its only facility is a floating term loan
+    d["risk"]["ai_cycle"] = CYCLE
+    assert not generate_scenarios(data_of(d), 3, 0, 100).spread_shift.any()
+
+
+def test_the_old_name_rate_loading_is_refused_with_its_new_name():
+    d = risky_tiny(ai_cycle={"rate_loading": -0.01})
+    with pytest.raises(Exception, match="rate_loading was renamed to spread_loading"):
+        data_of(d)
 
 
 def test_generations_move_with_the_correlation_asked_for():

@@ -111,6 +111,10 @@ class FacilityData:
     draw_quarters: tuple[int, ...]
     refinanced: bool = False  # a bullet refinanced at maturity: its balance is not repaid in the horizon
     floating_quarterly: np.ndarray | None = None  # (T,) 1.0 where quarter t's rate follows the reference rate
+    # (T,) 1.0 where quarter t's rate is a refinanced bullet's (after its maturity): it follows the
+    # scenario's spread shift as well as the reference rate
+    refinanced_quarterly: np.ndarray | None = None
+    refinance_spread_annual: float | None = None  # a refinanced bullet's spread over the reference rate
 
 
 @dataclass(frozen=True)
@@ -480,11 +484,13 @@ def _facilities(h: _Horizon, m: PlanningModel) -> list[FacilityData]:
         floating = f.fixed_rate_annual is None
         annual = ref + f.spread_over_reference_annual if floating else np.full(T, f.fixed_rate_annual)
         follows = np.full(T, 1.0 if floating else 0.0)
+        new_borrowing = np.zeros(T)
         refinanced = f.repayment == "bullet" and f.at_maturity == "refinance"
         if refinanced:  # from the quarter after maturity: the new bullet's reference rate + spread
             after = np.arange(T) > h.t_of(f.maturity)
             annual = np.where(after, ref + f.refinance_spread_over_reference_annual, annual)
             follows = np.where(after, 1.0, follows)
+            new_borrowing = np.where(after, 1.0, 0.0)
         lo, hi = h.t_of(f.draw_from), h.t_of(f.draw_until)
         draw = tuple(t for t in range(T) if lo <= t <= hi) if f.size_usd > f.opening_balance_usd else ()
         facilities.append(
@@ -500,6 +506,8 @@ def _facilities(h: _Horizon, m: PlanningModel) -> list[FacilityData]:
                 draw_quarters=draw,
                 refinanced=refinanced,
                 floating_quarterly=follows,
+                refinanced_quarterly=new_borrowing,
+                refinance_spread_annual=f.refinance_spread_over_reference_annual if refinanced else None,
             )
         )
     return facilities

@@ -235,6 +235,8 @@ class Financing:
     opening_balance: np.ndarray  # (F,)
     rate_quarterly: np.ndarray  # (F, T) forecast rate per quarter
     floating: np.ndarray  # (F, T) 1.0 where the rate of quarter t follows the reference rate
+    # (F, T) 1.0 where the rate of quarter t is a refinanced bullet's: it also follows the spread shift
+    refinanced: np.ndarray
     opening_principal: np.ndarray  # (F, T) scheduled principal on opening balances
     draw_principal: np.ndarray  # (F, T, T) share of a draw in tau repaid in t
     opening_cash: float
@@ -256,6 +258,7 @@ class Financing:
             opening_balance=np.array([f.opening_usd for f in data.facilities]),
             rate_quarterly=np.array([f.rate_quarterly for f in data.facilities]).reshape(F, T),
             floating=np.array([f.floating_quarterly for f in data.facilities]).reshape(F, T),
+            refinanced=np.array([f.refinanced_quarterly for f in data.facilities]).reshape(F, T),
             opening_principal=opening,
             draw_principal=draws,
             opening_cash=data.opening_cash,
@@ -371,13 +374,16 @@ def finance_step(
     xp: Any = np,
     prepay_floor: Any = None,
     moved: DrawsMoved | None = None,
+    spread_shift: Any = 0.0,
 ) -> QuarterFinance:
     """One quarter of financing: interest, principal, tax, cash and the revolver. Updates ``state``.
 
     ``ebitda``, ``depreciation``, ``gain``, ``investing`` (capex less disposal proceeds) and
-    ``rate_shift`` (change of the floating reference rate, annual) are (...,) for quarter ``t``;
-    ``draws``, ``prepay`` and ``scheduled`` are (..., F). Interest is charged on the balances at
-    the end of the previous quarter; floating facilities follow ``rate_shift``, fixed ones do not.
+    ``rate_shift`` (change of the floating reference rate, annual) and ``spread_shift`` (change of
+    the credit spread of new borrowing, annual) are (...,) for quarter ``t``; ``draws``, ``prepay``
+    and ``scheduled`` are (..., F). Interest is charged on the balances at the end of the previous
+    quarter; floating quarters follow ``rate_shift``, fixed ones do not, and a refinanced bullet's
+    quarters after its maturity (floating too) also follow ``spread_shift``.
     Terms that do not depend on the scenario are combined first (the evaluator passes them with a
     smaller batch shape), so a quarter costs few passes over a (plans x scenarios) batch.
 
@@ -390,10 +396,14 @@ def finance_step(
     # smaller batch shape than cash (they do not depend on the scenario), so reduce them first
     forecast = (xp.asarray(fin.rate_quarterly[:, t]) * state.balance).sum(axis=-1)
     floating = (xp.asarray(fin.floating[:, t]) * state.balance).sum(axis=-1)
-    interest = forecast + (rate_shift / 4.0) * floating + fin.revolver_rate_quarterly * state.revolver
+    interest = forecast + (rate_shift / 4.0) * floating
+    if fin.refinanced[:, t].any():  # refinanced bullets: the spread of new borrowing moves too
+        refinanced = (xp.asarray(fin.refinanced[:, t]) * state.balance).sum(axis=-1)
+        interest = interest + (spread_shift / 4.0) * refinanced
+    interest = interest + fin.revolver_rate_quarterly * state.revolver
     kept = state.kept
     if kept is not None:  # the balances kept by cut prepayments bear their facility's rate
-        interest = interest + kept_interest(fin, kept, t, rate_shift, xp)
+        interest = interest + kept_interest(fin, kept, t, rate_shift, xp, spread_shift)
     if moved is not None:
         interest = interest - moved.interest_saved
     available = state.balance + draws
@@ -445,12 +455,18 @@ def finance_step(
     )
 
 
-def kept_interest(fin: Financing, kept: Any, t: int, rate_shift: Any, xp: Any = np) -> Any:
+def kept_interest(
+    fin: Financing, kept: Any, t: int, rate_shift: Any, xp: Any = np, spread_shift: Any = 0.0
+) -> Any:
     """Quarter ``t``'s interest on the balances ``kept`` (..., F) by cut prepayments: each facility's
-    forecast rate, plus ``rate_shift`` / 4 where it floats, summed over facilities in order."""
+    forecast rate, plus ``rate_shift`` / 4 where it floats and ``spread_shift`` / 4 where it is a
+    refinanced bullet's, summed over facilities in order."""
     total = 0.0
     for f in range(kept.shape[-1]):
-        total = total + (fin.rate_quarterly[f, t] + (rate_shift / 4.0) * fin.floating[f, t]) * kept[..., f]
+        rate = fin.rate_quarterly[f, t] + (rate_shift / 4.0) * fin.floating[f, t]
+        if fin.refinanced[f, t]:
+            rate = rate + (spread_shift / 4.0)
+        total = total + rate * kept[..., f]
     return total
 
 

@@ -300,20 +300,28 @@ def _late_power(data: ModelData, seed: int, idx: np.ndarray, streams: tuple[Stre
 
 
 def draw_rate_shift(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
-    """Change of the floating reference rate (annual): a normal walk from 0 plus the AI cycle's
-    level times its rate loading (spreads widen in a downturn), floored so the rate does not go
-    below zero."""
-    vol, loading = data.risk.reference_rate_volatility_annual, _loading(data, "rate_loading")
-    if vol <= 0 and not loading:
+    """Change of the floating reference rate (annual): a normal walk from 0, floored so the rate
+    does not go below zero."""
+    vol = data.risk.reference_rate_volatility_annual
+    if vol <= 0:
         return np.zeros((len(idx), data.T))
-    shift = np.zeros((len(idx), data.T))
-    if vol > 0:
-        z = normals(seed, idx, (Stream.RATE, 0), data.T)
-        z[:, 0] = 0.0
-        shift = np.cumsum(vol * np.sqrt(_DT) * z, axis=1)
-    if loading:
-        shift = shift + loading * _cycle_level(_cycle(data, seed, idx, loading))
+    z = normals(seed, idx, (Stream.RATE, 0), data.T)
+    z[:, 0] = 0.0
+    shift = np.cumsum(vol * np.sqrt(_DT) * z, axis=1)
     return np.maximum(shift, -data.reference_rate_annual[None, :])
+
+
+def draw_spread_shift(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """Change of the credit spread of new borrowing (annual): the AI cycle's level times its spread
+    loading (spreads widen in a downturn), floored at minus the smallest spread of the model's
+    refinanced bullets so no refinanced spread goes below zero. Zero without a loading or a
+    refinanced bullet (nothing it would move)."""
+    loading = _loading(data, "spread_loading")
+    spreads = [f.refinance_spread_annual for f in data.facilities if f.refinanced]
+    if not loading or not spreads:
+        return np.zeros((len(idx), data.T))
+    shift = loading * _cycle_level(_cycle(data, seed, idx, loading))
+    return np.maximum(shift, -min(spreads))
 
 
 def draw_electricity_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
@@ -378,6 +386,8 @@ FACTORS: tuple[RiskFactor, ...] = (
     RiskFactor("step_delay", ("I", "T"), np.int32, 0, draw_step_delay, c_type="int"),
     # change of the floating reference rate, annual
     RiskFactor("rate_shift", ("T",), np.float64, 0.0, draw_rate_shift),
+    # change of the credit spread of bullets refinanced at maturity, annual
+    RiskFactor("spread_shift", ("T",), np.float64, 0.0, draw_spread_shift),
     # multiplier on electricity prices
     RiskFactor("electricity_factor", ("T",), np.float64, 1.0, draw_electricity_factor),
     # multiplier on GPU resale values

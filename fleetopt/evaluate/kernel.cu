@@ -664,13 +664,17 @@ FO_DEVICE double fo_sell(FO_PARAMS, const double* q, double cash, double resale,
 
 // the prepayment rule (core.economics.finance_step, _cut_prepayment): the balances a pair keeps
 // because planned prepayments were cut, per prepaid facility slot. Interest on them in quarter t at
-// each facility's rate (plus shift / 4 where it floats), in slot (= facility) order
-FO_DEVICE double fo_kept_interest(FO_PARAMS, int t, double shift, const fo_state* st)
+// each facility's rate (plus shift / 4 where it floats, and spread / 4 where it is a refinanced
+// bullet's), in slot (= facility) order
+FO_DEVICE double fo_kept_interest(FO_PARAMS, int t, double shift, double spread, const fo_state* st)
 {
     double total = 0.0;
 #pragma unroll
-    for (int j = 0; j < FO_FP; ++j)
-        total = total + (FO_LOAD(slot_rate + j * FO_T + t) + (shift / 4.0) * FO_LOAD(slot_floating + j * FO_T + t)) * st->kept_debt[j];
+    for (int j = 0; j < FO_FP; ++j) {
+        double rate = FO_LOAD(slot_rate + j * FO_T + t) + (shift / 4.0) * FO_LOAD(slot_floating + j * FO_T + t);
+        if (FO_LOAD(slot_refinanced + j * FO_T + t) != 0.0) rate = rate + spread / 4.0;
+        total = total + rate * st->kept_debt[j];
+    }
     return total;
 }
 
@@ -840,6 +844,11 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     double interest = FO_Q(FO_Q_FORECAST_INTEREST);
     if ((flags >> FO_F_FLOATING) & 1ULL)
         interest = interest + (FO_SQ(rate, rate_shift, t) / 4.0) * FO_Q(FO_Q_FLOATING_BALANCE);
+    // refinanced bullets: the spread of new borrowing too (read here, by the pairs that need it:
+    // few quarters do, and a field of the scenario quarter would hold a register in every one)
+    const double spread = ((flags >> FO_F_REFINANCED) & 1ULL) ? FO_SCEN(spread_shift, t, s) : 0.0;
+    if ((flags >> FO_F_REFINANCED) & 1ULL)
+        interest = interest + (spread / 4.0) * FO_Q(FO_Q_REFINANCED_BALANCE);
     double revolver = st->revolver;
     interest = interest + revolver_rate_q * revolver;
     double principal = FO_Q(FO_Q_PRINCIPAL);
@@ -855,7 +864,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     moved = moved - st->draws_due * FO_Q(FO_Q_LTV_DRAWS);
 #if FO_FP > 0
     {  // the balances kept by cut prepayments: interest, and scheduled principal
-        interest = interest + fo_kept_interest(FO_ARGS, t, FO_SQ(rate, rate_shift, t), st);
+        interest = interest + fo_kept_interest(FO_ARGS, t, FO_SQ(rate, rate_shift, t), spread, st);
         const double kept_paid = fo_kept_principal(q, st);
         principal = principal + kept_paid;
         other_outflow = other_outflow + kept_paid;

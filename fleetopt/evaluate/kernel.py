@@ -133,7 +133,8 @@ class KernelShape:
         out["FO_SCENARIO_MAJOR"] = int(self.scenario_major)
         out.update({f"FO_ROWS_{name}": rows for name, rows in self.scenario_rows().items()})
         out.update(
-            FO_F_SOLD=0, FO_F_MARKET=2 * self.G, FO_F_PROCEEDS=2 * self.G + 2, FO_F_FLOATING=2 * self.G + 3
+            FO_F_SOLD=0, FO_F_MARKET=2 * self.G, FO_F_PROCEEDS=2 * self.G + 2, FO_F_FLOATING=2 * self.G + 3,
+            FO_F_REFINANCED=2 * self.G + 4,
         )
         return out
 
@@ -175,6 +176,7 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("inv_held", lambda s: 1),  # 1 / GPUs held (0 where none are)
     ("forecast_interest", lambda s: 1),  # on the term loans at forecast rates
     ("floating_balance", lambda s: 1),  # balances that follow the reference rate
+    ("refinanced_balance", lambda s: 1),  # refinanced bullets' balances: they follow the spread shift too
     ("principal", lambda s: 1),  # scheduled principal paid (debt service)
     ("term_debt", lambda s: 1),  # term loans outstanding at the end of the quarter
     # the prepayment rule, per prepaid facility slot (KernelShape.prepaid): the plan's prepayment, the
@@ -231,13 +233,15 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
 
     draws, prepay, scheduled = (per_facility(a) for a in (plans.draws, plans.prepay, plans.scheduled))
     out = {name: np.empty((P, T)) for name in ("forecast_interest", "floating_balance", "principal",
-                                               "debt_flow", "term_debt", "prepaid_total")}  # fmt: skip
+                                               "debt_flow", "term_debt", "prepaid_total",
+                                               "refinanced_balance")}  # fmt: skip
     F = draws.shape[-1]
     out["prepaid"], out["unpaid"] = np.empty((P, T, F)), np.empty((P, T, F))
     for t in range(T):
         balance = state.balance
         out["forecast_interest"][:, t] = (np.asarray(fin.rate_quarterly[:, t]) * balance).sum(axis=-1)[:, 0]
         out["floating_balance"][:, t] = (np.asarray(fin.floating[:, t]) * balance).sum(axis=-1)[:, 0]
+        out["refinanced_balance"][:, t] = (np.asarray(fin.refinanced[:, t]) * balance).sum(axis=-1)[:, 0]
         available = balance + draws[t]
         principal = np.minimum(scheduled[t], available)
         pay_early = np.minimum(prepay[t], available - principal)
@@ -313,12 +317,16 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
     # the policy changes (prepayments cut, draws deferred with an order)
     floats = loans["floating_balance"] != 0
     floats = floats | _kept_floats(consts, shape, plans) | _moved_floats(consts, plans)
+    # quarters whose interest may follow the spread shift: refinanced balances, the plan's or kept
+    # by a cut prepayment (draws moved with an order are never refinanced: they come before maturity)
+    refinanced = (loans["refinanced_balance"] != 0) | _kept_floats(consts, shape, plans, "refinanced")
     flags = np.concatenate(
         [
             sold.transpose(0, 3, 1, 2).reshape(P, T, 2 * G),
             market.transpose(0, 2, 1),
             (plans.proceeds != 0)[..., None],
             floats[..., None],
+            refinanced[..., None],
         ],
         axis=2,
     )
@@ -339,6 +347,7 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         # the prepaid slots' forecast rates and floating quarters, (FP, T) (the same for every plan)
         "slot_rate": consts.financing.rate_quarterly[slots].reshape(-1, T),
         "slot_floating": consts.financing.floating[slots].reshape(-1, T),
+        "slot_refinanced": consts.financing.refinanced[slots].reshape(-1, T),
     }  # fmt: skip
 
 
@@ -350,14 +359,16 @@ def _moved_floats(consts: SimulationConstants, plans: PlanBatch) -> np.ndarray:
     return out
 
 
-def _kept_floats(consts: SimulationConstants, shape: KernelShape, plans: PlanBatch) -> np.ndarray:
+def _kept_floats(consts: SimulationConstants, shape: KernelShape, plans: PlanBatch,
+                 which: str = "floating") -> np.ndarray:  # fmt: skip
     """(P, T) quarters in which a balance kept by a cut prepayment may follow the rate shift: a
-    prepaid facility floats and the plan has prepaid it before."""
+    prepaid facility floats (``which`` "refinanced": is a refinanced bullet's, and follows the
+    spread shift) and the plan has prepaid it before."""
     out = np.zeros((plans.P, consts.T), dtype=bool)
     for f in shape.prepaid:
         before = np.cumsum(plans.prepay[:, f] > 0, axis=1) > 0  # (P, T): prepaid by t
         after = np.concatenate([np.zeros((plans.P, 1), dtype=bool), before[:, :-1]], axis=1)
-        out |= after & (consts.financing.floating[f] > 0)[None, :]
+        out |= after & (getattr(consts.financing, which)[f] > 0)[None, :]
     return out
 
 
@@ -365,7 +376,7 @@ def kernel_fits(plans: PlanBatch, consts: SimulationConstants | None = None) -> 
     """Why the fused kernel cannot take these plans (its fixed-size state), or None."""
     I, K, G = plans.drawn_mw.shape[1], plans.contract_gpus.shape[1], plans.market_revenue.shape[2]
     T = plans.held.shape[1]
-    if I > MAX_SITES or K > MAX_CONTRACTS or T > MAX_QUARTERS or 2 * G + 4 > 64:
+    if I > MAX_SITES or K > MAX_CONTRACTS or T > MAX_QUARTERS or 2 * G + 5 > 64:
         return (
             f"the fused kernel holds at most {MAX_SITES} sites, {MAX_CONTRACTS} contracts and "
             f"{MAX_QUARTERS} quarters (this model: {I}, {K}, {T})"
@@ -475,7 +486,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _plan("online_plan"), _plan("build_site", "const int*"), _plan("build_start", "const int*"),
     _plan("build_online", "const int*"), _plan("build_mw"), _plan("terminal_fleet"), _plan("terminal_power"),
     _plan("cmw"), _plan("mmw"), _plan("fsup"), _plan("frev"), _plan("gterm"), _plan("lbuf"),
-    _plan("slot_rate"), _plan("slot_floating"),
+    _plan("slot_rate"), _plan("slot_floating"), _plan("slot_refinanced"),
     # scenarios: time-major, last axis S (consecutive threads read consecutive scenarios)
     *(_scenario_parameter(f) for f in FACTORS),
     # model constants

@@ -248,7 +248,7 @@ def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any,
     moved = None if taken is None else _moved_draws(pl, sc, t, taken)
     step = finance_step(
         fin, state, t, ebitda, depreciation, gain, investing, pl.draws[t], pl.prepay[t],
-        pl.scheduled[t], sc.rate_shift[t], xp, floor, moved,
+        pl.scheduled[t], sc.rate_shift[t], xp, floor, moved, sc.spread_shift[t],
     )  # fmt: skip
     if floor is not None:
         liquidity.count_cut(step.prepayment_cut)

@@ -56,12 +56,17 @@ def scheduled_principal_rule(b: Builder, f: int, t: int):
 
 def interest_rule(b: Builder, t: int):
     r"""Int_t = \sum_f r_{f,t} D_{f,t-1} (plus the scenario parameter rate_shift / 4 in the quarters a
-    facility's rate floats: a floating facility's, or a refinanced bullet's after its maturity)."""
-    rate, floating = b.coef.financing.rate_quarterly, b.coef.financing.floating
-    return sum(
-        (rate[f, t] + b.m.rate_shift[t] / 4.0 if floating[f, t] else rate[f, t]) * prev_balance(b, f, t)
-        for f in range(len(b.data.facilities))
-    )
+    facility's rate floats: a floating facility's, or a refinanced bullet's after its maturity; and
+    the scenario parameter spread_shift / 4 in a refinanced bullet's quarters after its maturity)."""
+    return sum(_scenario_rate(b, f, t) * prev_balance(b, f, t) for f in range(len(b.data.facilities)))
+
+
+def _scenario_rate(b: Builder, f: int, t: int):
+    """Facility ``f``'s quarterly rate in quarter ``t`` with the scenario's shifts where they apply."""
+    fin = b.coef.financing
+    rate = fin.rate_quarterly[f, t]
+    rate = rate + b.m.rate_shift[t] / 4.0 if fin.floating[f, t] else rate
+    return rate + b.m.spread_shift[t] / 4.0 if fin.refinanced[f, t] else rate
 
 
 def debt_balance_rule(b: Builder, f: int, t: int):

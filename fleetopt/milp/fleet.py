@@ -76,6 +76,7 @@ def add_stress_parameters(b: Builder) -> None:
     m.electricity_scale = pyo.Param(m.T, initialize=1.0, mutable=True, within=nonneg)
     m.resale_scale = pyo.Param(m.T, initialize=1.0, mutable=True, within=nonneg)
     m.rate_shift = pyo.Param(m.T, initialize=0.0, mutable=True)  # floating reference rate, annual
+    m.spread_shift = pyo.Param(m.T, initialize=0.0, mutable=True)  # spread of refinanced bullets, annual
 
 
 def held_use(b: Builder, s: int, i: int, t: int, use: int, installed: bool = False):

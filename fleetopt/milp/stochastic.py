@@ -56,6 +56,7 @@ class ScenarioInputs:
     contract_alive: np.ndarray | None = None  # (K, T) 1 while the customer has not defaulted
     block_delay: np.ndarray | None = None  # (I, T) extra quarters of a block started at i in tau
     rate_shift: np.ndarray | None = None  # (T,) change of the floating reference rate, annual
+    spread_shift: np.ndarray | None = None  # (T,) change of the spread of refinanced bullets, annual
     electricity: np.ndarray | None = None  # (T,) multiplier on electricity prices
     resale: np.ndarray | None = None  # (T,) multiplier on resale values (proceeds, terminal value)
 
@@ -73,6 +74,8 @@ def apply_scenario(m: pyo.Block, data: ModelData, sc: ScenarioInputs) -> None:
         p.set_value(1.0 if t >= tau + data.sites[i].lead_time + delay else 0.0)
     for t, p in m.rate_shift.items():
         p.set_value(0.0 if sc.rate_shift is None else float(sc.rate_shift[t]))
+    for t, p in m.spread_shift.items():
+        p.set_value(0.0 if sc.spread_shift is None else float(sc.spread_shift[t]))
     for t, p in m.electricity_scale.items():
         p.set_value(1.0 if sc.electricity is None else float(sc.electricity[t]))
     for t, p in m.resale_scale.items():

@@ -49,7 +49,8 @@ class DebtFacility(StrictModel):
     `refinance_spread_over_reference_annual` over the reference rate from the next quarter on."""
     refinance_spread_over_reference_annual: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
     """Spread of the refinancing bullet over `finance.reference_rate_annual` (floating: it follows the
-    scenario's rate shift); required with `at_maturity: refinance`."""
+    scenario's rate shift, and the spread itself follows the scenario's spread shift,
+    `risk.ai_cycle.spread_loading`); required with `at_maturity: refinance`."""
     draw_from: Quarter
     """First quarter money can be drawn."""
     draw_until: Quarter

@@ -58,8 +58,8 @@ CreditRating = Literal["AAA", "AA", "A", "BBB", "BB", "B", "CCC"]
 
 class AICycle(StrictModel):
     """A common AI-cycle factor: one normal random walk (standard deviation sqrt(years)) that moves
-    market prices, demand, customer defaults and the floating rate together. Zero loadings leave
-    every factor independent."""
+    market prices, demand, customer defaults and the credit spread of new borrowing together. Zero
+    loadings leave every factor independent."""
 
     price_loading: float = Field(0.0, ge=-1, le=1, allow_inf_nan=False)
     """Correlation of every generation's price shocks with the cycle's (0.7: prices fall in a downturn)."""
@@ -69,9 +69,21 @@ class AICycle(StrictModel):
     """Correlation of a customer's default trigger with the cycle's shock of the same quarter (0.3:
     defaults cluster in downturns); each customer's default probability per quarter stays its
     hazard (a one-factor Gaussian copula, as in the Vasicek/Basel credit model)."""
-    rate_loading: float = Field(0.0, ge=-0.1, le=0.1, allow_inf_nan=False)
-    """Change of the floating reference rate (annual, absolute) per unit of the cycle (-0.01: a one-
-    standard-deviation downturn over a year widens it by 100 bp, as credit spreads do)."""
+    spread_loading: float = Field(0.0, ge=-0.1, le=0.1, allow_inf_nan=False)
+    """Change of the credit spread of new borrowing (annual, absolute) per unit of the cycle's level
+    (-0.01: a one-standard-deviation downturn over a year widens it by 100 bp). It moves only the
+    rate of bullets refinanced at maturity (`at_maturity: refinance`) from their maturity on; an
+    existing loan's margin over the reference rate is fixed by its contract."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data):
+        if isinstance(data, dict) and "rate_loading" in data:
+            raise ValueError(
+                "rate_loading was renamed to spread_loading (it moves the credit spread of "
+                "refinanced bullets, not the reference rate)"
+            )
+        return data
 
 
 class Risk(StrictModel):
@@ -108,7 +120,8 @@ class Risk(StrictModel):
     resale_value_volatility_annual: NonNegative = 0.0
     """Volatility of secondary-market GPU values (lognormal random walk), per sqrt(year)."""
     ai_cycle: AICycle | None = None
-    """A common factor moving prices, demand, defaults and rates together; none when omitted."""
+    """A common factor moving prices, demand, defaults and the credit spread of new borrowing together;
+    none when omitted."""
 
 
 class Robustness(StrictModel):

@@ -60,6 +60,7 @@ def scenario_inputs(data: ModelData, scenarios: ScenarioSet, rows, probabilities
                 contract_alive=scenarios.contract_alive[n].astype(np.float64),
                 block_delay=scenarios.delay[n],
                 rate_shift=scenarios.rate_shift[n],
+                spread_shift=scenarios.spread_shift[n],
                 electricity=scenarios.electricity_factor[n],
                 resale=scenarios.resale_factor[n],
             )
@@ -68,9 +69,9 @@ def scenario_inputs(data: ModelData, scenarios: ScenarioSet, rows, probabilities
 
 
 def scenario_features(scenarios: ScenarioSet) -> np.ndarray:
-    """(M, 8) what a scenario is, for the reduction's distances: price level (mean and last
+    """(M, 9) what a scenario is, for the reduction's distances: price level (mean and last
     quarter), demand level, customers lost, quarters of power delay, electricity, resale at the
-    end, rate shift."""
+    end, rate shift, spread shift (a constant column, such as a spread shift of zero, is dropped)."""
     S = scenarios.S
     return np.column_stack(
         [
@@ -84,6 +85,7 @@ def scenario_features(scenarios: ScenarioSet) -> np.ndarray:
             scenarios.electricity_factor.mean(axis=1),
             scenarios.resale_factor[:, -1],
             scenarios.rate_shift.mean(axis=1),
+            scenarios.spread_shift.mean(axis=1),
         ]
     )
 
