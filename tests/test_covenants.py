@@ -24,11 +24,12 @@ import pytest
 from evaluate_builders import batch, rel_err, tiny_model
 from milp_builders import base_model, data_of
 
-from fleetopt.core.covenants import CATALOGUE, covenant_tests
+from fleetopt.core.covenants import CATALOGUE, covenant_tests, kind_bit
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import covenant_headroom
 from fleetopt.evaluate.kernel import CpuKernel
+from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import solve
@@ -196,3 +197,33 @@ def test_the_milp_repays_early_exactly_enough_for_the_interest_cover():
 def test_the_milp_repays_nothing_early_on_the_trailing_average():
     plan = solve(data_of(prepay_model("trailing_four_quarters")), mip_gap=1e-9).plan
     assert plan.prepay[0, :3] == pytest.approx(0.0, abs=1e-3)
+
+
+# ---------------------------------------------------------------- which covenant breaks first
+
+
+@pytest.mark.parametrize("kernel", [False, True], ids=["numpy", "cpu-kernel"])
+def test_the_first_breach_names_the_covenants_missed_in_its_quarter_only(kernel, request):
+    """The instance above with a 10x leverage cap besides the 2.0x interest cover, and prices
+    [1, 1, 0.5, 0.25]: EBITDA 219,000, 219,000, 109,500 and 54,750 USD. Quarter 2 covers its
+    interest (76,000) 1.44x, a breach, while 10 x 4 x 109,500 = 4,380,000 USD of EBITDA capacity
+    still exceeds the 3,700,000 of debt; quarter 3 breaches leverage too (2,190,000 against
+    3,600,000), after the first breach. With a 6x cap and prices [1, 1, 1, 0.25] both are first
+    missed in quarter 3 (interest cover 0.74x; 1,314,000 against 3,600,000)."""
+    cases = (
+        ([1.0, 1.0, 0.5, 0.25], 10.0, {"interest_coverage"}),
+        ([1.0, 1.0, 1.0, 0.25], 6.0, {"interest_coverage", "leverage"}),
+    )
+    for prices, cap, first in cases:
+        d = coverage_model()
+        d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": prices}
+        d["finance"]["covenants"]["max_debt_to_ebitda"] = cap
+        data = data_of(d)
+        consts, plans_b = SimulationConstants.from_data(data), batch(data, [keep_everything(data)])
+        scen = deterministic_scenarios(data)
+        sim = request.getfixturevalue("cpu_kernel").simulate if kernel else simulate
+        got = sim(consts, plans_b, scen)
+        assert got["first_breach"][0, 0] == sum(kind_bit(k) for k in CATALOGUE if k.name in first)
+        shares = plan_metrics(got)
+        for kind in CATALOGUE:
+            assert shares[f"first_breach_{kind.name}_share"][0] == (1.0 if kind.name in first else 0.0)

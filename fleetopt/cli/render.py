@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fleetopt.compare import FIGURES
+from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import headline, purchases_by_generation_year, worst_shock
 from fleetopt.core.units import format_difference, format_figure, format_usd
@@ -214,6 +215,24 @@ def reactions_table(metrics, title: str) -> Table:
     for _, row in metrics.iterrows():
         shares = [f"{row[column]:.1%}" for _, column in REACTION_COLUMNS]
         table.add_row(Text(str(row["plan"])), *shares, format_usd(row["deferred_capex_mean_usd"]))
+    return table
+
+
+def first_breach_table(metrics, title: str) -> Table | None:
+    """Which covenant breaks first, for the given plans: the share of scenarios whose first breach
+    misses each kind of covenant; None when no plan breaches (or the metrics predate the columns)."""
+    kinds = [k for k in CATALOGUE if f"first_breach_{k.name}_share" in metrics.columns]
+    kinds = [k for k in kinds if (metrics[f"first_breach_{k.name}_share"] > 0).any()]
+    if not kinds:
+        return None
+    table = Table(title=title)
+    table.add_column("plan", justify="left")
+    table.add_column("any breach", justify="right")
+    for kind in kinds:
+        table.add_column(kind.label, justify="right")
+    for _, row in metrics.iterrows():
+        shares = [f"{row[f'first_breach_{k.name}_share']:.1%}" for k in kinds]
+        table.add_row(Text(str(row["plan"])), f"{row['breach_probability']:.1%}", *shares)
     return table
 
 

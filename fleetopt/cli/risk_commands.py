@@ -37,7 +37,13 @@ from fleetopt.cli.common import (
     say_written,
 )
 from fleetopt.cli.memory import MaxMemoryOption, budget_within_memory, memory_budget, warn_if_tiny_blocks
-from fleetopt.cli.render import evaluation_table, progress_bar, reactions_table, sweep_table
+from fleetopt.cli.render import (
+    evaluation_table,
+    first_breach_table,
+    progress_bar,
+    reactions_table,
+    sweep_table,
+)
 from fleetopt.errors import InputError
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import load_model
@@ -140,6 +146,9 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
     ranked = ranked.sort_values(RANK_COLUMNS[rank_by.value], ascending=False, kind="stable").head(top)
     console.print(evaluation_table(ranked, f"best plans by {rank_by.value} NPV"))
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios)"))
+    breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)")
+    if breaches is not None:
+        console.print(breaches)
 
 
 @app.command()

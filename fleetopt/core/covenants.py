@@ -89,6 +89,11 @@ CATALOGUE: tuple[CovenantKind, ...] = (
 )  # fmt: skip
 
 
+def kind_bit(kind: CovenantKind) -> int:
+    """The kind's bit in the evaluator's ``first_breach`` mask: 1 << its place in :data:`CATALOGUE`."""
+    return 1 << CATALOGUE.index(kind)
+
+
 @dataclass(frozen=True)
 class CovenantTest:
     """A covenant of one model: its kind, threshold and the quarters it is tested in."""

@@ -138,7 +138,7 @@ typedef struct {
     fo_bits live;  // contracts taken and not yet ended
     double cash, prev_cash, revolver, npv, min_cash, util;
     double loss_pool;  // tax losses not yet used (with loss carry-forward)
-    int breach;
+    int breach;  // the first breach's covenants (core.covenants.kind_bit mask), 0 before one
     int reacted;  // the policy's reactions so far, one bit each (FO_REACTED_*)
     // the liquidity rules (evaluate/liquidity.py): GPUs gone for good by generation, the order
     // deferred into the next quarter (its price, deposit and GPUs), a sale's gain taxed next quarter
@@ -651,7 +651,7 @@ FO_DEVICE double fo_sell(FO_PARAMS, const double* q, double cash, double resale,
 }
 
 // one covenant test (a row of core.covenants.coefficient_table, its layout fixed at compile time)
-#define FO_TEST(r, x, y, when, is_max, a_one, b_one)                                                   \
+#define FO_TEST(r, x, y, when, is_max, a_one, b_one, bit)                                                   \
     {                                                                                                  \
         const double greater_ = (a_one) ? value[x] : FO_LOAD(covenant_coef + 2 * (r)) * value[x];     \
         const double b_ = FO_LOAD(covenant_coef + 2 * (r) + 1);                                       \
@@ -659,7 +659,7 @@ FO_DEVICE double fo_sell(FO_PARAMS, const double* q, double cash, double resale,
         int row_ = (is_max) ? lesser_ > greater_ + FO_COVENANT_TOLERANCE_USD                          \
                             : greater_ < lesser_ - FO_COVENANT_TOLERANCE_USD;                          \
         if ((when) >= 0) row_ = row_ && value[(when) < 0 ? 0 : (when)] > 0;                            \
-        missed = missed || row_;                                                                       \
+        missed = row_ ? missed | (bit) : missed;                                                       \
     }
 
 // the prepayment rule (core.economics.finance_step, _cut_prepayment): the balances a pair keeps
@@ -961,7 +961,8 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     const long long idx = p * S + s;
     out_npv[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * (terminal - owed);
     out_min_cash[idx] = st->min_cash;
-    out_breach[idx] = st->breach;
+    out_breach[idx] = st->breach != 0;
+    out_first_breach[idx] = st->breach;
     out_default[idx] = st->min_cash < default_below;
     out_utilisation[idx] = st->util / FO_T;
     out_rescheduled[idx] = (st->reacted & FO_REACTED_RESCHEDULED) != 0;

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fleetopt.core.covenants import coefficient_table
+from fleetopt.core.covenants import coefficient_table, kind_bit
 from fleetopt.core.economics import FinanceState, Financing
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.batch import PlanBatch
@@ -149,8 +149,8 @@ def _covenant_rows(consts: SimulationConstants) -> tuple:
     """The covenant tests' layout (KernelShape.covenants) from core.covenants.coefficient_table."""
     coef, index = coefficient_table(consts.covenants)
     return tuple(
-        (*(int(v) for v in index[r]), int(coef[r, 0] == 1.0), int(coef[r, 1] == 1.0))
-        for r in range(len(consts.covenants))
+        (*(int(v) for v in index[r]), int(coef[r, 0] == 1.0), int(coef[r, 1] == 1.0), kind_bit(test.kind))
+        for r, test in enumerate(consts.covenants)
     )
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.core.covenants import CATALOGUE, kind_bit
+
 TAIL = 0.05
 
 METRIC_COLUMNS = {
@@ -31,6 +33,12 @@ METRIC_COLUMNS = {
     "sold_share": "share of scenarios with a distress sale of GPUs",
     "prepayment_cut_share": "share of scenarios in which a planned debt prepayment was cut to keep cash",
     "deferred_capex_mean_usd": "mean over scenarios of the GPU capex deferred, USD",
+    # which covenant breaks first: shares of all scenarios, summing to at least breach_probability
+    # (a first breach can miss several covenants in the same quarter)
+    **{
+        f"first_breach_{kind.name}_share": f"share of scenarios whose first breach misses {kind.label}"
+        for kind in CATALOGUE
+    },
 }
 
 
@@ -71,4 +79,19 @@ def plan_metrics(results: dict, xp: Any = np) -> dict:
         "sold_share": share("sold"),
         "prepayment_cut_share": share("prepayment_cut"),
         "deferred_capex_mean_usd": share("deferred_usd"),
+        **first_breach_shares(results, npv.shape[0], xp),
     }
+
+
+def first_breach_shares(results: dict, P: int, xp: Any = np) -> dict:
+    """(P,) share of scenarios whose first covenant breach misses each kind of covenant."""
+    mask = results.get("first_breach")
+    out = {}
+    for kind in CATALOGUE:
+        name = f"first_breach_{kind.name}_share"
+        if mask is None:
+            out[name] = xp.zeros(P)
+            continue
+        bits = xp.asarray(mask).astype(xp.int64) & kind_bit(kind)
+        out[name] = (bits > 0).astype(xp.float64).mean(axis=1)
+    return out

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from fleetopt.core.covenants import FLOWS, CovenantTest, window_mean
+from fleetopt.core.covenants import FLOWS, CovenantTest, kind_bit, window_mean
 from fleetopt.core.data import ContractPayments, ModelData, capacity_steps
 from fleetopt.core.economics import (
     DrawsMoved,
@@ -110,7 +110,8 @@ def late_capacity_steps(data: ModelData) -> np.ndarray:
 
 
 RESULT_FIELDS = (
-    "npv", "min_cash", "breach", "default", "utilisation", "rescheduled", "cancelled", "freed",
+    "npv", "min_cash", "breach", "first_breach", "default", "utilisation", "rescheduled", "cancelled",
+    "freed",
     *LIQUIDITY_REACTIONS, "deferred_usd",
 )  # fmt: skip
 # the policy's reactions, per pair: a contract started late (rescheduled), a contract cancelled for
@@ -147,7 +148,7 @@ def simulate(
 
     npv = xp.zeros((P, S))
     min_cash = xp.full((P, S), xp.inf)
-    breach = xp.zeros((P, S), dtype=bool)
+    first_breach = xp.zeros((P, S))  # the covenants missed in the first quarter any is (kind_bit mask)
     flows = {name: [] for name in FLOWS}  # the covenants' flows of the last quarters (trailing tests)
     util = xp.zeros((P, S))
     paths = {name: xp.zeros((P, S, T)) for name in record}
@@ -164,7 +165,7 @@ def simulate(
         prev_cash = cash
         xp.minimum(min_cash, cash, out=min_cash)
         if consts.covenants:
-            breach = _covenants(consts, breach, t, flows, ebitda, step, xp)
+            first_breach = _covenants(consts, first_breach, t, flows, ebitda, step, xp)
         util += gpus_used * pl.inv_held[t]
         if record:
             lines = {**step.lines(), "ebitda_usd": ebitda}
@@ -183,7 +184,8 @@ def simulate(
     return {
         "npv": npv,
         "min_cash": min_cash,
-        "breach": breach,
+        "breach": first_breach > 0,
+        "first_breach": first_breach,
         # cash below the default level after the revolver and sales in any quarter: its lowest cash says it
         "default": min_cash < fin.default_cash - DEFAULT_TOLERANCE_USD,
         "utilisation": util / T,
@@ -301,9 +303,10 @@ def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, tak
     return ebitda, sold_gpus + delivered_gpus
 
 
-def _covenants(consts: SimulationConstants, breach: Any, t: int, flows: dict, ebitda: Any,
+def _covenants(consts: SimulationConstants, first: Any, t: int, flows: dict, ebitda: Any,
                step: QuarterFinance, xp: Any) -> Any:  # fmt: skip
-    """``breach`` or any covenant test of quarter ``t`` missed (fleetopt/core/covenants.py)."""
+    """``first`` (the covenants missed in the first quarter any was: a sum of their kinds' bits, 0
+    while none was), updated with the tests of quarter ``t`` (fleetopt/core/covenants.py)."""
     window = consts.covenant_window
     quarter = {"ebitda": ebitda, "debt_service": step.debt_service, "interest": step.interest}
     if window > 1:  # the flows of the last quarters, tested or not, for the trailing averages
@@ -311,13 +314,15 @@ def _covenants(consts: SimulationConstants, breach: Any, t: int, flows: dict, eb
             flows[name] = [*flows[name][1 - window :], quarter[name]]
     tests = [test for test in consts.covenants if test.tested[t]]
     if not tests:
-        return breach
+        return first
     values = {"debt": step.debt, "cash": step.cash}
     for name in FLOWS:
         values[name] = window_mean(flows[name], window) if window > 1 else quarter[name]
+    missed = None  # one kind per test, so the sum of their bits is the mask
     for test in tests:
-        breach |= test.breached(values, xp)
-    return breach
+        bits = test.breached(values, xp) * float(kind_bit(test.kind))
+        missed = bits if missed is None else missed + bits
+    return first + (first == 0) * missed
 
 
 class ContractBook:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt import __version__
+from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
@@ -239,6 +240,11 @@ def _kpis(run: _Run) -> list[str]:
                                  ("a debt prepayment cut", "prepayment_cut_share"))
             if column in row
         ]  # fmt: skip
+        kpis += [  # which covenant breaks first (older runs have no such columns)
+            _kpi(f"scenarios whose first breach misses {kind.label}", f"{row[column]:.1%}")
+            for kind in CATALOGUE
+            if (column := f"first_breach_{kind.name}_share") in row and row[column] > 0
+        ]
     return kpis
 
 
