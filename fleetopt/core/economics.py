@@ -392,20 +392,8 @@ def finance_step(
     (:func:`_cut_prepayment`); what is cut stays outstanding in ``state.kept``. ``moved``: draws the
     policy moved with a deferred order (:class:`DrawsMoved`).
     """
-    # forecast interest plus the floating facilities' share of the rate shift; balances may have a
-    # smaller batch shape than cash (they do not depend on the scenario), so reduce them first
-    forecast = (xp.asarray(fin.rate_quarterly[:, t]) * state.balance).sum(axis=-1)
-    floating = (xp.asarray(fin.floating[:, t]) * state.balance).sum(axis=-1)
-    interest = forecast + (rate_shift / 4.0) * floating
-    if fin.refinanced[:, t].any():  # refinanced bullets: the spread of new borrowing moves too
-        refinanced = (xp.asarray(fin.refinanced[:, t]) * state.balance).sum(axis=-1)
-        interest = interest + (spread_shift / 4.0) * refinanced
-    interest = interest + fin.revolver_rate_quarterly * state.revolver
+    interest = quarter_interest(fin, state, t, rate_shift, spread_shift, moved, xp)
     kept = state.kept
-    if kept is not None:  # the balances kept by cut prepayments bear their facility's rate
-        interest = interest + kept_interest(fin, kept, t, rate_shift, xp, spread_shift)
-    if moved is not None:
-        interest = interest - moved.interest_saved
     available = state.balance + draws
     principal = xp.minimum(scheduled, available)
     pay_early = xp.minimum(prepay, available - principal)
@@ -417,10 +405,8 @@ def finance_step(
     draws_total = draws.sum(axis=-1)
     # cash paid out besides operations, interest and tax: investing net of the debt flows
     other_outflow = investing + (principal_total + pay_early_total - draws_total)
-    if kept is not None:  # the scheduled instalments the plan's own balance no longer covers
-        kept_principal = xp.minimum(scheduled - principal, kept)
-        kept = kept - kept_principal
-        kept_paid = _facility_sum(kept_principal, xp)
+    if kept is not None:
+        kept, kept_paid = _repay_kept(kept, scheduled, principal, xp)
         principal_total = principal_total + kept_paid
         other_outflow = other_outflow + kept_paid
     if moved is not None:
@@ -433,13 +419,7 @@ def finance_step(
         cash, cut, kept = _cut_prepayment(state, cash, pay_early, pay_early_total, prepay_floor, kept, xp)
         pay_early_total = pay_early_total - cut
     state.kept = kept
-    # the revolver covers a shortfall below the minimum cash and is repaid from any excess
-    # (max then min rather than clip: the same numbers, and much faster on NumPy arrays)
-    rev_draw = xp.minimum(
-        xp.maximum(fin.min_cash - cash, -state.revolver), fin.revolver_limit - state.revolver
-    )
-    state.revolver = state.revolver + rev_draw
-    state.cash = cash + rev_draw
+    rev_draw = _draw_or_repay_revolver(fin, state, cash, xp)
     return QuarterFinance(
         interest=interest,
         principal=principal_total,
@@ -453,6 +433,47 @@ def finance_step(
         term_debt=term_debt(state, xp),
         prepayment_cut=cut,
     )
+
+
+def quarter_interest(
+    fin: Financing, state: FinanceState, t: int, rate_shift: Any, spread_shift: Any, moved: DrawsMoved | None,
+    xp: Any = np,
+) -> Any:
+    """Quarter ``t``'s interest on the balances at the end of the previous quarter (see
+    :func:`finance_step`), the revolver's and the kept balances' included, less the interest the
+    draws moved by a deferred order save."""
+    # forecast interest plus the floating facilities' share of the rate shift; balances may have a
+    # smaller batch shape than cash (they do not depend on the scenario), so reduce them first
+    forecast = (xp.asarray(fin.rate_quarterly[:, t]) * state.balance).sum(axis=-1)
+    floating = (xp.asarray(fin.floating[:, t]) * state.balance).sum(axis=-1)
+    interest = forecast + (rate_shift / 4.0) * floating
+    if fin.refinanced[:, t].any():  # refinanced bullets: the spread of new borrowing moves too
+        refinanced = (xp.asarray(fin.refinanced[:, t]) * state.balance).sum(axis=-1)
+        interest = interest + (spread_shift / 4.0) * refinanced
+    interest = interest + fin.revolver_rate_quarterly * state.revolver
+    if state.kept is not None:  # the balances kept by cut prepayments bear their facility's rate
+        interest = interest + kept_interest(fin, state.kept, t, rate_shift, xp, spread_shift)
+    if moved is not None:
+        interest = interest - moved.interest_saved
+    return interest
+
+
+def _repay_kept(kept: Any, scheduled: Any, principal: Any, xp: Any) -> tuple[Any, Any]:
+    """The kept balances after this quarter's repayment, and that repayment summed over facilities:
+    the scheduled instalments the plan's own balance no longer covers."""
+    kept_principal = xp.minimum(scheduled - principal, kept)
+    return kept - kept_principal, _facility_sum(kept_principal, xp)
+
+
+def _draw_or_repay_revolver(fin: Financing, state: FinanceState, cash: Any, xp: Any) -> Any:
+    """The revolver covers a shortfall below the minimum cash and is repaid from any excess; sets
+    ``state.revolver`` and ``state.cash`` and returns the draw (negative: a repayment)."""
+    # max then min rather than clip: the same numbers, and much faster on NumPy arrays
+    repay_at_most = -state.revolver
+    rev_draw = xp.minimum(xp.maximum(fin.min_cash - cash, repay_at_most), fin.revolver_limit - state.revolver)
+    state.revolver = state.revolver + rev_draw
+    state.cash = cash + rev_draw
+    return rev_draw
 
 
 def kept_interest(
