@@ -130,6 +130,7 @@ def test_policy_estimates_state_the_model_values():
         "policy": [model.policy],
         "skus": list(model.skus.values()),
         "contracts": list(model.contracts.values()),
+        "finance": [model.finance],
     }
     for row in table(POLICY_SECTION):
         owner, *_, field = row["parameter"].split(".")
