@@ -116,16 +116,21 @@ def test_reference_rate_volatility_moves_only_floating_debt():
     assert calm.metrics["npv_std_usd"].iloc[0] < 1e-6 and wild.metrics["npv_std_usd"].iloc[0] > 1e4
 
 
+def untaxed_with_ample_cash(d: dict, name: str):
+    """``d`` with the risk factors on, no tax and $2M more opening cash (so no revolver and no policy
+    reaction), its data, the solved plan of the model ``name`` and that plan's statement lines."""
+    d["finance"]["tax_rate"] = 0.0
+    d["finance"]["opening_cash_usd"] += 2.0e6
+    data = data_of(with_risk(d))
+    plan = solved(name).plan
+    return data, plan, plan_statements(data, plan).lines
+
+
 def test_a_rate_shift_costs_exactly_the_extra_interest_on_floating_balances():
     # two facilities: "loan" floats, "bond" is fixed. No tax and ample cash (no revolver), so a
     # shift of +1 %/year from quarter 3 lowers NPV by the discounted extra interest on the loan:
     # 0.01 / 4 x its balance at the end of the previous quarter; the bond's balance costs nothing.
-    d = two_site_model()
-    d["finance"]["tax_rate"] = 0.0
-    d["finance"]["opening_cash_usd"] += 2.0e6
-    data = data_of(with_risk(d))
-    plan = solved("two_sites").plan
-    lines = plan_statements(data, plan).lines
+    data, plan, lines = untaxed_with_ample_cash(two_site_model(), "two_sites")
     scen = deterministic_scenarios(data, 2)
     scen.rate_shift[1, 3:] = 0.01
     out = simulate(SimulationConstants.from_data(data), batch(data, [plan]), scen)
@@ -156,12 +161,7 @@ def test_a_spread_shift_moves_only_the_refinanced_bullet_and_the_rate_shift_both
     0.02 / 4 x 1e6 = 5,000 USD a quarter, Delta NPV = -5,000 x (d_4 + d_5 + d_6 + d_7).
     Scenario 2 (and reference +1 % from quarter 2): the loan pays 0.01 / 4 x L_{t-1} more from
     quarter 2, the note (0.01 + 0.02) / 4 x 1e6 = 7,500 USD more from quarter 4."""
-    d = refinanced_model()
-    d["finance"]["tax_rate"] = 0.0
-    d["finance"]["opening_cash_usd"] += 2.0e6
-    data = data_of(with_risk(d))
-    plan = solved("refinanced").plan
-    lines = plan_statements(data, plan).lines
+    data, plan, lines = untaxed_with_ample_cash(refinanced_model(), "refinanced")
     note_before = np.concatenate([[1.0e6], lines["debt_note_usd"][:-1]])
     loan_before = np.concatenate([[0.0], lines["debt_loan_usd"][:-1]])
     assert np.all(note_before == 1.0e6) and np.all(loan_before[2:] > 0)
