@@ -150,6 +150,10 @@ class PlanColumns:
             [np.flatnonzero(freed_any[k, :, t]) for t in range(T)] for k in range(self.K)
         ]
         self.used["freed_revenue"] = (plans.freed_revenue != 0).any(axis=0)  # (K, G, I, T)
+        # (K, T, P, 1) whether a plan has any GPUs of contract k to offer in quarter t
+        offers = (plans.contract_gpus != 0).any(axis=2) | (plans.freed_supply != 0).any(axis=2)
+        offers |= (plans.freed_revenue != 0).any(axis=(2, 3))
+        self.freed_plans = _columns(offers, xp)
         self.used["freed_supply"] = (plans.freed_supply != 0).any(axis=0)  # (K, I, T)
 
     def _liquidity_columns(self, plans: PlanBatch, xp: Any) -> None:
@@ -184,6 +188,19 @@ class Shortfall:
     fixed_saved: Any
     contract: list
     market: tuple[list, list]  # training, inference
+    _contract_pairs: tuple | None = None
+
+    def contract_pairs(self, shape: tuple[int, int], xp: Any) -> tuple[Pairs, list]:
+        """The pairs where some site's contracted GPUs lack power, and the contract shares taken
+        at them (None: 1); at every other pair each contract is delivered in full."""
+        if self._contract_pairs is None:
+            mask = xp.zeros(shape, dtype=bool)
+            for share in self.contract:
+                if share is not None:
+                    mask |= share < 1.0
+            pairs = Pairs.where(mask, shape, xp)
+            self._contract_pairs = (pairs, [None if p is None else pairs.take(p) for p in self.contract])
+        return self._contract_pairs
 
 
 class PowerShortfall:
@@ -290,6 +307,64 @@ class PowerShortfall:
             left = xp.subtract(left, need, out=left)
             xp.maximum(left, 0.0, out=left)
         return tuple(shares)
+
+
+class Pairs:
+    """Some (plan, scenario) pairs of a (P, S) block, by their flat indices ``at`` (ascending):
+    what a quarter computes for a few pairs is computed on them alone, with the same operations in
+    the same order, so each such pair gets the same bits as on the whole block.
+
+    :meth:`take` gathers any operand of the block at the pairs: a (P, S) array, a (P, 1) plan
+    column, an (S,) or (1, S) scenario row, or a scalar; :meth:`put` writes into a (P, S) array."""
+
+    def __init__(self, at: Any, S: int, xp: Any):
+        self.at, self.S, self.xp = at, S, xp
+        self._plan = self._scenario = None
+
+    @classmethod
+    def where(cls, mask: Any, shape: tuple[int, int], xp: Any) -> Pairs:
+        """The pairs where ``mask`` (broadcasting to ``shape``) holds."""
+        if mask.shape != shape:
+            mask = xp.broadcast_to(mask, shape)
+        return cls(xp.flatnonzero(mask), shape[1], xp)
+
+    @property
+    def size(self) -> int:
+        return int(self.at.size)
+
+    @property
+    def plan(self) -> Any:
+        if self._plan is None:
+            self._plan = self.at // self.S
+        return self._plan
+
+    @property
+    def scenario(self) -> Any:
+        if self._scenario is None:
+            self._scenario = self.at % self.S
+        return self._scenario
+
+    def take(self, x: Any) -> Any:
+        if getattr(x, "size", 1) == 1:  # a scalar, or an array of one value for every pair
+            return x if getattr(x, "ndim", 0) == 0 else x.reshape(-1)[0]
+        if x.ndim == 1:  # a scenario row
+            return x[self.scenario]
+        if x.shape[0] > 1 and x.shape[1] > 1:  # (P, S)
+            return x.reshape(-1)[self.at]
+        return x.reshape(-1)[self.plan if x.shape[1] == 1 else self.scenario]
+
+    def put(self, into: Any, x: Any) -> None:
+        """Write ``x`` (at the pairs) into the contiguous (P, S) array ``into``."""
+        into.reshape(-1)[self.at] = x
+
+    def add(self, into: Any, x: Any) -> None:
+        """Add ``x`` (at the pairs) to the contiguous (P, S) array ``into``."""
+        flat = into.reshape(-1)
+        flat[self.at] = flat[self.at] + x
+
+    def over_sites(self, values: Any, phi: list, used: np.ndarray) -> Any:
+        """:func:`over_sites` at the pairs, with ``phi`` already taken at them."""
+        return over_sites([self.take(values[i]) if used[i] else None for i in range(len(used))], phi, used)
 
 
 def over_sites(values: Any, phi: list, used: np.ndarray) -> Any:

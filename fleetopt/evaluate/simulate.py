@@ -19,7 +19,7 @@ follow the scenario; orders are deferred or cancelled and GPUs sold to stay liqu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ from fleetopt.core.economics import (
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.layout import (
     REL,
+    Pairs,
     PlanColumns,
     PowerShortfall,
     ScenarioRows,
@@ -359,8 +360,13 @@ class ContractBook:
     def cancelled_at(self, k: int, t: int) -> None:
         self.first_end[k] = min(self.first_end[k], t)
 
-    def flag(self, name: str, happened: Any) -> None:
-        self.flags[name] |= happened
+    def flag(self, name: str, happened: Any, pairs: Pairs | None = None) -> None:
+        """Record that ``name`` happened (at ``pairs``; None: ``happened`` is (P, S))."""
+        if pairs is None:
+            self.flags[name] |= happened
+        else:
+            flat = self.flags[name].reshape(-1)
+            flat[pairs.at] |= happened
 
     def count_freed(self, freed: FreedCapacity) -> None:
         for gpus in freed.gpus:
@@ -378,18 +384,23 @@ class ContractBook:
 @dataclass
 class FreedCapacity:
     """GPUs of contracts that ended early, offered on their use's market this quarter: H100-
-    equivalent supply and GPUs by use, forecast-price revenue by (use, generation); None: nothing."""
+    equivalent supply and GPUs by use, forecast-price revenue by (use, generation), each (P, S)
+    (None: nothing). Each contract adds its GPUs at the pairs where it has ended (:meth:`add`)."""
 
-    supply: list
-    gpus: list
-    revenue: dict
+    shape: tuple[int, int]
+    xp: Any
+    supply: list = field(default_factory=lambda: [None, None])
+    gpus: list = field(default_factory=lambda: [None, None])
+    revenue: dict = field(default_factory=dict)
 
-    @classmethod
-    def none(cls) -> FreedCapacity:
-        return cls([None, None], [None, None], {})
-
-    def add(self, u: int, g: int, x: Any) -> None:
-        self.revenue[u, g] = _plus(self.revenue.get((u, g)), x)
+    def add(self, kind: str, key: Any, pairs: Pairs, x: Any) -> None:
+        """Add ``x`` at ``pairs`` to the ``kind`` ("supply", "gpus" or "revenue") of ``key`` (a
+        use, or (use, generation)): the other pairs add exactly 0.0, which changes nothing."""
+        table = self.revenue if kind == "revenue" else getattr(self, kind)
+        total = self.revenue.get(key) if kind == "revenue" else table[key]
+        if total is None:
+            total = table[key] = self.xp.zeros(self.shape)
+        pairs.add(total, x)
 
 
 def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: int, xp: Any) -> tuple:
@@ -398,79 +409,101 @@ def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: i
 
     A contract no plan serves this quarter adds nothing and is skipped (adding 0.0 changes no
     bits, so the skipping cannot make a pair's result depend on the other plans in its chunk).
-    Status is 1.0 or 0.0: multiplying by it is exact and much cheaper than selecting.
+    Status is 1.0 or 0.0: multiplying by it is exact and much cheaper than selecting. Every pair
+    is first computed as delivered in full; the pairs where some site lacks power
+    (:meth:`Shortfall.contract_pairs`) are then computed again on their own with their shares.
     """
     revenue = gpus = penalty = None
-    freed = FreedCapacity.none()
+    shape = book.status.shape[1:]
+    freed = FreedCapacity(shape, xp)
     status = book.status
     for k in pl.served_contracts[t]:
-        alive = sc.alive_row(k, t)
         used = pl.used["contract_gpus"][k, :, t]
-        phi = None if short is None else short.contract
-        if phi is None or fully_powered(phi, used):
-            status[k] *= alive
-            delivered = pl.contract_total[k, t]
-        else:
-            delivered = over_sites(pl.contract_gpus[k, :, t], phi, used)
+        alive = sc.alive_row(k, t)
+        partly = short is not None and not fully_powered(short.contract, used)
+        if partly:
+            pairs, phi = short.contract_pairs(shape, xp)
+            before = pairs.take(status[k])
+        status[k] *= alive
+        served = pl.contract_total[k, t] * status[k]
+        if partly:
+            delivered = pairs.over_sites(pl.contract_gpus[k, :, t], phi, used)
             if t >= consts.contract_deadline[k]:
-                # not delivered in full after the deadline: late, or cancelled with its penalty
-                undelivered = delivered < pl.contract_total[k, t] * (1.0 - REL) - REL
-                before = status[k] if t == 0 else status[k] * sc.alive_row(k, t - 1)
-                paid, ended = _late_delivery(consts, book, k, t, before, undelivered)
-                penalty = _plus(penalty, paid)
-                status[k] = before * alive * (1.0 - ended)
-            else:
-                status[k] *= alive
-        served = delivered * status[k]
+                paid = _late_contract(consts, pl, sc, book, k, t, pairs, before, delivered)
+                penalty = xp.zeros(shape) if penalty is None else penalty
+                pairs.add(penalty, paid)
+            pairs.put(served, delivered * pairs.take(status[k]))
         revenue = _plus(revenue, consts.contract_revenue_per_gpu[k] * served)
         gpus = _plus(gpus, served)
         if book.policy.freed_gpus_to_market and book.may_have_ended(k, t):
-            _free(consts, pl, book, k, phi, used, t, freed, xp)
+            _free(consts, pl, book, k, short, t, freed, xp)
     return _zero(revenue), _zero(gpus), penalty, freed
 
 
-def _late_delivery(consts, book: ContractBook, k: int, t: int, before: Any, undelivered: Any) -> tuple:
-    """A contract delivered short at or after its deadline, live before this quarter in ``before``:
-    (penalty paid, 1.0 where it ends now). Open loop: it is cancelled with its cancellation
-    penalty. Rescheduled: the quarter is late (it earns on the GPUs delivered and pays the delay
-    penalty) until the late quarters exceed the allowance, which cancels it."""
+def _late_contract(consts, pl, sc, book: ContractBook, k: int, t: int, pairs: Pairs, before: Any,
+                   delivered: Any) -> Any:  # fmt: skip
+    """At ``pairs`` short of power at or after contract ``k``'s deadline, with its status
+    ``before`` this quarter and GPUs ``delivered``: late, or cancelled with its penalty
+    (:func:`_late_delivery`); updates its status there. Returns the penalty paid there."""
+    undelivered = delivered < pairs.take(pl.contract_total[k, t]) * (1.0 - REL) - REL
+    if t > 0:
+        before = before * pairs.take(sc.alive_row(k, t - 1))
+    paid, ended = _late_delivery(consts, book, k, t, pairs, before, undelivered)
+    pairs.put(book.status[k], before * pairs.take(sc.alive_row(k, t)) * (1.0 - ended))
+    return paid
+
+
+def _late_delivery(consts, book: ContractBook, k: int, t: int, pairs: Pairs, before: Any,
+                   undelivered: Any) -> tuple:  # fmt: skip
+    """A contract delivered short at or after its deadline, live before this quarter in ``before``
+    (at ``pairs``): (penalty paid, 1.0 where it ends now). Open loop: it is cancelled with its
+    cancellation penalty. Rescheduled: the quarter is late (it earns on the GPUs delivered and pays
+    the delay penalty) until the late quarters exceed the allowance, which cancels it."""
     short_now = before * undelivered
     if book.late is None:
-        book.flag("cancelled", short_now > 0)
+        book.flag("cancelled", short_now > 0, pairs)
         book.cancelled_at(k, t)
         return consts.contract_penalty[k] * short_now, short_now
-    book.late[k] += short_now
-    cancelled = short_now * (book.late[k] > consts.delay_allowance[k])
+    late_quarters = pairs.take(book.late[k]) + short_now
+    pairs.put(book.late[k], late_quarters)
+    cancelled = short_now * (late_quarters > consts.delay_allowance[k])
     late = short_now - cancelled
-    book.flag("rescheduled", late > 0)
+    book.flag("rescheduled", late > 0, pairs)
     ended = cancelled > 0
-    book.flag("cancelled", ended)
+    book.flag("cancelled", ended, pairs)
     if ended.any():
         book.cancelled_at(k, t)
     paid = consts.contract_penalty[k] * cancelled + consts.delay_penalty[k] * late
     return paid, cancelled
 
 
-def _free(consts, pl, book: ContractBook, k: int, phi, used, t: int, freed: FreedCapacity, xp: Any) -> None:
-    """Offer the planned GPUs of contract ``k`` on its use's market in the pairs where it has ended
-    (they keep the power the plan gave the contract: its powered share ``phi``)."""
-    ended = 1.0 - book.status[k]
+def _free(consts, pl, book: ContractBook, k: int, short: Shortfall | None, t: int, freed: FreedCapacity,
+          xp: Any) -> None:  # fmt: skip
+    """Offer the planned GPUs of contract ``k`` on its use's market at the pairs where it has
+    ended and the plan has some to offer (they keep the power the plan gave the contract: its
+    powered share). The other pairs would add exactly 0.0 (status 1.0, or nothing planned)."""
+    status = book.status[k]
+    pairs = Pairs.where((status == 0.0) & pl.freed_plans[k, t], status.shape, xp)
+    if pairs.size == 0:
+        return
     u = int(consts.contract_use[k])
-    powered = phi is None or fully_powered(phi, used)
+    used = pl.used["contract_gpus"][k, :, t]
+    powered = short is None or fully_powered(short.contract, used)
+    phi = None if powered else [None if p is None else pairs.take(p) for p in short.contract]
     if powered:
-        supply, gpus = pl.freed_supply_total[k, t], pl.contract_total[k, t]
+        supply, gpus = pairs.take(pl.freed_supply_total[k, t]), pairs.take(pl.contract_total[k, t])
     else:
-        supply = over_sites(pl.freed_supply[k, :, t], phi, pl.used["freed_supply"][k, :, t])
-        gpus = over_sites(pl.contract_gpus[k, :, t], phi, used)
-    freed.supply[u] = _plus(freed.supply[u], supply * ended)
-    freed.gpus[u] = _plus(freed.gpus[u], gpus * ended)
+        supply = pairs.over_sites(pl.freed_supply[k, :, t], phi, pl.used["freed_supply"][k, :, t])
+        gpus = pairs.over_sites(pl.contract_gpus[k, :, t], phi, used)
+    freed.add("supply", u, pairs, supply)
+    freed.add("gpus", u, pairs, gpus)
     for g in pl.freed_generations[k][t]:
         base = (
-            pl.freed_revenue_total[k, g, t]
+            pairs.take(pl.freed_revenue_total[k, g, t])
             if powered
-            else over_sites(pl.freed_revenue[k, g, :, t], phi, pl.used["freed_revenue"][k, g, :, t])
+            else pairs.over_sites(pl.freed_revenue[k, g, :, t], phi, pl.used["freed_revenue"][k, g, :, t])
         )
-        freed.add(u, g, base * ended)
+        freed.add("revenue", (u, g), pairs, base)
 
 
 def _plus(total: Any, x: Any) -> Any:
