@@ -23,6 +23,7 @@ import numpy as np
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.liquidity import inverse
+from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.scenarios import ScenarioSet
 
 REL = 1e-9  # power and delivery comparisons tolerate solver round-off
@@ -309,64 +310,6 @@ class PowerShortfall:
         return tuple(shares)
 
 
-class Pairs:
-    """Some (plan, scenario) pairs of a (P, S) block, by their flat indices ``at`` (ascending):
-    what a quarter computes for a few pairs is computed on them alone, with the same operations in
-    the same order, so each such pair gets the same bits as on the whole block.
-
-    :meth:`take` gathers any operand of the block at the pairs: a (P, S) array, a (P, 1) plan
-    column, an (S,) or (1, S) scenario row, or a scalar; :meth:`put` writes into a (P, S) array."""
-
-    def __init__(self, at: Any, S: int, xp: Any):
-        self.at, self.S, self.xp = at, S, xp
-        self._plan = self._scenario = None
-
-    @classmethod
-    def where(cls, mask: Any, shape: tuple[int, int], xp: Any) -> Pairs:
-        """The pairs where ``mask`` (broadcasting to ``shape``) holds."""
-        if mask.shape != shape:
-            mask = xp.broadcast_to(mask, shape)
-        return cls(xp.flatnonzero(mask), shape[1], xp)
-
-    @property
-    def size(self) -> int:
-        return int(self.at.size)
-
-    @property
-    def plan(self) -> Any:
-        if self._plan is None:
-            self._plan = self.at // self.S
-        return self._plan
-
-    @property
-    def scenario(self) -> Any:
-        if self._scenario is None:
-            self._scenario = self.at % self.S
-        return self._scenario
-
-    def take(self, x: Any) -> Any:
-        if getattr(x, "size", 1) == 1:  # a scalar, or an array of one value for every pair
-            return x if getattr(x, "ndim", 0) == 0 else x.reshape(-1)[0]
-        if x.ndim == 1:  # a scenario row
-            return x[self.scenario]
-        if x.shape[0] > 1 and x.shape[1] > 1:  # (P, S)
-            return x.reshape(-1)[self.at]
-        return x.reshape(-1)[self.plan if x.shape[1] == 1 else self.scenario]
-
-    def put(self, into: Any, x: Any) -> None:
-        """Write ``x`` (at the pairs) into the contiguous (P, S) array ``into``."""
-        into.reshape(-1)[self.at] = x
-
-    def add(self, into: Any, x: Any) -> None:
-        """Add ``x`` (at the pairs) to the contiguous (P, S) array ``into``."""
-        flat = into.reshape(-1)
-        flat[self.at] = flat[self.at] + x
-
-    def over_sites(self, values: Any, phi: list, used: np.ndarray) -> Any:
-        """:func:`over_sites` at the pairs, with ``phi`` already taken at them."""
-        return over_sites([self.take(values[i]) if used[i] else None for i in range(len(used))], phi, used)
-
-
 def over_sites(values: Any, phi: list, used: np.ndarray) -> Any:
     """Sum over the leading (site) axis of ``values``, site i weighted by ``phi[i]``, in site order.
 
@@ -379,6 +322,11 @@ def over_sites(values: Any, phi: list, used: np.ndarray) -> Any:
         term = values[i] if phi[i] is None else values[i] * phi[i]
         total = term if total is None else total + term
     return 0.0 if total is None else total
+
+
+def over_sites_at(pairs: Pairs, values: Any, phi: list, used: np.ndarray) -> Any:
+    """:func:`over_sites` at ``pairs``, with ``phi`` already taken at them."""
+    return over_sites([pairs.take(values[i]) if used[i] else None for i in range(len(used))], phi, used)
 
 
 def fully_powered(phi: list, used: np.ndarray) -> bool:

@@ -38,16 +38,17 @@ from fleetopt.core.economics import (
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.layout import (
     REL,
-    Pairs,
     PlanColumns,
     PowerShortfall,
     ScenarioRows,
     Shortfall,
     fully_powered,
     over_sites,
+    over_sites_at,
 )
 from fleetopt.evaluate.liquidity import REACTIONS as LIQUIDITY_REACTIONS
 from fleetopt.evaluate.liquidity import Adjustments, Liquidity
+from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.scenarios import ScenarioSet
 from fleetopt.schema.policy import Policy
 
@@ -365,8 +366,7 @@ class ContractBook:
         if pairs is None:
             self.flags[name] |= happened
         else:
-            flat = self.flags[name].reshape(-1)
-            flat[pairs.at] |= happened
+            pairs.flag(self.flags[name], happened)
 
     def count_freed(self, freed: FreedCapacity) -> None:
         for gpus in freed.gpus:
@@ -427,7 +427,7 @@ def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: i
         status[k] *= alive
         served = pl.contract_total[k, t] * status[k]
         if partly:
-            delivered = pairs.over_sites(pl.contract_gpus[k, :, t], phi, used)
+            delivered = over_sites_at(pairs, pl.contract_gpus[k, :, t], phi, used)
             if t >= consts.contract_deadline[k]:
                 paid = _late_contract(consts, pl, sc, book, k, t, pairs, before, delivered)
                 penalty = xp.zeros(shape) if penalty is None else penalty
@@ -493,15 +493,15 @@ def _free(consts, pl, book: ContractBook, k: int, short: Shortfall | None, t: in
     if powered:
         supply, gpus = pairs.take(pl.freed_supply_total[k, t]), pairs.take(pl.contract_total[k, t])
     else:
-        supply = pairs.over_sites(pl.freed_supply[k, :, t], phi, pl.used["freed_supply"][k, :, t])
-        gpus = pairs.over_sites(pl.contract_gpus[k, :, t], phi, used)
+        supply = over_sites_at(pairs, pl.freed_supply[k, :, t], phi, pl.used["freed_supply"][k, :, t])
+        gpus = over_sites_at(pairs, pl.contract_gpus[k, :, t], phi, used)
     freed.add("supply", u, pairs, supply)
     freed.add("gpus", u, pairs, gpus)
     for g in pl.freed_generations[k][t]:
         base = (
             pairs.take(pl.freed_revenue_total[k, g, t])
             if powered
-            else pairs.over_sites(pl.freed_revenue[k, g, :, t], phi, pl.used["freed_revenue"][k, g, :, t])
+            else over_sites_at(pairs, pl.freed_revenue[k, g, :, t], phi, pl.used["freed_revenue"][k, g, :, t])
         )
         freed.add("revenue", (u, g), pairs, base)
 
