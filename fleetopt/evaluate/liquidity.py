@@ -23,7 +23,7 @@ The kernel (kernel.cu) implements the same rules in the same order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -60,6 +60,13 @@ class Adjustments:
     capex: Any = None  # USD added to the quarter's capex (deferred payments due, less what is deferred)
     draws_in: Any = None  # share of the previous quarter's GPU-backed draws deferred into this one
     draws_out: Any = None  # share of this quarter's GPU-backed draws deferred to the next
+    _kept: dict = field(default_factory=dict)
+
+    def market_kept(self, g: int) -> Any:
+        """1 - ``market[g]``: the share of generation g's market GPUs still there (made once)."""
+        if g not in self._kept:
+            self._kept[g] = 1.0 - self.market[g]
+        return self._kept[g]
 
 
 class Liquidity:
@@ -113,10 +120,12 @@ class Liquidity:
             self.flags["deferred"] |= share > 0
             next_due = share * cols.order_capex_next[t]
             next_deposit = share * cols.order_deposit[t]
-            next_gpus = [share * cols.order_gpus[g, t] for g in range(self.G)]
+            # GPUs of the generations ordered (the others: exactly none deferred)
+            ordered = cols.gen_ordered[:, t]
+            next_gpus = [share * cols.order_gpus[g, t] if ordered[g] else None for g in range(self.G)]
             if cols.any_ltv_draws[t]:
                 self.draws_due = share
-            now = [_plus(now[g], next_gpus[g]) for g in range(self.G)]
+            now = [now[g] if next_gpus[g] is None else _plus(now[g], next_gpus[g]) for g in range(self.G)]
             gap = gap - share * saving
         else:
             next_due = next_deposit = None
@@ -161,7 +170,7 @@ class Liquidity:
             gap = pairs.take(gap)
         resale = pairs.take(resale_factor)
         lot = float(self.policy.sale_block_gpus)
-        for g in range(self.G):
+        for g in np.flatnonzero(cols.gen_on_market[:, t]):  # the others have no GPUs to sell
             held = pairs.take(cols.gen_held[g, t])
             value = pairs.take(cols.gen_sale_value[g, t]) / _positive(held, xp) * resale  # per GPU
             book = pairs.take(cols.gen_book[g, t]) / _positive(held, xp)
@@ -174,9 +183,11 @@ class Liquidity:
             proceeds = sold * value
             pairs.add(state.cash, proceeds)
             gap = gap - proceeds
-            self.missing[g] = self._added(self.missing[g], pairs, sold)
-            self.carried_gain = self._added(self.carried_gain, pairs, sold * (value - book))
-            pairs.flag(self.flags["sold"], sold > 0)
+            sales = sold > 0
+            if bool(sales.any()):  # else every term below adds exactly nothing
+                self.missing[g] = self._added(self.missing[g], pairs, sold)
+                self.carried_gain = self._added(self.carried_gain, pairs, sold * (value - book))
+                pairs.flag(self.flags["sold"], sales)
 
     def _added(self, total: Any, pairs: Pairs, x: Any) -> Any:
         """``total`` ((plans, scenarios), None: zeros) with ``x`` added at ``pairs``."""

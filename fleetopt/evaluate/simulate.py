@@ -549,7 +549,7 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
             if (u, g) in freed.revenue:
                 base = base + freed.revenue[u, g]
             if taken is not None and taken.market[g] is not None:
-                base = base * (1.0 - taken.market[g])
+                base = base * taken.market_kept(g)
             revenue = _plus(revenue, base * sc.price_factor[g, t])
         revenue = _zero(revenue)
         cap = sc.demand[u, t]
