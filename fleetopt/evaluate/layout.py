@@ -166,6 +166,7 @@ class PlanColumns:
         self.gen_market_inverse = _columns(inverse(plans.gen_market_gpus), xp)  # 1 / GPUs (0 where none)
         self.gen_on_market = (plans.gen_market_gpus > 0).any(axis=0)  # (G, T) some plan has GPUs to sell
         self.gen_ordered = (plans.order_gpus != 0).any(axis=0)  # (G, T) some plan orders GPUs of g
+        self.gen_is_held = (plans.gen_held > 0).any(axis=0)  # (G, T) some plan holds GPUs of g
         self.gen_held_inverse = _columns(inverse(plans.gen_held), xp)
         # (G, T) whether any plan disposes of GPUs of a generation in a quarter (else nothing to take out)
         self.gen_retires = ((plans.gen_retired_proceeds != 0) | (plans.gen_retired_book != 0)).any(axis=0)

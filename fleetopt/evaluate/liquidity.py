@@ -144,11 +144,13 @@ class Liquidity:
         return capex, now, (next_due, next_deposit, next_gpus)
 
     def _taken(self, t: int, now: list, capex: Any) -> Adjustments:
+        """The shares of each generation's market GPUs and GPUs held that are missing (None where
+        nothing is missing, or no plan has any such GPUs in ``t``: a share of exactly 0)."""
         xp, cols = self.xp, self.cols
-        market = [None if m is None else taken_share(m, cols.gen_market_inverse[g, t], xp)
-                  for g, m in enumerate(now)]
-        held = [None if m is None else taken_share(m, cols.gen_held_inverse[g, t], xp)
-                  for g, m in enumerate(now)]
+        market = [None if m is None or not cols.gen_on_market[g, t] else
+                  taken_share(m, cols.gen_market_inverse[g, t], xp) for g, m in enumerate(now)]
+        held = [None if m is None or not cols.gen_is_held[g, t] else
+                taken_share(m, cols.gen_held_inverse[g, t], xp) for g, m in enumerate(now)]
         return Adjustments(market, held, capex)
 
     def sell(self, t: int, state, resale_factor: Any) -> None:
