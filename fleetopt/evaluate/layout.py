@@ -155,6 +155,7 @@ class PlanColumns:
         offers = (plans.contract_gpus != 0).any(axis=2) | (plans.freed_supply != 0).any(axis=2)
         offers |= (plans.freed_revenue != 0).any(axis=(2, 3))
         self.freed_plans = _columns(offers, xp)
+        self.every_plan_offers = offers.all(axis=0)  # (K, T)
         self.used["freed_supply"] = (plans.freed_supply != 0).any(axis=0)  # (K, I, T)
 
     def _liquidity_columns(self, plans: PlanBatch, xp: Any) -> None:

@@ -483,7 +483,10 @@ def _free(consts, pl, book: ContractBook, k: int, short: Shortfall | None, t: in
     ended and the plan has some to offer (they keep the power the plan gave the contract: its
     powered share). The other pairs would add exactly 0.0 (status 1.0, or nothing planned)."""
     status = book.status[k]
-    pairs = Pairs.where((status == 0.0) & pl.freed_plans[k, t], status.shape, xp)
+    ended = status == 0.0
+    if not pl.every_plan_offers[k, t]:
+        ended &= pl.freed_plans[k, t]
+    pairs = Pairs.where(ended, status.shape, xp)
     if pairs.size == 0:
         return
     u = int(consts.contract_use[k])
