@@ -164,6 +164,10 @@ class PlanColumns:
                      "gen_held", "gen_opex", "gen_depreciation", "gen_sale_value", "gen_book",
                      "gen_retired_proceeds", "gen_retired_book", "order_gpus"):  # fmt: skip
             setattr(self, name, _columns(getattr(plans, name), xp))  # (..., T, P, 1)
+        # (..., T) whether any plan's figure is not 0 (else taking a share of it out changes nothing)
+        adjusted = ("gen_market_supply", "gen_market_count", "gen_market_electricity", "gen_opex",
+                    "gen_depreciation")  # fmt: skip
+        self.gen_any = {name: (getattr(plans, name) != 0).any(axis=0) for name in adjusted}
         self.gen_market_inverse = _columns(inverse(plans.gen_market_gpus), xp)  # 1 / GPUs (0 where none)
         self.gen_on_market = (plans.gen_market_gpus > 0).any(axis=0)  # (G, T) some plan has GPUs to sell
         self.gen_ordered = (plans.order_gpus != 0).any(axis=0)  # (G, T) some plan orders GPUs of g

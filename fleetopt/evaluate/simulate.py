@@ -231,7 +231,8 @@ def _financing(fin: Financing, state: FinanceState, pl, sc, t: int, ebitda: Any,
     if taken is not None:
         for g, share in enumerate(taken.held):
             if share is not None:
-                depreciation = depreciation - share * pl.gen_depreciation[g, t]
+                if pl.gen_any["gen_depreciation"][g, t]:
+                    depreciation = depreciation - share * pl.gen_depreciation[g, t]
                 if pl.gen_retires[g, t]:  # the plan disposes of GPUs of g: fewer are left to dispose of
                     proceeds = proceeds - share * pl.gen_retired_proceeds[g, t]
                     book = book - share * pl.gen_retired_book[g, t]
@@ -294,9 +295,9 @@ def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, tak
     fixed = pl.fixed_costs[t] if short is None else pl.fixed_costs[t] - short.fixed_saved
     if taken is not None:  # GPUs taken out draw no power and cost no opex
         for g in range(len(taken.market)):
-            if taken.market[g] is not None:
+            if taken.market[g] is not None and pl.gen_any["gen_market_electricity"][g, t]:
                 planned = planned - taken.market[g] * pl.gen_market_electricity[g, t]
-            if taken.held[g] is not None:
+            if taken.held[g] is not None and pl.gen_any["gen_opex"][g, t]:
                 fixed = fixed - taken.held[g] * pl.gen_opex[g, t]
     electricity = planned * sc.electricity_factor[t]
     ebitda = market_revenue + contract_revenue - electricity - fixed
@@ -559,8 +560,10 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
         if taken is not None:
             for g, share in enumerate(taken.market):
                 if share is not None:
-                    supply = supply - share * pl.gen_market_supply[u, g, t]
-                    gpus = gpus - share * pl.gen_market_count[u, g, t]
+                    if pl.gen_any["gen_market_supply"][u, g, t]:
+                        supply = supply - share * pl.gen_market_supply[u, g, t]
+                    if pl.gen_any["gen_market_count"][u, g, t]:
+                        gpus = gpus - share * pl.gen_market_count[u, g, t]
         if safe:
             # cap / supply where demand binds, else exactly 1 (0 where nothing is offered; a plan's
             # supply that is negative by round-off counts as nothing)
