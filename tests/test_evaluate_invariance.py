@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from milp_builders import data_of
 
-from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
+from fleetopt.evaluate import deterministic_scenarios, generate_scenarios, liquidity
 from fleetopt.evaluate.engine import chunk_sizes
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 
@@ -107,6 +107,22 @@ def test_the_number_of_threads_does_not_change_results(setup, monkeypatch):
             many = on(threads, some_plans)
             assert_same(many.metrics, one.metrics)
             np.testing.assert_array_equal(many.npv_matrix, one.npv_matrix)
+
+
+def test_distress_sales_give_the_same_bits_on_the_pairs_short_of_cash_or_the_whole_block(setup, monkeypatch):
+    """The sale rule runs on the pairs short of cash alone (gathered) or, where many are, on the
+    whole block with the other pairs' sales set to 0 (``liquidity.DENSE_SALES_SHARE``): the same
+    operations on each pair short of cash, and exactly nothing on the others, so the same bits."""
+    data, plans = setup
+    consts = SimulationConstants.from_data(data)
+    scen = generate_scenarios(data, 5, 0, N)
+    out = []
+    for share in (0.0, 1.0):  # every sale on the whole block; every sale on the gathered pairs
+        monkeypatch.setattr(liquidity, "DENSE_SALES_SHARE", share)
+        out.append(simulate(consts, plans, scen))
+    assert 0 < out[0]["sold"].mean() < 1  # some pairs sold GPUs, others did not
+    for name in RESULT_FIELDS:
+        np.testing.assert_array_equal(out[0][name], out[1][name], err_msg=name)
 
 
 def test_a_scenario_block_goes_to_the_gpu_once_and_is_let_go_with_the_block():
