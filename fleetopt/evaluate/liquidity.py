@@ -234,8 +234,8 @@ class Liquidity:
 
 def _positive(x: Any, xp: Any) -> Any:
     """``x`` where it is positive, else 1 (a divisor whose quotient is then masked or 0): the
-    larger of ``x`` and ``x <= 0`` (1 where it is not positive), as ``where`` would give, in two
-    cheap passes (a ``where`` costs about ten)."""
+    larger of ``x`` and ``x <= 0`` (1 where it is not positive), as ``where`` would give for any
+    number (the divisors here are never NaN), in two cheap passes (a ``where`` costs about ten)."""
     return xp.maximum(x, x <= 0)
 
 
