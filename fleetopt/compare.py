@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
@@ -29,6 +30,8 @@ FIGURES = [
     ("npv_p95_usd", "NPV P95", "USD"),
     ("breach_probability", "P(covenant breach)", "share"),
     ("default_probability", "P(liquidity default)", "share"),
+    # which covenant breaks first; a comparison keeps the rows of its model's covenants only
+    *((f"first_breach_{k.name}_share", f"first breach misses {k.label}", "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "expected lowest cash", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
     ("peak_debt_usd", "peak debt (forecast)", "USD"),
@@ -50,6 +53,10 @@ class Comparison:
     purchase_diff: pd.DataFrame  # long: plan, quarter, sku, gpus_difference (vs the first plan)
     n_scenarios: int
     seed: int
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """The (key, name, unit) of :data:`FIGURES` this comparison has."""
+        return [figure for figure in FIGURES if figure[0] in self.figures.index]
 
     def tables(self) -> dict[str, pd.DataFrame]:
         units = {key: unit for key, _, unit in FIGURES}
@@ -96,7 +103,7 @@ class Comparison:
 
     def _figure_rows(self) -> pd.DataFrame:
         rows = []
-        for key, name, unit in FIGURES:
+        for key, name, unit in self.rows():
             values = [float(self.figures.loc[key, label]) for label in self.labels]
             row = {"figure": name} | {
                 label: format_figure(v, unit) for label, v in zip(self.labels, values, strict=True)
@@ -213,7 +220,10 @@ def compare_plans(
             delta = (plan.buy_blocks - plans[0].buy_blocks).sum(axis=1) * data.block_size[:, None]
             for s, t in zip(*np.nonzero(delta), strict=True):
                 diff_rows.append((label, q[t], data.sku_names[s], float(delta[s, t])))
-    order = [k for k, _, _ in FIGURES]
+    untested = {f"first_breach_{kind.name}_share" for kind in CATALOGUE} - {
+        f"first_breach_{test.kind.name}_share" for test in data.covenants
+    }
+    order = [k for k, _, _ in FIGURES if k not in untested]
     return Comparison(
         labels=labels,
         figures=pd.DataFrame(figures).loc[order],

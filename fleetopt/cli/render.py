@@ -7,7 +7,6 @@ from collections import defaultdict
 from rich.table import Table
 from rich.text import Text
 
-from fleetopt.compare import FIGURES
 from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import headline, purchases_by_generation_year, worst_shock
@@ -301,7 +300,7 @@ def comparison_tables(result) -> list:
         figures.add_column(Text(label), justify="right")
     if len(labels) == 2:
         figures.add_column(Text(f"{labels[1]} − {labels[0]}"), justify="right")
-    for key, name, unit in FIGURES:
+    for key, name, unit in result.rows():
         values = [float(result.figures.loc[key, label]) for label in labels]
         row = [format_figure(v, unit) for v in values]
         if len(labels) == 2:
