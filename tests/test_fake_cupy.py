@@ -64,6 +64,20 @@ def test_the_cupy_backend_runs_the_kernel_and_matches_numpy(fake_cupy, setup):
     assert grid == (-(-plans.P // kernel.PLANS_PER_THREAD), 3)
 
 
+def test_the_array_code_runs_on_the_stand_in_as_on_numpy(fake_cupy, setup):
+    """The NumPy reference run with CuPy as its array module (`kernel=False`): every array function
+    it calls must be one CuPy has (the stand-in offers CuPy's names only), and the results are
+    NumPy's bit for bit (the stand-in's arrays are NumPy's underneath)."""
+    data, plans = setup
+    got = evaluate(data, plans, 300, seed=5, backend="cupy", kernel=False, keep_matrix=True)
+    want = evaluate(data, plans, 300, seed=5, backend="numpy", keep_matrix=True)
+    assert got.backend == "cupy" and not got.kernel
+    np.testing.assert_array_equal(got.npv_matrix, want.npv_matrix)
+    for column in want.metrics.columns[1:]:
+        np.testing.assert_array_equal(got.metrics[column].to_numpy(), want.metrics[column].to_numpy(), column)
+    assert want.metrics["sold_share"].max() > 0 or want.metrics["deferred_share"].max() > 0
+
+
 def test_chunks_upload_each_plan_chunk_once_and_give_the_same_results(fake_cupy, setup, monkeypatch):
     data, plans = setup
     streams = []

@@ -86,6 +86,13 @@ for _name in (
     "moveaxis",
     "broadcast_to",
     "isin",
+    "flatnonzero",
+    "count_nonzero",
+    "ceil",
+    "subtract",
+    "any",
+    "einsum",
+    "stack",
     "inf",
 ):
     globals()[_name] = _wrap(_name) if callable(getattr(_np, _name)) else getattr(_np, _name)
