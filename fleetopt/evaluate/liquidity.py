@@ -188,16 +188,9 @@ class Liquidity:
             gap = gap - proceeds
             sales = sold > 0
             if bool(sales.any()):  # else every term below adds exactly nothing
-                self.missing[g] = self._added(self.missing[g], pairs, sold)
-                self.carried_gain = self._added(self.carried_gain, pairs, sold * (value - book))
+                self.missing[g] = pairs.added(self.missing[g], sold)
+                self.carried_gain = pairs.added(self.carried_gain, sold * (value - book))
                 pairs.flag(self.flags["sold"], sales)
-
-    def _added(self, total: Any, pairs: Pairs, x: Any) -> Any:
-        """``total`` ((plans, scenarios), None: zeros) with ``x`` added at ``pairs``."""
-        if total is None:
-            total = self.xp.zeros(self.shape)
-        pairs.add(total, x)
-        return total
 
     def prepayment_floor(self, t: int) -> Any:
         """The cash quarter ``t``'s planned prepayments may not take cash below (plus the revolver

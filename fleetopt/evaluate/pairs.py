@@ -79,6 +79,13 @@ class Pairs:
             flat = into.reshape(-1)
             flat[self.at] = flat[self.at] + x
 
+    def added(self, total: Any, x: Any) -> Any:
+        """``total`` (a (P, S) array, None: zeros) with ``x`` added at the pairs (:meth:`add`)."""
+        if total is None:
+            total = self.xp.zeros(self.shape)
+        self.add(total, x)
+        return total
+
     def flag(self, into: Any, happened: Any) -> None:
         """``into`` (bool) or ``happened`` at the pairs."""
         if self.at is None:

@@ -388,8 +388,6 @@ class FreedCapacity:
     equivalent supply and GPUs by use, forecast-price revenue by (use, generation), each (P, S)
     (None: nothing). Each contract adds its GPUs at the pairs where it has ended (:meth:`add`)."""
 
-    shape: tuple[int, int]
-    xp: Any
     supply: list = field(default_factory=lambda: [None, None])
     gpus: list = field(default_factory=lambda: [None, None])
     revenue: dict = field(default_factory=dict)
@@ -397,11 +395,11 @@ class FreedCapacity:
     def add(self, kind: str, key: Any, pairs: Pairs, x: Any) -> None:
         """Add ``x`` at ``pairs`` to the ``kind`` ("supply", "gpus" or "revenue") of ``key`` (a
         use, or (use, generation)): the other pairs add exactly 0.0, which changes nothing."""
-        table = self.revenue if kind == "revenue" else getattr(self, kind)
-        total = self.revenue.get(key) if kind == "revenue" else table[key]
-        if total is None:
-            total = table[key] = self.xp.zeros(self.shape)
-        pairs.add(total, x)
+        if kind == "revenue":
+            self.revenue[key] = pairs.added(self.revenue.get(key), x)
+        else:
+            table = getattr(self, kind)
+            table[key] = pairs.added(table[key], x)
 
 
 def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: int, xp: Any) -> tuple:
@@ -416,7 +414,7 @@ def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: i
     """
     revenue = gpus = penalty = None
     shape = book.status.shape[1:]
-    freed = FreedCapacity(shape, xp)
+    freed = FreedCapacity()
     status = book.status
     for k in pl.served_contracts[t]:
         used = pl.used["contract_gpus"][k, :, t]
@@ -431,8 +429,7 @@ def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: i
             delivered = over_sites_at(pairs, pl.contract_gpus[k, :, t], phi, used)
             if t >= consts.contract_deadline[k]:
                 paid = _late_contract(consts, pl, sc, book, k, t, pairs, before, delivered)
-                penalty = xp.zeros(shape) if penalty is None else penalty
-                pairs.add(penalty, paid)
+                penalty = pairs.added(penalty, paid)
             pairs.put(served, delivered * pairs.take(status[k]))
         revenue = _plus(revenue, consts.contract_revenue_per_gpu[k] * served)
         gpus = _plus(gpus, served)
