@@ -17,6 +17,7 @@ from fleetopt.core.units import format_difference, format_figure
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs.folder import RunFolder
 
@@ -31,7 +32,7 @@ FIGURES = [
     ("breach_probability", "P(covenant breach)", "share"),
     ("default_probability", "P(liquidity default)", "share"),
     # which covenant breaks first; a comparison keeps the rows of its model's covenants only
-    *((f"first_breach_{k.name}_share", f"first breach misses {k.label}", "share") for k in CATALOGUE),
+    *((first_breach_column(k), f"first breach misses {k.label}", "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "expected lowest cash", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
     ("peak_debt_usd", "peak debt (forecast)", "USD"),
@@ -220,9 +221,8 @@ def compare_plans(
             delta = (plan.buy_blocks - plans[0].buy_blocks).sum(axis=1) * data.block_size[:, None]
             for s, t in zip(*np.nonzero(delta), strict=True):
                 diff_rows.append((label, q[t], data.sku_names[s], float(delta[s, t])))
-    untested = {f"first_breach_{kind.name}_share" for kind in CATALOGUE} - {
-        f"first_breach_{test.kind.name}_share" for test in data.covenants
-    }
+    tested = {test.kind for test in data.covenants}
+    untested = {first_breach_column(kind) for kind in CATALOGUE if kind not in tested}
     order = [k for k, _, _ in FIGURES if k not in untested]
     return Comparison(
         labels=labels,

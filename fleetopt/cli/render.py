@@ -11,6 +11,7 @@ from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import headline, purchases_by_generation_year, worst_shock
 from fleetopt.core.units import format_difference, format_figure, format_usd
+from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
 
@@ -220,8 +221,8 @@ def reactions_table(metrics, title: str) -> Table:
 def first_breach_table(metrics, title: str) -> Table | None:
     """Which covenant breaks first, for the given plans: the share of scenarios whose first breach
     misses each kind of covenant; None when no plan breaches (or the metrics predate the columns)."""
-    kinds = [k for k in CATALOGUE if f"first_breach_{k.name}_share" in metrics.columns]
-    kinds = [k for k in kinds if (metrics[f"first_breach_{k.name}_share"] > 0).any()]
+    columns = {k: first_breach_column(k) for k in CATALOGUE if first_breach_column(k) in metrics.columns}
+    kinds = [k for k, column in columns.items() if (metrics[column] > 0).any()]
     if not kinds:
         return None
     table = Table(title=title)
@@ -230,7 +231,7 @@ def first_breach_table(metrics, title: str) -> Table | None:
     for kind in kinds:
         table.add_column(kind.label, justify="right")
     for _, row in metrics.iterrows():
-        shares = [f"{row[f'first_breach_{k.name}_share']:.1%}" for k in kinds]
+        shares = [f"{row[columns[k]]:.1%}" for k in kinds]
         table.add_row(Text(str(row["plan"])), f"{row['breach_probability']:.1%}", *shares)
     return table
 

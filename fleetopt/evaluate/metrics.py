@@ -15,6 +15,12 @@ from fleetopt.core.covenants import CATALOGUE, kind_bit
 
 TAIL = 0.05
 
+
+def first_breach_column(kind) -> str:
+    """The metrics column of the share of scenarios whose first breach misses covenant ``kind``."""
+    return f"first_breach_{kind.name}_share"
+
+
 METRIC_COLUMNS = {
     "npv_mean_usd": "mean NPV over scenarios, USD",
     "npv_std_usd": "standard deviation of NPV, USD",
@@ -36,7 +42,7 @@ METRIC_COLUMNS = {
     # which covenant breaks first: shares of all scenarios, summing to at least breach_probability
     # (a first breach can miss several covenants in the same quarter)
     **{
-        f"first_breach_{kind.name}_share": f"share of scenarios whose first breach misses {kind.label}"
+        first_breach_column(kind): f"share of scenarios whose first breach misses {kind.label}"
         for kind in CATALOGUE
     },
 }
@@ -88,7 +94,7 @@ def first_breach_shares(results: dict, P: int, xp: Any = np) -> dict:
     mask = results.get("first_breach")
     out = {}
     for kind in CATALOGUE:
-        name = f"first_breach_{kind.name}_share"
+        name = first_breach_column(kind)
         if mask is None:
             out[name] = xp.zeros(P)
             continue

@@ -20,6 +20,7 @@ from fleetopt.core.units import format_number_compact, format_usd_compact
 from fleetopt.errors import InputError
 from fleetopt.evaluate import compile_plans, generate_scenarios, load_plans
 from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.report import svg
@@ -243,7 +244,7 @@ def _kpis(run: _Run) -> list[str]:
         kpis += [  # which covenant breaks first (older runs have no such columns)
             _kpi(f"scenarios whose first breach misses {kind.label}", f"{row[column]:.1%}")
             for kind in CATALOGUE
-            if (column := f"first_breach_{kind.name}_share") in row and row[column] > 0
+            if (column := first_breach_column(kind)) in row and row[column] > 0
         ]
     return kpis
 
