@@ -176,6 +176,23 @@ def test_format_doc_has_a_row_for_every_field():
     assert not missing, f"fields without a row in {DOC.name}: {sorted(missing)}"
 
 
+def test_format_doc_rows_say_what_the_docstrings_say():
+    """The doc says its tables are taken from the field docstrings (`fleetopt schema`'s
+    descriptions): a row whose text drifted from its field's docstring tells the user something
+    the code does not do (a late contract quarter was said to earn nothing while it earns on the
+    GPUs delivered)."""
+    cells: dict[str, list[str]] = {}
+    for name, row in re.findall(r"^\| `(\w+)` \|(.*)$", DOC.read_text(encoding="utf-8"), re.MULTILINE):
+        cells.setdefault(name, []).append(" ".join(row.rstrip(" |").rsplit(" | ", 1)[-1].split()))
+    drifted = [
+        f"{model.__name__}.{name}"
+        for model in _strict_models()
+        for name, field in model.model_fields.items()
+        if " ".join((field.description or "").split()) not in cells.get(name, [])
+    ]
+    assert not drifted, f"rows of {DOC.name} that differ from their field's docstring: {drifted}"
+
+
 def test_format_doc_worked_example_validates(tmp_path, monkeypatch):
     doc = DOC.read_text(encoding="utf-8")
     example = re.search(r"## Worked example.*?```yaml\n(.*?)```", doc, re.DOTALL).group(1)

@@ -95,15 +95,18 @@ class Contract(StrictModel):
     Q3-2025 a third party's late powered shell made CoreWeave move deliveries and cut its 2025 capex,
     with no contract cancellation reported (docs/sources.md §6)."""
     delay_penalty_usd_per_quarter: Money = 0.0
-    """Evaluator: paid to the customer for each late quarter within the allowance, USD (the late
-    quarter also earns nothing from the contract)."""
+    """Evaluator: paid to the customer for each late quarter within the allowance, USD (a late
+    quarter earns only on the contract's GPUs delivered)."""
     prepayment_share: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
     """Share of the contract's total value (GPUs x price x hours of the whole term) the customer pays
-    in cash in the first quarter of the term; the cash received each quarter of the term is then the
-    revenue less the prepayment's even share (revenue, EBITDA and tax are unchanged)."""
+    in cash in the first quarter of the term; each quarter of the term then brings the revenue less
+    that prepayment's even share in cash (revenue, EBITDA, covenants and tax unchanged). The part not
+    yet earned at the end of the horizon is deducted from the terminal value (docs/formulation.md
+    §5.10, §6)."""
     termination_payment_share: Fraction = 0.0
-    """Evaluator: share of the contract's remaining value (the quarters of the term from the one in
-    which it ends) the customer pays in cash when it ends the contract early (a customer default)."""
+    """Evaluator: share of the remaining value (GPUs x price x hours of the quarters of the term from
+    the one in which it ends) the customer pays in cash when it ends the contract early (a customer
+    default); the unearned prepayment is kept (docs/evaluation.md, "Contract payments")."""
 
     @model_validator(mode="after")
     def _eligibility(self) -> Contract:
@@ -129,4 +132,4 @@ class CommercialLimits(StrictModel):
         default_factory=dict
     )
     """Most new GPUs of a generation the plan can buy in a quarter (the supplier's allocation to
-    this buyer), by generation; no limit for a generation not named."""
+    this buyer), by generation (`hopper`, `blackwell`, `rubin`); no limit for a generation not named."""

@@ -49,7 +49,7 @@ class DebtFacility(StrictModel):
     `refinance_spread_over_reference_annual` over the reference rate from the next quarter on."""
     refinance_spread_over_reference_annual: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
     """Spread of the refinancing bullet over `finance.reference_rate_annual` (floating: it follows the
-    scenario's rate shift, and the spread itself follows the scenario's spread shift,
+    scenario's rate shift, and the spread itself the scenario's spread shift,
     `risk.ai_cycle.spread_loading`); required with `at_maturity: refinance`."""
     draw_from: Quarter
     """First quarter money can be drawn."""
@@ -90,7 +90,7 @@ class Covenants(StrictModel):
     the last four quarters (the trailing twelve months most facilities test; fewer quarters at the
     start of the horizon)."""
     max_debt_to_ebitda: NonNegative | None = None
-    """Largest total debt / annualised EBITDA (4 x the quarter's EBITDA, or its four-quarter average)."""
+    """Largest total debt / annualised EBITDA (4 x the quarter's EBITDA, or 4 x its four-quarter average)."""
     min_dscr: NonNegative | None = None
     """Smallest EBITDA / debt service (interest + scheduled principal)."""
     min_interest_coverage: NonNegative | None = None
@@ -122,9 +122,10 @@ class Finance(StrictModel):
     """Cash may never fall below this, USD."""
     default_cash_usd: Money | None = None
     """The scenario evaluator's liquidity default: cash after the revolver and distress sales below
-    this in some quarter, USD (at most `min_cash_usd`; omitted: `min_cash_usd`). Between the two,
-    the company runs below its treasury floor without defaulting, and distress sales keep cash at
-    this level, not at the floor."""
+    this in some quarter, USD (at most `min_cash_usd`; omitted: `min_cash_usd`). Between the two
+    the company runs below its treasury floor (the revolver is drawn, orders are deferred) without
+    defaulting, and distress sales restore cash to this level, not to the floor. The MILP never plans
+    below `min_cash_usd`."""
     reference_rate_annual: NonNegativeSeries
     """Floating reference rate (e.g. SOFR) per quarter, annual."""
     facilities: dict[str, DebtFacility] = Field(default_factory=dict)

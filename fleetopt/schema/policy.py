@@ -18,9 +18,9 @@ class Policy(StrictModel):
     training-market GPUs, then idle GPUs (off: every use is cut in proportion)."""
     reschedule_late_contracts: bool = True
     """A contract short of GPUs at or after its delivery deadline is late, not cancelled: each late
-    quarter earns nothing from it and pays its `delay_penalty_usd_per_quarter`; only a contract late
-    for more than its `delay_allowance_quarters` is cancelled with its cancellation penalty (off: the
-    first short quarter at or after the deadline cancels it)."""
+    quarter earns only on its GPUs delivered and pays its `delay_penalty_usd_per_quarter`; only a
+    contract late for more than its `delay_allowance_quarters` is cancelled with its cancellation
+    penalty (off: the first short quarter at or after the deadline cancels it)."""
     freed_gpus_to_market: bool = True
     """GPUs planned for a contract that has ended early (customer default or cancellation) are
     offered on the market of the contract's use at the scenario's price, within demand (off: they
@@ -39,14 +39,14 @@ class Policy(StrictModel):
     value, up to that level, before the scenario counts as a liquidity default (off: the shortfall is
     a default)."""
     cut_prepayments: bool = True
-    """A quarter's planned debt prepayments are paid only from cash above the minimum cash plus
-    `liquidity_buffer_usd` and the revolver drawn: where they would take cash below that by more than
-    1 USD they are cut (every facility's by the same share) to what it can pay; the part cut is not
-    prepaid and stays outstanding, repaid by the facility's scheduled principal (off: every
-    prepayment is paid as planned)."""
+    """A quarter's planned debt prepayments are paid only from cash above `finance.min_cash_usd`
+    plus `liquidity_buffer_usd` and the revolver drawn: where they would take cash below that by more
+    than 1 USD, every facility's prepayment is cut by the same share to what cash can pay; the part
+    cut is not prepaid, stays outstanding at the facility's rate and is repaid by its scheduled
+    principal (off: every prepayment is paid as planned)."""
     liquidity_buffer_usd: Money = 0.0
     """Cash the order rule keeps above `finance.min_cash_usd` in its projection, and the prepayment
-    rule after its prepayments, USD; a larger buffer defers earlier. The sweep varies it."""
+    rule after its prepayments, USD; a larger buffer defers earlier and prepays less. The sweep varies it."""
     sale_block_gpus: PositiveInt = 1000
     """GPUs per lot in a distress sale (an estimate: a few racks' worth)."""
 

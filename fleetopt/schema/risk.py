@@ -72,8 +72,11 @@ class AICycle(StrictModel):
     spread_loading: float = Field(0.0, ge=-0.1, le=0.1, allow_inf_nan=False)
     """Change of the credit spread of new borrowing (annual, absolute) per unit of the cycle's level
     (-0.01: a one-standard-deviation downturn over a year widens it by 100 bp). It moves only the
-    rate of bullets refinanced at maturity (`at_maturity: refinance`) from their maturity on; an
-    existing loan's margin over the reference rate is fixed by its contract."""
+    rate of bullets refinanced at maturity (`at_maturity: refinance`), from the quarter after their
+    maturity, floored so no refinanced spread goes below zero; an existing loan's margin over the
+    reference rate is fixed by its contract, and the reference rate itself moves only with
+    `reference_rate_volatility_annual`. Formerly `rate_loading` (moving the reference rate of every
+    floating balance); that name is refused."""
 
     @model_validator(mode="before")
     @classmethod
@@ -101,7 +104,8 @@ class Risk(StrictModel):
     demand_volatility_annual: NonNegative = 0.0
     """Volatility of market demand (lognormal random walk), per sqrt(year)."""
     new_generation_price_step: Fraction = 0.0
-    """Extra relative drop of an older generation's market price when a newer generation first ships."""
+    """Relative drop of an older generation's market price when a newer generation first ships (with
+    `mean_one`, the forecast's price path is taken to include it and scenarios move only its timing)."""
     self_competition: SelfCompetitionShock | None = None
     """Hyperscaler self-competition price shock; none when omitted."""
     customer_default_hazard_per_quarter: Fraction = 0.0
