@@ -17,6 +17,7 @@ from fleetopt.core.units import format_difference, format_figure
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs.folder import RunFolder
@@ -24,11 +25,16 @@ from fleetopt.runs.folder import RunFolder
 FIGURES = [
     ("npv_forecast_usd", "NPV on the forecast", "USD"),
     ("npv_mean_usd", "NPV mean", "USD"),
+    ("npv_mean_se_usd", "NPV mean: standard error", "USD"),
+    # the difference to the first plan on the same scenarios: far more precise than the two errors
+    ("npv_mean_paired_se_usd", "NPV mean minus the first plan's: standard error", "USD"),
+    ("npv_mean_no_default_usd", "NPV mean without a default", "USD"),
     ("npv_std_usd", "NPV std", "USD"),
     ("npv_p5_usd", "NPV P5", "USD"),
     ("npv_cvar5_usd", "NPV CVaR5", "USD"),
     ("npv_p50_usd", "NPV median", "USD"),
     ("npv_p95_usd", "NPV P95", "USD"),
+    ("loss_probability", "P(NPV < 0)", "share"),
     ("breach_probability", "P(covenant breach)", "share"),
     ("default_probability", "P(liquidity default)", "share"),
     # which covenant breaks first; a comparison keeps the rows of its model's covenants only
@@ -191,8 +197,9 @@ def compare_plans(
         st = plan_statements(data, plan)
         m = result.metrics.iloc[n]
         figures[label] = {
-            "npv_forecast_usd": st.npv_usd,
+            "npv_forecast_usd": forecast_npv(data, plan, buffers[n] if buffers else None),
             **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},
+            "npv_mean_paired_se_usd": float((npv[n] - npv[0]).std() / np.sqrt(npv.shape[1])),
             "npv_p50_usd": float(np.median(npv[n])),
             "npv_p95_usd": float(np.sort(npv[n])[int(np.ceil(0.95 * npv.shape[1])) - 1]),
             "peak_debt_usd": float(st.lines["debt_usd"].max()),

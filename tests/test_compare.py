@@ -156,7 +156,7 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         # 14 figures, and which covenant breaks first for each of tiny's three (leverage, DSCR, liquidity)
         first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share"}
         assert {f for f in figures["figure"] if f.startswith("first_breach_")} == first
-        assert len(figures) == 14 + 3 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 18 + 3 and {"figure", "unit"} <= set(figures.columns)
     else:
         assert text.startswith("# Plan comparison (50 common scenarios, seed 0)")
         assert "## purchase differences" in text and "(none)" in text

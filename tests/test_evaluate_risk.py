@@ -32,6 +32,7 @@ from hypothesis.extra.numpy import arrays
 from milp_builders import data_of
 
 from fleetopt.core.economics import plan_statements
+from fleetopt.core.units import format_usd
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.metrics import METRIC_COLUMNS, plan_metrics, tail_count
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -288,3 +289,19 @@ def test_tail_count_is_ceil_of_five_percent_at_least_one(S, k):
 
 def test_tail_count_has_no_round_off_surprises():
     assert [tail_count(s) for s in range(1, 5001)] == [max(1, -(-s // 20)) for s in range(1, 5001)]
+
+
+def test_mean_error_loss_and_no_default_figures_by_hand():
+    """Four scenarios of NPV -1, 2, 3, 4 USD, the first and last in default: mean 2, population
+    standard deviation sqrt((9 + 0 + 1 + 4) / 4) = 1.8708, its standard error 1.8708 / sqrt(4) =
+    0.9354; the two that never default average (2 + 3) / 2 = 2.5; one in four loses money. A plan
+    that defaults everywhere has no mean without a default (NaN, shown as n/a)."""
+    npv = np.array([[-1.0, 2.0, 3.0, 4.0], [-1.0, 2.0, 3.0, 4.0]])
+    default = np.array([[True, False, False, True], [True, True, True, True]])
+    m = plan_metrics({"npv": npv, "default": default})
+    assert m["npv_mean_usd"][0] == 2.0
+    assert m["npv_mean_se_usd"][0] == pytest.approx(math.sqrt(14 / 4) / 2, rel=1e-15)
+    assert m["npv_mean_no_default_usd"][0] == 2.5
+    assert math.isnan(m["npv_mean_no_default_usd"][1])
+    assert list(m["loss_probability"]) == [0.25, 0.25]
+    assert format_usd(m["npv_mean_no_default_usd"][1]) == "n/a"

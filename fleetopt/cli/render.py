@@ -169,12 +169,14 @@ def evaluation_table(metrics, title: str) -> Table:
     for name in (
         "plan",
         "mean NPV",
+        "s.e.",
+        "mean NPV, no default",
         "P5 NPV",
         "CVaR5 NPV",
-        "std",
+        "P(NPV<0)",
         "P(breach)",
         "P(default)",
-        "min cash",
+        "mean lowest cash",
         "util.",
     ):
         table.add_column(name, justify="left" if name == "plan" else "right")
@@ -182,9 +184,11 @@ def evaluation_table(metrics, title: str) -> Table:
         table.add_row(
             Text(str(row["plan"])),
             format_usd(row["npv_mean_usd"]),
+            format_usd(row["npv_mean_se_usd"]),
+            format_usd(row["npv_mean_no_default_usd"]),
             format_usd(row["npv_p5_usd"]),
             format_usd(row["npv_cvar5_usd"]),
-            format_usd(row["npv_std_usd"]),
+            f"{row['loss_probability']:.1%}",
             f"{row['breach_probability']:.1%}",
             f"{row['default_probability']:.1%}",
             format_usd(row["expected_min_cash_usd"]),

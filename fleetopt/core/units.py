@@ -3,9 +3,13 @@ explanation and the HTML reports."""
 
 from __future__ import annotations
 
+import math
+
 
 def format_usd(usd: float) -> str:
-    """USD with a scale suffix, for tables and sentences: -$14.1M, $2.35B."""
+    """USD with a scale suffix, for tables and sentences: -$14.1M, $2.35B; n/a when not finite."""
+    if not math.isfinite(usd):
+        return "n/a"
     sign = "-" if usd < 0 else ""
     usd = abs(usd)
     if usd >= 1e9:
@@ -16,7 +20,10 @@ def format_usd(usd: float) -> str:
 
 
 def format_usd_compact(usd: float) -> str:
-    """USD in at most one decimal, for chart axes and report cells: $2.4B, -$14.1M, $850.0k."""
+    """USD in at most one decimal, for chart axes and report cells: $2.4B, -$14.1M, $850.0k; n/a
+    when not finite."""
+    if not math.isfinite(usd):
+        return "n/a"
     a = abs(usd)
     for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if a >= div:
@@ -44,7 +51,7 @@ def format_figure(value: float, unit: str) -> str:
 
 
 def format_difference(value: float, unit: str) -> str:
-    """A difference of two figures, signed (a share in percentage points)."""
+    """A difference of two figures, signed (a share in percentage points: +2.5 pp)."""
     sign = "+" if value > 0 else ""
-    return sign + (f"{value:.1%}" if unit == "share" else format_figure(value, unit))
+    return sign + (f"{value * 100:.1f} pp" if unit == "share" else format_figure(value, unit))
 

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.plan import Plan
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import Backend, resolve_backend
-from fleetopt.evaluate.batch import PlanBatch
+from fleetopt.evaluate.batch import PlanBatch, compile_plans, with_buffers
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.kernel import cpu_kernel, kernel_fits, plan_tables, simulate_cuda, stage_plans
 from fleetopt.evaluate.layout import ScenarioRows
@@ -429,3 +430,13 @@ def evaluate(
         kernel=any(r.get("kernel", False) for r in results),
         paths={name: np.concatenate([r["paths"][name] for r in results]) for name in record},
     )
+
+
+def forecast_npv(data: ModelData, plan: Plan, buffer: float | None = None) -> float:
+    """NPV of ``plan`` on the forecast as the company would run it: its deterministic evaluation
+    with its policy (``buffer``: its liquidity buffer, USD; None: the model's). It equals the plan's
+    statements NPV (to 1e-6) unless the policy reacts on the forecast, which only a positive buffer
+    makes it do (docs/evaluation.md, "Nothing reacts on the forecast")."""
+    batch = with_buffers(compile_plans(data, [plan], ["plan"]), [buffer])
+    result = evaluate(data, batch, 1, 0, backend="numpy", deterministic=True)
+    return float(result.metrics["npv_mean_usd"].iloc[0])

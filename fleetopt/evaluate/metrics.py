@@ -24,6 +24,9 @@ def first_breach_column(kind) -> str:
 METRIC_COLUMNS = {
     "npv_mean_usd": "mean NPV over scenarios, USD",
     "npv_std_usd": "standard deviation of NPV, USD",
+    "npv_mean_se_usd": "standard error of the mean NPV (standard deviation / sqrt(scenarios)), USD",
+    "npv_mean_no_default_usd": "mean NPV of the scenarios with no liquidity default (NaN: all default), USD",
+    "loss_probability": "share of scenarios with a negative NPV",
     "npv_p5_usd": "5th percentile of NPV (k-th worst, k = ceil(5 % of scenarios)), USD",
     "npv_cvar5_usd": "mean NPV of the worst 5 % of scenarios, USD",
     "breach_probability": "share of scenarios with any covenant breach",
@@ -66,9 +69,13 @@ def plan_metrics(results: dict, xp: Any = np) -> dict:
             return xp.zeros(npv.shape[0])
         return xp.asarray(results[name]).astype(xp.float64).mean(axis=1)
 
+    std = npv.std(axis=1)
     return {
         "npv_mean_usd": npv.mean(axis=1),
-        "npv_std_usd": npv.std(axis=1),
+        "npv_std_usd": std,
+        "npv_mean_se_usd": std / math.sqrt(npv.shape[1]),
+        "npv_mean_no_default_usd": mean_without_default(npv, results.get("default"), xp),
+        "loss_probability": (npv < 0).astype(xp.float64).mean(axis=1),
         "npv_p5_usd": p5,
         # the mean of k values none above p5 is at most p5; the clamp removes the round-off of the
         # sum when they are equal (three copies of x can average to x plus one ulp)
@@ -87,6 +94,16 @@ def plan_metrics(results: dict, xp: Any = np) -> dict:
         "deferred_capex_mean_usd": share("deferred_usd"),
         **first_breach_shares(results, npv.shape[0], xp),
     }
+
+
+def mean_without_default(npv: Any, default: Any, xp: Any = np) -> Any:
+    """(P,) mean NPV over each plan's scenarios without a liquidity default; NaN where all default."""
+    if default is None:
+        return npv.mean(axis=1)
+    kept = 1.0 - xp.asarray(default).astype(xp.float64)
+    count = kept.sum(axis=1)
+    total = (npv * kept).sum(axis=1)
+    return xp.where(count > 0, total / xp.where(count > 0, count, 1.0), math.nan)
 
 
 def first_breach_shares(results: dict, P: int, xp: Any = np) -> dict:

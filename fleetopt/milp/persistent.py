@@ -17,7 +17,6 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import build_model
 from fleetopt.milp.highs import run_highs
@@ -127,6 +126,3 @@ class PersistentPlanner:
             return self.solve()
         finally:
             self.fix(None)
-
-    def forecast_npv(self, plan: Plan) -> float:
-        return plan_statements(self.data, plan).npv_usd

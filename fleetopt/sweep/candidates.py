@@ -24,6 +24,7 @@ from fleetopt.core.economics import operating_lines
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError, NoPlanError
+from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.schema import Robustness
 from fleetopt.stochastic.run import solve_stochastic
@@ -300,7 +301,8 @@ def generate_candidates(
                 candidate = Candidate(candidate.label, candidate.origin, "duplicate", note=candidate.note)
             else:
                 seen.add(key)
-                candidate.forecast_npv_usd = planner.forecast_npv(candidate.plan)
+                buffer = candidate.liquidity_buffer_usd
+                candidate.forecast_npv_usd = forecast_npv(data, candidate.plan, buffer)
         out.candidates.append(candidate)
         if progress:
             progress(f"{candidate.label}: {candidate.status}")
