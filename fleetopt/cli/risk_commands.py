@@ -226,7 +226,9 @@ def candidate_counts(result) -> str:
         "infeasible": "break a hard limit once completed by the MILP",
     }
     why = "; ".join(
-        f"{n} {reasons.get(status, status.replace('_', ' '))}" for status, n in sorted(dropped.items())
+        f"{n} {reasons.get(status, status.replace('_', ' '))} ("
+        + ", ".join(c.label for c in made if c.plan is None and c.status == status) + ")"
+        for status, n in sorted(dropped.items())
     )
     line = f"{len(made)} candidates made, {len(result.metrics)} evaluated"
     return f"{line}; dropped: {why}" if why else line

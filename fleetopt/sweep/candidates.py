@@ -396,7 +396,9 @@ class Rule:
         if self.min_cvar5_usd is not None:
             limits.append(f"CVaR5 >= ${self.min_cvar5_usd:,.0f}")
         head = f"best {self.prefer} NPV"
-        return head + (" among plans with " + " and ".join(limits) if limits else "")
+        if not limits:
+            return head + ", with no limit on the breach or default probability"
+        return head + " among plans with " + " and ".join(limits)
 
 
 def _share(p: float) -> str:

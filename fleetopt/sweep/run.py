@@ -151,6 +151,11 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     return SweepResult(loaded, data, cands, metrics, evaluation, rule, pick)
 
 
+# a rise in breach or default probability (against the forecast optimum) that the explanation of a
+# recommendation points out when the rule set no limit on it
+RISE_WORTH_SAYING = 0.05
+
+
 class SweepResult:
     """Candidates, their metrics (one row per feasible candidate), the front and the recommendation."""
 
@@ -171,12 +176,21 @@ class SweepResult:
         rec, opt = self.recommended, self.forecast_optimum
         if rec["plan"] == opt["plan"]:
             return f"The forecast optimum also satisfies the rule ({self.rule.describe()}) best."
-        return (
+        text = (
             f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum it changes "
             f"mean NPV by {format_usd(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
-            f"{format_usd(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])} and breach probability from "
-            f"{opt['breach_probability']:.1%} to {rec['breach_probability']:.1%}."
+            f"{format_usd(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])}, breach probability from "
+            f"{opt['breach_probability']:.1%} to {rec['breach_probability']:.1%} and default probability "
+            f"from {opt['default_probability']:.1%} to {rec['default_probability']:.1%}."
         )
+        for name in ("breach", "default"):  # a risk the rule did not limit and the pick raises a lot
+            rise = rec[f"{name}_probability"] - opt[f"{name}_probability"]
+            if rise > RISE_WORTH_SAYING and getattr(self.rule, f"max_{name}_prob") is None:
+                text += (
+                    f" No limit was set on the {name} probability, which it raises by "
+                    f"{rise * 100:.1f} pp: --max-{name}-prob would cap it."
+                )
+        return text
 
     def _buffer(self, label: str) -> float:
         """The policy buffer a candidate runs with, USD (the model's unless the sweep set one)."""
