@@ -175,3 +175,16 @@ def test_unknown_run_id_exits_2(tmp_path):
     with pytest.raises(RegistryError):
         Registry().get(999)
     assert not (tmp_path / "runs" / "registry.sqlite").exists() or Registry().list() == []
+
+
+def test_each_kind_of_run_lists_the_figure_that_describes_it():
+    """A sweep's key figure is its pick's scenario mean and CVaR5 (not the pick's forecast NPV,
+    which it also records), a solve's the forecast NPV, an evaluation of several plans its first."""
+    from fleetopt.cli.render import key_figure
+
+    sweep = {"npv_usd": 14e9, "npv_mean_usd": 9e9, "npv_cvar5_usd": -16.8e9}
+    assert key_figure("sweep", sweep) == "pick: mean NPV $9.00B, CVaR5 -$16.80B"
+    assert key_figure("solve", {"npv_usd": 18.53e9}) == "NPV $18.53B on the forecast"
+    evaluation = {"n_plans": 3, "npv_mean_usd": 1e9, "npv_cvar5_usd": 2e6}
+    assert key_figure("evaluate", evaluation) == "first plan: mean NPV $1.00B, CVaR5 $2.0M"
+    assert key_figure("stochastic", {"rp_usd": 17.68e9, "vss_usd": 2e9}) == "RP $17.68B"

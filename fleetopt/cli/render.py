@@ -332,17 +332,25 @@ def comparison_tables(result) -> list:
     return out
 
 
+def key_figure(kind: str, fig: dict) -> str:
+    """A run's headline in the registry's list: the forecast NPV of a solved plan, the scenario
+    figures of an evaluation (its first plan) or of a sweep's pick, the stochastic plan's RP."""
+    if kind in ("evaluate", "sweep") and "npv_mean_usd" in fig:
+        whose = {"sweep": "pick: ", "evaluate": "first plan: " if fig.get("n_plans", 1) > 1 else ""}[kind]
+        return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {format_usd(fig['npv_cvar5_usd'])}"
+    if kind == "stochastic" and "rp_usd" in fig:
+        return f"RP {format_usd(fig['rp_usd'])}"
+    if "npv_usd" in fig:
+        return f"NPV {format_usd(fig['npv_usd'])} on the forecast"
+    return ""
+
+
 def runs_table(records) -> Table:
     table = Table(title="runs (newest first)")
     for name in ("id", "when (UTC)", "kind", "model", "key figure", "folder"):
         table.add_column(name)
     for r in records:
-        fig = r.figures
-        key = ""
-        if "npv_usd" in fig:
-            key = f"NPV {format_usd(fig['npv_usd'])}"
-        elif "npv_cvar5_usd" in fig:
-            key = f"CVaR5 {format_usd(fig['npv_cvar5_usd'])}"
+        key = key_figure(r.kind, r.figures)
         missing = "" if r.exists else " (missing)"
         # fold, never cut with an ellipsis: the whole path is what the user needs
         folder = Text(str(r.path) + missing, style=None if r.exists else "red", overflow="fold")
