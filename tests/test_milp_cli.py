@@ -67,6 +67,12 @@ def test_solve_tiny_writes_a_complete_run_folder(tmp_path):
     tiny = Path(__file__).resolve().parent.parent / "models" / "tiny.yaml"
     assert (out / "model.yaml").read_text() == tiny.read_text()
     assert str(out) in stdout.replace("\n", "")
+    # the covenant figures cover the quarters tested (tiny tests from 2026Q4, its second quarter),
+    # and the $25M liquidity floor shows the lowest cash tested, not a 97 % "headroom"
+    flat = " ".join(stdout.replace("│", " ").split())  # cells wrapped over several rows, rejoined
+    assert "lowest DSCR (quarters tested, from 2026Q4)" in flat
+    lowest = statements["cash_usd"].iloc[1:].min()
+    assert f"liquidity >= $25.0M: lowest ${lowest / 1e6:,.1f}M" in flat
 
 
 # ---------------------------------------------------------------- (b) infeasible input

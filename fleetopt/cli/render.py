@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 from rich.table import Table
 from rich.text import Text
 
@@ -151,9 +152,11 @@ def solve_summary_tables(result) -> list:
     key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
     key.add_row("peak debt", format_usd(fig["peak_debt_usd"]))
     key.add_row("lowest cash", format_usd(fig["min_liquidity_usd"]))
-    key.add_row("lowest DSCR", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
-    headroom = ", ".join(f"{k} {_pct(v)}" for k, v in fig["covenant_headroom"].items())
-    key.add_row("lowest covenant headroom", headroom or "no covenants")
+    tested = tested_from(data)
+    key.add_row(
+        f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"
+    )
+    key.add_row(f"lowest covenant headroom{tested}", covenant_headroom_text(data, fig) or "no covenants")
     worst = worst_shock(fig)
     if worst is not None:
         key.add_row(
@@ -161,6 +164,28 @@ def solve_summary_tables(result) -> list:
             f"{format_usd(worst['lowest_cash_usd'])} in {worst['quarter']} ({worst['case']})",
         )
     return [status, purchases, key]
+
+
+def tested_from(data) -> str:
+    """' (quarters tested, from 2027Q1)': the quarters the covenant figures cover, or ''."""
+    quarters = np.flatnonzero(data.covenant_tested)
+    if not quarters.size or quarters[0] == 0:
+        return ""
+    return f" (quarters tested, from {data.quarter_labels[quarters[0]]})"
+
+
+def covenant_headroom_text(data, fig: dict) -> str:
+    """Each covenant's lowest headroom: a share of a ratio's limit, the lowest cash of a USD floor."""
+    parts = []
+    for test in data.covenants:
+        room = fig["covenant_headroom"].get(test.kind.name)
+        if room is None:
+            continue
+        if test.kind.denominator is None:  # a floor in USD: the lowest tested amount says more
+            parts.append(f"{test.describe()}: lowest {format_usd(test.threshold * (1.0 + room))}")
+        else:
+            parts.append(f"{test.describe()}: {_pct(room)}")
+    return "; ".join(parts)
 
 
 def evaluation_table(metrics, title: str) -> Table:

@@ -12,9 +12,9 @@ def format_usd(usd: float) -> str:
         return "n/a"
     sign = "-" if usd < 0 else ""
     usd = abs(usd)
-    if usd >= 1e9:
+    if usd >= 999.95e6:  # what would print as $1,000.0M prints as $1.00B
         return f"{sign}${usd / 1e9:,.2f}B"
-    if usd >= 1e6:
+    if usd >= 0.9995e6:
         return f"{sign}${usd / 1e6:,.1f}M"
     return f"{sign}${usd:,.0f}"
 
