@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.evaluate.sources import read_plans
-from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.folder import RunFolder, json_text
 
 FIGURES = [
     ("npv_forecast_usd", "NPV on the forecast", "USD"),
@@ -88,7 +87,7 @@ class Comparison:
         out["plans"] = self.labels
         out["scenarios"] = self.n_scenarios
         out["seed"] = self.seed
-        return json.dumps(out, indent=2, default=float) + "\n"
+        return json_text(out)
 
     def to_markdown(self) -> str:
         """The tables as Markdown, figures formatted as the terminal shows them (money with a scale,

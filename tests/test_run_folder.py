@@ -88,3 +88,24 @@ def test_a_job_folder_is_finished_file_by_file_and_loses_its_chunks(tmp_path):
 def test_run_folder_errors_are_bad_input():
     assert issubclass(RunDirError, InputError) and issubclass(InputError, FleetoptError)
     assert RunDirError("x").exit_code == 2
+
+
+def test_summaries_are_strict_json_with_null_for_a_missing_figure():
+    """A plan that defaults in every scenario has no mean NPV without a default (NaN), and a ratio
+    with no denominator is infinite: summary.json says null, which every JSON reader accepts."""
+    import json
+    import math
+
+    import numpy as np
+
+    from fleetopt.runs.folder import json_text
+
+    text = json_text({"npv_mean_no_default_usd": np.float64("nan"), "dscr": math.inf, "n": np.int64(3),
+                      "rows": [{"x": np.float32(1.5)}], "path": np.array([1.0, np.nan])})  # fmt: skip
+
+    def refuse(constant):
+        raise AssertionError(f"not strict JSON: {constant}")
+
+    assert json.loads(text, parse_constant=refuse) == {
+        "npv_mean_no_default_usd": None, "dscr": None, "n": 3, "rows": [{"x": 1.5}], "path": [1.0, None],
+    }  # fmt: skip

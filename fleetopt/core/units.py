@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 
 
-def format_usd(usd: float) -> str:
+def format_usd(usd: float | None) -> str:
     """USD with a scale suffix, for tables and sentences: -$14.1M, $2.35B; n/a when not finite."""
-    if not math.isfinite(usd):
+    if usd is None or not math.isfinite(usd):
         return "n/a"
     sign = "-" if usd < 0 else ""
     usd = abs(usd)
@@ -19,10 +19,10 @@ def format_usd(usd: float) -> str:
     return f"{sign}${usd:,.0f}"
 
 
-def format_usd_compact(usd: float) -> str:
+def format_usd_compact(usd: float | None) -> str:
     """USD in at most one decimal, for chart axes and report cells: $2.4B, -$14.1M, $850.0k; n/a
     when not finite."""
-    if not math.isfinite(usd):
+    if usd is None or not math.isfinite(usd):
         return "n/a"
     a = abs(usd)
     for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):

@@ -9,6 +9,7 @@ last: its presence marks a finished run.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -35,14 +36,25 @@ def runs_dir() -> Path:
 
 
 def json_text(obj) -> str:
-    def default(o):
-        if isinstance(o, (np.floating, np.integer)):
-            return o.item()
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        raise TypeError(f"not JSON serialisable: {type(o)}")
+    """``obj`` as strict JSON (what jq and other languages read): NumPy numbers as numbers, and a
+    figure that is not finite (NaN: no scenario to average; an infinite ratio) as null."""
+    return json.dumps(_finite(obj), indent=2, allow_nan=False) + "\n"
 
-    return json.dumps(obj, indent=2, default=default, allow_nan=True) + "\n"
+
+def _finite(o):
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _finite(o.tolist())
+    if isinstance(o, (np.floating, np.integer, np.bool_)):
+        o = o.item()
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if o is None or isinstance(o, (str, int, float, bool)):
+        return o
+    raise TypeError(f"not JSON serialisable: {type(o)}")
 
 
 class RunFolder:
