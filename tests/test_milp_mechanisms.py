@@ -381,3 +381,37 @@ def test_quarter_where_no_gpu_can_train_builds_a_model(case):
         d["skus"]["A"] = sku(available_from="2026Q2")
         r = run(d)
         assert r.plan.buy_blocks[0, 0, 0] == 0
+
+
+def test_a_plan_stopped_early_is_valued_as_written_not_as_the_incumbent():
+    """A time-limited solve of `lab` (0.1 s, 2026-11-30) returned an incumbent of -$2.69B that
+    paid $2.995B of tax it did not owe, for a plan whose statements give $239.4M, against a bound
+    of $434.2M: the solve reports the plan's $239.4M and the gap (434.2 - 239.4) / 239.4 = 81.4 %,
+    not the incumbent's 116 %. The cost objective keeps the solver's figure."""
+    from types import SimpleNamespace
+
+    from fleetopt.milp.solve import objective_and_gap
+
+    statements = SimpleNamespace(npv_usd=239.4e6)
+    value, gap = objective_and_gap("npv", -2.69e9, 434.2e6, statements)
+    assert value == 239.4e6 and gap == pytest.approx((434.2 - 239.4) / 239.4, rel=1e-12)
+    assert objective_and_gap("npv", -2.69e9, None, statements) == (239.4e6, None)
+    assert objective_and_gap("cost", 5e8, 4e8, statements) == (5e8, pytest.approx(0.2))
+
+
+def test_a_solve_interrupted_by_ctrl_c_is_the_user_s_stop_not_solver_trouble():
+    """HiGHS that reports `interrupted` (Ctrl-C reached it) raises KeyboardInterrupt, which the CLI
+    turns into exit 130, instead of a 'numerical trouble' error (exit 4)."""
+    from types import SimpleNamespace
+
+    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+
+    from fleetopt.milp.highs import run_highs
+
+    class Interrupted:
+        def solve(self, model, **options):
+            stopped = TerminationCondition.interrupted
+            return SimpleNamespace(termination_condition=stopped, solution_status=SolutionStatus.noSolution)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_highs(None, solver=Interrupted())

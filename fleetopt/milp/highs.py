@@ -29,6 +29,8 @@ def run_highs(m: pyo.ConcreteModel, solver: Highs | None = None, **options) -> t
         m, load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=False, **options
     )
     tc = results.termination_condition
+    if tc == TerminationCondition.interrupted:  # Ctrl-C reached HiGHS: the user's stop, not trouble
+        raise KeyboardInterrupt
     if results.solution_status not in (SolutionStatus.feasible, SolutionStatus.optimal):
         return ("infeasible" if tc in _INFEASIBLE else "no_plan"), results
     results.solution_loader.load_vars()
