@@ -105,6 +105,19 @@ def test_infeasible_model_exits_3_with_a_diagnosis(tmp_path):
 # ---------------------------------------------------------------- (c) time limit
 
 
+def test_the_diagnosis_never_blames_a_contract_the_plan_may_decline(tmp_path, tiny_text):
+    """tiny with no power at its site: the signed lab-a-training contract and the power are in
+    conflict. The optional enterprise-inference contract can be declined, so it is not short: the
+    relaxed model used to take it for its revenue and report it short by 256 GPUs."""
+    model = yaml.safe_load(tiny_text)
+    model["sites"]["texas"]["power_capacity_mw"] = 0
+    path = tmp_path / "no-power.yaml"
+    path.write_text(yaml.safe_dump(model))
+    code, stdout, stderr = cli("solve", str(path), "--out", str(tmp_path / "run"))
+    assert code == 3, stdout + stderr
+    assert "contract lab-a-training" in stderr and "enterprise-inference" not in stderr
+
+
 def test_tiny_time_limit_gives_a_gapped_plan_or_no_plan(tmp_path):
     out = tmp_path / "run"
     code, stdout, stderr = cli("solve", "tiny", "--time-limit", "0.001", "--out", str(out))
