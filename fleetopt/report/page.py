@@ -92,7 +92,11 @@ def _kpi(label: str, value: str) -> str:
     return f'<div class="kpi"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
 
 
-MONEY_SCALES = ((1e10, 1e9, "B", 2), (1e6, 1e6, "M", 1), (1e3, 1e3, "k", 1))  # (from, divisor, suffix, decimals)
+MONEY_SCALES = (
+    (1e10, 1e9, "B", 2),
+    (1e6, 1e6, "M", 1),
+    (1e3, 1e3, "k", 1),
+)  # (from, divisor, suffix, decimals)
 
 
 def money_formatter(values) -> callable:
@@ -100,7 +104,9 @@ def money_formatter(values) -> callable:
     millions from $1M, thousands from $1k ($1,000.0M and $1.0B never stand in one column)."""
     finite = [abs(float(v)) for v in values if math.isfinite(float(v))]
     top = max(finite, default=0.0)
-    divisor, suffix, decimals = next(((d, s, n) for start, d, s, n in MONEY_SCALES if top >= start), (1.0, "", 0))
+    divisor, suffix, decimals = next(
+        ((d, s, n) for start, d, s, n in MONEY_SCALES if top >= start), (1.0, "", 0)
+    )
 
     def fmt(usd: float) -> str:
         if not math.isfinite(usd):
@@ -143,7 +149,7 @@ def _table(frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, header
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
     return (
         f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
-        f'<tbody>{"".join(rows)}</tbody></table></div>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
@@ -503,7 +509,11 @@ def _kpi_section(run: _Run) -> str:
     row = run.main_metrics
     if row is not None:
         seed, n = _scenario_source(run)
-        where = "on the forecast (deterministic)" if run.summary.get("deterministic") else f"over {n:,} scenarios (seed {seed})"
+        where = (
+            "on the forecast (deterministic)"
+            if run.summary.get("deterministic")
+            else f"over {n:,} scenarios (seed {seed})"
+        )
         out += f"<h2>Key figures of {label} {where}</h2><div class='kpis'>{''.join(_scenario_kpis(run, row))}</div>"
     return out
 
@@ -519,8 +529,13 @@ def _rule_text(run: _Run) -> str:
     rule = run.job.get("rule") if isinstance(run.job.get("rule"), dict) else None
     if rule is None:  # an older sweep: only the rule's description
         stated = run.summary.get("rule", "?")
-        missing = "" if "among plans with" in stated else (
-            " No limit on P(covenant breach) or P(liquidity default) was set: the pick may carry any such risk.")
+        missing = (
+            ""
+            if "among plans with" in stated
+            else (
+                " No limit on P(covenant breach) or P(liquidity default) was set: the pick may carry any such risk."
+            )
+        )
         return f"Rule: {stated}.{missing}"  # fmt: skip
     limits, unset = [], []
     for key, what, flag in (("max_breach_prob", "P(covenant breach)", "--max-breach-prob"),
@@ -528,11 +543,11 @@ def _rule_text(run: _Run) -> str:
         if rule.get(key) is None:
             unset.append(f"{what} ({flag})")
         else:
-            limits.append(f"{what} at most {rule[key]:.4g}".replace("at most ", "at most ") + f" ({rule[key]:.2%})")
+            limits.append(f"{what} at most {rule[key]:.4g} ({rule[key]:.2%})")
     if rule.get("min_cvar5_usd") is not None:
         limits.append(f"CVaR5 NPV at least {format_usd(rule['min_cvar5_usd'])}")
     text = f"Rule: the candidate with the {PREFER_WORDS.get(rule.get('prefer'), rule.get('prefer'))}"
-    text += (" among those with " + " and ".join(limits) + "." if limits else ", with no limits.")
+    text += " among those with " + " and ".join(limits) + "." if limits else ", with no limits."
     if unset:
         text += (" No limit was set on " + " or ".join(unset) +
                  ": the pick can carry any such risk; set one to exclude risky candidates.")  # fmt: skip
@@ -642,7 +657,9 @@ def _front_section(metrics: pd.DataFrame) -> str:
          "front": bool(r["on_front"]), "recommended": bool(r["recommended"])}
         for n, (_, r) in enumerate(metrics.iterrows())
     ]  # fmt: skip
-    front = svg.scatter("Candidates: mean NPV against CVaR5", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD")
+    front = svg.scatter(
+        "Candidates: mean NPV against CVaR5", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"
+    )
     key = "; ".join(f"{n + 1}: {plan}" for n, plan in enumerate(metrics["plan"]))
     caption = f"Numbers are the # column of the candidates table ({key})."
     return f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}<p class='cap'>{escape(caption)}</p></div></div>"

@@ -59,7 +59,13 @@ class Frame:
         self, title: str, x_labels: list[str], y_lo: float, y_hi: float, y_fmt=number_tick,
         y_unit: str = "", x_title: str = "",
     ):  # fmt: skip
-        self.title, self.x_labels, self.y_fmt, self.y_unit, self.x_title = title, x_labels, y_fmt, y_unit, x_title
+        self.title, self.x_labels, self.y_fmt, self.y_unit, self.x_title = (
+            title,
+            x_labels,
+            y_fmt,
+            y_unit,
+            x_title,
+        )
         ticks = nice_ticks(min(y_lo, 0.0) if y_lo >= 0 else y_lo, y_hi)
         self.y_ticks = ticks
         self.y0, self.y1 = ticks[0], ticks[-1] if ticks[-1] > ticks[0] else ticks[0] + 1
@@ -139,7 +145,9 @@ def _swatch(x: float, y: float, colour: str, style: str) -> str:
     if style == "outline":
         return f'<rect x="{x + 1}" y="{y + 1}" width="10" height="8" fill="none" stroke="{colour}" stroke-width="2"/>'
     dash = {"line": "", "dash": ' stroke-dasharray="4 3"', "dot": ' stroke-dasharray="1.5 2.5"'}[style]
-    return f'<line x1="{x}" x2="{x + 14}" y1="{y + 5}" y2="{y + 5}" stroke="{colour}" stroke-width="2"{dash}/>'
+    return (
+        f'<line x1="{x}" x2="{x + 14}" y1="{y + 5}" y2="{y + 5}" stroke="{colour}" stroke-width="2"{dash}/>'
+    )
 
 
 def _path(frame: Frame, ys, offset: int = 0) -> str:
@@ -244,7 +252,9 @@ def histogram(
         else:
             steps = [f"M{px(edges[0]):.1f},{frame.y(0):.1f}"]
             for b, share in enumerate(c):
-                steps.append(f"L{px(edges[b]):.1f},{frame.y(share):.1f} L{px(edges[b + 1]):.1f},{frame.y(share):.1f}")
+                steps.append(
+                    f"L{px(edges[b]):.1f},{frame.y(share):.1f} L{px(edges[b + 1]):.1f},{frame.y(share):.1f}"
+                )
             steps.append(f"L{px(edges[-1]):.1f},{frame.y(0):.1f}")
             frame.add(f'<path d="{" ".join(steps)}" fill="none" stroke="{colour}" stroke-width="2">'
                       f"<title>{escape(name)}</title></path>")  # fmt: skip
@@ -253,7 +263,9 @@ def histogram(
     return frame.render(legend)
 
 
-def _histogram_markers(frame: Frame, px, lo: float, hi: float, markers: dict, names: list[str]) -> list[tuple]:
+def _histogram_markers(
+    frame: Frame, px, lo: float, hi: float, markers: dict, names: list[str]
+) -> list[tuple]:
     """Vertical lines at each series' marked values and at zero; their legend entries."""
     legend, y0, y1 = [], frame.y(frame.y0), TOP
     dashes = {"line": "", "dash": ' stroke-dasharray="6 4"', "dot": ' stroke-dasharray="2 3"'}
@@ -273,7 +285,13 @@ def _histogram_markers(frame: Frame, px, lo: float, hi: float, markers: dict, na
     seen = {what for _, _, what, value in lines_ if lo <= value <= hi}
     for what, style in (*MARKER_STYLES.items(), ("zero", "dot")):
         if what in seen:
-            legend.append((f"{what} NPV" if what != "zero" else "NPV = 0", "#475569" if what != "zero" else ZERO_COLOUR, style))
+            legend.append(
+                (
+                    f"{what} NPV" if what != "zero" else "NPV = 0",
+                    "#475569" if what != "zero" else ZERO_COLOUR,
+                    style,
+                )
+            )
     return legend
 
 
@@ -303,7 +321,9 @@ def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str
         if p.get("key"):
             lx, ly = _label_spot(px(x), frame.y(y), r, centres, taken)
             taken.append((lx, ly))
-            frame.add(f'<text x="{lx:.1f}" y="{ly:.1f}" class="tick point" text-anchor="middle">{escape(str(p["key"]))}</text>')
+            frame.add(
+                f'<text x="{lx:.1f}" y="{ly:.1f}" class="tick point" text-anchor="middle">{escape(str(p["key"]))}</text>'
+            )
     return frame.render(
         [("recommended", "#dc2626"), ("Pareto front", "#1f6feb"), ("other candidates", "#94a3b8")]
     )
