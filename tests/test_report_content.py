@@ -125,12 +125,12 @@ def test_evaluate_shows_new_metrics_with_their_values(runs):
     row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
     text = text_of(runs["evaluate"])
     assert (
-        f"{format_usd(row['npv_mean_usd'])} ± {format_usd(row['npv_mean_se_usd'])} mean NPV ± standard error"
+        f"{page._usd(row['npv_mean_usd'])} ± {page._usd(row['npv_mean_se_usd'])} mean NPV ± standard error"
         in text
     )
     assert f"{row['loss_probability']:.1%} P(NPV < 0)" in text
-    assert f"{format_usd(row['npv_mean_no_default_usd'])} mean NPV of the scenarios with no default" in text
-    assert f"{format_usd(row['expected_min_cash_usd'])} mean over scenarios of the lowest cash" in text
+    assert f"{page._usd(row['npv_mean_no_default_usd'])} mean NPV of the scenarios with no default" in text
+    assert f"{page._usd(row['expected_min_cash_usd'])} mean over scenarios of the lowest cash" in text
 
 
 def test_evaluate_table_is_not_called_candidates(runs):
@@ -242,7 +242,15 @@ def test_scatter_labels_points_and_keeps_last_tick_inside():
     chart = svg.scatter("t", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD")
     for k in ("1", "2", "3"):
         assert f'class="tick point" text-anchor="middle">{k}</text>' in chart
-    last = re.findall(r'<text x="([\d.]+)" y="[^"]+" class="tick" text-anchor="(\w+)">\$[^<]*</text>', chart)[
-        -1
-    ]
-    assert float(last[0]) <= svg.W - svg.RIGHT and last[1] == "end"
+    tick = r'<text x="([\d.]+)" y="[^"]+" class="tick" text-anchor="(\w+)">(\$[^<]*)</text>'
+    ticks = re.findall(tick, chart)
+    assert len(ticks) >= 3
+    for x, anchor, label in ticks:  # each x tick's right end inside the chart
+        right = float(x) + (0 if anchor == "end" else svg.TICK_CHAR_PX * len(label) / 2)
+        assert right <= svg.W, (x, anchor, label)
+
+
+def test_kpi_money_rounds_before_its_scale():
+    """$999,999,999.99 to 4 significant digits is $1.000B: it reads $1.00B, not $1,000.0M."""
+    assert page._usd(999_999_999.99) == "$1.00B"
+    assert page._usd(30_307_340.4) == "$30.3M" and page._usd(-850_123.0) == "-$850,123"

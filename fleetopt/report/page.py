@@ -275,6 +275,13 @@ def _first_tested_quarter(data: ModelData) -> str | None:
     return data.quarter_labels[tested[0]] if len(tested) and data.covenants else None
 
 
+def _usd(v: float) -> str:
+    """format_usd of a figure rounded to 4 significant digits from $1M, so that $999.99M reads
+    $1.00B and not $1,000.0M (format_usd picks its scale before rounding)."""
+    v = float(v)
+    return format_usd(float(f"{v:.4g}") if math.isfinite(v) and abs(v) >= 1e6 else v)
+
+
 def _share(v: float) -> str:
     return "n/a" if not math.isfinite(float(v)) else f"{float(v):.1%}"
 
@@ -426,7 +433,7 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
             continue
         kind, limit = test.kind, test.threshold
         if kind.denominator is None:  # a USD minimum: cash = (1 + room) x threshold
-            value = f"{format_usd(room * limit)} above the {format_usd(limit)} minimum"
+            value = f"{_usd(room * limit)} above the {_usd(limit)} minimum"
         elif kind.numerator == "cash":  # a share of debt
             value = f"lowest {(1 + room) * limit:.0%} (minimum {limit:.0%})"
         elif kind.bound == "max":
@@ -442,9 +449,9 @@ def _forecast_kpis(run: _Run) -> list[str]:
     first = _first_tested_quarter(run.data)
     dscr_scope = f"quarters tested from {first}" if first else "all quarters"
     kpis = [
-        _kpi("NPV on the forecast", format_usd(fig["npv_usd"])),
-        _kpi("peak debt on the forecast", format_usd(fig["peak_debt_usd"])),
-        _kpi("lowest cash on the forecast", format_usd(fig["min_liquidity_usd"])),
+        _kpi("NPV on the forecast", _usd(fig["npv_usd"])),
+        _kpi("peak debt on the forecast", _usd(fig["peak_debt_usd"])),
+        _kpi("lowest cash on the forecast", _usd(fig["min_liquidity_usd"])),
         _kpi(f"lowest DSCR on the forecast, {dscr_scope}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
         _kpi("GPUs bought", f"{fig['gpus_bought']:,.0f}"),
         _kpi("power built", f"{fig['power_built_mw']:,.0f} MW"),
@@ -456,7 +463,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         kpis.append(
             _kpi(
                 f"lowest cash on the forecast under robustness shocks ({worst['case']}, {worst['quarter']})",
-                format_usd(worst["lowest_cash_usd"]),
+                _usd(worst["lowest_cash_usd"]),
             )
         )
     return kpis
@@ -464,7 +471,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
 
 def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     def money(column):
-        return format_usd(float(row[column])) if column in row else "n/a"
+        return _usd(float(row[column])) if column in row else "n/a"
 
     mean = money("npv_mean_usd") + (f" ± {money('npv_mean_se_usd')}" if "npv_mean_se_usd" in row else "")
     kpis = [
@@ -477,7 +484,7 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     if "loss_probability" in row:
         kpis.append(_kpi("P(NPV < 0)", _share(row["loss_probability"])))
     kpis += [
-        _kpi(f"P(liquidity default): cash below {format_usd(run.data.default_cash)}", _share(row["default_probability"])),
+        _kpi(f"P(liquidity default): cash below {_usd(run.data.default_cash)}", _share(row["default_probability"])),
         _kpi("P(covenant breach)", _share(row["breach_probability"])),
     ]  # fmt: skip
     if "expected_min_cash_usd" in row:
@@ -559,8 +566,8 @@ def _recommendation_section(run: _Run) -> str:
     pick = ""
     if row is not None:
         pick = (f" Its P(liquidity default) is {_share(row['default_probability'])}, P(covenant breach) "
-                f"{_share(row['breach_probability'])}, mean NPV {format_usd(row['npv_mean_usd'])} and CVaR5 "
-                f"{format_usd(row['npv_cvar5_usd'])}.")  # fmt: skip
+                f"{_share(row['breach_probability'])}, mean NPV {_usd(row['npv_mean_usd'])} and CVaR5 "
+                f"{_usd(row['npv_cvar5_usd'])}.")  # fmt: skip
     return (
         f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>.{escape(pick)} '
         f"{escape(summary['why'])}<br>{escape(_rule_text(run))}</p>" + _dropped_list(summary)

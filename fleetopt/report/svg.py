@@ -17,6 +17,7 @@ LEFT, RIGHT, TOP, BOTTOM = 78, 24, 46, 64
 LEGEND_ROW = 16  # pixels per legend row
 PAD = 0.06  # share of a data range left free at each end of a scatter's or histogram's axes
 ZERO_COLOUR = "#0f172a"
+TICK_CHAR_PX = 6.6  # width of a tick label's character, about (11 px font)
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -91,7 +92,7 @@ class Frame:
         out = []
         for x, label in ticks:
             # a label centred near the right edge would be cut off: end it at its tick instead
-            anchor = "end" if x > W - RIGHT - 30 else "middle"
+            anchor = "end" if x + TICK_CHAR_PX * len(label) / 2 > W - 2 else "middle"
             out.append(
                 f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" class="tick" text-anchor="{anchor}">{escape(label)}</text>'
             )
