@@ -302,7 +302,9 @@ def _provenance_section(run: _Run) -> str:
     facts += _solver_facts(s)
     facts += _scenario_facts(run)
     if run.kind == "evaluate" and s.get("plans_source"):
-        facts.append(("plans", f"{s['plans_source']} ({s.get('n_plans', len(run.plans))} plans)"))
+        source = Path(s["plans_source"])
+        where = str(source.resolve()) if source.exists() else f"{source} (as given to the evaluation)"
+        facts.append(("plans", f"{where} ({s.get('n_plans', len(run.plans))} plans)"))
     if run.kind == "sweep":
         dropped = len(s.get("dropped", []))
         facts.append(("candidates", f"{s.get('candidates_tried', '?')} made, {s.get('candidates_feasible', '?')} "
@@ -473,7 +475,10 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     def money(column):
         return _usd(float(row[column])) if column in row else "n/a"
 
-    mean = money("npv_mean_usd") + (f" ± {money('npv_mean_se_usd')}" if "npv_mean_se_usd" in row else "")
+    mean = money("npv_mean_usd")
+    if "npv_mean_se_usd" in row:  # the error in the mean's own scale: -$17.9M ± $0.8M
+        same_scale = money_formatter([float(f"{row['npv_mean_usd']:.4g}")])
+        mean = f"{same_scale(row['npv_mean_usd'])} ± {same_scale(row['npv_mean_se_usd'])}"
     kpis = [
         _kpi("mean NPV ± standard error", mean),
         _kpi("NPV CVaR5 (mean of the worst 5 %)", money("npv_cvar5_usd")),
