@@ -196,7 +196,7 @@ def test_money_column_uses_one_scale():
     """$1B and $999.96M in one column below $10B: both in millions, never $1.0B beside $1,000.0M."""
     fmt = page.money_formatter([1e9, 999.96e6, 25e6, float("nan")])
     assert [fmt(v) for v in (1e9, 999.96e6, 25e6, -2.5e6)] == ["$1,000.0M", "$1,000.0M", "$25.0M", "-$2.5M"]
-    assert fmt(float("nan")) == "n/a" and fmt(0.0) == "$0"
+    assert fmt(float("nan")) == "n/a" and fmt(0.0) == "$0" and fmt(-1e3) == "$0"  # -$0.001M rounds to $0
     big = page.money_formatter([2e10, 5e8])
     assert [big(2e10), big(5e8)] == ["$20.00B", "$0.50B"]
 

@@ -111,9 +111,10 @@ def money_formatter(values) -> callable:
     def fmt(usd: float) -> str:
         if not math.isfinite(usd):
             return "n/a"
-        if usd == 0:
+        shown = f"{abs(usd) / divisor:,.{decimals}f}"
+        if usd == 0 or not shown.strip("0.,"):  # zero, or rounds to it: no "-$0.0M"
             return "$0"
-        return f"{'-' if usd < 0 else ''}${abs(usd) / divisor:,.{decimals}f}{suffix}"
+        return f"{'-' if usd < 0 else ''}${shown}{suffix}"
 
     return fmt
 
@@ -318,8 +319,8 @@ def _solver_facts(s: dict) -> list[tuple[str, str]]:
     if "status" not in s:
         return []
     gap = "n/a" if s.get("gap") is None else f"{s['gap']:.3%}"
-    bound = s.get("bound_usd")
-    objective = s.get("objective_usd")
+    bound = s.get("bound_usd", s.get("rp_bound_usd"))  # a stochastic solve: its RP's
+    objective = s.get("objective_usd", s.get("rp_usd"))
     text = f"{s['status']}, relative gap {gap}"
     if objective is not None:
         text += f", objective {format_usd(objective)}"
@@ -738,6 +739,14 @@ MEASURES = (
 )
 
 
+SCENARIO_HEADERS = {
+    "value_usd": "value (USD)",
+    "npv_usd": "NPV (USD)",
+    "emergency_equity_usd": "emergency equity (USD)",
+    "revolver_peak_usd": "revolver peak (USD)",
+}
+
+
 def _stochastic_section(run: _Run) -> str:
     """A two-stage run's settings, measures (objective values, USD) and its reduced scenarios."""
     summary, s = run.summary, run.summary["settings"]
@@ -771,7 +780,7 @@ def _stochastic_section(run: _Run) -> str:
         f'<h2>Two-stage stochastic solution</h2><p class="why">{escape(why)}</p>'
         + _table(measures, money_cols={"USD"})
         + "<h2>Reduced scenarios under the stochastic solution</h2>"
-        + _table(rows, money_cols=money, pct_cols={"probability"})
+        + _table(rows, money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS)
     )
 
 
@@ -800,8 +809,15 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
     ]
 
 
-STATEMENT_HEADERS = {c: c.removesuffix("_usd").replace("_", " ") + (" (USD)" if c.endswith("_usd") else "")
-                     for c in STATEMENT_COLUMNS}  # fmt: skip
+STATEMENT_HEADERS = {
+    "revenue_usd": "revenue (USD)",
+    "ebitda_usd": "EBITDA (USD)",
+    "capex_gpu_usd": "GPU capex (USD)",
+    "capex_power_usd": "power capex (USD)",
+    "interest_usd": "interest (USD)",
+    "cash_usd": "cash at quarter end (USD)",
+    "debt_usd": "debt at quarter end (USD)",
+}
 
 
 def _sections(run: _Run) -> list[str]:
