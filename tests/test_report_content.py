@@ -193,12 +193,14 @@ def test_candidates_table_has_readable_headers_in_a_scroll_box(runs):
 
 
 def test_money_column_uses_one_scale():
-    """$1B and $999.96M in one column below $10B: both in millions, never $1.0B beside $1,000.0M."""
-    fmt = page.money_formatter([1e9, 999.96e6, 25e6, float("nan")])
-    assert [fmt(v) for v in (1e9, 999.96e6, 25e6, -2.5e6)] == ["$1,000.0M", "$1,000.0M", "$25.0M", "-$2.5M"]
-    assert fmt(float("nan")) == "n/a" and fmt(0.0) == "$0" and fmt(-1e3) == "$0"  # -$0.001M rounds to $0
-    big = page.money_formatter([2e10, 5e8])
-    assert [big(2e10), big(5e8)] == ["$20.00B", "$0.50B"]
+    """A column takes the scale of its median non-zero figure, one that would show as $1,000.0M
+    counting as a billion. $1B, $999.96M, $25M: median $999.96M, billions ($1.00B twice, never
+    $1,000.0M beside $1.0B); $2B, $30M, $40M: median $40M, millions ($2,000.0M)."""
+    fmt = page.money_formatter([1e9, 999.96e6, 25e6, 0.0, float("nan")])
+    assert [fmt(v) for v in (1e9, 999.96e6, 25e6)] == ["$1.00B", "$1.00B", "$0.03B"]
+    assert fmt(float("nan")) == "n/a" and fmt(0.0) == "$0" and fmt(-1e6) == "$0"  # -$0.001B rounds to $0
+    small = page.money_formatter([2e9, 30e6, 40e6])
+    assert [small(2e9), small(30e6), small(-2.5e6)] == ["$2,000.0M", "$30.0M", "-$2.5M"]
 
 
 def tick_labels(chart: str) -> list[str]:

@@ -92,20 +92,17 @@ def _kpi(label: str, value: str) -> str:
     return f'<div class="kpi"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
 
 
-MONEY_SCALES = (
-    (1e10, 1e9, "B", 2),
-    (1e6, 1e6, "M", 1),
-    (1e3, 1e3, "k", 1),
-)  # (from, divisor, suffix, decimals)
+MONEY_SCALES = ((1e9, "B", 2), (1e6, "M", 1), (1e3, "k", 1))  # (divisor, suffix, decimals)
 
 
 def money_formatter(values) -> callable:
-    """One scale for a whole column of USD: billions when its largest figure reaches $10B, else
-    millions from $1M, thousands from $1k ($1,000.0M and $1.0B never stand in one column)."""
-    finite = [abs(float(v)) for v in values if math.isfinite(float(v))]
-    top = max(finite, default=0.0)
+    """One scale for a whole column of USD, the scale of its typical (median non-zero) figure:
+    billions from $1B, else millions from $1M, thousands from $1k ($1,000.0M and $1.0B never stand
+    in one column)."""
+    sizes = [abs(float(v)) for v in values if math.isfinite(float(v)) and float(v) != 0.0]
+    typical = float(np.median(sizes)) if sizes else 0.0
     divisor, suffix, decimals = next(
-        ((d, s, n) for start, d, s, n in MONEY_SCALES if top >= start), (1.0, "", 0)
+        ((d, s, n) for d, s, n in MONEY_SCALES if typical >= d * 0.9995), (1.0, "", 0)
     )
 
     def fmt(usd: float) -> str:
@@ -481,7 +478,7 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
         same_scale = money_formatter([float(f"{row['npv_mean_usd']:.4g}")])
         mean = f"{same_scale(row['npv_mean_usd'])} ± {same_scale(row['npv_mean_se_usd'])}"
     kpis = [
-        _kpi("mean NPV ± standard error", mean),
+        _kpi("mean NPV ± standard error" if "npv_mean_se_usd" in row else "mean NPV", mean),
         _kpi("NPV CVaR5 (mean of the worst 5 %)", money("npv_cvar5_usd")),
         _kpi("NPV P5", money("npv_p5_usd")),
     ]
@@ -721,7 +718,8 @@ def _candidates_section(run: _Run) -> str:
         title = "Plans on the forecast (deterministic evaluation)"
     else:
         title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {n:,} scenarios (seed {seed})"
-    return f"<h2>{escape(title)}</h2>" + _table(
+    hint = f"<p class='cap'>{len(cols)} columns: scroll the table sideways to see them all; click a header to sort.</p>"
+    return f"<h2>{escape(title)}</h2>{hint}" + _table(
         metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
         headers=CANDIDATE_HEADERS, count_cols={"#"},
     )  # fmt: skip
