@@ -28,8 +28,8 @@ def _registry(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
-    """Run folders of tiny: a solve, an evaluation of its plan on 200 scenarios and a sweep of 3
-    candidates on 100 scenarios, each with its report.html."""
+    """Run folders of tiny: a solve, an evaluation of its plan on 200 scenarios, a sweep of 3
+    candidates on 100 scenarios and a deterministic evaluation, each with its report.html."""
     root = tmp_path_factory.mktemp("content")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FLEETOPT_RUNS_DIR", str(root / "runs"))
@@ -38,12 +38,13 @@ def runs(tmp_path_factory) -> dict[str, Path]:
             ("solve", "tiny", "--out", folders[0]),
             ("evaluate", "tiny", "--plans", folders[0], "--scenarios", "200", "--out", folders[1]),
             ("sweep", "tiny", "--candidates", "3", "--scenarios", "100", "--out", folders[2]),
+            ("evaluate", "tiny", "--plans", folders[0], "--deterministic", "--out", str(root / "D")),
         ):
             code, _, err = run_cli(*args)
             assert code == 0, err
             code, _, err = run_cli("report", args[-1])
             assert code == 0, err
-    return {"solve": root / "S", "evaluate": root / "E", "sweep": root / "W"}
+    return {"solve": root / "S", "evaluate": root / "E", "sweep": root / "W", "deterministic": root / "D"}
 
 
 def html_of(folder: Path) -> str:
@@ -254,3 +255,16 @@ def test_kpi_money_rounds_before_its_scale():
     """$999,999,999.99 to 4 significant digits is $1.000B: it reads $1.00B, not $1,000.0M."""
     assert page._usd(999_999_999.99) == "$1.00B"
     assert page._usd(30_307_340.4) == "$30.3M" and page._usd(-850_123.0) == "-$850,123"
+
+
+def test_deterministic_evaluation_draws_no_scenario_charts(runs):
+    """Its one scenario is the forecast: no histogram or bands of random scenarios, and its table
+    says so."""
+    text = text_of(runs["deterministic"])
+    assert "Plans on the forecast (deterministic evaluation)" in text
+    assert "NPV distribution" not in text and "bands:" not in text
+    assert "scenarios 1: the forecast itself (deterministic evaluation)" in text
+
+
+def test_count_ticks_are_short():
+    assert [svg.number_tick(v) for v in (250_000, 5.0, 7.5, 12_500, 0)] == ["250k", "5", "7.5", "12.5k", "0"]

@@ -648,7 +648,10 @@ def _plan_section(run: _Run) -> str:
             )
         )  # fmt: skip
     bands = {}
-    if run.kind in ("evaluate", "sweep") or run.metrics is not None:
+    # a deterministic evaluation has no scenarios to re-simulate: its one scenario is the forecast
+    if (run.kind in ("evaluate", "sweep") or run.metrics is not None) and not run.summary.get(
+        "deterministic"
+    ):
         extra, bands = _scenario_charts(run)
         charts += extra
     fan = " (bands: 5-95 % and 25-75 % of scenarios)" if bands else ""

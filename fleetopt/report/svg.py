@@ -42,7 +42,9 @@ def usd_tick(v: float) -> str:
 
 def number_tick(v: float) -> str:
     """An axis label of a count: 5, 7.5, 12.5k."""
-    return f"{v:,.0f}" if abs(v) < 1000 and v == round(v) else format_number_compact(v)
+    if abs(v) < 1000:
+        return f"{v:,.0f}" if v == round(v) else f"{v:g}"
+    return re.sub(r"\.0(?=[kMB]$)", "", format_number_compact(v))
 
 
 def _padded(lo: float, hi: float) -> tuple[float, float]:
