@@ -268,3 +268,13 @@ def test_deterministic_evaluation_draws_no_scenario_charts(runs):
 
 def test_count_ticks_are_short():
     assert [svg.number_tick(v) for v in (250_000, 5.0, 7.5, 12_500, 0)] == ["250k", "5", "7.5", "12.5k", "0"]
+
+
+def test_null_figures_of_a_summary_read_as_missing():
+    """summary.json writes a non-finite figure (no scenario without a default to average) as null."""
+    summary = {
+        "out_of_sample": {"metrics": {"stochastic": {"npv_mean_usd": -1e6, "npv_mean_no_default_usd": None}}}
+    }
+    frame = page._out_of_sample_metrics(summary)
+    value = frame.iloc[0]["npv_mean_no_default_usd"]
+    assert np.isnan(value) and page._usd(value) == "n/a" and page._share(value) == "n/a"

@@ -232,7 +232,12 @@ def _out_of_sample_metrics(summary: dict) -> pd.DataFrame | None:
     metrics = (summary.get("out_of_sample") or {}).get("metrics")
     if not metrics:
         return None
-    return pd.DataFrame([{"plan": label, **row} for label, row in metrics.items()])
+    # summary.json writes a figure that is not finite as null: NaN here, so it reads n/a
+    rows = [
+        {"plan": label, **{k: np.nan if v is None else v for k, v in row.items()}}
+        for label, row in metrics.items()
+    ]
+    return pd.DataFrame(rows)
 
 
 def _scenario_source(run: _Run) -> tuple[int, int]:
