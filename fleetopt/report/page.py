@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -16,11 +17,11 @@ from fleetopt.core.data import GENERATIONS, ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import gpus_by_generation, headline, purchases_by_generation_year, worst_shock
-from fleetopt.core.units import format_number_compact, format_usd_compact
+from fleetopt.core.units import format_number_compact, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import compile_plans, generate_scenarios, load_plans
 from fleetopt.evaluate.batch import with_buffers
-from fleetopt.evaluate.metrics import first_breach_column
+from fleetopt.evaluate.metrics import first_breach_column, tail_count
 from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.report import svg
@@ -49,8 +50,14 @@ svg.chart{width:100%;height:auto}.grid>.card:only-child{max-width:760px}svg .tit
 svg .tick{font-size:11px;fill:#475569}svg .grid{stroke:#e2e8f0}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
 th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:right}th{background:#f1f5f9;cursor:pointer}
-td:first-child,th:first-child{text-align:left}tr.rec{background:#fef2f2}tr.front td:first-child{font-weight:600}
+td:first-child,th:first-child,td.text{text-align:left}tr.rec{background:#fef2f2}tr.front td:first-child{font-weight:600}
 footer{margin-top:40px;color:#64748b;font-size:12px}
+h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:13px;margin:6px 2px 0}
+.scroll{overflow-x:auto;max-width:100%;border:1px solid #e2e8f0;border-radius:6px}.scroll table{border:0}
+th{white-space:normal;vertical-align:bottom;min-width:64px}td{white-space:nowrap}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0;font-size:13px;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 14px}
+dl.facts dt{color:#475569}dl.facts dd{margin:0;overflow-wrap:anywhere}
+dl.terms{font-size:13px;margin:0;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 14px 10px;columns:2 460px;column-gap:28px}dl.terms dt{break-after:avoid}dl.terms dd{break-inside:avoid}dl.terms dt{font-weight:600;margin-top:8px}dl.terms dd{margin:2px 0 0 0;color:#334155}
 """
 
 SCRIPT = """
@@ -85,22 +92,63 @@ def _kpi(label: str, value: str) -> str:
     return f'<div class="kpi"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
 
 
-def _table(frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None) -> str:
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
+MONEY_SCALES = ((1e9, "B", 2), (1e6, "M", 1), (1e3, "k", 1))  # (divisor, suffix, decimals)
+
+
+def money_formatter(values) -> callable:
+    """One scale for a whole column of USD, the scale of its typical (median non-zero) figure:
+    billions from $1B, else millions from $1M, thousands from $1k ($1,000.0M and $1.0B never stand
+    in one column)."""
+    sizes = [abs(float(v)) for v in values if math.isfinite(float(v)) and float(v) != 0.0]
+    typical = float(np.median(sizes)) if sizes else 0.0
+    divisor, suffix, decimals = next(
+        ((d, s, n) for d, s, n in MONEY_SCALES if typical >= d * 0.9995), (1.0, "", 0)
+    )
+
+    def fmt(usd: float) -> str:
+        if not math.isfinite(usd):
+            return "n/a"
+        shown = f"{abs(usd) / divisor:,.{decimals}f}"
+        if usd == 0 or not shown.strip("0.,"):  # zero, or rounds to it: no "-$0.0M"
+            return "$0"
+        return f"{'-' if usd < 0 else ''}${shown}{suffix}"
+
+    return fmt
+
+
+def _cell_formatters(frame: pd.DataFrame, money_cols, pct_cols, count_cols) -> dict:
+    out = {}
+    for col in frame.columns:
+        if col in money_cols:
+            out[col] = money_formatter(pd.to_numeric(frame[col], errors="coerce").fillna(np.nan))
+        elif col in pct_cols:
+            out[col] = lambda v: "n/a" if not math.isfinite(v) else f"{v:.1%}"
+        elif col in count_cols:
+            out[col] = lambda v: f"{v:,.0f}"  # whole GPUs: a solver's 1e-9 is not a fraction of one
+        else:
+            out[col] = format_number_compact
+    return out
+
+
+def _table(frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, headers=None, count_cols=()) -> str:
+    """A sortable table in its own horizontally scrolling box; ``headers`` renames columns for people."""
+    headers = headers or {}
+    head = "".join(f"<th>{escape(str(headers.get(c, c)))}</th>" for c in frame.columns)
+    formats = _cell_formatters(frame, money_cols, pct_cols, count_cols)
     rows = []
     for n, row in enumerate(frame.itertuples(index=False)):
         cells = []
         for col, v in zip(frame.columns, row, strict=True):
             if isinstance(v, (float, np.floating, int, np.integer)) and not isinstance(v, bool):
-                text = (
-                    format_usd_compact(v) if col in money_cols else (f"{v:.1%}" if col in pct_cols else format_number_compact(v))
-                )
-                cells.append(f'<td data-v="{float(v)!r}">{escape(text)}</td>')
+                cells.append(f'<td data-v="{float(v)!r}">{escape(formats[col](float(v)))}</td>')
             else:
-                cells.append(f"<td>{escape(str(v))}</td>")
+                cells.append(f'<td class="text">{escape(str(v))}</td>')
         cls = f' class="{classes[n]}"' if classes and classes[n] else ""
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    return f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return (
+        f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 @dataclass
@@ -116,6 +164,9 @@ class _Run:
     focus: list[int]  # the plans the report is about, the first one above all
     statements: Statements | None  # of the first focus plan, on the forecast
     buffers: list | None = None  # each plan's policy liquidity buffer from its plan file (None: the model's)
+    discount_rate: float = 0.0  # the model's annual discount rate
+    job: dict = field(default_factory=dict)  # a resumable job's settings (evaluate, sweep; {} otherwise)
+    sample: dict = field(default_factory=dict)  # the scenario charts' sample: seed, n, total
 
     @property
     def kind(self) -> str:
@@ -125,8 +176,16 @@ class _Run:
     def main_label(self) -> str:
         return self.labels[self.focus[0]]
 
+    @property
+    def main_metrics(self) -> pd.Series | None:
+        if self.metrics is None or not self.focus:
+            return None
+        rows = self.metrics[self.metrics["plan"] == self.main_label]
+        return rows.iloc[0] if len(rows) else None
+
 
 def _read_run(folder: Path) -> _Run:
+    folder = folder.resolve()
     run = RunFolder(folder)
     if not folder.is_dir():
         raise ReportError(f"{folder}: no such run folder")
@@ -136,7 +195,9 @@ def _read_run(folder: Path) -> _Run:
         )
     try:
         summary = run.summary()
-        data = build_data(load_model(run.model_file))
+        model = load_model(run.model_file)
+        data = build_data(model)
+        job = run.job() if run.is_job else {}
     except (ValueError, ModelError) as exc:
         raise ReportError(f"{folder}: unreadable run folder ({exc})") from None
     plans, labels, buffers = _plans(run, summary, data)
@@ -147,7 +208,8 @@ def _read_run(folder: Path) -> _Run:
         metrics = _out_of_sample_metrics(summary)
     focus = _focus(kind, summary, metrics, plans, labels)
     statements = plan_statements(data, plans[focus[0]]) if focus else None
-    return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers)
+    return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers,
+                float(model.model.horizon.discount_rate_annual), job)  # fmt: skip
 
 
 def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], list[str], list | None]:
@@ -170,7 +232,12 @@ def _out_of_sample_metrics(summary: dict) -> pd.DataFrame | None:
     metrics = (summary.get("out_of_sample") or {}).get("metrics")
     if not metrics:
         return None
-    return pd.DataFrame([{"plan": label, **row} for label, row in metrics.items()])
+    # summary.json writes a figure that is not finite as null: NaN here, so it reads n/a
+    rows = [
+        {"plan": label, **{k: np.nan if v is None else v for k, v in row.items()}}
+        for label, row in metrics.items()
+    ]
+    return pd.DataFrame(rows)
 
 
 def _scenario_source(run: _Run) -> tuple[int, int]:
@@ -205,56 +272,335 @@ def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed:
     return simulate(consts, batch, scen, record=("cash_usd", "debt_usd"))
 
 
-def _kpis(run: _Run) -> list[str]:
-    """Key figures of the main plan on the forecast, then over the scenarios where the run has them."""
-    if not run.focus:
+def _first_tested_quarter(data: ModelData) -> str | None:
+    """The first quarter the covenants test (finance.covenants.test_from); None without covenants."""
+    tested = np.flatnonzero(data.covenant_tested)
+    return data.quarter_labels[tested[0]] if len(tested) and data.covenants else None
+
+
+def _usd(v: float) -> str:
+    """format_usd of a figure rounded to 4 significant digits from $1M, so that $999.99M reads
+    $1.00B and not $1,000.0M (format_usd picks its scale before rounding)."""
+    v = float(v)
+    return format_usd(float(f"{v:.4g}") if math.isfinite(v) and abs(v) >= 1e6 else v)
+
+
+def _share(v: float) -> str:
+    return "n/a" if not math.isfinite(float(v)) else f"{float(v):.1%}"
+
+
+# ---------------------------------------------------------------- what produced the report
+
+
+def _provenance_section(run: _Run) -> str:
+    """Model, run folder, scenarios and solver or backend: enough to reproduce the figures."""
+    s = run.summary
+    facts = [
+        ("run folder", str(run.folder)),
+        ("run", f"{run.kind}, written by fleetopt {s.get('fleetopt_version', '?')}"),
+        ("model", f"{s.get('model_name', run.data.name)} (hash {s.get('model_hash', '?')}, from {s.get('model_source', '?')})"),
+        ("discount rate", f"{run.discount_rate:.2%} a year (NPV factor (1 + r)^-(t+1)/4 at the end of quarter t)"),
+        ("horizon", f"{run.data.quarter_labels[0]} to {run.data.quarter_labels[-1]} ({run.data.T} quarters)"),
+    ]  # fmt: skip
+    facts += _solver_facts(s)
+    facts += _scenario_facts(run)
+    if run.kind == "evaluate" and s.get("plans_source"):
+        source = Path(s["plans_source"])
+        where = str(source.resolve()) if source.exists() else f"{source} (as given to the evaluation)"
+        facts.append(("plans", f"{where} ({s.get('n_plans', len(run.plans))} plans)"))
+    if run.kind == "sweep":
+        dropped = len(s.get("dropped", []))
+        facts.append(("candidates", f"{s.get('candidates_tried', '?')} made, {s.get('candidates_feasible', '?')} "
+                                    f"evaluated, {dropped} dropped"))  # fmt: skip
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
+    return f'<h2>Provenance</h2><dl class="facts">{rows}</dl>'
+
+
+def _solver_facts(s: dict) -> list[tuple[str, str]]:
+    """A MILP's status, gap and bound (a solve or a stochastic solve)."""
+    if "status" not in s:
         return []
+    gap = "n/a" if s.get("gap") is None else f"{s['gap']:.3%}"
+    bound = s.get("bound_usd", s.get("rp_bound_usd"))  # a stochastic solve: its RP's
+    objective = s.get("objective_usd", s.get("rp_usd"))
+    text = f"{s['status']}, relative gap {gap}"
+    if objective is not None:
+        text += f", objective {format_usd(objective)}"
+    if bound is not None and math.isfinite(bound):
+        text += f", bound {format_usd(bound)}"
+    if s.get("objective"):
+        text += f" ({s['objective']})"
+    if s.get("solve_seconds") is not None:
+        text += f"; solved in {s['solve_seconds']:.1f} s"
+    return [("MILP", text)]
+
+
+def _scenario_facts(run: _Run) -> list[tuple[str, str]]:
+    s = run.summary
+    if run.metrics is None:
+        return []
+    seed, n = _scenario_source(run)
+    facts = []
+    if s.get("deterministic"):
+        facts.append(("scenarios", "1: the forecast itself (deterministic evaluation)"))
+    else:
+        facts.append(("scenarios", f"{n:,} (seed {seed})"))
+    backend = s.get("backend") or (s.get("out_of_sample") or {}).get("backend")
+    device = s.get("device") or (s.get("out_of_sample") or {}).get("device")
+    if backend:
+        facts.append(("evaluated on", f"{backend}" + (f" ({device})" if device else "")))
+    return facts
+
+
+# ---------------------------------------------------------------- what the figures mean
+
+
+def _glossary_section(run: _Run) -> str:
+    """Definitions of the report's figures, with this model's levels, covenants and discount rate."""
+    data = run.data
+    first = _first_tested_quarter(data)
+    terms = [
+        ("NPV", f"net present value at the model's discount rate of {run.discount_rate:.2%} a year: the "
+                "discounted change in cash of each quarter (opening cash is not counted), plus at the end "
+                "the discounted terminal assets (resale value of the GPUs still held less selling costs, "
+                "book value of power plant) less debt outstanding and customer prepayments not yet earned "
+                "(docs/formulation.md §6)."),
+        ("on the forecast", "figures of the plan's statements on the model's forecast: one path with "
+                            "the expected demand, prices and power dates. Peak debt, lowest cash, lowest "
+                            "DSCR and covenant headroom are forecast figures, not scenario ones."),
+        ("lowest DSCR", "lowest EBITDA / debt service " + (
+            f"over the quarters the covenants test, from {first} on (finance.covenants.test_from); "
+            f"statements before {first} are not tested and can be lower." if first else
+            "over all quarters (the model sets no covenants).")),
+        ("covenants", _covenant_text(data, first)),
+    ]  # fmt: skip
+    if run.metrics is not None:
+        terms += _scenario_terms(run, first)
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in terms)
+    return f'<h2>Definitions</h2><dl class="terms">{rows}</dl>'
+
+
+def _covenant_text(data: ModelData, first: str | None) -> str:
+    if not data.covenants:
+        return "the model sets no covenants (finance.covenants), so no scenario can breach one."
+    tests = "; ".join(test.describe() for test in data.covenants)
+    return f"{tests}; tested every quarter from {first} on (finance.covenants)."
+
+
+def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
+    data = run.data
+    _, n = _scenario_source(run)
+    k = tail_count(n)
+    level = (f"{format_usd(data.default_cash)} (finance.default_cash_usd)" if data.default_cash != data.min_cash
+             else f"{format_usd(data.default_cash)} (finance.default_cash_usd is not set: the treasury floor)")  # fmt: skip
+    return [
+        ("mean NPV ± SE", "mean of the scenarios' NPVs ± its standard error (standard deviation / "
+                          "sqrt(scenarios)): two means closer than about two standard errors are not told "
+                          "apart by these scenarios."),
+        ("P5 and CVaR5", f"P5 is the k-th worst NPV and CVaR5 the mean NPV of the k worst scenarios, "
+                         f"k = ceil(5 % of scenarios) = {k:,} of {n:,}; CVaR5 is never above P5."),
+        ("P(NPV < 0)", "share of scenarios with a negative NPV."),
+        ("P(liquidity default)", f"share of scenarios in which, in some quarter, cash after the revolver "
+                                 f"and any distress sale is below the default level of {level}. That is "
+                                 f"not the treasury floor of {format_usd(data.min_cash)} (finance.min_cash_usd), "
+                                 "which the plan keeps on the forecast and a scenario may run below."),
+        ("after a default", "a defaulted scenario is not stopped: it runs on to the horizon with negative "
+                            "cash (an unpriced loan at 0 % that later income pays back), so its NPV is the "
+                            "depth of the hole, not what shareholders would lose (docs/evaluation.md). "
+                            "Read NPV figures with P(liquidity default) beside them; the mean NPV with no "
+                            "default averages only the scenarios that never default (n/a when all do)."),
+        ("P(covenant breach)", "share of scenarios in which any covenant is missed (by more than $1) in a "
+                               "tested quarter" + (f", from {first} on: " + "; ".join(
+                                   t.describe() for t in data.covenants) + "." if data.covenants else
+                                   "; the model sets none.")),
+        ("first breach", "share of scenarios whose first breach misses that covenant. Two covenants can "
+                         "fail in the same quarter, so these shares can add up to more than "
+                         "P(covenant breach)."),
+        ("mean lowest cash", "mean over the scenarios of each scenario's lowest quarterly cash (negative "
+                             "after a default)."),
+        ("policy reactions", "shares of scenarios in which the policy of docs/evaluation.md deferred a GPU "
+                             "order, cancelled a deferred order (deposit lost), sold GPUs in distress, "
+                             "started a contract late or cut a debt prepayment; mean capex deferred is "
+                             "the mean over scenarios of the GPU capex pushed later, USD."),
+    ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- key figures
+
+
+def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
+    """Each covenant's tightest quarter on the forecast, in the covenant's own terms: its lowest
+    ratio against a minimum, its highest against a maximum, or cash above a USD minimum."""
+    out = []
+    for test in run.data.covenants:
+        room = fig["covenant_headroom"].get(test.kind.name)
+        if room is None:
+            continue
+        kind, limit = test.kind, test.threshold
+        if kind.denominator is None:  # a USD minimum: cash = (1 + room) x threshold
+            value = f"{_usd(room * limit)} above the {_usd(limit)} minimum"
+        elif kind.numerator == "cash":  # a share of debt
+            value = f"lowest {(1 + room) * limit:.0%} (minimum {limit:.0%})"
+        elif kind.bound == "max":
+            value = f"highest {(1 - room) * limit:.2f}x (maximum {limit:g}x)"
+        else:
+            value = f"lowest {(1 + room) * limit:.2f}x (minimum {limit:g}x)"
+        out.append(_kpi(f"{kind.label} covenant on the forecast, quarters tested from {first}", value))
+    return out
+
+
+def _forecast_kpis(run: _Run) -> list[str]:
     fig = headline(run.data, run.plans[run.focus[0]], run.statements)
+    first = _first_tested_quarter(run.data)
+    dscr_scope = f"quarters tested from {first}" if first else "all quarters"
     kpis = [
-        _kpi("NPV of equity cash flows (forecast)", format_usd_compact(fig["npv_usd"])),
-        _kpi("peak debt", format_usd_compact(fig["peak_debt_usd"])),
-        _kpi("lowest cash", format_usd_compact(fig["min_liquidity_usd"])),
-        _kpi("lowest DSCR", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
-        _kpi("GPUs bought", format_number_compact(fig["gpus_bought"])),
+        _kpi("NPV on the forecast", _usd(fig["npv_usd"])),
+        _kpi("peak debt on the forecast", _usd(fig["peak_debt_usd"])),
+        _kpi("lowest cash on the forecast", _usd(fig["min_liquidity_usd"])),
+        _kpi(f"lowest DSCR on the forecast, {dscr_scope}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
+        _kpi("GPUs bought", f"{fig['gpus_bought']:,.0f}"),
         _kpi("power built", f"{fig['power_built_mw']:,.0f} MW"),
-    ]
+    ]  # fmt: skip
+    if first:
+        kpis += _headroom_kpis(run, fig, first)
     worst = worst_shock(fig)
     if worst is not None:
         kpis.append(
             _kpi(
-                f"lowest cash under robustness shocks ({worst['case']}, {worst['quarter']})",
-                format_usd_compact(worst["lowest_cash_usd"]),
+                f"lowest cash on the forecast under robustness shocks ({worst['case']}, {worst['quarter']})",
+                _usd(worst["lowest_cash_usd"]),
             )
         )
-    if run.metrics is not None:
-        row = run.metrics[run.metrics["plan"] == run.main_label].iloc[0]
-        kpis += [
-            _kpi("NPV mean over scenarios", format_usd_compact(row["npv_mean_usd"])),
-            _kpi("NPV CVaR5", format_usd_compact(row["npv_cvar5_usd"])),
-            _kpi("P(covenant breach)", f"{row['breach_probability']:.1%}"),
-            _kpi("P(liquidity default)", f"{row['default_probability']:.1%}"),
-        ]
-        kpis += [  # what the policy had to do (older runs have no such columns)
-            _kpi(f"scenarios with {what}", f"{row[column]:.1%}")
-            for what, column in (("a GPU order deferred", "deferred_share"), ("a distress sale", "sold_share"),
-                                 ("a contract late", "rescheduled_share"),
-                                 ("a debt prepayment cut", "prepayment_cut_share"))
-            if column in row
-        ]  # fmt: skip
-        kpis += [  # which covenant breaks first (older runs have no such columns)
-            _kpi(f"scenarios whose first breach misses {kind.label}", f"{row[column]:.1%}")
-            for kind in CATALOGUE
-            if (column := first_breach_column(kind)) in row and row[column] > 0
-        ]
     return kpis
 
 
+def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
+    def money(column):
+        return _usd(float(row[column])) if column in row else "n/a"
+
+    mean = money("npv_mean_usd")
+    if "npv_mean_se_usd" in row:  # the error in the mean's own scale: -$17.9M ± $0.8M
+        same_scale = money_formatter([float(f"{row['npv_mean_usd']:.4g}")])
+        mean = f"{same_scale(row['npv_mean_usd'])} ± {same_scale(row['npv_mean_se_usd'])}"
+    kpis = [
+        _kpi("mean NPV ± standard error" if "npv_mean_se_usd" in row else "mean NPV", mean),
+        _kpi("NPV CVaR5 (mean of the worst 5 %)", money("npv_cvar5_usd")),
+        _kpi("NPV P5", money("npv_p5_usd")),
+    ]
+    if "npv_mean_no_default_usd" in row:
+        kpis.append(_kpi("mean NPV of the scenarios with no default", money("npv_mean_no_default_usd")))
+    if "loss_probability" in row:
+        kpis.append(_kpi("P(NPV < 0)", _share(row["loss_probability"])))
+    kpis += [
+        _kpi(f"P(liquidity default): cash below {_usd(run.data.default_cash)}", _share(row["default_probability"])),
+        _kpi("P(covenant breach)", _share(row["breach_probability"])),
+    ]  # fmt: skip
+    if "expected_min_cash_usd" in row:
+        kpis.append(_kpi("mean over scenarios of the lowest cash", money("expected_min_cash_usd")))
+    kpis += [  # what the policy had to do (older runs have no such columns)
+        _kpi(f"scenarios with {what}", _share(row[column]))
+        for what, column in (("a GPU order deferred", "deferred_share"),
+                             ("a deferred order cancelled", "order_cancelled_share"),
+                             ("a distress sale", "sold_share"), ("a contract late", "rescheduled_share"),
+                             ("a debt prepayment cut", "prepayment_cut_share"))
+        if column in row
+    ]  # fmt: skip
+    if "deferred_capex_mean_usd" in row:
+        kpis.append(_kpi("mean GPU capex deferred", money("deferred_capex_mean_usd")))
+    kpis += [  # which covenant breaks first (older runs have no such columns)
+        _kpi(f"scenarios whose first breach misses {kind.label}", _share(row[column]))
+        for kind in CATALOGUE
+        if (column := first_breach_column(kind)) in row and row[column] > 0
+    ]
+    return kpis
+
+
+def _kpi_section(run: _Run) -> str:
+    """Key figures of the main plan on the forecast, then over the scenarios where the run has them."""
+    if not run.focus:
+        return ""
+    label = escape(run.main_label)
+    out = f"<h2>Key figures of {label} on the forecast</h2><div class='kpis'>{''.join(_forecast_kpis(run))}</div>"
+    row = run.main_metrics
+    if row is not None:
+        seed, n = _scenario_source(run)
+        where = (
+            "on the forecast (deterministic)"
+            if run.summary.get("deterministic")
+            else f"over {n:,} scenarios (seed {seed})"
+        )
+        out += f"<h2>Key figures of {label} {where}</h2><div class='kpis'>{''.join(_scenario_kpis(run, row))}</div>"
+    return out
+
+
+# ---------------------------------------------------------------- a sweep's choice
+
+
+PREFER_WORDS = {"cvar5": "highest CVaR5 NPV", "mean": "highest mean NPV", "p5": "highest P5 NPV"}
+
+
+def _rule_text(run: _Run) -> str:
+    """The sweep's rule in words, saying plainly which risk limits were not set."""
+    rule = run.job.get("rule") if isinstance(run.job.get("rule"), dict) else None
+    if rule is None:  # an older sweep: only the rule's description
+        stated = run.summary.get("rule", "?")
+        missing = (
+            ""
+            if "among plans with" in stated
+            else (
+                " No limit on P(covenant breach) or P(liquidity default) was set: the pick may carry any such risk."
+            )
+        )
+        return f"Rule: {stated}.{missing}"  # fmt: skip
+    limits, unset = [], []
+    for key, what, flag in (("max_breach_prob", "P(covenant breach)", "--max-breach-prob"),
+                            ("max_default_prob", "P(liquidity default)", "--max-default-prob")):  # fmt: skip
+        if rule.get(key) is None:
+            unset.append(f"{what} ({flag})")
+        else:
+            limits.append(f"{what} at most {rule[key]:.4g} ({rule[key]:.2%})")
+    if rule.get("min_cvar5_usd") is not None:
+        limits.append(f"CVaR5 NPV at least {format_usd(rule['min_cvar5_usd'])}")
+    text = f"Rule: the candidate with the {PREFER_WORDS.get(rule.get('prefer'), rule.get('prefer'))}"
+    text += " among those with " + " and ".join(limits) + "." if limits else ", with no limits."
+    if unset:
+        text += (" No limit was set on " + " or ".join(unset) +
+                 ": the pick can carry any such risk; set one to exclude risky candidates.")  # fmt: skip
+    return text
+
+
 def _recommendation_section(run: _Run) -> str:
-    summary = run.summary
+    summary, row = run.summary, run.main_metrics
+    pick = ""
+    if row is not None:
+        pick = (f" Its P(liquidity default) is {_share(row['default_probability'])}, P(covenant breach) "
+                f"{_share(row['breach_probability'])}, mean NPV {_usd(row['npv_mean_usd'])} and CVaR5 "
+                f"{_usd(row['npv_cvar5_usd'])}.")  # fmt: skip
     return (
-        f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>. '
-        f"{escape(summary['why'])}</p>"
+        f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>.{escape(pick)} '
+        f"{escape(summary['why'])}<br>{escape(_rule_text(run))}</p>" + _dropped_list(summary)
     )
+
+
+DROPPED_WHY = {
+    "infeasible": "the MILP found no plan meeting the model's hard limits for this candidate",
+    "duplicate": "the same plan as an earlier candidate",
+}
+
+
+def _dropped_list(summary: dict) -> str:
+    dropped = summary.get("dropped") or []
+    if not dropped:
+        return ""
+    items = "".join(
+        f"<li>{escape(d['plan'])}: <b>{escape(d['status'])}</b>"
+        f"{escape(' (' + DROPPED_WHY[d['status']] + ')') if d['status'] in DROPPED_WHY else ''}</li>"
+        for d in dropped
+    )
+    return f"<h3>Candidates dropped before the evaluation</h3><ul>{items}</ul>"
+
+
+# ---------------------------------------------------------------- charts
 
 
 def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
@@ -265,6 +611,7 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
     focus = run.focus
     buffers = None if run.buffers is None else [run.buffers[i] for i in focus]
     sim = _paths(run.data, [run.plans[i] for i in focus], [run.labels[i] for i in focus], buffers, seed, n)
+    run.sample = {"seed": seed, "n": n, "total": total}
     bands = {}
     for name, key in (("cash", "cash_usd"), ("debt", "debt_usd")):
         paths = sim[key][0]
@@ -272,12 +619,19 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
             (np.percentile(paths, 5, axis=0), np.percentile(paths, 95, axis=0), 0.15),
             (np.percentile(paths, 25, axis=0), np.percentile(paths, 75, axis=0), 0.25),
         ]
-    sample = f"{n:,} scenarios" if n == total else f"{n:,} of the run's {total:,} scenarios, re-simulated"
-    histogram = svg.histogram(
-        f"NPV distribution over {sample} (seed {seed})",
-        {run.labels[i]: sim["npv"][j] for j, i in enumerate(focus)},
-    )
-    return [histogram], bands
+    samples = {run.labels[i]: sim["npv"][j] for j, i in enumerate(focus)}
+    markers = {name: {"mean": float(np.mean(v)), "P5": float(np.sort(v)[tail_count(len(v)) - 1])}
+               for name, v in samples.items()}  # fmt: skip
+    histogram = svg.histogram("NPV distribution over scenarios", samples, markers)
+    return [histogram + f"<p class='cap'>{escape(_sample_caption(run.sample))}</p>"], bands
+
+
+def _sample_caption(sample: dict) -> str:
+    n, total, seed = sample["n"], sample["total"], sample["seed"]
+    if n == total:
+        return f"All {n:,} scenarios of the run (seed {seed}), re-simulated; mean and P5 of these scenarios."
+    return (f"{n:,} of the run's {total:,} scenarios (the first {n:,} of seed {seed}), re-simulated for "
+            f"the charts; mean and P5 marked are of these {n:,}, the key figures above use all {total:,}.")  # fmt: skip
 
 
 def _plan_section(run: _Run) -> str:
@@ -299,48 +653,84 @@ def _plan_section(run: _Run) -> str:
             )
         )  # fmt: skip
     bands = {}
-    if run.kind in ("evaluate", "sweep") or run.metrics is not None:
+    # a deterministic evaluation has no scenarios to re-simulate: its one scenario is the forecast
+    if (run.kind in ("evaluate", "sweep") or run.metrics is not None) and not run.summary.get(
+        "deterministic"
+    ):
         extra, bands = _scenario_charts(run)
         charts += extra
     fan = " (bands: 5-95 % and 25-75 % of scenarios)" if bands else ""
-    charts.append(
-        svg.lines(f"Cash and debt on the forecast{fan}", q, {"cash": st.lines["cash_usd"], "debt": st.lines["debt_usd"]},
-                  "USD", y_fmt=format_usd_compact, bands=bands)
-    )  # fmt: skip
-    return "<h2>Plan</h2><div class='grid'>" + "".join(f"<div class='card'>{c}</div>" for c in charts) + "</div>"
+    cash = svg.lines(f"Cash and debt on the forecast{fan}", q, {"cash": st.lines["cash_usd"], "debt": st.lines["debt_usd"]},
+                     "USD", y_fmt=svg.usd_tick, bands=bands)  # fmt: skip
+    if bands:
+        cash += f"<p class='cap'>Bands from {run.sample['n']:,} re-simulated scenarios (seed {run.sample['seed']}).</p>"
+    charts.append(cash)
+    return (f"<h2>Plan: {escape(run.main_label)}</h2><div class='grid'>"
+            + "".join(f"<div class='card'>{c}</div>" for c in charts) + "</div>")  # fmt: skip
 
 
 def _front_section(metrics: pd.DataFrame) -> str:
     points = [
-        {"label": r["plan"], "x": r["npv_mean_usd"], "y": r["npv_cvar5_usd"], "front": bool(r["on_front"]),
-         "recommended": bool(r["recommended"])}
-        for _, r in metrics.iterrows()
+        {"label": f"{n + 1}: {r['plan']}", "key": str(n + 1), "x": r["npv_mean_usd"], "y": r["npv_cvar5_usd"],
+         "front": bool(r["on_front"]), "recommended": bool(r["recommended"])}
+        for n, (_, r) in enumerate(metrics.iterrows())
     ]  # fmt: skip
-    front = svg.scatter("Candidates: mean NPV against CVaR5", points, "x", "y", "mean NPV", "CVaR5 NPV")
-    return f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}</div></div>"
+    front = svg.scatter(
+        "Candidates: mean NPV against CVaR5", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"
+    )
+    key = "; ".join(f"{n + 1}: {plan}" for n, plan in enumerate(metrics["plan"]))
+    caption = f"Numbers are the # column of the candidates table ({key})."
+    return f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}<p class='cap'>{escape(caption)}</p></div></div>"
+
+
+CANDIDATE_HEADERS = {
+    "#": "#",
+    "plan": "plan",
+    "origin": "origin",
+    "forecast_npv_usd": "forecast NPV (USD)",
+    "npv_mean_usd": "mean NPV (USD)",
+    "npv_mean_se_usd": "SE of mean NPV (USD)",
+    "npv_mean_no_default_usd": "mean NPV, no default (USD)",
+    "npv_p5_usd": "P5 NPV (USD)",
+    "npv_cvar5_usd": "CVaR5 NPV (USD)",
+    "loss_probability": "P(NPV < 0)",
+    "breach_probability": "P(covenant breach)",
+    "default_probability": "P(liquidity default)",
+    "expected_min_cash_usd": "mean lowest cash (USD)",
+    "mean_utilisation": "utilisation",
+    "deferred_share": "order deferred",
+    "order_cancelled_share": "order cancelled",
+    "deferred_capex_mean_usd": "mean GPU capex deferred (USD)",
+    "sold_share": "distress sale",
+    "rescheduled_share": "contract late",
+}
+CANDIDATE_MONEY = {c for c in CANDIDATE_HEADERS if c.endswith("_usd")}
+CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", "_share", "_utilisation"))}
 
 
 def _candidates_section(run: _Run) -> str:
-    metrics = run.metrics
-    cols = [c for c in ("plan", "origin", "forecast_npv_usd", "npv_mean_usd", "npv_p5_usd", "npv_cvar5_usd",
-                        "breach_probability", "default_probability", "mean_utilisation", "deferred_share",
-                        "sold_share", "rescheduled_share") if c in metrics.columns]  # fmt: skip
+    metrics = run.metrics.copy()
+    metrics.insert(0, "#", np.arange(1, len(metrics) + 1))
+    cols = [c for c in CANDIDATE_HEADERS if c in metrics.columns]
     classes = None
+    seed, n = _scenario_source(run)
     if run.kind == "sweep":
         classes = [
             "rec" if r["recommended"] else ("front" if r["on_front"] else "") for _, r in metrics.iterrows()
         ]
-    title = "Candidates and their risk"
-    if run.kind == "stochastic":
-        seed, n = _scenario_source(run)
+        title = f"Candidates and their risk over {n:,} scenarios (seed {seed}; red: recommended, bold: Pareto front)"
+        title += "; policy columns: share of scenarios"
+    elif run.kind == "stochastic":
         title = f"Out of sample: both plans on {n:,} fresh scenarios (seed {seed})"
-    return f"<h2>{escape(title)}</h2>" + _table(
-        metrics[cols],
-        money_cols={"forecast_npv_usd", "npv_mean_usd", "npv_p5_usd", "npv_cvar5_usd"},
-        pct_cols={"breach_probability", "default_probability", "mean_utilisation", "deferred_share", "sold_share",
-                  "rescheduled_share"},
-        classes=classes,
-    )
+    elif run.summary.get("deterministic"):
+        title = "Plans on the forecast (deterministic evaluation)"
+    else:
+        title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {n:,} scenarios (seed {seed})"
+    hint = f"<p class='cap'>{len(cols)} columns: scroll the table sideways to see them all; click a header to sort.</p>"
+    return f"<h2>{escape(title)}</h2>{hint}" + _table(
+        metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
+        headers=CANDIDATE_HEADERS, count_cols={"#"},
+    )  # fmt: skip
 
 
 MEASURES = (
@@ -353,6 +743,14 @@ MEASURES = (
     ("expected_npv_usd", "expected NPV of the stochastic solution"),
     ("cvar_npv_usd", "CVaR of its NPV"),
 )
+
+
+SCENARIO_HEADERS = {
+    "value_usd": "value (USD)",
+    "npv_usd": "NPV (USD)",
+    "emergency_equity_usd": "emergency equity (USD)",
+    "revolver_peak_usd": "revolver peak (USD)",
+}
 
 
 def _stochastic_section(run: _Run) -> str:
@@ -388,7 +786,7 @@ def _stochastic_section(run: _Run) -> str:
         f'<h2>Two-stage stochastic solution</h2><p class="why">{escape(why)}</p>'
         + _table(measures, money_cols={"USD"})
         + "<h2>Reduced scenarios under the stochastic solution</h2>"
-        + _table(rows, money_cols=money, pct_cols={"probability"})
+        + _table(rows, money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS)
     )
 
 
@@ -406,20 +804,35 @@ STATEMENT_COLUMNS = [
 
 def _purchases_and_statements_sections(run: _Run) -> list[str]:
     buys = purchases_by_generation_year(run.data, run.plans[run.focus[0]]).reset_index(names="generation")
+    buys.columns = [str(c) for c in buys.columns]
     frame = run.statements.frame(run.data.quarter_labels)[STATEMENT_COLUMNS]
+    label = escape(run.main_label)
     return [
-        f"<h2>GPUs bought by generation and year: {escape(run.main_label)}</h2>" + _table(buys),
-        "<h2>Quarterly statements (forecast, USD)</h2>"
-        + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:])),
+        f"<h2>GPUs bought by generation and year: {label}</h2>"
+        + _table(buys, count_cols=set(buys.columns[1:])),
+        f"<h2>Quarterly statements of {label} on the forecast (USD)</h2>"
+        + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS),
     ]
 
 
+STATEMENT_HEADERS = {
+    "revenue_usd": "revenue (USD)",
+    "ebitda_usd": "EBITDA (USD)",
+    "capex_gpu_usd": "GPU capex (USD)",
+    "capex_power_usd": "power capex (USD)",
+    "interest_usd": "interest (USD)",
+    "cash_usd": "cash at quarter end (USD)",
+    "debt_usd": "debt at quarter end (USD)",
+}
+
+
 def _sections(run: _Run) -> list[str]:
-    sections = []
+    sections = [_provenance_section(run)]
     if run.kind == "sweep":
         sections.append(_recommendation_section(run))
     if run.kind == "stochastic":
         sections.append(_stochastic_section(run))
+    sections += [_kpi_section(run), _glossary_section(run)]
     if run.focus:
         sections.append(_plan_section(run))
     if run.kind == "sweep" and run.metrics is not None:
@@ -435,7 +848,7 @@ def build_report(folder: str | Path) -> str:
     """The HTML of a run folder's report (solve, stochastic solve, evaluate or sweep)."""
     run = _read_run(Path(folder))
     data, q = run.data, run.data.quarter_labels
-    kpis, sections = _kpis(run), _sections(run)
+    sections = _sections(run)
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     title = f"fleetopt {run.kind}: {data.name}"
     return f"""<!doctype html>
@@ -443,11 +856,10 @@ def build_report(folder: str | Path) -> str:
 <title>{escape(title)}</title><style>{STYLE}</style></head>
 <body><main>
 <h1>{escape(title)}</h1>
-<p class="sub">{escape(data.description)}<br>Run folder {escape(str(run.folder))}; horizon {q[0]}..{q[-1]}; written {created} by fleetopt {__version__}.</p>
+<p class="sub">{escape(data.description)}<br>Horizon {q[0]}..{q[-1]}; report written {created} by fleetopt {__version__}.</p>
 <pre id="script-errors" hidden></pre>
-<div class="kpis">{"".join(kpis)}</div>
 {"".join(sections)}
-<footer>Money in USD. NPV: discounted equity cash flows plus the fleet's resale value and power plant book value at the end, less debt (docs/formulation.md). Scenario semantics: docs/evaluation.md.</footer>
+<footer>Money in USD; figures defined under Definitions. Model semantics: docs/formulation.md; scenario semantics: docs/evaluation.md.</footer>
 </main><script>{SCRIPT}</script></body></html>
 """
 

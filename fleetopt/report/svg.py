@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from html import escape
 
 import numpy as np
@@ -11,8 +12,12 @@ from fleetopt.core.units import format_number_compact, format_usd_compact
 
 PALETTE = ["#1f6feb", "#d97706", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#be185d", "#65a30d"]
 GENERATION_COLOURS = {"hopper": "#64748b", "blackwell": "#1f6feb", "rubin": "#16a34a"}
-W, H = 720, 300
-LEFT, RIGHT, TOP, BOTTOM = 78, 16, 34, 46
+W, H = 720, 320
+LEFT, RIGHT, TOP, BOTTOM = 78, 24, 46, 64
+LEGEND_ROW = 16  # pixels per legend row
+PAD = 0.06  # share of a data range left free at each end of a scatter's or histogram's axes
+ZERO_COLOUR = "#0f172a"
+TICK_CHAR_PX = 6.6  # width of a tick label's character, about (11 px font)
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
@@ -30,16 +35,44 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return [round(k * step, 12) for k in range(first, last + 1)]
 
 
+def usd_tick(v: float) -> str:
+    """An axis label in USD: $20M, -$2.5B (a round value needs no trailing .0)."""
+    return re.sub(r"\.0(?=[kMB]$)", "", format_usd_compact(v))
+
+
+def number_tick(v: float) -> str:
+    """An axis label of a count: 5, 7.5, 12.5k."""
+    if abs(v) < 1000:
+        return f"{v:,.0f}" if v == round(v) else f"{v:g}"
+    return re.sub(r"\.0(?=[kMB]$)", "", format_number_compact(v))
+
+
+def _padded(lo: float, hi: float) -> tuple[float, float]:
+    span = (hi - lo) or abs(hi) or 1.0
+    return lo - PAD * span, hi + PAD * span
+
+
 class Frame:
-    """Axes mapping data to pixels, with gridlines, tick labels and a title."""
+    """Axes mapping data to pixels, with gridlines, tick labels, axis titles, a title and a legend.
+
+    A legend entry is (name, colour) or (name, colour, style): style "box" (default), "outline",
+    "line", "dash" or "dot"."""
 
     def __init__(
-        self, title: str, x_labels: list[str], y_lo: float, y_hi: float, y_fmt=format_number_compact, y_unit: str = ""
-    ):
-        self.title, self.x_labels, self.y_fmt, self.y_unit = title, x_labels, y_fmt, y_unit
+        self, title: str, x_labels: list[str], y_lo: float, y_hi: float, y_fmt=number_tick,
+        y_unit: str = "", x_title: str = "",
+    ):  # fmt: skip
+        self.title, self.x_labels, self.y_fmt, self.y_unit, self.x_title = (
+            title,
+            x_labels,
+            y_fmt,
+            y_unit,
+            x_title,
+        )
         ticks = nice_ticks(min(y_lo, 0.0) if y_lo >= 0 else y_lo, y_hi)
         self.y_ticks = ticks
         self.y0, self.y1 = ticks[0], ticks[-1] if ticks[-1] > ticks[0] else ticks[0] + 1
+        self.x_ticks: list[tuple[float, str]] | None = None  # (pixel, label) of a continuous x axis
         self.parts: list[str] = []
 
     def x(self, i: float) -> float:
@@ -52,9 +85,40 @@ class Frame:
     def add(self, svg: str) -> None:
         self.parts.append(svg)
 
-    def render(self, legend: list[tuple[str, str]] | None = None) -> str:
+    def _x_tick_labels(self) -> list[str]:
+        if self.x_ticks is None:
+            step = max(1, len(self.x_labels) // 8)
+            ticks = [(self.x(i), self.x_labels[i]) for i in range(0, len(self.x_labels), step)]
+        else:
+            ticks = self.x_ticks
+        out = []
+        for x, label in ticks:
+            # a label centred near the right edge would be cut off: end it at its tick instead
+            anchor = "end" if x + TICK_CHAR_PX * len(label) / 2 > W - 2 else "middle"
+            out.append(
+                f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" class="tick" text-anchor="{anchor}">{escape(label)}</text>'
+            )
+        return out
+
+    def _legend(self, legend) -> tuple[list[str], int]:
+        """The legend's SVG, in rows that wrap at the right edge, and the number of rows."""
+        out, x, row = [], LEFT, 0
+        for entry in legend:
+            name, colour, style = (*entry, "box")[:3]
+            width = 24 + 6.6 * len(name)
+            if x > LEFT and x + width > W - RIGHT:
+                x, row = LEFT, row + 1
+            y = H - 12 + LEGEND_ROW * row
+            out.append(_swatch(x, y, colour, style))
+            out.append(f'<text x="{x + 18}" y="{y + 9}" class="tick">{escape(name)}</text>')
+            x += width + 10
+        return out, row + 1 if legend else 0
+
+    def render(self, legend: list[tuple] | None = None) -> str:
+        legend_parts, rows = self._legend(legend or [])
+        height = H + LEGEND_ROW * max(0, rows - 1)
         out = [
-            f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(self.title)}" '
+            f'<svg class="chart" viewBox="0 0 {W} {height}" role="img" aria-label="{escape(self.title)}" '
             f'xmlns="http://www.w3.org/2000/svg">',
             f'<text x="{LEFT}" y="18" class="title">{escape(self.title)}</text>',
         ]
@@ -64,26 +128,29 @@ class Frame:
             out.append(
                 f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{escape(self.y_fmt(v))}</text>'
             )
-        step = max(1, len(self.x_labels) // 8)
-        for i in range(0, len(self.x_labels), step):
-            x = self.x(i)
-            # a label centred on the right edge would be cut off: end it at its tick instead
-            anchor = "end" if x > W - RIGHT - 30 else "middle"
+        out.extend(self._x_tick_labels())
+        if self.y_unit:  # above the axis, below the title
+            out.append(f'<text x="8" y="{TOP - 12}" class="tick">{escape(self.y_unit)}</text>')
+        if self.x_title:
             out.append(
-                f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" class="tick" text-anchor="{anchor}">'
-                f"{escape(self.x_labels[i])}</text>"
+                f'<text x="{(LEFT + W - RIGHT) / 2:.0f}" y="{H - BOTTOM + 33}" class="tick axis" '
+                f'text-anchor="middle">{escape(self.x_title)}</text>'
             )
-        if self.y_unit:
-            out.append(f'<text x="12" y="{TOP - 8}" class="tick">{escape(self.y_unit)}</text>')
         out.extend(self.parts)
-        if legend:
-            x = LEFT
-            for name, colour in legend:
-                out.append(f'<rect x="{x}" y="{H - 18}" width="10" height="10" fill="{colour}"/>')
-                out.append(f'<text x="{x + 14}" y="{H - 9}" class="tick">{escape(name)}</text>')
-                x += 22 + 7 * len(name)
+        out.extend(legend_parts)
         out.append("</svg>")
         return "\n".join(out)
+
+
+def _swatch(x: float, y: float, colour: str, style: str) -> str:
+    if style == "box":
+        return f'<rect x="{x}" y="{y}" width="12" height="10" fill="{colour}"/>'
+    if style == "outline":
+        return f'<rect x="{x + 1}" y="{y + 1}" width="10" height="8" fill="none" stroke="{colour}" stroke-width="2"/>'
+    dash = {"line": "", "dash": ' stroke-dasharray="4 3"', "dot": ' stroke-dasharray="1.5 2.5"'}[style]
+    return (
+        f'<line x1="{x}" x2="{x + 14}" y1="{y + 5}" y2="{y + 5}" stroke="{colour}" stroke-width="2"{dash}/>'
+    )
 
 
 def _path(frame: Frame, ys, offset: int = 0) -> str:
@@ -117,7 +184,7 @@ def lines(
     x_labels: list[str],
     series: dict[str, np.ndarray],
     unit: str,
-    y_fmt=format_number_compact,
+    y_fmt=number_tick,
     bands: dict[str, list[tuple[np.ndarray, np.ndarray, float]]] | None = None,
     dashed: set[str] | None = None,
 ) -> str:
@@ -139,18 +206,24 @@ def lines(
         frame.add(
             f'<path d="{_path(frame, ys)}" fill="none" stroke="{colour}" stroke-width="2"{dash}><title>{escape(name)}</title></path>'
         )
-        legend.append((name, colour))
+        legend.append((name, colour, "dash" if dash else "line"))
     return frame.render(legend)
 
 
 # share of the pooled samples beyond each end of a histogram's axis, counted in its end bars, so that
 # a few extreme scenarios do not squeeze every other bar into one corner
 HISTOGRAM_TAIL = 0.005
+MARKER_STYLES = {"mean": "line", "P5": "dash"}  # a marker's line style; zero is dotted
 
 
-def histogram(title: str, samples: dict[str, np.ndarray], bins: int = 30, unit: str = "USD") -> str:
+def histogram(
+    title: str, samples: dict[str, np.ndarray], markers: dict[str, dict[str, float]] | None = None,
+    bins: int = 30, x_title: str = "NPV, USD",
+) -> str:  # fmt: skip
     """Share of scenarios per bin; the axis spans the pooled samples' 0.5-99.5 percentiles, and the
-    end bars also count the samples beyond them."""
+    end bars also count the samples beyond them. The first series is drawn as filled bars, the
+    others as outlines (so an overlap needs no colour of its own). ``markers``: per series, values
+    drawn as vertical lines (``mean`` solid, ``P5`` dashed); zero is a dotted line when in range."""
     allv = np.concatenate([np.asarray(v, dtype=float) for v in samples.values()])
     lo, hi = (float(q) for q in np.quantile(allv, [HISTOGRAM_TAIL, 1.0 - HISTOGRAM_TAIL]))
     if hi <= lo:
@@ -160,45 +233,87 @@ def histogram(title: str, samples: dict[str, np.ndarray], bins: int = 30, unit: 
     edges = np.linspace(lo, hi, bins + 1)
     counts = {k: np.histogram(np.clip(v, lo, hi), bins=edges)[0] / len(v) for k, v in samples.items()}
     top = max(float(c.max()) for c in counts.values())
-    labels = [format_usd_compact(e) for e in edges[:-1]]
-    frame = Frame(title, labels, 0.0, top, y_fmt=lambda v: f"{v:.0%}", y_unit="share of scenarios")
-    width = (W - LEFT - RIGHT) / bins
+    frame = Frame(title, [], 0.0, top * (1 + PAD), y_fmt=lambda v: f"{v:.0%}", y_unit="share of scenarios",
+                  x_title=f"{x_title} (the end bars include the outer {HISTOGRAM_TAIL:.1%} of scenarios)")  # fmt: skip
+
+    def px(v: float) -> float:
+        return LEFT + (W - LEFT - RIGHT) * (v - lo) / (hi - lo)
+
+    frame.x_ticks = [(px(v), usd_tick(v)) for v in nice_ticks(lo, hi, 6) if lo <= v <= hi]
     legend = []
     for n, (name, c) in enumerate(counts.items()):
         colour = PALETTE[n % len(PALETTE)]
-        for b, share in enumerate(c):
-            if share > 0:
-                x = LEFT + b * width
-                frame.add(
-                    f'<rect x="{x:.1f}" y="{frame.y(share):.1f}" width="{width - 1:.1f}" '
-                    f'height="{frame.y(0) - frame.y(share):.1f}" fill="{colour}" opacity="{0.75 if n == 0 else 0.5}">'
-                    f"<title>{escape(name)}: {escape(format_usd_compact(edges[b]))} to {escape(format_usd_compact(edges[b + 1]))}: {share:.1%}</title></rect>"
+        if n == 0:
+            for b, share in enumerate(c):
+                if share > 0:
+                    frame.add(
+                        f'<rect x="{px(edges[b]) + 0.5:.1f}" y="{frame.y(share):.1f}" '
+                        f'width="{px(edges[b + 1]) - px(edges[b]) - 1:.1f}" height="{frame.y(0) - frame.y(share):.1f}" '
+                        f'fill="{colour}" opacity="0.6"><title>{escape(name)}: {escape(format_usd_compact(edges[b]))} '
+                        f"to {escape(format_usd_compact(edges[b + 1]))}: {share:.1%}</title></rect>"
+                    )
+        else:
+            steps = [f"M{px(edges[0]):.1f},{frame.y(0):.1f}"]
+            for b, share in enumerate(c):
+                steps.append(
+                    f"L{px(edges[b]):.1f},{frame.y(share):.1f} L{px(edges[b + 1]):.1f},{frame.y(share):.1f}"
                 )
-        legend.append((name, colour))
-    frame.x = lambda i: LEFT + (W - LEFT - RIGHT) * i / bins  # labels at bin edges
-    frame.add(
-        f'<text x="{W - RIGHT}" y="{H - 9}" class="tick" text-anchor="end">'
-        f"end bars include the outer {HISTOGRAM_TAIL:.1%} of scenarios</text>"
-    )
+            steps.append(f"L{px(edges[-1]):.1f},{frame.y(0):.1f}")
+            frame.add(f'<path d="{" ".join(steps)}" fill="none" stroke="{colour}" stroke-width="2">'
+                      f"<title>{escape(name)}</title></path>")  # fmt: skip
+        legend.append((name, colour, "box" if n == 0 else "outline"))
+    legend += _histogram_markers(frame, px, lo, hi, markers or {}, list(counts))
     return frame.render(legend)
 
 
+def _histogram_markers(
+    frame: Frame, px, lo: float, hi: float, markers: dict, names: list[str]
+) -> list[tuple]:
+    """Vertical lines at each series' marked values and at zero; their legend entries."""
+    legend, y0, y1 = [], frame.y(frame.y0), TOP
+    dashes = {"line": "", "dash": ' stroke-dasharray="6 4"', "dot": ' stroke-dasharray="2 3"'}
+    lines_ = [(name, PALETTE[names.index(name) % len(PALETTE)], what, value)
+              for name, marks in markers.items() for what, value in marks.items()]  # fmt: skip
+    if lo <= 0.0 <= hi:
+        lines_.append(("", ZERO_COLOUR, "zero", 0.0))
+    for name, colour, what, value in lines_:
+        if not (lo <= value <= hi and math.isfinite(value)):
+            continue
+        style = MARKER_STYLES.get(what, "dot")
+        frame.add(
+            f'<line x1="{px(value):.1f}" x2="{px(value):.1f}" y1="{y0:.1f}" y2="{y1:.1f}" stroke="{colour}" '
+            f'stroke-width="{1.5 if what == "zero" else 2}"{dashes[style]}>'
+            f"<title>{escape(f'{name} {what}'.strip())}: {escape(format_usd_compact(value))}</title></line>"
+        )
+    seen = {what for _, _, what, value in lines_ if lo <= value <= hi}
+    for what, style in (*MARKER_STYLES.items(), ("zero", "dot")):
+        if what in seen:
+            legend.append(
+                (
+                    f"{what} NPV" if what != "zero" else "NPV = 0",
+                    "#475569" if what != "zero" else ZERO_COLOUR,
+                    style,
+                )
+            )
+    return legend
+
+
 def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str, y_label: str) -> str:
-    """Points with keys x_key, y_key, label, front (bool), recommended (bool), colour_value (0..1)."""
+    """Points with keys x_key, y_key, label, key (short text drawn beside the point, e.g. its row
+    number in a table), front (bool), recommended (bool)."""
     xs = np.array([p[x_key] for p in points], dtype=float)
     ys = np.array([p[y_key] for p in points], dtype=float)
-    frame = Frame(title, [], float(ys.min()), float(ys.max()), y_fmt=format_usd_compact, y_unit=y_label)
-    xt = nice_ticks(float(xs.min()), float(xs.max()))
+    frame = Frame(title, [], *_padded(float(ys.min()), float(ys.max())), y_fmt=usd_tick, y_unit=y_label,
+                  x_title=x_label)  # fmt: skip
+    xt = nice_ticks(*_padded(float(xs.min()), float(xs.max())))
     x0, x1 = xt[0], xt[-1] if xt[-1] > xt[0] else xt[0] + 1
 
     def px(v):
         return LEFT + (W - LEFT - RIGHT) * (v - x0) / (x1 - x0)
 
-    for v in xt:
-        frame.add(
-            f'<text x="{px(v):.1f}" y="{H - BOTTOM + 16}" class="tick" text-anchor="middle">{escape(format_usd_compact(v))}</text>'
-        )
-    frame.add(f'<text x="{W - RIGHT}" y="{H - 20}" class="tick" text-anchor="end">{escape(x_label)}</text>')
+    frame.x_ticks = [(px(v), usd_tick(v)) for v in xt]
+    centres = [(px(x), frame.y(y)) for x, y in zip(xs, ys, strict=True)]
+    taken: list[tuple[float, float]] = []
     for p, x, y in zip(points, xs, ys, strict=True):
         colour = "#dc2626" if p.get("recommended") else ("#1f6feb" if p.get("front") else "#94a3b8")
         r = 7 if p.get("recommended") else 5
@@ -206,6 +321,27 @@ def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str
             f'<circle cx="{px(x):.1f}" cy="{frame.y(y):.1f}" r="{r}" fill="{colour}" opacity="0.85">'
             f"<title>{escape(p['label'])}</title></circle>"
         )
+        if p.get("key"):
+            lx, ly = _label_spot(px(x), frame.y(y), r, centres, taken)
+            taken.append((lx, ly))
+            frame.add(
+                f'<text x="{lx:.1f}" y="{ly:.1f}" class="tick point" text-anchor="middle">{escape(str(p["key"]))}</text>'
+            )
     return frame.render(
         [("recommended", "#dc2626"), ("Pareto front", "#1f6feb"), ("other candidates", "#94a3b8")]
     )
+
+
+def _label_spot(cx: float, cy: float, r: float, centres, taken) -> tuple[float, float]:
+    """Where a point's short label goes: the first of eight spots around it clear of the other
+    points and of the labels already placed (else the first spot)."""
+    d = r + 7
+    spots = [(cx + d, cy - 4), (cx - d, cy - 4), (cx, cy - d), (cx, cy + d + 8),
+             (cx + d, cy + 10), (cx - d, cy + 10), (cx + d, cy - 14), (cx - d, cy - 14)]  # fmt: skip
+
+    def clear(sx, sy):
+        near_point = any(abs(sx - px) < 9 and abs(sy - 4 - py) < 10 for px, py in centres)
+        near_label = any(abs(sx - lx) < 12 and abs(sy - ly) < 12 for lx, ly in taken)
+        return not near_point and not near_label
+
+    return next((s for s in spots if clear(*s)), spots[0])

@@ -1,0 +1,280 @@
+"""What the HTML reports say: provenance, definitions, forecast-only labels, the scenario metrics,
+the sweep's rule and dropped candidates; and the chart and table helpers (one money scale per
+column, round histogram ticks, markers, labelled Pareto points)."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_cli
+
+from fleetopt.core.units import format_usd
+from fleetopt.report import page, svg
+
+TINY_COVENANTS = "debt / EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
+
+
+@pytest.fixture(autouse=True)
+def _registry(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    """Run folders of tiny: a solve, an evaluation of its plan on 200 scenarios, a sweep of 3
+    candidates on 100 scenarios and a deterministic evaluation, each with its report.html."""
+    root = tmp_path_factory.mktemp("content")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLEETOPT_RUNS_DIR", str(root / "runs"))
+        folders = [str(root / name) for name in "SEW"]
+        for args in (
+            ("solve", "tiny", "--out", folders[0]),
+            ("evaluate", "tiny", "--plans", folders[0], "--scenarios", "200", "--out", folders[1]),
+            ("sweep", "tiny", "--candidates", "3", "--scenarios", "100", "--out", folders[2]),
+            ("evaluate", "tiny", "--plans", folders[0], "--deterministic", "--out", str(root / "D")),
+        ):
+            code, _, err = run_cli(*args)
+            assert code == 0, err
+            code, _, err = run_cli("report", args[-1])
+            assert code == 0, err
+    return {"solve": root / "S", "evaluate": root / "E", "sweep": root / "W", "deterministic": root / "D"}
+
+
+def html_of(folder: Path) -> str:
+    return (folder / "report.html").read_text(encoding="utf-8")
+
+
+def text_of(folder: Path) -> str:
+    """The report's text without tags, entities decoded, spaces collapsed."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html_of(folder))))
+
+
+def summary_of(folder: Path) -> dict:
+    return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- provenance
+
+
+@pytest.mark.parametrize("kind", ["solve", "evaluate", "sweep"])
+def test_provenance_names_model_folder_and_discount_rate(runs, kind):
+    folder, summary = runs[kind], summary_of(runs[kind])
+    text = text_of(folder)
+    assert "Provenance" in text
+    assert f"run folder {folder.resolve()}" in text  # absolute, whatever the cwd
+    assert summary["model_hash"] in text and "tiny" in text
+    assert "discount rate 15.00% a year" in text  # tiny: discount_rate_annual 0.15
+
+
+def test_solve_provenance_has_milp_status_gap_and_bound(runs):
+    summary, text = summary_of(runs["solve"]), text_of(runs["solve"])
+    assert f"MILP {summary['status']}, relative gap {summary['gap']:.3%}" in text
+    assert f"bound {format_usd(summary['bound_usd'])}" in text
+
+
+@pytest.mark.parametrize("kind", ["evaluate", "sweep"])
+def test_scenario_provenance_has_seed_count_and_backend(runs, kind):
+    summary, text = summary_of(runs[kind]), text_of(runs[kind])
+    n = summary["n_scenarios"]
+    assert f"scenarios {n:,} (seed 0)" in text
+    assert f"evaluated on {summary['backend']} ({summary['device']})" in text
+
+
+# ---------------------------------------------------------------- definitions
+
+
+def test_definitions_give_the_models_levels_and_covenants(runs):
+    """tiny: min_cash_usd $25M, no default_cash_usd (so the default level is the floor), covenants
+    leverage <= 6x, DSCR >= 1.4x, liquidity >= $25M tested from 2026Q4; 200 scenarios give a tail
+    of k = ceil(0.05 x 200) = 10."""
+    html, text = html_of(runs["evaluate"]), text_of(runs["evaluate"])
+    assert "Definitions" in text
+    assert "k = ceil(5 % of scenarios) = 10 of 200" in text
+    assert (
+        "below the default level of $25.0M (finance.default_cash_usd is not set: the treasury floor)" in text
+    )
+    assert TINY_COVENANTS in html and "tested every quarter from 2026Q4" in text
+    assert "can add up to more than P(covenant breach)" in text
+    assert "runs on to the horizon with negative cash" in text
+    assert "net present value at the model's discount rate of 15.00% a year" in text
+
+
+def test_solve_definitions_leave_out_scenario_terms(runs):
+    text = text_of(runs["solve"])
+    assert "NPV net present value" in text and "lowest DSCR" in text
+    assert "P5 and CVaR5" not in text  # a solve has no scenarios
+
+
+# ---------------------------------------------------------------- key figures
+
+
+def test_forecast_figures_are_labelled_and_dscr_scope_stated(runs):
+    text = text_of(runs["evaluate"])
+    for label in ("NPV on the forecast", "peak debt on the forecast", "lowest cash on the forecast",
+                  "lowest DSCR on the forecast, quarters tested from 2026Q4"):  # fmt: skip
+        assert label in text
+
+
+def test_evaluate_shows_new_metrics_with_their_values(runs):
+    row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
+    text = text_of(runs["evaluate"])
+    scale = page.money_formatter([row["npv_mean_usd"]])  # the standard error in the mean's scale
+    assert f"{scale(row['npv_mean_usd'])} ± {scale(row['npv_mean_se_usd'])} mean NPV ± standard error" in text
+    assert f"{row['loss_probability']:.1%} P(NPV < 0)" in text
+    assert f"{page._usd(row['npv_mean_no_default_usd'])} mean NPV of the scenarios with no default" in text
+    assert f"{page._usd(row['expected_min_cash_usd'])} mean over scenarios of the lowest cash" in text
+
+
+def test_evaluate_table_is_not_called_candidates(runs):
+    text = text_of(runs["evaluate"])
+    assert "The plan and its risk over 200 scenarios (seed 0)" in text
+    assert "Candidates and their risk" not in text
+
+
+def test_histogram_caption_counts_the_resimulated_sample(runs, tmp_path, monkeypatch):
+    """200 scenarios, 50 re-simulated for the charts: the caption says 50 of 200."""
+    monkeypatch.setattr(page, "FAN_SCENARIOS", 50)
+    text = re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", page.build_report(runs["evaluate"]))))
+    assert "50 of the run's 200 scenarios (the first 50 of seed 0), re-simulated" in text
+    assert "the key figures above use all 200" in text
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+def test_sweep_recommendation_states_rule_limits_and_pick_risk(runs):
+    folder = runs["sweep"]
+    summary, text = summary_of(folder), text_of(folder)
+    metrics = pd.read_csv(folder / "candidates.csv")
+    pick = metrics[metrics["plan"] == summary["recommended"]].iloc[0]
+    assert "Rule: the candidate with the highest CVaR5 NPV, with no limits." in text
+    assert "No limit was set on P(covenant breach) (--max-breach-prob) or P(liquidity default)" in text
+    assert f"Its P(liquidity default) is {pick['default_probability']:.1%}, P(covenant breach) " \
+           f"{pick['breach_probability']:.1%}" in text  # fmt: skip
+    for dropped in summary["dropped"]:
+        assert f"{dropped['plan']}: {dropped['status']}" in text
+    assert f"Quarterly statements of {summary['recommended']} on the forecast" in text
+
+
+def test_rule_text_names_set_and_missing_limits():
+    run = SimpleNamespace(job={"rule": {"prefer": "mean", "max_breach_prob": 0.1, "max_default_prob": None,
+                                        "min_cvar5_usd": None}}, summary={})  # fmt: skip
+    text = page._rule_text(run)
+    assert text.startswith(
+        "Rule: the candidate with the highest mean NPV among those with P(covenant breach)"
+    )
+    assert "(10.00%)" in text
+    assert "No limit was set on P(liquidity default) (--max-default-prob)" in text
+    both = SimpleNamespace(job={"rule": {"prefer": "p5", "max_breach_prob": 0.1, "max_default_prob": 0.02,
+                                         "min_cvar5_usd": None}}, summary={})  # fmt: skip
+    assert "No limit" not in page._rule_text(both)
+    older = SimpleNamespace(job={}, summary={"rule": "best cvar5 NPV"})
+    assert "No limit on P(covenant breach) or P(liquidity default) was set" in page._rule_text(older)
+
+
+def test_candidates_table_has_readable_headers_in_a_scroll_box(runs):
+    html = html_of(runs["sweep"])
+    table = html[html.index("Candidates and their risk") :]
+    table = table[: table.index("</table>")]
+    headers = re.findall(r"<th>(.*?)</th>", table)
+    assert "P(liquidity default)" in headers and "order cancelled" in headers
+    assert "mean GPU capex deferred (USD)" in headers
+    assert not [h for h in headers if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", h)], headers  # no snake_case
+    assert '<div class="scroll"><table' in html and "overflow-x:auto" in html
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def test_money_column_uses_one_scale():
+    """A column takes the scale of its median non-zero figure, one that would show as $1,000.0M
+    counting as a billion. $1B, $999.96M, $25M: median $999.96M, billions ($1.00B twice, never
+    $1,000.0M beside $1.0B); $2B, $30M, $40M: median $40M, millions ($2,000.0M)."""
+    fmt = page.money_formatter([1e9, 999.96e6, 25e6, 0.0, float("nan")])
+    assert [fmt(v) for v in (1e9, 999.96e6, 25e6)] == ["$1.00B", "$1.00B", "$0.03B"]
+    assert fmt(float("nan")) == "n/a" and fmt(0.0) == "$0" and fmt(-1e6) == "$0"  # -$0.001B rounds to $0
+    small = page.money_formatter([2e9, 30e6, 40e6])
+    assert [small(2e9), small(30e6), small(-2.5e6)] == ["$2,000.0M", "$30.0M", "-$2.5M"]
+
+
+def tick_labels(chart: str) -> list[str]:
+    return re.findall(
+        r'<text x="[^"]+" y="[^"]+" class="tick" text-anchor="(?:middle|end)">([^<]*)</text>', chart
+    )
+
+
+def test_histogram_ticks_are_round_and_markers_drawn():
+    """1,000 samples evenly from -$10M to $30M: the axis spans their 0.5-99.5 percentiles, about
+    -$9.8M to $29.8M; nice_ticks(lo, hi, 6) steps by $10M (a $5M step would need 8 ticks), and the
+    ticks inside the axis are $0, $10M, $20M."""
+    samples = np.linspace(-10e6, 30e6, 1000)
+    chart = svg.histogram("t", {"a": samples}, {"a": {"mean": 10e6, "P5": -8e6}})
+    labels = tick_labels(chart)
+    assert [t for t in labels if t.startswith(("$", "-$"))] == ["$0", "$10M", "$20M"]
+    assert "NPV, USD" in chart
+    for legend in ("mean NPV", "P5 NPV", "NPV = 0"):
+        assert f">{legend}</text>" in chart
+    assert chart.count("<line x1=") - chart.count('class="grid"') >= 3  # mean, P5 and zero
+
+
+def test_second_histogram_series_is_an_outline():
+    rng = np.random.default_rng(0)
+    chart = svg.histogram("t", {"a": rng.normal(0, 1e6, 500), "b": rng.normal(1e6, 1e6, 500)})
+    assert '<path d="M' in chart and 'fill="none" stroke="#d97706"' in chart
+
+
+def test_axis_unit_sits_below_the_title():
+    """Title baseline at y=18 (14 px font); the unit label's 11 px glyphs start at its baseline - 11."""
+    chart = svg.lines("t", ["a", "b"], {"x": np.array([1.0, 2.0])}, "USD")
+    unit_y = float(re.search(r'<text x="8" y="([\d.]+)" class="tick">USD</text>', chart).group(1))
+    assert unit_y - 11 > 18
+
+
+def test_scatter_labels_points_and_keeps_last_tick_inside():
+    points = [{"label": f"p{k}", "key": str(k), "x": x, "y": y, "front": False, "recommended": k == 1}
+              for k, (x, y) in enumerate([(2e9, -30e9), (9e9, -17e9), (13.9e9, -22e9)], start=1)]  # fmt: skip
+    chart = svg.scatter("t", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD")
+    for k in ("1", "2", "3"):
+        assert f'class="tick point" text-anchor="middle">{k}</text>' in chart
+    tick = r'<text x="([\d.]+)" y="[^"]+" class="tick" text-anchor="(\w+)">(\$[^<]*)</text>'
+    ticks = re.findall(tick, chart)
+    assert len(ticks) >= 3
+    for x, anchor, label in ticks:  # each x tick's right end inside the chart
+        right = float(x) + (0 if anchor == "end" else svg.TICK_CHAR_PX * len(label) / 2)
+        assert right <= svg.W, (x, anchor, label)
+
+
+def test_kpi_money_rounds_before_its_scale():
+    """$999,999,999.99 to 4 significant digits is $1.000B: it reads $1.00B, not $1,000.0M."""
+    assert page._usd(999_999_999.99) == "$1.00B"
+    assert page._usd(30_307_340.4) == "$30.3M" and page._usd(-850_123.0) == "-$850,123"
+
+
+def test_deterministic_evaluation_draws_no_scenario_charts(runs):
+    """Its one scenario is the forecast: no histogram or bands of random scenarios, and its table
+    says so."""
+    text = text_of(runs["deterministic"])
+    assert "Plans on the forecast (deterministic evaluation)" in text
+    assert "NPV distribution" not in text and "bands:" not in text
+    assert "scenarios 1: the forecast itself (deterministic evaluation)" in text
+
+
+def test_count_ticks_are_short():
+    assert [svg.number_tick(v) for v in (250_000, 5.0, 7.5, 12_500, 0)] == ["250k", "5", "7.5", "12.5k", "0"]
+
+
+def test_null_figures_of_a_summary_read_as_missing():
+    """summary.json writes a non-finite figure (no scenario without a default to average) as null."""
+    summary = {
+        "out_of_sample": {"metrics": {"stochastic": {"npv_mean_usd": -1e6, "npv_mean_no_default_usd": None}}}
+    }
+    frame = page._out_of_sample_metrics(summary)
+    value = frame.iloc[0]["npv_mean_no_default_usd"]
+    assert np.isnan(value) and page._usd(value) == "n/a" and page._share(value) == "n/a"
