@@ -395,8 +395,9 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
              else f"{format_usd(data.default_cash)} (finance.default_cash_usd is not set: the treasury floor)")  # fmt: skip
     return [
         ("mean NPV ± SE", "mean of the scenarios' NPVs ± its standard error (standard deviation / "
-                          "sqrt(scenarios)): two means closer than about two standard errors are not told "
-                          "apart by these scenarios."),
+                          "sqrt(scenarios)): how far the mean could move with other scenarios. Plans "
+                          "evaluated on the same scenarios differ by far less noise: fleetopt compare "
+                          "gives the standard error of their difference."),
         ("P5 and CVaR5", f"P5 is the k-th worst NPV and CVaR5 the mean NPV of the k worst scenarios, "
                          f"k = ceil(5 % of scenarios) = {k:,} of {n:,}; CVaR5 is never above P5."),
         ("P(NPV < 0)", "share of scenarios with a negative NPV."),
