@@ -278,11 +278,9 @@ def _first_tested_quarter(data: ModelData) -> str | None:
     return data.quarter_labels[tested[0]] if len(tested) and data.covenants else None
 
 
-def _usd(v: float) -> str:
-    """format_usd of a figure rounded to 4 significant digits from $1M, so that $999.99M reads
-    $1.00B and not $1,000.0M (format_usd picks its scale before rounding)."""
-    v = float(v)
-    return format_usd(float(f"{v:.4g}") if math.isfinite(v) and abs(v) >= 1e6 else v)
+def _usd(v: float | None) -> str:
+    """format_usd of a figure read from a table or summary.json (a NumPy number, or None: n/a)."""
+    return format_usd(None if v is None else float(v))
 
 
 def _share(v: float) -> str:
