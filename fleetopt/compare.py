@@ -38,7 +38,7 @@ FIGURES = [
     ("default_probability", "P(liquidity default)", "share"),
     # which covenant breaks first; a comparison keeps the rows of its model's covenants only
     *((first_breach_column(k), f"first breach misses {k.label}", "share") for k in CATALOGUE),
-    ("expected_min_cash_usd", "expected lowest cash", "USD"),
+    ("expected_min_cash_usd", "mean lowest cash", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
     ("peak_debt_usd", "peak debt (forecast)", "USD"),
     ("gpus_bought", "GPUs bought", "GPUs"),
