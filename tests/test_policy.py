@@ -271,6 +271,37 @@ def test_a_deeper_drop_cancels_the_deferred_order_and_forfeits_its_deposit(kerne
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_an_order_a_later_contract_needs_is_not_deferred_so_it_cannot_be_cancelled(kernel):
+    """The same shortfall of 372,000 in quarter 1, but from quarter 2 a contract takes all 1,200
+    GPUs: the order's GPUs are spare in quarter 1 but needed after it, so none of it may be
+    deferred (a deferred order that is then cancelled would leave the contract short while the
+    evaluator still delivered it). The order is paid in full: cash ends 372,000 short, a default
+    (no distress sales here)."""
+    d = order_model(distress_sales=False)
+    d["contracts"] = {
+        "later": {"customer": "big", "use": "training", "eligible_skus": ["A"], "gpus": 1200,
+                  "start": "2026Q3", "term_quarters": 2, "price_usd_per_gpu_hour": 2.0, "signed": True}
+    }  # fmt: skip
+    data = data_of(d)
+    plan = order_plan(data)
+    plan.contract_gpus[0, 0, 0, 2:] = 1200.0
+    plan.accepted[0] = 1.0
+    out = run_cash(data, plan, Policy(distress_sales=False), price_drop(data, [0]), kernel)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, :2], [1.0e6, -372_000.0], rtol=1e-12)
+    assert out["deferred"][0, 0] == 0.0 and out["default"][0, 0] == 1.0
+
+
+def test_spare_gpus_after_a_quarter_by_hand():
+    """A pool of 10 GPUs with 0, 5, 8 and 2 under contract: spare 10, 5, 2, 8. What may leave for
+    good after quarter t is the least spare of the later quarters: 2, 2, 8, and no limit after the
+    last quarter."""
+    from fleetopt.evaluate.batch import spare_after
+
+    got = spare_after(np.full((1, 4), 10.0), np.array([[0.0, 5.0, 8.0, 2.0]]))
+    np.testing.assert_array_equal(got, [[2.0, 2.0, 8.0, np.inf]])
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
     d = order_model(sale_block_gpus=10)
     d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0)

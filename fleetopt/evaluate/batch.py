@@ -306,8 +306,9 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
 
 def _order_tables(data: ModelData, stack: Plan) -> dict[str, np.ndarray]:
     """The ``order_*`` fields of :class:`PlanBatch`: the part of each quarter's GPU purchases the
-    policy may defer (GPUs not serving contracts in their SKU and site that quarter, of a SKU still
-    on sale the next quarter), its price now and next quarter, its deposit and its GPUs."""
+    policy may defer (GPUs not serving contracts in their SKU and site that quarter, and spare in
+    every later quarter, so that cancelling them leaves every contract its GPUs; of a SKU still on
+    sale the next quarter), its price now and next quarter, its deposit and its GPUs."""
     P, T, G = stack.held.shape[0], data.T, data.G
     out = {name: np.zeros((P, T)) for name in ("order_capex", "order_capex_next", "order_deposit")}
     out["order_gpus"] = np.zeros((P, G, T))
@@ -317,13 +318,22 @@ def _order_tables(data: ModelData, stack: Plan) -> dict[str, np.ndarray]:
         free = np.clip(1.0 - contracted[:, s, i] / np.where(pool > 0, pool, 1.0), 0.0, 1.0)
         bought = stack.buy_blocks[:, s, i] * data.block_size[s]  # (P, T)
         next_on_sale = np.append(data.on_sale[s, 1:], False)  # deferrable into the horizon only
-        gpus = bought * free * next_on_sale
+        gpus = np.minimum(bought * free * next_on_sale, spare_after(pool, contracted[:, s, i]))
         price_next = np.append(data.capex_path[s, 1:], 0.0)
         out["order_capex"] += data.capex_path[s] * gpus
         out["order_capex_next"] += price_next * gpus
         out["order_deposit"] += data.order_deposit_share[s] * data.capex_path[s] * gpus
         out["order_gpus"][:, data.sku_generation[s]] += gpus
     return out
+
+
+def spare_after(pool: np.ndarray, contracted: np.ndarray) -> np.ndarray:
+    """(P, T) GPUs of a pool that no contract needs in any quarter after t: min over t' > t of
+    (pool - contracted) at t', floored at 0 (inf after the last quarter). An order cancelled the
+    quarter after it was deferred must leave every later contract its GPUs."""
+    spare = np.maximum(pool - contracted, 0.0)
+    later = np.minimum.accumulate(spare[:, ::-1], axis=1)[:, ::-1]  # min over t' >= t
+    return np.concatenate([later[:, 1:], np.full((pool.shape[0], 1), np.inf)], axis=1)
 
 
 def _order_saving(gen: dict, orders: dict, market_revenue: np.ndarray) -> np.ndarray:
