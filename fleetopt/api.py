@@ -19,6 +19,7 @@ from fleetopt import __version__
 from fleetopt.core.data import load
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.results import headline, plan_frame
+from fleetopt.errors import InputError
 from fleetopt.evaluate.jobfolder import (
     EvaluationJob,
     evaluation_summary,
@@ -106,6 +107,7 @@ def write_solve_run(
     """Write summary.json, plan.csv, plan.npz, statements.csv and model.yaml into a run folder:
     ``out`` (new or empty), or a new one under the runs folder, claimed when it is written; and
     record it in the run registry (``command``: see :func:`register_run`)."""
+    _check_solved_from(result, loaded)
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     summary = solve_summary(result, loaded)
     files = {
@@ -116,6 +118,19 @@ def write_solve_run(
         RunFolder.MODEL: loaded.text,
     }
     return _recorded("solve", loaded, folder.write(files), summary, command)
+
+
+def _check_solved_from(result: SolveResult | StochasticResult, loaded: LoadedModel) -> None:
+    """Refuse to label a plan with a model it was not solved from: the run folder would hold one
+    model's plan beside another model's model.yaml, hash and figures."""
+    if result.data.model == loaded.model:
+        return
+    solved = result.data.model.name
+    raise InputError(
+        f"the result was solved from model {solved!r} (fingerprint {result.data.fingerprint[:16]}), not "
+        f"from the model given, {loaded.model.name!r} (hash {loaded.content_hash}, {loaded.source}): "
+        "pass the LoadedModel the result was solved from"
+    )
 
 
 # ---------------------------------------------------------------- two-stage stochastic solve
@@ -176,6 +191,7 @@ def write_stochastic_run(
     """Write summary.json (the measures), plan.npz (the completed stochastic plan and the forecast
     optimum, so `fleetopt compare FOLDER` compares them), plan.csv and statements.csv of the
     stochastic plan, and model.yaml into a run folder; and record it in the run registry."""
+    _check_solved_from(result, loaded)
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     statements = plan_statements(result.data, result.plan)
     summary = stochastic_summary(result, loaded)
