@@ -31,6 +31,7 @@ from fleetopt.evaluate.planfile import plans_npz_bytes
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.report import write_report
+from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.loading import LoadedModel
@@ -76,6 +77,10 @@ def solve(
     threads: int | None = None,
 ) -> SolveResult:
     """Solve a model's MILP and return the best plan with its statements."""
+    limits.text("objective", objective, ("npv", "cost"))
+    limits.time_limit("time_limit", time_limit)
+    limits.mip_gap("mip_gap", mip_gap)
+    limits.threads("threads", threads)
     _loaded, data = load(model)
     return _solve_data(data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
 
@@ -159,6 +164,9 @@ def solve_stochastic(
     ``solver``: "blocks" (fleetopt's extensive form) or "mpisppy-ef" (mpi-sppy's; the
     `fleetopt[stochastic]` extra; L = 0; no EEV or WS). Bad settings raise
     :class:`~fleetopt.errors.InputError`."""
+    limits.time_limit("time_limit", time_limit)
+    limits.mip_gap("mip_gap", mip_gap)
+    limits.threads("threads", threads)
     _loaded, data = load(model)
     check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha, solver)
     return _solve_stochastic_data(

@@ -4,8 +4,10 @@ mutated model files."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 
 from fleetopt import api
 from fleetopt.cli import memory
+from fleetopt.errors import InputError
 from fleetopt.evaluate.simulate import RESULT_FIELDS
 from fleetopt.runs.registry import Registry
 
@@ -270,10 +273,23 @@ COMMANDS = {
     "validate": lambda model, value: ["validate", model],
     "solve": lambda model, value: ["solve", model, "--time-limit", "20", "--threads", value],
     "evaluate": lambda model, value: [
-        "evaluate", model, "--plans", "{run}", "--scenarios", "20", "--seed", value
+        "evaluate",
+        model,
+        "--plans",
+        "{run}",
+        "--scenarios",
+        "20",
+        "--seed",
+        value,
     ],
     "evaluate-memory": lambda model, value: [
-        "evaluate", "--plans", "{run}", "--scenarios", "20", "--max-memory", value
+        "evaluate",
+        "--plans",
+        "{run}",
+        "--scenarios",
+        "20",
+        "--max-memory",
+        value,
     ],
     "evaluate-scenarios": lambda model, value: ["evaluate", "--plans", "{run}", "--scenarios", value],
     "compare": lambda model, value: ["compare", "{run}", "{run}", "--scenarios", "20", "--seed", value],
@@ -356,3 +372,124 @@ def test_sweep_says_how_many_candidates_were_made_evaluated_and_dropped(here):
     text = " ".join(out.split())
     # 6 plans, two of them also run with larger cash buffers (the policy candidates)
     assert re.search(r"\d+ candidates made, 8 evaluated; dropped: .*\d+ break a hard limit", text), text[:600]
+
+
+# ---------------------------------------------------------------- resuming (QA audit)
+
+
+@pytest.fixture(scope="module")
+def stopped_sweep(tmp_path_factory) -> Path:
+    """A sweep interrupted once its candidates were saved, before any chunk was evaluated."""
+    folder = tmp_path_factory.mktemp("stopped") / "sweep"
+
+    def interrupt(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", candidates=2, scenarios=5, backend="numpy", folder=folder, progress=interrupt)
+    return folder
+
+
+def started_evaluation(solve_run: Path, folder: Path) -> Path:
+    """An evaluation folder as a run stopped before its first chunk leaves it: job.json, model.yaml."""
+    api.prepare_evaluation(solve_run, scenarios=5, backend="numpy").start(folder)
+    return folder
+
+
+def test_evaluate_resume_of_a_sweep_folder_points_to_sweep_resume(stopped_sweep, here):
+    """A KeyError 'plans_source' traceback before."""
+    code, out, err = run_cli("evaluate", "--resume", str(stopped_sweep))
+    assert_one_error(code, out, err, "is a sweep's folder", f"fleetopt sweep --resume {stopped_sweep}")
+
+
+def test_sweep_resume_of_an_evaluation_folder_points_to_evaluate_resume(solve_run, here):
+    folder = started_evaluation(solve_run, here / "E")
+    code, out, err = run_cli("sweep", "--resume", str(folder))
+    assert_one_error(code, out, err, "is an evaluation's folder", f"fleetopt evaluate --resume {folder}")
+
+
+@pytest.mark.parametrize(
+    "field, value, fragment",
+    [
+        ("n_scenarios", "many", "n_scenarios must be a whole number (got 'many')"),
+        ("n_scenarios", -5, "n_scenarios must be at least 1 (got -5)"),
+        ("seed", None, "the field 'seed' is missing"),
+        ("keep_matrix", "yes", "keep_matrix must be true or false"),
+        ("backend", "gpu", "backend must be one of auto, numpy, cupy, cpu-kernel (got 'gpu')"),
+        ("scenario_chunk", 0, "scenario_chunk must be at least 1"),
+    ],
+)
+def test_a_damaged_job_file_is_named_with_its_field(solve_run, here, field, value, fragment):
+    """TypeError, KeyError and ValueError tracebacks before (None here: the key removed)."""
+    folder = started_evaluation(solve_run, here / "E")
+    job = json.loads((folder / "job.json").read_text())
+    if value is None:
+        del job[field]
+    else:
+        job[field] = value
+    (folder / "job.json").write_text(json.dumps(job))
+    code, out, err = run_cli("evaluate", "--resume", str(folder))
+    assert_one_error(code, out, err, str(folder / "job.json"), fragment)
+    assert not (folder / "summary.json").exists()
+
+
+def test_a_damaged_sweep_job_file_is_named_with_its_field(stopped_sweep, here, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(stopped_sweep, folder)
+    job = json.loads((folder / "job.json").read_text())
+    job["rule"]["min_cvar5_usd"] = "lots"
+    (folder / "job.json").write_text(json.dumps(job))
+    code, out, err = run_cli("sweep", "--resume", str(folder))
+    assert_one_error(code, out, err, "job.json: rule", "min_cvar5_usd")
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["--scenarios", "5", "--plans", "P", "--out", "Y"], "--plans, --scenarios, --out"),
+        (["tiny", "--seed", "0"], "MODEL, --seed"),  # the default value, given: still refused
+        (["--deterministic"], "--deterministic"),
+    ],
+)
+def test_evaluate_resume_refuses_options_it_cannot_apply(solve_run, here, args, named):
+    """They were silently ignored before: the resumed run kept its own settings."""
+    folder = started_evaluation(solve_run, here / "E")
+    code, out, err = run_cli("evaluate", "--resume", str(folder), *args)
+    assert_one_error(code, out, err, f"drop {named}")
+    assert not (here / "Y").exists() and not (folder / "summary.json").exists()
+
+
+def test_evaluate_resume_keeps_the_options_about_what_is_printed(solve_run, here):
+    folder = started_evaluation(solve_run, here / "E")
+    code, out, err = run_cli("evaluate", "--resume", str(folder), "--rank-by", "mean", "--top", "1")
+    assert code == 0, err
+    assert "best plans by mean NPV" in out and (folder / "summary.json").exists()
+
+
+def test_sweep_resume_refuses_options_it_cannot_apply(stopped_sweep, here):
+    code, out, err = run_cli("sweep", "--resume", str(stopped_sweep), "--prefer", "mean", "--candidates", "9")
+    assert_one_error(code, out, err, "drop --candidates, --prefer")
+    assert not (stopped_sweep / "summary.json").exists()
+
+
+# ---------------------------------------------------------------- the Python API's arguments
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda run: api.evaluate(run, scenarios=10, seed=-1), "seed must be between 0 and"),
+        (lambda run: api.evaluate(run, scenarios="100"), "scenarios must be a whole number (got '100')"),
+        (lambda run: api.evaluate(run, scenarios=0), "scenarios must be at least 1 (got 0)"),
+        (lambda run: api.solve("tiny", mip_gap=5), "mip_gap must be between 0.0 and 0.999 (got 5)"),
+        (lambda run: api.solve("tiny", time_limit=0), "time_limit must be at least 0.001"),
+        (lambda run: api.sweep("tiny", candidates=0), "candidates must be at least 1 (got 0)"),
+        (lambda run: api.sweep("tiny", seed=2**64), "seed must be between 0 and"),
+    ],
+)
+def test_api_arguments_have_the_cli_limits(solve_run, here, call, message):
+    """OverflowError, TypeError or silent acceptance before; now the CLI's limits, by name."""
+    with pytest.raises(InputError) as caught:
+        call(solve_run)
+    assert message in str(caught.value)
+    assert leftovers(here) == []

@@ -16,8 +16,10 @@ from typer.core import TyperGroup
 
 try:  # typer vendors click from 0.2x on; older versions depend on click itself
     from typer._click import ClickException
+    from typer._click.core import ParameterSource
 except ImportError:  # pragma: no cover
     from click import ClickException
+    from click.core import ParameterSource
 
 from fleetopt import __version__, api
 from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, InputError
@@ -25,6 +27,7 @@ from fleetopt.evaluate.backend import usable_cores
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
+from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import Registry
@@ -120,7 +123,6 @@ app = typer.Typer(
 )
 
 
-
 def _version(value: bool) -> None:
     if value:
         console.print(f"fleetopt {__version__}")
@@ -188,11 +190,10 @@ ReportFlag = Annotated[bool, typer.Option("--report", help="Also write report.ht
 ScenariosOption = Annotated[
     int, typer.Option("--scenarios", min=1, help="Number of simulated futures, the same for every plan.")
 ]
-MAX_SEED = 2**63 - 1  # the scenario streams take a signed 64-bit seed
 SeedOption = Annotated[
     int,
     typer.Option(
-        "--seed", min=0, max=MAX_SEED, help="Scenario seed: the same seed gives the same scenarios."
+        "--seed", min=0, max=limits.MAX_SEED, help="Scenario seed: the same seed gives the same scenarios."
     ),
 ]
 BackendOption = Annotated[
@@ -216,12 +217,15 @@ TimeLimitOption = Annotated[
     float | None,
     typer.Option(
         "--time-limit",
-        min=0.001,
+        min=limits.MIN_TIME_LIMIT,
         help="Stop each MILP solve after this many seconds and keep the best plan found.",
     ),
 ]
 MipGapOption = Annotated[
-    float, typer.Option("--mip-gap", min=0.0, max=0.999, help="Relative MILP optimality gap to stop at.")
+    float,
+    typer.Option(
+        "--mip-gap", min=0.0, max=limits.MAX_MIP_GAP, help="Relative MILP optimality gap to stop at."
+    ),
 ]
 MaxBreachProbOption = Annotated[
     float | None,
@@ -239,6 +243,23 @@ ResumeOption = Annotated[
         help="Finish an interrupted run in this run folder (or run id): only missing chunks are computed.",
     ),
 ]
+
+
+def refuse_with_resume(ctx: typer.Context, still_apply: tuple[str, ...] = ()) -> None:
+    """--resume finishes a run with the settings it was started with (its job.json): an option or
+    argument given beside it that cannot apply is refused by name, never silently ignored.
+    ``still_apply``: the parameters that do apply to a resumed run (what is printed, --report)."""
+    given = [
+        param.opts[0] if isinstance(param, typer.core.TyperOption) else param.name.upper()
+        for param in ctx.command.params
+        if param.name not in (*still_apply, "resume")
+        and ctx.get_parameter_source(param.name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    ]
+    if given:
+        raise InputError(
+            f"--resume finishes a run with the settings it started with (its {RunFolder.JOB}): "
+            f"drop {', '.join(given)}"
+        )
 
 
 def shortened(text: str, at: int = 60) -> str:

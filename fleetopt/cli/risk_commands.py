@@ -33,6 +33,7 @@ from fleetopt.cli.common import (
     err_console,
     finish_report,
     interruptible,
+    refuse_with_resume,
     registry_checked,
     say_written,
 )
@@ -52,6 +53,7 @@ from fleetopt.sweep.candidates import Rule
 
 @app.command()
 def evaluate(
+    ctx: typer.Context,
     model: ModelArg = None,
     plans: Annotated[
         Path | None,
@@ -91,6 +93,7 @@ def evaluate(
 ) -> None:
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
     if resume is not None:
+        refuse_with_resume(ctx, ("rank_by", "max_breach_prob", "top", "report"))
         folder = RunFolder(api.resolve_run(resume))
         job = api.resume_evaluation(folder.path)
     else:
@@ -153,6 +156,7 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
 
 @app.command()
 def sweep(
+    ctx: typer.Context,
     model: ModelArg = None,
     candidates: Annotated[int, typer.Option(min=1, help="Most candidate plans to evaluate.")] = 20,
     scenarios: ScenariosOption = 1000,
@@ -189,15 +193,16 @@ def sweep(
     two-stage stochastic plan), evaluate them on common scenarios, and recommend one by a rule;
     prints the Pareto front."""
     if resume is not None:
+        refuse_with_resume(ctx, ("report",))
         folder = api.resolve_run(resume)
         with interruptible(folder, "sweep"):
             result = api.resume_sweep(folder)
         return _sweep_done(result, folder, report)
     RunFolder.check_new(out)  # before the model is even read
+    rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar).check()
     threads = capped_threads(threads)
     registry_checked()
     loaded = load_model(model)
-    rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar)
     console.print(
         f"sweeping [bold]{loaded.model.name}[/bold]: up to {candidates} candidate plans x {scenarios:,} "
         "scenarios ..."
@@ -227,7 +232,8 @@ def candidate_counts(result) -> str:
     }
     why = "; ".join(
         f"{n} {reasons.get(status, status.replace('_', ' '))} ("
-        + ", ".join(c.label for c in made if c.plan is None and c.status == status) + ")"
+        + ", ".join(c.label for c in made if c.plan is None and c.status == status)
+        + ")"
         for status, n in sorted(dropped.items())
     )
     line = f"{len(made)} candidates made, {len(result.metrics)} evaluated"

@@ -15,14 +15,17 @@ import numpy as np
 
 from fleetopt import __version__
 from fleetopt.core.data import load
-from fleetopt.evaluate.backend import BackendError, available_ram_bytes, resolve_backend
+from fleetopt.evaluate.backend import BACKENDS, BackendError, available_ram_bytes, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.engine import MAX_PAIRS, LocalExecutor, chunk_sizes, evaluate, max_block_pairs
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.sources import read_plans
+from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.schema.loading import LoadedModel
+
+EXECUTORS = ("local", "ray")
 
 
 class EvaluationJob:
@@ -87,6 +90,15 @@ def prepare_evaluation(
     threads: int | None = None,
 ) -> EvaluationJob:
     """Check the model, plans, backend and executor of an evaluation and fix its chunk sizes."""
+    limits.scenarios("scenarios", scenarios)
+    limits.seed("seed", seed)
+    limits.flag("deterministic", deterministic)
+    limits.flag("keep_matrix", keep_matrix)
+    limits.text("executor", executor, EXECUTORS)
+    limits.whole("workers", workers, 1)
+    limits.threads("threads", threads)
+    if max_memory is not None:
+        limits.whole("max_memory", max_memory, 1)
     if model is None:
         model = RunFolder(plans).model_file
     loaded, data = load(model)
@@ -137,7 +149,7 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
         raise PlanFileError(f"{run.path}: not a resumable evaluation (no {RunFolder.JOB})")
     if run.is_finished:
         raise PlanFileError(f"{run.path}: this evaluation already finished")
-    settings = run.job()
+    settings = checked_job(run)
     plans_file = Path(settings["plans_source"])
     if not plans_file.exists() or _file_hash(plans_file) != settings["plans_sha256"]:
         raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
@@ -158,6 +170,41 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
     job.settings.update(plan_chunk=settings["plan_chunk"], scenario_chunk=settings["scenario_chunk"])
     job.settings.update(plans_source=settings["plans_source"], plans_sha256=settings["plans_sha256"])
     return job
+
+
+def checked_job(run: RunFolder) -> dict:
+    """An evaluation folder's job.json with every setting a resume reads checked: a hand-edited or
+    damaged file is named with its field, and a sweep's folder is sent to `fleetopt sweep --resume`."""
+    settings = run.job()
+    path = run / RunFolder.JOB
+    if settings.get("kind") == "sweep":
+        raise PlanFileError(
+            f"{run.path} is a sweep's folder: finish it with fleetopt sweep --resume {run.path}"
+        )
+
+    def field(name: str, check, *args, optional=False, default=None):
+        if name not in settings:
+            if optional:
+                return default
+            raise PlanFileError(f"{path}: the field {name!r} is missing: the file was damaged or edited")
+        return check(f"{path}: {name}", settings[name], *args)
+
+    checked = {
+        "plans_source": field("plans_source", limits.text),
+        "plans_sha256": field("plans_sha256", limits.text),
+        "n_scenarios": field("n_scenarios", limits.scenarios),
+        "seed": field("seed", limits.seed),
+        "deterministic": field("deterministic", limits.flag),
+        "keep_matrix": field("keep_matrix", limits.flag),
+        "backend": field("backend", limits.text, BACKENDS),
+        "executor": field("executor", limits.text, EXECUTORS),
+        "ray_address": field("ray_address", limits.text, (), True, optional=True),
+        "workers": field("workers", limits.whole, 1, optional=True, default=1),
+        "threads": field("threads", limits.threads, optional=True),
+        "plan_chunk": field("plan_chunk", limits.whole, 1),
+        "scenario_chunk": field("scenario_chunk", limits.whole, 1),
+    }
+    return {**settings, **checked}
 
 
 def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
@@ -200,4 +247,3 @@ def write_evaluate_run(result, loaded: LoadedModel, source, out: str | Path | No
         files[RunFolder.NPV_MATRIX] = buf.getvalue()
     files[RunFolder.SUMMARY] = json_text(evaluation_summary(result, loaded, source))
     return folder.finish(files)
-
