@@ -264,3 +264,19 @@ def test_a_chunk_with_a_valid_name_but_not_this_runs_contents_is_recomputed(tiny
     _write_chunk(folder, 3, 6, __meta__=meta, **metrics, npv=np.zeros((3, 7)))
     resumed = run(data, batch, store=store)
     pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+
+
+def test_worker_processes_ignore_ctrl_c(tiny):
+    """The terminal sends Ctrl-C to the whole process group: workers that took it printed a
+    KeyboardInterrupt traceback each (~60 lines with --workers 2) before the parent's one-line
+    "interrupted". They are born ignoring it; the parent stops them when it stops the run."""
+    from fleetopt.evaluate.jobs import _worker_pool
+
+    pool = _worker_pool(2, tiny[0])
+    try:
+        handlers = {pool.submit(signal.getsignal, signal.SIGINT).result() for _ in range(8)}
+        assert len({f.pid for f in pool._processes.values()}) == 2
+    finally:
+        pool.shutdown()
+    assert handlers == {signal.SIG_IGN}
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the parent's is restored
