@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -493,3 +494,32 @@ def test_api_arguments_have_the_cli_limits(solve_run, here, call, message):
         call(solve_run)
     assert message in str(caught.value)
     assert leftovers(here) == []
+
+
+# ---------------------------------------------------------------- a reader that goes away
+
+
+@pytest.mark.parametrize(
+    "args, files",
+    [
+        (["solve", "tiny"], {"summary.json", "plan.npz"}),
+        (["sweep", "tiny", "--candidates", "2", "--scenarios", "10"], {"summary.json", "candidates.csv"}),
+    ],
+    ids=["solve", "sweep"],
+)
+def test_a_closed_stdout_still_writes_the_run(tmp_path, args, files):
+    """`fleetopt solve tiny --out X | head -1`: the first write after `head` left raised
+    BrokenPipeError, the command exited 1 without a word and X was never written (a sweep left a
+    half-written folder). Now the terminal output stops, the work finishes and is written, and the
+    exit status is the command's own (0): the run succeeded, only its printout was not read; a
+    pipeline with `set -o pipefail` does not fail because of `head`."""
+    env = {**os.environ, "FLEETOPT_RUNS_DIR": str(tmp_path / "runs")}
+    job = subprocess.Popen(
+        [sys.executable, "-m", "fleetopt", *args, "--out", str(tmp_path / "X")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    job.stdout.close()  # the reader is gone before the first line
+    err = job.stderr.read().decode()
+    assert job.wait(timeout=300) == 0, err
+    assert err == ""
+    assert files <= {p.name for p in (tmp_path / "X").iterdir()}

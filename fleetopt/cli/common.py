@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -88,6 +90,57 @@ def escape_help_texts(command) -> None:
         escape_help_texts(sub)
 
 
+class StdoutUntilClosed:
+    """sys.stdout, whose writes stop, silently, once its reader has gone (``fleetopt solve | head
+    -1``): the command still finishes its work and writes its run folder, and exits as usual.
+    Without it the first write after the pipe closed raised BrokenPipeError part way through the
+    work, and the run was lost. Everything else is the wrapped stream's."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_gone:
+            try:
+                return self._stream.write(text)
+            except OSError as exc:
+                self._gone(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_gone:
+            try:
+                self._stream.flush()
+            except OSError as exc:
+                self._gone(exc)
+
+    def _gone(self, exc: OSError) -> None:
+        if exc.errno != errno.EPIPE:
+            raise exc
+        self.reader_gone = True
+        # what the stream still buffers is flushed into nothing at exit, not onto a closed pipe
+        with suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def stdout_until_closed():
+    """Terminal output that a closed pipe cannot stop (see :class:`StdoutUntilClosed`)."""
+    if isinstance(sys.stdout, StdoutUntilClosed):
+        yield
+        return
+    previous = sys.stdout
+    sys.stdout = StdoutUntilClosed(previous)
+    try:
+        yield
+    finally:
+        sys.stdout = previous
+
+
 class _ReportingGroup(TyperGroup):
     """The command group that runs every command (sub-groups included) inside errors_reported, and
     reports a bad option or argument as one ``error:`` line (exit 2) rather than a boxed panel."""
@@ -101,7 +154,8 @@ class _ReportingGroup(TyperGroup):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            with stdout_until_closed():
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ClickException as exc:
             where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
             message = f"error: {shortened(exc.format_message(), 300)}{where}"
