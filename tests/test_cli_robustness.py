@@ -456,7 +456,7 @@ def test_evaluate_resume_refuses_options_it_cannot_apply(solve_run, here, args, 
     """They were silently ignored before: the resumed run kept its own settings."""
     folder = started_evaluation(solve_run, here / "E")
     code, out, err = run_cli("evaluate", "--resume", str(folder), *args)
-    assert_one_error(code, out, err, f"drop {named}")
+    assert_one_error(code, out, err, f"error: {named} cannot apply with --resume", "job.json")
     assert not (here / "Y").exists() and not (folder / "summary.json").exists()
 
 
@@ -469,7 +469,7 @@ def test_evaluate_resume_keeps_the_options_about_what_is_printed(solve_run, here
 
 def test_sweep_resume_refuses_options_it_cannot_apply(stopped_sweep, here):
     code, out, err = run_cli("sweep", "--resume", str(stopped_sweep), "--prefer", "mean", "--candidates", "9")
-    assert_one_error(code, out, err, "drop --candidates, --prefer")
+    assert_one_error(code, out, err, "error: --candidates, --prefer cannot apply with --resume")
     assert not (stopped_sweep / "summary.json").exists()
 
 
@@ -523,3 +523,36 @@ def test_a_closed_stdout_still_writes_the_run(tmp_path, args, files):
     assert job.wait(timeout=300) == 0, err
     assert err == ""
     assert files <= {p.name for p in (tmp_path / "X").iterdir()}
+
+
+# ---------------------------------------------------------------- options that cannot apply
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["--cvar-alpha", "5"], "--cvar-alpha cannot apply without --stochastic N"),
+        (["--risk-weight", "0", "--stochastic-solver", "blocks"], "--risk-weight, --stochastic-solver"),
+        (["--first-stage-quarters", "2", "--scenario-seed", "3"], "--first-stage-quarters, --scenario-seed"),
+    ],
+)
+def test_solve_refuses_stochastic_options_without_stochastic(here, args, named):
+    """They were accepted, invalid values too, and did nothing: a plain MILP solve ran."""
+    code, out, err = run_cli("solve", "tiny", *args, "--out", "X")
+    assert_one_error(code, out, err, named)
+    assert leftovers(here) == []
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--deterministic", "--scenarios", "5000"], "--scenarios cannot apply with --deterministic"),
+        (["--ray-address", "localhost:6379"], "--ray-address cannot apply without --executor ray"),
+    ],
+)
+def test_evaluate_refuses_options_that_cannot_apply(solve_run, here, args, message):
+    """--deterministic --scenarios 5000 evaluated one scenario without a word, and --ray-address
+    was ignored by the local executor."""
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), *args, "--out", "E")
+    assert_one_error(code, out, err, message)
+    assert leftovers(here) == []

@@ -299,21 +299,37 @@ ResumeOption = Annotated[
 ]
 
 
+def given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user gave parameter ``name`` (on the command line or in the environment), even
+    at its default value."""
+    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def option_names(ctx: typer.Context, names) -> list[str]:
+    """Parameters as the user types them: --mip-gap, MODEL."""
+    by_name = {param.name: param for param in ctx.command.params}
+    return [
+        by_name[n].opts[0] if isinstance(by_name[n], typer.core.TyperOption) else n.upper() for n in names
+    ]
+
+
+def refuse_unless(ctx: typer.Context, names, condition: bool, why: str) -> None:
+    """Refuse the parameters of ``names`` the user gave when ``condition`` does not hold: an option
+    that cannot apply is refused by name, never silently ignored."""
+    named = [n for n in names if given(ctx, n)]
+    if named and not condition:
+        raise InputError(f"{', '.join(option_names(ctx, named))} {why}")
+
+
 def refuse_with_resume(ctx: typer.Context, still_apply: tuple[str, ...] = ()) -> None:
     """--resume finishes a run with the settings it was started with (its job.json): an option or
     argument given beside it that cannot apply is refused by name, never silently ignored.
     ``still_apply``: the parameters that do apply to a resumed run (what is printed, --report)."""
-    given = [
-        param.opts[0] if isinstance(param, typer.core.TyperOption) else param.name.upper()
-        for param in ctx.command.params
-        if param.name not in (*still_apply, "resume")
-        and ctx.get_parameter_source(param.name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
-    ]
-    if given:
-        raise InputError(
-            f"--resume finishes a run with the settings it started with (its {RunFolder.JOB}): "
-            f"drop {', '.join(given)}"
-        )
+    others = [p.name for p in ctx.command.params if p.name not in (*still_apply, "resume")]
+    refuse_unless(
+        ctx, others, False, f"cannot apply with --resume, which finishes a run with the settings it "
+        f"started with (its {RunFolder.JOB}): drop them",
+    )  # fmt: skip
 
 
 def shortened(text: str, at: int = 60) -> str:

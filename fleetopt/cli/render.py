@@ -153,9 +153,7 @@ def solve_summary_tables(result) -> list:
     key.add_row("peak debt", format_usd(fig["peak_debt_usd"]))
     key.add_row("lowest cash", format_usd(fig["min_liquidity_usd"]))
     tested = tested_from(data)
-    key.add_row(
-        f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"
-    )
+    key.add_row(f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
     key.add_row(f"lowest covenant headroom{tested}", covenant_headroom_text(data, fig) or "no covenants")
     worst = worst_shock(fig)
     if worst is not None:

@@ -33,6 +33,7 @@ from fleetopt.cli.common import (
     err_console,
     finish_report,
     interruptible,
+    refuse_unless,
     refuse_with_resume,
     registry_checked,
     say_written,
@@ -99,6 +100,12 @@ def evaluate(
     else:
         if plans is None:
             raise InputError("give --plans (a run folder, run id or plan file), or --resume a run folder")
+        refuse_unless(
+            ctx, ("scenarios",), not deterministic, "cannot apply with --deterministic (one scenario)"
+        )
+        refuse_unless(
+            ctx, ("ray_address",), executor == ExecutorName.ray, "cannot apply without --executor ray"
+        )
         RunFolder.check_new(out)  # before any work
         budget = budget_within_memory(memory_budget(max_memory), backend.value, executor.value, workers)
         threads = capped_threads(threads)
