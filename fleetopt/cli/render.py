@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 
 import numpy as np
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -15,6 +17,14 @@ from fleetopt.core.units import format_difference, format_figure, format_usd
 from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
+
+
+def plain_text(renderables, width: int = 120) -> str:
+    """Tables as the terminal shows them, without colour, for a text file."""
+    console = Console(file=io.StringIO(), width=width, record=True, color_system=None)
+    for renderable in renderables:
+        console.print(renderable)
+    return console.export_text()
 
 
 def model_summary_table(loaded: LoadedModel) -> Table:

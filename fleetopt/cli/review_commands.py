@@ -19,7 +19,7 @@ from fleetopt.cli.common import (
     console,
     write_output,
 )
-from fleetopt.cli.render import comparison_tables, run_detail, runs_table
+from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
 from fleetopt.compare import compare_plans, plans_from_refs
 from fleetopt.core.data import build_data
 from fleetopt.errors import InputError
@@ -45,7 +45,8 @@ def compare(
         Format, typer.Option("--format", help="table (terminal), csv, json or markdown.")
     ] = Format.table,
     out: Annotated[
-        Path | None, typer.Option(help="Write the csv/json/markdown here instead of printing it.")
+        Path | None,
+        typer.Option(help="Write the comparison here (the tables as plain text, or the --format) instead."),
     ] = None,
     backend: BackendOption = BackendName.auto,
 ) -> None:
@@ -59,11 +60,14 @@ def compare(
     data = build_data(load_model(str(model_path) if model_path else None))
     plans, labels, buffers = plans_from_refs(refs, data)
     result = compare_plans(data, plans, labels, scenarios, seed, backend.value, buffers)
-    if format == Format.table:
+    if format == Format.table and out is None:
         for table in comparison_tables(result):
             console.print(table)
         return
-    text = {"csv": result.to_csv, "json": result.to_json, "markdown": result.to_markdown}[format.value]()
+    if format == Format.table:
+        text = plain_text(comparison_tables(result))
+    else:
+        text = {"csv": result.to_csv, "json": result.to_json, "markdown": result.to_markdown}[format.value]()
     if out is None:
         sys.stdout.write(text)
     else:
