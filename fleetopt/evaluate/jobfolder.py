@@ -225,6 +225,7 @@ def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
         "fused_kernel": result.kernel,
         "seconds": result.seconds,
         "plan_scenario_quarters_per_second": result.pair_quarters_per_second,
+        "plan_scenario_pairs_from_an_earlier_attempt": result.pairs_stored,
         "plan_chunk": result.plan_chunk,
         "scenario_chunk": result.scenario_chunk,
         "metrics": result.metrics.to_dict(orient="records"),
