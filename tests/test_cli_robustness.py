@@ -556,3 +556,21 @@ def test_evaluate_refuses_options_that_cannot_apply(solve_run, here, args, messa
     code, out, err = run_cli("evaluate", "--plans", str(solve_run), *args, "--out", "E")
     assert_one_error(code, out, err, message)
     assert leftovers(here) == []
+
+
+# ---------------------------------------------------------------- messages that say what is wrong
+
+
+def test_no_arguments_prints_the_help_without_an_empty_error(here):
+    """The help was followed by `error:  (see fleetopt --help)`, an error with no message."""
+    code, out, err = run_cli()
+    assert code == 2 and "solve" in out and "Usage" in out
+    assert err == ""
+
+
+def test_report_out_that_is_a_folder_is_named(solve_run, here):
+    """It said "cannot write the report: Is a directory", naming no path."""
+    (here / "reports").mkdir()
+    code, out, err = run_cli("report", str(solve_run), "--out", "reports")
+    assert_one_error(code, out, err, "--out reports is a folder", "reports/report.html")
+    assert leftovers(here) == ["reports"]

@@ -157,6 +157,8 @@ class _ReportingGroup(TyperGroup):
             with stdout_until_closed():
                 code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ClickException as exc:
+            if not exc.format_message().strip():  # no command: typer has printed the help itself
+                sys.exit(exc.exit_code)
             where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
             message = f"error: {shortened(exc.format_message(), 300)}{where}"
             err_console.print(message, markup=False, soft_wrap=True)

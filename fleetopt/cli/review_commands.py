@@ -83,10 +83,13 @@ def report_command(
 ) -> None:
     """Write a self-contained HTML report of a run (charts inline; works offline)."""
     folder = api.resolve_run(run)
+    if out is not None and out.is_dir():
+        raise InputError(f"--out {out} is a folder: give a file name such as {out / RunFolder.REPORT}")
     try:
         path = api.report(folder, out)
     except OSError as exc:
-        raise InputError(f"cannot write the report: {exc.strerror or exc}") from None
+        where = out if out is not None else folder / RunFolder.REPORT
+        raise InputError(f"cannot write the report {where}: {exc.strerror or exc}") from None
     console.print(f"wrote [bold]{path}[/bold]")
 
 
