@@ -402,12 +402,37 @@ def run_detail(record) -> Table:
     missing = "" if record.exists else "  MISSING: deleted or moved"
     table.add_row("folder", Text(str(record.path) + missing, overflow="fold"))
     for key, value in record.figures.items():
-        if isinstance(value, float) and key.endswith("_usd"):
-            value = format_usd(value)
-        elif isinstance(value, float) and ("probability" in key or key == "gap"):
-            value = f"{value:.2%}"
-        table.add_row(key, Text(str(value)))
+        if key not in _SHOWN_ABOVE:
+            table.add_row(key, Text(figure_text(key, value)))
     return table
+
+
+# figures of a run's record that `runs show` already gives in its own rows
+_SHOWN_ABOVE = {"kind", "model_name", "model_hash"}
+_RATIOS = {"min_dscr", "max_debt_to_ebitda"}  # x: a coverage or leverage ratio
+_SHARES = ("probability", "_share", "headroom")  # %: shares of scenarios or of a covenant's limit
+
+
+def figure_text(key: str, value) -> str:
+    """A recorded figure by what its name says it is: USD, a ratio (1.95x), a share or headroom (%),
+    seconds, GPUs, MW; n/a when there is none (a bound a solve did not prove, no covenant)."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "n/a"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if key.endswith("_usd"):
+        return format_usd(value)
+    if key in _RATIOS:
+        return f"{value:,.2f}x"
+    if key == "gap" or any(part in key for part in _SHARES):
+        return f"{value:.2%}"
+    if key.endswith("_seconds"):
+        return f"{value:,.2f} s"
+    if key.startswith("gpus_"):
+        return f"{value:,.0f} GPUs"
+    if key.endswith("_mw"):
+        return f"{value:,.1f} MW"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
 
 
 def stochastic_summary_table(summary: dict) -> Table:
