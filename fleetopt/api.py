@@ -23,6 +23,7 @@ from fleetopt.errors import InputError
 from fleetopt.evaluate.jobfolder import (
     EvaluationJob,
     evaluation_summary,
+    model_of_plans,
     prepare_evaluation,
     resume_evaluation,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "evaluate",
     "evaluation_summary",
     "load",
+    "model_of_plans",
     "prepare_evaluation",
     "register_run",
     "report",
@@ -239,7 +241,8 @@ def evaluate(
 ):
     """Evaluate the plans in a run folder or plan file on seeded scenarios of the model (in memory).
 
-    With ``model`` None and a run folder as ``plans``, the folder's copy of its model is used.
+    With ``model`` None: a run folder's copy of its model, or the bundled model a plan file names
+    (see :func:`model_of_plans`), else the default model.
     ``threads``: NumPy threads (default: one per usable core).
     Returns ``(EvaluationResult, LoadedModel, PlanSource)``.
     """

@@ -373,6 +373,45 @@ def test_sweep_says_how_many_candidates_were_made_evaluated_and_dropped(here):
     text = " ".join(out.split())
     # 6 plans, two of them also run with larger cash buffers (the policy candidates)
     assert re.search(r"\d+ candidates made, 8 evaluated; dropped: .*\d+ break a hard limit", text), text[:600]
+    # each candidate as it is made: the neocloud sweep printed nothing for ~5 minutes of solves
+    assert out.splitlines()[1].strip() == "candidate milp: forecast: optimal"
+
+
+def test_one_candidate_and_one_plan_are_singular(solve_run, here):
+    """It said "1 candidates made" and "1 plans x 5 scenarios"."""
+    code, out, err = run_cli("sweep", "tiny", "--scenarios", "5", "--candidates", "1", "--out", "S")
+    assert code == 0, err
+    assert "1 candidate made, 1 evaluated" in out
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "5", "--keep-matrix")
+    assert code == 0, err
+    assert "1 plan x 5 scenarios on " in out
+    assert "(metrics.csv, summary.json, npv_matrix.npy)" in " ".join(out.split())  # it named two of three
+
+
+def test_evaluate_help_describes_evaluate(here):
+    """--threads said "Threads for MILP solves" (evaluate solves none) and the model "Default:
+    neocloud", where a run folder's own model is used."""
+    code, out, _ = run_cli("evaluate", "--help")
+    text = " ".join(out.replace("│", " ").split())
+    assert code == 0 and "MILP" not in text
+    assert "Default: the run folder's model.yaml, or the bundled model a plan file names" in text
+
+
+def test_a_bare_plan_file_of_a_bundled_model_is_evaluated_with_it(solve_run, here):
+    """A plan.npz copied out of its run folder failed: "plans are for model 'tiny', not 'neocloud'"."""
+    shutil.copy(solve_run / "plan.npz", here / "tiny-plan.npz")
+    code, _, err = run_cli("evaluate", "--plans", "tiny-plan.npz", "--scenarios", "5", "--out", "E")
+    assert code == 0, err
+    assert json.loads((here / "E" / "summary.json").read_text())["model_name"] == "tiny"
+
+
+def test_report_of_an_unfinished_run_says_how_to_finish_it(solve_run, stopped_sweep, here):
+    folder = started_evaluation(solve_run, here / "E")
+    code, out, err = run_cli("report", str(folder))
+    assert_one_error(code, out, err, "unfinished evaluate run", f"fleetopt evaluate --resume {folder}")
+    code, out, err = run_cli("report", str(stopped_sweep))
+    assert_one_error(code, out, err, "unfinished sweep run", f"fleetopt sweep --resume {stopped_sweep}")
+    assert not (folder / "report.html").exists()
 
 
 # ---------------------------------------------------------------- resuming (QA audit)

@@ -269,6 +269,10 @@ ThreadsOption = Annotated[
         "(default: one per usable core).",
     ),
 ]
+EvaluateThreadsOption = Annotated[
+    int | None,
+    typer.Option("--threads", min=1, help="NumPy threads of the evaluation (default: one per usable core)."),
+]
 TimeLimitOption = Annotated[
     float | None,
     typer.Option(

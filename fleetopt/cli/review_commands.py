@@ -83,6 +83,13 @@ def report_command(
 ) -> None:
     """Write a self-contained HTML report of a run (charts inline; works offline)."""
     folder = api.resolve_run(run)
+    unfinished = RunFolder(folder)
+    if unfinished.is_job and not unfinished.is_finished:
+        kind = "sweep" if (unfinished / RunFolder.CANDIDATES).exists() else "evaluate"
+        raise InputError(
+            f"{folder} is an unfinished {kind} run (interrupted?): finish it with fleetopt {kind} "
+            f"--resume {folder}, then report it"
+        )
     if out is not None and out.is_dir():
         raise InputError(f"--out {out} is a folder: give a file name such as {out / RunFolder.REPORT}")
     try:

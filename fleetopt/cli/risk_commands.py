@@ -14,6 +14,7 @@ from fleetopt.cli.common import (
     RANK_COLUMNS,
     BackendName,
     BackendOption,
+    EvaluateThreadsOption,
     ExecutorName,
     MaxBreachProbOption,
     MipGapOption,
@@ -55,7 +56,13 @@ from fleetopt.sweep.candidates import Rule
 @app.command()
 def evaluate(
     ctx: typer.Context,
-    model: ModelArg = None,
+    model: Annotated[
+        str | None,
+        typer.Argument(
+            help="Model file or bundled model name (neocloud, tiny, lab). Default: the run folder's "
+            "model.yaml, or the bundled model a plan file names, else neocloud."
+        ),
+    ] = None,
     plans: Annotated[
         Path | None,
         typer.Option(
@@ -89,7 +96,7 @@ def evaluate(
     workers: Annotated[
         int, typer.Option(min=1, help="NumPy worker processes on this machine (default 1: in this process).")
     ] = 1,
-    threads: ThreadsOption = None,
+    threads: EvaluateThreadsOption = None,
     report: ReportFlag = False,
 ) -> None:
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
@@ -111,7 +118,7 @@ def evaluate(
         threads = capped_threads(threads)
         registry_checked()
         plans = api.resolve_run(plans)
-        loaded = load_model(model if model is not None else RunFolder(plans).model_file)
+        loaded = load_model(model if model is not None else api.model_of_plans(plans))
         job = api.prepare_evaluation(
             plans, loaded, scenarios=scenarios, seed=seed, backend=backend.value, max_memory=budget,
             deterministic=deterministic, keep_matrix=keep_matrix, executor=executor.value,
@@ -125,7 +132,9 @@ def evaluate(
         result = _run_evaluation(job, folder.path)
         _print_best(result, rank_by, max_breach_prob, top)
         path = api.write_evaluate_run(result, job.loaded, job.source, folder.path, command=command_line())
-    say_written(path, "metrics.csv, summary.json")
+    say_written(
+        path, "metrics.csv, summary.json" + (", npv_matrix.npy" if job.settings["keep_matrix"] else "")
+    )
     finish_report(path, report)
 
 
@@ -229,13 +238,18 @@ def sweep(
             result = api.sweep(
                 loaded, candidates=candidates, scenarios=scenarios, seed=seed, rule=rule,
                 backend=backend.value, mip_gap=mip_gap, time_limit=time_limit, threads=threads,
-                folder=folder.path, stochastic=stochastic or 0,
+                folder=folder.path, stochastic=stochastic or 0, candidate_progress=_say_candidate,
             )  # fmt: skip
     except InputError:  # no usable rule or backend: nothing worth resuming
         if not folder.is_finished:
             shutil.rmtree(folder.path, ignore_errors=True)
         raise
     _sweep_done(result, folder.path, report)
+
+
+def _say_candidate(line: str) -> None:
+    """Each candidate as it is made: the solves of a large model take minutes in all."""
+    console.print(f"  candidate {line}", markup=False, soft_wrap=True, highlight=False)
 
 
 def candidate_counts(result) -> str:
@@ -252,7 +266,7 @@ def candidate_counts(result) -> str:
         + ")"
         for status, n in sorted(dropped.items())
     )
-    line = f"{len(made)} candidates made, {len(result.metrics)} evaluated"
+    line = f"{len(made)} candidate{'s' if len(made) != 1 else ''} made, {len(result.metrics)} evaluated"
     return f"{line}; dropped: {why}" if why else line
 
 

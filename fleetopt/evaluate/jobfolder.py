@@ -20,10 +20,11 @@ from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.engine import MAX_PAIRS, LocalExecutor, chunk_sizes, evaluate, max_block_pairs
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
+from fleetopt.evaluate.planfile import plan_file_model_name
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loading import LoadedModel, bundled_model_names
 
 EXECUTORS = ("local", "ray")
 
@@ -74,6 +75,16 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def model_of_plans(plans: str | Path) -> Path | str | None:
+    """The model to evaluate ``plans`` with when none is given: a run folder's copy of its model, a
+    plan file's bundled model (by the name in its metadata), else None (the default model)."""
+    copy = RunFolder(plans).model_file
+    if copy is not None:
+        return copy
+    name = plan_file_model_name(plans) if Path(plans).is_file() else None
+    return name if name in bundled_model_names() else None
+
+
 def prepare_evaluation(
     plans: str | Path,
     model: str | Path | LoadedModel | None = None,
@@ -99,9 +110,7 @@ def prepare_evaluation(
     limits.threads("threads", threads)
     if max_memory is not None:
         limits.whole("max_memory", max_memory, 1)
-    if model is None:
-        model = RunFolder(plans).model_file
-    loaded, data = load(model)
+    loaded, data = load(model if model is not None else model_of_plans(plans))
     source = read_plans(plans, data)
     batch = source.compile(data)
     if executor == "ray":

@@ -44,6 +44,7 @@ def sweep(
     progress=None,
     folder: str | Path | None = None,
     stochastic: int = 0,
+    candidate_progress=None,
 ):
     """Generate candidate plans, evaluate them on common scenarios, find the front and the rule's pick.
 
@@ -51,7 +52,9 @@ def sweep(
     ``seed + 1``, never the scenarios the sweep evaluates on) as a candidate, origin "stochastic".
 
     With ``folder``, the candidates and every finished evaluation chunk are saved there as the
-    sweep goes, so :func:`resume_sweep` can finish an interrupted one. Returns a :class:`SweepResult`.
+    sweep goes, so :func:`resume_sweep` can finish an interrupted one. ``candidate_progress`` is
+    called with one line per candidate as it is made ("<label>: <status>"); ``progress`` as the
+    evaluation goes. Returns a :class:`SweepResult`.
     """
     rule = (rule or Rule()).check()
     _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads)
@@ -61,8 +64,9 @@ def sweep(
         raise InputError(f"--stochastic must be at least 1 scenario (got {stochastic})")
     spec = StochasticCandidate(stochastic, seed + 1, backend) if stochastic else None
     cands = generate_candidates(
-        data, candidates, mip_gap=mip_gap, time_limit=time_limit, threads=threads, stochastic=spec
-    )
+        data, candidates, mip_gap=mip_gap, time_limit=time_limit, threads=threads, stochastic=spec,
+        progress=candidate_progress,
+    )  # fmt: skip
     settings = {
         "kind": "sweep",
         "stochastic_scenarios": stochastic,
