@@ -325,6 +325,8 @@ def test_fuzz_every_command_ends_cleanly(solve_run, tmp_path_factory, command, v
     out_folder = work / "out"
     if code != 0:  # a refused or failed run leaves no folder, and no half-written one
         assert not out_folder.exists() or not any(out_folder.iterdir()), sorted(out_folder.iterdir())
+    elif command == "compare":  # --out is the comparison's text file, written whole
+        assert out_folder.is_file() and out_folder.read_text()
     elif out_folder.exists():
         assert (out_folder / "summary.json").exists()
 
