@@ -19,9 +19,11 @@ from fleetopt import __version__
 from fleetopt.core.data import load
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.results import headline, plan_frame
+from fleetopt.errors import InputError
 from fleetopt.evaluate.jobfolder import (
     EvaluationJob,
     evaluation_summary,
+    model_of_plans,
     prepare_evaluation,
     resume_evaluation,
 )
@@ -30,6 +32,7 @@ from fleetopt.evaluate.planfile import plans_npz_bytes
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.report import write_report
+from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.loading import LoadedModel
@@ -49,6 +52,7 @@ __all__ = [
     "evaluate",
     "evaluation_summary",
     "load",
+    "model_of_plans",
     "prepare_evaluation",
     "register_run",
     "report",
@@ -75,6 +79,10 @@ def solve(
     threads: int | None = None,
 ) -> SolveResult:
     """Solve a model's MILP and return the best plan with its statements."""
+    limits.text("objective", objective, ("npv", "cost"))
+    limits.time_limit("time_limit", time_limit)
+    limits.mip_gap("mip_gap", mip_gap)
+    limits.threads("threads", threads)
     _loaded, data = load(model)
     return _solve_data(data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
 
@@ -106,6 +114,7 @@ def write_solve_run(
     """Write summary.json, plan.csv, plan.npz, statements.csv and model.yaml into a run folder:
     ``out`` (new or empty), or a new one under the runs folder, claimed when it is written; and
     record it in the run registry (``command``: see :func:`register_run`)."""
+    _check_solved_from(result, loaded)
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     summary = solve_summary(result, loaded)
     files = {
@@ -116,6 +125,19 @@ def write_solve_run(
         RunFolder.MODEL: loaded.text,
     }
     return _recorded("solve", loaded, folder.write(files), summary, command)
+
+
+def _check_solved_from(result: SolveResult | StochasticResult, loaded: LoadedModel) -> None:
+    """Refuse to label a plan with a model it was not solved from: the run folder would hold one
+    model's plan beside another model's model.yaml, hash and figures."""
+    if result.data.model == loaded.model:
+        return
+    solved = result.data.model.name
+    raise InputError(
+        f"the result was solved from model {solved!r} (fingerprint {result.data.fingerprint[:16]}), not "
+        f"from the model given, {loaded.model.name!r} (hash {loaded.content_hash}, {loaded.source}): "
+        "pass the LoadedModel the result was solved from"
+    )
 
 
 # ---------------------------------------------------------------- two-stage stochastic solve
@@ -144,6 +166,9 @@ def solve_stochastic(
     ``solver``: "blocks" (fleetopt's extensive form) or "mpisppy-ef" (mpi-sppy's; the
     `fleetopt[stochastic]` extra; L = 0; no EEV or WS). Bad settings raise
     :class:`~fleetopt.errors.InputError`."""
+    limits.time_limit("time_limit", time_limit)
+    limits.mip_gap("mip_gap", mip_gap)
+    limits.threads("threads", threads)
     _loaded, data = load(model)
     check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha, solver)
     return _solve_stochastic_data(
@@ -176,6 +201,7 @@ def write_stochastic_run(
     """Write summary.json (the measures), plan.npz (the completed stochastic plan and the forecast
     optimum, so `fleetopt compare FOLDER` compares them), plan.csv and statements.csv of the
     stochastic plan, and model.yaml into a run folder; and record it in the run registry."""
+    _check_solved_from(result, loaded)
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     statements = plan_statements(result.data, result.plan)
     summary = stochastic_summary(result, loaded)
@@ -215,7 +241,8 @@ def evaluate(
 ):
     """Evaluate the plans in a run folder or plan file on seeded scenarios of the model (in memory).
 
-    With ``model`` None and a run folder as ``plans``, the folder's copy of its model is used.
+    With ``model`` None: a run folder's copy of its model, or the bundled model a plan file names
+    (see :func:`model_of_plans`), else the default model.
     ``threads``: NumPy threads (default: one per usable core).
     Returns ``(EvaluationResult, LoadedModel, PlanSource)``.
     """

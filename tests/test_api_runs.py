@@ -10,6 +10,7 @@ import pytest
 from conftest import run_cli
 
 from fleetopt import api
+from fleetopt.errors import InputError
 from fleetopt.runs.registry import Registry, RegistryError
 
 SCENARIOS = 20
@@ -80,3 +81,20 @@ def test_a_registry_that_fails_after_the_write_keeps_the_run_and_says_where(here
 def test_run_id_of_a_folder_never_recorded(here):
     with pytest.raises(RegistryError, match="is not recorded"):
         api.run_id(here / "nowhere")
+
+
+@pytest.mark.parametrize("kind", ["solve", "stochastic"])
+def test_a_result_written_with_another_model_is_refused(here, tiny_solved, tiny_text, kind):
+    """A plan of tiny written with another model would be labelled with that model's hash and
+    model.yaml: refused by name, before a folder is made or a run recorded."""
+    loaded, solved = tiny_solved
+    other_file = here / "other.yaml"
+    other_file.write_text(tiny_text.replace("name: tiny", "name: tiny-other", 1), encoding="utf-8")
+    other, _ = api.load(other_file)
+    result = solved if kind == "solve" else stochastic_stand_in(solved)
+    write = api.write_solve_run if kind == "solve" else api.write_stochastic_run
+    named = rf"solved from model 'tiny' .*'tiny-other' \(hash {other.content_hash}"
+    with pytest.raises(InputError, match=named):
+        write(result, other, here / "A")
+    assert not (here / "A").exists() and Registry().list() == []
+    assert write(result, loaded, here / "B") == here / "B"  # the model it was solved from

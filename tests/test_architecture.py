@@ -19,7 +19,7 @@ LAYERS = [
     ("fleetopt.core.quarters", "fleetopt.core.units"),
     ("fleetopt.schema", "fleetopt"),  # the package itself re-exports schema.loading
     ("fleetopt.core",),
-    ("fleetopt.runs.files",),
+    ("fleetopt.runs.files", "fleetopt.runs.limits"),
     ("fleetopt.runs.folder",),
     ("fleetopt.runs.registry",),
     ("fleetopt.milp",),

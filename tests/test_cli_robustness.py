@@ -4,8 +4,11 @@ mutated model files."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from hypothesis import strategies as st
 
 from fleetopt import api
 from fleetopt.cli import memory
+from fleetopt.errors import InputError
 from fleetopt.evaluate.simulate import RESULT_FIELDS
 from fleetopt.runs.registry import Registry
 
@@ -270,10 +274,23 @@ COMMANDS = {
     "validate": lambda model, value: ["validate", model],
     "solve": lambda model, value: ["solve", model, "--time-limit", "20", "--threads", value],
     "evaluate": lambda model, value: [
-        "evaluate", model, "--plans", "{run}", "--scenarios", "20", "--seed", value
+        "evaluate",
+        model,
+        "--plans",
+        "{run}",
+        "--scenarios",
+        "20",
+        "--seed",
+        value,
     ],
     "evaluate-memory": lambda model, value: [
-        "evaluate", "--plans", "{run}", "--scenarios", "20", "--max-memory", value
+        "evaluate",
+        "--plans",
+        "{run}",
+        "--scenarios",
+        "20",
+        "--max-memory",
+        value,
     ],
     "evaluate-scenarios": lambda model, value: ["evaluate", "--plans", "{run}", "--scenarios", value],
     "compare": lambda model, value: ["compare", "{run}", "{run}", "--scenarios", "20", "--seed", value],
@@ -308,6 +325,8 @@ def test_fuzz_every_command_ends_cleanly(solve_run, tmp_path_factory, command, v
     out_folder = work / "out"
     if code != 0:  # a refused or failed run leaves no folder, and no half-written one
         assert not out_folder.exists() or not any(out_folder.iterdir()), sorted(out_folder.iterdir())
+    elif command == "compare":  # --out is the comparison's text file, written whole
+        assert out_folder.is_file() and out_folder.read_text()
     elif out_folder.exists():
         assert (out_folder / "summary.json").exists()
 
@@ -356,3 +375,243 @@ def test_sweep_says_how_many_candidates_were_made_evaluated_and_dropped(here):
     text = " ".join(out.split())
     # 6 plans, two of them also run with larger cash buffers (the policy candidates)
     assert re.search(r"\d+ candidates made, 8 evaluated; dropped: .*\d+ break a hard limit", text), text[:600]
+    # each candidate as it is made: the neocloud sweep printed nothing for ~5 minutes of solves
+    assert out.splitlines()[1].strip() == "candidate milp: forecast: optimal"
+
+
+def test_one_candidate_and_one_plan_are_singular(solve_run, here):
+    """It said "1 candidates made" and "1 plans x 5 scenarios"."""
+    code, out, err = run_cli("sweep", "tiny", "--scenarios", "5", "--candidates", "1", "--out", "S")
+    assert code == 0, err
+    assert "1 candidate made, 1 evaluated" in out
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "5", "--keep-matrix")
+    assert code == 0, err
+    assert "1 plan x 5 scenarios on " in out
+    assert "(metrics.csv, summary.json, npv_matrix.npy)" in " ".join(out.split())  # it named two of three
+
+
+def test_evaluate_help_describes_evaluate(here):
+    """--threads said "Threads for MILP solves" (evaluate solves none) and the model "Default:
+    neocloud", where a run folder's own model is used."""
+    code, out, _ = run_cli("evaluate", "--help")
+    text = " ".join(out.replace("│", " ").split())
+    assert code == 0 and "MILP" not in text
+    assert "Default: the run folder's model.yaml, or the bundled model a plan file names" in text
+
+
+def test_a_bare_plan_file_of_a_bundled_model_is_evaluated_with_it(solve_run, here):
+    """A plan.npz copied out of its run folder failed: "plans are for model 'tiny', not 'neocloud'"."""
+    shutil.copy(solve_run / "plan.npz", here / "tiny-plan.npz")
+    code, _, err = run_cli("evaluate", "--plans", "tiny-plan.npz", "--scenarios", "5", "--out", "E")
+    assert code == 0, err
+    assert json.loads((here / "E" / "summary.json").read_text())["model_name"] == "tiny"
+
+
+def test_report_of_an_unfinished_run_says_how_to_finish_it(solve_run, stopped_sweep, here):
+    folder = started_evaluation(solve_run, here / "E")
+    code, out, err = run_cli("report", str(folder))
+    assert_one_error(code, out, err, "unfinished evaluate run", f"fleetopt evaluate --resume {folder}")
+    code, out, err = run_cli("report", str(stopped_sweep))
+    assert_one_error(code, out, err, "unfinished sweep run", f"fleetopt sweep --resume {stopped_sweep}")
+    assert not (folder / "report.html").exists()
+
+
+# ---------------------------------------------------------------- resuming (QA audit)
+
+
+@pytest.fixture(scope="module")
+def stopped_sweep(tmp_path_factory) -> Path:
+    """A sweep interrupted once its candidates were saved, before any chunk was evaluated."""
+    folder = tmp_path_factory.mktemp("stopped") / "sweep"
+
+    def interrupt(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", candidates=2, scenarios=5, backend="numpy", folder=folder, progress=interrupt)
+    return folder
+
+
+def started_evaluation(solve_run: Path, folder: Path) -> Path:
+    """An evaluation folder as a run stopped before its first chunk leaves it: job.json, model.yaml."""
+    api.prepare_evaluation(solve_run, scenarios=5, backend="numpy").start(folder)
+    return folder
+
+
+def test_evaluate_resume_of_a_sweep_folder_points_to_sweep_resume(stopped_sweep, here):
+    """A KeyError 'plans_source' traceback before."""
+    code, out, err = run_cli("evaluate", "--resume", str(stopped_sweep))
+    assert_one_error(code, out, err, "is a sweep's folder", f"fleetopt sweep --resume {stopped_sweep}")
+
+
+def test_sweep_resume_of_an_evaluation_folder_points_to_evaluate_resume(solve_run, here):
+    folder = started_evaluation(solve_run, here / "E")
+    code, out, err = run_cli("sweep", "--resume", str(folder))
+    assert_one_error(code, out, err, "is an evaluation's folder", f"fleetopt evaluate --resume {folder}")
+
+
+@pytest.mark.parametrize(
+    "field, value, fragment",
+    [
+        ("n_scenarios", "many", "n_scenarios must be a whole number (got 'many')"),
+        ("n_scenarios", -5, "n_scenarios must be at least 1 (got -5)"),
+        ("seed", None, "the field 'seed' is missing"),
+        ("keep_matrix", "yes", "keep_matrix must be true or false"),
+        ("backend", "gpu", "backend must be one of auto, numpy, cupy, cpu-kernel (got 'gpu')"),
+        ("scenario_chunk", 0, "scenario_chunk must be at least 1"),
+    ],
+)
+def test_a_damaged_job_file_is_named_with_its_field(solve_run, here, field, value, fragment):
+    """TypeError, KeyError and ValueError tracebacks before (None here: the key removed)."""
+    folder = started_evaluation(solve_run, here / "E")
+    job = json.loads((folder / "job.json").read_text())
+    if value is None:
+        del job[field]
+    else:
+        job[field] = value
+    (folder / "job.json").write_text(json.dumps(job))
+    code, out, err = run_cli("evaluate", "--resume", str(folder))
+    assert_one_error(code, out, err, str(folder / "job.json"), fragment)
+    assert not (folder / "summary.json").exists()
+
+
+def test_a_damaged_sweep_job_file_is_named_with_its_field(stopped_sweep, here, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(stopped_sweep, folder)
+    job = json.loads((folder / "job.json").read_text())
+    job["rule"]["min_cvar5_usd"] = "lots"
+    (folder / "job.json").write_text(json.dumps(job))
+    code, out, err = run_cli("sweep", "--resume", str(folder))
+    assert_one_error(code, out, err, "job.json: rule", "min_cvar5_usd")
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["--scenarios", "5", "--plans", "P", "--out", "Y"], "--plans, --scenarios, --out"),
+        (["tiny", "--seed", "0"], "MODEL, --seed"),  # the default value, given: still refused
+        (["--deterministic"], "--deterministic"),
+    ],
+)
+def test_evaluate_resume_refuses_options_it_cannot_apply(solve_run, here, args, named):
+    """They were silently ignored before: the resumed run kept its own settings."""
+    folder = started_evaluation(solve_run, here / "E")
+    code, out, err = run_cli("evaluate", "--resume", str(folder), *args)
+    assert_one_error(code, out, err, f"error: {named} cannot apply with --resume", "job.json")
+    assert not (here / "Y").exists() and not (folder / "summary.json").exists()
+
+
+def test_evaluate_resume_keeps_the_options_about_what_is_printed(solve_run, here):
+    folder = started_evaluation(solve_run, here / "E")
+    code, out, err = run_cli("evaluate", "--resume", str(folder), "--rank-by", "mean", "--top", "1")
+    assert code == 0, err
+    assert "best plans by mean NPV" in out and (folder / "summary.json").exists()
+
+
+def test_sweep_resume_refuses_options_it_cannot_apply(stopped_sweep, here):
+    code, out, err = run_cli("sweep", "--resume", str(stopped_sweep), "--prefer", "mean", "--candidates", "9")
+    assert_one_error(code, out, err, "error: --candidates, --prefer cannot apply with --resume")
+    assert not (stopped_sweep / "summary.json").exists()
+
+
+# ---------------------------------------------------------------- the Python API's arguments
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda run: api.evaluate(run, scenarios=10, seed=-1), "seed must be between 0 and"),
+        (lambda run: api.evaluate(run, scenarios="100"), "scenarios must be a whole number (got '100')"),
+        (lambda run: api.evaluate(run, scenarios=0), "scenarios must be at least 1 (got 0)"),
+        (lambda run: api.solve("tiny", mip_gap=5), "mip_gap must be between 0.0 and 0.999 (got 5)"),
+        (lambda run: api.solve("tiny", time_limit=0), "time_limit must be at least 0.001"),
+        (lambda run: api.sweep("tiny", candidates=0), "candidates must be at least 1 (got 0)"),
+        (lambda run: api.sweep("tiny", seed=2**64), "seed must be between 0 and"),
+    ],
+)
+def test_api_arguments_have_the_cli_limits(solve_run, here, call, message):
+    """OverflowError, TypeError or silent acceptance before; now the CLI's limits, by name."""
+    with pytest.raises(InputError) as caught:
+        call(solve_run)
+    assert message in str(caught.value)
+    assert leftovers(here) == []
+
+
+# ---------------------------------------------------------------- a reader that goes away
+
+
+@pytest.mark.parametrize(
+    "args, files",
+    [
+        (["solve", "tiny"], {"summary.json", "plan.npz"}),
+        (["sweep", "tiny", "--candidates", "2", "--scenarios", "10"], {"summary.json", "candidates.csv"}),
+    ],
+    ids=["solve", "sweep"],
+)
+def test_a_closed_stdout_still_writes_the_run(tmp_path, args, files):
+    """`fleetopt solve tiny --out X | head -1`: the first write after `head` left raised
+    BrokenPipeError, the command exited 1 without a word and X was never written (a sweep left a
+    half-written folder). Now the terminal output stops, the work finishes and is written, and the
+    exit status is the command's own (0): the run succeeded, only its printout was not read; a
+    pipeline with `set -o pipefail` does not fail because of `head`."""
+    env = {**os.environ, "FLEETOPT_RUNS_DIR": str(tmp_path / "runs")}
+    job = subprocess.Popen(
+        [sys.executable, "-m", "fleetopt", *args, "--out", str(tmp_path / "X")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    job.stdout.close()  # the reader is gone before the first line
+    err = job.stderr.read().decode()
+    assert job.wait(timeout=300) == 0, err
+    assert err == ""
+    assert files <= {p.name for p in (tmp_path / "X").iterdir()}
+
+
+# ---------------------------------------------------------------- options that cannot apply
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["--cvar-alpha", "5"], "--cvar-alpha cannot apply without --stochastic N"),
+        (["--risk-weight", "0", "--stochastic-solver", "blocks"], "--risk-weight, --stochastic-solver"),
+        (["--first-stage-quarters", "2", "--scenario-seed", "3"], "--first-stage-quarters, --scenario-seed"),
+    ],
+)
+def test_solve_refuses_stochastic_options_without_stochastic(here, args, named):
+    """They were accepted, invalid values too, and did nothing: a plain MILP solve ran."""
+    code, out, err = run_cli("solve", "tiny", *args, "--out", "X")
+    assert_one_error(code, out, err, named)
+    assert leftovers(here) == []
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--deterministic", "--scenarios", "5000"], "--scenarios cannot apply with --deterministic"),
+        (["--ray-address", "localhost:6379"], "--ray-address cannot apply without --executor ray"),
+    ],
+)
+def test_evaluate_refuses_options_that_cannot_apply(solve_run, here, args, message):
+    """--deterministic --scenarios 5000 evaluated one scenario without a word, and --ray-address
+    was ignored by the local executor."""
+    code, out, err = run_cli("evaluate", "--plans", str(solve_run), *args, "--out", "E")
+    assert_one_error(code, out, err, message)
+    assert leftovers(here) == []
+
+
+# ---------------------------------------------------------------- messages that say what is wrong
+
+
+def test_no_arguments_prints_the_help_without_an_empty_error(here):
+    """The help was followed by `error:  (see fleetopt --help)`, an error with no message."""
+    code, out, err = run_cli()
+    assert code == 2 and "solve" in out and "Usage" in out
+    assert err == ""
+
+
+def test_report_out_that_is_a_folder_is_named(solve_run, here):
+    """It said "cannot write the report: Is a directory", naming no path."""
+    (here / "reports").mkdir()
+    code, out, err = run_cli("report", str(solve_run), "--out", "reports")
+    assert_one_error(code, out, err, "--out reports is a folder", "reports/report.html")
+    assert leftovers(here) == ["reports"]

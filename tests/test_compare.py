@@ -162,6 +162,19 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert "## purchase differences" in text and "(none)" in text
 
 
+def test_table_format_with_out_writes_the_tables_as_text(tiny_run, tmp_path):
+    """`--out cmp.txt` with the default table format wrote nothing and exited 0."""
+    folder = tiny_run[0]
+    out = tmp_path / "cmp.txt"
+    code, stdout, err = run_cli("compare", str(folder), str(folder), "--scenarios", "50", "--out", str(out))
+    assert code == 0, err
+    assert stdout.strip() == f"wrote {out}"
+    text = out.read_text()
+    _, printed, _ = run_cli("compare", str(folder), str(folder), "--scenarios", "50")
+    assert "NPV mean" in text and "\x1b[" not in text  # no colour codes in a file
+    assert [line.split() for line in text.splitlines()] == [line.split() for line in printed.splitlines()]
+
+
 def test_table_format_prints(tiny_run):
     folder, *_ = tiny_run
     code, out, err = run_cli("compare", str(folder), str(folder), "--scenarios", "50")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import signal
 import subprocess
@@ -264,3 +265,54 @@ def test_a_chunk_with_a_valid_name_but_not_this_runs_contents_is_recomputed(tiny
     _write_chunk(folder, 3, 6, __meta__=meta, **metrics, npv=np.zeros((3, 7)))
     resumed = run(data, batch, store=store)
     pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+
+
+def test_worker_processes_ignore_ctrl_c(tiny):
+    """The terminal sends Ctrl-C to the whole process group: workers that took it printed a
+    KeyboardInterrupt traceback each (~60 lines with --workers 2) before the parent's one-line
+    "interrupted". They are born ignoring it; the parent stops them when it stops the run."""
+    from fleetopt.evaluate.jobs import _worker_pool
+
+    pool = _worker_pool(2, tiny[0])
+    try:
+        handlers = {pool.submit(signal.getsignal, signal.SIGINT).result() for _ in range(8)}
+        assert len({f.pid for f in pool._processes.values()}) == 2
+    finally:
+        pool.shutdown()
+    assert handlers == {signal.SIG_IGN}
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the parent's is restored
+
+
+def test_a_resumed_run_counts_only_the_pairs_it_computed_in_its_speed(tmp_path):
+    """6 plans x 20 scenarios in chunks of 2 plans: the first attempt stops inside its second
+    chunk with one chunk (2 x 20 = 40 pairs) saved; the resumed attempt computes the other 80 pairs
+    and its speed is 80 pairs x 8 quarters / its seconds (before: all 120 pairs over the seconds of
+    the resumed part, 1.5x too fast here, arbitrarily fast for a run resumed near its end)."""
+    from fleetopt import api
+
+    result = solved("tiny")
+    loaded = load_model("tiny")
+    plans_file = tmp_path / "plans.npz"
+    save_plans(
+        plans_file, [result.plan] * 6, [f"p{i}" for i in range(6)], loaded.model.name, loaded.content_hash
+    )
+    folder = tmp_path / "run"
+    job = api.prepare_evaluation(plans_file, "tiny", scenarios=20, backend="numpy")
+    job.settings.update(plan_chunk=2, scenario_chunk=20)
+    job.start(folder)
+    calls = []
+
+    def stop_in_the_second_chunk(done, total):
+        calls.append(done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        job.run(folder, progress=stop_in_the_second_chunk)
+    resumed = api.resume_evaluation(folder).run(folder)
+    assert (resumed.pairs_stored, resumed.pairs_computed) == (40, 80)
+    assert resumed.pair_quarters_per_second == pytest.approx(80 * 8 / resumed.seconds)
+    api.write_evaluate_run(resumed, api.load(folder / "model.yaml")[0], job.source, folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["plan_scenario_pairs_from_an_earlier_attempt"] == 40
+    assert summary["plan_scenario_quarters_per_second"] == pytest.approx(resumed.pair_quarters_per_second)

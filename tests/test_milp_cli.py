@@ -153,7 +153,7 @@ def test_out_pointing_to_a_file_is_refused(tmp_path):
     out.write_text("x")
     code, _, stderr = cli("solve", "tiny", "--out", str(out))
     assert code == 2
-    assert "already exists" in stderr
+    assert "is a file, not a folder" in stderr  # not "already exists and is not empty", as for a folder
     assert out.read_text() == "x"
 
 

@@ -188,3 +188,26 @@ def test_each_kind_of_run_lists_the_figure_that_describes_it():
     evaluation = {"n_plans": 3, "npv_mean_usd": 1e9, "npv_cvar5_usd": 2e6}
     assert key_figure("evaluate", evaluation) == "first plan: mean NPV $1.00B, CVaR5 $2.0M"
     assert key_figure("stochastic", {"rp_usd": 17.68e9, "vss_usd": 2e9}) == "RP $17.68B"
+
+
+def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
+    """Raw floats before (min_dscr 1.9489529763768827, build_seconds 0.0395..., gpus_retired
+    203.3256..., bound_usd None) and the kind twice. By hand: 1.9489... -> 1.95x; headroom
+    0.39211 -> 39.21%; 0.0395 s -> 0.04 s; 203.33 GPUs -> 203 GPUs; None -> n/a."""
+    figures = {
+        "kind": "solve", "model_name": "tiny", "model_hash": "abc", "bound_usd": None,
+        "npv_usd": -14.1e6, "gap": 0.0, "min_dscr": 1.9489529763768827, "max_debt_to_ebitda": 0.95016,
+        "lowest_covenant_headroom": 0.3921092688406307, "build_seconds": 0.0395, "gpus_retired": 203.3256,
+        "power_built_mw": 12.25, "breach_probability": 0.318, "n_scenarios": 1000, "status": "optimal",
+    }  # fmt: skip
+    run_id = Registry().record("solve", "tiny", "abc", tmp_path, figures, "fleetopt solve tiny")
+    code, out, err = run_cli("runs", "show", str(run_id))
+    assert code == 0, err
+    rows = dict(re.findall(r"^│ (\S+)\s*│ (.*?)\s*│$", out, re.M))
+    assert {k: rows[k] for k in figures if k in rows} == {
+        "bound_usd": "n/a", "npv_usd": "-$14.1M", "gap": "0.00%", "min_dscr": "1.95x",
+        "max_debt_to_ebitda": "0.95x", "lowest_covenant_headroom": "39.21%", "build_seconds": "0.04 s",
+        "gpus_retired": "203 GPUs", "power_built_mw": "12.2 MW", "breach_probability": "31.80%",
+        "n_scenarios": "1,000", "status": "optimal", "kind": "solve",
+    }  # fmt: skip
+    assert len(re.findall(r"^│ kind ", out, re.M)) == 1

@@ -15,6 +15,7 @@ from milp_builders import base_model, data_of
 import fleetopt.milp.persistent as persistent
 from fleetopt import api
 from fleetopt.core.economics import plan_statements
+from fleetopt.errors import InputError
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.milp.persistent import PersistentPlanner
@@ -229,6 +230,27 @@ def test_recommend_raises_when_nothing_meets_the_rule():
         recommend(m, Rule(max_breach_prob=0.1))
     with pytest.raises(RuleError):
         recommend(m, Rule(min_cvar5_usd=6.0))
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_cli_a_cvar_limit_that_is_not_a_number_is_refused_before_any_work(tmp_path, value, monkeypatch):
+    """--min-cvar nan was accepted and failed only after every candidate was solved and evaluated:
+    now refused before the model is read (no solve is reached: generate_candidates would fail)."""
+    monkeypatch.setattr("fleetopt.sweep.run.generate_candidates", lambda *a, **k: pytest.fail("solved"))
+    code, _, err = run_cli("sweep", "tiny", "--min-cvar", value, "--out", str(tmp_path / "X"))
+    assert (
+        code == 2
+        and err.strip() == f"error: min_cvar5_usd (--min-cvar) must be a finite number (got {value})"
+    )
+    assert not (tmp_path / "X").exists()
+    with pytest.raises(InputError, match=r"max_breach_prob must be between 0\.0 and 1\.0"):
+        api.sweep("tiny", rule=Rule(max_breach_prob=1.5))
+
+
+def test_a_huge_cvar_limit_is_described_in_a_few_characters():
+    """$1e300 printed as 300 digits before; money below a quadrillion as the tables show it."""
+    assert Rule(min_cvar5_usd=1e300).describe() == "best cvar5 NPV among plans with CVaR5 >= $1e+300"
+    assert Rule(min_cvar5_usd=-2.5e6).describe() == "best cvar5 NPV among plans with CVaR5 >= -$2.5M"
 
 
 # ---------------------------------------------------------------- CLI and run folder

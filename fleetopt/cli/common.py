@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -16,8 +18,10 @@ from typer.core import TyperGroup
 
 try:  # typer vendors click from 0.2x on; older versions depend on click itself
     from typer._click import ClickException
+    from typer._click.core import ParameterSource
 except ImportError:  # pragma: no cover
     from click import ClickException
+    from click.core import ParameterSource
 
 from fleetopt import __version__, api
 from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, InputError
@@ -25,6 +29,7 @@ from fleetopt.evaluate.backend import usable_cores
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
+from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import Registry
@@ -85,6 +90,57 @@ def escape_help_texts(command) -> None:
         escape_help_texts(sub)
 
 
+class StdoutUntilClosed:
+    """sys.stdout, whose writes stop, silently, once its reader has gone (``fleetopt solve | head
+    -1``): the command still finishes its work and writes its run folder, and exits as usual.
+    Without it the first write after the pipe closed raised BrokenPipeError part way through the
+    work, and the run was lost. Everything else is the wrapped stream's."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_gone:
+            try:
+                return self._stream.write(text)
+            except OSError as exc:
+                self._gone(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_gone:
+            try:
+                self._stream.flush()
+            except OSError as exc:
+                self._gone(exc)
+
+    def _gone(self, exc: OSError) -> None:
+        if exc.errno != errno.EPIPE:
+            raise exc
+        self.reader_gone = True
+        # what the stream still buffers is flushed into nothing at exit, not onto a closed pipe
+        with suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def stdout_until_closed():
+    """Terminal output that a closed pipe cannot stop (see :class:`StdoutUntilClosed`)."""
+    if isinstance(sys.stdout, StdoutUntilClosed):
+        yield
+        return
+    previous = sys.stdout
+    sys.stdout = StdoutUntilClosed(previous)
+    try:
+        yield
+    finally:
+        sys.stdout = previous
+
+
 class _ReportingGroup(TyperGroup):
     """The command group that runs every command (sub-groups included) inside errors_reported, and
     reports a bad option or argument as one ``error:`` line (exit 2) rather than a boxed panel."""
@@ -98,8 +154,11 @@ class _ReportingGroup(TyperGroup):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            with stdout_until_closed():
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ClickException as exc:
+            if not exc.format_message().strip():  # no command: typer has printed the help itself
+                sys.exit(exc.exit_code)
             where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
             message = f"error: {shortened(exc.format_message(), 300)}{where}"
             err_console.print(message, markup=False, soft_wrap=True)
@@ -118,7 +177,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
 
 
 def _version(value: bool) -> None:
@@ -188,11 +246,10 @@ ReportFlag = Annotated[bool, typer.Option("--report", help="Also write report.ht
 ScenariosOption = Annotated[
     int, typer.Option("--scenarios", min=1, help="Number of simulated futures, the same for every plan.")
 ]
-MAX_SEED = 2**63 - 1  # the scenario streams take a signed 64-bit seed
 SeedOption = Annotated[
     int,
     typer.Option(
-        "--seed", min=0, max=MAX_SEED, help="Scenario seed: the same seed gives the same scenarios."
+        "--seed", min=0, max=limits.MAX_SEED, help="Scenario seed: the same seed gives the same scenarios."
     ),
 ]
 BackendOption = Annotated[
@@ -212,16 +269,23 @@ ThreadsOption = Annotated[
         "(default: one per usable core).",
     ),
 ]
+EvaluateThreadsOption = Annotated[
+    int | None,
+    typer.Option("--threads", min=1, help="NumPy threads of the evaluation (default: one per usable core)."),
+]
 TimeLimitOption = Annotated[
     float | None,
     typer.Option(
         "--time-limit",
-        min=0.001,
+        min=limits.MIN_TIME_LIMIT,
         help="Stop each MILP solve after this many seconds and keep the best plan found.",
     ),
 ]
 MipGapOption = Annotated[
-    float, typer.Option("--mip-gap", min=0.0, max=0.999, help="Relative MILP optimality gap to stop at.")
+    float,
+    typer.Option(
+        "--mip-gap", min=0.0, max=limits.MAX_MIP_GAP, help="Relative MILP optimality gap to stop at."
+    ),
 ]
 MaxBreachProbOption = Annotated[
     float | None,
@@ -239,6 +303,39 @@ ResumeOption = Annotated[
         help="Finish an interrupted run in this run folder (or run id): only missing chunks are computed.",
     ),
 ]
+
+
+def given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user gave parameter ``name`` (on the command line or in the environment), even
+    at its default value."""
+    return ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def option_names(ctx: typer.Context, names) -> list[str]:
+    """Parameters as the user types them: --mip-gap, MODEL."""
+    by_name = {param.name: param for param in ctx.command.params}
+    return [
+        by_name[n].opts[0] if isinstance(by_name[n], typer.core.TyperOption) else n.upper() for n in names
+    ]
+
+
+def refuse_unless(ctx: typer.Context, names, condition: bool, why: str) -> None:
+    """Refuse the parameters of ``names`` the user gave when ``condition`` does not hold: an option
+    that cannot apply is refused by name, never silently ignored."""
+    named = [n for n in names if given(ctx, n)]
+    if named and not condition:
+        raise InputError(f"{', '.join(option_names(ctx, named))} {why}")
+
+
+def refuse_with_resume(ctx: typer.Context, still_apply: tuple[str, ...] = ()) -> None:
+    """--resume finishes a run with the settings it was started with (its job.json): an option or
+    argument given beside it that cannot apply is refused by name, never silently ignored.
+    ``still_apply``: the parameters that do apply to a resumed run (what is printed, --report)."""
+    others = [p.name for p in ctx.command.params if p.name not in (*still_apply, "resume")]
+    refuse_unless(
+        ctx, others, False, f"cannot apply with --resume, which finishes a run with the settings it "
+        f"started with (its {RunFolder.JOB}): drop them",
+    )  # fmt: skip
 
 
 def shortened(text: str, at: int = 60) -> str:

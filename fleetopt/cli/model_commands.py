@@ -23,6 +23,7 @@ from fleetopt.cli.common import (
     command_line,
     console,
     finish_report,
+    refuse_unless,
     registry_checked,
     say_written,
     write_output,
@@ -56,8 +57,12 @@ def schema(
     write_output(out, text)
 
 
+STOCHASTIC_ONLY = ("first_stage_quarters", "risk_weight", "cvar_alpha", "scenario_seed", "stochastic_solver")
+
+
 @app.command()
 def solve(
+    ctx: typer.Context,
     model: ModelArg = None,
     out: OutFolderOption = None,
     time_limit: TimeLimitOption = None,
@@ -92,6 +97,7 @@ def solve(
     ] = "blocks",
 ) -> None:
     """Solve the fleet MILP and write the plan, statements and summary to a run folder."""
+    refuse_unless(ctx, STOCHASTIC_ONLY, stochastic is not None, "cannot apply without --stochastic N")
     loaded = load_model(model)
     threads = capped_threads(threads)
     registry_checked()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 
 import numpy as np
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -15,6 +17,14 @@ from fleetopt.core.units import format_difference, format_figure, format_usd
 from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
+
+
+def plain_text(renderables, width: int = 120) -> str:
+    """Tables as the terminal shows them, without colour, for a text file."""
+    console = Console(file=io.StringIO(), width=width, record=True, color_system=None)
+    for renderable in renderables:
+        console.print(renderable)
+    return console.export_text()
 
 
 def model_summary_table(loaded: LoadedModel) -> Table:
@@ -153,9 +163,7 @@ def solve_summary_tables(result) -> list:
     key.add_row("peak debt", format_usd(fig["peak_debt_usd"]))
     key.add_row("lowest cash", format_usd(fig["min_liquidity_usd"]))
     tested = tested_from(data)
-    key.add_row(
-        f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"
-    )
+    key.add_row(f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
     key.add_row(f"lowest covenant headroom{tested}", covenant_headroom_text(data, fig) or "no covenants")
     worst = worst_shock(fig)
     if worst is not None:
@@ -394,12 +402,37 @@ def run_detail(record) -> Table:
     missing = "" if record.exists else "  MISSING: deleted or moved"
     table.add_row("folder", Text(str(record.path) + missing, overflow="fold"))
     for key, value in record.figures.items():
-        if isinstance(value, float) and key.endswith("_usd"):
-            value = format_usd(value)
-        elif isinstance(value, float) and ("probability" in key or key == "gap"):
-            value = f"{value:.2%}"
-        table.add_row(key, Text(str(value)))
+        if key not in _SHOWN_ABOVE:
+            table.add_row(key, Text(figure_text(key, value)))
     return table
+
+
+# figures of a run's record that `runs show` already gives in its own rows
+_SHOWN_ABOVE = {"kind", "model_name", "model_hash"}
+_RATIOS = {"min_dscr", "max_debt_to_ebitda"}  # x: a coverage or leverage ratio
+_SHARES = ("probability", "_share", "headroom")  # %: shares of scenarios or of a covenant's limit
+
+
+def figure_text(key: str, value) -> str:
+    """A recorded figure by what its name says it is: USD, a ratio (1.95x), a share or headroom (%),
+    seconds, GPUs, MW; n/a when there is none (a bound a solve did not prove, no covenant)."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "n/a"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if key.endswith("_usd"):
+        return format_usd(value)
+    if key in _RATIOS:
+        return f"{value:,.2f}x"
+    if key == "gap" or any(part in key for part in _SHARES):
+        return f"{value:.2%}"
+    if key.endswith("_seconds"):
+        return f"{value:,.2f} s"
+    if key.startswith("gpus_"):
+        return f"{value:,.0f} GPUs"
+    if key.endswith("_mw"):
+        return f"{value:,.1f} MW"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
 
 
 def stochastic_summary_table(summary: dict) -> Table:

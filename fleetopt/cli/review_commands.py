@@ -19,7 +19,7 @@ from fleetopt.cli.common import (
     console,
     write_output,
 )
-from fleetopt.cli.render import comparison_tables, run_detail, runs_table
+from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
 from fleetopt.compare import compare_plans, plans_from_refs
 from fleetopt.core.data import build_data
 from fleetopt.errors import InputError
@@ -45,7 +45,8 @@ def compare(
         Format, typer.Option("--format", help="table (terminal), csv, json or markdown.")
     ] = Format.table,
     out: Annotated[
-        Path | None, typer.Option(help="Write the csv/json/markdown here instead of printing it.")
+        Path | None,
+        typer.Option(help="Write the comparison here (the tables as plain text, or the --format) instead."),
     ] = None,
     backend: BackendOption = BackendName.auto,
 ) -> None:
@@ -59,11 +60,14 @@ def compare(
     data = build_data(load_model(str(model_path) if model_path else None))
     plans, labels, buffers = plans_from_refs(refs, data)
     result = compare_plans(data, plans, labels, scenarios, seed, backend.value, buffers)
-    if format == Format.table:
+    if format == Format.table and out is None:
         for table in comparison_tables(result):
             console.print(table)
         return
-    text = {"csv": result.to_csv, "json": result.to_json, "markdown": result.to_markdown}[format.value]()
+    if format == Format.table:
+        text = plain_text(comparison_tables(result))
+    else:
+        text = {"csv": result.to_csv, "json": result.to_json, "markdown": result.to_markdown}[format.value]()
     if out is None:
         sys.stdout.write(text)
     else:
@@ -79,10 +83,20 @@ def report_command(
 ) -> None:
     """Write a self-contained HTML report of a run (charts inline; works offline)."""
     folder = api.resolve_run(run)
+    unfinished = RunFolder(folder)
+    if unfinished.is_job and not unfinished.is_finished:
+        kind = "sweep" if (unfinished / RunFolder.CANDIDATES).exists() else "evaluate"
+        raise InputError(
+            f"{folder} is an unfinished {kind} run (interrupted?): finish it with fleetopt {kind} "
+            f"--resume {folder}, then report it"
+        )
+    if out is not None and out.is_dir():
+        raise InputError(f"--out {out} is a folder: give a file name such as {out / RunFolder.REPORT}")
     try:
         path = api.report(folder, out)
     except OSError as exc:
-        raise InputError(f"cannot write the report: {exc.strerror or exc}") from None
+        where = out if out is not None else folder / RunFolder.REPORT
+        raise InputError(f"cannot write the report {where}: {exc.strerror or exc}") from None
     console.print(f"wrote [bold]{path}[/bold]")
 
 

@@ -51,11 +51,18 @@ class EvaluationResult:
     kernel: bool
     npv_matrix: np.ndarray | None = None
     paths: dict[str, np.ndarray] = field(default_factory=dict)
+    pairs_stored: int = 0  # (plan, scenario) pairs a resumed run read from chunks an earlier attempt saved
+
+    @property
+    def pairs_computed(self) -> int:
+        """(plan, scenario) pairs simulated in this attempt (all of them unless resumed)."""
+        return self.n_plans * self.n_scenarios - self.pairs_stored
 
     @property
     def pair_quarters_per_second(self) -> float:
-        """Plan-scenario-quarters simulated per second."""
-        return self.n_plans * self.n_scenarios * self.quarters / max(self.seconds, 1e-12)
+        """Plan-scenario-quarters simulated per second, in this attempt (a resumed run's stored
+        chunks took no time now and are not counted)."""
+        return self.pairs_computed * self.quarters / max(self.seconds, 1e-12)
 
 
 def words_per_pair(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = ()) -> float:
@@ -409,6 +416,7 @@ def evaluate(
     )
     chunks = plan_chunks(plans.P, plan_chunk or auto_plans)
     executor = executor or LocalExecutor(be)
+    stored = [(first, stop) for first, stop in chunks if store is not None and store.has(first, stop)]
     started = time.perf_counter()
     results = executor.run(data, plans, spec, chunks, store=store, progress=progress)
     seconds = time.perf_counter() - started
@@ -429,6 +437,7 @@ def evaluate(
         quarters=data.T,
         kernel=any(r.get("kernel", False) for r in results),
         paths={name: np.concatenate([r["paths"][name] for r in results]) for name in record},
+        pairs_stored=sum(stop - first for first, stop in stored) * S,
     )
 
 

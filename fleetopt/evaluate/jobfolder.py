@@ -15,14 +15,18 @@ import numpy as np
 
 from fleetopt import __version__
 from fleetopt.core.data import load
-from fleetopt.evaluate.backend import BackendError, available_ram_bytes, resolve_backend
+from fleetopt.evaluate.backend import BACKENDS, BackendError, available_ram_bytes, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.engine import MAX_PAIRS, LocalExecutor, chunk_sizes, evaluate, max_block_pairs
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
+from fleetopt.evaluate.planfile import plan_file_model_name
 from fleetopt.evaluate.sources import read_plans
+from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loading import LoadedModel, bundled_model_names
+
+EXECUTORS = ("local", "ray")
 
 
 class EvaluationJob:
@@ -71,6 +75,16 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def model_of_plans(plans: str | Path) -> Path | str | None:
+    """The model to evaluate ``plans`` with when none is given: a run folder's copy of its model, a
+    plan file's bundled model (by the name in its metadata), else None (the default model)."""
+    copy = RunFolder(plans).model_file
+    if copy is not None:
+        return copy
+    name = plan_file_model_name(plans) if Path(plans).is_file() else None
+    return name if name in bundled_model_names() else None
+
+
 def prepare_evaluation(
     plans: str | Path,
     model: str | Path | LoadedModel | None = None,
@@ -87,9 +101,16 @@ def prepare_evaluation(
     threads: int | None = None,
 ) -> EvaluationJob:
     """Check the model, plans, backend and executor of an evaluation and fix its chunk sizes."""
-    if model is None:
-        model = RunFolder(plans).model_file
-    loaded, data = load(model)
+    limits.scenarios("scenarios", scenarios)
+    limits.seed("seed", seed)
+    limits.flag("deterministic", deterministic)
+    limits.flag("keep_matrix", keep_matrix)
+    limits.text("executor", executor, EXECUTORS)
+    limits.whole("workers", workers, 1)
+    limits.threads("threads", threads)
+    if max_memory is not None:
+        limits.whole("max_memory", max_memory, 1)
+    loaded, data = load(model if model is not None else model_of_plans(plans))
     source = read_plans(plans, data)
     batch = source.compile(data)
     if executor == "ray":
@@ -137,7 +158,7 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
         raise PlanFileError(f"{run.path}: not a resumable evaluation (no {RunFolder.JOB})")
     if run.is_finished:
         raise PlanFileError(f"{run.path}: this evaluation already finished")
-    settings = run.job()
+    settings = checked_job(run)
     plans_file = Path(settings["plans_source"])
     if not plans_file.exists() or _file_hash(plans_file) != settings["plans_sha256"]:
         raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
@@ -160,6 +181,41 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
     return job
 
 
+def checked_job(run: RunFolder) -> dict:
+    """An evaluation folder's job.json with every setting a resume reads checked: a hand-edited or
+    damaged file is named with its field, and a sweep's folder is sent to `fleetopt sweep --resume`."""
+    settings = run.job()
+    path = run / RunFolder.JOB
+    if settings.get("kind") == "sweep":
+        raise PlanFileError(
+            f"{run.path} is a sweep's folder: finish it with fleetopt sweep --resume {run.path}"
+        )
+
+    def field(name: str, check, *args, optional=False, default=None):
+        if name not in settings:
+            if optional:
+                return default
+            raise PlanFileError(f"{path}: the field {name!r} is missing: the file was damaged or edited")
+        return check(f"{path}: {name}", settings[name], *args)
+
+    checked = {
+        "plans_source": field("plans_source", limits.text),
+        "plans_sha256": field("plans_sha256", limits.text),
+        "n_scenarios": field("n_scenarios", limits.scenarios),
+        "seed": field("seed", limits.seed),
+        "deterministic": field("deterministic", limits.flag),
+        "keep_matrix": field("keep_matrix", limits.flag),
+        "backend": field("backend", limits.text, BACKENDS),
+        "executor": field("executor", limits.text, EXECUTORS),
+        "ray_address": field("ray_address", limits.text, (), True, optional=True),
+        "workers": field("workers", limits.whole, 1, optional=True, default=1),
+        "threads": field("threads", limits.threads, optional=True),
+        "plan_chunk": field("plan_chunk", limits.whole, 1),
+        "scenario_chunk": field("scenario_chunk", limits.whole, 1),
+    }
+    return {**settings, **checked}
+
+
 def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
     return {
         "fleetopt_version": __version__,
@@ -178,6 +234,7 @@ def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
         "fused_kernel": result.kernel,
         "seconds": result.seconds,
         "plan_scenario_quarters_per_second": result.pair_quarters_per_second,
+        "plan_scenario_pairs_from_an_earlier_attempt": result.pairs_stored,
         "plan_chunk": result.plan_chunk,
         "scenario_chunk": result.scenario_chunk,
         "metrics": result.metrics.to_dict(orient="records"),
@@ -200,4 +257,3 @@ def write_evaluate_run(result, loaded: LoadedModel, source, out: str | Path | No
         files[RunFolder.NPV_MATRIX] = buf.getvalue()
     files[RunFolder.SUMMARY] = json_text(evaluation_summary(result, loaded, source))
     return folder.finish(files)
-

@@ -12,6 +12,9 @@ import hashlib
 import io
 import json
 import re
+import signal
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +106,23 @@ def _init_worker(data: ModelData) -> None:
     _WORKER_DATA["data"] = data
 
 
+@contextmanager
+def _sigint_ignored_by_new_processes():
+    """Ctrl-C ignored while worker processes start, which they inherit (an ignored signal stays
+    ignored across exec, and Python then installs no KeyboardInterrupt handler): the terminal sends
+    Ctrl-C to the whole process group, and the parent alone stops the run, rather than every
+    worker printing its traceback. A Ctrl-C in the milliseconds the workers take to start is lost.
+    A no-op outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _worker_chunk(data: ModelData, chunk: PlanBatch, spec, backend_name: str) -> dict:
     """One chunk in a worker (process or Ray task): one thread, since the workers already use the
     cores, and the scenario block kept for the worker's next chunk."""
@@ -128,21 +148,18 @@ class ProcessExecutor:
         self.device = f"CPU ({workers} worker processes)"
 
     def run(self, data: ModelData, plans: PlanBatch, spec, chunks, store=None, progress=None) -> list[dict]:
-        import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import FIRST_COMPLETED, wait
 
         if spec.record:
             raise ValueError("recorded paths need the in-process executor")
-        context = multiprocessing.get_context("spawn")  # no fork of a process that may hold solver threads
-        with ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_init_worker, initargs=(data,)
-        ) as pool:
+        pool = _worker_pool(self.workers, data)
 
-            def next_done(handles):
-                future = next(iter(wait(handles, return_when=FIRST_COMPLETED)[0]))
-                return future, future.result()
+        def next_done(handles):
+            future = next(iter(wait(handles, return_when=FIRST_COMPLETED)[0]))
+            return future, future.result()
 
-            return _gather(
+        try:
+            results = _gather(
                 plans,
                 spec,
                 chunks,
@@ -151,6 +168,26 @@ class ProcessExecutor:
                 lambda c: pool.submit(_process_chunk, c, spec),
                 next_done,
             )
+        except BaseException:  # stopped: the queued chunks are dropped, the running ones ended
+            for process in list((pool._processes or {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+        return results
+
+
+def _worker_pool(workers: int, data: ModelData):
+    """``workers`` spawned processes holding ``data``, started at once, ignoring Ctrl-C."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold solver threads
+    with _sigint_ignored_by_new_processes():
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(data,))
+        for _ in range(workers):  # a worker process starts at each of the first submits
+            pool.submit(int)
+    return pool
 
 
 def _gather(plans: PlanBatch, spec, chunks, store, progress, submit, next_done) -> list[dict]:

@@ -53,6 +53,18 @@ def save_plans(
     write_bytes_atomic(path, plans_npz_bytes(plans, labels, model_name, model_hash))
 
 
+def plan_file_model_name(path: str | Path) -> str | None:
+    """The model name a plan file's metadata gives, or None when it has none or is not a plan file
+    (reading the file whole reports why)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(str(npz[_META]))
+    except Exception:
+        return None
+    name = meta.get("model_name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def load_plans(path: str | Path, data: ModelData) -> tuple[list[Plan], list[str], dict]:
     """Read a whole plan file written by fleetopt (one plan or many) and check it fits ``data``."""
     reader = PlanFileReader(path, data)

@@ -95,7 +95,9 @@ class RunFolder:
         if path is None:
             return
         path = Path(path)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        if path.exists() and not path.is_dir():
+            raise RunDirError(f"{path} is a file, not a folder: choose a new or empty folder")
+        if path.exists() and any(path.iterdir()):
             raise RunDirError(f"{path} already exists and is not empty: choose another folder")
         # the nearest folder that exists must take new files: refused now, not after the work
         existing = next(p for p in (path, *path.parents) if p.exists())
@@ -238,7 +240,9 @@ class RunFolder:
         write_bytes_atomic(self.path / self.JOB, _bytes(json_text(settings)))
 
     def finish(
-        self, files: dict[str, bytes | str], known_at_start: Callable[[], dict[str, bytes | str]] | None = None
+        self,
+        files: dict[str, bytes | str],
+        known_at_start: Callable[[], dict[str, bytes | str]] | None = None,
     ) -> Path:
         """Write a run's final files. A job folder (it has job.json) already holds what
         ``known_at_start()`` would give: it gets ``files`` one by one, summary.json last, and loses

@@ -26,6 +26,7 @@ from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.milp.persistent import PersistentPlanner, Stress
+from fleetopt.runs import limits
 from fleetopt.schema import Robustness
 from fleetopt.stochastic.run import solve_stochastic
 
@@ -388,17 +389,34 @@ class Rule:
     min_cvar5_usd: float | None = None
 
     def describe(self) -> str:
-        limits = []
+        conditions = []
         if self.max_breach_prob is not None:
-            limits.append(f"breach probability <= {_share(self.max_breach_prob)}")
+            conditions.append(f"breach probability <= {_share(self.max_breach_prob)}")
         if self.max_default_prob is not None:
-            limits.append(f"default probability <= {_share(self.max_default_prob)}")
+            conditions.append(f"default probability <= {_share(self.max_default_prob)}")
         if self.min_cvar5_usd is not None:
-            limits.append(f"CVaR5 >= ${self.min_cvar5_usd:,.0f}")
+            conditions.append(f"CVaR5 >= {_usd(self.min_cvar5_usd)}")
         head = f"best {self.prefer} NPV"
-        if not limits:
+        if not conditions:
             return head + ", with no limit on the breach or default probability"
-        return head + " among plans with " + " and ".join(limits)
+        return head + " among plans with " + " and ".join(conditions)
+
+    def check(self) -> Rule:
+        """The rule, or InputError naming the setting that no plan's figures can be compared with
+        (a NaN limit would be met by no plan, found only after every candidate was evaluated)."""
+        if self.prefer not in PREFER_COLUMN:
+            raise InputError(f"prefer must be one of {', '.join(PREFER_COLUMN)} (got {self.prefer!r})")
+        for name in ("max_breach_prob", "max_default_prob"):
+            if getattr(self, name) is not None:
+                limits.number(name, getattr(self, name), 0.0, 1.0)
+        if self.min_cvar5_usd is not None:
+            limits.number("min_cvar5_usd (--min-cvar)", self.min_cvar5_usd)
+        return self
+
+
+def _usd(usd: float) -> str:
+    """A limit in USD as tables show money; beyond a quadrillion in scientific notation."""
+    return format_usd(usd) if abs(usd) < 1e15 else f"{'-' if usd < 0 else ''}${abs(usd):.3g}"
 
 
 def _share(p: float) -> str:

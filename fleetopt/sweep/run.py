@@ -11,11 +11,12 @@ from fleetopt import __version__
 from fleetopt.core.data import load
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
-from fleetopt.evaluate.backend import resolve_backend
+from fleetopt.evaluate.backend import BACKENDS, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import evaluate
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
+from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.sweep.candidates import (
@@ -43,6 +44,7 @@ def sweep(
     progress=None,
     folder: str | Path | None = None,
     stochastic: int = 0,
+    candidate_progress=None,
 ):
     """Generate candidate plans, evaluate them on common scenarios, find the front and the rule's pick.
 
@@ -50,17 +52,21 @@ def sweep(
     ``seed + 1``, never the scenarios the sweep evaluates on) as a candidate, origin "stochastic".
 
     With ``folder``, the candidates and every finished evaluation chunk are saved there as the
-    sweep goes, so :func:`resume_sweep` can finish an interrupted one. Returns a :class:`SweepResult`.
+    sweep goes, so :func:`resume_sweep` can finish an interrupted one. ``candidate_progress`` is
+    called with one line per candidate as it is made ("<label>: <status>"); ``progress`` as the
+    evaluation goes. Returns a :class:`SweepResult`.
     """
-    rule = rule or Rule()
+    rule = (rule or Rule()).check()
+    _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads)
     loaded, data = load(model)
     resolve_backend(backend)  # an unusable backend fails before the solves, not after
     if stochastic < 0:
         raise InputError(f"--stochastic must be at least 1 scenario (got {stochastic})")
     spec = StochasticCandidate(stochastic, seed + 1, backend) if stochastic else None
     cands = generate_candidates(
-        data, candidates, mip_gap=mip_gap, time_limit=time_limit, threads=threads, stochastic=spec
-    )
+        data, candidates, mip_gap=mip_gap, time_limit=time_limit, threads=threads, stochastic=spec,
+        progress=candidate_progress,
+    )  # fmt: skip
     settings = {
         "kind": "sweep",
         "stochastic_scenarios": stochastic,
@@ -73,6 +79,16 @@ def sweep(
     if folder is not None:
         _start_sweep_job(Path(folder), loaded, cands, settings)
     return _finish_sweep(loaded, data, cands, settings, progress, folder)
+
+
+def _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads) -> None:
+    """The limits the CLI's options have, for a sweep asked for from Python."""
+    limits.whole("candidates", candidates, 1)
+    limits.scenarios("scenarios", scenarios)
+    limits.seed("seed", seed)
+    limits.mip_gap("mip_gap", mip_gap)
+    limits.time_limit("time_limit", time_limit)
+    limits.threads("threads", threads)
 
 
 def _start_sweep_job(folder: Path, loaded: LoadedModel, cands, settings: dict) -> None:
@@ -103,12 +119,16 @@ def _plans_and_model(loaded: LoadedModel, cands) -> dict[str, bytes | str]:
 def resume_sweep(folder: str | Path, progress=None):
     """Finish an interrupted sweep: its candidates are on disk, only missing chunks are evaluated."""
     run = RunFolder(folder)
+    if run.is_job and run.job().get("kind") == "evaluate":
+        raise PlanFileError(
+            f"{run.path} is an evaluation's folder: finish it with fleetopt evaluate --resume {run.path}"
+        )
     if not run.is_job or not (run / RunFolder.CANDIDATES).exists():
         missing = f"no {RunFolder.JOB} or {RunFolder.CANDIDATES}"
         raise PlanFileError(f"{run.path}: not a resumable sweep ({missing})")
     if run.is_finished:
         raise PlanFileError(f"{run.path}: this sweep already finished")
-    settings = run.job()
+    settings = _checked_sweep_job(run)
     loaded, data = load(run / RunFolder.MODEL)
     plans, labels, _ = load_plans(run / RunFolder.PLANS, data)
     by_label = dict(zip(labels, plans, strict=True))
@@ -127,6 +147,36 @@ def resume_sweep(folder: str | Path, progress=None):
         ]
     )
     return _finish_sweep(loaded, data, cands, settings, progress, run.path)
+
+
+def _checked_sweep_job(run: RunFolder) -> dict:
+    """A sweep folder's job.json with the settings a resume reads checked, each named on failure."""
+    settings, path = run.job(), run / RunFolder.JOB
+    wanted = {
+        "n_scenarios": limits.scenarios,
+        "seed": limits.seed,
+        "backend": lambda name, v: limits.text(name, v, BACKENDS),
+        "threads": limits.threads,
+        "rule": _checked_rule,
+    }
+    for name, check in wanted.items():
+        if name not in settings and name != "threads":
+            raise PlanFileError(f"{path}: the field {name!r} is missing: the file was damaged or edited")
+        settings[name] = check(f"{path}: {name}", settings.get(name))
+    if "plan_chunk" in settings:
+        limits.whole(f"{path}: plan_chunk", settings["plan_chunk"], 1)
+    return settings
+
+
+def _checked_rule(name: str, rule) -> dict:
+    fields = set(vars(Rule()))
+    if not isinstance(rule, dict) or not set(rule) <= fields:
+        raise InputError(f"{name} must be an object with at most the fields {', '.join(sorted(fields))}")
+    try:
+        Rule(**rule).check()
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from None
+    return rule
 
 
 def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):

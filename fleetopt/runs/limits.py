@@ -1,0 +1,81 @@
+"""The limits of a run's settings (scenarios, seed, MIP gap, candidates ...), defined once and
+checked alike by the CLI's options, the Python API (fleetopt.api) and a resumed job's job.json.
+
+Each check returns the value as the run uses it or raises :class:`InputError` naming the setting.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+from fleetopt.errors import InputError
+
+MAX_SEED = 2**63 - 1  # the scenario streams take a signed 64-bit seed
+MAX_MIP_GAP = 0.999  # a relative gap of 1 or more accepts any plan
+MIN_TIME_LIMIT = 0.001  # seconds: HiGHS needs some time to find any plan
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "..."
+
+
+def whole(name: str, value, low: int | None = None, high: int | None = None) -> int:
+    """``value`` as an int in [low, high]; a bool, a float or a string is refused."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise InputError(f"{name} must be a whole number (got {_shown(value)})")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise InputError(f"{name} must be {_range(low, high)} (got {_shown(value)})")
+    return int(value)
+
+
+def number(name: str, value, low: float | None = None, high: float | None = None) -> float:
+    """``value`` as a finite float in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise InputError(f"{name} must be a finite number (got {_shown(value)})")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise InputError(f"{name} must be {_range(low, high)} (got {_shown(value)})")
+    return float(value)
+
+
+def flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"{name} must be true or false (got {_shown(value)})")
+    return value
+
+
+def text(name: str, value, choices: tuple[str, ...] = (), optional: bool = False) -> str | None:
+    """A string (one of ``choices`` when given); None too when ``optional``."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or (choices and value not in choices):
+        wanted = f"one of {', '.join(choices)}" if choices else "a string"
+        raise InputError(f"{name} must be {wanted} (got {_shown(value)})")
+    return value
+
+
+def _range(low, high) -> str:
+    if low is not None and high is not None:
+        return f"between {low:,} and {high:,}"
+    return f"at least {low:,}" if low is not None else f"at most {high:,}"
+
+
+def scenarios(name: str, value) -> int:
+    return whole(name, value, 1)
+
+
+def seed(name: str, value) -> int:
+    return whole(name, value, 0, MAX_SEED)
+
+
+def mip_gap(name: str, value) -> float:
+    return number(name, value, 0.0, MAX_MIP_GAP)
+
+
+def threads(name: str, value) -> int | None:
+    return None if value is None else whole(name, value, 1)
+
+
+def time_limit(name: str, value) -> float | None:
+    return None if value is None else number(name, value, MIN_TIME_LIMIT)
