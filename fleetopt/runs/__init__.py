@@ -1,0 +1,1 @@
+"""Run folders (what a run writes, atomically) and the SQLite run registry."""
