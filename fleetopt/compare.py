@@ -60,6 +60,12 @@ class Comparison:
     n_scenarios: int
     seed: int
 
+    @staticmethod
+    def difference(key: str, values: list[float], unit: str) -> str:
+        """The second plan's figure less the first's, signed; none for a standard error (the
+        difference of two errors means nothing: the paired row is the difference's own)."""
+        return "" if key.endswith("_se_usd") else format_difference(values[1] - values[0], unit)
+
     def rows(self) -> list[tuple[str, str, str]]:
         """The (key, name, unit) of :data:`FIGURES` this comparison has."""
         return [figure for figure in FIGURES if figure[0] in self.figures.index]
@@ -115,7 +121,7 @@ class Comparison:
                 label: format_figure(v, unit) for label, v in zip(self.labels, values, strict=True)
             }
             if len(self.labels) == 2:
-                row[f"{self.labels[1]} − {self.labels[0]}"] = format_difference(values[1] - values[0], unit)
+                row[f"{self.labels[1]} − {self.labels[0]}"] = self.difference(key, values, unit)
             rows.append(row)
         return pd.DataFrame(rows)
 

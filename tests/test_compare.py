@@ -272,3 +272,14 @@ def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_r
     assert "%" in next(line for line in figures.splitlines() if "P(covenant breach)" in line)
     assert "| forecast\\_optimum |" in figures and "a\\|b\\*" in figures
     assert "GPUs |" in text.split("## purchase differences")[1]
+
+
+def test_differences_are_in_points_for_shares_and_absent_for_standard_errors():
+    """P(breach) 50 % against 60 % differs by +10.0 percentage points (not "+10.0%"); two standard
+    errors have no meaningful difference (the paired error is its own row): the cell is empty."""
+    from fleetopt.compare import Comparison
+
+    assert Comparison.difference("breach_probability", [0.5, 0.6], "share") == "+10.0 pp"
+    assert Comparison.difference("npv_mean_usd", [2e9, 1.5e9], "USD") == "-$500.0M"
+    assert Comparison.difference("npv_mean_se_usd", [5e8, 6e8], "USD") == ""
+    assert Comparison.difference("npv_mean_paired_se_usd", [0.0, 3e8], "USD") == ""

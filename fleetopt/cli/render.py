@@ -13,7 +13,7 @@ from rich.text import Text
 from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import headline, purchases_by_generation_year, worst_shock
-from fleetopt.core.units import format_difference, format_figure, format_usd
+from fleetopt.core.units import format_figure, format_usd
 from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
@@ -342,7 +342,7 @@ def comparison_tables(result) -> list:
         values = [float(result.figures.loc[key, label]) for label in labels]
         row = [format_figure(v, unit) for v in values]
         if len(labels) == 2:
-            row.append(format_difference(values[1] - values[0], unit))
+            row.append(result.difference(key, values, unit))
         figures.add_row(name, *row)
     out = [figures]
     diffs = result.purchase_diff
