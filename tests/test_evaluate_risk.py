@@ -305,3 +305,13 @@ def test_mean_error_loss_and_no_default_figures_by_hand():
     assert math.isnan(m["npv_mean_no_default_usd"][1])
     assert list(m["loss_probability"]) == [0.25, 0.25]
     assert format_usd(m["npv_mean_no_default_usd"][1]) == "n/a"
+
+
+@pytest.mark.parametrize(
+    ("usd", "text"),
+    [(999_999_999.99, "$1.00B"), (-999_960_000.0, "-$1.00B"), (999_499.0, "$999,499"), (999_500.0, "$1.0M"),
+     (12.94e9, "$12.94B"), (1e300, "$1e+300"), (float("inf"), "n/a"), (None, "n/a")],
+)  # fmt: skip
+def test_money_is_written_at_the_scale_it_rounds_to(usd, text):
+    """$999,999,999.99 is $1.00B, not $1,000.0M; a limit typed as 1e300 is not 300 digits."""
+    assert format_usd(usd) == text

@@ -12,6 +12,8 @@ def format_usd(usd: float | None) -> str:
         return "n/a"
     sign = "-" if usd < 0 else ""
     usd = abs(usd)
+    if usd >= 1e15:  # beyond any fleet: a limit typed as 1e300 reads $1e+300, not 300 digits
+        return f"{sign}${usd:.3g}"
     if usd >= 999.95e6:  # what would print as $1,000.0M prints as $1.00B
         return f"{sign}${usd / 1e9:,.2f}B"
     if usd >= 0.9995e6:
