@@ -223,7 +223,7 @@ def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
         "model_name": loaded.model.name,
         "model_source": loaded.source,
         "model_hash": loaded.content_hash,
-        "plans_source": str(source.path),
+        "plans_source": str(Path(source.path).resolve()),
         "plans_model_hash": source.model_hash,
         "n_plans": result.n_plans,
         "n_scenarios": result.n_scenarios,
