@@ -278,7 +278,8 @@ TimeLimitOption = Annotated[
     typer.Option(
         "--time-limit",
         min=limits.MIN_TIME_LIMIT,
-        help="Stop each MILP solve after this many seconds and keep the best plan found.",
+        help="Stop each MILP's search (HiGHS) after this many seconds and keep the best plan found; "
+        "building the model and handing it to HiGHS come on top.",
     ),
 ]
 MipGapOption = Annotated[
