@@ -324,6 +324,30 @@ def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_distress_sale_keeps_the_gpus_a_later_contract_needs(kernel):
+    """The sale above, but from quarter 2 a contract takes 170 of the 200 GPUs: only the 30 that
+    no later quarter's contract needs may be sold (3 lots of 10, $45,000), so quarter 0 ends
+    $55,000 short of the 100,000 minimum: a liquidity default. Before, 70 GPUs were sold and the
+    contract was still delivered with all 170."""
+    d = order_model(sale_block_gpus=10)
+    d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0)
+    d["contracts"] = {
+        "later": {"customer": "big", "use": "training", "eligible_skus": ["A"], "gpus": 170,
+                  "start": "2026Q3", "term_quarters": 2, "price_usd_per_gpu_hour": 2.0, "signed": True}
+    }  # fmt: skip
+    data = data_of(d)
+    plan = order_plan(data)
+    plan.buy_blocks[...] = 0.0
+    plan.held_training[1:] = 0.0
+    plan.active[0, 0, 0, :] = 200.0
+    plan.contract_gpus[0, 0, 0, 2:] = 170.0
+    plan.accepted[0] = 1.0
+    out = run_cash(data, plan, Policy(sale_block_gpus=10), price_drop(data, [0]), kernel)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 30 * 1500.0, rtol=1e-12)
+    assert out["sold"][0, 0] == 1.0 and out["default"][0, 0] == 1.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_below_the_floor_but_above_the_default_level_sells_only_to_that_level_and_does_not_default(kernel):
     d = order_model(sale_block_gpus=10)
     d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0, default_cash_usd=40_000.0)

@@ -52,6 +52,7 @@ class PlanBatch:
     gen_retired_proceeds: np.ndarray  # (P, G, T) the plan's disposal proceeds (forecast resale)
     gen_retired_book: np.ndarray  # (P, G, T) and the book value it disposes of
     gen_terminal: np.ndarray  # (P, G) net realisable value of the GPUs held at the end
+    gen_sellable: np.ndarray  # (P, G, T) market GPUs a distress sale may take: none a later contract needs
     order_capex: np.ndarray  # (P, T) price of the deferrable part of each quarter's GPU order
     order_capex_next: np.ndarray  # (P, T) the same GPUs at the next quarter's price
     order_deposit: np.ndarray  # (P, T) the deposit on that part
@@ -301,6 +302,12 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
         out["gen_retired_proceeds"][:, g] += data.proceeds[c.index] * retire[:, c.index]
         out["gen_retired_book"][:, g] += data.book_value[c.index] * retire[:, c.index]
         out["gen_terminal"][:, g] += data.terminal_value[c.index] * held[:, c.index, -1]
+    contracted = np.zeros((P, G, T))
+    for s in range(data.S):
+        contracted[:, data.sku_generation[s]] += stack.contract_gpus[:, :, s].sum(axis=(1, 2))
+    # a distress sale is for good: it may take only market GPUs that no contract needs later
+    spare = np.stack([spare_after(out["gen_held"][:, g], contracted[:, g]) for g in range(G)], axis=1)
+    out["gen_sellable"] = np.minimum(out["gen_market_gpus"], spare)
     return out
 
 

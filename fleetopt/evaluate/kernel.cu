@@ -637,7 +637,7 @@ FO_DEVICE double fo_sell(FO_PARAMS, const double* q, double cash, double resale,
         const double held = FO_Q(FO_Q_GEN_HELD + g);
         const double value = FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_positive(held) * resale;
         const double book = FO_Q(FO_Q_GEN_BOOK + g) / fo_positive(held);
-        const double available = fo_max(FO_Q(FO_Q_GEN_MARKET_GPUS + g) - st->missing[g], 0.0);
+        const double available = fo_max(FO_Q(FO_Q_GEN_SELLABLE + g) - st->missing[g], 0.0);
         const double lots = ceil(fo_max(gap, 0.0) / fo_positive(sale_lot * value));
         const double sold = fo_min(lots * sale_lot, available) * (value > 0 ? 1.0 : 0.0);
         const double proceeds = sold * value;

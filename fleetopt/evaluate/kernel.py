@@ -198,6 +198,7 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("gen_book", lambda s: s.G),
     ("gen_retired_proceeds", lambda s: s.G),
     ("gen_retired_book", lambda s: s.G),
+    ("gen_sellable", lambda s: s.G),  # market GPUs a distress sale may take (none a later contract needs)
     ("order_gpus", lambda s: s.G),
     ("order_capex", lambda s: 1),
     ("order_capex_next", lambda s: 1),
@@ -258,7 +259,7 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
 # PlanBatch fields the quarter table takes as they are: (P, G, T) by generation, (P, T) orders
 _BY_GENERATION = (
     "gen_market_gpus", "gen_market_electricity", "gen_held", "gen_opex", "gen_depreciation",
-    "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book", "order_gpus",
+    "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book", "gen_sellable", "order_gpus",
 )  # fmt: skip
 _ORDERS = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow",
            "ltv_draws", "ltv_draw_rate", "ltv_draw_floating")

@@ -178,7 +178,7 @@ class Liquidity:
             value = pairs.take(cols.gen_sale_value[g, t]) / _positive(held, xp) * resale  # per GPU
             book = pairs.take(cols.gen_book[g, t]) / _positive(held, xp)
             gone = 0.0 if self.missing[g] is None else pairs.take(self.missing[g])
-            available = xp.maximum(pairs.take(cols.gen_market_gpus[g, t]) - gone, 0.0)
+            available = xp.maximum(pairs.take(cols.gen_sellable[g, t]) - gone, 0.0)  # none needed later
             lots = xp.ceil(xp.maximum(gap, 0.0) / _positive(lot * value, xp))
             sold = xp.minimum(lots * lot, available) * (value > 0)
             if only is not None:  # the whole block: nothing sold where cash is not short
