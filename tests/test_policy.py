@@ -219,6 +219,22 @@ def order_plan(data) -> Plan:
     return plan
 
 
+def with_later_contract(d: dict, gpus: float) -> dict:
+    """``d`` with one signed contract for ``gpus`` GPUs from quarter 2 (2026Q3), for two quarters."""
+    d["contracts"] = {
+        "later": {"customer": "big", "use": "training", "eligible_skus": ["A"], "gpus": gpus,
+                  "start": "2026Q3", "term_quarters": 2, "price_usd_per_gpu_hour": 2.0, "signed": True}
+    }  # fmt: skip
+    return d
+
+
+def serving_later_contract(plan: Plan, gpus: float) -> Plan:
+    """``plan`` serving the contract of :func:`with_later_contract` from quarter 2."""
+    plan.contract_gpus[0, 0, 0, 2:] = gpus
+    plan.accepted[0] = 1.0
+    return plan
+
+
 def price_drop(data, quarters):
     scen = deterministic_scenarios(data, 1)
     scen.factors["price_factor"][0, 0, quarters] = 0.0  # the market pays nothing in these quarters
@@ -277,15 +293,9 @@ def test_an_order_a_later_contract_needs_is_not_deferred_so_it_cannot_be_cancell
     deferred (a deferred order that is then cancelled would leave the contract short while the
     evaluator still delivered it). The order is paid in full: cash ends 372,000 short, a default
     (no distress sales here)."""
-    d = order_model(distress_sales=False)
-    d["contracts"] = {
-        "later": {"customer": "big", "use": "training", "eligible_skus": ["A"], "gpus": 1200,
-                  "start": "2026Q3", "term_quarters": 2, "price_usd_per_gpu_hour": 2.0, "signed": True}
-    }  # fmt: skip
+    d = with_later_contract(order_model(distress_sales=False), 1200)
     data = data_of(d)
-    plan = order_plan(data)
-    plan.contract_gpus[0, 0, 0, 2:] = 1200.0
-    plan.accepted[0] = 1.0
+    plan = serving_later_contract(order_plan(data), 1200)
     out = run_cash(data, plan, Policy(distress_sales=False), price_drop(data, [0]), kernel)
     np.testing.assert_allclose(out["cash_usd"][0, 0, :2], [1.0e6, -372_000.0], rtol=1e-12)
     assert out["deferred"][0, 0] == 0.0 and out["default"][0, 0] == 1.0
@@ -331,17 +341,12 @@ def test_a_distress_sale_keeps_the_gpus_a_later_contract_needs(kernel):
     contract was still delivered with all 170."""
     d = order_model(sale_block_gpus=10)
     d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0)
-    d["contracts"] = {
-        "later": {"customer": "big", "use": "training", "eligible_skus": ["A"], "gpus": 170,
-                  "start": "2026Q3", "term_quarters": 2, "price_usd_per_gpu_hour": 2.0, "signed": True}
-    }  # fmt: skip
-    data = data_of(d)
+    data = data_of(with_later_contract(d, 170))
     plan = order_plan(data)
     plan.buy_blocks[...] = 0.0
     plan.held_training[1:] = 0.0
     plan.active[0, 0, 0, :] = 200.0
-    plan.contract_gpus[0, 0, 0, 2:] = 170.0
-    plan.accepted[0] = 1.0
+    plan = serving_later_contract(plan, 170)
     out = run_cash(data, plan, Policy(sale_block_gpus=10), price_drop(data, [0]), kernel)
     np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 30 * 1500.0, rtol=1e-12)
     assert out["sold"][0, 0] == 1.0 and out["default"][0, 0] == 1.0
