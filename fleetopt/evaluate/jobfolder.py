@@ -192,11 +192,7 @@ def checked_job(run: RunFolder) -> dict:
         )
 
     def field(name: str, check, *args, optional=False, default=None):
-        if name not in settings:
-            if optional:
-                return default
-            raise PlanFileError(f"{path}: the field {name!r} is missing: the file was damaged or edited")
-        return check(f"{path}: {name}", settings[name], *args)
+        return limits.job_setting(settings, path, name, check, *args, optional=optional, default=default)
 
     checked = {
         "plans_source": field("plans_source", limits.text),

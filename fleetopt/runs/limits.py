@@ -79,3 +79,14 @@ def threads(name: str, value) -> int | None:
 
 def time_limit(name: str, value) -> float | None:
     return None if value is None else number(name, value, MIN_TIME_LIMIT)
+
+
+def job_setting(settings: dict, path, name: str, check, *args, optional: bool = False, default=None):
+    """Setting ``name`` of a run's job.json at ``path``, checked by ``check`` (a check of this
+    module, with ``args``) and named on failure; a missing one is refused (the file was damaged or
+    edited) unless ``optional``, when it is ``default``."""
+    if name not in settings:
+        if optional:
+            return default
+        raise InputError(f"{path}: the field {name!r} is missing: the file was damaged or edited")
+    return check(f"{path}: {name}", settings[name], *args)

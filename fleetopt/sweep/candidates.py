@@ -395,7 +395,7 @@ class Rule:
         if self.max_default_prob is not None:
             conditions.append(f"default probability <= {_share(self.max_default_prob)}")
         if self.min_cvar5_usd is not None:
-            conditions.append(f"CVaR5 >= {_usd(self.min_cvar5_usd)}")
+            conditions.append(f"CVaR5 >= {format_usd(self.min_cvar5_usd)}")
         head = f"best {self.prefer} NPV"
         if not conditions:
             return head + ", with no limit on the breach or default probability"
@@ -412,11 +412,6 @@ class Rule:
         if self.min_cvar5_usd is not None:
             limits.number("min_cvar5_usd (--min-cvar)", self.min_cvar5_usd)
         return self
-
-
-def _usd(usd: float) -> str:
-    """A limit in USD as tables show money; beyond a quadrillion in scientific notation."""
-    return format_usd(usd) if abs(usd) < 1e15 else f"{'-' if usd < 0 else ''}${abs(usd):.3g}"
 
 
 def _share(p: float) -> str:

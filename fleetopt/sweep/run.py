@@ -160,9 +160,7 @@ def _checked_sweep_job(run: RunFolder) -> dict:
         "rule": _checked_rule,
     }
     for name, check in wanted.items():
-        if name not in settings and name != "threads":
-            raise PlanFileError(f"{path}: the field {name!r} is missing: the file was damaged or edited")
-        settings[name] = check(f"{path}: {name}", settings.get(name))
+        settings[name] = limits.job_setting(settings, path, name, check, optional=name == "threads")
     if "plan_chunk" in settings:
         limits.whole(f"{path}: plan_chunk", settings["plan_chunk"], 1)
     return settings
