@@ -24,7 +24,7 @@ import pytest
 from evaluate_builders import batch, rel_err, tiny_model
 from milp_builders import base_model, data_of
 
-from fleetopt.core.covenants import CATALOGUE, covenant_tests, kind_bit
+from fleetopt.core.covenants import CATALOGUE, CovenantTest, covenant_tests, kind_bit
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import covenant_headroom
@@ -227,3 +227,18 @@ def test_the_first_breach_names_the_covenants_missed_in_its_quarter_only(kernel,
         shares = plan_metrics(got)
         for kind in CATALOGUE:
             assert shares[f"first_breach_{kind.name}_share"][0] == (1.0 if kind.name in first else 0.0)
+
+
+def test_the_tightest_quarter_read_back_from_the_headroom():
+    """Leverage at most 6x with a 25 % headroom: the highest tested ratio was 4.5x; a DSCR of at
+    least 1.4x with 15 % headroom: the lowest was 1.61x; a $25M liquidity floor with a 3,900 %
+    headroom: the lowest tested cash was $1.0B."""
+    by_name = {kind.name: kind for kind in CATALOGUE}
+    tested = np.ones(4, dtype=bool)
+
+    def test(name, threshold):
+        return CovenantTest(by_name[name], threshold, tested, (0, 1, 2, 3), 1)
+
+    assert test("leverage", 6.0).tightest(0.25) == pytest.approx(4.5)
+    assert test("dscr", 1.4).tightest(0.15) == pytest.approx(1.61)
+    assert test("liquidity", 25e6).tightest(39.0) == pytest.approx(1.0e9)

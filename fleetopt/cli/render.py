@@ -12,7 +12,7 @@ from rich.text import Text
 
 from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import build_data
-from fleetopt.core.results import headline, purchases_by_generation_year, worst_shock
+from fleetopt.core.results import first_tested_quarter, headline, purchases_by_generation_year, worst_shock
 from fleetopt.core.units import format_figure, format_usd
 from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.schema.loading import LoadedModel
@@ -176,10 +176,8 @@ def solve_summary_tables(result) -> list:
 
 def tested_from(data) -> str:
     """' (quarters tested, from 2027Q1)': the quarters the covenant figures cover, or ''."""
-    quarters = np.flatnonzero(data.covenant_tested)
-    if not quarters.size or quarters[0] == 0:
-        return ""
-    return f" (quarters tested, from {data.quarter_labels[quarters[0]]})"
+    first = first_tested_quarter(data)
+    return "" if first in (None, data.quarter_labels[0]) else f" (quarters tested, from {first})"
 
 
 def covenant_headroom_text(data, fig: dict) -> str:
@@ -190,7 +188,7 @@ def covenant_headroom_text(data, fig: dict) -> str:
         if room is None:
             continue
         if test.kind.denominator is None:  # a floor in USD: the lowest tested amount says more
-            parts.append(f"{test.describe()}: lowest {format_usd(test.threshold * (1.0 + room))}")
+            parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}")
         else:
             parts.append(f"{test.describe()}: {_pct(room)}")
     return "; ".join(parts)

@@ -154,6 +154,11 @@ class CovenantTest:
             return float(np.min(1.0 - r / self.threshold))
         return float(np.min(r / self.threshold - 1.0))
 
+    def tightest(self, headroom: float) -> float:
+        """The tested ratio (or USD amount, for a floor in USD) of the tightest quarter, from its
+        :meth:`headroom`: the highest against a maximum, the lowest against a minimum."""
+        return self.threshold * (1.0 - headroom if self.kind.bound == "max" else 1.0 + headroom)
+
 
 def covenant_tests(covenants: Any, T: int, test_from: int, first_debt: int) -> tuple[CovenantTest, ...]:
     """The tests a model's ``finance.covenants`` block sets, in catalogue order. ``test_from``: the

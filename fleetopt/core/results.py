@@ -92,6 +92,12 @@ def gpus_by_generation(data: ModelData, plan: Plan) -> pd.DataFrame:
     return out
 
 
+def first_tested_quarter(data: ModelData) -> str | None:
+    """The first quarter covenants are tested in (finance.covenants.test_from); None if none is."""
+    tested = np.flatnonzero(data.covenant_tested)
+    return data.quarter_labels[tested[0]] if len(tested) else None
+
+
 def covenant_headroom(data: ModelData, st: Statements) -> dict[str, float | None]:
     """Lowest headroom of each covenant over the tested quarters (0.10 = 10 % from breaching), by
     covenant name; None for a zero threshold."""

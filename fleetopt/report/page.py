@@ -16,7 +16,13 @@ from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
-from fleetopt.core.results import gpus_by_generation, headline, purchases_by_generation_year, worst_shock
+from fleetopt.core.results import (
+    first_tested_quarter,
+    gpus_by_generation,
+    headline,
+    purchases_by_generation_year,
+    worst_shock,
+)
 from fleetopt.core.units import format_number_compact, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import compile_plans, generate_scenarios, load_plans
@@ -272,12 +278,6 @@ def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed:
     return simulate(consts, batch, scen, record=("cash_usd", "debt_usd"))
 
 
-def _first_tested_quarter(data: ModelData) -> str | None:
-    """The first quarter the covenants test (finance.covenants.test_from); None without covenants."""
-    tested = np.flatnonzero(data.covenant_tested)
-    return data.quarter_labels[tested[0]] if len(tested) and data.covenants else None
-
-
 def _usd(v: float | None) -> str:
     """format_usd of a figure read from a table or summary.json (a NumPy number, or None: n/a)."""
     return format_usd(None if v is None else float(v))
@@ -356,7 +356,7 @@ def _scenario_facts(run: _Run) -> list[tuple[str, str]]:
 def _glossary_section(run: _Run) -> str:
     """Definitions of the report's figures, with this model's levels, covenants and discount rate."""
     data = run.data
-    first = _first_tested_quarter(data)
+    first = first_tested_quarter(data) if data.covenants else None
     terms = [
         ("NPV", f"net present value at the model's discount rate of {run.discount_rate:.2%} a year: the "
                 "discounted change in cash of each quarter (opening cash is not counted), plus at the end "
@@ -435,22 +435,22 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
         room = fig["covenant_headroom"].get(test.kind.name)
         if room is None:
             continue
-        kind, limit = test.kind, test.threshold
-        if kind.denominator is None:  # a USD minimum: cash = (1 + room) x threshold
-            value = f"{_usd(room * limit)} above the {_usd(limit)} minimum"
+        kind, limit, tightest = test.kind, test.threshold, test.tightest(room)
+        if kind.denominator is None:  # a USD minimum: the lowest cash tested
+            value = f"{_usd(tightest - limit)} above the {_usd(limit)} minimum"
         elif kind.numerator == "cash":  # a share of debt
-            value = f"lowest {(1 + room) * limit:.0%} (minimum {limit:.0%})"
+            value = f"lowest {tightest:.0%} (minimum {limit:.0%})"
         elif kind.bound == "max":
-            value = f"highest {(1 - room) * limit:.2f}x (maximum {limit:g}x)"
+            value = f"highest {tightest:.2f}x (maximum {limit:g}x)"
         else:
-            value = f"lowest {(1 + room) * limit:.2f}x (minimum {limit:g}x)"
+            value = f"lowest {tightest:.2f}x (minimum {limit:g}x)"
         out.append(_kpi(f"{kind.label} covenant on the forecast, quarters tested from {first}", value))
     return out
 
 
 def _forecast_kpis(run: _Run) -> list[str]:
     fig = headline(run.data, run.plans[run.focus[0]], run.statements)
-    first = _first_tested_quarter(run.data)
+    first = first_tested_quarter(run.data) if run.data.covenants else None
     dscr_scope = f"quarters tested from {first}" if first else "all quarters"
     kpis = [
         _kpi("NPV on the forecast", _usd(fig["npv_usd"])),
