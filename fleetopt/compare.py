@@ -16,7 +16,7 @@ from fleetopt.core.units import format_difference, format_figure
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
-from fleetopt.evaluate.engine import forecast_npv
+from fleetopt.evaluate.engine import forecast_npvs
 from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs.folder import RunFolder, json_text
@@ -194,6 +194,7 @@ def compare_plans(
         raise CompareError(f"plan labels must be unique: {labels}")
     batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
     result = evaluate(data, batch, scenarios, seed, backend=backend, keep_matrix=True)
+    on_forecast = forecast_npvs(data, batch)
     npv = result.npv_matrix
     figures = {}
     mw_rows, gpu_rows, diff_rows = [], [], []
@@ -202,7 +203,7 @@ def compare_plans(
         st = plan_statements(data, plan)
         m = result.metrics.iloc[n]
         figures[label] = {
-            "npv_forecast_usd": forecast_npv(data, plan, buffers[n] if buffers else None),
+            "npv_forecast_usd": float(on_forecast[n]),
             **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},
             "npv_mean_paired_se_usd": float((npv[n] - npv[0]).std() / np.sqrt(npv.shape[1])),
             "npv_p50_usd": float(np.median(npv[n])),

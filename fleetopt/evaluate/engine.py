@@ -441,11 +441,15 @@ def evaluate(
     )
 
 
+def forecast_npvs(data: ModelData, plans: PlanBatch) -> np.ndarray:
+    """(P,) NPV of each plan on the forecast as the company would run it: its deterministic
+    evaluation with its policy (the batch's liquidity buffers). It equals the plan's statements NPV
+    (to 1e-6) unless the policy reacts on the forecast, which only a positive buffer makes it do
+    (docs/evaluation.md, "Nothing reacts on the forecast")."""
+    result = evaluate(data, plans, 1, 0, backend="numpy", deterministic=True)
+    return result.metrics["npv_mean_usd"].to_numpy(dtype=float)
+
+
 def forecast_npv(data: ModelData, plan: Plan, buffer: float | None = None) -> float:
-    """NPV of ``plan`` on the forecast as the company would run it: its deterministic evaluation
-    with its policy (``buffer``: its liquidity buffer, USD; None: the model's). It equals the plan's
-    statements NPV (to 1e-6) unless the policy reacts on the forecast, which only a positive buffer
-    makes it do (docs/evaluation.md, "Nothing reacts on the forecast")."""
-    batch = with_buffers(compile_plans(data, [plan], ["plan"]), [buffer])
-    result = evaluate(data, batch, 1, 0, backend="numpy", deterministic=True)
-    return float(result.metrics["npv_mean_usd"].iloc[0])
+    """:func:`forecast_npvs` of one plan run with ``buffer`` (USD; None: the model's)."""
+    return float(forecast_npvs(data, with_buffers(compile_plans(data, [plan], ["plan"]), [buffer]))[0])
