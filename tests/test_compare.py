@@ -153,10 +153,12 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert text.startswith("# figures\n") and "# purchase_differences" in text
         head = text.split("\n\n")[0].splitlines()[1:]
         figures = pd.read_csv(pd.io.common.StringIO("\n".join(head)))
-        # 14 figures, and which covenant breaks first for each of tiny's three (leverage, DSCR, liquidity)
-        first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share"}
+        # 18 figures, and which covenant breaks first for each of tiny's four tests (leverage, DSCR,
+        # liquidity, and the borrowing base of its GPU-secured loan)
+        first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share",
+                 "first_breach_borrowing_base_share"}  # fmt: skip
         assert {f for f in figures["figure"] if f.startswith("first_breach_")} == first
-        assert len(figures) == 18 + 3 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 18 + 4 and {"figure", "unit"} <= set(figures.columns)
     else:
         assert text.startswith("# Plan comparison (50 common scenarios, seed 0)")
         assert "## purchase differences" in text and "(none)" in text

@@ -20,6 +20,7 @@ from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.sweep.candidates import (
+    collateral_haircut,
     OBJECTIVES,
     Rule,
     RuleError,
@@ -381,3 +382,26 @@ def test_the_explanation_points_out_a_risk_the_rule_left_unlimited():
     assert "--max-default-prob" not in unlimited
     limited = SweepResult(None, None, None, metrics, None, Rule(max_breach_prob=0.9), 1).why()
     assert "No limit was set" not in limited and "breach probability <= 90%" in limited
+
+
+def test_the_collateral_haircut_stress_solves_for_a_loan_within_the_haircut_base():
+    """`tiny`'s resale volatility is 0.20 a year: the resale factor's 5 % quantile after one year is
+    exp(-1.645 x 0.20 - 0.20² / 2) = 0.705, a 29.5 % haircut. The forecast optimum needs the whole
+    fleet's resale value as collateral in most quarters (any fall in GPU values breaches its base);
+    solved under the haircut, the plan needs at most 70.5 % of it in every quarter."""
+    _, data = api.load("tiny")
+    haircut = collateral_haircut(data)
+    assert haircut == pytest.approx(1.0 - np.exp(-1.6448536 * 0.2 - 0.02), rel=1e-6)
+    assert round(haircut, 3) == 0.295
+    stress = next(s for s in default_stresses(data) if s.name == "stress: collateral haircut")
+    assert stress.collateral_scale == pytest.approx(1.0 - haircut)
+    planner = PersistentPlanner(data)
+    used = {}
+    for name, which in (("forecast", None), ("haircut", stress)):
+        plan = planner.solve_stress(which).plan
+        used[name] = plan_statements(data, plan).lines["borrowing_base_used"]
+    assert used["forecast"].max() == pytest.approx(1.0, abs=1e-6)
+    assert used["haircut"].max() == pytest.approx(1.0 - haircut, abs=1e-6)
+    # back to the forecast: the haircut does not stay on the built model
+    planner.apply(None)
+    assert all(p.value == 1.0 for p in planner.m.collateral_scale.values())

@@ -189,6 +189,8 @@ def covenant_headroom_text(data, fig: dict) -> str:
             continue
         if test.kind.denominator is None:  # a floor in USD: the lowest tested amount says more
             parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}")
+        elif test.kind.facility_test:  # tested in every quarter, whatever covenants.test_from says
+            parts.append(f"{test.describe()} (every quarter): {_pct(room)}")
         else:
             parts.append(f"{test.describe()}: {_pct(room)}")
     return "; ".join(parts)

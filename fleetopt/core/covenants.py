@@ -6,6 +6,7 @@ A covenant caps or floors a ratio of two quantities of a quarter (docs/formulati
     max:  numerator <= threshold x scale x denominator     leverage: debt <= 6.0 x 4 x EBITDA
     min:  numerator >= threshold x denominator              DSCR: EBITDA >= 1.4 x debt service
     min without a denominator: numerator >= threshold USD    liquidity: cash >= $25M
+    borrowing base (a max with threshold 1):                 collateral required <= 1 x collateral
 
 so each test is one linear relation ``greater >= lesser`` with one quantity and coefficient a side:
 
@@ -13,7 +14,9 @@ so each test is one linear relation ``greater >= lesser`` with one quantity and 
     min: greater = numerator,  lesser = threshold x denominator  (or the threshold, in USD)
 
 The quantities are a quarter's EBITDA, debt (term loans and revolver, end of quarter), debt
-service (interest plus scheduled principal), interest and cash (end of quarter). With
+service (interest plus scheduled principal), interest, cash (end of quarter), the collateral the
+GPU-secured balances require (each balance / its facility's ``max_ltv``, end of quarter) and the
+collateral: the GPUs' gross resale value (formulation §5.9; the scenario's, in the evaluator). With
 ``ebitda_period: trailing_four_quarters`` the flows (EBITDA, debt service, interest) are the
 average of the quarter and the three before it (of those inside the horizon).
 
@@ -29,7 +32,7 @@ import numpy as np
 
 from fleetopt.core.units import format_usd
 
-QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash")
+QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash", "collateral_required", "collateral")
 FLOWS = ("ebitda", "debt_service", "interest")  # averaged over the EBITDA period
 TRAILING_QUARTERS = 4
 # A test is breached only when missed by more than this (USD of the tested amounts): a plan the MILP
@@ -42,7 +45,7 @@ class CovenantKind:
     """One type of covenant: the ratio it bounds and where each consumer finds it."""
 
     name: str  # MILP group `<group>` and the key of its headroom
-    field: str  # the threshold's field in the model file's `finance.covenants`
+    field: str | None  # the threshold's field in the model file's `finance.covenants` (None: see below)
     bound: str  # "max" or "min"
     numerator: str  # a quantity of QUANTITIES
     denominator: str | None  # a quantity, or None: the threshold is in USD
@@ -53,6 +56,9 @@ class CovenantKind:
     group: str = ""  # MILP constraint group (several kinds may share one, by `part`)
     part: str | None = None  # index of this kind's rows inside a shared group
     label: str = ""
+    # the borrowing base: set by the facilities' `max_ltv` (threshold 1, tested in every quarter),
+    # held in the MILP by its own rule (formulation §5.9), not by the covenant rows
+    facility_test: bool = False
 
     def ratio(self, values: dict[str, Any]) -> Any:
         """The ratio as a lender reads it (inf where the denominator is not positive)."""
@@ -61,7 +67,10 @@ class CovenantKind:
             return num
         den = self.scale * values[self.denominator] if self.scale != 1.0 else values[self.denominator]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(den > 0, num / den, np.inf)
+            ratio = np.where(den > 0, num / den, np.inf)
+        if self.facility_test:  # no GPU-secured debt needs no collateral, even without GPUs
+            ratio = np.where(num > 0, ratio, 0.0)
+        return ratio
 
 
 CATALOGUE: tuple[CovenantKind, ...] = (
@@ -86,7 +95,14 @@ CATALOGUE: tuple[CovenantKind, ...] = (
         "liquidity_fraction", "min_liquidity_fraction_of_debt", "min", "cash", "debt",
         group="liquidity_covenant", part="fraction", label="cash / debt",
     ),
+    CovenantKind(
+        "borrowing_base", None, "max", "collateral_required", "collateral",
+        applies_when="collateral_required", ratio_line="borrowing_base_used", group="borrowing_base",
+        label="borrowing base",
+        facility_test=True,
+    ),
 )  # fmt: skip
+BORROWING_BASE = CATALOGUE[-1]
 
 
 def kind_bit(kind: CovenantKind) -> int:
@@ -138,6 +154,8 @@ class CovenantTest:
         """The test as a lender writes it: ``debt / EBITDA <= 6x``, ``liquidity >= $25.0M``."""
         k = self.kind
         bound = "<=" if k.bound == "max" else ">="
+        if k.facility_test:
+            return "borrowing base: GPU-secured debt / max LTV <= GPU resale value"
         if k.denominator is None:
             return f"{k.label} {bound} {format_usd(self.threshold)}"
         if k.numerator == "cash":  # a share of debt
@@ -160,15 +178,23 @@ class CovenantTest:
         return self.threshold * (1.0 - headroom if self.kind.bound == "max" else 1.0 + headroom)
 
 
-def covenant_tests(covenants: Any, T: int, test_from: int, first_debt: int) -> tuple[CovenantTest, ...]:
-    """The tests a model's ``finance.covenants`` block sets, in catalogue order. ``test_from``: the
-    first tested quarter (horizon index); ``first_debt``: the first quarter debt can be outstanding."""
-    if covenants is None:
-        return ()
+def covenant_tests(
+    covenants: Any, T: int, test_from: int, first_debt: int, secured: bool = False
+) -> tuple[CovenantTest, ...]:
+    """The tests a model's ``finance.covenants`` block sets, in catalogue order, and the borrowing
+    base where some facility is GPU-secured (``secured``: has a ``max_ltv``), tested in every
+    quarter. ``test_from``: the first quarter the block's tests are tested (horizon index);
+    ``first_debt``: the first quarter debt can be outstanding."""
     tested = np.arange(T) >= test_from
     window = ebitda_window(covenants)
     out = []
     for kind in CATALOGUE:
+        if kind.facility_test:
+            if secured:  # the MILP holds it by its own rule in every quarter
+                out.append(CovenantTest(kind, 1.0, np.ones(T, dtype=bool), (), window))
+            continue
+        if covenants is None:
+            continue
         threshold = getattr(covenants, kind.field)
         if threshold is None:
             continue
@@ -211,6 +237,8 @@ def statement_quantities(lines: dict[str, np.ndarray], window: int) -> dict[str,
         "debt_service": lines["debt_service_usd"],
         "interest": lines["interest_usd"],
         "cash": lines["cash_usd"],
+        "collateral_required": lines["collateral_required_usd"],
+        "collateral": lines["collateral_value_usd"],
     }
     if window == 1:
         return raw

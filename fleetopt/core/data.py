@@ -116,6 +116,12 @@ class FacilityData:
     refinanced_quarterly: np.ndarray | None = None
     refinance_spread_annual: float | None = None  # a refinanced bullet's spread over the reference rate
 
+    @property
+    def collateral_weight(self) -> float:
+        """USD of GPU collateral value each USD of balance needs: 1 / ``max_ltv`` for a GPU-secured
+        facility, 0 otherwise (the borrowing base, docs/formulation.md §5.9)."""
+        return 0.0 if self.max_ltv is None else 1.0 / self.max_ltv
+
 
 @dataclass(frozen=True)
 class SiteData:
@@ -329,7 +335,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         new_gpu_allocation=_allocation(h, m),
         revolver_usd=m.finance.revolver.size_usd if m.finance.revolver else 0.0,
         revolver_rate_annual=m.finance.revolver.annual_rate if m.finance.revolver else 0.0,
-        covenants=covenant_tests(cov, T, test_from, first_debt),
+        covenants=covenant_tests(cov, T, test_from, first_debt, any(f.max_ltv for f in facilities)),
         covenant_tested=h.ts >= test_from,
         covenant_window=ebitda_window(cov),
         customers=customers,

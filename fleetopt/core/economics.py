@@ -239,6 +239,7 @@ class Financing:
     refinanced: np.ndarray
     opening_principal: np.ndarray  # (F, T) scheduled principal on opening balances
     draw_principal: np.ndarray  # (F, T, T) share of a draw in tau repaid in t
+    collateral_weight: np.ndarray  # (F,) collateral per USD of balance (FacilityData.collateral_weight)
     opening_cash: float
     min_cash: float
     default_cash: float  # the evaluator's liquidity default and distress-sale floor (<= min_cash)
@@ -261,6 +262,7 @@ class Financing:
             refinanced=np.array([f.refinanced_quarterly for f in data.facilities]).reshape(F, T),
             opening_principal=opening,
             draw_principal=draws,
+            collateral_weight=np.array([f.collateral_weight for f in data.facilities]),
             opening_cash=data.opening_cash,
             min_cash=data.min_cash,
             default_cash=data.default_cash,
@@ -517,6 +519,12 @@ def _cut_prepayment(state: FinanceState, cash: Any, pay_early: Any, planned: Any
     return cash + cut, cut, kept
 
 
+def collateral_required(fin: Financing, balance: Any, xp: Any = np) -> Any:
+    """(...,) USD of GPU collateral the GPU-secured ``balance`` (..., F) needs at its facilities'
+    ``max_ltv``: the left side of the borrowing base (docs/formulation.md §5.9)."""
+    return (xp.asarray(fin.collateral_weight) * balance).sum(axis=-1)
+
+
 def term_debt(state: FinanceState, xp: Any = np) -> Any:
     """(...,) term debt outstanding: the plan's balances plus those kept by cut prepayments, less
     the draws deferred to the next quarter."""
@@ -634,6 +642,8 @@ def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) ->
         lines[f"debt_{fac.name}_usd"] = rolled["balance_by_facility_usd"][f]
     lines["equity_cash_flow_usd"] = np.diff(np.concatenate([[data.opening_cash], lines["cash_usd"]]))
     lines["collateral_value_usd"] = lines["fleet_resale_value_usd"]
+    balances = np.moveaxis(rolled["balance_by_facility_usd"], -2, -1)  # (T, F)
+    lines["collateral_required_usd"] = collateral_required(Financing.from_data(data), balances)
     quantities = statement_quantities(lines, data.covenant_window)
     for kind in CATALOGUE:  # every covenant ratio, tested or not, on the covenants' EBITDA period
         if kind.ratio_line:

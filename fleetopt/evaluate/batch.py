@@ -53,6 +53,11 @@ class PlanBatch:
     gen_retired_book: np.ndarray  # (P, G, T) and the book value it disposes of
     gen_terminal: np.ndarray  # (P, G) net realisable value of the GPUs held at the end
     gen_sellable: np.ndarray  # (P, G, T) market GPUs a distress sale may take: none a later contract needs
+    # the borrowing base (formulation §5.9): the GPUs' gross resale value at the forecast's resale
+    # values, in all and by generation, and the collateral the GPU-backed draws an order may defer need
+    collateral: np.ndarray  # (P, T)
+    gen_collateral: np.ndarray  # (P, G, T)
+    ltv_collateral: np.ndarray  # (P, T) ltv_draws x each facility's collateral weight (1 / max_ltv)
     order_capex: np.ndarray  # (P, T) price of the deferrable part of each quarter's GPU order
     order_capex_next: np.ndarray  # (P, T) the same GPUs at the next quarter's price
     order_deposit: np.ndarray  # (P, T) the deposit on that part
@@ -243,6 +248,7 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         prepay=stack.prepay.copy(),
         scheduled=econ.scheduled_principal(fin, stack.draws),
         held=lines["gpus_held"],
+        collateral=lines["fleet_resale_value_usd"],
         terminal_fleet=terminal_fleet,
         terminal_power=terminal_power,
         **by_generation,
@@ -280,7 +286,8 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
     cost = econ.electricity_cost_per_mw(data) * econ.mw_per_gpu(data)[:, :, None]  # (S, I, T) per GPU
     out = {name: np.zeros((P, G, T)) for name in (
         "gen_market_gpus", "gen_market_electricity", "gen_held", "gen_opex", "gen_depreciation",
-        "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book")}  # fmt: skip
+        "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book",
+        "gen_collateral")}  # fmt: skip
     out["gen_market_count"] = np.zeros((P, 2, G, T))
     out["gen_market_supply"] = np.zeros((P, 2, G, T))
     out["gen_terminal"] = np.zeros((P, G))
@@ -298,6 +305,7 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
         out["gen_opex"][:, g] += data.opex_per_gpu_quarter[c.sku] * held[:, c.index]
         out["gen_depreciation"][:, g] += data.depreciation[c.index] * held[:, c.index]
         out["gen_sale_value"][:, g] += data.proceeds[c.index] * held[:, c.index]
+        out["gen_collateral"][:, g] += data.resale_gross[c.index] * held[:, c.index]
         out["gen_book"][:, g] += data.book_value[c.index] * held[:, c.index]
         out["gen_retired_proceeds"][:, g] += data.proceeds[c.index] * retire[:, c.index]
         out["gen_retired_book"][:, g] += data.book_value[c.index] * retire[:, c.index]
@@ -362,13 +370,15 @@ def _ltv_draw_tables(data: ModelData, fin: econ.Financing, stack: Plan) -> dict[
     """The ``ltv_*`` fields of :class:`PlanBatch`: each quarter's draws on GPU-backed facilities that
     can still draw the next quarter (the order rule defers a share of them with the order)."""
     P, _, T = stack.draws.shape
-    out = {name: np.zeros((P, T)) for name in ("ltv_draws", "ltv_draw_rate", "ltv_draw_floating")}
+    names = ("ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral")
+    out = {name: np.zeros((P, T)) for name in names}
     for f, facility in enumerate(data.facilities):
         if facility.max_ltv is None:
             continue
         movable = np.array([t + 1 in facility.draw_quarters for t in range(T)])
         draws = stack.draws[:, f] * movable
         out["ltv_draws"] += draws
+        out["ltv_collateral"] += draws * facility.collateral_weight
         out["ltv_draw_rate"] += draws * np.append(fin.rate_quarterly[f, 1:], 0.0)
         out["ltv_draw_floating"] += draws * np.append(fin.floating[f, 1:], 0.0)
     return out

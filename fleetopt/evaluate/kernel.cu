@@ -650,9 +650,10 @@ FO_DEVICE double fo_sell(FO_PARAMS, const double* q, double cash, double resale,
     return cash;
 }
 
-// one covenant test (a row of core.covenants.coefficient_table, its layout fixed at compile time)
-#define FO_TEST(r, x, y, when, is_max, a_one, b_one, bit)                                                   \
-    {                                                                                                  \
+// one covenant test (a row of core.covenants.coefficient_table, its layout fixed at compile time),
+// tested from quarter `from`
+#define FO_TEST(r, x, y, when, is_max, a_one, b_one, bit, from)                                             \
+    if (t >= (from)) {                                                                                 \
         const double greater_ = (a_one) ? value[x] : FO_LOAD(covenant_coef + 2 * (r)) * value[x];     \
         const double b_ = FO_LOAD(covenant_coef + 2 * (r) + 1);                                       \
         const double lesser_ = (y) < 0 ? b_ : ((b_one) ? value[(y) < 0 ? 0 : (y)] : b_ * value[(y) < 0 ? 0 : (y)]); \
@@ -691,6 +692,23 @@ FO_DEVICE double fo_kept_principal(const double* q, fo_state* st)
     return total;
 }
 
+// the collateral the balances kept by cut prepayments need (the borrowing base): in slot order
+FO_DEVICE double fo_kept_collateral(FO_PARAMS, const fo_state* st)
+{
+    double total = 0.0;
+#pragma unroll
+    for (int j = 0; j < FO_FP; ++j) total = total + FO_LOAD(slot_collateral_weight + j) * st->kept_debt[j];
+    return total;
+}
+
+FO_DEVICE double fo_collateral(const double* q, const fo_taken* tk)
+{
+    double value = FO_Q(FO_Q_COLLATERAL);
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) value = value - tk->held[g] * FO_Q(FO_Q_GEN_COLLATERAL + g);
+    return value;
+}
+
 // the plan's term debt after the quarter (row q of its table) plus the balances kept
 FO_DEVICE double fo_term_debt(const double* q, const fo_state* st)
 {
@@ -703,13 +721,14 @@ FO_DEVICE double fo_term_debt(const double* q, const fo_state* st)
 // cut the quarter's planned prepayments (every facility's by the same share) to keep cash at the
 // minimum plus the plan's buffer plus the revolver drawn (at the start of the quarter); returns the cash
 FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* q, double cash, double revolver,
-                                   fo_state* st)
+                                   fo_state* st, double* cut_share)
 {
     const double planned = FO_Q(FO_Q_PREPAID_TOTAL);
     const double shortfall = ((min_cash_floor + FO_LOAD(lbuf + p)) + revolver) - cash;
     if (!(shortfall > FO_LIQUIDITY_TOLERANCE_USD && planned > 0)) return cash;
     const double cut = fo_min(fo_max(shortfall, 0.0), planned);
     const double share = cut / planned;
+    *cut_share = share;
     if (t == FO_T - 1) {
         st->kept_debt[0] = st->kept_debt[0] + cut;
     } else {
@@ -883,8 +902,23 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
         tax = tax_rate * fo_max(ebt, 0.0);
     }
     double cash = st->cash + ebitda - tax - interest - other_outflow;
+    // the borrowing base: the collateral the GPU-secured balances need at the end of the quarter
+    // (simulate._borrowing_base): the plan's, those kept before this quarter's cut, the cut's (in
+    // the last quarter slot 0 takes every facility's cut: its share of the planned prepayments'
+    // collateral is added instead), less the GPU-backed draws deferred to the next quarter
+    double base_need = 0.0;
+#if FO_BASE
+    base_need = FO_Q(FO_Q_COLLATERAL_REQUIRED);
 #if FO_CUT
-    cash = fo_cut_prepayment(FO_ARGS, p, t, q, cash, revolver, st);
+    base_need = base_need + fo_kept_collateral(FO_ARGS, st);
+#endif
+#endif
+#if FO_CUT
+    double cut_share = 0.0;
+    cash = fo_cut_prepayment(FO_ARGS, p, t, q, cash, revolver, st, &cut_share);
+#if FO_BASE
+    base_need = base_need + cut_share * FO_Q(FO_Q_PREPAID_COLLATERAL);
+#endif
 #endif
     const double rev_draw = fo_min(fo_max(min_cash_floor - cash, -revolver), revolver_limit - revolver);
     revolver = revolver + rev_draw;
@@ -915,7 +949,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
         st->kept[2][FO_W - 1] = interest;
 #endif
         if (t >= covenant_from) {
-            double value[5];  // the quantities of core.covenants.QUANTITIES
+            double value[7];  // the quantities of core.covenants.QUANTITIES
 #if FO_W > 1
             const int n = t + 1 < FO_W ? t + 1 : FO_W;
             value[0] = fo_window_mean(st->kept[0], n);
@@ -928,6 +962,12 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 #endif
             value[1] = (fo_term_debt(q, st) - st->draws_due * FO_Q(FO_Q_LTV_DRAWS)) + revolver;
             value[4] = cash;
+#if FO_BASE
+            value[5] = base_need - st->draws_due * FO_Q(FO_Q_LTV_COLLATERAL);
+            value[6] = fo_collateral(q, &tk) * FO_SCEN(resale_factor, t, s);
+#else
+            value[5] = value[6] = 0.0;
+#endif
             int missed = 0;
             FO_COVENANT_ROWS(FO_TEST)
             st->breach = missed;

@@ -29,8 +29,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fleetopt.core.covenants import coefficient_table, kind_bit
-from fleetopt.core.economics import FinanceState, Financing
+from fleetopt.core.covenants import BORROWING_BASE, coefficient_table, kind_bit
+from fleetopt.core.economics import FinanceState, Financing, collateral_required
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.factors import FACTORS
@@ -122,6 +122,8 @@ class KernelShape:
         out = {
             "FO_T": self.T, "FO_I": self.I, "FO_K": self.K, "FO_B": self.B, "FO_G": self.G,
             "FO_W": self.W, "FO_R": len(self.covenants), "FO_CUT": int(self.cuts), "FO_FP": self.FP,
+            # a borrowing base test (its quantities, QUANTITIES 5 and 6, are made only then)
+            "FO_BASE": int(any(row[-2] == kind_bit(BORROWING_BASE) for row in self.covenants)),
             "FO_THREADS": THREADS_PER_BLOCK,
             "FO_PLANS": PLANS_PER_THREAD,
         }  # fmt: skip
@@ -149,9 +151,10 @@ def _covenant_rows(consts: SimulationConstants) -> tuple:
     """The covenant tests' layout (KernelShape.covenants) from core.covenants.coefficient_table."""
     coef, index = coefficient_table(consts.covenants)
     return tuple(
-        (*(int(v) for v in index[r]), int(coef[r, 0] == 1.0), int(coef[r, 1] == 1.0), kind_bit(test.kind))
+        (*(int(v) for v in index[r]), int(coef[r, 0] == 1.0), int(coef[r, 1] == 1.0), kind_bit(test.kind),
+         int(np.argmax(test.tested)) if test.tested.any() else consts.T)
         for r, test in enumerate(consts.covenants)
-    )
+    )  # fmt: skip
 
 
 # The per-plan quarter table (plan_quarter[P][T][FO_NQ]): (name, width). kernel.cu reads field f
@@ -179,11 +182,15 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("refinanced_balance", lambda s: 1),  # refinanced bullets' balances: they follow the spread shift too
     ("principal", lambda s: 1),  # scheduled principal paid (debt service)
     ("term_debt", lambda s: 1),  # term loans outstanding at the end of the quarter
+    ("collateral_required", lambda s: 1),  # the collateral their GPU-secured balances need (borrowing base)
+    ("collateral", lambda s: 1),  # the GPUs' gross resale value at forecast resale values
+    ("gen_collateral", lambda s: s.G),  # by generation
     # the prepayment rule, per prepaid facility slot (KernelShape.prepaid): the plan's prepayment, the
     # scheduled principal its own balance no longer covers, and its prepayments in all
     ("prepaid", lambda s: s.FP),
     ("unpaid", lambda s: s.FP),
     ("prepaid_total", lambda s: 1),
+    ("prepaid_collateral", lambda s: 1),  # the collateral the prepayments release (borrowing base)
     ("freed_supply", lambda s: s.K),  # each contract's GPUs on its use's market (policy), H100-equivalent
     ("freed_revenue", lambda s: s.K * s.G),  # and their revenue by generation, at forecast prices
     # by generation, for the policy's liquidity rules (fleetopt/evaluate/liquidity.py)
@@ -208,6 +215,7 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("ltv_draws", lambda s: 1),  # GPU-backed draws the order rule defers with the order (PlanBatch)
     ("ltv_draw_rate", lambda s: 1),
     ("ltv_draw_floating", lambda s: 1),
+    ("ltv_collateral", lambda s: 1),  # the collateral those draws need
 )
 
 
@@ -235,7 +243,8 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
     draws, prepay, scheduled = (per_facility(a) for a in (plans.draws, plans.prepay, plans.scheduled))
     out = {name: np.empty((P, T)) for name in ("forecast_interest", "floating_balance", "principal",
                                                "debt_flow", "term_debt", "prepaid_total",
-                                               "refinanced_balance")}  # fmt: skip
+                                               "refinanced_balance", "collateral_required",
+                                               "prepaid_collateral")}  # fmt: skip
     F = draws.shape[-1]
     out["prepaid"], out["unpaid"] = np.empty((P, T, F)), np.empty((P, T, F))
     for t in range(T):
@@ -249,10 +258,12 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
         state.balance = available - principal - pay_early
         out["prepaid"][:, t], out["unpaid"][:, t] = pay_early[:, 0], (scheduled[t] - principal)[:, 0]
         out["prepaid_total"][:, t] = pay_early.sum(axis=-1)[:, 0]
+        out["prepaid_collateral"][:, t] = collateral_required(fin, pay_early)[:, 0]
         principal_total = principal.sum(axis=-1)
         out["principal"][:, t] = principal_total[:, 0]
         out["debt_flow"][:, t] = (principal_total + pay_early.sum(axis=-1) - draws[t].sum(axis=-1))[:, 0]
         out["term_debt"][:, t] = state.balance.sum(axis=-1)[:, 0]
+        out["collateral_required"][:, t] = collateral_required(fin, state.balance)[:, 0]
     return out
 
 
@@ -260,9 +271,10 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
 _BY_GENERATION = (
     "gen_market_gpus", "gen_market_electricity", "gen_held", "gen_opex", "gen_depreciation",
     "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book", "gen_sellable", "order_gpus",
+    "gen_collateral",
 )  # fmt: skip
 _ORDERS = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow",
-           "ltv_draws", "ltv_draw_rate", "ltv_draw_floating")
+           "ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral")
 
 
 def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.ndarray]:
@@ -295,6 +307,7 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         "book": plans.book_disposed,
         "proceeds": plans.proceeds,
         "capex": plans.capex,
+        "collateral": plans.collateral,
         "inv_held": np.where(held > 0, 1.0 / np.where(held > 0, held, 1.0), 0.0),
         "freed_supply": _site_total(plans.freed_supply, 2).transpose(0, 2, 1),
         "freed_revenue": _site_total(plans.freed_revenue, 3).transpose(0, 3, 1, 2).reshape(P, T, -1),
@@ -349,6 +362,7 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         "slot_rate": consts.financing.rate_quarterly[slots].reshape(-1, T),
         "slot_floating": consts.financing.floating[slots].reshape(-1, T),
         "slot_refinanced": consts.financing.refinanced[slots].reshape(-1, T),
+        "slot_collateral_weight": consts.financing.collateral_weight[slots],
     }  # fmt: skip
 
 
@@ -487,7 +501,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _plan("online_plan"), _plan("build_site", "const int*"), _plan("build_start", "const int*"),
     _plan("build_online", "const int*"), _plan("build_mw"), _plan("terminal_fleet"), _plan("terminal_power"),
     _plan("cmw"), _plan("mmw"), _plan("fsup"), _plan("frev"), _plan("gterm"), _plan("lbuf"),
-    _plan("slot_rate"), _plan("slot_floating"), _plan("slot_refinanced"),
+    _plan("slot_rate"), _plan("slot_floating"), _plan("slot_refinanced"), _plan("slot_collateral_weight"),
     # scenarios: time-major, last axis S (consecutive threads read consecutive scenarios)
     *(_scenario_parameter(f) for f in FACTORS),
     # model constants

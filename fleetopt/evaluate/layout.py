@@ -108,6 +108,9 @@ class PlanColumns:
         held = plans.held
         self.inv_held = _columns(np.where(held > 0, 1.0 / np.where(held > 0, held, 1.0), 0.0), xp)
         self.terminal_fleet = xp.asarray(plans.terminal_fleet[:, None])
+        # the borrowing base's collateral at forecast resale values (T, P, 1), and by generation
+        self.collateral = _columns(plans.collateral, xp)
+        self.gen_collateral = _columns(plans.gen_collateral, xp)  # (G, T, P, 1)
         self.terminal_power = xp.asarray(plans.terminal_power[:, None])
 
         # sites any plan in the batch uses, per column with a site axis (the others hold zeros)
@@ -177,7 +180,7 @@ class PlanColumns:
         self.gen_retires = ((plans.gen_retired_proceeds != 0) | (plans.gen_retired_book != 0)).any(axis=0)
         self.gen_terminal = xp.asarray(np.ascontiguousarray(plans.gen_terminal.T)[..., None])  # (G, P, 1)
         orders = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow",
-                  "ltv_draws", "ltv_draw_rate", "ltv_draw_floating")
+                  "ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral")
         for name in orders:
             setattr(self, name, _columns(getattr(plans, name), xp))  # (T, P, 1)
         self.any_order = (plans.order_capex > 0).any(axis=0)  # (T,)

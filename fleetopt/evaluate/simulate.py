@@ -31,6 +31,7 @@ from fleetopt.core.economics import (
     FinanceState,
     Financing,
     QuarterFinance,
+    collateral_required,
     contract_revenue_per_gpu,
     finance_step,
     term_debt,
@@ -69,7 +70,7 @@ class SimulationConstants:
     financing: Financing
     covenants: tuple[CovenantTest, ...]  # fleetopt/core/covenants.py
     covenant_window: int  # quarters of flows the covenant tests average
-    covenant_from: int  # first tested quarter (T without covenants)
+    covenant_from: int  # first quarter any covenant is tested in (T without covenants)
     policy: Policy  # the recourse rules (fleetopt/schema/policy.py; every rule off: open loop)
     contract_use: np.ndarray  # (K,) 0 training, 1 inference
     delay_allowance: np.ndarray  # (K,) late quarters before a late contract is cancelled
@@ -89,7 +90,7 @@ class SimulationConstants:
             financing=Financing.from_data(data, with_revolver=True),
             covenants=data.covenants,
             covenant_window=data.covenant_window,
-            covenant_from=int(np.argmax(data.covenant_tested)) if data.covenant_tested.any() else data.T,
+            covenant_from=first_tested(data),
             policy=data.policy,
             contract_use=np.array([c.use for c in data.contracts], dtype=np.int64),
             delay_allowance=np.array([c.delay_allowance for c in data.contracts], dtype=np.int64),
@@ -100,6 +101,11 @@ class SimulationConstants:
 
     def with_policy(self, policy: Policy) -> SimulationConstants:
         return replace(self, policy=policy)
+
+
+def first_tested(data: ModelData) -> int:
+    """The first quarter any covenant (the borrowing base included) is tested in; T if none is."""
+    return min((int(np.argmax(c.tested)) for c in data.covenants if c.tested.any()), default=data.T)
 
 
 def late_capacity_steps(data: ModelData) -> np.ndarray:
@@ -167,7 +173,8 @@ def simulate(
         prev_cash = cash
         xp.minimum(min_cash, cash, out=min_cash)
         if consts.covenants:
-            first_breach = _covenants(consts, first_breach, t, flows, ebitda, step, xp)
+            base = _borrowing_base(consts, pl, sc, state, taken, t, xp)
+            first_breach = _covenants(consts, first_breach, t, flows, ebitda, step, base, xp)
         util += gpus_used * pl.inv_held[t]
         if record:
             lines = {**step.lines(), "ebitda_usd": ebitda}
@@ -306,10 +313,34 @@ def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, tak
     return ebitda, sold_gpus + delivered_gpus
 
 
+def _borrowing_base(consts: SimulationConstants, pl, sc, state: FinanceState, taken: Adjustments | None,
+                    t: int, xp: Any) -> dict | None:  # fmt: skip
+    """The borrowing base's quantities at the end of quarter ``t`` (None: not tested then): the
+    collateral the GPU-secured balances need, the plan's and those kept by cut prepayments, less
+    the GPU-backed draws deferred to the next quarter; and the GPUs' gross resale value at the
+    scenario's resale values, less the GPUs taken out (docs/evaluation.md, "Covenants")."""
+    if not any(test.kind.facility_test and test.tested[t] for test in consts.covenants):
+        return None
+    fin = consts.financing
+    required = collateral_required(fin, state.balance, xp)
+    if state.kept is not None:
+        for f in np.flatnonzero(fin.collateral_weight):
+            required = required + fin.collateral_weight[f] * state.kept[..., f]
+    value = pl.collateral[t]
+    if taken is not None:
+        if taken.draws_out is not None:
+            required = required - taken.draws_out * pl.ltv_collateral[t]
+        for g, share in enumerate(taken.held):
+            if share is not None:
+                value = value - share * pl.gen_collateral[g, t]
+    return {"collateral_required": required, "collateral": value * sc.resale_factor[t]}
+
+
 def _covenants(consts: SimulationConstants, first: Any, t: int, flows: dict, ebitda: Any,
-               step: QuarterFinance, xp: Any) -> Any:  # fmt: skip
+               step: QuarterFinance, base: dict | None, xp: Any) -> Any:  # fmt: skip
     """``first`` (the covenants missed in the first quarter any was: a sum of their kinds' bits, 0
-    while none was), updated with the tests of quarter ``t`` (fleetopt/core/covenants.py)."""
+    while none was), updated with the tests of quarter ``t`` (fleetopt/core/covenants.py).
+    ``base``: the borrowing base's quantities (:func:`_borrowing_base`)."""
     window = consts.covenant_window
     quarter = {"ebitda": ebitda, "debt_service": step.debt_service, "interest": step.interest}
     if window > 1:  # the flows of the last quarters, tested or not, for the trailing averages
@@ -318,7 +349,7 @@ def _covenants(consts: SimulationConstants, first: Any, t: int, flows: dict, ebi
     tests = [test for test in consts.covenants if test.tested[t]]
     if not tests:
         return first
-    values = {"debt": step.debt, "cash": step.cash}
+    values = {"debt": step.debt, "cash": step.cash, **(base or {})}
     for name in FLOWS:
         values[name] = window_mean(flows[name], window) if window > 1 else quarter[name]
     missed = None  # one kind per test, so the sum of their bits is the mask

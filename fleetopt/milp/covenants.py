@@ -107,7 +107,7 @@ def _on_ebitda(kind: CovenantKind) -> bool:
 
 COVENANT_GROUPS = {
     name: ConstraintGroup(name, "§5.11", covenant_rule, Slack(name, "MUSD"))
-    for name in dict.fromkeys(kind.group for kind in CATALOGUE)
+    for name in dict.fromkeys(kind.group for kind in CATALOGUE if not kind.facility_test)
 }
 STRESS_COVENANT_GROUPS = {
     kind.name: ConstraintGroup(f"stress_{kind.name}", "§5.13", stress_covenant_rule, ROBUSTNESS)

@@ -84,12 +84,13 @@ def facility_size_rule(b: Builder, f: int):
 
 
 def borrowing_base_rule(b: Builder, t: int):
-    r"""\sum_{f: λ_f} D_{f,t} / λ_f <= \sum_c R_{c,t} h_{c,t}."""
+    r"""\sum_{f: λ_f} D_{f,t} / λ_f <= κ_t \sum_c R_{c,t} h_{c,t} (κ_t the stress parameter
+    collateral_scale, 1 on the forecast)."""
     m, facilities = b.m, b.data.facilities
     secured = [f for f, fac in enumerate(facilities) if fac.max_ltv is not None]
-    return sum(m.balance[f, t] / facilities[f].max_ltv for f in secured) <= sum(
-        b.coef.resale_gross[c, t] * held(b, c, t) for c in b.ix.cohorts_by_t[t]
-    ) + b.slack(t)
+    needed = sum(m.balance[f, t] * facilities[f].collateral_weight for f in secured)
+    fleet = sum(b.coef.resale_gross[c, t] * held(b, c, t) for c in b.ix.cohorts_by_t[t])
+    return needed <= m.collateral_scale[t] * fleet + b.slack(t)
 
 
 # ----------------------------------------------------------------------------- cash (§5.10)

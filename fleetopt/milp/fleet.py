@@ -55,6 +55,8 @@ def add_stress_parameters(b: Builder) -> None:
     T, I, F = data.T, data.I, len(data.facilities)
     m.price_scale = pyo.Param([0, 1], m.T, initialize=1.0, mutable=True, within=pyo.NonNegativeReals)
     m.demand_scale = pyo.Param([0, 1], m.T, initialize=1.0, mutable=True, within=pyo.NonNegativeReals)
+    # multiplier on the GPUs' value as the borrowing base's collateral (a lender's haircut)
+    m.collateral_scale = pyo.Param(m.T, initialize=1.0, mutable=True, within=pyo.NonNegativeReals)
     m.capacity_mw = pyo.Param(
         range(I), m.T, initialize=lambda m, i, t: float(data.sites[i].capacity_mw[t]), mutable=True
     )

@@ -35,6 +35,7 @@ class Stress:
     power_delay_quarters: dict[int, int] = field(default_factory=dict)  # site -> quarters late
     contracts_lost: tuple[int, ...] = ()  # contracts whose customer is gone
     leverage_scale: float = 1.0  # share of each facility's undrawn size that may be drawn
+    collateral_scale: float = 1.0  # multiplier on the GPUs' value as the borrowing base's collateral
     description: str = ""
 
 
@@ -87,6 +88,8 @@ class PersistentPlanner:
             p.set_value(0.0 if k in stress.contracts_lost else 1.0)
         for f, p in m.facility_limit.items():
             p.set_value(self._base_limits[f] * stress.leverage_scale)
+        for p in m.collateral_scale.values():
+            p.set_value(stress.collateral_scale)
 
     def fix(self, plan: Plan | None, contracts: bool = False) -> None:
         """Fix purchases and power blocks (and contract choices when ``contracts``) to ``plan``;

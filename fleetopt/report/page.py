@@ -436,7 +436,10 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
         if room is None:
             continue
         kind, limit, tightest = test.kind, test.threshold, test.tightest(room)
-        if kind.denominator is None:  # a USD minimum: the lowest cash tested
+        scope = f"quarters tested from {first}"
+        if kind.facility_test:  # the borrowing base, tested in every quarter
+            value, scope = f"highest {tightest:.0%} of the GPUs' resale value needed (limit 100%)", "every quarter"
+        elif kind.denominator is None:  # a USD minimum: the lowest cash tested
             value = f"{_usd(tightest - limit)} above the {_usd(limit)} minimum"
         elif kind.numerator == "cash":  # a share of debt
             value = f"lowest {tightest:.0%} (minimum {limit:.0%})"
@@ -444,7 +447,7 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
             value = f"highest {tightest:.2f}x (maximum {limit:g}x)"
         else:
             value = f"lowest {tightest:.2f}x (minimum {limit:g}x)"
-        out.append(_kpi(f"{kind.label} covenant on the forecast, quarters tested from {first}", value))
+        out.append(_kpi(f"{kind.label} covenant on the forecast, {scope}", value))
     return out
 
 

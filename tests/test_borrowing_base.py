@@ -1,0 +1,161 @@
+"""The borrowing base in the statements and in scenarios (docs/formulation.md §5.9, docs/evaluation.md
+step 6): GPU-secured balances / max_ltv against the fleet's gross resale value, on hand-built
+instances, in the NumPy simulation and the CPU build of the kernel.
+
+The instance (`test_policy.model`, no contract): 200 GPUs of SKU A bought in 2025Q4 at $4,000,
+on the training market at $1/h (438,000 USD a quarter); a two-year resale curve from 100 % new
+to 50 % at one year, so each GPU's gross resale value is 3,500, 3,000, 2,500 and 2,000 USD in
+quarters 0-3: the fleet is worth 700,000, 600,000, 500,000 and 400,000 USD on the forecast.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from evaluate_builders import ALL_RISK, batch, solved, with_risk
+from milp_builders import data_of
+from test_kernel_cpu import assert_agree
+from test_policy import BACKENDS, NO_COMPILER, OPEN_LOOP, model, prepay_plan, run
+
+from fleetopt.core.covenants import BORROWING_BASE, kind_bit
+from fleetopt.evaluate import generate_scenarios
+from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
+from fleetopt.schema.policy import Policy
+
+BASE_BIT = kind_bit(BORROWING_BASE)
+
+
+def base_model(opening_usd: float, max_ltv: float = 0.7) -> dict:
+    """The instance with a GPU-secured loan of ``opening_usd`` at 0 %, repaid over 4 quarters."""
+    d = model(capacity_mw=2.0)
+    d["contracts"] = {}
+    d["skus"]["A"].update(useful_life_years=2.0, resale_fraction_by_age_years=[1.0, 0.5, 0.0])
+    d["finance"]["facilities"] = {
+        "gpu-loan": {"size_usd": opening_usd, "opening_balance_usd": opening_usd, "fixed_rate_annual": 0.0,
+                     "max_ltv": max_ltv, "amortization_quarters": 4, "draw_from": "2026Q1",
+                     "draw_until": "2026Q1"}
+    }  # fmt: skip
+    return d
+
+
+def resale(data, factors: dict[int, float]):
+    """The forecast with the scenario's resale factor set in some quarters."""
+    scen = deterministic_scenarios(data, 1)
+    for t, factor in factors.items():
+        scen.factors["resale_factor"][0, t] = factor
+    return scen
+
+
+def test_the_statements_show_the_collateral_the_loan_needs_and_its_share_of_the_fleet():
+    data = data_of(base_model(420_000.0))
+    np.testing.assert_allclose(data.resale_gross[0], [3500.0, 3000.0, 2500.0, 2000.0])
+    plan = prepay_plan(data, 0.0)
+    from fleetopt.core.economics import plan_statements
+
+    lines = plan_statements(data, plan).lines
+    # 420,000 repaid 105,000 a quarter: 315,000, 210,000, 105,000, 0 at the quarters' ends, each
+    # needing balance / 0.7 of collateral against 700,000 ... 400,000 of GPUs
+    np.testing.assert_allclose(lines["collateral_required_usd"], [450_000.0, 300_000.0, 150_000.0, 0.0])
+    np.testing.assert_allclose(lines["collateral_value_usd"], [700_000.0, 600_000.0, 500_000.0, 400_000.0])
+    np.testing.assert_allclose(lines["borrowing_base_used"], [450 / 700, 0.5, 0.3, 0.0])
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_gpus_that_lose_value_breach_the_borrowing_base_below_the_factor_worked_out_by_hand(kernel):
+    """Quarter 0 needs 450,000 of collateral: a fleet worth 700,000 x the resale factor breaches
+    below 450 / 700 = 0.643 (by more than 1 USD). Quarter 3 needs none: no factor breaches it."""
+    data = data_of(base_model(420_000.0))
+    plan = prepay_plan(data, 0.0)
+    for factors, first in (({0: 0.65}, 0.0), ({0: 0.64}, BASE_BIT), ({1: 0.49}, BASE_BIT), ({1: 0.51}, 0.0),
+                           ({3: 0.0}, 0.0)):  # fmt: skip
+        out = run(data, plan, Policy(), resale(data, factors), kernel)
+        assert out["first_breach"][0, 0] == first, factors
+        assert out["breach"][0, 0] == (first > 0)
+        assert out["default"][0, 0] == 0.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_cut_prepayment_keeps_debt_that_counts_against_the_borrowing_base_until_it_is_repaid(kernel):
+    """`test_policy`'s prepayment cut on a GPU-secured loan (1,000,000 at 8 %, max_ltv 0.7, over 4
+    quarters): the plan prepays 500,000 in quarter 0, cash pays 268,000 and 232,000 is kept. The
+    plan's own balance is 250,000 after quarter 0 and 0 after quarter 1, so the loan needs
+    (250,000 + 232,000) / 0.7 = 688,571 of collateral at the end of quarter 0 (the fleet is worth
+    700,000) and 232,000 / 0.7 = 331,429 at the end of quarter 1: a resale factor below
+    331,429 / 600,000 = 0.552 breaches there. The kept 232,000 is repaid in quarter 2, after which
+    nothing is needed (a factor of 0 breaches nothing)."""
+    d = base_model(1.0e6)
+    d["finance"]["opening_cash_usd"] = 1.0e5
+    d["finance"]["facilities"]["gpu-loan"]["fixed_rate_annual"] = 0.08
+    data = data_of(d)
+    plan = prepay_plan(data, 500_000.0)
+    out = run(data, plan, Policy(), resale(data, {1: 0.55, 2: 0.0, 3: 0.0}), kernel, line="cash_usd")
+    np.testing.assert_allclose(out["cash_usd"][0, 0, :3], [0.0, 178_360.0, 379_720.0], atol=1e-6)
+    assert out["prepayment_cut"][0, 0] == 1.0
+    assert out["first_breach"][0, 0] == BASE_BIT
+    assert run(data, plan, Policy(), resale(data, {1: 0.56, 2: 0.0, 3: 0.0}), kernel)["breach"][0, 0] == 0.0
+    # open loop the whole 500,000 is prepaid (cash goes 232,000 below the minimum: a default), so
+    # the loan needs no collateral from quarter 1 on and nothing breaches
+    shut = run(data, plan, OPEN_LOOP, resale(data, {1: 0.55, 2: 0.0, 3: 0.0}), kernel)
+    assert shut["breach"][0, 0] == 0.0 and shut["default"][0, 0] == 1.0
+
+
+def test_a_cash_buffer_that_cuts_the_prepayment_the_base_needs_breaches_it_on_the_forecast():
+    """`tiny`'s forecast optimum prepays $48.7M to keep its loan within 70 % of the fleet's resale
+    value (the base is used in full in most quarters). Run with a $30M buffer it keeps that debt:
+    its NPV on the forecast is higher (-$11.60M against -$14.11M), and it breaches the borrowing
+    base; with no buffer nothing reacts and nothing breaches."""
+    result = solved("tiny")
+    data = result.data
+    assert np.isclose(result.statements.lines["borrowing_base_used"].max(), 1.0)
+    consts = SimulationConstants.from_data(data)
+    plans = with_buffers(batch(data, [result.plan, result.plan]), [0.0, 30.0e6])
+    out = simulate(consts, plans, deterministic_scenarios(data, 1))
+    np.testing.assert_allclose(out["npv"][:, 0], [-14.11e6, -11.60e6], atol=0.01e6)
+    assert list(out["first_breach"][:, 0]) == [0.0, BASE_BIT]
+    assert list(out["prepayment_cut"][:, 0]) == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_gpus_sold_in_distress_no_longer_count_as_collateral(kernel):
+    """The instance with no opening cash, a $100,000 minimum, lots of 10 GPUs and a quarter 0 that
+    earns nothing (`test_policy`'s distress sale), and a $270,000 GPU-secured bullet at 0 % due
+    after the horizon (no cash flows; it needs 270,000 / 0.7 = 385,714 of collateral in every
+    quarter). A GPU fetches 1,750 USD in quarter 0 (50 % of 3,500), so ceil(100,000 / 17,500) = 6
+    lots are sold: 60 GPUs, gone from quarter 1. The 140 left are worth 140 x 2,500 = 350,000 in
+    quarter 2: a breach. Open loop nothing is sold (quarter 0 defaults) and the 200 GPUs, worth
+    400,000 at the least (quarter 3), cover the loan."""
+    d = base_model(270_000.0)
+    d["finance"]["facilities"]["gpu-loan"].update(repayment="bullet", maturity="2028Q1")
+    del d["finance"]["facilities"]["gpu-loan"]["amortization_quarters"]
+    d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0)
+    data = data_of(d)
+    plan = prepay_plan(data, 0.0)
+    scen = deterministic_scenarios(data, 1)
+    scen.factors["price_factor"][0, 0, 0] = 0.0
+    out = run(data, plan, Policy(sale_block_gpus=10), scen, kernel, line="cash_usd")
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 60 * 1750.0, rtol=1e-12)
+    assert out["sold"][0, 0] == 1.0 and out["first_breach"][0, 0] == BASE_BIT
+    shut = run(data, plan, OPEN_LOOP, scen, kernel)
+    assert shut["default"][0, 0] == 1.0 and shut["breach"][0, 0] == 0.0
+
+
+@pytest.mark.skipif(NO_COMPILER, reason="no C compiler: the kernel's C build cannot be made")
+def test_the_kernel_tests_the_base_as_numpy_does_with_debt_kept_by_cut_prepayments():
+    """`tiny`'s forecast optimum with cash buffers that cut its prepayments (debt kept on the
+    GPU-secured loan, in the last quarter too) under every risk factor: the C build of the kernel
+    and NumPy agree pair by pair, and the base is what breaches first in many pairs. (GPUs taken
+    out by the policy: the bundled models' parity tests, tests/test_kernel_cpu.py.)"""
+    import yaml
+
+    from fleetopt.schema.loading import bundled_model_path
+
+    result = solved("tiny")
+    d = yaml.safe_load(bundled_model_path("tiny").read_text(encoding="utf-8"))
+    data = data_of(with_risk(d, **ALL_RISK))
+    plans = with_buffers(batch(data, [result.plan] * 3), [0.0, 30.0e6, 60.0e6])
+    want = assert_agree(SimulationConstants.from_data(data), plans, generate_scenarios(data, 1, 0, 400))
+    first = want["first_breach"].astype(np.int64)
+    assert ((first & BASE_BIT) > 0).mean() > 0.1
+    assert want["prepayment_cut"][1:].mean() > 0.1
