@@ -381,8 +381,11 @@ def _glossary_section(run: _Run) -> str:
 def _covenant_text(data: ModelData, first: str | None) -> str:
     if not data.covenants:
         return "the model sets no covenants (finance.covenants), so no scenario can breach one."
-    tests = "; ".join(test.describe() for test in data.covenants)
-    return f"{tests}; tested every quarter from {first} on (finance.covenants)."
+    block = [test.describe() for test in data.covenants if not test.kind.facility_test]
+    base = [test.describe() for test in data.covenants if test.kind.facility_test]
+    parts = [f"{'; '.join(block)}; tested every quarter from {first} on (finance.covenants)"] if block else []
+    parts += [f"{text}, tested in every quarter (facilities' max_ltv)" for text in base]
+    return ". ".join(parts) + "."
 
 
 def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
@@ -409,9 +412,8 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
                             "Read NPV figures with P(liquidity default) beside them; the mean NPV with no "
                             "default averages only the scenarios that never default (n/a when all do)."),
         ("P(covenant breach)", "share of scenarios in which any covenant is missed (by more than $1) in a "
-                               "tested quarter" + (f", from {first} on: " + "; ".join(
-                                   t.describe() for t in data.covenants) + "." if data.covenants else
-                                   "; the model sets none.")),
+                               "quarter it is tested in" + (": " + _covenant_text(data, first)
+                                                            if data.covenants else "; the model sets none.")),
         ("first breach", "share of scenarios whose first breach misses that covenant. Two covenants can "
                          "fail in the same quarter, so these shares can add up to more than "
                          "P(covenant breach)."),
