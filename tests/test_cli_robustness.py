@@ -512,8 +512,8 @@ def test_evaluate_resume_keeps_the_options_about_what_is_printed(solve_run, here
 
 
 def test_sweep_resume_refuses_options_it_cannot_apply(stopped_sweep, here):
-    code, out, err = run_cli("sweep", "--resume", str(stopped_sweep), "--prefer", "mean", "--candidates", "9")
-    assert_one_error(code, out, err, "error: --candidates, --prefer cannot apply with --resume")
+    code, out, err = run_cli("sweep", "--resume", str(stopped_sweep), "--seed", "3", "--candidates", "9")
+    assert_one_error(code, out, err, "error: --candidates, --seed cannot apply with --resume")
     assert not (stopped_sweep / "summary.json").exists()
 
 
@@ -618,3 +618,21 @@ def test_report_out_that_is_a_folder_is_named(solve_run, here):
     code, out, err = run_cli("report", str(solve_run), "--out", "reports")
     assert_one_error(code, out, err, "--out reports is a folder", "reports/report.html")
     assert leftovers(here) == ["reports"]
+
+
+def test_a_sweep_whose_rule_no_candidate_meets_keeps_its_work_and_finishes_with_a_looser_rule(here):
+    """The folder, with every candidate's solve and evaluation, was deleted when no candidate met
+    the rule. It is kept; the message says how close the candidates came and how to finish, and
+    --resume with a looser rule finishes it without solving or evaluating anything again."""
+    code, out, err = run_cli("sweep", "tiny", "--scenarios", "20", "--max-breach-prob", "0.01", "--out", "S")
+    text = " ".join(err.split())
+    assert code == 2 and "no candidate meets the rule" in text and "the lowest breach probability is" in text
+    assert "fleetopt sweep --resume S" in text
+    assert {"job.json", "candidates.json", "plans.npz"} <= {p.name for p in Path("S").iterdir()}
+    code, out, err = run_cli("sweep", "--resume", "S", "--scenarios", "30")  # the evaluation cannot change
+    assert code == 2 and "--scenarios cannot apply with --resume" in " ".join(err.split())
+    code, out, err = run_cli("sweep", "--resume", "S", "--max-breach-prob", "1")
+    assert code == 0, err
+    summary = json.loads(Path("S/summary.json").read_text())
+    assert summary["rule"] == "best cvar5 NPV among plans with breach probability <= 100%"
+    assert summary["recommended"] and "candidate milp" not in out  # no candidate made again

@@ -33,6 +33,7 @@ from fleetopt.cli.common import (
     console,
     err_console,
     finish_report,
+    given,
     interruptible,
     refuse_unless,
     refuse_with_resume,
@@ -50,7 +51,7 @@ from fleetopt.cli.render import (
 from fleetopt.errors import InputError
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import load_model
-from fleetopt.sweep.candidates import Rule
+from fleetopt.sweep.candidates import Rule, RuleNotMet
 
 
 @app.command()
@@ -218,10 +219,16 @@ def sweep(
     two-stage stochastic plan), evaluate them on common scenarios, and recommend one by a rule;
     prints the Pareto front."""
     if resume is not None:
-        refuse_with_resume(ctx, ("report",))
+        # the rule may change on resume (a sweep whose rule no candidate met finishes with a looser one)
+        rule_options = {"prefer": "prefer", "max_breach_prob": "max_breach_prob",
+                        "max_default_prob": "max_default_prob", "min_cvar": "min_cvar5_usd"}  # fmt: skip
+        refuse_with_resume(ctx, ("report", *rule_options))
+        given_rule = {"prefer": prefer.value, "max_breach_prob": max_breach_prob,
+                      "max_default_prob": max_default_prob, "min_cvar": min_cvar}  # fmt: skip
+        changes = {field: given_rule[name] for name, field in rule_options.items() if given(ctx, name)}
         folder = api.resolve_run(resume)
         with interruptible(folder, "sweep"):
-            result = api.resume_sweep(folder)
+            result = api.resume_sweep(folder, rule_changes=changes)
         return _sweep_done(result, folder, report)
     RunFolder.check_new(out)  # before the model is even read
     rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar).check()
@@ -240,6 +247,8 @@ def sweep(
                 backend=backend.value, mip_gap=mip_gap, time_limit=time_limit, threads=threads,
                 folder=folder.path, stochastic=stochastic or 0, candidate_progress=_say_candidate,
             )  # fmt: skip
+    except RuleNotMet:  # every candidate evaluated: the folder is kept, a looser rule finishes it
+        raise
     except InputError:  # no usable rule or backend: nothing worth resuming
         if not folder.is_finished:
             shutil.rmtree(folder.path, ignore_errors=True)

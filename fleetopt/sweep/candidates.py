@@ -37,6 +37,11 @@ class RuleError(InputError):
     """No candidate satisfies the user's rule."""
 
 
+class RuleNotMet(RuleError):
+    """Every candidate was evaluated and none meets the rule: the evaluation is worth keeping (a
+    sweep saved in a folder finishes with a looser rule: ``fleetopt sweep --resume``)."""
+
+
 # ---------------------------------------------------------------- stress forecasts
 
 
@@ -446,6 +451,23 @@ def _share(p: float) -> str:
 PREFER_COLUMN = {"cvar5": "npv_cvar5_usd", "mean": "npv_mean_usd", "p5": "npv_p5_usd"}
 
 
+def closest(metrics: pd.DataFrame, rule: Rule) -> str:
+    """What the candidates come closest to on each limit of ``rule``: 'the lowest breach probability
+    is 53.0% (milp: collateral haircut)'."""
+    parts = []
+    for limit, column, what, best in (
+        ("max_breach_prob", "breach_probability", "the lowest breach probability", "idxmin"),
+        ("max_default_prob", "default_probability", "the lowest default probability", "idxmin"),
+        ("min_cvar5_usd", "npv_cvar5_usd", "the highest CVaR5", "idxmax"),
+    ):
+        if getattr(rule, limit) is not None:
+            at = getattr(metrics[column], best)()
+            row = metrics.loc[at]
+            value = format_usd(row[column]) if column == "npv_cvar5_usd" else f"{row[column]:.1%}"
+            parts.append(f"{what} is {value} ({row.get('plan', f'row {at}')})")
+    return "; ".join(parts)
+
+
 def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
     """Row index (position) of the plan the rule picks; RuleError when none qualifies."""
     ok = np.ones(len(metrics), dtype=bool)
@@ -456,7 +478,7 @@ def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
     if rule.min_cvar5_usd is not None:
         ok &= metrics["npv_cvar5_usd"].to_numpy() >= rule.min_cvar5_usd
     if not ok.any():
-        raise RuleError(f"no candidate meets the rule ({rule.describe()})")
+        raise RuleNotMet(f"no candidate meets the rule ({rule.describe()}); {closest(metrics, rule)}")
     score = metrics[PREFER_COLUMN[rule.prefer]].to_numpy(dtype=float)
     best = score[ok].max()
     tied = ok & (score >= best - 1e-9 * max(1.0, abs(best)))

@@ -23,6 +23,7 @@ from fleetopt.sweep.candidates import (
     Candidate,
     CandidateSet,
     Rule,
+    RuleNotMet,
     StochasticCandidate,
     generate_candidates,
     pareto_front,
@@ -116,8 +117,10 @@ def _plans_and_model(loaded: LoadedModel, cands) -> dict[str, bytes | str]:
     return {RunFolder.PLANS: npz, RunFolder.MODEL: loaded.text}
 
 
-def resume_sweep(folder: str | Path, progress=None):
-    """Finish an interrupted sweep: its candidates are on disk, only missing chunks are evaluated."""
+def resume_sweep(folder: str | Path, progress=None, rule_changes: dict | None = None):
+    """Finish an interrupted sweep: its candidates are on disk, only missing chunks are evaluated.
+    ``rule_changes`` (fields of :class:`Rule`) replace those of the rule it was started with: a
+    sweep whose rule no candidate met finishes with a looser one."""
     run = RunFolder(folder)
     if run.is_job and run.job().get("kind") == "evaluate":
         raise PlanFileError(
@@ -129,6 +132,8 @@ def resume_sweep(folder: str | Path, progress=None):
     if run.is_finished:
         raise PlanFileError(f"{run.path}: this sweep already finished")
     settings = _checked_sweep_job(run)
+    if rule_changes:
+        settings["rule"] = _checked_rule("rule", {**settings["rule"], **rule_changes})
     loaded, data = load(run / RunFolder.MODEL)
     plans, labels, _ = load_plans(run / RunFolder.PLANS, data)
     by_label = dict(zip(labels, plans, strict=True))
@@ -193,7 +198,16 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     metrics.insert(2, "forecast_npv_usd", [c.forecast_npv_usd for c in feasible])
     metrics["note"] = [c.note for c in feasible]
     metrics["on_front"] = pareto_front(metrics)
-    pick = recommend(metrics, rule)  # RuleError propagates: the caller reports it
+    try:
+        pick = recommend(metrics, rule)
+    except RuleNotMet as exc:  # the evaluation is saved: a looser rule finishes the sweep
+        if folder is None:
+            raise
+        raise RuleNotMet(
+            f"{exc}. The candidates and their evaluation are kept in {folder}: finish the sweep with a "
+            f"looser rule, fleetopt sweep --resume {folder} with --max-breach-prob, --max-default-prob "
+            "or --min-cvar (a probability limit of 1 sets none)"
+        ) from None
     metrics["recommended"] = False
     metrics.loc[metrics.index[pick], "recommended"] = True
     return SweepResult(loaded, data, cands, metrics, evaluation, rule, pick)
