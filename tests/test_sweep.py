@@ -402,6 +402,12 @@ def test_the_collateral_haircut_stress_solves_for_a_loan_within_the_haircut_base
         plan = planner.solve_stress(which).plan
         used[name] = plan_statements(data, plan).lines["borrowing_base_used"]
     assert used["forecast"].max() == pytest.approx(1.0, abs=1e-6)
+    # the haircut is met by financing (more prepaid, here), which a variation completed on the
+    # forecast would undo: the sweep varies no haircut plan
+    sweep = api.sweep("tiny", candidates=20, scenarios=10, seed=1)
+    labels = [c.label for c in sweep.candidates.candidates]
+    assert "milp: collateral haircut" in labels
+    assert not any(label.startswith("milp: collateral haircut,") for label in labels)
     assert used["haircut"].max() == pytest.approx(1.0 - haircut, abs=1e-6)
     # back to the forecast: the haircut does not stay on the built model
     planner.apply(None)

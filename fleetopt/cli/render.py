@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from fleetopt.core.covenants import CATALOGUE
+from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import first_tested_quarter, headline, purchases_by_generation_year, worst_shock
 from fleetopt.core.units import format_figure, format_usd
@@ -270,6 +270,11 @@ def first_breach_table(metrics, title: str) -> Table | None:
     for _, row in metrics.iterrows():
         shares = [f"{row[columns[k]]:.1%}" for k in kinds]
         table.add_row(Text(str(row["plan"])), f"{row['breach_probability']:.1%}", *shares)
+    if BORROWING_BASE in kinds:
+        table.caption = (
+            "borrowing base: GPU-secured debt / max LTV against the fleet's resale value at the "
+            "scenario's GPU prices, every quarter (docs/evaluation.md, step 6)"
+        )
     return table
 
 

@@ -168,9 +168,9 @@ class CovenantTest:
         if not self.threshold:
             return None
         r = ratio[self.tested]
-        if self.kind.bound == "max":
-            return float(np.min(1.0 - r / self.threshold))
-        return float(np.min(r / self.threshold - 1.0))
+        share = r / self.threshold
+        room = float(np.min(1.0 - share if self.kind.bound == "max" else share - 1.0))
+        return 0.0 if abs(room) < 1e-12 else room  # a test met with equality is 0, not -2e-16
 
     def tightest(self, headroom: float) -> float:
         """The tested ratio (or USD amount, for a floor in USD) of the tightest quarter, from its

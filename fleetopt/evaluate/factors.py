@@ -331,7 +331,8 @@ def draw_electricity_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.n
 
 
 def draw_resale_factor(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
-    """Multiplier on GPU resale values (disposal proceeds and terminal value): a mean-one lognormal walk."""
+    """Multiplier on GPU resale values (disposal proceeds, terminal value, the borrowing base's
+    collateral): a mean-one lognormal walk."""
     vol = data.risk.resale_value_volatility_annual
     return _lognormal_walk(seed, idx, (Stream.RESALE, 0), data.T, vol)
 

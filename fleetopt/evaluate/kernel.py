@@ -65,8 +65,9 @@ class KernelShape:
     G: int  # generations
     W: int  # quarters of flows the covenant tests average
     # covenant tests, one row each: greater quantity, lesser quantity (-1: a USD amount), quantity
-    # that must be positive (-1: always), 1 for a max test, greater / lesser coefficient is 1.0
-    covenants: tuple[tuple[int, int, int, int, int, int], ...]
+    # that must be positive (-1: always), 1 for a max test, greater / lesser coefficient is 1.0, the
+    # kind's first_breach bit, the first quarter tested (the borrowing base: 0)
+    covenants: tuple[tuple[int, int, int, int, int, int, int, int], ...]
     # scenario arrays scenario-major ((S, ...): one pair's rows contiguous, for the C build) rather
     # than time-major ((..., S): a warp's reads of one row contiguous, for the GPU)
     scenario_major: bool = False

@@ -34,8 +34,9 @@ class DebtFacility(StrictModel):
     spread_over_reference_annual: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
     """Floating rate: spread over `finance.reference_rate_annual` (0.0225 = SOFR + 225 bp)."""
     max_ltv: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
-    """Largest balance / resale value of the GPU fleet (the borrowing base: held by the MILP, tested
-    in every quarter of a scenario); None when the facility is not GPU-secured."""
+    """Largest balance / resale value of the GPU fleet; GPU-secured facilities share the fleet as
+    one pool, the sum of balance / max_ltv at most its gross resale value (the borrowing base: held
+    by the MILP, tested in every quarter of a scenario); None when the facility is not GPU-secured."""
     repayment: Literal["amortizing", "bullet"] = "amortizing"
     """How principal is repaid: in equal instalments, or all at `maturity`."""
     amortization_quarters: PositiveInt | None = None

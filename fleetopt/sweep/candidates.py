@@ -356,7 +356,9 @@ def generate_candidates(
                 f"milp: {stress.name[len('stress: ') :]}", "stress", r.status, r.plan, note=stress.description
             )
         )
-        if r.plan is not None:
+        # not the haircut's plan: it differs from the forecast's mostly in its financing, which a
+        # variation completed on the forecast would undo
+        if r.plan is not None and stress.collateral_scale == 1.0:
             parents.append((out.candidates[-1].label, r.plan))
     # lower leverage: the forecast optimum with half the undrawn debt available
     if len(out.feasible) < n:

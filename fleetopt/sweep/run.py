@@ -206,7 +206,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
         raise RuleNotMet(
             f"{exc}. The candidates and their evaluation are kept in {folder}: finish the sweep with a "
             f"looser rule, fleetopt sweep --resume {folder} with --max-breach-prob, --max-default-prob "
-            "or --min-cvar (a probability limit of 1 sets none)"
+            "or --min-cvar (a probability limit of 1, or a --min-cvar below every candidate's, sets none)"
         ) from None
     metrics["recommended"] = False
     metrics.loc[metrics.index[pick], "recommended"] = True
