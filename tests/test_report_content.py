@@ -278,3 +278,16 @@ def test_null_figures_of_a_summary_read_as_missing():
     frame = page._out_of_sample_metrics(summary)
     value = frame.iloc[0]["npv_mean_no_default_usd"]
     assert np.isnan(value) and page._usd(value) == "n/a" and page._share(value) == "n/a"
+
+
+def test_the_borrowing_base_is_defined_shown_and_charted(runs):
+    """tiny's GPU-backed loan (max_ltv 0.70): the definitions name the base as tested in every
+    quarter, the key figures give its tightest quarter on the forecast (the MILP uses it in full:
+    100 %), and the plan section charts the collateral needed against the GPUs' resale value."""
+    text = text_of(runs["evaluate"])
+    assert ("borrowing base: GPU-secured debt / max LTV <= GPU resale value, tested in every quarter "
+            "(facilities' max_ltv)") in text  # fmt: skip
+    assert "highest 100% of the GPUs' resale value needed (limit 100%)" in text
+    assert "borrowing base covenant on the forecast, every quarter" in text
+    assert "Borrowing base on the forecast" in text
+    assert "collateral needed (GPU-secured debt / max LTV)" in text and "GPU resale value" in text

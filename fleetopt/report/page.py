@@ -669,6 +669,13 @@ def _plan_section(run: _Run) -> str:
     if bands:
         cash += f"<p class='cap'>Bands from {run.sample['n']:,} re-simulated scenarios (seed {run.sample['seed']}).</p>"
     charts.append(cash)
+    if any(fac.max_ltv for fac in data.facilities):  # the borrowing base (formulation §5.9)
+        charts.append(svg.lines(
+            "Borrowing base on the forecast", q,
+            {"collateral needed (GPU-secured debt / max LTV)": st.lines["collateral_required_usd"],
+             "GPU resale value": st.lines["collateral_value_usd"]},
+            "USD", y_fmt=svg.usd_tick, dashed={"GPU resale value"},
+        ))  # fmt: skip
     return (f"<h2>Plan: {escape(run.main_label)}</h2><div class='grid'>"
             + "".join(f"<div class='card'>{c}</div>" for c in charts) + "</div>")  # fmt: skip
 
