@@ -567,7 +567,9 @@ def roll_forward(
     """Carry cash and debt through the horizon, keeping every quarter's lines.
 
     ``ebitda``, ``depreciation``, ``gain``, ``investing`` and ``rate_shift`` are (..., T);
-    ``draws`` and ``prepay`` are (..., F, T). Returns (..., T) arrays of every financing line.
+    ``draws`` and ``prepay`` are (..., F, T). Returns (..., T) arrays of every financing line, of
+    the collateral the GPU-secured balances need (``collateral_required_usd``), and the balances
+    by facility (..., F, T).
     """
     T = ebitda.shape[-1]
     batch = ebitda.shape[:-1]
@@ -575,7 +577,7 @@ def roll_forward(
     shift = xp.broadcast_to(xp.asarray(rate_shift, dtype=xp.float64), (*batch, T))
     state = FinanceState.opening(fin, batch, xp)
     out: dict[str, Any] = {}
-    balances = []
+    balances, collateral = [], []
     for t in range(T):
         step = finance_step(
             fin, state, t, ebitda[..., t], depreciation[..., t], gain[..., t], investing[..., t],
@@ -584,8 +586,10 @@ def roll_forward(
         for name, value in step.lines().items():
             out.setdefault(name, []).append(value)
         balances.append(state.balance)
+        collateral.append(collateral_required(fin, state.balance, xp))
     rolled = {name: xp.stack(values, axis=-1) for name, values in out.items()}
     rolled["balance_by_facility_usd"] = xp.stack(balances, axis=-1)
+    rolled["collateral_required_usd"] = xp.stack(collateral, axis=-1)
     return rolled
 
 
@@ -637,13 +641,13 @@ def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) ->
     """Price a plan under the model's own forecast: operating lines, then the roll-forward."""
     lines = operating_lines(data, plan)
     rolled = forecast_roll_forward(data, plan, lines, with_revolver)
-    lines.update({k: v for k, v in rolled.items() if k != "balance_by_facility_usd"})
+    placed_below = ("balance_by_facility_usd", "collateral_required_usd")
+    lines.update({k: v for k, v in rolled.items() if k not in placed_below})
     for f, fac in enumerate(data.facilities):
         lines[f"debt_{fac.name}_usd"] = rolled["balance_by_facility_usd"][f]
     lines["equity_cash_flow_usd"] = np.diff(np.concatenate([[data.opening_cash], lines["cash_usd"]]))
     lines["collateral_value_usd"] = lines["fleet_resale_value_usd"]
-    balances = np.moveaxis(rolled["balance_by_facility_usd"], -2, -1)  # (T, F)
-    lines["collateral_required_usd"] = collateral_required(Financing.from_data(data), balances)
+    lines["collateral_required_usd"] = rolled["collateral_required_usd"]
     quantities = statement_quantities(lines, data.covenant_window)
     for kind in CATALOGUE:  # every covenant ratio, tested or not, on the covenants' EBITDA period
         if kind.ratio_line:
