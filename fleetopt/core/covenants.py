@@ -136,6 +136,11 @@ class CovenantTest:
             return 1.0, k.numerator
         return self.threshold, k.denominator
 
+    @property
+    def first_quarter(self) -> int:
+        """The first quarter tested (horizon index; the number of quarters when none is)."""
+        return int(np.argmax(self.tested)) if self.tested.any() else len(self.tested)
+
     def breached(self, values: dict[str, Any], xp: Any = np) -> Any:
         """Where the test is missed by more than TOLERANCE_USD, and applies: ``values`` maps each
         quantity to an array (flows already averaged over the window)."""

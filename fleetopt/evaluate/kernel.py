@@ -153,7 +153,7 @@ def _covenant_rows(consts: SimulationConstants) -> tuple:
     coef, index = coefficient_table(consts.covenants)
     return tuple(
         (*(int(v) for v in index[r]), int(coef[r, 0] == 1.0), int(coef[r, 1] == 1.0), kind_bit(test.kind),
-         int(np.argmax(test.tested)) if test.tested.any() else consts.T)
+         test.first_quarter)
         for r, test in enumerate(consts.covenants)
     )  # fmt: skip
 

@@ -105,7 +105,7 @@ class SimulationConstants:
 
 def first_tested(data: ModelData) -> int:
     """The first quarter any covenant (the borrowing base included) is tested in; T if none is."""
-    return min((int(np.argmax(c.tested)) for c in data.covenants if c.tested.any()), default=data.T)
+    return min((c.first_quarter for c in data.covenants), default=data.T)
 
 
 def late_capacity_steps(data: ModelData) -> np.ndarray:
