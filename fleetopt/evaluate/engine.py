@@ -416,11 +416,11 @@ def evaluate(
     )
     chunks = plan_chunks(plans.P, plan_chunk or auto_plans)
     executor = executor or LocalExecutor(be)
-    stored = [(first, stop) for first, stop in chunks if store is not None and store.has(first, stop)]
     started = time.perf_counter()
     results = executor.run(data, plans, spec, chunks, store=store, progress=progress)
     seconds = time.perf_counter() - started
     P, S = plans.P, n_scenarios
+    stored = sum(stop - first for (first, stop), r in zip(chunks, results, strict=True) if r.get("stored"))
     table = {name: np.concatenate([r["metrics"][name] for r in results]) for name in results[0]["metrics"]}
     metrics = pd.DataFrame({"plan": plans.labels, **table})
     return EvaluationResult(
@@ -437,7 +437,7 @@ def evaluate(
         quarters=data.T,
         kernel=any(r.get("kernel", False) for r in results),
         paths={name: np.concatenate([r["paths"][name] for r in results]) for name in record},
-        pairs_stored=sum(stop - first for first, stop in stored) * S,
+        pairs_stored=stored * S,
     )
 
 

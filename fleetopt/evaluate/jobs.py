@@ -78,7 +78,10 @@ class ChunkStore:
             shapes_fit = False
         if npv is not None and self.n_scenarios is not None and npv.shape[1] != self.n_scenarios:
             shapes_fit = False
-        return {"metrics": metrics, "npv": npv, "paths": {}, "kernel": kernel} if shapes_fit else None
+        if not shapes_fit:
+            return None
+        # "stored": read from an earlier attempt (a resumed run's speed counts only what it computes)
+        return {"metrics": metrics, "npv": npv, "paths": {}, "kernel": kernel, "stored": True}
 
     def has(self, first: int, stop: int) -> bool:
         """Whether a file for the chunk exists (cheap: not read or checked; :meth:`load` checks it)."""
