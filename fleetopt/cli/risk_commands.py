@@ -219,13 +219,14 @@ def sweep(
     two-stage stochastic plan), evaluate them on common scenarios, and recommend one by a rule;
     prints the Pareto front."""
     if resume is not None:
-        # the rule may change on resume (a sweep whose rule no candidate met finishes with a looser one)
-        rule_options = {"prefer": "prefer", "max_breach_prob": "max_breach_prob",
-                        "max_default_prob": "max_default_prob", "min_cvar": "min_cvar5_usd"}  # fmt: skip
+        # the rule may change on resume (a sweep whose rule no candidate met finishes with a looser
+        # one): option -> (Rule field, value)
+        rule_options = {"prefer": ("prefer", prefer.value),
+                        "max_breach_prob": ("max_breach_prob", max_breach_prob),
+                        "max_default_prob": ("max_default_prob", max_default_prob),
+                        "min_cvar": ("min_cvar5_usd", min_cvar)}  # fmt: skip
         refuse_with_resume(ctx, ("report", *rule_options))
-        given_rule = {"prefer": prefer.value, "max_breach_prob": max_breach_prob,
-                      "max_default_prob": max_default_prob, "min_cvar": min_cvar}  # fmt: skip
-        changes = {field: given_rule[name] for name, field in rule_options.items() if given(ctx, name)}
+        changes = dict(field_value for name, field_value in rule_options.items() if given(ctx, name))
         folder = api.resolve_run(resume)
         with interruptible(folder, "sweep"):
             result = api.resume_sweep(folder, rule_changes=changes)
