@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 from evaluate_builders import ALL_RISK, batch, solved, with_risk
 from milp_builders import data_of
 from test_kernel_cpu import assert_agree
-from test_policy import BACKENDS, NO_COMPILER, OPEN_LOOP, model, prepay_plan, run
+from test_policy import BACKENDS, NO_COMPILER, OPEN_LOOP, model, prepay_plan, price_drop, run
 
 from fleetopt.core.covenants import BORROWING_BASE, kind_bit
+from fleetopt.core.economics import plan_statements
 from fleetopt.evaluate import generate_scenarios
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
+from fleetopt.schema.loading import bundled_model_path
 from fleetopt.schema.policy import Policy
 
 BASE_BIT = kind_bit(BORROWING_BASE)
@@ -52,8 +55,6 @@ def test_the_statements_show_the_collateral_the_loan_needs_and_its_share_of_the_
     data = data_of(base_model(420_000.0))
     np.testing.assert_allclose(data.resale_gross[0], [3500.0, 3000.0, 2500.0, 2000.0])
     plan = prepay_plan(data, 0.0)
-    from fleetopt.core.economics import plan_statements
-
     lines = plan_statements(data, plan).lines
     # 420,000 repaid 105,000 a quarter: 315,000, 210,000, 105,000, 0 at the quarters' ends, each
     # needing balance / 0.7 of collateral against 700,000 ... 400,000 of GPUs
@@ -132,8 +133,7 @@ def test_gpus_sold_in_distress_no_longer_count_as_collateral(kernel):
     d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0)
     data = data_of(d)
     plan = prepay_plan(data, 0.0)
-    scen = deterministic_scenarios(data, 1)
-    scen.factors["price_factor"][0, 0, 0] = 0.0
+    scen = price_drop(data, [0])
     out = run(data, plan, Policy(sale_block_gpus=10), scen, kernel, line="cash_usd")
     np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 60 * 1750.0, rtol=1e-12)
     assert out["sold"][0, 0] == 1.0 and out["first_breach"][0, 0] == BASE_BIT
@@ -147,10 +147,6 @@ def test_the_kernel_tests_the_base_as_numpy_does_with_debt_kept_by_cut_prepaymen
     GPU-secured loan, in the last quarter too) under every risk factor: the C build of the kernel
     and NumPy agree pair by pair, and the base is what breaches first in many pairs. (GPUs taken
     out by the policy: the bundled models' parity tests, tests/test_kernel_cpu.py.)"""
-    import yaml
-
-    from fleetopt.schema.loading import bundled_model_path
-
     result = solved("tiny")
     d = yaml.safe_load(bundled_model_path("tiny").read_text(encoding="utf-8"))
     data = data_of(with_risk(d, **ALL_RISK))
