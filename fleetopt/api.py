@@ -80,9 +80,7 @@ def solve(
 ) -> SolveResult:
     """Solve a model's MILP and return the best plan with its statements."""
     limits.text("objective", objective, ("npv", "cost"))
-    limits.time_limit("time_limit", time_limit)
-    limits.mip_gap("mip_gap", mip_gap)
-    limits.threads("threads", threads)
+    limits.solver_settings(mip_gap, time_limit, threads)
     _loaded, data = load(model)
     return _solve_data(data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
 
@@ -166,9 +164,7 @@ def solve_stochastic(
     ``solver``: "blocks" (fleetopt's extensive form) or "mpisppy-ef" (mpi-sppy's; the
     `fleetopt[stochastic]` extra; L = 0; no EEV or WS). Bad settings raise
     :class:`~fleetopt.errors.InputError`."""
-    limits.time_limit("time_limit", time_limit)
-    limits.mip_gap("mip_gap", mip_gap)
-    limits.threads("threads", threads)
+    limits.solver_settings(mip_gap, time_limit, threads)
     _loaded, data = load(model)
     check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha, solver)
     return _solve_stochastic_data(

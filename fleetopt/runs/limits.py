@@ -81,6 +81,14 @@ def time_limit(name: str, value) -> float | None:
     return None if value is None else number(name, value, MIN_TIME_LIMIT)
 
 
+def solver_settings(gap, limit, n_threads) -> None:
+    """The settings every MILP solve takes (solve, the stochastic solve, the sweep's candidates):
+    ``mip_gap``, ``time_limit`` and ``threads``, named as the Python API names them."""
+    mip_gap("mip_gap", gap)
+    time_limit("time_limit", limit)
+    threads("threads", n_threads)
+
+
 def job_setting(settings: dict, path, name: str, check, *args, optional: bool = False, default=None):
     """Setting ``name`` of a run's job.json at ``path``, checked by ``check`` (a check of this
     module, with ``args``) and named on failure; a missing one is refused (the file was damaged or

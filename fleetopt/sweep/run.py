@@ -87,9 +87,7 @@ def _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, thr
     limits.whole("candidates", candidates, 1)
     limits.scenarios("scenarios", scenarios)
     limits.seed("seed", seed)
-    limits.mip_gap("mip_gap", mip_gap)
-    limits.time_limit("time_limit", time_limit)
-    limits.threads("threads", threads)
+    limits.solver_settings(mip_gap, time_limit, threads)
 
 
 def _start_sweep_job(folder: Path, loaded: LoadedModel, cands, settings: dict) -> None:
