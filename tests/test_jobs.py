@@ -230,6 +230,89 @@ def test_interrupted_sweep_resumes_to_the_same_choice(tmp_path):
         api.resume_sweep(folder)
 
 
+SWEEP = dict(candidates=6, scenarios=200, seed=3, backend="numpy")
+
+
+class Interrupted:
+    """A candidate progress callback that stops the sweep (as Ctrl-C would) after ``after`` lines."""
+
+    def __init__(self, after: int):
+        self.after, self.lines = after, []
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(line)
+        if len(self.lines) == self.after:
+            raise KeyboardInterrupt
+
+
+def counting_solves(monkeypatch) -> list:
+    """Every MILP solve the sweep's planners make (the forecast's, stresses', completions')."""
+    from fleetopt.milp.persistent import PersistentPlanner
+
+    solves, real = [], PersistentPlanner.solve
+    monkeypatch.setattr(PersistentPlanner, "solve", lambda self: solves.append(1) or real(self))
+    return solves
+
+
+def test_a_sweep_stopped_while_making_candidates_keeps_those_made(tmp_path, monkeypatch):
+    """Stopped after the fourth candidate (the forecast optimum, its two cash-buffer runs, the price
+    shock's optimum, on tiny a duplicate): the folder keeps those four, plans and list; the resume
+    solves only the others and ends as an uninterrupted sweep does, candidate for candidate."""
+    from fleetopt import api
+    from fleetopt.runs.folder import RunFolder
+    from fleetopt.sweep.run import saved_candidates
+
+    solves = counting_solves(monkeypatch)
+    reference = api.sweep("tiny", **SWEEP)
+    made_by_reference = len(solves)
+    solves.clear()
+    folder, stop = tmp_path / "sweep", Interrupted(after=4)
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", **SWEEP, folder=folder, candidate_progress=stop)
+    assert len(solves) == 2, "the forecast and the price shock were solved before the stop"
+    _, data = api.load("tiny")
+    saved = saved_candidates(RunFolder(folder), data)
+    expected = reference.candidates.candidates
+    assert [c.label for c in saved] == [c.label for c in expected[:4]]
+    for c, ref in zip(saved, expected, strict=False):  # the price shock's optimum is the forecast's
+        assert c.status == ref.status and (c.plan is None) == (ref.plan is None)
+        assert c.plan is None or np.array_equal(c.plan.buy_blocks, ref.plan.buy_blocks)
+    assert not (folder / "summary.json").exists()
+
+    solves.clear()
+    lines = []
+    resumed = api.resume_sweep(folder, candidate_progress=lines.append)
+    assert len(solves) == made_by_reference - 2, "nothing saved is solved again"
+    assert lines[:4] == [f"{line} (saved earlier)" for line in stop.lines]
+    made = resumed.candidates.candidates
+    assert [(c.label, c.status) for c in made] == [(c.label, c.status) for c in expected]
+    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+    api.write_sweep_run(resumed, folder)
+    assert (folder / "summary.json").exists()
+
+
+def test_cli_sweep_stopped_while_making_candidates_says_what_is_saved_and_resumes(tmp_path, monkeypatch):
+    from conftest import run_cli
+
+    import fleetopt.cli.risk_commands as commands
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    out = tmp_path / "S"
+    monkeypatch.setattr(commands, "_say_candidate", Interrupted(after=2))
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "4", "--scenarios", "100", "--out", str(out))
+    assert code == 130
+    assert err.split() == (
+        f"interrupted: 2 candidate plans (2 distinct), not yet evaluated, are saved in {out}; "
+        f"finish with: fleetopt sweep --resume {out}"
+    ).split()
+    monkeypatch.undo()
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, stdout, err = run_cli("sweep", "--resume", str(out))
+    assert code == 0, err
+    assert stdout.count("(saved earlier)") == 2
+    assert (out / "summary.json").exists() and not (out / "chunks").exists()
+
+
 def test_worker_processes_match_the_in_process_executor(tiny):
     from fleetopt.evaluate.jobs import ProcessExecutor
 

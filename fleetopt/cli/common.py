@@ -34,6 +34,7 @@ from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import Registry
 from fleetopt.schema.loading import ModelError
+from fleetopt.sweep.run import saved_candidates
 
 # piped output (CI logs, files) gets wide enough tables instead of rich's 80-column default
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -389,6 +390,17 @@ def write_output(out: Path, text: str) -> None:
     console.print(f"wrote {out}", markup=False)
 
 
+def _saved_work(run: RunFolder) -> str:
+    """What an interrupted job has saved: a sweep's candidates while it makes them, else the
+    finished evaluation chunks."""
+    if run.job().get("candidates_complete") is False:
+        made = saved_candidates(run)
+        distinct = sum(c.status != "duplicate" for c in made)
+        return f"{len(made)} candidate plans ({distinct} distinct), not yet evaluated, are"
+    stored = ChunkStore(run.chunk_folder).count() if run.chunk_folder.exists() else 0
+    return f"{stored} evaluation chunks are"
+
+
 @contextmanager
 def interruptible(folder: Path, command: str):
     """SIGTERM behaves like Ctrl-C; either stops the run with a message saying how to resume it."""
@@ -397,10 +409,9 @@ def interruptible(folder: Path, command: str):
     try:
         yield
     except KeyboardInterrupt:
-        stored = ChunkStore(run.chunk_folder).count() if run.chunk_folder.exists() else 0
         if run.is_job:
             err_console.print(
-                f"interrupted: {stored} evaluation chunks are saved in {folder}; "
+                f"interrupted: {_saved_work(run)} saved in {folder}; "
                 f"finish with: fleetopt {command} --resume {folder}",
                 markup=False,
                 soft_wrap=True,

@@ -52,6 +52,7 @@ from fleetopt.errors import InputError
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import load_model
 from fleetopt.sweep.candidates import Rule, RuleNotMet
+from fleetopt.sweep.run import saved_candidates
 
 
 @app.command()
@@ -229,7 +230,7 @@ def sweep(
         changes = dict(field_value for name, field_value in rule_options.items() if given(ctx, name))
         folder = api.resolve_run(resume)
         with interruptible(folder, "sweep"):
-            result = api.resume_sweep(folder, rule_changes=changes)
+            result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate)
         return _sweep_done(result, folder, report)
     RunFolder.check_new(out)  # before the model is even read
     rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar).check()
@@ -250,8 +251,8 @@ def sweep(
             )  # fmt: skip
     except RuleNotMet:  # every candidate evaluated: the folder is kept, a looser rule finishes it
         raise
-    except InputError:  # no usable rule or backend: nothing worth resuming
-        if not folder.is_finished:
+    except InputError:  # before any candidate was made (no plan for the forecast): nothing to resume
+        if not folder.is_finished and not saved_candidates(folder):
             shutil.rmtree(folder.path, ignore_errors=True)
         raise
     _sweep_done(result, folder.path, report)

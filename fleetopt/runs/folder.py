@@ -235,8 +235,16 @@ class RunFolder:
     def start_job(self, files: dict[str, bytes | str], settings: dict) -> None:
         """Start a resumable job: ``files`` (the model, the plans ...) then job.json, each atomically."""
         self.path.mkdir(parents=True, exist_ok=True)
+        self.write_files(files)
+        self.write_job(settings)
+
+    def write_files(self, files: dict[str, bytes | str]) -> None:
+        """Write (or replace) a job's ``files`` one by one, each atomically."""
         for name, content in files.items():
             write_bytes_atomic(self.path / name, _bytes(content))
+
+    def write_job(self, settings: dict) -> None:
+        """Write (or replace) job.json, atomically."""
         write_bytes_atomic(self.path / self.JOB, _bytes(json_text(settings)))
 
     def finish(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -272,13 +273,17 @@ class StochasticCandidate:
     seed: int
     backend: str = "auto"
 
+    @property
+    def label(self) -> str:
+        return f"stochastic: {self.scenarios} scenarios"
+
 
 def stochastic_candidate(
     data: ModelData, spec: StochasticCandidate, mip_gap: float, time_limit: float | None, threads: int | None
 ) -> Candidate:
     """The completed stochastic plan, labelled with its scenario count; without a plan, a candidate
     with that status (and no plan), as for any other."""
-    label = f"stochastic: {spec.scenarios} scenarios"
+    label = spec.label
     try:
         result = solve_stochastic(
             data, spec.scenarios, seed=spec.seed, oos_scenarios=0, mip_gap=mip_gap,
@@ -315,78 +320,119 @@ def generate_candidates(
     threads: int | None = None,
     progress: Callable[[str], None] | None = None,
     stochastic: StochasticCandidate | None = None,
+    saved: list[Candidate] | None = None,
+    on_made: Callable[[CandidateSet], None] | None = None,
 ) -> CandidateSet:
     """Up to ``n`` feasible candidates: the forecast optimum, the stochastic plan (with
-    ``stochastic``), stress optima, then variations."""
-    planner = PersistentPlanner(data, mip_gap=mip_gap, time_limit=time_limit, threads=threads)
-    out = CandidateSet()
-    seen: set[bytes] = set()
+    ``stochastic``), stress optima, then variations.
 
-    def add(candidate: Candidate) -> None:
+    ``saved``: the candidates an interrupted sweep had made; each is taken as it was instead of
+    being solved again. ``on_made`` is called with the candidates so far after each new one, so a
+    sweep can save them as they come."""
+    settings = dict(mip_gap=mip_gap, time_limit=time_limit, threads=threads)
+    making = _Making(data, n, settings, saved, progress, on_made)
+    base = making.make("milp: forecast", making.forecast_optimum)
+    parents = [(base.label, base.plan)]
+    if stochastic is not None and not making.full:
+        making.make(stochastic.label, lambda: stochastic_candidate(data, stochastic, **settings))
+    for candidate in policy_variations(data, base.label, base.plan):
+        if not making.full:
+            making.make(candidate.label, lambda c=candidate: c)
+    for stress in [*default_stresses(data), HALF_LEVERAGE]:
+        if making.full:
+            break
+        made = making.make(stress_label(stress), lambda s=stress: making.stress_optimum(s))
+        # not the haircut's or half leverage's plan: they differ from the forecast's mostly in their
+        # financing, which a variation completed on the forecast would undo
+        if made.plan is not None and stress.collateral_scale == 1.0 and stress is not HALF_LEVERAGE:
+            parents.append((made.label, made.plan))
+    robust = robust_requirement(data)
+    if robust is not None and not making.full:
+        making.make(robust[0], lambda: making.robust_optimum(robust))
+    for label, plan in parents:
+        for name, varied, what in variations(data, label, plan):
+            if making.full:
+                return making.out
+            if varied is not None:
+                making.make(name, lambda v=varied, lab=name, w=what: making.completed(v, lab, w))
+    return making.out
+
+
+# lower leverage: the forecast optimum with half the undrawn debt available
+HALF_LEVERAGE = Stress(
+    "stress: half leverage", leverage_scale=0.5, description="half of each facility's undrawn size"
+)
+
+
+def stress_label(stress: Stress) -> str:
+    return f"milp: {stress.name[len('stress: ') :]}"
+
+
+class _Making:
+    """Candidates as they are made: each label made once (or taken as an interrupted sweep saved
+    it), a plan met before marked "duplicate", each announced and handed to ``on_made``."""
+
+    def __init__(self, data: ModelData, n: int, settings: dict, saved, progress, on_made):
+        self.data, self.n, self.settings = data, n, settings
+        self.saved: dict[str, Candidate] = {c.label: c for c in saved or ()}
+        self.progress: Callable[[str], None] | None = progress
+        self.on_made: Callable[[CandidateSet], None] | None = on_made
+        self.out = CandidateSet()
+        self.seen: set[bytes] = set()
+
+    @property
+    def full(self) -> bool:
+        return len(self.out.feasible) >= self.n
+
+    @cached_property
+    def planner(self) -> PersistentPlanner:
+        """One built model for the forecast, the stresses and the completions, built when a solve
+        first needs it (a resumed sweep may need none)."""
+        return PersistentPlanner(self.data, **self.settings)
+
+    def make(self, label: str, solve: Callable[[], Candidate]) -> Candidate:
+        """The candidate ``label``: the saved one, or ``solve()``'s; added, announced and returned."""
+        saved = self.saved.get(label)
+        candidate = solve() if saved is None else saved
         if candidate.plan is not None:
             key = np.round(candidate.plan.buy_blocks).tobytes() + candidate.plan.build_blocks.tobytes()
             key += np.round(candidate.plan.draws, -3).tobytes() + candidate.plan.accepted.tobytes()
             key += str(candidate.liquidity_buffer_usd).encode()
-            if key in seen:
+            if key in self.seen:
                 candidate = Candidate(candidate.label, candidate.origin, "duplicate", note=candidate.note)
             else:
-                seen.add(key)
+                self.seen.add(key)
                 buffer = candidate.liquidity_buffer_usd
-                candidate.forecast_npv_usd = forecast_npv(data, candidate.plan, buffer)
-        out.candidates.append(candidate)
-        if progress:
-            progress(f"{candidate.label}: {candidate.status}")
+                candidate.forecast_npv_usd = forecast_npv(self.data, candidate.plan, buffer)
+        self.out.candidates.append(candidate)
+        if saved is None and self.on_made:
+            self.on_made(self.out)
+        if self.progress:
+            self.progress(f"{candidate.label}: {candidate.status}" + (" (saved earlier)" if saved else ""))
+        return candidate
 
-    base = planner.solve_stress(None)
-    if base.plan is None:
-        raise RuleError("the forecast itself has no feasible plan: run `fleetopt solve` for a diagnosis")
-    add(Candidate("milp: forecast", "forecast", base.status, base.plan, note="MILP optimum of the forecast"))
-    parents = [("milp: forecast", base.plan)]
-    if stochastic is not None and len(out.feasible) < n:
-        add(stochastic_candidate(data, stochastic, mip_gap, time_limit, threads))
-    for candidate in policy_variations(data, "milp: forecast", base.plan):
-        if len(out.feasible) < n:
-            add(candidate)
-    for stress in default_stresses(data):
-        if len(out.feasible) >= n:
-            break
-        r = planner.solve_stress(stress)
-        add(
-            Candidate(
-                f"milp: {stress.name[len('stress: ') :]}", "stress", r.status, r.plan, note=stress.description
-            )
-        )
-        # not the haircut's plan: it differs from the forecast's mostly in its financing, which a
-        # variation completed on the forecast would undo
-        if r.plan is not None and stress.collateral_scale == 1.0:
-            parents.append((out.candidates[-1].label, r.plan))
-    # lower leverage: the forecast optimum with half the undrawn debt available
-    if len(out.feasible) < n:
-        r = planner.solve_stress(Stress("lower leverage", leverage_scale=0.5))
-        add(
-            Candidate(
-                "milp: half leverage", "stress", r.status, r.plan, note="half of each facility's undrawn size"
-            )
-        )
-    robust = robust_requirement(data)
-    if robust is not None and len(out.feasible) < n:
+    def forecast_optimum(self) -> Candidate:
+        r = self.planner.solve_stress(None)
+        if r.plan is None:
+            raise RuleError("the forecast itself has no feasible plan: run `fleetopt solve` for a diagnosis")
+        return Candidate("milp: forecast", "forecast", r.status, r.plan, note="MILP optimum of the forecast")
+
+    def stress_optimum(self, stress: Stress) -> Candidate:
+        r = self.planner.solve_stress(stress)
+        return Candidate(stress_label(stress), "stress", r.status, r.plan, note=stress.description)
+
+    def robust_optimum(self, robust: tuple[str, Robustness, str]) -> Candidate:
         label, requirement, what = robust
-        limit = min(time_limit or ROBUST_SOLVE_SECONDS, ROBUST_SOLVE_SECONDS)
-        r = PersistentPlanner(
-            data, mip_gap=mip_gap, time_limit=limit, threads=threads, robustness=requirement
-        ).solve_stress(None)
+        limit = min(self.settings["time_limit"] or ROBUST_SOLVE_SECONDS, ROBUST_SOLVE_SECONDS)
+        settings = {**self.settings, "time_limit": limit}
+        r = PersistentPlanner(self.data, robustness=requirement, **settings).solve_stress(None)
         # not a parent of variations: those are completed without its constraints
-        add(Candidate(label, "robust", r.status, r.plan, note=what))
-    planner.apply(None)
-    for label, plan in parents:
-        for name, varied, what in variations(data, label, plan):
-            if len(out.feasible) >= n:
-                return out
-            if varied is None:
-                continue
-            r = planner.complete(varied)
-            add(Candidate(name, "variation", r.status, r.plan, note=what))
-    return out
+        return Candidate(label, "robust", r.status, r.plan, note=what)
+
+    def completed(self, varied: Plan, label: str, what: str) -> Candidate:
+        """A variation completed by the forecast's model with its strategic decisions fixed."""
+        r = self.planner.complete(varied)
+        return Candidate(label, "variation", r.status, r.plan, note=what)
 
 
 # ---------------------------------------------------------------- front and choice

@@ -13,7 +13,7 @@ from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
-from fleetopt.evaluate.engine import evaluate
+from fleetopt.evaluate.engine import check_scenarios_fit, evaluate
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.runs import limits
@@ -52,33 +52,34 @@ def sweep(
     ``stochastic`` N > 0 adds the two-stage stochastic plan over N scenarios (reduced from seed
     ``seed + 1``, never the scenarios the sweep evaluates on) as a candidate, origin "stochastic".
 
-    With ``folder``, the candidates and every finished evaluation chunk are saved there as the
-    sweep goes, so :func:`resume_sweep` can finish an interrupted one. ``candidate_progress`` is
-    called with one line per candidate as it is made ("<label>: <status>"); ``progress`` as the
-    evaluation goes. Returns a :class:`SweepResult`.
+    With ``folder``, each candidate as it is made and every finished evaluation chunk are saved
+    there, so :func:`resume_sweep` can finish an interrupted sweep without solving or evaluating
+    again what was saved. ``candidate_progress`` is called with one line per candidate as it is
+    made ("<label>: <status>"); ``progress`` as the evaluation goes. Returns a :class:`SweepResult`.
     """
     rule = (rule or Rule()).check()
     _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads)
     loaded, data = load(model)
-    resolve_backend(backend)  # an unusable backend fails before the solves, not after
+    # an unusable backend, or more scenarios than memory holds, fails before the solves, not after
+    check_scenarios_fit(data, scenarios, resolve_backend(backend, threads))
     if stochastic < 0:
         raise InputError(f"--stochastic must be at least 1 scenario (got {stochastic})")
-    spec = StochasticCandidate(stochastic, seed + 1, backend) if stochastic else None
-    cands = generate_candidates(
-        data, candidates, mip_gap=mip_gap, time_limit=time_limit, threads=threads, stochastic=spec,
-        progress=candidate_progress,
-    )  # fmt: skip
     settings = {
         "kind": "sweep",
+        "candidates": candidates,
+        "mip_gap": mip_gap,
+        "time_limit": time_limit,
         "stochastic_scenarios": stochastic,
         "n_scenarios": scenarios,
         "seed": seed,
         "backend": backend,
         "threads": threads,
         "rule": vars(rule),
+        "candidates_complete": False,
     }
     if folder is not None:
-        _start_sweep_job(Path(folder), loaded, cands, settings)
+        RunFolder(folder).start_job({RunFolder.MODEL: loaded.text}, settings)
+    cands = _make_candidates(loaded, data, settings, folder, [], candidate_progress)
     return _finish_sweep(loaded, data, cands, settings, progress, folder)
 
 
@@ -90,7 +91,26 @@ def _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, thr
     limits.solver_settings(mip_gap, time_limit, threads)
 
 
-def _start_sweep_job(folder: Path, loaded: LoadedModel, cands, settings: dict) -> None:
+def _make_candidates(loaded, data, settings: dict, folder, saved: list[Candidate], progress) -> CandidateSet:
+    """The sweep's candidates, those in ``saved`` taken as they are; with ``folder``, each new one
+    saved there as it is made, and the job marked as having them all at the end."""
+    n_sto = settings["stochastic_scenarios"]
+    spec = StochasticCandidate(n_sto, settings["seed"] + 1, settings["backend"]) if n_sto else None
+    on_made = None if folder is None else lambda made: _save_candidates(RunFolder(folder), loaded, made)
+    cands = generate_candidates(
+        data, settings["candidates"], mip_gap=settings["mip_gap"], time_limit=settings["time_limit"],
+        threads=settings["threads"], stochastic=spec, progress=progress, saved=saved, on_made=on_made,
+    )  # fmt: skip
+    settings["candidates_complete"] = True
+    if folder is not None:
+        _save_candidates(RunFolder(folder), loaded, cands)
+        RunFolder(folder).write_job(settings)
+    return cands
+
+
+def _save_candidates(run: RunFolder, loaded: LoadedModel, cands: CandidateSet) -> None:
+    """The candidates made so far: their plans, then their list (each file replaced atomically, so
+    every listed plan is in the plans file)."""
     listing = [
         {
             "label": c.label,
@@ -102,59 +122,86 @@ def _start_sweep_job(folder: Path, loaded: LoadedModel, cands, settings: dict) -
         }
         for c in cands.candidates
     ]
-    files = {**_plans_and_model(loaded, cands), RunFolder.CANDIDATES: json_text(listing)}
-    RunFolder(folder).start_job(files, settings)
+    if cands.feasible:
+        run.write_files({RunFolder.PLANS: _plans_file(loaded, cands)})
+    run.write_files({RunFolder.CANDIDATES: json_text(listing)})
 
 
-def _plans_and_model(loaded: LoadedModel, cands) -> dict[str, bytes | str]:
-    """The files a sweep knows once its candidates are made: their plans and the model."""
+def _plans_file(loaded: LoadedModel, cands: CandidateSet) -> bytes:
     feasible = cands.feasible
     plans, labels = [c.plan for c in feasible], [c.label for c in feasible]
     buffers = [c.liquidity_buffer_usd for c in feasible]
-    npz = plans_npz_bytes(plans, labels, loaded.model.name, loaded.content_hash, buffers)
-    return {RunFolder.PLANS: npz, RunFolder.MODEL: loaded.text}
+    return plans_npz_bytes(plans, labels, loaded.model.name, loaded.content_hash, buffers)
 
 
-def resume_sweep(folder: str | Path, progress=None, rule_changes: dict | None = None):
-    """Finish an interrupted sweep: its candidates are on disk, only missing chunks are evaluated.
-    ``rule_changes`` (fields of :class:`Rule`) replace those of the rule it was started with: a
-    sweep whose rule no candidate met finishes with a looser one."""
+def resume_sweep(
+    folder: str | Path, progress=None, rule_changes: dict | None = None, candidate_progress=None
+):
+    """Finish an interrupted sweep: the candidates it saved are taken as they are, only those it had
+    not made are solved, and only missing evaluation chunks are evaluated. ``rule_changes`` (fields
+    of :class:`Rule`) replace those of the rule it was started with: a sweep whose rule no candidate
+    met finishes with a looser one."""
     run = RunFolder(folder)
     if run.is_job and run.job().get("kind") == "evaluate":
         raise PlanFileError(
             f"{run.path} is an evaluation's folder: finish it with fleetopt evaluate --resume {run.path}"
         )
-    if not run.is_job or not (run / RunFolder.CANDIDATES).exists():
-        missing = f"no {RunFolder.JOB} or {RunFolder.CANDIDATES}"
-        raise PlanFileError(f"{run.path}: not a resumable sweep ({missing})")
+    if not run.is_job:
+        raise PlanFileError(f"{run.path}: not a resumable sweep (no {RunFolder.JOB})")
     if run.is_finished:
         raise PlanFileError(f"{run.path}: this sweep already finished")
     settings = _checked_sweep_job(run)
     if rule_changes:
         settings["rule"] = _checked_rule("rule", {**settings["rule"], **rule_changes})
     loaded, data = load(run / RunFolder.MODEL)
-    plans, labels, _ = load_plans(run / RunFolder.PLANS, data)
-    by_label = dict(zip(labels, plans, strict=True))
-    cands = CandidateSet(
-        [
-            Candidate(
-                c["label"],
-                c["origin"],
-                c["status"],
-                by_label.get(c["label"]),
-                c["forecast_npv_usd"],
-                c["note"],
-                c.get("liquidity_buffer_usd"),
-            )
-            for c in json.loads(run.read_text(RunFolder.CANDIDATES))
-        ]
-    )
+    saved = saved_candidates(run, data)
+    if settings["candidates_complete"]:
+        if not saved:
+            raise PlanFileError(f"{run.path}: not a resumable sweep (no {RunFolder.CANDIDATES})")
+        cands = CandidateSet(saved)
+    else:
+        cands = _make_candidates(loaded, data, settings, run.path, saved, candidate_progress)
     return _finish_sweep(loaded, data, cands, settings, progress, run.path)
 
 
+def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
+    """The candidates a sweep's folder holds, in the order they were made (with their plans when
+    ``data`` is given); none before the first is saved. A damaged list is refused by name."""
+    path = run / RunFolder.CANDIDATES
+    if not path.exists():
+        return []
+    try:
+        made = [_listed_candidate(c) for c in json.loads(path.read_text(encoding="utf-8"))]
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+        raise PlanFileError(
+            f"{path} cannot be read as a sweep's candidates ({exc!r}): the file was damaged or edited"
+        ) from None
+    planned = [c for c in made if c.forecast_npv_usd is not None]  # the feasible, distinct ones
+    if data is not None and planned:
+        plans, labels, _ = load_plans(run / RunFolder.PLANS, data)
+        by_label = dict(zip(labels, plans, strict=True))
+        for c in planned:
+            if c.label not in by_label:
+                raise PlanFileError(f"{run / RunFolder.PLANS} lacks the plan of candidate {c.label!r}")
+            c.plan = by_label[c.label]
+    return made
+
+
+def _listed_candidate(c: dict) -> Candidate:
+    npv, buffer = c["forecast_npv_usd"], c.get("liquidity_buffer_usd")
+    return Candidate(
+        str(c["label"]), str(c["origin"]), str(c["status"]), None,
+        None if npv is None else float(npv), str(c["note"]), None if buffer is None else float(buffer),
+    )  # fmt: skip
+
+
 def _checked_sweep_job(run: RunFolder) -> dict:
-    """A sweep folder's job.json with the settings a resume reads checked, each named on failure."""
+    """A sweep folder's job.json with the settings a resume reads checked, each named on failure.
+    A sweep that had not made all its candidates also needs the settings that make them."""
     settings, path = run.job(), run / RunFolder.JOB
+    complete = limits.job_setting(
+        settings, path, "candidates_complete", limits.flag, optional=True, default=True
+    )  # a sweep saved before candidates were saved one by one had them all
     wanted = {
         "n_scenarios": limits.scenarios,
         "seed": limits.seed,
@@ -162,8 +209,17 @@ def _checked_sweep_job(run: RunFolder) -> dict:
         "threads": limits.threads,
         "rule": _checked_rule,
     }
+    if not complete:
+        wanted |= {
+            "candidates": lambda name, v: limits.whole(name, v, 1),
+            "mip_gap": limits.mip_gap,
+            "time_limit": limits.time_limit,
+            "stochastic_scenarios": lambda name, v: limits.whole(name, v, 0),
+        }
     for name, check in wanted.items():
-        settings[name] = limits.job_setting(settings, path, name, check, optional=name == "threads")
+        optional = name in ("threads", "time_limit")
+        settings[name] = limits.job_setting(settings, path, name, check, optional=optional)
+    settings["candidates_complete"] = complete
     if "plan_chunk" in settings:
         limits.whole(f"{path}: plan_chunk", settings["plan_chunk"], 1)
     return settings
@@ -298,4 +354,6 @@ def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
         RunFolder.FRONT: front.to_csv(index=False, float_format="%.6f"),
         RunFolder.SUMMARY: json_text(result.summary()),
     }
-    return folder.finish(files, known_at_start=lambda: _plans_and_model(loaded, result.candidates))
+    return folder.finish(files, known_at_start=lambda: {
+        RunFolder.PLANS: _plans_file(loaded, result.candidates), RunFolder.MODEL: loaded.text
+    })
