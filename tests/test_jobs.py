@@ -226,8 +226,9 @@ def test_interrupted_sweep_resumes_to_the_same_choice(tmp_path):
     pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
     api.write_sweep_run(resumed, folder)
     assert (folder / "summary.json").exists() and not (folder / "chunks").exists()
-    with pytest.raises(Exception, match="already finished"):
+    with pytest.raises(Exception, match="already finished") as finished:
         api.resume_sweep(folder)
+    assert f"fleetopt evaluate --plans {folder} --scenarios 200 --seed 3" in str(finished.value)
 
 
 SWEEP = dict(candidates=6, scenarios=200, seed=3, backend="numpy")

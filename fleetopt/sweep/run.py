@@ -149,7 +149,12 @@ def resume_sweep(
     if not run.is_job:
         raise PlanFileError(f"{run.path}: not a resumable sweep (no {RunFolder.JOB})")
     if run.is_finished:
-        raise PlanFileError(f"{run.path}: this sweep already finished")
+        done = run.summary()
+        raise PlanFileError(
+            f"{run.path}: this sweep already finished. Its candidates ranked by another rule, on the same "
+            f"scenarios: fleetopt evaluate --plans {run.path} --scenarios {done.get('n_scenarios')} --seed "
+            f"{done.get('seed')} --rank-by cvar5|mean|p5 --max-breach-prob P"
+        )
     settings = _checked_sweep_job(run)
     if rule_changes:
         settings["rule"] = _checked_rule("rule", {**settings["rule"], **rule_changes})
