@@ -19,6 +19,7 @@ from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.engine import forecast_npvs
 from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.evaluate.sources import read_plans
+from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 
 FIGURES = [
@@ -145,6 +146,20 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     rule = "|" + "---|" * len(frame.columns)
     rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join([head, rule, *rows])
+
+
+def scenarios_of_runs(refs: list[Path]) -> tuple[int, int] | None:
+    """(scenarios, seed) of the first finished sweep among ``refs``: a comparison of its plans
+    defaults to them, so the sweep's own figures come back. None when no sweep is given."""
+    for ref in refs:
+        run = RunFolder(ref)
+        if ref.is_dir() and run.kind == "sweep":
+            summary, path = run.summary(), run / RunFolder.SUMMARY
+            return (
+                limits.job_setting(summary, path, "n_scenarios", limits.scenarios),
+                limits.job_setting(summary, path, "seed", limits.seed),
+            )
+    return None
 
 
 def plans_from_refs(refs: list[Path], data: ModelData) -> tuple[list[Plan], list[str], list]:

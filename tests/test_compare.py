@@ -97,6 +97,30 @@ def test_plan_against_itself_cli_by_folder_and_id(tiny_run):
         assert doc["purchase_differences"] == []
 
 
+def test_a_sweep_s_plans_are_compared_on_its_own_futures(tiny_run, tmp_path):
+    """`fleetopt compare SWEEP`: without --scenarios and --seed, the sweep's 150 futures of seed 3,
+    so its pick's mean NPV is the one the sweep printed; an option given still wins; a solve run
+    has no futures of its own (1,000 of seed 0)."""
+    folder = tmp_path / "S"
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "150", "--seed", "3",
+                           "--out", str(folder))  # fmt: skip
+    assert code == 0, err
+    swept = pd.read_csv(folder / "candidates.csv").set_index("plan")
+    code, out, err = run_cli("compare", str(folder), "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc["scenarios"], doc["seed"]) == (150, 3)
+    mean = next(f for f in doc["figures"] if f["figure"] == "npv_mean_usd")
+    for plan in doc["plans"]:
+        assert mean[plan] == pytest.approx(swept.loc[plan, "npv_mean_usd"], rel=1e-9)
+    code, out, _ = run_cli("compare", str(folder), "--format", "json", "--seed", "0")
+    assert (json.loads(out)["scenarios"], json.loads(out)["seed"]) == (150, 0)
+    code, out, _ = run_cli("compare", str(tiny_run[0]), str(folder), "--format", "json")
+    assert (json.loads(out)["scenarios"], json.loads(out)["seed"]) == (150, 3)
+    code, out, _ = run_cli("compare", str(tiny_run[0]), str(tiny_run[0]), "--format", "json")
+    assert (json.loads(out)["scenarios"], json.loads(out)["seed"]) == (1000, 0)
+
+
 # ---------------------------------------------------------------- two different plans
 
 

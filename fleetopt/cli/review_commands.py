@@ -17,10 +17,11 @@ from fleetopt.cli.common import (
     SeedOption,
     app,
     console,
+    given,
     write_output,
 )
 from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
-from fleetopt.compare import compare_plans, plans_from_refs
+from fleetopt.compare import compare_plans, plans_from_refs, scenarios_of_runs
 from fleetopt.core.data import build_data
 from fleetopt.errors import InputError
 from fleetopt.runs.folder import RunFolder
@@ -30,6 +31,7 @@ from fleetopt.schema.loading import load_model
 
 @app.command()
 def compare(
+    ctx: typer.Context,
     runs: Annotated[
         list[Path],
         typer.Argument(
@@ -50,7 +52,9 @@ def compare(
     ] = None,
     backend: BackendOption = BackendName.auto,
 ) -> None:
-    """Compare plans side by side on common scenarios: NPV, risk, debt, power, fleet and purchases."""
+    """Compare plans side by side on common scenarios: NPV, risk, debt, power, fleet and purchases.
+    Without --scenarios or --seed, those of the first sweep run given are used, so its own figures
+    come back."""
     refs = [api.resolve_run(r) for r in runs]
     for ref in refs:
         if not ref.exists():
@@ -59,6 +63,10 @@ def compare(
     model_path = model or next((m for m in copies if m is not None), None)
     data = build_data(load_model(str(model_path) if model_path else None))
     plans, labels, buffers = plans_from_refs(refs, data)
+    own = scenarios_of_runs(refs)  # a sweep's own futures, so its figures come back
+    if own is not None:
+        scenarios = scenarios if given(ctx, "scenarios") else own[0]
+        seed = seed if given(ctx, "seed") else own[1]
     result = compare_plans(data, plans, labels, scenarios, seed, backend.value, buffers)
     if format == Format.table and out is None:
         for table in comparison_tables(result):
