@@ -303,14 +303,19 @@ def test_cli_sweep_stopped_while_making_candidates_says_what_is_saved_and_resume
     code, _, err = run_cli("sweep", "tiny", "--candidates", "4", "--scenarios", "100", "--out", str(out))
     assert code == 130
     assert err.split() == (
-        f"interrupted: 2 candidate plans (2 distinct), not yet evaluated, are saved in {out}; "
+        f"interrupted: 2 candidates made (2 plans to evaluate) are saved in {out}; "
         f"finish with: fleetopt sweep --resume {out}"
     ).split()
     monkeypatch.undo()
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    # a rule given with --resume picks among the candidates; the job keeps the rule it started with
+    code, stdout, err = run_cli("sweep", "--resume", str(out), "--max-breach-prob", "0.0001")
+    assert code == 2 and "no candidate meets the rule" in err
+    assert stdout.count("(saved earlier)") == 2
+    assert json.loads((out / "job.json").read_text())["rule"]["max_breach_prob"] is None
     code, stdout, err = run_cli("sweep", "--resume", str(out))
     assert code == 0, err
-    assert stdout.count("(saved earlier)") == 2
+    assert "saved earlier" not in stdout, "the candidates were complete: none is made again"
     assert (out / "summary.json").exists() and not (out / "chunks").exists()
 
 

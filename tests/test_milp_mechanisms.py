@@ -415,3 +415,55 @@ def test_a_solve_interrupted_by_ctrl_c_is_the_user_s_stop_not_solver_trouble():
 
     with pytest.raises(KeyboardInterrupt):
         run_highs(None, solver=Interrupted())
+
+
+def test_ctrl_c_that_highs_catches_in_its_callback_still_stops_the_solve(monkeypatch):
+    """Ctrl-C while HiGHS runs its MIP search raises KeyboardInterrupt in a Python callback HiGHS
+    makes; HiGHS catches it and ends the solve as an error. A sweep then went on with the candidate
+    as "no_plan" and exited 0. Here Ctrl-C comes 0.1 s into HiGHS's run of tiny's collateral-haircut
+    stress (it was "no_plan" at 0.05-0.3 s): the solve raises KeyboardInterrupt, and the handlers
+    are restored."""
+    import os
+    import signal
+    import threading
+
+    import highspy
+
+    from fleetopt import api
+    from fleetopt.milp.persistent import PersistentPlanner
+    from fleetopt.sweep.candidates import default_stresses
+
+    _, data = api.load("tiny")
+    planner = PersistentPlanner(data)
+    planner.solve_stress(None)
+    haircut = next(s for s in default_stresses(data) if s.collateral_scale != 1.0)
+    real_run = highspy.Highs.run
+
+    def run_then_ctrl_c(self):
+        threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        return real_run(self)
+
+    monkeypatch.setattr(highspy.Highs, "run", run_then_ctrl_c, raising=False)
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        planner.solve_stress(haircut)
+    assert signal.getsignal(signal.SIGINT) is handler
+
+
+def test_a_stop_caught_inside_the_solver_is_raised_once_it_returns():
+    """The mechanism alone: a SIGINT whose KeyboardInterrupt is caught inside (as HiGHS does) is
+    raised again when the solver returns; without a signal nothing is raised."""
+    import os
+    import signal
+    import time
+
+    from fleetopt.milp.highs import stops_kept
+
+    with pytest.raises(KeyboardInterrupt), stops_kept():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler raises here, at once
+        except KeyboardInterrupt:
+            pass  # as HiGHS does in its callback
+    with stops_kept():
+        pass

@@ -27,6 +27,7 @@ from fleetopt.sweep.candidates import (
     default_stresses,
     generate_candidates,
     pareto_front,
+    policy_variations,
     recommend,
 )
 from fleetopt.sweep.run import SweepResult
@@ -114,6 +115,21 @@ def test_the_sweep_runs_the_forecast_optimum_with_larger_cash_buffers(tiny_sweep
     rows = tiny_sweep.metrics.set_index("plan")
     for c in policy:
         assert rows.loc[c.label, "deferred_share"] >= rows.loc["milp: forecast", "deferred_share"]
+
+
+def test_cash_buffer_labels_stay_distinct_when_the_base_buffer_dwarfs_the_orders():
+    """A $5B base buffer and one block of GPUs as the largest order (well under $20M): 25 % and
+    50 % of it both printed "$5.00B", two candidates with one label. They are written to the dollar."""
+    import dataclasses
+
+    loaded, data = api.load("tiny")
+    data = dataclasses.replace(data, policy=data.policy.model_copy(update={"liquidity_buffer_usd": 5e9}))
+    plan = api.solve(loaded).plan
+    s, i, t = (int(k[0]) for k in np.nonzero(plan.buy_blocks))  # the first purchase, one block of it
+    plan.buy_blocks[:] = 0
+    plan.buy_blocks[s, i, t] = 1
+    labels = [c.label for c in policy_variations(data, "p", plan)]
+    assert len(set(labels)) == 2 and all(label.startswith("p, cash buffer $5,00") for label in labels), labels
 
 
 def test_a_candidate_s_forecast_npv_is_the_forecast_run_with_its_own_buffer(tiny_sweep):

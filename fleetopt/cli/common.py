@@ -34,6 +34,7 @@ from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder
 from fleetopt.runs.registry import Registry
 from fleetopt.schema.loading import ModelError
+from fleetopt.sweep.candidates import WITHOUT_PLAN
 from fleetopt.sweep.run import saved_candidates
 
 # piped output (CI logs, files) gets wide enough tables instead of rich's 80-column default
@@ -395,8 +396,10 @@ def _saved_work(run: RunFolder) -> str:
     finished evaluation chunks."""
     if run.job().get("candidates_complete") is False:
         made = saved_candidates(run)
-        distinct = sum(c.status != "duplicate" for c in made)
-        return f"{len(made)} candidate plans ({distinct} distinct), not yet evaluated, are"
+        if not made:
+            return "no candidate yet; the sweep's model and settings are"
+        plans = sum(c.status not in WITHOUT_PLAN for c in made)
+        return f"{len(made)} candidates made ({plans} plans to evaluate) are"
     stored = ChunkStore(run.chunk_folder).count() if run.chunk_folder.exists() else 0
     return f"{stored} evaluation chunks are"
 

@@ -102,18 +102,19 @@ def result_bytes_per_plan(n_scenarios: int) -> int:
 
 
 def check_scenarios_fit(data: ModelData, n_scenarios: int, backend: Backend) -> None:
-    """Refuse, before any plan is made, a number of scenarios whose results for one plan and one
-    scenario's factor paths alone exceed the default budget of ``backend`` (half its free memory)."""
+    """Refuse, before any plan is made (a sweep's), a number of scenarios whose results for one
+    plan and one scenario's factor paths alone exceed the budget of ``backend`` (half its free
+    memory)."""
     need = result_bytes_per_plan(n_scenarios) + 8 * _SCENARIO_COPIES * words_per_scenario(data)
-    _check_fits(n_scenarios, need, int(0.5 * backend.free_memory_bytes()))
+    _check_fits(n_scenarios, need, int(0.5 * backend.free_memory_bytes()), "give fewer --scenarios")
 
 
-def _check_fits(n_scenarios: int, need_bytes: int, budget_bytes: int) -> None:
+def _check_fits(n_scenarios: int, need_bytes: int, budget_bytes: int, remedy: str) -> None:
     if need_bytes > budget_bytes:
         raise MemoryBudgetError(
             f"{n_scenarios:,} scenarios need {format_bytes(need_bytes)} of working "
             f"memory for each plan's results, more than the budget of {format_bytes(budget_bytes)}: "
-            "give fewer --scenarios or a larger --max-memory"
+            f"{remedy}"
         )
 
 
@@ -131,7 +132,8 @@ def chunk_sizes(
     row = result_bytes_per_plan(n_scenarios)
     pair_bytes = int(8 * words_per_pair(data, plans, record))
     scenario_bytes = 8 * _SCENARIO_COPIES * words_per_scenario(data)
-    _check_fits(n_scenarios, row + pair_bytes + scenario_bytes, budget_bytes)
+    need = row + pair_bytes + scenario_bytes
+    _check_fits(n_scenarios, need, budget_bytes, "give fewer --scenarios or a larger --max-memory")
     pairs = int(max(1, min(max_pairs, (budget_bytes - row) // (pair_bytes + scenario_bytes))))
     scenario_chunk = max(1, min(n_scenarios, pairs))
     room = budget_bytes - scenario_chunk * scenario_bytes

@@ -172,9 +172,13 @@ class ProcessExecutor:
                 next_done,
             )
         except BaseException:  # stopped: the queued chunks are dropped, the running ones ended
-            for process in list((pool._processes or {}).values()):
-                process.terminate()
+            # shutdown first: the pool's thread drops the queued chunks before it sees its workers
+            # die; SIGKILL, since a SIGTERM that reaches a worker still starting (between fork and
+            # exec) is lost (the workers hold nothing to clean up: the parent stores the chunks)
+            processes = list((pool._processes or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.kill()
             raise
         pool.shutdown()
         return results

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
@@ -17,6 +22,34 @@ def solver_trouble(results) -> bool:
     return tc not in _INFEASIBLE and tc not in _LIMITS
 
 
+@contextmanager
+def stops_kept() -> Iterator[None]:
+    """Ctrl-C or SIGTERM (which the CLI turns into KeyboardInterrupt) while HiGHS runs raises in a
+    Python callback HiGHS makes, and HiGHS catches it: the solve ends as an error and the stop
+    would be lost (a sweep went on with the candidate as "no_plan"). The handlers note each signal
+    as they run, and the stop is raised again once HiGHS has returned. Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted, previous = [], {}
+
+    def noting(signum, frame):
+        noted.append(signum)
+        previous[signum](signum, frame)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if callable(handler := signal.getsignal(sig)):  # not ignored, not the default (process ends)
+            previous[sig] = handler
+            signal.signal(sig, noting)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if noted:
+        raise KeyboardInterrupt
+
+
 def run_highs(m: pyo.ConcreteModel, solver: Highs | None = None, **options) -> tuple[str, object]:
     """Solve ``m`` with HiGHS (``solver``: a persistent instance to reuse) and load the plan found.
 
@@ -25,9 +58,10 @@ def run_highs(m: pyo.ConcreteModel, solver: Highs | None = None, **options) -> t
     failure, which :func:`solver_trouble` tells apart) or ``infeasible`` (proven so: trouble is
     never reported as infeasibility). ``options``: ``time_limit``, ``rel_gap``, ``threads``.
     """
-    results = (solver or Highs()).solve(
-        m, load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=False, **options
-    )
+    with stops_kept():
+        results = (solver or Highs()).solve(
+            m, load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=False, **options
+        )
     tc = results.termination_condition
     if tc == TerminationCondition.interrupted:  # Ctrl-C reached HiGHS: the user's stop, not trouble
         raise KeyboardInterrupt

@@ -215,6 +215,11 @@ def power_changed(data: ModelData, plan: Plan, delta: int) -> Plan | None:
     return out
 
 
+# the statuses of candidates without a plan to evaluate (a solve's "infeasible" and "no_plan", and
+# a plan met before); every other status ("optimal", "time_limit" ...) comes with a plan
+WITHOUT_PLAN = ("infeasible", "no_plan", "duplicate")
+
+
 @dataclass
 class Candidate:
     label: str
@@ -236,10 +241,13 @@ def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candi
     largest_order = float(operating_lines(data, plan)["capex_gpu_usd"].max())
     if not data.policy.defer_orders or largest_order <= 0:
         return
-    for share in BUFFER_SHARES:
-        buffer = data.policy.liquidity_buffer_usd + share * largest_order
+    buffers = [data.policy.liquidity_buffer_usd + share * largest_order for share in BUFFER_SHARES]
+    shown = [format_usd(b) for b in buffers]
+    if len(set(shown)) < len(shown):  # a large base buffer and small orders: to the dollar
+        shown = [f"${b:,.0f}" for b in buffers]
+    for share, buffer, text in zip(BUFFER_SHARES, buffers, shown, strict=True):
         yield Candidate(
-            f"{label}, cash buffer {format_usd(buffer)}", "policy", "optimal", plan,
+            f"{label}, cash buffer {text}", "policy", "optimal", plan,
             note=f"orders deferred to keep {share:.0%} of the largest quarterly GPU order in cash",
             liquidity_buffer_usd=buffer,
         )  # fmt: skip

@@ -20,6 +20,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.sweep.candidates import (
+    WITHOUT_PLAN,
     Candidate,
     CandidateSet,
     Rule,
@@ -91,7 +92,7 @@ def _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, thr
     limits.solver_settings(mip_gap, time_limit, threads)
 
 
-def _make_candidates(loaded, data, settings: dict, folder, saved: list[Candidate], progress) -> CandidateSet:
+def _make_candidates(loaded, data, settings: dict, folder, saved, progress) -> CandidateSet:
     """The sweep's candidates, those in ``saved`` taken as they are; with ``folder``, each new one
     saved there as it is made, and the job marked as having them all at the end."""
     n_sto = settings["stochastic_scenarios"]
@@ -101,10 +102,9 @@ def _make_candidates(loaded, data, settings: dict, folder, saved: list[Candidate
         data, settings["candidates"], mip_gap=settings["mip_gap"], time_limit=settings["time_limit"],
         threads=settings["threads"], stochastic=spec, progress=progress, saved=saved, on_made=on_made,
     )  # fmt: skip
-    settings["candidates_complete"] = True
     if folder is not None:
         _save_candidates(RunFolder(folder), loaded, cands)
-        RunFolder(folder).write_job(settings)
+        RunFolder(folder).write_job({**settings, "candidates_complete": True})
     return cands
 
 
@@ -156,9 +156,11 @@ def resume_sweep(
             f"{done.get('seed')} --rank-by cvar5|mean|p5 --max-breach-prob P"
         )
     settings = _checked_sweep_job(run)
-    if rule_changes:
-        settings["rule"] = _checked_rule("rule", {**settings["rule"], **rule_changes})
+    # the rule given now picks among the evaluated candidates; job.json keeps the one it started with
+    rule = _checked_rule("rule", {**settings["rule"], **(rule_changes or {})})
     loaded, data = load(run / RunFolder.MODEL)
+    backend = resolve_backend(settings["backend"], settings["threads"])
+    check_scenarios_fit(data, settings["n_scenarios"], backend)  # a machine with less memory than before
     saved = saved_candidates(run, data)
     if settings["candidates_complete"]:
         if not saved:
@@ -166,7 +168,7 @@ def resume_sweep(
         cands = CandidateSet(saved)
     else:
         cands = _make_candidates(loaded, data, settings, run.path, saved, candidate_progress)
-    return _finish_sweep(loaded, data, cands, settings, progress, run.path)
+    return _finish_sweep(loaded, data, cands, {**settings, "rule": rule}, progress, run.path)
 
 
 def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
@@ -181,13 +183,16 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
         raise PlanFileError(
             f"{path} cannot be read as a sweep's candidates ({exc!r}): the file was damaged or edited"
         ) from None
-    planned = [c for c in made if c.forecast_npv_usd is not None]  # the feasible, distinct ones
+    planned = [c for c in made if c.status not in WITHOUT_PLAN]
     if data is not None and planned:
         plans, labels, _ = load_plans(run / RunFolder.PLANS, data)
         by_label = dict(zip(labels, plans, strict=True))
         for c in planned:
-            if c.label not in by_label:
-                raise PlanFileError(f"{run / RunFolder.PLANS} lacks the plan of candidate {c.label!r}")
+            if c.label not in by_label or c.forecast_npv_usd is None:
+                raise PlanFileError(
+                    f"{path}: candidate {c.label!r} ({c.status}) has no plan in {RunFolder.PLANS} or no "
+                    "forecast_npv_usd: the files were damaged or edited"
+                )
             c.plan = by_label[c.label]
     return made
 
