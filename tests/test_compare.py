@@ -267,6 +267,14 @@ def test_not_a_run_folder_or_plan_file(tiny_run, tmp_path):
     assert_bad_input([str(tiny_run[0]), str(junk)], "not a fleetopt plan file")
 
 
+def test_an_evaluation_s_folder_points_to_the_plans_it_evaluated(tiny_run, tmp_path):
+    """An evaluate run holds figures, not plans: "no plan file" left the user to find them."""
+    folder = tiny_run[0]
+    evaluation, model, plans = api.evaluate(folder, scenarios=20, seed=0)
+    run = api.write_evaluate_run(evaluation, model, plans, tmp_path / "E")
+    assert_bad_input([str(folder), str(run)], "is an evaluation's folder", f"read from {folder / 'plan.npz'}")
+
+
 def test_compare_error_from_the_api(tiny_run):
     folder, result, _ = tiny_run
     with pytest.raises(CompareError, match="at least two"):

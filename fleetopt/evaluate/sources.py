@@ -45,7 +45,14 @@ class PlanSource:
 def plan_file_of(path: Path) -> Path:
     """The plan file of a run folder (sweeps write plans.npz, solves plan.npz), or ``path`` itself."""
     if path.is_dir():
-        found = RunFolder(path).plan_file
+        run = RunFolder(path)
+        found = run.plan_file
+        if found is None and run.kind == "evaluate":  # its plans are where they were evaluated from
+            source = run.summary().get("plans_source")
+            raise PlanFileError(
+                f"{path} is an evaluation's folder: it holds the plans' figures, not the plans; they were "
+                f"read from {source}"
+            )
         if found is None:
             expected = " or ".join(RunFolder.PLAN_FILES)
             raise PlanFileError(f"{path}: no plan file in this folder (expected {expected})")
