@@ -452,7 +452,8 @@ def test_ctrl_c_that_highs_catches_in_its_callback_still_stops_the_solve(monkeyp
 
 def test_a_stop_caught_inside_the_solver_is_raised_once_it_returns():
     """The mechanism alone: a SIGINT whose KeyboardInterrupt is caught inside (as HiGHS does) is
-    raised again when the solver returns; without a signal nothing is raised."""
+    raised again when the solver returns; without a signal, or with a handler of the caller's that
+    does not raise, nothing is raised."""
     import os
     import signal
     import time
@@ -467,3 +468,13 @@ def test_a_stop_caught_inside_the_solver_is_raised_once_it_returns():
             pass  # as HiGHS does in its callback
     with stops_kept():
         pass
+    # a caller's own handler that does not stop the run: called, and nothing raised after
+    calls = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: calls.append(signum))
+    try:
+        with stops_kept():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert calls == [signal.SIGINT]

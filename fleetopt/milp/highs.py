@@ -26,16 +26,19 @@ def solver_trouble(results) -> bool:
 def stops_kept() -> Iterator[None]:
     """Ctrl-C or SIGTERM (which the CLI turns into KeyboardInterrupt) while HiGHS runs raises in a
     Python callback HiGHS makes, and HiGHS catches it: the solve ends as an error and the stop
-    would be lost (a sweep went on with the candidate as "no_plan"). The handlers note each signal
-    as they run, and the stop is raised again once HiGHS has returned. Main thread only."""
+    would be lost (a sweep went on with the candidate as "no_plan"). The handlers note each stop
+    they raise, and it is raised again once HiGHS has returned. Main thread only."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     noted, previous = [], {}
 
     def noting(signum, frame):
-        noted.append(signum)
-        previous[signum](signum, frame)
+        try:
+            previous[signum](signum, frame)
+        except KeyboardInterrupt:  # only a stop: a caller's handler that does not raise stays as it is
+            noted.append(signum)
+            raise
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         if callable(handler := signal.getsignal(sig)):  # not ignored, not the default (process ends)
