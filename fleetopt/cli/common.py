@@ -303,7 +303,8 @@ ResumeOption = Annotated[
     Path | None,
     typer.Option(
         "--resume",
-        help="Finish an interrupted run in this run folder (or run id): only missing chunks are computed.",
+        help="Finish an interrupted run in this run folder (or run id): only what it had not saved (a "
+        "sweep's candidates, evaluation chunks) is computed.",
     ),
 ]
 
