@@ -418,6 +418,15 @@ def test_report_of_an_unfinished_run_says_how_to_finish_it(solve_run, stopped_sw
     code, out, err = run_cli("report", str(stopped_sweep))
     assert_one_error(code, out, err, "unfinished sweep run", f"fleetopt sweep --resume {stopped_sweep}")
     assert not (folder / "report.html").exists()
+    # a sweep stopped in its first solve has no candidates.json yet: still a sweep
+    first = here / "S"
+    shutil.copytree(stopped_sweep, first)
+    for name in ("candidates.json", "plans.npz"):
+        (first / name).unlink()
+    job = json.loads((first / "job.json").read_text())
+    (first / "job.json").write_text(json.dumps({**job, "candidates_complete": False}))
+    code, out, err = run_cli("report", str(first))
+    assert_one_error(code, out, err, "unfinished sweep run", f"fleetopt sweep --resume {first}")
 
 
 # ---------------------------------------------------------------- resuming (QA audit)

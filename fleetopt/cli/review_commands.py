@@ -93,7 +93,7 @@ def report_command(
     folder = api.resolve_run(run)
     unfinished = RunFolder(folder)
     if unfinished.is_job and not unfinished.is_finished:
-        kind = "sweep" if (unfinished / RunFolder.CANDIDATES).exists() else "evaluate"
+        kind = "sweep" if unfinished.job().get("kind") == "sweep" else "evaluate"
         raise InputError(
             f"{folder} is an unfinished {kind} run (interrupted?): finish it with fleetopt {kind} "
             f"--resume {folder}, then report it"
