@@ -279,6 +279,8 @@ def test_a_sweep_stopped_while_making_candidates_keeps_those_made(tmp_path, monk
         assert c.status == ref.status and (c.plan is None) == (ref.plan is None)
         assert c.plan is None or np.array_equal(c.plan.buy_blocks, ref.plan.buy_blocks)
     assert not (folder / "summary.json").exists()
+    with pytest.raises(Exception, match="still making its candidates"):  # 4 of them: not its plans
+        api.evaluate(folder, scenarios=10)
 
     solves.clear()
     lines = []

@@ -46,6 +46,11 @@ def plan_file_of(path: Path) -> Path:
     """The plan file of a run folder (sweeps write plans.npz, solves plan.npz), or ``path`` itself."""
     if path.is_dir():
         run = RunFolder(path)
+        if run.is_job and not run.is_finished and run.job().get("candidates_complete") is False:
+            raise PlanFileError(
+                f"{path} is a sweep still making its candidates (interrupted?): its plans are not all "
+                f"there yet; finish it with fleetopt sweep --resume {path}"
+            )
         found = run.plan_file
         if found is None and run.kind == "evaluate":  # its plans are where they were evaluated from
             source = run.summary().get("plans_source")
