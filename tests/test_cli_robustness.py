@@ -411,6 +411,21 @@ def test_a_bare_plan_file_of_a_bundled_model_is_evaluated_with_it(solve_run, her
     assert json.loads((here / "E" / "summary.json").read_text())["model_name"] == "tiny"
 
 
+def test_a_sweep_whose_evaluation_fails_keeps_its_candidates_and_says_how_to_use_them(here, monkeypatch):
+    """An evaluation that does not fit (a MemoryBudgetError once the candidates are made) kept the
+    folder without a word; the solves are worth keeping, and the message now says where and how."""
+    import fleetopt.sweep.run as sweep_run
+    from fleetopt.evaluate.engine import MemoryBudgetError
+
+    def does_not_fit(*args, **kwargs):
+        raise MemoryBudgetError("50 scenarios need 9 TB of working memory")
+
+    monkeypatch.setattr(sweep_run, "evaluate", does_not_fit)
+    code, out, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--out", "K")
+    assert_one_error(code, out, err, "9 TB", "Its candidates are kept in K", "fleetopt evaluate --plans K")
+    assert (here / "K" / "plans.npz").exists() and not (here / "K" / "summary.json").exists()
+
+
 def test_report_of_an_unfinished_run_says_how_to_finish_it(solve_run, stopped_sweep, here):
     folder = started_evaluation(solve_run, here / "E")
     code, out, err = run_cli("report", str(folder))

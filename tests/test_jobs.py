@@ -305,7 +305,7 @@ def test_cli_sweep_stopped_while_making_candidates_says_what_is_saved_and_resume
     code, _, err = run_cli("sweep", "tiny", "--candidates", "4", "--scenarios", "100", "--out", str(out))
     assert code == 130
     assert err.split() == (
-        f"interrupted: 2 candidates made (2 plans to evaluate) are saved in {out}; "
+        f"interrupted: 2 candidates made (2 plans to evaluate) saved in {out}; "
         f"finish with: fleetopt sweep --resume {out}"
     ).split()
     monkeypatch.undo()

@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover
     from click.core import ParameterSource
 
 from fleetopt import __version__, api
+from fleetopt.core.units import counted
 from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, InputError
 from fleetopt.evaluate.backend import usable_cores
 from fleetopt.evaluate.jobs import ChunkStore
@@ -398,11 +399,11 @@ def _saved_work(run: RunFolder) -> str:
     if run.job().get("candidates_complete") is False:
         made = saved_candidates(run)
         if not made:
-            return "no candidate yet; the sweep's model and settings are"
+            return "no candidate yet; the sweep's model and settings"
         plans = sum(c.status not in WITHOUT_PLAN for c in made)
-        return f"{len(made)} candidates made ({plans} plans to evaluate) are"
+        return f"{counted(len(made), 'candidate')} made ({counted(plans, 'plan')} to evaluate)"
     stored = ChunkStore(run.chunk_folder).count() if run.chunk_folder.exists() else 0
-    return f"{stored} evaluation chunks are"
+    return counted(stored, "evaluation chunk")
 
 
 @contextmanager

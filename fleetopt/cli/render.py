@@ -13,7 +13,7 @@ from rich.text import Text
 from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import first_tested_quarter, headline, purchases_by_generation_year, worst_shock
-from fleetopt.core.units import format_figure, format_usd
+from fleetopt.core.units import counted, format_figure, format_usd
 from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
@@ -43,8 +43,7 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     table.add_row("SKUs", _skus_text(m))
     table.add_row("sites", _sites_text(m))
     installed = sum(c.gpus for c in m.fleet)
-    cohorts = f"{len(m.fleet)} cohort" + ("s" if len(m.fleet) != 1 else "")
-    table.add_row("fleet", f"{installed:,} GPUs installed in {cohorts}")
+    table.add_row("fleet", f"{installed:,} GPUs installed in {counted(len(m.fleet), 'cohort')}")
     contract_lines = [
         f"{name}: {c.customer}, {c.gpus:,} GPUs {c.use} from {c.start} for {c.term_quarters} quarters "
         f"at ${c.price_usd_per_gpu_hour:.2f}/GPU-hour ({'signed' if c.signed else 'optional'})"

@@ -48,6 +48,7 @@ from fleetopt.cli.render import (
     reactions_table,
     sweep_table,
 )
+from fleetopt.core.units import counted
 from fleetopt.errors import InputError
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import load_model
@@ -157,8 +158,7 @@ def _run_evaluation(job: api.EvaluationJob, folder: Path):
 def run_speed(result) -> str:
     """'3 plans x 1,000 scenarios on numpy (CPU) in 1.20 s: 2.1e+04 plan-scenario-quarters/s'; a
     resumed run counts only what it computed now."""
-    plans = f"{result.n_plans:,} plan{'s' if result.n_plans != 1 else ''}"
-    scenarios = f"{result.n_scenarios:,} scenario{'s' if result.n_scenarios != 1 else ''}"
+    plans, scenarios = counted(result.n_plans, "plan"), counted(result.n_scenarios, "scenario")
     line = f"{plans} x {scenarios} on {result.backend} ({result.device}) in {result.seconds:.2f} s"
     if result.pairs_stored:
         pairs = result.n_plans * result.n_scenarios
@@ -251,11 +251,24 @@ def sweep(
             )  # fmt: skip
     except RuleNotMet:  # every candidate evaluated: the folder is kept, a looser rule finishes it
         raise
-    except InputError:  # before any candidate was made (no plan for the forecast): nothing to resume
-        if not folder.is_finished and not saved_candidates(folder):
+    except InputError as exc:
+        if folder.is_finished:
+            raise
+        if not saved_candidates(folder):  # no plan for the forecast: nothing worth keeping
             shutil.rmtree(folder.path, ignore_errors=True)
-        raise
+            raise
+        raise InputError(f"{exc}. {_what_is_kept(folder.path)}") from None
     _sweep_done(result, folder.path, report)
+
+
+def _what_is_kept(folder: Path) -> str:
+    """A sweep that failed after making candidates (its evaluation did not fit, say) keeps them."""
+    if RunFolder(folder).job().get("candidates_complete") is False:
+        return f"The candidates made so far are kept in {folder}: fleetopt sweep --resume {folder}"
+    return (
+        f"Its candidates are kept in {folder}: evaluate them with fleetopt evaluate --plans {folder} "
+        "(fewer --scenarios, or --max-memory)"
+    )
 
 
 def _say_candidate(line: str) -> None:
@@ -277,7 +290,7 @@ def candidate_counts(result) -> str:
         + ")"
         for status, n in sorted(dropped.items())
     )
-    line = f"{len(made)} candidate{'s' if len(made) != 1 else ''} made, {len(result.metrics)} evaluated"
+    line = f"{counted(len(made), 'candidate')} made, {len(result.metrics)} evaluated"
     return f"{line}; dropped: {why}" if why else line
 
 

@@ -6,6 +6,11 @@ from __future__ import annotations
 import math
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 plan', '3 plans', '1,000 scenarios'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def format_usd(usd: float | None) -> str:
     """USD with a scale suffix, for tables and sentences: -$14.1M, $2.35B; n/a when not finite."""
     if usd is None or not math.isfinite(usd):

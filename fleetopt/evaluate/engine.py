@@ -101,12 +101,17 @@ def result_bytes_per_plan(n_scenarios: int) -> int:
     return 8 * len(RESULT_FIELDS) * n_scenarios
 
 
+def default_budget(backend: Backend) -> int:
+    """The working memory a run may use unless told (``--max-memory``): half of what is free, bytes."""
+    return int(0.5 * backend.free_memory_bytes())
+
+
 def check_scenarios_fit(data: ModelData, n_scenarios: int, backend: Backend) -> None:
     """Refuse, before any plan is made (a sweep's), a number of scenarios whose results for one
     plan and one scenario's factor paths alone exceed the budget of ``backend`` (half its free
     memory)."""
     need = result_bytes_per_plan(n_scenarios) + 8 * _SCENARIO_COPIES * words_per_scenario(data)
-    _check_fits(n_scenarios, need, int(0.5 * backend.free_memory_bytes()), "give fewer --scenarios")
+    _check_fits(n_scenarios, need, default_budget(backend), "give fewer --scenarios")
 
 
 def _check_fits(n_scenarios: int, need_bytes: int, budget_bytes: int, remedy: str) -> None:
@@ -422,7 +427,7 @@ def evaluate(
     if n_scenarios <= 0:
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
-    budget = max_memory if max_memory is not None else int(0.5 * be.free_memory_bytes())
+    budget = max_memory if max_memory is not None else default_budget(be)
     auto_plans, auto_scen = chunk_sizes(data, plans, n_scenarios, budget, record, max_block_pairs(be))
     spec = ChunkSpec(
         n_scenarios, seed, scenario_chunk or auto_scen, deterministic, keep_matrix, tuple(record), kernel

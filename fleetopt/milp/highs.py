@@ -46,6 +46,10 @@ def stops_kept() -> Iterator[None]:
             signal.signal(sig, noting)
     try:
         yield
+    except BaseException:
+        if noted:  # the stop, not what followed it
+            raise KeyboardInterrupt from None
+        raise
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -66,7 +70,7 @@ def run_highs(m: pyo.ConcreteModel, solver: Highs | None = None, **options) -> t
             m, load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=False, **options
         )
     tc = results.termination_condition
-    if tc == TerminationCondition.interrupted:  # Ctrl-C reached HiGHS: the user's stop, not trouble
+    if tc == TerminationCondition.interrupted:  # a cancelled solve: the user's stop, not trouble
         raise KeyboardInterrupt
     if results.solution_status not in (SolutionStatus.feasible, SolutionStatus.optimal):
         return ("infeasible" if tc in _INFEASIBLE else "no_plan"), results

@@ -65,6 +65,10 @@ def scenarios(name: str, value) -> int:
     return whole(name, value, 1)
 
 
+def candidates(name: str, value) -> int:
+    return whole(name, value, 1)
+
+
 def seed(name: str, value) -> int:
     return whole(name, value, 0, MAX_SEED)
 

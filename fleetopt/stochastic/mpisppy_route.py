@@ -22,6 +22,7 @@ import pyomo.environ as pyo
 from fleetopt.core.data import ModelData
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.milp import stochastic as sto
+from fleetopt.milp.highs import stops_kept
 from fleetopt.milp.units import MUSD
 
 ROUTES = ("mpisppy-ef",)
@@ -112,7 +113,8 @@ def solve_by_mpisppy(
     started = time.perf_counter()
     ef = ExtensiveForm({"solver": SOLVER}, names, creator)
     built = time.perf_counter()
-    results = ef.solve_extensive_form(solver_options={"mip_rel_gap": mip_gap})
+    with stops_kept():  # appsi_highs handles Ctrl-C in HiGHS's callback: the stop would be lost
+        results = ef.solve_extensive_form(solver_options={"mip_rel_gap": mip_gap})
     if sputils.not_good_enough_results(results):
         raise NoPlanError(
             f"mpi-sppy's extensive form stopped without a plan ({results.solver.termination_condition})"

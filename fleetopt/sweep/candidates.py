@@ -410,8 +410,9 @@ class _Making:
                 candidate = Candidate(candidate.label, candidate.origin, "duplicate", note=candidate.note)
             else:
                 self.seen.add(key)
-                buffer = candidate.liquidity_buffer_usd
-                candidate.forecast_npv_usd = forecast_npv(self.data, candidate.plan, buffer)
+                if saved is None:  # a saved one keeps its own
+                    buffer = candidate.liquidity_buffer_usd
+                    candidate.forecast_npv_usd = forecast_npv(self.data, candidate.plan, buffer)
         self.out.candidates.append(candidate)
         if saved is None and self.on_made:
             self.on_made(self.out)

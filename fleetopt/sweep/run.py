@@ -86,7 +86,7 @@ def sweep(
 
 def _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads) -> None:
     """The limits the CLI's options have, for a sweep asked for from Python."""
-    limits.whole("candidates", candidates, 1)
+    limits.candidates("candidates", candidates)
     limits.scenarios("scenarios", scenarios)
     limits.seed("seed", seed)
     limits.solver_settings(mip_gap, time_limit, threads)
@@ -221,7 +221,7 @@ def _checked_sweep_job(run: RunFolder) -> dict:
     }
     if not complete:
         wanted |= {
-            "candidates": lambda name, v: limits.whole(name, v, 1),
+            "candidates": limits.candidates,
             "mip_gap": limits.mip_gap,
             "time_limit": limits.time_limit,
             "stochastic_scenarios": lambda name, v: limits.whole(name, v, 0),
