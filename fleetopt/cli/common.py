@@ -396,7 +396,7 @@ def write_output(out: Path, text: str) -> None:
 def _saved_work(run: RunFolder) -> str:
     """What an interrupted job has saved: a sweep's candidates while it makes them, else the
     finished evaluation chunks."""
-    if run.job().get("candidates_complete") is False:
+    if run.making_candidates:
         made = saved_candidates(run)
         if not made:
             return "no candidate yet; the sweep's model and settings"

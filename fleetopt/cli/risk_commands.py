@@ -263,7 +263,7 @@ def sweep(
 
 def _what_is_kept(folder: Path) -> str:
     """A sweep that failed after making candidates (its evaluation did not fit, say) keeps them."""
-    if RunFolder(folder).job().get("candidates_complete") is False:
+    if RunFolder(folder).making_candidates:
         return f"The candidates made so far are kept in {folder}: fleetopt sweep --resume {folder}"
     return (
         f"Its candidates are kept in {folder}: evaluate them with fleetopt evaluate --plans {folder} "

@@ -46,7 +46,7 @@ def plan_file_of(path: Path) -> Path:
     """The plan file of a run folder (sweeps write plans.npz, solves plan.npz), or ``path`` itself."""
     if path.is_dir():
         run = RunFolder(path)
-        if run.is_job and not run.is_finished and run.job().get("candidates_complete") is False:
+        if run.making_candidates:
             raise PlanFileError(
                 f"{path} is a sweep still making its candidates (interrupted?): its plans are not all "
                 f"there yet; finish it with fleetopt sweep --resume {path}"

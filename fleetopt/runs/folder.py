@@ -70,7 +70,8 @@ class RunFolder:
     STATEMENTS = "statements.csv"
     METRICS = "metrics.csv"
     NPV_MATRIX = "npv_matrix.npy"
-    CANDIDATES = "candidates.json"  # a sweep's candidates (feasible or not), saved when it starts
+    CANDIDATES = "candidates.json"  # a sweep's candidates (feasible or not), saved as each is made
+    CANDIDATES_COMPLETE = "candidates_complete"  # job.json: a sweep has made all its candidates
     CANDIDATES_CSV = "candidates.csv"
     FRONT = "front.csv"
     REPORT = "report.html"
@@ -159,6 +160,12 @@ class RunFolder:
     def is_job(self) -> bool:
         """A resumable job's folder (evaluate, sweep), finished or not."""
         return (self.path / self.JOB).exists()
+
+    @property
+    def making_candidates(self) -> bool:
+        """An unfinished sweep that has not made all its candidates yet (job.json's
+        ``candidates_complete`` is false): its plans file holds only those made so far."""
+        return self.is_job and not self.is_finished and self.job().get(self.CANDIDATES_COMPLETE) is False
 
     @property
     def chunk_folder(self) -> Path:

@@ -76,7 +76,7 @@ def sweep(
         "backend": backend,
         "threads": threads,
         "rule": vars(rule),
-        "candidates_complete": False,
+        RunFolder.CANDIDATES_COMPLETE: False,
     }
     if folder is not None:
         RunFolder(folder).start_job({RunFolder.MODEL: loaded.text}, settings)
@@ -102,9 +102,8 @@ def _make_candidates(loaded, data, settings: dict, folder, saved, progress) -> C
         data, settings["candidates"], mip_gap=settings["mip_gap"], time_limit=settings["time_limit"],
         threads=settings["threads"], stochastic=spec, progress=progress, saved=saved, on_made=on_made,
     )  # fmt: skip
-    if folder is not None:
-        _save_candidates(RunFolder(folder), loaded, cands)
-        RunFolder(folder).write_job({**settings, "candidates_complete": True})
+    if folder is not None:  # each new candidate is already saved (on_made)
+        RunFolder(folder).write_job({**settings, RunFolder.CANDIDATES_COMPLETE: True})
     return cands
 
 
@@ -162,7 +161,7 @@ def resume_sweep(
     backend = resolve_backend(settings["backend"], settings["threads"])
     check_scenarios_fit(data, settings["n_scenarios"], backend)  # a machine with less memory than before
     saved = saved_candidates(run, data)
-    if settings["candidates_complete"]:
+    if settings[RunFolder.CANDIDATES_COMPLETE]:
         if not saved:
             raise PlanFileError(f"{run.path}: not a resumable sweep (no {RunFolder.CANDIDATES})")
         cands = CandidateSet(saved)
@@ -210,7 +209,7 @@ def _checked_sweep_job(run: RunFolder) -> dict:
     A sweep that had not made all its candidates also needs the settings that make them."""
     settings, path = run.job(), run / RunFolder.JOB
     complete = limits.job_setting(
-        settings, path, "candidates_complete", limits.flag, optional=True, default=True
+        settings, path, RunFolder.CANDIDATES_COMPLETE, limits.flag, optional=True, default=True
     )  # a sweep saved before candidates were saved one by one had them all
     wanted = {
         "n_scenarios": limits.scenarios,
@@ -229,7 +228,7 @@ def _checked_sweep_job(run: RunFolder) -> dict:
     for name, check in wanted.items():
         optional = name in ("threads", "time_limit")
         settings[name] = limits.job_setting(settings, path, name, check, optional=optional)
-    settings["candidates_complete"] = complete
+    settings[RunFolder.CANDIDATES_COMPLETE] = complete
     if "plan_chunk" in settings:
         limits.whole(f"{path}: plan_chunk", settings["plan_chunk"], 1)
     return settings
