@@ -16,7 +16,7 @@ from evaluate_builders import ALL_RISK, batch, plan_variants, power_debt_model, 
 from milp_builders import HOURS, data_of, load
 from test_evaluate_reproduction import assert_reproduces
 from test_kernel_cpu import assert_agree
-from test_policy import BACKENDS, NO_COMPILER, POLICY, model, plan_of, run
+from test_policy import BACKENDS, NO_COMPILER, POLICY, late_block, late_block_model, model, plan_of, run
 
 from fleetopt.core.economics import plan_statements
 from fleetopt.evaluate import generate_scenarios
@@ -88,6 +88,26 @@ def test_a_customer_default_keeps_the_unearned_prepayment_and_pays_the_terminati
     flows = np.diff(cash1, prepend=1.0e9) - np.diff(cash0, prepend=1.0e9)
     np.testing.assert_allclose(flows, [328500.0, -109500.0, 438000.0, 0.0], rtol=1e-12, atol=1e-6)
     np.testing.assert_array_equal(ebitda1, ebitda0)
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_contract_cancelled_for_lateness_gets_no_termination_payment_when_its_customer_defaults(kernel):
+    """termination_payment_share 0.5, allowance 0: the 0.05 MW online powers 50 of the contract's
+    100 GPUs in quarter 1 (its block one quarter late), so the customer cancels it then; the
+    customer defaults in quarter 2. No termination payment is due for a contract already cancelled
+    (it would be 0.5 x V x 2 quarters = $438,000 in quarter 2): the cash is that of share 0."""
+
+    def late_and_default(share: float):
+        d = late_block_model(delay_allowance=0)
+        d["contracts"]["anchor"]["termination_payment_share"] = share
+        data = data_of(d)
+        plan, scen = late_block(data, delay=1)
+        scen.factors["contract_alive"][0, 0, 2:] = False
+        return run(data, plan, POLICY, scen, kernel=kernel, line="cash_usd")
+
+    paid, unpaid = late_and_default(0.5), late_and_default(0.0)
+    assert paid["cancelled"][0, 0] == 1.0
+    np.testing.assert_array_equal(paid["cash_usd"], unpaid["cash_usd"])
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)

@@ -16,6 +16,7 @@ import pytest
 from conftest import run_cli
 
 from fleetopt.core.units import format_usd
+from fleetopt.evaluate.metrics import REACTION_LABELS
 from fleetopt.report import page, svg
 
 TINY_COVENANTS = "debt / EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
@@ -130,6 +131,19 @@ def test_evaluate_shows_new_metrics_with_their_values(runs):
     assert f"{row['loss_probability']:.1%} P(NPV < 0)" in text
     assert f"{page._usd(row['npv_mean_no_default_usd'])} mean NPV of the scenarios with no default" in text
     assert f"{page._usd(row['expected_min_cash_usd'])} mean over scenarios of the lowest cash" in text
+
+
+def test_evaluate_shows_every_policy_reaction_as_a_share_of_scenarios(runs):
+    """Each reaction of metrics.csv, with its value, among the key figures and in the table."""
+    row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
+    text = text_of(runs["evaluate"])
+    for column, label in REACTION_LABELS.items():
+        assert f"{row[column]:.1%} scenarios with: {label}" in text, label
+    html = html_of(runs["evaluate"])
+    table = html[html.index("The plan and its risk") :]
+    headers = re.findall(r"<th>(.*?)</th>", table[: table.index("</table>")])
+    assert set(REACTION_LABELS.values()) <= set(headers)
+    assert "policy columns: share of scenarios" in table[: table.index("</h2>")]
 
 
 def test_evaluate_table_is_not_called_candidates(runs):

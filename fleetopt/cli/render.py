@@ -14,7 +14,7 @@ from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import first_tested_quarter, headline, purchases_by_generation_year, worst_shock
 from fleetopt.core.units import counted, format_figure, format_usd
-from fleetopt.evaluate.metrics import first_breach_column
+from fleetopt.evaluate.metrics import REACTION_LABELS, first_breach_column
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
 
@@ -229,27 +229,16 @@ def evaluation_table(metrics, title: str) -> Table:
     return table
 
 
-REACTION_COLUMNS = (
-    ("contract late", "rescheduled_share"),
-    ("contract cancelled", "cancelled_share"),
-    ("freed GPUs to market", "freed_share"),
-    ("order deferred", "deferred_share"),
-    ("order cancelled", "order_cancelled_share"),
-    ("distress sale", "sold_share"),
-    ("prepayment cut", "prepayment_cut_share"),
-)
-
-
 def reactions_table(metrics, title: str) -> Table:
     """What the policy had to do for the given plans: the share of scenarios with each reaction,
     and the mean GPU capex deferred (docs/evaluation.md, "Policy")."""
     table = Table(title=title)
     table.add_column("plan", justify="left")
-    for name, _ in REACTION_COLUMNS:
-        table.add_column(name, justify="right")
+    for label in REACTION_LABELS.values():
+        table.add_column(label, justify="right")
     table.add_column("mean capex deferred", justify="right")
     for _, row in metrics.iterrows():
-        shares = [f"{row[column]:.1%}" for _, column in REACTION_COLUMNS]
+        shares = [f"{row[column]:.1%}" for column in REACTION_LABELS]
         table.add_row(Text(str(row["plan"])), *shares, format_usd(row["deferred_capex_mean_usd"]))
     return table
 

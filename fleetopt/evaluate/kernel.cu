@@ -354,7 +354,7 @@ FO_DEVICE void fo_site_shares(FO_PARAMS, long long p, int t, int cls, const doub
 // Updates `live` (contracts still served) and the pair's policy state. The same numbers as
 // simulate.py's per-site path.
 FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, int t, const double* q,
-                                         fo_bits flags, fo_bits before, fo_bits* live, fo_state* st,
+                                         fo_bits flags, fo_bits* live, fo_state* st,
                                          const fo_taken* tk, const fo_scenario_quarter* sq)
 {
     // per site: the MW online (planned less late) and whether the site is short; the shares are
@@ -396,7 +396,8 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
 
     // contracts: delivered = planned GPUs times the site's share; short after the deadline: late or cancelled
     double contract_revenue = 0.0, penalty = 0.0, delivered_gpus = 0.0;
-    fo_bits serving = before & FO_LOAD(plan_served + p * FO_T + t);
+    // the contracts still live: a customer that defaults this quarter ends its contracts without penalty
+    fo_bits serving = *live & FO_LOAD(plan_served + p * FO_T + t);
     while (serving) {
         const int k = FO_CTZ(serving);
         serving &= serving - 1ULL;
@@ -780,15 +781,16 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
 
 // the customers' payments besides revenue in quarter t (simulate.contract_payments), for the
 // contracts the plan took: the `live` payment of each whose customer is live in t, then the `ended`
-// (termination) payment of each whose customer ended it in t; contracts in order, as NumPy adds them
-FO_DEVICE double fo_contract_payments(FO_PARAMS, long long s, int t, fo_bits accepted)
+// (termination) payment of each whose customer ended it in t and that was live before t (`before`:
+// not cancelled for late delivery); contracts in order, as NumPy adds them
+FO_DEVICE double fo_contract_payments(FO_PARAMS, long long s, int t, fo_bits accepted, fo_bits before)
 {
     const fo_bits now = FO_SCEN(alive_bits, t, s);
     double paid = 0.0;
     for (fo_bits m = FO_LOAD(pay_live_bits + t) & accepted & now; m; m &= m - 1ULL)
         paid = paid + FO_LOAD(pay_live + FO_CTZ(m) * FO_T + t);
-    fo_bits ended = FO_LOAD(pay_ended_bits + t) & accepted & ~now;  // none in quarter 0
-    if (ended) ended &= FO_SCEN(alive_bits, t - 1, s);
+    // `before` holds only contracts whose customer was live in t - 1; none in quarter 0
+    fo_bits ended = FO_LOAD(pay_ended_bits + t) & before & ~now;
     for (; ended; ended &= ended - 1ULL)
         paid = paid + FO_LOAD(pay_ended + FO_CTZ(ended) * FO_T + t);
     return paid;
@@ -815,7 +817,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
         for (int g = 0; g < FO_G; ++g) tk.market[g] = tk.held[g] = 0.0;
     }
     const fo_operations ops = ((st->short_quarters >> t) & 1ULL)
-                                  ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, before, &live, st, &tk, sq)
+                                  ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, &live, st, &tk, sq)
                                   : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, live_, st, &tk, sq);
     st->live = live;
     const double ebitda = ops.ebitda;
@@ -824,7 +826,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     // payments besides revenue enter with the investing flows, as their negative (simulate._financing)
     const fo_bits accepted = FO_LOAD(plan_accepted + p);
     const int paying = ((FO_LOAD(pay_live_bits + t) | FO_LOAD(pay_ended_bits + t)) & accepted) != 0ULL;
-    const double paid = paying ? fo_contract_payments(FO_ARGS, s, t, accepted) : 0.0;
+    const double paid = paying ? fo_contract_payments(FO_ARGS, s, t, accepted, before) : 0.0;
     double depreciation_less_gain, other_outflow;
     if (FO_LIQUIDITY) {  // simulate._financing with the GPUs taken out and the deferred payments
         double depreciation = FO_Q(FO_Q_DEPRECIATION), proceeds = FO_Q(FO_Q_PROCEEDS), book = FO_Q(FO_Q_BOOK);

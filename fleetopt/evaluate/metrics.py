@@ -34,7 +34,8 @@ METRIC_COLUMNS = {
     "expected_min_cash_usd": "mean over scenarios of the lowest quarterly cash, USD",
     "mean_utilisation": "mean share of held GPUs earning revenue",
     # the policy's reactions (docs/evaluation.md, "Policy"): how often the company had to act
-    "rescheduled_share": "share of scenarios in which a contract started late (power short at its deadline)",
+    "rescheduled_share": "share of scenarios in which a contract was late within its allowance (power short "
+    "at or after its deadline)",
     "cancelled_share": "share of scenarios in which a contract was cancelled for late delivery",
     "freed_share": "share of scenarios in which GPUs of a contract that ended early went to the market",
     "deferred_share": "share of scenarios in which a GPU order was deferred to keep cash",
@@ -48,6 +49,18 @@ METRIC_COLUMNS = {
         first_breach_column(kind): f"share of scenarios whose first breach misses {kind.label}"
         for kind in CATALOGUE
     },
+}
+
+
+# the policy's reactions as tables and the report name them, in the order they show them
+REACTION_LABELS = {
+    "rescheduled_share": "contract late",
+    "cancelled_share": "contract cancelled",
+    "freed_share": "freed GPUs to market",
+    "deferred_share": "order deferred",
+    "order_cancelled_share": "order cancelled",
+    "sold_share": "distress sale",
+    "prepayment_cut_share": "prepayment cut",
 }
 
 

@@ -164,8 +164,8 @@ def simulate(
 
     for t in range(T):
         taken = liquidity.orders(t, state.cash, state.revolver)
+        paid = contract_payments(consts.contract_payments, pl, sc, book.status, t)  # before this quarter's
         ebitda, gpus_used = _operations(consts, pl, sc, book, power.quarter(t), taken, t, xp)
-        paid = contract_payments(consts.contract_payments, pl, sc, t)
         step = _financing(fin, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
         liquidity.sell(t, state, sc.resale_factor[t])
         step.cash = cash = state.cash
@@ -204,17 +204,18 @@ def simulate(
     }
 
 
-def contract_payments(payments: ContractPayments, pl, sc, t: int) -> Any:
+def contract_payments(payments: ContractPayments, pl, sc, status: Any, t: int) -> Any:
     """(P, S) USD the customers pay in quarter ``t`` besides revenue (None: nothing in any pair):
     for each contract taken, its ``live`` payment where the customer is live in ``t`` and its
-    ``ended`` (termination) payment where the customer ended the contract in ``t``. Contracts in
-    order, each term added only where it is not 0 (the kernel's order)."""
+    ``ended`` (termination) payment where the customer ended the contract in ``t`` and it had not
+    been cancelled for late delivery (``status``: the contracts' status before quarter ``t``, (K, P,
+    S)). Contracts in order, each term added only where it is not 0 (the kernel's order)."""
     total = None
     for k in np.flatnonzero(payments.live[:, t] != 0.0):
         total = _plus(total, pl.accepted[k] * (sc.alive_row(k, t) * payments.live[k, t]))
     for k in np.flatnonzero(payments.ended[:, t] != 0.0):  # never in quarter 0 (after a term's first)
         ended = sc.alive_row(k, t - 1) - sc.alive_row(k, t)
-        total = _plus(total, pl.accepted[k] * (ended * payments.ended[k, t]))
+        total = _plus(total, status[k] * (ended * payments.ended[k, t]))
     return total
 
 
@@ -473,22 +474,24 @@ def _late_contract(consts, pl, sc, book: ContractBook, k: int, t: int, pairs: Pa
                    delivered: Any) -> Any:  # fmt: skip
     """At ``pairs`` short of power at or after contract ``k``'s deadline, with its status
     ``before`` this quarter and GPUs ``delivered``: late, or cancelled with its penalty
-    (:func:`_late_delivery`); updates its status there. Returns the penalty paid there."""
+    (:func:`_late_delivery`), where its customer is still live; updates its status there. Returns
+    the penalty paid there."""
     undelivered = delivered < pairs.take(pl.contract_total[k, t]) * (1.0 - REL) - REL
-    if t > 0:
-        before = before * pairs.take(sc.alive_row(k, t - 1))
-    paid, ended = _late_delivery(consts, book, k, t, pairs, before, undelivered)
-    pairs.put(book.status[k], before * pairs.take(sc.alive_row(k, t)) * (1.0 - ended))
+    # a customer that defaults this quarter ends the contract without penalty: not late, not cancelled
+    live = before * pairs.take(sc.alive_row(k, t))
+    paid, ended = _late_delivery(consts, book, k, t, pairs, live, undelivered)
+    pairs.put(book.status[k], live * (1.0 - ended))
     return paid
 
 
-def _late_delivery(consts, book: ContractBook, k: int, t: int, pairs: Pairs, before: Any,
+def _late_delivery(consts, book: ContractBook, k: int, t: int, pairs: Pairs, live: Any,
                    undelivered: Any) -> tuple:  # fmt: skip
-    """A contract delivered short at or after its deadline, live before this quarter in ``before``
-    (at ``pairs``): (penalty paid, 1.0 where it ends now). Open loop: it is cancelled with its
-    cancellation penalty. Rescheduled: the quarter is late (it earns on the GPUs delivered and pays
-    the delay penalty) until the late quarters exceed the allowance, which cancels it."""
-    short_now = before * undelivered
+    """A contract delivered short at or after its deadline, ``live`` (1.0: neither ended before this
+    quarter nor its customer defaulted in it) at ``pairs``: (penalty paid, 1.0 where it ends now).
+    Open loop: it is cancelled with its cancellation penalty. Rescheduled: the quarter is late (it
+    earns on the GPUs delivered and pays the delay penalty) until the late quarters exceed the
+    allowance, which cancels it."""
+    short_now = live * undelivered
     if book.late is None:
         book.flag("cancelled", short_now > 0, pairs)
         book.cancelled_at(k, t)

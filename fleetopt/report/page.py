@@ -27,7 +27,7 @@ from fleetopt.core.units import format_number_compact, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import compile_plans, generate_scenarios, load_plans
 from fleetopt.evaluate.batch import with_buffers
-from fleetopt.evaluate.metrics import first_breach_column, tail_count
+from fleetopt.evaluate.metrics import REACTION_LABELS, first_breach_column, tail_count
 from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.report import svg
@@ -417,12 +417,14 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
         ("first breach", "share of scenarios whose first breach misses that covenant. Two covenants can "
                          "fail in the same quarter, so these shares can add up to more than "
                          "P(covenant breach)."),
-        ("mean lowest cash", "mean over the scenarios of each scenario's lowest quarterly cash (negative "
-                             "after a default)."),
-        ("policy reactions", "shares of scenarios in which the policy of docs/evaluation.md deferred a GPU "
-                             "order, cancelled a deferred order (deposit lost), sold GPUs in distress, "
-                             "started a contract late or cut a debt prepayment; mean capex deferred is "
-                             "the mean over scenarios of the GPU capex pushed later, USD."),
+        ("mean lowest cash", "mean over the scenarios of each scenario's lowest quarterly cash (below the "
+                             "liquidity default level in a scenario that defaults)."),
+        ("policy reactions", "shares of scenarios in which the policy of docs/evaluation.md ran a contract "
+                             "late (power short at or after its deadline, within its allowance), had one "
+                             "cancelled for late delivery, offered the GPUs of an ended contract on the "
+                             "market, deferred a GPU order, cancelled a deferred order (deposit lost), "
+                             "sold GPUs in distress or cut a debt prepayment; mean capex deferred is the "
+                             "mean over scenarios of the GPU capex pushed later, USD."),
     ]  # fmt: skip
 
 
@@ -502,13 +504,10 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     if "expected_min_cash_usd" in row:
         kpis.append(_kpi("mean over scenarios of the lowest cash", money("expected_min_cash_usd")))
     kpis += [  # what the policy had to do (older runs have no such columns)
-        _kpi(f"scenarios with {what}", _share(row[column]))
-        for what, column in (("a GPU order deferred", "deferred_share"),
-                             ("a deferred order cancelled", "order_cancelled_share"),
-                             ("a distress sale", "sold_share"), ("a contract late", "rescheduled_share"),
-                             ("a debt prepayment cut", "prepayment_cut_share"))
+        _kpi(f"scenarios with: {label}", _share(row[column]))
+        for column, label in REACTION_LABELS.items()
         if column in row
-    ]  # fmt: skip
+    ]
     if "deferred_capex_mean_usd" in row:
         kpis.append(_kpi("mean GPU capex deferred", money("deferred_capex_mean_usd")))
     kpis += [  # which covenant breaks first (older runs have no such columns)
@@ -709,11 +708,8 @@ CANDIDATE_HEADERS = {
     "default_probability": "P(liquidity default)",
     "expected_min_cash_usd": "mean lowest cash (USD)",
     "mean_utilisation": "utilisation",
-    "deferred_share": "order deferred",
-    "order_cancelled_share": "order cancelled",
+    **REACTION_LABELS,
     "deferred_capex_mean_usd": "mean GPU capex deferred (USD)",
-    "sold_share": "distress sale",
-    "rescheduled_share": "contract late",
 }
 CANDIDATE_MONEY = {c for c in CANDIDATE_HEADERS if c.endswith("_usd")}
 CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", "_share", "_utilisation"))}
@@ -730,13 +726,14 @@ def _candidates_section(run: _Run) -> str:
             "rec" if r["recommended"] else ("front" if r["on_front"] else "") for _, r in metrics.iterrows()
         ]
         title = f"Candidates and their risk over {n:,} scenarios (seed {seed}; red: recommended, bold: Pareto front)"
-        title += "; policy columns: share of scenarios"
     elif run.kind == "stochastic":
         title = f"Out of sample: both plans on {n:,} fresh scenarios (seed {seed})"
     elif run.summary.get("deterministic"):
         title = "Plans on the forecast (deterministic evaluation)"
     else:
         title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {n:,} scenarios (seed {seed})"
+    if any(c in REACTION_LABELS for c in cols):
+        title += "; policy columns: share of scenarios"
     hint = f"<p class='cap'>{len(cols)} columns: scroll the table sideways to see them all; click a header to sort.</p>"
     return f"<h2>{escape(title)}</h2>{hint}" + _table(
         metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
