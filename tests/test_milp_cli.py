@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,7 +20,9 @@ from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondi
 from typer.testing import CliRunner
 
 from fleetopt.cli import app
+from fleetopt.cli.common import error_lines
 from fleetopt.milp import highs
+from fleetopt.milp.solve import InfeasibleModel
 
 SUMMARY_KEYS = {"status", "objective_usd", "gap", "npv_usd", "peak_debt_usd", "min_liquidity_usd",
                 "min_dscr", "model_size"}  # fmt: skip
@@ -102,6 +108,57 @@ def test_infeasible_model_exits_3_with_a_diagnosis(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def infeasible_contract_model() -> dict:
+    """A signed contract for 100,000 GPUs (100 MW) at a 0.1 MW site that can never grow."""
+    d = base_model()
+    d["sites"]["s1"]["power_capacity_mw"] = 0.1
+    d["contracts"] = {
+        "huge": {"customer": "c1", "use": "training", "eligible_skus": ["A"], "gpus": 100000,
+                 "start": "2026Q2", "term_quarters": 3, "price_usd_per_gpu_hour": 1.0, "signed": True}
+    }  # fmt: skip
+    return d
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("sweep", "--candidates", "2", "--scenarios", "20"), ("solve", "--stochastic", "2")],
+    ids=["sweep", "stochastic"],
+)
+def test_a_sweep_or_stochastic_solve_of_an_infeasible_model_says_what_solve_says(tmp_path, command):
+    """Both start from the forecast's optimum: an infeasible forecast is exit 3 with the diagnosis
+    `fleetopt solve` gives (not a bad-input or no-plan exit pointing elsewhere), and no folder."""
+    model = str(write_model(tmp_path, infeasible_contract_model()))
+    _, _, solved = cli("solve", model, "--out", str(tmp_path / "solved"))
+    code, stdout, stderr = cli(command[0], model, *command[1:], "--out", str(tmp_path / "run"))
+    assert code == 3, stdout + stderr
+    assert "Traceback" not in stderr
+    diagnosis = solved[solved.index("infeasible:") :]
+    assert diagnosis in stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_sweep_whose_forecast_runs_out_of_time_says_raise_the_time_limit(tmp_path, monkeypatch):
+    """HiGHS stops at its time limit before any plan (made certain here): exit 4 and "raise
+    --time-limit", as for `solve`, and no folder."""
+    out_of_time = SimpleNamespace(
+        termination_condition=TerminationCondition.maxTimeLimit, solution_status=SolutionStatus.noSolution
+    )
+    monkeypatch.setattr(highs.Highs, "solve", lambda self, m, **kw: out_of_time)
+    options = ("--time-limit", "5", "--candidates", "2", "--scenarios", "20")
+    code, stdout, stderr = cli("sweep", "tiny", *options, "--out", str(tmp_path / "run"))
+    assert code == 4, stdout + stderr
+    assert "no plan found" in stderr and "raise --time-limit" in stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_infeasible_diagnosis_with_no_group_to_blame_says_the_conflict_is_numerical():
+    """The relaxed model needed no slack above the tolerance (tiny with `min_dscr: 1e300` did
+    that): the message says the conflict is numerical instead of listing nothing."""
+    lines = error_lines(InfeasibleModel([]))
+    assert lines[0].endswith("Constraint groups in conflict:")
+    assert len(lines) == 2 and "the conflict is numerical" in lines[1]
+
+
 # ---------------------------------------------------------------- (c) time limit
 
 
@@ -130,6 +187,25 @@ def test_tiny_time_limit_gives_a_gapped_plan_or_no_plan(tmp_path):
         assert "no plan found" in stderr
         assert "Traceback" not in stdout + stderr
         assert not out.exists()
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_solve_exits_130_and_leaves_no_folder(tmp_path):
+    """A batch system's stop (SIGTERM) during the default model's solve (about 15 s here) is a
+    Ctrl-C: "interrupted", exit 130, and the folder claimed for the run released (it used to end
+    with 143 and an empty folder left behind)."""
+    out = tmp_path / "run"
+    job = subprocess.Popen([sys.executable, "-m", "fleetopt", "solve", "neocloud", "--out", str(out)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not out.exists() and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # claimed just before the model is built and solved
+    time.sleep(0.5)
+    job.send_signal(signal.SIGTERM)
+    _, err = job.communicate(timeout=120)
+    assert job.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not out.exists()
 
 
 # ---------------------------------------------------------------- (d) existing output folder

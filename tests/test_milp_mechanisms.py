@@ -504,3 +504,32 @@ def test_a_stop_caught_inside_the_solver_is_raised_once_it_returns():
     finally:
         signal.signal(signal.SIGINT, previous)
     assert calls == [signal.SIGINT]
+
+
+def test_a_bare_highs_run_stopped_by_ctrl_c_raises_once_highs_has_stopped():
+    """The block solver's HiGHS runs go through milp.highs.run_stoppable: HiGHS runs in its own
+    thread (HandleKeyboardInterrupt), and highspy, waiting for it, catches the KeyboardInterrupt
+    and cancels the run. run_stoppable raises it again once the run has returned. A stand-in for
+    highspy's Highs does what highspy does: Ctrl-C arrives while it waits, and it swallows it."""
+    import os
+    import signal
+    import time
+
+    from fleetopt.milp.highs import run_stoppable
+
+    class Waiting:
+        HandleKeyboardInterrupt = False
+        cancelled = False
+
+        def solve(self):
+            assert self.HandleKeyboardInterrupt  # else no Python handler could run until HiGHS returns
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1.0)  # the handler raises here, at once
+            except KeyboardInterrupt:
+                self.cancelled = True  # highspy: cancelSolve(), then wait for the run to return
+
+    h = Waiting()
+    with pytest.raises(KeyboardInterrupt):
+        run_stoppable(h)
+    assert h.cancelled

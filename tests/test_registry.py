@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -211,3 +212,24 @@ def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
         "n_scenarios": "1,000", "status": "optimal", "kind": "solve",
     }  # fmt: skip
     assert len(re.findall(r"^│ kind ", out, re.M)) == 1
+
+
+def test_a_registry_locked_by_another_process_says_retry_not_move_it_away(tmp_path, monkeypatch):
+    """Another process holds an exclusive lock longer than a command waits to record a run: the
+    message says to retry, since moving the registry away would lose every run's record for a
+    passing lock."""
+    folder = tmp_path / "runs"
+    registry = Registry(folder)
+    registry.record("solve", "tiny", "h", folder / "a", {}, command="fleetopt solve tiny")
+    holder = sqlite3.connect(registry.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(Registry, "BUSY_SECONDS", 0.2)
+    try:
+        with pytest.raises(RegistryError, match="stayed locked by another process for 0 s") as info:
+            registry.record("solve", "tiny", "h", folder / "b", {}, command="fleetopt solve tiny")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "retry once the other fleetopt command" in str(info.value)
+    assert "move it away" not in str(info.value)
+    assert len(Registry(folder).list()) == 1  # usable again once the lock is gone

@@ -244,6 +244,8 @@ def cli(*args: str):
         (["--stochastic", "2", "--risk-weight", "-0.1"], "--risk-weight"),
         (["--stochastic", "2", "--first-stage-quarters", "9"], "1..8"),
         (["--stochastic", "2", "--first-stage-quarters", "0"], "1..8"),
+        (["--stochastic", "2", "--scenario-seed", "-1"], "--scenario-seed"),
+        (["--stochastic", "2", "--scenario-seed", str(2**63)], "--scenario-seed"),
     ],
 )
 def test_bad_settings_exit_2(tmp_path, args, words):

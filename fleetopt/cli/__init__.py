@@ -10,13 +10,14 @@ import sys
 
 # the command modules register their commands on `app` when imported
 from fleetopt.cli import model_commands, review_commands, risk_commands  # noqa: F401
-from fleetopt.cli.common import app, err_console
+from fleetopt.cli.common import app, err_console, stop_on_sigterm
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
     """Entry point of the `fleetopt` script."""
+    stop_on_sigterm()
     try:
         app()
     except KeyboardInterrupt:

@@ -49,7 +49,11 @@ def error_lines(exc: FleetoptError) -> list[str]:
     if isinstance(exc, ModelError):
         return [f"error: {issue.format(exc.source)}" for issue in exc.issues]
     if isinstance(exc, InfeasibleModel):
-        lines = format_diagnosis(exc.diagnosis)
+        lines = format_diagnosis(exc.diagnosis) or [
+            "none found: relaxing every group needs no slack above the tolerance, so the conflict is "
+            "numerical; check for figures many orders of magnitude apart or extreme (money, GPU counts "
+            "and block sizes, MW, covenant ratios)"
+        ]
         return ["infeasible: no plan meets every constraint. Constraint groups in conflict:"] + [
             f"  {line}" for line in lines
         ]
@@ -362,6 +366,12 @@ def capped_threads(threads: int | None) -> int | None:
 
 def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (a batch system's or `docker stop`'s stop) is a Ctrl-C for every command: a folder a
+    run has claimed but not written is released, and the exit code is 130, not 143."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def command_line() -> str:

@@ -30,6 +30,7 @@ from fleetopt.cli.common import (
 )
 from fleetopt.cli.render import model_summary_table, solve_summary_tables, stochastic_summary_table
 from fleetopt.errors import InputError
+from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema import PlanningModel
 from fleetopt.schema.loading import load_model
@@ -87,7 +88,10 @@ def solve(
     cvar_alpha: Annotated[
         float, typer.Option(help="With --stochastic: the CVaR tail share, in (0, 1).")
     ] = 0.05,
-    scenario_seed: Annotated[int, typer.Option(help="With --stochastic: seed of the scenarios reduced.")] = 0,
+    scenario_seed: Annotated[
+        int,
+        typer.Option(min=0, max=limits.MAX_SEED, help="With --stochastic: seed of the scenarios reduced."),
+    ] = 0,
     stochastic_solver: Annotated[
         str,
         typer.Option(

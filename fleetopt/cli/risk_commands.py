@@ -49,7 +49,7 @@ from fleetopt.cli.render import (
     sweep_table,
 )
 from fleetopt.core.units import counted
-from fleetopt.errors import InputError
+from fleetopt.errors import FleetoptError, InputError
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import load_model
 from fleetopt.sweep.candidates import Rule, RuleNotMet
@@ -251,11 +251,13 @@ def sweep(
             )  # fmt: skip
     except RuleNotMet:  # every candidate evaluated: the folder is kept, a looser rule finishes it
         raise
-    except InputError as exc:
+    except FleetoptError as exc:  # bad input, or no plan for the forecast (infeasible, out of time)
         if folder.is_finished:
             raise
         if not saved_candidates(folder):  # no plan for the forecast: nothing worth keeping
             shutil.rmtree(folder.path, ignore_errors=True)
+            raise
+        if not isinstance(exc, InputError):
             raise
         raise InputError(f"{exc}. {_what_is_kept(folder.path)}") from None
     _sweep_done(result, folder.path, report)

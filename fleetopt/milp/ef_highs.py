@@ -35,6 +35,8 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.linear import LinearRepnVisitor
 
+from fleetopt.milp.highs import run_stoppable
+
 try:  # Pyomo 6.8.1 and later take the order of the columns as a recorder
     from pyomo.repn.util import OrderedVarRecorder
 except ImportError:  # pragma: no cover - older Pyomo
@@ -231,7 +233,7 @@ class BlockSolver:
         if self.basis is not None:
             h.setBasis(self.basis)
         h.setOptionValue("time_limit", max(1.0, deadline - time.perf_counter()) if deadline else np.inf)
-        h.run()
+        run_stoppable(h)
         ok = h.getModelStatus() == _OPTIMAL
         if ok:
             self.basis = h.getBasis()
@@ -286,7 +288,7 @@ class BlockSolver:
                 h.setBasis(previous)
             if deadline:
                 h.setOptionValue("time_limit", max(1.0, deadline - time.perf_counter()))
-            h.run()
+            run_stoppable(h)
             iterations += h.getInfo().simplex_iteration_count
             if h.getModelStatus() != _OPTIMAL:
                 break
@@ -394,7 +396,7 @@ class BlockSolver:
             h.setBasis(_restricted(self.basis, cols, rows))
         if deadline:
             h.setOptionValue("time_limit", max(1.0, deadline - time.perf_counter()))
-        h.run()
+        run_stoppable(h)
         iterations = h.getInfo().simplex_iteration_count
         if h.getModelStatus() != _OPTIMAL:
             return None, iterations
@@ -418,7 +420,7 @@ class BlockSolver:
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         h.passModel(rest)
-        h.run()
+        run_stoppable(h)
         return np.array(h.getSolution().col_value) if h.getModelStatus() == _OPTIMAL else None
 
     def _rounded(self, values: np.ndarray, how) -> np.ndarray:
@@ -498,7 +500,7 @@ class BlockSolver:
             h.setSolution(solution)
         h.setOptionValue("mip_rel_gap", mip_gap)
         h.setOptionValue("time_limit", max(1.0, deadline - time.perf_counter()) if deadline else np.inf)
-        h.run()
+        run_stoppable(h)
         info, status = h.getInfo(), h.getModelStatus()
         seconds["branch_and_bound"] = time.perf_counter() - started - sum(seconds.values())
         iterations += info.simplex_iteration_count

@@ -45,6 +45,7 @@ class PlannerResult:
     plan: Plan | None
     objective_usd: float | None
     seconds: float
+    results: object = None  # the solver's results (milp.solve.raise_without_plan reads them)
 
 
 class PersistentPlanner:
@@ -109,7 +110,7 @@ class PersistentPlanner:
         status, results = run_highs(self.m, self.solver, **self.options)
         seconds = time.perf_counter() - started
         if status in ("infeasible", "no_plan"):
-            return PlannerResult(status, None, None, seconds)
+            return PlannerResult(status, None, None, seconds, results)
         objective_usd = from_model_units(results.incumbent_objective, VARIABLE_UNITS["objective"])
         return PlannerResult(status, extract_plan(self.m, self.data), objective_usd, seconds)
 

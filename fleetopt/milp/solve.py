@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import numpy as np
 import pyomo.environ as pyo
@@ -80,21 +81,9 @@ def solve(
     t1 = time.perf_counter()
     status, results = run_highs(m, time_limit=time_limit, rel_gap=mip_gap, threads=threads)
     solve_seconds = time.perf_counter() - t1
-    if status == "infeasible":
-        if diagnose_infeasible:
-            raise InfeasibleModel(diagnose(data, objective, time_limit=time_limit, threads=threads))
-        raise InfeasibleModel([])
-    if status == "no_plan" and solver_trouble(results):
-        raise SolverTrouble(
-            f"HiGHS stopped without a plan after {solve_seconds:.1f} s "
-            f"({results.termination_condition.name}): numerical trouble, not proof that the model is "
-            "infeasible; check for figures many orders of magnitude apart (money, GPU counts, MW)"
-        )
-    if status == "no_plan":
-        reason = results.termination_condition.name
-        raise NoPlanFound(
-            f"the solver stopped ({reason}) after {solve_seconds:.1f} s without a feasible plan"
-        )
+    if status in ("infeasible", "no_plan"):
+        settings = {"objective": objective, "time_limit": time_limit, "threads": threads}
+        raise_without_plan(data, status, results, solve_seconds, settings if diagnose_infeasible else None)
     plan = extract_plan(m, data)
     statements = plan_statements(data, plan)
     incumbent_usd = from_model_units(float(results.incumbent_objective), VARIABLE_UNITS["objective"])
@@ -118,6 +107,24 @@ def solve(
             np.array([pyo.value(m.cash[t]) for t in range(data.T)]), VARIABLE_UNITS["cash"]
         ),
     )
+
+
+def raise_without_plan(
+    data: ModelData, status: str, results, seconds: float, diagnosis: dict | None
+) -> NoReturn:
+    """The error of a forecast solve that ended without a plan (``status`` infeasible or no_plan,
+    as :func:`run_highs` gives it): an infeasible model with its diagnosis (``diagnosis``: the
+    settings of :func:`diagnose`; None: none), numerical trouble, or a limit reached first."""
+    if status == "infeasible":
+        raise InfeasibleModel([] if diagnosis is None else diagnose(data, **diagnosis))
+    if solver_trouble(results):
+        raise SolverTrouble(
+            f"HiGHS stopped without a plan after {seconds:.1f} s "
+            f"({results.termination_condition.name}): numerical trouble, not proof that the model is "
+            "infeasible; check for figures many orders of magnitude apart (money, GPU counts, MW)"
+        )
+    reason = results.termination_condition.name
+    raise NoPlanFound(f"the solver stopped ({reason}) after {seconds:.1f} s without a feasible plan")
 
 
 def objective_and_gap(

@@ -25,7 +25,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver
 from fleetopt.milp.highs import model_size, run_highs
-from fleetopt.milp.solve import extract_plan
+from fleetopt.milp.solve import extract_plan, raise_without_plan
 from fleetopt.milp.units import MUSD
 
 # decisions dated by their last index; those before quarter Q are first stage (non-anticipative)
@@ -367,9 +367,11 @@ def solve_with_first_stage(
     mip_gap: float = 0.005,
     time_limit: float | None = None,
     threads: int | None = None,
+    required: bool = False,
 ) -> ForecastSolution | None:
     """The forecast MILP (§5-§6), with the first stage fixed to ``first_stage`` when given: the
-    forecast optimum, or a first stage completed into a full plan. None when infeasible."""
+    forecast optimum, or a first stage completed into a full plan. None when infeasible, or with
+    ``required`` the error `fleetopt solve` gives (infeasible with its diagnosis, or no plan)."""
     m = build_model(data, "npv")
     if first_stage is not None:
         fix_first_stage(m, first_stage)
@@ -377,6 +379,8 @@ def solve_with_first_stage(
     status, results = run_highs(m, rel_gap=mip_gap, time_limit=time_limit, threads=threads)
     seconds = time.perf_counter() - started
     if status in ("infeasible", "no_plan"):
+        if required:
+            raise_without_plan(data, status, results, seconds, {"time_limit": time_limit, "threads": threads})
         return None
     return ForecastSolution(
         status,

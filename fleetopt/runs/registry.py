@@ -57,6 +57,8 @@ class RunRecord:
 
 
 class Registry:
+    BUSY_SECONDS = 60.0  # how long a command waits for another process's lock before giving up
+
     def __init__(self, folder: Path | None = None):
         self.folder = Path(folder) if folder is not None else runs_dir()
         self.path = self.folder / DB_NAME
@@ -74,13 +76,19 @@ class Registry:
             ) from None
         con = None
         try:
-            con = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            con = sqlite3.connect(self.path, timeout=self.BUSY_SECONDS, isolation_level=None)
             # switching to WAL and creating the table take locks that SQLite may refuse at once
             # (without waiting) while other processes are doing the same: retry those briefly
-            _retry_locked(lambda: con.execute("PRAGMA journal_mode=WAL"))
-            _retry_locked(lambda: con.executescript(_SCHEMA))
+            _retry_locked(lambda: con.execute("PRAGMA journal_mode=WAL"), self.BUSY_SECONDS)
+            _retry_locked(lambda: con.executescript(_SCHEMA), self.BUSY_SECONDS)
             yield con
         except sqlite3.Error as exc:
+            if _is_locked(exc):  # another process holds it: waiting longer is the cure, not a new registry
+                raise RegistryError(
+                    f"the run registry {self.path} stayed locked by another process for {self.BUSY_SECONDS:.0f} s "
+                    f"({exc}): "
+                    "retry once the other fleetopt command (or the program holding it) has finished"
+                ) from None
             raise RegistryError(
                 f"the run registry {self.path} cannot be read or written ({exc}): move it away to "
                 "start a new one"
@@ -178,17 +186,21 @@ class Registry:
         return record.path
 
 
-def _retry_locked(action, seconds: float = 60.0):
+def _retry_locked(action, seconds: float):
     deadline = time.monotonic() + seconds
     delay = 0.005
     while True:
         try:
             return action()
         except sqlite3.OperationalError as exc:
-            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+            if not _is_locked(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
+
+
+def _is_locked(exc: sqlite3.Error) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def _record(row) -> RunRecord:

@@ -16,6 +16,7 @@ from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.milp import stochastic as sto
 from fleetopt.milp.highs import model_size
+from fleetopt.runs import limits
 from fleetopt.stochastic.mpisppy_route import ROUTES as MPISPPY_ROUTES
 from fleetopt.stochastic.mpisppy_route import check_route, solve_by_mpisppy
 from fleetopt.stochastic.reduction import reduce_scenarios
@@ -162,6 +163,9 @@ def solve_stochastic(
     (default ``seed + 1``; 0 skips it). ``route``: "blocks" (fleetopt's extensive form, §7b) or
     "mpisppy-ef" (mpi-sppy's, risk-neutral, without EEV and WS)."""
     check_settings(data, n, quarters, risk_weight, alpha, route)
+    limits.seed("seed", seed)
+    if oos_seed is not None:
+        limits.seed("oos_seed", oos_seed)
     solver = SolverSettings(mip_gap, time_limit, threads)
     timings: dict = {}
     forecast = _timed(timings, "forecast_seconds", forecast_optimum, data, quarters, solver)
@@ -277,15 +281,12 @@ def peak_rss_bytes() -> int:
 
 
 def forecast_optimum(data: ModelData, quarters: int, solver: SolverSettings) -> sto.ForecastSolution:
-    """The forecast MILP's optimum (EV and the first stage of EEV); no plan is an error."""
-    forecast = sto.solve_with_first_stage(
-        data, quarters, mip_gap=solver.mip_gap, time_limit=solver.time_limit, threads=solver.threads
-    )
-    if forecast is None:
-        raise NoPlanError(
-            "the forecast MILP has no feasible plan: the stochastic programme needs its optimum"
-        )
-    return forecast
+    """The forecast MILP's optimum (EV and the first stage of EEV); no plan is the error `fleetopt
+    solve` would give (the stochastic programme needs the forecast's optimum)."""
+    return sto.solve_with_first_stage(
+        data, quarters, mip_gap=solver.mip_gap, time_limit=solver.time_limit, threads=solver.threads,
+        required=True,
+    )  # fmt: skip
 
 
 def reduced_scenarios(

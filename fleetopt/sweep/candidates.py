@@ -27,6 +27,7 @@ from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.milp.persistent import PersistentPlanner, Stress
+from fleetopt.milp.solve import raise_without_plan
 from fleetopt.runs import limits
 from fleetopt.schema import Robustness
 from fleetopt.stochastic.run import solve_stochastic
@@ -422,8 +423,10 @@ class _Making:
 
     def forecast_optimum(self) -> Candidate:
         r = self.planner.solve_stress(None)
-        if r.plan is None:
-            raise RuleError("the forecast itself has no feasible plan: run `fleetopt solve` for a diagnosis")
+        if r.plan is None:  # as `fleetopt solve` would say it: infeasible (diagnosed) or no plan in time
+            options = self.planner.options
+            diagnosis = {"time_limit": options["time_limit"], "threads": options["threads"]}
+            raise_without_plan(self.data, r.status, r.results, r.seconds, diagnosis)
         return Candidate("milp: forecast", "forecast", r.status, r.plan, note="MILP optimum of the forecast")
 
     def stress_optimum(self, stress: Stress) -> Candidate:
