@@ -353,11 +353,15 @@ def test_a_count_of_quarters_beyond_400_is_refused(tmp_path, tiny_text, path, va
 
 
 def test_every_count_of_quarters_may_be_400(tmp_path, tiny_text):
+    """The limit itself validates, builds the model's data and the evaluator's constants (where
+    1e20 overflowed)."""
     data = yaml.safe_load(tiny_text)
     for path, _ in QUARTER_COUNTS:
         data = with_value(yaml.safe_dump(data, sort_keys=False), path, MAX_QUARTER_COUNT)
     _, code, _, err = validate_data(tmp_path, data)
     assert code == 0, err
+    consts = SimulationConstants.from_data(data_of(data))
+    assert consts.delay_allowance.tolist() == [MAX_QUARTER_COUNT, 2]
 
 
 def test_the_longest_allowed_power_delay_is_never_in_the_horizon():
