@@ -5,22 +5,30 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from conftest import run_cli
+from evaluate_builders import batch, power_debt_model, solved, with_risk
+from milp_builders import data_of
 
 from fleetopt.compare import CompareError
 from fleetopt.errors import FleetoptError
+from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.backend import BackendError
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.jobs import RayUnavailable
+from fleetopt.evaluate.scenarios import ScenarioSet
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.report import ReportError
 from fleetopt.runs.folder import RunDirError
 from fleetopt.runs.registry import RegistryError
 from fleetopt.schema import PlanningModel
+from fleetopt.schema.base import MAX_QUARTER_COUNT
 from fleetopt.schema.loading import ModelError, parse_model_text
 from fleetopt.sweep.candidates import RuleError
 
@@ -242,8 +250,11 @@ MONEY_LIMIT = "must be at most 1e15 USD ($1,000T): larger amounts are beyond the
         ("opening_cash_usd: 150000000", "opening_cash_usd: 1.0e+308", "finance.opening_cash_usd"),
         ("opening_cash_usd: 150000000", "opening_cash_usd: 1e18", "finance.opening_cash_usd"),
         ("capex_per_gpu_usd: 50000", "capex_per_gpu_usd: 2.0e15", "skus.H100.capex_per_gpu_usd"),
-        ("annual_growth: -0.10 ", "annual_growth: 10.0 \n      steps: {2026Q4: 9.0e14}",
-         "skus.B200.capex_per_gpu_usd"),
+        (
+            "annual_growth: -0.10 ",
+            "annual_growth: 10.0 \n      steps: {2026Q4: 9.0e14}",
+            "skus.B200.capex_per_gpu_usd",
+        ),
     ],
     ids=["cash-1e308", "cash-1e18", "capex", "grown-series"],
 )
@@ -279,3 +290,166 @@ def test_a_default_level_above_the_cash_floor_is_refused(tmp_path, tiny_text):
     line = line_of(text, "finance:")
     message = "default_cash_usd (30,000,000 USD) is above min_cash_usd"
     assert_bad_input(code, out, err, f"error: {path}:{line}: finance: ", message)
+
+
+# ---------------------------------------------------------------- schema bounds: names, counts, volatilities
+
+
+def validate_data(tmp_path: Path, data: dict) -> tuple[Path, int, str, str]:
+    return validate_text(tmp_path, yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.mark.parametrize(
+    ("skus", "message"),
+    [
+        (["H100", "H100"], "'H100' is listed twice"),
+        (["H100", "B200", "H100", "H100"], "'H100' is listed 3 times"),
+    ],
+    ids=["twice", "three-times"],
+)
+def test_a_name_listed_twice_is_refused(tmp_path, tiny_text, skus, message):
+    """tiny's signed lab-a-training (4,000 H100 GPUs, 4 quarters at 2.30 USD/GPU-hour) with H100
+    listed twice validated, and the MILP counted each GPU once per entry: 2,000 GPUs served the
+    4,000 and the contract's revenue was halved. Every list of names is a NameList."""
+    data = yaml.safe_load(tiny_text)
+    data["contracts"]["lab-a-training"]["eligible_skus"] = skus
+    _, code, out, err = validate_data(tmp_path, data)
+    assert_bad_input(code, out, err, "contracts.lab-a-training.eligible_skus: ", message)
+
+
+QUARTER_COUNTS = [
+    (("skus", "H100", "install_quarters"), 0),
+    (("skus", "H100", "training_eligibility", "quarters_after_release"), 1),
+    (("sites", "texas", "expansion", "lead_time_quarters"), 0),
+    (("contracts", "lab-a-training", "term_quarters"), 1),
+    (("contracts", "lab-a-training", "delay_allowance_quarters"), 0),
+    (("finance", "facilities", "gpu-term-loan", "amortization_quarters"), 1),
+    (("risk", "power_delay", "max_extra_quarters"), 0),
+    (("risk", "power_delay", "contracted_max_extra_quarters"), 0),
+    (("robustness", "power_delay_quarters"), 0),
+]
+
+
+def with_value(text: str, path: tuple, value: object) -> dict:
+    data = yaml.safe_load(text)
+    data.setdefault("robustness", {"market_price_drop": 0.1})
+    block = data
+    for key in path[:-1]:
+        block = block[key]
+    block[path[-1]] = value
+    return data
+
+
+@pytest.mark.parametrize("value", [401, 10**20], ids=["401", "1e20"])
+@pytest.mark.parametrize("path", [c[0] for c in QUARTER_COUNTS], ids=[c[0][-1] for c in QUARTER_COUNTS])
+def test_a_count_of_quarters_beyond_400_is_refused(tmp_path, tiny_text, path, value):
+    """install_quarters 1e20 was an OverflowError traceback in build_data, a lead time of 1e20 one
+    in the power schedule, an allowance of 1e20 one in the evaluator after a half-written run folder,
+    and a max_extra_quarters of 3e9 overflowed int32 (delays as if power were on time)."""
+    _, code, out, err = validate_data(tmp_path, with_value(tiny_text, path, value))
+    assert_bad_input(
+        code, out, err, f"{'.'.join(path)}: must be at most 400 quarters (100 years", f"(got {value})"
+    )
+
+
+def test_every_count_of_quarters_may_be_400(tmp_path, tiny_text):
+    """The limit itself validates, builds the model's data and the evaluator's constants (where
+    1e20 overflowed)."""
+    data = yaml.safe_load(tiny_text)
+    for path, _ in QUARTER_COUNTS:
+        data = with_value(yaml.safe_dump(data, sort_keys=False), path, MAX_QUARTER_COUNT)
+    _, code, _, err = validate_data(tmp_path, data)
+    assert code == 0, err
+    consts = SimulationConstants.from_data(data_of(data))
+    assert consts.delay_allowance.tolist() == [MAX_QUARTER_COUNT, 2]
+
+
+def test_the_longest_allowed_power_delay_is_never_in_the_horizon():
+    """power_debt (8 quarters): the plan starts its power blocks in quarter 0, online in quarter 2.
+    Every block late (probability 1) by 1..400 quarters: a delay d >= 6 puts it online in quarter
+    2 + d >= 8, after the last, so each scenario evaluates exactly as with its delays cut to 8
+    quarters (never online in the horizon). Drawn with no warning (3e9 overflowed the int32 cast,
+    and the overflowed delays read as power on time)."""
+    risk = {"probability": 1.0, "max_extra_quarters": MAX_QUARTER_COUNT,
+            "contracted_probability": 1.0, "contracted_max_extra_quarters": MAX_QUARTER_COUNT}  # fmt: skip
+    data = data_of(with_risk(power_debt_model(), power_delay=risk))
+    plans = batch(data, [solved("power_debt").plan])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scen = generate_scenarios(data, 0, 0, 200)
+    late = scen.delay[:, plans.build_site[0, 0], int(plans.build_start[0, 0])]
+    assert late.min() >= 1 and late.max() <= MAX_QUARTER_COUNT
+    assert (late >= 6).mean() > 0.9 and (late < 6).any()  # both kinds of scenario occur
+    cut = scen.arrays() | {
+        "delay": np.minimum(scen.delay, data.T),
+        "step_delay": np.minimum(scen.step_delay, data.T),
+    }
+    consts = SimulationConstants.from_data(data)
+    as_drawn, never = simulate(consts, plans, scen), simulate(consts, plans, ScenarioSet(**cut))
+    assert np.array_equal(as_drawn["npv"], never["npv"])
+    on_time = simulate(consts, plans, deterministic_scenarios(data, 1))["npv"][0, 0]
+    assert np.all(as_drawn["npv"][0, late >= 6] < on_time - 1e6)  # a block never online costs the plan
+
+
+LOGNORMAL_VOLATILITIES = ["price", "demand", "electricity_price", "resale_value"]
+
+
+@pytest.mark.parametrize("value", [25, 100, 1e300], ids=["25", "100", "1e300"])
+@pytest.mark.parametrize("name", LOGNORMAL_VOLATILITIES)
+def test_a_volatility_written_as_a_percentage_is_refused(tmp_path, tiny_text, name, value):
+    """price_volatility_annual: 100 (or 1e300, or 25 meaning 25 %) was accepted and every price
+    path collapsed to ~0: exp(-sigma^2 t / 2) with sigma = 25 is e^-312 after a year."""
+    field = f"{name}_volatility_annual"
+    _, code, out, err = validate_data(tmp_path, with_value(tiny_text, ("risk", field), value))
+    expected = f"risk.{field}: must be at most 5 per sqrt(year) (500 % a year): 0.25 means 25 % a year"
+    assert_bad_input(code, out, err, expected)
+
+
+def test_the_reference_rate_volatility_is_absolute_and_at_most_20_points(tmp_path, tiny_text):
+    field = ("risk", "reference_rate_volatility_annual")
+    _, code, out, err = validate_data(tmp_path, with_value(tiny_text, field, 1))
+    assert_bad_input(code, out, err, "must be at most 0.2 per sqrt(year)", "0.01 means 100 bp a year (got 1)")
+    data = with_value(tiny_text, field, 0.2)
+    for name in LOGNORMAL_VOLATILITIES:
+        data["risk"][f"{name}_volatility_annual"] = 5.0
+    _, code, _, err = validate_data(tmp_path, data)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [("true", "True (a YAML boolean)"), ("on", "True (a YAML boolean)"), ("null", "None (a YAML null)"),
+     ("1", "1 (a YAML number)"), ("2026-01-01", "2026-01-01 (a YAML date)")],
+    ids=["true", "on", "null", "number", "date"],
+)  # fmt: skip
+def test_a_name_yaml_reads_as_something_else_must_be_quoted(tmp_path, tiny_text, key, shown):
+    """`true:` under skus was reported as `skus.1.[key]`, `null:` as `skus.None.[key]`."""
+    text = tiny_text.replace("  H100:", f"  {key}:", 1)
+    path, code, out, err = validate_text(tmp_path, text)
+    assert_bad_input(
+        code,
+        out,
+        err,
+        f"error: {path}:{line_of(text, 'skus:')}: skus: the name {shown} must be text: quote it",
+    )
+
+
+def test_a_facility_name_must_be_text_too(tmp_path, tiny_text):
+    _, code, out, err = validate_text(tmp_path, tiny_text.replace("    gpu-term-loan:", "    yes:", 1))
+    assert_bad_input(code, out, err, "finance.facilities: the name True (a YAML boolean) must be text")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [("      maturity: 2030Q1\n", "maturity applies to bullet facilities only"),
+     ("      repayment: bullet\n      maturity: 2030Q1\n",
+      "amortization_quarters applies to amortizing facilities only")],
+    ids=["maturity-on-amortizing", "amortization-on-bullet"],
+)  # fmt: skip
+def test_a_repayment_term_that_cannot_apply_is_refused(tmp_path, tiny_text, extra, message):
+    """An amortizing facility repays over amortization_quarters and ignored a `maturity` silently;
+    a bullet repays at maturity and would ignore amortization_quarters."""
+    old = "      draw_until: 2027Q4\n"
+    assert old in tiny_text
+    _, code, out, err = validate_text(tmp_path, tiny_text.replace(old, old + extra, 1))
+    assert_bad_input(code, out, err, "finance.facilities.gpu-term-loan: ", message)

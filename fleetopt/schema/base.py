@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -32,12 +33,54 @@ NAME_RULE = "use letters, digits, '_', '-' and '.', starting with a letter or di
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
 """An identifier: letters, digits, '_', '-', '.' (at most 64 characters)."""
 
+
+def check_no_repeats(names: list[str]) -> list[str]:
+    """A name listed twice would count twice (a contract's GPUs once per entry of its SKU)."""
+    repeated = [(name, count) for name, count in Counter(names).items() if count > 1]
+    if repeated:
+        raise ValueError("; ".join(f"{name!r} is listed {_times(count)}" for name, count in repeated))
+    return names
+
+
+def _times(count: int) -> str:
+    return "twice" if count == 2 else f"{count} times"
+
+
+NameList = Annotated[
+    list[Name], AfterValidator(check_no_repeats), Field(json_schema_extra={"uniqueItems": True})
+]
+"""A list of names, each at most once (every list of names in the format is one of these)."""
+
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Rate = Annotated[float, Field(ge=-0.99, le=10, allow_inf_nan=False)]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
+
+MAX_HORIZON_QUARTERS = 80
+"""Most quarters a horizon may plan (20 years)."""
+MAX_QUARTER_COUNT = 5 * MAX_HORIZON_QUARTERS
+"""Most quarters any count of quarters may hold (400 = 100 years, five of the longest horizons): a
+term, lead time or delay that long already reaches past every horizon, and larger counts overflow
+the integer arrays the data and the evaluator hold them in."""
+QUARTER_COUNT_MESSAGE = (
+    f"must be at most {MAX_QUARTER_COUNT} quarters ({MAX_QUARTER_COUNT // 4} years; "
+    f"a horizon is at most {MAX_HORIZON_QUARTERS} quarters)"
+)
+
+
+def check_quarter_count(value: int) -> int:
+    if value > MAX_QUARTER_COUNT:
+        raise ValueError(QUARTER_COUNT_MESSAGE)
+    return value
+
+
+_AT_MOST_QUARTER_COUNT = Field(json_schema_extra={"maximum": MAX_QUARTER_COUNT})
+QuarterCount = Annotated[NonNegativeInt, _AT_MOST_QUARTER_COUNT, AfterValidator(check_quarter_count)]
+"""A number of quarters: 0 to ``MAX_QUARTER_COUNT``."""
+PositiveQuarterCount = Annotated[PositiveInt, _AT_MOST_QUARTER_COUNT, AfterValidator(check_quarter_count)]
+"""A number of quarters: 1 to ``MAX_QUARTER_COUNT``."""
 
 # Money enters the MILP in millions of USD next to coefficients near 1: beyond ~1e15 USD HiGHS can
 # no longer tell a feasible plan from rounding error (1e18 USD of cash made `tiny` "infeasible").

@@ -7,7 +7,17 @@ from typing import Annotated, Literal
 from pydantic import Field, Strict, model_validator
 
 from fleetopt.core.quarters import parse_quarter, quarter_label
-from fleetopt.schema.base import Fraction, Money, Name, NonNegativeInt, PositiveInt, Quarter, StrictModel
+from fleetopt.schema.base import (
+    Fraction,
+    Money,
+    Name,
+    NameList,
+    PositiveInt,
+    PositiveQuarterCount,
+    Quarter,
+    QuarterCount,
+    StrictModel,
+)
 from fleetopt.schema.hardware import Generation
 from fleetopt.schema.series import MoneySeries, NonNegativeSeries
 
@@ -70,7 +80,7 @@ class Contract(StrictModel):
     """Customer name; revenue-share limits apply per customer."""
     use: Literal["training", "inference"]
     """Work the GPUs serve."""
-    eligible_skus: list[Name] | None = None
+    eligible_skus: NameList | None = None
     """SKUs that may serve the contract; see also `min_generation`."""
     min_generation: Annotated[Generation, Strict(False)] | None = None
     """Oldest generation that may serve the contract (alternative to `eligible_skus`)."""
@@ -78,7 +88,7 @@ class Contract(StrictModel):
     """GPUs delivered once fully ramped."""
     start: Quarter
     """First quarter of the term."""
-    term_quarters: PositiveInt
+    term_quarters: PositiveQuarterCount
     """Length of the term in quarters."""
     price_usd_per_gpu_hour: Money
     """Contract price, USD per GPU-hour, billed for every hour of every delivered GPU."""
@@ -89,11 +99,12 @@ class Contract(StrictModel):
     cancellation_penalty_usd: Money = 0.0
     """Paid to the customer if the contract is not delivered by its deadline, USD (in the evaluator,
     with `policy.reschedule_late_contracts`, only once it is later than its delay allowance)."""
-    delay_allowance_quarters: NonNegativeInt = 2
-    """Evaluator: quarters the contract may start late (GPUs short of power at or after the
-    deadline) before the customer cancels it. The default, two quarters, is an estimate (grade C): in
-    Q3-2025 a third party's late powered shell made CoreWeave move deliveries and cut its 2025 capex,
-    with no contract cancellation reported (docs/sources.md §6)."""
+    delay_allowance_quarters: QuarterCount = 2
+    """Evaluator: quarters the contract may be late (its GPUs short of power in a quarter at or after
+    the deadline, counted over the whole term, not only at its start) before the customer cancels
+    it. The default, two quarters, is an estimate (grade C): in Q3-2025 a third party's late powered
+    shell made CoreWeave move deliveries and cut its 2025 capex, with no contract cancellation
+    reported (docs/sources.md §6)."""
     delay_penalty_usd_per_quarter: Money = 0.0
     """Evaluator: paid to the customer for each late quarter within the allowance, USD (a late
     quarter earns only on the contract's GPUs delivered)."""

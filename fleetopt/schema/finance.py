@@ -10,7 +10,7 @@ from fleetopt.schema.base import (
     Fraction,
     Money,
     NonNegative,
-    PositiveInt,
+    PositiveQuarterCount,
     Quarter,
     StrictModel,
 )
@@ -39,7 +39,7 @@ class DebtFacility(StrictModel):
     by the MILP, tested in every quarter of a scenario); None when the facility is not GPU-secured."""
     repayment: Literal["amortizing", "bullet"] = "amortizing"
     """How principal is repaid: in equal instalments, or all at `maturity`."""
-    amortization_quarters: PositiveInt | None = None
+    amortization_quarters: PositiveQuarterCount | None = None
     """Quarters over which each draw (and the opening balance) is repaid in equal instalments
     (amortizing facilities; required for them)."""
     maturity: Quarter | None = None
@@ -66,12 +66,7 @@ class DebtFacility(StrictModel):
             raise ValueError("draw_until is before draw_from")
         if self.opening_balance_usd > self.size_usd:
             raise ValueError("opening_balance_usd is larger than size_usd")
-        if self.repayment == "amortizing" and self.amortization_quarters is None:
-            raise ValueError("an amortizing facility needs amortization_quarters")
-        if self.repayment == "bullet" and self.maturity is None:
-            raise ValueError("a bullet facility needs maturity (the quarter it is repaid)")
-        if self.repayment == "bullet" and self.maturity <= self.draw_until:
-            raise ValueError("maturity must come after draw_until")
+        self._check_repayment_terms()
         if self.at_maturity == "refinance" and self.repayment != "bullet":
             raise ValueError("at_maturity: refinance needs repayment: bullet")
         if (self.at_maturity == "refinance") != (self.refinance_spread_over_reference_annual is not None):
@@ -79,6 +74,27 @@ class DebtFacility(StrictModel):
                 "give refinance_spread_over_reference_annual exactly when at_maturity is refinance"
             )
         return self
+
+    def _check_repayment_terms(self) -> None:
+        """Each repayment has its own term; the other's would be silently ignored, so it is refused."""
+        if self.repayment == "amortizing":
+            if self.amortization_quarters is None:
+                raise ValueError("an amortizing facility needs amortization_quarters")
+            if self.maturity is not None:
+                raise ValueError(
+                    "maturity applies to bullet facilities only: an amortizing one is repaid over "
+                    "amortization_quarters (drop maturity, or set repayment: bullet)"
+                )
+            return
+        if self.maturity is None:
+            raise ValueError("a bullet facility needs maturity (the quarter it is repaid)")
+        if self.maturity <= self.draw_until:
+            raise ValueError("maturity must come after draw_until")
+        if self.amortization_quarters is not None:
+            raise ValueError(
+                "amortization_quarters applies to amortizing facilities only: a bullet is repaid at "
+                "maturity (drop amortization_quarters, or set repayment: amortizing)"
+            )
 
 
 class Covenants(StrictModel):
@@ -121,7 +137,9 @@ class Finance(StrictModel):
     opening_cash_usd: Money
     """Cash at the start of the horizon, USD."""
     min_cash_usd: Money = 0.0
-    """Cash may never fall below this, USD."""
+    """Treasury floor, USD: the MILP never plans cash below it. The scenario evaluator lets cash run
+    below it (the revolver is drawn, the policy defers orders) and counts a liquidity default only
+    below `default_cash_usd`."""
     default_cash_usd: Money | None = None
     """The scenario evaluator's liquidity default: cash after the revolver and distress sales below
     this in some quarter, USD (at most `min_cash_usd`; omitted: `min_cash_usd`). Between the two

@@ -12,10 +12,11 @@ from fleetopt.schema.base import (
     Money,
     Name,
     NonNegative,
-    NonNegativeInt,
     Positive,
     PositiveInt,
+    PositiveQuarterCount,
     Quarter,
+    QuarterCount,
     StrictModel,
 )
 from fleetopt.schema.series import MoneySeries
@@ -46,7 +47,7 @@ class TrainingEligibility(StrictModel):
     Give one or both rules; a SKU is eligible while every rule given holds.
     """
 
-    quarters_after_release: PositiveInt | None = None
+    quarters_after_release: PositiveQuarterCount | None = None
     """Eligible until this many quarters after the SKU's `available_from` quarter."""
     max_newer_generations_on_sale: int | None = Field(None, ge=0, le=2)
     """Eligible while at most this many newer generations have been released (a SKU on sale now or before)."""
@@ -81,7 +82,7 @@ class Sku(StrictModel):
     """Inference throughput per GPU relative to an H100 (H100 = 1)."""
     opex_per_gpu_quarter_usd: Money
     """Operating cost per installed GPU per quarter, excluding electricity, USD."""
-    install_quarters: NonNegativeInt = 0
+    install_quarters: QuarterCount = 0
     """Quarters from purchase to service: GPUs bought in quarter t are held (they draw idle power,
     cost opex and depreciate) but serve no one before quarter t + install_quarters."""
     utilisation_ramp: list[Fraction] = Field(default_factory=list, max_length=16)

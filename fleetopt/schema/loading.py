@@ -6,6 +6,7 @@ YAML parser knows it, the line; :class:`ModelError` carries all of them.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 from dataclasses import dataclass
@@ -185,7 +186,8 @@ def _parse_model_text(text: str, source: str) -> PlanningModel:
         issues, other_branches = [], []
         for err in exc.errors():
             path, branch_fits = _clean_loc(err["loc"], data)
-            issue = ModelIssue(path, _message(err), _line_for(lines, path))
+            path, message = _non_text_name(path, err) or (path, _message(err))
+            issue = ModelIssue(path, message, _line_for(lines, path))
             (issues if branch_fits else other_branches).append(issue)
         raise ModelError(source, _dedupe(issues or other_branches)) from None
     problems = cross_checks(model)
@@ -244,6 +246,23 @@ def _clean_loc(loc: tuple, data: object) -> tuple[tuple, bool]:
             walking = False
         path.append(part)
     return tuple(path), fits
+
+
+# What YAML reads an unquoted key as when not text: `true`, `on`, `yes`; `null`, `~`; `1`; `2026-01-01`
+_YAML_KINDS = ((bool, "a YAML boolean"), (int, "a YAML number"), (float, "a YAML number"),
+               (type(None), "a YAML null"), (datetime.date, "a YAML date"))  # fmt: skip
+
+
+def _non_text_name(path: tuple, err: dict) -> tuple[tuple, str] | None:
+    """A name (a key of a mapping such as `skus`) that YAML read as something other than text:
+    the issue is the mapping's, since pydantic's location of the key (``skus.1.[key]`` for
+    ``true:``) shows neither the key as written nor what is wrong with it."""
+    key = err.get("input")
+    if err["type"] != "string_type" or not path or path[-1] != "[key]" or isinstance(key, str):
+        return None
+    kind = next((what for cls, what in _YAML_KINDS if isinstance(key, cls)), "not text")
+    written = key.isoformat() if isinstance(key, datetime.date) else _shown(key)
+    return path[:-2], f"the name {written} ({kind}) must be text: quote it"
 
 
 def _message(err: dict) -> str:

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from fleetopt.core.quarters import parse_quarter, quarter_label
 from fleetopt.schema.base import (
+    MAX_HORIZON_QUARTERS,
     MAX_USD,
     MONEY_LIMIT_MESSAGE,
     Fraction,
@@ -31,7 +32,7 @@ class Horizon(StrictModel):
 
     start: Quarter
     """First quarter planned."""
-    quarters: PositiveInt = Field(le=80)
+    quarters: PositiveInt = Field(le=MAX_HORIZON_QUARTERS)
     """Number of quarters planned (at most 80 = 20 years)."""
     discount_rate_annual: Fraction
     """Annual rate at which equity cash flows are discounted (cost of equity)."""

@@ -7,11 +7,44 @@ evaluates to its deterministic forecast.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from fleetopt.schema.base import Fraction, NonNegative, NonNegativeInt, StrictModel
+from fleetopt.schema.base import Fraction, QuarterCount, StrictModel
+
+MAX_VOLATILITY = 5.0
+"""Largest volatility of a lognormal walk, per sqrt(year) (500 % a year): twenty times the market
+prices' 0.25 of docs/calibration.md. Far larger values are percentages written as numbers (25 for
+25 %), which drive every path to zero."""
+MAX_RATE_VOLATILITY = 0.2
+"""Largest volatility of the reference rate's normal walk, absolute per sqrt(year) (20 percentage
+points a year): twenty times docs/calibration.md's 0.01 (100 bp)."""
+
+
+def _volatility_limit(limit: float, unit: str, example: str):
+    def check(value: float) -> float:
+        if value > limit:
+            raise ValueError(f"must be at most {limit:g} per sqrt(year) ({unit}): {example}")
+        return value
+
+    return check
+
+
+Volatility = Annotated[
+    float,
+    Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_VOLATILITY}),
+    AfterValidator(_volatility_limit(MAX_VOLATILITY, "500 % a year", "0.25 means 25 % a year")),
+]
+"""Volatility of a lognormal walk, per sqrt(year): 0 to ``MAX_VOLATILITY``."""
+RateVolatility = Annotated[
+    float,
+    Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_RATE_VOLATILITY}),
+    AfterValidator(
+        _volatility_limit(MAX_RATE_VOLATILITY, "20 percentage points a year", "0.01 means 100 bp a year")
+    ),
+]
+"""Volatility of the reference rate's normal walk, absolute per sqrt(year): 0 to ``MAX_RATE_VOLATILITY``."""
 
 
 class SelfCompetitionShock(StrictModel):
@@ -37,13 +70,13 @@ class PowerDelay(StrictModel):
 
     probability: Fraction
     """Chance a block is late."""
-    max_extra_quarters: NonNegativeInt
+    max_extra_quarters: QuarterCount
     """A late block is late by 1..max_extra_quarters quarters (uniform)."""
     contracted_probability: Fraction = 0.0
     """Chance an increase of a site's contracted capacity (`power_capacity_mw` steps and growth) is
     late, drawn independently per site and quarter (a third party's powered shell or a utility
     connection coming late); 0: contracted capacity is always on time."""
-    contracted_max_extra_quarters: NonNegativeInt | None = None
+    contracted_max_extra_quarters: QuarterCount | None = None
     """A late increase is late by 1..this many quarters (uniform); default `max_extra_quarters`."""
 
     @property
@@ -97,11 +130,11 @@ class Risk(StrictModel):
     the forecast: the self-competition shock and the timing of a newer generation's release are
     risks around the forecast, which already expects them. False: they are a downside on top of
     the forecast (a deliberate bias; the behaviour of fleetopt before 0.2)."""
-    price_volatility_annual: NonNegative = 0.0
+    price_volatility_annual: Volatility = 0.0
     """Volatility of market prices (lognormal random walk per generation), per sqrt(year)."""
     price_correlation_across_generations: Fraction = 1.0
     """Correlation of the price shocks of different generations (1: one shared walk)."""
-    demand_volatility_annual: NonNegative = 0.0
+    demand_volatility_annual: Volatility = 0.0
     """Volatility of market demand (lognormal random walk), per sqrt(year)."""
     new_generation_price_step: Fraction = 0.0
     """Relative drop of an older generation's market price when a newer generation first ships (with
@@ -117,11 +150,11 @@ class Risk(StrictModel):
     """Per-customer hazards that replace the rating's and `customer_default_hazard_per_quarter`."""
     power_delay: PowerDelay | None = None
     """Random delay of power-expansion blocks and of contracted capacity; none when omitted."""
-    reference_rate_volatility_annual: NonNegative = 0.0
+    reference_rate_volatility_annual: RateVolatility = 0.0
     """Volatility of the floating reference rate (normal random walk, absolute, e.g. 0.01 = 100 bp)."""
-    electricity_price_volatility_annual: NonNegative = 0.0
+    electricity_price_volatility_annual: Volatility = 0.0
     """Volatility of electricity prices (lognormal random walk), per sqrt(year)."""
-    resale_value_volatility_annual: NonNegative = 0.0
+    resale_value_volatility_annual: Volatility = 0.0
     """Volatility of secondary-market GPU values (lognormal random walk), per sqrt(year)."""
     ai_cycle: AICycle | None = None
     """A common factor moving prices, demand, defaults and the credit spread of new borrowing together;
@@ -144,7 +177,7 @@ class Robustness(StrictModel):
     lose_any_customer: bool = False
     """Also survive any one customer cancelling all its contracts from the start: their revenue is
     lost and their GPUs stand idle (as in the evaluator). Each customer is tested on its own."""
-    power_delay_quarters: NonNegativeInt = 0
+    power_delay_quarters: QuarterCount = 0
     """Plan power as if every new block came online this many quarters late: no GPU is held at a
     site before the power for it would be there even then."""
     covenants: bool = True

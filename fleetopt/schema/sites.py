@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from fleetopt.schema.base import Money, NonNegativeInt, Positive, Quarter, StrictModel
+from fleetopt.schema.base import Money, NonNegativeInt, Positive, Quarter, QuarterCount, StrictModel
 from fleetopt.schema.series import MoneySeries, NonNegativeSeries
 
 
@@ -15,7 +15,7 @@ class PowerExpansion(StrictModel):
     """Facility power added by one block, MW (grid connection, the unit PUE applies to)."""
     capex_per_mw_usd: Money
     """Build cost per MW of facility power, USD; paid evenly over the lead time."""
-    lead_time_quarters: NonNegativeInt
+    lead_time_quarters: QuarterCount
     """Quarters from the start of construction until the block is online."""
     earliest_start: Quarter
     """First quarter construction can start."""
