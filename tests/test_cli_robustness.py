@@ -851,3 +851,17 @@ def test_report_of_a_run_whose_model_was_edited_is_refused(finished_runs, here):
     (solve / "model.yaml").write_text(text)
     code, out, err = run_cli("report", str(solve))
     assert code == 0, err
+
+
+def test_plan_labels_of_a_run_table_are_read_as_written(tmp_path):
+    """pandas read a plan labelled 2025 as the number 2025 and one labelled NA as NaN, so the report
+    matched no label and showed the first plan as the evaluation's best. Labels stay strings; an
+    empty figure is still NaN (no scenario to average)."""
+    import math
+
+    from fleetopt.runs.folder import RunFolder
+
+    (tmp_path / "metrics.csv").write_text("plan,npv_cvar5_usd\n2025,1.5\nNA,\nmilp,-2\n")
+    frame = RunFolder(tmp_path).table("metrics.csv", ("plan", "npv_cvar5_usd"), ("npv_cvar5_usd",), ("plan",))
+    assert list(frame["plan"]) == ["2025", "NA", "milp"]
+    assert frame["npv_cvar5_usd"][0] == 1.5 and math.isnan(frame["npv_cvar5_usd"][1])

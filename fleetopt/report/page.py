@@ -192,12 +192,13 @@ class _Run:
 
 # the columns of a run's metrics table the report reads in every run (others are shown when present)
 _METRIC_FIGURES = ("npv_cvar5_usd", "breach_probability", "default_probability")
-METRICS_TABLES = {  # kind: (file, columns, of which numbers)
-    "evaluate": (RunFolder.METRICS, ("plan", *_METRIC_FIGURES), _METRIC_FIGURES),
+METRICS_TABLES = {  # kind: RunFolder.table's file, columns, of which numbers, of which labels
+    "evaluate": (RunFolder.METRICS, ("plan", *_METRIC_FIGURES), _METRIC_FIGURES, ("plan",)),
     "sweep": (
         RunFolder.CANDIDATES_CSV,
         ("plan", "npv_mean_usd", *_METRIC_FIGURES, "on_front", "recommended"),
         ("npv_mean_usd", *_METRIC_FIGURES),
+        ("plan",),
     ),
 }
 

@@ -220,15 +220,24 @@ class RunFolder:
     def read_text(self, name: str) -> str:
         return (self.path / name).read_text()
 
-    def table(self, name: str, columns: tuple[str, ...] = (), numeric: tuple[str, ...] = ()) -> pd.DataFrame:
+    def table(
+        self,
+        name: str,
+        columns: tuple[str, ...] = (),
+        numeric: tuple[str, ...] = (),
+        text: tuple[str, ...] = (),
+    ) -> pd.DataFrame:
         """The run's CSV file ``name``, with at least one row and each of ``columns``, those of
-        ``numeric`` all numbers (NaN allowed): a file that is missing, empty or unreadable, or lacks
-        a column, is refused naming the file and the column."""
+        ``numeric`` all numbers (NaN allowed), those of ``text`` as written (a plan labelled 2025
+        or NA stays that string): a file that is missing, empty or unreadable, or lacks a column,
+        is refused naming the file and the column."""
         path = self.path / name
         if not path.is_file():
             raise RunDirError(f"{path} is missing: the run folder {self.path} has no {name}")
         try:
             frame = pd.read_csv(path)
+            for column in (c for c in text if c in frame.columns):
+                frame[column] = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False)[column]
         except pd.errors.EmptyDataError:
             raise RunDirError(f"{path} is empty: a run's {name} has a header and a row per plan") from None
         except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
