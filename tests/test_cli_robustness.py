@@ -848,6 +848,12 @@ def test_report_of_a_run_whose_model_was_edited_is_refused(finished_runs, here):
     assert_one_error(code, out, err, f"{solve}/model.yaml was changed after the run", "another version",
                      f"hash {made_from} in summary.json, now {now}")  # fmt: skip
     assert not (solve / "report.html").exists()
+    edit_summary(solve, model_hash=None)  # removed: the check cannot be made
+    code, out, err = run_cli("report", str(solve))
+    assert_one_error(
+        code, out, err, f"{solve}/summary.json: 'model_hash' is missing", "model.yaml cannot be checked"
+    )
+    edit_summary(solve, model_hash=made_from)
     (solve / "model.yaml").write_text(text)
     code, out, err = run_cli("report", str(solve))
     assert code == 0, err

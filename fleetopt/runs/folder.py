@@ -268,9 +268,16 @@ class RunFolder:
     def check_model_copy(self, loaded: LoadedModel) -> None:
         """Refuse a finished run whose model.yaml (``loaded``) is not the model its figures were made
         from: summary.json's ``model_hash`` is :attr:`LoadedModel.content_hash` of that model, the
-        hash by which an evaluation tells plans made from another version of its model."""
-        made_from = self.summary().get("model_hash")
-        if made_from is not None and made_from != loaded.content_hash:
+        hash by which an evaluation tells plans made from another version of its model (every run
+        fleetopt writes records it)."""
+        summary, path = self.summary(), self.path / self.SUMMARY
+        if "model_hash" not in summary:
+            raise RunDirError(
+                f"{path}: 'model_hash' is missing, so {self.MODEL} cannot be checked against the model "
+                "the run's figures were made from"
+            )
+        made_from = summary["model_hash"]
+        if made_from != loaded.content_hash:
             raise RunDirError(
                 f"{self.path / self.MODEL} was changed after the run: the run's figures were made from "
                 f"another version of it (hash {made_from} in {self.SUMMARY}, now {loaded.content_hash}); "
