@@ -314,5 +314,8 @@ def resolve_run(ref: str | Path) -> Path:
 
 
 def report(run: str | Path, out: str | Path | None = None) -> Path:
-    """Write the HTML report of a run folder or run id (default: report.html inside the folder)."""
+    """Write the HTML report of a run folder or run id (default: report.html inside the folder).
+    An ``out`` that is a file of a run folder (its summary.json, plans, another run's report ...) is
+    refused, as is a run whose model.yaml is not the model its figures were made from
+    (:class:`~fleetopt.errors.InputError`)."""
     return write_report(resolve_run(run), out)

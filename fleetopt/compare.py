@@ -176,11 +176,8 @@ def plans_from_refs(refs: list[Path], data: ModelData) -> tuple[list[Plan], list
             raise CompareError(str(exc)) from None
         chosen = range(len(source.plans))
         run = RunFolder(ref)
-        if run.is_finished:
-            meta = run.summary()
-            if meta.get("kind") == "sweep":
-                wanted = [meta["recommended"], meta["forecast_optimum"]]
-                chosen = [source.labels.index(w) for w in dict.fromkeys(wanted) if w in source.labels]
+        if ref.is_dir() and run.kind == "sweep":
+            chosen = [source.labels.index(pick) for pick in run.sweep_picks(source.labels, source.path.name)]
         for i in chosen:
             plans.append(source.plans[i])
             buffers.append(None if source.reader.buffers is None else source.reader.buffers[i])

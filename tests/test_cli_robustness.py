@@ -661,3 +661,213 @@ def test_a_sweep_whose_rule_no_candidate_meets_keeps_its_work_and_finishes_with_
     summary = json.loads(Path("S/summary.json").read_text())
     assert summary["rule"] == "best cvar5 NPV among plans with breach probability <= 100%"
     assert summary["recommended"] and "candidate milp" not in out  # no candidate made again
+
+
+# ---------------------------------------------------------------- hand-edited run folders (QA audit)
+
+
+@pytest.fixture(scope="module")
+def finished_runs(solve_run, tmp_path_factory) -> dict[str, Path]:
+    """A finished sweep (2 candidates) and a finished evaluation of the solve, 5 scenarios each."""
+    folder = tmp_path_factory.mktemp("finished")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLEETOPT_RUNS_DIR", str(folder / "runs"))
+        for args in (
+            ["sweep", "tiny", "--candidates", "2", "--scenarios", "5", "--out", str(folder / "sweep")],
+            ["evaluate", "--plans", str(solve_run), "--scenarios", "5", "--out", str(folder / "evaluate")],
+        ):
+            code, out, err = run_cli(*args)
+            assert code == 0, out + err
+    return {"solve": solve_run, "sweep": folder / "sweep", "evaluate": folder / "evaluate"}
+
+
+def copied(run: Path, where: Path) -> Path:
+    """A copy of a run folder, to damage by hand."""
+    return Path(shutil.copytree(run, where / run.name))
+
+
+def edit_summary(run: Path, **changes) -> None:
+    """Set keys of a run's summary.json (a value None: remove the key)."""
+    summary = json.loads((run / "summary.json").read_text())
+    summary.update(changes)
+    summary = {k: v for k, v in summary.items() if v is not None}
+    (run / "summary.json").write_text(json.dumps(summary))
+
+
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [
+        ({"recommended": "nope"}, "'recommended' names no candidate of candidates.csv ('nope')"),
+        ({"forecast_optimum": "nope"}, "'forecast_optimum' names no candidate of candidates.csv ('nope')"),
+        ({"recommended": None}, "'recommended' is missing (the sweep's recommended candidate)"),
+    ],
+    ids=["unknown-recommended", "unknown-forecast-optimum", "no-recommended"],
+)
+def test_a_sweep_summary_naming_no_candidate_is_named_by_report_and_compare(
+    finished_runs, here, changes, fragment
+):
+    """report: ValueError "'nope' is not in list" or KeyError tracebacks before; compare: a KeyError,
+    or "compare needs at least two plans" for an unknown label. compare checks the labels of the
+    plans file it reads (plans.npz), report those of candidates.csv, whose rows it shows."""
+    sweep = copied(finished_runs["sweep"], here)
+    edit_summary(sweep, **changes)
+    code, out, err = run_cli("report", str(sweep))
+    assert_one_error(code, out, err, f"{sweep}/summary.json: {fragment}")
+    code, out, err = run_cli("compare", "sweep", "--scenarios", "5")
+    assert_one_error(code, out, err, "sweep/summary.json: " + fragment.replace("candidates.csv", "plans.npz"))
+    assert not (sweep / "report.html").exists()
+
+
+@pytest.mark.parametrize(
+    "kind, file, damage, fragment",
+    [
+        ("sweep", "candidates.csv", lambda text: "", "candidates.csv is empty"),
+        ("evaluate", "metrics.csv", lambda text: "", "metrics.csv is empty"),
+        (
+            "evaluate",
+            "metrics.csv",
+            lambda text: text.replace("npv_cvar5_usd", "npv_cvar_usd", 1),
+            "metrics.csv has no column 'npv_cvar5_usd'",
+        ),
+        (
+            "sweep",
+            "candidates.csv",
+            lambda text: text.replace(",on_front", ",front", 1),
+            "candidates.csv has no column 'on_front'",
+        ),
+        (
+            "evaluate",
+            "metrics.csv",
+            lambda text: text.splitlines()[0] + "\n",
+            "metrics.csv has a header but no rows",
+        ),
+        (
+            "evaluate",
+            "metrics.csv",
+            lambda text: "\n".join([*text.splitlines()[:1], "milp" + ",oops" * 40]),
+            "metrics.csv: column 'npv_cvar5_usd' holds a value that is not a number",
+        ),
+        ("sweep", "candidates.csv", None, "candidates.csv is missing: the run folder"),
+        ("evaluate", "metrics.csv", None, "metrics.csv is missing: the run folder"),
+        ("sweep", "plans.npz", None, "plans.npz is missing: the run folder"),
+    ],
+    ids=[
+        "empty-candidates",
+        "empty-metrics",
+        "renamed-cvar",
+        "renamed-front",
+        "no-rows",
+        "not-a-number",
+        "no-candidates",
+        "no-metrics",
+        "no-plans",
+    ],
+)
+def test_a_damaged_or_missing_table_of_a_run_is_named_with_its_column(
+    finished_runs, here, kind, file, damage, fragment
+):
+    """pandas EmptyDataError or KeyError tracebacks before; a missing table was "cannot write the
+    report ...: No such file or directory", naming the output for a missing input."""
+    run = copied(finished_runs[kind], here)
+    if damage is None:
+        (run / file).unlink()
+    else:
+        (run / file).write_text(damage((run / file).read_text()))
+    code, out, err = run_cli("report", str(run))
+    assert_one_error(code, out, err, f"{run}/{fragment}")
+    assert "cannot write" not in err and not (run / "report.html").exists()
+
+
+def test_report_of_a_file_says_it_is_a_file(finished_runs, here):
+    """It said "no such run folder" of a file that exists."""
+    Path("cmp.csv").write_text("figure\n")
+    code, out, err = run_cli("report", "cmp.csv")
+    assert_one_error(code, out, err, "cmp.csv is a file, not a run folder")
+
+
+def test_out_onto_a_file_of_a_run_folder_is_refused_and_the_run_kept(finished_runs, here, monkeypatch):
+    """`compare A B --out A/plan.npz` and `report B --out A/summary.json` replaced a finished run's
+    files (exit 0). Refused before any work (the comparison is never computed), every file of the
+    run unchanged; the report's own report.html and files outside run files may be written."""
+    solve = copied(finished_runs["solve"], here)
+    copied(finished_runs["sweep"], here)
+    before = {p.name: p.read_bytes() for p in solve.iterdir()}
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("compared before the --out was checked")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("fleetopt.cli.review_commands.compare_plans", no_work)
+        for args in (
+            ["compare", "run", "sweep", "--out", "run/plan.npz"],
+            ["compare", "run", "sweep", "--out", "run/report.html"],
+            ["report", "sweep", "--out", "run/summary.json"],
+            ["report", "sweep", "--out", "run/report.html"],  # run's report, not sweep's
+            ["report", "sweep", "--out", "sweep/model.yaml"],
+        ):
+            code, out, err = run_cli(*args)
+            assert_one_error(code, out, err, f"--out {args[-1]} is a file of the run folder", "would destroy")
+    assert {p.name: p.read_bytes() for p in solve.iterdir()} == before
+    Path("mine.html").write_text("an older report\n")
+    for target in ("sweep/report.html", "mine.html", "sweep/extra.html"):
+        code, out, err = run_cli("report", "sweep", "--out", target)
+        assert code == 0, err
+    for args in (["report", "sweep"], ["compare", "run", "sweep", "--scenarios", "5", "--out", "mine.html"]):
+        code, out, err = run_cli(*args)
+        assert code == 0, err
+    assert Path("sweep/extra.html").read_text().startswith("<!doctype html>")
+    assert "NPV CVaR5" in Path("mine.html").read_text() and not Path("mine.html").read_text().startswith("<")
+
+
+def test_a_file_of_an_unfinished_jobs_chunks_belongs_to_the_run(solve_run, tmp_path):
+    """A job's chunks are its finished work: an --out there is refused as well."""
+    from fleetopt.runs.folder import RunDirError, RunFolder, refuse_run_file
+
+    job = started_evaluation(solve_run, tmp_path / "job")
+    assert RunFolder.owning(job / "chunks" / "chunk-0.npz").path == job.resolve()
+    assert RunFolder.owning(job / "notes.txt") is None
+    assert RunFolder.owning(tmp_path / "summary.json") is None  # not a run folder
+    with pytest.raises(RunDirError, match="is a file of the run folder"):
+        refuse_run_file(job / "job.json")
+
+
+def test_report_of_a_run_whose_model_was_edited_is_refused(finished_runs, here):
+    """The report recomputed the forecast figures from the edited model.yaml (discount rate 15 % ->
+    10 %) beside the original MILP objective and model hash, with no warning. The hash compared is
+    the one an evaluation compares: LoadedModel.content_hash, sha256 of the file's text[:16]."""
+    import hashlib
+
+    solve = copied(finished_runs["solve"], here)
+    text = (solve / "model.yaml").read_text()
+    edited = text.replace("discount_rate_annual: 0.15", "discount_rate_annual: 0.10", 1)
+    assert edited != text
+    (solve / "model.yaml").write_text(edited)
+    made_from = json.loads((solve / "summary.json").read_text())["model_hash"]
+    now = hashlib.sha256(edited.encode()).hexdigest()[:16]
+    code, out, err = run_cli("report", str(solve))
+    assert_one_error(code, out, err, f"{solve}/model.yaml was changed after the run", "another version",
+                     f"hash {made_from} in summary.json, now {now}")  # fmt: skip
+    assert not (solve / "report.html").exists()
+    edit_summary(solve, model_hash=None)  # removed: the check cannot be made
+    code, out, err = run_cli("report", str(solve))
+    assert_one_error(
+        code, out, err, f"{solve}/summary.json: 'model_hash' is missing", "model.yaml cannot be checked"
+    )
+    edit_summary(solve, model_hash=made_from)
+    (solve / "model.yaml").write_text(text)
+    code, out, err = run_cli("report", str(solve))
+    assert code == 0, err
+
+
+def test_plan_labels_of_a_run_table_are_read_as_written(tmp_path):
+    """pandas read a plan labelled 2025 as the number 2025 and one labelled NA as NaN, so the report
+    matched no label and showed the first plan as the evaluation's best. Labels stay strings; an
+    empty figure is still NaN (no scenario to average)."""
+    import math
+
+    from fleetopt.runs.folder import RunFolder
+
+    (tmp_path / "metrics.csv").write_text("plan,npv_cvar5_usd\n2025,1.5\nNA,\nmilp,-2\n")
+    frame = RunFolder(tmp_path).table("metrics.csv", ("plan", "npv_cvar5_usd"), ("npv_cvar5_usd",), ("plan",))
+    assert list(frame["plan"]) == ["2025", "NA", "milp"]
+    assert frame["npv_cvar5_usd"][0] == 1.5 and math.isnan(frame["npv_cvar5_usd"][1])

@@ -24,7 +24,7 @@ from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_
 from fleetopt.compare import compare_plans, plans_from_refs, scenarios_of_runs
 from fleetopt.core.data import build_data
 from fleetopt.errors import InputError
-from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.folder import RunFolder, refuse_run_file
 from fleetopt.runs.registry import Registry
 from fleetopt.schema.loading import load_model
 
@@ -55,6 +55,8 @@ def compare(
     """Compare plans side by side on common scenarios: NPV, risk, debt, power, fleet and purchases.
     Without --scenarios or --seed, those of the first sweep run given are used, so its own figures
     come back."""
+    if out is not None:
+        refuse_run_file(out)  # before the work: a comparison never replaces a run's own file
     refs = [api.resolve_run(r) for r in runs]
     for ref in refs:
         if not ref.exists():
@@ -100,11 +102,7 @@ def report_command(
         )
     if out is not None and out.is_dir():
         raise InputError(f"--out {out} is a folder: give a file name such as {out / RunFolder.REPORT}")
-    try:
-        path = api.report(folder, out)
-    except OSError as exc:
-        where = out if out is not None else folder / RunFolder.REPORT
-        raise InputError(f"cannot write the report {where}: {exc.strerror or exc}") from None
+    path = api.report(folder, out)
     console.print(f"wrote [bold]{path}[/bold]")
 
 

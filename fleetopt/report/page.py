@@ -32,7 +32,7 @@ from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.report import svg
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.folder import RunFolder, refuse_run_file
 from fleetopt.schema.loading import ModelError, load_model
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms
@@ -190,9 +190,24 @@ class _Run:
         return rows.iloc[0] if len(rows) else None
 
 
+# the columns of a run's metrics table the report reads in every run (others are shown when present)
+_METRIC_FIGURES = ("npv_cvar5_usd", "breach_probability", "default_probability")
+METRICS_TABLES = {  # kind: RunFolder.table's file, columns, of which numbers, of which labels
+    "evaluate": (RunFolder.METRICS, ("plan", *_METRIC_FIGURES), _METRIC_FIGURES, ("plan",)),
+    "sweep": (
+        RunFolder.CANDIDATES_CSV,
+        ("plan", "npv_mean_usd", *_METRIC_FIGURES, "on_front", "recommended"),
+        ("npv_mean_usd", *_METRIC_FIGURES),
+        ("plan",),
+    ),
+}
+
+
 def _read_run(folder: Path) -> _Run:
     folder = folder.resolve()
     run = RunFolder(folder)
+    if folder.is_file():
+        raise ReportError(f"{folder} is a file, not a run folder: give the folder a run wrote, or its run id")
     if not folder.is_dir():
         raise ReportError(f"{folder}: no such run folder")
     if not run.is_finished or run.model_file is None:
@@ -206,29 +221,31 @@ def _read_run(folder: Path) -> _Run:
         job = run.job() if run.is_job else {}
     except (ValueError, ModelError) as exc:
         raise ReportError(f"{folder}: unreadable run folder ({exc})") from None
+    run.check_model_copy(model)
     plans, labels, buffers = _plans(run, summary, data)
     kind = summary.get("kind")
-    metrics_file = {"sweep": RunFolder.CANDIDATES_CSV, "evaluate": RunFolder.METRICS}.get(kind)
-    metrics = pd.read_csv(run / metrics_file) if metrics_file else None
+    metrics = run.table(*METRICS_TABLES[kind]) if kind in METRICS_TABLES else None
     if kind == "stochastic":
         metrics = _out_of_sample_metrics(summary)
-    focus = _focus(kind, summary, metrics, plans, labels)
+    focus = _focus(run, kind, metrics, plans, labels)
     statements = plan_statements(data, plans[focus[0]]) if focus else None
     return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers,
                 float(model.model.horizon.discount_rate_annual), job)  # fmt: skip
 
 
 def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], list[str], list | None]:
-    """The run's plans, their labels and their policy buffers (None: the model's)."""
+    """The run's plans, their labels and their policy buffers (None: the model's). An evaluation's
+    plans are where it read them (the report does without them when they are gone); a solve's or a
+    sweep's are in its folder."""
     kind = summary.get("kind")
-    if kind in ("solve", "stochastic"):
-        file = run / RunFolder.PLAN
-    elif kind == "sweep":
-        file = run / RunFolder.PLANS
-    else:
+    if kind == "evaluate":
         file = Path(summary.get("plans_source", ""))
-    if not file.exists():
-        return [], [], None
+        if not file.is_file():
+            return [], [], None
+    else:
+        file = run / (RunFolder.PLANS if kind == "sweep" else RunFolder.PLAN)
+        if not file.is_file():
+            raise ReportError(f"{file} is missing: the run folder {run.path} has no {file.name}")
     plans, labels, meta = load_plans(file, data)
     return plans, labels, meta.get(BUFFERS)
 
@@ -255,14 +272,14 @@ def _scenario_source(run: _Run) -> tuple[int, int]:
     return int(run.summary.get("seed") or 0), int(run.summary.get("n_scenarios") or FAN_SCENARIOS)
 
 
-def _focus(kind, summary: dict, metrics, plans: list[Plan], labels: list[str]) -> list[int]:
+def _focus(run: RunFolder, kind, metrics, plans: list[Plan], labels: list[str]) -> list[int]:
     """A sweep's recommended plan and the forecast optimum, an evaluation's best plan by CVaR5,
     a stochastic run's plan and the forecast optimum, a solve's plan."""
     if kind == "stochastic" and len(plans) > 1:
         return [0, 1]
     if kind == "sweep":
-        rec, opt = summary["recommended"], summary["forecast_optimum"]
-        return [labels.index(rec)] + ([labels.index(opt)] if opt != rec else [])
+        run.sweep_picks(list(metrics["plan"]), RunFolder.CANDIDATES_CSV)  # its rows are the report's figures
+        return [labels.index(pick) for pick in run.sweep_picks(labels, RunFolder.PLANS)]
     if kind == "evaluate":
         if not plans:
             return []
@@ -873,8 +890,14 @@ def build_report(folder: str | Path) -> str:
 
 
 def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
-    """Write the report of a run folder (default: report.html inside it)."""
+    """Write the report of a run folder (default: report.html inside it, the one file of a run
+    folder another run's report or a comparison may not replace)."""
+    own = RunFolder(folder) / RunFolder.REPORT
+    out = Path(out) if out is not None else own
+    refuse_run_file(out, allowed=own)
     html = build_report(folder)
-    out = Path(out) if out is not None else RunFolder(folder) / RunFolder.REPORT
-    write_text_atomic(out, html)
+    try:
+        write_text_atomic(out, html)
+    except OSError as exc:
+        raise ReportError(f"cannot write the report {out}: {exc.strerror or exc}") from None
     return out

@@ -17,11 +17,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from fleetopt.errors import InputError
 from fleetopt.runs.files import write_bytes_atomic
+
+if TYPE_CHECKING:
+    from fleetopt.schema.loading import LoadedModel
 
 RUNS_DIR_VARIABLE = "FLEETOPT_RUNS_DIR"
 
@@ -76,6 +81,14 @@ class RunFolder:
     FRONT = "front.csv"
     REPORT = "report.html"
     PLAN_FILES = (PLANS, PLAN)
+    # the files a run writes: no other command's output may replace one (see refuse_run_file)
+    FILES = (SUMMARY, MODEL, JOB, PLAN, PLANS, PLAN_CSV, STATEMENTS, METRICS, NPV_MATRIX, CANDIDATES,
+             CANDIDATES_CSV, FRONT, REPORT)  # fmt: skip
+    # a sweep's summary.json: the keys of the plans it is about
+    SWEEP_PICKS = {
+        "recommended": "the sweep's recommended candidate",
+        "forecast_optimum": "the forecast optimum",
+    }
 
     def __init__(self, path: str | Path, claimed: bool = False):
         self.path = Path(path)
@@ -207,6 +220,83 @@ class RunFolder:
     def read_text(self, name: str) -> str:
         return (self.path / name).read_text()
 
+    def table(
+        self,
+        name: str,
+        columns: tuple[str, ...] = (),
+        numeric: tuple[str, ...] = (),
+        text: tuple[str, ...] = (),
+    ) -> pd.DataFrame:
+        """The run's CSV file ``name``, with at least one row and each of ``columns``, those of
+        ``numeric`` all numbers (NaN allowed), those of ``text`` as written (a plan labelled 2025
+        or NA stays that string): a file that is missing, empty or unreadable, or lacks a column,
+        is refused naming the file and the column."""
+        path = self.path / name
+        if not path.is_file():
+            raise RunDirError(f"{path} is missing: the run folder {self.path} has no {name}")
+        try:
+            frame = pd.read_csv(path)
+            for column in (c for c in text if c in frame.columns):
+                frame[column] = pd.read_csv(path, usecols=[column], dtype=str, keep_default_na=False)[column]
+        except pd.errors.EmptyDataError:
+            raise RunDirError(f"{path} is empty: a run's {name} has a header and a row per plan") from None
+        except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            detail = " ".join(str(exc).split())
+            raise RunDirError(f"{path} cannot be read as CSV ({detail})") from None
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise RunDirError(f"{path} has no column {', '.join(map(repr, missing))}")
+        if frame.empty:
+            raise RunDirError(f"{path} has a header but no rows: a run's {name} has a row per plan")
+        for column in numeric:
+            if not pd.api.types.is_numeric_dtype(frame[column]):
+                raise RunDirError(f"{path}: column {column!r} holds a value that is not a number")
+        return frame
+
+    def sweep_picks(self, labels: list[str], listed_in: str) -> list[str]:
+        """A finished sweep's recommended candidate and its forecast optimum (once when they are the
+        same), as its summary.json names them; each must be one of ``labels``, the candidates of the
+        run's file ``listed_in``."""
+        summary, path = self.summary(), self.path / self.SUMMARY
+        for key in self.SWEEP_PICKS:
+            if key not in summary:
+                raise RunDirError(f"{path}: {key!r} is missing ({self.SWEEP_PICKS[key]})")
+            if not isinstance(summary[key], str) or summary[key] not in labels:
+                raise RunDirError(f"{path}: {key!r} names no candidate of {listed_in} ({summary[key]!r})")
+        return list(dict.fromkeys(summary[key] for key in self.SWEEP_PICKS))
+
+    def check_model_copy(self, loaded: LoadedModel) -> None:
+        """Refuse a finished run whose model.yaml (``loaded``) is not the model its figures were made
+        from: summary.json's ``model_hash`` is :attr:`LoadedModel.content_hash` of that model, the
+        hash by which an evaluation tells plans made from another version of its model (every run
+        fleetopt writes records it)."""
+        summary, path = self.summary(), self.path / self.SUMMARY
+        if "model_hash" not in summary:
+            raise RunDirError(
+                f"{path}: 'model_hash' is missing, so {self.MODEL} cannot be checked against the model "
+                "the run's figures were made from"
+            )
+        made_from = summary["model_hash"]
+        if made_from != loaded.content_hash:
+            raise RunDirError(
+                f"{self.path / self.MODEL} was changed after the run: the run's figures were made from "
+                f"another version of it (hash {made_from} in {self.SUMMARY}, now {loaded.content_hash}); "
+                "restore it, or run the edited model anew"
+            )
+
+    @classmethod
+    def owning(cls, path: str | Path) -> RunFolder | None:
+        """The run folder (finished or a job) that ``path`` is one of the files of: a file named in
+        :attr:`FILES`, or one in its chunks folder; None for any other path."""
+        path = Path(path).resolve()
+        run = cls(path.parent)
+        if path.name in cls.FILES and (run.is_finished or run.is_job):
+            return run
+        job = cls(path.parent.parent)
+        if path.parent.name == cls.CHUNKS and job.is_job:
+            return job
+        return None
+
     # ------------------------------------------------------------ writing
 
     def write(self, files: dict[str, bytes | str]) -> Path:
@@ -268,6 +358,19 @@ class RunFolder:
             write_bytes_atomic(self.path / name, _bytes(files[name]))
         shutil.rmtree(self.chunk_folder, ignore_errors=True)
         return self.path
+
+
+def refuse_run_file(out: str | Path, option: str = "--out", allowed: Path | None = None) -> None:
+    """Refuse to write a command's output ``out`` onto a file of a run folder (it would destroy the
+    run), except ``allowed`` (a report's own report.html); other files may be overwritten."""
+    if allowed is not None and Path(out).resolve() == Path(allowed).resolve():
+        return
+    run = RunFolder.owning(out)
+    if run is not None:
+        raise RunDirError(
+            f"{option} {out} is a file of the run folder {run.path}: writing it would destroy the run; "
+            "choose a file outside the run's files"
+        )
 
 
 def _bytes(content: bytes | str) -> bytes:
