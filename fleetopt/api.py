@@ -18,6 +18,7 @@ from pathlib import Path
 from fleetopt import __version__
 from fleetopt.core.data import load
 from fleetopt.core.economics import plan_statements
+from fleetopt.core.plan import plan_axes
 from fleetopt.core.results import headline, plan_frame
 from fleetopt.errors import InputError
 from fleetopt.evaluate.jobfolder import (
@@ -119,7 +120,9 @@ def write_solve_run(
         RunFolder.SUMMARY: json_text(summary),
         RunFolder.PLAN_CSV: plan_frame(result.data, result.plan).to_csv(index=False),
         RunFolder.STATEMENTS: result.statements_frame().to_csv(index=False, float_format="%.6f"),
-        RunFolder.PLAN: plans_npz_bytes([result.plan], ["milp"], loaded.model.name, loaded.content_hash),
+        RunFolder.PLAN: plans_npz_bytes(
+            [result.plan], ["milp"], loaded.model.name, loaded.content_hash, axes=plan_axes(result.data)
+        ),
         RunFolder.MODEL: loaded.text,
     }
     return _recorded("solve", loaded, folder.write(files), summary, command)
@@ -212,6 +215,7 @@ def write_stochastic_run(
             ["stochastic", "forecast"],
             loaded.model.name,
             loaded.content_hash,
+            axes=plan_axes(result.data),
         ),
         RunFolder.MODEL: loaded.text,
     }

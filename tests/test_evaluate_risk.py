@@ -310,8 +310,10 @@ def test_mean_error_loss_and_no_default_figures_by_hand():
 @pytest.mark.parametrize(
     ("usd", "text"),
     [(999_999_999.99, "$1.00B"), (-999_960_000.0, "-$1.00B"), (999_499.0, "$999,499"), (999_500.0, "$1.0M"),
-     (12.94e9, "$12.94B"), (1e300, "$1e+300"), (float("inf"), "n/a"), (None, "n/a")],
+     (12.94e9, "$12.94B"), (1e300, "$1e+300"), (float("inf"), "n/a"), (None, "n/a"),
+     (-0.0, "$0"), (-0.4, "$0"), (-1.0, "-$1")],
 )  # fmt: skip
 def test_money_is_written_at_the_scale_it_rounds_to(usd, text):
-    """$999,999,999.99 is $1.00B, not $1,000.0M; a limit typed as 1e300 is not 300 digits."""
+    """$999,999,999.99 is $1.00B, not $1,000.0M; a limit typed as 1e300 is not 300 digits; a figure
+    that rounds to $0 has no minus sign (a VSS of -1e-9 printed as -$0)."""
     assert format_usd(usd) == text

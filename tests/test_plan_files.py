@@ -18,8 +18,9 @@ import zipfile
 import numpy as np
 import pytest
 from evaluate_builders import MODELS, plan_variants, solved
-from milp_builders import data_of
+from milp_builders import data_of, load
 
+from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate import (
     PlanFileError,
@@ -278,3 +279,56 @@ def test_a_bad_liquidity_buffer_list_is_refused(plans, tmp_path, bad):
             archive.writestr(name, data_bytes)
     with pytest.raises(PlanFileError, match="liquidity_buffers_usd"):
         read_plans(path, data)
+
+
+# ---------------------------------------------------------------- items matched by name
+
+
+def _reordered(d: dict, block: str) -> dict:
+    """The model with its ``block`` (a mapping or a list) in reverse order: the same items, shapes
+    and figures, other positions."""
+    d = copy.deepcopy(d)
+    items = d[block]
+    d[block] = dict(reversed(list(items.items()))) if isinstance(items, dict) else list(reversed(items))
+    return d
+
+
+@pytest.mark.parametrize(("block", "axis"), [("contracts", "its contracts are"), ("fleet", "its cohorts")])
+def test_plans_are_refused_for_a_model_whose_items_are_in_another_order(tmp_path, block, axis):
+    """tiny's plan, then tiny with its two contracts (or its two installed cohorts) swapped: the
+    arrays have the same shapes, and read by position the plan's GPUs would serve the other
+    contract (the forecast NPV of -$14.1M read as +$7.3M). The file keeps the names of each axis,
+    and the reader refuses the plans, naming the axis."""
+    import yaml
+
+    from fleetopt import api
+    from fleetopt.core.plan import plan_axes
+
+    d = yaml.safe_load(api.load("tiny")[0].text)
+    if block == "fleet":  # tiny's 9,600 H100s as two cohorts: 4,800 bought in 2024Q1, 4,800 in 2024Q3
+        d["fleet"] = [{**d["fleet"][0], "gpus": 4800}, {**d["fleet"][0], "gpus": 4800, "purchased": "2024Q3"}]
+    loaded = load(d)
+    data = build_data(loaded)
+    result = api.solve(loaded)
+    path = tmp_path / "plan.npz"
+    save_plans(path, [result.plan], ["milp"], data.name, "h", axes=plan_axes(data))
+    assert len(load_plans(path, data)[0]) == 1  # the model it was made from reads it
+    assert len(d[block]) == 2
+    other = data_of(_reordered(d, block))
+    with pytest.raises(PlanFileError, match=axis):
+        load_plans(path, other)
+    legacy = tmp_path / "legacy.npz"  # a file from before plan files kept their axes reads as before
+    save_plans(legacy, [result.plan], ["milp"], data.name, "h")
+    assert len(load_plans(legacy, other)[0]) == 1
+
+
+def test_every_plan_file_a_run_writes_keeps_its_axes(tmp_path):
+    from fleetopt import api
+    from fleetopt.core.plan import plan_axes
+
+    loaded, data = api.load("tiny")
+    folder = api.write_solve_run(api.solve(loaded), loaded, tmp_path / "run")
+    with np.load(folder / "plan.npz") as npz:
+        meta = json.loads(str(npz["__meta__"]))
+    assert meta["axes"] == plan_axes(data)
+    assert meta["axes"]["contracts"] == ["lab-a-training", "enterprise-inference"]

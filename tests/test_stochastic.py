@@ -268,6 +268,11 @@ def test_stochastic_solve_writes_the_measures_and_both_plans(tmp_path):
     assert summary["evpi_usd"] == pytest.approx(summary["ws_usd"] - summary["rp_usd"])
     assert summary["evpi_usd"] >= -1e-2 * abs(summary["rp_usd"])  # WS >= RP up to the gaps
     assert sum(row["probability"] for row in summary["scenarios"]) == pytest.approx(1.0)
+    # a scenario's slacks in their units: tiny's rescued scenario needs a DSCR cure of about
+    # $427,000 (0.427 in the model's MUSD, as summary.json used to give it)
+    slacks = [entry for row in summary["scenarios"] for entry in row["slacks"].values()]
+    assert slacks and all(entry["unit"] in ("USD", "MW", "GPUs") for entry in slacks)
+    assert all(entry["amount"] > 1000.0 for entry in slacks if entry["unit"] == "USD")
     assert set(summary["out_of_sample"]["metrics"]) == {"stochastic", "forecast"}
     assert summary["out_of_sample"]["seed"] == 1  # not the seed the scenarios were reduced from
     code, text = cli("compare", str(out), "--scenarios", "50")

@@ -78,3 +78,37 @@ class Plan:
             for name, arr in self.arrays().items()
             if arr.shape[int(stacked) :] != expected[name].shape or (stacked and arr.ndim == 0)
         ]
+
+
+def plan_axes(data: ModelData) -> dict[str, list[str]]:
+    """What each axis of a plan's arrays holds, by name and in order: the horizon's quarters, the
+    SKUs, sites, cohorts (SKU@site, quarter bought, GPUs installed), contracts and debt facilities.
+    A plan file keeps them, so that plans are never matched to another model's items by position
+    (a model file with two contracts swapped has the same shapes)."""
+    sites = [site.name for site in data.sites]
+    cohorts = [
+        f"{data.sku_names[co.sku]}@{sites[co.site]}:{co.bought}:{co.initial_training:g}:{co.initial_inference:g}"
+        for co in data.cohorts
+    ]
+    return {
+        "quarters": list(data.quarter_labels),
+        "skus": list(data.sku_names),
+        "sites": sites,
+        "cohorts": cohorts,
+        "contracts": [c.name for c in data.contracts],
+        "facilities": [f.name for f in data.facilities],
+    }
+
+
+def axes_mismatch(saved: dict, data: ModelData) -> str | None:
+    """How the axes a plan file kept (:func:`plan_axes`) differ from ``data``'s, in words; None when
+    they agree (a file that kept none is taken as it is, as before plan files kept them)."""
+    current = plan_axes(data)
+    for axis, names in current.items():
+        kept = saved.get(axis)
+        if kept is None or list(kept) == names:
+            continue
+        if axis == "cohorts":
+            return "its cohorts (installed fleet and purchases) are not the model's, in number or order"
+        return f"its {axis} are {', '.join(map(str, kept))}; model {data.name!r} has {', '.join(names)}"
+    return None

@@ -15,15 +15,22 @@ def format_usd(usd: float | None) -> str:
     """USD with a scale suffix, for tables and sentences: -$14.1M, $2.35B; n/a when not finite."""
     if usd is None or not math.isfinite(usd):
         return "n/a"
-    sign = "-" if usd < 0 else ""
-    usd = abs(usd)
+    return _signed(usd, _usd_magnitude(abs(usd)))
+
+
+def _usd_magnitude(usd: float) -> str:
     if usd >= 1e15:  # beyond any fleet: a limit typed as 1e300 reads $1e+300, not 300 digits
-        return f"{sign}${usd:.3g}"
+        return f"${usd:.3g}"
     if usd >= 999.95e6:  # what would print as $1,000.0M prints as $1.00B
-        return f"{sign}${usd / 1e9:,.2f}B"
+        return f"${usd / 1e9:,.2f}B"
     if usd >= 0.9995e6:
-        return f"{sign}${usd / 1e6:,.1f}M"
-    return f"{sign}${usd:,.0f}"
+        return f"${usd / 1e6:,.1f}M"
+    return f"${usd:,.0f}"
+
+
+def _signed(value: float, magnitude: str) -> str:
+    """A minus sign only on a figure that does not round to zero (-$0 would read as a loss)."""
+    return "-" + magnitude if value < 0 and any(c in "123456789" for c in magnitude) else magnitude
 
 
 def format_usd_compact(usd: float | None) -> str:
@@ -35,7 +42,7 @@ def format_usd_compact(usd: float | None) -> str:
     for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if a >= div:
             return f"{'-' if usd < 0 else ''}${a / div:,.1f}{suffix}"
-    return f"{'-' if usd < 0 else ''}${a:,.0f}"
+    return _signed(usd, f"${a:,.0f}")
 
 
 def format_number_compact(v: float) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from fleetopt.core.data import ModelData
-from fleetopt.core.plan import Plan
+from fleetopt.core.plan import Plan, axes_mismatch
 from fleetopt.evaluate.backend import usable_cores
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.runs.files import write_bytes_atomic
@@ -30,14 +30,23 @@ from fleetopt.runs.files import write_bytes_atomic
 PLAN_FILE_FORMAT = 1
 _META = "__meta__"
 BUFFERS = "liquidity_buffers_usd"  # optional metadata: each plan's policy buffer (null: the model's)
+AXES = "axes"  # optional metadata: the names along each axis of the plans' arrays (core.plan.plan_axes)
 
 
 def plans_npz_bytes(
-    plans: list[Plan], labels: list[str], model_name: str, model_hash: str, buffers: list | None = None
+    plans: list[Plan],
+    labels: list[str],
+    model_name: str,
+    model_hash: str,
+    buffers: list | None = None,
+    axes: dict | None = None,
 ) -> bytes:
     """A plan file's bytes (for a few plans; :class:`PlanFileWriter` for many). ``buffers``: each
-    plan's policy liquidity buffer (USD; None: the model's), kept with the plans."""
+    plan's policy liquidity buffer (USD; None: the model's), kept with the plans; ``axes``: the
+    model's :func:`~fleetopt.core.plan.plan_axes`, kept so readers match items by name."""
     meta = {"format": PLAN_FILE_FORMAT, "model_name": model_name, "model_hash": model_hash, "labels": labels}
+    if axes is not None:
+        meta[AXES] = axes
     if buffers is not None and any(b is not None for b in buffers):
         meta[BUFFERS] = list(buffers)
     stacked = {name: np.stack([p.arrays()[name] for p in plans]) for name in plans[0].arrays()}
@@ -47,10 +56,16 @@ def plans_npz_bytes(
 
 
 def save_plans(
-    path: str | Path, plans: list[Plan], labels: list[str], model_name: str, model_hash: str
+    path: str | Path,
+    plans: list[Plan],
+    labels: list[str],
+    model_name: str,
+    model_hash: str,
+    axes: dict | None = None,
 ) -> None:
-    """Write plans to one ``.npz`` file: each decision array stacked along a leading plan axis."""
-    write_bytes_atomic(path, plans_npz_bytes(plans, labels, model_name, model_hash))
+    """Write plans to one ``.npz`` file: each decision array stacked along a leading plan axis
+    (``axes``: the model's :func:`~fleetopt.core.plan.plan_axes`; give them)."""
+    write_bytes_atomic(path, plans_npz_bytes(plans, labels, model_name, model_hash, axes=axes))
 
 
 def plan_file_model_name(path: str | Path) -> str | None:
@@ -143,6 +158,13 @@ class PlanFileReader:
             raise PlanFileError(
                 f"{self.path}: plans are for model {self.meta.get('model_name')!r}, not {model!r} "
                 "(name the model they were made for)"
+            )
+        mismatch = axes_mismatch(self.meta.get(AXES) or {}, self.data)
+        if mismatch:
+            raise PlanFileError(
+                f"{self.path}: {mismatch}: plans for another version of the model, whose decisions "
+                "would be read as other items' (solve the model again, or evaluate with the model file "
+                "the plans were made from)"
             )
         first = self.headers["buy_blocks"][0]
         self.single = len(first) == self.expected["buy_blocks"].ndim
@@ -249,9 +271,11 @@ class PlanFileWriter:
     the target (disk, not memory: about 240 KB per plan on the default model). As a context
     manager it closes on success and removes the spool on an error (:meth:`abort`)."""
 
-    def __init__(self, path: str | Path, model_name: str, model_hash: str):
+    def __init__(self, path: str | Path, model_name: str, model_hash: str, axes: dict | None = None):
         self.path = Path(path)
         self.meta = {"format": PLAN_FILE_FORMAT, "model_name": model_name, "model_hash": model_hash}
+        if axes is not None:
+            self.meta[AXES] = axes
         self.labels: list[str] = []
         self._dir: Path | None = Path(tempfile.mkdtemp(prefix=".plans-", dir=self.path.parent or "."))
         self._files: dict[str, io.BufferedWriter] = {}

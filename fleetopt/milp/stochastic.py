@@ -26,7 +26,7 @@ from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver
 from fleetopt.milp.highs import model_size, run_highs
 from fleetopt.milp.solve import extract_plan, raise_without_plan
-from fleetopt.milp.units import MUSD
+from fleetopt.milp.units import MUSD, from_model_units, output_unit
 
 # decisions dated by their last index; those before quarter Q are first stage (non-anticipative)
 DATED_FIRST_STAGE = ("buy", "buy_training", "build", "redeploy", "retire_tr", "retire_in", "draw", "prepay")
@@ -258,16 +258,18 @@ class ExtensiveForm:
 
 
 def scenario_row(blk: pyo.Block, data: ModelData, sc: ScenarioInputs) -> dict:
-    """A solved scenario model's figures (USD): its value, NPV, the rescue it needed, whether it was
-    rescued (a default)."""
+    """A solved scenario model's figures (USD): its value, NPV, the rescue it needed (the slacks of
+    each group it relaxed, in the group's unit: USD, MW or GPUs), whether it was rescued (a default)."""
     T = data.T
     equity = sum(pyo.value(blk.rescue_equity[t]) for t in range(T)) * MUSD
     revolver = max(pyo.value(blk.revolver_balance[t]) for t in range(T)) * MUSD
-    slacks = {}
+    slacks = {}  # group -> {"amount", "unit"}: the group's total relaxation, in output units
     for idx in blk.SLACK:
         value = blk.slack[idx].value or 0.0
         if value > 1e-6:
-            slacks[idx[0]] = slacks.get(idx[0], 0.0) + value
+            unit = SLACKS[idx[0]].unit
+            entry = slacks.setdefault(idx[0], {"amount": 0.0, "unit": output_unit(unit)})
+            entry["amount"] += from_model_units(value, unit)
     return {
         "scenario": sc.name,
         "probability": sc.probability,

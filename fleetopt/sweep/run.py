@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from fleetopt import __version__
-from fleetopt.core.data import load
+from fleetopt.core.data import ModelData, load
+from fleetopt.core.plan import plan_axes
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
@@ -97,7 +98,7 @@ def _make_candidates(loaded, data, settings: dict, folder, saved, progress) -> C
     saved there as it is made, and the job marked as having them all at the end."""
     n_sto = settings["stochastic_scenarios"]
     spec = StochasticCandidate(n_sto, settings["seed"] + 1, settings["backend"]) if n_sto else None
-    on_made = None if folder is None else lambda made: _save_candidates(RunFolder(folder), loaded, made)
+    on_made = None if folder is None else lambda made: _save_candidates(RunFolder(folder), loaded, data, made)
     cands = generate_candidates(
         data, settings["candidates"], mip_gap=settings["mip_gap"], time_limit=settings["time_limit"],
         threads=settings["threads"], stochastic=spec, progress=progress, saved=saved, on_made=on_made,
@@ -107,7 +108,7 @@ def _make_candidates(loaded, data, settings: dict, folder, saved, progress) -> C
     return cands
 
 
-def _save_candidates(run: RunFolder, loaded: LoadedModel, cands: CandidateSet) -> None:
+def _save_candidates(run: RunFolder, loaded: LoadedModel, data: ModelData, cands: CandidateSet) -> None:
     """The candidates made so far: their plans, then their list (each file replaced atomically, so
     every listed plan is in the plans file)."""
     listing = [
@@ -122,15 +123,15 @@ def _save_candidates(run: RunFolder, loaded: LoadedModel, cands: CandidateSet) -
         for c in cands.candidates
     ]
     if cands.feasible:
-        run.write_files({RunFolder.PLANS: _plans_file(loaded, cands)})
+        run.write_files({RunFolder.PLANS: _plans_file(loaded, data, cands)})
     run.write_files({RunFolder.CANDIDATES: json_text(listing)})
 
 
-def _plans_file(loaded: LoadedModel, cands: CandidateSet) -> bytes:
+def _plans_file(loaded: LoadedModel, data: ModelData, cands: CandidateSet) -> bytes:
     feasible = cands.feasible
     plans, labels = [c.plan for c in feasible], [c.label for c in feasible]
     buffers = [c.liquidity_buffer_usd for c in feasible]
-    return plans_npz_bytes(plans, labels, loaded.model.name, loaded.content_hash, buffers)
+    return plans_npz_bytes(plans, labels, loaded.model.name, loaded.content_hash, buffers, plan_axes(data))
 
 
 def resume_sweep(
@@ -364,5 +365,5 @@ def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
         RunFolder.SUMMARY: json_text(result.summary()),
     }
     return folder.finish(files, known_at_start=lambda: {
-        RunFolder.PLANS: _plans_file(loaded, result.candidates), RunFolder.MODEL: loaded.text
+        RunFolder.PLANS: _plans_file(loaded, result.data, result.candidates), RunFolder.MODEL: loaded.text
     })
