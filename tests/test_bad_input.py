@@ -105,6 +105,29 @@ def test_missing_file(tmp_path):
     assert_bad_input(code, out, err, f"error: {path}: no such file", "bundled models:", "tiny")
 
 
+def test_a_huge_or_endless_file_is_refused_before_it_is_read_whole(tmp_path):
+    """/dev/zero given by mistake was read until the process was killed; a model is kilobytes."""
+    big = tmp_path / "huge.yaml"
+    big.write_bytes(b"#" * (16 * 2**20 + 1))
+    for path in (str(big), "/dev/zero"):
+        if not Path(path).exists():
+            continue
+        code, _, err = run_cli("validate", path)
+        assert code == 2, err
+        assert "is larger than 16 MiB: not a model file" in err
+
+
+def test_a_model_saved_with_windows_line_ends_is_the_same_model(tmp_path, tiny_text):
+    """CRLF line ends read as LF: the same model, the same content hash (so its plans fit it)."""
+    from fleetopt.schema.loading import load_model
+
+    crlf = tmp_path / "tiny-crlf.yaml"
+    crlf.write_bytes(tiny_text.replace("\n", "\r\n").encode())
+    lf = tmp_path / "tiny.yaml"
+    lf.write_text(tiny_text)
+    assert load_model(crlf).content_hash == load_model(lf).content_hash
+
+
 def test_directory_instead_of_file(tmp_path):
     code, out, err = run_cli("validate", str(tmp_path))
     assert_bad_input(code, out, err, f"error: {tmp_path}: is a directory")
@@ -453,3 +476,14 @@ def test_a_repayment_term_that_cannot_apply_is_refused(tmp_path, tiny_text, extr
     assert old in tiny_text
     _, code, out, err = validate_text(tmp_path, tiny_text.replace(old, old + extra, 1))
     assert_bad_input(code, out, err, "finance.facilities.gpu-term-loan: ", message)
+
+
+@pytest.mark.parametrize("old, new, field", [
+    ("    gpus: 9600 ", "    gpus: 96000000000 ", "fleet.0.gpus"),
+])  # fmt: skip
+def test_a_gpu_count_past_any_fleet_is_refused_by_name(tmp_path, tiny_text, old, new, field):
+    """9.6e10 GPUs (a typing slip) solved as "infeasible"; it is bad input, named."""
+    assert old in tiny_text
+    _, code, out, err = validate_text(tmp_path, tiny_text.replace(old, new))
+    assert code == 2, out + err
+    assert f"{field}: must be at most 100,000,000 GPUs" in err

@@ -82,6 +82,23 @@ QuarterCount = Annotated[NonNegativeInt, _AT_MOST_QUARTER_COUNT, AfterValidator(
 PositiveQuarterCount = Annotated[PositiveInt, _AT_MOST_QUARTER_COUNT, AfterValidator(check_quarter_count)]
 """A number of quarters: 1 to ``MAX_QUARTER_COUNT``."""
 
+MAX_GPUS = 10**8
+"""Most GPUs any one count may hold (100 million: several times every datacenter GPU shipped to
+date): larger counts are typing slips, and beyond the precision the solver works to they made a
+model read as "infeasible" instead of as bad input."""
+
+
+def check_gpu_count(value: int) -> int:
+    if value > MAX_GPUS:
+        raise ValueError(f"must be at most {MAX_GPUS:,} GPUs (a count this large is a typing slip)")
+    return value
+
+
+GpuCount = Annotated[
+    PositiveInt, Field(json_schema_extra={"maximum": MAX_GPUS}), AfterValidator(check_gpu_count)
+]
+"""A number of GPUs: 1 to ``MAX_GPUS``."""
+
 # Money enters the MILP in millions of USD next to coefficients near 1: beyond ~1e15 USD HiGHS can
 # no longer tell a feasible plan from rounding error (1e18 USD of cash made `tiny` "infeasible").
 MAX_USD = 1e15

@@ -9,10 +9,10 @@ from pydantic import Field, Strict, model_validator
 from fleetopt.core.quarters import parse_quarter, quarter_label
 from fleetopt.schema.base import (
     Fraction,
+    GpuCount,
     Money,
     Name,
     NameList,
-    PositiveInt,
     PositiveQuarterCount,
     Quarter,
     QuarterCount,
@@ -84,7 +84,7 @@ class Contract(StrictModel):
     """SKUs that may serve the contract; see also `min_generation`."""
     min_generation: Annotated[Generation, Strict(False)] | None = None
     """Oldest generation that may serve the contract (alternative to `eligible_skus`)."""
-    gpus: PositiveInt
+    gpus: GpuCount
     """GPUs delivered once fully ramped."""
     start: Quarter
     """First quarter of the term."""

@@ -9,11 +9,11 @@ from pydantic import Field, Strict, model_validator
 
 from fleetopt.schema.base import (
     Fraction,
+    GpuCount,
     Money,
     Name,
     NonNegative,
     Positive,
-    PositiveInt,
     PositiveQuarterCount,
     Quarter,
     QuarterCount,
@@ -68,7 +68,7 @@ class Sku(StrictModel):
     """First quarter the SKU can be bought (volume availability)."""
     available_until: Quarter | None = None
     """Last quarter it can be bought; open-ended when omitted."""
-    block_size_gpus: PositiveInt
+    block_size_gpus: GpuCount
     """Purchase unit in GPUs (a rack or a pod); purchases are whole blocks."""
     capex_per_gpu_usd: MoneySeries
     """All-in capex per GPU (GPU, server, network, installation) by purchase quarter, USD."""
@@ -117,7 +117,7 @@ class FleetCohort(StrictModel):
     """Site name (a key of `sites`)."""
     purchased: Quarter
     """Quarter the GPUs were bought (on or before the horizon's first quarter)."""
-    gpus: PositiveInt
+    gpus: GpuCount
     """Number of GPUs."""
     use: Literal["training", "inference"]
     """What the GPUs are configured for at the start."""

@@ -197,12 +197,22 @@ def _parse_model_text(text: str, source: str) -> PlanningModel:
     return model
 
 
+# the largest model file read: a model is kilobytes (the default one about 40 KB); a path such as
+# /dev/zero or a multi-gigabyte file given by mistake is refused instead of read until memory runs out
+MAX_MODEL_BYTES = 16 * 2**20
+
+
 def load_model(model: str | Path | None = None) -> LoadedModel:
     """Load and validate a model file (None: the bundled default model)."""
     path = resolve_model_path(model)
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:  # at most one byte past the limit: /dev/zero is not read forever
+            raw = handle.read(MAX_MODEL_BYTES + 1)
+        if len(raw) > MAX_MODEL_BYTES:
+            limit = f"{MAX_MODEL_BYTES // 2**20} MiB"
+            raise ModelError(source, [ModelIssue((), f"is larger than {limit}: not a model file")])
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
     except FileNotFoundError:
         hint = f" (bundled models: {', '.join(bundled_model_names())})"
         raise ModelError(source, [ModelIssue((), f"no such file{hint}")]) from None

@@ -7,7 +7,7 @@ decisions happen whatever the scenario does). No rule acts on the forecast itsel
 
 from __future__ import annotations
 
-from fleetopt.schema.base import Money, PositiveInt, StrictModel
+from fleetopt.schema.base import GpuCount, Money, StrictModel
 
 
 class Policy(StrictModel):
@@ -47,7 +47,7 @@ class Policy(StrictModel):
     liquidity_buffer_usd: Money = 0.0
     """Cash the order rule keeps above `finance.min_cash_usd` in its projection, and the prepayment
     rule after its prepayments, USD; a larger buffer defers earlier and prepays less. The sweep varies it."""
-    sale_block_gpus: PositiveInt = 1000
+    sale_block_gpus: GpuCount = 1000
     """GPUs per lot in a distress sale (an estimate: a few racks' worth)."""
 
     @property
