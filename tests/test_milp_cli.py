@@ -244,6 +244,7 @@ def test_out_pointing_to_a_file_is_refused(tmp_path):
         ("--objective", "foo"),
         ("--time-limit", "0"),
         ("--time-limit", "-5"),
+        ("--time-limit", "inf"),
         ("--threads", "0"),
     ],
 )

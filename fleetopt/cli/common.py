@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
 import signal
 import sys
@@ -280,11 +281,19 @@ EvaluateThreadsOption = Annotated[
     int | None,
     typer.Option("--threads", min=1, help="NumPy threads of the evaluation (default: one per usable core)."),
 ]
+def _finite(value: float | None) -> float | None:
+    """An option's value refused when infinite or NaN (typer's range check lets inf through)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number of seconds (got {value})")
+    return value
+
+
 TimeLimitOption = Annotated[
     float | None,
     typer.Option(
         "--time-limit",
         min=limits.MIN_TIME_LIMIT,
+        callback=_finite,
         help="Stop each MILP's search (HiGHS) after this many seconds and keep the best plan found; "
         "building the model and handing it to HiGHS come on top.",
     ),
