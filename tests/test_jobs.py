@@ -6,6 +6,8 @@ import hashlib
 import io
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +20,7 @@ import pytest
 from evaluate_builders import MODELS, solved
 
 from fleetopt.core.data import build_data
-from fleetopt.evaluate import compile_plans, evaluate, save_plans
+from fleetopt.evaluate import PlanFileError, compile_plans, evaluate, save_plans
 from fleetopt.evaluate.engine import LocalExecutor
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
@@ -281,6 +283,14 @@ def test_a_sweep_stopped_while_making_candidates_keeps_those_made(tmp_path, monk
     assert not (folder / "summary.json").exists()
     with pytest.raises(Exception, match="still making its candidates"):  # 4 of them: not its plans
         api.evaluate(folder, scenarios=10)
+    # a list cut by hand (a candidate dropped while plans.npz still holds it) is refused, not skipped
+    edited = tmp_path / "edited"
+    shutil.copytree(folder, edited)
+    listing = json.loads((edited / "candidates.json").read_text())
+    kept = [c for c in listing if c["label"] != expected[1].label]
+    (edited / "candidates.json").write_text(json.dumps(kept))
+    with pytest.raises(PlanFileError, match=f"does not list '{re.escape(expected[1].label)}'"):
+        saved_candidates(RunFolder(edited), data)
 
     solves.clear()
     lines = []

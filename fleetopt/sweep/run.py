@@ -187,6 +187,12 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
     if data is not None and planned:
         plans, labels, _ = load_plans(run / RunFolder.PLANS, data)
         by_label = dict(zip(labels, plans, strict=True))
+        unlisted = sorted(set(labels) - {c.label for c in planned})
+        if unlisted:  # a candidate made but dropped from the list would silently leave the sweep
+            raise PlanFileError(
+                f"{path} does not list {', '.join(map(repr, unlisted))}, whose plans {RunFolder.PLANS} "
+                "holds: the files were damaged or edited"
+            )
         for c in planned:
             if c.label not in by_label or c.forecast_npv_usd is None:
                 raise PlanFileError(
