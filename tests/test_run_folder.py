@@ -109,3 +109,15 @@ def test_summaries_are_strict_json_with_null_for_a_missing_figure():
     assert json.loads(text, parse_constant=refuse) == {
         "npv_mean_no_default_usd": None, "dscr": None, "n": 3, "rows": [{"x": 1.5}], "path": [1.0, None],
     }  # fmt: skip
+
+
+def test_a_written_run_folder_has_the_permissions_mkdir_gives(tmp_path):
+    """A solve's folder was 0700 (made by mkdtemp, then renamed) while evaluate's and sweep's were
+    0755: every run folder is made as mkdir makes one under the process's umask, its files as open()."""
+    old = os.umask(0o022)
+    try:
+        out = RunFolder(tmp_path / "run").write({"summary.json": "{}\n"})
+    finally:
+        os.umask(old)
+    assert (out.stat().st_mode & 0o777) == 0o755
+    assert ((out / "summary.json").stat().st_mode & 0o777) == 0o644

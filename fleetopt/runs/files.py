@@ -27,6 +27,13 @@ def signals_deferred():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def current_umask() -> int:
+    """The process's umask (read by setting it, then setting it back)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a part."""
     path = Path(path)
@@ -37,10 +44,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        # mkstemp creates 0600; give the file the permissions a plain open() would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp creates 0600: as a plain open() would
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

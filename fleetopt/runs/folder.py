@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt.errors import InputError
-from fleetopt.runs.files import write_bytes_atomic
+from fleetopt.runs.files import current_umask, write_bytes_atomic
 
 if TYPE_CHECKING:
     from fleetopt.schema.loading import LoadedModel
@@ -307,6 +307,7 @@ class RunFolder:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+            os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700: as every other run folder is made
         except OSError as exc:
             raise RunDirError(f"cannot write {out}: {exc.strerror or exc}") from None
         try:
