@@ -23,7 +23,7 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     worst_shock,
 )
-from fleetopt.core.units import format_number_compact, format_usd
+from fleetopt.core.units import counted, format_number_compact, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import compile_plans, generate_scenarios, load_plans
 from fleetopt.evaluate.batch import with_buffers
@@ -321,8 +321,11 @@ def _provenance_section(run: _Run) -> str:
     facts += _scenario_facts(run)
     if run.kind == "evaluate" and s.get("plans_source"):
         source = Path(s["plans_source"])
-        where = str(source.resolve()) if source.exists() else f"{source} (as given to the evaluation)"
-        facts.append(("plans", f"{where} ({s.get('n_plans', len(run.plans))} plans)"))
+        where = str(source.resolve()) if source.exists() else (
+            f"{source} (as given to the evaluation; no longer there, so the report leaves out the "
+            "plans' own sections)"
+        )
+        facts.append(("plans", f"{where} ({counted(int(s.get('n_plans', len(run.plans))), 'plan')})"))
     if run.kind == "sweep":
         dropped = len(s.get("dropped", []))
         facts.append(("candidates", f"{s.get('candidates_tried', '?')} made, {s.get('candidates_feasible', '?')} "
