@@ -107,3 +107,12 @@ def test_the_cpu_kernel_backend_gives_numpys_metrics():
     # quarterly paths need the array code: the backend runs it for them
     paths = evaluate(data, plans_b, 4, seed=3, backend=be, record=("cash_usd",))
     assert not paths.kernel and paths.paths["cash_usd"].shape == (plans_b.P, 4, data.T)
+
+
+def test_a_cc_that_is_not_on_path_is_refused_not_replaced(monkeypatch):
+    """$CC names the compiler the user wants: one that is not there is an error, not cc silently."""
+    from fleetopt.evaluate.backend import BackendError, resolve_backend
+
+    monkeypatch.setenv("CC", "/nonexistent/cc")
+    with pytest.raises(BackendError, match=r"\$CC is '/nonexistent/cc', which is not a command on PATH"):
+        resolve_backend("cpu-kernel")

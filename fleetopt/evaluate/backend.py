@@ -116,6 +116,11 @@ def resolve_backend(name: str = "auto", threads: int | None = None) -> Backend:
     n = threads or usable_cores()
     plural = "s" if n > 1 else ""
     if name == "cpu-kernel":
+        chosen = os.environ.get("CC")
+        if chosen and not shutil.which(chosen):  # the compiler asked for, not another one silently
+            raise BackendError(
+                f"$CC is {chosen!r}, which is not a command on PATH: unset CC or point it at a C compiler"
+            )
         compiler = c_compiler()
         if compiler is None:
             raise BackendError(
