@@ -51,7 +51,8 @@ class CovenantKind:
     denominator: str | None  # a quantity, or None: the threshold is in USD
     scale: float = 1.0  # of the denominator inside the ratio (4.0: annualised quarterly EBITDA)
     applies_when: str | None = None  # evaluator: tested only where this quantity is positive
-    needs_debt: bool = False  # MILP: tested only in quarters in which debt can be outstanding
+    # MILP: tested only in quarters where the `applies_when` quantity can be positive (covenant_tests)
+    needs_debt: bool = False
     ratio_line: str | None = None  # statement line of the ratio, if it has one
     group: str = ""  # MILP constraint group (several kinds may share one, by `part`)
     part: str | None = None  # index of this kind's rows inside a shared group
@@ -184,12 +185,15 @@ class CovenantTest:
 
 
 def covenant_tests(
-    covenants: Any, T: int, test_from: int, first_debt: int, secured: bool = False
+    covenants: Any, T: int, test_from: int, possible: dict[str, np.ndarray], secured: bool = False
 ) -> tuple[CovenantTest, ...]:
     """The tests a model's ``finance.covenants`` block sets, in catalogue order, and the borrowing
     base where some facility is GPU-secured (``secured``: has a ``max_ltv``), tested in every
     quarter. ``test_from``: the first quarter the block's tests are tested (horizon index);
-    ``first_debt``: the first quarter debt can be outstanding."""
+    ``possible``: (T,) bool per quantity of the debt, the quarters it can be positive in
+    (``data.debt_quantity_quarters``). The MILP holds a ``needs_debt`` test only in tested quarters
+    where its ``applies_when`` quantity (a flow: averaged over the EBITDA period) can be positive:
+    elsewhere the evaluator never tests it, and its row would ask EBITDA >= 0."""
     tested = np.arange(T) >= test_from
     window = ebitda_window(covenants)
     out = []
@@ -203,9 +207,22 @@ def covenant_tests(
         threshold = getattr(covenants, kind.field)
         if threshold is None:
             continue
-        milp = [t for t in range(T) if tested[t] and (t >= first_debt or not kind.needs_debt)]
+        applies = _debt_possible(kind, possible, window) if kind.needs_debt else tested
+        milp = [t for t in range(T) if tested[t] and applies[t]]
         out.append(CovenantTest(kind, float(threshold), tested, tuple(milp), window))
     return tuple(out)
+
+
+def _debt_possible(kind: CovenantKind, possible: dict[str, np.ndarray], window: int) -> np.ndarray:
+    """(T,) bool: where the kind's ``applies_when`` quantity, as tested, can be positive."""
+    when = kind.applies_when
+    return possible_over_window(possible[when], window if when in FLOWS else 1)
+
+
+def possible_over_window(possible: np.ndarray, window: int) -> np.ndarray:
+    """(T,) bool: where a quantity's average over the last ``window`` quarters (fewer at the
+    horizon start) can be positive, from where the quantity itself can be (``window`` 1: as is)."""
+    return np.array([possible[max(0, t - window + 1) : t + 1].any() for t in range(len(possible))])
 
 
 def coefficient_table(tests: tuple[CovenantTest, ...]) -> tuple[np.ndarray, np.ndarray]:
