@@ -318,3 +318,29 @@ def test_debt_quantities_are_possible_exactly_where_a_plan_drawing_everything_ha
     assert np.flatnonzero(lines["debt_usd"] > 1e-6).tolist() == [0, 1, 2, 3, 4]
     assert np.flatnonzero(lines["debt_service_usd"] > 1e-6).tolist() == [0, 1, 2, 3, 4, 5]
     assert np.flatnonzero(lines["interest_usd"] > 1e-6).tolist() == [0, 1, 2, 3, 4, 5]
+
+
+def test_the_round_off_a_loan_repaid_in_thirds_leaves_is_no_debt():
+    """The model above with a $1M loan repaid over 3 quarters instead (333,333.33 a quarter, 2 %
+    interest): debt is possible at the end of quarters 0-1, debt service in 0-2, so the MILP tests
+    leverage in 0-1 and DSCR in 0-2. The thirds leave about 1e-10 USD of debt and 2e-12 USD of
+    debt service in quarter 3, where EBITDA is -1,000 USD: within TOLERANCE_USD (1 USD) of 0 they
+    are round-off and no test applies, so the plan does not breach on the forecast (leverage 0 and
+    DSCR inf in quarter 3). DSCR: 2,189,000 / (333,333.33 + 20,000) = 6.1953, then / 346,666.67 =
+    6.3144, / 340,000 = 6.4382."""
+    d = repaid_bullet_model()
+    d["finance"]["facilities"] = {
+        "loan": {"size_usd": 1e6, "opening_balance_usd": 1e6, "fixed_rate_annual": 0.08,
+                 "amortization_quarters": 3, "draw_from": "2026Q1", "draw_until": "2026Q1"}
+    }  # fmt: skip
+    data = data_of(d)
+    tests = {t.kind.name: t for t in data.covenants}
+    assert (tests["leverage"].milp_tested, tests["dscr"].milp_tested) == ((0, 1), (0, 1, 2))
+    r = solve(data, mip_gap=1e-9)
+    lines = r.statements.lines
+    service = np.array([1e6 / 3 + 20_000.0, 1e6 / 3 + 40_000.0 / 3, 1e6 / 3 + 20_000.0 / 3])
+    assert lines["dscr"][:3] == pytest.approx(2_189_000.0 / service, rel=1e-9)
+    assert 0.0 < lines["debt_service_usd"][3] < 1e-6  # the round-off this test is about
+    assert (lines["dscr"][3], lines["debt_to_ebitda"][3]) == (np.inf, 0.0)
+    assert not forecast_breach(data, r.plan)
+    assert covenant_headroom(data, r.statements)["leverage"] > 0.0

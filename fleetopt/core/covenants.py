@@ -36,7 +36,9 @@ QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash", "collateral_
 FLOWS = ("ebitda", "debt_service", "interest")  # averaged over the EBITDA period
 TRAILING_QUARTERS = 4
 # A test is breached only when missed by more than this (USD of the tested amounts): a plan the MILP
-# makes meet a covenant with equality must not breach it on the forecast through round-off.
+# makes meet a covenant with equality must not breach it on the forecast through round-off. A
+# quantity within it of 0 is round-off too (a loan repaid in thirds leaves 1e-10 USD of debt): a
+# test applies only where its `applies_when` quantity exceeds it, and a ratio's denominator must.
 TOLERANCE_USD = 1.0
 
 
@@ -50,7 +52,7 @@ class CovenantKind:
     numerator: str  # a quantity of QUANTITIES
     denominator: str | None  # a quantity, or None: the threshold is in USD
     scale: float = 1.0  # of the denominator inside the ratio (4.0: annualised quarterly EBITDA)
-    applies_when: str | None = None  # evaluator: tested only where this quantity is positive
+    applies_when: str | None = None  # evaluator: tested only where this quantity is above TOLERANCE_USD
     # MILP: tested only in quarters where the `applies_when` quantity can be positive (covenant_tests)
     needs_debt: bool = False
     ratio_line: str | None = None  # statement line of the ratio, if it has one
@@ -62,15 +64,17 @@ class CovenantKind:
     facility_test: bool = False
 
     def ratio(self, values: dict[str, Any]) -> Any:
-        """The ratio as a lender reads it (inf where the denominator is not positive)."""
+        """The ratio as a lender reads it: inf where the denominator is not above TOLERANCE_USD, 0 where
+        the test applies by its numerator and that is not (where a test does not apply, its ratio
+        cannot breach it: inf against a minimum, 0 against a maximum)."""
         num = values[self.numerator]
         if self.denominator is None:
             return num
         den = self.scale * values[self.denominator] if self.scale != 1.0 else values[self.denominator]
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(den > 0, num / den, np.inf)
-        if self.facility_test:  # no GPU-secured debt needs no collateral, even without GPUs
-            ratio = np.where(num > 0, ratio, 0.0)
+            ratio = np.where(den > TOLERANCE_USD, num / den, np.inf)
+        if self.applies_when == self.numerator:  # no debt is no leverage, even without EBITDA, and
+            ratio = np.where(num > TOLERANCE_USD, ratio, 0.0)  # no GPU-secured debt needs no collateral
         return ratio
 
 
@@ -154,7 +158,7 @@ class CovenantTest:
         else:
             missed = greater < lesser - TOLERANCE_USD
         when = self.kind.applies_when
-        return missed & (values[when] > 0) if when else missed
+        return missed & (values[when] > TOLERANCE_USD) if when else missed
 
     def describe(self) -> str:
         """The test as a lender writes it: ``debt / EBITDA <= 6x``, ``liquidity >= $25.0M``."""
