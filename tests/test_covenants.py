@@ -125,7 +125,7 @@ def test_tests_apply_only_where_their_denominator_exists():
     (test,) = covenant_tests(
         type("C", (), {"ebitda_period": "quarter", "min_interest_coverage": 2.0,
                        **{k.field: None for k in CATALOGUE if k.name != "interest_coverage"}})(),
-        T=1, test_from=0, first_debt=0,
+        T=1, test_from=0, possible={"interest": np.ones(1, dtype=bool)},
     )  # fmt: skip
     values = {"ebitda": np.array([-5.0, -5.0, 100.0]), "interest": np.array([0.0, 10.0, 60.0])}
     # no interest: nothing to cover; a loss against interest breaches; 100 < 2 x 60 breaches
@@ -242,3 +242,105 @@ def test_the_tightest_quarter_read_back_from_the_headroom():
     assert test("leverage", 6.0).tightest(0.25) == pytest.approx(4.5)
     assert test("dscr", 1.4).tightest(0.15) == pytest.approx(1.61)
     assert test("liquidity", 25e6).tightest(39.0) == pytest.approx(1.0e9)
+
+
+# ---------------------------------------------------------------- quarters the MILP tests debt in
+
+
+def repaid_bullet_model(period: str = "quarter") -> dict:
+    """1,000 installed GPUs rented on the market for three quarters, then no demand: EBITDA
+    2,190,000 - 1,000 overhead = 2,189,000 USD in quarters 0-2 and -1,000 USD in quarter 3. A $1M
+    bullet note at 8 % (2 % a quarter) already drawn, maturing 2026Q2 (quarter 1): interest 20,000
+    in quarters 0 and 1, the 1M principal in quarter 1; debt 1M at the end of quarter 0, then 0.
+    DSCR >= 1.2 and leverage <= 6x tested from quarter 0."""
+    d = base_model()
+    d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2026Q1", "gpus": 1000, "use": "inference",
+                   "capex_per_gpu_usd": 4000.0}]  # fmt: skip
+    d["skus"]["A"]["capex_per_gpu_usd"] = 1e6  # none bought
+    d["market"]["demand_gpus"] = {"training": 0.0, "inference": [1e6, 1e6, 1e6, 0.0]}
+    d["finance"]["overhead_usd_per_quarter"] = 1000.0
+    d["finance"]["facilities"] = {
+        "note": {"size_usd": 1e6, "opening_balance_usd": 1e6, "fixed_rate_annual": 0.08,
+                 "repayment": "bullet", "maturity": "2026Q2", "draw_from": "2026Q1", "draw_until": "2026Q1"}
+    }  # fmt: skip
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.2, "max_debt_to_ebitda": 6.0,
+                                 "ebitda_period": period}  # fmt: skip
+    return d
+
+
+def test_debt_covenants_leave_the_milp_once_the_debt_is_repaid():
+    """Debt can be outstanding only at the end of quarter 0, debt service be due only in quarters 0
+    and 1: the MILP tests leverage in quarter 0 and DSCR in quarters 0-1, as the evaluator does,
+    and the model solves (a DSCR row in quarter 3 would ask EBITDA -1,000 >= 1.2 x 0). DSCR:
+    2,189,000 / 20,000 = 109.45, then 2,189,000 / 1,020,000 = 2.146; infinite after."""
+    data = data_of(repaid_bullet_model())
+    tests = {t.kind.name: t for t in data.covenants}
+    assert tests["leverage"].milp_tested == (0,)
+    assert tests["dscr"].milp_tested == (0, 1)
+    lines = solve(data, mip_gap=1e-9).statements.lines
+    assert lines["dscr"][:2] == pytest.approx([109.45, 2_189_000.0 / 1_020_000.0], rel=1e-9)
+    assert np.isinf(lines["dscr"][2:]).all()
+    assert lines["debt_usd"][1:] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_trailing_average_keeps_the_debt_service_test_for_three_more_quarters():
+    """On the four-quarter average debt service stays positive through quarter 1 + 3 (the horizon's
+    last, 3): DSCR is tested in every quarter; leverage (debt at the quarter's end, not averaged)
+    still only in quarter 0. Quarter 3: (3 x 2,189,000 - 1,000) / 4 = 1,641,500 against
+    1.2 x (20,000 + 1,020,000) / 4 = 312,000, so the model still solves."""
+    data = data_of(repaid_bullet_model("trailing_four_quarters"))
+    tests = {t.kind.name: t for t in data.covenants}
+    assert tests["leverage"].milp_tested == (0,)
+    assert tests["dscr"].milp_tested == (0, 1, 2, 3)
+    assert solve(data, mip_gap=1e-9).statements.lines["dscr"][3] == pytest.approx(1_641_500.0 / 260_000.0)
+
+
+def test_debt_quantities_are_possible_exactly_where_a_plan_drawing_everything_has_them():
+    """An amortizing loan over 3 quarters, $1M opening and $1M drawn in each of quarters 1 and 2,
+    8 quarters: the opening balance is repaid in quarters 0-2 (outstanding at the end of 0-1), the
+    draw of quarter 1 in 2-4 (outstanding 1-3), that of quarter 2 in 3-5 (outstanding 2-4). Debt
+    is possible in quarters 0-4, interest and debt service in 0-5; the plan that draws both
+    quarters has each of them positive (beyond the 1e-10 USD left by thirds) in exactly those quarters."""
+    d = repaid_bullet_model()
+    d["horizon"]["quarters"] = 8
+    d["market"]["demand_gpus"]["inference"] = 1e6
+    d["finance"]["facilities"] = {
+        "loan": {"size_usd": 3e6, "opening_balance_usd": 1e6, "fixed_rate_annual": 0.08,
+                 "amortization_quarters": 3, "draw_from": "2026Q2", "draw_until": "2026Q3"}
+    }  # fmt: skip
+    data = data_of(d)
+    tests = {t.kind.name: t for t in data.covenants}
+    assert tests["leverage"].milp_tested == (0, 1, 2, 3, 4)
+    assert tests["dscr"].milp_tested == (0, 1, 2, 3, 4, 5)
+    plan = Plan.empty(data)
+    plan.draws[0, 1:3] = 1e6
+    lines = plan_statements(data, plan).lines
+    assert np.flatnonzero(lines["debt_usd"] > 1e-6).tolist() == [0, 1, 2, 3, 4]
+    assert np.flatnonzero(lines["debt_service_usd"] > 1e-6).tolist() == [0, 1, 2, 3, 4, 5]
+    assert np.flatnonzero(lines["interest_usd"] > 1e-6).tolist() == [0, 1, 2, 3, 4, 5]
+
+
+def test_the_round_off_a_loan_repaid_in_thirds_leaves_is_no_debt():
+    """The model above with a $1M loan repaid over 3 quarters instead (333,333.33 a quarter, 2 %
+    interest): debt is possible at the end of quarters 0-1, debt service in 0-2, so the MILP tests
+    leverage in 0-1 and DSCR in 0-2. The thirds leave about 1e-10 USD of debt and 2e-12 USD of
+    debt service in quarter 3, where EBITDA is -1,000 USD: within TOLERANCE_USD (1 USD) of 0 they
+    are round-off and no test applies, so the plan does not breach on the forecast (leverage 0 and
+    DSCR inf in quarter 3). DSCR: 2,189,000 / (333,333.33 + 20,000) = 6.1953, then / 346,666.67 =
+    6.3144, / 340,000 = 6.4382."""
+    d = repaid_bullet_model()
+    d["finance"]["facilities"] = {
+        "loan": {"size_usd": 1e6, "opening_balance_usd": 1e6, "fixed_rate_annual": 0.08,
+                 "amortization_quarters": 3, "draw_from": "2026Q1", "draw_until": "2026Q1"}
+    }  # fmt: skip
+    data = data_of(d)
+    tests = {t.kind.name: t for t in data.covenants}
+    assert (tests["leverage"].milp_tested, tests["dscr"].milp_tested) == ((0, 1), (0, 1, 2))
+    r = solve(data, mip_gap=1e-9)
+    lines = r.statements.lines
+    service = np.array([1e6 / 3 + 20_000.0, 1e6 / 3 + 40_000.0 / 3, 1e6 / 3 + 20_000.0 / 3])
+    assert lines["dscr"][:3] == pytest.approx(2_189_000.0 / service, rel=1e-9)
+    assert 0.0 < lines["debt_service_usd"][3] < 1e-6  # the round-off this test is about
+    assert (lines["dscr"][3], lines["debt_to_ebitda"][3]) == (np.inf, 0.0)
+    assert not forecast_breach(data, r.plan)
+    assert covenant_headroom(data, r.statements)["leverage"] > 0.0

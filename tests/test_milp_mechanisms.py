@@ -15,6 +15,8 @@ import pytest
 from milp_builders import base_model, cohort_index, data_of, late_demand_model, sku
 
 from fleetopt.core.data import build_data
+from fleetopt.core.economics import principal_schedule
+from fleetopt.milp.finance import net_same_quarter_draws
 from fleetopt.milp.solve import SolveResult, solve
 from fleetopt.schema.loading import load_model
 
@@ -110,6 +112,49 @@ def test_leverage_covenant_limits_purchases():
     lines = r.statements.lines
     assert lines["debt_usd"][0] >= 1810 * 42 - 40000 - 1e-3
     assert np.all(lines["debt_to_ebitda"] <= 0.1 + 1e-9)
+
+
+def _borrowing_base_loan(period: str = "trailing_four_quarters") -> dict:
+    d = base_model()
+    d["horizon"]["discount_rate_annual"] = 1.0  # equity dearer than the 8 % loan: borrow to the limit
+    d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2026Q1", "gpus": 1000, "use": "inference",
+                   "capex_per_gpu_usd": 4000.0}]  # fmt: skip
+    d["skus"]["A"]["capex_per_gpu_usd"] = 1e6  # none bought
+    d["finance"]["facilities"] = {
+        "loan": {"size_usd": 1e7, "fixed_rate_annual": 0.08, "max_ltv": 0.5, "amortization_quarters": 4,
+                 "draw_from": "2026Q2", "draw_until": "2026Q2"}
+    }  # fmt: skip
+    d["finance"]["covenants"] = {"test_from": "2026Q3", "min_dscr": 10.0, "ebitda_period": period}
+    return d
+
+
+def test_a_draw_and_a_prepayment_of_one_quarter_are_netted():
+    """Amortizing over 4 quarters: 1,652,000 drawn and 152,000 prepaid in quarter 1, 87,000 prepaid
+    in quarters 2-3 leave the balances 1.5M, 1.0M, 0.5M; so do 1,500,000 drawn in quarter 1 and
+    87,000 + 152,000 / 4 = 125,000 prepaid in quarters 2-3 (instalments 413,000 -> 375,000)."""
+    data = data_of(_borrowing_base_loan())
+    draws, prepay = np.array([0.0, 1_652_000.0, 0.0, 0.0]), np.array([0.0, 152_000.0, 87_000.0, 87_000.0])
+    net_same_quarter_draws(principal_schedule(data.facilities[0], data.T)[1], draws, prepay)
+    assert draws == pytest.approx([0.0, 1_500_000.0, 0.0, 0.0])
+    assert prepay == pytest.approx([0.0, 0.0, 125_000.0, 125_000.0])
+
+
+def test_the_plan_borrows_net_of_its_prepayments():
+    """1,000 GPUs (4,000 USD each, worth 1,000 less a quarter) earn 2,190,000 USD a quarter; the
+    loan (8 %, over 4 quarters, drawable in quarter 1 only) may lend half their value: 1.5M, 1.0M,
+    0.5M at the end of quarters 1-3, and the plan borrows all of it (equity costs 100 % a year).
+    Drawing the 1.5M needs 375,000 instalments in quarters 2-3 and 125,000 prepaid in each to
+    follow the borrowing base; drawing more and prepaying the excess in quarter 1 ties in NPV but
+    schedules larger instalments, so the plan draws net. Debt service: 375,000 + 2 % x 1.5M =
+    405,000 in quarter 2, 375,000 + 2 % x 1.0M = 395,000 in quarter 3; DSCR on the trailing
+    average in quarter 3: 2,190,000 / ((405,000 + 395,000) / 4) = 10.95 >= 10."""
+    r = run(_borrowing_base_loan())
+    lines = r.statements.lines
+    assert r.plan.draws[0] == pytest.approx([0.0, 1_500_000.0, 0.0, 0.0], abs=1e-3)
+    assert r.plan.prepay[0] == pytest.approx([0.0, 0.0, 125_000.0, 125_000.0], abs=1e-3)
+    assert lines["debt_service_usd"] == pytest.approx([0.0, 0.0, 405_000.0, 395_000.0], abs=1e-3)
+    assert lines["dscr"][3] == pytest.approx(10.95)
+    assert lines["cash_usd"] == pytest.approx(r.milp_cash_usd, abs=1e-3)  # the MILP's own cash
 
 
 # ---------------------------------------------------------------- 4. optional contracts

@@ -36,7 +36,9 @@ QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash", "collateral_
 FLOWS = ("ebitda", "debt_service", "interest")  # averaged over the EBITDA period
 TRAILING_QUARTERS = 4
 # A test is breached only when missed by more than this (USD of the tested amounts): a plan the MILP
-# makes meet a covenant with equality must not breach it on the forecast through round-off.
+# makes meet a covenant with equality must not breach it on the forecast through round-off. A
+# quantity within it of 0 is round-off too (a loan repaid in thirds leaves 1e-10 USD of debt): a
+# test applies only where its `applies_when` quantity exceeds it, and a ratio's denominator must.
 TOLERANCE_USD = 1.0
 
 
@@ -50,8 +52,9 @@ class CovenantKind:
     numerator: str  # a quantity of QUANTITIES
     denominator: str | None  # a quantity, or None: the threshold is in USD
     scale: float = 1.0  # of the denominator inside the ratio (4.0: annualised quarterly EBITDA)
-    applies_when: str | None = None  # evaluator: tested only where this quantity is positive
-    needs_debt: bool = False  # MILP: tested only in quarters in which debt can be outstanding
+    applies_when: str | None = None  # evaluator: tested only where this quantity is above TOLERANCE_USD
+    # MILP: tested only in quarters where the `applies_when` quantity can be positive (covenant_tests)
+    needs_debt: bool = False
     ratio_line: str | None = None  # statement line of the ratio, if it has one
     group: str = ""  # MILP constraint group (several kinds may share one, by `part`)
     part: str | None = None  # index of this kind's rows inside a shared group
@@ -61,15 +64,17 @@ class CovenantKind:
     facility_test: bool = False
 
     def ratio(self, values: dict[str, Any]) -> Any:
-        """The ratio as a lender reads it (inf where the denominator is not positive)."""
+        """The ratio as a lender reads it: inf where the denominator is not above TOLERANCE_USD, 0 where
+        the test applies by its numerator and that is not (where a test does not apply, its ratio
+        cannot breach it: inf against a minimum, 0 against a maximum)."""
         num = values[self.numerator]
         if self.denominator is None:
             return num
         den = self.scale * values[self.denominator] if self.scale != 1.0 else values[self.denominator]
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(den > 0, num / den, np.inf)
-        if self.facility_test:  # no GPU-secured debt needs no collateral, even without GPUs
-            ratio = np.where(num > 0, ratio, 0.0)
+            ratio = np.where(den > TOLERANCE_USD, num / den, np.inf)
+        if self.applies_when == self.numerator:  # no debt is no leverage, even without EBITDA, and
+            ratio = np.where(num > TOLERANCE_USD, ratio, 0.0)  # no GPU-secured debt needs no collateral
         return ratio
 
 
@@ -153,7 +158,7 @@ class CovenantTest:
         else:
             missed = greater < lesser - TOLERANCE_USD
         when = self.kind.applies_when
-        return missed & (values[when] > 0) if when else missed
+        return missed & (values[when] > TOLERANCE_USD) if when else missed
 
     def describe(self) -> str:
         """The test as a lender writes it: ``debt / EBITDA <= 6x``, ``liquidity >= $25.0M``."""
@@ -184,12 +189,15 @@ class CovenantTest:
 
 
 def covenant_tests(
-    covenants: Any, T: int, test_from: int, first_debt: int, secured: bool = False
+    covenants: Any, T: int, test_from: int, possible: dict[str, np.ndarray], secured: bool = False
 ) -> tuple[CovenantTest, ...]:
     """The tests a model's ``finance.covenants`` block sets, in catalogue order, and the borrowing
     base where some facility is GPU-secured (``secured``: has a ``max_ltv``), tested in every
     quarter. ``test_from``: the first quarter the block's tests are tested (horizon index);
-    ``first_debt``: the first quarter debt can be outstanding."""
+    ``possible``: (T,) bool per quantity of the debt, the quarters it can be positive in
+    (``data.debt_quantity_quarters``). The MILP holds a ``needs_debt`` test only in tested quarters
+    where its ``applies_when`` quantity (a flow: averaged over the EBITDA period) can be positive:
+    elsewhere the evaluator never tests it, and its row would ask EBITDA >= 0."""
     tested = np.arange(T) >= test_from
     window = ebitda_window(covenants)
     out = []
@@ -203,9 +211,22 @@ def covenant_tests(
         threshold = getattr(covenants, kind.field)
         if threshold is None:
             continue
-        milp = [t for t in range(T) if tested[t] and (t >= first_debt or not kind.needs_debt)]
+        applies = _debt_possible(kind, possible, window) if kind.needs_debt else tested
+        milp = [t for t in range(T) if tested[t] and applies[t]]
         out.append(CovenantTest(kind, float(threshold), tested, tuple(milp), window))
     return tuple(out)
+
+
+def _debt_possible(kind: CovenantKind, possible: dict[str, np.ndarray], window: int) -> np.ndarray:
+    """(T,) bool: where the kind's ``applies_when`` quantity, as tested, can be positive."""
+    when = kind.applies_when
+    return possible_over_window(possible[when], window if when in FLOWS else 1)
+
+
+def possible_over_window(possible: np.ndarray, window: int) -> np.ndarray:
+    """(T,) bool: where a quantity's average over the last ``window`` quarters (fewer at the
+    horizon start) can be positive, from where the quantity itself can be (``window`` 1: as is)."""
+    return np.array([possible[max(0, t - window + 1) : t + 1].any() for t in range(len(possible))])
 
 
 def coefficient_table(tests: tuple[CovenantTest, ...]) -> tuple[np.ndarray, np.ndarray]:

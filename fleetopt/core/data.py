@@ -283,10 +283,6 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
     contracts = _contracts(h, m, sku_names)
     facilities = _facilities(h, m)
     cov = m.finance.covenants
-    # leverage and coverage tests mean nothing in a quarter where no debt can be outstanding
-    first_debt = min(
-        [0 if fac.opening_usd > 0 else min(fac.draw_quarters, default=T) for fac in facilities], default=T
-    )
     test_from = h.t_of(cov.test_from) if cov else T
     customers = tuple(sorted({c.customer for c in contracts}))
     return ModelData(
@@ -335,7 +331,9 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         new_gpu_allocation=_allocation(h, m),
         revolver_usd=m.finance.revolver.size_usd if m.finance.revolver else 0.0,
         revolver_rate_annual=m.finance.revolver.annual_rate if m.finance.revolver else 0.0,
-        covenants=covenant_tests(cov, T, test_from, first_debt, any(f.max_ltv for f in facilities)),
+        covenants=covenant_tests(
+            cov, T, test_from, debt_quantity_quarters(facilities, T), any(f.max_ltv for f in facilities)
+        ),
         covenant_tested=h.ts >= test_from,
         covenant_window=ebitda_window(cov),
         customers=customers,
@@ -517,6 +515,40 @@ def _facilities(h: _Horizon, m: PlanningModel) -> list[FacilityData]:
             )
         )
     return facilities
+
+
+def debt_quantity_quarters(facilities: list[FacilityData], T: int) -> dict[str, np.ndarray]:
+    """(T,) bool per covenant quantity of the debt (``debt``, ``interest``, ``debt_service``): the
+    quarters in which it can be positive on the forecast, whatever the plan draws (docs/formulation.md
+    §5.11). The schedules are those of ``economics.principal_schedule``:
+
+    * a balance (end of quarter) is outstanding from its draw (the opening balance: from quarter 0)
+      until the quarter before its last scheduled instalment: amortizing over N quarters, a draw in
+      tau through tau + N - 1 and the opening balance through N - 2; a bullet maturing in M through
+      M - 1, and to the horizon's end when M lies after the horizon, when the bullet is refinanced,
+      or for a draw in or after M (not repaid in the horizon);
+    * interest and scheduled principal are paid in quarter t only on a balance outstanding at the
+      end of t - 1 (the opening balance for t = 0): one quarter after the balance.
+    """
+    debt = np.zeros(T, dtype=bool)
+    for fac in facilities:
+        borrowed = [(0, True)] if fac.opening_usd > 0 else []
+        for start, opening in borrowed + [(tau, False) for tau in fac.draw_quarters]:
+            debt[start : _last_outstanding(fac, start, opening, T) + 1] = True
+    owed = np.zeros(T, dtype=bool)  # a balance outstanding at the start of the quarter
+    owed[0] = any(fac.opening_usd > 0 for fac in facilities)
+    owed[1:] = debt[:-1]
+    return {"debt": debt, "interest": owed, "debt_service": owed.copy()}
+
+
+def _last_outstanding(fac: FacilityData, start: int, opening: bool, T: int) -> int:
+    """The last quarter whose closing balance can hold principal borrowed in ``start`` (``opening``:
+    the opening balance), per ``economics.principal_schedule``."""
+    if fac.maturity is None:
+        n = fac.amortization_quarters
+        return n - 2 if opening else start + n - 1
+    repaid = 0 <= fac.maturity < T and not fac.refinanced and (opening or start < fac.maturity)
+    return fac.maturity - 1 if repaid else T - 1
 
 
 def power_capex_schedule(site: SiteData, T: int) -> np.ndarray:

@@ -56,7 +56,7 @@
 #define FO_THREADS 128
 #endif
 #define FO_REL 1e-9
-#define FO_COVENANT_TOLERANCE_USD 1.0
+#define FO_COVENANT_TOLERANCE_USD 1.0  // covenants.TOLERANCE_USD: also the least quantity a test applies to
 #define FO_REACTED_RESCHEDULED 1
 #define FO_REACTED_CANCELLED 2
 #define FO_REACTED_FREED 4
@@ -660,7 +660,7 @@ FO_DEVICE double fo_sell(FO_PARAMS, const double* q, double cash, double resale,
         const double lesser_ = (y) < 0 ? b_ : ((b_one) ? value[(y) < 0 ? 0 : (y)] : b_ * value[(y) < 0 ? 0 : (y)]); \
         int row_ = (is_max) ? lesser_ > greater_ + FO_COVENANT_TOLERANCE_USD                          \
                             : greater_ < lesser_ - FO_COVENANT_TOLERANCE_USD;                          \
-        if ((when) >= 0) row_ = row_ && value[(when) < 0 ? 0 : (when)] > 0;                            \
+        if ((when) >= 0) row_ = row_ && value[(when) < 0 ? 0 : (when)] > FO_COVENANT_TOLERANCE_USD;    \
         missed = row_ ? missed | (bit) : missed;                                                       \
     }
 

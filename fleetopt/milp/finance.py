@@ -8,6 +8,7 @@ the constraints and objectives.
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 
 from fleetopt.core.covenants import CovenantTest
@@ -76,6 +77,29 @@ def debt_balance_rule(b: Builder, f: int, t: int):
         m.balance[f, t]
         == prev_balance(b, f, t) + draw(b, f, t) - m.scheduled_principal[f, t] - m.prepay[f, t]
     )
+
+
+def net_same_quarter_draws(draw_principal: np.ndarray, draws: np.ndarray, prepay: np.ndarray) -> None:
+    r"""Tie-break among equal plans (in place, USD, one facility: ``draw_principal`` (T, T) its
+    SD_{τ,t}, ``draws`` and ``prepay`` (T,)): no quarter both draws and prepays.
+
+    A draw d_τ and a prepayment p_τ of the same quarter tie with the net draw: the balances, cash and
+    NPV are the same, but the draw's instalments follow the gross draw, so debt service and draws
+    read high and DSCR headroom low. Quarter by quarter from the first, with the prepayment already
+    raised by the instalments moved into it, m = min(d_τ, p_τ) is taken off both, and the
+    instalments m SD_{τ,t} the smaller draw no longer schedules are prepaid instead in each later
+    quarter t: D_t, the cash flows d_t - S_t - p_t and the NPV are unchanged, S_t and the draws
+    only fall (so every constraint still holds; DSCR has more room). E.g. amortizing over 4
+    quarters, d = 1,652,000 and p = 152,000 in quarter 1, p = 87,000 in quarters 2-3 become d =
+    1,500,000 in quarter 1 and p = 87,000 + 152,000 / 4 = 125,000 in quarters 2-3."""
+    moved = np.zeros(len(draws))
+    for tau in range(len(draws)):
+        prepay[tau] += moved[tau]
+        netted = min(draws[tau], prepay[tau])
+        if netted > 0.0:
+            draws[tau] -= netted
+            prepay[tau] -= netted
+            moved[tau + 1 :] += netted * draw_principal[tau, tau + 1 :]
 
 
 def facility_size_rule(b: Builder, f: int):

@@ -10,12 +10,13 @@ import numpy as np
 import pyomo.environ as pyo
 
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import Statements, plan_statements
+from fleetopt.core.economics import Statements, plan_statements, principal_schedule
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import headline, plan_frame
 from fleetopt.errors import InfeasibleError, NoPlanError
 from fleetopt.milp.build import build_model
 from fleetopt.milp.diagnose import diagnose
+from fleetopt.milp.finance import net_same_quarter_draws
 from fleetopt.milp.highs import model_size, run_highs, solver_trouble
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 
@@ -146,7 +147,8 @@ def _val(var) -> float:
 
 
 def extract_plan(m: pyo.ConcreteModel, data: ModelData) -> Plan:
-    """Read the solved decisions into a :class:`Plan` (integers rounded, round-off below zero clipped)."""
+    """Read the solved decisions into a :class:`Plan` (integers rounded, round-off below zero clipped,
+    a facility's draw and prepayment of one quarter netted: ``finance.net_same_quarter_draws``)."""
     plan = Plan.empty(data)
     for s, i, t in m.BUY:
         plan.buy_blocks[s, i, t] = round(_val(m.buy[s, i, t]))
@@ -170,7 +172,8 @@ def extract_plan(m: pyo.ConcreteModel, data: ModelData) -> Plan:
         plan.build_blocks[i, t] = round(_val(m.build[i, t]))
     for f, t in m.DRAW:
         plan.draws[f, t] = from_model_units(max(_val(m.draw[f, t]), 0.0), VARIABLE_UNITS["draw"])
-    for f in range(len(data.facilities)):
+    for f, fac in enumerate(data.facilities):
         for t in range(data.T):
             plan.prepay[f, t] = from_model_units(max(_val(m.prepay[f, t]), 0.0), VARIABLE_UNITS["prepay"])
+        net_same_quarter_draws(principal_schedule(fac, data.T)[1], plan.draws[f], plan.prepay[f])
     return plan
