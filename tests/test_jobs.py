@@ -291,6 +291,11 @@ def test_a_sweep_stopped_while_making_candidates_keeps_those_made(tmp_path, monk
     (edited / "candidates.json").write_text(json.dumps(kept))
     with pytest.raises(PlanFileError, match=f"does not list '{re.escape(expected[1].label)}'"):
         saved_candidates(RunFolder(edited), data)
+    # but a stop killed between the two writes leaves the newest plan unlisted, last: it is made again
+    planned = [c["label"] for c in listing if c["status"] not in ("duplicate", "infeasible", "no_plan")]
+    newest = [c for c in listing if c["label"] != planned[-1]]
+    (edited / "candidates.json").write_text(json.dumps(newest))
+    assert [c.label for c in saved_candidates(RunFolder(edited), data)] == [c["label"] for c in newest]
 
     solves.clear()
     lines = []

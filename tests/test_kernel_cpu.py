@@ -110,9 +110,18 @@ def test_the_cpu_kernel_backend_gives_numpys_metrics():
 
 
 def test_a_cc_that_is_not_on_path_is_refused_not_replaced(monkeypatch):
-    """$CC names the compiler the user wants: one that is not there is an error, not cc silently."""
+    """$CC names the compiler the user wants: one that is not there is an error, not cc silently;
+    one with arguments is taken as make takes it."""
     from fleetopt.evaluate.backend import BackendError, resolve_backend
 
     monkeypatch.setenv("CC", "/nonexistent/cc")
-    with pytest.raises(BackendError, match=r"\$CC is '/nonexistent/cc', which is not a command on PATH"):
+    with pytest.raises(BackendError, match=r"\$CC is '/nonexistent/cc', whose command is not on PATH"):
         resolve_backend("cpu-kernel")
+    monkeypatch.setenv("CC", f"env {c_compiler_default()}")  # a command with arguments, as make takes $CC
+    assert resolve_backend("cpu-kernel").name == "cpu-kernel"
+
+
+def c_compiler_default() -> str:
+    import shutil
+
+    return next(name for name in ("cc", "gcc", "clang") if shutil.which(name))

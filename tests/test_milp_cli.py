@@ -137,6 +137,17 @@ def test_a_sweep_or_stochastic_solve_of_an_infeasible_model_says_what_solve_says
     assert not (tmp_path / "run").exists()
 
 
+def test_a_failed_sweep_leaves_an_empty_out_folder_the_user_made(tmp_path):
+    """A sweep whose forecast is infeasible removes what it wrote; the empty folder the user made
+    for it (``--out``) stays, as a claimed folder is never the user's to lose."""
+    model = str(write_model(tmp_path, infeasible_contract_model()))
+    made = tmp_path / "made"
+    made.mkdir()
+    code, stdout, stderr = cli("sweep", model, "--candidates", "2", "--scenarios", "20", "--out", str(made))
+    assert code == 3, stdout + stderr
+    assert made.is_dir() and not any(made.iterdir())
+
+
 def test_a_sweep_whose_forecast_runs_out_of_time_says_raise_the_time_limit(tmp_path, monkeypatch):
     """HiGHS stops at its time limit before any plan (made certain here): exit 4 and "raise
     --time-limit", as for `solve`, and no folder."""

@@ -578,3 +578,27 @@ def test_a_bare_highs_run_stopped_by_ctrl_c_raises_once_highs_has_stopped():
     with pytest.raises(KeyboardInterrupt):
         run_stoppable(h)
     assert h.cancelled
+
+
+def test_a_stop_while_worker_threads_solve_skips_the_work_not_started():
+    """The block solver's parallel LPs run in worker threads, which no signal reaches: a stop in the
+    main thread (waiting for them) sets the flag the workers check between LPs, drops the items not
+    started and is raised once the running ones end (a SIGTERM waited for every block before)."""
+    import threading
+
+    from fleetopt.milp.ef_highs import map_stoppable
+
+    started = []
+
+    def work(item, stop):
+        if item == 0:
+            raise KeyboardInterrupt  # as the main thread's wait would raise it
+        if not stop.is_set():  # as a chain checks between its LPs
+            started.append(item)
+            threading.Event().wait(0.05)
+        return item
+
+    with pytest.raises(KeyboardInterrupt):
+        map_stoppable(1, work, range(50))
+    assert len(started) <= 1  # at most the one the worker took before the stop: not the other 49
+    assert map_stoppable(2, lambda item, stop: item * 2, range(5)) == [0, 2, 4, 6, 8]

@@ -332,3 +332,14 @@ def test_every_plan_file_a_run_writes_keeps_its_axes(tmp_path):
         meta = json.loads(str(npz["__meta__"]))
     assert meta["axes"] == plan_axes(data)
     assert meta["axes"]["contracts"] == ["lab-a-training", "enterprise-inference"]
+
+
+@pytest.mark.parametrize("axes", [["x"], {"contracts": 5}, "skus"])
+def test_a_plan_file_with_damaged_axes_is_refused_by_name(tmp_path, axes):
+    from fleetopt import api
+
+    loaded, data = api.load("tiny")
+    path = tmp_path / "plan.npz"
+    path.write_bytes(plans_npz_bytes([api.solve(loaded).plan], ["milp"], data.name, "h", axes=axes))
+    with pytest.raises(PlanFileError, match="its axes metadata is not a mapping of name lists"):
+        load_plans(path, data)

@@ -281,6 +281,8 @@ EvaluateThreadsOption = Annotated[
     int | None,
     typer.Option("--threads", min=1, help="NumPy threads of the evaluation (default: one per usable core)."),
 ]
+
+
 def _finite(value: float | None) -> float | None:
     """An option's value refused when infinite or NaN (typer's range check lets inf through)."""
     if value is not None and not math.isfinite(value):

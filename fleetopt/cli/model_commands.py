@@ -83,10 +83,11 @@ def solve(
         typer.Option(help="With --stochastic: decisions before this quarter are shared by all scenarios."),
     ] = 4,
     risk_weight: Annotated[
-        float, typer.Option(
+        float,
+        typer.Option(
             help="With --stochastic: L in (1 - L) E[V] + L CVaR(V), V a scenario's NPV less its recourse "
             "penalties (docs/formulation.md §7b), in [0, 1]."
-        )
+        ),
     ] = 0.0,
     cvar_alpha: Annotated[
         float, typer.Option(help="With --stochastic: the CVaR tail share, in (0, 1).")

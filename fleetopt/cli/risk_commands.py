@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -255,7 +254,7 @@ def sweep(
         if folder.is_finished:
             raise
         if not saved_candidates(folder):  # no plan for the forecast: nothing worth keeping
-            shutil.rmtree(folder.path, ignore_errors=True)
+            folder.discard()
             raise
         if not isinstance(exc, InputError):
             raise

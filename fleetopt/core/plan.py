@@ -104,11 +104,16 @@ def axes_mismatch(saved: dict, data: ModelData) -> str | None:
     """How the axes a plan file kept (:func:`plan_axes`) differ from ``data``'s, in words; None when
     they agree (a file that kept none is taken as it is, as before plan files kept them)."""
     current = plan_axes(data)
+    if not isinstance(saved, dict) or any(not isinstance(v, list) for v in saved.values()):
+        return "its axes metadata is not a mapping of name lists (the file was damaged or edited)"
     for axis, names in current.items():
         kept = saved.get(axis)
-        if kept is None or list(kept) == names:
+        if kept is None or kept == names:
             continue
         if axis == "cohorts":
-            return "its cohorts (installed fleet and purchases) are not the model's, in number or order"
+            return (
+                "its cohorts are not the model's (each cohort's SKU, site, quarter bought or "
+                "installed GPUs, or their number or order, differ)"
+            )
         return f"its {axis} are {', '.join(map(str, kept))}; model {data.name!r} has {', '.join(names)}"
     return None

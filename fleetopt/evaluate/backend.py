@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from dataclasses import dataclass
 from typing import Any
@@ -72,11 +73,13 @@ def cupy_device() -> tuple[Any, str] | None:
 
 
 def c_compiler() -> str | None:
-    """The C compiler the kernel's CPU build uses: $CC, else cc, gcc or clang on PATH; None without one."""
-    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
-        if name and shutil.which(name):
-            return name
-    return None
+    """The C compiler the kernel's CPU build uses: $CC when set (a command with its arguments, as
+    make takes it: ``ccache gcc``), only it, when its command is on PATH; else cc, gcc or clang on
+    PATH; None without one."""
+    chosen = os.environ.get("CC", "").strip()
+    if chosen:  # the compiler asked for, never another one silently
+        return chosen if shutil.which(shlex.split(chosen)[0]) else None
+    return next((name for name in ("cc", "gcc", "clang") if shutil.which(name)), None)
 
 
 def usable_cores() -> int:
@@ -116,12 +119,12 @@ def resolve_backend(name: str = "auto", threads: int | None = None) -> Backend:
     n = threads or usable_cores()
     plural = "s" if n > 1 else ""
     if name == "cpu-kernel":
-        chosen = os.environ.get("CC")
-        if chosen and not shutil.which(chosen):  # the compiler asked for, not another one silently
-            raise BackendError(
-                f"$CC is {chosen!r}, which is not a command on PATH: unset CC or point it at a C compiler"
-            )
         compiler = c_compiler()
+        if compiler is None and os.environ.get("CC", "").strip():
+            raise BackendError(
+                f"$CC is {os.environ['CC']!r}, whose command is not on PATH: unset CC or point it at a C "
+                "compiler"
+            )
         if compiler is None:
             raise BackendError(
                 "backend 'cpu-kernel' needs a C compiler (cc, gcc or clang, or $CC): none found"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import shlex
 import subprocess
 import tempfile
 import threading
@@ -785,7 +786,8 @@ def _compiles(compiler: str, flags: list[str], folder: Path, openmp: bool = True
     body = "#include <omp.h>\nint probe(void) { return omp_get_max_threads(); }\n"
     src.write_text(body if openmp else "int probe(void) { return 1; }\n")
     result = subprocess.run(
-        [compiler, *flags, "-shared", "-fPIC", "-o", str(folder / "probe.so"), str(src)], capture_output=True
+        [*shlex.split(compiler), *flags, "-shared", "-fPIC", "-o", str(folder / "probe.so"), str(src)],
+        capture_output=True,
     )
     return result.returncode == 0
 
@@ -831,8 +833,9 @@ class CpuKernel:
                 src = Path(self._dir.name) / f"kernel-{tag}.c"
                 lib = src.with_suffix(".so")
                 src.write_text(source)
+                command = [*shlex.split(self.compiler), *self.flags, "-shared", "-fPIC"]
                 result = subprocess.run(
-                    [self.compiler, *self.flags, "-shared", "-fPIC", "-o", str(lib), str(src), "-lm"],
+                    [*command, "-o", str(lib), str(src), "-lm"],
                     capture_output=True,
                     text=True,
                 )

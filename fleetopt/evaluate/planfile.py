@@ -159,12 +159,12 @@ class PlanFileReader:
                 f"{self.path}: plans are for model {self.meta.get('model_name')!r}, not {model!r} "
                 "(name the model they were made for)"
             )
-        mismatch = axes_mismatch(self.meta.get(AXES) or {}, self.data)
+        mismatch = axes_mismatch(self.meta.get(AXES, {}), self.data)
         if mismatch:
             raise PlanFileError(
                 f"{self.path}: {mismatch}: plans for another version of the model, whose decisions "
-                "would be read as other items' (solve the model again, or evaluate with the model file "
-                "the plans were made from)"
+                "would be read as other items' (solve the model again, or use the model file the plans "
+                "were made from)"
             )
         first = self.headers["buy_blocks"][0]
         self.single = len(first) == self.expected["buy_blocks"].ndim

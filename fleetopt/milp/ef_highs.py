@@ -25,10 +25,13 @@ state of its non-anticipativity rows are read at every solve, and the solution i
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -43,8 +46,25 @@ except ImportError:  # pragma: no cover - older Pyomo
     OrderedVarRecorder = None
 
 INTEGRAL = 1e-6  # an LP value this close to an integer counts as integral
+
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _CONTINUOUS = highspy.HighsVarType.kContinuous
+
+
+def map_stoppable(workers: int, fn: Callable[[Any, threading.Event], Any], items) -> list:
+    """``fn(item, stop)`` for each item on ``workers`` threads, in order. A stop (Ctrl-C, SIGTERM)
+    reaches only the main thread, which waits here: it sets ``stop`` (``fn`` checks it between its
+    LPs), drops the items not started, waits for the LPs running, and is raised again."""
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(workers)
+    try:
+        return list(pool.map(lambda item: fn(item, stop), items))
+    except BaseException:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 @dataclass
@@ -252,8 +272,9 @@ class BlockSolver:
         lp, csc = self._matrix()
         chains = max(1, min(threads or os.cpu_count() or 1, len(self.blocks)))
         order = [list(range(start, len(self.blocks), chains)) for start in range(chains)]
-        with ThreadPoolExecutor(chains) as pool:
-            solved = list(pool.map(lambda chain: self._solve_chain(lp, csc, chain, deadline), order))
+        solved = map_stoppable(
+            chains, lambda chain, stop: self._solve_chain(lp, csc, chain, deadline, stop), order
+        )
         status = [highspy.HighsBasisStatus.kLower] * self.n_col
         for col in np.flatnonzero(np.isneginf(np.asarray(lp.col_lower_))):
             status[col] = highspy.HighsBasisStatus.kZero  # a free column outside the blocks (eta)
@@ -273,11 +294,16 @@ class BlockSolver:
         self.basis = basis
         return iterations
 
-    def _solve_chain(self, lp, csc, chain: list[int], deadline: float | None) -> tuple[list, int]:
+    def _solve_chain(
+        self, lp, csc, chain: list[int], deadline: float | None, stop: threading.Event
+    ) -> tuple[list, int]:
         """The LPs of the blocks ``chain``, each started from the basis of the one before:
-        ([(block, basis)], simplex iterations); stops at the first block without an optimum."""
+        ([(block, basis)], simplex iterations); stops at the first block without an optimum, or
+        when ``stop`` is set (the run is being stopped)."""
         previous, bases, iterations = None, [], 0
         for n in chain:
+            if stop.is_set():
+                break
             cols, block_rows = self.blocks[n]
             h = highspy.Highs()
             h.setOptionValue("output_flag", False)
@@ -359,10 +385,9 @@ class BlockSolver:
         anchor_iterations = self._last_iterations
         started = time.perf_counter()
         workers = max(1, min(threads or os.cpu_count() or 1, len(self.blocks)))
-        with ThreadPoolExecutor(workers) as pool:
-            solved = list(
-                pool.map(lambda n: self._solve_block(n, lower, upper, deadline), range(len(self.blocks)))
-            )
+        solved = map_stoppable(
+            workers, lambda n, stop: self._solve_block(n, lower, upper, deadline), range(len(self.blocks))
+        )
         self._last_iterations = anchor_iterations + sum(it for _, it in solved)
         self.last_apart["blocks_seconds"] = time.perf_counter() - started
         missing = [n for n, (values, _) in enumerate(solved) if values is None]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,7 +72,8 @@ def run_stoppable(h: highspy.Highs) -> None:
         h.run()  # no signal reaches another thread (and highspy's solve thread is for one caller at a time)
         return
     h.HandleKeyboardInterrupt = True
-    with stops_kept():
+    # highspy says "Ctrl-C pressed ...: Waiting for HiGHS to finish" on stdout: a note, not output
+    with stops_kept(), contextlib.redirect_stdout(sys.stderr):
         h.solve()
 
 

@@ -110,6 +110,13 @@ def solve(
     )
 
 
+# the diagnosis of an infeasible model solved without one (solve(..., diagnose_infeasible=False))
+NOT_DIAGNOSED = [
+    {"group": "not diagnosed", "unit": "", "total": float("nan"), "items": [], "quarters": [],
+     "message": "solve(..., diagnose_infeasible=True) names the constraint groups in conflict"}
+]  # fmt: skip
+
+
 def raise_without_plan(
     data: ModelData, status: str, results, seconds: float, diagnosis: dict | None
 ) -> NoReturn:
@@ -117,7 +124,7 @@ def raise_without_plan(
     as :func:`run_highs` gives it): an infeasible model with its diagnosis (``diagnosis``: the
     settings of :func:`diagnose`; None: none), numerical trouble, or a limit reached first."""
     if status == "infeasible":
-        raise InfeasibleModel([] if diagnosis is None else diagnose(data, **diagnosis))
+        raise InfeasibleModel(NOT_DIAGNOSED if diagnosis is None else diagnose(data, **diagnosis))
     if solver_trouble(results):
         raise SolverTrouble(
             f"HiGHS stopped without a plan after {seconds:.1f} s "

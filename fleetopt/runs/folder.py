@@ -154,6 +154,14 @@ class RunFolder:
         if self.claimed and self.path.is_dir() and not any(self.path.iterdir()):
             self.path.rmdir()
 
+    def discard(self) -> None:
+        """Remove what an unfinished run wrote (its files of :attr:`FILES`, its chunks), then the
+        folder itself where this process claimed it: an empty folder the user made stays theirs."""
+        for name in self.FILES:
+            (self.path / name).unlink(missing_ok=True)
+        shutil.rmtree(self.chunk_folder, ignore_errors=True)
+        self.release()
+
     @contextmanager
     def released_on_failure(self) -> Iterator[RunFolder]:
         """A run that fails (or is stopped) before writing anything leaves no empty folder behind."""

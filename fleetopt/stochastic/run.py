@@ -163,9 +163,10 @@ def solve_stochastic(
     (default ``seed + 1``; 0 skips it). ``route``: "blocks" (fleetopt's extensive form, §7b) or
     "mpisppy-ef" (mpi-sppy's, risk-neutral, without EEV and WS)."""
     check_settings(data, n, quarters, risk_weight, alpha, route)
-    limits.seed("seed", seed)
+    # seeds past MAX_SEED by one are the out-of-sample seed of a largest seed (a sweep's seed + 1)
+    limits.whole("seed", seed, 0, limits.MAX_SEED + 1)
     if oos_seed is not None:
-        limits.seed("oos_seed", oos_seed)
+        limits.whole("oos_seed", oos_seed, 0, limits.MAX_SEED + 1)
     solver = SolverSettings(mip_gap, time_limit, threads)
     timings: dict = {}
     forecast = _timed(timings, "forecast_seconds", forecast_optimum, data, quarters, solver)

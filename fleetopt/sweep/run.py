@@ -18,6 +18,7 @@ from fleetopt.evaluate.engine import check_scenarios_fit, evaluate
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.runs import limits
+from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.sweep.candidates import (
@@ -122,9 +123,10 @@ def _save_candidates(run: RunFolder, loaded: LoadedModel, data: ModelData, cands
         }
         for c in cands.candidates
     ]
-    if cands.feasible:
-        run.write_files({RunFolder.PLANS: _plans_file(loaded, data, cands)})
-    run.write_files({RunFolder.CANDIDATES: json_text(listing)})
+    with signals_deferred():  # a stop between the two would leave a plan the list does not name
+        if cands.feasible:
+            run.write_files({RunFolder.PLANS: _plans_file(loaded, data, cands)})
+        run.write_files({RunFolder.CANDIDATES: json_text(listing)})
 
 
 def _plans_file(loaded: LoadedModel, data: ModelData, cands: CandidateSet) -> bytes:
@@ -187,8 +189,11 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
     if data is not None and planned:
         plans, labels, _ = load_plans(run / RunFolder.PLANS, data)
         by_label = dict(zip(labels, plans, strict=True))
-        unlisted = sorted(set(labels) - {c.label for c in planned})
-        if unlisted:  # a candidate made but dropped from the list would silently leave the sweep
+        listed = {c.label for c in planned}
+        unlisted = [label for label in labels if label not in listed]
+        # the plans file is written first: one killed between the two writes holds the newest
+        # candidate unlisted, last; an unlisted plan before a listed one was dropped from the list
+        if unlisted and labels[-len(unlisted) :] != unlisted:
             raise PlanFileError(
                 f"{path} does not list {', '.join(map(repr, unlisted))}, whose plans {RunFolder.PLANS} "
                 "holds: the files were damaged or edited"
