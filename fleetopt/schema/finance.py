@@ -187,4 +187,6 @@ class Retirement(StrictModel):
     selling_cost_fraction: Fraction = 0.0
     """Share of resale value lost to brokers, logistics and data wiping."""
     max_age_years: NonNegative | None = None
-    """GPUs must be retired by this age; no limit when omitted."""
+    """GPUs are sold in the first quarter they are this old or older (age in whole quarters from the
+    purchase quarter, which is age 0; so at 1.1 years = 4.4 quarters a GPU is sold 5 quarters after
+    its purchase quarter: docs/formulation.md §5.2); no limit when omitted."""
