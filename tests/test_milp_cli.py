@@ -87,12 +87,7 @@ def test_solve_tiny_writes_a_complete_run_folder(tmp_path):
 def test_infeasible_model_exits_3_with_a_diagnosis(tmp_path):
     # A signed contract for 100,000 GPUs from 2026Q2 at a 0.1 MW site that can never grow:
     # 100,000 x 1 kW = 100 MW. The diagnosis must blame power or contract delivery, by quarter.
-    d = base_model()
-    d["sites"]["s1"]["power_capacity_mw"] = 0.1
-    d["contracts"] = {
-        "huge": {"customer": "c1", "use": "training", "eligible_skus": ["A"], "gpus": 100000,
-                 "start": "2026Q2", "term_quarters": 3, "price_usd_per_gpu_hour": 1.0, "signed": True}
-    }  # fmt: skip
+    d = infeasible_contract_model()
     code, stdout, stderr = cli("solve", str(write_model(tmp_path, d)), "--out", str(tmp_path / "run"))
     assert code == 3, stdout + stderr
     assert "Traceback" not in stdout + stderr
