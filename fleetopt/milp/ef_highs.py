@@ -61,10 +61,9 @@ def map_stoppable(workers: int, fn: Callable[[Any, threading.Event], Any], items
         return list(pool.map(lambda item: fn(item, stop), items))
     except BaseException:
         stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
         raise
     finally:
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=True, cancel_futures=stop.is_set())
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -70,12 +71,19 @@ QUARTER_COUNT_MESSAGE = (
 )
 
 
-def check_quarter_count(value: int) -> int:
-    if value > MAX_QUARTER_COUNT:
-        raise ValueError(QUARTER_COUNT_MESSAGE)
-    return value
+def at_most(limit: float, message: str) -> Callable[[float], float]:
+    """A check refusing values above ``limit`` with ``message`` (for an ``AfterValidator``): pydantic's
+    own ``le`` would say "less than or equal to", not why the limit is there."""
+
+    def check(value: float) -> float:
+        if value > limit:
+            raise ValueError(message)
+        return value
+
+    return check
 
 
+check_quarter_count = at_most(MAX_QUARTER_COUNT, QUARTER_COUNT_MESSAGE)
 _AT_MOST_QUARTER_COUNT = Field(json_schema_extra={"maximum": MAX_QUARTER_COUNT})
 QuarterCount = Annotated[NonNegativeInt, _AT_MOST_QUARTER_COUNT, AfterValidator(check_quarter_count)]
 """A number of quarters: 0 to ``MAX_QUARTER_COUNT``."""
@@ -88,12 +96,9 @@ date): larger counts are typing slips, and beyond the precision the solver works
 model read as "infeasible" instead of as bad input."""
 
 
-def check_gpu_count(value: int) -> int:
-    if value > MAX_GPUS:
-        raise ValueError(f"must be at most {MAX_GPUS:,} GPUs (a count this large is a typing slip)")
-    return value
-
-
+check_gpu_count = at_most(
+    MAX_GPUS, f"must be at most {MAX_GPUS:,} GPUs (a count this large is a typing slip)"
+)
 GpuCount = Annotated[
     PositiveInt, Field(json_schema_extra={"maximum": MAX_GPUS}), AfterValidator(check_gpu_count)
 ]
@@ -107,10 +112,7 @@ MONEY_LIMIT_MESSAGE = (
 )
 
 
-def check_money(value: float) -> float:
-    if value > MAX_USD:
-        raise ValueError(MONEY_LIMIT_MESSAGE)
-    return value
+check_money = at_most(MAX_USD, MONEY_LIMIT_MESSAGE)
 
 
 Money = Annotated[

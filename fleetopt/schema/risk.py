@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from fleetopt.schema.base import Fraction, QuarterCount, StrictModel
+from fleetopt.schema.base import Fraction, QuarterCount, StrictModel, at_most
 
 MAX_VOLATILITY = 5.0
 """Largest volatility of a lognormal walk, per sqrt(year) (500 % a year): twenty times the market
@@ -23,12 +23,7 @@ points a year): twenty times docs/calibration.md's 0.01 (100 bp)."""
 
 
 def _volatility_limit(limit: float, unit: str, example: str):
-    def check(value: float) -> float:
-        if value > limit:
-            raise ValueError(f"must be at most {limit:g} per sqrt(year) ({unit}): {example}")
-        return value
-
-    return check
+    return at_most(limit, f"must be at most {limit:g} per sqrt(year) ({unit}): {example}")
 
 
 Volatility = Annotated[
