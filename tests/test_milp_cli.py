@@ -251,6 +251,8 @@ def test_out_pointing_to_a_file_is_refused(tmp_path):
         ("--time-limit", "0"),
         ("--time-limit", "-5"),
         ("--time-limit", "inf"),
+        ("--time-limit", "nan"),
+        ("--mip-gap", "nan"),
         ("--threads", "0"),
     ],
 )
@@ -261,6 +263,16 @@ def test_bad_options_exit_2(tmp_path, option):
     assert option[0] in stderr
     assert "Traceback" not in stdout + stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", [("solve", "tiny"), ("sweep", "tiny", "--max-breach-prob")])
+def test_a_nan_option_is_refused_as_not_a_number(tmp_path, command):
+    """NaN fails every comparison: it is refused as not a number, not as 'too large'."""
+    option = () if command[-1].startswith("--") else ("--mip-gap",)
+    code, _, stderr = cli(*command, *option, "nan", "--out", str(tmp_path / "run"))
+    assert code == 2
+    assert "must be a finite number (got nan)" in stderr
+    assert not (tmp_path / "run").exists()
 
 
 def test_bundled_lab_model_solves_with_the_cost_objective(tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import math
 import os
 import signal
 import sys
@@ -283,36 +282,46 @@ EvaluateThreadsOption = Annotated[
 ]
 
 
-def _finite(value: float | None) -> float | None:
-    """An option's value refused when infinite or NaN (typer's range check lets inf through)."""
-    if value is not None and not math.isfinite(value):
-        raise typer.BadParameter(f"must be a finite number of seconds (got {value})")
-    return value
+def checked(check, *bounds):
+    """A callback applying one of :mod:`fleetopt.runs.limits`' checks to a number option, so that
+    the CLI refuses what the Python API refuses, with the same words (typer's own range check
+    refuses NaN as if it were too large and lets inf past a minimum)."""
+
+    def callback(value):
+        if value is not None:
+            try:
+                check("", value, *bounds)
+            except InputError as exc:
+                raise typer.BadParameter(str(exc).strip()) from None
+        return value
+
+    return callback
 
 
 TimeLimitOption = Annotated[
     float | None,
     typer.Option(
         "--time-limit",
-        min=limits.MIN_TIME_LIMIT,
-        callback=_finite,
-        help="Stop each MILP's search (HiGHS) after this many seconds and keep the best plan found; "
-        "building the model and handing it to HiGHS come on top.",
+        callback=checked(limits.number, limits.MIN_TIME_LIMIT),
+        help=f"Stop each MILP's search (HiGHS) after this many seconds (at least {limits.MIN_TIME_LIMIT}) "
+        "and keep the best plan found; building the model and handing it to HiGHS come on top.",
     ),
 ]
 MipGapOption = Annotated[
     float,
     typer.Option(
-        "--mip-gap", min=0.0, max=limits.MAX_MIP_GAP, help="Relative MILP optimality gap to stop at."
+        "--mip-gap",
+        callback=checked(limits.number, 0.0, limits.MAX_MIP_GAP),
+        help=f"Relative MILP optimality gap to stop at, in [0, {limits.MAX_MIP_GAP}].",
     ),
 ]
+ProbabilityLimit = checked(limits.number, 0.0, 1.0)
 MaxBreachProbOption = Annotated[
     float | None,
     typer.Option(
         "--max-breach-prob",
-        min=0.0,
-        max=1.0,
-        help="Only plans with at most this covenant-breach probability.",
+        callback=ProbabilityLimit,
+        help="Only plans with at most this covenant-breach probability, in [0, 1].",
     ),
 ]
 ResumeOption = Annotated[

@@ -19,6 +19,7 @@ from fleetopt.cli.common import (
     MipGapOption,
     ModelArg,
     OutFolderOption,
+    ProbabilityLimit,
     RankBy,
     ReportFlag,
     ResumeOption,
@@ -194,7 +195,10 @@ def sweep(
     max_breach_prob: MaxBreachProbOption = None,
     max_default_prob: Annotated[
         float | None,
-        typer.Option(min=0.0, max=1.0, help="Only plans with at most this liquidity-default probability."),
+        typer.Option(
+            callback=ProbabilityLimit,
+            help="Only plans with at most this liquidity-default probability, in [0, 1].",
+        ),
     ] = None,
     min_cvar: Annotated[
         float | None, typer.Option(help="Only plans whose CVaR5 NPV is at least this, USD.")
