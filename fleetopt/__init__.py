@@ -1,7 +1,17 @@
 """fleetopt: plan a GPU fleet (buy, redeploy, retire, power, debt) and test it against uncertain futures."""
 
+import importlib
+
 __version__ = "0.1.0"
 
-from fleetopt.schema.loading import LoadedModel, ModelError, load_model
-
 __all__ = ["LoadedModel", "ModelError", "__version__", "load_model"]
+
+# Loaded on first use: importing the package stays instant, so the `fleetopt` command can say
+# "interrupted" to a Ctrl-C while its libraries load (fleetopt.cli) instead of a traceback.
+_LOADER = "fleetopt.schema.loading"
+
+
+def __getattr__(name: str):
+    if name in ("LoadedModel", "ModelError", "load_model"):
+        return getattr(importlib.import_module(_LOADER), name)
+    raise AttributeError(f"module 'fleetopt' has no attribute {name!r}")

@@ -871,3 +871,22 @@ def test_plan_labels_of_a_run_table_are_read_as_written(tmp_path):
     frame = RunFolder(tmp_path).table("metrics.csv", ("plan", "npv_cvar5_usd"), ("npv_cvar5_usd",), ("plan",))
     assert list(frame["plan"]) == ["2025", "NA", "milp"]
     assert frame["npv_cvar5_usd"][0] == 1.5 and math.isnan(frame["npv_cvar5_usd"][1])
+
+
+def test_ctrl_c_while_the_command_loads_its_libraries_exits_130_without_traceback():
+    """A Ctrl-C in the first seconds, while `fleetopt` imports pandas, Pyomo and the rest: the
+    KeyboardInterrupt is made to arrive inside that import (deterministically, by an import hook)."""
+    script = (
+        "import sys\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'fleetopt.cli.common':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "from fleetopt.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, "--help"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 130
+    assert done.stderr == "interrupted\n"
+    assert done.stdout == ""

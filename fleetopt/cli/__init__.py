@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import sys
 
-# the command modules register their commands on `app` when imported
-from fleetopt.cli import model_commands, review_commands, risk_commands  # noqa: F401
-from fleetopt.cli.common import app, err_console, stop_on_sigterm
+try:
+    # the command modules register their commands on `app` when imported
+    from fleetopt.cli import model_commands, review_commands, risk_commands  # noqa: F401
+    from fleetopt.cli.common import app, err_console, stop_on_sigterm
+except KeyboardInterrupt:  # Ctrl-C while the libraries load (about 2 s): exit as main() does
+    sys.stderr.write("interrupted\n")
+    sys.exit(130)
 
 __all__ = ["app", "main"]
 
