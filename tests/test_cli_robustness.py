@@ -890,3 +890,13 @@ def test_ctrl_c_while_the_command_loads_its_libraries_exits_130_without_tracebac
     assert done.returncode == 130
     assert done.stderr == "interrupted\n"
     assert done.stdout == ""
+
+
+def test_the_commands_list_gives_each_command_on_unbroken_lines(monkeypatch):
+    """`fleetopt --help` listed `compare` and `sweep` with their docstrings' line breaks ("...
+    so its own figures" / "come back."): on a wide terminal each command's line is one line."""
+    monkeypatch.setenv("COLUMNS", "300")
+    code, out, _ = run_cli("--help")
+    assert code == 0
+    compare = next(line for line in out.splitlines() if "Compare plans side by side" in line)
+    assert "so its own figures come back." in compare

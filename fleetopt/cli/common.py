@@ -83,10 +83,13 @@ def errors_reported():
 
 def escape_help_texts(command) -> None:
     """Help is rendered by Rich, which reads '[ray]' in 'pip install fleetopt[ray]' as markup and
-    drops it: every help text of ``command`` and its sub-commands is escaped once, as plain text."""
+    drops it: every help text of ``command`` and its sub-commands is escaped once, as plain text.
+    A command's line in its group's list is its help's first paragraph, on one line."""
     if getattr(command, "_fleetopt_escaped", False):
         return
     command._fleetopt_escaped = True
+    if command.help and not command.short_help:  # the commands' list keeps a docstring's line breaks
+        command.short_help = " ".join(command.help.split("\n\n")[0].split())
     for attribute in ("help", "short_help", "epilog"):
         if getattr(command, attribute, None):
             setattr(command, attribute, escape(getattr(command, attribute)))
