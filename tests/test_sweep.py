@@ -20,9 +20,11 @@ from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.sweep.candidates import (
+    FORECAST_OK,
     OBJECTIVES,
     Rule,
     RuleError,
+    RuleNotMet,
     collateral_haircut,
     default_stresses,
     generate_candidates,
@@ -266,8 +268,10 @@ def test_cli_a_cvar_limit_that_is_not_a_number_is_refused_before_any_work(tmp_pa
 
 def test_a_huge_cvar_limit_is_described_in_a_few_characters():
     """$1e300 printed as 300 digits before; money below a quadrillion as the tables show it."""
-    assert Rule(min_cvar5_usd=1e300).describe() == "best cvar5 NPV among plans with CVaR5 >= $1e+300"
-    assert Rule(min_cvar5_usd=-2.5e6).describe() == "best cvar5 NPV among plans with CVaR5 >= -$2.5M"
+    described = Rule(min_cvar5_usd=1e300, forecast_within_limits=False).describe()
+    assert described == "best cvar5 NPV among plans with CVaR5 >= $1e+300"
+    described = Rule(min_cvar5_usd=-2.5e6, forecast_within_limits=False).describe()
+    assert described == "best cvar5 NPV among plans with CVaR5 >= -$2.5M"
 
 
 # ---------------------------------------------------------------- CLI and run folder
@@ -428,3 +432,39 @@ def test_the_collateral_haircut_stress_solves_for_a_loan_within_the_haircut_base
     # back to the forecast: the haircut does not stay on the built model
     planner.apply(None)
     assert all(p.value == 1.0 for p in planner.m.collateral_scale.values())
+
+
+def test_a_plan_that_breaches_on_its_own_forecast_is_not_recommended_unless_allowed():
+    """Plan B has the best CVaR5 (-$10M against -$20M) but breaches its borrowing base on the
+    forecast itself (a cash buffer that cut the prepayments keeping the base): the default rule
+    picks A and says why B was left out; a rule allowing forecast breaches picks B."""
+    metrics = pd.DataFrame({
+        "plan": ["milp: forecast", "milp: forecast, cash buffer $60.0M"], "origin": ["forecast", "policy"],
+        "npv_mean_usd": [5e6, 8e6], "npv_cvar5_usd": [-20e6, -10e6], "npv_p5_usd": [-15e6, -8e6],
+        "breach_probability": [0.5, 1.0], "default_probability": [0.0, 0.0],
+        FORECAST_OK: [True, False],
+    })  # fmt: skip
+    assert recommend(metrics, Rule()) == 0
+    why = SweepResult(None, None, None, metrics, None, Rule(), 0).why()
+    assert "Not considered, as they breach a covenant or default on the forecast itself: milp: forecast, " \
+        "cash buffer $60.0M (--allow-forecast-breach considers them)" in why
+    assert recommend(metrics, Rule(forecast_within_limits=False)) == 1
+    with pytest.raises(RuleNotMet, match="every candidate breaches a covenant or defaults on the forecast"):
+        recommend(metrics.assign(**{FORECAST_OK: [False, False]}), Rule())
+
+
+def test_tiny_s_sweep_leaves_out_the_cash_buffer_plans_that_breach_their_borrowing_base(tmp_path):
+    """`tiny`'s forecast optimum prepays its loan to stay within 70 % of the fleet's resale value;
+    run with a $30M or $60M cash buffer it keeps that debt and breaches the borrowing base on the
+    forecast itself (docs/evaluation.md, step 3). Their CVaR5 is the best, yet the sweep recommends
+    the forecast optimum and marks them with '!'."""
+    folder = tmp_path / "S"
+    code, out, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "150", "--out", str(folder))
+    assert code == 0, err
+    table = pd.read_csv(folder / "candidates.csv").set_index("plan")
+    buffered = [p for p in table.index if "cash buffer" in p]
+    assert buffered and not table.loc[buffered, FORECAST_OK].any()
+    assert table.loc["milp: forecast", FORECAST_OK]
+    assert table.loc[buffered, "npv_cvar5_usd"].max() > table.loc["milp: forecast", "npv_cvar5_usd"]
+    assert json.loads((folder / "summary.json").read_text())["recommended"] == "milp: forecast"
+    assert "! breaches or defaults on the forecast itself" in out

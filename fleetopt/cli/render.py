@@ -17,6 +17,7 @@ from fleetopt.core.units import counted, format_figure, format_usd
 from fleetopt.evaluate.metrics import REACTION_LABELS, first_breach_column
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
+from fleetopt.sweep.candidates import FORECAST_OK
 
 
 def plain_text(renderables, width: int = 120) -> str:
@@ -309,7 +310,11 @@ def sweep_table(metrics, title: str) -> Table:
     for name in ("", "plan", "NPV forecast", "NPV mean", "NPV CVaR5", "P(breach)", "P(default)"):
         table.add_column(name, justify="left" if name in ("", "plan") else "right", no_wrap=name != "plan")
     for _, r in metrics.iterrows():
-        mark = (">" if r["recommended"] else " ") + ("*" if r["on_front"] else " ")
+        mark = (
+            (">" if r["recommended"] else " ")
+            + ("*" if r["on_front"] else " ")
+            + (" " if r.get(FORECAST_OK, True) else "!")
+        )
         table.add_row(
             mark,
             Text(str(r["plan"])),

@@ -203,6 +203,15 @@ def sweep(
     min_cvar: Annotated[
         float | None, typer.Option(help="Only plans whose CVaR5 NPV is at least this, USD.")
     ] = None,
+    allow_forecast_breach: Annotated[
+        bool,
+        typer.Option(
+            "--allow-forecast-breach",
+            help="Also recommend plans that breach a covenant or default on the forecast itself (by "
+            "default they are not considered: a policy buffer that cuts the prepayments keeping the "
+            "borrowing base breaches it even on the forecast).",
+        ),
+    ] = False,
     backend: BackendOption = BackendName.auto,
     mip_gap: MipGapOption = 0.005,
     time_limit: TimeLimitOption = None,
@@ -228,7 +237,9 @@ def sweep(
         rule_options = {"prefer": ("prefer", prefer.value),
                         "max_breach_prob": ("max_breach_prob", max_breach_prob),
                         "max_default_prob": ("max_default_prob", max_default_prob),
-                        "min_cvar": ("min_cvar5_usd", min_cvar)}  # fmt: skip
+                        "min_cvar": ("min_cvar5_usd", min_cvar),
+                        "allow_forecast_breach":
+                            ("forecast_within_limits", not allow_forecast_breach)}  # fmt: skip
         refuse_with_resume(ctx, ("report", *rule_options))
         changes = dict(field_value for name, field_value in rule_options.items() if given(ctx, name))
         folder = api.resolve_run(resume)
@@ -236,7 +247,7 @@ def sweep(
             result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate)
         return _sweep_done(result, folder, report)
     RunFolder.check_new(out)  # before the model is even read
-    rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar).check()
+    rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar, not allow_forecast_breach).check()
     threads = capped_threads(threads)
     registry_checked()
     loaded = load_model(model)
@@ -301,7 +312,8 @@ def candidate_counts(result) -> str:
 
 def _sweep_done(result, folder: Path, report: bool) -> None:
     console.print(candidate_counts(result), markup=False, soft_wrap=True)
-    console.print(sweep_table(result.metrics, "candidates (* Pareto front, > recommended)"))
+    legend = "candidates (* Pareto front, > recommended, ! breaches or defaults on the forecast itself)"
+    console.print(sweep_table(result.metrics, legend))
     console.print(f"recommended: [bold]{result.recommended['plan']}[/bold]. {result.why()}", soft_wrap=True)
     path = api.write_sweep_run(result, folder, command=command_line())
     say_written(path, "plans.npz, candidates.csv, front.csv, summary.json")

@@ -468,6 +468,15 @@ def forecast_npvs(data: ModelData, plans: PlanBatch) -> np.ndarray:
     return result.metrics["npv_mean_usd"].to_numpy(dtype=float)
 
 
+def forecast_within_limits(data: ModelData, plans: PlanBatch) -> np.ndarray:
+    """(P,) whether each plan, run on the forecast with its policy, breaches no covenant (the
+    borrowing base included) and keeps its cash above the default level: a plan a lender would sign.
+    The MILP's plans do by construction; a policy buffer that cuts the prepayments keeping the
+    borrowing base may not (docs/evaluation.md, step 3)."""
+    metrics = evaluate(data, plans, 1, 0, backend="numpy", deterministic=True).metrics
+    return (metrics["breach_probability"].to_numpy() == 0) & (metrics["default_probability"].to_numpy() == 0)
+
+
 def forecast_npv(data: ModelData, plan: Plan, buffer: float | None = None) -> float:
     """:func:`forecast_npvs` of one plan run with ``buffer`` (USD; None: the model's)."""
     return float(forecast_npvs(data, with_buffers(compile_plans(data, [plan], ["plan"]), [buffer]))[0])

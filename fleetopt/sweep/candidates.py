@@ -476,9 +476,12 @@ class Rule:
     max_breach_prob: float | None = None
     max_default_prob: float | None = None
     min_cvar5_usd: float | None = None
+    # only plans that keep every covenant and their cash on the forecast itself (metrics column
+    # FORECAST_OK): a plan that breaches on its own forecast is not one a lender would sign
+    forecast_within_limits: bool = True
 
     def describe(self) -> str:
-        conditions = []
+        conditions = ["no breach or default on the forecast"] if self.forecast_within_limits else []
         if self.max_breach_prob is not None:
             conditions.append(f"breach probability <= {_share(self.max_breach_prob)}")
         if self.max_default_prob is not None:
@@ -488,7 +491,10 @@ class Rule:
         head = f"best {self.prefer} NPV"
         if not conditions:
             return head + ", with no limit on the breach or default probability"
-        return head + " among plans with " + " and ".join(conditions)
+        text = head + " among plans with " + " and ".join(conditions)
+        if self.forecast_within_limits and self.max_breach_prob is None and self.max_default_prob is None:
+            text += ", with no limit on the breach or default probability in the scenarios"
+        return text
 
     def check(self) -> Rule:
         """The rule, or InputError naming the setting that no plan's figures can be compared with
@@ -500,6 +506,7 @@ class Rule:
                 limits.number(name, getattr(self, name), 0.0, 1.0)
         if self.min_cvar5_usd is not None:
             limits.number("min_cvar5_usd (--min-cvar)", self.min_cvar5_usd)
+        limits.flag("forecast_within_limits", self.forecast_within_limits)
         return self
 
 
@@ -509,12 +516,16 @@ def _share(p: float) -> str:
 
 
 PREFER_COLUMN = {"cvar5": "npv_cvar5_usd", "mean": "npv_mean_usd", "p5": "npv_p5_usd"}
+# the metrics column: the plan breaches no covenant and does not default on the forecast
+FORECAST_OK = "forecast_within_limits"
 
 
 def closest(metrics: pd.DataFrame, rule: Rule) -> str:
     """What the candidates come closest to on each limit of ``rule``: 'the lowest breach probability
     is 53.0% (milp: collateral haircut)'."""
     parts = []
+    if rule.forecast_within_limits and FORECAST_OK in metrics and not metrics[FORECAST_OK].any():
+        parts.append("every candidate breaches a covenant or defaults on the forecast itself")
     for limit, column, what, best in (
         ("max_breach_prob", "breach_probability", "the lowest breach probability", "idxmin"),
         ("max_default_prob", "default_probability", "the lowest default probability", "idxmin"),
@@ -531,6 +542,8 @@ def closest(metrics: pd.DataFrame, rule: Rule) -> str:
 def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
     """Row index (position) of the plan the rule picks; RuleError when none qualifies."""
     ok = np.ones(len(metrics), dtype=bool)
+    if rule.forecast_within_limits and FORECAST_OK in metrics:
+        ok &= metrics[FORECAST_OK].to_numpy(dtype=bool)
     if rule.max_breach_prob is not None:
         ok &= metrics["breach_probability"].to_numpy() <= rule.max_breach_prob + 1e-12
     if rule.max_default_prob is not None:

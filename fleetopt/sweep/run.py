@@ -14,7 +14,7 @@ from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
-from fleetopt.evaluate.engine import check_scenarios_fit, evaluate
+from fleetopt.evaluate.engine import check_scenarios_fit, evaluate, forecast_within_limits
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.runs import limits
@@ -22,6 +22,7 @@ from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.sweep.candidates import (
+    FORECAST_OK,
     WITHOUT_PLAN,
     Candidate,
     CandidateSet,
@@ -271,6 +272,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     metrics = evaluation.metrics.copy()
     metrics.insert(1, "origin", [c.origin for c in feasible])
     metrics.insert(2, "forecast_npv_usd", [c.forecast_npv_usd for c in feasible])
+    metrics.insert(3, FORECAST_OK, forecast_within_limits(data, batch))
     metrics["note"] = [c.note for c in feasible]
     metrics["on_front"] = pareto_front(metrics)
     try:
@@ -280,8 +282,9 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
             raise
         raise RuleNotMet(
             f"{exc}. The candidates and their evaluation are kept in {folder}: finish the sweep with a "
-            f"looser rule, fleetopt sweep --resume {folder} with --max-breach-prob, --max-default-prob "
-            "or --min-cvar (a probability limit of 1, or a --min-cvar below every candidate's, sets none)"
+            f"looser rule, fleetopt sweep --resume {folder} with --max-breach-prob, --max-default-prob, "
+            "--min-cvar (a probability limit of 1, or a --min-cvar below every candidate's, sets none) or "
+            "--allow-forecast-breach"
         ) from None
     metrics["recommended"] = False
     metrics.loc[metrics.index[pick], "recommended"] = True
@@ -312,7 +315,10 @@ class SweepResult:
         """One sentence on why the recommended plan was chosen over the forecast optimum."""
         rec, opt = self.recommended, self.forecast_optimum
         if rec["plan"] == opt["plan"]:
-            return f"The forecast optimum also satisfies the rule ({self.rule.describe()}) best."
+            return (
+                f"The forecast optimum also satisfies the rule ({self.rule.describe()}) best."
+                + self._outside_forecast_limits()
+            )
         text = (
             f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum it changes "
             f"mean NPV by {format_usd(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
@@ -320,6 +326,7 @@ class SweepResult:
             f"{opt['breach_probability']:.1%} to {rec['breach_probability']:.1%} and default probability "
             f"from {opt['default_probability']:.1%} to {rec['default_probability']:.1%}."
         )
+        text += self._outside_forecast_limits()
         for name in ("breach", "default"):  # a risk the rule did not limit and the pick raises a lot
             rise = rec[f"{name}_probability"] - opt[f"{name}_probability"]
             if rise > RISE_WORTH_SAYING and getattr(self.rule, f"max_{name}_prob") is None:
@@ -328,6 +335,18 @@ class SweepResult:
                     f"{rise * 100:.1f} pp: --max-{name}-prob would cap it."
                 )
         return text
+
+    def _outside_forecast_limits(self) -> str:
+        """' Not considered, as they breach a covenant or default on the forecast itself: ...'."""
+        if not self.rule.forecast_within_limits or FORECAST_OK not in self.metrics:
+            return ""
+        out = self.metrics.loc[~self.metrics[FORECAST_OK].astype(bool), "plan"].tolist()
+        if not out:
+            return ""
+        return (
+            f" Not considered, as they breach a covenant or default on the forecast itself: {', '.join(out)} "
+            "(--allow-forecast-breach considers them)."
+        )
 
     def _buffer(self, label: str) -> float:
         """The policy buffer a candidate runs with, USD (the model's unless the sweep set one)."""
