@@ -14,6 +14,7 @@ from milp_builders import base_model, data_of
 
 import fleetopt.milp.persistent as persistent
 from fleetopt import api
+from fleetopt.cli.risk_commands import candidate_counts
 from fleetopt.core.economics import plan_statements
 from fleetopt.errors import InputError
 from fleetopt.evaluate import compile_plans, evaluate
@@ -22,6 +23,7 @@ from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.sweep.candidates import (
     FORECAST_OK,
     OBJECTIVES,
+    Candidate,
     Rule,
     RuleError,
     RuleNotMet,
@@ -468,3 +470,21 @@ def test_tiny_s_sweep_leaves_out_the_cash_buffer_plans_that_breach_their_borrowi
     assert table.loc[buffered, "npv_cvar5_usd"].max() > table.loc["milp: forecast", "npv_cvar5_usd"]
     assert json.loads((folder / "summary.json").read_text())["recommended"] == "milp: forecast"
     assert "! breaches or defaults on the forecast itself" in out
+
+
+def test_the_dropped_candidates_are_told_apart_by_why_they_have_no_plan():
+    """An infeasible stress optimum has no plan under its stress; an infeasible variation breaks a
+    hard limit once completed; they used to share the second reason."""
+    made = [
+        Candidate("milp: forecast", "forecast", "optimal", plan=object()),
+        Candidate("milp: late power", "stress", "infeasible"),
+        Candidate("milp: forecast, volumes x0.75", "variation", "infeasible"),
+        Candidate("milp: demand slump", "stress", "duplicate"),
+    ]
+    result = SimpleNamespace(candidates=SimpleNamespace(candidates=made), metrics=[None])
+    assert candidate_counts(result) == (
+        "4 candidates made, 1 evaluated; dropped: 1 break a hard limit once completed by the MILP "
+        "(milp: forecast, volumes x0.75); 1 have no plan that keeps the hard limits under their stress "
+        "or requirement (infeasible) (milp: late power); 1 the same plan as an earlier candidate "
+        "(milp: demand slump)"
+    )

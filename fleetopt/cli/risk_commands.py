@@ -295,19 +295,24 @@ def _say_candidate(line: str) -> None:
 def candidate_counts(result) -> str:
     """How many candidates were made, how many were evaluated and why the others were dropped."""
     made = result.candidates.candidates
-    dropped = Counter(c.status for c in made if c.plan is None)
-    reasons = {
-        "duplicate": "the same plan as an earlier candidate",
-        "infeasible": "break a hard limit once completed by the MILP",
-    }
+    dropped = [c for c in made if c.plan is None]
+    groups = Counter(_why_dropped(c) for c in dropped)
     why = "; ".join(
-        f"{n} {reasons.get(status, status.replace('_', ' '))} ("
-        + ", ".join(c.label for c in made if c.plan is None and c.status == status)
-        + ")"
-        for status, n in sorted(dropped.items())
+        f"{n} {reason} (" + ", ".join(c.label for c in dropped if _why_dropped(c) == reason) + ")"
+        for reason, n in sorted(groups.items())
     )
     line = f"{counted(len(made), 'candidate')} made, {len(result.metrics)} evaluated"
     return f"{line}; dropped: {why}" if why else line
+
+
+def _why_dropped(candidate) -> str:
+    if candidate.status == "duplicate":
+        return "the same plan as an earlier candidate"
+    if candidate.status == "infeasible":  # a variation is completed; a stress or robust optimum solved
+        if candidate.origin == "variation":
+            return "break a hard limit once completed by the MILP"
+        return "have no plan that keeps the hard limits under their stress or requirement (infeasible)"
+    return candidate.status.replace("_", " ")
 
 
 def _sweep_done(result, folder: Path, report: bool) -> None:
