@@ -37,7 +37,15 @@ def here(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture(scope="session")
+def _kernel_build_cache(tmp_path_factory) -> Path:
+    """One build cache for the session's kernels (fleetopt.evaluate.build_cache), not the user's."""
+    return tmp_path_factory.mktemp("build-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_run_registry(tmp_path_factory, monkeypatch):
-    """Runs recorded by tests go to a throw-away registry, never to ./runs."""
+def _isolated_run_registry(tmp_path_factory, monkeypatch, _kernel_build_cache):
+    """Runs recorded by tests go to a throw-away registry, never to ./runs; the C builds of the
+    kernel to a cache of the session's."""
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
+    monkeypatch.setenv("FLEETOPT_CACHE_DIR", str(_kernel_build_cache))

@@ -16,7 +16,6 @@ prepended to kernel.cu (:func:`kernel_source`) and the values passed by both cal
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import shlex
 import subprocess
 import tempfile
@@ -34,6 +33,7 @@ from fleetopt.core.covenants import BORROWING_BASE, coefficient_table, kind_bit
 from fleetopt.core.economics import FinanceState, Financing, collateral_required
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.batch import PlanBatch
+from fleetopt.evaluate.build_cache import BuildCache
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.layout import REL, _site_total
 from fleetopt.evaluate.scenarios import ScenarioSet
@@ -792,6 +792,27 @@ def _compiles(compiler: str, flags: list[str], folder: Path, openmp: bool = True
     return result.returncode == 0
 
 
+def _flags_taken(compiler: str) -> dict:
+    """Whether ``compiler`` takes -march=native and OpenMP here (probed once per machine)."""
+    with tempfile.TemporaryDirectory(prefix="fleetopt-probe-") as name:
+        folder = Path(name)
+        native = _compiles(compiler, [*C_FLAGS, "-march=native"], folder, openmp=False)
+        flags = [*C_FLAGS, "-march=native"] if native else list(C_FLAGS)
+        return {"march_native": native, "openmp": _compiles(compiler, [*flags, "-fopenmp"], folder)}
+
+
+def _build(command: list[str], source: str, lib: Path) -> None:
+    """Compile ``source`` with ``command`` into ``lib``."""
+    src = lib.with_suffix(".c")
+    try:
+        src.write_text(source)
+        result = subprocess.run([*command, "-o", str(lib), str(src), "-lm"], capture_output=True, text=True)
+    finally:
+        src.unlink(missing_ok=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"the C build of kernel.cu failed:\n{result.stderr[-4000:]}")
+
+
 # C build flags: optimised, no contraction of multiply-adds (the same rounding as NumPy and the
 # GPU build), no errno or traps from floating point (lets the compiler compute both sides of a
 # select instead of branching; neither changes a result)
@@ -812,36 +833,26 @@ class CpuKernel:
             raise RuntimeError(
                 "no C compiler (cc, gcc or clang) on PATH: the C build of the kernel needs one"
             )
-        self._dir = tempfile.TemporaryDirectory(prefix="fleetopt-kernel-")
-        folder = Path(self._dir.name)
-        flags = list(C_FLAGS)
+        self.cache = BuildCache(self.compiler)
+        found = self.cache.settings(lambda: _flags_taken(self.compiler))
         # this machine's instruction set (the library is built here, for here): no effect on rounding
-        if _compiles(self.compiler, [*flags, "-march=native"], folder, openmp=False):
-            flags.append("-march=native")
-        self.openmp = openmp and _compiles(self.compiler, [*flags, "-fopenmp"], folder)
+        flags = [*C_FLAGS, "-march=native"] if found["march_native"] else list(C_FLAGS)
+        self.openmp = openmp and found["openmp"]
         self.flags = [*flags, "-fopenmp"] if self.openmp else flags
         self.threads = threads
         self._libraries: dict[KernelShape, Any] = {}
         self._lock = threading.Lock()
 
     def library(self, shape: KernelShape) -> Any:
-        """The shared library for ``shape``, compiled on first use."""
+        """The shared library for ``shape``: compiled once per machine (kept in the build cache)."""
         with self._lock:
             if shape not in self._libraries:
                 source = kernel_source(shape)
-                tag = hashlib.sha256(source.encode()).hexdigest()[:16]
-                src = Path(self._dir.name) / f"kernel-{tag}.c"
-                lib = src.with_suffix(".so")
-                src.write_text(source)
                 command = [*shlex.split(self.compiler), *self.flags, "-shared", "-fPIC"]
-                result = subprocess.run(
-                    [*command, "-o", str(lib), str(src), "-lm"],
-                    capture_output=True,
-                    text=True,
+                path = self.cache.library(
+                    " ".join(command) + "\n" + source, lambda lib: _build(command, source, lib)
                 )
-                if result.returncode != 0:
-                    raise RuntimeError(f"the C build of kernel.cu failed:\n{result.stderr[-4000:]}")
-                handle = ctypes.CDLL(str(lib))
+                handle = ctypes.CDLL(str(path))
                 handle.fleetopt_evaluate.restype = None
                 handle.fleetopt_evaluate.argtypes = [_C_TYPES[a.c_type].ctype for a in KERNEL_ARGUMENTS]
                 handle.fleetopt_threads.restype = ctypes.c_int

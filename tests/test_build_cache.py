@@ -1,0 +1,78 @@
+"""The C build of the kernel is compiled once per machine and kept (fleetopt.evaluate.build_cache)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import fleetopt.evaluate.kernel as kernel
+from fleetopt import api
+from fleetopt.evaluate.backend import c_compiler
+from fleetopt.evaluate.build_cache import BuildCache, cache_root
+from fleetopt.evaluate.kernel import CpuKernel, KernelShape
+
+needs_cc = pytest.mark.skipif(c_compiler() is None, reason="no C compiler on PATH")
+
+
+def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLEETOPT_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache_root() == tmp_path / "mine"
+    monkeypatch.delenv("FLEETOPT_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_root() == tmp_path / "xdg" / "fleetopt"
+
+
+def test_a_library_is_built_once_and_found_by_the_next_process(monkeypatch, tmp_path):
+    """Two caches (two processes) asking for one key: the second finds the first's file, unbuilt;
+    another key (other flags or source) is another file."""
+    monkeypatch.setenv("FLEETOPT_CACHE_DIR", str(tmp_path))
+    built = []
+
+    def build(path):
+        built.append(path)
+        path.write_bytes(b"library")
+
+    first = BuildCache("cc").library("flags\nsource", build)
+    again = BuildCache("cc").library("flags\nsource", build)
+    other = BuildCache("cc").library("flags\nanother source", build)
+    assert first == again != other
+    assert len(built) == 2 and first.read_bytes() == b"library"
+    assert sorted(os.listdir(first.parent)) == sorted([first.name, other.name])  # no temporary left
+
+
+def test_a_failed_build_leaves_nothing_behind(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLEETOPT_CACHE_DIR", str(tmp_path))
+
+    def fails(path):
+        path.write_bytes(b"half")
+        raise RuntimeError("the C build of kernel.cu failed")
+
+    cache = BuildCache("cc")
+    with pytest.raises(RuntimeError):
+        cache.library("key", fails)
+    assert os.listdir(cache.folder) == []
+
+
+def test_an_unwritable_cache_falls_back_to_a_folder_of_the_process(monkeypatch, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("FLEETOPT_CACHE_DIR", str(blocked))
+    cache = BuildCache("cc")
+    assert not str(cache.folder).startswith(str(blocked))
+    assert cache.library("key", lambda p: p.write_bytes(b"x")).read_bytes() == b"x"
+
+
+@needs_cc
+def test_the_cpu_kernel_compiles_once_per_machine(monkeypatch, tmp_path):
+    """A second CpuKernel (as in a second `fleetopt evaluate --backend cpu-kernel`) loads the first
+    one's library and compiler settings: nothing is compiled or probed again."""
+    monkeypatch.setenv("FLEETOPT_CACHE_DIR", str(tmp_path))
+    _, data = api.load("tiny")
+    shape = KernelShape.of_model(data)
+    path = CpuKernel(threads=1).library(shape)._name
+    calls = []
+    monkeypatch.setattr(kernel, "_build", lambda *a: calls.append("build"))
+    monkeypatch.setattr(kernel, "_flags_taken", lambda *a: calls.append("probe"))
+    assert CpuKernel(threads=1).library(shape)._name == path
+    assert calls == []
