@@ -487,3 +487,14 @@ def test_a_gpu_count_past_any_fleet_is_refused_by_name(tmp_path, tiny_text, old,
     _, code, out, err = validate_text(tmp_path, tiny_text.replace(old, new))
     assert code == 2, out + err
     assert f"{field}: must be at most 100,000,000 GPUs" in err
+
+
+def test_a_certain_total_price_drop_cannot_average_to_the_forecast(tmp_path, tiny_text):
+    """With mean_one, every price factor is divided by its mean; a drop of 100 % in every quarter
+    from the first has mean 0, and the scenarios' prices were NaN (0 / 0) in every future."""
+    text = tiny_text.replace("probability_per_quarter: 0.05", "probability_per_quarter: 1", 1)
+    text = text.replace("price_drop_min: 0.10", "price_drop_min: 1", 1)
+    text = text.replace("price_drop_max: 0.30", "price_drop_max: 1", 1)
+    path, code, out, err = validate_text(tmp_path, text)
+    where = f"error: {path}:{line_of(text, 'risk:')}: risk: "
+    assert_bad_input(code, out, err, where + "self_competition: a certain 100 % price drop leaves no price")

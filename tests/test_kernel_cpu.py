@@ -12,14 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from evaluate_builders import ALL_RISK, MODELS, batch, plan_variants, rel_err, solved, with_risk
-from milp_builders import data_of
+from evaluate_builders import ALL_RISK, MODELS, batch, plan_variants, rel_err, solved, tiny_model, with_risk
+from milp_builders import base_model, data_of
 
 from fleetopt import api
 from fleetopt.evaluate import evaluate, generate_scenarios, resolve_backend
 from fleetopt.evaluate.backend import c_compiler
-from fleetopt.evaluate.kernel import KernelShape, cpu_kernel, plan_tables
+from fleetopt.evaluate.batch import PlanFileError
+from fleetopt.evaluate.kernel import CpuKernel, KernelShape, cpu_kernel, plan_tables
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
+from fleetopt.milp.solve import solve
 from fleetopt.schema.loading import bundled_model_path
 
 pytestmark = pytest.mark.skipif(
@@ -29,9 +31,9 @@ pytestmark = pytest.mark.skipif(
 BUNDLED = ["tiny", "lab", "neocloud"]
 
 
-def assert_agree(consts, plans, scen) -> dict:
+def assert_agree(consts, plans, scen, kernel=None) -> dict:
     want = simulate(consts, plans, scen)
-    got = cpu_kernel(1).simulate(consts, plans, scen)
+    got = (kernel or cpu_kernel(1)).simulate(consts, plans, scen)
     for field in RESULT_FIELDS:
         assert got[field].shape == (plans.P, scen.S)
         if want[field].dtype == bool:
@@ -125,3 +127,84 @@ def c_compiler_default() -> str:
     import shutil
 
     return next(name for name in ("cc", "gcc", "clang") if shutil.which(name))
+
+
+@pytest.fixture(scope="module")
+def gpu_code():
+    """The C build compiled with the GPU's code paths (FO_GPU_CODE: the scenario quarter loaded
+    once per thread, the GPU's branches), so that they are checked here, without a GPU."""
+    return CpuKernel(threads=1, gpu_code=True)
+
+
+def test_the_gpu_code_paths_agree_with_numpy_on_every_bundled_model(bundled, gpu_code):
+    name, _, plans = bundled
+    d = yaml.safe_load(bundled_model_path(name).read_text(encoding="utf-8"))
+    risky = data_of(with_risk(d, **ALL_RISK))
+    assert_agree(SimulationConstants.from_data(risky), plans, generate_scenarios(risky, 6, 0, 300), gpu_code)
+
+
+def test_the_gpu_code_paths_value_distress_sales_at_the_scenario_s_resale(gpu_code):
+    """No revolver, volatile resale values: the policy sells GPUs in quarters where the plan sells
+    none. The GPU's scenario quarter held the resale factor only for quarters with planned sales
+    (1.0 otherwise): its sales were valued at the forecast's resale value (found by a fuzz audit:
+    NPV off by up to $9M on tiny)."""
+    d = tiny_model()
+    d["risk"] = {"resale_value_volatility_annual": 0.6, "price_volatility_annual": 0.5,
+                 "demand_volatility_annual": 0.5}  # fmt: skip
+    d["finance"]["revolver"]["size_usd"] = 0.0
+    d["policy"] = {"defer_orders": False, "cut_prepayments": False}
+    data = data_of(d)
+    plans = batch(data, [solve(data, mip_gap=0.01).plan], ["milp"])
+    scen = generate_scenarios(data, 0, 0, 500)
+    want = assert_agree(SimulationConstants.from_data(data), plans, scen, gpu_code)
+    assert want["sold"].sum() > 0
+
+
+@pytest.mark.parametrize("allowance", [6, 7])
+def test_a_delay_allowance_beyond_the_kernel_s_count_runs_on_the_array_code(allowance):
+    """1,000 GPUs on a signed contract with 0.5 MW of the 1 MW they need, late every quarter of
+    its 12. The kernel counts late quarters to 7: with an allowance of 6 it cancels the contract in
+    the 7th late quarter as NumPy does; with 7 its count could never pass the allowance (found by a
+    fuzz audit: never cancelled, +$6.5M NPV), so the cpu-kernel backend must hand the model to the
+    array code (`kernel_fits`), and the figures are NumPy's: 7 late quarters x 500 GPUs x
+    $2,190 - $4M capex - the $1M penalty = $2.665M."""
+    d = base_model()
+    d["horizon"]["quarters"] = 12
+    d["market"]["demand_gpus"] = {"training": 0.0, "inference": 0.0}
+    d["contracts"] = {"c": {
+        "customer": "x", "use": "training", "eligible_skus": ["A"], "gpus": 1000, "start": "2026Q1",
+        "term_quarters": 12, "price_usd_per_gpu_hour": 1.0, "signed": True,
+        "cancellation_penalty_usd": 1.0e6, "delay_allowance_quarters": allowance,
+    }}  # fmt: skip
+    plan = solve(data_of(d), mip_gap=1e-6).plan
+    d["sites"]["s1"]["power_capacity_mw"] = 0.5  # half the MW the plan draws
+    data = data_of(d)
+    plans = batch(data, [plan])
+    numpy = evaluate(data, plans, 1, seed=0, backend="numpy", deterministic=True)
+    kernel = evaluate(data, plans, 1, seed=0, backend="cpu-kernel", deterministic=True)
+    assert kernel.kernel == (allowance < 7)
+    pd.testing.assert_frame_equal(kernel.metrics, numpy.metrics, rtol=1e-12)
+    if allowance == 7:
+        assert numpy.metrics["npv_mean_usd"].iloc[0] == pytest.approx(2_665_000.0, abs=1.0)
+        assert numpy.metrics["cancelled_share"].iloc[0] == 1.0
+
+
+def test_round_off_left_on_a_contract_not_taken_is_not_freed_capacity():
+    """HiGHS can leave 3e-12 GPUs on a contract the plan declines. The kernel counted them as a
+    contract that ended and freed its GPUs in every pair, NumPy wherever the contract might have
+    ended (a fuzz audit: freed_share 1.0 against 0.0 on the forecast). Now they serve the market, as
+    any GPU on no contract: the figures are those of the plan without them (freed: only the pairs
+    where the contract taken, enterprise-training, ends)."""
+    data = data_of(tiny_model())
+    plan = solve(data, mip_gap=0.05).plan
+    plan.accepted[1] = 0.0  # enterprise-inference not taken ...
+    plan.contract_gpus[1] = 0.0
+    clean = batch(data, [plan], ["declined"])
+    plan.contract_gpus[1, 1, 0, 2:4] = 3e-12  # ... with a MILP's round-off left on it in quarters 2-3
+    consts, scen = SimulationConstants.from_data(data), generate_scenarios(data, 0, 0, 50)
+    want = assert_agree(consts, batch(data, [plan], ["declined"]), scen)
+    np.testing.assert_array_equal(want["freed"], simulate(consts, clean, scen)["freed"])
+    assert want["freed"].sum() < scen.S / 2
+    plan.contract_gpus[1, 1, 0, 2] = 1.0  # more than round-off: a plan that contradicts itself
+    with pytest.raises(PlanFileError, match="puts 1 GPU-quarters on contract 'enterprise-inference'"):
+        batch(data, [plan], ["declined"])

@@ -9,7 +9,7 @@ coefficients are those of :mod:`fleetopt.core.economics`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -198,6 +198,7 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
             f"plan {labels[p]!r}: accepted[{k}] (contract {data.contracts[k].name!r}) is "
             f"{stack.accepted[p, k]:g}; a contract is taken (1) or not (0)"
         )
+    stack = _declined_contracts_cleared(data, stack, labels)
     rev_per_gpu = econ.market_revenue_per_gpu(data)  # (2, S, T)
     fin = econ.Financing.from_data(data, with_revolver=False)
     contract_by_use = np.zeros(stack.active.shape)  # (P, 2, S, I, T)
@@ -263,6 +264,28 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         build_online=build[2].astype(np.int32),
         build_mw=build[3],
     )
+
+
+# GPUs a MILP's round-off may leave on a contract its plan does not take (HiGHS: 3e-12); more is a
+# plan that contradicts itself
+STRAY_CONTRACT_GPUS = 1e-6
+
+
+def _declined_contracts_cleared(data: ModelData, stack: Plan, labels: list[str]) -> Plan:
+    """``stack`` with no GPU on a contract it does not take: round-off there serves the market, as
+    any GPU on no contract (else the evaluator would see a contract that 'ends' and frees it);
+    PlanFileError for more than round-off."""
+    declined = (stack.accepted == 0)[:, :, None, None, None]  # (P, K) against (P, K, S, I, T)
+    stray = np.where(declined, np.abs(stack.contract_gpus), 0.0)
+    if not stray.any():
+        return stack
+    if stray.max() > STRAY_CONTRACT_GPUS:
+        p, k = (int(x) for x in np.argwhere(stray > STRAY_CONTRACT_GPUS)[0][:2])
+        raise PlanFileError(
+            f"plan {labels[p]!r} puts {stray[p, k].sum():g} GPU-quarters on contract "
+            f"{data.contracts[k].name!r}, which it does not take (accepted[{k}] = 0)"
+        )
+    return replace(stack, contract_gpus=np.where(declined, 0.0, stack.contract_gpus))
 
 
 def _freed_capacity(data: ModelData, contract_gpus: np.ndarray, rev_per_gpu: np.ndarray) -> tuple:

@@ -235,7 +235,7 @@ def evaluate_chunk(
     be = backend if isinstance(backend, Backend) else resolve_backend(backend)
     consts = SimulationConstants.from_data(data)
     fused = be.name in ("cupy", "cpu-kernel")
-    use_kernel = fused and spec.kernel and not spec.record and kernel_fits(chunk) is None
+    use_kernel = fused and spec.kernel and not spec.record and kernel_fits(chunk, consts) is None
     on_cpu = be.name == "cpu-kernel"
     # the plans' tables, made once for all scenario blocks (on a GPU: uploaded once, by simulate_cuda)
     tables = plan_tables(consts, chunk) if use_kernel and on_cpu else None
@@ -385,7 +385,7 @@ class LocalExecutor:
                 return
             first, stop = chunks[nxt]
             chunk = plans.take(slice(first, stop))
-            if kernel_fits(chunk) is None:
+            if kernel_fits(chunk, consts) is None:
                 staged[nxt] = (chunk, stage_plans(consts, chunk, be.xp, stream=upload))
 
         return prefetch

@@ -52,6 +52,13 @@
 #endif
 #endif
 
+// the GPU's code paths (its scenario quarter loaded once per thread, its branches where a warp
+// agrees), also compiled into the C build with -DFO_GPU_CODE=1: the CPU tests check them against
+// NumPy (tests/test_kernel_cpu.py), as no GPU may be at hand
+#ifndef FO_GPU_CODE
+#define FO_GPU_CODE FO_GPU
+#endif
+
 #ifndef FO_THREADS
 #define FO_THREADS 128
 #endif
@@ -105,7 +112,7 @@ typedef struct {
     fo_bits alive;
 } fo_scenario_quarter;
 
-#if FO_GPU
+#if FO_GPU_CODE
 FO_DEVICE fo_scenario_quarter fo_load_quarter(FO_PARAMS, long long s, int t, fo_bits need, int any_live)
 {
     fo_scenario_quarter sq;
@@ -126,7 +133,7 @@ FO_DEVICE fo_scenario_quarter fo_load_quarter(FO_PARAMS, long long s, int t, fo_
 
 // a scenario value of quarter t: on the GPU from the quarter loaded once for the thread's plans
 // (sq), in the C build straight from the scenario-major rows (one pair at a time: fewer branches)
-#if FO_GPU
+#if FO_GPU_CODE
 #define FO_SQ(field, factor, row) (sq->field)
 #else
 #define FO_SQ(field, factor, row) FO_SCEN(factor, row, s)
@@ -542,7 +549,7 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
 {
     double contract_revenue = 0.0, delivered_gpus = 0.0;
     const fo_bits serving = live & FO_LOAD(plan_served + p * FO_T + t);
-#if FO_GPU
+#if FO_GPU_CODE
     fo_bits left = serving;
     while (left) {
         const int k = FO_CTZ(left);
@@ -590,7 +597,7 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
                 revenue = revenue + FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g) * FO_SQ(price[g], price_factor, g * FO_T + t);
         double gpus = FO_Q(FO_Q_MARKET_GPUS + u);
         const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
-#if FO_GPU
+#if FO_GPU_CODE
         if (FO_Q(FO_Q_SUPPLY + u) > cap) {  // demand binds: sales scaled down to it
             const double scale = cap / FO_Q(FO_Q_SUPPLY_SAFE + u);
             revenue = revenue * scale;
@@ -802,7 +809,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 {
     const double* q = plan_quarter + (p * FO_T + t) * (long long)FO_NQ;
     const fo_bits before = st->live;
-#if FO_GPU
+#if FO_GPU_CODE
     const fo_bits live_ = before & sq->alive;  // customers that defaulted end their contracts
 #else
     const fo_bits live_ = before ? before & FO_SCEN(alive_bits, t, s) : 0ULL;
@@ -926,7 +933,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     revolver = revolver + rev_draw;
     cash = cash + rev_draw;
     if (distress_sales && default_cash - cash > FO_LIQUIDITY_TOLERANCE_USD)
-        cash = fo_sell(FO_ARGS, q, cash, FO_SQ(resale, resale_factor, t), st);
+        cash = fo_sell(FO_ARGS, q, cash, FO_SCEN(resale_factor, t, s), st);  // rare: not in sq
     st->revolver = revolver;
     st->cash = cash;
 
@@ -1065,7 +1072,13 @@ static void fo_one_pair(FO_PARAMS, long long p, long long s)
     fo_state a;
     fo_start(FO_ARGS, p, s, &a);
     for (int t = 0; t < FO_T; ++t) {
-        fo_quarter(FO_ARGS, p, s, t, FO_LOAD(plan_flags + p * FO_T + t), (const fo_scenario_quarter*)0, &a);
+        const fo_bits flags = FO_LOAD(plan_flags + p * FO_T + t);
+#if FO_GPU_CODE
+        const fo_scenario_quarter sq = fo_load_quarter(FO_ARGS, s, t, flags, a.live != 0ULL);
+        fo_quarter(FO_ARGS, p, s, t, flags, &sq, &a);
+#else
+        fo_quarter(FO_ARGS, p, s, t, flags, (const fo_scenario_quarter*)0, &a);
+#endif
     }
     fo_finish(FO_ARGS, p, s, &a);
 }

@@ -389,8 +389,9 @@ def _kept_floats(consts: SimulationConstants, shape: KernelShape, plans: PlanBat
     return out
 
 
-def kernel_fits(plans: PlanBatch, consts: SimulationConstants | None = None) -> str | None:
-    """Why the fused kernel cannot take these plans (its fixed-size state), or None."""
+def kernel_fits(plans: PlanBatch, consts: SimulationConstants) -> str | None:
+    """Why the fused kernel cannot take these plans under ``consts`` (its fixed-size state: the
+    model's delay allowances and the plans' prepaid facilities count too), or None."""
     I, K, G = plans.drawn_mw.shape[1], plans.contract_gpus.shape[1], plans.market_revenue.shape[2]
     T = plans.held.shape[1]
     if I > MAX_SITES or K > MAX_CONTRACTS or T > MAX_QUARTERS or 2 * G + 5 > 64:
@@ -398,15 +399,15 @@ def kernel_fits(plans: PlanBatch, consts: SimulationConstants | None = None) -> 
             f"the fused kernel holds at most {MAX_SITES} sites, {MAX_CONTRACTS} contracts and "
             f"{MAX_QUARTERS} quarters (this model: {I}, {K}, {T})"
         )
-    if consts is not None and consts.policy.cut_prepayments:
+    if consts.policy.cut_prepayments:
         prepaid = int((plans.prepay[..., :-1] > 0).any(axis=(0, 2)).sum())
         if prepaid > MAX_PREPAID_FACILITIES:
             return (
                 f"the fused kernel tracks cut prepayments on at most {MAX_PREPAID_FACILITIES} facilities "
                 f"prepaid before the last quarter (these plans: {prepaid})"
             )
-    allowance = 0 if consts is None else int(consts.delay_allowance.max(initial=0))
-    if consts is not None and consts.policy.reschedule_late_contracts and allowance >= MAX_LATE_QUARTERS:
+    allowance = int(consts.delay_allowance.max(initial=0))
+    if consts.policy.reschedule_late_contracts and allowance >= MAX_LATE_QUARTERS:
         return (
             f"the fused kernel counts a contract's late quarters to {MAX_LATE_QUARTERS} (this model "
             f"allows {allowance})"
@@ -825,9 +826,17 @@ class CpuKernel:
 
     The CPU backend ``cpu-kernel``; also lets machines without a GPU check the kernel's arithmetic
     against the NumPy simulation. ``threads``: OpenMP threads (default: every usable core).
+    ``gpu_code``: compile the GPU's code paths instead of the C build's own (its scenario quarter
+    loaded once, its branches; ``FO_GPU_CODE`` in kernel.cu), for the tests.
     """
 
-    def __init__(self, compiler: str | None = None, threads: int | None = None, openmp: bool = True):
+    def __init__(
+        self,
+        compiler: str | None = None,
+        threads: int | None = None,
+        openmp: bool = True,
+        gpu_code: bool = False,
+    ):
         self.compiler = compiler or c_compiler()
         if self.compiler is None:
             raise RuntimeError(
@@ -839,6 +848,8 @@ class CpuKernel:
         flags = [*C_FLAGS, "-march=native"] if found["march_native"] else list(C_FLAGS)
         self.openmp = openmp and found["openmp"]
         self.flags = [*flags, "-fopenmp"] if self.openmp else flags
+        if gpu_code:
+            self.flags.append("-DFO_GPU_CODE=1")
         self.threads = threads
         self._libraries: dict[KernelShape, Any] = {}
         self._lock = threading.Lock()

@@ -124,7 +124,7 @@ class Risk(StrictModel):
     """Every multiplicative factor (prices by generation, demand, electricity, resale) averages to
     the forecast: the self-competition shock and the timing of a newer generation's release are
     risks around the forecast, which already expects them. False: they are a downside on top of
-    the forecast (a deliberate bias; the behaviour of fleetopt before 0.2)."""
+    the forecast (a deliberate bias; how fleetopt's first releases drew them)."""
     price_volatility_annual: Volatility = 0.0
     """Volatility of market prices (lognormal random walk per generation), per sqrt(year)."""
     price_correlation_across_generations: Fraction = 1.0
@@ -154,6 +154,17 @@ class Risk(StrictModel):
     ai_cycle: AICycle | None = None
     """A common factor moving prices, demand, defaults and the credit spread of new borrowing together;
     none when omitted."""
+
+    @model_validator(mode="after")
+    def _a_mean_to_keep(self) -> Risk:
+        shock = self.self_competition
+        if self.mean_one and shock and shock.probability_per_quarter == 1 and shock.price_drop_min == 1:
+            raise ValueError(
+                "self_competition: a certain 100 % price drop leaves no price whose average could be "
+                "the forecast's (mean_one): lower price_drop_min or probability_per_quarter, or set "
+                "mean_one: false"
+            )
+        return self
 
 
 class Robustness(StrictModel):
