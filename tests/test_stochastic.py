@@ -17,7 +17,7 @@ from fleetopt.cli import app
 from fleetopt.core.data import load
 from fleetopt.evaluate import generate_scenarios
 from fleetopt.milp import stochastic as sto
-from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios
+from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios, tail_representatives
 from fleetopt.stochastic.run import forecast_within_gap, scenario_features, scenario_inputs, solve_stochastic
 
 EXACT = 1e-9  # relative MIP gap for the hand-worked instances
@@ -215,6 +215,37 @@ def test_reduction_probabilities_sum_to_one_and_are_deterministic():
             tail = set(np.argsort(npv, kind="stable")[:6].tolist())
             in_tail = [k for k, i in enumerate(idx) if i in tail]
             assert in_tail and p[in_tail].sum() == pytest.approx(6 / 120)
+
+
+def test_reduction_returns_n_representatives_when_the_tail_is_everything():
+    """M = 4 scenarios of screened NPV 3, 0, 1, 10 (the other features constant, so dropped), N = 2,
+    A = 0.999: the tail is the worst ceil(0.999 x 4) = 4, i.e. all, and the body is empty, so both
+    representatives come from the tail (before: one, of probability 1). Fast-forward on the NPVs
+    (standardising scales every distance alike): the first pick minimises the summed distance,
+    3 + 2 + 7 = 12 for NPV 3 (index 0) and 2 + 1 + 9 = 12 for NPV 1 (index 2): the lower index, 0;
+    the second lowers it most with NPV 10 (index 3: 3 + 2 + 0 = 5 against 8 for the others).
+    Probabilities to the nearest: 0, 1, 2 to index 0 (3/4), 3 to itself (1/4)."""
+    npv, features = np.array([3.0, 0.0, 1.0, 10.0]), np.zeros((4, 1))
+    idx, p = reduce_scenarios(npv, features, 2, 0.999)
+    assert idx.tolist() == [0, 3]
+    assert p.tolist() == [0.75, 0.25]
+    for n in (2, 3):
+        assert len(reduce_scenarios(npv, features, n, 0.999)[0]) == n
+
+
+@pytest.mark.parametrize(
+    "n, alpha, tail, body, expected",
+    [
+        (2, 0.05, 10, 190, 1),  # round(0.1) = 0, at least 1
+        (10, 0.25, 50, 150, 2),  # round(2.5) = 2: half to even
+        (10, 0.35, 70, 130, 4),  # round(3.5) = 4: half to even
+        (3, 0.9, 180, 20, 2),  # round(2.7) = 3, capped at n - 1 = 2 while the body has scenarios
+        (3, 0.999, 200, 0, 3),  # no body: every representative in the tail
+        (5, 0.5, 8, 2, 3),  # round(2.5) = 2, but the body holds only 2 of the other 3
+    ],
+)
+def test_tail_representatives(n, alpha, tail, body, expected):
+    assert tail_representatives(n, alpha, tail, body) == expected
 
 
 def test_fast_forward_picks_the_medoid_first():
