@@ -113,6 +113,50 @@ def test_larger_risk_weight_never_lowers_cvar():
     assert all(b >= a - 1e-6 for a, b in itertools.pairwise(cvars))
 
 
+def test_revolver_is_no_bridge_to_a_purchase():
+    """buy_now_or_later on the forecast alone (Q = 1) with $2,000 of opening cash, no minimum cash
+    and a $10,000 revolver at 0 % interest. Buying now ends quarter 0 at 2,000 - 4,000 + 1,095 =
+    -905: it needs $905 of revolver, repaid in quarter 1 from its 2,190. Worth 285 (the forecast
+    optimum of test_hand_worked_two_scenarios) less the revolver penalty on 905 outstanding for one
+    quarter: at the old 0.1 per USD-quarter 285 - 90.5 = 194.5 > 0, so the MILP borrowed to buy
+    (the revolver as cheap financing); at 10 / T = 10 / 2 = 5 per USD-quarter 285 - 4,525 < 0, so
+    it does not buy now and does not buy later (-310): RP = 0, no revolver."""
+    d = buy_now_or_later()
+    d["finance"]["opening_cash_usd"] = 2000.0
+    d["finance"]["revolver"] = {"size_usd": 10000.0, "annual_rate": 0.0}
+    data = data_of(d)
+    assert sto.revolver_penalty(data.T) == 5.0
+    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], 1)
+    rp = solve(ef)
+    assert rp.objective_usd == pytest.approx(0.0, abs=1e-4)
+    assert sto.first_stage_values(ef.block(0), 1)[("buy", (0, 0, 0))] == 0.0
+    assert rp.scenarios[0]["revolver_peak_usd"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_plan_completed_with_the_rescue_reports_the_forecast_limits_it_breaks():
+    """buy_now_or_later with $5,000 of opening cash and a $2,500 minimum, first stage (Q = 1) fixed
+    to buying now: quarter 0 ends at 5,000 - 4,000 + 1,095 = 2,095 < 2,500, so the forecast MILP
+    cannot complete it and the rescue model does (emergency equity of 405 in quarter 0). The
+    written plan's own forecast statements (no equity, no revolver) keep cash at $2,095 in 2026Q1
+    (quarter 1: 2,095 + 2,190 = 4,285, kept): reported as breaking the minimum cash in 2026Q1 only.
+    The forecast optimum itself breaks nothing."""
+    from fleetopt.stochastic.run import SolverSettings, complete_plan, forecast_limits_broken
+
+    d = buy_now_or_later()
+    d["finance"]["opening_cash_usd"] = 5000.0
+    d["finance"]["min_cash_usd"] = 2500.0
+    data = data_of(d)
+    _, completion = complete_plan(data, 1, {("buy", (0, 0, 0)): 1.0}, SolverSettings(EXACT))
+    assert completion["method"] == "forecast with rescue"
+    assert completion["rescue"]["emergency_equity_usd"] == pytest.approx(405.0, abs=1e-3)
+    assert completion["rescue"]["cash_rescue"]
+    [broken] = completion["limits_broken"]
+    assert broken["limit"].startswith("cash >= min cash") and broken["quarters"] == ["2026Q1"]
+    assert broken["lowest_usd"] == pytest.approx(2095.0, abs=1e-6)
+    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
+    assert forecast_limits_broken(data, forecast.plan) == []
+
+
 def test_cvar_of_a_discrete_distribution():
     values, p = np.array([10.0, -5.0, 0.0]), np.array([0.5, 0.25, 0.25])
     assert sto.cvar(values, p, 0.25) == pytest.approx(-5.0)
@@ -433,3 +477,4 @@ def test_scenario_outcomes_agree_with_the_evaluators_metrics():
         ("breach_probability", "breach_probability"), ("default_probability", "default_probability"),
     ):  # fmt: skip
         assert row[ours] == pytest.approx(float(metrics[theirs]), rel=1e-9, abs=1e-6), ours
+
