@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from milp_builders import base_model, data_of
+from pyomo.environ import value as pyo_value
 from test_policy import model as policy_model
 from typer.testing import CliRunner
 
@@ -170,16 +172,45 @@ def tiny_scenarios(n: int, seed: int = 3) -> tuple:
     return data, scenario_inputs(data, drawn, range(n), [1.0 / n] * n)
 
 
-def test_first_stage_is_shared_by_every_scenario():
+def test_nonanticipativity_rows_tie_each_first_stage_copy_to_scenario_0():
+    """The rows themselves, not the block solver's loading (which copies scenario 0's first stage
+    into every copy): tiny over 3 scenarios with Q = 3 has one row per free first-stage variable
+    and scenario n >= 1, each ``v(n) == v(0)`` of the same variable and index; later decisions have
+    none."""
     data, scenarios = tiny_scenarios(3)
     ef = sto.build_extensive_form(data, scenarios, 3)
-    assert ef.solve(0.01, None, None).objective_usd is not None
-    first = [sto.first_stage_values(ef.block(n), 3) for n in range(3)]
-    assert first[0] and first[0] == first[1] == first[2]
-    assert any(v > 0 for (name, _), v in first[0].items() if name == "buy")
-    # later decisions may differ between scenarios (not asserted: they need not)
-    later = sto.first_stage_keys(ef.block(0), data.T)
-    assert len(later) > len(first[0])
+    first, keys = ef.block(0), sto.first_stage_keys(ef.block(0), 3)
+    free = [(name, key) for name, key in keys if not getattr(first, name)[key].fixed]
+    expected = {
+        (id(getattr(ef.block(n), name)[key]), id(getattr(first, name)[key]))
+        for n in (1, 2)
+        for name, key in free
+    }
+    rows = {(id(con.expr.args[0]), id(con.expr.args[1])) for con in ef.m.nonanticipativity.values()}
+    assert free and len(ef.m.nonanticipativity) == 2 * len(free)
+    assert rows == expected
+    later = sto.first_stage_keys(first, data.T)
+    assert len(later) > len(keys)
+
+
+def test_first_stage_shared_when_the_whole_extensive_form_is_solved_by_highs():
+    """The hand-worked two scenarios (test_hand_worked_two_scenarios) solved as one MILP by HiGHS
+    through Pyomo, so every copy keeps its own value: with the rows each scenario would take its
+    own first stage (the high one buys now, the low one not: WS, 1,237.5); with them both wait
+    (RP, 940). Fails if the rows are missing or tie the wrong variables."""
+    from fleetopt.milp.highs import run_highs
+
+    data = data_of(buy_now_or_later())
+    scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
+    ef = sto.build_extensive_form(data, scenarios, 1)
+    status, _ = run_highs(ef.m, rel_gap=EXACT)
+    assert status == "optimal"
+    assert [ef.block(n).buy[0, 0, 0].value for n in (0, 1)] == pytest.approx([0.0, 0.0], abs=1e-6)
+    assert pyo_value(ef.m.objective) == pytest.approx(940.0 / 1e6, abs=1e-9)  # MUSD
+    ef.m.nonanticipativity.deactivate()
+    status, _ = run_highs(ef.m, rel_gap=EXACT)
+    assert [ef.block(n).buy[0, 0, 0].value for n in (0, 1)] == pytest.approx([1.0, 0.0], abs=1e-6)
+    assert pyo_value(ef.m.objective) == pytest.approx(1237.5 / 1e6, abs=1e-9)
 
 
 @pytest.mark.parametrize("risk_weight", [0.5, 1.0])
@@ -225,6 +256,17 @@ def test_one_forecast_scenario_with_no_risk_weight_is_the_deterministic_optimum(
     rp = ef.solve(1e-7, None, None)
     assert rp.objective_usd == pytest.approx(forecast.objective_usd, rel=1e-6, abs=1e-3)
     assert not rp.scenarios[0]["rescued"]
+
+
+@pytest.mark.parametrize("risk_weight", [0.5, 1.0])
+def test_ev_is_the_objective_on_the_forecast_alone_at_any_risk_weight(risk_weight):
+    """EV (formulation §7b, "Measures"): the extensive form over the forecast alone, p = 1, gives
+    (1 - L) V + L CVaR_A(V) = V, as CVaR of one outcome is that outcome, and V is the forecast
+    optimum's NPV (no rescue, no penalty): 285 for buy_now_or_later (buy now), whatever L."""
+    data = data_of(buy_now_or_later())
+    forecast = [sto.ScenarioInputs("forecast", 1.0)]
+    ef = sto.build_extensive_form(data, forecast, 1, risk_weight=risk_weight, alpha=0.25, integer_later=True)
+    assert solve(ef).objective_usd == pytest.approx(285.0, abs=1e-4)
 
 
 def test_neutral_scenario_parameters_leave_the_model_unchanged():
@@ -292,6 +334,24 @@ def test_tail_representatives(n, alpha, tail, body, expected):
     assert tail_representatives(n, alpha, tail, body) == expected
 
 
+def test_representatives_of_probability_0_are_left_out_and_said_so(tmp_path):
+    """tiny without its risk block: the 200 screened scenarios are all the forecast (every feature
+    constant, so no column is left and every distance is 0). N = 3, A = 0.05: the tail is the worst
+    ceil(0.05 x 200) = 10 by NPV, all equal, so scenarios 0-9 (lower index first), with
+    max(1, round(0.15)) = 1 representative, scenario 0 (p 10/200); the body, scenarios 10-199, gets
+    2: scenario 10 then 11 (every cost 0: the lower index), and every body scenario's probability
+    goes to the first selected at distance 0, scenario 10 (190/200), leaving scenario 11 with 0. It
+    is left out: 2 scenarios solved, and the table says so."""
+    text = (Path(__file__).parents[1] / "models" / "tiny.yaml").read_text()
+    path = tmp_path / "tiny_norisk.yaml"
+    path.write_text(text[: text.index("\nrisk:")] + "\n")  # the risk block is the file's last
+    _, data = load(str(path))
+    result = solve_stochastic(data, 3, oos_scenarios=0, measures=False)
+    assert [row["scenario"] for row in result.scenarios] == ["scenario 0", "scenario 10"]
+    assert [row["probability"] for row in result.scenarios] == pytest.approx([0.05, 0.95])
+    assert result.settings["distinct_scenarios"] == 2 and result.settings["scenarios"] == 3
+
+
 def test_fast_forward_picks_the_medoid_first():
     points = np.array([[0.0], [1.0], [2.0], [10.0]])
     idx, w = fast_forward(points, np.full(4, 0.25), 1)
@@ -344,10 +404,20 @@ def test_stochastic_solve_writes_the_measures_and_both_plans(tmp_path):
     assert summary["evpi_usd"] >= -1e-2 * abs(summary["rp_usd"])  # WS >= RP up to the gaps
     assert sum(row["probability"] for row in summary["scenarios"]) == pytest.approx(1.0)
     # a scenario's slacks in their units: tiny's rescued scenario needs a DSCR cure of about
-    # $427,000 (0.427 in the model's MUSD, as summary.json used to give it)
+    # $876,000 (0.876 in the model's MUSD, as summary.json used to give it)
     slacks = [entry for row in summary["scenarios"] for entry in row["slacks"].values()]
     assert slacks and all(entry["unit"] in ("USD", "MW", "GPUs") for entry in slacks)
     assert all(entry["amount"] > 1000.0 for entry in slacks if entry["unit"] == "USD")
+    # ... a covenant cure (the evaluator's breach), not a cash rescue (a default): no equity
+    [cured] = [row for row in summary["scenarios"] if row["rescued"]]
+    assert set(cured["slacks"]) == {"dscr_covenant"} and cured["emergency_equity_usd"] == 0.0
+    assert cured["covenant_cure"] and not cured["cash_rescue"] and not cured["relaxed"]
+    assert (summary["covenant_cured_scenarios"], summary["cash_rescued_scenarios"]) == (1, 0)
+    assert summary["covenant_cured_probability"] == pytest.approx(cured["probability"])
+    assert "covenant cures (breaches)" in text and "rescued scenarios (defaults)" not in text
+    # completed by the forecast MILP, which keeps the forecast's hard limits
+    assert summary["completion"]["method"] == "forecast MILP" and summary["completion"]["limits_broken"] == []
+    assert "plan completed by" in text and "warning" not in text
     assert set(summary["out_of_sample"]["metrics"]) == {"stochastic", "forecast"}
     assert summary["out_of_sample"]["seed"] == 1  # not the seed the scenarios were reduced from
     code, text = cli("compare", str(out), "--scenarios", "50")
@@ -478,3 +548,33 @@ def test_scenario_outcomes_agree_with_the_evaluators_metrics():
     ):  # fmt: skip
         assert row[ours] == pytest.approx(float(metrics[theirs]), rel=1e-9, abs=1e-6), ours
 
+
+# ---------------------------------------------------------------- the sweep's stochastic candidate
+
+
+def three_quarter_tiny(tmp_path):
+    text = (Path(__file__).parents[1] / "models" / "tiny.yaml").read_text()
+    path = tmp_path / "tiny3.yaml"
+    path.write_text(text.replace("quarters: 8", "quarters: 3", 1))
+    return path
+
+
+def test_sweep_stochastic_candidate_on_a_horizon_shorter_than_its_first_stage(tmp_path):
+    """tiny cut to 3 quarters: the sweep's stochastic candidate commits the whole horizon (Q = 3,
+    not 4, which `solve --stochastic` would refuse) and the sweep finishes."""
+    out = tmp_path / "sweep"
+    code, text = cli("sweep", str(three_quarter_tiny(tmp_path)), "--stochastic", "2", "--candidates", "3",
+                     "--scenarios", "50", "--out", str(out))  # fmt: skip
+    assert code == 0, text
+    [sto_row] = [c for c in json.loads((out / "candidates.json").read_text()) if c["origin"] == "stochastic"]
+    assert "first stage quarters 0-2" in sto_row["note"]
+
+
+def test_sweep_stochastic_without_room_for_its_candidate_exits_2(tmp_path):
+    """--candidates 1 holds only the forecast optimum: refused before any solve, not dropped silently."""
+    out = tmp_path / "sweep"
+    code, text = cli(
+        "sweep", "tiny", "--stochastic", "2", "--candidates", "1", "--scenarios", "50", "--out", str(out)
+    )
+    assert code == 2 and "--candidates of at least 2" in text
+    assert not out.exists()

@@ -483,15 +483,22 @@ def stochastic_summary_table(summary: dict) -> Table:
     table = Table(show_header=False, title="stochastic solve")
     table.add_column("", style="bold")
     table.add_column("")
+    distinct = s.get("distinct_scenarios", s["scenarios"])
+    dropped = (
+        f" ({s['scenarios'] - distinct} left out: of probability 0, the same as another's; {distinct} solved)"
+        if distinct < s["scenarios"]
+        else ""
+    )
     table.add_row(
         "settings",
-        f"{s['scenarios']} scenarios of {s['screened']} (seed {s['scenario_seed']}), first stage before "
-        f"quarter {s['first_stage_quarters']}, risk weight {s['risk_weight']}, CVaR alpha {s['cvar_alpha']}",
+        f"{s['scenarios']} scenarios of {s['screened']} (seed {s['scenario_seed']}){dropped}, first stage "
+        f"before quarter {s['first_stage_quarters']}, risk weight {s['risk_weight']}, "
+        f"CVaR alpha {s['cvar_alpha']}",
     )
     table.add_row("status / gap", f"{summary['status']} / {_pct(summary['gap'])}")
     for key, label in (
         ("rp_usd", "RP (stochastic solution)"),
-        ("ev_usd", "EV (forecast optimum)"),
+        ("ev_usd", "EV (forecast optimum's NPV: the forecast alone, no CVaR of scenarios)"),
         ("eev_usd", "EEV (forecast first stage in the scenarios)"),
         ("ws_usd", "WS (wait-and-see)"),
         ("vss_usd", "VSS = RP - EEV"),

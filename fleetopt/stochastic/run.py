@@ -204,6 +204,7 @@ def solve_stochastic(
     timings["peak_rss_bytes"] = peak_rss_bytes()
     settings = {
         "scenarios": n,
+        "distinct_scenarios": len(inputs),
         "first_stage_quarters": quarters,
         "risk_weight": risk_weight,
         "cvar_alpha": alpha,
@@ -315,12 +316,15 @@ def reduced_scenarios(
     data: ModelData, forecast_plan: Plan, n: int, alpha: float, seed: int, screen: int, backend: str
 ) -> tuple[ScenarioSet, list[sto.ScenarioInputs]]:
     """``max(screen, n)`` scenarios drawn with ``seed``, screened by the forecast optimum's NPV on
-    them (the evaluator), and reduced to ``n`` with probabilities: (the drawn set, the MILP inputs)."""
+    them (the evaluator), and reduced to ``n`` with probabilities: (the drawn set, the MILP inputs).
+    Representatives of probability 0 (their features identical to an earlier representative's, so
+    no scenario is nearest to them) are left out: fewer than ``n`` then, as the run reports."""
     drawn = generate_scenarios(data, seed, 0, max(screen, n))
     plans = compile_plans(data, [forecast_plan], ["forecast"])
     npv = evaluate(data, plans, drawn.S, seed, backend=backend, keep_matrix=True).npv_matrix[0]
     rows, probabilities = reduce_scenarios(npv, scenario_features(drawn), n, alpha)
-    return drawn, scenario_inputs(data, drawn, rows, probabilities)
+    kept = probabilities > 0  # a representative of probability 0 duplicates an earlier one's features
+    return drawn, scenario_inputs(data, drawn, rows[kept], probabilities[kept])
 
 
 def solve_recourse_problem(ef: sto.ExtensiveForm, solver: SolverSettings) -> sto.EFSolution:
