@@ -578,3 +578,37 @@ def test_sweep_stochastic_without_room_for_its_candidate_exits_2(tmp_path):
     )
     assert code == 2 and "--candidates of at least 2" in text
     assert not out.exists()
+
+
+def test_table_shows_the_completion_and_each_forecast_limit_the_plan_breaks():
+    """A summary whose plan was completed with the rescue (revolver peak $1.9M) and breaks the $25M
+    minimum cash and the liquidity covenant in 2026Q4: the table says how it was completed and
+    gives one warning line per limit with its quarter; a plan completed by the forecast MILP gets
+    one "kept" line and no warning."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import stochastic_summary_table
+
+    rescue = {"revolver_peak_usd": 1.87e6, "emergency_equity_usd": 0.0, "slacks": {}}
+    broken = [
+        {"limit": "cash >= min cash $25.0M", "quarters": ["2026Q4"], "lowest_usd": 23.13e6},
+        {"limit": "liquidity >= $25.0M", "quarters": ["2026Q4"]},
+    ]
+    settings = {"scenarios": 3, "screened": 200, "scenario_seed": 0, "first_stage_quarters": 2,
+                "risk_weight": 0.5, "cvar_alpha": 0.3}  # fmt: skip
+    completion = {"method": "forecast with rescue", "rescue": rescue, "limits_broken": broken}
+    summary = {"settings": settings, "status": "optimal", "gap": 0.0, "timings": {"total_seconds": 4.9},
+               "completion": completion}  # fmt: skip
+
+    def shown(summary):
+        console = Console(width=400, record=True)
+        console.print(stochastic_summary_table(summary))
+        return console.export_text()
+
+    text = shown(summary)
+    assert "forecast with rescue (revolver peak $1.9M, emergency equity $0)" in text
+    assert "the plan breaks cash >= min cash $25.0M on the forecast in 2026Q4 (lowest $23.1M)" in text
+    assert "the plan breaks liquidity >= $25.0M on the forecast in 2026Q4" in text
+    summary["completion"] = {"method": "forecast MILP", "limits_broken": []}
+    text = shown(summary)
+    assert "kept (min cash, covenants, borrowing base)" in text and "warning" not in text
