@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from milp_builders import base_model, data_of
+from pyomo.environ import value as pyo_value
 from test_policy import model as policy_model
 from typer.testing import CliRunner
 
@@ -17,7 +19,7 @@ from fleetopt.cli import app
 from fleetopt.core.data import load
 from fleetopt.evaluate import generate_scenarios
 from fleetopt.milp import stochastic as sto
-from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios
+from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios, tail_representatives
 from fleetopt.stochastic.run import forecast_within_gap, scenario_features, scenario_inputs, solve_stochastic
 
 EXACT = 1e-9  # relative MIP gap for the hand-worked instances
@@ -113,6 +115,50 @@ def test_larger_risk_weight_never_lowers_cvar():
     assert all(b >= a - 1e-6 for a, b in itertools.pairwise(cvars))
 
 
+def test_revolver_is_no_bridge_to_a_purchase():
+    """buy_now_or_later on the forecast alone (Q = 1) with $2,000 of opening cash, no minimum cash
+    and a $10,000 revolver at 0 % interest. Buying now ends quarter 0 at 2,000 - 4,000 + 1,095 =
+    -905: it needs $905 of revolver, repaid in quarter 1 from its 2,190. Worth 285 (the forecast
+    optimum of test_hand_worked_two_scenarios) less the revolver penalty on 905 outstanding for one
+    quarter: at the old 0.1 per USD-quarter 285 - 90.5 = 194.5 > 0, so the MILP borrowed to buy
+    (the revolver as cheap financing); at 10 / T = 10 / 2 = 5 per USD-quarter 285 - 4,525 < 0, so
+    it does not buy now and does not buy later (-310): RP = 0, no revolver."""
+    d = buy_now_or_later()
+    d["finance"]["opening_cash_usd"] = 2000.0
+    d["finance"]["revolver"] = {"size_usd": 10000.0, "annual_rate": 0.0}
+    data = data_of(d)
+    assert sto.revolver_penalty(data.T) == 5.0
+    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], 1)
+    rp = solve(ef)
+    assert rp.objective_usd == pytest.approx(0.0, abs=1e-4)
+    assert sto.first_stage_values(ef.block(0), 1)[("buy", (0, 0, 0))] == 0.0
+    assert rp.scenarios[0]["revolver_peak_usd"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_plan_completed_with_the_rescue_reports_the_forecast_limits_it_breaks():
+    """buy_now_or_later with $5,000 of opening cash and a $2,500 minimum, first stage (Q = 1) fixed
+    to buying now: quarter 0 ends at 5,000 - 4,000 + 1,095 = 2,095 < 2,500, so the forecast MILP
+    cannot complete it and the rescue model does (emergency equity of 405 in quarter 0). The
+    written plan's own forecast statements (no equity, no revolver) keep cash at $2,095 in 2026Q1
+    (quarter 1: 2,095 + 2,190 = 4,285, kept): reported as breaking the minimum cash in 2026Q1 only.
+    The forecast optimum itself breaks nothing."""
+    from fleetopt.stochastic.run import SolverSettings, complete_plan, forecast_limits_broken
+
+    d = buy_now_or_later()
+    d["finance"]["opening_cash_usd"] = 5000.0
+    d["finance"]["min_cash_usd"] = 2500.0
+    data = data_of(d)
+    _, completion = complete_plan(data, 1, {("buy", (0, 0, 0)): 1.0}, SolverSettings(EXACT))
+    assert completion["method"] == "forecast with rescue"
+    assert completion["rescue"]["emergency_equity_usd"] == pytest.approx(405.0, abs=1e-3)
+    assert completion["rescue"]["cash_rescue"]
+    [broken] = completion["limits_broken"]
+    assert broken["limit"].startswith("cash >= min cash") and broken["quarters"] == ["2026Q1"]
+    assert broken["lowest_usd"] == pytest.approx(2095.0, abs=1e-6)
+    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
+    assert forecast_limits_broken(data, forecast.plan) == []
+
+
 def test_cvar_of_a_discrete_distribution():
     values, p = np.array([10.0, -5.0, 0.0]), np.array([0.5, 0.25, 0.25])
     assert sto.cvar(values, p, 0.25) == pytest.approx(-5.0)
@@ -126,16 +172,45 @@ def tiny_scenarios(n: int, seed: int = 3) -> tuple:
     return data, scenario_inputs(data, drawn, range(n), [1.0 / n] * n)
 
 
-def test_first_stage_is_shared_by_every_scenario():
+def test_nonanticipativity_rows_tie_each_first_stage_copy_to_scenario_0():
+    """The rows themselves, not the block solver's loading (which copies scenario 0's first stage
+    into every copy): tiny over 3 scenarios with Q = 3 has one row per free first-stage variable
+    and scenario n >= 1, each ``v(n) == v(0)`` of the same variable and index; later decisions have
+    none."""
     data, scenarios = tiny_scenarios(3)
     ef = sto.build_extensive_form(data, scenarios, 3)
-    assert ef.solve(0.01, None, None).objective_usd is not None
-    first = [sto.first_stage_values(ef.block(n), 3) for n in range(3)]
-    assert first[0] and first[0] == first[1] == first[2]
-    assert any(v > 0 for (name, _), v in first[0].items() if name == "buy")
-    # later decisions may differ between scenarios (not asserted: they need not)
-    later = sto.first_stage_keys(ef.block(0), data.T)
-    assert len(later) > len(first[0])
+    first, keys = ef.block(0), sto.first_stage_keys(ef.block(0), 3)
+    free = [(name, key) for name, key in keys if not getattr(first, name)[key].fixed]
+    expected = {
+        (id(getattr(ef.block(n), name)[key]), id(getattr(first, name)[key]))
+        for n in (1, 2)
+        for name, key in free
+    }
+    rows = {(id(con.expr.args[0]), id(con.expr.args[1])) for con in ef.m.nonanticipativity.values()}
+    assert free and len(ef.m.nonanticipativity) == 2 * len(free)
+    assert rows == expected
+    later = sto.first_stage_keys(first, data.T)
+    assert len(later) > len(keys)
+
+
+def test_first_stage_shared_when_the_whole_extensive_form_is_solved_by_highs():
+    """The hand-worked two scenarios (test_hand_worked_two_scenarios) solved as one MILP by HiGHS
+    through Pyomo, so every copy keeps its own value: with the rows each scenario would take its
+    own first stage (the high one buys now, the low one not: WS, 1,237.5); with them both wait
+    (RP, 940). Fails if the rows are missing or tie the wrong variables."""
+    from fleetopt.milp.highs import run_highs
+
+    data = data_of(buy_now_or_later())
+    scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
+    ef = sto.build_extensive_form(data, scenarios, 1)
+    status, _ = run_highs(ef.m, rel_gap=EXACT)
+    assert status == "optimal"
+    assert [ef.block(n).buy[0, 0, 0].value for n in (0, 1)] == pytest.approx([0.0, 0.0], abs=1e-6)
+    assert pyo_value(ef.m.objective) == pytest.approx(940.0 / 1e6, abs=1e-9)  # MUSD
+    ef.m.nonanticipativity.deactivate()
+    status, _ = run_highs(ef.m, rel_gap=EXACT)
+    assert [ef.block(n).buy[0, 0, 0].value for n in (0, 1)] == pytest.approx([1.0, 0.0], abs=1e-6)
+    assert pyo_value(ef.m.objective) == pytest.approx(1237.5 / 1e6, abs=1e-9)
 
 
 @pytest.mark.parametrize("risk_weight", [0.5, 1.0])
@@ -183,6 +258,17 @@ def test_one_forecast_scenario_with_no_risk_weight_is_the_deterministic_optimum(
     assert not rp.scenarios[0]["rescued"]
 
 
+@pytest.mark.parametrize("risk_weight", [0.5, 1.0])
+def test_ev_is_the_objective_on_the_forecast_alone_at_any_risk_weight(risk_weight):
+    """EV (formulation §7b, "Measures"): the extensive form over the forecast alone, p = 1, gives
+    (1 - L) V + L CVaR_A(V) = V, as CVaR of one outcome is that outcome, and V is the forecast
+    optimum's NPV (no rescue, no penalty): 285 for buy_now_or_later (buy now), whatever L."""
+    data = data_of(buy_now_or_later())
+    forecast = [sto.ScenarioInputs("forecast", 1.0)]
+    ef = sto.build_extensive_form(data, forecast, 1, risk_weight=risk_weight, alpha=0.25, integer_later=True)
+    assert solve(ef).objective_usd == pytest.approx(285.0, abs=1e-4)
+
+
 def test_neutral_scenario_parameters_leave_the_model_unchanged():
     """Setting a forecast scenario writes every parameter back to its neutral value."""
     _, data = load("tiny")
@@ -215,6 +301,55 @@ def test_reduction_probabilities_sum_to_one_and_are_deterministic():
             tail = set(np.argsort(npv, kind="stable")[:6].tolist())
             in_tail = [k for k, i in enumerate(idx) if i in tail]
             assert in_tail and p[in_tail].sum() == pytest.approx(6 / 120)
+
+
+def test_reduction_returns_n_representatives_when_the_tail_is_everything():
+    """M = 4 scenarios of screened NPV 3, 0, 1, 10 (the other features constant, so dropped), N = 2,
+    A = 0.999: the tail is the worst ceil(0.999 x 4) = 4, i.e. all, and the body is empty, so both
+    representatives come from the tail (before: one, of probability 1). Fast-forward on the NPVs
+    (standardising scales every distance alike): the first pick minimises the summed distance,
+    3 + 2 + 7 = 12 for NPV 3 (index 0) and 2 + 1 + 9 = 12 for NPV 1 (index 2): the lower index, 0;
+    the second lowers it most with NPV 10 (index 3: 3 + 2 + 0 = 5 against 8 for the others).
+    Probabilities to the nearest: 0, 1, 2 to index 0 (3/4), 3 to itself (1/4)."""
+    npv, features = np.array([3.0, 0.0, 1.0, 10.0]), np.zeros((4, 1))
+    idx, p = reduce_scenarios(npv, features, 2, 0.999)
+    assert idx.tolist() == [0, 3]
+    assert p.tolist() == [0.75, 0.25]
+    for n in (2, 3):
+        assert len(reduce_scenarios(npv, features, n, 0.999)[0]) == n
+
+
+@pytest.mark.parametrize(
+    "n, alpha, tail, body, expected",
+    [
+        (2, 0.05, 10, 190, 1),  # round(0.1) = 0, at least 1
+        (10, 0.25, 50, 150, 2),  # round(2.5) = 2: half to even
+        (10, 0.35, 70, 130, 4),  # round(3.5) = 4: half to even
+        (3, 0.9, 180, 20, 2),  # round(2.7) = 3, capped at n - 1 = 2 while the body has scenarios
+        (3, 0.999, 200, 0, 3),  # no body: every representative in the tail
+        (5, 0.5, 8, 2, 3),  # round(2.5) = 2, but the body holds only 2 of the other 3
+    ],
+)
+def test_tail_representatives(n, alpha, tail, body, expected):
+    assert tail_representatives(n, alpha, tail, body) == expected
+
+
+def test_representatives_of_probability_0_are_left_out_and_said_so(tmp_path):
+    """tiny without its risk block: the 200 screened scenarios are all the forecast (every feature
+    constant, so no column is left and every distance is 0). N = 3, A = 0.05: the tail is the worst
+    ceil(0.05 x 200) = 10 by NPV, all equal, so scenarios 0-9 (lower index first), with
+    max(1, round(0.15)) = 1 representative, scenario 0 (p 10/200); the body, scenarios 10-199, gets
+    2: scenario 10 then 11 (every cost 0: the lower index), and every body scenario's probability
+    goes to the first selected at distance 0, scenario 10 (190/200), leaving scenario 11 with 0. It
+    is left out: 2 scenarios solved, and the table says so."""
+    text = (Path(__file__).parents[1] / "models" / "tiny.yaml").read_text()
+    path = tmp_path / "tiny_norisk.yaml"
+    path.write_text(text[: text.index("\nrisk:")] + "\n")  # the risk block is the file's last
+    _, data = load(str(path))
+    result = solve_stochastic(data, 3, oos_scenarios=0, measures=False)
+    assert [row["scenario"] for row in result.scenarios] == ["scenario 0", "scenario 10"]
+    assert [row["probability"] for row in result.scenarios] == pytest.approx([0.05, 0.95])
+    assert result.settings["distinct_scenarios"] == 2 and result.settings["scenarios"] == 3
 
 
 def test_fast_forward_picks_the_medoid_first():
@@ -269,10 +404,20 @@ def test_stochastic_solve_writes_the_measures_and_both_plans(tmp_path):
     assert summary["evpi_usd"] >= -1e-2 * abs(summary["rp_usd"])  # WS >= RP up to the gaps
     assert sum(row["probability"] for row in summary["scenarios"]) == pytest.approx(1.0)
     # a scenario's slacks in their units: tiny's rescued scenario needs a DSCR cure of about
-    # $427,000 (0.427 in the model's MUSD, as summary.json used to give it)
+    # $876,000 (0.876 in the model's MUSD, as summary.json used to give it)
     slacks = [entry for row in summary["scenarios"] for entry in row["slacks"].values()]
     assert slacks and all(entry["unit"] in ("USD", "MW", "GPUs") for entry in slacks)
     assert all(entry["amount"] > 1000.0 for entry in slacks if entry["unit"] == "USD")
+    # ... a covenant cure (the evaluator's breach), not a cash rescue (a default): no equity
+    [cured] = [row for row in summary["scenarios"] if row["rescued"]]
+    assert set(cured["slacks"]) == {"dscr_covenant"} and cured["emergency_equity_usd"] == 0.0
+    assert cured["covenant_cure"] and not cured["cash_rescue"] and not cured["relaxed"]
+    assert (summary["covenant_cured_scenarios"], summary["cash_rescued_scenarios"]) == (1, 0)
+    assert summary["covenant_cured_probability"] == pytest.approx(cured["probability"])
+    assert "covenant cures (breaches)" in text and "rescued scenarios (defaults)" not in text
+    # completed by the forecast MILP, which keeps the forecast's hard limits
+    assert summary["completion"]["method"] == "forecast MILP" and summary["completion"]["limits_broken"] == []
+    assert "plan completed by" in text and "warning" not in text
     assert set(summary["out_of_sample"]["metrics"]) == {"stochastic", "forecast"}
     assert summary["out_of_sample"]["seed"] == 1  # not the seed the scenarios were reduced from
     code, text = cli("compare", str(out), "--scenarios", "50")
@@ -402,3 +547,68 @@ def test_scenario_outcomes_agree_with_the_evaluators_metrics():
         ("breach_probability", "breach_probability"), ("default_probability", "default_probability"),
     ):  # fmt: skip
         assert row[ours] == pytest.approx(float(metrics[theirs]), rel=1e-9, abs=1e-6), ours
+
+
+# ---------------------------------------------------------------- the sweep's stochastic candidate
+
+
+def three_quarter_tiny(tmp_path):
+    text = (Path(__file__).parents[1] / "models" / "tiny.yaml").read_text()
+    path = tmp_path / "tiny3.yaml"
+    path.write_text(text.replace("quarters: 8", "quarters: 3", 1))
+    return path
+
+
+def test_sweep_stochastic_candidate_on_a_horizon_shorter_than_its_first_stage(tmp_path):
+    """tiny cut to 3 quarters: the sweep's stochastic candidate commits the whole horizon (Q = 3,
+    not 4, which `solve --stochastic` would refuse) and the sweep finishes."""
+    out = tmp_path / "sweep"
+    code, text = cli("sweep", str(three_quarter_tiny(tmp_path)), "--stochastic", "2", "--candidates", "3",
+                     "--scenarios", "50", "--out", str(out))  # fmt: skip
+    assert code == 0, text
+    [sto_row] = [c for c in json.loads((out / "candidates.json").read_text()) if c["origin"] == "stochastic"]
+    assert "first stage quarters 0-2" in sto_row["note"]
+
+
+def test_sweep_stochastic_without_room_for_its_candidate_exits_2(tmp_path):
+    """--candidates 1 holds only the forecast optimum: refused before any solve, not dropped silently."""
+    out = tmp_path / "sweep"
+    code, text = cli(
+        "sweep", "tiny", "--stochastic", "2", "--candidates", "1", "--scenarios", "50", "--out", str(out)
+    )
+    assert code == 2 and "--candidates of at least 2" in text
+    assert not out.exists()
+
+
+def test_table_shows_the_completion_and_each_forecast_limit_the_plan_breaks():
+    """A summary whose plan was completed with the rescue (revolver peak $1.9M) and breaks the $25M
+    minimum cash and the liquidity covenant in 2026Q4: the table says how it was completed and
+    gives one warning line per limit with its quarter; a plan completed by the forecast MILP gets
+    one "kept" line and no warning."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import stochastic_summary_table
+
+    rescue = {"revolver_peak_usd": 1.87e6, "emergency_equity_usd": 0.0, "slacks": {}}
+    broken = [
+        {"limit": "cash >= min cash $25.0M", "quarters": ["2026Q4"], "lowest_usd": 23.13e6},
+        {"limit": "liquidity >= $25.0M", "quarters": ["2026Q4"]},
+    ]
+    settings = {"scenarios": 3, "screened": 200, "scenario_seed": 0, "first_stage_quarters": 2,
+                "risk_weight": 0.5, "cvar_alpha": 0.3}  # fmt: skip
+    completion = {"method": "forecast with rescue", "rescue": rescue, "limits_broken": broken}
+    summary = {"settings": settings, "status": "optimal", "gap": 0.0, "timings": {"total_seconds": 4.9},
+               "completion": completion}  # fmt: skip
+
+    def shown(summary):
+        console = Console(width=400, record=True)
+        console.print(stochastic_summary_table(summary))
+        return console.export_text()
+
+    text = shown(summary)
+    assert "forecast with rescue (revolver peak $1.9M, emergency equity $0)" in text
+    assert "the plan breaks cash >= min cash $25.0M on the forecast in 2026Q4 (lowest $23.1M)" in text
+    assert "the plan breaks liquidity >= $25.0M on the forecast in 2026Q4" in text
+    summary["completion"] = {"method": "forecast MILP", "limits_broken": []}
+    text = shown(summary)
+    assert "kept (min cash, covenants, borrowing base)" in text and "warning" not in text

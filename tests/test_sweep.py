@@ -185,7 +185,8 @@ def test_a_stochastic_plan_that_differs_is_evaluated_and_ranked_like_the_others(
         forecast = PersistentPlanner(data).solve_stress(None).plan
         measures = {"status": "optimal", "first_stage": "RP's", "vss_usd": 1.0, "gap": 0.0}
         return SimpleNamespace(plan=scaled(forecast, 0.75), measures=measures,
-                               settings={"first_stage_quarters": 4})  # fmt: skip
+                               settings={"first_stage_quarters": 4},
+                               completion={"method": "forecast MILP", "limits_broken": []})  # fmt: skip
 
     monkeypatch.setattr(candidates_module, "solve_stochastic", fake_solve)
     result = api.sweep("tiny", candidates=3, scenarios=100, seed=1, stochastic=2)

@@ -433,6 +433,50 @@ def figure_text(key: str, value) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
 
 
+def _stochastic_completion_rows(table: Table, completion: dict) -> None:
+    """How the written plan was completed on the forecast and, in red, each hard limit of the
+    forecast it breaks there (formulation §7b)."""
+    if not completion:
+        return
+    method = completion["method"]
+    rescue = completion.get("rescue")
+    if rescue:
+        slacks = [
+            f"{group} {entry['amount']:,.0f} {entry['unit']}" for group, entry in rescue["slacks"].items()
+        ]
+        used = [
+            f"revolver peak {format_usd(rescue['revolver_peak_usd'])}",
+            f"emergency equity {format_usd(rescue['emergency_equity_usd'])}",
+            *slacks,
+        ]
+        method += f" ({', '.join(used)})"
+    table.add_row("plan completed by", method)
+    broken = completion.get("limits_broken")
+    if broken is None:
+        return
+    if not broken:
+        table.add_row("forecast's hard limits", "kept (min cash, covenants, borrowing base)")
+    for entry in broken:
+        lowest = f" (lowest {format_usd(entry['lowest_usd'])})" if "lowest_usd" in entry else ""
+        quarters = ", ".join(entry["quarters"])
+        table.add_row(
+            "[red]warning[/red]",
+            f"[red]the plan breaks {entry['limit']} on the forecast in {quarters}{lowest}[/red]",
+        )
+
+
+def _stochastic_times(t: dict) -> str:
+    """The run's wall time and its steps, seconds."""
+    steps = [
+        ("forecast", "forecast_seconds"), ("screening", "screening_seconds"), ("build", "build_seconds"),
+        ("load", "load_seconds"), ("RP", "solve_seconds"), ("EEV and WS", "measures_seconds"),
+        ("completion", "completion_seconds"), ("out of sample", "out_of_sample_seconds"),
+    ]  # fmt: skip
+    parts = ", ".join(f"{name} {t[key]:.1f}" for name, key in steps if t.get(key) is not None)
+    total = t.get("total_seconds")
+    return f"{total:.1f} s ({parts})" if total is not None else f"{parts} s"
+
+
 def stochastic_summary_table(summary: dict) -> Table:
     """The measures of a two-stage stochastic solve (summary.json of the run) and the out-of-sample
     comparison of its plan with the forecast optimum."""
@@ -444,15 +488,22 @@ def stochastic_summary_table(summary: dict) -> Table:
     table = Table(show_header=False, title="stochastic solve")
     table.add_column("", style="bold")
     table.add_column("")
+    distinct = s.get("distinct_scenarios", s["scenarios"])
+    dropped = (
+        f" ({s['scenarios'] - distinct} left out: of probability 0, the same as another's; {distinct} solved)"
+        if distinct < s["scenarios"]
+        else ""
+    )
     table.add_row(
         "settings",
-        f"{s['scenarios']} scenarios of {s['screened']} (seed {s['scenario_seed']}), first stage before "
-        f"quarter {s['first_stage_quarters']}, risk weight {s['risk_weight']}, CVaR alpha {s['cvar_alpha']}",
+        f"{s['scenarios']} scenarios of {s['screened']} (seed {s['scenario_seed']}){dropped}, first stage "
+        f"before quarter {s['first_stage_quarters']}, risk weight {s['risk_weight']}, "
+        f"CVaR alpha {s['cvar_alpha']}",
     )
     table.add_row("status / gap", f"{summary['status']} / {_pct(summary['gap'])}")
     for key, label in (
         ("rp_usd", "RP (stochastic solution)"),
-        ("ev_usd", "EV (forecast optimum)"),
+        ("ev_usd", "EV (forecast optimum's NPV: the forecast alone, no CVaR of scenarios)"),
         ("eev_usd", "EEV (forecast first stage in the scenarios)"),
         ("ws_usd", "WS (wait-and-see)"),
         ("vss_usd", "VSS = RP - EEV"),
@@ -463,12 +514,16 @@ def stochastic_summary_table(summary: dict) -> Table:
         table.add_row(label, usd(summary.get(key)))
     if summary.get("first_stage"):
         table.add_row("first stage of the plan", summary["first_stage"])
-    table.add_row(
-        "rescued scenarios (defaults)",
-        f"{summary['rescued_scenarios']} ({summary['rescued_probability']:.1%} probability)",
-    )
-    t = summary["timings"]
-    table.add_row("build / solve time", f"{t['build_seconds']:.1f} s / {t['solve_seconds']:.1f} s")
+    for label, name in (
+        ("cash rescues (equity: defaults)", "cash_rescued"),
+        ("covenant cures (breaches)", "covenant_cured"),
+        ("other slacks (power, contracts, ...)", "relaxed"),
+    ):
+        if f"{name}_scenarios" in summary:
+            count, p = summary[f"{name}_scenarios"], summary[f"{name}_probability"]
+            table.add_row(f"scenarios with {label}", f"{count} ({p:.1%} probability)")
+    _stochastic_completion_rows(table, summary.get("completion") or {})
+    table.add_row("time", _stochastic_times(summary["timings"]))
     oos = summary.get("out_of_sample") or {}
     for label, m in oos.get("metrics", {}).items():
         table.add_row(

@@ -223,8 +223,9 @@ def sweep(
         typer.Option(
             min=1,
             help="Add the two-stage stochastic plan over N scenarios (`solve --stochastic N`, first stage "
-            "quarters 0-3) as a candidate; its scenarios are reduced from seed SEED + 1. Off by default "
-            "(minutes on a large model).",
+            "quarters 0-3, or the whole of a shorter horizon) as the second candidate (--candidates at "
+            "least 2); its scenarios are reduced from seed SEED + 1. Off by default (minutes on a large "
+            "model).",
         ),
     ] = None,
 ) -> None:

@@ -33,15 +33,20 @@ DATED_FIRST_STAGE = ("buy", "buy_training", "build", "redeploy", "retire_tr", "r
 # each USD of emergency equity costs its amount plus this much NPV (dilution at a distressed price):
 # above the value of a USD of cash to any plan, so that equity only ever cures a shortfall
 EMERGENCY_EQUITY_COST = 10.0
-# the revolver cures a shortfall first: besides its interest, each USD drawn costs this much NPV per
-# quarter outstanding (the evaluator draws it only below the minimum cash; the penalty keeps the
-# MILP from using it as cheap financing)
-REVOLVER_PENALTY_PER_QUARTER = 0.1
+# the revolver cures a shortfall first: besides its interest, each USD drawn costs the emergency
+# equity cost spread over the horizon, equity_cost / T NPV per quarter outstanding (revolver_penalty):
+# outstanding over the whole horizon it costs what equity does, so it is the cheaper cure of any
+# shortfall shorter than the horizon, and a quarter of it costs more than a USD of cash is worth
+# to a plan for a quarter (the equity cost bounds its worth over the horizon). At 0.1 per quarter
+# the MILP used it as a bridge: tiny at L = 0.5 drew $4.61M in 2026Q3 in every scenario alongside
+# a $12.07M prepayment (formulation §7b)
 # penalty per unit of a physical slack, MUSD: a MW-quarter drawn beyond what is online, a GPU-quarter
 # of a contract delivered short after its deadline (both far above what they could earn)
 PHYSICAL_PENALTY = {"MW": 10.0, "GPUs": 0.05, "H100-eq GPUs": 0.05}
 # slacks the emergency equity cures in cash (held at 0: the cash itself must keep the floor)
 CASH_CURED = ("min_cash", "liquidity_covenant")
+# slacks that cure a covenant or the borrowing base: the evaluator calls the scenario a breach
+COVENANT_CURED = ("borrowing_base", "leverage_covenant", "dscr_covenant", "interest_coverage_covenant")
 RESCUE_TOLERANCE_USD = 1.0
 
 
@@ -111,6 +116,12 @@ def fix_first_stage(m: pyo.Block, values: dict) -> list:
     return fixed
 
 
+def revolver_penalty(quarters: int, equity_cost: float = EMERGENCY_EQUITY_COST) -> float:
+    """NPV per USD of revolver outstanding per quarter, besides its interest: ``equity_cost`` spread
+    over the horizon's ``quarters`` (1.25 on tiny's 8 quarters, with the default equity cost)."""
+    return equity_cost / quarters
+
+
 # ----------------------------------------------------------------------------- the scenario model
 
 
@@ -175,7 +186,7 @@ def scenario_model(
             continue
         unit = SLACKS[idx[0]].unit
         penalties.append(PHYSICAL_PENALTY.get(unit, 1.0 + equity_cost) * m.slack[idx])
-    revolver = REVOLVER_PENALTY_PER_QUARTER * sum(df[t] * m.revolver_balance[t] for t in range(T))
+    revolver = revolver_penalty(T, equity_cost) * sum(df[t] * m.revolver_balance[t] for t in range(T))
     m.penalty = pyo.Expression(
         expr=equity_cost * sum(df[t] * m.rescue_equity[t] for t in range(T)) + revolver + sum(penalties)
     )
@@ -259,7 +270,11 @@ class ExtensiveForm:
 
 def scenario_row(blk: pyo.Block, data: ModelData, sc: ScenarioInputs) -> dict:
     """A solved scenario model's figures (USD): its value, NPV, the rescue it needed (the slacks of
-    each group it relaxed, in the group's unit: USD, MW or GPUs), whether it was rescued (a default)."""
+    each group it relaxed, in the group's unit: USD, MW or GPUs) and what kind: ``cash_rescue``
+    (emergency equity: cash short after the revolver, the evaluator's liquidity default),
+    ``covenant_cure`` (a covenant or borrowing-base slack: the evaluator's breach), ``relaxed``
+    (any other slack: power, contract delivery, demand floor, customer share, robustness) and
+    ``rescued``, any of the three."""
     T = data.T
     equity = sum(pyo.value(blk.rescue_equity[t]) for t in range(T)) * MUSD
     revolver = max(pyo.value(blk.revolver_balance[t]) for t in range(T)) * MUSD
@@ -278,6 +293,9 @@ def scenario_row(blk: pyo.Block, data: ModelData, sc: ScenarioInputs) -> dict:
         "emergency_equity_usd": equity,
         "revolver_peak_usd": revolver,
         "slacks": slacks,
+        "cash_rescue": equity > RESCUE_TOLERANCE_USD,
+        "covenant_cure": any(group in COVENANT_CURED for group in slacks),
+        "relaxed": any(group not in COVENANT_CURED for group in slacks),
         "rescued": equity > RESCUE_TOLERANCE_USD or bool(slacks),
     }
 

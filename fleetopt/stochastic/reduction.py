@@ -45,15 +45,26 @@ def fast_forward(points: np.ndarray, probabilities: np.ndarray, n: int) -> tuple
     return np.array(chosen, dtype=np.int64), weights
 
 
+def tail_representatives(n: int, alpha: float, tail: int, body: int) -> int:
+    """How many of ``n`` (1 < n < tail + body) representatives the tail's ``tail`` scenarios get:
+    max(1, round(alpha n)) (Python's round: half to even), at most n - 1 while the body has
+    scenarios (it keeps one), every one of them when it has none, and at least n - body (the
+    body cannot hold more representatives than scenarios). Always n in all with the body's."""
+    wanted = max(1, round(alpha * n))
+    most = min(tail, n - 1 if body else n)
+    return min(max(wanted, n - body, 1), most)
+
+
 def reduce_scenarios(
     npv: np.ndarray, features: np.ndarray, n: int, alpha: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` representatives of the M screened scenarios with probabilities summing to one.
 
     The worst ceil(alpha M) scenarios by ``npv`` (the screening NPV of the forecast plan) form the
-    tail and get max(1, round(alpha n)) representatives of their own (with their mass alpha), the
-    rest the remaining ones, each stratum by :func:`fast_forward` on the standardised ``features``
-    (the NPV itself among them). With n = 1 the single scenario is the medoid of all."""
+    tail and get :func:`tail_representatives` of their own (with their mass ceil(alpha M) / M),
+    the rest the remaining ones, each stratum by :func:`fast_forward` on the standardised
+    ``features`` (the NPV itself among them). With n = 1 the single scenario is the medoid of all;
+    with n >= M every scenario is kept. Always ``min(n, M)`` representatives."""
     npv = np.asarray(npv, dtype=np.float64)
     M = len(npv)
     if n < 1:
@@ -66,11 +77,11 @@ def reduce_scenarios(
     order = np.lexsort((np.arange(M), npv))  # by NPV, then index
     tail = np.sort(order[: max(1, math.ceil(alpha * M))])
     body = np.sort(order[len(tail) :])
-    n_tail = min(n - 1, len(tail), max(1, round(alpha * n)))
-    n_body = min(n - n_tail, len(body))
+    n_tail = tail_representatives(n, alpha, len(tail), len(body))
+    n_body = n - n_tail
     picked, weights = [], []
     for members, k in ((tail, n_tail), (body, n_body)):
-        if k == 0 or not len(members):
+        if k == 0:
             continue
         idx, w = fast_forward(points[members], p[members], k)
         picked.append(members[idx])

@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import ModelData
+from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
+from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.milp import stochastic as sto
@@ -108,12 +111,10 @@ class StochasticResult:
     completion: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
-        defaults = [row for row in self.scenarios if row["rescued"]]
         return {
             "settings": self.settings,
             **self.measures,
-            "rescued_scenarios": len(defaults),
-            "rescued_probability": float(sum(row["probability"] for row in defaults)),
+            **rescue_counts(self.scenarios),
             "scenarios": self.scenarios,
             "timings": self.timings,
             "model_size": self.model_size,
@@ -127,6 +128,21 @@ class StochasticResult:
                 )
             ),
         }
+
+
+RESCUE_KINDS = {"rescued": "rescued", "cash_rescue": "cash_rescued", "covenant_cure": "covenant_cured",
+                "relaxed": "relaxed"}  # fmt: skip
+
+
+def rescue_counts(rows: list[dict]) -> dict:
+    """How many reduced scenarios needed each kind of rescue (:func:`~fleetopt.milp.stochastic.
+    scenario_row`), and their probability: ``<kind>_scenarios``, ``<kind>_probability``."""
+    out = {}
+    for key, name in RESCUE_KINDS.items():
+        hit = [row for row in rows if row.get(key)]
+        out[f"{name}_scenarios"] = len(hit)
+        out[f"{name}_probability"] = float(sum(row["probability"] for row in hit))
+    return out
 
 
 @dataclass(frozen=True)
@@ -162,6 +178,7 @@ def solve_stochastic(
     of the completed plan next to the forecast optimum on ``oos_scenarios`` of ``oos_seed``
     (default ``seed + 1``; 0 skips it). ``route``: "blocks" (fleetopt's extensive form, §7b) or
     "mpisppy-ef" (mpi-sppy's, risk-neutral, without EEV and WS)."""
+    started = time.perf_counter()
     check_settings(data, n, quarters, risk_weight, alpha, route)
     # seeds past MAX_SEED by one are the out-of-sample seed of a largest seed (a sweep's seed + 1)
     limits.whole("seed", seed, 0, limits.MAX_SEED + 1)
@@ -187,6 +204,7 @@ def solve_stochastic(
     timings["peak_rss_bytes"] = peak_rss_bytes()
     settings = {
         "scenarios": n,
+        "distinct_scenarios": len(inputs),
         "first_stage_quarters": quarters,
         "risk_weight": risk_weight,
         "cvar_alpha": alpha,
@@ -204,7 +222,11 @@ def solve_stochastic(
     )  # fmt: skip
     if oos_scenarios:
         oos_seed = seed + 1 if oos_seed is None else oos_seed
-        result.out_of_sample = out_of_sample(data, plan, forecast.plan, oos_scenarios, oos_seed, backend)
+        result.out_of_sample = _timed(
+            timings, "out_of_sample_seconds", out_of_sample,
+            data, plan, forecast.plan, oos_scenarios, oos_seed, backend,
+        )  # fmt: skip
+    timings["total_seconds"] = time.perf_counter() - started
     return result
 
 
@@ -294,12 +316,15 @@ def reduced_scenarios(
     data: ModelData, forecast_plan: Plan, n: int, alpha: float, seed: int, screen: int, backend: str
 ) -> tuple[ScenarioSet, list[sto.ScenarioInputs]]:
     """``max(screen, n)`` scenarios drawn with ``seed``, screened by the forecast optimum's NPV on
-    them (the evaluator), and reduced to ``n`` with probabilities: (the drawn set, the MILP inputs)."""
+    them (the evaluator), and reduced to ``n`` with probabilities: (the drawn set, the MILP inputs).
+    Representatives of probability 0 (their features identical to an earlier representative's, so
+    no scenario is nearest to them) are left out: fewer than ``n`` then, as the run reports."""
     drawn = generate_scenarios(data, seed, 0, max(screen, n))
     plans = compile_plans(data, [forecast_plan], ["forecast"])
     npv = evaluate(data, plans, drawn.S, seed, backend=backend, keep_matrix=True).npv_matrix[0]
     rows, probabilities = reduce_scenarios(npv, scenario_features(drawn), n, alpha)
-    return drawn, scenario_inputs(data, drawn, rows, probabilities)
+    kept = probabilities > 0  # a representative of probability 0 duplicates an earlier one's features
+    return drawn, scenario_inputs(data, drawn, rows[kept], probabilities[kept])
 
 
 def solve_recourse_problem(ef: sto.ExtensiveForm, solver: SolverSettings) -> sto.EFSolution:
@@ -371,9 +396,37 @@ def complete_plan(
         data, quarters, first_stage, mip_gap=gap, time_limit=limit, threads=threads
     )
     if completed is not None:
-        return completed.plan, {"method": "forecast MILP", "npv_forecast_usd": completed.objective_usd}
-    plan, row = sto.complete_with_rescue(data, quarters, first_stage, gap, limit, threads)
-    return plan, {"method": "forecast with rescue", "npv_forecast_usd": row["npv_usd"], "rescue": row}
+        plan = completed.plan
+        completion = {"method": "forecast MILP", "npv_forecast_usd": completed.objective_usd}
+    else:
+        plan, row = sto.complete_with_rescue(data, quarters, first_stage, gap, limit, threads)
+        completion = {"method": "forecast with rescue", "npv_forecast_usd": row["npv_usd"], "rescue": row}
+    completion["limits_broken"] = forecast_limits_broken(data, plan)
+    return plan, completion
+
+
+def forecast_limits_broken(data: ModelData, plan: Plan) -> list[dict]:
+    """The forecast's hard limits the plan breaks on its own forecast statements (no revolver, as
+    the forecast MILP holds them): cash below ``finance.min_cash_usd`` and each covenant test
+    (the borrowing base included) missed by more than 1 USD, each with its quarters. Empty for a
+    plan the forecast MILP completed; a plan completed with the rescue breaks some (§7b)."""
+    statements = plan_statements(data, plan)
+    labels = data.quarter_labels
+    cash = statements.lines["cash_usd"]
+    low = cash < data.min_cash - LIQUIDITY_TOLERANCE_USD
+    out = []
+    if low.any():
+        out.append({
+            "limit": f"cash >= min cash {format_usd(data.min_cash)}",
+            "quarters": [labels[t] for t in np.flatnonzero(low)],
+            "lowest_usd": float(cash[low].min()),
+        })  # fmt: skip
+    quantities = statement_quantities(statements.lines, data.covenant_window)
+    for test in data.covenants:
+        missed = np.asarray(test.breached(quantities)) & test.tested
+        if missed.any():
+            out.append({"limit": test.describe(), "quarters": [labels[t] for t in np.flatnonzero(missed)]})
+    return out
 
 
 def out_of_sample(data: ModelData, plan: Plan, forecast_plan: Plan, n: int, seed: int, backend: str) -> dict:

@@ -30,7 +30,7 @@ from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import raise_without_plan
 from fleetopt.runs import limits
 from fleetopt.schema import Robustness
-from fleetopt.stochastic.run import solve_stochastic
+from fleetopt.stochastic.run import check_settings, solve_stochastic
 
 BLACKWELL, RUBIN = 1, 2
 
@@ -272,11 +272,36 @@ def variations(data: ModelData, label: str, plan: Plan) -> Iterator[tuple[str, P
 # ---------------------------------------------------------------- the two-stage stochastic plan
 
 
+# the sweep's stochastic candidate commits the first year (fewer quarters on a shorter horizon)
+SWEEP_FIRST_STAGE_QUARTERS = 4
+
+
+def sweep_first_stage_quarters(data: ModelData) -> int:
+    """Q of the sweep's stochastic candidate: 4, or the whole horizon when it is shorter (§7b)."""
+    return min(SWEEP_FIRST_STAGE_QUARTERS, data.T)
+
+
+def check_stochastic_candidate(data: ModelData, scenarios: int, candidates: int) -> None:
+    """`sweep --stochastic N` checked before any solve: N >= 0 (0: off), room for the candidate
+    after the forecast optimum (``candidates`` >= 2), and the settings `solve --stochastic` checks."""
+    if scenarios < 0:
+        raise InputError(f"--stochastic must be at least 1 scenario (got {scenarios})")
+    if not scenarios:
+        return
+    if candidates < 2:
+        raise InputError(
+            f"--stochastic needs --candidates of at least 2: the forecast optimum is the first candidate "
+            f"and the stochastic plan the second (got {candidates})"
+        )
+    check_settings(data, scenarios, sweep_first_stage_quarters(data), 0.0, 0.05)
+
+
 @dataclass(frozen=True)
 class StochasticCandidate:
     """`fleetopt sweep --stochastic N`: the plan of `fleetopt solve --stochastic N` (first stage
-    Q = 4, L = 0, docs/formulation.md §7b) as a candidate. Its scenarios are reduced from ``seed``,
-    which the sweep sets to one it does not evaluate on (its own seed + 1)."""
+    Q = :func:`sweep_first_stage_quarters`, L = 0, docs/formulation.md §7b) as a candidate. Its
+    scenarios are reduced from ``seed``, which the sweep sets to one it does not evaluate on (its
+    own seed + 1)."""
 
     scenarios: int
     seed: int
@@ -295,7 +320,8 @@ def stochastic_candidate(
     label = spec.label
     try:
         result = solve_stochastic(
-            data, spec.scenarios, seed=spec.seed, oos_scenarios=0, mip_gap=mip_gap,
+            data, spec.scenarios, quarters=sweep_first_stage_quarters(data), seed=spec.seed, oos_scenarios=0,
+            mip_gap=mip_gap,
             time_limit=time_limit, threads=threads, backend=spec.backend,
         )  # fmt: skip
     except NoPlanError as exc:
@@ -304,8 +330,10 @@ def stochastic_candidate(
     note = (
         f"two-stage stochastic plan, {spec.scenarios} scenarios of seed {spec.seed}, first stage "
         f"quarters 0-{result.settings['first_stage_quarters'] - 1} ({m['first_stage']}), "
-        f"VSS {format_usd(m['vss_usd'])} at a {m['gap']:.2%} gap"
+        f"VSS {format_usd(m['vss_usd'])} at a {m['gap']:.2%} gap; completed by {result.completion['method']}"
     )
+    for broken in result.completion.get("limits_broken", []):
+        note += f"; breaks {broken['limit']} on the forecast in {', '.join(broken['quarters'])}"
     return Candidate(label, "stochastic", m["status"], result.plan, note=note)
 
 

@@ -29,6 +29,7 @@ from fleetopt.sweep.candidates import (
     Rule,
     RuleNotMet,
     StochasticCandidate,
+    check_stochastic_candidate,
     generate_candidates,
     pareto_front,
     recommend,
@@ -66,8 +67,7 @@ def sweep(
     loaded, data = load(model)
     # an unusable backend, or more scenarios than memory holds, fails before the solves, not after
     check_scenarios_fit(data, scenarios, resolve_backend(backend, threads))
-    if stochastic < 0:
-        raise InputError(f"--stochastic must be at least 1 scenario (got {stochastic})")
+    check_stochastic_candidate(data, stochastic, candidates)
     settings = {
         "kind": "sweep",
         "candidates": candidates,
