@@ -222,11 +222,13 @@ def test_the_largest_memory_budget_the_message_offers_is_accepted():
         memory_budget("1.5PB")
 
 
-def test_a_budget_too_small_names_the_argument_and_the_option(tiny_solved):
+def test_evaluation_remedies_name_the_argument_and_the_option(tiny_solved):
     _, solved = tiny_solved
     job = api.prepare_evaluation(api.write_solve_run(solved), scenarios=SCENARIOS, backend="numpy")
     with pytest.raises(InputError, match=r"give fewer scenarios \(--scenarios\) or a larger max_memory"):
         chunk_sizes(job.data, job.batch, 10**9, 10**6)
+    with pytest.raises(InputError, match=r"workers \(--workers\) runs NumPy processes: .* \(--backend"):
+        api.prepare_evaluation(job.source.path, backend="cupy", workers=2)
 
 
 def test_no_warning_when_nothing_is_capped(two_runs):
