@@ -99,24 +99,32 @@ default model), a :class:`LoadedModel`, or the ``(LoadedModel, ModelData)`` pair
 returns."""
 
 
-def _loadable(model, name: str = "model"):
+def _is_loaded_pair(model) -> bool:
+    """Whether ``model`` is what :func:`load` returns."""
+    return isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], LoadedModel)
+
+
+def _loadable(model):
     """``model`` as :func:`load` takes it (see :data:`ModelArg`); anything else is refused by name."""
-    if isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], LoadedModel):
+    if _is_loaded_pair(model):
         return model[0]
     if model is None or isinstance(model, (str, Path, LoadedModel)):
         return model
     raise InputError(
-        f"{name} must be a model file path, a bundled model name, None (the default model), a LoadedModel "
+        "model must be a model file path, a bundled model name, None (the default model), a LoadedModel "
         f"or what fleetopt.api.load returns (got a {type(model).__name__})"
     )
 
 
-def _loaded_and_data(model, name: str = "model") -> tuple[LoadedModel | None, ModelData]:
-    """The model and its data; a :class:`ModelData` alone (``load(...)[1]``) is taken as it is,
-    without a LoadedModel (only where the model file's text is not needed)."""
+def _loaded_and_data(model) -> tuple[LoadedModel | None, ModelData]:
+    """The model and its data; the pair :func:`load` returns and a :class:`ModelData` alone
+    (``load(...)[1]``, without a LoadedModel: only where the model file's text is not needed) are
+    taken as they are."""
     if isinstance(model, ModelData):
         return None, model
-    return load(_loadable(model, name))
+    if _is_loaded_pair(model) and isinstance(model[1], ModelData):
+        return model
+    return load(_loadable(model))
 
 
 def solve(
@@ -195,11 +203,11 @@ def write_solve_run(
 
 def _loaded_of(loaded, name: str) -> LoadedModel:
     """The LoadedModel a run is written with: one, or the pair :func:`load` returns."""
-    if isinstance(loaded, tuple) and len(loaded) == 2 and isinstance(loaded[0], LoadedModel):
+    if _is_loaded_pair(loaded):
         return loaded[0]
     if isinstance(loaded, LoadedModel):
         return loaded
-    got = f"a {type(loaded).__name__}" if loaded is not None else "nothing: it was solved from a ModelData"
+    got = "None: a result solved from a ModelData keeps none" if loaded is None else type(loaded).__name__
     raise InputError(
         f"{name} must be the LoadedModel the result was made from, fleetopt.api.load(MODEL)[0] (or the "
         f"pair load returns), which holds the model file's text for the run folder (got {got})"
