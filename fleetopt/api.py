@@ -7,27 +7,37 @@
 
 Every ``write_*_run`` function writes a run folder and records it in the run registry, once: the
 CLI writes its runs through them, so a run written from Python is listed by `fleetopt runs` too.
+
+A run is named, wherever one is taken (``evaluate``, ``compare``, ``report``, ``run`` ...), by its
+run folder (a path), a plan file, or its run id (an int, or a string of digits that is not an
+existing path), as the CLI takes them. Bad input raises :class:`~fleetopt.errors.InputError` (its
+message names the argument, and the CLI option beside it where they differ); something to know that
+does not stop the work (a setting capped to what the machine has, plans made from another version
+of their model) is a :class:`~fleetopt.errors.FleetoptWarning`, shown by :mod:`warnings`.
 """
 
 from __future__ import annotations
 
 import shlex
 import sys
+import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from fleetopt import __version__
-from fleetopt.core.data import load
+from fleetopt.compare import Comparison, compare_plans, plans_from_refs, scenarios_of_runs
+from fleetopt.core.data import ModelData, load
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import plan_axes
 from fleetopt.core.results import headline, plan_frame
-from fleetopt.errors import InputError
-from fleetopt.evaluate.jobfolder import (
-    EvaluationJob,
-    evaluation_summary,
-    model_of_plans,
-    prepare_evaluation,
-    resume_evaluation,
-)
+from fleetopt.errors import FleetoptWarning, InputError
+from fleetopt.evaluate import resources
+from fleetopt.evaluate.engine import EvaluationResult
+from fleetopt.evaluate.jobfolder import EvaluationJob
+from fleetopt.evaluate.jobfolder import evaluation_summary as _evaluation_summary
+from fleetopt.evaluate.jobfolder import model_of_plans as _model_of_plans
+from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluation
+from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
 from fleetopt.evaluate.planfile import plans_npz_bytes
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
@@ -35,21 +45,31 @@ from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.report import write_report
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
-from fleetopt.runs.registry import Registry, RegistryError
+from fleetopt.runs.registry import Registry, RegistryError, RunRecord
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.run import StochasticResult, check_settings
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
-from fleetopt.sweep.run import SweepResult, resume_sweep, sweep
+from fleetopt.sweep.candidates import Rule
+from fleetopt.sweep.run import SweepResult
+from fleetopt.sweep.run import resume_sweep as _resume_sweep
+from fleetopt.sweep.run import sweep as _sweep
 from fleetopt.sweep.run import write_sweep_run as _write_sweep_folder
 
 __all__ = [
+    "Comparison",
     "EvaluationJob",
+    "EvaluationResult",
+    "FleetoptWarning",
     "InfeasibleModel",
+    "InputError",
     "NoPlanFound",
+    "Rule",
     "RunFolder",
+    "RunRecord",
     "SolveResult",
     "StochasticResult",
     "SweepResult",
+    "compare",
     "evaluate",
     "evaluation_summary",
     "load",
@@ -60,7 +80,9 @@ __all__ = [
     "resolve_run",
     "resume_evaluation",
     "resume_sweep",
+    "run",
     "run_id",
+    "runs",
     "solve",
     "solve_stochastic",
     "sweep",
@@ -71,19 +93,63 @@ __all__ = [
 ]
 
 
+ModelArg = str | Path | LoadedModel | tuple | None
+"""A model: a model file's path, a bundled model's name ("tiny", "lab", "neocloud"), None (the
+default model), a :class:`LoadedModel`, or the ``(LoadedModel, ModelData)`` pair :func:`load`
+returns."""
+
+
+def _is_loaded_pair(model) -> bool:
+    """Whether ``model`` is what :func:`load` returns."""
+    return isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], LoadedModel)
+
+
+def _loadable(model):
+    """``model`` as :func:`load` takes it (see :data:`ModelArg`); anything else is refused by name."""
+    if _is_loaded_pair(model):
+        return model[0]
+    if model is None or isinstance(model, (str, Path, LoadedModel)):
+        return model
+    raise InputError(
+        "model must be a model file path, a bundled model name, None (the default model), a LoadedModel "
+        f"or what fleetopt.api.load returns (got a {type(model).__name__})"
+    )
+
+
+def _loaded_and_data(model) -> tuple[LoadedModel | None, ModelData]:
+    """The model and its data; the pair :func:`load` returns and a :class:`ModelData` alone
+    (``load(...)[1]``, without a LoadedModel: only where the model file's text is not needed) are
+    taken as they are."""
+    if isinstance(model, ModelData):
+        return None, model
+    if _is_loaded_pair(model) and isinstance(model[1], ModelData):
+        return model
+    return load(_loadable(model))
+
+
 def solve(
-    model: str | Path | LoadedModel | None = None,
+    model: ModelArg | ModelData = None,
     *,
     objective: str = "npv",
     time_limit: float | None = None,
     mip_gap: float = 0.005,
     threads: int | None = None,
 ) -> SolveResult:
-    """Solve a model's MILP and return the best plan with its statements."""
+    """Solve a model's MILP and return the best plan with its statements.
+
+    ``model``: see :data:`ModelArg`, or a :class:`ModelData` (then :func:`write_solve_run` needs the
+    LoadedModel given). ``objective``: "npv" (maximise NPV, USD) or "cost" (minimise discounted
+    cost, USD). ``time_limit``: seconds of HiGHS search (None: none); ``mip_gap``: relative gap to
+    stop at, in [0, 0.999]; ``threads``: HiGHS threads (None: HiGHS decides; more than the usable
+    cores are capped to them, with a :class:`FleetoptWarning`). An infeasible model raises
+    :class:`InfeasibleModel`; no plan within the time limit :class:`NoPlanFound`."""
     limits.text("objective", objective, ("npv", "cost"))
     limits.solver_settings(mip_gap, time_limit, threads)
-    _loaded, data = load(model)
-    return _solve_data(data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+    loaded, data = _loaded_and_data(model)
+    threads = resources.capped_threads(threads)
+    result = _solve_data(data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+    result.loaded = loaded
+    return result
 
 
 def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
@@ -108,11 +174,18 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
 
 
 def write_solve_run(
-    result: SolveResult, loaded: LoadedModel, out: str | Path | None = None, *, command: str | None = None
+    result: SolveResult,
+    loaded: LoadedModel | tuple | None = None,
+    out: str | Path | None = None,
+    *,
+    command: str | None = None,
 ) -> Path:
     """Write summary.json, plan.csv, plan.npz, statements.csv and model.yaml into a run folder:
     ``out`` (new or empty), or a new one under the runs folder, claimed when it is written; and
-    record it in the run registry (``command``: see :func:`register_run`)."""
+    record it in the run registry (``command``: see :func:`register_run`). ``loaded``: the model
+    the result was solved from (a LoadedModel or what :func:`load` returns; None: the one
+    :func:`solve` kept). Returns the run folder."""
+    loaded = _loaded_of(loaded if loaded is not None else getattr(result, "loaded", None), "loaded")
     _check_solved_from(result, loaded)
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     summary = solve_summary(result, loaded)
@@ -126,6 +199,19 @@ def write_solve_run(
         RunFolder.MODEL: loaded.text,
     }
     return _recorded("solve", loaded, folder.write(files), summary, command)
+
+
+def _loaded_of(loaded, name: str) -> LoadedModel:
+    """The LoadedModel a run is written with: one, or the pair :func:`load` returns."""
+    if _is_loaded_pair(loaded):
+        return loaded[0]
+    if isinstance(loaded, LoadedModel):
+        return loaded
+    got = "None: a result solved from a ModelData keeps none" if loaded is None else type(loaded).__name__
+    raise InputError(
+        f"{name} must be the LoadedModel the result was made from, fleetopt.api.load(MODEL)[0] (or the "
+        f"pair load returns), which holds the model file's text for the run folder (got {got})"
+    )
 
 
 def _check_solved_from(result: SolveResult | StochasticResult, loaded: LoadedModel) -> None:
@@ -145,7 +231,7 @@ def _check_solved_from(result: SolveResult | StochasticResult, loaded: LoadedMod
 
 
 def solve_stochastic(
-    model: str | Path | LoadedModel | None = None,
+    model: ModelArg | ModelData = None,
     scenarios: int = 5,
     *,
     first_stage_quarters: int = 4,
@@ -165,10 +251,12 @@ def solve_stochastic(
     objective (1 - risk_weight) E[NPV] + risk_weight CVaR_cvar_alpha(NPV), the measures (RP, EV, EEV,
     WS, VSS, EVPI) and ``out_of_sample`` fresh scenarios (seed ``scenario_seed + 1``; 0: none).
     ``solver``: "blocks" (fleetopt's extensive form) or "mpisppy-ef" (mpi-sppy's; the
-    `fleetopt[stochastic]` extra; L = 0; no EEV or WS). Bad settings raise
+    `fleetopt[stochastic]` extra; L = 0; no EEV or WS). ``time_limit`` in seconds; ``threads``
+    capped to the usable cores, with a :class:`FleetoptWarning`. Bad settings raise
     :class:`~fleetopt.errors.InputError`."""
     limits.solver_settings(mip_gap, time_limit, threads)
-    _loaded, data = load(model)
+    _loaded, data = _loaded_and_data(model)
+    threads = resources.capped_threads(threads)
     check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha, solver)
     return _solve_stochastic_data(
         data, scenarios, quarters=first_stage_quarters, risk_weight=risk_weight, alpha=cvar_alpha,
@@ -192,14 +280,16 @@ def stochastic_summary(result: StochasticResult, loaded: LoadedModel) -> dict:
 
 def write_stochastic_run(
     result: StochasticResult,
-    loaded: LoadedModel,
+    loaded: LoadedModel | tuple,
     out: str | Path | None = None,
     *,
     command: str | None = None,
 ) -> Path:
     """Write summary.json (the measures), plan.npz (the completed stochastic plan and the forecast
     optimum, so `fleetopt compare FOLDER` compares them), plan.csv and statements.csv of the
-    stochastic plan, and model.yaml into a run folder; and record it in the run registry."""
+    stochastic plan, and model.yaml into a run folder; and record it in the run registry.
+    ``loaded``: the model it was solved from (a LoadedModel or what :func:`load` returns)."""
+    loaded = _loaded_of(loaded, "loaded")
     _check_solved_from(result, loaded)
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     statements = plan_statements(result.data, result.plan)
@@ -227,24 +317,38 @@ def write_stochastic_run(
 
 
 def evaluate(
-    plans: str | Path,
-    model: str | Path | LoadedModel | None = None,
+    plans: str | Path | int,
+    model: ModelArg = None,
     *,
-    scenarios: int = 1000,
+    scenarios: int | None = None,
     seed: int = 0,
     backend: str = "auto",
     max_memory: int | None = None,
     deterministic: bool = False,
     keep_matrix: bool = False,
     threads: int | None = None,
-    progress=None,
-):
-    """Evaluate the plans in a run folder or plan file on seeded scenarios of the model (in memory).
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[EvaluationResult, LoadedModel, object]:
+    """Evaluate the plans of a run (folder or run id) or plan file on seeded scenarios of the model,
+    in memory (:func:`write_evaluate_run` writes the result as a run).
 
-    With ``model`` None: a run folder's copy of its model, or the bundled model a plan file names
-    (see :func:`model_of_plans`), else the default model.
-    ``threads``: NumPy threads (default: one per usable core).
-    Returns ``(EvaluationResult, LoadedModel, PlanSource)``.
+    ``model``: see :data:`ModelArg`; None: a run folder's copy of its model, or the bundled model a
+    plan file names (see :func:`model_of_plans`), else the default model.
+    ``scenarios``: simulated futures, the same for every plan (None: 1,000); refused with
+    ``deterministic=True``, which evaluates the forecast itself (one scenario). ``seed``: the
+    scenario seed, in [0, 2**63 - 1]. ``backend``: "auto" (CuPy on a CUDA GPU, else NumPy), "numpy",
+    "cupy" or "cpu-kernel". ``max_memory``: the simulation's working-memory budget in bytes (None:
+    half the free GPU memory or RAM); more than the physical memory it runs in is capped to it,
+    with a :class:`FleetoptWarning`. ``keep_matrix``: also keep the plans x scenarios NPV matrix
+    (USD, ``result.npv_matrix``, 8 bytes per pair). ``threads``: NumPy threads (default: one per
+    usable core; more are capped to them). ``progress``: called as ``progress(pairs, total)`` after
+    each block of the run: ``pairs`` (plan, scenario) pairs just finished, of ``total`` (plans x
+    scenarios) in all.
+
+    Returns ``(EvaluationResult, LoadedModel, PlanSource)``: the result (``result.metrics``: one
+    row per plan, NPV mean/P5/CVaR5 in USD, breach and default probabilities in [0, 1]), the model
+    it was evaluated with and the plans. Plans made from another version of the model give a
+    :class:`FleetoptWarning`.
     """
     job = prepare_evaluation(
         plans, model, scenarios=scenarios, seed=seed, backend=backend, max_memory=max_memory,
@@ -253,12 +357,96 @@ def evaluate(
     return job.run(progress=progress), job.loaded, job.source
 
 
+def prepare_evaluation(
+    plans: str | Path | int,
+    model: ModelArg = None,
+    *,
+    scenarios: int | None = None,
+    seed: int = 0,
+    backend: str = "auto",
+    max_memory: int | None = None,
+    deterministic: bool = False,
+    keep_matrix: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
+    workers: int = 1,
+    threads: int | None = None,
+) -> EvaluationJob:
+    """An evaluation checked and ready to run (:meth:`EvaluationJob.start` a run folder, then
+    :meth:`EvaluationJob.run`): the settings of :func:`evaluate`, and ``executor`` "local" or "ray"
+    (``ray_address``: an existing cluster's) and ``workers`` NumPy processes on this machine. The
+    memory budget is held to the memory of each worker (``max_memory`` bytes)."""
+    deterministic = limits.flag("deterministic (--deterministic)", deterministic)
+    if deterministic and scenarios is not None:
+        raise InputError(
+            "scenarios (--scenarios) cannot apply with deterministic=True (--deterministic), which "
+            "evaluates the forecast itself (one scenario): leave scenarios out"
+        )
+    scenarios = 1000 if scenarios is None else scenarios
+    if max_memory is not None:
+        limits.whole("max_memory (--max-memory, bytes)", max_memory, 1)
+    limits.whole("workers", workers, 1)
+    limits.threads("threads", threads)
+    job = _prepare_evaluation(
+        resolve_run(plans), _loadable(model), scenarios=scenarios, seed=seed, backend=backend,
+        max_memory=resources.budget_within_memory(max_memory, backend, executor, workers),
+        deterministic=deterministic, keep_matrix=keep_matrix, executor=executor,
+        ray_address=ray_address, workers=workers, threads=resources.capped_threads(threads),
+    )  # fmt: skip
+    _warn_if_other_model_version(job)
+    return job
+
+
+def resume_evaluation(folder: str | Path | int) -> EvaluationJob:
+    """The job of an interrupted evaluation run (folder or run id), with the same plans, model,
+    settings and chunks: :meth:`EvaluationJob.run` it with the folder to compute only what it had
+    not saved."""
+    job = _resume_evaluation(resolve_run(folder))
+    _warn_if_other_model_version(job)
+    return job
+
+
+def _warn_if_other_model_version(job: EvaluationJob) -> None:
+    """Plans made from another version of their model are evaluated, with a warning."""
+    loaded, source = job.loaded, job.source
+    if source.model_hash and source.model_hash != loaded.content_hash:
+        warnings.warn(
+            FleetoptWarning(
+                f"the plans were made from another version of model {loaded.model.name!r} "
+                f"(hash {source.model_hash}, now {loaded.content_hash})"
+            ),
+            stacklevel=3,
+        )
+
+
+def model_of_plans(plans: str | Path | int) -> Path | str | None:
+    """The model to evaluate ``plans`` (a run folder, run id or plan file) with when none is given:
+    a run folder's copy of its model, a plan file's bundled model (by the name in its metadata),
+    else None (the default model)."""
+    return _model_of_plans(resolve_run(plans))
+
+
+def evaluation_summary(result: EvaluationResult, loaded: LoadedModel | tuple, source) -> dict:
+    """The content of an evaluation run's summary.json: the model (name, source, hash), the plans'
+    source and model hash, the run's settings (plans, scenarios, seed, backend, device, chunk sizes),
+    its speed (seconds; plan-scenario-quarters per second) and ``metrics``, one dict per plan
+    (money in USD, probabilities in [0, 1])."""
+    return _evaluation_summary(result, _loaded_of(loaded, "loaded"), source)
+
+
 def write_evaluate_run(
-    result, loaded: LoadedModel, source, out: str | Path | None = None, *, command: str | None = None
+    result: EvaluationResult,
+    loaded: LoadedModel | tuple,
+    source,
+    out: str | Path | None = None,
+    *,
+    command: str | None = None,
 ) -> Path:
     """Write metrics.csv and summary.json (and npv_matrix.npy when kept) into a run folder: ``out``
     (new or empty, or the folder of a started job) or a new one under the runs folder; and record
-    it in the run registry with the figures of its first plan."""
+    it in the run registry with the figures of its first plan. ``loaded`` and ``source``: the
+    model and plans :func:`evaluate` returned with the result."""
+    loaded = _loaded_of(loaded, "loaded")
     path = _write_evaluate_folder(result, loaded, source, out)
     first = result.metrics.iloc[0]
     figures = {k: first[k] for k in ("npv_mean_usd", "npv_cvar5_usd", "breach_probability")}
@@ -266,6 +454,84 @@ def write_evaluate_run(
 
 
 # ---------------------------------------------------------------- sweep
+
+
+def sweep(
+    model: ModelArg = None,
+    *,
+    candidates: int = 20,
+    scenarios: int = 1000,
+    seed: int = 0,
+    rule: Rule | None = None,
+    backend: str = "auto",
+    mip_gap: float = 0.005,
+    time_limit: float | None = None,
+    threads: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    folder: str | Path | None = None,
+    stochastic: int = 0,
+    candidate_progress: Callable[[str], None] | None = None,
+) -> SweepResult:
+    """Generate up to ``candidates`` plans (the forecast optimum, stress optima, variations; with
+    ``stochastic`` N > 0 the two-stage stochastic plan over N scenarios), evaluate them on
+    ``scenarios`` common futures of ``seed``, find the Pareto front and recommend one by ``rule``.
+
+    ``rule``: a :class:`Rule` (None: ``Rule()``), the best plan by ``prefer`` among those meeting
+    every limit:
+
+    - ``prefer``: "cvar5" (default), "mean" or "p5": the NPV figure to maximise (USD);
+    - ``max_breach_prob``, ``max_default_prob``: the highest covenant-breach and liquidity-default
+      probability allowed, in [0, 1] (None: no limit);
+    - ``min_cvar5_usd``: the lowest CVaR5 NPV allowed, USD (None: no limit);
+    - ``forecast_within_limits`` (default True): only plans that breach no covenant and do not
+      default on the forecast itself (False: as ``--allow-forecast-breach``).
+
+    e.g. ``fo.sweep("tiny", rule=fo.Rule(prefer="mean", max_breach_prob=0.05))``. When no candidate
+    meets it, :class:`~fleetopt.sweep.candidates.RuleNotMet` (an InputError) says how close they came.
+
+    ``mip_gap``, ``time_limit`` (seconds) and ``threads``: each candidate's MILP solve (threads
+    beyond the usable cores are capped, with a :class:`FleetoptWarning`). ``backend``: see
+    :func:`evaluate`. With ``folder``, each candidate and evaluation chunk is saved there as it is
+    made, so :func:`resume_sweep` finishes an interrupted sweep; :func:`write_sweep_run` writes the
+    result. ``candidate_progress`` is called with one line per candidate ("<label>: <status>"),
+    ``progress`` as the evaluation goes (see :func:`evaluate`).
+
+    Returns a :class:`SweepResult`: ``metrics`` (one row per evaluated candidate; ``on_front``
+    marks the Pareto front), ``recommended`` (the rule's pick: its row of ``metrics``),
+    ``forecast_optimum`` (the forecast optimum's row) and ``why()`` (one sentence).
+    """
+    if rule is not None and not isinstance(rule, Rule):
+        raise InputError(
+            f"rule must be a fleetopt.api.Rule, e.g. Rule(prefer='cvar5', max_breach_prob=0.05), or None "
+            f"for Rule() (got {rule!r})"
+        )
+    stochastic = limits.whole("stochastic (--stochastic)", stochastic)
+    if stochastic < 0:
+        raise InputError(
+            "stochastic (--stochastic) must be 0 (no stochastic candidate) or at least 1 scenario "
+            f"(got {stochastic})"
+        )
+    limits.threads("threads", threads)
+    return _sweep(
+        _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend,
+        mip_gap=mip_gap, time_limit=time_limit, threads=resources.capped_threads(threads), progress=progress,
+        folder=folder, stochastic=stochastic, candidate_progress=candidate_progress,
+    )  # fmt: skip
+
+
+def resume_sweep(
+    folder: str | Path | int,
+    progress: Callable[[int, int], None] | None = None,
+    rule_changes: dict | None = None,
+    candidate_progress: Callable[[str], None] | None = None,
+) -> SweepResult:
+    """Finish an interrupted sweep (its folder or run id): the candidates it saved are taken as they
+    are, only those it had not made are solved, and only missing evaluation chunks are evaluated.
+    ``rule_changes``: fields of :class:`Rule` to replace (a sweep whose rule no candidate met
+    finishes with a looser one), e.g. ``{"max_breach_prob": 0.1}``."""
+    return _resume_sweep(
+        resolve_run(folder), progress, rule_changes=rule_changes, candidate_progress=candidate_progress
+    )
 
 
 def write_sweep_run(
@@ -307,19 +573,79 @@ def _recorded(kind: str, loaded: LoadedModel, path: Path, figures: dict, command
     return path
 
 
-def run_id(path: str | Path) -> int:
-    """The registry id of the run folder ``path`` (its latest record)."""
-    return Registry().id_of(path)
+def run_id(path: str | Path | int) -> int:
+    """The registry id of the run folder ``path`` (its latest record); an int is taken as an id and
+    checked."""
+    registry = Registry()
+    if isinstance(path, int) and not isinstance(path, bool):
+        return registry.get(path).id
+    return registry.id_of(path)
 
 
-def resolve_run(ref: str | Path) -> Path:
-    """A run folder from a path or a registry run id."""
+def resolve_run(ref: str | Path | int) -> Path:
+    """A run folder or plan file from its path, or a run folder from its run id (an int, or digits
+    that are not an existing path). A path that does not exist, an unknown run id and a recorded run
+    whose folder is gone raise :class:`~fleetopt.runs.registry.RegistryError` (an InputError)."""
     return Registry().resolve(ref)
 
 
-def report(run: str | Path, out: str | Path | None = None) -> Path:
+def runs(model: str | None = None, limit: int | None = 30) -> list[RunRecord]:
+    """The runs recorded in the registry of the runs folder (``$FLEETOPT_RUNS_DIR`` or ./runs),
+    newest first: at most ``limit`` (None: all), only those of the model named ``model`` when given.
+
+    Each :class:`RunRecord` has ``id``, ``created_utc`` (ISO 8601, UTC), ``kind`` (solve,
+    stochastic, evaluate, sweep), ``command``, ``model_name``, ``model_hash``, ``path`` (the run
+    folder), ``exists`` and ``figures`` (its key figures: USD, probabilities in [0, 1]). As a table:
+    ``pandas.DataFrame([r.as_dict() for r in fo.runs()])``."""
+    limits.text("model", model, optional=True)
+    if limit is not None:
+        limits.whole("limit", limit, 1)
+    return Registry().list(model=model, limit=limit)
+
+
+def run(ref: str | Path | int) -> RunRecord:
+    """One run's record (see :func:`runs`): by run id (an int, or digits that are not an existing
+    path) or by its run folder (its latest record)."""
+    return Registry().find(ref)
+
+
+def compare(
+    runs: str | Path | int | Iterable[str | Path | int],
+    model: ModelArg = None,
+    *,
+    scenarios: int | None = None,
+    seed: int | None = None,
+    backend: str = "auto",
+) -> Comparison:
+    """Compare plans side by side on common scenarios (as `fleetopt compare`): NPV, risk, debt,
+    power, fleet and purchases.
+
+    ``runs``: run folders, run ids or plan files (one, or a list): a sweep gives its recommended
+    plan and its forecast optimum, a solve its plan, a plan file all its plans. ``model``: see
+    :data:`ModelArg` (None: the first run folder's model.yaml, else the default model).
+    ``scenarios`` and ``seed``: the common futures; None: those of the first sweep run given (so its
+    own figures come back), else 1,000 and seed 0. ``backend``: see :func:`evaluate`.
+
+    Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()`` and its tables
+    (money in USD, probabilities in [0, 1])."""
+    given = [runs] if isinstance(runs, (str, Path, int)) else list(runs)
+    if not given:
+        raise InputError("runs must name at least one run folder, run id or plan file")
+    refs = [resolve_run(r) for r in given]
+    if model is None:
+        model = next((RunFolder(r).model_file for r in refs if RunFolder(r).model_file is not None), None)
+    _loaded, data = load(_loadable(model))
+    plans, labels, buffers = plans_from_refs(refs, data)
+    own = scenarios_of_runs(refs)  # a sweep's own futures, so its figures come back
+    default_scenarios, default_seed = own if own is not None else (1000, 0)
+    scenarios = limits.scenarios("scenarios", default_scenarios if scenarios is None else scenarios)
+    seed = limits.seed("seed", default_seed if seed is None else seed)
+    return compare_plans(data, plans, labels, scenarios, seed, backend, buffers)
+
+
+def report(run: str | Path | int, out: str | Path | None = None) -> Path:
     """Write the HTML report of a run folder or run id (default: report.html inside the folder).
     An ``out`` that is a file of a run folder (its summary.json, plans, another run's report ...) is
     refused, as is a run whose model.yaml is not the model its figures were made from
-    (:class:`~fleetopt.errors.InputError`)."""
+    (:class:`~fleetopt.errors.InputError`). Returns the report's path."""
     return write_report(resolve_run(run), out)

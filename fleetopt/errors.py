@@ -12,6 +12,11 @@ The concrete errors live beside the code that raises them and derive from one of
 - :class:`NoPlanError` (exit 4): ``NoPlanFound`` and ``SolverTrouble`` (milp.solve: HiGHS gave up
   for numerical reasons, which is never reported as infeasibility).
 
+:class:`FleetoptWarning` (a Python warning, not an error) is something the user should know that
+does not stop the work: a setting capped to what the machine has, plans made from another version
+of their model. The Python API emits it with :func:`warnings.warn`; the CLI prints it as
+``warning: <message>``.
+
 This module imports nothing from fleetopt: every layer may import it.
 """
 
@@ -46,3 +51,7 @@ class NoPlanError(FleetoptError):
     """The solver stopped before it found any feasible plan."""
 
     exit_code = EXIT_NO_PLAN
+
+
+class FleetoptWarning(UserWarning):
+    """A setting fleetopt changed to what the machine has, or a doubt about a run's inputs."""

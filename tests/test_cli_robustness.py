@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fleetopt import api
-from fleetopt.cli import memory
 from fleetopt.errors import InputError
+from fleetopt.evaluate import resources
 from fleetopt.evaluate.simulate import RESULT_FIELDS
 from fleetopt.runs.registry import Registry
 
@@ -62,7 +62,8 @@ def test_scenarios_beyond_any_memory_are_refused_before_anything_is_written(solv
     assert_one_error(code, out, err, need, "--max-memory")
     assert leftovers(here) == []
     code, out, err = run_cli("sweep", "tiny", "--scenarios", trillion, "--candidates", "1", "--out", "S")
-    assert_one_error(code, out, err, need, "give fewer --scenarios")  # before any solve; no --max-memory
+    # before any solve; no --max-memory
+    assert_one_error(code, out, err, need, "give fewer scenarios (--scenarios)")
     assert "--max-memory" not in err and not (here / "S").exists()
 
 
@@ -112,7 +113,7 @@ def test_a_huge_memory_budget_is_cut_in_the_message(solve_run, here):
 
 def test_a_budget_above_physical_memory_is_capped_with_a_warning(solve_run, here, monkeypatch):
     """--max-memory 5TB was accepted silently on a machine with far less memory."""
-    monkeypatch.setattr(memory, "physical_ram_bytes", lambda: 8 * 10**9)
+    monkeypatch.setattr(resources, "physical_ram_bytes", lambda: 8 * 10**9)
     budgets, prepare = [], api.prepare_evaluation
 
     def prepare_seen(*args, **kwargs):
@@ -132,15 +133,15 @@ def test_a_budget_above_physical_memory_is_capped_with_a_warning(solve_run, here
 
 
 def test_the_memory_a_simulation_runs_in(monkeypatch):
-    monkeypatch.setattr(memory, "physical_ram_bytes", lambda: 8 * 10**9)
-    assert memory.simulation_memory("numpy", "local", 1).size == 8 * 10**9
-    per_worker = memory.simulation_memory("auto", "local", 4)
+    monkeypatch.setattr(resources, "physical_ram_bytes", lambda: 8 * 10**9)
+    assert resources.simulation_memory("numpy", "local", 1).size == 8 * 10**9
+    per_worker = resources.simulation_memory("auto", "local", 4)
     assert per_worker.size == 2 * 10**9 and "shared by 4 workers" in per_worker.what
-    assert memory.simulation_memory("numpy", "ray", 1) is None  # the cluster's machines: unknown here
+    assert resources.simulation_memory("numpy", "ray", 1) is None  # the cluster's machines: unknown here
     monkeypatch.syspath_prepend(str(REPO / "tests" / "fake_cupy"))  # a stand-in GPU with 8 GiB
     monkeypatch.delitem(sys.modules, "cupy", raising=False)
     try:
-        gpu = memory.simulation_memory("auto", "local", 1)
+        gpu = resources.simulation_memory("auto", "local", 1)
     finally:
         sys.modules.pop("cupy", None)
     assert gpu.size == 8 * 2**30 and "GPU" in gpu.what

@@ -89,7 +89,7 @@ def test_api_evaluate_of_a_plan_file_on_the_forecast(tmp_path):
     loaded, _ = api.load("tiny")
     path = tmp_path / "plans.npz"
     save_plans(path, [r.plan], ["milp"], loaded.model.name, loaded.content_hash)
-    res, _, source = api.evaluate(path, "tiny", scenarios=1, backend="numpy", deterministic=True)
+    res, _, source = api.evaluate(path, "tiny", backend="numpy", deterministic=True)
     assert source.labels == ["milp"]
     assert res.metrics["npv_mean_usd"].iloc[0] == pytest.approx(r.objective_usd, rel=REL)
     assert res.metrics["mean_utilisation"].iloc[0] == pytest.approx(

@@ -6,6 +6,7 @@ import errno
 import os
 import signal
 import sys
+import warnings
 from contextlib import contextmanager, suppress
 from enum import StrEnum
 from pathlib import Path
@@ -25,8 +26,8 @@ except ImportError:  # pragma: no cover
 
 from fleetopt import __version__, api
 from fleetopt.core.units import counted
-from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, InputError
-from fleetopt.evaluate.backend import usable_cores
+from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, FleetoptWarning, InputError
+from fleetopt.evaluate import resources
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
@@ -63,10 +64,30 @@ def error_lines(exc: FleetoptError) -> list[str]:
 
 
 @contextmanager
-def errors_reported():
-    """The one place where errors become messages on stderr and exit codes (README "Exit codes")."""
-    try:
+def warnings_printed():
+    """fleetopt's warnings (:class:`FleetoptWarning`, emitted by the API) printed on stderr as
+    ``warning: <message>``, each time; other warnings as Python shows them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", FleetoptWarning)
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, FleetoptWarning):
+                err_console.print(f"warning: {message}", markup=False, soft_wrap=True)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
         yield
+
+
+@contextmanager
+def errors_reported():
+    """The one place where errors become messages on stderr and exit codes (README "Exit codes"),
+    and fleetopt's warnings lines of their own (:func:`warnings_printed`)."""
+    try:
+        with warnings_printed():
+            yield
     except FleetoptError as exc:
         for line in error_lines(exc):
             err_console.print(line, markup=False, soft_wrap=True)
@@ -376,15 +397,9 @@ def shortened(text: str, at: int = 60) -> str:
 
 
 def capped_threads(threads: int | None) -> int | None:
-    """--threads, at most the cores this process may use (more only queue for the same cores)."""
-    cores = usable_cores()
-    if threads is not None and threads > cores:
-        err_console.print(
-            f"note: --threads {threads:,} capped to {cores}, the cores this machine lets fleetopt use",
-            markup=False,
-        )
-        return cores
-    return threads
+    """--threads, at most the cores this process may use, with a warning
+    (:func:`fleetopt.evaluate.resources.capped_threads`, which the Python API applies too)."""
+    return resources.capped_threads(threads, "--threads")
 
 
 def _raise_interrupt(signum, frame) -> None:

@@ -3,26 +3,24 @@ memory of whatever runs the simulation (a GPU, or this machine's RAM)."""
 
 from __future__ import annotations
 
-import os
 import re
-from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
 from fleetopt.cli.common import err_console, shortened
 from fleetopt.errors import InputError
-from fleetopt.evaluate.backend import cupy_device
-from fleetopt.evaluate.engine import format_bytes
+from fleetopt.evaluate import resources
 
 _MEMORY_UNITS = {
-    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,
     "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
 }  # fmt: skip
 # ASCII digits only: '\d' would also take other scripts' digits, which the message does not offer
 _MEMORY_TEXT = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)\s*$")
 _MEMORY_ACCEPTED = (
-    "a size from 1KB to 1PB written like 512MB, 2GB or 1.5GiB (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+    "a size from 1KB to 1PB written like 512MB, 2GB or 1.5GiB "
+    "(units B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB)"
 )
 _MIN_BUDGET, _MAX_BUDGET = 10**3, 10**15
 _FEW_SCENARIOS = 64
@@ -56,56 +54,10 @@ def memory_budget(text: str | None) -> int | None:
     return int(size)
 
 
-@dataclass(frozen=True)
-class DeviceMemory:
-    size: int  # bytes
-    what: str  # whose memory, for the warning: 'the 8 GB of <what>'
-
-
-def physical_ram_bytes() -> int | None:
-    """This machine's physical memory, or None where the platform does not say."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def simulation_memory(backend: str, executor: str, workers: int) -> DeviceMemory | None:
-    """The physical memory one simulation chunk runs in: the GPU's for CuPy, else this machine's
-    RAM (split between --workers processes, each of which holds a chunk). None where it cannot be
-    known here: Ray tasks run on the cluster's machines, and a CuPy that cannot run is refused later."""
-    if executor == "ray":
-        return None
-    if backend in ("auto", "cupy") and workers == 1:
-        found = cupy_device()
-        if found is not None:
-            cupy, name = found
-            return DeviceMemory(int(cupy.cuda.runtime.memGetInfo()[1]), f"memory of the GPU ({name})")
-        if backend == "cupy":
-            return None
-    ram = physical_ram_bytes()
-    if ram is None:
-        return None
-    if workers > 1:
-        shared = f"RAM per worker ({format_bytes(ram)} shared by {workers} workers)"
-        return DeviceMemory(ram // workers, shared)
-    return DeviceMemory(ram, "physical memory (RAM) of this machine")
-
-
 def budget_within_memory(budget: int | None, backend: str, executor: str, workers: int) -> int | None:
-    """--max-memory, at most the memory the simulation runs in (:func:`simulation_memory`): chunks
-    sized beyond it could never be held (the run would swap or be killed), so a larger budget is
-    capped to it, with a warning naming both sizes. The results do not depend on the chunk sizes."""
-    memory = simulation_memory(backend, executor, workers) if budget is not None else None
-    if memory is None or budget <= memory.size:
-        return budget
-    err_console.print(
-        f"warning: --max-memory {format_bytes(budget)} is more than the {format_bytes(memory.size)} of "
-        f"{memory.what}: the budget is capped to {format_bytes(memory.size)}",
-        markup=False,
-        soft_wrap=True,
-    )
-    return memory.size
+    """--max-memory, at most the memory the simulation runs in, with a warning naming both sizes
+    (:func:`fleetopt.evaluate.resources.budget_within_memory`, which the Python API applies too)."""
+    return resources.budget_within_memory(budget, backend, executor, workers, "--max-memory")
 
 
 def warn_if_tiny_blocks(scenario_chunk: int, n_scenarios: int) -> None:

@@ -25,7 +25,6 @@ from fleetopt.compare import compare_plans, plans_from_refs, scenarios_of_runs
 from fleetopt.core.data import build_data
 from fleetopt.errors import InputError
 from fleetopt.runs.folder import RunFolder, refuse_run_file
-from fleetopt.runs.registry import Registry
 from fleetopt.schema.loading import load_model
 
 
@@ -119,7 +118,7 @@ def runs_list(
     """List runs, newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    records = Registry().list(model=model, limit=limit)
+    records = api.runs(model=model, limit=limit)
     if not records:
         console.print("no runs recorded yet" + (f" for model {model!r}" if model else ""), markup=False)
         return
@@ -129,4 +128,4 @@ def runs_list(
 @runs_app.command("show")
 def runs_show(run_id: Annotated[int, typer.Argument(help="Run id (see `fleetopt runs`).")]) -> None:
     """Print one run: when, what command, which model, its key figures and where its folder is."""
-    console.print(run_detail(Registry().get(run_id)))
+    console.print(run_detail(api.run(run_id)))

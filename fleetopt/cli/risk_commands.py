@@ -123,8 +123,9 @@ def evaluate(
         plans = api.resolve_run(plans)
         loaded = load_model(model if model is not None else api.model_of_plans(plans))
         job = api.prepare_evaluation(
-            plans, loaded, scenarios=scenarios, seed=seed, backend=backend.value, max_memory=budget,
-            deterministic=deterministic, keep_matrix=keep_matrix, executor=executor.value,
+            plans, loaded, scenarios=None if deterministic else scenarios, seed=seed,
+            backend=backend.value, max_memory=budget, deterministic=deterministic,
+            keep_matrix=keep_matrix, executor=executor.value,
             ray_address=ray_address, workers=workers, threads=threads,
         )  # fmt: skip
         warn_if_tiny_blocks(job.settings["scenario_chunk"], job.settings["n_scenarios"])
@@ -143,12 +144,6 @@ def evaluate(
 
 def _run_evaluation(job: api.EvaluationJob, folder: Path):
     """Run a started job with a progress bar, saying how to resume it if it is stopped."""
-    loaded, source = job.loaded, job.source
-    if source.model_hash and source.model_hash != loaded.content_hash:
-        err_console.print(
-            f"warning: the plans were made from another version of model {loaded.model.name!r} "
-            f"(hash {source.model_hash}, now {loaded.content_hash})"
-        )
     with interruptible(folder, "evaluate"), progress_bar(console, job.settings["n_scenarios"]) as advance:
         result = job.run(folder, progress=advance)
     console.print(run_speed(result), soft_wrap=True)

@@ -38,18 +38,21 @@ _SAFETY = 2.0
 class EvaluationResult:
     """Metrics per plan (one row each, in the order given) and how the run went."""
 
-    metrics: pd.DataFrame
-    backend: str
-    device: str
+    metrics: pd.DataFrame  # one row per plan: evaluate.metrics.METRIC_COLUMNS (USD, probabilities, shares)
+    backend: str  # numpy | cupy | cpu-kernel
+    device: str  # what it ran on, for people
     n_plans: int
-    n_scenarios: int
-    seed: int | None
-    seconds: float
-    plan_chunk: int
-    scenario_chunk: int
-    quarters: int
-    kernel: bool
-    npv_matrix: np.ndarray | None = None
+    n_scenarios: int  # 1 when deterministic
+    seed: int | None  # None when deterministic (the forecast itself)
+    seconds: float  # wall time of this attempt
+    plan_chunk: int  # plans per chunk
+    scenario_chunk: int  # scenarios per block
+    quarters: int  # quarters of the horizon
+    kernel: bool  # whether the fused kernel ran (cupy, cpu-kernel) rather than the NumPy reference
+    npv_matrix: np.ndarray | None = None  # (plans, scenarios) NPV, USD, when keep_matrix
+    # the quarterly lines asked for by evaluate(record=...) (cash_usd, debt_usd, ebitda_usd: USD at
+    # each quarter's end), each a (plans, scenarios, quarters) array; empty unless asked for (the
+    # Python API and the CLI do not ask)
     paths: dict[str, np.ndarray] = field(default_factory=dict)
     pairs_stored: int = 0  # (plan, scenario) pairs a resumed run read from chunks an earlier attempt saved
 
@@ -111,7 +114,12 @@ def check_scenarios_fit(data: ModelData, n_scenarios: int, backend: Backend) -> 
     plan and one scenario's factor paths alone exceed the budget of ``backend`` (half its free
     memory)."""
     need = result_bytes_per_plan(n_scenarios) + 8 * _SCENARIO_COPIES * words_per_scenario(data)
-    _check_fits(n_scenarios, need, default_budget(backend), "give fewer --scenarios")
+    _check_fits(n_scenarios, need, default_budget(backend), _FEWER)
+
+
+# the remedies, naming the Python API's arguments and the CLI's options
+_FEWER = "give fewer scenarios (--scenarios)"
+_FEWER_OR_MORE_MEMORY = f"{_FEWER} or a larger max_memory (--max-memory)"
 
 
 def _check_fits(n_scenarios: int, need_bytes: int, budget_bytes: int, remedy: str) -> None:
@@ -138,7 +146,7 @@ def chunk_sizes(
     pair_bytes = int(8 * words_per_pair(data, plans, record))
     scenario_bytes = 8 * _SCENARIO_COPIES * words_per_scenario(data)
     need = row + pair_bytes + scenario_bytes
-    _check_fits(n_scenarios, need, budget_bytes, "give fewer --scenarios or a larger --max-memory")
+    _check_fits(n_scenarios, need, budget_bytes, _FEWER_OR_MORE_MEMORY)
     pairs = int(max(1, min(max_pairs, (budget_bytes - row) // (pair_bytes + scenario_bytes))))
     scenario_chunk = max(1, min(n_scenarios, pairs))
     room = budget_bytes - scenario_chunk * scenario_bytes

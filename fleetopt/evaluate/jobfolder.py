@@ -118,7 +118,9 @@ def prepare_evaluation(
         be_name, free = runner.backend_name, None
     elif workers > 1:
         if backend == "cupy":
-            raise BackendError("--workers runs NumPy processes: use it without --backend cupy")
+            raise BackendError(
+                "workers (--workers) runs NumPy processes: use it without backend 'cupy' (--backend cupy)"
+            )
         runner = ProcessExecutor(workers)
         be_name, free = "numpy", available_ram_bytes() // workers
     else:

@@ -15,18 +15,24 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.results import headline, plan_frame
 from fleetopt.errors import InfeasibleError, NoPlanError
 from fleetopt.milp.build import build_model
-from fleetopt.milp.diagnose import diagnose
+from fleetopt.milp.diagnose import diagnose, format_diagnosis
 from fleetopt.milp.finance import net_same_quarter_draws
 from fleetopt.milp.highs import model_size, run_highs, solver_trouble
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
+from fleetopt.schema.loading import LoadedModel
 
 
 class InfeasibleModel(InfeasibleError):
     """No plan satisfies every constraint; ``diagnosis`` names the groups and quarters in conflict."""
 
+    SHOWN = 3  # conflicting groups named in the message (all of them are in ``diagnosis``)
+
     def __init__(self, diagnosis: list[dict]):
         self.diagnosis = diagnosis
-        super().__init__("the model is infeasible")
+        lines = format_diagnosis(diagnosis)
+        more = f"; and {len(lines) - self.SHOWN} more" if len(lines) > self.SHOWN else ""
+        conflict = "; ".join(lines[: self.SHOWN]) + more if lines else "none found (a numerical conflict)"
+        super().__init__(f"the model is infeasible (no plan meets every constraint); in conflict: {conflict}")
 
 
 class NoPlanFound(NoPlanError):
@@ -53,6 +59,9 @@ class SolveResult:
     statements: Statements
     data: ModelData = field(repr=False)
     milp_cash_usd: np.ndarray = field(default=None, repr=False)
+    # the model file it was solved from, when the Python API loaded one (fleetopt.api.solve):
+    # write_solve_run writes it beside the plan unless given another
+    loaded: LoadedModel | None = field(default=None, repr=False, compare=False)
 
     def plan_frame(self):
         """Every decision as a pandas DataFrame (one row per quarter and item)."""

@@ -11,6 +11,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Iterator
+from numbers import Integral
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,18 +43,28 @@ class RegistryError(InputError):
 
 @dataclass(frozen=True)
 class RunRecord:
-    id: int
-    created_utc: str
-    kind: str
-    command: str
-    model_name: str
-    model_hash: str
-    path: Path
-    figures: dict
+    """One recorded run, as `fleetopt runs show` prints it."""
+
+    id: int  # the run id (`fleetopt runs`), 1, 2, ... in the order runs were recorded
+    created_utc: str  # when it was recorded, ISO 8601 in UTC, to the second
+    kind: str  # solve | stochastic | evaluate | sweep
+    command: str  # the command line (or Python program) that wrote it
+    model_name: str  # the model's `name`
+    model_hash: str  # the first 16 hex digits of the SHA-256 of the model file's text
+    path: Path  # the run folder, absolute
+    figures: dict  # its key figures: money in USD, probabilities in [0, 1], counts
 
     @property
     def exists(self) -> bool:
         return self.path.is_dir()
+
+    def as_dict(self) -> dict:
+        """The record as one flat row (``figures`` spread into columns), for a pandas DataFrame."""
+        row = {name: getattr(self, name) for name in RECORD_FIELDS}
+        return {**row, "path": str(self.path), "exists": self.exists, **self.figures}
+
+
+RECORD_FIELDS = ("id", "created_utc", "kind", "command", "model_name", "model_hash", "path")
 
 
 class Registry:
@@ -170,20 +181,49 @@ class Registry:
             raise RegistryError(f"{path} is not recorded in {self.path} (see `fleetopt runs`)")
         return int(row[0])
 
-    def resolve(self, ref: str | Path) -> Path:
-        """A run folder from a path or a run id; a registered run whose folder is gone is an error."""
-        path = Path(ref)
-        try:
-            exists = path.exists()
-        except OSError as exc:  # e.g. a name longer than the file system allows
-            shown = str(ref) if len(str(ref)) <= 60 else str(ref)[:60] + "..."
-            raise RegistryError(f"{shown} is not a usable path: {exc.strerror}") from None
-        if exists or not str(ref).isdigit():
-            return path
-        record = self.get(int(str(ref)))
+    def resolve(self, ref: str | Path | int) -> Path:
+        """A run folder or plan file from a path, or a run folder from a run id (an int, or digits
+        that are not an existing path's name). A path that does not exist, an unknown id and a
+        registered run whose folder is gone are errors."""
+        number = self.id_given(ref)
+        if number is None:
+            return Path(ref)
+        record = self.get(number)
         if not record.exists:
             raise RegistryError(f"run {record.id}'s folder {record.path} is missing (deleted or moved)")
         return record.path
+
+    def find(self, ref: str | Path | int) -> RunRecord:
+        """The record of a run id, or the latest record of a run folder."""
+        number = self.id_given(ref)
+        return self.get(number if number is not None else self.id_of(ref))
+
+    @staticmethod
+    def id_given(ref: str | Path | int) -> int | None:
+        """The run id ``ref`` names (an int, or digits that are not an existing path's name), or
+        None when it is an existing path. Anything else is refused, saying what is accepted."""
+        if isinstance(ref, Integral) and not isinstance(ref, bool):
+            return int(ref)
+        if not isinstance(ref, (str, Path)):
+            raise RegistryError(
+                f"a run is a run folder, plan file or run id (int), not a {type(ref).__name__} ({_shown(ref)})"
+            )
+        try:
+            exists = Path(ref).exists()
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            raise RegistryError(f"{_shown(ref)} is not a usable path: {exc.strerror}") from None
+        if exists:
+            return None
+        if str(ref).isascii() and str(ref).isdigit():
+            return int(str(ref))
+        raise RegistryError(
+            f"{_shown(ref)}: no such run folder or plan file, and not a run id (see `fleetopt runs`)"
+        )
+
+
+def _shown(ref) -> str:
+    text = str(ref)
+    return text if len(text) <= 60 else text[:60] + "..."
 
 
 def _retry_locked(action, seconds: float):

@@ -1,0 +1,82 @@
+"""What this machine lends a run: cores and the physical memory a simulation chunk runs in, and
+the caps that hold a run's settings (threads, memory budget) to them, with a warning.
+
+Defined once, for the Python API (fleetopt.api) and the CLI (which names its options instead).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+
+from fleetopt.errors import FleetoptWarning
+from fleetopt.evaluate.backend import cupy_device, usable_cores
+from fleetopt.evaluate.engine import format_bytes
+
+
+@dataclass(frozen=True)
+class DeviceMemory:
+    size: int  # bytes
+    what: str  # whose memory, for the warning: 'the 8 GB of <what>'
+
+
+def physical_ram_bytes() -> int | None:
+    """This machine's physical memory, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def simulation_memory(backend: str, executor: str, workers: int) -> DeviceMemory | None:
+    """The physical memory one simulation chunk runs in: the GPU's for CuPy, else this machine's
+    RAM (split between ``workers`` processes, each of which holds a chunk). None where it cannot be
+    known here: Ray tasks run on the cluster's machines, and a CuPy that cannot run is refused later."""
+    if executor == "ray":
+        return None
+    if backend in ("auto", "cupy") and workers == 1:
+        found = cupy_device()
+        if found is not None:
+            cupy, name = found
+            return DeviceMemory(int(cupy.cuda.runtime.memGetInfo()[1]), f"memory of the GPU ({name})")
+        if backend == "cupy":
+            return None
+    ram = physical_ram_bytes()
+    if ram is None:
+        return None
+    if workers > 1:
+        shared = f"RAM per worker ({format_bytes(ram)} shared by {workers} workers)"
+        return DeviceMemory(ram // workers, shared)
+    return DeviceMemory(ram, "physical memory (RAM) of this machine")
+
+
+def budget_within_memory(
+    budget: int | None, backend: str, executor: str, workers: int, name: str = "max_memory"
+) -> int | None:
+    """The memory budget ``budget`` (bytes; None: the default), at most the memory the simulation
+    runs in (:func:`simulation_memory`): chunks sized beyond it could never be held (the run would
+    swap or be killed), so a larger budget is capped to it with a :class:`FleetoptWarning` naming
+    both sizes and the setting as ``name``. The results do not depend on the chunk sizes."""
+    memory = simulation_memory(backend, executor, workers) if budget is not None else None
+    if memory is None or budget <= memory.size:
+        return budget
+    warnings.warn(
+        FleetoptWarning(
+            f"{name} {format_bytes(budget)} is more than the {format_bytes(memory.size)} of "
+            f"{memory.what}: the budget is capped to {format_bytes(memory.size)}"
+        ),
+        stacklevel=2,
+    )
+    return memory.size
+
+
+def capped_threads(threads: int | None, name: str = "threads") -> int | None:
+    """``threads``, at most the cores this process may use (more only queue for the same cores),
+    with a :class:`FleetoptWarning` naming the setting as ``name`` when it is capped."""
+    cores = usable_cores()
+    if threads is not None and threads > cores:
+        message = f"{name} {threads:,} capped to {cores}, the cores this machine lets fleetopt use"
+        warnings.warn(FleetoptWarning(message), stacklevel=2)
+        return cores
+    return threads

@@ -1,0 +1,238 @@
+"""The Python API as a notebook user meets it: comparing plans and reading the run registry without
+the CLI, runs named by id as well as by folder, the sweep's rule, the CLI's safeguards (warnings,
+caps, refusals by name) applied to Python callers too, and errors that say what to pass."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+from conftest import run_cli
+
+from fleetopt import api
+from fleetopt.cli.memory import memory_budget
+from fleetopt.errors import FleetoptWarning, InputError
+from fleetopt.evaluate import resources
+from fleetopt.evaluate.backend import usable_cores
+from fleetopt.evaluate.engine import chunk_sizes
+from fleetopt.milp.solve import InfeasibleModel
+from fleetopt.runs.registry import RegistryError
+
+SCENARIOS = 20
+
+
+@pytest.fixture(scope="module")
+def tiny_solved():
+    loaded, _ = api.load("tiny")
+    return loaded, api.solve(loaded)
+
+
+@pytest.fixture
+def two_runs(here, tiny_solved):
+    """Two solve runs of tiny, written from Python: (folder A, folder B)."""
+    loaded, solved = tiny_solved
+    return api.write_solve_run(solved, loaded, here / "A"), api.write_solve_run(solved, loaded, here / "B")
+
+
+# ---------------------------------------------------------------- 1. compare and the registry
+
+
+def test_compare_from_python_gives_the_cli_comparison(two_runs):
+    """The same runs (one by run id, one by folder), scenarios and seed give the CLI's JSON."""
+    a, b = two_runs
+    result = api.compare([api.run_id(a), b], scenarios=SCENARIOS, seed=1, backend="numpy")
+    assert isinstance(result, api.Comparison)
+    args = [str(api.run_id(a)), str(b), "--scenarios", str(SCENARIOS), "--seed", "1", "--backend", "numpy"]
+    code, out, err = run_cli("compare", *args, "--format", "json")
+    assert code == 0, err
+    assert json.loads(result.to_json()) == json.loads(out)
+
+
+def test_compare_defaults_to_the_first_sweeps_scenarios_else_1000_and_seed_0(two_runs, monkeypatch):
+    """Without scenarios or seed: a sweep's own (here a stand-in (7, 3)), else 1,000 and seed 0;
+    a value given wins over the sweep's."""
+    seen = []
+
+    def compared(data, plans, labels, n_scenarios, seed, *rest):
+        seen.append((n_scenarios, seed))
+
+    monkeypatch.setattr(api, "compare_plans", compared)
+    api.compare(two_runs)
+    monkeypatch.setattr(api, "scenarios_of_runs", lambda refs: (7, 3))
+    api.compare(two_runs)
+    api.compare(two_runs, seed=5)
+    assert seen == [(1000, 0), (7, 3), (7, 5)]
+
+
+def test_compare_refuses_no_runs():
+    with pytest.raises(InputError, match="at least one run"):
+        api.compare([])
+
+
+def test_runs_and_run_read_the_registry(two_runs):
+    a, b = two_runs
+    records = api.runs()
+    assert [r.path for r in records] == [b.resolve(), a.resolve()]  # newest first
+    assert [r.path for r in api.runs(limit=1)] == [b.resolve()]
+    assert api.runs(model="lab") == []
+    newest = records[0]
+    assert api.run(newest.id) == api.run(str(newest.id)) == api.run(b) == newest
+    row = newest.as_dict()
+    assert row["kind"] == "solve" and row["path"] == str(b.resolve()) and row["exists"]
+    assert row["npv_usd"] == newest.figures["npv_usd"]  # the figures are columns of their own
+    with pytest.raises(InputError, match="limit must be at least 1"):
+        api.runs(limit=0)
+    code, out, _ = run_cli("runs", "show", str(newest.id))
+    assert code == 0 and str(b.resolve()) in " ".join(out.split())
+
+
+# ---------------------------------------------------------------- 2. runs by id
+
+
+def test_a_run_id_as_an_int_is_taken_wherever_a_run_is(two_runs, here):
+    a, _ = two_runs
+    number = api.run_id(a)
+    assert isinstance(number, int) and api.resolve_run(number) == a.resolve()
+    assert api.run_id(number) == number
+    assert api.report(number) == a.resolve() / "report.html"
+    evaluation, _, source = api.evaluate(number, scenarios=SCENARIOS)
+    assert evaluation.n_plans == 1 and source.path.parent == a.resolve()
+
+
+def test_digits_name_a_run_id_as_in_the_cli(two_runs):
+    """`fleetopt evaluate --plans 1` takes run 1; fo.evaluate("1") read "1" as a path."""
+    a, _ = two_runs
+    _, _, source = api.evaluate(str(api.run_id(a)), scenarios=SCENARIOS)
+    assert source.path.parent == a.resolve()
+
+
+@pytest.mark.parametrize("ref", ["nosuch", 99, "99"])
+def test_an_unknown_run_is_refused_by_name(here, ref):
+    with pytest.raises(RegistryError, match=r"no such run folder or plan file|no run with id 99"):
+        api.resolve_run(ref)
+
+
+def test_something_that_is_not_a_run_is_refused_by_name():
+    with pytest.raises(RegistryError, match=r"run folder, plan file or run id \(int\), not a float"):
+        api.resolve_run(1.5)
+
+
+# ---------------------------------------------------------------- 3. the sweep's rule
+
+
+def test_the_sweeps_rule_must_be_a_rule(here):
+    """`fo.sweep("tiny", rule="cvar5")` failed with "'str' object has no attribute 'check'"."""
+    with pytest.raises(InputError, match=r"rule must be a fleetopt.api.Rule, e.g. Rule\(prefer="):
+        api.sweep("tiny", rule="cvar5")
+    with pytest.raises(InputError, match=r"stochastic \(--stochastic\) must be 0"):
+        api.sweep("tiny", stochastic=-1)
+    assert api.Rule().forecast_within_limits and "Rule" in api.__all__
+
+
+# ---------------------------------------------------------------- 4. the CLI's safeguards
+
+
+def test_plans_of_another_model_version_warn_from_python(two_runs):
+    a, _ = two_runs
+    model = a / "model.yaml"
+    model.write_text(model.read_text() + "\n# edited\n")
+    with pytest.warns(FleetoptWarning, match="plans were made from another version of model 'tiny'"):
+        api.evaluate(a, scenarios=SCENARIOS)
+
+
+def test_python_memory_and_threads_are_capped_to_the_machine(two_runs, monkeypatch):
+    """5 TB on a machine of 8 GB is capped to 8 GB, and 10,000 threads to the usable cores, each
+    with a warning naming the argument."""
+    a, _ = two_runs
+    monkeypatch.setattr(resources, "physical_ram_bytes", lambda: 8 * 10**9)
+    budgets = []
+    monkeypatch.setattr(api, "_prepare_evaluation", lambda *args, **kw: budgets.append(kw) or _Job())
+    with pytest.warns(FleetoptWarning) as caught:
+        api.prepare_evaluation(a, backend="numpy", max_memory=5 * 10**12, threads=10_000)
+    messages = [str(w.message) for w in caught]
+    assert any(m.startswith("max_memory 5 TB is more than the 8 GB of physical memory") for m in messages)
+    assert any(m.startswith(f"threads 10,000 capped to {usable_cores()}") for m in messages)
+    assert budgets[0]["max_memory"] == 8 * 10**9 and budgets[0]["threads"] == usable_cores()
+
+
+class _Job:
+    """What _warn_if_other_model_version reads of a job: plans of no known model."""
+
+    loaded = None
+    source = type("Source", (), {"model_hash": None})()
+
+
+def test_the_cli_prints_the_apis_warnings_as_lines(here, monkeypatch):
+    code, _, err = run_cli("solve", "tiny", "--threads", "10000", "--out", "A")
+    assert code == 0 and f"warning: --threads 10,000 capped to {usable_cores()}" in err
+
+
+# ---------------------------------------------------------------- 5. options that cannot apply
+
+
+def test_scenarios_cannot_apply_with_deterministic(two_runs):
+    a, _ = two_runs
+    with pytest.raises(InputError, match=r"scenarios \(--scenarios\) cannot apply with deterministic=True"):
+        api.evaluate(a, deterministic=True, scenarios=500)
+    evaluation, _, _ = api.evaluate(a, deterministic=True)
+    assert evaluation.n_scenarios == 1
+
+
+# ---------------------------------------------------------------- 6. what is natural to pass
+
+
+def test_solve_takes_model_data_and_write_takes_what_load_returns(here, tiny_solved):
+    loaded, data = api.load("tiny")
+    kept = api.solve(loaded)
+    assert api.write_solve_run(kept, out=here / "A") == here / "A"  # the model solve kept
+    assert api.write_solve_run(kept, api.load("tiny"), here / "B") == here / "B"  # the pair
+    from_data = api.solve(data)
+    assert from_data.objective_usd == pytest.approx(kept.objective_usd, rel=1e-9)
+    with pytest.raises(InputError, match=r"loaded must be the LoadedModel .* solved from a ModelData"):
+        api.write_solve_run(from_data, out=here / "C")
+    with pytest.raises(InputError, match="model must be a model file path"):
+        api.solve(42)
+    assert not (here / "C").exists()
+
+
+# ---------------------------------------------------------------- 7. an infeasible model's message
+
+
+def test_an_infeasible_models_message_names_the_conflict():
+    """A notebook traceback shows str(exc): it said only "the model is infeasible"."""
+    diagnosis = [
+        {"group": f"group{k}", "unit": "MW", "total": 1.0, "items": [(f"site{k}", 2.5)],
+         "quarters": ["2026Q1"]}
+        for k in range(5)
+    ]  # fmt: skip
+    text = str(InfeasibleModel(diagnosis))
+    assert text.startswith("the model is infeasible (no plan meets every constraint); in conflict: ")
+    assert "group0 in 2026Q1..2026Q1: site0 short by 2.5 MW; group1" in text
+    assert "group2" in text and "group3" not in text and text.endswith("; and 2 more")
+
+
+# ---------------------------------------------------------------- 8 and 9. messages
+
+
+def test_the_largest_memory_budget_the_message_offers_is_accepted():
+    """"from 1KB to 1PB" refused 1PB (no PB unit)."""
+    assert memory_budget("1PB") == 10**15 and memory_budget("0.5 pb") == 5 * 10**14
+    with pytest.raises(InputError, match=r"out of range: expected a size from 1KB to 1PB .*, PB, "):
+        memory_budget("1.5PB")
+
+
+def test_evaluation_remedies_name_the_argument_and_the_option(tiny_solved):
+    _, solved = tiny_solved
+    job = api.prepare_evaluation(api.write_solve_run(solved), scenarios=SCENARIOS, backend="numpy")
+    with pytest.raises(InputError, match=r"give fewer scenarios \(--scenarios\) or a larger max_memory"):
+        chunk_sizes(job.data, job.batch, 10**9, 10**6)
+    with pytest.raises(InputError, match=r"workers \(--workers\) runs NumPy processes: .* \(--backend"):
+        api.prepare_evaluation(job.source.path, backend="cupy", workers=2)
+
+
+def test_no_warning_when_nothing_is_capped(two_runs):
+    a, _ = two_runs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FleetoptWarning)
+        api.evaluate(a, scenarios=SCENARIOS, threads=1)
