@@ -123,6 +123,40 @@ def test_forecast_figures_are_labelled_and_dscr_scope_stated(runs):
         assert label in text
 
 
+def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
+    """The sweep's pick on tiny is "milp: forecast, cash buffer $60.0M": run on the forecast with
+    its $60M buffer, the policy cuts the prepayments the MILP made to stay within the borrowing base
+    (docs/evaluation.md, step 3), so it keeps its $190.0M opening debt (the MILP's statements: peak
+    $164.0M after prepaying) and its NPV is -$11.1M, not the statements' -$14.1M. The key figures,
+    the cash chart and the candidates table all say -$11.1M (candidates.csv, forecast_npvs); the
+    figures only the MILP's statements have are marked as such."""
+    folder = runs["sweep"]
+    pick = summary_of(folder)["recommended"]
+    assert "cash buffer" in pick  # the test needs a pick whose policy reacts on the forecast
+    forecast_npv = pd.read_csv(folder / "candidates.csv").set_index("plan").loc[pick, "forecast_npv_usd"]
+    run = page._read_run(folder)
+    assert run.forecast.npv_usd == pytest.approx(forecast_npv, abs=0.01)
+    assert run.forecast.reacts and run.forecast.npv_usd > run.statements.npv_usd + 1e6
+    assert run.forecast.peak_debt_usd == pytest.approx(190e6, abs=1.0)
+    text = text_of(folder)
+    assert f"{format_usd(forecast_npv)} NPV on the forecast" in text
+    assert f"{format_usd(run.statements.npv_usd)} NPV on the forecast" not in text
+    assert "$190.0M peak debt on the forecast" in text
+    marked = "(MILP statements, without the plan's policy cash buffer of $60.0M)"
+    assert f"lowest DSCR on the forecast, quarters tested from 2026Q4 {marked}" in text
+    assert "Quarterly figures of milp: forecast, cash buffer $60.0M on the forecast, run with its policy" in text
+    assert "Quarterly statements of milp: forecast, cash buffer $60.0M: MILP statements, without" in text
+
+
+def test_on_the_forecast_without_a_buffer_is_the_statements(runs):
+    """The solve's plan runs with the model's policy (tiny: no buffer): nothing reacts on the
+    forecast, the run's NPV is the statements' (to $1) and nothing is marked."""
+    run = page._read_run(runs["solve"])
+    assert not run.forecast.reacts and run.milp_only == ""
+    assert run.forecast.npv_usd == pytest.approx(run.statements.npv_usd, abs=1.0)
+    assert "MILP statements, without" not in text_of(runs["solve"])
+
+
 def test_evaluate_shows_new_metrics_with_their_values(runs):
     row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
     text = text_of(runs["evaluate"])
@@ -174,7 +208,7 @@ def test_sweep_recommendation_states_rule_limits_and_pick_risk(runs):
            f"{pick['breach_probability']:.1%}" in text  # fmt: skip
     for dropped in summary["dropped"]:
         assert f"{dropped['plan']}: {dropped['status']}" in text
-    assert f"Quarterly statements of {summary['recommended']} on the forecast" in text
+    assert f"Quarterly figures of {summary['recommended']} on the forecast, run with its policy" in text
 
 
 def test_rule_text_names_set_and_missing_limits():

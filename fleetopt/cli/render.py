@@ -10,10 +10,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from fleetopt.compare import BETTER
 from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import first_tested_quarter, headline, purchases_by_generation_year, worst_shock
-from fleetopt.core.units import counted, format_figure, format_usd
+from fleetopt.core.units import counted, format_usd
 from fleetopt.evaluate.metrics import REACTION_LABELS, first_breach_column
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
@@ -307,7 +308,9 @@ class progress_bar:
 def sweep_table(metrics, title: str) -> Table:
     table = Table(title=title)
     for name in ("", "plan", "NPV forecast", "NPV mean", "NPV CVaR5", "P(breach)", "P(default)"):
-        table.add_column(name, justify="left" if name in ("", "plan") else "right", no_wrap=name != "plan")
+        # nothing is cut short: in a narrow terminal headers and plans wrap at spaces ($-127.7M: 8)
+        widest = max([2, *(len(word) for word in name.split())]) if name in ("", "plan") else 9
+        table.add_column(name, justify="left" if name in ("", "plan") else "right", min_width=widest)
     for _, r in metrics.iterrows():
         mark = (">" if r["recommended"] else " ") + ("*" if r["on_front"] else " ")
         table.add_row(
@@ -329,14 +332,15 @@ def comparison_tables(result) -> list:
     figures.add_column("figure")
     for label in labels:
         figures.add_column(Text(label), justify="right")
-    if len(labels) == 2:
-        figures.add_column(Text(f"{labels[1]} − {labels[0]}"), justify="right")
+    for header in result.difference_headers():
+        figures.add_column(Text(header), justify="right")
+    figures.add_column("better")
     for key, name, unit in result.rows():
         values = [float(result.figures.loc[key, label]) for label in labels]
-        row = [format_figure(v, unit) for v in values]
-        if len(labels) == 2:
-            row.append(result.difference(key, values, unit))
-        figures.add_row(name, *row)
+        row = [result.cell(key, values, unit, n) for n in range(len(labels))]
+        row += [result.difference(key, values, unit, n) for n in range(1, len(labels))]
+        figures.add_row(name, *row, BETTER.get(key, ""))
+    figures.caption = " ".join(result.notes())
     out = [figures]
     diffs = result.purchase_diff
     purchases = Table(title=f"purchases against {labels[0]} (GPUs, + more / - fewer)")

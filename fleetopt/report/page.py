@@ -31,6 +31,7 @@ from fleetopt.evaluate.metrics import REACTION_LABELS, first_breach_column, tail
 from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.report import svg
+from fleetopt.report.forecast import ForecastRun, forecast_run
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_run_file
 from fleetopt.schema.loading import ModelError, load_model
@@ -168,11 +169,20 @@ class _Run:
     labels: list[str]
     metrics: pd.DataFrame | None
     focus: list[int]  # the plans the report is about, the first one above all
-    statements: Statements | None  # of the first focus plan, on the forecast
+    statements: Statements | None  # the MILP's statements of the first focus plan (its decisions, no policy)
     buffers: list | None = None  # each plan's policy liquidity buffer from its plan file (None: the model's)
     discount_rate: float = 0.0  # the model's annual discount rate
     job: dict = field(default_factory=dict)  # a resumable job's settings (evaluate, sweep; {} otherwise)
     sample: dict = field(default_factory=dict)  # the scenario charts' sample: seed, n, total
+    forecast: ForecastRun | None = None  # the first focus plan on the forecast run with its policy
+
+    @property
+    def milp_only(self) -> str:
+        """'' when the statements are the forecast run; else the words that mark a figure of the
+        MILP's statements, which the plan's policy (its buffer) changes on the forecast."""
+        if self.forecast is None or not self.forecast.reacts:
+            return ""
+        return f"MILP statements, without the plan's {_buffer_words(self.forecast.buffer, self.data)}"
 
     @property
     def kind(self) -> str:
@@ -229,8 +239,19 @@ def _read_run(folder: Path) -> _Run:
         metrics = _out_of_sample_metrics(summary)
     focus = _focus(run, kind, metrics, plans, labels)
     statements = plan_statements(data, plans[focus[0]]) if focus else None
+    forecast = None
+    if focus:
+        buffer = None if buffers is None else buffers[focus[0]]
+        forecast = forecast_run(data, plans[focus[0]], buffer, statements)
     return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers,
-                float(model.model.horizon.discount_rate_annual), job)  # fmt: skip
+                float(model.model.horizon.discount_rate_annual), job, forecast=forecast)  # fmt: skip
+
+
+def _buffer_words(buffer: float | None, data: ModelData) -> str:
+    """The policy's cash buffer a plan runs with, in words."""
+    if buffer is None:
+        return f"policy cash buffer (the model's, {format_usd(data.policy.liquidity_buffer_usd)})"
+    return f"policy cash buffer of {format_usd(buffer)}"
 
 
 def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], list[str], list | None]:
@@ -471,33 +492,40 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
             value = f"highest {tightest:.2f}x (maximum {limit:g}x)"
         else:
             value = f"lowest {tightest:.2f}x (minimum {limit:g}x)"
-        out.append(_kpi(f"{kind.label} covenant on the forecast, {scope}", value))
+        out.append(_milp_kpi(run, f"{kind.label} covenant on the forecast, {scope}", value))
     return out
 
 
 def _forecast_kpis(run: _Run) -> list[str]:
+    """NPV, peak debt and lowest cash of the forecast run with the plan's policy; DSCR, covenants and
+    shocks of the MILP's statements, marked as such where the policy changes the forecast."""
     fig = headline(run.data, run.plans[run.focus[0]], run.statements)
+    fc = run.forecast
     first = first_tested_quarter(run.data) if run.data.covenants else None
     dscr_scope = f"quarters tested from {first}" if first else "all quarters"
     kpis = [
-        _kpi("NPV on the forecast", _usd(fig["npv_usd"])),
-        _kpi("peak debt on the forecast", _usd(fig["peak_debt_usd"])),
-        _kpi("lowest cash on the forecast", _usd(fig["min_liquidity_usd"])),
-        _kpi(f"lowest DSCR on the forecast, {dscr_scope}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
-        _kpi("GPUs bought", f"{fig['gpus_bought']:,.0f}"),
+        _kpi("NPV on the forecast", _usd(fc.npv_usd)),
+        _kpi("peak debt on the forecast", _usd(fc.peak_debt_usd)),
+        _kpi("lowest cash on the forecast", _usd(fc.lowest_cash_usd)),
+        _milp_kpi(run, f"lowest DSCR on the forecast, {dscr_scope}",
+                  "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
+        _kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
         _kpi("power built", f"{fig['power_built_mw']:,.0f} MW"),
     ]  # fmt: skip
     if first:
         kpis += _headroom_kpis(run, fig, first)
     worst = worst_shock(fig)
     if worst is not None:
-        kpis.append(
-            _kpi(
-                f"lowest cash on the forecast under robustness shocks ({worst['case']}, {worst['quarter']})",
-                _usd(worst["lowest_cash_usd"]),
-            )
-        )
+        kpis.append(_milp_kpi(
+            run, f"lowest cash on the forecast under robustness shocks ({worst['case']}, {worst['quarter']})",
+            _usd(worst["lowest_cash_usd"]),
+        ))  # fmt: skip
     return kpis
+
+
+def _milp_kpi(run: _Run, label: str, value: str) -> str:
+    """A key figure of the MILP's statements: marked so where the plan's policy changes the forecast."""
+    return _kpi(f"{label} ({run.milp_only})" if run.milp_only else label, value)
 
 
 def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
@@ -683,14 +711,15 @@ def _plan_section(run: _Run) -> str:
         extra, bands = _scenario_charts(run)
         charts += extra
     fan = " (bands: 5-95 % and 25-75 % of scenarios)" if bands else ""
-    cash = svg.lines(f"Cash and debt on the forecast{fan}", q, {"cash": st.lines["cash_usd"], "debt": st.lines["debt_usd"]},
+    fc = run.forecast.lines  # the forecast run with the plan's policy: the scenarios' own rules
+    cash = svg.lines(f"Cash and debt on the forecast{fan}", q, {"cash": fc["cash_usd"], "debt": fc["debt_usd"]},
                      "USD", y_fmt=svg.usd_tick, bands=bands)  # fmt: skip
     if bands:
         cash += f"<p class='cap'>Bands from {run.sample['n']:,} re-simulated scenarios (seed {run.sample['seed']}).</p>"
     charts.append(cash)
     if any(fac.max_ltv for fac in data.facilities):  # the borrowing base (formulation §5.9)
         charts.append(svg.lines(
-            "Borrowing base on the forecast", q,
+            "Borrowing base on the forecast" + (f" ({run.milp_only})" if run.milp_only else ""), q,
             {"collateral needed (GPU-secured debt / max LTV)": st.lines["collateral_required_usd"],
              "GPU resale value": st.lines["collateral_value_usd"]},
             "USD", y_fmt=svg.usd_tick, dashed={"GPU resale value"},
@@ -825,9 +854,15 @@ STATEMENT_COLUMNS = [
     "capex_gpu_usd",
     "capex_power_usd",
     "interest_usd",
+    "principal_usd",
+    "prepayment_usd",
+    "draws_usd",
     "cash_usd",
     "debt_usd",
 ]
+# the forecast run's lines (the evaluator records no revenue or capex)
+RUN_COLUMNS = ["quarter", "ebitda_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd",
+               "tax_usd", "cash_usd", "debt_usd"]  # fmt: skip
 
 
 def _purchases_and_statements_sections(run: _Run) -> list[str]:
@@ -835,12 +870,31 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
     buys.columns = [str(c) for c in buys.columns]
     frame = run.statements.frame(run.data.quarter_labels)[STATEMENT_COLUMNS]
     label = escape(run.main_label)
-    return [
+    out = [
         f"<h2>GPUs bought by generation and year: {label}</h2>"
         + _table(buys, count_cols=set(buys.columns[1:])),
-        f"<h2>Quarterly statements of {label} on the forecast (USD)</h2>"
-        + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS),
     ]
+    if run.milp_only:
+        out.append(_forecast_run_table(run))
+        title = f"Quarterly statements of {label}: {escape(run.milp_only)} (USD)"
+    else:
+        title = f"Quarterly statements of {label} on the forecast (USD)"
+    out.append(f"<h2>{title}</h2>" + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS))
+    return out
+
+
+def _forecast_run_table(run: _Run) -> str:
+    """The quarters of the forecast run with the plan's policy, where that policy changes them."""
+    lines = run.forecast.lines
+    frame = pd.DataFrame({"quarter": run.data.quarter_labels, **{k: lines[k] for k in RUN_COLUMNS[1:]}})
+    label, buffer = escape(run.main_label), _buffer_words(run.forecast.buffer, run.data)
+    cap = (f"The plan run on the forecast with its {buffer}, as the scenarios run it (docs/evaluation.md, "
+           "Policy): the policy defers orders or cuts debt prepayments to keep cash above the treasury "
+           "floor plus the buffer, so these quarters differ from the MILP's statements below. The "
+           "evaluator records no revenue or capex: for those, see the MILP's statements.")  # fmt: skip
+    return (f"<h2>Quarterly figures of {label} on the forecast, run with its policy (USD)</h2>"
+            f"<p class='cap'>{escape(cap)}</p>"
+            + _table(frame, money_cols=set(RUN_COLUMNS[1:]), headers=STATEMENT_HEADERS))  # fmt: skip
 
 
 STATEMENT_HEADERS = {
@@ -849,6 +903,10 @@ STATEMENT_HEADERS = {
     "capex_gpu_usd": "GPU capex (USD)",
     "capex_power_usd": "power capex (USD)",
     "interest_usd": "interest (USD)",
+    "principal_usd": "scheduled principal (USD)",
+    "prepayment_usd": "debt prepaid (USD)",
+    "draws_usd": "facility draws (USD)",
+    "tax_usd": "tax (USD)",
     "cash_usd": "cash at quarter end (USD)",
     "debt_usd": "debt at quarter end (USD)",
 }
