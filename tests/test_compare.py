@@ -330,7 +330,8 @@ def buffer_sweep(tmp_path_factory):
     folder = tmp_path_factory.mktemp("buffers") / "W"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FLEETOPT_RUNS_DIR", str(folder.parent / "runs"))
-        code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--out", str(folder))
+        code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50",
+                               "--out", str(folder))  # fmt: skip
     assert code == 0, err
     return folder, pd.read_csv(folder / "candidates.csv").set_index("plan")
 
@@ -361,7 +362,8 @@ def test_three_plans_show_each_difference_and_which_way_is_better(buffer_sweep):
     forecast optimum and it with a buffer make the same decisions but are not the same plan."""
     folder, _ = buffer_sweep
     code, out, err = run_cli("compare", str(folder / "plans.npz"), str(folder / "plans.npz"),
-                             "--model", str(folder / "model.yaml"), "--scenarios", "20", "--format", "markdown")  # fmt: skip
+                             "--model", str(folder / "model.yaml"), "--scenarios", "20",
+                             "--format", "markdown")  # fmt: skip
     assert code == 0, err
     table = out.split("## figures")[1].split("\n\n")[1]
     head = table.splitlines()[0]

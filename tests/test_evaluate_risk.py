@@ -32,7 +32,7 @@ from hypothesis.extra.numpy import arrays
 from milp_builders import data_of
 
 from fleetopt.core.economics import plan_statements
-from fleetopt.core.units import format_usd, format_usd_compact, format_usd_change
+from fleetopt.core.units import format_usd, format_usd_change, format_usd_compact
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.metrics import METRIC_COLUMNS, plan_metrics, tail_count
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
