@@ -107,6 +107,27 @@ def test_definitions_give_the_models_levels_and_covenants(runs):
     assert "net present value at the model's discount rate of 15.00% a year" in text
 
 
+def test_the_default_level_that_is_the_floor_is_called_the_floor(runs):
+    """tiny sets no default_cash_usd: its default level is its treasury floor, $25.0M. The definition
+    said the level 'is not the treasury floor of $25.0M' in the same breath."""
+    text = text_of(runs["evaluate"])
+    assert "The default level is the treasury floor of $25.0M (finance.min_cash_usd)" in text
+    assert "That is not the treasury floor" not in text
+
+
+def test_every_column_and_forecast_figure_is_defined(runs):
+    """utilisation (docs/evaluation.md: GPUs earning revenue over GPUs held), a sweep's forecast NPV
+    and origin, and 'on the forecast' as the run with the plan's own policy (true of a policy
+    candidate too, which the MILP's statements are not)."""
+    evaluate, sweep = text_of(runs["evaluate"]), text_of(runs["sweep"])
+    assert "utilisation mean over scenarios and quarters of the GPUs earning revenue over the GPU" in evaluate
+    assert "forecast NPV the candidate's NPV on the forecast" in sweep
+    assert "origin how the sweep made" in sweep
+    assert "origin how the sweep made" not in evaluate
+    assert "on the forecast the plan run on the model's forecast" in sweep
+    assert "with its own policy, as a scenario is run" in sweep
+
+
 def test_solve_definitions_leave_out_scenario_terms(runs):
     text = text_of(runs["solve"])
     assert "NPV net present value" in text and "lowest DSCR" in text
@@ -142,10 +163,13 @@ def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
     assert f"{format_usd(forecast_npv)} NPV on the forecast" in text
     assert f"{format_usd(run.statements.npv_usd)} NPV on the forecast" not in text
     assert "$190.0M peak debt on the forecast" in text
-    marked = "(MILP statements, without the plan's policy cash buffer of $60.0M)"
+    marked = "(MILP statements, no buffer)"
     assert f"lowest DSCR on the forecast, quarters tested from 2026Q4 {marked}" in text
     assert f"Quarterly figures of {pick} on the forecast, run with its policy" in text
-    assert f"Quarterly statements of {pick}: MILP statements, without" in text
+    assert f"Quarterly statements of {pick}: MILP statements, without its policy cash buffer of $60.0M" \
+           in text  # fmt: skip
+    assert "'MILP statements, no buffer': a figure of the MILP's statements of the plan, without its " \
+           "policy cash buffer of $60.0M." in text  # fmt: skip
 
 
 def test_on_the_forecast_without_a_buffer_is_the_statements(runs):
@@ -154,7 +178,7 @@ def test_on_the_forecast_without_a_buffer_is_the_statements(runs):
     run = page._read_run(runs["solve"])
     assert not run.forecast.reacts and run.milp_only == ""
     assert run.forecast.npv_usd == pytest.approx(run.statements.npv_usd, abs=1.0)
-    assert "MILP statements, without" not in text_of(runs["solve"])
+    assert "(MILP statements, no buffer)" not in text_of(runs["solve"])
 
 
 def test_evaluate_shows_new_metrics_with_their_values(runs):

@@ -158,6 +158,9 @@ def _table(frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, header
     )
 
 
+MILP_ONLY = "MILP statements, no buffer"  # marks a figure the plan's policy changes on the forecast
+
+
 @dataclass
 class _Run:
     """A run folder read for its report: summary, model, plans and, where the run has them, metrics."""
@@ -182,7 +185,17 @@ class _Run:
         MILP's statements, which the plan's policy (its buffer) changes on the forecast."""
         if self.forecast is None or not self.forecast.reacts:
             return ""
-        return f"MILP statements, without the plan's {_buffer_words(self.forecast.buffer, self.data)}"
+        return MILP_ONLY
+
+    @property
+    def milp_only_note(self) -> str:
+        """What a figure marked :data:`MILP_ONLY` is, in a sentence ('' where none is)."""
+        if not self.milp_only:
+            return ""
+        return (f"'{MILP_ONLY}': a figure of the MILP's statements of the plan, without its "
+                f"{_buffer_words(self.forecast.buffer, self.data)}. Run on the forecast with that buffer, "
+                "the policy changes the plan's quarters (docs/evaluation.md, Policy): NPV, peak debt, "
+                "lowest cash and the cash chart are of that run.")  # fmt: skip
 
     @property
     def kind(self) -> str:
@@ -404,9 +417,14 @@ def _glossary_section(run: _Run) -> str:
                 "the discounted terminal assets (resale value of the GPUs still held less selling costs, "
                 "book value of power plant) less debt outstanding and customer prepayments not yet earned "
                 "(docs/formulation.md §6)."),
-        ("on the forecast", "figures of the plan's statements on the model's forecast: one path with "
-                            "the expected demand, prices and power dates. Peak debt, lowest cash, lowest "
-                            "DSCR and covenant headroom are forecast figures, not scenario ones."),
+        ("on the forecast", "the plan run on the model's forecast (one path with the expected demand, "
+                            "prices and power dates) with its own policy, as a scenario is run: the "
+                            "evaluator's deterministic run (docs/evaluation.md). Nothing reacts there "
+                            "unless the plan's policy cash buffer is positive; then the policy may defer "
+                            "orders and cut debt prepayments, and the figures only the MILP's statements "
+                            "give (DSCR, covenant headroom, shocks, revenue, capex) are marked 'MILP "
+                            "statements, no buffer'. Peak debt, lowest cash, lowest DSCR and covenant "
+                            "headroom are forecast figures, not scenario ones."),
         ("lowest DSCR", "lowest EBITDA / debt service " + (
             f"over the quarters the covenants test, from {first} on (finance.covenants.test_from); "
             f"statements before {first} are not tested and can be lower." if first else
@@ -435,6 +453,16 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
     k = tail_count(n)
     level = (f"{format_usd(data.default_cash)} (finance.default_cash_usd)" if data.default_cash != data.min_cash
              else f"{format_usd(data.default_cash)} (finance.default_cash_usd is not set: the treasury floor)")  # fmt: skip
+    sweep = [
+        ("forecast NPV", "the candidate's NPV on the forecast (see 'on the forecast'): with its policy "
+                         "cash buffer where it has one."),
+        ("origin", "how the sweep made the candidate: forecast (the MILP on the forecast), stochastic "
+                   "(the two-stage solve), stress (the MILP on a stressed forecast), robust (the MILP "
+                   "with robustness limits), policy (the forecast optimum run with a policy cash buffer), "
+                   "variation (the forecast or a stress optimum varied: purchases earlier or later, "
+                   "volumes scaled, the GPU mix swapped, a power block more or fewer, lower leverage, "
+                   "completed by the MILP)."),
+    ] if run.kind == "sweep" else []  # fmt: skip
     return [
         ("mean NPV ± SE", "mean of the scenarios' NPVs ± its standard error (standard deviation / "
                           "sqrt(scenarios)): how far the mean could move with other scenarios. Plans "
@@ -443,10 +471,11 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
         ("P5 and CVaR5", f"P5 is the k-th worst NPV and CVaR5 the mean NPV of the k worst scenarios, "
                          f"k = ceil(5 % of scenarios) = {k:,} of {n:,}; CVaR5 is never above P5."),
         ("P(NPV < 0)", "share of scenarios with a negative NPV."),
+        ("utilisation", "mean over scenarios and quarters of the GPUs earning revenue over the GPUs the "
+                        "plan holds (GPUs deferred, cancelled or sold still count as held)."),
         ("P(liquidity default)", f"share of scenarios in which, in some quarter, cash after the revolver "
-                                 f"and any distress sale is below the default level of {level}. That is "
-                                 f"not the treasury floor of {format_usd(data.min_cash)} (finance.min_cash_usd), "
-                                 "which the plan keeps on the forecast and a scenario may run below."),
+                                 f"and any distress sale is below the default level of {level}. "
+                                 + _floor_text(data)),
         ("after a default", "a defaulted scenario is not stopped: it runs on to the horizon with negative "
                             "cash (an unpriced loan at 0 % that later income pays back), so its NPV is the "
                             "depth of the hole, not what shareholders would lose (docs/evaluation.md). "
@@ -466,7 +495,17 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
                              "market, deferred a GPU order, cancelled a deferred order (deposit lost), "
                              "sold GPUs in distress or cut a debt prepayment; mean capex deferred is the "
                              "mean over scenarios of the GPU capex pushed later, USD."),
+        *sweep,
     ]  # fmt: skip
+
+
+def _floor_text(data: ModelData) -> str:
+    """How the default level stands to the treasury floor (finance.min_cash_usd)."""
+    floor = f"the treasury floor of {format_usd(data.min_cash)} (finance.min_cash_usd)"
+    if data.default_cash == data.min_cash:
+        return (f"The default level is {floor}: the plan keeps it on the forecast, and a scenario "
+                "that runs below it after the revolver and any sale defaults.")  # fmt: skip
+    return f"That is not {floor}, which the plan keeps on the forecast and a scenario may run below."
 
 
 # ---------------------------------------------------------------- key figures
@@ -572,6 +611,8 @@ def _kpi_section(run: _Run) -> str:
         return ""
     label = escape(run.main_label)
     out = f"<h2>Key figures of {label} on the forecast</h2><div class='kpis'>{''.join(_forecast_kpis(run))}</div>"
+    if run.milp_only:
+        out += f"<p class='cap'>{escape(run.milp_only_note)}</p>"
     row = run.main_metrics
     if row is not None:
         seed, n = _scenario_source(run)
@@ -876,7 +917,8 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
     ]
     if run.milp_only:
         out.append(_forecast_run_table(run))
-        title = f"Quarterly statements of {label}: {escape(run.milp_only)} (USD)"
+        buffer = _buffer_words(run.forecast.buffer, run.data)
+        title = f"Quarterly statements of {label}: MILP statements, without its {escape(buffer)} (USD)"
     else:
         title = f"Quarterly statements of {label} on the forecast (USD)"
     out.append(f"<h2>{title}</h2>" + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS))
