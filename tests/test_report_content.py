@@ -235,6 +235,22 @@ def test_sweep_recommendation_states_rule_limits_and_pick_risk(runs):
     assert f"Quarterly figures of {summary['recommended']} on the forecast, run with its policy" in text
 
 
+def test_the_pareto_chart_says_its_front_has_a_third_figure(runs):
+    """The chart plots mean NPV against CVaR5, but the front is of mean NPV, CVaR5 and P(covenant
+    breach) (sweep/candidates.py, pareto_front): a point that looks dominated in the chart is on the
+    front for its lower P(breach). Caption and table title say so, and give each P(breach)."""
+    text = text_of(runs["sweep"])
+    metrics = pd.read_csv(runs["sweep"] / "candidates.csv")
+    assert "The Pareto front is of three figures: mean NPV and CVaR5 (higher is better) and " \
+           "P(covenant breach) (lower is better)" in text  # fmt: skip
+    first = metrics.iloc[0]
+    assert f"1: {first['plan']} (P(covenant breach) {first['breach_probability']:.1%})" in text
+    assert "bold: Pareto front of mean NPV, CVaR5 and P(covenant breach))" in text
+    code, out, _ = run_cli("sweep", "tiny", "--candidates", "1", "--scenarios", "10", "--out",
+                           str(runs["sweep"].parent / "one"))  # fmt: skip
+    assert code == 0 and "* Pareto front of mean NPV, CVaR5 and P(breach); > recommended" in out
+
+
 def test_rule_text_names_set_and_missing_limits():
     run = SimpleNamespace(job={"rule": {"prefer": "mean", "max_breach_prob": 0.1, "max_default_prob": None,
                                         "min_cvar5_usd": None}}, summary={})  # fmt: skip

@@ -301,7 +301,8 @@ def candidate_counts(result) -> str:
 
 def _sweep_done(result, folder: Path, report: bool) -> None:
     console.print(candidate_counts(result), markup=False, soft_wrap=True)
-    console.print(sweep_table(result.metrics, "candidates (* Pareto front, > recommended)"))
+    legend = "candidates (* Pareto front of mean NPV, CVaR5 and P(breach); > recommended)"
+    console.print(sweep_table(result.metrics, legend))
     console.print(f"recommended: [bold]{result.recommended['plan']}[/bold]. {result.why()}", soft_wrap=True)
     path = api.write_sweep_run(result, folder, command=command_line())
     say_written(path, "plans.npz, candidates.csv, front.csv, summary.json")

@@ -769,6 +769,11 @@ def _plan_section(run: _Run) -> str:
             + "".join(f"<div class='card'>{c}</div>" for c in charts) + "</div>")  # fmt: skip
 
 
+PARETO_WORDS = ("The Pareto front is of three figures: mean NPV and CVaR5 (higher is better) and "
+                "P(covenant breach) (lower is better); a candidate is on it when no other is at least "
+                "as good in all three and better in one.")
+
+
 def _front_section(metrics: pd.DataFrame) -> str:
     points = [
         {"label": f"{n + 1}: {r['plan']}", "key": str(n + 1), "x": r["npv_mean_usd"], "y": r["npv_cvar5_usd"],
@@ -778,8 +783,11 @@ def _front_section(metrics: pd.DataFrame) -> str:
     front = svg.scatter(
         "Candidates: mean NPV against CVaR5", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"
     )
-    key = "; ".join(f"{n + 1}: {plan}" for n, plan in enumerate(metrics["plan"]))
-    caption = f"Numbers are the # column of the candidates table ({key})."
+    key = "; ".join(f"{n + 1}: {r['plan']} (P(covenant breach) {_share(r['breach_probability'])})"
+                    for n, (_, r) in enumerate(metrics.iterrows()))  # fmt: skip
+    caption = (f"{PARETO_WORDS} The chart shows two of the three: a point that looks dominated here "
+               f"can be on the front for its lower P(covenant breach), given with each candidate. "
+               f"Numbers are the # column of the candidates table ({key}).")  # fmt: skip
     return f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}<p class='cap'>{escape(caption)}</p></div></div>"
 
 
@@ -815,7 +823,8 @@ def _candidates_section(run: _Run) -> str:
         classes = [
             "rec" if r["recommended"] else ("front" if r["on_front"] else "") for _, r in metrics.iterrows()
         ]
-        title = f"Candidates and their risk over {n:,} scenarios (seed {seed}; red: recommended, bold: Pareto front)"
+        title = (f"Candidates and their risk over {n:,} scenarios (seed {seed}; red: recommended, bold: "
+                 "Pareto front of mean NPV, CVaR5 and P(covenant breach))")  # fmt: skip
     elif run.kind == "stochastic":
         title = f"Out of sample: both plans on {n:,} fresh scenarios (seed {seed})"
     elif run.summary.get("deterministic"):
