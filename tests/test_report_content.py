@@ -349,9 +349,23 @@ def test_deterministic_evaluation_draws_no_scenario_charts(runs):
     """Its one scenario is the forecast: no histogram or bands of random scenarios, and its table
     says so."""
     text = text_of(runs["deterministic"])
-    assert "Plans on the forecast (deterministic evaluation)" in text
+    assert "Plans on the forecast (deterministic evaluation: shares are 100 % where" in text
     assert "NPV distribution" not in text and "bands:" not in text
     assert "scenarios 1: the forecast itself (deterministic evaluation)" in text
+
+
+def test_a_deterministic_evaluation_shows_no_error_tail_or_shares(runs):
+    """One scenario has no standard error ('± $0'), no P5 or CVaR5 (the NPV itself) and no 'share of
+    scenarios with' a reaction: its key figures say NPV, lowest cash, and yes or no (tiny's forecast
+    optimum: no default, no breach on the forecast; its lowest cash $30.3M, as the solve's)."""
+    text = text_of(runs["deterministic"])
+    row = pd.read_csv(runs["deterministic"] / "metrics.csv").iloc[0]
+    assert f"{format_usd(row['npv_mean_usd'])} NPV on the forecast (evaluator)" in text
+    assert "$30.3M lowest cash on the forecast (evaluator)" in text
+    assert "no liquidity default (cash below $25.0M)" in text and "no covenant breach" in text
+    for gone in ("± ", "NPV P5", "CVaR5", "scenarios with:", "standard error", "SE of mean NPV"):
+        assert gone not in text, gone
+    assert "NPV on the forecast (USD)" in text  # the table's NPV column
 
 
 def test_count_ticks_are_short():
@@ -379,3 +393,15 @@ def test_the_borrowing_base_is_defined_shown_and_charted(runs):
     assert "borrowing base covenant on the forecast, every quarter" in text
     assert "Borrowing base on the forecast" in text
     assert "collateral needed (GPU-secured debt / max LTV)" in text and "GPU resale value" in text
+
+
+def test_the_terminal_s_policy_table_says_its_usd_column_is_usd(runs):
+    """'what the policy had to do (share of scenarios)' had a column of USD, 'mean capex deferred',
+    read as a share by its title: the column and the title say USD."""
+    from fleetopt.cli.render import plain_text, reactions_table
+
+    metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
+    text = plain_text([reactions_table(metrics, "t")], width=400)
+    assert "mean capex deferred (USD)" in text
+    code, out, _ = run_cli("evaluate", "tiny", "--plans", str(runs["solve"]), "--scenarios", "10")
+    assert code == 0 and "what the policy had to do (share of scenarios; capex in USD)" in out

@@ -237,7 +237,7 @@ def reactions_table(metrics, title: str) -> Table:
     table.add_column("plan", justify="left")
     for label in REACTION_LABELS.values():
         table.add_column(label, justify="right")
-    table.add_column("mean capex deferred", justify="right")
+    table.add_column("mean capex deferred (USD)", justify="right")
     for _, row in metrics.iterrows():
         shares = [f"{row[column]:.1%}" for column in REACTION_LABELS]
         table.add_row(Text(str(row["plan"])), *shares, format_usd(row["deferred_capex_mean_usd"]))

@@ -175,7 +175,7 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
         return
     ranked = ranked.sort_values(RANK_COLUMNS[rank_by.value], ascending=False, kind="stable").head(top)
     console.print(evaluation_table(ranked, f"best plans by {rank_by.value} NPV"))
-    console.print(reactions_table(ranked, "what the policy had to do (share of scenarios)"))
+    console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; capex in USD)"))
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)")
     if breaches is not None:
         console.print(breaches)

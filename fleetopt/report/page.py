@@ -432,9 +432,13 @@ def _glossary_section(run: _Run) -> str:
         ("covenants", _covenant_text(data, first)),
     ]  # fmt: skip
     if run.metrics is not None:
-        terms += _scenario_terms(run, first)
+        one = run.summary.get("deterministic")  # one scenario: no error, no tail
+        terms += [(k, v) for k, v in _scenario_terms(run, first) if not (one and k in ONE_SCENARIO_TERMS)]
     rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in terms)
     return f'<h2>Definitions</h2><dl class="terms">{rows}</dl>'
+
+
+ONE_SCENARIO_TERMS = ("mean NPV ± SE", "P5 and CVaR5")
 
 
 def _covenant_text(data: ModelData, first: str | None) -> str:
@@ -567,7 +571,28 @@ def _milp_kpi(run: _Run, label: str, value: str) -> str:
     return _kpi(f"{label} ({run.milp_only})" if run.milp_only else label, value)
 
 
+def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
+    """A deterministic evaluation's one scenario is the forecast: its NPV and lowest cash, and
+    whether it breaches, defaults or makes the policy react (yes or no: no shares, no tails)."""
+    def yes(column):
+        return "n/a" if not math.isfinite(float(row[column])) else ("yes" if row[column] > 0 else "no")
+
+    kpis = [_kpi("NPV on the forecast (evaluator)", _usd(row["npv_mean_usd"]))]
+    if "expected_min_cash_usd" in row:
+        kpis.append(_kpi("lowest cash on the forecast (evaluator)", _usd(row["expected_min_cash_usd"])))
+    kpis += [_kpi(f"liquidity default (cash below {_usd(run.data.default_cash)})", yes("default_probability")),
+             _kpi("covenant breach", yes("breach_probability"))]  # fmt: skip
+    kpis += [_kpi(f"policy reaction: {label}", yes(column)) for column, label in REACTION_LABELS.items()
+             if column in row and row[column] > 0]  # fmt: skip
+    kpis += [_kpi(f"first breach misses {kind.label}", "yes") for kind in CATALOGUE
+             if (column := first_breach_column(kind)) in row and row[column] > 0]  # fmt: skip
+    return kpis
+
+
 def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
+    if run.summary.get("deterministic"):
+        return _deterministic_kpis(run, row)
+
     def money(column):
         return _usd(float(row[column])) if column in row else "n/a"
 
@@ -810,6 +835,9 @@ CANDIDATE_HEADERS = {
     "deferred_capex_mean_usd": "mean GPU capex deferred (USD)",
 }
 CANDIDATE_MONEY = {c for c in CANDIDATE_HEADERS if c.endswith("_usd")}
+ONE_SCENARIO_HIDDEN = {"npv_mean_se_usd", "npv_mean_no_default_usd", "npv_p5_usd", "npv_cvar5_usd"}
+ONE_SCENARIO_HEADERS = {"npv_mean_usd": "NPV on the forecast (USD)", "expected_min_cash_usd": "lowest cash (USD)",
+                        "deferred_capex_mean_usd": "GPU capex deferred (USD)"}  # fmt: skip
 CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", "_share", "_utilisation"))}
 
 
@@ -817,7 +845,7 @@ def _candidates_section(run: _Run) -> str:
     metrics = run.metrics.copy()
     metrics.insert(0, "#", np.arange(1, len(metrics) + 1))
     cols = [c for c in CANDIDATE_HEADERS if c in metrics.columns]
-    classes = None
+    classes, headers = None, CANDIDATE_HEADERS
     seed, n = _scenario_source(run)
     if run.kind == "sweep":
         classes = [
@@ -827,16 +855,18 @@ def _candidates_section(run: _Run) -> str:
                  "Pareto front of mean NPV, CVaR5 and P(covenant breach))")  # fmt: skip
     elif run.kind == "stochastic":
         title = f"Out of sample: both plans on {n:,} fresh scenarios (seed {seed})"
-    elif run.summary.get("deterministic"):
-        title = "Plans on the forecast (deterministic evaluation)"
+    elif run.summary.get("deterministic"):  # one scenario: no error, no tail, shares are 0 or 100 %
+        cols = [c for c in cols if c not in ONE_SCENARIO_HIDDEN]
+        headers = {**CANDIDATE_HEADERS, **ONE_SCENARIO_HEADERS}
+        title = "Plans on the forecast (deterministic evaluation: shares are 100 % where it happens, 0 % where not)"
     else:
         title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {n:,} scenarios (seed {seed})"
-    if any(c in REACTION_LABELS for c in cols):
+    if any(c in REACTION_LABELS for c in cols) and not run.summary.get("deterministic"):
         title += "; policy columns: share of scenarios"
     hint = f"<p class='cap'>{len(cols)} columns: scroll the table sideways to see them all; click a header to sort.</p>"
     return f"<h2>{escape(title)}</h2>{hint}" + _table(
         metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
-        headers=CANDIDATE_HEADERS, count_cols={"#"},
+        headers=headers, count_cols={"#"},
     )  # fmt: skip
 
 
