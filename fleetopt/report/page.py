@@ -64,6 +64,11 @@ h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:1
 th{white-space:normal;vertical-align:bottom;min-width:64px}td{white-space:nowrap}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0;font-size:13px;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 14px}
 dl.facts dt{color:#475569}dl.facts dd{margin:0;overflow-wrap:anywhere}
+@page{size:A4 landscape;margin:10mm}
+@media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}h2{break-after:avoid}
+.card,.kpi,tr,svg.chart{break-inside:avoid}.grid{grid-template-columns:1fr 1fr}
+.scroll{overflow:visible;border:0}table{font-size:8px;table-layout:auto}th,td{padding:1px 3px}
+th{min-width:0;cursor:auto}td{white-space:normal}.cap.hint{display:none}}
 dl.terms{font-size:13px;margin:0;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 14px 10px;columns:2 460px;column-gap:28px}dl.terms dt{break-after:avoid}dl.terms dd{break-inside:avoid}dl.terms dt{font-weight:600;margin-top:8px}dl.terms dd{margin:2px 0 0 0;color:#334155}
 """
 
@@ -863,7 +868,7 @@ def _candidates_section(run: _Run) -> str:
         title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {n:,} scenarios (seed {seed})"
     if any(c in REACTION_LABELS for c in cols) and not run.summary.get("deterministic"):
         title += "; policy columns: share of scenarios"
-    hint = f"<p class='cap'>{len(cols)} columns: scroll the table sideways to see them all; click a header to sort.</p>"
+    hint = f"<p class='cap hint'>{len(cols)} columns: scroll the table sideways to see them all; click a header to sort.</p>"
     return f"<h2>{escape(title)}</h2>{hint}" + _table(
         metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
         headers=headers, count_cols={"#"},
