@@ -405,3 +405,27 @@ def test_the_terminal_s_policy_table_says_its_usd_column_is_usd(runs):
     assert "mean capex deferred (USD)" in text
     code, out, _ = run_cli("evaluate", "tiny", "--plans", str(runs["solve"]), "--scenarios", "10")
     assert code == 0 and "what the policy had to do (share of scenarios; capex in USD)" in out
+
+
+def test_the_plan_s_decisions_are_listed(runs):
+    """Contracts accepted and declined, retirements, redeployments, power and each facility's draws
+    and prepayments (tiny's forecast optimum takes both contracts, draws nothing on its GPU term loan
+    and prepays $48.7M of it, docs/evaluation.md step 3). A plan that declines lab-a-training says so."""
+    text = text_of(runs["solve"])
+    assert "contracts accepted lab-a-training, enterprise-inference contracts declined none" in text
+    assert "gpu-term-loan: draws none gpu-term-loan: prepayments $48.7M (2026Q3: " in text
+    assert "GPUs redeployed from training to inference" in text and "GPUs retired" in text
+    run = page._read_run(runs["solve"])
+    run.plans[0].accepted[0] = 0.0
+    section = re.sub(r"<[^>]+>", " ", page._decisions_section(run))
+    declined = r"contracts accepted\s+enterprise-inference\s+contracts declined\s+lab-a-training"
+    assert re.search(declined, section)
+
+
+def test_purchases_table_has_the_model_s_generations_and_marks_part_years(runs):
+    """tiny sells H100 and B200 (no Rubin) over 2026Q3..2028Q2: rows hopper and blackwell, columns
+    '2026 (Q3-Q4)', '2027' and '2028 (Q1-Q2)'."""
+    html = html_of(runs["solve"])
+    table = html.split("GPUs bought by generation and year")[1].split("</table>")[0]
+    assert "rubin" not in table and "hopper" in table and "blackwell" in table
+    assert "<th>2026 (Q3-Q4)</th><th>2027</th><th>2028 (Q1-Q2)</th>" in table

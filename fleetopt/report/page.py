@@ -956,6 +956,7 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
     frame = run.statements.frame(run.data.quarter_labels)[STATEMENT_COLUMNS]
     label = escape(run.main_label)
     out = [
+        _decisions_section(run),
         f"<h2>GPUs bought by generation and year: {label}</h2>"
         + _table(buys, count_cols=set(buys.columns[1:])),
     ]
@@ -967,6 +968,40 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
         title = f"Quarterly statements of {label} on the forecast (USD)"
     out.append(f"<h2>{title}</h2>" + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS))
     return out
+
+
+def _decisions_section(run: _Run) -> str:
+    """The plan's decisions besides its purchases: contracts taken and declined, GPUs retired and
+    redeployed, power built, and each facility's draws and prepayments (the plan's, before any policy)."""
+    data, plan = run.data, run.plans[run.focus[0]]
+    fig = headline(data, plan, run.statements)
+    facts = [
+        ("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none"),
+        ("contracts declined", ", ".join(fig["contracts_declined"]) or "none"),
+        ("GPUs retired", _by_quarter(data, plan.retire.sum(axis=0), "{:,.0f}")),
+        ("GPUs redeployed from training to inference", _by_quarter(data, plan.redeploy.sum(axis=0), "{:,.0f}")),
+        ("power built", f"{fig['power_built_mw']:,.0f} MW" + "".join(
+            f"; {site.name}: {plan.build_blocks[i].sum() * site.block_mw:,.0f} MW"
+            for i, site in enumerate(data.sites) if len(data.sites) > 1)),
+    ]  # fmt: skip
+    for f, fac in enumerate(data.facilities):
+        facts.append((f"{fac.name}: draws", _by_quarter(data, plan.draws[f], None)))
+        facts.append((f"{fac.name}: prepayments", _by_quarter(data, plan.prepay[f], None)))
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
+    note = ""
+    if run.milp_only:
+        note = ("<p class='cap'>The plan's decisions; run on the forecast with its policy cash buffer, the "
+                "policy defers orders or cuts prepayments: its quarterly figures below show what it did.</p>")  # fmt: skip
+    return f"<h2>Decisions of {escape(run.main_label)}</h2><dl class='facts'>{rows}</dl>{note}"
+
+
+def _by_quarter(data: ModelData, values: np.ndarray, pattern: str | None) -> str:
+    """'none', or the total and each quarter's amount (USD where ``pattern`` is None): '203 (2027Q1: 203)'."""
+    shown = (lambda v: format_usd(float(v))) if pattern is None else (lambda v: pattern.format(float(v)))
+    quarters = [(data.quarter_labels[t], v) for t, v in enumerate(values) if abs(v) >= 0.5]
+    if not quarters:
+        return "none"
+    return f"{shown(sum(v for _, v in quarters))} ({', '.join(f'{q}: {shown(v)}' for q, v in quarters)})"
 
 
 def _forecast_run_table(run: _Run) -> str:
