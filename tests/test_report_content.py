@@ -429,3 +429,24 @@ def test_purchases_table_has_the_model_s_generations_and_marks_part_years(runs):
     table = html.split("GPUs bought by generation and year")[1].split("</table>")[0]
     assert "rubin" not in table and "hopper" in table and "blackwell" in table
     assert "<th>2026 (Q3-Q4)</th><th>2027</th><th>2028 (Q1-Q2)</th>" in table
+
+
+def test_covenant_room_is_read_on_one_basis():
+    """headroom is 1 - ratio / limit against a maximum and ratio / limit - 1 against a minimum: two
+    bases. Read as how far the protected quantity may fall before a breach: debt / EBITDA 0.95x
+    against 6x: EBITDA may fall 1 - 0.95 / 6 = 84.17 %; DSCR 1.95x against 1.4x (headroom 39.29 %):
+    EBITDA may fall 1 - 1.4 / 1.95 = 28.21 %, where EBITDA x (1 - 0.2821) / debt service = 1.4x."""
+    from fleetopt.cli.render import _status_text
+    from fleetopt.core.covenants import CATALOGUE, CovenantTest
+
+    def test_of(kind, limit):
+        return CovenantTest(kind, limit, np.ones(2, dtype=bool), (0, 1), 1)
+
+    leverage, dscr = test_of(CATALOGUE[0], 6.0), test_of(CATALOGUE[1], 1.4)
+    word, share = leverage.cushion(1 - 0.95 / 6)
+    assert word == "EBITDA" and share == pytest.approx(0.841667, abs=1e-6)
+    word, share = dscr.cushion(1.95 / 1.4 - 1)
+    assert word == "EBITDA" and share == pytest.approx(1 - 1.4 / 1.95, rel=1e-12)
+    assert f"{share:.1%}" == "28.2%"
+    assert _status_text("optimal", 0.005) == "optimal within 0.5% (relative gap)"
+    assert _status_text("optimal", 0.0) == "optimal" and _status_text("time_limit", 0.2) == "time_limit"

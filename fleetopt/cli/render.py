@@ -130,7 +130,7 @@ def solve_summary_tables(result) -> list:
     status = Table(show_header=False, title="solve")
     status.add_column("", style="bold")
     status.add_column("")
-    status.add_row("status", result.status)
+    status.add_row("status", _status_text(result.status, result.gap))
     status.add_row(f"objective ({result.objective_kind})", format_usd(result.objective_usd))
     status.add_row("gap", _pct(result.gap))
     status.add_row("build / solve time", f"{result.build_seconds:.2f} s / {result.solve_seconds:.2f} s")
@@ -174,6 +174,14 @@ def solve_summary_tables(result) -> list:
     return [status, purchases, key]
 
 
+def _status_text(status: str, gap: float | None) -> str:
+    """'optimal within 0.5 %' where the solver stopped at a relative gap (HiGHS's 'optimal' is
+    optimal to its mip_rel_gap), else the status as HiGHS gives it."""
+    if status == "optimal" and gap is not None and gap > 1e-9:
+        return f"optimal within {gap:.1%} (relative gap)"
+    return status
+
+
 def tested_from(data) -> str:
     """' (quarters tested, from 2027Q1)': the quarters the covenant figures cover, or ''."""
     first = first_tested_quarter(data)
@@ -181,7 +189,8 @@ def tested_from(data) -> str:
 
 
 def covenant_headroom_text(data, fig: dict) -> str:
-    """Each covenant's lowest headroom: a share of a ratio's limit, the lowest cash of a USD floor."""
+    """Each covenant in its tightest quarter: how far the quantity it protects may fall before a
+    breach (CovenantTest.cushion), or the lowest cash of a USD floor."""
     parts = []
     for test in data.covenants:
         room = fig["covenant_headroom"].get(test.kind.name)
@@ -189,10 +198,13 @@ def covenant_headroom_text(data, fig: dict) -> str:
             continue
         if test.kind.denominator is None:  # a floor in USD: the lowest tested amount says more
             parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}")
-        elif test.kind.facility_test:  # tested in every quarter, whatever covenants.test_from says
-            parts.append(f"{test.describe()} (every quarter): {_pct(room)}")
-        else:
-            parts.append(f"{test.describe()}: {_pct(room)}")
+            continue
+        quantity, share = test.cushion(room)
+        text = f"{quantity} may fall {share:.1%} before a breach" if share > 0 else "met with no room"
+        if share < 0:
+            text = f"breached ({quantity} {-share:.1%} short)"
+        # the borrowing base is tested in every quarter, whatever covenants.test_from says
+        parts.append(f"{test.describe()}{' (every quarter)' if test.kind.facility_test else ''}: {text}")
     return "; ".join(parts)
 
 
