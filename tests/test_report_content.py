@@ -166,8 +166,7 @@ def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
     marked = "(MILP statements, no buffer)"
     assert f"lowest DSCR on the forecast, quarters tested from 2026Q4 {marked}" in text
     assert f"Quarterly figures of {pick} on the forecast, run with its policy" in text
-    assert f"Quarterly statements of {pick}: MILP statements, without its policy cash buffer of $60.0M" \
-           in text  # fmt: skip
+    assert f"MILP statements of {pick}, without its policy cash buffer of $60.0M (USD)" in text
     assert "'MILP statements, no buffer': a figure of the MILP's statements of the plan, without its " \
            "policy cash buffer of $60.0M." in text  # fmt: skip
 

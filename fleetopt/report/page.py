@@ -963,7 +963,7 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
     if run.milp_only:
         out.append(_forecast_run_table(run))
         buffer = _buffer_words(run.forecast.buffer, run.data)
-        title = f"Quarterly statements of {label}: MILP statements, without its {escape(buffer)} (USD)"
+        title = f"MILP statements of {label}, without its {escape(buffer)} (USD)"
     else:
         title = f"Quarterly statements of {label} on the forecast (USD)"
     out.append(f"<h2>{title}</h2>" + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS))
