@@ -4,6 +4,7 @@ column, round histogram ticks, markers, labelled Pareto points)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from html import unescape
@@ -449,3 +450,24 @@ def test_covenant_room_is_read_on_one_basis():
     assert f"{share:.1%}" == "28.2%"
     assert _status_text("optimal", 0.005) == "optimal within 0.5% (relative gap)"
     assert _status_text("optimal", 0.0) == "optimal" and _status_text("time_limit", 0.2) == "time_limit"
+
+
+def test_terminal_tables_never_cut_a_header_or_a_figure(runs):
+    """At 120 columns, with the sweep's long plan labels, 'P(breach)' printed as 'P(breac…' and
+    labels wrapped over five lines: the figure columns now keep their headers' longest word and
+    their figures whole, and the plan column gives way (wrapping at spaces)."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import evaluation_table, reactions_table, sweep_table
+
+    metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
+    long = pd.concat([metrics] * 3, ignore_index=True)
+    long["plan"] = ["milp: forecast, cash buffer $30.0M", "milp: forecast, buy 1q later",
+                    "milp: lost anchor customer"]  # fmt: skip
+    swept = pd.read_csv(runs["sweep"] / "candidates.csv")
+    for table, last in ((evaluation_table(long, "t"), "util."), (reactions_table(long, "t"), "(USD)"),
+                        (sweep_table(swept, "t"), "P(default)")):  # fmt: skip
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(table)
+        text = console.export_text()
+        assert "…" not in text and last in text, text

@@ -239,6 +239,21 @@ def evaluation_table(metrics, title: str) -> Table:
             format_usd(row["expected_min_cash_usd"]),
             f"{row['mean_utilisation']:.1%}",
         )
+    return unbroken(table)
+
+
+def unbroken(table: Table, text_columns: int = 1) -> Table:
+    """``table`` with no header or figure cut short ('P(breac…'): each column after the first
+    ``text_columns`` is at least as wide as its longest figure and the longest word of its header
+    (headers wrap at spaces), and the text columns (plan labels) give way, breaking a word that does
+    not fit. Only a terminal narrower than those widths together crops the table."""
+    for n, column in enumerate(table.columns):
+        if n < text_columns:
+            column.overflow = "fold"
+            continue
+        words = [len(w) for w in str(column.header).split()]
+        words += [len(cell) for cell in column.cells if isinstance(cell, str)]
+        column.min_width = max(words, default=1)
     return table
 
 
@@ -253,7 +268,7 @@ def reactions_table(metrics, title: str) -> Table:
     for _, row in metrics.iterrows():
         shares = [f"{row[column]:.1%}" for column in REACTION_LABELS]
         table.add_row(Text(str(row["plan"])), *shares, format_usd(row["deferred_capex_mean_usd"]))
-    return table
+    return unbroken(table)
 
 
 def first_breach_table(metrics, title: str) -> Table | None:
@@ -276,7 +291,7 @@ def first_breach_table(metrics, title: str) -> Table | None:
             "borrowing base: GPU-secured debt / max LTV against the fleet's resale value at the "
             "scenario's GPU prices, every quarter (docs/evaluation.md, step 6)"
         )
-    return table
+    return unbroken(table)
 
 
 class progress_bar:
@@ -320,9 +335,7 @@ class progress_bar:
 def sweep_table(metrics, title: str) -> Table:
     table = Table(title=title)
     for name in ("", "plan", "NPV forecast", "NPV mean", "NPV CVaR5", "P(breach)", "P(default)"):
-        # nothing is cut short: in a narrow terminal headers and plans wrap at spaces ($-127.7M: 8)
-        widest = max([2, *(len(word) for word in name.split())]) if name in ("", "plan") else 9
-        table.add_column(name, justify="left" if name in ("", "plan") else "right", min_width=widest)
+        table.add_column(name, justify="left" if name in ("", "plan") else "right")
     for _, r in metrics.iterrows():
         mark = (">" if r["recommended"] else " ") + ("*" if r["on_front"] else " ")
         table.add_row(
@@ -334,7 +347,8 @@ def sweep_table(metrics, title: str) -> Table:
             f"{r['breach_probability']:.1%}",
             f"{r['default_probability']:.1%}",
         )
-    return table
+    table.columns[0].min_width = 2  # the marks, before the plan that gives way
+    return unbroken(table, text_columns=2)
 
 
 def comparison_tables(result) -> list:
