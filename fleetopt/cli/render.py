@@ -14,7 +14,7 @@ from fleetopt.compare import BETTER
 from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import first_tested_quarter, headline, purchases_by_generation_year, worst_shock
-from fleetopt.core.units import counted, format_usd
+from fleetopt.core.units import counted, format_solver_status, format_usd
 from fleetopt.evaluate.metrics import REACTION_LABELS, first_breach_column
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
@@ -130,7 +130,7 @@ def solve_summary_tables(result) -> list:
     status = Table(show_header=False, title="solve")
     status.add_column("", style="bold")
     status.add_column("")
-    status.add_row("status", _status_text(result.status, result.gap))
+    status.add_row("status", format_solver_status(result.status, result.gap))
     status.add_row(f"objective ({result.objective_kind})", format_usd(result.objective_usd))
     status.add_row("gap", _pct(result.gap))
     status.add_row("build / solve time", f"{result.build_seconds:.2f} s / {result.solve_seconds:.2f} s")
@@ -172,14 +172,6 @@ def solve_summary_tables(result) -> list:
             f"{format_usd(worst['lowest_cash_usd'])} in {worst['quarter']} ({worst['case']})",
         )
     return [status, purchases, key]
-
-
-def _status_text(status: str, gap: float | None) -> str:
-    """'optimal within 0.5 %' where the solver stopped at a relative gap (HiGHS's 'optimal' is
-    optimal to its mip_rel_gap), else the status as HiGHS gives it."""
-    if status == "optimal" and gap is not None and gap > 1e-9:
-        return f"optimal within {gap:.1%} (relative gap)"
-    return status
 
 
 def tested_from(data) -> str:

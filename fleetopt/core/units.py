@@ -78,3 +78,11 @@ def format_usd_change(usd: float | None) -> str:
         return "n/a"
     return format_difference(usd, "USD")
 
+
+
+def format_solver_status(status: str, gap: float | None) -> str:
+    """A MILP's status for people: 'optimal within 0.5% (relative gap)' where HiGHS stopped at a
+    relative gap that shows (its 'optimal' means optimal to its mip_rel_gap), else the status."""
+    if status == "optimal" and gap is not None and math.isfinite(gap) and f"{gap:.1%}" != "0.0%":
+        return f"optimal within {gap:.1%} (relative gap)"
+    return status

@@ -23,7 +23,7 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     worst_shock,
 )
-from fleetopt.core.units import counted, format_number_compact, format_usd
+from fleetopt.core.units import counted, format_number_compact, format_solver_status, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import compile_plans, generate_scenarios, load_plans
 from fleetopt.evaluate.batch import with_buffers
@@ -380,7 +380,7 @@ def _solver_facts(s: dict) -> list[tuple[str, str]]:
     gap = "n/a" if s.get("gap") is None else f"{s['gap']:.3%}"
     bound = s.get("bound_usd", s.get("rp_bound_usd"))  # a stochastic solve: its RP's
     objective = s.get("objective_usd", s.get("rp_usd"))
-    text = f"{s['status']}, relative gap {gap}"
+    text = f"{format_solver_status(s['status'], s.get('gap'))}, relative gap {gap}"
     if objective is not None:
         text += f", objective {format_usd(objective)}"
     if bound is not None and math.isfinite(bound):
