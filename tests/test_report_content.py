@@ -414,7 +414,7 @@ def test_the_plan_s_decisions_are_listed(runs):
     and prepays $48.7M of it, docs/evaluation.md step 3). A plan that declines lab-a-training says so."""
     text = text_of(runs["solve"])
     assert "contracts accepted lab-a-training, enterprise-inference contracts declined none" in text
-    assert "gpu-term-loan: draws none gpu-term-loan: prepayments $48.7M (2026Q3: " in text
+    assert "facility gpu-term-loan prepaid $48.7M (2026Q3: $26.0M, 2026Q4: $4.6M, " in text
     assert "GPUs redeployed from training to inference" in text and "GPUs retired" in text
     run = page._read_run(runs["solve"])
     run.plans[0].accepted[0] = 0.0

@@ -981,12 +981,19 @@ def _decisions_section(run: _Run) -> str:
         ("GPUs retired", _by_quarter(data, plan.retire.sum(axis=0), "{:,.0f}")),
         ("GPUs redeployed from training to inference", _by_quarter(data, plan.redeploy.sum(axis=0), "{:,.0f}")),
         ("power built", f"{fig['power_built_mw']:,.0f} MW" + "".join(
-            f"; {site.name}: {plan.build_blocks[i].sum() * site.block_mw:,.0f} MW"
-            for i, site in enumerate(data.sites) if len(data.sites) > 1)),
+            f"; {site.name}: {mw:,.0f} MW" for i, site in enumerate(data.sites)
+            if len(data.sites) > 1 and (mw := plan.build_blocks[i].sum() * site.block_mw) > 0)),
     ]  # fmt: skip
+    idle = []
     for f, fac in enumerate(data.facilities):
-        facts.append((f"{fac.name}: draws", _by_quarter(data, plan.draws[f], None)))
-        facts.append((f"{fac.name}: prepayments", _by_quarter(data, plan.prepay[f], None)))
+        if not (np.abs(plan.draws[f]) >= 0.5).any() and not (np.abs(plan.prepay[f]) >= 0.5).any():
+            idle.append(fac.name)
+            continue
+        flows = (("drawn", plan.draws[f]), ("prepaid", plan.prepay[f]))
+        facts.append((f"facility {fac.name}", "; ".join(f"{what} {_by_quarter(data, usd, None)}"
+                                                         for what, usd in flows if (np.abs(usd) >= 0.5).any())))  # fmt: skip
+    if idle:
+        facts.append(("facilities with no draw or prepayment", ", ".join(idle)))
     rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
     note = ""
     if run.milp_only:
