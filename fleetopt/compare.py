@@ -16,9 +16,9 @@ from fleetopt.core.units import format_difference, format_figure
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.evaluate.sources import read_plans
-from fleetopt.report.forecast import forecast_run_batch
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 

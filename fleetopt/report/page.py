@@ -27,11 +27,11 @@ from fleetopt.core.units import counted, format_number_compact, format_solver_st
 from fleetopt.errors import InputError
 from fleetopt.evaluate import compile_plans, generate_scenarios, load_plans
 from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.forecast import ForecastRun, forecast_run
 from fleetopt.evaluate.metrics import REACTION_LABELS, first_breach_column, tail_count
 from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.report import svg
-from fleetopt.report.forecast import ForecastRun, forecast_run
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_run_file
 from fleetopt.schema.loading import ModelError, load_model

@@ -48,7 +48,9 @@ def forecast_run(data: ModelData, plan: Plan, buffer: float | None, st: Statemen
     return forecast_run_batch(data, [plan], [buffer], [st])[0]
 
 
-def forecast_run_batch(data: ModelData, plans: list[Plan], buffers: list | None, statements: list[Statements]):
+def forecast_run_batch(
+    data: ModelData, plans: list[Plan], buffers: list | None, statements: list[Statements]
+) -> list[ForecastRun]:
     """:func:`forecast_run` of several plans in one evaluation (``buffers`` None: the model's)."""
     buffers = buffers if buffers is not None else [None] * len(plans)
     batch = with_buffers(compile_plans(data, plans, [f"plan {n}" for n in range(len(plans))]), buffers)
