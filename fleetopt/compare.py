@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ from fleetopt.core.units import format_difference, format_figure
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
-from fleetopt.evaluate.engine import forecast_npvs
+from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import first_breach_column
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs import limits
@@ -41,10 +41,19 @@ FIGURES = [
     *((first_breach_column(k), f"first breach misses {k.label}", "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
-    ("peak_debt_usd", "peak debt (forecast)", "USD"),
+    ("peak_debt_usd", "peak debt on the forecast", "USD"),
     ("gpus_bought", "GPUs bought", "GPUs"),
     ("power_built_mw", "power built", "MW"),
 ]
+# which way a figure is better for the company (a figure not here has no better direction)
+BETTER = {
+    **dict.fromkeys(("npv_forecast_usd", "npv_mean_usd", "npv_mean_no_default_usd", "npv_p5_usd",
+                     "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd", "expected_min_cash_usd",
+                     "mean_utilisation"), "higher"),
+    **dict.fromkeys(("loss_probability", "breach_probability", "default_probability", "peak_debt_usd",
+                     *(first_breach_column(k) for k in CATALOGUE)), "lower"),
+}  # fmt: skip
+NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to itself
 
 
 class CompareError(InputError):
@@ -60,12 +69,34 @@ class Comparison:
     purchase_diff: pd.DataFrame  # long: plan, quarter, sku, gpus_difference (vs the first plan)
     n_scenarios: int
     seed: int
+    same: list[tuple[str, str]] = field(default_factory=list)  # pairs of identical plans (decisions, buffer)
 
     @staticmethod
-    def difference(key: str, values: list[float], unit: str) -> str:
-        """The second plan's figure less the first's, signed; none for a standard error (the
+    def difference(key: str, values: list[float], unit: str, n: int = 1) -> str:
+        """Plan ``n``'s figure less the first's, signed; none for a standard error (the
         difference of two errors means nothing: the paired row is the difference's own)."""
-        return "" if key.endswith("_se_usd") else format_difference(values[1] - values[0], unit)
+        return "" if key.endswith("_se_usd") else format_difference(values[n] - values[0], unit)
+
+    @staticmethod
+    def cell(key: str, values: list[float], unit: str, n: int) -> str:
+        """Plan ``n``'s figure as shown; the first plan's paired error (against itself) is —."""
+        if key == "npv_mean_paired_se_usd" and n == 0:
+            return NOT_APPLICABLE
+        return format_figure(values[n], unit)
+
+    def difference_headers(self) -> list[str]:
+        """'B − A' for every plan after the first A."""
+        return [f"{label} − {self.labels[0]}" for label in self.labels[1:]]
+
+    def notes(self) -> list[str]:
+        """What a reader must know besides the figures: identical plans, and the paired error."""
+        out = [f"{a} and {b} are the same plan (the same decisions and policy cash buffer): their figures "
+               "are equal by construction." for a, b in self.same]  # fmt: skip
+        out.append(f"'NPV mean minus the first plan's': standard error of each plan's mean NPV less "
+                   f"{self.labels[0]}'s on the same scenarios (the difference itself is in the "
+                   "'plan − first plan' columns); 'better': which way a figure is better for the "
+                   "company.")  # fmt: skip
+        return out
 
     def rows(self) -> list[tuple[str, str, str]]:
         """The (key, name, unit) of :data:`FIGURES` this comparison has."""
@@ -75,6 +106,7 @@ class Comparison:
         units = {key: unit for key, _, unit in FIGURES}
         figures = self.figures.copy()
         figures.insert(0, "unit", [units[k] for k in figures.index])
+        figures.insert(1, "better", [BETTER.get(k, "") for k in figures.index])
         return {
             "figures": figures.reset_index(names="figure"),
             "mw_by_site": self.mw_used,
@@ -101,6 +133,7 @@ class Comparison:
         shares in per cent, counts rounded, with units) and labels escaped."""
         lines = [f"# Plan comparison ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
         lines += ["## figures", "", _markdown_table(self._figure_rows()), ""]
+        lines += [*self.notes(), ""]
         columns = {
             "mw_by_site": {"mw_used": "{:,.1f} MW", "mw_available": "{:,.1f} MW"},
             "gpus_by_generation": {"gpus": "{:,.0f} GPUs"},
@@ -119,10 +152,11 @@ class Comparison:
         for key, name, unit in self.rows():
             values = [float(self.figures.loc[key, label]) for label in self.labels]
             row = {"figure": name} | {
-                label: format_figure(v, unit) for label, v in zip(self.labels, values, strict=True)
+                label: self.cell(key, values, unit, n) for n, label in enumerate(self.labels)
             }
-            if len(self.labels) == 2:
-                row[f"{self.labels[1]} − {self.labels[0]}"] = self.difference(key, values, unit)
+            for n, header in enumerate(self.difference_headers(), start=1):
+                row[header] = self.difference(key, values, unit, n)
+            row["better"] = BETTER.get(key, "")
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -206,21 +240,22 @@ def compare_plans(
         raise CompareError(f"plan labels must be unique: {labels}")
     batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
     result = evaluate(data, batch, scenarios, seed, backend=backend, keep_matrix=True)
-    on_forecast = forecast_npvs(data, batch)
+    statements = [plan_statements(data, plan) for plan in plans]
+    on_forecast = forecast_run_batch(data, plans, buffers, statements)  # with each plan's policy
     npv = result.npv_matrix
     figures = {}
     mw_rows, gpu_rows, diff_rows = [], [], []
     q = data.quarter_labels
     for n, (plan, label) in enumerate(zip(plans, labels, strict=True)):
-        st = plan_statements(data, plan)
+        st = statements[n]
         m = result.metrics.iloc[n]
         figures[label] = {
-            "npv_forecast_usd": float(on_forecast[n]),
+            "npv_forecast_usd": on_forecast[n].npv_usd,
             **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},
             "npv_mean_paired_se_usd": float((npv[n] - npv[0]).std() / np.sqrt(npv.shape[1])),
             "npv_p50_usd": float(np.median(npv[n])),
             "npv_p95_usd": float(np.sort(npv[n])[int(np.ceil(0.95 * npv.shape[1])) - 1]),
-            "peak_debt_usd": float(st.lines["debt_usd"].max()),
+            "peak_debt_usd": on_forecast[n].peak_debt_usd,
             "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),
             "power_built_mw": float(
                 sum(plan.build_blocks[i].sum() * s.block_mw for i, s in enumerate(data.sites))
@@ -246,6 +281,9 @@ def compare_plans(
             delta = (plan.buy_blocks - plans[0].buy_blocks).sum(axis=1) * data.block_size[:, None]
             for s, t in zip(*np.nonzero(delta), strict=True):
                 diff_rows.append((label, q[t], data.sku_names[s], float(delta[s, t])))
+    buffer = batch.liquidity_buffer
+    same = [(labels[a], labels[b]) for a in range(len(plans)) for b in range(a + 1, len(plans))
+            if _same_plan(plans[a], plans[b], buffer[a], buffer[b])]  # fmt: skip
     tested = {test.kind for test in data.covenants}
     untested = {first_breach_column(kind) for kind in CATALOGUE if kind not in tested}
     order = [k for k, _, _ in FIGURES if k not in untested]
@@ -257,4 +295,11 @@ def compare_plans(
         purchase_diff=pd.DataFrame(diff_rows, columns=["plan", "quarter", "sku", "gpus_vs_first_plan"]),
         n_scenarios=scenarios,
         seed=seed,
+        same=same,
     )
+
+
+def _same_plan(a: Plan, b: Plan, buffer_a: float, buffer_b: float) -> bool:
+    """Whether two plans make the same decisions (every array equal) and run with the same buffer."""
+    arrays = b.arrays()
+    return buffer_a == buffer_b and all(np.array_equal(v, arrays[k]) for k, v in a.arrays().items())

@@ -15,6 +15,7 @@ from milp_builders import base_model
 
 from fleetopt import api
 from fleetopt.compare import CompareError, compare_plans, plans_from_refs
+from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate import save_plans
 from fleetopt.milp.persistent import PersistentPlanner
@@ -318,3 +319,75 @@ def test_differences_are_in_points_for_shares_and_absent_for_standard_errors():
     assert Comparison.difference("npv_mean_usd", [2e9, 1.5e9], "USD") == "-$500.0M"
     assert Comparison.difference("npv_mean_se_usd", [5e8, 6e8], "USD") == ""
     assert Comparison.difference("npv_mean_paired_se_usd", [0.0, 3e8], "USD") == ""
+
+
+# ---------------------------------------------------------------- plans with a policy buffer; three plans
+
+
+@pytest.fixture(scope="module")
+def buffer_sweep(tmp_path_factory):
+    """A sweep of tiny's three first candidates (the forecast optimum and it with a $30M and a $60M
+    cash buffer) on 50 scenarios, and its candidates table."""
+    folder = tmp_path_factory.mktemp("buffers") / "W"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLEETOPT_RUNS_DIR", str(folder.parent / "runs"))
+        code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50",
+                               "--out", str(folder))  # fmt: skip
+    assert code == 0, err
+    return folder, pd.read_csv(folder / "candidates.csv").set_index("plan")
+
+
+def test_forecast_figures_of_a_buffer_plan_are_its_run_with_its_policy(buffer_sweep):
+    """On the forecast the $60M-buffer plan cuts the MILP's prepayments (docs/evaluation.md, step 3)
+    and keeps its $190.0M opening debt, where the forecast optimum prepays down to a peak of $164.0M
+    after quarter 0's instalment; both the NPV and the peak debt on the forecast are the run with the
+    plan's own buffer (the sweep's forecast NPV), never the MILP's statements for one and not the other."""
+    folder, candidates = buffer_sweep
+    data = build_data(api.load(str(folder / "model.yaml"))[0].model)
+    plans, labels, buffers = plans_from_refs([folder], data)
+    comp = compare_plans(data, plans, labels, 20, 0, buffers=buffers)
+    pick, optimum = labels
+    assert "cash buffer $60.0M" in pick and optimum == "milp: forecast"
+    for label in labels:
+        assert comp.figures.loc["npv_forecast_usd", label] == pytest.approx(
+            candidates.loc[label, "forecast_npv_usd"], abs=0.01
+        )
+    assert comp.figures.loc["peak_debt_usd", pick] == pytest.approx(190e6, abs=1.0)
+    assert comp.figures.loc["peak_debt_usd", optimum] == pytest.approx(164_015_384.6, abs=1.0)
+
+
+def test_three_plans_show_each_difference_and_which_way_is_better(buffer_sweep):
+    """Three plans of one file: a column 'B − A' and 'C − A' for each (not only for two plans), the
+    first plan's paired standard error against itself is —, not $0, and each figure says which way
+    is better. Each plan given twice is the same plan as itself (same decisions, same buffer); the
+    forecast optimum and it with a buffer make the same decisions but are not the same plan."""
+    folder, _ = buffer_sweep
+    code, out, err = run_cli("compare", str(folder / "plans.npz"), str(folder / "plans.npz"),
+                             "--model", str(folder / "model.yaml"), "--scenarios", "20",
+                             "--format", "markdown")  # fmt: skip
+    assert code == 0, err
+    table = out.split("## figures")[1].split("\n\n")[1]
+    head = table.splitlines()[0]
+    assert head.count(" − ") == 5 and head.rstrip(" |").endswith("better")
+    paired = next(line for line in table.splitlines() if "first plan's: standard error" in line)
+    assert paired.split("|")[2].strip() == "—"
+    npv = next(line for line in table.splitlines() if line.startswith("| NPV mean |"))
+    assert npv.rstrip(" |").endswith("higher")
+    breach = next(line for line in table.splitlines() if line.startswith("| P(covenant breach) |"))
+    assert breach.rstrip(" |").endswith("lower")
+    notes = out.replace("\\", "")
+    assert "plans.npz: milp: forecast and plans.npz: milp: forecast (4) are the same plan" in notes
+    assert notes.count("are the same plan") == 3  # the same decisions with another buffer are not
+
+
+def test_piped_tables_take_the_width_columns_gives(monkeypatch):
+    """Piped output was always 120 columns wide, whatever COLUMNS said (plan names wrapped over 5
+    lines): with COLUMNS=200 rich takes that width (None: rich reads COLUMNS), without it 120."""
+    import io
+
+    from fleetopt.cli.common import output_width
+
+    monkeypatch.setenv("COLUMNS", "200")
+    assert output_width(io.StringIO()) is None
+    monkeypatch.delenv("COLUMNS")
+    assert output_width(io.StringIO()) == 120

@@ -32,7 +32,7 @@ from hypothesis.extra.numpy import arrays
 from milp_builders import data_of
 
 from fleetopt.core.economics import plan_statements
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import format_usd, format_usd_change, format_usd_compact
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.metrics import METRIC_COLUMNS, plan_metrics, tail_count
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -317,3 +317,23 @@ def test_money_is_written_at_the_scale_it_rounds_to(usd, text):
     """$999,999,999.99 is $1.00B, not $1,000.0M; a limit typed as 1e300 is not 300 digits; a figure
     that rounds to $0 has no minus sign (a VSS of -1e-9 printed as -$0)."""
     assert format_usd(usd) == text
+
+
+@pytest.mark.parametrize(
+    ("usd", "text"),
+    [(999_960.0, "$1.0M"), (-999_960.0, "-$1.0M"), (999.96e6, "$1.0B"), (999_949.0, "$999.9k"),
+     (999.5, "$1.0k"), (999.4, "$999"), (-0.4, "$0"), (float("nan"), "n/a")],
+)  # fmt: skip
+def test_compact_money_is_written_at_the_scale_it_rounds_to(usd, text):
+    """format_usd_compact's one decimal: $999,960 is 999.96k, which rounds to 1,000.0k: it is $1.0M;
+    $999,949 rounds to 999.9k and stays there; $999.5 would print $1,000 and is $1.0k."""
+    assert format_usd_compact(usd) == text
+
+
+@pytest.mark.parametrize(
+    ("usd", "text"),
+    [(3.2e6, "+$3.2M"), (-3.1e6, "-$3.1M"), (0.3, "$0"), (-0.3, "$0"), (None, "n/a")],
+)  # fmt: skip
+def test_a_change_in_usd_is_signed_unless_it_rounds_to_nothing(usd, text):
+    """'changes mean NPV by +$3.2M': a rise carries its sign; $0.30 rounds to $0, with no sign."""
+    assert format_usd_change(usd) == text

@@ -153,6 +153,31 @@ def test_report_screenshot_is_not_blank(reports, kind, tmp_path):
     assert dark > 0.002, f"only {dark:.3%} dark pixels: no text drawn?"
 
 
+A4_LANDSCAPE_PX = 1047  # 297 mm less 2 x 10 mm margins (the report's @page), at 96 CSS px an inch
+
+
+@needs_chromium
+def test_printed_candidates_table_keeps_every_column_on_the_page(reports, tmp_path):
+    """Printed at A4 width, the candidates table's right-hand columns (CVaR5, P(breach), P(default))
+    were cut off: the table scrolled in a box the page cannot scroll. With the print rules applied
+    as screen rules (headless Chromium cannot emulate print from the command line) in a window as
+    wide as the printed page, every header cell of the table ends inside the page."""
+    html = reports["sweep"].read_text(encoding="utf-8")
+    assert "@media print{" in html
+    probe = ("var t = document.querySelector('table.sortable'), w = document.documentElement.clientWidth;"
+             "var out = Array.prototype.filter.call(t.tHead.rows[0].cells, function (c) {"
+             " return c.getBoundingClientRect().right > w + 0.5; })"
+             ".map(function (c) { return c.textContent; });"
+             "document.body.dataset.outside = JSON.stringify(out);")  # fmt: skip
+    printed = tmp_path / "printed.html"
+    html = html.replace("@media print{", "@media all{").replace("</body>", f"<script>{probe}</script></body>")
+    printed.write_text(html, encoding="utf-8")
+    dom = chromium(tmp_path, printed, "--dump-dom", f"--window-size={A4_LANDSCAPE_PX},900").stdout
+    outside = re.search(r'data-outside="([^"]*)"', dom)
+    assert outside is not None, "the probe did not run"
+    assert outside.group(1) == "[]", f"header cells beyond the printed page: {outside.group(1)}"
+
+
 @needs_chromium
 def test_script_errors_would_be_caught(reports, tmp_path):
     """The checks above can fail: a page whose script throws shows the error and is never ready."""

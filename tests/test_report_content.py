@@ -4,6 +4,7 @@ column, round histogram ticks, markers, labelled Pareto points)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from html import unescape
@@ -15,7 +16,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import format_solver_status, format_usd
 from fleetopt.evaluate.metrics import REACTION_LABELS
 from fleetopt.report import page, svg
 
@@ -76,7 +77,8 @@ def test_provenance_names_model_folder_and_discount_rate(runs, kind):
 
 def test_solve_provenance_has_milp_status_gap_and_bound(runs):
     summary, text = summary_of(runs["solve"]), text_of(runs["solve"])
-    assert f"MILP {summary['status']}, relative gap {summary['gap']:.3%}" in text
+    status = format_solver_status(summary["status"], summary["gap"])
+    assert f"MILP {status}, relative gap {summary['gap']:.3%}" in text
     assert f"bound {format_usd(summary['bound_usd'])}" in text
 
 
@@ -107,6 +109,27 @@ def test_definitions_give_the_models_levels_and_covenants(runs):
     assert "net present value at the model's discount rate of 15.00% a year" in text
 
 
+def test_the_default_level_that_is_the_floor_is_called_the_floor(runs):
+    """tiny sets no default_cash_usd: its default level is its treasury floor, $25.0M. The definition
+    said the level 'is not the treasury floor of $25.0M' in the same breath."""
+    text = text_of(runs["evaluate"])
+    assert "The default level is the treasury floor of $25.0M (finance.min_cash_usd)" in text
+    assert "That is not the treasury floor" not in text
+
+
+def test_every_column_and_forecast_figure_is_defined(runs):
+    """utilisation (docs/evaluation.md: GPUs earning revenue over GPUs held), a sweep's forecast NPV
+    and origin, and 'on the forecast' as the run with the plan's own policy (true of a policy
+    candidate too, which the MILP's statements are not)."""
+    evaluate, sweep = text_of(runs["evaluate"]), text_of(runs["sweep"])
+    assert "utilisation mean over scenarios and quarters of the GPUs earning revenue over the GPU" in evaluate
+    assert "forecast NPV the candidate's NPV on the forecast" in sweep
+    assert "origin how the sweep made" in sweep
+    assert "origin how the sweep made" not in evaluate
+    assert "on the forecast the plan run on the model's forecast" in sweep
+    assert "with its own policy, as a scenario is run" in sweep
+
+
 def test_solve_definitions_leave_out_scenario_terms(runs):
     text = text_of(runs["solve"])
     assert "NPV net present value" in text and "lowest DSCR" in text
@@ -121,6 +144,42 @@ def test_forecast_figures_are_labelled_and_dscr_scope_stated(runs):
     for label in ("NPV on the forecast", "peak debt on the forecast", "lowest cash on the forecast",
                   "lowest DSCR on the forecast, quarters tested from 2026Q4"):  # fmt: skip
         assert label in text
+
+
+def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
+    """The sweep's pick on tiny is "milp: forecast, cash buffer $60.0M": run on the forecast with
+    its $60M buffer, the policy cuts the prepayments the MILP made to stay within the borrowing base
+    (docs/evaluation.md, step 3), so it keeps its $190.0M opening debt (the MILP's statements: peak
+    $164.0M after prepaying) and its NPV is -$11.1M, not the statements' -$14.1M. The key figures,
+    the cash chart and the candidates table all say -$11.1M (candidates.csv, forecast_npvs); the
+    figures only the MILP's statements have are marked as such."""
+    folder = runs["sweep"]
+    pick = summary_of(folder)["recommended"]
+    assert "cash buffer" in pick  # the test needs a pick whose policy reacts on the forecast
+    forecast_npv = pd.read_csv(folder / "candidates.csv").set_index("plan").loc[pick, "forecast_npv_usd"]
+    run = page._read_run(folder)
+    assert run.forecast.npv_usd == pytest.approx(forecast_npv, abs=0.01)
+    assert run.forecast.reacts and run.forecast.npv_usd > run.statements.npv_usd + 1e6
+    assert run.forecast.peak_debt_usd == pytest.approx(190e6, abs=1.0)
+    text = text_of(folder)
+    assert f"{format_usd(forecast_npv)} NPV on the forecast" in text
+    assert f"{format_usd(run.statements.npv_usd)} NPV on the forecast" not in text
+    assert "$190.0M peak debt on the forecast" in text
+    marked = "(MILP statements, no buffer)"
+    assert f"lowest DSCR on the forecast, quarters tested from 2026Q4 {marked}" in text
+    assert f"Quarterly figures of {pick} on the forecast, run with its policy" in text
+    assert f"MILP statements of {pick}, without its policy cash buffer of $60.0M (USD)" in text
+    assert "'MILP statements, no buffer': a figure of the MILP's statements of the plan, without its " \
+           "policy cash buffer of $60.0M." in text  # fmt: skip
+
+
+def test_on_the_forecast_without_a_buffer_is_the_statements(runs):
+    """The solve's plan runs with the model's policy (tiny: no buffer): nothing reacts on the
+    forecast, the run's NPV is the statements' (to $1) and nothing is marked."""
+    run = page._read_run(runs["solve"])
+    assert not run.forecast.reacts and run.milp_only == ""
+    assert run.forecast.npv_usd == pytest.approx(run.statements.npv_usd, abs=1.0)
+    assert "(MILP statements, no buffer)" not in text_of(runs["solve"])
 
 
 def test_evaluate_shows_new_metrics_with_their_values(runs):
@@ -174,7 +233,23 @@ def test_sweep_recommendation_states_rule_limits_and_pick_risk(runs):
            f"{pick['breach_probability']:.1%}" in text  # fmt: skip
     for dropped in summary["dropped"]:
         assert f"{dropped['plan']}: {dropped['status']}" in text
-    assert f"Quarterly statements of {summary['recommended']} on the forecast" in text
+    assert f"Quarterly figures of {summary['recommended']} on the forecast, run with its policy" in text
+
+
+def test_the_pareto_chart_says_its_front_has_a_third_figure(runs):
+    """The chart plots mean NPV against CVaR5, but the front is of mean NPV, CVaR5 and P(covenant
+    breach) (sweep/candidates.py, pareto_front): a point that looks dominated in the chart is on the
+    front for its lower P(breach). Caption and table title say so, and give each P(breach)."""
+    text = text_of(runs["sweep"])
+    metrics = pd.read_csv(runs["sweep"] / "candidates.csv")
+    assert "The Pareto front is of three figures: mean NPV and CVaR5 (higher is better) and " \
+           "P(covenant breach) (lower is better)" in text  # fmt: skip
+    first = metrics.iloc[0]
+    assert f"1: {first['plan']} (P(covenant breach) {first['breach_probability']:.1%})" in text
+    assert "bold: Pareto front of mean NPV, CVaR5 and P(covenant breach))" in text
+    code, out, _ = run_cli("sweep", "tiny", "--candidates", "1", "--scenarios", "10", "--out",
+                           str(runs["sweep"].parent / "one"))  # fmt: skip
+    assert code == 0 and "* Pareto front of mean NPV, CVaR5 and P(breach); > recommended" in out
 
 
 def test_rule_text_names_set_and_missing_limits():
@@ -275,9 +350,23 @@ def test_deterministic_evaluation_draws_no_scenario_charts(runs):
     """Its one scenario is the forecast: no histogram or bands of random scenarios, and its table
     says so."""
     text = text_of(runs["deterministic"])
-    assert "Plans on the forecast (deterministic evaluation)" in text
+    assert "Plans on the forecast (deterministic evaluation: shares are 100 % where" in text
     assert "NPV distribution" not in text and "bands:" not in text
     assert "scenarios 1: the forecast itself (deterministic evaluation)" in text
+
+
+def test_a_deterministic_evaluation_shows_no_error_tail_or_shares(runs):
+    """One scenario has no standard error ('± $0'), no P5 or CVaR5 (the NPV itself) and no 'share of
+    scenarios with' a reaction: its key figures say NPV, lowest cash, and yes or no (tiny's forecast
+    optimum: no default, no breach on the forecast; its lowest cash $30.3M, as the solve's)."""
+    text = text_of(runs["deterministic"])
+    row = pd.read_csv(runs["deterministic"] / "metrics.csv").iloc[0]
+    assert f"{format_usd(row['npv_mean_usd'])} NPV on the forecast (evaluator)" in text
+    assert "$30.3M lowest cash on the forecast (evaluator)" in text
+    assert "no liquidity default (cash below $25.0M)" in text and "no covenant breach" in text
+    for gone in ("± ", "NPV P5", "CVaR5", "scenarios with:", "standard error", "SE of mean NPV"):
+        assert gone not in text, gone
+    assert "NPV on the forecast (USD)" in text  # the table's NPV column
 
 
 def test_count_ticks_are_short():
@@ -305,3 +394,81 @@ def test_the_borrowing_base_is_defined_shown_and_charted(runs):
     assert "borrowing base covenant on the forecast, every quarter" in text
     assert "Borrowing base on the forecast" in text
     assert "collateral needed (GPU-secured debt / max LTV)" in text and "GPU resale value" in text
+
+
+def test_the_terminal_s_policy_table_says_its_usd_column_is_usd(runs):
+    """'what the policy had to do (share of scenarios)' had a column of USD, 'mean capex deferred',
+    read as a share by its title: the column and the title say USD."""
+    from fleetopt.cli.render import plain_text, reactions_table
+
+    metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
+    text = plain_text([reactions_table(metrics, "t")], width=400)
+    assert "mean capex deferred (USD)" in text
+    code, out, _ = run_cli("evaluate", "tiny", "--plans", str(runs["solve"]), "--scenarios", "10")
+    assert code == 0 and "what the policy had to do (share of scenarios; capex in USD)" in out
+
+
+def test_the_plan_s_decisions_are_listed(runs):
+    """Contracts accepted and declined, retirements, redeployments, power and each facility's draws
+    and prepayments (tiny's forecast optimum takes both contracts, draws nothing on its GPU term loan
+    and prepays $48.7M of it, docs/evaluation.md step 3). A plan that declines lab-a-training says so."""
+    text = text_of(runs["solve"])
+    assert "contracts accepted lab-a-training, enterprise-inference contracts declined none" in text
+    assert "facility gpu-term-loan prepaid $48.7M (2026Q3: $26.0M, 2026Q4: $4.6M, " in text
+    assert "GPUs redeployed from training to inference" in text and "GPUs retired" in text
+    run = page._read_run(runs["solve"])
+    run.plans[0].accepted[0] = 0.0
+    section = re.sub(r"<[^>]+>", " ", page._decisions_section(run))
+    declined = r"contracts accepted\s+enterprise-inference\s+contracts declined\s+lab-a-training"
+    assert re.search(declined, section)
+
+
+def test_purchases_table_has_the_model_s_generations_and_marks_part_years(runs):
+    """tiny sells H100 and B200 (no Rubin) over 2026Q3..2028Q2: rows hopper and blackwell, columns
+    '2026 (Q3-Q4)', '2027' and '2028 (Q1-Q2)'."""
+    html = html_of(runs["solve"])
+    table = html.split("GPUs bought by generation and year")[1].split("</table>")[0]
+    assert "rubin" not in table and "hopper" in table and "blackwell" in table
+    assert "<th>2026 (Q3-Q4)</th><th>2027</th><th>2028 (Q1-Q2)</th>" in table
+
+
+def test_covenant_room_is_read_on_one_basis():
+    """headroom is 1 - ratio / limit against a maximum and ratio / limit - 1 against a minimum: two
+    bases. Read as how far the protected quantity may fall before a breach: debt / EBITDA 0.95x
+    against 6x: EBITDA may fall 1 - 0.95 / 6 = 84.17 %; DSCR 1.95x against 1.4x (headroom 39.29 %):
+    EBITDA may fall 1 - 1.4 / 1.95 = 28.21 %, where EBITDA x (1 - 0.2821) / debt service = 1.4x."""
+    from fleetopt.core.covenants import CATALOGUE, CovenantTest
+
+    def test_of(kind, limit):
+        return CovenantTest(kind, limit, np.ones(2, dtype=bool), (0, 1), 1)
+
+    leverage, dscr = test_of(CATALOGUE[0], 6.0), test_of(CATALOGUE[1], 1.4)
+    word, share = leverage.cushion(1 - 0.95 / 6)
+    assert word == "EBITDA" and share == pytest.approx(0.841667, abs=1e-6)
+    word, share = dscr.cushion(1.95 / 1.4 - 1)
+    assert word == "EBITDA" and share == pytest.approx(1 - 1.4 / 1.95, rel=1e-12)
+    assert f"{share:.1%}" == "28.2%"
+    assert format_solver_status("optimal", 0.005) == "optimal within 0.5% (relative gap)"
+    assert format_solver_status("optimal", 2e-6) == "optimal"  # a gap that shows as 0.0 %
+    assert format_solver_status("time_limit", 0.2) == "time_limit"
+
+
+def test_terminal_tables_never_cut_a_header_or_a_figure(runs):
+    """At 120 columns, with the sweep's long plan labels, 'P(breach)' printed as 'P(breac…' and
+    labels wrapped over five lines: the figure columns now keep their headers' longest word and
+    their figures whole, and the plan column gives way (wrapping at spaces)."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import evaluation_table, reactions_table, sweep_table
+
+    metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
+    long = pd.concat([metrics] * 3, ignore_index=True)
+    long["plan"] = ["milp: forecast, cash buffer $30.0M", "milp: forecast, buy 1q later",
+                    "milp: lost anchor customer"]  # fmt: skip
+    swept = pd.read_csv(runs["sweep"] / "candidates.csv")
+    for table, last in ((evaluation_table(long, "t"), "util."), (reactions_table(long, "t"), "(USD)"),
+                        (sweep_table(swept, "t"), "P(default)")):  # fmt: skip
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(table)
+        text = console.export_text()
+        assert "…" not in text and last in text, text

@@ -39,9 +39,15 @@ from fleetopt.schema.loading import ModelError
 from fleetopt.sweep.candidates import WITHOUT_PLAN
 from fleetopt.sweep.run import saved_candidates
 
-# piped output (CI logs, files) gets wide enough tables instead of rich's 80-column default
-console = Console(width=None if sys.stdout.isatty() else 120)
-err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
+
+def output_width(stream) -> int | None:
+    """Width of the tables written to ``stream``: the terminal's, or COLUMNS where set (rich reads
+    it); piped output (CI logs, files) without COLUMNS gets 120 instead of rich's 80-column default."""
+    return None if stream.isatty() or os.environ.get("COLUMNS", "").strip().isdigit() else 120
+
+
+console = Console(width=output_width(sys.stdout))
+err_console = Console(stderr=True, highlight=False, width=output_width(sys.stderr))
 
 
 def error_lines(exc: FleetoptError) -> list[str]:

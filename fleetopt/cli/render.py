@@ -10,10 +10,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from fleetopt.compare import BETTER
 from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import first_tested_quarter, headline, purchases_by_generation_year, worst_shock
-from fleetopt.core.units import counted, format_figure, format_usd
+from fleetopt.core.units import counted, format_solver_status, format_usd
 from fleetopt.evaluate.metrics import REACTION_LABELS, first_breach_column
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
@@ -130,7 +131,7 @@ def solve_summary_tables(result) -> list:
     status = Table(show_header=False, title="solve")
     status.add_column("", style="bold")
     status.add_column("")
-    status.add_row("status", result.status)
+    status.add_row("status", format_solver_status(result.status, result.gap))
     status.add_row(f"objective ({result.objective_kind})", format_usd(result.objective_usd))
     status.add_row("gap", _pct(result.gap))
     status.add_row("build / solve time", f"{result.build_seconds:.2f} s / {result.solve_seconds:.2f} s")
@@ -181,7 +182,8 @@ def tested_from(data) -> str:
 
 
 def covenant_headroom_text(data, fig: dict) -> str:
-    """Each covenant's lowest headroom: a share of a ratio's limit, the lowest cash of a USD floor."""
+    """Each covenant in its tightest quarter: how far the quantity it protects may fall before a
+    breach (CovenantTest.cushion), or the lowest cash of a USD floor."""
     parts = []
     for test in data.covenants:
         room = fig["covenant_headroom"].get(test.kind.name)
@@ -189,10 +191,13 @@ def covenant_headroom_text(data, fig: dict) -> str:
             continue
         if test.kind.denominator is None:  # a floor in USD: the lowest tested amount says more
             parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}")
-        elif test.kind.facility_test:  # tested in every quarter, whatever covenants.test_from says
-            parts.append(f"{test.describe()} (every quarter): {_pct(room)}")
-        else:
-            parts.append(f"{test.describe()}: {_pct(room)}")
+            continue
+        quantity, share = test.cushion(room)
+        text = f"{quantity} may fall {share:.1%} before a breach" if share > 0 else "met with no room"
+        if share < 0:
+            text = f"breached ({quantity} {-share:.1%} short)"
+        # the borrowing base is tested in every quarter, whatever covenants.test_from says
+        parts.append(f"{test.describe()}{' (every quarter)' if test.kind.facility_test else ''}: {text}")
     return "; ".join(parts)
 
 
@@ -227,6 +232,21 @@ def evaluation_table(metrics, title: str) -> Table:
             format_usd(row["expected_min_cash_usd"]),
             f"{row['mean_utilisation']:.1%}",
         )
+    return unbroken(table)
+
+
+def unbroken(table: Table, text_columns: int = 1) -> Table:
+    """``table`` with no header or figure cut short ('P(breac…'): each column after the first
+    ``text_columns`` is at least as wide as its longest figure and the longest word of its header
+    (headers wrap at spaces), and the text columns (plan labels) give way, breaking a word that does
+    not fit. Only a terminal narrower than those widths together crops the table."""
+    for n, column in enumerate(table.columns):
+        if n < text_columns:
+            column.overflow = "fold"
+            continue
+        words = [len(w) for w in str(column.header).split()]
+        words += [len(cell) for cell in column.cells if isinstance(cell, str)]
+        column.min_width = max(words, default=1)
     return table
 
 
@@ -237,11 +257,11 @@ def reactions_table(metrics, title: str) -> Table:
     table.add_column("plan", justify="left")
     for label in REACTION_LABELS.values():
         table.add_column(label, justify="right")
-    table.add_column("mean capex deferred", justify="right")
+    table.add_column("mean capex deferred (USD)", justify="right")
     for _, row in metrics.iterrows():
         shares = [f"{row[column]:.1%}" for column in REACTION_LABELS]
         table.add_row(Text(str(row["plan"])), *shares, format_usd(row["deferred_capex_mean_usd"]))
-    return table
+    return unbroken(table)
 
 
 def first_breach_table(metrics, title: str) -> Table | None:
@@ -264,7 +284,7 @@ def first_breach_table(metrics, title: str) -> Table | None:
             "borrowing base: GPU-secured debt / max LTV against the fleet's resale value at the "
             "scenario's GPU prices, every quarter (docs/evaluation.md, step 6)"
         )
-    return table
+    return unbroken(table)
 
 
 class progress_bar:
@@ -308,7 +328,7 @@ class progress_bar:
 def sweep_table(metrics, title: str) -> Table:
     table = Table(title=title)
     for name in ("", "plan", "NPV forecast", "NPV mean", "NPV CVaR5", "P(breach)", "P(default)"):
-        table.add_column(name, justify="left" if name in ("", "plan") else "right", no_wrap=name != "plan")
+        table.add_column(name, justify="left" if name in ("", "plan") else "right")
     for _, r in metrics.iterrows():
         mark = (
             (">" if r["recommended"] else " ")
@@ -324,7 +344,8 @@ def sweep_table(metrics, title: str) -> Table:
             f"{r['breach_probability']:.1%}",
             f"{r['default_probability']:.1%}",
         )
-    return table
+    table.columns[0].min_width = 2  # the marks, before the plan that gives way
+    return unbroken(table, text_columns=2)
 
 
 def comparison_tables(result) -> list:
@@ -334,14 +355,15 @@ def comparison_tables(result) -> list:
     figures.add_column("figure")
     for label in labels:
         figures.add_column(Text(label), justify="right")
-    if len(labels) == 2:
-        figures.add_column(Text(f"{labels[1]} − {labels[0]}"), justify="right")
+    for header in result.difference_headers():
+        figures.add_column(Text(header), justify="right")
+    figures.add_column("better")
     for key, name, unit in result.rows():
         values = [float(result.figures.loc[key, label]) for label in labels]
-        row = [format_figure(v, unit) for v in values]
-        if len(labels) == 2:
-            row.append(result.difference(key, values, unit))
-        figures.add_row(name, *row)
+        row = [result.cell(key, values, unit, n) for n in range(len(labels))]
+        row += [result.difference(key, values, unit, n) for n in range(1, len(labels))]
+        figures.add_row(name, *row, BETTER.get(key, ""))
+    figures.caption = " ".join(result.notes())
     out = [figures]
     diffs = result.purchase_diff
     purchases = Table(title=f"purchases against {labels[0]} (GPUs, + more / - fewer)")

@@ -170,7 +170,7 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
         return
     ranked = ranked.sort_values(RANK_COLUMNS[rank_by.value], ascending=False, kind="stable").head(top)
     console.print(evaluation_table(ranked, f"best plans by {rank_by.value} NPV"))
-    console.print(reactions_table(ranked, "what the policy had to do (share of scenarios)"))
+    console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; capex in USD)"))
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)")
     if breaches is not None:
         console.print(breaches)
@@ -313,7 +313,10 @@ def _why_dropped(candidate) -> str:
 
 def _sweep_done(result, folder: Path, report: bool) -> None:
     console.print(candidate_counts(result), markup=False, soft_wrap=True)
-    legend = "candidates (* Pareto front, > recommended, ! breaches or defaults on the forecast itself)"
+    legend = (
+        "candidates (* Pareto front of mean NPV, CVaR5 and P(breach); > recommended; ! breaches or "
+        "defaults on the forecast itself)"
+    )
     console.print(sweep_table(result.metrics, legend))
     console.print(f"recommended: [bold]{result.recommended['plan']}[/bold]. {result.why()}", soft_wrap=True)
     path = api.write_sweep_run(result, folder, command=command_line())

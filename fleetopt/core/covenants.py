@@ -108,6 +108,8 @@ CATALOGUE: tuple[CovenantKind, ...] = (
     ),
 )  # fmt: skip
 BORROWING_BASE = CATALOGUE[-1]
+# the quantity a covenant protects, in words (the denominator of a maximum, the numerator of a minimum)
+CUSHION_WORDS = {"ebitda": "EBITDA", "cash": "cash", "collateral": "the GPUs' resale value"}
 
 
 def kind_bit(kind: CovenantKind) -> int:
@@ -181,6 +183,17 @@ class CovenantTest:
         share = r / self.threshold
         room = float(np.min(1.0 - share if self.kind.bound == "max" else share - 1.0))
         return 0.0 if abs(room) < 1e-12 else room  # a test met with equality is 0, not -2e-16
+
+    def cushion(self, headroom: float) -> tuple[str, float]:
+        """(quantity, share): how far the quantity the test protects may fall in its tightest
+        quarter, all else equal, before the test is breached, from its :meth:`headroom` h. Against a
+        maximum num / den <= L the denominator may fall by 1 - ratio / L = h; against a minimum
+        num / den >= L the numerator may fall by 1 - L / ratio = h / (1 + h). E.g. DSCR 1.95x
+        against 1.4x: h = 39.2 %, EBITDA may fall 28.2 %. Not for a floor in USD (no ratio)."""
+        k = self.kind
+        if k.bound == "max":
+            return CUSHION_WORDS[k.denominator], headroom
+        return CUSHION_WORDS[k.numerator], headroom / (1.0 + headroom)
 
     def tightest(self, headroom: float) -> float:
         """The tested ratio (or USD amount, for a floor in USD) of the tightest quarter, from its

@@ -72,14 +72,24 @@ def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
 
 
 def purchases_by_generation_year(data: ModelData, plan: Plan) -> pd.DataFrame:
-    """GPUs bought by generation (rows) and calendar year (columns)."""
-    years = sorted({label[:4] for label in data.quarter_labels})
-    table = pd.DataFrame(0.0, index=list(GENERATIONS), columns=years)
+    """GPUs bought by generation (rows: those the model has an SKU of) and calendar year (columns;
+    a year the horizon covers only in part is labelled with its quarters: '2026 (Q3-Q4)')."""
+    years = {}
+    for label in data.quarter_labels:
+        years.setdefault(label[:4], []).append(label[4:])
+    columns = {
+        year: year if len(quarters) == 4 else f"{year} ({quarters[0]}-{quarters[-1]})" if len(quarters) > 1
+        else f"{year} ({quarters[0]})"
+        for year, quarters in years.items()
+    }  # fmt: skip
+    held = sorted({data.sku_generation[s] for s in range(data.S)})
+    table = pd.DataFrame(0.0, index=[GENERATIONS[g] for g in held], columns=list(columns.values()))
     gpus = plan.buy_blocks.sum(axis=1) * data.block_size[:, None]  # (S, T)
     for s in range(data.S):
+        generation = GENERATIONS[data.sku_generation[s]]
         for t in range(data.T):
             if gpus[s, t]:
-                table.loc[GENERATIONS[data.sku_generation[s]], data.quarter_labels[t][:4]] += gpus[s, t]
+                table.loc[generation, columns[data.quarter_labels[t][:4]]] += gpus[s, t]
     return table
 
 

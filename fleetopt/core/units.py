@@ -39,8 +39,9 @@ def format_usd_compact(usd: float | None) -> str:
     if usd is None or not math.isfinite(usd):
         return "n/a"
     a = abs(usd)
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= div:
+    # from where a figure would round up to 1,000 of the scale below: $999,960 prints $1.0M, not $1,000.0k
+    for div, suffix, start in ((1e9, "B", 999.95e6), (1e6, "M", 999.95e3), (1e3, "k", 999.5)):
+        if a >= start:
             return f"{'-' if usd < 0 else ''}${a / div:,.1f}{suffix}"
     return _signed(usd, f"${a:,.0f}")
 
@@ -65,7 +66,23 @@ def format_figure(value: float, unit: str) -> str:
 
 
 def format_difference(value: float, unit: str) -> str:
-    """A difference of two figures, signed (a share in percentage points: +2.5 pp)."""
-    sign = "+" if value > 0 else ""
-    return sign + (f"{value * 100:.1f} pp" if unit == "share" else format_figure(value, unit))
+    """A difference of two figures, signed (a share in percentage points: +2.5 pp); a change that
+    rounds to nothing has no sign ($0, 0.0 pp)."""
+    text = f"{value * 100:.1f} pp" if unit == "share" else format_figure(value, unit)
+    return ("+" if value > 0 and any(c in "123456789" for c in text) else "") + text
 
+
+def format_usd_change(usd: float | None) -> str:
+    """A change in USD, always signed: +$3.2M, -$14.1M, $0 (n/a when not finite)."""
+    if usd is None or not math.isfinite(usd):
+        return "n/a"
+    return format_difference(usd, "USD")
+
+
+
+def format_solver_status(status: str, gap: float | None) -> str:
+    """A MILP's status for people: 'optimal within 0.5% (relative gap)' where HiGHS stopped at a
+    relative gap that shows (its 'optimal' means optimal to its mip_rel_gap), else the status."""
+    if status == "optimal" and gap is not None and math.isfinite(gap) and f"{gap:.1%}" != "0.0%":
+        return f"optimal within {gap:.1%} (relative gap)"
+    return status

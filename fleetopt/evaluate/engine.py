@@ -467,13 +467,17 @@ def evaluate(
     )
 
 
+def forecast_runs(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = ()) -> EvaluationResult:
+    """Each plan on the forecast as the company would run it: its deterministic evaluation with its
+    policy (the batch's liquidity buffers), with the quarterly lines ``record`` names. Its figures
+    equal the plan's statements (to 1e-6) unless the policy reacts on the forecast, which only a
+    positive buffer makes it do (docs/evaluation.md, "Nothing reacts on the forecast")."""
+    return evaluate(data, plans, 1, 0, backend="numpy", deterministic=True, record=record)
+
+
 def forecast_npvs(data: ModelData, plans: PlanBatch) -> np.ndarray:
-    """(P,) NPV of each plan on the forecast as the company would run it: its deterministic
-    evaluation with its policy (the batch's liquidity buffers). It equals the plan's statements NPV
-    (to 1e-6) unless the policy reacts on the forecast, which only a positive buffer makes it do
-    (docs/evaluation.md, "Nothing reacts on the forecast")."""
-    result = evaluate(data, plans, 1, 0, backend="numpy", deterministic=True)
-    return result.metrics["npv_mean_usd"].to_numpy(dtype=float)
+    """(P,) NPV of each plan on the forecast (:func:`forecast_runs`)."""
+    return forecast_runs(data, plans).metrics["npv_mean_usd"].to_numpy(dtype=float)
 
 
 def forecast_within_limits(data: ModelData, plans: PlanBatch) -> np.ndarray:

@@ -23,10 +23,11 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     worst_shock,
 )
-from fleetopt.core.units import counted, format_number_compact, format_usd
+from fleetopt.core.units import counted, format_number_compact, format_solver_status, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import compile_plans, generate_scenarios, load_plans
 from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.forecast import ForecastRun, forecast_run
 from fleetopt.evaluate.metrics import REACTION_LABELS, first_breach_column, tail_count
 from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -63,6 +64,11 @@ h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:1
 th{white-space:normal;vertical-align:bottom;min-width:64px}td{white-space:nowrap}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0;font-size:13px;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 14px}
 dl.facts dt{color:#475569}dl.facts dd{margin:0;overflow-wrap:anywhere}
+@page{size:A4 landscape;margin:10mm}
+@media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}h2{break-after:avoid}
+.card,.kpi,tr,svg.chart{break-inside:avoid}.grid{grid-template-columns:1fr 1fr}
+.scroll{overflow:visible;border:0}table{font-size:8px;table-layout:auto}th,td{padding:1px 3px}
+th{min-width:0;cursor:auto}td{white-space:normal}.cap.hint{display:none}}
 dl.terms{font-size:13px;margin:0;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 14px 10px;columns:2 460px;column-gap:28px}dl.terms dt{break-after:avoid}dl.terms dd{break-inside:avoid}dl.terms dt{font-weight:600;margin-top:8px}dl.terms dd{margin:2px 0 0 0;color:#334155}
 """
 
@@ -157,6 +163,9 @@ def _table(frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, header
     )
 
 
+MILP_ONLY = "MILP statements, no buffer"  # marks a figure the plan's policy changes on the forecast
+
+
 @dataclass
 class _Run:
     """A run folder read for its report: summary, model, plans and, where the run has them, metrics."""
@@ -168,11 +177,30 @@ class _Run:
     labels: list[str]
     metrics: pd.DataFrame | None
     focus: list[int]  # the plans the report is about, the first one above all
-    statements: Statements | None  # of the first focus plan, on the forecast
+    statements: Statements | None  # the MILP's statements of the first focus plan (its decisions, no policy)
     buffers: list | None = None  # each plan's policy liquidity buffer from its plan file (None: the model's)
     discount_rate: float = 0.0  # the model's annual discount rate
     job: dict = field(default_factory=dict)  # a resumable job's settings (evaluate, sweep; {} otherwise)
     sample: dict = field(default_factory=dict)  # the scenario charts' sample: seed, n, total
+    forecast: ForecastRun | None = None  # the first focus plan on the forecast run with its policy
+
+    @property
+    def milp_only(self) -> str:
+        """'' when the statements are the forecast run; else the words that mark a figure of the
+        MILP's statements, which the plan's policy (its buffer) changes on the forecast."""
+        if self.forecast is None or not self.forecast.reacts:
+            return ""
+        return MILP_ONLY
+
+    @property
+    def milp_only_note(self) -> str:
+        """What a figure marked :data:`MILP_ONLY` is, in a sentence ('' where none is)."""
+        if not self.milp_only:
+            return ""
+        return (f"'{MILP_ONLY}': a figure of the MILP's statements of the plan, without its "
+                f"{_buffer_words(self.forecast.buffer, self.data)}. Run on the forecast with that buffer, "
+                "the policy changes the plan's quarters (docs/evaluation.md, Policy): NPV, peak debt, "
+                "lowest cash and the cash chart are of that run.")  # fmt: skip
 
     @property
     def kind(self) -> str:
@@ -229,8 +257,19 @@ def _read_run(folder: Path) -> _Run:
         metrics = _out_of_sample_metrics(summary)
     focus = _focus(run, kind, metrics, plans, labels)
     statements = plan_statements(data, plans[focus[0]]) if focus else None
+    forecast = None
+    if focus:
+        buffer = None if buffers is None else buffers[focus[0]]
+        forecast = forecast_run(data, plans[focus[0]], buffer, statements)
     return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers,
-                float(model.model.horizon.discount_rate_annual), job)  # fmt: skip
+                float(model.model.horizon.discount_rate_annual), job, forecast=forecast)  # fmt: skip
+
+
+def _buffer_words(buffer: float | None, data: ModelData) -> str:
+    """The policy's cash buffer a plan runs with, in words."""
+    if buffer is None:
+        return f"policy cash buffer (the model's, {format_usd(data.policy.liquidity_buffer_usd)})"
+    return f"policy cash buffer of {format_usd(buffer)}"
 
 
 def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], list[str], list | None]:
@@ -341,7 +380,7 @@ def _solver_facts(s: dict) -> list[tuple[str, str]]:
     gap = "n/a" if s.get("gap") is None else f"{s['gap']:.3%}"
     bound = s.get("bound_usd", s.get("rp_bound_usd"))  # a stochastic solve: its RP's
     objective = s.get("objective_usd", s.get("rp_usd"))
-    text = f"{s['status']}, relative gap {gap}"
+    text = f"{format_solver_status(s['status'], s.get('gap'))}, relative gap {gap}"
     if objective is not None:
         text += f", objective {format_usd(objective)}"
     if bound is not None and math.isfinite(bound):
@@ -383,9 +422,14 @@ def _glossary_section(run: _Run) -> str:
                 "the discounted terminal assets (resale value of the GPUs still held less selling costs, "
                 "book value of power plant) less debt outstanding and customer prepayments not yet earned "
                 "(docs/formulation.md §6)."),
-        ("on the forecast", "figures of the plan's statements on the model's forecast: one path with "
-                            "the expected demand, prices and power dates. Peak debt, lowest cash, lowest "
-                            "DSCR and covenant headroom are forecast figures, not scenario ones."),
+        ("on the forecast", "the plan run on the model's forecast (one path with the expected demand, "
+                            "prices and power dates) with its own policy, as a scenario is run: the "
+                            "evaluator's deterministic run (docs/evaluation.md). Nothing reacts there "
+                            "unless the plan's policy cash buffer is positive; then the policy may defer "
+                            "orders and cut debt prepayments, and the figures only the MILP's statements "
+                            "give (DSCR, covenant headroom, shocks, revenue, capex) are marked 'MILP "
+                            "statements, no buffer'. Peak debt, lowest cash, lowest DSCR and covenant "
+                            "headroom are forecast figures, not scenario ones."),
         ("lowest DSCR", "lowest EBITDA / debt service " + (
             f"over the quarters the covenants test, from {first} on (finance.covenants.test_from); "
             f"statements before {first} are not tested and can be lower." if first else
@@ -393,9 +437,13 @@ def _glossary_section(run: _Run) -> str:
         ("covenants", _covenant_text(data, first)),
     ]  # fmt: skip
     if run.metrics is not None:
-        terms += _scenario_terms(run, first)
+        one = run.summary.get("deterministic")  # one scenario: no error, no tail
+        terms += [(k, v) for k, v in _scenario_terms(run, first) if not (one and k in ONE_SCENARIO_TERMS)]
     rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in terms)
     return f'<h2>Definitions</h2><dl class="terms">{rows}</dl>'
+
+
+ONE_SCENARIO_TERMS = ("mean NPV ± SE", "P5 and CVaR5")
 
 
 def _covenant_text(data: ModelData, first: str | None) -> str:
@@ -414,6 +462,16 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
     k = tail_count(n)
     level = (f"{format_usd(data.default_cash)} (finance.default_cash_usd)" if data.default_cash != data.min_cash
              else f"{format_usd(data.default_cash)} (finance.default_cash_usd is not set: the treasury floor)")  # fmt: skip
+    sweep = [
+        ("forecast NPV", "the candidate's NPV on the forecast (see 'on the forecast'): with its policy "
+                         "cash buffer where it has one."),
+        ("origin", "how the sweep made the candidate: forecast (the MILP on the forecast), stochastic "
+                   "(the two-stage solve), stress (the MILP on a stressed forecast), robust (the MILP "
+                   "with robustness limits), policy (the forecast optimum run with a policy cash buffer), "
+                   "variation (the forecast or a stress optimum varied: purchases earlier or later, "
+                   "volumes scaled, the GPU mix swapped, a power block more or fewer, lower leverage, "
+                   "completed by the MILP)."),
+    ] if run.kind == "sweep" else []  # fmt: skip
     return [
         ("mean NPV ± SE", "mean of the scenarios' NPVs ± its standard error (standard deviation / "
                           "sqrt(scenarios)): how far the mean could move with other scenarios. Plans "
@@ -422,10 +480,11 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
         ("P5 and CVaR5", f"P5 is the k-th worst NPV and CVaR5 the mean NPV of the k worst scenarios, "
                          f"k = ceil(5 % of scenarios) = {k:,} of {n:,}; CVaR5 is never above P5."),
         ("P(NPV < 0)", "share of scenarios with a negative NPV."),
+        ("utilisation", "mean over scenarios and quarters of the GPUs earning revenue over the GPUs the "
+                        "plan holds (GPUs deferred, cancelled or sold still count as held)."),
         ("P(liquidity default)", f"share of scenarios in which, in some quarter, cash after the revolver "
-                                 f"and any distress sale is below the default level of {level}. That is "
-                                 f"not the treasury floor of {format_usd(data.min_cash)} (finance.min_cash_usd), "
-                                 "which the plan keeps on the forecast and a scenario may run below."),
+                                 f"and any distress sale is below the default level of {level}. "
+                                 + _floor_text(data)),
         ("after a default", "a defaulted scenario is not stopped: it runs on to the horizon with negative "
                             "cash (an unpriced loan at 0 % that later income pays back), so its NPV is the "
                             "depth of the hole, not what shareholders would lose (docs/evaluation.md). "
@@ -445,7 +504,17 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
                              "market, deferred a GPU order, cancelled a deferred order (deposit lost), "
                              "sold GPUs in distress or cut a debt prepayment; mean capex deferred is the "
                              "mean over scenarios of the GPU capex pushed later, USD."),
+        *sweep,
     ]  # fmt: skip
+
+
+def _floor_text(data: ModelData) -> str:
+    """How the default level stands to the treasury floor (finance.min_cash_usd)."""
+    floor = f"the treasury floor of {format_usd(data.min_cash)} (finance.min_cash_usd)"
+    if data.default_cash == data.min_cash:
+        return (f"The default level is {floor}: the plan keeps it on the forecast, and a scenario "
+                "that runs below it after the revolver and any sale defaults.")  # fmt: skip
+    return f"That is not {floor}, which the plan keeps on the forecast and a scenario may run below."
 
 
 # ---------------------------------------------------------------- key figures
@@ -471,36 +540,64 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
             value = f"highest {tightest:.2f}x (maximum {limit:g}x)"
         else:
             value = f"lowest {tightest:.2f}x (minimum {limit:g}x)"
-        out.append(_kpi(f"{kind.label} covenant on the forecast, {scope}", value))
+        out.append(_milp_kpi(run, f"{kind.label} covenant on the forecast, {scope}", value))
     return out
 
 
 def _forecast_kpis(run: _Run) -> list[str]:
+    """NPV, peak debt and lowest cash of the forecast run with the plan's policy; DSCR, covenants and
+    shocks of the MILP's statements, marked as such where the policy changes the forecast."""
     fig = headline(run.data, run.plans[run.focus[0]], run.statements)
+    fc = run.forecast
     first = first_tested_quarter(run.data) if run.data.covenants else None
     dscr_scope = f"quarters tested from {first}" if first else "all quarters"
     kpis = [
-        _kpi("NPV on the forecast", _usd(fig["npv_usd"])),
-        _kpi("peak debt on the forecast", _usd(fig["peak_debt_usd"])),
-        _kpi("lowest cash on the forecast", _usd(fig["min_liquidity_usd"])),
-        _kpi(f"lowest DSCR on the forecast, {dscr_scope}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
-        _kpi("GPUs bought", f"{fig['gpus_bought']:,.0f}"),
+        _kpi("NPV on the forecast", _usd(fc.npv_usd)),
+        _kpi("peak debt on the forecast", _usd(fc.peak_debt_usd)),
+        _kpi("lowest cash on the forecast", _usd(fc.lowest_cash_usd)),
+        _milp_kpi(run, f"lowest DSCR on the forecast, {dscr_scope}",
+                  "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
+        _kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
         _kpi("power built", f"{fig['power_built_mw']:,.0f} MW"),
     ]  # fmt: skip
     if first:
         kpis += _headroom_kpis(run, fig, first)
     worst = worst_shock(fig)
     if worst is not None:
-        kpis.append(
-            _kpi(
-                f"lowest cash on the forecast under robustness shocks ({worst['case']}, {worst['quarter']})",
-                _usd(worst["lowest_cash_usd"]),
-            )
-        )
+        kpis.append(_milp_kpi(
+            run, f"lowest cash on the forecast under robustness shocks ({worst['case']}, {worst['quarter']})",
+            _usd(worst["lowest_cash_usd"]),
+        ))  # fmt: skip
+    return kpis
+
+
+def _milp_kpi(run: _Run, label: str, value: str) -> str:
+    """A key figure of the MILP's statements: marked so where the plan's policy changes the forecast."""
+    return _kpi(f"{label} ({run.milp_only})" if run.milp_only else label, value)
+
+
+def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
+    """A deterministic evaluation's one scenario is the forecast: its NPV and lowest cash, and
+    whether it breaches, defaults or makes the policy react (yes or no: no shares, no tails)."""
+    def yes(column):
+        return "n/a" if not math.isfinite(float(row[column])) else ("yes" if row[column] > 0 else "no")
+
+    kpis = [_kpi("NPV on the forecast (evaluator)", _usd(row["npv_mean_usd"]))]
+    if "expected_min_cash_usd" in row:
+        kpis.append(_kpi("lowest cash on the forecast (evaluator)", _usd(row["expected_min_cash_usd"])))
+    kpis += [_kpi(f"liquidity default (cash below {_usd(run.data.default_cash)})", yes("default_probability")),
+             _kpi("covenant breach", yes("breach_probability"))]  # fmt: skip
+    kpis += [_kpi(f"policy reaction: {label}", yes(column)) for column, label in REACTION_LABELS.items()
+             if column in row and row[column] > 0]  # fmt: skip
+    kpis += [_kpi(f"first breach misses {kind.label}", "yes") for kind in CATALOGUE
+             if (column := first_breach_column(kind)) in row and row[column] > 0]  # fmt: skip
     return kpis
 
 
 def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
+    if run.summary.get("deterministic"):
+        return _deterministic_kpis(run, row)
+
     def money(column):
         return _usd(float(row[column])) if column in row else "n/a"
 
@@ -544,6 +641,8 @@ def _kpi_section(run: _Run) -> str:
         return ""
     label = escape(run.main_label)
     out = f"<h2>Key figures of {label} on the forecast</h2><div class='kpis'>{''.join(_forecast_kpis(run))}</div>"
+    if run.milp_only:
+        out += f"<p class='cap'>{escape(run.milp_only_note)}</p>"
     row = run.main_metrics
     if row is not None:
         seed, n = _scenario_source(run)
@@ -683,20 +782,26 @@ def _plan_section(run: _Run) -> str:
         extra, bands = _scenario_charts(run)
         charts += extra
     fan = " (bands: 5-95 % and 25-75 % of scenarios)" if bands else ""
-    cash = svg.lines(f"Cash and debt on the forecast{fan}", q, {"cash": st.lines["cash_usd"], "debt": st.lines["debt_usd"]},
+    fc = run.forecast.lines  # the forecast run with the plan's policy: the scenarios' own rules
+    cash = svg.lines(f"Cash and debt on the forecast{fan}", q, {"cash": fc["cash_usd"], "debt": fc["debt_usd"]},
                      "USD", y_fmt=svg.usd_tick, bands=bands)  # fmt: skip
     if bands:
         cash += f"<p class='cap'>Bands from {run.sample['n']:,} re-simulated scenarios (seed {run.sample['seed']}).</p>"
     charts.append(cash)
     if any(fac.max_ltv for fac in data.facilities):  # the borrowing base (formulation §5.9)
         charts.append(svg.lines(
-            "Borrowing base on the forecast", q,
+            "Borrowing base on the forecast" + (f" ({run.milp_only})" if run.milp_only else ""), q,
             {"collateral needed (GPU-secured debt / max LTV)": st.lines["collateral_required_usd"],
              "GPU resale value": st.lines["collateral_value_usd"]},
             "USD", y_fmt=svg.usd_tick, dashed={"GPU resale value"},
         ))  # fmt: skip
     return (f"<h2>Plan: {escape(run.main_label)}</h2><div class='grid'>"
             + "".join(f"<div class='card'>{c}</div>" for c in charts) + "</div>")  # fmt: skip
+
+
+PARETO_WORDS = ("The Pareto front is of three figures: mean NPV and CVaR5 (higher is better) and "
+                "P(covenant breach) (lower is better); a candidate is on it when no other is at least "
+                "as good in all three and better in one.")
 
 
 def _front_section(metrics: pd.DataFrame) -> str:
@@ -708,8 +813,11 @@ def _front_section(metrics: pd.DataFrame) -> str:
     front = svg.scatter(
         "Candidates: mean NPV against CVaR5", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"
     )
-    key = "; ".join(f"{n + 1}: {plan}" for n, plan in enumerate(metrics["plan"]))
-    caption = f"Numbers are the # column of the candidates table ({key})."
+    key = "; ".join(f"{n + 1}: {r['plan']} (P(covenant breach) {_share(r['breach_probability'])})"
+                    for n, (_, r) in enumerate(metrics.iterrows()))  # fmt: skip
+    caption = (f"{PARETO_WORDS} The chart shows two of the three: a point that looks dominated here "
+               f"can be on the front for its lower P(covenant breach), given with each candidate. "
+               f"Numbers are the # column of the candidates table ({key}).")  # fmt: skip
     return f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}<p class='cap'>{escape(caption)}</p></div></div>"
 
 
@@ -732,6 +840,9 @@ CANDIDATE_HEADERS = {
     "deferred_capex_mean_usd": "mean GPU capex deferred (USD)",
 }
 CANDIDATE_MONEY = {c for c in CANDIDATE_HEADERS if c.endswith("_usd")}
+ONE_SCENARIO_HIDDEN = {"npv_mean_se_usd", "npv_mean_no_default_usd", "npv_p5_usd", "npv_cvar5_usd"}
+ONE_SCENARIO_HEADERS = {"npv_mean_usd": "NPV on the forecast (USD)", "expected_min_cash_usd": "lowest cash (USD)",
+                        "deferred_capex_mean_usd": "GPU capex deferred (USD)"}  # fmt: skip
 CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", "_share", "_utilisation"))}
 
 
@@ -739,25 +850,28 @@ def _candidates_section(run: _Run) -> str:
     metrics = run.metrics.copy()
     metrics.insert(0, "#", np.arange(1, len(metrics) + 1))
     cols = [c for c in CANDIDATE_HEADERS if c in metrics.columns]
-    classes = None
+    classes, headers = None, CANDIDATE_HEADERS
     seed, n = _scenario_source(run)
     if run.kind == "sweep":
         classes = [
             "rec" if r["recommended"] else ("front" if r["on_front"] else "") for _, r in metrics.iterrows()
         ]
-        title = f"Candidates and their risk over {n:,} scenarios (seed {seed}; red: recommended, bold: Pareto front)"
+        title = (f"Candidates and their risk over {n:,} scenarios (seed {seed}; red: recommended, bold: "
+                 "Pareto front of mean NPV, CVaR5 and P(covenant breach))")  # fmt: skip
     elif run.kind == "stochastic":
         title = f"Out of sample: both plans on {n:,} fresh scenarios (seed {seed})"
-    elif run.summary.get("deterministic"):
-        title = "Plans on the forecast (deterministic evaluation)"
+    elif run.summary.get("deterministic"):  # one scenario: no error, no tail, shares are 0 or 100 %
+        cols = [c for c in cols if c not in ONE_SCENARIO_HIDDEN]
+        headers = {**CANDIDATE_HEADERS, **ONE_SCENARIO_HEADERS}
+        title = "Plans on the forecast (deterministic evaluation: shares are 100 % where it happens, 0 % where not)"
     else:
         title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {n:,} scenarios (seed {seed})"
-    if any(c in REACTION_LABELS for c in cols):
+    if any(c in REACTION_LABELS for c in cols) and not run.summary.get("deterministic"):
         title += "; policy columns: share of scenarios"
-    hint = f"<p class='cap'>{len(cols)} columns: scroll the table sideways to see them all; click a header to sort.</p>"
+    hint = f"<p class='cap hint'>{len(cols)} columns: scroll the table sideways to see them all; click a header to sort.</p>"
     return f"<h2>{escape(title)}</h2>{hint}" + _table(
         metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
-        headers=CANDIDATE_HEADERS, count_cols={"#"},
+        headers=headers, count_cols={"#"},
     )  # fmt: skip
 
 
@@ -825,9 +939,15 @@ STATEMENT_COLUMNS = [
     "capex_gpu_usd",
     "capex_power_usd",
     "interest_usd",
+    "principal_usd",
+    "prepayment_usd",
+    "draws_usd",
     "cash_usd",
     "debt_usd",
 ]
+# the forecast run's lines (the evaluator records no revenue or capex)
+RUN_COLUMNS = ["quarter", "ebitda_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd",
+               "tax_usd", "cash_usd", "debt_usd"]  # fmt: skip
 
 
 def _purchases_and_statements_sections(run: _Run) -> list[str]:
@@ -835,12 +955,74 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
     buys.columns = [str(c) for c in buys.columns]
     frame = run.statements.frame(run.data.quarter_labels)[STATEMENT_COLUMNS]
     label = escape(run.main_label)
-    return [
+    out = [
+        _decisions_section(run),
         f"<h2>GPUs bought by generation and year: {label}</h2>"
         + _table(buys, count_cols=set(buys.columns[1:])),
-        f"<h2>Quarterly statements of {label} on the forecast (USD)</h2>"
-        + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS),
     ]
+    if run.milp_only:
+        out.append(_forecast_run_table(run))
+        buffer = _buffer_words(run.forecast.buffer, run.data)
+        title = f"MILP statements of {label}, without its {escape(buffer)} (USD)"
+    else:
+        title = f"Quarterly statements of {label} on the forecast (USD)"
+    out.append(f"<h2>{title}</h2>" + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS))
+    return out
+
+
+def _decisions_section(run: _Run) -> str:
+    """The plan's decisions besides its purchases: contracts taken and declined, GPUs retired and
+    redeployed, power built, and each facility's draws and prepayments (the plan's, before any policy)."""
+    data, plan = run.data, run.plans[run.focus[0]]
+    fig = headline(data, plan, run.statements)
+    facts = [
+        ("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none"),
+        ("contracts declined", ", ".join(fig["contracts_declined"]) or "none"),
+        ("GPUs retired", _by_quarter(data, plan.retire.sum(axis=0), "{:,.0f}")),
+        ("GPUs redeployed from training to inference", _by_quarter(data, plan.redeploy.sum(axis=0), "{:,.0f}")),
+        ("power built", f"{fig['power_built_mw']:,.0f} MW" + "".join(
+            f"; {site.name}: {mw:,.0f} MW" for i, site in enumerate(data.sites)
+            if len(data.sites) > 1 and (mw := plan.build_blocks[i].sum() * site.block_mw) > 0)),
+    ]  # fmt: skip
+    idle = []
+    for f, fac in enumerate(data.facilities):
+        if not (np.abs(plan.draws[f]) >= 0.5).any() and not (np.abs(plan.prepay[f]) >= 0.5).any():
+            idle.append(fac.name)
+            continue
+        flows = (("drawn", plan.draws[f]), ("prepaid", plan.prepay[f]))
+        facts.append((f"facility {fac.name}", "; ".join(f"{what} {_by_quarter(data, usd, None)}"
+                                                         for what, usd in flows if (np.abs(usd) >= 0.5).any())))  # fmt: skip
+    if idle:
+        facts.append(("facilities with no draw or prepayment", ", ".join(idle)))
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
+    note = ""
+    if run.milp_only:
+        note = ("<p class='cap'>The plan's decisions; run on the forecast with its policy cash buffer, the "
+                "policy defers orders or cuts prepayments: its quarterly figures below show what it did.</p>")  # fmt: skip
+    return f"<h2>Decisions of {escape(run.main_label)}</h2><dl class='facts'>{rows}</dl>{note}"
+
+
+def _by_quarter(data: ModelData, values: np.ndarray, pattern: str | None) -> str:
+    """'none', or the total and each quarter's amount (USD where ``pattern`` is None): '203 (2027Q1: 203)'."""
+    shown = (lambda v: format_usd(float(v))) if pattern is None else (lambda v: pattern.format(float(v)))
+    quarters = [(data.quarter_labels[t], v) for t, v in enumerate(values) if abs(v) >= 0.5]
+    if not quarters:
+        return "none"
+    return f"{shown(sum(v for _, v in quarters))} ({', '.join(f'{q}: {shown(v)}' for q, v in quarters)})"
+
+
+def _forecast_run_table(run: _Run) -> str:
+    """The quarters of the forecast run with the plan's policy, where that policy changes them."""
+    lines = run.forecast.lines
+    frame = pd.DataFrame({"quarter": run.data.quarter_labels, **{k: lines[k] for k in RUN_COLUMNS[1:]}})
+    label, buffer = escape(run.main_label), _buffer_words(run.forecast.buffer, run.data)
+    cap = (f"The plan run on the forecast with its {buffer}, as the scenarios run it (docs/evaluation.md, "
+           "Policy): the policy defers orders or cuts debt prepayments to keep cash above the treasury "
+           "floor plus the buffer, so these quarters differ from the MILP's statements below. The "
+           "evaluator records no revenue or capex: for those, see the MILP's statements.")  # fmt: skip
+    return (f"<h2>Quarterly figures of {label} on the forecast, run with its policy (USD)</h2>"
+            f"<p class='cap'>{escape(cap)}</p>"
+            + _table(frame, money_cols=set(RUN_COLUMNS[1:]), headers=STATEMENT_HEADERS))  # fmt: skip
 
 
 STATEMENT_HEADERS = {
@@ -849,6 +1031,10 @@ STATEMENT_HEADERS = {
     "capex_gpu_usd": "GPU capex (USD)",
     "capex_power_usd": "power capex (USD)",
     "interest_usd": "interest (USD)",
+    "principal_usd": "scheduled principal (USD)",
+    "prepayment_usd": "debt prepaid (USD)",
+    "draws_usd": "facility draws (USD)",
+    "tax_usd": "tax (USD)",
     "cash_usd": "cash at quarter end (USD)",
     "debt_usd": "debt at quarter end (USD)",
 }

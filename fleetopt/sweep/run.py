@@ -10,7 +10,7 @@ from pathlib import Path
 from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.plan import plan_axes
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import format_usd_change
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
@@ -321,8 +321,8 @@ class SweepResult:
             )
         text = (
             f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum it changes "
-            f"mean NPV by {format_usd(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
-            f"{format_usd(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])}, breach probability from "
+            f"mean NPV by {format_usd_change(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
+            f"{format_usd_change(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])}, breach probability from "
             f"{opt['breach_probability']:.1%} to {rec['breach_probability']:.1%} and default probability "
             f"from {opt['default_probability']:.1%} to {rec['default_probability']:.1%}."
         )

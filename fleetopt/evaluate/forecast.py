@@ -1,0 +1,66 @@
+"""A plan on the forecast as the company runs it, for the report's and compare's "on the forecast"
+figures: its deterministic evaluation with its own policy (liquidity buffer), the one definition of
+a plan's NPV on the forecast (:func:`fleetopt.evaluate.engine.forecast_runs`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fleetopt.core.data import ModelData
+from fleetopt.core.economics import Statements
+from fleetopt.core.plan import Plan
+from fleetopt.evaluate import compile_plans
+from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.engine import forecast_runs
+
+# the quarterly lines the evaluator records (USD); revenue and capex are not among them
+RECORDED = (
+    "ebitda_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd", "tax_usd",
+    "revolver_balance_usd", "cash_usd", "debt_usd",
+)  # fmt: skip
+SAME_USD = 1.0  # a run whose cash, debt and NPV are within $1 of the statements' is the statements
+
+
+@dataclass
+class ForecastRun:
+    """One plan's forecast run: its NPV, its recorded quarterly lines ((T,) USD each), its buffer
+    (USD; None: the model's) and whether its policy changed anything against the MILP's statements
+    (``reacts``: then revenue, capex, DSCR and covenant figures of the statements are not the run's)."""
+
+    npv_usd: float
+    lines: dict[str, np.ndarray]
+    buffer: float | None
+    reacts: bool
+
+    @property
+    def peak_debt_usd(self) -> float:
+        return float(self.lines["debt_usd"].max())
+
+    @property
+    def lowest_cash_usd(self) -> float:
+        return float(self.lines["cash_usd"].min())
+
+
+def forecast_run(data: ModelData, plan: Plan, buffer: float | None, st: Statements) -> ForecastRun:
+    """``plan`` run on the forecast with its ``buffer``, compared with its statements ``st``."""
+    return forecast_run_batch(data, [plan], [buffer], [st])[0]
+
+
+def forecast_run_batch(
+    data: ModelData, plans: list[Plan], buffers: list | None, statements: list[Statements]
+) -> list[ForecastRun]:
+    """:func:`forecast_run` of several plans in one evaluation (``buffers`` None: the model's)."""
+    buffers = buffers if buffers is not None else [None] * len(plans)
+    batch = with_buffers(compile_plans(data, plans, [f"plan {n}" for n in range(len(plans))]), buffers)
+    result = forecast_runs(data, batch, RECORDED)
+    npvs = result.metrics["npv_mean_usd"].to_numpy(dtype=float)
+    out = []
+    for n, st in enumerate(statements):
+        lines = {name: np.asarray(result.paths[name][n, 0], dtype=float) for name in RECORDED}
+        reacts = abs(npvs[n] - st.npv_usd) > SAME_USD or any(
+            np.abs(lines[k] - st.lines[k]).max() > SAME_USD for k in ("cash_usd", "debt_usd")
+        )
+        out.append(ForecastRun(float(npvs[n]), lines, buffers[n], bool(reacts)))
+    return out
