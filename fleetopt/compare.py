@@ -219,7 +219,13 @@ def plans_from_refs(refs: list[Path], data: ModelData) -> tuple[list[Plan], list
                 f"{ref.name}: {source.labels[i]}" if len(refs) > 1 or len(chosen) == 1 else source.labels[i]
             )
     if len(plans) < 2:
-        raise CompareError("compare needs at least two plans (give two run folders or plan files)")
+        alone = len(refs) == 1 and refs[0].is_dir() and RunFolder(refs[0]).kind == "sweep"
+        raise CompareError(
+            f"{refs[0]}: the sweep recommended its forecast optimum, its only plan to compare: give "
+            "another run folder or plan file beside it"
+            if alone
+            else "compare needs at least two plans (give two run folders or plan files)"
+        )
     used: set[str] = set()
     for n, label in enumerate(labels):  # keep labels unique, also against labels already renamed
         unique, k = label, n + 1

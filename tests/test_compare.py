@@ -327,12 +327,13 @@ def test_differences_are_in_points_for_shares_and_absent_for_standard_errors():
 @pytest.fixture(scope="module")
 def buffer_sweep(tmp_path_factory):
     """A sweep of tiny's three first candidates (the forecast optimum and it with a $30M and a $60M
-    cash buffer) on 50 scenarios, and its candidates table."""
+    cash buffer) on 50 scenarios, and its candidates table; the buffered plans, which breach their
+    borrowing base on the forecast, may be recommended."""
     folder = tmp_path_factory.mktemp("buffers") / "W"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FLEETOPT_RUNS_DIR", str(folder.parent / "runs"))
         code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50",
-                               "--out", str(folder))  # fmt: skip
+                               "--allow-forecast-breach", "--out", str(folder))  # fmt: skip
     assert code == 0, err
     return folder, pd.read_csv(folder / "candidates.csv").set_index("plan")
 
@@ -391,3 +392,14 @@ def test_piped_tables_take_the_width_columns_gives(monkeypatch):
     assert output_width(io.StringIO()) is None
     monkeypatch.delenv("COLUMNS")
     assert output_width(io.StringIO()) == 120
+
+
+def test_a_sweep_that_recommends_its_forecast_optimum_is_compared_with_another_run(tmp_path):
+    """tiny's sweep recommends its forecast optimum (its buffered plans breach on the forecast): its
+    folder alone holds one plan to compare, and the message says what to add."""
+    folder = tmp_path / "S"
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--out", str(folder))
+    assert code == 0, err
+    code, _, err = run_cli("compare", str(folder))
+    assert code == 2
+    assert "the sweep recommended its forecast optimum, its only plan to compare" in err

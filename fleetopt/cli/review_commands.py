@@ -13,24 +13,18 @@ from fleetopt.cli.common import (
     BackendName,
     BackendOption,
     Format,
-    ScenariosOption,
-    SeedOption,
     app,
     console,
-    given,
     write_output,
 )
 from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
-from fleetopt.compare import compare_plans, plans_from_refs, scenarios_of_runs
-from fleetopt.core.data import build_data
 from fleetopt.errors import InputError
+from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, refuse_run_file
-from fleetopt.schema.loading import load_model
 
 
 @app.command()
 def compare(
-    ctx: typer.Context,
     runs: Annotated[
         list[Path],
         typer.Argument(
@@ -38,10 +32,24 @@ def compare(
         ),
     ],
     model: Annotated[
-        Path | None, typer.Option(help="Model file (default: the first run folder's model.yaml).")
+        str | None,
+        typer.Option(help="Model file or bundled model name (default: the first run folder's model.yaml)."),
     ] = None,
-    scenarios: ScenariosOption = 1000,
-    seed: SeedOption = 0,
+    scenarios: Annotated[
+        int | None,
+        typer.Option(
+            "--scenarios", min=1, help="Common futures (default: the first sweep run's, else 1,000)."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            min=0,
+            max=limits.MAX_SEED,
+            help="Scenario seed (default: the first sweep run's, else 0).",
+        ),
+    ] = None,
     format: Annotated[
         Format, typer.Option("--format", help="table (terminal), csv, json or markdown.")
     ] = Format.table,
@@ -56,19 +64,7 @@ def compare(
     come back."""
     if out is not None:
         refuse_run_file(out)  # before the work: a comparison never replaces a run's own file
-    refs = [api.resolve_run(r) for r in runs]
-    for ref in refs:
-        if not ref.exists():
-            raise InputError(f"{ref}: no such run folder or plan file")
-    copies = (RunFolder(r).model_file for r in refs)
-    model_path = model or next((m for m in copies if m is not None), None)
-    data = build_data(load_model(str(model_path) if model_path else None))
-    plans, labels, buffers = plans_from_refs(refs, data)
-    own = scenarios_of_runs(refs)  # a sweep's own futures, so its figures come back
-    if own is not None:
-        scenarios = scenarios if given(ctx, "scenarios") else own[0]
-        seed = seed if given(ctx, "seed") else own[1]
-    result = compare_plans(data, plans, labels, scenarios, seed, backend.value, buffers)
+    result = api.compare(runs, model, scenarios=scenarios, seed=seed, backend=backend.value)
     if format == Format.table and out is None:
         for table in comparison_tables(result):
             console.print(table)
