@@ -39,7 +39,9 @@ def runs(tmp_path_factory) -> dict[str, Path]:
         for args in (
             ("solve", "tiny", "--out", folders[0]),
             ("evaluate", "tiny", "--plans", folders[0], "--scenarios", "200", "--out", folders[1]),
-            ("sweep", "tiny", "--candidates", "3", "--scenarios", "100", "--out", folders[2]),
+            # its pick, a cash-buffer plan, reacts on the forecast (where it breaches its borrowing base)
+            ("sweep", "tiny", "--candidates", "3", "--scenarios", "100", "--allow-forecast-breach",
+             "--out", folders[2]),
             ("evaluate", "tiny", "--plans", folders[0], "--deterministic", "--out", str(root / "D")),
         ):
             code, _, err = run_cli(*args)
@@ -266,6 +268,13 @@ def test_rule_text_names_set_and_missing_limits():
     assert "No limit" not in page._rule_text(both)
     older = SimpleNamespace(job={}, summary={"rule": "best cvar5 NPV"})
     assert "No limit on P(covenant breach) or P(liquidity default) was set" in page._rule_text(older)
+    rule = {"prefer": "cvar5", "max_breach_prob": None, "max_default_prob": None, "min_cvar5_usd": None,
+            "forecast_within_limits": True}  # fmt: skip
+    default = SimpleNamespace(job={"rule": rule}, summary={})
+    assert page._rule_text(default).startswith(
+        "Rule: the candidate with the highest CVaR5 NPV among those with no covenant breach or liquidity "
+        "default on the forecast itself."
+    )
 
 
 def test_candidates_table_has_readable_headers_in_a_scroll_box(runs):

@@ -683,6 +683,10 @@ def _rule_text(run: _Run) -> str:
             limits.append(f"{what} at most {rule[key]:.4g} ({rule[key]:.2%})")
     if rule.get("min_cvar5_usd") is not None:
         limits.append(f"CVaR5 NPV at least {format_usd(rule['min_cvar5_usd'])}")
+    # a sweep resumed after the rule gained this limit applied it even where its job.json lacks it
+    applied = "no breach or default on the forecast" in run.summary.get("rule", "")
+    if rule.get("forecast_within_limits", applied):
+        limits.insert(0, "no covenant breach or liquidity default on the forecast itself")
     text = f"Rule: the candidate with the {PREFER_WORDS.get(rule.get('prefer'), rule.get('prefer'))}"
     text += " among those with " + " and ".join(limits) + "." if limits else ", with no limits."
     if unset:
