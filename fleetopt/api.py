@@ -579,6 +579,8 @@ def run_id(path: str | Path | int) -> int:
     registry = Registry()
     if isinstance(path, int) and not isinstance(path, bool):
         return registry.get(path).id
+    if not isinstance(path, (str, Path)):
+        resolve_run(path)  # refuses, by name, what names no run at all (True, a float)
     return registry.id_of(path)
 
 

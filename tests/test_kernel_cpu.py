@@ -194,7 +194,7 @@ def test_round_off_left_on_a_contract_not_taken_is_not_freed_capacity():
     contract that ended and freed its GPUs in every pair, NumPy wherever the contract might have
     ended (a fuzz audit: freed_share 1.0 against 0.0 on the forecast). Now they serve the market, as
     any GPU on no contract: the figures are those of the plan without them (freed: only the pairs
-    where the contract taken, enterprise-training, ends)."""
+    where the contract taken, lab-a-training, ends)."""
     data = data_of(tiny_model())
     plan = solve(data, mip_gap=0.05).plan
     plan.accepted[1] = 0.0  # enterprise-inference not taken ...

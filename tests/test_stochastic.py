@@ -607,8 +607,9 @@ def test_table_shows_the_completion_and_each_forecast_limit_the_plan_breaks():
 
     text = shown(summary)
     assert "forecast with rescue (revolver peak $1.9M, emergency equity $0)" in text
-    assert "the plan breaks cash >= min cash $25.0M on the forecast in 2026Q4 (lowest $23.1M)" in text
-    assert "the plan breaks liquidity >= $25.0M on the forecast in 2026Q4" in text
+    assert "the plan's statements break cash >= min cash $25.0M on the forecast in 2026Q4 (lowest $23.1M), " \
+        "without the revolver" in text
+    assert "the plan's statements break liquidity >= $25.0M on the forecast in 2026Q4" in text
     summary["completion"] = {"method": "forecast MILP", "limits_broken": []}
     text = shown(summary)
     assert "kept (min cash, covenants, borrowing base)" in text and "warning" not in text

@@ -452,6 +452,9 @@ def test_a_plan_that_breaches_on_its_own_forecast_is_not_recommended_unless_allo
     assert "Not considered, as they breach a covenant or default on the forecast itself: milp: forecast, " \
         "cash buffer $60.0M (--allow-forecast-breach considers them)" in why
     assert recommend(metrics, Rule(forecast_within_limits=False)) == 1
+    allowed = SweepResult(None, None, None, metrics, None, Rule(forecast_within_limits=False), 1).why()
+    assert "It breaches a covenant or defaults on the forecast itself (allowed by --allow-forecast-breach)" \
+        in allowed
     with pytest.raises(RuleNotMet, match="every candidate breaches a covenant or defaults on the forecast"):
         recommend(metrics.assign(**{FORECAST_OK: [False, False]}), Rule())
 
@@ -470,7 +473,9 @@ def test_tiny_s_sweep_leaves_out_the_cash_buffer_plans_that_breach_their_borrowi
     assert table.loc["milp: forecast", FORECAST_OK]
     assert table.loc[buffered, "npv_cvar5_usd"].max() > table.loc["milp: forecast", "npv_cvar5_usd"]
     assert json.loads((folder / "summary.json").read_text())["recommended"] == "milp: forecast"
-    assert "! breaches or defaults on the forecast itself" in " ".join(out.split())
+    assert "! breaches or defaults on the forecast itself" in " ".join(out.split())  # the legend
+    marked = [line for line in out.splitlines() if "cash buffer" in line and "!" in line.split("milp")[0]]
+    assert len(marked) == len(buffered)  # and the rows
 
 
 def test_the_dropped_candidates_are_told_apart_by_why_they_have_no_plan():
@@ -484,8 +489,8 @@ def test_the_dropped_candidates_are_told_apart_by_why_they_have_no_plan():
     ]
     result = SimpleNamespace(candidates=SimpleNamespace(candidates=made), metrics=[None])
     assert candidate_counts(result) == (
-        "4 candidates made, 1 evaluated; dropped: 1 break a hard limit once completed by the MILP "
-        "(milp: forecast, volumes x0.75); 1 have no plan that keeps the hard limits under their stress "
-        "or requirement (infeasible) (milp: late power); 1 the same plan as an earlier candidate "
+        "4 candidates made, 1 evaluated; dropped: 1: breaks a hard limit once completed by the MILP "
+        "(milp: forecast, volumes x0.75); 1: no plan keeps the hard limits under its stress or "
+        "requirement (infeasible) (milp: late power); 1: the same plan as an earlier candidate "
         "(milp: demand slump)"
     )

@@ -235,18 +235,36 @@ def evaluation_table(metrics, title: str) -> Table:
     return unbroken(table)
 
 
-def unbroken(table: Table, text_columns: int = 1) -> Table:
-    """``table`` with no header or figure cut short ('P(breac…'): each column after the first
-    ``text_columns`` is at least as wide as its longest figure and the longest word of its header
-    (headers wrap at spaces), and the text columns (plan labels) give way, breaking a word that does
-    not fit. Only a terminal narrower than those widths together crops the table."""
+class FittedTable(Table):
+    """A Table whose figure columns keep their figures and their headers' longest word whole
+    (``wanted``: column -> width) where the console is wide enough for all of them; on a narrower one
+    they give way as rich's default does ('P(d…'), so that no column is cropped off the edge."""
+
+    wanted: dict[int, int]
+
+    def __rich_console__(self, console, options):
+        labels = len(self.columns) - len(self.wanted)  # text columns: room for a word each
+        needed = sum(self.wanted.values()) + 8 * labels + 3 * len(self.columns) + 1
+        fits = needed <= options.max_width
+        for n, width in self.wanted.items():
+            self.columns[n].min_width = width if fits else None
+        yield from super().__rich_console__(console, options)
+
+
+def unbroken(table: Table, text_columns: int = 1) -> FittedTable:
+    """``table`` with no header or figure cut short ('P(breac…') where the console has room: each
+    column after the first ``text_columns`` keeps its longest figure and the longest word of its
+    header (headers wrap at spaces), and the text columns (plan labels) give way, breaking a word
+    that does not fit. A console too narrow for that shortens the figures instead of cropping them."""
+    table.__class__ = FittedTable  # the same table, laid out at print time for the console's width
+    table.wanted = {}
     for n, column in enumerate(table.columns):
         if n < text_columns:
             column.overflow = "fold"
             continue
         words = [len(w) for w in str(column.header).split()]
         words += [len(cell) for cell in column.cells if isinstance(cell, str)]
-        column.min_width = max(words, default=1)
+        table.wanted[n] = max(words, default=1)
     return table
 
 
@@ -483,7 +501,8 @@ def _stochastic_completion_rows(table: Table, completion: dict) -> None:
         quarters = ", ".join(entry["quarters"])
         table.add_row(
             "[red]warning[/red]",
-            f"[red]the plan breaks {entry['limit']} on the forecast in {quarters}{lowest}[/red]",
+            f"[red]the plan's statements break {entry['limit']} on the forecast in {quarters}{lowest}, "
+            "without the revolver[/red]",
         )
 
 

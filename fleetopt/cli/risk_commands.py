@@ -52,7 +52,7 @@ from fleetopt.core.units import counted
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import load_model
-from fleetopt.sweep.candidates import Rule, RuleNotMet
+from fleetopt.sweep.candidates import Rule, RuleNotMet, why_dropped
 from fleetopt.sweep.run import saved_candidates
 
 
@@ -291,24 +291,14 @@ def _say_candidate(line: str) -> None:
 def candidate_counts(result) -> str:
     """How many candidates were made, how many were evaluated and why the others were dropped."""
     made = result.candidates.candidates
-    dropped = [c for c in made if c.plan is None]
-    groups = Counter(_why_dropped(c) for c in dropped)
+    reasons = {c.label: why_dropped(c.status, c.origin) for c in made if c.plan is None}
+    groups = Counter(reasons.values())
     why = "; ".join(
-        f"{n} {reason} (" + ", ".join(c.label for c in dropped if _why_dropped(c) == reason) + ")"
+        f"{n}: {reason} (" + ", ".join(label for label, r in reasons.items() if r == reason) + ")"
         for reason, n in sorted(groups.items())
     )
     line = f"{counted(len(made), 'candidate')} made, {len(result.metrics)} evaluated"
     return f"{line}; dropped: {why}" if why else line
-
-
-def _why_dropped(candidate) -> str:
-    if candidate.status == "duplicate":
-        return "the same plan as an earlier candidate"
-    if candidate.status == "infeasible":  # a variation is completed; a stress or robust optimum solved
-        if candidate.origin == "variation":
-            return "break a hard limit once completed by the MILP"
-        return "have no plan that keeps the hard limits under their stress or requirement (infeasible)"
-    return candidate.status.replace("_", " ")
 
 
 def _sweep_done(result, folder: Path, report: bool) -> None:

@@ -485,7 +485,7 @@ def forecast_within_limits(data: ModelData, plans: PlanBatch) -> np.ndarray:
     borrowing base included) and keeps its cash above the default level: a plan a lender would sign.
     The MILP's plans do by construction; a policy buffer that cuts the prepayments keeping the
     borrowing base may not (docs/evaluation.md, step 3)."""
-    metrics = evaluate(data, plans, 1, 0, backend="numpy", deterministic=True).metrics
+    metrics = forecast_runs(data, plans).metrics
     return (metrics["breach_probability"].to_numpy() == 0) & (metrics["default_probability"].to_numpy() == 0)
 
 

@@ -714,13 +714,18 @@ DROPPED_WHY = {
 }
 
 
+def _why(dropped: dict) -> str:
+    """Why a candidate was dropped: the sweep's words, or (sweeps before they were saved) its status's."""
+    return dropped.get("why") or DROPPED_WHY.get(dropped["status"], "")
+
+
 def _dropped_list(summary: dict) -> str:
     dropped = summary.get("dropped") or []
     if not dropped:
         return ""
     items = "".join(
         f"<li>{escape(d['plan'])}: <b>{escape(d['status'])}</b>"
-        f"{escape(' (' + DROPPED_WHY[d['status']] + ')') if d['status'] in DROPPED_WHY else ''}</li>"
+        f"{escape(' (' + _why(d) + ')') if _why(d) else ''}</li>"
         for d in dropped
     )
     return f"<h3>Candidates dropped before the evaluation</h3><ul>{items}</ul>"

@@ -221,6 +221,17 @@ def power_changed(data: ModelData, plan: Plan, delta: int) -> Plan | None:
 WITHOUT_PLAN = ("infeasible", "no_plan", "duplicate")
 
 
+def why_dropped(status: str, origin: str) -> str:
+    """Why a candidate of ``origin`` with ``status`` has no plan to evaluate, in words."""
+    if status == "duplicate":
+        return "the same plan as an earlier candidate"
+    if status == "infeasible":  # a variation is completed; a stress or robust optimum solved
+        if origin == "variation":
+            return "breaks a hard limit once completed by the MILP"
+        return "no plan keeps the hard limits under its stress or requirement (infeasible)"
+    return status.replace("_", " ")
+
+
 @dataclass
 class Candidate:
     label: str
@@ -333,7 +344,10 @@ def stochastic_candidate(
         f"VSS {format_usd(m['vss_usd'])} at a {m['gap']:.2%} gap; completed by {result.completion['method']}"
     )
     for broken in result.completion.get("limits_broken", []):
-        note += f"; breaks {broken['limit']} on the forecast in {', '.join(broken['quarters'])}"
+        note += (
+            f"; its statements break {broken['limit']} on the forecast in {', '.join(broken['quarters'])}, "
+            "without the revolver"
+        )
     return Candidate(label, "stochastic", m["status"], result.plan, note=note)
 
 

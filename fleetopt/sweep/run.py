@@ -33,6 +33,7 @@ from fleetopt.sweep.candidates import (
     generate_candidates,
     pareto_front,
     recommend,
+    why_dropped,
 )
 
 
@@ -316,7 +317,7 @@ class SweepResult:
         rec, opt = self.recommended, self.forecast_optimum
         if rec["plan"] == opt["plan"]:
             return (
-                f"The forecast optimum also satisfies the rule ({self.rule.describe()}) best."
+                f"The forecast optimum is also the rule's pick ({self.rule.describe()})."
                 + self._outside_forecast_limits()
             )
         text = (
@@ -337,9 +338,17 @@ class SweepResult:
         return text
 
     def _outside_forecast_limits(self) -> str:
-        """' Not considered, as they breach a covenant or default on the forecast itself: ...'."""
-        if not self.rule.forecast_within_limits or FORECAST_OK not in self.metrics:
+        """' Not considered, as they breach a covenant or default on the forecast itself: ...', or,
+        where the rule allowed them, whether the pick is one."""
+        if FORECAST_OK not in self.metrics:
             return ""
+        if not self.rule.forecast_within_limits:
+            if self.recommended[FORECAST_OK]:
+                return ""
+            return (
+                " It breaches a covenant or defaults on the forecast itself (allowed by "
+                "--allow-forecast-breach): a lender would not sign it as it stands."
+            )
         out = self.metrics.loc[~self.metrics[FORECAST_OK].astype(bool), "plan"].tolist()
         if not out:
             return ""
@@ -378,7 +387,9 @@ class SweepResult:
             "breach_probability": float(rec["breach_probability"]),
             "front": self.metrics[self.metrics["on_front"]]["plan"].tolist(),
             "dropped": [
-                {"plan": c.label, "status": c.status} for c in self.candidates.candidates if c.plan is None
+                {"plan": c.label, "status": c.status, "why": why_dropped(c.status, c.origin)}
+                for c in self.candidates.candidates
+                if c.plan is None
             ],
         }
 
