@@ -505,12 +505,6 @@ def sweep(
             f"rule must be a fleetopt.api.Rule, e.g. Rule(prefer='cvar5', max_breach_prob=0.05), or None "
             f"for Rule() (got {rule!r})"
         )
-    stochastic = limits.whole("stochastic (--stochastic)", stochastic)
-    if stochastic < 0:
-        raise InputError(
-            "stochastic (--stochastic) must be 0 (no stochastic candidate) or at least 1 scenario "
-            f"(got {stochastic})"
-        )
     limits.threads("threads", threads)
     return _sweep(
         _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend,

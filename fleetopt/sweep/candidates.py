@@ -295,8 +295,12 @@ def sweep_first_stage_quarters(data: ModelData) -> int:
 def check_stochastic_candidate(data: ModelData, scenarios: int, candidates: int) -> None:
     """`sweep --stochastic N` checked before any solve: N >= 0 (0: off), room for the candidate
     after the forecast optimum (``candidates`` >= 2), and the settings `solve --stochastic` checks."""
+    scenarios = limits.whole("stochastic (--stochastic)", scenarios)
     if scenarios < 0:
-        raise InputError(f"--stochastic must be at least 1 scenario (got {scenarios})")
+        raise InputError(
+            "stochastic (--stochastic) must be 0 (no stochastic candidate) or at least 1 scenario "
+            f"(got {scenarios})"
+        )
     if not scenarios:
         return
     if candidates < 2:
