@@ -630,7 +630,7 @@ def compare(
     refs = [resolve_run(r) for r in given]
     if model is None:
         model = next((RunFolder(r).model_file for r in refs if RunFolder(r).model_file is not None), None)
-    _loaded, data = load(_loadable(model))
+    _loaded, data = _loaded_and_data(model)  # a pair load returned is used as it is
     plans, labels, buffers = plans_from_refs(refs, data)
     own = scenarios_of_runs(refs)  # a sweep's own futures, so its figures come back
     default_scenarios, default_seed = own if own is not None else (1000, 0)
