@@ -79,7 +79,6 @@ def format_usd_change(usd: float | None) -> str:
     return format_difference(usd, "USD")
 
 
-
 def format_solver_status(status: str, gap: float | None) -> str:
     """A MILP's status for people: 'optimal within 0.5% (relative gap)' where HiGHS stopped at a
     relative gap that shows (its 'optimal' means optimal to its mip_rel_gap), else the status."""
