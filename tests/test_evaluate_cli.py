@@ -14,6 +14,7 @@ from evaluate_builders import plan_variants
 
 from fleetopt import api
 from fleetopt.core.plan import Plan
+from fleetopt.core.units import format_usd
 from fleetopt.evaluate import METRIC_COLUMNS, save_plans
 from fleetopt.evaluate.backend import cupy_device
 
@@ -86,6 +87,9 @@ def test_deterministic_and_keep_matrix(solve_run, here):
     assert summary["metrics"][0]["breach_probability"] == 0.0
     matrix = np.load(here / "B" / "npv_matrix.npy")
     assert matrix.shape == (1, 1) and matrix[0, 0] == pytest.approx(objective, rel=1e-6)
+    # one scenario, the forecast: the table gives the plan's own figures, no error or tail
+    assert "NPV on the forecast" in stdout and format_usd(objective) in stdout
+    assert "s.e." not in stdout and "CVaR5" not in stdout and "P(default)" not in stdout
 
 
 def _multi_plan_file(path: Path) -> list[str]:

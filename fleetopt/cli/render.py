@@ -235,6 +235,30 @@ def evaluation_table(metrics, title: str) -> Table:
     return unbroken(table)
 
 
+def forecast_table(metrics, title: str) -> Table:
+    """A deterministic evaluation's plans: their one scenario is the forecast, so each figure is the
+    plan's own (no standard error, tail or shares) and each event a yes or no: the covenant its
+    first breach misses, the policy's reactions it needed."""
+    table = Table(title=title)
+    for name in ("plan", "NPV on the forecast", "lowest cash", "util.", "liquidity default",
+                 "covenant breach", "policy reactions"):  # fmt: skip
+        table.add_column(name, justify="left" if name in ("plan", "covenant breach", "policy reactions") else "right")
+    for _, row in metrics.iterrows():
+        missed = [k.label for k in CATALOGUE if row.get(first_breach_column(k), 0) > 0]
+        breach = ("yes: " + ", ".join(missed) if missed else "yes") if row["breach_probability"] > 0 else "no"
+        reactions = [label for column, label in REACTION_LABELS.items() if row.get(column, 0) > 0]
+        table.add_row(
+            Text(str(row["plan"])),
+            format_usd(row["npv_mean_usd"]),
+            format_usd(row["expected_min_cash_usd"]),
+            f"{row['mean_utilisation']:.1%}",
+            "yes" if row["default_probability"] > 0 else "no",
+            Text(breach),
+            Text(", ".join(reactions) or "none"),
+        )
+    return table
+
+
 class FittedTable(Table):
     """A Table whose figure columns keep their figures and their headers' longest word whole
     (``wanted``: column -> width) where the console is wide enough for all of them; on a narrower one

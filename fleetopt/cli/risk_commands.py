@@ -43,6 +43,7 @@ from fleetopt.cli.common import (
 from fleetopt.cli.memory import MaxMemoryOption, budget_within_memory, memory_budget, warn_if_tiny_blocks
 from fleetopt.cli.render import (
     evaluation_table,
+    forecast_table,
     first_breach_table,
     progress_bar,
     reactions_table,
@@ -169,6 +170,9 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
         err_console.print(f"no plan has a breach probability at or below {max_breach_prob}")
         return
     ranked = ranked.sort_values(RANK_COLUMNS[rank_by.value], ascending=False, kind="stable").head(top)
+    if result.seed is None:  # deterministic: one scenario, the forecast
+        console.print(forecast_table(ranked, "plans on the forecast (deterministic evaluation)"))
+        return
     console.print(evaluation_table(ranked, f"best plans by {rank_by.value} NPV"))
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; capex in USD)"))
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)")
