@@ -80,7 +80,7 @@ def test_a_seed_beyond_64_bits_is_an_option_error(solve_run, here, args):
     """OverflowError tracebacks before."""
     args = [a.replace("{run}", str(solve_run)) for a in args]
     code, out, err = run_cli(*args, "--seed", str(2**64))
-    assert_one_error(code, out, err, "--seed", "9223372036854775807")
+    assert_one_error(code, out, err, "--seed", "between 0 and 9,223,372,036,854,775,807")
     assert leftovers(here) == []
 
 
@@ -903,3 +903,22 @@ def test_the_commands_list_gives_each_command_on_unbroken_lines(monkeypatch):
     assert code == 0
     compare = next(line for line in out.splitlines() if "Compare plans side by side" in line)
     assert "so its own figures come back." in compare
+
+
+@pytest.mark.parametrize(
+    "command, option, value",
+    [
+        ("evaluate", "--scenarios", "0"),
+        ("sweep", "--candidates", "-3"),
+        ("runs", "--limit", "0"),
+        ("evaluate", "--top", "0"),
+        ("evaluate", "--workers", "0"),
+    ],
+)
+def test_a_count_below_one_is_refused_in_the_apis_words(here, command, option, value):
+    """Integer options said "Input should be greater than or equal to 1"; they now use the words
+    the Python API uses for the same setting (runs/limits.py)."""
+    args = {"evaluate": ["tiny", "--plans", "nowhere"], "sweep": ["tiny"], "runs": []}[command]
+    code, out, err = run_cli(command, *args, option, value)
+    assert_one_error(code, out, err, option, f"must be at least 1 (got {value})")
+    assert leftovers(here) == []

@@ -279,37 +279,6 @@ OutFolderOption = Annotated[
         "in $FLEETOPT_RUNS_DIR or ./runs.",
     ),
 ]
-ReportFlag = Annotated[bool, typer.Option("--report", help="Also write report.html in the run folder.")]
-ScenariosOption = Annotated[
-    int, typer.Option("--scenarios", min=1, help="Number of simulated futures, the same for every plan.")
-]
-SeedOption = Annotated[
-    int,
-    typer.Option(
-        "--seed", min=0, max=limits.MAX_SEED, help="Scenario seed: the same seed gives the same scenarios."
-    ),
-]
-BackendOption = Annotated[
-    BackendName,
-    typer.Option(
-        "--backend",
-        help="Evaluation backend. auto: CuPy when it can use a CUDA GPU, else NumPy (the run's device line "
-        "says why, when CuPy is installed but unusable); cpu-kernel: the fused kernel compiled as C.",
-    ),
-]
-ThreadsOption = Annotated[
-    int | None,
-    typer.Option(
-        "--threads",
-        min=1,
-        help="Threads for MILP solves (default: HiGHS decides) and for NumPy evaluation "
-        "(default: one per usable core).",
-    ),
-]
-EvaluateThreadsOption = Annotated[
-    int | None,
-    typer.Option("--threads", min=1, help="NumPy threads of the evaluation (default: one per usable core)."),
-]
 
 
 def checked(check, *bounds):
@@ -326,6 +295,48 @@ def checked(check, *bounds):
         return value
 
     return callback
+
+
+ReportFlag = Annotated[bool, typer.Option("--report", help="Also write report.html in the run folder.")]
+ScenariosOption = Annotated[
+    int,
+    typer.Option(
+        "--scenarios",
+        callback=checked(limits.whole, 1),
+        help="Number of simulated futures, the same for every plan.",
+    ),
+]
+SeedOption = Annotated[
+    int,
+    typer.Option(
+        "--seed", callback=checked(limits.seed), help="Scenario seed: the same seed gives the same scenarios."
+    ),
+]
+BackendOption = Annotated[
+    BackendName,
+    typer.Option(
+        "--backend",
+        help="Evaluation backend. auto: CuPy when it can use a CUDA GPU, else NumPy (the run's device line "
+        "says why, when CuPy is installed but unusable); cpu-kernel: the fused kernel compiled as C.",
+    ),
+]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        callback=checked(limits.whole, 1),
+        help="Threads for MILP solves (default: HiGHS decides) and for NumPy evaluation "
+        "(default: one per usable core).",
+    ),
+]
+EvaluateThreadsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        callback=checked(limits.whole, 1),
+        help="NumPy threads of the evaluation (default: one per usable core).",
+    ),
+]
 
 
 TimeLimitOption = Annotated[

@@ -20,6 +20,7 @@ from fleetopt.cli.common import (
     TimeLimitOption,
     app,
     capped_threads,
+    checked,
     command_line,
     console,
     finish_report,
@@ -94,7 +95,7 @@ def solve(
     ] = 0.05,
     scenario_seed: Annotated[
         int,
-        typer.Option(min=0, max=limits.MAX_SEED, help="With --stochastic: seed of the scenarios reduced."),
+        typer.Option(callback=checked(limits.seed), help="With --stochastic: seed of the scenarios reduced."),
     ] = 0,
     stochastic_solver: Annotated[
         str,

@@ -242,7 +242,8 @@ def forecast_table(metrics, title: str) -> Table:
     table = Table(title=title)
     for name in ("plan", "NPV on the forecast", "lowest cash", "util.", "liquidity default",
                  "covenant breach", "policy reactions"):  # fmt: skip
-        table.add_column(name, justify="left" if name in ("plan", "covenant breach", "policy reactions") else "right")
+        text = name in ("plan", "covenant breach", "policy reactions")
+        table.add_column(name, justify="left" if text else "right")
     for _, row in metrics.iterrows():
         missed = [k.label for k in CATALOGUE if row.get(first_breach_column(k), 0) > 0]
         breach = ("yes: " + ", ".join(missed) if missed else "yes") if row["breach_probability"] > 0 else "no"

@@ -14,6 +14,7 @@ from fleetopt.cli.common import (
     BackendOption,
     Format,
     app,
+    checked,
     console,
     write_output,
 )
@@ -38,15 +39,16 @@ def compare(
     scenarios: Annotated[
         int | None,
         typer.Option(
-            "--scenarios", min=1, help="Common futures (default: the first sweep run's, else 1,000)."
+            "--scenarios",
+            callback=checked(limits.whole, 1),
+            help="Common futures (default: the first sweep run's, else 1,000).",
         ),
     ] = None,
     seed: Annotated[
         int | None,
         typer.Option(
             "--seed",
-            min=0,
-            max=limits.MAX_SEED,
+            callback=checked(limits.seed),
             help="Scenario seed (default: the first sweep run's, else 0).",
         ),
     ] = None,
@@ -109,7 +111,9 @@ app.add_typer(runs_app, name="runs")
 def runs_list(
     ctx: typer.Context,
     model: Annotated[str | None, typer.Option(help="Only runs of this model (by name).")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="How many runs to show.")] = 30,
+    limit: Annotated[
+        int, typer.Option(callback=checked(limits.whole, 1), help="How many runs to show.")
+    ] = 30,
 ) -> None:
     """List runs, newest first."""
     if ctx.invoked_subcommand is not None:

@@ -29,6 +29,7 @@ from fleetopt.cli.common import (
     TimeLimitOption,
     app,
     capped_threads,
+    checked,
     command_line,
     console,
     err_console,
@@ -43,14 +44,15 @@ from fleetopt.cli.common import (
 from fleetopt.cli.memory import MaxMemoryOption, budget_within_memory, memory_budget, warn_if_tiny_blocks
 from fleetopt.cli.render import (
     evaluation_table,
-    forecast_table,
     first_breach_table,
+    forecast_table,
     progress_bar,
     reactions_table,
     sweep_table,
 )
 from fleetopt.core.units import counted
 from fleetopt.errors import FleetoptError, InputError
+from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import load_model
 from fleetopt.sweep.candidates import Rule, RuleNotMet, why_dropped
@@ -88,7 +90,7 @@ def evaluate(
         RankBy, typer.Option(help="Rule for the best plans printed: mean, cvar5 or p5 NPV.")
     ] = RankBy.cvar5,
     max_breach_prob: MaxBreachProbOption = None,
-    top: Annotated[int, typer.Option(min=1, help="How many plans to print.")] = 5,
+    top: Annotated[int, typer.Option(callback=checked(limits.whole, 1), help="How many plans to print.")] = 5,
     executor: Annotated[
         ExecutorName,
         typer.Option(help="local: this process. ray: chunks as Ray tasks (pip install fleetopt[ray])."),
@@ -98,7 +100,11 @@ def evaluate(
     ] = None,
     resume: ResumeOption = None,
     workers: Annotated[
-        int, typer.Option(min=1, help="NumPy worker processes on this machine (default 1: in this process).")
+        int,
+        typer.Option(
+            callback=checked(limits.whole, 1),
+            help="NumPy worker processes on this machine (default 1: in this process).",
+        ),
     ] = 1,
     threads: EvaluateThreadsOption = None,
     report: ReportFlag = False,
@@ -184,7 +190,9 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
 def sweep(
     ctx: typer.Context,
     model: ModelArg = None,
-    candidates: Annotated[int, typer.Option(min=1, help="Most candidate plans to evaluate.")] = 20,
+    candidates: Annotated[
+        int, typer.Option(callback=checked(limits.whole, 1), help="Most candidate plans to evaluate.")
+    ] = 20,
     scenarios: ScenariosOption = 1000,
     seed: SeedOption = 0,
     out: OutFolderOption = None,
@@ -220,7 +228,7 @@ def sweep(
     stochastic: Annotated[
         int | None,
         typer.Option(
-            min=1,
+            callback=checked(limits.whole, 1),
             help="Add the two-stage stochastic plan over N scenarios (`solve --stochastic N`, first stage "
             "quarters 0-3, or the whole of a shorter horizon) as the second candidate (--candidates at "
             "least 2); its scenarios are reduced from seed SEED + 1. Off by default (minutes on a large "
