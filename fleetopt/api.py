@@ -29,6 +29,8 @@ from fleetopt.compare import Comparison, compare_plans, plans_from_refs, scenari
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import plan_axes
+from fleetopt.core.purchases import FixedPurchases
+from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results import headline, plan_frame
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import resources
@@ -59,6 +61,7 @@ __all__ = [
     "Comparison",
     "EvaluationJob",
     "EvaluationResult",
+    "FixedPurchases",
     "FleetoptWarning",
     "InfeasibleModel",
     "InputError",
@@ -75,6 +78,7 @@ __all__ = [
     "load",
     "model_of_plans",
     "prepare_evaluation",
+    "read_purchases",
     "register_run",
     "report",
     "resolve_run",
@@ -134,6 +138,7 @@ def solve(
     time_limit: float | None = None,
     mip_gap: float = 0.005,
     threads: int | None = None,
+    purchases: str | Path | FixedPurchases | None = None,
 ) -> SolveResult:
     """Solve a model's MILP and return the best plan with its statements.
 
@@ -141,15 +146,30 @@ def solve(
     LoadedModel given). ``objective``: "npv" (maximise NPV, USD) or "cost" (minimise discounted
     cost, USD). ``time_limit``: seconds of HiGHS search (None: none); ``mip_gap``: relative gap to
     stop at, in [0, 0.999]; ``threads``: HiGHS threads (None: HiGHS decides; more than the usable
-    cores are capped to them, with a :class:`FleetoptWarning`). An infeasible model raises
-    :class:`InfeasibleModel`; no plan within the time limit :class:`NoPlanFound`."""
+    cores are capped to them, with a :class:`FleetoptWarning`). ``purchases``: a CSV file of the
+    GPU purchases the plan must make (columns quarter, sku, site, gpus; or a solve's plan.csv): every
+    purchase is fixed to the file's, none elsewhere, and the solver chooses the rest
+    (docs/formulation.md §4, "Fixed purchases"), or what :func:`read_purchases` read. An infeasible
+    model raises :class:`InfeasibleModel`; no plan within the time limit :class:`NoPlanFound`."""
     limits.text("objective", objective, ("npv", "cost"))
     limits.solver_settings(mip_gap, time_limit, threads)
     loaded, data = _loaded_and_data(model)
+    fixed = purchases
+    if purchases is not None and not isinstance(purchases, FixedPurchases):
+        fixed = _read_purchases(purchases, data)
     threads = resources.capped_threads(threads)
-    result = _solve_data(data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+    result = _solve_data(
+        data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, purchases=fixed
+    )
     result.loaded = loaded
     return result
+
+
+def read_purchases(path: str | Path, model: ModelArg | ModelData = None) -> FixedPurchases:
+    """The GPU purchases of a CSV file (columns quarter, sku, site, gpus; or a solve's plan.csv),
+    checked against ``model``: to give :func:`solve` as ``purchases``. Bad rows raise
+    :class:`InputError` naming the file, line and field."""
+    return _read_purchases(path, _loaded_and_data(model)[1])
 
 
 def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
@@ -169,8 +189,20 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
         "build_seconds": result.build_seconds,
         "solve_seconds": result.solve_seconds,
         "model_size": result.model_size,
+        **({} if result.purchases is None else {"purchases": _purchases_summary(result)}),
         **fig,
     }
+
+
+def _solve_label(result: SolveResult) -> str:
+    """A solve's plan as evaluations and comparisons name it: "milp", or "milp, purchases fixed"."""
+    return "milp" if result.purchases is None else "milp, purchases fixed"
+
+
+def _purchases_summary(result: SolveResult) -> dict:
+    """What a solve with fixed purchases was given: the file, its purchase rows and GPUs."""
+    fixed = result.purchases
+    return {"file": fixed.source, "rows": fixed.rows, "gpus": fixed.gpus(result.data)}
 
 
 def write_solve_run(
@@ -194,7 +226,11 @@ def write_solve_run(
         RunFolder.PLAN_CSV: plan_frame(result.data, result.plan).to_csv(index=False),
         RunFolder.STATEMENTS: result.statements_frame().to_csv(index=False, float_format="%.6f"),
         RunFolder.PLAN: plans_npz_bytes(
-            [result.plan], ["milp"], loaded.model.name, loaded.content_hash, axes=plan_axes(result.data)
+            [result.plan],
+            [_solve_label(result)],
+            loaded.model.name,
+            loaded.content_hash,
+            axes=plan_axes(result.data),
         ),
         RunFolder.MODEL: loaded.text,
     }

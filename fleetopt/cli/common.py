@@ -61,7 +61,8 @@ def error_lines(exc: FleetoptError) -> list[str]:
             "numerical; check for figures many orders of magnitude apart or extreme (money, GPU counts "
             "and block sizes, MW, covenant ratios)"
         ]
-        return ["infeasible: no plan meets every constraint. Constraint groups in conflict:"] + [
+        given = f" with {exc.given}" if exc.given else ""
+        return [f"infeasible{given}: no plan meets every constraint. Constraint groups in conflict:"] + [
             f"  {line}" for line in lines
         ]
     if isinstance(exc, NoPlanFound):

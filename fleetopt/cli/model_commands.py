@@ -104,9 +104,18 @@ def solve(
             "pip install 'fleetopt[stochastic]'; risk weight 0; no EEV/WS)."
         ),
     ] = "blocks",
+    purchases: Annotated[
+        Path | None,
+        typer.Option(
+            help="A CSV file of the GPU purchases the plan must make (columns quarter, sku, site, gpus; "
+            "or a solve's plan.csv, edited): every purchase is fixed to the file's, none elsewhere, and "
+            "the solver chooses the rest. Compare the run with the free solve's: `fleetopt compare A B`.",
+        ),
+    ] = None,
 ) -> None:
     """Solve the fleet MILP and write the plan, statements and summary to a run folder."""
     refuse_unless(ctx, STOCHASTIC_ONLY, stochastic is not None, "cannot apply without --stochastic N")
+    refuse_unless(ctx, ("purchases",), stochastic is None, "cannot apply with --stochastic N")
     loaded = load_model(model)
     threads = capped_threads(threads)
     registry_checked()
@@ -118,12 +127,15 @@ def solve(
             time_limit, mip_gap, threads, report, stochastic_solver,
         )  # fmt: skip
         return
+    pair = api.load(loaded)
+    fixed = None if purchases is None else api.read_purchases(purchases, pair)  # before any folder
     # claimed before the solve: a concurrent run can never take the folder a finished solve needs
     with RunFolder.claim(out, loaded.model.name).released_on_failure() as folder:
         console.print(f"solving [bold]{loaded.model.name}[/bold] ({objective.value}) ...")
         result = api.solve(
-            loaded, objective=objective.value, time_limit=time_limit, mip_gap=mip_gap, threads=threads
-        )
+            pair, objective=objective.value, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+            purchases=fixed,
+        )  # fmt: skip
         for renderable in solve_summary_tables(result):
             console.print(renderable)
         path = api.write_solve_run(result, loaded, folder.path, command=command_line())

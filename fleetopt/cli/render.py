@@ -134,6 +134,13 @@ def solve_summary_tables(result) -> list:
     status.add_row("status", format_solver_status(result.status, result.gap))
     status.add_row(f"objective ({result.objective_kind})", format_usd(result.objective_usd))
     status.add_row("gap", _pct(result.gap))
+    if result.purchases is not None:
+        fixed = result.purchases
+        status.add_row(
+            "purchases",
+            Text(f"fixed from {fixed.source}: {fixed.gpus(data):,.0f} GPUs in {counted(fixed.rows, 'row')} "
+                 "(none elsewhere); the solver chose the rest"),
+        )  # fmt: skip
     status.add_row("build / solve time", f"{result.build_seconds:.2f} s / {result.solve_seconds:.2f} s")
     size = result.model_size
     status.add_row(

@@ -17,6 +17,7 @@ The components are added by topic, in this order:
 
 from __future__ import annotations
 
+import numpy as np
 import pyomo.environ as pyo
 
 from fleetopt.core.data import ModelData
@@ -43,11 +44,13 @@ def build_model(
     objective: str = "npv",
     relax: bool = False,
     robustness: Robustness | None = None,
+    purchases: np.ndarray | None = None,
 ) -> pyo.ConcreteModel:
     """The fleet MILP. ``objective`` is ``npv`` (maximise) or ``cost`` (minimise).
 
     ``robustness`` holds the shocks the plan must survive: the model file's ``robustness`` block
-    unless another is given.
+    unless another is given. ``purchases``: (S, I, T) blocks every purchase is fixed to (a
+    procurement plan written by people, :mod:`fleetopt.core.purchases`); None: the solver chooses.
 
     With ``relax=True`` every soft-able constraint group gets a non-negative slack and the
     objective becomes: minimise total slack (used to diagnose infeasible inputs).
@@ -62,6 +65,8 @@ def build_model(
     b = Builder(m, data, ix, objective, relax, robustness or data.robustness)
 
     fleet.add_sets_and_decisions(b)
+    if purchases is not None:
+        fleet.fix_purchases(m, purchases)
     fleet.add_stress_parameters(b)
     m.held_at_zero = pyo.Var(bounds=(0.0, 0.0))  # see Builder.add
     m.SLACK = pyo.Set(dimen=None, initialize=[], ordered=True)

@@ -15,13 +15,15 @@ from fleetopt.milp.units import from_model_units, output_unit
 _TOLERANCE = 1e-6
 
 
-def diagnose(data: ModelData, objective: str = "npv", time_limit=None, threads=None) -> list[dict]:
+def diagnose(
+    data: ModelData, objective: str = "npv", time_limit=None, threads=None, purchases=None
+) -> list[dict]:
     """Groups in conflict, each ``{group, unit, total, items: [(label, amount)], quarters}``.
 
     An empty list means the relaxed model is infeasible too: the conflict lies in a hard
     group (cohort balances, facility sizes, build limits), which is reported as such.
     """
-    m = build_model(data, objective, relax=True)
+    m = build_model(data, objective, relax=True, purchases=purchases)
     status, _ = run_highs(m, time_limit=time_limit, threads=threads)
     if status in ("infeasible", "no_plan"):
         return [

@@ -48,6 +48,13 @@ def add_sets_and_decisions(b: Builder) -> None:
             m.buy_training[s, i, t].fix(0)
 
 
+def fix_purchases(m: pyo.ConcreteModel, blocks: np.ndarray) -> None:
+    r"""x_{s,i,t} = \bar x_{s,i,t} for every purchase: a procurement plan written by people
+    (``solve --purchases``; docs/formulation.md §4, "Fixed purchases"), 0 where it buys nothing."""
+    for (s, i, t), var in m.buy.items():
+        var.fix(float(blocks[s, i, t]))
+
+
 def add_stress_parameters(b: Builder) -> None:
     """Forecast data a stress test may change between solves of one built model (mutable
     parameters: a persistent solver updates only these coefficients and bounds; see sweep.py)."""

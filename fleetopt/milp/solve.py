@@ -12,6 +12,7 @@ import pyomo.environ as pyo
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import Statements, plan_statements, principal_schedule
 from fleetopt.core.plan import Plan
+from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.results import headline, plan_frame
 from fleetopt.errors import InfeasibleError, NoPlanError
 from fleetopt.milp.build import build_model
@@ -27,12 +28,14 @@ class InfeasibleModel(InfeasibleError):
 
     SHOWN = 3  # conflicting groups named in the message (all of them are in ``diagnosis``)
 
-    def __init__(self, diagnosis: list[dict]):
+    def __init__(self, diagnosis: list[dict], given: str | None = None):
         self.diagnosis = diagnosis
+        self.given = given  # what the solve fixed besides the model ("the purchases of FILE fixed")
         lines = format_diagnosis(diagnosis)
         more = f"; and {len(lines) - self.SHOWN} more" if len(lines) > self.SHOWN else ""
         conflict = "; ".join(lines[: self.SHOWN]) + more if lines else "none found (a numerical conflict)"
-        super().__init__(f"the model is infeasible (no plan meets every constraint); in conflict: {conflict}")
+        model = f"the model with {given}" if given else "the model"
+        super().__init__(f"{model} is infeasible (no plan meets every constraint); in conflict: {conflict}")
 
 
 class NoPlanFound(NoPlanError):
@@ -59,6 +62,7 @@ class SolveResult:
     statements: Statements
     data: ModelData = field(repr=False)
     milp_cash_usd: np.ndarray = field(default=None, repr=False)
+    purchases: FixedPurchases | None = field(default=None, repr=False)  # fixed by people, if any
     # the model file it was solved from, when the Python API loaded one (fleetopt.api.solve):
     # write_solve_run writes it beside the plan unless given another
     loaded: LoadedModel | None = field(default=None, repr=False, compare=False)
@@ -83,17 +87,23 @@ def solve(
     mip_gap: float = 0.005,
     threads: int | None = None,
     diagnose_infeasible: bool = True,
+    purchases: FixedPurchases | None = None,
 ) -> SolveResult:
-    """Build and solve the MILP; return the best plan found and its statements."""
+    """Build and solve the MILP; return the best plan found and its statements. ``purchases``:
+    every purchase fixed to these (the solver chooses the rest); None: the solver chooses them."""
     t0 = time.perf_counter()
-    m = build_model(data, objective)
+    fixed = None if purchases is None else purchases.blocks
+    m = build_model(data, objective, purchases=fixed)
     build_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     status, results = run_highs(m, time_limit=time_limit, rel_gap=mip_gap, threads=threads)
     solve_seconds = time.perf_counter() - t1
     if status in ("infeasible", "no_plan"):
-        settings = {"objective": objective, "time_limit": time_limit, "threads": threads}
-        raise_without_plan(data, status, results, solve_seconds, settings if diagnose_infeasible else None)
+        settings = {"objective": objective, "time_limit": time_limit, "threads": threads, "purchases": fixed}
+        given = None if purchases is None else f"the purchases of {purchases.source} fixed"
+        raise_without_plan(
+            data, status, results, solve_seconds, settings if diagnose_infeasible else None, given
+        )
     plan = extract_plan(m, data)
     statements = plan_statements(data, plan)
     incumbent_usd = from_model_units(float(results.incumbent_objective), VARIABLE_UNITS["objective"])
@@ -113,6 +123,7 @@ def solve(
         plan=plan,
         statements=statements,
         data=data,
+        purchases=purchases,
         milp_cash_usd=from_model_units(
             np.array([pyo.value(m.cash[t]) for t in range(data.T)]), VARIABLE_UNITS["cash"]
         ),
@@ -127,13 +138,14 @@ NOT_DIAGNOSED = [
 
 
 def raise_without_plan(
-    data: ModelData, status: str, results, seconds: float, diagnosis: dict | None
+    data: ModelData, status: str, results, seconds: float, diagnosis: dict | None, given: str | None = None
 ) -> NoReturn:
     """The error of a forecast solve that ended without a plan (``status`` infeasible or no_plan,
     as :func:`run_highs` gives it): an infeasible model with its diagnosis (``diagnosis``: the
-    settings of :func:`diagnose`; None: none), numerical trouble, or a limit reached first."""
+    settings of :func:`diagnose`; None: none; ``given``: what the solve fixed besides the model),
+    numerical trouble, or a limit reached first."""
     if status == "infeasible":
-        raise InfeasibleModel(NOT_DIAGNOSED if diagnosis is None else diagnose(data, **diagnosis))
+        raise InfeasibleModel(NOT_DIAGNOSED if diagnosis is None else diagnose(data, **diagnosis), given)
     if solver_trouble(results):
         raise SolverTrouble(
             f"HiGHS stopped without a plan after {seconds:.1f} s "

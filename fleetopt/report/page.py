@@ -389,7 +389,12 @@ def _solver_facts(s: dict) -> list[tuple[str, str]]:
         text += f" ({s['objective']})"
     if s.get("solve_seconds") is not None:
         text += f"; solved in {s['solve_seconds']:.1f} s"
-    return [("MILP", text)]
+    facts = [("MILP", text)]
+    if fixed := s.get("purchases"):  # solve --purchases: a procurement plan written by people
+        facts.append(("purchases", f"fixed from {fixed['file']}: {fixed['gpus']:,.0f} GPUs in "
+                                   f"{counted(fixed['rows'], 'row')}, none elsewhere; the solver chose "
+                                   "the rest (docs/formulation.md §4, 'Fixed purchases')"))  # fmt: skip
+    return facts
 
 
 def _scenario_facts(run: _Run) -> list[tuple[str, str]]:

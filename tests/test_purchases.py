@@ -1,0 +1,126 @@
+"""A procurement plan written by people: `fleetopt solve --purchases FILE` fixes every GPU purchase
+to the file's and lets the MILP choose the rest (docs/formulation.md §4, "Fixed purchases")."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import run_cli
+from test_cli_robustness import assert_one_error, leftovers
+
+from fleetopt import api
+from fleetopt.errors import InputError
+from fleetopt.evaluate.planfile import load_plans
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return api.load("tiny")
+
+
+@pytest.fixture(scope="module")
+def free(tiny):
+    """tiny's optimum to a zero gap: it buys 2,000 B200 at texas in 2026Q3 (250 blocks of 8)."""
+    return api.solve(tiny, mip_gap=0.0)
+
+
+def write(path, *rows: str, header: str = "quarter,sku,site,gpus"):
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def test_the_optimums_own_purchases_give_back_its_npv(tiny, free, tmp_path):
+    """Fixing the purchases the solver chose leaves it the same problem: the same plan value."""
+    bought = np.argwhere(free.plan.buy_blocks > 0)
+    assert [tuple(k) for k in bought] == [(1, 0, 0)] and free.plan.buy_blocks[1, 0, 0] == 250
+    fixed = api.solve(tiny, mip_gap=0.0, purchases=write(tmp_path / "p.csv", "2026Q3,B200,texas,2000"))
+    assert fixed.objective_usd == pytest.approx(free.objective_usd, rel=1e-9)
+    np.testing.assert_array_equal(fixed.plan.buy_blocks, free.plan.buy_blocks)
+
+
+def test_other_purchases_are_made_exactly_and_are_worth_no_more(tiny, free, tmp_path):
+    """2,000 B200 a quarter later, and nothing else: the plan buys exactly that (none of the 2026Q3
+    purchase the free optimum makes), and its NPV is at most the free optimum's."""
+    fixed = api.solve(tiny, mip_gap=0.0, purchases=write(tmp_path / "p.csv", "2026Q4,B200,texas,2000"))
+    expected = np.zeros_like(free.plan.buy_blocks)
+    expected[1, 0, 1] = 250
+    np.testing.assert_array_equal(fixed.plan.buy_blocks, expected)
+    assert fixed.objective_usd < free.objective_usd - 1e6  # a quarter's less revenue: millions
+    assert fixed.purchases.rows == 1 and fixed.purchases.gpus(fixed.data) == 2000
+
+
+def test_a_solves_plan_csv_is_read_back(tiny, free, tmp_path):
+    """plan.csv's buy_gpus rows are the purchases; its other decisions are not read."""
+    path = tmp_path / "plan.csv"
+    path.write_text(free.plan_frame().to_csv(index=False))
+    fixed = api.read_purchases(path, tiny)
+    np.testing.assert_array_equal(fixed.blocks, free.plan.buy_blocks)
+    assert fixed.rows == 1
+
+
+def test_buying_nothing_on_tiny_is_infeasible_and_says_what_was_fixed(here):
+    """tiny needs its B200 purchase to meet the 1.4x debt-service cover: with none, the diagnosis
+    names the covenant and the message the file; no run folder is left."""
+    write(here / "none.csv")
+    code, out, err = run_cli("solve", "tiny", "--purchases", "none.csv", "--out", "R")
+    assert code == 3, out + err
+    assert "infeasible with the purchases of none.csv fixed" in err and "dscr_covenant" in err
+    assert leftovers(here) == ["none.csv"]
+
+
+def test_the_run_records_the_file(here, tiny):
+    write(here / "p.csv", "2026Q3,B200,texas,2000")
+    code, out, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--out", "R")
+    assert code == 0, out + err
+    assert "fixed from p.csv: 2,000 GPUs in 1 row" in out
+    summary = json.loads((here / "R" / "summary.json").read_text())
+    assert summary["purchases"] == {"file": "p.csv", "rows": 1, "gpus": 2000.0}
+    _, labels, _ = load_plans(here / "R" / "plan.npz", tiny[1])
+    assert labels == ["milp, purchases fixed"]  # as evaluations and comparisons name the plan
+
+
+@pytest.mark.parametrize(
+    "rows, header, message",
+    [
+        (["2026Q4,B300,texas,1000"], None, "line 2: sku 'B300' is none of the model's SKUs (H100, B200)"),
+        (["2026Q4,B200,texas,1001"], None, "line 2: gpus must be a whole number of B200 blocks of 8 GPUs"),
+        (["2026Q4,B200,texas,-8"], None, "line 2: gpus must be a whole number of B200 blocks of 8 GPUs"),
+        (["2026Q4,B200,texas,nan"], None, "line 2: gpus must be a whole number"),
+        (["2026Q4,B200,texas,"], None, "line 2: gpus must be a number of GPUs (got '')"),
+        (["2030Q4,B200,texas,8"], None, "line 2: quarter '2030Q4' is none of the model's quarters"),
+        (["2026Q4,B200,ohio,8"], None, "line 2: site 'ohio' is none of the model's sites (texas)"),
+        (["2027Q1,H100,texas,8"], None, "line 2: H100 is not on sale in 2027Q1"),
+        (
+            ["2026Q4,B200,texas,8", "2026Q4,B200,texas,16"],
+            None,
+            "line 3: a second row for B200 at texas in 2026Q4",
+        ),
+        (["2026Q4,B200,8"], "quarter,sku,gpus", "the header must name the columns quarter, sku, site, gpus"),
+    ],
+)
+def test_a_bad_row_is_refused_naming_line_and_field(here, rows, header, message):
+    write(here / "p.csv", *rows, **({"header": header} if header else {}))
+    code, out, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--out", "R")
+    assert_one_error(code, out, err, "p.csv", message)
+    assert "solving" not in out  # refused before the solve
+    assert leftovers(here) == ["p.csv"]
+
+
+@pytest.mark.parametrize("given, message", [(".", "is a folder"), ("nowhere.csv", "does not exist")])
+def test_a_missing_file_is_refused(here, given, message):
+    code, out, err = run_cli("solve", "tiny", "--purchases", given, "--out", "R")
+    assert_one_error(code, out, err, f"purchases file {given} {message}")
+    assert leftovers(here) == []
+
+
+def test_purchases_cannot_apply_to_a_stochastic_solve(here):
+    write(here / "p.csv")
+    code, out, err = run_cli("solve", "tiny", "--stochastic", "3", "--purchases", "p.csv")
+    assert_one_error(code, out, err, "--purchases cannot apply with --stochastic N")
+
+
+def test_the_api_refuses_bad_files_alike(tiny, tmp_path):
+    with pytest.raises(InputError, match="sku 'B300'"):
+        api.solve(tiny, purchases=write(tmp_path / "p.csv", "2026Q4,B300,texas,8"))
