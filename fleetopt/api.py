@@ -32,7 +32,7 @@ from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results import headline, plan_frame
-from fleetopt.errors import FleetoptWarning, InputError
+from fleetopt.errors import FleetoptError, FleetoptWarning, InputError
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.engine import EvaluationResult
 from fleetopt.evaluate.jobfolder import EvaluationJob
@@ -48,7 +48,8 @@ from fleetopt.report import write_report
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.runs.registry import Registry, RegistryError, RunRecord
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loading import LoadedModel, load_model
+from fleetopt.schema.model import PLAN_FREE_BLOCKS, blocks_changed
 from fleetopt.stochastic.run import StochasticResult, check_settings
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
 from fleetopt.sweep.candidates import Rule
@@ -443,16 +444,36 @@ def resume_evaluation(folder: str | Path | int) -> EvaluationJob:
 
 
 def _warn_if_other_model_version(job: EvaluationJob) -> None:
-    """Plans made from another version of their model are evaluated, with a warning."""
+    """Plans made from another version of their model are evaluated, with a warning naming the
+    blocks that differ where the run folder keeps the model they were made from; none where only
+    blocks the plans do not depend on differ (risk, policy: a stress test of a solved plan)."""
     loaded, source = job.loaded, job.source
-    if source.model_hash and source.model_hash != loaded.content_hash:
-        warnings.warn(
-            FleetoptWarning(
-                f"the plans were made from another version of model {loaded.model.name!r} "
-                f"(hash {source.model_hash}, now {loaded.content_hash})"
-            ),
-            stacklevel=3,
-        )
+    if not source.model_hash or source.model_hash == loaded.content_hash:
+        return
+    changed = _blocks_changed_since(source, loaded)
+    if changed is not None and set(changed) <= set(PLAN_FREE_BLOCKS):
+        return
+    which = f"; blocks that differ: {', '.join(changed)}" if changed else ""
+    warnings.warn(
+        FleetoptWarning(
+            f"the plans were made from another version of model {loaded.model.name!r} "
+            f"(hash {source.model_hash}, now {loaded.content_hash}{which})"
+        ),
+        stacklevel=3,
+    )
+
+
+def _blocks_changed_since(source, loaded: LoadedModel) -> list[str] | None:
+    """The blocks of ``loaded`` that differ from the model the plans were made from: the copy in
+    their run folder, where it is that model (its hash is the plans'); None where there is none."""
+    copy = source.path.parent / RunFolder.MODEL
+    try:
+        made_from = load_model(copy)
+    except (FleetoptError, OSError):
+        return None
+    if made_from.content_hash != source.model_hash:
+        return None
+    return blocks_changed(made_from.model, loaded.model)
 
 
 def model_of_plans(plans: str | Path | int) -> Path | str | None:

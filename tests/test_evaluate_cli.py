@@ -76,6 +76,29 @@ def test_the_run_folders_model_copy_is_the_default_model(solve_run, here):
     assert row["npv_std_usd"] == pytest.approx(0.0, abs=1e-3)
 
 
+@pytest.mark.parametrize(
+    "old, new, warned",
+    [
+        ("# tiny: one site", "# tiny, commented: one site", None),  # text only: the same model
+        ("price_volatility_annual: 0.25", "price_volatility_annual: 0.5", None),  # risk: a stress test
+        ("opening_cash_usd: 150000000", "opening_cash_usd: 160000000", "blocks that differ: finance"),
+    ],
+)
+def test_another_model_version_is_named_by_its_blocks(solve_run, here, old, new, warned):
+    """A solved plan evaluated under an edited model: a warning names the blocks that differ from
+    the run folder's copy, and none comes where only risk, policy or comments changed (the warning
+    came for any byte of the file)."""
+    text = (solve_run / "model.yaml").read_text()
+    assert old in text
+    (here / "edited.yaml").write_text(text.replace(old, new))
+    code, out, err = evaluate("edited.yaml", "--plans", str(solve_run), "--scenarios", "9", "--out", "B")
+    assert code == 0, out + err
+    if warned is None:
+        assert "another version" not in err
+    else:
+        assert "the plans were made from another version of model 'tiny'" in err and warned in err
+
+
 def test_deterministic_and_keep_matrix(solve_run, here):
     code, stdout, stderr = evaluate("tiny", "--plans", str(solve_run / "plan.npz"), "--deterministic",
                                     "--keep-matrix", "--out", "B")  # fmt: skip

@@ -219,3 +219,14 @@ def contract_skus(model: PlanningModel, contract: Contract) -> list[str]:
     names = contract.eligible_skus if contract.eligible_skus is not None else list(model.skus)
     floor = contract.min_generation.rank if contract.min_generation else Generation.hopper.rank
     return [n for n in names if n in model.skus and model.skus[n].generation.rank >= floor]
+
+
+# Blocks a MILP plan does not read: how futures are drawn and how a plan reacts to them, and free
+# text. Evaluating a plan under other ones (a stress test) is what they are for.
+PLAN_FREE_BLOCKS = ("description", "risk", "policy")
+
+
+def blocks_changed(made_from: PlanningModel, now: PlanningModel) -> list[str]:
+    """The top-level blocks (model-file keys) whose content differs between two models, in file order."""
+    a, b = made_from.model_dump(mode="json"), now.model_dump(mode="json")
+    return [name for name in type(now).model_fields if a.get(name) != b.get(name)]
