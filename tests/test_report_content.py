@@ -120,11 +120,11 @@ def test_the_default_level_that_is_the_floor_is_called_the_floor(runs):
 
 
 def test_every_column_and_forecast_figure_is_defined(runs):
-    """utilisation (docs/evaluation.md: GPUs earning revenue over GPUs held), a sweep's forecast NPV
+    """utilisation (docs/evaluation.md: GPUs rented out over GPUs held), a sweep's forecast NPV
     and origin, and 'on the forecast' as the run with the plan's own policy (true of a policy
     candidate too, which the MILP's statements are not)."""
     evaluate, sweep = text_of(runs["evaluate"]), text_of(runs["sweep"])
-    assert "utilisation mean over scenarios and quarters of the GPUs earning revenue over the GPU" in evaluate
+    assert "utilisation mean over scenarios and quarters of the GPUs rented out (serving a" in evaluate
     assert "forecast NPV the candidate's NPV on the forecast" in sweep
     assert "origin how the sweep made" in sweep
     assert "origin how the sweep made" not in evaluate

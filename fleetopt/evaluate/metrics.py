@@ -32,7 +32,8 @@ METRIC_COLUMNS = {
     "breach_probability": "share of scenarios with any covenant breach",
     "default_probability": "share of scenarios with a liquidity default",
     "expected_min_cash_usd": "mean over scenarios of the lowest quarterly cash, USD",
-    "mean_utilisation": "mean share of held GPUs earning revenue",
+    "mean_utilisation": "mean share of held GPUs rented out (serving a contract, or on the market within "
+    "demand)",
     # the policy's reactions (docs/evaluation.md, "Policy"): how often the company had to act
     "rescheduled_share": "share of scenarios in which a contract was late within its allowance (power short "
     "at or after its deadline)",
@@ -42,7 +43,8 @@ METRIC_COLUMNS = {
     "order_cancelled_share": "share of scenarios in which a deferred GPU order was cancelled (deposit lost)",
     "sold_share": "share of scenarios with a distress sale of GPUs",
     "prepayment_cut_share": "share of scenarios in which a planned debt prepayment was cut to keep cash",
-    "deferred_capex_mean_usd": "mean over scenarios of the GPU capex deferred, USD",
+    "deferred_capex_mean_usd": "mean over scenarios of the GPU capex deferred, USD, at the price of the "
+    "quarter planned",
     # which covenant breaks first: shares of all scenarios, summing to at least breach_probability
     # (a first breach can miss several covenants in the same quarter)
     **{
