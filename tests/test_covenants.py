@@ -368,3 +368,38 @@ def test_an_undrawn_facility_still_asks_ebitda_of_zero_and_the_diagnosis_says_so
     assert "owes nothing" in str(err.value)
     d["finance"]["facilities"] = {}
     assert solve(data_of(d), mip_gap=1e-9).plan is not None
+
+
+def test_a_covenant_with_nothing_owed_reads_not_tested_not_no_room():
+    """The standby loan above, never drawn (it costs interest and the plan has cash), with demand in
+    every quarter: no debt, no debt service in any tested quarter. DSCR, leverage and the borrowing
+    base have nothing to test and say so (not "met with no room", not "EBITDA may fall 100 %"); the
+    cash / debt minimum without debt is unbounded; the liquidity floor has its lowest cash. In
+    summary.json each is a phrase, where a zero threshold would be null."""
+    from fleetopt.cli.render import covenant_headroom_text
+    from fleetopt.core.results import headline
+    from fleetopt.runs.folder import json_text
+
+    d = repaid_bullet_model()
+    d["market"]["demand_gpus"]["inference"] = 1e6
+    d["finance"]["facilities"] = {
+        "standby": {"size_usd": 1e6, "fixed_rate_annual": 0.08, "amortization_quarters": 4, "max_ltv": 0.5,
+                    "draw_from": "2026Q1", "draw_until": "2026Q4"}
+    }  # fmt: skip
+    d["finance"]["covenants"].update(min_liquidity_usd=1e6, min_liquidity_fraction_of_debt=0.1)
+    r = solve(data_of(d), mip_gap=1e-9)
+    assert r.statements.lines["debt_usd"] == pytest.approx(np.zeros(4), abs=1e-6)
+    fig = headline(r.data, r.plan, r.statements)
+    assert fig["covenant_headroom"] == {
+        "leverage": "not tested: no debt",
+        "dscr": "not tested: no debt service",
+        "liquidity": pytest.approx(1_002_189_000 / 1e6 - 1.0),  # $1bn + quarter 0's EBITDA, the lowest
+        "liquidity_fraction": "no debt: cash / debt unbounded",
+        "borrowing_base": "not tested: no GPU-secured debt",
+    }
+    assert fig["lowest_covenant_headroom"] == fig["covenant_headroom"]["liquidity"]  # the only share
+    text = covenant_headroom_text(r.data, fig)
+    assert "EBITDA / debt service >= 1.2x: not tested: no debt service" in text
+    assert "debt / EBITDA <= 6x: not tested: no debt" in text
+    assert "no room" not in text and "may fall" not in text
+    assert '"dscr": "not tested: no debt service"' in json_text(fig)

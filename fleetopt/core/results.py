@@ -108,11 +108,18 @@ def first_tested_quarter(data: ModelData) -> str | None:
     return data.quarter_labels[tested[0]] if len(tested) else None
 
 
-def covenant_headroom(data: ModelData, st: Statements) -> dict[str, float | None]:
-    """Lowest headroom of each covenant over the tested quarters (0.10 = 10 % from breaching), by
-    covenant name; None for a zero threshold."""
+def covenant_headroom(data: ModelData, st: Statements) -> dict[str, float | str | None]:
+    """Lowest headroom of each covenant over the tested quarters, by covenant name: a share (0.10 =
+    10 % from breaching); a phrase where no tested quarter has the quantity the test needs (``not
+    tested: no debt service``, :meth:`CovenantTest.idle`); None for a zero threshold (no share of
+    it exists). docs/formulation.md, "What a solve writes"."""
     quantities = statement_quantities(st.lines, data.covenant_window)
-    return {test.kind.name: test.headroom(test.kind.ratio(quantities)) for test in data.covenants}
+    return {test.kind.name: _headroom(test, quantities) for test in data.covenants}
+
+
+def _headroom(test, quantities: dict) -> float | str | None:
+    idle = test.idle(quantities) if test.threshold else None
+    return idle or test.headroom(test.kind.ratio(quantities))
 
 
 def shocked_cash(
@@ -185,7 +192,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "min_liquidity_usd": float(lines["cash_usd"].min()),
         "min_dscr": float(finite.min()) if finite.size else None,
         "max_debt_to_ebitda": float(lines["debt_to_ebitda"][tested].max()),
-        "lowest_covenant_headroom": min((v for v in headroom.values() if v is not None), default=None),
+        "lowest_covenant_headroom": min((v for v in headroom.values() if isinstance(v, float)), default=None),
         "covenant_headroom": headroom,
         "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),
         "gpus_retired": float(plan.retire.sum()),
