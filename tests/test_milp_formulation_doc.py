@@ -3,8 +3,9 @@
 Each heading of the document names, in its first parentheses, the constraint groups its section
 states and, after `; expressions`, the named Pyomo expressions it defines. Every name must be built
 (for some bundled model, with or without a `robustness` block) and every constraint and expression
-built must be named, in the section its ConstraintGroup gives. The diagnosis table of §8 must list
-the slacks of the groups with their units and weights, and §2 the size of `tiny`.
+built must be named, in the section its ConstraintGroup gives. §4's table must list every variable
+built, the diagnosis table of §8 the slacks of the groups with their units and weights, and §2 the
+size of `tiny`.
 """
 
 from __future__ import annotations
