@@ -32,7 +32,7 @@ from fleetopt.evaluate.kernel import CpuKernel
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
-from fleetopt.milp.solve import solve
+from fleetopt.milp.solve import InfeasibleModel, solve
 
 GPUS = 100.0
 EBITDA = np.array([219_000.0, 219_000.0, 219_000.0, 54_750.0])
@@ -344,3 +344,62 @@ def test_the_round_off_a_loan_repaid_in_thirds_leaves_is_no_debt():
     assert (lines["dscr"][3], lines["debt_to_ebitda"][3]) == (np.inf, 0.0)
     assert not forecast_breach(data, r.plan)
     assert covenant_headroom(data, r.statements)["leverage"] > 0.0
+
+
+def test_an_undrawn_facility_still_asks_ebitda_of_zero_and_the_diagnosis_says_so():
+    """The model above with an undrawn $1M standby loan (amortizing over 4 quarters, drawable in
+    every quarter) instead of the note: debt could be outstanding from quarter 0 and debt service be
+    due from quarter 1, so the rows stand there although the plan owes nothing, and quarter 3's
+    EBITDA of -1,000 USD misses both: DSCR -1,000 >= 1.2 x 0 by 1,000 USD, leverage
+    0 <= 4 x 6 x -1,000 by 24,000 USD. The diagnosis names both and says the rows read EBITDA >= 0
+    where nothing is owed (formulation §9); without the facility the model solves."""
+    d = repaid_bullet_model()
+    d["finance"]["facilities"] = {
+        "standby": {"size_usd": 1e6, "fixed_rate_annual": 0.08, "amortization_quarters": 4,
+                    "draw_from": "2026Q1", "draw_until": "2026Q4"}
+    }  # fmt: skip
+    with pytest.raises(InfeasibleModel) as err:
+        solve(data_of(d), mip_gap=1e-9)
+    groups = {g["group"]: g for g in err.value.diagnosis}
+    assert set(groups) == {"dscr_covenant", "leverage_covenant"}
+    assert groups["dscr_covenant"]["items"] == [("2026Q4", pytest.approx(1_000.0))]
+    assert groups["leverage_covenant"]["items"] == [("2026Q4", pytest.approx(24_000.0))]
+    assert all("owes nothing: there it reads EBITDA >= 0" in g["note"] for g in groups.values())
+    assert "owes nothing" in str(err.value)
+    d["finance"]["facilities"] = {}
+    assert solve(data_of(d), mip_gap=1e-9).plan is not None
+
+
+def test_a_covenant_with_nothing_owed_reads_not_tested_not_no_room():
+    """The standby loan above, never drawn (it costs interest and the plan has cash), with demand in
+    every quarter: no debt, no debt service in any tested quarter. DSCR, leverage and the borrowing
+    base have nothing to test and say so (not "met with no room", not "EBITDA may fall 100 %"); the
+    cash / debt minimum without debt is unbounded; the liquidity floor has its lowest cash. In
+    summary.json each is a phrase, where a zero threshold would be null."""
+    from fleetopt.cli.render import covenant_headroom_text
+    from fleetopt.core.results import headline
+    from fleetopt.runs.folder import json_text
+
+    d = repaid_bullet_model()
+    d["market"]["demand_gpus"]["inference"] = 1e6
+    d["finance"]["facilities"] = {
+        "standby": {"size_usd": 1e6, "fixed_rate_annual": 0.08, "amortization_quarters": 4, "max_ltv": 0.5,
+                    "draw_from": "2026Q1", "draw_until": "2026Q4"}
+    }  # fmt: skip
+    d["finance"]["covenants"].update(min_liquidity_usd=1e6, min_liquidity_fraction_of_debt=0.1)
+    r = solve(data_of(d), mip_gap=1e-9)
+    assert r.statements.lines["debt_usd"] == pytest.approx(np.zeros(4), abs=1e-6)
+    fig = headline(r.data, r.plan, r.statements)
+    assert fig["covenant_headroom"] == {
+        "leverage": "not tested: no debt",
+        "dscr": "not tested: no debt service",
+        "liquidity": pytest.approx(1_002_189_000 / 1e6 - 1.0),  # $1bn + quarter 0's EBITDA, the lowest
+        "liquidity_fraction": "no debt: cash / debt unbounded",
+        "borrowing_base": "not tested: no GPU-secured debt",
+    }
+    assert fig["lowest_covenant_headroom"] == fig["covenant_headroom"]["liquidity"]  # the only share
+    text = covenant_headroom_text(r.data, fig)
+    assert "EBITDA / debt service >= 1.2x: not tested: no debt service" in text
+    assert "debt / EBITDA <= 6x: not tested: no debt" in text
+    assert "no room" not in text and "may fall" not in text
+    assert '"dscr": "not tested: no debt service"' in json_text(fig)

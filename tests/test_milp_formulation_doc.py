@@ -3,8 +3,9 @@
 Each heading of the document names, in its first parentheses, the constraint groups its section
 states and, after `; expressions`, the named Pyomo expressions it defines. Every name must be built
 (for some bundled model, with or without a `robustness` block) and every constraint and expression
-built must be named, in the section its ConstraintGroup gives. The diagnosis table of §8 must list
-the slacks of the groups with their units and weights, and §2 the size of `tiny`.
+built must be named, in the section its ConstraintGroup gives. §4's table must list every variable
+built, the diagnosis table of §8 the slacks of the groups with their units and weights, and §2 the
+size of `tiny`.
 """
 
 from __future__ import annotations
@@ -62,12 +63,13 @@ def bundled_variants():
 def built() -> dict[str, set[str]]:
     """Names of the constraint and expression components built for every bundled model, with and
     without a `robustness` block, and each objective."""
-    names = {"constraints": set(), "expressions": set()}
+    names = {"constraints": set(), "expressions": set(), "variables": set()}
     for data in bundled_variants():
         for objective, robustness in (("npv", None), ("cost", None), ("npv", ALL_SHOCKS)):
             m = build_model(data, objective, robustness=robustness)
             names["constraints"] |= {c.local_name for c in m.component_objects(pyo.Constraint)}
             names["expressions"] |= {e.local_name for e in m.component_objects(pyo.Expression)}
+            names["variables"] |= {v.local_name for v in m.component_objects(pyo.Var)}
     return names
 
 
@@ -80,6 +82,13 @@ def test_every_group_named_is_built_and_every_one_built_is_named(built):
     groups, expressions = documented()
     assert built["constraints"] == set(groups)
     assert built["expressions"] == set(expressions)
+
+
+def test_the_variables_table_names_every_variable_built(built):
+    text = DOC.read_text(encoding="utf-8").split("## 4. Decision variables")[1].split("\n## ")[0]
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    table = {name for row in rows for name in NAME.findall(row.strip("|").split("|")[0])}
+    assert table == built["variables"]
 
 
 def test_every_rule_states_its_math():

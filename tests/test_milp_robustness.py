@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from milp_builders import base_model, data_of, late_demand_model, load, sku
+from milp_builders import HOURS, base_model, data_of, late_demand_model, load, sku
 
 from fleetopt.core.results import shocked_cash
 from fleetopt.milp.solve import InfeasibleModel, SolveResult, solve
@@ -50,7 +50,7 @@ def test_price_drop_keeps_a_cash_buffer_net_of_the_tax_it_saves():
     # the forecast statements are the plan's own: the shock only restricts what is bought
     assert r.statements.lines["cash_usd"][0] == pytest.approx(40000.0 - 2405.0 * 13)
     # recomputed from the statements: 40,000 - 2,952.5 x 13 = 1,617.5 after the shocked quarter 0
-    (shocked,) = shocked_cash(r.data, r.statements)
+    (shocked,) = shocked_cash(r.data, r.plan, r.statements)
     assert shocked["case"] == "market prices -50%"
     assert (shocked["lowest_cash_usd"], shocked["quarter"]) == (pytest.approx(1617.5), "2026Q1")
 
@@ -87,11 +87,93 @@ def test_losing_any_customer_keeps_the_plan_solvent_without_that_customer():
     assert r.statements.npv_usd == pytest.approx(135200.0)
     # without acme: 41,000 - 4,000 x 10 - 2,190 x 0 = 1,000 after quarter 0, then no income at all;
     # the forecast optimum would run out of cash: 41,000 - 1,810 x 34 - 21,900 < 0
-    (shocked,) = shocked_cash(r.data, r.statements, r.data.model.robustness)
+    (shocked,) = shocked_cash(r.data, r.plan, r.statements, r.data.model.robustness)
     assert shocked["case"] == "acme lost"
     assert shocked["lowest_cash_usd"] == pytest.approx(1000.0)
-    (unsafe,) = shocked_cash(free.data, free.statements, r.data.model.robustness)
+    (unsafe,) = shocked_cash(free.data, free.plan, free.statements, r.data.model.robustness)
     assert unsafe["lowest_cash_usd"] == pytest.approx(41000.0 - 1810.0 * 34 - 21900.0)
+
+
+def _prepaid_contract_instance() -> dict:
+    """The cash-bound instance with a signed contract that prepays half its value: 10 GPUs at $2/h
+    from 2026Q1 for 4 quarters, V = 43,800 a quarter, prepayment 0.5 x 4V = 87,600 in 2026Q1 and
+    an unwinding of 0.5 V = 21,900 in each quarter of the term: payments (65,700, -21,900 x 3)."""
+    d = _cash_bound_instance()
+    d["finance"].update(opening_cash_usd=41000.0, tax_rate=0.0)
+    d["contracts"] = {
+        "deal": {
+            "customer": "acme",
+            "use": "training",
+            "eligible_skus": ["A"],
+            "gpus": 10,
+            "price_usd_per_gpu_hour": 2.0,
+            "start": "2026Q1",
+            "term_quarters": 4,
+            "signed": True,
+            "prepayment_share": 0.5,
+        }
+    }
+    return d
+
+
+def test_a_lost_customer_never_pays_its_prepayment():
+    # n GPUs bought in 2026Q1, 10 of them on the contract. Forecast: 41,000 - 4,000 n + 2,190 (n - 10)
+    # + 43,800 + 65,700 >= 0  =>  n <= 71.0: 71 GPUs.
+    # acme lost: its contract never starts (the evaluator's default in or before the first quarter:
+    # no revenue, no prepayment, no unwinding), its GPUs idle: 41,000 - 1,810 n - 21,900 >= 0
+    # =>  n <= 10.5: 10, and later quarters add 2,190 (n - 10) = 0. Keeping the prepayment net of
+    # its first unwinding (+65,700) would allow 46 GPUs: 84,800 - 1,810 n >= 0.
+    d = _prepaid_contract_instance()
+    free = run(d)
+    assert bought(free) == [71, 0, 0, 0]
+    d["robustness"] = {"lose_any_customer": True}
+    r = run(d)
+    assert bought(r) == [10, 0, 0, 0]
+    # forecast cash 41,000 - 40,000 + 43,800 + 65,700 = 110,500, then +21,900 a quarter
+    np.testing.assert_allclose(r.statements.lines["cash_usd"], [110500.0, 132400.0, 154300.0, 176200.0])
+    # without acme: 110,500 - 43,800 - 65,700 = 1,000, then each quarter loses 43,800 - 21,900 =
+    # 21,900 of the 21,900 it gains: 1,000 throughout (the first quarter reported)
+    (shocked,) = shocked_cash(r.data, r.plan, r.statements)
+    assert (shocked["case"], shocked["quarter"]) == ("acme lost", "2026Q1")
+    assert shocked["lowest_cash_usd"] == pytest.approx(1000.0)
+    (unsafe,) = shocked_cash(free.data, free.plan, free.statements, r.data.model.robustness)
+    assert unsafe["lowest_cash_usd"] == pytest.approx(41000.0 - 1810.0 * 71 - 21900.0)
+
+
+def test_the_lost_customer_stress_is_its_worst_default_date():
+    # 100 installed GPUs (fully depreciated), 50 on the market at 5,000 a quarter, 50 on a signed
+    # contract of V = 10,000 a quarter for 6 quarters prepaying half: 30,000 in 2026Q1, unwinding
+    # 5,000 a quarter. Overhead 12,000: EBITDA 3,000 a quarter, tax 25 % = 750. Forecast cash
+    # 100,000 + 3,000 - 750 + 25,000 = 127,250, then -2,750 a quarter: 124,500, 121,750, 119,000.
+    # Never started (the stress): EBITDA -7,000, no tax (the loss is carried forward), no payments:
+    # 127,250 - 10,000 + 750 - 25,000 = 93,000, then -7,000 a quarter: 86,000, 79,000, 72,000.
+    # A default in quarter t_d > 0 (evaluator: the prepayment kept, the unwinding stops) changes
+    # cash by -7,000 a quarter from t_d instead of -2,750: 2026Q4 ends at 106,250 (t_d = 1), 110,500
+    # (2) or 114,750 (3), all above 72,000 in every quarter: the stress is the worst date.
+    d = base_model()
+    d["skus"]["A"] = sku(available_from="2019Q1", available_until="2025Q4", useful_life_years=2.0)
+    d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2020Q1", "gpus": 100, "use": "training",
+                   "capex_per_gpu_usd": 1000.0}]  # fmt: skip
+    d["market"]["demand_gpus"] = {"training": 50.0, "inference": 0.0}
+    d["market"]["price_usd_per_gpu_hour"] = {"training": {"all": 100.0 / HOURS}, "inference": {"all": 0.0}}
+    d["finance"].update(opening_cash_usd=100000.0, overhead_usd_per_quarter=12000.0, tax_rate=0.25,
+                        tax_loss_carry_forward=True)  # fmt: skip
+    d["contracts"] = {"k": {"customer": "cust", "use": "training", "eligible_skus": ["A"], "gpus": 50,
+                            "start": "2026Q1", "term_quarters": 6, "price_usd_per_gpu_hour": 200.0 / HOURS,
+                            "prepayment_share": 0.5, "signed": True}}  # fmt: skip
+    d["robustness"] = {"lose_any_customer": True}
+    r = run(d)
+    np.testing.assert_allclose(r.statements.lines["cash_usd"], [127250.0, 124500.0, 121750.0, 119000.0])
+    (shocked,) = shocked_cash(r.data, r.plan, r.statements)
+    assert (shocked["lowest_cash_usd"], shocked["quarter"]) == (pytest.approx(72000.0), "2026Q4")
+    # the MILP holds the same figure: a cash floor $1,000 above it cannot be kept under the stress
+    d["finance"]["min_cash_usd"] = 73000.0
+    with pytest.raises(InfeasibleModel) as err:
+        run(d)
+    (group,) = err.value.diagnosis
+    assert group["group"] == "robustness" and group["total"] == pytest.approx(1000.0)
+    d["finance"]["min_cash_usd"] = 71000.0
+    assert run(d).plan is not None
 
 
 def test_power_delay_starts_the_block_early_enough_to_be_late():
@@ -196,5 +278,5 @@ def test_losing_any_customer_without_contracts_adds_nothing():
     d = base_model()
     d["robustness"] = {"lose_any_customer": True}
     r = run(d)
-    assert shocked_cash(r.data, r.statements) == []
+    assert shocked_cash(r.data, r.plan, r.statements) == []
     assert not hasattr(build_model(r.data), "stress_cash")

@@ -190,11 +190,17 @@ def tested_from(data) -> str:
 
 def covenant_headroom_text(data, fig: dict) -> str:
     """Each covenant in its tightest quarter: how far the quantity it protects may fall before a
-    breach (CovenantTest.cushion), or the lowest cash of a USD floor."""
+    breach (CovenantTest.cushion), the lowest cash of a USD floor, or why there is nothing to test
+    (no debt service, no debt: CovenantTest.idle)."""
     parts = []
     for test in data.covenants:
         room = fig["covenant_headroom"].get(test.kind.name)
+        # the borrowing base is tested in every quarter, whatever covenants.test_from says
+        every = " (every quarter)" if test.kind.facility_test else ""
         if room is None:
+            continue
+        if isinstance(room, str):  # nothing to test: "not tested: no debt service"
+            parts.append(f"{test.describe()}{every}: {room}")
             continue
         if test.kind.denominator is None:  # a floor in USD: the lowest tested amount says more
             parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}")
@@ -203,8 +209,7 @@ def covenant_headroom_text(data, fig: dict) -> str:
         text = f"{quantity} may fall {share:.1%} before a breach" if share > 0 else "met with no room"
         if share < 0:
             text = f"breached ({quantity} {-share:.1%} short)"
-        # the borrowing base is tested in every quarter, whatever covenants.test_from says
-        parts.append(f"{test.describe()}{' (every quarter)' if test.kind.facility_test else ''}: {text}")
+        parts.append(f"{test.describe()}{every}: {text}")
     return "; ".join(parts)
 
 

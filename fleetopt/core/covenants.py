@@ -110,6 +110,9 @@ CATALOGUE: tuple[CovenantKind, ...] = (
 BORROWING_BASE = CATALOGUE[-1]
 # the quantity a covenant protects, in words (the denominator of a maximum, the numerator of a minimum)
 CUSHION_WORDS = {"ebitda": "EBITDA", "cash": "cash", "collateral": "the GPUs' resale value"}
+# a test's quantity absent, in words (see CovenantTest.idle)
+ABSENT_WORDS = {"debt": "no debt", "debt_service": "no debt service", "interest": "no interest",
+                "collateral_required": "no GPU-secured debt"}  # fmt: skip
 
 
 def kind_bit(kind: CovenantKind) -> int:
@@ -183,6 +186,20 @@ class CovenantTest:
         share = r / self.threshold
         room = float(np.min(1.0 - share if self.kind.bound == "max" else share - 1.0))
         return 0.0 if abs(room) < 1e-12 else room  # a test met with equality is 0, not -2e-16
+
+    def idle(self, values: dict[str, Any]) -> str | None:
+        """Why the test has no headroom to measure, where in no tested quarter the quantity its
+        ratio needs exceeds TOLERANCE_USD: ``not tested: no debt service`` for a test that applies
+        only with that quantity (its ``applies_when``), ``no debt: cash / debt unbounded`` for a
+        minimum on a ratio to debt that applies without (cash >= ψ x 0 always holds while cash is
+        not negative); None where some tested quarter has it, and for a floor in USD."""
+        k = self.kind
+        needed = k.applies_when or k.denominator
+        if needed is None or (np.asarray(values[needed])[self.tested] > TOLERANCE_USD).any():
+            return None
+        if k.applies_when:
+            return f"not tested: {ABSENT_WORDS[needed]}"
+        return f"{ABSENT_WORDS[needed]}: {k.label} unbounded"
 
     def cushion(self, headroom: float) -> tuple[str, float]:
         """(quantity, share): how far the quantity the test protects may fall in its tightest

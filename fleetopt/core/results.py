@@ -108,22 +108,31 @@ def first_tested_quarter(data: ModelData) -> str | None:
     return data.quarter_labels[tested[0]] if len(tested) else None
 
 
-def covenant_headroom(data: ModelData, st: Statements) -> dict[str, float | None]:
-    """Lowest headroom of each covenant over the tested quarters (0.10 = 10 % from breaching), by
-    covenant name; None for a zero threshold."""
+def covenant_headroom(data: ModelData, st: Statements) -> dict[str, float | str | None]:
+    """Lowest headroom of each covenant over the tested quarters, by covenant name: a share (0.10 =
+    10 % from breaching); a phrase where no tested quarter has the quantity the test needs (``not
+    tested: no debt service``, :meth:`CovenantTest.idle`); None for a zero threshold (no share of
+    it exists). docs/formulation.md, "What a solve writes"."""
     quantities = statement_quantities(st.lines, data.covenant_window)
-    return {test.kind.name: test.headroom(test.kind.ratio(quantities)) for test in data.covenants}
+    return {test.kind.name: _headroom(test, quantities) for test in data.covenants}
 
 
-def shocked_cash(data: ModelData, st: Statements, robustness: Robustness | None = None) -> list[dict]:
+def _headroom(test, quantities: dict) -> float | str | None:
+    idle = test.idle(quantities) if test.threshold else None
+    return idle or test.headroom(test.kind.ratio(quantities))
+
+
+def shocked_cash(
+    data: ModelData, plan: Plan, st: Statements, robustness: Robustness | None = None
+) -> list[dict]:
     """The plan's statements under each shock of ``robustness`` (default: the model's block), recomputed
     without the solver: per case the lowest cash (USD) and its quarter, and the lowest DSCR over the
     covenant quarters. Income lost is market revenue times the price drop plus, per case, one
-    customer's contract revenue; the tax falls with it (docs/formulation.md §5.13)."""
+    customer's contract revenue; the tax falls with it. A lost customer's contracts never start, so
+    the cash lost also holds their payments: the prepayment and its unwinding (docs/formulation.md
+    §5.13)."""
     robustness = robustness or data.robustness
-    customers = (
-        list(data.customers) if robustness and robustness.lose_any_customer else []
-    )
+    customers = list(data.customers) if robustness and robustness.lose_any_customer else []
     if robustness is None or (robustness.market_price_drop == 0 and not customers):
         return []
     lines = st.lines
@@ -139,11 +148,13 @@ def shocked_cash(data: ModelData, st: Statements, robustness: Robustness | None 
     out = []
     for case in customers or [None]:
         lost = robustness.market_price_drop * market
-        for con in data.contracts:
+        payments = np.zeros(data.T)
+        for k, con in enumerate(data.contracts):
             if con.customer == case:
                 lost = lost + lines[f"revenue_contract_{con.name}_usd"]
+                payments = payments + plan.accepted[k] * data.contract_payments.live[k]
         tax = taxes(pretax - lost, data.tax_rate, data.tax_loss_carry_forward)
-        cash = lines["cash_usd"] - np.cumsum(lost - lines["tax_usd"] + tax)
+        cash = lines["cash_usd"] - np.cumsum(lost + payments - lines["tax_usd"] + tax)
         service = lines["debt_service_usd"]
         with np.errstate(divide="ignore", invalid="ignore"):
             dscr = np.where(service > 0, (lines["ebitda_usd"] - lost) / service, np.inf)[tested]
@@ -181,7 +192,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "min_liquidity_usd": float(lines["cash_usd"].min()),
         "min_dscr": float(finite.min()) if finite.size else None,
         "max_debt_to_ebitda": float(lines["debt_to_ebitda"][tested].max()),
-        "lowest_covenant_headroom": min((v for v in headroom.values() if v is not None), default=None),
+        "lowest_covenant_headroom": min((v for v in headroom.values() if isinstance(v, float)), default=None),
         "covenant_headroom": headroom,
         "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),
         "gpus_retired": float(plan.retire.sum()),
@@ -192,5 +203,5 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "contracts_accepted": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] > 0.5],
         "contracts_declined": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] <= 0.5],
         "revenue_total_usd": float(lines["revenue_usd"].sum()),
-        "shocked": shocked_cash(data, st),
+        "shocked": shocked_cash(data, plan, st),
     }

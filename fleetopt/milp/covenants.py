@@ -105,9 +105,28 @@ def _on_ebitda(kind: CovenantKind) -> bool:
     return "ebitda" in (kind.numerator, kind.denominator)
 
 
+# where a test on debt is held although the plan may owe nothing (formulation §5.11, §9)
+_POSSIBLE = {"debt": "debt could be outstanding", "debt_service": "debt service could be due",
+             "interest": "interest could be due"}  # fmt: skip
+
+
+def _note(kind: CovenantKind) -> str:
+    """What the diagnosis says of a test on debt: its rows also hold where nothing is owed."""
+    if not kind.needs_debt:
+        return ""
+    return (
+        f"the {kind.label} row holds in every tested quarter where {_POSSIBLE[kind.applies_when]}, also "
+        f"where the plan owes nothing: there it reads EBITDA >= 0 (docs/formulation.md §9)"
+    )
+
+
+_FIRST_OF_GROUP = {}  # each covenant group's first kind, in catalogue order
+for _kind in CATALOGUE:
+    if not _kind.facility_test:
+        _FIRST_OF_GROUP.setdefault(_kind.group, _kind)
 COVENANT_GROUPS = {
-    name: ConstraintGroup(name, "§5.11", covenant_rule, Slack(name, "MUSD"))
-    for name in dict.fromkeys(kind.group for kind in CATALOGUE if not kind.facility_test)
+    name: ConstraintGroup(name, "§5.11", covenant_rule, Slack(name, "MUSD", note=_note(kind)))
+    for name, kind in _FIRST_OF_GROUP.items()
 }
 STRESS_COVENANT_GROUPS = {
     kind.name: ConstraintGroup(f"stress_{kind.name}", "§5.13", stress_covenant_rule, ROBUSTNESS)

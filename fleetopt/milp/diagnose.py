@@ -58,13 +58,14 @@ def _group_entry(data: ModelData, group: str, entries: list) -> dict:
         if quarter is not None:
             quarters.add(quarter)
         items.append((label, amount))
-    return {
+    entry = {
         "group": group,
         "unit": output_unit(slack.unit),
         "total": from_model_units(sum(a for _, a in items), slack.unit),
         "items": [(lbl, from_model_units(a, slack.unit)) for lbl, a in items],
         "quarters": [data.quarter_labels[t] for t in sorted(quarters)],
     }
+    return {**entry, "note": slack.note} if slack.note else entry
 
 
 def format_diagnosis(diagnosis: list[dict]) -> list[str]:
@@ -77,5 +78,7 @@ def format_diagnosis(diagnosis: list[dict]) -> list[str]:
         worst = sorted(d["items"], key=lambda x: -x[1])[:3]
         detail = ", ".join(f"{label} short by {amount:,.1f} {d['unit']}" for label, amount in worst)
         span = f" in {d['quarters'][0]}..{d['quarters'][-1]}" if d["quarters"] else ""
-        lines.append(f"{d['group']}{span}: {detail}" + (" ..." if len(d["items"]) > 3 else ""))
+        more = " ..." if len(d["items"]) > 3 else ""
+        note = f" ({d['note']})" if d.get("note") else ""
+        lines.append(f"{d['group']}{span}: {detail}{more}{note}")
     return lines

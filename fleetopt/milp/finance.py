@@ -187,11 +187,17 @@ def stress_taxable_income_rule(b: Builder, case: str, t: int):
 
 
 def stress_gap_flow_rule(b: Builder, case: str, t: int):
-    r"""G_{σ,t} = G_{σ,t-1} + L_{σ,t} - X_t + X^σ_t,  G_{σ,-1} = 0: a lower tax than planned gives
-    back part of the income lost (the tax saved)."""
+    r"""G_{σ,t} = G_{σ,t-1} + L_{σ,t} + \sum_{k in ν} ζ_k Π_{k,t} - X_t + X^σ_t,  G_{σ,-1} = 0: the
+    lost customer ν's contracts never start, so neither their revenue nor their prepayments come
+    in (a prepayment net of its unwinding: the unearned part, Π summed so far, is never negative),
+    and a lower tax than planned gives back part of the income lost (the tax saved)."""
     m = b.m
     previous = m.stress_gap[case, t - 1] if t > 0 else 0.0
-    return m.stress_gap[case, t] == previous + m.stress_lost[case, t] - m.tax[t] + m.stress_tax[case, t]
+    lost_payments = contract_payments(b, t, case) if b.robustness.lose_any_customer else 0.0
+    return (
+        m.stress_gap[case, t]
+        == previous + m.stress_lost[case, t] + lost_payments - m.tax[t] + m.stress_tax[case, t]
+    )
 
 
 def stress_cash_floor(b: Builder, t: int) -> float:

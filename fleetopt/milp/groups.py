@@ -42,6 +42,8 @@ class Slack:
     # relaxed before the others (weight / 1e4): the `robustness` rows, so that a diagnosis names
     # the requirement, not the deliveries or cash that giving it up would spare
     relaxed_first: bool = False
+    # what a reader of the diagnosis must know about the rows, said after the group's line ("" none)
+    note: str = ""
 
     @property
     def weight(self) -> float:

@@ -170,16 +170,19 @@ def contract_revenue(b: Builder, k: int, t: int):
     return b.coef.contract_revenue[k] * delivered(b, k, t)
 
 
-def contract_payments(b: Builder, t: int):
-    r"""MUSD the customers pay in quarter ``t`` besides revenue:
+def contract_payments(b: Builder, t: int, customer: str | None = None):
+    r"""MUSD the customers (or the one ``customer``) pay in quarter ``t`` besides revenue:
     \sum_k ζ_k (a_{k,t} Π_{k,t} + (a_{k,t-1} - a_{k,t}) Ξ_{k,t}), Π_{k,t} the prepayment at the start
     of the term less its even share in each quarter of the term, Ξ_{k,t} the termination payment of
     a customer that ends the contract in t (:class:`~fleetopt.core.data.ContractPayments`), a_{k,t}
     the scenario parameter ``contract_alive`` (1 on the forecast, where Ξ never counts); 0 where no
-    contract has a payment (the cash row is then unchanged)."""
+    contract has a payment (the cash row is then unchanged). A Python helper, not a Pyomo
+    ``Expression``: the cash row (§5.10) and the lost-customer cash gap (§5.13) call it."""
     live, ended, alive = b.coef.contract_payments, b.coef.contract_termination, b.m.contract_alive
     total = 0
-    for k in range(len(b.data.contracts)):
+    for k, con in enumerate(b.data.contracts):
+        if customer is not None and con.customer != customer:
+            continue
         if live[k, t]:
             total += live[k, t] * alive[k, t] * taken(b, k)
         if ended[k, t]:  # only within the term after its first quarter: t - 1 is in the term too

@@ -528,16 +528,21 @@ def _floor_text(data: ModelData) -> str:
 
 def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
     """Each covenant's tightest quarter on the forecast, in the covenant's own terms: its lowest
-    ratio against a minimum, its highest against a maximum, or cash above a USD minimum."""
+    ratio against a minimum, its highest against a maximum, cash above a USD minimum, or why it has
+    nothing to test (no debt service)."""
     out = []
     for test in run.data.covenants:
         room = fig["covenant_headroom"].get(test.kind.name)
         if room is None:
             continue
-        kind, limit, tightest = test.kind, test.threshold, test.tightest(room)
-        scope = f"quarters tested from {first}"
-        if kind.facility_test:  # the borrowing base, tested in every quarter
-            value, scope = f"highest {tightest:.0%} of the GPUs' resale value needed (limit 100%)", "every quarter"
+        kind, limit = test.kind, test.threshold
+        scope = "every quarter" if kind.facility_test else f"quarters tested from {first}"
+        if isinstance(room, str):  # nothing to test: "not tested: no debt service"
+            out.append(_milp_kpi(run, f"{kind.label} covenant on the forecast, {scope}", room))
+            continue
+        tightest = test.tightest(room)
+        if kind.facility_test:  # the borrowing base
+            value = f"highest {tightest:.0%} of the GPUs' resale value needed (limit 100%)"
         elif kind.denominator is None:  # a USD minimum: the lowest cash tested
             value = f"{_usd(tightest - limit)} above the {_usd(limit)} minimum"
         elif kind.numerator == "cash":  # a share of debt
