@@ -181,8 +181,9 @@ class Robustness(StrictModel):
     """Market prices (training and inference, every generation) this fraction below the forecast in
     every quarter (0.2 = 20 % lower)."""
     lose_any_customer: bool = False
-    """Also survive any one customer cancelling all its contracts from the start: their revenue is
-    lost and their GPUs stand idle (as in the evaluator). Each customer is tested on its own."""
+    """Also survive any one customer cancelling all its contracts from the start: their revenue and
+    the cash of their prepayments are lost (the contracts never start) and their GPUs stand idle
+    (as in the evaluator; docs/formulation.md §5.13). Each customer is tested on its own."""
     power_delay_quarters: QuarterCount = 0
     """Plan power as if every new block came online this many quarters late: no GPU is held at a
     site before the power for it would be there even then."""
