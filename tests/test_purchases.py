@@ -60,6 +60,20 @@ def test_a_solves_plan_csv_is_read_back(tiny, free, tmp_path):
     assert fixed.rows == 1
 
 
+def test_a_plan_csvs_blocks_and_gpus_rows_must_agree(tiny, free, tmp_path):
+    """plan.csv gives each purchase twice, in blocks (buy) and in GPUs (buy_gpus): an edit of the
+    blocks row alone was ignored; now the two must agree, and either alone is read."""
+    frame = free.plan_frame()
+    buy = frame["decision"] == "buy"
+    edited = frame.copy()
+    edited.loc[buy, "value"] = 100.0  # 800 GPUs, while buy_gpus still says 2,000
+    edited.to_csv(tmp_path / "edited.csv", index=False)
+    with pytest.raises(InputError, match=r"lines 2 and 3 disagree for B200 at texas in 2026Q3: 100 blocks"):
+        api.read_purchases(tmp_path / "edited.csv", tiny)
+    edited[edited["decision"] != "buy_gpus"].to_csv(tmp_path / "blocks.csv", index=False)
+    assert api.read_purchases(tmp_path / "blocks.csv", tiny).blocks[1, 0, 0] == 100
+
+
 def test_buying_nothing_on_tiny_is_infeasible_and_says_what_was_fixed(here):
     """tiny needs its B200 purchase to meet the 1.4x debt-service cover: with none, the diagnosis
     names the covenant and the message the file; no run folder is left."""
@@ -98,6 +112,10 @@ def test_the_run_records_the_file(here, tiny):
             "line 3: a second row for B200 at texas in 2026Q4",
         ),
         (["2026Q4,B200,8"], "quarter,sku,gpus", "the header must name the columns quarter, sku, site, gpus"),
+        # an unquoted thousands separator: 8,000 read as 8 and a stray field (it bought 8 GPUs)
+        (["2027Q1,B200,texas,8,000"], None, "line 2: more fields than the header's 4"),
+        (["2027Q1,B200,texas"], None, "line 2: fewer fields than the header's 4"),
+        (["2026Q4,B200,texas,1e30"], None, "line 2: gpus must be at most 100,000,000 GPUs"),
     ],
 )
 def test_a_bad_row_is_refused_naming_line_and_field(here, rows, header, message):

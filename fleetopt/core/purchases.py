@@ -4,7 +4,8 @@
 file has no row) and lets the solver choose the rest: use, redeployments, retirements, power,
 contracts and debt (docs/formulation.md §4, "Fixed purchases"). The file has one row per
 purchase with the columns ``quarter,sku,site,gpus``; a solve's own plan.csv is read too (its
-``buy_gpus`` rows), so a planner may edit a plan and solve around it.
+``buy_gpus`` rows in GPUs and ``buy`` rows in blocks, which must agree where both are given), so a
+planner may edit a plan and solve around it.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import numpy as np
 
 from fleetopt.core.data import ModelData
 from fleetopt.errors import InputError
+from fleetopt.schema.base import MAX_GPUS
 
 COLUMNS = ("quarter", "sku", "site", "gpus")
-PLAN_CSV_DECISION = "buy_gpus"  # the rows of a solve's plan.csv that are purchases (core/results.py)
+PLAN_CSV_DECISION = "buy_gpus"  # the rows of a solve's plan.csv that are purchases in GPUs (core/results.py)
+PLAN_CSV_BLOCKS = "buy"  # and the same purchases in blocks
 
 
 @dataclass(frozen=True)
@@ -40,34 +43,64 @@ def read_purchases(path: str | Path, data: ModelData) -> FixedPurchases:
     """The purchases of a CSV file, checked against the model: each error names the file, the
     line and the field (an unknown name lists the known ones)."""
     path = Path(path)
-    text = _text_of(path)
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(_text_of(path)))
     header = [name.strip() for name in (reader.fieldnames or [])]
     reader.fieldnames = header
     plan_csv = "decision" in header
-    wanted = ("quarter", "sku", "site", "value") if plan_csv else COLUMNS
+    wanted = ("quarter", "decision", "sku", "site", "value") if plan_csv else COLUMNS
     missing = [c for c in wanted if c not in header]
     if missing:
         raise InputError(
             f"{path}: the header must name the columns {', '.join(COLUMNS)} (or be a solve's plan.csv); "
             f"missing: {', '.join(missing)}"
         )
-    blocks = np.zeros((data.S, data.I, data.T))
-    seen: dict[tuple[int, int, int], int] = {}
-    rows = 0
+    given: dict[str, dict[tuple[int, int, int], tuple[int, float]]] = {"GPUs": {}, "blocks": {}}
     for row in reader:
-        line = reader.line_num
-        if plan_csv and (row.get("decision") or "").strip() != PLAN_CSV_DECISION:
+        where = f"{path}, line {reader.line_num}"
+        _check_fields(row, len(header), where)
+        decision = (row["decision"] or "").strip() if plan_csv else PLAN_CSV_DECISION
+        unit = {PLAN_CSV_DECISION: "GPUs", PLAN_CSV_BLOCKS: "blocks"}.get(decision)
+        if unit is None:
             continue
-        where = f"{path}, line {line}"
         key = _key(row, data, where)
-        if key in seen:
-            first = seen[key]
+        if key in given[unit]:
+            first = given[unit][key][0]
             raise InputError(f"{where}: a second row for {_describe(key, data)} (the first is line {first})")
-        seen[key] = line
-        blocks[key] = _blocks(row["value" if plan_csv else "gpus"], key, data, where)
-        rows += 1
-    return FixedPurchases(blocks=blocks, source=str(path), rows=rows)
+        text = row["value" if plan_csv else "gpus"]
+        given[unit][key] = (reader.line_num, _blocks(text, key, data, where, unit))
+    blocks = np.zeros((data.S, data.I, data.T))
+    for key, (_, value) in {**given["blocks"], **given["GPUs"]}.items():
+        blocks[key] = value
+    _check_agreement(path, given, data)
+    return FixedPurchases(
+        blocks=blocks, source=str(path), rows=len(given["GPUs"].keys() | given["blocks"].keys())
+    )
+
+
+def _check_fields(row: dict, width: int, where: str) -> None:
+    """A row with more fields than the header (an unquoted thousands separator: 8,000 read as 8
+    and 000) or fewer is refused: its figures would be read from the wrong columns."""
+    if None in row:
+        raise InputError(
+            f"{where}: more fields than the header's {width}: write a thousands separator in quotes "
+            '("8,000") or leave it out (8000)'
+        )
+    if any(value is None for value in row.values()):
+        raise InputError(f"{where}: fewer fields than the header's {width}")
+
+
+def _check_agreement(path: Path, given: dict, data: ModelData) -> None:
+    """In a plan.csv each purchase has a row in blocks (``buy``) and one in GPUs (``buy_gpus``):
+    where both are given they must agree, or an edit of one would be silently ignored."""
+    for key in given["GPUs"].keys() & given["blocks"].keys():
+        (line_gpus, gpus), (line_blocks, blocks) = given["GPUs"][key], given["blocks"][key]
+        if gpus != blocks:
+            size = float(data.block_size[key[0]])
+            raise InputError(
+                f"{path}: lines {line_blocks} and {line_gpus} disagree for {_describe(key, data)}: "
+                f"{blocks:,.0f} blocks ({blocks * size:,.0f} GPUs) against {gpus * size:,.0f} GPUs; "
+                "edit both rows, or delete one of them"
+            )
 
 
 def _text_of(path: Path) -> str:
@@ -103,19 +136,22 @@ def _named(row: dict, field: str, names: list[str], where: str, kind: str) -> in
     raise InputError(f"{where}: {field} {value!r} is none of the model's {kind} ({', '.join(shown)})")
 
 
-def _blocks(text: str | None, key: tuple[int, int, int], data: ModelData, where: str) -> float:
-    """GPUs as whole blocks of the SKU (a purchase is whole racks or pods)."""
+def _blocks(text: str | None, key: tuple[int, int, int], data: ModelData, where: str, unit: str) -> float:
+    """Whole blocks of the SKU (a purchase is whole racks or pods), from GPUs or from blocks."""
+    field = "gpus" if unit == "GPUs" else "value"
     try:
-        gpus = float((text or "").replace(",", "").strip())
+        value = float((text or "").replace(",", "").strip())
     except ValueError:
-        raise InputError(f"{where}: gpus must be a number of GPUs (got {text!r})") from None
+        raise InputError(f"{where}: {field} must be a number of {unit} (got {text!r})") from None
     size = float(data.block_size[key[0]])
-    blocks = gpus / size if math.isfinite(gpus) else math.nan
-    if not (blocks >= 0) or abs(blocks - round(blocks)) > 1e-9:
+    blocks = value / size if unit == "GPUs" else value
+    if not math.isfinite(blocks) or blocks < 0 or abs(blocks - round(blocks)) > 1e-9:
         raise InputError(
-            f"{where}: gpus must be a whole number of {data.sku_names[key[0]]} blocks of {size:,.0f} GPUs, "
-            f"0 or more (got {text!r})"
+            f"{where}: {field} must be a whole number of {data.sku_names[key[0]]} blocks of "
+            f"{size:,.0f} GPUs, 0 or more (got {text!r})"
         )
+    if blocks * size > MAX_GPUS:
+        raise InputError(f"{where}: {field} must be at most {MAX_GPUS:,} GPUs (got {text!r}: a typing slip?)")
     return float(round(blocks))
 
 
