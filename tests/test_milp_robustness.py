@@ -55,6 +55,17 @@ def test_price_drop_keeps_a_cash_buffer_net_of_the_tax_it_saves():
     assert (shocked["lowest_cash_usd"], shocked["quarter"]) == (pytest.approx(1617.5), "2026Q1")
 
 
+def _one_contract_instance(**terms) -> dict:
+    """The cash-bound instance, $41,000 of opening cash, no tax, and one contract of acme's: 10
+    GPUs of A for training at $2/h from 2026Q1 for 4 quarters (``terms``: signed, prepayment...)."""
+    d = _cash_bound_instance()
+    d["finance"].update(opening_cash_usd=41000.0, tax_rate=0.0)
+    deal = {"customer": "acme", "use": "training", "eligible_skus": ["A"], "gpus": 10}
+    deal.update(price_usd_per_gpu_hour=2.0, start="2026Q1", term_quarters=4, **terms)
+    d["contracts"] = {"deal": deal}
+    return d
+
+
 def test_losing_any_customer_keeps_the_plan_solvent_without_that_customer():
     # Optional contract: 10 GPUs at $2/h (4,380 a quarter each) for the whole year; market $1/h.
     # Without robustness: accept, and buy n with 41,000 - 4,000 n + 2,190 (n - 10) + 43,800 >= 0
@@ -63,20 +74,7 @@ def test_losing_any_customer_keeps_the_plan_solvent_without_that_customer():
     #   41,000 - 4,000 n + 2,190 (n - 10) >= 0  =>  n <= 10.5: 10, all on the contract.
     #   Declining instead allows 41,000 / 1,810 = 22 market GPUs: 22 x (8,760 - 4,000) = 104,720,
     #   less than accepting with 10: 10 x 4 x 4,380 - 40,000 = 135,200.
-    d = _cash_bound_instance()
-    d["finance"].update(opening_cash_usd=41000.0, tax_rate=0.0)
-    d["contracts"] = {
-        "deal": {
-            "customer": "acme",
-            "use": "training",
-            "eligible_skus": ["A"],
-            "gpus": 10,
-            "price_usd_per_gpu_hour": 2.0,
-            "start": "2026Q1",
-            "term_quarters": 4,
-            "signed": False,
-        }
-    }
+    d = _one_contract_instance(signed=False)
     free = run(d)
     assert free.plan.accepted.tolist() == [1.0]
     assert bought(free) == [34, 0, 0, 0]
@@ -98,21 +96,7 @@ def _prepaid_contract_instance() -> dict:
     """The cash-bound instance with a signed contract that prepays half its value: 10 GPUs at $2/h
     from 2026Q1 for 4 quarters, V = 43,800 a quarter, prepayment 0.5 x 4V = 87,600 in 2026Q1 and
     an unwinding of 0.5 V = 21,900 in each quarter of the term: payments (65,700, -21,900 x 3)."""
-    d = _cash_bound_instance()
-    d["finance"].update(opening_cash_usd=41000.0, tax_rate=0.0)
-    d["contracts"] = {
-        "deal": {
-            "customer": "acme",
-            "use": "training",
-            "eligible_skus": ["A"],
-            "gpus": 10,
-            "price_usd_per_gpu_hour": 2.0,
-            "start": "2026Q1",
-            "term_quarters": 4,
-            "signed": True,
-            "prepayment_share": 0.5,
-        }
-    }
+    d = _one_contract_instance(signed=True, prepayment_share=0.5)
     return d
 
 
