@@ -96,8 +96,7 @@ def _prepaid_contract_instance() -> dict:
     """The cash-bound instance with a signed contract that prepays half its value: 10 GPUs at $2/h
     from 2026Q1 for 4 quarters, V = 43,800 a quarter, prepayment 0.5 x 4V = 87,600 in 2026Q1 and
     an unwinding of 0.5 V = 21,900 in each quarter of the term: payments (65,700, -21,900 x 3)."""
-    d = _one_contract_instance(signed=True, prepayment_share=0.5)
-    return d
+    return _one_contract_instance(signed=True, prepayment_share=0.5)
 
 
 def test_a_lost_customer_never_pays_its_prepayment():
