@@ -25,7 +25,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from fleetopt import __version__
-from fleetopt.compare import Comparison, compare_plans, plans_from_refs, scenarios_of_runs
+from fleetopt.compare import (
+    Comparison,
+    ModelUsed,
+    compare_plans,
+    plan_sources,
+    plans_from_refs,
+    scenarios_of_runs,
+)
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import plan_axes
@@ -430,7 +437,7 @@ def prepare_evaluation(
         deterministic=deterministic, keep_matrix=keep_matrix, executor=executor,
         ray_address=ray_address, workers=workers, threads=resources.capped_threads(threads),
     )  # fmt: skip
-    _warn_if_other_model_version(job)
+    _warn_if_other_model_version(job.loaded, job.source)
     return job
 
 
@@ -439,15 +446,15 @@ def resume_evaluation(folder: str | Path | int) -> EvaluationJob:
     settings and chunks: :meth:`EvaluationJob.run` it with the folder to compute only what it had
     not saved."""
     job = _resume_evaluation(resolve_run(folder))
-    _warn_if_other_model_version(job)
+    _warn_if_other_model_version(job.loaded, job.source)
     return job
 
 
-def _warn_if_other_model_version(job: EvaluationJob) -> None:
-    """Plans made from another version of their model are evaluated, with a warning naming the
-    blocks that differ where the run folder keeps the model they were made from; none where only
-    blocks the plans do not depend on differ (risk, policy: a stress test of a solved plan)."""
-    loaded, source = job.loaded, job.source
+def _warn_if_other_model_version(loaded: LoadedModel, source, whose: str = "the plans") -> None:
+    """Plans (``source``, a PlanSource; ``whose``: them in words) made from another version of
+    their model than ``loaded`` are evaluated, with a warning naming the blocks that differ where
+    the run folder keeps the model they were made from; none where only blocks the plans do not
+    depend on differ (risk, policy: a stress test of a solved plan)."""
     if not source.model_hash or source.model_hash == loaded.content_hash:
         return
     changed = _blocks_changed_since(source, loaded)
@@ -456,7 +463,7 @@ def _warn_if_other_model_version(job: EvaluationJob) -> None:
     which = f"; blocks that differ: {', '.join(changed)}" if changed else ""
     warnings.warn(
         FleetoptWarning(
-            f"the plans were made from another version of model {loaded.model.name!r} "
+            f"{whose} were made from another version of model {loaded.model.name!r} "
             f"(hash {source.model_hash}, now {loaded.content_hash}{which})"
         ),
         stacklevel=3,
@@ -675,25 +682,47 @@ def compare(
 
     ``runs``: run folders, run ids or plan files (one, or a list): a sweep gives its recommended
     plan and its forecast optimum, a solve its plan, a plan file all its plans. ``model``: see
-    :data:`ModelArg` (None: the first run folder's model.yaml, else the default model).
-    ``scenarios`` and ``seed``: the common futures; None: those of the first sweep run given (so its
-    own figures come back), else 1,000 and seed 0. ``backend``: see :func:`evaluate`.
+    :data:`ModelArg`; every plan is evaluated under it (None: the first run folder's model.yaml,
+    so the figures depend on which run comes first; else the default model). Plans made from
+    another version of it give a :class:`FleetoptWarning` naming their run and the blocks that
+    differ, as :func:`evaluate` does. ``scenarios`` and ``seed``: the common futures; None: those
+    of the first sweep run given (so its own figures come back), else 1,000 and seed 0.
+    ``backend``: see :func:`evaluate`.
 
-    Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()`` and its tables
-    (money in USD, probabilities in [0, 1])."""
+    Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
+    (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
     given = [runs] if isinstance(runs, (str, Path, int)) else list(runs)
     if not given:
         raise InputError("runs must name at least one run folder, run id or plan file")
     refs = [resolve_run(r) for r in given]
+    chosen = "the model given"
     if model is None:
-        model = next((RunFolder(r).model_file for r in refs if RunFolder(r).model_file is not None), None)
-    _loaded, data = _loaded_and_data(model)  # a pair load returned is used as it is
-    plans, labels, buffers = plans_from_refs(refs, data)
+        model, chosen = _model_of_comparison(refs)
+    loaded, data = _loaded_and_data(model)  # a pair load returned is used as it is
+    sources = plan_sources(refs, data)
+    plans, labels, buffers = plans_from_refs(refs, data, sources)
+    used = None
+    if loaded is not None:
+        for ref, source in dict(zip(refs, sources, strict=True)).items():  # a run given twice: once
+            _warn_if_other_model_version(loaded, source, f"the plans of {ref}")
+        used = ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, chosen)
     own = scenarios_of_runs(refs)  # a sweep's own futures, so its figures come back
     default_scenarios, default_seed = own if own is not None else (1000, 0)
     scenarios = limits.scenarios("scenarios", default_scenarios if scenarios is None else scenarios)
     seed = limits.seed("seed", default_seed if seed is None else seed)
-    return compare_plans(data, plans, labels, scenarios, seed, backend, buffers)
+    return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used)
+
+
+def _model_of_comparison(refs: list[Path]) -> tuple[Path | None, str]:
+    """The model a comparison given none uses, and why: the first run folder's copy of its model,
+    else the default model."""
+    for ref in refs:
+        if (copy := RunFolder(ref).model_file) is not None:
+            return copy, (
+                "the first run folder's copy, as no model was given (plans made from another version "
+                "of it are evaluated under this one too)"
+            )
+    return None, "the default model, as no model was given and no run folder holds a copy of one"
 
 
 def report(run: str | Path | int, out: str | Path | None = None) -> Path:

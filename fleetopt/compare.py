@@ -18,7 +18,7 @@ from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import first_breach_column
-from fleetopt.evaluate.sources import read_plans
+from fleetopt.evaluate.sources import PlanSource, read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 
@@ -60,6 +60,24 @@ class CompareError(InputError):
     """Plans that cannot be compared (fewer than two, or of different models)."""
 
 
+@dataclass(frozen=True)
+class ModelUsed:
+    """The model a comparison evaluates every plan under, and why that one: the plans' figures
+    (NPV on the forecast too) are those of this model, whichever model each plan was made from."""
+
+    name: str
+    hash: str
+    source: str
+    chosen: str  # why this model: "the model given", "the first run folder's copy, ..."
+
+    def sentence(self) -> str:
+        return (f"Every plan is evaluated under model '{self.name}' (hash {self.hash}, from {self.source}): "
+                f"{self.chosen}.")  # fmt: skip
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "hash": self.hash, "source": self.source, "chosen": self.chosen}
+
+
 @dataclass
 class Comparison:
     labels: list[str]
@@ -70,6 +88,7 @@ class Comparison:
     n_scenarios: int
     seed: int
     same: list[tuple[str, str]] = field(default_factory=list)  # pairs of identical plans (decisions, buffer)
+    model: ModelUsed | None = None  # None: not known (compare_plans given a ModelData only)
 
     @staticmethod
     def difference(key: str, values: list[float], unit: str, n: int = 1) -> str:
@@ -89,8 +108,9 @@ class Comparison:
         return [f"{label} − {self.labels[0]}" for label in self.labels[1:]]
 
     def notes(self) -> list[str]:
-        """What a reader must know besides the figures: identical plans, and the paired error."""
-        out = [f"{a} and {b} are the same plan (the same decisions and policy cash buffer): their figures "
+        """What a reader must know besides the figures: the model, identical plans, the paired error."""
+        out = [] if self.model is None else [self.model.sentence()]
+        out += [f"{a} and {b} are the same plan (the same decisions and policy cash buffer): their figures "
                "are equal by construction." for a, b in self.same]  # fmt: skip
         out.append(f"'NPV mean minus the first plan's': standard error of each plan's mean NPV less "
                    f"{self.labels[0]}'s on the same scenarios (the difference itself is in the "
@@ -115,15 +135,19 @@ class Comparison:
         }
 
     def to_csv(self) -> str:
-        """One long CSV: table, then the columns of each table."""
+        """One long CSV: table, then the columns of each table. MW and GPU counts are rounded to
+        6 decimals (a sum's round-off, 20.000000000000004 MW, is 20.0; the JSON keeps it)."""
         parts = []
         for name, frame in self.tables().items():
+            if name != "figures":
+                frame = _rounded(frame)
             parts.append(f"# {name}\n" + frame.to_csv(index=False))
         return "\n".join(parts)
 
     def to_json(self) -> str:
         out = {name: frame.to_dict(orient="records") for name, frame in self.tables().items()}
         out["plans"] = self.labels
+        out["model"] = None if self.model is None else self.model.as_dict()
         out["scenarios"] = self.n_scenarios
         out["seed"] = self.seed
         return json_text(out)
@@ -166,6 +190,12 @@ def _whole(value: float) -> float:
     return 0.0 if abs(value) < 1e-6 else float(value)
 
 
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its numbers to 6 decimals, -0.0 written 0.0."""
+    numbers = frame.select_dtypes("number").columns
+    return frame.assign(**{c: frame[c].round(6) + 0.0 for c in numbers})
+
+
 _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*_`[]<>#"})
 
 
@@ -196,18 +226,26 @@ def scenarios_of_runs(refs: list[Path]) -> tuple[int, int] | None:
     return None
 
 
-def plans_from_refs(refs: list[Path], data: ModelData) -> tuple[list[Plan], list[str], list]:
+def plan_sources(refs: list[Path], data: ModelData) -> list[PlanSource]:
+    """The plan file of each run folder or plan file, read against ``data`` (a plan file of
+    another model is refused)."""
+    try:
+        return [read_plans(ref, data) for ref in refs]
+    except PlanFileError as exc:
+        raise CompareError(str(exc)) from None
+
+
+def plans_from_refs(
+    refs: list[Path], data: ModelData, sources: list[PlanSource] | None = None
+) -> tuple[list[Plan], list[str], list]:
     """Plans named by run folders or plan files: a sweep folder gives its recommended plan and its
     forecast optimum, a solve folder its plan, a plan file all its plans; with each plan's policy
-    liquidity buffer from its file (None: the model's)."""
+    liquidity buffer from its file (None: the model's). ``sources``: :func:`plan_sources` of
+    ``refs``, when already read."""
     plans: list[Plan] = []
     labels: list[str] = []
     buffers: list = []
-    for ref in refs:
-        try:
-            source = read_plans(ref, data)
-        except PlanFileError as exc:
-            raise CompareError(str(exc)) from None
+    for ref, source in zip(refs, sources or plan_sources(refs, data), strict=True):
         chosen = range(len(source.plans))
         run = RunFolder(ref)
         if ref.is_dir() and run.kind == "sweep":
@@ -238,10 +276,11 @@ def plans_from_refs(refs: list[Path], data: ModelData) -> tuple[list[Plan], list
 
 def compare_plans(
     data: ModelData, plans: list[Plan], labels: list[str], scenarios: int, seed: int, backend: str = "auto",
-    buffers: list | None = None,
+    buffers: list | None = None, model: ModelUsed | None = None,
 ) -> Comparison:
     """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences.
-    ``buffers``: each plan's policy liquidity buffer, USD (None: the model's)."""
+    ``buffers``: each plan's policy liquidity buffer, USD (None: the model's); ``model``: what
+    ``data`` was built from, for the comparison's notes."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
     batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
@@ -302,6 +341,7 @@ def compare_plans(
         n_scenarios=scenarios,
         seed=seed,
         same=same,
+        model=model,
     )
 
 

@@ -922,3 +922,50 @@ def test_a_count_below_one_is_refused_in_the_apis_words(here, command, option, v
     code, out, err = run_cli(command, *args, option, value)
     assert_one_error(code, out, err, option, f"must be at least 1 (got {value})")
     assert leftovers(here) == []
+
+
+def cut_to_half(text: str) -> str:
+    return text.encode()[: len(text.encode()) // 2].decode(errors="ignore")
+
+
+def without_last_row(text: str) -> str:
+    return "".join(text.splitlines(keepends=True)[:-1])
+
+
+FEWER_ROWS = " has {rows} plan row{s}, but plans.npz holds {n} plans and summary.json counts {n} ({key})"
+
+
+@pytest.mark.parametrize(
+    "kind, damage, fragment",
+    [
+        ("sweep", cut_to_half, FEWER_ROWS),
+        ("sweep", without_last_row, FEWER_ROWS),
+        ("sweep", lambda text: text[:-20], ": row {n} has"),
+        ("evaluate", lambda text: text[:-20], ": row 1 has"),
+    ],
+    ids=["sweep-half", "sweep-row-less", "sweep-row-cut", "evaluate-row-cut"],
+)
+def test_a_metrics_table_cut_short_is_refused_by_report(finished_runs, here, kind, damage, fragment):
+    """A sweep's candidates.csv cut to half its bytes was reported (exit 0) as fewer plans, the last
+    "n/a" in every figure, beside "N made, N evaluated". Its rows must be the plans of plans.npz and
+    summary.json's count, each as long as the header."""
+    run = copied(finished_runs[kind], here)
+    table = {"sweep": ("candidates.csv", "candidates_feasible"), "evaluate": ("metrics.csv", "n_plans")}
+    name, key = table[kind]
+    n = json.loads((run / "summary.json").read_text())[key]
+    (run / name).write_text(damage((run / name).read_text()))
+    rows = len((run / name).read_text().splitlines()) - 1
+    code, out, err = run_cli("report", str(run))
+    fragment = fragment.format(rows=rows, s="" if rows == 1 else "s", n=n, key=key)
+    assert_one_error(code, out, err, f"{run}/{name}{fragment}", "cut short or edited")
+    assert not (run / "report.html").exists()
+
+
+def test_a_sweep_table_naming_other_plans_is_refused_by_report(finished_runs, here):
+    run = copied(finished_runs["sweep"], here)
+    table = run / "candidates.csv"
+    header, first, *rest = table.read_text().splitlines(keepends=True)
+    label = first.split(",", 1)[0]
+    table.write_text(header + first.replace(label, "renamed", 1) + "".join(rest))
+    code, out, err = run_cli("report", str(run))
+    assert_one_error(code, out, err, "candidates.csv has", f"({label!r} has no row)")

@@ -4,6 +4,7 @@ and bad inputs."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -403,3 +404,106 @@ def test_a_sweep_that_recommends_its_forecast_optimum_is_compared_with_another_r
     code, _, err = run_cli("compare", str(folder))
     assert code == 2
     assert "the sweep recommended its forecast optimum, its only plan to compare" in err
+
+
+# ---------------------------------------------------------------- plans of another version of the model
+
+
+@pytest.fixture(scope="module")
+def versions(tiny_run, tmp_path_factory):
+    """tiny's run A, a run V of a hand-made version of tiny (electricity $95/MWh, not $55: the sites
+    block) and two more versions that plans do not depend on: risk (price volatility 0.5, not 0.25)
+    and a comment."""
+    root = tmp_path_factory.mktemp("versions")
+    text = tiny_run[2].text
+    edits = {
+        "elec": ("electricity_price_usd_per_mwh: 55", "electricity_price_usd_per_mwh: 95"),
+        "risk": ("price_volatility_annual: 0.25", "price_volatility_annual: 0.5"),
+        "comment": ("# tiny: one site", "# tiny, commented: one site"),
+    }
+    files = {}
+    for name, (old, new) in edits.items():
+        assert text.count(old) == 1
+        files[name] = root / f"{name}.yaml"
+        files[name].write_text(text.replace(old, new))
+    loaded, _ = api.load(files["elec"])
+    run = api.write_solve_run(api.solve(loaded), loaded, root / "V")
+    return tiny_run[0], run, files
+
+
+def compared(*args: str) -> tuple[dict, str]:
+    code, out, err = run_cli("compare", *args, "--format", "json", "--scenarios", "20")
+    assert code == 0, err
+    return json.loads(out), err
+
+
+def forecast_npv(doc: dict, plan: str) -> float:
+    return next(row for row in doc["figures"] if row["figure"] == "npv_forecast_usd")[plan]
+
+
+def test_plans_of_another_model_version_are_compared_under_the_first_runs_model_with_a_warning(versions):
+    """`compare A V` evaluated V's plan under A's model (and `compare V A` A's under V's) with no
+    word of it. Each order names the model used, and warns of the other run's plans once, naming it
+    and the block that differs; a plan on the forecast of its own model is its solve's objective."""
+    a, v, _ = versions
+    objective = {run: json.loads((run / "summary.json").read_text())["objective_usd"] for run in (a, v)}
+    for first, other in ((a, v), (v, a)):
+        doc, err = compared(str(first), str(other))
+        made_from = json.loads((first / "summary.json").read_text())["model_hash"]
+        chosen = ("the first run folder's copy, as no model was given (plans made from another version "
+                  "of it are evaluated under this one too)")  # fmt: skip
+        source = str(first / "model.yaml")
+        assert doc["model"] == {"name": "tiny", "hash": made_from, "source": source, "chosen": chosen}
+        warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+        assert warnings == [
+            f"warning: the plans of {other} were made from another version of model 'tiny' (hash "
+            f"{json.loads((other / 'summary.json').read_text())['model_hash']}, now {made_from}; blocks "
+            "that differ: sites)"
+        ]
+        assert forecast_npv(doc, doc["plans"][0]) == pytest.approx(objective[first], rel=1e-6)
+        # the other plan pays $95 rather than $55 a MWh, or the reverse: millions apart
+        assert abs(forecast_npv(doc, doc["plans"][1]) - objective[other]) > 1e6
+
+
+def test_the_model_given_is_named_and_warned_of_once_per_run(versions):
+    a, v, files = versions
+    doc, err = compared(str(a), str(a), str(v), "--model", str(files["elec"]))
+    assert doc["model"]["source"] == str(files["elec"]) and doc["model"]["chosen"] == "the model given"
+    assert err.count("warning: ") == 1 and f"the plans of {a} were made from another" in err
+    assert "blocks that differ: sites" in err
+    code, out, _ = run_cli("compare", str(a), str(v), "--model", str(files["elec"]), "--scenarios", "20",
+                           "--format", "markdown")  # fmt: skip
+    assert code == 0
+    assert f"Every plan is evaluated under model 'tiny' (hash {doc['model']['hash']}, from" in out
+
+
+@pytest.mark.parametrize("version", ["risk", "comment"])
+def test_no_warning_where_only_blocks_plans_do_not_depend_on_differ(versions, version):
+    a, _, files = versions
+    doc, err = compared(str(a), str(a), "--model", str(files[version]))
+    assert "warning" not in err and doc["model"]["source"] == str(files[version])
+
+
+def test_the_api_warns_with_a_fleetopt_warning(versions):
+    a, v, _ = versions
+    warned = f"the plans of {re.escape(str(v))} were made from .*blocks that differ: sites"
+    with pytest.warns(api.FleetoptWarning, match=warned):
+        comparison = api.compare([a, v], scenarios=10)
+    assert comparison.model.hash == json.loads((a / "summary.json").read_text())["model_hash"]
+    assert comparison.notes()[0].startswith("Every plan is evaluated under model 'tiny'")
+
+
+def test_the_csv_rounds_mw_and_gpus_and_the_json_keeps_them(tiny_run):
+    """mw_used 20.000000000000004 against mw_available 20.0 (a sum's round-off) in the CSV."""
+    from fleetopt.compare import Comparison
+
+    frame = pd.DataFrame({"plan": ["p"], "site": ["texas"], "quarter": ["2026Q4"],
+                          "mw_used": [20.000000000000004], "mw_available": [20.0]})  # fmt: skip
+    gpus = pd.DataFrame({"plan": ["p"], "quarter": ["2026Q4"], "generation": ["hopper"], "gpus": [-1.3e-11]})
+    figures = pd.DataFrame({"p": [1.0 / 3]}, index=["npv_mean_usd"])
+    comp = Comparison(["p"], figures, frame, gpus, pd.DataFrame(columns=["plan", "quarter", "sku",
+                      "gpus_vs_first_plan"]), 1, 0)  # fmt: skip
+    csv = comp.to_csv()
+    assert "p,texas,2026Q4,20.0,20.0\n" in csv and "p,2026Q4,hopper,0.0\n" in csv
+    assert "0.3333333333333333" in csv  # the figures as computed
+    assert json.loads(comp.to_json())["mw_by_site"][0]["mw_used"] == 20.000000000000004

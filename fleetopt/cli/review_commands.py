@@ -34,7 +34,11 @@ def compare(
     ],
     model: Annotated[
         str | None,
-        typer.Option(help="Model file or bundled model name (default: the first run folder's model.yaml)."),
+        typer.Option(
+            help="Model file or bundled model name every plan is evaluated under, named in the output "
+            "(default: the first run folder's model.yaml, so the order of the runs matters; plans made from "
+            "another version of it are compared with a warning naming their run and the blocks that differ)."
+        ),
     ] = None,
     scenarios: Annotated[
         int | None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -252,7 +254,7 @@ def _read_run(folder: Path) -> _Run:
     run.check_model_copy(model)
     plans, labels, buffers = _plans(run, summary, data)
     kind = summary.get("kind")
-    metrics = run.table(*METRICS_TABLES[kind]) if kind in METRICS_TABLES else None
+    metrics = _metrics_table(run, kind, summary, labels) if kind in METRICS_TABLES else None
     if kind == "stochastic":
         metrics = _out_of_sample_metrics(summary)
     focus = _focus(run, kind, metrics, plans, labels)
@@ -263,6 +265,43 @@ def _read_run(folder: Path) -> _Run:
         forecast = forecast_run(data, plans[focus[0]], buffer, statements)
     return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers,
                 float(model.model.horizon.discount_rate_annual), job, forecast=forecast)  # fmt: skip
+
+
+# summary.json's count of the rows of each kind's metrics table
+METRICS_COUNTS = {"sweep": "candidates_feasible", "evaluate": "n_plans"}
+
+
+def _metrics_table(run: RunFolder, kind: str, summary: dict, labels: list[str]) -> pd.DataFrame:
+    """The run's metrics table (:data:`METRICS_TABLES`), refused where it was cut short or edited
+    (it would read as fewer plans, a cut row as "n/a"): it must have a row per plan summary.json
+    counts and, for a sweep, per plan of its plans.npz (``labels``), each as long as the header."""
+    metrics = run.table(*METRICS_TABLES[kind])
+    name = METRICS_TABLES[kind][0]
+    rows = list(metrics["plan"])
+    count_key = METRICS_COUNTS[kind]
+    count = summary.get(count_key)
+    facts = []
+    if kind == "sweep" and sorted(rows) != sorted(labels):
+        missing = next((label for label in labels if label not in rows), None)
+        named = f" ({missing!r} has no row)" if len(rows) == len(labels) and missing is not None else ""
+        facts.append(f"{RunFolder.PLANS} holds {counted(len(labels), 'plan')}{named}")
+    if isinstance(count, int) and count != len(rows):
+        facts.append(f"{RunFolder.SUMMARY} counts {count:,} ({count_key})")
+    if facts:
+        _refuse_table(run, kind, f" has {counted(len(rows), 'plan row')}, but {' and '.join(facts)}")
+    widths = [len(row) for row in csv.reader(io.StringIO(run.read_text(name))) if row]
+    short = next((n for n, width in enumerate(widths) if width != widths[0]), None)
+    if short is not None:
+        _refuse_table(run, kind, f": row {short} has {widths[short]} fields, the header {widths[0]}")
+    return metrics
+
+
+def _refuse_table(run: RunFolder, kind: str, what: str) -> None:
+    """Refuse the run's metrics table, ``what`` (" has ...", ": row ...") saying why."""
+    raise ReportError(
+        f"{run / METRICS_TABLES[kind][0]}{what}: the file was cut short or edited; restore it, or run "
+        f"the {kind} anew"
+    )
 
 
 def _buffer_words(buffer: float | None, data: ModelData) -> str:
