@@ -59,12 +59,12 @@ def main(model: str = "neocloud", sizes: tuple[int, ...] = (5, 10)) -> None:
         size = sto.model_size(ef.m)
         gap = "-" if rp.gap is None else f"{rp.gap:.3%}"
         steps = ", ".join(f"{k} {v:.1f} s" for k, v in rp.steps.items())
-        value = rp.objective_usd / 1e9 if rp.objective_usd is not None else float("nan")
+        value = "-" if rp.objective_usd is None else format_usd(rp.objective_usd)  # no plan: no RP
         print(
             f"N={n}: build {ef.build_seconds:.1f} s, solve {rp.seconds:.1f} s (load into HiGHS "
             f"{ef.load_seconds:.1f} s, {steps}; {rp.method}), {rp.status}, gap {gap}, peak RSS {peak:.0f} MB, "
             f"{size['variables']:,} variables ({size['integer_variables']:,} integer), "
-            f"{size['constraints']:,} rows; RP {value:.2f}B; scenario by scenario: {apart(ef)}",
+            f"{size['constraints']:,} rows; RP {value}; scenario by scenario: {apart(ef)}",
             flush=True,
         )
         started = time.perf_counter()
