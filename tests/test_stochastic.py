@@ -373,6 +373,8 @@ def cli(*args: str):
     "args, words",
     [
         (["--stochastic", "0"], "at least 1"),
+        (["--stochastic", "1001"], "--stochastic must be at most 1,000"),
+        (["--stochastic", "100000000000"], "--stochastic must be at most 1,000"),
         (["--stochastic", "2", "--cvar-alpha", "1"], "--cvar-alpha"),
         (["--stochastic", "2", "--cvar-alpha", "0"], "--cvar-alpha"),
         (["--stochastic", "2", "--risk-weight", "1.5"], "--risk-weight"),
@@ -388,6 +390,14 @@ def test_bad_settings_exit_2(tmp_path, args, words):
     assert code == 2
     assert words in out
     assert not (tmp_path / "run").exists()
+
+
+def test_sweep_refuses_too_many_stochastic_scenarios_before_its_folder(tmp_path):
+    out = tmp_path / "sweep"
+    code, text = cli("sweep", "tiny", "--candidates", "2", "--stochastic", "1001", "--out", str(out))
+    assert code == 2
+    assert "--stochastic must be at most 1,000" in text
+    assert not out.exists()
 
 
 def test_stochastic_solve_writes_the_measures_and_both_plans(tmp_path):
@@ -607,8 +617,10 @@ def test_table_shows_the_completion_and_each_forecast_limit_the_plan_breaks():
 
     text = shown(summary)
     assert "forecast with rescue (revolver peak $1.9M, emergency equity $0)" in text
-    assert "the plan's statements break cash >= min cash $25.0M on the forecast in 2026Q4 (lowest $23.1M), " \
+    assert (
+        "the plan's statements break cash >= min cash $25.0M on the forecast in 2026Q4 (lowest $23.1M), "
         "without the revolver" in text
+    )
     assert "the plan's statements break liquidity >= $25.0M on the forecast in 2026Q4" in text
     summary["completion"] = {"method": "forecast MILP", "limits_broken": []}
     text = shown(summary)

@@ -77,7 +77,10 @@ def solve(
     report: ReportFlag = False,
     stochastic: Annotated[
         int | None,
-        typer.Option(help="Two-stage stochastic solve over N scenarios reduced from the evaluator's (§7b)."),
+        typer.Option(
+            help="Two-stage stochastic solve over N scenarios (1 to 1,000) reduced from the evaluator's "
+            "(§7b)."
+        ),
     ] = None,
     first_stage_quarters: Annotated[
         int,

@@ -55,7 +55,7 @@ from fleetopt.errors import FleetoptError, InputError
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import load_model
-from fleetopt.sweep.candidates import Rule, RuleNotMet, why_dropped
+from fleetopt.sweep.candidates import Rule, RuleNotMet, check_stochastic_candidate, why_dropped
 from fleetopt.sweep.run import saved_candidates
 
 
@@ -229,10 +229,10 @@ def sweep(
         int | None,
         typer.Option(
             callback=checked(limits.whole, 1),
-            help="Add the two-stage stochastic plan over N scenarios (`solve --stochastic N`, first stage "
-            "quarters 0-3, or the whole of a shorter horizon) as the second candidate (--candidates at "
-            "least 2); its scenarios are reduced from seed SEED + 1. Off by default (minutes on a large "
-            "model).",
+            help="Add the two-stage stochastic plan over N scenarios (`solve --stochastic N`, N at most "
+            "1,000; first stage quarters 0-3, or the whole of a shorter horizon) as the second candidate "
+            "(--candidates at least 2); its scenarios are reduced from seed SEED + 1. Off by default "
+            "(minutes on a large model).",
         ),
     ] = None,
 ) -> None:
@@ -259,6 +259,8 @@ def sweep(
     threads = capped_threads(threads)
     registry_checked()
     loaded = load_model(model)
+    if stochastic:  # a bad --stochastic is refused before the folder is claimed
+        check_stochastic_candidate(api.load(loaded)[1], stochastic, candidates)
     console.print(
         f"sweeping [bold]{loaded.model.name}[/bold]: up to {candidates} candidate plans x {scenarios:,} "
         "scenarios ..."

@@ -27,14 +27,24 @@ from fleetopt.stochastic.reduction import reduce_scenarios
 # how RP is solved: fleetopt's own extensive form and block solver, or mpi-sppy's extensive form
 ROUTES = ("blocks", *MPISPPY_ROUTES)
 
+# the most scenarios N of the extensive form: N >= 200 keeps every screened scenario (no reduction),
+# and the reduction's distances (N x N x 10 floats) and the N copies of the model grow past any
+# machine long before N reaches, say, a million; 1,000 is five times the default screen
+MAX_SCENARIOS = 1000
+
 
 def check_settings(
     data: ModelData, n: int, quarters: int, risk_weight: float, alpha: float, route: str = "blocks"
 ) -> None:
-    """Bad settings are input errors (exit code 2), each with what is allowed; for the mpi-sppy
-    route, mpi-sppy installed and L = 0."""
+    """Bad settings are input errors (exit code 2), each with what is allowed: 1 <= n <=
+    :data:`MAX_SCENARIOS`, ...; for the mpi-sppy route, mpi-sppy installed and L = 0."""
     if n < 1:
         raise InputError(f"--stochastic must be at least 1 scenario (got {n})")
+    if n > MAX_SCENARIOS:
+        raise InputError(
+            f"--stochastic must be at most {MAX_SCENARIOS:,} scenarios, the most the extensive form is "
+            f"built for (got {n:,})"
+        )
     if not 0.0 < alpha < 1.0:
         raise InputError(f"--cvar-alpha must lie strictly between 0 and 1 (got {alpha})")
     if not 0.0 <= risk_weight <= 1.0:

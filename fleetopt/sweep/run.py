@@ -21,6 +21,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.schema.loading import LoadedModel
+from fleetopt.stochastic.run import MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
     FORECAST_OK,
     WITHOUT_PLAN,
@@ -237,7 +238,7 @@ def _checked_sweep_job(run: RunFolder) -> dict:
             "candidates": limits.candidates,
             "mip_gap": limits.mip_gap,
             "time_limit": limits.time_limit,
-            "stochastic_scenarios": lambda name, v: limits.whole(name, v, 0),
+            "stochastic_scenarios": lambda name, v: limits.whole(name, v, 0, MAX_SCENARIOS),
         }
     for name, check in wanted.items():
         optional = name in ("threads", "time_limit")
