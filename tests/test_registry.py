@@ -233,3 +233,86 @@ def test_a_registry_locked_by_another_process_says_retry_not_move_it_away(tmp_pa
     assert "retry once the other fleetopt command" in str(info.value)
     assert "move it away" not in str(info.value)
     assert len(Registry(folder).list()) == 1  # usable again once the lock is gone
+
+
+# ---------------------------------------------------------------- a registry that cannot be written
+
+
+@pytest.fixture
+def immutable():
+    """Mark a path immutable (chattr +i: even root cannot write it) for the test; skipped where
+    chattr or the file system cannot do it."""
+    marked = []
+
+    def mark(path: Path) -> None:
+        if shutil.which("chattr") is None or os.geteuid() != 0:
+            pytest.skip("needs chattr as root")
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+            pytest.skip("the file system has no immutable flag")
+        marked.append(path)
+
+    yield mark
+    for path in marked:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_an_unwritable_runs_folder_is_refused_before_the_work(tmp_path, immutable):
+    (tmp_path / "runs").mkdir()
+    immutable(tmp_path / "runs")
+    code, _, err = run_cli("solve", "tiny", "--out", str(tmp_path / "A"))
+    assert code == 2
+    assert (
+        "cannot be opened or created" in err and f"make the runs folder {tmp_path / 'runs'} writable" in err
+    )
+    assert "move it away" not in err
+    assert not (tmp_path / "A").exists()
+
+
+def test_a_read_only_registry_is_refused_before_the_work(tmp_path, immutable):
+    Registry(tmp_path / "runs").record(
+        "solve", "tiny", "h", tmp_path / "a", {}, command="fleetopt solve tiny"
+    )
+    immutable(tmp_path / "runs" / "registry.sqlite")
+    code, _, err = run_cli("solve", "tiny", "--out", str(tmp_path / "A"))
+    assert code == 2
+    assert "is read-only" in err and "move it away" not in err
+    assert not (tmp_path / "A").exists()
+
+
+def test_a_locked_registry_is_refused_before_the_work_without_waiting_a_minute(tmp_path, monkeypatch):
+    registry = Registry(tmp_path / "runs")
+    registry.record("solve", "tiny", "h", tmp_path / "a", {}, command="fleetopt solve tiny")
+    monkeypatch.setattr(Registry, "CHECK_SECONDS", 0.2)
+    monkeypatch.setattr(Registry, "BUSY_SECONDS", 1000.0)  # the check must not wait this long
+    holder = sqlite3.connect(registry.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        code, _, err = run_cli("solve", "tiny", "--out", str(tmp_path / "A"))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert code == 2
+    assert "stayed locked by another process for 0 s" in err and "retry once" in err
+    assert not (tmp_path / "A").exists()
+
+
+def test_a_registry_missing_at_the_check_is_created_by_it(tmp_path):
+    Registry(tmp_path / "runs").check()
+    assert (tmp_path / "runs" / "registry.sqlite").is_file()
+    assert Registry(tmp_path / "runs").list() == []
+
+
+def test_a_run_not_recorded_for_a_lock_says_its_folder_is_usable_by_path(tmp_path, monkeypatch):
+    folder = tmp_path / "runs"
+    registry = Registry(folder)
+    registry.check()
+    holder = sqlite3.connect(registry.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    monkeypatch.setattr(Registry, "BUSY_SECONDS", 0.2)
+    try:
+        with pytest.raises(RegistryError, match="stayed locked") as info:
+            registry.record("solve", "tiny", "h", tmp_path / "b", {}, command="fleetopt solve tiny")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert f"The folder {tmp_path / 'b'} is complete: give its path" in str(info.value)

@@ -11,10 +11,10 @@ import sqlite3
 import sys
 import time
 from collections.abc import Iterator
-from numbers import Integral
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from numbers import Integral
 from pathlib import Path
 
 from fleetopt.errors import InputError
@@ -69,15 +69,18 @@ RECORD_FIELDS = ("id", "created_utc", "kind", "command", "model_name", "model_ha
 
 class Registry:
     BUSY_SECONDS = 60.0  # how long a command waits for another process's lock before giving up
+    CHECK_SECONDS = 2.0  # the up-front check waits this long: a lock held longer refuses the run
 
     def __init__(self, folder: Path | None = None):
         self.folder = Path(folder) if folder is not None else runs_dir()
         self.path = self.folder / DB_NAME
 
     @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        """A connection to the registry; a runs folder or database that cannot be used is bad input
-        (a folder that is a file, a corrupt or foreign file), named with what to do about it."""
+    def _connection(self, wait: float | None = None) -> Iterator[sqlite3.Connection]:
+        """A connection to the registry, waiting up to ``wait`` seconds (BUSY_SECONDS) for another
+        process's lock; a runs folder or database that cannot be used is bad input (a folder that is
+        a file or cannot be written, a read-only, corrupt or foreign file), named with what to do."""
+        wait = self.BUSY_SECONDS if wait is None else wait
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -87,34 +90,55 @@ class Registry:
             ) from None
         con = None
         try:
-            con = sqlite3.connect(self.path, timeout=self.BUSY_SECONDS, isolation_level=None)
+            con = sqlite3.connect(self.path, timeout=wait, isolation_level=None)
             # switching to WAL and creating the table take locks that SQLite may refuse at once
             # (without waiting) while other processes are doing the same: retry those briefly
-            _retry_locked(lambda: con.execute("PRAGMA journal_mode=WAL"), self.BUSY_SECONDS)
-            _retry_locked(lambda: con.executescript(_SCHEMA), self.BUSY_SECONDS)
+            _retry_locked(lambda: con.execute("PRAGMA journal_mode=WAL"), wait)
+            _retry_locked(lambda: con.executescript(_SCHEMA), wait)
             yield con
         except sqlite3.Error as exc:
-            if _is_locked(exc):  # another process holds it: waiting longer is the cure, not a new registry
-                raise RegistryError(
-                    f"the run registry {self.path} stayed locked by another process for {self.BUSY_SECONDS:.0f} s "
-                    f"({exc}): "
-                    "retry once the other fleetopt command (or the program holding it) has finished"
-                ) from None
-            raise RegistryError(
-                f"the run registry {self.path} cannot be read or written ({exc}): move it away to "
-                "start a new one"
-            ) from None
+            raise self._unusable(exc, wait) from None
         finally:
             if con is not None:
                 con.close()
 
+    def _unusable(self, exc: sqlite3.Error, wait: float) -> RegistryError:
+        """What is wrong with the registry, and what to do: a lock passes (waiting is the cure), a
+        folder or file that cannot be written needs its permissions, only a damaged file a new one."""
+        elsewhere = f"or set ${RUNS_DIR_VARIABLE} to another runs folder"
+        if _is_locked(exc):  # another process holds it: waiting longer is the cure, not a new registry
+            return RegistryError(
+                f"the run registry {self.path} stayed locked by another process for {wait:.0f} s ({exc}): "
+                "retry once the other fleetopt command (or the program holding it) has finished"
+            )
+        if "readonly" in str(exc):
+            return RegistryError(
+                f"the run registry {self.path} is read-only ({exc}): make it writable, {elsewhere}"
+            )
+        if "unable to open" in str(exc):  # the folder cannot be written, or the file cannot be opened
+            return RegistryError(
+                f"the run registry {self.path} cannot be opened or created ({exc}): make the runs folder "
+                f"{self.folder} writable, {elsewhere}"
+            )
+        return RegistryError(
+            f"the run registry {self.path} cannot be read or written ({exc}): move it away to start a new one"
+        )
+
     def check(self) -> None:
-        """Refuse an unusable runs folder or registry before a run starts, not after it is written."""
+        """Refuse an unusable runs folder or registry before a run starts, not after it is written:
+        the folder and file are created if need be and a write is tried (and rolled back), waiting
+        at most CHECK_SECONDS for another process's lock."""
         if self.folder.exists() and not self.folder.is_dir():
-            raise RegistryError(f"the runs folder {self.folder} (${RUNS_DIR_VARIABLE} or ./runs) is not a folder")
-        if self.path.exists():
-            with self._connection() as con:
-                con.execute("SELECT COUNT(*) FROM runs").fetchone()
+            raise RegistryError(
+                f"the runs folder {self.folder} (${RUNS_DIR_VARIABLE} or ./runs) is not a folder"
+            )
+        with self._connection(self.CHECK_SECONDS) as con:
+            con.execute("SELECT COUNT(*) FROM runs").fetchone()
+            con.execute("BEGIN IMMEDIATE")  # the lock a record takes: refused when it cannot be had
+            try:  # a read-only file is refused only by a write itself
+                con.execute(f"DELETE FROM runs WHERE id > {MAX_RUN_ID}")
+            finally:
+                con.execute("ROLLBACK")
 
     def record(
         self,
@@ -136,15 +160,20 @@ class Registry:
             str(Path(path).resolve()),
             json.dumps(figures, default=float),
         )
-        with self._connection() as con:
-            con.execute("BEGIN IMMEDIATE")
-            cur = con.execute(
-                "INSERT INTO runs (created_utc, kind, command, model_name, model_hash, path, figures) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-            con.execute("COMMIT")
-            return int(cur.lastrowid)
+        try:
+            with self._connection() as con:
+                con.execute("BEGIN IMMEDIATE")
+                cur = con.execute(
+                    "INSERT INTO runs (created_utc, kind, command, model_name, model_hash, path, figures) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+                con.execute("COMMIT")
+                return int(cur.lastrowid)
+        except RegistryError as exc:  # the run's folder is written: it is used by its path meanwhile
+            raise RegistryError(
+                f"{exc}. The folder {path} is complete: give its path where a run id is asked for"
+            ) from None
 
     def list(self, model: str | None = None, limit: int | None = None) -> list[RunRecord]:
         """Runs, newest first, optionally of one model."""
