@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -191,6 +192,42 @@ def test_nonanticipativity_rows_tie_each_first_stage_copy_to_scenario_0():
     assert rows == expected
     later = sto.first_stage_keys(first, data.T)
     assert len(later) > len(keys)
+
+
+class StopWhileCopied:
+    """An attribute of the model whose copy, the first time, is a Ctrl-C: a SIGINT that lands inside
+    Pyomo's clone, whose bare ``except`` retries the step and would swallow it."""
+
+    def __init__(self):
+        self.stops = 0
+
+    def __deepcopy__(self, memo):
+        if not self.stops:
+            self.stops += 1
+            signal.raise_signal(signal.SIGINT)
+        return self
+
+
+def test_a_ctrl_c_inside_a_scenario_copy_stops_the_extensive_form(monkeypatch):
+    """Pyomo alone loses the stop (the copy goes on, the solve would too); building the extensive
+    form raises it once the copy is made."""
+    data, scenarios = tiny_scenarios(3)
+    trap = StopWhileCopied()
+    plain = sto.scenario_model(data, 3)
+    plain.trap = trap
+    plain.clone()  # no KeyboardInterrupt: swallowed
+    assert trap.stops == 1
+    trap, made = StopWhileCopied(), sto.scenario_model
+
+    def trapped(*args, **kwargs):
+        base = made(*args, **kwargs)
+        base.trap = trap
+        return base
+
+    monkeypatch.setattr(sto, "scenario_model", trapped)
+    with pytest.raises(KeyboardInterrupt):
+        sto.build_extensive_form(data, scenarios, 3)
+    assert trap.stops == 1
 
 
 def test_first_stage_shared_when_the_whole_extensive_form_is_solved_by_highs():

@@ -24,7 +24,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver
-from fleetopt.milp.highs import model_size, run_highs
+from fleetopt.milp.highs import model_size, run_highs, stops_kept
 from fleetopt.milp.solve import extract_plan, raise_without_plan
 from fleetopt.milp.units import MUSD, from_model_units, output_unit
 
@@ -315,6 +315,14 @@ class EFSolution:
         return np.array([row["value_usd"] for row in self.scenarios])
 
 
+def cloned(base: pyo.ConcreteModel) -> pyo.ConcreteModel:
+    """A copy of :func:`scenario_model`'s ``base`` sharing its data and index sets. Pyomo's copy
+    retries a failed step under a bare ``except``, which swallows a Ctrl-C that lands in it:
+    :func:`~fleetopt.milp.highs.stops_kept` notes the stop and raises it once the copy is made."""
+    with stops_kept():
+        return base.clone(memo={id(base.data): base.data, id(base.ix): base.ix})
+
+
 def build_extensive_form(
     data: ModelData,
     scenarios: list[ScenarioInputs],
@@ -334,7 +342,7 @@ def build_extensive_form(
     N = len(scenarios)
     ef.S = pyo.RangeSet(0, N - 1)
     for n, sc in enumerate(scenarios):
-        blk = base if n == N - 1 else base.clone(memo={id(base.data): base.data, id(base.ix): base.ix})
+        blk = base if n == N - 1 else cloned(base)
         setattr(ef, f"scenario_{n}", blk)
         apply_scenario(blk, data, sc)
     first = ef.scenario_0

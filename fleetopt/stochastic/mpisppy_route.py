@@ -68,8 +68,7 @@ class ScenarioCreator:
         _, sputils = mpisppy_modules()
         if self.base is None:
             self.base = sto.scenario_model(self.data, self.quarters)
-        base = self.base
-        m = base.clone(memo={id(base.data): base.data, id(base.ix): base.ix})
+        m = sto.cloned(self.base)
         sc = self.scenarios[name]
         sto.apply_scenario(m, self.data, sc)
         m.value_objective = pyo.Objective(expr=m.scenario_value, sense=pyo.maximize)
