@@ -969,3 +969,36 @@ def test_a_sweep_table_naming_other_plans_is_refused_by_report(finished_runs, he
     table.write_text(header + first.replace(label, "renamed", 1) + "".join(rest))
     code, out, err = run_cli("report", str(run))
     assert_one_error(code, out, err, "candidates.csv has", f"({label!r} has no row)")
+
+
+BROKEN_HIGHSPY = {  # how the import of highspy fails, as the body of an import hook's find_spec
+    "by a stop": (
+        "            try:\n"
+        "                raise KeyboardInterrupt\n"
+        "            except KeyboardInterrupt as stop:\n"
+        "                raise ImportError('initialization failed') from stop\n"
+    ),
+    "on its own": "            raise ImportError('initialization failed')\n",
+}
+
+
+@pytest.mark.parametrize("broken", list(BROKEN_HIGHSPY))
+def test_a_ctrl_c_that_breaks_a_library_s_initialisation_is_an_interruption(broken):
+    """A Ctrl-C while highspy initialises (about 0.9 s in) came out as "ImportError: initialization
+    failed", raised from the KeyboardInterrupt, with a traceback and exit code 1. Such an
+    ImportError is the interruption (exit 130); an ImportError of its own is still an error."""
+    script = (
+        "import sys\n"
+        "class Broken:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'highspy':\n"
+        f"{BROKEN_HIGHSPY[broken]}"
+        "sys.meta_path.insert(0, Broken())\n"
+        "from fleetopt.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, "--help"], capture_output=True, text=True, cwd=REPO)
+    if broken == "by a stop":
+        assert (done.returncode, done.stderr, done.stdout) == (130, "interrupted\n", "")
+    else:
+        assert done.returncode == 1 and "ImportError: initialization failed" in done.stderr

@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import sys
 
+
+def stopped(exc: BaseException) -> bool:
+    """A Ctrl-C, or an error it caused: a compiled library (highspy) whose initialisation a Ctrl-C
+    broke raises ImportError "initialization failed" from the KeyboardInterrupt."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 try:
     # the command modules register their commands on `app` when imported
     from fleetopt.cli import model_commands, review_commands, risk_commands  # noqa: F401
     from fleetopt.cli.common import app, err_console, stop_on_sigterm
-except KeyboardInterrupt:  # Ctrl-C while the libraries load (about 2 s): exit as main() does
-    sys.stderr.write("interrupted\n")
+except (KeyboardInterrupt, ImportError) as exc:  # Ctrl-C while the libraries load (about 2 s)
+    if not stopped(exc):
+        raise
+    sys.stderr.write("interrupted\n")  # exit as main() does
     sys.exit(130)
 
 __all__ = ["app", "main"]
@@ -24,6 +39,8 @@ def main() -> None:
     stop_on_sigterm()
     try:
         app()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ImportError) as exc:  # ImportError: a library loaded late, stopped
+        if not stopped(exc):
+            raise
         err_console.print("interrupted")
         sys.exit(130)
