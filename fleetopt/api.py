@@ -430,6 +430,7 @@ def prepare_evaluation(
     if max_memory is not None:
         limits.whole("max_memory (--max-memory, bytes)", max_memory, 1)
     limits.whole("workers", workers, 1)
+    workers = resources.capped_workers(workers, executor)  # before the memory each worker gets
     limits.threads("threads", threads)
     job = _prepare_evaluation(
         resolve_run(plans), _loadable(model), scenarios=scenarios, seed=seed, backend=backend,

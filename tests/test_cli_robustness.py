@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fleetopt import api
-from fleetopt.errors import InputError
+from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.simulate import RESULT_FIELDS
 from fleetopt.runs.registry import Registry
@@ -1002,3 +1002,23 @@ def test_a_ctrl_c_that_breaks_a_library_s_initialisation_is_an_interruption(brok
         assert (done.returncode, done.stderr, done.stdout) == (130, "interrupted\n", "")
     else:
         assert done.returncode == 1 and "ImportError: initialization failed" in done.stderr
+
+
+def test_workers_beyond_the_cores_are_capped_and_said(here, solve_run, monkeypatch):
+    """`evaluate --workers 32` on 2 cores started 33 processes taking turns on them (11x slower):
+    like --threads, --workers is capped to the usable cores (here made 1: one worker, this process)."""
+    monkeypatch.setattr(resources, "usable_cores", lambda: 1)
+    code, _, err = run_cli(
+        "evaluate", "--plans", str(solve_run), "--scenarios", "20", "--workers", "32", "--out", "E"
+    )
+    assert code == 0, err
+    assert "--workers 32 capped to 1, the cores this machine lets fleetopt use" in err
+    assert json.loads((here / "E" / "job.json").read_text())["workers"] == 1
+
+
+def test_the_api_caps_workers_too_but_not_a_ray_cluster_s(solve_run, monkeypatch):
+    monkeypatch.setattr(resources, "usable_cores", lambda: 1)
+    with pytest.warns(FleetoptWarning, match="workers 32 capped to 1"):
+        job = api.prepare_evaluation(solve_run, scenarios=20, workers=32)
+    assert job.settings["workers"] == 1
+    assert resources.capped_workers(32, "ray") == 32  # Ray's tasks run on the cluster's cores

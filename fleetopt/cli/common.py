@@ -420,6 +420,12 @@ def capped_threads(threads: int | None) -> int | None:
     return resources.capped_threads(threads, "--threads")
 
 
+def capped_workers(workers: int, executor: str) -> int:
+    """--workers, at most the cores this process may use, with a warning
+    (:func:`fleetopt.evaluate.resources.capped_workers`, which the Python API applies too)."""
+    return resources.capped_workers(workers, executor, "--workers")
+
+
 def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 

@@ -29,6 +29,7 @@ from fleetopt.cli.common import (
     TimeLimitOption,
     app,
     capped_threads,
+    capped_workers,
     checked,
     command_line,
     console,
@@ -103,7 +104,8 @@ def evaluate(
         int,
         typer.Option(
             callback=checked(limits.whole, 1),
-            help="NumPy worker processes on this machine (default 1: in this process).",
+            help="NumPy worker processes on this machine (default 1: in this process; capped to its usable "
+            "cores, with a warning).",
         ),
     ] = 1,
     threads: EvaluateThreadsOption = None,
@@ -124,6 +126,7 @@ def evaluate(
             ctx, ("ray_address",), executor == ExecutorName.ray, "cannot apply without --executor ray"
         )
         RunFolder.check_new(out)  # before any work
+        workers = capped_workers(workers, executor.value)
         budget = budget_within_memory(memory_budget(max_memory), backend.value, executor.value, workers)
         threads = capped_threads(threads)
         registry_checked()

@@ -21,6 +21,7 @@ from fleetopt.evaluate.engine import MAX_PAIRS, LocalExecutor, chunk_sizes, eval
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.planfile import plan_file_model_name
+from fleetopt.evaluate.resources import capped_workers
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
@@ -107,6 +108,7 @@ def prepare_evaluation(
     limits.flag("keep_matrix", keep_matrix)
     limits.text("executor", executor, EXECUTORS)
     limits.whole("workers", workers, 1)
+    workers = capped_workers(workers, executor)  # also a resumed run's, on a machine with fewer cores
     limits.threads("threads", threads)
     if max_memory is not None:
         limits.whole("max_memory", max_memory, 1)

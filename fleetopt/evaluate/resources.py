@@ -74,9 +74,21 @@ def budget_within_memory(
 def capped_threads(threads: int | None, name: str = "threads") -> int | None:
     """``threads``, at most the cores this process may use (more only queue for the same cores),
     with a :class:`FleetoptWarning` naming the setting as ``name`` when it is capped."""
+    return _capped_to_cores(threads, name)
+
+
+def capped_workers(workers: int, executor: str = "local", name: str = "workers") -> int:
+    """``workers`` processes of a local evaluation, at most the cores this process may use (each
+    worker computes on one core: more only take turns on the same cores, and each holds its own
+    copy of the model), with a :class:`FleetoptWarning` naming the setting as ``name`` when it is
+    capped. Ray's tasks run on the cluster's cores: its ``workers`` is left as it is."""
+    return workers if executor == "ray" else _capped_to_cores(workers, name)
+
+
+def _capped_to_cores(value: int | None, name: str) -> int | None:
     cores = usable_cores()
-    if threads is not None and threads > cores:
-        message = f"{name} {threads:,} capped to {cores}, the cores this machine lets fleetopt use"
-        warnings.warn(FleetoptWarning(message), stacklevel=2)
+    if value is not None and value > cores:
+        message = f"{name} {value:,} capped to {cores}, the cores this machine lets fleetopt use"
+        warnings.warn(FleetoptWarning(message), stacklevel=3)
         return cores
-    return threads
+    return value
