@@ -1022,3 +1022,19 @@ def test_the_api_caps_workers_too_but_not_a_ray_cluster_s(solve_run, monkeypatch
         job = api.prepare_evaluation(solve_run, scenarios=20, workers=32)
     assert job.settings["workers"] == 1
     assert resources.capped_workers(32, "ray") == 32  # Ray's tasks run on the cluster's cores
+
+
+@pytest.mark.parametrize(
+    "command, run, fragment",
+    [
+        ("sweep", "evaluate", "is an evaluation's folder, not a sweep's, and finished: nothing to resume"),
+        ("evaluate", "sweep", "is a sweep's folder, not an evaluation's, and finished: nothing to resume"),
+        ("sweep", "solve", "not a resumable sweep (solve's folder)"),
+        ("evaluate", "solve", "not a resumable evaluation (solve's folder)"),
+    ],
+)
+def test_resume_of_another_command_s_finished_folder_names_what_it_is(finished_runs, command, run, fragment):
+    """`sweep --resume` of a finished evaluation said "finish it with fleetopt evaluate --resume",
+    and `evaluate --resume` of a finished sweep "this evaluation already finished"."""
+    code, out, err = run_cli(command, "--resume", str(finished_runs[run]))
+    assert_one_error(code, out, err, fragment)

@@ -159,8 +159,13 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
     """The job of an interrupted evaluation run folder, with the same plans, model and chunks."""
     run = RunFolder(folder)
     if not run.is_job:
-        raise PlanFileError(f"{run.path}: not a resumable evaluation (no {RunFolder.JOB})")
+        kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
+        raise PlanFileError(f"{run.path}: not a resumable evaluation{kind} (no {RunFolder.JOB})")
     if run.is_finished:
+        if run.job().get("kind") == "sweep":
+            raise PlanFileError(
+                f"{run.path} is a sweep's folder, not an evaluation's, and finished: nothing to resume"
+            )
         raise PlanFileError(f"{run.path}: this evaluation already finished")
     settings = checked_job(run)
     plans_file = Path(settings["plans_source"])

@@ -148,11 +148,16 @@ def resume_sweep(
     met finishes with a looser one."""
     run = RunFolder(folder)
     if run.is_job and run.job().get("kind") == "evaluate":
+        if run.is_finished:
+            raise PlanFileError(
+                f"{run.path} is an evaluation's folder, not a sweep's, and finished: nothing to resume"
+            )
         raise PlanFileError(
             f"{run.path} is an evaluation's folder: finish it with fleetopt evaluate --resume {run.path}"
         )
     if not run.is_job:
-        raise PlanFileError(f"{run.path}: not a resumable sweep (no {RunFolder.JOB})")
+        kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
+        raise PlanFileError(f"{run.path}: not a resumable sweep{kind} (no {RunFolder.JOB})")
     if run.is_finished:
         done = run.summary()
         raise PlanFileError(
