@@ -256,14 +256,23 @@ def immutable():
         subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
-def test_an_unwritable_runs_folder_is_refused_before_the_work(tmp_path, immutable):
+@pytest.mark.parametrize("registry", ["missing", "present"])
+def test_an_unwritable_runs_folder_is_refused_before_the_work(tmp_path, immutable, registry):
+    """A registry that exists still needs the folder: SQLite's WAL keeps files beside it."""
     (tmp_path / "runs").mkdir()
+    if registry == "present":
+        Registry(tmp_path / "runs").record("solve", "tiny", "h", tmp_path / "a", {}, command="fleetopt")
+        for name in ("registry.sqlite-wal", "registry.sqlite-shm"):
+            (tmp_path / "runs" / name).unlink(missing_ok=True)
     immutable(tmp_path / "runs")
     code, _, err = run_cli("solve", "tiny", "--out", str(tmp_path / "A"))
     assert code == 2
-    assert (
-        "cannot be opened or created" in err and f"make the runs folder {tmp_path / 'runs'} writable" in err
-    )
+    wanted = {
+        "missing": f"cannot be created: {tmp_path / 'runs'} is not a folder this user can write to",
+        "present": f"cannot be opened or created (unable to open database file): make the runs folder "
+        f"{tmp_path / 'runs'} writable",
+    }[registry]
+    assert wanted in " ".join(err.split())
     assert "move it away" not in err
     assert not (tmp_path / "A").exists()
 
@@ -296,16 +305,15 @@ def test_a_locked_registry_is_refused_before_the_work_without_waiting_a_minute(t
     assert not (tmp_path / "A").exists()
 
 
-def test_a_registry_missing_at_the_check_is_created_by_it(tmp_path):
-    Registry(tmp_path / "runs").check()
-    assert (tmp_path / "runs" / "registry.sqlite").is_file()
-    assert Registry(tmp_path / "runs").list() == []
+def test_a_registry_missing_at_the_check_is_not_created_by_it(tmp_path):
+    Registry(tmp_path / "runs" / "deeper").check()
+    assert not (tmp_path / "runs").exists()  # a refused run leaves nothing behind
 
 
 def test_a_run_not_recorded_for_a_lock_says_its_folder_is_usable_by_path(tmp_path, monkeypatch):
     folder = tmp_path / "runs"
     registry = Registry(folder)
-    registry.check()
+    registry.record("solve", "tiny", "h", tmp_path / "a", {}, command="fleetopt solve tiny")
     holder = sqlite3.connect(registry.path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     monkeypatch.setattr(Registry, "BUSY_SECONDS", 0.2)

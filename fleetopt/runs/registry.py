@@ -7,6 +7,7 @@ WAL mode with a generous busy timeout, so writers wait for each other instead of
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -126,12 +127,21 @@ class Registry:
 
     def check(self) -> None:
         """Refuse an unusable runs folder or registry before a run starts, not after it is written:
-        the folder and file are created if need be and a write is tried (and rolled back), waiting
-        at most CHECK_SECONDS for another process's lock."""
+        an existing registry must take a write (tried, then rolled back, waiting at most
+        CHECK_SECONDS for another process's lock); a missing one, a folder to be created in (the
+        check creates nothing: a refused run leaves nothing behind)."""
         if self.folder.exists() and not self.folder.is_dir():
             raise RegistryError(
                 f"the runs folder {self.folder} (${RUNS_DIR_VARIABLE} or ./runs) is not a folder"
             )
+        if not self.path.exists():
+            existing = next(p for p in (self.folder, *self.folder.parents) if p.exists())
+            if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+                raise RegistryError(
+                    f"the run registry {self.path} cannot be created: {existing} is not a folder this "
+                    f"user can write to; make it writable, or set ${RUNS_DIR_VARIABLE} to another runs folder"
+                )
+            return
         with self._connection(self.CHECK_SECONDS) as con:
             con.execute("SELECT COUNT(*) FROM runs").fetchone()
             con.execute("BEGIN IMMEDIATE")  # the lock a record takes: refused when it cannot be had
