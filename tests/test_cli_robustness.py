@@ -811,15 +811,15 @@ def test_out_onto_a_file_of_a_run_folder_is_refused_and_the_run_kept(finished_ru
             code, out, err = run_cli(*args)
             assert_one_error(code, out, err, f"--out {args[-1]} is a file of the run folder", "would destroy")
     assert {p.name: p.read_bytes() for p in solve.iterdir()} == before
-    Path("mine.html").write_text("an older report\n")
-    for target in ("sweep/report.html", "mine.html", "sweep/extra.html"):
+    Path("mine.html").write_text("")  # outside a run, an empty file or an earlier report may be replaced
+    for target in ("sweep/report.html", "mine.html", "sweep/extra.html", "mine.html"):
         code, out, err = run_cli("report", "sweep", "--out", target)
         assert code == 0, err
-    for args in (["report", "sweep"], ["compare", "run", "sweep", "--scenarios", "5", "--out", "mine.html"]):
+    for args in (["report", "sweep"], ["compare", "run", "sweep", "--scenarios", "5", "--out", "mine.txt"]):
         code, out, err = run_cli(*args)
         assert code == 0, err
     assert Path("sweep/extra.html").read_text().startswith("<!doctype html>")
-    assert "NPV CVaR5" in Path("mine.html").read_text() and not Path("mine.html").read_text().startswith("<")
+    assert "NPV CVaR5" in Path("mine.txt").read_text() and not Path("mine.txt").read_text().startswith("<")
 
 
 def test_a_file_of_an_unfinished_jobs_chunks_belongs_to_the_run(solve_run, tmp_path):
@@ -1038,3 +1038,35 @@ def test_resume_of_another_command_s_finished_folder_names_what_it_is(finished_r
     and `evaluate --resume` of a finished sweep "this evaluation already finished"."""
     code, out, err = run_cli(command, "--resume", str(finished_runs[run]))
     assert_one_error(code, out, err, fragment)
+
+
+def test_an_empty_out_is_refused_by_name(here):
+    """`--out ""` read as the current folder: ". already exists and is not empty"."""
+    (here / "x").write_text("x")
+    code, out, err = run_cli("solve", "tiny", "--out", "")
+    assert code == 2 and "Traceback" not in out + err
+    assert "'--out': give a folder name, not an empty one" in err
+
+
+@pytest.mark.parametrize(
+    "command, kind",
+    [
+        (["report", "RUN"], "an HTML report"),
+        (["schema"], "a model schema"),
+        (["compare", "RUN", "RUN", "--scenarios", "5"], "a comparison"),
+    ],
+    ids=["report", "schema", "compare"],
+)
+def test_out_never_replaces_a_file_fleetopt_did_not_write_of_that_kind(here, solve_run, command, kind):
+    """`fleetopt report s1 --out models/tiny.yaml` replaced a model file with HTML. The same
+    command's own earlier output, an empty file and a new name are written."""
+    args = [str(solve_run) if a == "RUN" else a for a in command]
+    model = here / "tiny.yaml"
+    model.write_text(TINY_PATH.read_text(encoding="utf-8"))
+    code, out, err = run_cli(*args, "--out", str(model))
+    assert_one_error(code, out, err, f"--out {model} is a file that is not {kind} fleetopt wrote")
+    assert model.read_text(encoding="utf-8") == TINY_PATH.read_text(encoding="utf-8")
+    (here / "empty").write_text("")
+    for name in ("new", "new", "empty"):  # "new" twice: its own output is replaced
+        code, out, err = run_cli(*args, "--out", str(here / name))
+        assert code == 0, err

@@ -24,6 +24,7 @@ from fleetopt.cli.common import (
     command_line,
     console,
     finish_report,
+    refuse_foreign_file,
     refuse_unless,
     registry_checked,
     say_written,
@@ -32,7 +33,7 @@ from fleetopt.cli.common import (
 from fleetopt.cli.render import model_summary_table, solve_summary_tables, stochastic_summary_table
 from fleetopt.errors import InputError
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.folder import RunFolder, refuse_run_file
 from fleetopt.schema import PlanningModel
 from fleetopt.schema.loading import load_model
 
@@ -56,6 +57,8 @@ def schema(
         return
     if out.is_dir():
         raise InputError(f"--out {out} is a directory: give a file name such as fleetopt-schema.json")
+    refuse_run_file(out)
+    refuse_foreign_file(out, "schema")
     write_output(out, text)
 
 

@@ -16,6 +16,7 @@ from fleetopt.cli.common import (
     app,
     checked,
     console,
+    refuse_foreign_file,
     write_output,
 )
 from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
@@ -70,6 +71,7 @@ def compare(
     come back."""
     if out is not None:
         refuse_run_file(out)  # before the work: a comparison never replaces a run's own file
+        refuse_foreign_file(out, "comparison")  # nor a model, nor any file but a comparison
     result = api.compare(runs, model, scenarios=scenarios, seed=seed, backend=backend.value)
     if format == Format.table and out is None:
         for table in comparison_tables(result):
@@ -103,6 +105,8 @@ def report_command(
         )
     if out is not None and out.is_dir():
         raise InputError(f"--out {out} is a folder: give a file name such as {out / RunFolder.REPORT}")
+    if out is not None:
+        refuse_foreign_file(out, "report")
     path = api.report(folder, out)
     console.print(f"wrote [bold]{path}[/bold]")
 
