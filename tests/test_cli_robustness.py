@@ -1070,3 +1070,11 @@ def test_out_never_replaces_a_file_fleetopt_did_not_write_of_that_kind(here, sol
     for name in ("new", "new", "empty"):  # "new" twice: its own output is replaced
         code, out, err = run_cli(*args, "--out", str(here / name))
         assert code == 0, err
+
+
+def test_out_naming_the_current_folder_is_refused_before_the_work(here):
+    """`--out .` in an empty folder solved, then failed "cannot write .: Invalid argument" (a folder
+    cannot be renamed onto the current one): refused before the solve."""
+    code, out, err = run_cli("solve", "tiny", "--out", ".")
+    assert_one_error(code, out, err, ". is the current folder (or holds it): choose a new folder")
+    assert "solving" not in out

@@ -113,6 +113,8 @@ class RunFolder:
             raise RunDirError(f"{path} is a file, not a folder: choose a new or empty folder")
         if path.exists() and any(path.iterdir()):
             raise RunDirError(f"{path} already exists and is not empty: choose another folder")
+        if path.resolve() in (Path.cwd(), *Path.cwd().parents):  # renamed onto, it would fail after the work
+            raise RunDirError(f"{path} is the current folder (or holds it): choose a new folder")
         # the nearest folder that exists must take new files: refused now, not after the work
         existing = next(p for p in (path, *path.parents) if p.exists())
         if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
