@@ -57,7 +57,7 @@ from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.runs.registry import Registry, RegistryError, RunRecord
 from fleetopt.schema.loading import LoadedModel, load_model
 from fleetopt.schema.model import PLAN_FREE_BLOCKS, blocks_changed
-from fleetopt.stochastic.run import StochasticResult, check_settings
+from fleetopt.stochastic.run import MAX_SCREENED, StochasticResult, check_settings
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
 from fleetopt.sweep.candidates import Rule
 from fleetopt.sweep.run import SweepResult
@@ -299,6 +299,8 @@ def solve_stochastic(
     capped to the usable cores, with a :class:`FleetoptWarning`. Bad settings raise
     :class:`~fleetopt.errors.InputError`."""
     limits.solver_settings(mip_gap, time_limit, threads)
+    limits.whole("screen", screen, 1, MAX_SCREENED)
+    limits.whole("out_of_sample", out_of_sample, 0)  # 0: none
     _loaded, data = _loaded_and_data(model)
     threads = resources.capped_threads(threads)
     check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha, solver)

@@ -31,6 +31,8 @@ ROUTES = ("blocks", *MPISPPY_ROUTES)
 # and the reduction's distances (N x N x 10 floats) and the N copies of the model grow past any
 # machine long before N reaches, say, a million; 1,000 is five times the default screen
 MAX_SCENARIOS = 1000
+# the most scenarios screened before the reduction (the API's ``screen``): 100 times the default
+MAX_SCREENED = 20_000
 
 
 def check_settings(
