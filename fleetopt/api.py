@@ -165,6 +165,11 @@ def solve(
     fixed = purchases
     if purchases is not None and not isinstance(purchases, FixedPurchases):
         fixed = _read_purchases(purchases, data)
+    if fixed is not None and fixed.fingerprint != data.fingerprint:
+        raise InputError(
+            f"purchases must be read for the model solved: {fixed.source} was read for another model "
+            "(read it with fleetopt.api.read_purchases(FILE, MODEL))"
+        )
     threads = resources.capped_threads(threads)
     result = _solve_data(
         data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, purchases=fixed
@@ -202,6 +207,9 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
     }
 
 
+PURCHASES_COPY = "purchases.csv"  # a solve's purchases file, kept in its run folder as it was read
+
+
 def _solve_label(result: SolveResult) -> str:
     """A solve's plan as evaluations and comparisons name it: "milp", or "milp, purchases fixed"."""
     return "milp" if result.purchases is None else "milp, purchases fixed"
@@ -210,7 +218,7 @@ def _solve_label(result: SolveResult) -> str:
 def _purchases_summary(result: SolveResult) -> dict:
     """What a solve with fixed purchases was given: the file, its purchase rows and GPUs."""
     fixed = result.purchases
-    return {"file": fixed.source, "rows": fixed.rows, "gpus": fixed.gpus(result.data)}
+    return {"file": fixed.source, "copy": PURCHASES_COPY, "rows": fixed.rows, "gpus": fixed.gpus(result.data)}
 
 
 def write_solve_run(
@@ -241,6 +249,7 @@ def write_solve_run(
             axes=plan_axes(result.data),
         ),
         RunFolder.MODEL: loaded.text,
+        **({} if result.purchases is None else {PURCHASES_COPY: result.purchases.text}),
     }
     return _recorded("solve", loaded, folder.write(files), summary, command)
 

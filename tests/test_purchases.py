@@ -4,6 +4,7 @@ to the file's and lets the MILP choose the rest (docs/formulation.md §4, "Fixed
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -24,6 +25,9 @@ def tiny():
 def free(tiny):
     """tiny's optimum to a zero gap: it buys 2,000 B200 at texas in 2026Q3 (250 blocks of 8)."""
     return api.solve(tiny, mip_gap=0.0)
+
+
+PLAN_HEADER = "quarter,decision,item,sku,site,use,value,unit"
 
 
 def write(path, *rows: str, header: str = "quarter,sku,site,gpus"):
@@ -76,12 +80,57 @@ def test_a_plan_csvs_blocks_and_gpus_rows_must_agree(tiny, free, tmp_path):
 
 def test_buying_nothing_on_tiny_is_infeasible_and_says_what_was_fixed(here):
     """tiny needs its B200 purchase to meet the 1.4x debt-service cover: with none, the diagnosis
-    names the covenant and the message the file; no run folder is left."""
-    write(here / "none.csv")
+    names the covenant and the message the file; no run folder is left. Buying nothing is said with
+    a row of 0 GPUs: a file without purchase rows is refused (a typo in plan.csv's decisions read
+    as no purchases at all)."""
+    write(here / "none.csv", "2026Q3,B200,texas,0")
     code, out, err = run_cli("solve", "tiny", "--purchases", "none.csv", "--out", "R")
     assert code == 3, out + err
     assert "infeasible with the purchases of none.csv fixed" in err and "dscr_covenant" in err
     assert leftovers(here) == ["none.csv"]
+
+
+@pytest.mark.parametrize(
+    "header, rows, message",
+    [
+        (
+            "quarter,sku,site,gpus",
+            [],
+            "no purchase rows; to solve with no purchases at all, give one with gpus 0",
+        ),
+        ("quarter,sku,site,gpus,gpus", ["2026Q3,B200,texas,2000,0"], "the header names gpus twice"),
+        (
+            PLAN_HEADER,
+            ["2026Q3,Buy_GPUs,B200@texas,B200,texas,,2000.0,GPUs"],
+            "decision 'Buy_GPUs' is none of",
+        ),
+        (
+            PLAN_HEADER,
+            ["2026Q3,buy,B200@texas,B200,texas,,250,GPUs"],
+            "a buy row's value is in blocks, not GPUs",
+        ),
+        ("quarter,sku,site,gpus", ['2026Q3,B200,texas,"1,6"'], "gpus must be a number of GPUs (got '1,6')"),
+    ],
+)
+def test_a_file_misread_as_other_purchases_is_refused(tiny, tmp_path, header, rows, message):
+    """Each was read as other purchases, without a word: no rows (or a decision misspelt) as no
+    purchases at all, a repeated column as its last copy, a block count as GPUs, 1,6 as 16."""
+    with pytest.raises(InputError, match=re.escape(message)):
+        api.read_purchases(write(tmp_path / "p.csv", *rows, header=header), tiny)
+
+
+def test_spreadsheet_rows_and_notes_are_read(tiny, tmp_path):
+    """An empty row a spreadsheet pads with, a notes column named decision next to gpus, and a
+    quoted thousands separator."""
+    path = write(tmp_path / "p.csv", '2026Q3,B200,texas,"2,000",approved by the CFO', ",,,,",
+                 header="quarter,sku,site,gpus,decision")  # fmt: skip
+    assert api.read_purchases(path, tiny).blocks[1, 0, 0] == 250
+
+
+def test_purchases_read_for_another_model_are_refused(tiny, tmp_path):
+    fixed = api.read_purchases(write(tmp_path / "p.csv", "2026Q3,B200,texas,2000"), tiny)
+    with pytest.raises(InputError, match="read for another model"):
+        api.solve("lab", purchases=fixed)
 
 
 def test_the_run_records_the_file(here, tiny):
@@ -90,7 +139,8 @@ def test_the_run_records_the_file(here, tiny):
     assert code == 0, out + err
     assert "fixed from p.csv: 2,000 GPUs in 1 row" in out
     summary = json.loads((here / "R" / "summary.json").read_text())
-    assert summary["purchases"] == {"file": "p.csv", "rows": 1, "gpus": 2000.0}
+    assert summary["purchases"] == {"file": "p.csv", "copy": "purchases.csv", "rows": 1, "gpus": 2000.0}
+    assert (here / "R" / "purchases.csv").read_text() == (here / "p.csv").read_text()  # kept as read
     _, labels, _ = load_plans(here / "R" / "plan.npz", tiny[1])
     assert labels == ["milp, purchases fixed"]  # as evaluations and comparisons name the plan
 

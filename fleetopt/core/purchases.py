@@ -13,18 +13,22 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.results import PLAN_DECISIONS
 from fleetopt.errors import InputError
 from fleetopt.schema.base import MAX_GPUS
 
 COLUMNS = ("quarter", "sku", "site", "gpus")
-PLAN_CSV_DECISION = "buy_gpus"  # the rows of a solve's plan.csv that are purchases in GPUs (core/results.py)
-PLAN_CSV_BLOCKS = "buy"  # and the same purchases in blocks
+PLAN_CSV_COLUMNS = ("quarter", "decision", "sku", "site", "value")  # a solve's plan.csv (core/results.py)
+# the plan.csv rows that are purchases, and the unit of their value
+PURCHASE_UNITS = {"buy_gpus": "GPUs", "buy": "blocks"}
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")  # 8,000 or 1,234,567.0; not 1,6
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class FixedPurchases:
     blocks: np.ndarray  # (S, I, T) whole blocks
     source: str  # the file, as given
     rows: int  # purchase rows read (zero rows included)
+    text: str  # the file's text, kept with the run
+    fingerprint: str  # ModelData.fingerprint of the model the file was checked against
 
     def gpus(self, data: ModelData) -> float:
         return float((self.blocks * data.block_size[:, None, None]).sum())
@@ -43,38 +49,71 @@ def read_purchases(path: str | Path, data: ModelData) -> FixedPurchases:
     """The purchases of a CSV file, checked against the model: each error names the file, the
     line and the field (an unknown name lists the known ones)."""
     path = Path(path)
-    reader = csv.DictReader(io.StringIO(_text_of(path)))
-    header = [name.strip() for name in (reader.fieldnames or [])]
-    reader.fieldnames = header
-    plan_csv = "decision" in header
-    wanted = ("quarter", "decision", "sku", "site", "value") if plan_csv else COLUMNS
-    missing = [c for c in wanted if c not in header]
-    if missing:
-        raise InputError(
-            f"{path}: the header must name the columns {', '.join(COLUMNS)} (or be a solve's plan.csv); "
-            f"missing: {', '.join(missing)}"
-        )
+    text = _text_of(path)
+    reader = csv.DictReader(io.StringIO(text))
+    header = _header(reader, path)
+    plan_csv = "gpus" not in header and "decision" in header
     given: dict[str, dict[tuple[int, int, int], tuple[int, float]]] = {"GPUs": {}, "blocks": {}}
     for row in reader:
         where = f"{path}, line {reader.line_num}"
         _check_fields(row, len(header), where)
-        decision = (row["decision"] or "").strip() if plan_csv else PLAN_CSV_DECISION
-        unit = {PLAN_CSV_DECISION: "GPUs", PLAN_CSV_BLOCKS: "blocks"}.get(decision)
+        if not any((value or "").strip() for value in row.values()):
+            continue  # a spreadsheet's empty row (,,,)
+        unit = _unit(row, where) if plan_csv else "GPUs"
         if unit is None:
             continue
         key = _key(row, data, where)
         if key in given[unit]:
             first = given[unit][key][0]
             raise InputError(f"{where}: a second row for {_describe(key, data)} (the first is line {first})")
-        text = row["value" if plan_csv else "gpus"]
-        given[unit][key] = (reader.line_num, _blocks(text, key, data, where, unit))
+        given[unit][key] = (
+            reader.line_num,
+            _blocks(row["value" if plan_csv else "gpus"], key, data, where, unit),
+        )
+    if not given["GPUs"] and not given["blocks"]:
+        raise InputError(
+            f"{path}: no purchase rows; to solve with no purchases at all, give one with gpus 0 "
+            "(e.g. the first quarter, any SKU on sale, any site)"
+        )
+    _check_agreement(path, given, data)
     blocks = np.zeros((data.S, data.I, data.T))
     for key, (_, value) in {**given["blocks"], **given["GPUs"]}.items():
         blocks[key] = value
-    _check_agreement(path, given, data)
-    return FixedPurchases(
-        blocks=blocks, source=str(path), rows=len(given["GPUs"].keys() | given["blocks"].keys())
-    )
+    rows = len(given["GPUs"].keys() | given["blocks"].keys())
+    return FixedPurchases(blocks, str(path), rows, text, data.fingerprint)
+
+
+def _header(reader: csv.DictReader, path: Path) -> list[str]:
+    """The header's names (stripped), refused if a name repeats (the last copy would win) or a
+    needed one is missing."""
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise InputError(f"{path}: the header names {', '.join(repeated)} twice")
+    wanted = PLAN_CSV_COLUMNS if "gpus" not in header and "decision" in header else COLUMNS
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise InputError(
+            f"{path}: the header must name the columns {', '.join(COLUMNS)} (or be a solve's plan.csv); "
+            f"missing: {', '.join(missing)}"
+        )
+    return header
+
+
+def _unit(row: dict, where: str) -> str | None:
+    """A plan.csv row's purchase unit (GPUs or blocks), None for its other decisions; a decision
+    fleetopt does not write, or a unit that is not the decision's, is refused."""
+    decision = (row["decision"] or "").strip()
+    if decision not in PLAN_DECISIONS:
+        raise InputError(
+            f"{where}: decision {decision!r} is none of plan.csv's ({', '.join(PLAN_DECISIONS)})"
+        )
+    unit = PURCHASE_UNITS.get(decision)
+    stated = (row.get("unit") or "").strip()
+    if unit is not None and stated and stated != unit:
+        raise InputError(f"{where}: a {decision} row's value is in {unit}, not {stated}")
+    return unit
 
 
 def _check_fields(row: dict, width: int, where: str) -> None:
@@ -139,8 +178,9 @@ def _named(row: dict, field: str, names: list[str], where: str, kind: str) -> in
 def _blocks(text: str | None, key: tuple[int, int, int], data: ModelData, where: str, unit: str) -> float:
     """Whole blocks of the SKU (a purchase is whole racks or pods), from GPUs or from blocks."""
     field = "gpus" if unit == "GPUs" else "value"
+    figure = (text or "").strip()
     try:
-        value = float((text or "").replace(",", "").strip())
+        value = float(figure.replace(",", "") if _THOUSANDS.match(figure) else figure)
     except ValueError:
         raise InputError(f"{where}: {field} must be a number of {unit} (got {text!r})") from None
     size = float(data.block_size[key[0]])

@@ -11,6 +11,12 @@ from fleetopt.core.economics import Statements, taxes
 from fleetopt.core.plan import Plan
 from fleetopt.schema import Robustness
 
+# the decisions of plan.csv (plan_frame), as fleetopt.core.purchases reads one back
+PLAN_DECISIONS = (
+    "buy", "buy_gpus", "redeploy", "retire", "in_service", "serve_contract", "contract_accepted",
+    "build_power", "draw_debt", "prepay_debt",
+)  # fmt: skip
+
 
 def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
     """Every decision, one row per quarter and item: quarter, decision, item, sku, site, use, value, unit."""
