@@ -145,7 +145,8 @@ def solve(
         for renderable in solve_summary_tables(result):
             console.print(renderable)
         path = api.write_solve_run(result, loaded, folder.path, command=command_line())
-    say_written(path, "summary.json, plan.csv, plan.npz, statements.csv" + (", purchases.csv" if fixed else ""))
+    kept = ", purchases.csv" if fixed else ""
+    say_written(path, f"summary.json, plan.csv, plan.npz, statements.csv{kept}")
     finish_report(path, report)
 
 
