@@ -56,7 +56,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.runs.registry import Registry, RegistryError, RunRecord
 from fleetopt.schema.loading import LoadedModel, load_model
-from fleetopt.schema.model import PLAN_FREE_BLOCKS, blocks_changed
+from fleetopt.schema.model import blocks_changed, plan_free_blocks
 from fleetopt.stochastic.run import MAX_SCREENED, StochasticResult, check_settings
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
 from fleetopt.sweep.candidates import Rule
@@ -466,11 +466,12 @@ def _warn_if_other_model_version(loaded: LoadedModel, source, whose: str = "the 
     """Plans (``source``, a PlanSource; ``whose``: them in words) made from another version of
     their model than ``loaded`` are evaluated, with a warning naming the blocks that differ where
     the run folder keeps the model they were made from; none where only blocks the plans do not
-    depend on differ (risk, policy: a stress test of a solved plan)."""
+    depend on differ (:func:`plan_free_blocks`: policy, and risk for a solve's plan)."""
     if not source.model_hash or source.model_hash == loaded.content_hash:
         return
     changed = _blocks_changed_since(source, loaded)
-    if changed is not None and set(changed) <= set(PLAN_FREE_BLOCKS):
+    made_by = RunFolder(source.path.parent).kind
+    if changed is not None and set(changed) <= set(plan_free_blocks(made_by)):
         return
     which = f"; blocks that differ: {', '.join(changed)}" if changed else ""
     warnings.warn(

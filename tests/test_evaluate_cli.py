@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,22 @@ def test_another_model_version_is_named_by_its_blocks(solve_run, here, old, new,
         assert "another version" not in err
     else:
         assert "the plans were made from another version of model 'tiny'" in err and warned in err
+
+
+def test_a_stochastic_plan_depends_on_the_risk_block(solve_run, here):
+    """A stochastic solve's plan is made from the risk block's scenarios: evaluated under another
+    risk block, it is warned of (a deterministic solve's plan is not: the test above)."""
+    run = here / "S"
+    shutil.copytree(solve_run, run)
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "kind": "stochastic"}))
+    text = (run / "model.yaml").read_text()
+    (here / "edited.yaml").write_text(
+        text.replace("price_volatility_annual: 0.25", "price_volatility_annual: 0.5")
+    )
+    code, out, err = evaluate("edited.yaml", "--plans", "S", "--scenarios", "9", "--out", "B")
+    assert code == 0, out + err
+    assert "another version of model 'tiny'" in err and "blocks that differ: risk" in err
 
 
 def test_deterministic_and_keep_matrix(solve_run, here):

@@ -221,9 +221,13 @@ def contract_skus(model: PlanningModel, contract: Contract) -> list[str]:
     return [n for n in names if n in model.skus and model.skus[n].generation.rank >= floor]
 
 
-# Blocks a MILP plan does not read: how futures are drawn and how a plan reacts to them, and free
-# text. Evaluating a plan under other ones (a stress test) is what they are for.
-PLAN_FREE_BLOCKS = ("description", "risk", "policy")
+def plan_free_blocks(made_by: str | None) -> tuple[str, ...]:
+    """The blocks plans made by a run of kind ``made_by`` do not depend on: how plans react to a
+    future (``policy``: their buffers are kept with them) and free text; for a (deterministic)
+    solve's plan, also how futures are drawn (``risk``), which its MILP does not read. A stochastic
+    solve's plan and a sweep's candidates are made from ``risk`` (its scenarios, its stress sizes).
+    Evaluating a plan under other values of these blocks (a stress test) is what they are for."""
+    return ("description", "risk", "policy") if made_by == "solve" else ("description", "policy")
 
 
 def blocks_changed(made_from: PlanningModel, now: PlanningModel) -> list[str]:
