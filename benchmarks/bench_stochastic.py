@@ -67,6 +67,8 @@ def main(model: str = "neocloud", sizes: tuple[int, ...] = (5, 10)) -> None:
             f"{size['constraints']:,} rows; RP {value}; scenario by scenario: {apart(ef)}",
             flush=True,
         )
+        if rp.objective_usd is None:  # no plan: no VSS or EVPI to measure
+            continue
         started = time.perf_counter()
         ef.fix_first_stage(forecast.first_stage)
         eev = ef.solve(0.01, LIMIT, None)

@@ -1078,3 +1078,13 @@ def test_out_naming_the_current_folder_is_refused_before_the_work(here):
     code, out, err = run_cli("solve", "tiny", "--out", ".")
     assert_one_error(code, out, err, ". is the current folder (or holds it): choose a new folder")
     assert "solving" not in out
+
+
+@pytest.mark.parametrize("command", [["schema"], ["report", "RUN"], ["compare", "RUN", "RUN"]])
+def test_an_empty_output_file_is_refused_by_name(solve_run, here, command):
+    """--out "" read as the current folder: compare computed the comparison, then failed with
+    'cannot write .: Device or resource busy'; report and schema called it a folder."""
+    args = [str(solve_run) if arg == "RUN" else arg for arg in command]
+    code, out, err = run_cli(*args, "--out", "")
+    assert_one_error(code, out, err, "--out", "give a file name, not an empty one")
+    assert leftovers(here) == []

@@ -534,7 +534,7 @@ BEFORE = Path(__file__).parent / "baselines" / "open_loop.npz"
 
 
 @pytest.mark.parametrize("name", ["power_debt", "two_sites", "concentrated"])
-def test_every_rule_off_is_the_evaluation_before_the_policy_bit_for_bit(name):
+def test_every_rule_off_is_the_evaluation_before_the_policy(name):
     """tests/baselines/open_loop.npz was written by fleetopt before the policy existed (commit
     9af2a06): each model's MILP plan under every risk factor, 200 scenarios of seed 11, the
     scenarios and the results (the scenarios are stored so that only the simulation is compared).

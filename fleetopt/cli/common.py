@@ -285,6 +285,16 @@ def _out_folder(value: str | None) -> Path | None:
     return Path(value)
 
 
+def out_file(value: str | None) -> Path | None:
+    """An output file's --out as a Path (report, compare, schema); an empty one is refused by name
+    (as a Path it would be ".", and the comparison was computed before the write failed)."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise typer.BadParameter("give a file name, not an empty one")
+    return Path(value)
+
+
 OutFolderOption = Annotated[
     str | None,  # checked and made a Path by the callback: typer reads "" as Path(".")
     typer.Option(

@@ -24,6 +24,7 @@ from fleetopt.cli.common import (
     command_line,
     console,
     finish_report,
+    out_file,
     refuse_foreign_file,
     refuse_unless,
     registry_checked,
@@ -48,7 +49,9 @@ def validate(model: ModelArg = None) -> None:
 
 @app.command()
 def schema(
-    out: Annotated[Path | None, typer.Option(help="Write to this file instead of printing.")] = None,
+    out: Annotated[
+        str | None, typer.Option(callback=out_file, help="Write to this file instead of printing.")
+    ] = None,
 ) -> None:
     """Print the JSON Schema of the model-file format (for editors and validators)."""
     text = json.dumps(PlanningModel.model_json_schema(), indent=2) + "\n"

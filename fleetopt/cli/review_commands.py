@@ -16,6 +16,7 @@ from fleetopt.cli.common import (
     app,
     checked,
     console,
+    out_file,
     refuse_foreign_file,
     write_output,
 )
@@ -61,8 +62,11 @@ def compare(
         Format, typer.Option("--format", help="table (terminal), csv, json or markdown.")
     ] = Format.table,
     out: Annotated[
-        Path | None,
-        typer.Option(help="Write the comparison here (the tables as plain text, or the --format) instead."),
+        str | None,  # made a Path by the callback: typer reads "" as Path(".")
+        typer.Option(
+            callback=out_file,
+            help="Write the comparison here (the tables as plain text, or the --format) instead.",
+        ),
     ] = None,
     backend: BackendOption = BackendName.auto,
 ) -> None:
@@ -91,7 +95,8 @@ def compare(
 def report_command(
     run: Annotated[Path, typer.Argument(help="A run folder or run id.")],
     out: Annotated[
-        Path | None, typer.Option(help="HTML file to write (default: report.html in the run folder).")
+        str | None,
+        typer.Option(callback=out_file, help="HTML file to write (default: report.html in the run folder)."),
     ] = None,
 ) -> None:
     """Write a self-contained HTML report of a run (charts inline; works offline)."""
