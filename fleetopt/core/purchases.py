@@ -51,8 +51,7 @@ def read_purchases(path: str | Path, data: ModelData) -> FixedPurchases:
     path = Path(path)
     text = _text_of(path)
     reader = csv.DictReader(io.StringIO(text))
-    header = _header(reader, path)
-    plan_csv = "gpus" not in header and "decision" in header
+    header, plan_csv = _header(reader, path)
     given: dict[str, dict[tuple[int, int, int], tuple[int, float]]] = {"GPUs": {}, "blocks": {}}
     for row in reader:
         where = f"{path}, line {reader.line_num}"
@@ -83,22 +82,23 @@ def read_purchases(path: str | Path, data: ModelData) -> FixedPurchases:
     return FixedPurchases(blocks, str(path), rows, text, data.fingerprint)
 
 
-def _header(reader: csv.DictReader, path: Path) -> list[str]:
-    """The header's names (stripped), refused if a name repeats (the last copy would win) or a
-    needed one is missing."""
+def _header(reader: csv.DictReader, path: Path) -> tuple[list[str], bool]:
+    """The header's names (stripped) and whether it is a solve's plan.csv (a decision column and no
+    gpus column: beside gpus, a decision column is a note); refused if a name repeats (the last
+    copy would win) or a needed one is missing."""
     header = [name.strip() for name in (reader.fieldnames or [])]
     reader.fieldnames = header
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise InputError(f"{path}: the header names {', '.join(repeated)} twice")
-    wanted = PLAN_CSV_COLUMNS if "gpus" not in header and "decision" in header else COLUMNS
-    missing = [c for c in wanted if c not in header]
+    plan_csv = "gpus" not in header and "decision" in header
+    missing = [c for c in (PLAN_CSV_COLUMNS if plan_csv else COLUMNS) if c not in header]
     if missing:
         raise InputError(
             f"{path}: the header must name the columns {', '.join(COLUMNS)} (or be a solve's plan.csv); "
             f"missing: {', '.join(missing)}"
         )
-    return header
+    return header, plan_csv
 
 
 def _unit(row: dict, where: str) -> str | None:
