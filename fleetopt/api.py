@@ -548,9 +548,12 @@ def sweep(
     folder: str | Path | None = None,
     stochastic: int = 0,
     candidate_progress: Callable[[str], None] | None = None,
+    purchases: Iterable[str | Path] = (),
 ) -> SweepResult:
     """Generate up to ``candidates`` plans (the forecast optimum, stress optima, variations; with
-    ``stochastic`` N > 0 the two-stage stochastic plan over N scenarios), evaluate them on
+    ``stochastic`` N > 0 the two-stage stochastic plan over N scenarios; for each of the CSV files
+    ``purchases`` (as :func:`solve` reads them) a procurement plan written by people, "yours:
+    FILE", its purchases fixed and the rest the forecast's best), evaluate them on
     ``scenarios`` common futures of ``seed``, find the Pareto front and recommend one by ``rule``.
 
     ``rule``: a :class:`Rule` (None: ``Rule()``), the best plan by ``prefer`` among those meeting
@@ -587,7 +590,20 @@ def sweep(
         _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend,
         mip_gap=mip_gap, time_limit=time_limit, threads=resources.capped_threads(threads), progress=progress,
         folder=folder, stochastic=stochastic, candidate_progress=candidate_progress,
+        purchases=_paths("purchases", purchases),
     )  # fmt: skip
+
+
+def _paths(name: str, paths) -> list:
+    """A list of file paths (str or Path), refused by name otherwise (a lone string is one file)."""
+    paths = [paths] if isinstance(paths, (str, Path)) else paths
+    try:
+        paths = list(paths)
+    except TypeError:
+        raise InputError(f"{name} must be a list of file paths (got {paths!r})") from None
+    if not all(isinstance(p, (str, Path)) for p in paths):
+        raise InputError(f"{name} must be a list of file paths (got {paths!r})")
+    return paths
 
 
 def resume_sweep(

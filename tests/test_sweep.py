@@ -449,12 +449,16 @@ def test_a_plan_that_breaches_on_its_own_forecast_is_not_recommended_unless_allo
     })  # fmt: skip
     assert recommend(metrics, Rule()) == 0
     why = SweepResult(None, None, None, metrics, None, Rule(), 0).why()
-    assert "Not considered, as they breach a covenant or default on the forecast itself: milp: forecast, " \
+    assert (
+        "Not considered, as they breach a covenant or default on the forecast itself: milp: forecast, "
         "cash buffer $60.0M (--allow-forecast-breach considers them)" in why
+    )
     assert recommend(metrics, Rule(forecast_within_limits=False)) == 1
     allowed = SweepResult(None, None, None, metrics, None, Rule(forecast_within_limits=False), 1).why()
-    assert "It breaches a covenant or defaults on the forecast itself (allowed by --allow-forecast-breach)" \
+    assert (
+        "It breaches a covenant or defaults on the forecast itself (allowed by --allow-forecast-breach)"
         in allowed
+    )
     with pytest.raises(RuleNotMet, match="every candidate breaches a covenant or defaults on the forecast"):
         recommend(metrics.assign(**{FORECAST_OK: [False, False]}), Rule())
 
@@ -494,3 +498,71 @@ def test_the_dropped_candidates_are_told_apart_by_why_they_have_no_plan():
         "requirement (infeasible) (milp: late power); 1: the same plan as an earlier candidate "
         "(milp: demand slump)"
     )
+
+
+# ---------------------------------------------------------------- your purchases as candidates
+
+
+def _orders(folder, name: str = "later.csv", row: str = "2026Q4,B200,texas,2000"):
+    """tiny's optimum buys 2,000 B200 in 2026Q3; these orders buy them a quarter later."""
+    path = folder / name
+    path.write_text(f"quarter,sku,site,gpus\n{row}\n")
+    return path
+
+
+def _candidate(result, label):
+    (found,) = [c for c in result.candidates.candidates if c.label == label]
+    return found
+
+
+def test_your_purchases_are_a_candidate_with_the_rest_the_forecasts_best(tmp_path):
+    """A proposal is made right after the forecast optimum: exactly its purchases (250 blocks in
+    2026Q4, none in 2026Q3), and it is worth what `solve --purchases` finds for them."""
+    later = _orders(tmp_path)
+    result = api.sweep("tiny", candidates=3, scenarios=50, seed=1, purchases=[later])
+    labels = [c.label for c in result.candidates.candidates]
+    assert labels[:2] == ["milp: forecast", "yours: later.csv"]
+    mine = _candidate(result, "yours: later.csv")
+    assert mine.origin == "proposal" and "2,000 GPUs from" in mine.note
+    expected = np.zeros_like(mine.plan.buy_blocks)
+    expected[1, 0, 1] = 250
+    np.testing.assert_array_equal(mine.plan.buy_blocks, expected)
+    solved = api.solve("tiny", purchases=later)
+    assert mine.forecast_npv_usd == pytest.approx(solved.objective_usd, rel=1e-4)
+    assert "yours: later.csv" in result.metrics["plan"].tolist()
+
+
+def test_a_resumed_sweep_makes_your_proposal_from_its_job_file(tmp_path):
+    """Stopped before the proposal was made, and the file since deleted: job.json keeps its text."""
+    later, folder = _orders(tmp_path), tmp_path / "sweep"
+
+    def stop_after_the_forecast(line: str) -> None:
+        if line.startswith("milp: forecast"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", candidates=2, scenarios=20, folder=folder, purchases=[later],
+                  candidate_progress=stop_after_the_forecast)  # fmt: skip
+    later.unlink()
+    result = api.resume_sweep(folder)
+    mine = _candidate(result, "yours: later.csv")
+    assert mine.origin == "proposal" and mine.plan.buy_blocks[1, 0, 1] == 250
+
+
+@pytest.mark.parametrize(
+    "files, candidates, message",
+    [
+        (["later.csv"], 1, "--candidates must be at least 2: the forecast optimum and each --purchases file"),
+        (["later.csv", "a/later.csv"], 5, "--purchases files must have different names"),
+        (["bad.csv"], 3, "sku 'B300' is none of the model's SKUs"),
+    ],
+)
+def test_cli_sweep_refuses_purchases_it_cannot_use_before_any_work(tmp_path, files, candidates, message):
+    (tmp_path / "a").mkdir()
+    _orders(tmp_path), _orders(tmp_path / "a"), _orders(tmp_path, "bad.csv", "2026Q4,B300,texas,8")
+    args = [arg for f in files for arg in ("--purchases", str(tmp_path / f))]
+    code, out, err = run_cli(
+        "sweep", "tiny", "--candidates", str(candidates), *args, "--out", str(tmp_path / "S")
+    )
+    assert code == 2 and message in err, out + err
+    assert not (tmp_path / "S").exists()

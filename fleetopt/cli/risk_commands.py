@@ -56,7 +56,13 @@ from fleetopt.errors import FleetoptError, InputError
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import load_model
-from fleetopt.sweep.candidates import Rule, RuleNotMet, check_stochastic_candidate, why_dropped
+from fleetopt.sweep.candidates import (
+    Rule,
+    RuleNotMet,
+    check_proposals,
+    check_stochastic_candidate,
+    why_dropped,
+)
 from fleetopt.sweep.run import saved_candidates
 
 
@@ -238,10 +244,18 @@ def sweep(
             "(minutes on a large model).",
         ),
     ] = None,
+    purchases: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A CSV file of a procurement plan of yours (as `solve --purchases` reads it): a candidate "
+            "'yours: FILE' with those purchases fixed and the rest the forecast's best, made right after the "
+            "forecast optimum. Repeat for several.",
+        ),
+    ] = None,
 ) -> None:
     """Generate candidate plans (forecast and stress optima, variations; with --stochastic, the
-    two-stage stochastic plan), evaluate them on common scenarios, and recommend one by a rule;
-    prints the Pareto front."""
+    two-stage stochastic plan; with --purchases, yours), evaluate them on common scenarios, and
+    recommend one by a rule; prints the Pareto front."""
     if resume is not None:
         # the rule may change on resume (a sweep whose rule no candidate met finishes with a looser
         # one): option -> (Rule field, value)
@@ -251,7 +265,7 @@ def sweep(
                         "min_cvar": ("min_cvar5_usd", min_cvar),
                         "allow_forecast_breach":
                             ("forecast_within_limits", not allow_forecast_breach)}  # fmt: skip
-        refuse_with_resume(ctx, ("report", *rule_options))
+        refuse_with_resume(ctx, ("report", "purchases", *rule_options))
         changes = dict(field_value for name, field_value in rule_options.items() if given(ctx, name))
         folder = api.resolve_run(resume)
         with interruptible(folder, "sweep"):
@@ -262,8 +276,10 @@ def sweep(
     threads = capped_threads(threads)
     registry_checked()
     loaded = load_model(model)
-    if stochastic:  # a bad --stochastic is refused before the folder is claimed
+    if stochastic:  # a bad --stochastic or --purchases is refused before the folder is claimed
         check_stochastic_candidate(api.load(loaded)[1], stochastic, candidates)
+    if purchases:
+        check_proposals([api.read_purchases(path, loaded) for path in purchases], candidates)
     console.print(
         f"sweeping [bold]{loaded.model.name}[/bold]: up to {candidates} candidate plans x {scenarios:,} "
         "scenarios ..."
@@ -275,6 +291,7 @@ def sweep(
                 loaded, candidates=candidates, scenarios=scenarios, seed=seed, rule=rule,
                 backend=backend.value, mip_gap=mip_gap, time_limit=time_limit, threads=threads,
                 folder=folder.path, stochastic=stochastic or 0, candidate_progress=_say_candidate,
+                purchases=purchases or [],
             )  # fmt: skip
     except RuleNotMet:  # every candidate evaluated: the folder is kept, a looser rule finishes it
         raise

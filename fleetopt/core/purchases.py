@@ -48,8 +48,12 @@ class FixedPurchases:
 def read_purchases(path: str | Path, data: ModelData) -> FixedPurchases:
     """The purchases of a CSV file, checked against the model: each error names the file, the
     line and the field (an unknown name lists the known ones)."""
-    path = Path(path)
-    text = _text_of(path)
+    return parse_purchases(_text_of(Path(path)), str(path), data)
+
+
+def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
+    """The purchases of a CSV file's ``text`` (``path``: its name in messages), as
+    :func:`read_purchases` reads them (a resumed sweep reads them from its job.json)."""
     reader = csv.DictReader(io.StringIO(text))
     header, plan_csv = _header(reader, path)
     given: dict[str, dict[tuple[int, int, int], tuple[int, float]]] = {"GPUs": {}, "blocks": {}}
@@ -79,10 +83,10 @@ def read_purchases(path: str | Path, data: ModelData) -> FixedPurchases:
     for key, (_, value) in {**given["blocks"], **given["GPUs"]}.items():
         blocks[key] = value
     rows = len(given["GPUs"].keys() | given["blocks"].keys())
-    return FixedPurchases(blocks, str(path), rows, text, data.fingerprint)
+    return FixedPurchases(blocks, path, rows, text, data.fingerprint)
 
 
-def _header(reader: csv.DictReader, path: Path) -> tuple[list[str], bool]:
+def _header(reader: csv.DictReader, path: str) -> tuple[list[str], bool]:
     """The header's names (stripped) and whether it is a solve's plan.csv (a decision column and no
     gpus column: beside gpus, a decision column is a note); refused if a name repeats (the last
     copy would win) or a needed one is missing."""
@@ -128,7 +132,7 @@ def _check_fields(row: dict, width: int, where: str) -> None:
         raise InputError(f"{where}: fewer fields than the header's {width}")
 
 
-def _check_agreement(path: Path, given: dict, data: ModelData) -> None:
+def _check_agreement(path: str, given: dict, data: ModelData) -> None:
     """In a plan.csv each purchase has a row in blocks (``buy``) and one in GPUs (``buy_gpus``):
     where both are given they must agree, or an edit of one would be silently ignored."""
     for key in given["GPUs"].keys() & given["blocks"].keys():

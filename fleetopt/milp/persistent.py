@@ -19,6 +19,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import build_model
+from fleetopt.milp.fleet import fix_purchases
 from fleetopt.milp.highs import run_highs
 from fleetopt.milp.solve import extract_plan
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
@@ -119,6 +120,17 @@ class PersistentPlanner:
         self.fix(None)
         self.apply(stress)
         return self.solve()
+
+    def complete_purchases(self, blocks: np.ndarray) -> PlannerResult:
+        """The best plan under the forecast with every purchase fixed to ``blocks`` ((S, I, T) whole
+        blocks: a procurement plan written by people) and everything else chosen by the solver."""
+        self.apply(None)
+        self.fix(None)
+        fix_purchases(self.m, blocks)
+        try:
+            return self.solve()
+        finally:
+            self.fix(None)
 
     def complete(self, plan: Plan, contracts: bool = False) -> PlannerResult:
         """The best operation of ``plan``'s purchases and power blocks under the forecast (contracts

@@ -509,7 +509,8 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
     sweep = [
         ("forecast NPV", "the candidate's NPV on the forecast (see 'on the forecast'): with its policy "
                          "cash buffer where it has one."),
-        ("origin", "how the sweep made the candidate: forecast (the MILP on the forecast), stochastic "
+        ("origin", "how the sweep made the candidate: forecast (the MILP on the forecast), proposal "
+                   "(your purchases from a --purchases file, the rest the MILP's on the forecast), stochastic "
                    "(the two-stage solve), stress (the MILP on a stressed forecast), robust (the MILP "
                    "with robustness limits), policy (the forecast optimum run with a policy cash buffer), "
                    "variation (the forecast or a stress optimum varied: purchases earlier or later, "

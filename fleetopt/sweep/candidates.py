@@ -1,6 +1,7 @@
 """Candidate plans and a robust choice among them (`fleetopt sweep`).
 
-Candidates are the MILP optimum of the forecast, the optima of a handful of stress forecasts
+Candidates are the MILP optimum of the forecast, procurement plans written by people (their
+purchases fixed, the rest the forecast's best), the optima of a handful of stress forecasts
 (re-solved on one built model, changing only its parameters), the forecast optimum that must
 also survive a lost customer and late power (`robustness`, a second built model), and
 systematic variations of the forecast and stress optima: purchases earlier or later, volumes scaled, the
@@ -13,9 +14,10 @@ CVaR5 and breach probability is reported with the plan a rule recommends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,7 @@ import pandas as pd
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import operating_lines
 from fleetopt.core.plan import Plan
+from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
@@ -225,8 +228,8 @@ def why_dropped(status: str, origin: str) -> str:
     """Why a candidate of ``origin`` with ``status`` has no plan to evaluate, in words."""
     if status == "duplicate":
         return "the same plan as an earlier candidate"
-    if status == "infeasible":  # a variation is completed; a stress or robust optimum solved
-        if origin == "variation":
+    if status == "infeasible":  # a variation or proposal is completed; a stress or robust optimum solved
+        if origin in ("variation", "proposal"):
             return "breaks a hard limit once completed by the MILP"
         return "no plan keeps the hard limits under its stress or requirement (infeasible)"
     return status.replace("_", " ")
@@ -235,7 +238,7 @@ def why_dropped(status: str, origin: str) -> str:
 @dataclass
 class Candidate:
     label: str
-    origin: str  # forecast | stochastic | stress | robust | policy | variation
+    origin: str  # forecast | proposal | stochastic | stress | robust | policy | variation
     status: str
     plan: Plan | None = None
     forecast_npv_usd: float | None = None
@@ -377,9 +380,11 @@ def generate_candidates(
     stochastic: StochasticCandidate | None = None,
     saved: list[Candidate] | None = None,
     on_made: Callable[[CandidateSet], None] | None = None,
+    proposals: Sequence[FixedPurchases] = (),
 ) -> CandidateSet:
-    """Up to ``n`` feasible candidates: the forecast optimum, the stochastic plan (with
-    ``stochastic``), stress optima, then variations.
+    """Up to ``n`` feasible candidates: the forecast optimum, the ``proposals`` (procurement plans
+    written by people, completed by the MILP), the stochastic plan (with ``stochastic``), stress
+    optima, then variations.
 
     ``saved``: the candidates an interrupted sweep had made; each is taken as it was instead of
     being solved again. ``on_made`` is called with the candidates so far after each new one, so a
@@ -388,6 +393,9 @@ def generate_candidates(
     making = _Making(data, n, settings, saved, progress, on_made)
     base = making.make("milp: forecast", making.forecast_optimum)
     parents = [(base.label, base.plan)]
+    for fixed in proposals:
+        if not making.full:
+            making.make(proposal_label(fixed), lambda f=fixed: making.proposal(f))
     if stochastic is not None and not making.full:
         making.make(stochastic.label, lambda: stochastic_candidate(data, stochastic, **settings))
     for candidate in policy_variations(data, base.label, base.plan):
@@ -417,6 +425,23 @@ def generate_candidates(
 HALF_LEVERAGE = Stress(
     "stress: half leverage", leverage_scale=0.5, description="half of each facility's undrawn size"
 )
+
+
+def proposal_label(fixed: FixedPurchases) -> str:
+    """'yours: orders.csv': a proposal is named by its file."""
+    return f"yours: {Path(fixed.source).name}"
+
+
+def check_proposals(proposals: Sequence[FixedPurchases], candidates: int) -> None:
+    """Room for each proposal beside the forecast optimum, and one name each."""
+    names = [proposal_label(f) for f in proposals]
+    if len(set(names)) < len(names):
+        raise InputError(f"--purchases files must have different names (got {', '.join(names)})")
+    if proposals and candidates < 1 + len(proposals):
+        raise InputError(
+            f"--candidates must be at least {1 + len(proposals)}: the forecast optimum and each "
+            f"--purchases file (got {candidates})"
+        )
 
 
 def stress_label(stress: Stress) -> str:
@@ -486,6 +511,12 @@ class _Making:
         r = PersistentPlanner(self.data, robustness=requirement, **settings).solve_stress(None)
         # not a parent of variations: those are completed without its constraints
         return Candidate(label, "robust", r.status, r.plan, note=what)
+
+    def proposal(self, fixed: FixedPurchases) -> Candidate:
+        """A procurement plan written by people: its purchases fixed, the rest the forecast's best."""
+        r = self.planner.complete_purchases(fixed.blocks)
+        note = f"your purchases ({fixed.gpus(self.data):,.0f} GPUs from {fixed.source}), the rest the MILP's"
+        return Candidate(proposal_label(fixed), "proposal", r.status, r.plan, note=note)
 
     def completed(self, varied: Plan, label: str, what: str) -> Candidate:
         """A variation completed by the forecast's model with its strategic decisions fixed."""

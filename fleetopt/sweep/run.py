@@ -5,11 +5,13 @@ front and the rule's pick, written to a run folder. The candidates and the choic
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.plan import plan_axes
+from fleetopt.core.purchases import parse_purchases, read_purchases
 from fleetopt.core.units import format_usd_change
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
@@ -30,6 +32,7 @@ from fleetopt.sweep.candidates import (
     Rule,
     RuleNotMet,
     StochasticCandidate,
+    check_proposals,
     check_stochastic_candidate,
     generate_candidates,
     pareto_front,
@@ -53,8 +56,13 @@ def sweep(
     folder: str | Path | None = None,
     stochastic: int = 0,
     candidate_progress=None,
+    purchases: Sequence[str | Path] = (),
 ):
     """Generate candidate plans, evaluate them on common scenarios, find the front and the rule's pick.
+
+    ``purchases``: CSV files of procurement plans written by people (as `fleetopt solve
+    --purchases` reads them), each a candidate "yours: FILE" with its purchases fixed and the rest
+    the forecast's best, origin "proposal"; job.json keeps their text for a resume.
 
     ``stochastic`` N > 0 adds the two-stage stochastic plan over N scenarios (reduced from seed
     ``seed + 1``, never the scenarios the sweep evaluates on) as a candidate, origin "stochastic".
@@ -70,12 +78,15 @@ def sweep(
     # an unusable backend, or more scenarios than memory holds, fails before the solves, not after
     check_scenarios_fit(data, scenarios, resolve_backend(backend, threads))
     check_stochastic_candidate(data, stochastic, candidates)
+    proposals = [read_purchases(path, data) for path in purchases]
+    check_proposals(proposals, candidates)
     settings = {
         "kind": "sweep",
         "candidates": candidates,
         "mip_gap": mip_gap,
         "time_limit": time_limit,
         "stochastic_scenarios": stochastic,
+        "purchases": [{"file": f.source, "text": f.text} for f in proposals],
         "n_scenarios": scenarios,
         "seed": seed,
         "backend": backend,
@@ -103,9 +114,11 @@ def _make_candidates(loaded, data, settings: dict, folder, saved, progress) -> C
     n_sto = settings["stochastic_scenarios"]
     spec = StochasticCandidate(n_sto, settings["seed"] + 1, settings["backend"]) if n_sto else None
     on_made = None if folder is None else lambda made: _save_candidates(RunFolder(folder), loaded, data, made)
+    proposals = [parse_purchases(p["text"], p["file"], data) for p in settings.get("purchases") or []]
     cands = generate_candidates(
         data, settings["candidates"], mip_gap=settings["mip_gap"], time_limit=settings["time_limit"],
         threads=settings["threads"], stochastic=spec, progress=progress, saved=saved, on_made=on_made,
+        proposals=proposals,
     )  # fmt: skip
     if folder is not None:  # each new candidate is already saved (on_made)
         RunFolder(folder).write_job({**settings, RunFolder.CANDIDATES_COMPLETE: True})
@@ -244,14 +257,28 @@ def _checked_sweep_job(run: RunFolder) -> dict:
             "mip_gap": limits.mip_gap,
             "time_limit": limits.time_limit,
             "stochastic_scenarios": lambda name, v: limits.whole(name, v, 0, MAX_SCENARIOS),
+            "purchases": _checked_purchases,
         }
     for name, check in wanted.items():
-        optional = name in ("threads", "time_limit")
+        optional = name in ("threads", "time_limit", "purchases")  # a sweep before purchases had none
         settings[name] = limits.job_setting(settings, path, name, check, optional=optional)
     settings[RunFolder.CANDIDATES_COMPLETE] = complete
     if "plan_chunk" in settings:
         limits.whole(f"{path}: plan_chunk", settings["plan_chunk"], 1)
     return settings
+
+
+def _checked_purchases(name: str, files) -> list:
+    """job.json's proposals: a list of {file, text} (their rows are checked when they are read)."""
+    if files is None:
+        return []
+    good = isinstance(files, list) and all(
+        isinstance(f, dict) and set(f) == {"file", "text"} and all(isinstance(v, str) for v in f.values())
+        for f in files
+    )
+    if not good:
+        raise InputError(f"{name} must be a list of objects with the text fields file and text")
+    return files
 
 
 def _checked_rule(name: str, rule) -> dict:
@@ -411,6 +438,10 @@ def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
         RunFolder.FRONT: front.to_csv(index=False, float_format="%.6f"),
         RunFolder.SUMMARY: json_text(result.summary()),
     }
-    return folder.finish(files, known_at_start=lambda: {
-        RunFolder.PLANS: _plans_file(loaded, result.data, result.candidates), RunFolder.MODEL: loaded.text
-    })
+    return folder.finish(
+        files,
+        known_at_start=lambda: {
+            RunFolder.PLANS: _plans_file(loaded, result.data, result.candidates),
+            RunFolder.MODEL: loaded.text,
+        },
+    )
