@@ -207,9 +207,6 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
     }
 
 
-PURCHASES_COPY = "purchases.csv"  # a solve's purchases file, kept in its run folder as it was read
-
-
 def _solve_label(result: SolveResult) -> str:
     """A solve's plan as evaluations and comparisons name it: "milp", or "milp, purchases fixed"."""
     return "milp" if result.purchases is None else "milp, purchases fixed"
@@ -218,7 +215,7 @@ def _solve_label(result: SolveResult) -> str:
 def _purchases_summary(result: SolveResult) -> dict:
     """What a solve with fixed purchases was given: the file, its purchase rows and GPUs."""
     fixed = result.purchases
-    return {"file": fixed.source, "copy": PURCHASES_COPY, "rows": fixed.rows, "gpus": fixed.gpus(result.data)}
+    return {"file": fixed.source, "copy": RunFolder.PURCHASES, "rows": fixed.rows, "gpus": fixed.gpus(result.data)}
 
 
 def write_solve_run(
@@ -249,7 +246,7 @@ def write_solve_run(
             axes=plan_axes(result.data),
         ),
         RunFolder.MODEL: loaded.text,
-        **({} if result.purchases is None else {PURCHASES_COPY: result.purchases.text}),
+        **({} if result.purchases is None else {RunFolder.PURCHASES: result.purchases.text}),
     }
     return _recorded("solve", loaded, folder.write(files), summary, command)
 

@@ -72,6 +72,7 @@ class RunFolder:
     PLAN = "plan.npz"  # a solve's plan
     PLANS = "plans.npz"  # a sweep's candidate plans
     PLAN_CSV = "plan.csv"
+    PURCHASES = "purchases.csv"  # solve --purchases: the file as it was read
     STATEMENTS = "statements.csv"
     METRICS = "metrics.csv"
     NPV_MATRIX = "npv_matrix.npy"
