@@ -215,7 +215,8 @@ def _solve_label(result: SolveResult) -> str:
 def _purchases_summary(result: SolveResult) -> dict:
     """What a solve with fixed purchases was given: the file, its purchase rows and GPUs."""
     fixed = result.purchases
-    return {"file": fixed.source, "copy": RunFolder.PURCHASES, "rows": fixed.rows, "gpus": fixed.gpus(result.data)}
+    gpus = fixed.gpus(result.data)
+    return {"file": fixed.source, "copy": RunFolder.PURCHASES, "rows": fixed.rows, "gpus": gpus}
 
 
 def write_solve_run(
