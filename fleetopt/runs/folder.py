@@ -83,7 +83,7 @@ class RunFolder:
     REPORT = "report.html"
     PLAN_FILES = (PLANS, PLAN)
     # the files a run writes: no other command's output may replace one (see refuse_run_file)
-    FILES = (SUMMARY, MODEL, JOB, PLAN, PLANS, PLAN_CSV, STATEMENTS, METRICS, NPV_MATRIX, CANDIDATES,
+    FILES = (SUMMARY, MODEL, JOB, PLAN, PLANS, PLAN_CSV, PURCHASES, STATEMENTS, METRICS, NPV_MATRIX, CANDIDATES,
              CANDIDATES_CSV, FRONT, REPORT)  # fmt: skip
     # a sweep's summary.json: the keys of the plans it is about
     SWEEP_PICKS = {
