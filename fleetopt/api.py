@@ -162,20 +162,24 @@ def solve(
     limits.text("objective", objective, ("npv", "cost"))
     limits.solver_settings(mip_gap, time_limit, threads)
     loaded, data = _loaded_and_data(model)
-    fixed = purchases
-    if purchases is not None and not isinstance(purchases, FixedPurchases):
-        fixed = _read_purchases(purchases, data)
-    if fixed is not None and fixed.fingerprint != data.fingerprint:
-        raise InputError(
-            f"purchases must be read for the model solved: {fixed.source} was read for another model "
-            "(read it with fleetopt.api.read_purchases(FILE, MODEL))"
-        )
+    fixed = None if purchases is None else _purchases_for(purchases, data)
     threads = resources.capped_threads(threads)
     result = _solve_data(
         data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, purchases=fixed
     )
     result.loaded = loaded
     return result
+
+
+def _purchases_for(given, data: ModelData) -> FixedPurchases:
+    """A purchases file (read against ``data``) or what :func:`read_purchases` read (for it)."""
+    if isinstance(given, FixedPurchases):
+        return given.for_model(data)
+    if not isinstance(given, (str, Path)):
+        raise InputError(
+            f"purchases must be a CSV file's path or read_purchases' result (got {type(given).__name__})"
+        )
+    return _read_purchases(given, data)
 
 
 def read_purchases(path: str | Path, model: ModelArg | ModelData = None) -> FixedPurchases:
@@ -546,7 +550,7 @@ def sweep(
     folder: str | Path | None = None,
     stochastic: int = 0,
     candidate_progress: Callable[[str], None] | None = None,
-    purchases: Iterable[str | Path] = (),
+    purchases: Iterable[str | Path | FixedPurchases] = (),
 ) -> SweepResult:
     """Generate up to ``candidates`` plans (the forecast optimum, stress optima, variations; with
     ``stochastic`` N > 0 the two-stage stochastic plan over N scenarios; for each of the CSV files
@@ -593,14 +597,18 @@ def sweep(
 
 
 def _paths(name: str, paths) -> list:
-    """A list of file paths (str or Path), refused by name otherwise (a lone string is one file)."""
-    paths = [paths] if isinstance(paths, (str, Path)) else paths
+    """A list of purchases files (paths or what :func:`read_purchases` read; a lone one is one
+    file, None none), refused by name otherwise."""
+    if paths is None:
+        return []
+    paths = [paths] if isinstance(paths, (str, Path, FixedPurchases)) else paths
     try:
         paths = list(paths)
     except TypeError:
-        raise InputError(f"{name} must be a list of file paths (got {paths!r})") from None
-    if not all(isinstance(p, (str, Path)) for p in paths):
-        raise InputError(f"{name} must be a list of file paths (got {paths!r})")
+        raise InputError(f"{name} must be a list of CSV files (got {type(paths).__name__})") from None
+    wrong = [type(p).__name__ for p in paths if not isinstance(p, (str, Path, FixedPurchases))]
+    if wrong:
+        raise InputError(f"{name} must be a list of CSV files' paths (got {', '.join(wrong)})")
     return paths
 
 

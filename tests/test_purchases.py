@@ -127,6 +127,17 @@ def test_spreadsheet_rows_and_notes_are_read(tiny, tmp_path):
     assert api.read_purchases(path, tiny).blocks[1, 0, 0] == 250
 
 
+def test_a_plan_csv_that_buys_nothing_and_trailing_empty_columns_are_read(tiny, tmp_path):
+    """A solve's plan.csv has no buy rows where its plan buys nothing: read as no purchases (a file
+    of the four columns with no rows is refused instead); a spreadsheet's trailing empty columns
+    are not repeated names."""
+    plan_csv = write(tmp_path / "plan.csv", "2026Q3,contract_accepted,lab-a-training,,,training,1.0,0/1",
+                     header=PLAN_HEADER)  # fmt: skip
+    assert api.read_purchases(plan_csv, tiny).blocks.sum() == 0
+    padded = write(tmp_path / "p.csv", "2026Q3,B200,texas,2000,,", header="quarter,sku,site,gpus,,")
+    assert api.read_purchases(padded, tiny).blocks[1, 0, 0] == 250
+
+
 def test_purchases_read_for_another_model_are_refused(tiny, tmp_path):
     fixed = api.read_purchases(write(tmp_path / "p.csv", "2026Q3,B200,texas,2000"), tiny)
     with pytest.raises(InputError, match="read for another model"):

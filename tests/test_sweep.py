@@ -553,7 +553,7 @@ def test_a_resumed_sweep_makes_your_proposal_from_its_job_file(tmp_path):
     "files, candidates, message",
     [
         (["later.csv"], 1, "--candidates must be at least 2: the forecast optimum and each --purchases file"),
-        (["later.csv", "a/later.csv"], 5, "--purchases files must have different names"),
+        (["later.csv", "a/later.csv"], 5, "--purchases files must have different file names"),
         (["bad.csv"], 3, "sku 'B300' is none of the model's SKUs"),
     ],
 )
@@ -566,3 +566,20 @@ def test_cli_sweep_refuses_purchases_it_cannot_use_before_any_work(tmp_path, fil
     )
     assert code == 2 and message in err, out + err
     assert not (tmp_path / "S").exists()
+
+
+def test_proposals_come_after_the_stochastic_plan_and_need_room(tmp_path):
+    """--candidates 2 --stochastic 5 --purchases F made the forecast optimum and F: the stochastic
+    plan was dropped without a word."""
+    from fleetopt.sweep.candidates import check_proposals
+
+    fixed = api.read_purchases(_orders(tmp_path), "tiny")
+    with pytest.raises(InputError, match="at least 3: the forecast optimum, the stochastic plan and each"):
+        check_proposals([fixed], 2, stochastic=5)
+    check_proposals([fixed], 3, stochastic=5)
+
+
+def test_cli_sweep_resume_refuses_purchases(tmp_path):
+    """--purchases beside --resume was silently ignored (a missing file too)."""
+    code, out, err = run_cli("sweep", "--resume", str(tmp_path), "--purchases", str(tmp_path / "nowhere.csv"))
+    assert code == 2 and "--purchases" in err and "cannot apply with --resume" in err, out + err

@@ -249,7 +249,7 @@ def sweep(
         typer.Option(
             help="A CSV file of a procurement plan of yours (as `solve --purchases` reads it): a candidate "
             "'yours: FILE' with those purchases fixed and the rest the forecast's best, made right after the "
-            "forecast optimum. Repeat for several.",
+            "forecast optimum (and the stochastic plan). Repeat for several.",
         ),
     ] = None,
 ) -> None:
@@ -265,7 +265,7 @@ def sweep(
                         "min_cvar": ("min_cvar5_usd", min_cvar),
                         "allow_forecast_breach":
                             ("forecast_within_limits", not allow_forecast_breach)}  # fmt: skip
-        refuse_with_resume(ctx, ("report", "purchases", *rule_options))
+        refuse_with_resume(ctx, ("report", *rule_options))
         changes = dict(field_value for name, field_value in rule_options.items() if given(ctx, name))
         folder = api.resolve_run(resume)
         with interruptible(folder, "sweep"):
@@ -279,7 +279,7 @@ def sweep(
     if stochastic:  # a bad --stochastic or --purchases is refused before the folder is claimed
         check_stochastic_candidate(api.load(loaded)[1], stochastic, candidates)
     if purchases:
-        check_proposals([api.read_purchases(path, loaded) for path in purchases], candidates)
+        check_proposals([api.read_purchases(path, loaded) for path in purchases], candidates, stochastic or 0)
     console.print(
         f"sweeping [bold]{loaded.model.name}[/bold]: up to {candidates} candidate plans x {scenarios:,} "
         "scenarios ..."

@@ -44,6 +44,16 @@ class FixedPurchases:
     def gpus(self, data: ModelData) -> float:
         return float((self.blocks * data.block_size[:, None, None]).sum())
 
+    def for_model(self, data: ModelData) -> FixedPurchases:
+        """These purchases, refused unless read for ``data``'s model (their blocks index its SKUs,
+        sites and quarters)."""
+        if self.fingerprint != data.fingerprint:
+            raise InputError(
+                f"purchases must be read for the model solved: {self.source} was read for another model "
+                "(read it with fleetopt.api.read_purchases(FILE, MODEL))"
+            )
+        return self
+
 
 def read_purchases(path: str | Path, data: ModelData) -> FixedPurchases:
     """The purchases of a CSV file, checked against the model: each error names the file, the
@@ -73,7 +83,7 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
             reader.line_num,
             _blocks(row["value" if plan_csv else "gpus"], key, data, where, unit),
         )
-    if not given["GPUs"] and not given["blocks"]:
+    if not given["GPUs"] and not given["blocks"] and not plan_csv:  # a solve's plan.csv may buy nothing
         raise InputError(
             f"{path}: no purchase rows; to solve with no purchases at all, give one with gpus 0 "
             "(e.g. the first quarter, any SKU on sale, any site)"
@@ -92,7 +102,7 @@ def _header(reader: csv.DictReader, path: str) -> tuple[list[str], bool]:
     copy would win) or a needed one is missing."""
     header = [name.strip() for name in (reader.fieldnames or [])]
     reader.fieldnames = header
-    repeated = sorted({name for name in header if header.count(name) > 1})
+    repeated = sorted({name for name in header if name and header.count(name) > 1})  # "" : trailing commas
     if repeated:
         raise InputError(f"{path}: the header names {', '.join(repeated)} twice")
     plan_csv = "gpus" not in header and "decision" in header

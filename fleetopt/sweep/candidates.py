@@ -382,9 +382,9 @@ def generate_candidates(
     on_made: Callable[[CandidateSet], None] | None = None,
     proposals: Sequence[FixedPurchases] = (),
 ) -> CandidateSet:
-    """Up to ``n`` feasible candidates: the forecast optimum, the ``proposals`` (procurement plans
-    written by people, completed by the MILP), the stochastic plan (with ``stochastic``), stress
-    optima, then variations.
+    """Up to ``n`` feasible candidates: the forecast optimum, the stochastic plan (with
+    ``stochastic``), the ``proposals`` (procurement plans written by people, completed by the
+    MILP), stress optima, then variations.
 
     ``saved``: the candidates an interrupted sweep had made; each is taken as it was instead of
     being solved again. ``on_made`` is called with the candidates so far after each new one, so a
@@ -393,11 +393,11 @@ def generate_candidates(
     making = _Making(data, n, settings, saved, progress, on_made)
     base = making.make("milp: forecast", making.forecast_optimum)
     parents = [(base.label, base.plan)]
+    if stochastic is not None and not making.full:
+        making.make(stochastic.label, lambda: stochastic_candidate(data, stochastic, **settings))
     for fixed in proposals:
         if not making.full:
             making.make(proposal_label(fixed), lambda f=fixed: making.proposal(f))
-    if stochastic is not None and not making.full:
-        making.make(stochastic.label, lambda: stochastic_candidate(data, stochastic, **settings))
     for candidate in policy_variations(data, base.label, base.plan):
         if not making.full:
             making.make(candidate.label, lambda c=candidate: c)
@@ -432,14 +432,21 @@ def proposal_label(fixed: FixedPurchases) -> str:
     return f"yours: {Path(fixed.source).name}"
 
 
-def check_proposals(proposals: Sequence[FixedPurchases], candidates: int) -> None:
-    """Room for each proposal beside the forecast optimum, and one name each."""
-    names = [proposal_label(f) for f in proposals]
+def check_proposals(proposals: Sequence[FixedPurchases], candidates: int, stochastic: int = 0) -> None:
+    """Room for each proposal after the forecast optimum (and the stochastic plan), and one name
+    each (a candidate is named by its file's name: two solves' plan.csv need copies named apart)."""
+    names = [Path(f.source).name for f in proposals]
     if len(set(names)) < len(names):
-        raise InputError(f"--purchases files must have different names (got {', '.join(names)})")
-    if proposals and candidates < 1 + len(proposals):
+        given = ", ".join(f.source for f in proposals)
         raise InputError(
-            f"--candidates must be at least {1 + len(proposals)}: the forecast optimum and each "
+            f"--purchases files must have different file names, which name their candidates (got {given}): "
+            "copy them under names of their own"
+        )
+    needed = 1 + (stochastic > 0) + len(proposals)
+    if proposals and candidates < needed:
+        stochastic_plan = ", the stochastic plan" if stochastic else ""
+        raise InputError(
+            f"--candidates must be at least {needed}: the forecast optimum{stochastic_plan} and each "
             f"--purchases file (got {candidates})"
         )
 
@@ -475,6 +482,8 @@ class _Making:
         saved = self.saved.get(label)
         candidate = solve() if saved is None else saved
         if candidate.plan is not None:
+            # the strategic decisions: operations the solver picks among equally good ones (when to
+            # prepay, say) do not make another plan
             key = np.round(candidate.plan.buy_blocks).tobytes() + candidate.plan.build_blocks.tobytes()
             key += np.round(candidate.plan.draws, -3).tobytes() + candidate.plan.accepted.tobytes()
             key += str(candidate.liquidity_buffer_usd).encode()

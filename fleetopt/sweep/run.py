@@ -11,7 +11,7 @@ from pathlib import Path
 from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.plan import plan_axes
-from fleetopt.core.purchases import parse_purchases, read_purchases
+from fleetopt.core.purchases import FixedPurchases, parse_purchases, read_purchases
 from fleetopt.core.units import format_usd_change
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
@@ -56,7 +56,7 @@ def sweep(
     folder: str | Path | None = None,
     stochastic: int = 0,
     candidate_progress=None,
-    purchases: Sequence[str | Path] = (),
+    purchases: Sequence[str | Path | FixedPurchases] = (),
 ):
     """Generate candidate plans, evaluate them on common scenarios, find the front and the rule's pick.
 
@@ -78,8 +78,10 @@ def sweep(
     # an unusable backend, or more scenarios than memory holds, fails before the solves, not after
     check_scenarios_fit(data, scenarios, resolve_backend(backend, threads))
     check_stochastic_candidate(data, stochastic, candidates)
-    proposals = [read_purchases(path, data) for path in purchases]
-    check_proposals(proposals, candidates)
+    proposals = [
+        p.for_model(data) if isinstance(p, FixedPurchases) else read_purchases(p, data) for p in purchases
+    ]
+    check_proposals(proposals, candidates, stochastic)
     settings = {
         "kind": "sweep",
         "candidates": candidates,
@@ -114,7 +116,8 @@ def _make_candidates(loaded, data, settings: dict, folder, saved, progress) -> C
     n_sto = settings["stochastic_scenarios"]
     spec = StochasticCandidate(n_sto, settings["seed"] + 1, settings["backend"]) if n_sto else None
     on_made = None if folder is None else lambda made: _save_candidates(RunFolder(folder), loaded, data, made)
-    proposals = [parse_purchases(p["text"], p["file"], data) for p in settings.get("purchases") or []]
+    proposals = [_kept_proposal(kept, data) for kept in settings.get("purchases") or []]
+    check_proposals(proposals, settings["candidates"], settings["stochastic_scenarios"])
     cands = generate_candidates(
         data, settings["candidates"], mip_gap=settings["mip_gap"], time_limit=settings["time_limit"],
         threads=settings["threads"], stochastic=spec, progress=progress, saved=saved, on_made=on_made,
@@ -266,6 +269,15 @@ def _checked_sweep_job(run: RunFolder) -> dict:
     if "plan_chunk" in settings:
         limits.whole(f"{path}: plan_chunk", settings["plan_chunk"], 1)
     return settings
+
+
+def _kept_proposal(kept: dict, data: ModelData):
+    """A proposal as job.json keeps it (its file's text), read again; a damaged copy is named as
+    job.json's, not as the user's file (which may have changed since, or be gone)."""
+    try:
+        return parse_purchases(kept["text"], kept["file"], data)
+    except InputError as exc:
+        raise InputError(f"{RunFolder.JOB}'s copy of a --purchases file: {exc}") from None
 
 
 def _checked_purchases(name: str, files) -> list:
