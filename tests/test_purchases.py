@@ -110,6 +110,7 @@ def test_buying_nothing_on_tiny_is_infeasible_and_says_what_was_fixed(here):
             "a buy row's value is in blocks, not GPUs",
         ),
         ("quarter,sku,site,gpus", ['2026Q3,B200,texas,"1,6"'], "gpus must be a number of GPUs (got '1,6')"),
+        ("quarter,sku,site,gpus", ["2026Q3,B200,texas,1_600"], "gpus must be a number of GPUs (got '1_600')"),
     ],
 )
 def test_a_file_misread_as_other_purchases_is_refused(tiny, tmp_path, header, rows, message):
@@ -140,8 +141,16 @@ def test_a_plan_csv_that_buys_nothing_and_trailing_empty_columns_are_read(tiny, 
 
 def test_purchases_read_for_another_model_are_refused(tiny, tmp_path):
     fixed = api.read_purchases(write(tmp_path / "p.csv", "2026Q3,B200,texas,2000"), tiny)
-    with pytest.raises(InputError, match="read for another model"):
+    with pytest.raises(InputError, match="read for a model with other SKUs"):
         api.solve("lab", purchases=fixed)
+
+
+def test_every_decision_plan_csv_holds_is_one_purchases_reads(free):
+    """The decisions read back from a plan.csv are named once (core.results.PLAN_DECISIONS): every
+    one tiny's plan writes is among them."""
+    from fleetopt.core.results import PLAN_DECISIONS
+
+    assert set(free.plan_frame()["decision"]) <= set(PLAN_DECISIONS)
 
 
 def test_the_run_records_the_file(here, tiny):

@@ -39,7 +39,7 @@ class FixedPurchases:
     source: str  # the file, as given
     rows: int  # purchase rows read (zero rows included)
     text: str  # the file's text, kept with the run
-    fingerprint: str  # ModelData.fingerprint of the model the file was checked against
+    axes: tuple  # what the blocks index in the model they were checked against (purchase_axes)
 
     def gpus(self, data: ModelData) -> float:
         return float((self.blocks * data.block_size[:, None, None]).sum())
@@ -47,12 +47,26 @@ class FixedPurchases:
     def for_model(self, data: ModelData) -> FixedPurchases:
         """These purchases, refused unless read for ``data``'s model (their blocks index its SKUs,
         sites and quarters)."""
-        if self.fingerprint != data.fingerprint:
+        if self.axes != purchase_axes(data):
             raise InputError(
-                f"purchases must be read for the model solved: {self.source} was read for another model "
-                "(read it with fleetopt.api.read_purchases(FILE, MODEL))"
+                f"purchases must be read for the model solved: {self.source} was read for a model with "
+                "other SKUs, sites, quarters, block sizes or sale dates (read it with "
+                "fleetopt.api.read_purchases(FILE, MODEL))"
             )
         return self
+
+
+def purchase_axes(data: ModelData) -> tuple:
+    """What a purchase's (SKU, site, quarter) and its blocks mean in a model: read for one model,
+    purchases fit another only if these are the same."""
+    sites = tuple(site.name for site in data.sites)
+    return (
+        tuple(data.sku_names),
+        sites,
+        tuple(data.quarter_labels),
+        data.block_size.tobytes(),
+        data.on_sale.tobytes(),
+    )
 
 
 def read_purchases(path: str | Path, data: ModelData) -> FixedPurchases:
@@ -93,7 +107,7 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
     for key, (_, value) in {**given["blocks"], **given["GPUs"]}.items():
         blocks[key] = value
     rows = len(given["GPUs"].keys() | given["blocks"].keys())
-    return FixedPurchases(blocks, path, rows, text, data.fingerprint)
+    return FixedPurchases(blocks, path, rows, text, purchase_axes(data))
 
 
 def _header(reader: csv.DictReader, path: str) -> tuple[list[str], bool]:
@@ -193,6 +207,8 @@ def _blocks(text: str | None, key: tuple[int, int, int], data: ModelData, where:
     """Whole blocks of the SKU (a purchase is whole racks or pods), from GPUs or from blocks."""
     field = "gpus" if unit == "GPUs" else "value"
     figure = (text or "").strip()
+    if "_" in figure:  # float() reads 1_600 as 1600: not a spreadsheet's figure
+        raise InputError(f"{where}: {field} must be a number of {unit} (got {text!r})")
     try:
         value = float(figure.replace(",", "") if _THOUSANDS.match(figure) else figure)
     except ValueError:
