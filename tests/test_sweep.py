@@ -530,6 +530,8 @@ def test_your_purchases_are_a_candidate_with_the_rest_the_forecasts_best(tmp_pat
     solved = api.solve("tiny", purchases=later)
     assert mine.forecast_npv_usd == pytest.approx(solved.objective_usd, rel=1e-4)
     assert "yours: later.csv" in result.metrics["plan"].tolist()
+    (kept,) = result.summary()["proposals"]
+    assert (kept["plan"], kept["status"]) == ("yours: later.csv", mine.status) and "later.csv" in kept["note"]
 
 
 def test_a_resumed_sweep_makes_your_proposal_from_its_job_file(tmp_path):

@@ -229,7 +229,9 @@ def why_dropped(status: str, origin: str) -> str:
     if status == "duplicate":
         return "the same plan as an earlier candidate"
     if status == "infeasible":  # a variation or proposal is completed; a stress or robust optimum solved
-        if origin in ("variation", "proposal"):
+        if origin == "proposal":  # the solve names the constraint in conflict
+            return "breaks a hard limit once completed by the MILP (fleetopt solve --purchases FILE names it)"
+        if origin == "variation":
             return "breaks a hard limit once completed by the MILP"
         return "no plan keeps the hard limits under its stress or requirement (infeasible)"
     return status.replace("_", " ")

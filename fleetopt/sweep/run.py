@@ -436,6 +436,12 @@ class SweepResult:
                 for c in self.candidates.candidates
                 if c.plan is None
             ],
+            # --purchases: each procurement plan of yours, what it holds and whether it was evaluated
+            "proposals": [
+                {"plan": c.label, "note": c.note, "status": c.status}
+                for c in self.candidates.candidates
+                if c.origin == "proposal"
+            ],
         }
 
 
