@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,18 @@ from milp_builders import base_model
 
 from fleetopt import api
 from fleetopt.runs.registry import Registry, RegistryError
+
+
+@contextmanager
+def held(registry: Registry, how: str):
+    """Another process's transaction on the registry (BEGIN IMMEDIATE or EXCLUSIVE) while it runs."""
+    holder = sqlite3.connect(registry.path, isolation_level=None)
+    holder.execute(f"BEGIN {how}")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 WRITERS, RUNS_EACH = 6, 25
 FLEETOPT = Path(sys.executable).parent / "fleetopt"
@@ -221,15 +234,10 @@ def test_a_registry_locked_by_another_process_says_retry_not_move_it_away(tmp_pa
     folder = tmp_path / "runs"
     registry = Registry(folder)
     registry.record("solve", "tiny", "h", folder / "a", {}, command="fleetopt solve tiny")
-    holder = sqlite3.connect(registry.path, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
     monkeypatch.setattr(Registry, "BUSY_SECONDS", 0.2)
-    try:
+    with held(registry, "EXCLUSIVE"):
         with pytest.raises(RegistryError, match="stayed locked by another process for 0 s") as info:
             registry.record("solve", "tiny", "h", folder / "b", {}, command="fleetopt solve tiny")
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert "retry once the other fleetopt command" in str(info.value)
     assert "move it away" not in str(info.value)
     assert len(Registry(folder).list()) == 1  # usable again once the lock is gone
@@ -293,13 +301,8 @@ def test_a_locked_registry_is_refused_before_the_work_without_waiting_a_minute(t
     registry.record("solve", "tiny", "h", tmp_path / "a", {}, command="fleetopt solve tiny")
     monkeypatch.setattr(Registry, "CHECK_SECONDS", 0.2)
     monkeypatch.setattr(Registry, "BUSY_SECONDS", 1000.0)  # the check must not wait this long
-    holder = sqlite3.connect(registry.path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
+    with held(registry, "IMMEDIATE"):
         code, _, err = run_cli("solve", "tiny", "--out", str(tmp_path / "A"))
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert code == 2
     assert "stayed locked by another process for 0 s" in err and "retry once" in err
     assert not (tmp_path / "A").exists()
@@ -314,13 +317,7 @@ def test_a_run_not_recorded_for_a_lock_says_its_folder_is_usable_by_path(tmp_pat
     folder = tmp_path / "runs"
     registry = Registry(folder)
     registry.record("solve", "tiny", "h", tmp_path / "a", {}, command="fleetopt solve tiny")
-    holder = sqlite3.connect(registry.path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
     monkeypatch.setattr(Registry, "BUSY_SECONDS", 0.2)
-    try:
-        with pytest.raises(RegistryError, match="stayed locked") as info:
-            registry.record("solve", "tiny", "h", tmp_path / "b", {}, command="fleetopt solve tiny")
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
+    with held(registry, "IMMEDIATE"), pytest.raises(RegistryError, match="stayed locked") as info:
+        registry.record("solve", "tiny", "h", tmp_path / "b", {}, command="fleetopt solve tiny")
     assert f"The folder {tmp_path / 'b'} is complete: give its path" in str(info.value)
