@@ -235,9 +235,9 @@ def test_a_registry_locked_by_another_process_says_retry_not_move_it_away(tmp_pa
     registry = Registry(folder)
     registry.record("solve", "tiny", "h", folder / "a", {}, command="fleetopt solve tiny")
     monkeypatch.setattr(Registry, "BUSY_SECONDS", 0.2)
-    with held(registry, "EXCLUSIVE"):
-        with pytest.raises(RegistryError, match="stayed locked by another process for 0 s") as info:
-            registry.record("solve", "tiny", "h", folder / "b", {}, command="fleetopt solve tiny")
+    locked = pytest.raises(RegistryError, match="stayed locked by another process for 0 s")
+    with held(registry, "EXCLUSIVE"), locked as info:
+        registry.record("solve", "tiny", "h", folder / "b", {}, command="fleetopt solve tiny")
     assert "retry once the other fleetopt command" in str(info.value)
     assert "move it away" not in str(info.value)
     assert len(Registry(folder).list()) == 1  # usable again once the lock is gone
