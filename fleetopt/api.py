@@ -36,7 +36,7 @@ from fleetopt.compare import (
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import plan_axes
-from fleetopt.core.purchases import FixedPurchases
+from fleetopt.core.purchases import FixedPurchases, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results import headline, plan_frame
 from fleetopt.errors import FleetoptError, FleetoptWarning, InputError
@@ -162,24 +162,13 @@ def solve(
     limits.text("objective", objective, ("npv", "cost"))
     limits.solver_settings(mip_gap, time_limit, threads)
     loaded, data = _loaded_and_data(model)
-    fixed = None if purchases is None else _purchases_for(purchases, data)
+    fixed = None if purchases is None else purchases_for(purchases, data)
     threads = resources.capped_threads(threads)
     result = _solve_data(
         data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, purchases=fixed
     )
     result.loaded = loaded
     return result
-
-
-def _purchases_for(given, data: ModelData) -> FixedPurchases:
-    """A purchases file (read against ``data``) or what :func:`read_purchases` read (for it)."""
-    if isinstance(given, FixedPurchases):
-        return given.for_model(data)
-    if not isinstance(given, (str, Path)):
-        raise InputError(
-            f"purchases must be a CSV file's path or read_purchases' result (got {type(given).__name__})"
-        )
-    return _read_purchases(given, data)
 
 
 def read_purchases(path: str | Path, model: ModelArg | ModelData = None) -> FixedPurchases:
@@ -592,24 +581,21 @@ def sweep(
         _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend,
         mip_gap=mip_gap, time_limit=time_limit, threads=resources.capped_threads(threads), progress=progress,
         folder=folder, stochastic=stochastic, candidate_progress=candidate_progress,
-        purchases=_paths("purchases", purchases),
+        purchases=_purchases_list(purchases),
     )  # fmt: skip
 
 
-def _paths(name: str, paths) -> list:
-    """A list of purchases files (paths or what :func:`read_purchases` read; a lone one is one
-    file, None none), refused by name otherwise."""
-    if paths is None:
+def _purchases_list(purchases) -> list:
+    """``purchases`` as a list (a lone file is one, None none); each is checked when it is read
+    (:func:`~fleetopt.core.purchases.purchases_for`)."""
+    if purchases is None:
         return []
-    paths = [paths] if isinstance(paths, (str, Path, FixedPurchases)) else paths
+    if isinstance(purchases, (str, Path, FixedPurchases)):
+        return [purchases]
     try:
-        paths = list(paths)
+        return list(purchases)
     except TypeError:
-        raise InputError(f"{name} must be a list of CSV files (got {type(paths).__name__})") from None
-    wrong = [type(p).__name__ for p in paths if not isinstance(p, (str, Path, FixedPurchases))]
-    if wrong:
-        raise InputError(f"{name} must be a list of CSV files' paths (got {', '.join(wrong)})")
-    return paths
+        raise InputError(f"purchases must be a list of CSV files (got {type(purchases).__name__})") from None
 
 
 def resume_sweep(

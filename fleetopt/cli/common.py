@@ -275,24 +275,23 @@ ModelArg = Annotated[
 ]
 
 
-def _out_folder(value: str | None) -> Path | None:
-    """--out as a Path; an empty one is refused by name (as a Path it would be ".", the current
-    folder, refused as "already exists and is not empty")."""
-    if value is None:
-        return None
-    if not value.strip():
-        raise typer.BadParameter("give a folder name, not an empty one")
-    return Path(value)
+def _out_path(what: str):
+    """A callback making --out a Path, an empty one refused by name: as a Path "" would be ".", the
+    current folder (for a run folder, refused as "already exists and is not empty"; for a
+    report, schema or comparison, found only when the computed output failed to be written)."""
+
+    def callback(value: str | None) -> Path | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise typer.BadParameter(f"give a {what} name, not an empty one")
+        return Path(value)
+
+    return callback
 
 
-def out_file(value: str | None) -> Path | None:
-    """An output file's --out as a Path (report, compare, schema); an empty one is refused by name
-    (as a Path it would be ".", and the comparison was computed before the write failed)."""
-    if value is None:
-        return None
-    if not value.strip():
-        raise typer.BadParameter("give a file name, not an empty one")
-    return Path(value)
+_out_folder = _out_path("folder")
+out_file = _out_path("file")  # report, compare, schema
 
 
 OutFolderOption = Annotated[

@@ -278,8 +278,9 @@ def sweep(
     loaded = load_model(model)
     if stochastic:  # a bad --stochastic or --purchases is refused before the folder is claimed
         check_stochastic_candidate(api.load(loaded)[1], stochastic, candidates)
-    if purchases:
-        check_proposals([api.read_purchases(path, loaded) for path in purchases], candidates, stochastic or 0)
+    proposals = [api.read_purchases(path, loaded) for path in purchases or []]  # read once, here
+    if proposals:
+        check_proposals(proposals, candidates, stochastic or 0)
     console.print(
         f"sweeping [bold]{loaded.model.name}[/bold]: up to {candidates} candidate plans x {scenarios:,} "
         "scenarios ..."
@@ -291,7 +292,7 @@ def sweep(
                 loaded, candidates=candidates, scenarios=scenarios, seed=seed, rule=rule,
                 backend=backend.value, mip_gap=mip_gap, time_limit=time_limit, threads=threads,
                 folder=folder.path, stochastic=stochastic or 0, candidate_progress=_say_candidate,
-                purchases=purchases or [],
+                purchases=proposals,
             )  # fmt: skip
     except RuleNotMet:  # every candidate evaluated: the folder is kept, a looser rule finishes it
         raise

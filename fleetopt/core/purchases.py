@@ -69,6 +69,18 @@ def purchase_axes(data: ModelData) -> tuple:
     )
 
 
+def purchases_for(given, data: ModelData) -> FixedPurchases:
+    """A purchases file (a path, read against ``data``) or what :func:`read_purchases` read (for
+    ``data``'s model); anything else is refused by name."""
+    if isinstance(given, FixedPurchases):
+        return given.for_model(data)
+    if not isinstance(given, (str, Path)):
+        raise InputError(
+            f"purchases must be a CSV file's path or read_purchases' result (got {type(given).__name__})"
+        )
+    return read_purchases(given, data)
+
+
 def read_purchases(path: str | Path, data: ModelData) -> FixedPurchases:
     """The purchases of a CSV file, checked against the model: each error names the file, the
     line and the field (an unknown name lists the known ones)."""

@@ -97,8 +97,11 @@ class PersistentPlanner:
         """Fix purchases and power blocks (and contract choices when ``contracts``) to ``plan``;
         None frees them all."""
         m = self.m
-        for key, var in m.buy.items():
-            var.unfix() if plan is None else var.fix(float(plan.buy_blocks[key]))
+        if plan is None:
+            for var in m.buy.values():
+                var.unfix()
+        else:
+            fix_purchases(m, plan.buy_blocks)
         for key, var in m.build.items():
             var.unfix() if plan is None else var.fix(float(plan.build_blocks[key]))
         for k, var in m.accept.items():

@@ -11,7 +11,7 @@ from pathlib import Path
 from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.plan import plan_axes
-from fleetopt.core.purchases import FixedPurchases, parse_purchases, read_purchases
+from fleetopt.core.purchases import FixedPurchases, parse_purchases, purchases_for
 from fleetopt.core.units import format_usd_change
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
@@ -78,9 +78,7 @@ def sweep(
     # an unusable backend, or more scenarios than memory holds, fails before the solves, not after
     check_scenarios_fit(data, scenarios, resolve_backend(backend, threads))
     check_stochastic_candidate(data, stochastic, candidates)
-    proposals = [
-        p.for_model(data) if isinstance(p, FixedPurchases) else read_purchases(p, data) for p in purchases
-    ]
+    proposals = [purchases_for(p, data) for p in purchases]
     check_proposals(proposals, candidates, stochastic)
     settings = {
         "kind": "sweep",
