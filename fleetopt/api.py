@@ -53,8 +53,8 @@ from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.report import write_report
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder, json_text
-from fleetopt.runs.registry import Registry, RegistryError, RunRecord
+from fleetopt.runs.folder import RunDirError, RunFolder, json_text
+from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.loading import LoadedModel, load_model
 from fleetopt.schema.model import blocks_changed, plan_free_blocks
 from fleetopt.stochastic.run import MAX_SCREENED, StochasticResult, check_settings
@@ -87,6 +87,7 @@ __all__ = [
     "model_of_plans",
     "prepare_evaluation",
     "read_purchases",
+    "record_run",
     "register_run",
     "report",
     "resolve_run",
@@ -242,7 +243,7 @@ def write_solve_run(
         RunFolder.MODEL: loaded.text,
         **({} if result.purchases is None else {RunFolder.PURCHASES: result.purchases.text}),
     }
-    return _recorded("solve", loaded, folder.write(files), summary, command)
+    return _recorded(loaded, folder.write(files), summary, command)
 
 
 def _loaded_of(loaded, name: str) -> LoadedModel:
@@ -355,8 +356,7 @@ def write_stochastic_run(
         ),
         RunFolder.MODEL: loaded.text,
     }
-    figures = {k: v for k, v in summary.items() if k.endswith("_usd")}
-    return _recorded("stochastic", loaded, folder.write(files), figures, command)
+    return _recorded(loaded, folder.write(files), summary, command)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -516,9 +516,7 @@ def write_evaluate_run(
     model and plans :func:`evaluate` returned with the result."""
     loaded = _loaded_of(loaded, "loaded")
     path = _write_evaluate_folder(result, loaded, source, out)
-    first = result.metrics.iloc[0]
-    figures = {k: first[k] for k in ("npv_mean_usd", "npv_cvar5_usd", "breach_probability")}
-    return _recorded("evaluate", loaded, path, {"n_plans": result.n_plans, **figures}, command)
+    return _recorded(loaded, path, RunFolder(path).summary(), command)
 
 
 # ---------------------------------------------------------------- sweep
@@ -620,7 +618,7 @@ def write_sweep_run(
     (the folder the sweep saved its candidates and chunks in, a new one, or None: a new default
     one); and record it in the run registry."""
     path = _write_sweep_folder(result, out)
-    return _recorded("sweep", result.loaded, path, result.summary(), command)
+    return _recorded(result.loaded, path, result.summary(), command)
 
 
 # ---------------------------------------------------------------- registry and reports
@@ -642,14 +640,66 @@ def _python_command(kind: str) -> str:
     return f"fleetopt.api.write_{kind}_run, called by {program}"
 
 
-def _recorded(kind: str, loaded: LoadedModel, path: Path, figures: dict, command: str | None) -> Path:
-    """``path`` once recorded in the registry: the one place where a written run is recorded. A
-    registry that fails now keeps the run, and the message says where it is."""
+def _recorded(loaded: LoadedModel, path: Path, summary: dict, command: str | None) -> Path:
+    """``path`` once recorded in the registry with the key figures of its ``summary`` (its
+    summary.json): the one place where a written run is recorded. A registry that fails now keeps
+    the run, and the message says where it is and how to record it later."""
     try:
-        register_run(kind, loaded, path, figures, command)
+        register_run(summary["kind"], loaded, path, key_figures(summary), command)
     except RegistryError as exc:
-        raise RegistryError(f"the run is saved in {path}, but it could not be recorded: {exc}") from None
+        raise RegistryError(
+            f"the run is saved in {path}, but it could not be recorded: {exc}; once the registry can be "
+            f"written, record it with fleetopt runs add {path}"
+        ) from None
     return path
+
+
+def record_run(folder: str | Path, command: str | None = None) -> int:
+    """Record a finished run folder that the registry lacks (its recording failed, e.g. on a lock
+    held too long, or it was copied from another runs folder); returns its new run id. Its
+    summary.json gives the kind, model and key figures; its model.yaml must be the model they were
+    made from. A folder already recorded is refused, naming its run id. ``command``: what `fleetopt
+    runs show` gives as the command (default: that the run was recorded afterwards)."""
+    run = _finished_run(folder)
+    summary = run.summary()
+    kind = summary.get("kind")
+    if kind not in RUN_KINDS:
+        raise RunDirError(
+            f"{run.path / RunFolder.SUMMARY}: 'kind' is {kind!r}, not one of {', '.join(RUN_KINDS)}"
+        )
+    if run.model_file is None:
+        raise RunDirError(
+            f"{run.path} has no {RunFolder.MODEL}: the model its figures were made from is unknown"
+        )
+    loaded, _ = load(run.model_file)
+    run.check_model_copy(loaded)
+    recorded = _recorded_id(Registry(), run.path)
+    if recorded is not None:
+        raise RegistryError(
+            f"{run.path} is already recorded as run {recorded} (fleetopt runs show {recorded}): nothing added"
+        )
+    command = command if command is not None else "unknown (recorded afterwards by fleetopt runs add)"
+    return register_run(kind, loaded, run.path, key_figures(summary), command)
+
+
+def _finished_run(folder: str | Path) -> RunFolder:
+    """The finished run folder ``folder``, or a refusal saying what it is instead."""
+    if not isinstance(folder, (str, Path)) or not str(folder):
+        raise InputError(f"folder must be a run folder's path, not {folder!r}")
+    run = RunFolder(Path(folder).resolve())
+    if not run.path.is_dir():
+        raise RunDirError(f"{folder}: no such run folder")
+    if not run.is_finished:
+        what = "an unfinished job: finish it with --resume" if run.is_job else "not a fleetopt run folder"
+        raise RunDirError(f"{run.path} has no {RunFolder.SUMMARY}: {what}")
+    return run
+
+
+def _recorded_id(registry: Registry, path: Path) -> int | None:
+    try:
+        return registry.id_of(path)
+    except RegistryError:
+        return None
 
 
 def run_id(path: str | Path | int) -> int:

@@ -4,6 +4,7 @@ are (issue 15: a run written from Python was missing from `fleetopt runs`)."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from types import SimpleNamespace
 
 import pytest
@@ -98,3 +99,68 @@ def test_a_result_written_with_another_model_is_refused(here, tiny_solved, tiny_
         write(result, other, here / "A")
     assert not (here / "A").exists() and Registry().list() == []
     assert write(result, loaded, here / "B") == here / "B"  # the model it was solved from
+
+
+# ---------------------------------------------------------------- recording a run afterwards
+
+
+def test_runs_left_unrecorded_are_recorded_afterwards_with_the_same_figures(here, tiny_solved):
+    """A registry that lost its records (or never got them: a lock held too long) takes each
+    finished folder back with the kind, model and key figures its own write recorded."""
+    loaded, solved = tiny_solved
+    written = {"solve": api.write_solve_run(solved, loaded)}
+    evaluation, model, source = api.evaluate(written["solve"], scenarios=SCENARIOS)
+    written["evaluate"] = api.write_evaluate_run(evaluation, model, source)
+    written["sweep"] = api.write_sweep_run(api.sweep(loaded, candidates=2, scenarios=SCENARIOS))
+    written["stochastic"] = api.write_stochastic_run(stochastic_stand_in(solved), loaded)
+    before = {r.path: r for r in Registry().list()}
+    Registry().path.unlink()
+
+    for kind, path in written.items():
+        record = Registry().get(api.record_run(path))
+        was = before[path.resolve()]
+        assert (record.kind, record.model_name, record.model_hash) == (kind, "tiny", loaded.content_hash)
+        assert record.figures == was.figures and record.figures, kind
+        assert record.command == "unknown (recorded afterwards by fleetopt runs add)"
+    assert before[written["evaluate"].resolve()].figures["npv_mean_usd"] == evaluation.metrics["npv_mean_usd"][0]
+
+
+def test_recording_afterwards_refuses_what_is_not_a_finished_unrecorded_run(here, tiny_solved):
+    loaded, solved = tiny_solved
+    path = api.write_solve_run(solved, loaded, here / "A")
+    run_id = api.run_id(path)
+    with pytest.raises(RegistryError, match=rf"already recorded as run {run_id} .*nothing added"):
+        api.record_run(path)
+    with pytest.raises(InputError, match="no such run folder"):
+        api.record_run(here / "nowhere")
+    (here / "empty").mkdir()
+    with pytest.raises(InputError, match="has no summary.json: not a fleetopt run folder"):
+        api.record_run(here / "empty")
+    Registry().path.unlink()
+    model = path / "model.yaml"
+    model.write_text(model.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    with pytest.raises(InputError, match="model.yaml was changed after the run"):
+        api.record_run(path)
+    assert Registry().list() == []
+
+
+def test_a_run_refused_by_a_held_registry_is_recorded_once_it_is_free(here, tiny_solved, monkeypatch):
+    loaded, solved = tiny_solved
+    registry = Registry()
+    registry.record("solve", "tiny", "h", here / "x", {}, command="fleetopt solve tiny")
+    monkeypatch.setattr(Registry, "BUSY_SECONDS", 0.2)
+    holder = sqlite3.connect(registry.path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(RegistryError, match=r"record it with fleetopt runs add .*A$"):
+            api.write_solve_run(solved, loaded, here / "A")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    code, out, err = run_cli("runs", "add", str(here / "A"))
+    assert code == 0, err
+    record = Registry().get(api.run_id(here / "A"))
+    assert f"as run {record.id}" in out and record.kind == "solve"
+    assert record.figures["npv_usd"] == pytest.approx(solved.statements.npv_usd, rel=1e-12)
+    code, _, err = run_cli("runs", "add", str(here / "A"))
+    assert code != 0 and f"already recorded as run {record.id}" in err

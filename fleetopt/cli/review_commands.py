@@ -142,3 +142,15 @@ def runs_list(
 def runs_show(run_id: Annotated[int, typer.Argument(help="Run id (see `fleetopt runs`).")]) -> None:
     """Print one run: when, what command, which model, its key figures and where its folder is."""
     console.print(run_detail(api.run(run_id)))
+
+
+@runs_app.command("add")
+def runs_add(
+    folder: Annotated[
+        Path, typer.Argument(help="A finished run folder the registry lacks (e.g. not recorded for a lock).")
+    ],
+) -> None:
+    """Record a finished run folder that is not in the registry: its kind, model and key figures
+    come from its summary.json, checked against its model.yaml."""
+    run_id = api.record_run(folder)
+    console.print(f"recorded {folder} as run [bold]{run_id}[/bold] (fleetopt runs show {run_id})")
