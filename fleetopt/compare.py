@@ -135,9 +135,14 @@ class Comparison:
         }
 
     def to_csv(self) -> str:
-        """One long CSV: table, then the columns of each table. MW and GPU counts are rounded to
-        6 decimals (a sum's round-off, 20.000000000000004 MW, is 20.0; the JSON keeps it)."""
-        parts = []
+        """One long CSV: '# about' (the model every plan is evaluated under, the scenarios and
+        seed, as item,value rows), then '# table' and the columns of each table. MW and GPU counts
+        are rounded to 6 decimals (a sum's round-off, 20.000000000000004 MW, is 20.0; the JSON
+        keeps it)."""
+        model = {} if self.model is None else {f"model_{k}": v for k, v in self.model.as_dict().items()}
+        about = pd.DataFrame({"item": [*model, "scenarios", "seed"],
+                              "value": [*model.values(), self.n_scenarios, self.seed]})  # fmt: skip
+        parts = ["# about\n" + about.to_csv(index=False)]
         for name, frame in self.tables().items():
             if name != "figures":
                 frame = _rounded(frame)

@@ -177,8 +177,11 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         tables = {"figures", "mw_by_site", "gpus_by_generation", "purchase_differences"}
         assert tables <= set(json.loads(text))
     elif fmt == "csv":
-        assert text.startswith("# figures\n") and "# purchase_differences" in text
-        head = text.split("\n\n")[0].splitlines()[1:]
+        about, head = (part.splitlines()[1:] for part in text.split("\n\n")[:2])
+        assert text.startswith("# about\n") and head[0].startswith("figure,") and "# purchase_differences" in text
+        about = dict(pd.read_csv(pd.io.common.StringIO("\n".join(about))).values)
+        assert about["model_name"] == "tiny" and about["model_hash"] == api.load("tiny")[0].content_hash
+        assert (about["scenarios"], about["seed"]) == ("50", "0")
         figures = pd.read_csv(pd.io.common.StringIO("\n".join(head)))
         # 18 figures, and which covenant breaks first for each of tiny's four tests (leverage, DSCR,
         # liquidity, and the borrowing base of its GPU-secured loan)
