@@ -122,7 +122,8 @@ def test_runs_left_unrecorded_are_recorded_afterwards_with_the_same_figures(here
         assert (record.kind, record.model_name, record.model_hash) == (kind, "tiny", loaded.content_hash)
         assert record.figures == was.figures and record.figures, kind
         assert record.command == "unknown (recorded afterwards by fleetopt runs add)"
-    assert before[written["evaluate"].resolve()].figures["npv_mean_usd"] == evaluation.metrics["npv_mean_usd"][0]
+    evaluated = before[written["evaluate"].resolve()].figures
+    assert evaluated["npv_mean_usd"] == evaluation.metrics["npv_mean_usd"][0]
 
 
 def test_recording_afterwards_refuses_what_is_not_a_finished_unrecorded_run(here, tiny_solved):
@@ -134,12 +135,12 @@ def test_recording_afterwards_refuses_what_is_not_a_finished_unrecorded_run(here
     with pytest.raises(InputError, match="no such run folder"):
         api.record_run(here / "nowhere")
     (here / "empty").mkdir()
-    with pytest.raises(InputError, match="has no summary.json: not a fleetopt run folder"):
+    with pytest.raises(InputError, match=r"has no summary\.json: not a fleetopt run folder"):
         api.record_run(here / "empty")
     Registry().path.unlink()
     model = path / "model.yaml"
     model.write_text(model.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    with pytest.raises(InputError, match="model.yaml was changed after the run"):
+    with pytest.raises(InputError, match=r"model\.yaml was changed after the run"):
         api.record_run(path)
     assert Registry().list() == []
 

@@ -657,7 +657,7 @@ def test_a_sweep_whose_rule_no_candidate_meets_keeps_its_work_and_finishes_with_
     assert {"job.json", "candidates.json", "plans.npz"} <= {p.name for p in Path("S").iterdir()}
     code, out, err = run_cli("sweep", "--resume", "S", "--scenarios", "30")  # the evaluation cannot change
     assert code == 2 and "--scenarios cannot apply with --resume" in " ".join(err.split())
-    code, out, err = run_cli("sweep", "--resume", "S", "--max-breach-prob", "1")
+    code, out, err = run_cli("sweep", "--resume", "S", "--max-breach-prob", "1", "--allow-riskier")
     assert code == 0, err
     summary = json.loads(Path("S/summary.json").read_text())
     assert summary["rule"] == (

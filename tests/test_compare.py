@@ -106,7 +106,7 @@ def test_a_sweep_s_plans_are_compared_on_its_own_futures(tiny_run, tmp_path):
     folder = tmp_path / "S"
     # its pick, a cash-buffer plan that breaches on the forecast, differs from the forecast optimum
     code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "150", "--seed", "3",
-                           "--allow-forecast-breach", "--out", str(folder))  # fmt: skip
+                           "--allow-forecast-breach", "--allow-riskier", "--out", str(folder))  # fmt: skip
     assert code == 0, err
     swept = pd.read_csv(folder / "candidates.csv").set_index("plan")
     code, out, err = run_cli("compare", str(folder), "--format", "json")
@@ -178,7 +178,8 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert tables <= set(json.loads(text))
     elif fmt == "csv":
         about, head = (part.splitlines()[1:] for part in text.split("\n\n")[:2])
-        assert text.startswith("# about\n") and head[0].startswith("figure,") and "# purchase_differences" in text
+        assert text.startswith("# about\n") and head[0].startswith("figure,")
+        assert "# purchase_differences" in text
         about = dict(pd.read_csv(pd.io.common.StringIO("\n".join(about))).values)
         assert about["model_name"] == "tiny" and about["model_hash"] == api.load("tiny")[0].content_hash
         assert (about["scenarios"], about["seed"]) == ("50", "0")
@@ -337,7 +338,8 @@ def buffer_sweep(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FLEETOPT_RUNS_DIR", str(folder.parent / "runs"))
         code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50",
-                               "--allow-forecast-breach", "--out", str(folder))  # fmt: skip
+                               "--allow-forecast-breach", "--allow-riskier",
+                               "--out", str(folder))  # fmt: skip
     assert code == 0, err
     return folder, pd.read_csv(folder / "candidates.csv").set_index("plan")
 

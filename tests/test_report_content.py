@@ -41,7 +41,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
             ("evaluate", "tiny", "--plans", folders[0], "--scenarios", "200", "--out", folders[1]),
             # its pick, a cash-buffer plan, reacts on the forecast (where it breaches its borrowing base)
             ("sweep", "tiny", "--candidates", "3", "--scenarios", "100", "--allow-forecast-breach",
-             "--out", folders[2]),
+             "--allow-riskier", "--out", folders[2]),
             ("evaluate", "tiny", "--plans", folders[0], "--deterministic", "--out", str(root / "D")),
         ):
             code, _, err = run_cli(*args)

@@ -4,6 +4,8 @@ and the power limit of every candidate."""
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -246,6 +248,30 @@ def test_recommend_hand_made():
     assert recommend(tie, Rule()) == 1  # equal CVaR5 and breach: the higher mean wins
 
 
+def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum():
+    """On the same scenarios the forecast optimum breaches in 60 % and defaults in 30 %. A has the
+    best CVaR5 but breaches in 70 %; C the second best but defaults in 30.1 %; B breaches exactly as
+    often (the optimum's own figure qualifies) and defaults less: the default rule picks B, and a rule
+    with --allow-riskier picks A."""
+    metrics = pd.DataFrame({
+        "plan": ["milp: forecast", "A", "B", "C"], "origin": ["forecast", "stress", "stress", "variation"],
+        "npv_mean_usd": [13e9, 9e9, 11e9, 10e9], "npv_cvar5_usd": [-23e9, -15e9, -20e9, -18e9],
+        "npv_p5_usd": [-10e9, -8e9, -9e9, -9e9],
+        "breach_probability": [0.60, 0.70, 0.60, 0.55], "default_probability": [0.30, 0.25, 0.20, 0.301],
+    })  # fmt: skip
+    assert recommend(metrics, Rule()) == 2
+    assert recommend(metrics, Rule(no_riskier_than_optimum=False)) == 1
+    assert recommend(metrics, Rule(prefer="mean")) == 0  # the optimum itself always qualifies
+    described = Rule().describe()
+    assert "breach and default probabilities no higher than the forecast optimum's" in described
+    assert "no limit" not in described
+    why = SweepResult(None, None, None, metrics, None, Rule(), 2).why()
+    assert "breach probability from 60.0% to 60.0% and default probability from 30.0% to 20.0%" in why
+    closest = "the forecast optimum's breach probability is 60.0% and its default probability 30.0%; the "
+    with pytest.raises(RuleNotMet, match=re.escape(closest + "lowest breach probability is 55.0% (C)")):
+        recommend(metrics, Rule(max_breach_prob=0.5))
+
+
 def test_recommend_raises_when_nothing_meets_the_rule():
     m = frame([(10.0, 5.0, 0.3), (12.0, 4.0, 0.2)])
     with pytest.raises(RuleError, match="no candidate"):
@@ -271,9 +297,10 @@ def test_cli_a_cvar_limit_that_is_not_a_number_is_refused_before_any_work(tmp_pa
 
 def test_a_huge_cvar_limit_is_described_in_a_few_characters():
     """$1e300 printed as 300 digits before; money below a quadrillion as the tables show it."""
-    described = Rule(min_cvar5_usd=1e300, forecast_within_limits=False).describe()
+    unlimited = Rule(forecast_within_limits=False, no_riskier_than_optimum=False)
+    described = replace(unlimited, min_cvar5_usd=1e300).describe()
     assert described == "best cvar5 NPV among plans with CVaR5 >= $1e+300"
-    described = Rule(min_cvar5_usd=-2.5e6, forecast_within_limits=False).describe()
+    described = replace(unlimited, min_cvar5_usd=-2.5e6).describe()
     assert described == "best cvar5 NPV among plans with CVaR5 >= -$2.5M"
 
 
@@ -398,13 +425,18 @@ def test_the_explanation_points_out_a_risk_the_rule_left_unlimited():
         "npv_mean_usd": [13e9, 10e9], "npv_cvar5_usd": [-23e9, -16e9],
         "breach_probability": [0.60, 0.88], "default_probability": [0.30, 0.32],
     })  # fmt: skip
-    unlimited = SweepResult(None, None, None, metrics, None, Rule(), 1).why()
+    riskier = Rule(no_riskier_than_optimum=False)
+    assert recommend(metrics, riskier) == 1 and recommend(metrics, Rule()) == 0
+    unlimited = SweepResult(None, None, None, metrics, None, riskier, 1).why()
     assert "with no limit on the breach or default probability" in unlimited
     assert "default probability from 30.0% to 32.0%" in unlimited
-    said = "No limit was set on the breach probability, which it raises by 28.0 pp: --max-breach-prob"
+    said = (
+        "No limit was set on the breach probability (--allow-riskier), which it raises by 28.0 pp: "
+        "--max-breach-prob"
+    )
     assert said in unlimited
     assert "--max-default-prob" not in unlimited
-    limited = SweepResult(None, None, None, metrics, None, Rule(max_breach_prob=0.9), 1).why()
+    limited = SweepResult(None, None, None, metrics, None, replace(riskier, max_breach_prob=0.9), 1).why()
     assert "No limit was set" not in limited and "breach probability <= 90%" in limited
 
 
@@ -453,8 +485,10 @@ def test_a_plan_that_breaches_on_its_own_forecast_is_not_recommended_unless_allo
         "Not considered, as they breach a covenant or default on the forecast itself: milp: forecast, "
         "cash buffer $60.0M (--allow-forecast-breach considers them)" in why
     )
-    assert recommend(metrics, Rule(forecast_within_limits=False)) == 1
-    allowed = SweepResult(None, None, None, metrics, None, Rule(forecast_within_limits=False), 1).why()
+    allow = Rule(forecast_within_limits=False, no_riskier_than_optimum=False)  # B breaches more, too
+    assert recommend(metrics, allow) == 1
+    assert recommend(metrics, Rule(forecast_within_limits=False)) == 0
+    allowed = SweepResult(None, None, None, metrics, None, allow, 1).why()
     assert (
         "It breaches a covenant or defaults on the forecast itself (allowed by --allow-forecast-breach)"
         in allowed

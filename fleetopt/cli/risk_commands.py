@@ -228,6 +228,15 @@ def sweep(
             "borrowing base breaches it even on the forecast).",
         ),
     ] = False,
+    allow_riskier: Annotated[
+        bool,
+        typer.Option(
+            "--allow-riskier",
+            help="Also recommend plans with a higher breach or default probability than the forecast "
+            "optimum's on the same scenarios (by default they are not considered: the evaluator does not "
+            "price a covenant breach, so a better tail could otherwise buy a breach in nearly every future).",
+        ),
+    ] = False,
     backend: BackendOption = BackendName.auto,
     mip_gap: MipGapOption = 0.005,
     time_limit: TimeLimitOption = None,
@@ -264,7 +273,8 @@ def sweep(
                         "max_default_prob": ("max_default_prob", max_default_prob),
                         "min_cvar": ("min_cvar5_usd", min_cvar),
                         "allow_forecast_breach":
-                            ("forecast_within_limits", not allow_forecast_breach)}  # fmt: skip
+                            ("forecast_within_limits", not allow_forecast_breach),
+                        "allow_riskier": ("no_riskier_than_optimum", not allow_riskier)}  # fmt: skip
         refuse_with_resume(ctx, ("report", *rule_options))
         changes = dict(field_value for name, field_value in rule_options.items() if given(ctx, name))
         folder = api.resolve_run(resume)
@@ -272,7 +282,9 @@ def sweep(
             result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate)
         return _sweep_done(result, folder, report)
     RunFolder.check_new(out)  # before the model is even read
-    rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar, not allow_forecast_breach).check()
+    rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar,
+                forecast_within_limits=not allow_forecast_breach,
+                no_riskier_than_optimum=not allow_riskier).check()  # fmt: skip
     threads = capped_threads(threads)
     registry_checked()
     loaded = load_model(model)

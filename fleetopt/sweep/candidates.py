@@ -567,9 +567,15 @@ class Rule:
     # only plans that keep every covenant and their cash on the forecast itself (metrics column
     # FORECAST_OK): a plan that breaches on its own forecast is not one a lender would sign
     forecast_within_limits: bool = True
+    # only plans whose breach and default probabilities are no higher than the forecast optimum's on
+    # the same scenarios: the evaluator does not price a breach, so a rule that ignored it could trade
+    # a covenant breached in nearly every future for a better tail
+    no_riskier_than_optimum: bool = True
 
     def describe(self) -> str:
         conditions = ["no breach or default on the forecast"] if self.forecast_within_limits else []
+        if self.no_riskier_than_optimum:
+            conditions.append("breach and default probabilities no higher than the forecast optimum's")
         if self.max_breach_prob is not None:
             conditions.append(f"breach probability <= {_share(self.max_breach_prob)}")
         if self.max_default_prob is not None:
@@ -580,7 +586,8 @@ class Rule:
         if not conditions:
             return head + ", with no limit on the breach or default probability"
         text = head + " among plans with " + " and ".join(conditions)
-        if self.forecast_within_limits and self.max_breach_prob is None and self.max_default_prob is None:
+        unlimited = self.max_breach_prob is None and self.max_default_prob is None
+        if self.forecast_within_limits and unlimited and not self.no_riskier_than_optimum:
             text += ", with no limit on the breach or default probability in the scenarios"
         return text
 
@@ -595,6 +602,7 @@ class Rule:
         if self.min_cvar5_usd is not None:
             limits.number("min_cvar5_usd (--min-cvar)", self.min_cvar5_usd)
         limits.flag("forecast_within_limits", self.forecast_within_limits)
+        limits.flag("no_riskier_than_optimum", self.no_riskier_than_optimum)
         return self
 
 
@@ -606,6 +614,16 @@ def _share(p: float) -> str:
 PREFER_COLUMN = {"cvar5": "npv_cvar5_usd", "mean": "npv_mean_usd", "p5": "npv_p5_usd"}
 # the metrics column: the plan breaches no covenant and does not default on the forecast
 FORECAST_OK = "forecast_within_limits"
+# the risks the rule keeps at the forecast optimum's (Rule.no_riskier_than_optimum)
+OPTIMUM_RISKS = ("breach_probability", "default_probability")
+
+
+def forecast_optimum_row(metrics: pd.DataFrame) -> pd.Series | None:
+    """The forecast optimum's metrics (origin "forecast"), None where the metrics name none."""
+    if "origin" not in metrics:
+        return None
+    rows = metrics[metrics["origin"] == "forecast"]
+    return rows.iloc[0] if len(rows) else None
 
 
 def closest(metrics: pd.DataFrame, rule: Rule) -> str:
@@ -614,6 +632,12 @@ def closest(metrics: pd.DataFrame, rule: Rule) -> str:
     parts = []
     if rule.forecast_within_limits and FORECAST_OK in metrics and not metrics[FORECAST_OK].any():
         parts.append("every candidate breaches a covenant or defaults on the forecast itself")
+    optimum = forecast_optimum_row(metrics) if rule.no_riskier_than_optimum else None
+    if optimum is not None:
+        parts.append(
+            f"the forecast optimum's breach probability is {optimum['breach_probability']:.1%} and its "
+            f"default probability {optimum['default_probability']:.1%}"
+        )
     for limit, column, what, best in (
         ("max_breach_prob", "breach_probability", "the lowest breach probability", "idxmin"),
         ("max_default_prob", "default_probability", "the lowest default probability", "idxmin"),
@@ -638,6 +662,10 @@ def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
         ok &= metrics["default_probability"].to_numpy() <= rule.max_default_prob + 1e-12
     if rule.min_cvar5_usd is not None:
         ok &= metrics["npv_cvar5_usd"].to_numpy() >= rule.min_cvar5_usd
+    optimum = forecast_optimum_row(metrics) if rule.no_riskier_than_optimum else None
+    if optimum is not None:  # on the same scenarios: the comparison is paired, not sampled twice
+        for column in OPTIMUM_RISKS:
+            ok &= metrics[column].to_numpy() <= optimum[column] + 1e-12
     if not ok.any():
         raise RuleNotMet(f"no candidate meets the rule ({rule.describe()}); {closest(metrics, rule)}")
     score = metrics[PREFER_COLUMN[rule.prefer]].to_numpy(dtype=float)

@@ -327,8 +327,8 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
         raise RuleNotMet(
             f"{exc}. The candidates and their evaluation are kept in {folder}: finish the sweep with a "
             f"looser rule, fleetopt sweep --resume {folder} with --max-breach-prob, --max-default-prob, "
-            "--min-cvar (a probability limit of 1, or a --min-cvar below every candidate's, sets none) or "
-            "--allow-forecast-breach"
+            "--min-cvar (a probability limit of 1, or a --min-cvar below every candidate's, sets none), "
+            "--allow-forecast-breach or --allow-riskier"
         ) from None
     metrics["recommended"] = False
     metrics.loc[metrics.index[pick], "recommended"] = True
@@ -375,7 +375,7 @@ class SweepResult:
             rise = rec[f"{name}_probability"] - opt[f"{name}_probability"]
             if rise > RISE_WORTH_SAYING and getattr(self.rule, f"max_{name}_prob") is None:
                 text += (
-                    f" No limit was set on the {name} probability, which it raises by "
+                    f" No limit was set on the {name} probability (--allow-riskier), which it raises by "
                     f"{rise * 100:.1f} pp: --max-{name}-prob would cap it."
                 )
         return text
