@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 from typer.core import TyperGroup
 
 try:  # typer vendors click from 0.2x on; older versions depend on click itself
@@ -47,8 +48,15 @@ def output_width(stream) -> int | None:
     return None if stream.isatty() or os.environ.get("COLUMNS", "").strip().isdigit() else 120
 
 
-console = Console(width=output_width(sys.stdout))
-err_console = Console(stderr=True, highlight=False, width=output_width(sys.stderr))
+# markup and emoji off: model names, plan labels and paths are the user's text, printed as typed
+# ("[draft]" is not a style, ":100:" not an emoji); styles are given as Text (`marked`)
+console = Console(width=output_width(sys.stdout), markup=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, width=output_width(sys.stderr), markup=False, emoji=False)
+
+
+def marked(*parts: str | tuple[str, str]) -> Text:
+    """A line of plain text with some parts styled: ``marked("wrote ", (path, "bold"))``."""
+    return Text.assemble(*parts)
 
 
 def error_lines(exc: FleetoptError) -> list[str]:
@@ -466,7 +474,7 @@ def command_line() -> str:
 
 def say_written(path: Path, files: str) -> None:
     """'wrote FOLDER (FILES): run ID', for a run written and recorded through the API."""
-    console.print(f"wrote [bold]{escape(str(path))}[/bold] ({files}): run {api.run_id(path)}")
+    console.print(marked("wrote ", (str(path), "bold"), f" ({files}): run {api.run_id(path)}"))
 
 
 def registry_checked() -> None:
@@ -476,7 +484,7 @@ def registry_checked() -> None:
 
 def finish_report(path: Path, wanted: bool) -> None:
     if wanted:
-        console.print(f"wrote [bold]{api.report(path)}[/bold]")
+        console.print(marked("wrote ", (str(api.report(path)), "bold")))
 
 
 # how each kind of output file fleetopt writes looks (its first and last 4 KiB): `--out` may replace

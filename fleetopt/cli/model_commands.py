@@ -24,6 +24,7 @@ from fleetopt.cli.common import (
     command_line,
     console,
     finish_report,
+    marked,
     out_file,
     refuse_foreign_file,
     refuse_unless,
@@ -44,7 +45,7 @@ def validate(model: ModelArg = None) -> None:
     """Check a model file and summarise what it describes (or list every problem found)."""
     loaded = load_model(model)
     console.print(model_summary_table(loaded))
-    console.print(f"[green]ok[/green]: {loaded.source} is a valid model")
+    console.print(marked(("ok", "green"), f": {loaded.source} is a valid model"))
 
 
 @app.command()
@@ -140,7 +141,7 @@ def solve(
     fixed = None if purchases is None else api.read_purchases(purchases, pair)  # before any folder
     # claimed before the solve: a concurrent run can never take the folder a finished solve needs
     with RunFolder.claim(out, loaded.model.name).released_on_failure() as folder:
-        console.print(f"solving [bold]{loaded.model.name}[/bold] ({objective.value}) ...")
+        console.print(marked("solving ", (loaded.model.name, "bold"), f" ({objective.value}) ..."))
         result = api.solve(
             pair, objective=objective.value, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
             purchases=fixed,
@@ -160,7 +161,7 @@ def _solve_stochastic(
     _, data = api.load(loaded)
     api.check_settings(data, n, quarters, risk_weight, alpha, solver)  # exit 2 before a folder is claimed
     with RunFolder.claim(out, loaded.model.name).released_on_failure() as folder:
-        console.print(f"solving [bold]{loaded.model.name}[/bold] over {n} scenarios (two-stage) ...")
+        console.print(marked("solving ", (loaded.model.name, "bold"), f" over {n} scenarios (two-stage) ..."))
         result = api.solve_stochastic(
             loaded, n, first_stage_quarters=quarters, risk_weight=risk_weight, cvar_alpha=alpha,
             scenario_seed=seed, time_limit=time_limit, mip_gap=mip_gap, threads=threads, solver=solver,

@@ -537,9 +537,12 @@ def _stochastic_completion_rows(table: Table, completion: dict) -> None:
         lowest = f" (lowest {format_usd(entry['lowest_usd'])})" if "lowest_usd" in entry else ""
         quarters = ", ".join(entry["quarters"])
         table.add_row(
-            "[red]warning[/red]",
-            f"[red]the plan's statements break {entry['limit']} on the forecast in {quarters}{lowest}, "
-            "without the revolver[/red]",
+            Text("warning", style="red"),
+            Text(
+                f"the plan's statements break {entry['limit']} on the forecast in {quarters}{lowest}, "
+                "without the revolver",
+                style="red",
+            ),
         )
 
 

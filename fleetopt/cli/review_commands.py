@@ -16,6 +16,7 @@ from fleetopt.cli.common import (
     app,
     checked,
     console,
+    marked,
     out_file,
     refuse_foreign_file,
     write_output,
@@ -113,7 +114,7 @@ def report_command(
     if out is not None:
         refuse_foreign_file(out, "report")
     path = api.report(folder, out)
-    console.print(f"wrote [bold]{path}[/bold]")
+    console.print(marked("wrote ", (str(path), "bold")))
 
 
 runs_app = typer.Typer(help="The run registry: every solve, evaluate and sweep.", no_args_is_help=False)
@@ -153,4 +154,5 @@ def runs_add(
     """Record a finished run folder that is not in the registry: its kind, model and key figures
     come from its summary.json, checked against its model.yaml."""
     run_id = api.record_run(folder)
-    console.print(f"recorded {folder} as run [bold]{run_id}[/bold] (fleetopt runs show {run_id})")
+    shown = marked(f"recorded {folder} as run ", (str(run_id), "bold"), f" (fleetopt runs show {run_id})")
+    console.print(shown)

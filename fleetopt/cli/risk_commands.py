@@ -37,6 +37,7 @@ from fleetopt.cli.common import (
     finish_report,
     given,
     interruptible,
+    marked,
     refuse_unless,
     refuse_with_resume,
     registry_checked,
@@ -293,10 +294,8 @@ def sweep(
     proposals = [api.read_purchases(path, loaded) for path in purchases or []]  # read once, here
     if proposals:
         check_proposals(proposals, candidates, stochastic or 0)
-    console.print(
-        f"sweeping [bold]{loaded.model.name}[/bold]: up to {candidates} candidate plans x {scenarios:,} "
-        "scenarios ..."
-    )
+    size = f": up to {candidates} candidate plans x {scenarios:,} scenarios ..."
+    console.print(marked("sweeping ", (loaded.model.name, "bold"), size))
     folder = RunFolder.claim(out, f"{loaded.model.name}-sweep")
     try:
         with folder.released_on_failure(), interruptible(folder.path, "sweep"):
@@ -355,7 +354,8 @@ def _sweep_done(result, folder: Path, report: bool) -> None:
         "defaults on the forecast itself)"
     )
     console.print(sweep_table(result.metrics, legend))
-    console.print(f"recommended: [bold]{result.recommended['plan']}[/bold]. {result.why()}", soft_wrap=True)
+    pick = marked("recommended: ", (result.recommended["plan"], "bold"), f". {result.why()}")
+    console.print(pick, soft_wrap=True)
     path = api.write_sweep_run(result, folder, command=command_line())
     say_written(path, "plans.npz, candidates.csv, front.csv, summary.json")
     finish_report(path, report)
