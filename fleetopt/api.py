@@ -33,7 +33,8 @@ from fleetopt.compare import (
     plans_from_refs,
     scenarios_of_runs,
 )
-from fleetopt.core.data import ModelData, load
+from fleetopt.core.data import ModelData
+from fleetopt.core.data import load as _load
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases, purchases_for
@@ -121,12 +122,21 @@ def _loadable(model):
     """``model`` as :func:`load` takes it (see :data:`ModelArg`); anything else is refused by name."""
     if _is_loaded_pair(model):
         return model[0]
+    if isinstance(model, (str, Path)) and not str(model).strip():
+        raise InputError("model is empty: give a model file path, a bundled model name or None (the default)")
     if model is None or isinstance(model, (str, Path, LoadedModel)):
         return model
     raise InputError(
         "model must be a model file path, a bundled model name, None (the default model), a LoadedModel "
-        f"or what fleetopt.api.load returns (got a {type(model).__name__})"
+        f"or what fleetopt.api.load returns (got a value of type {type(model).__name__})"
     )
+
+
+def load(model: ModelArg = None) -> tuple[LoadedModel, ModelData]:
+    """Load a model (see :data:`ModelArg`): the validated model file with its text, and its data
+    (the arrays the MILP and the evaluator read). A bad model file raises
+    :class:`~fleetopt.errors.ModelError` listing every problem, with its line."""
+    return _load(_loadable(model))
 
 
 def _loaded_and_data(model) -> tuple[LoadedModel | None, ModelData]:
@@ -137,7 +147,7 @@ def _loaded_and_data(model) -> tuple[LoadedModel | None, ModelData]:
         return None, model
     if _is_loaded_pair(model) and isinstance(model[1], ModelData):
         return model
-    return load(_loadable(model))
+    return load(model)
 
 
 def solve(
@@ -225,6 +235,9 @@ def write_solve_run(
     record it in the run registry (``command``: see :func:`register_run`). ``loaded``: the model
     the result was solved from (a LoadedModel or what :func:`load` returns; None: the one
     :func:`solve` kept). Returns the run folder."""
+    if not isinstance(result, SolveResult):
+        got = type(result).__name__
+        raise InputError(f"result must be what fleetopt.api.solve returns (got a value of type {got})")
     loaded = _loaded_of(loaded if loaded is not None else getattr(result, "loaded", None), "loaded")
     _check_solved_from(result, loaded)
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
@@ -764,7 +777,14 @@ def compare(
 
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
     (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
-    given = [runs] if isinstance(runs, (str, Path, int)) else list(runs)
+    if isinstance(runs, (str, Path, int)):
+        given = [runs]
+    elif isinstance(runs, Iterable) and not isinstance(runs, (bytes, dict)):
+        given = list(runs)
+    else:
+        raise InputError(
+            f"runs must be a run folder, run id or plan file, or a list of them (got a {type(runs).__name__})"
+        )
     if not given:
         raise InputError("runs must name at least one run folder, run id or plan file")
     refs = [resolve_run(r) for r in given]

@@ -68,6 +68,21 @@ def test_compare_defaults_to_the_first_sweeps_scenarios_else_1000_and_seed_0(two
 def test_compare_refuses_no_runs():
     with pytest.raises(InputError, match="at least one run"):
         api.compare([])
+    with pytest.raises(InputError, match=r"runs must be a run folder, .* \(got a NoneType\)"):
+        api.compare(None)
+
+
+@pytest.mark.parametrize("model", [123, ["tiny"], b"tiny", "", "  "])
+def test_load_refuses_what_is_not_a_model_by_name(model):
+    """load(123) raised TypeError from deep in pathlib, load("") said ".: is a directory"."""
+    with pytest.raises(InputError, match=r"model must be a model file path|model is empty"):
+        api.load(model)
+
+
+def test_writing_a_solve_run_needs_a_solve_result(here):
+    with pytest.raises(InputError, match=r"result must be what fleetopt.api.solve returns \(.* str\)"):
+        api.write_solve_run("tiny", out=here / "A")
+    assert not (here / "A").exists()
 
 
 def test_runs_and_run_read_the_registry(two_runs):
