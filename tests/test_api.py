@@ -251,3 +251,15 @@ def test_no_warning_when_nothing_is_capped(two_runs):
     with warnings.catch_warnings():
         warnings.simplefilter("error", FleetoptWarning)
         api.evaluate(a, scenarios=SCENARIOS, threads=1)
+
+
+def test_notebook_reprs_are_one_line_summaries(tiny_solved, here):
+    """A notebook cell showing `fo.load("neocloud")` printed about 248,000 characters of arrays."""
+    _, data = api.load("neocloud")
+    assert repr(data) == (
+        "ModelData('neocloud': 28 quarters from 2026Q3, 5 SKUs, 4 sites, 10 contracts, 11 debt facilities)"
+    )
+    loaded, solved = tiny_solved
+    assert repr(solved).startswith("SolveResult(optimal, 'tiny', npv objective -$14.1M, gap ")
+    result, _, _ = api.evaluate(api.write_solve_run(solved, loaded, here / "A"), scenarios=20, seed=3)
+    assert repr(result).startswith("EvaluationResult(1 plan x 20 scenarios (seed 3), ")

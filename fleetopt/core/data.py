@@ -155,6 +155,13 @@ class ModelData:
     Immutable (its arrays are shared by the MILP, the statements and every evaluated plan): the
     consumers read these figures, not the schema objects of ``model``."""
 
+    def __repr__(self) -> str:  # a notebook shows this, not hundreds of thousands of array digits
+        return (
+            f"ModelData({self.name!r}: {self.T} quarters from {self.quarter_labels[0]}, "
+            f"{len(self.sku_names)} SKUs, {len(self.sites)} sites, {len(self.contracts)} contracts, "
+            f"{len(self.facilities)} debt facilities)"
+        )
+
     model: PlanningModel  # the validated model file: for loading, writing and fingerprints only
     name: str
     description: str

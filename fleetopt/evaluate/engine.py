@@ -18,6 +18,7 @@ import pandas as pd
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
+from fleetopt.core.units import counted
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import Backend, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch, compile_plans, with_buffers
@@ -55,6 +56,11 @@ class EvaluationResult:
     # Python API and the CLI do not ask)
     paths: dict[str, np.ndarray] = field(default_factory=dict)
     pairs_stored: int = 0  # (plan, scenario) pairs a resumed run read from chunks an earlier attempt saved
+
+    def __repr__(self) -> str:  # a notebook shows this, not the NPV matrix
+        runs = "on the forecast" if self.seed is None else f"x {counted(self.n_scenarios, 'scenario')}"
+        seed = "" if self.seed is None else f" (seed {self.seed})"
+        return f"EvaluationResult({counted(self.n_plans, 'plan')} {runs}{seed}, {self.backend}; .metrics)"
 
     @property
     def pairs_computed(self) -> int:

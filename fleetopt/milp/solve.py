@@ -14,6 +14,7 @@ from fleetopt.core.economics import Statements, plan_statements, principal_sched
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.results import headline, plan_frame
+from fleetopt.core.units import format_usd
 from fleetopt.errors import InfeasibleError, NoPlanError
 from fleetopt.milp.build import build_model
 from fleetopt.milp.diagnose import diagnose, format_diagnosis
@@ -66,6 +67,13 @@ class SolveResult:
     # the model file it was solved from, when the Python API loaded one (fleetopt.api.solve):
     # write_solve_run writes it beside the plan unless given another
     loaded: LoadedModel | None = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:  # a notebook shows this, not the plan's arrays
+        gap = "" if self.gap is None else f", gap {self.gap:.2%}"
+        return (
+            f"SolveResult({self.status}, {self.data.name!r}, {self.objective_kind} objective "
+            f"{format_usd(self.objective_usd)}{gap}; .headline(), .plan_frame(), .statements_frame())"
+        )
 
     def plan_frame(self):
         """Every decision as a pandas DataFrame (one row per quarter and item)."""

@@ -347,6 +347,12 @@ class SweepResult:
         self.loaded, self.data, self.candidates = loaded, data, candidates
         self.metrics, self.evaluation, self.rule, self.pick = metrics, evaluation, rule, pick
 
+    def __repr__(self) -> str:
+        return (
+            f"SweepResult({len(self.metrics)} candidates evaluated on {self.evaluation.n_scenarios:,} "
+            f"scenarios, recommended {self.recommended['plan']!r}; .metrics, .why())"
+        )
+
     @property
     def recommended(self):
         return self.metrics.iloc[self.pick]
