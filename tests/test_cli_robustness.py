@@ -1004,6 +1004,29 @@ def test_a_ctrl_c_that_breaks_a_library_s_initialisation_is_an_interruption(brok
         assert done.returncode == 1 and "ImportError: initialization failed" in done.stderr
 
 
+def test_a_second_ctrl_c_while_an_interrupted_run_exits_is_ignored(tmp_path):
+    """Two SIGINTs (Ctrl-C pressed twice, or `timeout -s INT`): the second came while the worker
+    processes and threads shut down, and Python printed "Exception ignored in: <module
+    'threading'> ... KeyboardInterrupt" after fleetopt's own message. Once the run is interrupted,
+    a second SIGINT is ignored."""
+    script = (
+        "import os, signal, sys, threading, time\n"
+        "from pathlib import Path\n"
+        "import typer\n"
+        "from fleetopt.cli.common import interruptible\n"
+        "threading.Thread(target=time.sleep, args=(0.3,)).start()  # one the exit waits for\n"
+        "try:\n"
+        f"    with interruptible(Path({str(tmp_path)!r}), 'evaluate'):\n"
+        "        raise KeyboardInterrupt\n"
+        "except typer.Exit as stop:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, while the run exits\n"
+        "    time.sleep(0.1)\n"
+        "    sys.exit(stop.exit_code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
+    assert (done.returncode, done.stderr) == (130, "interrupted before anything was saved: run it again\n")
+
+
 def test_workers_beyond_the_cores_are_capped_and_said(here, solve_run, monkeypatch):
     """`evaluate --workers 32` on 2 cores started 33 processes taking turns on them (11x slower):
     like --threads, --workers is capped to the usable cores (here made 1: one worker, this process)."""
