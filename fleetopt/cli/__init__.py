@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 unexpected internal error, 2 bad input, 3 infeasible mo
 
 from __future__ import annotations
 
+import signal
 import sys
 
 
@@ -39,8 +40,19 @@ def main() -> None:
     stop_on_sigterm()
     try:
         app()
+    except SystemExit as done:
+        if done.code == 130:
+            _ignore_second_stop()
+        raise
     except (KeyboardInterrupt, ImportError) as exc:  # ImportError: a library loaded late, stopped
         if not stopped(exc):
             raise
         err_console.print("interrupted")
+        _ignore_second_stop()
         sys.exit(130)
+
+
+def _ignore_second_stop() -> None:
+    """A second Ctrl-C (or a second SIGINT from `timeout`) while worker processes and threads shut
+    down would interrupt the exit itself, with Python's "Exception ignored" traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -548,9 +548,6 @@ def interruptible(folder: Path, command: str):
     try:
         yield
     except KeyboardInterrupt:
-        # a second Ctrl-C (or a second SIGINT from `timeout`) while worker processes and threads shut
-        # down would interrupt the exit itself, with Python's "Exception ignored" traceback
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if run.is_job:
             err_console.print(
                 f"interrupted: {_saved_work(run)} saved in {folder}; "
