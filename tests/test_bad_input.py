@@ -462,6 +462,17 @@ def test_a_facility_name_must_be_text_too(tmp_path, tiny_text):
     assert_bad_input(code, out, err, "finance.facilities: the name True (a YAML boolean) must be text")
 
 
+@pytest.mark.parametrize("name", ["", "a b"], ids=["empty", "space"])
+def test_a_facility_name_follows_the_rule_of_every_name(tmp_path, tiny_text, name):
+    """Facilities were keyed by any text: `""` and `"a b"` validated (and `service` overwrote the
+    statements' debt_service_usd line: tests/test_economics.py)."""
+    text = tiny_text.replace("    gpu-term-loan:", f'    "{name}":', 1)
+    path, code, out, err = validate_text(tmp_path, text)
+    line = line_of(text, f'"{name}":')
+    expected = f"error: {path}:{line}: finance.facilities.{name}.[key]: {name!r} is not a name: use letters"
+    assert_bad_input(code, out, err, expected)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [("      maturity: 2030Q1\n", "maturity applies to bullet facilities only"),

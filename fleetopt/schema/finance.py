@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from fleetopt.schema.base import (
     Fraction,
     Money,
+    Name,
     NonNegative,
     PositiveQuarterCount,
     Quarter,
@@ -148,7 +149,7 @@ class Finance(StrictModel):
     below `min_cash_usd`."""
     reference_rate_annual: NonNegativeSeries
     """Floating reference rate (e.g. SOFR) per quarter, annual."""
-    facilities: dict[str, DebtFacility] = Field(default_factory=dict)
+    facilities: dict[Name, DebtFacility] = Field(default_factory=dict)
     """Debt facilities by name."""
     covenants: Covenants | None = None
     """Maintenance covenants; none when omitted."""
