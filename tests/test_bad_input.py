@@ -473,6 +473,35 @@ def test_a_facility_name_follows_the_rule_of_every_name(tmp_path, tiny_text, nam
     assert_bad_input(code, out, err, expected)
 
 
+RATE_MESSAGE = "must be at most 1 (100 % a year): rates are fractions, 0.036 means 3.6 % a year"
+
+
+@pytest.mark.parametrize(
+    ("rate", "got"),
+    [(3.6, " (got 3.6)"), ([0.036, 0.036, 0.036, 3.6, 0.036, 0.036, 0.036, 0.036], " (got 3.6)"),
+     ({"start": 0.036, "steps": {"2027Q3": 4.0}}, " (got 4)")],
+    ids=["number", "list", "step"],
+)  # fmt: skip
+def test_a_reference_rate_written_as_a_percentage_is_refused(tmp_path, tiny_text, rate, got):
+    """reference_rate_annual: 3.6 (meant 3.6 %) validated, and the solve was infeasible with a
+    diagnosis that never named the rate."""
+    data = with_value(tiny_text, ("finance", "reference_rate_annual"), rate)
+    _, code, out, err = validate_data(tmp_path, data)
+    assert_bad_input(code, out, err, f"finance.reference_rate_annual: {RATE_MESSAGE}{got}")
+
+
+def test_a_reference_rate_growing_past_100_percent_is_refused_and_100_percent_is_not(tmp_path, tiny_text):
+    """0.5 growing 100 % a year reaches 0.5 x 2^(7/4) = 1.68 in tiny's eighth quarter."""
+    field = ("finance", "reference_rate_annual")
+    grown = with_value(tiny_text, field, {"start": 0.5, "annual_growth": 1.0})
+    _, code, out, err = validate_data(tmp_path, grown)
+    assert_bad_input(
+        code, out, err, f"finance.reference_rate_annual: grows to 1.68 over the horizon: {RATE_MESSAGE}"
+    )
+    _, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 1.0))
+    assert code == 0, err
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [("      maturity: 2030Q1\n", "maturity applies to bullet facilities only"),

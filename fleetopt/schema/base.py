@@ -61,6 +61,10 @@ NonNegativeInt = Annotated[int, Field(ge=0)]
 
 MAX_HORIZON_QUARTERS = 80
 """Most quarters a horizon may plan (20 years)."""
+MAX_RATE_ANNUAL = 1.0
+"""Largest annual interest rate (100 % a year), as the facilities' own rates: a larger one is a
+percentage written as a number (3.6 for 3.6 %), which made a solve infeasible for no named reason."""
+RATE_LIMIT_MESSAGE = "must be at most 1 (100 % a year): rates are fractions, 0.036 means 3.6 % a year"
 MAX_QUARTER_COUNT = 5 * MAX_HORIZON_QUARTERS
 """Most quarters any count of quarters may hold (400 = 100 years, five of the longest horizons): a
 term, lead time or delay that long already reaches past every horizon, and larger counts overflow

@@ -15,7 +15,7 @@ from fleetopt.schema.base import (
     Quarter,
     StrictModel,
 )
-from fleetopt.schema.series import MoneySeries, NonNegativeSeries
+from fleetopt.schema.series import MoneySeries, RateSeries
 
 
 class DebtFacility(StrictModel):
@@ -147,8 +147,8 @@ class Finance(StrictModel):
     the company runs below its treasury floor (the revolver is drawn, orders are deferred) without
     defaulting, and distress sales restore cash to this level, not to the floor. The MILP never plans
     below `min_cash_usd`."""
-    reference_rate_annual: NonNegativeSeries
-    """Floating reference rate (e.g. SOFR) per quarter, annual."""
+    reference_rate_annual: RateSeries
+    """Floating reference rate (e.g. SOFR) per quarter, annual (0.036 = 3.6 %; at most 1)."""
     facilities: dict[Name, DebtFacility] = Field(default_factory=dict)
     """Debt facilities by name."""
     covenants: Covenants | None = None
