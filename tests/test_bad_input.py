@@ -473,6 +473,23 @@ def test_a_facility_name_follows_the_rule_of_every_name(tmp_path, tiny_text, nam
     assert_bad_input(code, out, err, expected)
 
 
+@pytest.mark.parametrize("spaced", ['"lab-a-training "', '" lab-a-training"'], ids=["trailing", "leading"])
+def test_keys_differing_only_by_surrounding_spaces_are_one_key_written_twice(tmp_path, tiny_text, spaced):
+    """The schema strips surrounding spaces from names, so `"lab-a-training "` next to lab-a-training
+    validated and silently replaced the signed contract by the one written second."""
+    text = tiny_text.replace("  enterprise-inference:", f"  {spaced}:", 1)
+    path, code, out, err = validate_text(tmp_path, text)
+    message = "duplicate key 'lab-a-training' (after removing surrounding spaces)"
+    assert_bad_input(code, out, err, f"error: {path}:{line_of(text, spaced)}: YAML syntax error: {message}")
+
+
+def test_a_key_written_twice_as_is_does_not_mention_spaces(tmp_path, tiny_text):
+    text = tiny_text.replace("  enterprise-inference:", "  lab-a-training:", 1)
+    _, code, out, err = validate_text(tmp_path, text)
+    assert_bad_input(code, out, err, "duplicate key 'lab-a-training'")
+    assert "spaces" not in err
+
+
 RATE_MESSAGE = "must be at most 1 (100 % a year): rates are fractions, 0.036 means 3.6 % a year"
 
 

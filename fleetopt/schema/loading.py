@@ -73,7 +73,7 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False):
-    seen: set = set()
+    seen: dict = {}  # each key as the schema reads it -> as written
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         try:
@@ -82,9 +82,13 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
             raise yaml.constructor.ConstructorError(
                 None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark
             ) from None
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
+        # the schema strips surrounding spaces from text: "lab-a-training " would replace lab-a-training
+        stripped = key.strip() if isinstance(key, str) else key
+        if stripped in seen:
+            spaces = "" if seen[stripped] == key else " (after removing surrounding spaces)"
+            message = f"duplicate key {stripped!r}{spaces}"
+            raise yaml.constructor.ConstructorError(None, None, message, key_node.start_mark)
+        seen[stripped] = key
     return loader.construct_mapping(node, deep=deep)
 
 
