@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from fleetopt.errors import InputError
 from fleetopt.schema import PlanningModel, cross_checks
-from fleetopt.schema.base import NAME_PATTERN, NAME_RULE
+from fleetopt.schema.base import NAME_PATTERN, NAME_RULE, QUARTER_TYPE_ERROR
 
 DEFAULT_MODEL = "neocloud"
 
@@ -275,8 +275,7 @@ def _non_text_name(path: tuple, err: dict) -> tuple[tuple, str] | None:
     if err["type"] != "string_type" or not path or path[-1] != "[key]" or isinstance(key, str):
         return None
     kind = next((what for cls, what in _YAML_KINDS if isinstance(key, cls)), "not text")
-    written = key.isoformat() if isinstance(key, datetime.date) else _shown(key)
-    return path[:-2], f"the name {written} ({kind}) must be text: quote it"
+    return path[:-2], f"the name {_written(key)} ({kind}) must be text: quote it"
 
 
 def _message(err: dict) -> str:
@@ -288,8 +287,10 @@ def _message(err: dict) -> str:
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    if kind == "string_pattern_mismatch" and "Q[1-4]" in str(err.get("ctx", {}).get("pattern", "")):
-        return f"{_shown(err['input'])} is not a quarter: expected a label like 2026Q3"
+    if kind == QUARTER_TYPE_ERROR or (
+        kind == "string_pattern_mismatch" and "Q[1-4]" in str(err.get("ctx", {}).get("pattern", ""))
+    ):
+        return f"{_written(err['input'])} is not a quarter: expected a label like 2026Q3"
     if kind == "string_pattern_mismatch" and str(err.get("ctx", {}).get("pattern", "")) == NAME_PATTERN:
         return f"{_shown(err['input'])} is not a name: {NAME_RULE}"
     value = err.get("input")
@@ -300,6 +301,11 @@ def _message(err: dict) -> str:
     ):
         return f"{msg} (got {_shown(value)})"
     return msg
+
+
+def _written(value: object) -> str:
+    """A value as the YAML file wrote it: a date as 2026-07-01, not datetime.date(2026, 7, 1)."""
+    return value.isoformat() if isinstance(value, datetime.date) else _shown(value)
 
 
 def _shown(value: object, at: int = 60) -> str:
