@@ -527,6 +527,22 @@ def test_a_reference_rate_growing_past_100_percent_is_refused_and_100_percent_is
 
 
 @pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [(("risk",), None, "risk: must be a mapping of fields (or leave the block out)"),
+     (("risk",), 5, "risk: must be a mapping of fields, not 5 (or leave the block out)"),
+     (("horizon",), None, "horizon: must be a mapping of fields\n"),
+     (("skus", "H100"), None, "skus.H100: must be a mapping of fields\n")],
+    ids=["risk-null", "risk-number", "horizon-null", "sku-null"],
+)  # fmt: skip
+def test_a_block_that_is_not_a_mapping_is_named_in_plain_words(tmp_path, tiny_text, path, value, message):
+    """`risk: null` read "Input should be a valid dictionary or instance of Risk": a class name. A
+    required block (or an entry of `skus`) cannot be left out, so its message does not suggest it."""
+    _, code, out, err = validate_data(tmp_path, with_value(tiny_text, path, value))
+    assert_bad_input(code, out, err, message)
+    assert "instance of" not in err
+
+
+@pytest.mark.parametrize(
     ("extra", "message"),
     [("      maturity: 2030Q1\n", "maturity applies to bullet facilities only"),
      ("      repayment: bullet\n      maturity: 2030Q1\n",

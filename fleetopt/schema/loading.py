@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
+import typing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from fleetopt.errors import InputError
 from fleetopt.schema import PlanningModel, cross_checks
@@ -291,6 +292,8 @@ def _message(err: dict) -> str:
         kind == "string_pattern_mismatch" and "Q[1-4]" in str(err.get("ctx", {}).get("pattern", ""))
     ):
         return f"{_written(err['input'])} is not a quarter: expected a label like 2026Q3"
+    if kind == "model_type":
+        return _block_message(err["input"], err["loc"])
     if kind == "string_pattern_mismatch" and str(err.get("ctx", {}).get("pattern", "")) == NAME_PATTERN:
         return f"{_shown(err['input'])} is not a name: {NAME_RULE}"
     value = err.get("input")
@@ -301,6 +304,39 @@ def _message(err: dict) -> str:
     ):
         return f"{msg} (got {_shown(value)})"
     return msg
+
+
+def _block_message(value: object, loc: tuple) -> str:
+    """A block written as something other than a mapping (`risk: null`, `risk: 5`), without
+    pydantic's "or instance of Risk": a class name means nothing in a model file."""
+    got = "" if value is None else f", not {_shown(value)}"
+    hint = " (or leave the block out)" if _field_has_default(loc) else ""
+    return f"must be a mapping of fields{got}{hint}"
+
+
+def _field_has_default(loc: tuple) -> bool:
+    """Whether ``loc`` ends at a field of a block that may be left out (`risk`), rather than at a
+    required one (`horizon`) or an entry of a mapping or list (`skus.H100`)."""
+    annotation: object = PlanningModel
+    has_default = False
+    for part in loc:
+        block = _block_class(annotation)
+        if block is not None and part in block.model_fields:
+            field = block.model_fields[part]
+            annotation, has_default = field.annotation, not field.is_required()
+        elif typing.get_origin(annotation) in (dict, list):
+            annotation, has_default = typing.get_args(annotation)[-1], False
+        elif not _is_marker(part):
+            return False
+    return has_default
+
+
+def _block_class(annotation: object) -> type[BaseModel] | None:
+    """The block a field holds: its type, or the block of an optional one (`Robustness | None`)."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def _written(value: object) -> str:
