@@ -73,7 +73,14 @@ TEXT_CASES = [
     ("quarter-outside-horizon", "start: 2027Q1", "start: 2031Q1",
      "contracts.enterprise-inference.start", "quarter 2031Q1 is outside the horizon 2026Q3..2028Q2"),
     ("malformed-quarter", "start: 2027Q1", "start: 2026Q5",
-     "contracts.enterprise-inference.start", "'2026Q5' is not a quarter"),
+     "contracts.enterprise-inference.start", "'2026Q5' is not a quarter: expected a label like 2026Q3"),
+    # YAML reads these as a number and a date: the same message, not "Input should be a valid string"
+    ("quarter-read-as-number", "start: 2027Q1", "start: 2027",
+     "contracts.enterprise-inference.start", "2027 is not a quarter: expected a label like 2026Q3"),
+    ("quarter-read-as-date", "start: 2027Q1", "start: 2027-01-01",
+     "contracts.enterprise-inference.start", "2027-01-01 is not a quarter: expected a label like 2026Q3"),
+    ("horizon-start-read-as-number", "start: 2026Q3", "start: 2026",
+     "horizon.start", "2026 is not a quarter: expected a label like 2026Q3"),
     ("contract-unknown-sku", "eligible_skus: [H100]", "eligible_skus: [H100, H900]",
      "contracts.lab-a-training.eligible_skus.1", "unknown SKU 'H900'"),
     ("cohort-before-sku", "purchased: 2024Q1", "purchased: 2022Q1",
@@ -460,6 +467,79 @@ def test_a_name_yaml_reads_as_something_else_must_be_quoted(tmp_path, tiny_text,
 def test_a_facility_name_must_be_text_too(tmp_path, tiny_text):
     _, code, out, err = validate_text(tmp_path, tiny_text.replace("    gpu-term-loan:", "    yes:", 1))
     assert_bad_input(code, out, err, "finance.facilities: the name True (a YAML boolean) must be text")
+
+
+@pytest.mark.parametrize("name", ["", "a b"], ids=["empty", "space"])
+def test_a_facility_name_follows_the_rule_of_every_name(tmp_path, tiny_text, name):
+    """Facilities were keyed by any text: `""` and `"a b"` validated (and `service` overwrote the
+    statements' debt_service_usd line: tests/test_economics.py)."""
+    text = tiny_text.replace("    gpu-term-loan:", f'    "{name}":', 1)
+    path, code, out, err = validate_text(tmp_path, text)
+    line = line_of(text, f'"{name}":')
+    expected = f"error: {path}:{line}: finance.facilities.{name}.[key]: {name!r} is not a name: use letters"
+    assert_bad_input(code, out, err, expected)
+
+
+@pytest.mark.parametrize("spaced", ['"lab-a-training "', '" lab-a-training"'], ids=["trailing", "leading"])
+def test_keys_differing_only_by_surrounding_spaces_are_one_key_written_twice(tmp_path, tiny_text, spaced):
+    """The schema strips surrounding spaces from names, so `"lab-a-training "` next to lab-a-training
+    validated and silently replaced the signed contract by the one written second."""
+    text = tiny_text.replace("  enterprise-inference:", f"  {spaced}:", 1)
+    path, code, out, err = validate_text(tmp_path, text)
+    message = "duplicate key 'lab-a-training' (after removing surrounding spaces)"
+    assert_bad_input(code, out, err, f"error: {path}:{line_of(text, spaced)}: YAML syntax error: {message}")
+
+
+def test_a_key_written_twice_as_is_does_not_mention_spaces(tmp_path, tiny_text):
+    text = tiny_text.replace("  enterprise-inference:", "  lab-a-training:", 1)
+    _, code, out, err = validate_text(tmp_path, text)
+    assert_bad_input(code, out, err, "duplicate key 'lab-a-training'")
+    assert "spaces" not in err
+
+
+RATE_MESSAGE = "must be at most 1 (100 % a year): rates are fractions, 0.036 means 3.6 % a year"
+
+
+@pytest.mark.parametrize(
+    ("rate", "got"),
+    [(3.6, " (got 3.6)"), ([0.036, 0.036, 0.036, 3.6, 0.036, 0.036, 0.036, 0.036], " (got 3.6)"),
+     ({"start": 0.036, "steps": {"2027Q3": 4.0}}, " (got 4)")],
+    ids=["number", "list", "step"],
+)  # fmt: skip
+def test_a_reference_rate_written_as_a_percentage_is_refused(tmp_path, tiny_text, rate, got):
+    """reference_rate_annual: 3.6 (meant 3.6 %) validated, and the solve was infeasible with a
+    diagnosis that never named the rate."""
+    data = with_value(tiny_text, ("finance", "reference_rate_annual"), rate)
+    _, code, out, err = validate_data(tmp_path, data)
+    assert_bad_input(code, out, err, f"finance.reference_rate_annual: {RATE_MESSAGE}{got}")
+
+
+def test_a_reference_rate_growing_past_100_percent_is_refused_and_100_percent_is_not(tmp_path, tiny_text):
+    """0.5 growing 100 % a year reaches 0.5 x 2^(7/4) = 1.68 in tiny's eighth quarter."""
+    field = ("finance", "reference_rate_annual")
+    grown = with_value(tiny_text, field, {"start": 0.5, "annual_growth": 1.0})
+    _, code, out, err = validate_data(tmp_path, grown)
+    assert_bad_input(
+        code, out, err, f"finance.reference_rate_annual: grows to 1.68 over the horizon: {RATE_MESSAGE}"
+    )
+    _, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 1.0))
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [(("risk",), None, "risk: must be a mapping of fields (or leave the block out)"),
+     (("risk",), 5, "risk: must be a mapping of fields, not 5 (or leave the block out)"),
+     (("horizon",), None, "horizon: must be a mapping of fields\n"),
+     (("skus", "H100"), None, "skus.H100: must be a mapping of fields\n")],
+    ids=["risk-null", "risk-number", "horizon-null", "sku-null"],
+)  # fmt: skip
+def test_a_block_that_is_not_a_mapping_is_named_in_plain_words(tmp_path, tiny_text, path, value, message):
+    """`risk: null` read "Input should be a valid dictionary or instance of Risk": a class name. A
+    required block (or an entry of `skus`) cannot be left out, so its message does not suggest it."""
+    _, code, out, err = validate_data(tmp_path, with_value(tiny_text, path, value))
+    assert_bad_input(code, out, err, message)
+    assert "instance of" not in err
 
 
 @pytest.mark.parametrize(

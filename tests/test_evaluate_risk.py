@@ -135,8 +135,8 @@ def test_a_rate_shift_costs_exactly_the_extra_interest_on_floating_balances():
     scen = deterministic_scenarios(data, 2)
     scen.rate_shift[1, 3:] = 0.01
     out = simulate(SimulationConstants.from_data(data), batch(data, [plan]), scen)
-    loan_before = np.concatenate([[0.0], lines["debt_loan_usd"][:-1]])
-    bond_before = np.concatenate([[1.0e6], lines["debt_bond_usd"][:-1]])
+    loan_before = np.concatenate([[0.0], lines["debt_facility_loan_usd"][:-1]])
+    bond_before = np.concatenate([[1.0e6], lines["debt_facility_bond_usd"][:-1]])
     assert np.all(bond_before[3:-1] > 0) and np.all(loan_before[3:] > 0)
     expected = -(data.discount[3:] * 0.01 / 4.0 * loan_before[3:]).sum()
     assert out["npv"][0, 1] - out["npv"][0, 0] == pytest.approx(expected, rel=1e-9)
@@ -163,8 +163,8 @@ def test_a_spread_shift_moves_only_the_refinanced_bullet_and_the_rate_shift_both
     Scenario 2 (and reference +1 % from quarter 2): the loan pays 0.01 / 4 x L_{t-1} more from
     quarter 2, the note (0.01 + 0.02) / 4 x 1e6 = 7,500 USD more from quarter 4."""
     data, plan, lines = untaxed_with_ample_cash(refinanced_model(), "refinanced")
-    note_before = np.concatenate([[1.0e6], lines["debt_note_usd"][:-1]])
-    loan_before = np.concatenate([[0.0], lines["debt_loan_usd"][:-1]])
+    note_before = np.concatenate([[1.0e6], lines["debt_facility_note_usd"][:-1]])
+    loan_before = np.concatenate([[0.0], lines["debt_facility_loan_usd"][:-1]])
     assert np.all(note_before == 1.0e6) and np.all(loan_before[2:] > 0)
     out = simulate(SimulationConstants.from_data(data), batch(data, [plan]), refinanced_scenarios(data))
     npv, discount = out["npv"][0], data.discount
@@ -191,9 +191,9 @@ def test_the_stochastic_milp_charges_the_refinanced_spread_as_the_evaluator():
                                                    spread_shift=scen.spread_shift[2]))  # fmt: skip
     for f, name in enumerate(["note", "loan"]):  # the plan's balances, MUSD
         for t in range(data.T):
-            m.balance[f, t].fix(lines[f"debt_{name}_usd"][t] / 1e6)
-    note_before = np.concatenate([[1.0e6], lines["debt_note_usd"][:-1]])
-    loan_before = np.concatenate([[0.0], lines["debt_loan_usd"][:-1]])
+            m.balance[f, t].fix(lines[f"debt_facility_{name}_usd"][t] / 1e6)
+    note_before = np.concatenate([[1.0e6], lines["debt_facility_note_usd"][:-1]])
+    loan_before = np.concatenate([[0.0], lines["debt_facility_loan_usd"][:-1]])
     t = np.arange(data.T)
     extra = 0.01 / 4 * (loan_before * (t >= 2) + note_before * (t >= 4)) + 0.02 / 4 * note_before * (t >= 4)
     got = np.array([pyo.value(m.interest[q]) * 1e6 for q in range(data.T)])

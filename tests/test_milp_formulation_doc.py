@@ -133,7 +133,7 @@ def test_every_output_of_a_solve_is_explained():
         **{f"mw_used_{s.name}": "mw_used_<site>" for s in data.sites},
         **{f"mw_available_{s.name}": "mw_available_<site>" for s in data.sites},
         **{f"revenue_contract_{c.name}_usd": "revenue_contract_<contract>_usd" for c in data.contracts},
-        **{f"debt_{f.name}_usd": "debt_<facility>_usd" for f in data.facilities},
+        **{f"debt_facility_{f.name}_usd": "debt_facility_<facility>_usd" for f in data.facilities},
     }
     columns = result.statements.frame(data.quarter_labels).columns
     unexplained = [c for c in columns if patterns.get(c, c) not in named]

@@ -187,9 +187,9 @@ def _asset_lines(data: ModelData, plan: Plan, lead: tuple) -> dict[str, np.ndarr
         "depreciation_gpu_usd": (data.depreciation * plan.held).sum(axis=-2),
         "depreciation_power_usd": over_sites("depreciation"),
         "gain_on_disposal_usd": ((data.proceeds - data.book_value) * retire).sum(axis=-2),
-        "capex_gpu_usd": (
-            plan.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]
-        ).sum(axis=(-3, -2)),
+        "capex_gpu_usd": (plan.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]).sum(
+            axis=(-3, -2)
+        ),
         "capex_power_usd": over_sites("capex"),
         "disposal_proceeds_usd": (data.proceeds * retire).sum(axis=-2),
         "book_value_disposed_usd": (data.book_value * retire).sum(axis=-2),
@@ -438,7 +438,12 @@ def finance_step(
 
 
 def quarter_interest(
-    fin: Financing, state: FinanceState, t: int, rate_shift: Any, spread_shift: Any, moved: DrawsMoved | None,
+    fin: Financing,
+    state: FinanceState,
+    t: int,
+    rate_shift: Any,
+    spread_shift: Any,
+    moved: DrawsMoved | None,
     xp: Any = np,
 ) -> Any:
     """Quarter ``t``'s interest on the balances at the end of the previous quarter (see
@@ -630,11 +635,21 @@ def forecast_roll_forward(data: ModelData, plan: Plan, lines: dict, with_revolve
         lines["depreciation_gpu_usd"] + lines["depreciation_power_usd"],
         lines["gain_on_disposal_usd"],
         # cash out besides operations, interest, tax and debt: the contracts' payments come in here
-        lines["capex_gpu_usd"] + lines["capex_power_usd"] - lines["disposal_proceeds_usd"]
+        lines["capex_gpu_usd"]
+        + lines["capex_power_usd"]
+        - lines["disposal_proceeds_usd"]
         - lines["contract_payments_usd"],
         plan.draws,
         plan.prepay,
     )
+
+
+def _add_lines(lines: dict[str, np.ndarray], new: dict[str, np.ndarray]) -> None:
+    """Add statement lines, refusing a name already there: a line named after a facility, site or
+    contract must never replace another line (a facility `service` replaced `debt_service_usd`)."""
+    repeated = sorted(set(lines) & set(new))
+    assert not repeated, f"statement lines written twice: {repeated}"
+    lines.update(new)
 
 
 def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) -> Statements:
@@ -642,16 +657,19 @@ def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) ->
     lines = operating_lines(data, plan)
     rolled = forecast_roll_forward(data, plan, lines, with_revolver)
     placed_below = ("balance_by_facility_usd", "collateral_required_usd")
-    lines.update({k: v for k, v in rolled.items() if k not in placed_below})
-    for f, fac in enumerate(data.facilities):
-        lines[f"debt_{fac.name}_usd"] = rolled["balance_by_facility_usd"][f]
-    lines["equity_cash_flow_usd"] = np.diff(np.concatenate([[data.opening_cash], lines["cash_usd"]]))
-    lines["collateral_value_usd"] = lines["fleet_resale_value_usd"]
-    lines["collateral_required_usd"] = rolled["collateral_required_usd"]
+    _add_lines(lines, {k: v for k, v in rolled.items() if k not in placed_below})
+    balances = rolled["balance_by_facility_usd"]
+    _add_lines(
+        lines, {f"debt_facility_{fac.name}_usd": balances[..., f, :] for f, fac in enumerate(data.facilities)}
+    )
+    _add_lines(lines, {
+        "equity_cash_flow_usd": np.diff(np.concatenate([[data.opening_cash], lines["cash_usd"]])),
+        "collateral_value_usd": lines["fleet_resale_value_usd"],
+        "collateral_required_usd": rolled["collateral_required_usd"],
+    })  # fmt: skip
     quantities = statement_quantities(lines, data.covenant_window)
-    for kind in CATALOGUE:  # every covenant ratio, tested or not, on the covenants' EBITDA period
-        if kind.ratio_line:
-            lines[kind.ratio_line] = kind.ratio(quantities)
+    # every covenant ratio, tested or not, on the covenants' EBITDA period
+    _add_lines(lines, {kind.ratio_line: kind.ratio(quantities) for kind in CATALOGUE if kind.ratio_line})
     terminal = terminal_value(data, plan)
     owed_end = lines["debt_usd"][-1] + deferred_revenue_end(data, plan)
     value = float(npv(data, lines["cash_usd"], owed_end, terminal, data.opening_cash))

@@ -6,7 +6,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from fleetopt.core.quarters import QUARTER_PATTERN
 
@@ -24,9 +25,26 @@ class StrictModel(BaseModel):
     )
 
 
+QUARTER_TYPE_ERROR = "quarter_type"
+"""The error type of a quarter YAML read as something other than text (`2026` is a number,
+`2026-07-01` a date): the loader words it as it words a malformed label such as `2026Q5`."""
+
+
+def _quarter_is_text(value: object) -> object:
+    if isinstance(value, str):
+        return value
+    message = "{value} is not a quarter: expected a label like 2026Q3"
+    raise PydanticCustomError(QUARTER_TYPE_ERROR, message, {"value": str(value)})
+
+
 # No `description` on these two: a type-level description would replace the docstring of every
 # field of the type (a contract's `start` would read "A calendar quarter..." in the JSON Schema).
-Quarter = Annotated[str, StringConstraints(pattern=QUARTER_PATTERN), Field(examples=["2026Q3"])]
+Quarter = Annotated[
+    str,
+    StringConstraints(pattern=QUARTER_PATTERN),
+    Field(examples=["2026Q3"]),
+    BeforeValidator(_quarter_is_text),
+]
 """A calendar quarter label such as ``2026Q3``."""
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -61,6 +79,10 @@ NonNegativeInt = Annotated[int, Field(ge=0)]
 
 MAX_HORIZON_QUARTERS = 80
 """Most quarters a horizon may plan (20 years)."""
+MAX_RATE_ANNUAL = 1.0
+"""Largest annual interest rate (100 % a year), as the facilities' own rates: a larger one is a
+percentage written as a number (3.6 for 3.6 %), which made a solve infeasible for no named reason."""
+RATE_LIMIT_MESSAGE = "must be at most 1 (100 % a year): rates are fractions, 0.036 means 3.6 % a year"
 MAX_QUARTER_COUNT = 5 * MAX_HORIZON_QUARTERS
 """Most quarters any count of quarters may hold (400 = 100 years, five of the longest horizons): a
 term, lead time or delay that long already reaches past every horizon, and larger counts overflow

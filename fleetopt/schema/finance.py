@@ -9,12 +9,13 @@ from pydantic import Field, model_validator
 from fleetopt.schema.base import (
     Fraction,
     Money,
+    Name,
     NonNegative,
     PositiveQuarterCount,
     Quarter,
     StrictModel,
 )
-from fleetopt.schema.series import MoneySeries, NonNegativeSeries
+from fleetopt.schema.series import MoneySeries, RateSeries
 
 
 class DebtFacility(StrictModel):
@@ -146,9 +147,9 @@ class Finance(StrictModel):
     the company runs below its treasury floor (the revolver is drawn, orders are deferred) without
     defaulting, and distress sales restore cash to this level, not to the floor. The MILP never plans
     below `min_cash_usd`."""
-    reference_rate_annual: NonNegativeSeries
-    """Floating reference rate (e.g. SOFR) per quarter, annual."""
-    facilities: dict[str, DebtFacility] = Field(default_factory=dict)
+    reference_rate_annual: RateSeries
+    """Floating reference rate (e.g. SOFR) per quarter, annual (0.036 = 3.6 %; at most 1)."""
+    facilities: dict[Name, DebtFacility] = Field(default_factory=dict)
     """Debt facilities by name."""
     covenants: Covenants | None = None
     """Maintenance covenants; none when omitted."""

@@ -9,16 +9,17 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
+import typing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from fleetopt.errors import InputError
 from fleetopt.schema import PlanningModel, cross_checks
-from fleetopt.schema.base import NAME_PATTERN, NAME_RULE
+from fleetopt.schema.base import NAME_PATTERN, NAME_RULE, QUARTER_TYPE_ERROR
 
 DEFAULT_MODEL = "neocloud"
 
@@ -73,7 +74,7 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False):
-    seen: set = set()
+    seen: dict = {}  # each key as the schema reads it -> as written
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         try:
@@ -82,9 +83,13 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
             raise yaml.constructor.ConstructorError(
                 None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark
             ) from None
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
+        # the schema strips surrounding spaces from text: "lab-a-training " would replace lab-a-training
+        stripped = key.strip() if isinstance(key, str) else key
+        if stripped in seen:
+            spaces = "" if seen[stripped] == key else " (after removing surrounding spaces)"
+            message = f"duplicate key {stripped!r}{spaces}"
+            raise yaml.constructor.ConstructorError(None, None, message, key_node.start_mark)
+        seen[stripped] = key
     return loader.construct_mapping(node, deep=deep)
 
 
@@ -271,8 +276,7 @@ def _non_text_name(path: tuple, err: dict) -> tuple[tuple, str] | None:
     if err["type"] != "string_type" or not path or path[-1] != "[key]" or isinstance(key, str):
         return None
     kind = next((what for cls, what in _YAML_KINDS if isinstance(key, cls)), "not text")
-    written = key.isoformat() if isinstance(key, datetime.date) else _shown(key)
-    return path[:-2], f"the name {written} ({kind}) must be text: quote it"
+    return path[:-2], f"the name {_written(key)} ({kind}) must be text: quote it"
 
 
 def _message(err: dict) -> str:
@@ -284,8 +288,12 @@ def _message(err: dict) -> str:
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    if kind == "string_pattern_mismatch" and "Q[1-4]" in str(err.get("ctx", {}).get("pattern", "")):
-        return f"{_shown(err['input'])} is not a quarter: expected a label like 2026Q3"
+    if kind == QUARTER_TYPE_ERROR or (
+        kind == "string_pattern_mismatch" and "Q[1-4]" in str(err.get("ctx", {}).get("pattern", ""))
+    ):
+        return f"{_written(err['input'])} is not a quarter: expected a label like 2026Q3"
+    if kind == "model_type":
+        return _block_message(err["input"], err["loc"])
     if kind == "string_pattern_mismatch" and str(err.get("ctx", {}).get("pattern", "")) == NAME_PATTERN:
         return f"{_shown(err['input'])} is not a name: {NAME_RULE}"
     value = err.get("input")
@@ -296,6 +304,44 @@ def _message(err: dict) -> str:
     ):
         return f"{msg} (got {_shown(value)})"
     return msg
+
+
+def _block_message(value: object, loc: tuple) -> str:
+    """A block written as something other than a mapping (`risk: null`, `risk: 5`), without
+    pydantic's "or instance of Risk": a class name means nothing in a model file."""
+    got = "" if value is None else f", not {_shown(value)}"
+    hint = " (or leave the block out)" if _field_has_default(loc) else ""
+    return f"must be a mapping of fields{got}{hint}"
+
+
+def _field_has_default(loc: tuple) -> bool:
+    """Whether ``loc`` ends at a field of a block that may be left out (`risk`), rather than at a
+    required one (`horizon`) or an entry of a mapping or list (`skus.H100`)."""
+    annotation: object = PlanningModel
+    has_default = False
+    for part in loc:
+        block = _block_class(annotation)
+        if block is not None and part in block.model_fields:
+            field = block.model_fields[part]
+            annotation, has_default = field.annotation, not field.is_required()
+        elif typing.get_origin(annotation) in (dict, list):
+            annotation, has_default = typing.get_args(annotation)[-1], False
+        elif not _is_marker(part):
+            return False
+    return has_default
+
+
+def _block_class(annotation: object) -> type[BaseModel] | None:
+    """The block a field holds: its type, or the block of an optional one (`Robustness | None`)."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _written(value: object) -> str:
+    """A value as the YAML file wrote it: a date as 2026-07-01, not datetime.date(2026, 7, 1)."""
+    return value.isoformat() if isinstance(value, datetime.date) else _shown(value)
 
 
 def _shown(value: object, at: int = 60) -> str:

@@ -8,8 +8,10 @@ from pydantic import Field
 from fleetopt.core.quarters import parse_quarter, quarter_label
 from fleetopt.schema.base import (
     MAX_HORIZON_QUARTERS,
+    MAX_RATE_ANNUAL,
     MAX_USD,
     MONEY_LIMIT_MESSAGE,
+    RATE_LIMIT_MESSAGE,
     Fraction,
     Name,
     PositiveInt,
@@ -136,6 +138,10 @@ def _is_money(path: Path) -> bool:
     return any(isinstance(part, str) and "usd" in part for part in path)
 
 
+def _is_rate(path: Path) -> bool:
+    return path == ("finance", "reference_rate_annual")
+
+
 def _series_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
     problems: list[tuple[Path, str]] = []
     T = model.horizon.quarters
@@ -150,6 +156,9 @@ def _series_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
             elif _is_money(path) and values.max(initial=0.0) > MAX_USD:
                 grown = f"grows to {values.max():.3g} over the horizon"
                 problems.append((path, f"{grown}: {MONEY_LIMIT_MESSAGE}"))
+            elif _is_rate(path) and values.max(initial=0.0) > MAX_RATE_ANNUAL:
+                grown = f"grows to {values.max():.3g} over the horizon"
+                problems.append((path, f"{grown}: {RATE_LIMIT_MESSAGE}"))
         for label in series_quarters(spec):
             problems += outside((*path, "steps", label), label)
     return problems

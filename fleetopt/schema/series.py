@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from fleetopt.core.quarters import parse_quarter
-from fleetopt.schema.base import Quarter, StrictModel, check_money
+from fleetopt.schema.base import MAX_RATE_ANNUAL, RATE_LIMIT_MESSAGE, Quarter, StrictModel, check_money
 
 
 class CompactSeries(StrictModel):
@@ -66,6 +66,18 @@ def _check_money_series(value: SeriesSpec) -> SeriesSpec:
 MoneySeries = Annotated[NonNegativeSeries, AfterValidator(_check_money_series)]
 """A quarterly series of money (USD, or USD per unit): not negative, each value at most 1e15 USD
 (grown values too: checked against the horizon by the model's cross-checks)."""
+
+
+def _check_rate_series(value: SeriesSpec) -> SeriesSpec:
+    for number in _written_numbers(value):
+        if number > MAX_RATE_ANNUAL:
+            raise ValueError(f"{RATE_LIMIT_MESSAGE} (got {number:g})")
+    return value
+
+
+RateSeries = Annotated[NonNegativeSeries, AfterValidator(_check_rate_series)]
+"""A quarterly series of annual rates: 0 to ``MAX_RATE_ANNUAL`` in each value (grown values too:
+checked against the horizon by the model's cross-checks)."""
 
 
 def series_length_problem(spec: SeriesSpec, n_quarters: int) -> str | None:

@@ -1,0 +1,79 @@
+"""Statement lines of a plan (fleetopt/core/economics.py): every line keeps its own name, whatever
+the model's facilities, sites and contracts are called.
+
+The instance: 100 installed GPUs rented on the inference market at $1/GPU-hour (2,190 USD a GPU a
+quarter: EBITDA 219,000 USD every quarter, nothing else costs money) and one fixed-rate loan of
+$4M at 8 % a year (2 % a quarter) repaid over 40 quarters ($100k a quarter), interest on the
+balance at the end of the previous quarter:
+
+* interest 80,000, 78,000, 76,000, 74,000 USD; debt service 180,000, 178,000, 176,000, 174,000 USD;
+* balance 3.9M, 3.8M, 3.7M, 3.6M USD;
+* DSCR 219,000 / 180,000 = 1.2167 in the first quarter, the lowest (later ones are higher); against
+  a 1.0x covenant tested from the first quarter, headroom 0.2167.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from milp_builders import base_model, data_of
+
+from fleetopt.core.economics import _add_lines, plan_statements
+from fleetopt.core.plan import Plan
+from fleetopt.core.results import headline
+
+GPUS = 100.0
+DEBT_SERVICE = np.array([180_000.0, 178_000.0, 176_000.0, 174_000.0])
+BALANCE = np.array([3.9e6, 3.8e6, 3.7e6, 3.6e6])
+
+
+def loan_model(facility: str) -> dict:
+    d = base_model()
+    d["skus"]["A"]["available_from"] = "2025Q1"
+    d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2025Q4", "gpus": int(GPUS), "use": "inference",
+                   "capex_per_gpu_usd": 4000.0}]  # fmt: skip
+    d["retirement"] = {"resale": False}
+    d["finance"]["facilities"] = {
+        facility: {"size_usd": 4.0e6, "opening_balance_usd": 4.0e6, "fixed_rate_annual": 0.08,
+                   "amortization_quarters": 40, "draw_from": "2026Q1", "draw_until": "2026Q1"}
+    }  # fmt: skip
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.0}
+    return d
+
+
+def figures(facility: str) -> tuple[dict, dict]:
+    """The statement lines and the solve summary's headline of the plan keeping every GPU rented."""
+    data = data_of(loan_model(facility))
+    plan = Plan.empty(data)
+    plan.held_inference[0, :] = GPUS
+    plan.active[1, 0, 0, :] = GPUS
+    statements = plan_statements(data, plan)
+    return statements.lines, headline(data, plan, statements)
+
+
+@pytest.mark.parametrize("facility", ["service", "loan"])
+def test_a_facility_named_service_leaves_the_debt_service_line_alone(facility):
+    """`debt_{name}_usd` of a facility named `service` overwrote debt_service_usd with the balance:
+    the summary showed DSCR 219,000 / 3.9M = 0.056x and a breach that is not there."""
+    lines, figures_ = figures(facility)
+    assert np.allclose(lines["debt_service_usd"], DEBT_SERVICE)
+    assert np.allclose(lines[f"debt_facility_{facility}_usd"], BALANCE)
+    assert figures_["min_dscr"] == pytest.approx(219_000 / 180_000)
+    assert figures_["covenant_headroom"]["dscr"] == pytest.approx(219_000 / 180_000 - 1)
+
+
+def test_the_facility_name_changes_nothing_but_the_name_of_its_line():
+    (service_lines, service), (loan_lines, loan) = figures("service"), figures("loan")
+    assert service == loan
+    renamed = {
+        k.replace("debt_facility_service_", "debt_facility_loan_"): v for k, v in service_lines.items()
+    }
+    assert renamed.keys() == loan_lines.keys()
+    assert all(np.array_equal(renamed[k], loan_lines[k]) for k in loan_lines)
+
+
+def test_a_statement_line_cannot_be_written_twice():
+    lines = {"debt_service_usd": np.zeros(4)}
+    with pytest.raises(AssertionError, match="debt_service_usd"):
+        _add_lines(lines, {"debt_service_usd": np.ones(4)})
+    assert not lines["debt_service_usd"].any()
