@@ -255,7 +255,8 @@ def test_no_warning_when_nothing_is_capped(two_runs):
 
 def test_notebook_reprs_are_one_line_summaries(tiny_solved, here):
     """A notebook cell showing `fo.load("neocloud")` printed about 248,000 characters of arrays."""
-    _, data = api.load("neocloud")
+    loaded, data = api.load("neocloud")
+    assert repr(loaded) == f"LoadedModel('neocloud' from {loaded.source}, hash {loaded.content_hash})"
     assert repr(data) == (
         "ModelData('neocloud': 28 quarters from 2026Q3, 5 SKUs, 4 sites, 10 contracts, 11 debt facilities)"
     )

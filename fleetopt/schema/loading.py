@@ -68,6 +68,9 @@ class LoadedModel:
     def content_hash(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()[:16]
 
+    def __repr__(self) -> str:  # a notebook shows this, not the whole model and its text
+        return f"LoadedModel({self.model.name!r} from {self.source}, hash {self.content_hash})"
+
 
 class _LineLoader(yaml.SafeLoader):
     """A safe loader that refuses duplicate keys (a silent overwrite is a wrong answer)."""
