@@ -169,5 +169,7 @@ def _solve_stochastic(
         summary = api.stochastic_summary(result, loaded)
         console.print(stochastic_summary_table(summary))
         path = api.write_stochastic_run(result, loaded, folder.path, command=command_line())
-    say_written(path, "summary.json, plan.npz with the forecast optimum")
+    say_written(
+        path, "summary.json, plan.csv, plan.npz with the forecast optimum, statements.csv, model.yaml"
+    )
     finish_report(path, report)

@@ -14,7 +14,7 @@ from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import counted, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.milp import stochastic as sto
@@ -218,6 +218,7 @@ def solve_stochastic(
         "scenarios": n,
         "distinct_scenarios": len(inputs),
         "first_stage_quarters": quarters,
+        "first_stage_before": data.quarter_labels[quarters] if quarters < data.T else None,
         "risk_weight": risk_weight,
         "cvar_alpha": alpha,
         "scenario_seed": seed,
@@ -372,20 +373,70 @@ def eev_and_ws(
     ef: sto.ExtensiveForm, forecast: sto.ForecastSolution, rp: sto.EFSolution, solver: SolverSettings
 ) -> tuple[dict, sto.EFSolution]:
     """EEV (the forecast optimum's first stage in every scenario), WS (each scenario on its own:
-    non-anticipativity dropped), VSS = RP - EEV and EVPI = WS - RP; and the EEV solution."""
+    non-anticipativity dropped), VSS = RP - EEV and EVPI = WS - RP; and the EEV solution. A measure
+    whose solve stopped short of the gap (a time limit) is None, its status and gap kept
+    (``eev_status``, ``eev_gap``, ...), and so is every difference that needs it (§7b, "Measures")."""
     ef.fix_first_stage(forecast.first_stage)
     eev = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
     ef.fix_first_stage(None)
     ef.m.nonanticipativity.deactivate()
     ws = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
     ef.m.nonanticipativity.activate()
+    eev_usd, ws_usd = solved_to_gap(eev), solved_to_gap(ws)
     return {
-        "eev_usd": eev.objective_usd,
-        "ws_usd": ws.objective_usd,
-        "vss_usd": None if eev.objective_usd is None else rp.objective_usd - eev.objective_usd,
-        "evpi_usd": None if ws.objective_usd is None else ws.objective_usd - rp.objective_usd,
+        "eev_usd": eev_usd,
+        "ws_usd": ws_usd,
+        "vss_usd": None if eev_usd is None else rp.objective_usd - eev_usd,
+        "evpi_usd": None if ws_usd is None else ws_usd - rp.objective_usd,
+        "eev_status": eev.status, "eev_gap": eev.gap, "ws_status": ws.status, "ws_gap": ws.gap,
         "eev_rescued_probability": float(sum(r["probability"] for r in eev.scenarios if r["rescued"])),
-    }, eev
+    }, eev  # fmt: skip
+
+
+def solved_to_gap(solution: sto.EFSolution) -> float | None:
+    """A measure's objective (USD), or None unless its solve reached the gap: a plan stopped by the
+    time limit has an objective far from the measure (WS of tiny at N = 50 and 20 s: -$26,773B)."""
+    return solution.objective_usd if solution.status == "optimal" else None
+
+
+# the solve each measure needs (its status and gap are ``<solve>_status``, ``<solve>_gap``)
+MEASURE_SOLVES = {"eev_usd": "eev", "ws_usd": "ws", "vss_usd": "eev", "evpi_usd": "ws"}
+
+
+def measure_unavailable(summary: dict, key: str) -> str | None:
+    """Why the measure ``key`` of a summary is None ("time limit, gap 99.99 %", "EEV: no plan", "not
+    measured": the mpi-sppy route, or a run without measures), or None when it has a value."""
+    if summary.get(key) is not None or key not in MEASURE_SOLVES:
+        return None
+    solve = MEASURE_SOLVES[key]
+    status, gap = summary.get(f"{solve}_status"), summary.get(f"{solve}_gap")
+    if status is None:
+        return "not measured"
+    reason = status.replace("_", " ") if gap is None else f"{status.replace('_', ' ')}, gap {gap:.2%}"
+    return reason if key in ("eev_usd", "ws_usd") else f"{solve.upper()} not solved to the gap: {reason}"
+
+
+def first_stage_text(settings: dict) -> str:
+    """The first stage of a run's ``settings`` for people: "first stage before 2027Q3 (4 quarters)",
+    "first stage the whole horizon (3 quarters)" (a summary older than ``first_stage_before``: "first
+    stage before quarter 4")."""
+    q = settings["first_stage_quarters"]
+    if "first_stage_before" not in settings:
+        return f"first stage before quarter {q}"
+    before = settings["first_stage_before"]
+    when = "the whole horizon" if before is None else f"before {before}"
+    return f"first stage {when} ({counted(q, 'quarter')})"
+
+
+def in_sample_labels(settings: dict) -> dict:
+    """The labels of the figures over the reduced scenarios (``expected_npv_usd``, ``cvar_npv_usd``):
+    in sample, the scenarios the plan was fitted to, not the out-of-sample check's."""
+    alpha, solved = settings["cvar_alpha"], settings.get("distinct_scenarios", settings["scenarios"])
+    over = f"over the {counted(solved, 'reduced scenario')} (in sample)"
+    return {
+        "expected_npv_usd": f"expected NPV {over}",
+        "cvar_npv_usd": f"CVaR{alpha:g} of NPV (the mean of its worst {alpha:.0%}) {over}",
+    }
 
 
 def forecast_within_gap(figures: dict, rp: sto.EFSolution, mip_gap: float) -> bool:
