@@ -527,6 +527,27 @@ def test_a_measure_not_solved_to_the_gap_is_not_available_nor_its_difference():
     assert "n/a (WS not solved to the gap: time limit, gap 100.00%)" in text and "26,773" not in text
 
 
+def test_at_risk_weight_1_every_scenario_keeps_its_own_best_recourse():
+    """tiny over 2 scenarios (the tail's, p 0.05, and the body's, p 0.95): at L = 1 the objective is
+    the CVaR of the tail alone, so the extensive form gives the body's recourse no weight (its V was
+    the tail's -$94.9M, the expected NPV -$64.1M). The rows are each scenario's own best recourse
+    under the plan's first stage: the same as at L = 0.999, where the body has a weight, within the
+    gap (the body's V -$25.8M, expected NPV -$28.8M)."""
+    _, data = load("tiny")
+    found = {
+        L: solve_stochastic(data, 2, risk_weight=L, oos_scenarios=0, measures=False, mip_gap=0.005)
+        for L in (1.0, 0.999)
+    }
+    gap = 0.005
+    for one, other in zip(found[1.0].scenarios, found[0.999].scenarios, strict=True):
+        assert one["value_usd"] == pytest.approx(other["value_usd"], rel=gap)
+        assert one["npv_usd"] == pytest.approx(other["npv_usd"], rel=gap)
+    body = max(found[1.0].scenarios, key=lambda row: row["probability"])
+    assert body["value_usd"] > found[1.0].measures["rp_usd"] + 1e6  # not the tail's value
+    expected = [found[L].measures["expected_npv_usd"] for L in (1.0, 0.999)]
+    assert expected[0] == pytest.approx(expected[1], rel=gap)
+
+
 def shown(summary: dict) -> str:
     """The terminal's table of a stochastic run's summary, on a console wide enough not to wrap."""
     from rich.console import Console

@@ -276,7 +276,27 @@ def by_blocks(
             first_stage, chosen = forecast.first_stage, eev
             figures.update(plan_figures(ef, eev))
     figures["first_stage"] = "RP's" if chosen is rp else "the forecast optimum's (within the gap of RP)"
-    return Recourse(first_stage, figures, chosen.scenarios, rp.method, model_size(ef.m), timings)
+    rows = chosen.scenarios
+    if risk_weight == 1.0:  # E[V] has no weight: a scenario outside the CVaR tail has any recourse
+        apart = _timed(timings, "recourse_seconds", recourse_apart, ef, first_stage, integer_later, solver)
+        if apart.scenarios:
+            rows = apart.scenarios
+            figures.update(plan_figures(ef, apart))
+    return Recourse(first_stage, figures, rows, rp.method, model_size(ef.m), timings)
+
+
+def recourse_apart(
+    ef: sto.ExtensiveForm, first_stage: dict, integer_later: bool, solver: SolverSettings
+) -> sto.EFSolution:
+    """Each reduced scenario's recourse under ``first_stage`` with its own V_n maximised: the
+    extensive form of ``ef``'s scenarios at L = 0 with the first stage fixed, where no row links the
+    scenarios and sum p_n V_n (every p_n > 0) is maximised by maximising each V_n. At L = 1 the
+    extensive form's objective gives a scenario outside the CVaR tail no weight, so RP's solution
+    may hold any recourse there (tiny, N = 2: the body scenario's V equal to the tail's, its NPV
+    -$63.0M where its own best is -$25.8M; §7b, step 3)."""
+    own = sto.build_extensive_form(ef.data, ef.scenarios, ef.quarters, 0.0, ef.alpha, integer_later)
+    own.fix_first_stage(first_stage)
+    return own.solve(solver.mip_gap, solver.time_limit, solver.threads)
 
 
 def by_mpisppy(data, inputs, forecast, quarters, route, risk_weight, alpha, solver) -> Recourse:
