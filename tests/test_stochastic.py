@@ -364,6 +364,17 @@ def test_reduction_returns_n_representatives_when_the_tail_is_everything():
         assert len(reduce_scenarios(npv, features, n, 0.999)[0]) == n
 
 
+def test_tail_of_alpha_0_07_over_200_is_14_scenarios():
+    """A = 0.07, M = 200 screened scenarios of NPV 0, 1, ..., 199 (other features constant): the tail
+    is the worst ceil(0.07 x 200) = 14, though 0.07 x 200 is 14.000000000000002 in floating point
+    (a plain ceil made it 15). N = 3: the tail gets max(1, round(0.21)) = 1 representative, with
+    the tail's whole mass 14/200 = 0.07."""
+    npv = np.arange(200.0)
+    idx, p = reduce_scenarios(npv, np.zeros((200, 1)), 3, 0.07)
+    in_tail = [k for k, i in enumerate(idx) if npv[i] < 14]
+    assert len(in_tail) == 1 and p[in_tail[0]] == pytest.approx(14 / 200, abs=1e-15)
+
+
 @pytest.mark.parametrize(
     "n, alpha, tail, body, expected",
     [
