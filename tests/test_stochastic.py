@@ -559,6 +559,27 @@ def test_at_risk_weight_1_every_scenario_keeps_its_own_best_recourse():
     assert expected[0] == pytest.approx(expected[1], rel=gap)
 
 
+def test_solve_on_a_horizon_shorter_than_the_default_first_stage(tmp_path):
+    """tiny cut to 3 quarters, no --first-stage-quarters: Q = min(4, T) = 3, the whole horizon (the
+    sweep's default too), not "--first-stage-quarters must lie in 1..3 (got 4)". The table says so,
+    the in-sample figures say over which scenarios, and the "wrote" line names every file."""
+    out = tmp_path / "run"
+    code, text = cli("solve", str(three_quarter_tiny(tmp_path)), "--stochastic", "2", "--out", str(out))
+    assert code == 0, text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["first_stage_quarters"] == 3
+    assert summary["settings"]["first_stage_before"] is None
+    table = shown(summary)  # the terminal's table, unwrapped
+    assert "first stage the whole horizon (3 quarters)" in table
+    assert "expected NPV over the 2 reduced scenarios (in sample)" in table
+    assert "CVaR0.05 of NPV (the mean of its worst 5%) over the 2 reduced scenarios (in sample)" in table
+    wrote = " ".join(text[text.index("wrote ") :].split())
+    assert "(summary.json, plan.csv, plan.npz with the forecast optimum, statements.csv, model.yaml)" in wrote
+    assert sorted(path.name for path in out.iterdir()) == [
+        "model.yaml", "plan.csv", "plan.npz", "statements.csv", "summary.json"
+    ]  # fmt: skip
+
+
 def shown(summary: dict) -> str:
     """The terminal's table of a stochastic run's summary, on a console wide enough not to wrap."""
     from rich.console import Console

@@ -90,9 +90,13 @@ def solve(
         ),
     ] = None,
     first_stage_quarters: Annotated[
-        int,
-        typer.Option(help="With --stochastic: decisions before this quarter are shared by all scenarios."),
-    ] = 4,
+        int | None,
+        typer.Option(
+            help="With --stochastic: decisions before this quarter are shared by all scenarios "
+            "(default 4, or the whole horizon when it is shorter).",
+            show_default=False,
+        ),
+    ] = None,
     risk_weight: Annotated[
         float,
         typer.Option(

@@ -35,11 +35,23 @@ MAX_SCENARIOS = 1000
 MAX_SCREENED = 20_000
 
 
+# the first stage commits the first year by default (the whole horizon when it is shorter)
+FIRST_STAGE_QUARTERS = 4
+
+
+def first_stage_quarters(data: ModelData, quarters: int | None = None) -> int:
+    """Q: ``quarters`` as given, or by default :data:`FIRST_STAGE_QUARTERS` or the whole horizon
+    when it is shorter (§7b, "Stages"; the sweep's stochastic candidate too)."""
+    return min(FIRST_STAGE_QUARTERS, data.T) if quarters is None else quarters
+
+
 def check_settings(
-    data: ModelData, n: int, quarters: int, risk_weight: float, alpha: float, route: str = "blocks"
+    data: ModelData, n: int, quarters: int | None, risk_weight: float, alpha: float, route: str = "blocks"
 ) -> None:
     """Bad settings are input errors (exit code 2), each with what is allowed: 1 <= n <=
-    :data:`MAX_SCENARIOS`, ...; for the mpi-sppy route, mpi-sppy installed and L = 0."""
+    :data:`MAX_SCENARIOS`, ...; for the mpi-sppy route, mpi-sppy installed and L = 0. ``quarters``
+    None: the default of :func:`first_stage_quarters`."""
+    quarters = first_stage_quarters(data, quarters)
     if n < 1:
         raise InputError(f"--stochastic must be at least 1 scenario (got {n})")
     if n > MAX_SCENARIOS:
@@ -170,7 +182,7 @@ def solve_stochastic(
     data: ModelData,
     n: int,
     *,
-    quarters: int = 4,
+    quarters: int | None = None,
     risk_weight: float = 0.0,
     alpha: float = 0.05,
     seed: int = 0,
@@ -189,8 +201,10 @@ def solve_stochastic(
     with ``seed``, with the measures (``measures``: EEV and WS too) and an out-of-sample evaluation
     of the completed plan next to the forecast optimum on ``oos_scenarios`` of ``oos_seed``
     (default ``seed + 1``; 0 skips it). ``route``: "blocks" (fleetopt's extensive form, §7b) or
-    "mpisppy-ef" (mpi-sppy's, risk-neutral, without EEV and WS)."""
+    "mpisppy-ef" (mpi-sppy's, risk-neutral, without EEV and WS). ``quarters`` None: the default
+    of :func:`first_stage_quarters`."""
     started = time.perf_counter()
+    quarters = first_stage_quarters(data, quarters)
     check_settings(data, n, quarters, risk_weight, alpha, route)
     # seeds past MAX_SEED by one are the out-of-sample seed of a largest seed (a sweep's seed + 1)
     limits.whole("seed", seed, 0, limits.MAX_SEED + 1)
