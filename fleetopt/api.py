@@ -292,7 +292,7 @@ def solve_stochastic(
     model: ModelArg | ModelData = None,
     scenarios: int = 5,
     *,
-    first_stage_quarters: int = 4,
+    first_stage_quarters: int | None = None,
     risk_weight: float = 0.0,
     cvar_alpha: float = 0.05,
     scenario_seed: int = 0,
@@ -305,9 +305,12 @@ def solve_stochastic(
     solver: str = "blocks",
 ) -> StochasticResult:
     """The two-stage stochastic plan (docs/formulation.md §7b): ``scenarios`` representatives of
-    ``screen`` scenarios of ``scenario_seed``, first stage before quarter ``first_stage_quarters``,
-    objective (1 - risk_weight) E[NPV] + risk_weight CVaR_cvar_alpha(NPV), the measures (RP, EV, EEV,
-    WS, VSS, EVPI) and ``out_of_sample`` fresh scenarios (seed ``scenario_seed + 1``; 0: none).
+    ``screen`` scenarios of ``scenario_seed``, first stage before quarter ``first_stage_quarters``
+    (None: 4, or the whole horizon when it is shorter), objective (1 - risk_weight) E[V] +
+    risk_weight CVaR_cvar_alpha(V) with V a scenario's value, its NPV less the recourse's penalties
+    (emergency equity, revolver, slacks; not the NPV itself), the measures (RP, EV, EEV, WS, VSS,
+    EVPI; a measure not solved to ``mip_gap`` is None) and ``out_of_sample`` fresh scenarios (seed
+    ``scenario_seed + 1``; 0: none). ``mip_gap`` defaults to 1 % here, 0.5 % in `fleetopt solve`.
     ``solver``: "blocks" (fleetopt's extensive form) or "mpisppy-ef" (mpi-sppy's; the
     `fleetopt[stochastic]` extra; L = 0; no EEV or WS). ``time_limit`` in seconds; ``threads``
     capped to the usable cores, with a :class:`FleetoptWarning`. Bad settings raise

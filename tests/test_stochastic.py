@@ -21,7 +21,15 @@ from fleetopt.core.data import load
 from fleetopt.evaluate import generate_scenarios
 from fleetopt.milp import stochastic as sto
 from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios, tail_representatives
-from fleetopt.stochastic.run import forecast_within_gap, scenario_features, scenario_inputs, solve_stochastic
+from fleetopt.stochastic.run import (
+    SolverSettings,
+    eev_and_ws,
+    forecast_within_gap,
+    measure_unavailable,
+    scenario_features,
+    scenario_inputs,
+    solve_stochastic,
+)
 
 EXACT = 1e-9  # relative MIP gap for the hand-worked instances
 
@@ -356,6 +364,17 @@ def test_reduction_returns_n_representatives_when_the_tail_is_everything():
         assert len(reduce_scenarios(npv, features, n, 0.999)[0]) == n
 
 
+def test_tail_of_alpha_0_07_over_200_is_14_scenarios():
+    """A = 0.07, M = 200 screened scenarios of NPV 0, 1, ..., 199 (other features constant): the tail
+    is the worst ceil(0.07 x 200) = 14, though 0.07 x 200 is 14.000000000000002 in floating point
+    (a plain ceil made it 15). N = 3: the tail gets max(1, round(0.21)) = 1 representative, with
+    the tail's whole mass 14/200 = 0.07."""
+    npv = np.arange(200.0)
+    idx, p = reduce_scenarios(npv, np.zeros((200, 1)), 3, 0.07)
+    in_tail = [k for k, i in enumerate(idx) if npv[i] < 14]
+    assert len(in_tail) == 1 and p[in_tail[0]] == pytest.approx(14 / 200, abs=1e-15)
+
+
 @pytest.mark.parametrize(
     "n, alpha, tail, body, expected",
     [
@@ -470,6 +489,127 @@ def test_stochastic_solve_writes_the_measures_and_both_plans(tmp_path):
     code, text = cli("compare", str(out), "--scenarios", "50")
     assert code == 0, text
     assert "stochastic" in text and "forecast" in text
+
+
+class _StoppedMeasures:
+    """An extensive form whose EEV solve reaches the gap (-$13.37M) and whose WS solve stops at the
+    time limit with a useless plan (-$26,773B, gap 99.99998 %): tiny at N = 50 and 20 s."""
+
+    class _Rows:
+        def activate(self):
+            pass
+
+        def deactivate(self):
+            pass
+
+    def __init__(self):
+        self.m = type("M", (), {"nonanticipativity": self._Rows()})()
+        self.solutions = [
+            sto.EFSolution("optimal", -13.37e6, 0.0, -13.37e6, 0.1, []),
+            sto.EFSolution("time_limit", -26_773.2e9, 0.9999998, -5.36e6, 20.0, []),
+        ]
+
+    def fix_first_stage(self, values):
+        pass
+
+    def solve(self, mip_gap, time_limit, threads):
+        return self.solutions.pop(0)
+
+
+def test_a_measure_not_solved_to_the_gap_is_not_available_nor_its_difference():
+    """RP -$13.35M; EEV solved (-$13.37M: VSS = $20k); WS stopped by the time limit: WS and EVPI are
+    None in summary.json (not -$26,773B), and the table says why instead of a figure."""
+    rp = sto.EFSolution("optimal", -13.35e6, 0.0, -13.35e6, 1.0, [])
+    forecast = sto.ForecastSolution("optimal", -14.1e6, None, {}, 0.1, {})
+    figures, _ = eev_and_ws(_StoppedMeasures(), forecast, rp, SolverSettings(0.005, 20.0, 1))
+    assert figures["eev_usd"] == -13.37e6 and figures["vss_usd"] == pytest.approx(20e3)
+    assert figures["ws_usd"] is None and figures["evpi_usd"] is None
+    assert (figures["ws_status"], figures["ws_gap"]) == ("time_limit", 0.9999998)
+    assert measure_unavailable(figures, "ws_usd") == "time limit, gap 100.00%"
+    assert measure_unavailable(figures, "evpi_usd") == "WS not solved to the gap: time limit, gap 100.00%"
+    assert measure_unavailable(figures, "vss_usd") is None
+    assert measure_unavailable({"ws_usd": None}, "ws_usd") == "not measured"  # the mpi-sppy route
+    settings = {"scenarios": 50, "screened": 200, "scenario_seed": 0, "first_stage_quarters": 4,
+                "risk_weight": 0.0, "cvar_alpha": 0.05}  # fmt: skip
+    summary = {"settings": settings, "status": "optimal", "gap": 0.0, "timings": {},
+               "rp_usd": rp.objective_usd, **figures}  # fmt: skip
+    text = shown(summary)
+    assert "n/a (time limit, gap 100.00%)" in text
+    assert "n/a (WS not solved to the gap: time limit, gap 100.00%)" in text and "26,773" not in text
+
+
+def test_at_risk_weight_1_every_scenario_keeps_its_own_best_recourse():
+    """tiny over 2 scenarios (the tail's, p 0.05, and the body's, p 0.95): at L = 1 the objective is
+    the CVaR of the tail alone, so the extensive form gives the body's recourse no weight (its V was
+    the tail's -$94.9M, the expected NPV -$64.1M). The rows are each scenario's own best recourse
+    under the plan's first stage: the same as at L = 0.999, where the body has a weight, within the
+    gap (the body's V -$25.8M, expected NPV -$28.8M)."""
+    _, data = load("tiny")
+    found = {
+        L: solve_stochastic(data, 2, risk_weight=L, oos_scenarios=0, measures=False, mip_gap=0.005)
+        for L in (1.0, 0.999)
+    }
+    gap = 0.005
+    for one, other in zip(found[1.0].scenarios, found[0.999].scenarios, strict=True):
+        assert one["value_usd"] == pytest.approx(other["value_usd"], rel=gap)
+        assert one["npv_usd"] == pytest.approx(other["npv_usd"], rel=gap)
+    body = max(found[1.0].scenarios, key=lambda row: row["probability"])
+    assert body["value_usd"] > found[1.0].measures["rp_usd"] + 1e6  # not the tail's value
+    expected = [found[L].measures["expected_npv_usd"] for L in (1.0, 0.999)]
+    assert expected[0] == pytest.approx(expected[1], rel=gap)
+
+
+def test_solve_on_a_horizon_shorter_than_the_default_first_stage(tmp_path):
+    """tiny cut to 3 quarters, no --first-stage-quarters: Q = min(4, T) = 3, the whole horizon (the
+    sweep's default too), not "--first-stage-quarters must lie in 1..3 (got 4)". The table says so,
+    the in-sample figures say over which scenarios, and the "wrote" line names every file."""
+    out = tmp_path / "run"
+    code, text = cli("solve", str(three_quarter_tiny(tmp_path)), "--stochastic", "2", "--out", str(out))
+    assert code == 0, text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["first_stage_quarters"] == 3
+    assert summary["settings"]["first_stage_before"] is None
+    table = shown(summary)  # the terminal's table, unwrapped
+    assert "first stage the whole horizon (3 quarters)" in table
+    assert "expected NPV over the 2 reduced scenarios (in sample)" in table
+    assert "CVaR0.05 of NPV (the mean of its worst 5%) over the 2 reduced scenarios (in sample)" in table
+    wrote = " ".join(text[text.index("wrote ") :].split())
+    assert "(summary.json, plan.csv, plan.npz with the forecast optimum, statements.csv, model.yaml)" in wrote
+    assert sorted(path.name for path in out.iterdir()) == [
+        "model.yaml", "plan.csv", "plan.npz", "statements.csv", "summary.json"
+    ]  # fmt: skip
+
+
+def shown(summary: dict) -> str:
+    """The terminal's table of a stochastic run's summary, on a console wide enough not to wrap."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import stochastic_summary_table
+
+    console = Console(width=400, record=True)
+    console.print(stochastic_summary_table(summary))
+    return console.export_text()
+
+
+def test_table_names_the_first_stage_quarter_and_a_single_scenario():
+    """One scenario is "1 scenario"; Q = 4 from 2026Q3 is "before 2027Q3"; the report says the same
+    and names the CVaR's alpha on its in-sample figures."""
+    from fleetopt.report.page import _stochastic_section
+
+    settings = {"scenarios": 1, "screened": 200, "scenario_seed": 0, "first_stage_quarters": 4,
+                "first_stage_before": "2027Q3", "risk_weight": 0.0, "cvar_alpha": 0.1,
+                "later_purchases": "continuous"}  # fmt: skip
+    summary = {"settings": settings, "status": "optimal", "gap": 0.0, "timings": {}, "rp_usd": -1e6,
+               "expected_npv_usd": -1e6, "cvar_npv_usd": -2e6, "ws_usd": None, "ws_status": "time_limit",
+               "ws_gap": 0.5, "scenarios": []}  # fmt: skip
+    text = shown(summary)
+    assert "1 scenario of 200" in text and "1 scenarios" not in text
+    assert "first stage before 2027Q3 (4 quarters)" in text
+    assert "CVaR0.1 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample)" in text
+    html = _stochastic_section(type("Run", (), {"summary": summary})())
+    assert "1 scenario reduced from 200" in html and "first stage before 2027Q3 (4 quarters)" in html
+    assert "CVaR0.1 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample)" in html
+    assert "n/a (time limit, gap 50.00%)" in html
 
 
 # ---------------------------------------------------------------- which first stage the plan keeps

@@ -90,9 +90,13 @@ def solve(
         ),
     ] = None,
     first_stage_quarters: Annotated[
-        int,
-        typer.Option(help="With --stochastic: decisions before this quarter are shared by all scenarios."),
-    ] = 4,
+        int | None,
+        typer.Option(
+            help="With --stochastic: decisions before this quarter are shared by all scenarios "
+            "(default 4, or the whole horizon when it is shorter).",
+            show_default=False,
+        ),
+    ] = None,
     risk_weight: Annotated[
         float,
         typer.Option(
@@ -169,5 +173,7 @@ def _solve_stochastic(
         summary = api.stochastic_summary(result, loaded)
         console.print(stochastic_summary_table(summary))
         path = api.write_stochastic_run(result, loaded, folder.path, command=command_line())
-    say_written(path, "summary.json, plan.npz with the forecast optimum")
+    say_written(
+        path, "summary.json, plan.csv, plan.npz with the forecast optimum, statements.csv, model.yaml"
+    )
     finish_report(path, report)

@@ -18,6 +18,7 @@ from fleetopt.core.units import counted, format_solver_status, format_usd
 from fleetopt.evaluate.metrics import REACTION_LABELS, first_breach_column
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
+from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable
 from fleetopt.sweep.candidates import FORECAST_OK
 
 
@@ -561,7 +562,6 @@ def _stochastic_times(t: dict) -> str:
 def stochastic_summary_table(summary: dict) -> Table:
     """The measures of a two-stage stochastic solve (summary.json of the run) and the out-of-sample
     comparison of its plan with the forecast optimum."""
-
     def usd(value) -> str:
         return "-" if value is None else format_usd(value)
 
@@ -577,9 +577,8 @@ def stochastic_summary_table(summary: dict) -> Table:
     )
     table.add_row(
         "settings",
-        f"{s['scenarios']} scenarios of {s['screened']} (seed {s['scenario_seed']}){dropped}, first stage "
-        f"before quarter {s['first_stage_quarters']}, risk weight {s['risk_weight']}, "
-        f"CVaR alpha {s['cvar_alpha']}",
+        f"{counted(s['scenarios'], 'scenario')} of {s['screened']} (seed {s['scenario_seed']}){dropped}, "
+        f"{first_stage_text(s)}, risk weight {s['risk_weight']}, CVaR alpha {s['cvar_alpha']}",
     )
     table.add_row("status / gap", f"{summary['status']} / {_pct(summary['gap'])}")
     for key, label in (
@@ -589,10 +588,10 @@ def stochastic_summary_table(summary: dict) -> Table:
         ("ws_usd", "WS (wait-and-see)"),
         ("vss_usd", "VSS = RP - EEV"),
         ("evpi_usd", "EVPI = WS - RP"),
-        ("expected_npv_usd", "expected NPV"),
-        ("cvar_npv_usd", f"CVaR{s['cvar_alpha']:g} of NPV"),
+        *in_sample_labels(s).items(),
     ):
-        table.add_row(label, usd(summary.get(key)))
+        why = measure_unavailable(summary, key)
+        table.add_row(label, usd(summary.get(key)) if why is None else f"n/a ({why})")
     if summary.get("first_stage"):
         table.add_row("first stage of the plan", summary["first_stage"])
     for label, name in (

@@ -66,8 +66,10 @@ REACTION_LABELS = {
 }
 
 
-def tail_count(n_scenarios: int) -> int:
-    return max(1, math.ceil(TAIL * n_scenarios - 1e-9))
+def tail_count(n_scenarios: int, share: float = TAIL) -> int:
+    """k = ceil(share x S), at least 1; the product's round-off is not a scenario more (0.07 x 200
+    is 14.000000000000002 in floating point: 14, not 15)."""
+    return max(1, math.ceil(share * n_scenarios - 1e-9))
 
 
 def plan_metrics(results: dict, xp: Any = np) -> dict:

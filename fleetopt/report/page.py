@@ -37,6 +37,7 @@ from fleetopt.report import svg
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_run_file
 from fleetopt.schema.loading import ModelError, load_model
+from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms
 
@@ -942,9 +943,7 @@ MEASURES = (
     ("ws_usd", "WS: wait-and-see (each scenario known in advance)"),
     ("vss_usd", "VSS = RP - EEV: value of the stochastic solution"),
     ("evpi_usd", "EVPI = WS - RP: expected value of perfect information"),
-    ("expected_npv_usd", "expected NPV of the stochastic solution"),
-    ("cvar_npv_usd", "CVaR of its NPV"),
-)
+)  # then the stochastic solution's expected NPV and CVaR (stochastic.run.in_sample_labels)
 
 
 SCENARIO_HEADERS = {
@@ -960,15 +959,18 @@ def _stochastic_section(run: _Run) -> str:
     summary, s = run.summary, run.summary["settings"]
     gap = "n/a" if summary.get("gap") is None else f"{summary['gap']:.2%}"
     why = (
-        f"{s['scenarios']} scenarios reduced from {s['screened']} (seed {s['scenario_seed']}); decisions "
-        f"before quarter {s['first_stage_quarters']} shared by all of them; objective (1 - L) E[value] + L "
+        f"{counted(s['scenarios'], 'scenario')} reduced from {s['screened']} (seed {s['scenario_seed']}); "
+        f"{first_stage_text(s)} shared by all of them; objective (1 - L) E[value] + L "
         f"CVaR{s['cvar_alpha']:g}(value) with L = {s['risk_weight']:g}; later purchases "
         f"{s['later_purchases']}; solved to {summary['status']} (gap {gap}) by {s.get('solve_method', 'HiGHS')}. "
         "A scenario's value is its NPV less the rescue's penalties (docs/formulation.md §7b)."
     )
-    measures = pd.DataFrame(
-        [{"measure": label, "USD": summary[key]} for key, label in MEASURES if summary.get(key) is not None]
-    )
+    shown = []
+    for key, label in (*MEASURES, *in_sample_labels(s).items()):
+        why_not = measure_unavailable(summary, key)  # a measure not solved to the gap: n/a, and why
+        if summary.get(key) is not None or why_not is not None:
+            shown.append({"measure": label, "USD": summary[key] if why_not is None else f"n/a ({why_not})"})
+    measures = pd.DataFrame(shown)
     rows = pd.DataFrame(
         [
             {

@@ -48,7 +48,7 @@ def scenario_outcomes(
 def cvar_influence(npv: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
     """(CVaR_alpha, influence values): the mean of the ceil(alpha S) worst NPVs and, per scenario,
     q + min(x - q, 0) / (k / S) - CVaR (q the k-th worst)."""
-    k = tail_count(len(npv)) if alpha == TAIL else max(1, int(np.ceil(alpha * len(npv) - 1e-9)))
+    k = tail_count(len(npv), alpha)
     worst = np.sort(npv)[:k]
     cvar, q = float(worst.mean()), float(worst[-1])
     return cvar, q + np.minimum(npv - q, 0.0) / (k / len(npv)) - cvar

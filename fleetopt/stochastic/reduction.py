@@ -7,9 +7,9 @@ index), so a seed's reduced set is reproducible.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from fleetopt.evaluate.metrics import tail_count
 
 
 def standardised(features: np.ndarray) -> np.ndarray:
@@ -60,8 +60,9 @@ def reduce_scenarios(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` representatives of the M screened scenarios with probabilities summing to one.
 
-    The worst ceil(alpha M) scenarios by ``npv`` (the screening NPV of the forecast plan) form the
-    tail and get :func:`tail_representatives` of their own (with their mass ceil(alpha M) / M),
+    The worst ceil(alpha M) scenarios by ``npv`` (the screening NPV of the forecast plan; the
+    evaluator's :func:`~fleetopt.evaluate.metrics.tail_count`, so 0.07 x 200 is 14) form the tail and
+    get :func:`tail_representatives` of their own (with their mass ceil(alpha M) / M),
     the rest the remaining ones, each stratum by :func:`fast_forward` on the standardised
     ``features`` (the NPV itself among them). With n = 1 the single scenario is the medoid of all;
     with n >= M every scenario is kept. Always ``min(n, M)`` representatives."""
@@ -75,7 +76,7 @@ def reduce_scenarios(
         idx, w = fast_forward(points, p, min(n, M))
         return idx, w / w.sum()
     order = np.lexsort((np.arange(M), npv))  # by NPV, then index
-    tail = np.sort(order[: max(1, math.ceil(alpha * M))])
+    tail = np.sort(order[: tail_count(M, alpha)])
     body = np.sort(order[len(tail) :])
     n_tail = tail_representatives(n, alpha, len(tail), len(body))
     n_body = n - n_tail

@@ -14,7 +14,7 @@ from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import counted, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.milp import stochastic as sto
@@ -35,11 +35,23 @@ MAX_SCENARIOS = 1000
 MAX_SCREENED = 20_000
 
 
+# the first stage commits the first year by default (the whole horizon when it is shorter)
+FIRST_STAGE_QUARTERS = 4
+
+
+def first_stage_quarters(data: ModelData, quarters: int | None = None) -> int:
+    """Q: ``quarters`` as given, or by default :data:`FIRST_STAGE_QUARTERS` or the whole horizon
+    when it is shorter (§7b, "Stages"; the sweep's stochastic candidate too)."""
+    return min(FIRST_STAGE_QUARTERS, data.T) if quarters is None else quarters
+
+
 def check_settings(
-    data: ModelData, n: int, quarters: int, risk_weight: float, alpha: float, route: str = "blocks"
+    data: ModelData, n: int, quarters: int | None, risk_weight: float, alpha: float, route: str = "blocks"
 ) -> None:
     """Bad settings are input errors (exit code 2), each with what is allowed: 1 <= n <=
-    :data:`MAX_SCENARIOS`, ...; for the mpi-sppy route, mpi-sppy installed and L = 0."""
+    :data:`MAX_SCENARIOS`, ...; for the mpi-sppy route, mpi-sppy installed and L = 0. ``quarters``
+    None: the default of :func:`first_stage_quarters`."""
+    quarters = first_stage_quarters(data, quarters)
     if n < 1:
         raise InputError(f"--stochastic must be at least 1 scenario (got {n})")
     if n > MAX_SCENARIOS:
@@ -170,7 +182,7 @@ def solve_stochastic(
     data: ModelData,
     n: int,
     *,
-    quarters: int = 4,
+    quarters: int | None = None,
     risk_weight: float = 0.0,
     alpha: float = 0.05,
     seed: int = 0,
@@ -189,8 +201,10 @@ def solve_stochastic(
     with ``seed``, with the measures (``measures``: EEV and WS too) and an out-of-sample evaluation
     of the completed plan next to the forecast optimum on ``oos_scenarios`` of ``oos_seed``
     (default ``seed + 1``; 0 skips it). ``route``: "blocks" (fleetopt's extensive form, §7b) or
-    "mpisppy-ef" (mpi-sppy's, risk-neutral, without EEV and WS)."""
+    "mpisppy-ef" (mpi-sppy's, risk-neutral, without EEV and WS). ``quarters`` None: the default
+    of :func:`first_stage_quarters`."""
     started = time.perf_counter()
+    quarters = first_stage_quarters(data, quarters)
     check_settings(data, n, quarters, risk_weight, alpha, route)
     # seeds past MAX_SEED by one are the out-of-sample seed of a largest seed (a sweep's seed + 1)
     limits.whole("seed", seed, 0, limits.MAX_SEED + 1)
@@ -218,6 +232,7 @@ def solve_stochastic(
         "scenarios": n,
         "distinct_scenarios": len(inputs),
         "first_stage_quarters": quarters,
+        "first_stage_before": data.quarter_labels[quarters] if quarters < data.T else None,
         "risk_weight": risk_weight,
         "cvar_alpha": alpha,
         "scenario_seed": seed,
@@ -275,7 +290,27 @@ def by_blocks(
             first_stage, chosen = forecast.first_stage, eev
             figures.update(plan_figures(ef, eev))
     figures["first_stage"] = "RP's" if chosen is rp else "the forecast optimum's (within the gap of RP)"
-    return Recourse(first_stage, figures, chosen.scenarios, rp.method, model_size(ef.m), timings)
+    rows = chosen.scenarios
+    if risk_weight == 1.0:  # E[V] has no weight: a scenario outside the CVaR tail has any recourse
+        apart = _timed(timings, "recourse_seconds", recourse_apart, ef, first_stage, integer_later, solver)
+        if apart.scenarios:
+            rows = apart.scenarios
+            figures.update(plan_figures(ef, apart))
+    return Recourse(first_stage, figures, rows, rp.method, model_size(ef.m), timings)
+
+
+def recourse_apart(
+    ef: sto.ExtensiveForm, first_stage: dict, integer_later: bool, solver: SolverSettings
+) -> sto.EFSolution:
+    """Each reduced scenario's recourse under ``first_stage`` with its own V_n maximised: the
+    extensive form of ``ef``'s scenarios at L = 0 with the first stage fixed, where no row links the
+    scenarios and sum p_n V_n (every p_n > 0) is maximised by maximising each V_n. At L = 1 the
+    extensive form's objective gives a scenario outside the CVaR tail no weight, so RP's solution
+    may hold any recourse there (tiny, N = 2: the body scenario's V equal to the tail's, its NPV
+    -$63.0M where its own best is -$25.8M; §7b, step 3)."""
+    own = sto.build_extensive_form(ef.data, ef.scenarios, ef.quarters, 0.0, ef.alpha, integer_later)
+    own.fix_first_stage(first_stage)
+    return own.solve(solver.mip_gap, solver.time_limit, solver.threads)
 
 
 def by_mpisppy(data, inputs, forecast, quarters, route, risk_weight, alpha, solver) -> Recourse:
@@ -372,20 +407,70 @@ def eev_and_ws(
     ef: sto.ExtensiveForm, forecast: sto.ForecastSolution, rp: sto.EFSolution, solver: SolverSettings
 ) -> tuple[dict, sto.EFSolution]:
     """EEV (the forecast optimum's first stage in every scenario), WS (each scenario on its own:
-    non-anticipativity dropped), VSS = RP - EEV and EVPI = WS - RP; and the EEV solution."""
+    non-anticipativity dropped), VSS = RP - EEV and EVPI = WS - RP; and the EEV solution. A measure
+    whose solve stopped short of the gap (a time limit) is None, its status and gap kept
+    (``eev_status``, ``eev_gap``, ...), and so is every difference that needs it (§7b, "Measures")."""
     ef.fix_first_stage(forecast.first_stage)
     eev = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
     ef.fix_first_stage(None)
     ef.m.nonanticipativity.deactivate()
     ws = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
     ef.m.nonanticipativity.activate()
+    eev_usd, ws_usd = solved_to_gap(eev), solved_to_gap(ws)
     return {
-        "eev_usd": eev.objective_usd,
-        "ws_usd": ws.objective_usd,
-        "vss_usd": None if eev.objective_usd is None else rp.objective_usd - eev.objective_usd,
-        "evpi_usd": None if ws.objective_usd is None else ws.objective_usd - rp.objective_usd,
+        "eev_usd": eev_usd,
+        "ws_usd": ws_usd,
+        "vss_usd": None if eev_usd is None else rp.objective_usd - eev_usd,
+        "evpi_usd": None if ws_usd is None else ws_usd - rp.objective_usd,
+        "eev_status": eev.status, "eev_gap": eev.gap, "ws_status": ws.status, "ws_gap": ws.gap,
         "eev_rescued_probability": float(sum(r["probability"] for r in eev.scenarios if r["rescued"])),
-    }, eev
+    }, eev  # fmt: skip
+
+
+def solved_to_gap(solution: sto.EFSolution) -> float | None:
+    """A measure's objective (USD), or None unless its solve reached the gap: a plan stopped by the
+    time limit has an objective far from the measure (WS of tiny at N = 50 and 20 s: -$26,773B)."""
+    return solution.objective_usd if solution.status == "optimal" else None
+
+
+# the solve each measure needs (its status and gap are ``<solve>_status``, ``<solve>_gap``)
+MEASURE_SOLVES = {"eev_usd": "eev", "ws_usd": "ws", "vss_usd": "eev", "evpi_usd": "ws"}
+
+
+def measure_unavailable(summary: dict, key: str) -> str | None:
+    """Why the measure ``key`` of a summary is None ("time limit, gap 99.99 %", "EEV: no plan", "not
+    measured": the mpi-sppy route, or a run without measures), or None when it has a value."""
+    if summary.get(key) is not None or key not in MEASURE_SOLVES:
+        return None
+    solve = MEASURE_SOLVES[key]
+    status, gap = summary.get(f"{solve}_status"), summary.get(f"{solve}_gap")
+    if status is None:
+        return "not measured"
+    reason = status.replace("_", " ") if gap is None else f"{status.replace('_', ' ')}, gap {gap:.2%}"
+    return reason if key in ("eev_usd", "ws_usd") else f"{solve.upper()} not solved to the gap: {reason}"
+
+
+def first_stage_text(settings: dict) -> str:
+    """The first stage of a run's ``settings`` for people: "first stage before 2027Q3 (4 quarters)",
+    "first stage the whole horizon (3 quarters)" (a summary older than ``first_stage_before``: "first
+    stage before quarter 4")."""
+    q = settings["first_stage_quarters"]
+    if "first_stage_before" not in settings:
+        return f"first stage before quarter {q}"
+    before = settings["first_stage_before"]
+    when = "the whole horizon" if before is None else f"before {before}"
+    return f"first stage {when} ({counted(q, 'quarter')})"
+
+
+def in_sample_labels(settings: dict) -> dict:
+    """The labels of the figures over the reduced scenarios (``expected_npv_usd``, ``cvar_npv_usd``):
+    in sample, the scenarios the plan was fitted to, not the out-of-sample check's."""
+    alpha, solved = settings["cvar_alpha"], settings.get("distinct_scenarios", settings["scenarios"])
+    over = f"over the {counted(solved, 'reduced scenario')} (in sample)"
+    return {
+        "expected_npv_usd": f"expected NPV {over}",
+        "cvar_npv_usd": f"CVaR{alpha:g} of NPV (the mean of its worst {alpha:.0%}) {over}",
+    }
 
 
 def forecast_within_gap(figures: dict, rp: sto.EFSolution, mip_gap: float) -> bool:

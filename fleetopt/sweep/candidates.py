@@ -33,7 +33,7 @@ from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import raise_without_plan
 from fleetopt.runs import limits
 from fleetopt.schema import Robustness
-from fleetopt.stochastic.run import check_settings, solve_stochastic
+from fleetopt.stochastic.run import check_settings, first_stage_quarters, solve_stochastic
 
 BLACKWELL, RUBIN = 1, 2
 
@@ -288,15 +288,6 @@ def variations(data: ModelData, label: str, plan: Plan) -> Iterator[tuple[str, P
 # ---------------------------------------------------------------- the two-stage stochastic plan
 
 
-# the sweep's stochastic candidate commits the first year (fewer quarters on a shorter horizon)
-SWEEP_FIRST_STAGE_QUARTERS = 4
-
-
-def sweep_first_stage_quarters(data: ModelData) -> int:
-    """Q of the sweep's stochastic candidate: 4, or the whole horizon when it is shorter (§7b)."""
-    return min(SWEEP_FIRST_STAGE_QUARTERS, data.T)
-
-
 def check_stochastic_candidate(data: ModelData, scenarios: int, candidates: int) -> None:
     """`sweep --stochastic N` checked before any solve: N >= 0 (0: off), room for the candidate
     after the forecast optimum (``candidates`` >= 2), and the settings `solve --stochastic` checks."""
@@ -313,15 +304,15 @@ def check_stochastic_candidate(data: ModelData, scenarios: int, candidates: int)
             f"--stochastic needs --candidates of at least 2: the forecast optimum is the first candidate "
             f"and the stochastic plan the second (got {candidates})"
         )
-    check_settings(data, scenarios, sweep_first_stage_quarters(data), 0.0, 0.05)
+    check_settings(data, scenarios, first_stage_quarters(data), 0.0, 0.05)
 
 
 @dataclass(frozen=True)
 class StochasticCandidate:
     """`fleetopt sweep --stochastic N`: the plan of `fleetopt solve --stochastic N` (first stage
-    Q = :func:`sweep_first_stage_quarters`, L = 0, docs/formulation.md §7b) as a candidate. Its
-    scenarios are reduced from ``seed``, which the sweep sets to one it does not evaluate on (its
-    own seed + 1)."""
+    Q = :func:`~fleetopt.stochastic.run.first_stage_quarters`, L = 0, docs/formulation.md §7b) as a
+    candidate. Its scenarios are reduced from ``seed``, which the sweep sets to one it does not
+    evaluate on (its own seed + 1)."""
 
     scenarios: int
     seed: int
@@ -340,7 +331,7 @@ def stochastic_candidate(
     label = spec.label
     try:
         result = solve_stochastic(
-            data, spec.scenarios, quarters=sweep_first_stage_quarters(data), seed=spec.seed, oos_scenarios=0,
+            data, spec.scenarios, quarters=first_stage_quarters(data), seed=spec.seed, oos_scenarios=0,
             mip_gap=mip_gap,
             time_limit=time_limit, threads=threads, backend=spec.backend,
         )  # fmt: skip
