@@ -30,7 +30,17 @@ def _usd_magnitude(usd: float) -> str:
 
 def _signed(value: float, magnitude: str) -> str:
     """A minus sign only on a figure that does not round to zero (-$0 would read as a loss)."""
-    return "-" + magnitude if value < 0 and any(c in "123456789" for c in magnitude) else magnitude
+    return "-" + magnitude if value < 0 and _shows_digits(magnitude) else magnitude
+
+
+def _shows_digits(text: str) -> bool:
+    """Whether a formatted figure shows anything but zeros."""
+    return any(c in "123456789" for c in text)
+
+
+def _unsigned_zero(text: str) -> str:
+    """'-0.0 pp', '-0 GPUs' (a tiny negative rounded away) without the sign."""
+    return text[1:] if text.startswith("-") and not _shows_digits(text) else text
 
 
 def format_usd_compact(usd: float | None) -> str:
@@ -61,15 +71,15 @@ def format_figure(value: float, unit: str) -> str:
     if unit == "USD":
         return format_usd(value)
     if unit == "share":
-        return f"{value:.1%}"
-    return f"{value:,.0f} {unit}"
+        return _unsigned_zero(f"{value:.1%}")
+    return _unsigned_zero(f"{value:,.0f} {unit}")
 
 
 def format_difference(value: float, unit: str) -> str:
     """A difference of two figures, signed (a share in percentage points: +2.5 pp); a change that
     rounds to nothing has no sign ($0, 0.0 pp)."""
-    text = f"{value * 100:.1f} pp" if unit == "share" else format_figure(value, unit)
-    return ("+" if value > 0 and any(c in "123456789" for c in text) else "") + text
+    text = _unsigned_zero(f"{value * 100:.1f} pp") if unit == "share" else format_figure(value, unit)
+    return ("+" if value > 0 and _shows_digits(text) else "") + text
 
 
 def format_usd_change(usd: float | None) -> str:

@@ -1,0 +1,46 @@
+"""Figures written for people (fleetopt/core/units.py): scale, sign and rounding, by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleetopt.core.units import format_difference, format_figure, format_usd, format_usd_change
+
+
+@pytest.mark.parametrize(
+    ("usd", "text"),
+    [
+        (-14_109_908.48, "-$14.1M"),
+        (2.354e9, "$2.35B"),
+        (999_960_000.0, "$1.00B"),  # not $1,000.0M
+        (999_600.0, "$1.0M"),
+        (-0.4, "$0"),  # a loss that rounds to nothing has no sign
+        (float("nan"), "n/a"),
+    ],
+)
+def test_money_has_a_scale_and_no_sign_on_nothing(usd, text):
+    assert format_usd(usd) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [
+        (0.025, "share", "+2.5 pp"),
+        (-0.025, "share", "-2.5 pp"),
+        (-1e-6, "share", "0.0 pp"),  # printed "-0.0 pp" in compare's utilisation row
+        (1e-6, "share", "0.0 pp"),
+        (-0.3, "GPUs", "0 GPUs"),
+        (-1_200.0, "GPUs", "-1,200 GPUs"),
+        (3.2e6, "USD", "+$3.2M"),
+        (-0.2, "USD", "$0"),
+    ],
+)
+def test_a_difference_is_signed_unless_it_rounds_to_nothing(value, unit, text):
+    assert format_difference(value, unit) == text
+
+
+def test_figures_in_their_units():
+    assert format_figure(-1e-9, "share") == "0.0%"
+    assert format_figure(0.314, "share") == "31.4%"
+    assert format_figure(12_000.4, "GPUs") == "12,000 GPUs"
+    assert format_usd_change(-1.4e10) == "-$14.00B"
