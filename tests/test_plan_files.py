@@ -343,3 +343,15 @@ def test_a_plan_file_with_damaged_axes_is_refused_by_name(tmp_path, axes):
     path.write_bytes(plans_npz_bytes([api.solve(loaded).plan], ["milp"], data.name, "h", axes=axes))
     with pytest.raises(PlanFileError, match="its axes metadata is not a mapping of name lists"):
         load_plans(path, data)
+
+
+def test_an_axis_with_no_items_is_named_as_none():
+    """A plan file of a model with no contracts read against tiny said "its contracts are ; model
+    'tiny' has ..." (the empty list shown as nothing)."""
+    from fleetopt import api
+    from fleetopt.core.plan import axes_mismatch
+
+    _, data = api.load("tiny")
+    assert axes_mismatch({"contracts": []}, data) == (
+        "its contracts are none; model 'tiny' has lab-a-training, enterprise-inference"
+    )

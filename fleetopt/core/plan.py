@@ -115,5 +115,10 @@ def axes_mismatch(saved: dict, data: ModelData) -> str | None:
                 "its cohorts are not the model's (each cohort's SKU, site, quarter bought or "
                 "installed GPUs, or their number or order, differ)"
             )
-        return f"its {axis} are {', '.join(map(str, kept))}; model {data.name!r} has {', '.join(names)}"
+        return f"its {axis} are {_listed(kept)}; model {data.name!r} has {_listed(names)}"
     return None
+
+
+def _listed(names: list) -> str:
+    """Names as a list for a sentence; 'none' for an empty one."""
+    return ", ".join(map(str, names)) if names else "none"
