@@ -136,6 +136,14 @@ def _bad_series_shape(d):
     d["market"]["demand_gpus"]["training"] = {"begin": 100}
 
 
+def _bad_name_key(d):  # the schema allowed any key of a name-keyed map
+    d["sites"]["west texas"] = d["sites"].pop("texas")
+
+
+def _bad_step_quarter(d):
+    d["market"]["demand_gpus"]["training"] = {"start": 100, "steps": {"2026Q5": 200}}
+
+
 @pytest.mark.parametrize(
     ("mutate", "path"),
     [
@@ -145,6 +153,8 @@ def _bad_series_shape(d):
         (_missing_block, []),
         (_negative_price, ["contracts", "lab-a-training", "price_usd_per_gpu_hour"]),
         (_bad_series_shape, ["market", "demand_gpus", "training"]),
+        (_bad_name_key, ["sites"]),
+        (_bad_step_quarter, ["market", "demand_gpus", "training"]),
     ],
     ids=lambda v: v.__name__.strip("_") if callable(v) else None,
 )

@@ -43,6 +43,13 @@ class Horizon(StrictModel):
 class PlanningModel(StrictModel):
     """A whole fleet-planning problem: hardware, sites, demand, contracts and finance."""
 
+    @classmethod
+    def model_json_schema(cls, *args, **kwargs) -> dict:
+        """Pydantic's JSON Schema, in which a map's keys must match their pattern (a name, a
+        quarter): pydantic writes the pattern as ``patternProperties``, which leaves other keys
+        allowed, so an editor would not flag ``"H 100"`` or ``2026Q5`` as a key."""
+        return _keys_only_by_pattern(super().model_json_schema(*args, **kwargs))
+
     name: Name
     """Short name of the model, used in run folder names."""
     description: str = ""
@@ -243,3 +250,16 @@ def blocks_changed(made_from: PlanningModel, now: PlanningModel) -> list[str]:
     """The top-level blocks (model-file keys) whose content differs between two models, in file order."""
     a, b = made_from.model_dump(mode="json"), now.model_dump(mode="json")
     return [name for name in type(now).model_fields if a.get(name) != b.get(name)]
+
+
+def _keys_only_by_pattern(node):
+    """``node`` with ``additionalProperties: false`` beside every ``patternProperties``."""
+    if isinstance(node, dict):
+        if "patternProperties" in node:
+            node.setdefault("additionalProperties", False)
+        for value in node.values():
+            _keys_only_by_pattern(value)
+    elif isinstance(node, list):
+        for value in node:
+            _keys_only_by_pattern(value)
+    return node
