@@ -245,6 +245,15 @@ def test_schema_out_under_a_file_is_bad_input(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
 
 
+def test_a_model_saved_in_another_encoding_names_the_line(tmp_path):
+    """A file saved as Windows-1252 said "'utf-8' codec can't decode byte 0x80 in position 7"."""
+    path = tmp_path / "model.yaml"
+    path.write_bytes("name: bistro\ndescription: caf\u00e9\n".encode("cp1252"))
+    code, out, err = run_cli("validate", str(path))
+    said = "model.yaml: line 2 is not UTF-8 text (byte 0xe9): save the file as UTF-8"
+    assert_bad_input(code, out, err, said)
+
+
 def test_real_process_keeps_errors_on_stderr(tmp_path, tiny_text):
     """The installed entry point, not only the in-process runner: stderr, exit 2, no traceback."""
     path = tmp_path / "model.yaml"

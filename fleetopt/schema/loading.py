@@ -226,7 +226,12 @@ def load_model(model: str | Path | None = None) -> LoadedModel:
         raise ModelError(source, [ModelIssue((), f"no such file{hint}")]) from None
     except IsADirectoryError:
         raise ModelError(source, [ModelIssue((), "is a directory, not a model file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:  # e.g. saved as Windows-1252: say where, and what to do
+        line = exc.object[: exc.start].count(b"\n") + 1
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        message = f"line {line} is not UTF-8 text (byte 0x{byte}): save the file as UTF-8"
+        raise ModelError(source, [ModelIssue((), message)]) from None
+    except OSError as exc:
         raise ModelError(source, [ModelIssue((), f"cannot read: {exc}")]) from None
     return LoadedModel(parse_model_text(text, source), source, text)
 
