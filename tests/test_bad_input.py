@@ -174,8 +174,9 @@ def test_duplicate_key_gives_the_second_line(tmp_path, tiny_text):
         ("x: !!python/object:os.system ls\n", "could not determine a constructor"),  # no unsafe tags
         ("x: a\x00b\n", ":152: YAML error: unacceptable character #x0000"),  # one line, with its line
         ('"two\\nlines": 1\n', ":152: 'two\\nlines': unknown key"),  # a key with a newline is quoted
+        ("x: &d {a: 1}\ny:\n  <<: *d\n", ":154: YAML merge keys (<<) are not supported"),
     ],
-    ids=["recursive-alias", "list-as-key", "python-tag", "control-character", "newline-in-key"],
+    ids=["recursive-alias", "list-as-key", "python-tag", "control-character", "newline-in-key", "merge-key"],
 )
 def test_hostile_yaml_is_refused_cleanly(tmp_path, tiny_text, extra, message):
     assert tiny_text.count("\n") == 151  # the extra line is line 152

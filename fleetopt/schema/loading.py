@@ -176,6 +176,8 @@ def _parse_model_text(text: str, source: str) -> PlanningModel:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         message = f"YAML syntax error: {exc.problem or exc}"
+        if "tag:yaml.org,2002:merge" in str(exc.problem):  # `<<: *defaults`
+            message = "YAML merge keys (<<) are not supported: write the fields out (aliases work)"
         if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
             # e.g. an unclosed bracket is only noticed lines later: name where it opened.
             message += f" ({exc.context} on line {exc.context_mark.line + 1})"
