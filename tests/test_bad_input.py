@@ -524,6 +524,13 @@ def test_a_reference_rate_written_as_a_percentage_is_refused(tmp_path, tiny_text
     assert_bad_input(code, out, err, f"finance.reference_rate_annual: {RATE_MESSAGE}{got}")
 
 
+def test_a_facility_spread_written_as_a_percentage_gets_the_same_message(tmp_path, tiny_text):
+    """It said pydantic's "Input should be less than or equal to 1"."""
+    field = ("finance", "facilities", "gpu-term-loan", "spread_over_reference_annual")
+    _, code, out, err = validate_data(tmp_path, with_value(tiny_text, field, 4.5))
+    assert_bad_input(code, out, err, f"{'.'.join(field)}: {RATE_MESSAGE} (got 4.5)")
+
+
 def test_a_reference_rate_growing_past_100_percent_is_refused_and_100_percent_is_not(tmp_path, tiny_text):
     """0.5 growing 100 % a year reaches 0.5 x 2^(7/4) = 1.68 in tiny's eighth quarter."""
     field = ("finance", "reference_rate_annual")

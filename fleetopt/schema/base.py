@@ -106,6 +106,12 @@ def at_most(limit: float, message: str) -> Callable[[float], float]:
 
 
 check_quarter_count = at_most(MAX_QUARTER_COUNT, QUARTER_COUNT_MESSAGE)
+AnnualRate = Annotated[
+    float,
+    Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_RATE_ANNUAL}),
+    AfterValidator(at_most(MAX_RATE_ANNUAL, RATE_LIMIT_MESSAGE)),
+]
+"""An annual interest rate or spread, a fraction from 0 to ``MAX_RATE_ANNUAL`` (0.09 = 9 %)."""
 _AT_MOST_QUARTER_COUNT = Field(json_schema_extra={"maximum": MAX_QUARTER_COUNT})
 QuarterCount = Annotated[NonNegativeInt, _AT_MOST_QUARTER_COUNT, AfterValidator(check_quarter_count)]
 """A number of quarters: 0 to ``MAX_QUARTER_COUNT``."""

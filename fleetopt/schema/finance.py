@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from fleetopt.schema.base import (
+    AnnualRate,
     Fraction,
     Money,
     Name,
@@ -30,9 +31,9 @@ class DebtFacility(StrictModel):
     """Most that can be drawn in total over the draw window, USD."""
     opening_balance_usd: Money = 0.0
     """Balance outstanding at the start of the horizon, USD (counts against `size_usd`)."""
-    fixed_rate_annual: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    fixed_rate_annual: AnnualRate | None = None
     """Fixed annual interest rate (0.09 = 9 %). Give this or `spread_over_reference_annual`."""
-    spread_over_reference_annual: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    spread_over_reference_annual: AnnualRate | None = None
     """Floating rate: spread over `finance.reference_rate_annual` (0.0225 = SOFR + 225 bp)."""
     max_ltv: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     """Largest balance / resale value of the GPU fleet; GPU-secured facilities share the fleet as
@@ -50,7 +51,7 @@ class DebtFacility(StrictModel):
     """What happens to a bullet's balance at `maturity`: `repay` pays it from cash; `refinance`
     replaces it by a new bullet of the same amount, maturing after the horizon (no cash moves), at
     `refinance_spread_over_reference_annual` over the reference rate from the next quarter on."""
-    refinance_spread_over_reference_annual: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    refinance_spread_over_reference_annual: AnnualRate | None = None
     """Spread of the refinancing bullet over `finance.reference_rate_annual` (floating: it follows the
     scenario's rate shift, and the spread itself the scenario's spread shift,
     `risk.ai_cycle.spread_loading`); required with `at_maturity: refinance`."""
