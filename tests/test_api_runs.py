@@ -37,13 +37,19 @@ def listed_ids(text: str) -> list[int]:
     return [int(m) for m in re.findall(r"^\W*?(\d+)\s*│", text, re.M)]
 
 
-def test_every_api_write_records_its_run_once(here, tiny_solved):
-    loaded, solved = tiny_solved
+def every_kind_written(loaded, solved) -> tuple[dict, object]:
+    """A run of each kind written through the API (kind -> folder), and the evaluation's result."""
     written = {"solve": api.write_solve_run(solved, loaded)}
     evaluation, model, source = api.evaluate(written["solve"], scenarios=SCENARIOS)
     written["evaluate"] = api.write_evaluate_run(evaluation, model, source)
     written["sweep"] = api.write_sweep_run(api.sweep(loaded, candidates=2, scenarios=SCENARIOS))
     written["stochastic"] = api.write_stochastic_run(stochastic_stand_in(solved), loaded)
+    return written, evaluation
+
+
+def test_every_api_write_records_its_run_once(here, tiny_solved):
+    loaded, solved = tiny_solved
+    written, _ = every_kind_written(loaded, solved)
 
     records = Registry().list()
     assert sorted((r.kind, r.path) for r in records) == sorted((k, p.resolve()) for k, p in written.items())
@@ -108,11 +114,7 @@ def test_runs_left_unrecorded_are_recorded_afterwards_with_the_same_figures(here
     """A registry that lost its records (or never got them: a lock held too long) takes each
     finished folder back with the kind, model and key figures its own write recorded."""
     loaded, solved = tiny_solved
-    written = {"solve": api.write_solve_run(solved, loaded)}
-    evaluation, model, source = api.evaluate(written["solve"], scenarios=SCENARIOS)
-    written["evaluate"] = api.write_evaluate_run(evaluation, model, source)
-    written["sweep"] = api.write_sweep_run(api.sweep(loaded, candidates=2, scenarios=SCENARIOS))
-    written["stochastic"] = api.write_stochastic_run(stochastic_stand_in(solved), loaded)
+    written, evaluation = every_kind_written(loaded, solved)
     before = {r.path: r for r in Registry().list()}
     Registry().path.unlink()
 
