@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 from html import unescape
 from pathlib import Path
 from types import SimpleNamespace
@@ -481,3 +482,66 @@ def test_terminal_tables_never_cut_a_header_or_a_figure(runs):
         console.print(table)
         text = console.export_text()
         assert "…" not in text and last in text, text
+
+
+# ---------------------------------------------------------------- an evaluation's plans
+
+
+@pytest.fixture
+def evaluated_copy(runs, tmp_path) -> tuple[Path, Path]:
+    """tiny's solve copied to P and evaluated from there (20 scenarios) into E: (P, E)."""
+
+    plans, folder = tmp_path / "P", tmp_path / "E"
+    shutil.copytree(runs["solve"], plans)
+    args = ("evaluate", "tiny", "--plans", str(plans), "--scenarios", "20", "--out", str(folder))
+    code, _, err = run_cli(*args)
+    assert code == 0, err
+    return plans, folder
+
+
+def other_plans(path: Path, labels: list[str]) -> None:
+    """Write at ``path`` the solve's plan with every purchase doubled, once per label."""
+    from fleetopt.core.data import load
+    from fleetopt.core.plan import Plan
+    from fleetopt.evaluate import load_plans, save_plans
+
+    loaded, data = load(path.parent / "model.yaml")
+    plan = load_plans(path, data)[0][0]
+    other = Plan(**{k: v.copy() for k, v in plan.arrays().items()})
+    other.buy_blocks *= 2
+    save_plans(path, [other] * len(labels), labels, "tiny", loaded.content_hash)
+
+
+def test_an_evaluation_s_plans_replaced_since_are_left_out_saying_why(evaluated_copy):
+    """The audit replaced P/plan.npz (same label 'milp') after the evaluation: the report showed the
+    other plan's decisions under the evaluated plan's risk. The SHA-256 job.json and summary.json
+    keep no longer matches: the plan sections are left out, the provenance and a warning say why."""
+    plans, folder = evaluated_copy
+    stored = summary_of(folder)["plans_sha256"]
+    assert stored == json.loads((folder / "job.json").read_text())["plans_sha256"]
+    code, _, err = run_cli("report", str(folder))
+    assert code == 0 and "Decisions of milp" in text_of(folder)
+    other_plans(plans / "plan.npz", ["milp"])
+    code, _, err = run_cli("report", str(folder))
+    text = text_of(folder)
+    assert code == 0
+    assert "changed since the evaluation" in err and "changed since the evaluation" in text
+    assert "Decisions of" not in text and "Key figures of" not in text and "NPV distribution" not in text
+    assert "The plan and its risk over 20 scenarios" in text  # the evaluation's own figures stay
+
+
+def test_without_a_stored_hash_the_plans_must_have_the_evaluated_labels(evaluated_copy):
+    """An evaluation that stored no hash (older runs): a file with other labels is not its plans,
+    and a label missing never falls back to another plan."""
+    plans, folder = evaluated_copy
+    for name in ("job.json", "summary.json"):
+        doc = json.loads((folder / name).read_text())
+        doc.pop("plans_sha256")
+        (folder / name).write_text(json.dumps(doc))
+    other_plans(plans / "plan.npz", ["milp"])  # the same label: the report cannot tell, and shows it
+    assert run_cli("report", str(folder))[0] == 0 and "Decisions of milp" in text_of(folder)
+    other_plans(plans / "plan.npz", ["a", "milp"])
+    code, _, err = run_cli("report", str(folder))
+    assert code == 0
+    assert "holds 2 plans (a, milp), not the 1 plan evaluated (milp)" in text_of(folder)
+    assert "not the 1 plan evaluated" in err and "Decisions of" not in text_of(folder)

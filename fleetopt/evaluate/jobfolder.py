@@ -229,6 +229,7 @@ def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
         "model_source": loaded.source,
         "model_hash": loaded.content_hash,
         "plans_source": str(Path(source.path).resolve()),
+        "plans_sha256": _file_hash(source.path),  # the report checks the plans it shows are these
         "plans_model_hash": source.model_hash,
         "n_plans": result.n_plans,
         "n_scenarios": result.n_scenarios,

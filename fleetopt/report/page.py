@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
@@ -26,8 +28,8 @@ from fleetopt.core.results import (
     worst_shock,
 )
 from fleetopt.core.units import counted, format_number_compact, format_solver_status, format_usd
-from fleetopt.errors import InputError
-from fleetopt.evaluate import compile_plans, generate_scenarios, load_plans
+from fleetopt.errors import FleetoptWarning, InputError
+from fleetopt.evaluate import PlanFileError, compile_plans, generate_scenarios, load_plans
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import ForecastRun, forecast_run
 from fleetopt.evaluate.metrics import REACTION_LABELS, first_breach_column, tail_count
@@ -186,6 +188,7 @@ class _Run:
     job: dict = field(default_factory=dict)  # a resumable job's settings (evaluate, sweep; {} otherwise)
     sample: dict = field(default_factory=dict)  # the scenario charts' sample: seed, n, total
     forecast: ForecastRun | None = None  # the first focus plan on the forecast run with its policy
+    plans_left_out: str = ""  # why an evaluation's report has no plan sections ('': it has them)
 
     @property
     def milp_only(self) -> str:
@@ -253,19 +256,27 @@ def _read_run(folder: Path) -> _Run:
     except (ValueError, ModelError) as exc:
         raise ReportError(f"{folder}: unreadable run folder ({exc})") from None
     run.check_model_copy(model)
-    plans, labels, buffers = _plans(run, summary, data)
     kind = summary.get("kind")
-    metrics = _metrics_table(run, kind, summary, labels) if kind in METRICS_TABLES else None
+    left_out = ""
+    if kind == "evaluate":  # its plans are checked against its metrics: those are what it evaluated
+        metrics = _metrics_table(run, kind, summary, [])
+        plans, labels, buffers, left_out = _evaluated_plans(summary, data, job, list(metrics["plan"]))
+    else:
+        plans, labels, buffers = _plans(run, summary, data)
+        metrics = _metrics_table(run, kind, summary, labels) if kind in METRICS_TABLES else None
     if kind == "stochastic":
         metrics = _out_of_sample_metrics(summary)
     focus = _focus(run, kind, metrics, plans, labels)
+    if left_out:
+        warnings.warn(FleetoptWarning(f"{folder}: {left_out}"), stacklevel=2)
     statements = plan_statements(data, plans[focus[0]]) if focus else None
     forecast = None
     if focus:
         buffer = None if buffers is None else buffers[focus[0]]
         forecast = forecast_run(data, plans[focus[0]], buffer, statements)
     return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers,
-                float(model.model.horizon.discount_rate_annual), job, forecast=forecast)  # fmt: skip
+                float(model.model.horizon.discount_rate_annual), job, forecast=forecast,
+                plans_left_out=left_out)  # fmt: skip
 
 
 # summary.json's count of the rows of each kind's metrics table
@@ -313,20 +324,52 @@ def _buffer_words(buffer: float | None, data: ModelData) -> str:
 
 
 def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], list[str], list | None]:
-    """The run's plans, their labels and their policy buffers (None: the model's). An evaluation's
-    plans are where it read them (the report does without them when they are gone); a solve's or a
-    sweep's are in its folder."""
-    kind = summary.get("kind")
-    if kind == "evaluate":
-        file = Path(summary.get("plans_source", ""))
-        if not file.is_file():
-            return [], [], None
-    else:
-        file = run / (RunFolder.PLANS if kind == "sweep" else RunFolder.PLAN)
-        if not file.is_file():
-            raise ReportError(f"{file} is missing: the run folder {run.path} has no {file.name}")
+    """A solve's, stochastic solve's or sweep's plans (in its folder), their labels and their policy
+    buffers (None: the model's)."""
+    file = run / (RunFolder.PLANS if summary.get("kind") == "sweep" else RunFolder.PLAN)
+    if not file.is_file():
+        raise ReportError(f"{file} is missing: the run folder {run.path} has no {file.name}")
     plans, labels, meta = load_plans(file, data)
     return plans, labels, meta.get(BUFFERS)
+
+
+LEFT_OUT = "so the report leaves out the plans' own sections (decisions, key figures, charts)"
+
+
+def _evaluated_plans(
+    summary: dict, data: ModelData, job: dict, evaluated: list[str]
+) -> tuple[list[Plan], list[str], list | None, str]:
+    """An evaluation's plans, read where it read them, with their labels and buffers, when they are
+    the plans it evaluated: the file's SHA-256 is the one stored at the evaluation (job.json, or
+    summary.json for a run written by the API), or, where none was stored, its labels are
+    ``evaluated`` (its metrics' plans) in the same order. Otherwise no plans, and why not (the
+    last item; '' when there are plans)."""
+    file = Path(summary.get("plans_source", ""))
+    if not file.is_file():
+        return (
+            [],
+            [],
+            None,
+            f"the plans file {file} (as given to the evaluation) is no longer there, {LEFT_OUT}",
+        )
+    stored = job.get("plans_sha256") or summary.get("plans_sha256")  # job.json's: when it started
+    if stored and _sha256(file) != stored:
+        return [], [], None, (f"the plans file {file} changed since the evaluation (its SHA-256 is not the "
+                              f"one the evaluation stored): it no longer holds the plans evaluated, {LEFT_OUT}")  # fmt: skip
+    try:
+        plans, labels, meta = load_plans(file, data)
+    except PlanFileError as exc:
+        return [], [], None, f"the plans file no longer fits the evaluation's model ({exc}), {LEFT_OUT}"
+    if labels != evaluated:
+        return [], [], None, (f"the plans file {file} holds {counted(len(labels), 'plan')} ({', '.join(labels)}), "
+                              f"not the {counted(len(evaluated), 'plan')} evaluated ({', '.join(evaluated)}), "
+                              f"{LEFT_OUT}")  # fmt: skip
+    return plans, labels, meta.get(BUFFERS), ""
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fp:
+        return hashlib.file_digest(fp, "sha256").hexdigest()
 
 
 def _out_of_sample_metrics(summary: dict) -> pd.DataFrame | None:
@@ -362,8 +405,8 @@ def _focus(run: RunFolder, kind, metrics, plans: list[Plan], labels: list[str]) 
     if kind == "evaluate":
         if not plans:
             return []
-        best = metrics.sort_values("npv_cvar5_usd", ascending=False).iloc[0]["plan"]
-        return [labels.index(best)] if best in labels else [0]
+        best = metrics.sort_values("npv_cvar5_usd", ascending=False, kind="stable").iloc[0]["plan"]
+        return [labels.index(best)]  # the plans' labels are the metrics' (_evaluated_plans)
     return [0] if plans else []
 
 
@@ -399,12 +442,8 @@ def _provenance_section(run: _Run) -> str:
     facts += _solver_facts(s)
     facts += _scenario_facts(run)
     if run.kind == "evaluate" and s.get("plans_source"):
-        source = Path(s["plans_source"])
-        where = str(source.resolve()) if source.exists() else (
-            f"{source} (as given to the evaluation; no longer there, so the report leaves out the "
-            "plans' own sections)"
-        )
-        facts.append(("plans", f"{where} ({counted(int(s.get('n_plans', len(run.plans))), 'plan')})"))
+        where = f"{s['plans_source']} ({counted(int(s.get('n_plans', len(run.plans))), 'plan')})"
+        facts.append(("plans", where + (f"; {run.plans_left_out}" if run.plans_left_out else "")))
     if run.kind == "sweep":
         dropped = len(s.get("dropped", []))
         facts.append(("candidates", f"{s.get('candidates_tried', '?')} made, {s.get('candidates_feasible', '?')} "
@@ -631,6 +670,7 @@ def _milp_kpi(run: _Run, label: str, value: str) -> str:
 def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
     """A deterministic evaluation's one scenario is the forecast: its NPV and lowest cash, and
     whether it breaches, defaults or makes the policy react (yes or no: no shares, no tails)."""
+
     def yes(column):
         return "n/a" if not math.isfinite(float(row[column])) else ("yes" if row[column] > 0 else "no")
 
@@ -860,9 +900,11 @@ def _plan_section(run: _Run) -> str:
             + "".join(f"<div class='card'>{c}</div>" for c in charts) + "</div>")  # fmt: skip
 
 
-PARETO_WORDS = ("The Pareto front is of three figures: mean NPV and CVaR5 (higher is better) and "
-                "P(covenant breach) (lower is better); a candidate is on it when no other is at least "
-                "as good in all three and better in one.")
+PARETO_WORDS = (
+    "The Pareto front is of three figures: mean NPV and CVaR5 (higher is better) and "
+    "P(covenant breach) (lower is better); a candidate is on it when no other is at least "
+    "as good in all three and better in one."
+)
 
 
 def _front_section(metrics: pd.DataFrame) -> str:
@@ -1028,7 +1070,9 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
         title = f"MILP statements of {label}, without its {escape(buffer)} (USD)"
     else:
         title = f"Quarterly statements of {label} on the forecast (USD)"
-    out.append(f"<h2>{title}</h2>" + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS))
+    out.append(
+        f"<h2>{title}</h2>" + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS)
+    )
     return out
 
 
