@@ -525,14 +525,30 @@ def write_evaluate_run(
     out: str | Path | None = None,
     *,
     command: str | None = None,
+    ranking: dict | None = None,
 ) -> Path:
     """Write metrics.csv and summary.json (and npv_matrix.npy when kept) into a run folder: ``out``
     (new or empty, or the folder of a started job) or a new one under the runs folder; and record
     it in the run registry with the figures of its first plan. ``loaded`` and ``source``: the
-    model and plans :func:`evaluate` returned with the result."""
+    model and plans :func:`evaluate` returned with the result. ``ranking``: how the best plan is
+    chosen, ``{"rank_by": "mean"|"cvar5"|"p5", "max_breach_prob": share or None}`` (as `fleetopt
+    evaluate --rank-by --max-breach-prob`), kept in summary.json for the report (None: CVaR5)."""
     loaded = _loaded_of(loaded, "loaded")
-    path = _write_evaluate_folder(result, loaded, source, out)
+    if ranking is not None:
+        ranking = _checked_ranking(ranking)
+    path = _write_evaluate_folder(result, loaded, source, out, ranking)
     return _recorded(loaded, path, RunFolder(path).summary(), command)
+
+
+def _checked_ranking(ranking: dict) -> dict:
+    """``ranking`` of :func:`write_evaluate_run`, each field checked."""
+    if not isinstance(ranking, dict) or set(ranking) - {"rank_by", "max_breach_prob"}:
+        raise InputError(f"ranking must be a dict of rank_by and max_breach_prob (got {ranking!r})")
+    rank_by = limits.text("ranking's rank_by", ranking.get("rank_by", "cvar5"), ("mean", "cvar5", "p5"))
+    share = ranking.get("max_breach_prob")
+    if share is not None:
+        share = limits.number("ranking's max_breach_prob", share, 0.0, 1.0)
+    return {"rank_by": rank_by, "max_breach_prob": share}
 
 
 # ---------------------------------------------------------------- sweep

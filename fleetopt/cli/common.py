@@ -259,9 +259,6 @@ class RankBy(StrEnum):
     p5 = "p5"
 
 
-RANK_COLUMNS = {"mean": "npv_mean_usd", "cvar5": "npv_cvar5_usd", "p5": "npv_p5_usd"}
-
-
 class ExecutorName(StrEnum):
     local = "local"
     ray = "ray"

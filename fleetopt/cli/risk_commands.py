@@ -10,7 +10,6 @@ import typer
 
 from fleetopt import api
 from fleetopt.cli.common import (
-    RANK_COLUMNS,
     BackendName,
     BackendOption,
     EvaluateThreadsOption,
@@ -54,6 +53,7 @@ from fleetopt.cli.render import (
 )
 from fleetopt.core.units import counted
 from fleetopt.errors import FleetoptError, InputError
+from fleetopt.evaluate.metrics import ranked_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import load_model
@@ -152,7 +152,10 @@ def evaluate(
             job.start(folder.path)
         result = _run_evaluation(job, folder.path)
         _print_best(result, rank_by, max_breach_prob, top)
-        path = api.write_evaluate_run(result, job.loaded, job.source, folder.path, command=command_line())
+        ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
+        path = api.write_evaluate_run(
+            result, job.loaded, job.source, folder.path, command=command_line(), ranking=ranking
+        )
     say_written(
         path, "metrics.csv, summary.json" + (", npv_matrix.npy" if job.settings["keep_matrix"] else "")
     )
@@ -179,13 +182,11 @@ def run_speed(result) -> str:
 
 
 def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int) -> None:
-    ranked = result.metrics
-    if max_breach_prob is not None:
-        ranked = ranked[ranked["breach_probability"] <= max_breach_prob]
+    ranked = ranked_plans(result.metrics, rank_by.value, max_breach_prob)
     if ranked.empty:
         err_console.print(f"no plan has a breach probability at or below {max_breach_prob}")
         return
-    ranked = ranked.sort_values(RANK_COLUMNS[rank_by.value], ascending=False, kind="stable").head(top)
+    ranked = ranked.head(top)
     if result.seed is None:  # deterministic: one scenario, the forecast
         console.print(forecast_table(ranked, "plans on the forecast (deterministic evaluation)"))
         return

@@ -221,7 +221,9 @@ def checked_job(run: RunFolder) -> dict:
     return {**settings, **checked}
 
 
-def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
+def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None = None) -> dict:
+    """summary.json of an evaluation; ``ranking``: how its best plan is chosen (rank_by,
+    max_breach_prob), where the run was given one."""
     return {
         "fleetopt_version": __version__,
         "kind": "evaluate",
@@ -243,11 +245,14 @@ def evaluation_summary(result, loaded: LoadedModel, source) -> dict:
         "plan_scenario_pairs_from_an_earlier_attempt": result.pairs_stored,
         "plan_chunk": result.plan_chunk,
         "scenario_chunk": result.scenario_chunk,
+        **({} if ranking is None else {"ranking": ranking}),
         "metrics": result.metrics.to_dict(orient="records"),
     }
 
 
-def write_evaluate_run(result, loaded: LoadedModel, source, out: str | Path | None = None) -> Path:
+def write_evaluate_run(
+    result, loaded: LoadedModel, source, out: str | Path | None = None, ranking: dict | None = None
+) -> Path:
     """Write metrics.csv and summary.json (and npv_matrix.npy when kept) into the run folder.
 
     ``out`` may be the folder of a started job (see :meth:`RunFolder.finish`); None claims a new one.
@@ -261,5 +266,5 @@ def write_evaluate_run(result, loaded: LoadedModel, source, out: str | Path | No
         buf = io.BytesIO()
         np.save(buf, result.npv_matrix)
         files[RunFolder.NPV_MATRIX] = buf.getvalue()
-    files[RunFolder.SUMMARY] = json_text(evaluation_summary(result, loaded, source))
+    files[RunFolder.SUMMARY] = json_text(evaluation_summary(result, loaded, source, ranking))
     return folder.finish(files)

@@ -66,6 +66,28 @@ REACTION_LABELS = {
 }
 
 
+# `fleetopt evaluate --rank-by`: the column each rule ranks plans by (higher is better)
+RANK_COLUMNS = {"mean": "npv_mean_usd", "cvar5": "npv_cvar5_usd", "p5": "npv_p5_usd"}
+RANK_WORDS = {"mean": "mean NPV", "cvar5": "CVaR5 NPV", "p5": "P5 NPV"}
+
+
+def ranked_plans(metrics, rank_by: str = "cvar5", max_breach_prob: float | None = None):
+    """An evaluation's plans best first by ``rank_by`` (ties in the file's order), only those
+    with a breach probability of at most ``max_breach_prob`` when it is given."""
+    if max_breach_prob is not None:
+        metrics = metrics[metrics["breach_probability"] <= max_breach_prob]
+    return metrics.sort_values(RANK_COLUMNS[rank_by], ascending=False, kind="stable")
+
+
+def ranking_words(rank_by: str = "cvar5", max_breach_prob: float | None = None) -> str:
+    """The rule of :func:`ranked_plans` in words: 'the highest mean NPV among plans with
+    P(covenant breach) at most 60.00%'."""
+    words = f"the highest {RANK_WORDS[rank_by]}"
+    if max_breach_prob is not None:
+        words += f" among plans with P(covenant breach) at most {max_breach_prob:.2%}"
+    return words
+
+
 def tail_count(n_scenarios: int, share: float = TAIL) -> int:
     """k = ceil(share x S), at least 1; the product's round-off is not a scenario more (0.07 x 200
     is 14.000000000000002 in floating point: 14, not 15)."""

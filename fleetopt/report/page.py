@@ -32,7 +32,13 @@ from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, generate_scenarios, load_plans
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import ForecastRun, forecast_run
-from fleetopt.evaluate.metrics import REACTION_LABELS, first_breach_column, tail_count
+from fleetopt.evaluate.metrics import (
+    REACTION_LABELS,
+    first_breach_column,
+    ranked_plans,
+    ranking_words,
+    tail_count,
+)
 from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.report import svg
@@ -189,6 +195,7 @@ class _Run:
     sample: dict = field(default_factory=dict)  # the scenario charts' sample: seed, n, total
     forecast: ForecastRun | None = None  # the first focus plan on the forecast run with its policy
     plans_left_out: str = ""  # why an evaluation's report has no plan sections ('': it has them)
+    shown_why: str = ""  # which rule chose an evaluation's plan shown, in words
 
     @property
     def milp_only(self) -> str:
@@ -266,7 +273,9 @@ def _read_run(folder: Path) -> _Run:
         metrics = _metrics_table(run, kind, summary, labels) if kind in METRICS_TABLES else None
     if kind == "stochastic":
         metrics = _out_of_sample_metrics(summary)
-    focus = _focus(run, kind, metrics, plans, labels)
+    focus, shown_why = _focus(run, kind, metrics, plans, labels), ""
+    if kind == "evaluate" and plans:
+        focus, shown_why = _evaluation_focus(summary, metrics, labels)
     if left_out:
         warnings.warn(FleetoptWarning(f"{folder}: {left_out}"), stacklevel=2)
     statements = plan_statements(data, plans[focus[0]]) if focus else None
@@ -276,7 +285,7 @@ def _read_run(folder: Path) -> _Run:
         forecast = forecast_run(data, plans[focus[0]], buffer, statements)
     return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers,
                 float(model.model.horizon.discount_rate_annual), job, forecast=forecast,
-                plans_left_out=left_out)  # fmt: skip
+                plans_left_out=left_out, shown_why=shown_why)  # fmt: skip
 
 
 # summary.json's count of the rows of each kind's metrics table
@@ -395,19 +404,38 @@ def _scenario_source(run: _Run) -> tuple[int, int]:
 
 
 def _focus(run: RunFolder, kind, metrics, plans: list[Plan], labels: list[str]) -> list[int]:
-    """A sweep's recommended plan and the forecast optimum, an evaluation's best plan by CVaR5,
-    a stochastic run's plan and the forecast optimum, a solve's plan."""
+    """A sweep's recommended plan and the forecast optimum, a stochastic run's plan and the forecast
+    optimum, a solve's plan (an evaluation's: :func:`_evaluation_focus`)."""
     if kind == "stochastic" and len(plans) > 1:
         return [0, 1]
     if kind == "sweep":
         run.sweep_picks(list(metrics["plan"]), RunFolder.CANDIDATES_CSV)  # its rows are the report's figures
         return [labels.index(pick) for pick in run.sweep_picks(labels, RunFolder.PLANS)]
-    if kind == "evaluate":
-        if not plans:
-            return []
-        best = metrics.sort_values("npv_cvar5_usd", ascending=False, kind="stable").iloc[0]["plan"]
-        return [labels.index(best)]  # the plans' labels are the metrics' (_evaluated_plans)
-    return [0] if plans else []
+    return [0] if plans and kind != "evaluate" else []
+
+
+def _evaluation_focus(summary: dict, metrics: pd.DataFrame, labels: list[str]) -> tuple[list[int], str]:
+    """An evaluation's plan shown, and the rule that chose it in words: the best plan by the
+    run's ranking (summary.json's ``ranking``: `--rank-by`, `--max-breach-prob`), the plan the
+    terminal printed first; by CVaR5 for a run that kept none. The plans' labels are the metrics'
+    (:func:`_evaluated_plans`)."""
+    if len(labels) == 1:
+        return [0], "the only plan evaluated"
+    ranking = summary.get("ranking")
+    rank_by, limit = (ranking or {}).get("rank_by", "cvar5"), (ranking or {}).get("max_breach_prob")
+    ranked = ranked_plans(metrics, rank_by, limit)
+    words = ranking_words(rank_by, limit)
+    if ranking is None:
+        words += " (the run kept no --rank-by: CVaR5, the default)"
+    else:
+        words += f" (the evaluation's --rank-by {rank_by}" + (
+            f" --max-breach-prob {limit:g})" if limit is not None else ")"
+        )
+    if ranked.empty:  # the terminal printed no best plan: the report shows the best of all
+        ranked = ranked_plans(metrics, rank_by)
+        words = (f"{ranking_words(rank_by)} of all plans: none has P(covenant breach) at most "
+                 f"{limit:.2%} (the evaluation's --max-breach-prob {limit:g})")  # fmt: skip
+    return [labels.index(ranked.iloc[0]["plan"])], words
 
 
 def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed: int, n: int) -> dict:
@@ -732,7 +760,10 @@ def _kpi_section(run: _Run) -> str:
     if not run.focus:
         return ""
     label = escape(run.main_label)
-    out = f"<h2>Key figures of {label} on the forecast</h2><div class='kpis'>{''.join(_forecast_kpis(run))}</div>"
+    out = f"<h2>Key figures of {label} on the forecast</h2>"
+    if run.shown_why:
+        out += f"<p class='cap'>{escape(f'The plan shown: {run.main_label}, {run.shown_why}.')}</p>"
+    out += f"<div class='kpis'>{''.join(_forecast_kpis(run))}</div>"
     if run.milp_only:
         out += f"<p class='cap'>{escape(run.milp_only_note)}</p>"
     row = run.main_metrics
