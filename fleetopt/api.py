@@ -40,7 +40,7 @@ from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results import headline, plan_frame
-from fleetopt.errors import FleetoptError, FleetoptWarning, InputError
+from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.engine import EvaluationResult
 from fleetopt.evaluate.jobfolder import EvaluationJob
@@ -50,14 +50,14 @@ from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluatio
 from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
 from fleetopt.evaluate.planfile import plans_npz_bytes
+from fleetopt.evaluate.sources import other_version_note
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.report import write_report
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunDirError, RunFolder, json_text
 from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
-from fleetopt.schema.loading import LoadedModel, load_model
-from fleetopt.schema.model import blocks_changed, plan_free_blocks
+from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.run import MAX_SCREENED, StochasticResult, check_settings
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
 from fleetopt.sweep.candidates import Rule
@@ -469,38 +469,16 @@ def resume_evaluation(folder: str | Path | int) -> EvaluationJob:
     return job
 
 
-def _warn_if_other_model_version(loaded: LoadedModel, source, whose: str = "the plans") -> None:
+def _warn_if_other_model_version(loaded: LoadedModel, source, whose: str = "the plans") -> str | None:
     """Plans (``source``, a PlanSource; ``whose``: them in words) made from another version of
-    their model than ``loaded`` are evaluated, with a warning naming the blocks that differ where
-    the run folder keeps the model they were made from; none where only blocks the plans do not
-    depend on differ (:func:`plan_free_blocks`: policy, and risk for a solve's plan)."""
-    if not source.model_hash or source.model_hash == loaded.content_hash:
-        return
-    changed = _blocks_changed_since(source, loaded)
-    made_by = RunFolder(source.path.parent).kind
-    if changed is not None and set(changed) <= set(plan_free_blocks(made_by)):
-        return
-    which = f"; blocks that differ: {', '.join(changed)}" if changed else ""
-    warnings.warn(
-        FleetoptWarning(
-            f"{whose} were made from another version of model {loaded.model.name!r} "
-            f"(hash {source.model_hash}, now {loaded.content_hash}{which})"
-        ),
-        stacklevel=3,
-    )
-
-
-def _blocks_changed_since(source, loaded: LoadedModel) -> list[str] | None:
-    """The blocks of ``loaded`` that differ from the model the plans were made from: the copy in
-    their run folder, where it is that model (its hash is the plans'); None where there is none."""
-    copy = source.path.parent / RunFolder.MODEL
-    try:
-        made_from = load_model(copy)
-    except (FleetoptError, OSError):
+    their model than ``loaded`` are evaluated, with a warning (:func:`other_version_note`); returns
+    its sentence (None: no warning)."""
+    if not source.model_hash:  # plans of no known model
         return None
-    if made_from.content_hash != source.model_hash:
-        return None
-    return blocks_changed(made_from.model, loaded.model)
+    note = other_version_note(source.model_hash, source.path, loaded, whose)
+    if note is not None:
+        warnings.warn(FleetoptWarning(note), stacklevel=3)
+    return note
 
 
 def model_of_plans(plans: str | Path | int) -> Path | str | None:
@@ -807,22 +785,26 @@ def compare(
     if not given:
         raise InputError("runs must name at least one run folder, run id or plan file")
     refs = [resolve_run(r) for r in given]
-    chosen = "the model given"
+    chosen, model_given, copy_used = "the model given", model, False
     if model is None:
         model, chosen = _model_of_comparison(refs)
+        copy_used = model is not None
     loaded, data = _loaded_and_data(model)  # a pair load returned is used as it is
     sources = plan_sources(refs, data)
     plans, labels, buffers = plans_from_refs(refs, data, sources)
-    used = None
+    used, versions = None, []
     if loaded is not None:
         for ref, source in dict(zip(refs, sources, strict=True)).items():  # a run given twice: once
-            _warn_if_other_model_version(loaded, source, f"the plans of {ref}")
+            versions.append(_warn_if_other_model_version(loaded, source, f"the plans of {ref}"))
+        versions = [note for note in versions if note is not None]
+        if versions and model_given is None and copy_used:
+            chosen += " (plans made from another version of it are evaluated under this one too)"
         used = ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, chosen)
     own = scenarios_of_runs(refs)  # a sweep's own futures, so its figures come back
     default_scenarios, default_seed = own if own is not None else (1000, 0)
     scenarios = limits.scenarios("scenarios", default_scenarios if scenarios is None else scenarios)
     seed = limits.seed("seed", default_seed if seed is None else seed)
-    return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used)
+    return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions)
 
 
 def _model_of_comparison(refs: list[Path]) -> tuple[Path | None, str]:
@@ -830,10 +812,7 @@ def _model_of_comparison(refs: list[Path]) -> tuple[Path | None, str]:
     else the default model."""
     for ref in refs:
         if (copy := RunFolder(ref).model_file) is not None:
-            return copy, (
-                "the first run folder's copy, as no model was given (plans made from another version "
-                "of it are evaluated under this one too)"
-            )
+            return copy, "the first run folder's copy, as no model was given"
     return None, "the default model, as no model was given and no run folder holds a copy of one"
 
 

@@ -89,6 +89,7 @@ class Comparison:
     seed: int
     same: list[tuple[str, str]] = field(default_factory=list)  # pairs of identical plans (decisions, buffer)
     model: ModelUsed | None = None  # None: not known (compare_plans given a ModelData only)
+    versions: list[str] = field(default_factory=list)  # plans made from another version of the model
 
     @staticmethod
     def difference(key: str, values: list[float], unit: str, n: int = 1) -> str:
@@ -110,6 +111,7 @@ class Comparison:
     def notes(self) -> list[str]:
         """What a reader must know besides the figures: the model, identical plans, the paired error."""
         out = [] if self.model is None else [self.model.sentence()]
+        out += [f"Note: {note}; they are evaluated under the model above." for note in self.versions]
         out += [f"{a} and {b} are the same plan (the same decisions and policy cash buffer): their figures "
                "are equal by construction." for a, b in self.same]  # fmt: skip
         out.append(f"'NPV mean minus the first plan's': standard error of each plan's mean NPV less "
@@ -135,13 +137,15 @@ class Comparison:
         }
 
     def to_csv(self) -> str:
-        """One long CSV: '# about' (the model every plan is evaluated under, the scenarios and
-        seed, as item,value rows), then '# table' and the columns of each table. MW and GPU counts
+        """One long CSV: '# about' (the model every plan is evaluated under, a note for each run
+        whose plans were made from another version of it, the scenarios and seed, as item,value
+        rows), then '# table' and the columns of each table. MW and GPU counts
         are rounded to 6 decimals (a sum's round-off, 20.000000000000004 MW, is 20.0; the JSON
         keeps it)."""
         model = {} if self.model is None else {f"model_{k}": v for k, v in self.model.as_dict().items()}
-        about = pd.DataFrame({"item": [*model, "scenarios", "seed"],
-                              "value": [*model.values(), self.n_scenarios, self.seed]})  # fmt: skip
+        versions = {f"model_version_note_{n + 1}": note for n, note in enumerate(self.versions)}
+        facts = {**model, **versions, "scenarios": self.n_scenarios, "seed": self.seed}
+        about = pd.DataFrame({"item": list(facts), "value": list(facts.values())})
         parts = ["# about\n" + about.to_csv(index=False)]
         for name, frame in self.tables().items():
             if name != "figures":
@@ -153,6 +157,7 @@ class Comparison:
         out = {name: frame.to_dict(orient="records") for name, frame in self.tables().items()}
         out["plans"] = self.labels
         out["model"] = None if self.model is None else self.model.as_dict()
+        out["model_versions"] = self.versions  # plans made from another version of the model, in words
         out["scenarios"] = self.n_scenarios
         out["seed"] = self.seed
         return json_text(out)
@@ -280,12 +285,20 @@ def plans_from_refs(
 
 
 def compare_plans(
-    data: ModelData, plans: list[Plan], labels: list[str], scenarios: int, seed: int, backend: str = "auto",
-    buffers: list | None = None, model: ModelUsed | None = None,
+    data: ModelData,
+    plans: list[Plan],
+    labels: list[str],
+    scenarios: int,
+    seed: int,
+    backend: str = "auto",
+    buffers: list | None = None,
+    model: ModelUsed | None = None,
+    versions: list[str] | None = None,
 ) -> Comparison:
     """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences.
     ``buffers``: each plan's policy liquidity buffer, USD (None: the model's); ``model``: what
-    ``data`` was built from, for the comparison's notes."""
+    ``data`` was built from, and ``versions``: which plans were made from another version of it
+    (sentences), for the comparison's notes."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
     batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
@@ -347,6 +360,7 @@ def compare_plans(
         seed=seed,
         same=same,
         model=model,
+        versions=list(versions or []),
     )
 
 

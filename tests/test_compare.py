@@ -459,15 +459,46 @@ def test_plans_of_another_model_version_are_compared_under_the_first_runs_model_
                   "of it are evaluated under this one too)")  # fmt: skip
         source = str(first / "model.yaml")
         assert doc["model"] == {"name": "tiny", "hash": made_from, "source": source, "chosen": chosen}
+        note = (f"the plans of {other} were made from another version of model 'tiny' (hash "
+                f"{json.loads((other / 'summary.json').read_text())['model_hash']}, now {made_from}; blocks "
+                "that differ: sites)")  # fmt: skip
         warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
-        assert warnings == [
-            f"warning: the plans of {other} were made from another version of model 'tiny' (hash "
-            f"{json.loads((other / 'summary.json').read_text())['model_hash']}, now {made_from}; blocks "
-            "that differ: sites)"
-        ]
+        assert warnings == [f"warning: {note}"]
+        assert doc["model_versions"] == [note]  # the file says it too, not only the terminal
         assert forecast_npv(doc, doc["plans"][0]) == pytest.approx(objective[first], rel=1e-6)
         # the other plan pays $95 rather than $55 a MWh, or the reverse: millions apart
         assert abs(forecast_npv(doc, doc["plans"][1]) - objective[other]) > 1e6
+
+
+def test_the_other_version_is_noted_in_every_file_format_and_only_when_true(versions, tmp_path):
+    """The warning was on stderr only: the CSV, Markdown and --out text carry it, naming the run
+    and the blocks; with no plan of another version, no note, and the model's sentence no longer
+    says plans of another version are evaluated under it."""
+    a, v, _ = versions
+    for fmt, marker in (("csv", "model_version_note_1,"), ("markdown", "Note: the plans of "),
+                        ("table", "Note: the plans of ")):  # fmt: skip
+        out = tmp_path / f"c.{fmt}"
+        args = ("compare", str(a), str(v), "--scenarios", "20", "--format", fmt, "--out", str(out))
+        code, _, err = run_cli(*args)
+        assert code == 0, err
+        text = out.read_text()
+        assert marker in text and str(v) in text and "blocks that differ: sites" in text
+    doc, err = compared(str(a), str(a))
+    assert doc["model_versions"] == [] and "warning" not in err
+    assert doc["model"]["chosen"] == "the first run folder's copy, as no model was given"
+
+
+def test_an_evaluation_s_report_notes_plans_of_another_version(versions, tmp_path):
+    """`evaluate tiny --plans V` (V made with $95/MWh electricity) warned on stderr only; its
+    report says so too, naming the plans and the block that differs."""
+    _, v, _ = versions
+    folder = tmp_path / "E"
+    args = ("evaluate", "tiny", "--plans", str(v), "--scenarios", "20", "--out", str(folder), "--report")
+    code, _, err = run_cli(*args)
+    assert code == 0 and "blocks that differ: sites" in err
+    html = (folder / "report.html").read_text()
+    assert f"Note: the plans of {v / 'plan.npz'} were made from another version of model" in html
+    assert "blocks that differ: sites); every figure here is of the model above." in html
 
 
 def test_the_model_given_is_named_and_warned_of_once_per_run(versions):

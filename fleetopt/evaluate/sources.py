@@ -8,9 +8,12 @@ from pathlib import Path
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
+from fleetopt.errors import FleetoptError
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack, with_buffers
 from fleetopt.evaluate.planfile import PlanFileReader
 from fleetopt.runs.folder import RunFolder
+from fleetopt.schema.loading import LoadedModel, load_model
+from fleetopt.schema.model import blocks_changed, plan_free_blocks
 
 
 @dataclass
@@ -72,3 +75,33 @@ def read_plans(path: str | Path, data: ModelData) -> PlanSource:
     file = plan_file_of(path)
     reader = PlanFileReader(file, data)
     return PlanSource(reader, file, reader.meta.get("model_hash"))
+
+
+def other_version_note(
+    plans_model_hash: str | None, plans_path: Path, loaded: LoadedModel, whose: str = "the plans"
+) -> str | None:
+    """The sentence saying that plans (``whose``, in words) were made from another version of their
+    model than ``loaded``, naming the blocks that differ where the plans' run folder keeps the model
+    they were made from; None where the versions are the same, or differ only in blocks the plans
+    do not depend on (:func:`plan_free_blocks`: policy, and risk for a solve's plan)."""
+    if not plans_model_hash or plans_model_hash == loaded.content_hash:
+        return None
+    changed = _blocks_changed_since(plans_model_hash, plans_path, loaded)
+    made_by = RunFolder(plans_path.parent).kind
+    if changed is not None and set(changed) <= set(plan_free_blocks(made_by)):
+        return None
+    which = f"; blocks that differ: {', '.join(changed)}" if changed else ""
+    return (f"{whose} were made from another version of model {loaded.model.name!r} "
+            f"(hash {plans_model_hash}, now {loaded.content_hash}{which})")  # fmt: skip
+
+
+def _blocks_changed_since(plans_model_hash: str, plans_path: Path, loaded: LoadedModel) -> list[str] | None:
+    """The blocks of ``loaded`` that differ from the model the plans were made from: the copy in
+    their run folder, where it is that model (its hash is the plans'); None where there is none."""
+    try:
+        made_from = load_model(plans_path.parent / RunFolder.MODEL)
+    except (FleetoptError, OSError):
+        return None
+    if made_from.content_hash != plans_model_hash:
+        return None
+    return blocks_changed(made_from.model, loaded.model)

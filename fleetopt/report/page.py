@@ -41,6 +41,7 @@ from fleetopt.evaluate.metrics import (
 )
 from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
+from fleetopt.evaluate.sources import other_version_note
 from fleetopt.report import svg
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_run_file
@@ -196,6 +197,7 @@ class _Run:
     forecast: ForecastRun | None = None  # the first focus plan on the forecast run with its policy
     plans_left_out: str = ""  # why an evaluation's report has no plan sections ('': it has them)
     shown_why: str = ""  # which rule chose an evaluation's plan shown, in words
+    version_note: str = ""  # an evaluation's plans made from another version of its model, in words
 
     @property
     def milp_only(self) -> str:
@@ -278,6 +280,11 @@ def _read_run(folder: Path) -> _Run:
         focus, shown_why = _evaluation_focus(summary, metrics, labels)
     if left_out:
         warnings.warn(FleetoptWarning(f"{folder}: {left_out}"), stacklevel=2)
+    version_note = ""
+    if kind == "evaluate":
+        whose = f"the plans of {summary.get('plans_source', '?')}"
+        version_note = other_version_note(summary.get("plans_model_hash"), Path(summary.get("plans_source", "")),
+                                          model, whose) or ""  # fmt: skip
     statements = plan_statements(data, plans[focus[0]]) if focus else None
     forecast = None
     if focus:
@@ -285,7 +292,7 @@ def _read_run(folder: Path) -> _Run:
         forecast = forecast_run(data, plans[focus[0]], buffer, statements)
     return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers,
                 float(model.model.horizon.discount_rate_annual), job, forecast=forecast,
-                plans_left_out=left_out, shown_why=shown_why)  # fmt: skip
+                plans_left_out=left_out, shown_why=shown_why, version_note=version_note)  # fmt: skip
 
 
 # summary.json's count of the rows of each kind's metrics table
@@ -477,7 +484,11 @@ def _provenance_section(run: _Run) -> str:
         facts.append(("candidates", f"{s.get('candidates_tried', '?')} made, {s.get('candidates_feasible', '?')} "
                                     f"evaluated, {dropped} dropped"))  # fmt: skip
     rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
-    return f'<h2>Provenance</h2><dl class="facts">{rows}</dl>'
+    out = f'<h2>Provenance</h2><dl class="facts">{rows}</dl>'
+    if run.version_note:  # as the evaluation warned on stderr
+        note = f"Note: {run.version_note}; every figure here is of the model above."
+        out += f'<p class="why">{escape(note)}</p>'
+    return out
 
 
 def _solver_facts(s: dict) -> list[tuple[str, str]]:
