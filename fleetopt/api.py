@@ -791,7 +791,7 @@ def compare(
         copy_used = model is not None
     loaded, data = _loaded_and_data(model)  # a pair load returned is used as it is
     sources = plan_sources(refs, data)
-    plans, labels, buffers = plans_from_refs(refs, data, sources)
+    plans, labels, buffers, runs = plans_from_refs(refs, data, sources)
     used, versions = None, []
     if loaded is not None:
         for ref, source in dict(zip(refs, sources, strict=True)).items():  # a run given twice: once
@@ -804,7 +804,7 @@ def compare(
     default_scenarios, default_seed = own if own is not None else (1000, 0)
     scenarios = limits.scenarios("scenarios", default_scenarios if scenarios is None else scenarios)
     seed = limits.seed("seed", default_seed if seed is None else seed)
-    return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions)
+    return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs)
 
 
 def _model_of_comparison(refs: list[Path]) -> tuple[Path | None, str]:

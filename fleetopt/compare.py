@@ -90,6 +90,7 @@ class Comparison:
     same: list[tuple[str, str]] = field(default_factory=list)  # pairs of identical plans (decisions, buffer)
     model: ModelUsed | None = None  # None: not known (compare_plans given a ModelData only)
     versions: list[str] = field(default_factory=list)  # plans made from another version of the model
+    runs: list[str] = field(default_factory=list)  # the run folder or plan file of each plan ([]: not known)
 
     @staticmethod
     def difference(key: str, values: list[float], unit: str, n: int = 1) -> str:
@@ -130,6 +131,7 @@ class Comparison:
         figures.insert(0, "unit", [units[k] for k in figures.index])
         figures.insert(1, "better", [BETTER.get(k, "") for k in figures.index])
         return {
+            "plan_runs": pd.DataFrame({"plan": self.labels, "run": self.runs or [""] * len(self.labels)}),
             "figures": figures.reset_index(names="figure"),
             "mw_by_site": self.mw_used,
             "gpus_by_generation": self.gpus,
@@ -166,6 +168,7 @@ class Comparison:
         """The tables as Markdown, figures formatted as the terminal shows them (money with a scale,
         shares in per cent, counts rounded, with units) and labels escaped."""
         lines = [f"# Plan comparison ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
+        lines += ["## plan runs", "", _markdown_table(self.tables()["plan_runs"]), ""]
         lines += ["## figures", "", _markdown_table(self._figure_rows()), ""]
         lines += [*self.notes(), ""]
         columns = {
@@ -247,14 +250,16 @@ def plan_sources(refs: list[Path], data: ModelData) -> list[PlanSource]:
 
 def plans_from_refs(
     refs: list[Path], data: ModelData, sources: list[PlanSource] | None = None
-) -> tuple[list[Plan], list[str], list]:
+) -> tuple[list[Plan], list[str], list, list[str]]:
     """Plans named by run folders or plan files: a sweep folder gives its recommended plan and its
     forecast optimum, a solve folder its plan, a plan file all its plans; with each plan's policy
-    liquidity buffer from its file (None: the model's). ``sources``: :func:`plan_sources` of
-    ``refs``, when already read."""
+    liquidity buffer from its file (None: the model's) and the run folder or plan file it came
+    from (as given, a run id as its folder). ``sources``: :func:`plan_sources` of ``refs``, when
+    already read."""
     plans: list[Plan] = []
     labels: list[str] = []
     buffers: list = []
+    runs: list[str] = []
     for ref, source in zip(refs, sources or plan_sources(refs, data), strict=True):
         chosen = range(len(source.plans))
         run = RunFolder(ref)
@@ -263,6 +268,7 @@ def plans_from_refs(
         for i in chosen:
             plans.append(source.plans[i])
             buffers.append(None if source.reader.buffers is None else source.reader.buffers[i])
+            runs.append(str(ref))
             labels.append(
                 f"{ref.name}: {source.labels[i]}" if len(refs) > 1 or len(chosen) == 1 else source.labels[i]
             )
@@ -281,7 +287,7 @@ def plans_from_refs(
             unique, k = f"{label} ({k})", k + 1
         used.add(unique)
         labels[n] = unique
-    return plans, labels, buffers
+    return plans, labels, buffers, runs
 
 
 def compare_plans(
@@ -294,11 +300,12 @@ def compare_plans(
     buffers: list | None = None,
     model: ModelUsed | None = None,
     versions: list[str] | None = None,
+    runs: list[str] | None = None,
 ) -> Comparison:
     """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences.
     ``buffers``: each plan's policy liquidity buffer, USD (None: the model's); ``model``: what
     ``data`` was built from, and ``versions``: which plans were made from another version of it
-    (sentences), for the comparison's notes."""
+    (sentences), for the comparison's notes; ``runs``: the run folder or plan file of each plan."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
     batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
@@ -361,6 +368,7 @@ def compare_plans(
         same=same,
         model=model,
         versions=list(versions or []),
+        runs=list(runs or []),
     )
 
 

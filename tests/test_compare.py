@@ -77,7 +77,7 @@ def assert_same_figures(figures: list[dict], a: str, b: str) -> None:
 
 def test_plan_against_itself_api(tiny_run):
     folder, result, _ = tiny_run
-    plans, labels, _ = plans_from_refs([folder, folder], result.data)
+    plans, labels, _, _ = plans_from_refs([folder, folder], result.data)
     assert len(plans) == 2 and len(set(labels)) == 2
     comp = compare_plans(result.data, plans, labels, 200, 0)
     a, b = labels
@@ -154,7 +154,7 @@ def test_purchase_difference_of_a_run_and_a_plan_file(tiny_run, tmp_path):
     other = altered(data, result.plan)
     file = tmp_path / "other.npz"
     save_plans(file, [other], ["other"], loaded.model.name, loaded.content_hash)
-    plans, labels, _ = plans_from_refs([folder, file], data)
+    plans, labels, _, _ = plans_from_refs([folder, file], data)
     comp = compare_plans(data, plans, labels, 100, 3)
     records = comp.purchase_diff.to_dict(orient="records")
     assert differences(records, labels[1]) == pytest.approx(expected_difference(data, result.plan, other))
@@ -174,11 +174,11 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
     assert out.is_file() and "wrote" in stdout
     text = out.read_text()
     if fmt == "json":
-        tables = {"figures", "mw_by_site", "gpus_by_generation", "purchase_differences"}
+        tables = {"plan_runs", "figures", "mw_by_site", "gpus_by_generation", "purchase_differences"}
         assert tables <= set(json.loads(text))
     elif fmt == "csv":
-        about, head = (part.splitlines()[1:] for part in text.split("\n\n")[:2])
-        assert text.startswith("# about\n") and head[0].startswith("figure,")
+        about, runs, head = (part.splitlines()[1:] for part in text.split("\n\n")[:3])
+        assert text.startswith("# about\n") and runs[0] == "plan,run" and head[0].startswith("figure,")
         assert "# purchase_differences" in text
         about = dict(pd.read_csv(pd.io.common.StringIO("\n".join(about))).values)
         assert about["model_name"] == "tiny" and about["model_hash"] == api.load("tiny")[0].content_hash
@@ -293,12 +293,37 @@ def test_repeated_labels_keep_every_plan(tiny_run, tmp_path):
     _, result, loaded = tiny_run
     file = tmp_path / "dup.npz"
     save_plans(file, [result.plan] * 3, ["x", "x", "x (2)"], loaded.model.name, loaded.content_hash)
-    plans, labels, _ = plans_from_refs([file], result.data)
+    plans, labels, _, _ = plans_from_refs([file], result.data)
     assert len(set(labels)) == 3
     comp = compare_plans(result.data, plans, labels, 20, 0)
     assert list(comp.figures.columns) == labels
     with pytest.raises(CompareError, match="unique"):
         compare_plans(result.data, plans[:2], ["y", "y"], 20, 0)
+
+
+def test_every_output_names_each_plan_s_run(tiny_run, tmp_path):
+    """Two runs both named 'base' gave columns 'base: milp' and 'base: milp (2)' that no file
+    could tell apart: each names the run folder (a run id as its folder) or plan file of each plan."""
+    import shutil
+
+    folder = tiny_run[0]
+    other = tmp_path / "x" / folder.name
+    shutil.copytree(folder, other)
+    run_id = api.record_run(other)
+    args = ("compare", str(folder), str(run_id), "--scenarios", "10")
+    code, out, err = run_cli(*args, "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["plans"] == [f"{folder.name}: milp", f"{folder.name}: milp (2)"]
+    assert doc["plan_runs"] == [{"plan": f"{folder.name}: milp", "run": str(folder)},
+                                {"plan": f"{folder.name}: milp (2)", "run": str(other)}]  # fmt: skip
+    csv = run_cli(*args, "--format", "csv")[1]
+    assert f"# plan_runs\nplan,run\n{folder.name}: milp,{folder}\n{folder.name}: milp (2),{other}\n" in csv
+    markdown = run_cli(*args, "--format", "markdown")[1]
+    assert f"| {folder.name}: milp (2) | {str(other).replace('_', chr(92) + '_')} |" in markdown
+    table = tmp_path / "t.txt"
+    assert run_cli(*args, "--out", str(table))[0] == 0
+    assert "where each plan comes from" in table.read_text()
 
 
 def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_run):
@@ -351,7 +376,7 @@ def test_forecast_figures_of_a_buffer_plan_are_its_run_with_its_policy(buffer_sw
     plan's own buffer (the sweep's forecast NPV), never the MILP's statements for one and not the other."""
     folder, candidates = buffer_sweep
     data = build_data(api.load(str(folder / "model.yaml"))[0].model)
-    plans, labels, buffers = plans_from_refs([folder], data)
+    plans, labels, buffers, _ = plans_from_refs([folder], data)
     comp = compare_plans(data, plans, labels, 20, 0, buffers=buffers)
     pick, optimum = labels
     assert "cash buffer $60.0M" in pick and optimum == "milp: forecast"

@@ -438,6 +438,13 @@ def comparison_tables(result) -> list:
     for plan in labels:
         peak.add_row(Text(plan), *(f"{mw.loc[plan, site]:,.0f} MW" for site in mw.columns))
     out.append(peak)
+    if result.runs:
+        runs = Table(title="where each plan comes from")
+        runs.add_column("plan")
+        runs.add_column("run folder or plan file", overflow="fold")
+        for plan, run in zip(labels, result.runs, strict=True):
+            runs.add_row(Text(plan), Text(run))
+        out.append(runs)
     return out
 
 
