@@ -29,6 +29,7 @@ from fleetopt.compare import (
     Comparison,
     ModelUsed,
     compare_plans,
+    figures_not_back,
     plan_sources,
     plans_from_refs,
     scenarios_of_runs,
@@ -769,7 +770,9 @@ def compare(
     so the figures depend on which run comes first; else the default model). Plans made from
     another version of it give a :class:`FleetoptWarning` naming their run and the blocks that
     differ, as :func:`evaluate` does. ``scenarios`` and ``seed``: the common futures; None: those
-    of the first sweep run given (so its own figures come back), else 1,000 and seed 0.
+    of the first sweep or stochastic solve given (its out-of-sample ones; so its own figures come
+    back), else 1,000 and seed 0. A run whose own figures are of other scenarios than those used
+    gives a :class:`FleetoptWarning`.
     ``backend``: see :func:`evaluate`.
 
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
@@ -800,10 +803,12 @@ def compare(
         if versions and model_given is None and copy_used:
             chosen += " (plans made from another version of it are evaluated under this one too)"
         used = ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, chosen)
-    own = scenarios_of_runs(refs)  # a sweep's own futures, so its figures come back
+    own = scenarios_of_runs(refs)  # a sweep's or stochastic solve's own futures: its figures come back
     default_scenarios, default_seed = own if own is not None else (1000, 0)
     scenarios = limits.scenarios("scenarios", default_scenarios if scenarios is None else scenarios)
     seed = limits.seed("seed", default_seed if seed is None else seed)
+    for sentence in figures_not_back(refs, scenarios, seed):
+        warnings.warn(FleetoptWarning(sentence), stacklevel=2)
     return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs)
 
 

@@ -225,18 +225,46 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([head, rule, *rows])
 
 
-def scenarios_of_runs(refs: list[Path]) -> tuple[int, int] | None:
-    """(scenarios, seed) of the first finished sweep among ``refs``: a comparison of its plans
-    defaults to them, so the sweep's own figures come back. None when no sweep is given."""
-    for ref in refs:
-        run = RunFolder(ref)
-        if ref.is_dir() and run.kind == "sweep":
-            summary, path = run.summary(), run / RunFolder.SUMMARY
-            return (
-                limits.job_setting(summary, path, "n_scenarios", limits.scenarios),
-                limits.job_setting(summary, path, "seed", limits.seed),
-            )
+def own_scenarios(ref: Path) -> tuple[int, int] | None:
+    """(scenarios, seed) a run's own figures were evaluated on: a finished sweep's, a stochastic
+    solve's out-of-sample ones; None for a run with none (a solve, a plan file, a stochastic solve
+    that skipped them)."""
+    run = RunFolder(ref)
+    if not ref.is_dir() or not run.is_finished:
+        return None
+    summary, path = run.summary(), run / RunFolder.SUMMARY
+    if run.kind == "sweep":
+        return (
+            limits.job_setting(summary, path, "n_scenarios", limits.scenarios),
+            limits.job_setting(summary, path, "seed", limits.seed),
+        )
+    oos = summary.get("out_of_sample")
+    if run.kind == "stochastic" and isinstance(oos, dict):
+        return (
+            limits.job_setting(oos, path, "scenarios", limits.scenarios),
+            limits.job_setting(oos, path, "seed", limits.seed),
+        )
     return None
+
+
+def scenarios_of_runs(refs: list[Path]) -> tuple[int, int] | None:
+    """(scenarios, seed) of the first run among ``refs`` with figures of its own (a sweep, a
+    stochastic solve's out-of-sample ones): a comparison of its plans defaults to them, so its
+    own figures come back. None when no such run is given."""
+    return next((own for ref in refs if (own := own_scenarios(ref)) is not None), None)
+
+
+def figures_not_back(refs: list[Path], scenarios: int, seed: int) -> list[str]:
+    """A sentence for each run among ``refs`` whose own figures were evaluated on other scenarios
+    than (``scenarios``, ``seed``): the comparison's figures of its plans are not those."""
+    out = []
+    for ref in dict.fromkeys(refs):
+        own = own_scenarios(ref)
+        if own is not None and own != (scenarios, seed):
+            out.append(f"{ref}'s own figures are of {own[0]:,} scenarios (seed {own[1]}); this "
+                       f"comparison uses {scenarios:,} (seed {seed}): its plans' figures here are not "
+                       "those")  # fmt: skip
+    return out
 
 
 def plan_sources(refs: list[Path], data: ModelData) -> list[PlanSource]:

@@ -568,3 +568,26 @@ def test_the_csv_rounds_mw_and_gpus_and_the_json_keeps_them(tiny_run):
     assert "p,texas,2026Q4,20.0,20.0\n" in csv and "p,2026Q4,hopper,0.0\n" in csv
     assert "0.3333333333333333" in csv  # the figures as computed
     assert json.loads(comp.to_json())["mw_by_site"][0]["mw_used"] == 20.000000000000004
+
+
+def test_a_stochastic_solve_is_compared_on_its_own_out_of_sample_scenarios(tmp_path):
+    """compare re-evaluated a stochastic run on seed 0 while its help said a run's own figures come
+    back: it takes the run's out-of-sample scenarios and seed (here 1,000, seed 3 + 1), so each
+    plan's mean NPV is the run's own; other scenarios are warned of, naming the run."""
+    folder = tmp_path / "S"
+    code, _, err = run_cli("solve", "tiny", "--stochastic", "2", "--first-stage-quarters", "2",
+                           "--scenario-seed", "3", "--out", str(folder))  # fmt: skip
+    assert code == 0, err
+    own = json.loads((folder / "summary.json").read_text())["out_of_sample"]
+    assert (own["scenarios"], own["seed"]) == (1000, 4)
+    code, out, err = run_cli("compare", str(folder), "--format", "json")
+    assert code == 0 and "warning" not in err
+    doc = json.loads(out)
+    assert (doc["scenarios"], doc["seed"]) == (1000, 4)
+    means = next(row for row in doc["figures"] if row["figure"] == "npv_mean_usd")
+    for plan in doc["plans"]:
+        assert means[plan] == pytest.approx(own["metrics"][plan]["npv_mean_usd"], rel=1e-9)
+    code, _, err = run_cli("compare", str(folder), "--seed", "0", "--scenarios", "50", "--format", "json")
+    assert code == 0
+    assert (f"warning: {folder}'s own figures are of 1,000 scenarios (seed 4); this comparison uses 50 "
+            "(seed 0): its plans' figures here are not those") in err  # fmt: skip

@@ -48,7 +48,7 @@ def compare(
         typer.Option(
             "--scenarios",
             callback=checked(limits.whole, 1),
-            help="Common futures (default: the first sweep run's, else 1,000).",
+            help="Common futures (default: those of the first sweep or stochastic solve given, else 1,000).",
         ),
     ] = None,
     seed: Annotated[
@@ -56,7 +56,7 @@ def compare(
         typer.Option(
             "--seed",
             callback=checked(limits.seed),
-            help="Scenario seed (default: the first sweep run's, else 0).",
+            help="Scenario seed (default: that of the first sweep or stochastic solve given, else 0).",
         ),
     ] = None,
     format: Annotated[
@@ -72,8 +72,9 @@ def compare(
     backend: BackendOption = BackendName.auto,
 ) -> None:
     """Compare plans side by side on common scenarios: NPV, risk, debt, power, fleet and purchases.
-    Without --scenarios or --seed, those of the first sweep run given are used, so its own figures
-    come back."""
+    Without --scenarios or --seed, those of the first sweep or stochastic solve given are used (a
+    stochastic solve's out-of-sample ones), so its own figures come back; a warning names any run
+    whose own figures are of other scenarios."""
     if out is not None:
         refuse_run_file(out)  # before the work: a comparison never replaces a run's own file
         refuse_foreign_file(out, "comparison")  # nor a model, nor any file but a comparison
