@@ -22,8 +22,11 @@ from fleetopt.evaluate.sources import PlanSource, read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 
+YES_NO = "yes/no"  # a figure that is 1 (yes) or 0 (no)
 FIGURES = [
     ("npv_forecast_usd", "NPV on the forecast", "USD"),
+    # 1: the plan, run on the forecast with its policy, breaches a covenant or defaults (0: neither)
+    ("forecast_breach", "breaches or defaults on the forecast", YES_NO),
     ("npv_mean_usd", "NPV mean", "USD"),
     ("npv_mean_se_usd", "NPV mean: standard error", "USD"),
     # the difference to the first plan on the same scenarios: far more precise than the two errors
@@ -50,8 +53,8 @@ BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_mean_usd", "npv_mean_no_default_usd", "npv_p5_usd",
                      "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd", "expected_min_cash_usd",
                      "mean_utilisation"), "higher"),
-    **dict.fromkeys(("loss_probability", "breach_probability", "default_probability", "peak_debt_usd",
-                     *(first_breach_column(k) for k in CATALOGUE)), "lower"),
+    **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
+                     "peak_debt_usd", *(first_breach_column(k) for k in CATALOGUE)), "lower"),
 }  # fmt: skip
 NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to itself
 
@@ -91,18 +94,24 @@ class Comparison:
     model: ModelUsed | None = None  # None: not known (compare_plans given a ModelData only)
     versions: list[str] = field(default_factory=list)  # plans made from another version of the model
     runs: list[str] = field(default_factory=list)  # the run folder or plan file of each plan ([]: not known)
+    # (plan, what it breaks on the forecast) of each plan that breaches a covenant or defaults there
+    forecast_limits: list[tuple[str, str]] = field(default_factory=list)
 
     @staticmethod
     def difference(key: str, values: list[float], unit: str, n: int = 1) -> str:
         """Plan ``n``'s figure less the first's, signed; none for a standard error (the
         difference of two errors means nothing: the paired row is the difference's own)."""
-        return "" if key.endswith("_se_usd") else format_difference(values[n] - values[0], unit)
+        if key.endswith("_se_usd") or unit == YES_NO:
+            return ""
+        return format_difference(values[n] - values[0], unit)
 
     @staticmethod
     def cell(key: str, values: list[float], unit: str, n: int) -> str:
         """Plan ``n``'s figure as shown; the first plan's paired error (against itself) is —."""
         if key == "npv_mean_paired_se_usd" and n == 0:
             return NOT_APPLICABLE
+        if unit == YES_NO:
+            return "yes" if values[n] else "no"
         return format_figure(values[n], unit)
 
     def difference_headers(self) -> list[str]:
@@ -113,6 +122,9 @@ class Comparison:
         """What a reader must know besides the figures: the model, identical plans, the paired error."""
         out = [] if self.model is None else [self.model.sentence()]
         out += [f"Note: {note}; they are evaluated under the model above." for note in self.versions]
+        out += [
+            f"{label} on the forecast, with its policy: {words}." for label, words in self.forecast_limits
+        ]
         out += [f"{a} and {b} are the same plan (the same decisions and policy cash buffer): their figures "
                "are equal by construction." for a, b in self.same]  # fmt: skip
         out.append(f"'NPV mean minus the first plan's': standard error of each plan's mean NPV less "
@@ -160,6 +172,7 @@ class Comparison:
         out["plans"] = self.labels
         out["model"] = None if self.model is None else self.model.as_dict()
         out["model_versions"] = self.versions  # plans made from another version of the model, in words
+        out["forecast_breaches"] = dict(self.forecast_limits)  # plan: what it breaks on the forecast
         out["scenarios"] = self.n_scenarios
         out["seed"] = self.seed
         return json_text(out)
@@ -349,6 +362,7 @@ def compare_plans(
         m = result.metrics.iloc[n]
         figures[label] = {
             "npv_forecast_usd": on_forecast[n].npv_usd,
+            "forecast_breach": 0.0 if on_forecast[n].within_limits else 1.0,
             **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},
             "npv_mean_paired_se_usd": float((npv[n] - npv[0]).std() / np.sqrt(npv.shape[1])),
             "npv_p50_usd": float(np.median(npv[n])),
@@ -397,6 +411,11 @@ def compare_plans(
         model=model,
         versions=list(versions or []),
         runs=list(runs or []),
+        forecast_limits=[
+            (label, run.limits_words())
+            for label, run in zip(labels, on_forecast, strict=True)
+            if not run.within_limits
+        ],
     )
 
 

@@ -184,12 +184,12 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert about["model_name"] == "tiny" and about["model_hash"] == api.load("tiny")[0].content_hash
         assert (about["scenarios"], about["seed"]) == ("50", "0")
         figures = pd.read_csv(pd.io.common.StringIO("\n".join(head)))
-        # 18 figures, and which covenant breaks first for each of tiny's four tests (leverage, DSCR,
+        # 19 figures, and which covenant breaks first for each of tiny's four tests (leverage, DSCR,
         # liquidity, and the borrowing base of its GPU-secured loan)
         first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share",
                  "first_breach_borrowing_base_share"}  # fmt: skip
         assert {f for f in figures["figure"] if f.startswith("first_breach_")} == first
-        assert len(figures) == 18 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 19 + 4 and {"figure", "unit"} <= set(figures.columns)
     else:
         assert text.startswith("# Plan comparison (50 common scenarios, seed 0)")
         assert "## purchase differences" in text and "(none)" in text
@@ -386,6 +386,25 @@ def test_forecast_figures_of_a_buffer_plan_are_its_run_with_its_policy(buffer_sw
         )
     assert comp.figures.loc["peak_debt_usd", pick] == pytest.approx(190e6, abs=1.0)
     assert comp.figures.loc["peak_debt_usd", optimum] == pytest.approx(164_015_384.6, abs=1.0)
+
+
+def test_a_plan_that_breaches_on_its_own_forecast_gets_a_row_and_a_note(buffer_sweep):
+    """The sweep's pick (a $60M cash buffer) breaches its borrowing base on the forecast, which
+    compare did not say: a row 'breaches or defaults on the forecast' (1 yes, 0 no; the sweep's
+    forecast_within_limits negated) and a note naming the covenant its first breach misses."""
+    folder, candidates = buffer_sweep
+    code, out, err = run_cli("compare", str(folder), "--scenarios", "20", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    row = next(r for r in doc["figures"] if r["figure"] == "forecast_breach")
+    pick, optimum = doc["plans"]
+    assert (row[pick], row[optimum], row["unit"], row["better"]) == (1.0, 0.0, "yes/no", "lower")
+    for plan in doc["plans"]:
+        assert row[plan] == (0.0 if candidates.loc[plan, "forecast_within_limits"] else 1.0)
+    assert doc["forecast_breaches"] == {pick: "breaches a covenant (first misses borrowing base)"}
+    markdown = run_cli("compare", str(folder), "--scenarios", "20", "--format", "markdown")[1]
+    assert "| breaches or defaults on the forecast | yes | no |  | lower |" in markdown
+    assert "on the forecast, with its policy: breaches a covenant (first misses borrowing base)." in markdown
 
 
 def test_three_plans_show_each_difference_and_which_way_is_better(buffer_sweep):

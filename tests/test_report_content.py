@@ -249,7 +249,7 @@ def test_the_pareto_chart_says_its_front_has_a_third_figure(runs):
            "P(covenant breach) (lower is better)" in text  # fmt: skip
     first = metrics.iloc[0]
     assert f"1: {first['plan']} (P(covenant breach) {first['breach_probability']:.1%})" in text
-    assert "bold: Pareto front of mean NPV, CVaR5 and P(covenant breach))" in text
+    assert "bold: Pareto front of mean NPV, CVaR5 and P(covenant breach);" in text
     code, out, _ = run_cli("sweep", "tiny", "--candidates", "1", "--scenarios", "10", "--out",
                            str(runs["sweep"].parent / "one"))  # fmt: skip
     assert code == 0 and "* Pareto front of mean NPV, CVaR5 and P(breach); > recommended" in out
@@ -584,3 +584,18 @@ def test_an_evaluation_s_plan_shown_follows_its_ranking_and_says_which_rule(runs
     (folder / "summary.json").write_text(json.dumps(doc))
     assert run_cli("report", str(folder))[0] == 0
     assert "the highest mean NPV of all plans: none has P(covenant breach) at most 0.00%" in text_of(folder)
+
+
+def test_a_candidate_that_breaches_on_its_forecast_is_marked_and_its_covenant_named(runs):
+    """The terminal marks such a candidate '!', the report did not, nor say which covenant the
+    pick breaks on its forecast: its candidates table has the '!' column and legend, and the key
+    figures say what each plan shown breaks on the forecast ('none' for the MILP's plan)."""
+    candidates = pd.read_csv(runs["sweep"] / "candidates.csv")
+    html, text = html_of(runs["sweep"]), text_of(runs["sweep"])
+    assert "!: breaches a covenant or defaults on the forecast itself" in text
+    assert html.count('<td class="text">!</td>') == int((~candidates["forecast_within_limits"]).sum()) > 0
+    pick = summary_of(runs["sweep"])["recommended"]
+    assert not candidates.set_index("plan").loc[pick, "forecast_within_limits"]
+    assert ("breaches a covenant (first misses borrowing base) covenant breach or default on the forecast, "
+            "with its policy") in text  # fmt: skip
+    assert "none covenant breach or default on the forecast, with its policy" in text_of(runs["solve"])

@@ -4,16 +4,18 @@ a plan's NPV on the forecast (:func:`fleetopt.evaluate.engine.forecast_runs`).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import Statements
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate import compile_plans
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.engine import forecast_runs
+from fleetopt.evaluate.metrics import first_breach_column
 
 # the quarterly lines the evaluator records (USD); revenue and capex are not among them
 RECORDED = (
@@ -33,6 +35,23 @@ class ForecastRun:
     lines: dict[str, np.ndarray]
     buffer: float | None
     reacts: bool
+    first_breach: tuple[str, ...] = field(default=())  # the covenants (labels) its first breach misses
+    defaults: bool = False  # cash below the default level in some quarter
+
+    @property
+    def within_limits(self) -> bool:
+        """No covenant breach and no default on the forecast: a plan a lender would sign (as
+        :func:`fleetopt.evaluate.engine.forecast_within_limits`)."""
+        return not self.first_breach and not self.defaults
+
+    def limits_words(self) -> str:
+        """'none', or what it breaks: 'breaches a covenant (first misses DSCR); defaults'."""
+        out = []
+        if self.first_breach:
+            out.append(f"breaches a covenant (first misses {' and '.join(self.first_breach)})")
+        if self.defaults:
+            out.append("defaults (cash below the default level)")
+        return "; ".join(out) or "none"
 
     @property
     def peak_debt_usd(self) -> float:
@@ -62,5 +81,10 @@ def forecast_run_batch(
         reacts = abs(npvs[n] - st.npv_usd) > SAME_USD or any(
             np.abs(lines[k] - st.lines[k]).max() > SAME_USD for k in ("cash_usd", "debt_usd")
         )
-        out.append(ForecastRun(float(npvs[n]), lines, buffers[n], bool(reacts)))
+        row = result.metrics.iloc[n]
+        first = tuple(k.label for k in CATALOGUE if row.get(first_breach_column(k), 0.0) > 0)
+        if not first and row["breach_probability"] > 0:  # a run that records no first breach
+            first = ("a covenant",)
+        out.append(ForecastRun(float(npvs[n]), lines, buffers[n], bool(reacts), first,
+                               bool(row["default_probability"] > 0)))  # fmt: skip
     return out

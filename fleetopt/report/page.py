@@ -47,6 +47,7 @@ from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_run_file
 from fleetopt.schema.loading import ModelError, load_model
 from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable
+from fleetopt.sweep.candidates import FORECAST_OK
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms
 
@@ -687,6 +688,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _kpi("lowest cash on the forecast", _usd(fc.lowest_cash_usd)),
         _milp_kpi(run, f"lowest DSCR on the forecast, {dscr_scope}",
                   "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
+        _kpi("covenant breach or default on the forecast, with its policy", fc.limits_words()),
         _kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
         _kpi("power built", f"{fig['power_built_mw']:,.0f} MW"),
     ]  # fmt: skip
@@ -966,8 +968,11 @@ def _front_section(metrics: pd.DataFrame) -> str:
     return f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}<p class='cap'>{escape(caption)}</p></div></div>"
 
 
+FORECAST_MARK = "!"  # as the terminal's sweep table marks a candidate
+FORECAST_MARK_WORDS = "!: breaches a covenant or defaults on the forecast itself"
 CANDIDATE_HEADERS = {
     "#": "#",
+    "forecast_mark": FORECAST_MARK,
     "plan": "plan",
     "origin": "origin",
     "forecast_npv_usd": "forecast NPV (USD)",
@@ -994,6 +999,11 @@ CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", 
 def _candidates_section(run: _Run) -> str:
     metrics = run.metrics.copy()
     metrics.insert(0, "#", np.arange(1, len(metrics) + 1))
+    marked = run.kind == "sweep" and FORECAST_OK in metrics  # sweeps before it have no such column
+    if marked:
+        metrics.insert(
+            1, "forecast_mark", [("" if ok else FORECAST_MARK) for ok in metrics[FORECAST_OK].astype(bool)]
+        )
     cols = [c for c in CANDIDATE_HEADERS if c in metrics.columns]
     classes, headers = None, CANDIDATE_HEADERS
     seed, n = _scenario_source(run)
@@ -1002,7 +1012,8 @@ def _candidates_section(run: _Run) -> str:
             "rec" if r["recommended"] else ("front" if r["on_front"] else "") for _, r in metrics.iterrows()
         ]
         title = (f"Candidates and their risk over {n:,} scenarios (seed {seed}; red: recommended, bold: "
-                 "Pareto front of mean NPV, CVaR5 and P(covenant breach))")  # fmt: skip
+                 "Pareto front of mean NPV, CVaR5 and P(covenant breach)"
+                 + (f"; {FORECAST_MARK_WORDS})" if marked else ")"))  # fmt: skip
     elif run.kind == "stochastic":
         title = f"Out of sample: both plans on {n:,} fresh scenarios (seed {seed})"
     elif run.summary.get("deterministic"):  # one scenario: no error, no tail, shares are 0 or 100 %
