@@ -793,7 +793,7 @@ def compare(
         model, chosen = _model_of_comparison(refs)
         copy_used = model is not None
     loaded, data = _loaded_and_data(model)  # a pair load returned is used as it is
-    sources = plan_sources(refs, data)
+    sources = plan_sources(refs, data, chosen)
     plans, labels, buffers, runs = plans_from_refs(refs, data, sources)
     used, versions = None, []
     if loaded is not None:

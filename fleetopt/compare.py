@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import first_breach_column
-from fleetopt.evaluate.sources import PlanSource, read_plans
+from fleetopt.evaluate.planfile import plan_file_model_name
+from fleetopt.evaluate.sources import PlanSource, plan_file_of, read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 
@@ -280,13 +282,43 @@ def figures_not_back(refs: list[Path], scenarios: int, seed: int) -> list[str]:
     return out
 
 
-def plan_sources(refs: list[Path], data: ModelData) -> list[PlanSource]:
-    """The plan file of each run folder or plan file, read against ``data`` (a plan file of
-    another model is refused)."""
+def plan_sources(refs: list[Path], data: ModelData, chosen: str = "") -> list[PlanSource]:
+    """The plan file of each run folder or plan file, read against ``data`` (``chosen``: why that
+    model, for the message refusing a plan file of another model)."""
+    for ref in refs:
+        _check_plan_file(ref, data, chosen)
     try:
         return [read_plans(ref, data) for ref in refs]
     except PlanFileError as exc:
         raise CompareError(str(exc)) from None
+
+
+def _check_plan_file(ref: Path, data: ModelData, chosen: str) -> None:
+    """Refuse, saying what it is, a file given that is not a plan file (a run's plan.csv) or is the
+    plan file of a model of another name, which no --model can read beside this one."""
+    if ref.is_file() and not zipfile.is_zipfile(ref):
+        npz = [ref.parent / name for name in RunFolder.PLAN_FILES if (ref.parent / name).is_file()]
+        instead = f"its run folder {ref.parent} or {npz[0]}" if npz else "a run folder or a .npz plan file"
+        model = "a model file (give it with --model)"
+        what = {".csv": "a CSV file", ".yaml": model, ".yml": model}.get(
+            ref.suffix.lower(), "not a .npz archive"
+        )
+        raise CompareError(f"{ref} is {what}, not a plan file (compare reads plan.npz or plans.npz): give "
+                           f"{instead}")  # fmt: skip
+    try:
+        file = plan_file_of(ref)
+    except PlanFileError:
+        return  # read_plans says why
+    name = plan_file_model_name(file) if file.is_file() else None
+    if name is not None and name != data.name:
+        why = f" ({chosen})" if chosen else ""
+        raise CompareError(
+            f"{file}: its plans are for model {name!r}, but every plan of a comparison is evaluated under "
+            f"one model, here {data.name!r}{why}, and a plan file is read only under a model of the name "
+            f"it was made for: plans of models of two names cannot be compared. --model takes a version "
+            f"of {name!r} (its plans are then read under it, with a note of the blocks that differ), "
+            "not another model"
+        )
 
 
 def plans_from_refs(

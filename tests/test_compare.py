@@ -253,6 +253,11 @@ def test_plans_of_different_models(tiny_run, other_model_run):
     assert_bad_input([folder, handmade_run], "handmade", "tiny")
     assert_bad_input([handmade_run, folder], "handmade", "tiny")
     assert_bad_input([folder, handmade_file], "handmade", "tiny")
+    # the message says what --model does: it takes a version of the plans' model, not another one
+    assert_bad_input([folder, handmade_run], "its plans are for model 'handmade', but every plan of a "
+                     "comparison is evaluated under one model, here 'tiny' (the first run folder's copy",
+                     "--model takes a version of 'handmade'")  # fmt: skip
+    assert_bad_input([folder, handmade_run, "--model", "tiny"], "here 'tiny' (the model given)")
 
 
 def test_fewer_than_two_plans(tiny_run):
@@ -271,7 +276,29 @@ def test_not_a_run_folder_or_plan_file(tiny_run, tmp_path):
     assert_bad_input([str(tiny_run[0]), str(empty)], "no plan file")
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip")
-    assert_bad_input([str(tiny_run[0]), str(junk)], "not a fleetopt plan file")
+    assert_bad_input([str(tiny_run[0]), str(junk)], f"{junk} is not a .npz archive, not a plan file")
+
+
+def test_a_run_s_plan_csv_is_named_as_such_with_what_to_give_instead(tiny_run):
+    """`compare runs/base runs/base/plan.csv` said "not a fleetopt plan file (BadZipFile)"."""
+    folder = tiny_run[0]
+    assert_bad_input([str(folder), str(folder / "plan.csv")],
+                     f"{folder / 'plan.csv'} is a CSV file, not a plan file (compare reads plan.npz or "
+                     f"plans.npz): give its run folder {folder} or {folder / 'plan.npz'}")  # fmt: skip
+    assert_bad_input([str(folder), str(folder / "model.yaml")], "is a model file (give it with --model)")
+
+
+def test_out_that_is_a_folder_is_refused_before_the_work(tiny_run, tmp_path, monkeypatch):
+    """`compare ... --out runs/base` evaluated, then said "cannot write runs/base: Is a directory"."""
+    import fleetopt.cli.review_commands as commands
+
+    monkeypatch.setattr(commands.api, "compare", lambda *a, **k: pytest.fail("evaluated"))
+    folder = tiny_run[0]
+    assert_bad_input([str(folder), str(folder), "--out", str(tmp_path)],
+                     f"--out {tmp_path} is a folder: give a file name such as",
+                     f"{tmp_path / 'comparison.txt'}")  # fmt: skip
+    assert_bad_input([str(folder), str(folder), "--out", str(tmp_path), "--format", "markdown"],
+                     f"{tmp_path / 'comparison.md'}")  # fmt: skip
 
 
 def test_an_evaluation_s_folder_points_to_the_plans_it_evaluated(tiny_run, tmp_path):

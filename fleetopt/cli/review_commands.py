@@ -75,6 +75,9 @@ def compare(
     Without --scenarios or --seed, those of the first sweep or stochastic solve given are used (a
     stochastic solve's out-of-sample ones), so its own figures come back; a warning names any run
     whose own figures are of other scenarios."""
+    if out is not None and out.is_dir():  # before the work, as report refuses it
+        suffix = {"table": "txt", "markdown": "md"}.get(format.value, format.value)
+        raise InputError(f"--out {out} is a folder: give a file name such as {out / f'comparison.{suffix}'}")
     if out is not None:
         refuse_run_file(out)  # before the work: a comparison never replaces a run's own file
         refuse_foreign_file(out, "comparison")  # nor a model, nor any file but a comparison
