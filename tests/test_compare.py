@@ -68,7 +68,11 @@ def differences(records, plan_label: str) -> dict[tuple[str, str], float]:
 
 
 def assert_same_figures(figures: list[dict], a: str, b: str) -> None:
+    """Every figure of ``a`` that of ``b`` (the first plan ``a``'s paired error is none, ``b``'s 0)."""
     for row in figures:
+        if row["figure"] == "npv_mean_paired_se_usd":
+            assert (row[a], row[b]) == (None, 0.0)
+            continue
         assert row[a] == pytest.approx(row[b], rel=1e-12, abs=1e-9, nan_ok=True), row["figure"]
 
 
@@ -81,7 +85,10 @@ def test_plan_against_itself_api(tiny_run):
     assert len(plans) == 2 and len(set(labels)) == 2
     comp = compare_plans(result.data, plans, labels, 200, 0)
     a, b = labels
-    np.testing.assert_array_equal(comp.figures[a].to_numpy(), comp.figures[b].to_numpy())
+    same = comp.figures.drop("npv_mean_paired_se_usd")  # none for the first plan, 0 for the second
+    np.testing.assert_array_equal(same[a].to_numpy(), same[b].to_numpy())
+    assert np.isnan(comp.figures.loc["npv_mean_paired_se_usd", a])
+    assert comp.figures.loc["npv_mean_paired_se_usd", b] == 0.0
     assert comp.purchase_diff.empty
     mw = comp.mw_used.pivot_table(index=["site", "quarter"], columns="plan", values="mw_used")
     np.testing.assert_array_equal(mw[a].to_numpy(), mw[b].to_numpy())
@@ -637,3 +644,29 @@ def test_a_stochastic_solve_is_compared_on_its_own_out_of_sample_scenarios(tmp_p
     assert code == 0
     assert (f"warning: {folder}'s own figures are of 1,000 scenarios (seed 4); this comparison uses 50 "
             "(seed 0): its plans' figures here are not those") in err  # fmt: skip
+
+
+@pytest.mark.parametrize("scenarios", [20, 200])
+def test_p95_mirrors_p5_and_the_median_and_first_paired_error_are_as_documented(tiny_run, scenarios):
+    """P5 is the k-th worst NPV, k = ceil(5 % of M); P95 was sorted[ceil(0.95 M) - 1], the
+    (k+1)-th best: for M = 20 (k = 1) the second best, not the best. Now the k-th best: sorted[M - k]
+    (20: the best, the mirror of P5 the worst; 200: sorted[190] against P5's sorted[9]). The median
+    is NumPy's (the mean of the two middle NPVs for even M). The first plan's paired error was 0.0 in
+    the CSV and JSON where the docs and the tables say —: none (empty, null)."""
+    folder = tiny_run[0]
+    evaluation, _, _ = api.evaluate(folder, scenarios=scenarios, seed=0, keep_matrix=True)
+    npv = np.sort(evaluation.npv_matrix[0])
+    k = int(np.ceil(0.05 * scenarios))
+    comp = api.compare([folder, folder], scenarios=scenarios, seed=0)
+    first = comp.labels[0]
+    assert comp.figures.loc["npv_p5_usd", first] == pytest.approx(npv[k - 1], abs=1e-3)
+    assert comp.figures.loc["npv_p95_usd", first] == pytest.approx(npv[scenarios - k], abs=1e-3)
+    assert comp.figures.loc["npv_p50_usd", first] == pytest.approx(
+        (npv[scenarios // 2 - 1] + npv[scenarios // 2]) / 2, abs=1e-3
+    )
+    if scenarios == 20:
+        assert comp.figures.loc["npv_p95_usd", first] == pytest.approx(npv.max(), abs=1e-3)
+    paired = next(r for r in json.loads(comp.to_json())["figures"] if r["figure"] == "npv_mean_paired_se_usd")
+    assert paired[first] is None and paired[comp.labels[1]] == 0.0  # the same plan: no difference
+    row = next(line for line in comp.to_csv().splitlines() if line.startswith("npv_mean_paired_se_usd,"))
+    assert row == "npv_mean_paired_se_usd,USD,,,0.0"
