@@ -72,9 +72,11 @@ def compare(
     backend: BackendOption = BackendName.auto,
 ) -> None:
     """Compare plans side by side on common scenarios: NPV, risk, debt, power, fleet and purchases.
-    Without --scenarios or --seed, those of the first sweep or stochastic solve given are used (a
-    stochastic solve's out-of-sample ones), so its own figures come back; a warning names any run
-    whose own figures are of other scenarios."""
+    Without --scenarios or --seed, those of the first sweep or stochastic solve given are used, so
+    its own figures come back.
+
+    A stochastic solve's are its out-of-sample scenarios; a warning names any run whose own figures
+    are of other scenarios than those used."""
     if out is not None and out.is_dir():  # before the work, as report refuses it
         suffix = {"table": "txt", "markdown": "md"}.get(format.value, format.value)
         raise InputError(f"--out {out} is a folder: give a file name such as {out / f'comparison.{suffix}'}")
