@@ -35,6 +35,7 @@ class ForecastRun:
     lines: dict[str, np.ndarray]
     buffer: float | None
     reacts: bool
+    breaches: bool = False  # a covenant missed in some quarter tested
     first_breach: tuple[str, ...] = field(default=())  # the covenants (labels) its first breach misses
     defaults: bool = False  # cash below the default level in some quarter
 
@@ -42,13 +43,13 @@ class ForecastRun:
     def within_limits(self) -> bool:
         """No covenant breach and no default on the forecast: a plan a lender would sign (as
         :func:`fleetopt.evaluate.engine.forecast_within_limits`)."""
-        return not self.first_breach and not self.defaults
+        return not self.breaches and not self.defaults
 
     def limits_words(self) -> str:
         """'none', or what it breaks: 'breaches a covenant (first misses DSCR); defaults'."""
         out = []
-        if self.first_breach:
-            out.append(f"breaches a covenant (first misses {' and '.join(self.first_breach)})")
+        if self.breaches:
+            out.append(f"breaches a covenant (first misses {' and '.join(self.first_breach) or '?'})")
         if self.defaults:
             out.append("defaults (cash below the default level)")
         return "; ".join(out) or "none"
@@ -83,8 +84,6 @@ def forecast_run_batch(
         )
         row = result.metrics.iloc[n]
         first = tuple(k.label for k in CATALOGUE if row.get(first_breach_column(k), 0.0) > 0)
-        if not first and row["breach_probability"] > 0:  # a run that records no first breach
-            first = ("a covenant",)
-        out.append(ForecastRun(float(npvs[n]), lines, buffers[n], bool(reacts), first,
-                               bool(row["default_probability"] > 0)))  # fmt: skip
+        breaches, defaults = bool(row["breach_probability"] > 0), bool(row["default_probability"] > 0)
+        out.append(ForecastRun(float(npvs[n]), lines, buffers[n], bool(reacts), breaches, first, defaults))
     return out
