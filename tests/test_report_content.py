@@ -276,6 +276,12 @@ def test_rule_text_names_set_and_missing_limits():
         "Rule: the candidate with the highest CVaR5 NPV among those with no covenant breach or liquidity "
         "default on the forecast itself."
     )
+    today = SimpleNamespace(job={"rule": {**rule, "no_riskier_than_optimum": True}}, summary={})
+    assert page._rule_text(today) == (
+        "Rule: the candidate with the highest CVaR5 NPV among those with no covenant breach or liquidity "
+        "default on the forecast itself and P(covenant breach) and P(liquidity default) no higher than the "
+        "forecast optimum's."
+    )
 
 
 def test_candidates_table_has_readable_headers_in_a_scroll_box(runs):

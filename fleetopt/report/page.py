@@ -823,6 +823,9 @@ def _rule_text(run: _Run) -> str:
     applied = "no breach or default on the forecast" in run.summary.get("rule", "")
     if rule.get("forecast_within_limits", applied):
         limits.insert(0, "no covenant breach or liquidity default on the forecast itself")
+    if rule.get("no_riskier_than_optimum", False):  # sweeps before this limit lack it: they had none
+        limits.append("P(covenant breach) and P(liquidity default) no higher than the forecast optimum's")
+        unset = []  # the optimum's figures bound them
     text = f"Rule: the candidate with the {PREFER_WORDS.get(rule.get('prefer'), rule.get('prefer'))}"
     text += " among those with " + " and ".join(limits) + "." if limits else ", with no limits."
     if unset:
