@@ -25,7 +25,7 @@ from fleetopt.evaluate.resources import capped_workers
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
-from fleetopt.schema.loading import LoadedModel, bundled_model_names
+from fleetopt.schema.loading import LoadedModel, bundled_model_names, load_model
 
 EXECUTORS = ("local", "ray")
 
@@ -173,7 +173,7 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
         raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
     job = prepare_evaluation(
         plans_file,
-        run / RunFolder.MODEL,
+        _job_model(run, settings),
         scenarios=settings["n_scenarios"],
         seed=settings["seed"],
         backend=settings["backend"],
@@ -188,6 +188,19 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
     job.settings.update(plan_chunk=settings["plan_chunk"], scenario_chunk=settings["scenario_chunk"])
     job.settings.update(plans_source=settings["plans_source"], plans_sha256=settings["plans_sha256"])
     return job
+
+
+def _job_model(run: RunFolder, settings: dict) -> LoadedModel:
+    """The folder's model.yaml, refused unless it is the model the job started with (job.json's
+    ``model_hash``)."""
+    loaded = load_model(run / RunFolder.MODEL)
+    if loaded.content_hash != settings["model_hash"]:
+        raise PlanFileError(
+            f"{run / RunFolder.MODEL} is not the model {run / RunFolder.JOB} was started with (its hash "
+            f"is {loaded.content_hash}, job.json's model_hash {settings['model_hash']}): one of the two "
+            "files was edited; restore it, or start the evaluation anew"
+        )
+    return loaded
 
 
 def checked_job(run: RunFolder) -> dict:
@@ -206,6 +219,7 @@ def checked_job(run: RunFolder) -> dict:
     checked = {
         "plans_source": field("plans_source", limits.text),
         "plans_sha256": field("plans_sha256", limits.text),
+        "model_hash": field("model_hash", limits.text),
         "n_scenarios": field("n_scenarios", limits.scenarios),
         "seed": field("seed", limits.seed),
         "deterministic": field("deterministic", limits.flag),
