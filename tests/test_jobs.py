@@ -27,6 +27,7 @@ from fleetopt.evaluate import PlanFileError, compile_plans, evaluate, save_plans
 from fleetopt.evaluate.engine import LocalExecutor
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
+from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import LoadedModel, load_model
 
 
@@ -471,7 +472,7 @@ def test_a_resumed_run_counts_only_the_pairs_it_computed_in_its_speed(tmp_path):
 
 def _interrupted_job(tmp_path, seed: int = 7, keep_matrix: bool = False, model="tiny") -> Path:
     """An evaluation folder of 6 plans x 20 scenarios in chunks of 2 plans, stopped inside its
-    second chunk: one chunk (plans 0-1) stored."""
+    second chunk: one chunk (plans 0-1) stored. The stopped run has let go of the folder's lock."""
     from fleetopt import api
 
     folder = tmp_path / "run"
@@ -589,3 +590,59 @@ def test_a_resume_refuses_a_model_yaml_that_is_not_the_jobs_model(tmp_path):
     assert f"{folder / 'model.yaml'} is not the model {folder / 'job.json'} was started with" in said
     assert "one of the two files was edited" in said and "Traceback" not in err
     assert ChunkStore(folder / "chunks").count() == 1
+
+
+# ---------------------------------------------------------------- one process per job folder
+
+_HOLD_LOCK = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, b"%d\\n" % os.getpid())
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_job_folder_is_run_by_one_process_at_a_time_and_a_dead_ones_lock_does_not_block(tmp_path):
+    """Two resumes of one folder at once both computed it and recorded it twice. The process
+    running a job holds a lock on its folder: another is refused, naming its pid; the lock of a
+    process that was killed is gone with it (its file stays, and is no obstacle); a finished
+    folder has no lock file."""
+    from fleetopt import api
+
+    folder = _interrupted_job(tmp_path)
+    api.resume_evaluation(folder)  # holds the folder's lock, as a resume running in this process would
+    env = {**os.environ, "COLUMNS": "200"}
+    other = subprocess.run(
+        [sys.executable, "-m", "fleetopt.cli", "evaluate", "--resume", str(folder)],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert other.returncode == 2
+    assert (
+        f"{folder} is being run by another fleetopt process (pid {os.getpid()}): wait for it or stop it"
+        in (" ".join(other.stderr.split()))
+    )
+    RunFolder(folder).release_lock()  # this process's run ends
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(folder / RunFolder.LOCK)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(api.InputError, match=f"another fleetopt process \\(pid {holder.pid}\\)"):
+            api.resume_evaluation(folder)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (folder / RunFolder.LOCK).exists()  # stale: its holder was killed
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
+    assert code == 0, err
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "job.json",
+        "metrics.csv",
+        "model.yaml",
+        "summary.json",
+    ]
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
+    assert code == 2 and "this evaluation already finished" in err
+    assert not (folder / RunFolder.LOCK).exists()

@@ -34,7 +34,9 @@ class EvaluationJob:
     """An evaluation ready to run: model, plans and settings checked, nothing written yet.
 
     ``run(folder)`` keeps every finished chunk in ``folder/chunks`` (checksummed, written then
-    renamed), so a run that is killed can be finished by :func:`resume_evaluation`.
+    renamed), so a run that is killed can be finished by :func:`resume_evaluation`. The folder is
+    locked to this process (:meth:`RunFolder.hold_lock`) from :meth:`start` (or the resume) until
+    the run is written, or until :meth:`run` fails, so that another process may resume it then.
     """
 
     def __init__(self, loaded, data, source, batch, settings: dict, executor):
@@ -46,6 +48,16 @@ class EvaluationJob:
         RunFolder(folder).start_job({RunFolder.MODEL: self.loaded.text}, self.settings)
 
     def run(self, folder: str | Path | None = None, progress=None):
+        if folder is None:
+            return self._evaluate(None, progress)
+        RunFolder(folder).hold_lock()
+        try:
+            return self._evaluate(folder, progress)
+        except BaseException:
+            RunFolder(folder).release_lock()
+            raise
+
+    def _evaluate(self, folder: str | Path | None, progress):
         s = self.settings
         return evaluate(
             self.data,
@@ -161,6 +173,7 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
     if not run.is_job:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
         raise PlanFileError(f"{run.path}: not a resumable evaluation{kind} (no {RunFolder.JOB})")
+    run.hold_lock()  # before anything is read: another process may be running it, or finishing it
     if run.is_finished:
         if run.job().get("kind") == "sweep":
             raise PlanFileError(
