@@ -592,6 +592,18 @@ def test_a_resume_refuses_a_model_yaml_that_is_not_the_jobs_model(tmp_path):
     assert ChunkStore(folder / "chunks").count() == 1
 
 
+def test_a_resume_keeps_the_model_source_the_run_started_with(tmp_path, monkeypatch):
+    """summary.json's model_source was the folder's model.yaml, relative to where the resume ran."""
+    folder = _interrupted_job(tmp_path)
+    started_with = json.loads((folder / "job.json").read_text())["model_source"]
+    assert started_with == str(load_model("tiny").source)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    code, _, err = run_cli("evaluate", "--resume", "../run")
+    assert code == 0, err
+    assert json.loads((folder / "summary.json").read_text())["model_source"] == started_with
+
+
 # ---------------------------------------------------------------- one process per job folder
 
 _HOLD_LOCK = """

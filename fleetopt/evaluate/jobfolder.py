@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,7 @@ def prepare_evaluation(
         "plans_source": str(Path(source.path).resolve()),
         "plans_sha256": _file_hash(source.path),
         "model_hash": loaded.content_hash,
+        "model_source": loaded.source,  # as given when the run started: a resume reads the folder's copy
         "n_scenarios": n,
         "seed": seed,
         "deterministic": deterministic,
@@ -205,7 +207,7 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
 
 def _job_model(run: RunFolder, settings: dict) -> LoadedModel:
     """The folder's model.yaml, refused unless it is the model the job started with (job.json's
-    ``model_hash``)."""
+    ``model_hash``), with the source the job started from (not the copy's path)."""
     loaded = load_model(run / RunFolder.MODEL)
     if loaded.content_hash != settings["model_hash"]:
         raise PlanFileError(
@@ -213,7 +215,7 @@ def _job_model(run: RunFolder, settings: dict) -> LoadedModel:
             f"is {loaded.content_hash}, job.json's model_hash {settings['model_hash']}): one of the two "
             "files was edited; restore it, or start the evaluation anew"
         )
-    return loaded
+    return replace(loaded, source=settings["model_source"] or str((run / RunFolder.MODEL).resolve()))
 
 
 def checked_job(run: RunFolder) -> dict:
@@ -233,6 +235,7 @@ def checked_job(run: RunFolder) -> dict:
         "plans_source": field("plans_source", limits.text),
         "plans_sha256": field("plans_sha256", limits.text),
         "model_hash": field("model_hash", limits.text),
+        "model_source": field("model_source", limits.text, (), True, optional=True),  # older runs lack it
         "n_scenarios": field("n_scenarios", limits.scenarios),
         "seed": field("seed", limits.seed),
         "deterministic": field("deterministic", limits.flag),
