@@ -658,3 +658,11 @@ def test_a_job_folder_is_run_by_one_process_at_a_time_and_a_dead_ones_lock_does_
     code, _, err = run_cli("evaluate", "--resume", str(folder))
     assert code == 2 and "this evaluation already finished" in err
     assert not (folder / RunFolder.LOCK).exists()
+
+
+def test_out_on_an_interrupted_job_folder_points_to_resume(tmp_path):
+    folder = _interrupted_job(tmp_path)
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(tmp_path / "plans.npz"), "--out", str(folder))
+    assert code == 2
+    said = f"{folder} holds an interrupted run of fleetopt evaluate: finish it with fleetopt evaluate"
+    assert f"{said} --resume {folder}, or choose another folder" in " ".join(err.split())

@@ -343,3 +343,14 @@ def test_a_resume_is_refused_before_the_work_when_the_registry_cannot_record_it(
         assert code == 2
         assert "stayed locked by another process for 0 s" in err and "retry once" in err
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
+
+
+def test_runs_says_a_runs_folder_that_is_a_file_is_not_a_folder(tmp_path, monkeypatch):
+    """FLEETOPT_RUNS_DIR set to a file: `fleetopt runs` said "no runs recorded yet"."""
+    (tmp_path / "runs-file").write_text("not a folder\n")
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs-file"))
+    code, out, err = run_cli("runs")
+    assert code == 2 and "no runs recorded" not in out
+    assert f"the runs folder {tmp_path / 'runs-file'} ($FLEETOPT_RUNS_DIR or ./runs) is not a folder" in (
+        " ".join(err.split())
+    )

@@ -120,6 +120,12 @@ class RunFolder:
         if path.exists() and not path.is_dir():
             raise RunDirError(f"{path} is a file, not a folder: choose a new or empty folder")
         if path.exists() and any(path.iterdir()):
+            interrupted = RunFolder(path)._interrupted_kind()
+            if interrupted:
+                raise RunDirError(
+                    f"{path} holds an interrupted run of fleetopt {interrupted}: finish it with fleetopt "
+                    f"{interrupted} --resume {path}, or choose another folder"
+                )
             raise RunDirError(f"{path} already exists and is not empty: choose another folder")
         if path.resolve() in (Path.cwd(), *Path.cwd().parents):  # renamed onto, it would fail after the work
             raise RunDirError(f"{path} is the current folder (or holds it): choose a new folder")
@@ -231,6 +237,16 @@ class RunFolder:
     def is_job(self) -> bool:
         """A resumable job's folder (evaluate, sweep), finished or not."""
         return (self.path / self.JOB).exists()
+
+    def _interrupted_kind(self) -> str | None:
+        """evaluate or sweep for an unfinished job folder; None for any other folder."""
+        if not self.is_job or self.is_finished:
+            return None
+        try:
+            kind = self.job().get("kind")
+        except RunDirError:
+            return None
+        return kind if kind in ("evaluate", "sweep") else None
 
     @property
     def making_candidates(self) -> bool:
