@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -17,13 +18,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli
 from evaluate_builders import MODELS, solved
 
 from fleetopt.core.data import build_data
+from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate, save_plans
 from fleetopt.evaluate.engine import LocalExecutor
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
+from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import LoadedModel, load_model
 
 
@@ -233,6 +237,41 @@ def test_interrupted_sweep_resumes_to_the_same_choice(tmp_path):
     assert f"fleetopt evaluate --plans {folder} --scenarios 200 --seed 3" in str(finished.value)
 
 
+def test_a_sweep_resumed_after_its_seed_was_edited_recomputes_its_stored_chunks(tmp_path):
+    """A sweep's chunks carry the same fingerprint: stopped with 2 chunks of seed 3 stored (job.json's
+    plan_chunk set to 1: one candidate a chunk), then job.json's seed edited to 4, the resume
+    removes both and evaluates every candidate on seed 4's scenarios, as a sweep of seed 4 does."""
+    from fleetopt import api
+    from fleetopt.sweep.candidates import Rule
+
+    rule, folder = Rule(max_breach_prob=0.9), tmp_path / "sweep"
+    reference = api.sweep("tiny", candidates=5, scenarios=200, seed=4, rule=rule, backend="numpy")
+
+    def stop_at(n: int):
+        calls = []
+
+        def progress(done, total):
+            calls.append(done)
+            if len(calls) == n:
+                raise KeyboardInterrupt
+
+        return progress
+
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", candidates=5, scenarios=200, seed=3, rule=rule, backend="numpy", folder=folder,
+                  progress=stop_at(1))  # fmt: skip
+    _edit_job(folder, plan_chunk=1)
+    with pytest.raises(KeyboardInterrupt):
+        api.resume_sweep(folder, progress=stop_at(3))
+    assert ChunkStore(folder / "chunks").count() == 2
+    _edit_job(folder, seed=4)
+    with pytest.warns(
+        FleetoptWarning, match=r"2 stored chunks computed for another run \(seed 3 where this run has 4\)"
+    ):
+        resumed = api.resume_sweep(folder)
+    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+
+
 SWEEP = dict(candidates=6, scenarios=200, seed=3, backend="numpy")
 
 
@@ -319,10 +358,13 @@ def test_cli_sweep_stopped_while_making_candidates_says_what_is_saved_and_resume
     monkeypatch.setattr(commands, "_say_candidate", Interrupted(after=2))
     code, _, err = run_cli("sweep", "tiny", "--candidates", "4", "--scenarios", "100", "--out", str(out))
     assert code == 130
-    assert err.split() == (
-        f"interrupted: 2 candidates made (2 plans to evaluate) saved in {out}; "
-        f"finish with: fleetopt sweep --resume {out}"
-    ).split()
+    assert (
+        err.split()
+        == (
+            f"interrupted: 2 candidates made (2 plans to evaluate) saved in {out}; "
+            f"finish with: fleetopt sweep --resume {out}"
+        ).split()
+    )
     monkeypatch.undo()
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     # a rule given with --resume picks among the candidates; the job keeps the rule it started with
@@ -369,7 +411,8 @@ def test_a_chunk_with_a_valid_name_but_not_this_runs_contents_is_recomputed(tiny
     store = ChunkStore(folder, 300, tuple(METRIC_COLUMNS))
     assert all(store.load(a, a + 3) is None for a in (0, 3, 6, 9)) and store.count() == 0
     _write_chunk(folder, 3, 6, __meta__=meta, **metrics, npv=np.zeros((3, 7)))
-    resumed = run(data, batch, store=store)
+    with pytest.warns(FleetoptWarning, match=r"1 stored chunk computed for another run \(no fingerprint"):
+        resumed = run(data, batch, store=store)
     pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
 
 
@@ -422,3 +465,204 @@ def test_a_resumed_run_counts_only_the_pairs_it_computed_in_its_speed(tmp_path):
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["plan_scenario_pairs_from_an_earlier_attempt"] == 40
     assert summary["plan_scenario_quarters_per_second"] == pytest.approx(resumed.pair_quarters_per_second)
+
+
+# ---------------------------------------------------------------- stored chunks belong to their job
+
+
+def _interrupted_job(tmp_path, seed: int = 7, keep_matrix: bool = False, model="tiny") -> Path:
+    """An evaluation folder of 6 plans x 20 scenarios in chunks of 2 plans, stopped inside its
+    second chunk: one chunk (plans 0-1) stored. The stopped run has let go of the folder's lock."""
+    from fleetopt import api
+
+    folder = tmp_path / "run"
+    job = api.prepare_evaluation(
+        _tiny_plans_file(tmp_path), model, scenarios=20, seed=seed, backend="numpy", keep_matrix=keep_matrix
+    )
+    job.settings.update(plan_chunk=2, scenario_chunk=20)
+    job.start(folder)
+    calls = []
+
+    def stop_in_the_second_chunk(done, total):
+        calls.append(done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        job.run(folder, progress=stop_in_the_second_chunk)
+    assert ChunkStore(folder / "chunks").count() == 1
+    return folder
+
+
+def _tiny_plans_file(tmp_path) -> Path:
+    plans_file = tmp_path / "plans.npz"
+    if not plans_file.exists():
+        loaded = load_model("tiny")
+        labels = [f"p{i}" for i in range(6)]
+        save_plans(plans_file, [solved("tiny").plan] * 6, labels, loaded.model.name, loaded.content_hash)
+    return plans_file
+
+
+def _fresh(tmp_path, seed: int, keep_matrix: bool = False):
+    from fleetopt import api
+
+    job = api.prepare_evaluation(
+        _tiny_plans_file(tmp_path), "tiny", scenarios=20, seed=seed, backend="numpy", keep_matrix=keep_matrix
+    )
+    job.settings.update(plan_chunk=2, scenario_chunk=20)
+    return job.run()
+
+
+def _edit_job(folder: Path, **fields) -> None:
+    job = json.loads((folder / "job.json").read_text())
+    (folder / "job.json").write_text(json.dumps({**job, **fields}))
+
+
+def test_a_resume_after_the_seed_was_edited_recomputes_the_chunk_of_the_old_seed(tmp_path):
+    """job.json's seed edited from 7 to 8 on a folder holding a chunk of seed 7: the resume mixed
+    that chunk's 2 rows (seed 7) with 4 rows of seed 8 and said seed 8. Now the chunk's fingerprint
+    (seed 7) is not the run's: it is removed with a warning, and every row is seed 8's. The 6 plans
+    are one plan, so every row of a run is the same row: a mix would show."""
+    folder = _interrupted_job(tmp_path, seed=7)
+    _edit_job(folder, seed=8)
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
+    assert code == 0, err
+    assert "1 stored chunk computed for another run (seed 7 where this run has 8)" in " ".join(err.split())
+    metrics = pd.read_csv(folder / "metrics.csv")
+    expected = _fresh(tmp_path, seed=8).metrics
+    pd.testing.assert_frame_equal(metrics, expected, check_exact=False, rtol=1e-6)
+    assert metrics.drop(columns="plan").nunique().max() == 1  # one row six times: no seed-7 row
+    assert json.loads((folder / "summary.json").read_text())["seed"] == 8
+
+
+def test_a_resume_after_keep_matrix_was_edited_on_recomputes_the_chunk_without_a_matrix(tmp_path):
+    """keep_matrix edited from false to true: the stored chunk has no NPV matrix, and the resume
+    failed with 'zero-dimensional arrays cannot be concatenated' after computing the rest."""
+    from fleetopt import api
+
+    folder = _interrupted_job(tmp_path, keep_matrix=False)
+    _edit_job(folder, keep_matrix=True)
+    with pytest.warns(FleetoptWarning, match="keep_matrix false where this run has true"):
+        resumed = api.resume_evaluation(folder).run(folder)
+    assert resumed.npv_matrix.shape == (6, 20)
+    assert np.array_equal(resumed.npv_matrix, _fresh(tmp_path, seed=7, keep_matrix=True).npv_matrix)
+    assert resumed.pairs_stored == 0
+
+
+def test_a_stored_chunk_of_other_plans_or_another_range_or_corrupt_is_recomputed(tiny, tmp_path):
+    """Chunks stored by a run of other plans (the same plans with a 1 USD higher buffer), one
+    renamed to another plan range, one with a flipped byte: none is used, each is counted."""
+    data, batch = tiny
+    folder = tmp_path / "chunks"
+    run(data, batch, store=ChunkStore(folder))  # 4 chunks of 3 plans
+    other = dataclasses.replace(batch, liquidity_buffer=batch.liquidity_buffer + 1.0)
+    with pytest.warns(FleetoptWarning, match=r"4 stored chunks computed for another run \(other plans\)"):
+        resumed = run(data, other, store=ChunkStore(folder))
+    pd.testing.assert_frame_equal(resumed.metrics, run(data, other).metrics, check_exact=True)
+    assert resumed.pairs_stored == 0 and ChunkStore(folder).count() == 4  # now the other plans'
+    (first,) = folder.glob("chunk-0-3-*.npz")
+    (second,) = folder.glob("chunk-3-6-*.npz")
+    second.unlink()
+    first.rename(folder / first.name.replace("chunk-0-3-", "chunk-3-6-"))  # plans 0-2 named 3-5
+    (third,) = folder.glob("chunk-6-9-*.npz")
+    damaged = bytearray(third.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    third.write_bytes(bytes(damaged))
+    said = (
+        "1 stored chunk computed for another run (another plan range than its file name says) and "
+        "1 stored chunk corrupt or truncated"
+    )
+    with pytest.warns(FleetoptWarning, match=re.escape(said)):
+        again = run(data, other, store=ChunkStore(folder))
+    assert again.pairs_stored == 1 * 3 * 300  # only chunk 9-11 was used
+    pd.testing.assert_frame_equal(again.metrics, resumed.metrics, check_exact=True)
+
+
+def test_a_resume_refuses_a_model_yaml_that_is_not_the_jobs_model(tmp_path):
+    """model.yaml edited after the start (its hash no longer job.json's model_hash): the resume
+    evaluated the edited model and mixed it with chunks of the old one. Refused, naming both files."""
+    folder = _interrupted_job(tmp_path)
+    with (folder / "model.yaml").open("a") as handle:
+        handle.write("# edited\n")
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
+    assert code == 2
+    said = " ".join(err.split())
+    assert f"{folder / 'model.yaml'} is not the model {folder / 'job.json'} was started with" in said
+    assert "one of the two files was edited" in said and "Traceback" not in err
+    assert ChunkStore(folder / "chunks").count() == 1
+
+
+def test_a_resume_keeps_the_model_source_the_run_started_with(tmp_path, monkeypatch):
+    """summary.json's model_source was the folder's model.yaml, relative to where the resume ran."""
+    folder = _interrupted_job(tmp_path)
+    started_with = json.loads((folder / "job.json").read_text())["model_source"]
+    assert started_with == str(load_model("tiny").source)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    code, _, err = run_cli("evaluate", "--resume", "../run")
+    assert code == 0, err
+    assert json.loads((folder / "summary.json").read_text())["model_source"] == started_with
+
+
+# ---------------------------------------------------------------- one process per job folder
+
+_HOLD_LOCK = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, b"%d\\n" % os.getpid())
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_job_folder_is_run_by_one_process_at_a_time_and_a_dead_ones_lock_does_not_block(tmp_path):
+    """Two resumes of one folder at once both computed it and recorded it twice. The process
+    running a job holds a lock on its folder: another is refused, naming its pid; the lock of a
+    process that was killed is gone with it (its file stays, and is no obstacle); a finished
+    folder has no lock file."""
+    from fleetopt import api
+
+    folder = _interrupted_job(tmp_path)
+    api.resume_evaluation(folder)  # holds the folder's lock, as a resume running in this process would
+    env = {**os.environ, "COLUMNS": "200"}
+    other = subprocess.run(
+        [sys.executable, "-m", "fleetopt.cli", "evaluate", "--resume", str(folder)],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert other.returncode == 2
+    assert (
+        f"{folder} is being run by another fleetopt process (pid {os.getpid()}): wait for it or stop it"
+        in (" ".join(other.stderr.split()))
+    )
+    RunFolder(folder).release_lock()  # this process's run ends
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(folder / RunFolder.LOCK)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(api.InputError, match=f"another fleetopt process \\(pid {holder.pid}\\)"):
+            api.resume_evaluation(folder)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (folder / RunFolder.LOCK).exists()  # stale: its holder was killed
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
+    assert code == 0, err
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "job.json",
+        "metrics.csv",
+        "model.yaml",
+        "summary.json",
+    ]
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
+    assert code == 2 and "this evaluation already finished" in err
+    assert not (folder / RunFolder.LOCK).exists()
+
+
+def test_out_on_an_interrupted_job_folder_points_to_resume(tmp_path):
+    folder = _interrupted_job(tmp_path)
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(tmp_path / "plans.npz"), "--out", str(folder))
+    assert code == 2
+    said = f"{folder} holds an interrupted run of fleetopt evaluate: finish it with fleetopt evaluate"
+    assert f"{said} --resume {folder}, or choose another folder" in " ".join(err.split())

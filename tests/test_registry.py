@@ -33,6 +33,7 @@ def held(registry: Registry, how: str):
         holder.execute("ROLLBACK")
         holder.close()
 
+
 WRITERS, RUNS_EACH = 6, 25
 FLEETOPT = Path(sys.executable).parent / "fleetopt"
 
@@ -321,3 +322,35 @@ def test_a_run_not_recorded_for_a_lock_says_its_folder_is_usable_by_path(tmp_pat
     with held(registry, "IMMEDIATE"), pytest.raises(RegistryError, match="stayed locked") as info:
         registry.record("solve", "tiny", "h", tmp_path / "b", {}, command="fleetopt solve tiny")
     assert f"The folder {tmp_path / 'b'} is complete: give its path" in str(info.value)
+
+
+def test_a_resume_is_refused_before_the_work_when_the_registry_cannot_record_it(tmp_path, monkeypatch):
+    """`evaluate --resume` and `sweep --resume` skipped the up-front check: with the registry
+    locked they computed every chunk, then failed to record the run."""
+    from test_jobs import _interrupted_job
+
+    from fleetopt.evaluate.jobs import ChunkStore
+
+    folder = _interrupted_job(tmp_path)  # one chunk of three stored
+    registry = Registry(tmp_path / "runs")
+    registry.record("solve", "tiny", "h", tmp_path / "a", {}, command="fleetopt solve tiny")
+    monkeypatch.setattr(Registry, "CHECK_SECONDS", 0.2)
+    monkeypatch.setattr(Registry, "BUSY_SECONDS", 0.5)  # without the check: computed, then refused here
+    with held(registry, "IMMEDIATE"):
+        evaluate = run_cli("evaluate", "--resume", str(folder))
+        sweep = run_cli("sweep", "--resume", str(tmp_path / "no-such-sweep"))  # refused before it is read
+    for code, _, err in (evaluate, sweep):
+        assert code == 2
+        assert "stayed locked by another process for 0 s" in err and "retry once" in err
+    assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
+
+
+def test_runs_says_a_runs_folder_that_is_a_file_is_not_a_folder(tmp_path, monkeypatch):
+    """FLEETOPT_RUNS_DIR set to a file: `fleetopt runs` said "no runs recorded yet"."""
+    (tmp_path / "runs-file").write_text("not a folder\n")
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs-file"))
+    code, out, err = run_cli("runs")
+    assert code == 2 and "no runs recorded" not in out
+    assert f"the runs folder {tmp_path / 'runs-file'} ($FLEETOPT_RUNS_DIR or ./runs) is not a folder" in (
+        " ".join(err.split())
+    )

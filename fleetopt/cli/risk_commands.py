@@ -121,6 +121,7 @@ def evaluate(
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
     if resume is not None:
         refuse_with_resume(ctx, ("rank_by", "max_breach_prob", "top", "report"))
+        registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = RunFolder(api.resolve_run(resume))
         job = api.resume_evaluation(folder.path)
     else:
@@ -279,7 +280,9 @@ def sweep(
                         "allow_riskier": ("no_riskier_than_optimum", not allow_riskier)}  # fmt: skip
         refuse_with_resume(ctx, ("report", *rule_options))
         changes = dict(field_value for name, field_value in rule_options.items() if given(ctx, name))
+        registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = api.resolve_run(resume)
+        RunFolder(folder).hold_lock()  # until the sweep finishes: no second process resumes it meanwhile
         with interruptible(folder, "sweep"):
             result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate)
         return _sweep_done(result, folder, report)

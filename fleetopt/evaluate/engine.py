@@ -448,6 +448,8 @@ def evaluate(
     )
     chunks = plan_chunks(plans.P, plan_chunk or auto_plans)
     executor = executor or LocalExecutor(be)
+    if store is not None:  # only chunks computed from these plans, model and spec are used
+        store.expect(data, plans, spec)
     started = time.perf_counter()
     results = executor.run(data, plans, spec, chunks, store=store, progress=progress)
     seconds = time.perf_counter() - started

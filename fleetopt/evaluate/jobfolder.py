@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from fleetopt.evaluate.resources import capped_workers
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
-from fleetopt.schema.loading import LoadedModel, bundled_model_names
+from fleetopt.schema.loading import LoadedModel, bundled_model_names, load_model
 
 EXECUTORS = ("local", "ray")
 
@@ -34,7 +35,9 @@ class EvaluationJob:
     """An evaluation ready to run: model, plans and settings checked, nothing written yet.
 
     ``run(folder)`` keeps every finished chunk in ``folder/chunks`` (checksummed, written then
-    renamed), so a run that is killed can be finished by :func:`resume_evaluation`.
+    renamed), so a run that is killed can be finished by :func:`resume_evaluation`. The folder is
+    locked to this process (:meth:`RunFolder.hold_lock`) from :meth:`start` (or the resume) until
+    the run is written, or until :meth:`run` fails, so that another process may resume it then.
     """
 
     def __init__(self, loaded, data, source, batch, settings: dict, executor):
@@ -46,6 +49,16 @@ class EvaluationJob:
         RunFolder(folder).start_job({RunFolder.MODEL: self.loaded.text}, self.settings)
 
     def run(self, folder: str | Path | None = None, progress=None):
+        if folder is None:
+            return self._evaluate(None, progress)
+        RunFolder(folder).hold_lock()
+        try:
+            return self._evaluate(folder, progress)
+        except BaseException:
+            RunFolder(folder).release_lock()
+            raise
+
+    def _evaluate(self, folder: str | Path | None, progress):
         s = self.settings
         return evaluate(
             self.data,
@@ -140,6 +153,7 @@ def prepare_evaluation(
         "plans_source": str(Path(source.path).resolve()),
         "plans_sha256": _file_hash(source.path),
         "model_hash": loaded.content_hash,
+        "model_source": loaded.source,  # as given when the run started: a resume reads the folder's copy
         "n_scenarios": n,
         "seed": seed,
         "deterministic": deterministic,
@@ -161,6 +175,7 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
     if not run.is_job:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
         raise PlanFileError(f"{run.path}: not a resumable evaluation{kind} (no {RunFolder.JOB})")
+    run.hold_lock()  # before anything is read: another process may be running it, or finishing it
     if run.is_finished:
         if run.job().get("kind") == "sweep":
             raise PlanFileError(
@@ -173,7 +188,7 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
         raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
     job = prepare_evaluation(
         plans_file,
-        run / RunFolder.MODEL,
+        _job_model(run, settings),
         scenarios=settings["n_scenarios"],
         seed=settings["seed"],
         backend=settings["backend"],
@@ -188,6 +203,19 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
     job.settings.update(plan_chunk=settings["plan_chunk"], scenario_chunk=settings["scenario_chunk"])
     job.settings.update(plans_source=settings["plans_source"], plans_sha256=settings["plans_sha256"])
     return job
+
+
+def _job_model(run: RunFolder, settings: dict) -> LoadedModel:
+    """The folder's model.yaml, refused unless it is the model the job started with (job.json's
+    ``model_hash``), with the source the job started from (not the copy's path)."""
+    loaded = load_model(run / RunFolder.MODEL)
+    if loaded.content_hash != settings["model_hash"]:
+        raise PlanFileError(
+            f"{run / RunFolder.MODEL} is not the model {run / RunFolder.JOB} was started with (its hash "
+            f"is {loaded.content_hash}, job.json's model_hash {settings['model_hash']}): one of the two "
+            "files was edited; restore it, or start the evaluation anew"
+        )
+    return replace(loaded, source=settings["model_source"] or str((run / RunFolder.MODEL).resolve()))
 
 
 def checked_job(run: RunFolder) -> dict:
@@ -206,6 +234,8 @@ def checked_job(run: RunFolder) -> dict:
     checked = {
         "plans_source": field("plans_source", limits.text),
         "plans_sha256": field("plans_sha256", limits.text),
+        "model_hash": field("model_hash", limits.text),
+        "model_source": field("model_source", limits.text, (), True, optional=True),  # older runs lack it
         "n_scenarios": field("n_scenarios", limits.scenarios),
         "seed": field("seed", limits.seed),
         "deterministic": field("deterministic", limits.flag),

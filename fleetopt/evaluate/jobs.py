@@ -14,13 +14,16 @@ import json
 import re
 import signal
 import threading
+import warnings
 from contextlib import contextmanager
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
 
 from fleetopt.core.data import ModelData
-from fleetopt.errors import InputError
+from fleetopt.core.units import counted
+from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate.backend import resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.engine import evaluate_chunk
@@ -29,11 +32,37 @@ from fleetopt.runs.files import signals_deferred, write_bytes_atomic
 _CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)-([0-9a-f]{64})\.npz$")
 
 
+def run_fingerprint(data: ModelData, plans: PlanBatch, spec) -> dict:
+    """What every chunk of a run is computed from: the model (:attr:`ModelData.fingerprint`), the
+    plans (SHA-256 of every per-plan array of the batch; labels do not change a result) and each
+    field of the run's :class:`~fleetopt.evaluate.engine.ChunkSpec` (seed, number of scenarios,
+    scenario block, deterministic, keep_matrix, recorded lines, kernel)."""
+    digest = hashlib.sha256()
+    for f in fields(plans):
+        if f.name == "labels":
+            continue
+        value = np.ascontiguousarray(getattr(plans, f.name))
+        digest.update(f"{f.name}:{value.dtype.str}:{value.shape};".encode())
+        digest.update(value.data)
+    spec_fields = {k: _plain(v) for k, v in asdict(spec).items()}
+    return {"model": data.fingerprint, "plans": digest.hexdigest(), **spec_fields}
+
+
+def _plain(value):
+    """A setting as JSON gives it back (a NumPy number as a number, a tuple as a list)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return list(value) if isinstance(value, tuple) else value
+
+
 class ChunkStore:
     """Finished chunks in ``folder``: ``chunk-<first>-<stop>-<sha256>.npz``, written then renamed.
 
-    The name carries the checksum of the bytes, so a truncated or corrupt file is recognised and
-    recomputed rather than trusted.
+    The name carries the checksum of the bytes, and the metadata inside the fingerprint of what the
+    chunk was computed from (:func:`run_fingerprint` and its plan range). Once a run has told the
+    store its fingerprint (:meth:`expect`), a stored chunk is never trusted unless both match: a
+    truncated or corrupt file, or one of another run (other settings, model or plans; copied from
+    another folder), is removed and recomputed, and the run is warned how many were.
     """
 
     def __init__(self, folder: str | Path, n_scenarios: int | None = None, metrics: tuple[str, ...] = ()):
@@ -43,6 +72,46 @@ class ChunkStore:
         # contents (another version, a hand-made file) is recomputed, never trusted
         self.n_scenarios = n_scenarios
         self.metrics = set(metrics)
+        self.fingerprint: dict | None = None  # set by expect(): None accepts any fingerprint
+
+    def expect(self, data: ModelData, plans: PlanBatch, spec) -> None:
+        """Bind the store to a run: from now on only chunks of its fingerprint are used. The chunks
+        stored already are checked now; those that are not this run's are removed, with a warning
+        saying how many and why (so a resume never mixes them with its own)."""
+        self.fingerprint = run_fingerprint(data, plans, spec)
+        self.n_scenarios = spec.n_scenarios
+        corrupt, foreign = 0, []
+        for path in sorted(self.folder.glob("chunk-*.npz")):
+            match = _CHUNK_NAME.match(path.name)
+            if not match:
+                continue
+            verdict = self._verdict(path, match)
+            if verdict is True:
+                continue
+            path.unlink(missing_ok=True)
+            if verdict is None:
+                corrupt += 1
+            else:
+                foreign.append((verdict, self._chunk_fingerprint(int(match.group(1)), int(match.group(2)))))
+        _warn_discarded(self.folder, corrupt, foreign)
+
+    def _verdict(self, path: Path, match) -> bool | dict | None:
+        """True for a chunk of this run; None for a corrupt one; else the stored fingerprint."""
+        first, stop = int(match.group(1)), int(match.group(2))
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != match.group(3):
+            return None
+        meta = _meta(data)
+        if meta is None:
+            return None
+        if meta.get("fingerprint") != self._chunk_fingerprint(first, stop):
+            return meta.get("fingerprint") if isinstance(meta.get("fingerprint"), dict) else {}
+        return True if self._parse(data, stop - first, first) is not None else None
+
+    def _chunk_fingerprint(self, first: int, stop: int) -> dict | None:
+        if self.fingerprint is None:
+            return None
+        return {**self.fingerprint, "plan_range": [int(first), int(stop)]}
 
     def load(self, first: int, stop: int) -> dict | None:
         for path in self.folder.glob(f"chunk-{first}-{stop}-*.npz"):
@@ -51,20 +120,25 @@ class ChunkStore:
                 continue
             data = path.read_bytes()
             intact = hashlib.sha256(data).hexdigest() == match.group(3)
-            chunk = self._parse(data, stop - first) if intact else None
+            chunk = self._parse(data, stop - first, first) if intact else None
             if chunk is None:
                 path.unlink(missing_ok=True)  # corrupt, truncated or not this run's: recompute
                 continue
             return chunk
         return None
 
-    def _parse(self, data: bytes, rows: int) -> dict | None:
-        """A stored chunk's result, or None unless it has metadata and arrays of this run's shapes."""
+    def _parse(self, data: bytes, rows: int, first: int = 0) -> dict | None:
+        """A stored chunk's result, or None unless it has metadata, this run's fingerprint (once
+        :meth:`expect` set one) and arrays of this run's shapes."""
+        meta = _meta(data)
+        if meta is None:
+            return None
+        wanted = self._chunk_fingerprint(first, first + rows)
+        if wanted is not None and meta.get("fingerprint") != wanted:
+            return None
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-            meta = json.loads(str(arrays.pop("__meta__")))
-            kernel = bool(meta["kernel"])
+                arrays = {k: npz[k] for k in npz.files if k != "__meta__"}
         except Exception:
             return None
         metrics = {k[len("metric:") :]: v for k, v in arrays.items() if k.startswith("metric:")}
@@ -78,10 +152,12 @@ class ChunkStore:
             shapes_fit = False
         if npv is not None and self.n_scenarios is not None and npv.shape[1] != self.n_scenarios:
             shapes_fit = False
+        if npv is None and self.fingerprint is not None and self.fingerprint["keep_matrix"]:
+            shapes_fit = False
         if not shapes_fit:
             return None
         # "stored": read from an earlier attempt (a resumed run's speed counts only what it computes)
-        return {"metrics": metrics, "npv": npv, "paths": {}, "kernel": kernel, "stored": True}
+        return {"metrics": metrics, "npv": npv, "paths": {}, "kernel": bool(meta["kernel"]), "stored": True}
 
     def has(self, first: int, stop: int) -> bool:
         """Whether a file for the chunk exists (cheap: not read or checked; :meth:`load` checks it)."""
@@ -91,15 +167,59 @@ class ChunkStore:
         arrays = {f"metric:{k}": v for k, v in result["metrics"].items()}
         if result.get("npv") is not None:
             arrays["npv"] = result["npv"]
+        meta = {"kernel": bool(result.get("kernel")), "fingerprint": self._chunk_fingerprint(first, stop)}
         with signals_deferred():  # a finished chunk is saved whole even when the run is being stopped
             buf = io.BytesIO()
-            np.savez(buf, __meta__=np.array(json.dumps({"kernel": bool(result.get("kernel"))})), **arrays)
+            np.savez(buf, __meta__=np.array(json.dumps(meta)), **arrays)
             data = buf.getvalue()
             digest = hashlib.sha256(data).hexdigest()
             write_bytes_atomic(self.folder / f"chunk-{first}-{stop}-{digest}.npz", data)
 
     def count(self) -> int:
         return sum(1 for p in self.folder.glob("chunk-*.npz") if _CHUNK_NAME.match(p.name))
+
+
+def _meta(data: bytes) -> dict | None:
+    """A stored chunk's metadata (``kernel``, ``fingerprint``), or None where it has none."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            meta = json.loads(str(npz["__meta__"]))
+        bool(meta["kernel"])
+    except Exception:
+        return None
+    return meta
+
+
+def _differences(stored: dict, expected: dict) -> list[str]:
+    """How a stored chunk's fingerprint differs from the run's, in words."""
+    if not stored:
+        return ["no fingerprint: saved by an older fleetopt, or not by fleetopt"]
+    said = []
+    for key, value in expected.items():
+        if stored.get(key) == value:
+            continue
+        if key == "model":
+            said.append("another model")
+        elif key == "plans":
+            said.append("other plans")
+        elif key == "plan_range":
+            said.append("another plan range than its file name says")
+        else:
+            said.append(f"{key} {json.dumps(stored.get(key))} where this run has {json.dumps(value)}")
+    return said
+
+
+def _warn_discarded(folder: Path, corrupt: int, foreign: list[tuple[dict, dict]]) -> None:
+    """One warning for the stored chunks :meth:`ChunkStore.expect` removed, saying why."""
+    parts = []
+    if foreign:
+        why = list(dict.fromkeys(d for stored, expected in foreign for d in _differences(stored, expected)))
+        parts.append(f"{counted(len(foreign), 'stored chunk')} computed for another run ({'; '.join(why)})")
+    if corrupt:
+        parts.append(f"{counted(corrupt, 'stored chunk')} corrupt or truncated")
+    if parts:
+        message = f"{folder}: {' and '.join(parts)}: removed, and computed again"
+        warnings.warn(FleetoptWarning(message), stacklevel=4)
 
 
 _WORKER_DATA: dict = {}

@@ -8,6 +8,7 @@ last: its presence marks a finished run.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from fleetopt.schema.loading import LoadedModel
 
 RUNS_DIR_VARIABLE = "FLEETOPT_RUNS_DIR"
+
+# the job folders whose lock this process holds: folder (resolved) -> the lock file's descriptor
+_HELD_LOCKS: dict[Path, int] = {}
 
 
 class RunDirError(InputError):
@@ -81,6 +85,9 @@ class RunFolder:
     CANDIDATES_CSV = "candidates.csv"
     FRONT = "front.csv"
     REPORT = "report.html"
+    # a job's lock, held by the process running it (flock: the system releases it when that process
+    # ends, however it ends); removed when the run finishes. Not a run file: nothing reads it but the lock
+    LOCK = ".fleetopt-lock"
     PLAN_FILES = (PLANS, PLAN)
     # the files a run writes: no other command's output may replace one (see refuse_run_file)
     FILES = (SUMMARY, MODEL, JOB, PLAN, PLANS, PLAN_CSV, PURCHASES, STATEMENTS, METRICS, NPV_MATRIX, CANDIDATES,
@@ -113,6 +120,12 @@ class RunFolder:
         if path.exists() and not path.is_dir():
             raise RunDirError(f"{path} is a file, not a folder: choose a new or empty folder")
         if path.exists() and any(path.iterdir()):
+            interrupted = RunFolder(path)._interrupted_kind()
+            if interrupted:
+                raise RunDirError(
+                    f"{path} holds an interrupted run of fleetopt {interrupted}: finish it with fleetopt "
+                    f"{interrupted} --resume {path}, or choose another folder"
+                )
             raise RunDirError(f"{path} already exists and is not empty: choose another folder")
         if path.resolve() in (Path.cwd(), *Path.cwd().parents):  # renamed onto, it would fail after the work
             raise RunDirError(f"{path} is the current folder (or holds it): choose a new folder")
@@ -163,6 +176,7 @@ class RunFolder:
         for name in self.FILES:
             (self.path / name).unlink(missing_ok=True)
         shutil.rmtree(self.chunk_folder, ignore_errors=True)
+        self.release_lock(remove=True)
         self.release()
 
     @contextmanager
@@ -174,6 +188,45 @@ class RunFolder:
             self.release()
             raise
 
+    # ------------------------------------------------------------ locking
+
+    def hold_lock(self, new_job: bool = False) -> None:
+        """Hold the job folder's lock until the run finishes (:meth:`finish`) or this process ends,
+        so that no two processes run or resume one job at once; refuse if another process holds it.
+        Held already by this process: nothing to do. Unless ``new_job`` (a job being started), a
+        folder that is not an unfinished job keeps no lock file (its command refuses it after this)."""
+        key = self.path.resolve()
+        if key in _HELD_LOCKS or not self.path.is_dir():
+            return
+        lock = self.path / self.LOCK
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise RunDirError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise RunDirError(
+                f"{self.path} is being run by another fleetopt process (pid {holder}): wait for it or stop it"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _HELD_LOCKS[key] = fd
+        if not new_job and (self.is_finished or not self.is_job):  # checked under the lock: its run ended
+            self.release_lock(remove=True)
+
+    def release_lock(self, remove: bool = False) -> None:
+        """Let go of the lock this process holds on the folder (if any), removing its file when the
+        folder needs no lock any more (finished or discarded: a later command refuses it anyway)."""
+        fd = _HELD_LOCKS.pop(self.path.resolve(), None)
+        if fd is None:
+            return
+        if remove:  # while still held: a process that opened the file before sees the run ended
+            (self.path / self.LOCK).unlink(missing_ok=True)
+        os.close(fd)
+
     # ------------------------------------------------------------ reading
 
     @property
@@ -184,6 +237,16 @@ class RunFolder:
     def is_job(self) -> bool:
         """A resumable job's folder (evaluate, sweep), finished or not."""
         return (self.path / self.JOB).exists()
+
+    def _interrupted_kind(self) -> str | None:
+        """evaluate or sweep for an unfinished job folder; None for any other folder."""
+        if not self.is_job or self.is_finished:
+            return None
+        try:
+            kind = self.job().get("kind")
+        except RunDirError:
+            return None
+        return kind if kind in ("evaluate", "sweep") else None
 
     @property
     def making_candidates(self) -> bool:
@@ -342,8 +405,10 @@ class RunFolder:
         return out
 
     def start_job(self, files: dict[str, bytes | str], settings: dict) -> None:
-        """Start a resumable job: ``files`` (the model, the plans ...) then job.json, each atomically."""
+        """Start a resumable job: ``files`` (the model, the plans ...) then job.json, each atomically,
+        holding the folder's lock (:meth:`hold_lock`) until the run finishes."""
         self.path.mkdir(parents=True, exist_ok=True)
+        self.hold_lock(new_job=True)
         self.write_files(files)
         self.write_job(settings)
 
@@ -369,6 +434,7 @@ class RunFolder:
         for name in sorted(files, key=lambda n: n == self.SUMMARY):
             write_bytes_atomic(self.path / name, _bytes(files[name]))
         shutil.rmtree(self.chunk_folder, ignore_errors=True)
+        self.release_lock(remove=True)
         return self.path
 
 

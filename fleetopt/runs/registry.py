@@ -148,10 +148,7 @@ class Registry:
         an existing registry must take a write (tried, then rolled back, waiting at most
         CHECK_SECONDS for another process's lock); a missing one, a folder to be created in (the
         check creates nothing: a refused run leaves nothing behind)."""
-        if self.folder.exists() and not self.folder.is_dir():
-            raise RegistryError(
-                f"the runs folder {self.folder} (${RUNS_DIR_VARIABLE} or ./runs) is not a folder"
-            )
+        self._check_folder()
         if not self.path.exists():
             existing = next(p for p in (self.folder, *self.folder.parents) if p.exists())
             if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
@@ -203,8 +200,16 @@ class Registry:
                 f"{exc}. The folder {path} is complete: give its path where a run id is asked for"
             ) from None
 
+    def _check_folder(self) -> None:
+        """Refuse a runs folder that is a file (it holds no registry, but is no empty one either)."""
+        if self.folder.exists() and not self.folder.is_dir():
+            raise RegistryError(
+                f"the runs folder {self.folder} (${RUNS_DIR_VARIABLE} or ./runs) is not a folder"
+            )
+
     def list(self, model: str | None = None, limit: int | None = None) -> list[RunRecord]:
         """Runs, newest first, optionally of one model."""
+        self._check_folder()
         if not self.path.exists():
             return []
         sql = "SELECT * FROM runs"
