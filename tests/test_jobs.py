@@ -272,6 +272,45 @@ def test_a_sweep_resumed_after_its_seed_was_edited_recomputes_its_stored_chunks(
     pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
 
 
+def test_a_sweep_resume_checks_its_model_keeps_its_source_and_holds_the_folder(tmp_path, monkeypatch):
+    """As an evaluation's: a model.yaml edited after the start is refused naming both files, the
+    summary keeps the model source the sweep started from, and while another process holds the
+    folder a resume is refused naming it (api.resume_sweep took no lock)."""
+    from fleetopt import api
+
+    folder = tmp_path / "sweep"
+
+    def interrupt(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", candidates=2, scenarios=20, seed=3, folder=folder, progress=interrupt)
+    RunFolder(folder).release_lock()  # as the interrupted process's end would
+    job = json.loads((folder / "job.json").read_text())
+    tiny = load_model("tiny")
+    assert (job["model_hash"], job["model_source"]) == (tiny.content_hash, tiny.source)
+    model = folder / "model.yaml"
+    text = model.read_text()
+    model.write_text(text + "# edited\n")
+    with pytest.raises(api.InputError, match=r"is not the model .*job\.json was started with"):
+        api.resume_sweep(folder)
+    model.write_text(text)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(folder / RunFolder.LOCK)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(api.InputError, match=f"another fleetopt process \\(pid {holder.pid}\\)"):
+            api.resume_sweep(folder)
+    finally:
+        holder.kill()
+        holder.wait()
+    monkeypatch.chdir(tmp_path)
+    api.write_sweep_run(api.resume_sweep("sweep"), "sweep")
+    assert json.loads((folder / "summary.json").read_text())["model_source"] == job["model_source"]
+    assert not (folder / RunFolder.LOCK).exists()
+
+
 SWEEP = dict(candidates=6, scenarios=200, seed=3, backend="numpy")
 
 

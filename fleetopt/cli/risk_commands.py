@@ -282,7 +282,6 @@ def sweep(
         changes = dict(field_value for name, field_value in rule_options.items() if given(ctx, name))
         registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = api.resolve_run(resume)
-        RunFolder(folder).hold_lock()  # until the sweep finishes: no second process resumes it meanwhile
         with interruptible(folder, "sweep"):
             result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate)
         return _sweep_done(result, folder, report)

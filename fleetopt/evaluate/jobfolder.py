@@ -188,7 +188,7 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
         raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
     job = prepare_evaluation(
         plans_file,
-        _job_model(run, settings),
+        job_model(run, settings),
         scenarios=settings["n_scenarios"],
         seed=settings["seed"],
         backend=settings["backend"],
@@ -205,17 +205,19 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
     return job
 
 
-def _job_model(run: RunFolder, settings: dict) -> LoadedModel:
-    """The folder's model.yaml, refused unless it is the model the job started with (job.json's
-    ``model_hash``), with the source the job started from (not the copy's path)."""
+def job_model(run: RunFolder, settings: dict) -> LoadedModel:
+    """The job folder's model.yaml, refused unless it is the model the job started with (job.json's
+    ``model_hash``; a sweep saved before job.json kept it is not checked), with the source the job
+    started from (not the copy's path)."""
     loaded = load_model(run / RunFolder.MODEL)
-    if loaded.content_hash != settings["model_hash"]:
+    started_with = settings.get("model_hash")
+    if started_with is not None and loaded.content_hash != started_with:
         raise PlanFileError(
             f"{run / RunFolder.MODEL} is not the model {run / RunFolder.JOB} was started with (its hash "
-            f"is {loaded.content_hash}, job.json's model_hash {settings['model_hash']}): one of the two "
-            "files was edited; restore it, or start the evaluation anew"
+            f"is {loaded.content_hash}, job.json's model_hash {started_with}): one of the two "
+            "files was edited; restore it, or start the run anew"
         )
-    return replace(loaded, source=settings["model_source"] or str((run / RunFolder.MODEL).resolve()))
+    return replace(loaded, source=settings.get("model_source") or str((run / RunFolder.MODEL).resolve()))
 
 
 def checked_job(run: RunFolder) -> dict:

@@ -17,6 +17,7 @@ from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import check_scenarios_fit, evaluate, forecast_within_limits
+from fleetopt.evaluate.jobfolder import job_model
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.runs import limits
@@ -82,6 +83,8 @@ def sweep(
     check_proposals(proposals, candidates, stochastic)
     settings = {
         "kind": "sweep",
+        "model_hash": loaded.content_hash,
+        "model_source": loaded.source,  # as given when the sweep started: a resume reads the folder's copy
         "candidates": candidates,
         "mip_gap": mip_gap,
         "time_limit": time_limit,
@@ -159,8 +162,18 @@ def resume_sweep(
     """Finish an interrupted sweep: the candidates it saved are taken as they are, only those it had
     not made are solved, and only missing evaluation chunks are evaluated. ``rule_changes`` (fields
     of :class:`Rule`) replace those of the rule it was started with: a sweep whose rule no candidate
-    met finishes with a looser one."""
+    met finishes with a looser one. The folder is locked to this process (:meth:`RunFolder.hold_lock`)
+    until the sweep is written, or until the resume fails."""
     run = RunFolder(folder)
+    run.hold_lock()  # before anything is read: another process may be running it, or finishing it
+    try:
+        return _resumed_sweep(run, progress, rule_changes, candidate_progress)
+    except BaseException:
+        run.release_lock()
+        raise
+
+
+def _resumed_sweep(run: RunFolder, progress, rule_changes: dict | None, candidate_progress) -> SweepResult:
     if run.is_job and run.job().get("kind") == "evaluate":
         if run.is_finished:
             raise PlanFileError(
@@ -182,7 +195,7 @@ def resume_sweep(
     settings = _checked_sweep_job(run)
     # the rule given now picks among the evaluated candidates; job.json keeps the one it started with
     rule = _checked_rule("rule", {**settings["rule"], **(rule_changes or {})})
-    loaded, data = load(run / RunFolder.MODEL)
+    loaded, data = load(job_model(run, settings))
     backend = resolve_backend(settings["backend"], settings["threads"])
     check_scenarios_fit(data, settings["n_scenarios"], backend)  # a machine with less memory than before
     saved = saved_candidates(run, data)
@@ -260,8 +273,10 @@ def _checked_sweep_job(run: RunFolder) -> dict:
             "stochastic_scenarios": lambda name, v: limits.whole(name, v, 0, MAX_SCENARIOS),
             "purchases": _checked_purchases,
         }
+    wanted |= {"model_hash": limits.text, "model_source": limits.text}
     for name, check in wanted.items():
-        optional = name in ("threads", "time_limit", "purchases")  # a sweep before purchases had none
+        # older sweeps: no purchases, no model hash or source kept
+        optional = name in ("threads", "time_limit", "purchases", "model_hash", "model_source")
         settings[name] = limits.job_setting(settings, path, name, check, optional=optional)
     settings[RunFolder.CANDIDATES_COMPLETE] = complete
     if "plan_chunk" in settings:
