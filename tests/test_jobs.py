@@ -203,6 +203,26 @@ def test_ray_executor_without_ray_gives_a_clear_message(monkeypatch):
         RayExecutor()
 
 
+def test_a_ray_head_that_does_not_answer_is_refused_at_once():
+    """`--executor ray --ray-address 127.0.0.1:1` waited over 90 s printing only Ray's retry
+    warnings. A HOST:PORT where nothing accepts a connection is refused before Ray is asked."""
+    import socket
+
+    from fleetopt.evaluate.jobs import RayUnavailable, check_ray_head
+
+    with socket.socket() as listening:  # a port that answers, then one that no longer does
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        check_ray_head(f"127.0.0.1:{port}")
+        check_ray_head(f"ray://127.0.0.1:{port}")
+    with pytest.raises(RayUnavailable, match=rf"--ray-address 127.0.0.1:{port}: no Ray head answers there"):
+        check_ray_head(f"127.0.0.1:{port}")
+    with pytest.raises(RayUnavailable, match="give the Ray head as HOST:PORT"):
+        check_ray_head("my-cluster")
+    check_ray_head("auto")  # left to Ray
+
+
 def test_models_are_importable_by_workers():
     # Ray ships ModelData to workers by pickling: it must survive a round trip
     import pickle

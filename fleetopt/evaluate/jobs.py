@@ -13,6 +13,7 @@ import io
 import json
 import re
 import signal
+import socket
 import threading
 import warnings
 from contextlib import contextmanager
@@ -362,6 +363,7 @@ class RayExecutor:
         self.max_retries = max_retries
         if not ray.is_initialized():
             if address:
+                check_ray_head(address)
                 ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
             else:
                 ray.init(
@@ -395,4 +397,28 @@ class RayExecutor:
 
 
 class RayUnavailable(InputError):
-    """Ray was asked for and is not installed."""
+    """Ray was asked for and is not installed, or the Ray head named does not answer."""
+
+
+RAY_CONNECT_SECONDS = 5.0  # a Ray head on a reachable machine accepts a connection in well under this
+
+
+def check_ray_head(address: str, seconds: float = RAY_CONNECT_SECONDS) -> None:
+    """Refuse a ``HOST:PORT`` (or ``ray://HOST:PORT``) where nothing accepts a connection within
+    ``seconds``: Ray itself retries for minutes, printing only its own warnings. ``auto`` (the
+    cluster this machine belongs to) is left to Ray."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise RayUnavailable(
+            f"--ray-address {address!r}: give the Ray head as HOST:PORT (e.g. 10.0.0.5:6379), "
+            "ray://HOST:PORT or auto"
+        )
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=seconds).close()
+    except (OSError, ValueError) as exc:
+        raise RayUnavailable(
+            f"--ray-address {address}: no Ray head answers there within {seconds:g} s "
+            f"({getattr(exc, 'strerror', None) or exc}): start one (ray start --head) or give its address"
+        ) from None
