@@ -498,26 +498,9 @@ def test_a_resumed_run_counts_only_the_pairs_it_computed_in_its_speed(tmp_path):
     the resumed part, 1.5x too fast here, arbitrarily fast for a run resumed near its end)."""
     from fleetopt import api
 
-    result = solved("tiny")
-    loaded = load_model("tiny")
-    plans_file = tmp_path / "plans.npz"
-    save_plans(
-        plans_file, [result.plan] * 6, [f"p{i}" for i in range(6)], loaded.model.name, loaded.content_hash
-    )
-    folder = tmp_path / "run"
-    job = api.prepare_evaluation(plans_file, "tiny", scenarios=20, backend="numpy")
-    job.settings.update(plan_chunk=2, scenario_chunk=20)
-    job.start(folder)
-    calls = []
-
-    def stop_in_the_second_chunk(done, total):
-        calls.append(done)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        job.run(folder, progress=stop_in_the_second_chunk)
-    resumed = api.resume_evaluation(folder).run(folder)
+    folder = _interrupted_job(tmp_path)
+    job = api.resume_evaluation(folder)
+    resumed = job.run(folder)
     assert (resumed.pairs_stored, resumed.pairs_computed) == (40, 80)
     assert resumed.pair_quarters_per_second == pytest.approx(80 * 8 / resumed.seconds)
     api.write_evaluate_run(resumed, api.load(folder / "model.yaml")[0], job.source, folder)
