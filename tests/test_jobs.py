@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -292,6 +293,30 @@ def test_a_sweep_resumed_after_its_seed_was_edited_recomputes_its_stored_chunks(
     pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
 
 
+_HOLD_LOCK = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, b"%d\\n" % os.getpid())
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
+@contextmanager
+def held_by_another_process(folder: Path):
+    """A process that holds ``folder``'s job lock (as a run there would) while the block runs; its pid."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(folder / RunFolder.LOCK)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_a_sweep_resume_checks_its_model_keeps_its_source_and_holds_the_folder(tmp_path, monkeypatch):
     """As an evaluation's: a model.yaml edited after the start is refused naming both files, the
     summary keeps the model source the sweep started from, and while another process holds the
@@ -315,16 +340,9 @@ def test_a_sweep_resume_checks_its_model_keeps_its_source_and_holds_the_folder(t
     with pytest.raises(api.InputError, match=r"is not the model .*job\.json was started with"):
         api.resume_sweep(folder)
     model.write_text(text)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLD_LOCK, str(folder / RunFolder.LOCK)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(api.InputError, match=f"another fleetopt process \\(pid {holder.pid}\\)"):
-            api.resume_sweep(folder)
-    finally:
-        holder.kill()
-        holder.wait()
+    stopped = "another fleetopt process \\(pid {}\\)"
+    with held_by_another_process(folder) as pid, pytest.raises(api.InputError, match=stopped.format(pid)):
+        api.resume_sweep(folder)
     monkeypatch.chdir(tmp_path)
     api.write_sweep_run(api.resume_sweep("sweep"), "sweep")
     assert json.loads((folder / "summary.json").read_text())["model_source"] == job["model_source"]
@@ -648,14 +666,6 @@ def test_a_resume_keeps_the_model_source_the_run_started_with(tmp_path, monkeypa
 
 # ---------------------------------------------------------------- one process per job folder
 
-_HOLD_LOCK = """
-import fcntl, os, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
-fcntl.flock(fd, fcntl.LOCK_EX)
-os.write(fd, b"%d\\n" % os.getpid())
-print("locked", flush=True)
-time.sleep(600)
-"""
 
 
 def test_a_job_folder_is_run_by_one_process_at_a_time_and_a_dead_ones_lock_does_not_block(tmp_path):
@@ -678,16 +688,9 @@ def test_a_job_folder_is_run_by_one_process_at_a_time_and_a_dead_ones_lock_does_
         in (" ".join(other.stderr.split()))
     )
     RunFolder(folder).release_lock()  # this process's run ends
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLD_LOCK, str(folder / RunFolder.LOCK)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(api.InputError, match=f"another fleetopt process \\(pid {holder.pid}\\)"):
-            api.resume_evaluation(folder)
-    finally:
-        holder.kill()
-        holder.wait()
+    stopped = "another fleetopt process \\(pid {}\\)"
+    with held_by_another_process(folder) as pid, pytest.raises(api.InputError, match=stopped.format(pid)):
+        api.resume_evaluation(folder)
     assert (folder / RunFolder.LOCK).exists()  # stale: its holder was killed
     code, _, err = run_cli("evaluate", "--resume", str(folder))
     assert code == 0, err
