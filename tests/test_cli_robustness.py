@@ -1113,3 +1113,27 @@ def test_an_empty_output_file_is_refused_by_name(solve_run, here, command):
     code, out, err = run_cli(*args, "--out", "")
     assert_one_error(code, out, err, "--out", "give a file name, not an empty one")
     assert leftovers(here) == []
+
+
+# ---------------------------------------------------------------- the user's text printed as typed
+
+
+def test_paths_and_names_are_printed_as_typed_not_as_markup_or_emoji(tmp_path, tiny_text):
+    """Rich read '[draft]' in a path as a style (it vanished), '[/red]' as a closing tag (a
+    traceback after the run was written) and ':100:' as an emoji (an error on line 100 printed 💯).
+    Terminal output and the text files of --out print them as given."""
+    from fleetopt.cli.render import plain_text
+
+    folder = tmp_path / "br[draft]"
+    folder.mkdir()
+    (folder / "t.yaml").write_text(tiny_text, encoding="utf-8")
+    code, out, err = run_cli("validate", str(folder / "t.yaml"))
+    assert code == 0, err
+    assert f"ok: {folder / 't.yaml'} is a valid model" in " ".join(out.split())
+    broken = tmp_path / "a:100:b.yaml"
+    broken.write_text(tiny_text.replace("gpus: 9600", "gpus: -1"), encoding="utf-8")
+    code, _, err = run_cli("validate", str(broken))
+    assert code == 2 and f"error: {broken}:" in err and "\U0001f4af" not in err
+    code, out, err = run_cli("solve", "tiny", "--out", str(tmp_path / "[/red]"))
+    assert code == 0 and f"wrote {tmp_path / '[/red]'} (" in out, err
+    assert plain_text(["x[bold]y :100:"]) == "x[bold]y :100:\n"

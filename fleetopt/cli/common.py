@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 from typer.core import TyperGroup
@@ -27,6 +26,7 @@ except ImportError:  # pragma: no cover
     from click.core import ParameterSource
 
 from fleetopt import __version__, api
+from fleetopt.cli.render import text_console
 from fleetopt.core.units import counted
 from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, FleetoptWarning, InputError
 from fleetopt.evaluate import resources
@@ -48,10 +48,8 @@ def output_width(stream) -> int | None:
     return None if stream.isatty() or os.environ.get("COLUMNS", "").strip().isdigit() else 120
 
 
-# markup and emoji off: model names, plan labels and paths are the user's text, printed as typed
-# ("[draft]" is not a style, ":100:" not an emoji); styles are given as Text (`marked`)
-console = Console(width=output_width(sys.stdout), markup=False, emoji=False)
-err_console = Console(stderr=True, highlight=False, width=output_width(sys.stderr), markup=False, emoji=False)
+console = text_console(width=output_width(sys.stdout))
+err_console = text_console(stderr=True, highlight=False, width=output_width(sys.stderr))
 
 
 def marked(*parts: str | tuple[str, str]) -> Text:
@@ -89,7 +87,7 @@ def warnings_printed():
 
         def show(message, category, filename, lineno, file=None, line=None):
             if issubclass(category, FleetoptWarning):
-                err_console.print(f"warning: {message}", markup=False, soft_wrap=True)
+                err_console.print(f"warning: {message}", soft_wrap=True)
             else:
                 shown(message, category, filename, lineno, file, line)
 
@@ -106,7 +104,7 @@ def errors_reported():
             yield
     except FleetoptError as exc:
         for line in error_lines(exc):
-            err_console.print(line, markup=False, soft_wrap=True)
+            err_console.print(line, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err_console.print("interrupted")
@@ -114,7 +112,7 @@ def errors_reported():
     except OSError as exc:  # a path the file system refuses (too long, unwritable, a file for a folder)
         name = str(exc.filename) if exc.filename is not None else ""
         shown = name if len(name) <= 60 else name[:60] + "..."
-        err_console.print(f"error: cannot use {shown or 'a file'}: {exc.strerror or exc}", markup=False)
+        err_console.print(f"error: cannot use {shown or 'a file'}: {exc.strerror or exc}")
         raise typer.Exit(InputError.exit_code) from None
 
 
@@ -208,7 +206,7 @@ class _ReportingGroup(TyperGroup):
                 sys.exit(exc.exit_code)
             where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
             message = f"error: {shortened(exc.format_message(), 300)}{where}"
-            err_console.print(message, markup=False, soft_wrap=True)
+            err_console.print(message, soft_wrap=True)
             sys.exit(exc.exit_code)
         except typer.Abort:
             err_console.print("interrupted")
@@ -521,7 +519,7 @@ def write_output(out: Path, text: str) -> None:
         write_text_atomic(out, text)
     except OSError as exc:
         raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
-    console.print(f"wrote {out}", markup=False)
+    console.print(f"wrote {out}")
 
 
 def _saved_work(run: RunFolder) -> str:
@@ -549,11 +547,10 @@ def interruptible(folder: Path, command: str):
             err_console.print(
                 f"interrupted: {_saved_work(run)} saved in {folder}; "
                 f"finish with: fleetopt {command} --resume {folder}",
-                markup=False,
                 soft_wrap=True,
             )
         else:
-            err_console.print("interrupted before anything was saved: run it again", markup=False)
+            err_console.print("interrupted before anything was saved: run it again")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -66,6 +66,5 @@ def warn_if_tiny_blocks(scenario_chunk: int, n_scenarios: int) -> None:
         err_console.print(
             f"warning: the memory budget leaves room for {scenario_chunk:,} scenario(s) at a time "
             f"(of {n_scenarios:,}): the run will be slow; raise --max-memory",
-            markup=False,
             soft_wrap=True,
         )

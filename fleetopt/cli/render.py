@@ -22,9 +22,15 @@ from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_
 from fleetopt.sweep.candidates import FORECAST_OK
 
 
+def text_console(**options) -> Console:
+    """A console that prints text as given: model names, plan labels and paths are the user's
+    ("[draft]" is not a style, ":100:" not an emoji); styles are given as rich Text."""
+    return Console(markup=False, emoji=False, **options)
+
+
 def plain_text(renderables, width: int = 120) -> str:
     """Tables as the terminal shows them, without colour, for a text file."""
-    console = Console(file=io.StringIO(), width=width, record=True, color_system=None)
+    console = text_console(file=io.StringIO(), width=width, record=True, color_system=None)
     for renderable in renderables:
         console.print(renderable)
     return console.export_text()

@@ -140,7 +140,7 @@ def runs_list(
         return
     records = api.runs(model=model, limit=limit)
     if not records:
-        console.print("no runs recorded yet" + (f" for model {model!r}" if model else ""), markup=False)
+        console.print("no runs recorded yet" + (f" for model {model!r}" if model else ""))
         return
     console.print(runs_table(records))
 

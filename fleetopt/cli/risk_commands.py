@@ -334,7 +334,7 @@ def _what_is_kept(folder: Path) -> str:
 
 def _say_candidate(line: str) -> None:
     """Each candidate as it is made: the solves of a large model take minutes in all."""
-    console.print(f"  candidate {line}", markup=False, soft_wrap=True, highlight=False)
+    console.print(f"  candidate {line}", soft_wrap=True, highlight=False)
 
 
 def candidate_counts(result) -> str:
@@ -351,7 +351,7 @@ def candidate_counts(result) -> str:
 
 
 def _sweep_done(result, folder: Path, report: bool) -> None:
-    console.print(candidate_counts(result), markup=False, soft_wrap=True)
+    console.print(candidate_counts(result), soft_wrap=True)
     legend = (
         "candidates (* Pareto front of mean NPV, CVaR5 and P(breach); > recommended; ! breaches or "
         "defaults on the forecast itself)"
