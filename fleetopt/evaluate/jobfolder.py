@@ -7,7 +7,6 @@ summary.json at the end (summary.json last: its presence marks a finished run).
 
 from __future__ import annotations
 
-import hashlib
 import io
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +24,7 @@ from fleetopt.evaluate.planfile import plan_file_model_name
 from fleetopt.evaluate.resources import capped_workers
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs import limits
+from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.schema.loading import LoadedModel, bundled_model_names, load_model
 
@@ -79,14 +79,6 @@ class EvaluationJob:
         if folder is None:
             return None
         return ChunkStore(RunFolder(folder).chunk_folder, self.settings["n_scenarios"], tuple(METRIC_COLUMNS))
-
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fp:
-        for block in iter(lambda: fp.read(16 * 1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def model_of_plans(plans: str | Path) -> Path | str | None:
@@ -151,7 +143,7 @@ def prepare_evaluation(
     settings = {
         "kind": "evaluate",
         "plans_source": str(Path(source.path).resolve()),
-        "plans_sha256": _file_hash(source.path),
+        "plans_sha256": source.sha256,
         "model_hash": loaded.content_hash,
         "model_source": loaded.source,  # as given when the run started: a resume reads the folder's copy
         "n_scenarios": n,
@@ -184,7 +176,7 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
         raise PlanFileError(f"{run.path}: this evaluation already finished")
     settings = checked_job(run)
     plans_file = Path(settings["plans_source"])
-    if not plans_file.exists() or _file_hash(plans_file) != settings["plans_sha256"]:
+    if not plans_file.exists() or file_sha256(plans_file) != settings["plans_sha256"]:
         raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
     job = prepare_evaluation(
         plans_file,
@@ -263,7 +255,7 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
         "model_source": loaded.source,
         "model_hash": loaded.content_hash,
         "plans_source": str(Path(source.path).resolve()),
-        "plans_sha256": _file_hash(source.path),  # the report checks the plans it shows are these
+        "plans_sha256": source.sha256,  # the report checks the plans it shows are these
         "plans_model_hash": source.model_hash,
         "n_plans": result.n_plans,
         "n_scenarios": result.n_scenarios,

@@ -11,6 +11,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.errors import FleetoptError
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack, with_buffers
 from fleetopt.evaluate.planfile import PlanFileReader
+from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import LoadedModel, load_model
 from fleetopt.schema.model import blocks_changed, plan_free_blocks
@@ -27,6 +28,11 @@ class PlanSource:
     @property
     def labels(self) -> list[str]:
         return self.reader.labels
+
+    @cached_property
+    def sha256(self) -> str:
+        """The plan file's SHA-256 (read once: a job keeps it, its summary and report check it)."""
+        return file_sha256(self.path)
 
     @cached_property
     def plans(self) -> list[Plan]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import math
 import warnings
@@ -43,7 +42,7 @@ from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.evaluate.sources import other_version_note
 from fleetopt.report import svg
-from fleetopt.runs.files import write_text_atomic
+from fleetopt.runs.files import file_sha256, write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_run_file
 from fleetopt.schema.loading import ModelError, load_model
 from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable
@@ -370,7 +369,7 @@ def _evaluated_plans(
             f"the plans file {file} (as given to the evaluation) is no longer there, {LEFT_OUT}",
         )
     stored = job.get("plans_sha256") or summary.get("plans_sha256")  # job.json's: when it started
-    if stored and _sha256(file) != stored:
+    if stored and file_sha256(file) != stored:
         return [], [], None, (f"the plans file {file} changed since the evaluation (its SHA-256 is not the "
                               f"one the evaluation stored): it no longer holds the plans evaluated, {LEFT_OUT}")  # fmt: skip
     try:
@@ -382,11 +381,6 @@ def _evaluated_plans(
                               f"not the {counted(len(evaluated), 'plan')} evaluated ({', '.join(evaluated)}), "
                               f"{LEFT_OUT}")  # fmt: skip
     return plans, labels, meta.get(BUFFERS), ""
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as fp:
-        return hashlib.file_digest(fp, "sha256").hexdigest()
 
 
 def _out_of_sample_metrics(summary: dict) -> pd.DataFrame | None:
