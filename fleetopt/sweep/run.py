@@ -35,6 +35,7 @@ from fleetopt.sweep.candidates import (
     StochasticCandidate,
     check_proposals,
     check_stochastic_candidate,
+    forecast_optimum_row,
     generate_candidates,
     pareto_front,
     recommend,
@@ -374,7 +375,7 @@ class SweepResult:
 
     @property
     def forecast_optimum(self):
-        return self.metrics[self.metrics["origin"] == "forecast"].iloc[0]
+        return forecast_optimum_row(self.metrics)
 
     def why(self) -> str:
         """One sentence on why the recommended plan was chosen over the forecast optimum."""
