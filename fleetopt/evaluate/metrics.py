@@ -66,9 +66,10 @@ REACTION_LABELS = {
 }
 
 
-# `fleetopt evaluate --rank-by`: the column each rule ranks plans by (higher is better)
-RANK_COLUMNS = {"mean": "npv_mean_usd", "cvar5": "npv_cvar5_usd", "p5": "npv_p5_usd"}
-RANK_WORDS = {"mean": "mean NPV", "cvar5": "CVaR5 NPV", "p5": "P5 NPV"}
+# `fleetopt evaluate --rank-by` and the sweep rule's `prefer`: the column each ranks plans by
+# (higher is better), and its words
+RANK_COLUMNS = {"cvar5": "npv_cvar5_usd", "mean": "npv_mean_usd", "p5": "npv_p5_usd"}
+RANK_WORDS = {"cvar5": "CVaR5 NPV", "mean": "mean NPV", "p5": "P5 NPV"}
 
 
 def ranked_plans(metrics, rank_by: str = "cvar5", max_breach_prob: float | None = None):

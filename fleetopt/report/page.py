@@ -32,6 +32,7 @@ from fleetopt.evaluate import PlanFileError, compile_plans, generate_scenarios, 
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import ForecastRun, forecast_run
 from fleetopt.evaluate.metrics import (
+    RANK_WORDS,
     REACTION_LABELS,
     first_breach_column,
     ranked_plans,
@@ -788,7 +789,6 @@ def _kpi_section(run: _Run) -> str:
 # ---------------------------------------------------------------- a sweep's choice
 
 
-PREFER_WORDS = {"cvar5": "highest CVaR5 NPV", "mean": "highest mean NPV", "p5": "highest P5 NPV"}
 
 
 def _rule_text(run: _Run) -> str:
@@ -820,7 +820,9 @@ def _rule_text(run: _Run) -> str:
     if rule.get("no_riskier_than_optimum", False):  # sweeps before this limit lack it: they had none
         limits.append("P(covenant breach) and P(liquidity default) no higher than the forecast optimum's")
         unset = []  # the optimum's figures bound them
-    text = f"Rule: the candidate with the {PREFER_WORDS.get(rule.get('prefer'), rule.get('prefer'))}"
+    prefer = rule.get("prefer")
+    best = f"highest {RANK_WORDS[prefer]}" if prefer in RANK_WORDS else prefer
+    text = f"Rule: the candidate with the {best}"
     text += " among those with " + " and ".join(limits) + "." if limits else ", with no limits."
     if unset:
         text += (" No limit was set on " + " or ".join(unset) +

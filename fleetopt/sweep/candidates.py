@@ -29,6 +29,7 @@ from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
+from fleetopt.evaluate.metrics import RANK_COLUMNS
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import raise_without_plan
 from fleetopt.runs import limits
@@ -585,8 +586,8 @@ class Rule:
     def check(self) -> Rule:
         """The rule, or InputError naming the setting that no plan's figures can be compared with
         (a NaN limit would be met by no plan, found only after every candidate was evaluated)."""
-        if self.prefer not in PREFER_COLUMN:
-            raise InputError(f"prefer must be one of {', '.join(PREFER_COLUMN)} (got {self.prefer!r})")
+        if self.prefer not in RANK_COLUMNS:
+            raise InputError(f"prefer must be one of {', '.join(RANK_COLUMNS)} (got {self.prefer!r})")
         for name in ("max_breach_prob", "max_default_prob"):
             if getattr(self, name) is not None:
                 limits.number(name, getattr(self, name), 0.0, 1.0)
@@ -602,7 +603,6 @@ def _share(p: float) -> str:
     return f"{p * 100:.4g}%"
 
 
-PREFER_COLUMN = {"cvar5": "npv_cvar5_usd", "mean": "npv_mean_usd", "p5": "npv_p5_usd"}
 # the metrics column: the plan breaches no covenant and does not default on the forecast
 FORECAST_OK = "forecast_within_limits"
 # the risks the rule keeps at the forecast optimum's (Rule.no_riskier_than_optimum)
@@ -659,7 +659,7 @@ def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
             ok &= metrics[column].to_numpy() <= optimum[column] + 1e-12
     if not ok.any():
         raise RuleNotMet(f"no candidate meets the rule ({rule.describe()}); {closest(metrics, rule)}")
-    score = metrics[PREFER_COLUMN[rule.prefer]].to_numpy(dtype=float)
+    score = metrics[RANK_COLUMNS[rule.prefer]].to_numpy(dtype=float)
     best = score[ok].max()
     tied = ok & (score >= best - 1e-9 * max(1.0, abs(best)))
     # ties on the preferred figure go to the lower breach probability, then the higher mean NPV
