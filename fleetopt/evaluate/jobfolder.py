@@ -51,12 +51,8 @@ class EvaluationJob:
     def run(self, folder: str | Path | None = None, progress=None):
         if folder is None:
             return self._evaluate(None, progress)
-        RunFolder(folder).hold_lock()
-        try:
+        with RunFolder(folder).locked_for_run():
             return self._evaluate(folder, progress)
-        except BaseException:
-            RunFolder(folder).release_lock()
-            raise
 
     def _evaluate(self, folder: str | Path | None, progress):
         s = self.settings

@@ -217,6 +217,18 @@ class RunFolder:
         if not new_job and (self.is_finished or not self.is_job):  # checked under the lock: its run ended
             self.release_lock(remove=True)
 
+    @contextmanager
+    def locked_for_run(self) -> Iterator[RunFolder]:
+        """The folder's lock (:meth:`hold_lock`) for a run or resume in the block: kept when the block
+        ends well (the run's :meth:`finish` lets it go), let go when it fails, so that another
+        process may resume the folder then."""
+        self.hold_lock()
+        try:
+            yield self
+        except BaseException:
+            self.release_lock()
+            raise
+
     def release_lock(self, remove: bool = False) -> None:
         """Let go of the lock this process holds on the folder (if any), removing its file when the
         folder needs no lock any more (finished or discarded: a later command refuses it anyway)."""

@@ -165,13 +165,9 @@ def resume_sweep(
     of :class:`Rule`) replace those of the rule it was started with: a sweep whose rule no candidate
     met finishes with a looser one. The folder is locked to this process (:meth:`RunFolder.hold_lock`)
     until the sweep is written, or until the resume fails."""
-    run = RunFolder(folder)
-    run.hold_lock()  # before anything is read: another process may be running it, or finishing it
-    try:
+    # locked before anything is read: another process may be running it, or finishing it
+    with RunFolder(folder).locked_for_run() as run:
         return _resumed_sweep(run, progress, rule_changes, candidate_progress)
-    except BaseException:
-        run.release_lock()
-        raise
 
 
 def _resumed_sweep(run: RunFolder, progress, rule_changes: dict | None, candidate_progress) -> SweepResult:
