@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from fleetopt.core.units import format_solver_status, format_usd
+from fleetopt.core.units import format_solver_status, format_usd, usd_column_formatter
 from fleetopt.evaluate.metrics import REACTION_LABELS
 from fleetopt.report import page, svg
 
@@ -188,7 +188,7 @@ def test_on_the_forecast_without_a_buffer_is_the_statements(runs):
 def test_evaluate_shows_new_metrics_with_their_values(runs):
     row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
     text = text_of(runs["evaluate"])
-    scale = page.money_formatter([row["npv_mean_usd"]])  # the standard error in the mean's scale
+    scale = usd_column_formatter([row["npv_mean_usd"]])  # the standard error in the mean's scale
     assert f"{scale(row['npv_mean_usd'])} ± {scale(row['npv_mean_se_usd'])} mean NPV ± standard error" in text
     assert f"{row['loss_probability']:.1%} P(NPV < 0)" in text
     assert f"{page._usd(row['npv_mean_no_default_usd'])} mean NPV of the scenarios with no default" in text
@@ -302,10 +302,10 @@ def test_money_column_uses_one_scale():
     """A column takes the scale of its median non-zero figure, one that would show as $1,000.0M
     counting as a billion. $1B, $999.96M, $25M: median $999.96M, billions ($1.00B twice, never
     $1,000.0M beside $1.0B); $2B, $30M, $40M: median $40M, millions ($2,000.0M)."""
-    fmt = page.money_formatter([1e9, 999.96e6, 25e6, 0.0, float("nan")])
+    fmt = usd_column_formatter([1e9, 999.96e6, 25e6, 0.0, float("nan")])
     assert [fmt(v) for v in (1e9, 999.96e6, 25e6)] == ["$1.00B", "$1.00B", "$0.03B"]
     assert fmt(float("nan")) == "n/a" and fmt(0.0) == "$0" and fmt(-1e6) == "$0"  # -$0.001B rounds to $0
-    small = page.money_formatter([2e9, 30e6, 40e6])
+    small = usd_column_formatter([2e9, 30e6, 40e6])
     assert [small(2e9), small(30e6), small(-2.5e6)] == ["$2,000.0M", "$30.0M", "-$2.5M"]
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from fleetopt.core.units import format_difference, format_figure, format_usd, format_usd_change
+from fleetopt.core.units import (
+    format_difference,
+    format_figure,
+    format_usd,
+    format_usd_change,
+    format_usd_compact,
+    usd_column_formatter,
+)
+from fleetopt.report.svg import usd_tick
 
 
 @pytest.mark.parametrize(
@@ -44,3 +52,28 @@ def test_figures_in_their_units():
     assert format_figure(0.314, "share") == "31.4%"
     assert format_figure(12_000.4, "GPUs") == "12,000 GPUs"
     assert format_usd_change(-1.4e10) == "-$14.00B"
+
+
+@pytest.mark.parametrize(
+    ("usd", "text", "compact"),
+    [
+        (4_050_000.0, "$4.1M", "$4.1M"),  # 4.05 millions: the float 4.05 is 4.04999..., "{:.1f}" gave $4.0M
+        (-4_050_000.0, "-$4.1M", "-$4.1M"),  # away from zero, not up
+        (4_049_999.0, "$4.0M", "$4.0M"),
+        (1_005_000_000.0, "$1.01B", "$1.0B"),  # 1.005 billions to two decimals (the float is 1.00499...)
+        (850_050.0, "$850,050", "$850.1k"),
+        (2.5, "$3", "$3"),
+        (-0.5, "-$1", "-$1"),  # half a dollar of loss rounds to a dollar, and keeps its sign
+    ],
+)
+def test_money_rounds_exact_halves_away_from_zero(usd, text, compact):
+    """Every money formatter rounds the decimal figure a value is written as half away from zero."""
+    assert format_usd(usd) == text
+    assert format_usd_compact(usd) == compact
+
+
+def test_money_formatters_agree_on_a_half():
+    """$4,050,000: $4.1M in a sentence, a report column and on a chart axis alike."""
+    assert format_usd(4.05e6) == usd_column_formatter([4.05e6, 3e6])(4.05e6) == usd_tick(4.05e6) == "$4.1M"
+    assert usd_column_formatter([2e9, 1e9])(1.005e9) == "$1.01B"
+    assert format_usd_change(-4.05e6) == "-$4.1M"

@@ -4,6 +4,9 @@ explanation and the HTML reports."""
 from __future__ import annotations
 
 import math
+import statistics
+from collections.abc import Callable, Sequence
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 
 def counted(n: int, noun: str) -> str:
@@ -22,10 +25,25 @@ def _usd_magnitude(usd: float) -> str:
     if usd >= 1e15:  # beyond any fleet: a limit typed as 1e300 reads $1e+300, not 300 digits
         return f"${usd:.3g}"
     if usd >= 999.95e6:  # what would print as $1,000.0M prints as $1.00B
-        return f"${usd / 1e9:,.2f}B"
+        return _scaled(usd, 9, 2, "B")
     if usd >= 0.9995e6:
-        return f"${usd / 1e6:,.1f}M"
-    return f"${usd:,.0f}"
+        return _scaled(usd, 6, 1, "M")
+    return _scaled(usd, 0, 0, "")
+
+
+def rounded(value: float, decimals: int, exponent: int = 0) -> str:
+    """|value| / 10**exponent with thousands separators and ``decimals`` decimals, rounded half away
+    from zero on the decimal figure the value is written as: 4,050,000 in millions is 4.1, where
+    float formatting gives 4.0 (the float 4.05 is 4.04999...). Every figure written for people is
+    rounded here, so that a column, a sentence and a chart agree."""
+    exact = Decimal(repr(abs(float(value)))).scaleb(-exponent)  # float(): a NumPy repr is np.float64(...)
+    context = Context(prec=max(28, exact.adjusted() + decimals + 2), rounding=ROUND_HALF_UP)
+    return f"{exact.quantize(Decimal(1).scaleb(-decimals), context=context):,.{decimals}f}"
+
+
+def _scaled(usd: float, exponent: int, decimals: int, suffix: str) -> str:
+    """'$4.1M': |usd| in units of 10**exponent with its suffix, unsigned."""
+    return f"${rounded(usd, decimals, exponent)}{suffix}"
 
 
 def _signed(value: float, magnitude: str) -> str:
@@ -50,10 +68,33 @@ def format_usd_compact(usd: float | None) -> str:
         return "n/a"
     a = abs(usd)
     # from where a figure would round up to 1,000 of the scale below: $999,960 prints $1.0M, not $1,000.0k
-    for div, suffix, start in ((1e9, "B", 999.95e6), (1e6, "M", 999.95e3), (1e3, "k", 999.5)):
+    for exponent, suffix, start in ((9, "B", 999.95e6), (6, "M", 999.95e3), (3, "k", 999.5)):
         if a >= start:
-            return f"{'-' if usd < 0 else ''}${a / div:,.1f}{suffix}"
-    return _signed(usd, f"${a:,.0f}")
+            return _signed(usd, _scaled(a, exponent, 1, suffix))
+    return _signed(usd, _scaled(a, 0, 0, ""))
+
+
+# (power of ten, suffix, decimals) of a column's scale: billions with two decimals, as format_usd
+COLUMN_SCALES = ((9, "B", 2), (6, "M", 1), (3, "k", 1))
+
+
+def usd_column_formatter(values: Sequence[float]) -> Callable[[float], str]:
+    """One scale for a whole column of USD, the scale of its typical (median non-zero) figure:
+    billions from $1B, else millions from $1M, thousands from $1k ($1,000.0M and $1.0B never stand
+    in one column)."""
+    sizes = [abs(float(v)) for v in values if math.isfinite(float(v)) and float(v) != 0.0]
+    typical = statistics.median(sizes) if sizes else 0.0
+    exponent, suffix, decimals = next(
+        ((e, s, n) for e, s, n in COLUMN_SCALES if typical >= 10**e * 0.9995), (0, "", 0)
+    )
+
+    def fmt(usd: float) -> str:
+        if not math.isfinite(usd):
+            return "n/a"
+        magnitude = _scaled(usd, exponent, decimals, suffix)
+        return _signed(usd, magnitude) if _shows_digits(magnitude) else "$0"  # no "-$0.0M", no "$0.00B"
+
+    return fmt
 
 
 def format_number_compact(v: float) -> str:

@@ -26,7 +26,13 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     worst_shock,
 )
-from fleetopt.core.units import counted, format_number_compact, format_solver_status, format_usd
+from fleetopt.core.units import (
+    counted,
+    format_number_compact,
+    format_solver_status,
+    format_usd,
+    usd_column_formatter,
+)
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, generate_scenarios, load_plans
 from fleetopt.evaluate.batch import with_buffers
@@ -117,35 +123,11 @@ def _kpi(label: str, value: str) -> str:
     return f'<div class="kpi"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
 
 
-MONEY_SCALES = ((1e9, "B", 2), (1e6, "M", 1), (1e3, "k", 1))  # (divisor, suffix, decimals)
-
-
-def money_formatter(values) -> callable:
-    """One scale for a whole column of USD, the scale of its typical (median non-zero) figure:
-    billions from $1B, else millions from $1M, thousands from $1k ($1,000.0M and $1.0B never stand
-    in one column)."""
-    sizes = [abs(float(v)) for v in values if math.isfinite(float(v)) and float(v) != 0.0]
-    typical = float(np.median(sizes)) if sizes else 0.0
-    divisor, suffix, decimals = next(
-        ((d, s, n) for d, s, n in MONEY_SCALES if typical >= d * 0.9995), (1.0, "", 0)
-    )
-
-    def fmt(usd: float) -> str:
-        if not math.isfinite(usd):
-            return "n/a"
-        shown = f"{abs(usd) / divisor:,.{decimals}f}"
-        if usd == 0 or not shown.strip("0.,"):  # zero, or rounds to it: no "-$0.0M"
-            return "$0"
-        return f"{'-' if usd < 0 else ''}${shown}{suffix}"
-
-    return fmt
-
-
 def _cell_formatters(frame: pd.DataFrame, money_cols, pct_cols, count_cols) -> dict:
     out = {}
     for col in frame.columns:
         if col in money_cols:
-            out[col] = money_formatter(pd.to_numeric(frame[col], errors="coerce").fillna(np.nan))
+            out[col] = usd_column_formatter(pd.to_numeric(frame[col], errors="coerce").fillna(np.nan))
         elif col in pct_cols:
             out[col] = lambda v: "n/a" if not math.isfinite(v) else f"{v:.1%}"
         elif col in count_cols:
@@ -731,7 +713,7 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
 
     mean = money("npv_mean_usd")
     if "npv_mean_se_usd" in row:  # the error in the mean's own scale: -$17.9M ± $0.8M
-        same_scale = money_formatter([float(f"{row['npv_mean_usd']:.4g}")])
+        same_scale = usd_column_formatter([float(f"{row['npv_mean_usd']:.4g}")])
         mean = f"{same_scale(row['npv_mean_usd'])} ± {same_scale(row['npv_mean_se_usd'])}"
     kpis = [
         _kpi("mean NPV ± standard error" if "npv_mean_se_usd" in row else "mean NPV", mean),
