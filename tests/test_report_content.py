@@ -309,6 +309,20 @@ def test_money_column_uses_one_scale():
     assert [small(2e9), small(30e6), small(-2.5e6)] == ["$2,000.0M", "$30.0M", "-$2.5M"]
 
 
+def test_a_total_and_its_parts_add_up():
+    """61.6 and 141.6 GPUs retired (203.2) read '203 (62, 142)' with each part rounded alone: the
+    part with the larger remainder (the first of equal ones) rounds up, the other down. $7.05M twice
+    ($14.1M): $7.1M and $7.0M. Two sites of 2.5 MW (5 MW): 3 and 2 MW, not 2 and 2."""
+    data = SimpleNamespace(quarter_labels=["2026Q3", "2026Q4", "2027Q1"])
+    assert page._by_quarter(data, np.array([61.6, 0.2, 141.6]), "{:,.0f}") == "203 (2026Q3: 62, 2027Q1: 141)"
+    assert page._by_quarter(data, np.array([61.4, 0.2, 141.7]), "{:,.0f}") == "203 (2026Q3: 61, 2027Q1: 142)"
+    usd = page._by_quarter(data, np.array([7.05e6, 7.05e6, 0.0]), None)
+    assert usd == "$14.1M (2026Q3: $7.1M, 2026Q4: $7.0M)"
+    sites = [SimpleNamespace(name="a", block_mw=2.5), SimpleNamespace(name="b", block_mw=2.5)]
+    plan = SimpleNamespace(build_blocks=np.array([[1.0, 0.0], [0.0, 1.0]]))
+    assert page._power_built(SimpleNamespace(sites=sites), plan) == "5 MW; a: 3 MW; b: 2 MW"
+
+
 def tick_labels(chart: str) -> list[str]:
     return re.findall(
         r'<text x="[^"]+" y="[^"]+" class="tick" text-anchor="(?:middle|end)">([^<]*)</text>', chart
@@ -430,8 +444,15 @@ def test_the_plan_s_decisions_are_listed(runs):
     and prepays $48.7M of it, docs/evaluation.md step 3). A plan that declines lab-a-training says so."""
     text = text_of(runs["solve"])
     assert "contracts accepted lab-a-training, enterprise-inference contracts declined none" in text
-    assert "facility gpu-term-loan prepaid $48.7M (2026Q3: $26.0M, 2026Q4: $4.6M, " in text
-    assert "GPUs redeployed from training to inference" in text and "GPUs retired" in text
+    # parts that add up: $25.98M, $4.65M three times, $5.59M, $1.58M twice are 486.76 tenths of a
+    # million (487); their floors 482, the five largest remainders (.89, .85, .82, .82, the first .46)
+    # round up: 26.0 + 4.7 + 4.6 + 4.6 + 5.6 + 1.6 + 1.6 = 48.7, where each rounded alone gave 48.6
+    prepaid = ("$48.7M (2026Q3: $26.0M, 2026Q4: $4.7M, 2027Q1: $4.6M, 2027Q2: $4.6M, 2027Q3: $5.6M, "
+               "2027Q4: $1.6M, 2028Q1: $1.6M)")  # fmt: skip
+    assert f"facility gpu-term-loan prepaid {prepaid}" in text
+    # 61.54 + 141.79 = 203.33 GPUs: 61 + 142, not 62 + 142
+    assert "GPUs retired 203 (2026Q3: 61, 2027Q3: 142)" in text
+    assert "GPUs redeployed from training to inference" in text
     run = page._read_run(runs["solve"])
     run.plans[0].accepted[0] = 0.0
     section = re.sub(r"<[^>]+>", " ", page._decisions_section(run))

@@ -10,6 +10,7 @@ from fleetopt.core.units import (
     format_usd,
     format_usd_change,
     format_usd_compact,
+    parts_adding_up,
     usd_column_formatter,
 )
 from fleetopt.report.svg import usd_tick
@@ -77,3 +78,17 @@ def test_money_formatters_agree_on_a_half():
     assert format_usd(4.05e6) == usd_column_formatter([4.05e6, 3e6])(4.05e6) == usd_tick(4.05e6) == "$4.1M"
     assert usd_column_formatter([2e9, 1e9])(1.005e9) == "$1.01B"
     assert format_usd_change(-4.05e6) == "-$4.1M"
+
+
+@pytest.mark.parametrize(
+    ("values", "step", "parts"),
+    [
+        ([61.6, 141.6], 1.0, [62.0, 141.0]),  # 203.2: 61 + 141 = 202, the first of the equal .6 rounds up
+        ([0.4, 0.4, 0.4], 1.0, [1.0, 0.0, 0.0]),  # 1.2 rounds to 1
+        ([-0.2, -0.2], 1.0, [0.0, 0.0]),  # -0.4 rounds to 0: floors -1 and -1, both up
+        ([2.5, -1.0], 1.0, [3.0, -1.0]),  # 1.5 rounds to 2: 2 - 1 = 1, the .5 rounds up
+        ([7.05e6, 7.05e6], 1e5, [7.1e6, 7.0e6]),  # in tenths of a million: 70.5 + 70.5 = 141
+    ],
+)
+def test_parts_add_up_to_their_total_rounded(values, step, parts):
+    assert parts_adding_up(values, step) == parts

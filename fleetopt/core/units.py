@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 
@@ -78,15 +78,18 @@ def format_usd_compact(usd: float | None) -> str:
 COLUMN_SCALES = ((9, "B", 2), (6, "M", 1), (3, "k", 1))
 
 
-def usd_column_formatter(values: Sequence[float]) -> Callable[[float], str]:
-    """One scale for a whole column of USD, the scale of its typical (median non-zero) figure:
-    billions from $1B, else millions from $1M, thousands from $1k ($1,000.0M and $1.0B never stand
-    in one column)."""
+def usd_column_scale(values: Iterable[float]) -> tuple[int, str, int]:
+    """The scale of a column of USD (power of ten, suffix, decimals): that of its typical (median
+    non-zero) figure, billions from $1B, else millions from $1M, thousands from $1k, else dollars."""
     sizes = [abs(float(v)) for v in values if math.isfinite(float(v)) and float(v) != 0.0]
     typical = statistics.median(sizes) if sizes else 0.0
-    exponent, suffix, decimals = next(
-        ((e, s, n) for e, s, n in COLUMN_SCALES if typical >= 10**e * 0.9995), (0, "", 0)
-    )
+    return next(((e, s, n) for e, s, n in COLUMN_SCALES if typical >= 10**e * 0.9995), (0, "", 0))
+
+
+def usd_column_formatter(values: Iterable[float]) -> Callable[[float], str]:
+    """One scale for a whole column of USD, :func:`usd_column_scale` ($1,000.0M and $1.0B never
+    stand in one column)."""
+    exponent, suffix, decimals = usd_column_scale(values)
 
     def fmt(usd: float) -> str:
         if not math.isfinite(usd):
@@ -95,6 +98,19 @@ def usd_column_formatter(values: Sequence[float]) -> Callable[[float], str]:
         return _signed(usd, magnitude) if _shows_digits(magnitude) else "$0"  # no "-$0.0M", no "$0.00B"
 
     return fmt
+
+
+def parts_adding_up(values: Sequence[float], step: float = 1.0) -> list[float]:
+    """``values`` rounded to multiples of ``step`` that add up to their total rounded to ``step`` (half
+    away from zero), for a total shown with its parts: the parts round down, and those with the
+    largest remainders (the first of equal ones) up, one step each. 61.6 and 141.6 GPUs (203.2) are
+    62 and 141, where rounding each gives 62 and 142, which do not add up to 203."""
+    units = [float(v) / step for v in values]
+    floors = [math.floor(u) for u in units]
+    total = sum(units)
+    target = int(math.copysign(math.floor(abs(total) + 0.5), total))
+    ups = sorted(range(len(units)), key=lambda i: floors[i] - units[i])[: target - sum(floors)]
+    return [(f + (i in ups)) * step for i, f in enumerate(floors)]
 
 
 def format_number_compact(v: float) -> str:

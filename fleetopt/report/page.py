@@ -31,7 +31,9 @@ from fleetopt.core.units import (
     format_number_compact,
     format_solver_status,
     format_usd,
+    parts_adding_up,
     usd_column_formatter,
+    usd_column_scale,
 )
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, generate_scenarios, load_plans
@@ -1120,9 +1122,7 @@ def _decisions_section(run: _Run) -> str:
         ("contracts declined", ", ".join(fig["contracts_declined"]) or "none"),
         ("GPUs retired", _by_quarter(data, plan.retire.sum(axis=0), "{:,.0f}")),
         ("GPUs redeployed from training to inference", _by_quarter(data, plan.redeploy.sum(axis=0), "{:,.0f}")),
-        ("power built", f"{fig['power_built_mw']:,.0f} MW" + "".join(
-            f"; {site.name}: {mw:,.0f} MW" for i, site in enumerate(data.sites)
-            if len(data.sites) > 1 and (mw := plan.build_blocks[i].sum() * site.block_mw) > 0)),
+        ("power built", _power_built(data, plan)),
     ]  # fmt: skip
     idle = []
     for f, fac in enumerate(data.facilities):
@@ -1142,13 +1142,28 @@ def _decisions_section(run: _Run) -> str:
     return f"<h2>Decisions of {escape(run.main_label)}</h2><dl class='facts'>{rows}</dl>{note}"
 
 
+def _power_built(data: ModelData, plan: Plan) -> str:
+    """'30 MW'; with more than one site each site's too, adding up to the total shown:
+    '30 MW; texas: 10 MW; ohio: 20 MW'."""
+    mw = [float(plan.build_blocks[i].sum() * site.block_mw) for i, site in enumerate(data.sites)]
+    parts = parts_adding_up(mw)
+    sites = "".join(f"; {site.name}: {part:,.0f} MW" for site, part, built in zip(data.sites, parts, mw, strict=True)
+                    if len(data.sites) > 1 and built > 0)  # fmt: skip
+    return f"{sum(parts):,.0f} MW{sites}"
+
+
 def _by_quarter(data: ModelData, values: np.ndarray, pattern: str | None) -> str:
-    """'none', or the total and each quarter's amount (USD where ``pattern`` is None): '203 (2027Q1: 203)'."""
-    shown = (lambda v: format_usd(float(v))) if pattern is None else (lambda v: pattern.format(float(v)))
-    quarters = [(data.quarter_labels[t], v) for t, v in enumerate(values) if abs(v) >= 0.5]
+    """'none', or the total and each quarter's amount (USD in one scale where ``pattern`` is None), the
+    parts rounded so that they add up to the total shown: '203 (2027Q1: 62, 2027Q2: 141)'."""
+    quarters = [(data.quarter_labels[t], float(v)) for t, v in enumerate(values) if abs(v) >= 0.5]
     if not quarters:
         return "none"
-    return f"{shown(sum(v for _, v in quarters))} ({', '.join(f'{q}: {shown(v)}' for q, v in quarters)})"
+    step, shown = 1.0, (lambda v: pattern.format(v))
+    if pattern is None:
+        exponent, _, decimals = usd_column_scale(v for _, v in quarters)
+        step, shown = 10.0 ** (exponent - decimals), usd_column_formatter(v for _, v in quarters)
+    parts = parts_adding_up([v for _, v in quarters], step)
+    return f"{shown(sum(parts))} ({', '.join(f'{q}: {shown(v)}' for (q, _), v in zip(quarters, parts, strict=True))})"
 
 
 def _forecast_run_table(run: _Run) -> str:
