@@ -323,6 +323,31 @@ def test_a_total_and_its_parts_add_up():
     assert page._power_built(SimpleNamespace(sites=sites), plan) == "5 MW; a: 3 MW; b: 2 MW"
 
 
+def test_a_stochastic_measure_reads_the_same_in_the_terminal_and_the_report():
+    """VSS = RP - EEV = $2.35B - $2.319B = $31M: "$31.0M" on both, where the report's column in the
+    scale of its median (RP, EV, EEV, WS: billions) wrote it $0.03B."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import stochastic_summary_table
+
+    settings = {"scenarios": 2, "screened": 200, "scenario_seed": 0, "first_stage_quarters": 4,
+                "first_stage_before": "2027Q3", "risk_weight": 0.0, "cvar_alpha": 0.1,
+                "later_purchases": "continuous"}  # fmt: skip
+    summary = {"settings": settings, "status": "optimal", "gap": 0.0, "timings": {}, "rp_usd": 2.35e9,
+               "ev_usd": 2.4e9, "eev_usd": 2.319e9, "ws_usd": 2.5e9, "vss_usd": 31e6, "evpi_usd": 150e6,
+               "scenarios": []}  # fmt: skip
+    console = Console(width=400, record=True)
+    console.print(stochastic_summary_table(summary))
+    terminal = {line.split("│")[1].strip(): line.split("│")[2].strip()
+                for line in console.export_text().splitlines() if line.count("│") == 3}  # fmt: skip
+    html = page._stochastic_section(SimpleNamespace(summary=summary))
+    report = dict(re.findall(r'<td class="text">([^<]*)</td><td data-v="[^"]*">([^<]*)</td>', html))
+    vss, evpi = "VSS = RP - EEV", "EVPI = WS - RP"
+    assert terminal[vss] == report[f"{vss}: value of the stochastic solution"] == "$31.0M"
+    assert terminal[evpi] == report[f"{evpi}: expected value of perfect information"] == "$150.0M"
+    assert report["RP: the stochastic solution"] == "$2.35B"
+
+
 def tick_labels(chart: str) -> list[str]:
     return re.findall(
         r'<text x="[^"]+" y="[^"]+" class="tick" text-anchor="(?:middle|end)">([^<]*)</text>', chart

@@ -125,10 +125,12 @@ def _kpi(label: str, value: str) -> str:
     return f'<div class="kpi"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
 
 
-def _cell_formatters(frame: pd.DataFrame, money_cols, pct_cols, count_cols) -> dict:
+def _cell_formatters(frame: pd.DataFrame, money_cols, pct_cols, count_cols, usd_cols=()) -> dict:
     out = {}
     for col in frame.columns:
-        if col in money_cols:
+        if col in usd_cols:
+            out[col] = format_usd  # each figure in its own scale, as the terminal writes it
+        elif col in money_cols:
             out[col] = usd_column_formatter(pd.to_numeric(frame[col], errors="coerce").fillna(np.nan))
         elif col in pct_cols:
             out[col] = lambda v: "n/a" if not math.isfinite(v) else f"{v:.1%}"
@@ -139,11 +141,15 @@ def _cell_formatters(frame: pd.DataFrame, money_cols, pct_cols, count_cols) -> d
     return out
 
 
-def _table(frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, headers=None, count_cols=()) -> str:
-    """A sortable table in its own horizontally scrolling box; ``headers`` renames columns for people."""
+def _table(
+    frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, headers=None, count_cols=(), usd_cols=()
+) -> str:
+    """A sortable table in its own horizontally scrolling box; ``headers`` renames columns for people.
+    USD of ``money_cols`` is in one scale per column, of ``usd_cols`` in each figure's own scale (a
+    column of unlike figures, such as RP and VSS)."""
     headers = headers or {}
     head = "".join(f"<th>{escape(str(headers.get(c, c)))}</th>" for c in frame.columns)
-    formats = _cell_formatters(frame, money_cols, pct_cols, count_cols)
+    formats = _cell_formatters(frame, money_cols, pct_cols, count_cols, usd_cols)
     rows = []
     for n, row in enumerate(frame.itertuples(index=False)):
         cells = []
@@ -1064,9 +1070,10 @@ def _stochastic_section(run: _Run) -> str:
         ]
     )
     money = {"value_usd", "npv_usd", "emergency_equity_usd", "revolver_peak_usd"}
+    # each measure as the terminal's table writes it: VSS $31.0M beside RP $2.35B, not $0.03B
     return (
         f'<h2>Two-stage stochastic solution</h2><p class="why">{escape(why)}</p>'
-        + _table(measures, money_cols={"USD"})
+        + _table(measures, usd_cols={"USD"})
         + "<h2>Reduced scenarios under the stochastic solution</h2>"
         + _table(rows, money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS)
     )
