@@ -49,7 +49,19 @@ Quarter = Annotated[
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 NAME_RULE = "use letters, digits, '_', '-' and '.', starting with a letter or digit (at most 64 characters)"
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
+NAME_TYPE_ERROR = "name_type"
+"""The error type of a name YAML read as something other than text (`customer: ~` is a null,
+`customer: 5` a number): the loader words it with what a name is, not "Input should be a valid
+string"."""
+
+
+def _name_is_text(value: object) -> object:
+    if isinstance(value, str):
+        return value
+    raise PydanticCustomError(NAME_TYPE_ERROR, "{value} is not a name", {"value": str(value)})
+
+
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64), BeforeValidator(_name_is_text)]
 """An identifier: letters, digits, '_', '-', '.' (at most 64 characters)."""
 
 

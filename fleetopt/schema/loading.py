@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from fleetopt.errors import InputError
 from fleetopt.schema import PlanningModel, cross_checks
-from fleetopt.schema.base import NAME_PATTERN, NAME_RULE, QUARTER_TYPE_ERROR
+from fleetopt.schema.base import NAME_PATTERN, NAME_RULE, NAME_TYPE_ERROR, QUARTER_TYPE_ERROR
 
 DEFAULT_MODEL = "neocloud"
 
@@ -283,10 +283,33 @@ def _non_text_name(path: tuple, err: dict) -> tuple[tuple, str] | None:
     the issue is the mapping's, since pydantic's location of the key (``skus.1.[key]`` for
     ``true:``) shows neither the key as written nor what is wrong with it."""
     key = err.get("input")
-    if err["type"] != "string_type" or not path or path[-1] != "[key]" or isinstance(key, str):
+    if err["type"] not in _NOT_TEXT or not path or path[-1] != "[key]" or isinstance(key, str):
         return None
-    kind = next((what for cls, what in _YAML_KINDS if isinstance(key, cls)), "not text")
-    return path[:-2], f"the name {_written(key)} ({kind}) must be text: quote it"
+    return path[:-2], f"the name {_written(key)} ({_yaml_kind(key) or 'not text'}) must be text: quote it"
+
+
+def _yaml_kind(value: object) -> str | None:
+    """What YAML read a value as ('a YAML null'), where it is one of the plain kinds."""
+    return next((what for cls, what in _YAML_KINDS if isinstance(value, cls)), None)
+
+
+# what a field expects, and its rule, by the error type of a value that is not text
+_NOT_TEXT = {NAME_TYPE_ERROR: ("a name", NAME_RULE), "string_type": ("text", "")}
+QUARTER_EXPECTED = ("a quarter", "a label like 2026Q3")
+
+
+def _not_text(value: object, expected: tuple[str, str]) -> str:
+    """A field YAML read as something other than text: empty (`customer: ~` or nothing after the
+    colon), a number, a boolean or a date (to be quoted), or a list or a mapping; with what the field
+    expects ("a name" and its rule)."""
+    what, rule = expected
+    wanted = f"{what}: {rule}" if rule else what
+    if value is None:
+        return f"is empty (a YAML null): expected {wanted}"
+    kind = _yaml_kind(value)
+    if kind is None:
+        return f"{_shown(value)} is not {wanted}"
+    return f"{_written(value)} ({kind}) must be text: quote it" + (f" to use it as {what}" if rule else "")
 
 
 def _message(err: dict) -> str:
@@ -298,15 +321,21 @@ def _message(err: dict) -> str:
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+    if kind == QUARTER_TYPE_ERROR and err["input"] is None:
+        return _not_text(None, QUARTER_EXPECTED)
     if kind == QUARTER_TYPE_ERROR or (
         kind == "string_pattern_mismatch" and "Q[1-4]" in str(err.get("ctx", {}).get("pattern", ""))
     ):
         return f"{_written(err['input'])} is not a quarter: expected a label like 2026Q3"
+    if kind in _NOT_TEXT:
+        return _not_text(err["input"], _NOT_TEXT[kind])
     if kind == "model_type":
         return _block_message(err["input"], err["loc"])
     if kind == "string_pattern_mismatch" and str(err.get("ctx", {}).get("pattern", "")) == NAME_PATTERN:
         return f"{_shown(err['input'])} is not a name: {NAME_RULE}"
     value = err.get("input")
+    if value is None and kind not in ("model_type", "dict_type") and "(got" not in msg:
+        return f"{msg} (got nothing: the field is empty, a YAML null)"
     if (
         isinstance(value, (str, int, float, bool))
         and kind not in ("model_type", "dict_type")
