@@ -41,6 +41,7 @@ def test_evaluate_a_solve_run_folder(solve_run, here):
     code, stdout, stderr = evaluate("--plans", str(solve_run), "--scenarios", "50", "--seed", "1",
                                     "--out", "B")  # fmt: skip
     assert code == 0, stdout + stderr
+    assert stdout.startswith("1 plan x 50 scenarios on "), stdout  # the progress bar left a blank line first
     written = {p.name for p in (here / "B").iterdir()}
     assert written == {"metrics.csv", "summary.json", "model.yaml", "job.json"}
     metrics = pd.read_csv(here / "B" / "metrics.csv")

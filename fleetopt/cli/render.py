@@ -367,6 +367,7 @@ class progress_bar:
             TimeElapsedColumn(),
             console=console,
             transient=True,
+            disable=not console.is_terminal,  # a file or pipe would get only the blank line it leaves
         )
         self.task = None
 
