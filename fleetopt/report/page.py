@@ -456,7 +456,7 @@ def _provenance_section(run: _Run) -> str:
     facts = [
         ("run folder", str(run.folder)),
         ("run", f"{run.kind}, written by fleetopt {s.get('fleetopt_version', '?')}"),
-        ("model", f"{s.get('model_name', run.data.name)} (hash {s.get('model_hash', '?')}, from {s.get('model_source', '?')})"),
+        ("model", _model_fact(run)),
         ("discount rate", f"{run.discount_rate:.2%} a year (NPV factor (1 + r)^-(t+1)/4 at the end of quarter t)"),
         ("horizon", f"{run.data.quarter_labels[0]} to {run.data.quarter_labels[-1]} ({run.data.T} quarters)"),
     ]  # fmt: skip
@@ -475,6 +475,16 @@ def _provenance_section(run: _Run) -> str:
         note = f"Note: {run.version_note}; every figure here is of the model above."
         out += f'<p class="why">{escape(note)}</p>'
     return out
+
+
+def _model_fact(run: _Run) -> str:
+    """The model and where a reader finds it later: the run folder's copy (the file the report read,
+    checked against the run's hash), and the path given to the run, which may be relative to a
+    folder the run was started in."""
+    s, copy = run.summary, run.folder / RunFolder.MODEL
+    text = f"{s.get('model_name', run.data.name)} (hash {s.get('model_hash', '?')}): {copy}"
+    given = s.get("model_source")
+    return text + (f", the run's copy of {given} as given to it" if given and Path(given) != copy else "")
 
 
 def _solver_facts(s: dict) -> list[tuple[str, str]]:
