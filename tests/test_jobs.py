@@ -667,7 +667,6 @@ def test_a_resume_keeps_the_model_source_the_run_started_with(tmp_path, monkeypa
 # ---------------------------------------------------------------- one process per job folder
 
 
-
 def test_a_job_folder_is_run_by_one_process_at_a_time_and_a_dead_ones_lock_does_not_block(tmp_path):
     """Two resumes of one folder at once both computed it and recorded it twice. The process
     running a job holds a lock on its folder: another is refused, naming its pid; the lock of a
@@ -711,3 +710,57 @@ def test_out_on_an_interrupted_job_folder_points_to_resume(tmp_path):
     assert code == 2
     said = f"{folder} holds an interrupted run of fleetopt evaluate: finish it with fleetopt evaluate"
     assert f"{said} --resume {folder}, or choose another folder" in " ".join(err.split())
+
+
+_TRY_LOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except OSError:
+    print("held")
+else:
+    print("free")
+"""
+
+
+def _lock_held_by_this_process(folder: Path) -> bool:
+    """Whether another process is refused ``folder``'s job lock (as a resume there would be)."""
+    probe = [sys.executable, "-c", _TRY_LOCK, str(folder / RunFolder.LOCK)]
+    said = subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
+    assert said in ("held", "free"), said
+    return said == "held"
+
+
+def _edit_model(folder: Path) -> None:
+    with (folder / "model.yaml").open("a") as handle:
+        handle.write("# edited\n")
+
+
+def _edit_plans(folder: Path) -> None:
+    with (folder.parent / "plans.npz").open("ab") as handle:
+        handle.write(b"\0")
+
+
+@pytest.mark.parametrize("edit", [_edit_model, _edit_plans], ids=["model.yaml edited", "plans changed"])
+def test_a_refused_resume_lets_go_of_the_folder_for_a_corrected_one(tmp_path, edit):
+    """A resume refused after it took the folder's lock (an edited model.yaml, changed plans) kept
+    holding it in the process that asked, a notebook say, so that a resume from a terminal was
+    refused as "being run by another fleetopt process" until the notebook was restarted. Refused,
+    it lets go; the corrected resume, in the same process, takes the folder and finishes it."""
+    from fleetopt import api
+
+    folder = _interrupted_job(tmp_path)
+    originals = {p: p.read_bytes() for p in (folder / "model.yaml", tmp_path / "plans.npz")}
+    edit(folder)
+    with pytest.raises(PlanFileError, match=r"model\.yaml is not the model|the plans changed"):
+        api.resume_evaluation(folder)
+    assert not _lock_held_by_this_process(folder)
+    for path, content in originals.items():
+        path.write_bytes(content)
+    job = api.resume_evaluation(folder)
+    assert _lock_held_by_this_process(folder)
+    result = job.run(folder)
+    api.write_evaluate_run(result, job.loaded, job.source, folder)
+    assert (folder / "summary.json").exists() and not (folder / RunFolder.LOCK).exists()
+    pd.testing.assert_frame_equal(result.metrics, _fresh(tmp_path, seed=7).metrics, check_exact=True)

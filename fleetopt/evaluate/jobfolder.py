@@ -158,12 +158,22 @@ def prepare_evaluation(
 
 
 def resume_evaluation(folder: str | Path) -> EvaluationJob:
-    """The job of an interrupted evaluation run folder, with the same plans, model and chunks."""
+    """The job of an interrupted evaluation run folder, with the same plans, model and chunks.
+
+    The folder is locked to this process (:meth:`RunFolder.hold_lock`) from here until the job's
+    run is written; a resume refused here (a finished folder, an edited model.yaml or job.json,
+    changed plans, an unusable backend) lets go of it, so that a corrected resume, in this process
+    or another, may take it."""
     run = RunFolder(folder)
     if not run.is_job:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
         raise PlanFileError(f"{run.path}: not a resumable evaluation{kind} (no {RunFolder.JOB})")
-    run.hold_lock()  # before anything is read: another process may be running it, or finishing it
+    # locked before anything is read: another process may be running it, or finishing it
+    with run.locked_for_run():
+        return _resumed_job(run)
+
+
+def _resumed_job(run: RunFolder) -> EvaluationJob:
     if run.is_finished:
         if run.job().get("kind") == "sweep":
             raise PlanFileError(
