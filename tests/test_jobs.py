@@ -764,3 +764,21 @@ def test_a_refused_resume_lets_go_of_the_folder_for_a_corrected_one(tmp_path, ed
     api.write_evaluate_run(result, job.loaded, job.source, folder)
     assert (folder / "summary.json").exists() and not (folder / RunFolder.LOCK).exists()
     pd.testing.assert_frame_equal(result.metrics, _fresh(tmp_path, seed=7).metrics, check_exact=True)
+
+
+def test_a_resume_reads_the_plan_file_once_for_its_hash(tmp_path, monkeypatch):
+    """A resume computed the plan file's SHA-256 to check it against job.json, then again for the
+    job it made (a plan file may be gigabytes). Once now, from the resume to the written summary,
+    which records the hash job.json has."""
+    from fleetopt import api
+    from fleetopt.runs import files
+
+    folder = _interrupted_job(tmp_path)
+    plans_file = (tmp_path / "plans.npz").resolve()
+    hashed, real = [], files.hashlib.file_digest
+    monkeypatch.setattr(files.hashlib, "file_digest", lambda fp, *a: hashed.append(fp.name) or real(fp, *a))
+    job = api.resume_evaluation(folder)
+    api.write_evaluate_run(job.run(folder), job.loaded, job.source, folder)
+    assert [Path(name).resolve() for name in hashed] == [plans_file]
+    started_with = json.loads((folder / "job.json").read_text())["plans_sha256"]
+    assert json.loads((folder / "summary.json").read_text())["plans_sha256"] == started_with
