@@ -101,8 +101,12 @@ def prepare_evaluation(
     ray_address: str | None = None,
     workers: int = 1,
     threads: int | None = None,
+    plans_sha256: str | None = None,
 ) -> EvaluationJob:
-    """Check the model, plans, backend and executor of an evaluation and fix its chunk sizes."""
+    """Check the model, plans, backend and executor of an evaluation and fix its chunk sizes.
+
+    ``plans_sha256``: the plan file's SHA-256 where the caller has just computed it (a resume, which
+    checked it against job.json): taken as it is, not computed again."""
     limits.scenarios("scenarios", scenarios)
     limits.seed("seed", seed)
     limits.flag("deterministic", deterministic)
@@ -115,6 +119,8 @@ def prepare_evaluation(
         limits.whole("max_memory", max_memory, 1)
     loaded, data = load(model if model is not None else model_of_plans(plans))
     source = read_plans(plans, data)
+    if plans_sha256 is not None:
+        source.sha256 = plans_sha256  # the file's hash, computed once (PlanSource.sha256 caches it)
     batch = source.compile(data)
     if executor == "ray":
         runner = RayExecutor(ray_address)
@@ -158,12 +164,22 @@ def prepare_evaluation(
 
 
 def resume_evaluation(folder: str | Path) -> EvaluationJob:
-    """The job of an interrupted evaluation run folder, with the same plans, model and chunks."""
+    """The job of an interrupted evaluation run folder, with the same plans, model and chunks.
+
+    The folder is locked to this process (:meth:`RunFolder.hold_lock`) from here until the job's
+    run is written; a resume refused here (a finished folder, an edited model.yaml or job.json,
+    changed plans, an unusable backend) lets go of it, so that a corrected resume, in this process
+    or another, may take it."""
     run = RunFolder(folder)
     if not run.is_job:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
         raise PlanFileError(f"{run.path}: not a resumable evaluation{kind} (no {RunFolder.JOB})")
-    run.hold_lock()  # before anything is read: another process may be running it, or finishing it
+    # locked before anything is read: another process may be running it, or finishing it
+    with run.locked_for_run():
+        return _resumed_job(run)
+
+
+def _resumed_job(run: RunFolder) -> EvaluationJob:
     if run.is_finished:
         if run.job().get("kind") == "sweep":
             raise PlanFileError(
@@ -172,7 +188,9 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
         raise PlanFileError(f"{run.path}: this evaluation already finished")
     settings = checked_job(run)
     plans_file = Path(settings["plans_source"])
-    if not plans_file.exists() or file_sha256(plans_file) != settings["plans_sha256"]:
+    # read once: a plan file may be gigabytes, and the job keeps the hash it was checked against
+    plans_sha256 = file_sha256(plans_file) if plans_file.exists() else None
+    if plans_sha256 != settings["plans_sha256"]:
         raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
     job = prepare_evaluation(
         plans_file,
@@ -186,10 +204,11 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
         ray_address=settings.get("ray_address"),
         workers=settings.get("workers", 1),
         threads=settings.get("threads"),
+        plans_sha256=plans_sha256,
     )
     # the same chunks as the first attempt, whatever memory this machine has
     job.settings.update(plan_chunk=settings["plan_chunk"], scenario_chunk=settings["scenario_chunk"])
-    job.settings.update(plans_source=settings["plans_source"], plans_sha256=settings["plans_sha256"])
+    job.settings.update(plans_source=settings["plans_source"])
     return job
 
 
