@@ -437,13 +437,6 @@ def _plans_that_differ(resumed, reference) -> list[str]:
     return differ
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fleetopt/milp/persistent.py: fixing a decision with Var.fix makes Pyomo's persistent HiGHS "
-    "interface delete the rows that use it and append them again, so the row order HiGHS solves, and "
-    "which of tied optima it returns, depends on what the planner solved before; a resumed sweep's "
-    "new planner has solved less (fixed by pinning bounds instead: see the fix-resume report)",
-)
 @pytest.mark.parametrize(
     "stop_after, candidates, proposal",
     [(11, 7, False), (2, 6, True)],

@@ -19,7 +19,6 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import build_model
-from fleetopt.milp.fleet import fix_purchases
 from fleetopt.milp.highs import run_highs
 from fleetopt.milp.solve import extract_plan
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
@@ -67,6 +66,10 @@ class PersistentPlanner:
         self.options = {"rel_gap": mip_gap, "time_limit": time_limit, "threads": threads}
         self._base_capacity = {key: pyo.value(p) for key, p in self.m.capacity_mw.items()}
         self._base_limits = {key: pyo.value(p) for key, p in self.m.facility_limit.items()}
+        # the strategic decisions' own bounds, which fix() sets back when it frees them
+        self._bounds = {
+            id(v): (v.lower, v.upper) for c in (self.m.buy, self.m.build, self.m.accept) for v in c.values()
+        }
 
     # ------------------------------------------------------------ parameters
 
@@ -95,17 +98,22 @@ class PersistentPlanner:
 
     def fix(self, plan: Plan | None, contracts: bool = False) -> None:
         """Fix purchases and power blocks (and contract choices when ``contracts``) to ``plan``;
-        None frees them all."""
+        None frees them all. Fixed by pinning their bounds, not with Var.fix: Pyomo's persistent
+        HiGHS interface deletes every row using a variable whose fixed state changes and appends it
+        again, so the row order HiGHS solves, and which of tied optima it returns, would depend on
+        the solves before (a resumed sweep's new planner completed a plan differently)."""
         m = self.m
-        if plan is None:
-            for var in m.buy.values():
-                var.unfix()
-        else:
-            fix_purchases(m, plan.buy_blocks)
-        for key, var in m.build.items():
-            var.unfix() if plan is None else var.fix(float(plan.build_blocks[key]))
-        for k, var in m.accept.items():
-            var.unfix() if plan is None or not contracts else var.fix(float(round(plan.accepted[k])))
+        self._pin(m.buy, None if plan is None else plan.buy_blocks)
+        self._pin(m.build, None if plan is None else plan.build_blocks)
+        self._pin(m.accept, np.round(plan.accepted) if plan is not None and contracts else None)
+
+    def _pin(self, variables, values: np.ndarray | None) -> None:
+        """Each of ``variables`` held at ``values[key]`` (None: its own bounds again)."""
+        for key, var in variables.items():
+            if values is None:
+                var.lower, var.upper = self._bounds[id(var)]
+            else:
+                var.lower = var.upper = float(values[key])
 
     # ------------------------------------------------------------ solving
 
@@ -129,7 +137,7 @@ class PersistentPlanner:
         blocks: a procurement plan written by people) and everything else chosen by the solver."""
         self.apply(None)
         self.fix(None)
-        fix_purchases(self.m, blocks)
+        self._pin(self.m.buy, blocks)
         try:
             return self.solve()
         finally:
