@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,61 @@ def test_hand_worked_two_scenarios():
     assert [row["npv_usd"] for row in ws.scenarios] == pytest.approx([2475.0, 0.0], abs=1e-4)
     assert rp.objective_usd - eev.objective_usd == pytest.approx(405.0, abs=1e-4)  # VSS
     assert ws.objective_usd - rp.objective_usd == pytest.approx(297.5, abs=1e-4)  # EVPI
+
+
+@pytest.mark.parametrize("rounding_first", [True, False])
+@pytest.mark.parametrize(("risk_weight", "expected"), [(0.0, 761.25), (0.5, 451.875)])
+def test_wait_and_see_is_each_scenarios_own_optimum_weighted(risk_weight, expected, rounding_first):
+    """WS, non-anticipativity dropped: buy_now_or_later with the quarter-1 price x2 (p = 1/4), x1
+    (the forecast, p = 1/2) and x0 (p = 1/4); each scenario's own optimum (as in
+    test_hand_worked_two_scenarios): x2 buys now, 2,475 (later 1,880); x1 buys now, 285 (later
+    -310, never 0); x0 never buys, 0. L = 0: WS = 2,475 / 4 + 285 / 2 + 0 / 4 = 761.25. L = 1/2,
+    A = 1/2: the worst half is x0 (1/4) and 1/4 of x1, CVaR = (0 + 285 / 4) / (1/2) = 142.5, WS =
+    761.25 / 2 + 142.5 / 2 = 451.875. By the LP (here integral) and by each block's MILP apart,
+    the route WS takes where the LP's rounding misses the gap; each own optimum solved alone too
+    (a one-scenario extensive form)."""
+    data = data_of(buy_now_or_later())
+    factors = {"x2": (0.25, 2.0), "x1": (0.5, 1.0), "x0": (0.25, 0.0)}
+    alone = [
+        solve(sto.build_extensive_form(data, [price_scenario(data, k, 1.0, f)], 1))
+        for k, (_, f) in factors.items()
+    ]
+    own = [solution.objective_usd for solution in alone]
+    assert own == pytest.approx([2475.0, 285.0, 0.0], abs=1e-4)
+    scenarios = [price_scenario(data, k, p, f) for k, (p, f) in factors.items()]
+    ef = sto.build_extensive_form(data, scenarios, 1, risk_weight=risk_weight, alpha=0.5)
+    solve(ef)  # RP first, as the run does (the model is compiled with its non-anticipativity rows)
+    ef.m.nonanticipativity.deactivate()
+    ef._highs.rounding_first = rounding_first
+    ws = solve(ef)
+    assert ws.method == ("LP" if rounding_first else "blocks' MILPs apart")
+    assert ws.objective_usd == pytest.approx(expected, abs=1e-4)
+    weighted = sto.risk_value(np.array(own), ef.probabilities, risk_weight, 0.5)
+    assert ws.objective_usd == pytest.approx(weighted, abs=1e-4)
+    assert [row["value_usd"] for row in ws.scenarios] == pytest.approx(own, abs=1e-4)
+    assert ws.bound_usd == pytest.approx(ws.objective_usd, abs=1e-4)
+    assert [sto.first_stage_values(ef.block(n), 1)[("buy", (0, 0, 0))] for n in range(3)] == [1.0, 1.0, 0.0]
+
+
+def test_wait_and_see_where_rounding_misses_is_each_scenarios_own_optimum():
+    """tiny over 2 scenarios (seed 0, p = 1/2 each), Q = 4: WS's LP rounded misses the gap, so each
+    block's MILP is solved apart (before: HiGHS's branch and bound over the whole extensive form).
+    WS = (V_0* + V_1*) / 2, each V_n* the scenario's own optimum solved alone (a one-scenario
+    extensive form, solved as RP is), within the gaps."""
+    gap = 1e-4
+    data, scenarios = tiny_scenarios(2, seed=0)
+    alone = [sto.build_extensive_form(data, [replace(sc, probability=1.0)], 4) for sc in scenarios]
+    own = [ef.solve(gap, None, None) for ef in alone]
+    assert [solution.status for solution in own] == ["optimal", "optimal"]
+    ef = sto.build_extensive_form(data, scenarios, 4)
+    ef.solve(gap, None, None)
+    ef.m.nonanticipativity.deactivate()
+    ws = ef.solve(gap, None, None)
+    assert (ws.method, ws.status) == ("blocks' MILPs apart", "optimal")
+    weighted = sum(0.5 * solution.objective_usd for solution in own)
+    assert ws.objective_usd == pytest.approx(weighted, rel=2 * gap)
+    assert ws.objective_usd <= ws.bound_usd
+    assert ws.objective_usd <= sum(0.5 * solution.bound_usd for solution in own) + 1.0  # USD
 
 
 def test_larger_risk_weight_never_lowers_cvar():

@@ -18,8 +18,10 @@ root LP is within 0.1 % of its bound). This module solves that LP the way the pr
    as its start.
 
 Later solves (EEV: the first stage fixed; WS: non-anticipativity dropped) restart from the last
-basis. The Pyomo model stays the definition: the fixed state of its variables and the active
-state of its non-anticipativity rows are read at every solve, and the solution is loaded back.
+basis. In WS no row links the blocks: where its rounding misses the gap, each block's MILP is
+solved on its own instead of step 4, the objective and bound assembled from theirs. The Pyomo
+model stays the definition: the fixed state of its variables and the active state of its
+non-anticipativity rows are read at every solve, and the solution is loaded back.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ INTEGRAL = 1e-6  # an LP value this close to an integer counts as integral
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _CONTINUOUS = highspy.HighsVarType.kContinuous
+APART = "blocks' MILPs apart"  # LPResult.method of a solve with no row linking the blocks (WS)
 
 
 def map_stoppable(workers: int, fn: Callable[[Any, threading.Event], Any], items) -> list:
@@ -214,6 +217,8 @@ class BlockSolver:
         self.basis: highspy.HighsBasis | None = None
         self._last_iterations = 0
         self.decompose = True  # False: the rounded plan by the extensive form's LP alone (benchmarks)
+        self._unlinked: tuple | bool | None = False  # :meth:`_unlinked_weights`, once computed
+        self.rounding_first = True  # False: WS by the blocks' MILPs alone, without the LP (tests)
 
     # ------------------------------------------------------------------ the model's state
 
@@ -456,6 +461,8 @@ class BlockSolver:
         deadline = started + time_limit if time_limit else None
         seconds = {}
         self._sync()
+        if not self.rounding_first and self._unlinked_now():
+            return self._solve_blocks_apart(None, None, mip_gap, deadline, threads, 0, seconds)
         if threads:
             self.h.setOptionValue("threads", threads)
         iterations = 0
@@ -466,7 +473,7 @@ class BlockSolver:
         iterations += it
         seconds["lp"] = time.perf_counter() - started - seconds.get("scenario_lps", 0.0)
         if not ok:
-            return self._branch_and_bound(None, None, mip_gap, deadline, started, iterations, seconds)
+            return self._last_resort(None, None, mip_gap, deadline, threads, started, iterations, seconds)
         free = self.integer[self.bounds[0][self.integer] < self.bounds[1][self.integer]]
         if np.all(np.abs(x[free] - np.round(x[free])) <= INTEGRAL):
             self.load(x)
@@ -482,7 +489,7 @@ class BlockSolver:
         if incumbent is not None and _gap(bound, incumbent[1]) <= mip_gap:
             self.load(incumbent[0])
             return LPResult("optimal", incumbent[1], bound, "LP and rounding", iterations, seconds)
-        return self._branch_and_bound(incumbent, bound, mip_gap, deadline, started, iterations, seconds)
+        return self._last_resort(incumbent, bound, mip_gap, deadline, threads, started, iterations, seconds)
 
     def _plan_at(self, x, rounded, bound, mip_gap, deadline, threads) -> tuple | None:
         """A plan with the integers at ``rounded``: the blocks solved apart with the whole first
@@ -549,6 +556,188 @@ class BlockSolver:
             "optimal" if done else "time_limit", value, best_bound, "branch and bound", iterations, seconds
         )
 
+    # ------------------------------------------------------------------ no row linking the blocks (WS)
+
+    def _last_resort(self, incumbent, bound, mip_gap, deadline, threads, started, iterations, seconds):
+        """Where the LP and rounding miss the gap (or the LP has no optimum): each block's MILP apart
+        when no row links the blocks (WS, :meth:`_solve_blocks_apart`), else HiGHS's branch and
+        bound over the whole extensive form."""
+        if self._unlinked_now():
+            return self._solve_blocks_apart(incumbent, bound, mip_gap, deadline, threads, iterations, seconds)
+        return self._branch_and_bound(incumbent, bound, mip_gap, deadline, started, iterations, seconds)
+
+    def _unlinked_now(self) -> bool:
+        """Whether no row links the blocks as the model stands: non-anticipativity rows there are,
+        all inactive (WS; N = 1 has none to drop, and its solve is RP's), and the rest of the
+        extensive form is as :meth:`_unlinked_weights` requires."""
+        inactive = self.linked and not any(con.active for _, con in self.linked)
+        return bool(inactive) and self._unlinked_weights() is not None
+
+    def _unlinked_weights(self) -> tuple | None:
+        """How each block's own value u_n (:attr:`block_cost` over its columns) enters the extensive
+        form once no non-anticipativity row is active: (w, rows, K), the objective holding w[n] u_n
+        of block n and each row outside the blocks, ``rows`` (CVaR's), K[r, n] u_n. None unless
+        every block's columns lie only in its own rows, the non-anticipativity rows and the rows
+        outside, every outside row holds a column outside the blocks (CVaR's eta, shortfalls) and no
+        such column lies in a block's row, each part is proportional to u_n, w >= 0 and a larger u_n
+        only loosens an outside row: then maximising each u_n apart maximises the objective.
+        Computed once (the matrix and costs never change)."""
+        if self._unlinked is False:
+            self._unlinked = self._find_unlinked_weights()
+        return self._unlinked
+
+    def _find_unlinked_weights(self) -> tuple | None:
+        lp, (start, index, value) = self._matrix()
+        if lp.sense_ != highspy.ObjSense.kMaximize:
+            return None
+        owner = np.full(self.n_row, -1)  # each row's block; -1 outside every block, -2 linking
+        for n, (_, rows) in enumerate(self.blocks):
+            owner[rows] = n
+        owner[np.array([row for row, _ in self.linked], dtype=int)] = -2
+        outside_rows = np.flatnonzero(owner == -1)
+        positions, _ = _entries(start, self._outside)
+        if np.any(owner[index[positions]] != -1) or len(np.setdiff1d(outside_rows, index[positions])):
+            return None
+        place = np.full(self.n_row, -1)
+        place[outside_rows] = np.arange(len(outside_rows))
+        cost, w = np.asarray(lp.col_cost_), np.zeros(len(self.blocks))
+        K = np.zeros((len(outside_rows), len(self.blocks)))
+        for n, ((cols, _), own) in enumerate(zip(self.blocks, self.block_cost, strict=True)):
+            positions, local = _entries(start, cols)
+            rows = index[positions]
+            if np.any((owner[rows] >= 0) & (owner[rows] != n)):
+                return None  # a block's column in another block's row
+            w[n] = _proportion(cost[cols], own)
+            for row in np.unique(rows[owner[rows] == -1]):
+                dense = np.zeros(len(cols))
+                np.add.at(dense, local[rows == row], value[positions[rows == row]])
+                K[place[row], n] = _proportion(dense, own)
+        lower = np.asarray(lp.row_lower_)[outside_rows][:, None]
+        upper = np.asarray(lp.row_upper_)[outside_rows][:, None]
+        monotone = not np.any(((K > 0) & np.isfinite(upper)) | ((K < 0) & np.isfinite(lower)))
+        if np.isnan(w).any() or np.isnan(K).any() or np.any(w < 0) or not monotone:
+            return None
+        return w, outside_rows, K
+
+    def _solve_blocks_apart(self, incumbent, lp_bound, mip_gap, deadline, threads, iterations, seconds):
+        """No row links the blocks (WS): each block's MILP solved on its own with its own value u_n
+        as objective (``threads`` at a time, from the ``incumbent``'s plan where there is one),
+        which maximises the extensive form's objective, a non-decreasing function F of the u_n
+        (:meth:`_unlinked_weights`); the plan's objective is F(u), its bound F(B) (B_n the bound of
+        block n's MILP) or the LP's ``lp_bound`` if lower. Each block is solved to ``mip_gap``;
+        when F misses it (blocks' values of both signs), the blocks with a gap are solved again
+        from their plans, to half F's gap shared in proportion to their own, then to optimality."""
+        started = time.perf_counter()
+        self._block_lp(0)  # built here, not by the threads at once
+        count = len(self.blocks)
+        plans, values, bounds = [None] * count, np.full(count, -np.inf), np.full(count, np.inf)
+        if incumbent is not None:
+            for n, ((cols, _), own) in enumerate(zip(self.blocks, self.block_cost, strict=True)):
+                plans[n], values[n] = incumbent[0][cols], float(np.dot(own, incumbent[0][cols]))
+        todo, targets = list(range(count)), None  # targets: absolute gaps, None: mip_gap
+        workers = max(1, min(threads or os.cpu_count() or 1, count))
+
+        def result(status, objective=None, bound=None) -> LPResult:
+            seconds["blocks_apart"] = time.perf_counter() - started
+            return LPResult(status, objective, bound, APART, iterations, seconds)
+
+        for tightening in range(3):
+            solved = map_stoppable(
+                workers,
+                lambda n, stop, targets=targets: self._block_milp(
+                    n, mip_gap, targets, plans[n], deadline, stop
+                ),
+                todo,
+            )
+            for n, (plan, value, bound, status, it) in zip(todo, solved, strict=True):
+                iterations += it
+                if plan is None and plans[n] is None:
+                    return result(status)
+                if plan is not None and value > values[n]:
+                    plans[n], values[n] = plan, value
+                bounds[n] = min(bounds[n], bound)
+            objective, outside = self._assembled(values)
+            if objective is None:
+                return result("no_plan")
+            bound = self._assembled(bounds)[0] if np.all(np.isfinite(bounds)) else None
+            bound = min(b for b in (bound, lp_bound, np.inf) if b is not None)  # inf: no bound yet
+            if _gap(bound, objective) <= mip_gap or (deadline and time.perf_counter() >= deadline):
+                break
+            todo = [n for n in range(count) if bounds[n] > values[n]]
+            share = 0.5 * mip_gap * max(abs(objective), 1e-9) / (bound - objective)
+            targets = {n: share * (bounds[n] - values[n]) if tightening == 0 else 0.0 for n in todo}
+        y = np.zeros(self.n_col)
+        for (cols, _), plan in zip(self.blocks, plans, strict=True):
+            y[cols] = plan
+        y[self._outside] = outside
+        self.load(y)
+        status = "optimal" if _gap(bound, objective) <= mip_gap else "time_limit"
+        return result(status, objective, bound if np.isfinite(bound) else None)
+
+    def _block_milp(self, n: int, mip_gap: float, targets: dict | None, start, deadline, stop) -> tuple:
+        """Block ``n``'s MILP, its own value as objective, within the columns' bounds, to ``mip_gap``
+        (``targets``: to the absolute gap ``targets[n]``), from the plan ``start`` where given:
+        (plan or None, its value u_n, its bound, status, simplex iterations)."""
+        if stop.is_set():
+            return None, -np.inf, np.inf, "no_plan", 0
+        cols, _ = self.blocks[n]
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.passModel(self._block_lp(n))  # no "threads" option: see _solve_block
+        h.changeColsBounds(
+            len(cols), np.arange(len(cols), dtype=np.int32), self.bounds[0][cols], self.bounds[1][cols]
+        )
+        integer = np.flatnonzero(np.isin(cols, self.integer)).astype(np.int32)
+        h.changeColsIntegrality(len(integer), integer, np.full(len(integer), highspy.HighsVarType.kInteger))
+        if targets is None:
+            h.setOptionValue("mip_rel_gap", mip_gap)
+        else:
+            h.setOptionValue("mip_rel_gap", 0.0)
+            h.setOptionValue("mip_abs_gap", targets[n])
+        if start is not None:
+            solution = highspy.HighsSolution()
+            solution.col_value, solution.value_valid = list(start), True
+            h.setSolution(solution)
+        if deadline:
+            h.setOptionValue("time_limit", max(1.0, deadline - time.perf_counter()))
+        run_stoppable(h)
+        info, status = h.getInfo(), h.getModelStatus()
+        iterations = max(info.simplex_iteration_count, 0)
+        if info.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
+            infeasible = status == highspy.HighsModelStatus.kInfeasible
+            return None, -np.inf, np.inf, "infeasible" if infeasible else "no_plan", iterations
+        value = info.objective_function_value
+        if len(integer):
+            bound = max(value, info.mip_dual_bound)  # never below the plan (nor NaN)
+        elif status == _OPTIMAL:  # a block without integer columns: an LP
+            bound = value
+        else:
+            return None, -np.inf, np.inf, "no_plan", iterations
+        return np.array(h.getSolution().col_value), value, bound, status.name, iterations
+
+    def _assembled(self, values: np.ndarray) -> tuple[float | None, np.ndarray | None]:
+        """The extensive form's objective F with the blocks' values ``values`` (their u_n), and the
+        best columns outside the blocks (CVaR's eta and shortfalls) for them: their LP over the rows
+        outside the blocks, each row's bounds less its blocks' part K u. (None, None) when that LP
+        has no optimum."""
+        lp, csc = self._matrix()
+        w, rows, K = self._unlinked_weights()
+        objective = float(lp.offset_ + np.dot(w, values))
+        if not len(self._outside):
+            return objective, np.zeros(0)
+        rest = sub_lp(lp, csc, self._outside, rows)
+        rest.col_lower_, rest.col_upper_ = self.bounds[0][self._outside], self.bounds[1][self._outside]
+        activity = K @ values
+        rest.row_lower_ = np.asarray(lp.row_lower_)[rows] - activity
+        rest.row_upper_ = np.asarray(lp.row_upper_)[rows] - activity
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.passModel(rest)
+        run_stoppable(h)
+        if h.getModelStatus() != _OPTIMAL:
+            return None, None
+        return objective + h.getInfo().objective_function_value, np.array(h.getSolution().col_value)
+
 
 @contextmanager
 def _all_free(m: pyo.ConcreteModel):
@@ -595,6 +784,26 @@ def _restricted(basis: highspy.HighsBasis, cols: np.ndarray, rows: np.ndarray) -
     out.row_status = [row_status[r] for r in rows]
     out.valid, out.alien = True, True
     return out
+
+
+def _entries(start: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the columns ``cols``' entries in a column-wise matrix of column starts
+    ``start``, and the place in ``cols`` of each entry's column."""
+    lengths = start[cols + 1] - start[cols]
+    local = np.repeat(np.arange(len(cols)), lengths)
+    offsets = np.repeat(start[cols] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return (np.arange(lengths.sum()) + offsets).astype(int), local
+
+
+def _proportion(part: np.ndarray, own: np.ndarray) -> float:
+    """k with ``part`` = k ``own`` (within round-off), or NaN when there is none."""
+    scale = np.dot(own, own)
+    k = float(np.dot(part, own) / scale) if scale > 0 else 0.0
+    return (
+        k
+        if np.max(np.abs(part - k * own), initial=0.0) <= 1e-9 * np.max(np.abs(part), initial=0.0)
+        else np.nan
+    )
 
 
 def _down(values: np.ndarray) -> np.ndarray:

@@ -429,7 +429,8 @@ def eev_and_ws(
 
 def solved_to_gap(solution: sto.EFSolution) -> float | None:
     """A measure's objective (USD), or None unless its solve reached the gap: a plan stopped by the
-    time limit has an objective far from the measure (WS of tiny at N = 50 and 20 s: -$26,773B)."""
+    time limit has an objective far from the measure (WS of tiny at N = 50 and 20 s, before WS was
+    solved block by block: -$26,773B)."""
     return solution.objective_usd if solution.status == "optimal" else None
 
 
