@@ -465,8 +465,10 @@ def resume_evaluation(folder: str | Path | int) -> EvaluationJob:
     """The job of an interrupted evaluation run (folder or run id), with the same plans, model,
     settings and chunks: :meth:`EvaluationJob.run` it with the folder to compute only what it had
     not saved."""
-    job = _resume_evaluation(resolve_run(folder))
-    _warn_if_other_model_version(job.loaded, job.source)
+    run = resolve_run(folder)
+    job = _resume_evaluation(run)
+    with RunFolder(run).locked_for_run():  # a warning raised as an error lets go of the folder
+        _warn_if_other_model_version(job.loaded, job.source)
     return job
 
 

@@ -810,6 +810,22 @@ def test_a_refused_resume_lets_go_of_the_folder_for_a_corrected_one(tmp_path, ed
     pd.testing.assert_frame_equal(result.metrics, _fresh(tmp_path, seed=7).metrics, check_exact=True)
 
 
+def test_a_resume_whose_warning_is_raised_as_an_error_lets_go_of_the_folder(tmp_path, monkeypatch):
+    """With warnings turned into errors (``warnings.simplefilter("error")`` in a notebook), the
+    resume's warning about plans of another model version left the folder locked by this process."""
+    from fleetopt import api
+
+    folder = _interrupted_job(tmp_path)
+
+    def other_version(*args, **kwargs):
+        raise FleetoptWarning("the plans were made from another version of model 'tiny'")
+
+    monkeypatch.setattr(api, "_warn_if_other_model_version", other_version)
+    with pytest.raises(FleetoptWarning, match="another version"):
+        api.resume_evaluation(folder)
+    assert not _lock_held_by_this_process(folder)
+
+
 def test_a_resume_reads_the_plan_file_once_for_its_hash(tmp_path, monkeypatch):
     """A resume computed the plan file's SHA-256 to check it against job.json, then again for the
     job it made (a plan file may be gigabytes). Once now, from the resume to the written summary,
