@@ -432,6 +432,33 @@ def test_a_deferred_order_defers_the_same_share_of_its_gpu_backed_draws(kernel):
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_partly_deferrable_order_defers_only_the_draws_that_fund_its_deferrable_part(kernel):
+    """The same order, but in quarter 1 a one-quarter contract (at the market's price) takes 600 of
+    the 1,200 GPUs: half of the order may be deferred (500 GPUs, 2,000,000). The lender still funds
+    the 500 GPUs that arrive, so only half of the 1,000,000 draw goes with the deferred part: it
+    saves 2,000,000 - 1,095,000 (500 of the 600 market GPUs' 1,314,000) - 500,000 = 405,000. (With
+    the whole draw going with it, it saved -95,000: nothing was deferred and cash ended 372,000
+    below the buffer.)"""
+    d = draw_model("2026Q3")
+    d["contracts"] = {
+        "now": {"customer": "big", "use": "training", "eligible_skus": ["A"], "gpus": 600, "start": "2026Q2",
+                "term_quarters": 1, "price_usd_per_gpu_hour": 1.0, "signed": True}
+    }  # fmt: skip
+    data = data_of(d)
+    plan = draw_plan(data)
+    plan.contract_gpus[0, 0, 0, 1] = 600.0  # of the 1,200 in service
+    plan.accepted[0] = 1.0
+    out = run_cash(data, plan, Policy(liquidity_buffer_usd=1.0e6), price_drop(data, [0]), kernel)
+    share = 372_000.0 / 405_000.0
+    # quarter 2: the deferred payment (share x 2,000,000) and draw (share x 500,000) arrive, interest
+    # 2 % on quarter 1's balance (1,000,000 - share x 500,000), principal 250,000 as planned
+    cash_2 = 1.0e6 + 2_628_000.0 - 0.02 * (1.0e6 - share * 500_000.0) - 250_000.0 - share * 1_500_000.0
+    np.testing.assert_allclose(out["cash_usd"][0, 0, :3], [1.0e6, 1.0e6, cash_2], rtol=1e-12)
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], share * 2_000_000.0, rtol=1e-12)
+    assert out["default"][0, 0] == 0.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_draw_in_the_last_quarter_of_its_window_is_not_deferred(kernel):
     data = data_of(draw_model("2026Q2"))  # the loan cannot draw in quarter 2
     out = run_cash(data, draw_plan(data), Policy(liquidity_buffer_usd=1.0e6), price_drop(data, [0]), kernel)

@@ -222,7 +222,7 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
     drawn = np.stack([lines[f"mw_used_{site.name}"] for site in data.sites], axis=1)
     by_generation = _generation_tables(data, stack, market)
     orders = _order_tables(data, stack)
-    ltv = _ltv_draw_tables(data, fin, stack)
+    ltv = _ltv_draw_tables(data, fin, stack, _deferrable_share(data, stack, orders["order_capex"]))
     terminal_fleet, terminal_power = econ.terminal_assets(data, stack)
     build = _build_groups(data, stack.build_blocks)
     return PlanBatch(
@@ -389,9 +389,21 @@ def _order_saving(gen: dict, orders: dict, market_revenue: np.ndarray) -> np.nda
     return orders["order_capex"] - lost
 
 
-def _ltv_draw_tables(data: ModelData, fin: econ.Financing, stack: Plan) -> dict[str, np.ndarray]:
-    """The ``ltv_*`` fields of :class:`PlanBatch`: each quarter's draws on GPU-backed facilities that
-    can still draw the next quarter (the order rule defers a share of them with the order)."""
+def _deferrable_share(data: ModelData, stack: Plan, order_capex: np.ndarray) -> np.ndarray:
+    """(P, T) the deferrable order's share of the price of every GPU bought in the quarter (0 where
+    none is bought): the share of the quarter's GPU-backed draws that funds it, and so goes with it
+    when it is deferred (the rest funds GPUs that arrive as planned)."""
+    bought = np.zeros_like(order_capex)
+    for (s, i) in data.cohorts_by_sku_site:
+        bought += data.capex_path[s] * stack.buy_blocks[:, s, i] * data.block_size[s]
+    return np.divide(order_capex, bought, out=np.zeros_like(bought), where=bought > 0)
+
+
+def _ltv_draw_tables(data: ModelData, fin: econ.Financing, stack: Plan, deferrable: np.ndarray) -> dict:
+    """The ``ltv_*`` fields of :class:`PlanBatch`: the part of each quarter's draws on GPU-backed
+    facilities that can still draw the next quarter and that funds the deferrable order (its
+    ``deferrable`` share of the quarter's GPU purchases): the order rule defers a share of it with
+    the order."""
     P, _, T = stack.draws.shape
     names = ("ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral")
     out = {name: np.zeros((P, T)) for name in names}
@@ -399,7 +411,7 @@ def _ltv_draw_tables(data: ModelData, fin: econ.Financing, stack: Plan) -> dict[
         if facility.max_ltv is None:
             continue
         movable = np.array([t + 1 in facility.draw_quarters for t in range(T)])
-        draws = stack.draws[:, f] * movable
+        draws = stack.draws[:, f] * movable * deferrable
         out["ltv_draws"] += draws
         out["ltv_collateral"] += draws * facility.collateral_weight
         out["ltv_draw_rate"] += draws * np.append(fin.rate_quarterly[f, 1:], 0.0)

@@ -1,17 +1,17 @@
 """The policy's liquidity rules in the NumPy simulation: orders that adapt to cash, distress sales.
 
-At the start of quarter t (:meth:`Liquidity.orders`), the policy projects the quarter's end cash
-as cash plus the undrawn revolver, plus the plan's own forecast change in cash that quarter, less
-the deferred payments falling due; below the minimum cash plus the buffer it defers the share of
-the quarter's deferrable order that closes the gap (sized on the forecast's net saving), and when
+At the start of quarter t (:meth:`Liquidity.orders`), the policy projects the quarter's end cash as
+cash plus the undrawn revolver, plus the plan's own forecast change in cash that quarter, less the
+deferred payments falling due; below the minimum cash plus the buffer it defers the share of the
+quarter's deferrable order that closes the gap (sized on the forecast's net saving), and when
 deferring all of it is not enough it cancels the order deferred into this quarter (paying its
-deposit instead of its price). The same share of the quarter's GPU-backed draws is deferred with
-the order, and drawn the next quarter (:class:`Adjustments`). After the quarter's financing
-(:meth:`Liquidity.sell`), cash still below the minimum sells market GPUs, oldest generation first,
-in lots, at the scenario's resale value; the gain or loss is taxed the next quarter. The
-prepayment rule (:meth:`Liquidity.prepayment_floor`, acting in core.economics.finance_step) cuts
-a quarter's planned debt prepayments to what cash above the minimum plus the buffer (and the
-revolver drawn) can pay.
+deposit instead of its price). The same share of the GPU-backed draws that fund the deferrable
+order (batch.py, ``ltv_*``) is deferred with it, and drawn the next quarter (:class:`Adjustments`).
+After the quarter's financing (:meth:`Liquidity.sell`), cash still below the minimum sells market
+GPUs, oldest generation first, in lots, at the scenario's resale value; the gain or loss is taxed
+the next quarter. The prepayment rule (:meth:`Liquidity.prepayment_floor`, acting in
+core.economics.finance_step) cuts a quarter's planned debt prepayments to what cash above the
+minimum plus the buffer (and the revolver drawn) can pay.
 
 GPUs taken out of the plan (deferred for their purchase quarter, cancelled, or sold) are valued at
 the plan's average GPU of their generation each quarter: a share ``min(1, missing / market GPUs)``
