@@ -96,6 +96,24 @@ def test_the_trailing_four_quarter_average_passes_where_the_quarter_breaches():
     assert headroom["interest_coverage"] == pytest.approx(177_937.5 / 77_000 / 2.0 - 1.0)
 
 
+@pytest.mark.parametrize("period", ["quarter", "trailing_four_quarters"])
+def test_the_lowest_shocked_dscr_follows_the_covenants_ebitda_period(period):
+    """Market prices 50 % lower halve EBITDA (all of it is market revenue): 109,500 in quarters 0-2,
+    27,375 in quarter 3, against debt service (interest + 100,000 principal) of 180,000, 178,000,
+    176,000, 174,000. Tested from quarter 1, the quarter's own DSCR is lowest in quarter 3,
+    27,375 / 174,000; on the trailing four quarters it is (3 x 109,500 + 27,375) / 4 over 177,000 in
+    quarter 3. summary.json's `shocked` reported the quarter's ratio under a trailing covenant,
+    0.34x where the covenant's own ratio held at 1.40x."""
+    from fleetopt.core.results import shocked_cash
+    from fleetopt.schema import Robustness
+
+    data = data_of(coverage_model(period))
+    plan = keep_everything(data)
+    [case] = shocked_cash(data, plan, plan_statements(data, plan), Robustness(market_price_drop=0.5))
+    want = 27_375.0 / 174_000.0 if period == "quarter" else (3 * 109_500.0 + 27_375.0) / 4 / 177_000.0
+    assert case["lowest_dscr"] == pytest.approx(want, rel=1e-12)
+
+
 def test_the_trailing_average_still_breaches_below_its_own_threshold():
     # 2.3109x on four quarters: a 2.4x covenant breaches on the average too
     data = data_of(coverage_model("trailing_four_quarters", threshold=2.4))

@@ -161,9 +161,10 @@ def shocked_cash(
                 payments = payments + plan.accepted[k] * data.contract_payments.live[k]
         tax = taxes(pretax - lost, data.tax_rate, data.tax_loss_carry_forward)
         cash = lines["cash_usd"] - np.cumsum(lost + payments - lines["tax_usd"] + tax)
-        service = lines["debt_service_usd"]
+        # the covenant's own quantities: EBITDA and debt service over its window (trailing or not)
+        q = statement_quantities({**lines, "ebitda_usd": lines["ebitda_usd"] - lost}, data.covenant_window)
         with np.errstate(divide="ignore", invalid="ignore"):
-            dscr = np.where(service > 0, (lines["ebitda_usd"] - lost) / service, np.inf)[tested]
+            dscr = np.where(q["debt_service"] > 0, q["ebitda"] / q["debt_service"], np.inf)[tested]
         t = int(np.argmin(cash))
         shocks = (
             [f"market prices -{robustness.market_price_drop:.0%}"] if robustness.market_price_drop else []
