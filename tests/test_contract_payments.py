@@ -91,6 +91,20 @@ def test_a_customer_default_keeps_the_unearned_prepayment_and_pays_the_terminati
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_customer_default_can_raise_the_npv(kernel):
+    """docs/evaluation.md, "A customer's default can raise a plan's NPV": prepayment_share 0.25,
+    termination_payment_share 0.5. Without a default the NPV (zero discount rate, no costs) is
+    4 x (438,000 + 219,000 of the 100 market GPUs at $1/h) = $2,628,000. A default in 2026Q3 loses
+    2 x 438,000 of contract revenue, the 100 freed GPUs earn 2 x 219,000 on the market, the
+    $219,000 not yet earned is kept and the termination payment is $438,000: $2,847,000."""
+    d = model(prepayment_share=0.25, termination_payment_share=0.5)
+    _, _, live = _cash_and_ebitda(d, kernel)
+    _, _, defaulted = _cash_and_ebitda(d, kernel, _default_from_quarter_2)
+    assert live == pytest.approx(2628000.0, rel=1e-12)
+    assert defaulted == pytest.approx(2847000.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_contract_cancelled_for_lateness_gets_no_termination_payment_when_its_customer_defaults(kernel):
     """termination_payment_share 0.5, allowance 0: the 0.05 MW online powers 50 of the contract's
     100 GPUs in quarter 1 (its block one quarter late), so the customer cancels it then; the

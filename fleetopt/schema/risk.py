@@ -185,8 +185,12 @@ class Robustness(StrictModel):
     the cash of their prepayments are lost (the contracts never start) and their GPUs stand idle
     (as in the evaluator; docs/formulation.md §5.13). Each customer is tested on its own."""
     power_delay_quarters: QuarterCount = 0
-    """Plan power as if every new block came online this many quarters late: no GPU is held at a
-    site before the power for it would be there even then."""
+    """Plan power as if every new expansion block came online this many quarters late: at each site
+    that can build, the MW drawn (GPUs in service at full draw, the other GPUs held at their
+    `idle_power_fraction`, times PUE) must also fit the MW that would then be online,
+    `power_capacity_mw` plus the blocks online even with the delay (docs/formulation.md §5.13). GPUs
+    may be held before that power would be there, as long as this draw fits; `power_capacity_mw`
+    itself is not delayed."""
     covenants: bool = True
     """Hold the leverage and DSCR covenants under the shock too, not only cash and liquidity."""
 
