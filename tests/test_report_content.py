@@ -326,18 +326,17 @@ def test_money_column_uses_one_scale():
     assert [small(2e9), small(30e6), small(-2.5e6)] == ["$2,000.0M", "$30.0M", "-$2.5M"]
 
 
-def test_a_total_and_its_parts_add_up():
-    """61.6 and 141.6 GPUs retired (203.2) read '203 (62, 142)' with each part rounded alone: the
-    part with the larger remainder (the first of equal ones) rounds up, the other down. $7.05M twice
-    ($14.1M): $7.1M and $7.0M. Two sites of 2.5 MW (5 MW): 3 and 2 MW, not 2 and 2."""
+def test_a_total_and_its_parts_are_each_rounded_on_their_own():
+    """A quarter reads the same in the decisions as in the statements' table: 61.6 and 141.6 GPUs
+    retired (203.2) read '203 (62, 142)', $7.05M twice '$14.1M ($7.1M, $7.1M)'; two sites of 2.5 MW
+    '5 MW; a: 2.5 MW; b: 2.5 MW'. The section says so."""
     data = SimpleNamespace(quarter_labels=["2026Q3", "2026Q4", "2027Q1"])
-    assert page._by_quarter(data, np.array([61.6, 0.2, 141.6]), "{:,.0f}") == "203 (2026Q3: 62, 2027Q1: 141)"
-    assert page._by_quarter(data, np.array([61.4, 0.2, 141.7]), "{:,.0f}") == "203 (2026Q3: 61, 2027Q1: 142)"
+    assert page._by_quarter(data, np.array([61.6, 0.2, 141.6]), "{:,.0f}") == "203 (2026Q3: 62, 2027Q1: 142)"
     usd = page._by_quarter(data, np.array([7.05e6, 7.05e6, 0.0]), None)
-    assert usd == "$14.1M (2026Q3: $7.1M, 2026Q4: $7.0M)"
+    assert usd == "$14.1M (2026Q3: $7.1M, 2026Q4: $7.1M)"
     sites = [SimpleNamespace(name="a", block_mw=2.5), SimpleNamespace(name="b", block_mw=2.5)]
     plan = SimpleNamespace(build_blocks=np.array([[1.0, 0.0], [0.0, 1.0]]))
-    assert page._power_built(SimpleNamespace(sites=sites), plan) == "5 MW; a: 3 MW; b: 2 MW"
+    assert page._power_built(SimpleNamespace(sites=sites), plan) == "5 MW; a: 2.5 MW; b: 2.5 MW"
 
 
 def test_a_stochastic_measure_reads_the_same_in_the_terminal_and_the_report():
@@ -486,14 +485,13 @@ def test_the_plan_s_decisions_are_listed(runs):
     and prepays $48.7M of it, docs/evaluation.md step 3). A plan that declines lab-a-training says so."""
     text = text_of(runs["solve"])
     assert "contracts accepted lab-a-training, enterprise-inference contracts declined none" in text
-    # parts that add up: $25.98M, $4.65M three times, $5.59M, $1.58M twice are 486.76 tenths of a
-    # million (487); their floors 482, the five largest remainders (.89, .85, .82, .82, the first .46)
-    # round up: 26.0 + 4.7 + 4.6 + 4.6 + 5.6 + 1.6 + 1.6 = 48.7, where each rounded alone gave 48.6
-    prepaid = ("$48.7M (2026Q3: $26.0M, 2026Q4: $4.7M, 2027Q1: $4.6M, 2027Q2: $4.6M, 2027Q3: $5.6M, "
+    # each figure rounded on its own, as in the statements' table ($4.65M is $4.6M in both): the
+    # parts of $48.7M read 48.6, which the section's note explains
+    prepaid = ("$48.7M (2026Q3: $26.0M, 2026Q4: $4.6M, 2027Q1: $4.6M, 2027Q2: $4.6M, 2027Q3: $5.6M, "
                "2027Q4: $1.6M, 2028Q1: $1.6M)")  # fmt: skip
     assert f"facility gpu-term-loan prepaid {prepaid}" in text
-    # 61.54 + 141.79 = 203.33 GPUs: 61 + 142, not 62 + 142
-    assert "GPUs retired 203 (2026Q3: 61, 2027Q3: 142)" in text
+    assert "GPUs retired 203 (2026Q3: 62, 2027Q3: 142)" in text
+    assert "Each figure is rounded on its own" in text
     assert "GPUs redeployed from training to inference" in text
     run = page._read_run(runs["solve"])
     run.plans[0].accepted[0] = 0.0
@@ -668,3 +666,30 @@ def test_a_candidate_that_breaches_on_its_forecast_is_marked_and_its_covenant_na
     assert ("breaches a covenant (first misses borrowing base) covenant breach or default on the forecast, "
             "with its policy") in text  # fmt: skip
     assert "none covenant breach or default on the forecast, with its policy" in text_of(runs["solve"])
+
+
+def test_the_statements_table_reconciles_cash(runs):
+    """Every flow of the cash identity is a column, with the opening cash and debt above the table:
+    tiny's 2026Q4 (opening cash $150M, debt $200M) lacked its tax, so its cash could not be
+    recomputed from the table. The identity holds on the statements to the cent."""
+    from fleetopt.core.data import load
+
+    text = text_of(runs["solve"])
+    assert "Opening cash $150.0M, opening debt $200.0M. Cash at a quarter's end is the previous" in text
+    for header in ("tax (USD)", "disposal proceeds (USD)", "customer payments (USD)"):
+        assert header in text
+    _, data = load(runs["solve"] / "model.yaml")
+    lines = pd.read_csv(runs["solve"] / "statements.csv")
+    inflow = ["ebitda_usd", "disposal_proceeds_usd", "contract_payments_usd", "draws_usd"]
+    outflow = ["tax_usd", "capex_gpu_usd", "capex_power_usd", "interest_usd", "principal_usd",
+               "prepayment_usd"]  # fmt: skip
+    flows = lines[inflow].sum(axis=1) - lines[outflow].sum(axis=1)
+    np.testing.assert_allclose(data.opening_cash + flows.cumsum(), lines["cash_usd"], atol=0.01)
+
+
+def test_the_recommended_plan_on_the_front_is_marked_both(runs):
+    """The sweep's table says "red: recommended, bold: Pareto front"; the pick, on the front, was only
+    red, so a reader took it to be off the front."""
+    html = html_of(runs["sweep"])
+    recommended = [m for m in re.findall(r'<tr class="([^"]*)"', html) if "rec" in m.split()]
+    assert recommended == ["rec front"]

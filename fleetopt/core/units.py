@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 
@@ -36,7 +36,9 @@ def rounded(value: float, decimals: int, exponent: int = 0) -> str:
     from zero on the decimal figure the value is written as: 4,050,000 in millions is 4.1, where
     float formatting gives 4.0 (the float 4.05 is 4.04999...). Every figure written for people is
     rounded here, so that a column, a sentence and a chart agree."""
-    exact = Decimal(repr(abs(float(value)))).scaleb(-exponent)  # float(): a NumPy repr is np.float64(...)
+    # 12 significant digits first: the float noise of arithmetic (4,049,999.9999999995 for 4,050,000)
+    # is not a figure's digit; float(): a NumPy repr is np.float64(...)
+    exact = Decimal(f"{abs(float(value)):.12g}").scaleb(-exponent)
     context = Context(prec=max(28, exact.adjusted() + decimals + 2), rounding=ROUND_HALF_UP)
     return f"{exact.quantize(Decimal(1).scaleb(-decimals), context=context):,.{decimals}f}"
 
@@ -98,19 +100,6 @@ def usd_column_formatter(values: Iterable[float]) -> Callable[[float], str]:
         return _signed(usd, magnitude) if _shows_digits(magnitude) else "$0"  # no "-$0.0M", no "$0.00B"
 
     return fmt
-
-
-def parts_adding_up(values: Sequence[float], step: float = 1.0) -> list[float]:
-    """``values`` rounded to multiples of ``step`` that add up to their total rounded to ``step`` (half
-    away from zero), for a total shown with its parts: the parts round down, and those with the
-    largest remainders (the first of equal ones) up, one step each. 61.6 and 141.6 GPUs (203.2) are
-    62 and 141, where rounding each gives 62 and 142, which do not add up to 203."""
-    units = [float(v) / step for v in values]
-    floors = [math.floor(u) for u in units]
-    total = sum(units)
-    target = int(math.copysign(math.floor(abs(total) + 0.5), total))
-    ups = sorted(range(len(units)), key=lambda i: floors[i] - units[i])[: target - sum(floors)]
-    return [(f + (i in ups)) * step for i, f in enumerate(floors)]
 
 
 def format_number_compact(v: float) -> str:

@@ -31,9 +31,7 @@ from fleetopt.core.units import (
     format_number_compact,
     format_solver_status,
     format_usd,
-    parts_adding_up,
     usd_column_formatter,
-    usd_column_scale,
 )
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, generate_scenarios, load_plans
@@ -1008,7 +1006,8 @@ def _candidates_section(run: _Run) -> str:
     seed, n = _scenario_source(run)
     if run.kind == "sweep":
         classes = [
-            "rec" if r["recommended"] else ("front" if r["on_front"] else "") for _, r in metrics.iterrows()
+            " ".join(c for c, on in (("rec", r["recommended"]), ("front", r["on_front"])) if on)
+            for _, r in metrics.iterrows()
         ]
         title = (f"Candidates and their risk over {n:,} scenarios (seed {seed}; red: recommended, bold: "
                  "Pareto front of mean NPV, CVaR5 and P(covenant breach)"
@@ -1093,8 +1092,11 @@ STATEMENT_COLUMNS = [
     "quarter",
     "revenue_usd",
     "ebitda_usd",
+    "tax_usd",
     "capex_gpu_usd",
     "capex_power_usd",
+    "disposal_proceeds_usd",
+    "contract_payments_usd",
     "interest_usd",
     "principal_usd",
     "prepayment_usd",
@@ -1102,6 +1104,12 @@ STATEMENT_COLUMNS = [
     "cash_usd",
     "debt_usd",
 ]
+# the statements' cash identity, in the columns' words (docs/formulation.md §7, statements.csv)
+CASH_IDENTITY = (
+    "Cash at a quarter's end is the previous quarter's (the opening cash before the first) plus EBITDA, "
+    "disposal proceeds, customer payments and facility draws, less tax, GPU and power capex, interest, "
+    "scheduled principal and debt prepaid."
+)
 # the forecast run's lines (the evaluator records no revenue or capex)
 RUN_COLUMNS = ["quarter", "ebitda_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd",
                "tax_usd", "cash_usd", "debt_usd"]  # fmt: skip
@@ -1123,8 +1131,11 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
         title = f"MILP statements of {label}, without its {escape(buffer)} (USD)"
     else:
         title = f"Quarterly statements of {label} on the forecast (USD)"
+    opening = (f"Opening cash {format_usd(run.data.opening_cash)}, opening debt "
+               f"{format_usd(sum(f.opening_usd for f in run.data.facilities))}. {CASH_IDENTITY}")  # fmt: skip
     out.append(
-        f"<h2>{title}</h2>" + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS)
+        f"<h2>{title}</h2><p class='cap'>{escape(opening)}</p>"
+        + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS)
     )
     return out
 
@@ -1152,35 +1163,41 @@ def _decisions_section(run: _Run) -> str:
     if idle:
         facts.append(("facilities with no draw or prepayment", ", ".join(idle)))
     rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
-    note = ""
+    note = f"<p class='cap'>{escape(ROUNDING_NOTE)}</p>"
     if run.milp_only:
-        note = ("<p class='cap'>The plan's decisions; run on the forecast with its policy cash buffer, the "
+        note += ("<p class='cap'>The plan's decisions; run on the forecast with its policy cash buffer, the "
                 "policy defers orders or cuts prepayments: its quarterly figures below show what it did.</p>")  # fmt: skip
     return f"<h2>Decisions of {escape(run.main_label)}</h2><dl class='facts'>{rows}</dl>{note}"
 
 
 def _power_built(data: ModelData, plan: Plan) -> str:
-    """'30 MW'; with more than one site each site's too, adding up to the total shown:
-    '30 MW; texas: 10 MW; ohio: 20 MW'."""
+    """'30 MW'; with more than one site each site's too: '30 MW; texas: 10 MW; ohio: 20 MW'."""
     mw = [float(plan.build_blocks[i].sum() * site.block_mw) for i, site in enumerate(data.sites)]
-    parts = parts_adding_up(mw)
-    sites = "".join(f"; {site.name}: {part:,.0f} MW" for site, part, built in zip(data.sites, parts, mw, strict=True)
+    sites = "".join(f"; {site.name}: {_mw(built)}" for site, built in zip(data.sites, mw, strict=True)
                     if len(data.sites) > 1 and built > 0)  # fmt: skip
-    return f"{sum(parts):,.0f} MW{sites}"
+    return f"{_mw(sum(mw))}{sites}"
+
+
+def _mw(mw: float) -> str:
+    """'30 MW', '2.5 MW': blocks of a fraction of a MW keep their decimal."""
+    return f"{mw:,.0f} MW" if float(mw).is_integer() else f"{mw:,.1f} MW"
 
 
 def _by_quarter(data: ModelData, values: np.ndarray, pattern: str | None) -> str:
-    """'none', or the total and each quarter's amount (USD in one scale where ``pattern`` is None), the
-    parts rounded so that they add up to the total shown: '203 (2027Q1: 62, 2027Q2: 141)'."""
+    """'none', or the total and each quarter's amount (USD in one scale where ``pattern`` is None), each
+    rounded on its own as the statements' table rounds it: '203 (2026Q3: 62, 2027Q3: 142)' for 61.5
+    and 141.8 (ROUNDING_NOTE)."""
     quarters = [(data.quarter_labels[t], float(v)) for t, v in enumerate(values) if abs(v) >= 0.5]
     if not quarters:
         return "none"
-    step, shown = 1.0, (lambda v: pattern.format(v))
-    if pattern is None:
-        exponent, _, decimals = usd_column_scale(v for _, v in quarters)
-        step, shown = 10.0 ** (exponent - decimals), usd_column_formatter(v for _, v in quarters)
-    parts = parts_adding_up([v for _, v in quarters], step)
-    return f"{shown(sum(parts))} ({', '.join(f'{q}: {shown(v)}' for (q, _), v in zip(quarters, parts, strict=True))})"
+    shown = (lambda v: pattern.format(v)) if pattern else usd_column_formatter(v for _, v in quarters)
+    return f"{shown(sum(v for _, v in quarters))} ({', '.join(f'{q}: {shown(v)}' for q, v in quarters)})"
+
+
+ROUNDING_NOTE = (
+    "Each figure is rounded on its own, so a total may differ from the sum of its rounded parts, and "
+    "a quarter reads the same here as in the table below."
+)
 
 
 def _forecast_run_table(run: _Run) -> str:
@@ -1206,6 +1223,8 @@ STATEMENT_HEADERS = {
     "principal_usd": "scheduled principal (USD)",
     "prepayment_usd": "debt prepaid (USD)",
     "draws_usd": "facility draws (USD)",
+    "disposal_proceeds_usd": "disposal proceeds (USD)",
+    "contract_payments_usd": "customer payments (USD)",
     "tax_usd": "tax (USD)",
     "cash_usd": "cash at quarter end (USD)",
     "debt_usd": "debt at quarter end (USD)",
