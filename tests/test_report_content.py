@@ -364,6 +364,38 @@ def test_a_stochastic_measure_reads_the_same_in_the_terminal_and_the_report():
     assert report["RP: the stochastic solution"] == "$2.35B"
 
 
+def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does():
+    """Whose first stage the plan keeps, the scenarios the solve rescued, how the plan was completed
+    and each forecast limit it breaks: the terminal said them, the report left them out, so nothing
+    tied RP to the plan shown. One list (stochastic.run.plan_facts) for both; the warning in red."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import stochastic_summary_table
+
+    settings = {"scenarios": 3, "screened": 200, "scenario_seed": 0, "first_stage_quarters": 4,
+                "first_stage_before": "2027Q3", "risk_weight": 0.0, "cvar_alpha": 0.05,
+                "later_purchases": "continuous"}  # fmt: skip
+    completion = {"method": "forecast MILP with the first stage fixed, rescued",
+                  "rescue": {"revolver_peak_usd": 1.9e6, "emergency_equity_usd": 0.0,
+                             "slacks": {"dscr_covenant": {"amount": 1.82e6, "unit": "USD"}}},
+                  "limits_broken": [{"limit": "the $25.0M minimum cash", "quarters": ["2026Q4"],
+                                     "lowest_usd": 23.1e6}]}  # fmt: skip
+    summary = {"settings": settings, "status": "optimal", "gap": 0.0, "timings": {}, "rp_usd": -8.9e6,
+               "first_stage": "RP's", "covenant_cured_scenarios": 1, "covenant_cured_probability": 0.2,
+               "completion": completion, "scenarios": []}  # fmt: skip
+    console = Console(width=400, record=True)
+    console.print(stochastic_summary_table(summary))
+    terminal = console.export_text()
+    html = page._stochastic_section(SimpleNamespace(summary=summary))
+    facts = re.findall(r"<dt>([^<]*)</dt><dd class='(bad)?'>([^<]*)</dd>", html)
+    assert [label for label, _, _ in facts] == [
+        "first stage of the plan", "scenarios with covenant cures (breaches)", "plan completed by", "warning"
+    ]
+    for label, bad, text in facts:
+        assert unescape(text) in terminal and (bad == "bad") == (label == "warning")
+    assert "dscr_covenant 1,820,000 USD" in unescape(facts[2][2])
+
+
 def tick_labels(chart: str) -> list[str]:
     return re.findall(
         r'<text x="[^"]+" y="[^"]+" class="tick" text-anchor="(?:middle|end)">([^<]*)</text>', chart

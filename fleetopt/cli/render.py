@@ -18,7 +18,7 @@ from fleetopt.core.units import counted, format_solver_status, format_usd
 from fleetopt.evaluate.metrics import REACTION_LABELS, first_breach_column
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
-from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable
+from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable, plan_facts
 from fleetopt.sweep.candidates import FORECAST_OK
 
 
@@ -525,42 +525,6 @@ def figure_text(key: str, value) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
 
 
-def _stochastic_completion_rows(table: Table, completion: dict) -> None:
-    """How the written plan was completed on the forecast and, in red, each hard limit of the
-    forecast it breaks there (formulation §7b)."""
-    if not completion:
-        return
-    method = completion["method"]
-    rescue = completion.get("rescue")
-    if rescue:
-        slacks = [
-            f"{group} {entry['amount']:,.0f} {entry['unit']}" for group, entry in rescue["slacks"].items()
-        ]
-        used = [
-            f"revolver peak {format_usd(rescue['revolver_peak_usd'])}",
-            f"emergency equity {format_usd(rescue['emergency_equity_usd'])}",
-            *slacks,
-        ]
-        method += f" ({', '.join(used)})"
-    table.add_row("plan completed by", method)
-    broken = completion.get("limits_broken")
-    if broken is None:
-        return
-    if not broken:
-        table.add_row("forecast's hard limits", "kept (min cash, covenants, borrowing base)")
-    for entry in broken:
-        lowest = f" (lowest {format_usd(entry['lowest_usd'])})" if "lowest_usd" in entry else ""
-        quarters = ", ".join(entry["quarters"])
-        table.add_row(
-            Text("warning", style="red"),
-            Text(
-                f"the plan's statements break {entry['limit']} on the forecast in {quarters}{lowest}, "
-                "without the revolver",
-                style="red",
-            ),
-        )
-
-
 def _stochastic_times(t: dict) -> str:
     """The run's wall time and its steps, seconds."""
     steps = [
@@ -606,17 +570,9 @@ def stochastic_summary_table(summary: dict) -> Table:
     ):
         why = measure_unavailable(summary, key)
         table.add_row(label, usd(summary.get(key)) if why is None else f"n/a ({why})")
-    if summary.get("first_stage"):
-        table.add_row("first stage of the plan", summary["first_stage"])
-    for label, name in (
-        ("cash rescues (equity: defaults)", "cash_rescued"),
-        ("covenant cures (breaches)", "covenant_cured"),
-        ("other slacks (power, contracts, ...)", "relaxed"),
-    ):
-        if f"{name}_scenarios" in summary:
-            count, p = summary[f"{name}_scenarios"], summary[f"{name}_probability"]
-            table.add_row(f"scenarios with {label}", f"{count} ({p:.1%} probability)")
-    _stochastic_completion_rows(table, summary.get("completion") or {})
+    for label, text, warning in plan_facts(summary):
+        style = "red" if warning else ""
+        table.add_row(Text(label, style=style), Text(text, style=style))
     table.add_row("time", _stochastic_times(summary["timings"]))
     oos = summary.get("out_of_sample") or {}
     for label, m in oos.get("metrics", {}).items():

@@ -52,7 +52,7 @@ from fleetopt.report import svg
 from fleetopt.runs.files import file_sha256, write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_run_file
 from fleetopt.schema.loading import ModelError, load_model
-from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable
+from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable, plan_facts
 from fleetopt.sweep.candidates import FORECAST_OK
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms
@@ -82,7 +82,7 @@ h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:1
 .scroll{overflow-x:auto;max-width:100%;border:1px solid #e2e8f0;border-radius:6px}.scroll table{border:0}
 th{white-space:normal;vertical-align:bottom;min-width:64px}td{white-space:nowrap}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0;font-size:13px;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 14px}
-dl.facts dt{color:#475569}dl.facts dd{margin:0;overflow-wrap:anywhere}
+dl.facts dt{color:#475569}dl.facts dd{margin:0;overflow-wrap:anywhere}dl.facts dd.bad{color:#b91c1c}
 @page{size:A4 landscape;margin:10mm}
 @media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}h2{break-after:avoid}
 .card,.kpi,tr,svg.chart{break-inside:avoid}.grid{grid-template-columns:1fr 1fr}
@@ -1079,10 +1079,15 @@ def _stochastic_section(run: _Run) -> str:
         ]
     )
     money = {"value_usd", "npv_usd", "emergency_equity_usd", "revolver_peak_usd"}
+    facts = "".join(
+        f"<dt>{escape(label)}</dt><dd class='{'bad' if warning else ''}'>{escape(text)}</dd>"
+        for label, text, warning in plan_facts(summary)
+    )
     # each measure as the terminal's table writes it: VSS $31.0M beside RP $2.35B, not $0.03B
     return (
         f'<h2>Two-stage stochastic solution</h2><p class="why">{escape(why)}</p>'
         + _table(measures, usd_cols={"USD"})
+        + (f"<h2>The plan written</h2><dl class='facts'>{facts}</dl>" if facts else "")
         + "<h2>Reduced scenarios under the stochastic solution</h2>"
         + _table(rows, money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS)
     )

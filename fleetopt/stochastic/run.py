@@ -463,6 +463,47 @@ def first_stage_text(settings: dict) -> str:
     return f"first stage {when} ({counted(q, 'quarter')})"
 
 
+def plan_facts(summary: dict) -> list[tuple[str, str, bool]]:
+    """What a reader needs of a stochastic run's plan besides its measures, as (label, text, warning)
+    rows for the terminal and the report: whose first stage it keeps, the scenarios the solve had to
+    rescue, how the plan was completed on the forecast and each hard limit of the forecast it breaks
+    there (warning rows; formulation §7b)."""
+    rows = [("first stage of the plan", summary["first_stage"], False)] if summary.get("first_stage") else []
+    for label, name in (
+        ("cash rescues (equity: defaults)", "cash_rescued"),
+        ("covenant cures (breaches)", "covenant_cured"),
+        ("other slacks (power, contracts, ...)", "relaxed"),
+    ):
+        if f"{name}_scenarios" in summary:
+            count, p = summary[f"{name}_scenarios"], summary[f"{name}_probability"]
+            rows.append((f"scenarios with {label}", f"{count} ({p:.1%} probability)", False))
+    return rows + _completion_facts(summary.get("completion") or {})
+
+
+def _completion_facts(completion: dict) -> list[tuple[str, str, bool]]:
+    if not completion:
+        return []
+    method, rescue = completion["method"], completion.get("rescue")
+    if rescue:
+        used = [
+            f"revolver peak {format_usd(rescue['revolver_peak_usd'])}",
+            f"emergency equity {format_usd(rescue['emergency_equity_usd'])}",
+            *(f"{group} {entry['amount']:,.0f} {entry['unit']}" for group, entry in rescue["slacks"].items()),
+        ]
+        method += f" ({', '.join(used)})"
+    rows = [("plan completed by", method, False)]
+    broken = completion.get("limits_broken")
+    if broken is not None and not broken:
+        rows.append(("forecast's hard limits", "kept (min cash, covenants, borrowing base)", False))
+    for entry in broken or []:
+        lowest = f" (lowest {format_usd(entry['lowest_usd'])})" if "lowest_usd" in entry else ""
+        quarters = ", ".join(entry["quarters"])
+        text = f"the plan's statements break {entry['limit']} on the forecast in {quarters}{lowest}"
+        text += ", without the revolver"
+        rows.append(("warning", text, True))
+    return rows
+
+
 def in_sample_labels(settings: dict) -> dict:
     """The labels of the figures over the reduced scenarios (``expected_npv_usd``, ``cvar_npv_usd``):
     in sample, the scenarios the plan was fitted to, not the out-of-sample check's."""
