@@ -955,7 +955,7 @@ def _front_section(metrics: pd.DataFrame) -> str:
         for n, (_, r) in enumerate(metrics.iterrows())
     ]  # fmt: skip
     front = svg.scatter(
-        "Candidates: mean NPV against CVaR5", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"
+        "Candidates: CVaR5 against mean NPV", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"
     )
     key = "; ".join(f"{n + 1}: {r['plan']} (P(covenant breach) {_share(r['breach_probability'])})"
                     for n, (_, r) in enumerate(metrics.iterrows()))  # fmt: skip

@@ -234,7 +234,7 @@ def why_dropped(status: str, origin: str) -> str:
             return "breaks a hard limit once completed by the MILP (fleetopt solve --purchases FILE names it)"
         if origin == "variation":
             return "breaks a hard limit once completed by the MILP"
-        return "no plan keeps the hard limits under its stress or requirement (infeasible)"
+        return "no plan keeps the hard limits under its stress or requirement"
     return status.replace("_", " ")
 
 
