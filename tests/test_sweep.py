@@ -529,7 +529,7 @@ def test_the_dropped_candidates_are_told_apart_by_why_they_have_no_plan():
     assert candidate_counts(result) == (
         "4 candidates made, 1 evaluated; dropped: 1: breaks a hard limit once completed by the MILP "
         "(milp: forecast, volumes x0.75); 1: no plan keeps the hard limits under its stress or "
-        "requirement (infeasible) (milp: late power); 1: the same plan as an earlier candidate "
+        "requirement (milp: late power); 1: the same plan as an earlier candidate "
         "(milp: demand slump)"
     )
 
