@@ -552,7 +552,9 @@ def sweep(
     candidate_progress: Callable[[str], None] | None = None,
     purchases: Iterable[str | Path | FixedPurchases] = (),
 ) -> SweepResult:
-    """Generate up to ``candidates`` plans (the forecast optimum, stress optima, variations; with
+    """Evaluate up to ``candidates`` plans, made until that many have a plan or the list runs out
+    (a duplicate, or a plan that breaks a hard limit, is dropped and does not count, so more may be
+    made): the forecast optimum, stress optima, variations; with
     ``stochastic`` N > 0 the two-stage stochastic plan over N scenarios; for each of the CSV files
     ``purchases`` (as :func:`solve` reads them) a procurement plan written by people, "yours:
     FILE", its purchases fixed and the rest the forecast's best), evaluate them on

@@ -154,6 +154,8 @@ def test_a_sweep_whose_forecast_runs_out_of_time_says_raise_the_time_limit(tmp_p
     code, stdout, stderr = cli("sweep", "tiny", *options, "--out", str(tmp_path / "run"))
     assert code == 4, stdout + stderr
     assert "no plan found" in stderr and "raise --time-limit" in stderr
+    # in words, not Pyomo's "(maxTimeLimit)"
+    assert "the solver stopped at its time limit (--time-limit) without a feasible plan, after" in stderr
     assert not (tmp_path / "run").exists()
 
 

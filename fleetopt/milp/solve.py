@@ -160,8 +160,15 @@ def raise_without_plan(
             f"({results.termination_condition.name}): numerical trouble, not proof that the model is "
             "infeasible; check for figures many orders of magnitude apart (money, GPU counts, MW)"
         )
-    reason = results.termination_condition.name
-    raise NoPlanFound(f"the solver stopped ({reason}) after {seconds:.1f} s without a feasible plan")
+    reason = _STOPPED.get(results.termination_condition.name, f"({results.termination_condition.name})")
+    raise NoPlanFound(
+        f"the solver stopped {reason} without a feasible plan, after {seconds:.1f} s (loading the model into "
+        "HiGHS included)"
+    )
+
+
+# why HiGHS stopped, in words, by Pyomo's termination condition
+_STOPPED = {"maxTimeLimit": "at its time limit (--time-limit)", "iterationLimit": "at its iteration limit"}
 
 
 def objective_and_gap(
