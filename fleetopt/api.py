@@ -557,8 +557,8 @@ def sweep(
     made): the forecast optimum, stress optima, variations; with
     ``stochastic`` N > 0 the two-stage stochastic plan over N scenarios; for each of the CSV files
     ``purchases`` (as :func:`solve` reads them) a procurement plan written by people, "yours:
-    FILE", its purchases fixed and the rest the forecast's best), evaluate them on
-    ``scenarios`` common futures of ``seed``, find the Pareto front and recommend one by ``rule``.
+    FILE", its purchases fixed and the rest the forecast's best), on ``scenarios`` common futures of
+    ``seed``; find the Pareto front and recommend one by ``rule``.
 
     ``rule``: a :class:`Rule` (None: ``Rule()``), the best plan by ``prefer`` among those meeting
     every limit:
