@@ -3,6 +3,7 @@ concurrent writers lose nothing; deleted run folders and unknown ids are reporte
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -100,6 +101,10 @@ def test_solve_evaluate_sweep_are_recorded_and_listed(tmp_path):
     assert command in squashed(shown), "the whole command, not cut"
     assert f"folder{solve_dir.resolve()}" in squashed(shown), "the whole folder path, not cut"
     assert f"tiny(hash{tiny_hash})" in squashed(shown) and "MISSING" not in shown
+    # the record's headroom is ratio / limit - 1, not the solve's "EBITDA may fall" share: said so
+    headroom = json.loads((solve_dir / "summary.json").read_text())["lowest_covenant_headroom"]
+    said = f"lowest_covenant_headroom {headroom:.2%} (the tightest covenant's ratio / limit - 1)"
+    assert squashed(said) in squashed(shown)
     assert str(solve_dir.resolve()) in squashed(out)
     sweep_shown = ok("runs", "show", str(ids[1]))
     assert "sweep" in sweep_shown and tiny_hash in sweep_shown

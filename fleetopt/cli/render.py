@@ -514,6 +514,8 @@ def figure_text(key: str, value) -> str:
         return format_usd(value)
     if key in _RATIOS:
         return f"{value:,.2f}x"
+    if key == "lowest_covenant_headroom":  # not the solve's "may fall" share: say which measure it is
+        return f"{value:.2%} (the tightest covenant's ratio / limit - 1)"
     if key == "gap" or any(part in key for part in _SHARES):
         return f"{value:.2%}"
     if key.endswith("_seconds"):
