@@ -392,7 +392,8 @@ def test_one_candidate_and_one_plan_are_singular(solve_run, here):
     code, out, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "5", "--keep-matrix")
     assert code == 0, err
     assert "1 plan x 5 scenarios on " in out
-    assert "(metrics.csv, summary.json, npv_matrix.npy)" in " ".join(out.split())  # it named two of three
+    # every file of the folder (it named two of three, then left out job.json and model.yaml)
+    assert "(job.json, metrics.csv, model.yaml, npv_matrix.npy, summary.json)" in " ".join(out.split())
 
 
 def test_evaluate_help_describes_evaluate(here):

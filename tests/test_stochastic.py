@@ -630,7 +630,7 @@ def test_solve_on_a_horizon_shorter_than_the_default_first_stage(tmp_path):
     assert "expected NPV over the 2 reduced scenarios (in sample)" in table
     assert "CVaR0.05 of NPV (the mean of its worst 5%) over the 2 reduced scenarios (in sample)" in table
     wrote = " ".join(text[text.index("wrote ") :].split())
-    assert "(summary.json, plan.csv, plan.npz with the forecast optimum, statements.csv, model.yaml)" in wrote
+    assert "(model.yaml, plan.csv, plan.npz with the forecast optimum, statements.csv, summary.json)" in wrote
     assert sorted(path.name for path in out.iterdir()) == [
         "model.yaml", "plan.csv", "plan.npz", "statements.csv", "summary.json"
     ]  # fmt: skip

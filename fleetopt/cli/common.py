@@ -467,9 +467,13 @@ def command_line() -> str:
     return " ".join(["fleetopt", *sys.argv[1:]])
 
 
-def say_written(path: Path, files: str) -> None:
-    """'wrote FOLDER (FILES): run ID', for a run written and recorded through the API."""
-    console.print(marked("wrote ", (str(path), "bold"), f" ({files}): run {api.run_id(path)}"))
+def say_written(path: Path, notes: dict[str, str] | None = None) -> None:
+    """'wrote FOLDER (FILES): run ID', for a run written and recorded through the API: every file the
+    folder holds, each with its ``notes`` ("plan.npz with the forecast optimum")."""
+    notes = notes or {}
+    files = sorted(p.name for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    listed = ", ".join(f"{name} {notes[name]}" if name in notes else name for name in files)
+    console.print(marked("wrote ", (str(path), "bold"), f" ({listed}): run {api.run_id(path)}"))
 
 
 def registry_checked() -> None:

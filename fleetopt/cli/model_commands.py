@@ -153,8 +153,7 @@ def solve(
         for renderable in solve_summary_tables(result):
             console.print(renderable)
         path = api.write_solve_run(result, loaded, folder.path, command=command_line())
-    kept = ", purchases.csv" if fixed else ""
-    say_written(path, f"summary.json, plan.csv, plan.npz, statements.csv{kept}")
+    say_written(path)
     finish_report(path, report)
 
 
@@ -173,7 +172,5 @@ def _solve_stochastic(
         summary = api.stochastic_summary(result, loaded)
         console.print(stochastic_summary_table(summary))
         path = api.write_stochastic_run(result, loaded, folder.path, command=command_line())
-    say_written(
-        path, "summary.json, plan.csv, plan.npz with the forecast optimum, statements.csv, model.yaml"
-    )
+    say_written(path, {"plan.npz": "with the forecast optimum"})
     finish_report(path, report)

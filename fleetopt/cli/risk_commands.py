@@ -157,9 +157,7 @@ def evaluate(
         path = api.write_evaluate_run(
             result, job.loaded, job.source, folder.path, command=command_line(), ranking=ranking
         )
-    say_written(
-        path, "metrics.csv, summary.json" + (", npv_matrix.npy" if job.settings["keep_matrix"] else "")
-    )
+    say_written(path)
     finish_report(path, report)
 
 
@@ -360,5 +358,5 @@ def _sweep_done(result, folder: Path, report: bool) -> None:
     pick = marked("recommended: ", (result.recommended["plan"], "bold"), f". {result.why()}")
     console.print(pick, soft_wrap=True)
     path = api.write_sweep_run(result, folder, command=command_line())
-    say_written(path, "plans.npz, candidates.csv, front.csv, summary.json")
+    say_written(path)
     finish_report(path, report)
