@@ -18,8 +18,9 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.evaluate import METRIC_COLUMNS, save_plans
 from fleetopt.evaluate.backend import cupy_device
+from fleetopt.evaluate.metrics import FORECAST_OK
 
-COLUMNS = ["plan", *METRIC_COLUMNS]
+COLUMNS = ["plan", FORECAST_OK, *METRIC_COLUMNS]  # whether each plan keeps its limits on its forecast
 
 
 @pytest.fixture(scope="module")

@@ -725,3 +725,22 @@ def test_the_recommended_plan_on_the_front_is_marked_both(runs):
     html = html_of(runs["sweep"])
     recommended = [m for m in re.findall(r'<tr class="([^"]*)"', html) if "rec" in m.split()]
     assert recommended == ["rec front"]
+
+
+def test_an_evaluation_marks_the_plans_that_break_their_limits_on_their_own_forecast(runs, tmp_path):
+    """The sweep's plans evaluated again: the cash-buffer plan breaches its borrowing base on its own
+    forecast (the sweep marks it `!`). An evaluation said nothing of it, and its report featured it.
+    Now metrics.csv has the sweep's own column, the terminal and the report mark the plan, and say
+    what the mark means."""
+    out = tmp_path / "again"
+    code, stdout, err = run_cli("evaluate", "--plans", str(runs["sweep"]), "--scenarios", "20",
+                                "--out", str(out), "--report")  # fmt: skip
+    assert code == 0, err
+    swept = pd.read_csv(runs["sweep"] / "candidates.csv").set_index("plan")["forecast_within_limits"]
+    again = pd.read_csv(out / "metrics.csv").set_index("plan")["forecast_within_limits"]
+    assert again.to_dict() == swept.to_dict() and not again.all() and again.any()
+    cells = [line.split("│")[1].strip() for line in stdout.splitlines() if line.startswith("│")]
+    assert sum(cell.startswith("! ") for cell in cells) == (~again).sum()  # a plan's first line, wrapped
+    said = "! breaches a covenant or defaults on its own forecast, run with its policy"
+    assert said in " ".join(stdout.split())
+    assert page.FORECAST_MARK_WORDS in text_of(out)

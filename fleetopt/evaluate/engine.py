@@ -25,7 +25,7 @@ from fleetopt.evaluate.batch import PlanBatch, compile_plans, with_buffers
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.kernel import cpu_kernel, kernel_fits, plan_tables, simulate_cuda, stage_plans
 from fleetopt.evaluate.layout import ScenarioRows
-from fleetopt.evaluate.metrics import plan_metrics
+from fleetopt.evaluate.metrics import FORECAST_OK, plan_metrics, within_limits
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 
@@ -457,6 +457,9 @@ def evaluate(
     stored = sum(stop - first for (first, stop), r in zip(chunks, results, strict=True) if r.get("stored"))
     table = {name: np.concatenate([r["metrics"][name] for r in results]) for name in results[0]["metrics"]}
     metrics = pd.DataFrame({"plan": plans.labels, **table})
+    # each plan on its own forecast (a deterministic evaluation is that run)
+    ok = within_limits(metrics) if deterministic else forecast_within_limits(data, plans)
+    metrics.insert(1, FORECAST_OK, ok)
     return EvaluationResult(
         metrics=metrics,
         backend=executor.backend_name,
@@ -493,8 +496,7 @@ def forecast_within_limits(data: ModelData, plans: PlanBatch) -> np.ndarray:
     borrowing base included) and keeps its cash above the default level: a plan a lender would sign.
     The MILP's plans do by construction; a policy buffer that cuts the prepayments keeping the
     borrowing base may not (docs/evaluation.md, step 3)."""
-    metrics = forecast_runs(data, plans).metrics
-    return (metrics["breach_probability"].to_numpy() == 0) & (metrics["default_probability"].to_numpy() == 0)
+    return forecast_runs(data, plans).metrics[FORECAST_OK].to_numpy(dtype=bool)
 
 
 def forecast_npv(data: ModelData, plan: Plan, buffer: float | None = None) -> float:

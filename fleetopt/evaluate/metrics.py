@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from fleetopt.core.covenants import CATALOGUE, kind_bit
 
@@ -68,6 +69,16 @@ REACTION_LABELS = {
 
 # `fleetopt evaluate --rank-by` and the sweep rule's `prefer`: the column each ranks plans by
 # (higher is better), and its words
+# the metrics column: the plan, run on its own forecast with its policy, breaches no covenant and
+# does not default (engine.forecast_within_limits): a plan a lender would sign
+FORECAST_OK = "forecast_within_limits"
+
+
+def within_limits(metrics: pd.DataFrame) -> np.ndarray:
+    """(P,) of a deterministic evaluation's metrics (one scenario, the forecast): no breach, no default."""
+    return (metrics["breach_probability"].to_numpy() == 0) & (metrics["default_probability"].to_numpy() == 0)
+
+
 RANK_COLUMNS = {"cvar5": "npv_cvar5_usd", "mean": "npv_mean_usd", "p5": "npv_p5_usd"}
 RANK_WORDS = {"cvar5": "CVaR5 NPV", "mean": "mean NPV", "p5": "P5 NPV"}
 

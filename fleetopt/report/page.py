@@ -38,6 +38,7 @@ from fleetopt.evaluate import PlanFileError, compile_plans, generate_scenarios, 
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import ForecastRun, forecast_run
 from fleetopt.evaluate.metrics import (
+    FORECAST_OK,
     RANK_WORDS,
     REACTION_LABELS,
     first_breach_column,
@@ -53,7 +54,6 @@ from fleetopt.runs.files import file_sha256, write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_run_file
 from fleetopt.schema.loading import ModelError, load_model
 from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable, plan_facts
-from fleetopt.sweep.candidates import FORECAST_OK
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms
 
@@ -996,7 +996,8 @@ CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", 
 def _candidates_section(run: _Run) -> str:
     metrics = run.metrics.copy()
     metrics.insert(0, "#", np.arange(1, len(metrics) + 1))
-    marked = run.kind == "sweep" and FORECAST_OK in metrics  # sweeps before it have no such column
+    # runs before the column have none; a deterministic evaluation's own columns say it already
+    marked = FORECAST_OK in metrics and run.kind != "stochastic" and not run.summary.get("deterministic")
     if marked:
         metrics.insert(
             1, "forecast_mark", [("" if ok else FORECAST_MARK) for ok in metrics[FORECAST_OK].astype(bool)]
@@ -1020,6 +1021,8 @@ def _candidates_section(run: _Run) -> str:
         title = "Plans on the forecast (deterministic evaluation: shares are 100 % where it happens, 0 % where not)"
     else:
         title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {n:,} scenarios (seed {seed})"
+        if marked and not metrics[FORECAST_OK].all():
+            title += f" ({FORECAST_MARK_WORDS})"
     if any(c in REACTION_LABELS for c in cols) and not run.summary.get("deterministic"):
         title += "; policy columns: share of scenarios"
     hint = f"<p class='cap hint'>{len(cols)} columns: scroll the table sideways to see them all; click a header to sort.</p>"

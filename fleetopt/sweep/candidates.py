@@ -29,7 +29,7 @@ from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
-from fleetopt.evaluate.metrics import RANK_COLUMNS
+from fleetopt.evaluate.metrics import FORECAST_OK, RANK_COLUMNS
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import raise_without_plan
 from fleetopt.runs import limits
@@ -603,8 +603,6 @@ def _share(p: float) -> str:
     return f"{p * 100:.4g}%"
 
 
-# the metrics column: the plan breaches no covenant and does not default on the forecast
-FORECAST_OK = "forecast_within_limits"
 # the risks the rule keeps at the forecast optimum's (Rule.no_riskier_than_optimum)
 OPTIMUM_RISKS = ("breach_probability", "default_probability")
 

@@ -16,9 +16,10 @@ from fleetopt.core.units import format_usd_change
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
-from fleetopt.evaluate.engine import check_scenarios_fit, evaluate, forecast_within_limits
+from fleetopt.evaluate.engine import check_scenarios_fit, evaluate
 from fleetopt.evaluate.jobfolder import job_model
 from fleetopt.evaluate.jobs import ChunkStore
+from fleetopt.evaluate.metrics import FORECAST_OK
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
@@ -26,7 +27,6 @@ from fleetopt.runs.folder import RunFolder, json_text
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.run import MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
-    FORECAST_OK,
     WITHOUT_PLAN,
     Candidate,
     CandidateSet,
@@ -328,7 +328,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     metrics = evaluation.metrics.copy()
     metrics.insert(1, "origin", [c.origin for c in feasible])
     metrics.insert(2, "forecast_npv_usd", [c.forecast_npv_usd for c in feasible])
-    metrics.insert(3, FORECAST_OK, forecast_within_limits(data, batch))
+    metrics.insert(3, FORECAST_OK, metrics.pop(FORECAST_OK))  # the evaluation's, after the plan's origin
     metrics["note"] = [c.note for c in feasible]
     metrics["on_front"] = pareto_front(metrics)
     try:
