@@ -419,10 +419,9 @@ def compare_plans(
                     )
                 )
         held = plan.held
-        for g, gen in enumerate(GENERATIONS):
+        for g in sorted({int(data.sku_generation[s]) for s in range(data.S)}):  # the model's generations
             cohorts = [c.index for c in data.cohorts if data.sku_generation[c.sku] == g]
-            for t in range(data.T):
-                gpu_rows.append((label, q[t], gen, float(held[cohorts, t].sum()) if cohorts else 0.0))
+            gpu_rows += [(label, q[t], GENERATIONS[g], float(held[cohorts, t].sum())) for t in range(data.T)]
         if n > 0:
             delta = (plan.buy_blocks - plans[0].buy_blocks).sum(axis=1) * data.block_size[:, None]
             for s, t in zip(*np.nonzero(delta), strict=True):

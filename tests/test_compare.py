@@ -183,6 +183,9 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
     if fmt == "json":
         tables = {"plan_runs", "figures", "mw_by_site", "gpus_by_generation", "purchase_differences"}
         assert tables <= set(json.loads(text))
+        # tiny sells Hopper and Blackwell only: no Rubin rows of 0 GPUs
+        generations = {row["generation"] for row in json.loads(text)["gpus_by_generation"]}
+        assert generations == {"hopper", "blackwell"}
     elif fmt == "csv":
         about, runs, head = (part.splitlines()[1:] for part in text.split("\n\n")[:3])
         assert text.startswith("# about\n") and runs[0] == "plan,run" and head[0].startswith("figure,")
