@@ -226,7 +226,8 @@ def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
     rows = dict(re.findall(r"^│ (\S+)\s*│ (.*?)\s*│$", out, re.M))
     assert {k: rows[k] for k in figures if k in rows} == {
         "bound_usd": "n/a", "npv_usd": "-$14.1M", "gap": "0.00%", "min_dscr": "1.95x",
-        "max_debt_to_ebitda": "0.95x", "lowest_covenant_headroom": "39.21%", "build_seconds": "0.04 s",
+        "max_debt_to_ebitda": "0.95x", "build_seconds": "0.04 s",
+        "lowest_covenant_headroom": "39.21% (the tightest covenant's ratio / limit - 1)",
         "gpus_retired": "203 GPUs", "power_built_mw": "12.2 MW", "breach_probability": "31.80%",
         "n_scenarios": "1,000", "status": "optimal", "kind": "solve",
     }  # fmt: skip
