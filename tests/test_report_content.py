@@ -744,3 +744,12 @@ def test_an_evaluation_marks_the_plans_that_break_their_limits_on_their_own_fore
     said = "! breaches a covenant or defaults on its own forecast, run with its policy"
     assert said in " ".join(stdout.split())
     assert page.FORECAST_MARK_WORDS in text_of(out)
+
+
+def test_the_provenance_gives_the_run_id_time_and_command_of_its_record(runs):
+    """The registry knows the run's id, when it was recorded and the command that wrote it; the
+    report left all three out. A folder the registry does not hold gets none of them."""
+    text = text_of(runs["solve"])
+    recorded = r"written by fleetopt \S+; run \d+, recorded \d{4}-\d\d-\d\dT[\d:]+\+00:00 by `fleetopt "
+    assert re.search(recorded, text)
+    assert page._recorded(runs["solve"].parent / "not-a-run") == ""

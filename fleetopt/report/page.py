@@ -52,6 +52,7 @@ from fleetopt.evaluate.sources import other_version_note
 from fleetopt.report import svg
 from fleetopt.runs.files import file_sha256, write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_run_file
+from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.loading import ModelError, load_model
 from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable, plan_facts
 
@@ -453,7 +454,7 @@ def _provenance_section(run: _Run) -> str:
     s = run.summary
     facts = [
         ("run folder", str(run.folder)),
-        ("run", f"{run.kind}, written by fleetopt {s.get('fleetopt_version', '?')}"),
+        ("run", f"{run.kind}, written by fleetopt {s.get('fleetopt_version', '?')}{_recorded(run.folder)}"),
         ("model", _model_fact(run)),
         ("discount rate", f"{run.discount_rate:.2%} a year (NPV factor (1 + r)^-(t+1)/4 at the end of quarter t)"),
         ("horizon", f"{run.data.quarter_labels[0]} to {run.data.quarter_labels[-1]} ({run.data.T} quarters)"),
@@ -473,6 +474,16 @@ def _provenance_section(run: _Run) -> str:
         note = f"Note: {run.version_note}; every figure here is of the model above."
         out += f'<p class="why">{escape(note)}</p>'
     return out
+
+
+def _recorded(folder: Path) -> str:
+    """'; run 12, recorded 2026-12-01T11:25:10+00:00 by `fleetopt solve`' from the run registry, or
+    nothing for a folder it does not hold (copied from elsewhere, or written without recording)."""
+    try:
+        record = Registry().find(folder)
+    except RegistryError:
+        return ""
+    return f"; run {record.id}, recorded {record.created_utc} by `{record.command}`"
 
 
 def _model_fact(run: _Run) -> str:
