@@ -41,6 +41,14 @@ class Plan:
     def arrays(self) -> dict[str, np.ndarray]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def decisions_key(self) -> bytes:
+        """Every decision, to 1e-3 of its unit (GPUs, blocks, USD: below the solver's round-off in any
+        figure a plan shows): two plans are the same plan exactly when their keys are equal. A plan
+        with the same purchases but other retirements, moves or prepayments is another plan: the
+        evaluator runs each decision as it is."""
+        arrays = self.arrays().values()  # + 0.0: a -0.0 of round-off is the 0.0 it rounds to
+        return b"".join((np.round(arr, 3) + 0.0).tobytes() + str(arr.shape).encode() for arr in arrays)
+
     @classmethod
     def empty(cls, data: ModelData) -> Plan:
         S, I, T, C = data.S, data.I, data.T, data.C
