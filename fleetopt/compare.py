@@ -18,7 +18,7 @@ from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
-from fleetopt.evaluate.metrics import first_breach_column, tail_count
+from fleetopt.evaluate.metrics import first_breach_column, paired_error, tail_count
 from fleetopt.evaluate.planfile import plan_file_model_name
 from fleetopt.evaluate.sources import PlanSource, plan_file_of, read_plans
 from fleetopt.runs import limits
@@ -397,7 +397,7 @@ def compare_plans(
             "forecast_breach": 0.0 if on_forecast[n].within_limits else 1.0,
             **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},
             # none for the first plan (NaN: empty in the CSV, null in the JSON): its difference to itself
-            "npv_mean_paired_se_usd": float((npv[n] - npv[0]).std() / np.sqrt(npv.shape[1])) if n else np.nan,
+            "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,
             "npv_p50_usd": float(np.median(npv[n])),
             # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
             "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),

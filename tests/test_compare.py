@@ -673,3 +673,12 @@ def test_p95_mirrors_p5_and_the_median_and_first_paired_error_are_as_documented(
     assert paired[first] is None and paired[comp.labels[1]] == 0.0  # the same plan: no difference
     row = next(line for line in comp.to_csv().splitlines() if line.startswith("npv_mean_paired_se_usd,"))
     assert row == "npv_mean_paired_se_usd,USD,,,0.0"
+
+
+def test_the_paired_error_is_the_sample_deviation_of_the_differences_over_root_s():
+    """Differences 1, 2 and 6 USD: mean 3, sample variance (4 + 1 + 9) / 2 = 7, error sqrt(7 / 3) =
+    1.5275 USD. compare divided by S (1.2472), the stochastic check by S - 1: one definition now."""
+    from fleetopt.evaluate.metrics import paired_error
+
+    assert paired_error(np.array([1.0, 2.0, 6.0])) == pytest.approx(np.sqrt(7.0 / 3.0), rel=1e-12)
+    assert np.isnan(paired_error(np.array([5.0])))

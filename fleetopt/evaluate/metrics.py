@@ -100,6 +100,14 @@ def ranking_words(rank_by: str = "cvar5", max_breach_prob: float | None = None) 
     return words
 
 
+def paired_error(differences: np.ndarray) -> float:
+    """The standard error of a mean difference of two plans on the same scenarios (USD): the sample
+    standard deviation of the per-scenario differences (divisor S - 1) over sqrt(S); NaN with one
+    scenario. compare's paired row and the stochastic plan's out-of-sample check both read it."""
+    d = np.asarray(differences, dtype=np.float64)
+    return float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+
+
 def tail_count(n_scenarios: int, share: float = TAIL) -> int:
     """k = ceil(share x S), at least 1; the product's round-off is not a scenario more (0.07 x 200
     is 14.000000000000002 in floating point: 14, not 15)."""

@@ -20,7 +20,7 @@ import numpy as np
 
 from fleetopt.core.data import ModelData
 from fleetopt.evaluate import PlanBatch, generate_scenarios
-from fleetopt.evaluate.metrics import TAIL, tail_count
+from fleetopt.evaluate.metrics import TAIL, paired_error, tail_count
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 
 OUTCOMES = ("npv", "breach", "default")
@@ -55,7 +55,7 @@ def cvar_influence(npv: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
 
 
 def _mean_and_error(d: np.ndarray) -> tuple[float, float]:
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    return float(d.mean()), paired_error(d)
 
 
 def paired_comparison(outcomes: dict, reference: str, alpha: float = TAIL) -> list[dict]:
