@@ -324,8 +324,9 @@ def _check_plan_file(ref: Path, data: ModelData, chosen: str) -> None:
 def plans_from_refs(
     refs: list[Path], data: ModelData, sources: list[PlanSource] | None = None
 ) -> tuple[list[Plan], list[str], list, list[str]]:
-    """Plans named by run folders or plan files: a sweep folder gives its recommended plan and its
-    forecast optimum, a solve folder its plan, a plan file all its plans; with each plan's policy
+    """Plans named by run folders or plan files: a sweep folder gives its forecast optimum and its
+    recommended plan, in that order (the differences read as the sweep's 'why': the pick less the
+    optimum), a solve folder its plan, a plan file all its plans; with each plan's policy
     liquidity buffer from its file (None: the model's) and the run folder or plan file it came
     from (as given, a run id as its folder). ``sources``: :func:`plan_sources` of ``refs``, when
     already read."""
@@ -337,7 +338,8 @@ def plans_from_refs(
         chosen = range(len(source.plans))
         run = RunFolder(ref)
         if ref.is_dir() and run.kind == "sweep":
-            chosen = [source.labels.index(pick) for pick in run.sweep_picks(source.labels, source.path.name)]
+            picks = run.sweep_picks(source.labels, source.path.name)[::-1]  # the optimum first
+            chosen = [source.labels.index(pick) for pick in picks]
         for i in chosen:
             plans.append(source.plans[i])
             buffers.append(None if source.reader.buffers is None else source.reader.buffers[i])

@@ -415,7 +415,7 @@ def test_forecast_figures_of_a_buffer_plan_are_its_run_with_its_policy(buffer_sw
     data = build_data(api.load(str(folder / "model.yaml"))[0].model)
     plans, labels, buffers, _ = plans_from_refs([folder], data)
     comp = compare_plans(data, plans, labels, 20, 0, buffers=buffers)
-    pick, optimum = labels
+    optimum, pick = labels  # the optimum first: the differences are the pick's less the optimum's
     assert "cash buffer $60.0M" in pick and optimum == "milp: forecast"
     for label in labels:
         assert comp.figures.loc["npv_forecast_usd", label] == pytest.approx(
@@ -434,13 +434,13 @@ def test_a_plan_that_breaches_on_its_own_forecast_gets_a_row_and_a_note(buffer_s
     assert code == 0, err
     doc = json.loads(out)
     row = next(r for r in doc["figures"] if r["figure"] == "forecast_breach")
-    pick, optimum = doc["plans"]
+    optimum, pick = doc["plans"]
     assert (row[pick], row[optimum], row["unit"], row["better"]) == (1.0, 0.0, "yes/no", "lower")
     for plan in doc["plans"]:
         assert row[plan] == (0.0 if candidates.loc[plan, "forecast_within_limits"] else 1.0)
     assert doc["forecast_breaches"] == {pick: "breaches a covenant (first misses borrowing base)"}
     markdown = run_cli("compare", str(folder), "--scenarios", "20", "--format", "markdown")[1]
-    assert "| breaches or defaults on the forecast | yes | no |  | lower |" in markdown
+    assert "| breaches or defaults on the forecast | no | yes |  | lower |" in markdown
     assert "on the forecast, with its policy: breaches a covenant (first misses borrowing base)." in markdown
 
 
