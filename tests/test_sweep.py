@@ -644,3 +644,23 @@ def test_cli_sweep_resume_refuses_purchases(tmp_path):
     """--purchases beside --resume was silently ignored (a missing file too)."""
     code, out, err = run_cli("sweep", "--resume", str(tmp_path), "--purchases", str(tmp_path / "nowhere.csv"))
     assert code == 2 and "--purchases" in err and "cannot apply with --resume" in err, out + err
+
+
+def test_the_why_says_when_the_forecast_optimum_itself_misses_the_rule():
+    """With --max-breach-prob 0.6 the pick's CVaR5 is worse than the forecast optimum's, which the
+    sentence did not explain: the optimum itself breaches in more than 60 % of futures."""
+    result = api.sweep("tiny", candidates=8, scenarios=200, rule=Rule(max_breach_prob=0.6))
+    breach = result.forecast_optimum["breach_probability"]
+    assert breach > 0.6
+    assert f"The forecast optimum itself misses the rule: P(breach) {breach:.1%} above 60.0%." in result.why()
+
+
+def test_the_limits_a_row_misses_in_words():
+    """A row breaching in 87.5 % with a CVaR5 of -$90M against limits of 60 % and -$85M: both missed,
+    each with its value and the limit; within them, none."""
+    from fleetopt.sweep.candidates import limits_missed
+
+    row = pd.Series({"breach_probability": 0.875, "default_probability": 0.0, "npv_cvar5_usd": -90e6})
+    rule = Rule(max_breach_prob=0.6, min_cvar5_usd=-85e6)
+    assert limits_missed(row, rule) == ["P(breach) 87.5% above 60.0%", "CVaR5 -$90.0M below -$85.0M"]
+    assert limits_missed(row, Rule(max_breach_prob=0.9)) == []

@@ -638,17 +638,38 @@ def closest(metrics: pd.DataFrame, rule: Rule) -> str:
     return "; ".join(parts)
 
 
+def rule_limits(rule: Rule) -> list[tuple[str, str, float]]:
+    """The limits a user set on the rule, as (metrics column, "max" or "min", value)."""
+    limits_set = [("breach_probability", "max", rule.max_breach_prob),
+                  ("default_probability", "max", rule.max_default_prob),
+                  ("npv_cvar5_usd", "min", rule.min_cvar5_usd)]  # fmt: skip
+    return [(column, bound, value) for column, bound, value in limits_set if value is not None]
+
+
+def within_limit(values, bound: str, limit: float):
+    """Whether ``values`` keep a "max" or "min" ``limit`` (a probability's round-off is no miss)."""
+    return values <= limit + 1e-12 if bound == "max" else values >= limit
+
+
+def limits_missed(row: pd.Series, rule: Rule) -> list[str]:
+    """The rule's own limits a plan's metrics row misses, in words: 'P(breach) 87.5% above 60.0%'."""
+    words = {"breach_probability": "P(breach)", "default_probability": "P(default)", "npv_cvar5_usd": "CVaR5"}
+    missed = []
+    for column, bound, limit in rule_limits(rule):
+        if not within_limit(row[column], bound, limit):
+            shown = format_usd if column == "npv_cvar5_usd" else "{:.1%}".format
+            value, cap = shown(row[column]), shown(limit)
+            missed.append(f"{words[column]} {value} {'above' if bound == 'max' else 'below'} {cap}")
+    return missed
+
+
 def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
     """Row index (position) of the plan the rule picks; RuleError when none qualifies."""
     ok = np.ones(len(metrics), dtype=bool)
     if rule.forecast_within_limits and FORECAST_OK in metrics:
         ok &= metrics[FORECAST_OK].to_numpy(dtype=bool)
-    if rule.max_breach_prob is not None:
-        ok &= metrics["breach_probability"].to_numpy() <= rule.max_breach_prob + 1e-12
-    if rule.max_default_prob is not None:
-        ok &= metrics["default_probability"].to_numpy() <= rule.max_default_prob + 1e-12
-    if rule.min_cvar5_usd is not None:
-        ok &= metrics["npv_cvar5_usd"].to_numpy() >= rule.min_cvar5_usd
+    for column, bound, limit in rule_limits(rule):
+        ok &= within_limit(metrics[column].to_numpy(), bound, limit)
     optimum = forecast_optimum_row(metrics) if rule.no_riskier_than_optimum else None
     if optimum is not None:  # on the same scenarios: the comparison is paired, not sampled twice
         for column in OPTIMUM_RISKS:

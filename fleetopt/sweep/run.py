@@ -37,6 +37,7 @@ from fleetopt.sweep.candidates import (
     check_stochastic_candidate,
     forecast_optimum_row,
     generate_candidates,
+    limits_missed,
     pareto_front,
     recommend,
     why_dropped,
@@ -389,6 +390,9 @@ class SweepResult:
             f"from {opt['default_probability']:.1%} to {rec['default_probability']:.1%}."
         )
         text += self._outside_forecast_limits()
+        missed = limits_missed(opt, self.rule)
+        if missed:  # why a pick worse on the rule's own figure than the optimum was chosen
+            text += f" The forecast optimum itself misses the rule: {', '.join(missed)}."
         for name in ("breach", "default"):  # a risk the rule did not limit and the pick raises a lot
             rise = rec[f"{name}_probability"] - opt[f"{name}_probability"]
             if rise > RISE_WORTH_SAYING and getattr(self.rule, f"max_{name}_prob") is None:
