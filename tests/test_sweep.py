@@ -664,3 +664,17 @@ def test_the_limits_a_row_misses_in_words():
     rule = Rule(max_breach_prob=0.6, min_cvar5_usd=-85e6)
     assert limits_missed(row, rule) == ["P(breach) 87.5% above 60.0%", "CVaR5 -$90.0M below -$85.0M"]
     assert limits_missed(row, Rule(max_breach_prob=0.9)) == []
+
+
+def test_the_closest_hint_names_only_plans_the_rule_would_consider():
+    """The highest CVaR5 was the $60M-buffer plan's, which breaches on its own forecast: loosening
+    --min-cvar to it would still leave it out. The hint names the best plan within its limits."""
+    from fleetopt.sweep.candidates import closest
+
+    metrics = pd.DataFrame({
+        "plan": ["milp: forecast", "buffer $60M"], "forecast_within_limits": [True, False],
+        "breach_probability": [0.875, 1.0], "default_probability": [0.0, 0.0],
+        "npv_cvar5_usd": [-88e6, -85e6],
+    })  # fmt: skip
+    hint = closest(metrics, Rule(min_cvar5_usd=-80e6, no_riskier_than_optimum=False))
+    assert hint == "the highest CVaR5 is -$88.0M (milp: forecast)"

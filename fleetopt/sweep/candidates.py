@@ -615,7 +615,8 @@ def forecast_optimum_row(metrics: pd.DataFrame) -> pd.Series | None:
 
 def closest(metrics: pd.DataFrame, rule: Rule) -> str:
     """What the candidates come closest to on each limit of ``rule``: 'the lowest breach probability
-    is 53.0% (milp: collateral haircut)'."""
+    is 53.0% (milp: collateral haircut)', among those within their limits on the forecast where the
+    rule asks for that (a plan it excludes would not qualify under a looser limit either)."""
     parts = []
     if rule.forecast_within_limits and FORECAST_OK in metrics and not metrics[FORECAST_OK].any():
         parts.append("every candidate breaches a covenant or defaults on the forecast itself")
@@ -625,14 +626,18 @@ def closest(metrics: pd.DataFrame, rule: Rule) -> str:
             f"the forecast optimum's breach probability is {optimum['breach_probability']:.1%} and its "
             f"default probability {optimum['default_probability']:.1%}"
         )
+    # among the plans the forecast-limits filter leaves: a plan it excludes meets no loosened limit
+    eligible = metrics
+    if rule.forecast_within_limits and FORECAST_OK in metrics and metrics[FORECAST_OK].any():
+        eligible = metrics[metrics[FORECAST_OK].astype(bool)]
     for limit, column, what, best in (
         ("max_breach_prob", "breach_probability", "the lowest breach probability", "idxmin"),
         ("max_default_prob", "default_probability", "the lowest default probability", "idxmin"),
         ("min_cvar5_usd", "npv_cvar5_usd", "the highest CVaR5", "idxmax"),
     ):
         if getattr(rule, limit) is not None:
-            at = getattr(metrics[column], best)()
-            row = metrics.loc[at]
+            at = getattr(eligible[column], best)()
+            row = eligible.loc[at]
             value = format_usd(row[column]) if column == "npv_cvar5_usd" else f"{row[column]:.1%}"
             parts.append(f"{what} is {value} ({row.get('plan', f'row {at}')})")
     return "; ".join(parts)
