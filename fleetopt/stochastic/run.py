@@ -22,6 +22,7 @@ from fleetopt.milp.highs import model_size
 from fleetopt.runs import limits
 from fleetopt.stochastic.mpisppy_route import ROUTES as MPISPPY_ROUTES
 from fleetopt.stochastic.mpisppy_route import check_route, solve_by_mpisppy
+from fleetopt.stochastic.paired import paired_comparison, scenario_outcomes
 from fleetopt.stochastic.reduction import reduce_scenarios
 
 # how RP is solved: fleetopt's own extensive form and block solver, or mpi-sppy's extensive form
@@ -580,13 +581,16 @@ def forecast_limits_broken(data: ModelData, plan: Plan) -> list[dict]:
 
 
 def out_of_sample(data: ModelData, plan: Plan, forecast_plan: Plan, n: int, seed: int, backend: str) -> dict:
-    """Both plans evaluated on the same fresh scenarios (a seed the reduction did not use)."""
-    ev = evaluate(
-        data, compile_plans(data, [plan, forecast_plan], ["stochastic", "forecast"]), n, seed, backend=backend
-    )
+    """Both plans evaluated on the same fresh scenarios (a seed the reduction did not use), and the
+    stochastic plan's differences from the forecast optimum with the standard errors of the paired
+    differences (``paired``: stochastic/paired.py, as benchmarks/bench_stochastic reports them)."""
+    batch = compile_plans(data, [plan, forecast_plan], ["stochastic", "forecast"])
+    ev = evaluate(data, batch, n, seed, backend=backend)
     rows = ev.metrics.set_index("plan")
+    paired = paired_comparison(scenario_outcomes(data, batch, n, seed), "forecast")
     return {
         "seed": seed,
         "scenarios": n,
         "metrics": {label: {k: float(v) for k, v in rows.loc[label].items()} for label in rows.index},
+        "paired": {k: v for k, v in paired[0].items() if k.endswith(("_diff", "_diff_se"))},
     }
