@@ -142,6 +142,12 @@ class Comparison:
     def tables(self) -> dict[str, pd.DataFrame]:
         units = {key: unit for key, _, unit in FIGURES}
         figures = self.figures.copy()
+        # each plan's figure less the first's, as numbers (the CSV's and the JSON's), where the tables
+        # show a difference (not for a standard error or a yes/no)
+        shown = [not (k.endswith("_se_usd") or units[k] == YES_NO) for k in figures.index]
+        first = figures[self.labels[0]].to_numpy(dtype=float)
+        for header, label in zip(self.difference_headers(), self.labels[1:], strict=True):
+            figures[header] = np.where(shown, figures[label].to_numpy(dtype=float) - first, np.nan)
         figures.insert(0, "unit", [units[k] for k in figures.index])
         figures.insert(1, "better", [BETTER.get(k, "") for k in figures.index])
         return {

@@ -672,7 +672,7 @@ def test_p95_mirrors_p5_and_the_median_and_first_paired_error_are_as_documented(
     paired = next(r for r in json.loads(comp.to_json())["figures"] if r["figure"] == "npv_mean_paired_se_usd")
     assert paired[first] is None and paired[comp.labels[1]] == 0.0  # the same plan: no difference
     row = next(line for line in comp.to_csv().splitlines() if line.startswith("npv_mean_paired_se_usd,"))
-    assert row == "npv_mean_paired_se_usd,USD,,,0.0"
+    assert row == "npv_mean_paired_se_usd,USD,,,0.0,"  # and no difference of two errors
 
 
 def test_the_paired_error_is_the_sample_deviation_of_the_differences_over_root_s():
@@ -682,3 +682,19 @@ def test_the_paired_error_is_the_sample_deviation_of_the_differences_over_root_s
 
     assert paired_error(np.array([1.0, 2.0, 6.0])) == pytest.approx(np.sqrt(7.0 / 3.0), rel=1e-12)
     assert np.isnan(paired_error(np.array([5.0])))
+
+
+def test_the_json_and_csv_carry_each_difference_as_a_number(buffer_sweep):
+    """The tables showed 'B − A' but the JSON and CSV carried only each plan's figures. Now each
+    figure row has the difference as a number: the pick's mean NPV less the optimum's, and none for
+    a standard error or a yes/no (as the tables leave those cells empty)."""
+    folder, _ = buffer_sweep
+    code, out, err = run_cli("compare", str(folder), "--scenarios", "20", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    optimum, pick = doc["plans"]
+    rows = {r["figure"]: r for r in doc["figures"]}
+    column = f"{pick} − {optimum}"
+    mean = rows["npv_mean_usd"]
+    assert mean[column] == pytest.approx(mean[pick] - mean[optimum], rel=1e-12)
+    assert rows["npv_mean_se_usd"][column] is None and rows["forecast_breach"][column] is None
