@@ -100,10 +100,15 @@ class Comparison:
     forecast_limits: list[tuple[str, str]] = field(default_factory=list)
 
     @staticmethod
+    def has_difference(key: str, unit: str) -> bool:
+        """Whether a figure has a difference to the first plan: not a standard error (the difference
+        of two errors means nothing: the paired row is the difference's own), nor a yes/no."""
+        return not (key.endswith("_se_usd") or unit == YES_NO)
+
+    @staticmethod
     def difference(key: str, values: list[float], unit: str, n: int = 1) -> str:
-        """Plan ``n``'s figure less the first's, signed; none for a standard error (the
-        difference of two errors means nothing: the paired row is the difference's own)."""
-        if key.endswith("_se_usd") or unit == YES_NO:
+        """Plan ``n``'s figure less the first's, signed; none where :meth:`has_difference` says so."""
+        if not Comparison.has_difference(key, unit):
             return ""
         return format_difference(values[n] - values[0], unit)
 
@@ -143,8 +148,8 @@ class Comparison:
         units = {key: unit for key, _, unit in FIGURES}
         figures = self.figures.copy()
         # each plan's figure less the first's, as numbers (the CSV's and the JSON's), where the tables
-        # show a difference (not for a standard error or a yes/no)
-        shown = [not (k.endswith("_se_usd") or units[k] == YES_NO) for k in figures.index]
+        # show a difference
+        shown = [self.has_difference(k, units[k]) for k in figures.index]
         first = figures[self.labels[0]].to_numpy(dtype=float)
         for header, label in zip(self.difference_headers(), self.labels[1:], strict=True):
             figures[header] = np.where(shown, figures[label].to_numpy(dtype=float) - first, np.nan)
@@ -427,7 +432,7 @@ def compare_plans(
                     )
                 )
         held = plan.held
-        for g in sorted({int(data.sku_generation[s]) for s in range(data.S)}):  # the model's generations
+        for g in data.model_generations:
             cohorts = [c.index for c in data.cohorts if data.sku_generation[c.sku] == g]
             gpu_rows += [(label, q[t], GENERATIONS[g], float(held[cohorts, t].sum())) for t in range(data.T)]
         if n > 0:

@@ -250,6 +250,11 @@ class ModelData:
     def G(self) -> int:
         return len(GENERATIONS)
 
+    @property
+    def model_generations(self) -> list[int]:
+        """The generations (indices into GENERATIONS) the model has an SKU of, oldest first."""
+        return sorted({int(g) for g in self.sku_generation})
+
 
 def load(model=None) -> tuple[LoadedModel, ModelData]:
     """Load a model (a path, a bundled name, None for the default, or a LoadedModel) and resolve it."""

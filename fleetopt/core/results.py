@@ -88,7 +88,7 @@ def purchases_by_generation_year(data: ModelData, plan: Plan) -> pd.DataFrame:
         else f"{year} ({quarters[0]})"
         for year, quarters in years.items()
     }  # fmt: skip
-    held = sorted({data.sku_generation[s] for s in range(data.S)})
+    held = data.model_generations
     table = pd.DataFrame(0.0, index=[GENERATIONS[g] for g in held], columns=list(columns.values()))
     gpus = plan.buy_blocks.sum(axis=1) * data.block_size[:, None]  # (S, T)
     for s in range(data.S):
