@@ -741,7 +741,7 @@ def test_an_evaluation_marks_the_plans_that_break_their_limits_on_their_own_fore
     assert again.to_dict() == swept.to_dict() and not again.all() and again.any()
     cells = [line.split("│")[1].strip() for line in stdout.splitlines() if line.startswith("│")]
     assert sum(cell.startswith("! ") for cell in cells) == (~again).sum()  # a plan's first line, wrapped
-    said = "! breaches a covenant or defaults on its own forecast, run with its policy"
+    said = "! breaches a covenant or defaults on the forecast itself (run with its policy)"
     assert said in " ".join(stdout.split())
     assert page.FORECAST_MARK_WORDS in text_of(out)
 

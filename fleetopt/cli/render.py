@@ -15,7 +15,13 @@ from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import first_tested_quarter, headline, purchases_by_generation_year, worst_shock
 from fleetopt.core.units import counted, format_solver_status, format_usd, format_usd_change
-from fleetopt.evaluate.metrics import FORECAST_OK, REACTION_LABELS, first_breach_column
+from fleetopt.evaluate.metrics import (
+    FORECAST_MARK,
+    FORECAST_MARK_MEANS,
+    FORECAST_OK,
+    REACTION_LABELS,
+    first_breach_column,
+)
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
 from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable, plan_facts
@@ -238,7 +244,7 @@ def evaluation_table(metrics, title: str) -> Table:
         table.add_column(name, justify="left" if name == "plan" else "right")
     for _, row in metrics.iterrows():
         table.add_row(
-            Text(("" if row.get(FORECAST_OK, True) else "! ") + str(row["plan"])),
+            Text(("" if row.get(FORECAST_OK, True) else f"{FORECAST_MARK} ") + str(row["plan"])),
             format_usd(row["npv_mean_usd"]),
             format_usd(row["npv_mean_se_usd"]),
             format_usd(row["npv_mean_no_default_usd"]),
@@ -251,12 +257,8 @@ def evaluation_table(metrics, title: str) -> Table:
             f"{row['mean_utilisation']:.1%}",
         )
     if FORECAST_OK in metrics and not metrics[FORECAST_OK].all():
-        table.caption = FORECAST_BREACH_WORDS
+        table.caption = f"{FORECAST_MARK} {FORECAST_MARK_MEANS} (run with its policy)"
     return unbroken(table)
-
-
-# the mark of a plan that breaches a covenant or defaults on its own forecast, in words
-FORECAST_BREACH_WORDS = "! breaches a covenant or defaults on its own forecast, run with its policy"
 
 
 def forecast_table(metrics, title: str) -> Table:
@@ -401,7 +403,7 @@ def sweep_table(metrics, title: str) -> Table:
         mark = (
             (">" if r["recommended"] else " ")
             + ("*" if r["on_front"] else " ")
-            + (" " if r.get(FORECAST_OK, True) else "!")
+            + (" " if r.get(FORECAST_OK, True) else FORECAST_MARK)
         )
         table.add_row(
             mark,

@@ -67,11 +67,12 @@ REACTION_LABELS = {
 }
 
 
-# `fleetopt evaluate --rank-by` and the sweep rule's `prefer`: the column each ranks plans by
-# (higher is better), and its words
 # the metrics column: the plan, run on its own forecast with its policy, breaches no covenant and
 # does not default (engine.forecast_within_limits): a plan a lender would sign
 FORECAST_OK = "forecast_within_limits"
+# how the terminal's tables and the report mark a plan whose FORECAST_OK is false, and what it means
+FORECAST_MARK = "!"
+FORECAST_MARK_MEANS = "breaches a covenant or defaults on the forecast itself"
 
 
 def within_limits(metrics: pd.DataFrame) -> np.ndarray:
@@ -79,6 +80,8 @@ def within_limits(metrics: pd.DataFrame) -> np.ndarray:
     return (metrics["breach_probability"].to_numpy() == 0) & (metrics["default_probability"].to_numpy() == 0)
 
 
+# `fleetopt evaluate --rank-by` and the sweep rule's `prefer`: the column each ranks plans by
+# (higher is better), and its words
 RANK_COLUMNS = {"cvar5": "npv_cvar5_usd", "mean": "npv_mean_usd", "p5": "npv_p5_usd"}
 RANK_WORDS = {"cvar5": "CVaR5 NPV", "mean": "mean NPV", "p5": "P5 NPV"}
 

@@ -38,6 +38,8 @@ from fleetopt.evaluate import PlanFileError, compile_plans, generate_scenarios, 
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import ForecastRun, forecast_run
 from fleetopt.evaluate.metrics import (
+    FORECAST_MARK,
+    FORECAST_MARK_MEANS,
     FORECAST_OK,
     RANK_WORDS,
     REACTION_LABELS,
@@ -976,8 +978,7 @@ def _front_section(metrics: pd.DataFrame) -> str:
     return f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}<p class='cap'>{escape(caption)}</p></div></div>"
 
 
-FORECAST_MARK = "!"  # as the terminal's sweep table marks a candidate
-FORECAST_MARK_WORDS = "!: breaches a covenant or defaults on the forecast itself"
+FORECAST_MARK_WORDS = f"{FORECAST_MARK}: {FORECAST_MARK_MEANS}"
 CANDIDATE_HEADERS = {
     "#": "#",
     "forecast_mark": FORECAST_MARK,
