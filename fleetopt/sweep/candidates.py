@@ -630,17 +630,25 @@ def closest(metrics: pd.DataFrame, rule: Rule) -> str:
     eligible = metrics
     if rule.forecast_within_limits and FORECAST_OK in metrics and metrics[FORECAST_OK].any():
         eligible = metrics[metrics[FORECAST_OK].astype(bool)]
-    for limit, column, what, best in (
-        ("max_breach_prob", "breach_probability", "the lowest breach probability", "idxmin"),
-        ("max_default_prob", "default_probability", "the lowest default probability", "idxmin"),
-        ("min_cvar5_usd", "npv_cvar5_usd", "the highest CVaR5", "idxmax"),
-    ):
-        if getattr(rule, limit) is not None:
-            at = getattr(eligible[column], best)()
-            row = eligible.loc[at]
-            value = format_usd(row[column]) if column == "npv_cvar5_usd" else f"{row[column]:.1%}"
-            parts.append(f"{what} is {value} ({row.get('plan', f'row {at}')})")
+    for column, bound, _ in rule_limits(rule):
+        at = eligible[column].idxmin() if bound == "max" else eligible[column].idxmax()
+        row = eligible.loc[at]
+        what = f"the {'lowest' if bound == 'max' else 'highest'} {LIMIT_WORDS[column][1]}"
+        parts.append(f"{what} is {_limit_value(column, row[column])} ({row.get('plan', f'row {at}')})")
     return "; ".join(parts)
+
+
+# each limited figure in words: (as a table names it, as a sentence does)
+LIMIT_WORDS = {
+    "breach_probability": ("P(breach)", "breach probability"),
+    "default_probability": ("P(default)", "default probability"),
+    "npv_cvar5_usd": ("CVaR5", "CVaR5"),
+}
+
+
+def _limit_value(column: str, value: float) -> str:
+    """A limited figure as written: USD for CVaR5, a percentage for a probability."""
+    return format_usd(value) if column == "npv_cvar5_usd" else f"{value:.1%}"
 
 
 def rule_limits(rule: Rule) -> list[tuple[str, str, float]]:
@@ -658,13 +666,11 @@ def within_limit(values, bound: str, limit: float):
 
 def limits_missed(row: pd.Series, rule: Rule) -> list[str]:
     """The rule's own limits a plan's metrics row misses, in words: 'P(breach) 87.5% above 60.0%'."""
-    words = {"breach_probability": "P(breach)", "default_probability": "P(default)", "npv_cvar5_usd": "CVaR5"}
     missed = []
     for column, bound, limit in rule_limits(rule):
         if not within_limit(row[column], bound, limit):
-            shown = format_usd if column == "npv_cvar5_usd" else "{:.1%}".format
-            value, cap = shown(row[column]), shown(limit)
-            missed.append(f"{words[column]} {value} {'above' if bound == 'max' else 'below'} {cap}")
+            value, cap = _limit_value(column, row[column]), _limit_value(column, limit)
+            missed.append(f"{LIMIT_WORDS[column][0]} {value} {'above' if bound == 'max' else 'below'} {cap}")
     return missed
 
 
