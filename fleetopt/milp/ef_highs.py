@@ -434,23 +434,32 @@ class BlockSolver:
     def _outside_values(self, y: np.ndarray, lower, upper) -> np.ndarray | None:
         """The best values of the columns outside every block (CVaR's eta and shortfalls) with the
         block columns at ``y``: the small LP of those columns and the rows outside the blocks."""
-        lp, csc = self._matrix()
-        start, index, value = csc
+        start, index, value = self._matrix()[1]
         inside = y.copy()
         inside[self._outside] = 0.0
         activity = np.bincount(index, weights=value * np.repeat(inside, np.diff(start)), minlength=self.n_row)
         # the rows that hold an outside column (the CVaR rows; the linking rows hold none and are
         # met, every copy being fixed at its original's value)
         rows = np.unique(np.concatenate([index[start[c] : start[c + 1]] for c in self._outside]))
+        solved = self._solve_outside(rows, activity[rows], lower, upper)
+        return None if solved is None else solved[1]
+
+    def _solve_outside(self, rows: np.ndarray, activity: np.ndarray, lower, upper) -> tuple | None:
+        """The LP of the columns outside every block (CVaR's eta and shortfalls) within ``lower``,
+        ``upper``, over the extensive form's ``rows``, each row's bounds less the blocks' part
+        ``activity`` of it: (its objective, their values), or None when it has no optimum."""
+        lp, csc = self._matrix()
         rest = sub_lp(lp, csc, self._outside, rows)
         rest.col_lower_, rest.col_upper_ = lower[self._outside], upper[self._outside]
-        rest.row_lower_ = np.asarray(lp.row_lower_)[rows] - activity[rows]
-        rest.row_upper_ = np.asarray(lp.row_upper_)[rows] - activity[rows]
+        rest.row_lower_ = np.asarray(lp.row_lower_)[rows] - activity
+        rest.row_upper_ = np.asarray(lp.row_upper_)[rows] - activity
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         h.passModel(rest)
         run_stoppable(h)
-        return np.array(h.getSolution().col_value) if h.getModelStatus() == _OPTIMAL else None
+        if h.getModelStatus() != _OPTIMAL:
+            return None
+        return h.getInfo().objective_function_value, np.array(h.getSolution().col_value)
 
     def _rounded(self, values: np.ndarray, how) -> np.ndarray:
         """The integer columns' values rounded by ``how``, each copy as its scenario-0 original."""
@@ -720,23 +729,15 @@ class BlockSolver:
         best columns outside the blocks (CVaR's eta and shortfalls) for them: their LP over the rows
         outside the blocks, each row's bounds less its blocks' part K u. (None, None) when that LP
         has no optimum."""
-        lp, csc = self._matrix()
+        lp, _ = self._matrix()
         w, rows, K = self._unlinked_weights()
         objective = float(lp.offset_ + np.dot(w, values))
         if not len(self._outside):
             return objective, np.zeros(0)
-        rest = sub_lp(lp, csc, self._outside, rows)
-        rest.col_lower_, rest.col_upper_ = self.bounds[0][self._outside], self.bounds[1][self._outside]
-        activity = K @ values
-        rest.row_lower_ = np.asarray(lp.row_lower_)[rows] - activity
-        rest.row_upper_ = np.asarray(lp.row_upper_)[rows] - activity
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        h.passModel(rest)
-        run_stoppable(h)
-        if h.getModelStatus() != _OPTIMAL:
+        solved = self._solve_outside(rows, K @ values, *self.bounds)
+        if solved is None:
             return None, None
-        return objective + h.getInfo().objective_function_value, np.array(h.getSolution().col_value)
+        return objective + solved[0], solved[1]
 
 
 @contextmanager
