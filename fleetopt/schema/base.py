@@ -30,11 +30,16 @@ QUARTER_TYPE_ERROR = "quarter_type"
 `2026-07-01` a date): the loader words it as it words a malformed label such as `2026Q5`."""
 
 
-def _quarter_is_text(value: object) -> object:
-    if isinstance(value, str):
-        return value
-    message = "{value} is not a quarter: expected a label like 2026Q3"
-    raise PydanticCustomError(QUARTER_TYPE_ERROR, message, {"value": str(value)})
+def text_only(error_type: str, message: str) -> BeforeValidator:
+    """A value YAML read as text, as it is; anything else (a number, a date, a null) the error
+    ``error_type`` with ``message`` ("{value} ..."), which the loader words for its field."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str):
+            return value
+        raise PydanticCustomError(error_type, message, {"value": str(value)})
+
+    return BeforeValidator(check)
 
 
 # No `description` on these two: a type-level description would replace the docstring of every
@@ -43,7 +48,7 @@ Quarter = Annotated[
     str,
     StringConstraints(pattern=QUARTER_PATTERN),
     Field(examples=["2026Q3"]),
-    BeforeValidator(_quarter_is_text),
+    text_only(QUARTER_TYPE_ERROR, "{value} is not a quarter: expected a label like 2026Q3"),
 ]
 """A calendar quarter label such as ``2026Q3``."""
 
@@ -54,14 +59,11 @@ NAME_TYPE_ERROR = "name_type"
 `customer: 5` a number): the loader words it with what a name is, not "Input should be a valid
 string"."""
 
-
-def _name_is_text(value: object) -> object:
-    if isinstance(value, str):
-        return value
-    raise PydanticCustomError(NAME_TYPE_ERROR, "{value} is not a name", {"value": str(value)})
-
-
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64), BeforeValidator(_name_is_text)]
+Name = Annotated[
+    str,
+    StringConstraints(pattern=NAME_PATTERN, max_length=64),
+    text_only(NAME_TYPE_ERROR, "{value} is not a name"),
+]
 """An identifier: letters, digits, '_', '-', '.' (at most 64 characters)."""
 
 
