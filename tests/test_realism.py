@@ -243,5 +243,7 @@ def test_the_evaluator_and_the_kernel_carry_losses_forward_alike():
     scen = generate_scenarios(data, 8, 0, 300)
     want = simulate(consts, plans, scen)
     got = CpuKernel().simulate(consts, plans, scen)
-    np.testing.assert_array_equal(got["npv"], want["npv"])
+    # to 1e-12, the C build's contract (tests/test_kernel_cpu.py): one pair in 300 differs by one unit
+    # in the last place
+    np.testing.assert_allclose(got["npv"], want["npv"], rtol=1e-12, atol=0)
     np.testing.assert_array_equal(got["breach"], want["breach"])

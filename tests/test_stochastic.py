@@ -877,7 +877,9 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     no significance for "the stochastic plan loses $8.2M". Now summary.json and the terminal give
     them (stochastic/paired.py): the mean and CVaR5 differences equal those of the two plans'
     figures on the same scenarios, with their paired standard errors (found by hand by an auditor:
-    -$8,217,463, s.e. $151,344; CVaR5 -$15,905,495, s.e. $541,104 on this run)."""
+    -$8,217,463, s.e. $151,344; CVaR5 -$15,905,495, s.e. $541,104 on this run; since the terminal
+    value is taxed with the last quarter, -$7,959,616, s.e. $155,712; CVaR5 -$15,930,309, s.e.
+    $546,682)."""
     out = tmp_path / "sto"
     code, stdout = cli("solve", "tiny", "--stochastic", "3", "--first-stage-quarters", "2",
                        "--risk-weight", "0.5", "--cvar-alpha", "0.3", "--out", str(out))  # fmt: skip
@@ -886,8 +888,8 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     stochastic, forecast, paired = oos["metrics"]["stochastic"], oos["metrics"]["forecast"], oos["paired"]
     for key, metric in (("npv_mean_usd", "npv_mean_usd"), ("npv_cvar_usd", "npv_cvar5_usd")):
         assert paired[f"{key}_diff"] == pytest.approx(stochastic[metric] - forecast[metric], rel=1e-9)
-    assert paired["npv_mean_usd_diff"] == pytest.approx(-8_217_463.35, abs=1.0)
-    assert paired["npv_mean_usd_diff_se"] == pytest.approx(151_344.39, abs=1.0)
-    assert paired["npv_cvar_usd_diff_se"] == pytest.approx(541_103.53, abs=1.0)
+    assert paired["npv_mean_usd_diff"] == pytest.approx(-7_959_616.35, abs=1.0)
+    assert paired["npv_mean_usd_diff_se"] == pytest.approx(155_711.77, abs=1.0)
+    assert paired["npv_cvar_usd_diff_se"] == pytest.approx(546_681.63, abs=1.0)
     said = " ".join(stdout.split())
-    assert "stochastic less forecast (paired s.e.)" in said and "mean -$8.2M ($151,344)" in said
+    assert "stochastic less forecast (paired s.e.)" in said and "mean -$8.0M ($155,712)" in said

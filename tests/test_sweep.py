@@ -183,20 +183,19 @@ def test_sweep_stochastic_adds_the_two_stage_plan_reduced_from_another_seed():
     """`sweep --stochastic 2` on tiny (seed 1): the candidate "stochastic: 2 scenarios" (origin
     stochastic) follows the forecast optimum, its scenarios reduced from seed 2 (not the seed the
     sweep evaluates on). tiny's scenarios give no reason to leave the forecast's first stage
-    (docs/formulation.md §7b), so completed on the forecast it has the forecast optimum's purchases
-    and forecast NPV; the completion breaks the MILP's tie on later prepayments otherwise, so it is
-    another plan (Plan.decisions_key), evaluated as one. Without the option there is no such
-    candidate."""
+    (docs/formulation.md §7b), so completed on the forecast it is the forecast optimum itself, every
+    decision alike (Plan.decisions_key), and is dropped as a duplicate rather than evaluated twice
+    (a stochastic plan that differs is evaluated: the next test). Without the option there is no
+    such candidate."""
     result = api.sweep("tiny", candidates=3, scenarios=100, seed=1, stochastic=2)
     made = result.candidates.candidates
     assert [c.origin for c in made[:2]] == ["forecast", "stochastic"]
     base, stochastic = made[0], made[1]
     assert stochastic.label == "stochastic: 2 scenarios"
     assert "2 scenarios of seed 2" in stochastic.note and "the forecast optimum's" in stochastic.note
-    assert np.array_equal(stochastic.plan.buy_blocks, base.plan.buy_blocks)
-    assert stochastic.forecast_npv_usd == pytest.approx(base.forecast_npv_usd, rel=1e-9)
-    assert not np.array_equal(stochastic.plan.prepay, base.plan.prepay)
-    assert "stochastic: 2 scenarios" in set(result.metrics["plan"])
+    assert stochastic.status == "duplicate" and stochastic.plan is None
+    assert "stochastic: 2 scenarios" not in set(result.metrics["plan"])
+    assert base.label in set(result.metrics["plan"])
     plain = api.sweep("tiny", candidates=3, scenarios=100, seed=1)
     assert all(c.origin != "stochastic" for c in plain.candidates.candidates)
 

@@ -221,6 +221,7 @@ class ModelData:
     book_value: np.ndarray  # (C, T) book value per GPU at the start of t
     depreciation: np.ndarray  # (C, T) depreciation per GPU held in t
     terminal_value: np.ndarray  # (C,) net realisable value per GPU at the end
+    terminal_book: np.ndarray  # (C,) book value per GPU at the end (the liquidation's tax basis)
 
     @property
     def S(self) -> int:
@@ -624,6 +625,7 @@ def _cohort_values(m: PlanningModel, T: int, cohorts: list[Cohort], skus: list) 
     book = np.zeros((C, T))
     dep = np.zeros((C, T))
     terminal = np.zeros(C)
+    terminal_book = np.zeros(C)
     keep = (1.0 - m.retirement.selling_cost_fraction) if m.retirement.resale else 0.0
     max_age_q = m.retirement.max_age_years * 4.0 if m.retirement.max_age_years is not None else np.inf
     for c in cohorts:
@@ -646,6 +648,7 @@ def _cohort_values(m: PlanningModel, T: int, cohorts: list[Cohort], skus: list) 
             * resale_fraction(sku.resale_fraction_by_age_years, np.array([end_age]))[0]
             * keep
         )
+        terminal_book[c.index] = c.capex_per_gpu_usd * np.clip(1.0 - (T - c.bought) / life_q, 0.0, 1.0)
         resale[c.index] *= alive[c.index]
     return dict(alive=alive, resale_gross=resale, proceeds=proceeds, book_value=book, depreciation=dep,
-                terminal_value=terminal)  # fmt: skip
+                terminal_value=terminal, terminal_book=terminal_book)  # fmt: skip

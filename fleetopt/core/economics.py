@@ -221,8 +221,15 @@ def terminal_assets(data: ModelData, plan: Plan) -> tuple[Any, Any]:
 
 
 def terminal_value(data: ModelData, plan: Plan) -> float:
-    """Fleet plus power plant at the end, USD (before debt)."""
+    """Fleet plus power plant at the end, USD (before debt and the liquidation's tax)."""
     return sum(terminal_assets(data, plan))
+
+
+def terminal_fleet_book(data: ModelData, plan: Plan) -> Any:
+    """Book value of the GPUs held at the end, USD (a float, or (P,) for a stack): the tax basis of
+    their liquidation (:func:`liquidation_tax`)."""
+    book = (data.terminal_book * plan.held[..., :, -1]).sum(axis=-1)
+    return float(book) if np.ndim(book) == 0 else book
 
 
 # ---------------------------------------------------------------- cash and debt roll-forward
@@ -330,6 +337,7 @@ class QuarterFinance:
     draws: Any
     ebt: Any
     tax: Any
+    taxable: Any  # (...,) taxable income before the floor at 0 (economics.taxable_income)
     revolver_draw: Any
     revolver: Any
     cash: Any
@@ -401,7 +409,8 @@ def finance_step(
     pay_early = xp.minimum(prepay, available - principal)
     state.balance = available - principal - pay_early
     ebt = ebitda - interest - (depreciation - gain)
-    tax, state.loss_pool = tax_and_losses(ebt, state.loss_pool, fin.tax_rate, xp)
+    taxable, state.loss_pool = taxable_income(ebt, state.loss_pool, xp)
+    tax = tax_on(taxable, fin.tax_rate, xp)
     principal_total = principal.sum(axis=-1)
     pay_early_total = pay_early.sum(axis=-1)
     draws_total = draws.sum(axis=-1)
@@ -429,6 +438,7 @@ def finance_step(
         draws=draws_total,
         ebt=ebt,
         tax=tax,
+        taxable=taxable,
         revolver_draw=rev_draw,
         revolver=state.revolver,
         cash=state.cash,
@@ -539,23 +549,50 @@ def term_debt(state: FinanceState, xp: Any = np) -> Any:
     return debt if state.owed is None else debt - state.owed
 
 
-def tax_and_losses(ebt: Any, loss_pool: Any, rate: float, xp: Any = np) -> tuple[Any, Any]:
-    """A quarter's tax on pre-tax income ``ebt``, and the tax losses left: without a pool (None),
-    the rate on positive income; with one, the rate on income less the pool, whose unused losses
-    (and any new loss) are carried to the next quarter."""
+def taxable_income(ebt: Any, loss_pool: Any, xp: Any = np) -> tuple[Any, Any]:
+    """A quarter's taxable income before the floor at 0, and the tax losses left: without a pool
+    (None), pre-tax income ``ebt`` itself; with one, income less the pool, whose unused losses (and
+    any new loss) are carried to the next quarter."""
     if loss_pool is None:
-        return rate * xp.maximum(ebt, 0.0), None
+        return ebt, None
     taxable = ebt - loss_pool
-    return rate * xp.maximum(taxable, 0.0), xp.maximum(-taxable, 0.0)
+    return taxable, xp.maximum(-taxable, 0.0)
+
+
+def tax_on(taxable: Any, rate: float, xp: Any = np) -> Any:
+    """The tax on a quarter's taxable income (:func:`taxable_income`): the rate on its positive part."""
+    return rate * xp.maximum(taxable, 0.0)
+
+
+def tax_and_losses(ebt: Any, loss_pool: Any, rate: float, xp: Any = np) -> tuple[Any, Any]:
+    """A quarter's tax on pre-tax income ``ebt``, and the tax losses left (:func:`taxable_income`)."""
+    taxable, pool = taxable_income(ebt, loss_pool, xp)
+    return tax_on(taxable, rate, xp), pool
+
+
+def taxable_incomes(ebt: np.ndarray, carry_forward: bool) -> np.ndarray:
+    """(..., T) taxable income of each quarter (before the floor at 0) on pre-tax income ``ebt``
+    (..., T), quarter after quarter."""
+    pool = np.zeros(ebt.shape[:-1]) if carry_forward else None
+    out = np.empty_like(ebt)
+    for t in range(ebt.shape[-1]):
+        out[..., t], pool = taxable_income(ebt[..., t], pool)
+    return out
 
 
 def taxes(ebt: np.ndarray, rate: float, carry_forward: bool) -> np.ndarray:
     """(..., T) tax of each quarter on pre-tax income ``ebt`` (..., T), quarter after quarter."""
-    pool = np.zeros(ebt.shape[:-1]) if carry_forward else None
-    out = np.empty_like(ebt)
-    for t in range(ebt.shape[-1]):
-        out[..., t], pool = tax_and_losses(ebt[..., t], pool, rate)
-    return out
+    return tax_on(taxable_incomes(ebt, carry_forward), rate)
+
+
+def liquidation_tax(taxable_last: Any, gain: Any, rate: float, xp: Any = np) -> Any:
+    """USD of tax on selling the fleet at the end with a ``gain`` (net realisable value less book
+    value; negative for a loss), as a sale in the last quarter would be taxed: the last quarter's
+    tax on its taxable income ``taxable_last`` (:func:`taxable_income`) plus the gain, less the tax
+    it paid. A loss is deducted from that quarter's taxable income, down to 0, and no further (no
+    refund of other quarters' tax; losses left at the end are worth nothing). Negative: the tax the
+    loss saves. Power plant is valued at book: no gain, no tax (docs/formulation.md §6)."""
+    return tax_on(taxable_last + gain, rate, xp) - tax_on(taxable_last, rate, xp)
 
 
 def roll_forward(
@@ -616,7 +653,8 @@ class Statements:
 
     lines: dict[str, np.ndarray]
     npv_usd: float
-    terminal_assets_usd: float
+    terminal_assets_usd: float  # fleet at net realisable value plus power plant at book, before tax
+    liquidation_tax_usd: float  # tax on the fleet's sale at the end (negative: a credit)
 
     def frame(self, quarter_labels: list[str]):
         import pandas as pd
@@ -670,7 +708,11 @@ def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) ->
     quantities = statement_quantities(lines, data.covenant_window)
     # every covenant ratio, tested or not, on the covenants' EBITDA period
     _add_lines(lines, {kind.ratio_line: kind.ratio(quantities) for kind in CATALOGUE if kind.ratio_line})
-    terminal = terminal_value(data, plan)
+    fleet, power = terminal_assets(data, plan)
+    ebt = lines["net_income_usd"] + lines["tax_usd"]
+    taxable_last = taxable_incomes(ebt, data.tax_loss_carry_forward)[..., -1]
+    gain = fleet - terminal_fleet_book(data, plan)
+    tax_end = float(liquidation_tax(taxable_last, gain, data.tax_rate))
     owed_end = lines["debt_usd"][-1] + deferred_revenue_end(data, plan)
-    value = float(npv(data, lines["cash_usd"], owed_end, terminal, data.opening_cash))
-    return Statements(lines, value, terminal)
+    value = float(npv(data, lines["cash_usd"], owed_end, fleet + power - tax_end, data.opening_cash))
+    return Statements(lines, value, fleet + power, tax_end)

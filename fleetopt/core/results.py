@@ -195,6 +195,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     return {
         "npv_usd": st.npv_usd,
         "terminal_assets_usd": st.terminal_assets_usd,
+        "liquidation_tax_usd": st.liquidation_tax_usd,
         "peak_debt_usd": float(lines["debt_usd"].max()),
         "min_liquidity_usd": float(lines["cash_usd"].min()),
         "min_dscr": float(finite.min()) if finite.size else None,

@@ -52,6 +52,7 @@ class PlanBatch:
     gen_retired_proceeds: np.ndarray  # (P, G, T) the plan's disposal proceeds (forecast resale)
     gen_retired_book: np.ndarray  # (P, G, T) and the book value it disposes of
     gen_terminal: np.ndarray  # (P, G) net realisable value of the GPUs held at the end
+    gen_terminal_book: np.ndarray  # (P, G) and their book value (the liquidation's tax basis)
     gen_sellable: np.ndarray  # (P, G, T) market GPUs a distress sale may take: none a later contract needs
     # the borrowing base (formulation §5.9): the GPUs' gross resale value at the forecast's resale
     # values, in all and by generation, and the collateral the GPU-backed draws an order may defer need
@@ -87,6 +88,7 @@ class PlanBatch:
     held: np.ndarray  # (P, T) GPUs held
     terminal_fleet: np.ndarray  # (P,) net realisable value of the fleet at the end (forecast resale)
     terminal_power: np.ndarray  # (P,) book value of power plant at the end
+    terminal_book: np.ndarray  # (P,) book value of the fleet at the end (the liquidation's tax basis)
     build_site: np.ndarray  # (P, B) site of each power block group (padding: 0 with 0 MW)
     build_start: np.ndarray  # (P, B) quarter construction starts
     build_online: np.ndarray  # (P, B) quarter it is planned online
@@ -252,6 +254,7 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         collateral=lines["fleet_resale_value_usd"],
         terminal_fleet=terminal_fleet,
         terminal_power=terminal_power,
+        terminal_book=econ.terminal_fleet_book(data, stack),
         **by_generation,
         **orders,
         # deferring the order defers the same share of the GPU-backed draws: they save nothing now
@@ -314,6 +317,7 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
     out["gen_market_count"] = np.zeros((P, 2, G, T))
     out["gen_market_supply"] = np.zeros((P, 2, G, T))
     out["gen_terminal"] = np.zeros((P, G))
+    out["gen_terminal_book"] = np.zeros((P, G))
     for s in range(data.S):
         g = data.sku_generation[s]
         on_market = market[:, :, s].sum(axis=2)  # (P, 2, T) over sites
@@ -333,6 +337,7 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
         out["gen_retired_proceeds"][:, g] += data.proceeds[c.index] * retire[:, c.index]
         out["gen_retired_book"][:, g] += data.book_value[c.index] * retire[:, c.index]
         out["gen_terminal"][:, g] += data.terminal_value[c.index] * held[:, c.index, -1]
+        out["gen_terminal_book"][:, g] += data.terminal_book[c.index] * held[:, c.index, -1]
     contracted = np.zeros((P, G, T))
     for s in range(data.S):
         contracted[:, data.sku_generation[s]] += stack.contract_gpus[:, :, s].sum(axis=(1, 2))

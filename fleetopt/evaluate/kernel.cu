@@ -145,6 +145,7 @@ typedef struct {
     fo_bits live;  // contracts taken and not yet ended
     double cash, prev_cash, revolver, npv, min_cash, util;
     double loss_pool;  // tax losses not yet used (with loss carry-forward)
+    double taxable;  // the quarter's taxable income before the floor at 0 (for the liquidation's tax)
     int breach;  // the first breach's covenants (core.covenants.kind_bit mask), 0 before one
     int reacted;  // the policy's reactions so far, one bit each (FO_REACTED_*)
     // the liquidity rules (evaluate/liquidity.py): GPUs gone for good by generation, the order
@@ -770,7 +771,7 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     st->short_quarters = short_quarters;
     st->live = FO_LOAD(plan_accepted + p);
     st->cash = st->prev_cash = opening_cash;
-    st->revolver = st->npv = st->util = st->loss_pool = 0.0;
+    st->revolver = st->npv = st->util = st->loss_pool = st->taxable = 0.0;
     st->min_cash = 1.0e308;  // above any cash: the first quarter sets it
     st->breach = st->reacted = 0;
     st->due = st->due_deposit = st->carried_gain = st->deferred_usd = st->draws_due = 0.0;
@@ -902,14 +903,13 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     other_outflow = other_outflow - moved;
     const double ebt = ebitda - interest - depreciation_less_gain;
     // tax on income less the losses not yet used (core.economics.tax_and_losses)
-    double tax;
+    double taxable = ebt;
     if (loss_carry_forward) {
-        const double taxable = ebt - st->loss_pool;
-        tax = tax_rate * fo_max(taxable, 0.0);
+        taxable = ebt - st->loss_pool;
         st->loss_pool = fo_max(-taxable, 0.0);
-    } else {
-        tax = tax_rate * fo_max(ebt, 0.0);
     }
+    const double tax = tax_rate * fo_max(taxable, 0.0);
+    st->taxable = taxable;
     double cash = st->cash + ebitda - tax - interest - other_outflow;
     // the borrowing base: the collateral the GPU-secured balances need at the end of the quarter
     // (simulate._borrowing_base): the plan's, those kept before this quarter's cut, the cut's (in
@@ -989,15 +989,25 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
 {
     const double debt_end = fo_term_debt(plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ, st) + st->revolver;
     double fleet = FO_LOAD(terminal_fleet + p);
+    double book = FO_LOAD(terminal_book + p);
     if (FO_LIQUIDITY) {  // the GPUs the policy took out are not there at the end (Liquidity.terminal)
         const double* last = plan_quarter + (p * FO_T + FO_T - 1) * (long long)FO_NQ;
-        double gone = 0.0;
+        double gone = 0.0, gone_book = 0.0;
 #pragma unroll
-        for (int g = 0; g < FO_G; ++g)
-            gone = gone + fo_taken_share(st->missing[g], FO_LOAD(last + FO_Q_GEN_HELD + g)) * FO_LOAD(gterm + p * FO_G + g);
+        for (int g = 0; g < FO_G; ++g) {
+            const double share = fo_taken_share(st->missing[g], FO_LOAD(last + FO_Q_GEN_HELD + g));
+            gone = gone + share * FO_LOAD(gterm + p * FO_G + g);
+            gone_book = gone_book + share * FO_LOAD(gtbook + p * FO_G + g);
+        }
         fleet = fleet - gone;
+        book = book - gone_book;
     }
-    const double terminal = fleet * FO_SCEN(resale_factor, FO_T - 1, s) + FO_LOAD(terminal_power + p);
+    // after the tax on the fleet's sale at the end, taxed with the last quarter (economics.liquidation_tax),
+    // the last quarter's distress sales included
+    const double value = fleet * FO_SCEN(resale_factor, FO_T - 1, s);
+    const double gain = (value - book) + st->carried_gain;
+    const double liquidation_tax = tax_rate * fo_max(st->taxable + gain, 0.0) - tax_rate * fo_max(st->taxable, 0.0);
+    const double terminal = value + FO_LOAD(terminal_power + p) - liquidation_tax;
     // prepayments not yet earned after the last quarter are owed with the debt (simulate.deferred_revenue_end)
     double owed = debt_end;
     fo_bits owing = FO_LOAD(deferred_bits) & FO_LOAD(plan_accepted + p);

@@ -358,6 +358,7 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         "online_plan": plans.online_mw, "build_site": plans.build_site, "build_start": plans.build_start,
         "build_online": plans.build_online, "build_mw": plans.build_mw,
         "terminal_fleet": plans.terminal_fleet, "terminal_power": plans.terminal_power,
+        "terminal_book": plans.terminal_book, "gtbook": plans.gen_terminal_book,
         "cmw": plans.contract_mw, "mmw": plans.market_mw, "fsup": plans.freed_supply,
         "frev": plans.freed_revenue, "gterm": plans.gen_terminal, "lbuf": plans.liquidity_buffer,
         # the prepaid slots' forecast rates and floating quarters, (FP, T) (the same for every plan)
@@ -503,6 +504,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _plan("cgpu"), _plan("msup"), _plan("mgpu"), _plan("mrev"), _plan("elec"), _plan("drawn"),
     _plan("online_plan"), _plan("build_site", "const int*"), _plan("build_start", "const int*"),
     _plan("build_online", "const int*"), _plan("build_mw"), _plan("terminal_fleet"), _plan("terminal_power"),
+    _plan("terminal_book"), _plan("gtbook"),
     _plan("cmw"), _plan("mmw"), _plan("fsup"), _plan("frev"), _plan("gterm"), _plan("lbuf"),
     _plan("slot_rate"), _plan("slot_floating"), _plan("slot_refinanced"), _plan("slot_collateral_weight"),
     # scenarios: time-major, last axis S (consecutive threads read consecutive scenarios)

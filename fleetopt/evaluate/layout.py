@@ -112,6 +112,7 @@ class PlanColumns:
         self.collateral = _columns(plans.collateral, xp)
         self.gen_collateral = _columns(plans.gen_collateral, xp)  # (G, T, P, 1)
         self.terminal_power = xp.asarray(plans.terminal_power[:, None])
+        self.terminal_book = xp.asarray(plans.terminal_book[:, None])
 
         # sites any plan in the batch uses, per column with a site axis (the others hold zeros)
         self.used = {
@@ -179,6 +180,7 @@ class PlanColumns:
         # (G, T) whether any plan disposes of GPUs of a generation in a quarter (else nothing to take out)
         self.gen_retires = ((plans.gen_retired_proceeds != 0) | (plans.gen_retired_book != 0)).any(axis=0)
         self.gen_terminal = xp.asarray(np.ascontiguousarray(plans.gen_terminal.T)[..., None])  # (G, P, 1)
+        self.gen_terminal_book = xp.asarray(np.ascontiguousarray(plans.gen_terminal_book.T)[..., None])
         orders = ("order_capex", "order_capex_next", "order_deposit", "order_saving", "forecast_cash_flow",
                   "ltv_draws", "ltv_draw_rate", "ltv_draw_floating", "ltv_collateral")
         for name in orders:

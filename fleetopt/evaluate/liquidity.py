@@ -208,13 +208,16 @@ class Liquidity:
         gain, self.carried_gain = self.carried_gain, None
         return gain
 
-    def terminal(self) -> Any:
-        """The net realisable value of the GPUs gone at the end (to subtract), or None."""
-        xp, cols, out, last = self.xp, self.cols, None, self.T - 1
+    def terminal(self) -> tuple[Any, Any] | None:
+        """The net realisable value and the book value of the GPUs gone at the end (to subtract), or
+        None."""
+        xp, cols, value, book, last = self.xp, self.cols, None, None, self.T - 1
         for g, m in enumerate(self.missing):
             if m is not None:
-                out = _plus(out, taken_share(m, cols.gen_held_inverse[g, last], xp) * cols.gen_terminal[g])
-        return out
+                share = taken_share(m, cols.gen_held_inverse[g, last], xp)
+                value = _plus(value, share * cols.gen_terminal[g])
+                book = _plus(book, share * cols.gen_terminal_book[g])
+        return None if value is None else (value, book)
 
     def reactions(self) -> dict[str, Any]:
         xp = self.xp

@@ -102,7 +102,7 @@ class PlanFileReader:
                 members = {Path(n).stem: n for n in archive.namelist() if n.endswith(".npy")}
                 meta_member = members.pop(_META, None)
                 self.meta = self._read_meta(archive, meta_member)
-                self.headers = {name: self._header(archive, members[name]) for name in members}
+                self.headers = {name: self._header(archive, name, members[name]) for name in members}
         except FileNotFoundError:
             raise PlanFileError(f"{self.path}: no such plan file") from None
         except PlanFileError:
@@ -144,10 +144,12 @@ class PlanFileReader:
             raise PlanFileError(f"{self.path}: not a fleetopt plan file (no metadata)")
         return meta
 
-    @staticmethod
-    def _header(archive: zipfile.ZipFile, member: str) -> tuple[tuple, bool, np.dtype]:
-        with archive.open(member) as fp:
-            return _read_header(fp)
+    def _header(self, archive: zipfile.ZipFile, name: str, member: str) -> tuple[tuple, bool, np.dtype]:
+        try:
+            with archive.open(member) as fp:
+                return _read_header(fp)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a small array is read whole here
+            raise PlanFileError(f"{self.path}: {name} is corrupt ({exc})") from None
 
     def _check_arrays(self) -> None:
         missing = sorted(set(self.expected) - set(self.headers))

@@ -34,6 +34,7 @@ from fleetopt.core.economics import (
     collateral_required,
     contract_revenue_per_gpu,
     finance_step,
+    liquidation_tax,
     term_debt,
 )
 from fleetopt.evaluate.batch import PlanBatch
@@ -182,11 +183,15 @@ def simulate(
                 paths[name][:, :, t] = lines[name]
 
     debt_end = term_debt(state, xp) + state.revolver
-    fleet = pl.terminal_fleet
+    fleet, fleet_book = pl.terminal_fleet, pl.terminal_book
     gone = liquidity.terminal() if liquidity.on else None
     if gone is not None:  # the GPUs the policy took out are not there at the end
-        fleet = fleet - gone
-    terminal = fleet * sc.resale_factor[T - 1] + pl.terminal_power
+        fleet, fleet_book = fleet - gone[0], fleet_book - gone[1]
+    value = fleet * sc.resale_factor[T - 1]
+    gain = value - fleet_book
+    if liquidity.carried_gain is not None:  # the last quarter's distress sales (taxed with it)
+        gain = gain + liquidity.carried_gain
+    terminal = value + pl.terminal_power - liquidation_tax(step.taxable, gain, fin.tax_rate, xp)
     deferred = deferred_revenue_end(consts.contract_payments, pl, sc, T)
     owed = debt_end if deferred is None else debt_end + deferred
     npv += consts.discount[T - 1] * (terminal - owed)

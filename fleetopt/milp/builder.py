@@ -126,6 +126,7 @@ class Coefficients:
     block_capex: np.ndarray  # (S, T) per block bought
     resale_gross: np.ndarray  # (C, T) collateral value per GPU held
     terminal_value: np.ndarray  # (C,) per GPU held at the end
+    terminal_book: np.ndarray  # (C,) book value per GPU held at the end
     opening_cash: float
     min_cash: float
     opening_balance: list  # [F]
@@ -159,6 +160,7 @@ class Coefficients:
             block_capex=musd(data.block_size[:, None] * data.capex_path),
             resale_gross=musd(data.resale_gross),
             terminal_value=musd(data.terminal_value),
+            terminal_book=musd(data.terminal_book),
             opening_cash=musd(data.opening_cash),
             min_cash=musd(data.min_cash),
             opening_balance=[musd(fac.opening_usd) for fac in data.facilities],

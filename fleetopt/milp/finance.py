@@ -153,6 +153,36 @@ def taxable_income_rule(b: Builder, t: int):
     return taxable(b, t) >= 0.0
 
 
+def liquidation_gain(b: Builder):
+    r"""G = \sum_c (TV_c κ^{rs}_{T-1} - BV^{end}_c) Q_{c,T-1}: the fleet's net realisable value at
+    the end less its book value (negative: a loss), were it sold then (power plant: at book, no gain)."""
+    m, coef, T = b.m, b.coef, b.data.T
+    scale = m.resale_scale[T - 1]
+    cohorts = b.ix.cohorts_by_t[T - 1]
+    return sum((coef.terminal_value[c] * scale - coef.terminal_book[c]) * held(b, c, T - 1) for c in cohorts)
+
+
+def liquidation_taxable(b: Builder, t: int):
+    """Taxable income of the last quarter ``t`` had the fleet been sold at its end: ``taxable``
+    with the gain G added and the losses carried out of it U^E (with loss carry-forward)."""
+    m = b.m
+    income = pretax(b, t) + m.liquidation_gain
+    if not b.data.tax_loss_carry_forward:
+        return income
+    return income - _pool(m.loss_pool, t - 1) + m.terminal_loss_pool
+
+
+def liquidation_tax_floor_rule(b: Builder, t: int):
+    r"""X^E >= τ_x (EBT_{T-1} + G - U_{T-2} + U^E) (without loss carry-forward X^E >= τ_x (EBT_{T-1} + G)):
+    the last quarter's tax had the fleet been sold at its end; the terminal value deducts X^E - X_{T-1}."""
+    return b.m.terminal_tax >= b.data.tax_rate * liquidation_taxable(b, t)
+
+
+def liquidation_taxable_income_rule(b: Builder, t: int):
+    r"""EBT_{T-1} + G - U_{T-2} + U^E >= 0, as `taxable_income`."""
+    return liquidation_taxable(b, t) >= 0.0
+
+
 def cash_flow_rule(b: Builder, t: int):
     r"""C_t = C_{t-1} + EBITDA_t - X_t - Int_t - Capex_t + Proc_t + \sum_f (d_{f,t} - S_{f,t} - p_{f,t})
     + \sum_k ζ_k Π_{k,t}."""
@@ -265,6 +295,10 @@ BORROWING_BASE = ConstraintGroup(
 )
 TAX_FLOOR = ConstraintGroup("tax_floor", "§5.10", tax_floor_rule)
 TAXABLE_INCOME = ConstraintGroup("taxable_income", "§5.10", taxable_income_rule)
+LIQUIDATION_TAX_FLOOR = ConstraintGroup("liquidation_tax_floor", "§5.10", liquidation_tax_floor_rule)
+LIQUIDATION_TAXABLE_INCOME = ConstraintGroup(
+    "liquidation_taxable_income", "§5.10", liquidation_taxable_income_rule
+)
 CASH_FLOW = ConstraintGroup("cash_flow", "§5.10", cash_flow_rule)
 MIN_CASH = ConstraintGroup("min_cash", "§5.10", min_cash_rule, Slack("min_cash", "MUSD"))
 CUSTOMER_SHARE = ConstraintGroup(
@@ -281,6 +315,8 @@ GROUPS = (
     BORROWING_BASE,
     TAX_FLOOR,
     TAXABLE_INCOME,
+    LIQUIDATION_TAX_FLOOR,
+    LIQUIDATION_TAXABLE_INCOME,
     CASH_FLOW,
     MIN_CASH,
     *covenants.COVENANT_GROUPS.values(),
@@ -307,11 +343,20 @@ def add_debt(b: Builder) -> None:
 
 
 def add_cash(b: Builder) -> None:
-    """Tax on positive pre-tax income, the cash roll-forward and the minimum cash."""
+    """Tax on positive pre-tax income, the tax a sale of the fleet at the end would add, the cash
+    roll-forward and the minimum cash."""
+    m, last = b.m, [b.data.T - 1]
+    m.liquidation_gain = pyo.Expression(expr=liquidation_gain(b))
+    m.terminal_tax = pyo.Var(domain=pyo.NonNegativeReals)
     if b.data.tax_loss_carry_forward:
-        b.m.loss_pool = pyo.Var(b.m.T, domain=pyo.NonNegativeReals)
-        b.add(TAXABLE_INCOME, b.m.T)
-    b.add(TAX_FLOOR, b.m.T)
+        m.loss_pool = pyo.Var(m.T, domain=pyo.NonNegativeReals)
+        m.terminal_loss_pool = pyo.Var(domain=pyo.NonNegativeReals)
+        b.add(TAXABLE_INCOME, m.T)
+        b.add(LIQUIDATION_TAXABLE_INCOME, last)
+    b.add(TAX_FLOOR, m.T)
+    b.add(LIQUIDATION_TAX_FLOOR, last)
+    # what the sale adds to the last quarter's tax (negative: a loss saves tax); the terminal value deducts it
+    m.liquidation_tax = pyo.Expression(expr=m.terminal_tax - m.tax[b.data.T - 1])
     b.add(CASH_FLOW, b.m.T)
     b.add(MIN_CASH, b.m.T)
 
@@ -391,8 +436,8 @@ def add_objective(b: Builder) -> None:
     elif b.objective == "npv":
         m.objective = pyo.Objective(
             expr=sum(df[t] * (m.cash[t] - prev_cash(b, t)) for t in range(T))
-            + df[-1] * (terminal_assets - debt_end)
-            - _tax_timing(b),
+            + df[-1] * (terminal_assets - m.liquidation_tax - debt_end)
+            - tax_timing(b.m, b.data),
             sense=pyo.maximize,
         )
     else:
@@ -407,16 +452,24 @@ def add_objective(b: Builder) -> None:
                 for t in range(T)
             )
             - df[-1] * terminal_assets
-            + _tax_timing(b),
+            + tax_timing(b.m, b.data),
             sense=pyo.minimize,
         )  # fmt: skip
 
 
-def _tax_timing(b: Builder):
-    """With loss carry-forward, a tie-break that pays each tax in the last quarter it is due: the
-    cumulative tax rows leave the timing free where no discounting separates the quarters (a
-    weight of at most 1e-6 per MUSD of tax, earlier quarters weighing more). 0 without."""
-    if not b.data.tax_loss_carry_forward:
-        return 0.0
-    T = b.data.T
-    return sum(1e-6 * (T - t) / T * b.m.tax[t] for t in range(T))
+# Weight per MUSD of every quarter's tax in the objective. The last quarter's tax has weights in the
+# cash and in the liquidation's tax X^E - X_{T-1} that cancel (§5.10), so this is all that keeps it
+# on its floor: it must exceed HiGHS's dual feasibility tolerance (1e-7; at 3.6e-8 a solve left it
+# 34,000 MUSD high on the default model, the NPV unchanged, the MILP's last cash far below the
+# statements'). The same on every quarter, so it never moves a tax from one quarter to another.
+TAX_WEIGHT = 1e-6
+
+
+def tax_timing(m: pyo.ConcreteModel, data):
+    """Tie-breaks on the tax (subtracted from the NPV, added to the cost): ``TAX_WEIGHT`` per MUSD of
+    every quarter's tax and, with loss carry-forward, one that pays each tax in the last quarter it
+    is due, as the cumulative tax rows leave the timing free where no discounting separates the
+    quarters (at most 1e-6 more per MUSD, earlier quarters weighing more)."""
+    T = data.T
+    weight = [TAX_WEIGHT + (1e-6 * (T - t) / T if data.tax_loss_carry_forward else 0.0) for t in range(T)]
+    return sum(w * m.tax[t] for t, w in enumerate(weight))

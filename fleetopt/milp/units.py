@@ -31,6 +31,8 @@ VARIABLE_UNITS = {
     "tax": "MUSD",
     "stress_tax": "MUSD",
     "loss_pool": "MUSD",
+    "terminal_tax": "MUSD",
+    "terminal_loss_pool": "MUSD",
     "stress_loss_pool": "MUSD",
     "stress_gap": "MUSD",
     "objective": "MUSD",
