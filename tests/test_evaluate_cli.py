@@ -149,7 +149,8 @@ def test_a_multi_plan_file_gives_one_row_per_plan(here):
     metrics = pd.read_csv(here / "B" / "metrics.csv")
     assert metrics.columns.tolist() == COLUMNS and metrics["plan"].tolist() == labels
     assert metrics["npv_mean_usd"].nunique() == 4
-    best = metrics.sort_values("npv_mean_usd", ascending=False)["plan"].tolist()
+    # best first, a plan marked `!` (breaking its limits on its own forecast) after the others
+    best = metrics.sort_values([FORECAST_OK, "npv_mean_usd"], ascending=False)["plan"].tolist()
     shown = [label for label in labels if f"│ {label} " in stdout]
     assert sorted(shown) == sorted(best[:2])
     summary = json.loads((here / "B" / "summary.json").read_text())
@@ -282,3 +283,26 @@ def test_option_values_rejected_by_the_parser(solve_run, here, option, value):
     assert f"Invalid value for '{option}'" in stderr and stderr.count("Invalid value") == 1
     assert "Traceback" not in stdout + stderr
     assert not (here / "B").exists() and not (here / "runs").exists()
+
+
+def test_a_plan_that_breaks_its_limits_on_its_own_forecast_is_ranked_after_the_others():
+    """The best CVaR5 of tiny's sweep was a cash-buffer plan that keeps debt its borrowing base does
+    not allow on the forecast itself (marked `!`): the terminal and the report featured it. Such a
+    plan now comes after every plan that keeps its limits, whatever its figures; among themselves
+    each group keeps the ranking's order, and with every plan marked the ranking is as before."""
+    from fleetopt.evaluate.metrics import marked_last_words, ranked_plans
+
+    metrics = pd.DataFrame({
+        "plan": ["buffer", "milp", "other", "risky"],
+        FORECAST_OK: [False, True, True, False],
+        "npv_cvar5_usd": [5.0, 1.0, 3.0, 4.0],
+        "breach_probability": [0.1, 0.2, 0.3, 0.4],
+    })  # fmt: skip
+    assert ranked_plans(metrics)["plan"].tolist() == ["other", "milp", "buffer", "risky"]
+    assert ranked_plans(metrics, max_breach_prob=0.25)["plan"].tolist() == ["milp", "buffer"]
+    assert marked_last_words(ranked_plans(metrics)) == (
+        " (a plan marked !, which breaches a covenant or defaults on the forecast itself, comes last)"
+    )
+    every = metrics.assign(**{FORECAST_OK: False})
+    assert ranked_plans(every)["plan"].tolist() == ["buffer", "risky", "other", "milp"]
+    assert marked_last_words(ranked_plans(every)) == ""

@@ -53,7 +53,7 @@ from fleetopt.cli.render import (
 )
 from fleetopt.core.units import counted
 from fleetopt.errors import FleetoptError, InputError
-from fleetopt.evaluate.metrics import ranked_plans
+from fleetopt.evaluate.metrics import FORECAST_MARK, marked_last_words, ranked_plans
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import load_model
@@ -189,7 +189,8 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
     if result.seed is None:  # deterministic: one scenario, the forecast
         console.print(forecast_table(ranked, "plans on the forecast (deterministic evaluation)"))
         return
-    console.print(evaluation_table(ranked, f"best plans by {rank_by.value} NPV"))
+    last = f" ({FORECAST_MARK} last)" if marked_last_words(ranked) else ""
+    console.print(evaluation_table(ranked, f"best plans by {rank_by.value} NPV{last}"))
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; capex in USD)"))
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)")
     if breaches is not None:

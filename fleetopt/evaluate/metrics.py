@@ -88,10 +88,19 @@ RANK_WORDS = {"cvar5": "CVaR5 NPV", "mean": "mean NPV", "p5": "P5 NPV"}
 
 def ranked_plans(metrics, rank_by: str = "cvar5", max_breach_prob: float | None = None):
     """An evaluation's plans best first by ``rank_by`` (ties in the file's order), only those
-    with a breach probability of at most ``max_breach_prob`` when it is given."""
+    with a breach probability of at most ``max_breach_prob`` when it is given. A plan that breaks
+    a limit on its own forecast (``FORECAST_OK`` false, marked ``FORECAST_MARK``) comes after every
+    plan that keeps them, whatever its figures: a lender would not sign it, and the sweep's rule
+    does not recommend it either (a cash buffer can buy a better tail by keeping debt the borrowing
+    base does not allow)."""
     if max_breach_prob is not None:
         metrics = metrics[metrics["breach_probability"] <= max_breach_prob]
-    return metrics.sort_values(RANK_COLUMNS[rank_by], ascending=False, kind="stable")
+    by = RANK_COLUMNS[rank_by]
+    if FORECAST_OK not in metrics.columns:  # an evaluation written before the column existed
+        return metrics.sort_values(by, ascending=False, kind="stable")
+    kept = metrics[FORECAST_OK].astype(bool)
+    parts = (metrics[kept], metrics[~kept])
+    return pd.concat([part.sort_values(by, ascending=False, kind="stable") for part in parts])
 
 
 def ranking_words(rank_by: str = "cvar5", max_breach_prob: float | None = None) -> str:
@@ -101,6 +110,17 @@ def ranking_words(rank_by: str = "cvar5", max_breach_prob: float | None = None) 
     if max_breach_prob is not None:
         words += f" among plans with P(covenant breach) at most {max_breach_prob:.2%}"
     return words
+
+
+def marked_last_words(ranked) -> str:
+    """' (a plan marked !, which ..., comes last)' where :func:`ranked_plans` put a plan marked
+    ``FORECAST_MARK`` after one that keeps its limits, else ''."""
+    if FORECAST_OK not in ranked.columns:
+        return ""
+    kept = int(ranked[FORECAST_OK].astype(bool).sum())
+    if not 0 < kept < len(ranked):
+        return ""
+    return f" (a plan marked {FORECAST_MARK}, which {FORECAST_MARK_MEANS}, comes last)"
 
 
 def paired_error(differences: np.ndarray) -> float:
