@@ -23,6 +23,7 @@ import pytest
 from evaluate_builders import ALL_RISK, batch, with_risk
 from milp_builders import base_model, data_of, sku
 
+from fleetopt.core.results import headline, npv_terminal_words
 from fleetopt.evaluate.kernel import CpuKernel
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -66,6 +67,14 @@ def test_a_gpu_worth_less_than_its_book_is_held_to_the_end_and_its_loss_deducted
     assert result.statements.liquidation_tax_usd == pytest.approx(-15_750.0, rel=1e-9)
     assert result.statements.terminal_assets_usd == pytest.approx(75_000.0, rel=1e-9)
     assert result.objective_usd == pytest.approx(HELD_NPV, rel=1e-6)
+    # the NPV's two parts (no discounting): the quarters' cash flows, and 75,000 + 15,750 at the end
+    fig = headline(data, result.plan, result.statements)
+    assert fig["npv_terminal_usd"] == pytest.approx(90_750.0, rel=1e-12)
+    assert fig["npv_cash_flows_usd"] == pytest.approx(HELD_NPV - 90_750.0, rel=1e-12)
+    assert npv_terminal_words(fig) == (
+        "$90,750 = 1.000 (the last quarter's discount factor) x (assets $75,000 - tax on their sale "
+        "-$15,750 - debt and unearned prepayments $0)"
+    )
 
 
 def test_a_loss_beyond_the_last_quarter_s_profit_saves_only_that_quarter_s_tax():
@@ -102,3 +111,21 @@ def test_the_evaluator_and_the_kernel_tax_the_liquidation_as_the_statements_do(c
     want = simulate(consts, plans, scen)
     got = CpuKernel().simulate(consts, plans, scen)
     np.testing.assert_allclose(got["npv"], want["npv"], rtol=1e-12, atol=1e-6)
+
+
+def test_the_npv_s_two_parts_add_up_with_discounting():
+    """tiny (15 % a year): the cash flows part is the discounted change in cash of each quarter,
+    from the statements; the terminal part is the last quarter's discount factor times assets less
+    the tax of their sale less what is owed; the two make the NPV."""
+    from fleetopt.core.data import load
+
+    _, data = load("tiny")
+    result = solve(data, mip_gap=1e-6)
+    fig = headline(data, result.plan, result.statements)
+    cash = result.statements.lines["cash_usd"]
+    flows = float((np.diff(np.concatenate([[data.opening_cash], cash])) * data.discount).sum())
+    assert fig["npv_cash_flows_usd"] == pytest.approx(flows, rel=1e-12)
+    end = fig["terminal_assets_usd"] - fig["liquidation_tax_usd"] - fig["owed_end_usd"]
+    assert fig["terminal_discount_factor"] == data.discount[-1] < 1.0
+    assert fig["npv_terminal_usd"] == pytest.approx(data.discount[-1] * end, rel=1e-12)
+    assert fig["npv_cash_flows_usd"] + fig["npv_terminal_usd"] == pytest.approx(fig["npv_usd"], rel=1e-12)

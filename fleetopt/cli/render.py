@@ -13,7 +13,14 @@ from rich.text import Text
 from fleetopt.compare import BETTER
 from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
-from fleetopt.core.results import first_tested_quarter, headline, purchases_by_generation_year, worst_shock
+from fleetopt.core.results import (
+    NPV_TERMINAL_LABEL,
+    first_tested_quarter,
+    headline,
+    npv_terminal_words,
+    purchases_by_generation_year,
+    worst_shock,
+)
 from fleetopt.core.units import counted, format_solver_status, format_usd, format_usd_change
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
@@ -171,6 +178,7 @@ def solve_summary_tables(result) -> list:
     key.add_column("", style="bold")
     key.add_column("")
     key.add_row("NPV of equity cash flows", format_usd(fig["npv_usd"]))
+    key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     built = ", ".join(
         f"{s.name} {plan.build_blocks[i].sum() * s.block_mw:,.0f} MW"

@@ -7,7 +7,7 @@ Two layers, shared by the MILP (:mod:`fleetopt.milp`) and the scenario evaluator
   coefficients; :func:`operating_lines` uses them to price a solved plan.
 * **the roll-forward** (:func:`roll_forward`): interest, principal, taxes, revolver,
   cash and debt quarter by quarter, array-generic (NumPy or CuPy, any batch shape),
-  and the NPV of equity cash flows (:func:`npv`).
+  and the NPV of equity cash flows (:func:`npv_parts`).
 
 Conventions (see docs/formulation.md): cash flows happen during quarter ``t`` and
 are discounted from its end; interest in ``t`` is charged on the balance at the
@@ -635,13 +635,15 @@ def roll_forward(
     return rolled
 
 
-def npv(
+def npv_parts(
     data: ModelData, cash: Any, debt_end: Any, terminal_assets: Any, opening_cash: float, xp: Any = np
-) -> Any:
-    """NPV of equity cash flows (the change in cash each quarter) plus the terminal equity value, USD."""
+) -> tuple[Any, Any]:
+    """The two parts of the NPV, USD: the equity cash flows (the change in cash each quarter,
+    discounted), and the terminal equity (``terminal_assets``, after the tax of their sale, less
+    ``debt_end``, everything owed at the end) discounted by the last quarter's factor."""
     prev = xp.concatenate([xp.full((*cash.shape[:-1], 1), opening_cash), cash[..., :-1]], axis=-1)
     discount = xp.asarray(data.discount)
-    return ((cash - prev) * discount).sum(axis=-1) + discount[-1] * (terminal_assets - debt_end)
+    return ((cash - prev) * discount).sum(axis=-1), discount[-1] * (terminal_assets - debt_end)
 
 
 # ---------------------------------------------------------------- statements of one plan
@@ -655,6 +657,13 @@ class Statements:
     npv_usd: float
     terminal_assets_usd: float  # fleet at net realisable value plus power plant at book, before tax
     liquidation_tax_usd: float  # tax on the fleet's sale at the end (negative: a credit)
+    owed_end_usd: float = 0.0  # debt and customer prepayments not yet earned, at the end
+    npv_terminal_usd: float = 0.0  # the NPV's terminal equity part (npv_parts), present value
+
+    @property
+    def npv_cash_flows_usd(self) -> float:
+        """The NPV's other part: the equity cash flows of the quarters, present value."""
+        return self.npv_usd - self.npv_terminal_usd
 
     def frame(self, quarter_labels: list[str]):
         import pandas as pd
@@ -713,6 +722,6 @@ def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) ->
     taxable_last = taxable_incomes(ebt, data.tax_loss_carry_forward)[..., -1]
     gain = fleet - terminal_fleet_book(data, plan)
     tax_end = float(liquidation_tax(taxable_last, gain, data.tax_rate))
-    owed_end = lines["debt_usd"][-1] + deferred_revenue_end(data, plan)
-    value = float(npv(data, lines["cash_usd"], owed_end, fleet + power - tax_end, data.opening_cash))
-    return Statements(lines, value, fleet + power, tax_end)
+    owed_end = float(lines["debt_usd"][-1] + deferred_revenue_end(data, plan))
+    flows, terminal = npv_parts(data, lines["cash_usd"], owed_end, fleet + power - tax_end, data.opening_cash)
+    return Statements(lines, float(flows + terminal), fleet + power, tax_end, owed_end, float(terminal))

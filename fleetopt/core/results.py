@@ -9,6 +9,7 @@ from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import Statements, taxes
 from fleetopt.core.plan import Plan
+from fleetopt.core.units import format_usd
 from fleetopt.schema import Robustness
 
 # the decisions of plan.csv (plan_frame), as fleetopt.core.purchases reads one back
@@ -180,6 +181,25 @@ def shocked_cash(
     return out
 
 
+NPV_TERMINAL_LABEL = "  of which at the end (present value)"
+
+
+def npv_terminal_arithmetic(fig: dict) -> str:
+    """How a :func:`headline`'s terminal part of the NPV is made (formulation §6): '0.376 (the last
+    quarter's discount factor) x (assets $6.56B - tax on their sale -$301.4M - debt and unearned
+    prepayments $0)'."""
+    assets, tax = format_usd(fig["terminal_assets_usd"]), format_usd(fig["liquidation_tax_usd"])
+    return (
+        f"{fig['terminal_discount_factor']:.3f} (the last quarter's discount factor) x (assets {assets} - "
+        f"tax on their sale {tax} - debt and unearned prepayments {format_usd(fig['owed_end_usd'])})"
+    )
+
+
+def npv_terminal_words(fig: dict) -> str:
+    """The terminal part of the NPV and its arithmetic: '$2.58B = 0.376 (...) x (...)'."""
+    return f"{format_usd(fig['npv_terminal_usd'])} = {npv_terminal_arithmetic(fig)}"
+
+
 def worst_shock(fig: dict) -> dict | None:
     """The case of ``headline(...)["shocked"]`` with the lowest cash, or None without shocks."""
     return min(fig["shocked"], key=lambda case: case["lowest_cash_usd"], default=None)
@@ -194,8 +214,12 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     headroom = covenant_headroom(data, st)
     return {
         "npv_usd": st.npv_usd,
+        "npv_cash_flows_usd": st.npv_cash_flows_usd,
+        "npv_terminal_usd": st.npv_terminal_usd,
         "terminal_assets_usd": st.terminal_assets_usd,
         "liquidation_tax_usd": st.liquidation_tax_usd,
+        "owed_end_usd": st.owed_end_usd,
+        "terminal_discount_factor": float(data.discount[-1]),
         "peak_debt_usd": float(lines["debt_usd"].max()),
         "min_liquidity_usd": float(lines["cash_usd"].min()),
         "min_dscr": float(finite.min()) if finite.size else None,

@@ -23,6 +23,7 @@ from fleetopt.core.results import (
     first_tested_quarter,
     gpus_by_generation,
     headline,
+    npv_terminal_arithmetic,
     purchases_by_generation_year,
     worst_shock,
 )
@@ -551,8 +552,9 @@ def _glossary_section(run: _Run) -> str:
         ("NPV", f"net present value at the model's discount rate of {run.discount_rate:.2%} a year: the "
                 "discounted change in cash of each quarter (opening cash is not counted), plus at the end "
                 "the discounted terminal assets (resale value of the GPUs still held less selling costs, "
-                "book value of power plant) less debt outstanding and customer prepayments not yet earned "
-                "(docs/formulation.md §6)."),
+                "book value of power plant) less the tax their sale would bring with the last quarter "
+                "(negative where it is a loss, which saves tax), debt outstanding and customer prepayments "
+                "not yet earned (docs/formulation.md §6)."),
         ("on the forecast", "the plan run on the model's forecast (one path with the expected demand, "
                             "prices and power dates) with its own policy, as a scenario is run: the "
                             "evaluator's deterministic run (docs/evaluation.md). Nothing reacts there "
@@ -691,6 +693,8 @@ def _forecast_kpis(run: _Run) -> list[str]:
     dscr_scope = f"quarters tested from {first}" if first else "all quarters"
     kpis = [
         _kpi("NPV on the forecast", _usd(fc.npv_usd)),
+        _milp_kpi(run, f"of the NPV, at the end (present value): {npv_terminal_arithmetic(fig)}",
+                  _usd(fig["npv_terminal_usd"])),
         _kpi("peak debt on the forecast", _usd(fc.peak_debt_usd)),
         _kpi("lowest cash on the forecast", _usd(fc.lowest_cash_usd)),
         _milp_kpi(run, f"lowest DSCR on the forecast, {dscr_scope}",
