@@ -1,7 +1,8 @@
-"""The terminal value is after the tax a sale of the fleet at the end would bring (formulation §6,
-evaluation "Terminal value"): its gain or loss against book value is taxed with the last quarter,
-so a GPU held to the end deducts its loss as a sale would, and the optimum no longer sells GPUs in
-its last quarter only to deduct their loss from that quarter's profit.
+"""The terminal value is after the tax a sale of the fleet at the end would bring (formulation §6;
+docs/evaluation.md, "The tax of the fleet's sale at the end"): its gain or loss against book value
+is taxed with the last quarter, so a GPU held to the end deducts its loss as a sale would, and the
+optimum no longer sells GPUs in its last quarter only to deduct their loss from that quarter's
+profit.
 
 The model, worked by hand (4 quarters, no discounting, free power, no debt, tax 21 %):
 

@@ -514,14 +514,14 @@ def test_the_terminal_s_policy_table_says_its_usd_column_is_usd(runs):
 def test_the_plan_s_decisions_are_listed(runs):
     """Contracts accepted and declined, retirements, redeployments, power and each facility's draws
     and prepayments (tiny's forecast optimum takes both contracts, draws nothing on its GPU term loan
-    and prepays $120.0M of it, $71.3M of which in its last quarter, where a prepayment ties with owing
-    the same at the end, formulation §5.9). A plan that declines lab-a-training says so."""
+    and prepays $50.3M of it to stay within its borrowing base, docs/evaluation.md step 3). A plan that
+    declines lab-a-training says so."""
     text = text_of(runs["solve"])
     assert "contracts accepted lab-a-training, enterprise-inference contracts declined none" in text
     # each figure rounded on its own, as in the statements' table ($4.65M is $4.6M in both): the
-    # parts of $120.0M read 119.9, which the section's note explains
-    prepaid = ("$120.0M (2026Q3: $26.0M, 2026Q4: $4.6M, 2027Q1: $4.6M, 2027Q2: $4.6M, 2027Q3: $5.6M, "
-               "2027Q4: $1.6M, 2028Q1: $1.6M, 2028Q2: $71.3M)")  # fmt: skip
+    # parts of $50.3M read 50.2, which the section's note explains
+    prepaid = ("$50.3M (2026Q3: $26.0M, 2026Q4: $4.6M, 2027Q1: $4.6M, 2027Q2: $4.6M, 2027Q3: $5.6M, "
+               "2027Q4: $1.6M, 2028Q1: $1.6M, 2028Q2: $1.6M)")  # fmt: skip
     assert f"facility gpu-term-loan prepaid {prepaid}" in text
     assert "GPUs retired 203 (2026Q3: 62, 2027Q3: 142)" in text
     assert "Each figure is rounded on its own" in text

@@ -145,10 +145,10 @@ class PlanFileReader:
         return meta
 
     def _header(self, archive: zipfile.ZipFile, name: str, member: str) -> tuple[tuple, bool, np.dtype]:
-        try:
+        try:  # a small array is decompressed whole here: a damaged one fails on its header
             with archive.open(member) as fp:
                 return _read_header(fp)
-        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a small array is read whole here
+        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
             raise PlanFileError(f"{self.path}: {name} is corrupt ({exc})") from None
 
     def _check_arrays(self) -> None:

@@ -437,7 +437,7 @@ def add_objective(b: Builder) -> None:
         m.objective = pyo.Objective(
             expr=sum(df[t] * (m.cash[t] - prev_cash(b, t)) for t in range(T))
             + df[-1] * (terminal_assets - m.liquidation_tax - debt_end)
-            - tax_timing(b.m, b.data),
+            - tie_breaks(b.m, b.data),
             sense=pyo.maximize,
         )
     else:
@@ -452,7 +452,7 @@ def add_objective(b: Builder) -> None:
                 for t in range(T)
             )
             - df[-1] * terminal_assets
-            + tax_timing(b.m, b.data),
+            + tie_breaks(b.m, b.data),
             sense=pyo.minimize,
         )  # fmt: skip
 
@@ -463,13 +463,18 @@ def add_objective(b: Builder) -> None:
 # 34,000 MUSD high on the default model, the NPV unchanged, the MILP's last cash far below the
 # statements'). The same on every quarter, so it never moves a tax from one quarter to another.
 TAX_WEIGHT = 1e-6
+# Weight per MUSD of a prepayment in the last quarter, which ties with owing the same at the end
+# (§5.9): the default model's optimum otherwise prepaid its whole $10.8B of notes in its last quarter.
+LAST_PREPAYMENT_WEIGHT = 1e-6
 
 
-def tax_timing(m: pyo.ConcreteModel, data):
-    """Tie-breaks on the tax (subtracted from the NPV, added to the cost): ``TAX_WEIGHT`` per MUSD of
-    every quarter's tax and, with loss carry-forward, one that pays each tax in the last quarter it
-    is due, as the cumulative tax rows leave the timing free where no discounting separates the
-    quarters (at most 1e-6 more per MUSD, earlier quarters weighing more)."""
+def tie_breaks(m: pyo.ConcreteModel, data):
+    """Tie-breaks (subtracted from the NPV, added to the cost): ``TAX_WEIGHT`` per MUSD of every
+    quarter's tax and, with loss carry-forward, one that pays each tax in the last quarter it is due,
+    as the cumulative tax rows leave the timing free where no discounting separates the quarters (at
+    most 1e-6 more per MUSD, earlier quarters weighing more); ``LAST_PREPAYMENT_WEIGHT`` per MUSD
+    prepaid in the last quarter (§5.9)."""
     T = data.T
     weight = [TAX_WEIGHT + (1e-6 * (T - t) / T if data.tax_loss_carry_forward else 0.0) for t in range(T)]
-    return sum(w * m.tax[t] for t, w in enumerate(weight))
+    taxes = sum(w * m.tax[t] for t, w in enumerate(weight))
+    return taxes + LAST_PREPAYMENT_WEIGHT * sum(m.prepay[f, T - 1] for f in m.F)

@@ -24,7 +24,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver
-from fleetopt.milp.finance import tax_timing
+from fleetopt.milp.finance import tie_breaks
 from fleetopt.milp.highs import model_size, run_highs, stops_kept
 from fleetopt.milp.solve import extract_plan, raise_without_plan
 from fleetopt.milp.units import MUSD, from_model_units, output_unit, to_model_units
@@ -178,7 +178,7 @@ def scenario_model(
     # prepayments not yet earned at the end are owed like debt (§6), as in the forecast objective
     debt_end = sum(m.balance[f, T - 1] for f in m.F) + m.revolver_balance[T - 1] + m.deferred_revenue_end
     cash_npv += df[-1] * (m.terminal_assets - m.liquidation_tax - debt_end)
-    cash_npv -= tax_timing(m, data)  # the same tie-break as the forecast objective (§5.10)
+    cash_npv -= tie_breaks(m, data)  # the same tie-breaks as the forecast objective (§5.9, §5.10)
     m.owner_npv = pyo.Expression(expr=cash_npv - sum(df[t] * m.rescue_equity[t] for t in range(T)))
     penalties = []
     for idx in m.SLACK:

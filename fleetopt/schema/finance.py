@@ -157,7 +157,9 @@ class Finance(StrictModel):
     overhead_usd_per_quarter: MoneySeries = 0.0
     """Corporate overhead (SG&A, R&D) per quarter, USD."""
     tax_rate: Fraction = 0.0
-    """Tax rate on positive pre-tax profit in a quarter. Default 0."""
+    """Tax rate on positive pre-tax profit in a quarter; the sale of the fleet at the end of the
+    horizon (the terminal value) is taxed with the last quarter: its loss below book value saves tax
+    down to that quarter's taxable income of 0. Default 0."""
     tax_loss_carry_forward: bool = False
     """Losses offset later profits (carried forward without limit, never back): tax is due on
     pre-tax profit less the losses not yet used. False: each quarter is taxed on its own."""
@@ -185,7 +187,9 @@ class Retirement(StrictModel):
     """Rules for taking GPUs out of service."""
 
     resale: bool = True
-    """True: retired GPUs are sold at their resale value for their age. False: scrapped for nothing."""
+    """True: retired GPUs are sold at their resale value for their age. False: scrapped for nothing,
+    and the GPUs held at the end are worth nothing in the terminal value (their whole book value is
+    a loss, taxed with the last quarter)."""
     selling_cost_fraction: Fraction = 0.0
     """Share of resale value lost to brokers, logistics and data wiping."""
     max_age_years: NonNegative | None = None
