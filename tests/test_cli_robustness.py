@@ -1138,3 +1138,17 @@ def test_paths_and_names_are_printed_as_typed_not_as_markup_or_emoji(tmp_path, t
     code, out, err = run_cli("solve", "tiny", "--out", str(tmp_path / "[/red]"))
     assert code == 0 and f"wrote {tmp_path / '[/red]'} (" in out, err
     assert plain_text(["x[bold]y :100:"]) == "x[bold]y :100:\n"
+
+
+def test_a_sweep_another_version_started_is_not_resumed(stopped_sweep, here):
+    """The sweep's candidates and chunks are that version's figures: `sweep --resume` refuses it as
+    `evaluate --resume` does (tests/test_jobs.py), naming both versions."""
+    from fleetopt import __version__
+
+    folder = here / "old-sweep"
+    shutil.copytree(stopped_sweep, folder)
+    job = json.loads((folder / "job.json").read_text())
+    (folder / "job.json").write_text(json.dumps({**job, "fleetopt_version": "0.1.0"}))
+    code, out, err = run_cli("sweep", "--resume", str(folder))
+    assert_one_error(code, out, err, f"the run was started by fleetopt 0.1.0, this is fleetopt {__version__}")
+    assert not (folder / "summary.json").exists()

@@ -306,3 +306,20 @@ def test_a_plan_that_breaks_its_limits_on_its_own_forecast_is_ranked_after_the_o
     every = metrics.assign(**{FORECAST_OK: False})
     assert ranked_plans(every)["plan"].tolist() == ["buffer", "risky", "other", "milp"]
     assert marked_last_words(ranked_plans(every)) == ""
+
+
+def test_a_deterministic_evaluation_puts_a_plan_that_breaks_its_limits_last_and_says_so(here):
+    """On the forecast itself the plan that borrows $2M more breaches (its `forecast_within_limits`
+    false): the table of a deterministic evaluation lists it after the others and its title says
+    so, in the words of a table that shows the breach itself rather than a `!`."""
+    _multi_plan_file(here / "plans.npz")
+    code, stdout, stderr = evaluate("tiny", "--plans", "plans.npz", "--deterministic", "--out", "D")
+    assert code == 0, stdout + stderr
+    metrics = pd.read_csv(here / "D" / "metrics.csv")
+    assert not metrics[FORECAST_OK].all() and metrics[FORECAST_OK].any()
+    said = " ".join(stdout.split())
+    assert "plans on the forecast (deterministic evaluation; breaches and defaults last)" in said
+    rows = [label for label in metrics["plan"] if f"│ {label} " in stdout]
+    order = sorted(rows, key=lambda label: stdout.index(f"│ {label} "))
+    kept = set(metrics[metrics[FORECAST_OK]]["plan"])
+    assert [label in kept for label in order] == sorted((label in kept for label in order), reverse=True)

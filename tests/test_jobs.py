@@ -843,3 +843,31 @@ def test_a_resume_reads_the_plan_file_once_for_its_hash(tmp_path, monkeypatch):
     assert [Path(name).resolve() for name in hashed] == [plans_file]
     started_with = json.loads((folder / "job.json").read_text())["plans_sha256"]
     assert json.loads((folder / "summary.json").read_text())["plans_sha256"] == started_with
+
+
+@pytest.mark.parametrize("started_by", ["0.1.0", None])
+def test_a_resume_refuses_a_run_another_version_started(tmp_path, started_by):
+    """fleetopt 0.2.0 taxes the terminal value (formulation §5.10): a run stopped under 0.1.0 and
+    resumed under 0.2.0 would have mixed two NPV definitions, chunk by chunk, without a word. The
+    resume is refused (exit 2) naming both versions; nothing is written, the stored chunk stays,
+    and the folder is not left locked (the version that started it can still finish it)."""
+    from fleetopt import __version__
+    from fleetopt.runs.folder import RunFolder
+
+    folder = _interrupted_job(tmp_path)
+    job = json.loads((folder / "job.json").read_text())
+    assert job["fleetopt_version"] == __version__
+    if started_by is None:  # a run started before job.json kept the version
+        job.pop("fleetopt_version")
+        (folder / "job.json").write_text(json.dumps(job))
+    else:
+        _edit_job(folder, fleetopt_version=started_by)
+    before = sorted(p.name for p in folder.rglob("*"))
+    code, out, err = run_cli("evaluate", "--resume", str(folder))
+    said = " ".join(err.split())
+    assert code == 2, out + err
+    by = f"fleetopt {started_by}" if started_by else "a fleetopt before 0.2.0"
+    assert f"the run was started by {by}, this is fleetopt {__version__}" in said and "Traceback" not in said
+    assert sorted(p.name for p in folder.rglob("*")) == before and not (folder / "metrics.csv").exists()
+    with RunFolder(folder).locked_for_run():  # not left locked by the refused resume
+        pass

@@ -71,10 +71,10 @@ def test_a_gpu_worth_less_than_its_book_is_held_to_the_end_and_its_loss_deducted
     # the NPV's two parts (no discounting): the quarters' cash flows, and 75,000 + 15,750 at the end
     fig = headline(data, result.plan, result.statements)
     assert fig["npv_terminal_usd"] == pytest.approx(90_750.0, rel=1e-12)
-    assert fig["npv_cash_flows_usd"] == pytest.approx(HELD_NPV - 90_750.0, rel=1e-12)
+    assert fig["npv_quarters_usd"] == pytest.approx(HELD_NPV - 90_750.0, rel=1e-12)
     assert npv_terminal_words(fig) == (
-        "$90,750 = 1.000 (the last quarter's discount factor) x (assets $75,000 - tax on their sale "
-        "-$15,750 - debt and unearned prepayments $0)"
+        "$90,750 = 1.000 (the last quarter's discount factor) x (assets $75,000 + tax their loss saves "
+        "$15,750 - debt and unearned prepayments $0)"
     )
 
 
@@ -125,8 +125,8 @@ def test_the_npv_s_two_parts_add_up_with_discounting():
     fig = headline(data, result.plan, result.statements)
     cash = result.statements.lines["cash_usd"]
     flows = float((np.diff(np.concatenate([[data.opening_cash], cash])) * data.discount).sum())
-    assert fig["npv_cash_flows_usd"] == pytest.approx(flows, rel=1e-12)
+    assert fig["npv_quarters_usd"] == pytest.approx(flows, rel=1e-12)
     end = fig["terminal_assets_usd"] - fig["liquidation_tax_usd"] - fig["owed_end_usd"]
     assert fig["terminal_discount_factor"] == data.discount[-1] < 1.0
     assert fig["npv_terminal_usd"] == pytest.approx(data.discount[-1] * end, rel=1e-12)
-    assert fig["npv_cash_flows_usd"] + fig["npv_terminal_usd"] == pytest.approx(fig["npv_usd"], rel=1e-12)
+    assert fig["npv_quarters_usd"] + fig["npv_terminal_usd"] == pytest.approx(fig["npv_usd"], rel=1e-12)

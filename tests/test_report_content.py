@@ -514,8 +514,9 @@ def test_the_terminal_s_policy_table_says_its_usd_column_is_usd(runs):
 def test_the_plan_s_decisions_are_listed(runs):
     """Contracts accepted and declined, retirements, redeployments, power and each facility's draws
     and prepayments (tiny's forecast optimum takes both contracts, draws nothing on its GPU term loan
-    and prepays $50.3M of it to stay within its borrowing base, docs/evaluation.md step 3). A plan that
-    declines lab-a-training says so."""
+    and prepays $50.3M of it: to stay within its borrowing base, docs/evaluation.md step 3, and the
+    instalments of a netted draw, formulation §5.9). A plan that declines
+    lab-a-training says so."""
     text = text_of(runs["solve"])
     assert "contracts accepted lab-a-training, enterprise-inference contracts declined none" in text
     # each figure rounded on its own, as in the statements' table ($4.65M is $4.6M in both): the
@@ -691,6 +692,15 @@ def test_an_evaluation_s_plan_shown_follows_its_ranking_and_says_which_rule(runs
     assert run_cli("report", str(folder))[0] == 0
     none_meets = f"the highest mean NPV of all plans{last}: none has P(covenant breach) at most 0.00%"
     assert none_meets in text_of(folder)
+    # a limit that leaves out the marked plans (they breach in every scenario): the forecast optimum,
+    # the only plan left, with no word on marks
+    below = float(metrics[~metrics[FORECAST_OK]]["breach_probability"].min()) - 0.01
+    assert float(metrics[metrics["plan"] == shown]["breach_probability"].iloc[0]) <= below
+    doc["ranking"] = {"rank_by": "mean", "max_breach_prob": below}
+    (folder / "summary.json").write_text(json.dumps(doc))
+    assert run_cli("report", str(folder))[0] == 0
+    assert (f"The plan shown: {shown}, the highest mean NPV among plans with P(covenant breach) at most "
+            f"{below:.2%} (the evaluation's --rank-by mean --max-breach-prob {below:g})") in text_of(folder)
 
 
 def test_a_candidate_that_breaches_on_its_forecast_is_marked_and_its_covenant_named(runs):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from fleetopt import __version__
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.runs.folder import RunDirError, RunFolder
 from fleetopt.runs.registry import Registry
@@ -80,7 +81,8 @@ def test_a_job_folder_is_finished_file_by_file_and_loses_its_chunks(tmp_path):
     folder = RunFolder(tmp_path / "job")
     folder.start_job({RunFolder.MODEL: "name: x\n"}, {"kind": "evaluate"})
     folder.chunk_folder.mkdir()
-    assert folder.is_job and not folder.is_finished and folder.job() == {"kind": "evaluate"}
+    assert folder.is_job and not folder.is_finished
+    assert folder.job() == {"kind": "evaluate", "fleetopt_version": __version__}  # who started it
     folder.finish({RunFolder.SUMMARY: '{"kind": "evaluate"}\n', RunFolder.METRICS: "plan\n"})
     assert folder.kind == "evaluate" and not folder.chunk_folder.exists()
 

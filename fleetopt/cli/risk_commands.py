@@ -185,11 +185,13 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
     if ranked.empty:
         err_console.print(f"no plan has a breach probability at or below {max_breach_prob}")
         return
+    last = marked_last_words(ranked)  # of the whole ranking: a plan it put last may be below the top
     ranked = ranked.head(top)
     if result.seed is None:  # deterministic: one scenario, the forecast
-        console.print(forecast_table(ranked, "plans on the forecast (deterministic evaluation)"))
+        first = "; breaches and defaults last" if last else ""
+        console.print(forecast_table(ranked, f"plans on the forecast (deterministic evaluation{first})"))
         return
-    last = f" ({FORECAST_MARK} last)" if marked_last_words(ranked) else ""
+    last = f" ({FORECAST_MARK} last)" if last else ""
     console.print(evaluation_table(ranked, f"best plans by {rank_by.value} NPV{last}"))
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; capex in USD)"))
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)")

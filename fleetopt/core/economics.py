@@ -657,11 +657,11 @@ class Statements:
     npv_usd: float
     terminal_assets_usd: float  # fleet at net realisable value plus power plant at book, before tax
     liquidation_tax_usd: float  # tax on the fleet's sale at the end (negative: a credit)
-    owed_end_usd: float = 0.0  # debt and customer prepayments not yet earned, at the end
-    npv_terminal_usd: float = 0.0  # the NPV's terminal equity part (npv_parts), present value
+    owed_end_usd: float  # debt and customer prepayments not yet earned, at the end
+    npv_terminal_usd: float  # the NPV's terminal equity part (npv_parts), present value
 
     @property
-    def npv_cash_flows_usd(self) -> float:
+    def npv_quarters_usd(self) -> float:
         """The NPV's other part: the equity cash flows of the quarters, present value."""
         return self.npv_usd - self.npv_terminal_usd
 

@@ -186,12 +186,17 @@ NPV_TERMINAL_LABEL = "  of which at the end (present value)"
 
 def npv_terminal_arithmetic(fig: dict) -> str:
     """How a :func:`headline`'s terminal part of the NPV is made (formulation §6): '0.376 (the last
-    quarter's discount factor) x (assets $6.56B - tax on their sale -$301.4M - debt and unearned
-    prepayments $0)'."""
-    assets, tax = format_usd(fig["terminal_assets_usd"]), format_usd(fig["liquidation_tax_usd"])
+    quarter's discount factor) x (assets $6.56B + tax their loss saves $301.4M - debt and unearned
+    prepayments $10.25B)' (a gain: '- tax on their sale $X')."""
+    tax = fig["liquidation_tax_usd"]
+    # a loss saves tax: added, not a negative subtracted
+    taxed = f"- tax on their sale {format_usd(tax)}"
+    if tax < 0:
+        taxed = f"+ tax their loss saves {format_usd(-tax)}"
     return (
-        f"{fig['terminal_discount_factor']:.3f} (the last quarter's discount factor) x (assets {assets} - "
-        f"tax on their sale {tax} - debt and unearned prepayments {format_usd(fig['owed_end_usd'])})"
+        f"{fig['terminal_discount_factor']:.3f} (the last quarter's discount factor) x (assets "
+        f"{format_usd(fig['terminal_assets_usd'])} {taxed} - debt and unearned prepayments "
+        f"{format_usd(fig['owed_end_usd'])})"
     )
 
 
@@ -214,7 +219,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     headroom = covenant_headroom(data, st)
     return {
         "npv_usd": st.npv_usd,
-        "npv_cash_flows_usd": st.npv_cash_flows_usd,
+        "npv_quarters_usd": st.npv_quarters_usd,
         "npv_terminal_usd": st.npv_terminal_usd,
         "terminal_assets_usd": st.terminal_assets_usd,
         "liquidation_tax_usd": st.liquidation_tax_usd,

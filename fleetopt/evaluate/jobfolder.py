@@ -187,6 +187,7 @@ def _resumed_job(run: RunFolder) -> EvaluationJob:
             )
         raise PlanFileError(f"{run.path}: this evaluation already finished")
     settings = checked_job(run)
+    run.check_job_version()
     plans_file = Path(settings["plans_source"])
     # read once: a plan file may be gigabytes, and the job keeps the hash it was checked against
     plans_sha256 = file_sha256(plans_file) if plans_file.exists() else None

@@ -112,14 +112,17 @@ def ranking_words(rank_by: str = "cvar5", max_breach_prob: float | None = None) 
     return words
 
 
-def marked_last_words(ranked) -> str:
+def marked_last_words(ranked, marked: bool = True) -> str:
     """' (a plan marked !, which ..., comes last)' where :func:`ranked_plans` put a plan marked
-    ``FORECAST_MARK`` after one that keeps its limits, else ''."""
+    ``FORECAST_MARK`` after one that keeps its limits, else ''. ``marked`` False: for a table that
+    shows no mark (a deterministic evaluation, whose one scenario is the forecast itself)."""
     if FORECAST_OK not in ranked.columns:
         return ""
     kept = int(ranked[FORECAST_OK].astype(bool).sum())
     if not 0 < kept < len(ranked):
         return ""
+    if not marked:
+        return " (a plan that breaches a covenant or defaults on the forecast comes last)"
     return f" (a plan marked {FORECAST_MARK}, which {FORECAST_MARK_MEANS}, comes last)"
 
 

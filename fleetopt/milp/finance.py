@@ -345,20 +345,28 @@ def add_debt(b: Builder) -> None:
 def add_cash(b: Builder) -> None:
     """Tax on positive pre-tax income, the tax a sale of the fleet at the end would add, the cash
     roll-forward and the minimum cash."""
+    m = b.m
+    if b.data.tax_loss_carry_forward:
+        m.loss_pool = pyo.Var(m.T, domain=pyo.NonNegativeReals)
+        b.add(TAXABLE_INCOME, m.T)
+    b.add(TAX_FLOOR, m.T)
+    if b.objective == "npv":  # the cost objective has no tax in it, so no tax of the sale at the end
+        add_liquidation_tax(b)
+    b.add(CASH_FLOW, b.m.T)
+    b.add(MIN_CASH, b.m.T)
+
+
+def add_liquidation_tax(b: Builder) -> None:
+    """The last quarter's tax had the fleet been sold at its end, and ``liquidation_tax``, what the
+    sale adds to the last quarter's tax (negative: a loss saves tax), which the terminal value deducts."""
     m, last = b.m, [b.data.T - 1]
     m.liquidation_gain = pyo.Expression(expr=liquidation_gain(b))
     m.terminal_tax = pyo.Var(domain=pyo.NonNegativeReals)
     if b.data.tax_loss_carry_forward:
-        m.loss_pool = pyo.Var(m.T, domain=pyo.NonNegativeReals)
         m.terminal_loss_pool = pyo.Var(domain=pyo.NonNegativeReals)
-        b.add(TAXABLE_INCOME, m.T)
         b.add(LIQUIDATION_TAXABLE_INCOME, last)
-    b.add(TAX_FLOOR, m.T)
     b.add(LIQUIDATION_TAX_FLOOR, last)
-    # what the sale adds to the last quarter's tax (negative: a loss saves tax); the terminal value deducts it
     m.liquidation_tax = pyo.Expression(expr=m.terminal_tax - m.tax[b.data.T - 1])
-    b.add(CASH_FLOW, b.m.T)
-    b.add(MIN_CASH, b.m.T)
 
 
 def add_robustness(b: Builder) -> None:
@@ -441,14 +449,10 @@ def add_objective(b: Builder) -> None:
             sense=pyo.maximize,
         )
     else:
-        tiny = 1e-6  # keeps the tax variable at its floor; taxes are not a cost the planner chooses
+        # taxes are not a cost the planner chooses: only the tie-breaks keep them on their floor
         m.objective = pyo.Objective(
             expr=sum(
-                df[t]
-                * (
-                    m.capex[t] - m.proceeds[t] + m.interest[t] + tiny * m.tax[t]
-                    - (m.ebitda[t] - m.revenue[t])
-                )
+                df[t] * (m.capex[t] - m.proceeds[t] + m.interest[t] - (m.ebitda[t] - m.revenue[t]))
                 for t in range(T)
             )
             - df[-1] * terminal_assets

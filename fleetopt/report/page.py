@@ -420,7 +420,8 @@ def _evaluation_focus(summary: dict, metrics: pd.DataFrame, labels: list[str]) -
     ranking = summary.get("ranking")
     rank_by, limit = (ranking or {}).get("rank_by", "cvar5"), (ranking or {}).get("max_breach_prob")
     ranked = ranked_plans(metrics, rank_by, limit)
-    words = ranking_words(rank_by, limit) + marked_last_words(ranked)
+    marked = not summary.get("deterministic")  # as the candidates' table marks them
+    words = ranking_words(rank_by, limit) + marked_last_words(ranked, marked)
     if ranking is None:
         words += " (the run kept no --rank-by: CVaR5, the default)"
     else:
@@ -429,7 +430,7 @@ def _evaluation_focus(summary: dict, metrics: pd.DataFrame, labels: list[str]) -
         )
     if ranked.empty:  # the terminal printed no best plan: the report shows the best of all
         ranked = ranked_plans(metrics, rank_by)
-        words = (f"{ranking_words(rank_by)} of all plans{marked_last_words(ranked)}: none has P(covenant breach) at most "
+        words = (f"{ranking_words(rank_by)} of all plans{marked_last_words(ranked, marked)}: none has P(covenant breach) at most "
                  f"{limit:.2%} (the evaluation's --max-breach-prob {limit:g})")  # fmt: skip
     return [labels.index(ranked.iloc[0]["plan"])], words
 

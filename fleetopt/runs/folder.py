@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from fleetopt import __version__
 from fleetopt.errors import InputError
 from fleetopt.runs.files import current_umask, write_bytes_atomic
 
@@ -424,14 +425,28 @@ class RunFolder:
         self.write_files(files)
         self.write_job(settings)
 
+    def check_job_version(self) -> None:
+        """Refuse to resume a job another version of fleetopt started: its finished chunks or
+        candidates are that version's figures, which this one may compute otherwise (0.2.0 taxes
+        the terminal value), so the finished run would mix two definitions."""
+        started = self.job().get("fleetopt_version")
+        if started != __version__:
+            by = f"fleetopt {started}" if started else "a fleetopt before 0.2.0"
+            raise InputError(
+                f"{self.path / self.JOB}: the run was started by {by}, this is fleetopt {__version__}, "
+                "whose figures may differ: its finished work cannot be completed by this version; "
+                "start the run anew (or finish it with the version that started it)"
+            )
+
     def write_files(self, files: dict[str, bytes | str]) -> None:
         """Write (or replace) a job's ``files`` one by one, each atomically."""
         for name, content in files.items():
             write_bytes_atomic(self.path / name, _bytes(content))
 
     def write_job(self, settings: dict) -> None:
-        """Write (or replace) job.json, atomically."""
-        write_bytes_atomic(self.path / self.JOB, _bytes(json_text(settings)))
+        """Write (or replace) job.json, atomically, with the version of fleetopt writing it
+        (:meth:`check_job_version`)."""
+        write_bytes_atomic(self.path / self.JOB, _bytes(json_text({**settings, "fleetopt_version": __version__})))
 
     def finish(
         self,

@@ -191,6 +191,7 @@ def _resumed_sweep(run: RunFolder, progress, rule_changes: dict | None, candidat
             f"{done.get('seed')} --rank-by cvar5|mean|p5 --max-breach-prob P"
         )
     settings = _checked_sweep_job(run)
+    run.check_job_version()
     # the rule given now picks among the evaluated candidates; job.json keeps the one it started with
     rule = _checked_rule("rule", {**settings["rule"], **(rule_changes or {})})
     loaded, data = load(job_model(run, settings))
