@@ -564,12 +564,6 @@ def tax_on(taxable: Any, rate: float, xp: Any = np) -> Any:
     return rate * xp.maximum(taxable, 0.0)
 
 
-def tax_and_losses(ebt: Any, loss_pool: Any, rate: float, xp: Any = np) -> tuple[Any, Any]:
-    """A quarter's tax on pre-tax income ``ebt``, and the tax losses left (:func:`taxable_income`)."""
-    taxable, pool = taxable_income(ebt, loss_pool, xp)
-    return tax_on(taxable, rate, xp), pool
-
-
 def taxable_incomes(ebt: np.ndarray, carry_forward: bool) -> np.ndarray:
     """(..., T) taxable income of each quarter (before the floor at 0) on pre-tax income ``ebt``
     (..., T), quarter after quarter."""

@@ -902,7 +902,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     interest = interest - saved;
     other_outflow = other_outflow - moved;
     const double ebt = ebitda - interest - depreciation_less_gain;
-    // tax on income less the losses not yet used (core.economics.tax_and_losses)
+    // tax on income less the losses not yet used (core.economics.taxable_income, tax_on)
     double taxable = ebt;
     if (loss_carry_forward) {
         taxable = ebt - st->loss_pool;
