@@ -136,7 +136,7 @@ class Comparison:
                "are equal by construction." for a, b in self.same]  # fmt: skip
         out.append(f"'NPV mean minus the first plan's': standard error of each plan's mean NPV less "
                    f"{self.labels[0]}'s on the same scenarios (the difference itself is in the "
-                   "'plan − first plan' columns); 'better': which way a figure is better for the "
+                   f"'… − {self.labels[0]}' columns); 'better': which way a figure is better for the "
                    "company.")  # fmt: skip
         return out
 

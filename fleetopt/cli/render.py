@@ -14,6 +14,7 @@ from fleetopt.compare import BETTER
 from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import (
+    NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
     first_tested_quarter,
     headline,
@@ -178,6 +179,7 @@ def solve_summary_tables(result) -> list:
     key.add_column("", style="bold")
     key.add_column("")
     key.add_row("NPV of equity cash flows", format_usd(fig["npv_usd"]))
+    key.add_row(NPV_QUARTERS_LABEL, format_usd(fig["npv_quarters_usd"]))
     key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     built = ", ".join(

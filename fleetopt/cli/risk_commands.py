@@ -298,7 +298,7 @@ def sweep(
     proposals = [api.read_purchases(path, loaded) for path in purchases or []]  # read once, here
     if proposals:
         check_proposals(proposals, candidates, stochastic or 0)
-    size = f": up to {candidates} candidate plans x {scenarios:,} scenarios ..."
+    size = f": up to {candidates} candidate plans evaluated x {scenarios:,} scenarios ..."
     console.print(marked("sweeping ", (loaded.model.name, "bold"), size))
     folder = RunFolder.claim(out, f"{loaded.model.name}-sweep")
     try:

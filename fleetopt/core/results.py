@@ -181,22 +181,27 @@ def shocked_cash(
     return out
 
 
+NPV_QUARTERS_LABEL = "  of which the quarters' cash flows (present value)"
 NPV_TERMINAL_LABEL = "  of which at the end (present value)"
 
 
 def npv_terminal_arithmetic(fig: dict) -> str:
     """How a :func:`headline`'s terminal part of the NPV is made (formulation §6): '0.376 (the last
-    quarter's discount factor) x (assets $6.56B + tax their loss saves $301.4M - debt and unearned
-    prepayments $10.25B)' (a gain: '- tax on their sale $X')."""
-    tax = fig["liquidation_tax_usd"]
+    quarter's discount factor) x (GPUs at resale and power plant at book $6.56B + tax saved by
+    selling them below book $301.4M - debt $10.25B)'; a gain's tax is '- tax on the gain of their
+    sale', and prepayments not yet earned, where there are any, are subtracted by name."""
+    tax, debt = fig["liquidation_tax_usd"], fig["debt_end_usd"]
     # a loss saves tax: added, not a negative subtracted
-    taxed = f"- tax on their sale {format_usd(tax)}"
+    taxed = f"- tax on the gain of their sale {format_usd(tax)}"
     if tax < 0:
-        taxed = f"+ tax their loss saves {format_usd(-tax)}"
+        taxed = f"+ tax saved by selling them below book {format_usd(-tax)}"
+    unearned = fig["owed_end_usd"] - debt
+    owed = f"- debt {format_usd(debt)}" + (
+        f" - prepayments not yet earned {format_usd(unearned)}" if unearned > 0.5 else ""
+    )
     return (
-        f"{fig['terminal_discount_factor']:.3f} (the last quarter's discount factor) x (assets "
-        f"{format_usd(fig['terminal_assets_usd'])} {taxed} - debt and unearned prepayments "
-        f"{format_usd(fig['owed_end_usd'])})"
+        f"{fig['terminal_discount_factor']:.3f} (the last quarter's discount factor) x (GPUs at resale and "
+        f"power plant at book {format_usd(fig['terminal_assets_usd'])} {taxed} {owed})"
     )
 
 
@@ -224,6 +229,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "terminal_assets_usd": st.terminal_assets_usd,
         "liquidation_tax_usd": st.liquidation_tax_usd,
         "owed_end_usd": st.owed_end_usd,
+        "debt_end_usd": float(lines["debt_usd"][-1]),
         "terminal_discount_factor": float(data.discount[-1]),
         "peak_debt_usd": float(lines["debt_usd"].max()),
         "min_liquidity_usd": float(lines["cash_usd"].min()),

@@ -461,7 +461,7 @@ def _provenance_section(run: _Run) -> str:
         ("run folder", str(run.folder)),
         ("run", f"{run.kind}, written by fleetopt {s.get('fleetopt_version', '?')}{_recorded(run.folder)}"),
         ("model", _model_fact(run)),
-        ("discount rate", f"{run.discount_rate:.2%} a year (NPV factor (1 + r)^-(t+1)/4 at the end of quarter t)"),
+        ("discount rate", f"{run.discount_rate:.2%} a year (NPV factor (1 + r)^(-(t+1)/4) at the end of quarter t)"),
         ("horizon", f"{run.data.quarter_labels[0]} to {run.data.quarter_labels[-1]} ({run.data.T} quarters)"),
     ]  # fmt: skip
     facts += _solver_facts(s)
