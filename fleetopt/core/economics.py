@@ -220,11 +220,6 @@ def terminal_assets(data: ModelData, plan: Plan) -> tuple[Any, Any]:
     return fleet, power + np.zeros_like(fleet)
 
 
-def terminal_value(data: ModelData, plan: Plan) -> float:
-    """Fleet plus power plant at the end, USD (before debt and the liquidation's tax)."""
-    return sum(terminal_assets(data, plan))
-
-
 def terminal_fleet_book(data: ModelData, plan: Plan) -> Any:
     """Book value of the GPUs held at the end, USD (a float, or (P,) for a stack): the tax basis of
     their liquidation (:func:`liquidation_tax`)."""

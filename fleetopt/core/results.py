@@ -206,7 +206,7 @@ def npv_terminal_arithmetic(fig: dict) -> str:
 
 
 def npv_terminal_words(fig: dict) -> str:
-    """The terminal part of the NPV and its arithmetic: '$2.58B = 0.376 (...) x (...)'."""
+    """The terminal part of the NPV and its arithmetic: '-$1.28B = 0.376 (...) x (...)'."""
     return f"{format_usd(fig['npv_terminal_usd'])} = {npv_terminal_arithmetic(fig)}"
 
 
