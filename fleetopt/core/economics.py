@@ -599,8 +599,9 @@ def roll_forward(
 
     ``ebitda``, ``depreciation``, ``gain``, ``investing`` and ``rate_shift`` are (..., T);
     ``draws`` and ``prepay`` are (..., F, T). Returns (..., T) arrays of every financing line, of
-    the collateral the GPU-secured balances need (``collateral_required_usd``), and the balances
-    by facility (..., F, T).
+    the collateral the GPU-secured balances need (``collateral_required_usd``), of the taxable
+    income before the floor at 0 (``taxable_income_usd``: the tax's basis, with the losses carried
+    in), and the balances by facility (..., F, T).
     """
     T = ebitda.shape[-1]
     batch = ebitda.shape[:-1]
@@ -608,7 +609,7 @@ def roll_forward(
     shift = xp.broadcast_to(xp.asarray(rate_shift, dtype=xp.float64), (*batch, T))
     state = FinanceState.opening(fin, batch, xp)
     out: dict[str, Any] = {}
-    balances, collateral = [], []
+    balances, collateral, taxable = [], [], []
     for t in range(T):
         step = finance_step(
             fin, state, t, ebitda[..., t], depreciation[..., t], gain[..., t], investing[..., t],
@@ -618,9 +619,11 @@ def roll_forward(
             out.setdefault(name, []).append(value)
         balances.append(state.balance)
         collateral.append(collateral_required(fin, state.balance, xp))
+        taxable.append(step.taxable)
     rolled = {name: xp.stack(values, axis=-1) for name, values in out.items()}
     rolled["balance_by_facility_usd"] = xp.stack(balances, axis=-1)
     rolled["collateral_required_usd"] = xp.stack(collateral, axis=-1)
+    rolled["taxable_income_usd"] = xp.stack(taxable, axis=-1)
     return rolled
 
 
@@ -692,7 +695,7 @@ def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) ->
     """Price a plan under the model's own forecast: operating lines, then the roll-forward."""
     lines = operating_lines(data, plan)
     rolled = forecast_roll_forward(data, plan, lines, with_revolver)
-    placed_below = ("balance_by_facility_usd", "collateral_required_usd")
+    placed_below = ("balance_by_facility_usd", "collateral_required_usd", "taxable_income_usd")
     _add_lines(lines, {k: v for k, v in rolled.items() if k not in placed_below})
     balances = rolled["balance_by_facility_usd"]
     _add_lines(
@@ -707,10 +710,8 @@ def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) ->
     # every covenant ratio, tested or not, on the covenants' EBITDA period
     _add_lines(lines, {kind.ratio_line: kind.ratio(quantities) for kind in CATALOGUE if kind.ratio_line})
     fleet, power = terminal_assets(data, plan)
-    ebt = lines["net_income_usd"] + lines["tax_usd"]
-    taxable_last = taxable_incomes(ebt, data.tax_loss_carry_forward)[..., -1]
     gain = fleet - terminal_fleet_book(data, plan)
-    tax_end = float(liquidation_tax(taxable_last, gain, data.tax_rate))
+    tax_end = float(liquidation_tax(rolled["taxable_income_usd"][..., -1], gain, data.tax_rate))
     owed_end = float(lines["debt_usd"][-1] + deferred_revenue_end(data, plan))
     flows, terminal = npv_parts(data, lines["cash_usd"], owed_end, fleet + power - tax_end, data.opening_cash)
     return Statements(lines, float(flows + terminal), fleet + power, tax_end, owed_end, float(terminal))
