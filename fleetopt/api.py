@@ -21,8 +21,9 @@ from __future__ import annotations
 import shlex
 import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from fleetopt import __version__
 from fleetopt.compare import (
@@ -34,7 +35,7 @@ from fleetopt.compare import (
     plans_from_refs,
     scenarios_of_runs,
 )
-from fleetopt.core.data import ModelData
+from fleetopt.core.data import ModelData, model_fingerprint
 from fleetopt.core.data import load as _load
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import plan_axes
@@ -51,13 +52,14 @@ from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluatio
 from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
 from fleetopt.evaluate.planfile import plans_npz_bytes
-from fleetopt.evaluate.sources import other_version_note
+from fleetopt.evaluate.sources import PlanSource, other_version_note
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.report import write_report
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunDirError, RunFolder, json_text
 from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
+from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.run import MAX_SCREENED, StochasticResult, check_settings
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
@@ -83,6 +85,7 @@ __all__ = [
     "StochasticResult",
     "SweepResult",
     "compare",
+    "edit",
     "evaluate",
     "evaluation_summary",
     "load",
@@ -122,7 +125,10 @@ def _is_loaded_pair(model) -> bool:
 def _loadable(model):
     """``model`` as :func:`load` takes it (see :data:`ModelArg`); anything else is refused by name."""
     if _is_loaded_pair(model):
+        model[0].check_text()
         return model[0]
+    if isinstance(model, LoadedModel):
+        model.check_text()
     if isinstance(model, (str, Path)) and not str(model).strip():
         raise InputError("model is empty: give a model file path, a bundled model name or None (the default)")
     if model is None or isinstance(model, (str, Path, LoadedModel)):
@@ -138,6 +144,17 @@ def load(model: ModelArg = None) -> tuple[LoadedModel, ModelData]:
     (the arrays the MILP and the evaluator read). A bad model file raises
     :class:`~fleetopt.errors.ModelError` listing every problem, with its line."""
     return _load(_loadable(model))
+
+
+def edit(model: ModelArg, changes: Mapping[str | tuple, Any]) -> LoadedModel:
+    """A copy of ``model`` (see :data:`ModelArg`) with ``changes`` made, validated as a model file
+    is, for :func:`solve` and the others:
+    ``fo.edit("tiny", {"contracts.lab-a-training.price_usd_per_gpu_hour": 3.0})``. A field is
+    named by its path as `fleetopt validate` names it (a list's item by its position from 0:
+    ``"fleet.0.gpus"``); None removes a field, so its default applies. The copy's text (a run's
+    model.yaml) is written from the data, without the file's comments. A bad value raises
+    :class:`~fleetopt.errors.ModelError` naming it."""
+    return edited_model(_load(_loadable(model))[0], changes)
 
 
 def _loaded_and_data(model) -> tuple[LoadedModel | None, ModelData]:
@@ -236,11 +253,10 @@ def write_solve_run(
     record it in the run registry (``command``: see :func:`register_run`). ``loaded``: the model
     the result was solved from (a LoadedModel or what :func:`load` returns; None: the one
     :func:`solve` kept). Returns the run folder."""
-    if not isinstance(result, SolveResult):
-        got = type(result).__name__
-        raise InputError(f"result must be what fleetopt.api.solve returns (got a value of type {got})")
+    limits.instance("result", result, SolveResult, "what fleetopt.api.solve returns")
     loaded = _loaded_of(loaded if loaded is not None else getattr(result, "loaded", None), "loaded")
     _check_solved_from(result, loaded)
+    limits.path("out", out)
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     summary = solve_summary(result, loaded)
     files = {
@@ -261,10 +277,12 @@ def write_solve_run(
 
 
 def _loaded_of(loaded, name: str) -> LoadedModel:
-    """The LoadedModel a run is written with: one, or the pair :func:`load` returns."""
+    """The LoadedModel a run is written with: one, or the pair :func:`load` returns; its model
+    must be its text's (model.yaml)."""
     if _is_loaded_pair(loaded):
-        return loaded[0]
+        loaded = loaded[0]
     if isinstance(loaded, LoadedModel):
+        loaded.check_text()
         return loaded
     got = "None: a result solved from a ModelData keeps none" if loaded is None else type(loaded).__name__
     raise InputError(
@@ -319,14 +337,16 @@ def solve_stochastic(
     limits.solver_settings(mip_gap, time_limit, threads)
     limits.whole("screen", screen, 1, MAX_SCREENED)
     limits.whole("out_of_sample", out_of_sample, 0)  # 0: none
-    _loaded, data = _loaded_and_data(model)
+    loaded, data = _loaded_and_data(model)
     threads = resources.capped_threads(threads)
     check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha, solver)
-    return _solve_stochastic_data(
+    result = _solve_stochastic_data(
         data, scenarios, quarters=first_stage_quarters, risk_weight=risk_weight, alpha=cvar_alpha,
         seed=scenario_seed, screen=screen, oos_scenarios=out_of_sample, mip_gap=mip_gap,
         time_limit=time_limit, threads=threads, backend=backend, route=solver,
     )  # fmt: skip
+    result.loaded = loaded
+    return result
 
 
 def stochastic_summary(result: StochasticResult, loaded: LoadedModel) -> dict:
@@ -344,7 +364,7 @@ def stochastic_summary(result: StochasticResult, loaded: LoadedModel) -> dict:
 
 def write_stochastic_run(
     result: StochasticResult,
-    loaded: LoadedModel | tuple,
+    loaded: LoadedModel | tuple | None = None,
     out: str | Path | None = None,
     *,
     command: str | None = None,
@@ -352,9 +372,12 @@ def write_stochastic_run(
     """Write summary.json (the measures), plan.npz (the completed stochastic plan and the forecast
     optimum, so `fleetopt compare FOLDER` compares them), plan.csv and statements.csv of the
     stochastic plan, and model.yaml into a run folder; and record it in the run registry.
-    ``loaded``: the model it was solved from (a LoadedModel or what :func:`load` returns)."""
-    loaded = _loaded_of(loaded, "loaded")
+    ``loaded``: the model it was solved from (a LoadedModel or what :func:`load` returns; None:
+    the one :func:`solve_stochastic` kept)."""
+    limits.instance("result", result, StochasticResult, "what fleetopt.api.solve_stochastic returns")
+    loaded = _loaded_of(loaded if loaded is not None else result.loaded, "loaded")
     _check_solved_from(result, loaded)
+    limits.path("out", out)
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     statements = plan_statements(result.data, result.plan)
     summary = stochastic_summary(result, loaded)
@@ -413,6 +436,7 @@ def evaluate(
     it was evaluated with and the plans. Plans made from another version of the model give a
     :class:`FleetoptWarning`.
     """
+    limits.callback("progress", progress)
     job = prepare_evaluation(
         plans, model, scenarios=scenarios, seed=seed, backend=backend, max_memory=max_memory,
         deterministic=deterministic, keep_matrix=keep_matrix, threads=threads,
@@ -514,7 +538,15 @@ def write_evaluate_run(
     model and plans :func:`evaluate` returned with the result. ``ranking``: how the best plan is
     chosen, ``{"rank_by": "mean"|"cvar5"|"p5", "max_breach_prob": share or None}`` (as `fleetopt
     evaluate --rank-by --max-breach-prob`), kept in summary.json for the report (None: CVaR5)."""
+    limits.instance("result", result, EvaluationResult, "what fleetopt.api.evaluate returns first")
     loaded = _loaded_of(loaded, "loaded")
+    if result.model_fingerprint and result.model_fingerprint != model_fingerprint(loaded.model):
+        raise InputError(
+            f"the result was evaluated under another model than the one given, {loaded.model.name!r} "
+            f"({loaded.source}): pass the LoadedModel fleetopt.api.evaluate returned with it"
+        )
+    limits.instance("source", source, PlanSource, "the plans fleetopt.api.evaluate returns third")
+    limits.path("out", out)
     if ranking is not None:
         ranking = _checked_ranking(ranking)
     path = _write_evaluate_folder(result, loaded, source, out, ranking)
@@ -592,6 +624,9 @@ def sweep(
             f"for Rule() (got {rule!r})"
         )
     limits.threads("threads", threads)
+    limits.path("folder", folder)
+    limits.callback("progress", progress)
+    limits.callback("candidate_progress", candidate_progress)
     return _sweep(
         _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend,
         mip_gap=mip_gap, time_limit=time_limit, threads=resources.capped_threads(threads), progress=progress,
@@ -634,6 +669,8 @@ def write_sweep_run(
     """Write plans.npz, candidates.csv, front.csv, summary.json and model.yaml into a run folder
     (the folder the sweep saved its candidates and chunks in, a new one, or None: a new default
     one); and record it in the run registry."""
+    limits.instance("result", result, SweepResult, "what fleetopt.api.sweep returns")
+    limits.path("out", out)
     path = _write_sweep_folder(result, out)
     return _recorded(result.loaded, path, result.summary(), command)
 

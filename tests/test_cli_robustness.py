@@ -361,9 +361,9 @@ def test_the_readme_python_snippet_runs_twice_and_its_runs_are_listed(here, monk
     for _ in range(2):
         exec(compile(snippet, "README.md", "exec"), {})
     records = Registry().list()
-    assert [r.kind for r in records] == ["sweep", "evaluate", "solve"] * 2
+    assert [r.kind for r in records] == ["sweep", "evaluate", "solve", "solve"] * 2
     folders = {r.path for r in records}
-    assert len(folders) == 6 and all(f.parent == (here / "runs").resolve() for f in folders)
+    assert len(folders) == 8 and all(f.parent == (here / "runs").resolve() for f in folders)
     assert all((f / "summary.json").exists() for f in folders)
     code, out, _ = run_cli("runs")
     listed = [int(m) for m in re.findall(r"^\W*?(\d+)\s*│", out, re.M)]

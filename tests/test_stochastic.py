@@ -485,14 +485,14 @@ def cli(*args: str):
     "args, words",
     [
         (["--stochastic", "0"], "at least 1"),
-        (["--stochastic", "1001"], "--stochastic must be at most 1,000"),
-        (["--stochastic", "100000000000"], "--stochastic must be at most 1,000"),
+        (["--stochastic", "1001"], "(--stochastic) must be at most 1,000"),
+        (["--stochastic", "100000000000"], "(--stochastic) must be at most 1,000"),
         (["--stochastic", "2", "--cvar-alpha", "1"], "--cvar-alpha"),
         (["--stochastic", "2", "--cvar-alpha", "0"], "--cvar-alpha"),
         (["--stochastic", "2", "--risk-weight", "1.5"], "--risk-weight"),
         (["--stochastic", "2", "--risk-weight", "-0.1"], "--risk-weight"),
-        (["--stochastic", "2", "--first-stage-quarters", "9"], "1..8"),
-        (["--stochastic", "2", "--first-stage-quarters", "0"], "1..8"),
+        (["--stochastic", "2", "--first-stage-quarters", "9"], "between 1 and 8"),
+        (["--stochastic", "2", "--first-stage-quarters", "0"], "between 1 and 8"),
         (["--stochastic", "2", "--scenario-seed", "-1"], "--scenario-seed"),
         (["--stochastic", "2", "--scenario-seed", str(2**63)], "--scenario-seed"),
     ],
@@ -508,7 +508,7 @@ def test_sweep_refuses_too_many_stochastic_scenarios_before_its_folder(tmp_path)
     out = tmp_path / "sweep"
     code, text = cli("sweep", "tiny", "--candidates", "2", "--stochastic", "1001", "--out", str(out))
     assert code == 2
-    assert "--stochastic must be at most 1,000" in text
+    assert "(--stochastic) must be at most 1,000" in text
     assert not out.exists()
 
 

@@ -283,6 +283,12 @@ class _Horizon:
         return parse_quarter(label) - self.q0
 
 
+def model_fingerprint(m: PlanningModel) -> str:
+    """SHA-256 of the validated model: equal models, equal fingerprints (the comments and layout
+    of the file do not count, unlike its content hash)."""
+    return hashlib.sha256(m.model_dump_json().encode()).hexdigest()
+
+
 def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
     """Resolve a validated model into arrays."""
     m = loaded.model if isinstance(loaded, LoadedModel) else loaded
@@ -302,7 +308,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         model=m,
         name=m.name,
         description=m.description,
-        fingerprint=hashlib.sha256(m.model_dump_json().encode()).hexdigest(),
+        fingerprint=model_fingerprint(m),
         risk=m.risk,
         robustness=m.robustness,
         policy=m.policy,

@@ -216,7 +216,10 @@ def worst_shock(fig: dict) -> dict | None:
 
 
 def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
-    """Key figures of a plan under the forecast (units in the keys)."""
+    """Key figures of a plan under the forecast (units in the keys: USD, MW, GPUs; ratios bare),
+    each defined in docs/formulation.md, "What a solve writes" (summary.json's fields). Note that
+    ``min_liquidity_usd`` is the lowest end-of-quarter cash reached, not the model file's
+    covenant floor of that name."""
     lines = st.lines
     tested = data.covenant_tested if data.covenant_tested.any() else np.ones(data.T, dtype=bool)
     dscr = lines["dscr"][tested]

@@ -56,6 +56,7 @@ class EvaluationResult:
     # Python API and the CLI do not ask)
     paths: dict[str, np.ndarray] = field(default_factory=dict)
     pairs_stored: int = 0  # (plan, scenario) pairs a resumed run read from chunks an earlier attempt saved
+    model_fingerprint: str = ""  # the model evaluated under (ModelData.fingerprint): a run is written with it
 
     def __repr__(self) -> str:  # a notebook shows this, not the NPV matrix
         runs = "on the forecast" if self.seed is None else f"x {counted(self.n_scenarios, 'scenario')}"
@@ -473,6 +474,7 @@ def evaluate(
         npv_matrix=np.concatenate([r["npv"] for r in results]) if keep_matrix else None,
         quarters=data.T,
         kernel=any(r.get("kernel", False) for r in results),
+        model_fingerprint=data.fingerprint,
         paths={name: np.concatenate([r["paths"][name] for r in results]) for name in record},
         pairs_stored=stored * S,
     )

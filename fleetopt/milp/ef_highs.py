@@ -40,7 +40,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.linear import LinearRepnVisitor
 
-from fleetopt.milp.highs import run_stoppable
+from fleetopt.milp.highs import ready_for_threads, run_stoppable
 
 try:  # Pyomo 6.8.1 and later take the order of the columns as a recorder
     from pyomo.repn.util import OrderedVarRecorder
@@ -473,6 +473,7 @@ class BlockSolver:
         if not self.rounding_first and self._unlinked_now():
             return self._solve_blocks_apart(None, None, mip_gap, deadline, threads, 0, seconds)
         if threads:
+            ready_for_threads(threads)
             self.h.setOptionValue("threads", threads)
         iterations = 0
         if self.basis is None:

@@ -77,6 +77,20 @@ def run_stoppable(h: highspy.Highs) -> None:
         h.solve()
 
 
+# HiGHS starts one thread scheduler per process, sized at its first run; a later run whose
+# `threads` option asks another count refuses to start (status unknown, which read as numerical
+# trouble: a notebook's second solve with `threads=1` failed). The count this process asked last.
+_scheduler_threads: list[int | None] = [None]
+
+
+def ready_for_threads(threads: int | None) -> None:
+    """Let the next HiGHS run in this process use ``threads`` (None: the scheduler as it is):
+    HiGHS's scheduler is started again when the count differs from the one last asked for."""
+    if threads and threads != _scheduler_threads[0]:
+        highspy.Highs.resetGlobalScheduler(True)
+        _scheduler_threads[0] = threads
+
+
 def run_highs(m: pyo.ConcreteModel, solver: Highs | None = None, **options) -> tuple[str, object]:
     """Solve ``m`` with HiGHS (``solver``: a persistent instance to reuse) and load the plan found.
 
@@ -85,6 +99,7 @@ def run_highs(m: pyo.ConcreteModel, solver: Highs | None = None, **options) -> t
     failure, which :func:`solver_trouble` tells apart) or ``infeasible`` (proven so: trouble is
     never reported as infeasibility). ``options``: ``time_limit``, ``rel_gap``, ``threads``.
     """
+    ready_for_threads(options.get("threads"))
     with stops_kept():
         results = (solver or Highs()).solve(
             m, load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=False, **options

@@ -84,7 +84,8 @@ class SolveResult:
         return self.statements.frame(self.data.quarter_labels)
 
     def headline(self) -> dict:
-        """Key figures: NPV, peak debt, lowest liquidity, DSCR, covenant headroom, totals."""
+        """Key figures: NPV, peak debt, lowest cash, DSCR, covenant headroom, totals (keys and
+        units: :func:`fleetopt.core.results.headline`)."""
         return headline(self.data, self.plan, self.statements)
 
 

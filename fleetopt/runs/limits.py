@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
+from pathlib import PurePath
 
 from fleetopt.errors import InputError
 
@@ -52,6 +53,29 @@ def text(name: str, value, choices: tuple[str, ...] = (), optional: bool = False
     if not isinstance(value, str) or (choices and value not in choices):
         wanted = f"one of {', '.join(choices)}" if choices else "a string"
         raise InputError(f"{name} must be {wanted} (got {_shown(value)})")
+    return value
+
+
+def path(name: str, value, optional: bool = True):
+    """A file or folder path (a string or a :class:`pathlib.Path`); None too when ``optional``."""
+    if value is None and optional:
+        return None
+    if isinstance(value, (str, PurePath)) and str(value).strip():
+        return value
+    raise InputError(f"{name} must be a path, a string or a pathlib.Path (got {_shown(value)})")
+
+
+def instance(name: str, value, kind: type, what: str):
+    """``value`` when it is a ``kind`` (``what``: where such a value comes from, in words)."""
+    if not isinstance(value, kind):
+        raise InputError(f"{name} must be {what} (got a value of type {type(value).__name__})")
+    return value
+
+
+def callback(name: str, value):
+    """A function to call (None: none), checked before any work rather than at its first call."""
+    if value is not None and not callable(value):
+        raise InputError(f"{name} must be a function or None (got {_shown(value)})")
     return value
 
 

@@ -267,8 +267,12 @@ class Registry:
         if isinstance(ref, Integral) and not isinstance(ref, bool):
             return int(ref)
         if not isinstance(ref, (str, Path)):
+            # a result in memory (a SolveResult ...) is evaluated or compared once written as a run
+            written = " (write it as a run first: fleetopt.api.write_solve_run and the like)"
+            hint = written if hasattr(ref, "plan") else ""
             raise RegistryError(
-                f"a run is a run folder, plan file or run id (int), not a {type(ref).__name__} ({_shown(ref)})"
+                f"a run is a run folder, plan file or run id (int), not a {type(ref).__name__}{hint}"
+                f" ({_shown(ref)})"
             )
         try:
             exists = Path(ref).exists()

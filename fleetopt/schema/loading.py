@@ -68,6 +68,17 @@ class LoadedModel:
     def content_hash(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()[:16]
 
+    def check_text(self) -> None:
+        """Refuse a model that is not its text's: a run folder would keep the text (model.yaml and
+        its hash) beside figures of another model (a model changed in Python with pydantic's
+        ``model_copy``; :func:`fleetopt.schema.edit.edited_model` changes both)."""
+        if validated_json(self.text, self.source) != self.model.model_dump_json():
+            raise InputError(
+                f"the LoadedModel {self.model.name!r} ({self.source}) holds a model that is not its "
+                "text's: change a model with fleetopt.api.edit(model, {field: value}), which writes "
+                "the text and validates it"
+            )
+
     def __repr__(self) -> str:  # a notebook shows this, not the whole model and its text
         return f"LoadedModel({self.model.name!r} from {self.source}, hash {self.content_hash})"
 
@@ -159,6 +170,24 @@ def resolve_model_path(model: str | Path | None) -> Path:
     return path
 
 
+# the validated models of the texts read last, as JSON: checking that a LoadedModel is its text's
+# (LoadedModel.check_text) costs no second validation (0.25 s for the default model here); JSON,
+# not the model object, so that a model changed in place since is still told apart
+_VALIDATED_JSON: dict[str, str] = {}
+_VALIDATED_KEPT = 8
+
+
+def validated_json(text: str, source: str, model: PlanningModel | None = None) -> str:
+    """The JSON of ``text``'s validated model (``model``: it, just validated)."""
+    if (known := _VALIDATED_JSON.get(text)) is not None:
+        return known
+    dumped = (model or parse_model_text(text, source)).model_dump_json()
+    if len(_VALIDATED_JSON) >= _VALIDATED_KEPT:
+        _VALIDATED_JSON.pop(next(iter(_VALIDATED_JSON)))
+    _VALIDATED_JSON[text] = dumped
+    return dumped
+
+
 def parse_model_text(text: str, source: str) -> PlanningModel:
     """Validate the text of a model file; raise ModelError listing every problem."""
     try:
@@ -168,7 +197,8 @@ def parse_model_text(text: str, source: str) -> PlanningModel:
         raise ModelError(source, [issue]) from None
 
 
-def _parse_model_text(text: str, source: str) -> PlanningModel:
+def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, object]:
+    """The YAML of a model file: its node tree (for line numbers) and its data."""
     try:
         node = yaml.compose(text, Loader=_LineLoader)
         data = yaml.load(text, Loader=_LineLoader)
@@ -187,6 +217,16 @@ def _parse_model_text(text: str, source: str) -> PlanningModel:
         line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
         message = f"YAML error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         raise ModelError(source, [ModelIssue((), message, line)]) from None
+    return node, data
+
+
+def load_yaml(text: str, source: str) -> object:
+    """The data of a model file's YAML, read as fleetopt reads it (duplicate keys refused)."""
+    return _read_yaml(text, source)[1]
+
+
+def _parse_model_text(text: str, source: str) -> PlanningModel:
+    node, data = _read_yaml(text, source)
     if not isinstance(data, dict):
         raise ModelError(source, [ModelIssue((), "the file must be a YAML mapping of blocks")])
     lines = _line_index(node)
@@ -235,7 +275,9 @@ def load_model(model: str | Path | None = None) -> LoadedModel:
         raise ModelError(source, [ModelIssue((), message)]) from None
     except OSError as exc:
         raise ModelError(source, [ModelIssue((), f"cannot read: {exc}")]) from None
-    return LoadedModel(parse_model_text(text, source), source, text)
+    model = parse_model_text(text, source)
+    validated_json(text, source, model)
+    return LoadedModel(model, source, text)
 
 
 _SERIES_BRANCH = {dict: "CompactSeries", list: "list[float]"}

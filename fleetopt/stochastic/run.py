@@ -20,6 +20,7 @@ from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_sce
 from fleetopt.milp import stochastic as sto
 from fleetopt.milp.highs import model_size
 from fleetopt.runs import limits
+from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.mpisppy_route import ROUTES as MPISPPY_ROUTES
 from fleetopt.stochastic.mpisppy_route import check_route, solve_by_mpisppy
 from fleetopt.stochastic.paired import paired_comparison, scenario_outcomes
@@ -47,29 +48,25 @@ def first_stage_quarters(data: ModelData, quarters: int | None = None) -> int:
 
 
 def check_settings(
-    data: ModelData, n: int, quarters: int | None, risk_weight: float, alpha: float, route: str = "blocks"
+    data: ModelData, n, quarters, risk_weight, alpha, route="blocks", n_name: str = "scenarios"
 ) -> None:
-    """Bad settings are input errors (exit code 2), each with what is allowed: 1 <= n <=
-    :data:`MAX_SCENARIOS`, ...; for the mpi-sppy route, mpi-sppy installed and L = 0. ``quarters``
+    """Bad settings are input errors (exit code 2) naming the argument and its option, each with
+    what is allowed: 1 <= n <= :data:`MAX_SCENARIOS` (``n_name``: the argument's name, the sweep's
+    is ``stochastic``), ...; for the mpi-sppy route, mpi-sppy installed and L = 0. ``quarters``
     None: the default of :func:`first_stage_quarters`."""
-    quarters = first_stage_quarters(data, quarters)
-    if n < 1:
-        raise InputError(f"--stochastic must be at least 1 scenario (got {n})")
+    n = limits.whole(f"{n_name} (--stochastic)", n, 1)
     if n > MAX_SCENARIOS:
         raise InputError(
-            f"--stochastic must be at most {MAX_SCENARIOS:,} scenarios, the most the extensive form is "
-            f"built for (got {n:,})"
+            f"{n_name} (--stochastic) must be at most {MAX_SCENARIOS:,} scenarios, the most the extensive "
+            f"form is built for (got {n:,})"
         )
+    alpha = limits.number("cvar_alpha (--cvar-alpha)", alpha)
     if not 0.0 < alpha < 1.0:
-        raise InputError(f"--cvar-alpha must lie strictly between 0 and 1 (got {alpha})")
-    if not 0.0 <= risk_weight <= 1.0:
-        raise InputError(f"--risk-weight must lie in [0, 1] (got {risk_weight})")
-    if not 1 <= quarters <= data.T:
-        raise InputError(
-            f"--first-stage-quarters must lie in 1..{data.T}, the quarters of the horizon (got {quarters})"
-        )
-    if route not in ROUTES:
-        raise InputError(f"--stochastic-solver must be one of {', '.join(ROUTES)} (got {route})")
+        raise InputError(f"cvar_alpha (--cvar-alpha) must lie strictly between 0 and 1 (got {alpha})")
+    limits.number("risk_weight (--risk-weight)", risk_weight, 0.0, 1.0)
+    if quarters is not None:  # one of the horizon's quarters
+        limits.whole("first_stage_quarters (--first-stage-quarters)", quarters, 1, data.T)
+    limits.text("solver (--stochastic-solver)", route, ROUTES)
     if route != "blocks":
         check_route(route, risk_weight)
 
@@ -134,6 +131,8 @@ class StochasticResult:
     model_size: dict
     out_of_sample: dict = field(default_factory=dict)
     completion: dict = field(default_factory=dict)
+    # the model file it was solved from, when the Python API loaded one (fleetopt.api.solve_stochastic)
+    loaded: LoadedModel | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> dict:
         return {

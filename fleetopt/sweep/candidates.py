@@ -305,7 +305,7 @@ def check_stochastic_candidate(data: ModelData, scenarios: int, candidates: int)
             f"--stochastic needs --candidates of at least 2: the forecast optimum is the first candidate "
             f"and the stochastic plan the second (got {candidates})"
         )
-    check_settings(data, scenarios, first_stage_quarters(data), 0.0, 0.05)
+    check_settings(data, scenarios, first_stage_quarters(data), 0.0, 0.05, n_name="stochastic")
 
 
 @dataclass(frozen=True)

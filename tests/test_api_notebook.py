@@ -1,0 +1,109 @@
+"""A notebook session's path through the Python API: a model changed field by field, solves with
+another thread count in one process, and the refusals that keep a run folder from mixing two models
+or being left half-made by a wrong argument."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleetopt import api
+from fleetopt.errors import InputError
+from fleetopt.schema.loading import LoadedModel, ModelError, parse_model_text
+
+PRICE = "contracts.lab-a-training.price_usd_per_gpu_hour"
+
+
+def test_an_edited_model_is_its_text_and_its_run_reproduces_the_solve(here):
+    """A price changed in Python reaches the solve, the run folder's model.yaml and an evaluation of
+    the run on the forecast (which reproduces the solve's NPV); the other fields stay as they were."""
+    base, _ = api.load("tiny")
+    edited = api.edit(base, {PRICE: 3.0})
+    assert edited.model.contracts["lab-a-training"].price_usd_per_gpu_hour == 3.0
+    assert parse_model_text(edited.text, "t") == edited.model
+    assert edited.model.model_dump(exclude={"contracts"}) == base.model.model_dump(exclude={"contracts"})
+    solved = api.solve(edited)
+    folder = api.write_solve_run(solved, out=here / "edited")
+    written = api.load(folder / "model.yaml")[0]
+    assert written.model == edited.model
+    result, _, _ = api.evaluate(folder, deterministic=True, backend="numpy")
+    npv = float(result.metrics["npv_mean_usd"].iloc[0])
+    assert npv == pytest.approx(solved.headline()["npv_usd"], rel=1e-9)
+    assert npv != pytest.approx(api.solve(base).headline()["npv_usd"], rel=1e-3)
+
+
+def test_edit_names_what_it_cannot_change():
+    with pytest.raises(InputError, match=r"contracts.nope: no such field \(contracts has lab-a-training"):
+        api.edit("tiny", {"contracts.nope.price_usd_per_gpu_hour": 1.0})
+    with pytest.raises(InputError, match=r"fleet.3: no such field \(fleet is a list of 1 item, numbered from 0"):
+        api.edit("tiny", {"fleet.3.gpus": 8})
+    with pytest.raises(ModelError, match=r"edited \(finance.opening_cash_usd\): finance.opening_cash_usd: Input"):
+        api.edit("tiny", {"finance.opening_cash_usd": "lots"})
+    with pytest.raises(ModelError, match=r"fleet.0.gpus: required field is missing"):
+        api.edit("tiny", {"fleet.0.gpus": None})
+    with pytest.raises(InputError, match="changes must be a non-empty mapping"):
+        api.edit("tiny", {})
+
+
+def test_a_model_that_is_not_its_text_is_refused_before_the_solve(tiny_loaded):
+    """pydantic's model_copy changes the model and not its text: a run would keep the old text
+    (model.yaml, hash) beside the new model's figures."""
+    contract = tiny_loaded.model.contracts["lab-a-training"].model_copy(update={"price_usd_per_gpu_hour": 3.0})
+    contracts = {**tiny_loaded.model.contracts, "lab-a-training": contract}
+    copied = LoadedModel(tiny_loaded.model.model_copy(update={"contracts": contracts}), "copy", tiny_loaded.text)
+    with pytest.raises(InputError, match="holds a model that is not its text's: change a model with fleetopt.api.edit"):
+        api.solve(copied)
+
+
+def test_a_later_solve_may_ask_for_another_thread_count():
+    """HiGHS sizes its thread scheduler at a process's first run: a second solve with another
+    ``threads`` stopped at once, reported as numerical trouble."""
+    first, second = api.solve("tiny", threads=1), api.solve("tiny", threads=2)
+    assert first.status == second.status == "optimal"
+    assert second.headline()["npv_usd"] == pytest.approx(first.headline()["npv_usd"], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "settings, words",
+    [
+        ({"scenarios": 2.0}, r"scenarios \(--stochastic\) must be a whole number \(got 2.0\)"),
+        ({"scenarios": "3"}, r"scenarios \(--stochastic\) must be a whole number"),
+        ({"risk_weight": "0.5"}, r"risk_weight \(--risk-weight\) must be a finite number"),
+        ({"first_stage_quarters": 2.5}, r"first_stage_quarters \(--first-stage-quarters\) must be a whole"),
+        ({"cvar_alpha": 1.0}, r"cvar_alpha \(--cvar-alpha\) must lie strictly between 0 and 1"),
+        ({"solver": "ph"}, r"solver \(--stochastic-solver\) must be one of blocks"),
+    ],
+)
+def test_stochastic_settings_are_refused_by_name(settings, words):
+    with pytest.raises(InputError, match=words):
+        api.solve_stochastic("tiny", **{"scenarios": 2, **settings})
+
+
+def test_an_evaluation_is_written_only_with_its_own_model(here):
+    """The metrics of tiny's plans written with the lab model would be listed as a lab run."""
+    folder = api.write_solve_run(api.solve("tiny"), out=here / "solved")
+    result, loaded, source = api.evaluate(folder, scenarios=4, backend="numpy")
+    with pytest.raises(InputError, match="evaluated under another model than the one given, 'lab'"):
+        api.write_evaluate_run(result, api.load("lab"), source, here / "wrong")
+    for args, words in [
+        (("x", loaded, source), "result must be what fleetopt.api.evaluate returns first"),
+        ((result, loaded, "x"), "source must be the plans fleetopt.api.evaluate returns third"),
+        ((result, loaded, source, 5), "out must be a path"),
+    ]:
+        with pytest.raises(InputError, match=words):
+            api.write_evaluate_run(*args)
+    assert sorted(p.name for p in here.iterdir() if p.is_dir() and p.name != "runs") == ["solved"]
+    assert not (here / "runs").exists() or not any((here / "runs").glob("*-evaluate*"))
+
+
+def test_sweep_arguments_are_checked_before_any_work():
+    with pytest.raises(InputError, match="progress must be a function or None"):
+        api.sweep("tiny", progress=5)
+    with pytest.raises(InputError, match="folder must be a path"):
+        api.sweep("tiny", folder=5)
+    with pytest.raises(InputError, match="result must be what fleetopt.api.sweep returns"):
+        api.write_sweep_run("x")
+
+
+@pytest.fixture(scope="module")
+def tiny_loaded() -> LoadedModel:
+    return api.load("tiny")[0]
