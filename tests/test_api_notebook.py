@@ -34,9 +34,9 @@ def test_an_edited_model_is_its_text_and_its_run_reproduces_the_solve(here):
 def test_edit_names_what_it_cannot_change():
     with pytest.raises(InputError, match=r"contracts.nope: no such field \(contracts has lab-a-training"):
         api.edit("tiny", {"contracts.nope.price_usd_per_gpu_hour": 1.0})
-    with pytest.raises(InputError, match=r"fleet.3: no such field \(fleet is a list of 1 item, numbered from 0"):
+    with pytest.raises(InputError, match=r"fleet.3: no such field \(fleet is a list of 1 item, numbered"):
         api.edit("tiny", {"fleet.3.gpus": 8})
-    with pytest.raises(ModelError, match=r"edited \(finance.opening_cash_usd\): finance.opening_cash_usd: Input"):
+    with pytest.raises(ModelError, match=r"edited \(finance.opening_cash_usd\): finance.opening_cash_usd: "):
         api.edit("tiny", {"finance.opening_cash_usd": "lots"})
     with pytest.raises(ModelError, match=r"fleet.0.gpus: required field is missing"):
         api.edit("tiny", {"fleet.0.gpus": None})
@@ -47,10 +47,11 @@ def test_edit_names_what_it_cannot_change():
 def test_a_model_that_is_not_its_text_is_refused_before_the_solve(tiny_loaded):
     """pydantic's model_copy changes the model and not its text: a run would keep the old text
     (model.yaml, hash) beside the new model's figures."""
-    contract = tiny_loaded.model.contracts["lab-a-training"].model_copy(update={"price_usd_per_gpu_hour": 3.0})
-    contracts = {**tiny_loaded.model.contracts, "lab-a-training": contract}
-    copied = LoadedModel(tiny_loaded.model.model_copy(update={"contracts": contracts}), "copy", tiny_loaded.text)
-    with pytest.raises(InputError, match="holds a model that is not its text's: change a model with fleetopt.api.edit"):
+    model = tiny_loaded.model
+    contract = model.contracts["lab-a-training"].model_copy(update={"price_usd_per_gpu_hour": 3.0})
+    contracts = {**model.contracts, "lab-a-training": contract}
+    copied = LoadedModel(model.model_copy(update={"contracts": contracts}), "copy", tiny_loaded.text)
+    with pytest.raises(InputError, match=r"is not its text's: change a model with fleetopt\.api\.edit"):
         api.solve(copied)
 
 
@@ -100,7 +101,7 @@ def test_sweep_arguments_are_checked_before_any_work():
         api.sweep("tiny", progress=5)
     with pytest.raises(InputError, match="folder must be a path"):
         api.sweep("tiny", folder=5)
-    with pytest.raises(InputError, match="result must be what fleetopt.api.sweep returns"):
+    with pytest.raises(InputError, match=r"result must be what fleetopt\.api\.sweep returns"):
         api.write_sweep_run("x")
 
 

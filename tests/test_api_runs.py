@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from types import SimpleNamespace
 
 import pytest
 from conftest import run_cli
@@ -13,6 +12,7 @@ from conftest import run_cli
 from fleetopt import api
 from fleetopt.errors import InputError
 from fleetopt.runs.registry import Registry, RegistryError
+from fleetopt.stochastic.run import StochasticResult
 
 SCENARIOS = 20
 
@@ -23,13 +23,19 @@ def tiny_solved():
     return loaded, api.solve(loaded)
 
 
-def stochastic_stand_in(solved) -> SimpleNamespace:
+class _StochasticStandIn(StochasticResult):
+    def summary(self) -> dict:
+        return {"rp_usd": 1.0}
+
+
+def stochastic_stand_in(solved) -> StochasticResult:
     """What write_stochastic_run reads of a StochasticResult, made from a plain solve: this file
     tests the write and its record; the two-stage solve (seconds, even on tiny) is tested in
     tests/test_stochastic.py."""
-    return SimpleNamespace(
-        data=solved.data, plan=solved.plan, forecast_plan=solved.plan, summary=lambda: {"rp_usd": 1.0}
-    )
+    return _StochasticStandIn(
+        data=solved.data, settings={}, plan=solved.plan, forecast_plan=solved.plan, first_stage={},
+        measures={}, scenarios=[], timings={}, model_size={},
+    )  # fmt: skip
 
 
 def listed_ids(text: str) -> list[int]:

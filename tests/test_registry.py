@@ -186,6 +186,25 @@ def test_deleted_run_folder_is_reported_missing(deleted_run, tmp_path):
     assert not (tmp_path / "E").exists()
 
 
+def test_a_run_whose_folder_holds_a_later_run_is_not_taken_for_it(deleted_run, tmp_path):
+    """A folder emptied and written again: its first run id showed the second run's figures in
+    `report` and compared the second run with itself, with no word said."""
+    later = tmp_path / "gone"
+    ok("solve", "tiny", "--out", str(later))
+    first, second = Registry().get(deleted_run), Registry().list()[0]
+    assert (first.replaced_by, first.exists) == (second.id, False) and second.exists
+    def folded(text: str) -> str:  # the table folds long paths inside their cells
+        return re.sub(r"[\s│]", "", text)
+
+    assert f"(nowrun{second.id})" in folded(ok("runs"))
+    assert f"REPLACED:thefoldernowholdsrun{second.id}" in folded(ok("runs", "show", str(first.id)))
+    assert Registry().resolve(second.id) == later.resolve()
+    for args in (["report", str(first.id)], ["compare", str(first.id), str(second.id)]):
+        code, out, err = run_cli(*args)
+        assert code == 2 and f"now holds run {second.id}, written there since" in err, (args, out, err)
+    assert not (later / "report.html").exists()
+
+
 def test_unknown_run_id_exits_2(tmp_path):
     assert "no runs recorded yet" in ok("runs")
     for args in (["runs", "show", "999"], ["report", "999"], ["evaluate", "--plans", "999"]):

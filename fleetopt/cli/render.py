@@ -491,7 +491,7 @@ def runs_table(records) -> Table:
         table.add_column(name)
     for r in records:
         key = key_figure(r.kind, r.figures)
-        missing = "" if r.exists else " (missing)"
+        missing = "" if r.exists else _gone(r, " (missing)", " (now run {})")
         # fold, never cut with an ellipsis: the whole path is what the user needs
         folder = Text(str(r.path) + missing, style=None if r.exists else "red", overflow="fold")
         table.add_row(str(r.id), r.created_utc, r.kind, Text(r.model_name), key, folder)
@@ -506,12 +506,19 @@ def run_detail(record) -> Table:
     table.add_row("kind", record.kind)
     table.add_row("command", Text(record.command, overflow="fold"))
     table.add_row("model", Text(f"{record.model_name} (hash {record.model_hash})"))
-    missing = "" if record.exists else "  MISSING: deleted or moved"
+    missing = "" if record.exists else _gone(
+        record, "  MISSING: deleted or moved", "  REPLACED: the folder now holds run {}, written there since"
+    )
     table.add_row("folder", Text(str(record.path) + missing, overflow="fold"))
     for key, value in record.figures.items():
         if key not in _SHOWN_ABOVE:
             table.add_row(key, Text(figure_text(key, value)))
     return table
+
+
+def _gone(record, missing: str, replaced: str) -> str:
+    """Why a run's folder no longer holds it: deleted or moved, or a later run written there."""
+    return missing if record.replaced_by is None else replaced.format(record.replaced_by)
 
 
 # figures of a run's record that `runs show` already gives in its own rows

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS runs (
     figures TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_model ON runs (model_name, id);
+CREATE INDEX IF NOT EXISTS runs_path ON runs (path, id);
 """
 
 
@@ -54,10 +55,13 @@ class RunRecord:
     model_hash: str  # the first 16 hex digits of the SHA-256 of the model file's text
     path: Path  # the run folder, absolute
     figures: dict  # its key figures: money in USD, probabilities in [0, 1], counts
+    # a later run recorded in the same folder (emptied and written again): this run's files are gone
+    replaced_by: int | None = None
 
     @property
     def exists(self) -> bool:
-        return self.path.is_dir()
+        """Whether its folder is there and still holds this run."""
+        return self.replaced_by is None and self.path.is_dir()
 
     def as_dict(self) -> dict:
         """The record as one flat row (``figures`` spread into columns), for a pandas DataFrame."""
@@ -212,7 +216,7 @@ class Registry:
         self._check_folder()
         if not self.path.exists():
             return []
-        sql = "SELECT * FROM runs"
+        sql = _SELECT
         args: list = []
         if model:
             sql += " WHERE model_name = ?"
@@ -227,7 +231,7 @@ class Registry:
     def get(self, run_id: int) -> RunRecord:
         if self.path.exists() and 0 < run_id <= MAX_RUN_ID:
             with self._connection() as con:
-                row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+                row = con.execute(_SELECT + " WHERE id = ?", (run_id,)).fetchone()
             if row is not None:
                 return _record(row)
         raise RegistryError(f"no run with id {run_id} in {self.path} (see `fleetopt runs`)")
@@ -251,6 +255,12 @@ class Registry:
         if number is None:
             return Path(ref)
         record = self.get(number)
+        if record.replaced_by is not None:
+            raise RegistryError(
+                f"run {record.id}'s folder {record.path} now holds run {record.replaced_by}, written there "
+                f"since: run {record.id}'s files are gone (run {record.replaced_by} is `fleetopt runs show "
+                f"{record.replaced_by}`)"
+            )
         if not record.exists:
             raise RegistryError(f"run {record.id}'s folder {record.path} is missing (deleted or moved)")
         return record.path
@@ -309,5 +319,13 @@ def _is_locked(exc: sqlite3.Error) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
+# each record with the id of the latest run recorded in its folder, when that is another run
+_SELECT = (
+    "SELECT *, NULLIF((SELECT MAX(later.id) FROM runs AS later WHERE later.path = runs.path), runs.id) "
+    "FROM runs"
+)
+
+
 def _record(row) -> RunRecord:
-    return RunRecord(row[0], row[1], row[2], row[3], row[4], row[5], Path(row[6]), json.loads(row[7]))
+    figures = json.loads(row[7])
+    return RunRecord(row[0], row[1], row[2], row[3], row[4], row[5], Path(row[6]), figures, row[8])
