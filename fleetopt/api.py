@@ -57,7 +57,7 @@ from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.report import write_report
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunDirError, RunFolder, json_text
+from fleetopt.runs.folder import RunDirError, RunFolder, csv_text, json_text
 from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import LoadedModel
@@ -262,7 +262,7 @@ def write_solve_run(
     files = {
         RunFolder.SUMMARY: json_text(summary),
         RunFolder.PLAN_CSV: plan_frame(result.data, result.plan).to_csv(index=False),
-        RunFolder.STATEMENTS: result.statements_frame().to_csv(index=False, float_format="%.6f"),
+        RunFolder.STATEMENTS: csv_text(result.statements_frame()),
         RunFolder.PLAN: plans_npz_bytes(
             [result.plan],
             [_solve_label(result)],
@@ -384,9 +384,7 @@ def write_stochastic_run(
     files = {
         RunFolder.SUMMARY: json_text(summary),
         RunFolder.PLAN_CSV: plan_frame(result.data, result.plan).to_csv(index=False),
-        RunFolder.STATEMENTS: statements.frame(result.data.quarter_labels).to_csv(
-            index=False, float_format="%.6f"
-        ),
+        RunFolder.STATEMENTS: csv_text(statements.frame(result.data.quarter_labels)),
         RunFolder.PLAN: plans_npz_bytes(
             [result.plan, result.forecast_plan],
             ["stochastic", "forecast"],

@@ -941,7 +941,7 @@ FEWER_ROWS = " has {rows} plan row{s}, but plans.npz holds {n} plans and summary
     [
         ("sweep", cut_to_half, FEWER_ROWS),
         ("sweep", without_last_row, FEWER_ROWS),
-        ("sweep", lambda text: text[:-20], ": row {n} has"),
+        ("sweep", lambda text: text.rstrip("\n").rsplit(",", 2)[0] + "\n", ": row {n} has"),  # 2 fields cut
         ("evaluate", lambda text: text[:-20], ": row 1 has"),
     ],
     ids=["sweep-half", "sweep-row-less", "sweep-row-cut", "evaluate-row-cut"],

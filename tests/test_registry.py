@@ -103,7 +103,8 @@ def test_solve_evaluate_sweep_are_recorded_and_listed(tmp_path):
     assert f"tiny(hash{tiny_hash})" in squashed(shown) and "MISSING" not in shown
     # the record's headroom is ratio / limit - 1, not the solve's "EBITDA may fall" share: said so
     headroom = json.loads((solve_dir / "summary.json").read_text())["lowest_covenant_headroom"]
-    said = f"lowest_covenant_headroom {headroom:.2%} (the tightest covenant's ratio / limit - 1)"
+    measure = "the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 for a minimum"
+    said = f"lowest_covenant_headroom {headroom:.2%} ({measure})"
     assert squashed(said) in squashed(shown)
     assert str(solve_dir.resolve()) in squashed(out)
     sweep_shown = ok("runs", "show", str(ids[1]))
@@ -246,7 +247,8 @@ def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
     assert {k: rows[k] for k in figures if k in rows} == {
         "bound_usd": "n/a", "npv_usd": "-$14.1M", "gap": "0.00%", "min_dscr": "1.95x",
         "max_debt_to_ebitda": "0.95x", "build_seconds": "0.04 s",
-        "lowest_covenant_headroom": "39.21% (the tightest covenant's ratio / limit - 1)",
+        "lowest_covenant_headroom": "39.21% (the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 "
+                                    "for a minimum)",
         "gpus_retired": "203 GPUs", "power_built_mw": "12.2 MW", "breach_probability": "31.80%",
         "n_scenarios": "1,000", "status": "optimal", "kind": "solve",
     }  # fmt: skip

@@ -358,9 +358,13 @@ def first_breach_table(metrics, title: str) -> Table | None:
     for _, row in metrics.iterrows():
         shares = [f"{row[columns[k]]:.1%}" for k in kinds]
         table.add_row(Text(str(row["plan"])), f"{row['breach_probability']:.1%}", *shares)
+    table.caption = (
+        "two covenants can fail in the quarter of the first breach, so the shares can add up to more "
+        "than any breach"
+    )
     if BORROWING_BASE in kinds:
-        table.caption = (
-            "borrowing base: GPU-secured debt / max LTV against the fleet's resale value at the "
+        table.caption += (
+            "; borrowing base: GPU-secured debt / max LTV against the fleet's resale value at the "
             "scenario's GPU prices, every quarter (docs/evaluation.md, step 6)"
         )
     return unbroken(table)
@@ -524,6 +528,8 @@ def _gone(record, missing: str, replaced: str) -> str:
 # figures of a run's record that `runs show` already gives in its own rows
 _SHOWN_ABOVE = {"kind", "model_name", "model_hash"}
 _RATIOS = {"min_dscr", "max_debt_to_ebitda"}  # x: a coverage or leverage ratio
+# the measure of `lowest_covenant_headroom` (formulation, "What a solve writes")
+_HEADROOM_MEASURE = "the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 for a minimum"
 _SHARES = ("probability", "_share", "headroom")  # %: shares of scenarios or of a covenant's limit
 
 
@@ -539,7 +545,7 @@ def figure_text(key: str, value) -> str:
     if key in _RATIOS:
         return f"{value:,.2f}x"
     if key == "lowest_covenant_headroom":  # not the solve's "may fall" share: say which measure it is
-        return f"{value:.2%} (the tightest covenant's ratio / limit - 1)"
+        return f"{value:.2%} ({_HEADROOM_MEASURE})"
     if key == "gap" or any(part in key for part in _SHARES):
         return f"{value:.2%}"
     if key.endswith("_seconds"):

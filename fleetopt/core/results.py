@@ -189,11 +189,14 @@ def npv_terminal_arithmetic(fig: dict) -> str:
     """How a :func:`headline`'s terminal part of the NPV is made (formulation §6): '0.376 (the last
     quarter's discount factor) x (GPUs at resale and power plant at book $6.56B + tax saved by
     selling them below book $301.4M - debt $10.25B)'; a gain's tax is '- tax on the gain of their
-    sale', and prepayments not yet earned, where there are any, are subtracted by name."""
+    sale' (no tax: '- tax on their sale $0'), and prepayments not yet earned, where there are any,
+    are subtracted by name."""
     tax, debt = fig["liquidation_tax_usd"], fig["debt_end_usd"]
     # a loss saves tax: added, not a negative subtracted
     taxed = f"- tax on the gain of their sale {format_usd(tax)}"
-    if tax < 0:
+    if tax == 0:  # no gain, or a loss the last quarter had no taxable income to deduct it from
+        taxed = "- tax on their sale $0"
+    elif tax < 0:
         taxed = f"+ tax saved by selling them below book {format_usd(-tax)}"
     unearned = fig["owed_end_usd"] - debt
     owed = f"- debt {format_usd(debt)}" + (

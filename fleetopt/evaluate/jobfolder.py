@@ -25,7 +25,7 @@ from fleetopt.evaluate.resources import capped_workers
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
-from fleetopt.runs.folder import RunFolder, json_text
+from fleetopt.runs.folder import RunFolder, csv_text, json_text
 from fleetopt.schema.loading import LoadedModel, bundled_model_names, load_model
 
 EXECUTORS = ("local", "ray")
@@ -299,7 +299,7 @@ def write_evaluate_run(
     """
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, f"{loaded.model.name}-evaluate")
     files = {
-        RunFolder.METRICS: result.metrics.to_csv(index=False, float_format="%.6f"),
+        RunFolder.METRICS: csv_text(result.metrics),
         RunFolder.MODEL: loaded.text,
     }
     if result.npv_matrix is not None:

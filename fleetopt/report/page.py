@@ -694,7 +694,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
     dscr_scope = f"quarters tested from {first}" if first else "all quarters"
     kpis = [
         _kpi("NPV on the forecast", _usd(fc.npv_usd)),
-        _milp_kpi(run, f"of the NPV, at the end (present value): {npv_terminal_arithmetic(fig)}",
+        _milp_kpi(run, f"{_whose_npv(run, fig)}, at the end (present value): {npv_terminal_arithmetic(fig)}",
                   _usd(fig["npv_terminal_usd"])),
         _kpi("peak debt on the forecast", _usd(fc.peak_debt_usd)),
         _kpi("lowest cash on the forecast", _usd(fc.lowest_cash_usd)),
@@ -713,6 +713,12 @@ def _forecast_kpis(run: _Run) -> list[str]:
             _usd(worst["lowest_cash_usd"]),
         ))  # fmt: skip
     return kpis
+
+
+def _whose_npv(run: _Run, fig: dict) -> str:
+    """Whose NPV the end part is of: the NPV above, or where the plan's policy changes the forecast
+    the MILP's own (another NPV, named with its value so that the parts can be added up)."""
+    return f"of the MILP plan's NPV {_usd(fig['npv_usd'])}" if run.milp_only else "of the NPV"
 
 
 def _milp_kpi(run: _Run, label: str, value: str) -> str:

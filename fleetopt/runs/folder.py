@@ -51,6 +51,15 @@ def json_text(obj) -> str:
     return json.dumps(_finite(obj), indent=2, allow_nan=False) + "\n"
 
 
+def csv_text(frame: pd.DataFrame) -> str:
+    """A table as a run writes it (metrics, candidates, statements): six decimals, and a value that
+    rounds to zero written 0.000000, never -0.000000 (a round-off a reader would take for a loss)."""
+    numbers = frame.select_dtypes("float").columns
+    cleaned = frame.copy()
+    cleaned[numbers] = frame[numbers].mask(frame[numbers].abs() < 5e-7, 0.0)
+    return cleaned.to_csv(index=False, float_format="%.6f")
+
+
 def _finite(o):
     if isinstance(o, dict):
         return {k: _finite(v) for k, v in o.items()}

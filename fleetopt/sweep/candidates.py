@@ -266,7 +266,8 @@ def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candi
     for share, buffer, text in zip(BUFFER_SHARES, buffers, shown, strict=True):
         yield Candidate(
             f"{label}, cash buffer {text}", "policy", "optimal", plan,
-            note=f"orders deferred to keep {share:.0%} of the largest quarterly GPU order in cash",
+            note=(f"the same decisions, run with a cash buffer of {share:.0%} of the largest quarterly GPU "
+                  "order: orders deferred and prepayments cut where cash would fall below it"),
             liquidity_buffer_usd=buffer,
         )  # fmt: skip
 

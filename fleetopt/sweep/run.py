@@ -23,7 +23,7 @@ from fleetopt.evaluate.metrics import FORECAST_OK
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
-from fleetopt.runs.folder import RunFolder, json_text
+from fleetopt.runs.folder import RunFolder, csv_text, json_text
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.run import MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
@@ -473,8 +473,8 @@ def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, f"{loaded.model.name}-sweep")
     front = result.metrics[result.metrics["on_front"]]
     files = {
-        RunFolder.CANDIDATES_CSV: result.metrics.to_csv(index=False, float_format="%.6f"),
-        RunFolder.FRONT: front.to_csv(index=False, float_format="%.6f"),
+        RunFolder.CANDIDATES_CSV: csv_text(result.metrics),
+        RunFolder.FRONT: csv_text(front),
         RunFolder.SUMMARY: json_text(result.summary()),
     }
     return folder.finish(
