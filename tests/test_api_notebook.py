@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from fleetopt import api
+from fleetopt.core.economics import plan_statements
 from fleetopt.errors import InputError
 from fleetopt.schema.loading import LoadedModel, ModelError, parse_model_text
 
@@ -108,3 +109,15 @@ def test_sweep_arguments_are_checked_before_any_work():
 @pytest.fixture(scope="module")
 def tiny_loaded() -> LoadedModel:
     return api.load("tiny")[0]
+
+
+def test_a_stochastic_result_reads_like_a_solve_and_is_written_with_its_model(here):
+    """It had no plan_frame, statements_frame or headline, and its writing needed the model again."""
+    result = api.solve_stochastic("tiny", 2, out_of_sample=0)
+    statements = result.statements_frame()
+    assert result.headline()["npv_usd"] == pytest.approx(plan_statements(result.data, result.plan).npv_usd)
+    assert len(statements) == result.data.T
+    assert set(result.plan_frame()["quarter"]) <= set(statements["quarter"])
+    folder = api.write_stochastic_run(result, out=here / "sto")
+    assert (folder / "model.yaml").read_text() == api.load("tiny")[0].text
+    assert len(repr(result)) < 200

@@ -14,6 +14,7 @@ from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
+from fleetopt.core.results import headline, plan_frame
 from fleetopt.core.units import counted, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
@@ -133,6 +134,28 @@ class StochasticResult:
     completion: dict = field(default_factory=dict)
     # the model file it was solved from, when the Python API loaded one (fleetopt.api.solve_stochastic)
     loaded: LoadedModel | None = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:  # a notebook shows this, not the plans' arrays and every scenario
+        vss = self.measures.get("vss_usd")
+        shown = "" if vss is None else f", VSS {format_usd(vss)}"
+        return (
+            f"StochasticResult({self.data.name!r}, {counted(len(self.scenarios), 'scenario')}{shown}; "
+            ".summary(), .headline(), .plan_frame(), .statements_frame())"
+        )
+
+    def plan_frame(self):
+        """The completed stochastic plan's decisions as a pandas DataFrame (as a solve's)."""
+        return plan_frame(self.data, self.plan)
+
+    def statements_frame(self):
+        """The completed plan's quarterly statements on the forecast, a pandas DataFrame (USD unless
+        the column says otherwise)."""
+        return plan_statements(self.data, self.plan).frame(self.data.quarter_labels)
+
+    def headline(self) -> dict:
+        """The completed plan's key figures on the forecast (keys and units:
+        :func:`fleetopt.core.results.headline`)."""
+        return headline(self.data, self.plan, plan_statements(self.data, self.plan))
 
     def summary(self) -> dict:
         return {
