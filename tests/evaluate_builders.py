@@ -167,15 +167,18 @@ def solved(name: str) -> SolveResult:
 
 def plan_variants(data: ModelData, plan: Plan) -> tuple[list[Plan], list[str]]:
     """Five distinct plans around ``plan``: itself, 2M more borrowed in the first quarter, 1M repaid
-    early mid-horizon, half of every GPU quantity, and the empty plan (nothing held: zero
-    utilisation, no division by zero). The evaluator takes any plan of the right shapes."""
+    early mid-horizon, half of every GPU quantity (its contracts served short), and the empty plan
+    (nothing held: zero utilisation, no division by zero; it takes the signed contracts, as a plan
+    must, and serves them nothing). The evaluator takes any plan of the right shapes."""
     borrowed, prepaid, half = (copy.deepcopy(plan) for _ in range(3))
     borrowed.draws[0, 0] += 2.0e6
     prepaid.prepay[0, data.T // 2] += 1.0e6
     for name in ("buy_blocks", "held_training", "held_inference", "redeploy", "retire_training",
                  "retire_inference", "active", "contract_gpus"):  # fmt: skip
         setattr(half, name, getattr(plan, name) * 0.5)
-    plans = [plan, borrowed, prepaid, half, Plan.empty(data)]
+    empty = Plan.empty(data)
+    empty.accepted[:] = [1.0 if c.signed else 0.0 for c in data.contracts]
+    plans = [plan, borrowed, prepaid, half, empty]
     return plans, ["milp", "borrowed", "prepaid", "half_fleet", "empty"]
 
 

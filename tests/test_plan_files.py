@@ -223,16 +223,44 @@ def _debt_beyond_the_facility(data, plan):
     plan.draws[0, list(data.facilities[0].draw_quarters)] += 1.0e15
 
 
+def _in_service_beyond_held(data, plan):
+    plan.active[0, 0, 0, 2] += 1.0e6
+
+
+def _contract_before_its_term(data, plan):  # the anchor contract's term starts in quarter 1
+    plan.contract_gpus[0, 0, 0, 0] += 10.0
+
+
+def _contract_beyond_its_size(data, plan):  # 200 GPUs
+    plan.contract_gpus[0, 0, 0, 3] += 1000.0
+
+
+def _contract_beyond_service(data, plan):
+    site = int(np.argmax(plan.contract_gpus[0, 0, :, 3]))
+    plan.active[0, 0, site, 3] = 0.0
+
+
+def _signed_contract_declined(data, plan):
+    plan.accepted[0] = 0.0
+    plan.contract_gpus[0] = 0.0
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
         (_negated_purchases, "buy_blocks[0, 0, 0] is -"),
+        (_in_service_beyond_held, "GPUs in training service at site 's1' in 2026Q3, more than the"),
+        (_contract_before_its_term, "serves contract 'anchor' with A GPUs in 2026Q1, which its SKUs or term"),
+        (_contract_beyond_its_size, "serves contract 'anchor' with 1,200 GPUs in 2026Q4, more than its 200"),
+        (_contract_beyond_service, "serves training contracts with 200 A GPUs at site"),
+        (_signed_contract_declined, "declines the signed contract 'anchor'"),
         (_trillion_more_blocks, "buys"),
         (_held_beyond_purchases, "more than the"),
         (_power_never_built, "MW the plan has online"),
         (_debt_beyond_the_facility, "on facility 'loan'"),
     ],
-    ids=["negative", "1e12-blocks", "held", "power", "debt"],
+    ids=["negative", "in-service", "contract-term", "contract-size", "contract-service", "signed-declined",
+         "1e12-blocks", "held", "power", "debt"],
 )
 def test_a_plan_file_breaking_a_hard_limit_is_refused_by_name(plans, tmp_path, mutate, message):
     data, plans, labels = plans

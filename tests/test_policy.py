@@ -164,6 +164,38 @@ def test_a_block_later_than_the_allowance_cancels_the_contract(kernel):
     assert out["cancelled"][0, 0] == 0.0
 
 
+def under_served(data, gpus: float) -> Plan:
+    """The plan that serves the 100-GPU contract with ``gpus`` only, the rest of its 200 GPUs on
+    the market (a plan made for a smaller contract, or one that assumed its customer gone)."""
+    plan = plan_of(data, market=200.0 - gpus)
+    plan.contract_gpus[0, 0, 0, :] = gpus
+    plan.active[0, 0, 0, :] = 200.0
+    return plan
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+@pytest.mark.parametrize("gpus", [60.0, 0.0], ids=["60-of-100", "none"])
+def test_a_plan_serving_a_contract_with_fewer_gpus_than_it_has_delivers_it_short(kernel, gpus):
+    """Short of the contract's 100 GPUs, not of the plan's own allocation: late in quarter 0 (the
+    GPUs served earn, the $10,000 delay penalty is paid), cancelled in quarter 1 with its $50,000
+    penalty (allowance 1), and then its planned GPUs go to the market."""
+    data = data_of(model(delay_allowance_quarters=1, delay_penalty_usd_per_quarter=10000.0))
+    plan = under_served(data, gpus)
+    out = run(data, plan, POLICY, kernel=kernel)
+    rest = 200 * MARKET
+    want = [gpus * CONTRACT + (200 - gpus) * MARKET - 10000.0, rest - 50000.0, rest, rest]
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0], want, rtol=1e-12)
+    assert out["rescheduled"][0, 0] == 1.0 and out["cancelled"][0, 0] == 1.0
+    # open loop: cancelled in quarter 0 with its penalty; its GPUs stand idle after
+    shut = run(data, plan, OPEN_LOOP, kernel=kernel)["ebitda_usd"][0, 0]
+    idle = (200 - gpus) * MARKET
+    np.testing.assert_allclose(shut, [idle - 50000.0, idle, idle, idle], rtol=1e-12)
+    # served in full: no reaction, the contract's revenue every quarter
+    full = run(data, under_served(data, 100.0), POLICY, kernel=kernel)
+    np.testing.assert_allclose(full["ebitda_usd"][0, 0], [100 * CONTRACT + 100 * MARKET] * 4, rtol=1e-12)
+    assert full["rescheduled"][0, 0] == full["cancelled"][0, 0] == 0.0
+
+
 @pytest.mark.parametrize("kernel", BACKENDS)
 @pytest.mark.parametrize("policy", [POLICY, OPEN_LOOP], ids=["policy", "open-loop"])
 def test_a_customer_that_defaults_in_a_short_quarter_ends_its_contract_without_penalty(kernel, policy):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from fleetopt.core import economics as econ
-from fleetopt.core.data import ModelData
+from fleetopt.core.data import USES, ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
@@ -34,6 +34,9 @@ class PlanBatch:
     market_supply: np.ndarray  # (P, 2, I, T) H100-equivalent GPUs offered to the market
     market_gpus: np.ndarray  # (P, 2, I, T) GPUs offered to the market
     contract_gpus: np.ndarray  # (P, K, I, T) GPUs serving each contract
+    # (P, K, T) a contract's GPUs where the plan serves it with fewer from its deadline through its
+    # term (0 elsewhere): the evaluator counts it delivered short there (docs/evaluation.md, step 2)
+    contract_owed: np.ndarray
     contract_mw: np.ndarray  # (P, I, T) facility MW of the GPUs serving contracts, at full draw
     market_mw: np.ndarray  # (P, 2, I, T) facility MW of the GPUs offered to the market, at full draw
     freed_supply: np.ndarray  # (P, K, I, T) a contract's GPUs on its use's market, H100-equivalent
@@ -233,6 +236,7 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         market_supply=market_supply,
         market_gpus=market.sum(axis=2),
         contract_gpus=stack.contract_gpus.sum(axis=2),
+        contract_owed=_contract_owed(data, stack),
         contract_mw=(mw * stack.contract_gpus).sum(axis=(1, 2)),
         market_mw=(mw * market).sum(axis=2),
         freed_supply=freed[0],
@@ -267,6 +271,19 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         build_online=build[2].astype(np.int32),
         build_mw=build[3],
     )
+
+
+def _contract_owed(data: ModelData, stack: Plan) -> np.ndarray:
+    """(P, K, T) each contract's GPUs in the quarters from its deadline through its term in which a
+    plan taking it serves it with fewer (beyond round-off), else 0: a plan made for another version
+    of the contract, or one that assumed its customer gone (the sweep's lost-customer stress)."""
+    owed = np.zeros((stack.accepted.shape[0], len(data.contracts), data.T))
+    for k, con in enumerate(data.contracts):
+        term = slice(con.deadline, con.end + 1)
+        served = stack.contract_gpus[:, k].sum(axis=(1, 2))[:, term]  # (P, quarters)
+        short = served < con.gpus - _COUNT_TOLERANCE * max(1.0, con.gpus)
+        owed[:, k, term] = np.where(short & (stack.accepted[:, k, None] > 0), con.gpus, 0.0)
+    return owed
 
 
 # GPUs a MILP's round-off may leave on a contract its plan does not take (HiGHS: 3e-12); more is a
@@ -438,10 +455,13 @@ _MONEY_TOLERANCE = 1e-6
 
 def limit_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
     """The first hard limit of the model that a plan of ``stack`` breaks (negative quantities,
-    GPUs held beyond those bought, power drawn beyond what is online, debt beyond a facility),
+    GPUs held beyond those bought, GPUs in service beyond those held, contracts served beyond their
+    size or the GPUs in service, power drawn beyond what is online, debt beyond a facility),
     named with its plan and where; None when every plan keeps within them. ``lines``: the
     stack's operating lines (:func:`fleetopt.core.economics.operating_lines`)."""
-    for check in (_negative_problem, _purchase_problem, _holding_problem, _power_problem, _debt_problem):
+    checks = (_negative_problem, _purchase_problem, _holding_problem, _service_problem, _contract_problem,
+              _power_problem, _debt_problem)  # fmt: skip
+    for check in checks:
         problem = check(data, stack, labels, lines)
         if problem:
             return problem
@@ -502,6 +522,61 @@ def _holding_problem(data: ModelData, stack: Plan, labels: list[str], lines: dic
         f"plan {labels[p]!r}: holds {stack.held[p, c, t]:,.0f} GPUs of {data.sku_names[cohort.sku]} at site "
         f"{data.sites[cohort.site].name!r} in {data.quarter_labels[t]}, more than the "
         f"{bought[p, c]:,.0f} GPUs it has of that purchase"
+    )
+
+
+def _service_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
+    """GPUs in service for a use within the GPUs held for it and installed (formulation §5.3,
+    ``use_limit``): each cohort at its service share."""
+    installed = np.zeros(stack.active.shape)  # (P, 2, S, I, T)
+    for c in data.cohorts:
+        share = np.array([data.service_share(c.index, t) for t in range(data.T)])
+        installed[:, 0, c.sku, c.site] += share * stack.held_training[:, c.index]
+        installed[:, 1, c.sku, c.site] += share * stack.held_inference[:, c.index]
+    over = stack.active > installed + _COUNT_TOLERANCE * np.maximum(1.0, installed)
+    if not over.any():
+        return None
+    p, u, sku, site, t = (int(x) for x in np.argwhere(over)[0])
+    return (
+        f"plan {labels[p]!r}: has {stack.active[p, u, sku, site, t]:,.0f} {data.sku_names[sku]} GPUs in "
+        f"{USES[u]} service at site {data.sites[site].name!r} in {data.quarter_labels[t]}, more than the "
+        f"{installed[p, u, sku, site, t]:,.0f} it holds installed for {USES[u]}"
+    )
+
+
+def _contract_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
+    """A signed contract taken; each contract served only by its eligible SKUs within its term, with
+    no more GPUs than it has; the GPUs serving a use's contracts within those in service for it
+    (formulation §5.3 and §5.4)."""
+    serving = np.zeros(stack.active.shape)  # (P, 2, S, I, T)
+    for k, con in enumerate(data.contracts):
+        name = f"contract {con.name!r}"
+        declined = (stack.accepted[:, k] == 0) & con.signed
+        if declined.any():
+            return f"plan {labels[int(np.argmax(declined))]!r}: declines the signed {name}"
+        gpus = stack.contract_gpus[:, k]  # (P, S, I, T)
+        allowed = np.zeros(gpus.shape[1:], dtype=bool)
+        allowed[list(con.skus), :, con.start : con.end + 1] = True
+        stray = (gpus > _COUNT_TOLERANCE) & ~allowed
+        if stray.any():
+            p, sku, _, t = (int(x) for x in np.argwhere(stray)[0])
+            return (f"plan {labels[p]!r}: serves {name} with {data.sku_names[sku]} GPUs in "
+                    f"{data.quarter_labels[t]}, which its SKUs or term do not allow")  # fmt: skip
+        total = gpus.sum(axis=(1, 2))  # (P, T)
+        over = total > con.gpus + _COUNT_TOLERANCE * max(1.0, con.gpus)
+        if over.any():
+            p, t = (int(x) for x in np.argwhere(over)[0])
+            return (f"plan {labels[p]!r}: serves {name} with {total[p, t]:,.0f} GPUs in "
+                    f"{data.quarter_labels[t]}, more than its {con.gpus:,.0f}")  # fmt: skip
+        serving[:, con.use] += gpus
+    over = serving > stack.active + _COUNT_TOLERANCE * np.maximum(1.0, stack.active)
+    if not over.any():
+        return None
+    p, u, sku, site, t = (int(x) for x in np.argwhere(over)[0])
+    return (
+        f"plan {labels[p]!r}: serves {USES[u]} contracts with {serving[p, u, sku, site, t]:,.0f} "
+        f"{data.sku_names[sku]} GPUs at site {data.sites[site].name!r} in {data.quarter_labels[t]}, more "
+        f"than the {stack.active[p, u, sku, site, t]:,.0f} it has in {USES[u]} service there"
     )
 
 

@@ -402,10 +402,12 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
     }
     fo_site_shares(FO_ARGS, p, t, FO_SHARE_CONTRACTS, online, short_sites, phc);
 
-    // contracts: delivered = planned GPUs times the site's share; short after the deadline: late or cancelled
+    // contracts: delivered = planned GPUs times the site's share; short after the deadline: late or
+    // cancelled. Short of the plan's GPUs, or of the contract's where the plan serves it with fewer (owed)
     double contract_revenue = 0.0, penalty = 0.0, delivered_gpus = 0.0;
+    const fo_bits owed = FO_LOAD(plan_owed + p * FO_T + t);
     // the contracts still live: a customer that defaults this quarter ends its contracts without penalty
-    fo_bits serving = *live & FO_LOAD(plan_served + p * FO_T + t);
+    fo_bits serving = *live & (FO_LOAD(plan_served + p * FO_T + t) | owed);
     while (serving) {
         const int k = FO_CTZ(serving);
         serving &= serving - 1ULL;
@@ -414,7 +416,7 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
 #pragma unroll
         for (int i = 1; i < FO_I; ++i) delivered = delivered + FO_LOAD(c + i * FO_T) * phc[i];
         if (t >= FO_LOAD(contract_deadline + k)) {
-            const double planned = FO_Q(FO_Q_CONTRACT_TOTAL + k);
+            const double planned = ((owed >> k) & 1ULL) ? FO_LOAD(contract_size + k) : FO_Q(FO_Q_CONTRACT_TOTAL + k);
             if (delivered < planned * (1.0 - FO_REL) - FO_REL) {
                 int cancel = 1;
                 if (reschedule) {  // late: it earns on what is delivered

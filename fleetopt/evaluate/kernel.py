@@ -347,12 +347,14 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         axis=2,
     )
     over_drawn = (plans.drawn_mw > plans.online_mw * (1.0 + REL) + REL).any(axis=1)  # (P, T)
+    owed = plans.contract_owed > 0  # (P, K, T): contracts the plan serves with fewer GPUs than they have
     return {
         "plan_quarter": np.ascontiguousarray(np.concatenate(columns, axis=2)),
         "plan_flags": _bits(flags, 2),
         "plan_served": _bits((plans.contract_gpus != 0).any(axis=2), 1),  # (P, K, T) -> (P, T)
         "plan_accepted": _bits(plans.accepted != 0, 1),
-        "plan_short": _bits(over_drawn, 1),
+        "plan_short": _bits(over_drawn | owed.any(axis=1), 1),  # computed on the per-site path
+        "plan_owed": _bits(owed, 1),  # (P, K, T) -> (P, T)
         "cgpu": plans.contract_gpus, "msup": plans.market_supply, "mgpu": plans.market_gpus,
         "mrev": plans.market_revenue, "elec": plans.electricity, "drawn": plans.drawn_mw,
         "online_plan": plans.online_mw, "build_site": plans.build_site, "build_start": plans.build_start,
@@ -500,7 +502,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     # plans: plan_tables(), leading axis P
     _plan("plan_quarter"), _plan("plan_flags", "const unsigned long long*"),
     _plan("plan_served", "const unsigned long long*"), _plan("plan_accepted", "const unsigned long long*"),
-    _plan("plan_short", "const unsigned long long*"),
+    _plan("plan_short", "const unsigned long long*"), _plan("plan_owed", "const unsigned long long*"),
     _plan("cgpu"), _plan("msup"), _plan("mgpu"), _plan("mrev"), _plan("elec"), _plan("drawn"),
     _plan("online_plan"), _plan("build_site", "const int*"), _plan("build_start", "const int*"),
     _plan("build_online", "const int*"), _plan("build_mw"), _plan("terminal_fleet"), _plan("terminal_power"),
@@ -515,6 +517,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _constant("step_mw", lambda c: c.capacity_step_mw, "const double*"),
     _constant("contract_revenue_per_gpu", lambda c: c.contract_revenue_per_gpu, "const double*"),
     _constant("contract_deadline", lambda c: c.contract_deadline, "const int*"),
+    _constant("contract_size", lambda c: c.contract_size, "const double*"),
     _constant("contract_penalty", lambda c: c.contract_penalty, "const double*"),
     _constant("contract_use", lambda c: c.contract_use, "const int*"),
     _constant("delay_allowance", lambda c: c.delay_allowance, "const int*"),

@@ -79,6 +79,13 @@ class PlanColumns:
         self.contract_gpus = _columns(plans.contract_gpus, xp)  # (K, I, T, P, 1)
         contract_total = _site_total(plans.contract_gpus, 2)  # (P, K, T)
         self.contract_total = _columns(contract_total, xp)
+        # what a contract must get from its deadline not to be short: the plan's own GPUs, or the
+        # contract's where the plan serves it with fewer (PlanBatch.contract_owed); and per (k, t)
+        # the plans that serve it with fewer ((P, 1) bool), where any does
+        owed = plans.contract_owed
+        self.contract_required = _columns(np.where(owed > 0, owed, contract_total), xp)
+        self.owing = {(int(k), int(t)): xp.asarray(owed[:, k, t, None] > 0) for k, t in zip(
+            *np.nonzero((owed > 0).any(axis=0)), strict=True)}  # fmt: skip
         self.market_revenue = _columns(plans.market_revenue, xp)  # (2, G, I, T, P, 1)
         revenue_total = _site_total(plans.market_revenue, 3)  # (P, 2, G, T)
         self.market_revenue_total = _columns(revenue_total, xp)
@@ -124,9 +131,8 @@ class PlanColumns:
         }
 
         # what any plan in the batch does each quarter
-        self.served_contracts = [
-            np.flatnonzero((plans.contract_gpus[..., t] != 0).any(axis=(0, 2))) for t in range(T)
-        ]
+        served = (plans.contract_gpus != 0).any(axis=(0, 2)) | (owed > 0).any(axis=0)  # (K, T)
+        self.served_contracts = [np.flatnonzero(served[:, t]) for t in range(T)]  # or owed GPUs
         sold = plans.market_revenue != 0  # (P, 2, G, I, T)
         self.generations_sold = [
             [np.flatnonzero(sold[:, u, :, :, t].any(axis=(0, 2))) for t in range(T)] for u in range(2)
@@ -208,13 +214,21 @@ class Shortfall:
         """The pairs where some site's contracted GPUs lack power, and the contract shares taken
         at them (None: 1); at every other pair each contract is delivered in full."""
         if self._contract_pairs is None:
-            mask = xp.zeros(shape, dtype=bool)
-            for share in self.contract:
-                if share is not None:
-                    mask |= share < 1.0
-            pairs = Pairs.where(mask, shape, xp)
-            self._contract_pairs = (pairs, [None if p is None else pairs.take(p) for p in self.contract])
+            pairs = Pairs.where(self.contract_mask(shape, xp), shape, xp)
+            self._contract_pairs = (pairs, self.contract_shares_at(pairs))
         return self._contract_pairs
+
+    def contract_mask(self, shape: tuple[int, int], xp: Any) -> Any:
+        """(P, S) True where some site's contracted GPUs lack power."""
+        mask = xp.zeros(shape, dtype=bool)
+        for share in self.contract:
+            if share is not None:
+                mask |= share < 1.0
+        return mask
+
+    def contract_shares_at(self, pairs: Pairs) -> list:
+        """Each site's contract share at ``pairs`` (None: 1)."""
+        return [None if p is None else pairs.take(p) for p in self.contract]
 
 
 class PowerShortfall:

@@ -67,6 +67,7 @@ class SimulationConstants:
     fixed_cost_per_mw: np.ndarray  # (I,)
     contract_revenue_per_gpu: np.ndarray  # (K,)
     contract_deadline: np.ndarray  # (K,)
+    contract_size: np.ndarray  # (K,) GPUs
     contract_penalty: np.ndarray  # (K,)
     financing: Financing
     covenants: tuple[CovenantTest, ...]  # fleetopt/core/covenants.py
@@ -87,6 +88,7 @@ class SimulationConstants:
             fixed_cost_per_mw=np.array([s.fixed_cost_per_mw_quarter_usd for s in data.sites]),
             contract_revenue_per_gpu=contract_revenue_per_gpu(data),
             contract_deadline=np.array([c.deadline for c in data.contracts], dtype=np.int64),
+            contract_size=np.array([c.gpus for c in data.contracts], dtype=np.float64),
             contract_penalty=np.array([c.penalty_usd for c in data.contracts]),
             financing=Financing.from_data(data, with_revolver=True),
             covenants=data.covenants,
@@ -456,9 +458,11 @@ def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: i
     for k in pl.served_contracts[t]:
         used = pl.used["contract_gpus"][k, :, t]
         alive = sc.alive_row(k, t)
-        partly = short is not None and not fully_powered(short.contract, used)
+        owing = pl.owing.get((k, t))  # plans that serve it with fewer GPUs than it has
+        power_short = short is not None and not fully_powered(short.contract, used)
+        partly = power_short or owing is not None
         if partly:
-            pairs, phi = short.contract_pairs(shape, xp)
+            pairs, phi = _short_pairs(short if power_short else None, owing, len(used), shape, xp)
             before = pairs.take(status[k])
         status[k] *= alive
         served = pl.contract_total[k, t] * status[k]
@@ -475,13 +479,26 @@ def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: i
     return _zero(revenue), _zero(gpus), penalty, freed
 
 
+def _short_pairs(short: Shortfall | None, owing: Any, sites: int, shape: tuple[int, int], xp: Any) -> tuple:
+    """The pairs a contract is computed at on its own this quarter, and each site's contract share
+    there (None: 1): the pairs short of power (``short``; None: none), and every pair of the plans
+    ``owing`` it GPUs they do not serve ((P, 1) bool; None: none)."""
+    if owing is None:
+        return short.contract_pairs(shape, xp)
+    mask = xp.broadcast_to(owing, shape)
+    if short is not None:
+        mask = mask | short.contract_mask(shape, xp)
+    pairs = Pairs.where(mask, shape, xp)
+    return pairs, [None] * sites if short is None else short.contract_shares_at(pairs)
+
+
 def _late_contract(consts, pl, sc, book: ContractBook, k: int, t: int, pairs: Pairs, before: Any,
                    delivered: Any) -> Any:  # fmt: skip
     """At ``pairs`` short of power at or after contract ``k``'s deadline, with its status
     ``before`` this quarter and GPUs ``delivered``: late, or cancelled with its penalty
     (:func:`_late_delivery`), where its customer is still live; updates its status there. Returns
     the penalty paid there."""
-    undelivered = delivered < pairs.take(pl.contract_total[k, t]) * (1.0 - REL) - REL
+    undelivered = delivered < pairs.take(pl.contract_required[k, t]) * (1.0 - REL) - REL
     # a customer that defaults this quarter ends the contract without penalty: not late, not cancelled
     live = before * pairs.take(sc.alive_row(k, t))
     paid, ended = _late_delivery(consts, book, k, t, pairs, live, undelivered)
