@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import shlex
 import sys
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results import headline, plan_frame
-from fleetopt.errors import FleetoptWarning, InputError
+from fleetopt.errors import FleetoptWarning, InputError, warn
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.engine import EvaluationResult
 from fleetopt.evaluate.jobfolder import EvaluationJob
@@ -502,7 +501,7 @@ def _warn_if_other_model_version(loaded: LoadedModel, source, whose: str = "the 
         return None
     note = other_version_note(source.model_hash, source.path, loaded, whose)
     if note is not None:
-        warnings.warn(FleetoptWarning(note), stacklevel=3)
+        warn(note)
     return note
 
 
@@ -847,7 +846,7 @@ def compare(
     scenarios = limits.scenarios("scenarios", default_scenarios if scenarios is None else scenarios)
     seed = limits.seed("seed", default_seed if seed is None else seed)
     for sentence in figures_not_back(refs, scenarios, seed):
-        warnings.warn(FleetoptWarning(sentence), stacklevel=2)
+        warn(sentence)
     return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs)
 
 

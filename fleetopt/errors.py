@@ -14,13 +14,17 @@ The concrete errors live beside the code that raises them and derive from one of
 
 :class:`FleetoptWarning` (a Python warning, not an error) is something the user should know that
 does not stop the work: a setting capped to what the machine has, plans made from another version
-of their model. The Python API emits it with :func:`warnings.warn`; the CLI prints it as
-``warning: <message>``.
+of their model. The Python API emits it with :func:`warn`, attributed to the caller's own line;
+the CLI prints it as ``warning: <message>``.
 
 This module imports nothing from fleetopt: every layer may import it.
 """
 
 from __future__ import annotations
+
+import os
+import sys
+import warnings
 
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
@@ -55,3 +59,15 @@ class NoPlanError(FleetoptError):
 
 class FleetoptWarning(UserWarning):
     """A setting fleetopt changed to what the machine has, or a doubt about a run's inputs."""
+
+
+def warn(message: str) -> None:
+    """Emit ``message`` as a :class:`FleetoptWarning` attributed to the first caller outside
+    fleetopt (a notebook cell, a script), not to the line of fleetopt that noticed it."""
+    frame, level = sys._getframe(0), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(FleetoptWarning(message), stacklevel=level)
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep

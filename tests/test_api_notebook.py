@@ -8,7 +8,7 @@ import pytest
 
 from fleetopt import api
 from fleetopt.core.economics import plan_statements
-from fleetopt.errors import InputError
+from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.schema.loading import LoadedModel, ModelError, parse_model_text
 
 PRICE = "contracts.lab-a-training.price_usd_per_gpu_hour"
@@ -121,3 +121,10 @@ def test_a_stochastic_result_reads_like_a_solve_and_is_written_with_its_model(he
     folder = api.write_stochastic_run(result, out=here / "sto")
     assert (folder / "model.yaml").read_text() == api.load("tiny")[0].text
     assert len(repr(result)) < 200
+
+
+def test_a_warning_points_at_the_callers_line():
+    """A capped setting was attributed to a line of fleetopt/api.py, not to the notebook's cell."""
+    with pytest.warns(FleetoptWarning, match="capped to") as caught:
+        api.solve("tiny", threads=10_000)
+    assert [w.filename for w in caught] == [__file__]

@@ -871,3 +871,28 @@ def test_a_resume_refuses_a_run_another_version_started(tmp_path, started_by):
     assert sorted(p.name for p in folder.rglob("*")) == before and not (folder / "metrics.csv").exists()
     with RunFolder(folder).locked_for_run():  # not left locked by the refused resume
         pass
+
+
+def test_a_full_disk_during_an_evaluation_says_what_is_saved_and_how_to_finish(tmp_path, monkeypatch):
+    """It said only "cannot use a file: No space left on device", naming neither the run nor --resume."""
+    import errno
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, _, err = run_cli("solve", "tiny", "--out", str(tmp_path / "plan"))
+    assert code == 0, err
+    real_save = ChunkStore.save
+
+    def disk_full(self, first, stop, result):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ChunkStore, "save", disk_full)
+    out = tmp_path / "E"
+    args = ("evaluate", "--plans", str(tmp_path / "plan"), "--scenarios", "20", "--backend", "numpy")
+    code, _, err = run_cli(*args, "--out", str(out))
+    text = " ".join(err.split())
+    assert code == 2 and "No space left on device while the run wrote to" in text, err
+    resume = f"finish with: fleetopt evaluate --resume {out}"
+    assert f"0 evaluation chunks saved there; once that is fixed, {resume}" in text
+    monkeypatch.setattr(ChunkStore, "save", real_save)
+    code, _, err = run_cli("evaluate", "--resume", str(out))
+    assert code == 0 and (out / "metrics.csv").exists(), err

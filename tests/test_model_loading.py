@@ -175,3 +175,15 @@ def test_validate_prints_a_description_with_brackets_literally(tmp_path, tiny_te
     code, out, err = run_cli("validate", str(path))
     assert code == 0, err
     assert "tiny: [/bold] [red]One Texas site" in " ".join(out.split())
+
+
+def test_a_bundled_name_beside_a_model_file_of_that_name_says_which_it_reads(tmp_path, monkeypatch):
+    """`fleetopt solve tiny` beside one's own tiny.yaml read the bundled tiny without a word."""
+    from fleetopt.errors import FleetoptWarning
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(TINY_PATH.read_text().replace("quarters: 8", "quarters: 6"))
+    with pytest.warns(FleetoptWarning, match=r"'tiny' is the bundled model; tiny.yaml here is not read"):
+        loaded = load_model("tiny")
+    assert loaded.source == str(bundled_model_path("tiny")) and loaded.model.horizon.quarters == 8
+    assert load_model("tiny.yaml").model.horizon.quarters == 6

@@ -123,3 +123,12 @@ def test_a_written_run_folder_has_the_permissions_mkdir_gives(tmp_path):
         os.umask(old)
     assert (out.stat().st_mode & 0o777) == 0o755
     assert ((out / "summary.json").stat().st_mode & 0o777) == 0o644
+
+
+def test_an_empty_runs_folder_variable_is_the_default_not_the_current_folder(monkeypatch):
+    """`export FLEETOPT_RUNS_DIR=` made the current folder the runs folder, filling it with runs."""
+    from fleetopt.runs.folder import runs_dir
+
+    for value in ("", "  "):
+        monkeypatch.setenv("FLEETOPT_RUNS_DIR", value)
+        assert runs_dir() == Path("runs")

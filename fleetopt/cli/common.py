@@ -556,5 +556,15 @@ def interruptible(folder: Path, command: str):
         else:
             err_console.print("interrupted before anything was saved: run it again")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except OSError as exc:  # a disk full, a folder gone: what was saved can still be finished
+        if not run.is_job:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        err_console.print(
+            f"error: {exc.strerror or exc}{where} while the run wrote to {folder}: {_saved_work(run)} saved "
+            f"there; once that is fixed, finish with: fleetopt {command} --resume {folder}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(InputError.exit_code) from None
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -15,7 +15,6 @@ import re
 import signal
 import socket
 import threading
-import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -24,7 +23,7 @@ import numpy as np
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.units import counted
-from fleetopt.errors import FleetoptWarning, InputError
+from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.backend import resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.engine import evaluate_chunk
@@ -220,7 +219,7 @@ def _warn_discarded(folder: Path, corrupt: int, foreign: list[tuple[dict, dict]]
         parts.append(f"{counted(corrupt, 'stored chunk')} corrupt or truncated")
     if parts:
         message = f"{folder}: {' and '.join(parts)}: removed, and computed again"
-        warnings.warn(FleetoptWarning(message), stacklevel=4)
+        warn(message)
 
 
 _WORKER_DATA: dict = {}

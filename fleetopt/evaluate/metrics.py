@@ -25,7 +25,7 @@ def first_breach_column(kind) -> str:
 METRIC_COLUMNS = {
     "npv_mean_usd": "mean NPV over scenarios, USD",
     "npv_std_usd": "standard deviation of NPV, USD",
-    "npv_mean_se_usd": "standard error of the mean NPV (standard deviation / sqrt(scenarios)), USD",
+    "npv_mean_se_usd": "standard error of the mean NPV (standard deviation / sqrt(scenarios); n/a: one), USD",
     "npv_mean_no_default_usd": "mean NPV of the scenarios with no liquidity default (NaN: all default), USD",
     "loss_probability": "share of scenarios with a negative NPV",
     "npv_p5_usd": "5th percentile of NPV (k-th worst, k = ceil(5 % of scenarios)), USD",
@@ -158,7 +158,8 @@ def plan_metrics(results: dict, xp: Any = np) -> dict:
     return {
         "npv_mean_usd": npv.mean(axis=1),
         "npv_std_usd": std,
-        "npv_mean_se_usd": std / math.sqrt(npv.shape[1]),
+        # one scenario measures no spread: NaN ("n/a"), not an error of 0 that would look exact
+        "npv_mean_se_usd": std / math.sqrt(npv.shape[1]) if npv.shape[1] > 1 else xp.full(len(std), xp.nan),
         "npv_mean_no_default_usd": mean_without_default(npv, results.get("default"), xp),
         "loss_probability": (npv < 0).astype(xp.float64).mean(axis=1),
         "npv_p5_usd": p5,

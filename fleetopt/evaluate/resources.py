@@ -7,10 +7,9 @@ Defined once, for the Python API (fleetopt.api) and the CLI (which names its opt
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 
-from fleetopt.errors import FleetoptWarning
+from fleetopt.errors import warn
 from fleetopt.evaluate.backend import cupy_device, usable_cores
 from fleetopt.evaluate.engine import format_bytes
 
@@ -61,12 +60,9 @@ def budget_within_memory(
     memory = simulation_memory(backend, executor, workers) if budget is not None else None
     if memory is None or budget <= memory.size:
         return budget
-    warnings.warn(
-        FleetoptWarning(
-            f"{name} {format_bytes(budget)} is more than the {format_bytes(memory.size)} of "
-            f"{memory.what}: the budget is capped to {format_bytes(memory.size)}"
-        ),
-        stacklevel=2,
+    warn(
+        f"{name} {format_bytes(budget)} is more than the {format_bytes(memory.size)} of "
+        f"{memory.what}: the budget is capped to {format_bytes(memory.size)}"
     )
     return memory.size
 
@@ -89,6 +85,6 @@ def _capped_to_cores(value: int | None, name: str) -> int | None:
     cores = usable_cores()
     if value is not None and value > cores:
         message = f"{name} {value:,} capped to {cores}, the cores this machine lets fleetopt use"
-        warnings.warn(FleetoptWarning(message), stacklevel=3)
+        warn(message)
         return cores
     return value

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
@@ -34,7 +33,7 @@ from fleetopt.core.units import (
     format_usd,
     usd_column_formatter,
 )
-from fleetopt.errors import FleetoptWarning, InputError
+from fleetopt.errors import InputError, warn
 from fleetopt.evaluate import PlanFileError, compile_plans, generate_scenarios, load_plans
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import ForecastRun, forecast_run
@@ -273,7 +272,7 @@ def _read_run(folder: Path) -> _Run:
     if kind == "evaluate" and plans:
         focus, shown_why = _evaluation_focus(summary, metrics, labels)
     if left_out:
-        warnings.warn(FleetoptWarning(f"{folder}: {left_out}"), stacklevel=2)
+        warn(f"{folder}: {left_out}")
     version_note = ""
     if kind == "evaluate":
         whose = f"the plans of {summary.get('plans_source', '?')}"

@@ -41,8 +41,10 @@ class RunDirError(InputError):
 
 
 def runs_dir() -> Path:
-    """The runs folder: $FLEETOPT_RUNS_DIR, else ./runs (run folders and the registry live there)."""
-    return Path(os.environ.get(RUNS_DIR_VARIABLE, "runs"))
+    """The runs folder: $FLEETOPT_RUNS_DIR, else ./runs (run folders and the registry live there).
+    Set but empty (a careless ``export FLEETOPT_RUNS_DIR=``) counts as unset: the current folder
+    itself would fill with run folders and the registry."""
+    return Path(os.environ.get(RUNS_DIR_VARIABLE, "").strip() or "runs")
 
 
 def json_text(obj) -> str:

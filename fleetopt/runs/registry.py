@@ -143,6 +143,10 @@ class Registry:
                 f"the run registry {self.path} cannot be opened or created ({exc}): make the runs folder "
                 f"{self.folder} writable, {elsewhere}"
             )
+        if "disk is full" in str(exc):  # SQLITE_FULL: the registry is sound, the disk is not
+            return RegistryError(
+                f"the run registry {self.path} cannot be written ({exc}): free space on its disk, {elsewhere}"
+            )
         return RegistryError(
             f"the run registry {self.path} cannot be read or written ({exc}): move it away to start a new one"
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, warn
 from fleetopt.schema import PlanningModel, cross_checks
 from fleetopt.schema.base import NAME_PATTERN, NAME_RULE, NAME_TYPE_ERROR, QUARTER_TYPE_ERROR
 
@@ -166,6 +166,10 @@ def resolve_model_path(model: str | Path | None) -> Path:
         return bundled_model_path(DEFAULT_MODEL)
     path = Path(model)
     if not path.exists() and str(model) in bundled_model_names():
+        for near in (path.with_name(f"{path.name}.yaml"), path.with_name(f"{path.name}.yml")):
+            if near.is_file():  # `fleetopt solve tiny` beside a tiny.yaml of one's own
+                warn(f"{model!r} is the bundled model; {near} here is not read: give {near} to use it")
+                break
         return bundled_model_path(str(model))
     return path
 
