@@ -128,6 +128,12 @@ def test_spreadsheet_rows_and_notes_are_read(tiny, tmp_path):
     assert api.read_purchases(path, tiny).blocks[1, 0, 0] == 250
 
 
+def test_a_header_in_a_spreadsheets_capitals_is_read(tiny, tmp_path):
+    """"Quarter,SKU,Site,GPUs" was refused with "missing: quarter, sku, site, gpus"."""
+    path = write(tmp_path / "p.csv", "2026Q3,B200,texas,2000", header="Quarter, SKU ,Site,GPUs")
+    assert api.read_purchases(path, tiny).blocks[1, 0, 0] == 250
+
+
 def test_a_plan_csv_that_buys_nothing_and_trailing_empty_columns_are_read(tiny, tmp_path):
     """A solve's plan.csv has no buy rows where its plan buys nothing: read as no purchases (a file
     of the four columns with no rows is refused instead); a spreadsheet's trailing empty columns

@@ -187,6 +187,8 @@ def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
     assert "$190.0M peak debt on the forecast" in text
     marked = "(MILP statements, no buffer)"
     assert f"lowest DSCR on the forecast, quarters tested from 2026Q4 {marked}" in text
+    # the end part shown is of the MILP's NPV, not of the -$11.1M above: named with its own value
+    assert f"of the MILP plan's NPV {format_usd(run.statements.npv_usd)}, at the end (present value)" in text
     assert f"Quarterly figures of {pick} on the forecast, run with its policy" in text
     assert f"MILP statements of {pick}, without its policy cash buffer of $60.0M (USD)" in text
     assert "'MILP statements, no buffer': a figure of the MILP's statements of the plan, without its " \

@@ -126,7 +126,8 @@ def _header(reader: csv.DictReader, path: str) -> tuple[list[str], bool]:
     """The header's names (stripped) and whether it is a solve's plan.csv (a decision column and no
     gpus column: beside gpus, a decision column is a note); refused if a name repeats (the last
     copy would win) or a needed one is missing."""
-    header = [name.strip() for name in (reader.fieldnames or [])]
+    # names as a spreadsheet may write them (Quarter, SKU, GPUs): the columns are lower case
+    header = [name.strip().lower() for name in (reader.fieldnames or [])]
     reader.fieldnames = header
     repeated = sorted({name for name in header if name and header.count(name) > 1})  # "" : trailing commas
     if repeated:

@@ -10,15 +10,24 @@ import re
 
 QUARTER_PATTERN = r"^(19|20|21)\d\dQ[1-4]$"
 _QUARTER_RE = re.compile(QUARTER_PATTERN)
+_ANY_YEAR_RE = re.compile(r"^\d+Q[1-4]$")
 HOURS_PER_QUARTER = 8760.0 / 4.0
 
 
 def parse_quarter(label: str) -> int:
     """Return the ordinal of a quarter label like ``2026Q3``."""
     if not isinstance(label, str) or not _QUARTER_RE.match(label):
-        raise ValueError(f"{label!r} is not a quarter: expected a label like 2026Q3")
+        raise ValueError(f"{label!r} {quarter_problem(label)}")
     year, q = label.split("Q")
     return int(year) * 4 + int(q) - 1
+
+
+def quarter_problem(label: object) -> str:
+    """What is wrong with a quarter label that does not match :data:`QUARTER_PATTERN`, in words
+    that follow the label: a quarter out of the years a model plans in (9999Q1), or no quarter."""
+    if isinstance(label, str) and _ANY_YEAR_RE.match(label.strip()):
+        return "is outside the years 1900-2199 a model can plan in"
+    return "is not a quarter: expected a label like 2026Q3"
 
 
 def quarter_label(ordinal: int) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from fleetopt.core.quarters import quarter_problem
 from fleetopt.errors import InputError, warn
 from fleetopt.schema import PlanningModel, cross_checks
 from fleetopt.schema.base import NAME_PATTERN, NAME_RULE, NAME_TYPE_ERROR, QUARTER_TYPE_ERROR
@@ -372,7 +373,7 @@ def _message(err: dict) -> str:
     if kind == QUARTER_TYPE_ERROR or (
         kind == "string_pattern_mismatch" and "Q[1-4]" in str(err.get("ctx", {}).get("pattern", ""))
     ):
-        return f"{_written(err['input'])} is not a quarter: expected a label like 2026Q3"
+        return f"{_written(err['input'])} {quarter_problem(err['input'])}"
     if kind in _NOT_TEXT:
         return _not_text(err["input"], _NOT_TEXT[kind])
     if kind == "model_type":
