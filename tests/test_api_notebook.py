@@ -45,6 +45,17 @@ def test_edit_names_what_it_cannot_change():
         api.edit("tiny", {})
 
 
+def test_edit_makes_a_block_the_file_leaves_out_and_refuses_to_remove_a_misspelt_field():
+    import numpy as np
+
+    changes = {"policy.reschedule_late_contracts": np.False_, "robustness.market_price_drop": 0.1}
+    edited = api.edit("tiny", changes)
+    assert edited.model.policy.reschedule_late_contracts is False
+    assert edited.model.robustness.market_price_drop == 0.1
+    with pytest.raises(InputError, match=r"finance.opening_cash_usdd: no such field to remove \(finance has"):
+        api.edit("tiny", {"finance.opening_cash_usdd": None})
+
+
 def test_a_model_that_is_not_its_text_is_refused_before_the_solve(tiny_loaded):
     """pydantic's model_copy changes the model and not its text: a run would keep the old text
     (model.yaml, hash) beside the new model's figures."""

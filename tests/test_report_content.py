@@ -185,14 +185,37 @@ def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
     assert f"{format_usd(forecast_npv)} NPV on the forecast" in text
     assert f"{format_usd(run.statements.npv_usd)} NPV on the forecast" not in text
     assert "$190.0M peak debt on the forecast" in text
-    marked = "(MILP statements, no buffer)"
+    marked = "(MILP statements, as planned)"
     assert f"lowest DSCR on the forecast, quarters tested from 2026Q4 {marked}" in text
     # the end part shown is of the MILP's NPV, not of the -$11.1M above: named with its own value
     assert f"of the MILP plan's NPV {format_usd(run.statements.npv_usd)}, at the end (present value)" in text
     assert f"Quarterly figures of {pick} on the forecast, run with its policy" in text
-    assert f"MILP statements of {pick}, without its policy cash buffer of $60.0M (USD)" in text
-    assert "'MILP statements, no buffer': a figure of the MILP's statements of the plan, without its " \
-           "policy cash buffer of $60.0M." in text  # fmt: skip
+    assert f"MILP statements of {pick}, as planned (USD)" in text
+    assert "'MILP statements, as planned': a figure of the MILP's statements of the plan, as planned. On " \
+           "the forecast with its policy cash buffer of $60.0M the policy defers orders or cuts " \
+           "prepayments" in text  # fmt: skip
+
+
+def test_a_plan_serving_a_contract_short_is_reported_with_that_reason(runs, tmp_path):
+    """The sweep's lost-customer stress optimum serves its customer's signed contracts nothing: on
+    the forecast they are delivered short (late, then cancelled), so the report marks the MILP's
+    figures and says why, not that a cash buffer did it (it has none)."""
+    from fleetopt import api
+    from fleetopt.evaluate import save_plans
+
+    loaded, data = api.load("tiny")
+    plan = api.solve(loaded).plan
+    k = next(k for k, c in enumerate(data.contracts) if c.signed)
+    plan.contract_gpus[k] = 0.0  # its GPUs stay in service, on the market
+    save_plans(tmp_path / "short.npz", [plan], ["short"], data.model.name, loaded.content_hash)
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(tmp_path / "short.npz"), "--deterministic",
+                           "--out", str(tmp_path / "E"), "--report")  # fmt: skip
+    assert code == 0, err
+    text = text_of(tmp_path / "E")
+    assert "(MILP statements, as planned)" in text
+    assert "On the forecast a contract it serves with fewer GPUs than the contract has is delivered short " \
+           "(late, then cancelled)" in text  # fmt: skip
+    assert "policy cash buffer" not in text.split("On the forecast", 1)[1][:120]
 
 
 def test_on_the_forecast_without_a_buffer_is_the_statements(runs):
@@ -201,7 +224,7 @@ def test_on_the_forecast_without_a_buffer_is_the_statements(runs):
     run = page._read_run(runs["solve"])
     assert not run.forecast.reacts and run.milp_only == ""
     assert run.forecast.npv_usd == pytest.approx(run.statements.npv_usd, abs=1.0)
-    assert "(MILP statements, no buffer)" not in text_of(runs["solve"])
+    assert "(MILP statements, as planned)" not in text_of(runs["solve"])
 
 
 def test_evaluate_shows_new_metrics_with_their_values(runs):

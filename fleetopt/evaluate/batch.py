@@ -236,7 +236,7 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         market_supply=market_supply,
         market_gpus=market.sum(axis=2),
         contract_gpus=stack.contract_gpus.sum(axis=2),
-        contract_owed=_contract_owed(data, stack),
+        contract_owed=contract_owed(data, stack),
         contract_mw=(mw * stack.contract_gpus).sum(axis=(1, 2)),
         market_mw=(mw * market).sum(axis=2),
         freed_supply=freed[0],
@@ -273,7 +273,13 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
     )
 
 
-def _contract_owed(data: ModelData, stack: Plan) -> np.ndarray:
+def serves_contracts_short(data: ModelData, plan: Plan) -> bool:
+    """Whether ``plan`` serves some contract it takes with fewer GPUs than the contract has, from
+    its deadline (:func:`contract_owed`): then it reacts on the forecast too."""
+    return bool((contract_owed(data, Plan.stack([plan])) > 0).any())
+
+
+def contract_owed(data: ModelData, stack: Plan) -> np.ndarray:
     """(P, K, T) each contract's GPUs in the quarters from its deadline through its term in which a
     plan taking it serves it with fewer (beyond round-off), else 0: a plan made for another version
     of the contract, or one that assumed its customer gone (the sweep's lost-customer stress)."""

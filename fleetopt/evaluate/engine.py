@@ -483,8 +483,9 @@ def evaluate(
 def forecast_runs(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = ()) -> EvaluationResult:
     """Each plan on the forecast as the company would run it: its deterministic evaluation with its
     policy (the batch's liquidity buffers), with the quarterly lines ``record`` names. Its figures
-    equal the plan's statements (to 1e-6) unless the policy reacts on the forecast, which only a
-    positive buffer makes it do (docs/evaluation.md, "Nothing reacts on the forecast")."""
+    equal the plan's statements (to 1e-6) unless it reacts on the forecast: with a positive buffer,
+    or serving a contract with fewer GPUs than it has (docs/evaluation.md, "Nothing reacts on the
+    forecast")."""
     return evaluate(data, plans, 1, 0, backend="numpy", deterministic=True, record=record)
 
 

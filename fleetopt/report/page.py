@@ -35,7 +35,7 @@ from fleetopt.core.units import (
 )
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate import PlanFileError, compile_plans, generate_scenarios, load_plans
-from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.batch import serves_contracts_short, with_buffers
 from fleetopt.evaluate.forecast import ForecastRun, forecast_run
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
@@ -168,7 +168,7 @@ def _table(
     )
 
 
-MILP_ONLY = "MILP statements, no buffer"  # marks a figure the plan's policy changes on the forecast
+MILP_ONLY = "MILP statements, as planned"  # marks a figure the plan's run on the forecast changes
 
 
 @dataclass
@@ -195,7 +195,7 @@ class _Run:
     @property
     def milp_only(self) -> str:
         """'' when the statements are the forecast run; else the words that mark a figure of the
-        MILP's statements, which the plan's policy (its buffer) changes on the forecast."""
+        MILP's statements, which the plan's run on the forecast changes (:attr:`forecast_changes`)."""
         if self.forecast is None or not self.forecast.reacts:
             return ""
         return MILP_ONLY
@@ -205,10 +205,22 @@ class _Run:
         """What a figure marked :data:`MILP_ONLY` is, in a sentence ('' where none is)."""
         if not self.milp_only:
             return ""
-        return (f"'{MILP_ONLY}': a figure of the MILP's statements of the plan, without its "
-                f"{_buffer_words(self.forecast.buffer, self.data)}. Run on the forecast with that buffer, "
-                "the policy changes the plan's quarters (docs/evaluation.md, Policy): NPV, peak debt, "
-                "lowest cash and the cash chart are of that run.")  # fmt: skip
+        return (f"'{MILP_ONLY}': a figure of the MILP's statements of the plan, as planned. On the "
+                f"forecast {self.forecast_changes} (docs/evaluation.md, Policy): NPV, peak debt, lowest "
+                "cash and the cash chart are of that run.")  # fmt: skip
+
+    @property
+    def forecast_changes(self) -> str:
+        """Why the plan's run on the forecast is not its MILP statements, in words."""
+        why = []
+        buffer = self.forecast.buffer
+        if (self.data.policy.liquidity_buffer_usd if buffer is None else buffer) > 0:
+            why.append(f"with its {_buffer_words(buffer, self.data)} the policy defers orders or cuts "
+                       "prepayments")  # fmt: skip
+        if serves_contracts_short(self.data, self.plans[self.focus[0]]):
+            why.append("a contract it serves with fewer GPUs than the contract has is delivered short "
+                       "(late, then cancelled)")  # fmt: skip
+        return "; ".join(why) or "the policy reacts"
 
     @property
     def kind(self) -> str:
@@ -558,10 +570,11 @@ def _glossary_section(run: _Run) -> str:
         ("on the forecast", "the plan run on the model's forecast (one path with the expected demand, "
                             "prices and power dates) with its own policy, as a scenario is run: the "
                             "evaluator's deterministic run (docs/evaluation.md). Nothing reacts there "
-                            "unless the plan's policy cash buffer is positive; then the policy may defer "
-                            "orders and cut debt prepayments, and the figures only the MILP's statements "
+                            "unless the plan's policy cash buffer is positive (the policy may then defer "
+                            "orders and cut debt prepayments) or the plan serves a contract with fewer GPUs "
+                            "than it has (delivered short); then the figures only the MILP's statements "
                             "give (DSCR, covenant headroom, shocks, revenue, capex) are marked 'MILP "
-                            "statements, no buffer'. Peak debt, lowest cash, lowest DSCR and covenant "
+                            "statements, as planned'. Peak debt, lowest cash, lowest DSCR and covenant "
                             "headroom are forecast figures, not scenario ones."),
         ("lowest DSCR", "lowest EBITDA / debt service " + (
             f"over the quarters the covenants test, from {first} on (finance.covenants.test_from); "
@@ -1158,8 +1171,7 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
     ]
     if run.milp_only:
         out.append(_forecast_run_table(run))
-        buffer = _buffer_words(run.forecast.buffer, run.data)
-        title = f"MILP statements of {label}, without its {escape(buffer)} (USD)"
+        title = f"MILP statements of {label}, as planned (USD)"
     else:
         title = f"Quarterly statements of {label} on the forecast (USD)"
     opening = (f"Opening cash {format_usd(run.data.opening_cash)}, opening debt "
@@ -1196,8 +1208,8 @@ def _decisions_section(run: _Run) -> str:
     rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
     note = f"<p class='cap'>{escape(ROUNDING_NOTE)}</p>"
     if run.milp_only:
-        note += ("<p class='cap'>The plan's decisions; run on the forecast with its policy cash buffer, the "
-                "policy defers orders or cuts prepayments: its quarterly figures below show what it did.</p>")  # fmt: skip
+        note += (f"<p class='cap'>The plan's decisions; on the forecast {escape(run.forecast_changes)}: its "
+                 "quarterly figures below show what it did.</p>")  # fmt: skip
     return f"<h2>Decisions of {escape(run.main_label)}</h2><dl class='facts'>{rows}</dl>{note}"
 
 

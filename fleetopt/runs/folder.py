@@ -58,7 +58,7 @@ def csv_text(frame: pd.DataFrame) -> str:
     rounds to zero written 0.000000, never -0.000000 (a round-off a reader would take for a loss)."""
     numbers = frame.select_dtypes("float").columns
     cleaned = frame.copy()
-    cleaned[numbers] = frame[numbers].mask(frame[numbers].abs() < 5e-7, 0.0)
+    cleaned[numbers] = frame[numbers].mask(frame[numbers].abs() <= 5e-7, 0.0)
     return cleaned.to_csv(index=False, float_format="%.6f")
 
 

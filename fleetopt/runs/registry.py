@@ -143,9 +143,12 @@ class Registry:
                 f"the run registry {self.path} cannot be opened or created ({exc}): make the runs folder "
                 f"{self.folder} writable, {elsewhere}"
             )
-        if "disk is full" in str(exc):  # SQLITE_FULL: the registry is sound, the disk is not
+        if "disk is full" in str(exc) or "disk I/O error" in str(exc):
+            # SQLITE_FULL, or in WAL mode SQLITE_IOERR when its -wal file cannot grow (a full disk, a
+            # file-size limit): the registry is most likely sound, so moving it away is not the cure
             return RegistryError(
-                f"the run registry {self.path} cannot be written ({exc}): free space on its disk, {elsewhere}"
+                f"the run registry {self.path} cannot be written ({exc}): a full disk or a file-size limit "
+                f"is the usual cause: free space on its disk, {elsewhere}"
             )
         return RegistryError(
             f"the run registry {self.path} cannot be read or written ({exc}): move it away to start a new one"

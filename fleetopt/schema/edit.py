@@ -12,10 +12,19 @@ from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any
 
+import numpy as np
 import yaml
 
 from fleetopt.errors import InputError
-from fleetopt.schema.loading import LoadedModel, ModelError, load_yaml, parse_model_text, validated_json
+from fleetopt.schema import PlanningModel
+from fleetopt.schema.loading import (
+    LoadedModel,
+    ModelError,
+    block_class,
+    load_yaml,
+    parse_model_text,
+    validated_json,
+)
 
 Path = tuple[str | int, ...]
 
@@ -55,11 +64,20 @@ def _unshared(node: Any) -> Any:
 
 
 def _path(where: str | tuple) -> Path:
+    """The parts of a field's path; a part of digits is a list position only where the YAML holds
+    a list there (a contract may be named 2027)."""
     if isinstance(where, str) and where.strip():
-        return tuple(int(p) if p.isdigit() else p for p in where.split("."))
+        return tuple(where.split("."))
     if isinstance(where, tuple) and where and all(isinstance(p, (str, int)) for p in where):
         return where
     raise InputError(f"a field path must be a dotted string or a tuple of keys (got {where!r})")
+
+
+def _position(node: list, part: str | int) -> int | None:
+    """``part`` as a position in the list ``node``, or None where it is not one."""
+    if isinstance(part, str) and part.isdigit():
+        part = int(part)
+    return part if isinstance(part, int) and 0 <= part < len(node) else None
 
 
 def _shown(path: Path) -> str:
@@ -71,26 +89,48 @@ def _set(data: Any, path: Path, value: Any) -> None:
     last must exist."""
     parent = data
     for depth, part in enumerate(path[:-1]):
-        parent = _step(parent, part, path[: depth + 1])
+        here = path[: depth + 1]
+        parent = _step(parent, part, here, create=value is not None and _is_block(here))
     last = path[-1]
     if isinstance(parent, dict):
-        if value is None:
-            parent.pop(last, None)
-        else:
+        if value is not None:
             parent[last] = value
-    elif isinstance(parent, list) and isinstance(last, int) and 0 <= last < len(parent):
+        elif parent.pop(last, _ABSENT) is _ABSENT:  # a misspelt field would be removed silently
+            raise InputError(f"{_shown(path)}: no such field to remove ({_here(parent, path[:-1])})")
+    elif isinstance(parent, list) and _position(parent, last) is not None:
         if value is None:
             raise InputError(f"{_shown(path)}: a list's item cannot be removed by an edit (set the list)")
-        parent[last] = value
+        parent[_position(parent, last)] = value
     else:
         raise InputError(f"{_shown(path)}: no such field ({_here(parent, path[:-1])})")
 
 
-def _step(node: Any, part: str | int, path: Path) -> Any:
-    if isinstance(node, dict) and part in node:
-        return node[part]
-    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-        return node[part]
+_ABSENT = object()
+
+
+def _is_block(path: Path) -> bool:
+    """Whether the field at ``path`` is a block of the model format (``policy``, ``risk.power_delay``),
+    which an edit may create where the file leaves it out, not an item named by the user (a
+    contract), which it may not."""
+    block = PlanningModel
+    for part in path:
+        field = block.model_fields.get(part) if isinstance(part, str) else None
+        block = None if field is None else block_class(field.annotation)
+        if block is None:
+            return False
+    return True
+
+
+def _step(node: Any, part: str | int, path: Path, create: bool) -> Any:
+    """The field ``part`` of ``node``; a block the file leaves out (``policy``, ``robustness``) is
+    made empty where a value is set in it (``create``), for the schema to check like any field."""
+    if isinstance(node, dict):
+        if part not in node and create:
+            node[part] = {}
+        if part in node:
+            return node[part]
+    if isinstance(node, list) and _position(node, part) is not None:
+        return node[_position(node, part)]
     raise InputError(f"{_shown(path)}: no such field ({_here(node, path[:-1])})")
 
 
@@ -109,6 +149,8 @@ def _plain(where: str | tuple, value: Any) -> Any:
     of them."""
     if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, np.bool_):  # NumPy's true and false
+        return bool(value)
     if isinstance(value, Integral):
         return int(value)
     if isinstance(value, Real):

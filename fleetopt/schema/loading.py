@@ -406,7 +406,7 @@ def _field_has_default(loc: tuple) -> bool:
     annotation: object = PlanningModel
     has_default = False
     for part in loc:
-        block = _block_class(annotation)
+        block = block_class(annotation)
         if block is not None and part in block.model_fields:
             field = block.model_fields[part]
             annotation, has_default = field.annotation, not field.is_required()
@@ -417,7 +417,7 @@ def _field_has_default(loc: tuple) -> bool:
     return has_default
 
 
-def _block_class(annotation: object) -> type[BaseModel] | None:
+def block_class(annotation: object) -> type[BaseModel] | None:
     """The block a field holds: its type, or the block of an optional one (`Robustness | None`)."""
     for candidate in (annotation, *typing.get_args(annotation)):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
