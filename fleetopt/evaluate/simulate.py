@@ -445,11 +445,12 @@ def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: i
     """Revenue, GPUs delivered, penalties (None: none) and freed capacity of the contracts in
     quarter ``t``; updates the ``book``.
 
-    A contract no plan serves this quarter adds nothing and is skipped (adding 0.0 changes no
-    bits, so the skipping cannot make a pair's result depend on the other plans in its chunk).
-    Status is 1.0 or 0.0: multiplying by it is exact and much cheaper than selecting. Every pair
-    is first computed as delivered in full; the pairs where some site lacks power
-    (:meth:`Shortfall.contract_pairs`) are then computed again on their own with their shares.
+    A contract no plan serves or owes GPUs this quarter adds nothing and is skipped (adding 0.0
+    changes no bits, so the skipping cannot make a pair's result depend on the other plans in its
+    chunk). Status is 1.0 or 0.0: multiplying by it is exact and much cheaper than selecting.
+    Every pair is first computed as delivered in full; the pairs where some site lacks power, and
+    those of plans that serve the contract with fewer GPUs than it has (:func:`_short_pairs`), are
+    then computed again on their own with their shares.
     """
     revenue = gpus = penalty = None
     shape = book.status.shape[1:]
@@ -494,7 +495,8 @@ def _short_pairs(short: Shortfall | None, owing: Any, sites: int, shape: tuple[i
 
 def _late_contract(consts, pl, sc, book: ContractBook, k: int, t: int, pairs: Pairs, before: Any,
                    delivered: Any) -> Any:  # fmt: skip
-    """At ``pairs`` short of power at or after contract ``k``'s deadline, with its status
+    """At ``pairs`` short of power, or of plans serving the contract with fewer GPUs than it has
+    (:func:`_short_pairs`), at or after contract ``k``'s deadline, with its status
     ``before`` this quarter and GPUs ``delivered``: late, or cancelled with its penalty
     (:func:`_late_delivery`), where its customer is still live; updates its status there. Returns
     the penalty paid there."""
