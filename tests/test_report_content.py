@@ -218,6 +218,25 @@ def test_a_plan_serving_a_contract_short_is_reported_with_that_reason(runs, tmp_
     assert "policy cash buffer" not in text.split("On the forecast", 1)[1][:120]
 
 
+def test_a_run_whose_plan_file_breaks_a_hard_limit_is_not_reported(runs, tmp_path):
+    """A plan.npz edited to serve a contract five times over was reported as +$127.2M on the
+    forecast, while `evaluate` refused the same file."""
+    from fleetopt import api
+    from fleetopt.evaluate import load_plans, save_plans
+
+    folder = tmp_path / "S"
+    shutil.copytree(runs["solve"], folder)
+    (folder / "report.html").unlink()
+    _, data = api.load("tiny")
+    plans, labels, meta = load_plans(folder / "plan.npz", data)
+    plans[0].contract_gpus[0, 0, 0, 2] += 16000.0
+    save_plans(folder / "plan.npz", plans, labels, data.model.name, meta["model_hash"])
+    code, _, err = run_cli("report", str(folder))
+    assert code == 2, err
+    assert "serves contract 'lab-a-training' with 20,000 GPUs in 2027Q1, more than its 4,000" in err
+    assert not (folder / "report.html").exists()
+
+
 def test_on_the_forecast_without_a_buffer_is_the_statements(runs):
     """The solve's plan runs with the model's policy (tiny: no buffer): nothing reacts on the
     forecast, the run's NPV is the statements' (to $1) and nothing is marked."""

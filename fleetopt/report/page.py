@@ -351,6 +351,9 @@ def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], 
     if not file.is_file():
         raise ReportError(f"{file} is missing: the run folder {run.path} has no {file.name}")
     plans, labels, meta = load_plans(file, data)
+    # a plan file edited since (more GPUs on a contract than it has, say) would be shown as figures
+    # the model forbids: refused as evaluate refuses it
+    compile_plans(data, plans, labels, check_limits=True)
     return plans, labels, meta.get(BUFFERS)
 
 
