@@ -93,6 +93,9 @@ class Comparison:
     n_scenarios: int
     seed: int
     same: list[tuple[str, str]] = field(default_factory=list)  # pairs of identical plans (decisions, buffer)
+    # pairs of plans with the same commitments (purchases, power, contracts) but not the same plan,
+    # with the other decisions that differ, in words
+    same_commitments: list[tuple[str, str, list[str]]] = field(default_factory=list)
     model: ModelUsed | None = None  # None: not known (compare_plans given a ModelData only)
     versions: list[str] = field(default_factory=list)  # plans made from another version of the model
     runs: list[str] = field(default_factory=list)  # the run folder or plan file of each plan ([]: not known)
@@ -136,11 +139,19 @@ class Comparison:
         ]
         out += [f"{a} and {b} are the same plan (the same decisions and policy cash buffer): their figures "
                "are equal by construction." for a, b in self.same]  # fmt: skip
+        out += [self._same_commitments_words(*pair) for pair in self.same_commitments]
         out.append(f"'NPV mean minus the first plan's': standard error of each plan's mean NPV less "
                    f"{self.labels[0]}'s on the same scenarios (the difference itself is in the "
                    f"'… − {self.labels[0]}' columns); 'better': which way a figure is better for the "
                    "company.")  # fmt: skip
         return out
+
+    @staticmethod
+    def _same_commitments_words(a: str, b: str, what: list[str]) -> str:
+        return (f"{a} and {b} buy the same GPUs, build the same power and take the same contracts; they "
+                f"differ only in {'; '.join(what)}: their differences come from those, not from what they "
+                "buy (two solves of the same purchases may choose among equally good ones: README, "
+                "Solve).")  # fmt: skip
 
     def rows(self) -> list[tuple[str, str, str]]:
         """The (key, name, unit) of :data:`FIGURES` this comparison has."""
@@ -188,6 +199,8 @@ class Comparison:
         out["model"] = None if self.model is None else self.model.as_dict()
         out["model_versions"] = self.versions  # plans made from another version of the model, in words
         out["forecast_breaches"] = dict(self.forecast_limits)  # plan: what it breaks on the forecast
+        # plans that commit to the same purchases, power and contracts: [a, b, what else differs]
+        out["same_commitments"] = [[a, b, what] for a, b, what in self.same_commitments]
         out["scenarios"] = self.n_scenarios
         out["seed"] = self.seed
         return json_text(out)
@@ -444,6 +457,9 @@ def compare_plans(
     buffer = batch.liquidity_buffer
     same = [(labels[a], labels[b]) for a in range(len(plans)) for b in range(a + 1, len(plans))
             if _same_plan(plans[a], plans[b], buffer[a], buffer[b])]  # fmt: skip
+    pairs = [(a, b) for a in range(len(plans)) for b in range(a + 1, len(plans))]
+    committed = [(labels[a], labels[b], other) for a, b in pairs if (labels[a], labels[b]) not in same
+                 and (other := other_decisions(plans[a], plans[b]))]  # fmt: skip
     tested = {test.kind for test in data.covenants}
     untested = {first_breach_column(kind) for kind in CATALOGUE if kind not in tested}
     order = [k for k, _, _ in FIGURES if k not in untested]
@@ -456,6 +472,7 @@ def compare_plans(
         n_scenarios=scenarios,
         seed=seed,
         same=same,
+        same_commitments=committed,
         model=model,
         versions=list(versions or []),
         runs=list(runs or []),
@@ -465,6 +482,29 @@ def compare_plans(
             if not run.within_limits
         ],
     )
+
+
+# the decisions a plan commits to (what people edit: purchases, power, contracts), and the others in
+# words, for plans that share the first but not the second (rounded as Plan.decisions_key rounds)
+COMMITMENTS = ("buy_blocks", "build_blocks", "accepted")
+OTHER_DECISIONS = (
+    (("draws", "prepay"), "debt draws and prepayments by facility"),
+    (("held_training", "held_inference", "redeploy", "retire_training", "retire_inference"),
+     "redeployments and retirements"),
+    (("active", "contract_gpus"), "which GPUs serve the contracts and the market"),
+)  # fmt: skip
+
+
+def other_decisions(a: Plan, b: Plan) -> list[str]:
+    """What else two plans with the same commitments (:data:`COMMITMENTS`) decide differently, in
+    words; [] where their commitments differ, or nothing else does."""
+
+    def same(name: str) -> bool:
+        return np.array_equal(np.round(getattr(a, name), 3) + 0.0, np.round(getattr(b, name), 3) + 0.0)
+
+    if not all(same(name) for name in COMMITMENTS):
+        return []
+    return [words for names, words in OTHER_DECISIONS if not all(same(name) for name in names)]
 
 
 def _same_plan(a: Plan, b: Plan, buffer_a: float, buffer_b: float) -> bool:

@@ -698,3 +698,20 @@ def test_the_json_and_csv_carry_each_difference_as_a_number(buffer_sweep):
     mean = rows["npv_mean_usd"]
     assert mean[column] == pytest.approx(mean[pick] - mean[optimum], rel=1e-12)
     assert rows["npv_mean_se_usd"][column] is None and rows["forecast_breach"][column] is None
+
+
+def test_plans_with_the_same_purchases_say_their_differences_are_not_the_purchases(tiny_run):
+    """Unedited purchases solved again gave a plan that moved a draw to another facility: compare
+    showed +$0.35B of mean NPV with "(no differences)" in its purchases, and said nothing more."""
+    _, result, _ = tiny_run
+    data, plan = result.data, result.plan
+    moved = Plan(**{name: value.copy() for name, value in plan.arrays().items()})
+    moved.prepay[0, 3] += 1.0e6  # prepaid a quarter earlier than the plan does: the same commitments
+    comp = compare_plans(data, [plan, moved, plan], ["solved", "moved", "again"], 20, 0)
+    debt = ["debt draws and prepayments by facility"]
+    assert comp.same == [("solved", "again")]
+    assert comp.same_commitments == [("solved", "moved", debt), ("moved", "again", debt)]
+    said = " ".join(comp.notes())
+    assert ("solved and moved buy the same GPUs, build the same power and take the same contracts; they "
+            "differ only in debt draws and prepayments by facility: their differences come from") in said
+    assert json.loads(comp.to_json())["same_commitments"][0] == ["solved", "moved", debt]
