@@ -893,3 +893,24 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     assert paired["npv_cvar_usd_diff_se"] == pytest.approx(546_681.63, abs=1.0)
     said = " ".join(stdout.split())
     assert "stochastic less forecast (paired s.e.)" in said and "mean -$8.0M ($155,712)" in said
+
+
+@pytest.mark.parametrize(
+    "mean, cvar, words",
+    [
+        ((-1.4e6, 6.1e4), (2.0e5, 1.8e5), "worse than the forecast optimum in mean NPV, beyond 2 standard "
+                                          "errors: 5 scenarios may be too few"),
+        ((1.5e8, 4e7), (2.51e9, 3e8), "better than the forecast optimum in mean NPV and CVaR5, beyond 2"),
+        ((-1e8, 4e7), (2.51e9, 3e8), "a trade against the forecast optimum: better CVaR5, worse mean NPV"),
+        ((1e6, 6e5), (-1e5, 1e5), "no better and no worse than the forecast optimum"),
+    ],
+    ids=["worse", "better", "trade", "noise"],
+)
+def test_the_out_of_sample_verdict_reads_the_paired_errors(mean, cvar, words):
+    """tiny with 5 scenarios lost $1.4M of mean NPV out of sample at 23 standard errors, and the
+    table said only 'mean -$1.4M ($60,657)'."""
+    from fleetopt.stochastic.paired import out_of_sample_verdict
+
+    paired = {"npv_mean_usd_diff": mean[0], "npv_mean_usd_diff_se": mean[1],
+              "npv_cvar_usd_diff": cvar[0], "npv_cvar_usd_diff_se": cvar[1]}  # fmt: skip
+    assert out_of_sample_verdict(paired, 5).startswith(words)

@@ -32,6 +32,7 @@ from fleetopt.evaluate.metrics import (
 )
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
+from fleetopt.stochastic.paired import out_of_sample_verdict
 from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable, plan_facts
 
 
@@ -615,6 +616,8 @@ def stochastic_summary_table(summary: dict) -> Table:
         )
     if oos.get("paired"):
         table.add_row("out of sample: stochastic less forecast (paired s.e.)", _paired_text(oos["paired"]))
+        table.add_row("out of sample: the stochastic plan is",
+                      out_of_sample_verdict(oos["paired"], summary["settings"]["scenarios"]))
     return table
 
 

@@ -79,3 +79,29 @@ def paired_comparison(outcomes: dict, reference: str, alpha: float = TAIL) -> li
         row["npv_cvar_usd_diff"] = cvar - ref_cvar
         rows.append(row)
     return rows
+
+
+# a difference of more than this many standard errors of the paired difference is not chance
+SIGNIFICANT = 2.0
+
+
+def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
+    """What the out-of-sample differences of the stochastic plan from the forecast optimum
+    (``paired``: the ``_diff`` and ``_diff_se`` figures of :func:`paired_comparison`) say, in words:
+    better or worse in mean NPV and CVaR5 beyond :data:`SIGNIFICANT` standard errors, or within the
+    noise; with ``scenarios`` the stochastic solve's, named where the plan does worse."""
+    better, worse = [], []
+    for what, key in (("mean NPV", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd")):
+        diff, se = paired[f"{key}_diff"], paired[f"{key}_diff_se"]
+        if abs(diff) > SIGNIFICANT * se:
+            (better if diff > 0 else worse).append(what)
+    beyond = "beyond 2 standard errors"
+    if better and worse:
+        return f"a trade against the forecast optimum: better {better[0]}, worse {worse[0]}, each {beyond}"
+    if better:
+        return f"better than the forecast optimum in {' and '.join(better)}, {beyond}"
+    if worse:
+        return (f"worse than the forecast optimum in {' and '.join(worse)}, {beyond}: {scenarios} scenarios "
+                "may be too few to stand for the futures (give more with --stochastic N, or keep the "
+                "forecast optimum)")
+    return "no better and no worse than the forecast optimum in mean NPV or CVaR5 (within 2 standard errors)"
