@@ -48,7 +48,7 @@ FIGURES = [
     ("mean_utilisation", "mean utilisation", "share"),
     ("peak_debt_usd", "peak debt on the forecast", "USD"),
     ("gpus_bought", "GPUs bought", "GPUs"),
-    ("power_built_mw", "power built", "MW"),
+    ("power_built_mw", "power built (expansion blocks)", "MW"),
 ]
 # which way a figure is better for the company (a figure not here has no better direction)
 BETTER = {

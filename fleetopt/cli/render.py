@@ -188,7 +188,7 @@ def solve_summary_tables(result) -> list:
         for i, s in enumerate(data.sites)
         if plan.build_blocks[i].sum()
     )
-    key.add_row("power built", built or "none")
+    key.add_row("power built (expansion blocks)", built or "none")
     key.add_row("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none")
     key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
     key.add_row("peak debt", format_usd(fig["peak_debt_usd"]))

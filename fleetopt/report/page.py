@@ -717,7 +717,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
                   "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
         _kpi("covenant breach or default on the forecast, with its policy", fc.limits_words()),
         _kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
-        _kpi("power built", f"{fig['power_built_mw']:,.0f} MW"),
+        _kpi("power built (expansion blocks)", f"{fig['power_built_mw']:,.0f} MW"),
     ]  # fmt: skip
     if first:
         kpis += _headroom_kpis(run, fig, first)
@@ -1196,7 +1196,7 @@ def _decisions_section(run: _Run) -> str:
         ("contracts declined", ", ".join(fig["contracts_declined"]) or "none"),
         ("GPUs retired", _by_quarter(data, plan.retire.sum(axis=0), "{:,.0f}")),
         ("GPUs redeployed from training to inference", _by_quarter(data, plan.redeploy.sum(axis=0), "{:,.0f}")),
-        ("power built", _power_built(data, plan)),
+        ("power built (expansion blocks)", _power_built(data, plan)),
     ]  # fmt: skip
     idle = []
     for f, fac in enumerate(data.facilities):
