@@ -65,6 +65,14 @@ class CompareError(InputError):
     """Plans that cannot be compared (fewer than two, or of different models)."""
 
 
+
+# the Markdown headings of the comparison's other tables
+MARKDOWN_TITLES = {
+    "mw_by_site": "MW used and available, by site and quarter",
+    "gpus_by_generation": "GPUs held, by generation and quarter",
+    "purchase_differences": "Purchases against the first plan (GPUs: + more, - fewer)",
+}
+
 @dataclass(frozen=True)
 class ModelUsed:
     """The model a comparison evaluates every plan under, and why that one: the plans' figures
@@ -209,8 +217,8 @@ class Comparison:
         """The tables as Markdown, figures formatted as the terminal shows them (money with a scale,
         shares in per cent, counts rounded, with units) and labels escaped."""
         lines = [f"# Plan comparison ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
-        lines += ["## plan runs", "", _markdown_table(self.tables()["plan_runs"]), ""]
-        lines += ["## figures", "", _markdown_table(self._figure_rows()), ""]
+        lines += ["## Where each plan comes from", "", _markdown_table(self.tables()["plan_runs"]), ""]
+        lines += ["## Figures", "", _markdown_table(self._figure_rows()), ""]
         lines += [*self.notes(), ""]
         columns = {
             "mw_by_site": {"mw_used": "{:,.1f} MW", "mw_available": "{:,.1f} MW"},
@@ -222,7 +230,7 @@ class Comparison:
                 formatted = frame.copy()
                 for column, pattern in columns[name].items():
                     formatted[column] = [pattern.format(_whole(v)) for v in frame[column]]
-                lines += [f"## {name.replace('_', ' ')}", "", _markdown_table(formatted), ""]
+                lines += [f"## {MARKDOWN_TITLES[name]}", "", _markdown_table(formatted), ""]
         return "\n".join(lines)
 
     def _figure_rows(self) -> pd.DataFrame:

@@ -202,7 +202,7 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert len(figures) == 19 + 4 and {"figure", "unit"} <= set(figures.columns)
     else:
         assert text.startswith("# Plan comparison (50 common scenarios, seed 0)")
-        assert "## purchase differences" in text and "(none)" in text
+        assert "## Purchases against the first plan" in text and "(none)" in text
 
 
 def test_table_format_with_out_writes_the_tables_as_text(tiny_run, tmp_path):
@@ -369,12 +369,12 @@ def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_r
     comp = compare_plans(data, [result.plan, altered(data, result.plan)], ["forecast_optimum", "a|b*"], 50, 3)
     text = comp.to_markdown()
     assert "e+" not in text and "e-" not in text  # no raw floats such as 2.02658e+10
-    figures = text.split("## figures")[1].split("##")[0]
+    figures = text.split("## Figures")[1].split("##")[0]
     npv = next(line for line in figures.splitlines() if line.startswith("| NPV mean |"))
     assert npv.count("$") == 3  # both plans and their difference, with a scale suffix
     assert "%" in next(line for line in figures.splitlines() if "P(covenant breach)" in line)
     assert "| forecast\\_optimum |" in figures and "a\\|b\\*" in figures
-    assert "GPUs |" in text.split("## purchase differences")[1]
+    assert "GPUs |" in text.split("## Purchases against the first plan")[1]
 
 
 def test_differences_are_in_points_for_shares_and_absent_for_standard_errors():
@@ -454,7 +454,7 @@ def test_three_plans_show_each_difference_and_which_way_is_better(buffer_sweep):
                              "--model", str(folder / "model.yaml"), "--scenarios", "20",
                              "--format", "markdown")  # fmt: skip
     assert code == 0, err
-    table = out.split("## figures")[1].split("\n\n")[1]
+    table = out.split("## Figures")[1].split("\n\n")[1]
     head = table.splitlines()[0]
     assert head.count(" − ") == 5 and head.rstrip(" |").endswith("better")
     paired = next(line for line in table.splitlines() if "first plan's: standard error" in line)
