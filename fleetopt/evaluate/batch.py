@@ -539,10 +539,10 @@ def _service_problem(data: ModelData, stack: Plan, labels: list[str], lines: dic
         share = np.array([data.service_share(c.index, t) for t in range(data.T)])
         installed[:, 0, c.sku, c.site] += share * stack.held_training[:, c.index]
         installed[:, 1, c.sku, c.site] += share * stack.held_inference[:, c.index]
-    over = stack.active > installed + _COUNT_TOLERANCE * np.maximum(1.0, installed)
-    if not over.any():
+    at = _first_above(stack.active, installed)
+    if at is None:
         return None
-    p, u, sku, site, t = (int(x) for x in np.argwhere(over)[0])
+    p, u, sku, site, t = at
     return (
         f"plan {labels[p]!r}: has {stack.active[p, u, sku, site, t]:,.0f} {data.sku_names[sku]} GPUs in "
         f"{USES[u]} service at site {data.sites[site].name!r} in {data.quarter_labels[t]}, more than the "
@@ -575,15 +575,22 @@ def _contract_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
             return (f"plan {labels[p]!r}: serves {name} with {total[p, t]:,.0f} GPUs in "
                     f"{data.quarter_labels[t]}, more than its {con.gpus:,.0f}")  # fmt: skip
         serving[:, con.use] += gpus
-    over = serving > stack.active + _COUNT_TOLERANCE * np.maximum(1.0, stack.active)
-    if not over.any():
+    at = _first_above(serving, stack.active)
+    if at is None:
         return None
-    p, u, sku, site, t = (int(x) for x in np.argwhere(over)[0])
+    p, u, sku, site, t = at
     return (
         f"plan {labels[p]!r}: serves {USES[u]} contracts with {serving[p, u, sku, site, t]:,.0f} "
         f"{data.sku_names[sku]} GPUs at site {data.sites[site].name!r} in {data.quarter_labels[t]}, more "
         f"than the {stack.active[p, u, sku, site, t]:,.0f} it has in {USES[u]} service there"
     )
+
+
+def _first_above(value: np.ndarray, limit: np.ndarray) -> tuple[int, ...] | None:
+    """The index of the first entry of ``value`` above ``limit`` beyond a solver's round-off (None:
+    none is)."""
+    over = value > limit + _COUNT_TOLERANCE * np.maximum(1.0, limit)
+    return tuple(int(x) for x in np.argwhere(over)[0]) if over.any() else None
 
 
 def _power_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
