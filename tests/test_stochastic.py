@@ -892,7 +892,7 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     assert paired["npv_mean_usd_diff_se"] == pytest.approx(155_711.77, abs=1.0)
     assert paired["npv_cvar_usd_diff_se"] == pytest.approx(546_681.63, abs=1.0)
     said = " ".join(stdout.split())
-    assert "stochastic less forecast (paired s.e.)" in said and "mean -$8.0M ($155,712)" in said
+    assert "stochastic less forecast (paired s.e.)" in said and "mean -$8.0M ($155.7k)" in said
 
 
 @pytest.mark.parametrize(

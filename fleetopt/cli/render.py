@@ -22,7 +22,13 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     worst_shock,
 )
-from fleetopt.core.units import counted, format_solver_status, format_usd, format_usd_change
+from fleetopt.core.units import (
+    counted,
+    format_solver_status,
+    format_usd,
+    format_usd_change,
+    format_usd_compact,
+)
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
@@ -623,7 +629,7 @@ def stochastic_summary_table(summary: dict) -> Table:
 
 def _paired_text(d: dict) -> str:
     """'mean +$43.7M ($29.8M), CVaR5 +$3.39B ($92.3M), P(breach) +1.35 pt (0.19), P(default) ...'."""
-    usd = [(f"{what} {format_usd_change(d[f'{key}_diff'])} ({format_usd(d[f'{key}_diff_se'])})")
+    usd = [(f"{what} {format_usd_change(d[f'{key}_diff'])} ({format_usd_compact(d[f'{key}_diff_se'])})")
            for what, key in (("mean", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd"))]  # fmt: skip
     probabilities = (("P(breach)", "breach_probability"), ("P(default)", "default_probability"))
     shares = [f"{what} {100 * d[f'{key}_diff']:+.2f} pt ({100 * d[f'{key}_diff_se']:.2f})"
