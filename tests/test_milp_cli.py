@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import run_cli
 from milp_builders import base_model, load
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from typer.testing import CliRunner
@@ -309,3 +310,28 @@ def test_numerical_trouble_in_highs_is_never_reported_as_infeasible(tmp_path, mo
     assert code == 4, out + err
     assert "numerical trouble, not proof that the model is infeasible" in err and "infeasible:" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_cost_solve_shows_its_present_cost_and_says_what_its_npv_counts(tmp_path, monkeypatch):
+    """A lab's cost solve led with "NPV of equity cash flows" (its own compute valued at market prices)
+    and showed its objective only as "objective (cost)": the present cost now comes first, with its two
+    parts, which add up to the objective (formulation §6, "Cost")."""
+    from fleetopt import api
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    result = api.solve("lab", objective="cost")
+    fig = result.headline()
+    end = fig["terminal_discount_factor"] * fig["terminal_assets_usd"]
+    assert fig["present_cost_usd"] == pytest.approx(result.objective_usd, rel=1e-9)
+    assert fig["present_cost_quarters_usd"] - end == pytest.approx(fig["present_cost_usd"], rel=1e-12)
+    code, out, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(tmp_path / "run"))
+    text = " ".join(out.replace("│", " ").split())
+    assert code == 0, err
+    assert "present cost of the plan (the objective) $540.3M = the quarters' costs (present value)" in text
+    assert "NPV of equity cash flows (the GPUs' own use valued at" in text
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["present_cost_usd"] == pytest.approx(result.objective_usd, rel=1e-9)
+    from fleetopt.cli.render import key_figure
+
+    record = api.runs(limit=1)[0]  # `fleetopt runs` shows this key figure
+    assert key_figure(record.kind, record.figures) == "present cost $540.3M on the forecast"

@@ -14,11 +14,13 @@ from fleetopt.compare import BETTER
 from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import (
+    MARKET_VALUED,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
     first_tested_quarter,
     headline,
     npv_terminal_words,
+    present_cost_words,
     purchases_by_generation_year,
     worst_shock,
 )
@@ -185,7 +187,10 @@ def solve_summary_tables(result) -> list:
     key = Table(show_header=False, title="plan")
     key.add_column("", style="bold")
     key.add_column("")
-    key.add_row("NPV of equity cash flows", format_usd(fig["npv_usd"]))
+    cost = result.objective_kind == "cost"
+    if cost:  # the objective first; the NPV then values the plan's own compute at market prices
+        key.add_row(COST_LABEL, present_cost_words(fig))
+    key.add_row("NPV of equity cash flows" + (MARKET_VALUED if cost else ""), format_usd(fig["npv_usd"]))
     key.add_row(NPV_QUARTERS_LABEL, format_usd(fig["npv_quarters_usd"]))
     key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
@@ -198,7 +203,7 @@ def solve_summary_tables(result) -> list:
     key.add_row("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none")
     key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
     key.add_row("peak debt", format_usd(fig["peak_debt_usd"]))
-    key.add_row("lowest cash", format_usd(fig["min_liquidity_usd"]))
+    key.add_row("lowest cash" + (MARKET_VALUED if cost else ""), format_usd(fig["min_liquidity_usd"]))
     tested = tested_from(data)
     key.add_row(f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
     key.add_row(f"lowest covenant headroom{tested}", covenant_headroom_text(data, fig) or "no covenants")
@@ -209,6 +214,9 @@ def solve_summary_tables(result) -> list:
             f"{format_usd(worst['lowest_cash_usd'])} in {worst['quarter']} ({worst['case']})",
         )
     return [status, purchases, key]
+
+
+COST_LABEL = "present cost of the plan (the objective)"  # a cost solve's objective (formulation §6)
 
 
 def tested_from(data) -> str:
@@ -491,6 +499,8 @@ def key_figure(kind: str, fig: dict) -> str:
         return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {format_usd(fig['npv_cvar5_usd'])}"
     if kind == "stochastic" and "rp_usd" in fig:
         return f"RP {format_usd(fig['rp_usd'])}"
+    if fig.get("objective") == "cost" and "present_cost_usd" in fig:
+        return f"present cost {format_usd(fig['present_cost_usd'])} on the forecast"
     if "npv_usd" in fig:
         return f"NPV {format_usd(fig['npv_usd'])} on the forecast"
     return ""

@@ -218,6 +218,35 @@ def worst_shock(fig: dict) -> dict | None:
     return min(fig["shocked"], key=lambda case: case["lowest_cash_usd"], default=None)
 
 
+def present_cost_parts(data: ModelData, st: Statements) -> tuple[float, float]:
+    """The cost objective's two parts (formulation §6, "Cost"), USD: the quarters' costs
+    sum_t DF_t (capex - disposal proceeds + interest + opex), opex = revenue - EBITDA, and the
+    value at the end DF_{T-1} x terminal assets (the present cost is the first less the second)."""
+    lines = st.lines
+    opex = lines["revenue_usd"] - lines["ebitda_usd"]
+    costs = (lines["capex_gpu_usd"] + lines["capex_power_usd"] - lines["disposal_proceeds_usd"]
+             + lines["interest_usd"] + opex)  # fmt: skip
+    return float((data.discount * costs).sum()), float(data.discount[-1] * st.terminal_assets_usd)
+
+
+# what the NPV and the cash count under the cost objective (formulation §6, "Cost"), after their label
+MARKET_VALUED = " (the GPUs' own use valued at market prices, as revenue)"
+
+
+def present_cost_arithmetic(fig: dict) -> str:
+    """How a :func:`headline`'s present cost is made: 'the quarters' costs (present value) $908.4M -
+    0.751 (the last quarter's discount factor) x GPUs at resale and power plant at book $489.9M'."""
+    factor = f"{fig['terminal_discount_factor']:.3f} (the last quarter's discount factor)"
+    costs, assets = format_usd(fig["present_cost_quarters_usd"]), format_usd(fig["terminal_assets_usd"])
+    end = f"{factor} x GPUs at resale and power plant at book {assets}"
+    return f"the quarters' costs (present value) {costs} - {end}"
+
+
+def present_cost_words(fig: dict) -> str:
+    """The present cost and its arithmetic: '$540.3M = the quarters' costs ...'."""
+    return f"{format_usd(fig['present_cost_usd'])} = {present_cost_arithmetic(fig)}"
+
+
 def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     """Key figures of a plan under the forecast (units in the keys: USD, MW, GPUs; ratios bare),
     each defined in docs/formulation.md, "What a solve writes" (summary.json's fields). Note that
@@ -228,6 +257,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     dscr = lines["dscr"][tested]
     finite = dscr[np.isfinite(dscr)]
     headroom = covenant_headroom(data, st)
+    costs, end_value = present_cost_parts(data, st)
     return {
         "npv_usd": st.npv_usd,
         "npv_quarters_usd": st.npv_quarters_usd,
@@ -237,6 +267,9 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "owed_end_usd": st.owed_end_usd,
         "debt_end_usd": float(lines["debt_usd"][-1]),
         "terminal_discount_factor": float(data.discount[-1]),
+        # the cost objective's figure (any objective): costs less the value at the end, present value
+        "present_cost_usd": costs - end_value,
+        "present_cost_quarters_usd": costs,
         "peak_debt_usd": float(lines["debt_usd"].max()),
         "min_liquidity_usd": float(lines["cash_usd"].min()),
         "min_dscr": float(finite.min()) if finite.size else None,

@@ -19,10 +19,12 @@ from fleetopt.core.data import GENERATIONS, ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import (
+    MARKET_VALUED,
     first_tested_quarter,
     gpus_by_generation,
     headline,
     npv_terminal_arithmetic,
+    present_cost_arithmetic,
     purchases_by_generation_year,
     worst_shock,
 )
@@ -707,12 +709,17 @@ def _forecast_kpis(run: _Run) -> list[str]:
     fc = run.forecast
     first = first_tested_quarter(run.data) if run.data.covenants else None
     dscr_scope = f"quarters tested from {first}" if first else "all quarters"
-    kpis = [
-        _kpi("NPV on the forecast", _usd(fc.npv_usd)),
+    cost = run.summary.get("objective") == "cost"
+    valued = MARKET_VALUED if cost else ""
+    # a cost solve's objective first; its NPV and cash value the GPUs' own use at market prices
+    objective = f"present cost of the plan, the objective: {present_cost_arithmetic(fig)}"
+    kpis = [_milp_kpi(run, objective, _usd(fig["present_cost_usd"]))] if cost else []
+    kpis += [
+        _kpi("NPV on the forecast" + valued, _usd(fc.npv_usd)),
         _milp_kpi(run, f"{_whose_npv(run, fig)}, at the end (present value): {npv_terminal_arithmetic(fig)}",
                   _usd(fig["npv_terminal_usd"])),
         _kpi("peak debt on the forecast", _usd(fc.peak_debt_usd)),
-        _kpi("lowest cash on the forecast", _usd(fc.lowest_cash_usd)),
+        _kpi("lowest cash on the forecast" + valued, _usd(fc.lowest_cash_usd)),
         _milp_kpi(run, f"lowest DSCR on the forecast, {dscr_scope}",
                   "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
         _kpi("covenant breach or default on the forecast, with its policy", fc.limits_words()),
