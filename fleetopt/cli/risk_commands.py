@@ -268,7 +268,8 @@ def sweep(
 ) -> None:
     """Generate candidate plans (forecast and stress optima, variations; with --stochastic, the
     two-stage stochastic plan; with --purchases, yours), evaluate them on common scenarios, and
-    recommend one by a rule; prints the Pareto front."""
+    recommend one by a rule; prints the Pareto front. Every candidate maximises NPV (a lab planning
+    for its own demand compares `fleetopt solve --objective cost --purchases FILE` runs instead)."""
     if resume is not None:
         # the rule may change on resume (a sweep whose rule no candidate met finishes with a looser
         # one): option -> (Rule field, value)
