@@ -26,7 +26,7 @@ from fleetopt.schema.loading import (
     validated_json,
 )
 
-Path = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]  # a field of the model file, part by part
 
 
 def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any]) -> LoadedModel:
@@ -63,7 +63,7 @@ def _unshared(node: Any) -> Any:
     return node
 
 
-def _path(where: str | tuple) -> Path:
+def _path(where: str | tuple) -> FieldPath:
     """The parts of a field's path; a part of digits is a list position only where the YAML holds
     a list there (a contract may be named 2027)."""
     if isinstance(where, str) and where.strip():
@@ -80,11 +80,11 @@ def _position(node: list, part: str | int) -> int | None:
     return part if isinstance(part, int) and 0 <= part < len(node) else None
 
 
-def _shown(path: Path) -> str:
+def _shown(path: FieldPath) -> str:
     return ".".join(str(p) for p in path)
 
 
-def _set(data: Any, path: Path, value: Any) -> None:
+def _set(data: Any, path: FieldPath, value: Any) -> None:
     """Set (or with None remove) the field at ``path`` of the YAML ``data``; every step before the
     last must exist."""
     parent = data
@@ -108,7 +108,7 @@ def _set(data: Any, path: Path, value: Any) -> None:
 _ABSENT = object()
 
 
-def _is_block(path: Path) -> bool:
+def _is_block(path: FieldPath) -> bool:
     """Whether the field at ``path`` is a block of the model format (``policy``, ``risk.power_delay``),
     which an edit may create where the file leaves it out, not an item named by the user (a
     contract), which it may not."""
@@ -121,7 +121,7 @@ def _is_block(path: Path) -> bool:
     return True
 
 
-def _step(node: Any, part: str | int, path: Path, create: bool) -> Any:
+def _step(node: Any, part: str | int, path: FieldPath, create: bool) -> Any:
     """The field ``part`` of ``node``; a block the file leaves out (``policy``, ``robustness``) is
     made empty where a value is set in it (``create``), for the schema to check like any field."""
     if isinstance(node, dict):
@@ -134,7 +134,7 @@ def _step(node: Any, part: str | int, path: Path, create: bool) -> Any:
     raise InputError(f"{_shown(path)}: no such field ({_here(node, path[:-1])})")
 
 
-def _here(node: Any, path: Path) -> str:
+def _here(node: Any, path: FieldPath) -> str:
     where = _shown(path) or "the model"
     if isinstance(node, dict):
         return f"{where} has {', '.join(map(str, node)) or 'no fields'}"
