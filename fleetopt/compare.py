@@ -13,7 +13,7 @@ from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
-from fleetopt.core.units import format_difference, format_figure, format_usd_compact
+from fleetopt.core.units import format_difference, format_figure, format_usd, format_usd_compact
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
@@ -145,8 +145,7 @@ class Comparison:
         out += [
             f"{label} on the forecast, with its policy: {words}." for label, words in self.forecast_limits
         ]
-        out += [f"{a} and {b} are the same plan (the same decisions and policy cash buffer): their figures "
-               "are equal by construction." for a, b in self.same]  # fmt: skip
+        out += [self._same_plan_words(a, b) for a, b in self.same]
         out += [self._same_commitments_words(*pair) for pair in self.same_commitments]
         out.append(f"'NPV mean minus the first plan's': standard error of each plan's mean NPV less "
                    f"{self.labels[0]}'s on the same scenarios (the difference itself is in the "
@@ -155,11 +154,15 @@ class Comparison:
         return out
 
     @staticmethod
+    def _same_plan_words(a: str, b: str) -> str:
+        return (f"{a} and {b} are the same plan (the same decisions and policy cash buffer): their figures "
+                "are equal by construction.")  # fmt: skip
+
+    @staticmethod
     def _same_commitments_words(a: str, b: str, what: list[str]) -> str:
         return (f"{a} and {b} buy the same GPUs, build the same power and take the same contracts; they "
                 f"differ only in {'; '.join(what)}: their differences come from those, not from what they "
-                "buy (two solves of the same purchases may choose among equally good ones: README, "
-                "Solve).")  # fmt: skip
+                "buy.")  # fmt: skip
 
     def rows(self) -> list[tuple[str, str, str]]:
         """The (key, name, unit) of :data:`FIGURES` this comparison has."""
@@ -192,7 +195,10 @@ class Comparison:
         keeps it)."""
         model = {} if self.model is None else {f"model_{k}": v for k, v in self.model.as_dict().items()}
         versions = {f"model_version_note_{n + 1}": note for n, note in enumerate(self.versions)}
-        facts = {**model, **versions, "scenarios": self.n_scenarios, "seed": self.seed}
+        same = {f"same_plan_note_{n + 1}": self._same_plan_words(a, b) for n, (a, b) in enumerate(self.same)}
+        committed = {f"same_commitments_note_{n + 1}": self._same_commitments_words(*pair)
+                     for n, pair in enumerate(self.same_commitments)}  # fmt: skip
+        facts = {**model, **versions, **same, **committed, "scenarios": self.n_scenarios, "seed": self.seed}
         about = pd.DataFrame({"item": list(facts), "value": list(facts.values())})
         parts = ["# about\n" + about.to_csv(index=False)]
         for name, frame in self.tables().items():
@@ -207,6 +213,7 @@ class Comparison:
         out["model"] = None if self.model is None else self.model.as_dict()
         out["model_versions"] = self.versions  # plans made from another version of the model, in words
         out["forecast_breaches"] = dict(self.forecast_limits)  # plan: what it breaks on the forecast
+        out["same_plans"] = [[a, b] for a, b in self.same]  # pairs with every decision and buffer the same
         # plans that commit to the same purchases, power and contracts: [a, b, what else differs]
         out["same_commitments"] = [[a, b, what] for a, b, what in self.same_commitments]
         out["scenarios"] = self.n_scenarios
@@ -467,7 +474,7 @@ def compare_plans(
             if _same_plan(plans[a], plans[b], buffer[a], buffer[b])]  # fmt: skip
     pairs = [(a, b) for a in range(len(plans)) for b in range(a + 1, len(plans))]
     committed = [(labels[a], labels[b], other) for a, b in pairs if (labels[a], labels[b]) not in same
-                 and (other := other_decisions(plans[a], plans[b]))]  # fmt: skip
+                 and (other := other_decisions(plans[a], plans[b], buffer[a], buffer[b]))]  # fmt: skip
     tested = {test.kind for test in data.covenants}
     untested = {first_breach_column(kind) for kind in CATALOGUE if kind not in tested}
     order = [k for k, _, _ in FIGURES if k not in untested]
@@ -496,23 +503,28 @@ def compare_plans(
 # words, for plans that share the first but not the second (rounded as Plan.decisions_key rounds)
 COMMITMENTS = ("buy_blocks", "build_blocks", "accepted")
 OTHER_DECISIONS = (
-    (("draws", "prepay"), "debt draws and prepayments by facility"),
+    (("draws",), "debt draws"),
+    (("prepay",), "debt prepayments"),
     (("held_training", "held_inference", "redeploy", "retire_training", "retire_inference"),
      "redeployments and retirements"),
     (("active", "contract_gpus"), "which GPUs serve the contracts and the market"),
 )  # fmt: skip
 
 
-def other_decisions(a: Plan, b: Plan) -> list[str]:
+def other_decisions(a: Plan, b: Plan, buffer_a: float = 0.0, buffer_b: float = 0.0) -> list[str]:
     """What else two plans with the same commitments (:data:`COMMITMENTS`) decide differently, in
-    words; [] where their commitments differ, or nothing else does."""
+    words, their policy cash buffers (``buffer_a``, ``buffer_b``, USD) included; [] where their
+    commitments differ, or nothing else does."""
 
     def same(name: str) -> bool:
         return np.array_equal(np.round(getattr(a, name), 3) + 0.0, np.round(getattr(b, name), 3) + 0.0)
 
     if not all(same(name) for name in COMMITMENTS):
         return []
-    return [words for names, words in OTHER_DECISIONS if not all(same(name) for name in names)]
+    other = [words for names, words in OTHER_DECISIONS if not all(same(name) for name in names)]
+    if buffer_a != buffer_b:
+        other.append(f"the policy's cash buffer ({format_usd(buffer_a)} and {format_usd(buffer_b)})")
+    return other
 
 
 def _same_plan(a: Plan, b: Plan, buffer_a: float, buffer_b: float) -> bool:

@@ -708,10 +708,13 @@ def test_plans_with_the_same_purchases_say_their_differences_are_not_the_purchas
     moved = Plan(**{name: value.copy() for name, value in plan.arrays().items()})
     moved.prepay[0, 3] += 1.0e6  # prepaid a quarter earlier than the plan does: the same commitments
     comp = compare_plans(data, [plan, moved, plan], ["solved", "moved", "again"], 20, 0)
-    debt = ["debt draws and prepayments by facility"]
+    debt = ["debt prepayments"]
     assert comp.same == [("solved", "again")]
     assert comp.same_commitments == [("solved", "moved", debt), ("moved", "again", debt)]
     said = " ".join(comp.notes())
     assert ("solved and moved buy the same GPUs, build the same power and take the same contracts; they "
-            "differ only in debt draws and prepayments by facility: their differences come from") in said
+            "differ only in debt prepayments: their differences come from those, not from what") in said
     assert json.loads(comp.to_json())["same_commitments"][0] == ["solved", "moved", debt]
+    assert json.loads(comp.to_json())["same_plans"] == [["solved", "again"]]
+    csv = comp.to_csv()
+    assert "same_plan_note_1,solved and again are the same plan" in csv and "same_commitments_note_2," in csv

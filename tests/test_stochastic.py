@@ -903,8 +903,9 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
         ((1.5e8, 4e7), (2.51e9, 3e8), "better than the forecast optimum in mean NPV and CVaR5, beyond 2"),
         ((-1e8, 4e7), (2.51e9, 3e8), "a trade against the forecast optimum: better CVaR5, worse mean NPV"),
         ((1e6, 6e5), (-1e5, 1e5), "no better and no worse than the forecast optimum"),
+        ((3.7e-9, 0.0), (-3.2e-7, 6.8e-9), "no better and no worse than the forecast optimum"),
     ],
-    ids=["worse", "better", "trade", "noise"],
+    ids=["worse", "better", "trade", "noise", "round-off"],
 )
 def test_the_out_of_sample_verdict_reads_the_paired_errors(mean, cvar, words):
     """tiny with 5 scenarios lost $1.4M of mean NPV out of sample at 23 standard errors, and the

@@ -235,11 +235,13 @@ MARKET_VALUED = " (the GPUs' own use valued at market prices, as revenue)"
 
 def present_cost_arithmetic(fig: dict) -> str:
     """How a :func:`headline`'s present cost is made: 'the quarters' costs (present value) $908.4M -
-    0.751 (the last quarter's discount factor) x GPUs at resale and power plant at book $489.9M'."""
-    factor = f"{fig['terminal_discount_factor']:.3f} (the last quarter's discount factor)"
-    costs, assets = format_usd(fig["present_cost_quarters_usd"]), format_usd(fig["terminal_assets_usd"])
-    end = f"{factor} x GPUs at resale and power plant at book {assets}"
-    return f"the quarters' costs (present value) {costs} - {end}"
+    the value at the end $368.0M (0.751, the last quarter's discount factor, x GPUs at resale and
+    power plant at book $489.9M)'."""
+    end = fig["present_cost_quarters_usd"] - fig["present_cost_usd"]
+    factor = f"{fig['terminal_discount_factor']:.3f}, the last quarter's discount factor,"
+    return (f"the quarters' costs (present value) {format_usd(fig['present_cost_quarters_usd'])} - the value "
+            f"at the end {format_usd(end)} ({factor} x GPUs at resale and power plant at book "
+            f"{format_usd(fig['terminal_assets_usd'])})")  # fmt: skip
 
 
 def present_cost_words(fig: dict) -> str:

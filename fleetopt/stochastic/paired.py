@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.units import counted
 from fleetopt.evaluate import PlanBatch, generate_scenarios
 from fleetopt.evaluate.metrics import TAIL, paired_error, tail_count
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -83,6 +84,8 @@ def paired_comparison(outcomes: dict, reference: str, alpha: float = TAIL) -> li
 
 # a difference of more than this many standard errors of the paired difference is not chance
 SIGNIFICANT = 2.0
+# and of more than this many USD: below it, two plans that differ by round-off are the same plan
+NOISE_USD = 1.0
 
 
 def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
@@ -93,7 +96,7 @@ def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
     better, worse = [], []
     for what, key in (("mean NPV", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd")):
         diff, se = paired[f"{key}_diff"], paired[f"{key}_diff_se"]
-        if abs(diff) > SIGNIFICANT * se:
+        if abs(diff) > max(SIGNIFICANT * se, NOISE_USD):
             (better if diff > 0 else worse).append(what)
     beyond = "beyond 2 standard errors"
     if better and worse:
@@ -101,7 +104,8 @@ def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
     if better:
         return f"better than the forecast optimum in {' and '.join(better)}, {beyond}"
     if worse:
-        return (f"worse than the forecast optimum in {' and '.join(worse)}, {beyond}: {scenarios} scenarios "
+        few = counted(scenarios, "scenario")
+        return (f"worse than the forecast optimum in {' and '.join(worse)}, {beyond}: {few} "
                 "may be too few to stand for the futures (give more with --stochastic N, or keep the "
                 "forecast optimum)")
     return "no better and no worse than the forecast optimum in mean NPV or CVaR5 (within 2 standard errors)"
