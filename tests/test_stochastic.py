@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import signal
 from dataclasses import replace
 from pathlib import Path
@@ -893,6 +894,12 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     assert paired["npv_cvar_usd_diff_se"] == pytest.approx(546_681.63, abs=1.0)
     said = " ".join(stdout.split())
     assert "stochastic less forecast (paired s.e.)" in said and "mean -$8.0M ($155.7k)" in said
+    # the report says the same, with the verdict
+    code, report = cli("report", str(out))
+    assert code == 0, report
+    text = " ".join(re.sub(r"<[^>]+>", " ", (out / "report.html").read_text()).split())
+    assert "less the forecast optimum (paired standard errors in brackets): mean -$8.0M ($155.7k)" in text
+    assert "The stochastic plan is worse than the forecast optimum in mean NPV" in text
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,6 @@ from fleetopt.core.units import (
     counted,
     format_solver_status,
     format_usd,
-    format_usd_compact,
 )
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
@@ -39,7 +38,7 @@ from fleetopt.evaluate.metrics import (
 )
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
-from fleetopt.stochastic.paired import out_of_sample_verdict
+from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
 from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable, plan_facts
 
 
@@ -630,23 +629,9 @@ def stochastic_summary_table(summary: dict) -> Table:
             f"P(default) {m['default_probability']:.1%} ({oos['scenarios']} scenarios, seed {oos['seed']})",
         )
     if oos.get("paired"):
-        table.add_row("out of sample: stochastic less forecast (paired s.e.)", _paired_text(oos["paired"]))
+        table.add_row("out of sample: stochastic less forecast (paired s.e.)", paired_words(oos["paired"]))
         table.add_row("out of sample: the stochastic plan is",
                       out_of_sample_verdict(oos["paired"], summary["settings"]["scenarios"]))
     return table
 
 
-def _signed_compact(usd: float) -> str:
-    """A difference in one decimal with a scale, signed: +$197.1k, -$1.4M, $0."""
-    text = format_usd_compact(usd)
-    return text if text.startswith("-") or text == "$0" else "+" + text
-
-
-def _paired_text(d: dict) -> str:
-    """'mean +$43.7M ($29.8M), CVaR5 +$3.39B ($92.3M), P(breach) +1.35 pt (0.19), P(default) ...'."""
-    usd = [(f"{what} {_signed_compact(d[f'{key}_diff'])} ({format_usd_compact(d[f'{key}_diff_se'])})")
-           for what, key in (("mean", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd"))]  # fmt: skip
-    probabilities = (("P(breach)", "breach_probability"), ("P(default)", "default_probability"))
-    shares = [f"{what} {100 * d[f'{key}_diff']:+.2f} pt ({100 * d[f'{key}_diff_se']:.2f})"
-              for what, key in probabilities]  # fmt: skip
-    return ", ".join(usd + shares)

@@ -59,6 +59,7 @@ from fleetopt.runs.files import file_sha256, write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_run_file
 from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.loading import ModelError, load_model
+from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
 from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable, plan_facts
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms
@@ -1136,10 +1137,23 @@ def _stochastic_section(run: _Run) -> str:
     return (
         f'<h2>Two-stage stochastic solution</h2><p class="why">{escape(why)}</p>'
         + _table(measures, usd_cols={"USD"})
+        + _out_of_sample_paragraph(summary)
         + (f"<h2>The plan written</h2><dl class='facts'>{facts}</dl>" if facts else "")
         + "<h2>Reduced scenarios under the stochastic solution</h2>"
         + _table(rows, money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS)
     )
+
+
+def _out_of_sample_paragraph(summary: dict) -> str:
+    """The stochastic plan less the forecast optimum on the fresh scenarios, with the paired standard
+    errors and what they say, as the terminal writes them ('' without an out-of-sample run)."""
+    oos = summary.get("out_of_sample") or {}
+    if not oos.get("paired"):
+        return ""
+    verdict = out_of_sample_verdict(oos["paired"], summary["settings"]["scenarios"])
+    return (f"<p class='why'>Out of sample, on {oos['scenarios']:,} fresh scenarios (seed {oos['seed']}), the "
+            f"stochastic plan less the forecast optimum (paired standard errors in brackets): "
+            f"{escape(paired_words(oos['paired']))}. The stochastic plan is {escape(verdict)}.</p>")  # fmt: skip
 
 
 STATEMENT_COLUMNS = [
