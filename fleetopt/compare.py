@@ -472,9 +472,11 @@ def compare_plans(
     buffer = batch.liquidity_buffer
     same = [(labels[a], labels[b]) for a in range(len(plans)) for b in range(a + 1, len(plans))
             if _same_plan(plans[a], plans[b], buffer[a], buffer[b])]  # fmt: skip
-    pairs = [(a, b) for a in range(len(plans)) for b in range(a + 1, len(plans))]
-    committed = [(labels[a], labels[b], other) for a, b in pairs if (labels[a], labels[b]) not in same
-                 and (other := other_decisions(plans[a], plans[b], buffer[a], buffer[b]))]  # fmt: skip
+    copies = {b for _, b in same}  # a plan the same as an earlier one: its notes would repeat that one's
+    pairs = [(a, b) for a in range(len(plans)) for b in range(a + 1, len(plans))
+             if labels[a] not in copies and labels[b] not in copies]  # fmt: skip
+    committed = [(labels[a], labels[b], other) for a, b in pairs
+                 if (other := other_decisions(plans[a], plans[b], buffer[a], buffer[b]))]  # fmt: skip
     tested = {test.kind for test in data.covenants}
     untested = {first_breach_column(kind) for kind in CATALOGUE if kind not in tested}
     order = [k for k, _, _ in FIGURES if k not in untested]
