@@ -381,3 +381,32 @@ def test_runs_says_a_runs_folder_that_is_a_file_is_not_a_folder(tmp_path, monkey
     assert f"the runs folder {tmp_path / 'runs-file'} ($FLEETOPT_RUNS_DIR or ./runs) is not a folder" in (
         " ".join(err.split())
     )
+
+
+def test_a_runs_folder_that_cannot_be_written_is_still_listed(tmp_path, monkeypatch):
+    """A team's runs folder mounted read-only: `fleetopt runs` failed with "cannot be opened or
+    created (unable to open database file)", as the registry was opened for writing. Root writes
+    anywhere, so here the folder is made unwritable by `os.access`; the listing must not write."""
+    import os
+
+    from fleetopt.runs import registry
+
+    ok("solve", "tiny", "--out", str(tmp_path / "S"))
+    ok("runs")  # closes the registry's connections: its WAL is checkpointed into the file
+    folder = Registry().folder
+    before = sorted(p.name for p in folder.iterdir())
+    real_access = os.access
+
+    def unwritable(path, mode):
+        return False if mode == os.W_OK else real_access(path, mode)
+
+    def opened_for_writing(self, wait=None):  # what a read-only mount answers
+        raise RegistryError(f"the run registry {self.path} cannot be opened (unable to open database file)")
+
+    monkeypatch.setattr(registry.os, "access", unwritable)
+    monkeypatch.setattr(Registry, "_connection", opened_for_writing)
+    records = Registry().list()
+    assert [r.kind for r in records] == ["solve"] and records[0].exists
+    assert Registry().resolve(records[0].id) == (tmp_path / "S").resolve()
+    assert listed_ids(ok("runs")) == [records[0].id]
+    assert sorted(p.name for p in folder.iterdir()) == before

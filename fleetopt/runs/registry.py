@@ -218,6 +218,26 @@ class Registry:
                 f"the runs folder {self.folder} (${RUNS_DIR_VARIABLE} or ./runs) is not a folder"
             )
 
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection to read the registry: the usual one, or where the runs folder or registry
+        cannot be written (a team's runs folder mounted read-only) a read-only one, which takes no
+        lock and reads the file as it is (no process can be writing to it there)."""
+        if os.access(self.folder, os.W_OK) and os.access(self.path, os.W_OK):
+            with self._connection() as con:
+                yield con
+            return
+        try:
+            con = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        except sqlite3.Error as exc:
+            raise self._unusable(exc, 0.0) from None
+        try:
+            yield con
+        except sqlite3.Error as exc:
+            raise self._unusable(exc, 0.0) from None
+        finally:
+            con.close()
+
     def list(self, model: str | None = None, limit: int | None = None) -> list[RunRecord]:
         """Runs, newest first, optionally of one model."""
         self._check_folder()
@@ -232,12 +252,12 @@ class Registry:
         if limit:
             sql += " LIMIT ?"
             args.append(min(limit, MAX_RUN_ID))
-        with self._connection() as con:
+        with self._reading() as con:
             return [_record(r) for r in con.execute(sql, args)]
 
     def get(self, run_id: int) -> RunRecord:
         if self.path.exists() and 0 < run_id <= MAX_RUN_ID:
-            with self._connection() as con:
+            with self._reading() as con:
                 row = con.execute(_SELECT + " WHERE id = ?", (run_id,)).fetchone()
             if row is not None:
                 return _record(row)
@@ -248,7 +268,7 @@ class Registry:
         folder = str(Path(path).resolve())
         row = None
         if self.path.exists():
-            with self._connection() as con:
+            with self._reading() as con:
                 row = con.execute("SELECT MAX(id) FROM runs WHERE path = ?", (folder,)).fetchone()
         if row is None or row[0] is None:
             raise RegistryError(f"{path} is not recorded in {self.path} (see `fleetopt runs`)")
