@@ -12,7 +12,7 @@ import pandas as pd
 from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
-from fleetopt.core.plan import Plan
+from fleetopt.core.plan import Plan, rounded_decision
 from fleetopt.core.units import format_difference, format_figure, format_usd, format_usd_compact
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
@@ -65,13 +65,13 @@ class CompareError(InputError):
     """Plans that cannot be compared (fewer than two, or of different models)."""
 
 
-
 # the Markdown headings of the comparison's other tables
 MARKDOWN_TITLES = {
     "mw_by_site": "MW used and available, by site and quarter",
     "gpus_by_generation": "GPUs held, by generation and quarter",
     "purchase_differences": "Purchases against the first plan (GPUs: + more, - fewer)",
 }
+
 
 @dataclass(frozen=True)
 class ModelUsed:
@@ -502,7 +502,7 @@ def compare_plans(
 
 
 # the decisions a plan commits to (what people edit: purchases, power, contracts), and the others in
-# words, for plans that share the first but not the second (rounded as Plan.decisions_key rounds)
+# words, for plans that share the first but not the second (rounded_decision, as plans are compared)
 COMMITMENTS = ("buy_blocks", "build_blocks", "accepted")
 OTHER_DECISIONS = (
     (("draws",), "debt draws"),
@@ -519,7 +519,7 @@ def other_decisions(a: Plan, b: Plan, buffer_a: float = 0.0, buffer_b: float = 0
     commitments differ, or nothing else does."""
 
     def same(name: str) -> bool:
-        return np.array_equal(np.round(getattr(a, name), 3) + 0.0, np.round(getattr(b, name), 3) + 0.0)
+        return np.array_equal(rounded_decision(getattr(a, name)), rounded_decision(getattr(b, name)))
 
     if not all(same(name) for name in COMMITMENTS):
         return []

@@ -24,11 +24,7 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     worst_shock,
 )
-from fleetopt.core.units import (
-    counted,
-    format_solver_status,
-    format_usd,
-)
+from fleetopt.core.units import counted, format_solver_status, format_usd
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,

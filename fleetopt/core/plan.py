@@ -46,8 +46,8 @@ class Plan:
         figure a plan shows): two plans are the same plan exactly when their keys are equal. A plan
         with the same purchases but other retirements, moves or prepayments is another plan: the
         evaluator runs each decision as it is."""
-        arrays = self.arrays().values()  # + 0.0: a -0.0 of round-off is the 0.0 it rounds to
-        return b"".join((np.round(arr, 3) + 0.0).tobytes() + str(arr.shape).encode() for arr in arrays)
+        arrays = self.arrays().values()
+        return b"".join(rounded_decision(arr).tobytes() + str(arr.shape).encode() for arr in arrays)
 
     @classmethod
     def empty(cls, data: ModelData) -> Plan:
@@ -130,3 +130,9 @@ def axes_mismatch(saved: dict, data: ModelData) -> str | None:
 def _listed(names: list) -> str:
     """Names as a list for a sentence; 'none' for an empty one."""
     return ", ".join(map(str, names)) if names else "none"
+
+
+def rounded_decision(values: np.ndarray) -> np.ndarray:
+    """A decision array to 1e-3 of its unit, as :meth:`Plan.decisions_key` compares plans (+ 0.0: a
+    -0.0 of round-off is the 0.0 it rounds to)."""
+    return np.round(values, 3) + 0.0

@@ -221,9 +221,7 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
     # every total the scenarios only scale comes from the statements' own operating lines
     lines = econ.operating_lines(data, stack)
     if check_limits:
-        problem = limit_problem(data, stack, labels, lines)
-        if problem:
-            raise PlanFileError(f"{problem}: the model forbids it, so its figures would be meaningless")
+        refuse_limit_breaks(data, stack, labels, lines)
     drawn = np.stack([lines[f"mw_used_{site.name}"] for site in data.sites], axis=1)
     by_generation = _generation_tables(data, stack, market)
     orders = _order_tables(data, stack)
@@ -459,6 +457,14 @@ _COUNT_TOLERANCE = 1e-6
 _MONEY_TOLERANCE = 1e-6
 
 
+def refuse_limit_breaks(data: ModelData, stack: Plan, labels: list[str], lines: dict | None = None) -> None:
+    """:class:`PlanFileError` naming the first hard limit a plan of ``stack`` breaks
+    (:func:`limit_problem`; ``lines``: the stack's operating lines, None: computed here)."""
+    lines = econ.operating_lines(data, stack) if lines is None else lines
+    if problem := limit_problem(data, stack, labels, lines):
+        raise PlanFileError(f"{problem}: the model forbids it, so its figures would be meaningless")
+
+
 def limit_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
     """The first hard limit of the model that a plan of ``stack`` breaks (negative quantities,
     GPUs held beyond those bought, GPUs in service beyond those held, contracts served beyond their
@@ -519,10 +525,10 @@ def _holding_problem(data: ModelData, stack: Plan, labels: list[str], lines: dic
         bought[:, c.index] = c.initial_training + c.initial_inference
         if c.bought >= 0:
             bought[:, c.index] += stack.buy_blocks[:, c.sku, c.site, c.bought] * data.block_size[c.sku]
-    over = stack.held > bought[:, :, None] + _COUNT_TOLERANCE * np.maximum(1.0, bought[:, :, None])
-    if not over.any():
+    at = _first_above(stack.held, bought[:, :, None])
+    if at is None:
         return None
-    p, c, t = (int(x) for x in np.argwhere(over)[0])
+    p, c, t = at
     cohort = data.cohorts[c]
     return (
         f"plan {labels[p]!r}: holds {stack.held[p, c, t]:,.0f} GPUs of {data.sku_names[cohort.sku]} at site "
@@ -569,9 +575,8 @@ def _contract_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
             return (f"plan {labels[p]!r}: serves {name} with {data.sku_names[sku]} GPUs in "
                     f"{data.quarter_labels[t]}, which its SKUs or term do not allow")  # fmt: skip
         total = gpus.sum(axis=(1, 2))  # (P, T)
-        over = total > con.gpus + _COUNT_TOLERANCE * max(1.0, con.gpus)
-        if over.any():
-            p, t = (int(x) for x in np.argwhere(over)[0])
+        if (at := _first_above(total, con.gpus)) is not None:
+            p, t = at
             return (f"plan {labels[p]!r}: serves {name} with {total[p, t]:,.0f} GPUs in "
                     f"{data.quarter_labels[t]}, more than its {con.gpus:,.0f}")  # fmt: skip
         serving[:, con.use] += gpus
@@ -596,9 +601,8 @@ def _first_above(value: np.ndarray, limit: np.ndarray) -> tuple[int, ...] | None
 def _power_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
     for site in data.sites:
         used, online = lines[f"mw_used_{site.name}"], lines[f"mw_available_{site.name}"]
-        over = used > online + _COUNT_TOLERANCE * np.maximum(1.0, online)
-        if over.any():
-            p, t = (int(x) for x in np.argwhere(over)[0])
+        if (at := _first_above(used, online)) is not None:
+            p, t = at
             return (
                 f"plan {labels[p]!r}: draws {used[p, t]:,.2f} MW at site {site.name!r} in "
                 f"{data.quarter_labels[t]}, more than the {online[p, t]:,.2f} MW the plan has online"

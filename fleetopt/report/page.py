@@ -37,7 +37,7 @@ from fleetopt.core.units import (
 )
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate import PlanFileError, compile_plans, generate_scenarios, load_plans
-from fleetopt.evaluate.batch import serves_contracts_short, with_buffers
+from fleetopt.evaluate.batch import refuse_limit_breaks, serves_contracts_short, with_buffers
 from fleetopt.evaluate.forecast import ForecastRun, forecast_run
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
@@ -356,7 +356,7 @@ def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], 
     plans, labels, meta = load_plans(file, data)
     # a plan file edited since (more GPUs on a contract than it has, say) would be shown as figures
     # the model forbids: refused as evaluate refuses it
-    compile_plans(data, plans, labels, check_limits=True)
+    refuse_limit_breaks(data, Plan.stack(plans), labels)
     return plans, labels, meta.get(BUFFERS)
 
 
