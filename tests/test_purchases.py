@@ -12,8 +12,11 @@ from conftest import run_cli
 from test_cli_robustness import assert_one_error, leftovers
 
 from fleetopt import api
+from fleetopt.core.purchases import FixedPurchases, purchase_axes
 from fleetopt.errors import InputError
 from fleetopt.evaluate.planfile import load_plans
+from fleetopt.milp.persistent import PersistentPlanner
+from fleetopt.milp.solve import solve
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +45,24 @@ def test_the_optimums_own_purchases_give_back_its_npv(tiny, free, tmp_path):
     fixed = api.solve(tiny, mip_gap=0.0, purchases=write(tmp_path / "p.csv", "2026Q3,B200,texas,2000"))
     assert fixed.objective_usd == pytest.approx(free.objective_usd, rel=1e-9)
     np.testing.assert_array_equal(fixed.plan.buy_blocks, free.plan.buy_blocks)
+
+
+def test_every_solve_that_reaches_the_same_commitments_returns_the_same_plan():
+    """The operations are settled once the commitments are found (docs/formulation.md §6a). lab's
+    optimum has tied operations: before they were settled, a solve of its own purchases returned
+    other draws and allocations. Now that solve, the sweep's forecast candidate and its completion
+    of the purchases all return the plan `fleetopt solve` writes, to every decision."""
+    _, data = api.load("lab")
+    free = solve(data)
+    own = FixedPurchases(free.plan.buy_blocks.copy(), "own", 0, "", purchase_axes(data))
+    planner = PersistentPlanner(data)
+    others = {
+        "solve --purchases": solve(data, purchases=own).plan,
+        "sweep's forecast candidate": planner.solve_stress(None).plan,
+        "sweep's completion of the purchases": planner.complete_purchases(own.blocks).plan,
+    }
+    for name, plan in others.items():
+        assert plan.decisions_key() == free.plan.decisions_key(), name
 
 
 def test_other_purchases_are_made_exactly_and_are_worth_no_more(tiny, free, tmp_path):

@@ -20,7 +20,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import build_model
 from fleetopt.milp.highs import run_highs
-from fleetopt.milp.solve import extract_plan
+from fleetopt.milp.solve import extract_plan, settle_operations
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 from fleetopt.schema import Robustness
 
@@ -123,7 +123,11 @@ class PersistentPlanner:
         seconds = time.perf_counter() - started
         if status in ("infeasible", "no_plan"):
             return PlannerResult(status, None, None, seconds, results)
-        objective_usd = from_model_units(results.incumbent_objective, VARIABLE_UNITS["objective"])
+        # the strategic decisions stay held until the next fix() frees them
+        settled = settle_operations(self.m, threads=self.options["threads"])
+        seconds = time.perf_counter() - started
+        incumbent = (settled or results).incumbent_objective
+        objective_usd = from_model_units(incumbent, VARIABLE_UNITS["objective"])
         return PlannerResult(status, extract_plan(self.m, self.data), objective_usd, seconds)
 
     def solve_stress(self, stress: Stress | None) -> PlannerResult:

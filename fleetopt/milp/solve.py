@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import Statements, plan_statements, principal_schedule
@@ -113,9 +114,11 @@ def solve(
         raise_without_plan(
             data, status, results, solve_seconds, settings if diagnose_infeasible else None, given
         )
+    settled = settle_operations(m, threads=threads)
     plan = extract_plan(m, data)
     statements = plan_statements(data, plan)
-    incumbent_usd = from_model_units(float(results.incumbent_objective), VARIABLE_UNITS["objective"])
+    incumbent = (settled or results).incumbent_objective
+    incumbent_usd = from_model_units(float(incumbent), VARIABLE_UNITS["objective"])
     bound = results.objective_bound
     finite = bound is not None and np.isfinite(bound)
     bound_usd = from_model_units(float(bound), VARIABLE_UNITS["objective"]) if finite else None
@@ -137,6 +140,31 @@ def solve(
             np.array([pyo.value(m.cash[t]) for t in range(data.T)]), VARIABLE_UNITS["cash"]
         ),
     )
+
+
+# the strategic decisions: integers, and the commitments a plan is compared by (docs/formulation.md §7)
+STRATEGIC = ("buy", "build", "accept")
+
+
+def settle_operations(m: pyo.ConcreteModel, threads: int | None = None):
+    """Hold the strategic integers at the values the branch and bound found and solve the LP that
+    is left, with a fresh HiGHS instance, loading its optimum into ``m``. Returns its results, or
+    None when it found no optimum (``m`` keeps the branch and bound's plan).
+
+    Why: the operations of an optimum (draws, site and use allocations, moves) are often tied, and
+    the branch and bound returns whichever its search met. The LP of one set of commitments is one
+    input whatever search came before, so two solves that reach the same commitments (a solve and a
+    ``--purchases`` solve of its own purchases, a sweep's forecast candidate) return the same plan;
+    its objective is at least the incumbent's. Held by their bounds, not ``Var.fix``, as the
+    persistent planner holds them, so that every path gives HiGHS the same LP."""
+    for name in STRATEGIC:
+        for var in getattr(m, name).values():
+            value = float(round(var.value or 0.0))
+            var.unfix()
+            var.setlb(value)
+            var.setub(value)
+    status, results = run_highs(m, Highs(), threads=threads)
+    return results if status == "optimal" else None
 
 
 # the diagnosis of an infeasible model solved without one (solve(..., diagnose_infeasible=False))

@@ -26,7 +26,7 @@ from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver
 from fleetopt.milp.finance import tie_breaks
 from fleetopt.milp.highs import model_size, run_highs, stops_kept
-from fleetopt.milp.solve import extract_plan, raise_without_plan
+from fleetopt.milp.solve import extract_plan, raise_without_plan, settle_operations
 from fleetopt.milp.units import MUSD, from_model_units, output_unit, to_model_units
 
 # decisions dated by their last index; those before quarter Q are first stage (non-anticipative)
@@ -410,10 +410,12 @@ def solve_with_first_stage(
         if required:
             raise_without_plan(data, status, results, seconds, {"time_limit": time_limit, "threads": threads})
         return None
+    settled = settle_operations(m, threads=threads)
+    seconds = time.perf_counter() - started
     plan = extract_plan(m, data)
     return ForecastSolution(
         status,
-        float(results.incumbent_objective) * MUSD,
+        float((settled or results).incumbent_objective) * MUSD,
         plan,
         netted_first_stage(first_stage_values(m, quarters), plan),
         seconds,
