@@ -15,7 +15,7 @@ from fleetopt import api
 from fleetopt.core.purchases import FixedPurchases, purchase_axes
 from fleetopt.errors import InputError
 from fleetopt.evaluate.planfile import load_plans
-from fleetopt.milp.persistent import PersistentPlanner
+from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import solve
 
 
@@ -63,6 +63,20 @@ def test_every_solve_that_reaches_the_same_commitments_returns_the_same_plan():
     }
     for name, plan in others.items():
         assert plan.decisions_key() == free.plan.decisions_key(), name
+
+
+def test_settling_leaves_the_planners_decisions_free_for_its_next_solve():
+    """The settling LP holds the commitments only while it runs: a stress applied after a forecast
+    solve is solved with its own purchases (it re-solved the forecast's, $57M worse on lab)."""
+    _, data = api.load("lab")
+    planner = PersistentPlanner(data)
+    planner.solve_stress(None)
+    shock = Stress("prices 20 % lower", price_scale=np.full((2, data.T), 0.8))
+    planner.apply(shock)
+    again = planner.solve()
+    fresh = PersistentPlanner(data).solve_stress(shock)
+    assert again.plan.decisions_key() == fresh.plan.decisions_key()
+    assert again.objective_usd == pytest.approx(fresh.objective_usd, rel=1e-9)
 
 
 def test_other_purchases_are_made_exactly_and_are_worth_no_more(tiny, free, tmp_path):

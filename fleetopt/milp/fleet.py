@@ -50,9 +50,13 @@ def add_sets_and_decisions(b: Builder) -> None:
 
 def fix_purchases(m: pyo.ConcreteModel, blocks: np.ndarray) -> None:
     r"""x_{s,i,t} = \bar x_{s,i,t} for every purchase: a procurement plan written by people
-    (``solve --purchases``; docs/formulation.md §4, "Fixed purchases"), 0 where it buys nothing."""
+    (``solve --purchases``; docs/formulation.md §4, "Fixed purchases"), 0 where it buys nothing.
+    Held by their bounds, not ``Var.fix`` (which Pyomo hands HiGHS as constants in the rows): the
+    LP that settles the operations (``milp.solve.settle_operations``) is then the one every other
+    solve with these commitments settles."""
     for (s, i, t), var in m.buy.items():
-        var.fix(float(blocks[s, i, t]))
+        var.setlb(float(blocks[s, i, t]))
+        var.setub(float(blocks[s, i, t]))
 
 
 def add_stress_parameters(b: Builder) -> None:

@@ -123,8 +123,7 @@ class PersistentPlanner:
         seconds = time.perf_counter() - started
         if status in ("infeasible", "no_plan"):
             return PlannerResult(status, None, None, seconds, results)
-        # the strategic decisions stay held until the next fix() frees them
-        settled = settle_operations(self.m, threads=self.options["threads"])
+        settled = settle_operations(self.m, self.solver, threads=self.options["threads"])
         seconds = time.perf_counter() - started
         incumbent = (settled or results).incumbent_objective
         objective_usd = from_model_units(incumbent, VARIABLE_UNITS["objective"])

@@ -6,8 +6,10 @@ import time
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+import highspy
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.collections import ComponentMap
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.data import ModelData
@@ -106,7 +108,8 @@ def solve(
     m = build_model(data, objective, purchases=fixed)
     build_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
-    status, results = run_highs(m, time_limit=time_limit, rel_gap=mip_gap, threads=threads)
+    solver = Highs()
+    status, results = run_highs(m, solver, time_limit=time_limit, rel_gap=mip_gap, threads=threads)
     solve_seconds = time.perf_counter() - t1
     if status in ("infeasible", "no_plan"):
         settings = {"objective": objective, "time_limit": time_limit, "threads": threads, "purchases": fixed}
@@ -114,7 +117,7 @@ def solve(
         raise_without_plan(
             data, status, results, solve_seconds, settings if diagnose_infeasible else None, given
         )
-    settled = settle_operations(m, threads=threads)
+    settled = settle_operations(m, solver, threads=threads)
     solve_seconds = time.perf_counter() - t1  # the settling LP included (§6a)
     plan = extract_plan(m, data)
     statements = plan_statements(data, plan)
@@ -143,29 +146,44 @@ def solve(
     )
 
 
-# the strategic decisions: integers, and the commitments a plan is compared by (docs/formulation.md §7)
+# the strategic decisions: integers, and the commitments a plan is compared by (docs/formulation.md §6a)
 STRATEGIC = ("buy", "build", "accept")
 
 
-def settle_operations(m: pyo.ConcreteModel, threads: int | None = None):
+def settle_operations(m: pyo.ConcreteModel, solver: Highs, threads: int | None = None):
     """Hold the strategic integers at the values the branch and bound found and solve the LP that
-    is left, with a fresh HiGHS instance, loading its optimum into ``m``. Returns its results, or
-    None when it found no optimum (``m`` keeps the branch and bound's plan).
+    is left with ``solver`` (the one that solved ``m``), loading its optimum into ``m``; their
+    bounds are then set back. Returns its results, or None when it found no optimum (``m`` keeps
+    the branch and bound's plan). docs/formulation.md §6a.
 
     Why: the operations of an optimum (draws, site and use allocations, moves) are often tied, and
     the branch and bound returns whichever its search met. The LP of one set of commitments is one
-    input whatever search came before, so two solves that reach the same commitments (a solve and a
-    ``--purchases`` solve of its own purchases, a sweep's forecast candidate) return the same plan;
-    its objective is at least the incumbent's. Held by their bounds, not ``Var.fix``, as the
-    persistent planner holds them, so that every path gives HiGHS the same LP."""
-    for name in STRATEGIC:
-        for var in getattr(m, name).values():
-            value = float(round(var.value or 0.0))
-            var.unfix()
-            var.setlb(value)
-            var.setub(value)
-    status, results = run_highs(m, Highs(), threads=threads)
-    return results if status == "optimal" else None
+    input whatever search came before (HiGHS starts a MIP afresh, and the held integers make it this
+    LP), so two solves that reach the same commitments (a solve and a ``--purchases`` solve of its
+    own purchases, a sweep's forecast candidate) return the same plan; its objective is at least the
+    incumbent's. Held by their bounds, as the persistent planner and ``fix_purchases`` hold them; a
+    variable fixed with ``Var.fix`` (the stochastic first stage) stays so, since changing its fixed
+    state would make Pyomo's persistent interface delete and append its rows again."""
+    held = [var for name in STRATEGIC for var in getattr(m, name).values() if not var.fixed]
+    bounds = [(var.lb, var.ub) for var in held]
+    found = ComponentMap((var, var.value) for var in m.component_data_objects(pyo.Var))
+    for var in held:
+        value = float(round(var.value or 0.0))
+        var.setlb(value)
+        var.setub(value)
+    try:
+        # no time limit: the branch and bound's --time-limit stays set in the solver otherwise
+        unlimited = {"time_limit": highspy.kHighsInf}
+        status, results = run_highs(m, solver, threads=threads, solver_options=unlimited)
+    finally:
+        for var, (lb, ub) in zip(held, bounds, strict=True):
+            var.setlb(lb)
+            var.setub(ub)
+    if status == "optimal":
+        return results
+    for var, value in found.items():  # a feasible LP point is not the optimum: keep the plan found
+        var.set_value(value, skip_validation=True)
+    return None
 
 
 # the diagnosis of an infeasible model solved without one (solve(..., diagnose_infeasible=False))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
@@ -404,13 +405,14 @@ def solve_with_first_stage(
     if first_stage is not None:
         fix_first_stage(m, first_stage)
     started = time.perf_counter()
-    status, results = run_highs(m, rel_gap=mip_gap, time_limit=time_limit, threads=threads)
+    solver = Highs()
+    status, results = run_highs(m, solver, rel_gap=mip_gap, time_limit=time_limit, threads=threads)
     seconds = time.perf_counter() - started
     if status in ("infeasible", "no_plan"):
         if required:
             raise_without_plan(data, status, results, seconds, {"time_limit": time_limit, "threads": threads})
         return None
-    settled = settle_operations(m, threads=threads)
+    settled = settle_operations(m, solver, threads=threads)
     seconds = time.perf_counter() - started
     plan = extract_plan(m, data)
     return ForecastSolution(
