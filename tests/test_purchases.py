@@ -67,7 +67,8 @@ def test_every_solve_that_reaches_the_same_commitments_returns_the_same_plan():
 
 def test_settling_leaves_the_planners_decisions_free_for_its_next_solve():
     """The settling LP holds the commitments only while it runs: a stress applied after a forecast
-    solve is solved with its own purchases (it re-solved the forecast's, $57M worse on lab)."""
+    solve is solved with its own purchases (it re-solved the forecast's purchases, which left the
+    commitments pinned)."""
     _, data = api.load("lab")
     planner = PersistentPlanner(data)
     planner.solve_stress(None)

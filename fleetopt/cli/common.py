@@ -372,7 +372,8 @@ TimeLimitOption = Annotated[
         "--time-limit",
         callback=checked(limits.number, limits.MIN_TIME_LIMIT),
         help=f"Stop each MILP's search (HiGHS) after this many seconds (at least {limits.MIN_TIME_LIMIT}) "
-        "and keep the best plan found; building the model and handing it to HiGHS come on top.",
+        "and keep the best plan found; building the model, handing it to HiGHS and the LP that settles the "
+        "plan's operations (docs/formulation.md §6a) come on top.",
     ),
 ]
 MipGapOption = Annotated[

@@ -223,9 +223,9 @@ def objective_and_gap(
     objective: str, incumbent_usd: float, bound_usd: float | None, statements: Statements
 ) -> tuple[float, float | None]:
     """The plan's objective and its relative gap to the solver's bound. With the NPV objective it is
-    the plan's NPV as its statements price it: a solve stopped early (a time limit) can return an
-    incumbent that pays more tax than it owes (the tax variables are only bounded below, §5.10),
-    whose objective understates the plan written; at the optimum the two agree to 1e-6."""
+    the plan's NPV as its statements price it: the two agree to 1e-6 once the operations are
+    settled, but a branch and bound incumbent (a settle that found no optimum) can pay more tax than
+    it owes (the tax variables are only bounded below, §5.10) and understate the plan written."""
     value = statements.npv_usd if objective == "npv" else incumbent_usd
     if bound_usd is None:
         return value, None
