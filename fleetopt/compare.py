@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import first_breach_column, paired_error, tail_count
 from fleetopt.evaluate.planfile import plan_file_model_name
-from fleetopt.evaluate.sources import PlanSource, plan_file_of, read_plans
+from fleetopt.evaluate.sources import PlanSource, plan_file_of, read_plans, refuse_other_files
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 
@@ -337,15 +336,10 @@ def plan_sources(refs: list[Path], data: ModelData, chosen: str = "") -> list[Pl
 def _check_plan_file(ref: Path, data: ModelData, chosen: str) -> None:
     """Refuse, saying what it is, a file given that is not a plan file (a run's plan.csv) or is the
     plan file of a model of another name, which no --model can read beside this one."""
-    if ref.is_file() and not zipfile.is_zipfile(ref):
-        npz = [ref.parent / name for name in RunFolder.PLAN_FILES if (ref.parent / name).is_file()]
-        instead = f"its run folder {ref.parent} or {npz[0]}" if npz else "a run folder or a .npz plan file"
-        model = "a model file (give it with --model)"
-        what = {".csv": "a CSV file", ".yaml": model, ".yml": model}.get(
-            ref.suffix.lower(), "not a .npz archive"
-        )
-        raise CompareError(f"{ref} is {what}, not a plan file (compare reads plan.npz or plans.npz): give "
-                           f"{instead}")  # fmt: skip
+    try:
+        refuse_other_files(ref)
+    except PlanFileError as exc:
+        raise CompareError(str(exc)) from None
     try:
         file = plan_file_of(ref)
     except PlanFileError:

@@ -286,16 +286,17 @@ def test_not_a_run_folder_or_plan_file(tiny_run, tmp_path):
     assert_bad_input([str(tiny_run[0]), str(empty)], "no plan file")
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip")
-    assert_bad_input([str(tiny_run[0]), str(junk)], f"{junk} is not a .npz archive, not a plan file")
+    assert_bad_input([str(tiny_run[0]), str(junk)], f"{junk} is not a .npz archive, so not a fleetopt plan")
 
 
 def test_a_run_s_plan_csv_is_named_as_such_with_what_to_give_instead(tiny_run):
     """`compare runs/base runs/base/plan.csv` said "not a fleetopt plan file (BadZipFile)"."""
     folder = tiny_run[0]
     assert_bad_input([str(folder), str(folder / "plan.csv")],
-                     f"{folder / 'plan.csv'} is a CSV file, not a plan file (compare reads plan.npz or "
-                     f"plans.npz): give its run folder {folder} or {folder / 'plan.npz'}")  # fmt: skip
-    assert_bad_input([str(folder), str(folder / "model.yaml")], "is a model file (give it with --model)")
+                     f"{folder / 'plan.csv'} is a CSV file, not a fleetopt plan file (plan.npz or "
+                     f"plans.npz): give its run folder {folder} or {folder / 'plan.npz'}; to solve with its "
+                     f"purchases fixed: fleetopt solve MODEL --purchases {folder / 'plan.csv'}")  # fmt: skip
+    assert_bad_input([str(folder), str(folder / "model.yaml")], "is a model file", "compare's --model")
 
 
 def test_out_that_is_a_folder_is_refused_before_the_work(tiny_run, tmp_path, monkeypatch):

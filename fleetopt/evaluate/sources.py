@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -74,10 +75,31 @@ def plan_file_of(path: Path) -> Path:
     return path
 
 
+def refuse_other_files(path: Path) -> None:
+    """Refuse, saying what it is and what to give instead, a file that is not a plan file (a .npz
+    archive): a run's plan.csv, a purchases CSV, a model file."""
+    if not path.is_file() or zipfile.is_zipfile(path):
+        return
+    npz = [path.parent / name for name in RunFolder.PLAN_FILES if (path.parent / name).is_file()]
+    instead = f"its run folder {path.parent} or {npz[0]}" if npz else "a run folder or a .npz plan file"
+    suffix = path.suffix.lower()
+    if suffix == ".csv":  # a purchases CSV, or a solve's plan.csv, fixes a solve's purchases
+        what = "a CSV file,"
+        instead += f"; to solve with its purchases fixed: fleetopt solve MODEL --purchases {path}"
+    elif suffix in (".yaml", ".yml"):
+        what = "a model file,"
+        instead = ("it as the model (evaluate's MODEL, compare's --model) and a run folder or plan file "
+                   "as the plans")
+    else:
+        what = "not a .npz archive, so"
+    raise PlanFileError(f"{path} is {what} not a fleetopt plan file (plan.npz or plans.npz): give {instead}")
+
+
 def read_plans(path: str | Path, data: ModelData) -> PlanSource:
     path = Path(path)
     if not path.exists():
         raise PlanFileError(f"{path}: no such run folder or plan file")
+    refuse_other_files(path)
     file = plan_file_of(path)
     reader = PlanFileReader(file, data)
     return PlanSource(reader, file, reader.meta.get("model_hash"))
