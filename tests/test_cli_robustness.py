@@ -446,6 +446,15 @@ def test_report_of_an_unfinished_run_says_how_to_finish_it(solve_run, stopped_sw
     assert_one_error(code, out, err, "unfinished sweep run", f"fleetopt sweep --resume {first}")
 
 
+def test_compare_of_an_unfinished_evaluation_says_how_to_finish_it_as_the_report_does(solve_run, here):
+    """compare said "no plan file in this folder" where report says it is unfinished and how to resume."""
+    folder = started_evaluation(solve_run, here / "E")
+    code, out, err = run_cli("compare", str(folder), str(solve_run), "--scenarios", "5")
+    assert_one_error(code, out, err, f"{folder} is an unfinished evaluate run (interrupted?): finish it with "
+                     f"fleetopt evaluate --resume {folder}, then give the plans it evaluates, "
+                     f"{(solve_run / 'plan.npz').resolve()}")  # fmt: skip
+
+
 # ---------------------------------------------------------------- resuming (QA audit)
 
 

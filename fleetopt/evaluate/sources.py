@@ -52,10 +52,28 @@ class PlanSource:
         return with_buffers(batch, self.reader.buffers)
 
 
+def refuse_unfinished(folder: Path, then: str, kinds: tuple[str, ...] = ("evaluate", "sweep")) -> None:
+    """Refuse an unfinished (interrupted?) evaluate or sweep run folder of one of ``kinds``, saying
+    how to finish it and ``then`` what to do."""
+    run = RunFolder(folder)
+    if not run.is_job or run.is_finished:
+        return
+    kind = "sweep" if run.job().get("kind") == "sweep" else "evaluate"
+    if kind in kinds:
+        raise PlanFileError(
+            f"{folder} is an unfinished {kind} run (interrupted?): finish it with fleetopt {kind} "
+            f"--resume {folder}, then {then}"
+        )
+
+
 def plan_file_of(path: Path) -> Path:
     """The plan file of a run folder (sweeps write plans.npz, solves plan.npz), or ``path`` itself."""
     if path.is_dir():
         run = RunFolder(path)
+        source = run.job().get("plans_source") if run.is_job else None
+        # an unfinished sweep's candidates, once all made, are its plans; an evaluation has none
+        refuse_unfinished(path, f"give the plans it evaluates, {source}: an evaluation's folder holds "
+                                "their figures, not the plans", kinds=("evaluate",))  # fmt: skip
         if run.making_candidates:
             raise PlanFileError(
                 f"{path} is a sweep still making its candidates (interrupted?): its plans are not all "
