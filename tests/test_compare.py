@@ -270,6 +270,20 @@ def test_plans_of_different_models(tiny_run, other_model_run):
     assert_bad_input([folder, handmade_run, "--model", "tiny"], "here 'tiny' (the model given)")
 
 
+def test_a_run_s_plan_file_given_directly_is_compared_under_the_model_beside_it(other_model_run):
+    """`compare runs/a/plan.npz runs/b/plan.npz` fell back to the default model and refused the plans
+    of 'handmade', although the run's model.yaml sits beside its plan file."""
+    plan = other_model_run[0] / "plan.npz"
+    result = api.compare([plan, plan], scenarios=5)
+    assert result.model.name == "handmade"
+    assert result.model.source == str(other_model_run[0] / "model.yaml")
+    assert result.model.chosen == "the first run folder's copy, as no model was given"
+    # evaluate finds a plan file's model by the same definition
+    from fleetopt.evaluate.jobfolder import model_of_plans
+
+    assert model_of_plans(plan) == other_model_run[0] / "model.yaml"
+
+
 def test_fewer_than_two_plans(tiny_run):
     assert_bad_input([str(tiny_run[0])], "at least two plans")
 

@@ -40,7 +40,8 @@ def compare(
         str | None,
         typer.Option(
             help="Model file or bundled model name every plan is evaluated under, named in the output "
-            "(default: the first run folder's model.yaml, so the order of the runs matters; plans made from "
+            "(default: the model.yaml of the first run folder, or of the run folder of the first run's plan "
+            "file given, so the order of the runs matters; plans made from "
             "another version of it are compared with a warning naming their run and the blocks that differ)."
         ),
     ] = None,

@@ -66,6 +66,15 @@ def refuse_unfinished(folder: Path, then: str, kinds: tuple[str, ...] = ("evalua
         )
 
 
+def model_copy_of(ref: str | Path) -> Path | None:
+    """The copy of the model a run was made from, for its run folder or its own plan file (plan.npz,
+    plans.npz in the folder, given directly); None where there is none."""
+    ref = Path(ref)
+    if ref.is_file() and ref.name in RunFolder.PLAN_FILES:
+        ref = ref.parent
+    return RunFolder(ref).model_file if ref.is_dir() else None
+
+
 def plan_file_of(path: Path) -> Path:
     """The plan file of a run folder (sweeps write plans.npz, solves plan.npz), or ``path`` itself."""
     if path.is_dir():
