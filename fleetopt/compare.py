@@ -12,7 +12,7 @@ from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, rounded_decision
-from fleetopt.core.units import format_difference, format_figure, format_usd, format_usd_compact
+from fleetopt.core.units import format_difference, format_figure, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
@@ -129,8 +129,6 @@ class Comparison:
             return NOT_APPLICABLE
         if unit == YES_NO:
             return "yes" if values[n] else "no"
-        if key.endswith("_se_usd"):  # errors of a few $100k beside a few $M: one decimal each, k too
-            return format_usd_compact(values[n])
         return format_figure(values[n], unit)
 
     def difference_headers(self) -> list[str]:

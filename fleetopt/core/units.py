@@ -89,14 +89,17 @@ def usd_column_scale(values: Iterable[float]) -> tuple[int, str, int]:
 
 
 def usd_column_formatter(values: Iterable[float]) -> Callable[[float], str]:
-    """One scale for a whole column of USD, :func:`usd_column_scale` ($1,000.0M and $1.0B never
-    stand in one column)."""
+    """One scale for a whole column of USD, :func:`usd_column_scale`, except a figure of 1,000 or
+    more of it, written as :func:`format_usd` writes it: $84.8k beside $2.1M, not $2,099.1k
+    ($1,000.0M and $1.00B never stand in one column)."""
     exponent, suffix, decimals = usd_column_scale(values)
 
     def fmt(usd: float) -> str:
         if not math.isfinite(usd):
             return "n/a"
         magnitude = _scaled(usd, exponent, decimals, suffix)
+        if exponent < 9 and abs(float(rounded(usd, decimals, exponent).replace(",", ""))) >= 1000:
+            return format_usd(usd)
         return _signed(usd, magnitude) if _shows_digits(magnitude) else "$0"  # no "-$0.0M", no "$0.00B"
 
     return fmt
