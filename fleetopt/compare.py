@@ -71,6 +71,21 @@ MARKDOWN_TITLES = {
     "purchase_differences": "Purchases against the first plan (GPUs: + more, - fewer)",
 }
 
+# the columns of the comparison's other tables, in words with their units, as tables for people
+# (terminal, Markdown) head them; the CSV and the JSON keep the keys
+COLUMN_HEADERS = {
+    "plan": "plan",
+    "run": "run folder or plan file",
+    "site": "site",
+    "quarter": "quarter",
+    "mw_used": "MW used",
+    "mw_available": "MW available",
+    "generation": "generation",
+    "gpus": "GPUs held",
+    "sku": "SKU",
+    "gpus_vs_first_plan": "GPUs",  # the tables' titles say + more, - fewer
+}
+
 
 @dataclass(frozen=True)
 class ModelUsed:
@@ -221,7 +236,8 @@ class Comparison:
         """The tables as Markdown, figures formatted as the terminal shows them (money with a scale,
         shares in per cent, counts rounded, with units) and labels escaped."""
         lines = [f"# Plan comparison ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
-        lines += ["## Where each plan comes from", "", _markdown_table(self.tables()["plan_runs"]), ""]
+        runs = self.tables()["plan_runs"].rename(columns=COLUMN_HEADERS)
+        lines += ["## Where each plan comes from", "", _markdown_table(runs), ""]
         lines += ["## Figures", "", _markdown_table(self._figure_rows()), ""]
         lines += [*self.notes(), ""]
         columns = {
@@ -234,6 +250,7 @@ class Comparison:
                 formatted = frame.copy()
                 for column, pattern in columns[name].items():
                     formatted[column] = [pattern.format(_whole(v)) for v in frame[column]]
+                formatted = formatted.rename(columns=COLUMN_HEADERS)
                 lines += [f"## {MARKDOWN_TITLES[name]}", "", _markdown_table(formatted), ""]
         return "\n".join(lines)
 

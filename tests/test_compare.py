@@ -390,6 +390,12 @@ def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_r
     assert "%" in next(line for line in figures.splitlines() if "P(covenant breach)" in line)
     assert "| forecast\\_optimum |" in figures and "a\\|b\\*" in figures
     assert "GPUs |" in text.split("## Purchases against the first plan")[1]
+    # the tables' headers in words with units, as the terminal's (the audit found mw_used, gpus)
+    heads = [line for line in text.splitlines() if line.startswith("| plan |")]
+    assert heads == ["| plan | run folder or plan file |",
+                     "| plan | site | quarter | MW used | MW available |",
+                     "| plan | quarter | generation | GPUs held |",
+                     "| plan | quarter | SKU | GPUs |"]  # fmt: skip
 
 
 def test_differences_are_in_points_for_shares_and_absent_for_standard_errors():

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from fleetopt.compare import BETTER
+from fleetopt.compare import BETTER, COLUMN_HEADERS
 from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import (
@@ -460,8 +460,8 @@ def comparison_tables(result) -> list:
     out = [figures]
     diffs = result.purchase_diff
     purchases = Table(title=f"purchases against {labels[0]} (GPUs, + more / - fewer)")
-    for name in ("plan", "quarter", "SKU", "GPUs"):
-        purchases.add_column(name, justify="right" if name == "GPUs" else "left")
+    for key in ("plan", "quarter", "sku", "gpus_vs_first_plan"):
+        purchases.add_column(COLUMN_HEADERS[key], justify="right" if key.startswith("gpus") else "left")
     for _, r in diffs.iterrows():
         purchases.add_row(Text(r["plan"]), r["quarter"], r["sku"], f"{r['gpus_vs_first_plan']:+,.0f}")
     if diffs.empty:
@@ -477,8 +477,8 @@ def comparison_tables(result) -> list:
     out.append(peak)
     if result.runs:
         runs = Table(title="where each plan comes from")
-        runs.add_column("plan")
-        runs.add_column("run folder or plan file", overflow="fold")
+        runs.add_column(COLUMN_HEADERS["plan"])
+        runs.add_column(COLUMN_HEADERS["run"], overflow="fold")
         for plan, run in zip(labels, result.runs, strict=True):
             runs.add_row(Text(plan), Text(run))
         out.append(runs)
