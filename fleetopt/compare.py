@@ -12,7 +12,7 @@ from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, rounded_decision
-from fleetopt.core.units import format_difference, format_figure, format_usd
+from fleetopt.core.units import format_difference, format_figure, format_mw, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
@@ -241,15 +241,15 @@ class Comparison:
         lines += ["## Figures", "", _markdown_table(self._figure_rows()), ""]
         lines += [*self.notes(), ""]
         columns = {
-            "mw_by_site": {"mw_used": "{:,.1f} MW", "mw_available": "{:,.1f} MW"},
-            "gpus_by_generation": {"gpus": "{:,.0f} GPUs"},
-            "purchase_differences": {"gpus_vs_first_plan": "{:+,.0f} GPUs"},
+            "mw_by_site": {"mw_used": format_mw, "mw_available": format_mw},
+            "gpus_by_generation": {"gpus": "{:,.0f} GPUs".format},
+            "purchase_differences": {"gpus_vs_first_plan": "{:+,.0f} GPUs".format},
         }
         for name, frame in self.tables().items():
             if name in columns:
                 formatted = frame.copy()
-                for column, pattern in columns[name].items():
-                    formatted[column] = [pattern.format(_whole(v)) for v in frame[column]]
+                for column, shown in columns[name].items():
+                    formatted[column] = [shown(_whole(v)) for v in frame[column]]
                 formatted = formatted.rename(columns=COLUMN_HEADERS)
                 lines += [f"## {MARKDOWN_TITLES[name]}", "", _markdown_table(formatted), ""]
         return "\n".join(lines)

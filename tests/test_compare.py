@@ -398,6 +398,18 @@ def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_r
                      "| plan | quarter | SKU | GPUs |"]  # fmt: skip
 
 
+def test_peak_mw_keeps_its_decimal_in_the_terminal_and_markdown(tiny_run):
+    """'peak MW needed by site' showed 3.61 MW as "4 MW"; the figures are format_mw's (3.6 MW)."""
+    from fleetopt.cli.render import comparison_tables, plain_text
+
+    _, result, _ = tiny_run
+    comp = compare_plans(result.data, [result.plan, result.plan], ["a", "b"], 5, 0)
+    comp.mw_used["mw_used"] = [3.61 if plan == "a" else 0.25 for plan in comp.mw_used["plan"]]
+    peak = plain_text(comparison_tables(comp)).split("peak MW needed by")[1]
+    assert re.search(r"│ a +│ +3\.6 MW │", peak) and re.search(r"│ b +│ +0\.25 MW │", peak), peak
+    assert "| a | texas | 2026Q3 | 3.6 MW | 20 MW |" in comp.to_markdown()
+
+
 def test_differences_are_in_points_for_shares_and_absent_for_standard_errors():
     """P(breach) 50 % against 60 % differs by +10.0 percentage points (not "+10.0%"); two standard
     errors have no meaningful difference (the paired error is its own row): the cell is empty."""

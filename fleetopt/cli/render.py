@@ -24,7 +24,7 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     worst_shock,
 )
-from fleetopt.core.units import counted, format_solver_status, format_usd
+from fleetopt.core.units import counted, format_mw, format_solver_status, format_usd
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
@@ -189,7 +189,7 @@ def solve_summary_tables(result) -> list:
     key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     built = ", ".join(
-        f"{s.name} {plan.build_blocks[i].sum() * s.block_mw:,.0f} MW"
+        f"{s.name} {format_mw(plan.build_blocks[i].sum() * s.block_mw)}"
         for i, s in enumerate(data.sites)
         if plan.build_blocks[i].sum()
     )
@@ -473,7 +473,7 @@ def comparison_tables(result) -> list:
     for site in mw.columns:
         peak.add_column(site, justify="right")
     for plan in labels:
-        peak.add_row(Text(plan), *(f"{mw.loc[plan, site]:,.0f} MW" for site in mw.columns))
+        peak.add_row(Text(plan), *(format_mw(mw.loc[plan, site]) for site in mw.columns))
     out.append(peak)
     if result.runs:
         runs = Table(title="where each plan comes from")
@@ -564,7 +564,7 @@ def figure_text(key: str, value) -> str:
     if key.startswith("gpus_"):
         return f"{value:,.0f} GPUs"
     if key.endswith("_mw"):
-        return f"{value:,.1f} MW"
+        return format_mw(value)
     return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
 
 
