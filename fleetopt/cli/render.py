@@ -24,7 +24,7 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     worst_shock,
 )
-from fleetopt.core.units import counted, format_mw, format_solver_status, format_usd
+from fleetopt.core.units import counted, format_difference, format_mw, format_solver_status, format_usd
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
@@ -105,7 +105,7 @@ def _sites_text(m) -> str:
     site_lines = []
     for name, site in m.sites.items():
         mw = resolve_series(site.power_capacity_mw, m.first_quarter, m.horizon.quarters)
-        line = f"{name}: {mw[0]:,.0f} MW online at start, PUE {site.pue:g}"
+        line = f"{name}: {_capacity_words(mw, m.quarter_labels)}, PUE {site.pue:g}"
         if site.expansion:
             e = site.expansion
             line += (
@@ -114,6 +114,19 @@ def _sites_text(m) -> str:
             )
         site_lines.append(line)
     return "\n".join(site_lines)
+
+
+def _capacity_words(mw, labels: list[str], most: int = 4) -> str:
+    """A site's contracted MW over the horizon: '0 MW online at start, +15 MW in 2027Q1'; one that
+    changes in more than ``most`` quarters (growth) by its level at the end: '20 MW online at start,
+    26.4 MW by 2028Q2'."""
+    start = f"{format_mw(mw[0])} online at start"
+    changes = [(labels[t], mw[t] - mw[t - 1]) for t in range(1, len(mw)) if abs(mw[t] - mw[t - 1]) > 1e-9]
+    if not changes:
+        return start
+    if len(changes) > most:
+        return f"{start}, {format_mw(mw[-1])} by {labels[-1]}"
+    return ", ".join([start, *(f"{format_difference(change, 'MW')} in {q}" for q, change in changes)])
 
 
 def _debt_text(m) -> str:
