@@ -51,7 +51,7 @@ from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluatio
 from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
 from fleetopt.evaluate.planfile import plans_npz_bytes
-from fleetopt.evaluate.sources import PlanSource, other_version_note
+from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_note
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.report import write_report
@@ -805,7 +805,8 @@ def compare(
     ``runs``: run folders, run ids or plan files (one, or a list): a sweep gives its recommended
     plan and its forecast optimum, a solve its plan, a plan file all its plans. ``model``: see
     :data:`ModelArg`; every plan is evaluated under it (None: the first run folder's model.yaml,
-    so the figures depend on which run comes first; else the default model). Plans made from
+    a run's plan file given directly counting as its folder, so the figures depend on which run
+    comes first; else the default model). Plans made from
     another version of it give a :class:`FleetoptWarning` naming their run and the blocks that
     differ, as :func:`evaluate` does. ``scenarios`` and ``seed``: the common futures; None: those
     of the first sweep or stochastic solve given (its out-of-sample ones; so its own figures come
@@ -854,7 +855,7 @@ def _model_of_comparison(refs: list[Path]) -> tuple[Path | None, str]:
     """The model a comparison given none uses, and why: the first run folder's copy of its model,
     else the default model."""
     for ref in refs:
-        if (copy := RunFolder(ref).model_file) is not None:
+        if (copy := model_copy_of(ref)) is not None:  # a run's plan file given directly too
             return copy, "the first run folder's copy, as no model was given"
     return None, "the default model, as no model was given and no run folder holds a copy of one"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,14 +12,14 @@ from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, rounded_decision
-from fleetopt.core.units import format_difference, format_figure, format_usd, format_usd_compact
+from fleetopt.core.units import format_difference, format_figure, format_mw, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import first_breach_column, paired_error, tail_count
 from fleetopt.evaluate.planfile import plan_file_model_name
-from fleetopt.evaluate.sources import PlanSource, plan_file_of, read_plans
+from fleetopt.evaluate.sources import PlanSource, plan_file_of, read_plans, refuse_other_files
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 
@@ -70,6 +69,21 @@ MARKDOWN_TITLES = {
     "mw_by_site": "MW used and available, by site and quarter",
     "gpus_by_generation": "GPUs held, by generation and quarter",
     "purchase_differences": "Purchases against the first plan (GPUs: + more, - fewer)",
+}
+
+# the columns of the comparison's other tables, in words with their units, as tables for people
+# (terminal, Markdown) head them; the CSV and the JSON keep the keys
+COLUMN_HEADERS = {
+    "plan": "plan",
+    "run": "run folder or plan file",
+    "site": "site",
+    "quarter": "quarter",
+    "mw_used": "MW used",
+    "mw_available": "MW available",
+    "generation": "generation",
+    "gpus": "GPUs held",
+    "sku": "SKU",
+    "gpus_vs_first_plan": "GPUs",  # the tables' titles say + more, - fewer
 }
 
 
@@ -130,8 +144,6 @@ class Comparison:
             return NOT_APPLICABLE
         if unit == YES_NO:
             return "yes" if values[n] else "no"
-        if key.endswith("_se_usd"):  # errors of a few $100k beside a few $M: one decimal each, k too
-            return format_usd_compact(values[n])
         return format_figure(values[n], unit)
 
     def difference_headers(self) -> list[str]:
@@ -224,19 +236,21 @@ class Comparison:
         """The tables as Markdown, figures formatted as the terminal shows them (money with a scale,
         shares in per cent, counts rounded, with units) and labels escaped."""
         lines = [f"# Plan comparison ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
-        lines += ["## Where each plan comes from", "", _markdown_table(self.tables()["plan_runs"]), ""]
+        runs = self.tables()["plan_runs"].rename(columns=COLUMN_HEADERS)
+        lines += ["## Where each plan comes from", "", _markdown_table(runs), ""]
         lines += ["## Figures", "", _markdown_table(self._figure_rows()), ""]
         lines += [*self.notes(), ""]
         columns = {
-            "mw_by_site": {"mw_used": "{:,.1f} MW", "mw_available": "{:,.1f} MW"},
-            "gpus_by_generation": {"gpus": "{:,.0f} GPUs"},
-            "purchase_differences": {"gpus_vs_first_plan": "{:+,.0f} GPUs"},
+            "mw_by_site": {"mw_used": format_mw, "mw_available": format_mw},
+            "gpus_by_generation": {"gpus": "{:,.0f} GPUs".format},
+            "purchase_differences": {"gpus_vs_first_plan": "{:+,.0f} GPUs".format},
         }
         for name, frame in self.tables().items():
             if name in columns:
                 formatted = frame.copy()
-                for column, pattern in columns[name].items():
-                    formatted[column] = [pattern.format(_whole(v)) for v in frame[column]]
+                for column, shown in columns[name].items():
+                    formatted[column] = [shown(_whole(v)) for v in frame[column]]
+                formatted = formatted.rename(columns=COLUMN_HEADERS)
                 lines += [f"## {MARKDOWN_TITLES[name]}", "", _markdown_table(formatted), ""]
         return "\n".join(lines)
 
@@ -337,15 +351,10 @@ def plan_sources(refs: list[Path], data: ModelData, chosen: str = "") -> list[Pl
 def _check_plan_file(ref: Path, data: ModelData, chosen: str) -> None:
     """Refuse, saying what it is, a file given that is not a plan file (a run's plan.csv) or is the
     plan file of a model of another name, which no --model can read beside this one."""
-    if ref.is_file() and not zipfile.is_zipfile(ref):
-        npz = [ref.parent / name for name in RunFolder.PLAN_FILES if (ref.parent / name).is_file()]
-        instead = f"its run folder {ref.parent} or {npz[0]}" if npz else "a run folder or a .npz plan file"
-        model = "a model file (give it with --model)"
-        what = {".csv": "a CSV file", ".yaml": model, ".yml": model}.get(
-            ref.suffix.lower(), "not a .npz archive"
-        )
-        raise CompareError(f"{ref} is {what}, not a plan file (compare reads plan.npz or plans.npz): give "
-                           f"{instead}")  # fmt: skip
+    try:
+        refuse_other_files(ref)
+    except PlanFileError as exc:
+        raise CompareError(str(exc)) from None
     try:
         file = plan_file_of(ref)
     except PlanFileError:

@@ -550,6 +550,35 @@ def test_a_facility_spread_written_as_a_percentage_gets_the_same_message(tmp_pat
     assert_bad_input(code, out, err, f"{'.'.join(field)}: {RATE_MESSAGE} (got 4.5)")
 
 
+FRACTION_MESSAGE = "must be at most 1 (100 %): shares and probabilities are fractions, 0.25 means 25 %"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [(("horizon", "discount_rate_annual"), 15, f"{RATE_MESSAGE} (got 15)"),
+     (("finance", "revolver", "annual_rate"), 12, f"{RATE_MESSAGE} (got 12)"),
+     (("finance", "tax_rate"), 25, f"{FRACTION_MESSAGE} (got 25)"),
+     (("skus", "H100", "resale_fraction_by_age_years"), [0.8, 50], f"{FRACTION_MESSAGE} (got 50)")],
+    ids=["discount-rate", "revolver-rate", "tax-rate", "resale"],
+)  # fmt: skip
+def test_a_rate_or_share_written_as_a_percentage_is_told_so(tmp_path, tiny_text, field, value, message):
+    """discount_rate_annual: 15 got pydantic's generic "Input should be less than or equal to 1",
+    where the facilities' rates say rates are fractions; every annual rate now says so, and every
+    other share or probability that it is a fraction."""
+    _, code, out, err = validate_data(tmp_path, with_value(tiny_text, field, value))
+    assert_bad_input(code, out, err, f"{'.'.join(field)}")
+    assert message in err, err
+
+
+def test_a_resale_curve_that_rises_with_age_is_refused_by_its_sku_and_ages(tmp_path, tiny_text):
+    """[0.30, 0.50, ...] validated silently: a GPU gaining value as it ages (model-format.md gives no
+    reason a curve may rise)."""
+    field = ("skus", "H100", "resale_fraction_by_age_years")
+    _, code, out, err = validate_data(tmp_path, with_value(tiny_text, field, [0.3, 0.5, 0.34, 0.34, 0.1]))
+    assert_bad_input(code, out, err, "skus.H100.resale_fraction_by_age_years: rises with age, from 0.3 at "
+                     "age 0 to 0.5 at age 1 (years): a GPU's resale value falls or stays level as it ages")
+
+
 def test_a_reference_rate_growing_past_100_percent_is_refused_and_100_percent_is_not(tmp_path, tiny_text):
     """0.5 growing 100 % a year reaches 0.5 x 2^(7/4) = 1.68 in tiny's eighth quarter."""
     field = ("finance", "reference_rate_annual")

@@ -428,6 +428,42 @@ def test_a_sweep_whose_evaluation_fails_keeps_its_candidates_and_says_how_to_use
     assert (here / "K" / "plans.npz").exists() and not (here / "K" / "summary.json").exists()
 
 
+def test_an_interrupt_inside_pyomo_s_value_prints_no_error_line(here, monkeypatch, caplog):
+    """SIGTERM or Ctrl-C while Pyomo's value() evaluated printed "ERROR: evaluating object as numeric
+    value: ..." (Pyomo logs any exception raised there) before the clean "interrupted" line. A real
+    error there is still logged."""
+    from pyomo.core.expr.numvalue import NumericValue
+    from pyomo.environ import value
+
+    import fleetopt.sweep.run as sweep_run
+
+    class Raises(NumericValue):
+        __slots__ = ("exc",)
+
+        def __init__(self, exc):
+            self.exc = exc
+
+        def is_constant(self):
+            return False
+
+        def is_fixed(self):
+            return False
+
+        def __call__(self, exception=True):
+            raise self.exc
+
+    def stopped_in_value(*args, **kwargs):
+        return value(Raises(KeyboardInterrupt()))
+
+    monkeypatch.setattr(sweep_run, "evaluate", stopped_in_value)
+    code, out, err = run_cli("sweep", "tiny", "--candidates", "2", "--scenarios", "5", "--out", "K")
+    assert code == 130 and "interrupted" in err and "finish with: fleetopt sweep --resume K" in err, err
+    assert "evaluating object" not in err + out + caplog.text
+    with pytest.raises(ValueError):
+        value(Raises(ValueError("a real error")))
+    assert "evaluating object as numeric value" in caplog.text
+
+
 def test_report_of_an_unfinished_run_says_how_to_finish_it(solve_run, stopped_sweep, here):
     folder = started_evaluation(solve_run, here / "E")
     code, out, err = run_cli("report", str(folder))
@@ -444,6 +480,15 @@ def test_report_of_an_unfinished_run_says_how_to_finish_it(solve_run, stopped_sw
     (first / "job.json").write_text(json.dumps({**job, "candidates_complete": False}))
     code, out, err = run_cli("report", str(first))
     assert_one_error(code, out, err, "unfinished sweep run", f"fleetopt sweep --resume {first}")
+
+
+def test_compare_of_an_unfinished_evaluation_says_how_to_finish_it_as_the_report_does(solve_run, here):
+    """compare said "no plan file in this folder" where report says it is unfinished and how to resume."""
+    folder = started_evaluation(solve_run, here / "E")
+    code, out, err = run_cli("compare", str(folder), str(solve_run), "--scenarios", "5")
+    assert_one_error(code, out, err, f"{folder} is an unfinished evaluate run (interrupted?): finish it with "
+                     f"fleetopt evaluate --resume {folder}, then give the plans it evaluates, "
+                     f"{(solve_run / 'plan.npz').resolve()}")  # fmt: skip
 
 
 # ---------------------------------------------------------------- resuming (QA audit)

@@ -270,6 +270,20 @@ def test_plans_of_different_models(tiny_run, other_model_run):
     assert_bad_input([folder, handmade_run, "--model", "tiny"], "here 'tiny' (the model given)")
 
 
+def test_a_run_s_plan_file_given_directly_is_compared_under_the_model_beside_it(other_model_run):
+    """`compare runs/a/plan.npz runs/b/plan.npz` fell back to the default model and refused the plans
+    of 'handmade', although the run's model.yaml sits beside its plan file."""
+    plan = other_model_run[0] / "plan.npz"
+    result = api.compare([plan, plan], scenarios=5)
+    assert result.model.name == "handmade"
+    assert result.model.source == str(other_model_run[0] / "model.yaml")
+    assert result.model.chosen == "the first run folder's copy, as no model was given"
+    # evaluate finds a plan file's model by the same definition
+    from fleetopt.evaluate.jobfolder import model_of_plans
+
+    assert model_of_plans(plan) == other_model_run[0] / "model.yaml"
+
+
 def test_fewer_than_two_plans(tiny_run):
     assert_bad_input([str(tiny_run[0])], "at least two plans")
 
@@ -286,16 +300,17 @@ def test_not_a_run_folder_or_plan_file(tiny_run, tmp_path):
     assert_bad_input([str(tiny_run[0]), str(empty)], "no plan file")
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip")
-    assert_bad_input([str(tiny_run[0]), str(junk)], f"{junk} is not a .npz archive, not a plan file")
+    assert_bad_input([str(tiny_run[0]), str(junk)], f"{junk} is not a .npz archive, so not a fleetopt plan")
 
 
 def test_a_run_s_plan_csv_is_named_as_such_with_what_to_give_instead(tiny_run):
     """`compare runs/base runs/base/plan.csv` said "not a fleetopt plan file (BadZipFile)"."""
     folder = tiny_run[0]
     assert_bad_input([str(folder), str(folder / "plan.csv")],
-                     f"{folder / 'plan.csv'} is a CSV file, not a plan file (compare reads plan.npz or "
-                     f"plans.npz): give its run folder {folder} or {folder / 'plan.npz'}")  # fmt: skip
-    assert_bad_input([str(folder), str(folder / "model.yaml")], "is a model file (give it with --model)")
+                     f"{folder / 'plan.csv'} is a CSV file, not a fleetopt plan file (plan.npz or "
+                     f"plans.npz): give its run folder {folder} or {folder / 'plan.npz'}; to solve with its "
+                     f"purchases fixed: fleetopt solve MODEL --purchases {folder / 'plan.csv'}")  # fmt: skip
+    assert_bad_input([str(folder), str(folder / "model.yaml")], "is a model file", "compare's --model")
 
 
 def test_out_that_is_a_folder_is_refused_before_the_work(tiny_run, tmp_path, monkeypatch):
@@ -375,6 +390,24 @@ def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_r
     assert "%" in next(line for line in figures.splitlines() if "P(covenant breach)" in line)
     assert "| forecast\\_optimum |" in figures and "a\\|b\\*" in figures
     assert "GPUs |" in text.split("## Purchases against the first plan")[1]
+    # the tables' headers in words with units, as the terminal's (the audit found mw_used, gpus)
+    heads = [line for line in text.splitlines() if line.startswith("| plan |")]
+    assert heads == ["| plan | run folder or plan file |",
+                     "| plan | site | quarter | MW used | MW available |",
+                     "| plan | quarter | generation | GPUs held |",
+                     "| plan | quarter | SKU | GPUs |"]  # fmt: skip
+
+
+def test_peak_mw_keeps_its_decimal_in_the_terminal_and_markdown(tiny_run):
+    """'peak MW needed by site' showed 3.61 MW as "4 MW"; the figures are format_mw's (3.6 MW)."""
+    from fleetopt.cli.render import comparison_tables, plain_text
+
+    _, result, _ = tiny_run
+    comp = compare_plans(result.data, [result.plan, result.plan], ["a", "b"], 5, 0)
+    comp.mw_used["mw_used"] = [3.61 if plan == "a" else 0.25 for plan in comp.mw_used["plan"]]
+    peak = plain_text(comparison_tables(comp)).split("peak MW needed by")[1]
+    assert re.search(r"│ a +│ +3\.6 MW │", peak) and re.search(r"│ b +│ +0\.25 MW │", peak), peak
+    assert "| a | texas | 2026Q3 | 3.6 MW | 20 MW |" in comp.to_markdown()
 
 
 def test_differences_are_in_points_for_shares_and_absent_for_standard_errors():

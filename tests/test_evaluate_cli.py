@@ -256,6 +256,15 @@ def test_corrupt_missing_or_empty_plan_sources(solve_run, here):
     assert_refused(here, ["tiny", "--plans", "empty"], "no plan file in this folder")
 
 
+def test_a_solve_s_plan_csv_is_named_as_such_with_what_to_give_instead(solve_run, here):
+    """`evaluate --plans runs/X/plan.csv` said "not a fleetopt plan file (BadZipFile)"."""
+    csv = solve_run / "plan.csv"
+    assert_refused(here, ["tiny", "--plans", str(csv)],
+                   f"{csv} is a CSV file, not a fleetopt plan file (plan.npz or plans.npz): give its run "
+                   f"folder {solve_run} or {solve_run / 'plan.npz'}; to solve with its purchases fixed: "
+                   f"fleetopt solve MODEL --purchases {csv}")  # fmt: skip
+
+
 def test_bad_memory_budget(solve_run, here):
     for value in ("nonsense", "12XB", "0", "-1GB"):
         assert_refused(here, ["--plans", str(solve_run), "--max-memory", value], "--max-memory")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +150,7 @@ def test_validate_tiny_by_path_prints_the_summary():
         assert expected in out
     assert "2026Q3..2028Q2 (8 quarters)" in out
     assert "9,600 GPUs installed" in out
+    assert "texas: 20 MW online at start, PUE 1.25;" in " ".join(out.replace("│", " ").split())  # flat
     # rich wraps the summary at the console width: compare with whitespace folded.
     assert f"ok: {TINY_PATH} is a valid model" in " ".join(out.split())
 
@@ -157,6 +159,26 @@ def test_validate_by_bundled_name():
     code, out, err = run_cli("validate", "tiny")
     assert code == 0, err
     assert f"ok: {bundled_model_path('tiny')} is a valid model" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    ("capacity", "said"),
+    [("{start: 0, steps: {2027Q1: 15}}", "texas: 0 MW online at start, +15 MW in 2027Q1, PUE 1.25"),
+     ("{start: 20, steps: {2027Q1: 17.5, 2028Q1: 30}}",
+      "texas: 20 MW online at start, -2.5 MW in 2027Q1, +12.5 MW in 2028Q1, PUE"),
+     # 20 x 1.1^(7/4) = 23.64 MW in the eighth quarter
+     ("{start: 20, annual_growth: 0.1}", "texas: 20 MW online at start, 23.6 MW by 2028Q2, PUE")],
+    ids=["step-from-zero", "steps", "growth"],
+)  # fmt: skip
+def test_validate_says_how_a_site_s_power_changes(tmp_path, tiny_text, capacity, said):
+    """`power_capacity_mw: {start: 0, steps: {2027Q1: 15}}` printed only "texas: 0 MW online at start"."""
+    path = tmp_path / "model.yaml"
+    text = re.sub(r"power_capacity_mw: 20 ", f"power_capacity_mw: {capacity} ", tiny_text, count=1)
+    assert text != tiny_text
+    path.write_text(text, encoding="utf-8")
+    code, out, err = run_cli("validate", str(path))
+    assert code == 0, err
+    assert said in " ".join(out.replace("│", " ").split())
 
 
 def test_version():

@@ -230,6 +230,21 @@ def test_each_kind_of_run_lists_the_figure_that_describes_it():
     assert key_figure("stochastic", {"rp_usd": 17.68e9, "vss_usd": 2e9}) == "RP $17.68B"
 
 
+def test_a_deterministic_evaluation_s_key_figure_is_its_npv_on_the_forecast():
+    """`fleetopt runs` labelled a --deterministic evaluation "mean NPV -$5.4M, CVaR5 -$5.4M": its one
+    scenario is the forecast, so it reads as a solve's, "NPV -$5.4M on the forecast"."""
+    from fleetopt.cli.render import key_figure
+    from fleetopt.runs.registry import key_figures
+
+    first = {"npv_mean_usd": -5.4e6, "npv_cvar5_usd": -5.4e6, "breach_probability": 0.0}
+    summary = {"kind": "evaluate", "n_plans": 1, "deterministic": True, "metrics": [first]}
+    assert key_figure("evaluate", key_figures(summary)) == "NPV -$5.4M on the forecast"
+    several = key_figures({**summary, "n_plans": 2})
+    assert key_figure("evaluate", several) == "first plan: NPV -$5.4M on the forecast"
+    sampled = key_figures({**summary, "deterministic": False})
+    assert key_figure("evaluate", sampled) == "mean NPV -$5.4M, CVaR5 -$5.4M"
+
+
 def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
     """Raw floats before (min_dscr 1.9489529763768827, build_seconds 0.0395..., gpus_retired
     203.3256..., bound_usd None) and the kind twice. By hand: 1.9489... -> 1.95x; headroom
@@ -249,7 +264,7 @@ def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
         "max_debt_to_ebitda": "0.95x", "build_seconds": "0.04 s",
         "lowest_covenant_headroom": "39.21% (the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 "
                                     "for a minimum)",
-        "gpus_retired": "203 GPUs", "power_built_mw": "12.2 MW", "breach_probability": "31.80%",
+        "gpus_retired": "203 GPUs", "power_built_mw": "12.3 MW", "breach_probability": "31.80%",
         "n_scenarios": "1,000", "status": "optimal", "kind": "solve",
     }  # fmt: skip
     assert len(re.findall(r"^│ kind ", out, re.M)) == 1

@@ -362,12 +362,16 @@ def test_candidates_table_has_readable_headers_in_a_scroll_box(runs):
 def test_money_column_uses_one_scale():
     """A column takes the scale of its median non-zero figure, one that would show as $1,000.0M
     counting as a billion. $1B, $999.96M, $25M: median $999.96M, billions ($1.00B twice, never
-    $1,000.0M beside $1.0B); $2B, $30M, $40M: median $40M, millions ($2,000.0M)."""
+    $1,000.0M beside $1.0B); $2B, $30M, $40M: median $40M, millions, but a figure of 1,000 millions
+    or more as format_usd writes it ($2.00B, not $2,000.0M). A report's disposal proceeds read
+    "$2,099.1k" beside "$84.8k": $2.1M."""
     fmt = usd_column_formatter([1e9, 999.96e6, 25e6, 0.0, float("nan")])
     assert [fmt(v) for v in (1e9, 999.96e6, 25e6)] == ["$1.00B", "$1.00B", "$0.03B"]
     assert fmt(float("nan")) == "n/a" and fmt(0.0) == "$0" and fmt(-1e6) == "$0"  # -$0.001B rounds to $0
     small = usd_column_formatter([2e9, 30e6, 40e6])
-    assert [small(2e9), small(30e6), small(-2.5e6)] == ["$2,000.0M", "$30.0M", "-$2.5M"]
+    assert [small(2e9), small(30e6), small(-2.5e6)] == ["$2.00B", "$30.0M", "-$2.5M"]
+    proceeds = usd_column_formatter([84.8e3, 2_099.1e3, 50e3])
+    assert [proceeds(84.8e3), proceeds(2_099.1e3), proceeds(-999.96e3)] == ["$84.8k", "$2.1M", "-$1.0M"]
 
 
 def test_a_total_and_its_parts_are_each_rounded_on_their_own():

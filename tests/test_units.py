@@ -7,6 +7,7 @@ import pytest
 from fleetopt.core.units import (
     format_difference,
     format_figure,
+    format_mw,
     format_usd,
     format_usd_change,
     format_usd_compact,
@@ -45,6 +46,18 @@ def test_money_has_a_scale_and_no_sign_on_nothing(usd, text):
 )
 def test_a_difference_is_signed_unless_it_rounds_to_nothing(value, unit, text):
     assert format_difference(value, unit) == text
+
+
+@pytest.mark.parametrize(
+    ("mw", "text"),
+    [(3.61, "3.6 MW"), (20.000000000000004, "20 MW"), (12.5, "12.5 MW"), (361.63, "361.6 MW"),
+     (1_250.0, "1,250 MW"), (0.25, "0.25 MW"), (0.0434, "0.043 MW"), (0.96, "1 MW"), (1e-9, "0 MW"),
+     (-2.5, "-2.5 MW"), (0.05, "0.05 MW")],
+)  # fmt: skip
+def test_mw_to_one_decimal_and_two_significant_digits_below_one(mw, text):
+    """compare showed a peak of 3.61 MW as "4 MW"; every MW figure is written by format_mw."""
+    assert format_mw(mw) == text
+    assert format_figure(mw, "MW") == text
 
 
 def test_figures_in_their_units():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import re
 import signal
@@ -230,6 +231,20 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class _NoErrorForAnInterrupt(logging.Filter):
+    """Pyomo's value() logs "ERROR: evaluating object as numeric value" for any exception raised
+    while it evaluates, a Ctrl-C's (or SIGTERM's) KeyboardInterrupt too: that is no error, and the
+    command's own "interrupted" line follows. Only that record, only for an interrupt, is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        interrupted = isinstance(sys.exc_info()[1], KeyboardInterrupt)  # logged in value()'s except
+        return not (interrupted and record.getMessage().startswith("evaluating object as numeric value"))
+
+
+PYOMO_VALUE_LOGGER = "pyomo.common.numeric_types"
+_NO_ERROR_FOR_AN_INTERRUPT = _NoErrorForAnInterrupt()
+
+
 @app.callback()
 def main_callback(
     version: Annotated[
@@ -237,6 +252,7 @@ def main_callback(
     ] = False,
 ) -> None:
     """fleetopt: GPU fleet planning."""
+    logging.getLogger(PYOMO_VALUE_LOGGER).addFilter(_NO_ERROR_FOR_AN_INTERRUPT)  # once: a filter is a set
 
 
 class Objective(StrEnum):

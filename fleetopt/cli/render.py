@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from fleetopt.compare import BETTER
+from fleetopt.compare import BETTER, COLUMN_HEADERS
 from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import (
@@ -24,7 +24,7 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     worst_shock,
 )
-from fleetopt.core.units import counted, format_solver_status, format_usd
+from fleetopt.core.units import counted, format_difference, format_mw, format_solver_status, format_usd
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
@@ -105,7 +105,7 @@ def _sites_text(m) -> str:
     site_lines = []
     for name, site in m.sites.items():
         mw = resolve_series(site.power_capacity_mw, m.first_quarter, m.horizon.quarters)
-        line = f"{name}: {mw[0]:,.0f} MW online at start, PUE {site.pue:g}"
+        line = f"{name}: {_capacity_words(mw, m.quarter_labels)}, PUE {site.pue:g}"
         if site.expansion:
             e = site.expansion
             line += (
@@ -114,6 +114,19 @@ def _sites_text(m) -> str:
             )
         site_lines.append(line)
     return "\n".join(site_lines)
+
+
+def _capacity_words(mw, labels: list[str], most: int = 4) -> str:
+    """A site's contracted MW over the horizon: '0 MW online at start, +15 MW in 2027Q1'; one that
+    changes in more than ``most`` quarters (growth) by its level at the end: '20 MW online at start,
+    26.4 MW by 2028Q2'."""
+    start = f"{format_mw(mw[0])} online at start"
+    changes = [(labels[t], mw[t] - mw[t - 1]) for t in range(1, len(mw)) if abs(mw[t] - mw[t - 1]) > 1e-9]
+    if not changes:
+        return start
+    if len(changes) > most:
+        return f"{start}, {format_mw(mw[-1])} by {labels[-1]}"
+    return ", ".join([start, *(f"{format_difference(change, 'MW')} in {q}" for q, change in changes)])
 
 
 def _debt_text(m) -> str:
@@ -189,7 +202,7 @@ def solve_summary_tables(result) -> list:
     key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     built = ", ".join(
-        f"{s.name} {plan.build_blocks[i].sum() * s.block_mw:,.0f} MW"
+        f"{s.name} {format_mw(plan.build_blocks[i].sum() * s.block_mw)}"
         for i, s in enumerate(data.sites)
         if plan.build_blocks[i].sum()
     )
@@ -460,8 +473,8 @@ def comparison_tables(result) -> list:
     out = [figures]
     diffs = result.purchase_diff
     purchases = Table(title=f"purchases against {labels[0]} (GPUs, + more / - fewer)")
-    for name in ("plan", "quarter", "SKU", "GPUs"):
-        purchases.add_column(name, justify="right" if name == "GPUs" else "left")
+    for key in ("plan", "quarter", "sku", "gpus_vs_first_plan"):
+        purchases.add_column(COLUMN_HEADERS[key], justify="right" if key.startswith("gpus") else "left")
     for _, r in diffs.iterrows():
         purchases.add_row(Text(r["plan"]), r["quarter"], r["sku"], f"{r['gpus_vs_first_plan']:+,.0f}")
     if diffs.empty:
@@ -473,12 +486,12 @@ def comparison_tables(result) -> list:
     for site in mw.columns:
         peak.add_column(site, justify="right")
     for plan in labels:
-        peak.add_row(Text(plan), *(f"{mw.loc[plan, site]:,.0f} MW" for site in mw.columns))
+        peak.add_row(Text(plan), *(format_mw(mw.loc[plan, site]) for site in mw.columns))
     out.append(peak)
     if result.runs:
         runs = Table(title="where each plan comes from")
-        runs.add_column("plan")
-        runs.add_column("run folder or plan file", overflow="fold")
+        runs.add_column(COLUMN_HEADERS["plan"])
+        runs.add_column(COLUMN_HEADERS["run"], overflow="fold")
         for plan, run in zip(labels, result.runs, strict=True):
             runs.add_row(Text(plan), Text(run))
         out.append(runs)
@@ -487,9 +500,12 @@ def comparison_tables(result) -> list:
 
 def key_figure(kind: str, fig: dict) -> str:
     """A run's headline in the registry's list: the forecast NPV of a solved plan, the scenario
-    figures of an evaluation (its first plan) or of a sweep's pick, the stochastic plan's RP."""
+    figures of an evaluation (its first plan) or of a sweep's pick, the stochastic plan's RP; a
+    deterministic evaluation's one scenario is the forecast: its NPV there."""
     if kind in ("evaluate", "sweep") and "npv_mean_usd" in fig:
         whose = {"sweep": "pick: ", "evaluate": "first plan: " if fig.get("n_plans", 1) > 1 else ""}[kind]
+        if fig.get("deterministic"):  # worded as a solve's
+            return f"{whose}NPV {format_usd(fig['npv_mean_usd'])} on the forecast"
         return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {format_usd(fig['npv_cvar5_usd'])}"
     if kind == "stochastic" and "rp_usd" in fig:
         return f"RP {format_usd(fig['rp_usd'])}"
@@ -564,7 +580,7 @@ def figure_text(key: str, value) -> str:
     if key.startswith("gpus_"):
         return f"{value:,.0f} GPUs"
     if key.endswith("_mw"):
-        return f"{value:,.1f} MW"
+        return format_mw(value)
     return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
 
 

@@ -23,6 +23,7 @@ from fleetopt.cli.common import (
 )
 from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
 from fleetopt.errors import InputError
+from fleetopt.evaluate.sources import refuse_unfinished
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, refuse_run_file
 
@@ -39,7 +40,8 @@ def compare(
         str | None,
         typer.Option(
             help="Model file or bundled model name every plan is evaluated under, named in the output "
-            "(default: the first run folder's model.yaml, so the order of the runs matters; plans made from "
+            "(default: the model.yaml of the first run folder, or of the run folder of the first run's plan "
+            "file given, so the order of the runs matters; plans made from "
             "another version of it are compared with a warning naming their run and the blocks that differ)."
         ),
     ] = None,
@@ -108,13 +110,7 @@ def report_command(
 ) -> None:
     """Write a self-contained HTML report of a run (charts inline; works offline)."""
     folder = api.resolve_run(run)
-    unfinished = RunFolder(folder)
-    if unfinished.is_job and not unfinished.is_finished:
-        kind = "sweep" if unfinished.job().get("kind") == "sweep" else "evaluate"
-        raise InputError(
-            f"{folder} is an unfinished {kind} run (interrupted?): finish it with fleetopt {kind} "
-            f"--resume {folder}, then report it"
-        )
+    refuse_unfinished(folder, "report it")
     if out is not None and out.is_dir():
         raise InputError(f"--out {out} is a folder: give a file name such as {out / RunFolder.REPORT}")
     if out is not None:

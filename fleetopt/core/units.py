@@ -89,14 +89,17 @@ def usd_column_scale(values: Iterable[float]) -> tuple[int, str, int]:
 
 
 def usd_column_formatter(values: Iterable[float]) -> Callable[[float], str]:
-    """One scale for a whole column of USD, :func:`usd_column_scale` ($1,000.0M and $1.0B never
-    stand in one column)."""
+    """One scale for a whole column of USD, :func:`usd_column_scale`, except a figure of 1,000 or
+    more of it, written as :func:`format_usd` writes it: $84.8k beside $2.1M, not $2,099.1k
+    ($1,000.0M and $1.00B never stand in one column)."""
     exponent, suffix, decimals = usd_column_scale(values)
 
     def fmt(usd: float) -> str:
         if not math.isfinite(usd):
             return "n/a"
         magnitude = _scaled(usd, exponent, decimals, suffix)
+        if exponent < 9 and abs(float(rounded(usd, decimals, exponent).replace(",", ""))) >= 1000:
+            return format_usd(usd)
         return _signed(usd, magnitude) if _shows_digits(magnitude) else "$0"  # no "-$0.0M", no "$0.00B"
 
     return fmt
@@ -111,13 +114,25 @@ def format_number_compact(v: float) -> str:
     return f"{v:,.0f}" if a >= 10 or v == 0 else f"{v:,.2f}"
 
 
+def format_mw(mw: float) -> str:
+    """Power for people: to one decimal, a whole figure without it (30 MW, 3.6 MW, 12.5 MW); below
+    1 MW to two significant digits (0.25 MW, 0.043 MW); solver round-off (1e-9 MW) is 0 MW."""
+    size = abs(float(mw))
+    if size < 1e-6:
+        return "0 MW"
+    digits = f"{size:.2g}" if size < 0.95 else rounded(size, 1).removesuffix(".0")
+    return _signed(mw, f"{digits} MW")
+
+
 def format_figure(value: float, unit: str) -> str:
-    """A figure in its unit: USD with a scale suffix, a share in per cent, else a rounded count
-    with its unit (``12,000 GPUs``, ``350 MW``)."""
+    """A figure in its unit: USD with a scale suffix, a share in per cent, MW as :func:`format_mw`,
+    else a rounded count with its unit (``12,000 GPUs``)."""
     if unit == "USD":
         return format_usd(value)
     if unit == "share":
         return _unsigned_zero(f"{value:.1%}")
+    if unit == "MW":
+        return format_mw(value)
     return _unsigned_zero(f"{value:,.0f} {unit}")
 
 

@@ -22,7 +22,7 @@ from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.planfile import plan_file_model_name
 from fleetopt.evaluate.resources import capped_workers
-from fleetopt.evaluate.sources import read_plans
+from fleetopt.evaluate.sources import model_copy_of, read_plans
 from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder, csv_text, json_text
@@ -80,7 +80,7 @@ class EvaluationJob:
 def model_of_plans(plans: str | Path) -> Path | str | None:
     """The model to evaluate ``plans`` with when none is given: a run folder's copy of its model, a
     plan file's bundled model (by the name in its metadata), else None (the default model)."""
-    copy = RunFolder(plans).model_file
+    copy = model_copy_of(plans)
     if copy is not None:
         return copy
     name = plan_file_model_name(plans) if Path(plans).is_file() else None

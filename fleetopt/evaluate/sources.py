@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -51,10 +52,37 @@ class PlanSource:
         return with_buffers(batch, self.reader.buffers)
 
 
+def refuse_unfinished(folder: Path, then: str, kinds: tuple[str, ...] = ("evaluate", "sweep")) -> None:
+    """Refuse an unfinished (interrupted?) evaluate or sweep run folder of one of ``kinds``, saying
+    how to finish it and ``then`` what to do."""
+    run = RunFolder(folder)
+    if not run.is_job or run.is_finished:
+        return
+    kind = "sweep" if run.job().get("kind") == "sweep" else "evaluate"
+    if kind in kinds:
+        raise PlanFileError(
+            f"{folder} is an unfinished {kind} run (interrupted?): finish it with fleetopt {kind} "
+            f"--resume {folder}, then {then}"
+        )
+
+
+def model_copy_of(ref: str | Path) -> Path | None:
+    """The copy of the model a run was made from, for its run folder or its own plan file (plan.npz,
+    plans.npz in the folder, given directly); None where there is none."""
+    ref = Path(ref)
+    if ref.is_file() and ref.name in RunFolder.PLAN_FILES:
+        ref = ref.parent
+    return RunFolder(ref).model_file if ref.is_dir() else None
+
+
 def plan_file_of(path: Path) -> Path:
     """The plan file of a run folder (sweeps write plans.npz, solves plan.npz), or ``path`` itself."""
     if path.is_dir():
         run = RunFolder(path)
+        source = run.job().get("plans_source") if run.is_job else None
+        # an unfinished sweep's candidates, once all made, are its plans; an evaluation has none
+        refuse_unfinished(path, f"give the plans it evaluates, {source}: an evaluation's folder holds "
+                                "their figures, not the plans", kinds=("evaluate",))  # fmt: skip
         if run.making_candidates:
             raise PlanFileError(
                 f"{path} is a sweep still making its candidates (interrupted?): its plans are not all "
@@ -74,10 +102,31 @@ def plan_file_of(path: Path) -> Path:
     return path
 
 
+def refuse_other_files(path: Path) -> None:
+    """Refuse, saying what it is and what to give instead, a file that is not a plan file (a .npz
+    archive): a run's plan.csv, a purchases CSV, a model file."""
+    if not path.is_file() or zipfile.is_zipfile(path):
+        return
+    npz = [path.parent / name for name in RunFolder.PLAN_FILES if (path.parent / name).is_file()]
+    instead = f"its run folder {path.parent} or {npz[0]}" if npz else "a run folder or a .npz plan file"
+    suffix = path.suffix.lower()
+    if suffix == ".csv":  # a purchases CSV, or a solve's plan.csv, fixes a solve's purchases
+        what = "a CSV file,"
+        instead += f"; to solve with its purchases fixed: fleetopt solve MODEL --purchases {path}"
+    elif suffix in (".yaml", ".yml"):
+        what = "a model file,"
+        instead = ("it as the model (evaluate's MODEL, compare's --model) and a run folder or plan file "
+                   "as the plans")
+    else:
+        what = "not a .npz archive, so"
+    raise PlanFileError(f"{path} is {what} not a fleetopt plan file (plan.npz or plans.npz): give {instead}")
+
+
 def read_plans(path: str | Path, data: ModelData) -> PlanSource:
     path = Path(path)
     if not path.exists():
         raise PlanFileError(f"{path}: no such run folder or plan file")
+    refuse_other_files(path)
     file = plan_file_of(path)
     reader = PlanFileReader(file, data)
     return PlanSource(reader, file, reader.meta.get("model_hash"))

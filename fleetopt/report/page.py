@@ -30,6 +30,7 @@ from fleetopt.core.results import (
 )
 from fleetopt.core.units import (
     counted,
+    format_mw,
     format_number_compact,
     format_solver_status,
     format_usd,
@@ -725,7 +726,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
                   "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
         _kpi("covenant breach or default on the forecast, with its policy", fc.limits_words()),
         _kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
-        _kpi("power built (expansion blocks)", f"{fig['power_built_mw']:,.0f} MW"),
+        _kpi("power built (expansion blocks)", format_mw(fig["power_built_mw"])),
     ]  # fmt: skip
     if first:
         kpis += _headroom_kpis(run, fig, first)
@@ -1240,14 +1241,9 @@ def _decisions_section(run: _Run) -> str:
 def _power_built(data: ModelData, plan: Plan) -> str:
     """'30 MW'; with more than one site each site's too: '30 MW; texas: 10 MW; ohio: 20 MW'."""
     mw = [float(plan.build_blocks[i].sum() * site.block_mw) for i, site in enumerate(data.sites)]
-    sites = "".join(f"; {site.name}: {_mw(built)}" for site, built in zip(data.sites, mw, strict=True)
+    sites = "".join(f"; {site.name}: {format_mw(built)}" for site, built in zip(data.sites, mw, strict=True)
                     if len(data.sites) > 1 and built > 0)  # fmt: skip
-    return f"{_mw(sum(mw))}{sites}"
-
-
-def _mw(mw: float) -> str:
-    """'30 MW', '2.5 MW': blocks of a fraction of a MW keep their decimal."""
-    return f"{mw:,.0f} MW" if float(mw).is_integer() else f"{mw:,.1f} MW"
+    return f"{format_mw(sum(mw))}{sites}"
 
 
 def _by_quarter(data: ModelData, values: np.ndarray, pattern: str | None) -> str:

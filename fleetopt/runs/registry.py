@@ -77,13 +77,15 @@ FIRST_PLAN_FIGURES = ("npv_mean_usd", "npv_cvar5_usd", "breach_probability")
 
 def key_figures(summary: dict) -> dict:
     """The figures a run's record keeps, from its summary.json: the scalar figures of a solve and a
-    sweep, the USD figures of a stochastic solve, and an evaluation's number of plans with its first
-    plan's mean NPV, CVaR5 and breach probability."""
+    sweep, the USD figures of a stochastic solve, and an evaluation's number of plans, whether it is
+    deterministic (its one scenario the forecast) and its first plan's mean NPV, CVaR5 and breach
+    probability."""
     kind = summary.get("kind")
     if kind == "evaluate":
         metrics = summary.get("metrics")
         first = metrics[0] if isinstance(metrics, list) and metrics and isinstance(metrics[0], dict) else {}
-        summary = {"n_plans": summary.get("n_plans"), **{k: first.get(k) for k in FIRST_PLAN_FIGURES}}
+        summary = {"n_plans": summary.get("n_plans"), "deterministic": summary.get("deterministic"),
+                   **{k: first.get(k) for k in FIRST_PLAN_FIGURES}}  # fmt: skip
     scalars = {k: v for k, v in summary.items() if isinstance(v, (int, float, str, bool)) or v is None}
     if kind == "stochastic":
         return {k: v for k, v in scalars.items() if k.endswith("_usd")}

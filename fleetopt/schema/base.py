@@ -86,7 +86,6 @@ NameList = Annotated[
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Rate = Annotated[float, Field(ge=-0.99, le=10, allow_inf_nan=False)]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
@@ -120,6 +119,13 @@ def at_most(limit: float, message: str) -> Callable[[float], float]:
 
 
 check_quarter_count = at_most(MAX_QUARTER_COUNT, QUARTER_COUNT_MESSAGE)
+FRACTION_LIMIT_MESSAGE = "must be at most 1 (100 %): shares and probabilities are fractions, 0.25 means 25 %"
+Fraction = Annotated[
+    float,
+    Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": 1}),
+    AfterValidator(at_most(1, FRACTION_LIMIT_MESSAGE)),
+]
+"""A share or probability, 0 to 1 (0.25 = 25 %); an annual rate is an :data:`AnnualRate`."""
 AnnualRate = Annotated[
     float,
     Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_RATE_ANNUAL}),

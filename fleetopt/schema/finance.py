@@ -129,8 +129,9 @@ class Revolver(StrictModel):
 
     size_usd: Money
     """Limit of the revolver, USD."""
-    annual_rate: Fraction
-    """Penalty interest rate on revolver draws."""
+    annual_rate: AnnualRate
+    """Penalty interest rate on revolver draws: `annual_rate` / 4 a quarter on the balance drawn at the
+    end of the previous quarter (simple, as the facilities' rates)."""
 
 
 class Finance(StrictModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, Strict, model_validator
+from pydantic import Field, Strict, field_validator, model_validator
 
 from fleetopt.schema.base import (
     Fraction,
@@ -100,6 +100,18 @@ class Sku(StrictModel):
     """Resale value as a fraction of capex at age 0, 1, 2, ... years (linear in between, last value held)."""
     training_eligibility: TrainingEligibility
     """Rule for how long the SKU may serve training."""
+
+    @field_validator("resale_fraction_by_age_years")
+    @classmethod
+    def _resale_never_rises(cls, curve: list[float]) -> list[float]:
+        # a GPU that gained value as it aged would make holding one, or buying early, a gain of its own
+        rise = next((age for age in range(1, len(curve)) if curve[age] > curve[age - 1]), None)
+        if rise is not None:
+            raise ValueError(
+                f"rises with age, from {curve[rise - 1]:g} at age {rise - 1} to {curve[rise]:g} at age "
+                f"{rise} (years): a GPU's resale value falls or stays level as it ages"
+            )
+        return curve
 
     @model_validator(mode="after")
     def _sale_window(self) -> Sku:

@@ -12,7 +12,7 @@ from fleetopt.schema.base import (
     MAX_USD,
     MONEY_LIMIT_MESSAGE,
     RATE_LIMIT_MESSAGE,
-    Fraction,
+    AnnualRate,
     Name,
     PositiveInt,
     Quarter,
@@ -36,7 +36,7 @@ class Horizon(StrictModel):
     """First quarter planned."""
     quarters: PositiveInt = Field(le=MAX_HORIZON_QUARTERS)
     """Number of quarters planned (at most 80 = 20 years)."""
-    discount_rate_annual: Fraction
+    discount_rate_annual: AnnualRate
     """Annual rate at which equity cash flows are discounted (cost of equity)."""
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from fleetopt.core.data import ModelData
-from fleetopt.core.units import counted, format_usd_compact
+from fleetopt.core.units import counted, format_usd, format_usd_change
 from fleetopt.evaluate import PlanBatch, generate_scenarios
 from fleetopt.evaluate.metrics import TAIL, paired_error, tail_count
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -111,16 +111,11 @@ def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
     return "no better and no worse than the forecast optimum in mean NPV or CVaR5 (within 2 standard errors)"
 
 
-def _signed_compact(usd: float) -> str:
-    """A difference in one decimal with a scale, signed: +$197.1k, -$1.4M, $0."""
-    text = format_usd_compact(usd)
-    return text if text.startswith("-") or text == "$0" else "+" + text
-
-
 def paired_words(d: dict) -> str:
     """The paired differences of :func:`paired_comparison` in words, each with its standard error:
-    'mean +$43.7M ($29.8M), CVaR5 +$3.4B ($92.3M), P(breach) +1.35 pt (0.19), P(default) ...'."""
-    usd = [f"{what} {_signed_compact(d[f'{key}_diff'])} ({format_usd_compact(d[f'{key}_diff_se'])})"
+    'mean +$43.7M ($29.8M), CVaR5 +$3.40B ($92.3M), P(breach) +1.35 pt (0.19), P(default) ...', money
+    as every terminal table writes it (format_usd)."""
+    usd = [f"{what} {format_usd_change(d[f'{key}_diff'])} ({format_usd(d[f'{key}_diff_se'])})"
            for what, key in (("mean", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd"))]  # fmt: skip
     probabilities = (("P(breach)", "breach_probability"), ("P(default)", "default_probability"))
     shares = [f"{what} {100 * d[f'{key}_diff']:+.2f} pt ({100 * d[f'{key}_diff_se']:.2f})"
