@@ -97,7 +97,8 @@ class Sku(StrictModel):
     useful_life_years: Positive
     """Accounting useful life for straight-line depreciation, years."""
     resale_fraction_by_age_years: list[Fraction] = Field(min_length=2)
-    """Resale value as a fraction of capex at age 0, 1, 2, ... years (linear in between, last value held)."""
+    """Resale value as a fraction of capex at age 0, 1, 2, ... years (linear in between, last value held).
+    It may not rise with age."""
     training_eligibility: TrainingEligibility
     """Rule for how long the SKU may serve training."""
 
