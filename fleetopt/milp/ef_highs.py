@@ -2,8 +2,9 @@
 
 Handed the whole extensive form, HiGHS spends nearly all its time in the root LP: on the default
 model the dual simplex needs about 110,000 iterations for 5 scenarios (4 minutes on 2 cores) and
-finds no plan for 10 in 10 minutes, while the branch and bound after it is trivial (rounding the
-root LP is within 0.1 % of its bound). This module solves that LP the way the problem is built:
+finds no plan for 10 in 10 minutes, while the branch and bound after it is often trivial (rounding
+the root LP within 0.1 % of its bound; not always: formulation §7b, step 5). This module solves
+that LP the way the problem is built:
 
 1. each scenario's LP on its own (its block of the extensive form: the scenario's rows and
    columns, the non-anticipativity rows left out), the next one started from the basis of the
