@@ -935,3 +935,32 @@ def test_the_out_of_sample_verdict_reads_the_paired_errors(mean, cvar, words):
     paired = {"npv_mean_usd_diff": mean[0], "npv_mean_usd_diff_se": mean[1],
               "npv_cvar_usd_diff": cvar[0], "npv_cvar_usd_diff_se": cvar[1]}  # fmt: skip
     assert out_of_sample_verdict(paired, 5).startswith(words)
+
+
+def test_one_flip_search_rounds_each_decision_the_better_way_by_hand():
+    """The extensive form's rounding, improved one decision at a time (formulation §7b, step 4).
+    Three decisions, each with a copy in a second scenario, with LP values 1.4, 2.6 and 0.5: down
+    (1, 2, 0), up (2, 3, 1). A plan's value is -(|r0 - 1| + |r1 - 3| + 10 |r2 - 1|), and r2 = 0
+    breaks a hard row (no plan). All up is worth -1; rounding decision 0 down makes 0 (kept);
+    decision 1 down -1 (not kept); decision 2 down no plan. So (1, 3, 1), after four plans; a
+    search that is done at 0 stops after two. The copies always move with their decision."""
+    from fleetopt.milp.ef_highs import one_flip_search
+
+    decision = np.array([0, 1, 2, 0, 1, 2])
+    down, up = np.array([1.0, 2, 0, 1, 2, 0]), np.array([2.0, 3, 1, 2, 3, 1])
+    tried = []
+
+    def plan_at(r):
+        assert np.array_equal(r[:3], r[3:]), "a decision's copies were rounded apart"
+        tried.append(tuple(r[:3]))
+        return None if r[2] == 0 else ("solution", -(abs(r[0] - 1) + abs(r[1] - 3) + 10 * abs(r[2] - 1)))
+
+    best = one_flip_search(plan_at, down, up, decision, None, done=lambda plan: False)
+    assert best[1] == 0 and tried == [(2, 3, 1), (1, 3, 1), (1, 2, 1), (1, 3, 0)]
+    tried.clear()
+    assert one_flip_search(plan_at, down, up, decision, None, done=lambda plan: plan[1] >= 0)[1] == 0
+    assert tried == [(2, 3, 1), (1, 3, 1)]
+    # a better start (the nearest rounding's plan) is kept and searched from
+    tried.clear()
+    start = (np.array([1.0, 3, 1, 1, 3, 1]), ("nearest", 0))
+    assert one_flip_search(plan_at, down, up, decision, start, done=lambda plan: False)[0] == "nearest"
