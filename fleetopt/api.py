@@ -18,6 +18,7 @@ of their model) is a :class:`~fleetopt.errors.FleetoptWarning`, shown by :mod:`w
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -257,18 +258,14 @@ def write_solve_run(
     _check_solved_from(result, loaded)
     limits.path("out", out)
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
-    summary = solve_summary(result, loaded)
+    model, axes = loaded.model.name, plan_axes(result.data)
+    plan_file = plans_npz_bytes([result.plan], [_solve_label(result)], model, loaded.content_hash, axes=axes)
+    summary = {**solve_summary(result, loaded), "plan_sha256": hashlib.sha256(plan_file).hexdigest()}
     files = {
         RunFolder.SUMMARY: json_text(summary),
         RunFolder.PLAN_CSV: plan_frame(result.data, result.plan).to_csv(index=False),
         RunFolder.STATEMENTS: csv_text(result.statements_frame()),
-        RunFolder.PLAN: plans_npz_bytes(
-            [result.plan],
-            [_solve_label(result)],
-            loaded.model.name,
-            loaded.content_hash,
-            axes=plan_axes(result.data),
-        ),
+        RunFolder.PLAN: plan_file,
         RunFolder.MODEL: loaded.text,
         **({} if result.purchases is None else {RunFolder.PURCHASES: result.purchases.text}),
     }
@@ -379,18 +376,19 @@ def write_stochastic_run(
     limits.path("out", out)
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     statements = plan_statements(result.data, result.plan)
-    summary = stochastic_summary(result, loaded)
+    plan_file = plans_npz_bytes(
+        [result.plan, result.forecast_plan],
+        ["stochastic", "forecast"],
+        loaded.model.name,
+        loaded.content_hash,
+        axes=plan_axes(result.data),
+    )
+    summary = {**stochastic_summary(result, loaded), "plan_sha256": hashlib.sha256(plan_file).hexdigest()}
     files = {
         RunFolder.SUMMARY: json_text(summary),
         RunFolder.PLAN_CSV: plan_frame(result.data, result.plan).to_csv(index=False),
         RunFolder.STATEMENTS: csv_text(statements.frame(result.data.quarter_labels)),
-        RunFolder.PLAN: plans_npz_bytes(
-            [result.plan, result.forecast_plan],
-            ["stochastic", "forecast"],
-            loaded.model.name,
-            loaded.content_hash,
-            axes=plan_axes(result.data),
-        ),
+        RunFolder.PLAN: plan_file,
         RunFolder.MODEL: loaded.text,
     }
     return _recorded(loaded, folder.write(files), summary, command)

@@ -227,6 +227,9 @@ def test_a_run_whose_plan_file_breaks_a_hard_limit_is_not_reported(runs, tmp_pat
     folder = tmp_path / "S"
     shutil.copytree(runs["solve"], folder)
     (folder / "report.html").unlink()
+    summary = json.loads((folder / "summary.json").read_text())
+    del summary["plan_sha256"]  # as a run written before solves kept it (else that check comes first)
+    (folder / "summary.json").write_text(json.dumps(summary))
     _, data = api.load("tiny")
     plans, labels, meta = load_plans(folder / "plan.npz", data)
     plans[0].contract_gpus[0, 0, 0, 2] += 16000.0
@@ -235,6 +238,29 @@ def test_a_run_whose_plan_file_breaks_a_hard_limit_is_not_reported(runs, tmp_pat
     assert code == 2, err
     assert "serves contract 'lab-a-training' with 20,000 GPUs in 2027Q1, more than its 4,000" in err
     assert not (folder / "report.html").exists()
+
+
+def test_a_solve_run_whose_plan_file_was_replaced_is_not_reported(runs, tmp_path):
+    """Another run's plan.npz copied into a solve folder gave a report whose provenance (the
+    objective, from summary.json) and key figures (from the plan) were of two plans, with no word:
+    summary.json keeps the SHA-256 of the plan.npz the solve wrote, and the report checks it."""
+    from fleetopt import api
+
+    folder = tmp_path / "S"
+    shutil.copytree(runs["solve"], folder)
+    (folder / "report.html").unlink()
+    other = api.solve("tiny", purchases=_purchases(tmp_path, "2026Q4,B200,texas,2000"))
+    shutil.copy(api.write_solve_run(other, out=tmp_path / "other") / "plan.npz", folder / "plan.npz")
+    code, _, err = run_cli("report", str(folder))
+    assert code == 2, err
+    assert "plan.npz changed since the run wrote it" in err and "restore it, or solve again" in err
+    assert not (folder / "report.html").exists()
+
+
+def _purchases(folder: Path, *rows: str) -> Path:
+    path = folder / "purchases.csv"
+    path.write_text("\n".join(["quarter,sku,site,gpus", *rows]) + "\n")
+    return path
 
 
 def test_on_the_forecast_without_a_buffer_is_the_statements(runs):
