@@ -8,6 +8,7 @@ from collections import defaultdict
 import pyomo.environ as pyo
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.units import format_figure
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.highs import run_highs
 from fleetopt.milp.units import from_model_units, output_unit
@@ -76,9 +77,15 @@ def format_diagnosis(diagnosis: list[dict]) -> list[str]:
             lines.append(f"{d['group']}: {d['message']}")
             continue
         worst = sorted(d["items"], key=lambda x: -x[1])[:3]
-        detail = ", ".join(f"{label} short by {amount:,.1f} {d['unit']}" for label, amount in worst)
+        detail = ", ".join(f"{label} short by {_amount(amount, d['unit'])}" for label, amount in worst)
         span = f" in {d['quarters'][0]}..{d['quarters'][-1]}" if d["quarters"] else ""
         more = " ..." if len(d["items"]) > 3 else ""
         note = f" ({d['note']})" if d.get("note") else ""
         lines.append(f"{d['group']}{span}: {detail}{more}{note}")
     return lines
+
+
+def _amount(amount: float, unit: str) -> str:
+    """A shortfall for people: money and power as every other figure is written ($180.8M, 2.5 MW),
+    GPU counts to a tenth (a relaxation can be short by part of a GPU)."""
+    return format_figure(amount, unit) if unit in ("USD", "MW") else f"{amount:,.1f} {unit}"
