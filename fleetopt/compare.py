@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fleetopt.core.covenants import CATALOGUE
+from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, rounded_decision
@@ -486,7 +486,7 @@ def compare_plans(
              if labels[a] not in copies and labels[b] not in copies]  # fmt: skip
     committed = [(labels[a], labels[b], other) for a, b in pairs
                  if (other := other_decisions(plans[a], plans[b], buffer[a], buffer[b]))]  # fmt: skip
-    tested = {test.kind for test in data.covenants}
+    tested = tested_kinds(data.covenants)
     untested = {first_breach_column(kind) for kind in CATALOGUE if kind not in tested}
     order = [k for k, _, _ in FIGURES if k not in untested]
     return Comparison(

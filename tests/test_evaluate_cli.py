@@ -61,6 +61,22 @@ def test_evaluate_a_solve_run_folder(solve_run, here):
     assert (here / "C" / "metrics.csv").read_bytes() == (here / "B" / "metrics.csv").read_bytes()
 
 
+def test_the_first_breach_table_lists_every_covenant_the_model_tests(solve_run, here):
+    """tiny tests leverage, the DSCR, liquidity and the borrowing base, not interest cover. Its
+    first breaches are the borrowing base's and the DSCR's; the table listed only those two, so a
+    reader took leverage and liquidity for untested (compare listed them at 0.0 %)."""
+    code, stdout, stderr = evaluate("--plans", str(solve_run), "--scenarios", "300", "--out", "F")
+    assert code == 0, stdout + stderr
+    table = stdout[stdout.index("which covenant breaks first"):]
+    header = next(line for line in table.splitlines() if "any breach" in line)
+    for tested in ("debt / EBITDA", "EBITDA / debt service", "liquidity", "borrowing base"):
+        assert tested in header
+    assert "EBITDA / interest" not in header
+    metrics = pd.read_csv(here / "F" / "metrics.csv")
+    assert metrics["first_breach_leverage_share"].iloc[0] == 0.0  # listed at 0.0 %
+    assert metrics["first_breach_borrowing_base_share"].iloc[0] > 0
+
+
 def test_the_run_folders_model_copy_is_the_default_model(solve_run, here):
     # a copy of the run folder whose model.yaml has no risk block: every scenario is the forecast
     run = here / "A"

@@ -365,12 +365,13 @@ def reactions_table(metrics, title: str) -> Table:
     return unbroken(table)
 
 
-def first_breach_table(metrics, title: str) -> Table | None:
+def first_breach_table(metrics, title: str, tested: tuple) -> Table | None:
     """Which covenant breaks first, for the given plans: the share of scenarios whose first breach
-    misses each kind of covenant; None when no plan breaches (or the metrics predate the columns)."""
-    columns = {k: first_breach_column(k) for k in CATALOGUE if first_breach_column(k) in metrics.columns}
-    kinds = [k for k, column in columns.items() if (metrics[column] > 0).any()]
-    if not kinds:
+    misses each kind of covenant the model tests (``tested``: core.covenants.tested_kinds), at 0 %
+    too; None when no plan breaches (or the metrics predate the columns)."""
+    columns = {k: first_breach_column(k) for k in tested if first_breach_column(k) in metrics.columns}
+    kinds = list(columns)
+    if not kinds or not any((metrics[column] > 0).any() for column in columns.values()):
         return None
     table = Table(title=title)
     table.add_column("plan", justify="left")

@@ -51,6 +51,7 @@ from fleetopt.cli.render import (
     reactions_table,
     sweep_table,
 )
+from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.units import counted
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.metrics import FORECAST_MARK, marked_last_words, ranked_plans
@@ -152,7 +153,7 @@ def evaluate(
         if resume is None:
             job.start(folder.path)
         result = _run_evaluation(job, folder.path)
-        _print_best(result, rank_by, max_breach_prob, top)
+        _print_best(result, rank_by, max_breach_prob, top, tested_kinds(job.data.covenants))
         ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
         path = api.write_evaluate_run(
             result, job.loaded, job.source, folder.path, command=command_line(), ranking=ranking
@@ -180,7 +181,7 @@ def run_speed(result) -> str:
     return f"{line}: {result.pair_quarters_per_second:,.3g} plan-scenario-quarters/s"
 
 
-def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int) -> None:
+def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int, tested: tuple) -> None:
     ranked = ranked_plans(result.metrics, rank_by.value, max_breach_prob)
     if ranked.empty:
         err_console.print(f"no plan has a breach probability at or below {max_breach_prob}")
@@ -194,7 +195,7 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
     last = f" ({FORECAST_MARK} last)" if last else ""
     console.print(evaluation_table(ranked, f"best plans by {rank_by.value} NPV{last}"))
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; capex in USD)"))
-    breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)")
+    breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)", tested)
     if breaches is not None:
         console.print(breaches)
 

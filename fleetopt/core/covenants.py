@@ -115,6 +115,13 @@ ABSENT_WORDS = {"debt": "no debt", "debt_service": "no debt service", "interest"
                 "collateral_required": "no GPU-secured debt"}  # fmt: skip
 
 
+def tested_kinds(tests) -> tuple[CovenantKind, ...]:
+    """The kinds of covenant a model tests (``ModelData.covenants``), in the catalogue's order: a
+    first-breach table lists each of them, at 0 % too, and no other."""
+    kinds = {test.kind for test in tests}
+    return tuple(kind for kind in CATALOGUE if kind in kinds)
+
+
 def kind_bit(kind: CovenantKind) -> int:
     """The kind's bit in the evaluator's ``first_breach`` mask: 1 << its place in :data:`CATALOGUE`."""
     return 1 << CATALOGUE.index(kind)

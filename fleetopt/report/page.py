@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt import __version__
-from fleetopt.core.covenants import CATALOGUE
+from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import GENERATIONS, ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
@@ -808,10 +808,10 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     ]
     if "deferred_capex_mean_usd" in row:
         kpis.append(_kpi("mean GPU capex deferred", money("deferred_capex_mean_usd")))
-    kpis += [  # which covenant breaks first (older runs have no such columns)
+    kpis += [  # which covenant breaks first, each the model tests (older runs have no such columns)
         _kpi(f"scenarios whose first breach misses {kind.label}", _share(row[column]))
-        for kind in CATALOGUE
-        if (column := first_breach_column(kind)) in row and row[column] > 0
+        for kind in tested_kinds(run.data.covenants)
+        if (column := first_breach_column(kind)) in row
     ]
     return kpis
 
