@@ -500,24 +500,32 @@ class BlockSolver:
             if incumbent is not None:
                 break
         if incumbent is None or _gap(bound, incumbent[1]) > mip_gap:
-            step, counted = time.perf_counter(), []
-
-            def plan_at(rounding):
-                plan = self._plan_at(x, rounding, bound, mip_gap, deadline, threads)
-                counted.append(self._last_iterations)
-                return plan
-
+            step = time.perf_counter()
             start = (rounded, incumbent) if incumbent is not None else None
-            incumbent = one_flip_search(
-                plan_at, self._rounded(x, _down), self._rounded(x, _up), self.original[self.integer], start,
-                done=lambda plan: _gap(bound, plan[1]) <= mip_gap or _past(deadline),
-            )  # fmt: skip
+            incumbent, flip_iterations = self._flipped(x, start, bound, mip_gap, deadline, threads)
             seconds["rounding_flips"] = time.perf_counter() - step
-            iterations += sum(counted)
+            iterations += flip_iterations
         if incumbent is not None and _gap(bound, incumbent[1]) <= mip_gap:
             self.load(incumbent[0])
             return LPResult("optimal", incumbent[1], bound, "LP and rounding", iterations, seconds)
         return self._last_resort(incumbent, bound, mip_gap, deadline, threads, started, iterations, seconds)
+
+    def _flipped(self, x, start, bound, mip_gap, deadline, threads) -> tuple[tuple | None, int]:
+        """The rounding of ``x`` improved one decision at a time (:func:`one_flip_search`, from
+        ``start``, a (rounding, plan) or None) until within ``mip_gap`` or the deadline: the best
+        plan (or None) and the simplex iterations it took."""
+        counted = []
+
+        def plan_at(rounding):
+            plan = self._plan_at(x, rounding, bound, mip_gap, deadline, threads)
+            counted.append(self._last_iterations)
+            return plan
+
+        best = one_flip_search(
+            plan_at, self._rounded(x, _down), self._rounded(x, _up), self.original[self.integer], start,
+            done=lambda plan: _gap(bound, plan[1]) <= mip_gap or _past(deadline),
+        )  # fmt: skip
+        return best, sum(counted)
 
     def _plan_at(self, x, rounded, bound, mip_gap, deadline, threads) -> tuple | None:
         """A plan with the integers at ``rounded``: the blocks solved apart with the whole first
