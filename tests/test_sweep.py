@@ -677,3 +677,16 @@ def test_the_closest_hint_names_only_plans_the_rule_would_consider():
     })  # fmt: skip
     hint = closest(metrics, Rule(min_cvar5_usd=-80e6, no_riskier_than_optimum=False))
     assert hint == "the highest CVaR5 is -$88.0M (milp: forecast)"
+
+
+def test_the_planners_stresses_print_nothing_from_highs(capfd):
+    """A stress that sets a coefficient to 0 (late power, a lost customer) made HiGHS print
+    'WARNING: |Value| of 0 supplied to Highs::changeCoeff' on the process's stdout, 16 lines in a
+    sweep of tiny (README's Python example among them): piped output was polluted."""
+    _, data = api.load("tiny")
+    planner = PersistentPlanner(data)
+    for stress in default_stresses(data):
+        planner.solve_stress(stress)
+    planner.solve_stress(None)
+    out, err = capfd.readouterr()
+    assert "changeCoeff" not in out + err
