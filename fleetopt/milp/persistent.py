@@ -120,11 +120,10 @@ class PersistentPlanner:
     def solve(self) -> PlannerResult:
         started = time.perf_counter()
         status, results = run_highs(self.m, self.solver, **self.options)
+        self._quiet()
         seconds = time.perf_counter() - started
         if status in ("infeasible", "no_plan"):
-            self._quiet()
             return PlannerResult(status, None, None, seconds, results)
-        self._quiet()
         settled = settle_operations(self.m, self.solver, threads=self.options["threads"])
         self._quiet()
         seconds = time.perf_counter() - started
