@@ -260,7 +260,7 @@ def write_solve_run(
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     model, axes = loaded.model.name, plan_axes(result.data)
     plan_file = plans_npz_bytes([result.plan], [_solve_label(result)], model, loaded.content_hash, axes=axes)
-    summary = {**solve_summary(result, loaded), "plan_sha256": hashlib.sha256(plan_file).hexdigest()}
+    summary = _with_plan_hash(solve_summary(result, loaded), plan_file)
     files = {
         RunFolder.SUMMARY: json_text(summary),
         RunFolder.PLAN_CSV: plan_frame(result.data, result.plan).to_csv(index=False),
@@ -270,6 +270,12 @@ def write_solve_run(
         **({} if result.purchases is None else {RunFolder.PURCHASES: result.purchases.text}),
     }
     return _recorded(loaded, folder.write(files), summary, command)
+
+
+def _with_plan_hash(summary: dict, plan_file: bytes) -> dict:
+    """``summary`` with ``plan_sha256``, the SHA-256 of the plan file the run writes beside it, which
+    `fleetopt report` checks (docs/formulation.md, "What a solve writes")."""
+    return {**summary, "plan_sha256": hashlib.sha256(plan_file).hexdigest()}
 
 
 def _loaded_of(loaded, name: str) -> LoadedModel:
@@ -383,7 +389,7 @@ def write_stochastic_run(
         loaded.content_hash,
         axes=plan_axes(result.data),
     )
-    summary = {**stochastic_summary(result, loaded), "plan_sha256": hashlib.sha256(plan_file).hexdigest()}
+    summary = _with_plan_hash(stochastic_summary(result, loaded), plan_file)
     files = {
         RunFolder.SUMMARY: json_text(summary),
         RunFolder.PLAN_CSV: plan_frame(result.data, result.plan).to_csv(index=False),

@@ -697,7 +697,7 @@ class BlockSolver:
                 return result("no_plan")
             bound = self._assembled(bounds)[0] if np.all(np.isfinite(bounds)) else None
             bound = min(b for b in (bound, lp_bound, np.inf) if b is not None)  # inf: no bound yet
-            if _gap(bound, objective) <= mip_gap or (deadline and time.perf_counter() >= deadline):
+            if _gap(bound, objective) <= mip_gap or _past(deadline):
                 break
             todo = [n for n in range(count) if bounds[n] > values[n]]
             share = 0.5 * mip_gap * max(abs(objective), 1e-9) / (bound - objective)
@@ -845,6 +845,7 @@ def _up(values: np.ndarray) -> np.ndarray:
 
 
 def _past(deadline: float | None) -> bool:
+    """Whether the deadline (None: none) has passed."""
     return deadline is not None and time.perf_counter() >= deadline
 
 

@@ -100,10 +100,12 @@ def run_highs(m: pyo.ConcreteModel, solver: Highs | None = None, **options) -> t
     never reported as infeasibility). ``options``: ``time_limit``, ``rel_gap``, ``threads``.
     """
     ready_for_threads(options.get("threads"))
+    solver = solver or Highs()
     with stops_kept():
-        results = (solver or Highs()).solve(
+        results = solver.solve(
             m, load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=False, **options
         )
+    console_off(solver)
     tc = results.termination_condition
     if tc == TerminationCondition.interrupted:  # a cancelled solve: the user's stop, not trouble
         raise KeyboardInterrupt
@@ -113,6 +115,17 @@ def run_highs(m: pyo.ConcreteModel, solver: Highs | None = None, **options) -> t
     if tc == TerminationCondition.convergenceCriteriaSatisfied:
         return "optimal", results
     return ("time_limit" if tc == TerminationCondition.maxTimeLimit else tc.name), results
+
+
+def console_off(solver: Highs) -> None:
+    """HiGHS off the console once a solve is over. Pyomo turns HiGHS's console log on for a solve (and
+    captures it), but a reused instance's update of what changed since comes before that: a
+    coefficient of 0 (a stress's late power block or lost contract, the rows of a decision held by
+    the settling LP) made HiGHS print 'WARNING: |Value| of 0 supplied to Highs::changeCoeff ...' on
+    stdout, 16 lines in a sweep of tiny."""
+    highs = getattr(solver, "_solver_model", None)  # the highspy instance, once one is loaded
+    if highs is not None:
+        highs.setOptionValue("log_to_console", False)
 
 
 def model_size(m: pyo.ConcreteModel) -> dict:

@@ -19,8 +19,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import build_model
-from fleetopt.milp.highs import run_highs
-from fleetopt.milp.solve import extract_plan, settle_operations
+from fleetopt.milp.solve import extract_plan, solve_settled
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 from fleetopt.schema import Robustness
 
@@ -119,27 +118,12 @@ class PersistentPlanner:
 
     def solve(self) -> PlannerResult:
         started = time.perf_counter()
-        status, results = run_highs(self.m, self.solver, **self.options)
-        self._quiet()
+        status, results, incumbent = solve_settled(self.m, self.solver, **self.options)
         seconds = time.perf_counter() - started
         if status in ("infeasible", "no_plan"):
             return PlannerResult(status, None, None, seconds, results)
-        settled = settle_operations(self.m, self.solver, threads=self.options["threads"])
-        self._quiet()
-        seconds = time.perf_counter() - started
-        incumbent = (settled or results).incumbent_objective
         objective_usd = from_model_units(incumbent, VARIABLE_UNITS["objective"])
         return PlannerResult(status, extract_plan(self.m, self.data), objective_usd, seconds)
-
-    def _quiet(self) -> None:
-        """HiGHS off the console between solves. Pyomo turns its console log on for a solve (and
-        captures it), but the update of what changed since comes before that: a coefficient of 0 (a
-        power block made late, a contract lost, or the rows of a decision held by the settling LP)
-        made HiGHS print 'WARNING: |Value| of 0 supplied to Highs::changeCoeff ...' on stdout, 16
-        lines in a sweep of tiny."""
-        highs = getattr(self.solver, "_solver_model", None)  # the highspy instance, once one is loaded
-        if highs is not None:
-            highs.setOptionValue("log_to_console", False)
 
     def solve_stress(self, stress: Stress | None) -> PlannerResult:
         """The optimal plan for a stressed forecast (strategic decisions free)."""

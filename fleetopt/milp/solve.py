@@ -108,20 +108,16 @@ def solve(
     m = build_model(data, objective, purchases=fixed)
     build_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
-    solver = Highs()
-    status, results = run_highs(m, solver, time_limit=time_limit, rel_gap=mip_gap, threads=threads)
-    solve_seconds = time.perf_counter() - t1
+    status, results, incumbent = solve_settled(m, time_limit=time_limit, rel_gap=mip_gap, threads=threads)
+    solve_seconds = time.perf_counter() - t1  # the settling LP included (§6a)
     if status in ("infeasible", "no_plan"):
         settings = {"objective": objective, "time_limit": time_limit, "threads": threads, "purchases": fixed}
         given = None if purchases is None else f"the purchases of {purchases.source} fixed"
         raise_without_plan(
             data, status, results, solve_seconds, settings if diagnose_infeasible else None, given
         )
-    settled = settle_operations(m, solver, threads=threads)
-    solve_seconds = time.perf_counter() - t1  # the settling LP included (§6a)
     plan = extract_plan(m, data)
     statements = plan_statements(data, plan)
-    incumbent = (settled or results).incumbent_objective
     incumbent_usd = from_model_units(float(incumbent), VARIABLE_UNITS["objective"])
     bound = results.objective_bound
     finite = bound is not None and np.isfinite(bound)
@@ -146,6 +142,21 @@ def solve(
     )
 
 
+def solve_settled(
+    m: pyo.ConcreteModel, solver: Highs | None = None, **options
+) -> tuple[str, object, float | None]:
+    """:func:`run_highs` (``options``: its), then :func:`settle_operations` where the branch and bound
+    found a plan. Returns (status, the branch and bound's results (its bound, or why it found no
+    plan), the objective of the plan loaded into ``m`` in model units: the settled LP's, or the
+    incumbent's where the LP found no optimum; None without a plan)."""
+    solver = solver or Highs()
+    status, results = run_highs(m, solver, **options)
+    if status in ("infeasible", "no_plan"):
+        return status, results, None
+    settled = settle_operations(m, solver, threads=options.get("threads"))
+    return status, results, (settled or results).incumbent_objective
+
+
 # the strategic decisions: integers, and the commitments a plan is compared by (docs/formulation.md §6a)
 STRATEGIC = ("buy", "build", "accept")
 
@@ -165,7 +176,7 @@ def settle_operations(m: pyo.ConcreteModel, solver: Highs, threads: int | None =
     variable fixed with ``Var.fix`` (the stochastic first stage) stays so, since changing its fixed
     state would make Pyomo's persistent interface delete and append its rows again."""
     held = [var for name in STRATEGIC for var in getattr(m, name).values() if not var.fixed]
-    bounds = [(var.lb, var.ub) for var in held]
+    bounds = [(var.lower, var.upper) for var in held]  # as declared, set back as they were
     found = ComponentMap((var, var.value) for var in m.component_data_objects(pyo.Var))
     for var in held:
         value = float(round(var.value or 0.0))
@@ -176,9 +187,8 @@ def settle_operations(m: pyo.ConcreteModel, solver: Highs, threads: int | None =
         unlimited = {"time_limit": highspy.kHighsInf}
         status, results = run_highs(m, solver, threads=threads, solver_options=unlimited)
     finally:
-        for var, (lb, ub) in zip(held, bounds, strict=True):
-            var.setlb(lb)
-            var.setub(ub)
+        for var, (lower, upper) in zip(held, bounds, strict=True):
+            var.lower, var.upper = lower, upper
     if status == "optimal":
         return results
     for var, value in found.items():  # a feasible LP point is not the optimum: keep the plan found

@@ -19,15 +19,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver
 from fleetopt.milp.finance import tie_breaks
-from fleetopt.milp.highs import model_size, run_highs, stops_kept
-from fleetopt.milp.solve import extract_plan, raise_without_plan, settle_operations
+from fleetopt.milp.highs import model_size, stops_kept
+from fleetopt.milp.solve import extract_plan, raise_without_plan, solve_settled
 from fleetopt.milp.units import MUSD, from_model_units, output_unit, to_model_units
 
 # decisions dated by their last index; those before quarter Q are first stage (non-anticipative)
@@ -405,19 +404,16 @@ def solve_with_first_stage(
     if first_stage is not None:
         fix_first_stage(m, first_stage)
     started = time.perf_counter()
-    solver = Highs()
-    status, results = run_highs(m, solver, rel_gap=mip_gap, time_limit=time_limit, threads=threads)
+    status, results, incumbent = solve_settled(m, rel_gap=mip_gap, time_limit=time_limit, threads=threads)
     seconds = time.perf_counter() - started
     if status in ("infeasible", "no_plan"):
         if required:
             raise_without_plan(data, status, results, seconds, {"time_limit": time_limit, "threads": threads})
         return None
-    settled = settle_operations(m, solver, threads=threads)
-    seconds = time.perf_counter() - started
     plan = extract_plan(m, data)
     return ForecastSolution(
         status,
-        float((settled or results).incumbent_objective) * MUSD,
+        float(incumbent) * MUSD,
         plan,
         netted_first_stage(first_stage_values(m, quarters), plan),
         seconds,
