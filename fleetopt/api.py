@@ -713,8 +713,9 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
     """Record a finished run folder that the registry lacks (its recording failed, e.g. on a lock
     held too long, or it was copied from another runs folder); returns its new run id. Its
     summary.json gives the kind, model and key figures; its model.yaml must be the model they were
-    made from. A folder already recorded is refused, naming its run id. ``command``: what `fleetopt
-    runs show` gives as the command (default: that the run was recorded afterwards)."""
+    made from, and a solve's plan.npz the file the run wrote. A folder already recorded is
+    refused, naming its run id. ``command``: what `fleetopt runs show` gives as the command
+    (default: that the run was recorded afterwards)."""
     run = _finished_run(folder)
     summary = run.summary()
     kind = summary.get("kind")
@@ -728,6 +729,12 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
         )
     loaded, _ = load(run.model_file)
     run.check_model_copy(loaded)
+    if run.plan_changed():
+        raise RunDirError(
+            f"{run.path / RunFolder.PLAN} changed since the run wrote it (its SHA-256 is not the one "
+            f"{RunFolder.SUMMARY} stored): the registry would record this run's figures for another "
+            "plan; restore it, or solve again"
+        )
     recorded = _recorded_id(Registry(), run.path)
     if recorded is not None:
         raise RegistryError(

@@ -153,6 +153,20 @@ def test_recording_afterwards_refuses_what_is_not_a_finished_unrecorded_run(here
     assert Registry().list() == []
 
 
+def test_recording_afterwards_refuses_a_plan_file_replaced_since_the_run(here, tiny_solved):
+    """The record pairs summary.json's figures with the plan beside them: another run's plan.npz
+    copied in (same model, other decisions) would be recorded under figures that are not its own."""
+    loaded, solved = tiny_solved
+    path = api.write_solve_run(solved, loaded, here / "A")
+    richer = api.edit(loaded, {"finance.opening_cash_usd": 400e6})
+    other = api.write_solve_run(api.solve(richer), richer, here / "B")
+    Registry().path.unlink()
+    (path / "plan.npz").write_bytes((other / "plan.npz").read_bytes())
+    with pytest.raises(InputError, match=r"plan\.npz changed since the run wrote it .*another plan"):
+        api.record_run(path)
+    assert Registry().list() == []
+
+
 def test_a_run_refused_by_a_held_registry_is_recorded_once_it_is_free(here, tiny_solved, monkeypatch):
     loaded, solved = tiny_solved
     registry = Registry()

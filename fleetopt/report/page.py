@@ -354,8 +354,7 @@ def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], 
     file = run / (RunFolder.PLANS if summary.get("kind") == "sweep" else RunFolder.PLAN)
     if not file.is_file():
         raise ReportError(f"{file} is missing: the run folder {run.path} has no {file.name}")
-    stored = summary.get("plan_sha256")  # a solve's or stochastic solve's, as it wrote the file
-    if stored and file_sha256(file) != stored:
+    if run.plan_changed():
         raise ReportError(
             f"{file} changed since the run wrote it (its SHA-256 is not the one summary.json stored): the "
             "report would show another plan beside this run's figures; restore it, or solve again"

@@ -25,7 +25,7 @@ import pandas as pd
 
 from fleetopt import __version__
 from fleetopt.errors import InputError
-from fleetopt.runs.files import current_umask, write_bytes_atomic
+from fleetopt.runs.files import current_umask, file_sha256, write_bytes_atomic
 
 if TYPE_CHECKING:
     from fleetopt.schema.loading import LoadedModel
@@ -292,6 +292,12 @@ class RunFolder:
     def plan_file(self) -> Path | None:
         """The plans of the run: plans.npz (a sweep) or plan.npz (a solve), if there is one."""
         return next((self.path / n for n in self.PLAN_FILES if (self.path / n).exists()), None)
+
+    def plan_changed(self) -> bool:
+        """Whether a solve's or stochastic solve's plan.npz is not the file the run wrote: its SHA-256
+        differs from summary.json's ``plan_sha256`` (a run written before it was kept: False)."""
+        stored, file = self.summary().get("plan_sha256"), self.path / self.PLAN
+        return bool(stored) and file.is_file() and file_sha256(file) != stored
 
     def summary(self) -> dict:
         """The run's summary.json; one that is not a JSON object is refused by name."""
