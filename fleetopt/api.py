@@ -151,7 +151,10 @@ def edit(model: ModelArg, changes: Mapping[str | tuple, Any]) -> LoadedModel:
     is, for :func:`solve` and the others:
     ``fo.edit("tiny", {"contracts.lab-a-training.price_usd_per_gpu_hour": 3.0})``. A field is
     named by its path as `fleetopt validate` names it (a list's item by its position from 0:
-    ``"fleet.0.gpus"``); None removes a field, so its default applies. The copy's text (a run's
+    ``"fleet.0.gpus"``); None removes a field, so its default applies. A mapping set on a block
+    changes only the fields it names (``{"risk": {"price_volatility_annual": 0.5}}`` keeps the
+    other risk factors; a JSON merge patch); to replace a block whole, remove it (None) in one edit
+    and set it in the next. The copy's text (a run's
     model.yaml) is written from the data, without the file's comments. A bad value raises
     :class:`~fleetopt.errors.ModelError` naming it."""
     return edited_model(_load(_loadable(model))[0], changes)

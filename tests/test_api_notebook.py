@@ -56,6 +56,31 @@ def test_edit_makes_a_block_the_file_leaves_out_and_refuses_to_remove_a_misspelt
         api.edit("tiny", {"finance.opening_cash_usdd": None})
 
 
+def test_a_mapping_set_on_a_block_changes_only_the_fields_it_names():
+    """{"risk": {"price_volatility_annual": 0.5}} once replaced the risk block, so tiny's demand
+    volatility (0.2), power delays and customer default hazard (0.01) went back to their defaults
+    (no risk) without a word."""
+    base = api.load("tiny")[0].model
+    changes = {"price_volatility_annual": 0.5, "power_delay": {"max_extra_quarters": 3}}
+    edited = api.edit("tiny", {"risk": changes})
+    risk, was = edited.model.risk, base.risk
+    assert risk.price_volatility_annual == 0.5 and was.price_volatility_annual != 0.5
+    assert risk.demand_volatility_annual == was.demand_volatility_annual == 0.2
+    assert risk.customer_default_hazard_per_quarter == was.customer_default_hazard_per_quarter == 0.01
+    assert risk.power_delay.max_extra_quarters == 3
+    assert risk.power_delay.model_dump(exclude={"max_extra_quarters"}) == was.power_delay.model_dump(
+        exclude={"max_extra_quarters"}
+    )
+    hopper = "market.price_usd_per_gpu_hour.training.hopper"
+    curve = api.edit("tiny", {hopper: {"start": 2.0}}).model.market.price_usd_per_gpu_hour.training
+    assert (curve.hopper.start, curve.hopper.annual_growth) == (2.0, -0.25)
+    assert api.edit("tiny", {"fleet.0": {"gpus": 800}}).model.fleet[0].sku == "H100"
+    removed = api.edit("tiny", {"risk": {"power_delay": None}}).model.risk
+    assert removed.power_delay is None and removed.demand_volatility_annual == 0.2
+    with pytest.raises(InputError, match=r"risk.power_delayy: no such field to remove \(risk has"):
+        api.edit("tiny", {"risk": {"power_delayy": None}})
+
+
 def test_a_model_that_is_not_its_text_is_refused_before_the_solve(tiny_loaded):
     """pydantic's model_copy changes the model and not its text: a run would keep the old text
     (model.yaml, hash) beside the new model's figures."""

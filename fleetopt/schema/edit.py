@@ -31,8 +31,8 @@ FieldPath = tuple[str | int, ...]  # a field of the model file, part by part
 
 def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any]) -> LoadedModel:
     """``loaded`` with each field of ``changes`` set to its value (None: the field removed, so its
-    default applies), validated as a model file is (:class:`~fleetopt.schema.loading.ModelError`
-    naming each problem).
+    default applies; a mapping set on a block changes only the fields it names, see :func:`_merge`),
+    validated as a model file is (:class:`~fleetopt.schema.loading.ModelError` naming each problem).
 
     A field is named by its path, as `fleetopt validate` names it: dotted, a mapping's entry by its
     key and a list's item by its position from 0, ``"contracts.lab-a-training.price_usd_per_gpu_hour"``,
@@ -93,16 +93,37 @@ def _set(data: Any, path: FieldPath, value: Any) -> None:
         parent = _step(parent, part, here, create=value is not None and _is_block(here))
     last = path[-1]
     if isinstance(parent, dict):
-        if value is not None:
+        if isinstance(value, dict) and isinstance(parent.get(last), dict):
+            _merge(parent[last], value, path)
+        elif value is not None:
             parent[last] = value
         elif parent.pop(last, _ABSENT) is _ABSENT:  # a misspelt field would be removed silently
             raise InputError(f"{_shown(path)}: no such field to remove ({_here(parent, path[:-1])})")
     elif isinstance(parent, list) and _position(parent, last) is not None:
         if value is None:
             raise InputError(f"{_shown(path)}: a list's item cannot be removed by an edit (set the list)")
-        parent[_position(parent, last)] = value
+        if isinstance(value, dict) and isinstance(parent[_position(parent, last)], dict):
+            _merge(parent[_position(parent, last)], value, path)
+        else:
+            parent[_position(parent, last)] = value
     else:
         raise InputError(f"{_shown(path)}: no such field ({_here(parent, path[:-1])})")
+
+
+def _merge(block: dict, changes: dict, path: FieldPath) -> None:
+    """A mapping set on a block changes the fields it names and keeps the others, as a JSON merge
+    patch does (RFC 7386; None removes a field): ``{"risk": {"price_volatility_annual": 0.5}}``
+    changes that one field, where replacing the block would put each of its other fields back to
+    its default without a word."""
+    for key, value in changes.items():
+        here = (*path, key)
+        if value is None:
+            if block.pop(key, _ABSENT) is _ABSENT:
+                raise InputError(f"{_shown(here)}: no such field to remove ({_here(block, path)})")
+        elif isinstance(value, dict) and isinstance(block.get(key), dict):
+            _merge(block[key], value, here)
+        else:
+            block[key] = value
 
 
 _ABSENT = object()
