@@ -187,3 +187,29 @@ def test_a_run_refused_by_a_held_registry_is_recorded_once_it_is_free(here, tiny
     assert record.figures["npv_usd"] == pytest.approx(solved.statements.npv_usd, rel=1e-12)
     code, _, err = run_cli("runs", "add", str(here / "A"))
     assert code != 0 and f"already recorded as run {record.id}" in err
+
+
+def test_a_job_is_never_started_in_or_written_over_another_run(here, tiny_solved):
+    """api.sweep(folder=...) and EvaluationJob.start once wrote job.json into any folder given: into a
+    finished solve, whose record then read the sweep's plans; write_sweep_run then replaced its
+    summary.json, and the registry lost the solve. Refused, as the commands refuse --out."""
+    loaded, solved = tiny_solved
+    path = api.write_solve_run(solved, loaded, here / "A")
+    files = sorted(p.name for p in path.iterdir())
+    with pytest.raises(InputError, match=r"already exists and is not empty: choose another folder"):
+        api.sweep(loaded, candidates=2, scenarios=SCENARIOS, folder=path)
+    job = api.prepare_evaluation(path, scenarios=SCENARIOS)
+    with pytest.raises(InputError, match=r"already exists and is not empty"):
+        job.start(path)
+    with pytest.raises(InputError, match=r"is a file, not a folder"):
+        job.start(path / "plan.npz")
+    assert sorted(p.name for p in path.iterdir()) == files
+    assert api.run(path).kind == "solve"
+
+    swept = api.sweep(loaded, candidates=2, scenarios=SCENARIOS, folder=here / "S")
+    swept = api.write_sweep_run(swept, here / "S")  # the folder it saved its work in: a job's
+    summary = (swept / "summary.json").read_bytes()
+    again = api.sweep(loaded, candidates=2, scenarios=SCENARIOS)
+    with pytest.raises(InputError, match=r"holds a finished run: choose a new or empty folder"):
+        api.write_sweep_run(again, swept)
+    assert (swept / "summary.json").read_bytes() == summary

@@ -436,7 +436,10 @@ class RunFolder:
 
     def start_job(self, files: dict[str, bytes | str], settings: dict) -> None:
         """Start a resumable job: ``files`` (the model, the plans ...) then job.json, each atomically,
-        holding the folder's lock (:meth:`hold_lock`) until the run finishes."""
+        holding the folder's lock (:meth:`hold_lock`) until the run finishes. The folder must be new
+        or empty (:meth:`check_new`): a job started in another run's folder would mix its files with
+        that run's and, once finished, replace its summary."""
+        self.check_new(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
         self.hold_lock(new_job=True)
         self.write_files(files)
@@ -472,7 +475,10 @@ class RunFolder:
     ) -> Path:
         """Write a run's final files. A job folder (it has job.json) already holds what
         ``known_at_start()`` would give: it gets ``files`` one by one, summary.json last, and loses
-        its chunks. Any other folder gets everything at once (``known_at_start()`` as well)."""
+        its chunks. Any other folder gets everything at once (``known_at_start()`` as well); a
+        finished run's folder is never written again."""
+        if self.is_job and self.is_finished:
+            raise RunDirError(f"{self.path} holds a finished run: choose a new or empty folder")
         if not self.is_job:
             return self.write({**(known_at_start() if known_at_start else {}), **files})
         for name in sorted(files, key=lambda n: n == self.SUMMARY):
