@@ -207,6 +207,7 @@ def read_purchases(path: str | Path, model: ModelArg | ModelData = None) -> Fixe
     """The GPU purchases of a CSV file (columns quarter, sku, site, gpus; or a solve's plan.csv),
     checked against ``model``: to give :func:`solve` as ``purchases``. Bad rows raise
     :class:`InputError` naming the file, line and field."""
+    limits.path("path", path, optional=False)
     return _read_purchases(path, _loaded_and_data(model)[1])
 
 
@@ -878,5 +879,7 @@ def report(run: str | Path | int, out: str | Path | None = None) -> Path:
     """Write the HTML report of a run folder or run id (default: report.html inside the folder).
     An ``out`` that is a file of a run folder (its summary.json, plans, another run's report ...) is
     refused, as is a run whose model.yaml is not the model its figures were made from
-    (:class:`~fleetopt.errors.InputError`). Returns the report's path."""
+    (:class:`~fleetopt.errors.InputError`), and so is an existing file that is not a report
+    fleetopt wrote (a model, notes). Returns the report's path."""
+    limits.path("out", out)
     return write_report(resolve_run(run), out)

@@ -115,6 +115,22 @@ def test_a_run_id_as_an_int_is_taken_wherever_a_run_is(two_runs, here):
     assert evaluation.n_plans == 1 and source.path.parent == a.resolve()
 
 
+def test_a_report_never_replaces_a_file_it_did_not_write(two_runs, here):
+    """fo.report(run, out=...) replaced a model file with HTML; the command refused it."""
+    a, _ = two_runs
+    model = here / "mine.yaml"
+    model.write_text("name: mine\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"out .*mine\.yaml is a file that is not an HTML report"):
+        api.report(a, out=model)
+    assert model.read_text(encoding="utf-8") == "name: mine\n"
+    written = api.report(a, out=here / "r.html")
+    assert api.report(a, out=written) == written  # its own report may be written again
+    with pytest.raises(InputError, match=r"out must be a path"):
+        api.report(a, out=5)
+    with pytest.raises(InputError, match=r"path must be a path"):
+        api.read_purchases(5, "tiny")
+
+
 def test_digits_name_a_run_id_as_in_the_cli(two_runs):
     """`fleetopt evaluate --plans 1` takes run 1; fo.evaluate("1") read "1" as a path."""
     a, _ = two_runs

@@ -26,7 +26,6 @@ from fleetopt.cli.common import (
     finish_report,
     marked,
     out_file,
-    refuse_foreign_file,
     refuse_unless,
     registry_checked,
     say_written,
@@ -35,7 +34,7 @@ from fleetopt.cli.common import (
 from fleetopt.cli.render import model_summary_table, solve_summary_tables, stochastic_summary_table
 from fleetopt.errors import InputError
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder, refuse_run_file
+from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
 from fleetopt.schema import PlanningModel
 from fleetopt.schema.loading import load_model
 

@@ -18,14 +18,13 @@ from fleetopt.cli.common import (
     console,
     marked,
     out_file,
-    refuse_foreign_file,
     write_output,
 )
 from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
 from fleetopt.errors import InputError
 from fleetopt.evaluate.sources import refuse_unfinished
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder, refuse_run_file
+from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
 
 
 @app.command()

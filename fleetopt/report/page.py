@@ -57,7 +57,7 @@ from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.evaluate.sources import other_version_note
 from fleetopt.report import svg
 from fleetopt.runs.files import file_sha256, write_text_atomic
-from fleetopt.runs.folder import RunFolder, refuse_run_file
+from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
 from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.loading import ModelError, load_model
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
@@ -1343,6 +1343,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     own = RunFolder(folder) / RunFolder.REPORT
     out = Path(out) if out is not None else own
     refuse_run_file(out, allowed=own)
+    refuse_foreign_file(out, "report", option="out")  # a model, notes: never replaced by a report
     html = build_report(folder)
     try:
         write_text_atomic(out, html)

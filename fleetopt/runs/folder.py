@@ -12,6 +12,7 @@ import fcntl
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -503,3 +504,35 @@ def refuse_run_file(out: str | Path, option: str = "--out", allowed: Path | None
 
 def _bytes(content: bytes | str) -> bytes:
     return content.encode("utf-8") if isinstance(content, str) else content
+
+
+# how each kind of output file fleetopt writes looks (its first and last 4 KiB): `--out` may replace
+# such a file (a report, schema or comparison written before), never another file (a model, say)
+OWN_OUTPUT = {
+    "report": lambda ends: ends.lower().startswith("<!doctype html>") and "<title>fleetopt " in ends,
+    "schema": lambda ends: ends.startswith('{\n  "$defs": {') and '"title": "PlanningModel"' in ends,
+    "comparison": lambda ends: (
+        ends.startswith(("# figures\n", '{\n  "figures": [', "# Plan comparison"))
+        or re.match(r"\s*plans on [\d,]+ common scenarios", ends) is not None
+    ),
+}
+OWN_OUTPUT_NAMES = {"report": "an HTML report", "schema": "a model schema", "comparison": "a comparison"}
+
+
+def refuse_foreign_file(out: str | Path, kind: str, option: str = "--out") -> None:
+    """Refuse an ``option`` (--out) that is an existing file other than ``kind`` of fleetopt's output
+    (:data:`OWN_OUTPUT`): `report s1 --out models/tiny.yaml` replaced a model with HTML. An empty
+    file, and what is not a plain file (/dev/null), may be written; a file of a run folder is left
+    to :func:`~fleetopt.runs.folder.refuse_run_file`, which names the run."""
+    out = Path(out)
+    if not out.is_file() or out.stat().st_size == 0 or RunFolder.owning(out) is not None:
+        return
+    with open(out, "rb") as f:
+        head = f.read(4096)
+        f.seek(max(len(head), f.seek(0, os.SEEK_END) - 4096))
+        ends = (head + f.read()).decode("utf-8", errors="replace")
+    if not OWN_OUTPUT[kind](ends):
+        raise RunDirError(
+            f"{option} {out} is a file that is not {OWN_OUTPUT_NAMES[kind]} fleetopt wrote: it would be "
+            "replaced; remove it first or choose another file"
+        )
