@@ -93,7 +93,6 @@ __all__ = [
     "prepare_evaluation",
     "read_purchases",
     "record_run",
-    "register_run",
     "report",
     "resolve_run",
     "resume_evaluation",
@@ -254,7 +253,8 @@ def write_solve_run(
 ) -> Path:
     """Write summary.json, plan.csv, plan.npz, statements.csv and model.yaml into a run folder:
     ``out`` (new or empty), or a new one under the runs folder, claimed when it is written; and
-    record it in the run registry (``command``: see :func:`register_run`). ``loaded``: the model
+    record it in the run registry (``command``: what `fleetopt runs show` gives as the command
+    that made the run; default: the Python program that called the API). ``loaded``: the model
     the result was solved from (a LoadedModel or what :func:`load` returns; None: the one
     :func:`solve` kept). Returns the run folder."""
     limits.instance("result", result, SolveResult, "what fleetopt.api.solve returns")
@@ -683,7 +683,7 @@ def write_sweep_run(
 # ---------------------------------------------------------------- registry and reports
 
 
-def register_run(
+def _register_run(
     kind: str, loaded: LoadedModel, path: str | Path, figures: dict, command: str | None = None
 ) -> int:
     """Record a written run folder in the registry of the runs folder; returns the run id.
@@ -704,7 +704,7 @@ def _recorded(loaded: LoadedModel, path: Path, summary: dict, command: str | Non
     summary.json): the one place where a written run is recorded. A registry that fails now keeps
     the run, and the message says where it is and how to record it later."""
     try:
-        register_run(summary["kind"], loaded, path, key_figures(summary), command)
+        _register_run(summary["kind"], loaded, path, key_figures(summary), command)
     except RegistryError as exc:
         raise RegistryError(
             f"the run is saved in {path}, but it could not be recorded: {exc}; once the registry can be "
@@ -745,7 +745,7 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
             f"{run.path} is already recorded as run {recorded} (fleetopt runs show {recorded}): nothing added"
         )
     command = command if command is not None else "unknown (recorded afterwards by fleetopt runs add)"
-    return register_run(kind, loaded, run.path, key_figures(summary), command)
+    return _register_run(kind, loaded, run.path, key_figures(summary), command)
 
 
 def _finished_run(folder: str | Path) -> RunFolder:

@@ -95,8 +95,8 @@ def test_plan_against_itself_api(tiny_run):
 
 
 def test_plan_against_itself_cli_by_folder_and_id(tiny_run):
-    folder, _, loaded = tiny_run
-    run_id = api.register_run("solve", loaded, folder, {})
+    folder, _, _ = tiny_run
+    run_id = api.record_run(folder)
     for refs in ([str(folder), str(folder)], [str(run_id), str(run_id)]):
         code, out, err = run_cli("compare", *refs, "--format", "json", "--scenarios", SCENARIOS)
         assert code == 0, err

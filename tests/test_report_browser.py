@@ -197,8 +197,7 @@ def test_script_errors_would_be_caught(reports, tmp_path):
 
 def test_report_by_run_id(reports, tmp_path):
     folder = reports["solve"].parent
-    loaded, _ = api.load(folder / "model.yaml")
-    run_id = api.register_run("solve", loaded, folder, {})
+    run_id = api.record_run(folder)
     out = tmp_path / "by-id.html"
     code, _, err = run_cli("report", str(run_id), "--out", str(out))
     assert code == 0, err
