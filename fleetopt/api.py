@@ -341,6 +341,7 @@ def solve_stochastic(
     capped to the usable cores, with a :class:`FleetoptWarning`. Bad settings raise
     :class:`~fleetopt.errors.InputError`."""
     limits.solver_settings(mip_gap, time_limit, threads)
+    limits.seed("scenario_seed", scenario_seed)
     limits.whole("screen", screen, 1, MAX_SCREENED)
     limits.whole("out_of_sample", out_of_sample, 0)  # 0: none
     loaded, data = _loaded_and_data(model)

@@ -18,8 +18,10 @@ from pyomo.environ import value as pyo_value
 from test_policy import model as policy_model
 from typer.testing import CliRunner
 
+from fleetopt import api
 from fleetopt.cli import app
 from fleetopt.core.data import load
+from fleetopt.errors import InputError
 from fleetopt.evaluate import generate_scenarios
 from fleetopt.milp import stochastic as sto
 from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios, tail_representatives
@@ -964,3 +966,15 @@ def test_one_flip_search_rounds_each_decision_the_better_way_by_hand():
     tried.clear()
     start = (np.array([1.0, 3, 1, 1, 3, 1]), ("nearest", 0))
     assert one_flip_search(plan_at, down, up, decision, start, done=lambda plan: False)[0] == "nearest"
+
+
+def test_the_largest_seed_s_out_of_sample_seed_wraps_to_0_and_its_run_compares(here):
+    """scenario_seed 2**63 - 1 gave out-of-sample seed 2**63, which its summary kept and every
+    command then refused (`fleetopt compare` of the run: 'seed must be between ...')."""
+    largest = 2**63 - 1
+    result = api.solve_stochastic("tiny", 2, scenario_seed=largest, screen=10, out_of_sample=10)
+    assert result.summary()["out_of_sample"]["seed"] == 0
+    folder = api.write_stochastic_run(result)
+    assert api.compare(folder).figures.shape[1] == 2
+    with pytest.raises(InputError, match=r"scenario_seed must be between 0 and"):
+        api.solve_stochastic("tiny", 2, scenario_seed=largest + 1)

@@ -97,6 +97,13 @@ def seed(name: str, value) -> int:
     return whole(name, value, 0, MAX_SEED)
 
 
+def next_seed(value: int) -> int:
+    """The seed after ``value``: of a stochastic solve's out-of-sample scenarios, of a sweep's
+    stochastic candidate; past MAX_SEED it wraps to 0, so every seed a run records is one that
+    its commands take back."""
+    return (value + 1) % (MAX_SEED + 1)
+
+
 def mip_gap(name: str, value) -> float:
     return number(name, value, 0.0, MAX_MIP_GAP)
 

@@ -229,10 +229,9 @@ def solve_stochastic(
     started = time.perf_counter()
     quarters = first_stage_quarters(data, quarters)
     check_settings(data, n, quarters, risk_weight, alpha, route)
-    # seeds past MAX_SEED by one are the out-of-sample seed of a largest seed (a sweep's seed + 1)
-    limits.whole("seed", seed, 0, limits.MAX_SEED + 1)
+    limits.seed("seed", seed)
     if oos_seed is not None:
-        limits.whole("oos_seed", oos_seed, 0, limits.MAX_SEED + 1)
+        limits.seed("oos_seed", oos_seed)
     solver = SolverSettings(mip_gap, time_limit, threads)
     timings: dict = {}
     forecast = _timed(timings, "forecast_seconds", forecast_optimum, data, quarters, solver)
@@ -271,7 +270,7 @@ def solve_stochastic(
         recourse.model_size, completion=completion,
     )  # fmt: skip
     if oos_scenarios:
-        oos_seed = seed + 1 if oos_seed is None else oos_seed
+        oos_seed = limits.next_seed(seed) if oos_seed is None else oos_seed
         result.out_of_sample = _timed(
             timings, "out_of_sample_seconds", out_of_sample,
             data, plan, forecast.plan, oos_scenarios, oos_seed, backend,

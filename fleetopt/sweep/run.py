@@ -117,7 +117,8 @@ def _make_candidates(loaded, data, settings: dict, folder, saved, progress) -> C
     """The sweep's candidates, those in ``saved`` taken as they are; with ``folder``, each new one
     saved there as it is made, and the job marked as having them all at the end."""
     n_sto = settings["stochastic_scenarios"]
-    spec = StochasticCandidate(n_sto, settings["seed"] + 1, settings["backend"]) if n_sto else None
+    seed = limits.next_seed(settings["seed"])  # not the scenarios the sweep evaluates on
+    spec = StochasticCandidate(n_sto, seed, settings["backend"]) if n_sto else None
     on_made = None if folder is None else lambda made: _save_candidates(RunFolder(folder), loaded, data, made)
     proposals = [_kept_proposal(kept, data) for kept in settings.get("purchases") or []]
     check_proposals(proposals, settings["candidates"], settings["stochastic_scenarios"])
