@@ -770,14 +770,11 @@ def _recorded_id(registry: Registry, path: Path) -> int | None:
 
 
 def run_id(path: str | Path | int) -> int:
-    """The registry id of the run folder ``path`` (its latest record); an int is taken as an id and
-    checked."""
+    """The registry id of the run folder ``path`` (its latest record); a run id (an int, or digits
+    that are not an existing path, as everywhere a run is taken) is checked and given back."""
     registry = Registry()
-    if isinstance(path, int) and not isinstance(path, bool):
-        return registry.get(path).id
-    if not isinstance(path, (str, Path)):
-        resolve_run(path)  # refuses, by name, what names no run at all (True, a float)
-    return registry.id_of(path)
+    number = registry.id_given(path)  # refuses, by name, what names no run at all (True, a float)
+    return registry.get(number).id if number is not None else registry.id_of(path)
 
 
 def resolve_run(ref: str | Path | int) -> Path:

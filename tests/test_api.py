@@ -109,7 +109,7 @@ def test_a_run_id_as_an_int_is_taken_wherever_a_run_is(two_runs, here):
     a, _ = two_runs
     number = api.run_id(a)
     assert isinstance(number, int) and api.resolve_run(number) == a.resolve()
-    assert api.run_id(number) == number
+    assert api.run_id(number) == api.run_id(str(number)) == number
     assert api.report(number) == a.resolve() / "report.html"
     evaluation, _, source = api.evaluate(number, scenarios=SCENARIOS)
     assert evaluation.n_plans == 1 and source.path.parent == a.resolve()

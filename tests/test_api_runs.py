@@ -92,7 +92,10 @@ def test_a_registry_that_fails_after_the_write_keeps_the_run_and_says_where(here
 
 
 def test_run_id_of_a_folder_never_recorded(here):
-    with pytest.raises(RegistryError, match="is not recorded"):
+    (here / "unrecorded").mkdir()
+    with pytest.raises(RegistryError, match="unrecorded is not recorded"):
+        api.run_id(here / "unrecorded")
+    with pytest.raises(RegistryError, match="nowhere: no such run folder or plan file, and not a run id"):
         api.run_id(here / "nowhere")
 
 

@@ -327,8 +327,9 @@ class Registry:
 
 
 def _shown(ref) -> str:
+    """``ref`` in a message; a long path by its end, which names the run."""
     text = str(ref)
-    return text if len(text) <= 60 else text[:60] + "..."
+    return text if len(text) <= 60 else "..." + text[-57:]
 
 
 def _retry_locked(action, seconds: float):
