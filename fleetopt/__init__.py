@@ -14,4 +14,7 @@ _LOADER = "fleetopt.schema.loading"
 def __getattr__(name: str):
     if name in ("LoadedModel", "ModelError", "load_model"):
         return getattr(importlib.import_module(_LOADER), name)
-    raise AttributeError(f"module 'fleetopt' has no attribute {name!r}")
+    # `import fleetopt as fo; fo.solve(...)`, a notebook's first guess: the API's modules would
+    # shadow it (fleetopt.evaluate is a package), so the message points to fleetopt.api instead
+    hint = "" if name.startswith("_") else "; the Python API is fleetopt.api (import fleetopt.api as fo)"
+    raise AttributeError(f"module 'fleetopt' has no attribute {name!r}{hint}")

@@ -251,13 +251,15 @@ def write_solve_run(
     *,
     command: str | None = None,
 ) -> Path:
-    """Write summary.json, plan.csv, plan.npz, statements.csv and model.yaml into a run folder:
+    """Write summary.json, plan.csv, plan.npz, statements.csv and model.yaml (and purchases.csv,
+    a copy of the file whose purchases the solve fixed) into a run folder:
     ``out`` (new or empty), or a new one under the runs folder, claimed when it is written; and
     record it in the run registry (``command``: what `fleetopt runs show` gives as the command
     that made the run; default: the Python program that called the API). ``loaded``: the model
     the result was solved from (a LoadedModel or what :func:`load` returns; None: the one
     :func:`solve` kept). Returns the run folder."""
     limits.instance("result", result, SolveResult, "what fleetopt.api.solve returns")
+    limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded if loaded is not None else getattr(result, "loaded", None), "loaded")
     _check_solved_from(result, loaded)
     limits.path("out", out)
@@ -382,6 +384,7 @@ def write_stochastic_run(
     ``loaded``: the model it was solved from (a LoadedModel or what :func:`load` returns; None:
     the one :func:`solve_stochastic` kept)."""
     limits.instance("result", result, StochasticResult, "what fleetopt.api.solve_stochastic returns")
+    limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded if loaded is not None else result.loaded, "loaded")
     _check_solved_from(result, loaded)
     limits.path("out", out)
@@ -545,6 +548,7 @@ def write_evaluate_run(
     chosen, ``{"rank_by": "mean"|"cvar5"|"p5", "max_breach_prob": share or None}`` (as `fleetopt
     evaluate --rank-by --max-breach-prob`), kept in summary.json for the report (None: CVaR5)."""
     limits.instance("result", result, EvaluationResult, "what fleetopt.api.evaluate returns first")
+    limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded, "loaded")
     if result.model_fingerprint and result.model_fingerprint != model_fingerprint(loaded.model):
         raise InputError(
@@ -676,6 +680,7 @@ def write_sweep_run(
     (the folder the sweep saved its candidates and chunks in, a new one, or None: a new default
     one); and record it in the run registry."""
     limits.instance("result", result, SweepResult, "what fleetopt.api.sweep returns")
+    limits.text("command", command, optional=True)
     limits.path("out", out)
     path = _write_sweep_folder(result, out)
     return _recorded(result.loaded, path, result.summary(), command)
@@ -696,7 +701,12 @@ def _register_run(
 
 
 def _python_command(kind: str) -> str:
-    program = shlex.join(sys.argv) if sys.argv and sys.argv[0] else "python"
+    """What `fleetopt runs show` gives as the command of a run written from Python: the program,
+    or a notebook (a Jupyter kernel's argv names only its connection file)."""
+    if sys.argv and "ipykernel" in sys.argv[0]:
+        program = "a Jupyter notebook"
+    else:
+        program = shlex.join(sys.argv) if sys.argv and sys.argv[0] else "python"
     return f"fleetopt.api.write_{kind}_run, called by {program}"
 
 
@@ -721,6 +731,7 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
     made from, and a solve's plan.npz the file the run wrote. A folder already recorded is
     refused, naming its run id. ``command``: what `fleetopt runs show` gives as the command
     (default: that the run was recorded afterwards)."""
+    limits.text("command", command, optional=True)
     run = _finished_run(folder)
     summary = run.summary()
     kind = summary.get("kind")
@@ -755,7 +766,8 @@ def _finished_run(folder: str | Path) -> RunFolder:
         raise InputError(f"folder must be a run folder's path, not {folder!r}")
     run = RunFolder(Path(folder).resolve())
     if not run.path.is_dir():
-        raise RunDirError(f"{folder}: no such run folder")
+        what = "a file, not a run folder" if run.path.exists() else "no such run folder"
+        raise RunDirError(f"{folder}: {what}")
     if not run.is_finished:
         what = "an unfinished job: finish it with --resume" if run.is_job else "not a fleetopt run folder"
         raise RunDirError(f"{run.path} has no {RunFolder.SUMMARY}: {what}")
@@ -790,7 +802,9 @@ def runs(model: str | None = None, limit: int | None = 30) -> list[RunRecord]:
 
     Each :class:`RunRecord` has ``id``, ``created_utc`` (ISO 8601, UTC), ``kind`` (solve,
     stochastic, evaluate, sweep), ``command``, ``model_name``, ``model_hash``, ``path`` (the run
-    folder), ``exists`` and ``figures`` (its key figures: USD, probabilities in [0, 1]). As a table:
+    folder), ``exists`` and ``figures`` (its summary.json's key figures by name: ``_usd`` in USD,
+    ``_probability`` in [0, 1], ``_seconds`` in seconds, with the run's counts, status and texts
+    as written there). As a table:
     ``pandas.DataFrame([r.as_dict() for r in fo.runs()])``."""
     limits.text("model", model, optional=True)
     if limit is not None:

@@ -164,3 +164,11 @@ def test_a_warning_points_at_the_callers_line():
     with pytest.warns(FleetoptWarning, match="capped to") as caught:
         api.solve("tiny", threads=10_000)
     assert [w.filename for w in caught] == [__file__]
+
+
+def test_the_package_points_to_the_python_api():
+    """`import fleetopt as fo; fo.solve(...)`, a notebook's first guess, says where the API is."""
+    import fleetopt
+
+    with pytest.raises(AttributeError, match=r"no attribute 'solve'; the Python API is fleetopt\.api"):
+        fleetopt.solve  # noqa: B018

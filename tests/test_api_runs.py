@@ -145,6 +145,13 @@ def test_recording_afterwards_refuses_what_is_not_a_finished_unrecorded_run(here
         api.record_run(path)
     with pytest.raises(InputError, match="no such run folder"):
         api.record_run(here / "nowhere")
+    with pytest.raises(InputError, match=r"plan\.npz: a file, not a run folder"):
+        api.record_run(path / "plan.npz")
+    with pytest.raises(InputError, match=r"command must be a string \(got 5\)"):
+        api.record_run(path, command=5)
+    with pytest.raises(InputError, match=r"command must be a string"):
+        api.write_solve_run(solved, loaded, here / "C", command=5)
+    assert not (here / "C").exists()
     (here / "empty").mkdir()
     with pytest.raises(InputError, match=r"has no summary\.json: not a fleetopt run folder"):
         api.record_run(here / "empty")
@@ -216,3 +223,12 @@ def test_a_job_is_never_started_in_or_written_over_another_run(here, tiny_solved
     with pytest.raises(InputError, match=r"holds a finished run: choose a new or empty folder"):
         api.write_sweep_run(again, swept)
     assert (swept / "summary.json").read_bytes() == summary
+
+
+def test_a_run_written_from_a_notebook_says_so(here, tiny_solved, monkeypatch):
+    """A Jupyter kernel's argv names its launcher and connection file, not what the user ran."""
+    loaded, solved = tiny_solved
+    kernel = ["/usr/lib/python3/dist-packages/ipykernel_launcher.py", "-f", "/root/kernel-3f2a.json"]
+    monkeypatch.setattr("sys.argv", kernel)
+    path = api.write_solve_run(solved, loaded, here / "A")
+    assert api.run(path).command == "fleetopt.api.write_solve_run, called by a Jupyter notebook"

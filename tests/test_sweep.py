@@ -268,6 +268,19 @@ def test_recommend_hand_made():
     assert recommend(m, Rule(max_breach_prob=0.05, prefer="mean")) == 1  # the limit itself qualifies
     assert recommend(m, Rule(min_cvar5_usd=4.6, prefer="mean")) == 0
     assert "0.01%" in Rule(max_breach_prob=0.0001).describe()  # a small limit is not rounded to 0.0%
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [({"prefer": "median"}, "prefer must be one of cvar5, mean, p5"),
+     ({"max_breach_prob": 2}, "max_breach_prob must be between 0.0 and 1.0"),
+     ({"max_default_prob": float("nan")}, "max_default_prob"),
+     ({"no_riskier_than_optimum": "no"}, "no_riskier_than_optimum")],
+)  # fmt: skip
+def test_a_rule_no_plan_can_meet_is_refused_where_it_is_made(settings, named):
+    """fo.Rule(prefer="median") was taken, and refused only by the sweep that used it."""
+    with pytest.raises(InputError, match=named):
+        Rule(**settings)
     tie = frame([(9.0, 4.0, 0.1), (11.0, 4.0, 0.1), (10.0, 4.0, 0.1)])
     assert recommend(tie, Rule()) == 1  # equal CVaR5 and breach: the higher mean wins
 

@@ -15,6 +15,7 @@ import numpy as np
 from fleetopt.core.covenants import CovenantTest, covenant_tests, ebitda_window
 from fleetopt.core.credit import hazard_per_quarter
 from fleetopt.core.quarters import HOURS_PER_QUARTER, parse_quarter
+from fleetopt.core.units import counted
 from fleetopt.schema import PlanningModel, Risk, Robustness, contract_skus
 from fleetopt.schema.hardware import Generation, Use
 from fleetopt.schema.loading import LoadedModel, load_model
@@ -157,9 +158,10 @@ class ModelData:
 
     def __repr__(self) -> str:  # a notebook shows this, not hundreds of thousands of array digits
         return (
-            f"ModelData({self.name!r}: {self.T} quarters from {self.quarter_labels[0]}, "
-            f"{len(self.sku_names)} SKUs, {len(self.sites)} sites, {len(self.contracts)} contracts, "
-            f"{len(self.facilities)} debt facilities)"
+            f"ModelData({self.name!r}: {counted(self.T, 'quarter')} from {self.quarter_labels[0]}, "
+            f"{counted(len(self.sku_names), 'SKU')}, {counted(len(self.sites), 'site')}, "
+            f"{counted(len(self.contracts), 'contract')}, {len(self.facilities)} debt "
+            f"{'facility' if len(self.facilities) == 1 else 'facilities'})"
         )
 
     model: PlanningModel  # the validated model file: for loading, writing and fingerprints only

@@ -83,7 +83,9 @@ class SolveResult:
         return plan_frame(self.data, self.plan)
 
     def statements_frame(self):
-        """Quarterly statements as a pandas DataFrame (USD unless the column says otherwise)."""
+        """Quarterly statements as a pandas DataFrame: columns ending ``_usd`` in USD, ``mw_`` in MW,
+        ``gpus_`` in GPUs; ``debt_to_ebitda``, ``dscr``, ``interest_coverage`` and
+        ``borrowing_base_used`` are ratios (x; the covenants' quantities, docs/formulation.md)."""
         return self.statements.frame(self.data.quarter_labels)
 
     def headline(self) -> dict:

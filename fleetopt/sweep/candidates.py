@@ -563,6 +563,9 @@ class Rule:
     # a covenant breached in nearly every future for a better tail
     no_riskier_than_optimum: bool = True
 
+    def __post_init__(self) -> None:  # refused where it is made, not after the sweep's solves
+        self.check()
+
     def describe(self) -> str:
         conditions = ["no breach or default on the forecast"] if self.forecast_within_limits else []
         if self.no_riskier_than_optimum:

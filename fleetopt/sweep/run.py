@@ -12,7 +12,7 @@ from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases, parse_purchases, purchases_for
-from fleetopt.core.units import format_usd_change
+from fleetopt.core.units import counted, format_usd_change
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
@@ -364,8 +364,9 @@ class SweepResult:
 
     def __repr__(self) -> str:
         return (
-            f"SweepResult({len(self.metrics)} candidates evaluated on {self.evaluation.n_scenarios:,} "
-            f"scenarios, recommended {self.recommended['plan']!r}; .metrics, .why())"
+            f"SweepResult({counted(len(self.metrics), 'candidate')} evaluated on "
+            f"{counted(self.evaluation.n_scenarios, 'scenario')}, recommended "
+            f"{self.recommended['plan']!r}; .metrics, .why())"
         )
 
     @property
