@@ -485,7 +485,7 @@ def prepare_evaluation(
     workers = resources.capped_workers(workers, executor)  # before the memory each worker gets
     limits.threads("threads", threads)
     job = _prepare_evaluation(
-        resolve_run(plans), _loadable(model), scenarios=scenarios, seed=seed, backend=backend,
+        resolve_run(plans, "plans"), _loadable(model), scenarios=scenarios, seed=seed, backend=backend,
         max_memory=resources.budget_within_memory(max_memory, backend, executor, workers),
         deterministic=deterministic, keep_matrix=keep_matrix, executor=executor,
         ray_address=ray_address, workers=workers, threads=resources.capped_threads(threads),
@@ -498,7 +498,7 @@ def resume_evaluation(folder: str | Path | int) -> EvaluationJob:
     """The job of an interrupted evaluation run (folder or run id), with the same plans, model,
     settings and chunks: :meth:`EvaluationJob.run` it with the folder to compute only what it had
     not saved."""
-    run = resolve_run(folder)
+    run = resolve_run(folder, "folder")
     job = _resume_evaluation(run)
     with RunFolder(run).locked_for_run():  # a warning raised as an error lets go of the folder
         _warn_if_other_model_version(job.loaded, job.source)
@@ -521,7 +521,7 @@ def model_of_plans(plans: str | Path | int) -> Path | str | None:
     """The model to evaluate ``plans`` (a run folder, run id or plan file) with when none is given:
     a run folder's copy of its model, a plan file's bundled model (by the name in its metadata),
     else None (the default model)."""
-    return _model_of_plans(resolve_run(plans))
+    return _model_of_plans(resolve_run(plans, "plans"))
 
 
 def evaluation_summary(result: EvaluationResult, loaded: LoadedModel | tuple, source) -> dict:
@@ -668,9 +668,8 @@ def resume_sweep(
     are, only those it had not made are solved, and only missing evaluation chunks are evaluated.
     ``rule_changes``: fields of :class:`Rule` to replace (a sweep whose rule no candidate met
     finishes with a looser one), e.g. ``{"max_breach_prob": 0.1}``."""
-    return _resume_sweep(
-        resolve_run(folder), progress, rule_changes=rule_changes, candidate_progress=candidate_progress
-    )
+    folder = resolve_run(folder, "folder")
+    return _resume_sweep(folder, progress, rule_changes=rule_changes, candidate_progress=candidate_progress)
 
 
 def write_sweep_run(
@@ -785,15 +784,15 @@ def run_id(path: str | Path | int) -> int:
     """The registry id of the run folder ``path`` (its latest record); a run id (an int, or digits
     that are not an existing path, as everywhere a run is taken) is checked and given back."""
     registry = Registry()
-    number = registry.id_given(path)  # refuses, by name, what names no run at all (True, a float)
+    number = registry.id_given(path, "path")  # refuses, by name, what names no run at all (True, a float)
     return registry.get(number).id if number is not None else registry.id_of(path)
 
 
-def resolve_run(ref: str | Path | int) -> Path:
+def resolve_run(ref: str | Path | int, name: str = "ref") -> Path:
     """A run folder or plan file from its path, or a run folder from its run id (an int, or digits
     that are not an existing path). A path that does not exist, an unknown run id and a recorded run
     whose folder is gone raise :class:`~fleetopt.runs.registry.RegistryError` (an InputError)."""
-    return Registry().resolve(ref)
+    return Registry().resolve(ref, name)
 
 
 def runs(model: str | None = None, limit: int | None = 30) -> list[RunRecord]:
@@ -815,7 +814,7 @@ def runs(model: str | None = None, limit: int | None = 30) -> list[RunRecord]:
 def run(ref: str | Path | int) -> RunRecord:
     """One run's record (see :func:`runs`): by run id (an int, or digits that are not an existing
     path) or by its run folder (its latest record)."""
-    return Registry().find(ref)
+    return Registry().find(ref, "ref")
 
 
 def compare(
@@ -853,7 +852,7 @@ def compare(
         )
     if not given:
         raise InputError("runs must name at least one run folder, run id or plan file")
-    refs = [resolve_run(r) for r in given]
+    refs = [resolve_run(r, "runs") for r in given]
     chosen, model_given, copy_used = "the model given", model, False
     if model is None:
         model, chosen = _model_of_comparison(refs)
@@ -894,4 +893,4 @@ def report(run: str | Path | int, out: str | Path | None = None) -> Path:
     (:class:`~fleetopt.errors.InputError`), and so is an existing file that is not a report
     fleetopt wrote (a model, notes). Returns the report's path."""
     limits.path("out", out)
-    return write_report(resolve_run(run), out)
+    return write_report(resolve_run(run, "run"), out)

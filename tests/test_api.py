@@ -72,6 +72,18 @@ def test_compare_refuses_no_runs():
         api.compare(None)
 
 
+def test_a_run_argument_that_is_not_one_is_refused_by_its_name():
+    """fo.evaluate(None) said "a run is a run folder ..." without naming the argument."""
+    solved = api.solve("tiny")
+    calls = [(lambda: api.evaluate(None), "plans"), (lambda: api.report(1.5), "run"),
+             (lambda: api.run_id(True), "path"), (lambda: api.evaluate(solved), "plans")]  # fmt: skip
+    for call, name in calls:
+        with pytest.raises(InputError, match=rf"^{name} must be a run folder, plan file or run id \(int\)"):
+            call()
+    with pytest.raises(InputError, match=r"write it as a run first: fleetopt\.api\.write_solve_run"):
+        api.evaluate(solved)
+
+
 @pytest.mark.parametrize("model", [123, ["tiny"], b"tiny", "", "  "])
 def test_load_refuses_what_is_not_a_model_by_name(model):
     """load(123) raised TypeError from deep in pathlib, load("") said ".: is a directory"."""

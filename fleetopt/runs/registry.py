@@ -276,11 +276,11 @@ class Registry:
             raise RegistryError(f"{path} is not recorded in {self.path} (see `fleetopt runs`)")
         return int(row[0])
 
-    def resolve(self, ref: str | Path | int) -> Path:
+    def resolve(self, ref: str | Path | int, name: str = "a run") -> Path:
         """A run folder or plan file from a path, or a run folder from a run id (an int, or digits
         that are not an existing path's name). A path that does not exist, an unknown id and a
-        registered run whose folder is gone are errors."""
-        number = self.id_given(ref)
+        registered run whose folder is gone are errors (``name``: the argument, in them)."""
+        number = self.id_given(ref, name)
         if number is None:
             return Path(ref)
         record = self.get(number)
@@ -294,15 +294,16 @@ class Registry:
             raise RegistryError(f"run {record.id}'s folder {record.path} is missing (deleted or moved)")
         return record.path
 
-    def find(self, ref: str | Path | int) -> RunRecord:
+    def find(self, ref: str | Path | int, name: str = "a run") -> RunRecord:
         """The record of a run id, or the latest record of a run folder."""
-        number = self.id_given(ref)
+        number = self.id_given(ref, name)
         return self.get(number if number is not None else self.id_of(ref))
 
     @staticmethod
-    def id_given(ref: str | Path | int) -> int | None:
+    def id_given(ref: str | Path | int, name: str = "a run") -> int | None:
         """The run id ``ref`` names (an int, or digits that are not an existing path's name), or
-        None when it is an existing path. Anything else is refused, saying what is accepted."""
+        None when it is an existing path. Anything else is refused, saying what ``name`` (the
+        argument) accepts."""
         if isinstance(ref, Integral) and not isinstance(ref, bool):
             return int(ref)
         if not isinstance(ref, (str, Path)):
@@ -310,7 +311,7 @@ class Registry:
             written = " (write it as a run first: fleetopt.api.write_solve_run and the like)"
             hint = written if hasattr(ref, "plan") else ""
             raise RegistryError(
-                f"a run is a run folder, plan file or run id (int), not a {type(ref).__name__}{hint}"
+                f"{name} must be a run folder, plan file or run id (int), not a {type(ref).__name__}{hint}"
                 f" ({_shown(ref)})"
             )
         try:
