@@ -12,7 +12,7 @@ from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, rounded_decision
-from fleetopt.core.units import format_difference, format_figure, format_mw, format_usd
+from fleetopt.core.units import counted, format_difference, format_figure, format_mw, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
@@ -123,6 +123,13 @@ class Comparison:
     runs: list[str] = field(default_factory=list)  # the run folder or plan file of each plan ([]: not known)
     # (plan, what it breaks on the forecast) of each plan that breaches a covenant or defaults there
     forecast_limits: list[tuple[str, str]] = field(default_factory=list)
+
+    def __repr__(self) -> str:  # a notebook shows this, not every frame
+        return (
+            f"Comparison({counted(len(self.labels), 'plan')} on {counted(self.n_scenarios, 'scenario')} "
+            f"of seed {self.seed}: {', '.join(map(repr, self.labels))}; .figures, .mw_used, .gpus, "
+            ".purchase_diff)"
+        )
 
     @staticmethod
     def has_difference(key: str, unit: str) -> bool:

@@ -21,6 +21,7 @@ import numpy as np
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.results import PLAN_DECISIONS
+from fleetopt.core.units import counted
 from fleetopt.errors import InputError
 from fleetopt.schema.base import MAX_GPUS
 
@@ -40,6 +41,10 @@ class FixedPurchases:
     rows: int  # purchase rows read (zero rows included)
     text: str  # the file's text, kept with the run
     axes: tuple  # what the blocks index in the model they were checked against (purchase_axes)
+
+    def __repr__(self) -> str:  # not the blocks' array and the file's text
+        blocks = f"{self.blocks.sum():,.0f} blocks"
+        return f"FixedPurchases({self.source!r}: {counted(self.rows, 'row')}, {blocks})"
 
     def gpus(self, data: ModelData) -> float:
         return float((self.blocks * data.block_size[:, None, None]).sum())
