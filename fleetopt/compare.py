@@ -394,6 +394,8 @@ def plans_from_refs(
     for ref, source in zip(refs, sources or plan_sources(refs, data), strict=True):
         chosen = range(len(source.plans))
         run = RunFolder(ref)
+        # a run's plan file is named by its run folder: "plan.npz" names no run
+        name = ref.parent.name if ref.is_file() and ref.name in RunFolder.PLAN_FILES else ref.name
         if ref.is_dir() and run.kind == "sweep":
             picks = run.sweep_picks(source.labels, source.path.name)[::-1]  # the optimum first
             chosen = [source.labels.index(pick) for pick in picks]
@@ -402,7 +404,7 @@ def plans_from_refs(
             buffers.append(None if source.reader.buffers is None else source.reader.buffers[i])
             runs.append(str(ref))
             labels.append(
-                f"{ref.name}: {source.labels[i]}" if len(refs) > 1 or len(chosen) == 1 else source.labels[i]
+                f"{name}: {source.labels[i]}" if len(refs) > 1 or len(chosen) == 1 else source.labels[i]
             )
     if len(plans) < 2:
         alone = len(refs) == 1 and refs[0].is_dir() and RunFolder(refs[0]).kind == "sweep"

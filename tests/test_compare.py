@@ -278,6 +278,8 @@ def test_a_run_s_plan_file_given_directly_is_compared_under_the_model_beside_it(
     assert result.model.name == "handmade"
     assert result.model.source == str(other_model_run[0] / "model.yaml")
     assert result.model.chosen == "the first run folder's copy, as no model was given"
+    run = other_model_run[0].name  # a run's plan file is labelled by its run ("plan.npz" names none)
+    assert result.labels == [f"{run}: milp", f"{run}: milp (2)"]
     # evaluate finds a plan file's model by the same definition
     from fleetopt.evaluate.jobfolder import model_of_plans
 
@@ -497,7 +499,8 @@ def test_three_plans_show_each_difference_and_which_way_is_better(buffer_sweep):
     breach = next(line for line in table.splitlines() if line.startswith("| P(covenant breach) |"))
     assert breach.rstrip(" |").endswith("lower")
     notes = out.replace("\\", "")
-    assert "plans.npz: milp: forecast and plans.npz: milp: forecast (4) are the same plan" in notes
+    run = folder.name  # the sweep's plan file, labelled by its run
+    assert f"{run}: milp: forecast and {run}: milp: forecast (4) are the same plan" in notes
     assert notes.count("are the same plan") == 3  # the same decisions with another buffer are not
 
 
