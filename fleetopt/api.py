@@ -42,9 +42,11 @@ from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results import headline, plan_frame
+from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptWarning, InputError, warn
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.engine import EvaluationResult
+from fleetopt.evaluate.forecast import forecast_run
 from fleetopt.evaluate.jobfolder import EvaluationJob
 from fleetopt.evaluate.jobfolder import evaluation_summary as _evaluation_summary
 from fleetopt.evaluate.jobfolder import model_of_plans as _model_of_plans
@@ -199,7 +201,29 @@ def solve(
         data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, purchases=fixed
     )
     result.loaded = loaded
+    _warn_if_the_policy_reacts(result)
     return result
+
+
+def _warn_if_the_policy_reacts(result: SolveResult) -> None:
+    """Say so where the plan, run on the forecast with the model's policy, is not its statements:
+    the report, compare and the sweep show that run, and the sweep never recommends a plan that
+    breaches there."""
+    run = _policy_on_forecast(result)
+    if not run["policy_reacts"]:
+        return
+    buffer = format_usd(result.data.policy.liquidity_buffer_usd)
+    breaks = run["policy_breaks"]
+    warn(
+        f"run with the model's policy (a liquidity buffer of {buffer} above finance.min_cash_usd), the "
+        f"plan reacts on the forecast itself: NPV {format_usd(run['policy_npv_usd'])} against the MILP's "
+        f"{format_usd(result.statements.npv_usd)}, and it "
+        f"{'keeps every covenant' if breaks == 'none' else breaks}. The MILP keeps cash above the minimum "
+        "only; the policy defers orders and cuts prepayments below the minimum plus the buffer "
+        "(docs/evaluation.md, 'Nothing reacts on the forecast'). The report and compare show this run "
+        "(fleetopt evaluate --plans RUN --deterministic, quarter by quarter), and fleetopt sweep does not "
+        "recommend a plan that breaches a covenant on its forecast"
+    )
 
 
 def read_purchases(path: str | Path, model: ModelArg | ModelData = None) -> FixedPurchases:
@@ -229,6 +253,21 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
         "model_size": result.model_size,
         **({} if result.purchases is None else {"purchases": _purchases_summary(result)}),
         **fig,
+        **_policy_on_forecast(result),
+    }
+
+
+def _policy_on_forecast(result: SolveResult) -> dict:
+    """The plan run on the forecast with the model's policy (docs/evaluation.md, "Nothing reacts on
+    the forecast"), as the report, compare and the sweep see it: it equals the statements unless
+    the policy reacts there (a liquidity buffer above the MILP's cash floor cuts prepayments and
+    defers orders), and then it may breach a covenant the MILP kept."""
+    run = forecast_run(result.data, result.plan, None, result.statements)
+    return {
+        "policy_npv_usd": run.npv_usd,
+        "policy_reacts": run.reacts,
+        "policy_within_limits": run.within_limits,
+        "policy_breaks": run.limits_words(),
     }
 
 

@@ -20,8 +20,10 @@ from milp_builders import base_model, load
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from typer.testing import CliRunner
 
+from fleetopt import api
 from fleetopt.cli import app
 from fleetopt.cli.common import error_lines
+from fleetopt.cli.render import key_figure
 from fleetopt.milp import highs
 from fleetopt.milp.solve import InfeasibleModel
 
@@ -80,6 +82,33 @@ def test_solve_tiny_writes_a_complete_run_folder(tmp_path):
     assert "lowest DSCR (quarters tested, from 2026Q4)" in flat
     lowest = statements["cash_usd"].iloc[1:].min()
     assert f"liquidity >= $25.0M: lowest ${lowest / 1e6:,.1f}M" in flat
+
+
+def test_a_solve_whose_plan_reacts_to_its_policy_on_the_forecast_says_so(tmp_path, tiny_text):
+    """With a $60M policy buffer above tiny's $25M floor, the MILP's plan run as the company would
+    run it cuts prepayments on the forecast and misses the borrowing base: the report showed NPV
+    -$11.1M and the breach while `solve` printed the MILP's -$14.1M and nothing else."""
+    model = tmp_path / "buffered.yaml"
+    model.write_text(tiny_text + "\npolicy:\n  liquidity_buffer_usd: 60000000\n", encoding="utf-8")
+    code, _, stderr = run_cli("solve", str(model), "--out", str(tmp_path / "b"))
+    assert code == 0, stderr
+    said = " ".join(stderr.split())
+    assert "warning: run with the model's policy (a liquidity buffer of $60.0M above" in said
+    breaks = "it breaches a covenant (first misses borrowing base)"
+    assert f"NPV -$11.1M against the MILP's -$14.1M, and {breaks}" in said
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["npv_usd"] == pytest.approx(-14_109_908.48, abs=0.01)
+    assert summary["policy_npv_usd"] == pytest.approx(-11.08e6, abs=0.01e6)
+    assert summary["policy_reacts"] and not summary["policy_within_limits"]
+    record = api.run(tmp_path / "b")  # the registry's list shows the run as the report does
+    listed = "NPV -$11.1M on the forecast with its policy (the MILP's -$14.1M)"
+    assert key_figure(record.kind, record.figures) == listed
+
+    code, _, stderr = run_cli("solve", "tiny", "--out", str(tmp_path / "plain"))
+    summary = json.loads((tmp_path / "plain" / "summary.json").read_text())
+    assert code == 0 and "warning" not in stderr and not summary["policy_reacts"]
+    assert summary["policy_npv_usd"] == pytest.approx(summary["npv_usd"], abs=1.0)
+    assert summary["policy_within_limits"] and summary["policy_breaks"] == "none"
 
 
 # ---------------------------------------------------------------- (b) infeasible input
