@@ -20,7 +20,8 @@ from conftest import run_cli
 from milp_builders import base_model
 
 from fleetopt import api
-from fleetopt.runs.registry import Registry, RegistryError
+from fleetopt.cli.render import key_figure
+from fleetopt.runs.registry import Registry, RegistryError, key_figures
 
 
 @contextmanager
@@ -425,3 +426,23 @@ def test_a_runs_folder_that_cannot_be_written_is_still_listed(tmp_path, monkeypa
     assert Registry().resolve(records[0].id) == (tmp_path / "S").resolve()
     assert listed_ids(ok("runs")) == [records[0].id]
     assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_an_evaluation_is_listed_by_the_plan_its_terminal_and_report_show_first():
+    """`runs` and `runs show` gave the figures of an evaluation's first plan, unnamed: one the
+    user's --max-breach-prob had excluded, not the plan its terminal and report led with."""
+    def plan(label, mean, cvar, breach):
+        return {"plan": label, "npv_mean_usd": mean, "npv_cvar5_usd": cvar, "breach_probability": breach,
+                "forecast_within_limits": True}  # fmt: skip
+
+    metrics = [plan("milp: forecast", -17.7e6, -87.7e6, 0.89),
+               plan("milp: price shock", -22.8e6, -82.9e6, 0.837),
+               plan("milp: late power", -20.0e6, -90.0e6, 0.80)]  # fmt: skip
+    summary = {"kind": "evaluate", "n_plans": 3, "deterministic": False, "metrics": metrics}
+    by_cvar = key_figures(summary)  # no ranking: the best CVaR5 first
+    assert by_cvar["plan"] == "milp: price shock" and by_cvar["npv_cvar5_usd"] == -82.9e6
+    ranked = key_figures({**summary, "ranking": {"rank_by": "mean", "max_breach_prob": 0.85}})
+    assert (ranked["plan"], ranked["npv_mean_usd"]) == ("milp: late power", -20.0e6)
+    assert key_figure("evaluate", ranked) == "milp: late power: mean NPV -$20.0M, CVaR5 -$90.0M"
+    none_qualify = key_figures({**summary, "ranking": {"rank_by": "mean", "max_breach_prob": 0.5}})
+    assert none_qualify["plan"] == "milp: forecast"  # the file's first, as where no plan qualifies

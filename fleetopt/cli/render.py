@@ -501,10 +501,11 @@ def comparison_tables(result) -> list:
 
 def key_figure(kind: str, fig: dict) -> str:
     """A run's headline in the registry's list: the forecast NPV of a solved plan, the scenario
-    figures of an evaluation (its first plan) or of a sweep's pick, the stochastic plan's RP; a
-    deterministic evaluation's one scenario is the forecast: its NPV there."""
+    figures of an evaluation (the plan it shows first, named) or of a sweep's pick, the stochastic
+    plan's RP; a deterministic evaluation's one scenario is the forecast: its NPV there."""
     if kind in ("evaluate", "sweep") and "npv_mean_usd" in fig:
-        whose = {"sweep": "pick: ", "evaluate": "first plan: " if fig.get("n_plans", 1) > 1 else ""}[kind]
+        shown = f"{fig['plan']}: " if fig.get("plan") else "first plan: "  # an older record: no label
+        whose = {"sweep": "pick: ", "evaluate": shown if fig.get("n_plans", 1) > 1 else ""}[kind]
         if fig.get("deterministic"):  # worded as a solve's
             return f"{whose}NPV {format_usd(fig['npv_mean_usd'])} on the forecast"
         return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {format_usd(fig['npv_cvar5_usd'])}"
