@@ -583,9 +583,10 @@ def write_evaluate_run(
     """Write metrics.csv and summary.json (and npv_matrix.npy when kept) into a run folder: ``out``
     (new or empty, or the folder of a started job) or a new one under the runs folder; and record
     it in the run registry with the figures of the plan it shows first (by ``ranking``).
-    ``loaded`` and ``source``: the model and plans :func:`evaluate` returned with the result. ``ranking``: how the best plan is
-    chosen, ``{"rank_by": "mean"|"cvar5"|"p5", "max_breach_prob": share or None}`` (as `fleetopt
-    evaluate --rank-by --max-breach-prob`), kept in summary.json for the report (None: CVaR5)."""
+    ``loaded`` and ``source``: the model and plans :func:`evaluate` returned with the result.
+    ``ranking``: how the best plan is chosen, ``{"rank_by": "mean"|"cvar5"|"p5", "max_breach_prob":
+    share or None}`` (as `fleetopt evaluate --rank-by --max-breach-prob`), kept in summary.json for
+    the report (None: CVaR5)."""
     limits.instance("result", result, EvaluationResult, "what fleetopt.api.evaluate returns first")
     limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded, "loaded")
