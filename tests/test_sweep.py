@@ -703,3 +703,20 @@ def test_the_planners_stresses_print_nothing_from_highs(capfd):
     planner.solve_stress(None)
     out, err = capfd.readouterr()
     assert "changeCoeff" not in out + err
+
+
+def test_a_candidate_says_the_gap_its_solve_stopped_at():
+    """On lab a stress optimum beat 'milp: forecast' on the forecast by $0.4M, within the forecast
+    solve's 0.4 % gap, while the sweep called it 'optimal': each candidate's line and note now say
+    the gap where it shows, and a resumed sweep reads it back from candidates.json."""
+    from fleetopt.sweep.candidates import Candidate, within_gap
+    from fleetopt.sweep.run import _listed_candidate
+
+    assert within_gap(0.0041) == " (within 0.4%: the solve's relative gap)"
+    assert within_gap(0.0004) == within_gap(None) == ""  # 0.0% would say nothing
+    listed = {"label": "milp: forecast", "origin": "forecast", "status": "optimal", "note": "n",
+              "forecast_npv_usd": 1.0, "liquidity_buffer_usd": None, "gap": 0.0041}  # fmt: skip
+    expected = Candidate("milp: forecast", "forecast", "optimal", None, 1.0, "n", gap=0.0041)
+    assert _listed_candidate(listed) == expected
+    del listed["gap"]  # a sweep saved before candidates kept their gap
+    assert _listed_candidate(listed).gap is None

@@ -19,7 +19,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import build_model
-from fleetopt.milp.solve import extract_plan, solve_settled
+from fleetopt.milp.solve import extract_plan, relative_gap, solve_settled
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 from fleetopt.schema import Robustness
 
@@ -45,6 +45,7 @@ class PlannerResult:
     objective_usd: float | None
     seconds: float
     results: object = None  # the solver's results (milp.solve.raise_without_plan reads them)
+    gap: float | None = None  # the branch and bound's relative gap to its bound (None: not known)
 
 
 class PersistentPlanner:
@@ -123,7 +124,8 @@ class PersistentPlanner:
         if status in ("infeasible", "no_plan"):
             return PlannerResult(status, None, None, seconds, results)
         objective_usd = from_model_units(incumbent, VARIABLE_UNITS["objective"])
-        return PlannerResult(status, extract_plan(self.m, self.data), objective_usd, seconds)
+        gap = relative_gap(incumbent, results.objective_bound)
+        return PlannerResult(status, extract_plan(self.m, self.data), objective_usd, seconds, gap=gap)
 
     def solve_stress(self, stress: Stress | None) -> PlannerResult:
         """The optimal plan for a stressed forecast (strategic decisions free)."""

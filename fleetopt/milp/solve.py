@@ -239,9 +239,14 @@ def objective_and_gap(
     settled, but a branch and bound incumbent (a settle that found no optimum) can pay more tax than
     it owes (the tax variables are only bounded below, §5.10) and understate the plan written."""
     value = statements.npv_usd if objective == "npv" else incumbent_usd
-    if bound_usd is None:
-        return value, None
-    return value, abs(bound_usd - value) / max(abs(value), 1e-9)
+    return value, relative_gap(value, bound_usd)
+
+
+def relative_gap(value: float, bound: float | None) -> float | None:
+    """|bound - value| / |value| (None without a finite bound): how far a plan may be from the best."""
+    if bound is None or not np.isfinite(bound):
+        return None
+    return abs(bound - value) / max(abs(value), 1e-9)
 
 
 def _val(var) -> float:

@@ -26,7 +26,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.economics import operating_lines
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import format_solver_status, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.metrics import FORECAST_OK, RANK_COLUMNS
@@ -247,6 +247,7 @@ class Candidate:
     forecast_npv_usd: float | None = None
     note: str = ""
     liquidity_buffer_usd: float | None = None  # the policy's buffer this plan runs with (None: the model's)
+    gap: float | None = None  # its solve's relative gap (None: not solved, or not known)
 
 
 # the policy candidates: the forecast optimum run with a cash buffer of these shares of its largest
@@ -491,7 +492,8 @@ class _Making:
         if saved is None and self.on_made:
             self.on_made(self.out)
         if self.progress:
-            self.progress(f"{candidate.label}: {candidate.status}" + (" (saved earlier)" if saved else ""))
+            status = format_solver_status(candidate.status, candidate.gap)
+            self.progress(f"{candidate.label}: {status}" + (" (saved earlier)" if saved else ""))
         return candidate
 
     def forecast_optimum(self) -> Candidate:
@@ -500,11 +502,13 @@ class _Making:
             options = self.planner.options
             diagnosis = {"time_limit": options["time_limit"], "threads": options["threads"]}
             raise_without_plan(self.data, r.status, r.results, r.seconds, diagnosis)
-        return Candidate("milp: forecast", "forecast", r.status, r.plan, note="MILP optimum of the forecast")
+        note = "MILP optimum of the forecast" + within_gap(r.gap)
+        return Candidate("milp: forecast", "forecast", r.status, r.plan, note=note, gap=r.gap)
 
     def stress_optimum(self, stress: Stress) -> Candidate:
         r = self.planner.solve_stress(stress)
-        return Candidate(stress_label(stress), "stress", r.status, r.plan, note=stress.description)
+        note = stress.description + within_gap(r.gap)
+        return Candidate(stress_label(stress), "stress", r.status, r.plan, note=note, gap=r.gap)
 
     def robust_optimum(self, robust: tuple[str, Robustness, str]) -> Candidate:
         label, requirement, what = robust
@@ -512,7 +516,7 @@ class _Making:
         settings = {**self.settings, "time_limit": limit}
         r = PersistentPlanner(self.data, robustness=requirement, **settings).solve_stress(None)
         # not a parent of variations: those are completed without its constraints
-        return Candidate(label, "robust", r.status, r.plan, note=what)
+        return Candidate(label, "robust", r.status, r.plan, note=what + within_gap(r.gap), gap=r.gap)
 
     def proposal(self, fixed: FixedPurchases) -> Candidate:
         """A procurement plan written by people: its purchases fixed, the rest the forecast's best."""
@@ -524,6 +528,13 @@ class _Making:
         """A variation completed by the forecast's model with its strategic decisions fixed."""
         r = self.planner.complete(varied)
         return Candidate(label, "variation", r.status, r.plan, note=what)
+
+
+def within_gap(gap: float | None) -> str:
+    """A solve's gap in a candidate's note, where it shows: HiGHS stops at the --mip-gap, so another
+    candidate (a stress optimum) can do better on the forecast than the forecast's own optimum."""
+    shows = format_solver_status("optimal", gap) != "optimal"
+    return f" (within {gap:.1%}: the solve's relative gap)" if shows else ""
 
 
 # ---------------------------------------------------------------- front and choice

@@ -143,6 +143,7 @@ def _save_candidates(run: RunFolder, loaded: LoadedModel, data: ModelData, cands
             "note": c.note,
             "forecast_npv_usd": c.forecast_npv_usd,
             "liquidity_buffer_usd": c.liquidity_buffer_usd,
+            "gap": c.gap,
         }
         for c in cands.candidates
     ]
@@ -244,10 +245,11 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
 
 
 def _listed_candidate(c: dict) -> Candidate:
-    npv, buffer = c["forecast_npv_usd"], c.get("liquidity_buffer_usd")
+    npv, buffer, gap = c["forecast_npv_usd"], c.get("liquidity_buffer_usd"), c.get("gap")
     return Candidate(
         str(c["label"]), str(c["origin"]), str(c["status"]), None,
         None if npv is None else float(npv), str(c["note"]), None if buffer is None else float(buffer),
+        None if gap is None else float(gap),
     )  # fmt: skip
 
 
