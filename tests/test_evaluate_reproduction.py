@@ -84,6 +84,29 @@ def test_evaluate_deterministic_gives_the_milp_figures(name):
         assert rel_err(res.paths[name_][0, 3], r.statements.lines[name_]) < REL
 
 
+def test_a_cost_plan_with_more_gpus_than_its_demand_reproduces_on_the_forecast():
+    """A cost solve met market demand as a floor: with cash tight it put GPUs in service beyond the
+    demand (2,090 H100-equivalents in 2027Q3 on this instance, tiny with a second site) for their
+    market revenue in the cash row, which the evaluator, selling at most the demand, never paid:
+    $4.5M of NPV apart, and prepayments cut on the forecast (found by a parity fuzz)."""
+    ohio = {"power_capacity_mw": 26.9808, "pue": 1.4658, "electricity_price_usd_per_mwh": 32.5095,
+            "fixed_cost_per_mw_quarter_usd": 199849,
+            "expansion": {"block_mw": 17.3329, "capex_per_mw_usd": 11042197, "lead_time_quarters": 3,
+                          "earliest_start": "2026Q3", "max_blocks": 1,
+                          "useful_life_years": 11.8573}}  # fmt: skip
+    loan = "finance.facilities.gpu-term-loan.opening_balance_usd"
+    edited = api.edit("tiny", {"sites.ohio": ohio, loan: 60.12e6})
+    r = api.solve(edited, objective="cost", mip_gap=0.02)
+    lines, data = r.statements.lines, r.data
+    forecast = deterministic_scenarios(data, 1)
+    constants, plans = SimulationConstants.from_data(data), batch(data, [r.plan])
+    out = simulate(constants, plans, forecast, record=("cash_usd", "debt_usd"))
+    assert out["npv"][0, 0] == pytest.approx(r.statements.npv_usd, rel=REL)
+    assert rel_err(out["cash_usd"][0, 0], lines["cash_usd"]) < REL
+    assert rel_err(out["debt_usd"][0, 0], lines["debt_usd"]) < REL
+    assert not out["prepayment_cut"].any() and not out["default"].any()
+
+
 def test_api_evaluate_of_a_plan_file_on_the_forecast(tmp_path):
     r = solved("tiny")
     loaded, _ = api.load("tiny")

@@ -40,11 +40,15 @@ def contract_delivery_rule(b: Builder, k: int, t: int):
 
 
 def market_demand_rule(b: Builder, u: int, t: int):
-    r"""\sum_{s,i} θ_{u,s} g_{u,s,i,t} <= D_{u,t} (npv),  >= D_{u,t} (cost; the diagnosis may relax it)."""
+    r"""\sum_{s,i} θ_{u,s} g_{u,s,i,t} <= D_{u,t} (npv),  = D_{u,t} (cost; the diagnosis may relax it).
+
+    Cost: the demand is met, and no more: GPUs in service beyond it would earn market revenue in the
+    cash row that nobody pays (the evaluator sells at most the demand), which a plan short of cash
+    would use."""
     m, data = b.m, b.data
     supplied = sum(data.throughput[u, s] * market_gpus(b, u, s, i, t) for (s, i) in b.ix.market_terms[(u, t)])
     if b.objective == "cost":
-        return supplied + b.slack(u, t) >= data.demand[u, t] * m.demand_scale[u, t]
+        return supplied + b.slack(u, t) == data.demand[u, t] * m.demand_scale[u, t]
     return supplied <= data.demand[u, t] * m.demand_scale[u, t]
 
 
