@@ -48,8 +48,10 @@ def test_edit_names_what_it_cannot_change():
 def test_edit_makes_a_block_the_file_leaves_out_and_refuses_to_remove_a_misspelt_field():
     import numpy as np
 
-    changes = {"policy.reschedule_late_contracts": np.False_, "robustness.market_price_drop": 0.1}
+    changes = {"policy.reschedule_late_contracts": np.False_, "robustness.market_price_drop": 0.1,
+               "contracts.lab-a-training.start": np.str_("2026Q4")}  # fmt: skip
     edited = api.edit("tiny", changes)
+    assert edited.model.contracts["lab-a-training"].start == "2026Q4"
     assert edited.model.policy.reschedule_late_contracts is False
     assert edited.model.robustness.market_price_drop == 0.1
     with pytest.raises(InputError, match=r"finance.opening_cash_usdd: no such field to remove \(finance has"):

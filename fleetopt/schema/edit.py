@@ -168,8 +168,10 @@ def _here(node: Any, path: FieldPath) -> str:
 def _plain(where: str | tuple, value: Any) -> Any:
     """``value`` as YAML writes it: numbers (NumPy's too), text, booleans, None, lists and mappings
     of them."""
-    if value is None or isinstance(value, (bool, str)):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):  # NumPy's text too (a pandas cell, rng.choice): YAML writes only str
+        return str(value)
     if isinstance(value, np.bool_):  # NumPy's true and false
         return bool(value)
     if isinstance(value, Integral):
