@@ -303,14 +303,16 @@ def _markdown_table(frame: pd.DataFrame) -> str:
 
 
 def own_scenarios(ref: Path) -> tuple[int, int] | None:
-    """(scenarios, seed) a run's own figures were evaluated on: a finished sweep's, a stochastic
-    solve's out-of-sample ones; None for a run with none (a solve, a plan file, a stochastic solve
-    that skipped them)."""
+    """(scenarios, seed) a run's own figures were evaluated on: a sweep's (an unfinished one's, those
+    it evaluates on), a stochastic solve's out-of-sample ones; None for a run with none (a solve, a
+    plan file, a stochastic solve that skipped them)."""
     run = RunFolder(ref)
-    if not ref.is_dir() or not run.is_finished:
+    if not ref.is_dir() or not (run.is_finished or run.is_job):
         return None
-    summary, path = run.summary(), run / RunFolder.SUMMARY
-    if run.kind == "sweep":
+    finished = run.is_finished
+    summary = run.summary() if finished else run.job()
+    path = run / (RunFolder.SUMMARY if finished else RunFolder.JOB)
+    if summary.get("kind") == "sweep":
         return (
             limits.job_setting(summary, path, "n_scenarios", limits.scenarios),
             limits.job_setting(summary, path, "seed", limits.seed),

@@ -232,3 +232,13 @@ def test_a_run_written_from_a_notebook_says_so(here, tiny_solved, monkeypatch):
     monkeypatch.setattr("sys.argv", kernel)
     path = api.write_solve_run(solved, loaded, here / "A")
     assert api.run(path).command == "fleetopt.api.write_solve_run, called by a Jupyter notebook"
+
+
+def test_a_comparison_with_an_unfinished_sweep_uses_the_sweep_s_scenarios(here, tiny_solved):
+    """`compare SWEEP RUN` of a sweep stopped before its end took 1,000 scenarios of seed 0, not
+    the sweep's own (compare's help: those of the first sweep given), without a word."""
+    loaded, solved = tiny_solved
+    api.sweep(loaded, candidates=2, scenarios=SCENARIOS, seed=4, folder=here / "S")  # not written: unfinished
+    solve = api.write_solve_run(solved, loaded, here / "A")
+    comparison = api.compare([here / "S", solve])
+    assert (comparison.n_scenarios, comparison.seed) == (SCENARIOS, 4)
