@@ -912,9 +912,12 @@ def compare(
     default_scenarios, default_seed = own if own is not None else (1000, 0)
     scenarios = limits.scenarios("scenarios", default_scenarios if scenarios is None else scenarios)
     seed = limits.seed("seed", default_seed if seed is None else seed)
-    for sentence in figures_not_back(refs, scenarios, seed):
+    not_back = figures_not_back(refs, scenarios, seed)
+    for sentence in not_back:
         warn(sentence)
-    return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs)
+    return compare_plans(
+        data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs, not_back
+    )
 
 
 def _model_of_comparison(refs: list[Path]) -> tuple[Path | None, str]:

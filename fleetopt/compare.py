@@ -123,6 +123,8 @@ class Comparison:
     runs: list[str] = field(default_factory=list)  # the run folder or plan file of each plan ([]: not known)
     # (plan, what it breaks on the forecast) of each plan that breaches a covenant or defaults there
     forecast_limits: list[tuple[str, str]] = field(default_factory=list)
+    # a run whose own figures are of other scenarios than these (its plans' figures here are not those)
+    scenario_notes: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:  # a notebook shows this, not every frame
         return (
@@ -161,6 +163,7 @@ class Comparison:
         """What a reader must know besides the figures: the model, identical plans, the paired error."""
         out = [] if self.model is None else [self.model.sentence()]
         out += [f"Note: {note}; they are evaluated under the model above." for note in self.versions]
+        out += [f"Note: {note}." for note in self.scenario_notes]
         out += [
             f"{label} on the forecast, with its policy: {words}." for label, words in self.forecast_limits
         ]
@@ -217,7 +220,11 @@ class Comparison:
         same = {f"same_plan_note_{n + 1}": self._same_plan_words(a, b) for n, (a, b) in enumerate(self.same)}
         committed = {f"same_commitments_note_{n + 1}": self._same_commitments_words(*pair)
                      for n, pair in enumerate(self.same_commitments)}  # fmt: skip
-        facts = {**model, **versions, **same, **committed, "scenarios": self.n_scenarios, "seed": self.seed}
+        breaches = {f"forecast_breach_note_{n + 1}": f"{label} on the forecast, with its policy: {words}"
+                    for n, (label, words) in enumerate(self.forecast_limits)}  # fmt: skip
+        other = {f"scenarios_note_{n + 1}": note for n, note in enumerate(self.scenario_notes)}
+        facts = {**model, **versions, **breaches, **same, **committed, **other,
+                 "scenarios": self.n_scenarios, "seed": self.seed}  # fmt: skip
         about = pd.DataFrame({"item": list(facts), "value": list(facts.values())})
         parts = ["# about\n" + about.to_csv(index=False)]
         for name, frame in self.tables().items():
@@ -235,6 +242,7 @@ class Comparison:
         out["same_plans"] = [[a, b] for a, b in self.same]  # pairs with every decision and buffer the same
         # plans that commit to the same purchases, power and contracts: [a, b, what else differs]
         out["same_commitments"] = [[a, b, what] for a, b, what in self.same_commitments]
+        out["scenario_notes"] = self.scenario_notes  # runs whose own figures are of other scenarios
         out["scenarios"] = self.n_scenarios
         out["seed"] = self.seed
         return json_text(out)
@@ -437,11 +445,13 @@ def compare_plans(
     model: ModelUsed | None = None,
     versions: list[str] | None = None,
     runs: list[str] | None = None,
+    scenario_notes: list[str] | None = None,
 ) -> Comparison:
     """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences.
     ``buffers``: each plan's policy liquidity buffer, USD (None: the model's); ``model``: what
     ``data`` was built from, and ``versions``: which plans were made from another version of it
-    (sentences), for the comparison's notes; ``runs``: the run folder or plan file of each plan."""
+    (sentences), for the comparison's notes; ``runs``: the run folder or plan file of each plan;
+    ``scenario_notes``: :func:`figures_not_back`'s sentences, for the notes too."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
     batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
@@ -513,6 +523,7 @@ def compare_plans(
         model=model,
         versions=list(versions or []),
         runs=list(runs or []),
+        scenario_notes=list(scenario_notes or []),
         forecast_limits=[
             (label, run.limits_words())
             for label, run in zip(labels, on_forecast, strict=True)

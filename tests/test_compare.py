@@ -679,10 +679,16 @@ def test_a_stochastic_solve_is_compared_on_its_own_out_of_sample_scenarios(tmp_p
     means = next(row for row in doc["figures"] if row["figure"] == "npv_mean_usd")
     for plan in doc["plans"]:
         assert means[plan] == pytest.approx(own["metrics"][plan]["npv_mean_usd"], rel=1e-9)
-    code, _, err = run_cli("compare", str(folder), "--seed", "0", "--scenarios", "50", "--format", "json")
+    code, out, err = run_cli("compare", str(folder), "--seed", "0", "--scenarios", "50", "--format", "json")
     assert code == 0
-    assert (f"warning: {folder}'s own figures are of 1,000 scenarios (seed 4); this comparison uses 50 "
-            "(seed 0): its plans' figures here are not those") in err  # fmt: skip
+    said = (f"{folder}'s own figures are of 1,000 scenarios (seed 4); this comparison uses 50 "
+            "(seed 0): its plans' figures here are not those")  # fmt: skip
+    assert f"warning: {said}" in err
+    assert json.loads(out)["scenario_notes"] == [said]  # in the file too: a mailed comparison keeps it
+    code, out, _ = run_cli("compare", str(folder), "--seed", "0", "--scenarios", "50", "--format", "markdown")
+    assert code == 0 and f"Note: {said}." in out.replace("\\", "")
+    code, out, _ = run_cli("compare", str(folder), "--seed", "0", "--scenarios", "50", "--format", "csv")
+    assert code == 0 and f"scenarios_note_1,{said}" in out.replace('"', "")
 
 
 @pytest.mark.parametrize("scenarios", [20, 200])
