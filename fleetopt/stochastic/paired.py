@@ -113,11 +113,12 @@ def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
 
 def paired_words(d: dict) -> str:
     """The paired differences of :func:`paired_comparison` in words, each with its standard error:
-    'mean +$43.7M ($29.8M), CVaR5 +$3.40B ($92.3M), P(breach) +1.35 pt (0.19), P(default) ...', money
-    as every terminal table writes it (format_usd)."""
+    'mean +$43.7M ($29.8M), CVaR5 +$3.40B ($92.3M), P(breach) +1.35 pp (0.19 pp), P(default) ...',
+    money as every terminal table writes it (format_usd), shares in percentage points as compare
+    writes them, to two decimals (a difference of 0.1 pp has an error of that size)."""
     usd = [f"{what} {format_usd_change(d[f'{key}_diff'])} ({format_usd(d[f'{key}_diff_se'])})"
            for what, key in (("mean", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd"))]  # fmt: skip
     probabilities = (("P(breach)", "breach_probability"), ("P(default)", "default_probability"))
-    shares = [f"{what} {100 * d[f'{key}_diff']:+.2f} pt ({100 * d[f'{key}_diff_se']:.2f})"
+    shares = [f"{what} {100 * d[f'{key}_diff']:+.2f} pp ({100 * d[f'{key}_diff_se']:.2f} pp)"
               for what, key in probabilities]  # fmt: skip
     return ", ".join(usd + shares)
