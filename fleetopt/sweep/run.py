@@ -387,12 +387,15 @@ class SweepResult:
                 f"The forecast optimum is also the rule's pick ({self.rule.describe()})."
                 + self._outside_forecast_limits()
             )
+        p5 = (f"P5 NPV (the rule's figure) by {format_usd_change(rec['npv_p5_usd'] - opt['npv_p5_usd'])}, "
+              if self.rule.prefer == "p5" else "")  # fmt: skip
         text = (
             f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum it changes "
             f"mean NPV by {format_usd_change(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
-            f"{format_usd_change(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])}, breach probability from "
+            f"{format_usd_change(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])}, {p5}breach probability from "
             f"{opt['breach_probability']:.1%} to {rec['breach_probability']:.1%} and default probability "
-            f"from {opt['default_probability']:.1%} to {rec['default_probability']:.1%}."
+            f"from {opt['default_probability']:.1%} to {rec['default_probability']:.1%} (each change "
+            "of the unrounded figures, so it may differ from the table's rounded ones by a unit)."
         )
         text += self._outside_forecast_limits()
         missed = limits_missed(opt, self.rule)
