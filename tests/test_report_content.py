@@ -490,6 +490,16 @@ def test_histogram_ticks_are_round_and_markers_drawn():
     assert chart.count("<line x1=") - chart.count('class="grid"') >= 3  # mean, P5 and zero
 
 
+def test_the_end_bars_say_they_count_the_scenarios_beyond_the_axis():
+    """The first bar's tooltip said '-$98.4M to -$92.3M: 0.7%' while it also counted a -$122.8M
+    scenario (the axis spans the 0.5-99.5 percentiles, the end bars take the rest)."""
+    samples = np.concatenate([np.linspace(-10e6, 30e6, 998), [-100e6, 200e6]])
+    chart = svg.histogram("t", {"a": samples}, bins=4)
+    tips = re.findall(r"<title>a: ([^<]*)</title>", chart)
+    assert tips[0].startswith("up to ") and tips[-1].endswith(" and above: 25.3%")
+    assert all(" to " in tip for tip in tips[1:-1])
+
+
 def test_second_histogram_series_is_an_outline():
     rng = np.random.default_rng(0)
     chart = svg.histogram("t", {"a": rng.normal(0, 1e6, 500), "b": rng.normal(1e6, 1e6, 500)})

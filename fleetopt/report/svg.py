@@ -249,8 +249,8 @@ def histogram(
                     frame.add(
                         f'<rect x="{px(edges[b]) + 0.5:.1f}" y="{frame.y(share):.1f}" '
                         f'width="{px(edges[b + 1]) - px(edges[b]) - 1:.1f}" height="{frame.y(0) - frame.y(share):.1f}" '
-                        f'fill="{colour}" opacity="0.6"><title>{escape(name)}: {escape(format_usd_compact(edges[b]))} '
-                        f"to {escape(format_usd_compact(edges[b + 1]))}: {share:.1%}</title></rect>"
+                        f'fill="{colour}" opacity="0.6"><title>{escape(name)}: {escape(_bin_words(edges, b))}: '
+                        f"{share:.1%}</title></rect>"
                     )
         else:
             steps = [f"M{px(edges[0]):.1f},{frame.y(0):.1f}"]
@@ -264,6 +264,16 @@ def histogram(
         legend.append((name, colour, "box" if n == 0 else "outline"))
     legend += _histogram_markers(frame, px, lo, hi, markers or {}, list(counts))
     return frame.render(legend)
+
+
+def _bin_words(edges: np.ndarray, b: int) -> str:
+    """Bin ``b``'s range for its tooltip; the end bins also count the samples beyond the axis."""
+    low, high = format_usd_compact(edges[b]), format_usd_compact(edges[b + 1])
+    if b == 0:
+        return f"up to {high}"
+    if b == len(edges) - 2:
+        return f"{low} and above"
+    return f"{low} to {high}"
 
 
 def _histogram_markers(
