@@ -12,6 +12,7 @@ from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, rounded_decision
+from fleetopt.core.results import present_cost
 from fleetopt.core.units import counted, format_difference, format_figure, format_mw, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
@@ -46,6 +47,9 @@ FIGURES = [
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
     ("peak_debt_usd", "peak debt on the forecast", "USD"),
+    # the cost objective's figure (`solve --objective cost`), from the plan's statements: a lab's plans
+    # are compared by it
+    ("present_cost_usd", "present cost on the forecast", "USD"),
     ("gpus_bought", "GPUs bought", "GPUs"),
     ("power_built_mw", "power built (expansion blocks)", "MW"),
 ]
@@ -55,7 +59,8 @@ BETTER = {
                      "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd", "expected_min_cash_usd",
                      "mean_utilisation"), "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
-                     "peak_debt_usd", *(first_breach_column(k) for k in CATALOGUE)), "lower"),
+                     "peak_debt_usd", "present_cost_usd", *(first_breach_column(k) for k in CATALOGUE)),
+                    "lower"),
 }  # fmt: skip
 NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to itself
 
@@ -475,6 +480,7 @@ def compare_plans(
             # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
             "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
             "peak_debt_usd": on_forecast[n].peak_debt_usd,
+            "present_cost_usd": present_cost(data, st),
             "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),
             "power_built_mw": float(
                 sum(plan.build_blocks[i].sum() * s.block_mw for i, s in enumerate(data.sites))
