@@ -53,6 +53,7 @@ from fleetopt.evaluate.jobfolder import model_of_plans as _model_of_plans
 from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluation
 from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
+from fleetopt.evaluate.metrics import shown_first
 from fleetopt.evaluate.planfile import plans_npz_bytes
 from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_note
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
@@ -749,12 +750,17 @@ def _python_command(kind: str) -> str:
     return f"fleetopt.api.write_{kind}_run, called by {program}"
 
 
+def _key_figures(summary: dict) -> dict:
+    """A run's figures for its record; an evaluation's are of the plan its report shows."""
+    return key_figures(summary, shown_first(summary) if summary.get("kind") == "evaluate" else None)
+
+
 def _recorded(loaded: LoadedModel, path: Path, summary: dict, command: str | None) -> Path:
     """``path`` once recorded in the registry with the key figures of its ``summary`` (its
     summary.json): the one place where a written run is recorded. A registry that fails now keeps
     the run, and the message says where it is and how to record it later."""
     try:
-        _register_run(summary["kind"], loaded, path, key_figures(summary), command)
+        _register_run(summary["kind"], loaded, path, _key_figures(summary), command)
     except RegistryError as exc:
         raise RegistryError(
             f"the run is saved in {path}, but it could not be recorded: {exc}; once the registry can be "
@@ -796,7 +802,7 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
             f"{run.path} is already recorded as run {recorded} (fleetopt runs show {recorded}): nothing added"
         )
     command = command if command is not None else "unknown (recorded afterwards by fleetopt runs add)"
-    return _register_run(kind, loaded, run.path, key_figures(summary), command)
+    return _register_run(kind, loaded, run.path, _key_figures(summary), command)
 
 
 def _finished_run(folder: str | Path) -> RunFolder:

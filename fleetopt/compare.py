@@ -47,9 +47,9 @@ FIGURES = [
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
     ("peak_debt_usd", "peak debt on the forecast", "USD"),
-    # the cost objective's figure (`solve --objective cost`), from the plan's statements: a lab's plans
-    # are compared by it
-    ("present_cost_usd", "present cost on the forecast", "USD"),
+    # the cost objective's figure (`solve --objective cost`), from the plan's statements (without its
+    # policy, which the cost objective's plans have no use for): a lab's plans are compared by it
+    ("present_cost_usd", "present cost on the forecast (MILP statements)", "USD"),
     ("gpus_bought", "GPUs bought", "GPUs"),
     ("power_built_mw", "power built (expansion blocks)", "MW"),
 ]
@@ -319,6 +319,8 @@ def own_scenarios(ref: Path) -> tuple[int, int] | None:
     """(scenarios, seed) a run's own figures were evaluated on: a sweep's (an unfinished one's, those
     it evaluates on), a stochastic solve's out-of-sample ones; None for a run with none (a solve, a
     plan file, a stochastic solve that skipped them)."""
+    if ref.is_file() and ref.name in RunFolder.PLAN_FILES:  # a run's plan file: its run's
+        ref = ref.resolve().parent
     run = RunFolder(ref)
     if not ref.is_dir() or not (run.is_finished or run.is_job):
         return None
@@ -410,7 +412,7 @@ def plans_from_refs(
         chosen = range(len(source.plans))
         run = RunFolder(ref)
         # a run's plan file is named by its run folder: "plan.npz" names no run
-        name = ref.parent.name if ref.is_file() and ref.name in RunFolder.PLAN_FILES else ref.name
+        name = ref.resolve().parent.name if ref.is_file() and ref.name in RunFolder.PLAN_FILES else ref.name
         if ref.is_dir() and run.kind == "sweep":
             picks = run.sweep_picks(source.labels, source.path.name)[::-1]  # the optimum first
             chosen = [source.labels.index(pick) for pick in picks]

@@ -242,3 +242,16 @@ def test_a_comparison_with_an_unfinished_sweep_uses_the_sweep_s_scenarios(here, 
     solve = api.write_solve_run(solved, loaded, here / "A")
     comparison = api.compare([here / "S", solve])
     assert (comparison.n_scenarios, comparison.seed) == (SCENARIOS, 4)
+
+
+def test_a_sweep_s_plan_file_given_directly_is_compared_as_its_sweep(here, tiny_solved, monkeypatch):
+    """`compare S/plans.npz A` took 1,000 scenarios while `compare S A` took the sweep's own; and
+    `compare plan.npz ...` from inside a run folder labelled its plan ': milp' (the name of '.')."""
+    loaded, solved = tiny_solved
+    swept = api.sweep(loaded, candidates=2, scenarios=SCENARIOS, seed=4, folder=here / "S")
+    api.write_sweep_run(swept, here / "S")
+    solve = api.write_solve_run(solved, loaded, here / "A")
+    comparison = api.compare([here / "S" / "plans.npz", solve])
+    assert (comparison.n_scenarios, comparison.seed) == (SCENARIOS, 4)
+    monkeypatch.chdir(solve)
+    assert api.compare(["plan.npz", here / "S"]).labels[0] == "A: milp"

@@ -103,6 +103,31 @@ def ranked_plans(metrics, rank_by: str = "cvar5", max_breach_prob: float | None 
     return pd.concat([part.sort_values(by, ascending=False, kind="stable") for part in parts])
 
 
+def shown_plans(metrics: pd.DataFrame, ranking: dict | None) -> tuple[pd.DataFrame, bool]:
+    """An evaluation's plans in the order its report shows them, best first, by its ``ranking``
+    (summary.json's: ``rank_by``, ``max_breach_prob``; CVaR5 without one), and whether any plan
+    met the limit: where none did (the terminal printed no best plan), every plan by the same
+    figure, the best of them shown."""
+    rank_by, limit = (ranking or {}).get("rank_by", "cvar5"), (ranking or {}).get("max_breach_prob")
+    ranked = ranked_plans(metrics, rank_by, limit)
+    return (ranked, True) if not ranked.empty else (ranked_plans(metrics, rank_by), False)
+
+
+def shown_first(summary: dict) -> dict:
+    """The metrics (summary.json's) of the plan an evaluation's report shows (:func:`shown_plans`):
+    what the run registry lists it by. A summary it cannot rank (written by hand or an older
+    version) gives its first plan."""
+    metrics = summary.get("metrics")
+    if not (isinstance(metrics, list) and metrics and all(isinstance(m, dict) for m in metrics)):
+        return {}
+    ranking = summary.get("ranking") if isinstance(summary.get("ranking"), dict) else None
+    try:
+        ranked, _ = shown_plans(pd.DataFrame(metrics), ranking)
+    except (KeyError, TypeError):
+        return metrics[0]
+    return metrics[int(ranked.index[0])]
+
+
 def ranking_words(rank_by: str = "cvar5", max_breach_prob: float | None = None) -> str:
     """The rule of :func:`ranked_plans` in words: 'the highest mean NPV among plans with
     P(covenant breach) at most 60.00%'."""

@@ -48,8 +48,8 @@ from fleetopt.evaluate.metrics import (
     REACTION_LABELS,
     first_breach_column,
     marked_last_words,
-    ranked_plans,
     ranking_words,
+    shown_plans,
     tail_count,
 )
 from fleetopt.evaluate.planfile import BUFFERS
@@ -442,7 +442,7 @@ def _evaluation_focus(summary: dict, metrics: pd.DataFrame, labels: list[str]) -
         return [0], "the only plan evaluated"
     ranking = summary.get("ranking")
     rank_by, limit = (ranking or {}).get("rank_by", "cvar5"), (ranking or {}).get("max_breach_prob")
-    ranked = ranked_plans(metrics, rank_by, limit)
+    ranked, met = shown_plans(metrics, ranking)
     marked = not summary.get("deterministic")  # as the candidates' table marks them
     words = ranking_words(rank_by, limit) + marked_last_words(ranked, marked)
     if ranking is None:
@@ -451,8 +451,7 @@ def _evaluation_focus(summary: dict, metrics: pd.DataFrame, labels: list[str]) -
         words += f" (the evaluation's --rank-by {rank_by}" + (
             f" --max-breach-prob {limit:g})" if limit is not None else ")"
         )
-    if ranked.empty:  # the terminal printed no best plan: the report shows the best of all
-        ranked = ranked_plans(metrics, rank_by)
+    if not met:  # the terminal printed no best plan: the report shows the best of all
         words = (f"{ranking_words(rank_by)} of all plans{marked_last_words(ranked, marked)}: none has P(covenant breach) at most "
                  f"{limit:.2%} (the evaluation's --max-breach-prob {limit:g})")  # fmt: skip
     return [labels.index(ranked.iloc[0]["plan"])], words

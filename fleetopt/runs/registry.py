@@ -18,10 +18,7 @@ from datetime import UTC, datetime
 from numbers import Integral
 from pathlib import Path
 
-import pandas as pd
-
 from fleetopt.errors import InputError
-from fleetopt.evaluate.metrics import ranked_plans
 from fleetopt.runs.folder import RUNS_DIR_VARIABLE, runs_dir
 
 DB_NAME = "registry.sqlite"
@@ -78,35 +75,23 @@ RUN_KINDS = ("solve", "stochastic", "evaluate", "sweep")
 FIRST_PLAN_FIGURES = ("plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probability")
 
 
-def key_figures(summary: dict) -> dict:
+def key_figures(summary: dict, shown: dict | None = None) -> dict:
     """The figures a run's record keeps, from its summary.json: the scalar figures of a solve and a
     sweep, the USD figures of a stochastic solve, and an evaluation's number of plans, whether it is
     deterministic (its one scenario the forecast) and the label, mean NPV, CVaR5 and breach
-    probability of the plan its terminal and report show first (:func:`shown_first`)."""
+    probability of ``shown``, the metrics of the plan its report shows
+    (``fleetopt.evaluate.metrics.shown_first``; None: its first plan)."""
     kind = summary.get("kind")
     if kind == "evaluate":
-        first = shown_first(summary)
+        metrics = summary.get("metrics")
+        listed = metrics[0] if isinstance(metrics, list) and metrics and isinstance(metrics[0], dict) else {}
+        first = shown if shown is not None else listed
         summary = {"n_plans": summary.get("n_plans"), "deterministic": summary.get("deterministic"),
                    **{k: first.get(k) for k in FIRST_PLAN_FIGURES}}  # fmt: skip
     scalars = {k: v for k, v in summary.items() if isinstance(v, (int, float, str, bool)) or v is None}
     if kind == "stochastic":
         return {k: v for k, v in scalars.items() if k.endswith("_usd")}
     return scalars
-
-
-def shown_first(summary: dict) -> dict:
-    """The metrics of the plan an evaluation shows first: the best by its ranking (summary.json's
-    ``ranking``, CVaR5 without one; ``ranked_plans``), or its first plan where none qualifies."""
-    metrics = summary.get("metrics")
-    if not (isinstance(metrics, list) and metrics and all(isinstance(m, dict) for m in metrics)):
-        return {}
-    ranking = summary.get("ranking") if isinstance(summary.get("ranking"), dict) else {}
-    try:
-        rank_by, limit = ranking.get("rank_by", "cvar5"), ranking.get("max_breach_prob")
-        ranked = ranked_plans(pd.DataFrame(metrics), rank_by, limit)
-    except (KeyError, TypeError):  # a summary written by hand or by an older version: its first plan
-        return metrics[0]
-    return metrics[int(ranked.index[0])] if len(ranked) else metrics[0]
 
 
 class Registry:
