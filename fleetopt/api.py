@@ -213,14 +213,14 @@ def _warn_if_the_policy_reacts(result: SolveResult) -> None:
     run = _policy_on_forecast(result)
     if not run["policy_reacts"]:
         return
-    buffer = format_usd(result.data.policy.liquidity_buffer_usd)
+    buffer = result.data.policy.liquidity_buffer_usd
+    why = f" (a liquidity buffer of {format_usd(buffer)} above finance.min_cash_usd)" if buffer > 0 else ""
     breaks = run["policy_breaks"]
     warn(
-        f"run with the model's policy (a liquidity buffer of {buffer} above finance.min_cash_usd), the "
-        f"plan reacts on the forecast itself: NPV {format_usd(run['policy_npv_usd'])} against the MILP's "
-        f"{format_usd(result.statements.npv_usd)}, and it "
-        f"{'keeps every covenant' if breaks == 'none' else breaks}. The MILP keeps cash above the minimum "
-        "only; the policy defers orders and cuts prepayments below the minimum plus the buffer "
+        f"run with the model's policy{why}, the plan reacts on the forecast itself: NPV "
+        f"{format_usd(run['policy_npv_usd'])} against the MILP's {format_usd(result.statements.npv_usd)}, "
+        f"and it {'keeps every covenant' if breaks == 'none' else breaks}. The MILP keeps cash above the "
+        "minimum only; the policy defers orders and cuts prepayments below the minimum plus the buffer "
         "(docs/evaluation.md, 'Nothing reacts on the forecast'). The report and compare show this run "
         "(fleetopt evaluate --plans RUN --deterministic, quarter by quarter), and fleetopt sweep does not "
         "recommend a plan that breaches a covenant on its forecast"
