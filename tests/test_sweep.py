@@ -723,3 +723,19 @@ def test_a_candidate_says_the_gap_its_solve_stopped_at():
     assert _listed_candidate(listed) == expected
     del listed["gap"]  # a sweep saved before candidates kept their gap
     assert _listed_candidate(listed).gap is None
+
+
+def test_a_buffer_that_never_acts_is_not_another_point_of_the_front():
+    """On lab both cash-buffer candidates had every figure of the forecast optimum (their buffer
+    never acted in the sweep's scenarios) and all three were starred on the front."""
+    from fleetopt.sweep.run import idle_buffers
+
+    metrics = pd.DataFrame({
+        "plan": ["milp: forecast", "buffer A", "buffer B", "stress"],
+        "origin": ["forecast", "policy", "policy", "stress"],
+        "npv_mean_usd": [10.0, 10.0, 9.0, 10.0], "npv_cvar5_usd": [-5.0, -5.0, -4.0, -5.0],
+        "sold_share": [0.1, 0.1, 0.0, 0.1], "npv_p5_usd": [np.nan, np.nan, np.nan, np.nan],
+    })  # fmt: skip
+    figures = ["npv_mean_usd", "npv_cvar5_usd", "sold_share", "npv_p5_usd"]
+    assert idle_buffers(metrics, figures).tolist() == [False, True, False, False]  # a stress twin is its own
+    assert not idle_buffers(metrics[metrics.origin != "forecast"], figures).any()  # no optimum: none

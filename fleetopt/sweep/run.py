@@ -8,6 +8,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.plan import plan_axes
@@ -334,8 +337,9 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     metrics.insert(1, "origin", [c.origin for c in feasible])
     metrics.insert(2, "forecast_npv_usd", [c.forecast_npv_usd for c in feasible])
     metrics.insert(3, FORECAST_OK, metrics.pop(FORECAST_OK))  # the evaluation's, after the plan's origin
-    metrics["note"] = [c.note for c in feasible]
-    metrics["on_front"] = pareto_front(metrics)
+    idle = idle_buffers(metrics, evaluation.metrics.select_dtypes("number").columns)
+    metrics["note"] = [c.note + (IDLE_BUFFER if same else "") for c, same in zip(feasible, idle, strict=True)]
+    metrics["on_front"] = pareto_front(metrics) & ~idle
     try:
         pick = recommend(metrics, rule)
     except RuleNotMet as exc:  # the evaluation is saved: a looser rule finishes the sweep
@@ -350,6 +354,22 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     metrics["recommended"] = False
     metrics.loc[metrics.index[pick], "recommended"] = True
     return SweepResult(loaded, data, cands, metrics, evaluation, rule, pick)
+
+
+def idle_buffers(metrics: pd.DataFrame, figures) -> np.ndarray:
+    """(rows,) whether each candidate is a cash-buffer variation whose every figure (``figures``,
+    metrics columns) is the forecast optimum's: its buffer never acted in these scenarios, so it is
+    the same plan run the same way, not another point of the front (on lab all three were starred)."""
+    optimum = metrics.index[metrics["origin"] == "forecast"]
+    if not len(optimum):
+        return np.zeros(len(metrics), dtype=bool)
+    values = metrics[list(figures)].to_numpy(dtype=float)
+    base = values[metrics.index.get_loc(optimum[0])]
+    return np.array([origin == "policy" and np.array_equal(row, base, equal_nan=True)
+                     for origin, row in zip(metrics["origin"], values, strict=True)], dtype=bool)  # fmt: skip
+
+
+IDLE_BUFFER = " (in these scenarios the buffer never acted: every figure is the forecast optimum's)"
 
 
 # a rise in breach or default probability (against the forecast optimum) that the explanation of a
