@@ -265,7 +265,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     dscr = lines["dscr"][tested]
     finite = dscr[np.isfinite(dscr)]
     headroom = covenant_headroom(data, st)
-    costs, _ = present_cost_parts(data, st)
+    costs, end_value = present_cost_parts(data, st)
     return {
         "npv_usd": st.npv_usd,
         "npv_quarters_usd": st.npv_quarters_usd,
@@ -276,7 +276,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "debt_end_usd": float(lines["debt_usd"][-1]),
         "terminal_discount_factor": float(data.discount[-1]),
         # the cost objective's figure (any objective): costs less the value at the end, present value
-        "present_cost_usd": present_cost(data, st),
+        "present_cost_usd": costs - end_value,
         "present_cost_quarters_usd": costs,
         "peak_debt_usd": float(lines["debt_usd"].max()),
         "min_liquidity_usd": float(lines["cash_usd"].min()),
