@@ -291,7 +291,7 @@ def sweep(
     RunFolder.check_new(out)  # before the model is even read
     rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar,
                 forecast_within_limits=not allow_forecast_breach,
-                no_riskier_than_optimum=not allow_riskier).check()  # fmt: skip
+                no_riskier_than_optimum=not allow_riskier)  # fmt: skip
     threads = capped_threads(threads)
     registry_checked()
     loaded = load_model(model)

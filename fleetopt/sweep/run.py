@@ -78,7 +78,7 @@ def sweep(
     again what was saved. ``candidate_progress`` is called with one line per candidate as it is
     made ("<label>: <status>"); ``progress`` as the evaluation goes. Returns a :class:`SweepResult`.
     """
-    rule = (rule or Rule()).check()
+    rule = rule or Rule()  # a Rule checks itself when made
     _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads)
     loaded, data = load(model)
     # an unusable backend, or more scenarios than memory holds, fails before the solves, not after
@@ -316,7 +316,7 @@ def _checked_rule(name: str, rule) -> dict:
     if not isinstance(rule, dict) or not set(rule) <= fields:
         raise InputError(f"{name} must be an object with at most the fields {', '.join(sorted(fields))}")
     try:
-        Rule(**rule).check()
+        Rule(**rule)  # checks itself
     except InputError as exc:
         raise InputError(f"{name}: {exc}") from None
     return rule
