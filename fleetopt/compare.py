@@ -20,7 +20,7 @@ from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import first_breach_column, paired_error, tail_count
 from fleetopt.evaluate.planfile import plan_file_model_name
-from fleetopt.evaluate.sources import PlanSource, plan_file_of, read_plans, refuse_other_files
+from fleetopt.evaluate.sources import PlanSource, plan_file_of, read_plans, refuse_other_files, run_folder_of
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 
@@ -319,8 +319,7 @@ def own_scenarios(ref: Path) -> tuple[int, int] | None:
     """(scenarios, seed) a run's own figures were evaluated on: a sweep's (an unfinished one's, those
     it evaluates on), a stochastic solve's out-of-sample ones; None for a run with none (a solve, a
     plan file, a stochastic solve that skipped them)."""
-    if ref.is_file() and ref.name in RunFolder.PLAN_FILES:  # a run's plan file: its run's
-        ref = ref.resolve().parent
+    ref = run_folder_of(ref)  # a run's plan file: its run's
     run = RunFolder(ref)
     if not ref.is_dir() or not (run.is_finished or run.is_job):
         return None
@@ -411,8 +410,7 @@ def plans_from_refs(
     for ref, source in zip(refs, sources or plan_sources(refs, data), strict=True):
         chosen = range(len(source.plans))
         run = RunFolder(ref)
-        # a run's plan file is named by its run folder: "plan.npz" names no run
-        name = ref.resolve().parent.name if ref.is_file() and ref.name in RunFolder.PLAN_FILES else ref.name
+        name = run_folder_of(ref).name  # a run's plan file by its run folder: "plan.npz" names no run
         if ref.is_dir() and run.kind == "sweep":
             picks = run.sweep_picks(source.labels, source.path.name)[::-1]  # the optimum first
             chosen = [source.labels.index(pick) for pick in picks]

@@ -66,12 +66,17 @@ def refuse_unfinished(folder: Path, then: str, kinds: tuple[str, ...] = ("evalua
         )
 
 
-def model_copy_of(ref: str | Path) -> Path | None:
-    """The copy of the model a run was made from, for its run folder or its own plan file (plan.npz,
-    plans.npz in the folder, given directly); None where there is none."""
+def run_folder_of(ref: str | Path) -> Path:
+    """The run folder ``ref`` stands for: a run's own plan file (plan.npz, plans.npz in the folder,
+    given directly) stands for its folder; any other path for itself."""
     ref = Path(ref)
-    if ref.is_file() and ref.name in RunFolder.PLAN_FILES:
-        ref = ref.parent
+    return ref.resolve().parent if ref.is_file() and ref.name in RunFolder.PLAN_FILES else ref
+
+
+def model_copy_of(ref: str | Path) -> Path | None:
+    """The copy of the model a run was made from, for its run folder or its own plan file
+    (:func:`run_folder_of`); None where there is none."""
+    ref = run_folder_of(ref)
     return RunFolder(ref).model_file if ref.is_dir() else None
 
 
