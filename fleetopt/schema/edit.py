@@ -31,7 +31,7 @@ FieldPath = tuple[str | int, ...]  # a field of the model file, part by part
 
 def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any]) -> LoadedModel:
     """``loaded`` with each field of ``changes`` set to its value (None: the field removed, so its
-    default applies; a mapping set on a block changes only the fields it names, see :func:`_merge`),
+    default applies; a mapping set on a block changes only the fields it names, see :func:`_assign`),
     validated as a model file is (:class:`~fleetopt.schema.loading.ModelError` naming each problem).
 
     A field is named by its path, as `fleetopt validate` names it: dotted, a mapping's entry by its
@@ -91,39 +91,31 @@ def _set(data: Any, path: FieldPath, value: Any) -> None:
     for depth, part in enumerate(path[:-1]):
         here = path[: depth + 1]
         parent = _step(parent, part, here, create=value is not None and _is_block(here))
-    last = path[-1]
+    _assign(parent, path[-1], value, path)
+
+
+def _assign(parent: Any, key: str | int, value: Any, path: FieldPath) -> None:
+    """Set ``parent``'s field ``key`` (at ``path``) to ``value``, or remove it with None. A mapping
+    set on a block changes the fields it names and keeps the others, as a JSON merge patch does
+    (RFC 7386): ``{"risk": {"price_volatility_annual": 0.5}}`` changes that one field, where
+    replacing the block would put each of its other fields back to its default without a word."""
     if isinstance(parent, dict):
-        if isinstance(value, dict) and isinstance(parent.get(last), dict):
-            _merge(parent[last], value, path)
-        elif value is not None:
-            parent[last] = value
-        elif parent.pop(last, _ABSENT) is _ABSENT:  # a misspelt field would be removed silently
-            raise InputError(f"{_shown(path)}: no such field to remove ({_here(parent, path[:-1])})")
-    elif isinstance(parent, list) and _position(parent, last) is not None:
+        if value is None:
+            if parent.pop(key, _ABSENT) is _ABSENT:  # a misspelt field would be removed silently
+                raise InputError(f"{_shown(path)}: no such field to remove ({_here(parent, path[:-1])})")
+            return
+    elif isinstance(parent, list) and _position(parent, key) is not None:
         if value is None:
             raise InputError(f"{_shown(path)}: a list's item cannot be removed by an edit (set the list)")
-        if isinstance(value, dict) and isinstance(parent[_position(parent, last)], dict):
-            _merge(parent[_position(parent, last)], value, path)
-        else:
-            parent[_position(parent, last)] = value
+        key = _position(parent, key)
     else:
         raise InputError(f"{_shown(path)}: no such field ({_here(parent, path[:-1])})")
-
-
-def _merge(block: dict, changes: dict, path: FieldPath) -> None:
-    """A mapping set on a block changes the fields it names and keeps the others, as a JSON merge
-    patch does (RFC 7386; None removes a field): ``{"risk": {"price_volatility_annual": 0.5}}``
-    changes that one field, where replacing the block would put each of its other fields back to
-    its default without a word."""
-    for key, value in changes.items():
-        here = (*path, key)
-        if value is None:
-            if block.pop(key, _ABSENT) is _ABSENT:
-                raise InputError(f"{_shown(here)}: no such field to remove ({_here(block, path)})")
-        elif isinstance(value, dict) and isinstance(block.get(key), dict):
-            _merge(block[key], value, here)
-        else:
-            block[key] = value
+    current = parent.get(key) if isinstance(parent, dict) else parent[key]
+    if isinstance(value, dict) and isinstance(current, dict):
+        for field, change in value.items():
+            _assign(current, field, change, (*path, field))
+    else:
+        parent[key] = value
 
 
 _ABSENT = object()
