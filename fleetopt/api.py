@@ -202,6 +202,7 @@ def solve(
         data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, purchases=fixed
     )
     result.loaded = loaded
+    result.on_forecast = _policy_on_forecast(result)
     _warn_if_the_policy_reacts(result)
     return result
 
@@ -210,7 +211,7 @@ def _warn_if_the_policy_reacts(result: SolveResult) -> None:
     """Say so where the plan, run on the forecast with the model's policy, is not its statements:
     the report, compare and the sweep show that run, and the sweep never recommends a plan that
     breaches there."""
-    run = _policy_on_forecast(result)
+    run = result.on_forecast
     if not run["policy_reacts"]:
         return
     buffer = result.data.policy.liquidity_buffer_usd
@@ -254,7 +255,7 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
         "model_size": result.model_size,
         **({} if result.purchases is None else {"purchases": _purchases_summary(result)}),
         **fig,
-        **_policy_on_forecast(result),
+        **(result.on_forecast or _policy_on_forecast(result)),
     }
 
 

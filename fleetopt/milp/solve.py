@@ -70,6 +70,9 @@ class SolveResult:
     # the model file it was solved from, when the Python API loaded one (fleetopt.api.solve):
     # write_solve_run writes it beside the plan unless given another
     loaded: LoadedModel | None = field(default=None, repr=False, compare=False)
+    # the plan run on the forecast with the model's policy, as fleetopt.api.solve found it (its
+    # summary.json fields): kept so that writing the run does not run it again
+    on_forecast: dict | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:  # a notebook shows this, not the plan's arrays
         gap = "" if self.gap is None else f", gap {self.gap:.2%}"
