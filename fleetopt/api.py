@@ -45,6 +45,7 @@ from fleetopt.core.results import headline, plan_frame
 from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptWarning, InputError, warn
 from fleetopt.evaluate import resources
+from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.engine import EvaluationResult
 from fleetopt.evaluate.forecast import forecast_run
 from fleetopt.evaluate.jobfolder import EvaluationJob
@@ -68,6 +69,7 @@ from fleetopt.stochastic.run import MAX_SCREENED, StochasticResult, check_settin
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
 from fleetopt.sweep.candidates import Rule
 from fleetopt.sweep.run import SweepResult
+from fleetopt.sweep.run import rerank_sweep as _rerank_sweep
 from fleetopt.sweep.run import resume_sweep as _resume_sweep
 from fleetopt.sweep.run import sweep as _sweep
 from fleetopt.sweep.run import write_sweep_run as _write_sweep_folder
@@ -97,6 +99,7 @@ __all__ = [
     "read_purchases",
     "record_run",
     "report",
+    "rerank_sweep",
     "resolve_run",
     "resume_evaluation",
     "resume_sweep",
@@ -712,6 +715,27 @@ def resume_sweep(
     finishes with a looser one), e.g. ``{"max_breach_prob": 0.1}``."""
     folder = resolve_run(folder, "folder")
     return _resume_sweep(folder, progress, rule_changes=rule_changes, candidate_progress=candidate_progress)
+
+
+def rerank_sweep(
+    folder: str | Path | int,
+    rule_changes: dict | None = None,
+    *,
+    backend: str = "auto",
+    threads: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """A finished sweep (its folder or run id) ranked by another rule, with no solve: the rule it
+    finished with, with ``rule_changes`` (fields of :class:`Rule`, e.g.
+    ``{"no_riskier_than_optimum": False}`` for ``--allow-riskier``). Its candidates are evaluated
+    again on its scenarios (seconds: the solves were the sweep's minutes), so the figures are the
+    sweep's own. The folder is only read: :func:`write_sweep_run` writes the result to a new one,
+    whose summary.json names the sweep (``reranked_from``). ``backend``, ``threads`` and
+    ``progress``: as :func:`evaluate`'s."""
+    folder = resolve_run(folder, "folder")
+    limits.text("backend", backend, BACKENDS)
+    threads = resources.capped_threads(limits.threads("threads", threads))
+    return _rerank_sweep(folder, rule_changes, backend, threads, progress)
 
 
 def write_sweep_run(

@@ -255,7 +255,7 @@ def test_interrupted_sweep_resumes_to_the_same_choice(tmp_path):
     assert (folder / "summary.json").exists() and not (folder / "chunks").exists()
     with pytest.raises(Exception, match="already finished") as finished:
         api.resume_sweep(folder)
-    assert f"fleetopt evaluate --plans {folder} --scenarios 200 --seed 3" in str(finished.value)
+    assert f"fleetopt sweep --rerank {folder}" in str(finished.value)
 
 
 def test_a_sweep_resumed_after_its_seed_was_edited_recomputes_its_stored_chunks(tmp_path):

@@ -739,3 +739,80 @@ def test_a_buffer_that_never_acts_is_not_another_point_of_the_front():
     figures = ["npv_mean_usd", "npv_cvar5_usd", "sold_share", "npv_p5_usd"]
     assert idle_buffers(metrics, figures).tolist() == [False, True, False, False]  # a stress twin is its own
     assert not idle_buffers(metrics[metrics.origin != "forecast"], figures).any()  # no optimum: none
+
+
+# ---------------------------------------------------------------- a finished sweep re-ranked
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory):
+    """A tiny sweep finished by the CLI with its default rule, and its files' bytes."""
+    folder = tmp_path_factory.mktemp("finished") / "S"
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "5", "--scenarios", "200", "--out", str(folder))
+    assert code == 0, err
+    return folder, {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_a_finished_sweep_reranked_picks_by_the_new_rule_from_its_own_figures(finished_sweep, tmp_path):
+    """No limits and the mean preferred: the pick is the candidate of highest mean NPV in the
+    sweep's own candidates.csv; every figure is the sweep's, its folder is left as it was, and the
+    new run names it and keeps the rule's fields (so it can be re-ranked in turn)."""
+    folder, files = finished_sweep
+    before = pd.read_csv(folder / "candidates.csv")
+    unlimited = {"prefer": "mean", "forecast_within_limits": False, "no_riskier_than_optimum": False}
+    result = api.rerank_sweep(folder, unlimited)
+    assert result.recommended["plan"] == before.loc[before["npv_mean_usd"].idxmax(), "plan"]
+    out = api.write_sweep_run(result, tmp_path / "R")
+    after = pd.read_csv(out / "candidates.csv")
+    pd.testing.assert_frame_equal(after.drop(columns="recommended"), before.drop(columns="recommended"))
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == files
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["reranked_from"] == str(folder.resolve())
+    assert summary["rule_settings"] == {**vars(Rule()), **unlimited}
+    assert (out / "candidates.json").read_bytes() == files["candidates.json"]
+    again = api.rerank_sweep(out, {"max_breach_prob": 1.0})  # the fields it kept, one changed
+    assert vars(again.rule) == {**vars(Rule()), **unlimited, "max_breach_prob": 1.0}
+    assert again.recommended["plan"] == result.recommended["plan"]
+
+
+def test_an_older_sweep_is_reranked_from_the_rule_it_started_with(finished_sweep, tmp_path):
+    """summary.json without rule_settings: job.json's rule where the summary describes it, else
+    refused (a sweep resumed with a looser rule finished with another one)."""
+    old = tmp_path / "old"
+    old.mkdir()
+    for name, content in finished_sweep[1].items():
+        (old / name).write_bytes(content)
+    summary = json.loads((old / "summary.json").read_text())
+    del summary["rule_settings"]
+    (old / "summary.json").write_text(json.dumps(summary))
+    assert vars(api.rerank_sweep(old, {"prefer": "mean"}).rule) == {**vars(Rule()), "prefer": "mean"}
+    (old / "summary.json").write_text(json.dumps({**summary, "rule": "best mean NPV among plans with ..."}))
+    with pytest.raises(InputError, match="does not keep the fields of its rule"):
+        api.rerank_sweep(old)
+
+
+def test_cli_rerank_refuses_what_it_cannot_use_and_writes_nothing_if_no_plan_fits(finished_sweep, tmp_path):
+    folder, _ = finished_sweep
+    out = tmp_path / "R"
+    code, _, err = run_cli("sweep", "--rerank", str(folder), "--seed", "3", "--out", str(out))
+    assert code == 2 and "--seed cannot apply with --rerank" in err
+    code, _, err = run_cli("sweep", "--rerank", str(folder), "--max-breach-prob", "0.0001", "--out", str(out))
+    assert code == 2 and "no candidate meets the rule" in err and "Traceback" not in err
+    assert not out.exists() and api.runs() == []  # nothing recorded in this test's registry
+    solved = tmp_path / "solved"
+    assert run_cli("solve", "tiny", "--out", str(solved))[0] == 0
+    code, _, err = run_cli("sweep", "--rerank", str(solved), "--out", str(out))
+    assert code == 2 and "a solve's folder, not a sweep's" in err
+    code, _, err = run_cli("sweep", "--rerank", str(folder), "--allow-riskier", "--out", str(out), "--report")
+    assert code == 0, err
+    report = (out / "report.html").read_text()
+    assert f"Re-ranked from the sweep in {folder.resolve()}" in report
+
+
+def test_cli_rerank_of_an_unfinished_sweep_points_to_resume(tmp_path):
+    folder = tmp_path / "U"
+    code, _, _ = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--max-breach-prob",
+                         "0.0001", "--out", str(folder))  # fmt: skip
+    assert code == 2 and (folder / "job.json").exists()
+    code, _, err = run_cli("sweep", "--rerank", str(folder))
+    assert code == 2 and f"an unfinished sweep: finish it with fleetopt sweep --resume {folder}" in err

@@ -266,23 +266,36 @@ def sweep(
             "forecast optimum (and the stochastic plan). Repeat for several.",
         ),
     ] = None,
+    rerank: Annotated[
+        Path | None,
+        typer.Option(
+            "--rerank",
+            help="Rank the candidates of this finished sweep (run folder or run id) by its rule with the "
+            "rule's options given now replacing their parts, into a new run folder (--out): no solve, its "
+            "plans evaluated again on its own scenarios (seconds). The sweep's folder is only read.",
+        ),
+    ] = None,
 ) -> None:
     """Generate candidate plans (forecast and stress optima, variations; with --stochastic, the
     two-stage stochastic plan; with --purchases, yours), evaluate them on common scenarios, and
     recommend one by a rule; prints the Pareto front. Every candidate maximises NPV (a lab planning
     for its own demand compares `fleetopt solve --objective cost --purchases FILE` runs instead)."""
+    # the rule may change on resume (a sweep whose rule no candidate met finishes with a looser one)
+    # and on a re-ranking: option -> (Rule field, value)
+    rule_options = {"prefer": ("prefer", prefer.value),
+                    "max_breach_prob": ("max_breach_prob", max_breach_prob),
+                    "max_default_prob": ("max_default_prob", max_default_prob),
+                    "min_cvar": ("min_cvar5_usd", min_cvar),
+                    "allow_forecast_breach": ("forecast_within_limits", not allow_forecast_breach),
+                    "allow_riskier": ("no_riskier_than_optimum", not allow_riskier)}  # fmt: skip
+    changes = dict(field_value for name, field_value in rule_options.items() if given(ctx, name))
+    if rerank is not None:
+        others = [p.name for p in ctx.command.params if p.name not in (*RERANK_OPTIONS, *rule_options)]
+        refuse_unless(ctx, others, False, "cannot apply with --rerank, which ranks a finished sweep's "
+                      "candidates on its own scenarios: drop them")  # fmt: skip
+        return _rerank(rerank, changes, out, report, backend, threads)
     if resume is not None:
-        # the rule may change on resume (a sweep whose rule no candidate met finishes with a looser
-        # one): option -> (Rule field, value)
-        rule_options = {"prefer": ("prefer", prefer.value),
-                        "max_breach_prob": ("max_breach_prob", max_breach_prob),
-                        "max_default_prob": ("max_default_prob", max_default_prob),
-                        "min_cvar": ("min_cvar5_usd", min_cvar),
-                        "allow_forecast_breach":
-                            ("forecast_within_limits", not allow_forecast_breach),
-                        "allow_riskier": ("no_riskier_than_optimum", not allow_riskier)}  # fmt: skip
         refuse_with_resume(ctx, ("report", *rule_options))
-        changes = dict(field_value for name, field_value in rule_options.items() if given(ctx, name))
         registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = api.resolve_run(resume)
         with interruptible(folder, "sweep"):
@@ -323,6 +336,26 @@ def sweep(
             raise
         raise InputError(f"{exc}. {_what_is_kept(folder.path)}") from None
     _sweep_done(result, folder.path, report)
+
+
+# what applies to a re-ranking besides the rule's options
+RERANK_OPTIONS = ("rerank", "out", "report", "backend", "threads")
+
+
+def _rerank(source: Path, changes: dict, out: str | None, report: bool, backend: BackendName,
+            threads: int | None) -> None:  # fmt: skip
+    """`sweep --rerank`: a finished sweep's candidates ranked by the rule given now, written to a
+    new run folder."""
+    RunFolder.check_new(out)
+    registry_checked()
+    folder = api.resolve_run(source, "--rerank")
+    result = api.rerank_sweep(folder, changes, backend=backend.value, threads=capped_threads(threads))
+    scenarios = counted(result.evaluation.n_scenarios, "scenario")
+    console.print(
+        f"re-ranked {folder}: its {counted(len(result.metrics), 'candidate')} evaluated again on its "
+        f"{scenarios} (seed {result.evaluation.seed}), no solve", soft_wrap=True, highlight=False,
+    )  # fmt: skip
+    _sweep_done(result, out, report)
 
 
 def _what_is_kept(folder: Path) -> str:

@@ -844,8 +844,10 @@ def _kpi_section(run: _Run) -> str:
 
 def _rule_text(run: _Run) -> str:
     """The sweep's rule in words, saying plainly which risk limits were not set."""
-    rule = run.job.get("rule") if isinstance(run.job.get("rule"), dict) else None
-    if rule is None:  # an older sweep: only the rule's description
+    # the rule it chose by; a sweep written before summary.json kept it: the one it started with,
+    # where it did not finish with a looser one
+    rule = run.summary.get("rule_settings", run.job.get("rule"))
+    if not isinstance(rule, dict):  # an older sweep: only the rule's description
         stated = run.summary.get("rule", "?")
         missing = (
             ""
@@ -888,9 +890,12 @@ def _recommendation_section(run: _Run) -> str:
         pick = (f" Its P(liquidity default) is {_share(row['default_probability'])}, P(covenant breach) "
                 f"{_share(row['breach_probability'])}, mean NPV {_usd(row['npv_mean_usd'])} and CVaR5 "
                 f"{_usd(row['npv_cvar5_usd'])}.")  # fmt: skip
+    source = summary.get("reranked_from")
+    again = (f"<br>Re-ranked from the sweep in {escape(str(source))}: its candidates, evaluated again on "
+             "its scenarios by this rule (no solve).") if source else ""  # fmt: skip
     return (
         f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>.{escape(pick)} '
-        f"{escape(summary['why'])}<br>{escape(_rule_text(run))}</p>" + _dropped_list(summary)
+        f"{escape(summary['why'])}<br>{escape(_rule_text(run))}{again}</p>" + _dropped_list(summary)
     )
 
 

@@ -16,7 +16,7 @@ from fleetopt.core.data import ModelData, load
 from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases, parse_purchases, purchases_for
 from fleetopt.core.units import counted, format_usd_change
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import check_scenarios_fit, evaluate
@@ -138,6 +138,14 @@ def _make_candidates(loaded, data, settings: dict, folder, saved, progress) -> C
 def _save_candidates(run: RunFolder, loaded: LoadedModel, data: ModelData, cands: CandidateSet) -> None:
     """The candidates made so far: their plans, then their list (each file replaced atomically, so
     every listed plan is in the plans file)."""
+    with signals_deferred():  # a stop between the two would leave a plan the list does not name
+        if cands.feasible:
+            run.write_files({RunFolder.PLANS: _plans_file(loaded, data, cands)})
+        run.write_files({RunFolder.CANDIDATES: _candidate_list(cands)})
+
+
+def _candidate_list(cands: CandidateSet) -> str:
+    """candidates.json: every candidate made, in order, with what :func:`saved_candidates` reads."""
     listing = [
         {
             "label": c.label,
@@ -150,10 +158,7 @@ def _save_candidates(run: RunFolder, loaded: LoadedModel, data: ModelData, cands
         }
         for c in cands.candidates
     ]
-    with signals_deferred():  # a stop between the two would leave a plan the list does not name
-        if cands.feasible:
-            run.write_files({RunFolder.PLANS: _plans_file(loaded, data, cands)})
-        run.write_files({RunFolder.CANDIDATES: json_text(listing)})
+    return json_text(listing)
 
 
 def _plans_file(loaded: LoadedModel, data: ModelData, cands: CandidateSet) -> bytes:
@@ -189,11 +194,10 @@ def _resumed_sweep(run: RunFolder, progress, rule_changes: dict | None, candidat
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
         raise PlanFileError(f"{run.path}: not a resumable sweep{kind} (no {RunFolder.JOB})")
     if run.is_finished:
-        done = run.summary()
         raise PlanFileError(
-            f"{run.path}: this sweep already finished. Its candidates ranked by another rule, on the same "
-            f"scenarios: fleetopt evaluate --plans {run.path} --scenarios {done.get('n_scenarios')} --seed "
-            f"{done.get('seed')} --rank-by cvar5|mean|p5 --max-breach-prob P"
+            f"{run.path}: this sweep already finished. Its candidates ranked by another rule, into a new "
+            f"run folder: fleetopt sweep --rerank {run.path} with the rule's options (--prefer, "
+            "--max-breach-prob, --max-default-prob, --min-cvar, --allow-forecast-breach, --allow-riskier)"
         )
     settings = _checked_sweep_job(run)
     run.check_job_version()
@@ -210,6 +214,73 @@ def _resumed_sweep(run: RunFolder, progress, rule_changes: dict | None, candidat
     else:
         cands = _make_candidates(loaded, data, settings, run.path, saved, candidate_progress)
     return _finish_sweep(loaded, data, cands, {**settings, "rule": rule}, progress, run.path)
+
+
+def rerank_sweep(
+    folder: str | Path, rule_changes: dict | None = None, backend: str = "auto", threads: int | None = None,
+    progress=None,
+) -> SweepResult:
+    """A finished sweep's candidates ranked by another rule, with no solve: the rule it finished
+    with, ``rule_changes`` (fields of :class:`Rule`) replacing its fields. Its plans are evaluated
+    again on its scenarios (the same seeded futures, so the same figures on a version of fleetopt
+    that simulates as its did) to give the front and the pick. The folder is only read: write the
+    result to a new one (:func:`write_sweep_run`); the result's ``reranked_from`` names it."""
+    run = RunFolder(folder)
+    summary = _finished_sweep_summary(run)
+    rule = _checked_rule("the rule", {**finished_rule(run, summary), **(rule_changes or {})})
+    loaded, data = load(job_model(run, summary))
+    cands = CandidateSet(saved_candidates(run, data))
+    if not cands.feasible:
+        raise PlanFileError(f"{run / RunFolder.CANDIDATES} lists no candidate with a plan: nothing to rank")
+    check_scenarios_fit(data, summary["n_scenarios"], resolve_backend(backend, threads))
+    made_by = summary.get("fleetopt_version")
+    if made_by != __version__:  # the plans are kept; their figures are this version's
+        warn(f"{run.path} was written by fleetopt {made_by}, this is {__version__}: its candidates "
+             "are evaluated again by this version, whose figures may differ from the sweep's")  # fmt: skip
+    settings = {**summary, "backend": backend, "threads": threads, "rule": rule}
+    result = _finish_sweep(loaded, data, cands, settings, progress, None)
+    result.reranked_from = run.path.resolve()
+    return result
+
+
+def _finished_sweep_summary(run: RunFolder) -> dict:
+    """A finished sweep's summary.json, with what a re-ranking reads checked (each field named)."""
+    if not run.is_finished or run.kind != "sweep":
+        if run.is_finished:
+            what = f"a {run.kind}'s folder, not a sweep's"
+        elif run.is_job and run.job().get("kind") == "sweep":
+            what = f"an unfinished sweep: finish it with fleetopt sweep --resume {run.path}"
+        else:
+            what = "not a finished sweep's folder"
+        raise PlanFileError(f"{run.path}: {what}")
+    summary, path = run.summary(), run / RunFolder.SUMMARY
+    if not (run / RunFolder.CANDIDATES).exists():
+        raise PlanFileError(
+            f"{run.path} has no {RunFolder.CANDIDATES} (written from Python by an earlier fleetopt): "
+            "sweep again"
+        )
+    for name, check in (("n_scenarios", limits.scenarios), ("seed", limits.seed)):
+        summary[name] = limits.job_setting(summary, path, name, check)
+    for name in ("model_hash", "model_source", "rule"):
+        summary[name] = limits.job_setting(summary, path, name, limits.text)
+    return summary
+
+
+def finished_rule(run: RunFolder, summary: dict) -> dict:
+    """The fields of the rule a finished sweep chose by: summary.json's ``rule_settings``, or, for a
+    sweep written before it kept them, job.json's rule where it is the one summary.json describes
+    (a sweep resumed with a looser rule finished with another)."""
+    if "rule_settings" in summary:
+        return _checked_rule(f"{run / RunFolder.SUMMARY}: rule_settings", summary["rule_settings"])
+    started = run.job().get("rule") if run.is_job else None
+    if started is not None:
+        started = _checked_rule(f"{run / RunFolder.JOB}: rule", started)
+        if Rule(**started).describe() == summary["rule"]:
+            return started
+    raise PlanFileError(
+        f"{run / RunFolder.SUMMARY} does not keep the fields of its rule ({summary['rule']}), which was "
+        "not the one it started with (job.json's): sweep again to re-rank it"
+    )
 
 
 def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
@@ -383,6 +454,7 @@ class SweepResult:
     def __init__(self, loaded, data, candidates, metrics, evaluation, rule, pick):
         self.loaded, self.data, self.candidates = loaded, data, candidates
         self.metrics, self.evaluation, self.rule, self.pick = metrics, evaluation, rule, pick
+        self.reranked_from: Path | None = None  # the finished sweep re-ranked (:func:`rerank_sweep`)
 
     def __repr__(self) -> str:
         return (
@@ -470,6 +542,8 @@ class SweepResult:
             "candidates_tried": len(self.candidates.candidates),
             "candidates_feasible": len(self.metrics),
             "rule": self.rule.describe(),
+            "rule_settings": vars(self.rule),  # what a re-ranking starts from (rerank_sweep)
+            **({} if self.reranked_from is None else {"reranked_from": str(self.reranked_from)}),
             "recommended": rec["plan"],
             "recommended_liquidity_buffer_usd": self._buffer(rec["plan"]),
             "forecast_optimum": self.forecast_optimum["plan"],
@@ -508,6 +582,7 @@ def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
         files,
         known_at_start=lambda: {
             RunFolder.PLANS: _plans_file(loaded, result.data, result.candidates),
+            RunFolder.CANDIDATES: _candidate_list(result.candidates),
             RunFolder.MODEL: loaded.text,
         },
     )
