@@ -292,3 +292,20 @@ def test_notebook_reprs_are_one_line_summaries(tiny_solved, here):
     assert repr(solved).startswith("SolveResult(optimal, 'tiny', npv objective -$14.1M, gap ")
     result, _, _ = api.evaluate(api.write_solve_run(solved, loaded, here / "A"), scenarios=20, seed=3)
     assert repr(result).startswith("EvaluationResult(1 plan x 20 scenarios (seed 3), ")
+
+
+def test_a_path_from_python_starting_with_a_tilde_is_in_the_home_folder(here, tiny_solved, monkeypatch):
+    """A shell expands ``~`` for the CLI; from Python, `out="~/runs/s"` made a folder named "~" in
+    the working folder, and `load("~/m.yaml")` found no file."""
+    home = here / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    (home / "m.yaml").write_text(api.load("tiny")[0].text)
+    loaded, solved = tiny_solved
+    assert api.load("~/m.yaml")[0].content_hash == loaded.content_hash
+    folder = api.write_solve_run(solved, loaded, "~/runs/s")
+    assert folder.resolve() == (home / "runs" / "s").resolve() and not (here / "~").exists()
+    evaluated = api.evaluate("~/runs/s", scenarios=SCENARIOS, seed=1)  # (result, loaded, source)
+    assert api.write_evaluate_run(*evaluated, out="~/runs/e").resolve() == (home / "runs" / "e").resolve()
+    assert api.report("~/runs/s", out="~/s.html").resolve() == (home / "s.html").resolve()
+    assert not (here / "~").exists()

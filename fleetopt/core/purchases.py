@@ -89,7 +89,7 @@ def purchases_for(given, data: ModelData) -> FixedPurchases:
 def read_purchases(path: str | Path, data: ModelData) -> FixedPurchases:
     """The purchases of a CSV file, checked against the model: each error names the file, the
     line and the field (an unknown name lists the known ones)."""
-    return parse_purchases(_text_of(Path(path)), str(path), data)
+    return parse_purchases(_text_of(Path(path).expanduser()), str(path), data)
 
 
 def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:

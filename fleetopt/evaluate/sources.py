@@ -69,7 +69,7 @@ def refuse_unfinished(folder: Path, then: str, kinds: tuple[str, ...] = ("evalua
 def run_folder_of(ref: str | Path) -> Path:
     """The run folder ``ref`` stands for: a run's own plan file (plan.npz, plans.npz in the folder,
     given directly) stands for its folder; any other path for itself."""
-    ref = Path(ref)
+    ref = Path(ref).expanduser()
     return ref.resolve().parent if ref.is_file() and ref.name in RunFolder.PLAN_FILES else ref
 
 
@@ -128,7 +128,7 @@ def refuse_other_files(path: Path) -> None:
 
 
 def read_plans(path: str | Path, data: ModelData) -> PlanSource:
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists():
         raise PlanFileError(f"{path}: no such run folder or plan file")
     refuse_other_files(path)

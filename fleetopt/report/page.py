@@ -1345,7 +1345,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of a run folder (default: report.html inside it, the one file of a run
     folder another run's report or a comparison may not replace)."""
     own = RunFolder(folder) / RunFolder.REPORT
-    out = Path(out) if out is not None else own
+    out = Path(out).expanduser() if out is not None else own
     refuse_run_file(out, allowed=own)
     refuse_foreign_file(out, "report", option="out")  # a model, notes: never replaced by a report
     html = build_report(folder)

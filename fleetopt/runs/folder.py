@@ -112,7 +112,7 @@ class RunFolder:
     }
 
     def __init__(self, path: str | Path, claimed: bool = False):
-        self.path = Path(path)
+        self.path = Path(path).expanduser()  # "~/runs/x" from Python, as a shell gives it
         self.claimed = claimed  # created by this process: released again if the run leaves it empty
 
     def __repr__(self) -> str:
@@ -129,7 +129,7 @@ class RunFolder:
         its files with another's. None (a default folder, claimed later) passes."""
         if path is None:
             return
-        path = Path(path)
+        path = Path(path).expanduser()
         if path.exists() and not path.is_dir():
             raise RunDirError(f"{path} is a file, not a folder: choose a new or empty folder")
         if path.exists() and any(path.iterdir()):
@@ -153,7 +153,7 @@ class RunFolder:
         ``<runs>/<UTC timestamp>-<default_name>[-<n>]`` created at once with ``mkdir``."""
         if out is not None:
             cls.check_new(out)
-            out = Path(out)
+            out = Path(out).expanduser()
             try:
                 out.mkdir(parents=True)
                 return cls(out, claimed=True)

@@ -269,7 +269,7 @@ class Registry:
 
     def id_of(self, path: str | Path) -> int:
         """The id of the latest record of the run folder ``path``."""
-        folder = str(Path(path).resolve())
+        folder = str(Path(path).expanduser().resolve())
         row = None
         if self.path.exists():
             with self._reading() as con:
@@ -284,7 +284,7 @@ class Registry:
         registered run whose folder is gone are errors (``name``: the argument, in them)."""
         number = self.id_given(ref, name)
         if number is None:
-            return Path(ref)
+            return Path(ref).expanduser()
         record = self.get(number)
         if record.replaced_by is not None:
             raise RegistryError(
@@ -317,7 +317,7 @@ class Registry:
                 f" ({_shown(ref)})"
             )
         try:
-            exists = Path(ref).exists()
+            exists = Path(ref).expanduser().exists()
         except OSError as exc:  # e.g. a name longer than the file system allows
             raise RegistryError(f"{_shown(ref)} is not a usable path: {exc.strerror}") from None
         if exists:

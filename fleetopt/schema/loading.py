@@ -165,7 +165,7 @@ def resolve_model_path(model: str | Path | None) -> Path:
     """A model argument: None for the default, a bundled name, or a file path."""
     if model is None:
         return bundled_model_path(DEFAULT_MODEL)
-    path = Path(model)
+    path = Path(model).expanduser()  # "~/models/x.yaml" from Python, as a shell gives it
     if not path.exists() and str(model) in bundled_model_names():
         for near in (path.with_name(f"{path.name}.yaml"), path.with_name(f"{path.name}.yml")):
             if near.is_file():  # `fleetopt solve tiny` beside a tiny.yaml of one's own
