@@ -135,3 +135,28 @@ def test_neocloud_forecast_reproduces_the_milp(neocloud):
     assert_reproduces(r, n_scenarios=2)
     res = evaluate(r.data, batch(r.data, [r.plan]), 1, 0, backend="numpy", deterministic=True)
     assert res.metrics["npv_mean_usd"].iloc[0] == pytest.approx(r.objective_usd, rel=REL)
+
+
+def test_the_one_scenario_by_hand_snippet_of_the_docs_runs_and_reproduces_the_forecast(tmp_path, monkeypatch):
+    """docs/evaluation.md's snippet, on a tiny solve written to runs/base: without its one edit the
+    scenario is the forecast, whose NPV and cash are the MILP's; with it, Hopper earns less."""
+    import json
+    import re
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    loaded, data = api.load("tiny")
+    api.write_solve_run(api.solve(loaded), loaded, "runs/base")
+    doc = (Path(__file__).parents[1] / "docs" / "evaluation.md").read_text(encoding="utf-8")
+    (snippet,) = re.findall(r"### One scenario by hand.*?```python\n(.*?)```", doc, re.S)
+    edit = "scen.price_factor[0, 0, 3:] = 0.7"
+    assert edit in snippet
+    summary = json.loads(Path("runs/base/summary.json").read_text())
+    forecast = {}
+    exec(compile(snippet.replace(edit, "pass"), "evaluation.md", "exec"), forecast)
+    assert forecast["out"]["npv"][0, 0] == pytest.approx(summary["npv_usd"], abs=1e-6)
+    shocked = {}
+    exec(compile(snippet, "evaluation.md", "exec"), shocked)
+    assert shocked["out"]["npv"][0, 0] < forecast["out"]["npv"][0, 0] - 1e6
+    assert shocked["out"]["cash_usd"].shape == (1, 1, data.T)

@@ -90,6 +90,17 @@ def test_the_forecast_already_prices_the_newer_generation_step():
     np.testing.assert_array_equal(stepped[:, 5:], 0.75)  # the step on top of the forecast's
 
 
+def test_a_generation_already_superseded_at_the_start_does_not_step_at_a_later_release():
+    """Hopper (H) with Blackwell (B) on sale at the start, Rubin (R) released in quarter 3: only
+    Blackwell steps; Hopper's prices already carry a newer generation (docs/evaluation.md)."""
+    d = release_model()
+    d["skus"]["B"] = sku(generation="blackwell", available_from="2026Q1")  # the first quarter
+    d["skus"]["R"] = sku(generation="rubin", available_from="2026Q4")
+    price = generate_scenarios(data_of(d), 3, 0, 2000).price_factor
+    np.testing.assert_array_equal(price[:, 0, :], 1.0)
+    assert price[:, 1, 3].max() == pytest.approx(1.0 / 0.75 / np.mean([1, 1, 1 / 0.75, 1 / 0.75]))
+
+
 def test_a_credit_rating_sets_the_customer_hazard_and_an_override_wins():
     d = tiny_model()
     customers = sorted({k["customer"] for k in d["contracts"].values()})
