@@ -12,7 +12,7 @@ from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, rounded_decision
-from fleetopt.core.results import present_cost
+from fleetopt.core.results import cost_plans_note, present_cost
 from fleetopt.core.units import counted, format_difference, format_figure, format_mw, format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
@@ -20,7 +20,14 @@ from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import first_breach_column, paired_error, tail_count
 from fleetopt.evaluate.planfile import plan_file_model_name
-from fleetopt.evaluate.sources import PlanSource, plan_file_of, read_plans, refuse_other_files, run_folder_of
+from fleetopt.evaluate.sources import (
+    PlanSource,
+    plan_file_of,
+    read_plans,
+    refuse_other_files,
+    run_folder_of,
+    solve_objective,
+)
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
 
@@ -43,13 +50,15 @@ FIGURES = [
     ("breach_probability", "P(covenant breach)", "share"),
     ("default_probability", "P(liquidity default)", "share"),
     # which covenant breaks first; a comparison keeps the rows of its model's covenants only
-    *((first_breach_column(k), f"first breach misses {k.label}", "share") for k in CATALOGUE),
+    *((first_breach_column(k), f"first breach breaks {k.label}", "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
     ("peak_debt_usd", "peak debt on the forecast", "USD"),
     # the cost objective's figure (`solve --objective cost`), from the plan's statements (without its
     # policy, which the cost objective's plans have no use for): a lab's plans are compared by it
     ("present_cost_usd", "present cost on the forecast (MILP statements)", "USD"),
+    # what that cost buys: plans serving different demand do not compare by their present cost
+    ("market_demand_served", "share of market demand served on the forecast", "share"),
     ("gpus_bought", "GPUs bought", "GPUs"),
     ("power_built_mw", "power built (expansion blocks)", "MW"),
 ]
@@ -63,6 +72,7 @@ BETTER = {
                     "lower"),
 }  # fmt: skip
 NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to itself
+DEMAND_SERVED_SAME = 1e-6  # shares of the demand served this close are the same (solver round-off)
 
 
 class CompareError(InputError):
@@ -130,6 +140,8 @@ class Comparison:
     forecast_limits: list[tuple[str, str]] = field(default_factory=list)
     # a run whose own figures are of other scenarios than these (its plans' figures here are not those)
     scenario_notes: list[str] = field(default_factory=list)
+    # the plans of solves for least cost: their NPV and cash value their own use at market prices
+    cost_plans: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:  # a notebook shows this, not every frame
         return (
@@ -160,6 +172,19 @@ class Comparison:
             return "yes" if values[n] else "no"
         return format_figure(values[n], unit)
 
+    def better(self, key: str) -> str:
+        """Which way figure ``key`` is better for the company (:data:`BETTER`); none for the present
+        cost of plans that serve different shares of the demand, where less cost buys less."""
+        if key == "present_cost_usd" and self.serve_different_demand():
+            return ""
+        return BETTER.get(key, "")
+
+    def serve_different_demand(self) -> bool:
+        if "market_demand_served" not in self.figures.index:
+            return False
+        served = self.figures.loc["market_demand_served"].to_numpy(dtype=float)
+        return bool(served.max() - served.min() > DEMAND_SERVED_SAME)
+
     def difference_headers(self) -> list[str]:
         """'B − A' for every plan after the first A."""
         return [f"{label} − {self.labels[0]}" for label in self.labels[1:]]
@@ -169,9 +194,16 @@ class Comparison:
         out = [] if self.model is None else [self.model.sentence()]
         out += [f"Note: {note}; they are evaluated under the model above." for note in self.versions]
         out += [f"Note: {note}." for note in self.scenario_notes]
+        if self.cost_plans:
+            out.append(f"Note: {cost_plans_note(self.cost_plans)}.")
         out += [
             f"{label} on the forecast, with its policy: {words}." for label, words in self.forecast_limits
         ]
+        if self.serve_different_demand():
+            shares = self.figures.loc["market_demand_served"]
+            served = ", ".join(f"{label} {format_figure(shares[label], 'share')}" for label in self.labels)
+            out.append(f"The plans serve different shares of the market demand on the forecast ({served}): "
+                       "their present costs buy different amounts of compute and do not rank them.")
         out += [self._same_plan_words(a, b) for a, b in self.same]
         out += [self._same_commitments_words(*pair) for pair in self.same_commitments]
         out.append(f"'NPV mean minus the first plan's': standard error of each plan's mean NPV less "
@@ -205,7 +237,7 @@ class Comparison:
         for header, label in zip(self.difference_headers(), self.labels[1:], strict=True):
             figures[header] = np.where(shown, figures[label].to_numpy(dtype=float) - first, np.nan)
         figures.insert(0, "unit", [units[k] for k in figures.index])
-        figures.insert(1, "better", [BETTER.get(k, "") for k in figures.index])
+        figures.insert(1, "better", [self.better(k) for k in figures.index])
         return {
             "plan_runs": pd.DataFrame({"plan": self.labels, "run": self.runs or [""] * len(self.labels)}),
             "figures": figures.reset_index(names="figure"),
@@ -228,6 +260,8 @@ class Comparison:
         breaches = {f"forecast_breach_note_{n + 1}": f"{label} on the forecast, with its policy: {words}"
                     for n, (label, words) in enumerate(self.forecast_limits)}  # fmt: skip
         other = {f"scenarios_note_{n + 1}": note for n, note in enumerate(self.scenario_notes)}
+        if self.cost_plans:
+            other["cost_plans_note"] = cost_plans_note(self.cost_plans)
         facts = {**model, **versions, **breaches, **same, **committed, **other,
                  "scenarios": self.n_scenarios, "seed": self.seed}  # fmt: skip
         about = pd.DataFrame({"item": list(facts), "value": list(facts.values())})
@@ -248,6 +282,7 @@ class Comparison:
         # plans that commit to the same purchases, power and contracts: [a, b, what else differs]
         out["same_commitments"] = [[a, b, what] for a, b, what in self.same_commitments]
         out["scenario_notes"] = self.scenario_notes  # runs whose own figures are of other scenarios
+        out["cost_plans"] = self.cost_plans  # plans of solves for least cost (cost_plans_note)
         out["scenarios"] = self.n_scenarios
         out["seed"] = self.seed
         return json_text(out)
@@ -283,7 +318,7 @@ class Comparison:
             }
             for n, header in enumerate(self.difference_headers(), start=1):
                 row[header] = self.difference(key, values, unit, n)
-            row["better"] = BETTER.get(key, "")
+            row["better"] = self.better(key)
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -464,6 +499,7 @@ def compare_plans(
     statements = [plan_statements(data, plan) for plan in plans]
     on_forecast = forecast_run_batch(data, plans, buffers, statements)  # with each plan's policy
     npv = result.npv_matrix
+    demand_served = market_demand_served(data, batch)
     figures = {}
     mw_rows, gpu_rows, diff_rows = [], [], []
     q = data.quarter_labels
@@ -481,6 +517,7 @@ def compare_plans(
             "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
             "peak_debt_usd": on_forecast[n].peak_debt_usd,
             "present_cost_usd": present_cost(data, st),
+            "market_demand_served": demand_served[n],
             "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),
             "power_built_mw": float(
                 sum(plan.build_blocks[i].sum() * s.block_mw for i, s in enumerate(data.sites))
@@ -530,12 +567,24 @@ def compare_plans(
         versions=list(versions or []),
         runs=list(runs or []),
         scenario_notes=list(scenario_notes or []),
+        cost_plans=[label for label, run in zip(labels, runs or [], strict=False)
+                    if solve_objective(run) == "cost"],
         forecast_limits=[
             (label, run.limits_words())
             for label, run in zip(labels, on_forecast, strict=True)
             if not run.within_limits
         ],
     )
+
+
+def market_demand_served(data: ModelData, batch) -> np.ndarray:
+    """(P,) the share of the forecast's market demand (H100-equivalent GPU-quarters, both uses)
+    each plan serves on the forecast: its market supply, capped by the demand in each use and
+    quarter, over the whole demand (1 where there is none)."""
+    demand = np.array([data.demand[u] for u in range(len(data.demand))])  # (U, T)
+    supply = batch.market_supply.sum(axis=2)  # (P, U, T), over the sites
+    total = demand.sum()
+    return np.minimum(supply, demand).sum(axis=(1, 2)) / total if total > 0 else np.ones(batch.P)
 
 
 # the decisions a plan commits to (what people edit: purchases, power, contracts), and the others in

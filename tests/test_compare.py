@@ -196,12 +196,12 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert about["model_name"] == "tiny" and about["model_hash"] == api.load("tiny")[0].content_hash
         assert (about["scenarios"], about["seed"]) == ("50", "0")
         figures = pd.read_csv(pd.io.common.StringIO("\n".join(head)))
-        # 20 figures, and which covenant breaks first for each of tiny's four tests (leverage, DSCR,
+        # 21 figures, and which covenant breaks first for each of tiny's four tests (leverage, DSCR,
         # liquidity, and the borrowing base of its GPU-secured loan)
         first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share",
                  "first_breach_borrowing_base_share"}  # fmt: skip
         assert {f for f in figures["figure"] if f.startswith("first_breach_")} == first
-        assert len(figures) == 20 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 21 + 4 and {"figure", "unit"} <= set(figures.columns)
     else:
         assert text.startswith("# Plan comparison (50 common scenarios, seed 0)")
         assert "## Purchases against the first plan" in text and "(none)" in text
@@ -465,7 +465,7 @@ def test_forecast_figures_of_a_buffer_plan_are_its_run_with_its_policy(buffer_sw
 def test_a_plan_that_breaches_on_its_own_forecast_gets_a_row_and_a_note(buffer_sweep):
     """The sweep's pick (a $60M cash buffer) breaches its borrowing base on the forecast, which
     compare did not say: a row 'breaches or defaults on the forecast' (1 yes, 0 no; the sweep's
-    forecast_within_limits negated) and a note naming the covenant its first breach misses."""
+    forecast_within_limits negated) and a note naming the covenant its first breach breaks."""
     folder, candidates = buffer_sweep
     code, out, err = run_cli("compare", str(folder), "--scenarios", "20", "--format", "json")
     assert code == 0, err
@@ -763,3 +763,64 @@ def test_plans_with_the_same_purchases_say_their_differences_are_not_the_purchas
     assert json.loads(comp.to_json())["same_plans"] == [["solved", "again"]]
     csv = comp.to_csv()
     assert "same_plan_note_1,solved and again are the same plan" in csv and "same_commitments_note_1," in csv
+
+
+# ---------------------------------------------------------------- a lab's plans: present cost and demand
+
+
+def test_the_share_of_demand_served_caps_each_use_and_quarter_by_its_demand():
+    """Training demand 10 and 10, inference 5 and 0 (H100-eq.); a plan offers 12 and 4 for
+    training (two sites: 8 + 4, then 1 + 3) and 5 and 3 for inference: it serves 10 + 4 + 5 + 0 =
+    19 of 25, 0.76; a plan offering nothing serves 0."""
+    from types import SimpleNamespace
+
+    from fleetopt.compare import market_demand_served
+
+    data = SimpleNamespace(demand=[np.array([10.0, 10.0]), np.array([5.0, 0.0])])
+    supply = np.zeros((2, 2, 2, 2))  # (P, use, site, quarter)
+    supply[0, 0] = [[8.0, 1.0], [4.0, 3.0]]
+    supply[0, 1] = [[5.0, 3.0], [0.0, 0.0]]
+    served = market_demand_served(data, SimpleNamespace(market_supply=supply, P=2))
+    np.testing.assert_allclose(served, [0.76, 0.0], rtol=1e-15)
+
+
+@pytest.fixture(scope="module")
+def lab_runs(tmp_path_factory):
+    """lab solved for least cost and for NPV, written as runs: (cost folder, NPV folder)."""
+    root = tmp_path_factory.mktemp("lab")
+    loaded, _ = api.load("lab")
+    cost = api.write_solve_run(api.solve(loaded, objective="cost"), loaded, root / "cost")
+    return cost, api.write_solve_run(api.solve(loaded), loaded, root / "npv")
+
+
+def test_plans_serving_different_demand_are_not_ranked_by_their_present_cost(lab_runs):
+    """The cost objective meets lab's demand exactly (formulation §5.5): all of it; the NPV plan
+    serves less for less cost, so "lower" would call it better: the row has no verdict then, a
+    note gives the shares, and the cost plan is named as valuing its own use at market prices."""
+    cost, npv = lab_runs
+    comp = api.compare([cost, npv], scenarios=20)
+    served = comp.figures.loc["market_demand_served"]
+    a, b = comp.labels
+    assert served[a] == pytest.approx(1.0, abs=1e-9) and served[b] < 0.99
+    assert comp.figures.loc["present_cost_usd", b] < comp.figures.loc["present_cost_usd", a]
+    assert comp.better("present_cost_usd") == ""
+    notes = " ".join(comp.notes())
+    assert "serve different shares of the market demand" in notes
+    assert f"{a} was solved for least cost" in notes
+    assert json.loads(comp.to_json())["cost_plans"] == [a]
+    same = api.compare([cost, cost], scenarios=20)
+    assert same.better("present_cost_usd") == "lower" and "different shares" not in " ".join(same.notes())
+
+
+def test_an_evaluation_of_a_cost_plan_says_what_its_npv_counts(lab_runs, tmp_path):
+    cost, npv = lab_runs
+    out = tmp_path / "E"
+    code, text, err = run_cli("evaluate", "--plans", str(cost), "--scenarios", "20", "--out", str(out),
+                              "--report")  # fmt: skip
+    assert code == 0, err
+    assert "solved for least cost" in text
+    assert json.loads((out / "summary.json").read_text())["plans_objective"] == "cost"
+    assert "solved for least cost" in (out / "report.html").read_text()
+    code, text, _ = run_cli("evaluate", "--plans", str(npv), "--scenarios", "20", "--out", f"{tmp_path}/N")
+    assert code == 0 and "least cost" not in text
+    assert json.loads((tmp_path / "N" / "summary.json").read_text())["plans_objective"] == "npv"

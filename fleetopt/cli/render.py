@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from fleetopt.compare import BETTER, COLUMN_HEADERS
+from fleetopt.compare import COLUMN_HEADERS
 from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import (
@@ -296,7 +296,7 @@ def evaluation_table(metrics, title: str) -> Table:
 def forecast_table(metrics, title: str) -> Table:
     """A deterministic evaluation's plans: their one scenario is the forecast, so each figure is the
     plan's own (no standard error, tail or shares) and each event a yes or no: the covenant its
-    first breach misses, the policy's reactions it needed."""
+    first breach breaks, the policy's reactions it needed."""
     table = Table(title=title)
     for name in ("plan", "NPV on the forecast", "lowest cash", "util.", "liquidity default",
                  "covenant breach", "policy reactions"):  # fmt: skip
@@ -469,7 +469,7 @@ def comparison_tables(result) -> list:
         values = [float(result.figures.loc[key, label]) for label in labels]
         row = [result.cell(key, values, unit, n) for n in range(len(labels))]
         row += [result.difference(key, values, unit, n) for n in range(1, len(labels))]
-        figures.add_row(name, *row, BETTER.get(key, ""))
+        figures.add_row(name, *row, result.better(key))
     figures.caption = " ".join(result.notes())
     out = [figures]
     diffs = result.purchase_diff
@@ -643,7 +643,7 @@ def stochastic_summary_table(summary: dict) -> Table:
         table.add_row(
             f"out of sample: {label}",
             f"mean {format_usd(m['npv_mean_usd'])}, CVaR5 {format_usd(m['npv_cvar5_usd'])}, "
-            f"P(default) {m['default_probability']:.1%} ({oos['scenarios']} scenarios, seed {oos['seed']})",
+            f"P(default) {m['default_probability']:.1%} ({oos['scenarios']:,} scenarios, seed {oos['seed']})",
         )
     if oos.get("paired"):
         table.add_row("out of sample: stochastic less forecast (paired s.e.)", paired_words(oos["paired"]))

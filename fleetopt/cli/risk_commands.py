@@ -52,9 +52,11 @@ from fleetopt.cli.render import (
     sweep_table,
 )
 from fleetopt.core.covenants import tested_kinds
+from fleetopt.core.results import cost_plans_note
 from fleetopt.core.units import counted
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.metrics import FORECAST_MARK, marked_last_words, ranked_plans
+from fleetopt.evaluate.sources import solve_objective
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import load_model
@@ -154,6 +156,8 @@ def evaluate(
             job.start(folder.path)
         result = _run_evaluation(job, folder.path)
         _print_best(result, rank_by, max_breach_prob, top, tested_kinds(job.data.covenants))
+        if solve_objective(job.source.path) == "cost":
+            console.print(f"Note: {cost_plans_note()}.", soft_wrap=True, highlight=False)
         ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
         path = api.write_evaluate_run(
             result, job.loaded, job.source, folder.path, command=command_line(), ranking=ranking
@@ -187,13 +191,14 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
         err_console.print(f"no plan has a breach probability at or below {max_breach_prob}")
         return
     last = marked_last_words(ranked)  # of the whole ranking: a plan it put last may be below the top
+    shown = f", the first {top} of {len(ranked)} (--top)" if len(ranked) > top else ""
     ranked = ranked.head(top)
     if result.seed is None:  # deterministic: one scenario, the forecast
         first = "; breaches and defaults last" if last else ""
         console.print(forecast_table(ranked, f"plans on the forecast (deterministic evaluation{first})"))
         return
     last = f" ({FORECAST_MARK} last)" if last else ""
-    console.print(evaluation_table(ranked, f"best plans by {rank_by.value} NPV{last}"))
+    console.print(evaluation_table(ranked, f"best plans by {rank_by.value} NPV{shown}{last}"))
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; capex in USD)"))
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)", tested)
     if breaches is not None:

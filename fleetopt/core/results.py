@@ -239,6 +239,16 @@ def present_cost(data: ModelData, st: Statements) -> float:
 MARKET_VALUED = " (the GPUs' own use valued at market prices, as revenue)"
 
 
+def cost_plans_note(plans: list[str] | None = None) -> str:
+    """What the figures of plans solved for least cost count (``plans``: their labels; None: every
+    plan of the run)."""
+    verb = "was" if plans is not None and len(plans) == 1 else "were"
+    which = f"The plans {verb}" if plans is None else f"{', '.join(plans)} {verb}"
+    return (f"{which} solved for least cost (`fleetopt solve --objective cost`): NPV, cash and revenue "
+            "value the GPUs' own use at market prices, as revenue, as a neocloud's would be; the present "
+            "cost is the objective (docs/formulation.md §6)")  # fmt: skip
+
+
 def present_cost_arithmetic(fig: dict) -> str:
     """How a :func:`headline`'s present cost is made: 'the quarters' costs (present value) $908.4M -
     the value at the end $368.0M (0.751, the last quarter's discount factor, x GPUs at resale and

@@ -36,7 +36,7 @@ class ForecastRun:
     buffer: float | None
     reacts: bool
     breaches: bool = False  # a covenant missed in some quarter tested
-    first_breach: tuple[str, ...] = field(default=())  # the covenants (labels) its first breach misses
+    first_breach: tuple[str, ...] = field(default=())  # the covenants (labels) its first breach breaks
     defaults: bool = False  # cash below the default level in some quarter
 
     @property

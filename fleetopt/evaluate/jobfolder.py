@@ -22,7 +22,7 @@ from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.planfile import plan_file_model_name
 from fleetopt.evaluate.resources import capped_workers
-from fleetopt.evaluate.sources import model_copy_of, read_plans
+from fleetopt.evaluate.sources import model_copy_of, read_plans, solve_objective
 from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder, csv_text, json_text
@@ -273,6 +273,7 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
         "plans_source": str(Path(source.path).resolve()),
         "plans_sha256": source.sha256,  # the report checks the plans it shows are these
         "plans_model_hash": source.model_hash,
+        "plans_objective": solve_objective(source.path),  # "cost": a lab's plan (NPV values its own use)
         "n_plans": result.n_plans,
         "n_scenarios": result.n_scenarios,
         "seed": result.seed,

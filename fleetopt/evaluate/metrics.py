@@ -18,7 +18,7 @@ TAIL = 0.05
 
 
 def first_breach_column(kind) -> str:
-    """The metrics column of the share of scenarios whose first breach misses covenant ``kind``."""
+    """The metrics column of the share of scenarios whose first breach breaks covenant ``kind``."""
     return f"first_breach_{kind.name}_share"
 
 
@@ -49,7 +49,7 @@ METRIC_COLUMNS = {
     # which covenant breaks first: shares of all scenarios, summing to at least breach_probability
     # (a first breach can miss several covenants in the same quarter)
     **{
-        first_breach_column(kind): f"share of scenarios whose first breach misses {kind.label}"
+        first_breach_column(kind): f"share of scenarios whose first breach breaks {kind.label}"
         for kind in CATALOGUE
     },
 }

@@ -73,6 +73,17 @@ def run_folder_of(ref: str | Path) -> Path:
     return ref.resolve().parent if ref.is_file() and ref.name in RunFolder.PLAN_FILES else ref
 
 
+def solve_objective(ref: str | Path) -> str | None:
+    """The objective ("npv" or "cost") of the solve whose run folder or own plan file ``ref`` is;
+    None for anything else (a sweep's plans all maximise NPV; a plan file of one's own says nothing)."""
+    run = RunFolder(run_folder_of(ref))
+    try:
+        summary = run.summary() if run.is_finished else {}
+    except FleetoptError:  # a damaged summary is refused where the run itself is read
+        return None
+    return summary.get("objective", "npv") if summary.get("kind") == "solve" else None
+
+
 def model_copy_of(ref: str | Path) -> Path | None:
     """The copy of the model a run was made from, for its run folder or its own plan file
     (:func:`run_folder_of`); None where there is none."""

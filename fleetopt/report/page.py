@@ -20,6 +20,7 @@ from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import (
     MARKET_VALUED,
+    cost_plans_note,
     first_tested_quarter,
     gpus_by_generation,
     headline,
@@ -500,6 +501,8 @@ def _provenance_section(run: _Run) -> str:
     if run.version_note:  # as the evaluation warned on stderr
         note = f"Note: {run.version_note}; every figure here is of the model above."
         out += f'<p class="why">{escape(note)}</p>'
+    if run.kind == "evaluate" and s.get("plans_objective") == "cost":  # as the terminal says
+        out += f'<p class="why">{escape(f"Note: {cost_plans_note()}.")}</p>'
     return out
 
 
@@ -652,7 +655,7 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
         ("P(covenant breach)", "share of scenarios in which any covenant is missed (by more than $1) in a "
                                "quarter it is tested in" + (": " + _covenant_text(data, first)
                                                             if data.covenants else "; the model sets none.")),
-        ("first breach", "share of scenarios whose first breach misses that covenant. Two covenants can "
+        ("first breach", "share of scenarios whose first breach breaks that covenant. Two covenants can "
                          "fail in the same quarter, so these shares can add up to more than "
                          "P(covenant breach)."),
         ("mean lowest cash", "mean over the scenarios of each scenario's lowest quarterly cash (below the "
@@ -768,7 +771,7 @@ def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
              _kpi("covenant breach", yes("breach_probability"))]  # fmt: skip
     kpis += [_kpi(f"policy reaction: {label}", yes(column)) for column, label in REACTION_LABELS.items()
              if column in row and row[column] > 0]  # fmt: skip
-    kpis += [_kpi(f"first breach misses {kind.label}", "yes") for kind in CATALOGUE
+    kpis += [_kpi(f"first breach breaks {kind.label}", "yes") for kind in CATALOGUE
              if (column := first_breach_column(kind)) in row and row[column] > 0]  # fmt: skip
     return kpis
 
@@ -807,7 +810,7 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     if "deferred_capex_mean_usd" in row:
         kpis.append(_kpi("mean GPU capex deferred", money("deferred_capex_mean_usd")))
     kpis += [  # which covenant breaks first, each the model tests (older runs have no such columns)
-        _kpi(f"scenarios whose first breach misses {kind.label}", _share(row[column]))
+        _kpi(f"scenarios whose first breach breaks {kind.label}", _share(row[column]))
         for kind in tested_kinds(run.data.covenants)
         if (column := first_breach_column(kind)) in row
     ]
