@@ -166,6 +166,15 @@ def test_forecast_figures_are_labelled_and_dscr_scope_stated(runs):
         assert label in text
 
 
+def test_a_solve_report_says_its_figures_are_of_the_forecast_and_how_to_test_others(runs):
+    """tiny's plan is within every limit on the forecast and breaches in most scenarios: the solve's
+    report said nothing of the other futures."""
+    text = text_of(runs["solve"])
+    assert f"the one future the MILP plans for. How often it breaches a covenant or defaults in others: " \
+           f"fleetopt evaluate --plans {runs['solve']}" in text
+    assert "fleetopt evaluate --plans" not in text_of(runs["evaluate"])
+
+
 def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
     """The sweep's pick on tiny is "milp: forecast, cash buffer $60.0M": run on the forecast with
     its $60M buffer, the policy cuts the prepayments the MILP made to stay within the borrowing base

@@ -828,6 +828,10 @@ def _kpi_section(run: _Run) -> str:
     out += f"<div class='kpis'>{''.join(_forecast_kpis(run))}</div>"
     if run.milp_only:
         out += f"<p class='cap'>{escape(run.milp_only_note)}</p>"
+    if run.kind == "solve":  # a plan within every limit on the forecast may breach in most futures
+        others = ("These are its figures on the forecast, the one future the MILP plans for. How often it "
+                  f"breaches a covenant or defaults in others: fleetopt evaluate --plans {run.folder}.")
+        out += f"<p class='cap'>{escape(others)}</p>"
     row = run.main_metrics
     if row is not None:
         seed, n = _scenario_source(run)
