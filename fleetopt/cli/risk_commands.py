@@ -301,11 +301,7 @@ def sweep(
         return _rerank(rerank, changes, out, report, backend, threads)
     if resume is not None:
         refuse_with_resume(ctx, ("report", *rule_options))
-        registry_checked()  # before the work: a registry that cannot record the run refuses it now
-        folder = api.resolve_run(resume)
-        with interruptible(folder, "sweep"):
-            result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate)
-        return _sweep_done(result, folder, report)
+        return _resume_sweep(resume, changes, report)
     RunFolder.check_new(out)  # before the model is even read
     rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar,
                 forecast_within_limits=not allow_forecast_breach,
@@ -341,6 +337,15 @@ def sweep(
             raise
         raise InputError(f"{exc}. {_what_is_kept(folder.path)}") from None
     _sweep_done(result, folder.path, report)
+
+
+def _resume_sweep(resume: Path, changes: dict, report: bool) -> None:
+    """`sweep --resume`: an interrupted sweep finished, by its rule with ``changes``."""
+    registry_checked()  # before the work: a registry that cannot record the run refuses it now
+    folder = api.resolve_run(resume)
+    with interruptible(folder, "sweep"):
+        result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate)
+    _sweep_done(result, folder, report)
 
 
 # what applies to a re-ranking besides the rule's options
