@@ -914,7 +914,7 @@ def test_the_paired_differences_write_money_as_the_stochastic_table_does():
          "breach_probability_diff_se": 0.0019, "default_probability_diff": 0.0,
          "default_probability_diff_se": 0.0}
     assert paired_words(d) == ("mean +$197,100 ($25,000), CVaR5 -$3.40B ($1.3M), P(breach) +1.35 pp "
-                               "(0.19 pp), P(default) +0.00 pp (0.00 pp)")
+                               "(0.19 pp), P(default) 0.00 pp (0.00 pp)")
 
 
 @pytest.mark.parametrize(

@@ -119,6 +119,12 @@ def paired_words(d: dict) -> str:
     usd = [f"{what} {format_usd_change(d[f'{key}_diff'])} ({format_usd(d[f'{key}_diff_se'])})"
            for what, key in (("mean", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd"))]  # fmt: skip
     probabilities = (("P(breach)", "breach_probability"), ("P(default)", "default_probability"))
-    shares = [f"{what} {100 * d[f'{key}_diff']:+.2f} pp ({100 * d[f'{key}_diff_se']:.2f} pp)"
+    shares = [f"{what} {_signed_pp(d[f'{key}_diff'])} ({100 * d[f'{key}_diff_se']:.2f} pp)"
               for what, key in probabilities]  # fmt: skip
     return ", ".join(usd + shares)
+
+
+def _signed_pp(share: float) -> str:
+    """A change of a share in percentage points to two decimals, signed unless it rounds to 0."""
+    text = f"{100 * share:+.2f} pp"
+    return text[1:] if text[1:] == "0.00 pp" else text
