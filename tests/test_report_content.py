@@ -771,15 +771,15 @@ def test_an_evaluation_s_plan_shown_follows_its_ranking_and_says_which_rule(runs
     text = text_of(folder)
     assert f"Key figures of {shown} on the forecast" in text
     assert (f"The plan shown: {shown}, the highest mean NPV among plans with P(covenant breach) at most "
-            f"{limit:.2%} (a plan marked !, which breaches a covenant or defaults on the forecast itself, "
-            f"comes last) (the evaluation's --rank-by mean --max-breach-prob {limit:g})") in text  # fmt: skip
+            f"{limit:.2%}, by the evaluation's --rank-by mean --max-breach-prob {limit:g} (a plan marked !, "
+            "which breaches a covenant or defaults on the forecast itself, comes last)") in text  # fmt: skip
     doc = summary_of(folder)
     doc.pop("ranking")  # as an evaluation written before runs kept their ranking
     (folder / "summary.json").write_text(json.dumps(doc))
     assert run_cli("report", str(folder))[0] == 0
     last = " (a plan marked !, which breaches a covenant or defaults on the forecast itself, comes last)"
     assert f"Key figures of {shown} on the forecast" in text_of(folder)
-    assert f"the highest CVaR5 NPV{last} (the run kept no --rank-by: CVaR5, the default)" in text_of(folder)
+    assert f"the highest CVaR5 NPV, CVaR5 as the run kept no --rank-by{last}" in text_of(folder)
     doc["ranking"] = {"rank_by": "mean", "max_breach_prob": 0.0}  # no plan meets it
     (folder / "summary.json").write_text(json.dumps(doc))
     assert run_cli("report", str(folder))[0] == 0
@@ -793,7 +793,7 @@ def test_an_evaluation_s_plan_shown_follows_its_ranking_and_says_which_rule(runs
     (folder / "summary.json").write_text(json.dumps(doc))
     assert run_cli("report", str(folder))[0] == 0
     assert (f"The plan shown: {shown}, the highest mean NPV among plans with P(covenant breach) at most "
-            f"{below:.2%} (the evaluation's --rank-by mean --max-breach-prob {below:g})") in text_of(folder)
+            f"{below:.2%}, by the evaluation's --rank-by mean --max-breach-prob {below:g}") in text_of(folder)
 
 
 def test_a_candidate_that_breaches_on_its_forecast_is_marked_and_its_covenant_named(runs):

@@ -445,13 +445,14 @@ def _evaluation_focus(summary: dict, metrics: pd.DataFrame, labels: list[str]) -
     rank_by, limit = (ranking or {}).get("rank_by", "cvar5"), (ranking or {}).get("max_breach_prob")
     ranked, met = shown_plans(metrics, ranking)
     marked = not summary.get("deterministic")  # as the candidates' table marks them
-    words = ranking_words(rank_by, limit) + marked_last_words(ranked, marked)
+    words = ranking_words(rank_by, limit)
     if ranking is None:
-        words += " (the run kept no --rank-by: CVaR5, the default)"
+        words += ", CVaR5 as the run kept no --rank-by"
     else:
-        words += f" (the evaluation's --rank-by {rank_by}" + (
-            f" --max-breach-prob {limit:g})" if limit is not None else ")"
+        words += f", by the evaluation's --rank-by {rank_by}" + (
+            f" --max-breach-prob {limit:g}" if limit is not None else ""
         )
+    words += marked_last_words(ranked, marked)
     if not met:  # the terminal printed no best plan: the report shows the best of all
         words = (f"{ranking_words(rank_by)} of all plans{marked_last_words(ranked, marked)}: none has P(covenant breach) at most "
                  f"{limit:.2%} (the evaluation's --max-breach-prob {limit:g})")  # fmt: skip
