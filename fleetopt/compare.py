@@ -58,7 +58,7 @@ FIGURES = [
     # policy, which the cost objective's plans have no use for): a lab's plans are compared by it
     ("present_cost_usd", "present cost on the forecast (MILP statements)", "USD"),
     # what that cost buys: plans serving different demand do not compare by their present cost
-    ("market_demand_served", "share of market demand served on the forecast", "share"),
+    ("market_demand_served", "share of market demand served on the forecast (MILP statements)", "share"),
     ("gpus_bought", "GPUs bought", "GPUs"),
     ("power_built_mw", "power built (expansion blocks)", "MW"),
 ]
@@ -517,7 +517,7 @@ def compare_plans(
             "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
             "peak_debt_usd": on_forecast[n].peak_debt_usd,
             "present_cost_usd": present_cost(data, st),
-            "market_demand_served": demand_served[n],
+            "market_demand_served": float(demand_served[n]),
             "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),
             "power_built_mw": float(
                 sum(plan.build_blocks[i].sum() * s.block_mw for i, s in enumerate(data.sites))
