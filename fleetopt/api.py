@@ -22,6 +22,7 @@ import hashlib
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.report import write_report
 from fleetopt.runs import limits
+from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunDirError, RunFolder, csv_text, json_text
 from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.edit import edited_model
@@ -319,7 +321,7 @@ def write_solve_run(
         RunFolder.MODEL: loaded.text,
         **({} if result.purchases is None else {RunFolder.PURCHASES: result.purchases.text}),
     }
-    return _recorded(loaded, folder.write(files), summary, command)
+    return _recorded(loaded, lambda: folder.write(files), summary, command)
 
 
 def _with_plan_hash(summary: dict, plan_file: bytes) -> dict:
@@ -449,7 +451,7 @@ def write_stochastic_run(
         RunFolder.PLAN: plan_file,
         RunFolder.MODEL: loaded.text,
     }
-    return _recorded(loaded, folder.write(files), summary, command)
+    return _recorded(loaded, lambda: folder.write(files), summary, command)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -604,8 +606,8 @@ def write_evaluate_run(
     limits.path("out", out)
     if ranking is not None:
         ranking = _checked_ranking(ranking)
-    path = _write_evaluate_folder(result, loaded, source, out, ranking)
-    return _recorded(loaded, path, RunFolder(path).summary(), command)
+    write = partial(_write_evaluate_folder, result, loaded, source, out, ranking)
+    return _recorded(loaded, write, lambda path: RunFolder(path).summary(), command)
 
 
 def _checked_ranking(ranking: dict) -> dict:
@@ -747,8 +749,7 @@ def write_sweep_run(
     limits.instance("result", result, SweepResult, "what fleetopt.api.sweep returns")
     limits.text("command", command, optional=True)
     limits.path("out", out)
-    path = _write_sweep_folder(result, out)
-    return _recorded(result.loaded, path, result.summary(), command)
+    return _recorded(result.loaded, lambda: _write_sweep_folder(result, out), result.summary(), command)
 
 
 # ---------------------------------------------------------------- registry and reports
@@ -780,17 +781,23 @@ def _key_figures(summary: dict) -> dict:
     return key_figures(summary, shown_first(summary) if summary.get("kind") == "evaluate" else None)
 
 
-def _recorded(loaded: LoadedModel, path: Path, summary: dict, command: str | None) -> Path:
-    """``path`` once recorded in the registry with the key figures of its ``summary`` (its
-    summary.json): the one place where a written run is recorded. A registry that fails now keeps
-    the run, and the message says where it is and how to record it later."""
-    try:
-        _register_run(summary["kind"], loaded, path, _key_figures(summary), command)
-    except RegistryError as exc:
-        raise RegistryError(
-            f"the run is saved in {path}, but it could not be recorded: {exc}; once the registry can be "
-            f"written, record it with fleetopt runs add {path}"
-        ) from None
+def _recorded(loaded: LoadedModel, write: Callable[[], Path], summary: dict | Callable[[Path], dict],
+              command: str | None) -> Path:  # fmt: skip
+    """The run folder ``write()`` writes, once recorded in the registry with the key figures of its
+    ``summary`` (its summary.json, or a function of the folder giving it): the one place where a
+    written run is recorded. Ctrl-C and SIGTERM wait until both are done, so a stop never leaves a
+    finished run unrecorded. A registry that fails keeps the run, and the message says where it
+    is and how to record it later."""
+    with signals_deferred():
+        path = write()
+        figures = summary(path) if callable(summary) else summary
+        try:
+            _register_run(figures["kind"], loaded, path, _key_figures(figures), command)
+        except RegistryError as exc:
+            raise RegistryError(
+                f"the run is saved in {path}, but it could not be recorded: {exc}; once the registry can "
+                f"be written, record it with fleetopt runs add {path}"
+            ) from None
     return path
 
 

@@ -255,3 +255,45 @@ def test_a_sweep_s_plan_file_given_directly_is_compared_as_its_sweep(here, tiny_
     assert (comparison.n_scenarios, comparison.seed) == (SCENARIOS, 4)
     monkeypatch.chdir(solve)
     assert api.compare(["plan.npz", here / "S"]).labels[0] == "A: milp"
+
+
+def test_a_stop_while_a_run_is_written_waits_until_it_is_recorded(here, tiny_solved, monkeypatch):
+    """A Ctrl-C (or SIGTERM) between a run's files and its record left a finished run that
+    `fleetopt runs` did not list and no --resume could finish: it now takes effect after both."""
+    import os
+    import signal
+
+    from fleetopt.runs.folder import RunFolder
+
+    loaded, solved = tiny_solved
+    write = RunFolder.write
+
+    def stopped_while_writing(self, files):
+        os.kill(os.getpid(), signal.SIGINT)
+        return write(self, files)
+
+    monkeypatch.setattr(RunFolder, "write", stopped_while_writing)
+    with pytest.raises(KeyboardInterrupt):
+        api.write_solve_run(solved, loaded, here / "S")
+    assert (here / "S" / "summary.json").exists()
+    assert [r.path for r in api.runs()] == [(here / "S").resolve()]
+
+
+def test_the_cli_says_a_stopped_run_that_was_written_is_kept_and_a_whole_write_failure_plainly(here, capsys):
+    """After the deferred stop, "interrupted" alone read as lost work; a disk full while writing a
+    file read "cannot use a file: No space left on device"."""
+    import errno
+
+    import typer
+
+    from fleetopt.cli.common import errors_reported, interruptible
+
+    assert run_cli("solve", "tiny", "--out", "S")[0] == 0
+    with pytest.raises(typer.Exit) as stopped, interruptible(here / "S", "solve"):
+        raise KeyboardInterrupt
+    assert stopped.value.exit_code == 130
+    assert f"interrupted after the run was written to {here / 'S'} and recorded" in capsys.readouterr().err
+    with pytest.raises(typer.Exit) as failed, errors_reported():
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert failed.value.exit_code == 2
+    assert capsys.readouterr().err.strip() == "error: No space left on device"

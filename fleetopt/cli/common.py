@@ -112,7 +112,9 @@ def errors_reported():
     except OSError as exc:  # a path the file system refuses (too long, unwritable, a file for a folder)
         name = str(exc.filename) if exc.filename is not None else ""
         shown = name if len(name) <= 60 else name[:60] + "..."
-        err_console.print(f"error: cannot use {shown or 'a file'}: {exc.strerror or exc}")
+        # a write that fails as a whole (a disk full) names no file
+        err_console.print(f"error: cannot use {shown}: {exc.strerror or exc}" if shown else
+                          f"error: {exc.strerror or exc}")  # fmt: skip
         raise typer.Exit(InputError.exit_code) from None
 
 
@@ -532,7 +534,10 @@ def interruptible(folder: Path, command: str):
     try:
         yield
     except KeyboardInterrupt:
-        if run.is_job:
+        if run.is_finished:  # the stop waited for the run's files and record (api._recorded)
+            written = f"interrupted after the run was written to {folder} and recorded (fleetopt runs)"
+            err_console.print(written, soft_wrap=True)
+        elif run.is_job:
             err_console.print(
                 f"interrupted: {_saved_work(run)} saved in {folder}; "
                 f"finish with: fleetopt {command} --resume {folder}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -159,9 +160,10 @@ def evaluate(
         if solve_objective(job.source.path) == "cost":
             console.print(f"Note: {cost_plans_note()}.", soft_wrap=True, highlight=False)
         ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
-        path = api.write_evaluate_run(
-            result, job.loaded, job.source, folder.path, command=command_line(), ranking=ranking
-        )
+        with interruptible(folder.path, "evaluate"):  # a disk full while writing: the chunks finish it
+            path = api.write_evaluate_run(
+                result, job.loaded, job.source, folder.path, command=command_line(), ranking=ranking
+            )
     say_written(path)
     finish_report(path, report)
 
@@ -405,6 +407,7 @@ def _sweep_done(result, folder: Path, report: bool) -> None:
     console.print(sweep_table(result.metrics, legend))
     pick = marked("recommended: ", (result.recommended["plan"], "bold"), f". {result.why()}")
     console.print(pick, soft_wrap=True)
-    path = api.write_sweep_run(result, folder, command=command_line())
+    with interruptible(folder, "sweep") if folder is not None else nullcontext():
+        path = api.write_sweep_run(result, folder, command=command_line())
     say_written(path)
     finish_report(path, report)

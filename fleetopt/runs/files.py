@@ -17,15 +17,24 @@ _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 def signals_deferred():
     """Hold Ctrl-C and SIGTERM until the block ends, so that a stop requested while finished work
     is being saved takes effect after the save, never half-way through it (where it would surface
-    as an unrelated error from the file being written). A no-op outside the main thread."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    as an unrelated error from the file being written). A no-op outside the main thread.
+
+    The signals are caught by a handler of Python's, not masked: a signal sent to the process
+    reaches any of its threads that does not mask it (HiGHS's, BLAS's), and Python then raises in
+    the main thread whatever its mask. The first one caught is raised again once the block ends,
+    to the handler that was there before."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    caught: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, _: caught.append(signum)) for signum in _STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():  # None: a handler not set from Python
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 def file_sha256(path: str | Path) -> str:
