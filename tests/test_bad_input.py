@@ -325,6 +325,31 @@ def test_money_beyond_what_the_solver_handles_is_refused_with_why(tmp_path, tiny
     assert_bad_input(code, out, err, f"{field}", MONEY_LIMIT)
 
 
+GPU_HOUR_LIMIT = "must be at most 10,000 USD per GPU-hour (a price this large is a typing slip)"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "limit"),
+    [
+        ("hopper: {start: 2.35,", "hopper: {start: 1.0e10,", "market.price_usd_per_gpu_hour.training.hopper",
+         GPU_HOUR_LIMIT),
+        ("price_usd_per_gpu_hour: 2.30", "price_usd_per_gpu_hour: 5.0e4",
+         "contracts.lab-a-training.price_usd_per_gpu_hour", GPU_HOUR_LIMIT),
+        ("training: {start: 12000,", "training: {start: 1.0e200,", "market.demand_gpus.training",
+         "must be at most 1e+12 H100-equivalent GPUs"),
+    ],
+    ids=["market-price", "contract-price", "demand"],
+)
+def test_a_price_or_demand_too_large_for_the_solver_is_refused(tmp_path, tiny_text, old, new, field, limit):
+    """A market price of 1e10 USD per GPU-hour, under the 1e15 cap on money, solved "infeasible"
+    with a diagnosis of a conflict that did not exist; a demand of 1e200 overflowed the evaluator."""
+    assert old in tiny_text
+    _, code, out, err = validate_text(tmp_path, tiny_text.replace(old, new, 1))
+    assert_bad_input(code, out, err, field, limit)
+    _, code, _, err = validate_text(tmp_path, tiny_text.replace(old, old.replace("2.35", "10000"), 1))
+    assert code == 0, err  # at the limit
+
+
 def test_numbers_with_an_exponent_are_numbers(tmp_path, tiny_text):
     """PyYAML (YAML 1.1) read 1e12 and 1.0e12 as strings: 'Input should be a valid number'."""
     text = tiny_text.replace("opening_cash_usd: 150000000", "opening_cash_usd: 1.5e8")

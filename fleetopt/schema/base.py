@@ -169,3 +169,24 @@ Money = Annotated[
     AfterValidator(check_money),
 ]
 """An amount of money in USD (or USD per unit): not negative, at most ``MAX_USD``."""
+
+MAX_USD_PER_GPU_HOUR = 1e4
+"""Highest price of a GPU-hour (a few thousand times today's $2-6): a price times 2,190 hours a
+quarter times a fleet made coefficients HiGHS cannot tell from rounding error (1e10 made `tiny`
+"infeasible", with a diagnosis of a conflict that did not exist)."""
+GPU_HOUR_PRICE_MESSAGE = (
+    f"must be at most {MAX_USD_PER_GPU_HOUR:,.0f} USD per GPU-hour (a price this large is a typing slip)"
+)
+check_gpu_hour_price = at_most(MAX_USD_PER_GPU_HOUR, GPU_HOUR_PRICE_MESSAGE)
+GpuHourPrice = Annotated[
+    float,
+    Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_USD_PER_GPU_HOUR}),
+    AfterValidator(check_gpu_hour_price),
+]
+"""A price in USD per GPU-hour: not negative, at most ``MAX_USD_PER_GPU_HOUR``."""
+MAX_DEMAND_GPUS = 1e12
+"""Most H100-equivalent GPUs the market demand may reach (the default model's reaches 1.3e8 as
+Rubin's throughput counts several H100s): far beyond it the evaluator's arithmetic overflows."""
+DEMAND_LIMIT_MESSAGE = (
+    f"must be at most {MAX_DEMAND_GPUS:.0e} H100-equivalent GPUs (a demand this large is a typing slip)"
+)

@@ -10,6 +10,7 @@ from fleetopt.core.quarters import parse_quarter, quarter_label
 from fleetopt.schema.base import (
     Fraction,
     GpuCount,
+    GpuHourPrice,
     Money,
     Name,
     NameList,
@@ -90,7 +91,7 @@ class Contract(StrictModel):
     """First quarter of the term."""
     term_quarters: PositiveQuarterCount
     """Length of the term in quarters."""
-    price_usd_per_gpu_hour: Money
+    price_usd_per_gpu_hour: GpuHourPrice
     """Contract price, USD per GPU-hour, billed for every hour of every delivered GPU."""
     signed: bool
     """True: already signed and must be served. False: an option the plan may accept."""

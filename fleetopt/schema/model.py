@@ -7,9 +7,13 @@ from pydantic import Field
 
 from fleetopt.core.quarters import parse_quarter, quarter_label
 from fleetopt.schema.base import (
+    DEMAND_LIMIT_MESSAGE,
+    GPU_HOUR_PRICE_MESSAGE,
+    MAX_DEMAND_GPUS,
     MAX_HORIZON_QUARTERS,
     MAX_RATE_ANNUAL,
     MAX_USD,
+    MAX_USD_PER_GPU_HOUR,
     MONEY_LIMIT_MESSAGE,
     RATE_LIMIT_MESSAGE,
     AnnualRate,
@@ -145,6 +149,10 @@ def _is_money(path: Path) -> bool:
     return any(isinstance(part, str) and "usd" in part for part in path)
 
 
+def _is_gpu_hour_price(path: Path) -> bool:
+    return any(isinstance(part, str) and part.endswith("per_gpu_hour") for part in path)
+
+
 def _is_rate(path: Path) -> bool:
     return path == ("finance", "reference_rate_annual")
 
@@ -160,9 +168,15 @@ def _series_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
             values = resolve_series(spec, model.first_quarter, T)
             if not np.all(np.isfinite(values)):
                 problems.append((path, "grows beyond the range of a floating-point number over the horizon"))
+            elif _is_gpu_hour_price(path) and values.max(initial=0.0) > MAX_USD_PER_GPU_HOUR:
+                grown = f"reaches {values.max():.3g} over the horizon"
+                problems.append((path, f"{grown}: {GPU_HOUR_PRICE_MESSAGE}"))
             elif _is_money(path) and values.max(initial=0.0) > MAX_USD:
                 grown = f"grows to {values.max():.3g} over the horizon"
                 problems.append((path, f"{grown}: {MONEY_LIMIT_MESSAGE}"))
+            elif path[:2] == ("market", "demand_gpus") and values.max(initial=0.0) > MAX_DEMAND_GPUS:
+                grown = f"reaches {values.max():.3g} over the horizon"
+                problems.append((path, f"{grown}: {DEMAND_LIMIT_MESSAGE}"))
             elif _is_rate(path) and values.max(initial=0.0) > MAX_RATE_ANNUAL:
                 grown = f"grows to {values.max():.3g} over the horizon"
                 problems.append((path, f"{grown}: {RATE_LIMIT_MESSAGE}"))
