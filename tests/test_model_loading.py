@@ -209,3 +209,13 @@ def test_a_bundled_name_beside_a_model_file_of_that_name_says_which_it_reads(tmp
         loaded = load_model("tiny")
     assert loaded.source == str(bundled_model_path("tiny")) and loaded.model.horizon.quarters == 8
     assert load_model("tiny.yaml").model.horizon.quarters == 6
+
+
+def test_a_folder_named_as_a_bundled_model_does_not_hide_it(tmp_path, monkeypatch):
+    """After `fleetopt solve tiny --out tiny`, `fleetopt solve tiny` said "tiny: is a directory,
+    not a model file"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny").mkdir()
+    code, _, err = run_cli("validate", "tiny")
+    assert code == 0, err
+    assert "warning: 'tiny' is the bundled model; the folder tiny here is not a model file" in err

@@ -166,7 +166,9 @@ def resolve_model_path(model: str | Path | None) -> Path:
     if model is None:
         return bundled_model_path(DEFAULT_MODEL)
     path = Path(model).expanduser()  # "~/models/x.yaml" from Python, as a shell gives it
-    if not path.exists() and str(model) in bundled_model_names():
+    if not path.is_file() and str(model) in bundled_model_names():
+        if path.is_dir():  # `fleetopt solve tiny --out tiny` made one: a folder is no model file
+            warn(f"{model!r} is the bundled model; the folder {path} here is not a model file")
         for near in (path.with_name(f"{path.name}.yaml"), path.with_name(f"{path.name}.yml")):
             if near.is_file():  # `fleetopt solve tiny` beside a tiny.yaml of one's own
                 warn(f"{model!r} is the bundled model; {near} here is not read: give {near} to use it")
