@@ -22,6 +22,7 @@ import hashlib
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -755,15 +756,14 @@ def write_sweep_run(
 # ---------------------------------------------------------------- registry and reports
 
 
-def _register_run(
-    kind: str, loaded: LoadedModel, path: str | Path, figures: dict, command: str | None = None
-) -> int:
+def _register_run(kind: str, loaded: LoadedModel, path: str | Path, figures: dict, command: str | None = None,
+                  created: datetime | None = None) -> int:  # fmt: skip
     """Record a written run folder in the registry of the runs folder; returns the run id.
     ``command``: what `fleetopt runs show` gives as the command that made the run (default: the
-    Python program that called the API)."""
+    Python program that called the API); ``created``: when it was written (None: now)."""
     keep = {k: v for k, v in figures.items() if isinstance(v, (int, float, str, bool)) or v is None}
     command = command if command is not None else _python_command(kind)
-    return Registry().record(kind, loaded.model.name, loaded.content_hash, Path(path), keep, command)
+    return Registry().record(kind, loaded.model.name, loaded.content_hash, Path(path), keep, command, created)
 
 
 def _python_command(kind: str) -> str:
@@ -834,7 +834,9 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
             f"{run.path} is already recorded as run {recorded} (fleetopt runs show {recorded}): nothing added"
         )
     command = command if command is not None else "unknown (recorded afterwards by fleetopt runs add)"
-    return _register_run(kind, loaded, run.path, _key_figures(summary), command)
+    # when it was written: its summary.json is its last file
+    written = datetime.fromtimestamp((run.path / RunFolder.SUMMARY).stat().st_mtime, UTC)
+    return _register_run(kind, loaded, run.path, _key_figures(summary), command, written)
 
 
 def _finished_run(folder: str | Path) -> RunFolder:

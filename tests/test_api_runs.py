@@ -190,10 +190,14 @@ def test_a_run_refused_by_a_held_registry_is_recorded_once_it_is_free(here, tiny
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+    import os
+
+    os.utime(here / "A" / "summary.json", (1_700_000_000, 1_700_000_000))  # 2023-11-14 22:13:20 UTC
     code, out, err = run_cli("runs", "add", str(here / "A"))
     assert code == 0, err
     record = Registry().get(api.run_id(here / "A"))
     assert f"as run {record.id}" in out and record.kind == "solve"
+    assert record.created_utc == "2023-11-14T22:13:20+00:00"  # when it was written, not added
     assert record.figures["npv_usd"] == pytest.approx(solved.statements.npv_usd, rel=1e-12)
     code, _, err = run_cli("runs", "add", str(here / "A"))
     assert code != 0 and f"already recorded as run {record.id}" in err

@@ -188,11 +188,12 @@ class Registry:
         path: Path,
         figures: dict,
         command: str | None = None,
+        created: datetime | None = None,
     ) -> int:
-        """Add a run; returns its id."""
+        """Add a run; returns its id. ``created``: when the run was written (None: now)."""
         command = command if command is not None else " ".join(["fleetopt", *sys.argv[1:]])
         row = (
-            datetime.now(UTC).isoformat(timespec="seconds"),
+            (created or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds"),
             kind,
             command,
             model_name,
