@@ -76,6 +76,9 @@ TEXT_CASES = [
      "contracts.enterprise-inference.start", "'2026Q5' is not a quarter: expected a label like 2026Q3"),
     ("quarter-out-of-range", "start: 2026Q3", "start: 9999Q1",
      "horizon.start", "'9999Q1' is outside the years 1900-2199 a model can plan in"),
+    ("quarter-short-year", "start: 2026Q3", "start: 26Q3",
+     "horizon.start", "'26Q3' is outside the years 1900-2199 a model can plan in (write the year in full: "
+     "2026Q3)"),
     # YAML reads these as a number and a date: the same message, not "Input should be a valid string"
     ("quarter-read-as-number", "start: 2027Q1", "start: 2027",
      "contracts.enterprise-inference.start", "2027 is not a quarter: expected a label like 2026Q3"),

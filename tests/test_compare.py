@@ -304,7 +304,7 @@ def test_not_a_run_folder_or_plan_file(tiny_run, tmp_path):
     assert_bad_input([str(tiny_run[0]), str(empty)], "no plan file")
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip")
-    assert_bad_input([str(tiny_run[0]), str(junk)], f"{junk} is not a .npz archive, so not a fleetopt plan")
+    assert_bad_input([str(tiny_run[0]), str(junk)], f"{junk} is not a whole .npz archive (damaged")
 
 
 def test_a_run_s_plan_csv_is_named_as_such_with_what_to_give_instead(tiny_run):

@@ -26,7 +26,9 @@ def quarter_problem(label: object) -> str:
     """What is wrong with a quarter label that does not match :data:`QUARTER_PATTERN`, in words
     that follow the label: a quarter out of the years a model plans in (9999Q1), or no quarter."""
     if isinstance(label, str) and _ANY_YEAR_RE.match(label.strip()):
-        return "is outside the years 1900-2199 a model can plan in"
+        outside = "is outside the years 1900-2199 a model can plan in"
+        year, q = label.strip().split("Q")
+        return f"{outside} (write the year in full: 20{year}Q{q})" if len(year) == 2 else outside
     return "is not a quarter: expected a label like 2026Q3"
 
 

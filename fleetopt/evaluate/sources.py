@@ -133,6 +133,8 @@ def refuse_other_files(path: Path) -> None:
         what = "a model file,"
         instead = ("it as the model (evaluate's MODEL, compare's --model) and a run folder or plan file "
                    "as the plans")
+    elif suffix == ".npz":  # named as one, but no zip archive: cut short in a copy, or another file
+        what = "not a whole .npz archive (damaged or cut short, say in a copy), so"
     else:
         what = "not a .npz archive, so"
     raise PlanFileError(f"{path} is {what} not a fleetopt plan file (plan.npz or plans.npz): give {instead}")
