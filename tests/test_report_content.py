@@ -476,7 +476,17 @@ def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does()
     ]
     for label, bad, text in facts:
         assert unescape(text) in terminal and (bad == "bad") == (label == "warning")
-    assert "dscr_covenant 1,820,000 USD" in unescape(facts[2][2])
+    assert "dscr_covenant $1.8M" in unescape(facts[2][2])  # money as every other figure: format_usd
+    rows = [{"scenario": "scenario 7", "probability": 0.2, "value_usd": -9e6, "npv_usd": -8e6,
+             "emergency_equity_usd": 0.0, "revolver_peak_usd": 0.0, "cash_rescue": False, "rescued": True,
+             "slacks": {"dscr_covenant": {"amount": 876_000.0, "unit": "USD"}}},
+            {"scenario": "scenario 9", "probability": 0.8, "value_usd": 1e6, "npv_usd": 1e6,
+             "emergency_equity_usd": 0.0, "revolver_peak_usd": 0.0, "rescued": False,
+             "slacks": {}}]  # fmt: skip
+    section = page._stochastic_section(SimpleNamespace(summary={**summary, "scenarios": rows}))
+    text = unescape(re.sub(r"<[^>]+>", " ", section))
+    # a rescue with no emergency equity said only "rescued: yes": it names what was relaxed now
+    assert re.search(r"scenario 7 .*dscr_covenant \$876,000 .*scenario 9 .* none", " ".join(text.split()))
 
 
 def tick_labels(chart: str) -> list[str]:

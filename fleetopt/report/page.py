@@ -62,7 +62,13 @@ from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
 from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.loading import ModelError, load_model
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
-from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable, plan_facts
+from fleetopt.stochastic.run import (
+    first_stage_text,
+    in_sample_labels,
+    measure_unavailable,
+    plan_facts,
+    rescue_words,
+)
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms
 
@@ -1112,6 +1118,7 @@ SCENARIO_HEADERS = {
     "npv_usd": "NPV (USD)",
     "emergency_equity_usd": "emergency equity (USD)",
     "revolver_peak_usd": "revolver peak (USD)",
+    "rescue": "rescue (what the scenario's solve relaxed; its penalty is NPV - value)",
 }
 
 
@@ -1141,7 +1148,7 @@ def _stochastic_section(run: _Run) -> str:
                 "npv_usd": row["npv_usd"],
                 "emergency_equity_usd": row["emergency_equity_usd"],
                 "revolver_peak_usd": row["revolver_peak_usd"],
-                "rescued": "yes" if row["rescued"] else "no",
+                "rescue": rescue_words(row),
             }
             for row in summary["scenarios"]
         ]

@@ -513,6 +513,25 @@ def plan_facts(summary: dict) -> list[tuple[str, str, bool]]:
     return rows + _completion_facts(summary.get("completion") or {})
 
 
+def slack_words(slacks: dict) -> list[str]:
+    """Each relaxed group with its amount in its unit: 'dscr_covenant $876,000', 'power 2 MW'."""
+    return [f"{group} {_amount(entry['amount'], entry['unit'])}" for group, entry in slacks.items()]
+
+
+def _amount(value: float, unit: str) -> str:
+    return format_usd(value) if unit == "USD" else f"{value:,.0f} {unit}"
+
+
+def rescue_words(row: dict) -> str:
+    """What a reduced scenario's solve needed to stay solvent and within its limits, in words:
+    'none', or its emergency equity and each relaxed group (:func:`~fleetopt.milp.stochastic.
+    scenario_row`), so that a rescue with no equity (a covenant cure) says what it was."""
+    if not row.get("rescued"):
+        return "none"
+    equity = [f"emergency equity {format_usd(row['emergency_equity_usd'])}"] if row.get("cash_rescue") else []
+    return "; ".join(equity + slack_words(row.get("slacks") or {}))
+
+
 def _completion_facts(completion: dict) -> list[tuple[str, str, bool]]:
     if not completion:
         return []
@@ -521,7 +540,7 @@ def _completion_facts(completion: dict) -> list[tuple[str, str, bool]]:
         used = [
             f"revolver peak {format_usd(rescue['revolver_peak_usd'])}",
             f"emergency equity {format_usd(rescue['emergency_equity_usd'])}",
-            *(f"{group} {entry['amount']:,.0f} {entry['unit']}" for group, entry in rescue["slacks"].items()),
+            *slack_words(rescue["slacks"]),
         ]
         method += f" ({', '.join(used)})"
     rows = [("plan completed by", method, False)]
