@@ -45,7 +45,7 @@ from fleetopt.core.purchases import FixedPurchases, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results import headline, plan_frame
 from fleetopt.core.units import format_usd
-from fleetopt.errors import FleetoptWarning, InputError, warn
+from fleetopt.errors import FleetoptWarning, InputError, StoppedAfterWriting, warn
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.engine import EvaluationResult
@@ -717,7 +717,23 @@ def resume_sweep(
     ``rule_changes``: fields of :class:`Rule` to replace (a sweep whose rule no candidate met
     finishes with a looser one), e.g. ``{"max_breach_prob": 0.1}``."""
     folder = resolve_run(folder, "folder")
+    _check_rule_changes(rule_changes)
     return _resume_sweep(folder, progress, rule_changes=rule_changes, candidate_progress=candidate_progress)
+
+
+def _check_rule_changes(rule_changes) -> None:
+    """``rule_changes``: None, or a dict of :class:`Rule` fields (each value is checked with the rule)."""
+    if rule_changes is None:
+        return
+    fields = set(vars(Rule()))
+    if not isinstance(rule_changes, Mapping):
+        got = f"a {type(rule_changes).__name__}"
+    elif not set(rule_changes) <= fields:
+        got = f"the fields {', '.join(map(repr, sorted(set(rule_changes) - fields, key=str)))}"
+    else:
+        return
+    names = ", ".join(sorted(fields))
+    raise InputError(f"rule_changes must be a dict of fields of fleetopt.api.Rule ({names}), not {got}")
 
 
 def rerank_sweep(
@@ -736,6 +752,7 @@ def rerank_sweep(
     whose summary.json names the sweep (``reranked_from``). ``backend``, ``threads`` and
     ``progress``: as :func:`evaluate`'s."""
     folder = resolve_run(folder, "folder")
+    _check_rule_changes(rule_changes)
     limits.text("backend", backend, BACKENDS)
     threads = resources.capped_threads(limits.threads("threads", threads))
     return _rerank_sweep(folder, rule_changes, backend, threads, progress)
@@ -788,16 +805,22 @@ def _recorded(loaded: LoadedModel, write: Callable[[], Path], summary: dict | Ca
     written run is recorded. Ctrl-C and SIGTERM wait until both are done, so a stop never leaves a
     finished run unrecorded. A registry that fails keeps the run, and the message says where it
     is and how to record it later."""
-    with signals_deferred():
-        path = write()
-        figures = summary(path) if callable(summary) else summary
-        try:
-            _register_run(figures["kind"], loaded, path, _key_figures(figures), command)
-        except RegistryError as exc:
-            raise RegistryError(
-                f"the run is saved in {path}, but it could not be recorded: {exc}; once the registry can "
-                f"be written, record it with fleetopt runs add {path}"
-            ) from None
+    path = None
+    try:
+        with signals_deferred():
+            path = write()
+            figures = summary(path) if callable(summary) else summary
+            try:
+                _register_run(figures["kind"], loaded, path, _key_figures(figures), command)
+            except RegistryError as exc:
+                raise RegistryError(
+                    f"the run is saved in {path}, but it could not be recorded: {exc}; once the registry "
+                    f"can be written, record it with fleetopt runs add {path}"
+                ) from None
+    except KeyboardInterrupt:  # the stop held until the run was written and recorded
+        if path is None:
+            raise
+        raise StoppedAfterWriting(path) from None
     return path
 
 
@@ -843,7 +866,7 @@ def _finished_run(folder: str | Path) -> RunFolder:
     """The finished run folder ``folder``, or a refusal saying what it is instead."""
     if not isinstance(folder, (str, Path)) or not str(folder):
         raise InputError(f"folder must be a run folder's path, not {folder!r}")
-    run = RunFolder(Path(folder).resolve())
+    run = RunFolder(Path(folder).expanduser().resolve())
     if not run.path.is_dir():
         what = "a file, not a run folder" if run.path.exists() else "no such run folder"
         raise RunDirError(f"{folder}: {what}")

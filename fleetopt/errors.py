@@ -57,6 +57,15 @@ class NoPlanError(FleetoptError):
     exit_code = EXIT_NO_PLAN
 
 
+class StoppedAfterWriting(KeyboardInterrupt):
+    """A Ctrl-C or SIGTERM held while a finished run was written and recorded, raised once both
+    were done (``path``: the run folder): the run is kept, which a bare "interrupted" would hide."""
+
+    def __init__(self, path):
+        super().__init__(str(path))
+        self.path = path
+
+
 class FleetoptWarning(UserWarning):
     """A setting fleetopt changed to what the machine has, or a doubt about a run's inputs."""
 

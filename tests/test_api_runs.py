@@ -283,20 +283,32 @@ def test_a_stop_while_a_run_is_written_waits_until_it_is_recorded(here, tiny_sol
     assert [r.path for r in api.runs()] == [(here / "S").resolve()]
 
 
-def test_the_cli_says_a_stopped_run_that_was_written_is_kept_and_a_whole_write_failure_plainly(here, capsys):
-    """After the deferred stop, "interrupted" alone read as lost work; a disk full while writing a
-    file read "cannot use a file: No space left on device"."""
+def test_the_cli_says_a_stopped_run_that_was_written_is_kept_and_a_whole_write_failure_plainly(
+    here, capsys, monkeypatch
+):
+    """After the held stop, "interrupted" alone read as lost work (solve, stochastic solve, a
+    re-ranking without --out); a disk full while writing a file read "cannot use a file: No space
+    left on device"."""
     import errno
+    import os
+    import signal
 
     import typer
 
-    from fleetopt.cli.common import errors_reported, interruptible
+    from fleetopt.cli.common import errors_reported
+    from fleetopt.runs.folder import RunFolder
 
-    assert run_cli("solve", "tiny", "--out", "S")[0] == 0
-    with pytest.raises(typer.Exit) as stopped, interruptible(here / "S", "solve"):
-        raise KeyboardInterrupt
-    assert stopped.value.exit_code == 130
-    assert f"interrupted after the run was written to {here / 'S'} and recorded" in capsys.readouterr().err
+    write = RunFolder.write
+
+    def stopped_while_writing(self, files):
+        os.kill(os.getpid(), signal.SIGINT)
+        return write(self, files)
+
+    monkeypatch.setattr(RunFolder, "write", stopped_while_writing)
+    code, _, err = run_cli("solve", "tiny", "--out", "S")
+    assert code == 130
+    assert "interrupted after the run was written to S and recorded (fleetopt runs)" in err
+    assert [r.path for r in api.runs()] == [(here / "S").resolve()]
     with pytest.raises(typer.Exit) as failed, errors_reported():
         raise OSError(errno.ENOSPC, "No space left on device")
     assert failed.value.exit_code == 2

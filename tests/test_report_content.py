@@ -352,32 +352,40 @@ def test_the_pareto_chart_says_its_front_has_a_third_figure(runs):
 
 
 def test_rule_text_names_set_and_missing_limits():
-    run = SimpleNamespace(job={"rule": {"prefer": "mean", "max_breach_prob": 0.1, "max_default_prob": None,
-                                        "min_cvar5_usd": None}}, summary={})  # fmt: skip
-    text = page._rule_text(run)
+    from fleetopt.sweep.candidates import Rule
+
+    unlimited = {"forecast_within_limits": False, "no_riskier_than_optimum": False}
+
+    def of(**fields):  # a sweep as written now: its rule's fields in summary.json
+        return SimpleNamespace(job={}, summary={"rule_settings": vars(Rule(**fields))})
+
+    text = page._rule_text(of(prefer="mean", max_breach_prob=0.1, **unlimited))
     assert text.startswith(
         "Rule: the candidate with the highest mean NPV among those with P(covenant breach)"
     )
     assert "(10.00%)" in text
     assert "No limit was set on P(liquidity default) (--max-default-prob)" in text
-    both = SimpleNamespace(job={"rule": {"prefer": "p5", "max_breach_prob": 0.1, "max_default_prob": 0.02,
-                                         "min_cvar5_usd": None}}, summary={})  # fmt: skip
+    both = of(prefer="p5", max_breach_prob=0.1, max_default_prob=0.02, **unlimited)
     assert "No limit" not in page._rule_text(both)
     older = SimpleNamespace(job={}, summary={"rule": "best cvar5 NPV"})
     assert "No limit on P(covenant breach) or P(liquidity default) was set" in page._rule_text(older)
-    rule = {"prefer": "cvar5", "max_breach_prob": None, "max_default_prob": None, "min_cvar5_usd": None,
-            "forecast_within_limits": True}  # fmt: skip
-    default = SimpleNamespace(job={"rule": rule}, summary={})
-    assert page._rule_text(default).startswith(
+    assert page._rule_text(of(no_riskier_than_optimum=False)).startswith(
         "Rule: the candidate with the highest CVaR5 NPV among those with no covenant breach or liquidity "
         "default on the forecast itself."
     )
-    today = SimpleNamespace(job={"rule": {**rule, "no_riskier_than_optimum": True}}, summary={})
-    assert page._rule_text(today) == (
+    assert page._rule_text(of()) == (
         "Rule: the candidate with the highest CVaR5 NPV among those with no covenant breach or liquidity "
         "default on the forecast itself and P(covenant breach) and P(liquidity default) no higher than the "
         "forecast optimum's."
     )
+    # a sweep written before summary.json kept the fields: job.json's rule where the summary's words
+    # are its, else those words (it was resumed with a looser rule)
+    started = vars(Rule(max_breach_prob=0.0001))
+    kept = SimpleNamespace(job={"rule": started}, summary={"rule": Rule(**started).describe()})
+    assert "P(covenant breach) at most 0.0001 (0.01%)" in page._rule_text(kept)
+    loosened = Rule(max_breach_prob=1.0).describe()
+    resumed = SimpleNamespace(job={"rule": started}, summary={"rule": loosened})
+    assert page._rule_text(resumed) == f"Rule: {loosened}."
 
 
 def test_candidates_table_has_readable_headers_in_a_scroll_box(runs):

@@ -132,3 +132,55 @@ def test_an_empty_runs_folder_variable_is_the_default_not_the_current_folder(mon
     for value in ("", "  "):
         monkeypatch.setenv("FLEETOPT_RUNS_DIR", value)
         assert runs_dir() == Path("runs")
+
+
+def test_a_stop_another_thread_receives_is_held_until_the_work_is_saved():
+    """A process-directed signal reaches any thread that does not block it: masking it in the main
+    thread, as signals_deferred did, held nothing once HiGHS or BLAS had started threads (the
+    main thread here blocks it, as that code did, so the kernel hands it to the other thread)."""
+    import signal
+    import threading
+    import time
+
+    from fleetopt.runs.files import signals_deferred
+
+    other = threading.Event()
+    thread = threading.Thread(target=other.wait)
+    thread.start()
+    saved = False
+    try:
+        with pytest.raises(KeyboardInterrupt), signals_deferred():
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.2)  # the other thread's handler has run by now
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            saved = True
+    finally:
+        other.set()
+        thread.join()
+    assert saved
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_a_second_stop_while_the_handlers_are_put_back_leaves_none_held(monkeypatch):
+    """A Ctrl-C raising between the two handlers being put back left SIGTERM held for good."""
+    import signal
+
+    from fleetopt.runs import files
+
+    terminate = signal.getsignal(signal.SIGTERM)
+    real = signal.signal
+
+    def second_stop_after_sigint(signum, handler):
+        previous = real(signum, handler)
+        if signum == signal.SIGINT and handler is signal.default_int_handler:
+            raise KeyboardInterrupt  # as a second Ctrl-C arriving right then
+        return previous
+
+    monkeypatch.setattr(files.signal, "signal", second_stop_after_sigint)
+    with pytest.raises(KeyboardInterrupt), files.signals_deferred():
+        pass
+    assert signal.getsignal(signal.SIGTERM) == terminate
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

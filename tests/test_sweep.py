@@ -789,6 +789,10 @@ def test_an_older_sweep_is_reranked_from_the_rule_it_started_with(finished_sweep
     (old / "summary.json").write_text(json.dumps({**summary, "rule": "best mean NPV among plans with ..."}))
     with pytest.raises(InputError, match="does not keep the fields of its rule"):
         api.rerank_sweep(old)
+    # the report quotes the rule it finished with, not job.json's: it stated a 0.01 % breach limit
+    # beside a pick that breached in 83 % of the scenarios
+    assert run_cli("report", str(old))[0] == 0
+    assert "Rule: best mean NPV among plans with ...." in (old / "report.html").read_text()
 
 
 def test_cli_rerank_refuses_what_it_cannot_use_and_writes_nothing_if_no_plan_fits(finished_sweep, tmp_path):
@@ -807,6 +811,25 @@ def test_cli_rerank_refuses_what_it_cannot_use_and_writes_nothing_if_no_plan_fit
     assert code == 0, err
     report = (out / "report.html").read_text()
     assert f"Re-ranked from the sweep in {folder.resolve()}" in report
+
+
+def test_rerank_names_what_it_cannot_use(finished_sweep, tmp_path):
+    folder, _ = finished_sweep
+    with pytest.raises(InputError, match=r"rule_changes must be a dict of fields .* not a str"):
+        api.rerank_sweep(folder, "mean")
+    with pytest.raises(InputError, match="not the fields 'prefered'"):
+        api.rerank_sweep(folder, {"prefered": "mean"})
+    copy = tmp_path / "edited"
+    copy.mkdir()
+    for name, content in finished_sweep[1].items():
+        (copy / name).write_bytes(content)
+    (copy / "job.json").unlink()  # as a re-ranked sweep's folder
+    code, _, err = run_cli("sweep", "--resume", str(copy))
+    assert code == 2 and f"fleetopt sweep --rerank {copy}" in err
+    with (copy / "model.yaml").open("a") as model:
+        model.write("# edited\n")
+    with pytest.raises(InputError, match=r"is not the model .*summary.json was made with"):
+        api.rerank_sweep(copy)
 
 
 def test_cli_rerank_of_an_unfinished_sweep_points_to_resume(tmp_path):

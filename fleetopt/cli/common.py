@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover
 from fleetopt import __version__, api
 from fleetopt.cli.render import text_console
 from fleetopt.core.units import counted
-from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, FleetoptWarning, InputError
+from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, FleetoptWarning, InputError, StoppedAfterWriting
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.milp.diagnose import format_diagnosis
@@ -106,6 +106,10 @@ def errors_reported():
         for line in error_lines(exc):
             err_console.print(line, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
+    except StoppedAfterWriting as exc:  # the stop was held until the run was written and recorded
+        err_console.print(f"interrupted after the run was written to {exc.path} and recorded (fleetopt runs)",
+                          soft_wrap=True)  # fmt: skip
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     except KeyboardInterrupt:
         err_console.print("interrupted")
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -533,11 +537,10 @@ def interruptible(folder: Path, command: str):
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         yield
+    except StoppedAfterWriting:  # the run is kept: errors_reported says so
+        raise
     except KeyboardInterrupt:
-        if run.is_finished:  # the stop waited for the run's files and record (api._recorded)
-            written = f"interrupted after the run was written to {folder} and recorded (fleetopt runs)"
-            err_console.print(written, soft_wrap=True)
-        elif run.is_job:
+        if run.is_job:
             err_console.print(
                 f"interrupted: {_saved_work(run)} saved in {folder}; "
                 f"finish with: fleetopt {command} --resume {folder}",

@@ -158,7 +158,7 @@ def evaluate(
         result = _run_evaluation(job, folder.path)
         _print_best(result, rank_by, max_breach_prob, top, tested_kinds(job.data.covenants))
         if solve_objective(job.source.path) == "cost":
-            console.print(f"Note: {cost_plans_note()}.", soft_wrap=True, highlight=False)
+            console.print(f"Note: {cost_plans_note(result.n_plans)}.", soft_wrap=True, highlight=False)
         ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
         with interruptible(folder.path, "evaluate"):  # a disk full while writing: the chunks finish it
             path = api.write_evaluate_run(

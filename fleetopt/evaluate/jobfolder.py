@@ -213,17 +213,20 @@ def _resumed_job(run: RunFolder) -> EvaluationJob:
     return job
 
 
-def job_model(run: RunFolder, settings: dict) -> LoadedModel:
-    """The job folder's model.yaml, refused unless it is the model the job started with (job.json's
-    ``model_hash``; a sweep saved before job.json kept it is not checked), with the source the job
-    started from (not the copy's path)."""
+_MADE_WITH = {RunFolder.JOB: "started with", RunFolder.SUMMARY: "made with"}
+
+
+def job_model(run: RunFolder, settings: dict, kept_in: str = RunFolder.JOB) -> LoadedModel:
+    """The job folder's model.yaml, refused unless it is the model the job started with (the
+    ``model_hash`` of ``settings``, the file ``kept_in`` of the folder; a sweep saved before job.json
+    kept it is not checked), with the source the job started from (not the copy's path)."""
     loaded = load_model(run / RunFolder.MODEL)
     started_with = settings.get("model_hash")
     if started_with is not None and loaded.content_hash != started_with:
         raise PlanFileError(
-            f"{run / RunFolder.MODEL} is not the model {run / RunFolder.JOB} was started with (its hash "
-            f"is {loaded.content_hash}, job.json's model_hash {started_with}): one of the two "
-            "files was edited; restore it, or start the run anew"
+            f"{run / RunFolder.MODEL} is not the model {run / kept_in} was {_MADE_WITH[kept_in]} (its "
+            f"hash is {loaded.content_hash}, {kept_in}'s model_hash {started_with}): one of the two files "
+            "was edited; restore it, or start the run anew"
         )
     return replace(loaded, source=settings.get("model_source") or str((run / RunFolder.MODEL).resolve()))
 

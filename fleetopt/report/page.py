@@ -69,6 +69,7 @@ from fleetopt.stochastic.run import (
     plan_facts,
     rescue_words,
 )
+from fleetopt.sweep.run import rule_chosen_by
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms
 
@@ -509,7 +510,8 @@ def _provenance_section(run: _Run) -> str:
         note = f"Note: {run.version_note}; every figure here is of the model above."
         out += f'<p class="why">{escape(note)}</p>'
     if run.kind == "evaluate" and s.get("plans_objective") == "cost":  # as the terminal says
-        out += f'<p class="why">{escape(f"Note: {cost_plans_note()}.")}</p>'
+        note = f"Note: {cost_plans_note(int(s.get('n_plans', 2)))}."
+        out += f'<p class="why">{escape(note)}</p>'
     return out
 
 
@@ -854,14 +856,10 @@ def _kpi_section(run: _Run) -> str:
 # ---------------------------------------------------------------- a sweep's choice
 
 
-
-
 def _rule_text(run: _Run) -> str:
     """The sweep's rule in words, saying plainly which risk limits were not set."""
-    # the rule it chose by; a sweep written before summary.json kept it: the one it started with,
-    # where it did not finish with a looser one
-    rule = run.summary.get("rule_settings", run.job.get("rule"))
-    if not isinstance(rule, dict):  # an older sweep: only the rule's description
+    rule = rule_chosen_by(run.summary, run.job)
+    if rule is None:  # an older sweep resumed with another rule: only the rule's description
         stated = run.summary.get("rule", "?")
         missing = (
             ""

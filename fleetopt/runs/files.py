@@ -22,19 +22,33 @@ def signals_deferred():
     The signals are caught by a handler of Python's, not masked: a signal sent to the process
     reaches any of its threads that does not mask it (HiGHS's, BLAS's), and Python then raises in
     the main thread whatever its mask. The first one caught is raised again once the block ends,
-    to the handler that was there before."""
+    to the handler that was there before. A signal whose handler was not set from Python (by a
+    library in C) is left alone: it could not be put back."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = {signum: signal.signal(signum, lambda signum, _: caught.append(signum)) for signum in _STOP_SIGNALS}
+    previous: dict[int, object] = {}
     try:
+        for signum in _STOP_SIGNALS:
+            if signal.getsignal(signum) is not None:
+                previous[signum] = signal.signal(signum, lambda signum, _: caught.append(signum))
         yield
     finally:
-        for signum, handler in previous.items():  # None: a handler not set from Python
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-        if caught:
-            signal.raise_signal(caught[0])
+        _restore(list(previous.items()))
+    if caught:
+        signal.raise_signal(caught[0])
+
+
+def _restore(handlers: list) -> None:
+    """Put back each (signal, handler), every one even when a signal the first lets through raises
+    in between (a second Ctrl-C would leave the other signal held for good)."""
+    if not handlers:
+        return
+    try:
+        signal.signal(*handlers[0])
+    finally:
+        _restore(handlers[1:])
 
 
 def file_sha256(path: str | Path) -> str:

@@ -169,7 +169,7 @@ def _series_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
             if not np.all(np.isfinite(values)):
                 problems.append((path, "grows beyond the range of a floating-point number over the horizon"))
             elif _is_gpu_hour_price(path) and values.max(initial=0.0) > MAX_USD_PER_GPU_HOUR:
-                grown = f"reaches {values.max():.3g} over the horizon"
+                grown = f"reaches {values.max():,.2f} over the horizon"
                 problems.append((path, f"{grown}: {GPU_HOUR_PRICE_MESSAGE}"))
             elif _is_money(path) and values.max(initial=0.0) > MAX_USD:
                 grown = f"grows to {values.max():.3g} over the horizon"

@@ -190,6 +190,11 @@ def _resumed_sweep(run: RunFolder, progress, rule_changes: dict | None, candidat
         raise PlanFileError(
             f"{run.path} is an evaluation's folder: finish it with fleetopt evaluate --resume {run.path}"
         )
+    if not run.is_job and run.is_finished and run.kind == "sweep":  # a re-ranked sweep, say
+        raise PlanFileError(
+            f"{run.path}: this sweep already finished. Its candidates ranked by another rule, into a new "
+            f"run folder: fleetopt sweep --rerank {run.path} with the rule's options"
+        )
     if not run.is_job:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
         raise PlanFileError(f"{run.path}: not a resumable sweep{kind} (no {RunFolder.JOB})")
@@ -228,7 +233,7 @@ def rerank_sweep(
     run = RunFolder(folder)
     summary = _finished_sweep_summary(run)
     rule = _checked_rule("the rule", {**finished_rule(run, summary), **(rule_changes or {})})
-    loaded, data = load(job_model(run, summary))
+    loaded, data = load(job_model(run, summary, RunFolder.SUMMARY))
     cands = CandidateSet(saved_candidates(run, data))
     if not cands.feasible:
         raise PlanFileError(f"{run / RunFolder.CANDIDATES} lists no candidate with a plan: nothing to rank")
@@ -247,7 +252,7 @@ def _finished_sweep_summary(run: RunFolder) -> dict:
     """A finished sweep's summary.json, with what a re-ranking reads checked (each field named)."""
     if not run.is_finished or run.kind != "sweep":
         if run.is_finished:
-            what = f"a {run.kind}'s folder, not a sweep's"
+            what = f"{KIND_WORDS.get(run.kind, repr(run.kind))} folder, not a sweep's"
         elif run.is_job and run.job().get("kind") == "sweep":
             what = f"an unfinished sweep: finish it with fleetopt sweep --resume {run.path}"
         else:
@@ -256,8 +261,8 @@ def _finished_sweep_summary(run: RunFolder) -> dict:
     summary, path = run.summary(), run / RunFolder.SUMMARY
     if not (run / RunFolder.CANDIDATES).exists():
         raise PlanFileError(
-            f"{run.path} has no {RunFolder.CANDIDATES} (written from Python by an earlier fleetopt): "
-            "sweep again"
+            f"{run.path} has no {RunFolder.CANDIDATES} (written from Python by an earlier fleetopt): sweep "
+            f"again, or rank its plans on other scenarios with fleetopt evaluate --plans {run.path}"
         )
     for name, check in (("n_scenarios", limits.scenarios), ("seed", limits.seed)):
         summary[name] = limits.job_setting(summary, path, name, check)
@@ -266,21 +271,35 @@ def _finished_sweep_summary(run: RunFolder) -> dict:
     return summary
 
 
+KIND_WORDS = {"solve": "a solve's", "stochastic": "a stochastic solve's", "evaluate": "an evaluation's"}
+
+
 def finished_rule(run: RunFolder, summary: dict) -> dict:
-    """The fields of the rule a finished sweep chose by: summary.json's ``rule_settings``, or, for a
-    sweep written before it kept them, job.json's rule where it is the one summary.json describes
-    (a sweep resumed with a looser rule finished with another)."""
-    if "rule_settings" in summary:
-        return _checked_rule(f"{run / RunFolder.SUMMARY}: rule_settings", summary["rule_settings"])
-    started = run.job().get("rule") if run.is_job else None
-    if started is not None:
-        started = _checked_rule(f"{run / RunFolder.JOB}: rule", started)
-        if Rule(**started).describe() == summary["rule"]:
-            return started
-    raise PlanFileError(
-        f"{run / RunFolder.SUMMARY} does not keep the fields of its rule ({summary['rule']}), which was "
-        "not the one it started with (job.json's): sweep again to re-rank it"
-    )
+    """The fields of the rule a finished sweep chose by (:func:`rule_chosen_by`), checked; refused
+    where its files do not say."""
+    rule = rule_chosen_by(summary, run.job() if run.is_job else {})
+    if rule is None:
+        raise PlanFileError(
+            f"{run / RunFolder.SUMMARY} does not keep the fields of its rule ({summary['rule']}), which was "
+            "not the one it started with (job.json's): sweep again to re-rank it"
+        )
+    return _checked_rule(f"{run / RunFolder.SUMMARY}: rule_settings", rule)
+
+
+def rule_chosen_by(summary: dict, job: dict) -> dict | None:
+    """The fields of the rule a finished sweep chose by: its summary.json's ``rule_settings``, or,
+    for a sweep written before it kept them, its job.json's rule where the summary's ``rule``
+    describes it (a sweep resumed with a looser rule finished with another); None where neither
+    says (the report then quotes the summary's words)."""
+    if isinstance(summary.get("rule_settings"), dict):
+        return summary["rule_settings"]
+    started = job.get("rule")
+    if not isinstance(started, dict):
+        return None
+    try:
+        return started if Rule(**started).describe() == summary.get("rule") else None
+    except (InputError, TypeError):  # a damaged or hand-edited job.json
+        return None
 
 
 def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
