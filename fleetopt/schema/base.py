@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
@@ -163,11 +163,14 @@ MONEY_LIMIT_MESSAGE = (
 check_money = at_most(MAX_USD, MONEY_LIMIT_MESSAGE)
 
 
-Money = Annotated[
-    float,
-    Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_USD}),
-    AfterValidator(check_money),
-]
+def bounded_amount(limit: float, check) -> Any:
+    """A finite, non-negative number at most ``limit``, refused above it by ``check`` (:func:`at_most`)."""
+    return Annotated[
+        float, Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": limit}), AfterValidator(check)
+    ]
+
+
+Money = bounded_amount(MAX_USD, check_money)
 """An amount of money in USD (or USD per unit): not negative, at most ``MAX_USD``."""
 
 MAX_USD_PER_GPU_HOUR = 1e4
@@ -177,12 +180,7 @@ quarter times a fleet made coefficients HiGHS cannot tell from rounding error (1
 GPU_HOUR_PRICE_MESSAGE = (
     f"must be at most {MAX_USD_PER_GPU_HOUR:,.0f} USD per GPU-hour (a price this large is a typing slip)"
 )
-check_gpu_hour_price = at_most(MAX_USD_PER_GPU_HOUR, GPU_HOUR_PRICE_MESSAGE)
-GpuHourPrice = Annotated[
-    float,
-    Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_USD_PER_GPU_HOUR}),
-    AfterValidator(check_gpu_hour_price),
-]
+GpuHourPrice = bounded_amount(MAX_USD_PER_GPU_HOUR, at_most(MAX_USD_PER_GPU_HOUR, GPU_HOUR_PRICE_MESSAGE))
 """A price in USD per GPU-hour: not negative, at most ``MAX_USD_PER_GPU_HOUR``."""
 MAX_DEMAND_GPUS = 1e12
 """Most H100-equivalent GPUs the market demand may reach (the default model's reaches 1.3e8 as
