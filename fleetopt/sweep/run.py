@@ -446,6 +446,13 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     return SweepResult(loaded, data, cands, metrics, evaluation, rule, pick)
 
 
+def _moved(name: str, before: float, after: float) -> str:
+    """'breach probability from 60.0% to 55.0%', or 'unchanged at 0.0%' where the two are equal."""
+    if before == after:
+        return f"{name} unchanged at {before:.1%}"
+    return f"{name} from {before:.1%} to {after:.1%}"
+
+
 def idle_buffers(metrics: pd.DataFrame, figures) -> np.ndarray:
     """(rows,) whether each candidate is a cash-buffer variation whose every figure (``figures``,
     metrics columns) is the forecast optimum's: its buffer never acted in these scenarios, so it is
@@ -503,10 +510,10 @@ class SweepResult:
         text = (
             f"Chosen by the rule ({self.rule.describe()}): against the forecast optimum it changes "
             f"mean NPV by {format_usd_change(rec['npv_mean_usd'] - opt['npv_mean_usd'])}, CVaR5 by "
-            f"{format_usd_change(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])}, {p5}breach probability from "
-            f"{opt['breach_probability']:.1%} to {rec['breach_probability']:.1%} and default probability "
-            f"from {opt['default_probability']:.1%} to {rec['default_probability']:.1%} (each change "
-            "of the unrounded figures, so it may differ from the table's rounded ones by a unit)."
+            f"{format_usd_change(rec['npv_cvar5_usd'] - opt['npv_cvar5_usd'])}, {p5}"
+            f"{_moved('breach probability', opt['breach_probability'], rec['breach_probability'])} and "
+            f"{_moved('default probability', opt['default_probability'], rec['default_probability'])} (each "
+            "change of the unrounded figures, so it may differ from the table's rounded ones by a unit)."
         )
         text += self._outside_forecast_limits()
         missed = limits_missed(opt, self.rule)
