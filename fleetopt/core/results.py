@@ -242,9 +242,10 @@ MARKET_VALUED = " (the GPUs' own use valued at market prices, as revenue)"
 def cost_plans_note(plans: list[str] | int) -> str:
     """What the figures of plans solved for least cost count (``plans``: their labels, or the
     number of plans of a run, all of them solved so)."""
-    one = plans == 1 if isinstance(plans, int) else len(plans) == 1
-    verb = "was" if one else "were"
-    which = f"The plan{'' if one else 's'} {verb}" if isinstance(plans, int) else f"{', '.join(plans)} {verb}"
+    if isinstance(plans, int):
+        which = "The plan was" if plans == 1 else "The plans were"
+    else:
+        which = f"{', '.join(plans)} {'was' if len(plans) == 1 else 'were'}"
     return (f"{which} solved for least cost (`fleetopt solve --objective cost`): NPV, cash and revenue "
             "value the GPUs' own use at market prices, as revenue, as a neocloud's would be; the present "
             "cost is the objective (docs/formulation.md §6)")  # fmt: skip

@@ -190,20 +190,15 @@ def _resumed_sweep(run: RunFolder, progress, rule_changes: dict | None, candidat
         raise PlanFileError(
             f"{run.path} is an evaluation's folder: finish it with fleetopt evaluate --resume {run.path}"
         )
-    if not run.is_job and run.is_finished and run.kind == "sweep":  # a re-ranked sweep, say
-        raise PlanFileError(
-            f"{run.path}: this sweep already finished. Its candidates ranked by another rule, into a new "
-            f"run folder: fleetopt sweep --rerank {run.path} with the rule's options"
-        )
-    if not run.is_job:
-        kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
-        raise PlanFileError(f"{run.path}: not a resumable sweep{kind} (no {RunFolder.JOB})")
-    if run.is_finished:
+    if run.is_finished and (run.is_job or run.kind == "sweep"):  # its job folder, or a re-ranked sweep's
         raise PlanFileError(
             f"{run.path}: this sweep already finished. Its candidates ranked by another rule, into a new "
             f"run folder: fleetopt sweep --rerank {run.path} with the rule's options (--prefer, "
             "--max-breach-prob, --max-default-prob, --min-cvar, --allow-forecast-breach, --allow-riskier)"
         )
+    if not run.is_job:
+        kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
+        raise PlanFileError(f"{run.path}: not a resumable sweep{kind} (no {RunFolder.JOB})")
     settings = _checked_sweep_job(run)
     run.check_job_version()
     # the rule given now picks among the evaluated candidates; job.json keeps the one it started with
