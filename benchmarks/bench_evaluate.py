@@ -1,11 +1,13 @@
 """Evaluation benchmark: plan-scenario-quarters per second and peak memory, per backend and batch size.
 
-    python -m benchmarks.bench_evaluate [--backend numpy|cupy|cpu-kernel|all] [--sizes 10x1000,100x1000]
+    python -m benchmarks.bench_evaluate [--backend numpy|cupy|cpu-kernel|auto|all] [--sizes 10x1000,100x1000]
                                         [--threads N] [--plan-file plans.npz] [--json out.json]
 
 Each (plans x scenarios) size runs in a fresh subprocess so that its peak memory is its own.
 Plans are the default model's MILP plan (solved once, to a 2 % gap; with ``--plan-file`` kept
 in that file and reused by later runs), compiled once and repeated: the evaluator's work per (plan, scenario) pair does not depend on the plan's values.
+``auto`` is what `fleetopt evaluate` runs by default: the backend it chooses for each size, the time
+of that choice (a C build, when it makes one) apart from the evaluation's.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ DEFAULT_SIZES = {
     "numpy": ["10x1000", "100x1000", "100x10000"],
     "cupy": ["100x1000", "100x10000", "1000x10000", "10000x10000", "100000x10000"],
     "cpu-kernel": ["10x1000", "100x1000", "100x10000"],
+    "auto": ["100x1000", "100x10000", "1000x10000"],
 }
 
 
@@ -45,6 +48,7 @@ def one(
 
     from fleetopt import api
     from fleetopt.evaluate import compile_plans, evaluate, load_plans, resolve_backend
+    from fleetopt.evaluate.engine import choose_backend
 
     _, data = api.load(None)
     base, _, _ = load_plans(plan_file, data)
@@ -53,6 +57,10 @@ def one(
     batch = batch.take(np.zeros(plans, dtype=int))
     batch.labels = [f"p{i}" for i in range(plans)]
     be = resolve_backend(backend, threads) if backend in ("numpy", "cpu-kernel") else backend
+    chosen = time.perf_counter()
+    if backend == "auto":  # as `fleetopt evaluate` chooses (and builds, for the C build)
+        be = choose_backend("auto", threads, data, batch, scenarios)
+    choice_seconds = time.perf_counter() - chosen
     if backend in ("cupy", "cpu-kernel"):  # compile the kernel for this model outside the timing
         evaluate(data, batch.take(np.zeros(1, dtype=int)), 8, seed=1, backend=be)
     started = time.perf_counter()
@@ -67,6 +75,7 @@ def one(
         "quarters": data.T,
         "seconds": round(result.seconds, 3),
         "wall_seconds": round(wall, 3),
+        "choice_seconds": round(choice_seconds, 3),
         "pair_quarters_per_s": result.pair_quarters_per_second,
         "plan_chunk": result.plan_chunk,
         "scenario_chunk": result.scenario_chunk,
@@ -81,7 +90,7 @@ def one(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--backend", default="numpy", choices=["numpy", "cupy", "cpu-kernel", "all"])
+    parser.add_argument("--backend", default="numpy", choices=["numpy", "cupy", "cpu-kernel", "auto", "all"])
     parser.add_argument("--plan-file", help="the plan to evaluate: solved and written here if missing, else reused")
     parser.add_argument("--sizes", help="comma-separated PLANSxSCENARIOS, e.g. 10x1000,100x1000")
     parser.add_argument("--max-memory", type=int, default=None, help="bytes (default: the engine's)")
@@ -107,9 +116,10 @@ def main() -> None:
             prepare(plan_file)
         print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
         print(
-            "| backend | device | plans | scenarios | quarters | seconds | plan-scenario-quarters/s | peak RSS MB | GPU pool MB |"
+            "| backend | device | plans | scenarios | quarters | seconds | plan-scenario-quarters/s | peak RSS MB "
+            "| GPU pool MB | choice s |"
         )
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for backend in backends:
             sizes = args.sizes.split(",") if args.sizes else DEFAULT_SIZES[backend]
             for size in sizes:
@@ -139,7 +149,7 @@ def main() -> None:
                 print(
                     f"| {r['backend']}{' (fused kernel)' if r['kernel'] else ''} | {r['device']} | {r['plans']:,} | "
                     f"{r['scenarios']:,} | {r['quarters']} | {r['seconds']:.2f} | {r['pair_quarters_per_s']:.3g} | "
-                    f"{r['peak_rss_mb']:.0f} | {r.get('gpu_pool_mb', 0):.0f} |",
+                    f"{r['peak_rss_mb']:.0f} | {r.get('gpu_pool_mb', 0):.0f} | {r['choice_seconds']:.2f} |",
                     flush=True,
                 )
     if args.json:

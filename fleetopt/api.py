@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ from fleetopt.report import write_report
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunDirError, RunFolder, csv_text, json_text
-from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
+from fleetopt.runs.registry import MAX_RUN_ID, RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.run import MAX_SCREENED, StochasticResult, check_settings
@@ -96,6 +97,7 @@ __all__ = [
     "edit",
     "evaluate",
     "evaluation_summary",
+    "forget_runs",
     "load",
     "model_of_plans",
     "prepare_evaluation",
@@ -478,7 +480,9 @@ def evaluate(
     plan file names (see :func:`model_of_plans`), else the default model.
     ``scenarios``: simulated futures, the same for every plan (None: 1,000); refused with
     ``deterministic=True``, which evaluates the forecast itself (one scenario). ``seed``: the
-    scenario seed, in [0, 2**63 - 1]. ``backend``: "auto" (CuPy on a CUDA GPU, else NumPy), "numpy",
+    scenario seed, in [0, 2**63 - 1]. ``backend``: "auto" (CuPy on a CUDA GPU; else the C build of the kernel
+    from :data:`~fleetopt.evaluate.engine.AUTO_C_BUILD_PAIR_QUARTERS` plan-scenario-quarters on, where
+    a C compiler builds it; else NumPy), "numpy",
     "cupy" or "cpu-kernel". ``max_memory``: the simulation's working-memory budget in bytes (None:
     half the free GPU memory or RAM); more than the physical memory it runs in is capped to it,
     with a :class:`FleetoptWarning`. ``keep_matrix``: also keep the plans x scenarios NPV matrix
@@ -898,9 +902,10 @@ def resolve_run(ref: str | Path | int, name: str = "ref") -> Path:
     return Registry().resolve(ref, name)
 
 
-def runs(model: str | None = None, limit: int | None = 30) -> list[RunRecord]:
+def runs(model: str | None = None, limit: int | None = 30, kind: str | None = None) -> list[RunRecord]:
     """The runs recorded in the registry of the runs folder (``$FLEETOPT_RUNS_DIR`` or ./runs),
-    newest first: at most ``limit`` (None: all), only those of the model named ``model`` when given.
+    newest first: at most ``limit`` (None: all), only those of the model named ``model`` and of
+    the ``kind`` (solve, stochastic, evaluate, sweep) when given.
 
     Each :class:`RunRecord` has ``id``, ``created_utc`` (ISO 8601, UTC), ``kind`` (solve,
     stochastic, evaluate, sweep), ``command``, ``model_name``, ``model_hash``, ``path`` (the run
@@ -909,9 +914,26 @@ def runs(model: str | None = None, limit: int | None = 30) -> list[RunRecord]:
     as written there). As a table:
     ``pandas.DataFrame([r.as_dict() for r in fo.runs()])``."""
     limits.text("model", model, optional=True)
+    limits.text("kind", kind, RUN_KINDS, optional=True)
     if limit is not None:
         limits.whole("limit", limit, 1)
-    return Registry().list(model=model, limit=limit)
+    return Registry().list(model=model, limit=limit, kind=kind)
+
+
+def forget_runs(run_ids: Iterable[int] = (), *, missing: bool = False) -> list[RunRecord]:
+    """Remove runs from the registry (``fleetopt runs`` no longer lists them); their folders are
+    left as they are (``record_run`` records one again). ``run_ids``: run ids; each takes with it
+    the earlier runs recorded in its folder, whose files a later run there replaced. ``missing``:
+    also every run whose folder is gone or holds a later run. An unknown id removes nothing.
+    Returns the records removed, oldest first."""
+    if isinstance(run_ids, (str, bytes, Integral)):
+        raise InputError(f"run_ids must be a list of run ids (ints), not {type(run_ids).__name__}")
+    ids = [limits.whole("run id", run_id, 1, MAX_RUN_ID) for run_id in run_ids]
+    limits.flag("missing", missing)
+    if not ids and not missing:
+        raise InputError("name the runs to forget (run ids), or forget those whose folders are gone "
+                         "(missing=True)")
+    return Registry().forget(ids, missing=missing)
 
 
 def run(ref: str | Path | int) -> RunRecord:

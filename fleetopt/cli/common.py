@@ -30,13 +30,14 @@ from fleetopt.cli.render import text_console
 from fleetopt.core.units import counted
 from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, FleetoptWarning, InputError, StoppedAfterWriting
 from fleetopt.evaluate import resources
+from fleetopt.evaluate.engine import AUTO_C_BUILD_PAIR_QUARTERS
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder
-from fleetopt.runs.registry import Registry
+from fleetopt.runs.registry import RUN_KINDS, Registry
 from fleetopt.schema.loading import ModelError
 from fleetopt.sweep.candidates import WITHOUT_PLAN
 from fleetopt.sweep.run import saved_candidates
@@ -272,6 +273,9 @@ class BackendName(StrEnum):
     cpu_kernel = "cpu-kernel"
 
 
+RunKind = StrEnum("RunKind", {kind: kind for kind in RUN_KINDS})  # fleetopt runs --kind
+
+
 class RankBy(StrEnum):
     mean = "mean"
     cvar5 = "cvar5"
@@ -364,8 +368,11 @@ BackendOption = Annotated[
     BackendName,
     typer.Option(
         "--backend",
-        help="Evaluation backend. auto: CuPy when it can use a CUDA GPU, else NumPy (the run's device line "
-        "says why, when CuPy is installed but unusable); cpu-kernel: the fused kernel compiled as C.",
+        help="Evaluation backend. auto: CuPy when it can use a CUDA GPU; else the fused kernel compiled as "
+        f"C for runs of at least {AUTO_C_BUILD_PAIR_QUARTERS / 1e6:g} million plan-scenario-quarters where a "
+        "C compiler builds it; else NumPy "
+        "(the run's device line says why, when CuPy is installed but unusable or the C build fails); "
+        "cpu-kernel: the fused kernel compiled as C.",
     ),
 ]
 ThreadsOption = Annotated[

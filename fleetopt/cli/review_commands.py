@@ -13,6 +13,7 @@ from fleetopt.cli.common import (
     BackendName,
     BackendOption,
     Format,
+    RunKind,
     app,
     checked,
     console,
@@ -126,6 +127,7 @@ app.add_typer(runs_app, name="runs")
 def runs_list(
     ctx: typer.Context,
     model: Annotated[str | None, typer.Option(help="Only runs of this model (by name).")] = None,
+    kind: Annotated[RunKind | None, typer.Option(help="Only runs of this kind.")] = None,
     limit: Annotated[
         int, typer.Option(callback=checked(limits.whole, 1), help="How many runs to show.")
     ] = 30,
@@ -133,9 +135,10 @@ def runs_list(
     """List runs, newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    records = api.runs(model=model, limit=limit)
+    records = api.runs(model=model, limit=limit, kind=kind.value if kind else None)
     if not records:
-        console.print("no runs recorded yet" + (f" for model {model!r}" if model else ""))
+        what = f"{kind.value} runs" if kind else "runs"
+        console.print(f"no {what} recorded yet" + (f" for model {model!r}" if model else ""))
         return
     console.print(runs_table(records))
 
@@ -144,6 +147,32 @@ def runs_list(
 def runs_show(run_id: Annotated[int, typer.Argument(help="Run id (see `fleetopt runs`).")]) -> None:
     """Print one run: when, what command, which model, its key figures and where its folder is."""
     console.print(run_detail(api.run(run_id)))
+
+
+@runs_app.command("forget")
+def runs_forget(
+    run_ids: Annotated[
+        list[int] | None,
+        typer.Argument(help="Run ids (see `fleetopt runs`); each also forgets earlier runs of its folder."),
+    ] = None,
+    missing: Annotated[
+        bool, typer.Option("--missing", help="Also every run whose folder is gone or holds a later run.")
+    ] = False,
+) -> None:
+    """Remove runs from the registry; their folders are left as they are (`fleetopt runs add FOLDER`
+    records one again)."""
+    if not run_ids and not missing:
+        raise InputError("give the ids of the runs to forget, or --missing for those whose folders are gone")
+    gone = api.forget_runs(run_ids or [], missing=missing)
+    if not gone:
+        console.print("no run to forget: every recorded run's folder is there")
+        return
+    for record in gone:
+        state = "folder kept" if record.exists else "folder missing" if record.replaced_by is None else (
+            f"its folder holds run {record.replaced_by}"
+        )
+        console.print(f"forgot run {record.id} ({record.kind}, {record.model_name}; {state}: {record.path})",
+                      soft_wrap=True, highlight=False)  # fmt: skip
 
 
 @runs_app.command("add")

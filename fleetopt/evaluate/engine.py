@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -20,10 +20,17 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError
-from fleetopt.evaluate.backend import Backend, resolve_backend
+from fleetopt.evaluate.backend import Backend, BackendError, c_compiler, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch, compile_plans, with_buffers
 from fleetopt.evaluate.factors import FACTORS
-from fleetopt.evaluate.kernel import cpu_kernel, kernel_fits, plan_tables, simulate_cuda, stage_plans
+from fleetopt.evaluate.kernel import (
+    KernelShape,
+    cpu_kernel,
+    kernel_fits,
+    plan_tables,
+    simulate_cuda,
+    stage_plans,
+)
 from fleetopt.evaluate.layout import ScenarioRows
 from fleetopt.evaluate.metrics import FORECAST_OK, plan_metrics, within_limits
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
@@ -90,6 +97,42 @@ MAX_PAIRS = {"numpy": 1 << 17, "cupy": 1 << 24, "cpu-kernel": 1 << 22}
 def max_block_pairs(backend: Backend) -> int:
     """Pairs per scenario block on ``backend``: NumPy's threads each take a tile of the block."""
     return MAX_PAIRS[backend.name] * (backend.threads if backend.name == "numpy" else 1)
+
+
+# `auto` on a machine without a usable GPU runs the C build of the kernel (the same results as
+# NumPy, about 2.5x its speed on the 2-core development machine) from this many plan-scenario-
+# quarters on: about 4 s of NumPy there, where the build, 1.3 s the first time on a machine and
+# then kept, has paid for itself. Below it, NumPy (no compiler needed, nothing built).
+AUTO_C_BUILD_PAIR_QUARTERS = 25_000_000
+
+
+def choose_backend(
+    name: str, threads: int | None, data: ModelData, plans: PlanBatch, n_scenarios: int
+) -> Backend:
+    """The backend ``name`` for evaluating ``plans`` on ``n_scenarios`` scenarios of ``data``.
+
+    ``auto``: CuPy on a usable CUDA device; else the C build of the kernel where the run has at
+    least :data:`AUTO_C_BUILD_PAIR_QUARTERS` plan-scenario-quarters, a C compiler is found, the
+    model fits the kernel and the build works (built here, before the run); else NumPy. The
+    returned backend's ``note`` says why it is not NumPy's, or why the C build was not used.
+    ``cpu-kernel`` is built here too, so that a compiler that fails stops the run before it starts."""
+    be = resolve_backend(name, threads)
+    consts = SimulationConstants.from_data(data)
+    if be.name == "cpu-kernel" and kernel_fits(plans, consts) is None:  # a failed build stops it here
+        cpu_kernel(be.threads).library(KernelShape.of(consts, plans, scenario_major=True))
+    work = plans.P * n_scenarios * data.T
+    if name != "auto" or be.name != "numpy" or work < AUTO_C_BUILD_PAIR_QUARTERS or c_compiler() is None:
+        return be
+    if kernel_fits(plans, consts) is not None:
+        return be
+    try:
+        cpu_kernel(be.threads).library(KernelShape.of(consts, plans, scenario_major=True))
+    except BackendError as exc:
+        why = str(exc).splitlines()[0]
+        return replace(be, device=f"{be.device}; auto chose NumPy: {why}", note=f"auto chose NumPy: {why}")
+    kernel = resolve_backend("cpu-kernel", be.threads)
+    note = f"auto: {work:,} plan-scenario-quarters, the same results as NumPy and faster"
+    return replace(kernel, device=f"{kernel.device}; {note}", note=note)
 
 
 class MemoryBudgetError(InputError):
@@ -441,7 +484,7 @@ def evaluate(
     """
     if n_scenarios <= 0:
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")
-    be = backend if isinstance(backend, Backend) else resolve_backend(backend)
+    be = backend if isinstance(backend, Backend) else choose_backend(backend, None, data, plans, n_scenarios)
     budget = max_memory if max_memory is not None else default_budget(be)
     auto_plans, auto_scen = chunk_sizes(data, plans, n_scenarios, budget, record, max_block_pairs(be))
     spec = ChunkSpec(

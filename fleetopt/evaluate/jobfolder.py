@@ -15,9 +15,16 @@ import numpy as np
 
 from fleetopt import __version__
 from fleetopt.core.data import load
-from fleetopt.evaluate.backend import BACKENDS, BackendError, available_ram_bytes, resolve_backend
+from fleetopt.evaluate.backend import BACKENDS, BackendError, available_ram_bytes
 from fleetopt.evaluate.batch import PlanFileError
-from fleetopt.evaluate.engine import MAX_PAIRS, LocalExecutor, chunk_sizes, evaluate, max_block_pairs
+from fleetopt.evaluate.engine import (
+    MAX_PAIRS,
+    LocalExecutor,
+    choose_backend,
+    chunk_sizes,
+    evaluate,
+    max_block_pairs,
+)
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.planfile import plan_file_model_name
@@ -133,7 +140,7 @@ def prepare_evaluation(
         runner = ProcessExecutor(workers)
         be_name, free = "numpy", available_ram_bytes() // workers
     else:
-        be = resolve_backend(backend, threads)
+        be = choose_backend(backend, threads, data, batch, 1 if deterministic else scenarios)
         runner, be_name, free = LocalExecutor(be), be.name, be.free_memory_bytes()
     n = 1 if deterministic else scenarios
     budget = max_memory if max_memory is not None else int(0.5 * (free or 8 * 1024**3))

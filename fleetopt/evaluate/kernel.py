@@ -31,7 +31,7 @@ import numpy as np
 
 from fleetopt.core.covenants import BORROWING_BASE, coefficient_table, kind_bit
 from fleetopt.core.economics import FinanceState, Financing, collateral_required
-from fleetopt.evaluate.backend import c_compiler
+from fleetopt.evaluate.backend import BackendError, c_compiler
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.build_cache import BuildCache
 from fleetopt.evaluate.factors import FACTORS
@@ -808,15 +808,24 @@ def _flags_taken(compiler: str) -> dict:
 
 
 def _build(command: list[str], source: str, lib: Path) -> None:
-    """Compile ``source`` with ``command`` into ``lib``."""
+    """Compile ``source`` with ``command`` into ``lib``; a compiler that fails raises a
+    :class:`BackendError` with the end of what it printed."""
     src = lib.with_suffix(".c")
     try:
         src.write_text(source)
         result = subprocess.run([*command, "-o", str(lib), str(src), "-lm"], capture_output=True, text=True)
+        said = (result.stderr or result.stdout).strip()
+    except OSError as exc:  # the compiler cannot be run (not executable, gone since it was found)
+        result, said = None, str(exc)
     finally:
         src.unlink(missing_ok=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"the C build of kernel.cu failed:\n{result.stderr[-4000:]}")
+    if result is None or result.returncode != 0:
+        status = "" if result is None else f" (exit status {result.returncode})"
+        raise BackendError(
+            f"the C build of the kernel (fleetopt/evaluate/kernel.cu) by {command[0]!r} failed{status}"
+            + (f":\n{said[-2000:]}\n" if said else "; it printed nothing. ")
+            + "Evaluate with --backend numpy, or point $CC at a working C compiler"
+        )
 
 
 # C build flags: optimised, no contraction of multiply-adds (the same rounding as NumPy and the

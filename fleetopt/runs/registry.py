@@ -11,7 +11,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -243,16 +243,18 @@ class Registry:
         finally:
             con.close()
 
-    def list(self, model: str | None = None, limit: int | None = None) -> list[RunRecord]:
-        """Runs, newest first, optionally of one model."""
+    def list(
+        self, model: str | None = None, limit: int | None = None, kind: str | None = None
+    ) -> list[RunRecord]:
+        """Runs, newest first, optionally of one model and of one kind."""
         self._check_folder()
         if not self.path.exists():
             return []
-        sql = _SELECT
-        args: list = []
-        if model:
-            sql += " WHERE model_name = ?"
-            args.append(model)
+        where = [(column, value) for column, value in (("model_name", model), ("kind", kind)) if value]
+        sql = _SELECT + "".join(
+            f" {'WHERE' if i == 0 else 'AND'} {column} = ?" for i, (column, _) in enumerate(where)
+        )
+        args: list = [value for _, value in where]
         sql += " ORDER BY id DESC"
         if limit:
             sql += " LIMIT ?"
@@ -267,6 +269,30 @@ class Registry:
             if row is not None:
                 return _record(row)
         raise RegistryError(f"no run with id {run_id} in {self.path} (see `fleetopt runs`)")
+
+    def forget(self, run_ids: Iterable[int] = (), missing: bool = False) -> list[RunRecord]:
+        """Remove runs from the registry, never their folders; returns the records removed, oldest
+        first. ``run_ids``: these runs, with the earlier records of their folders (runs whose files a
+        later run in the same folder replaced: kept alone, they would name that later run's files);
+        an unknown id removes nothing. ``missing``: also every run whose folder is gone or holds a
+        later run. One transaction: another process sees all of it or none."""
+        run_ids = sorted(set(run_ids))
+        for run_id in run_ids:
+            self.get(run_id)  # an unknown id is refused before anything is removed
+        if not self.path.exists():
+            return []
+        with self._connection() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                records = [_record(r) for r in con.execute(_SELECT + " ORDER BY id")]
+                newest = {r.path: r.id for r in records if r.id in run_ids}  # per folder, the newest asked
+                gone = [r for r in records if r.id <= newest.get(r.path, 0) or (missing and not r.exists)]
+                con.executemany("DELETE FROM runs WHERE id = ?", [(r.id,) for r in gone])
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        return gone
 
     def id_of(self, path: str | Path) -> int:
         """The id of the latest record of the run folder ``path``."""

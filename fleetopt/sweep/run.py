@@ -19,7 +19,7 @@ from fleetopt.core.units import counted, format_usd_change
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
-from fleetopt.evaluate.engine import check_scenarios_fit, evaluate
+from fleetopt.evaluate.engine import check_scenarios_fit, choose_backend, evaluate
 from fleetopt.evaluate.jobfolder import job_model
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import FORECAST_OK
@@ -413,9 +413,10 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     batch = compile_plans(data, [c.plan for c in feasible], [c.label for c in feasible])
     batch = with_buffers(batch, [c.liquidity_buffer_usd for c in feasible])
     store = ChunkStore(RunFolder(folder).chunk_folder) if folder is not None else None
+    n = settings["n_scenarios"]
     evaluation = evaluate(
-        data, batch, settings["n_scenarios"], settings["seed"],
-        backend=resolve_backend(settings["backend"], settings.get("threads")),
+        data, batch, n, settings["seed"],
+        backend=choose_backend(settings["backend"], settings.get("threads"), data, batch, n),
         plan_chunk=settings.get("plan_chunk"), progress=progress, store=store,
     )  # fmt: skip
     metrics = evaluation.metrics.copy()

@@ -1,0 +1,107 @@
+"""Forgetting runs (`fleetopt runs forget`, `api.forget_runs`) and listing one kind (`--kind`).
+
+Records are made directly (``Registry.record``) in folders of the test's own: what is checked is
+which records go, which stay, and that no folder is touched.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from conftest import run_cli
+
+from fleetopt import api
+from fleetopt.errors import InputError
+from fleetopt.runs.registry import Registry, RegistryError
+
+
+@pytest.fixture
+def three_runs(tmp_path, monkeypatch):
+    """Run 1 (solve) in folder x, run 2 (evaluate) in folder y, run 3 (sweep) in folder x again:
+    run 3 replaced run 1's files."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    registry = Registry()
+    folders = {name: tmp_path / name for name in ("x", "y")}
+    for folder in folders.values():
+        folder.mkdir()
+        (folder / "summary.json").write_text("{}")
+    for kind, folder in (("solve", "x"), ("evaluate", "y"), ("sweep", "x")):
+        registry.record(kind, "tiny", "0" * 16, folders[folder], {}, command=f"fleetopt {kind}")
+    return registry, folders
+
+
+def ids(records) -> list[int]:
+    return [r.id for r in records]
+
+
+def test_forgetting_a_run_takes_the_runs_it_replaced_and_keeps_its_folder(three_runs):
+    registry, folders = three_runs
+    assert ids(api.forget_runs([3])) == [1, 3]  # run 1 alone would name run 3's files
+    assert ids(registry.list()) == [2]
+    assert (folders["x"] / "summary.json").exists()
+
+
+def test_forgetting_a_replaced_run_keeps_the_run_that_replaced_it(three_runs):
+    registry, _ = three_runs
+    assert ids(api.forget_runs([1])) == [1]
+    assert ids(registry.list()) == [3, 2]
+    assert registry.get(3).exists
+
+
+def test_an_unknown_id_forgets_nothing(three_runs):
+    registry, _ = three_runs
+    with pytest.raises(RegistryError, match="no run with id 9"):
+        api.forget_runs([2, 9])
+    assert ids(registry.list()) == [3, 2, 1]
+
+
+def test_missing_forgets_the_runs_whose_files_are_gone(three_runs):
+    registry, folders = three_runs
+    shutil.rmtree(folders["y"])
+    assert ids(api.forget_runs(missing=True)) == [1, 2]  # 1: replaced by 3; 2: its folder deleted
+    assert ids(registry.list()) == [3]
+    assert api.forget_runs(missing=True) == []
+
+
+@pytest.mark.parametrize(
+    ("run_ids", "missing", "message"),
+    [
+        ([], False, "name the runs to forget"),
+        (3, False, "run_ids must be a list of run ids"),
+        (["3"], False, "run id must be a whole number"),
+        ([0], False, "run id must be"),
+        ([3], "yes", "missing must be"),
+    ],
+)
+def test_bad_arguments_are_refused_by_name(three_runs, run_ids, missing, message):
+    registry, _ = three_runs
+    with pytest.raises(InputError, match=message):
+        api.forget_runs(run_ids, missing=missing)
+    assert ids(registry.list()) == [3, 2, 1]
+
+
+def test_the_command_says_what_it_forgot_and_where_the_folders_are(three_runs):
+    _, folders = three_runs
+    code, stdout, stderr = run_cli("runs", "forget", "3")
+    assert code == 0, stdout + stderr
+    lines = stdout.splitlines()
+    assert lines[0] == f"forgot run 1 (solve, tiny; its folder holds run 3: {folders['x']})"
+    assert lines[1] == f"forgot run 3 (sweep, tiny; folder kept: {folders['x']})"
+    code, stdout, stderr = run_cli("runs", "forget")
+    assert code == 2 and "give the ids of the runs to forget, or --missing" in stderr
+    code, stdout, stderr = run_cli("runs", "forget", "--missing")
+    assert (code, stdout.strip()) == (0, "no run to forget: every recorded run's folder is there")
+
+
+def test_runs_lists_one_kind(three_runs):
+    assert ids(api.runs(kind="evaluate")) == [2]
+    assert ids(api.runs(kind="sweep", model="tiny")) == [3]
+    assert api.runs(kind="stochastic") == []
+    with pytest.raises(InputError, match="kind must be one of solve, stochastic, evaluate, sweep"):
+        api.runs(kind="plan")
+    code, stdout, _ = run_cli("runs", "--kind", "solve")
+    assert code == 0 and [int(m) for m in re.findall(r"^\W*?(\d+)\s*│", stdout, re.M)] == [1]
+    code, stdout, _ = run_cli("runs", "--kind", "stochastic", "--model", "tiny")
+    assert stdout.strip() == "no stochastic runs recorded yet for model 'tiny'"
