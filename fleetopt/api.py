@@ -66,7 +66,7 @@ from fleetopt.report import write_report
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunDirError, RunFolder, csv_text, json_text
-from fleetopt.runs.registry import MAX_RUN_ID, RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
+from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.run import MAX_SCREENED, StochasticResult, check_settings
@@ -920,20 +920,26 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
     return Registry().list(model=model, limit=limit, kind=kind)
 
 
-def forget_runs(run_ids: Iterable[int] = (), *, missing: bool = False) -> list[RunRecord]:
+def forget_runs(
+    runs: Iterable[str | Path | int] = (), *, missing: bool = False, dry_run: bool = False
+) -> list[RunRecord]:
     """Remove runs from the registry (``fleetopt runs`` no longer lists them); their folders are
-    left as they are (``record_run`` records one again). ``run_ids``: run ids; each takes with it
-    the earlier runs recorded in its folder, whose files a later run there replaced. ``missing``:
-    also every run whose folder is gone or holds a later run. An unknown id removes nothing.
-    Returns the records removed, oldest first."""
-    if isinstance(run_ids, (str, bytes, Integral)):
-        raise InputError(f"run_ids must be a list of run ids (ints), not {type(run_ids).__name__}")
-    ids = [limits.whole("run id", run_id, 1, MAX_RUN_ID) for run_id in run_ids]
+    left as they are (:func:`record_run` records one again, under a new id). ``runs``: run ids (an
+    int, or digits) or run folders (their latest record); each takes with it the earlier runs
+    recorded in its folder, whose files a later run there replaced. ``missing``: also every run
+    whose folder is gone or holds a later run (a folder on a share that is not mounted counts as
+    gone: look first with ``dry_run``). ``dry_run``: remove nothing, return what would go. An
+    unknown run removes nothing. Returns the records removed, oldest first."""
+    if isinstance(runs, (str, bytes, Path, Integral)):
+        raise InputError(f"runs must be a list of run ids or folders, not one {type(runs).__name__}")
     limits.flag("missing", missing)
+    limits.flag("dry_run", dry_run)
+    registry = Registry()
+    ids = [registry.find(ref, "each of runs").id for ref in runs]
     if not ids and not missing:
-        raise InputError("name the runs to forget (run ids), or forget those whose folders are gone "
-                         "(missing=True)")
-    return Registry().forget(ids, missing=missing)
+        raise InputError("name the runs to forget (run ids or folders), or forget those whose folders are "
+                         "gone (missing=True)")  # fmt: skip
+    return registry.forget(ids, missing=missing, dry_run=dry_run)
 
 
 def run(ref: str | Path | int) -> RunRecord:

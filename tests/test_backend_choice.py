@@ -9,6 +9,8 @@ naming the compiler, with nothing written.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import run_cli
@@ -17,8 +19,10 @@ import fleetopt.evaluate.engine as engine
 import fleetopt.evaluate.kernel as kernel
 from fleetopt import api
 from fleetopt.evaluate import compile_plans, evaluate
-from fleetopt.evaluate.backend import c_compiler
+from fleetopt.evaluate.backend import BackendError, c_compiler
 from fleetopt.evaluate.engine import choose_backend
+from fleetopt.evaluate.kernel import KernelShape
+from fleetopt.evaluate.simulate import SimulationConstants
 
 needs_cc = pytest.mark.skipif(c_compiler() is None, reason="no C compiler on PATH")
 
@@ -72,8 +76,9 @@ def test_a_failing_compiler_leaves_auto_on_numpy_saying_why(no_gpu, monkeypatch,
     monkeypatch.setenv("CC", "false")  # found on PATH, and fails every build
     result = evaluate(data, plans, 50, seed=3, backend="auto")
     assert result.backend == "numpy"
-    assert "auto chose NumPy: the C build of the kernel (fleetopt/evaluate/kernel.cu) by 'false' failed" in (
-        result.device
+    assert result.device.endswith(
+        "auto chose NumPy: the C build of the kernel by 'false' (a probe library) failed (exit status 1, "
+        "printing nothing)"
     )
 
 
@@ -85,7 +90,112 @@ def test_cpu_kernel_with_a_failing_compiler_stops_before_the_run(no_gpu, monkeyp
         "evaluate", "--plans", "plan", "--scenarios", "20", "--backend", "cpu-kernel", "--out", "risk"
     )
     assert code == 2, stdout + stderr
-    assert "the C build of the kernel (fleetopt/evaluate/kernel.cu) by 'false' failed" in stderr
-    assert "Evaluate with --backend numpy" in stderr
+    assert "the C build of the kernel (fleetopt/evaluate/kernel.cu) by 'false' (a probe library) failed" in (
+        stderr
+    )
+    assert "Evaluate with backend 'numpy' (--backend numpy)" in stderr
     assert not (here / "risk").exists()
     assert sorted(p.name for p in (here / "runs").iterdir()) == ["registry.sqlite"]  # no evaluation folder
+
+
+def _script(folder, name: str, body: str) -> str:
+    path = folder / name
+    path.write_text(body)
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("#!/bin/sh\necho 'cc1: fatal error: omp.h: No such file or directory' >&2\nexit 1\n",
+         "failed (exit status 1: cc1: fatal error: omp.h: No such file or directory)"),
+        ("#!/no/such/interpreter\n", "could not be run (No such file or directory)"),
+        ('#!/bin/sh\ncase "$1" in --version) echo mycc 1.0; exit 0;; esac\nexec sleep 30\n',
+         "did not finish in 1 s"),
+    ],
+    ids=["fails", "cannot-run", "hangs"],
+)
+def test_a_compiler_that_fails_cannot_run_or_hangs_is_named_and_auto_runs_numpy(
+    no_gpu, monkeypatch, tmp_path, tiny_plans, body, reason
+):
+    data, plans = tiny_plans
+    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    monkeypatch.setattr(kernel, "PROBE_TIMEOUT_S", 1)
+    compiler = _script(tmp_path, "mycc", body)
+    monkeypatch.setenv("CC", compiler)
+    chosen = choose_backend("auto", 1, data, plans, 100)
+    assert chosen.name == "numpy"
+    by = f"by {compiler!r} (a probe library)"
+    assert chosen.note == f"auto chose NumPy: the C build of the kernel {by} {reason}"
+    with pytest.raises(BackendError, match=re.escape(reason)):
+        choose_backend("cpu-kernel", 1, data, plans, 100)
+
+
+@needs_cc
+def test_a_damaged_build_in_the_cache_is_built_again(no_gpu, monkeypatch, tiny_plans):
+    """A library in the cache that does not load (cut short by a full disk, say) is removed and
+    built again, once."""
+    data, plans = tiny_plans
+    shape = KernelShape.of(SimulationConstants.from_data(data), plans, scenario_major=True)
+    kernel.CpuKernel(threads=1).library(shape)  # built and kept
+    builds, loads = [], []
+    real_build, real_load = kernel._build, kernel._loaded
+    monkeypatch.setattr(kernel, "_build", lambda *a: builds.append(1) or real_build(*a))
+
+    def first_load_fails(path):
+        loads.append(path)
+        if len(loads) == 1:
+            raise OSError(f"{path}: file too short")
+        return real_load(path)
+
+    monkeypatch.setattr(kernel, "_loaded", first_load_fails)
+    kernel.CpuKernel(threads=1).library(shape)
+    assert len(builds) == 1 and len(loads) == 2 and loads[0] == loads[1]
+
+
+@needs_cc
+def test_a_cache_whose_builds_cannot_be_loaded_is_named(no_gpu, monkeypatch, tiny_plans):
+    """A build cache on a noexec mount: every library built there fails to load."""
+    data, plans = tiny_plans
+    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+
+    def refused(path):
+        raise OSError(f"{path}: failed to map segment from shared object")
+
+    monkeypatch.setattr(kernel, "_loaded", refused)
+    chosen = choose_backend("auto", 1, data, plans, 100)
+    assert chosen.name == "numpy" and "cannot be loaded" in chosen.note
+    assert "set $FLEETOPT_CACHE_DIR to another folder" in chosen.note
+    with pytest.raises(BackendError, match="mounted noexec"):
+        choose_backend("cpu-kernel", 1, data, plans, 100)
+
+
+@needs_cc
+def test_a_sweep_resumed_on_the_c_build_uses_the_chunks_numpy_saved(no_gpu, monkeypatch, tmp_path):
+    """A sweep stopped while NumPy evaluated it (its compiler failing then), resumed where `auto`
+    runs the C build: the chunks saved before are used (job.json keeps the chunk sizes, which
+    would otherwise follow the backend), and the figures are NumPy's."""
+    from fleetopt.sweep.candidates import Rule
+
+    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    rule, folder = Rule(max_breach_prob=0.9), tmp_path / "sweep"
+    reference = api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, backend="numpy")
+    calls = []
+
+    def stop_after_two(done, total):
+        calls.append(done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setenv("CC", "false")
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, folder=folder,
+                  progress=stop_after_two)  # fmt: skip
+    monkeypatch.delenv("CC")
+    resumed = api.resume_sweep(folder)
+    assert resumed.evaluation.backend == "cpu-kernel"
+    assert resumed.evaluation.pairs_stored == 2 * 100_000  # NumPy's chunks here are one plan each
+    np.testing.assert_allclose(
+        resumed.metrics.select_dtypes("number"), reference.metrics.select_dtypes("number"), rtol=1e-12
+    )

@@ -66,20 +66,55 @@ def test_missing_forgets_the_runs_whose_files_are_gone(three_runs):
 
 
 @pytest.mark.parametrize(
-    ("run_ids", "missing", "message"),
+    ("runs", "missing", "message"),
     [
         ([], False, "name the runs to forget"),
-        (3, False, "run_ids must be a list of run ids"),
-        (["3"], False, "run id must be a whole number"),
-        ([0], False, "run id must be"),
+        (3, False, "runs must be a list of run ids or folders, not one int"),
+        ("3", False, "runs must be a list of run ids or folders, not one str"),
+        ([0], False, "no run with id 0"),
+        (["no-such-folder"], False, "no such run folder or plan file, and not a run id"),
         ([3], "yes", "missing must be"),
     ],
 )
-def test_bad_arguments_are_refused_by_name(three_runs, run_ids, missing, message):
+def test_bad_arguments_are_refused_by_name(three_runs, runs, missing, message):
     registry, _ = three_runs
     with pytest.raises(InputError, match=message):
-        api.forget_runs(run_ids, missing=missing)
+        api.forget_runs(runs, missing=missing)
     assert ids(registry.list()) == [3, 2, 1]
+
+
+def test_runs_are_named_by_id_digits_or_folder(three_runs):
+    registry, folders = three_runs
+    assert ids(api.forget_runs(["2"])) == [2]
+    assert ids(api.forget_runs([folders["x"]])) == [1, 3]  # the folder's latest record, and the one before
+    assert registry.list() == []
+
+
+def test_a_dry_run_forgets_nothing(three_runs):
+    registry, folders = three_runs
+    shutil.rmtree(folders["y"])
+    assert ids(api.forget_runs(missing=True, dry_run=True)) == [1, 2]
+    assert ids(registry.list()) == [3, 2, 1]
+    code, stdout, _ = run_cli("runs", "forget", "--missing", "--dry-run")
+    expected = f"would forget run 2 (evaluate, tiny; folder missing: {folders['y']})"
+    assert code == 0 and stdout.splitlines()[1] == expected
+    assert ids(registry.list()) == [3, 2, 1]
+
+
+@pytest.mark.usefixtures("three_runs")
+def test_an_id_forgotten_meanwhile_by_another_process_is_refused_not_passed_over(monkeypatch):
+    """The ids are checked in the transaction that removes them: a run another process removed
+    after this one looked it up is an unknown run, not "nothing to forget"."""
+    looked_up = Registry.find
+
+    def find_then_removed_elsewhere(self, ref, name="a run"):
+        record = looked_up(self, ref, name)
+        Registry().forget([record.id])
+        return record
+
+    monkeypatch.setattr(Registry, "find", find_then_removed_elsewhere)
+    with pytest.raises(RegistryError, match="no run with id 2"):
+        api.forget_runs([2])
 
 
 def test_the_command_says_what_it_forgot_and_where_the_folders_are(three_runs):
@@ -90,7 +125,7 @@ def test_the_command_says_what_it_forgot_and_where_the_folders_are(three_runs):
     assert lines[0] == f"forgot run 1 (solve, tiny; its folder holds run 3: {folders['x']})"
     assert lines[1] == f"forgot run 3 (sweep, tiny; folder kept: {folders['x']})"
     code, stdout, stderr = run_cli("runs", "forget")
-    assert code == 2 and "give the ids of the runs to forget, or --missing" in stderr
+    assert code == 2 and "give the runs to forget (ids or folders), or --missing" in stderr
     code, stdout, stderr = run_cli("runs", "forget", "--missing")
     assert (code, stdout.strip()) == (0, "no run to forget: every recorded run's folder is there")
 

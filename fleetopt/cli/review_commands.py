@@ -151,27 +151,32 @@ def runs_show(run_id: Annotated[int, typer.Argument(help="Run id (see `fleetopt 
 
 @runs_app.command("forget")
 def runs_forget(
-    run_ids: Annotated[
-        list[int] | None,
-        typer.Argument(help="Run ids (see `fleetopt runs`); each also forgets earlier runs of its folder."),
+    runs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Run ids or run folders; each also forgets the earlier runs of its folder."),
     ] = None,
     missing: Annotated[
         bool, typer.Option("--missing", help="Also every run whose folder is gone or holds a later run.")
     ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be forgotten; forget nothing.")
+    ] = False,
 ) -> None:
     """Remove runs from the registry; their folders are left as they are (`fleetopt runs add FOLDER`
-    records one again)."""
-    if not run_ids and not missing:
-        raise InputError("give the ids of the runs to forget, or --missing for those whose folders are gone")
-    gone = api.forget_runs(run_ids or [], missing=missing)
+    records one again, under a new id)."""
+    if not runs and not missing:
+        raise InputError("give the runs to forget (ids or folders), or --missing for those whose folders are "
+                         "gone")  # fmt: skip
+    gone = api.forget_runs(runs or [], missing=missing, dry_run=dry_run)
     if not gone:
         console.print("no run to forget: every recorded run's folder is there")
         return
+    verb = "would forget" if dry_run else "forgot"
     for record in gone:
         state = "folder kept" if record.exists else "folder missing" if record.replaced_by is None else (
             f"its folder holds run {record.replaced_by}"
         )
-        console.print(f"forgot run {record.id} ({record.kind}, {record.model_name}; {state}: {record.path})",
+        console.print(f"{verb} run {record.id} ({record.kind}, {record.model_name}; {state}: {record.path})",
                       soft_wrap=True, highlight=False)  # fmt: skip
 
 

@@ -20,11 +20,12 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError
-from fleetopt.evaluate.backend import Backend, BackendError, c_compiler, resolve_backend
+from fleetopt.evaluate.backend import Backend, c_compiler, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch, compile_plans, with_buffers
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.kernel import (
-    KernelShape,
+    KernelBuildError,
+    build_cpu_kernel,
     cpu_kernel,
     kernel_fits,
     plan_tables,
@@ -113,23 +114,24 @@ def choose_backend(
 
     ``auto``: CuPy on a usable CUDA device; else the C build of the kernel where the run has at
     least :data:`AUTO_C_BUILD_PAIR_QUARTERS` plan-scenario-quarters, a C compiler is found, the
-    model fits the kernel and the build works (built here, before the run); else NumPy. The
-    returned backend's ``note`` says why it is not NumPy's, or why the C build was not used.
-    ``cpu-kernel`` is built here too, so that a compiler that fails stops the run before it starts."""
+    model fits the kernel and the build can be made and loaded here (built now, before the run);
+    else NumPy, whose ``note`` says why when a build was tried and failed. ``cpu-kernel`` is
+    built now too, so that a compiler or build cache that fails stops the run before it starts."""
     be = resolve_backend(name, threads)
     consts = SimulationConstants.from_data(data)
-    if be.name == "cpu-kernel" and kernel_fits(plans, consts) is None:  # a failed build stops it here
-        cpu_kernel(be.threads).library(KernelShape.of(consts, plans, scenario_major=True))
+    fits = kernel_fits(plans, consts) is None
+    if be.name == "cpu-kernel" and fits:
+        build_cpu_kernel(be.threads, consts, plans)
     work = plans.P * n_scenarios * data.T
-    if name != "auto" or be.name != "numpy" or work < AUTO_C_BUILD_PAIR_QUARTERS or c_compiler() is None:
+    if name != "auto" or be.name != "numpy" or not fits or work < AUTO_C_BUILD_PAIR_QUARTERS:
         return be
-    if kernel_fits(plans, consts) is not None:
+    if c_compiler() is None:
         return be
     try:
-        cpu_kernel(be.threads).library(KernelShape.of(consts, plans, scenario_major=True))
-    except BackendError as exc:
-        why = str(exc).splitlines()[0]
-        return replace(be, device=f"{be.device}; auto chose NumPy: {why}", note=f"auto chose NumPy: {why}")
+        build_cpu_kernel(be.threads, consts, plans)
+    except KernelBuildError as exc:
+        note = f"auto chose NumPy: the C build of the kernel {exc.reason}"
+        return replace(be, device=f"{be.device}; {note}", note=note)
     kernel = resolve_backend("cpu-kernel", be.threads)
     note = f"auto: {work:,} plan-scenario-quarters, the same results as NumPy and faster"
     return replace(kernel, device=f"{kernel.device}; {note}", note=note)

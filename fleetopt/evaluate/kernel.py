@@ -786,46 +786,80 @@ def simulate_cuda(
 # ---------------------------------------------------------------- the same source on the CPU
 
 
-def _compiles(compiler: str, flags: list[str], folder: Path, openmp: bool = True) -> bool:
-    """Whether ``compiler`` builds a shared library with ``flags`` (and OpenMP, with ``openmp``)."""
+# a compiler that takes longer than these on the kernel (a few seconds here) or on a probe of what
+# it takes (well under a second) is taken as hung
+BUILD_TIMEOUT_S = 300
+PROBE_TIMEOUT_S = 60
+
+
+class KernelBuildError(BackendError):
+    """The C build of the kernel cannot be made or loaded here; ``reason``: why, in one line."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        self.reason = reason
+        super().__init__(
+            f"the C build of the kernel (fleetopt/evaluate/kernel.cu) {reason}"
+            + (f":\n{detail[-2000:]}\n" if detail else ". ")
+            + "Evaluate with backend 'numpy' (--backend numpy), or point $CC at a working C compiler"
+        )
+
+
+def _run_compiler(command: list[str], what: str = "", timeout: float = BUILD_TIMEOUT_S) -> None:
+    """Run a compiler ``command``; a compiler that cannot be run, fails or hangs raises a
+    :class:`KernelBuildError` naming it (``what``: what it built, when not the kernel)."""
+    by = f"by {command[0]!r}{what}"
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise KernelBuildError(f"{by} did not finish in {timeout:.0f} s") from None
+    except OSError as exc:  # not executable, its interpreter missing, gone since it was found
+        raise KernelBuildError(f"{by} could not be run ({exc.strerror or exc})") from None
+    if result.returncode != 0:
+        said = (result.stderr or result.stdout).strip()
+        lines = said.splitlines()
+        first = next((line for line in lines if "error" in line.lower()), lines[0] if lines else "")
+        shown = f": {first[:200]}" if first else ", printing nothing"
+        raise KernelBuildError(f"{by} failed (exit status {result.returncode}{shown})", said)
+
+
+def _probe(compiler: str, flags: list[str], folder: Path, openmp: bool) -> None:
+    """Build a small library with ``compiler`` and ``flags`` (and OpenMP, with ``openmp``)."""
     src = folder / "probe.c"
     body = "#include <omp.h>\nint probe(void) { return omp_get_max_threads(); }\n"
     src.write_text(body if openmp else "int probe(void) { return 1; }\n")
-    result = subprocess.run(
-        [*shlex.split(compiler), *flags, "-shared", "-fPIC", "-o", str(folder / "probe.so"), str(src)],
-        capture_output=True,
-    )
-    return result.returncode == 0
+    command = [*shlex.split(compiler), *flags, "-shared", "-fPIC", "-o", str(folder / "probe.so"), str(src)]
+    _run_compiler(command, " (a probe library)", PROBE_TIMEOUT_S)
+
+
+def _compiles(compiler: str, flags: list[str], folder: Path, openmp: bool = True) -> bool:
+    """Whether ``compiler`` builds a shared library with ``flags`` (and OpenMP, with ``openmp``)."""
+    try:
+        _probe(compiler, flags, folder, openmp)
+    except KernelBuildError:
+        return False
+    return True
 
 
 def _flags_taken(compiler: str) -> dict:
-    """Whether ``compiler`` takes -march=native and OpenMP here (probed once per machine)."""
+    """Whether ``compiler`` takes -march=native and OpenMP here (probed once per machine). A
+    compiler that cannot build even a plain library raises :class:`KernelBuildError`, so that
+    nothing is kept of it."""
     with tempfile.TemporaryDirectory(prefix="fleetopt-probe-") as name:
         folder = Path(name)
+        _probe(compiler, list(C_FLAGS), folder, openmp=False)
         native = _compiles(compiler, [*C_FLAGS, "-march=native"], folder, openmp=False)
         flags = [*C_FLAGS, "-march=native"] if native else list(C_FLAGS)
         return {"march_native": native, "openmp": _compiles(compiler, [*flags, "-fopenmp"], folder)}
 
 
 def _build(command: list[str], source: str, lib: Path) -> None:
-    """Compile ``source`` with ``command`` into ``lib``; a compiler that fails raises a
-    :class:`BackendError` with the end of what it printed."""
+    """Compile ``source`` with ``command`` into ``lib`` (:func:`_run_compiler`'s errors)."""
     src = lib.with_suffix(".c")
     try:
         src.write_text(source)
-        result = subprocess.run([*command, "-o", str(lib), str(src), "-lm"], capture_output=True, text=True)
-        said = (result.stderr or result.stdout).strip()
-    except OSError as exc:  # the compiler cannot be run (not executable, gone since it was found)
-        result, said = None, str(exc)
+        _run_compiler([*command, "-o", str(lib), str(src), "-lm"])
     finally:
         src.unlink(missing_ok=True)
-    if result is None or result.returncode != 0:
-        status = "" if result is None else f" (exit status {result.returncode})"
-        raise BackendError(
-            f"the C build of the kernel (fleetopt/evaluate/kernel.cu) by {command[0]!r} failed{status}"
-            + (f":\n{said[-2000:]}\n" if said else "; it printed nothing. ")
-            + "Evaluate with --backend numpy, or point $CC at a working C compiler"
-        )
 
 
 # C build flags: optimised, no contraction of multiply-adds (the same rounding as NumPy and the
@@ -853,9 +887,7 @@ class CpuKernel:
     ):
         self.compiler = compiler or c_compiler()
         if self.compiler is None:
-            raise RuntimeError(
-                "no C compiler (cc, gcc or clang) on PATH: the C build of the kernel needs one"
-            )
+            raise KernelBuildError("needs a C compiler (cc, gcc or clang on PATH, or $CC): none was found")
         self.cache = BuildCache(self.compiler)
         found = self.cache.settings(lambda: _flags_taken(self.compiler))
         # this machine's instruction set (the library is built here, for here): no effect on rounding
@@ -872,18 +904,33 @@ class CpuKernel:
         """The shared library for ``shape``: compiled once per machine (kept in the build cache)."""
         with self._lock:
             if shape not in self._libraries:
-                source = kernel_source(shape)
-                command = [*shlex.split(self.compiler), *self.flags, "-shared", "-fPIC"]
-                path = self.cache.library(
-                    " ".join(command) + "\n" + source, lambda lib: _build(command, source, lib)
-                )
-                handle = ctypes.CDLL(str(path))
-                handle.fleetopt_evaluate.restype = None
-                handle.fleetopt_evaluate.argtypes = [_C_TYPES[a.c_type].ctype for a in KERNEL_ARGUMENTS]
-                handle.fleetopt_threads.restype = ctypes.c_int
-                handle.fleetopt_threads.argtypes = [ctypes.c_int]
-                self._libraries[shape] = handle
+                self._libraries[shape] = self._built(kernel_source(shape))
             return self._libraries[shape]
+
+    def _built(self, source: str) -> Any:
+        """``source`` built (or found in the build cache) and loaded. A file there that cannot be
+        loaded (damaged, foreign) is built again once; a folder whose libraries cannot be loaded
+        raises :class:`KernelBuildError`."""
+        command = [*shlex.split(self.compiler), *self.flags, "-shared", "-fPIC"]
+        key = " ".join(command) + "\n" + source
+
+        def build(lib: Path) -> None:
+            _build(command, source, lib)
+
+        path = self.cache.library(key, build)
+        try:
+            return _loaded(path)
+        except (OSError, AttributeError):
+            path.unlink(missing_ok=True)  # damaged or foreign: built again, once
+        path = self.cache.library(key, build)
+        try:
+            return _loaded(path)
+        except (OSError, AttributeError) as exc:
+            path.unlink(missing_ok=True)
+            raise KernelBuildError(
+                f"built in {path.parent} cannot be loaded ({exc}): a folder on a file system that does not "
+                "let programs run (mounted noexec) does this; set $FLEETOPT_CACHE_DIR to another folder"
+            ) from None
 
     def simulate(
         self, consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet, tables: dict | None = None
@@ -901,6 +948,16 @@ class CpuKernel:
         return _results(outputs)
 
 
+def _loaded(path: Path) -> Any:
+    """The kernel's library at ``path``, its two functions declared."""
+    handle = ctypes.CDLL(str(path))
+    handle.fleetopt_evaluate.restype = None
+    handle.fleetopt_evaluate.argtypes = [_C_TYPES[a.c_type].ctype for a in KERNEL_ARGUMENTS]
+    handle.fleetopt_threads.restype = ctypes.c_int
+    handle.fleetopt_threads.argtypes = [ctypes.c_int]
+    return handle
+
+
 _CPU_KERNELS: dict[int | None, CpuKernel] = {}
 
 
@@ -909,6 +966,20 @@ def cpu_kernel(threads: int | None = None) -> CpuKernel:
     if threads not in _CPU_KERNELS:
         _CPU_KERNELS[threads] = CpuKernel(threads=threads)
     return _CPU_KERNELS[threads]
+
+
+def check_c_compiler(threads: int | None = None) -> None:
+    """Refuse a C compiler that cannot build even a probe library here (:class:`KernelBuildError`;
+    probed once per machine and compiler), before work that the C build would finish: a sweep's
+    solves. The kernel's own build is :func:`build_cpu_kernel`, once its plans exist."""
+    cpu_kernel(threads)
+
+
+def build_cpu_kernel(threads: int | None, consts: SimulationConstants, plans: PlanBatch) -> None:
+    """Build (or find in the build cache) and load the C build of the kernel for ``plans``, so that
+    a compiler or cache folder that cannot serve fails before a run starts
+    (:class:`KernelBuildError`)."""
+    cpu_kernel(threads).library(KernelShape.of(consts, plans, scenario_major=True))
 
 
 def check_arguments(args: list) -> None:

@@ -270,24 +270,31 @@ class Registry:
                 return _record(row)
         raise RegistryError(f"no run with id {run_id} in {self.path} (see `fleetopt runs`)")
 
-    def forget(self, run_ids: Iterable[int] = (), missing: bool = False) -> list[RunRecord]:
-        """Remove runs from the registry, never their folders; returns the records removed, oldest
-        first. ``run_ids``: these runs, with the earlier records of their folders (runs whose files a
-        later run in the same folder replaced: kept alone, they would name that later run's files);
-        an unknown id removes nothing. ``missing``: also every run whose folder is gone or holds a
-        later run. One transaction: another process sees all of it or none."""
+    def forget(
+        self, run_ids: Iterable[int] = (), missing: bool = False, dry_run: bool = False
+    ) -> list[RunRecord]:
+        """Remove runs from the registry, never their folders; returns the records removed (with
+        ``dry_run``: that would be), oldest first. ``run_ids``: these runs, with the earlier records
+        of their folders (runs whose files a later run in the same folder replaced: kept alone, they
+        would name that later run's files); an unknown id removes nothing. ``missing``: also every
+        run whose folder is gone or holds a later run. One transaction, in which the ids are checked:
+        another process sees all of it or none."""
         run_ids = sorted(set(run_ids))
-        for run_id in run_ids:
-            self.get(run_id)  # an unknown id is refused before anything is removed
         if not self.path.exists():
+            if run_ids:
+                self.get(run_ids[0])  # no registry: no such run
             return []
         with self._connection() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
                 records = [_record(r) for r in con.execute(_SELECT + " ORDER BY id")]
+                unknown = sorted(set(run_ids) - {r.id for r in records})
+                if unknown:
+                    raise RegistryError(f"no run with id {unknown[0]} in {self.path} (see `fleetopt runs`)")
                 newest = {r.path: r.id for r in records if r.id in run_ids}  # per folder, the newest asked
                 gone = [r for r in records if r.id <= newest.get(r.path, 0) or (missing and not r.exists)]
-                con.executemany("DELETE FROM runs WHERE id = ?", [(r.id,) for r in gone])
+                if not dry_run:
+                    con.executemany("DELETE FROM runs WHERE id = ?", [(r.id,) for r in gone])
             except BaseException:
                 con.execute("ROLLBACK")
                 raise

@@ -19,9 +19,17 @@ from fleetopt.core.units import counted, format_usd_change
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
-from fleetopt.evaluate.engine import check_scenarios_fit, choose_backend, evaluate
+from fleetopt.evaluate.engine import (
+    check_scenarios_fit,
+    choose_backend,
+    chunk_sizes,
+    default_budget,
+    evaluate,
+    max_block_pairs,
+)
 from fleetopt.evaluate.jobfolder import job_model
 from fleetopt.evaluate.jobs import ChunkStore
+from fleetopt.evaluate.kernel import check_c_compiler
 from fleetopt.evaluate.metrics import FORECAST_OK
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.runs import limits
@@ -82,7 +90,7 @@ def sweep(
     _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads)
     loaded, data = load(model)
     # an unusable backend, or more scenarios than memory holds, fails before the solves, not after
-    check_scenarios_fit(data, scenarios, resolve_backend(backend, threads))
+    _check_backend(data, scenarios, backend, threads)
     check_stochastic_candidate(data, stochastic, candidates)
     proposals = [purchases_for(p, data) for p in purchases]
     check_proposals(proposals, candidates, stochastic)
@@ -204,8 +212,8 @@ def _resumed_sweep(run: RunFolder, progress, rule_changes: dict | None, candidat
     # the rule given now picks among the evaluated candidates; job.json keeps the one it started with
     rule = _checked_rule("rule", {**settings["rule"], **(rule_changes or {})})
     loaded, data = load(job_model(run, settings))
-    backend = resolve_backend(settings["backend"], settings["threads"])
-    check_scenarios_fit(data, settings["n_scenarios"], backend)  # a machine with less memory than before
+    # a machine with less memory than before, or without the compiler the sweep was started with
+    _check_backend(data, settings["n_scenarios"], settings["backend"], settings["threads"])
     saved = saved_candidates(run, data)
     if settings[RunFolder.CANDIDATES_COMPLETE]:
         if not saved:
@@ -232,7 +240,7 @@ def rerank_sweep(
     cands = CandidateSet(saved_candidates(run, data))
     if not cands.feasible:
         raise PlanFileError(f"{run / RunFolder.CANDIDATES} lists no candidate with a plan: nothing to rank")
-    check_scenarios_fit(data, summary["n_scenarios"], resolve_backend(backend, threads))
+    _check_backend(data, summary["n_scenarios"], backend, threads)
     made_by = summary.get("fleetopt_version")
     if made_by != __version__:  # the plans are kept; their figures are this version's
         warn(f"{run.path} was written by fleetopt {made_by}, this is {__version__}: its candidates "
@@ -369,8 +377,9 @@ def _checked_sweep_job(run: RunFolder) -> dict:
         optional = name in ("threads", "time_limit", "purchases", "model_hash", "model_source")
         settings[name] = limits.job_setting(settings, path, name, check, optional=optional)
     settings[RunFolder.CANDIDATES_COMPLETE] = complete
-    if "plan_chunk" in settings:
-        limits.whole(f"{path}: plan_chunk", settings["plan_chunk"], 1)
+    for name in ("plan_chunk", "scenario_chunk"):
+        if name in settings:
+            limits.whole(f"{path}: {name}", settings[name], 1)
     return settings
 
 
@@ -407,6 +416,29 @@ def _checked_rule(name: str, rule) -> dict:
     return rule
 
 
+def _check_backend(data: ModelData, n_scenarios: int, backend: str, threads: int | None) -> None:
+    """Refuse, before any solve, a backend that cannot run here: one missing, too little memory for
+    ``n_scenarios``, or (``cpu-kernel``) a C compiler that cannot build (:func:`check_c_compiler`)."""
+    be = resolve_backend(backend, threads)
+    check_scenarios_fit(data, n_scenarios, be)
+    if be.name == "cpu-kernel":
+        check_c_compiler(be.threads)
+
+
+def _evaluation_chunks(data, batch, n: int, backend, settings: dict, folder) -> dict:
+    """The evaluation's chunk sizes (``plan_chunk``, ``scenario_chunk``): job.json's, else those of
+    ``backend`` on this machine, then kept in job.json, so that a resume finds the chunks saved
+    before it even where it runs on another backend (NumPy's blocks are smaller than the C build's)."""
+    chunks = {name: settings[name] for name in ("plan_chunk", "scenario_chunk") if settings.get(name)}
+    if folder is None or len(chunks) == 2:
+        return chunks
+    sizes = chunk_sizes(data, batch, n, default_budget(backend), (), max_block_pairs(backend))
+    chunks = {**dict(zip(("plan_chunk", "scenario_chunk"), sizes, strict=True)), **chunks}
+    run = RunFolder(folder)
+    run.write_job({**run.job(), **chunks})
+    return chunks
+
+
 def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     rule = Rule(**settings["rule"])
     feasible = cands.feasible
@@ -414,11 +446,11 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     batch = with_buffers(batch, [c.liquidity_buffer_usd for c in feasible])
     store = ChunkStore(RunFolder(folder).chunk_folder) if folder is not None else None
     n = settings["n_scenarios"]
+    backend = choose_backend(settings["backend"], settings.get("threads"), data, batch, n)
+    chunks = _evaluation_chunks(data, batch, n, backend, settings, folder)
     evaluation = evaluate(
-        data, batch, n, settings["seed"],
-        backend=choose_backend(settings["backend"], settings.get("threads"), data, batch, n),
-        plan_chunk=settings.get("plan_chunk"), progress=progress, store=store,
-    )  # fmt: skip
+        data, batch, n, settings["seed"], backend=backend, progress=progress, store=store, **chunks
+    )
     metrics = evaluation.metrics.copy()
     metrics.insert(1, "origin", [c.origin for c in feasible])
     metrics.insert(2, "forecast_npv_usd", [c.forecast_npv_usd for c in feasible])
