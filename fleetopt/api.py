@@ -521,7 +521,8 @@ def prepare_evaluation(
 ) -> EvaluationJob:
     """An evaluation checked and ready to run (:meth:`EvaluationJob.start` a run folder, then
     :meth:`EvaluationJob.run`): the settings of :func:`evaluate`, and ``executor`` "local" or "ray"
-    (``ray_address``: an existing cluster's) and ``workers`` NumPy processes on this machine. The
+    (``ray_address``: an existing cluster's) and ``workers`` one-thread processes on this machine
+    (NumPy, or the C build where ``backend`` takes it for this run). The
     memory budget is held to the memory of each worker (``max_memory`` bytes)."""
     deterministic = limits.flag("deterministic (--deterministic)", deterministic)
     if deterministic and scenarios is not None:

@@ -270,7 +270,7 @@ def test_evaluation_remedies_name_the_argument_and_the_option(tiny_solved):
     job = api.prepare_evaluation(api.write_solve_run(solved), scenarios=SCENARIOS, backend="numpy")
     with pytest.raises(InputError, match=r"give fewer scenarios \(--scenarios\) or a larger max_memory"):
         chunk_sizes(job.data, job.batch, 10**9, 10**6)
-    with pytest.raises(InputError, match=r"workers \(--workers\) runs NumPy processes: .* \(--backend"):
+    with pytest.raises(InputError, match=r"workers \(--workers\) runs CPU processes: .* \(--backend"):
         api.prepare_evaluation(job.source.path, backend="cupy", workers=2)
 
 

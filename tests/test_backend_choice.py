@@ -199,3 +199,19 @@ def test_a_sweep_resumed_on_the_c_build_uses_the_chunks_numpy_saved(no_gpu, monk
     np.testing.assert_allclose(
         resumed.metrics.select_dtypes("number"), reference.metrics.select_dtypes("number"), rtol=1e-12
     )
+
+
+@needs_cc
+@pytest.mark.parametrize("backend", ["auto", "cpu-kernel"])
+def test_worker_processes_run_the_c_build_where_this_process_would(no_gpu, monkeypatch, tmp_path, backend):
+    """`--workers 2` with auto on a large run (here: the threshold set low) or with cpu-kernel: each
+    worker runs the C build, with the in-process C build's figures (before: NumPy, silently)."""
+    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    solved = api.solve("tiny")
+    run = api.write_solve_run(solved, out=tmp_path / "plan")
+    job = api.prepare_evaluation(run, scenarios=300, seed=5, backend=backend, keep_matrix=True, workers=2)
+    pooled = job.run()
+    local, _, _ = api.evaluate(run, scenarios=300, seed=5, backend="cpu-kernel", keep_matrix=True)
+    assert (pooled.backend, local.backend) == ("cpu-kernel", "cpu-kernel")
+    assert pooled.device == "CPU (2 worker processes, fused kernel built as C)"
+    assert np.array_equal(pooled.npv_matrix, local.npv_matrix)

@@ -115,8 +115,8 @@ def evaluate(
         int,
         typer.Option(
             callback=checked(limits.whole, 1),
-            help="NumPy worker processes on this machine (default 1: in this process; capped to its usable "
-            "cores, with a warning).",
+            help="Worker processes on this machine, one thread each, on NumPy or the C build as --backend "
+            "chooses (default 1: in this process; capped to its usable cores, with a warning).",
         ),
     ] = 1,
     threads: EvaluateThreadsOption = None,

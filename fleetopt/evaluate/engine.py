@@ -108,7 +108,7 @@ AUTO_C_BUILD_PAIR_QUARTERS = 25_000_000
 
 
 def choose_backend(
-    name: str, threads: int | None, data: ModelData, plans: PlanBatch, n_scenarios: int
+    name: str, threads: int | None, data: ModelData, plans: PlanBatch, n_scenarios: int, gpu: bool = True
 ) -> Backend:
     """The backend ``name`` for evaluating ``plans`` on ``n_scenarios`` scenarios of ``data``.
 
@@ -116,8 +116,9 @@ def choose_backend(
     least :data:`AUTO_C_BUILD_PAIR_QUARTERS` plan-scenario-quarters, a C compiler is found, the
     model fits the kernel and the build can be made and loaded here (built now, before the run);
     else NumPy, whose ``note`` says why when a build was tried and failed. ``cpu-kernel`` is
-    built now too, so that a compiler or build cache that fails stops the run before it starts."""
-    be = resolve_backend(name, threads)
+    built now too, so that a compiler or build cache that fails stops the run before it starts.
+    ``gpu=False``: for CPU worker processes, ``auto`` as on a machine without a GPU."""
+    be = resolve_backend("numpy" if name == "auto" and not gpu else name, threads)
     consts = SimulationConstants.from_data(data)
     fits = kernel_fits(plans, consts) is None
     if be.name == "cpu-kernel" and fits:

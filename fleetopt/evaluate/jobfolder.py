@@ -135,10 +135,12 @@ def prepare_evaluation(
     elif workers > 1:
         if backend == "cupy":
             raise BackendError(
-                "workers (--workers) runs NumPy processes: use it without backend 'cupy' (--backend cupy)"
+                "workers (--workers) runs CPU processes: use it without backend 'cupy' (--backend cupy)"
             )
-        runner = ProcessExecutor(workers)
-        be_name, free = "numpy", available_ram_bytes() // workers
+        # each worker one thread: NumPy, or the C build where auto (on the CPU) or cpu-kernel takes it
+        be = choose_backend(backend, 1, data, batch, 1 if deterministic else scenarios, gpu=False)
+        runner = ProcessExecutor(workers, be.name)
+        be_name, free = be.name, available_ram_bytes() // workers
     else:
         be = choose_backend(backend, threads, data, batch, 1 if deterministic else scenarios)
         runner, be_name, free = LocalExecutor(be), be.name, be.free_memory_bytes()

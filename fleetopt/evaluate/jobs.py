@@ -254,21 +254,26 @@ def _worker_chunk(data: ModelData, chunk: PlanBatch, spec, backend_name: str) ->
     return out
 
 
-def _process_chunk(chunk: PlanBatch, spec) -> dict:
-    return _worker_chunk(_WORKER_DATA["data"], chunk, spec, "numpy")
+def _process_chunk(chunk: PlanBatch, spec, backend_name: str) -> dict:
+    return _worker_chunk(_WORKER_DATA["data"], chunk, spec, backend_name)
 
 
 class ProcessExecutor:
-    """Chunks on a pool of worker processes on this machine (NumPy on each), as they finish.
+    """Chunks on a pool of worker processes on this machine, as they finish: NumPy, or the C build
+    of the kernel (``backend_name`` "cpu-kernel", built before by the parent, so each worker loads
+    it from the build cache), one thread each.
 
-    For CPU runs on several cores: each NumPy process uses one. Results are identical to the
-    in-process executor: every chunk is the same pure function.
+    For CPU runs on several cores: each process uses one. Results are identical to the in-process
+    executor on the same backend: every chunk is the same pure function.
     """
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, backend_name: str = "numpy"):
+        if backend_name not in ("numpy", "cpu-kernel"):
+            raise ValueError(f"worker processes run numpy or cpu-kernel, not {backend_name!r}")
         self.workers = self.parallelism = workers
-        self.backend_name = "numpy"
-        self.device = f"CPU ({workers} worker processes)"
+        self.backend_name = backend_name
+        kind = ", fused kernel built as C" if backend_name == "cpu-kernel" else ""
+        self.device = f"CPU ({workers} worker processes{kind})"
 
     def run(self, data: ModelData, plans: PlanBatch, spec, chunks, store=None, progress=None) -> list[dict]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -288,7 +293,7 @@ class ProcessExecutor:
                 chunks,
                 store,
                 progress,
-                lambda c: pool.submit(_process_chunk, c, spec),
+                lambda c: pool.submit(_process_chunk, c, spec, self.backend_name),
                 next_done,
             )
         except BaseException:  # stopped: the queued chunks are dropped, the running ones ended
