@@ -936,6 +936,8 @@ def forget_runs(
     limits.flag("missing", missing)
     limits.flag("dry_run", dry_run)
     registry = Registry()
+    if any(isinstance(ref, str) and not ref.strip() for ref in runs):  # "" would be the current folder
+        raise InputError("runs: an empty name is not a run id or folder")
     ids = [registry.find(ref, "each of runs").id for ref in runs]
     if not ids and not missing:
         raise InputError("name the runs to forget (run ids or folders), or forget those whose folders are "

@@ -21,7 +21,7 @@ from fleetopt import api
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.backend import BackendError, c_compiler
 from fleetopt.evaluate.engine import choose_backend
-from fleetopt.evaluate.kernel import KernelShape
+from fleetopt.evaluate.kernel import KernelBuildError, KernelShape
 from fleetopt.evaluate.simulate import SimulationConstants
 
 needs_cc = pytest.mark.skipif(c_compiler() is None, reason="no C compiler on PATH")
@@ -213,5 +213,60 @@ def test_worker_processes_run_the_c_build_where_this_process_would(no_gpu, monke
     pooled = job.run()
     local, _, _ = api.evaluate(run, scenarios=300, seed=5, backend="cpu-kernel", keep_matrix=True)
     assert (pooled.backend, local.backend) == ("cpu-kernel", "cpu-kernel")
-    assert pooled.device == "CPU (2 worker processes, fused kernel built as C)"
+    assert pooled.device.startswith("CPU (2 worker processes, fused kernel built as C)")
     assert np.array_equal(pooled.npv_matrix, local.npv_matrix)
+
+
+def test_an_evaluation_chooses_its_backend_once(no_gpu, monkeypatch, tmp_path, tiny_plans):
+    """`--backend numpy` on a run large enough for auto's C build never runs the compiler: the
+    job's backend is the one used (the evaluation once chose again, as auto)."""
+    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+
+    def no_build(*args):
+        raise AssertionError("the C build was started for a NumPy run")
+
+    monkeypatch.setattr(engine, "build_cpu_kernel", no_build)
+    run = api.write_solve_run(api.solve("tiny"), out=tmp_path / "plan")
+    result, _, _ = api.evaluate(run, scenarios=50, backend="numpy")
+    assert result.backend == "numpy"
+    job = api.prepare_evaluation(run, scenarios=50, backend="numpy", workers=2)
+    assert job.run().backend == "numpy"
+
+
+def test_a_build_error_from_a_worker_reads_as_raised():
+    import pickle
+
+    error = KernelBuildError("by 'cc' failed (exit status 1: x.c:1: error: y)", "x.c:1: error: y")
+    again = pickle.loads(pickle.dumps(error))
+    assert (str(again), again.reason, again.detail) == (str(error), error.reason, error.detail)
+
+
+def test_worker_processes_say_why_auto_chose_numpy(no_gpu, monkeypatch, tmp_path):
+    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    monkeypatch.setenv("CC", "false")
+    run = api.write_solve_run(api.solve("tiny"), out=tmp_path / "plan")
+    result = api.prepare_evaluation(run, scenarios=50, workers=2).run()
+    assert result.backend == "numpy"
+    assert result.device.startswith(
+        "CPU (2 worker processes); auto chose NumPy: the C build of the kernel by 'false'"
+    )
+
+
+@needs_cc
+def test_a_sweep_whose_kernel_build_fails_after_its_solves_says_how_to_finish(no_gpu, monkeypatch, here):
+    """A compiler that builds the probes but not the kernel: the sweep's solves are done when the
+    build fails; it keeps them and names the two ways to finish, not the memory remedies."""
+    real = c_compiler()
+    compiler = _script(here, "probes-only-cc", f'''#!/bin/sh
+case "$*" in *probe*|--version) exec {real} "$@";; esac
+echo "kernel.c:1:1: error: this compiler builds no kernels" >&2
+exit 1
+''')
+    monkeypatch.setenv("CC", compiler)
+    code, stdout, stderr = run_cli(
+        "sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--backend", "cpu-kernel", "--out", "sw"
+    )
+    assert code == 2, stdout + stderr
+    assert "error: this compiler builds no kernels" in stderr
+    assert "fleetopt sweep --resume sw once the compiler works" in stderr
+    assert "fleetopt evaluate --plans sw --backend numpy" in stderr and "--max-memory" not in stderr

@@ -73,6 +73,7 @@ def test_missing_forgets_the_runs_whose_files_are_gone(three_runs):
         ("3", False, "runs must be a list of run ids or folders, not one str"),
         ([0], False, "no run with id 0"),
         (["no-such-folder"], False, "no such run folder or plan file, and not a run id"),
+        ([""], False, "an empty name is not a run id or folder"),  # "" would be the current folder
         ([3], "yes", "missing must be"),
     ],
 )

@@ -56,6 +56,7 @@ from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.results import cost_plans_note
 from fleetopt.core.units import counted
 from fleetopt.errors import FleetoptError, InputError
+from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import FORECAST_MARK, marked_last_words, ranked_plans
 from fleetopt.evaluate.sources import solve_objective
 from fleetopt.runs import limits
@@ -337,7 +338,7 @@ def sweep(
             raise
         if not isinstance(exc, InputError):
             raise
-        raise InputError(f"{exc}. {_what_is_kept(folder.path)}") from None
+        raise InputError(f"{exc}. {_what_is_kept(folder.path, exc)}") from None
     _sweep_done(result, folder.path, report)
 
 
@@ -370,10 +371,16 @@ def _rerank(source: Path, changes: dict, out: str | None, report: bool, backend:
     _sweep_done(result, out, report)
 
 
-def _what_is_kept(folder: Path) -> str:
-    """A sweep that failed after making candidates (its evaluation did not fit, say) keeps them."""
+def _what_is_kept(folder: Path, exc: Exception) -> str:
+    """A sweep that failed after making candidates (its evaluation did not fit, its C build failed)
+    keeps them."""
     if RunFolder(folder).making_candidates:
         return f"The candidates made so far are kept in {folder}: fleetopt sweep --resume {folder}"
+    if isinstance(exc, KernelBuildError):
+        return (
+            f"Its candidates are kept in {folder}: fleetopt sweep --resume {folder} once the compiler "
+            f"works, or evaluate them with fleetopt evaluate --plans {folder} --backend numpy"
+        )
     return (
         f"Its candidates are kept in {folder}: evaluate them with fleetopt evaluate --plans {folder} "
         "(fewer --scenarios, or --max-memory)"

@@ -487,7 +487,12 @@ def evaluate(
     """
     if n_scenarios <= 0:
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")
-    be = backend if isinstance(backend, Backend) else choose_backend(backend, None, data, plans, n_scenarios)
+    if isinstance(backend, Backend):
+        be = backend
+    elif executor is None:
+        be = choose_backend(backend, None, data, plans, n_scenarios)
+    else:  # the executor's backend was chosen with it: here only the chunks are sized
+        be = getattr(executor, "backend", None) or resolve_backend(backend)
     budget = max_memory if max_memory is not None else default_budget(be)
     auto_plans, auto_scen = chunk_sizes(data, plans, n_scenarios, budget, record, max_block_pairs(be))
     spec = ChunkSpec(

@@ -139,7 +139,7 @@ def prepare_evaluation(
             )
         # each worker one thread: NumPy, or the C build where auto (on the CPU) or cpu-kernel takes it
         be = choose_backend(backend, 1, data, batch, 1 if deterministic else scenarios, gpu=False)
-        runner = ProcessExecutor(workers, be.name)
+        runner = ProcessExecutor(workers, be.name, be.note)
         be_name, free = be.name, available_ram_bytes() // workers
     else:
         be = choose_backend(backend, threads, data, batch, 1 if deterministic else scenarios)

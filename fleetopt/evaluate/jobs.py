@@ -267,13 +267,14 @@ class ProcessExecutor:
     executor on the same backend: every chunk is the same pure function.
     """
 
-    def __init__(self, workers: int, backend_name: str = "numpy"):
+    def __init__(self, workers: int, backend_name: str = "numpy", note: str = ""):
         if backend_name not in ("numpy", "cpu-kernel"):
             raise ValueError(f"worker processes run numpy or cpu-kernel, not {backend_name!r}")
         self.workers = self.parallelism = workers
         self.backend_name = backend_name
         kind = ", fused kernel built as C" if backend_name == "cpu-kernel" else ""
-        self.device = f"CPU ({workers} worker processes{kind})"
+        # why auto chose this backend (engine.choose_backend), when it says
+        self.device = f"CPU ({workers} worker processes{kind})" + (f"; {note}" if note else "")
 
     def run(self, data: ModelData, plans: PlanBatch, spec, chunks, store=None, progress=None) -> list[dict]:
         from concurrent.futures import FIRST_COMPLETED, wait

@@ -796,12 +796,15 @@ class KernelBuildError(BackendError):
     """The C build of the kernel cannot be made or loaded here; ``reason``: why, in one line."""
 
     def __init__(self, reason: str, detail: str = ""):
-        self.reason = reason
+        self.reason, self.detail = reason, detail
         super().__init__(
             f"the C build of the kernel (fleetopt/evaluate/kernel.cu) {reason}"
             + (f":\n{detail[-2000:]}\n" if detail else ". ")
             + "Evaluate with backend 'numpy' (--backend numpy), or point $CC at a working C compiler"
         )
+
+    def __reduce__(self):  # raised in a worker process: made again from its parts, not its message
+        return type(self), (self.reason, self.detail)
 
 
 def _run_compiler(command: list[str], what: str = "", timeout: float = BUILD_TIMEOUT_S) -> None:
@@ -913,24 +916,17 @@ class CpuKernel:
         raises :class:`KernelBuildError`."""
         command = [*shlex.split(self.compiler), *self.flags, "-shared", "-fPIC"]
         key = " ".join(command) + "\n" + source
-
-        def build(lib: Path) -> None:
-            _build(command, source, lib)
-
-        path = self.cache.library(key, build)
-        try:
-            return _loaded(path)
-        except (OSError, AttributeError):
-            path.unlink(missing_ok=True)  # damaged or foreign: built again, once
-        path = self.cache.library(key, build)
-        try:
-            return _loaded(path)
-        except (OSError, AttributeError) as exc:
-            path.unlink(missing_ok=True)
-            raise KernelBuildError(
-                f"built in {path.parent} cannot be loaded ({exc}): a folder on a file system that does not "
-                "let programs run (mounted noexec) does this; set $FLEETOPT_CACHE_DIR to another folder"
-            ) from None
+        for _ in range(2):
+            path = self.cache.library(key, lambda lib: _build(command, source, lib))
+            try:
+                return _loaded(path)
+            except (OSError, AttributeError) as exc:
+                path.unlink(missing_ok=True)  # damaged or foreign: built again, once
+                failure = exc
+        raise KernelBuildError(
+            f"built in {path.parent} cannot be loaded ({failure}): a folder on a file system that does not "
+            "let programs run (mounted noexec) does this; set $FLEETOPT_CACHE_DIR to another folder"
+        )
 
     def simulate(
         self, consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet, tables: dict | None = None
