@@ -100,6 +100,7 @@ __all__ = [
     "forget_runs",
     "load",
     "model_of_plans",
+    "plan_file_bytes",
     "prepare_evaluation",
     "read_purchases",
     "record_run",
@@ -313,8 +314,7 @@ def write_solve_run(
     _check_solved_from(result, loaded)
     limits.path("out", out)
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
-    model, axes = loaded.model.name, plan_axes(result.data)
-    plan_file = plans_npz_bytes([result.plan], [_solve_label(result)], model, loaded.content_hash, axes=axes)
+    plan_file = plan_file_bytes(result, loaded)
     summary = _with_plan_hash(solve_summary(result, loaded), plan_file)
     files = {
         RunFolder.SUMMARY: json_text(summary),
@@ -325,6 +325,17 @@ def write_solve_run(
         **({} if result.purchases is None else {RunFolder.PURCHASES: result.purchases.text}),
     }
     return _recorded(loaded, lambda: folder.write(files), summary, command)
+
+
+def plan_file_bytes(result: SolveResult | StochasticResult, loaded: LoadedModel) -> bytes:
+    """The plan file (plan.npz) of a solve's run folder (its plan, labelled as
+    :func:`_solve_label` says) or of a stochastic solve's (the stochastic plan, then the forecast
+    optimum); ``loaded``: the model it was solved from."""
+    if isinstance(result, StochasticResult):
+        plans, labels = [result.plan, result.forecast_plan], ["stochastic", "forecast"]
+    else:
+        plans, labels = [result.plan], [_solve_label(result)]
+    return plans_npz_bytes(plans, labels, loaded.model.name, loaded.content_hash, axes=plan_axes(result.data))
 
 
 def _with_plan_hash(summary: dict, plan_file: bytes) -> dict:
@@ -439,13 +450,7 @@ def write_stochastic_run(
     limits.path("out", out)
     folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
     statements = plan_statements(result.data, result.plan)
-    plan_file = plans_npz_bytes(
-        [result.plan, result.forecast_plan],
-        ["stochastic", "forecast"],
-        loaded.model.name,
-        loaded.content_hash,
-        axes=plan_axes(result.data),
-    )
+    plan_file = plan_file_bytes(result, loaded)
     summary = _with_plan_hash(stochastic_summary(result, loaded), plan_file)
     files = {
         RunFolder.SUMMARY: json_text(summary),

@@ -364,3 +364,48 @@ def test_a_cost_solve_shows_its_present_cost_and_says_what_its_npv_counts(tmp_pa
 
     record = api.runs(limit=1)[0]  # `fleetopt runs` shows this key figure
     assert key_figure(record.kind, record.figures) == "present cost $540.3M on the forecast"
+
+
+@pytest.mark.parametrize("stochastic", [False, True], ids=["solve", "stochastic"])
+def test_a_solve_whose_folder_cannot_be_written_keeps_its_plan(here, monkeypatch, stochastic):
+    """A disk that fills up as the run folder is written: the solve is not lost, its plan file is
+    kept in the temporary folder (the stochastic solve's: its plan and the forecast optimum), the
+    error says where, and no run folder or record is left."""
+    import tempfile
+
+    from fleetopt.evaluate import load_plans
+    from fleetopt.runs.folder import RunDirError, RunFolder
+
+    def full(self, files):
+        raise RunDirError(f"cannot write {self.path}: No space left on device")
+
+    monkeypatch.setattr(RunFolder, "write", full)
+    monkeypatch.setattr(tempfile, "tempdir", str(here / "tmp"))
+    (here / "tmp").mkdir()
+    args = ["solve", "tiny", "--out", "A"] + (["--stochastic", "2"] if stochastic else [])
+    code, stdout, stderr = run_cli(*args)
+    assert code == 2, stdout + stderr
+    kept = list((here / "tmp").glob("fleetopt-tiny-*-plan.npz"))
+    assert len(kept) == 1
+    said = stderr.replace("\n", "")
+    assert "No space left on device. Its plan is kept in" in said and kept[0].name in said
+    _, data = api.load("tiny")
+    _, labels, _ = load_plans(kept[0], data)
+    assert labels == (["stochastic", "forecast"] if stochastic else ["milp"])
+    assert not (here / "A").exists() and api.runs() == []
+
+
+def test_a_solve_whose_plan_cannot_be_kept_either_says_so(here, monkeypatch):
+    import tempfile
+
+    from fleetopt.runs.folder import RunDirError, RunFolder
+
+    def full(self, files):
+        raise RunDirError(f"cannot write {self.path}: No space left on device")
+
+    monkeypatch.setattr(RunFolder, "write", full)
+    (here / "a-file").write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(here / "a-file" / "tmp"))  # a folder that cannot be
+    code, _, stderr = run_cli("solve", "tiny", "--out", "A")
+    assert code == 2
+    assert "its plan could not be kept in" in stderr.replace("\n", " ") and "either" in stderr

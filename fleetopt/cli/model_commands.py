@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -34,7 +36,8 @@ from fleetopt.cli.common import (
 from fleetopt.cli.render import model_summary_table, solve_summary_tables, stochastic_summary_table
 from fleetopt.errors import InputError
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
+from fleetopt.runs.files import write_bytes_atomic
+from fleetopt.runs.folder import RunDirError, RunFolder, refuse_foreign_file, refuse_run_file
 from fleetopt.schema import PlanningModel
 from fleetopt.schema.loading import load_model
 
@@ -151,9 +154,29 @@ def solve(
         )  # fmt: skip
         for renderable in solve_summary_tables(result):
             console.print(renderable)
-        path = api.write_solve_run(result, loaded, folder.path, command=command_line())
+        path = _written_or_kept(api.write_solve_run, result, loaded, folder.path)
     say_written(path)
     finish_report(path, report)
+
+
+def _written_or_kept(write, result, loaded, folder: Path) -> Path:
+    """A finished solve's run folder written by ``write`` (:func:`api.write_solve_run` or
+    :func:`api.write_stochastic_run`); where it cannot be written (a full disk, say), its plan file
+    is kept in the system's temporary folder, so that the solve is not lost, and the error says
+    where."""
+    try:
+        return write(result, loaded, folder, command=command_line())
+    except RunDirError as exc:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        kept = Path(tempfile.gettempdir()) / f"fleetopt-{loaded.model.name}-{stamp}-plan.npz"
+        try:
+            write_bytes_atomic(kept, api.plan_file_bytes(result, loaded))
+        except OSError as again:
+            raise RunDirError(f"{exc}; its plan could not be kept in {kept.parent} either "
+                              f"({again.strerror or again})") from None  # fmt: skip
+        raise RunDirError(
+            f"{exc}. Its plan is kept in {kept}: fleetopt evaluate --plans {kept} (or compare) reads it"
+        ) from None
 
 
 def _solve_stochastic(
@@ -170,6 +193,6 @@ def _solve_stochastic(
         )  # fmt: skip
         summary = api.stochastic_summary(result, loaded)
         console.print(stochastic_summary_table(summary))
-        path = api.write_stochastic_run(result, loaded, folder.path, command=command_line())
+        path = _written_or_kept(api.write_stochastic_run, result, loaded, folder.path)
     say_written(path, {"plan.npz": "with the forecast optimum"})
     finish_report(path, report)
