@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,10 @@ class Backend:
     device: str
     threads: int = 1  # NumPy: tiles of a block simulated at once; cpu-kernel: OpenMP threads
     note: str = ""  # why `auto` chose this backend, when it is worth saying
+
+    def noted(self, note: str) -> Backend:
+        """This backend with ``note`` (why `auto` chose it), which its device line ends with."""
+        return replace(self, device=f"{self.device}; {note}", note=note)
 
     def to_host(self, array):
         return array.get() if self.name == "cupy" else array

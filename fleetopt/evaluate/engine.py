@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -131,11 +131,9 @@ def choose_backend(
     try:
         build_cpu_kernel(be.threads, consts, plans)
     except KernelBuildError as exc:
-        note = f"auto chose NumPy: the C build of the kernel {exc.reason}"
-        return replace(be, device=f"{be.device}; {note}", note=note)
+        return be.noted(f"auto chose NumPy: the C build of the kernel {exc.reason}")
     kernel = resolve_backend("cpu-kernel", be.threads)
-    note = f"auto: {work:,} plan-scenario-quarters, the same results as NumPy and faster"
-    return replace(kernel, device=f"{kernel.device}; {note}", note=note)
+    return kernel.noted(f"auto: {work:,} plan-scenario-quarters, the same results as NumPy and faster")
 
 
 class MemoryBudgetError(InputError):
@@ -160,6 +158,21 @@ def result_bytes_per_plan(n_scenarios: int) -> int:
 def default_budget(backend: Backend) -> int:
     """The working memory a run may use unless told (``--max-memory``): half of what is free, bytes."""
     return int(0.5 * backend.free_memory_bytes())
+
+
+def backend_chunk_sizes(
+    data: ModelData,
+    plans: PlanBatch,
+    n_scenarios: int,
+    backend: Backend,
+    max_memory: int | None = None,
+    record: tuple[str, ...] = (),
+) -> tuple[int, int]:
+    """(plans per chunk, scenarios per block) of an evaluation in this process on ``backend``:
+    :func:`chunk_sizes` within ``max_memory`` bytes (None: :func:`default_budget`) and the
+    backend's block (:func:`max_block_pairs`)."""
+    budget = max_memory if max_memory is not None else default_budget(backend)
+    return chunk_sizes(data, plans, n_scenarios, budget, record, max_block_pairs(backend))
 
 
 def check_scenarios_fit(data: ModelData, n_scenarios: int, backend: Backend) -> None:
@@ -493,8 +506,7 @@ def evaluate(
         be = choose_backend(backend, None, data, plans, n_scenarios)
     else:  # the executor's backend was chosen with it: here only the chunks are sized
         be = getattr(executor, "backend", None) or resolve_backend(backend)
-    budget = max_memory if max_memory is not None else default_budget(be)
-    auto_plans, auto_scen = chunk_sizes(data, plans, n_scenarios, budget, record, max_block_pairs(be))
+    auto_plans, auto_scen = backend_chunk_sizes(data, plans, n_scenarios, be, max_memory, record)
     spec = ChunkSpec(
         n_scenarios, seed, scenario_chunk or auto_scen, deterministic, keep_matrix, tuple(record), kernel
     )

@@ -19,14 +19,7 @@ from fleetopt.core.units import counted, format_usd_change
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
-from fleetopt.evaluate.engine import (
-    check_scenarios_fit,
-    choose_backend,
-    chunk_sizes,
-    default_budget,
-    evaluate,
-    max_block_pairs,
-)
+from fleetopt.evaluate.engine import backend_chunk_sizes, check_scenarios_fit, choose_backend, evaluate
 from fleetopt.evaluate.jobfolder import job_model
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.kernel import check_c_compiler
@@ -432,7 +425,7 @@ def _evaluation_chunks(data, batch, n: int, backend, settings: dict, folder) -> 
     chunks = {name: settings[name] for name in ("plan_chunk", "scenario_chunk") if settings.get(name)}
     if folder is None or len(chunks) == 2:
         return chunks
-    sizes = chunk_sizes(data, batch, n, default_budget(backend), (), max_block_pairs(backend))
+    sizes = backend_chunk_sizes(data, batch, n, backend)
     chunks = {**dict(zip(("plan_chunk", "scenario_chunk"), sizes, strict=True)), **chunks}
     run = RunFolder(folder)
     run.write_job({**run.job(), **chunks})
