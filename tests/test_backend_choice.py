@@ -270,3 +270,26 @@ exit 1
     assert "error: this compiler builds no kernels" in stderr
     assert "fleetopt sweep --resume sw once the compiler works" in stderr
     assert "fleetopt evaluate --plans sw --backend numpy" in stderr and "--max-memory" not in stderr
+
+
+def test_an_evaluation_whose_kernel_build_fails_on_a_node_says_how_to_finish(monkeypatch, here):
+    """A C build that fails during the run (on a Ray node: this machine built it before) keeps the
+    run folder and names the resume that finishes it."""
+    from fleetopt.evaluate.jobfolder import EvaluationJob
+
+    code, stdout, stderr = run_cli("solve", "tiny", "--out", "plan")
+    assert code == 0, stdout + stderr
+
+    def node_without_compiler(self, folder=None, progress=None):
+        raise KernelBuildError("by 'cc' could not be run (No such file or directory)")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(EvaluationJob, "run", node_without_compiler)
+        code, stdout, stderr = run_cli("evaluate", "--plans", "plan", "--scenarios", "20", "--out", "risk")
+    assert code == 2, stdout + stderr
+    assert "by 'cc' could not be run" in stderr
+    assert re.search(r"The run is kept in risk \(0 evaluation chunks saved\): once every\s+node builds it, "
+                     r"finish with: fleetopt evaluate --resume risk", stderr)  # fmt: skip
+    code, stdout, stderr = run_cli("evaluate", "--resume", "risk")
+    assert code == 0, stdout + stderr
+    assert (here / "risk" / "metrics.csv").exists()

@@ -25,6 +25,7 @@ from evaluate_builders import MODELS, solved
 from fleetopt.core.data import build_data
 from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate, save_plans
+from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.engine import LocalExecutor
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
@@ -173,18 +174,90 @@ def test_ray_task_killed_mid_run_is_retried_without_changing_the_result(tiny, ra
     local = run(data, batch)
     marker = str(tmp_path / "killed-once")
 
-    def dies_once(data, chunk, spec, backend_name):
+    def dies_once(*args):
         # the first task to run kills its worker process: Ray must retry it elsewhere
         if not os.path.exists(marker):
             Path(marker).touch()
             os._exit(1)
-        return jobs._ray_chunk(data, chunk, spec, backend_name)
+        return jobs._ray_chunk(*args)
 
     executor = jobs.RayExecutor()
     executor.chunk_function = dies_once
     remote = run(data, batch, executor=executor)
     assert os.path.exists(marker)
     pd.testing.assert_frame_equal(remote.metrics, local.metrics, check_exact=True)
+
+
+needs_cc = pytest.mark.skipif(c_compiler() is None, reason="no C compiler on PATH")
+
+
+@needs_cc
+def test_ray_runs_the_backend_asked_for(tiny, ray_local):
+    """`--executor ray --backend cpu-kernel` ran NumPy, silently: each task now runs the C build,
+    with the in-process C build's figures."""
+    from fleetopt.evaluate.jobs import RayExecutor
+
+    data, batch = tiny
+    executor = RayExecutor()
+    executor.choose("cpu-kernel", data, batch, 300)
+    remote = run(data, batch, executor=executor)
+    local = evaluate(data, batch, 300, seed=5, backend="cpu-kernel", plan_chunk=3, scenario_chunk=128,
+                     keep_matrix=True)  # fmt: skip
+    assert (remote.backend, remote.kernel) == ("cpu-kernel", True)
+    assert remote.device == "Ray cluster (2 CPUs, 0 GPUs; fused kernel built as C)"
+    assert np.array_equal(remote.npv_matrix, local.npv_matrix)
+    executor.choose("numpy", data, batch, 300)
+    assert executor.backend_name == "numpy"
+
+
+def test_ray_without_gpus_refuses_cupy(tiny, ray_local):
+    from fleetopt.evaluate.backend import BackendError
+    from fleetopt.evaluate.jobs import RayExecutor
+
+    data, batch = tiny
+    with pytest.raises(BackendError, match=r"the Ray cluster has no GPUs \(2 CPUs\): drop --backend cupy"):
+        RayExecutor().choose("cupy", data, batch, 300)
+
+
+@needs_cc
+def test_ray_tasks_whose_node_cannot_build_the_kernel(tiny, ray_local, monkeypatch):
+    """`auto` chose the C build here (a large run), a worker cannot build it: its chunks run NumPy,
+    the same figures to 1e-12, and the device line says so. `--backend cpu-kernel` stops instead,
+    with the build's own error (not Ray's wrapper)."""
+    import fleetopt.evaluate.engine as engine
+    from fleetopt.evaluate.backend import BackendError
+    from fleetopt.evaluate.jobs import RayExecutor
+
+    data, batch = tiny
+    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+
+    def without_compiler(*args):
+        """A Ray task (a closure: sent by value) on a node whose C build fails (its compiler missing)."""
+        from fleetopt.evaluate import jobs, kernel
+
+        def refuse(self, shape):
+            raise kernel.KernelBuildError("by 'cc' could not be run (No such file or directory)")
+
+        real = kernel.CpuKernel.library
+        kernel.CpuKernel.library = refuse  # Ray keeps its worker processes: put back below
+        try:
+            return jobs._ray_chunk(*args)
+        finally:
+            kernel.CpuKernel.library = real
+
+    executor = RayExecutor()
+    executor.chunk_function = without_compiler
+    executor.choose("auto", data, batch, 300)
+    assert executor.backend_name == "cpu-kernel"
+    remote = run(data, batch, executor=executor)
+    assert remote.device.endswith(
+        "; 4 of 4 chunks ran NumPy, on workers where the C build of the kernel by 'cc' could not be run "
+        "(No such file or directory)"
+    )
+    pd.testing.assert_frame_equal(remote.metrics, run(data, batch).metrics, check_exact=False, rtol=1e-12)
+    executor.choose("cpu-kernel", data, batch, 300)
+    with pytest.raises(BackendError, match=r"^the C build of the kernel .* by 'cc' could not be run"):
+        run(data, batch, executor=executor)
 
 
 def test_ray_executor_without_ray_gives_a_clear_message(monkeypatch):

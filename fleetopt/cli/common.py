@@ -524,7 +524,7 @@ def write_output(out: Path, text: str) -> None:
     console.print(f"wrote {out}")
 
 
-def _saved_work(run: RunFolder) -> str:
+def saved_work(run: RunFolder) -> str:
     """What an interrupted job has saved: a sweep's candidates while it makes them, else the
     finished evaluation chunks."""
     if run.making_candidates:
@@ -549,7 +549,7 @@ def interruptible(folder: Path, command: str):
     except KeyboardInterrupt:
         if run.is_job:
             err_console.print(
-                f"interrupted: {_saved_work(run)} saved in {folder}; "
+                f"interrupted: {saved_work(run)} saved in {folder}; "
                 f"finish with: fleetopt {command} --resume {folder}",
                 soft_wrap=True,
             )
@@ -561,7 +561,7 @@ def interruptible(folder: Path, command: str):
             raise
         where = f" ({exc.filename})" if exc.filename else ""
         err_console.print(
-            f"error: {exc.strerror or exc}{where} while the run wrote to {folder}: {_saved_work(run)} saved "
+            f"error: {exc.strerror or exc}{where} while the run wrote to {folder}: {saved_work(run)} saved "
             f"there; once that is fixed, finish with: fleetopt {command} --resume {folder}",
             soft_wrap=True,
         )

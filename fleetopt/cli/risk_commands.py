@@ -41,6 +41,7 @@ from fleetopt.cli.common import (
     refuse_unless,
     refuse_with_resume,
     registry_checked,
+    saved_work,
     say_written,
 )
 from fleetopt.cli.memory import MaxMemoryOption, budget_within_memory, memory_budget, warn_if_tiny_blocks
@@ -171,8 +172,14 @@ def evaluate(
 
 def _run_evaluation(job: api.EvaluationJob, folder: Path):
     """Run a started job with a progress bar, saying how to resume it if it is stopped."""
-    with interruptible(folder, "evaluate"), progress_bar(console, job.settings["n_scenarios"]) as advance:
-        result = job.run(folder, progress=advance)
+    try:
+        with interruptible(folder, "evaluate"), progress_bar(console, job.settings["n_scenarios"]) as advance:
+            result = job.run(folder, progress=advance)
+    except KernelBuildError as exc:  # on a Ray node (this machine built it before the run)
+        raise InputError(
+            f"{exc}. The run is kept in {folder} ({saved_work(RunFolder(folder))} saved): once every "
+            f"node builds it, finish with: fleetopt evaluate --resume {folder}"
+        ) from None
     console.print(run_speed(result), soft_wrap=True)
     return result
 

@@ -131,6 +131,7 @@ def prepare_evaluation(
     batch = source.compile(data)
     if executor == "ray":
         runner = RayExecutor(ray_address)
+        runner.choose(backend, data, batch, 1 if deterministic else scenarios)
         be_name, free = runner.backend_name, None
     elif workers > 1:
         if backend == "cupy":

@@ -24,9 +24,10 @@ import numpy as np
 from fleetopt.core.data import ModelData
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError, warn
-from fleetopt.evaluate.backend import resolve_backend
+from fleetopt.evaluate.backend import BackendError, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
-from fleetopt.evaluate.engine import evaluate_chunk
+from fleetopt.evaluate.engine import choose_backend, evaluate_chunk
+from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.runs.files import signals_deferred, write_bytes_atomic
 
 _CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)-([0-9a-f]{64})\.npz$")
@@ -246,10 +247,18 @@ def _sigint_ignored_by_new_processes():
         signal.signal(signal.SIGINT, previous)
 
 
-def _worker_chunk(data: ModelData, chunk: PlanBatch, spec, backend_name: str) -> dict:
+def _worker_chunk(data: ModelData, chunk: PlanBatch, spec, backend_name: str, fallback: bool = False) -> dict:
     """One chunk in a worker (process or Ray task): one thread, since the workers already use the
-    cores, and the scenario block kept for the worker's next chunk."""
-    out = evaluate_chunk(data, chunk, spec, resolve_backend(backend_name, threads=1), keep_scenarios=True)
+    cores, and the scenario block kept for the worker's next chunk. ``fallback``: a C build that
+    this worker cannot make (a Ray node without a compiler) runs NumPy instead, as ``auto`` does,
+    the result saying why under "fell_back"; without it the build's error stops the run."""
+    try:
+        out = evaluate_chunk(data, chunk, spec, resolve_backend(backend_name, threads=1), keep_scenarios=True)
+    except KernelBuildError as exc:
+        if not fallback:
+            raise
+        out = evaluate_chunk(data, chunk, spec, resolve_backend("numpy", threads=1), keep_scenarios=True)
+        out["fell_back"] = exc.reason
     out["paths"] = {}
     return out
 
@@ -349,13 +358,16 @@ def _gather(plans: PlanBatch, spec, chunks, store, progress, submit, next_done) 
     return [results[n] for n in range(len(chunks))]
 
 
-def _ray_chunk(data, chunk, spec, backend_name):
+def _ray_chunk(data, chunk, spec, backend_name, fallback=False):
     """The Ray task: one chunk, on the worker's GPU when Ray gave it one."""
-    return _worker_chunk(data, chunk, spec, backend_name)
+    return _worker_chunk(data, chunk, spec, backend_name, fallback)
 
 
 class RayExecutor:
-    """Chunks as Ray tasks (one GPU each where the cluster has GPUs), retried when a worker dies."""
+    """Chunks as Ray tasks (one GPU each where the cluster has GPUs), retried when a worker dies.
+
+    Each task runs the backend :meth:`choose` picked (CuPy on a cluster with GPUs unless told
+    otherwise; else NumPy, or the C build of the kernel as in worker processes here), one thread."""
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None, max_retries: int = 3):
         try:
@@ -375,30 +387,66 @@ class RayExecutor:
                     num_cpus=num_cpus, ignore_reinit_error=True, log_to_driver=False, include_dashboard=False
                 )
         self.chunk_function = _ray_chunk
-        gpus = ray.cluster_resources().get("GPU", 0)
-        self.parallelism = int(gpus) if gpus >= 1 else int(ray.cluster_resources().get("CPU", 1))
-        self.backend_name = "cupy" if gpus >= 1 else "numpy"
-        self.device = f"Ray cluster ({int(ray.cluster_resources().get('CPU', 0))} CPUs, {int(gpus)} GPUs)"
+        resources = ray.cluster_resources()
+        self.gpus, self.cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 0))
+        self.parallelism = self.gpus or max(self.cpus, 1)
+        self._use("cupy" if self.gpus else "numpy")
+
+    def _use(self, backend_name: str, note: str = "", fallback: bool = False) -> None:
+        self.backend_name, self.fallback = backend_name, fallback
+        kind = {"cupy": "CuPy", "numpy": "NumPy", "cpu-kernel": "fused kernel built as C"}[backend_name]
+        self.device = f"Ray cluster ({self.cpus} CPUs, {self.gpus} GPUs; {kind})"
+        self.device += f"; {note}" if note else ""
+
+    def choose(self, name: str, data: ModelData, plans: PlanBatch, n_scenarios: int) -> None:
+        """The backend of every task for the backend ``name`` asked for: ``auto`` and ``cupy`` run
+        CuPy on a cluster with GPUs (``cupy`` without one is refused); otherwise the choice of
+        worker processes on this machine (``engine.choose_backend``, one thread), made and built
+        here. Where ``auto`` chose the C build, a task whose node cannot build it runs NumPy."""
+        if name in ("auto", "cupy") and self.gpus:
+            return self._use("cupy")
+        if name == "cupy":
+            raise BackendError(
+                f"backend 'cupy' (--backend cupy): the Ray cluster has no GPUs ({self.cpus} CPUs): "
+                "drop --backend cupy to run its CPUs, or join a cluster with GPU workers (--ray-address)"
+            )
+        be = choose_backend(name, 1, data, plans, n_scenarios, gpu=False)
+        self._use(be.name, be.note, fallback=name == "auto")
 
     def run(self, data: ModelData, plans: PlanBatch, spec, chunks, store=None, progress=None) -> list[dict]:
         ray = self.ray
         gpus = 1 if self.backend_name == "cupy" else 0
         task = ray.remote(num_gpus=gpus, max_retries=self.max_retries)(self.chunk_function)
         data_ref = ray.put(data)
+        fell_back: list[str] = []
 
         def next_done(handles):
             ref = ray.wait(handles, num_returns=1)[0][0]
-            return ref, ray.get(ref)
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayTaskError as exc:  # our own errors read as raised here
+                if isinstance(exc.cause, InputError):
+                    raise exc.cause from None
+                raise
+            if "fell_back" in result:
+                fell_back.append(result.pop("fell_back"))
+            return ref, result
 
-        return _gather(
+        results = _gather(
             plans,
             spec,
             chunks,
             store,
             progress,
-            lambda c: task.remote(data_ref, c, spec, self.backend_name),
+            lambda c: task.remote(data_ref, c, spec, self.backend_name, self.fallback),
             next_done,
         )
+        if fell_back:
+            self.device += (
+                f"; {len(fell_back)} of {len(chunks)} chunks ran NumPy, on workers where the C build "
+                f"of the kernel {fell_back[0]}"
+            )
+        return results
 
 
 class RayUnavailable(InputError):
