@@ -95,11 +95,6 @@ def words_per_pair(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = 
 MAX_PAIRS = {"numpy": 1 << 17, "cupy": 1 << 24, "cpu-kernel": 1 << 22}
 
 
-def max_block_pairs(backend: Backend) -> int:
-    """Pairs per scenario block on ``backend``: NumPy's threads each take a tile of the block."""
-    return MAX_PAIRS[backend.name] * (backend.threads if backend.name == "numpy" else 1)
-
-
 # `auto` on a machine without a usable GPU runs the C build of the kernel (the same results as
 # NumPy, about 2.5x its speed on the 2-core development machine) from this many plan-scenario-
 # quarters on: about 4 s of NumPy there, where the build, 1.3 s the first time on a machine and
@@ -168,11 +163,34 @@ def backend_chunk_sizes(
     max_memory: int | None = None,
     record: tuple[str, ...] = (),
 ) -> tuple[int, int]:
-    """(plans per chunk, scenarios per block) of an evaluation in this process on ``backend``:
-    :func:`chunk_sizes` within ``max_memory`` bytes (None: :func:`default_budget`) and the
-    backend's block (:func:`max_block_pairs`)."""
-    budget = max_memory if max_memory is not None else default_budget(backend)
-    return chunk_sizes(data, plans, n_scenarios, budget, record, max_block_pairs(backend))
+    """(plans per chunk, scenarios per block) of an evaluation in this process on ``backend``
+    (:func:`worker_chunk_sizes` with the backend's threads and free memory)."""
+    name, threads, free = backend.name, backend.threads, backend.free_memory_bytes()
+    return worker_chunk_sizes(data, plans, n_scenarios, name, threads, free, max_memory, record)
+
+
+def worker_chunk_sizes(
+    data: ModelData,
+    plans: PlanBatch,
+    n_scenarios: int,
+    backend_name: str,
+    threads: int,
+    free_bytes: int,
+    max_memory: int | None = None,
+    record: tuple[str, ...] = (),
+    workers: int = 1,
+) -> tuple[int, int]:
+    """(plans per chunk, scenarios per block) of an evaluation run by ``workers`` workers, each on
+    ``backend_name`` with ``threads`` threads and ``free_bytes`` of memory: :func:`chunk_sizes`
+    within ``max_memory`` bytes (None: half of ``free_bytes``) and the backend's block
+    (``MAX_PAIRS``, per thread on NumPy); with several workers, at most a quarter of each one's
+    share of the plans per chunk, so that every worker has work until the end."""
+    budget = max_memory if max_memory is not None else int(0.5 * free_bytes)
+    block = MAX_PAIRS[backend_name] * (threads if backend_name == "numpy" else 1)
+    plan_chunk, scenario_chunk = chunk_sizes(data, plans, n_scenarios, budget, record, block)
+    if workers > 1:
+        plan_chunk = max(1, min(plan_chunk, -(-plans.P // (4 * workers))))
+    return plan_chunk, scenario_chunk
 
 
 def check_scenarios_fit(data: ModelData, n_scenarios: int, backend: Backend) -> None:

@@ -17,14 +17,7 @@ from fleetopt import __version__
 from fleetopt.core.data import load
 from fleetopt.evaluate.backend import BACKENDS, BackendError, available_ram_bytes
 from fleetopt.evaluate.batch import PlanFileError
-from fleetopt.evaluate.engine import (
-    MAX_PAIRS,
-    LocalExecutor,
-    choose_backend,
-    chunk_sizes,
-    evaluate,
-    max_block_pairs,
-)
+from fleetopt.evaluate.engine import LocalExecutor, choose_backend, evaluate, worker_chunk_sizes
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.planfile import plan_file_model_name
@@ -36,6 +29,9 @@ from fleetopt.runs.folder import RunFolder, csv_text, json_text
 from fleetopt.schema.loading import LoadedModel, bundled_model_names, load_model
 
 EXECUTORS = ("local", "ray")
+# the memory a Ray task's node is taken to have free, whose half its chunks may use (unless
+# --max-memory): the nodes are not known before the tasks run
+_RAY_NODE_FREE_BYTES = 8 * 1024**3
 
 
 class EvaluationJob:
@@ -129,29 +125,28 @@ def prepare_evaluation(
     if plans_sha256 is not None:
         source.sha256 = plans_sha256  # the file's hash, computed once (PlanSource.sha256 caches it)
     batch = source.compile(data)
+    n = 1 if deterministic else scenarios
     if executor == "ray":
         runner = RayExecutor(ray_address)
-        runner.choose(backend, data, batch, 1 if deterministic else scenarios)
-        be_name, free = runner.backend_name, None
+        runner.choose(backend, data, batch, n)
+        # one thread per task; the memory of the cluster's nodes is not known here
+        be_name, threads, free = runner.backend_name, 1, _RAY_NODE_FREE_BYTES
     elif workers > 1:
         if backend == "cupy":
             raise BackendError(
                 "workers (--workers) runs CPU processes: use it without backend 'cupy' (--backend cupy)"
             )
         # each worker one thread: NumPy, or the C build where auto (on the CPU) or cpu-kernel takes it
-        be = choose_backend(backend, 1, data, batch, 1 if deterministic else scenarios, gpu=False)
+        be = choose_backend(backend, 1, data, batch, n, gpu=False)
         runner = ProcessExecutor(workers, be.name, be.note)
-        be_name, free = be.name, available_ram_bytes() // workers
+        be_name, threads, free = be.name, 1, available_ram_bytes() // workers
     else:
-        be = choose_backend(backend, threads, data, batch, 1 if deterministic else scenarios)
-        runner, be_name, free = LocalExecutor(be), be.name, be.free_memory_bytes()
-    n = 1 if deterministic else scenarios
-    budget = max_memory if max_memory is not None else int(0.5 * (free or 8 * 1024**3))
-    block = max_block_pairs(runner.backend) if isinstance(runner, LocalExecutor) else MAX_PAIRS[be_name]
-    plan_chunk, scenario_chunk = chunk_sizes(data, batch, n, budget, (), block)
-    parallel = getattr(runner, "parallelism", 1)
-    if parallel > 1:  # several chunks per worker, so that every worker has work until the end
-        plan_chunk = max(1, min(plan_chunk, -(-batch.P // (4 * parallel))))
+        be = choose_backend(backend, threads, data, batch, n)
+        runner = LocalExecutor(be)
+        be_name, threads, free = be.name, be.threads, be.free_memory_bytes()
+    plan_chunk, scenario_chunk = worker_chunk_sizes(
+        data, batch, n, be_name, threads, free, max_memory, workers=getattr(runner, "parallelism", 1)
+    )
     settings = {
         "kind": "evaluate",
         "plans_source": str(Path(source.path).resolve()),
