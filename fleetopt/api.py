@@ -727,23 +727,9 @@ def resume_sweep(
     ``rule_changes``: fields of :class:`Rule` to replace (a sweep whose rule no candidate met
     finishes with a looser one), e.g. ``{"max_breach_prob": 0.1}``."""
     folder = resolve_run(folder, "folder")
-    _check_rule_changes(rule_changes)
+    if rule_changes is not None:
+        Rule.checked_fields("rule_changes", rule_changes)
     return _resume_sweep(folder, progress, rule_changes=rule_changes, candidate_progress=candidate_progress)
-
-
-def _check_rule_changes(rule_changes) -> None:
-    """``rule_changes``: None, or a dict of :class:`Rule` fields (each value is checked with the rule)."""
-    if rule_changes is None:
-        return
-    fields = set(vars(Rule()))
-    if not isinstance(rule_changes, Mapping):
-        got = f"a {type(rule_changes).__name__}"
-    elif not set(rule_changes) <= fields:
-        got = f"the fields {', '.join(map(repr, sorted(set(rule_changes) - fields, key=str)))}"
-    else:
-        return
-    names = ", ".join(sorted(fields))
-    raise InputError(f"rule_changes must be a dict of fields of fleetopt.api.Rule ({names}), not {got}")
 
 
 def rerank_sweep(
@@ -762,7 +748,8 @@ def rerank_sweep(
     whose summary.json names the sweep (``reranked_from``). ``backend``, ``threads`` and
     ``progress``: as :func:`evaluate`'s."""
     folder = resolve_run(folder, "folder")
-    _check_rule_changes(rule_changes)
+    if rule_changes is not None:
+        Rule.checked_fields("rule_changes", rule_changes)
     limits.text("backend", backend, BACKENDS)
     threads = resources.capped_threads(limits.threads("threads", threads))
     return _rerank_sweep(folder, rule_changes, backend, threads, progress)

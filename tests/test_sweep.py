@@ -816,10 +816,12 @@ def test_cli_rerank_refuses_what_it_cannot_use_and_writes_nothing_if_no_plan_fit
 
 def test_rerank_names_what_it_cannot_use(finished_sweep, tmp_path):
     folder, _ = finished_sweep
-    with pytest.raises(InputError, match=r"rule_changes must be a dict of fields .* not a str"):
+    with pytest.raises(InputError, match=r"rule_changes must hold fields of the ranking rule .* not a str"):
         api.rerank_sweep(folder, "mean")
     with pytest.raises(InputError, match="not the fields 'prefered'"):
         api.rerank_sweep(folder, {"prefered": "mean"})
+    with pytest.raises(InputError, match=r"^rule_changes: max_breach_prob must be between 0.0 and 1.0"):
+        api.rerank_sweep(folder, {"max_breach_prob": 2.0})
     copy = tmp_path / "edited"
     copy.mkdir()
     for name, content in finished_sweep[1].items():

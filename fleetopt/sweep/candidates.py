@@ -14,7 +14,7 @@ CVaR5 and breach probability is reported with the plan a rule recommends.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -576,6 +576,25 @@ class Rule:
 
     def __post_init__(self) -> None:  # refused where it is made, not after the sweep's solves
         self.check()
+
+    @classmethod
+    def checked_fields(cls, name: str, value) -> dict:
+        """``value``, some of the rule's fields as a mapping (an argument's, a file's), each field
+        checked; else InputError naming ``name``."""
+        fields = set(vars(cls()))
+        if not isinstance(value, Mapping):
+            got = f"a {type(value).__name__}"
+        elif not set(value) <= fields:
+            got = f"the fields {', '.join(map(repr, sorted(set(value) - fields, key=str)))}"
+        else:
+            try:
+                cls(**value)
+            except InputError as exc:
+                raise InputError(f"{name}: {exc}") from None
+            return dict(value)
+        names = ", ".join(sorted(fields))
+        raise InputError(f"{name} must hold fields of the ranking rule (fleetopt.api.Rule: {names}), "
+                         f"not {got}")
 
     def describe(self) -> str:
         conditions = ["no breach or default on the forecast"] if self.forecast_within_limits else []

@@ -203,7 +203,7 @@ def _resumed_sweep(run: RunFolder, progress, rule_changes: dict | None, candidat
     settings = _checked_sweep_job(run)
     run.check_job_version()
     # the rule given now picks among the evaluated candidates; job.json keeps the one it started with
-    rule = _checked_rule("rule", {**settings["rule"], **(rule_changes or {})})
+    rule = Rule.checked_fields("rule", {**settings["rule"], **(rule_changes or {})})
     loaded, data = load(job_model(run, settings))
     # a machine with less memory than before, or without the compiler the sweep was started with
     _check_backend(data, settings["n_scenarios"], settings["backend"], settings["threads"])
@@ -228,7 +228,7 @@ def rerank_sweep(
     result to a new one (:func:`write_sweep_run`); the result's ``reranked_from`` names it."""
     run = RunFolder(folder)
     summary = _finished_sweep_summary(run)
-    rule = _checked_rule("the rule", {**finished_rule(run, summary), **(rule_changes or {})})
+    rule = Rule.checked_fields("the rule", {**finished_rule(run, summary), **(rule_changes or {})})
     loaded, data = load(job_model(run, summary, RunFolder.SUMMARY))
     cands = CandidateSet(saved_candidates(run, data))
     if not cands.feasible:
@@ -279,7 +279,7 @@ def finished_rule(run: RunFolder, summary: dict) -> dict:
             f"{run / RunFolder.SUMMARY} does not keep the fields of its rule ({summary['rule']}), which was "
             "not the one it started with (job.json's): sweep again to re-rank it"
         )
-    return _checked_rule(f"{run / RunFolder.SUMMARY}: rule_settings", rule)
+    return Rule.checked_fields(f"{run / RunFolder.SUMMARY}: rule_settings", rule)
 
 
 def rule_chosen_by(summary: dict, job: dict) -> dict | None:
@@ -354,7 +354,7 @@ def _checked_sweep_job(run: RunFolder) -> dict:
         "seed": limits.seed,
         "backend": lambda name, v: limits.text(name, v, BACKENDS),
         "threads": limits.threads,
-        "rule": _checked_rule,
+        "rule": Rule.checked_fields,
     }
     if not complete:
         wanted |= {
@@ -396,17 +396,6 @@ def _checked_purchases(name: str, files) -> list:
     if not good:
         raise InputError(f"{name} must be a list of objects with the text fields file and text")
     return files
-
-
-def _checked_rule(name: str, rule) -> dict:
-    fields = set(vars(Rule()))
-    if not isinstance(rule, dict) or not set(rule) <= fields:
-        raise InputError(f"{name} must be an object with at most the fields {', '.join(sorted(fields))}")
-    try:
-        Rule(**rule)  # checks itself
-    except InputError as exc:
-        raise InputError(f"{name}: {exc}") from None
-    return rule
 
 
 def _check_backend(data: ModelData, n_scenarios: int, backend: str, threads: int | None) -> None:
