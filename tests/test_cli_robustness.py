@@ -856,6 +856,9 @@ def test_out_onto_a_file_of_a_run_folder_is_refused_and_the_run_kept(finished_ru
         ):
             code, out, err = run_cli(*args)
             assert_one_error(code, out, err, f"--out {args[-1]} is a file of the run folder", "would destroy")
+        # another run's folder: the file named is one that may be written (it named run/report.html)
+        code, out, err = run_cli("report", "sweep", "--out", "run")
+        assert_one_error(code, out, err, "--out run is a folder: give a file name", "run-sweep-report.html")
     assert {p.name: p.read_bytes() for p in solve.iterdir()} == before
     Path("mine.html").write_text("")  # outside a run, an empty file or an earlier report may be replaced
     for target in ("sweep/report.html", "mine.html", "sweep/extra.html", "mine.html"):

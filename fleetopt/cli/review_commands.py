@@ -112,11 +112,21 @@ def report_command(
     folder = api.resolve_run(run)
     refuse_unfinished(folder, "report it")
     if out is not None and out.is_dir():
-        raise InputError(f"--out {out} is a folder: give a file name such as {out / RunFolder.REPORT}")
+        raise InputError(f"--out {out} is a folder: give a file name such as {_report_file_in(out, folder)}")
     if out is not None:
         refuse_foreign_file(out, "report")
     path = api.report(folder, out)
     console.print(marked("wrote ", (str(path), "bold")))
+
+
+def _report_file_in(out: Path, folder: Path) -> Path:
+    """A file name for a report the user asked to write in the folder ``out``: its report.html,
+    unless that is another run's own file (a run folder's report), then one beside that folder."""
+    inside = out / RunFolder.REPORT
+    owner = RunFolder.owning(inside)
+    if owner is None or owner.path.resolve() == Path(folder).resolve():
+        return inside
+    return out.parent / f"{out.name}-{Path(folder).name}-report.html"
 
 
 runs_app = typer.Typer(help="The run registry: every solve, evaluate and sweep.", no_args_is_help=False)
