@@ -699,7 +699,7 @@ def test_a_sweep_whose_rule_no_candidate_meets_keeps_its_work_and_finishes_with_
     code, out, err = run_cli("sweep", "tiny", "--scenarios", "20", "--max-breach-prob", "0.01", "--out", "S")
     text = " ".join(err.split())
     assert code == 2 and "no candidate meets the rule" in text and "the lowest breach probability is" in text
-    assert "fleetopt sweep --resume S" in text
+    assert "fleetopt sweep --resume S with --max-breach-prob" in text
     assert {"job.json", "candidates.json", "plans.npz"} <= {p.name for p in Path("S").iterdir()}
     code, out, err = run_cli("sweep", "--resume", "S", "--scenarios", "30")  # the evaluation cannot change
     assert code == 2 and "--scenarios cannot apply with --resume" in " ".join(err.split())

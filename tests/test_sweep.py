@@ -33,6 +33,7 @@ from fleetopt.sweep.candidates import (
     collateral_haircut,
     default_stresses,
     generate_candidates,
+    loosening_options,
     pareto_front,
     policy_variations,
     recommend,
@@ -343,6 +344,27 @@ def test_a_huge_cvar_limit_is_described_in_a_few_characters():
     assert described == "best cvar5 NPV among plans with CVaR5 >= $1e+300"
     described = replace(unlimited, min_cvar5_usd=-2.5e6).describe()
     assert described == "best cvar5 NPV among plans with CVaR5 >= -$2.5M"
+
+
+def test_the_looser_rule_named_is_the_nearest_candidate_s():
+    """A sweep no candidate of which meets its rule names the options that let the nearest one meet
+    it (it named every option, and on a model whose every plan breaches on its own forecast only
+    --allow-forecast-breach could help). Worked by hand: with P(breach) <= 20 %, the optimum misses
+    only that limit, the policy plan only the forecast condition, the stress plan both the limit
+    and "no riskier than the optimum"."""
+    metrics = pd.DataFrame({
+        "plan": ["milp", "buffer", "stress"], "origin": ["forecast", "policy", "stress"],
+        FORECAST_OK: [True, False, True], "breach_probability": [0.5, 0.1, 0.6],
+        "default_probability": [0.2, 0.1, 0.1],
+    })  # fmt: skip
+    rule = Rule(max_breach_prob=0.2)
+    assert loosening_options(metrics, rule) == ["--max-breach-prob"]
+    assert loosening_options(metrics.iloc[[1, 2, 0]], rule) == ["--allow-forecast-breach"]  # ties: the first
+    assert loosening_options(metrics.iloc[[2]], rule) == ["--max-breach-prob"]  # riskier than no optimum
+    metrics[FORECAST_OK] = False  # every plan breaches on its forecast: no limit alone can help
+    assert loosening_options(metrics, rule) == ["--allow-forecast-breach"]
+    assert loosening_options(metrics.iloc[[0, 2]], rule) == ["--allow-forecast-breach", "--max-breach-prob"]
+    assert loosening_options(metrics, Rule()) == ["--allow-forecast-breach"]
 
 
 # ---------------------------------------------------------------- CLI and run folder

@@ -708,17 +708,39 @@ def limits_missed(row: pd.Series, rule: Rule) -> list[str]:
     return missed
 
 
+# the command-line option that loosens each condition of a rule (docs: fleetopt sweep --help)
+_LOOSENED_BY = {"breach_probability": "--max-breach-prob", "default_probability": "--max-default-prob",
+                "npv_cvar5_usd": "--min-cvar"}  # fmt: skip
+
+
+def rule_conditions(metrics: pd.DataFrame, rule: Rule) -> list[tuple[str, np.ndarray]]:
+    """Each condition of ``rule`` as (the option that loosens it, which candidates meet it)."""
+    conditions = []
+    if rule.forecast_within_limits and FORECAST_OK in metrics:
+        conditions.append(("--allow-forecast-breach", metrics[FORECAST_OK].to_numpy(dtype=bool)))
+    for column, bound, limit in rule_limits(rule):
+        conditions.append((_LOOSENED_BY[column], within_limit(metrics[column].to_numpy(), bound, limit)))
+    optimum = forecast_optimum_row(metrics) if rule.no_riskier_than_optimum else None
+    if optimum is not None:  # on the same scenarios: the comparison is paired, not sampled twice
+        riskier = [metrics[column].to_numpy() <= optimum[column] + 1e-12 for column in OPTIMUM_RISKS]
+        conditions.append(("--allow-riskier", np.logical_and.reduce(riskier)))
+    return conditions
+
+
+def loosening_options(metrics: pd.DataFrame, rule: Rule) -> list[str]:
+    """The options that, loosened together, let some candidate meet ``rule``: those of the
+    conditions missed by the candidate that misses the fewest."""
+    conditions = rule_conditions(metrics, rule)
+    missed = np.sum([~meets for _, meets in conditions], axis=0)
+    nearest = int(np.argmin(missed))
+    return [option for option, meets in conditions if not meets[nearest]]
+
+
 def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
     """Row index (position) of the plan the rule picks; RuleError when none qualifies."""
     ok = np.ones(len(metrics), dtype=bool)
-    if rule.forecast_within_limits and FORECAST_OK in metrics:
-        ok &= metrics[FORECAST_OK].to_numpy(dtype=bool)
-    for column, bound, limit in rule_limits(rule):
-        ok &= within_limit(metrics[column].to_numpy(), bound, limit)
-    optimum = forecast_optimum_row(metrics) if rule.no_riskier_than_optimum else None
-    if optimum is not None:  # on the same scenarios: the comparison is paired, not sampled twice
-        for column in OPTIMUM_RISKS:
-            ok &= metrics[column].to_numpy() <= optimum[column] + 1e-12
+    for _, meets in rule_conditions(metrics, rule):
+        ok &= meets
     if not ok.any():
         raise RuleNotMet(f"no candidate meets the rule ({rule.describe()}); {closest(metrics, rule)}")
     score = metrics[RANK_COLUMNS[rule.prefer]].to_numpy(dtype=float)

@@ -42,6 +42,7 @@ from fleetopt.sweep.candidates import (
     forecast_optimum_row,
     generate_candidates,
     limits_missed,
+    loosening_options,
     pareto_front,
     recommend,
     why_dropped,
@@ -445,11 +446,14 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     except RuleNotMet as exc:  # the evaluation is saved: a looser rule finishes the sweep
         if folder is None:
             raise
+        options = loosening_options(metrics, rule)
+        limits = {"--max-breach-prob", "--max-default-prob", "--min-cvar"} & set(options)
+        how = " (a probability limit of 1, or a --min-cvar below every candidate's, sets none)"
+        how = how if limits else ""
         raise RuleNotMet(
             f"{exc}. The candidates and their evaluation are kept in {folder}: finish the sweep with a "
-            f"looser rule, fleetopt sweep --resume {folder} with --max-breach-prob, --max-default-prob, "
-            "--min-cvar (a probability limit of 1, or a --min-cvar below every candidate's, sets none), "
-            "--allow-forecast-breach or --allow-riskier"
+            f"looser rule, fleetopt sweep --resume {folder} with {' and '.join(options)}{how}; the nearest "
+            "candidate meets the rest"
         ) from None
     metrics["recommended"] = False
     metrics.loc[metrics.index[pick], "recommended"] = True
