@@ -330,12 +330,15 @@ def write_solve_run(
 def plan_file_bytes(result: SolveResult | StochasticResult, loaded: LoadedModel) -> bytes:
     """The plan file (plan.npz) of a solve's run folder (its plan, labelled as
     :func:`_solve_label` says) or of a stochastic solve's (the stochastic plan, then the forecast
-    optimum); ``loaded``: the model it was solved from."""
+    optimum); ``loaded``: the model it was solved from, whose policy cash buffer each plan keeps (a
+    plan is run with its own buffer under any version of the model, as a sweep's are)."""
     if isinstance(result, StochasticResult):
         plans, labels = [result.plan, result.forecast_plan], ["stochastic", "forecast"]
     else:
         plans, labels = [result.plan], [_solve_label(result)]
-    return plans_npz_bytes(plans, labels, loaded.model.name, loaded.content_hash, axes=plan_axes(result.data))
+    buffers = [loaded.model.policy.liquidity_buffer_usd] * len(plans)
+    model, axes = loaded.model.name, plan_axes(result.data)
+    return plans_npz_bytes(plans, labels, model, loaded.content_hash, buffers=buffers, axes=axes)
 
 
 def _with_plan_hash(summary: dict, plan_file: bytes) -> dict:

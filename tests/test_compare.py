@@ -824,3 +824,23 @@ def test_an_evaluation_of_a_cost_plan_says_what_its_npv_counts(lab_runs, tmp_pat
     code, text, _ = run_cli("evaluate", "--plans", str(npv), "--scenarios", "20", "--out", f"{tmp_path}/N")
     assert code == 0 and "least cost" not in text
     assert json.loads((tmp_path / "N" / "summary.json").read_text())["plans_objective"] == "npv"
+
+
+def test_each_solve_is_compared_with_its_own_policy_buffer(tmp_path):
+    """Two solves of tiny that differ only in `policy.liquidity_buffer_usd` were both run with the
+    first run's buffer: "the same plan", equal figures, and a comparison that changed with the order
+    of the runs. A solve's plan file keeps its model's buffer, which every reader runs it with."""
+    from fleetopt.errors import FleetoptWarning
+    from fleetopt.evaluate.planfile import PlanFileReader
+
+    b0 = api.write_solve_run(api.solve("tiny"), out=tmp_path / "b0")
+    buffered = api.edit("tiny", {("policy", "liquidity_buffer_usd"): 20e6})
+    with pytest.warns(FleetoptWarning, match="reacts on the forecast itself"):
+        b20 = api.write_solve_run(api.solve(buffered), out=tmp_path / "b20")
+    assert PlanFileReader(b20 / "plan.npz", api.load("tiny")[1]).buffers == [20e6]
+    one = api.compare([b0, b20], scenarios=100, seed=1).figures.drop(index="npv_mean_paired_se_usd")
+    other = api.compare([b20, b0], scenarios=100, seed=1).figures.drop(index="npv_mean_paired_se_usd")
+    pd.testing.assert_frame_equal(one, other[one.columns])
+    # the buffered plan prepays less on its forecast: more cash, more debt, the borrowing base missed
+    assert one.loc["forecast_breach"].tolist() == [0.0, 1.0]
+    assert one.loc["expected_min_cash_usd", "b20: milp"] > one.loc["expected_min_cash_usd", "b0: milp"]

@@ -46,7 +46,11 @@ class Policy(StrictModel):
     principal (off: every prepayment is paid as planned)."""
     liquidity_buffer_usd: Money = 0.0
     """Cash the order rule keeps above `finance.min_cash_usd` in its projection, and the prepayment
-    rule after its prepayments, USD; a larger buffer defers earlier and prepays less. The sweep varies it."""
+    rule after its prepayments, USD; a larger buffer defers earlier and prepays less. Above 0 it acts
+    on the forecast too: a plan whose prepayments keep its borrowing base (a solve's often do) then
+    prepays less there and may breach the borrowing base on its own forecast (`fleetopt evaluate
+    --deterministic` shows it), which the sweep's rule excludes unless `--allow-forecast-breach`. A
+    plan keeps the buffer it was made with (its plan file records it). The sweep varies it."""
     sale_block_gpus: GpuCount = 1000
     """GPUs per lot in a distress sale (an estimate: a few racks' worth)."""
 
