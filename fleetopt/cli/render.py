@@ -320,27 +320,72 @@ def forecast_table(metrics, title: str) -> Table:
 
 class FittedTable(Table):
     """A Table whose figure columns keep their figures and their headers' longest word whole
-    (``wanted``: column -> width) where the console is wide enough for all of them; on a narrower one
-    they give way as rich's default does ('P(d…'), so that no column is cropped off the edge."""
+    (``wanted``: column -> width) where the console is wide enough for all of them. On a narrower
+    one (an 80-column terminal) it is printed turned, a row per figure and a column per plan, or
+    where that does not fit either, plan by plan: never with a figure cut short ('-$1…' read as any
+    sum) or cropped off the console's edge."""
 
     wanted: dict[int, int]
+    text_columns: int
 
     def __rich_console__(self, console, options):
-        labels = len(self.columns) - len(self.wanted)  # text columns: room for a word each
-        needed = sum(self.wanted.values()) + 8 * labels + 3 * len(self.columns) + 1
-        fits = needed <= options.max_width
         for n, width in self.wanted.items():
-            self.columns[n].min_width = width if fits else None
-        yield from super().__rich_console__(console, options)
+            self.columns[n].min_width = width
+        if _fits(self, console, options):
+            yield from super().__rich_console__(console, options)
+            return
+        turned = self.turned()
+        yield turned if _fits(turned, console, options) else self.plan_by_plan()
+
+    def _plans(self) -> list[tuple[Text, tuple]]:
+        """Each row as (its text columns joined, its cells)."""
+        k = self.text_columns
+        rows = list(zip(*(column.cells for column in self.columns), strict=True))
+        return [(Text(" ").join(_text(c) for c in row[:k] if str(c).strip()), row) for row in rows]
+
+    def turned(self) -> Table:
+        """The same cells, a row per figure column and a column per plan headed by its label."""
+        table = Table(title=self.title, caption=self.caption)
+        table.add_column("", justify="left", overflow="fold")
+        plans = self._plans()
+        for head, row in plans:
+            figures = [len(c) for c in row[self.text_columns:] if isinstance(c, str)]
+            table.add_column(head, justify="right", min_width=max(figures, default=1))
+        for n, column in enumerate(self.columns[self.text_columns:], start=self.text_columns):
+            table.add_row(_text(column.header), *(row[n] for _, row in plans))
+        return table
+
+    def plan_by_plan(self) -> Table:
+        """The same cells, each plan's label then its figures one to a line."""
+        table = Table(title=self.title, caption=self.caption, show_header=False)
+        table.add_column(overflow="fold")
+        table.add_column(justify="right", no_wrap=True)
+        for head, row in self._plans():
+            table.add_section()
+            table.add_row(Text.assemble(head, style="bold"), "")
+            for n, column in enumerate(self.columns[self.text_columns:], start=self.text_columns):
+                table.add_row(Text.assemble("  ", _text(column.header)), row[n])
+        return table
+
+
+def _text(cell) -> Text:
+    return cell if isinstance(cell, Text) else Text(str(cell))
+
+
+def _fits(table: Table, console, options) -> bool:
+    """Whether rich lays ``table`` out within the console: its own rule can stop short of the
+    columns' minimums, and then it crops the table at the edge."""
+    room = options.max_width - table._extra_width  # the borders (as rich's own layout counts them)
+    return sum(table._calculate_column_widths(console, options.update_width(room))) <= room
 
 
 def unbroken(table: Table, text_columns: int = 1) -> FittedTable:
     """``table`` with no header or figure cut short ('P(breac…') where the console has room: each
     column after the first ``text_columns`` keeps its longest figure and the longest word of its
     header (headers wrap at spaces), and the text columns (plan labels) give way, breaking a word
-    that does not fit. A console too narrow for that shortens the figures instead of cropping them."""
+    that does not fit. A console too narrow for that gets the table turned (:meth:`FittedTable.turned`)."""
     table.__class__ = FittedTable  # the same table, laid out at print time for the console's width
-    table.wanted = {}
+    table.wanted, table.text_columns = {}, text_columns
     for n, column in enumerate(table.columns):
         if n < text_columns:
             column.overflow = "fold"
