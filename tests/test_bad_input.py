@@ -598,6 +598,18 @@ def test_a_rate_or_share_written_as_a_percentage_is_told_so(tmp_path, tiny_text,
     assert message in err, err
 
 
+def test_a_gpu_s_power_written_in_watts_is_told_so(tmp_path, tiny_text):
+    """power_kw_per_gpu: 1300 (watts) validated, and the solve was infeasible, blaming a contract's
+    delivery and the DSCR covenant, never power. 20 kW per GPU is accepted (ten times today's)."""
+    field = ("skus", "H100", "power_kw_per_gpu")
+    _, code, out, err = validate_data(tmp_path, with_value(tiny_text, field, 1300))
+    assert_bad_input(code, out, err, "skus.H100.power_kw_per_gpu: must be at most 20 kW per GPU (a GB200 "
+                     "NVL72 rack draws ~130 kW, 1.8 kW per GPU): power is in kW, 1.3 means 1,300 W "
+                     "(got 1300)")  # fmt: skip
+    _, code, out, err = validate_data(tmp_path, with_value(tiny_text, field, 20))
+    assert code == 0, err
+
+
 def test_a_resale_curve_that_rises_with_age_is_refused_by_its_sku_and_ages(tmp_path, tiny_text):
     """[0.30, 0.50, ...] validated silently: a GPU gaining value as it ages (model-format.md gives no
     reason a curve may rise)."""

@@ -138,6 +138,21 @@ QuarterCount = Annotated[NonNegativeInt, _AT_MOST_QUARTER_COUNT, AfterValidator(
 PositiveQuarterCount = Annotated[PositiveInt, _AT_MOST_QUARTER_COUNT, AfterValidator(check_quarter_count)]
 """A number of quarters: 1 to ``MAX_QUARTER_COUNT``."""
 
+MAX_KW_PER_GPU = 20.0
+"""Most power one GPU may draw, kW (all-in with its server and network share): ten times the
+1.3-2.9 kW of today's systems (docs/sources.md §1; a Kyber rack's 600 kW is ~4 kW per package).
+More is a figure in watts (1300 for 1.3 kW), which made a model "infeasible" on its contracts."""
+KW_PER_GPU_MESSAGE = (
+    f"must be at most {MAX_KW_PER_GPU:g} kW per GPU (a GB200 NVL72 rack draws ~130 kW, 1.8 kW per GPU): "
+    "power is in kW, 1.3 means 1,300 W"
+)
+KwPerGpu = Annotated[
+    float,
+    Field(gt=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_KW_PER_GPU}),
+    AfterValidator(at_most(MAX_KW_PER_GPU, KW_PER_GPU_MESSAGE)),
+]
+"""A GPU's power draw in kW: above 0, at most ``MAX_KW_PER_GPU``."""
+
 MAX_GPUS = 10**8
 """Most GPUs any one count may hold (100 million: several times every datacenter GPU shipped to
 date): larger counts are typing slips, and beyond the precision the solver works to they made a

@@ -10,6 +10,7 @@ from pydantic import Field, Strict, field_validator, model_validator
 from fleetopt.schema.base import (
     Fraction,
     GpuCount,
+    KwPerGpu,
     Money,
     Name,
     NonNegative,
@@ -72,7 +73,7 @@ class Sku(StrictModel):
     """Purchase unit in GPUs (a rack or a pod); purchases are whole blocks."""
     capex_per_gpu_usd: MoneySeries
     """All-in capex per GPU (GPU, server, network, installation) by purchase quarter, USD."""
-    power_kw_per_gpu: Positive
+    power_kw_per_gpu: KwPerGpu
     """All-in IT power per GPU in service (server and network share), kW, before PUE."""
     idle_power_fraction: Fraction
     """Share of `power_kw_per_gpu` a powered but idle GPU still draws."""
