@@ -363,6 +363,20 @@ def test_numbers_with_an_exponent_are_numbers(tmp_path, tiny_text):
     assert loaded.finance.opening_cash_usd == 1.5e8 and loaded.skus["H100"].capex_per_gpu_usd == 5.0e4
 
 
+def test_a_quoted_number_or_a_count_written_as_a_decimal_says_how_to_write_it(tmp_path, tiny_text):
+    """`opening_cash_usd: "150000000"` said only "Input should be a valid number (got '150000000')",
+    and `gpus: 4e3` "valid integer (got 4000.0)": the value looked right."""
+    text = tiny_text.replace("opening_cash_usd: 150000000", 'opening_cash_usd: "150_000_000"')
+    _, code, out, err = validate_text(tmp_path, text)
+    assert_bad_input(code, out, err, "finance.opening_cash_usd: must be a number, not text: write it without "
+                     "quotes, 150_000_000 (got '150_000_000')")  # fmt: skip
+    text = tiny_text.replace("block_size_gpus: 8 ", "block_size_gpus: 8.0", 1)
+    assert text != tiny_text
+    _, code, out, err = validate_text(tmp_path, text)
+    assert_bad_input(code, out, err, "skus.H100.block_size_gpus: must be a whole number: write 8, without "
+                     "a decimal point or exponent (got 8.0)")  # fmt: skip
+
+
 def test_yaml_nested_hundreds_deep_is_one_line(tmp_path):
     """A RecursionError traceback from the YAML parser before (issue 15)."""
     path, code, out, err = validate_text(tmp_path, "a: " + "[" * 500 + "]" * 500 + "\n")

@@ -383,6 +383,8 @@ def _message(err: dict) -> str:
     if kind == "string_pattern_mismatch" and str(err.get("ctx", {}).get("pattern", "")) == NAME_PATTERN:
         return f"{_shown(err['input'])} is not a name: {NAME_RULE}"
     value = err.get("input")
+    if kind in ("int_type", "float_type", "int_from_float") and _number_slip(value):
+        return _number_slip(value)
     if value is None and kind not in ("model_type", "dict_type") and "(got" not in msg:
         return f"{msg} (got nothing: the field is empty, a YAML null)"
     if (
@@ -392,6 +394,21 @@ def _message(err: dict) -> str:
     ):
         return f"{msg} (got {_shown(value)})"
     return msg
+
+
+def _number_slip(value: object) -> str | None:
+    """What is wrong with a number written so that it reads as another type: quoted ("150000000",
+    text), or a whole count written with a decimal point or exponent (4e3, 4000.0); None otherwise."""
+    if isinstance(value, str):
+        try:
+            float(value.replace("_", ""))
+        except ValueError:
+            return None
+        return f"must be a number, not text: write it without quotes, {value.strip()} (got {_shown(value)})"
+    if isinstance(value, float) and value.is_integer():
+        whole = f"write {int(value)}, without a decimal point or exponent"
+        return f"must be a whole number: {whole} (got {value!r})"
+    return None
 
 
 def _block_message(value: object, loc: tuple) -> str:
