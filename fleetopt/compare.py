@@ -53,7 +53,7 @@ FIGURES = [
     *((first_breach_column(k), f"first breach breaks {k.label}", "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
-    ("peak_debt_usd", "peak debt on the forecast", "USD"),
+    ("peak_debt_usd", "peak debt on the forecast (at a quarter's end)", "USD"),
     # the cost objective's figure (`solve --objective cost`), from the plan's statements (without its
     # policy, which the cost objective's plans have no use for): a lab's plans are compared by it
     ("present_cost_usd", "present cost on the forecast (MILP statements)", "USD"),

@@ -698,8 +698,9 @@ def test_terminal_tables_never_cut_a_header_or_a_figure(runs):
 
 def test_terminal_tables_on_a_narrow_terminal_keep_every_figure_whole(runs):
     """At 80 columns every figure of an evaluation printed cut short ('-$1…' for a CVaR5 of
-    -$102.3M). A table too wide for the terminal is printed turned (a column per plan), or plan by
-    plan where even that does not fit; every line within the width, every figure whole."""
+    -$102.3M), and at 120 a table rich's layout could not fit was cropped at the edge. A table too
+    wide for the terminal is printed with its headers wrapped, then without its outer frame, then
+    turned (a column per plan), then plan by plan: every line within the width, every figure whole."""
     from rich.console import Console
 
     from fleetopt.cli.render import evaluation_table, sweep_table
@@ -708,19 +709,17 @@ def test_terminal_tables_on_a_narrow_terminal_keep_every_figure_whole(runs):
     metrics["npv_cvar5_usd"] = -102.3e6
     swept = pd.read_csv(runs["sweep"] / "candidates.csv")
     breach = [f"{share:.1%}" for share in swept["breach_probability"]]
-    cvar = ["-$102.3M"]
-    cases = [(80, evaluation_table(metrics, "t"), "turned", cvar),
-             (80, sweep_table(swept, "t"), "turned", breach),
-             (40, sweep_table(swept, "t"), "plan by plan", breach),
-             (30, evaluation_table(metrics, "t"), "turned", cvar)]  # fmt: skip
-    for width, table, layout, figures in cases:
-        console = Console(width=width, record=True, file=io.StringIO())
-        console.print(table)
-        text = console.export_text()
-        lines = text.splitlines()
-        assert "…" not in text and max(map(len, lines)) <= width, text
-        assert ("┃" in text) == (layout == "turned"), text  # plan by plan has no header row
-        assert all(figure in text for figure in figures), text
+    for width in (30, 40, 60, 80, 100, 110, 120):
+        for table, figures in ((evaluation_table(metrics, "t"), ["-$102.3M", "util."]),
+                               (evaluation_table(swept, "t"), breach),
+                               (sweep_table(swept, "t"), [*breach, "P(default)"])):  # fmt: skip
+            console = Console(width=width, record=True, file=io.StringIO())
+            console.print(table)
+            text = console.export_text()
+            assert "…" not in text and max(map(len, text.splitlines())) <= width, text
+            assert all(figure in text for figure in figures), text
+            if width == 120:  # the plain layout: a header row naming the plans' column
+                assert "┃ plan " in text or "plan " in text.splitlines()[3], text
 
 
 # ---------------------------------------------------------------- an evaluation's plans

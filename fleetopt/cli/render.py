@@ -209,7 +209,7 @@ def solve_summary_tables(result) -> list:
     key.add_row("power built (expansion blocks)", built or "none")
     key.add_row("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none")
     key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
-    key.add_row("peak debt", format_usd(fig["peak_debt_usd"]))
+    key.add_row("peak debt (at a quarter's end)", format_usd(fig["peak_debt_usd"]))
     key.add_row("lowest cash" + (MARKET_VALUED if cost else ""), format_usd(fig["min_liquidity_usd"]))
     tested = tested_from(data)
     key.add_row(f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
@@ -320,22 +320,38 @@ def forecast_table(metrics, title: str) -> Table:
 
 class FittedTable(Table):
     """A Table whose figure columns keep their figures and their headers' longest word whole
-    (``wanted``: column -> width) where the console is wide enough for all of them. On a narrower
-    one (an 80-column terminal) it is printed turned, a row per figure and a column per plan, or
-    where that does not fit either, plan by plan: never with a figure cut short ('-$1…' read as any
-    sum) or cropped off the console's edge."""
+    (``wanted``: column -> width) where the console is wide enough: laid out by rich, else with
+    each figure column at its longest figure or header word and only the labels giving way, else
+    without its outer frame. On a narrower console (an 80-column terminal) it is printed turned, a
+    row per figure and a column per plan, or where that does not fit either, plan by plan: never
+    with a figure cut short ('-$1…' read as any sum) or cropped off the console's edge."""
 
     wanted: dict[int, int]
     text_columns: int
 
     def __rich_console__(self, console, options):
         for n, width in self.wanted.items():
-            self.columns[n].min_width = width
+            self.columns[n].min_width, self.columns[n].width = width, None
+        self.show_edge = self.pad_edge = True
+        # rich's layout can stop short of what fits (a column at its whole header, the plan
+        # column at a word): then each figure column at its longest figure or header word, the
+        # headers wrapped, and only the plan column giving way; then without the outer frame
+        for tighter in (self._tight, self._frameless):
+            if _fits(self, console, options):
+                break
+            tighter()
         if _fits(self, console, options):
             yield from super().__rich_console__(console, options)
             return
         turned = self.turned()
         yield turned if _fits(turned, console, options) else self.plan_by_plan()
+
+    def _tight(self) -> None:
+        for n, width in self.wanted.items():
+            self.columns[n].width = width
+
+    def _frameless(self) -> None:
+        self.show_edge = self.pad_edge = False
 
     def _plans(self) -> list[tuple[Text, tuple]]:
         """Each row as (its text columns joined, its cells)."""
@@ -373,10 +389,23 @@ def _text(cell) -> Text:
 
 
 def _fits(table: Table, console, options) -> bool:
-    """Whether rich lays ``table`` out within the console: its own rule can stop short of the
-    columns' minimums, and then it crops the table at the edge."""
+    """Whether rich lays ``table`` out within the console with every column at least as wide as it
+    needs (:func:`_least`): its own rule can stop short of the columns' minimums, and then it crops
+    the table at the edge or cuts figures short."""
     room = options.max_width - table._extra_width  # the borders (as rich's own layout counts them)
-    return sum(table._calculate_column_widths(console, options.update_width(room))) <= room
+    widths = table._calculate_column_widths(console, options.update_width(room))
+    need = [_least(table, n) + table._get_padding_width(n) for n in range(len(widths))]
+    return sum(widths) <= room and all(w >= least for w, least in zip(widths, need, strict=True))
+
+
+def _least(table: Table, n: int) -> int:
+    """The narrowest column ``n`` may be: its set width or minimum (a figure column's), else its
+    longest word, up to 12 characters (a label column folds longer words)."""
+    column = table.columns[n]
+    if column.width or column.min_width:
+        return column.width or column.min_width
+    words = [len(word) for cell in (column.header, *column.cells) for word in str(cell).split()]
+    return min(max(words, default=1), 12)
 
 
 def unbroken(table: Table, text_columns: int = 1) -> FittedTable:
@@ -496,7 +525,7 @@ def sweep_table(metrics, title: str) -> Table:
             f"{r['breach_probability']:.1%}",
             f"{r['default_probability']:.1%}",
         )
-    table.columns[0].min_width = 2  # the marks, before the plan that gives way
+    table.columns[0].min_width = 3  # the three marks, before the plan that gives way
     return unbroken(table, text_columns=2)
 
 

@@ -736,7 +736,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _kpi("NPV on the forecast" + valued, _usd(fc.npv_usd)),
         _milp_kpi(run, f"{_whose_npv(run, fig)}, at the end (present value): {npv_terminal_arithmetic(fig)}",
                   _usd(fig["npv_terminal_usd"])),
-        _kpi("peak debt on the forecast", _usd(fc.peak_debt_usd)),
+        _kpi("peak debt on the forecast (at a quarter's end)", _usd(fc.peak_debt_usd)),
         _kpi("lowest cash on the forecast" + valued, _usd(fc.lowest_cash_usd)),
         _milp_kpi(run, f"lowest DSCR on the forecast, {dscr_scope}",
                   "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
