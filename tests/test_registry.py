@@ -175,6 +175,7 @@ def deleted_run(tmp_path) -> int:
 
 def test_deleted_run_folder_is_reported_missing(deleted_run, tmp_path):
     assert Registry().list()[0].exists is False
+    assert repr(Registry().list()[0]).endswith(", folder gone)")
     listing = ok("runs")
     assert listed_ids(listing) == [deleted_run] and "(missing)" in listing
     shown = ok("runs", "show", str(deleted_run))
@@ -196,6 +197,9 @@ def test_a_run_whose_folder_holds_a_later_run_is_not_taken_for_it(deleted_run, t
     ok("solve", "tiny", "--out", str(later))
     first, second = Registry().get(deleted_run), Registry().list()[0]
     assert (first.replaced_by, first.exists) == (second.id, False) and second.exists
+    # a notebook's list of runs: a line each (it printed every field and every figure)
+    assert repr(second) == f"RunRecord({second.id}, solve, model 'tiny', '{later}', {second.created_utc})"
+    assert repr(first).endswith(f", replaced by run {second.id})")
     def folded(text: str) -> str:  # the table folds long paths inside their cells
         return re.sub(r"[\s│]", "", text)
 

@@ -63,6 +63,13 @@ class RunRecord:
         """Whether its folder is there and still holds this run."""
         return self.replaced_by is None and self.path.is_dir()
 
+    def __repr__(self) -> str:  # a notebook's list of runs, one short line each (figures: .figures)
+        gone = "" if self.exists else ", folder gone"
+        if self.replaced_by is not None:
+            gone = f", replaced by run {self.replaced_by}"
+        where = f"model {self.model_name!r}, {str(self.path)!r}, {self.created_utc}"
+        return f"RunRecord({self.id}, {self.kind}, {where}{gone})"
+
     def as_dict(self) -> dict:
         """The record as one flat row (``figures`` spread into columns), for a pandas DataFrame."""
         row = {name: getattr(self, name) for name in RECORD_FIELDS}
