@@ -181,6 +181,30 @@ def test_validate_says_how_a_site_s_power_changes(tmp_path, tiny_text, capacity,
     assert said in " ".join(out.replace("│", " ").split())
 
 
+def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_text):
+    """The summary left out `risk` and `policy`: a planner could not see that an edit of the policy
+    was read. tiny's risk as in its file; its policy with a buffer and one rule off; no risk at all."""
+    code, out, err = run_cli("validate", str(TINY_PATH))
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0, err
+    assert ("risk prices 25%/sqrt(year) (correlation across generations 1); demand 20%/sqrt(year); "
+            "prices step down 25% at a newer generation's release; hyperscaler capacity sold 5.0%/quarter "
+            "(prices -10% to -30%); customer defaults 1.0%/quarter") in flat
+    assert ("policy power to contracts first, late contracts rescheduled, freed GPUs to the market, orders "
+            "deferred or cancelled when cash runs short, distress sales, prepayments cut; cash buffer $0 "
+            "above the minimum, distress sales in lots of 1,000 GPUs") in flat
+    path = tmp_path / "model.yaml"
+    text = re.sub(r"(?ms)^risk:.*?(?=^\S|\Z)", "", tiny_text)
+    assert text != tiny_text
+    policy = "policy:\n  distress_sales: false\n  liquidity_buffer_usd: 2.0e7\n"
+    path.write_text(text + policy, encoding="utf-8")
+    code, out, err = run_cli("validate", str(path))
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0, err
+    assert "risk none: every scenario is the forecast" in flat
+    assert "prepayments cut (off: distress sales); cash buffer $20.0M above the minimum" in flat
+
+
 def test_version():
     code, out, _ = run_cli("--version")
     assert code == 0

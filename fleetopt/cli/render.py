@@ -87,7 +87,67 @@ def model_summary_table(loaded: LoadedModel) -> Table:
         table.add_row("covenants", ", ".join([f"from {f.covenants.test_from}{period}", *tests]))
     if m.robustness:
         table.add_row("robustness", describe_robustness(m.robustness))
+    table.add_row("risk", _risk_text(m.risk))
+    table.add_row("policy", _policy_text(m.policy))
     return table
+
+
+def _risk_text(risk) -> str:
+    """The scenario generator's factors that move (docs/evaluation.md), each in a few words."""
+    parts = []
+    if risk.price_volatility_annual:
+        across = f"correlation across generations {risk.price_correlation_across_generations:g}"
+        parts.append(f"prices {risk.price_volatility_annual:.0%}/sqrt(year) ({across})")
+    if risk.demand_volatility_annual:
+        parts.append(f"demand {risk.demand_volatility_annual:.0%}/sqrt(year)")
+    if risk.new_generation_price_step:
+        parts.append(f"prices step down {risk.new_generation_price_step:.0%} at a newer generation's release")
+    if risk.self_competition and risk.self_competition.probability_per_quarter:
+        shock = risk.self_competition
+        parts.append(f"hyperscaler capacity sold {shock.probability_per_quarter:.1%}/quarter "
+                     f"(prices -{shock.price_drop_min:.0%} to -{shock.price_drop_max:.0%})")  # fmt: skip
+    hazard = f"{risk.customer_default_hazard_per_quarter:.1%}/quarter"
+    if risk.customer_ratings:
+        rated = counted(len(risk.customer_ratings), "customer")
+        parts.append(f"customer defaults by credit rating for {rated}, {hazard} for the others")
+    elif risk.customer_default_hazard_per_quarter:
+        parts.append(f"customer defaults {hazard}")
+    if risk.power_delay and (risk.power_delay.probability or risk.power_delay.contracted_probability):
+        delay = risk.power_delay
+        parts.append(f"late power (new blocks {delay.probability:.0%}, up to {delay.max_extra_quarters} "
+                     f"quarters; contracted capacity {delay.contracted_probability:.0%})")  # fmt: skip
+    for name, value, unit in (("reference rate", risk.reference_rate_volatility_annual * 1e4, "bp"),
+                              ("electricity", risk.electricity_price_volatility_annual * 100, "%"),
+                              ("resale values", risk.resale_value_volatility_annual * 100, "%")):  # fmt: skip
+        if value:
+            parts.append(f"{name} {value:.0f}{unit}/sqrt(year)")
+    if risk.ai_cycle:
+        parts.append("a common AI-cycle factor")
+    if not parts:
+        return "none: every scenario is the forecast"
+    return "; ".join(parts) + ("" if risk.mean_one else "; shocks on top of the forecast (mean_one: false)")
+
+
+def _policy_text(policy) -> str:
+    """The evaluator's rules that are on, with the cash buffer (docs/evaluation.md, Policy)."""
+    if policy.open_loop:
+        return "every rule off: plans run as planned, whatever the scenario (open loop)"
+    rules = [words for name, words in POLICY_RULE_WORDS.items() if getattr(policy, name)]
+    off = [words for name, words in POLICY_RULE_WORDS.items() if not getattr(policy, name)]
+    text = ", ".join(rules) + (f" (off: {', '.join(off)})" if off else "")
+    return (f"{text}; cash buffer {format_usd(policy.liquidity_buffer_usd)} above the minimum, "
+            f"distress sales in lots of {policy.sale_block_gpus:,} GPUs")  # fmt: skip
+
+
+# each rule of the policy in a few words, in the order docs/evaluation.md states them
+POLICY_RULE_WORDS = {
+    "power_to_contracts_first": "power to contracts first",
+    "reschedule_late_contracts": "late contracts rescheduled",
+    "freed_gpus_to_market": "freed GPUs to the market",
+    "defer_orders": "orders deferred or cancelled when cash runs short",
+    "distress_sales": "distress sales",
+    "cut_prepayments": "prepayments cut",
+}
 
 
 def _skus_text(m) -> str:
