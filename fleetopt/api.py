@@ -232,8 +232,8 @@ def _warn_if_the_policy_reacts(result: SolveResult) -> None:
         f"and it {'keeps every covenant' if breaks == 'none' else breaks}. The MILP keeps cash above the "
         "minimum only; the policy defers orders and cuts prepayments below the minimum plus the buffer "
         "(docs/evaluation.md, 'Nothing reacts on the forecast'). The report and compare show this run "
-        "(fleetopt evaluate --plans RUN --deterministic, quarter by quarter), and fleetopt sweep does not "
-        "recommend a plan that breaches a covenant on its forecast"
+        "(quarter by quarter in the report of fleetopt evaluate --plans RUN --deterministic --report), and "
+        "fleetopt sweep does not recommend a plan that breaches a covenant on its forecast"
     )
 
 

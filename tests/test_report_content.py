@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import TINY_PATH, run_cli
 
 from fleetopt.core.units import format_solver_status, format_usd, usd_column_formatter
 from fleetopt.evaluate.metrics import REACTION_LABELS
@@ -194,15 +194,16 @@ def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
     assert f"{format_usd(forecast_npv)} NPV on the forecast" in text
     assert f"{format_usd(run.statements.npv_usd)} NPV on the forecast" not in text
     assert "$190.0M peak debt on the forecast" in text
-    marked = "(MILP statements, as planned)"
+    marked = "(the plan's statements, as planned)"
     assert f"lowest DSCR on the forecast, quarters tested from 2026Q4 {marked}" in text
     # the end part shown is of the MILP's NPV, not of the -$11.1M above: named with its own value
     assert f"of the MILP plan's NPV {format_usd(run.statements.npv_usd)}, at the end (present value)" in text
     assert f"Quarterly figures of {pick} on the forecast, run with its policy" in text
     assert f"MILP statements of {pick}, as planned (USD)" in text
-    assert "'MILP statements, as planned': a figure of the MILP's statements of the plan, as planned. On " \
-           "the forecast with its policy cash buffer of $60.0M the policy defers orders or cuts " \
-           "prepayments" in text  # fmt: skip
+    assert "'the plan's statements, as planned': a figure of the plan's statements under this model, its " \
+           "decisions as planned with no reaction of its policy (the MILP's own statements under the model " \
+           "it was solved with). On the forecast with its policy cash buffer of $60.0M the policy defers " \
+           "orders or cuts prepayments" in text  # fmt: skip
 
 
 def test_a_plan_serving_a_contract_short_is_reported_with_that_reason(runs, tmp_path):
@@ -221,7 +222,7 @@ def test_a_plan_serving_a_contract_short_is_reported_with_that_reason(runs, tmp_
                            "--out", str(tmp_path / "E"), "--report")  # fmt: skip
     assert code == 0, err
     text = text_of(tmp_path / "E")
-    assert "(MILP statements, as planned)" in text
+    assert "(the plan's statements, as planned)" in text
     assert "On the forecast a contract it serves with fewer GPUs than the contract has is delivered short " \
            "(late, then cancelled)" in text  # fmt: skip
     assert "policy cash buffer" not in text.split("On the forecast", 1)[1][:120]
@@ -278,7 +279,7 @@ def test_on_the_forecast_without_a_buffer_is_the_statements(runs):
     run = page._read_run(runs["solve"])
     assert not run.forecast.reacts and run.milp_only == ""
     assert run.forecast.npv_usd == pytest.approx(run.statements.npv_usd, abs=1.0)
-    assert "(MILP statements, as planned)" not in text_of(runs["solve"])
+    assert "(the plan's statements, as planned)" not in text_of(runs["solve"])
 
 
 def test_evaluate_shows_new_metrics_with_their_values(runs):
@@ -909,3 +910,21 @@ def test_the_provenance_gives_the_run_id_time_and_command_of_its_record(runs):
     recorded = r"written by fleetopt \S+; run \d+, recorded \d{4}-\d\d-\d\dT[\d:]+\+00:00 by `fleetopt[^`]*`"
     assert re.search(recorded, text)
     assert page._recorded(runs["solve"].parent / "not-a-run") == ""
+
+
+def test_cash_below_the_liquidity_minimum_is_said_to_be_below_it(runs, tmp_path):
+    """tiny's plan evaluated on the forecast of a model whose market prices crashed: its lowest cash
+    tested is under the $25.0M minimum, which the report wrote as "-$95.2M above the $25.0M minimum"."""
+    crashed = (TINY_PATH.read_text(encoding="utf-8")
+               .replace("hopper: {start: 2.35,", "hopper: {start: 0.30,")
+               .replace("blackwell: {start: 5.30,", "blackwell: {start: 0.50,")
+               .replace("hopper: {start: 2.10,", "hopper: {start: 0.30,")
+               .replace("blackwell: {start: 4.80,", "blackwell: {start: 0.50,"))  # fmt: skip
+    model = tmp_path / "crash.yaml"
+    model.write_text(crashed, encoding="utf-8")
+    code, _, err = run_cli("evaluate", str(model), "--plans", str(runs["solve"]), "--deterministic",
+                           "--out", str(tmp_path / "E"), "--report")  # fmt: skip
+    assert code == 0, err
+    text = text_of(tmp_path / "E")
+    assert re.search(r"\$[\d.]+M below the \$25\.0M minimum liquidity covenant on the forecast", text), text
+    assert "above the $25.0M minimum" not in text

@@ -114,8 +114,9 @@ def _risk_text(risk) -> str:
         parts.append(f"customer defaults {hazard}")
     if risk.power_delay and (risk.power_delay.probability or risk.power_delay.contracted_probability):
         delay = risk.power_delay
-        parts.append(f"late power (new blocks {delay.probability:.0%}, up to {delay.max_extra_quarters} "
-                     f"quarters; contracted capacity {delay.contracted_probability:.0%})")  # fmt: skip
+        late = counted(delay.max_extra_quarters, "quarter")
+        parts.append(f"late power (new blocks {delay.probability:.0%}, up to {late}; contracted capacity "
+                     f"{delay.contracted_probability:.0%})")  # fmt: skip
     for name, value, unit in (("reference rate", risk.reference_rate_volatility_annual * 1e4, "bp"),
                               ("electricity", risk.electricity_price_volatility_annual * 100, "%"),
                               ("resale values", risk.resale_value_volatility_annual * 100, "%")):  # fmt: skip
@@ -170,7 +171,7 @@ def _sites_text(m) -> str:
             e = site.expansion
             line += (
                 f"; can add up to {e.max_blocks} x {e.block_mw:g} MW "
-                f"({e.lead_time_quarters} quarters lead time, {format_usd(e.capex_per_mw_usd)}/MW)"
+                f"({counted(e.lead_time_quarters, 'quarter')} lead time, {format_usd(e.capex_per_mw_usd)}/MW)"
             )
         site_lines.append(line)
     return "\n".join(site_lines)

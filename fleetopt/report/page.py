@@ -180,7 +180,7 @@ def _table(
     )
 
 
-MILP_ONLY = "MILP statements, as planned"  # marks a figure the plan's run on the forecast changes
+MILP_ONLY = "the plan's statements, as planned"  # marks a figure the plan's run on the forecast changes
 
 
 @dataclass
@@ -217,9 +217,10 @@ class _Run:
         """What a figure marked :data:`MILP_ONLY` is, in a sentence ('' where none is)."""
         if not self.milp_only:
             return ""
-        return (f"'{MILP_ONLY}': a figure of the MILP's statements of the plan, as planned. On the "
-                f"forecast {self.forecast_changes} (docs/evaluation.md, Policy): NPV, peak debt, lowest "
-                "cash and the cash chart are of that run.")  # fmt: skip
+        return (f"'{MILP_ONLY}': a figure of the plan's statements under this model, its decisions as "
+                "planned with no reaction of its policy (the MILP's own statements under the model it was "
+                f"solved with). On the forecast {self.forecast_changes} (docs/evaluation.md, Policy): NPV, "
+                "peak debt, lowest cash and the cash chart are of that run.")  # fmt: skip
 
     @property
     def forecast_changes(self) -> str:
@@ -709,7 +710,8 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
         if kind.facility_test:  # the borrowing base
             value = f"highest {tightest:.0%} of the GPUs' resale value needed (limit 100%)"
         elif kind.denominator is None:  # a USD minimum: the lowest cash tested
-            value = f"{_usd(tightest - limit)} above the {_usd(limit)} minimum"
+            above = tightest - limit
+            value = f"{_usd(abs(above))} {'above' if above >= 0 else 'below'} the {_usd(limit)} minimum"
         elif kind.numerator == "cash":  # a share of debt
             value = f"lowest {tightest:.0%} (minimum {limit:.0%})"
         elif kind.bound == "max":
