@@ -838,9 +838,16 @@ def test_each_solve_is_compared_with_its_own_policy_buffer(tmp_path):
     with pytest.warns(FleetoptWarning, match="reacts on the forecast itself"):
         b20 = api.write_solve_run(api.solve(buffered), out=tmp_path / "b20")
     assert PlanFileReader(b20 / "plan.npz", api.load("tiny")[1]).buffers == [20e6]
-    one = api.compare([b0, b20], scenarios=100, seed=1).figures.drop(index="npv_mean_paired_se_usd")
-    other = api.compare([b20, b0], scenarios=100, seed=1).figures.drop(index="npv_mean_paired_se_usd")
+    with pytest.warns(FleetoptWarning, match="b20 keep the policy cash buffer recorded with them"):
+        one = api.compare([b0, b20], scenarios=100, seed=1).figures.drop(index="npv_mean_paired_se_usd")
+    with pytest.warns(FleetoptWarning, match="b0 keep the policy cash buffer recorded with them"):
+        other = api.compare([b20, b0], scenarios=100, seed=1).figures.drop(index="npv_mean_paired_se_usd")
     pd.testing.assert_frame_equal(one, other[one.columns])
     # the buffered plan prepays less on its forecast: more cash, more debt, the borrowing base missed
     assert one.loc["forecast_breach"].tolist() == [0.0, 1.0]
     assert one.loc["expected_min_cash_usd", "b20: milp"] > one.loc["expected_min_cash_usd", "b0: milp"]
+    # evaluated under the buffered model, the plan made without one keeps its own, and is told so
+    with pytest.warns(FleetoptWarning, match=r"keep the policy cash buffer recorded with them \(made under a "
+                      r"buffer of \$0 above finance.min_cash_usd\), not this model's \$20.0M"):  # fmt: skip
+        evaluation, _, _ = api.evaluate(b0, buffered, deterministic=True)
+    assert evaluation.metrics["npv_mean_usd"][0] == pytest.approx(one.loc["npv_forecast_usd", "b0: milp"])

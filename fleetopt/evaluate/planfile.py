@@ -68,15 +68,20 @@ def save_plans(
     write_bytes_atomic(path, plans_npz_bytes(plans, labels, model_name, model_hash, axes=axes))
 
 
-def plan_file_model_name(path: str | Path) -> str | None:
-    """The model name a plan file's metadata gives, or None when it has none or is not a plan file
-    (reading the file whole reports why)."""
+def plan_file_meta(path: str | Path) -> dict:
+    """A plan file's metadata, or {} when it has none or is not a plan file (reading the file whole
+    reports why)."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(str(npz[_META]))
     except Exception:
-        return None
-    name = meta.get("model_name") if isinstance(meta, dict) else None
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def plan_file_model_name(path: str | Path) -> str | None:
+    """The model name a plan file's metadata gives, or None (:func:`plan_file_meta`)."""
+    name = plan_file_meta(path).get("model_name")
     return name if isinstance(name, str) else None
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
+from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptError
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack, with_buffers
-from fleetopt.evaluate.planfile import PlanFileReader
+from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder
 from fleetopt.schema.loading import LoadedModel, load_model
@@ -156,25 +157,42 @@ def other_version_note(
     """The sentence saying that plans (``whose``, in words) were made from another version of their
     model than ``loaded``, naming the blocks that differ where the plans' run folder keeps the model
     they were made from; None where the versions are the same, or differ only in blocks the plans
-    do not depend on (:func:`plan_free_blocks`: policy, and risk for a solve's plan)."""
+    do not depend on (:func:`plan_free_blocks`: policy, and risk for a solve's plan), unless the
+    policy's cash buffer differs: a plan keeps the buffer it was made with, which is said."""
     if not plans_model_hash or plans_model_hash == loaded.content_hash:
         return None
-    changed = _blocks_changed_since(plans_model_hash, plans_path, loaded)
+    made_from = _model_made_from(plans_model_hash, plans_path)
+    changed = None if made_from is None else blocks_changed(made_from.model, loaded.model)
+    kept = made_from is not None and BUFFERS in plan_file_meta(plans_path)  # else the model's buffer applies
+    buffer = _own_buffer_note(made_from, loaded, whose) if kept else None
     made_by = RunFolder(plans_path.parent).kind
     if changed is not None and set(changed) <= set(plan_free_blocks(made_by)):
-        return None
+        return buffer
     which = f"; blocks that differ: {', '.join(changed)}" if changed else ""
-    return (f"{whose} were made from another version of model {loaded.model.name!r} "
+    note = (f"{whose} were made from another version of model {loaded.model.name!r} "
             f"(hash {plans_model_hash}, now {loaded.content_hash}{which})")  # fmt: skip
+    return note + (f". {buffer[0].upper()}{buffer[1:]}" if buffer else "")
 
 
-def _blocks_changed_since(plans_model_hash: str, plans_path: Path, loaded: LoadedModel) -> list[str] | None:
-    """The blocks of ``loaded`` that differ from the model the plans were made from: the copy in
-    their run folder, where it is that model (its hash is the plans'); None where there is none."""
+def _own_buffer_note(made_from: LoadedModel, loaded: LoadedModel, whose: str) -> str | None:
+    """The sentence saying that plans keep the policy cash buffer of the model they were made with,
+    where ``loaded``'s differs (its rules apply to them; the buffer is part of a plan)."""
+    theirs, this = made_from.model.policy.liquidity_buffer_usd, loaded.model.policy.liquidity_buffer_usd
+    if theirs == this:
+        return None
+    return (f"{whose} keep the policy cash buffer recorded with them (made under a buffer of "
+            f"{format_usd(theirs)} above finance.min_cash_usd), not this model's {format_usd(this)}: a "
+            "plan's buffer is part of the plan (this model's policy rules apply to it; docs/evaluation.md, "
+            "'Plan files')")
+
+
+def _model_made_from(plans_model_hash: str, plans_path: Path) -> LoadedModel | None:
+    """The model the plans were made from: the copy in their run folder, where it is that model
+    (its hash is the plans'); None where there is none."""
     try:
         made_from = load_model(plans_path.parent / RunFolder.MODEL)
     except (FleetoptError, OSError):
         return None
-    if made_from.content_hash != plans_model_hash:
-        return None
-    return blocks_changed(made_from.model, loaded.model)
+    return made_from if made_from.content_hash == plans_model_hash else None
+
+

@@ -166,7 +166,9 @@ def _candidate_list(cands: CandidateSet) -> str:
 def _plans_file(loaded: LoadedModel, data: ModelData, cands: CandidateSet) -> bytes:
     feasible = cands.feasible
     plans, labels = [c.plan for c in feasible], [c.label for c in feasible]
-    buffers = [c.liquidity_buffer_usd for c in feasible]
+    # every plan keeps the buffer it was made with, the model's where the candidate sets none
+    model_buffer = data.policy.liquidity_buffer_usd
+    buffers = [model_buffer if c.liquidity_buffer_usd is None else c.liquidity_buffer_usd for c in feasible]
     return plans_npz_bytes(plans, labels, loaded.model.name, loaded.content_hash, buffers, plan_axes(data))
 
 
