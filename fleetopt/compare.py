@@ -53,7 +53,7 @@ FIGURES = [
     *((first_breach_column(k), f"first breach breaks {k.label}", "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
-    ("peak_debt_usd", "peak debt on the forecast (at a quarter's end)", "USD"),
+    ("peak_debt_forecast_usd", "peak debt on the forecast (at a quarter's end)", "USD"),
     # the cost objective's figure (`solve --objective cost`), from the plan's statements (without its
     # policy, which the cost objective's plans have no use for): a lab's plans are compared by it
     ("present_cost_usd", "present cost on the forecast (MILP statements)", "USD"),
@@ -68,7 +68,7 @@ BETTER = {
                      "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd", "expected_min_cash_usd",
                      "mean_utilisation"), "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
-                     "peak_debt_usd", "present_cost_usd", *(first_breach_column(k) for k in CATALOGUE)),
+                     "peak_debt_forecast_usd", "present_cost_usd", *(first_breach_column(k) for k in CATALOGUE)),
                     "lower"),
 }  # fmt: skip
 NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to itself
@@ -515,7 +515,7 @@ def compare_plans(
             "npv_p50_usd": float(np.median(npv[n])),
             # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
             "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
-            "peak_debt_usd": on_forecast[n].peak_debt_usd,
+            "peak_debt_forecast_usd": on_forecast[n].peak_debt_usd,
             "present_cost_usd": present_cost(data, st),
             "market_demand_served": float(demand_served[n]),
             "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),

@@ -458,8 +458,8 @@ def test_forecast_figures_of_a_buffer_plan_are_its_run_with_its_policy(buffer_sw
         assert comp.figures.loc["npv_forecast_usd", label] == pytest.approx(
             candidates.loc[label, "forecast_npv_usd"], abs=0.01
         )
-    assert comp.figures.loc["peak_debt_usd", pick] == pytest.approx(190e6, abs=1.0)
-    assert comp.figures.loc["peak_debt_usd", optimum] == pytest.approx(164_015_384.6, abs=1.0)
+    assert comp.figures.loc["peak_debt_forecast_usd", pick] == pytest.approx(190e6, abs=1.0)
+    assert comp.figures.loc["peak_debt_forecast_usd", optimum] == pytest.approx(164_015_384.6, abs=1.0)
 
 
 def test_a_plan_that_breaches_on_its_own_forecast_gets_a_row_and_a_note(buffer_sweep):
