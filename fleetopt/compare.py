@@ -68,8 +68,8 @@ BETTER = {
                      "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd", "expected_min_cash_usd",
                      "mean_utilisation"), "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
-                     "peak_debt_forecast_usd", "present_cost_usd", *(first_breach_column(k) for k in CATALOGUE)),
-                    "lower"),
+                     "peak_debt_forecast_usd", "present_cost_usd",
+                     *(first_breach_column(k) for k in CATALOGUE)), "lower"),
 }  # fmt: skip
 NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to itself
 DEMAND_SERVED_SAME = 1e-6  # shares of the demand served this close are the same (solver round-off)

@@ -1205,7 +1205,7 @@ CASH_IDENTITY = (
 )
 # the forecast run's lines (the evaluator records no revenue or capex)
 RUN_COLUMNS = ["quarter", "ebitda_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd",
-               "tax_usd", "cash_usd", "debt_usd"]  # fmt: skip
+               "tax_usd", "cash_usd", "revolver_balance_usd", "debt_usd"]  # fmt: skip
 
 
 def _purchases_and_statements_sections(run: _Run) -> list[str]:
@@ -1294,8 +1294,10 @@ def _forecast_run_table(run: _Run) -> str:
     label, buffer = escape(run.main_label), _buffer_words(run.forecast.buffer, run.data)
     cap = (f"The plan run on the forecast with its {buffer}, as the scenarios run it (docs/evaluation.md, "
            "Policy): the policy defers orders or cuts debt prepayments to keep cash above the treasury "
-           "floor plus the buffer, so these quarters differ from the MILP's statements below. The "
-           "evaluator records no revenue or capex: for those, see the MILP's statements.")  # fmt: skip
+           "floor plus the buffer, so these quarters differ from the MILP's statements below. Debt "
+           "includes the revolver drawn (the facilities' balances move by draws, less principal and "
+           "prepayments). The evaluator records no revenue or capex: for those, see the MILP's "
+           "statements.")  # fmt: skip
     return (f"<h2>Quarterly figures of {label} on the forecast, run with its policy (USD)</h2>"
             f"<p class='cap'>{escape(cap)}</p>"
             + _table(frame, money_cols=set(RUN_COLUMNS[1:]), headers=STATEMENT_HEADERS))  # fmt: skip
@@ -1314,6 +1316,7 @@ STATEMENT_HEADERS = {
     "contract_payments_usd": "customer payments (USD)",
     "tax_usd": "tax (USD)",
     "cash_usd": "cash at quarter end (USD)",
+    "revolver_balance_usd": "revolver drawn at quarter end (USD)",
     "debt_usd": "debt at quarter end (USD)",
 }
 
