@@ -199,6 +199,7 @@ def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
     # the end part shown is of the MILP's NPV, not of the -$11.1M above: named with its own value
     assert f"of the MILP plan's NPV {format_usd(run.statements.npv_usd)}, at the end (present value)" in text
     assert f"Quarterly figures of {pick} on the forecast, run with its policy" in text
+    assert "revolver drawn at quarter end (USD)" in text  # the debt column includes it
     assert f"MILP statements of {pick}, as planned (USD)" in text
     assert "'the plan's statements, as planned': a figure of the plan's statements under this model, its " \
            "decisions as planned with no reaction of its policy (the MILP's own statements under the model " \
