@@ -274,6 +274,8 @@ def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
         "n_scenarios": "1,000", "status": "optimal", "kind": "solve",
     }  # fmt: skip
     assert len(re.findall(r"^│ kind ", out, re.M)) == 1
+    # which figures these are: the MILP's statements; the lowest cash is not the covenant's figure
+    assert "min_liquidity_usd the lowest cash in any quarter, tested or not" in " ".join(out.split())
 
 
 def test_a_registry_locked_by_another_process_says_retry_not_move_it_away(tmp_path, monkeypatch):

@@ -684,7 +684,20 @@ def run_detail(record) -> Table:
     for key, value in record.figures.items():
         if key not in _SHOWN_ABOVE:
             table.add_row(key, Text(figure_text(key, value)))
+    table.caption = _FIGURES_MEAN.get(record.kind, "")
     return table
+
+
+# what the figures of each kind of run are, by summary.json's names (a credit reader took
+# min_liquidity_usd for the liquidity covenant's figure)
+_FIGURES_MEAN = {
+    "solve": "figures as the run's summary.json names them (docs/formulation.md, 'What a solve writes'): the "
+             "MILP's statements of the plan, min_liquidity_usd the lowest cash in any quarter, tested or "
+             "not; policy_*: the plan run on the forecast with its policy",
+    "evaluate": "figures of the plan the run's report shows first, as metrics.csv names them "
+                "(docs/evaluation.md); a deterministic evaluation's one scenario is the forecast, so its "
+                "mean NPV and CVaR5 are its NPV on the forecast",
+}  # fmt: skip
 
 
 def _gone(record, missing: str, replaced: str) -> str:
