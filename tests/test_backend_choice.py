@@ -293,3 +293,12 @@ def test_an_evaluation_whose_kernel_build_fails_on_a_node_says_how_to_finish(mon
     code, stdout, stderr = run_cli("evaluate", "--resume", "risk")
     assert code == 0, stdout + stderr
     assert (here / "risk" / "metrics.csv").exists()
+
+
+def test_job_json_keeps_the_threads_asked_for_not_this_machine_s(tmp_path):
+    """A run without --threads stored this machine's core count (2 here) in job.json, so a resume on
+    a smaller machine oversubscribed its cores; --workers and Ray runs stored 1."""
+    run = api.write_solve_run(api.solve("tiny"), out=tmp_path / "plan")
+    assert api.prepare_evaluation(run, scenarios=20).settings["threads"] is None
+    assert api.prepare_evaluation(run, scenarios=20, workers=2).settings["threads"] is None
+    assert api.prepare_evaluation(run, scenarios=20, threads=1).settings["threads"] == 1

@@ -375,6 +375,10 @@ def test_a_quoted_number_or_a_count_written_as_a_decimal_says_how_to_write_it(tm
     _, code, out, err = validate_text(tmp_path, text)
     assert_bad_input(code, out, err, "skus.H100.block_size_gpus: must be a whole number: write 8, without "
                      "a decimal point or exponent (got 8.0)")  # fmt: skip
+    # YAML reads an unquoted nan as text: no quotes to remove
+    text = tiny_text.replace("opening_cash_usd: 150000000", "opening_cash_usd: nan")
+    _, code, out, err = validate_text(tmp_path, text)
+    assert code == 2 and "finance.opening_cash_usd" in err and "without quotes" not in err, err
 
 
 def test_yaml_nested_hundreds_deep_is_one_line(tmp_path):

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import run_cli
+from conftest import TINY_PATH, run_cli
 from milp_builders import base_model
 
 from fleetopt import api
@@ -847,7 +847,33 @@ def test_each_solve_is_compared_with_its_own_policy_buffer(tmp_path):
     assert one.loc["forecast_breach"].tolist() == [0.0, 1.0]
     assert one.loc["expected_min_cash_usd", "b20: milp"] > one.loc["expected_min_cash_usd", "b0: milp"]
     # evaluated under the buffered model, the plan made without one keeps its own, and is told so
-    with pytest.warns(FleetoptWarning, match=r"keep the policy cash buffer recorded with them \(made under a "
-                      r"buffer of \$0 above finance.min_cash_usd\), not this model's \$20.0M"):  # fmt: skip
+    with pytest.warns(FleetoptWarning, match=r"keep the policy cash buffer recorded with them \(\$0 above "
+                      r"finance.min_cash_usd; made under a model whose buffer was \$0\), not this model's "
+                      r"\$20.0M: a plan's buffer"):  # fmt: skip
         evaluation, _, _ = api.evaluate(b0, buffered, deterministic=True)
     assert evaluation.metrics["npv_mean_usd"][0] == pytest.approx(one.loc["npv_forecast_usd", "b0: milp"])
+
+
+def test_plans_of_which_some_record_no_buffer_are_told_apart(tmp_path):
+    """A sweep's plan file from before every candidate kept its buffer records null for those that
+    set none: they take the evaluating model's buffer, and the warning said all the plans kept
+    theirs."""
+    import shutil
+
+    from fleetopt.core.plan import plan_axes
+    from fleetopt.errors import FleetoptWarning
+    from fleetopt.evaluate.planfile import plans_npz_bytes
+
+    solved = api.solve("tiny")
+    loaded, _ = api.load("tiny")
+    folder = tmp_path / "old-sweep"
+    folder.mkdir()
+    shutil.copy(TINY_PATH, folder / "model.yaml")
+    (folder / "plans.npz").write_bytes(plans_npz_bytes(
+        [solved.plan, solved.plan], ["milp", "milp, buffer"], "tiny", loaded.content_hash, [None, 30e6],
+        plan_axes(solved.data)))  # fmt: skip
+    buffered = api.edit("tiny", {("policy", "liquidity_buffer_usd"): 20e6})
+    said = r"1 of 2 of the plans keep the policy cash buffer recorded with them \(\$30.0M above "
+    with pytest.warns(FleetoptWarning, match=said + r".*not this model's \$20.0M; the other 1 run with this"):
+        job = api.prepare_evaluation(folder / "plans.npz", buffered, scenarios=10)
+    assert job.batch.liquidity_buffer.tolist() == [20e6, 30e6]

@@ -219,45 +219,73 @@ def test_ray_without_gpus_refuses_cupy(tiny, ray_local):
         RayExecutor().choose("cupy", data, batch, 300)
 
 
+def _on_nodes_without_a_compiler(first_only: str | None = None):
+    """A Ray task (a closure: sent by value) on a node with no C compiler (CC names none; Ray
+    keeps its worker processes, so it is put back): every task, or with ``first_only`` (a marker
+    file's path) only the first to run."""
+
+    def task(*args):
+        from fleetopt.evaluate import jobs
+
+        if first_only is not None and os.path.exists(first_only):
+            return jobs._ray_chunk(*args)
+        if first_only is not None:
+            Path(first_only).touch()
+        before = os.environ.get("CC")
+        os.environ["CC"] = "no-such-compiler-anywhere"
+        try:
+            return jobs._ray_chunk(*args)
+        finally:
+            os.environ.pop("CC") if before is None else os.environ.update(CC=before)
+
+    return task
+
+
 @needs_cc
-def test_ray_tasks_whose_node_cannot_build_the_kernel(tiny, ray_local, monkeypatch):
-    """`auto` chose the C build here (a large run), a worker cannot build it: its chunks run NumPy,
-    the same figures to 1e-12, and the device line says so. `--backend cpu-kernel` stops instead,
-    with the build's own error (not Ray's wrapper)."""
+def test_ray_nodes_that_cannot_build_the_kernel(tiny, ray_local, monkeypatch, tmp_path):
+    """`auto` chose the C build here (a large run), a node has no compiler: its chunks run NumPy,
+    the same figures to 1e-12, and the device line says so; where no node could, the run is
+    NumPy's. `--backend cpu-kernel` stops instead, with the build's own error (not Ray's wrapper).
+    The first version stopped with "needs a C compiler" where it was built to fall back."""
     import fleetopt.evaluate.engine as engine
     from fleetopt.evaluate.backend import BackendError
     from fleetopt.evaluate.jobs import RayExecutor
 
     data, batch = tiny
     monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
-
-    def without_compiler(*args):
-        """A Ray task (a closure: sent by value) on a node whose C build fails (its compiler missing)."""
-        from fleetopt.evaluate import jobs, kernel
-
-        def refuse(self, shape):
-            raise kernel.KernelBuildError("by 'cc' could not be run (No such file or directory)")
-
-        real = kernel.CpuKernel.library
-        kernel.CpuKernel.library = refuse  # Ray keeps its worker processes: put back below
-        try:
-            return jobs._ray_chunk(*args)
-        finally:
-            kernel.CpuKernel.library = real
-
+    numpy = run(data, batch).metrics
     executor = RayExecutor()
-    executor.chunk_function = without_compiler
+    executor.chunk_function = _on_nodes_without_a_compiler(first_only=str(tmp_path / "first"))
     executor.choose("auto", data, batch, 300)
     assert executor.backend_name == "cpu-kernel"
-    remote = run(data, batch, executor=executor)
-    assert remote.device.endswith(
-        "; 4 of 4 chunks ran NumPy, on workers where the C build of the kernel by 'cc' could not be run "
-        "(No such file or directory)"
-    )
-    pd.testing.assert_frame_equal(remote.metrics, run(data, batch).metrics, check_exact=False, rtol=1e-12)
+    some = run(data, batch, executor=executor)
+    assert some.backend == "cpu-kernel"
+    assert re.search(r"; 1 of 4 chunks ran NumPy, on workers where the C build of the kernel needs a C "
+                     r"compiler \(cc, gcc or clang on PATH, or \$CC\): none was found on \S+$", some.device)
+    pd.testing.assert_frame_equal(some.metrics, numpy, check_exact=False, rtol=1e-12)
+    executor.chunk_function = _on_nodes_without_a_compiler()
+    executor.choose("auto", data, batch, 300)
+    none = run(data, batch, executor=executor)
+    assert none.backend == "numpy" and not none.kernel
+    assert none.device.startswith("Ray cluster (2 CPUs, 0 GPUs; NumPy); auto chose the C build of the "
+                                  "kernel, and no worker could make it: the build needs a C compiler")
+    pd.testing.assert_frame_equal(none.metrics, numpy, check_exact=True)
     executor.choose("cpu-kernel", data, batch, 300)
-    with pytest.raises(BackendError, match=r"^the C build of the kernel .* by 'cc' could not be run"):
+    with pytest.raises(BackendError, match=r"^the C build of the kernel \(\S+\) needs a C compiler .* none"):
         run(data, batch, executor=executor)
+
+
+def test_ray_on_a_cluster_with_gpus_runs_a_cpu_backend_on_its_cpus(monkeypatch):
+    """`--backend numpy` on a cluster with 8 CPUs and a GPU ran every chunk as one task, on one CPU
+    (a task per GPU, kept from CuPy's sizing)."""
+    from fleetopt.evaluate.jobs import RayExecutor
+
+    executor = RayExecutor.__new__(RayExecutor)  # the cluster's resources as Ray would report them
+    executor.gpus, executor.cpus = 1, 8
+    executor._use("cupy")
+    assert executor.parallelism == 1
+    executor._use("numpy")
+    assert executor.parallelism == 8 and executor.device == "Ray cluster (8 CPUs, 1 GPUs; NumPy)"
 
 
 def test_ray_executor_without_ray_gives_a_clear_message(monkeypatch):

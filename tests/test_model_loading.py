@@ -203,6 +203,7 @@ def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_tex
     assert code == 0, err
     assert "risk none: every scenario is the forecast" in flat
     assert "prepayments cut (off: distress sales); cash buffer $20.0M above the minimum" in flat
+    assert "lots of" not in flat  # no lots for sales that are off
 
 
 def test_version():

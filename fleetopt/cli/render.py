@@ -136,8 +136,8 @@ def _policy_text(policy) -> str:
     rules = [words for name, words in POLICY_RULE_WORDS.items() if getattr(policy, name)]
     off = [words for name, words in POLICY_RULE_WORDS.items() if not getattr(policy, name)]
     text = ", ".join(rules) + (f" (off: {', '.join(off)})" if off else "")
-    return (f"{text}; cash buffer {format_usd(policy.liquidity_buffer_usd)} above the minimum, "
-            f"distress sales in lots of {policy.sale_block_gpus:,} GPUs")  # fmt: skip
+    lots = f", distress sales in lots of {policy.sale_block_gpus:,} GPUs" if policy.distress_sales else ""
+    return f"{text}; cash buffer {format_usd(policy.liquidity_buffer_usd)} above the minimum{lots}"
 
 
 # each rule of the policy in a few words, in the order docs/evaluation.md states them

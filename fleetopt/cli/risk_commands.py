@@ -178,7 +178,8 @@ def _run_evaluation(job: api.EvaluationJob, folder: Path):
     except KernelBuildError as exc:  # on a Ray node (this machine built it before the run)
         raise InputError(
             f"{exc}. The run is kept in {folder} ({saved_work(RunFolder(folder))} saved): once every "
-            f"node builds it, finish with: fleetopt evaluate --resume {folder}"
+            f"node builds it, finish with: fleetopt evaluate --resume {folder} (a run with --backend numpy "
+            "is a new run: it does not reuse them)"
         ) from None
     console.print(run_speed(result), soft_wrap=True)
     return result

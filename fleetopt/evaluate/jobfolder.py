@@ -130,7 +130,7 @@ def prepare_evaluation(
         runner = RayExecutor(ray_address)
         runner.choose(backend, data, batch, n)
         # one thread per task; the memory of the cluster's nodes is not known here
-        be_name, threads, free = runner.backend_name, 1, _RAY_NODE_FREE_BYTES
+        be_name, be_threads, free = runner.backend_name, 1, _RAY_NODE_FREE_BYTES
     elif workers > 1:
         if backend == "cupy":
             raise BackendError(
@@ -139,13 +139,14 @@ def prepare_evaluation(
         # each worker one thread: NumPy, or the C build where auto (on the CPU) or cpu-kernel takes it
         be = choose_backend(backend, 1, data, batch, n, gpu=False)
         runner = ProcessExecutor(workers, be.name, be.note)
-        be_name, threads, free = be.name, 1, available_ram_bytes() // workers
+        be_name, be_threads, free = be.name, 1, available_ram_bytes() // workers
     else:
         be = choose_backend(backend, threads, data, batch, n)
         runner = LocalExecutor(be)
-        be_name, threads, free = be.name, be.threads, be.free_memory_bytes()
+        be_name, be_threads, free = be.name, be.threads, be.free_memory_bytes()
+    # (``threads`` stays the user's setting, which job.json keeps for a resume on another machine)
     plan_chunk, scenario_chunk = worker_chunk_sizes(
-        data, batch, n, be_name, threads, free, max_memory, workers=getattr(runner, "parallelism", 1)
+        data, batch, n, be_name, be_threads, free, max_memory, workers=getattr(runner, "parallelism", 1)
     )
     settings = {
         "kind": "evaluate",

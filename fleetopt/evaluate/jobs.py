@@ -24,7 +24,7 @@ import numpy as np
 from fleetopt.core.data import ModelData
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError, warn
-from fleetopt.evaluate.backend import BackendError, resolve_backend
+from fleetopt.evaluate.backend import BackendError, c_compiler, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.engine import choose_backend, evaluate_chunk
 from fleetopt.evaluate.kernel import KernelBuildError
@@ -253,7 +253,7 @@ def _worker_chunk(data: ModelData, chunk: PlanBatch, spec, backend_name: str, fa
     this worker cannot make (a Ray node without a compiler) runs NumPy instead, as ``auto`` does,
     the result saying why under "fell_back"; without it the build's error stops the run."""
     try:
-        out = evaluate_chunk(data, chunk, spec, resolve_backend(backend_name, threads=1), keep_scenarios=True)
+        out = evaluate_chunk(data, chunk, spec, _worker_backend(backend_name), keep_scenarios=True)
     except KernelBuildError as exc:
         if not fallback:
             raise
@@ -261,6 +261,16 @@ def _worker_chunk(data: ModelData, chunk: PlanBatch, spec, backend_name: str, fa
         out["fell_back"] = exc.reason
     out["paths"] = {}
     return out
+
+
+def _worker_backend(backend_name: str):
+    """The backend of one worker, one thread; the C build on a machine without a compiler (a Ray
+    node) is a :class:`KernelBuildError` naming the machine, as one whose compiler fails."""
+    if backend_name == "cpu-kernel" and c_compiler() is None:
+        raise KernelBuildError(
+            f"needs a C compiler (cc, gcc or clang on PATH, or $CC): none was found on {socket.gethostname()}"
+        )
+    return resolve_backend(backend_name, threads=1)
 
 
 def _process_chunk(chunk: PlanBatch, spec, backend_name: str) -> dict:
@@ -389,11 +399,12 @@ class RayExecutor:
         self.chunk_function = _ray_chunk
         resources = ray.cluster_resources()
         self.gpus, self.cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 0))
-        self.parallelism = self.gpus or max(self.cpus, 1)
         self._use("cupy" if self.gpus else "numpy")
 
     def _use(self, backend_name: str, note: str = "", fallback: bool = False) -> None:
         self.backend_name, self.fallback = backend_name, fallback
+        # a task per GPU on CuPy, else per CPU (a cluster's GPUs left idle by a CPU backend)
+        self.parallelism = self.gpus if backend_name == "cupy" else max(self.cpus, 1)
         kind = {"cupy": "CuPy", "numpy": "NumPy", "cpu-kernel": "fused kernel built as C"}[backend_name]
         self.device = f"Ray cluster ({self.cpus} CPUs, {self.gpus} GPUs; {kind})"
         self.device += f"; {note}" if note else ""
@@ -441,7 +452,11 @@ class RayExecutor:
             lambda c: task.remote(data_ref, c, spec, self.backend_name, self.fallback),
             next_done,
         )
-        if fell_back:
+        computed = sum(1 for r in results if not r.get("stored"))
+        if fell_back and len(fell_back) == computed:  # no worker could build it: a NumPy run
+            self._use("numpy", f"auto chose the C build of the kernel, and no worker could make it: the "
+                               f"build {fell_back[0]}")
+        elif fell_back:
             self.device += (
                 f"; {len(fell_back)} of {len(chunks)} chunks ran NumPy, on workers where the C build "
                 f"of the kernel {fell_back[0]}"

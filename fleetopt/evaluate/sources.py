@@ -163,8 +163,9 @@ def other_version_note(
         return None
     made_from = _model_made_from(plans_model_hash, plans_path)
     changed = None if made_from is None else blocks_changed(made_from.model, loaded.model)
-    kept = made_from is not None and BUFFERS in plan_file_meta(plans_path)  # else the model's buffer applies
-    buffer = _own_buffer_note(made_from, loaded, whose) if kept else None
+    recorded = plan_file_meta(plans_path).get(BUFFERS) or []  # a plan's null: the model's buffer applies
+    kept = [b for b in recorded if b is not None]
+    buffer = _own_buffer_note(made_from, loaded, whose, kept, len(recorded)) if made_from and kept else None
     made_by = RunFolder(plans_path.parent).kind
     if changed is not None and set(changed) <= set(plan_free_blocks(made_by)):
         return buffer
@@ -174,16 +175,23 @@ def other_version_note(
     return note + (f". {buffer[0].upper()}{buffer[1:]}" if buffer else "")
 
 
-def _own_buffer_note(made_from: LoadedModel, loaded: LoadedModel, whose: str) -> str | None:
-    """The sentence saying that plans keep the policy cash buffer of the model they were made with,
-    where ``loaded``'s differs (its rules apply to them; the buffer is part of a plan)."""
+def _own_buffer_note(
+    made_from: LoadedModel, loaded: LoadedModel, whose: str, kept: list, plans: int
+) -> str | None:
+    """The sentence saying that plans keep the policy cash buffers recorded with them (``kept``, of
+    ``plans``), where ``loaded``'s differs from that of the model they were made under (its rules
+    apply to them; the buffer is part of a plan)."""
     theirs, this = made_from.model.policy.liquidity_buffer_usd, loaded.model.policy.liquidity_buffer_usd
     if theirs == this:
         return None
-    return (f"{whose} keep the policy cash buffer recorded with them (made under a buffer of "
-            f"{format_usd(theirs)} above finance.min_cash_usd), not this model's {format_usd(this)}: a "
-            "plan's buffer is part of the plan (this model's policy rules apply to it; docs/evaluation.md, "
-            "'Plan files')")
+    low, high = min(kept), max(kept)
+    values = format_usd(low) if low == high else f"{format_usd(low)} to {format_usd(high)}"
+    which = whose if len(kept) == plans else f"{len(kept)} of {plans} of {whose}"
+    others = "" if len(kept) == plans else f"; the other {plans - len(kept)} run with this model's"
+    return (f"{which} keep the policy cash buffer recorded with them ({values} above "
+            f"finance.min_cash_usd; made under a model whose buffer was {format_usd(theirs)}), not this "
+            f"model's {format_usd(this)}{others}: a plan's buffer is part of the plan (this model's policy "
+            "rules apply to it; docs/evaluation.md, 'Plan files')")
 
 
 def _model_made_from(plans_model_hash: str, plans_path: Path) -> LoadedModel | None:

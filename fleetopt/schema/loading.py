@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import math
 import re
 import typing
 from dataclasses import dataclass
@@ -399,13 +400,15 @@ def _message(err: dict) -> str:
 def _number_slip(value: object) -> str | None:
     """What is wrong with a number written so that it reads as another type: quoted ("150000000",
     text), or a whole count written with a decimal point or exponent (4e3, 4000.0); None otherwise."""
-    if isinstance(value, str):
+    if isinstance(value, str):  # YAML reads an unquoted nan or inf as text too: not a slip of quotes
         try:
-            float(value.replace("_", ""))
+            number = float(value.replace("_", ""))
         except ValueError:
             return None
+        if not math.isfinite(number):
+            return None
         return f"must be a number, not text: write it without quotes, {value.strip()} (got {_shown(value)})"
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         whole = f"write {int(value)}, without a decimal point or exponent"
         return f"must be a whole number: {whole} (got {value!r})"
     return None
