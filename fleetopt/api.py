@@ -554,12 +554,24 @@ def prepare_evaluation(
     return job
 
 
-def resume_evaluation(folder: str | Path | int) -> EvaluationJob:
+def resume_evaluation(
+    folder: str | Path | int,
+    *,
+    backend: str | None = None,
+    threads: int | None = None,
+    workers: int | None = None,
+    executor: str | None = None,
+    ray_address: str | None = None,
+) -> EvaluationJob:
     """The job of an interrupted evaluation run (folder or run id), with the same plans, model,
     settings and chunks: :meth:`EvaluationJob.run` it with the folder to compute only what it had
-    not saved."""
+    not saved. ``backend``, ``threads``, ``workers``, ``executor`` and ``ray_address`` (as
+    :func:`prepare_evaluation`'s; None: the job's own) change how this resume runs, not its results
+    (a job started on a GPU finished on a CPU: NumPy, the C build and CuPy agree to 1e-12)."""
     run = resolve_run(folder, "folder")
-    job = _resume_evaluation(run)
+    how = {"backend": backend, "threads": threads, "workers": workers, "executor": executor,
+           "ray_address": ray_address}  # fmt: skip
+    job = _resume_evaluation(run, how)
     with RunFolder(run).locked_for_run():  # a warning raised as an error lets go of the folder
         _warn_if_other_model_version(job.loaded, job.source)
     return job

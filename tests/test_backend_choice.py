@@ -9,6 +9,7 @@ naming the compiler, with nothing written.
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -302,3 +303,28 @@ def test_job_json_keeps_the_threads_asked_for_not_this_machine_s(tmp_path):
     assert api.prepare_evaluation(run, scenarios=20).settings["threads"] is None
     assert api.prepare_evaluation(run, scenarios=20, workers=2).settings["threads"] is None
     assert api.prepare_evaluation(run, scenarios=20, threads=1).settings["threads"] == 1
+
+
+def test_a_resume_may_change_how_the_job_runs(no_gpu, here):
+    """A job started on a GPU (job.json: backend cupy) could not be finished on a machine without
+    one: --resume ran it with job.json's settings only. --backend (and --threads, --workers,
+    --executor) beside --resume now run it another way, with the same figures; what it computes
+    (--scenarios) still cannot change."""
+    code, stdout, stderr = run_cli("solve", "tiny", "--out", "plan")
+    assert code == 0, stdout + stderr
+    job = api.prepare_evaluation(here / "plan", scenarios=40, seed=5, backend="numpy")
+    job.settings["backend"] = "cupy"  # as the GPU machine that started it wrote it
+    job.start(here / "E")
+    code, stdout, stderr = run_cli("evaluate", "--resume", "E")
+    assert code == 2 and "The job started with backend 'cupy': finish it here with fleetopt evaluate " \
+        "--resume E --backend auto" in " ".join(stderr.split()), stdout + stderr  # fmt: skip
+    code, stdout, stderr = run_cli("evaluate", "--resume", "E", "--scenarios", "30")
+    assert code == 2 and "--scenarios cannot apply with --resume" in " ".join(stderr.split())
+    code, stdout, stderr = run_cli("evaluate", "--resume", "E", "--backend", "numpy", "--threads", "1")
+    assert code == 0, stdout + stderr
+    assert "on numpy (CPU (1 thread))" in stdout
+    code, stdout, stderr = run_cli("evaluate", "--plans", "plan", "--scenarios", "40", "--seed", "5",
+                                   "--backend", "numpy", "--out", "F")  # fmt: skip
+    assert code == 0, stdout + stderr
+    assert (here / "E" / "metrics.csv").read_bytes() == (here / "F" / "metrics.csv").read_bytes()
+    assert json.loads((here / "E" / "job.json").read_text())["backend"] == "cupy"  # job.json keeps its own

@@ -57,6 +57,7 @@ from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.results import cost_plans_note
 from fleetopt.core.units import counted
 from fleetopt.errors import FleetoptError, InputError
+from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import FORECAST_MARK, marked_last_words, ranked_plans
 from fleetopt.evaluate.sources import solve_objective
@@ -126,10 +127,12 @@ def evaluate(
 ) -> None:
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
     if resume is not None:
-        refuse_with_resume(ctx, ("rank_by", "max_breach_prob", "top", "report"))
+        refuse_with_resume(ctx, ("rank_by", "max_breach_prob", "top", "report", *HOW_IT_RUNS))
         registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = RunFolder(api.resolve_run(resume))
-        job = api.resume_evaluation(folder.path)
+        given_how = {"backend": backend.value, "threads": threads, "workers": workers,
+                     "executor": executor.value, "ray_address": ray_address}  # fmt: skip
+        job = api.resume_evaluation(folder.path, **{k: v for k, v in given_how.items() if given(ctx, k)})
     else:
         if plans is None:
             raise InputError("give --plans (a run folder, run id or plan file), or --resume a run folder")
@@ -178,8 +181,8 @@ def _run_evaluation(job: api.EvaluationJob, folder: Path):
     except KernelBuildError as exc:  # on a Ray node (this machine built it before the run)
         raise InputError(
             f"{exc}. The run is kept in {folder} ({saved_work(RunFolder(folder))} saved): once every "
-            f"node builds it, finish with: fleetopt evaluate --resume {folder} (a run with --backend numpy "
-            "is a new run: it does not reuse them)"
+            f"node builds it, finish with: fleetopt evaluate --resume {folder}, or now with "
+            f"fleetopt evaluate --resume {folder} --backend numpy"
         ) from None
     console.print(run_speed(result), soft_wrap=True)
     return result

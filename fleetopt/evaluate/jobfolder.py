@@ -15,13 +15,14 @@ import numpy as np
 
 from fleetopt import __version__
 from fleetopt.core.data import load
+from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, BackendError, available_ram_bytes
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.engine import LocalExecutor, choose_backend, evaluate, worker_chunk_sizes
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.planfile import plan_file_model_name
-from fleetopt.evaluate.resources import capped_workers
+from fleetopt.evaluate.resources import capped_threads, capped_workers
 from fleetopt.evaluate.sources import model_copy_of, read_plans, solve_objective
 from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
@@ -169,8 +170,15 @@ def prepare_evaluation(
     return EvaluationJob(loaded, data, source, batch, settings, runner)
 
 
-def resume_evaluation(folder: str | Path) -> EvaluationJob:
-    """The job of an interrupted evaluation run folder, with the same plans, model and chunks.
+# how a job runs, which a resume may change (the results stay the job's: its chunks are the same pure
+# functions on every backend, the C build's and CuPy's NumPy's to 1e-12)
+HOW_IT_RUNS = ("backend", "threads", "workers", "executor", "ray_address")
+
+
+def resume_evaluation(folder: str | Path, how: dict | None = None) -> EvaluationJob:
+    """The job of an interrupted evaluation run folder, with the same plans, model and chunks;
+    ``how``: settings of :data:`HOW_IT_RUNS` for this resume in place of job.json's (a job started on
+    a GPU finished on a CPU, or with NumPy where the C build cannot be made).
 
     The folder is locked to this process (:meth:`RunFolder.hold_lock`) from here until the job's
     run is written; a resume refused here (a finished folder, an edited model.yaml or job.json,
@@ -181,11 +189,15 @@ def resume_evaluation(folder: str | Path) -> EvaluationJob:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
         raise PlanFileError(f"{run.path}: not a resumable evaluation{kind} (no {RunFolder.JOB})")
     # locked before anything is read: another process may be running it, or finishing it
+    how = {name: value for name, value in (how or {}).items() if value is not None}
+    if set(how) - set(HOW_IT_RUNS):
+        other = sorted(set(how) - set(HOW_IT_RUNS))
+        raise InputError(f"a resume may change only how the job runs ({', '.join(HOW_IT_RUNS)}), not {other}")
     with run.locked_for_run():
-        return _resumed_job(run)
+        return _resumed_job(run, how)
 
 
-def _resumed_job(run: RunFolder) -> EvaluationJob:
+def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
     if run.is_finished:
         if run.job().get("kind") == "sweep":
             raise PlanFileError(
@@ -199,20 +211,30 @@ def _resumed_job(run: RunFolder) -> EvaluationJob:
     plans_sha256 = file_sha256(plans_file) if plans_file.exists() else None
     if plans_sha256 != settings["plans_sha256"]:
         raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
-    job = prepare_evaluation(
-        plans_file,
-        job_model(run, settings),
-        scenarios=settings["n_scenarios"],
-        seed=settings["seed"],
-        backend=settings["backend"],
-        deterministic=settings["deterministic"],
-        keep_matrix=settings["keep_matrix"],
-        executor=settings["executor"],
-        ray_address=settings.get("ray_address"),
-        workers=settings.get("workers", 1),
-        threads=settings.get("threads"),
-        plans_sha256=plans_sha256,
-    )
+    runs = {"backend": settings["backend"], "executor": settings["executor"],
+            "ray_address": settings.get("ray_address"), "workers": settings.get("workers", 1),
+            "threads": settings.get("threads"), **how}  # fmt: skip
+    if "executor" in how and "ray_address" not in how and how["executor"] != "ray":
+        runs["ray_address"] = None  # the cluster of a Ray job left for this machine
+    if runs["ray_address"] is not None and runs["executor"] != "ray":
+        raise InputError("ray_address (--ray-address) cannot apply without the ray executor (--executor ray)")
+    runs["threads"] = capped_threads(runs["threads"], "threads (job.json's or --threads)")
+    try:
+        job = prepare_evaluation(
+            plans_file,
+            job_model(run, settings),
+            scenarios=settings["n_scenarios"],
+            seed=settings["seed"],
+            deterministic=settings["deterministic"],
+            keep_matrix=settings["keep_matrix"],
+            plans_sha256=plans_sha256,
+            **runs,
+        )
+    except BackendError as exc:  # the machine or cluster that started it had what this one lacks
+        if "backend" in how:
+            raise
+        raise BackendError(f"{exc}. The job started with backend {runs['backend']!r}: finish it here with "
+                           f"fleetopt evaluate --resume {run.path} --backend auto") from None
     # the same chunks as the first attempt, whatever memory this machine has
     job.settings.update(plan_chunk=settings["plan_chunk"], scenario_chunk=settings["scenario_chunk"])
     job.settings.update(plans_source=settings["plans_source"])
