@@ -736,15 +736,24 @@ def resume_sweep(
     progress: Callable[[int, int], None] | None = None,
     rule_changes: dict | None = None,
     candidate_progress: Callable[[str], None] | None = None,
+    *,
+    backend: str | None = None,
+    threads: int | None = None,
 ) -> SweepResult:
     """Finish an interrupted sweep (its folder or run id): the candidates it saved are taken as they
     are, only those it had not made are solved, and only missing evaluation chunks are evaluated.
     ``rule_changes``: fields of :class:`Rule` to replace (a sweep whose rule no candidate met
-    finishes with a looser one), e.g. ``{"max_breach_prob": 0.1}``."""
+    finishes with a looser one), e.g. ``{"max_breach_prob": 0.1}``. ``backend`` and ``threads``
+    (None: the sweep's own) change how its evaluation runs, not its figures (to 1e-12)."""
     folder = resolve_run(folder, "folder")
     if rule_changes is not None:
         Rule.checked_fields("rule_changes", rule_changes)
-    return _resume_sweep(folder, progress, rule_changes=rule_changes, candidate_progress=candidate_progress)
+    if backend is not None:
+        limits.text("backend", backend, BACKENDS)
+    limits.threads("threads", threads)
+    how = {"backend": backend, "threads": threads}
+    return _resume_sweep(folder, progress, rule_changes=rule_changes, candidate_progress=candidate_progress,
+                         how=how)  # fmt: skip
 
 
 def rerank_sweep(

@@ -13,6 +13,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import run_cli
 
@@ -328,3 +329,32 @@ def test_a_resume_may_change_how_the_job_runs(no_gpu, here):
     assert code == 0, stdout + stderr
     assert (here / "E" / "metrics.csv").read_bytes() == (here / "F" / "metrics.csv").read_bytes()
     assert json.loads((here / "E" / "job.json").read_text())["backend"] == "cupy"  # job.json keeps its own
+
+
+def test_a_sweep_resume_may_change_its_backend(no_gpu, tmp_path):
+    """A sweep started on a GPU could not be finished without one. `--resume` with `--backend`
+    (api.resume_sweep(backend=...)) evaluates the rest another way, keeping the chunks saved, with
+    the same figures; without it the message says so."""
+    from fleetopt.sweep.candidates import Rule
+
+    rule, folder = Rule(max_breach_prob=0.9), tmp_path / "sweep"
+    reference = api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, backend="numpy")
+    calls = []
+
+    def stop_after_two(done, total):
+        calls.append(done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, folder=folder, backend="numpy",
+                  progress=stop_after_two)  # fmt: skip
+    job = json.loads((folder / "job.json").read_text())
+    (folder / "job.json").write_text(json.dumps({**job, "backend": "cupy"}))  # as a GPU machine wrote it
+    said = f"finish it here with fleetopt sweep --resume {folder} --backend auto"
+    with pytest.raises(BackendError, match=re.escape(said)):
+        api.resume_sweep(folder)
+    resumed = api.resume_sweep(folder, backend="numpy", threads=1)
+    assert resumed.evaluation.backend == "numpy" and resumed.evaluation.pairs_stored == 2 * 100_000
+    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+    assert json.loads((folder / "job.json").read_text())["backend"] == "cupy"  # job.json keeps its own

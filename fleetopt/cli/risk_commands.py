@@ -314,8 +314,10 @@ def sweep(
                       "candidates on its own scenarios: drop them")  # fmt: skip
         return _rerank(rerank, changes, out, report, backend, threads)
     if resume is not None:
-        refuse_with_resume(ctx, ("report", *rule_options))
-        return _resume_sweep(resume, changes, report)
+        refuse_with_resume(ctx, ("report", "backend", "threads", *rule_options))
+        how = {"backend": backend.value if given(ctx, "backend") else None,
+               "threads": capped_threads(threads) if given(ctx, "threads") else None}  # fmt: skip
+        return _resume_sweep(resume, changes, report, how)
     RunFolder.check_new(out)  # before the model is even read
     rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar,
                 forecast_within_limits=not allow_forecast_breach,
@@ -353,12 +355,13 @@ def sweep(
     _sweep_done(result, folder.path, report)
 
 
-def _resume_sweep(resume: Path, changes: dict, report: bool) -> None:
-    """`sweep --resume`: an interrupted sweep finished, by its rule with ``changes``."""
+def _resume_sweep(resume: Path, changes: dict, report: bool, how: dict) -> None:
+    """`sweep --resume`: an interrupted sweep finished, by its rule with ``changes``, its evaluation
+    run as ``how`` says (backend, threads; None: as it started)."""
     registry_checked()  # before the work: a registry that cannot record the run refuses it now
     folder = api.resolve_run(resume)
     with interruptible(folder, "sweep"):
-        result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate)
+        result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate, **how)
     _sweep_done(result, folder, report)
 
 

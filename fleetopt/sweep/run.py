@@ -17,7 +17,7 @@ from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases, parse_purchases, purchases_for
 from fleetopt.core.units import counted, format_usd_change
 from fleetopt.errors import InputError, warn
-from fleetopt.evaluate.backend import BACKENDS, resolve_backend
+from fleetopt.evaluate.backend import BACKENDS, BackendError, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import backend_chunk_sizes, check_scenarios_fit, choose_backend, evaluate
 from fleetopt.evaluate.jobfolder import job_model
@@ -25,6 +25,7 @@ from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.kernel import check_c_compiler
 from fleetopt.evaluate.metrics import FORECAST_OK
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
+from fleetopt.evaluate.resources import capped_threads
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunFolder, csv_text, json_text
@@ -173,19 +174,27 @@ def _plans_file(loaded: LoadedModel, data: ModelData, cands: CandidateSet) -> by
 
 
 def resume_sweep(
-    folder: str | Path, progress=None, rule_changes: dict | None = None, candidate_progress=None
+    folder: str | Path, progress=None, rule_changes: dict | None = None, candidate_progress=None,
+    how: dict | None = None,
 ):
     """Finish an interrupted sweep: the candidates it saved are taken as they are, only those it had
     not made are solved, and only missing evaluation chunks are evaluated. ``rule_changes`` (fields
     of :class:`Rule`) replace those of the rule it was started with: a sweep whose rule no candidate
-    met finishes with a looser one. The folder is locked to this process (:meth:`RunFolder.hold_lock`)
-    until the sweep is written, or until the resume fails."""
+    met finishes with a looser one. ``how``: the evaluation's ``backend`` and ``threads`` for this
+    resume in place of job.json's (its chunks are kept; the figures agree to 1e-12 across backends).
+    The folder is locked to this process (:meth:`RunFolder.hold_lock`) until the sweep is written, or
+    until the resume fails."""
+    how = {name: value for name, value in (how or {}).items() if value is not None}
+    if set(how) - {"backend", "threads"}:
+        raise InputError(f"a sweep's resume may change only its backend and threads, not {sorted(how)}")
     # locked before anything is read: another process may be running it, or finishing it
     with RunFolder(folder).locked_for_run() as run:
-        return _resumed_sweep(run, progress, rule_changes, candidate_progress)
+        return _resumed_sweep(run, progress, rule_changes, candidate_progress, how)
 
 
-def _resumed_sweep(run: RunFolder, progress, rule_changes: dict | None, candidate_progress) -> SweepResult:
+def _resumed_sweep(
+    run: RunFolder, progress, rule_changes: dict | None, candidate_progress, how: dict
+) -> SweepResult:
     if run.is_job and run.job().get("kind") == "evaluate":
         if run.is_finished:
             raise PlanFileError(
@@ -203,13 +212,21 @@ def _resumed_sweep(run: RunFolder, progress, rule_changes: dict | None, candidat
     if not run.is_job:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
         raise PlanFileError(f"{run.path}: not a resumable sweep{kind} (no {RunFolder.JOB})")
-    settings = _checked_sweep_job(run)
+    started = _checked_sweep_job(run)
     run.check_job_version()
+    settings = {**started, **how}  # job.json keeps its own (its chunk sizes are added to the file)
+    settings["threads"] = capped_threads(settings["threads"], "threads (job.json's or --threads)")
     # the rule given now picks among the evaluated candidates; job.json keeps the one it started with
     rule = Rule.checked_fields("rule", {**settings["rule"], **(rule_changes or {})})
     loaded, data = load(job_model(run, settings))
     # a machine with less memory than before, or without the compiler the sweep was started with
-    _check_backend(data, settings["n_scenarios"], settings["backend"], settings["threads"])
+    try:
+        _check_backend(data, settings["n_scenarios"], settings["backend"], settings["threads"])
+    except BackendError as exc:
+        if "backend" in how:
+            raise
+        raise BackendError(f"{exc}. The sweep started with backend {settings['backend']!r}: finish it here "
+                           f"with fleetopt sweep --resume {run.path} --backend auto") from None
     saved = saved_candidates(run, data)
     if settings[RunFolder.CANDIDATES_COMPLETE]:
         if not saved:
