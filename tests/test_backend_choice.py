@@ -358,3 +358,44 @@ def test_a_sweep_resume_may_change_its_backend(no_gpu, tmp_path):
     assert resumed.evaluation.backend == "numpy" and resumed.evaluation.pairs_stored == 2 * 100_000
     pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
     assert json.loads((folder / "job.json").read_text())["backend"] == "cupy"  # job.json keeps its own
+
+
+def test_resume_settings_are_checked_and_job_json_is_kept(no_gpu, tmp_path):
+    """A review of the resume's settings: a sweep stopped while making its candidates wrote the
+    resume's --backend and capped --threads into job.json; threads="3" raised a TypeError; a Ray
+    job whose cluster is gone was not told of --executor local; --backend cupy on a job of
+    --workers 2 blamed the workers the user never gave."""
+    from fleetopt.evaluate.jobs import RayUnavailable
+
+    folder, made = tmp_path / "sweep", []
+
+    def stop_at_the_second(label):
+        made.append(label)
+        if len(made) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", candidates=3, scenarios=50, seed=3, folder=folder,
+                  candidate_progress=stop_at_the_second)  # fmt: skip
+    started = json.loads((folder / "job.json").read_text())
+    api.resume_sweep(folder, backend="numpy", threads=1)
+    finished = json.loads((folder / "job.json").read_text())
+    kept = (finished["backend"], finished["threads"])
+    assert kept == (started["backend"], started["threads"]) == ("auto", None)
+
+    run = api.write_solve_run(api.solve("tiny"), out=tmp_path / "plan")
+    job = api.prepare_evaluation(run, scenarios=20, workers=2)
+    job.start(tmp_path / "E")
+    with pytest.raises(api.InputError, match="threads must be a whole number"):
+        api.resume_evaluation(tmp_path / "E", threads="3")
+    with pytest.raises(BackendError, match="backend 'cupy' needs CuPy") as raised:
+        api.resume_evaluation(tmp_path / "E", backend="cupy")
+    assert "workers" not in str(raised.value)
+    ray_job = json.loads((tmp_path / "E" / "job.json").read_text())
+    gone = {**ray_job, "executor": "ray", "ray_address": "127.0.0.1:1"}  # a cluster no longer there
+    (tmp_path / "E" / "job.json").write_text(json.dumps(gone))
+    pytest.importorskip("ray")
+    with pytest.raises(RayUnavailable, match=r"finish it on this machine with fleetopt evaluate --resume .* "
+                       r"--executor local"):  # fmt: skip
+        api.resume_evaluation(tmp_path / "E")
+    assert api.resume_evaluation(tmp_path / "E", executor="local").run(tmp_path / "E").backend == "numpy"

@@ -398,6 +398,7 @@ _HOLD_LOCK = """
 import fcntl, os, sys, time
 fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
 fcntl.flock(fd, fcntl.LOCK_EX)
+os.ftruncate(fd, 0)  # as a run does: a longer pid written there before would trail this one
 os.write(fd, b"%d\\n" % os.getpid())
 print("locked", flush=True)
 time.sleep(600)

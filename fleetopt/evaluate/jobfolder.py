@@ -19,7 +19,7 @@ from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, BackendError, available_ram_bytes
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.engine import LocalExecutor, choose_backend, evaluate, worker_chunk_sizes
-from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor
+from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.planfile import plan_file_model_name
 from fleetopt.evaluate.resources import capped_threads, capped_workers
@@ -189,12 +189,26 @@ def resume_evaluation(folder: str | Path, how: dict | None = None) -> Evaluation
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
         raise PlanFileError(f"{run.path}: not a resumable evaluation{kind} (no {RunFolder.JOB})")
     # locked before anything is read: another process may be running it, or finishing it
-    how = {name: value for name, value in (how or {}).items() if value is not None}
+    how = _checked_how(how or {})
+    with run.locked_for_run():
+        return _resumed_job(run, how)
+
+
+def _checked_how(how: dict) -> dict:
+    """The settings of :data:`HOW_IT_RUNS` given for a resume (None: not given), each checked as a
+    new run's are."""
+    how = {name: value for name, value in how.items() if value is not None}
     if set(how) - set(HOW_IT_RUNS):
         other = sorted(set(how) - set(HOW_IT_RUNS))
         raise InputError(f"a resume may change only how the job runs ({', '.join(HOW_IT_RUNS)}), not {other}")
-    with run.locked_for_run():
-        return _resumed_job(run, how)
+    checks = {"backend": lambda v: limits.text("backend", v, BACKENDS),
+              "executor": lambda v: limits.text("executor", v, EXECUTORS),
+              "workers": lambda v: limits.whole("workers", v, 1),
+              "threads": lambda v: limits.threads("threads", v),
+              "ray_address": lambda v: limits.text("ray_address", v)}  # fmt: skip
+    for name, value in how.items():
+        checks[name](value)
+    return how
 
 
 def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
@@ -216,6 +230,8 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
             "threads": settings.get("threads"), **how}  # fmt: skip
     if "executor" in how and "ray_address" not in how and how["executor"] != "ray":
         runs["ray_address"] = None  # the cluster of a Ray job left for this machine
+    if how.get("backend") == "cupy" and "workers" not in how:
+        runs["workers"] = 1  # the job's CPU worker processes: a GPU runs in this process
     if runs["ray_address"] is not None and runs["executor"] != "ray":
         raise InputError("ray_address (--ray-address) cannot apply without the ray executor (--executor ray)")
     runs["threads"] = capped_threads(runs["threads"], "threads (job.json's or --threads)")
@@ -230,6 +246,11 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
             plans_sha256=plans_sha256,
             **runs,
         )
+    except RayUnavailable as exc:  # the job's cluster is gone
+        if "executor" in how or "ray_address" in how:
+            raise
+        raise RayUnavailable(f"{exc}. The job ran on Ray: finish it on this machine with fleetopt evaluate "
+                             f"--resume {run.path} --executor local") from None
     except BackendError as exc:  # the machine or cluster that started it had what this one lacks
         if "backend" in how:
             raise

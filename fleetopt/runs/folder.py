@@ -219,7 +219,8 @@ class RunFolder:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            # its first line: the file holds the pid of the process that locked it last
+            holder = (os.pread(fd, 32, 0).decode("ascii", "replace").split() or ["unknown"])[0]
             os.close(fd)
             raise RunDirError(
                 f"{self.path} is being run by another fleetopt process (pid {holder}): wait for it or stop it"

@@ -134,7 +134,8 @@ def _make_candidates(loaded, data, settings: dict, folder, saved, progress) -> C
         proposals=proposals,
     )  # fmt: skip
     if folder is not None:  # each new candidate is already saved (on_made)
-        RunFolder(folder).write_job({**settings, RunFolder.CANDIDATES_COMPLETE: True})
+        # the file's settings, not this resume's (a --backend or capped --threads given for it)
+        RunFolder(folder).write_job({**RunFolder(folder).job(), RunFolder.CANDIDATES_COMPLETE: True})
     return cands
 
 
