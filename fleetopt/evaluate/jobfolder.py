@@ -188,8 +188,8 @@ def resume_evaluation(folder: str | Path, how: dict | None = None) -> Evaluation
     if not run.is_job:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
         raise PlanFileError(f"{run.path}: not a resumable evaluation{kind} (no {RunFolder.JOB})")
-    # locked before anything is read: another process may be running it, or finishing it
     how = _checked_how(how or {})
+    # locked before anything is read: another process may be running it, or finishing it
     with run.locked_for_run():
         return _resumed_job(run, how)
 
