@@ -178,22 +178,11 @@ def test_a_sweep_resumed_on_the_c_build_uses_the_chunks_numpy_saved(no_gpu, monk
     """A sweep stopped while NumPy evaluated it (its compiler failing then), resumed where `auto`
     runs the C build: the chunks saved before are used (job.json keeps the chunk sizes, which
     would otherwise follow the backend), and the figures are NumPy's."""
-    from fleetopt.sweep.candidates import Rule
 
     monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
-    rule, folder = Rule(max_breach_prob=0.9), tmp_path / "sweep"
-    reference = api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, backend="numpy")
-    calls = []
-
-    def stop_after_two(done, total):
-        calls.append(done)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-
+    folder = tmp_path / "sweep"
     monkeypatch.setenv("CC", "false")
-    with pytest.raises(KeyboardInterrupt):
-        api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, folder=folder,
-                  progress=stop_after_two)  # fmt: skip
+    reference = _sweep_stopped_in_its_evaluation(folder, "auto")
     monkeypatch.delenv("CC")
     resumed = api.resume_sweep(folder)
     assert resumed.evaluation.backend == "cpu-kernel"
@@ -335,20 +324,9 @@ def test_a_sweep_resume_may_change_its_backend(no_gpu, tmp_path):
     """A sweep started on a GPU could not be finished without one. `--resume` with `--backend`
     (api.resume_sweep(backend=...)) evaluates the rest another way, keeping the chunks saved, with
     the same figures; without it the message says so."""
-    from fleetopt.sweep.candidates import Rule
 
-    rule, folder = Rule(max_breach_prob=0.9), tmp_path / "sweep"
-    reference = api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, backend="numpy")
-    calls = []
-
-    def stop_after_two(done, total):
-        calls.append(done)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, folder=folder, backend="numpy",
-                  progress=stop_after_two)  # fmt: skip
+    folder = tmp_path / "sweep"
+    reference = _sweep_stopped_in_its_evaluation(folder, "numpy")
     job = json.loads((folder / "job.json").read_text())
     (folder / "job.json").write_text(json.dumps({**job, "backend": "cupy"}))  # as a GPU machine wrote it
     said = f"finish it here with fleetopt sweep --resume {folder} --backend auto"
@@ -399,3 +377,22 @@ def test_resume_settings_are_checked_and_job_json_is_kept(no_gpu, tmp_path):
                        r"--executor local"):  # fmt: skip
         api.resume_evaluation(tmp_path / "E")
     assert api.resume_evaluation(tmp_path / "E", executor="local").run(tmp_path / "E").backend == "numpy"
+
+
+def _sweep_stopped_in_its_evaluation(folder, backend: str):
+    """A sweep of tiny (5 candidates, 100,000 scenarios) stopped after two evaluation chunks in
+    ``folder`` (NumPy's chunks are one plan each there); the same sweep run through, on NumPy."""
+    from fleetopt.sweep.candidates import Rule
+
+    rule = Rule(max_breach_prob=0.9)
+    calls = []
+
+    def stop_after_two(done, total):
+        calls.append(done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, folder=folder, backend=backend,
+                  progress=stop_after_two)  # fmt: skip
+    return api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, backend="numpy")
