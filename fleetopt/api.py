@@ -748,10 +748,7 @@ def resume_sweep(
     folder = resolve_run(folder, "folder")
     if rule_changes is not None:
         Rule.checked_fields("rule_changes", rule_changes)
-    if backend is not None:
-        limits.text("backend", backend, BACKENDS)
-    limits.threads("threads", threads)
-    how = {"backend": backend, "threads": threads}
+    how = {"backend": backend, "threads": threads}  # checked by the resume
     return _resume_sweep(folder, progress, rule_changes=rule_changes, candidate_progress=candidate_progress,
                          how=how)  # fmt: skip
 

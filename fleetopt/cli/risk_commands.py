@@ -316,7 +316,7 @@ def sweep(
     if resume is not None:
         refuse_with_resume(ctx, ("report", "backend", "threads", *rule_options))
         how = {"backend": backend.value if given(ctx, "backend") else None,
-               "threads": capped_threads(threads) if given(ctx, "threads") else None}  # fmt: skip
+               "threads": threads if given(ctx, "threads") else None}  # fmt: skip (capped by the resume)
         return _resume_sweep(resume, changes, report, how)
     RunFolder.check_new(out)  # before the model is even read
     rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar,

@@ -152,7 +152,13 @@ def result_bytes_per_plan(n_scenarios: int) -> int:
 
 def default_budget(backend: Backend) -> int:
     """The working memory a run may use unless told (``--max-memory``): half of what is free, bytes."""
-    return int(0.5 * backend.free_memory_bytes())
+    return budget_of(backend.free_memory_bytes())
+
+
+def budget_of(free_bytes: int, max_memory: int | None = None) -> int:
+    """The working memory a run may use, bytes: ``max_memory`` where given, else half of
+    ``free_bytes``."""
+    return max_memory if max_memory is not None else int(0.5 * free_bytes)
 
 
 def backend_chunk_sizes(
@@ -185,7 +191,7 @@ def worker_chunk_sizes(
     within ``max_memory`` bytes (None: half of ``free_bytes``) and the backend's block
     (``MAX_PAIRS``, per thread on NumPy); with several workers, at most a quarter of each one's
     share of the plans per chunk, so that every worker has work until the end."""
-    budget = max_memory if max_memory is not None else int(0.5 * free_bytes)
+    budget = budget_of(free_bytes, max_memory)
     block = MAX_PAIRS[backend_name] * (threads if backend_name == "numpy" else 1)
     plan_chunk, scenario_chunk = chunk_sizes(data, plans, n_scenarios, budget, record, block)
     if workers > 1:

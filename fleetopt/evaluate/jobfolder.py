@@ -188,19 +188,20 @@ def resume_evaluation(folder: str | Path, how: dict | None = None) -> Evaluation
     if not run.is_job:
         kind = f" ({run.kind}'s folder)" if run.is_finished and run.kind else ""
         raise PlanFileError(f"{run.path}: not a resumable evaluation{kind} (no {RunFolder.JOB})")
-    how = _checked_how(how or {})
+    how = checked_how(how or {}, HOW_IT_RUNS)
     # locked before anything is read: another process may be running it, or finishing it
     with run.locked_for_run():
         return _resumed_job(run, how)
 
 
-def _checked_how(how: dict) -> dict:
-    """The settings of :data:`HOW_IT_RUNS` given for a resume (None: not given), each checked as a
-    new run's are."""
+def checked_how(how: dict, allowed: tuple[str, ...]) -> dict:
+    """The settings of how a job runs given for its resume (None: not given), of ``allowed`` (an
+    evaluation's :data:`HOW_IT_RUNS`, a sweep's backend and threads), each checked as a new run's
+    are."""
     how = {name: value for name, value in how.items() if value is not None}
-    if set(how) - set(HOW_IT_RUNS):
-        other = sorted(set(how) - set(HOW_IT_RUNS))
-        raise InputError(f"a resume may change only how the job runs ({', '.join(HOW_IT_RUNS)}), not {other}")
+    if set(how) - set(allowed):
+        other = sorted(set(how) - set(allowed))
+        raise InputError(f"a resume may change only how the job runs ({', '.join(allowed)}), not {other}")
     checks = {"backend": lambda v: limits.text("backend", v, BACKENDS),
               "executor": lambda v: limits.text("executor", v, EXECUTORS),
               "workers": lambda v: limits.whole("workers", v, 1),
@@ -234,7 +235,7 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
         runs["workers"] = 1  # the job's CPU worker processes: a GPU runs in this process
     if runs["ray_address"] is not None and runs["executor"] != "ray":
         raise InputError("ray_address (--ray-address) cannot apply without the ray executor (--executor ray)")
-    runs["threads"] = capped_threads(runs["threads"], "threads (job.json's or --threads)")
+    runs["threads"] = resumed_threads(runs["threads"])
     try:
         job = prepare_evaluation(
             plans_file,
@@ -251,15 +252,27 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
             raise
         raise RayUnavailable(f"{exc}. The job ran on Ray: finish it on this machine with fleetopt evaluate "
                              f"--resume {run.path} --executor local") from None
-    except BackendError as exc:  # the machine or cluster that started it had what this one lacks
-        if "backend" in how:
-            raise
-        raise BackendError(f"{exc}. The job started with backend {runs['backend']!r}: finish it here with "
-                           f"fleetopt evaluate --resume {run.path} --backend auto") from None
+    except BackendError as exc:
+        raise started_elsewhere(exc, how, runs["backend"], f"fleetopt evaluate --resume {run.path}") from None
     # the same chunks as the first attempt, whatever memory this machine has
     job.settings.update(plan_chunk=settings["plan_chunk"], scenario_chunk=settings["scenario_chunk"])
     job.settings.update(plans_source=settings["plans_source"])
     return job
+
+
+def resumed_threads(threads: int | None) -> int | None:
+    """A resumed job's threads (job.json's, or given for the resume), at most this machine's cores."""
+    return capped_threads(threads, "threads (job.json's or --threads)")
+
+
+def started_elsewhere(exc: BackendError, how: dict, backend: str, resume: str) -> BackendError:
+    """``exc``, a resumed job's backend that cannot run here (the machine that started it had what
+    this one lacks), saying how to finish it here (``resume``: the command) where the resume did not
+    name a backend itself."""
+    if "backend" in how:
+        return exc
+    return BackendError(f"{exc}. The job started with backend {backend!r}: finish it here with {resume} "
+                        "--backend auto")
 
 
 _MADE_WITH = {RunFolder.JOB: "started with", RunFolder.SUMMARY: "made with"}

@@ -24,10 +24,10 @@ import numpy as np
 from fleetopt.core.data import ModelData
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError, warn
-from fleetopt.evaluate.backend import BackendError, c_compiler, resolve_backend
+from fleetopt.evaluate.backend import BackendError, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.engine import choose_backend, evaluate_chunk
-from fleetopt.evaluate.kernel import KernelBuildError
+from fleetopt.evaluate.kernel import KernelBuildError, found_c_compiler
 from fleetopt.runs.files import signals_deferred, write_bytes_atomic
 
 _CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)-([0-9a-f]{64})\.npz$")
@@ -266,10 +266,8 @@ def _worker_chunk(data: ModelData, chunk: PlanBatch, spec, backend_name: str, fa
 def _worker_backend(backend_name: str):
     """The backend of one worker, one thread; the C build on a machine without a compiler (a Ray
     node) is a :class:`KernelBuildError` naming the machine, as one whose compiler fails."""
-    if backend_name == "cpu-kernel" and c_compiler() is None:
-        raise KernelBuildError(
-            f"needs a C compiler (cc, gcc or clang on PATH, or $CC): none was found on {socket.gethostname()}"
-        )
+    if backend_name == "cpu-kernel":
+        found_c_compiler()
     return resolve_backend(backend_name, threads=1)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import shlex
+import socket
 import subprocess
 import tempfile
 import threading
@@ -807,6 +808,17 @@ class KernelBuildError(BackendError):
         return type(self), (self.reason, self.detail)
 
 
+def found_c_compiler() -> str:
+    """This machine's C compiler (:func:`c_compiler`), else a :class:`KernelBuildError` naming the
+    machine (a Ray node's build fails there, not on the machine that started the run)."""
+    compiler = c_compiler()
+    if compiler is None:
+        raise KernelBuildError(
+            f"needs a C compiler (cc, gcc or clang on PATH, or $CC): none was found on {socket.gethostname()}"
+        )
+    return compiler
+
+
 def _run_compiler(command: list[str], what: str = "", timeout: float = BUILD_TIMEOUT_S) -> None:
     """Run a compiler ``command``; a compiler that cannot be run, fails or hangs raises a
     :class:`KernelBuildError` naming it (``what``: what it built, when not the kernel)."""
@@ -888,9 +900,7 @@ class CpuKernel:
         openmp: bool = True,
         gpu_code: bool = False,
     ):
-        self.compiler = compiler or c_compiler()
-        if self.compiler is None:
-            raise KernelBuildError("needs a C compiler (cc, gcc or clang on PATH, or $CC): none was found")
+        self.compiler = compiler or found_c_compiler()
         self.cache = BuildCache(self.compiler)
         found = self.cache.settings(lambda: _flags_taken(self.compiler))
         # this machine's instruction set (the library is built here, for here): no effect on rounding

@@ -20,12 +20,11 @@ from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import backend_chunk_sizes, check_scenarios_fit, choose_backend, evaluate
-from fleetopt.evaluate.jobfolder import job_model
+from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.kernel import check_c_compiler
 from fleetopt.evaluate.metrics import FORECAST_OK
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
-from fleetopt.evaluate.resources import capped_threads
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunFolder, csv_text, json_text
@@ -185,9 +184,7 @@ def resume_sweep(
     resume in place of job.json's (its chunks are kept; the figures agree to 1e-12 across backends).
     The folder is locked to this process (:meth:`RunFolder.hold_lock`) until the sweep is written, or
     until the resume fails."""
-    how = {name: value for name, value in (how or {}).items() if value is not None}
-    if set(how) - {"backend", "threads"}:
-        raise InputError(f"a sweep's resume may change only its backend and threads, not {sorted(how)}")
+    how = checked_how(how or {}, ("backend", "threads"))
     # locked before anything is read: another process may be running it, or finishing it
     with RunFolder(folder).locked_for_run() as run:
         return _resumed_sweep(run, progress, rule_changes, candidate_progress, how)
@@ -216,7 +213,7 @@ def _resumed_sweep(
     started = _checked_sweep_job(run)
     run.check_job_version()
     settings = {**started, **how}  # job.json keeps its own (its chunk sizes are added to the file)
-    settings["threads"] = capped_threads(settings["threads"], "threads (job.json's or --threads)")
+    settings["threads"] = resumed_threads(settings["threads"])
     # the rule given now picks among the evaluated candidates; job.json keeps the one it started with
     rule = Rule.checked_fields("rule", {**settings["rule"], **(rule_changes or {})})
     loaded, data = load(job_model(run, settings))
@@ -224,10 +221,8 @@ def _resumed_sweep(
     try:
         _check_backend(data, settings["n_scenarios"], settings["backend"], settings["threads"])
     except BackendError as exc:
-        if "backend" in how:
-            raise
-        raise BackendError(f"{exc}. The sweep started with backend {settings['backend']!r}: finish it here "
-                           f"with fleetopt sweep --resume {run.path} --backend auto") from None
+        resume = f"fleetopt sweep --resume {run.path}"
+        raise started_elsewhere(exc, how, settings["backend"], resume) from None
     saved = saved_candidates(run, data)
     if settings[RunFolder.CANDIDATES_COMPLETE]:
         if not saved:
