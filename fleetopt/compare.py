@@ -498,50 +498,12 @@ def compare_plans(
     result = evaluate(data, batch, scenarios, seed, backend=backend, keep_matrix=True)
     statements = [plan_statements(data, plan) for plan in plans]
     on_forecast = forecast_run_batch(data, plans, buffers, statements)  # with each plan's policy
-    npv = result.npv_matrix
-    demand_served = market_demand_served(data, batch)
-    figures = {}
-    mw_rows, gpu_rows, diff_rows = [], [], []
-    q = data.quarter_labels
-    for n, (plan, label) in enumerate(zip(plans, labels, strict=True)):
-        st = statements[n]
-        m = result.metrics.iloc[n]
-        figures[label] = {
-            "npv_forecast_usd": on_forecast[n].npv_usd,
-            "forecast_breach": 0.0 if on_forecast[n].within_limits else 1.0,
-            **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},
-            # none for the first plan (NaN: empty in the CSV, null in the JSON): its difference to itself
-            "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,
-            "npv_p50_usd": float(np.median(npv[n])),
-            # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
-            "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
-            "peak_debt_forecast_usd": on_forecast[n].peak_debt_usd,
-            "present_cost_usd": present_cost(data, st),
-            "market_demand_served": float(demand_served[n]),
-            "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),
-            "power_built_mw": float(
-                sum(plan.build_blocks[i].sum() * s.block_mw for i, s in enumerate(data.sites))
-            ),
-        }
-        for site in data.sites:
-            for t in range(data.T):
-                mw_rows.append(
-                    (
-                        label,
-                        site.name,
-                        q[t],
-                        st.lines[f"mw_used_{site.name}"][t],
-                        st.lines[f"mw_available_{site.name}"][t],
-                    )
-                )
-        held = plan.held
-        for g in data.model_generations:
-            cohorts = [c.index for c in data.cohorts if data.sku_generation[c.sku] == g]
-            gpu_rows += [(label, q[t], GENERATIONS[g], float(held[cohorts, t].sum())) for t in range(data.T)]
-        if n > 0:
-            delta = (plan.buy_blocks - plans[0].buy_blocks).sum(axis=1) * data.block_size[:, None]
-            for s, t in zip(*np.nonzero(delta), strict=True):
-                diff_rows.append((label, q[t], data.sku_names[s], float(delta[s, t])))
+    figures = {
+        label: plan_figures(data, plan, statements[n], on_forecast[n], result, n, demand_served)
+        for n, (plan, label, demand_served) in enumerate(
+            zip(plans, labels, market_demand_served(data, batch), strict=True)
+        )
+    }
     buffer = batch.liquidity_buffer
     same = [(labels[a], labels[b]) for a in range(len(plans)) for b in range(a + 1, len(plans))
             if _same_plan(plans[a], plans[b], buffer[a], buffer[b])]  # fmt: skip
@@ -556,9 +518,9 @@ def compare_plans(
     return Comparison(
         labels=labels,
         figures=pd.DataFrame(figures).loc[order],
-        mw_used=pd.DataFrame(mw_rows, columns=["plan", "site", "quarter", "mw_used", "mw_available"]),
-        gpus=pd.DataFrame(gpu_rows, columns=["plan", "quarter", "generation", "gpus"]),
-        purchase_diff=pd.DataFrame(diff_rows, columns=["plan", "quarter", "sku", "gpus_vs_first_plan"]),
+        mw_used=power_used(data, labels, statements),
+        gpus=gpus_held(data, plans, labels),
+        purchase_diff=purchases_against_first(data, plans, labels),
         n_scenarios=scenarios,
         seed=seed,
         same=same,
@@ -575,6 +537,65 @@ def compare_plans(
             if not run.within_limits
         ],
     )
+
+
+def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, demand_served: float) -> dict:
+    """The comparison's figures of plan ``n`` (a column of :attr:`Comparison.figures`): its forecast
+    run ``on_forecast``, its risk metrics in ``result``, and the paired error of its NPV against
+    the first plan's on the same scenarios."""
+    npv = result.npv_matrix
+    m = result.metrics.iloc[n]
+    return {
+        "npv_forecast_usd": on_forecast.npv_usd,
+        "forecast_breach": 0.0 if on_forecast.within_limits else 1.0,
+        **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},
+        # none for the first plan (NaN: empty in the CSV, null in the JSON): its difference to itself
+        "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,
+        "npv_p50_usd": float(np.median(npv[n])),
+        # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
+        "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
+        "peak_debt_forecast_usd": on_forecast.peak_debt_usd,
+        "present_cost_usd": present_cost(data, st),
+        "market_demand_served": float(demand_served),
+        "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),
+        "power_built_mw": float(
+            sum(plan.build_blocks[i].sum() * site.block_mw for i, site in enumerate(data.sites))
+        ),
+    }
+
+
+def power_used(data: ModelData, labels: list[str], statements: list) -> pd.DataFrame:
+    """MW used and available per plan, site and quarter, from each plan's statements."""
+    rows = [
+        (label, site.name, q, st.lines[f"mw_used_{site.name}"][t], st.lines[f"mw_available_{site.name}"][t])
+        for label, st in zip(labels, statements, strict=True)
+        for site in data.sites
+        for t, q in enumerate(data.quarter_labels)
+    ]
+    return pd.DataFrame(rows, columns=["plan", "site", "quarter", "mw_used", "mw_available"])
+
+
+def gpus_held(data: ModelData, plans: list[Plan], labels: list[str]) -> pd.DataFrame:
+    """GPUs held per plan, quarter and generation."""
+    rows = []
+    for plan, label in zip(plans, labels, strict=True):
+        held = plan.held
+        for g in data.model_generations:
+            cohorts = [c.index for c in data.cohorts if data.sku_generation[c.sku] == g]
+            by_quarter = held[cohorts].sum(axis=0)
+            quarters = zip(data.quarter_labels, by_quarter, strict=True)
+            rows += [(label, q, GENERATIONS[g], float(gpus)) for q, gpus in quarters]
+    return pd.DataFrame(rows, columns=["plan", "quarter", "generation", "gpus"])
+
+
+def purchases_against_first(data: ModelData, plans: list[Plan], labels: list[str]) -> pd.DataFrame:
+    """Each later plan's GPUs bought per quarter and SKU less the first plan's, where they differ."""
+    rows = []
+    for plan, label in zip(plans[1:], labels[1:], strict=True):
+        delta = (plan.buy_blocks - plans[0].buy_blocks).sum(axis=1) * data.block_size[:, None]
+        for s, t in zip(*np.nonzero(delta), strict=True):
+            rows.append((label, data.quarter_labels[t], data.sku_names[s], float(delta[s, t])))
+    return pd.DataFrame(rows, columns=["plan", "quarter", "sku", "gpus_vs_first_plan"])
 
 
 def market_demand_served(data: ModelData, batch) -> np.ndarray:

@@ -287,13 +287,43 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
     the quarters it draws more than it planned online (``plan_short``), and the per-site arrays the
     kernel reads only in a quarter short of power."""
     shape = KernelShape.of(consts, plans)
+    T = consts.T
+    loans = _term_loans(consts.financing, plans)
+    slots = list(shape.prepaid)
+    loans["prepaid"], loans["unpaid"] = loans["prepaid"][..., slots], loans["unpaid"][..., slots]
+    over_drawn = (plans.drawn_mw > plans.online_mw * (1.0 + REL) + REL).any(axis=1)  # (P, T)
+    owed = plans.contract_owed > 0  # (P, K, T): contracts the plan serves with fewer GPUs than they have
+    return {
+        "plan_quarter": _quarter_table(consts, plans, shape, loans),
+        "plan_flags": _bits(_quarter_flags(consts, plans, shape, loans), 2),
+        "plan_served": _bits((plans.contract_gpus != 0).any(axis=2), 1),  # (P, K, T) -> (P, T)
+        "plan_accepted": _bits(plans.accepted != 0, 1),
+        "plan_short": _bits(over_drawn | owed.any(axis=1), 1),  # computed on the per-site path
+        "plan_owed": _bits(owed, 1),  # (P, K, T) -> (P, T)
+        "cgpu": plans.contract_gpus, "msup": plans.market_supply, "mgpu": plans.market_gpus,
+        "mrev": plans.market_revenue, "elec": plans.electricity, "drawn": plans.drawn_mw,
+        "online_plan": plans.online_mw, "build_site": plans.build_site, "build_start": plans.build_start,
+        "build_online": plans.build_online, "build_mw": plans.build_mw,
+        "terminal_fleet": plans.terminal_fleet, "terminal_power": plans.terminal_power,
+        "terminal_book": plans.terminal_book, "gtbook": plans.gen_terminal_book,
+        "cmw": plans.contract_mw, "mmw": plans.market_mw, "fsup": plans.freed_supply,
+        "frev": plans.freed_revenue, "gterm": plans.gen_terminal, "lbuf": plans.liquidity_buffer,
+        # the prepaid slots' forecast rates and floating quarters, (FP, T) (the same for every plan)
+        "slot_rate": consts.financing.rate_quarterly[slots].reshape(-1, T),
+        "slot_floating": consts.financing.floating[slots].reshape(-1, T),
+        "slot_refinanced": consts.financing.refinanced[slots].reshape(-1, T),
+        "slot_collateral_weight": consts.financing.collateral_weight[slots],
+    }  # fmt: skip
+
+
+def _quarter_table(
+    consts: SimulationConstants, plans: PlanBatch, shape: KernelShape, loans: dict
+) -> np.ndarray:
+    """(P, T, FO_NQ): each plan's per-quarter figures in the kernel's field order (``shape.fields``)."""
     P, T, G = plans.P, consts.T, shape.G
     contract_total = _site_total(plans.contract_gpus, 2)  # (P, K, T)
     supply = _site_total(plans.market_supply, 2)  # (P, 2, T)
     revenue = _site_total(plans.market_revenue, 3)  # (P, 2, G, T)
-    loans = _term_loans(consts.financing, plans)
-    slots = list(shape.prepaid)
-    loans["prepaid"], loans["unpaid"] = loans["prepaid"][..., slots], loans["unpaid"][..., slots]
     held = plans.held
     per_quarter = {
         "contract_total": contract_total.transpose(0, 2, 1),
@@ -320,10 +350,18 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         **{name: getattr(plans, name) for name in _ORDERS},
         **loans,
     }
-    columns = []
-    for name, width in shape.fields():
-        column = np.asarray(per_quarter[name], dtype=np.float64).reshape(P, T, width)
-        columns.append(column)
+    columns = [
+        np.asarray(per_quarter[name], dtype=np.float64).reshape(P, T, width) for name, width in shape.fields()
+    ]
+    return np.ascontiguousarray(np.concatenate(columns, axis=2))
+
+
+def _quarter_flags(
+    consts: SimulationConstants, plans: PlanBatch, shape: KernelShape, loans: dict
+) -> np.ndarray:
+    """(P, T, 2 G + 5) booleans of what each plan does each quarter: sells a generation in a use,
+    sells in a use at all, has proceeds, floating interest, refinanced interest (``plan_flags``)."""
+    P, T, G = plans.P, consts.T, shape.G
     sold = (plans.market_revenue != 0).any(axis=3)  # (P, 2, G, T): any site
     market = sold.any(axis=2) | (plans.market_supply != 0).any(axis=2) | (plans.market_gpus != 0).any(axis=2)
     if consts.policy.freed_gpus_to_market:  # a contract's GPUs may reach its use's market
@@ -337,7 +375,7 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
     # quarters whose interest may follow the spread shift: refinanced balances, the plan's or kept
     # by a cut prepayment (draws moved with an order are never refinanced: they come before maturity)
     refinanced = (loans["refinanced_balance"] != 0) | _kept_floats(consts, shape, plans, "refinanced")
-    flags = np.concatenate(
+    return np.concatenate(
         [
             sold.transpose(0, 3, 1, 2).reshape(P, T, 2 * G),
             market.transpose(0, 2, 1),
@@ -347,29 +385,6 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         ],
         axis=2,
     )
-    over_drawn = (plans.drawn_mw > plans.online_mw * (1.0 + REL) + REL).any(axis=1)  # (P, T)
-    owed = plans.contract_owed > 0  # (P, K, T): contracts the plan serves with fewer GPUs than they have
-    return {
-        "plan_quarter": np.ascontiguousarray(np.concatenate(columns, axis=2)),
-        "plan_flags": _bits(flags, 2),
-        "plan_served": _bits((plans.contract_gpus != 0).any(axis=2), 1),  # (P, K, T) -> (P, T)
-        "plan_accepted": _bits(plans.accepted != 0, 1),
-        "plan_short": _bits(over_drawn | owed.any(axis=1), 1),  # computed on the per-site path
-        "plan_owed": _bits(owed, 1),  # (P, K, T) -> (P, T)
-        "cgpu": plans.contract_gpus, "msup": plans.market_supply, "mgpu": plans.market_gpus,
-        "mrev": plans.market_revenue, "elec": plans.electricity, "drawn": plans.drawn_mw,
-        "online_plan": plans.online_mw, "build_site": plans.build_site, "build_start": plans.build_start,
-        "build_online": plans.build_online, "build_mw": plans.build_mw,
-        "terminal_fleet": plans.terminal_fleet, "terminal_power": plans.terminal_power,
-        "terminal_book": plans.terminal_book, "gtbook": plans.gen_terminal_book,
-        "cmw": plans.contract_mw, "mmw": plans.market_mw, "fsup": plans.freed_supply,
-        "frev": plans.freed_revenue, "gterm": plans.gen_terminal, "lbuf": plans.liquidity_buffer,
-        # the prepaid slots' forecast rates and floating quarters, (FP, T) (the same for every plan)
-        "slot_rate": consts.financing.rate_quarterly[slots].reshape(-1, T),
-        "slot_floating": consts.financing.floating[slots].reshape(-1, T),
-        "slot_refinanced": consts.financing.refinanced[slots].reshape(-1, T),
-        "slot_collateral_weight": consts.financing.collateral_weight[slots],
-    }  # fmt: skip
 
 
 def _moved_floats(consts: SimulationConstants, plans: PlanBatch) -> np.ndarray:
