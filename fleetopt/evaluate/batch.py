@@ -190,32 +190,11 @@ def compile_plans(
 
 def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits: bool = False) -> PlanBatch:
     """:func:`compile_plans` for one stack of plans (leading plan axis on every decision array)."""
-    P, S, I = len(labels), data.S, data.I
-    problems = stack.shape_problems(data, stacked=True)
-    counts = {name: arr.shape[0] for name, arr in stack.arrays().items() if arr.ndim}
-    if problems or set(counts.values()) != {P} or len(counts) < len(stack.arrays()):
-        detail = problems[0] if problems else f"{P} labels, plans per array {counts}"
-        raise PlanFileError(f"plans do not fit the model: {detail}")
-    bad = ~np.isin(stack.accepted, (0.0, 1.0))
-    if bad.any():
-        p, k = (int(x) for x in np.argwhere(bad)[0])
-        raise PlanFileError(
-            f"plan {labels[p]!r}: accepted[{k}] (contract {data.contracts[k].name!r}) is "
-            f"{stack.accepted[p, k]:g}; a contract is taken (1) or not (0)"
-        )
-    stack = _declined_contracts_cleared(data, stack, labels)
+    P = len(labels)
+    stack = _declined_contracts_cleared(data, _checked_stack(data, stack, labels), labels)
     rev_per_gpu = econ.market_revenue_per_gpu(data)  # (2, S, T)
     fin = econ.Financing.from_data(data, with_revolver=False)
-    contract_by_use = np.zeros(stack.active.shape)  # (P, 2, S, I, T)
-    for k, con in enumerate(data.contracts):
-        contract_by_use[:, con.use] += stack.contract_gpus[:, k]
-    market = stack.active - contract_by_use
-    market_revenue = np.zeros((P, 2, data.G, I, data.T))
-    market_supply = np.zeros((P, 2, I, data.T))
-    for s in range(S):
-        g = data.sku_generation[s]
-        market_revenue[:, :, g] += rev_per_gpu[:, s, None, :] * market[:, :, s]
-        market_supply += data.throughput[:, s, None, None] * market[:, :, s]
+    market, market_revenue, market_supply = _market_tables(data, stack, rev_per_gpu)
     freed = _freed_capacity(data, stack.contract_gpus, rev_per_gpu)
     mw = econ.mw_per_gpu(data)[:, :, None]  # (S, I, 1)
     # every total the scenarios only scale comes from the statements' own operating lines
@@ -269,6 +248,42 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         build_online=build[2].astype(np.int32),
         build_mw=build[3],
     )
+
+
+def _checked_stack(data: ModelData, stack: Plan, labels: list[str]) -> Plan:
+    """``stack`` when its arrays fit the model with one plan per label and every contract is taken
+    (1) or not (0); else :class:`PlanFileError` naming what does not fit."""
+    P = len(labels)
+    problems = stack.shape_problems(data, stacked=True)
+    counts = {name: arr.shape[0] for name, arr in stack.arrays().items() if arr.ndim}
+    if problems or set(counts.values()) != {P} or len(counts) < len(stack.arrays()):
+        detail = problems[0] if problems else f"{P} labels, plans per array {counts}"
+        raise PlanFileError(f"plans do not fit the model: {detail}")
+    bad = ~np.isin(stack.accepted, (0.0, 1.0))
+    if bad.any():
+        p, k = (int(x) for x in np.argwhere(bad)[0])
+        raise PlanFileError(
+            f"plan {labels[p]!r}: accepted[{k}] (contract {data.contracts[k].name!r}) is "
+            f"{stack.accepted[p, k]:g}; a contract is taken (1) or not (0)"
+        )
+    return stack
+
+
+def _market_tables(data: ModelData, stack: Plan, rev_per_gpu: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The GPUs each plan sells on the market (P, 2, S, I, T: active less contracted, by use), their
+    forecast revenue by generation (P, 2, G, I, T) and their H100-equivalent supply (P, 2, I, T)."""
+    P, I = stack.active.shape[0], data.I
+    contract_by_use = np.zeros(stack.active.shape)  # (P, 2, S, I, T)
+    for k, con in enumerate(data.contracts):
+        contract_by_use[:, con.use] += stack.contract_gpus[:, k]
+    market = stack.active - contract_by_use
+    market_revenue = np.zeros((P, 2, data.G, I, data.T))
+    market_supply = np.zeros((P, 2, I, data.T))
+    for s in range(data.S):
+        g = data.sku_generation[s]
+        market_revenue[:, :, g] += rev_per_gpu[:, s, None, :] * market[:, :, s]
+        market_supply += data.throughput[:, s, None, None] * market[:, :, s]
+    return market, market_revenue, market_supply
 
 
 def serves_contracts_short(data: ModelData, plan: Plan) -> bool:
