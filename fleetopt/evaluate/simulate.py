@@ -181,8 +181,8 @@ def simulate(
         util += gpus_used * pl.inv_held[t]
         if record:
             lines = {**step.lines(), "ebitda_usd": ebitda}
-            for name in record:
-                paths[name][:, :, t] = lines[name]
+            for name in record:  # + 0.0: a repayment of nothing is 0, not -0
+                paths[name][:, :, t] = lines[name] + 0.0
 
     debt_end = term_debt(state, xp) + state.revolver
     fleet, fleet_book = pl.terminal_fleet, pl.terminal_book

@@ -15,7 +15,8 @@ class Policy(StrictModel):
 
     power_to_contracts_first: bool = True
     """A site short of power serves its contracted GPUs first, then inference-market GPUs, then
-    training-market GPUs, then idle GPUs (off: every use is cut in proportion)."""
+    training-market GPUs; the idle draw of GPUs held but not in service is not taken from the MW
+    online (docs/evaluation.md, step 1) (off: every GPU at the site is cut in proportion)."""
     reschedule_late_contracts: bool = True
     """A contract short of GPUs at or after its delivery deadline is late, not cancelled: each late
     quarter earns only on its GPUs delivered and pays its `delay_penalty_usd_per_quarter`; only a
@@ -27,12 +28,13 @@ class Policy(StrictModel):
     stand idle)."""
     defer_orders: bool = True
     """At the start of a quarter, when cash plus the undrawn revolver, less the quarter's cash need on
-    the plan's forecast and the deferred payments falling due, would end below the minimum cash plus
-    `liquidity_buffer_usd`, defer just enough of the quarter's GPU order (the GPUs not serving
-    contracts) by one quarter, at the next quarter's price, with the same share of the quarter's
-    draws on facilities with `max_ltv` (drawn the next quarter; not in the last quarter of a
-    facility's draw window); when deferring all of it is not enough, cancel the order deferred from
-    the quarter before, forfeiting its deposit (off: every order is paid as planned)."""
+    the plan's forecast and the deferred payments falling due, plus the GPU-backed draws deferred
+    into it, would end below the minimum cash plus `liquidity_buffer_usd`, defer just enough of the
+    quarter's GPU order by one quarter (only GPUs no contract uses that quarter or needs later, of an
+    SKU still on sale the next quarter), at the next quarter's price, with the same share of the
+    quarter's draws on facilities with `max_ltv` (drawn the next quarter; not in the last quarter of
+    a facility's draw window); when deferring all of it is not enough, cancel the order deferred
+    from the quarter before, forfeiting its deposit (off: every order is paid as planned)."""
     distress_sales: bool = True
     """When cash is still below the default level (`finance.default_cash_usd`) after the revolver,
     sell market GPUs, oldest generation first, in blocks of `sale_block_gpus`, at the scenario's resale
