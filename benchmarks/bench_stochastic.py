@@ -46,7 +46,7 @@ def main(model: str = "neocloud", sizes: tuple[int, ...] = (5, 10)) -> None:
     started = time.perf_counter()
     forecast = sto.solve_with_first_stage(data, 4, mip_gap=0.01)
     print(
-        f"{model}: forecast solve {time.perf_counter() - started:.1f} s, NPV {forecast.objective_usd / 1e9:.2f}B",
+        f"{model}: forecast solve {time.perf_counter() - started:.1f} s, NPV {forecast.npv_usd / 1e9:.2f}B",
         flush=True,
     )
     drawn = generate_scenarios(data, 0, 0, 200)

@@ -454,7 +454,7 @@ def test_a_stochastic_measure_reads_the_same_in_the_terminal_and_the_report():
     vss, evpi = "VSS = RP - EEV", "EVPI = WS - RP"
     assert terminal[vss] == report[f"{vss}: value of the stochastic solution"] == "$31.0M"
     assert terminal[evpi] == report[f"{evpi}: expected value of perfect information"] == "$150.0M"
-    assert report["RP: the stochastic solution"] == "$2.35B"
+    assert report["RP: value of the stochastic solution (NPV less rescue penalties)"] == "$2.35B"
 
 
 def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does():

@@ -772,7 +772,7 @@ def stochastic_summary_table(summary: dict) -> Table:
     )
     table.add_row("status / gap", f"{summary['status']} / {_pct(summary['gap'])}")
     for key, label in (
-        ("rp_usd", "RP (stochastic solution)"),
+        ("rp_usd", "RP (stochastic solution: value, its NPV less rescue penalties)"),
         ("ev_usd", "EV (forecast optimum's NPV: the forecast alone, no CVaR of scenarios)"),
         ("eev_usd", "EEV (forecast first stage in the scenarios)"),
         ("ws_usd", "WS (wait-and-see)"),

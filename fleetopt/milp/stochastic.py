@@ -21,6 +21,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver
@@ -136,8 +137,9 @@ def scenario_model(
     and emergency equity in the cash roll-forward, and its value as ``scenario_value``.
 
     ``owner_npv``: the NPV of §6 less the emergency equity the owners put in (the revolver balance
-    left at the end is debt). ``scenario_value``: ``owner_npv`` less ``equity_cost`` per MUSD of
-    emergency equity and the physical and covenant slacks at their penalties. With
+    left at the end is debt). ``scenario_value``: ``owner_npv`` less the forecast objective's
+    tie-breaks, ``equity_cost`` per MUSD of emergency equity and the physical and covenant slacks
+    at their penalties. With
     ``integer_later`` False, purchases and power blocks from quarter ``quarters`` on are continuous.
     """
     m = build_model(data, "npv", relax=True)
@@ -178,8 +180,9 @@ def scenario_model(
     # prepayments not yet earned at the end are owed like debt (§6), as in the forecast objective
     debt_end = sum(m.balance[f, T - 1] for f in m.F) + m.revolver_balance[T - 1] + m.deferred_revenue_end
     cash_npv += df[-1] * (m.terminal_assets - m.liquidation_tax - debt_end)
-    cash_npv -= tie_breaks(m, data)  # the same tie-breaks as the forecast objective (§5.9, §5.10)
     m.owner_npv = pyo.Expression(expr=cash_npv - sum(df[t] * m.rescue_equity[t] for t in range(T)))
+    # the same tie-breaks as the forecast objective (§5.9, §5.10): in the value, not in the NPV reported
+    m.tie_break = pyo.Expression(expr=tie_breaks(m, data))
     penalties = []
     for idx in m.SLACK:
         if idx[0] in CASH_CURED:
@@ -190,7 +193,7 @@ def scenario_model(
     m.penalty = pyo.Expression(
         expr=equity_cost * sum(df[t] * m.rescue_equity[t] for t in range(T)) + revolver + sum(penalties)
     )
-    m.scenario_value = pyo.Expression(expr=m.owner_npv - m.penalty)
+    m.scenario_value = pyo.Expression(expr=m.owner_npv - m.tie_break - m.penalty)
     return m
 
 
@@ -380,12 +383,16 @@ def risk_value(values: np.ndarray, probabilities: np.ndarray, risk_weight: float
 
 @dataclass
 class ForecastSolution:
+    """The forecast MILP solved: its objective (the NPV less the tie-breaks of §5.9-5.10), plan,
+    first stage and the plan's NPV by its statements (what `fleetopt solve` reports)."""
+
     status: str
     objective_usd: float
     plan: Plan
     first_stage: dict
     seconds: float
     model_size: dict
+    npv_usd: float | None = None
 
 
 def solve_with_first_stage(
@@ -418,6 +425,7 @@ def solve_with_first_stage(
         netted_first_stage(first_stage_values(m, quarters), plan),
         seconds,
         model_size(m),
+        plan_statements(data, plan).npv_usd,
     )
 
 

@@ -1104,7 +1104,7 @@ def _candidates_section(run: _Run) -> str:
 
 
 MEASURES = (
-    ("rp_usd", "RP: the stochastic solution"),
+    ("rp_usd", "RP: value of the stochastic solution (NPV less rescue penalties)"),
     ("ev_usd", "EV: the forecast optimum on the forecast"),
     ("eev_usd", "EEV: the forecast optimum's first stage in the scenarios"),
     ("ws_usd", "WS: wait-and-see (each scenario known in advance)"),

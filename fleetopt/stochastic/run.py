@@ -343,7 +343,7 @@ def by_mpisppy(data, inputs, forecast, quarters, route, risk_weight, alpha, solv
     npv = np.array([row["npv_usd"] for row in rp.scenarios])
     figures = {
         "status": "optimal", "gap": rp.gap, "rp_usd": rp.objective_usd, "rp_bound_usd": rp.bound_usd,
-        "ev_usd": forecast.objective_usd, "expected_npv_usd": float(np.dot(probabilities, npv)),
+        "ev_usd": forecast.npv_usd, "expected_npv_usd": float(np.dot(probabilities, npv)),
         "cvar_npv_usd": sto.cvar(npv, probabilities, alpha),
         "eev_usd": None, "ws_usd": None, "vss_usd": None, "evpi_usd": None, "first_stage": "RP's",
     }  # fmt: skip
@@ -411,7 +411,7 @@ def recourse_figures(ef: sto.ExtensiveForm, rp: sto.EFSolution, forecast: sto.Fo
         "gap": rp.gap,
         "rp_usd": rp.objective_usd,
         "rp_bound_usd": rp.bound_usd,
-        "ev_usd": forecast.objective_usd,
+        "ev_usd": forecast.npv_usd,
         **plan_figures(ef, rp),
     }
 
@@ -588,7 +588,7 @@ def complete_plan(
     )
     if completed is not None:
         plan = completed.plan
-        completion = {"method": "forecast MILP", "npv_forecast_usd": completed.objective_usd}
+        completion = {"method": "forecast MILP", "npv_forecast_usd": completed.npv_usd}
     else:
         plan, row = sto.complete_with_rescue(data, quarters, first_stage, gap, limit, threads)
         completion = {"method": "forecast with rescue", "npv_forecast_usd": row["npv_usd"], "rescue": row}
