@@ -64,6 +64,24 @@ def test_auto_runs_the_c_build_from_the_threshold_on_with_numpys_figures(no_gpu,
     np.testing.assert_allclose(fast.npv_matrix, slow.npv_matrix, rtol=1e-12, atol=1e-6)
 
 
+@needs_cc
+def test_plans_beyond_the_kernel_say_so_on_the_run_line(no_gpu, monkeypatch, tiny_plans):
+    """`--backend cpu-kernel` on sweep candidates prepaying three facilities said "fused kernel
+    built by cc" while they ran NumPy (the kernel tracks cut prepayments on one), and `auto` chose
+    NumPy for them in silence: both now say why."""
+    data, plans = tiny_plans
+    why = "the fused kernel tracks cut prepayments on at most 1 facilities (these plans: 3)"
+    monkeypatch.setattr(engine, "kernel_fits", lambda plans, consts: why)
+    chosen = choose_backend("cpu-kernel", 1, data, plans, 300)
+    assert chosen.name == "cpu-kernel"
+    assert chosen.note == f"{why}: a chunk of plans beyond it runs the NumPy simulation, with the same results"
+    monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
+    auto = choose_backend("auto", 1, data, plans, 300)
+    assert (auto.name, auto.note) == ("numpy", f"auto chose NumPy: {why}")
+    result = evaluate(data, plans, 50, seed=3, backend="cpu-kernel")
+    assert (result.backend, result.kernel) == ("cpu-kernel", False)
+
+
 def test_auto_stays_on_numpy_without_a_compiler(no_gpu, monkeypatch, tiny_plans):
     data, plans = tiny_plans
     monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)

@@ -115,12 +115,17 @@ def choose_backend(
     ``gpu=False``: for CPU worker processes, ``auto`` as on a machine without a GPU."""
     be = resolve_backend("numpy" if name == "auto" and not gpu else name, threads)
     consts = SimulationConstants.from_data(data)
-    fits = kernel_fits(plans, consts) is None
-    if be.name == "cpu-kernel" and fits:
+    why = kernel_fits(plans, consts)
+    if be.name == "cpu-kernel" and why is None:
         build_cpu_kernel(be.threads, consts, plans)
+    if why is not None and be.name != "numpy":  # the run line must not claim a kernel that cannot run
+        path = "NumPy simulation" if be.name == "cpu-kernel" else "unfused simulation on the GPU"
+        return be.noted(f"{why}: a chunk of plans beyond it runs the {path}, with the same results")
     work = plans.P * n_scenarios * data.T
-    if name != "auto" or be.name != "numpy" or not fits or work < AUTO_C_BUILD_PAIR_QUARTERS:
+    if name != "auto" or be.name != "numpy" or work < AUTO_C_BUILD_PAIR_QUARTERS:
         return be
+    if why is not None:
+        return be.noted(f"auto chose NumPy: {why}")
     if c_compiler() is None:
         return be
     try:
