@@ -604,8 +604,10 @@ FRACTION_MESSAGE = "must be at most 1 (100 %): shares and probabilities are frac
     [(("horizon", "discount_rate_annual"), 15, f"{RATE_MESSAGE} (got 15)"),
      (("finance", "revolver", "annual_rate"), 12, f"{RATE_MESSAGE} (got 12)"),
      (("finance", "tax_rate"), 25, f"{FRACTION_MESSAGE} (got 25)"),
-     (("skus", "H100", "resale_fraction_by_age_years"), [0.8, 50], f"{FRACTION_MESSAGE} (got 50)")],
-    ids=["discount-rate", "revolver-rate", "tax-rate", "resale"],
+     (("skus", "H100", "resale_fraction_by_age_years"), [0.8, 50], f"{FRACTION_MESSAGE} (got 50)"),
+     (("finance", "facilities", "gpu-term-loan", "max_ltv"), 70, f"{FRACTION_MESSAGE} (got 70)"),
+     (("limits", "max_customer_revenue_share"), 67, f"{FRACTION_MESSAGE} (got 67)")],
+    ids=["discount-rate", "revolver-rate", "tax-rate", "resale", "ltv", "customer-share"],
 )  # fmt: skip
 def test_a_rate_or_share_written_as_a_percentage_is_told_so(tmp_path, tiny_text, field, value, message):
     """discount_rate_annual: 15 got pydantic's generic "Input should be less than or equal to 1",

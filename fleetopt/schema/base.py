@@ -126,6 +126,12 @@ Fraction = Annotated[
     AfterValidator(at_most(1, FRACTION_LIMIT_MESSAGE)),
 ]
 """A share or probability, 0 to 1 (0.25 = 25 %); an annual rate is an :data:`AnnualRate`."""
+PositiveFraction = Annotated[
+    float,
+    Field(gt=0, allow_inf_nan=False, json_schema_extra={"maximum": 1}),
+    AfterValidator(at_most(1, FRACTION_LIMIT_MESSAGE)),
+]
+"""A share above 0, at most 1 (a loan-to-value, a customer's largest revenue share)."""
 AnnualRate = Annotated[
     float,
     Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_RATE_ANNUAL}),

@@ -14,6 +14,7 @@ from fleetopt.schema.base import (
     Money,
     Name,
     NameList,
+    PositiveFraction,
     PositiveQuarterCount,
     Quarter,
     QuarterCount,
@@ -138,7 +139,7 @@ class Contract(StrictModel):
 class CommercialLimits(StrictModel):
     """Limits on the plan: the revenue book's concentration and the GPUs a supplier will allocate."""
 
-    max_customer_revenue_share: float = Field(1.0, gt=0, le=1, allow_inf_nan=False)
+    max_customer_revenue_share: PositiveFraction = 1.0
     """Largest share of total revenue over the horizon any one customer may have (1 = no limit)."""
     new_gpus_per_quarter: dict[Annotated[Generation, Strict(False)], NonNegativeSeries] = Field(
         default_factory=dict

@@ -12,6 +12,7 @@ from fleetopt.schema.base import (
     Money,
     Name,
     NonNegative,
+    PositiveFraction,
     PositiveQuarterCount,
     Quarter,
     StrictModel,
@@ -35,7 +36,7 @@ class DebtFacility(StrictModel):
     """Fixed annual interest rate (0.09 = 9 %). Give this or `spread_over_reference_annual`."""
     spread_over_reference_annual: AnnualRate | None = None
     """Floating rate: spread over `finance.reference_rate_annual` (0.0225 = SOFR + 225 bp)."""
-    max_ltv: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
+    max_ltv: PositiveFraction | None = None
     """Largest balance / resale value of the GPU fleet; GPU-secured facilities share the fleet as
     one pool, the sum of balance / max_ltv at most its gross resale value (the borrowing base: held
     by the MILP, tested in every quarter of a scenario); None when the facility is not GPU-secured."""
