@@ -74,7 +74,8 @@ def test_plans_beyond_the_kernel_say_so_on_the_run_line(no_gpu, monkeypatch, tin
     monkeypatch.setattr(engine, "kernel_fits", lambda plans, consts: why)
     chosen = choose_backend("cpu-kernel", 1, data, plans, 300)
     assert chosen.name == "cpu-kernel"
-    assert chosen.note == f"{why}: a chunk of plans beyond it runs the NumPy simulation, with the same results"
+    unfused = "a chunk of plans beyond it runs the NumPy simulation, with the same results"
+    assert chosen.note == f"{why}: {unfused}"
     monkeypatch.setattr(engine, "AUTO_C_BUILD_PAIR_QUARTERS", 1)
     auto = choose_backend("auto", 1, data, plans, 300)
     assert (auto.name, auto.note) == ("numpy", f"auto chose NumPy: {why}")

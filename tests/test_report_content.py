@@ -674,7 +674,9 @@ def test_covenant_room_is_read_on_one_basis():
     assert f"{share:.1%}" == "28.2%"
     assert format_solver_status("optimal", 0.005) == "optimal within 0.5% (relative gap)"
     assert format_solver_status("optimal", 2e-6) == "optimal"  # a gap that shows as 0.0 %
-    assert format_solver_status("time_limit", 0.2) == "time_limit"
+    # the solver's word was shown as it is ("time_limit"); the gap stands beside it in every table
+    stopped = format_solver_status("time_limit", 0.2)
+    assert stopped == "time limit reached (the best plan found; its gap beside it)"
 
 
 def test_terminal_tables_never_cut_a_header_or_a_figure(runs):

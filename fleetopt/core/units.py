@@ -152,7 +152,10 @@ def format_usd_change(usd: float | None) -> str:
 
 def format_solver_status(status: str, gap: float | None) -> str:
     """A MILP's status for people: 'optimal within 0.5% (relative gap)' where HiGHS stopped at a
-    relative gap that shows (its 'optimal' means optimal to its mip_rel_gap), else the status."""
+    relative gap that shows (its 'optimal' means optimal to its mip_rel_gap), 'time limit reached
+    (...)' for a plan stopped by the time limit (each caller shows its gap), else the status."""
     if status == "optimal" and gap is not None and math.isfinite(gap) and f"{gap:.1%}" != "0.0%":
         return f"optimal within {gap:.1%} (relative gap)"
+    if status == "time_limit":  # a plan, stopped by --time-limit before the gap asked for
+        return "time limit reached (the best plan found; its gap beside it)"
     return status
