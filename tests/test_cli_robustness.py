@@ -1200,3 +1200,21 @@ def test_a_sweep_another_version_started_is_not_resumed(stopped_sweep, here):
     code, out, err = run_cli("sweep", "--resume", str(folder))
     assert_one_error(code, out, err, f"the run was started by fleetopt 0.1.0, this is fleetopt {__version__}")
     assert not (folder / "summary.json").exists()
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["solve", "tiny", "--objective", "profit"], "'profit' is not one of 'npv', 'cost'."),
+        (["sweep", "tiny", "--min-cvar", "5B"], "not a number (write it in digits: 0.25, -2e10 or "),
+        (["evaluate", "tiny", "--plans", "nowhere", "--scenarios", "2.5"], "not a whole number"),
+    ],
+    ids=["choice", "number", "whole-number"],
+)
+def test_a_bad_option_value_is_told_in_plain_words(here, args, said):
+    """typer checks an option's type with pydantic, and its words came through: "Value error, 'profit'
+    is not one of ...", "Input should be a valid number, unable to parse string as a number"."""
+    code, out, err = run_cli(*args)
+    assert_one_error(code, out, err, args[-2], said)
+    assert "Value error" not in err and "Input should be" not in err
+    assert leftovers(here) == []

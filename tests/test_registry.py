@@ -111,6 +111,8 @@ def test_solve_evaluate_sweep_are_recorded_and_listed(tmp_path):
     assert str(solve_dir.resolve()) in squashed(out)
     sweep_shown = ok("runs", "show", str(ids[1]))
     assert "sweep" in sweep_shown and tiny_hash in sweep_shown
+    # by its folder too, as the README says of every command that takes a run (it asked for an integer)
+    assert ok("runs", "show", str(tmp_path / "S")) == sweep_shown
 
 
 # ---------------------------------------------------------------- concurrent writers

@@ -193,6 +193,23 @@ def stdout_until_closed():
         sys.stdout = previous
 
 
+# typer checks an option's type with pydantic, whose words name its own machinery
+_PYDANTIC_WORDS = (
+    ("Value error, ", ""),
+    ("Input should be a valid number, unable to parse string as a number",
+     "not a number (write it in digits: 0.25, -2e10 or -20000000000)"),
+    ("Input should be a valid integer, unable to parse string as an integer", "not a whole number"),
+    ("Input should be a valid integer, got a number with a fractional part", "not a whole number"),
+)  # fmt: skip
+
+
+def option_words(message: str) -> str:
+    """A bad option's message without pydantic's wording ("Value error, 'x' is not one of ...")."""
+    for theirs, ours in _PYDANTIC_WORDS:
+        message = message.replace(theirs, ours)
+    return message
+
+
 class _ReportingGroup(TyperGroup):
     """The command group that runs every command (sub-groups included) inside errors_reported, and
     reports a bad option or argument as one ``error:`` line (exit 2) rather than a boxed panel."""
@@ -212,7 +229,7 @@ class _ReportingGroup(TyperGroup):
             if not exc.format_message().strip():  # no command: typer has printed the help itself
                 sys.exit(exc.exit_code)
             where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
-            message = f"error: {shortened(exc.format_message(), 300)}{where}"
+            message = f"error: {shortened(option_words(exc.format_message()), 300)}{where}"
             err_console.print(message, soft_wrap=True)
             sys.exit(exc.exit_code)
         except typer.Abort:

@@ -154,9 +154,11 @@ def runs_list(
 
 
 @runs_app.command("show")
-def runs_show(run_id: Annotated[int, typer.Argument(help="Run id (see `fleetopt runs`).")]) -> None:
+def runs_show(
+    run: Annotated[str, typer.Argument(help="Run id (see `fleetopt runs`) or run folder (its latest run).")],
+) -> None:
     """Print one run: when, what command, which model, its key figures and where its folder is."""
-    console.print(run_detail(api.run(run_id)))
+    console.print(run_detail(api.run(run)))
 
 
 @runs_app.command("forget")
