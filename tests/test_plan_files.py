@@ -383,3 +383,22 @@ def test_an_axis_with_no_items_is_named_as_none():
     assert axes_mismatch({"contracts": []}, data) == (
         "its contracts are none; model 'tiny' has lab-a-training, enterprise-inference"
     )
+
+
+def test_a_plan_file_for_another_version_names_only_what_differs():
+    """A neocloud plan read against a copy with one contract removed listed all 79 names of both
+    sides (600 characters); now the one the model lacks, and what the model adds or reorders."""
+    from fleetopt import api
+    from fleetopt.core.plan import axes_mismatch
+
+    _, data = api.load("tiny")
+    both = ["lab-a-training", "enterprise-inference"]
+    assert axes_mismatch({"contracts": [*both, "gone-customer"]}, data) == (
+        "its contracts differ: gone-customer not in model 'tiny'"
+    )
+    assert axes_mismatch({"contracts": both[:1]}, data) == (
+        "its contracts differ: model 'tiny' has enterprise-inference besides"
+    )
+    assert axes_mismatch({"contracts": both[::-1]}, data) == (
+        "its contracts are those of model 'tiny' in another order (enterprise-inference, lab-a-training)"
+    )

@@ -123,8 +123,22 @@ def axes_mismatch(saved: dict, data: ModelData) -> str | None:
                 "its cohorts are not the model's (each cohort's SKU, site, quarter bought or "
                 "installed GPUs, or their number or order, differ)"
             )
-        return f"its {axis} are {_listed(kept)}; model {data.name!r} has {_listed(names)}"
+        return _axis_difference(axis, kept, names, data.name)
     return None
+
+
+def _axis_difference(axis: str, kept: list, names: list, model: str) -> str:
+    """How a plan file's ``kept`` names of ``axis`` differ from the model's ``names``: the names
+    one side lacks (a model of 40 contracts less one listed the 79 names of both), or the order."""
+    gone = [n for n in kept if n not in names]
+    new = [n for n in names if n not in kept]
+    if not kept or not names:
+        return f"its {axis} are {_listed(kept)}; model {model!r} has {_listed(names)}"
+    if not gone and not new:
+        return f"its {axis} are those of model {model!r} in another order ({_listed(kept)})"
+    parts = [f"{_listed(gone)} not in model {model!r}"] if gone else []
+    parts += [f"model {model!r} has {_listed(new)} besides"] if new else []
+    return f"its {axis} differ: " + "; ".join(parts)
 
 
 def _listed(names: list) -> str:

@@ -477,7 +477,10 @@ def refuse_limit_breaks(data: ModelData, stack: Plan, labels: list[str], lines: 
     (:func:`limit_problem`; ``lines``: the stack's operating lines, None: computed here)."""
     lines = econ.operating_lines(data, stack) if lines is None else lines
     if problem := limit_problem(data, stack, labels, lines):
-        raise PlanFileError(f"{problem}: the model forbids it, so its figures would be meaningless")
+        raise PlanFileError(
+            f"{problem}: the model forbids it, so its figures would be meaningless (evaluate it on the "
+            "model it was made for, or solve this model again for a plan it allows)"
+        )
 
 
 def limit_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
