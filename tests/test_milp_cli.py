@@ -133,6 +133,18 @@ def test_infeasible_model_exits_3_with_a_diagnosis(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_the_cost_objective_on_a_market_model_says_what_it_serves(tmp_path):
+    """`fleetopt solve --objective cost` on a neocloud's model ran, then blamed 'demand_floor ...
+    short by 84,007,552.3 H100-eq GPUs' with nothing saying that the cost objective must serve the
+    whole of market.demand_gpus (tiny's market: 6,400 H100-eq GPUs short in its first quarter)."""
+    code, stdout, stderr = cli("solve", "tiny", "--objective", "cost", "--out", str(tmp_path / "run"))
+    assert code == 3, stdout + stderr
+    floor = next(line for line in stderr.splitlines() if line.strip().startswith("demand_floor"))
+    assert "training demand in 2026Q3 short by 6,400.0 H100-eq GPUs" in floor
+    assert "the cost objective serves all of market.demand_gpus at least cost" in floor
+    assert not (tmp_path / "run").exists()
+
+
 def infeasible_contract_model() -> dict:
     """A signed contract for 100,000 GPUs (100 MW) at a 0.1 MW site that can never grow."""
     d = base_model()

@@ -102,8 +102,16 @@ CONTRACT_DELIVERY = ConstraintGroup(
     contract_delivery_rule,
     Slack("contract_delivery", "GPUs", _contract_in_quarter),
 )
+# only the cost objective has a demand floor: it serves all of market.demand_gpus, a lab's own need
+DEMAND_FLOOR_NOTE = (
+    "the cost objective serves all of market.demand_gpus at least cost: demand a lab must meet "
+    "(models/lab.yaml), not a neocloud's whole market, which the NPV objective sells into"
+)
 MARKET_DEMAND = ConstraintGroup(
-    "market_demand", "§5.5", market_demand_rule, Slack("demand_floor", "H100-eq GPUs", _demand_in_quarter)
+    "market_demand",
+    "§5.5",
+    market_demand_rule,
+    Slack("demand_floor", "H100-eq GPUs", _demand_in_quarter, note=DEMAND_FLOOR_NOTE),
 )
 POWER = ConstraintGroup("power", "§5.6", power_rule, Slack("power", "MW", _site_in_quarter))
 BUILD_LIMIT = ConstraintGroup("build_limit", "§5.6", build_limit_rule)
