@@ -703,3 +703,16 @@ def test_a_certain_total_price_drop_cannot_average_to_the_forecast(tmp_path, tin
     path, code, out, err = validate_text(tmp_path, text)
     where = f"error: {path}:{line_of(text, 'risk:')}: risk: "
     assert_bad_input(code, out, err, where + "self_competition: a certain 100 % price drop leaves no price")
+
+
+def test_a_customer_hazard_past_any_rating_is_said_not_refused(tmp_path, tiny_text):
+    """customer_default_hazard_per_quarter: 1 (meant as 1 %) validated in silence and every customer
+    defaulted in the first quarter of every scenario. Above 0.1 a quarter (four times a CCC rating's
+    2.4 %) it is said, with what it means a year; a stress may mean it, so it still validates."""
+    field = ("risk", "customer_default_hazard_per_quarter")
+    _, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 1))
+    assert code == 0, err
+    assert ("warning: risk.customer_default_hazard_per_quarter 1 is a 100% chance each quarter (100% a "
+            "year) that a customer defaults") in err  # fmt: skip
+    _, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 0.1))
+    assert code == 0 and "warning" not in err, err

@@ -11,7 +11,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from fleetopt.errors import warn
 from fleetopt.schema.base import Fraction, QuarterCount, StrictModel, at_most
+
+# a customer hazard per quarter above this (34 % a year, four times a CCC rating's) is said, not refused:
+# a stress may mean it, a typo (1 for 1 %) usually does not
+HAZARD_WARNING = 0.1
 
 MAX_VOLATILITY = 5.0
 """Largest volatility of a lognormal walk, per sqrt(year) (500 % a year): twenty times the market
@@ -137,7 +142,8 @@ class Risk(StrictModel):
     self_competition: SelfCompetitionShock | None = None
     """Hyperscaler self-competition price shock; none when omitted."""
     customer_default_hazard_per_quarter: Fraction = 0.0
-    """Chance per quarter that a contracted customer cancels or defaults (all its contracts end)."""
+    """Chance per quarter that a contracted customer cancels or defaults (all its contracts end); above
+    0.1 (four times a CCC rating's) the model validates with a warning."""
     customer_ratings: dict[str, CreditRating] = Field(default_factory=dict)
     """Credit rating of a customer: its hazard comes from the default-rate table by rating
     (fleetopt/core/credit.py, docs/sources.md) instead of `customer_default_hazard_per_quarter`."""
@@ -164,6 +170,21 @@ class Risk(StrictModel):
                 "the forecast's (mean_one): lower price_drop_min or probability_per_quarter, or set "
                 "mean_one: false"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _hazards_past_any_rating_are_said(self) -> Risk:
+        """A hazard of 1 (meant as 1 %) validated in silence: every customer gone in the first quarter."""
+        hazards = {"customer_default_hazard_per_quarter": self.customer_default_hazard_per_quarter}
+        hazards |= {f"customer_hazard_overrides.{k}": v for k, v in self.customer_hazard_overrides.items()}
+        for name, hazard in hazards.items():
+            if hazard > HAZARD_WARNING:
+                yearly = 1 - (1 - hazard) ** 4
+                warn(
+                    f"risk.{name} {hazard:g} is a {hazard:.0%} chance each quarter ({yearly:.0%} a year) "
+                    f"that a customer defaults; a CCC-rated one's is about 2.4 % (fleetopt/core/credit.py): "
+                    "hazards are fractions per quarter, 0.01 means 1 %"
+                )
         return self
 
 
