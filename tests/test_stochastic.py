@@ -539,7 +539,7 @@ def test_stochastic_solve_writes_the_measures_and_both_plans(tmp_path):
     assert cured["covenant_cure"] and not cured["cash_rescue"] and not cured["relaxed"]
     assert (summary["covenant_cured_scenarios"], summary["cash_rescued_scenarios"]) == (1, 0)
     assert summary["covenant_cured_probability"] == pytest.approx(cured["probability"])
-    assert "covenant cures (breaches)" in text and "rescued scenarios (defaults)" not in text
+    assert "covenant cures (breaches bought off" in text and "rescued scenarios (defaults)" not in text
     # completed by the forecast MILP, which keeps the forecast's hard limits
     assert summary["completion"]["method"] == "forecast MILP" and summary["completion"]["limits_broken"] == []
     assert "plan completed by" in text and "warning" not in text

@@ -503,8 +503,8 @@ def plan_facts(summary: dict) -> list[tuple[str, str, bool]]:
     there (warning rows; formulation §7b)."""
     rows = [("first stage of the plan", summary["first_stage"], False)] if summary.get("first_stage") else []
     for label, name in (
-        ("cash rescues (equity: defaults)", "cash_rescued"),
-        ("covenant cures (breaches)", "covenant_cured"),
+        ("cash rescues (emergency equity: defaults)", "cash_rescued"),
+        ("covenant cures (breaches bought off at 11 per USD short)", "covenant_cured"),
         ("other slacks (power, contracts, ...)", "relaxed"),
     ):
         if f"{name}_scenarios" in summary:
