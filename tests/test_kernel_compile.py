@@ -26,9 +26,10 @@ from fleetopt.evaluate.kernel import KernelShape, kernel_source
 # moved to local memory (the kernel before this bound had a 1,152-byte frame).
 MAX_STACK_BYTES = 64
 # a few spilled temporaries (L1-cached local memory) are tolerated; a pair's state spilling is not:
-# the default model's kernel has spilled up to 48 bytes on sm_90 at the 168-register limit of 3
-# blocks of 128 threads (0 today), and 0 bytes with 2 blocks (204 registers) at two thirds of the
-# warps (benchmarks/README.md)
+# the default model's kernel spills 64 bytes on sm_90 at the 168-register limit of 3 blocks of 128
+# threads (nvcc 13.0.88, 2026-12-02; 0 on sm_100), and 0 bytes with 2 blocks (204 registers) at two
+# thirds of the warps (benchmarks/README.md). Tracking the cut prepayments of 2 facilities instead of
+# 1 (kernel.MAX_PREPAID_FACILITIES) spills 72 bytes, 3 facilities 84
 MAX_SPILL_BYTES = 64
 MODELS = ["neocloud", "lab", "tiny"]
 
