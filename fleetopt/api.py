@@ -58,7 +58,7 @@ from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluatio
 from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
 from fleetopt.evaluate.metrics import shown_first
-from fleetopt.evaluate.planfile import plans_npz_bytes
+from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_note
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
@@ -861,7 +861,7 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
         raise RunDirError(
             f"{run.path} has no {RunFolder.MODEL}: the model its figures were made from is unknown"
         )
-    loaded, _ = load(run.model_file)
+    loaded, data = load(run.model_file)
     run.check_model_copy(loaded)
     if run.plan_changed():
         raise RunDirError(
@@ -869,6 +869,8 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
             f"{RunFolder.SUMMARY} stored): the registry would record this run's figures for another "
             "plan; restore it, or solve again"
         )
+    if kind == "solve":
+        _check_solve_npv(run, data, summary)
     recorded = _recorded_id(Registry(), run.path)
     if recorded is not None:
         raise RegistryError(
@@ -878,6 +880,23 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
     # when it was written: its summary.json is its last file
     written = datetime.fromtimestamp((run.path / RunFolder.SUMMARY).stat().st_mtime, UTC)
     return _register_run(kind, loaded, run.path, _key_figures(summary), command, written)
+
+
+def _check_solve_npv(run: RunFolder, data: ModelData, summary: dict) -> None:
+    """A solve's summary.json must give its plan's NPV on its model (a hand-edited figure was
+    recorded, and the report then showed an objective above the solver's bound)."""
+    npv = summary.get("npv_usd")
+    path = run.path / RunFolder.PLAN
+    if not isinstance(npv, (int, float)) or not path.is_file():
+        return  # a summary without the figure: nothing to record it by, nothing to check
+    plans, _, _ = load_plans(path, data)
+    own = plan_statements(data, plans[0]).npv_usd
+    if abs(own - npv) > max(1.0, 1e-9 * abs(own)):
+        raise RunDirError(
+            f"{run.path / RunFolder.SUMMARY}: npv_usd {format_usd(npv)} is not the NPV of its "
+            f"{RunFolder.PLAN} on its {RunFolder.MODEL} ({format_usd(own)}): the summary was edited or "
+            "belongs to another run; nothing recorded"
+        )
 
 
 def _finished_run(folder: str | Path) -> RunFolder:

@@ -3,6 +3,7 @@ are (issue 15: a run written from Python was missing from `fleetopt runs`)."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 
@@ -173,6 +174,21 @@ def test_recording_afterwards_refuses_a_plan_file_replaced_since_the_run(here, t
     Registry().path.unlink()
     (path / "plan.npz").write_bytes((other / "plan.npz").read_bytes())
     with pytest.raises(InputError, match=r"plan\.npz changed since the run wrote it .*another plan"):
+        api.record_run(path)
+    assert Registry().list() == []
+
+
+def test_recording_afterwards_refuses_a_solve_figure_edited_since_the_run(here, tiny_solved):
+    """A summary.json whose npv_usd was edited to $28.69B was recorded, and its report then showed an
+    objective above the solver's bound. A solve's NPV is its plan's on its model: checked."""
+    loaded, solved = tiny_solved
+    path = api.write_solve_run(solved, loaded, here / "A")
+    Registry().path.unlink()
+    summary = json.loads((path / "summary.json").read_text())
+    summary["npv_usd"] = 28.69e6
+    (path / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(InputError, match=r"npv_usd \$28\.7M is not the NPV of its plan\.npz on its "
+                       r"model\.yaml \(-\$14\.1M\).*nothing recorded"):  # fmt: skip
         api.record_run(path)
     assert Registry().list() == []
 
