@@ -147,6 +147,7 @@ def test_buying_nothing_on_tiny_is_infeasible_and_says_what_was_fixed(here):
         ),
         ("quarter,sku,site,gpus", ['2026Q3,B200,texas,"1,6"'], "gpus must be a number of GPUs (got '1,6')"),
         ("quarter,sku,site,gpus", ["2026Q3,B200,texas,1_600"], "gpus must be a number of GPUs (got '1_600')"),
+        ("quarter;sku;site;gpus", ["2026Q3;B200;texas;2000"], "separated by ';': save it with commas"),
     ],
 )
 def test_a_file_misread_as_other_purchases_is_refused(tiny, tmp_path, header, rows, message):

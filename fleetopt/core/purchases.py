@@ -140,9 +140,12 @@ def _header(reader: csv.DictReader, path: str) -> tuple[list[str], bool]:
     plan_csv = "gpus" not in header and "decision" in header
     missing = [c for c in (PLAN_CSV_COLUMNS if plan_csv else COLUMNS) if c not in header]
     if missing:
+        # a spreadsheet set to another locale writes ';' (or tabs) between columns: one column here
+        other = next((sep for sep in (";", "\t") if len(header) == 1 and sep in header[0]), None)
+        separated = f" (its columns are separated by {other!r}: save it with commas)" if other else ""
         raise InputError(
             f"{path}: the header must name the columns {', '.join(COLUMNS)} (or be a solve's plan.csv); "
-            f"missing: {', '.join(missing)}"
+            f"missing: {', '.join(missing)}{separated}"
         )
     return header, plan_csv
 
