@@ -344,8 +344,9 @@ OutFolderOption = Annotated[
     typer.Option(
         "--out",
         callback=_out_folder,
-        help="Run folder to write (new or empty). Default: runs/<timestamp>-<model>[-<command>]/ "
-        "in $FLEETOPT_RUNS_DIR or ./runs.",
+        # the default's name in pieces a help column of 80-column terminal can wrap (it cut it)
+        help="Run folder to write (new or empty). Default: a new folder in $FLEETOPT_RUNS_DIR or "
+        "./runs, named by the time, the model and the command.",
     ),
 ]
 
