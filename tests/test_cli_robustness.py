@@ -1218,3 +1218,14 @@ def test_a_bad_option_value_is_told_in_plain_words(here, args, said):
     assert_one_error(code, out, err, args[-2], said)
     assert "Value error" not in err and "Input should be" not in err
     assert leftovers(here) == []
+
+
+@pytest.mark.parametrize("command", ["evaluate", "sweep", "solve"])
+def test_the_model_given_as_an_option_is_told_it_is_an_argument(here, command):
+    """`fleetopt evaluate --plans RUN --model FILE` said "No such option: --model (Possible options:
+    --help)": the model is each command's argument."""
+    code, out, err = run_cli(command, "--model", "tiny")
+    said = f"the model is given without it, as an argument (fleetopt {command} "
+    assert_one_error(code, out, err, "--model", said)
+    assert "Possible options" not in err
+    assert leftovers(here) == []

@@ -210,6 +210,21 @@ def option_words(message: str) -> str:
     return message
 
 
+def argument_not_option(exc) -> str | None:
+    """For ``--model`` where the model is the command's argument ('No such option: --model (Possible
+    options: --help)'): that it is an argument, with the command's usage; else None."""
+    name = getattr(exc, "option_name", None)
+    ctx = getattr(exc, "ctx", None)
+    if not name or ctx is None or not name.startswith("--"):
+        return None
+    wanted = name[2:].replace("-", "_")
+    arguments = [p.name for p in ctx.command.params if p.param_type_name == "argument"]
+    if wanted not in arguments:
+        return None
+    usage = ctx.command.get_usage(ctx).removeprefix("Usage: ").strip()
+    return f"no option {name}: the {wanted} is given without it, as an argument ({usage})"
+
+
 class _ReportingGroup(TyperGroup):
     """The command group that runs every command (sub-groups included) inside errors_reported, and
     reports a bad option or argument as one ``error:`` line (exit 2) rather than a boxed panel."""
@@ -229,7 +244,8 @@ class _ReportingGroup(TyperGroup):
             if not exc.format_message().strip():  # no command: typer has printed the help itself
                 sys.exit(exc.exit_code)
             where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
-            message = f"error: {shortened(option_words(exc.format_message()), 300)}{where}"
+            said = argument_not_option(exc) or option_words(exc.format_message())
+            message = f"error: {shortened(said, 300)}{where}"
             err_console.print(message, soft_wrap=True)
             sys.exit(exc.exit_code)
         except typer.Abort:
