@@ -207,6 +207,21 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert "## Purchases against the first plan" in text and "(none)" in text
 
 
+def test_out_s_suffix_sets_the_format_and_html_is_refused(tiny_run, tmp_path):
+    """`--out c.html` wrote the terminal's text tables into an .html file (one run-on paragraph in a
+    browser), and `--out c.csv` wrote them too: the suffix now names the format (.csv, .json, .md)
+    unless --format does, and an HTML name is refused before any work."""
+    folder = tiny_run[0]
+    compare = ("compare", str(folder), str(folder), "--scenarios", "20", "--out")
+    for name, start in (("c.csv", "# about"), ("c.json", "{"), ("c.md", "# Plan comparison")):
+        code, _, err = run_cli(*compare, str(tmp_path / name))
+        assert code == 0, err
+        assert (tmp_path / name).read_text().startswith(start), name
+    code, _, err = run_cli(*compare, str(tmp_path / "c.html"))
+    assert code == 2 and "not HTML: name the file .txt, .csv, .json or .md" in err, err
+    assert not (tmp_path / "c.html").exists()
+
+
 def test_table_format_with_out_writes_the_tables_as_text(tiny_run, tmp_path):
     """`--out cmp.txt` with the default table format wrote nothing and exited 0."""
     folder = tiny_run[0]

@@ -62,8 +62,13 @@ def compare(
         ),
     ] = None,
     format: Annotated[
-        Format, typer.Option("--format", help="table (terminal), csv, json or markdown.")
-    ] = Format.table,
+        Format | None,
+        typer.Option(
+            "--format",
+            help="table (terminal), csv, json or markdown (default: from --out's suffix, .csv, .json or "
+            ".md, else table).",
+        ),
+    ] = None,
     out: Annotated[
         str | None,  # made a Path by the callback: typer reads "" as Path(".")
         typer.Option(
@@ -79,12 +84,19 @@ def compare(
 
     A stochastic solve's are its out-of-sample scenarios; a warning names any run whose own figures
     are of other scenarios than those used."""
+    format = format or SUFFIX_FORMATS.get(out.suffix.lower() if out is not None else "", Format.table)
     if out is not None and out.is_dir():  # before the work, as report refuses it
         suffix = {"table": "txt", "markdown": "md"}.get(format.value, format.value)
         raise InputError(f"--out {out} is a folder: give a file name such as {out / f'comparison.{suffix}'}")
     if out is not None:
         refuse_run_file(out)  # before the work: a comparison never replaces a run's own file
         refuse_foreign_file(out, "comparison")  # nor a model, nor any file but a comparison
+        if out.suffix.lower() in (".html", ".htm"):  # it wrote the text tables there, as one paragraph
+            raise InputError(
+                f"--out {out}: a comparison is written as text tables, csv, json or markdown, not HTML: "
+                "name the file .txt, .csv, .json or .md (a sweep's report compares its candidates in "
+                "HTML: fleetopt report)"
+            )
     result = api.compare(runs, model, scenarios=scenarios, seed=seed, backend=backend.value)
     if format == Format.table and out is None:
         for table in comparison_tables(result):
@@ -98,6 +110,12 @@ def compare(
         sys.stdout.write(text)
     else:
         write_output(out, text)
+
+
+# the format an --out file's suffix asks for, when --format is not given
+SUFFIX_FORMATS = {
+    ".csv": Format.csv, ".json": Format.json, ".md": Format.markdown, ".markdown": Format.markdown
+}  # fmt: skip
 
 
 @app.command("report")
