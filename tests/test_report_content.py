@@ -587,6 +587,9 @@ def test_a_deterministic_evaluation_shows_no_error_tail_or_shares(runs):
 
 def test_count_ticks_are_short():
     assert [svg.number_tick(v) for v in (250_000, 5.0, 7.5, 12_500, 0)] == ["250k", "5", "7.5", "12.5k", "0"]
+    # the default model's fleet axis steps by 250k: its 1,250,000 read 1.2M (and 1,250 MW 1.2k)
+    ticks = [svg.number_tick(v) for v in svg.nice_ticks(0, 1_200_000)]
+    assert ticks == ["0", "250k", "500k", "750k", "1M", "1.25M"]
 
 
 def test_null_figures_of_a_summary_read_as_missing():

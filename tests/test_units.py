@@ -86,8 +86,10 @@ def test_money_rounds_exact_halves_away_from_zero(usd, text, compact):
 
 
 def test_money_formatters_agree_on_a_half():
-    """$4,050,000: $4.1M in a sentence, a report column and on a chart axis alike."""
-    assert format_usd(4.05e6) == usd_column_formatter([4.05e6, 3e6])(4.05e6) == usd_tick(4.05e6) == "$4.1M"
+    """$4,050,000: $4.1M in a sentence and a report column alike; a chart's tick is a round value
+    written exactly ($4.05M, where one decimal wrote a tick of 1,250,000 as 1.2M between 1M and 1.5M)."""
+    assert format_usd(4.05e6) == usd_column_formatter([4.05e6, 3e6])(4.05e6) == "$4.1M"
+    assert usd_tick(4.05e6) == "$4.05M" and usd_tick(1.25e6) == "$1.25M" and usd_tick(-2e9) == "-$2B"
     assert usd_column_formatter([2e9, 1e9])(1.005e9) == "$1.01B"
     assert format_usd_change(-4.05e6) == "-$4.1M"
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import re
 from html import escape
 
 import numpy as np
 
-from fleetopt.core.units import format_number_compact, format_usd_compact
+from fleetopt.core.units import format_usd_compact
 
 PALETTE = ["#1f6feb", "#d97706", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#be185d", "#65a30d"]
 GENERATION_COLOURS = {"hopper": "#64748b", "blackwell": "#1f6feb", "rubin": "#16a34a"}
@@ -35,16 +34,27 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return [round(k * step, 12) for k in range(first, last + 1)]
 
 
+_TICK_SCALES = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
+
+
+def _scaled_tick(v: float) -> str:
+    """|v| in B, M or k with the decimals it has, to three (ticks are round: 1.25M, not 1.2M, on an
+    axis stepping by 250k, where one decimal wrote 1.2M between 1M and 1.5M)."""
+    a = abs(v)
+    scale, suffix = next(((s, x) for s, x in _TICK_SCALES if a >= s), (1.0, ""))
+    return f"{a / scale:,.3f}".rstrip("0").rstrip(".") + suffix
+
+
 def usd_tick(v: float) -> str:
-    """An axis label in USD: $20M, -$2.5B (a round value needs no trailing .0)."""
-    return re.sub(r"\.0(?=[kMB]$)", "", format_usd_compact(v))
+    """An axis label in USD: $20M, -$2.5B, $1.25M (a tick is written exactly, not rounded)."""
+    return ("-" if v < 0 else "") + "$" + _scaled_tick(v)
 
 
 def number_tick(v: float) -> str:
-    """An axis label of a count: 5, 7.5, 12.5k."""
+    """An axis label of a count: 5, 7.5, 12.5k, 1.25M."""
     if abs(v) < 1000:
         return f"{v:,.0f}" if v == round(v) else f"{v:g}"
-    return re.sub(r"\.0(?=[kMB]$)", "", format_number_compact(v))
+    return ("-" if v < 0 else "") + _scaled_tick(v)
 
 
 def _padded(lo: float, hi: float) -> tuple[float, float]:
