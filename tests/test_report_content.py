@@ -301,7 +301,7 @@ def test_evaluate_shows_every_policy_reaction_as_a_share_of_scenarios(runs):
         assert f"{row[column]:.1%} scenarios with: {label}" in text, label
     html = html_of(runs["evaluate"])
     table = html[html.index("The plan and its risk") :]
-    headers = re.findall(r"<th>(.*?)</th>", table[: table.index("</table>")])
+    headers = re.findall(r"<th[^>]*>(.*?)</th>", table[: table.index("</table>")])
     assert set(REACTION_LABELS.values()) <= set(headers)
     assert "policy columns: share of scenarios" in table[: table.index("</h2>")]
 
@@ -394,7 +394,7 @@ def test_candidates_table_has_readable_headers_in_a_scroll_box(runs):
     html = html_of(runs["sweep"])
     table = html[html.index("Candidates and their risk") :]
     table = table[: table.index("</table>")]
-    headers = re.findall(r"<th>(.*?)</th>", table)
+    headers = re.findall(r"<th[^>]*>(.*?)</th>", table)
     assert "P(liquidity default)" in headers and "order cancelled" in headers
     assert "mean GPU capex deferred (USD)" in headers
     assert not [h for h in headers if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", h)], headers  # no snake_case

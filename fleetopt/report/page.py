@@ -92,11 +92,11 @@ svg.chart{width:100%;height:auto}.grid>.card:only-child{max-width:760px}svg .tit
 svg .tick{font-size:11px;fill:#475569}svg .grid{stroke:#e2e8f0}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
 th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:right}th{background:#f1f5f9;cursor:pointer}
-td:first-child,th:first-child,td.text{text-align:left}tr.rec{background:#fef2f2}tr.front td:first-child{font-weight:600}
+td:first-child,th:first-child,td.text,th.text{text-align:left}tr.rec td{background:#fee2e2;font-weight:600;print-color-adjust:exact;-webkit-print-color-adjust:exact}tr.rec td:first-child{box-shadow:inset 4px 0 #dc2626}tr.front td:first-child{font-weight:700}
 footer{margin-top:40px;color:#64748b;font-size:12px}
 h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:13px;margin:6px 2px 0}
 .scroll{overflow-x:auto;max-width:100%;border:1px solid #e2e8f0;border-radius:6px}.scroll table{border:0}
-th{white-space:normal;vertical-align:bottom;min-width:64px}td{white-space:nowrap}
+th{white-space:normal;vertical-align:bottom;min-width:48px}td{white-space:nowrap}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0;font-size:13px;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 14px}
 dl.facts dt{color:#475569}dl.facts dd{margin:0;overflow-wrap:anywhere}dl.facts dd.bad{color:#b91c1c}
 @page{size:A4 landscape;margin:10mm}
@@ -162,7 +162,11 @@ def _table(
     USD of ``money_cols`` is in one scale per column, of ``usd_cols`` in each figure's own scale (a
     column of unlike figures, such as RP and VSS)."""
     headers = headers or {}
-    head = "".join(f"<th>{escape(str(headers.get(c, c)))}</th>" for c in frame.columns)
+    text = {c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])}  # left, as their cells
+    head = "".join(
+        ('<th class="text">' if c in text else "<th>") + f"{escape(str(headers.get(c, c)))}</th>"
+        for c in frame.columns
+    )
     formats = _cell_formatters(frame, money_cols, pct_cols, count_cols, usd_cols)
     rows = []
     for n, row in enumerate(frame.itertuples(index=False)):
@@ -1043,15 +1047,16 @@ CANDIDATE_HEADERS = {
     "forecast_mark": FORECAST_MARK,
     "plan": "plan",
     "origin": "origin",
-    "forecast_npv_usd": "forecast NPV (USD)",
+    # what the rule weighs first, so that a screen shows it before the table scrolls
     "npv_mean_usd": "mean NPV (USD)",
+    "npv_cvar5_usd": "CVaR5 NPV (USD)",
+    "breach_probability": "P(covenant breach)",
+    "default_probability": "P(liquidity default)",
+    "forecast_npv_usd": "forecast NPV (USD)",
     "npv_mean_se_usd": "SE of mean NPV (USD)",
     "npv_mean_no_default_usd": "mean NPV, no default (USD)",
     "npv_p5_usd": "P5 NPV (USD)",
-    "npv_cvar5_usd": "CVaR5 NPV (USD)",
     "loss_probability": "P(NPV < 0)",
-    "breach_probability": "P(covenant breach)",
-    "default_probability": "P(liquidity default)",
     "expected_min_cash_usd": "mean lowest cash (USD)",
     "mean_utilisation": "utilisation",
     **REACTION_LABELS,
