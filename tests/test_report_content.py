@@ -481,12 +481,13 @@ def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does()
     terminal = console.export_text()
     html = page._stochastic_section(SimpleNamespace(summary=summary))
     facts = re.findall(r"<dt>([^<]*)</dt><dd class='(bad)?'>([^<]*)</dd>", html)
-    cures = "scenarios with covenant cures (breaches bought off at 11 per USD short)"
+    cures = "scenarios with covenant cures (breaches bought off, $11 of value per $1 short)"
     labels = [label for label, _, _ in facts]
     assert labels == ["first stage of the plan", cures, "plan completed by", "warning"]
     for label, bad, text in facts:
         assert unescape(text) in terminal and (bad == "bad") == (label == "warning")
-    assert "dscr_covenant $1.8M" in unescape(facts[2][2])  # money as every other figure: format_usd
+    # money as every other figure (format_usd), the group in words with its ratio (it read dscr_covenant)
+    assert "dscr covenant (EBITDA / debt service) $1.8M short" in unescape(facts[2][2])
     rows = [{"scenario": "scenario 7", "probability": 0.2, "value_usd": -9e6, "npv_usd": -8e6,
              "emergency_equity_usd": 0.0, "revolver_peak_usd": 0.0, "cash_rescue": False, "rescued": True,
              "slacks": {"dscr_covenant": {"amount": 876_000.0, "unit": "USD"}}},
@@ -496,7 +497,8 @@ def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does()
     section = page._stochastic_section(SimpleNamespace(summary={**summary, "scenarios": rows}))
     text = unescape(re.sub(r"<[^>]+>", " ", section))
     # a rescue with no emergency equity said only "rescued: yes": it names what was relaxed now
-    assert re.search(r"scenario 7 .*dscr_covenant \$876,000 .*scenario 9 .* none", " ".join(text.split()))
+    said = r"scenario 7 .*dscr covenant \(EBITDA / debt service\) \$876,000 short .*scenario 9 .* none"
+    assert re.search(said, " ".join(text.split()))
 
 
 def tick_labels(chart: str) -> list[str]:

@@ -556,7 +556,7 @@ def _solver_facts(s: dict) -> list[tuple[str, str]]:
         text += f" ({s['objective']})"
     if s.get("solve_seconds") is not None:
         text += f"; solved in {s['solve_seconds']:.1f} s"
-    facts = [("MILP", text)]
+    facts = [("stochastic MILP (RP)" if s.get("kind") == "stochastic" else "MILP", text)]
     if fixed := s.get("purchases"):  # solve --purchases: a procurement plan written by people
         facts.append(("purchases", f"fixed from {fixed['file']}: {fixed['gpus']:,.0f} GPUs in "
                                    f"{counted(fixed['rows'], 'row')}, none elsewhere; the solver chose "
@@ -572,6 +572,12 @@ def _scenario_facts(run: _Run) -> list[tuple[str, str]]:
     facts = []
     if s.get("deterministic"):
         facts.append(("scenarios", "1: the forecast itself (deterministic evaluation)"))
+    elif run.kind == "stochastic":  # the plan was fitted to its reduced scenarios, checked on these
+        settings = s.get("settings") or {}
+        fitted = (f"; fitted to {counted(settings['scenarios'], 'reduced scenario')} of "
+                  f"{settings.get('screened', '?')} (seed {settings.get('scenario_seed', '?')})"
+                  if "scenarios" in settings else "")  # fmt: skip
+        facts.append(("scenarios", f"{n:,} out of sample (seed {seed}){fitted}"))
     else:
         facts.append(("scenarios", f"{n:,} (seed {seed})"))
     backend = s.get("backend") or (s.get("out_of_sample") or {}).get("backend")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fleetopt.core.covenants import statement_quantities
+from fleetopt.core.covenants import CATALOGUE, statement_quantities
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
@@ -504,7 +504,7 @@ def plan_facts(summary: dict) -> list[tuple[str, str, bool]]:
     rows = [("first stage of the plan", summary["first_stage"], False)] if summary.get("first_stage") else []
     for label, name in (
         ("cash rescues (emergency equity: defaults)", "cash_rescued"),
-        ("covenant cures (breaches bought off at 11 per USD short)", "covenant_cured"),
+        ("covenant cures (breaches bought off, $11 of value per $1 short)", "covenant_cured"),
         ("other slacks (power, contracts, ...)", "relaxed"),
     ):
         if f"{name}_scenarios" in summary:
@@ -513,9 +513,21 @@ def plan_facts(summary: dict) -> list[tuple[str, str, bool]]:
     return rows + _completion_facts(summary.get("completion") or {})
 
 
+# a covenant's slack group in words, with its ratio: "dscr covenant (EBITDA / debt service)"
+_GROUP_WORDS = {
+    kind.group: f"{kind.name.replace('_', ' ')} covenant ({kind.label})"
+    for kind in CATALOGUE
+    if kind.group.endswith("_covenant")
+}
+
+
 def slack_words(slacks: dict) -> list[str]:
-    """Each relaxed group with its amount in its unit: 'dscr_covenant $876,000', 'power 2 MW'."""
-    return [f"{group} {_amount(entry['amount'], entry['unit'])}" for group, entry in slacks.items()]
+    """Each relaxed group in words with its amount in its unit: 'dscr covenant (EBITDA / debt
+    service) $876,000 short', 'power 2 MW short'."""
+    return [
+        f"{_GROUP_WORDS.get(group, group.replace('_', ' '))} {_amount(entry['amount'], entry['unit'])} short"
+        for group, entry in slacks.items()
+    ]
 
 
 def _amount(value: float, unit: str) -> str:
