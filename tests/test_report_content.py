@@ -161,9 +161,9 @@ def test_solve_definitions_leave_out_scenario_terms(runs):
 
 def test_forecast_figures_are_labelled_and_dscr_scope_stated(runs):
     text = text_of(runs["evaluate"])
-    for label in ("NPV on the forecast", "peak debt on the forecast", "lowest cash on the forecast",
+    for label in ("NPV on the forecast", "peak debt on the forecast", "lowest cash on the forecast (2026Q3)",
                   "lowest DSCR on the forecast, quarters tested from 2026Q4"):  # fmt: skip
-        assert label in text
+        assert label in text  # the lowest cash's quarter: before the covenants' first test
 
 
 def test_a_solve_report_says_its_figures_are_of_the_forecast_and_how_to_test_others(runs):

@@ -749,7 +749,10 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _milp_kpi(run, f"{_whose_npv(run, fig)}, at the end (present value): {npv_terminal_arithmetic(fig)}",
                   _usd(fig["npv_terminal_usd"])),
         _kpi("peak debt on the forecast (at a quarter's end)", _usd(fc.peak_debt_usd)),
-        _kpi("lowest cash on the forecast" + valued, _usd(fc.lowest_cash_usd)),
+        # its quarter: beside the liquidity covenant's headroom, tested from a later quarter, the two
+        # read as a contradiction ($30.3M lowest, yet $24.3M above a $25.0M minimum)
+        _kpi(f"lowest cash on the forecast ({run.data.quarter_labels[int(np.argmin(fc.lines['cash_usd']))]})"
+             + valued, _usd(fc.lowest_cash_usd)),
         _milp_kpi(run, f"lowest DSCR on the forecast, {dscr_scope}",
                   "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
         _kpi("covenant breach or default on the forecast, with its policy", fc.limits_words()),
