@@ -1215,7 +1215,9 @@ STATEMENT_COLUMNS = [
 CASH_IDENTITY = (
     "Cash at a quarter's end is the previous quarter's (the opening cash before the first) plus EBITDA, "
     "disposal proceeds, customer payments and facility draws, less tax, GPU and power capex, interest, "
-    "scheduled principal and debt prepaid."
+    "scheduled principal and debt prepaid. Customer payments are contract prepayments: received as "
+    "cash when a contract starts, then negative each quarter of its term by the share of revenue they "
+    "paid for in advance (that revenue is in EBITDA, its cash came earlier)."
 )
 # the forecast run's lines (the evaluator records no revenue or capex)
 RUN_COLUMNS = ["quarter", "ebitda_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd",
