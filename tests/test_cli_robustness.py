@@ -700,6 +700,7 @@ def test_a_sweep_whose_rule_no_candidate_meets_keeps_its_work_and_finishes_with_
     text = " ".join(err.split())
     assert code == 2 and "no candidate meets the rule" in text and "the lowest breach probability is" in text
     assert "fleetopt sweep --resume S with --max-breach-prob" in text
+    assert re.search(r"the nearest candidate, [^,]+, meets the rest", text), text  # named, not "the nearest"
     assert {"job.json", "candidates.json", "plans.npz"} <= {p.name for p in Path("S").iterdir()}
     code, out, err = run_cli("sweep", "--resume", "S", "--scenarios", "30")  # the evaluation cannot change
     assert code == 2 and "--scenarios cannot apply with --resume" in " ".join(err.split())
@@ -710,6 +711,14 @@ def test_a_sweep_whose_rule_no_candidate_meets_keeps_its_work_and_finishes_with_
         "best cvar5 NPV among plans with no breach or default on the forecast and breach probability <= 100%"
     )
     assert summary["recommended"] and "candidate milp" not in out  # no candidate made again
+    # a rerank nobody meets says how to loosen it too (it gave no hint)
+    code, out, err = run_cli("sweep", "--rerank", "S", "--max-breach-prob", "0.01")
+    text = " ".join(err.split())
+    assert code == 2 and "Rank it by a looser rule: fleetopt sweep --rerank" in text, text
+    # ... and a check switched off can be switched on again (only switching off was possible)
+    code, out, err = run_cli("sweep", "--rerank", "S", "--no-allow-riskier", "--out", "R")
+    assert code == 0, err
+    assert "no higher than the forecast optimum's" in json.loads(Path("R/summary.json").read_text())["rule"]
 
 
 # ---------------------------------------------------------------- hand-edited run folders (QA audit)

@@ -310,7 +310,9 @@ def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum()
     by_p5 = SweepResult(None, None, None, metrics, None, Rule(prefer="p5"), 2).why()
     assert "CVaR5 by +$3.00B, P5 NPV (the rule's figure) by +$1.00B, breach probability" in by_p5
     closest = "the forecast optimum's breach probability is 60.0% and its default probability 30.0%; the "
-    with pytest.raises(RuleNotMet, match=re.escape(closest + "lowest breach probability is 55.0% (C)")):
+    # among the plans no riskier than the optimum (C's 55.0% comes with a default probability above it)
+    closest += "lowest breach probability is 60.0% (milp: forecast)"
+    with pytest.raises(RuleNotMet, match=re.escape(closest)):
         recommend(metrics, Rule(max_breach_prob=0.5))
 
 
@@ -358,13 +360,15 @@ def test_the_looser_rule_named_is_the_nearest_candidate_s():
         "default_probability": [0.2, 0.1, 0.1],
     })  # fmt: skip
     rule = Rule(max_breach_prob=0.2)
-    assert loosening_options(metrics, rule) == ["--max-breach-prob"]
-    assert loosening_options(metrics.iloc[[1, 2, 0]], rule) == ["--allow-forecast-breach"]  # ties: the first
-    assert loosening_options(metrics.iloc[[2]], rule) == ["--max-breach-prob"]  # riskier than no optimum
+    assert loosening_options(metrics, rule) == (["--max-breach-prob"], "milp")
+    # ties: the first
+    assert loosening_options(metrics.iloc[[1, 2, 0]], rule) == (["--allow-forecast-breach"], "buffer")
+    assert loosening_options(metrics.iloc[[2]], rule) == (["--max-breach-prob"], "stress")  # no optimum
     metrics[FORECAST_OK] = False  # every plan breaches on its forecast: no limit alone can help
-    assert loosening_options(metrics, rule) == ["--allow-forecast-breach"]
-    assert loosening_options(metrics.iloc[[0, 2]], rule) == ["--allow-forecast-breach", "--max-breach-prob"]
-    assert loosening_options(metrics, Rule()) == ["--allow-forecast-breach"]
+    assert loosening_options(metrics, rule)[0] == ["--allow-forecast-breach"]
+    both = ["--allow-forecast-breach", "--max-breach-prob"]
+    assert loosening_options(metrics.iloc[[0, 2]], rule)[0] == both
+    assert loosening_options(metrics, Rule())[0] == ["--allow-forecast-breach"]
 
 
 # ---------------------------------------------------------------- CLI and run folder

@@ -246,19 +246,21 @@ def sweep(
     allow_forecast_breach: Annotated[
         bool,
         typer.Option(
-            "--allow-forecast-breach",
+            "--allow-forecast-breach/--no-allow-forecast-breach",
             help="Also recommend plans that breach a covenant or default on the forecast itself (by "
             "default they are not considered: a policy buffer that cuts the prepayments keeping the "
-            "borrowing base breaches it even on the forecast).",
+            "borrowing base breaches it even on the forecast). --no-allow-forecast-breach puts the "
+            "check back in a rule --rerank or --resume keeps.",
         ),
     ] = False,
     allow_riskier: Annotated[
         bool,
         typer.Option(
-            "--allow-riskier",
+            "--allow-riskier/--no-allow-riskier",
             help="Also recommend plans with a higher breach or default probability than the forecast "
             "optimum's on the same scenarios (by default they are not considered: the evaluator does not "
-            "price a covenant breach, so a better tail could otherwise buy a breach in nearly every future).",
+            "price a covenant breach, so a better tail could otherwise buy a breach in nearly every future). "
+            "--no-allow-riskier puts the check back in a rule --rerank or --resume keeps.",
         ),
     ] = False,
     backend: BackendOption = BackendName.auto,

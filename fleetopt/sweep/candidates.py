@@ -45,7 +45,22 @@ class RuleError(InputError):
 
 class RuleNotMet(RuleError):
     """Every candidate was evaluated and none meets the rule: the evaluation is worth keeping (a
-    sweep saved in a folder finishes with a looser rule: ``fleetopt sweep --resume``)."""
+    sweep saved in a folder finishes with a looser rule: ``fleetopt sweep --resume``). ``loosen``:
+    the options that let the nearest candidate meet it, and that candidate's name."""
+
+    def __init__(self, message: str, loosen: tuple[list[str], str] = ([], "")):
+        super().__init__(message)
+        self.loosen = loosen
+
+    def looser(self, command: str) -> str:
+        """How to finish with a looser rule, for ``command`` (the sweep's resume or a rerank)."""
+        options, nearest = self.loosen
+        if not options:
+            return ""
+        limits = {"--max-breach-prob", "--max-default-prob", "--min-cvar"} & set(options)
+        how = " (a probability limit of 1, or a --min-cvar below every candidate's, sets none)"
+        loosened = " and ".join(options) + (how if limits else "")
+        return f"{command} with {loosened}; the nearest candidate, {nearest}, meets the rest"
 
 
 # ---------------------------------------------------------------- stress forecasts
@@ -649,8 +664,9 @@ def forecast_optimum_row(metrics: pd.DataFrame) -> pd.Series | None:
 
 def closest(metrics: pd.DataFrame, rule: Rule) -> str:
     """What the candidates come closest to on each limit of ``rule``: 'the lowest breach probability
-    is 53.0% (milp: collateral haircut)', among those within their limits on the forecast where the
-    rule asks for that (a plan it excludes would not qualify under a looser limit either)."""
+    is 53.0% (milp: collateral haircut)', among those that meet the rule's other conditions (a plan
+    another condition excludes would not qualify under a looser limit either: the hint named a plan
+    within the default limit asked for, left out as riskier than the forecast optimum)."""
     parts = []
     if rule.forecast_within_limits and FORECAST_OK in metrics and not metrics[FORECAST_OK].any():
         parts.append("every candidate breaches a covenant or defaults on the forecast itself")
@@ -660,11 +676,15 @@ def closest(metrics: pd.DataFrame, rule: Rule) -> str:
             f"the forecast optimum's breach probability is {optimum['breach_probability']:.1%} and its "
             f"default probability {optimum['default_probability']:.1%}"
         )
-    # among the plans the forecast-limits filter leaves: a plan it excludes meets no loosened limit
-    eligible = metrics
-    if rule.forecast_within_limits and FORECAST_OK in metrics and metrics[FORECAST_OK].any():
-        eligible = metrics[metrics[FORECAST_OK].astype(bool)]
+    conditions = rule_conditions(metrics, rule)
     for column, bound, _ in rule_limits(rule):
+        others = np.ones(len(metrics), dtype=bool)
+        for option, meets in conditions:
+            if option != _LOOSENED_BY[column]:
+                others &= meets
+        if not others.any():
+            continue  # no plan meets the rest: loosening this limit alone admits none
+        eligible = metrics[others]
         at = eligible[column].idxmin() if bound == "max" else eligible[column].idxmax()
         row = eligible.loc[at]
         what = f"the {'lowest' if bound == 'max' else 'highest'} {LIMIT_WORDS[column][1]}"
@@ -727,13 +747,14 @@ def rule_conditions(metrics: pd.DataFrame, rule: Rule) -> list[tuple[str, np.nda
     return conditions
 
 
-def loosening_options(metrics: pd.DataFrame, rule: Rule) -> list[str]:
-    """The options that, loosened together, let some candidate meet ``rule``: those of the
-    conditions missed by the candidate that misses the fewest."""
+def loosening_options(metrics: pd.DataFrame, rule: Rule) -> tuple[list[str], str]:
+    """The options that, loosened together, let some candidate meet ``rule`` (those of the
+    conditions missed by the candidate that misses the fewest), and that candidate's name."""
     conditions = rule_conditions(metrics, rule)
     missed = np.sum([~meets for _, meets in conditions], axis=0)
     nearest = int(np.argmin(missed))
-    return [option for option, meets in conditions if not meets[nearest]]
+    name = str(metrics["plan"].iloc[nearest]) if "plan" in metrics else f"row {nearest}"
+    return [option for option, meets in conditions if not meets[nearest]], name
 
 
 def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
@@ -742,7 +763,10 @@ def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
     for _, meets in rule_conditions(metrics, rule):
         ok &= meets
     if not ok.any():
-        raise RuleNotMet(f"no candidate meets the rule ({rule.describe()}); {closest(metrics, rule)}")
+        raise RuleNotMet(
+            f"no candidate meets the rule ({rule.describe()}); {closest(metrics, rule)}",
+            loosening_options(metrics, rule),
+        )
     score = metrics[RANK_COLUMNS[rule.prefer]].to_numpy(dtype=float)
     best = score[ok].max()
     tied = ok & (score >= best - 1e-9 * max(1.0, abs(best)))

@@ -42,7 +42,6 @@ from fleetopt.sweep.candidates import (
     forecast_optimum_row,
     generate_candidates,
     limits_missed,
-    loosening_options,
     pareto_front,
     recommend,
     why_dropped,
@@ -255,7 +254,12 @@ def rerank_sweep(
         warn(f"{run.path} was written by fleetopt {made_by}, this is {__version__}: its candidates "
              "are evaluated again by this version, whose figures may differ from the sweep's")  # fmt: skip
     settings = {**summary, "backend": backend, "threads": threads, "rule": rule}
-    result = _finish_sweep(loaded, data, cands, settings, progress, None)
+    try:
+        result = _finish_sweep(loaded, data, cands, settings, progress, None)
+    except RuleNotMet as exc:  # said how to loosen it, as a sweep's resume says
+        looser = exc.looser(f"fleetopt sweep --rerank {run.path}")
+        said = f"{exc}. Rank it by a looser rule: {looser}" if looser else str(exc)
+        raise RuleNotMet(said, exc.loosen) from None
     result.reranked_from = run.path.resolve()
     return result
 
@@ -461,14 +465,11 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     except RuleNotMet as exc:  # the evaluation is saved: a looser rule finishes the sweep
         if folder is None:
             raise
-        options = loosening_options(metrics, rule)
-        limits = {"--max-breach-prob", "--max-default-prob", "--min-cvar"} & set(options)
-        how = " (a probability limit of 1, or a --min-cvar below every candidate's, sets none)"
-        how = how if limits else ""
+        looser = exc.looser(f"fleetopt sweep --resume {folder}")
         raise RuleNotMet(
             f"{exc}. The candidates and their evaluation are kept in {folder}: finish the sweep with a "
-            f"looser rule, fleetopt sweep --resume {folder} with {' and '.join(options)}{how}; the nearest "
-            "candidate meets the rest"
+            f"looser rule, {looser}",
+            exc.loosen,
         ) from None
     metrics["recommended"] = False
     metrics.loc[metrics.index[pick], "recommended"] = True
