@@ -892,3 +892,27 @@ def test_plans_of_which_some_record_no_buffer_are_told_apart(tmp_path):
     with pytest.warns(FleetoptWarning, match=said + r".*not this model's \$20.0M; the other 1 run with this"):
         job = api.prepare_evaluation(folder / "plans.npz", buffered, scenarios=10)
     assert job.batch.liquidity_buffer.tolist() == [20e6, 30e6]
+
+
+def test_a_wide_comparison_splits_into_tables_that_keep_every_figure_whole():
+    """Six plans and five differences on a 120-column terminal cut every figure short ('$18.6…',
+    '-$3.6…': B or M unreadable). The figure columns now go into as many tables as the width
+    needs, each with the figure names and 'better', every figure whole, no line past the edge."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import ColumnGroups
+
+    labels = [f"milp: stress number {n}" for n in range(6)] + [f"plan {n} − plan 0" for n in range(1, 6)]
+    rows = [("NPV on the forecast", [f"-${n + 10}.69B" for n in range(11)], "higher"),
+            ("P(covenant breach)", [f"{n + 60}.5%" for n in range(11)], "lower")]  # fmt: skip
+    table = ColumnGroups("plans on 200 common scenarios", "the notes", "figure", labels, rows, "better")
+    for width in (80, 120):
+        console = Console(width=width, record=True, color_system=None)
+        console.print(table)
+        text = console.export_text()
+        assert max(len(line) for line in text.splitlines()) <= width
+        assert "…" not in text
+        for _, cells, _ in rows:
+            assert all(cell in text for cell in cells)
+        parts = len(table.groups(width))
+        assert parts > 1 and text.count(" of ") >= parts and text.count("the notes") == 1

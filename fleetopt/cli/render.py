@@ -590,22 +590,71 @@ def sweep_table(metrics, title: str) -> Table:
     return unbroken(table, text_columns=2)
 
 
+class ColumnGroups:
+    """A table of a label column, figure columns and a last column, printed whole where every
+    figure column has room for its longest figure and its header's longest word, else as several
+    tables, each with the label and last columns and as many figure columns as fit (a comparison
+    of six plans cut every figure short on a 120-column terminal: '$18.6…', '-$3.6…')."""
+
+    LABEL_WIDTH = 18  # the label column's least width (figure names fold within it)
+
+    def __init__(self, title: str, caption: str, label: str, columns: list, rows: list, last: str):
+        self.title, self.caption, self.label, self.last = title, caption, label, last
+        self.columns, self.rows = columns, rows  # columns: header texts; rows: (label, cells, last)
+
+    def _width(self, n: int) -> int:
+        words = [len(w) for w in str(self.columns[n]).split()]
+        return max([*words, *(len(row[1][n]) for row in self.rows), 1])
+
+    def groups(self, room: int) -> list[list[int]]:
+        """The figure columns in groups, each a table at most ``room`` wide (at least one a group)."""
+        fixed = self.LABEL_WIDTH + 3 + self._last_width() + 3 + 1  # label and last columns, padding, borders
+        groups, used = [[]], fixed
+        for n in range(len(self.columns)):
+            need = self._width(n) + 3
+            if groups[-1] and used + need > room:
+                groups.append([])
+                used = fixed
+            groups[-1].append(n)
+            used += need
+        return groups
+
+    def _last_width(self) -> int:
+        return max([len(self.last), *(len(row[2]) for row in self.rows)])
+
+    def table(self, group: list[int], part: str, caption: str | None) -> Table:
+        """The label column, the figure columns of ``group`` and the last column, each at the width
+        :meth:`groups` counted (rich would widen one and crop the table at the console's edge)."""
+        table = Table(title=self.title + part, caption=caption)
+        table.add_column(self.label, width=self.LABEL_WIDTH, overflow="fold")
+        for n in group:
+            table.add_column(Text(str(self.columns[n])), justify="right", width=self._width(n))
+        table.add_column(self.last, width=self._last_width())
+        for label, cells, last in self.rows:
+            table.add_row(label, *(cells[n] for n in group), last)
+        return table
+
+    def __rich_console__(self, console, options):
+        groups = self.groups(options.max_width)
+        for k, group in enumerate(groups, start=1):
+            part = f" ({k} of {len(groups)})" if len(groups) > 1 else ""
+            yield self.table(group, part, self.caption if k == len(groups) else None)
+
+
 def comparison_tables(result) -> list:
-    """Terminal tables of a plan comparison: figures side by side, then purchase differences."""
+    """Terminal tables of a plan comparison: figures side by side (in as many tables as the
+    console's width needs), then purchase differences."""
     labels = result.labels
-    figures = Table(title=f"plans on {result.n_scenarios:,} common scenarios (seed {result.seed})")
-    figures.add_column("figure")
-    for label in labels:
-        figures.add_column(Text(label), justify="right")
-    for header in result.difference_headers():
-        figures.add_column(Text(header), justify="right")
-    figures.add_column("better")
+    rows = []
     for key, name, unit in result.rows():
         values = [float(result.figures.loc[key, label]) for label in labels]
         row = [result.cell(key, values, unit, n) for n in range(len(labels))]
         row += [result.difference(key, values, unit, n) for n in range(1, len(labels))]
-        figures.add_row(name, *row, result.better(key))
-    figures.caption = " ".join(result.notes())
+        rows.append((name, row, result.better(key)))
+    figures = ColumnGroups(
+        f"plans on {result.n_scenarios:,} common scenarios (seed {result.seed})", " ".join(result.notes()),
+        "figure", [*labels, *result.difference_headers()], rows, "better",
+    )  # fmt: skip
     out = [figures]
     diffs = result.purchase_diff
     purchases = Table(title=f"purchases against {labels[0]} (GPUs, + more / - fewer)")
