@@ -14,7 +14,7 @@ from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, rounded_decision
 from fleetopt.core.results import cost_plans_note, present_cost
 from fleetopt.core.units import counted, format_difference, format_figure, format_mw, format_usd
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, warn
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
@@ -449,6 +449,9 @@ def plans_from_refs(
         if ref.is_dir() and run.kind == "sweep":
             picks = run.sweep_picks(source.labels, source.path.name)[::-1]  # the optimum first
             chosen = [source.labels.index(pick) for pick in picks]
+        elif ref.is_dir() and run.interrupted_kind() == "sweep":  # no pick yet: said, not silent
+            warn(f"{ref} is an unfinished sweep (no recommendation yet): every candidate it made is "
+                 f"compared; fleetopt sweep --resume {ref} finishes it")  # fmt: skip
         for i in chosen:
             plans.append(source.plans[i])
             buffers.append(None if source.reader.buffers is None else source.reader.buffers[i])

@@ -519,6 +519,15 @@ def test_evaluate_resume_of_a_sweep_folder_points_to_sweep_resume(stopped_sweep,
     assert_one_error(code, out, err, "is a sweep's folder", f"fleetopt sweep --resume {stopped_sweep}")
 
 
+def test_compare_of_an_unfinished_sweep_says_it_compares_every_candidate(stopped_sweep, here):
+    """A finished sweep's folder gives its forecast optimum and its pick; an unfinished one has no
+    pick and gave every candidate, without a word."""
+    code, _, err = run_cli("compare", str(stopped_sweep), "--scenarios", "5")
+    assert code == 0, err
+    assert (f"is an unfinished sweep (no recommendation yet): every candidate it made is compared; "
+            f"fleetopt sweep --resume {stopped_sweep} finishes it") in " ".join(err.split())  # fmt: skip
+
+
 def test_sweep_resume_of_an_evaluation_folder_points_to_evaluate_resume(solve_run, here):
     folder = started_evaluation(solve_run, here / "E")
     code, out, err = run_cli("sweep", "--resume", str(folder))

@@ -133,7 +133,7 @@ class RunFolder:
         if path.exists() and not path.is_dir():
             raise RunDirError(f"{path} is a file, not a folder: choose a new or empty folder")
         if path.exists() and any(path.iterdir()):
-            interrupted = RunFolder(path)._interrupted_kind()
+            interrupted = RunFolder(path).interrupted_kind()
             if interrupted:
                 raise RunDirError(
                     f"{path} holds an interrupted run of fleetopt {interrupted}: finish it with fleetopt "
@@ -264,7 +264,7 @@ class RunFolder:
         """A resumable job's folder (evaluate, sweep), finished or not."""
         return (self.path / self.JOB).exists()
 
-    def _interrupted_kind(self) -> str | None:
+    def interrupted_kind(self) -> str | None:
         """evaluate or sweep for an unfinished job folder; None for any other folder."""
         if not self.is_job or self.is_finished:
             return None
