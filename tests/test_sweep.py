@@ -195,6 +195,7 @@ def test_sweep_stochastic_adds_the_two_stage_plan_reduced_from_another_seed():
     assert stochastic.label == "stochastic: 2 scenarios"
     assert "2 scenarios of seed 2" in stochastic.note and "the forecast optimum's" in stochastic.note
     assert stochastic.status == "duplicate" and stochastic.plan is None
+    assert stochastic.same_as == base.label  # named: "duplicate" alone left the reader to guess
     assert "stochastic: 2 scenarios" not in set(result.metrics["plan"])
     assert base.label in set(result.metrics["plan"])
     plain = api.sweep("tiny", candidates=3, scenarios=100, seed=1)
@@ -590,14 +591,13 @@ def test_the_dropped_candidates_are_told_apart_by_why_they_have_no_plan():
         Candidate("milp: forecast", "forecast", "optimal", plan=object()),
         Candidate("milp: late power", "stress", "infeasible"),
         Candidate("milp: forecast, volumes x0.75", "variation", "infeasible"),
-        Candidate("milp: demand slump", "stress", "duplicate"),
+        Candidate("milp: demand slump", "stress", "duplicate", same_as="milp: forecast"),
     ]
     result = SimpleNamespace(candidates=SimpleNamespace(candidates=made), metrics=[None])
     assert candidate_counts(result) == (
         "4 candidates made, 1 evaluated; dropped: 1: breaks a hard limit once completed by the MILP "
         "(milp: forecast, volumes x0.75); 1: no plan keeps the hard limits under its stress or "
-        "requirement (milp: late power); 1: the same plan as an earlier candidate "
-        "(milp: demand slump)"
+        "requirement (milp: late power); 1: the same plan as milp: forecast (milp: demand slump)"
     )
 
 

@@ -411,7 +411,7 @@ def _say_candidate(line: str) -> None:
 def candidate_counts(result) -> str:
     """How many candidates were made, how many were evaluated and why the others were dropped."""
     made = result.candidates.candidates
-    reasons = {c.label: why_dropped(c.status, c.origin) for c in made if c.plan is None}
+    reasons = {c.label: why_dropped(c.status, c.origin, c.same_as) for c in made if c.plan is None}
     groups = Counter(reasons.values())
     why = "; ".join(
         f"{n}: {reason} (" + ", ".join(label for label, r in reasons.items() if r == reason) + ")"

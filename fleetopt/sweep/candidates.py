@@ -240,10 +240,11 @@ def power_changed(data: ModelData, plan: Plan, delta: int) -> Plan | None:
 WITHOUT_PLAN = ("infeasible", "no_plan", "duplicate")
 
 
-def why_dropped(status: str, origin: str) -> str:
-    """Why a candidate of ``origin`` with ``status`` has no plan to evaluate, in words."""
+def why_dropped(status: str, origin: str, same_as: str | None = None) -> str:
+    """Why a candidate of ``origin`` with ``status`` has no plan to evaluate, in words (a duplicate
+    names the candidate it repeats, ``same_as``, where known)."""
     if status == "duplicate":
-        return "the same plan as an earlier candidate"
+        return f"the same plan as {same_as}" if same_as else "the same plan as an earlier candidate"
     if status == "infeasible":  # a variation or proposal is completed; a stress or robust optimum solved
         if origin == "proposal":  # the solve names the constraint in conflict
             return "breaks a hard limit once completed by the MILP (fleetopt solve --purchases FILE names it)"
@@ -263,6 +264,7 @@ class Candidate:
     note: str = ""
     liquidity_buffer_usd: float | None = None  # the policy's buffer this plan runs with (None: the model's)
     gap: float | None = None  # its solve's relative gap (None: not solved, or not known)
+    same_as: str | None = None  # a duplicate's earlier candidate (its label)
 
 
 # the policy candidates: the forecast optimum run with a cash buffer of these shares of its largest
@@ -476,7 +478,7 @@ class _Making:
         self.progress: Callable[[str], None] | None = progress
         self.on_made: Callable[[CandidateSet], None] | None = on_made
         self.out = CandidateSet()
-        self.seen: set[bytes] = set()
+        self.seen: dict[bytes, str] = {}  # each plan met (its decisions and buffer) -> its label
 
     @property
     def full(self) -> bool:
@@ -497,9 +499,12 @@ class _Making:
             # moves or prepayments is another plan (it ran $5M apart in CVaR5 on tiny)
             key = candidate.plan.decisions_key() + str(candidate.liquidity_buffer_usd).encode()
             if key in self.seen:
-                candidate = Candidate(candidate.label, candidate.origin, "duplicate", note=candidate.note)
+                earlier = self.seen[key]
+                candidate = Candidate(
+                    candidate.label, candidate.origin, "duplicate", note=candidate.note, same_as=earlier
+                )
             else:
-                self.seen.add(key)
+                self.seen[key] = candidate.label
                 if saved is None:  # a saved one keeps its own
                     buffer = candidate.liquidity_buffer_usd
                     candidate.forecast_npv_usd = forecast_npv(self.data, candidate.plan, buffer)
@@ -508,6 +513,7 @@ class _Making:
             self.on_made(self.out)
         if self.progress:
             status = format_solver_status(candidate.status, candidate.gap)
+            status += f" of {candidate.same_as}" if candidate.same_as else ""
             self.progress(f"{candidate.label}: {status}" + (" (saved earlier)" if saved else ""))
         return candidate
 

@@ -157,6 +157,7 @@ def _candidate_list(cands: CandidateSet) -> str:
             "forecast_npv_usd": c.forecast_npv_usd,
             "liquidity_buffer_usd": c.liquidity_buffer_usd,
             "gap": c.gap,
+            "same_as": c.same_as,
         }
         for c in cands.candidates
     ]
@@ -355,10 +356,11 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
 
 def _listed_candidate(c: dict) -> Candidate:
     npv, buffer, gap = c["forecast_npv_usd"], c.get("liquidity_buffer_usd"), c.get("gap")
+    same_as = c.get("same_as")  # a sweep written before it was kept has none
     return Candidate(
         str(c["label"]), str(c["origin"]), str(c["status"]), None,
         None if npv is None else float(npv), str(c["note"]), None if buffer is None else float(buffer),
-        None if gap is None else float(gap),
+        None if gap is None else float(gap), None if same_as is None else str(same_as),
     )  # fmt: skip
 
 
@@ -610,7 +612,7 @@ class SweepResult:
             "breach_probability": float(rec["breach_probability"]),
             "front": self.metrics[self.metrics["on_front"]]["plan"].tolist(),
             "dropped": [
-                {"plan": c.label, "status": c.status, "why": why_dropped(c.status, c.origin)}
+                {"plan": c.label, "status": c.status, "why": why_dropped(c.status, c.origin, c.same_as)}
                 for c in self.candidates.candidates
                 if c.plan is None
             ],
