@@ -868,3 +868,23 @@ def test_cli_rerank_of_an_unfinished_sweep_points_to_resume(tmp_path):
     assert code == 2 and (folder / "job.json").exists()
     code, _, err = run_cli("sweep", "--rerank", str(folder))
     assert code == 2 and f"an unfinished sweep: finish it with fleetopt sweep --resume {folder}" in err
+
+
+def test_a_buffer_that_never_acted_is_marked_in_the_terminal_table():
+    """On lab three rows of identical figures read as a three-way tie: two were the forecast optimum
+    run with cash buffers that never acted, which only candidates.csv's note said."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import sweep_table
+    from fleetopt.sweep.run import IDLE_BUFFER
+
+    row = {"recommended": False, "on_front": False, FORECAST_OK: True, "forecast_npv_usd": 1e9,
+           "npv_mean_usd": 9e8, "npv_cvar5_usd": -1e8, "breach_probability": 0.1, "default_probability": 0.0}
+    metrics = pd.DataFrame([
+        {**row, "plan": "milp: forecast", "note": "the forecast's optimum", "recommended": True},
+        {**row, "plan": "milp: forecast, cash buffer $5.0M", "note": "a buffer" + IDLE_BUFFER},
+    ])  # fmt: skip
+    console = Console(width=120, record=True, color_system=None)
+    console.print(sweep_table(metrics, "t"))
+    lines = [line for line in console.export_text().splitlines() if "milp: forecast" in line]
+    assert lines[0].split("│")[1].strip() == ">" and lines[1].split("│")[1].strip() == "="

@@ -36,6 +36,7 @@ from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
 from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable, plan_facts
+from fleetopt.sweep.run import IDLE_BUFFER
 
 
 def text_console(**options) -> Console:
@@ -576,6 +577,8 @@ def sweep_table(metrics, title: str) -> Table:
             (">" if r["recommended"] else " ")
             + ("*" if r["on_front"] else " ")
             + (" " if r.get(FORECAST_OK, True) else FORECAST_MARK)
+            # a cash buffer that never acted: the forecast optimum's row again, which read as a tie
+            + ("=" if IDLE_BUFFER in str(r.get("note", "")) else " ")
         )
         table.add_row(
             mark,
@@ -586,7 +589,7 @@ def sweep_table(metrics, title: str) -> Table:
             f"{r['breach_probability']:.1%}",
             f"{r['default_probability']:.1%}",
         )
-    table.columns[0].min_width = 3  # the three marks, before the plan that gives way
+    table.columns[0].min_width = 4  # the four marks, before the plan that gives way
     return unbroken(table, text_columns=2)
 
 

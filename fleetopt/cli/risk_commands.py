@@ -425,7 +425,8 @@ def _sweep_done(result, folder: Path, report: bool) -> None:
     console.print(candidate_counts(result), soft_wrap=True)
     legend = (
         "candidates (* Pareto front of mean NPV, CVaR5 and P(breach); > recommended; ! breaches or "
-        "defaults on the forecast itself)"
+        "defaults on the forecast itself; = a cash buffer that never acted here: the forecast optimum's "
+        "figures)"
     )
     console.print(sweep_table(result.metrics, legend))
     pick = marked("recommended: ", (result.recommended["plan"], "bold"), f". {result.why()}")
