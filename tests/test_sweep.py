@@ -331,11 +331,12 @@ def test_cli_a_cvar_limit_that_is_not_a_number_is_refused_before_any_work(tmp_pa
     now refused before the model is read (no solve is reached: generate_candidates would fail)."""
     monkeypatch.setattr("fleetopt.sweep.run.generate_candidates", lambda *a, **k: pytest.fail("solved"))
     code, _, err = run_cli("sweep", "tiny", "--min-cvar", value, "--out", str(tmp_path / "X"))
-    assert (
-        code == 2
-        and err.strip() == f"error: min_cvar5_usd (--min-cvar) must be a finite number (got {value})"
-    )
+    said = f"error: Invalid value for '--min-cvar': must be a finite number (got {value})"
+    assert code == 2 and err.strip().startswith(said), err
     assert not (tmp_path / "X").exists()
+    # a rerank's said it of "rule_changes: min_cvar5_usd": the option, as here
+    code, _, err = run_cli("sweep", "--rerank", str(tmp_path / "X"), "--min-cvar", value)
+    assert code == 2 and err.strip().startswith(said), err
     with pytest.raises(InputError, match=r"max_breach_prob must be between 0\.0 and 1\.0"):
         api.sweep("tiny", rule=Rule(max_breach_prob=1.5))
 

@@ -241,7 +241,11 @@ def sweep(
         ),
     ] = None,
     min_cvar: Annotated[
-        float | None, typer.Option(help="Only plans whose CVaR5 NPV is at least this, USD.")
+        float | None,
+        typer.Option(
+            callback=checked(limits.number),  # said of the option, not of the rule's field
+            help="Only plans whose CVaR5 NPV is at least this, USD.",
+        ),
     ] = None,
     allow_forecast_breach: Annotated[
         bool,
