@@ -232,6 +232,8 @@ def test_each_kind_of_run_lists_the_figure_that_describes_it():
 
     sweep = {"npv_usd": 14e9, "npv_mean_usd": 9e9, "npv_cvar5_usd": -16.8e9}
     assert key_figure("sweep", sweep) == "pick: mean NPV $9.00B, CVaR5 -$16.80B"
+    named = {**sweep, "recommended": "milp: demand slump"}  # the pick's label, which the list left out
+    assert key_figure("sweep", named) == "pick (milp: demand slump): mean NPV $9.00B, CVaR5 -$16.80B"
     assert key_figure("solve", {"npv_usd": 18.53e9}) == "NPV $18.53B on the forecast"
     evaluation = {"n_plans": 3, "npv_mean_usd": 1e9, "npv_cvar5_usd": 2e6}
     assert key_figure("evaluate", evaluation) == "first plan: mean NPV $1.00B, CVaR5 $2.0M"

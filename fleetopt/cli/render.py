@@ -692,7 +692,8 @@ def key_figure(kind: str, fig: dict) -> str:
     plan's RP; a deterministic evaluation's one scenario is the forecast: its NPV there."""
     if kind in ("evaluate", "sweep") and "npv_mean_usd" in fig:
         shown = f"{fig['plan']}: " if fig.get("plan") else "first plan: "  # an older record: no label
-        whose = {"sweep": "pick: ", "evaluate": shown if fig.get("n_plans", 1) > 1 else ""}[kind]
+        pick = f"pick ({fig['recommended']}): " if fig.get("recommended") else "pick: "  # named, where kept
+        whose = {"sweep": pick, "evaluate": shown if fig.get("n_plans", 1) > 1 else ""}[kind]
         if fig.get("deterministic"):  # worded as a solve's
             return f"{whose}NPV {format_usd(fig['npv_mean_usd'])} on the forecast"
         return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {format_usd(fig['npv_cvar5_usd'])}"
