@@ -11,7 +11,7 @@ import pytest
 from conftest import run_cli
 
 from fleetopt import api
-from fleetopt.errors import InputError
+from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.stochastic.run import StochasticResult
 
@@ -260,7 +260,8 @@ def test_a_comparison_with_an_unfinished_sweep_uses_the_sweep_s_scenarios(here, 
     loaded, solved = tiny_solved
     api.sweep(loaded, candidates=2, scenarios=SCENARIOS, seed=4, folder=here / "S")  # not written: unfinished
     solve = api.write_solve_run(solved, loaded, here / "A")
-    comparison = api.compare([here / "S", solve])
+    with pytest.warns(FleetoptWarning, match="is an unfinished sweep .*every candidate it made is compared"):
+        comparison = api.compare([here / "S", solve])
     assert (comparison.n_scenarios, comparison.seed) == (SCENARIOS, 4)
 
 
