@@ -41,7 +41,7 @@ def stochastic_stand_in(solved) -> StochasticResult:
 
 def listed_ids(text: str) -> list[int]:
     """Run ids in the order `fleetopt runs` prints them (first cell of each table row)."""
-    return [int(m) for m in re.findall(r"^\W*?(\d+)\s*│", text, re.M)]
+    return [int(m) for m in re.findall(r"^\s*│?\s*(\d+)\s*│", text, re.M)]  # the first cell only
 
 
 def every_kind_written(loaded, solved) -> tuple[dict, object]:

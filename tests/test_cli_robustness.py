@@ -366,7 +366,7 @@ def test_the_readme_python_snippet_runs_twice_and_its_runs_are_listed(here, monk
     assert len(folders) == 8 and all(f.parent == (here / "runs").resolve() for f in folders)
     assert all((f / "summary.json").exists() for f in folders)
     code, out, _ = run_cli("runs")
-    listed = [int(m) for m in re.findall(r"^\W*?(\d+)\s*│", out, re.M)]
+    listed = [int(m) for m in re.findall(r"^\s*│?\s*(\d+)\s*│", out, re.M)]
     assert code == 0 and listed == [r.id for r in records]
 
 

@@ -48,7 +48,7 @@ def _registry(tmp_path, monkeypatch):
 
 def listed_ids(text: str) -> list[int]:
     """Run ids in the order `fleetopt runs` prints them (first cell of each table row)."""
-    return [int(m) for m in re.findall(r"^\W*?(\d+)\s*│", text, re.M)]
+    return [int(m) for m in re.findall(r"^\s*│?\s*(\d+)\s*│", text, re.M)]  # the first cell only
 
 
 def squashed(text: str) -> str:
