@@ -208,8 +208,9 @@ class Comparison:
         out += [self._same_commitments_words(*pair) for pair in self.same_commitments]
         out.append(f"'NPV mean minus the first plan's': standard error of each plan's mean NPV less "
                    f"{self.labels[0]}'s on the same scenarios (the difference itself is in the "
-                   f"'… − {self.labels[0]}' columns); 'better': which way a figure is better for the "
-                   "company.")  # fmt: skip
+                   f"'… − {self.labels[0]}' columns, each a difference of the unrounded figures, so "
+                   "it may differ by one in the last digit from the difference of the rounded ones); "
+                   "'better': which way a figure is better for the company.")  # fmt: skip
         return out
 
     @staticmethod
