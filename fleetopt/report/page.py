@@ -547,7 +547,8 @@ def _solver_facts(s: dict) -> list[tuple[str, str]]:
     gap = "n/a" if s.get("gap") is None else f"{s['gap']:.3%}"
     bound = s.get("bound_usd", s.get("rp_bound_usd"))  # a stochastic solve: its RP's
     objective = s.get("objective_usd", s.get("rp_usd"))
-    text = f"{format_solver_status(s['status'], s.get('gap'))}, relative gap {gap}"
+    # the status in words, its gap once (to three decimals: 'optimal within 0.2%' beside it repeated it)
+    text = f"{format_solver_status(s['status'], None)}, relative gap {gap}"
     if objective is not None:
         text += f", objective {format_usd(objective)}"
     if bound is not None and math.isfinite(bound):
