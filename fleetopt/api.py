@@ -965,6 +965,9 @@ def forget_runs(
     unknown run removes nothing. Returns the records removed, oldest first."""
     if isinstance(runs, (str, bytes, Path, Integral)):
         raise InputError(f"runs must be a list of run ids or folders, not one {type(runs).__name__}")
+    if not isinstance(runs, Iterable):
+        raise InputError(f"runs must be a list of run ids or folders, not {runs!r}")
+    runs = list(runs)  # read once: a generator was used up by the check below, its runs kept
     limits.flag("missing", missing)
     limits.flag("dry_run", dry_run)
     registry = Registry()

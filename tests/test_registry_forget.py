@@ -75,6 +75,7 @@ def test_missing_forgets_the_runs_whose_files_are_gone(three_runs):
         (["no-such-folder"], False, "no such run folder or plan file, and not a run id"),
         ([""], False, "an empty name is not a run id or folder"),  # "" would be the current folder
         ([3], "yes", "missing must be"),
+        (None, False, "runs must be a list of run ids or folders, not None"),
     ],
 )
 def test_bad_arguments_are_refused_by_name(three_runs, runs, missing, message):
@@ -82,6 +83,15 @@ def test_bad_arguments_are_refused_by_name(three_runs, runs, missing, message):
     with pytest.raises(InputError, match=message):
         api.forget_runs(runs, missing=missing)
     assert ids(registry.list()) == [3, 2, 1]
+
+
+def test_runs_given_as_a_generator_are_all_forgotten(three_runs):
+    """A generator (the signature says Iterable) was used up by the check for empty names: the
+    runs it named were left out, with no error (forget_runs(map(int, ["2"])) said none was named)."""
+    registry, _ = three_runs
+    assert ids(api.forget_runs((run for run in [2]), dry_run=True)) == [2]
+    assert ids(api.forget_runs(map(int, ["2"]))) == [2]
+    assert ids(registry.list()) == [3, 1]
 
 
 def test_runs_are_named_by_id_digits_or_folder(three_runs):
