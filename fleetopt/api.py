@@ -748,6 +748,8 @@ def resume_sweep(
     folder = resolve_run(folder, "folder")
     if rule_changes is not None:
         Rule.checked_fields("rule_changes", rule_changes)
+    limits.callback("progress", progress)  # before the work, not at its first call
+    limits.callback("candidate_progress", candidate_progress)
     how = {"backend": backend, "threads": threads}  # checked by the resume
     return _resume_sweep(folder, progress, rule_changes=rule_changes, candidate_progress=candidate_progress,
                          how=how)  # fmt: skip
@@ -772,6 +774,7 @@ def rerank_sweep(
     if rule_changes is not None:
         Rule.checked_fields("rule_changes", rule_changes)
     limits.text("backend", backend, BACKENDS)
+    limits.callback("progress", progress)
     threads = resources.capped_threads(limits.threads("threads", threads))
     return _rerank_sweep(folder, rule_changes, backend, threads, progress)
 

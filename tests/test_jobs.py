@@ -227,10 +227,11 @@ def _on_nodes_without_a_compiler(first_only: str | None = None):
     def task(*args):
         from fleetopt.evaluate import jobs
 
-        if first_only is not None and os.path.exists(first_only):
-            return jobs._ray_chunk(*args)
         if first_only is not None:
-            Path(first_only).touch()
+            try:  # claimed atomically: two tasks starting together both saw no file, and both ran NumPy
+                os.close(os.open(first_only, os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                return jobs._ray_chunk(*args)
         before = os.environ.get("CC")
         os.environ["CC"] = "no-such-compiler-anywhere"
         try:

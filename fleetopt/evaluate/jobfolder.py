@@ -35,6 +35,13 @@ EXECUTORS = ("local", "ray")
 _RAY_NODE_FREE_BYTES = 8 * 1024**3
 
 
+def _folder_arg(folder) -> Path:
+    """A job's ``folder`` argument as a path, or InputError naming it."""
+    if isinstance(folder, bool) or not isinstance(folder, (str, Path)) or not str(folder).strip():
+        raise InputError(f"folder must be a path, a non-empty string or a pathlib.Path (got {folder!r})")
+    return Path(folder)
+
+
 class EvaluationJob:
     """An evaluation ready to run: model, plans and settings checked, nothing written yet.
 
@@ -48,14 +55,26 @@ class EvaluationJob:
         self.loaded, self.data, self.source, self.batch = loaded, data, source, batch
         self.settings, self.executor = settings, executor
 
+    def __repr__(self) -> str:  # a notebook shows what will run, not the object's address
+        s = self.settings
+        return (f"EvaluationJob({self.batch.P} plans x {s['n_scenarios']:,} scenarios, seed {s['seed']}, "
+                f"model {self.loaded.model.name!r}, backend {s.get('backend')!r})")  # fmt: skip
+
     def start(self, folder: str | Path) -> None:
         """Create the run folder with the job description and the model, before any chunk runs."""
-        RunFolder(folder).start_job({RunFolder.MODEL: self.loaded.text}, self.settings)
+        RunFolder(_folder_arg(folder)).start_job({RunFolder.MODEL: self.loaded.text}, self.settings)
 
     def run(self, folder: str | Path | None = None, progress=None):
+        """Evaluate, keeping each finished chunk in ``folder`` (None: in memory only), which
+        :meth:`start` made (or a resume found); ``progress(done, total)`` after each chunk."""
+        limits.callback("progress", progress)
         if folder is None:
             return self._evaluate(None, progress)
-        with RunFolder(folder).locked_for_run():
+        run = RunFolder(_folder_arg(folder))
+        if not run.is_job:  # its chunks alone could neither be resumed nor written as a run there
+            raise InputError(f"{run.path} was not started: call job.start(folder) first (it writes "
+                             "job.json and the model, which a resume and the run's files need)")  # fmt: skip
+        with run.locked_for_run():
             return self._evaluate(folder, progress)
 
     def _evaluate(self, folder: str | Path | None, progress):
