@@ -332,6 +332,8 @@ def plan_file_bytes(result: SolveResult | StochasticResult, loaded: LoadedModel)
     :func:`_solve_label` says) or of a stochastic solve's (the stochastic plan, then the forecast
     optimum); ``loaded``: the model it was solved from, whose policy cash buffer each plan keeps (a
     plan is run with its own buffer under any version of the model, as a sweep's are)."""
+    limits.instance("result", result, (SolveResult, StochasticResult), "what fleetopt.api.solve returns")
+    limits.instance("loaded", loaded, LoadedModel, "a loaded model (fleetopt.api.load(...)[0])")
     if isinstance(result, StochasticResult):
         plans, labels = [result.plan, result.forecast_plan], ["stochastic", "forecast"]
     else:
@@ -601,6 +603,8 @@ def evaluation_summary(result: EvaluationResult, loaded: LoadedModel | tuple, so
     source and model hash, the run's settings (plans, scenarios, seed, backend, device, chunk sizes),
     its speed (seconds; plan-scenario-quarters per second) and ``metrics``, one dict per plan
     (money in USD, probabilities in [0, 1])."""
+    limits.instance("result", result, EvaluationResult, "what fleetopt.api.evaluate returns first")
+    limits.instance("source", source, PlanSource, "what fleetopt.api.evaluate returns third")
     return _evaluation_summary(result, _loaded_of(loaded, "loaded"), source)
 
 

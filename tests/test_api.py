@@ -268,7 +268,8 @@ def test_the_largest_memory_budget_the_message_offers_is_accepted():
 def test_evaluation_remedies_name_the_argument_and_the_option(tiny_solved):
     _, solved = tiny_solved
     job = api.prepare_evaluation(api.write_solve_run(solved), scenarios=SCENARIOS, backend="numpy")
-    with pytest.raises(InputError, match=r"give fewer scenarios \(--scenarios\) or a larger max_memory"):
+    fewer = r"give fewer scenarios \(--scenarios\), or for an evaluation a larger max_memory"
+    with pytest.raises(InputError, match=fewer):
         chunk_sizes(job.data, job.batch, 10**9, 10**6)
     with pytest.raises(InputError, match=r"workers \(--workers\) runs CPU processes: .* \(--backend"):
         api.prepare_evaluation(job.source.path, backend="cupy", workers=2)
@@ -309,3 +310,15 @@ def test_a_path_from_python_starting_with_a_tilde_is_in_the_home_folder(here, ti
     assert api.write_evaluate_run(*evaluated, out="~/runs/e").resolve() == (home / "runs" / "e").resolve()
     assert api.report("~/runs/s", out="~/s.html").resolve() == (home / "s.html").resolve()
     assert not (here / "~").exists()
+
+
+def test_the_run_file_helpers_refuse_what_they_cannot_write_by_name(tiny_solved):
+    """plan_file_bytes(None, model) and evaluation_summary(None, ...) raised AttributeError from
+    inside fleetopt; every function of the API names the argument instead."""
+    loaded, solved = tiny_solved
+    with pytest.raises(InputError, match=r"result must be what fleetopt\.api\.solve returns"):
+        api.plan_file_bytes(None, loaded)
+    with pytest.raises(InputError, match=r"loaded must be a loaded model"):
+        api.plan_file_bytes(solved, "tiny")
+    with pytest.raises(InputError, match=r"result must be what fleetopt\.api\.evaluate returns first"):
+        api.evaluation_summary(None, loaded, None)

@@ -214,7 +214,8 @@ def check_scenarios_fit(data: ModelData, n_scenarios: int, backend: Backend) -> 
 
 # the remedies, naming the Python API's arguments and the CLI's options
 _FEWER = "give fewer scenarios (--scenarios)"
-_FEWER_OR_MORE_MEMORY = f"{_FEWER} or a larger max_memory (--max-memory)"
+# compare and the sweep have no memory setting: the larger budget is an evaluation's alone
+_FEWER_OR_MORE_MEMORY = f"{_FEWER}, or for an evaluation a larger max_memory (fleetopt evaluate --max-memory)"
 
 
 def _check_fits(n_scenarios: int, need_bytes: int, budget_bytes: int, remedy: str) -> None:
