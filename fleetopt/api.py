@@ -543,6 +543,9 @@ def prepare_evaluation(
     scenarios = 1000 if scenarios is None else scenarios
     if max_memory is not None:
         limits.whole("max_memory (--max-memory, bytes)", max_memory, 1)
+    if ray_address is not None and executor != "ray":  # it was dropped in silence
+        raise InputError(f"ray_address (--ray-address) applies with executor='ray' (--executor ray), not "
+                         f"executor={executor!r}: give both, or neither")  # fmt: skip
     limits.whole("workers", workers, 1)
     workers = resources.capped_workers(workers, executor)  # before the memory each worker gets
     limits.threads("threads", threads)

@@ -322,3 +322,22 @@ def test_the_run_file_helpers_refuse_what_they_cannot_write_by_name(tiny_solved)
         api.plan_file_bytes(solved, "tiny")
     with pytest.raises(InputError, match=r"result must be what fleetopt\.api\.evaluate returns first"):
         api.evaluation_summary(None, loaded, None)
+
+
+def test_a_ray_address_without_the_ray_executor_is_refused(tiny_solved):
+    """prepare_evaluation(..., ray_address=...) with the local executor dropped the address in
+    silence (the CLI refuses --ray-address without --executor ray)."""
+    _, solved = tiny_solved
+    run = api.write_solve_run(solved)
+    with pytest.raises(InputError, match=r"ray_address \(--ray-address\) applies with executor='ray'"):
+        api.prepare_evaluation(run, scenarios=10, ray_address="1.2.3.4:6379")
+
+
+def test_an_empty_path_is_said_to_be_empty(tiny_solved):
+    """evaluate("") read the current folder ('.: no plan file in this folder', naming no argument),
+    and write_solve_run(out="") said out "must be ... a string (got '')"."""
+    _, solved = tiny_solved
+    with pytest.raises(InputError, match="plans is empty: give a run folder, a plan file or a run id"):
+        api.evaluate("", scenarios=10)
+    with pytest.raises(InputError, match="out is empty: give a path"):
+        api.write_solve_run(solved, out="")

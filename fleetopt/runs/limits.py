@@ -62,6 +62,8 @@ def path(name: str, value, optional: bool = True):
         return None
     if isinstance(value, (str, PurePath)) and str(value).strip():
         return value
+    if isinstance(value, str):  # it is a string: say what is wrong with it
+        raise InputError(f"{name} is empty: give a path")
     raise InputError(f"{name} must be a path, a string or a pathlib.Path (got {_shown(value)})")
 
 

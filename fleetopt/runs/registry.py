@@ -323,6 +323,8 @@ class Registry:
         """A run folder or plan file from a path, or a run folder from a run id (an int, or digits
         that are not an existing path's name). A path that does not exist, an unknown id and a
         registered run whose folder is gone are errors (``name``: the argument, in them)."""
+        if isinstance(ref, str) and not ref.strip():  # "" would be the current folder
+            raise RegistryError(f"{name} is empty: give a run folder, a plan file or a run id")
         number = self.id_given(ref, name)
         if number is None:
             return Path(ref).expanduser()
