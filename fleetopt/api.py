@@ -620,9 +620,10 @@ def write_evaluate_run(
     command: str | None = None,
     ranking: dict | None = None,
 ) -> Path:
-    """Write metrics.csv and summary.json (and npv_matrix.npy when kept) into a run folder: ``out``
-    (new or empty, or the folder of a started job) or a new one under the runs folder; and record
-    it in the run registry with the figures of the plan it shows first (by ``ranking``).
+    """Write metrics.csv, summary.json and model.yaml (and npv_matrix.npy when kept) into a run
+    folder: ``out`` (new or empty, or the folder of a started job) or a new one under the runs
+    folder; and record it in the run registry with the figures of the plan it shows first (by
+    ``ranking``).
     ``loaded`` and ``source``: the model and plans :func:`evaluate` returned with the result.
     ``ranking``: how the best plan is chosen, ``{"rank_by": "mean"|"cvar5"|"p5", "max_breach_prob":
     share or None}`` (as `fleetopt evaluate --rank-by --max-breach-prob`), kept in summary.json for
@@ -789,9 +790,10 @@ def rerank_sweep(
 def write_sweep_run(
     result: SweepResult, out: str | Path | None = None, *, command: str | None = None
 ) -> Path:
-    """Write plans.npz, candidates.csv, front.csv, summary.json and model.yaml into a run folder
-    (the folder the sweep saved its candidates and chunks in, a new one, or None: a new default
-    one); and record it in the run registry."""
+    """Write plans.npz, candidates.csv, candidates.json, front.csv, summary.json and model.yaml into
+    a run folder, ``out``: the folder the sweep saved its candidates and chunks in (give it, or that
+    folder stays an unfinished sweep beside the new one), a new one, or None: a new default one;
+    and record it in the run registry."""
     limits.instance("result", result, SweepResult, "what fleetopt.api.sweep returns")
     limits.text("command", command, optional=True)
     limits.path("out", out)
@@ -1031,6 +1033,12 @@ def compare(
         )
     if not given:
         raise InputError("runs must name at least one run folder, run id or plan file")
+    # the settings first: a bad one was refused only after the plans' warnings were given
+    if scenarios is not None:
+        limits.scenarios("scenarios", scenarios)
+    if seed is not None:
+        limits.seed("seed", seed)
+    limits.text("backend", backend, BACKENDS)
     refs = [resolve_run(r, "runs") for r in given]
     chosen, model_given, copy_used = "the model given", model, False
     if model is None:

@@ -122,6 +122,11 @@ class ModelUsed:
 
 @dataclass
 class Comparison:
+    """Plans compared on common scenarios (:func:`fleetopt.api.compare`): ``labels`` (one per plan,
+    the first the base of every difference), ``figures`` (figure key x plan: USD, shares in [0, 1],
+    counts), the power used, GPUs held and purchases against the first plan (long tables), the
+    scenarios and seed, and notes; written by :meth:`to_csv`, :meth:`to_json`, :meth:`to_markdown`."""
+
     labels: list[str]
     figures: pd.DataFrame  # index: figure key; columns: plans
     mw_used: pd.DataFrame  # long: plan, site, quarter, mw_used, mw_available
@@ -229,6 +234,9 @@ class Comparison:
         return [figure for figure in FIGURES if figure[0] in self.figures.index]
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """The comparison's tables by name: ``plan_runs`` (each plan's run), ``figures`` (a row per
+        figure with its unit, which way is better, each plan's value and each difference from the
+        first plan), ``mw_by_site``, ``gpus_by_generation`` and ``purchase_differences``."""
         units = {key: unit for key, _, unit in FIGURES}
         figures = self.figures.copy()
         # each plan's figure less the first's, as numbers (the CSV's and the JSON's), where the tables
@@ -274,6 +282,8 @@ class Comparison:
         return "\n".join(parts)
 
     def to_json(self) -> str:
+        """The tables of :meth:`tables` as JSON records, with the plans, the model, the scenarios,
+        the seed and what the notes say (money in USD, shares in [0, 1]; a figure not given is null)."""
         out = {name: frame.to_dict(orient="records") for name, frame in self.tables().items()}
         out["plans"] = self.labels
         out["model"] = None if self.model is None else self.model.as_dict()

@@ -47,6 +47,7 @@ class FixedPurchases:
         return f"FixedPurchases({self.source!r}: {counted(self.rows, 'row')}, {blocks})"
 
     def gpus(self, data: ModelData) -> float:
+        """The GPUs the file buys in all (its blocks times each SKU's block size)."""
         return float((self.blocks * data.block_size[:, None, None]).sum())
 
     def for_model(self, data: ModelData) -> FixedPurchases:

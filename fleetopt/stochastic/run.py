@@ -158,6 +158,8 @@ class StochasticResult:
         return headline(self.data, self.plan, plan_statements(self.data, self.plan))
 
     def summary(self) -> dict:
+        """summary.json's content: the settings, the measures (RP, EV, EEV, WS, VSS, EVPI, USD),
+        each reduced scenario's row, the timings, the completion and the out-of-sample check."""
         return {
             "settings": self.settings,
             **self.measures,

@@ -618,6 +618,7 @@ class Rule:
                          f"not {got}")
 
     def describe(self) -> str:
+        """The rule in words: 'best cvar5 NPV among plans with ...'."""
         conditions = ["no breach or default on the forecast"] if self.forecast_within_limits else []
         if self.no_riskier_than_optimum:
             conditions.append("breach and default probabilities no higher than the forecast optimum's")

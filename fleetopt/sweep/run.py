@@ -586,6 +586,7 @@ class SweepResult:
         return float(self.data.policy.liquidity_buffer_usd if own is None else own)
 
     def summary(self) -> dict:
+        """summary.json's content (docs/evaluation.md, "What a sweep writes")."""
         rec = self.recommended
         return {
             "fleetopt_version": __version__,
