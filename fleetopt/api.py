@@ -165,8 +165,8 @@ def edit(model: ModelArg, changes: Mapping[str | tuple, Any]) -> LoadedModel:
     ``"fleet.0.gpus"``); None removes a field, so its default applies. A mapping set on a block
     changes only the fields it names (``{"risk": {"price_volatility_annual": 0.5}}`` keeps the
     other risk factors; a JSON merge patch); to replace a block whole, remove it (None) in one edit
-    and set it in the next. The copy's text (a run's
-    model.yaml) is written from the data, without the file's comments. A bad value raises
+    and set it in the next (an empty mapping, ``{"contracts": {}}``, changes nothing). The copy's
+    text (a run's model.yaml) is written from the data, without the file's comments. A bad value raises
     :class:`~fleetopt.errors.ModelError` naming it."""
     return edited_model(_load(_loadable(model))[0], changes)
 
@@ -453,7 +453,8 @@ def write_stochastic_run(
     loaded = _loaded_of(loaded if loaded is not None else result.loaded, "loaded")
     _check_solved_from(result, loaded)
     limits.path("out", out)
-    folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
+    # named by its kind, as an evaluation's and a sweep's are (it read as a solve's folder)
+    folder = RunFolder(out) if out is not None else RunFolder.claim(None, f"{loaded.model.name}-stochastic")
     statements = plan_statements(result.data, result.plan)
     plan_file = plan_file_bytes(result, loaded)
     summary = _with_plan_hash(stochastic_summary(result, loaded), plan_file)

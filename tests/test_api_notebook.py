@@ -37,6 +37,9 @@ def test_edit_names_what_it_cannot_change():
         api.edit("tiny", {"contracts.nope.price_usd_per_gpu_hour": 1.0})
     with pytest.raises(InputError, match=r"fleet.3: no such field \(fleet is a list of 1 item, numbered"):
         api.edit("tiny", {"fleet.3.gpus": 8})
+    # a doubled dot said "contracts.: no such field", naming no empty part
+    with pytest.raises(InputError, match=r"'contracts..gpus': a field path has a name between each pair"):
+        api.edit("tiny", {"contracts..gpus": 8})
     with pytest.raises(ModelError, match=r"edited \(finance.opening_cash_usd\): finance.opening_cash_usd: "):
         api.edit("tiny", {"finance.opening_cash_usd": "lots"})
     with pytest.raises(ModelError, match=r"fleet.0.gpus: required field is missing"):

@@ -67,7 +67,10 @@ def _path(where: str | tuple) -> FieldPath:
     """The parts of a field's path; a part of digits is a list position only where the YAML holds
     a list there (a contract may be named 2027)."""
     if isinstance(where, str) and where.strip():
-        return tuple(where.split("."))
+        parts = tuple(where.split("."))
+        if not all(part.strip() for part in parts):  # "contracts..price" read as a field named ""
+            raise InputError(f"{where!r}: a field path has a name between each pair of dots")
+        return parts
     if isinstance(where, tuple) and where and all(isinstance(p, (str, int)) for p in where):
         return where
     raise InputError(f"a field path must be a dotted string or a tuple of keys (got {where!r})")
