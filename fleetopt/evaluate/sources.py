@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import counted, format_usd
 from fleetopt.errors import FleetoptError
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack, with_buffers
 from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
@@ -26,6 +26,10 @@ class PlanSource:
     reader: PlanFileReader
     path: Path
     model_hash: str | None
+
+    def __repr__(self) -> str:  # a notebook shows the file and its plans, not the reader object
+        shown = ", ".join(self.labels[:5]) + (", ..." if len(self.labels) > 5 else "")
+        return f"PlanSource({str(self.path)!r}, {counted(len(self.labels), 'plan')}: {shown})"
 
     @property
     def labels(self) -> list[str]:
