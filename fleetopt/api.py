@@ -178,6 +178,9 @@ def _loaded_and_data(model) -> tuple[LoadedModel | None, ModelData]:
     if isinstance(model, ModelData):
         return None, model
     if _is_loaded_pair(model) and isinstance(model[1], ModelData):
+        if model[0].model.name != model[1].name:  # a pair of two loads: the model solved is not its text's
+            raise InputError(f"model: the pair's LoadedModel is {model[0].model.name!r} and its data "
+                             f"{model[1].name!r}: give the pair one fleetopt.api.load returned")  # fmt: skip
         return model
     return load(model)
 

@@ -341,3 +341,10 @@ def test_an_empty_path_is_said_to_be_empty(tiny_solved):
         api.evaluate("", scenarios=10)
     with pytest.raises(InputError, match="out is empty: give a path"):
         api.write_solve_run(solved, out="")
+
+
+def test_a_pair_of_two_models_is_refused():
+    """solve((load("tiny")[0], load("lab")[1])) solved lab under tiny's name; the mismatch was found
+    only when the run was written."""
+    with pytest.raises(InputError, match=r"the pair's LoadedModel is 'tiny' and its data 'lab'"):
+        api.solve((api.load("tiny")[0], api.load("lab")[1]))
