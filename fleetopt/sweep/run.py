@@ -501,6 +501,8 @@ def idle_buffers(metrics: pd.DataFrame, figures) -> np.ndarray:
 IDLE_BUFFER = " (in these scenarios the buffer never acted: every figure is the forecast optimum's)"
 
 
+# a breach or default probability of the pick from which its explanation says it is still likely
+RISK_WORTH_SAYING = 0.5
 # a rise in breach or default probability (against the forecast optimum) that the explanation of a
 # recommendation points out when the rule set no limit on it
 RISE_WORTH_SAYING = 0.05
@@ -536,6 +538,7 @@ class SweepResult:
             return (
                 f"The forecast optimum is also the rule's pick ({self.rule.describe()})."
                 + self._outside_forecast_limits()
+                + self._risk_left()
             )
         p5 = (f"P5 NPV (the rule's figure) by {format_usd_change(rec['npv_p5_usd'] - opt['npv_p5_usd'])}, "
               if self.rule.prefer == "p5" else "")  # fmt: skip
@@ -558,7 +561,19 @@ class SweepResult:
                     f" No limit was set on the {name} probability (--allow-riskier), which it raises by "
                     f"{rise * 100:.1f} pp: --max-{name}-prob would cap it."
                 )
-        return text
+        return text + self._risk_left()
+
+    def _risk_left(self) -> str:
+        """' It still breaches a covenant in 83.7% of the scenarios (the least of any candidate: 83.7%).'
+        where the pick breaches or defaults in half the futures or more: a pick must not read as safe."""
+        out = ""
+        for name, what in (("breach", "breaches a covenant"), ("default", "defaults")):
+            p = float(self.recommended[f"{name}_probability"])
+            if p >= RISK_WORTH_SAYING:
+                least = float(self.metrics[f"{name}_probability"].min())
+                out += f" It still {what} in {p:.1%} of the scenarios (the least of any candidate: "
+                out += f"{least:.1%})."
+        return out
 
     def _outside_forecast_limits(self) -> str:
         """' Not considered, as they breach a covenant or default on the forecast itself: ...', or,
