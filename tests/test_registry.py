@@ -274,7 +274,7 @@ def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
         "max_debt_to_ebitda": "0.95x", "build_seconds": "0.04 s",
         "lowest_covenant_headroom": "39.21% (the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 "
                                     "for a minimum)",
-        "gpus_retired": "203 GPUs", "power_built_mw": "12.3 MW", "breach_probability": "31.80%",
+        "gpus_retired": "203 GPUs", "power_built_mw": "12.3 MW", "breach_probability": "31.8%",
         "n_scenarios": "1,000", "status": "optimal", "kind": "solve",
     }  # fmt: skip
     assert len(re.findall(r"^│ kind ", out, re.M)) == 1

@@ -779,8 +779,10 @@ def figure_text(key: str, value) -> str:
         return f"{value:,.2f}x"
     if key == "lowest_covenant_headroom":  # not the solve's "may fall" share: say which measure it is
         return f"{value:.2%} ({_HEADROOM_MEASURE})"
-    if key == "gap" or any(part in key for part in _SHARES):
+    if key == "gap" or "headroom" in key:  # a solver's gap and a covenant's margin: to the hundredth
         return f"{value:.2%}"
+    if any(part in key for part in _SHARES):  # shares of scenarios, as every other table writes them
+        return f"{value:.1%}"
     if key.endswith("_seconds"):
         return f"{value:,.2f} s"
     if key.startswith("gpus_"):
