@@ -73,8 +73,8 @@ def test_a_gpu_worth_less_than_its_book_is_held_to_the_end_and_its_loss_deducted
     assert fig["npv_terminal_usd"] == pytest.approx(90_750.0, rel=1e-12)
     assert fig["npv_quarters_usd"] == pytest.approx(HELD_NPV - 90_750.0, rel=1e-12)
     assert npv_terminal_words(fig) == (
-        "$90,750 = 1.000 (the last quarter's discount factor) x (GPUs at resale and power plant at book "
-        "$75,000 + tax saved by selling them below book $15,750 - debt $0)"
+        "$90.8k = 1.000 (the last quarter's discount factor) x (GPUs at resale and power plant at book "
+        "$75.0k + tax saved by selling them below book $15.8k - debt $0)"
     )
 
 

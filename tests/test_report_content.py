@@ -497,7 +497,7 @@ def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does()
     section = page._stochastic_section(SimpleNamespace(summary={**summary, "scenarios": rows}))
     text = unescape(re.sub(r"<[^>]+>", " ", section))
     # a rescue with no emergency equity said only "rescued: yes": it names what was relaxed now
-    said = r"scenario 7 .*dscr covenant \(EBITDA / debt service\) \$876,000 short .*scenario 9 .* none"
+    said = r"scenario 7 .*dscr covenant \(EBITDA / debt service\) \$876.0k short .*scenario 9 .* none"
     assert re.search(said, " ".join(text.split()))
 
 
@@ -561,7 +561,7 @@ def test_scatter_labels_points_and_keeps_last_tick_inside():
 def test_kpi_money_rounds_before_its_scale():
     """$999,999,999.99 to 4 significant digits is $1.000B: it reads $1.00B, not $1,000.0M."""
     assert page._usd(999_999_999.99) == "$1.00B"
-    assert page._usd(30_307_340.4) == "$30.3M" and page._usd(-850_123.0) == "-$850,123"
+    assert page._usd(30_307_340.4) == "$30.3M" and page._usd(-850_123.0) == "-$850.1k"
 
 
 def test_deterministic_evaluation_draws_no_scenario_charts(runs):

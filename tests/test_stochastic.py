@@ -895,25 +895,25 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     assert paired["npv_mean_usd_diff_se"] == pytest.approx(155_711.77, abs=1.0)
     assert paired["npv_cvar_usd_diff_se"] == pytest.approx(546_681.63, abs=1.0)
     said = " ".join(stdout.split())
-    assert "stochastic less forecast (paired s.e.)" in said and "mean -$8.0M ($155,712)" in said
+    assert "stochastic less forecast (paired s.e.)" in said and "mean -$8.0M ($155.7k)" in said
     # the report says the same, with the verdict
     code, report = cli("report", str(out))
     assert code == 0, report
     text = " ".join(re.sub(r"<[^>]+>", " ", (out / "report.html").read_text()).split())
-    assert "less the forecast optimum (paired standard errors in brackets): mean -$8.0M ($155,712)" in text
+    assert "less the forecast optimum (paired standard errors in brackets): mean -$8.0M ($155.7k)" in text
     assert "The stochastic plan is worse than the forecast optimum in mean NPV" in text
 
 
 def test_the_paired_differences_write_money_as_the_stochastic_table_does():
     """The table printed "VSS $254,395" beside "+$197.1k": every figure of the terminal's tables
-    is format_usd's (whole dollars below $1M, one decimal of a million, two of a billion)."""
+    is format_usd's (one decimal of a thousand below $1M, of a million, two of a billion)."""
     from fleetopt.stochastic.paired import paired_words
 
     d = {"npv_mean_usd_diff": 197_100.4, "npv_mean_usd_diff_se": 25_000.0, "npv_cvar_usd_diff": -3.4e9,
          "npv_cvar_usd_diff_se": 1.25e6, "breach_probability_diff": 0.0135,
          "breach_probability_diff_se": 0.0019, "default_probability_diff": 0.0,
          "default_probability_diff_se": 0.0}
-    assert paired_words(d) == ("mean +$197,100 ($25,000), CVaR5 -$3.40B ($1.3M), P(breach) +1.35 pp "
+    assert paired_words(d) == ("mean +$197.1k ($25.0k), CVaR5 -$3.40B ($1.3M), P(breach) +1.35 pp "
                                "(0.19 pp), P(default) 0.00 pp (0.00 pp)")
 
 

@@ -74,7 +74,8 @@ def test_figures_in_their_units():
         (-4_050_000.0, "-$4.1M", "-$4.1M"),  # away from zero, not up
         (4_049_999.0, "$4.0M", "$4.0M"),
         (1_005_000_000.0, "$1.01B", "$1.0B"),  # 1.005 billions to two decimals (the float is 1.00499...)
-        (850_050.0, "$850,050", "$850.1k"),
+        (850_050.0, "$850.1k", "$850.1k"),  # thousands to one decimal, as millions are
+        (849_950.0, "$850.0k", "$850.0k"),  # a half: away from zero
         (2.5, "$3", "$3"),
         (-0.5, "-$1", "-$1"),  # half a dollar of loss rounds to a dollar, and keeps its sign
     ],

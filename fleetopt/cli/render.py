@@ -597,7 +597,8 @@ class ColumnGroups:
     """A table of a label column, figure columns and a last column, printed whole where every
     figure column has room for its longest figure and its header's longest word, else as several
     tables, each with the label and last columns and as many figure columns as fit (a comparison
-    of six plans cut every figure short on a 120-column terminal: '$18.6…', '-$3.6…')."""
+    of six plans cut every figure short on a 120-column terminal: '$18.6…', '-$3.6…'); then the
+    caption, at the console's width."""
 
     LABEL_WIDTH = 18  # the label column's least width (figure names fold within it)
 
@@ -625,10 +626,10 @@ class ColumnGroups:
     def _last_width(self) -> int:
         return max([len(self.last), *(len(row[2]) for row in self.rows)])
 
-    def table(self, group: list[int], part: str, caption: str | None) -> Table:
+    def table(self, group: list[int], part: str) -> Table:
         """The label column, the figure columns of ``group`` and the last column, each at the width
         :meth:`groups` counted (rich would widen one and crop the table at the console's edge)."""
-        table = Table(title=self.title + part, caption=caption)
+        table = Table(title=self.title + part)
         table.add_column(self.label, width=self.LABEL_WIDTH, overflow="fold")
         for n in group:
             table.add_column(Text(str(self.columns[n])), justify="right", width=self._width(n))
@@ -641,7 +642,9 @@ class ColumnGroups:
         groups = self.groups(options.max_width)
         for k, group in enumerate(groups, start=1):
             part = f" ({k} of {len(groups)})" if len(groups) > 1 else ""
-            yield self.table(group, part, self.caption if k == len(groups) else None)
+            yield self.table(group, part)
+        if self.caption:  # the notes once, at the console's width (a narrow table's caption folded them)
+            yield Text(self.caption, style="italic")
 
 
 def comparison_tables(result) -> list:

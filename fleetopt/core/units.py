@@ -15,7 +15,9 @@ def counted(n: int, noun: str) -> str:
 
 
 def format_usd(usd: float | None) -> str:
-    """USD with a scale suffix, for tables and sentences: -$14.1M, $2.35B; n/a when not finite."""
+    """USD with a scale suffix, for tables and sentences: -$14.1M, $2.35B, $876.0k, $850; n/a when
+    not finite. Thousands take one decimal as millions do: whole dollars ('$155,712' beside
+    '-$8.0M') showed a precision no figure beside them had."""
     if usd is None or not math.isfinite(usd):
         return "n/a"
     return _signed(usd, _usd_magnitude(abs(usd)))
@@ -28,6 +30,8 @@ def _usd_magnitude(usd: float) -> str:
         return _scaled(usd, 9, 2, "B")
     if usd >= 0.9995e6:
         return _scaled(usd, 6, 1, "M")
+    if usd >= 999.95:  # what would print as $1,000.0k prints as $1.0M above; $999.96 as $1.0k
+        return _scaled(usd, 3, 1, "k")
     return _scaled(usd, 0, 0, "")
 
 
