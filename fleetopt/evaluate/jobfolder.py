@@ -35,13 +35,6 @@ EXECUTORS = ("local", "ray")
 _RAY_NODE_FREE_BYTES = 8 * 1024**3
 
 
-def _folder_arg(folder) -> Path:
-    """A job's ``folder`` argument as a path, or InputError naming it."""
-    if isinstance(folder, bool) or not isinstance(folder, (str, Path)) or not str(folder).strip():
-        raise InputError(f"folder must be a path, a non-empty string or a pathlib.Path (got {folder!r})")
-    return Path(folder)
-
-
 class EvaluationJob:
     """An evaluation ready to run: model, plans and settings checked, nothing written yet.
 
@@ -62,7 +55,8 @@ class EvaluationJob:
 
     def start(self, folder: str | Path) -> None:
         """Create the run folder with the job description and the model, before any chunk runs."""
-        RunFolder(_folder_arg(folder)).start_job({RunFolder.MODEL: self.loaded.text}, self.settings)
+        run = RunFolder(limits.path("folder", folder, optional=False))
+        run.start_job({RunFolder.MODEL: self.loaded.text}, self.settings)
 
     def run(self, folder: str | Path | None = None, progress=None):
         """Evaluate, keeping each finished chunk in ``folder`` (None: in memory only), which
@@ -70,7 +64,7 @@ class EvaluationJob:
         limits.callback("progress", progress)
         if folder is None:
             return self._evaluate(None, progress)
-        run = RunFolder(_folder_arg(folder))
+        run = RunFolder(limits.path("folder", folder, optional=False))
         if not run.is_job:  # its chunks alone could neither be resumed nor written as a run there
             raise InputError(f"{run.path} was not started: call job.start(folder) first (it writes "
                              "job.json and the model, which a resume and the run's files need)")  # fmt: skip
