@@ -13,6 +13,19 @@ REPO = Path(__file__).resolve().parent.parent
 TINY_PATH = REPO / "models" / "tiny.yaml"
 
 
+def interrupt_at(n: int):
+    """A progress function (of any arguments) that raises KeyboardInterrupt, as a Ctrl-C would, at
+    its ``n``-th call: a run stopped part-way, for the resume tests."""
+    calls = []
+
+    def progress(*args):
+        calls.append(args)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+
+    return progress
+
+
 def run_cli(*args: str) -> tuple[int, str, str]:
     """Run `fleetopt ARGS` in-process and return (exit_code, stdout, stderr).
 

@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import interrupt_at, run_cli
 
 import fleetopt.evaluate.engine as engine
 import fleetopt.evaluate.kernel as kernel
@@ -404,14 +404,7 @@ def _sweep_stopped_in_its_evaluation(folder, backend: str):
     from fleetopt.sweep.candidates import Rule
 
     rule = Rule(max_breach_prob=0.9)
-    calls = []
-
-    def stop_after_two(done, total):
-        calls.append(done)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
         api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, folder=folder, backend=backend,
-                  progress=stop_after_two)  # fmt: skip
+                  progress=interrupt_at(2))  # fmt: skip
     return api.sweep("tiny", candidates=5, scenarios=100_000, seed=3, rule=rule, backend="numpy")

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import interrupt_at, run_cli
 from evaluate_builders import MODELS, solved
 
 from fleetopt.core.data import build_data
@@ -370,22 +370,12 @@ def test_a_sweep_resumed_after_its_seed_was_edited_recomputes_its_stored_chunks(
     rule, folder = Rule(max_breach_prob=0.9), tmp_path / "sweep"
     reference = api.sweep("tiny", candidates=5, scenarios=200, seed=4, rule=rule, backend="numpy")
 
-    def stop_at(n: int):
-        calls = []
-
-        def progress(done, total):
-            calls.append(done)
-            if len(calls) == n:
-                raise KeyboardInterrupt
-
-        return progress
-
     with pytest.raises(KeyboardInterrupt):
         api.sweep("tiny", candidates=5, scenarios=200, seed=3, rule=rule, backend="numpy", folder=folder,
-                  progress=stop_at(1))  # fmt: skip
+                  progress=interrupt_at(1))  # fmt: skip
     _edit_job(folder, plan_chunk=1)
     with pytest.raises(KeyboardInterrupt):
-        api.resume_sweep(folder, progress=stop_at(3))
+        api.resume_sweep(folder, progress=interrupt_at(3))
     assert ChunkStore(folder / "chunks").count() == 2
     _edit_job(folder, seed=4)
     with pytest.warns(
@@ -689,15 +679,8 @@ def _interrupted_job(tmp_path, seed: int = 7, keep_matrix: bool = False, model="
     )
     job.settings.update(plan_chunk=2, scenario_chunk=20)
     job.start(folder)
-    calls = []
-
-    def stop_in_the_second_chunk(done, total):
-        calls.append(done)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        job.run(folder, progress=stop_in_the_second_chunk)
+        job.run(folder, progress=interrupt_at(2))  # inside the second chunk
     assert ChunkStore(folder / "chunks").count() == 1
     return folder
 
