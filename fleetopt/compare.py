@@ -12,7 +12,7 @@ from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, rounded_decision
-from fleetopt.core.results import cost_plans_note, present_cost
+from fleetopt.core.results import cost_plans_note, gpus_bought, power_built_mw, present_cost
 from fleetopt.core.units import counted, format_difference, format_figure, format_mw, format_usd
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
@@ -571,10 +571,8 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         "peak_debt_forecast_usd": on_forecast.peak_debt_usd,
         "present_cost_usd": present_cost(data, st),
         "market_demand_served": float(demand_served),
-        "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),
-        "power_built_mw": float(
-            sum(plan.build_blocks[i].sum() * site.block_mw for i, site in enumerate(data.sites))
-        ),
+        "gpus_bought": gpus_bought(data, plan),
+        "power_built_mw": power_built_mw(data, plan),
     }
 
 
@@ -592,11 +590,12 @@ def power_used(data: ModelData, labels: list[str], statements: list) -> pd.DataF
 def gpus_held(data: ModelData, plans: list[Plan], labels: list[str]) -> pd.DataFrame:
     """GPUs held per plan, quarter and generation."""
     rows = []
+    generations = data.model_generations
+    cohorts = {g: [c.index for c in data.cohorts if data.sku_generation[c.sku] == g] for g in generations}
     for plan, label in zip(plans, labels, strict=True):
         held = plan.held
         for g in data.model_generations:
-            cohorts = [c.index for c in data.cohorts if data.sku_generation[c.sku] == g]
-            by_quarter = held[cohorts].sum(axis=0)
+            by_quarter = held[cohorts[g]].sum(axis=0)
             quarters = zip(data.quarter_labels, by_quarter, strict=True)
             rows += [(label, q, GENERATIONS[g], float(gpus)) for q, gpus in quarters]
     return pd.DataFrame(rows, columns=["plan", "quarter", "generation", "gpus"])

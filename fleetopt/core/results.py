@@ -267,6 +267,16 @@ def present_cost_words(fig: dict) -> str:
     return f"{format_usd(fig['present_cost_usd'])} = {present_cost_arithmetic(fig)}"
 
 
+def gpus_bought(data: ModelData, plan: Plan) -> float:
+    """GPUs the plan buys over the horizon (its blocks times each SKU's block size)."""
+    return float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum())
+
+
+def power_built_mw(data: ModelData, plan: Plan) -> float:
+    """MW of expansion blocks the plan builds over the horizon."""
+    return float(sum(plan.build_blocks[i].sum() * s.block_mw for i, s in enumerate(data.sites)))
+
+
 def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     """Key figures of a plan under the forecast (units in the keys: USD, MW, GPUs; ratios bare),
     each defined in docs/formulation.md, "What a solve writes" (summary.json's fields). Note that
@@ -296,12 +306,10 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "max_debt_to_ebitda": float(lines["debt_to_ebitda"][tested].max()),
         "lowest_covenant_headroom": min((v for v in headroom.values() if isinstance(v, float)), default=None),
         "covenant_headroom": headroom,
-        "gpus_bought": float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum()),
+        "gpus_bought": gpus_bought(data, plan),
         "gpus_retired": float(plan.retire.sum()),
         "gpus_redeployed": float(plan.redeploy.sum()),
-        "power_built_mw": float(
-            sum(plan.build_blocks[i].sum() * s.block_mw for i, s in enumerate(data.sites))
-        ),
+        "power_built_mw": power_built_mw(data, plan),
         "contracts_accepted": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] > 0.5],
         "contracts_declined": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] <= 0.5],
         "revenue_total_usd": float(lines["revenue_usd"].sum()),
