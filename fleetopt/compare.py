@@ -445,10 +445,11 @@ def plans_from_refs(
 ) -> tuple[list[Plan], list[str], list, list[str]]:
     """Plans named by run folders or plan files: a sweep folder gives its forecast optimum and its
     recommended plan, in that order (the differences read as the sweep's 'why': the pick less the
-    optimum), a solve folder its plan, a plan file all its plans; with each plan's policy
-    liquidity buffer from its file (None: the model's) and the run folder or plan file it came
-    from (as given, a run id as its folder). ``sources``: :func:`plan_sources` of ``refs``, when
-    already read."""
+    optimum), a stochastic solve's folder its forecast optimum and its stochastic plan (the
+    differences as the solve prints them), a solve folder its plan, a plan file all its plans;
+    with each plan's policy liquidity buffer from its file (None: the model's) and the run folder
+    or plan file it came from (as given, a run id as its folder). ``sources``:
+    :func:`plan_sources` of ``refs``, when already read."""
     plans: list[Plan] = []
     labels: list[str] = []
     buffers: list = []
@@ -460,6 +461,8 @@ def plans_from_refs(
         if ref.is_dir() and run.kind == "sweep":
             picks = run.sweep_picks(source.labels, source.path.name)[::-1]  # the optimum first
             chosen = [source.labels.index(pick) for pick in picks]
+        elif ref.is_dir() and run.kind == "stochastic" and source.labels == ["stochastic", "forecast"]:
+            chosen = [1, 0]  # the forecast optimum first: stochastic less forecast, as the solve says
         elif ref.is_dir() and run.interrupted_kind() == "sweep":  # no pick yet: said, not silent
             warn(f"{ref} is an unfinished sweep (no recommendation yet): every candidate it made is "
                  f"compared; fleetopt sweep --resume {ref} finishes it")  # fmt: skip

@@ -1,16 +1,27 @@
-"""Shared fixtures: the bundled tiny model's text and a helper that runs the CLI in-process."""
+"""Shared fixtures: the bundled tiny model's text, a helper that runs the CLI in-process, and what
+every test runs under: a throw-away registry and build cache, a 120-column terminal, Ctrl-C as
+Python's KeyboardInterrupt, and `gpu` tests skipped where no CUDA device is, failed where CuPy is
+broken."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from fleetopt.cli import app
+from fleetopt.evaluate.backend import c_compiler, cupy_status
+from fleetopt.evaluate.kernel import CpuKernel
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_PATH = REPO / "models" / "tiny.yaml"
+
+NO_C_COMPILER = "no C compiler ($CC, cc, gcc or clang): the kernel's C build cannot be made"
+# tests of the kernel's C build (CpuKernel), skipped on a machine without a C compiler
+needs_cc = pytest.mark.skipif(c_compiler() is None, reason=NO_C_COMPILER)
 
 
 def interrupt_at(n: int):
@@ -36,6 +47,14 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.fixture(scope="session")
+def cpu_kernel(_session_environment) -> CpuKernel:
+    """The kernel's C build (skipped without a C compiler)."""
+    if c_compiler() is None:
+        pytest.skip(NO_C_COMPILER)
+    return CpuKernel()
+
+
 @pytest.fixture
 def tiny_text() -> str:
     """Text of the bundled tiny model."""
@@ -50,15 +69,54 @@ def here(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture(scope="session")
-def _kernel_build_cache(tmp_path_factory) -> Path:
-    """One build cache for the session's kernels (fleetopt.evaluate.build_cache), not the user's."""
-    return tmp_path_factory.mktemp("build-cache")
+# property tests draw the same examples on every run and keep no example database in the checkout
+settings.register_profile("fleetopt", derandomize=True, database=None)
+settings.load_profile("fleetopt")
+
+# why CuPy cannot run, when that is only the machine having no GPU (skip) rather than a broken install
+_NO_GPU_HERE = ("CuPy is not installed", "CuPy is installed but sees no CUDA device", "cudaErrorNoDevice")
+
+
+def pytest_collection_modifyitems(config, items):
+    """`gpu` tests: skipped, with CuPy's own reason, on a machine without CuPy or a CUDA device; on
+    one where CuPy is installed but cannot run (does not import, a driver or toolkit error, wrong
+    results) they fail with that reason instead of skipping, so a GPU machine never passes quietly."""
+    gpu_tests = [item for item in items if "gpu" in item.keywords]
+    if not gpu_tests:
+        return
+    cupy, why = cupy_status()
+    if cupy is not None:
+        return
+    no_gpu = any(words in why for words in _NO_GPU_HERE)
+    for item in gpu_tests:
+        item.add_marker(pytest.mark.skip(reason=why) if no_gpu else pytest.mark.cupy_broken(why))
+
+
+def pytest_runtest_setup(item):
+    broken = item.get_closest_marker("cupy_broken")
+    if broken is not None:
+        pytest.fail(f"a gpu test on a machine whose CuPy cannot run: {broken.args[0]}", pytrace=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_environment(tmp_path_factory):
+    """For the whole session, module and session fixtures included (they run before the per-test
+    fixtures below): a throw-away registry and kernel build cache, never ./runs or the user's cache;
+    a 120-column terminal, whatever the one running pytest is (rich fits tables to it); and Ctrl-C
+    raising KeyboardInterrupt even where pytest was started with SIGINT ignored (`pytest &` in a
+    script), as the tests of interrupted runs need."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLEETOPT_RUNS_DIR", str(tmp_path_factory.mktemp("session-runs")))
+        mp.setenv("FLEETOPT_CACHE_DIR", str(tmp_path_factory.mktemp("build-cache")))
+        mp.setenv("COLUMNS", "120")
+        before = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, before)
 
 
 @pytest.fixture(autouse=True)
-def _isolated_run_registry(tmp_path_factory, monkeypatch, _kernel_build_cache):
-    """Runs recorded by tests go to a throw-away registry, never to ./runs; the C builds of the
-    kernel to a cache of the session's."""
+def _isolated_run_registry(tmp_path_factory, monkeypatch):
+    """Each test's runs go to a registry of its own (the session's kernel build cache is shared)."""
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
-    monkeypatch.setenv("FLEETOPT_CACHE_DIR", str(_kernel_build_cache))

@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import interrupt_at, run_cli
+from conftest import interrupt_at, needs_cc, run_cli
 
 import fleetopt.evaluate.engine as engine
 import fleetopt.evaluate.kernel as kernel
@@ -26,8 +26,6 @@ from fleetopt.evaluate.engine import choose_backend
 from fleetopt.evaluate.kernel import KernelBuildError, KernelShape
 from fleetopt.evaluate.simulate import SimulationConstants
 
-needs_cc = pytest.mark.skipif(c_compiler() is None, reason="no C compiler on PATH")
-
 
 @pytest.fixture
 def no_gpu(monkeypatch, tmp_path):
@@ -35,8 +33,22 @@ def no_gpu(monkeypatch, tmp_path):
     import fleetopt.evaluate.backend as backend
 
     monkeypatch.setattr(backend, "cupy_status", lambda: (None, "CuPy is not installed"))
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: False)
     monkeypatch.setenv("FLEETOPT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(kernel, "_CPU_KERNELS", {})
+
+
+def test_a_gpu_machine_without_cupy_is_told_why_auto_runs_on_the_cpu(no_gpu, monkeypatch):
+    """A cloud GPU instance where the GPU extra was forgotten ran a large job on NumPy, saying only
+    "on numpy": the device line now says the GPU is there and how to install CuPy."""
+    import fleetopt.evaluate.backend as backend
+
+    assert backend.resolve_backend("auto").note == ""  # no GPU, no CuPy: nothing worth saying
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
+    chosen = backend.resolve_backend("auto")
+    assert chosen.name == "numpy"
+    assert "this machine has an NVIDIA GPU but CuPy is not installed" in chosen.note
+    assert 'pip install "fleetopt[gpu]"' in chosen.device
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import needs_cc
 
 import fleetopt.evaluate.kernel as kernel
 from fleetopt import api
-from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.build_cache import BuildCache, cache_root
 from fleetopt.evaluate.kernel import CpuKernel, KernelShape
-
-needs_cc = pytest.mark.skipif(c_compiler() is None, reason="no C compiler on PATH")
 
 
 def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import REPO, TINY_PATH, run_cli
@@ -728,6 +729,25 @@ def test_a_sweep_whose_rule_no_candidate_meets_keeps_its_work_and_finishes_with_
     code, out, err = run_cli("sweep", "--rerank", "S", "--no-allow-riskier", "--out", "R")
     assert code == 0, err
     assert "no higher than the forecast optimum's" in json.loads(Path("R/summary.json").read_text())["rule"]
+
+
+def test_a_new_sweeps_rule_options_choose_its_pick(here):
+    """--prefer and --max-default-prob reach a new sweep's rule (they were tested on Rule only, and a
+    sweep that dropped them passed): the pick has the best mean NPV among the candidates within the
+    default limit; by the default preference, CVaR5, another candidate is picked."""
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "4", "--scenarios", "50", "--prefer", "mean",
+                           "--max-default-prob", "0", "--allow-riskier", "--allow-forecast-breach",
+                           "--out", "S")  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(Path("S/summary.json").read_text())
+    assert summary["rule"] == "best mean NPV among plans with default probability <= 0%"
+    candidates = pd.read_csv("S/candidates.csv")
+    within = candidates[candidates["default_probability"] <= 0]
+    assert summary["recommended"] == within.loc[within["npv_mean_usd"].idxmax(), "plan"]
+    code, _, err = run_cli("sweep", "--rerank", "S", "--prefer", "cvar5", "--out", "R")
+    assert code == 0, err
+    by_cvar = json.loads(Path("R/summary.json").read_text())["recommended"]
+    assert by_cvar == within.loc[within["npv_cvar5_usd"].idxmax(), "plan"] != summary["recommended"]
 
 
 # ---------------------------------------------------------------- hand-edited run folders (QA audit)

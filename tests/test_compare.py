@@ -24,11 +24,6 @@ from fleetopt.milp.persistent import PersistentPlanner
 SCENARIOS = "200"
 
 
-@pytest.fixture(autouse=True)
-def _registry(tmp_path, monkeypatch):
-    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
-
-
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A solve run folder of tiny, and its result."""
@@ -696,6 +691,11 @@ def test_a_stochastic_solve_is_compared_on_its_own_out_of_sample_scenarios(tmp_p
     means = next(row for row in doc["figures"] if row["figure"] == "npv_mean_usd")
     for plan in doc["plans"]:
         assert means[plan] == pytest.approx(own["metrics"][plan]["npv_mean_usd"], rel=1e-9)
+    # the difference as the solve prints it, "stochastic less forecast" (it was forecast - stochastic)
+    assert doc["plans"] == ["forecast", "stochastic"]
+    stochastic_less_forecast = means["stochastic"] - means["forecast"]
+    assert means["stochastic − forecast"] == pytest.approx(stochastic_less_forecast, abs=1e-6)
+    assert own["paired"]["npv_mean_usd_diff"] == pytest.approx(stochastic_less_forecast, abs=1e-6)
     code, out, err = run_cli("compare", str(folder), "--seed", "0", "--scenarios", "50", "--format", "json")
     assert code == 0
     said = (f"{folder}'s own figures are of 1,000 scenarios (seed 4); this comparison uses 50 "

@@ -17,8 +17,6 @@ in the last quarter, and a fixed-rate loan paying interest on a declining balanc
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 from evaluate_builders import batch, rel_err, tiny_model
@@ -28,7 +26,6 @@ from fleetopt.core.covenants import CATALOGUE, CovenantTest, covenant_tests, kin
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import covenant_headroom
-from fleetopt.evaluate.kernel import CpuKernel
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -150,13 +147,6 @@ def test_tests_apply_only_where_their_denominator_exists():
     assert test.breached(values).tolist() == [False, True, True]
 
 
-@pytest.fixture(scope="module")
-def cpu_kernel():
-    if shutil.which("cc") is None:
-        pytest.skip("no C compiler `cc` on PATH: CpuKernel cannot build kernel.cu for the CPU")
-    return CpuKernel()
-
-
 @pytest.mark.parametrize("period", ["quarter", "trailing_four_quarters"])
 def test_the_kernel_tests_every_covenant_as_the_numpy_simulation_does(cpu_kernel, period):
     # every covenant kind, thresholds near the plan's own figures so that scenarios fall on both
@@ -182,6 +172,23 @@ def test_the_kernel_reads_the_trailing_average_where_the_quarter_breaches(cpu_ke
         scen = deterministic_scenarios(data)
         got = cpu_kernel.simulate(SimulationConstants.from_data(data), plans_b, scen)
         assert bool(got["breach"][0, 0]) is breached, period
+
+
+@pytest.mark.parametrize("on", ["numpy", "cpu-kernel"])
+def test_a_covenant_missed_by_less_than_a_dollar_is_round_off_not_a_breach(on, request):
+    # the last quarter's interest cover: EBITDA 54,750 USD against the threshold x 74,000 USD of
+    # interest. A threshold that asks 0.5 USD more than the EBITDA is within covenants.TOLERANCE_USD
+    # (1 USD) and holds; one that asks 1.5 USD more breaches, on both the NumPy path and the kernel.
+    for short_usd, breached in ((0.5, False), (1.5, True)):
+        data = data_of(coverage_model(threshold=(54_750.0 + short_usd) / 74_000.0))
+        if on == "numpy":
+            assert forecast_breach(data, keep_everything(data)) is breached, short_usd
+        else:
+            got = request.getfixturevalue("cpu_kernel").simulate(
+                SimulationConstants.from_data(data), batch(data, [keep_everything(data)]),
+                deterministic_scenarios(data),
+            )  # fmt: skip
+            assert bool(got["breach"][0, 0]) is breached, short_usd
 
 
 def solved_tiny(data):

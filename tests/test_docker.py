@@ -104,12 +104,21 @@ def test_copied_paths_exist():
 
 @pytest.mark.slow
 def test_image_install_step_works_in_a_fresh_virtualenv(tmp_path):
-    """`pip install .` as the CPU image runs it, in a new virtual environment, then the entry point."""
+    """`pip install .` as the CPU image runs it, in a new virtual environment, then the entry point:
+    on a copy of only what the image's COPY lines copy (so a file the image lacks fails here, and
+    pip's build folder is not left in the checkout)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for word, args in instructions(CPU):
+        if word == "COPY":
+            for source in args.split()[:-1]:
+                copy = shutil.copytree if (REPO / source).is_dir() else shutil.copy2
+                copy(REPO / source, src / source)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = venv / "bin" / "pip"
     result = subprocess.run(
-        [str(pip), "install", "-q", str(REPO)], capture_output=True, text=True, timeout=900
+        [str(pip), "install", "-q", str(src)], capture_output=True, text=True, timeout=900
     )
     assert result.returncode == 0, result.stderr[-2000:]
     fleetopt = str(venv / "bin" / "fleetopt")
@@ -125,3 +134,14 @@ def test_image_install_step_works_in_a_fresh_virtualenv(tmp_path):
     python = str(venv / "bin" / "python")
     check = "import importlib.resources as r; assert (r.files('fleetopt.evaluate') / 'kernel.cu').is_file()"
     assert subprocess.run([python, "-c", check], cwd=tmp_path, timeout=60).returncode == 0
+
+
+def test_the_gpu_images_kernel_cache_is_writable_by_any_user():
+    """docker/README offers `--user "$(id -u):$(id -g)"` instead of the image's user 10001: CuPy
+    then caches its compiled kernel in CUPY_CACHE_DIR as another user, so the folder must take
+    anyone's files (mode 1777, as /tmp), not only its owner's."""
+    steps = instructions(GPU)
+    env = " ".join(args for word, args in steps if word == "ENV")
+    cache = re.search(r"CUPY_CACHE_DIR=(\S+)", env).group(1)
+    runs = " ".join(args for word, args in steps if word == "RUN")
+    assert f"chmod 1777 {cache}" in runs

@@ -7,8 +7,6 @@ agree with the array-level NumPy simulation. Scenario ``i`` depends only on ``(s
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +16,7 @@ from hypothesis import strategies as st
 from milp_builders import data_of
 
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios, liquidity
-from fleetopt.evaluate.engine import chunk_sizes
+from fleetopt.evaluate.engine import chunk_sizes, split_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 
 N = 150
@@ -67,6 +65,16 @@ def test_a_small_memory_budget_forces_chunks_and_gives_the_same_result(setup):
     small = run(data, plans, N, seed=2, max_memory=budget)
     assert (small.plan_chunk, small.scenario_chunk) == (pc, sc)
     assert_same(small.metrics, whole.metrics)
+
+
+def test_scenarios_that_need_several_blocks_are_cut_evenly_for_several_plans_a_chunk():
+    # 5,000 scenarios, room for 4,977 pairs a call: one plan per chunk on a 4,977-scenario block
+    # made again for each plan (and a 23-scenario block) ran 200 plans 5.5x slower. Room for 16
+    # plans: blocks of at most 4,977 // 16 = 311, so 17 blocks, of ceil(5,000 / 17) = 295.
+    assert split_scenarios(5000, 4977, 200) == 295
+    assert split_scenarios(5000, 4977, 3) == 1250  # 3 plans: blocks of at most 1,659, so 4 of 1,250
+    assert split_scenarios(5000, 4977, 1) == 2500  # one plan: two even blocks
+    assert split_scenarios(5000, 5000, 200) == 5000  # one block, made once for every chunk
 
 
 def test_plan_order_only_permutes_the_rows(setup):
@@ -174,15 +182,6 @@ def test_any_block_of_scenarios_matches_the_same_rows_of_a_larger_block(start, l
 
 
 # ---------------------------------------------------------------- the kernel on the CPU
-
-
-@pytest.fixture(scope="module")
-def cpu_kernel():
-    if shutil.which("cc") is None:
-        pytest.skip("no C compiler `cc` on PATH: CpuKernel cannot build kernel.cu for the CPU")
-    from fleetopt.evaluate.kernel import CpuKernel
-
-    return CpuKernel()
 
 
 @pytest.mark.parametrize("name", ["tiny", "power_debt", "two_sites", "concentrated"])

@@ -19,13 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import interrupt_at, run_cli
+from conftest import interrupt_at, needs_cc, run_cli
 from evaluate_builders import MODELS, solved
 
 from fleetopt.core.data import build_data
 from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate, save_plans
-from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.engine import LocalExecutor
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
@@ -99,8 +98,8 @@ def test_interrupted_run_resumes_to_bit_identical_results(tiny, tmp_path):
 
 
 def _wait_for(predicate, seconds: float) -> bool:
-    end = time.time() + seconds
-    while time.time() < end:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
         if predicate():
             return True
         time.sleep(0.05)
@@ -188,7 +187,6 @@ def test_ray_task_killed_mid_run_is_retried_without_changing_the_result(tiny, ra
     pd.testing.assert_frame_equal(remote.metrics, local.metrics, check_exact=True)
 
 
-needs_cc = pytest.mark.skipif(c_compiler() is None, reason="no C compiler on PATH")
 
 
 @needs_cc
@@ -408,6 +406,21 @@ def held_by_another_process(folder: Path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_new_run_into_a_folder_whose_job_still_runs_says_it_runs(tmp_path):
+    """A second job sent to a folder whose job was still running read "holds an interrupted run ...
+    finish it with --resume", a resume that would then be refused: it now says the run goes on,
+    naming its process; once that process is gone the folder reads as interrupted again."""
+    folder = _interrupted_job(tmp_path)
+    again = ("evaluate", "tiny", "--plans", str(_tiny_plans_file(tmp_path)), "--out", str(folder))
+    with held_by_another_process(folder) as pid:
+        code, _, err = run_cli(*again)
+        assert code == 2
+        assert (f"{folder} holds a run of fleetopt evaluate still running in another process (pid {pid}): "
+                "choose another folder") in " ".join(err.split())  # fmt: skip
+    code, _, err = run_cli(*again)
+    assert code == 2 and "holds an interrupted run of fleetopt evaluate" in " ".join(err.split())
 
 
 def test_a_sweep_resume_checks_its_model_keeps_its_source_and_holds_the_folder(tmp_path, monkeypatch):

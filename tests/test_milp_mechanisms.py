@@ -49,8 +49,23 @@ def test_buying_stops_exactly_at_the_power_limit():
     assert buys(r, "A") == [100, 0, 0, 0]
     lines = r.statements.lines
     assert np.all(lines["mw_used_s1"] <= lines["mw_available_s1"] + 1e-9)
-    assert lines["mw_used_s1"] == pytest.approx([1.0] * 4)
-    assert 101 * 8 * 1.0 * 1.25 / 1000 > 1.002  # one more block would not fit
+    assert lines["mw_used_s1"] == pytest.approx([1.0] * 4)  # 101 blocks would draw 1.010 MW
+
+
+def test_gpus_held_for_later_power_draw_their_idle_share_of_it_now():
+    # Idle power fraction 0.5, PUE 1, 1 kW GPUs; the site has 0.5 MW in quarters 0-1 and 1.0 MW in
+    # 2-3; A is on sale in quarter 0 only. H GPUs bought, a of them in service in quarters 0-1,
+    # all H in service in 2-3 (H <= 1,000): the draw in 0-1 is 0.5 H + 0.5 a <= 500 kW, and the
+    # NPV 2 x 2,190 a + 2 x 2,190 H - 4,000 H = 4,380 a + 380 H, with a <= H, a + H <= 1,000.
+    # Its best corner is a = H = 500 (2.38M; H = 1,000 held idle first gives 0.38M). A model that
+    # ignored the idle draw (0.5 a <= ... or a <= 500 alone) would buy 1,000: 2.57M.
+    d = base_model()
+    d["skus"]["A"] = sku(idle_power_fraction=0.5, available_until="2026Q1")
+    d["sites"]["s1"]["power_capacity_mw"] = [0.5, 0.5, 1.0, 1.0]
+    r = run(d)
+    assert buys(r, "A") == [500, 0, 0, 0]
+    assert r.statements.lines["mw_used_s1"] == pytest.approx([0.5] * 4)
+    assert r.objective_usd == pytest.approx(4380 * 500 + 380 * 500, rel=1e-9)
 
 
 # ---------------------------------------------------------------- 2. power build lead time

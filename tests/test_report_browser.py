@@ -23,11 +23,6 @@ needs_chromium = pytest.mark.skipif(
 WIDTH, HEIGHT = 1280, 2000
 
 
-@pytest.fixture(autouse=True)
-def _registry(tmp_path, monkeypatch):
-    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
-
-
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> dict[str, Path]:
     """report.html of a solve, a sweep and a stochastic solve of tiny, written by the CLI with --report."""

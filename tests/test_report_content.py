@@ -24,11 +24,6 @@ from fleetopt.report import page, svg
 TINY_COVENANTS = "debt / EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
 
 
-@pytest.fixture(autouse=True)
-def _registry(tmp_path, monkeypatch):
-    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
     """Run folders of tiny: a solve, an evaluation of its plan on 200 scenarios, a sweep of 3
@@ -592,6 +587,9 @@ def test_count_ticks_are_short():
     # the default model's fleet axis steps by 250k: its 1,250,000 read 1.2M (and 1,250 MW 1.2k)
     ticks = [svg.number_tick(v) for v in svg.nice_ticks(0, 1_200_000)]
     assert ticks == ["0", "250k", "500k", "750k", "1M", "1.25M"]
+    # power in MW is written whole, as a planner reads a site's size: 1,250 MW, not 1.25k
+    assert [svg.mw_tick(v) for v in svg.nice_ticks(0, 1_200)] == ["0", "250", "500", "750", "1,000", "1,250"]
+    assert svg.mw_tick(2.5) == "2.5"
 
 
 def test_null_figures_of_a_summary_read_as_missing():

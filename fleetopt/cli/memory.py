@@ -33,7 +33,8 @@ MaxMemoryOption = Annotated[
         "RAM): scenario blocks, their temporaries and each chunk's results. Not in it: fleetopt itself "
         "(~120 MB), the compiled plans and, with --keep-matrix, the plans x scenarios NPV matrix (8 bytes "
         "per pair). A budget above the physical memory of the GPU (CuPy) or of this machine (NumPy, "
-        "shared by --workers) is capped to it, with a warning.",
+        "shared by --workers) is capped to it, with a warning. A budget too small for every scenario "
+        "in one block costs time: the blocks are made again for each chunk of plans.",
     ),
 ]
 

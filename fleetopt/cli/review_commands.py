@@ -33,7 +33,8 @@ def compare(
     runs: Annotated[
         list[Path],
         typer.Argument(
-            help="Run folders, run ids or plan files (a sweep gives its pick and the forecast optimum)."
+            help="Run folders, run ids or plan files (a sweep gives its forecast optimum and its pick, a "
+            "stochastic solve its forecast optimum and its stochastic plan)."
         ),
     ],
     model: Annotated[

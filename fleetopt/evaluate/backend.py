@@ -6,11 +6,13 @@ import os
 import shlex
 import shutil
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fleetopt.errors import InputError
+from fleetopt.evaluate import cgroups
 
 BACKENDS = ("auto", "numpy", "cupy", "cpu-kernel")
 
@@ -86,12 +88,23 @@ def c_compiler() -> str | None:
     return next((name for name in ("cc", "gcc", "clang") if shutil.which(name)), None)
 
 
+def nvidia_gpu_present() -> bool:
+    """Whether this machine shows an NVIDIA GPU to its processes (the driver's device files, or
+    nvidia-smi on PATH), CuPy or not."""
+    return Path("/dev/nvidia0").exists() or Path("/proc/driver/nvidia/version").exists() or bool(
+        shutil.which("nvidia-smi")
+    )
+
+
 def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the platform has one)."""
+    """CPU cores this process may run on: its affinity mask where the platform has one, at most
+    its container's CPU limit (`docker run --cpus`, rounded up)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    limit = cgroups.cpu_limit_cores()
+    return min(cores, limit) if limit else cores
 
 
 def resolve_backend(name: str = "auto", threads: int | None = None) -> Backend:
@@ -119,6 +132,9 @@ def resolve_backend(name: str = "auto", threads: int | None = None) -> Backend:
             )
         if not found.startswith("CuPy is not installed"):
             note = f"auto chose NumPy: {found}"
+        elif nvidia_gpu_present():  # a GPU machine on which the GPU extra was forgotten
+            note = ("auto chose NumPy: this machine has an NVIDIA GPU but CuPy is not installed (pip "
+                    'install "fleetopt[gpu]" for CUDA 12, "fleetopt[gpu-cuda13]" for CUDA 13)')  # fmt: skip
     if threads is not None and threads < 1:
         raise BackendError(f"--threads must be at least 1 (got {threads})")
     n = threads or usable_cores()
@@ -142,15 +158,21 @@ def resolve_backend(name: str = "auto", threads: int | None = None) -> Backend:
 
 
 def available_ram_bytes() -> int:
-    """MemAvailable from /proc/meminfo, or a conservative 4 GiB where it cannot be read."""
+    """MemAvailable from /proc/meminfo (a conservative 4 GiB where it cannot be read), at most what
+    this process's container may still take (`docker run --memory`, less what it holds)."""
+    free = 4 * 1024**3
     try:
         with open("/proc/meminfo") as handle:
             for line in handle:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    free = int(line.split()[1]) * 1024
+                    break
     except OSError:
         pass
-    return 4 * 1024**3
+    limit = cgroups.memory_limit_bytes()
+    if limit is None:
+        return free
+    return max(0, min(free, limit - (cgroups.memory_used_bytes() or 0)))
 
 
 def parse_memory(text: str) -> int:

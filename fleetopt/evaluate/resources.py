@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 
 from fleetopt.errors import warn
+from fleetopt.evaluate import cgroups
 from fleetopt.evaluate.backend import cupy_device, usable_cores
 from fleetopt.evaluate.engine import format_bytes
 
@@ -21,11 +22,14 @@ class DeviceMemory:
 
 
 def physical_ram_bytes() -> int | None:
-    """This machine's physical memory, or None where the platform does not say."""
+    """This machine's physical memory, at most its container's limit (`docker run --memory`), or
+    None where the platform says neither."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
-        return None
+        ram = None
+    limit = cgroups.memory_limit_bytes()
+    return ram if limit is None else min(ram or limit, limit)
 
 
 def simulation_memory(backend: str, executor: str, workers: int) -> DeviceMemory | None:
@@ -44,10 +48,12 @@ def simulation_memory(backend: str, executor: str, workers: int) -> DeviceMemory
     ram = physical_ram_bytes()
     if ram is None:
         return None
+    limit = cgroups.memory_limit_bytes()
+    whose = "memory limit of this container" if limit == ram else "physical memory (RAM) of this machine"
     if workers > 1:
-        shared = f"RAM per worker ({format_bytes(ram)} shared by {workers} workers)"
+        shared = f"{whose} per worker ({format_bytes(ram)} shared by {workers} workers)"
         return DeviceMemory(ram // workers, shared)
-    return DeviceMemory(ram, "physical memory (RAM) of this machine")
+    return DeviceMemory(ram, whose)
 
 
 def budget_within_memory(

@@ -843,20 +843,15 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
 
 
 def _kpi_section(run: _Run) -> str:
-    """Key figures of the main plan on the forecast, then over the scenarios where the run has them."""
+    """Key figures of the main plan over the scenarios where the run has them, then on the forecast:
+    the risk first (a reader who stops at the forecast's figures would take a plan that breaches in
+    most futures as safe)."""
     if not run.focus:
         return ""
     label = escape(run.main_label)
-    out = f"<h2>Key figures of {label} on the forecast</h2>"
+    out = ""
     if run.shown_why:
         out += f"<p class='cap'>{escape(f'The plan shown: {run.main_label}, {run.shown_why}.')}</p>"
-    out += f"<div class='kpis'>{''.join(_forecast_kpis(run))}</div>"
-    if run.milp_only:
-        out += f"<p class='cap'>{escape(run.milp_only_note)}</p>"
-    if run.kind == "solve":  # a plan within every limit on the forecast may breach in most futures
-        others = ("These are its figures on the forecast, the one future the MILP plans for. How often it "
-                  f"breaches a covenant or defaults in others: fleetopt evaluate --plans {run.folder}.")
-        out += f"<p class='cap'>{escape(others)}</p>"
     row = run.main_metrics
     if row is not None:
         seed, n = _scenario_source(run)
@@ -866,6 +861,14 @@ def _kpi_section(run: _Run) -> str:
             else f"over {n:,} scenarios (seed {seed})"
         )
         out += f"<h2>Key figures of {label} {where}</h2><div class='kpis'>{''.join(_scenario_kpis(run, row))}</div>"
+    out += f"<h2>Key figures of {label} on the forecast</h2>"
+    out += f"<div class='kpis'>{''.join(_forecast_kpis(run))}</div>"
+    if run.milp_only:
+        out += f"<p class='cap'>{escape(run.milp_only_note)}</p>"
+    if run.kind == "solve":  # a plan within every limit on the forecast may breach in most futures
+        others = ("These are its figures on the forecast, the one future the MILP plans for. How often it "
+                  f"breaches a covenant or defaults in others: fleetopt evaluate --plans {run.folder}.")
+        out += f"<p class='cap'>{escape(others)}</p>"
     return out
 
 
@@ -966,8 +969,8 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
     for name, key in (("cash", "cash_usd"), ("debt", "debt_usd")):
         paths = sim[key][0]
         bands[name] = [
-            (np.percentile(paths, 5, axis=0), np.percentile(paths, 95, axis=0), 0.15),
-            (np.percentile(paths, 25, axis=0), np.percentile(paths, 75, axis=0), 0.25),
+            (np.percentile(paths, 5, axis=0), np.percentile(paths, 95, axis=0), 0.15, "5-95 % of scenarios"),
+            (np.percentile(paths, 25, axis=0), np.percentile(paths, 75, axis=0), 0.25, "25-75 %"),
         ]
     samples = {run.labels[i]: sim["npv"][j] for j, i in enumerate(focus)}
     markers = {name: {"mean": float(np.mean(v)), "P5": float(np.sort(v)[tail_count(len(v)) - 1])}
@@ -998,8 +1001,9 @@ def _plan_section(run: _Run) -> str:
         charts.append(
             svg.lines(
                 f"Power at {site.name}", q,
-                {"MW used": st.lines[f"mw_used_{site.name}"], "MW available": st.lines[f"mw_available_{site.name}"]},
-                "MW", dashed={"MW available"},
+                {"MW drawn (facility, with PUE)": st.lines[f"mw_used_{site.name}"],
+                 "MW online": st.lines[f"mw_available_{site.name}"]},
+                "MW", y_fmt=svg.mw_tick, dashed={"MW online"},
             )
         )  # fmt: skip
     bands = {}
@@ -1241,12 +1245,24 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
     else:
         title = f"Quarterly statements of {label} on the forecast (USD)"
     opening = (f"Opening cash {format_usd(run.data.opening_cash)}, opening debt "
-               f"{format_usd(sum(f.opening_usd for f in run.data.facilities))}. {CASH_IDENTITY}")  # fmt: skip
+               f"{format_usd(sum(f.opening_usd for f in run.data.facilities))}. {CASH_IDENTITY} "
+               f"{_cash_in_the_npv(run.data)}")  # fmt: skip
     out.append(
         f"<h2>{title}</h2><p class='cap'>{escape(opening)}</p>"
         + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS)
     )
     return out
+
+
+def _cash_in_the_npv(data) -> str:
+    """Why cash piles up while debt stands (a reader asked why notes are rolled with $40B at hand)."""
+    rate = (1.0 / data.discount[0]) ** 4 - 1.0  # the model's discount rate, a year
+    return (
+        "Cash kept is not idle in the NPV: each quarter's rise in cash counts as paid out to "
+        f"shareholders in that quarter, discounted at {rate:.0%} a year (docs/formulation.md §6). Repaying "
+        "debt that costs less than that early would lower the NPV, so the plan repays only what covenants "
+        "or the borrowing base need, and notes due are refinanced or repaid as the model's `at_maturity` says."
+    )
 
 
 def _decisions_section(run: _Run) -> str:

@@ -35,6 +35,7 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 
 _TICK_SCALES = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
+BAND_GREY = "#555"  # a fan chart's ranges in the legend, whichever series they shade
 
 
 def _scaled_tick(v: float) -> str:
@@ -55,6 +56,11 @@ def number_tick(v: float) -> str:
     if abs(v) < 1000:
         return f"{v:,.0f}" if v == round(v) else f"{v:g}"
     return ("-" if v < 0 else "") + _scaled_tick(v)
+
+
+def mw_tick(v: float) -> str:
+    """An axis label in MW, whole numbers with thousands separators: 1,250, 2.5 (not 1.25k)."""
+    return f"{v:,.0f}" if v == round(v) else f"{v:,.3f}".rstrip("0").rstrip(".")
 
 
 def _padded(lo: float, hi: float) -> tuple[float, float]:
@@ -153,6 +159,8 @@ class Frame:
 
 
 def _swatch(x: float, y: float, colour: str, style: str) -> str:
+    if style.startswith("band:"):  # a shaded range, at the opacity it is drawn with
+        return f'<rect x="{x}" y="{y}" width="12" height="10" fill="{colour}" opacity="{style[5:]}"/>'
     if style == "box":
         return f'<rect x="{x}" y="{y}" width="12" height="10" fill="{colour}"/>'
     if style == "outline":
@@ -195,12 +203,13 @@ def lines(
     series: dict[str, np.ndarray],
     unit: str,
     y_fmt=number_tick,
-    bands: dict[str, list[tuple[np.ndarray, np.ndarray, float]]] | None = None,
+    bands: dict[str, list[tuple[np.ndarray, np.ndarray, float, str]]] | None = None,
     dashed: set[str] | None = None,
 ) -> str:
-    """Line chart; ``bands`` gives a series shaded ranges (low, high, opacity) for fan charts."""
+    """Line chart; ``bands`` gives a series shaded ranges (low, high, opacity, what the range is)
+    for fan charts, each range named once in the legend."""
     values = [v for v in series.values()] + [
-        b for bs in (bands or {}).values() for lo, hi, _ in bs for b in (lo, hi)
+        b for bs in (bands or {}).values() for lo, hi, *_ in bs for b in (lo, hi)
     ]
     lo = min(float(np.min(v)) for v in values) if values else 0.0
     hi = max(float(np.max(v)) for v in values) if values else 1.0
@@ -208,7 +217,7 @@ def lines(
     legend = []
     for n, (name, ys) in enumerate(series.items()):
         colour = PALETTE[n % len(PALETTE)]
-        for low, high, opacity in (bands or {}).get(name, []):
+        for low, high, opacity, _ in (bands or {}).get(name, []):
             pts = [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in enumerate(high)]
             pts += [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in reversed(list(enumerate(low)))]
             frame.add(f'<polygon points="{" ".join(pts)}" fill="{colour}" opacity="{opacity}"/>')
@@ -217,6 +226,8 @@ def lines(
             f'<path d="{_path(frame, ys)}" fill="none" stroke="{colour}" stroke-width="2"{dash}><title>{escape(name)}</title></path>'
         )
         legend.append((name, colour, "dash" if dash else "line"))
+    ranges = {what: opacity for bs in (bands or {}).values() for _, _, opacity, what in bs}
+    legend += [(what, BAND_GREY, f"band:{opacity}") for what, opacity in ranges.items()]
     return frame.render(legend)
 
 

@@ -134,6 +134,12 @@ class RunFolder:
             raise RunDirError(f"{path} is a file, not a folder: choose a new or empty folder")
         if path.exists() and any(path.iterdir()):
             interrupted = RunFolder(path).interrupted_kind()
+            running = RunFolder(path).running_pid() if interrupted else None
+            if running:  # not interrupted: its run goes on (--resume would be refused as held)
+                raise RunDirError(
+                    f"{path} holds a run of fleetopt {interrupted} still running in another process "
+                    f"(pid {running}): choose another folder"
+                )
             if interrupted:
                 raise RunDirError(
                     f"{path} holds an interrupted run of fleetopt {interrupted}: finish it with fleetopt "
@@ -230,6 +236,23 @@ class RunFolder:
         _HELD_LOCKS[key] = fd
         if not new_job and (self.is_finished or not self.is_job):  # checked under the lock: its run ended
             self.release_lock(remove=True)
+
+    def running_pid(self) -> str | None:
+        """The pid of another process that holds this job folder's lock (its run goes on), else None."""
+        lock = self.path / self.LOCK
+        if self.path.resolve() in _HELD_LOCKS or not lock.is_file():
+            return None
+        try:
+            fd = os.open(lock, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return (os.pread(fd, 32, 0).decode("ascii", "replace").split() or ["unknown"])[0]
+        finally:
+            os.close(fd)  # closing lets go of a lock taken here
+        return None
 
     @contextmanager
     def locked_for_run(self) -> Iterator[RunFolder]:
