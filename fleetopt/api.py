@@ -65,7 +65,7 @@ from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.report import write_report
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
-from fleetopt.runs.folder import RunDirError, RunFolder, csv_text, json_text
+from fleetopt.runs.folder import RunDirError, RunFolder, csv_text, json_text, unfinished_jobs
 from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import LoadedModel
@@ -967,6 +967,15 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
     if limit is not None:
         limits.whole("limit", limit, 1)
     return Registry().list(model=model, limit=limit, kind=kind)
+
+
+def unfinished_runs() -> list[tuple[Path, str, str | None]]:
+    """The evaluations and sweeps in the runs folder (``$FLEETOPT_RUNS_DIR`` or ./runs) that have not
+    finished, which the registry lists only once they do: ``(folder, kind, pid)``, kind
+    ``evaluate`` or ``sweep``, pid the process still running it (a string), or None for one that was
+    interrupted (``fleetopt <kind> --resume FOLDER`` finishes it). Oldest first. Jobs written with
+    ``--out`` outside the runs folder are not looked for."""
+    return [(run.path, run.interrupted_kind(), run.running_pid()) for run in unfinished_jobs()]
 
 
 def forget_runs(

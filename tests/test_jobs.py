@@ -423,6 +423,25 @@ def test_a_new_run_into_a_folder_whose_job_still_runs_says_it_runs(tmp_path):
     assert code == 2 and "holds an interrupted run of fleetopt evaluate" in " ".join(err.split())
 
 
+def test_fleetopt_runs_lists_the_jobs_not_finished_and_how_to_finish_them(tmp_path, monkeypatch):
+    """An interrupted job was in no list (the registry records a run when it finishes): a batch
+    operator had to remember its folder. `fleetopt runs` now names each unfinished job of the runs
+    folder, interrupted (with its resume command) or still running (with its process)."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path))
+    folder = _interrupted_job(tmp_path)
+    code, out, _ = run_cli("runs")
+    assert code == 0 and "no runs recorded yet" in out
+    assert f"{folder} (evaluate): interrupted: fleetopt evaluate --resume {folder}" in out
+    with held_by_another_process(folder) as pid:
+        assert f"{folder} (evaluate): running (pid {pid})" in run_cli("runs")[1]
+    assert "not finished" not in run_cli("runs", "--kind", "sweep")[1]
+    assert run_cli("evaluate", "--resume", str(folder))[0] == 0
+    from fleetopt import api
+
+    assert "not finished" not in run_cli("runs")[1]
+    assert [Path(r.path) for r in api.runs()] == [folder]  # recorded now
+
+
 def test_a_sweep_resume_checks_its_model_keeps_its_source_and_holds_the_folder(tmp_path, monkeypatch):
     """As an evaluation's: a model.yaml edited after the start is refused naming both files, the
     summary keeps the model source the sweep started from, and while another process holds the

@@ -161,15 +161,22 @@ def runs_list(
         int, typer.Option(callback=checked(limits.whole, 1), help="How many runs to show.")
     ] = 30,
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first; then the evaluations and sweeps in the runs folder that have not
+    finished (the registry records a run when it finishes), with how to finish each."""
     if ctx.invoked_subcommand is not None:
         return
     records = api.runs(model=model, limit=limit, kind=kind.value if kind else None)
     if not records:
         what = f"{kind.value} runs" if kind else "runs"
         console.print(f"no {what} recorded yet" + (f" for model {model!r}" if model else ""))
-        return
-    console.print(runs_table(records))
+    else:
+        console.print(runs_table(records))
+    unfinished = [job for job in api.unfinished_runs() if kind is None or job[1] == kind.value]
+    if unfinished:
+        console.print("not finished, so not recorded yet:")
+    for folder, job_kind, pid in unfinished:
+        state = f"running (pid {pid})" if pid else f"interrupted: fleetopt {job_kind} --resume {folder}"
+        console.print(f"  {folder} ({job_kind}): {state}", soft_wrap=True, highlight=False)
 
 
 @runs_app.command("show")

@@ -48,6 +48,19 @@ def runs_dir() -> Path:
     return Path(os.environ.get(RUNS_DIR_VARIABLE, "").strip() or "runs")
 
 
+def unfinished_jobs(root: Path | None = None) -> list[RunFolder]:
+    """The evaluations and sweeps in the runs folder (``root``, default :func:`runs_dir`; its
+    direct subfolders) that have not finished: interrupted, or still running in another process
+    (:meth:`RunFolder.running_pid`). The registry records a run once it finishes, so these are the
+    jobs `--resume` finishes. Oldest first (folder names start with their time)."""
+    root = runs_dir() if root is None else Path(root)
+    try:
+        folders = sorted(p for p in root.iterdir() if p.is_dir())
+    except OSError:
+        return []
+    return [RunFolder(p) for p in folders if RunFolder(p).interrupted_kind()]
+
+
 def json_text(obj) -> str:
     """``obj`` as strict JSON (what jq and other languages read): NumPy numbers as numbers, and a
     figure that is not finite (NaN: no scenario to average; an infinite ratio) as null."""
