@@ -43,6 +43,7 @@ def test_evaluate_a_solve_run_folder(solve_run, here):
                                     "--out", "B")  # fmt: skip
     assert code == 0, stdout + stderr
     assert stdout.startswith("1 plan x 50 scenarios on "), stdout  # the progress bar left a blank line first
+    assert "the plan over the scenarios" in stdout and "best plans" not in stdout  # one plan: no ranking
     written = {p.name for p in (here / "B").iterdir()}
     assert written == {"metrics.csv", "summary.json", "model.yaml", "job.json"}
     metrics = pd.read_csv(here / "B" / "metrics.csv")

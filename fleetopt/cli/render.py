@@ -275,7 +275,8 @@ def solve_summary_tables(result) -> list:
     key.add_row("lowest cash" + (MARKET_VALUED if cost else ""), format_usd(fig["min_liquidity_usd"]))
     tested = tested_from(data)
     key.add_row(f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
-    key.add_row(f"lowest covenant headroom{tested}", covenant_headroom_text(data, fig) or "no covenants")
+    headroom = covenant_headroom_text(data, fig) or "no covenants"
+    key.add_row(f"covenant headroom, each in its tightest quarter{tested}", headroom)
     worst = worst_shock(fig)
     if worst is not None:
         key.add_row(

@@ -212,7 +212,8 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
         console.print(forecast_table(ranked, f"plans on the forecast (deterministic evaluation{first})"))
         return
     last = f" ({FORECAST_MARK} last)" if last else ""
-    console.print(evaluation_table(ranked, f"best plans by {rank_by.value} NPV{shown}{last}"))
+    title = f"best plans by {rank_by.value} NPV{shown}{last}"
+    console.print(evaluation_table(ranked, title if len(ranked) > 1 else "the plan over the scenarios"))
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; capex in USD)"))
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)", tested)
     if breaches is not None:

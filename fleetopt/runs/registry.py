@@ -79,14 +79,14 @@ class RunRecord:
 RECORD_FIELDS = ("id", "created_utc", "kind", "command", "model_name", "model_hash", "path")
 RUN_KINDS = ("solve", "stochastic", "evaluate", "sweep")
 # an evaluation's record keeps these figures of the plan it shows first (and how many plans it has)
-FIRST_PLAN_FIGURES = ("plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probability")
+FIRST_PLAN_FIGURES = ("plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability")
 
 
 def key_figures(summary: dict, shown: dict | None = None) -> dict:
     """The figures a run's record keeps, from its summary.json: the scalar figures of a solve and a
     sweep, the USD figures of a stochastic solve, and an evaluation's number of plans, whether it is
-    deterministic (its one scenario the forecast) and the label, mean NPV, CVaR5 and breach
-    probability of ``shown``, the metrics of the plan its report shows
+    deterministic (its one scenario the forecast) and the label, mean NPV, CVaR5, breach and
+    default probabilities of ``shown``, the metrics of the plan its report shows
     (``fleetopt.evaluate.metrics.shown_first``; None: its first plan)."""
     kind = summary.get("kind")
     if kind == "evaluate":

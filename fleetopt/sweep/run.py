@@ -633,6 +633,7 @@ class SweepResult:
             "npv_mean_usd": float(rec["npv_mean_usd"]),
             "npv_cvar5_usd": float(rec["npv_cvar5_usd"]),
             "breach_probability": float(rec["breach_probability"]),
+            "default_probability": float(rec["default_probability"]),
             "front": self.metrics[self.metrics["on_front"]]["plan"].tolist(),
             "dropped": [
                 {"plan": c.label, "status": c.status, "why": why_dropped(c.status, c.origin, c.same_as)}
