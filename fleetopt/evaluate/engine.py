@@ -254,7 +254,7 @@ def chunk_sizes(
 # Scenarios split into blocks are made again for every chunk of plans (one block is made once for
 # the run), and making a block costs about what simulating a few plans on it does: split, blocks
 # are cut small enough for this many plans a chunk, rather than one plan on a block as large as the
-# pairs allow (100 MB for 200 plans x 5,000 scenarios ran 5.5x slower so: benchmarks/README.md).
+# pairs allow (100 MB for 200 plans x 5,000 scenarios ran 2.9x slower so: benchmarks/README.md).
 PLANS_PER_SPLIT_CHUNK = 16
 
 
