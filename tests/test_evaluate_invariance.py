@@ -69,8 +69,9 @@ def test_a_small_memory_budget_forces_chunks_and_gives_the_same_result(setup):
 
 def test_scenarios_that_need_several_blocks_are_cut_evenly_for_several_plans_a_chunk():
     # 5,000 scenarios, room for 4,977 pairs a call: one plan per chunk on a 4,977-scenario block
-    # made again for each plan (and a 23-scenario block) ran 200 plans 2.9x slower (benchmarks/README.md). Room for 16
-    # plans: blocks of at most 4,977 // 16 = 311, so 17 blocks, of ceil(5,000 / 17) = 295.
+    # made again for each plan (and a 23-scenario block) ran 200 plans 2.9x slower
+    # (benchmarks/README.md). Room for 16 plans: blocks of at most 4,977 // 16 = 311, so 17
+    # blocks, of ceil(5,000 / 17) = 295.
     assert split_scenarios(5000, 4977, 200) == 295
     assert split_scenarios(5000, 4977, 3) == 1250  # 3 plans: blocks of at most 1,659, so 4 of 1,250
     assert split_scenarios(5000, 4977, 1) == 2500  # one plan: two even blocks
