@@ -19,6 +19,7 @@ of their model) is a :class:`~fleetopt.errors.FleetoptWarning`, shown by :mod:`w
 from __future__ import annotations
 
 import hashlib
+import math
 import shlex
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -873,6 +874,8 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
         raise RunDirError(
             f"{run.path / RunFolder.SUMMARY}: 'kind' is {kind!r}, not one of {', '.join(RUN_KINDS)}"
         )
+    _check_files_of_kind(run, kind)
+    _check_key_figures(run, kind, _key_figures(summary))
     if run.model_file is None:
         raise RunDirError(
             f"{run.path} has no {RunFolder.MODEL}: the model its figures were made from is unknown"
@@ -896,6 +899,51 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
     # when it was written: its summary.json is its last file
     written = datetime.fromtimestamp((run.path / RunFolder.SUMMARY).stat().st_mtime, UTC)
     return _register_run(kind, loaded, run.path, _key_figures(summary), command, written)
+
+
+# the files each kind of finished run writes besides summary.json and model.yaml (a summary.json
+# edited to another kind was recorded, and `fleetopt runs` then failed on its figures)
+FILES_OF_KIND = {
+    "solve": (RunFolder.PLAN, RunFolder.STATEMENTS),
+    "stochastic": (RunFolder.PLAN, RunFolder.STATEMENTS),
+    "evaluate": (RunFolder.METRICS,),
+    "sweep": (RunFolder.PLANS, RunFolder.CANDIDATES),
+}
+# the headline each kind's record must have as a number (fleetopt runs lists it)
+HEADLINE_OF_KIND = {"solve": "npv_usd", "stochastic": "rp_usd", "evaluate": "npv_mean_usd",
+                    "sweep": "npv_mean_usd"}  # fmt: skip
+# names of figures that are numbers in every summary.json fleetopt writes
+NUMBER_NAMES = ("_usd", "_probability", "_seconds", "_share", "_mw")
+
+
+def _finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_files_of_kind(run: RunFolder, kind: str) -> None:
+    missing = [name for name in FILES_OF_KIND[kind] if not (run.path / name).is_file()]
+    if missing:
+        raise RunDirError(
+            f"{run.path / RunFolder.SUMMARY} says the run is a {kind}, but the folder has no "
+            f"{' or '.join(missing)}: not a {kind}'s folder"
+        )
+
+
+def _check_key_figures(run: RunFolder, kind: str, figures: dict) -> None:
+    """Every figure the record keeps that fleetopt writes as a number is a finite number (or null,
+    where a figure may be missing), and the kind's headline is there: a figure edited into text
+    was recorded, and the listing of every run then failed on it."""
+    bad = [name for name, value in figures.items()
+           if name.endswith(NUMBER_NAMES) and value is not None and not _finite_number(value)]  # fmt: skip
+    headline = HEADLINE_OF_KIND[kind]
+    if figures.get(headline) is None and headline not in bad:
+        bad.append(headline)
+    if bad:
+        shown = ", ".join(f"{name} {figures.get(name)!r}" for name in bad)
+        raise RunDirError(
+            f"{run.path / RunFolder.SUMMARY}: {shown}: not a finite number, as fleetopt writes it "
+            "(edited or damaged); nothing recorded"
+        )
 
 
 def _check_solve_npv(run: RunFolder, data: ModelData, summary: dict) -> None:

@@ -193,6 +193,50 @@ def test_recording_afterwards_refuses_a_solve_figure_edited_since_the_run(here, 
     assert Registry().list() == []
 
 
+@pytest.mark.parametrize(
+    ("edit", "refused"),
+    [
+        ({"npv_usd": "lots"}, r"npv_usd 'lots': not a finite number, as fleetopt writes it"),
+        ({"npv_usd": None}, r"npv_usd None: not a finite number"),
+        ({"kind": "evaluate"}, r"says the run is a evaluate, but the folder has no metrics\.csv"),
+        ({"kind": "sweep"}, r"has no plans\.npz or candidates\.json: not a sweep's folder"),
+    ],
+    ids=["npv-text", "npv-null", "solve-as-evaluate", "solve-as-sweep"],
+)
+def test_recording_afterwards_refuses_figures_or_a_kind_its_folder_lacks(here, tiny_solved, edit, refused):
+    """A figure edited into text or null skipped the NPV check and was recorded, and `fleetopt runs`
+    then failed for every run on it; so did a solve's summary edited to say "evaluate"."""
+    loaded, solved = tiny_solved
+    path = api.write_solve_run(solved, loaded, here / "A")
+    Registry().path.unlink()
+    summary = json.loads((path / "summary.json").read_text())
+    (path / "summary.json").write_text(json.dumps({**summary, **edit}))
+    with pytest.raises(InputError, match=refused):
+        api.record_run(path)
+    assert Registry().list() == []
+
+
+def test_a_damaged_record_is_listed_as_such_and_the_others_still_are(here, tiny_solved):
+    """A registry row whose figures were not JSON (or a figure edited into text) stopped `runs`,
+    `runs show`, `runs forget --missing` and `report ID` for every run: it is listed as damaged."""
+    loaded, solved = tiny_solved
+    for name in "ABC":
+        api.write_solve_run(solved, loaded, here / name)
+    with sqlite3.connect(Registry().path) as con:
+        con.execute("UPDATE runs SET figures = 'not json' WHERE id = 1")
+        con.execute("UPDATE runs SET figures = '[1, 2]' WHERE id = 2")
+        con.execute("""UPDATE runs SET figures = '{"npv_usd": "lots"}' WHERE id = 3""")
+    code, out, err = run_cli("runs")
+    assert code == 0, err
+    keys = dict(re.findall(r"^│ (\d) .*?│ .*?│ .*?│ .*?│ (\S[^│]*?) +│", out, re.M))
+    assert keys == {"1": "damaged record", "2": "damaged record", "3": "unreadable figures"}, out
+    for run_id in ("1", "2"):
+        code, out, err = run_cli("runs", "show", run_id)
+        assert code == 0 and "its key figures in the registry are not readable" in " ".join(out.split()), err
+    assert run_cli("runs", "show", "3")[0] == 0
+    assert run_cli("runs", "forget", "--missing", "--dry-run")[0] == 0
+
+
 def test_a_run_refused_by_a_held_registry_is_recorded_once_it_is_free(here, tiny_solved, monkeypatch):
     loaded, solved = tiny_solved
     registry = Registry()

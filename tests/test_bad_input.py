@@ -189,6 +189,24 @@ def test_duplicate_key_gives_the_second_line(tmp_path, tiny_text):
 
 
 @pytest.mark.parametrize(
+    ("written", "read_as_before"),
+    [("0400", 256), ("0800", "text"), ("0xFA0", 4000), ("0b1010", 10), ("66:40", 4000)],
+    ids=["octal", "leading-zero", "hexadecimal", "binary", "base-60"],
+)
+def test_a_number_not_in_decimal_digits_is_refused_not_misread(tmp_path, tiny_text, written, read_as_before):
+    """YAML 1.1 read a contract's `gpus: 0400` as 256 GPUs (octal), 66:40 as 4,000 (base 60), and
+    left 0800 text with a hint to remove quotes it did not have: validate said ok to the first ones.
+    Each is refused now, on its line, with the decimal number to write where there is one."""
+    text = tiny_text.replace("    gpus: 4000", f"    gpus: {written}", 1)
+    assert text != tiny_text
+    path, code, out, err = validate_text(tmp_path, text)
+    assert_bad_input(code, out, err, f"error: {path}:{line_of(text, f'gpus: {written}')}: ",
+                     f"{written!r} is not a plain decimal number")  # fmt: skip
+    if written.startswith("0") and written[1:].isdigit():
+        assert f"write it in decimal digits, {written.lstrip('0')}" in " ".join(err.split())
+
+
+@pytest.mark.parametrize(
     ("extra", "message"),
     [
         ("x: &loop [*loop]\n", "x: unknown key"),  # a recursive alias must not recurse forever

@@ -32,6 +32,7 @@ from fleetopt.evaluate.metrics import (
     REACTION_LABELS,
     first_breach_column,
 )
+from fleetopt.runs.registry import DAMAGED
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
@@ -718,7 +719,10 @@ def runs_table(records) -> Table:
     for name in ("id", "when (UTC)", "kind", "model", "key figure", "folder"):
         table.add_column(name)
     for r in records:
-        key = key_figure(r.kind, r.figures)
+        try:
+            key = "damaged record" if DAMAGED in r.figures else key_figure(r.kind, r.figures)
+        except (TypeError, ValueError, KeyError):  # a figure edited by hand into text: the rest is listed
+            key = "unreadable figures"
         missing = "" if r.exists else _gone(r, " (missing)", " (now run {})")
         # fold, never cut with an ellipsis: the whole path is what the user needs
         folder = Text(str(r.path) + missing, style=None if r.exists else "red", overflow="fold")

@@ -225,7 +225,8 @@ def runs_add(
     ],
 ) -> None:
     """Record a finished run folder that is not in the registry: its kind, model and key figures
-    come from its summary.json, checked against its model.yaml."""
+    come from its summary.json, checked against the folder (the files its kind writes, figures that
+    are numbers, a solve's NPV against its plan) and its model.yaml."""
     run_id = api.record_run(folder)
     shown = marked(f"recorded {folder} as run ", (str(run_id), "bold"), f" (fleetopt runs show {run_id})")
     console.print(shown)

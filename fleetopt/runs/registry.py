@@ -402,6 +402,16 @@ _SELECT = (
 )
 
 
+# the figure a record whose figures cannot be read carries instead (a row edited or damaged by hand):
+# listed and shown as such, so one bad row does not stop `runs`, `runs forget` or the others
+DAMAGED = "record_damaged"
+
+
 def _record(row) -> RunRecord:
-    figures = json.loads(row[7])
+    try:
+        figures = json.loads(row[7])
+    except (TypeError, ValueError):
+        figures = None
+    if not isinstance(figures, dict):
+        figures = {DAMAGED: "its key figures in the registry are not readable (edited or damaged)"}
     return RunRecord(row[0], row[1], row[2], row[3], row[4], row[5], Path(row[6]), figures, row[8])

@@ -110,6 +110,39 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+# YAML 1.1 reads `gpus: 0400` as 256 (octal), `0xFA0` as hex, `2:30` as 150 (base 60), and leaves
+# `0800` text: each a wrong answer or a puzzling error. A plain number in a model file is decimal.
+_NOT_DECIMAL = re.compile(
+    r"^[-+]?(?:0[0-9_]+|0[xXbBoO][0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)$"
+)
+_LEADING_ZERO_TAG = "tag:fleetopt,2026:leading-zero"
+
+
+def _decimal_only(construct):
+    def constructor(loader: _LineLoader, node: yaml.ScalarNode):
+        if _NOT_DECIMAL.match(node.value.strip()):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a plain decimal number (YAML 1.1 would read a "
+                "leading 0 as octal, 0x as hexadecimal and a:b as base 60): write it in decimal digits, "
+                f"{_decimal_digits(node.value)}", node.start_mark,
+            )  # fmt: skip
+        return construct(loader, node)
+
+    return constructor
+
+
+def _decimal_digits(text: str) -> str:
+    """'0400' -> '400', as the writer most likely meant; other forms: 'e.g. 4000'."""
+    digits = text.strip().lstrip("+-").lstrip("0").replace("_", "")
+    return digits if digits.isdigit() else "e.g. 4000 or 2.5"
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _decimal_only(yaml.SafeLoader.construct_yaml_int))
+_LineLoader.add_constructor("tag:yaml.org,2002:float", _decimal_only(yaml.SafeLoader.construct_yaml_float))
+# a leading 0 with an 8 or 9 (0800) is text in YAML 1.1, read as a number with quotes wrongly blamed
+_LineLoader.add_implicit_resolver(_LEADING_ZERO_TAG, re.compile(r"^[-+]?0[0-9_]+$"), list("-+0"))
+_LineLoader.add_constructor(_LEADING_ZERO_TAG, _decimal_only(yaml.SafeLoader.construct_yaml_str))
 # YAML 1.1 (PyYAML) reads 1e12 and 1.0e12 as strings: it wants a dot and a signed exponent
 # (1.0e+12). People write them as numbers, and YAML 1.2 reads them so: so does fleetopt.
 _LineLoader.add_implicit_resolver(
