@@ -4,6 +4,7 @@ and bad inputs."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -215,6 +216,29 @@ def test_out_s_suffix_sets_the_format_and_html_is_refused(tiny_run, tmp_path):
     code, _, err = run_cli(*compare, str(tmp_path / "c.html"))
     assert code == 2 and "not HTML: name the file .txt, .csv, .json or .md" in err, err
     assert not (tmp_path / "c.html").exists()
+    # a --format the name contradicts wrote CSV into a .json file: refused, as conflicting options are
+    code, _, err = run_cli(*compare, str(tmp_path / "x.json"), "--format", "csv")
+    assert code == 2 and "--format csv cannot apply with --out" in " ".join(err.split()), err
+    assert not (tmp_path / "x.json").exists()
+    assert run_cli(*compare, str(tmp_path / "x.json"), "--format", "json")[0] == 0  # agreeing: fine
+
+
+def test_an_out_file_in_a_folder_that_cannot_be_written_is_refused_before_the_evaluation(
+    tiny_run, tmp_path, monkeypatch
+):
+    """--out in a read-only folder failed only after the whole evaluation (minutes on neocloud).
+    The folder is made read-only for this user by os.access's answer (root writes anywhere)."""
+    import fleetopt.runs.folder as folder_module
+
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(folder_module.os, "access", lambda p, m: Path(p) != locked and real_access(p, m))
+    for command in (("compare", str(tiny_run[0]), str(tiny_run[0]), "--scenarios", "20"),
+                    ("report", str(tiny_run[0]))):  # fmt: skip
+        code, out, err = run_cli(*command, "--out", str(locked / "c.md"))
+        assert code == 2 and f"{locked} is not a folder this user can write to" in " ".join(err.split()), err
+        assert "plans on" not in out and not any(locked.iterdir())
 
 
 def test_table_format_with_out_writes_the_tables_as_text(tiny_run, tmp_path):

@@ -239,7 +239,12 @@ def test_a_bad_row_is_refused_naming_line_and_field(here, rows, header, message)
     assert leftovers(here) == ["p.csv"]
 
 
-@pytest.mark.parametrize("given, message", [(".", "is a folder"), ("nowhere.csv", "does not exist")])
+@pytest.mark.parametrize(
+    "given, message",
+    [(".", "is a folder"), ("nowhere.csv", "does not exist"),
+     # read until memory ran out (12.5 GB of /dev/urandom in 75 s): refused after 64 MiB, as a model is
+     ("/dev/zero", "is larger than 64 MiB: not a purchases CSV")],
+)  # fmt: skip
 def test_a_missing_file_is_refused(here, given, message):
     code, out, err = run_cli("solve", "tiny", "--purchases", given, "--out", "R")
     assert_one_error(code, out, err, f"purchases file {given} {message}")

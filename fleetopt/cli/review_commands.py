@@ -25,7 +25,7 @@ from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_
 from fleetopt.errors import InputError
 from fleetopt.evaluate.sources import refuse_unfinished
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
+from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file, refuse_unwritable_file
 
 
 @app.command()
@@ -85,13 +85,18 @@ def compare(
 
     A stochastic solve's are its out-of-sample scenarios; a warning names any run whose own figures
     are of other scenarios than those used."""
-    format = format or SUFFIX_FORMATS.get(out.suffix.lower() if out is not None else "", Format.table)
+    implied = SUFFIX_FORMATS.get(out.suffix.lower()) if out is not None else None
+    if format is not None and implied is not None and format != implied:
+        raise InputError(f"--format {format.value} cannot apply with --out {out}, a .{implied.value} "
+                         f"name: drop --format, or name the file for {format.value}")  # fmt: skip
+    format = format or implied or Format.table
     if out is not None and out.is_dir():  # before the work, as report refuses it
         suffix = {"table": "txt", "markdown": "md"}.get(format.value, format.value)
         raise InputError(f"--out {out} is a folder: give a file name such as {out / f'comparison.{suffix}'}")
     if out is not None:
         refuse_run_file(out)  # before the work: a comparison never replaces a run's own file
         refuse_foreign_file(out, "comparison")  # nor a model, nor any file but a comparison
+        refuse_unwritable_file(out)  # refused now, not after the evaluation
         if out.suffix.lower() in (".html", ".htm"):  # it wrote the text tables there, as one paragraph
             raise InputError(
                 f"--out {out}: a comparison is written as text tables, csv, json or markdown, not HTML: "
@@ -134,6 +139,7 @@ def report_command(
         raise InputError(f"--out {out} is a folder: give a file name such as {_report_file_in(out, folder)}")
     if out is not None:
         refuse_foreign_file(out, "report")
+        refuse_unwritable_file(out)
     path = api.report(folder, out)
     console.print(marked("wrote ", (str(path), "bold")))
 

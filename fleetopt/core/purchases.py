@@ -192,9 +192,21 @@ def _check_agreement(path: str, given: dict, data: ModelData) -> None:
             )
 
 
+# the largest purchases file read: the default model's whole plan.csv is about 80 KB; /dev/zero or
+# a log given by mistake is refused instead of read until memory runs out (as a model file is)
+MAX_PURCHASES_BYTES = 64 * 2**20
+
+
 def _text_of(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")  # a spreadsheet's CSV may start with a BOM
+        with path.open("rb") as handle:  # at most one byte past the limit
+            raw = handle.read(MAX_PURCHASES_BYTES + 1)
+        if len(raw) > MAX_PURCHASES_BYTES:
+            raise InputError(
+                f"purchases file {path} is larger than {MAX_PURCHASES_BYTES // 2**20} MiB: not a purchases "
+                "CSV (a whole plan.csv of the default model is about 80 KB)"
+            )
+        return raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")  # a BOM, as text mode
     except FileNotFoundError:
         raise InputError(f"purchases file {path} does not exist") from None
     except IsADirectoryError:

@@ -539,6 +539,17 @@ def refuse_run_file(out: str | Path, option: str = "--out", allowed: Path | None
         )
 
 
+def refuse_unwritable_file(out: str | Path, option: str = "--out") -> None:
+    """Refuse, before any work, an output file ``out`` that could not be written at the end: the
+    file is written to a temporary name beside it, then renamed, so its folder (or the nearest one
+    that exists, where the folders are made) must take new files (a comparison to a read-only folder
+    failed after its whole evaluation)."""
+    out = Path(out).expanduser()
+    existing = next(p for p in (out.parent, *out.parent.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise RunDirError(f"cannot write {option} {out}: {existing} is not a folder this user can write to")
+
+
 def _bytes(content: bytes | str) -> bytes:
     return content.encode("utf-8") if isinstance(content, str) else content
 
