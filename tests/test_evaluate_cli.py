@@ -38,6 +38,18 @@ def evaluate(*args: str) -> tuple[int, str, str]:
     return run_cli("evaluate", *args)
 
 
+def test_a_run_folder_without_its_model_copy_is_evaluated_under_the_bundled_model_its_plans_name(
+    solve_run, here
+):
+    """A solve folder of tiny whose model.yaml was deleted was evaluated under the default model
+    (and refused: "plans are for model 'tiny'"), while a plan file alone reads its bundled model."""
+    shutil.copytree(solve_run, here / "A")
+    (here / "A" / "model.yaml").unlink()
+    code, _, err = evaluate("--plans", "A", "--scenarios", "20", "--out", "B")
+    assert code == 0, err
+    assert json.loads((here / "B" / "summary.json").read_text())["model_name"] == "tiny"
+
+
 def test_evaluate_a_solve_run_folder(solve_run, here):
     code, stdout, stderr = evaluate("--plans", str(solve_run), "--scenarios", "50", "--seed", "1",
                                     "--out", "B")  # fmt: skip

@@ -119,6 +119,9 @@ def test_a_cc_that_is_not_on_path_is_refused_not_replaced(monkeypatch):
     monkeypatch.setenv("CC", "/nonexistent/cc")
     with pytest.raises(BackendError, match=r"\$CC is '/nonexistent/cc', whose command is not on PATH"):
         resolve_backend("cpu-kernel")
+    monkeypatch.setenv("CC", 'gcc "')  # an unbalanced quote was a traceback (shlex's ValueError)
+    with pytest.raises(BackendError, match=r"\$CC is 'gcc \"', whose command is not on PATH \(or is not a"):
+        resolve_backend("cpu-kernel")
     monkeypatch.setenv("CC", f"env {c_compiler_default()}")  # a command with arguments, as make takes $CC
     assert resolve_backend("cpu-kernel").name == "cpu-kernel"
 

@@ -84,7 +84,11 @@ def c_compiler() -> str | None:
     PATH; None without one."""
     chosen = os.environ.get("CC", "").strip()
     if chosen:  # the compiler asked for, never another one silently
-        return chosen if shutil.which(shlex.split(chosen)[0]) else None
+        try:
+            command = shlex.split(chosen)
+        except ValueError:  # an unbalanced quote: no command at all
+            return None
+        return chosen if command and shutil.which(command[0]) else None
     return next((name for name in ("cc", "gcc", "clang") if shutil.which(name)), None)
 
 
@@ -143,8 +147,8 @@ def resolve_backend(name: str = "auto", threads: int | None = None) -> Backend:
         compiler = c_compiler()
         if compiler is None and os.environ.get("CC", "").strip():
             raise BackendError(
-                f"$CC is {os.environ['CC']!r}, whose command is not on PATH: unset CC or point it at a C "
-                "compiler"
+                f"$CC is {os.environ['CC']!r}, whose command is not on PATH (or is not a command line at "
+                "all): unset CC or point it at a C compiler"
             )
         if compiler is None:
             raise BackendError(

@@ -96,11 +96,14 @@ class EvaluationJob:
 
 def model_of_plans(plans: str | Path) -> Path | str | None:
     """The model to evaluate ``plans`` with when none is given: a run folder's copy of its model, a
-    plan file's bundled model (by the name in its metadata), else None (the default model)."""
+    plan file's (or a run folder's plan file's) bundled model (by the name in its metadata), else
+    None (the default model)."""
     copy = model_copy_of(plans)
     if copy is not None:
         return copy
-    name = plan_file_model_name(plans) if Path(plans).is_file() else None
+    # a run folder without its model.yaml: its plan file's bundled model, as for the file itself
+    found = RunFolder(plans).plan_file if Path(plans).is_dir() else Path(plans)
+    name = plan_file_model_name(found) if found is not None and found.is_file() else None
     return name if name in bundled_model_names() else None
 
 
