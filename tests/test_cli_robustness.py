@@ -1161,6 +1161,21 @@ def test_an_empty_out_is_refused_by_name(here):
 
 
 @pytest.mark.parametrize(
+    "args, said",
+    [(("validate", ""), "'model': give a model file or bundled model name"),
+     (("solve", " "), "'model': give a model file or bundled model name"),
+     (("evaluate", "--plans", ""), "'--plans': give a run folder, run id or plan file"),
+     (("evaluate", "--resume", ""), "'--resume': give a run folder or run id"),
+     (("sweep", "--resume", ""), "'--resume': give a run folder or run id")],
+)  # fmt: skip
+def test_an_empty_path_argument_is_refused_by_name(here, args, said):
+    """An empty model, --plans or --resume read the current folder: ".: is a directory, not a model
+    file", ".: no plan file in this folder", ".: not a resumable evaluation"."""
+    code, out, err = run_cli(*args)
+    assert_one_error(code, out, err, said, "not an empty one")
+
+
+@pytest.mark.parametrize(
     "command, kind",
     [
         (["report", "RUN"], "an HTML report"),

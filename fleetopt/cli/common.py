@@ -330,29 +330,39 @@ class Format(StrEnum):
 # ---------------------------------------------------------------- options shared by the commands
 # Declared once so that every command spells, limits and explains them the same way.
 
-ModelArg = Annotated[
-    str | None,
-    typer.Argument(help="Model file, or a bundled model name (neocloud, tiny, lab). Default: neocloud."),
-]
-
-
-def _out_path(what: str):
-    """A callback making --out a Path, an empty one refused by name: as a Path "" would be ".", the
-    current folder (for a run folder, refused as "already exists and is not empty"; for a
-    report, schema or comparison, found only when the computed output failed to be written)."""
+def path_given(what: str):
+    """A callback making a path option (--out, --plans, --resume) a Path, an empty one refused by
+    name: as a Path "" would be ".", the current folder (for a run folder, refused as "already
+    exists and is not empty"; for a report, schema or comparison, found only when the computed
+    output failed to be written; --plans "" read the current folder as a run)."""
 
     def callback(value: str | None) -> Path | None:
         if value is None:
             return None
         if not value.strip():
-            raise typer.BadParameter(f"give a {what} name, not an empty one")
+            raise typer.BadParameter(f"give a {what}, not an empty one")
         return Path(value)
 
     return callback
 
 
-_out_folder = _out_path("folder")
-out_file = _out_path("file")  # report, compare, schema
+def _model_given(value: str | None) -> str | None:
+    """The model argument as given; an empty one refused (it read the current folder as a file)."""
+    path_given("model file or bundled model name")(value)
+    return value
+
+
+ModelArg = Annotated[
+    str | None,
+    typer.Argument(
+        callback=_model_given,
+        help="Model file, or a bundled model name (neocloud, tiny, lab). Default: neocloud.",
+    ),
+]
+
+
+_out_folder = path_given("folder name")
+out_file = path_given("file name")  # report, compare, schema
 
 
 OutFolderOption = Annotated[
@@ -456,9 +466,10 @@ MaxBreachProbOption = Annotated[
     ),
 ]
 ResumeOption = Annotated[
-    Path | None,
+    str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
     typer.Option(
         "--resume",
+        callback=path_given("run folder or run id"),
         help="Finish an interrupted run in this run folder (or run id): only what it had not saved (a "
         "sweep's candidates, evaluation chunks) is computed.",
     ),

@@ -38,6 +38,7 @@ from fleetopt.cli.common import (
     given,
     interruptible,
     marked,
+    path_given,
     refuse_unless,
     refuse_with_resume,
     registry_checked,
@@ -85,9 +86,10 @@ def evaluate(
         ),
     ] = None,
     plans: Annotated[
-        Path | None,
+        str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
         typer.Option(
-            help="A run folder (solve or sweep), a run id, or a plan file (.npz, one plan or many)."
+            callback=path_given("run folder, run id or plan file"),
+            help="A run folder (solve or sweep), a run id, or a plan file (.npz, one plan or many).",
         ),
     ] = None,
     scenarios: ScenariosOption = 1000,
