@@ -587,10 +587,17 @@ def test_evaluate_resume_refuses_options_it_cannot_apply(solve_run, here, args, 
 
 
 def test_evaluate_resume_keeps_the_options_about_what_is_printed(solve_run, here):
-    folder = started_evaluation(solve_run, here / "E")
-    code, out, err = run_cli("evaluate", "--resume", str(folder), "--rank-by", "mean", "--top", "1")
+    from fleetopt.evaluate import save_plans
+    from fleetopt.evaluate.planfile import load_plans
+
+    loaded, data = api.load(solve_run / "model.yaml")
+    plan = load_plans(solve_run / "plan.npz", data)[0][0]
+    save_plans(here / "two.npz", [plan, plan], ["a", "b"], loaded.model.name, loaded.content_hash)
+    api.prepare_evaluation(here / "two.npz", loaded, scenarios=5, backend="numpy").start(here / "E")
+    code, out, err = run_cli("evaluate", "--resume", str(here / "E"), "--rank-by", "mean", "--top", "1")
     assert code == 0, err
-    assert "best plans by mean NPV" in out and (folder / "summary.json").exists()
+    assert "best plans by mean NPV, the first 1 of 2 (--top)" in " ".join(out.split())
+    assert (here / "E" / "summary.json").exists()
 
 
 def test_sweep_resume_refuses_options_it_cannot_apply(stopped_sweep, here):

@@ -208,6 +208,7 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
         return
     last = marked_last_words(ranked)  # of the whole ranking: a plan it put last may be below the top
     shown = f", the first {top} of {len(ranked)} (--top)" if len(ranked) > top else ""
+    several = len(ranked) > 1  # a ranking, even where --top shows one
     ranked = ranked.head(top)
     if result.seed is None:  # deterministic: one scenario, the forecast
         first = "; breaches and defaults last" if last else ""
@@ -215,7 +216,7 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
         return
     last = f" ({FORECAST_MARK} last)" if last else ""
     title = f"best plans by {rank_by.value} NPV{shown}{last}"
-    console.print(evaluation_table(ranked, title if len(ranked) > 1 else "the plan over the scenarios"))
+    console.print(evaluation_table(ranked, title if several else "the plan over the scenarios"))
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; capex in USD)"))
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)", tested)
     if breaches is not None:
