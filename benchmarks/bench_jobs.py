@@ -102,7 +102,7 @@ def main() -> None:
 
             from fleetopt.evaluate.jobs import RayExecutor
 
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
             executor = RayExecutor()
             timed(data, batch.take(slice(0, chunk)), args.scenarios, chunk, executor)  # warm the workers
             remote = timed(data, batch, args.scenarios, chunk, executor)

@@ -151,7 +151,9 @@ def test_cli_stops_cleanly_on_a_signal_and_resumes(tmp_path, sig):
 @pytest.fixture(scope="module")
 def ray_local():
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'fleetopt[ray]')")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    # a new local instance, even beside a cluster `ray start` left (it connected to that, and failed)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             ignore_reinit_error=True)  # fmt: skip
     yield ray
     ray.shutdown()
 

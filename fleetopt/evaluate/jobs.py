@@ -390,10 +390,9 @@ class RayExecutor:
             if address:
                 check_ray_head(address)
                 ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
-            else:
-                ray.init(
-                    num_cpus=num_cpus, ignore_reinit_error=True, log_to_driver=False, include_dashboard=False
-                )
+            else:  # a new local instance for the run, even beside a cluster `ray start` left running
+                ray.init(address="local", num_cpus=num_cpus, ignore_reinit_error=True, log_to_driver=False,
+                         include_dashboard=False)  # fmt: skip
         self.chunk_function = _ray_chunk
         resources = ray.cluster_resources()
         self.gpus, self.cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 0))
