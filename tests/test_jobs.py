@@ -697,6 +697,20 @@ def test_a_resumed_run_counts_only_the_pairs_it_computed_in_its_speed(tmp_path):
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["plan_scenario_pairs_from_an_earlier_attempt"] == 40
     assert summary["plan_scenario_quarters_per_second"] == pytest.approx(resumed.pair_quarters_per_second)
+    [(device, pairs)] = summary["earlier_attempts_devices"].items()  # where those 40 were computed
+    assert device.startswith("numpy: CPU") and pairs == 40
+
+
+@needs_cc
+def test_a_run_resumed_on_another_backend_says_where_each_part_was_computed(tmp_path):
+    """A job started on NumPy and finished by the C build recorded only the C build: the summary's
+    backend is the last attempt's, and earlier_attempts_devices counts the pairs the first computed."""
+    folder = _interrupted_job(tmp_path)
+    code, _, err = run_cli("evaluate", "--resume", str(folder), "--backend", "cpu-kernel")
+    assert code == 0, err
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["backend"] == "cpu-kernel"
+    assert [(d.split(":")[0], n) for d, n in summary["earlier_attempts_devices"].items()] == [("numpy", 40)]
 
 
 # ---------------------------------------------------------------- stored chunks belong to their job

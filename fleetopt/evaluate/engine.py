@@ -65,6 +65,8 @@ class EvaluationResult:
     paths: dict[str, np.ndarray] = field(default_factory=dict)
     pairs_stored: int = 0  # (plan, scenario) pairs a resumed run read from chunks an earlier attempt saved
     model_fingerprint: str = ""  # the model evaluated under (ModelData.fingerprint): a run is written with it
+    # of pairs_stored, how many each earlier attempt's backend and device computed ("numpy: CPU (2 threads)")
+    earlier_devices: dict[str, int] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # a notebook shows this, not the NPV matrix
         runs = "on the forecast" if self.seed is None else f"x {counted(self.n_scenarios, 'scenario')}"
@@ -561,11 +563,16 @@ def evaluate(
     executor = executor or LocalExecutor(be)
     if store is not None:  # only chunks computed from these plans, model and spec are used
         store.expect(data, plans, spec)
+        store.device = f"{executor.backend_name}: {executor.device}"
     started = time.perf_counter()
     results = executor.run(data, plans, spec, chunks, store=store, progress=progress)
     seconds = time.perf_counter() - started
     P, S = plans.P, n_scenarios
     stored = sum(stop - first for (first, stop), r in zip(chunks, results, strict=True) if r.get("stored"))
+    earlier: dict[str, int] = {}  # pairs an earlier attempt computed, by where it computed them
+    for (first, stop), r in zip(chunks, results, strict=True):
+        if r.get("stored"):
+            earlier[r["device"]] = earlier.get(r["device"], 0) + (stop - first) * n_scenarios
     table = {name: np.concatenate([r["metrics"][name] for r in results]) for name in results[0]["metrics"]}
     metrics = pd.DataFrame({"plan": plans.labels, **table})
     # each plan on its own forecast (a deterministic evaluation is that run)
@@ -587,6 +594,7 @@ def evaluate(
         model_fingerprint=data.fingerprint,
         paths={name: np.concatenate([r["paths"][name] for r in results]) for name in record},
         pairs_stored=stored * S,
+        earlier_devices=earlier,
     )
 
 

@@ -365,6 +365,7 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
         "seconds": result.seconds,
         "plan_scenario_quarters_per_second": result.pair_quarters_per_second,
         "plan_scenario_pairs_from_an_earlier_attempt": result.pairs_stored,
+        "earlier_attempts_devices": result.earlier_devices,  # those pairs by where they were computed
         "plan_chunk": result.plan_chunk,
         "scenario_chunk": result.scenario_chunk,
         **({} if ranking is None else {"ranking": ranking}),

@@ -74,6 +74,7 @@ class ChunkStore:
         self.n_scenarios = n_scenarios
         self.metrics = set(metrics)
         self.fingerprint: dict | None = None  # set by expect(): None accepts any fingerprint
+        self.device: str | None = None  # where this attempt computes, kept with each chunk it saves
 
     def expect(self, data: ModelData, plans: PlanBatch, spec) -> None:
         """Bind the store to a run: from now on only chunks of its fingerprint are used. The chunks
@@ -157,8 +158,10 @@ class ChunkStore:
             shapes_fit = False
         if not shapes_fit:
             return None
-        # "stored": read from an earlier attempt (a resumed run's speed counts only what it computes)
-        return {"metrics": metrics, "npv": npv, "paths": {}, "kernel": bool(meta["kernel"]), "stored": True}
+        # "stored": read from an earlier attempt (a resumed run's speed counts only what it computes);
+        # "device": where that attempt computed it (absent in chunks of fleetopt before 0.4.1)
+        return {"metrics": metrics, "npv": npv, "paths": {}, "kernel": bool(meta["kernel"]), "stored": True,
+                "device": meta.get("device") or "not recorded (an earlier fleetopt)"}  # fmt: skip
 
     def has(self, first: int, stop: int) -> bool:
         """Whether a file for the chunk exists (cheap: not read or checked; :meth:`load` checks it)."""
@@ -168,7 +171,8 @@ class ChunkStore:
         arrays = {f"metric:{k}": v for k, v in result["metrics"].items()}
         if result.get("npv") is not None:
             arrays["npv"] = result["npv"]
-        meta = {"kernel": bool(result.get("kernel")), "fingerprint": self._chunk_fingerprint(first, stop)}
+        meta = {"kernel": bool(result.get("kernel")), "fingerprint": self._chunk_fingerprint(first, stop),
+                "device": self.device}  # fmt: skip
         with signals_deferred():  # a finished chunk is saved whole even when the run is being stopped
             buf = io.BytesIO()
             np.savez(buf, __meta__=np.array(json.dumps(meta)), **arrays)
