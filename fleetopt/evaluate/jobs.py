@@ -159,7 +159,7 @@ class ChunkStore:
         if not shapes_fit:
             return None
         # "stored": read from an earlier attempt (a resumed run's speed counts only what it computes);
-        # "device": where that attempt computed it (absent in chunks of fleetopt before 0.4.1)
+        # "device": where that attempt computed it (absent in chunks saved before fleetopt kept it)
         return {"metrics": metrics, "npv": npv, "paths": {}, "kernel": bool(meta["kernel"]), "stored": True,
                 "device": meta.get("device") or "not recorded (an earlier fleetopt)"}  # fmt: skip
 
