@@ -114,6 +114,23 @@ def test_a_plan_csvs_blocks_and_gpus_rows_must_agree(tiny, free, tmp_path):
     assert api.read_purchases(tmp_path / "blocks.csv", tiny).blocks[1, 0, 0] == 100
 
 
+def test_a_plan_csv_row_whose_item_and_sku_disagree_is_refused(tiny, free, tmp_path):
+    """A buy row with item H100@texas but sku B200 was read as B200: an edit of the item alone was
+    silently ignored. The two must agree; an emptied item leaves the sku and site to say it."""
+    frame = free.plan_frame()
+    buy = frame["decision"].isin(["buy", "buy_gpus"])
+    edited = frame.copy()
+    edited.loc[buy, "item"] = "H100@texas"
+    edited.to_csv(tmp_path / "edited.csv", index=False)
+    said = r"line 2: item 'H100@texas' is not the row's sku and site \(B200@texas\)"
+    with pytest.raises(InputError, match=said):
+        api.read_purchases(tmp_path / "edited.csv", tiny)
+    edited.loc[buy, "item"] = ""
+    edited.to_csv(tmp_path / "emptied.csv", index=False)
+    emptied = api.read_purchases(tmp_path / "emptied.csv", tiny)
+    np.testing.assert_array_equal(emptied.blocks, free.plan.buy_blocks)
+
+
 def test_buying_nothing_on_tiny_is_infeasible_and_says_what_was_fixed(here):
     """tiny needs its B200 purchase to meet the 1.4x debt-service cover: with none, the diagnosis
     names the covenant and the message the file; no run folder is left. Buying nothing is said with

@@ -107,6 +107,8 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
         unit = _unit(row, where) if plan_csv else "GPUs"
         if unit is None:
             continue
+        if plan_csv:
+            _check_item(row, where)
         key = _key(row, data, where)
         if key in given[unit]:
             first = given[unit][key][0]
@@ -164,6 +166,18 @@ def _unit(row: dict, where: str) -> str | None:
     if unit is not None and stated and stated != unit:
         raise InputError(f"{where}: a {decision} row's value is in {unit}, not {stated}")
     return unit
+
+
+def _check_item(row: dict, where: str) -> None:
+    """A plan.csv purchase row names its SKU and site twice, in ``item`` (SKU@site) and in ``sku``
+    and ``site``: a row whose item was edited and not the others bought what the others said."""
+    item = (row.get("item") or "").strip()
+    named = f"{(row.get('sku') or '').strip()}@{(row.get('site') or '').strip()}"
+    if item and item != named:
+        raise InputError(
+            f"{where}: item {item!r} is not the row's sku and site ({named}): edit both, or empty the "
+            "item column"
+        )
 
 
 def _check_fields(row: dict, width: int, where: str) -> None:
