@@ -288,25 +288,40 @@ def test_a_plan_file_keeps_each_plans_liquidity_buffer(plans, tmp_path):
     assert (read_plans(tmp_path / "plain.npz", data).compile(data).liquidity_buffer == default).all()
 
 
-@pytest.mark.parametrize("bad", [[-1.0], "lots", [1e16], ["x"]])
-def test_a_bad_liquidity_buffer_list_is_refused(plans, tmp_path, bad):
-    data, plans, labels = plans
-    path = tmp_path / "bad.npz"
-    buffers = bad * len(plans) if isinstance(bad, list) else bad
-    raw = plans_npz_bytes(plans, labels, data.model.name, "h", [0.0] * len(plans))
-    path.write_bytes(raw)
+def with_metadata(path, plans, names, data, **changes) -> None:
+    """A plan file of ``plans`` at ``path`` whose metadata has ``changes`` (as a hand or another
+    program would write them)."""
+    path.write_bytes(plans_npz_bytes(plans, names, data.model.name, "h", [0.0] * len(plans)))
     with zipfile.ZipFile(path) as archive:
         members = {n: archive.read(n) for n in archive.namelist()}
     meta = json.loads(str(np.load(io.BytesIO(members["__meta__.npy"]))))
-    meta["liquidity_buffers_usd"] = buffers
     out = io.BytesIO()
-    np.save(out, np.array(json.dumps(meta)))
+    np.save(out, np.array(json.dumps({**meta, **changes})))
     members["__meta__.npy"] = out.getvalue()
     with zipfile.ZipFile(path, "w") as archive:
         for name, data_bytes in members.items():
             archive.writestr(name, data_bytes)
+
+
+@pytest.mark.parametrize("bad", [[-1.0], "lots", [1e16], ["x"]])
+def test_a_bad_liquidity_buffer_list_is_refused(plans, tmp_path, bad):
+    data, plans, labels = plans
+    buffers = bad * len(plans) if isinstance(bad, list) else bad
+    with_metadata(tmp_path / "bad.npz", plans, labels, data, liquidity_buffers_usd=buffers)
     with pytest.raises(PlanFileError, match="liquidity_buffers_usd"):
-        read_plans(path, data)
+        read_plans(tmp_path / "bad.npz", data)
+
+
+def test_a_plan_file_of_another_format_or_with_labels_for_other_plans_is_refused(plans, tmp_path):
+    """A file of format 99 was read as format 1, and one listing more labels than plans had its
+    labels replaced by file[0], file[1] ... without a word."""
+    data, plans, labels = plans
+    with_metadata(tmp_path / "future.npz", plans, labels, data, format=99)
+    with pytest.raises(PlanFileError, match=r"plan file format 99, which this fleetopt \(format 1\) does"):
+        read_plans(tmp_path / "future.npz", data)
+    with_metadata(tmp_path / "labels.npz", plans, labels, data, labels=[*labels, "one too many"])
+    with pytest.raises(PlanFileError, match=rf"lists {len(plans) + 1} labels for {len(plans)} plans"):
+        read_plans(tmp_path / "labels.npz", data)
 
 
 # ---------------------------------------------------------------- items matched by name

@@ -119,6 +119,10 @@ class PlanFileReader:
         labels = self.meta.get("labels") or [self.meta.get("label", self.path.stem)] * self.count
         if isinstance(labels, str):
             labels = [labels]
+        if isinstance(labels, list) and self.meta.get("labels") and len(labels) != self.count:
+            # renamed silently, a plan could be read under another's name
+            said = f"its metadata lists {len(labels)} labels for {self.count} plans"
+            raise PlanFileError(f"{self.path}: {said}")
         if not isinstance(labels, list) or len(labels) != self.count:
             labels = [f"{self.path.stem}[{i}]" for i in range(self.count)]
         self.labels = [str(x) for x in labels]
@@ -147,6 +151,11 @@ class PlanFileReader:
             raise PlanFileError(f"{self.path}: not a fleetopt plan file (no metadata)") from None
         if not isinstance(meta, dict):
             raise PlanFileError(f"{self.path}: not a fleetopt plan file (no metadata)")
+        if meta.get("format", PLAN_FILE_FORMAT) != PLAN_FILE_FORMAT:
+            raise PlanFileError(
+                f"{self.path}: plan file format {meta.get('format')!r}, which this fleetopt (format "
+                f"{PLAN_FILE_FORMAT}) does not read: written by another version of fleetopt"
+            )
         return meta
 
     def _header(self, archive: zipfile.ZipFile, name: str, member: str) -> tuple[tuple, bool, np.dtype]:
