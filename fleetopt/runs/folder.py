@@ -48,6 +48,11 @@ def runs_dir() -> Path:
     return Path(os.environ.get(RUNS_DIR_VARIABLE, "").strip() or "runs")
 
 
+def _lock_holder(fd: int) -> str:
+    """The pid in a job folder's lock file, as text: its first line is the process that locked it last."""
+    return (os.pread(fd, 32, 0).decode("ascii", "replace").split() or ["unknown"])[0]
+
+
 def unfinished_jobs(root: Path | None = None) -> list[RunFolder]:
     """The evaluations and sweeps in the runs folder (``root``, default :func:`runs_dir`; its
     direct subfolders) that have not finished: interrupted, or still running in another process
@@ -58,7 +63,7 @@ def unfinished_jobs(root: Path | None = None) -> list[RunFolder]:
         folders = sorted(p for p in root.iterdir() if p.is_dir())
     except OSError:
         return []
-    return [RunFolder(p) for p in folders if RunFolder(p).interrupted_kind()]
+    return [run for run in map(RunFolder, folders) if run.interrupted_kind()]
 
 
 def json_text(obj) -> str:
@@ -162,9 +167,9 @@ class RunFolder:
         if path.resolve() in (Path.cwd(), *Path.cwd().parents):  # renamed onto, it would fail after the work
             raise RunDirError(f"{path} is the current folder (or holds it): choose a new folder")
         # the nearest folder that exists must take new files: refused now, not after the work
-        existing = next(p for p in (path, *path.parents) if p.exists())
-        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-            raise RunDirError(f"cannot write {path}: {existing} is not a folder this user can write to")
+        blocked = unwritable_ancestor(path)
+        if blocked is not None:
+            raise RunDirError(f"cannot write {path}: {blocked} is not a folder this user can write to")
 
     @classmethod
     def claim(cls, out: str | Path | None, default_name: str, runs: Path | None = None) -> RunFolder:
@@ -238,8 +243,7 @@ class RunFolder:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            # its first line: the file holds the pid of the process that locked it last
-            holder = (os.pread(fd, 32, 0).decode("ascii", "replace").split() or ["unknown"])[0]
+            holder = _lock_holder(fd)
             os.close(fd)
             raise RunDirError(
                 f"{self.path} is being run by another fleetopt process (pid {holder}): wait for it or stop it"
@@ -262,7 +266,7 @@ class RunFolder:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
-            return (os.pread(fd, 32, 0).decode("ascii", "replace").split() or ["unknown"])[0]
+            return _lock_holder(fd)
         finally:
             os.close(fd)  # closing lets go of a lock taken here
         return None
@@ -545,9 +549,17 @@ def refuse_unwritable_file(out: str | Path, option: str = "--out") -> None:
     that exists, where the folders are made) must take new files (a comparison to a read-only folder
     failed after its whole evaluation)."""
     out = Path(out).expanduser()
-    existing = next(p for p in (out.parent, *out.parent.parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise RunDirError(f"cannot write {option} {out}: {existing} is not a folder this user can write to")
+    blocked = unwritable_ancestor(out.parent)
+    if blocked is not None:
+        raise RunDirError(f"cannot write {option} {out}: {blocked} is not a folder this user can write to")
+
+
+def unwritable_ancestor(path: Path) -> Path | None:
+    """The nearest of ``path`` and its parents that exists, where it is not a folder this user can
+    make files in (a run folder, an output file or the registry made below it would fail); None
+    where it is one."""
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    return None if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK) else existing
 
 
 def _bytes(content: bytes | str) -> bytes:

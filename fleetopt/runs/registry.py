@@ -19,7 +19,7 @@ from numbers import Integral
 from pathlib import Path
 
 from fleetopt.errors import InputError
-from fleetopt.runs.folder import RUNS_DIR_VARIABLE, runs_dir
+from fleetopt.runs.folder import RUNS_DIR_VARIABLE, runs_dir, unwritable_ancestor
 
 DB_NAME = "registry.sqlite"
 MAX_RUN_ID = 2**63 - 1  # SQLite's largest integer: no run can have a larger id
@@ -172,10 +172,10 @@ class Registry:
         check creates nothing: a refused run leaves nothing behind)."""
         self._check_folder()
         if not self.path.exists():
-            existing = next(p for p in (self.folder, *self.folder.parents) if p.exists())
-            if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            blocked = unwritable_ancestor(self.folder)
+            if blocked is not None:
                 raise RegistryError(
-                    f"the run registry {self.path} cannot be created: {existing} is not a folder this "
+                    f"the run registry {self.path} cannot be created: {blocked} is not a folder this "
                     f"user can write to; make it writable, or set ${RUNS_DIR_VARIABLE} to another runs folder"
                 )
             return

@@ -574,12 +574,12 @@ class SweepResult:
             if p < RISK_WORTH_SAYING:
                 continue
             out += f" It still {what} in {p:.1%} of the scenarios"
-            if float(column.min()) >= p:
+            lowest = float(column.min())
+            if lowest >= p:
                 out += ", the lowest of any candidate."
             else:
-                least = self.metrics.loc[column.idxmin()]
-                out += f"; the lowest of any candidate is {float(least[name + '_probability']):.1%} "
-                out += f"({least['plan']})."
+                least = self.metrics.loc[column.idxmin(), "plan"]
+                out += f"; the lowest of any candidate is {lowest:.1%} ({least})."
         return out
 
     def _outside_forecast_limits(self) -> str:
