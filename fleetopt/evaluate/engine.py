@@ -568,7 +568,6 @@ def evaluate(
     results = executor.run(data, plans, spec, chunks, store=store, progress=progress)
     seconds = time.perf_counter() - started
     P, S = plans.P, n_scenarios
-    stored = sum(stop - first for (first, stop), r in zip(chunks, results, strict=True) if r.get("stored"))
     earlier: dict[str, int] = {}  # pairs an earlier attempt computed, by where it computed them
     for (first, stop), r in zip(chunks, results, strict=True):
         if r.get("stored"):
@@ -593,7 +592,7 @@ def evaluate(
         kernel=any(r.get("kernel", False) for r in results),
         model_fingerprint=data.fingerprint,
         paths={name: np.concatenate([r["paths"][name] for r in results]) for name in record},
-        pairs_stored=stored * S,
+        pairs_stored=sum(earlier.values()),
         earlier_devices=earlier,
     )
 
