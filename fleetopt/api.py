@@ -572,15 +572,18 @@ def resume_evaluation(
     workers: int | None = None,
     executor: str | None = None,
     ray_address: str | None = None,
+    max_memory: int | None = None,
 ) -> EvaluationJob:
-    """The job of an interrupted evaluation run (folder or run id), with the same plans, model,
-    settings and chunks: :meth:`EvaluationJob.run` it with the folder to compute only what it had
-    not saved. ``backend``, ``threads``, ``workers``, ``executor`` and ``ray_address`` (as
+    """The job of an interrupted evaluation run (folder or run id), with the same plans, model and
+    settings: :meth:`EvaluationJob.run` it with the folder to compute only what it had not saved.
+    ``backend``, ``threads``, ``workers``, ``executor``, ``ray_address`` and ``max_memory`` (as
     :func:`prepare_evaluation`'s; None: the job's own) change how this resume runs, not its results
-    (a job started on a GPU finished on a CPU: NumPy, the C build and CuPy agree to 1e-12)."""
+    (a job started on a GPU finished on a CPU: NumPy, the C build and CuPy agree to 1e-12; a job
+    killed for memory finished with a smaller budget: the chunks stored before are kept, the
+    others sized for this machine and budget)."""
     run = resolve_run(folder, "folder")
     how = {"backend": backend, "threads": threads, "workers": workers, "executor": executor,
-           "ray_address": ray_address}  # fmt: skip
+           "ray_address": ray_address, "max_memory": max_memory}  # fmt: skip
     job = _resume_evaluation(run, how)
     with RunFolder(run).locked_for_run():  # a warning raised as an error lets go of the folder
         _warn_if_other_model_version(job.loaded, job.source)

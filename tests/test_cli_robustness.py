@@ -543,7 +543,8 @@ def test_sweep_resume_of_an_evaluation_folder_points_to_evaluate_resume(solve_ru
         ("seed", None, "the field 'seed' is missing"),
         ("keep_matrix", "yes", "keep_matrix must be true or false"),
         ("backend", "gpu", "backend must be one of auto, numpy, cupy, cpu-kernel (got 'gpu')"),
-        ("scenario_chunk", 0, "scenario_chunk must be at least 1"),
+        ("max_memory", 0, "max_memory must be at least 1"),
+        ("max_memory", "8GB", "max_memory must be a whole number (got '8GB')"),
     ],
 )
 def test_a_damaged_job_file_is_named_with_its_field(solve_run, here, field, value, fragment):

@@ -25,7 +25,7 @@ from evaluate_builders import MODELS, solved
 from fleetopt.core.data import build_data
 from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate, save_plans
-from fleetopt.evaluate.engine import LocalExecutor
+from fleetopt.evaluate.engine import LocalExecutor, plan_chunks
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.runs.folder import RunFolder
@@ -360,22 +360,50 @@ def test_interrupted_sweep_resumes_to_the_same_choice(tmp_path):
     assert f"fleetopt sweep --rerank {folder}" in str(finished.value)
 
 
-def test_a_sweep_resumed_after_its_seed_was_edited_recomputes_its_stored_chunks(tmp_path):
-    """A sweep's chunks carry the same fingerprint: stopped with 2 chunks of seed 3 stored (job.json's
-    plan_chunk set to 1: one candidate a chunk), then job.json's seed edited to 4, the resume
-    removes both and evaluates every candidate on seed 4's scenarios, as a sweep of seed 4 does."""
+def _one_candidate_a_chunk(monkeypatch) -> None:
+    """Evaluations in this test sized to one plan a chunk, every scenario in one block, as on a
+    machine with little memory."""
+    from fleetopt.evaluate import engine
+
+    monkeypatch.setattr(engine, "backend_chunk_sizes", lambda data, plans, n, *args, **kw: (1, n))
+
+
+def test_a_sweep_resumed_on_a_machine_that_sizes_chunks_otherwise_keeps_its_stored_chunks(
+    tmp_path, monkeypatch
+):
+    """A sweep stopped with 2 chunks of one candidate stored, resumed where one chunk holds every
+    candidate: the 2 are used as they are (2 x 200 pairs from the earlier attempt) and only the
+    other candidates are evaluated, to the figures of an uninterrupted sweep. Before, the sweep kept
+    the first attempt's chunk sizes in job.json for its resumes, whatever memory they had."""
+    from fleetopt import api
+    from fleetopt.sweep.candidates import Rule
+
+    rule, folder = Rule(max_breach_prob=0.9), tmp_path / "sweep"
+    reference = api.sweep("tiny", candidates=5, scenarios=200, seed=3, rule=rule, backend="numpy")
+    with monkeypatch.context() as small:
+        _one_candidate_a_chunk(small)
+        with pytest.raises(KeyboardInterrupt):
+            api.sweep("tiny", candidates=5, scenarios=200, seed=3, rule=rule, backend="numpy", folder=folder,
+                      progress=interrupt_at(3))  # fmt: skip
+    assert ChunkStore(folder / "chunks").ranges() == [(0, 1), (1, 2)]
+    resumed = api.resume_sweep(folder)
+    assert resumed.evaluation.pairs_stored == 2 * 200
+    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+
+
+def test_a_sweep_resumed_after_its_seed_was_edited_recomputes_its_stored_chunks(tmp_path, monkeypatch):
+    """A sweep's chunks carry the same fingerprint: stopped with 2 chunks of seed 3 stored (one
+    candidate a chunk), then job.json's seed edited to 4, the resume removes both and evaluates
+    every candidate on seed 4's scenarios, as a sweep of seed 4 does."""
     from fleetopt import api
     from fleetopt.sweep.candidates import Rule
 
     rule, folder = Rule(max_breach_prob=0.9), tmp_path / "sweep"
     reference = api.sweep("tiny", candidates=5, scenarios=200, seed=4, rule=rule, backend="numpy")
-
+    _one_candidate_a_chunk(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         api.sweep("tiny", candidates=5, scenarios=200, seed=3, rule=rule, backend="numpy", folder=folder,
-                  progress=interrupt_at(1))  # fmt: skip
-    _edit_job(folder, plan_chunk=1)
-    with pytest.raises(KeyboardInterrupt):
-        api.resume_sweep(folder, progress=interrupt_at(3))
+                  progress=interrupt_at(3))  # fmt: skip
     assert ChunkStore(folder / "chunks").count() == 2
     _edit_job(folder, seed=4)
     with pytest.warns(
@@ -786,6 +814,77 @@ def test_a_resume_after_keep_matrix_was_edited_on_recomputes_the_chunk_without_a
     assert resumed.npv_matrix.shape == (6, 20)
     assert np.array_equal(resumed.npv_matrix, _fresh(tmp_path, seed=7, keep_matrix=True).npv_matrix)
     assert resumed.pairs_stored == 0
+
+
+def test_plan_chunks_keep_the_stored_ranges_and_cut_the_plans_between_them():
+    """10 plans in chunks of 3, with (0, 4) and (8, 10) stored by an attempt sized otherwise: those
+    two as they are and plans 4-7 cut in 3 and 1; a stored range overlapping one taken is left out."""
+    assert plan_chunks(10, 3) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert plan_chunks(10, 3, [(8, 10), (0, 4)]) == [(0, 4), (4, 7), (7, 8), (8, 10)]
+    assert plan_chunks(10, 3, [(0, 4), (2, 5)]) == [(0, 4), (4, 7), (7, 10)]
+
+
+# tiny, 6 plans x 20 scenarios: one plan's results over the scenarios take 2,240 bytes, a pair
+# 928 and a scenario's factor paths 2,520 (x3), so 100 KB holds one plan a chunk with every
+# scenario in one block (71,200 bytes), and 10 KB two plans on blocks of one scenario
+_ONE_PLAN_A_CHUNK, _ONE_SCENARIO_A_BLOCK = 100_000, 10_000
+
+
+@pytest.mark.parametrize("budget, plan_chunk, scenario_chunk", [
+    (_ONE_PLAN_A_CHUNK, 1, 20), (_ONE_SCENARIO_A_BLOCK, 2, 1)])  # fmt: skip
+def test_a_job_resumed_with_a_smaller_memory_budget_keeps_its_chunk_and_sizes_the_rest_to_it(
+    tmp_path, budget, plan_chunk, scenario_chunk
+):
+    """A job stopped (as one killed for memory is) with plans 0-1 stored, computed in chunks of 2
+    plans on blocks of 20 scenarios, resumed with max_memory: the resume had to use job.json's
+    chunk sizes, the ones that ran out of memory. Now the stored chunk is kept, whatever block it
+    was computed on, and plans 2-5 are cut to the new budget, with the figures of an uninterrupted run."""
+    import warnings
+
+    from fleetopt import api
+
+    folder = _interrupted_job(tmp_path, seed=7)
+    job = api.resume_evaluation(folder, max_memory=budget)
+    assert (job.settings["plan_chunk"], job.settings["scenario_chunk"]) == (plan_chunk, scenario_chunk)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FleetoptWarning)  # the stored chunk is not "another run's"
+        resumed = job.run(folder)
+    assert resumed.pairs_stored == 2 * 20
+    assert ChunkStore(folder / "chunks").ranges() == plan_chunks(6, plan_chunk, [(0, 2)])
+    pd.testing.assert_frame_equal(resumed.metrics, _fresh(tmp_path, seed=7).metrics, check_exact=True)
+    assert json.loads((folder / "job.json").read_text())["max_memory"] is None  # job.json keeps its own
+
+
+def test_a_resume_keeps_the_memory_budget_the_job_started_with(tmp_path):
+    """A job started with max_memory 100 KB (one plan a chunk), stopped in its second chunk, then
+    resumed without one: the rest in chunks of one plan too, not sized to half the free RAM."""
+    from fleetopt import api
+
+    folder = tmp_path / "run"
+    plans, budget = _tiny_plans_file(tmp_path), _ONE_PLAN_A_CHUNK
+    job = api.prepare_evaluation(plans, "tiny", scenarios=20, seed=7, backend="numpy", max_memory=budget)
+    job.start(folder)
+    with pytest.raises(KeyboardInterrupt):
+        job.run(folder, progress=interrupt_at(2))
+    assert json.loads((folder / "job.json").read_text())["max_memory"] == _ONE_PLAN_A_CHUNK
+    resumed = api.resume_evaluation(folder)
+    assert resumed.settings["plan_chunk"] == 1
+    resumed.run(folder)
+    assert ChunkStore(folder / "chunks").ranges() == [(i, i + 1) for i in range(6)]
+
+
+def test_cli_resume_takes_max_memory(tmp_path):
+    """`fleetopt evaluate --resume FOLDER --max-memory 10KB` (refused before: a resume could not
+    change its memory) finishes the job on blocks of one scenario, saying they are slow."""
+    folder = _interrupted_job(tmp_path, seed=7)
+    code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "10KB")
+    assert code == 0, err
+    assert "room for 1 scenario(s) at a time (of 20)" in " ".join(err.split())
+    summary = json.loads((folder / "summary.json").read_text())
+    assert (summary["plan_chunk"], summary["scenario_chunk"]) == (2, 1)
+    assert summary["plan_scenario_pairs_from_an_earlier_attempt"] == 2 * 20
+    metrics = pd.read_csv(folder / "metrics.csv")
+    pd.testing.assert_frame_equal(metrics, _fresh(tmp_path, seed=7).metrics, check_exact=False, rtol=1e-12)
 
 
 def test_a_stored_chunk_of_other_plans_or_another_range_or_corrupt_is_recomputed(tiny, tmp_path):

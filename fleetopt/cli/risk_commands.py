@@ -133,7 +133,8 @@ def evaluate(
         registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = RunFolder(api.resolve_run(resume))
         given_how = {"backend": backend.value, "threads": threads, "workers": workers,
-                     "executor": executor.value, "ray_address": ray_address}  # fmt: skip
+                     "executor": executor.value, "ray_address": ray_address,
+                     "max_memory": memory_budget(max_memory)}  # fmt: skip
         job = api.resume_evaluation(folder.path, **{k: v for k, v in given_how.items() if given(ctx, k)})
     else:
         if plans is None:
@@ -157,8 +158,8 @@ def evaluate(
             keep_matrix=keep_matrix, executor=executor.value,
             ray_address=ray_address, workers=workers, threads=threads,
         )  # fmt: skip
-        warn_if_tiny_blocks(job.settings["scenario_chunk"], job.settings["n_scenarios"])
         folder = RunFolder.claim(out, f"{loaded.model.name}-evaluate")
+    warn_if_tiny_blocks(job.settings["scenario_chunk"], job.settings["n_scenarios"])
     with folder.released_on_failure():
         if resume is None:
             job.start(folder.path)

@@ -54,7 +54,7 @@ class EvaluationResult:
     n_scenarios: int  # 1 when deterministic
     seed: int | None  # None when deterministic (the forecast itself)
     seconds: float  # wall time of this attempt
-    plan_chunk: int  # plans per chunk
+    plan_chunk: int  # plans per chunk this attempt computed (a resume keeps the chunks stored before)
     scenario_chunk: int  # scenarios per block
     quarters: int  # quarters of the horizon
     kernel: bool  # whether the fused kernel ran (cupy, cpu-kernel) rather than the NumPy reference
@@ -514,9 +514,20 @@ class LocalExecutor:
         return prefetch
 
 
-def plan_chunks(n_plans: int, plan_chunk: int) -> list[tuple[int, int]]:
-    """(first, stop) plan index of every chunk, in order."""
-    return [(p0, min(n_plans, p0 + plan_chunk)) for p0 in range(0, n_plans, plan_chunk)]
+def plan_chunks(n_plans: int, plan_chunk: int, kept=()) -> list[tuple[int, int]]:
+    """(first, stop) plan index of every chunk, in order: the ``kept`` ranges (chunks an earlier
+    attempt of the run stored, sized for the machine it ran on) as they are, and the plans between
+    them in chunks of at most ``plan_chunk``. A kept range overlapping one taken before it is left
+    out (its plans are in that one)."""
+    chunks, p0 = [], 0
+    for first, stop in [*sorted(kept), (n_plans, n_plans)]:
+        if first < p0 or stop > n_plans:
+            continue
+        chunks += [(a, min(first, a + plan_chunk)) for a in range(p0, first, plan_chunk)]
+        if stop > first:
+            chunks.append((first, stop))
+        p0 = stop
+    return chunks
 
 
 def evaluate(
@@ -559,11 +570,12 @@ def evaluate(
     spec = ChunkSpec(
         n_scenarios, seed, scenario_chunk or auto_scen, deterministic, keep_matrix, tuple(record), kernel
     )
-    chunks = plan_chunks(plans.P, plan_chunk or auto_plans)
     executor = executor or LocalExecutor(be)
     if store is not None:  # only chunks computed from these plans, model and spec are used
         store.expect(data, plans, spec)
         store.device = f"{executor.backend_name}: {executor.device}"
+    # the plans an earlier attempt did not store, in chunks sized for this attempt's machine
+    chunks = plan_chunks(plans.P, plan_chunk or auto_plans, store.ranges() if store is not None else ())
     started = time.perf_counter()
     results = executor.run(data, plans, spec, chunks, store=store, progress=progress)
     seconds = time.perf_counter() - started
@@ -585,7 +597,7 @@ def evaluate(
         n_scenarios=S,
         seed=None if deterministic else seed,
         seconds=seconds,
-        plan_chunk=chunks[0][1] - chunks[0][0],
+        plan_chunk=min(plans.P, plan_chunk or auto_plans),
         scenario_chunk=spec.scenario_chunk,
         npv_matrix=np.concatenate([r["npv"] for r in results]) if keep_matrix else None,
         quarters=data.T,

@@ -1,6 +1,6 @@
 """Evaluation run folders: a job checked and fixed before it runs, saved chunk by chunk, resumable.
 
-The folder holds job.json (plans file and its SHA-256, seed, scenarios, chunk sizes) and
+The folder holds job.json (plans file and its SHA-256, seed, scenarios, memory budget) and
 model.yaml from the start, finished chunks in chunks/ as they come, and metrics.csv and
 summary.json at the end (summary.json last: its presence marks a finished run).
 """
@@ -22,7 +22,7 @@ from fleetopt.evaluate.engine import LocalExecutor, choose_backend, evaluate, wo
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.planfile import plan_file_model_name
-from fleetopt.evaluate.resources import capped_threads, capped_workers
+from fleetopt.evaluate.resources import budget_within_memory, capped_threads, capped_workers
 from fleetopt.evaluate.sources import model_copy_of, read_plans, solve_objective
 from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
@@ -180,15 +180,16 @@ def prepare_evaluation(
         "ray_address": ray_address,
         "workers": workers,
         "threads": threads,
-        "plan_chunk": plan_chunk,
+        "max_memory": max_memory,  # the budget given (None: half of what is free), for a resume
+        "plan_chunk": plan_chunk,  # this attempt's sizes, for this machine's memory: a record
         "scenario_chunk": scenario_chunk,
     }
     return EvaluationJob(loaded, data, source, batch, settings, runner)
 
 
 # how a job runs, which a resume may change (the results stay the job's: its chunks are the same pure
-# functions on every backend, the C build's and CuPy's NumPy's to 1e-12)
-HOW_IT_RUNS = ("backend", "threads", "workers", "executor", "ray_address")
+# functions on every backend, the C build's and CuPy's NumPy's to 1e-12, and of any chunk size)
+HOW_IT_RUNS = ("backend", "threads", "workers", "executor", "ray_address", "max_memory")
 
 
 def resume_evaluation(folder: str | Path, how: dict | None = None) -> EvaluationJob:
@@ -222,7 +223,8 @@ def checked_how(how: dict, allowed: tuple[str, ...]) -> dict:
               "executor": lambda v: limits.text("executor", v, EXECUTORS),
               "workers": lambda v: limits.whole("workers", v, 1),
               "threads": lambda v: limits.threads("threads", v),
-              "ray_address": lambda v: limits.text("ray_address", v)}  # fmt: skip
+              "ray_address": lambda v: limits.text("ray_address", v),
+              "max_memory": lambda v: limits.whole("max_memory", v, 1)}  # fmt: skip
     for name, value in how.items():
         checks[name](value)
     return how
@@ -244,7 +246,7 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
         raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
     runs = {"backend": settings["backend"], "executor": settings["executor"],
             "ray_address": settings.get("ray_address"), "workers": settings.get("workers", 1),
-            "threads": settings.get("threads"), **how}  # fmt: skip
+            "threads": settings.get("threads"), "max_memory": settings.get("max_memory"), **how}  # fmt: skip
     if "executor" in how and "ray_address" not in how and how["executor"] != "ray":
         runs["ray_address"] = None  # the cluster of a Ray job left for this machine
     if how.get("backend") == "cupy" and "workers" not in how:
@@ -252,6 +254,10 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
     if runs["ray_address"] is not None and runs["executor"] != "ray":
         raise InputError("ray_address (--ray-address) cannot apply without the ray executor (--executor ray)")
     runs["threads"] = resumed_threads(runs["threads"])
+    budget_name = "max_memory (job.json's or --max-memory)"
+    runs["max_memory"] = budget_within_memory(
+        runs["max_memory"], runs["backend"], runs["executor"], runs["workers"], budget_name
+    )
     try:
         job = prepare_evaluation(
             plans_file,
@@ -270,8 +276,8 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
                              f"--resume {run.path} --executor local") from None
     except BackendError as exc:
         raise started_elsewhere(exc, how, runs["backend"], f"fleetopt evaluate --resume {run.path}") from None
-    # the same chunks as the first attempt, whatever memory this machine has
-    job.settings.update(plan_chunk=settings["plan_chunk"], scenario_chunk=settings["scenario_chunk"])
+    # the chunks stored before are kept as they are (ChunkStore.ranges); the rest are sized for
+    # this machine and budget, so that a job stopped for memory resumes with a smaller --max-memory
     job.settings.update(plans_source=settings["plans_source"])
     return job
 
@@ -336,10 +342,14 @@ def checked_job(run: RunFolder) -> dict:
         "ray_address": field("ray_address", limits.text, (), True, optional=True),
         "workers": field("workers", limits.whole, 1, optional=True, default=1),
         "threads": field("threads", limits.threads, optional=True),
-        "plan_chunk": field("plan_chunk", limits.whole, 1),
-        "scenario_chunk": field("scenario_chunk", limits.whole, 1),
+        "max_memory": field("max_memory", _budget, optional=True),  # older runs lack it
     }
     return {**settings, **checked}
+
+
+def _budget(name: str, value) -> int | None:
+    """job.json's memory budget: bytes, or None (half of what is free)."""
+    return None if value is None else limits.whole(name, value, 1)
 
 
 def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None = None) -> dict:

@@ -37,7 +37,8 @@ def run_fingerprint(data: ModelData, plans: PlanBatch, spec) -> dict:
     """What every chunk of a run is computed from: the model (:attr:`ModelData.fingerprint`), the
     plans (SHA-256 of every per-plan array of the batch; labels do not change a result) and each
     field of the run's :class:`~fleetopt.evaluate.engine.ChunkSpec` (seed, number of scenarios,
-    scenario block, deterministic, keep_matrix, recorded lines, kernel)."""
+    scenario block, deterministic, keep_matrix, recorded lines, kernel). A stored chunk is the run's
+    when they agree but for the scenario block (:data:`_HOW_COMPUTED`), which is kept as a record."""
     digest = hashlib.sha256()
     for f in fields(plans):
         if f.name == "labels":
@@ -47,6 +48,18 @@ def run_fingerprint(data: ModelData, plans: PlanBatch, spec) -> dict:
         digest.update(value.data)
     spec_fields = {k: _plain(v) for k, v in asdict(spec).items()}
     return {"model": data.fingerprint, "plans": digest.hexdigest(), **spec_fields}
+
+
+# How a chunk is computed, never what it holds (block sizes never change a result): a chunk stored
+# with other blocks (a resume sized for a smaller machine) is still the run's.
+_HOW_COMPUTED = ("scenario_chunk",)
+
+
+def _what_it_holds(fingerprint) -> dict | None:
+    """A chunk's fingerprint without :data:`_HOW_COMPUTED` (None where it has none)."""
+    if not isinstance(fingerprint, dict):
+        return None
+    return {k: v for k, v in fingerprint.items() if k not in _HOW_COMPUTED}
 
 
 def _plain(value):
@@ -106,7 +119,7 @@ class ChunkStore:
         meta = _meta(data)
         if meta is None:
             return None
-        if meta.get("fingerprint") != self._chunk_fingerprint(first, stop):
+        if not self._is_this_runs(meta, first, stop):
             return meta.get("fingerprint") if isinstance(meta.get("fingerprint"), dict) else {}
         return True if self._parse(data, stop - first, first) is not None else None
 
@@ -114,6 +127,18 @@ class ChunkStore:
         if self.fingerprint is None:
             return None
         return {**self.fingerprint, "plan_range": [int(first), int(stop)]}
+
+    def _is_this_runs(self, meta: dict, first: int, stop: int) -> bool:
+        """Whether a chunk's metadata says it holds plans ``first .. stop - 1`` of this run (any
+        chunk before :meth:`expect`), however it was computed."""
+        wanted = self._chunk_fingerprint(first, stop)
+        return wanted is None or _what_it_holds(meta.get("fingerprint")) == _what_it_holds(wanted)
+
+    def ranges(self) -> list[tuple[int, int]]:
+        """(first, stop) of every stored chunk, in order (after :meth:`expect`: this run's)."""
+        found = {(int(m.group(1)), int(m.group(2))) for p in self.folder.glob("chunk-*.npz")
+                 if (m := _CHUNK_NAME.match(p.name))}  # fmt: skip
+        return sorted(found)
 
     def load(self, first: int, stop: int) -> dict | None:
         for path in self.folder.glob(f"chunk-{first}-{stop}-*.npz"):
@@ -135,8 +160,7 @@ class ChunkStore:
         meta = _meta(data)
         if meta is None:
             return None
-        wanted = self._chunk_fingerprint(first, first + rows)
-        if wanted is not None and meta.get("fingerprint") != wanted:
+        if not self._is_this_runs(meta, first, first + rows):
             return None
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
@@ -201,7 +225,7 @@ def _differences(stored: dict, expected: dict) -> list[str]:
         return ["no fingerprint: saved by an older fleetopt, or not by fleetopt"]
     said = []
     for key, value in expected.items():
-        if stored.get(key) == value:
+        if stored.get(key) == value or key in _HOW_COMPUTED:
             continue
         if key == "model":
             said.append("another model")

@@ -19,7 +19,7 @@ from fleetopt.core.units import counted, format_usd_change
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
-from fleetopt.evaluate.engine import backend_chunk_sizes, check_scenarios_fit, choose_backend, evaluate
+from fleetopt.evaluate.engine import check_scenarios_fit, choose_backend, evaluate
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.kernel import check_c_compiler
@@ -392,9 +392,6 @@ def _checked_sweep_job(run: RunFolder) -> dict:
         optional = name in ("threads", "time_limit", "purchases", "model_hash", "model_source")
         settings[name] = limits.job_setting(settings, path, name, check, optional=optional)
     settings[RunFolder.CANDIDATES_COMPLETE] = complete
-    for name in ("plan_chunk", "scenario_chunk"):
-        if name in settings:
-            limits.whole(f"{path}: {name}", settings[name], 1)
     return settings
 
 
@@ -429,20 +426,6 @@ def _check_backend(data: ModelData, n_scenarios: int, backend: str, threads: int
         check_c_compiler(be.threads)
 
 
-def _evaluation_chunks(data, batch, n: int, backend, settings: dict, folder) -> dict:
-    """The evaluation's chunk sizes (``plan_chunk``, ``scenario_chunk``): job.json's, else those of
-    ``backend`` on this machine, then kept in job.json, so that a resume finds the chunks saved
-    before it even where it runs on another backend (NumPy's blocks are smaller than the C build's)."""
-    chunks = {name: settings[name] for name in ("plan_chunk", "scenario_chunk") if settings.get(name)}
-    if folder is None or len(chunks) == 2:
-        return chunks
-    sizes = backend_chunk_sizes(data, batch, n, backend)
-    chunks = {**dict(zip(("plan_chunk", "scenario_chunk"), sizes, strict=True)), **chunks}
-    run = RunFolder(folder)
-    run.write_job({**run.job(), **chunks})
-    return chunks
-
-
 def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     rule = Rule(**settings["rule"])
     feasible = cands.feasible
@@ -451,10 +434,8 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     store = ChunkStore(RunFolder(folder).chunk_folder) if folder is not None else None
     n = settings["n_scenarios"]
     backend = choose_backend(settings["backend"], settings.get("threads"), data, batch, n)
-    chunks = _evaluation_chunks(data, batch, n, backend, settings, folder)
-    evaluation = evaluate(
-        data, batch, n, settings["seed"], backend=backend, progress=progress, store=store, **chunks
-    )
+    # sized for this machine: a resume keeps the chunks stored before as they are (ChunkStore.ranges)
+    evaluation = evaluate(data, batch, n, settings["seed"], backend=backend, progress=progress, store=store)
     metrics = evaluation.metrics.copy()
     metrics.insert(1, "origin", [c.origin for c in feasible])
     metrics.insert(2, "forecast_npv_usd", [c.forecast_npv_usd for c in feasible])
