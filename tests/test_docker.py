@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -80,17 +81,44 @@ def test_installed_extras_match_pyproject():
     assert any(dep.startswith("cupy-cuda12x") for dep in extras["gpu"])
     gpu_run = " ".join(args for word, args in instructions(GPU) if word == "RUN")
     cpu_run = " ".join(args for word, args in instructions(CPU) if word == "RUN")
-    # the images install this project with pyproject's own extras, not a second list of packages
-    assert 'pip install ".[gpu]"' in gpu_run
-    assert re.search(r"pip install \.(\s|$)", cpu_run)
+    # the images install pyproject's own dependencies and extras, not a second list of packages
+    assert "python dependencies.py gpu > requirements.txt" in gpu_run
+    assert 'pip install --no-deps ".[gpu]"' in gpu_run
+    assert "python dependencies.py > requirements.txt" in cpu_run
+    assert re.search(r"pip install --no-deps \.(\s|$)", cpu_run)
     for path in FILES:
         commands = [c.strip() for word, args in instructions(path) if word == "RUN" for c in args.split("&&")]
         installed = [c[len("pip install ") :] for c in commands if c.startswith("pip install ")]
         names = {t.strip('"') for chunk in installed for t in chunk.split() if not t.startswith("-")}
-        assert names <= {"pip==25.0.1", ".[gpu]", "."}, names
+        assert names <= {"pip==25.0.1", "requirements.txt", ".[gpu]", "."}, names
     # the CUDA major version of the base image matches the CuPy wheel's
     base = next(args for word, args in instructions(GPU) if word == "FROM")
     assert base.startswith("nvidia/cuda:12.")
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_the_dependencies_are_installed_before_the_code_is_copied(path):
+    """A change to fleetopt's code rebuilds only the layers from its COPY on: the dependencies'
+    layer (minutes of pandas, HiGHS and CuPy) comes before it and copies only pyproject.toml."""
+    steps = instructions(path)
+    code = next(i for i, (word, args) in enumerate(steps) if word == "COPY" and args.startswith("fleetopt "))
+    deps = next(i for i, (word, args) in enumerate(steps) if word == "RUN" and "requirements.txt" in args)
+    assert deps < code
+    copied_before = [args.split()[:-1] for word, args in steps[:deps] if word == "COPY"]
+    assert copied_before == [["pyproject.toml", "docker/dependencies.py"]]
+
+
+def test_dependencies_lists_pyprojects_requirements_and_refuses_an_unknown_extra():
+    sys.path.insert(0, str(REPO / "docker"))
+    try:
+        from dependencies import requirements
+    finally:
+        sys.path.remove(str(REPO / "docker"))
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    gpu = requirements(REPO / "pyproject.toml", ["gpu"])
+    assert gpu == [*project["dependencies"], *project["optional-dependencies"]["gpu"]]
+    with pytest.raises(SystemExit, match="no extra named cuda"):
+        requirements(REPO / "pyproject.toml", ["cuda"])
 
 
 def test_copied_paths_exist():
@@ -102,25 +130,40 @@ def test_copied_paths_exist():
                     assert (REPO / source).exists(), f"{path.name}: COPY {source} does not exist"
 
 
+def _copy_as_docker_does(source: str, dest: str, workdir: Path) -> None:
+    """COPY ``source`` ``dest`` into ``workdir``: a file into a folder (``./``) by its own name, a
+    folder's contents into ``dest``."""
+    target = workdir / dest
+    if (REPO / source).is_dir():
+        shutil.copytree(REPO / source, target, dirs_exist_ok=True)
+    else:
+        target = target / Path(source).name if dest.endswith("/") else target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / source, target)
+
+
 @pytest.mark.slow
 def test_image_install_step_works_in_a_fresh_virtualenv(tmp_path):
-    """`pip install .` as the CPU image runs it, in a new virtual environment, then the entry point:
-    on a copy of only what the image's COPY lines copy (so a file the image lacks fails here, and
-    pip's build folder is not left in the checkout)."""
+    """The CPU image's COPY lines and its pip and python RUN steps, in order, in a new virtual
+    environment (apt and useradd left out): so a file the image lacks, or a dependency the
+    dependencies' layer misses (fleetopt itself is installed with --no-deps), fails here, and pip's
+    build folder is not left in the checkout. Then the entry point runs."""
     src = tmp_path / "src"
     src.mkdir()
-    for word, args in instructions(CPU):
-        if word == "COPY":
-            for source in args.split()[:-1]:
-                copy = shutil.copytree if (REPO / source).is_dir() else shutil.copy2
-                copy(REPO / source, src / source)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = venv / "bin" / "pip"
-    result = subprocess.run(
-        [str(pip), "install", "-q", str(src)], capture_output=True, text=True, timeout=900
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    # this machine's settings (a package index, a proxy) kept; the image's venv first on PATH
+    shell_env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+                 "VIRTUAL_ENV": str(venv)}  # fmt: skip
+    for word, args in instructions(CPU):
+        if word == "COPY":
+            *sources, dest = args.split()
+            for source in sources:
+                _copy_as_docker_does(source, dest, src)
+        elif word == "RUN" and args.split()[0] in ("pip", "python"):
+            result = subprocess.run(args, shell=True, cwd=src, env=shell_env, capture_output=True, text=True,
+                                    timeout=900)  # fmt: skip
+            assert result.returncode == 0, f"RUN {args}\n{result.stdout[-1000:]}{result.stderr[-2000:]}"
     fleetopt = str(venv / "bin" / "fleetopt")
     run = subprocess.run([fleetopt, "validate"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert run.returncode == 0, run.stderr
