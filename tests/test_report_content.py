@@ -553,6 +553,25 @@ def test_scatter_labels_points_and_keeps_last_tick_inside():
         assert right <= svg.W, (x, anchor, label)
 
 
+def test_scatter_labels_of_a_crowd_do_not_overlap_and_far_ones_have_leaders():
+    """Twelve candidates on one spot (a sweep's candidates that differ by a buffer): the eight spots
+    around a point held at most eight labels and the rest were drawn over them. Now every label has
+    a spot of its own, at least two digits' width or a line's height from the others, and each one
+    beyond the first ring is joined to its point by a leader line."""
+    crowd = [{"label": f"p{k}", "key": str(k), "x": 20e9 + k, "y": 5e9 + k} for k in range(1, 13)]
+    points = [*crowd, {"label": "far", "key": "13", "x": 30e9, "y": 1e9, "front": True}]
+    chart = svg.scatter("t", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD")
+    spots = [(float(x), float(y)) for x, y in
+             re.findall(r'<text x="([\d.]+)" y="([\d.]+)" class="tick point"', chart)]  # fmt: skip
+    assert len(spots) == 13
+    for i, (x, y) in enumerate(spots):
+        for u, v in spots[i + 1 :]:
+            assert abs(x - u) >= 16 or abs(y - v) >= 12, ((x, y), (u, v))
+    # of the first ring's eight spots (12 px beside, 12 above, 20 below ...) three are two digits
+    # wide and a line high apart: right, left and below; the other nine of the crowd go further out
+    assert chart.count('stroke="#64748b"') == 9
+
+
 def test_kpi_money_rounds_before_its_scale():
     """$999,999,999.99 to 4 significant digits is $1.000B: it reads $1.00B, not $1,000.0M."""
     assert page._usd(999_999_999.99) == "$1.00B"

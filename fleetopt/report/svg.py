@@ -353,8 +353,11 @@ def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str
             f"<title>{escape(p['label'])}</title></circle>"
         )
         if p.get("key"):
-            lx, ly = _label_spot(px(x), frame.y(y), r, centres, taken)
+            cx, cy = px(x), frame.y(y)
+            lx, ly, far = _label_spot(cx, cy, r, centres, taken)
             taken.append((lx, ly))
+            if far:  # a leader from the point's edge to its label, in a crowd
+                frame.add(_leader(cx, cy, r, lx, ly - 4))
             frame.add(
                 f'<text x="{lx:.1f}" y="{ly:.1f}" class="tick point" text-anchor="middle">{escape(str(p["key"]))}</text>'
             )
@@ -363,16 +366,38 @@ def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str
     )
 
 
-def _label_spot(cx: float, cy: float, r: float, centres, taken) -> tuple[float, float]:
-    """Where a point's short label goes: the first of eight spots around it clear of the other
-    points and of the labels already placed (else the first spot)."""
+def _label_spot(cx: float, cy: float, r: float, centres, taken) -> tuple[float, float, bool]:
+    """Where a point's short label goes, and whether it is away from the point (drawn with a
+    leader): the first of eight spots around it clear of the other points and of the labels
+    already placed; in a crowd, the first clear spot of rings 2 to 5 times as far; else the first
+    spot."""
     d = r + 7
-    spots = [(cx + d, cy - 4), (cx - d, cy - 4), (cx, cy - d), (cx, cy + d + 8),
-             (cx + d, cy + 10), (cx - d, cy + 10), (cx + d, cy - 14), (cx - d, cy - 14)]  # fmt: skip
+
+    def ring(k: int) -> list[tuple[float, float]]:
+        if k == 1:
+            return [(cx + d, cy - 4), (cx - d, cy - 4), (cx, cy - d), (cx, cy + d + 8),
+                    (cx + d, cy + 10), (cx - d, cy + 10), (cx + d, cy - 14), (cx - d, cy - 14)]  # fmt: skip
+        step = np.pi / (4 * k)  # more spots on the larger rings, about as far apart
+        return [(cx + k * d * np.cos(a), cy + 4 + k * d * np.sin(a)) for a in np.arange(-np.pi / 2, 1.5 * np.pi, step)]
 
     def clear(sx, sy):
         near_point = any(abs(sx - px) < 9 and abs(sy - 4 - py) < 10 for px, py in centres)
-        near_label = any(abs(sx - lx) < 12 and abs(sy - ly) < 12 for lx, ly in taken)
+        near_label = any(abs(sx - lx) < 16 and abs(sy - ly) < 12 for lx, ly in taken)  # two digits wide
         return not near_point and not near_label
 
-    return next((s for s in spots if clear(*s)), spots[0])
+    for k in range(1, 6):
+        for sx, sy in ring(k):
+            if clear(sx, sy):
+                return sx, sy, k > 1
+    return (*ring(1)[0], False)
+
+
+def _leader(cx: float, cy: float, r: float, lx: float, ly: float) -> str:
+    """A thin line from the edge of the point at (cx, cy) towards its label's centre (lx, ly),
+    stopping short of the label."""
+    dx, dy = lx - cx, ly - cy
+    length = max(float(np.hypot(dx, dy)), 1e-9)
+    ux, uy = dx / length, dy / length
+    a, b = (cx + ux * (r + 1), cy + uy * (r + 1)), (lx - ux * 7, ly - uy * 7)
+    return (f'<line x1="{a[0]:.1f}" y1="{a[1]:.1f}" x2="{b[0]:.1f}" y2="{b[1]:.1f}" '
+            'stroke="#64748b" stroke-width="0.75"/>')  # fmt: skip
