@@ -385,6 +385,24 @@ def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_distress_sale_takes_out_the_plans_market_gpus_not_the_freed_ones(kernel):
+    """The customer defaults in quarter 0, so its 100 GPUs join the plan's 100 on the market, which
+    pays nothing that quarter: cash 0, 100,000 below the minimum, and 7 lots of 10 of the plan's
+    market GPUs are sold at 1,500 USD (freed GPUs are never sold). From quarter 1 the plan's 30
+    left and the 100 freed earn the market price: 130 x 2,190 USD a quarter. Before, the sold
+    share (70 of the plan's 100) was also taken of the freed GPUs' revenue: 60 x 2,190."""
+    d = model()
+    d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0)
+    data = data_of(d)
+    scen = price_drop(data, [0])
+    scen.factors["contract_alive"][0, 0, :] = False
+    out = run_cash(data, plan_of(data), Policy(sale_block_gpus=10), scen, kernel)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 70 * 1500.0, rtol=1e-12)
+    np.testing.assert_allclose(np.diff(out["cash_usd"][0, 0]), [130 * MARKET] * 3, rtol=1e-12)
+    assert out["sold"][0, 0] == 1.0 and out["freed"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_distress_sale_keeps_the_gpus_a_later_contract_needs(kernel):
     """The sale above, but from quarter 2 a contract takes 170 of the 200 GPUs: only the 30 that
     no later quarter's contract needs may be sold (3 lots of 10, $45,000), so quarter 0 ends

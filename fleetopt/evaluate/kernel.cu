@@ -296,7 +296,7 @@ FO_DEVICE double fo_market_with_freed(double supply, double gpus, const double* 
 #pragma unroll
     for (int g = 0; g < FO_G; ++g)
         if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)
-            revenue = revenue + ((base[g] + f->revenue[g][u]) * (1.0 - tk->market[g])) * at_price[g];
+            revenue = revenue + (base[g] * (1.0 - tk->market[g]) + f->revenue[g][u]) * at_price[g];
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
         supply = supply - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g);

@@ -27,6 +27,7 @@ import numpy as np
 from fleetopt.core.covenants import FLOWS, CovenantTest, kind_bit, window_mean
 from fleetopt.core.data import ContractPayments, ModelData, capacity_steps
 from fleetopt.core.economics import (
+    LIQUIDITY_TOLERANCE_USD,
     DrawsMoved,
     FinanceState,
     Financing,
@@ -54,8 +55,9 @@ from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.scenarios import ScenarioSet
 from fleetopt.schema.policy import Policy
 
-# A pair whose cash ends more than this below the minimum after the revolver is in default.
-DEFAULT_TOLERANCE_USD = 1.0
+# A pair whose cash ends more than this below the default level after the revolver (and the
+# policy's distress sales, which start at the same tolerance) is in default.
+DEFAULT_TOLERANCE_USD = LIQUIDITY_TOLERANCE_USD
 
 
 @dataclass(frozen=True)
@@ -605,10 +607,10 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
                 if powered
                 else over_sites(pl.market_revenue[u, g, :, t], phi, used[g])
             )
-            if (u, g) in freed.revenue:
-                base = base + freed.revenue[u, g]
-            if taken is not None and taken.market[g] is not None:
+            if taken is not None and taken.market[g] is not None:  # of the plan's own market GPUs
                 base = base * taken.market_kept(g)
+            if (u, g) in freed.revenue:  # freed GPUs are never taken out
+                base = base + freed.revenue[u, g]
             revenue = _plus(revenue, base * sc.price_factor[g, t])
         revenue = _zero(revenue)
         cap = sc.demand[u, t]
