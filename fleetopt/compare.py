@@ -18,7 +18,7 @@ from fleetopt.errors import InputError, warn
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
-from fleetopt.evaluate.metrics import first_breach_column, paired_error, tail_count
+from fleetopt.evaluate.metrics import first_breach_column, paired_error, plan_metrics, tail_count
 from fleetopt.evaluate.planfile import plan_file_model_name
 from fleetopt.evaluate.sources import (
     PlanSource,
@@ -43,7 +43,10 @@ FIGURES = [
     ("npv_mean_no_default_usd", "NPV mean without a default", "USD"),
     ("npv_std_usd", "NPV std", "USD"),
     ("npv_p5_usd", "NPV P5", "USD"),
+    # the tail figures' differences are noisy: their errors, by resampling the common scenarios
+    ("npv_p5_paired_se_usd", "NPV P5 minus the first plan's: standard error (bootstrap)", "USD"),
     ("npv_cvar5_usd", "NPV CVaR5", "USD"),
+    ("npv_cvar5_paired_se_usd", "NPV CVaR5 minus the first plan's: standard error (bootstrap)", "USD"),
     ("npv_p50_usd", "NPV median", "USD"),
     ("npv_p95_usd", "NPV P95", "USD"),
     ("loss_probability", "P(NPV < 0)", "share"),
@@ -61,6 +64,10 @@ FIGURES = [
     ("market_demand_served", "share of market demand served on the forecast (MILP statements)", "share"),
     ("gpus_bought", "GPUs bought", "GPUs"),
     ("power_built_mw", "power built (expansion blocks)", "MW"),
+    # what the MILP chose around a plan's purchases, which often moves its NPV as much as they do
+    ("contracts_taken", "contracts taken (of the model's offers)", "contracts"),
+    ("gpus_retired", "GPUs retired over the horizon", "GPUs"),
+    ("debt_drawn_usd", "debt drawn over the horizon (facility draws)", "USD"),
 ]
 # which way a figure is better for the company (a figure not here has no better direction)
 BETTER = {
@@ -72,6 +79,9 @@ BETTER = {
                      *(first_breach_column(k) for k in CATALOGUE)), "lower"),
 }  # fmt: skip
 NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to itself
+# the resamples of the scenarios behind the P5 and CVaR5 differences' errors, from a fixed seed (the
+# same output for the same plans and scenarios)
+BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 200, 20261202
 DEMAND_SERVED_SAME = 1e-6  # shares of the demand served this close are the same (solver round-off)
 
 
@@ -131,7 +141,7 @@ class Comparison:
     figures: pd.DataFrame  # index: figure key; columns: plans
     mw_used: pd.DataFrame  # long: plan, site, quarter, mw_used, mw_available
     gpus: pd.DataFrame  # long: plan, quarter, generation, gpus
-    purchase_diff: pd.DataFrame  # long: plan, quarter, sku, gpus_difference (vs the first plan)
+    purchase_diff: pd.DataFrame  # long: plan, quarter, sku, site, gpus_vs_first_plan (vs the first plan)
     n_scenarios: int
     seed: int
     same: list[tuple[str, str]] = field(default_factory=list)  # pairs of identical plans (decisions, buffer)
@@ -147,6 +157,8 @@ class Comparison:
     scenario_notes: list[str] = field(default_factory=list)
     # the plans of solves for least cost: their NPV and cash value their own use at market prices
     cost_plans: list[str] = field(default_factory=list)
+    # (plan, contracts it takes that the first plan does not, contracts the first takes that it does not)
+    contract_differences: list[tuple[str, list[str], list[str]]] = field(default_factory=list)
 
     def __repr__(self) -> str:  # a notebook shows this, not every frame
         return (
@@ -171,7 +183,7 @@ class Comparison:
     @staticmethod
     def cell(key: str, values: list[float], unit: str, n: int) -> str:
         """Plan ``n``'s figure as shown; the first plan's paired error (against itself) is —."""
-        if key == "npv_mean_paired_se_usd" and n == 0:
+        if key.endswith("_paired_se_usd") and n == 0:
             return NOT_APPLICABLE
         if unit == YES_NO:
             return "yes" if values[n] else "no"
@@ -211,12 +223,23 @@ class Comparison:
                        "their present costs buy different amounts of compute and do not rank them.")
         out += [self._same_plan_words(a, b) for a, b in self.same]
         out += [self._same_commitments_words(*pair) for pair in self.same_commitments]
+        out += [self._contract_words(*row) for row in self.contract_differences]
         out.append(f"'NPV mean minus the first plan's': standard error of each plan's mean NPV less "
                    f"{self.labels[0]}'s on the same scenarios (the difference itself is in the "
                    f"'… − {self.labels[0]}' columns, each a difference of the unrounded figures, so "
                    "it may differ by one in the last digit from the difference of the rounded ones); "
-                   "'better': which way a figure is better for the company.")  # fmt: skip
+                   f"P5's and CVaR5's: the standard deviation of that difference over {BOOTSTRAP_DRAWS} "
+                   "resamples of the scenarios; 'better': which way a figure is better for the "
+                   "company.")  # fmt: skip
         return out
+
+    def _contract_words(self, label: str, only_here: list[str], only_first: list[str]) -> str:
+        parts = []
+        if only_here:
+            parts.append(f"takes {', '.join(only_here)}, which {self.labels[0]} does not")
+        if only_first:
+            parts.append(f"declines {', '.join(only_first)}, which {self.labels[0]} takes")
+        return f"{label} {' and '.join(parts)}."
 
     @staticmethod
     def _same_plan_words(a: str, b: str) -> str:
@@ -269,6 +292,8 @@ class Comparison:
         breaches = {f"forecast_breach_note_{n + 1}": f"{label} on the forecast, with its policy: {words}"
                     for n, (label, words) in enumerate(self.forecast_limits)}  # fmt: skip
         other = {f"scenarios_note_{n + 1}": note for n, note in enumerate(self.scenario_notes)}
+        other |= {f"contracts_note_{n + 1}": self._contract_words(*row)
+                  for n, row in enumerate(self.contract_differences)}  # fmt: skip
         if self.cost_plans:
             other["cost_plans_note"] = cost_plans_note(self.cost_plans)
         facts = {**model, **versions, **breaches, **same, **committed, **other,
@@ -294,6 +319,9 @@ class Comparison:
         out["same_commitments"] = [[a, b, what] for a, b, what in self.same_commitments]
         out["scenario_notes"] = self.scenario_notes  # runs whose own figures are of other scenarios
         out["cost_plans"] = self.cost_plans  # plans of solves for least cost (cost_plans_note)
+        # plan: {"takes": contracts the first plan does not take, "declines": those it takes}
+        out["contract_differences"] = {label: {"takes": here, "declines": first}
+                                       for label, here, first in self.contract_differences}  # fmt: skip
         out["scenarios"] = self.n_scenarios
         out["seed"] = self.seed
         return json_text(out)
@@ -477,7 +505,8 @@ def plans_from_refs(
         alone = len(refs) == 1 and refs[0].is_dir() and RunFolder(refs[0]).kind == "sweep"
         raise CompareError(
             f"{refs[0]}: the sweep recommended its forecast optimum, its only plan to compare: give "
-            "another run folder or plan file beside it"
+            f"another run folder or plan file beside it, or compare every candidate it evaluated: "
+            f"fleetopt compare {source.path}"
             if alone
             else "compare needs at least two plans (give two run folders or plan files)"
         )
@@ -538,6 +567,7 @@ def compare_plans(
         mw_used=power_used(data, labels, statements),
         gpus=gpus_held(data, plans, labels),
         purchase_diff=purchases_against_first(data, plans, labels),
+        contract_differences=contracts_against_first(data, plans, labels),
         n_scenarios=scenarios,
         seed=seed,
         same=same,
@@ -568,6 +598,7 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},
         # none for the first plan (NaN: empty in the CSV, null in the JSON): its difference to itself
         "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,
+        **paired_tail_errors(npv[0], npv[n], n),
         "npv_p50_usd": float(np.median(npv[n])),
         # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
         "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
@@ -576,7 +607,30 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         "market_demand_served": float(demand_served),
         "gpus_bought": gpus_bought(data, plan),
         "power_built_mw": power_built_mw(data, plan),
+        "contracts_taken": float(np.round(plan.accepted).sum()),
+        "gpus_retired": float(plan.retire.sum()),
+        "debt_drawn_usd": float(plan.draws.sum()),
     }
+
+
+def paired_tail_errors(first: np.ndarray, npv: np.ndarray, n: int) -> dict[str, float]:
+    """Bootstrap standard errors of a plan's P5 and CVaR5 NPV less the first plan's on the same
+    scenarios (``first``, ``npv``: their NPVs, USD): the scenarios resampled with replacement
+    :data:`BOOTSTRAP_DRAWS` times from a fixed seed, the same resample for both plans, each
+    figure computed as the metrics are (:func:`plan_metrics`); the sample standard deviation of the
+    differences. NaN for the first plan itself (``n`` 0) and with one scenario."""
+    keys = ("npv_p5_usd", "npv_cvar5_usd")
+    names = {key: key.replace("_usd", "_paired_se_usd") for key in keys}
+    if n == 0 or len(npv) < 2:
+        return dict.fromkeys(names.values(), np.nan)
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    both = np.stack([first, npv])
+    differences = {key: [] for key in keys}
+    for _ in range(BOOTSTRAP_DRAWS):
+        metrics = plan_metrics({"npv": both[:, rng.integers(0, len(npv), len(npv))]})
+        for key in keys:
+            differences[key].append(float(metrics[key][1] - metrics[key][0]))
+    return {names[key]: float(np.std(differences[key], ddof=1)) for key in keys}
 
 
 def power_used(data: ModelData, labels: list[str], statements: list) -> pd.DataFrame:
@@ -605,13 +659,30 @@ def gpus_held(data: ModelData, plans: list[Plan], labels: list[str]) -> pd.DataF
 
 
 def purchases_against_first(data: ModelData, plans: list[Plan], labels: list[str]) -> pd.DataFrame:
-    """Each later plan's GPUs bought per quarter and SKU less the first plan's, where they differ."""
+    """Each later plan's GPUs bought per quarter, SKU and site less the first plan's, where they
+    differ (GPUs moved to another site show as fewer at one and more at the other)."""
     rows = []
+    sites = [site.name for site in data.sites]
     for plan, label in zip(plans[1:], labels[1:], strict=True):
-        delta = (plan.buy_blocks - plans[0].buy_blocks).sum(axis=1) * data.block_size[:, None]
-        for s, t in zip(*np.nonzero(delta), strict=True):
-            rows.append((label, data.quarter_labels[t], data.sku_names[s], float(delta[s, t])))
-    return pd.DataFrame(rows, columns=["plan", "quarter", "sku", "gpus_vs_first_plan"])
+        delta = (plan.buy_blocks - plans[0].buy_blocks) * data.block_size[:, None, None]  # (S, I, T)
+        for s, i, t in sorted(zip(*np.nonzero(delta), strict=True), key=lambda sit: (sit[2], sit[0], sit[1])):
+            rows.append((label, data.quarter_labels[t], data.sku_names[s], sites[i], float(delta[s, i, t])))
+    return pd.DataFrame(rows, columns=["plan", "quarter", "sku", "site", "gpus_vs_first_plan"])
+
+
+def contracts_against_first(data: ModelData, plans: list[Plan], labels: list[str]) -> list:
+    """(plan, contracts it takes that the first plan does not, contracts the first takes that it
+    does not) for each later plan whose contracts differ from the first's."""
+    names = [contract.name for contract in data.contracts]
+    first = np.round(plans[0].accepted) > 0
+    out = []
+    for plan, label in zip(plans[1:], labels[1:], strict=True):
+        taken = np.round(plan.accepted) > 0
+        here = [names[k] for k in np.flatnonzero(taken & ~first)]
+        there = [names[k] for k in np.flatnonzero(first & ~taken)]
+        if here or there:
+            out.append((label, here, there))
+    return out
 
 
 def market_demand_served(data: ModelData, batch) -> np.ndarray:

@@ -16,7 +16,14 @@ from conftest import TINY_PATH, run_cli
 from milp_builders import base_model
 
 from fleetopt import api
-from fleetopt.compare import CompareError, compare_plans, plans_from_refs
+from fleetopt.compare import (
+    CompareError,
+    compare_plans,
+    contracts_against_first,
+    paired_tail_errors,
+    plans_from_refs,
+    purchases_against_first,
+)
 from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate import save_plans
@@ -59,14 +66,18 @@ def expected_difference(data, first: Plan, other: Plan) -> dict[tuple[str, str],
     return out
 
 
+# the errors of a plan's figures less the first plan's: none for the first plan itself
+PAIRED = ["npv_mean_paired_se_usd", "npv_p5_paired_se_usd", "npv_cvar5_paired_se_usd"]
+
+
 def differences(records, plan_label: str) -> dict[tuple[str, str], float]:
     return {(r["quarter"], r["sku"]): r["gpus_vs_first_plan"] for r in records if r["plan"] == plan_label}
 
 
 def assert_same_figures(figures: list[dict], a: str, b: str) -> None:
-    """Every figure of ``a`` that of ``b`` (the first plan ``a``'s paired error is none, ``b``'s 0)."""
+    """Every figure of ``a`` that of ``b`` (the first plan ``a``'s paired errors are none, ``b``'s 0)."""
     for row in figures:
-        if row["figure"] == "npv_mean_paired_se_usd":
+        if row["figure"].endswith("_paired_se_usd"):
             assert (row[a], row[b]) == (None, 0.0)
             continue
         assert row[a] == pytest.approx(row[b], rel=1e-12, abs=1e-9, nan_ok=True), row["figure"]
@@ -81,10 +92,11 @@ def test_plan_against_itself_api(tiny_run):
     assert len(plans) == 2 and len(set(labels)) == 2
     comp = compare_plans(result.data, plans, labels, 200, 0)
     a, b = labels
-    same = comp.figures.drop("npv_mean_paired_se_usd")  # none for the first plan, 0 for the second
+    paired = PAIRED
+    same = comp.figures.drop(paired)  # none for the first plan, 0 for the second
     np.testing.assert_array_equal(same[a].to_numpy(), same[b].to_numpy())
-    assert np.isnan(comp.figures.loc["npv_mean_paired_se_usd", a])
-    assert comp.figures.loc["npv_mean_paired_se_usd", b] == 0.0
+    assert np.isnan(comp.figures.loc[paired, a]).all()
+    assert (comp.figures.loc[paired, b] == 0.0).all()
     # the cost objective's figure, by which a lab compares its plans, is the solve's
     assert comp.figures.loc["present_cost_usd", a] == result.headline()["present_cost_usd"]
     assert comp.purchase_diff.empty
@@ -197,7 +209,7 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share",
                  "first_breach_borrowing_base_share"}  # fmt: skip
         assert {f for f in figures["figure"] if f.startswith("first_breach_")} == first
-        assert len(figures) == 21 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 26 + 4 and {"figure", "unit"} <= set(figures.columns)
     else:
         assert text.startswith("# Plan comparison (50 common scenarios, seed 0)")
         assert "## Purchases against the first plan" in text and "(none)" in text
@@ -421,7 +433,7 @@ def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_r
     data = result.data
     comp = compare_plans(data, [result.plan, altered(data, result.plan)], ["forecast_optimum", "a|b*"], 50, 3)
     text = comp.to_markdown()
-    assert "e+" not in text and "e-" not in text  # no raw floats such as 2.02658e+10
+    assert not re.search(r"\de[+-]\d", text)  # no raw floats such as 2.02658e+10
     figures = text.split("## Figures")[1].split("##")[0]
     npv = next(line for line in figures.splitlines() if line.startswith("| NPV mean |"))
     assert npv.count("$") == 3  # both plans and their difference, with a scale suffix
@@ -433,7 +445,7 @@ def test_markdown_formats_figures_as_the_terminal_does_and_escapes_labels(tiny_r
     assert heads == ["| plan | run folder or plan file |",
                      "| plan | site | quarter | MW used | MW available |",
                      "| plan | quarter | generation | GPUs held |",
-                     "| plan | quarter | SKU | GPUs |"]  # fmt: skip
+                     "| plan | quarter | SKU | site | GPUs |"]  # fmt: skip
 
 
 def test_peak_mw_keeps_its_decimal_in_the_terminal_and_markdown(tiny_run):
@@ -561,7 +573,13 @@ def test_a_sweep_that_recommends_its_forecast_optimum_is_compared_with_another_r
     assert code == 0, err
     code, _, err = run_cli("compare", str(folder))
     assert code == 2
+    err = " ".join(err.split())
     assert "the sweep recommended its forecast optimum, its only plan to compare" in err
+    # and how to compare every candidate it evaluated, on its own scenarios: that command works
+    assert f"fleetopt compare {folder / 'plans.npz'}" in err
+    code, out, err = run_cli("compare", str(folder / "plans.npz"))
+    assert code == 0, err
+    assert "plans on 50 common scenarios (seed 0)" in " ".join(out.split())
 
 
 # ---------------------------------------------------------------- plans of another version of the model
@@ -878,9 +896,9 @@ def test_each_solve_is_compared_with_its_own_policy_buffer(tmp_path):
         b20 = api.write_solve_run(api.solve(buffered), out=tmp_path / "b20")
     assert PlanFileReader(b20 / "plan.npz", api.load("tiny")[1]).buffers == [20e6]
     with pytest.warns(FleetoptWarning, match="b20 keep the policy cash buffer recorded with them"):
-        one = api.compare([b0, b20], scenarios=100, seed=1).figures.drop(index="npv_mean_paired_se_usd")
+        one = api.compare([b0, b20], scenarios=100, seed=1).figures.drop(index=PAIRED)
     with pytest.warns(FleetoptWarning, match="b0 keep the policy cash buffer recorded with them"):
-        other = api.compare([b20, b0], scenarios=100, seed=1).figures.drop(index="npv_mean_paired_se_usd")
+        other = api.compare([b20, b0], scenarios=100, seed=1).figures.drop(index=PAIRED)
     pd.testing.assert_frame_equal(one, other[one.columns])
     # the buffered plan prepays less on its forecast: more cash, more debt, the borrowing base missed
     assert one.loc["forecast_breach"].tolist() == [0.0, 1.0]
@@ -940,3 +958,52 @@ def test_a_wide_comparison_splits_into_tables_that_keep_every_figure_whole():
             assert all(cell in text for cell in cells)
         parts = len(table.groups(width))
         assert parts > 1 and text.count(" of ") >= parts and text.count("the notes") == 1
+
+
+# ---------------------------------------------------------------- what the plans differ in
+
+
+def test_gpus_moved_to_another_site_show_as_a_difference_at_each_site():
+    """One block of the first SKU bought at the second site instead of the first (neocloud has
+    several): the table summed the sites and said "(no differences)"; now -1 block at the one and
+    +1 block at the other, in GPUs."""
+    data = api.load("neocloud")[1]
+    first, moved = Plan.empty(data), Plan.empty(data)
+    first.buy_blocks[0, 0, 2] = 1.0
+    moved.buy_blocks[0, 1, 2] = 1.0
+    table = purchases_against_first(data, [first, moved], ["first", "moved"])
+    block = float(data.block_size[0])
+    sites = [site.name for site in data.sites]
+    assert table.to_dict(orient="records") == [
+        {"plan": "moved", "quarter": data.quarter_labels[2], "sku": data.sku_names[0], "site": sites[0],
+         "gpus_vs_first_plan": -block},
+        {"plan": "moved", "quarter": data.quarter_labels[2], "sku": data.sku_names[0], "site": sites[1],
+         "gpus_vs_first_plan": block},
+    ]  # fmt: skip
+
+
+def test_contracts_taken_and_declined_against_the_first_plan_are_named(tiny_run):
+    """tiny's first contract taken by the first plan only, its second by the second plan only."""
+    data = tiny_run[1].data
+    names = [c.name for c in data.contracts]
+    a, b, c = Plan.empty(data), Plan.empty(data), Plan.empty(data)
+    a.accepted[0] = 1.0
+    b.accepted[1] = 1.0
+    c.accepted[0] = 1.0
+    assert contracts_against_first(data, [a, b, c], ["a", "b", "c"]) == [("b", [names[1]], [names[0]])]
+
+
+def test_the_tail_differences_errors_by_resampling_the_common_scenarios():
+    """Two scenarios: k = 1, so P5 and CVaR5 are each plan's worst NPV. Plan A earns 0 in both,
+    B 0 and 10: a resample's difference is 10 when both its draws are scenario 2 (probability 1/4),
+    else 0, so its standard deviation is 10 x sqrt(1/4 x 3/4) = 4.33; 200 resamples estimate it.
+    A plan that is the first plus a constant differs by that constant in every resample: 0."""
+    errors = paired_tail_errors(np.array([0.0, 0.0]), np.array([0.0, 10.0]), 1)
+    assert set(errors) == {"npv_p5_paired_se_usd", "npv_cvar5_paired_se_usd"}
+    assert errors["npv_p5_paired_se_usd"] == errors["npv_cvar5_paired_se_usd"]
+    assert 3.8 < errors["npv_p5_paired_se_usd"] < 4.9
+    assert errors == paired_tail_errors(np.array([0.0, 0.0]), np.array([0.0, 10.0]), 1)  # a fixed seed
+    base = np.random.default_rng(1).normal(0, 1e9, 500)
+    shifted = paired_tail_errors(base, base + 2.5e8, 1)
+    assert shifted == pytest.approx({k: 0.0 for k in shifted}, abs=1e-6)
+    assert all(np.isnan(v) for v in paired_tail_errors(base, base, 0).values())  # the first plan itself

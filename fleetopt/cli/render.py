@@ -666,12 +666,13 @@ def comparison_tables(result) -> list:
     out = [figures]
     diffs = result.purchase_diff
     purchases = Table(title=f"purchases against {labels[0]} (GPUs, + more / - fewer)")
-    for key in ("plan", "quarter", "sku", "gpus_vs_first_plan"):
+    for key in ("plan", "quarter", "sku", "site", "gpus_vs_first_plan"):
         purchases.add_column(COLUMN_HEADERS[key], justify="right" if key.startswith("gpus") else "left")
     for _, r in diffs.iterrows():
-        purchases.add_row(Text(r["plan"]), r["quarter"], r["sku"], f"{r['gpus_vs_first_plan']:+,.0f}")
+        gpus = f"{r['gpus_vs_first_plan']:+,.0f}"
+        purchases.add_row(Text(r["plan"]), r["quarter"], r["sku"], r["site"], gpus)
     if diffs.empty:
-        purchases.add_row("(no differences)", "", "", "")
+        purchases.add_row("(no differences)", "", "", "", "")
     out.append(purchases)
     mw = result.mw_used.groupby(["plan", "site"])["mw_used"].max().unstack("site")
     peak = Table(title="peak MW needed by site")
