@@ -228,23 +228,32 @@ def test_the_run_records_the_file(here, tiny):
 @pytest.mark.parametrize(
     "rows, header, message",
     [
-        (["2026Q4,B300,texas,1000"], None, "line 2: sku 'B300' is none of the model's SKUs (H100, B200)"),
+        (["2026Q4,B300,texas,1000"], None, "sku 'B300' is none of the SKUs of model 'tiny' (H100, B200)"),
+        # a name in another case: the one meant is offered (the file was refused with no hint)
+        (["2026Q4,b200,texas,8"], None, "sku 'b200' is none of the SKUs of model 'tiny' (H100, B200): "
+                                        "did you mean 'B200'? (names are case-sensitive)"),
+        (["2026q4,B200,texas,8"], None, "did you mean '2026Q4'?"),
         (["2026Q4,B200,texas,1001"], None, "line 2: gpus must be a whole number of B200 blocks of 8 GPUs"),
         (["2026Q4,B200,texas,-8"], None, "line 2: gpus must be a whole number of B200 blocks of 8 GPUs"),
         (["2026Q4,B200,texas,nan"], None, "line 2: gpus must be a whole number"),
         (["2026Q4,B200,texas,"], None, "line 2: gpus must be a number of GPUs (got '')"),
-        (["2030Q4,B200,texas,8"], None, "line 2: quarter '2030Q4' is none of the model's quarters"),
-        (["2026Q4,B200,ohio,8"], None, "line 2: site 'ohio' is none of the model's sites (texas)"),
-        (["2027Q1,H100,texas,8"], None, "line 2: H100 is not on sale in 2027Q1"),
+        (["2030Q4,B200,texas,8"], None, "quarter '2030Q4' is none of the quarters of the horizon of model"),
+        (["2026Q4,B200,ohio,8"], None, "line 2: site 'ohio' is none of the sites of model 'tiny' (texas)"),
+        # tiny's H100 is on sale until 2026Q4 and its horizon starts in 2026Q3
+        (["2027Q1,H100,texas,8"], None, "H100 is not on sale in 2027Q1: it is on sale from 2026Q3 to 2026Q4"),
         (
             ["2026Q4,B200,texas,8", "2026Q4,B200,texas,16"],
             None,
             "line 3: a second row for B200 at texas in 2026Q4",
         ),
         (["2026Q4,B200,8"], "quarter,sku,gpus", "the header must name the columns quarter, sku, site, gpus"),
+        # a comment line above the header: what was read as the header is shown
+        (["quarter,sku,site,gpus", "2026Q4,B200,texas,8"], "# my orders",
+         "gpus; its first line reads '# my orders' (the first line is the header"),
         # an unquoted thousands separator: 8,000 read as 8 and a stray field (it bought 8 GPUs)
         (["2027Q1,B200,texas,8,000"], None, "line 2: more fields than the header's 4"),
         (["2027Q1,B200,texas"], None, "line 2: fewer fields than the header's 4"),
+        (["2027Q1,B200,texas,8,"], None, "more fields than the header's 4: a comma at the end of the row"),
         (["2026Q4,B200,texas,1e30"], None, "line 2: gpus must be at most 100,000,000 GPUs"),
     ],
 )

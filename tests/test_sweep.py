@@ -657,7 +657,7 @@ def test_a_resumed_sweep_makes_your_proposal_from_its_job_file(tmp_path):
     [
         (["later.csv"], 1, "--candidates must be at least 2: the forecast optimum and each --purchases file"),
         (["later.csv", "a/later.csv"], 5, "--purchases files must have different file names"),
-        (["bad.csv"], 3, "sku 'B300' is none of the model's SKUs"),
+        (["bad.csv"], 3, "sku 'B300' is none of the SKUs of model"),
     ],
 )
 def test_cli_sweep_refuses_purchases_it_cannot_use_before_any_work(tmp_path, files, candidates, message):

@@ -146,9 +146,11 @@ def _header(reader: csv.DictReader, path: str) -> tuple[list[str], bool]:
         # a spreadsheet set to another locale writes ';' (or tabs) between columns: one column here
         other = next((sep for sep in (";", "\t") if len(header) == 1 and sep in header[0]), None)
         separated = f" (its columns are separated by {other!r}: save it with commas)" if other else ""
+        read = (f"its first line reads {','.join(reader.fieldnames)!r} (the first line is the header: no "
+                "comment line above it)") if header else "the file is empty"  # fmt: skip
         raise InputError(
             f"{path}: the header must name the columns {', '.join(COLUMNS)} (or be a solve's plan.csv); "
-            f"missing: {', '.join(missing)}{separated}"
+            f"missing: {', '.join(missing)}{separated}; {read}"
         )
     return header, plan_csv
 
@@ -184,6 +186,9 @@ def _check_fields(row: dict, width: int, where: str) -> None:
     """A row with more fields than the header (an unquoted thousands separator: 8,000 read as 8
     and 000) or fewer is refused: its figures would be read from the wrong columns."""
     if None in row:
+        extra = [value for value in row[None] if value is not None]
+        if not any(value.strip() for value in extra):  # "2026Q4,B200,texas,8," : a trailing comma
+            raise InputError(f"{where}: more fields than the header's {width}: a comma at the end of the row")
         raise InputError(
             f"{where}: more fields than the header's {width}: write a thousands separator in quotes "
             '("8,000") or leave it out (8000)'
@@ -232,23 +237,35 @@ def _text_of(path: Path) -> str:
 
 
 def _key(row: dict, data: ModelData, where: str) -> tuple[int, int, int]:
-    quarter = _named(row, "quarter", data.quarter_labels, where, "quarters of the horizon")
-    sku = _named(row, "sku", data.sku_names, where, "SKUs")
-    site = _named(row, "site", [s.name for s in data.sites], where, "sites")
+    quarter = _named(row, "quarter", data.quarter_labels, where, "quarters of the horizon", data.name)
+    sku = _named(row, "sku", data.sku_names, where, "SKUs", data.name)
+    site = _named(row, "site", [s.name for s in data.sites], where, "sites", data.name)
     if not data.on_sale[sku, quarter]:
         raise InputError(
-            f"{where}: {data.sku_names[sku]} is not on sale in {data.quarter_labels[quarter]} "
-            f"(its available_from and available_until in the model)"
+            f"{where}: {data.sku_names[sku]} is not on sale in {data.quarter_labels[quarter]}: "
+            f"{_sale_window(data, sku)} (its available_from and available_until in the model)"
         )
     return sku, site, quarter
 
 
-def _named(row: dict, field: str, names: list[str], where: str, kind: str) -> int:
+def _sale_window(data: ModelData, sku: int) -> str:
+    """When the horizon's quarters have ``sku`` on sale, in words."""
+    quarters = [data.quarter_labels[t] for t in np.flatnonzero(data.on_sale[sku])]
+    if not quarters:
+        return "it is on sale in no quarter of the horizon"
+    return f"it is on sale from {quarters[0]} to {quarters[-1]}"
+
+
+def _named(row: dict, field: str, names: list[str], where: str, kind: str, model: str) -> int:
     value = (row.get(field) or "").strip()
     if value in names:
         return names.index(value)
+    alike = [name for name in names if name.casefold() == value.casefold()]
+    hint = f": did you mean {alike[0]!r}? (names are case-sensitive)" if alike else ""
     shown = names if len(names) <= 12 else [*names[:3], "...", *names[-3:]]
-    raise InputError(f"{where}: {field} {value!r} is none of the model's {kind} ({', '.join(shown)})")
+    raise InputError(
+        f"{where}: {field} {value!r} is none of the {kind} of model {model!r} ({', '.join(shown)}){hint}"
+    )
 
 
 def _blocks(text: str | None, key: tuple[int, int, int], data: ModelData, where: str, unit: str) -> float:
