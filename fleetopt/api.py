@@ -1069,6 +1069,7 @@ def compare(
     scenarios: int | None = None,
     seed: int | None = None,
     backend: str = "auto",
+    labels: Iterable[str] | None = None,
 ) -> Comparison:
     """Compare plans side by side on common scenarios (as `fleetopt compare`): NPV, risk, debt,
     power, fleet and purchases.
@@ -1083,7 +1084,8 @@ def compare(
     of the first sweep or stochastic solve given (its out-of-sample ones; so its own figures come
     back), else 1,000 and seed 0. A run whose own figures are of other scenarios than those used
     gives a :class:`FleetoptWarning`.
-    ``backend``: see :func:`evaluate`.
+    ``backend``: see :func:`evaluate`. ``labels``: a name for each plan compared, in order (a
+    sweep's folder counts two plans; None: each run's name and its plan's label), unique and not empty.
 
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
     (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
@@ -1103,6 +1105,7 @@ def compare(
     if seed is not None:
         limits.seed("seed", seed)
     limits.text("backend", backend, BACKENDS)
+    names = _checked_labels(labels)
     refs = [resolve_run(r, "runs") for r in given]
     chosen, model_given, copy_used = "the model given", model, False
     if model is None:
@@ -1111,6 +1114,11 @@ def compare(
     loaded, data = _loaded_and_data(model)  # a pair load returned is used as it is
     sources = plan_sources(refs, data, chosen)
     plans, labels, buffers, runs = plans_from_refs(refs, data, sources)
+    if names is not None:
+        if len(names) != len(plans):
+            raise InputError(f"labels: {len(names)} given for {len(plans)} plans to compare "
+                             f"({', '.join(labels)}): give one for each, in that order")  # fmt: skip
+        labels = names
     used, versions = None, []
     if loaded is not None:
         for ref, source in dict(zip(refs, sources, strict=True)).items():  # a run given twice: once
@@ -1129,6 +1137,21 @@ def compare(
     return compare_plans(
         data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs, not_back
     )
+
+
+def _checked_labels(labels) -> list[str] | None:
+    """The plans' names given to :func:`compare`: strings, none empty, none repeated."""
+    if labels is None:
+        return None
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
+        raise InputError(f"labels must be a list of names, one per plan (got {type(labels).__name__})")
+    names = [limits.text("labels", label) for label in labels]
+    if any(not name.strip() for name in names):
+        raise InputError("labels must not be empty")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(f"labels must be unique: {', '.join(repeated)} given more than once")
+    return names
 
 
 def _model_of_comparison(refs: list[Path]) -> tuple[Path | None, str]:

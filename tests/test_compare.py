@@ -26,6 +26,7 @@ from fleetopt.compare import (
 )
 from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
+from fleetopt.errors import InputError
 from fleetopt.evaluate import save_plans
 from fleetopt.milp.persistent import PersistentPlanner
 
@@ -1007,3 +1008,31 @@ def test_the_tail_differences_errors_by_resampling_the_common_scenarios():
     shifted = paired_tail_errors(base, base + 2.5e8, 1)
     assert shifted == pytest.approx({k: 0.0 for k in shifted}, abs=1e-6)
     assert all(np.isnan(v) for v in paired_tail_errors(base, base, 0).values())  # the first plan itself
+
+
+# ---------------------------------------------------------------- the plans' names
+
+
+def test_labels_name_the_plans_compared_one_each_in_order(tiny_run):
+    """`--label base --label mine`: the plans' columns and the difference are headed by them (before,
+    a folder's name and its plan's label, 'R: milp, purchases fixed', wrapped over five lines)."""
+    folder = tiny_run[0]
+    comp = api.compare([folder, folder], scenarios=50, labels=["base", "mine"])
+    assert comp.labels == ["base", "mine"] and comp.difference_headers() == ["mine − base"]
+    code, out, err = run_cli("compare", str(folder), str(folder), "--scenarios", "50", "--label", "base",
+                             "--label", "mine")  # fmt: skip
+    assert code == 0, err
+    assert "mine − base" in out
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [(["only one"], "labels: 1 given for 2 plans to compare"),
+     (["a", "a"], "labels must be unique: a given more than once"),
+     (["a", " "], "labels must not be empty"),
+     ("ab", "labels must be a list of names, one per plan")],
+)  # fmt: skip
+def test_labels_that_do_not_name_each_plan_once_are_refused(tiny_run, labels, message):
+    folder = tiny_run[0]
+    with pytest.raises(InputError, match=re.escape(message)):
+        api.compare([folder, folder], scenarios=50, labels=labels)

@@ -78,6 +78,14 @@ def compare(
         ),
     ] = None,
     backend: BackendOption = BackendName.auto,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label",
+            help="A name for each plan compared, in order, the option once per plan (a sweep's folder "
+            "gives two; default: each run's name and its plan's label).",
+        ),
+    ] = None,
 ) -> None:
     """Compare plans side by side on common scenarios: NPV, risk, debt, power, fleet and purchases.
     Without --scenarios or --seed, those of the first sweep or stochastic solve given are used, so
@@ -103,7 +111,8 @@ def compare(
                 "name the file .txt, .csv, .json or .md (a sweep's report compares its candidates in "
                 "HTML: fleetopt report)"
             )
-    result = api.compare(runs, model, scenarios=scenarios, seed=seed, backend=backend.value)
+    named = label or None  # typer gives [] where the option is not given
+    result = api.compare(runs, model, scenarios=scenarios, seed=seed, backend=backend.value, labels=named)
     if format == Format.table and out is None:
         for table in comparison_tables(result):
             console.print(table)
