@@ -63,7 +63,7 @@ from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_note
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
-from fleetopt.report import write_report
+from fleetopt.report import comparison_html, write_report
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunDirError, RunFolder, csv_text, json_text, unfinished_jobs
@@ -95,6 +95,7 @@ __all__ = [
     "StochasticResult",
     "SweepResult",
     "compare",
+    "comparison_html",
     "edit",
     "evaluate",
     "evaluation_summary",

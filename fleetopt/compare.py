@@ -159,6 +159,8 @@ class Comparison:
     cost_plans: list[str] = field(default_factory=list)
     # (plan, contracts it takes that the first plan does not, contracts the first takes that it does not)
     contract_differences: list[tuple[str, list[str], list[str]]] = field(default_factory=list)
+    # (plans, scenarios) NPV of each plan on the common scenarios, USD (the HTML page's charts)
+    npv_matrix: np.ndarray | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # a notebook shows this, not every frame
         return (
@@ -218,7 +220,8 @@ class Comparison:
         ]
         if self.serve_different_demand():
             shares = self.figures.loc["market_demand_served"]
-            served = ", ".join(f"{label} {format_figure(shares[label], 'share')}" for label in self.labels)
+            served = ", ".join(f"{label} {share}" for label, share in zip(self.labels, _distinct_shares(
+                [float(shares[label]) for label in self.labels]), strict=True))  # fmt: skip
             out.append(f"The plans serve different shares of the market demand on the forecast ({served}): "
                        "their present costs buy different amounts of compute and do not rank them.")
         out += [self._same_plan_words(a, b) for a, b in self.same]
@@ -360,6 +363,16 @@ class Comparison:
             row["better"] = self.better(key)
             rows.append(row)
         return pd.DataFrame(rows)
+
+
+def _distinct_shares(values: list[float]) -> list[str]:
+    """Shares in per cent with as many decimals (1 to 4) as it takes for unequal ones to read
+    unequal: 23.6% and 23.6% that differ by 0.004 points read 23.604% and 23.600%."""
+    for decimals in range(1, 5):
+        shown = [f"{v:.{decimals}%}" for v in values]
+        if len(set(shown)) == len(set(values)):
+            break
+    return shown
 
 
 def _whole(value: float) -> float:
@@ -568,6 +581,7 @@ def compare_plans(
         gpus=gpus_held(data, plans, labels),
         purchase_diff=purchases_against_first(data, plans, labels),
         contract_differences=contracts_against_first(data, plans, labels),
+        npv_matrix=result.npv_matrix,
         n_scenarios=scenarios,
         seed=seed,
         same=same,

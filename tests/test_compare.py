@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -216,19 +217,19 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert "## Purchases against the first plan" in text and "(none)" in text
 
 
-def test_out_s_suffix_sets_the_format_and_html_is_refused(tiny_run, tmp_path):
+def test_out_s_suffix_sets_the_format(tiny_run, tmp_path):
     """`--out c.html` wrote the terminal's text tables into an .html file (one run-on paragraph in a
-    browser), and `--out c.csv` wrote them too: the suffix now names the format (.csv, .json, .md)
-    unless --format does, and an HTML name is refused before any work."""
+    browser), and `--out c.csv` wrote them too: the suffix now names the format (.csv, .json, .md,
+    .html) unless --format does. Each may be written again over its own earlier output (a CSV's and
+    a JSON's were refused as files fleetopt did not write: their first lines were not recognised)."""
     folder = tiny_run[0]
     compare = ("compare", str(folder), str(folder), "--scenarios", "20", "--out")
-    for name, start in (("c.csv", "# about"), ("c.json", "{"), ("c.md", "# Plan comparison")):
-        code, _, err = run_cli(*compare, str(tmp_path / name))
-        assert code == 0, err
-        assert (tmp_path / name).read_text().startswith(start), name
-    code, _, err = run_cli(*compare, str(tmp_path / "c.html"))
-    assert code == 2 and "not HTML: name the file .txt, .csv, .json or .md" in err, err
-    assert not (tmp_path / "c.html").exists()
+    for name, start in (("c.csv", "# about"), ("c.json", "{"), ("c.md", "# Plan comparison"),
+                        ("c.html", "<!doctype html>")):  # fmt: skip
+        for _ in range(2):
+            code, _, err = run_cli(*compare, str(tmp_path / name))
+            assert code == 0, err
+            assert (tmp_path / name).read_text().startswith(start), name
     # a --format the name contradicts wrote CSV into a .json file: refused, as conflicting options are
     code, _, err = run_cli(*compare, str(tmp_path / "x.json"), "--format", "csv")
     assert code == 2 and "--format csv cannot apply with --out" in " ".join(err.split()), err
@@ -1036,3 +1037,39 @@ def test_labels_that_do_not_name_each_plan_once_are_refused(tiny_run, labels, me
     folder = tiny_run[0]
     with pytest.raises(InputError, match=re.escape(message)):
         api.compare([folder, folder], scenarios=50, labels=labels)
+
+
+# ---------------------------------------------------------------- the HTML page
+
+
+def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_run):
+    """The page holds the Comparison's own cells: each figure's row, each difference coloured by
+    whether it is better for the company (a higher mean NPV green, a higher breach probability red),
+    the notes, the NPV histogram and the per-scenario difference's, the purchases and the peak MW."""
+    _, result, _ = tiny_run
+    data = result.data
+    comp = compare_plans(data, [result.plan, altered(data, result.plan)], ["optimum", "mine<b>"], 200, 3)
+    html = api.comparison_html(comp)
+    assert html.startswith("<!doctype html>") and "<title>fleetopt comparison" in html
+    assert "mine&lt;b&gt;" in html and "mine<b>" not in html  # labels escaped
+    for _, name, _ in comp.rows():
+        assert f"<td class='text'>{escape(name)}</td>" in html, name
+    rows = {re.sub("<[^>]+>", "|", row).split("|")[1]: row for row in html.split("<tr>")[1:] if "<td" in row}
+    for key, better in (("npv_mean_usd", "higher"), ("breach_probability", "lower")):
+        name = escape(next(n for k, n, _ in comp.rows() if k == key))
+        change = comp.figures.loc[key, "mine<b>"] - comp.figures.loc[key, "optimum"]
+        want = ("good" if (change > 0) == (better == "higher") else "bad") if abs(change) > 1e-9 else None
+        if want:
+            assert f"<td class='{want}'>" in rows[name], (key, change)
+    assert "NPV over the common scenarios" in html and "mine&lt;b&gt; − optimum, scenario by scenario" in html
+    assert html.count("<svg") == 2
+    assert "Purchases against optimum" in html and "Peak MW needed by site" in html
+    for note in comp.notes():
+        assert escape(note) in html
+
+
+def test_compare_format_html_writes_the_page_to_standard_output(tiny_run):
+    folder = tiny_run[0]
+    code, out, err = run_cli("compare", str(folder), str(folder), "--scenarios", "20", "--format", "html")
+    assert code == 0, err
+    assert out.startswith("<!doctype html>") and out.rstrip().endswith("</html>")

@@ -325,6 +325,7 @@ class Format(StrEnum):
     csv = "csv"
     json = "json"
     markdown = "markdown"
+    html = "html"
 
 
 # ---------------------------------------------------------------- options shared by the commands

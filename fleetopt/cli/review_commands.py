@@ -66,8 +66,8 @@ def compare(
         Format | None,
         typer.Option(
             "--format",
-            help="table (terminal), csv, json or markdown (default: from --out's suffix, .csv, .json or "
-            ".md, else table).",
+            help="table (terminal), csv, json, markdown or html (a self-contained page with charts; default: "
+            "from --out's suffix, .csv, .json, .md or .html, else table).",
         ),
     ] = None,
     out: Annotated[
@@ -105,12 +105,6 @@ def compare(
         refuse_run_file(out)  # before the work: a comparison never replaces a run's own file
         refuse_foreign_file(out, "comparison")  # nor a model, nor any file but a comparison
         refuse_unwritable_file(out)  # refused now, not after the evaluation
-        if out.suffix.lower() in (".html", ".htm"):  # it wrote the text tables there, as one paragraph
-            raise InputError(
-                f"--out {out}: a comparison is written as text tables, csv, json or markdown, not HTML: "
-                "name the file .txt, .csv, .json or .md (a sweep's report compares its candidates in "
-                "HTML: fleetopt report)"
-            )
     named = label or None  # typer gives [] where the option is not given
     result = api.compare(runs, model, scenarios=scenarios, seed=seed, backend=backend.value, labels=named)
     if format == Format.table and out is None:
@@ -120,7 +114,8 @@ def compare(
     if format == Format.table:
         text = plain_text(comparison_tables(result))
     else:
-        text = {"csv": result.to_csv, "json": result.to_json, "markdown": result.to_markdown}[format.value]()
+        text = {"csv": result.to_csv, "json": result.to_json, "markdown": result.to_markdown,
+                "html": lambda: api.comparison_html(result)}[format.value]()  # fmt: skip
     if out is None:
         sys.stdout.write(text)
     else:
@@ -129,7 +124,8 @@ def compare(
 
 # the format an --out file's suffix asks for, when --format is not given
 SUFFIX_FORMATS = {
-    ".csv": Format.csv, ".json": Format.json, ".md": Format.markdown, ".markdown": Format.markdown
+    ".csv": Format.csv, ".json": Format.json, ".md": Format.markdown, ".markdown": Format.markdown,
+    ".html": Format.html, ".htm": Format.html,
 }  # fmt: skip
 
 

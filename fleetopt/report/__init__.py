@@ -1,5 +1,7 @@
-"""Self-contained HTML reports of run folders (`fleetopt report`)."""
+"""Self-contained HTML reports of run folders (`fleetopt report`) and of plan comparisons
+(`fleetopt compare ... --out comparison.html`)."""
 
+from fleetopt.report.comparison import comparison_html
 from fleetopt.report.page import ReportError, build_report, write_report
 
-__all__ = ["ReportError", "build_report", "write_report"]
+__all__ = ["ReportError", "build_report", "comparison_html", "write_report"]

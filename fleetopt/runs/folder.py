@@ -572,8 +572,9 @@ OWN_OUTPUT = {
     "report": lambda ends: ends.lower().startswith("<!doctype html>") and "<title>fleetopt " in ends,
     "schema": lambda ends: ends.startswith('{\n  "$defs": {') and '"title": "PlanningModel"' in ends,
     "comparison": lambda ends: (
-        ends.startswith(("# figures\n", '{\n  "figures": [', "# Plan comparison"))
+        ends.startswith(("# about\n", "# figures\n", '{\n  "plan_runs": [', '{\n  "figures": [', "# Plan comparison"))
         or re.match(r"\s*plans on [\d,]+ common scenarios", ends) is not None
+        or (ends.lower().startswith("<!doctype html>") and "<title>fleetopt comparison" in ends)
     ),
 }
 OWN_OUTPUT_NAMES = {"report": "an HTML report", "schema": "a model schema", "comparison": "a comparison"}

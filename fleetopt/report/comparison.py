@@ -1,0 +1,135 @@
+"""A plan comparison as one self-contained HTML page (`fleetopt compare A B --out comparison.html`):
+the figures side by side with each difference and its error, the notes, the NPV distributions and
+the per-scenario differences, purchases against the first plan and the peak power by site.
+
+Every figure and sentence is the :class:`~fleetopt.compare.Comparison`'s own (its Markdown's cells
+and notes): the page only lays them out and draws the charts from its NPV matrix.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+
+import numpy as np
+
+from fleetopt import __version__
+from fleetopt.compare import COLUMN_HEADERS, Comparison
+from fleetopt.core.units import format_mw
+from fleetopt.report import svg
+from fleetopt.report.page import SCRIPT, STYLE
+
+# a difference cell is coloured by whether it is better or worse for the company (its 'better' word)
+_EXTRA_STYLE = "td.good{color:#15803d}td.bad{color:#b91c1c}td.na{color:#94a3b8}"
+TITLE_PREFIX = "fleetopt comparison"
+
+
+def comparison_html(comp: Comparison) -> str:
+    """The page of ``comp`` (its NPV matrix, where it has one, for the charts)."""
+    model = comp.model.name if comp.model is not None else "model not recorded"
+    title = f"{TITLE_PREFIX}: {model}"
+    created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    sections = [_plans_section(comp), _figures_section(comp), _charts_section(comp), _purchases_section(comp),
+                _power_section(comp)]  # fmt: skip
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title><style>{STYLE}{_EXTRA_STYLE}</style></head>
+<body><main>
+<h1>{escape(title)}</h1>
+<p class="sub">{len(comp.labels)} plans on {comp.n_scenarios:,} common scenarios (seed {comp.seed}); written
+{created} by fleetopt {__version__}.</p>
+<pre id="script-errors" hidden></pre>
+{"".join(sections)}
+<footer>Money in USD; shares of scenarios in per cent, their differences in percentage points (pp).
+Figures defined in docs/evaluation.md ("Outputs", and "fleetopt compare").</footer>
+</main><script>{SCRIPT}</script></body></html>
+"""
+
+
+def _plans_section(comp: Comparison) -> str:
+    runs = comp.runs or [""] * len(comp.labels)
+    rows = "".join(f"<dt>{escape(label)}</dt><dd>{escape(run or 'not recorded')}</dd>"
+                   for label, run in zip(comp.labels, runs, strict=True))  # fmt: skip
+    return f"<h2>The plans</h2><dl class='facts'>{rows}</dl>"  # the model: the first of the notes
+
+
+def _figures_section(comp: Comparison) -> str:
+    """Every figure of every plan, each later plan's difference to the first (green where it is
+    better for the company, red where worse) and which way is better; then the notes."""
+    headers = [*comp.labels, *comp.difference_headers()]
+    head = "<th class='text'>figure</th>" + "".join(f"<th>{escape(h)}</th>" for h in headers)
+    head += "<th class='text'>better</th>"
+    body = []
+    for key, name, unit in comp.rows():
+        values = [float(comp.figures.loc[key, label]) for label in comp.labels]
+        better = comp.better(key)
+        cells = [f"<td class='text'>{escape(name)}</td>"]
+        for n in range(len(comp.labels)):
+            shown = comp.cell(key, values, unit, n)
+            cells.append(f"<td{' class=na' if shown == '—' else ''}>{escape(shown)}</td>")
+        for n in range(1, len(comp.labels)):
+            cells.append(_difference_cell(comp.difference(key, values, unit, n), values[n] - values[0], better))
+        cells.append(f"<td class='text'>{escape(better)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    notes = "".join(f"<li>{escape(note)}</li>" for note in comp.notes())
+    return (f"<h2>Figures</h2><div class='scroll'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div><ul class='cap'>{notes}</ul>")  # fmt: skip
+
+
+def _difference_cell(text: str, change: float, better: str) -> str:
+    good = (better == "higher" and change > 0) or (better == "lower" and change < 0)
+    bad = (better == "higher" and change < 0) or (better == "lower" and change > 0)
+    shows_change = text not in ("", "$0", "0.0 pp") and not text.startswith("0 ")
+    cls = " class='good'" if good and shows_change else " class='bad'" if bad and shows_change else ""
+    return f"<td{cls}>{escape(text)}</td>"
+
+
+def _charts_section(comp: Comparison) -> str:
+    """The plans' NPV distributions over the common scenarios, and each later plan's NPV less the
+    first's scenario by scenario (what the paired standard error measures)."""
+    npv = comp.npv_matrix
+    if npv is None or npv.shape[1] < 2:
+        return ""
+    first = comp.labels[0]
+    samples = {label: npv[n] for n, label in enumerate(comp.labels)}
+    markers = {label: {"mean": float(np.mean(v))} for label, v in samples.items()}
+    charts = [svg.histogram("NPV over the common scenarios", samples, markers)]
+    for n, label in enumerate(comp.labels[1:], start=1):
+        diff = npv[n] - npv[0]
+        title = f"{label} − {first}, scenario by scenario"
+        mean = {"difference": {"mean": float(diff.mean())}}
+        charts.append(svg.histogram(title, {"difference": diff}, mean, x_title="NPV difference, USD"))
+    cards = "".join(f"<div class='card'>{c}</div>" for c in charts)
+    caption = (f"The same {comp.n_scenarios:,} scenarios for every plan: the differences are paired, "
+               "so they vary far less than each plan's NPV does (the figures' paired standard errors).")  # fmt: skip
+    return f"<h2>Distributions</h2><div class='grid'>{cards}</div><p class='cap'>{escape(caption)}</p>"
+
+
+def _purchases_section(comp: Comparison) -> str:
+    diffs = comp.purchase_diff
+    keys = ("plan", "quarter", "sku", "site", "gpus_vs_first_plan")
+    head = "".join(f"<th{' class=text' if k != 'gpus_vs_first_plan' else ''}>{escape(COLUMN_HEADERS[k])}</th>"
+                   for k in keys)  # fmt: skip
+    rows = [
+        "<tr>" + "".join(f"<td class='text'>{escape(str(r[k]))}</td>" for k in keys[:-1])
+        + f"<td>{r['gpus_vs_first_plan']:+,.0f}</td></tr>"
+        for _, r in diffs.iterrows()
+    ]
+    if not rows:
+        rows = [f"<tr><td class='text' colspan='{len(keys)}'>no differences</td></tr>"]
+    title = f"Purchases against {comp.labels[0]} (GPUs: + more, - fewer)"
+    return (f"<h2>{escape(title)}</h2><div class='scroll'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")  # fmt: skip
+
+
+def _power_section(comp: Comparison) -> str:
+    peak = comp.mw_used.groupby(["plan", "site"])["mw_used"].max().unstack("site")
+    head = "<th class='text'>plan</th>" + "".join(f"<th>{escape(site)}</th>" for site in peak.columns)
+    rows = "".join(
+        f"<tr><td class='text'>{escape(label)}</td>"
+        + "".join(f"<td>{escape(format_mw(peak.loc[label, site]))}</td>" for site in peak.columns)
+        + "</tr>"
+        for label in comp.labels
+    )
+    return (f"<h2>Peak MW needed by site</h2><div class='scroll'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{rows}</tbody></table></div>")  # fmt: skip
