@@ -63,6 +63,7 @@ from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_note
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
+from fleetopt.milp.stochastic import complete_purchases_with_rescue
 from fleetopt.report import comparison_html, write_report
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
@@ -70,7 +71,7 @@ from fleetopt.runs.folder import RunDirError, RunFolder, csv_text, json_text, un
 from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import LoadedModel
-from fleetopt.stochastic.run import MAX_SCREENED, StochasticResult, check_settings
+from fleetopt.stochastic.run import MAX_SCREENED, StochasticResult, check_settings, rescued_completion
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
 from fleetopt.sweep.candidates import Rule
 from fleetopt.sweep.run import SweepResult
@@ -195,6 +196,7 @@ def solve(
     mip_gap: float = 0.005,
     threads: int | None = None,
     purchases: str | Path | FixedPurchases | None = None,
+    rescue: bool = False,
 ) -> SolveResult:
     """Solve a model's MILP and return the best plan with its statements.
 
@@ -205,16 +207,34 @@ def solve(
     cores are capped to them, with a :class:`FleetoptWarning`). ``purchases``: a CSV file of the
     GPU purchases the plan must make (columns quarter, sku, site, gpus; or a solve's plan.csv): every
     purchase is fixed to the file's, none elsewhere, and the solver chooses the rest
-    (docs/formulation.md §4, "Fixed purchases"), or what :func:`read_purchases` read. An infeasible
-    model raises :class:`InfeasibleModel`; no plan within the time limit :class:`NoPlanFound`."""
+    (docs/formulation.md §4, "Fixed purchases"), or what :func:`read_purchases` read. ``rescue``
+    (with ``purchases``): where they break a hard limit on the forecast (a covenant, the cash
+    floor), complete them anyway with the rescue model (status "rescued", formulation §4) so that
+    their risk can be evaluated. An infeasible model raises :class:`InfeasibleModel`; no plan
+    within the time limit :class:`NoPlanFound`."""
     limits.text("objective", objective, ("npv", "cost"))
     limits.solver_settings(mip_gap, time_limit, threads)
+    limits.flag("rescue", rescue)
+    if rescue and (purchases is None or objective != "npv"):
+        raise InputError("rescue completes fixed purchases (purchases=, --purchases) that break a "
+                         "hard limit, for the npv objective: give purchases, and leave the objective "
+                         "at npv")  # fmt: skip
     loaded, data = _loaded_and_data(model)
     fixed = None if purchases is None else purchases_for(purchases, data)
     threads = resources.capped_threads(threads)
-    result = _solve_data(
-        data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, purchases=fixed
-    )
+    try:
+        result = _solve_data(
+            data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, purchases=fixed
+        )
+    except InfeasibleModel as exc:
+        if fixed is None or objective != "npv":
+            raise
+        if not rescue:
+            exc.hint = ("to complete these purchases anyway, breaking those limits on the forecast, "
+                        f"and evaluate their risk: fleetopt solve --purchases {fixed.source} --rescue "
+                        "(rescue=True)")  # fmt: skip
+            raise
+        result = complete_purchases_with_rescue(data, fixed, mip_gap, time_limit, threads)
     result.loaded = loaded
     result.on_forecast = _policy_on_forecast(result)
     _warn_if_the_policy_reacts(result)
@@ -268,9 +288,19 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
         "solve_seconds": result.solve_seconds,
         "model_size": result.model_size,
         **({} if result.purchases is None else {"purchases": _purchases_summary(result)}),
+        # purchases completed with the rescue: what it took, and the limits the plan breaks
+        **({} if result.rescue is None else {"completion": _completion(result)}),
         **fig,
         **(result.on_forecast or _policy_on_forecast(result)),
     }
+
+
+
+
+
+def _completion(result: SolveResult) -> dict:
+    """A rescued solve's completion, as a stochastic plan's is reported (stochastic.run)."""
+    return rescued_completion(result.data, result.plan, result.rescue)
 
 
 def _policy_on_forecast(result: SolveResult) -> dict:
@@ -289,7 +319,9 @@ def _policy_on_forecast(result: SolveResult) -> dict:
 
 def _solve_label(result: SolveResult) -> str:
     """A solve's plan as evaluations and comparisons name it: "milp", or "milp, purchases fixed"."""
-    return "milp" if result.purchases is None else "milp, purchases fixed"
+    if result.purchases is None:
+        return "milp"
+    return "milp, purchases fixed" if result.rescue is None else "milp, purchases fixed, rescued"
 
 
 def _purchases_summary(result: SolveResult) -> dict:

@@ -7,6 +7,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import run_cli
 from test_cli_robustness import assert_one_error, leftovers
@@ -286,3 +287,63 @@ def test_purchases_cannot_apply_to_a_stochastic_solve(here):
 def test_the_api_refuses_bad_files_alike(tiny, tmp_path):
     with pytest.raises(InputError, match="sku 'B300'"):
         api.solve(tiny, purchases=write(tmp_path / "p.csv", "2026Q4,B300,texas,8"))
+
+
+# ---------------------------------------------------------------- purchases that break a hard limit
+
+
+def test_purchases_that_break_a_covenant_are_refused_with_the_way_to_complete_them(here):
+    """tiny with 1,000 B200 in 2026Q3 (its optimum buys 2,000) misses the 1.4x DSCR in 2028Q1-Q2:
+    the solve is infeasible (exit 3), and says how to get the plan and its risk anyway."""
+    write(here / "p.csv", "2026Q3,B200,texas,1000")
+    code, _, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--out", "R")
+    assert code == 3, err
+    text = " ".join(err.split())
+    assert "dscr_covenant in 2028Q1..2028Q2" in text
+    assert "fleetopt solve --purchases p.csv --rescue" in text
+    assert leftovers(here) == ["p.csv"]
+
+
+def test_rescue_completes_purchases_that_break_a_covenant_and_says_what_they_break(here, tiny):
+    """With --rescue the same purchases are completed by the rescue model: the plan buys exactly the
+    file's 1,000 GPUs, its own statements miss the 1.4x DSCR in the two quarters the infeasible solve
+    named, the run says so, and an evaluation on the forecast marks it as breaching there."""
+    write(here / "p.csv", "2026Q3,B200,texas,1000")
+    code, out, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--rescue", "--out", "R")
+    assert code == 0, err
+    assert "rescued: the purchases break hard limits on the forecast" in " ".join(out.split())
+    summary = json.loads((here / "R" / "summary.json").read_text())
+    assert summary["status"] == "rescued"
+    broken = summary["completion"]["limits_broken"]
+    assert broken == [{"limit": "EBITDA / debt service >= 1.4x", "quarters": ["2028Q1", "2028Q2"]}]
+    rescue = summary["completion"]["rescue"]
+    assert rescue["covenant_cure"] and not rescue["cash_rescue"]
+    data = tiny[1]
+    plans, labels, _ = load_plans(here / "R" / "plan.npz", data)
+    assert labels == ["milp, purchases fixed, rescued"]
+    assert plans[0].buy_blocks.sum() * data.block_size[data.sku_names.index("B200")] == 1000
+    statements = pd.read_csv(here / "R" / "statements.csv").set_index("quarter")
+    assert (statements.loc[["2028Q1", "2028Q2"], "dscr"] < 1.4).all()
+    evaluation, _, _ = api.evaluate(here / "R", deterministic=True)
+    assert not evaluation.metrics["forecast_within_limits"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--rescue"], "--rescue cannot apply without --purchases"),
+     (["--purchases", "p.csv", "--rescue", "--objective", "cost"], "cannot apply with --objective cost")],
+)  # fmt: skip
+def test_rescue_is_refused_where_it_cannot_apply(here, args, message):
+    write(here / "p.csv", "2026Q3,B200,texas,1000")
+    code, out, err = run_cli("solve", "tiny", *args, "--out", "R")
+    assert_one_error(code, out, err, message)
+    with pytest.raises(InputError, match="rescue completes fixed purchases"):
+        api.solve("tiny", rescue=True)
+
+
+def test_rescue_changes_nothing_for_purchases_within_every_limit(tiny, free):
+    """The optimum's own purchases with rescue=True: the plain solve has a plan, so it is that plan."""
+    fixed = FixedPurchases(free.plan.buy_blocks.copy(), "optimum", 1, "", purchase_axes(tiny[1]))
+    result = api.solve(tiny, mip_gap=0.0, purchases=fixed, rescue=True)
+    assert result.status == "optimal" and result.rescue is None
+    assert result.statements.npv_usd == pytest.approx(free.statements.npv_usd, rel=1e-9)

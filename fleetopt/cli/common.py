@@ -70,9 +70,10 @@ def error_lines(exc: FleetoptError) -> list[str]:
             "and block sizes, MW, covenant ratios)"
         ]
         given = f" with {exc.given}" if exc.given else ""
+        hint = [f"{exc.hint[0].upper()}{exc.hint[1:]}."] if exc.hint else []
         return [f"infeasible{given}: no plan meets every constraint. Constraint groups in conflict:"] + [
             f"  {line}" for line in lines
-        ]
+        ] + hint
     if isinstance(exc, NoPlanFound):
         return [f"error: no plan found: {exc}; raise --time-limit"]
     return [f"error: {exc}"]

@@ -128,10 +128,21 @@ def solve(
             "the solver chooses the rest. Compare the run with the free solve's: `fleetopt compare A B`.",
         ),
     ] = None,
+    rescue: Annotated[
+        bool,
+        typer.Option(
+            help="With --purchases: where they break a hard limit on the forecast (a covenant, the cash "
+            "floor), complete them anyway with the rescue model (revolver, covenant cures and emergency "
+            "equity at their penalties, formulation §4) and write the plan, marked rescued with the "
+            "limits it breaks, so that `fleetopt evaluate` and `compare` can give its risk.",
+        ),
+    ] = False,
 ) -> None:
     """Solve the fleet MILP and write the plan, statements and summary to a run folder."""
     refuse_unless(ctx, STOCHASTIC_ONLY, stochastic is not None, "cannot apply without --stochastic N")
     refuse_unless(ctx, ("purchases",), stochastic is None, "cannot apply with --stochastic N")
+    refuse_unless(ctx, ("rescue",), purchases is not None, "cannot apply without --purchases")
+    refuse_unless(ctx, ("rescue",), objective == Objective.npv, "cannot apply with --objective cost")
     loaded = load_model(model)
     threads = capped_threads(threads)
     registry_checked()
@@ -150,7 +161,7 @@ def solve(
         console.print(marked("solving ", (loaded.model.name, "bold"), f" ({objective.value}) ..."))
         result = api.solve(
             pair, objective=objective.value, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-            purchases=fixed,
+            purchases=fixed, rescue=rescue,
         )  # fmt: skip
         for renderable in solve_summary_tables(result):
             console.print(renderable)

@@ -36,7 +36,14 @@ from fleetopt.runs.registry import DAMAGED
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
-from fleetopt.stochastic.run import first_stage_text, in_sample_labels, measure_unavailable, plan_facts
+from fleetopt.stochastic.run import (
+    completion_facts,
+    first_stage_text,
+    in_sample_labels,
+    measure_unavailable,
+    plan_facts,
+    rescued_completion,
+)
 from fleetopt.sweep.run import IDLE_BUFFER
 
 
@@ -240,6 +247,9 @@ def solve_summary_tables(result) -> list:
             Text(f"fixed from {fixed.source}: {fixed.gpus(data):,.0f} GPUs in {counted(fixed.rows, 'row')} "
                  "(none elsewhere); the solver chose the rest"),
         )  # fmt: skip
+    if result.rescue is not None:  # solve --rescue: how the purchases were completed, what they break
+        for label, words, bad in completion_facts(rescued_completion(data, plan, result.rescue)):
+            status.add_row(label, Text(words, style="bold red" if bad else ""))
     status.add_row("build / solve time", f"{result.build_seconds:.2f} s / {result.solve_seconds:.2f} s")
     size = result.model_size
     status.add_row(

@@ -162,4 +162,6 @@ def format_solver_status(status: str, gap: float | None) -> str:
         return f"optimal within {gap:.1%} (relative gap)"
     if status == "time_limit":  # a plan, stopped by --time-limit before the gap asked for
         return "time limit reached (the best plan found; its gap beside it)"
+    if status == "rescued":  # fixed purchases completed with the rescue model (solve --rescue)
+        return "rescued: the purchases break hard limits on the forecast, completed with the rescue"
     return status

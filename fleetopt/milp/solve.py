@@ -35,6 +35,7 @@ class InfeasibleModel(InfeasibleError):
     def __init__(self, diagnosis: list[dict], given: str | None = None):
         self.diagnosis = diagnosis
         self.given = given  # what the solve fixed besides the model ("the purchases of FILE fixed")
+        self.hint: str | None = None  # what to do about it, where there is something (a caller's words)
         lines = format_diagnosis(diagnosis)
         more = f"; and {len(lines) - self.SHOWN} more" if len(lines) > self.SHOWN else ""
         conflict = "; ".join(lines[: self.SHOWN]) + more if lines else "none found (a numerical conflict)"
@@ -73,6 +74,9 @@ class SolveResult:
     # the plan run on the forecast with the model's policy, as fleetopt.api.solve found it (its
     # summary.json fields): kept so that writing the run does not run it again
     on_forecast: dict | None = field(default=None, repr=False, compare=False)
+    # status "rescued" (purchases that break a hard limit, completed with the rescue model: §7b's
+    # scenario model on the forecast): the forecast's rescue row (emergency equity, cures, slacks)
+    rescue: dict | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:  # a notebook shows this, not the plan's arrays
         gap = "" if self.gap is None else f", gap {self.gap:.2%}"

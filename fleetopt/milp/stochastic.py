@@ -27,7 +27,7 @@ from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver
 from fleetopt.milp.finance import tie_breaks
 from fleetopt.milp.highs import model_size, stops_kept
-from fleetopt.milp.solve import extract_plan, raise_without_plan, solve_settled
+from fleetopt.milp.solve import NoPlanFound, SolveResult, extract_plan, raise_without_plan, solve_settled
 from fleetopt.milp.units import MUSD, from_model_units, output_unit, to_model_units
 
 # decisions dated by their last index; those before quarter Q are first stage (non-anticipative)
@@ -442,6 +442,48 @@ def netted_first_stage(values: dict[tuple[str, object], float], plan: Plan) -> d
             usd = plan.draws[f, t] if name == "draw" else plan.prepay[f, t]
             out[(name, key)] = to_model_units(float(usd))
     return out
+
+
+def complete_purchases_with_rescue(
+    data: ModelData,
+    purchases,
+    mip_gap: float = 0.005,
+    time_limit: float | None = None,
+    threads: int | None = None,
+) -> SolveResult:
+    """Purchases written by people (``purchases``: a :class:`~fleetopt.core.purchases.FixedPurchases`)
+    that break a hard limit on the forecast, completed anyway: the forecast scenario's model with
+    its rescue (:func:`scenario_model`: the revolver, then covenant cures and emergency equity at
+    their penalties, every slack priced) and every purchase fixed to the file's. The plan is the
+    one that needs the least rescue, its statements those of the plan alone (no rescue in them):
+    they break the limits the rescue cured. Status ``rescued``; ``rescue``: the forecast's row
+    (:func:`scenario_row`)."""
+    started = time.perf_counter()
+    ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], 1)
+    blk = ef.block(0)
+    ef.fix_first_stage({("buy", key): float(purchases.blocks[key]) for key in blk.buy})
+    build_seconds = time.perf_counter() - started
+    solution = ef.solve(mip_gap, time_limit, threads)
+    if solution.objective_usd is None:  # every limit has a priced slack: only a time limit stops it
+        raise NoPlanFound(f"the rescue of the purchases of {purchases.source} found no plan "
+                          f"({solution.status}) in {solution.seconds:.1f} s")  # fmt: skip
+    plan = extract_plan(blk, data)
+    statements = plan_statements(data, plan)
+    return SolveResult(
+        status="rescued",
+        objective_kind="npv",
+        objective_usd=statements.npv_usd,
+        bound_usd=None,
+        gap=solution.gap,
+        build_seconds=build_seconds,
+        solve_seconds=solution.seconds,
+        model_size=model_size(ef.m),
+        plan=plan,
+        statements=statements,
+        data=data,
+        purchases=purchases,
+        rescue=solution.scenarios[0],
+    )
 
 
 def complete_with_rescue(

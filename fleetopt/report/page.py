@@ -63,6 +63,7 @@ from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.loading import ModelError, load_model
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
 from fleetopt.stochastic.run import (
+    completion_facts,
     first_stage_text,
     in_sample_labels,
     measure_unavailable,
@@ -562,6 +563,8 @@ def _solver_facts(s: dict) -> list[tuple[str, str]]:
         facts.append(("purchases", f"fixed from {fixed['file']}: {fixed['gpus']:,.0f} GPUs in "
                                    f"{counted(fixed['rows'], 'row')}, none elsewhere; the solver chose "
                                    "the rest (docs/formulation.md §4, 'Fixed purchases')"))  # fmt: skip
+    if s.get("kind") == "solve" and s.get("completion"):  # solve --rescue: how, and what the plan breaks
+        facts += [(label, words) for label, words, _ in completion_facts(s["completion"])]
     return facts
 
 

@@ -512,7 +512,7 @@ def plan_facts(summary: dict) -> list[tuple[str, str, bool]]:
         if f"{name}_scenarios" in summary:
             count, p = summary[f"{name}_scenarios"], summary[f"{name}_probability"]
             rows.append((f"scenarios with {label}", f"{count} ({p:.1%} probability)", False))
-    return rows + _completion_facts(summary.get("completion") or {})
+    return rows + completion_facts(summary.get("completion") or {})
 
 
 # a covenant's slack group in words, with its ratio: "dscr covenant (EBITDA / debt service)"
@@ -546,7 +546,10 @@ def rescue_words(row: dict) -> str:
     return "; ".join(equity + slack_words(row.get("slacks") or {}))
 
 
-def _completion_facts(completion: dict) -> list[tuple[str, str, bool]]:
+def completion_facts(completion: dict) -> list[tuple[str, str, bool]]:
+    """(label, words, a warning?) of how a plan was completed on the forecast (``completion``:
+    ``method``, its ``rescue`` row where the rescue model did it, the ``limits_broken`` of
+    :func:`forecast_limits_broken`): a stochastic plan's, or a rescued solve's purchases."""
     if not completion:
         return []
     method, rescue = completion["method"], completion.get("rescue")
@@ -608,6 +611,14 @@ def complete_plan(
         completion = {"method": "forecast with rescue", "npv_forecast_usd": row["npv_usd"], "rescue": row}
     completion["limits_broken"] = forecast_limits_broken(data, plan)
     return plan, completion
+
+
+def rescued_completion(data: ModelData, plan: Plan, row: dict) -> dict:
+    """The completion of purchases people fixed by the rescue model (`fleetopt solve --purchases
+    FILE --rescue`): ``row``, the forecast's rescue, and the limits the plan breaks, as
+    :func:`complete_plan` reports a stochastic plan completed so."""
+    return {"method": "the rescue model, the purchases fixed", "rescue": row,
+            "limits_broken": forecast_limits_broken(data, plan)}  # fmt: skip
 
 
 def forecast_limits_broken(data: ModelData, plan: Plan) -> list[dict]:
