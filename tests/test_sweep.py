@@ -635,6 +635,20 @@ def test_your_purchases_are_a_candidate_with_the_rest_the_forecasts_best(tmp_pat
     assert (kept["plan"], kept["status"]) == ("yours: later.csv", mine.status) and "later.csv" in kept["note"]
 
 
+def test_your_purchases_that_break_a_covenant_are_rescued_evaluated_and_not_recommended(tmp_path):
+    """1,000 B200 in 2026Q3 miss tiny's 1.4x DSCR in 2028Q1-Q2 (test_purchases): the sweep dropped
+    them. Now they are completed with the rescue, evaluated with the others, marked as breaching on
+    their own forecast, and the rule passes them over."""
+    small = _orders(tmp_path, "small.csv", "2026Q3,B200,texas,1000")
+    result = api.sweep("tiny", candidates=3, scenarios=50, seed=1, purchases=[small])
+    mine = _candidate(result, "yours: small.csv")
+    assert mine.status == "rescued" and mine.plan is not None
+    assert "EBITDA / debt service >= 1.4x in 2028Q1, 2028Q2" in mine.note
+    row = result.metrics.set_index("plan").loc["yours: small.csv"]
+    assert not row[FORECAST_OK] and not row["recommended"]
+    assert "yours: small.csv" not in [d["plan"] for d in result.summary()["dropped"]]
+
+
 def test_a_resumed_sweep_makes_your_proposal_from_its_job_file(tmp_path):
     """Stopped before the proposal was made, and the file since deleted: job.json keeps its text."""
     later, folder = _orders(tmp_path), tmp_path / "sweep"

@@ -31,10 +31,16 @@ from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.metrics import FORECAST_OK, RANK_COLUMNS
 from fleetopt.milp.persistent import PersistentPlanner, Stress
-from fleetopt.milp.solve import raise_without_plan
+from fleetopt.milp.solve import NoPlanFound, raise_without_plan
+from fleetopt.milp.stochastic import complete_purchases_with_rescue
 from fleetopt.runs import limits
 from fleetopt.schema import Robustness
-from fleetopt.stochastic.run import check_settings, first_stage_quarters, solve_stochastic
+from fleetopt.stochastic.run import (
+    check_settings,
+    first_stage_quarters,
+    forecast_limits_broken,
+    solve_stochastic,
+)
 
 BLACKWELL, RUBIN = 1, 2
 
@@ -540,10 +546,24 @@ class _Making:
         return Candidate(label, "robust", r.status, r.plan, note=what + within_gap(r.gap), gap=r.gap)
 
     def proposal(self, fixed: FixedPurchases) -> Candidate:
-        """A procurement plan written by people: its purchases fixed, the rest the forecast's best."""
+        """A procurement plan written by people: its purchases fixed, the rest the forecast's best;
+        where they break a hard limit on the forecast, completed with the rescue (`solve --rescue`),
+        so that its risk is evaluated beside the others (it breaches on its forecast: not
+        recommended unless the rule allows that)."""
         r = self.planner.complete_purchases(fixed.blocks)
         note = f"your purchases ({fixed.gpus(self.data):,.0f} GPUs from {fixed.source}), the rest the MILP's"
-        return Candidate(proposal_label(fixed), "proposal", r.status, r.plan, note=note)
+        if r.status != "infeasible":
+            return Candidate(proposal_label(fixed), "proposal", r.status, r.plan, note=note)
+        try:
+            rescued = complete_purchases_with_rescue(self.data, fixed, **self.settings)
+        except NoPlanFound:  # the rescue's time limit: dropped, as the plain completion would be
+            return Candidate(proposal_label(fixed), "proposal", r.status, None, note=note)
+        broken = "; ".join(f"{b['limit']} in {', '.join(b['quarters'])}"
+                           for b in forecast_limits_broken(self.data, rescued.plan))  # fmt: skip
+        note += (f"; they break a hard limit on the forecast ({broken}): completed with the "
+                 "rescue (fleetopt solve --purchases FILE --rescue), so it breaches on its own "
+                 "forecast")  # fmt: skip
+        return Candidate(proposal_label(fixed), "proposal", "rescued", rescued.plan, note=note)
 
     def completed(self, varied: Plan, label: str, what: str) -> Candidate:
         """A variation completed by the forecast's model with its strategic decisions fixed."""
