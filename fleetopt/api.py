@@ -1096,7 +1096,7 @@ def run(ref: str | Path | int) -> RunRecord:
 
 
 def compare(
-    runs: str | Path | int | Iterable[str | Path | int],
+    runs: str | Path | int | SolveResult | Iterable[str | Path | int | SolveResult],
     model: ModelArg = None,
     *,
     scenarios: int | None = None,
@@ -1119,10 +1119,13 @@ def compare(
     gives a :class:`FleetoptWarning`.
     ``backend``: see :func:`evaluate`. ``labels``: a name for each plan compared, in order (a
     sweep's folder counts two plans; None: each run's name and its plan's label), unique and not empty.
+    ``runs`` may instead be :class:`SolveResult` objects of one model, as :func:`solve` returns
+    them, compared without writing them first (under their model; 1,000 scenarios of seed 0
+    unless given; named "milp", "milp, purchases fixed" ... unless ``labels``).
 
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
     (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
-    if isinstance(runs, (str, Path, int)):
+    if isinstance(runs, (str, Path, int, SolveResult)):
         given = [runs]
     elif isinstance(runs, Iterable) and not isinstance(runs, (bytes, dict)):
         given = list(runs)
@@ -1139,6 +1142,13 @@ def compare(
         limits.seed("seed", seed)
     limits.text("backend", backend, BACKENDS)
     names = _checked_labels(labels)
+    solved = [r for r in given if isinstance(r, SolveResult)]
+    if solved:
+        if len(solved) != len(given):
+            raise InputError("runs must be run folders, run ids or plan files, or solve results, "
+                             "not both: write the solves first (write_solve_run) to compare them "
+                             "with runs")  # fmt: skip
+        return _compare_solved(solved, model, scenarios, seed, backend, names)
     refs = [resolve_run(r, "runs") for r in given]
     chosen, model_given, copy_used = "the model given", model, False
     if model is None:
@@ -1170,6 +1180,39 @@ def compare(
     return compare_plans(
         data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs, not_back
     )
+
+
+def _compare_solved(results: list[SolveResult], model, scenarios, seed, backend, names) -> Comparison:
+    """:func:`compare` of solve results in memory: their plans under their model (or ``model``)."""
+    if len({r.data.fingerprint for r in results}) > 1:
+        raise InputError("the solve results compared must be of one model (one version of it): these "
+                         "differ; write them (write_solve_run) and compare the runs with model=")  # fmt: skip
+    if model is not None:
+        raise InputError("model cannot apply to solve results: they are compared under their own model")
+    loaded, data = results[0].loaded, results[0].data
+    labels = names or _unique([_solve_label(r) for r in results])
+    if len(labels) != len(results):
+        raise InputError(f"labels: {len(labels)} given for {len(results)} plans to compare: give one for "
+                         "each, in that order")  # fmt: skip
+    used = None
+    if loaded is not None:
+        used = ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, "the solves' own model")
+    n = limits.scenarios("scenarios", 1000 if scenarios is None else scenarios)
+    s = limits.seed("seed", 0 if seed is None else seed)
+    plans = [r.plan for r in results]
+    runs = ["(in memory: not written)"] * len(results)
+    return compare_plans(data, plans, labels, n, s, backend, None, used, [], runs, [])
+
+
+def _unique(labels: list[str]) -> list[str]:
+    """``labels`` with a repeated one numbered: milp, milp (2)."""
+    out: list[str] = []
+    for label in labels:
+        unique, k = label, 2
+        while unique in out:
+            unique, k = f"{label} ({k})", k + 1
+        out.append(unique)
+    return out
 
 
 def _checked_labels(labels) -> list[str] | None:

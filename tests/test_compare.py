@@ -1073,3 +1073,33 @@ def test_compare_format_html_writes_the_page_to_standard_output(tiny_run):
     code, out, err = run_cli("compare", str(folder), str(folder), "--scenarios", "20", "--format", "html")
     assert code == 0, err
     assert out.startswith("<!doctype html>") and out.rstrip().endswith("</html>")
+
+
+# ---------------------------------------------------------------- solve results in memory
+
+
+def test_solve_results_are_compared_without_writing_them(tiny_run, tmp_path):
+    """A notebook's `fo.compare([a, b])` of two solves was refused with a registry error: now their
+    plans are compared under their model, as the same plans written as runs are."""
+    folder = tiny_run[0]
+    free = api.solve("tiny")
+    later = api.solve("tiny", purchases=_later_orders(tmp_path))
+    comp = api.compare([free, later], scenarios=100, seed=2)
+    assert comp.labels == ["milp", "milp, purchases fixed"]
+    assert comp.runs == ["(in memory: not written)"] * 2 and comp.model.name == "tiny"
+    named = api.compare([free, free], scenarios=100, seed=2, labels=["a", "b"])
+    assert named.labels == ["a", "b"]
+    assert api.compare([free, free], scenarios=100, seed=2).labels == ["milp", "milp (2)"]
+    # the same plans written as runs: the same figures
+    written = api.compare([api.write_solve_run(free), api.write_solve_run(later)], scenarios=100, seed=2)
+    np.testing.assert_array_equal(comp.figures.to_numpy(), written.figures.to_numpy())
+    with pytest.raises(InputError, match="not both"):
+        api.compare([free, folder], scenarios=100)
+    with pytest.raises(InputError, match="model cannot apply to solve results"):
+        api.compare([free, later], "tiny", scenarios=100)
+
+
+def _later_orders(folder) -> Path:
+    path = folder / "later-orders.csv"
+    path.write_text("quarter,sku,site,gpus\n2026Q4,B200,texas,2000\n")
+    return path
