@@ -22,6 +22,7 @@ import hashlib
 import math
 import shlex
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
@@ -63,7 +64,7 @@ from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_note
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
-from fleetopt.milp.stochastic import complete_purchases_with_rescue
+from fleetopt.milp.stochastic import complete_purchases_with_rescue, rescuable
 from fleetopt.report import comparison_html, write_report
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
@@ -222,19 +223,27 @@ def solve(
     loaded, data = _loaded_and_data(model)
     fixed = None if purchases is None else purchases_for(purchases, data)
     threads = resources.capped_threads(threads)
+    started = time.perf_counter()
     try:
         result = _solve_data(
             data, objective, time_limit=time_limit, mip_gap=mip_gap, threads=threads, purchases=fixed
         )
     except InfeasibleModel as exc:
+        # a rescue cures finance limits only: purchases short of power or a contract stay infeasible
         if fixed is None or objective != "npv":
             raise
-        if not rescue:
-            exc.hint = ("to complete these purchases anyway, breaking those limits on the forecast, "
-                        f"and evaluate their risk: fleetopt solve --purchases {fixed.source} --rescue "
-                        "(rescue=True)")  # fmt: skip
+        if not rescuable(exc.diagnosis):
+            if rescue:
+                exc.hint = ("the rescue cures finance limits only (cash, covenants, the borrowing base), "
+                            "and these purchases break others too")  # fmt: skip
             raise
-        result = complete_purchases_with_rescue(data, fixed, mip_gap, time_limit, threads)
+        exc.rescuable = True
+        if not rescue:  # the CLI says how with the command given
+            raise
+        left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
+        result = complete_purchases_with_rescue(data, fixed, mip_gap, left, threads)
+        if result is None:
+            raise
     result.loaded = loaded
     result.on_forecast = _policy_on_forecast(result)
     _warn_if_the_policy_reacts(result)
@@ -1159,7 +1168,7 @@ def compare(
     plans, labels, buffers, runs = plans_from_refs(refs, data, sources)
     if names is not None:
         if len(names) != len(plans):
-            raise InputError(f"labels: {len(names)} given for {len(plans)} plans to compare "
+            raise InputError(f"{LABELS}: {len(names)} given for {len(plans)} plans to compare "
                              f"({', '.join(labels)}): give one for each, in that order")  # fmt: skip
         labels = names
     used, versions = None, []
@@ -1192,8 +1201,8 @@ def _compare_solved(results: list[SolveResult], model, scenarios, seed, backend,
     loaded, data = results[0].loaded, results[0].data
     labels = names or _unique([_solve_label(r) for r in results])
     if len(labels) != len(results):
-        raise InputError(f"labels: {len(labels)} given for {len(results)} plans to compare: give one for "
-                         "each, in that order")  # fmt: skip
+        raise InputError(f"{LABELS}: {len(labels)} given for {len(results)} plans to compare: give one "
+                         "for each, in that order")  # fmt: skip
     used = None
     if loaded is not None:
         used = ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, "the solves' own model")
@@ -1215,18 +1224,21 @@ def _unique(labels: list[str]) -> list[str]:
     return out
 
 
+LABELS = "labels (--label)"  # the plans' names, as the API and the CLI call them
+
+
 def _checked_labels(labels) -> list[str] | None:
     """The plans' names given to :func:`compare`: strings, none empty, none repeated."""
     if labels is None:
         return None
     if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
         raise InputError(f"labels must be a list of names, one per plan (got {type(labels).__name__})")
-    names = [limits.text("labels", label) for label in labels]
+    names = [limits.text(LABELS, label) for label in labels]
     if any(not name.strip() for name in names):
-        raise InputError("labels must not be empty")
+        raise InputError(f"{LABELS} must not be empty")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise InputError(f"labels must be unique: {', '.join(repeated)} given more than once")
+        raise InputError(f"{LABELS} must be unique: {', '.join(repeated)} given more than once")
     return names
 
 

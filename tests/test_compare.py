@@ -1028,9 +1028,9 @@ def test_labels_name_the_plans_compared_one_each_in_order(tiny_run):
 
 @pytest.mark.parametrize(
     "labels, message",
-    [(["only one"], "labels: 1 given for 2 plans to compare"),
-     (["a", "a"], "labels must be unique: a given more than once"),
-     (["a", " "], "labels must not be empty"),
+    [(["only one"], "labels (--label): 1 given for 2 plans to compare"),
+     (["a", "a"], "labels (--label) must be unique: a given more than once"),
+     (["a", " "], "labels (--label) must not be empty"),
      ("ab", "labels must be a list of names, one per plan")],
 )  # fmt: skip
 def test_labels_that_do_not_name_each_plan_once_are_refused(tiny_run, labels, message):
@@ -1103,3 +1103,14 @@ def _later_orders(folder) -> Path:
     path = folder / "later-orders.csv"
     path.write_text("quarter,sku,site,gpus\n2026Q4,B200,texas,2000\n")
     return path
+
+
+def test_a_report_does_not_replace_a_comparison_page(tiny_run, tmp_path):
+    """`fleetopt report RUN --out c.html` replaced a comparison page silently (both are fleetopt
+    HTML); each command now replaces only its own output."""
+    folder = tiny_run[0]
+    page = tmp_path / "c.html"
+    assert run_cli("compare", str(folder), str(folder), "--scenarios", "20", "--out", str(page))[0] == 0
+    code, _, err = run_cli("report", str(folder), "--out", str(page))
+    assert code == 2 and "is a file that is not an HTML report fleetopt wrote" in " ".join(err.split()), err
+    assert "<title>fleetopt comparison" in page.read_text()

@@ -855,6 +855,18 @@ def test_a_job_resumed_with_a_smaller_memory_budget_keeps_its_chunk_and_sizes_th
     assert json.loads((folder / "job.json").read_text())["max_memory"] is None  # job.json keeps its own
 
 
+def test_a_resume_too_small_for_one_plan_says_how_much_it_needs(tmp_path):
+    """One plan over tiny's 20 scenarios needs 2,240 + 928 + 2,520 = 5,688 bytes (above): a resume
+    with --max-memory 1KB was told to give fewer scenarios, which a resume refuses. Now it is told
+    the budget to give, and the folder is left to resume."""
+    folder = _interrupted_job(tmp_path, seed=7)
+    code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "1KB")
+    text = " ".join(err.split())
+    assert code == 2 and "more than the budget of 1 KB (--max-memory)" in text, err
+    assert "resume with a larger --max-memory, at least 5.69 KB" in text and "--scenarios" not in text
+    assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
+
+
 def test_a_resume_keeps_the_memory_budget_the_job_started_with(tmp_path):
     """A job started with max_memory 100 KB (one plan a chunk), stopped in its second chunk, then
     resumed without one: the rest in chunks of one plan too, not sized to half the free RAM."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import numpy as np
 import pandas as pd
@@ -248,6 +249,8 @@ def test_the_run_records_the_file(here, tiny):
             "line 3: a second row for B200 at texas in 2026Q4",
         ),
         (["2026Q4,B200,8"], "quarter,sku,gpus", "the header must name the columns quarter, sku, site, gpus"),
+        # blank lines above the header: said so (it read "the file is empty")
+        (["quarter,sku,site,gpus", "2026Q3,B200,texas,8"], "\n", "its first line is blank: the header"),
         # a comment line above the header: what was read as the header is shown
         (["quarter,sku,site,gpus", "2026Q4,B200,texas,8"], "# my orders",
          "gpus; its first line reads '# my orders' (the first line is the header"),
@@ -292,15 +295,32 @@ def test_the_api_refuses_bad_files_alike(tiny, tmp_path):
 # ---------------------------------------------------------------- purchases that break a hard limit
 
 
-def test_purchases_that_break_a_covenant_are_refused_with_the_way_to_complete_them(here):
+def test_purchases_that_break_a_covenant_are_refused_with_the_way_to_complete_them(here, monkeypatch):
     """tiny with 1,000 B200 in 2026Q3 (its optimum buys 2,000) misses the 1.4x DSCR in 2028Q1-Q2:
-    the solve is infeasible (exit 3), and says how to get the plan and its risk anyway."""
+    the solve is infeasible (exit 3), and says how to get the plan and its risk anyway: the command
+    typed, with --rescue (it said `fleetopt solve --purchases p.csv --rescue`, which solves the
+    default model, not tiny)."""
     write(here / "p.csv", "2026Q3,B200,texas,1000")
-    code, _, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--out", "R")
+    command = ["solve", "tiny", "--purchases", "p.csv", "--out", "R"]
+    monkeypatch.setattr(sys, "argv", ["fleetopt", *command])  # as the entry point sees it
+    code, _, err = run_cli(*command)
     assert code == 3, err
     text = " ".join(err.split())
     assert "dscr_covenant in 2028Q1..2028Q2" in text
-    assert "fleetopt solve --purchases p.csv --rescue" in text
+    assert "evaluate their risk: fleetopt solve tiny --purchases p.csv --out R --rescue" in text
+    assert leftovers(here) == ["p.csv"]
+
+
+def test_purchases_short_of_power_are_not_rescued(here):
+    """8,000 B200 need 23.7 MW of texas's 20: the rescue cures finance limits only, so the solve stays
+    infeasible with --rescue, says why, and offers no rescue without it. Before, the rescue drew power
+    that does not exist and wrote a plan no evaluation could take."""
+    write(here / "p.csv", "2026Q3,B200,texas,8000")
+    code, _, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--out", "R")
+    assert code == 3 and "power in 2026Q3" in err and "--rescue" not in err, err
+    code, _, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--rescue", "--out", "R")
+    assert code == 3
+    assert "The rescue cures finance limits only (cash, covenants," in " ".join(err.split())
     assert leftovers(here) == ["p.csv"]
 
 

@@ -462,3 +462,11 @@ def test_an_evaluation_is_listed_by_the_plan_its_terminal_and_report_show_first(
     for rank_by, best in (("mean", "milp: forecast"), ("cvar5", "milp: price shock")):
         assert listed({**summary, "ranking": {"rank_by": rank_by, "max_breach_prob": 0.5}})["plan"] == best
     assert key_figures(summary)["plan"] == "milp: forecast"  # without the shown plan: the file's first
+
+
+def test_a_rescued_solve_is_listed_as_breaking_hard_limits():
+    """`fleetopt solve --purchases F --rescue` writes a plan that breaks covenants on the forecast:
+    the registry's list read like any solve's ("NPV -$32.3M on the forecast")."""
+    rescued = {"kind": "solve", "status": "rescued", "npv_usd": -32.3e6}
+    assert key_figure("solve", rescued) == "rescued, breaks hard limits: NPV -$32.3M on the forecast"
+    assert key_figure("solve", {**rescued, "status": "optimal"}) == "NPV -$32.3M on the forecast"

@@ -101,3 +101,10 @@ def test_float_noise_is_not_a_digit():
     assert format_usd(4_049_999.9999999995) == "$4.1M"
     assert format_usd(4_050_000.0) == "$4.1M"
     assert format_usd(4_049_999.0) == "$4.0M"
+
+
+def test_a_count_of_one_is_singular():
+    """compare's "contracts taken" read "1 contracts"."""
+    assert format_figure(1, "contracts") == "1 contract" and format_figure(2, "contracts") == "2 contracts"
+    assert format_figure(1, "GPUs") == "1 GPU" and format_difference(-1, "GPUs") == "-1 GPU"
+    assert format_figure(1_000, "GPUs") == "1,000 GPUs" and format_figure(0, "contracts") == "0 contracts"

@@ -717,11 +717,13 @@ def key_figure(kind: str, fig: dict) -> str:
         return f"RP {format_usd(fig['rp_usd'])}"
     if fig.get("objective") == "cost" and "present_cost_usd" in fig:
         return f"present cost {format_usd(fig['present_cost_usd'])} on the forecast"
+    # purchases completed with the rescue (solve --rescue): its plan breaks hard limits there
+    rescued = "rescued, breaks hard limits: " if str(fig.get("status", "")).startswith("rescued") else ""
     if fig.get("policy_reacts"):  # as the report shows it: the plan as the company runs it
-        return (f"NPV {format_usd(fig['policy_npv_usd'])} on the forecast with its policy (the MILP's "
-                f"{format_usd(fig.get('npv_usd'))})")  # fmt: skip
+        return (f"{rescued}NPV {format_usd(fig['policy_npv_usd'])} on the forecast with its policy (the "
+                f"MILP's {format_usd(fig.get('npv_usd'))})")  # fmt: skip
     if "npv_usd" in fig:
-        return f"NPV {format_usd(fig['npv_usd'])} on the forecast"
+        return f"{rescued}NPV {format_usd(fig['npv_usd'])} on the forecast"
     return ""
 
 

@@ -97,7 +97,7 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
     """The purchases of a CSV file's ``text`` (``path``: its name in messages), as
     :func:`read_purchases` reads them (a resumed sweep reads them from its job.json)."""
     reader = csv.DictReader(io.StringIO(text))
-    header, plan_csv = _header(reader, path)
+    header, plan_csv = _header(reader, path, not text.strip())
     given: dict[str, dict[tuple[int, int, int], tuple[int, float]]] = {"GPUs": {}, "blocks": {}}
     for row in reader:
         where = f"{path}, line {reader.line_num}"
@@ -130,7 +130,17 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
     return FixedPurchases(blocks, path, rows, text, purchase_axes(data))
 
 
-def _header(reader: csv.DictReader, path: str) -> tuple[list[str], bool]:
+def _first_line_words(fields, header: list[str], separator: str | None, empty: bool) -> str:
+    """What was read as the header, for a header that names no columns fleetopt reads."""
+    if empty:
+        return "the file is empty"
+    if not header:  # blank lines above the header
+        return "its first line is blank: the header must be the first line"
+    read = f"its first line reads {','.join(fields)!r}"
+    return read if separator else f"{read} (the first line is the header: no comment line above it)"
+
+
+def _header(reader: csv.DictReader, path: str, text_empty: bool = False) -> tuple[list[str], bool]:
     """The header's names (stripped) and whether it is a solve's plan.csv (a decision column and no
     gpus column: beside gpus, a decision column is a note); refused if a name repeats (the last
     copy would win) or a needed one is missing."""
@@ -146,8 +156,7 @@ def _header(reader: csv.DictReader, path: str) -> tuple[list[str], bool]:
         # a spreadsheet set to another locale writes ';' (or tabs) between columns: one column here
         other = next((sep for sep in (";", "\t") if len(header) == 1 and sep in header[0]), None)
         separated = f" (its columns are separated by {other!r}: save it with commas)" if other else ""
-        read = (f"its first line reads {','.join(reader.fieldnames)!r} (the first line is the header: no "
-                "comment line above it)") if header else "the file is empty"  # fmt: skip
+        read = _first_line_words(reader.fieldnames, header, other, text_empty)
         raise InputError(
             f"{path}: the header must name the columns {', '.join(COLUMNS)} (or be a solve's plan.csv); "
             f"missing: {', '.join(missing)}{separated}; {read}"

@@ -137,7 +137,12 @@ def format_figure(value: float, unit: str) -> str:
         return _unsigned_zero(f"{value:.1%}")
     if unit == "MW":
         return format_mw(value)
-    return _unsigned_zero(f"{value:,.0f} {unit}")
+    text = _unsigned_zero(f"{value:,.0f}")
+    return f"{text} {_ONE.get(unit, unit) if text in ('1', '-1') else unit}"
+
+
+# a count's unit for one of it: 1 GPU, 1 contract
+_ONE = {"GPUs": "GPU", "contracts": "contract"}
 
 
 def format_difference(value: float, unit: str) -> str:
@@ -162,6 +167,7 @@ def format_solver_status(status: str, gap: float | None) -> str:
         return f"optimal within {gap:.1%} (relative gap)"
     if status == "time_limit":  # a plan, stopped by --time-limit before the gap asked for
         return "time limit reached (the best plan found; its gap beside it)"
-    if status == "rescued":  # fixed purchases completed with the rescue model (solve --rescue)
-        return "rescued: the purchases break hard limits on the forecast, completed with the rescue"
+    if status.startswith("rescued"):  # fixed purchases completed with the rescue model (solve --rescue)
+        stopped = " (stopped by the time limit)" if status != "rescued" else ""
+        return f"rescued{stopped}: the purchases break hard limits on the forecast, completed with the rescue"
     return status

@@ -139,7 +139,12 @@ def choose_backend(
 
 
 class MemoryBudgetError(InputError):
-    """A run that cannot keep within its working-memory budget, even one plan at a time."""
+    """A run that cannot keep within its working-memory budget, even one plan at a time:
+    ``need_bytes`` for one plan, ``budget_bytes`` the budget."""
+
+    def __init__(self, message: str, need_bytes: int = 0, budget_bytes: int = 0):
+        super().__init__(message)
+        self.need_bytes, self.budget_bytes = need_bytes, budget_bytes
 
 
 # A scenario's factor paths are held about three times while a block is simulated: as generated,
@@ -225,8 +230,9 @@ def _check_fits(n_scenarios: int, need_bytes: int, budget_bytes: int, remedy: st
         raise MemoryBudgetError(
             f"{n_scenarios:,} scenarios need {format_bytes(need_bytes)} of working "
             f"memory for each plan's results, more than the budget of {format_bytes(budget_bytes)}: "
-            f"{remedy}"
-        )
+            f"{remedy}",
+            need_bytes, budget_bytes,
+        )  # fmt: skip
 
 
 def chunk_sizes(

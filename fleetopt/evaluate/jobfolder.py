@@ -18,7 +18,14 @@ from fleetopt.core.data import load
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, BackendError, available_ram_bytes
 from fleetopt.evaluate.batch import PlanFileError
-from fleetopt.evaluate.engine import LocalExecutor, choose_backend, evaluate, worker_chunk_sizes
+from fleetopt.evaluate.engine import (
+    LocalExecutor,
+    MemoryBudgetError,
+    choose_backend,
+    evaluate,
+    format_bytes,
+    worker_chunk_sizes,
+)
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.planfile import plan_file_model_name
@@ -276,6 +283,16 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
                              f"--resume {run.path} --executor local") from None
     except BackendError as exc:
         raise started_elsewhere(exc, how, runs["backend"], f"fleetopt evaluate --resume {run.path}") from None
+    except MemoryBudgetError as exc:  # its scenarios are the job's: only the budget can change
+        kept = "job.json's max_memory" if settings.get("max_memory") else "half of this machine's free memory"
+        given = "--max-memory" if "max_memory" in how else kept
+        need, budget = format_bytes(exc.need_bytes), format_bytes(exc.budget_bytes)
+        raise MemoryBudgetError(
+            f"{run.path}: its {settings['n_scenarios']:,} scenarios need {need} of working memory for "
+            f"each plan's results, more than the budget of {budget} ({given}): resume with a larger "
+            f"--max-memory, at least {need}",
+            exc.need_bytes, exc.budget_bytes,
+        ) from None
     # the chunks stored before are kept as they are (ChunkStore.ranges); the rest are sized for
     # this machine and budget, so that a job stopped for memory resumes with a smaller --max-memory
     job.settings.update(plans_source=settings["plans_source"])

@@ -36,6 +36,7 @@ class InfeasibleModel(InfeasibleError):
         self.diagnosis = diagnosis
         self.given = given  # what the solve fixed besides the model ("the purchases of FILE fixed")
         self.hint: str | None = None  # what to do about it, where there is something (a caller's words)
+        self.rescuable = False  # fixed purchases whose conflict a rescue cures (solve(rescue=True))
         lines = format_diagnosis(diagnosis)
         more = f"; and {len(lines) - self.SHOWN} more" if len(lines) > self.SHOWN else ""
         conflict = "; ".join(lines[: self.SHOWN]) + more if lines else "none found (a numerical conflict)"

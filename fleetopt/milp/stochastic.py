@@ -50,6 +50,14 @@ CASH_CURED = ("min_cash", "liquidity_covenant")
 # slacks that cure a covenant or the borrowing base: the evaluator calls the scenario a breach
 COVENANT_CURED = ("borrowing_base", "leverage_covenant", "dscr_covenant", "interest_coverage_covenant")
 RESCUE_TOLERANCE_USD = 1.0
+# the limits a rescue of fixed purchases may cure: finance only (no MW or GPU that does not exist)
+FINANCE_CURED = CASH_CURED + COVENANT_CURED
+
+
+def rescuable(diagnosis: list[dict]) -> bool:
+    """Whether an infeasible solve's conflict (its diagnosis) is of finance limits alone (cash,
+    covenants, the borrowing base), which a rescue cures; not power, contracts or the fleet."""
+    return bool(diagnosis) and all(entry["group"] in FINANCE_CURED for entry in diagnosis)
 
 
 @dataclass
@@ -450,31 +458,39 @@ def complete_purchases_with_rescue(
     mip_gap: float = 0.005,
     time_limit: float | None = None,
     threads: int | None = None,
-) -> SolveResult:
+) -> SolveResult | None:
     """Purchases written by people (``purchases``: a :class:`~fleetopt.core.purchases.FixedPurchases`)
     that break a hard limit on the forecast, completed anyway: the forecast scenario's model with
     its rescue (:func:`scenario_model`: the revolver, then covenant cures and emergency equity at
     their penalties, every slack priced) and every purchase fixed to the file's. The plan is the
     one that needs the least rescue, its statements those of the plan alone (no rescue in them):
-    they break the limits the rescue cured. Status ``rescued``; ``rescue``: the forecast's row
-    (:func:`scenario_row`)."""
+    they break the limits the rescue cured. Only finance limits are cured (:data:`FINANCE_CURED`):
+    purchases that need power, or break another physical limit, have no plan (None). Status
+    ``rescued`` (``rescued, time limit reached`` where the time limit stopped it with a plan);
+    ``rescue``: the forecast's row (:func:`scenario_row`)."""
     started = time.perf_counter()
     ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], 1)
     blk = ef.block(0)
     ef.fix_first_stage({("buy", key): float(purchases.blocks[key]) for key in blk.buy})
+    for key in blk.SLACK:  # power, contracts, demand: no rescue creates what does not exist
+        if key[0] not in FINANCE_CURED:
+            blk.slack[key].fix(0.0)
     build_seconds = time.perf_counter() - started
     solution = ef.solve(mip_gap, time_limit, threads)
-    if solution.objective_usd is None:  # every limit has a priced slack: only a time limit stops it
+    if solution.status == "infeasible":
+        return None
+    if solution.objective_usd is None:
         raise NoPlanFound(f"the rescue of the purchases of {purchases.source} found no plan "
                           f"({solution.status}) in {solution.seconds:.1f} s")  # fmt: skip
     plan = extract_plan(blk, data)
     statements = plan_statements(data, plan)
     return SolveResult(
-        status="rescued",
+        # its gap is of the rescue's penalised value, not of the NPV shown: not given
+        status="rescued" if solution.status == "optimal" else "rescued, time limit reached",
         objective_kind="npv",
         objective_usd=statements.npv_usd,
         bound_usd=None,
-        gap=solution.gap,
+        gap=None,
         build_seconds=build_seconds,
         solve_seconds=solution.seconds,
         model_size=model_size(ef.m),

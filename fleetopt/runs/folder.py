@@ -569,7 +569,10 @@ def _bytes(content: bytes | str) -> bytes:
 # how each kind of output file fleetopt writes looks (its first and last 4 KiB): `--out` may replace
 # such a file (a report, schema or comparison written before), never another file (a model, say)
 OWN_OUTPUT = {
-    "report": lambda ends: ends.lower().startswith("<!doctype html>") and "<title>fleetopt " in ends,
+    "report": lambda ends: (
+        ends.lower().startswith("<!doctype html>") and "<title>fleetopt " in ends
+        and "<title>fleetopt comparison" not in ends  # a comparison's page: compare's own output
+    ),
     "schema": lambda ends: ends.startswith('{\n  "$defs": {') and '"title": "PlanningModel"' in ends,
     "comparison": lambda ends: (
         ends.startswith(("# about\n", "# figures\n", '{\n  "plan_runs": [', '{\n  "figures": [', "# Plan comparison"))

@@ -557,6 +557,8 @@ class _Making:
         try:
             rescued = complete_purchases_with_rescue(self.data, fixed, **self.settings)
         except NoPlanFound:  # the rescue's time limit: dropped, as the plain completion would be
+            rescued = None
+        if rescued is None:  # short of power or another physical limit, which no rescue cures
             return Candidate(proposal_label(fixed), "proposal", r.status, None, note=note)
         broken = "; ".join(f"{b['limit']} in {', '.join(b['quarters'])}"
                            for b in forecast_limits_broken(self.data, rescued.plan))  # fmt: skip
