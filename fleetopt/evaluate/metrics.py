@@ -165,6 +165,17 @@ def tail_count(n_scenarios: int, share: float = TAIL) -> int:
     return max(1, math.ceil(share * n_scenarios - 1e-9))
 
 
+def cvar_influence(npv: np.ndarray, alpha: float = TAIL) -> tuple[float, np.ndarray]:
+    """(CVaR_alpha, influence values): the mean of the ceil(alpha S) worst NPVs and, per scenario,
+    q + min(x - q, 0) / (k / S) - CVaR (q the k-th worst). The standard error of two plans' CVaR
+    difference on the same scenarios is :func:`paired_error` of their influence values'
+    difference (formulation §7b, "Out of sample, paired"; `fleetopt compare`)."""
+    k = tail_count(len(npv), alpha)
+    worst = np.sort(npv)[:k]
+    cvar, q = float(worst.mean()), float(worst[-1])
+    return cvar, q + np.minimum(npv - q, 0.0) / (k / len(npv)) - cvar
+
+
 def plan_metrics(results: dict, xp: Any = np) -> dict:
     """(P,) metrics from (P, S) simulation results, computed where the results are (NumPy or
     CuPy arrays: on a GPU only the metrics, not the (plans x scenarios) results, come back)."""

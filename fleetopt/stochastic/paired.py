@@ -21,7 +21,7 @@ import numpy as np
 from fleetopt.core.data import ModelData
 from fleetopt.core.units import counted, format_usd, format_usd_change
 from fleetopt.evaluate import PlanBatch, generate_scenarios
-from fleetopt.evaluate.metrics import TAIL, paired_error, tail_count
+from fleetopt.evaluate.metrics import TAIL, cvar_influence, paired_error
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 
 OUTCOMES = ("npv", "breach", "default")
@@ -44,15 +44,6 @@ def scenario_outcomes(
             parts[name].append(np.asarray(out[name], dtype=np.float64))
     joined = {name: np.concatenate(chunks, axis=1) for name, chunks in parts.items()}
     return {label: {name: joined[name][p] for name in OUTCOMES} for p, label in enumerate(plans.labels)}
-
-
-def cvar_influence(npv: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
-    """(CVaR_alpha, influence values): the mean of the ceil(alpha S) worst NPVs and, per scenario,
-    q + min(x - q, 0) / (k / S) - CVaR (q the k-th worst)."""
-    k = tail_count(len(npv), alpha)
-    worst = np.sort(npv)[:k]
-    cvar, q = float(worst.mean()), float(worst[-1])
-    return cvar, q + np.minimum(npv - q, 0.0) / (k / len(npv)) - cvar
 
 
 def _mean_and_error(d: np.ndarray) -> tuple[float, float]:
