@@ -36,6 +36,7 @@ from fleetopt.evaluate.sources import (
 )
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
+from fleetopt.stochastic.paired import scenario_outcomes
 
 YES_NO = "yes/no"  # a figure that is 1 (yes) or 0 (no)
 FIGURES = [
@@ -57,7 +58,9 @@ FIGURES = [
     ("npv_p95_usd", "NPV P95", "USD"),
     ("loss_probability", "P(NPV < 0)", "share"),
     ("breach_probability", "P(covenant breach)", "share"),
+    ("breach_probability_paired_se", "P(covenant breach) minus the first plan's: standard error", "pp"),
     ("default_probability", "P(liquidity default)", "share"),
+    ("default_probability_paired_se", "P(liquidity default) minus the first plan's: standard error", "pp"),
     # which covenant breaks first; a comparison keeps the rows of its model's covenants only
     *((first_breach_column(k), f"first breach breaks {k.label}", "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
@@ -179,7 +182,7 @@ class Comparison:
     def has_difference(key: str, unit: str) -> bool:
         """Whether a figure has a difference to the first plan: not a standard error (the difference
         of two errors means nothing: the paired row is the difference's own), nor a yes/no."""
-        return not (key.endswith("_se_usd") or unit == YES_NO)
+        return not (key.endswith(("_se_usd", "_paired_se")) or unit == YES_NO)
 
     @staticmethod
     def difference(key: str, values: list[float], unit: str, n: int = 1) -> str:
@@ -191,7 +194,7 @@ class Comparison:
     @staticmethod
     def cell(key: str, values: list[float], unit: str, n: int) -> str:
         """Plan ``n``'s figure as shown; the first plan's paired error (against itself) is —."""
-        if key.endswith("_paired_se_usd") and n == 0:
+        if "_paired_se" in key and n == 0:
             return NOT_APPLICABLE
         if unit == YES_NO:
             return "yes" if values[n] else "no"
@@ -238,7 +241,8 @@ class Comparison:
                    f"'… − {self.labels[0]}' columns, each a difference of the unrounded figures, so "
                    "it may differ by one in the last digit from the difference of the rounded ones); "
                    f"P5's: the standard deviation of that difference over {BOOTSTRAP_DRAWS} resamples "
-                   "of the scenarios; CVaR5's: that of the two plans' tail influence values "
+                   "of the scenarios; CVaR5's: that of the two plans' tail influence values; the "
+                   "probabilities': that of the per-scenario 0/1 differences, in points "
                    "(docs/evaluation.md); 'better': which way a figure is better for the "
                    "company.")  # fmt: skip
         return out
@@ -562,10 +566,13 @@ def compare_plans(
         raise CompareError(f"plan labels must be unique: {labels}")
     batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
     result = evaluate(data, batch, scenarios, seed, backend=backend, keep_matrix=True)
+    # each scenario's breach and default, for the paired errors of the probabilities' differences
+    flags = scenario_outcomes(data, batch, scenarios, seed)
     statements = [plan_statements(data, plan) for plan in plans]
     on_forecast = forecast_run_batch(data, plans, buffers, statements)  # with each plan's policy
     figures = {
-        label: plan_figures(data, plan, statements[n], on_forecast[n], result, n, demand_served)
+        label: {**plan_figures(data, plan, statements[n], on_forecast[n], result, n, demand_served),
+                **paired_share_errors(flags[labels[0]], flags[label], n)}
         for n, (plan, label, demand_served) in enumerate(
             zip(plans, labels, market_demand_served(data, batch), strict=True)
         )
@@ -653,6 +660,17 @@ def paired_tail_errors(first: np.ndarray, npv: np.ndarray, n: int) -> dict[str, 
     psi = cvar_influence(npv)[1] - cvar_influence(first)[1]
     return {"npv_p5_paired_se_usd": float(np.std(differences, ddof=1)),
             "npv_cvar5_paired_se_usd": paired_error(psi)}  # fmt: skip
+
+
+def paired_share_errors(first: dict, outcomes: dict, n: int) -> dict[str, float]:
+    """The paired errors of a plan's P(covenant breach) and P(liquidity default) less the first
+    plan's on the same scenarios (``first``, ``outcomes``: each scenario's 0/1 ``breach`` and
+    ``default``, :func:`scenario_outcomes`): :func:`paired_error` of the per-scenario difference,
+    as shares (shown in percentage points). NaN for the first plan itself (``n`` 0)."""
+    keys = {"breach": "breach_probability_paired_se", "default": "default_probability_paired_se"}
+    if n == 0:
+        return dict.fromkeys(keys.values(), np.nan)
+    return {key: paired_error(outcomes[name] - first[name]) for name, key in keys.items()}
 
 
 def power_used(data: ModelData, labels: list[str], statements: list) -> pd.DataFrame:

@@ -21,12 +21,14 @@ from fleetopt.compare import (
     CompareError,
     compare_plans,
     contracts_against_first,
+    paired_share_errors,
     paired_tail_errors,
     plans_from_refs,
     purchases_against_first,
 )
 from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
+from fleetopt.core.units import format_figure
 from fleetopt.errors import InputError
 from fleetopt.evaluate import save_plans
 from fleetopt.milp.persistent import PersistentPlanner
@@ -69,7 +71,8 @@ def expected_difference(data, first: Plan, other: Plan) -> dict[tuple[str, str],
 
 
 # the errors of a plan's figures less the first plan's: none for the first plan itself
-PAIRED = ["npv_mean_paired_se_usd", "npv_p5_paired_se_usd", "npv_cvar5_paired_se_usd"]
+PAIRED = ["npv_mean_paired_se_usd", "npv_p5_paired_se_usd", "npv_cvar5_paired_se_usd",
+          "breach_probability_paired_se", "default_probability_paired_se"]
 
 
 def differences(records, plan_label: str) -> dict[tuple[str, str], float]:
@@ -79,7 +82,7 @@ def differences(records, plan_label: str) -> dict[tuple[str, str], float]:
 def assert_same_figures(figures: list[dict], a: str, b: str) -> None:
     """Every figure of ``a`` that of ``b`` (the first plan ``a``'s paired errors are none, ``b``'s 0)."""
     for row in figures:
-        if row["figure"].endswith("_paired_se_usd"):
+        if "_paired_se" in row["figure"]:
             assert (row[a], row[b]) == (None, 0.0)
             continue
         assert row[a] == pytest.approx(row[b], rel=1e-12, abs=1e-9, nan_ok=True), row["figure"]
@@ -211,7 +214,7 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share",
                  "first_breach_borrowing_base_share"}  # fmt: skip
         assert {f for f in figures["figure"] if f.startswith("first_breach_")} == first
-        assert len(figures) == 26 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 28 + 4 and {"figure", "unit"} <= set(figures.columns)
     else:
         assert text.startswith("# Plan comparison (50 common scenarios, seed 0)")
         assert "## Purchases against the first plan" in text and "(none)" in text
@@ -1121,3 +1124,15 @@ def test_a_report_does_not_replace_a_comparison_page(tiny_run, tmp_path):
     code, _, err = run_cli("report", str(folder), "--out", str(page))
     assert code == 2 and "is a file that is not an HTML report fleetopt wrote" in " ".join(err.split()), err
     assert "<title>fleetopt comparison" in page.read_text()
+
+
+def test_the_probabilities_differences_have_paired_errors():
+    """Breaches in scenarios 3-4 for the first plan, 2-3 for the other: differences (0, 1, 0, -1),
+    mean 0, sample variance 2/3, error sqrt(2/3 / 4) = 0.408 (40.82 pp); no default in either: 0."""
+    first = {"breach": np.array([0.0, 0.0, 1.0, 1.0]), "default": np.zeros(4)}
+    other = {"breach": np.array([0.0, 1.0, 1.0, 0.0]), "default": np.zeros(4)}
+    errors = paired_share_errors(first, other, 1)
+    assert errors["breach_probability_paired_se"] == pytest.approx((2 / 3 / 4) ** 0.5, rel=1e-12)
+    assert errors["default_probability_paired_se"] == 0.0
+    assert all(np.isnan(v) for v in paired_share_errors(first, first, 0).values())
+    assert format_figure(errors["breach_probability_paired_se"], "pp") == "40.82 pp"

@@ -137,6 +137,8 @@ def format_figure(value: float, unit: str) -> str:
         return _unsigned_zero(f"{value:.1%}")
     if unit == "MW":
         return format_mw(value)
+    if unit == "pp":  # a difference of shares (or its error), in percentage points
+        return "n/a" if not math.isfinite(value) else _unsigned_zero(f"{value * 100:.2f} pp")
     text = _unsigned_zero(f"{value:,.0f}")
     return f"{text} {_ONE.get(unit, unit) if text in ('1', '-1') else unit}"
 
