@@ -238,7 +238,9 @@ def solve(
                             "and these purchases break others too")  # fmt: skip
             raise
         exc.rescuable = True
-        if not rescue:  # the CLI says how with the command given
+        if not rescue:  # in Python, said in the message; the CLI says it with the command given
+            exc.args = (f"{exc}; solve(..., rescue=True) completes these purchases anyway, breaking "
+                        "those limits on the forecast",)  # fmt: skip
             raise
         left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
         result = complete_purchases_with_rescue(data, fixed, mip_gap, left, threads)

@@ -311,6 +311,14 @@ def test_purchases_that_break_a_covenant_are_refused_with_the_way_to_complete_th
     assert leftovers(here) == ["p.csv"]
 
 
+def test_in_python_the_infeasible_purchases_message_offers_the_rescue(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("quarter,sku,site,gpus\n2026Q3,B200,texas,1000\n")
+    with pytest.raises(api.InfeasibleModel, match=r"solve\(\.\.\., rescue=True\) completes these purchases"):
+        api.solve("tiny", purchases=path)
+    assert api.solve("tiny", purchases=path, rescue=True).status == "rescued"
+
+
 def test_purchases_short_of_power_are_not_rescued(here):
     """8,000 B200 need 23.7 MW of texas's 20: the rescue cures finance limits only, so the solve stays
     infeasible with --rescue, says why, and offers no rescue without it. Before, the rescue drew power
