@@ -236,6 +236,7 @@ def solve(
             if rescue:
                 exc.hint = ("the rescue cures finance limits only (cash, covenants, the borrowing base), "
                             "and these purchases break others too")  # fmt: skip
+                exc.args = (f"{exc}; {exc.hint}",)
             raise
         exc.rescuable = True
         if not rescue:  # in Python, said in the message; the CLI says it with the command given
@@ -245,6 +246,8 @@ def solve(
         left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
         result = complete_purchases_with_rescue(data, fixed, mip_gap, left, threads)
         if result is None:
+            exc.hint = "the rescue found no plan either: a limit it does not cure is broken too"
+            exc.args = (f"{exc}; {exc.hint}",)
             raise
     result.loaded = loaded
     result.on_forecast = _policy_on_forecast(result)

@@ -58,9 +58,9 @@ FIGURES = [
     ("npv_p95_usd", "NPV P95", "USD"),
     ("loss_probability", "P(NPV < 0)", "share"),
     ("breach_probability", "P(covenant breach)", "share"),
-    ("breach_probability_paired_se", "P(covenant breach) minus the first plan's: standard error", "pp"),
+    ("breach_probability_paired_se", "P(covenant breach) minus the first plan's: standard error", "share"),
     ("default_probability", "P(liquidity default)", "share"),
-    ("default_probability_paired_se", "P(liquidity default) minus the first plan's: standard error", "pp"),
+    ("default_probability_paired_se", "P(liquidity default) minus the first plan's: standard error", "share"),
     # which covenant breaks first; a comparison keeps the rows of its model's covenants only
     *((first_breach_column(k), f"first breach breaks {k.label}", "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
@@ -196,6 +196,8 @@ class Comparison:
         """Plan ``n``'s figure as shown; the first plan's paired error (against itself) is —."""
         if "_paired_se" in key and n == 0:
             return NOT_APPLICABLE
+        if unit == "share" and "_paired_se" in key:  # the error of a difference of shares: in points
+            return format_figure(values[n], "pp")
         if unit == YES_NO:
             return "yes" if values[n] else "no"
         return format_figure(values[n], unit)

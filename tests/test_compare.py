@@ -1136,3 +1136,15 @@ def test_the_probabilities_differences_have_paired_errors():
     assert errors["default_probability_paired_se"] == 0.0
     assert all(np.isnan(v) for v in paired_share_errors(first, first, 0).values())
     assert format_figure(errors["breach_probability_paired_se"], "pp") == "40.82 pp"
+
+
+def test_the_probabilities_errors_are_shares_in_the_files_and_points_in_the_tables(tiny_run):
+    """The CSV said unit pp beside a share (0.0204 for 2.04 pp): a file reader was off by 100."""
+    _, result, _ = tiny_run
+    data = result.data
+    comp = compare_plans(data, [result.plan, altered(data, result.plan)], ["a", "b"], 200, 3)
+    figures = comp.tables()["figures"].set_index("figure")
+    error = figures.loc["breach_probability_paired_se", "b"]
+    assert figures.loc["breach_probability_paired_se", "unit"] == "share" and 0 < error < 1
+    shown = comp.cell("breach_probability_paired_se", [np.nan, error], "share", 1)
+    assert shown == f"{error * 100:.2f} pp"

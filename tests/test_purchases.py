@@ -309,6 +309,12 @@ def test_purchases_that_break_a_covenant_are_refused_with_the_way_to_complete_th
     assert "dscr_covenant in 2028Q1..2028Q2" in text
     assert "evaluate their risk: fleetopt solve tiny --purchases p.csv --out R --rescue" in text
     assert leftovers(here) == ["p.csv"]
+    # a file name with a space is quoted, so that the command can be pasted back
+    write(here / "my orders.csv", "2026Q3,B200,texas,1000")
+    command = ["solve", "tiny", "--purchases", "my orders.csv"]
+    monkeypatch.setattr(sys, "argv", ["fleetopt", *command])
+    code, _, err = run_cli(*command)
+    assert code == 3 and "fleetopt solve tiny --purchases 'my orders.csv' --rescue" in " ".join(err.split())
 
 
 def test_in_python_the_infeasible_purchases_message_offers_the_rescue(tmp_path):
@@ -330,6 +336,8 @@ def test_purchases_short_of_power_are_not_rescued(here):
     assert code == 3
     assert "The rescue cures finance limits only (cash, covenants," in " ".join(err.split())
     assert leftovers(here) == ["p.csv"]
+    with pytest.raises(api.InfeasibleModel, match="the rescue cures finance limits only"):  # in Python too
+        api.solve("tiny", purchases=here / "p.csv", rescue=True)
 
 
 def test_rescue_completes_purchases_that_break_a_covenant_and_says_what_they_break(here, tiny):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import shlex
 import signal
 import sys
 import warnings
@@ -543,7 +544,7 @@ def stop_on_sigterm() -> None:
 
 def command_line() -> str:
     """The command as typed: what the run registry records for a run written by the CLI."""
-    return " ".join(["fleetopt", *sys.argv[1:]])
+    return " ".join(["fleetopt", shlex.join(sys.argv[1:])]) if sys.argv[1:] else "fleetopt"
 
 
 def say_written(path: Path, notes: dict[str, str] | None = None) -> None:
