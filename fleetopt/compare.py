@@ -36,7 +36,6 @@ from fleetopt.evaluate.sources import (
 )
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text
-from fleetopt.stochastic.paired import scenario_outcomes
 
 YES_NO = "yes/no"  # a figure that is 1 (yes) or 0 (no)
 FIGURES = [
@@ -567,14 +566,13 @@ def compare_plans(
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
     batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
-    result = evaluate(data, batch, scenarios, seed, backend=backend, keep_matrix=True)
-    # each scenario's breach and default, for the paired errors of the probabilities' differences
-    flags = scenario_outcomes(data, batch, scenarios, seed)
+    # with each scenario's breach and default, for the paired errors of the probabilities' differences
+    result = evaluate(data, batch, scenarios, seed, backend=backend, keep_matrix=True, keep_outcomes=True)
     statements = [plan_statements(data, plan) for plan in plans]
     on_forecast = forecast_run_batch(data, plans, buffers, statements)  # with each plan's policy
     figures = {
         label: {**plan_figures(data, plan, statements[n], on_forecast[n], result, n, demand_served),
-                **paired_share_errors(flags[labels[0]], flags[label], n)}
+                **paired_share_errors(result.outcomes, n)}
         for n, (plan, label, demand_served) in enumerate(
             zip(plans, labels, market_demand_served(data, batch), strict=True)
         )
@@ -664,15 +662,17 @@ def paired_tail_errors(first: np.ndarray, npv: np.ndarray, n: int) -> dict[str, 
             "npv_cvar5_paired_se_usd": paired_error(psi)}  # fmt: skip
 
 
-def paired_share_errors(first: dict, outcomes: dict, n: int) -> dict[str, float]:
-    """The paired errors of a plan's P(covenant breach) and P(liquidity default) less the first
-    plan's on the same scenarios (``first``, ``outcomes``: each scenario's 0/1 ``breach`` and
-    ``default``, :func:`scenario_outcomes`): :func:`paired_error` of the per-scenario difference,
-    as shares (shown in percentage points). NaN for the first plan itself (``n`` 0)."""
+def paired_share_errors(outcomes: dict, n: int) -> dict[str, float]:
+    """The paired errors of plan ``n``'s P(covenant breach) and P(liquidity default) less the first
+    plan's on the same scenarios (``outcomes``: each pair's 0/1 ``breach`` and ``default``, (plans,
+    scenarios), as the evaluation computed them, :attr:`EvaluationResult.outcomes`):
+    :func:`paired_error` of the per-scenario difference, as shares (shown in percentage points).
+    NaN for the first plan itself (``n`` 0)."""
     keys = {"breach": "breach_probability_paired_se", "default": "default_probability_paired_se"}
     if n == 0:
         return dict.fromkeys(keys.values(), np.nan)
-    return {key: paired_error(outcomes[name] - first[name]) for name, key in keys.items()}
+    flags = {name: np.asarray(outcomes[name], dtype=np.float64) for name in keys}
+    return {key: paired_error(flags[name][n] - flags[name][0]) for name, key in keys.items()}
 
 
 def power_used(data: ModelData, labels: list[str], statements: list) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_figure
 from fleetopt.errors import InputError
-from fleetopt.evaluate import save_plans
+from fleetopt.evaluate import compile_plans, evaluate, save_plans
 from fleetopt.milp.persistent import PersistentPlanner
 
 SCENARIOS = "200"
@@ -1129,12 +1129,12 @@ def test_a_report_does_not_replace_a_comparison_page(tiny_run, tmp_path):
 def test_the_probabilities_differences_have_paired_errors():
     """Breaches in scenarios 3-4 for the first plan, 2-3 for the other: differences (0, 1, 0, -1),
     mean 0, sample variance 2/3, error sqrt(2/3 / 4) = 0.408 (40.82 pp); no default in either: 0."""
-    first = {"breach": np.array([0.0, 0.0, 1.0, 1.0]), "default": np.zeros(4)}
-    other = {"breach": np.array([0.0, 1.0, 1.0, 0.0]), "default": np.zeros(4)}
-    errors = paired_share_errors(first, other, 1)
+    breach = np.array([[0, 0, 1, 1], [0, 1, 1, 0]], dtype=bool)
+    outcomes = {"breach": breach, "default": np.zeros((2, 4), bool)}
+    errors = paired_share_errors(outcomes, 1)
     assert errors["breach_probability_paired_se"] == pytest.approx((2 / 3 / 4) ** 0.5, rel=1e-12)
     assert errors["default_probability_paired_se"] == 0.0
-    assert all(np.isnan(v) for v in paired_share_errors(first, first, 0).values())
+    assert all(np.isnan(v) for v in paired_share_errors(outcomes, 0).values())
     assert format_figure(errors["breach_probability_paired_se"], "pp") == "40.82 pp"
 
 
@@ -1148,3 +1148,8 @@ def test_the_probabilities_errors_are_shares_in_the_files_and_points_in_the_tabl
     assert figures.loc["breach_probability_paired_se", "unit"] == "share" and 0 < error < 1
     shown = comp.cell("breach_probability_paired_se", [np.nan, error], "share", 1)
     assert shown == f"{error * 100:.2f} pp"
+    # the flags are the evaluation's own: their means are its probabilities, exactly
+    batch = compile_plans(data, [result.plan, altered(data, result.plan)], ["a", "b"])
+    ev = evaluate(data, batch, 200, 3, backend="numpy", keep_outcomes=True, plan_chunk=1)
+    for name, column in (("breach", "breach_probability"), ("default", "default_probability")):
+        np.testing.assert_array_equal(ev.outcomes[name].mean(axis=1), ev.metrics[column].to_numpy())

@@ -37,6 +37,9 @@ from fleetopt.evaluate.metrics import FORECAST_OK, plan_metrics, within_limits
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 
+# the per-pair outcomes an evaluation keeps with keep_outcomes (fleetopt compare's paired errors)
+OUTCOMES = ("breach", "default")
+
 # Working memory per (plan, scenario) pair, in float64 words, beyond the per-quarter paths:
 # state, accumulators and the temporaries of one quarter.
 _BASE_WORDS_PER_PAIR = 48
@@ -59,6 +62,9 @@ class EvaluationResult:
     quarters: int  # quarters of the horizon
     kernel: bool  # whether the fused kernel ran (cupy, cpu-kernel) rather than the NumPy reference
     npv_matrix: np.ndarray | None = None  # (plans, scenarios) NPV, USD, when keep_matrix
+    # with keep_outcomes: each (plan, scenario)'s covenant breach and liquidity default, (P, S) bool
+    # arrays by OUTCOMES' names (None where chunks came from a store, which does not keep them)
+    outcomes: dict[str, np.ndarray] | None = None
     # the quarterly lines asked for by evaluate(record=...) (cash_usd, debt_usd, ebitda_usd: USD at
     # each quarter's end), each a (plans, scenarios, quarters) array; empty unless asked for (the
     # Python API and the CLI do not ask)
@@ -296,6 +302,7 @@ class ChunkSpec:
     keep_matrix: bool = False
     record: tuple[str, ...] = ()
     kernel: bool = True
+    keep_outcomes: bool = False
 
 
 # The last scenario block a worker process made, kept for its next chunk of plans: a worker
@@ -401,9 +408,12 @@ def evaluate_chunk(
     return {
         "metrics": metrics,
         "npv": be.to_host(buffers["npv"]) if spec.keep_matrix else None,
+        # each pair's 0/1 covenant breach and liquidity default (a chunk store does not keep them)
+        "outcomes": {name: be.to_host(buffers[name]).astype(bool) for name in OUTCOMES}
+        if spec.keep_outcomes else None,
         "paths": paths,
         "kernel": use_kernel,
-    }
+    }  # fmt: skip
 
 
 # A tile smaller than this costs more in per-call overhead than a second thread gains.
@@ -552,6 +562,7 @@ def evaluate(
     progress: Callable[[int, int], None] | None = None,
     executor=None,
     store=None,
+    keep_outcomes: bool = False,
 ) -> EvaluationResult:
     """Evaluate ``plans`` on scenarios ``0 .. n_scenarios - 1`` of ``seed``.
 
@@ -562,7 +573,8 @@ def evaluate(
     the other). ``executor`` runs the chunks (default: in this process; see
     :mod:`fleetopt.evaluate.jobs` for worker processes and Ray); ``store`` (a
     :class:`~fleetopt.evaluate.jobs.ChunkStore`) keeps finished chunks on disk so an interrupted
-    run can resume.
+    run can resume. ``keep_outcomes``: also keep each pair's covenant breach and liquidity default
+    (:attr:`EvaluationResult.outcomes`; not kept by a store).
     """
     if n_scenarios <= 0:
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")
@@ -574,7 +586,8 @@ def evaluate(
         be = getattr(executor, "backend", None) or resolve_backend(backend)
     auto_plans, auto_scen = backend_chunk_sizes(data, plans, n_scenarios, be, max_memory, record)
     spec = ChunkSpec(
-        n_scenarios, seed, scenario_chunk or auto_scen, deterministic, keep_matrix, tuple(record), kernel
+        n_scenarios, seed, scenario_chunk or auto_scen, deterministic, keep_matrix, tuple(record), kernel,
+        keep_outcomes,
     )
     executor = executor or LocalExecutor(be)
     if store is not None:  # only chunks computed from these plans, model and spec are used
@@ -606,6 +619,7 @@ def evaluate(
         plan_chunk=min(plans.P, plan_chunk or auto_plans),
         scenario_chunk=spec.scenario_chunk,
         npv_matrix=np.concatenate([r["npv"] for r in results]) if keep_matrix else None,
+        outcomes=_joined_outcomes(results) if keep_outcomes else None,
         quarters=data.T,
         kernel=any(r.get("kernel", False) for r in results),
         model_fingerprint=data.fingerprint,
@@ -613,6 +627,13 @@ def evaluate(
         pairs_stored=sum(earlier.values()),
         earlier_devices=earlier,
     )
+
+
+def _joined_outcomes(results: list[dict]) -> dict[str, np.ndarray] | None:
+    """The chunks' (plans, scenarios) outcomes joined; None where a chunk was read from a store."""
+    if any(r.get("outcomes") is None for r in results):
+        return None
+    return {name: np.concatenate([r["outcomes"][name] for r in results]) for name in OUTCOMES}
 
 
 def forecast_runs(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = ()) -> EvaluationResult:
