@@ -39,6 +39,7 @@ from fleetopt.compare import (
     plan_sources,
     plans_from_refs,
     scenarios_of_runs,
+    unique_labels,
 )
 from fleetopt.core.data import ModelData, model_fingerprint
 from fleetopt.core.data import load as _load
@@ -307,9 +308,6 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
         **fig,
         **(result.on_forecast or _policy_on_forecast(result)),
     }
-
-
-
 
 
 def _completion(result: SolveResult) -> dict:
@@ -1171,11 +1169,7 @@ def compare(
     loaded, data = _loaded_and_data(model)  # a pair load returned is used as it is
     sources = plan_sources(refs, data, chosen)
     plans, labels, buffers, runs = plans_from_refs(refs, data, sources)
-    if names is not None:
-        if len(names) != len(plans):
-            raise InputError(f"{LABELS}: {len(names)} given for {len(plans)} plans to compare "
-                             f"({', '.join(labels)}): give one for each, in that order")  # fmt: skip
-        labels = names
+    labels = _named(labels, names)
     used, versions = None, []
     if loaded is not None:
         for ref, source in dict(zip(refs, sources, strict=True)).items():  # a run given twice: once
@@ -1197,17 +1191,14 @@ def compare(
 
 
 def _compare_solved(results: list[SolveResult], model, scenarios, seed, backend, names) -> Comparison:
-    """:func:`compare` of solve results in memory: their plans under their model (or ``model``)."""
+    """:func:`compare` of solve results in memory: their plans under their own model."""
     if len({r.data.fingerprint for r in results}) > 1:
         raise InputError("the solve results compared must be of one model (one version of it): these "
                          "differ; write them (write_solve_run) and compare the runs with model=")  # fmt: skip
     if model is not None:
         raise InputError("model cannot apply to solve results: they are compared under their own model")
     loaded, data = results[0].loaded, results[0].data
-    labels = names or _unique([_solve_label(r) for r in results])
-    if len(labels) != len(results):
-        raise InputError(f"{LABELS}: {len(labels)} given for {len(results)} plans to compare: give one "
-                         "for each, in that order")  # fmt: skip
+    labels = _named(unique_labels([_solve_label(r) for r in results]), names)
     used = None
     if loaded is not None:
         used = ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, "the solves' own model")
@@ -1218,15 +1209,14 @@ def _compare_solved(results: list[SolveResult], model, scenarios, seed, backend,
     return compare_plans(data, plans, labels, n, s, backend, None, used, [], runs, [])
 
 
-def _unique(labels: list[str]) -> list[str]:
-    """``labels`` with a repeated one numbered: milp, milp (2)."""
-    out: list[str] = []
-    for label in labels:
-        unique, k = label, 2
-        while unique in out:
-            unique, k = f"{label} ({k})", k + 1
-        out.append(unique)
-    return out
+def _named(labels: list[str], names: list[str] | None) -> list[str]:
+    """The plans' ``labels``, or the ``names`` given for them (one each, in order)."""
+    if names is None:
+        return labels
+    if len(names) != len(labels):
+        raise InputError(f"{LABELS}: {len(names)} given for {len(labels)} plans to compare "
+                         f"({', '.join(labels)}): give one for each, in that order")  # fmt: skip
+    return names
 
 
 LABELS = "labels (--label)"  # the plans' names, as the API and the CLI call them

@@ -535,14 +535,21 @@ def plans_from_refs(
             if alone
             else "compare needs at least two plans (give two run folders or plan files)"
         )
+    return plans, unique_labels(labels), buffers, runs
+
+
+def unique_labels(labels: list[str]) -> list[str]:
+    """``labels`` with a repeated one numbered by its position ("milp", "milp (2)"), unique also
+    against the labels already renamed."""
     used: set[str] = set()
-    for n, label in enumerate(labels):  # keep labels unique, also against labels already renamed
+    out = []
+    for n, label in enumerate(labels):
         unique, k = label, n + 1
         while unique in used:
             unique, k = f"{label} ({k})", k + 1
         used.add(unique)
-        labels[n] = unique
-    return plans, labels, buffers, runs
+        out.append(unique)
+    return out
 
 
 def compare_plans(
