@@ -250,6 +250,7 @@ def solve(
             exc.hint = "the rescue found no plan either: a limit it does not cure is broken too"
             exc.args = (f"{exc}; {exc.hint}",)
             raise
+        result.completion = rescued_completion(data, result.plan, result.rescue)
     result.loaded = loaded
     result.on_forecast = _policy_on_forecast(result)
     _warn_if_the_policy_reacts(result)
@@ -304,15 +305,10 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
         "model_size": result.model_size,
         **({} if result.purchases is None else {"purchases": _purchases_summary(result)}),
         # purchases completed with the rescue: what it took, and the limits the plan breaks
-        **({} if result.rescue is None else {"completion": _completion(result)}),
+        **({} if result.completion is None else {"completion": result.completion}),
         **fig,
         **(result.on_forecast or _policy_on_forecast(result)),
     }
-
-
-def _completion(result: SolveResult) -> dict:
-    """A rescued solve's completion, as a stochastic plan's is reported (stochastic.run)."""
-    return rescued_completion(result.data, result.plan, result.rescue)
 
 
 def _policy_on_forecast(result: SolveResult) -> dict:

@@ -42,7 +42,6 @@ from fleetopt.stochastic.run import (
     in_sample_labels,
     measure_unavailable,
     plan_facts,
-    rescued_completion,
 )
 from fleetopt.sweep.run import IDLE_BUFFER
 
@@ -247,8 +246,8 @@ def solve_summary_tables(result) -> list:
             Text(f"fixed from {fixed.source}: {fixed.gpus(data):,.0f} GPUs in {counted(fixed.rows, 'row')} "
                  "(none elsewhere); the solver chose the rest"),
         )  # fmt: skip
-    if result.rescue is not None:  # solve --rescue: how the purchases were completed, what they break
-        for label, words, bad in completion_facts(rescued_completion(data, plan, result.rescue)):
+    if result.completion is not None:  # solve --rescue: how the purchases were completed, what they break
+        for label, words, bad in completion_facts(result.completion):
             status.add_row(label, Text(words, style="bold red" if bad else ""))
     status.add_row("build / solve time", f"{result.build_seconds:.2f} s / {result.solve_seconds:.2f} s")
     size = result.model_size
