@@ -267,6 +267,11 @@ class Comparison:
                 f"differ only in {'; '.join(what)}: their differences come from those, not from what they "
                 "buy.")  # fmt: skip
 
+    def peak_mw_by_site(self) -> pd.DataFrame:
+        """The most MW each plan draws at each site in any quarter (plan x site), for the terminal's
+        table and the HTML page."""
+        return self.mw_used.groupby(["plan", "site"])["mw_used"].max().unstack("site")
+
     def rows(self) -> list[tuple[str, str, str]]:
         """The (key, name, unit) of :data:`FIGURES` this comparison has."""
         return [figure for figure in FIGURES if figure[0] in self.figures.index]

@@ -683,7 +683,7 @@ def comparison_tables(result) -> list:
     if diffs.empty:
         purchases.add_row("(no differences)", "", "", "", "")
     out.append(purchases)
-    mw = result.mw_used.groupby(["plan", "site"])["mw_used"].max().unstack("site")
+    mw = result.peak_mw_by_site()
     peak = Table(title="peak MW needed by site")
     peak.add_column("plan")
     for site in mw.columns:

@@ -123,7 +123,7 @@ def _purchases_section(comp: Comparison) -> str:
 
 
 def _power_section(comp: Comparison) -> str:
-    peak = comp.mw_used.groupby(["plan", "site"])["mw_used"].max().unstack("site")
+    peak = comp.peak_mw_by_site()
     head = "<th class='text'>plan</th>" + "".join(f"<th>{escape(site)}</th>" for site in peak.columns)
     rows = "".join(
         f"<tr><td class='text'>{escape(label)}</td>"
