@@ -240,6 +240,47 @@ def tiny_scenarios(n: int, seed: int = 3) -> tuple:
     return data, scenario_inputs(data, drawn, range(n), [1.0 / n] * n)
 
 
+def test_nonanticipativity_rows_follow_the_tree_of_scenario_groups_over_five_scenarios():
+    """Over 12 scenarios the groups are [0, 5), [5, 10), [10, 12), then [0, 10), [10, 12): each
+    copy is tied to its group's first scenario's, the first of each group to the first of the group
+    above, so scenarios 1-5 and 10 are tied to 0, 6-9 to 5 and 11 to 10; every row is still
+    ``v(n) == v(tied)`` of one variable and index."""
+    data, scenarios = tiny_scenarios(12)
+    ef = sto.build_extensive_form(data, scenarios, 3)
+    tied = {1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 5, 7: 5, 8: 5, 9: 5, 10: 0, 11: 10}
+    first, keys = ef.block(0), sto.first_stage_keys(ef.block(0), 3)
+    free = [(name, key) for name, key in keys if not getattr(first, name)[key].fixed]
+    expected = {
+        (id(getattr(ef.block(n), name)[key]), id(getattr(ef.block(m), name)[key]))
+        for n, m in tied.items()
+        for name, key in free
+    }
+    rows = {(id(con.expr.args[0]), id(con.expr.args[1])) for con in ef.m.nonanticipativity.values()}
+    assert rows == expected and len(ef.m.nonanticipativity) == 11 * len(free)
+
+
+def test_the_tree_of_groups_solves_to_the_optimum_of_every_copy_tied_to_scenario_0(monkeypatch):
+    """The same extensive form over 12 scenarios with its rows along the tree and with every copy
+    tied to scenario 0's (the solver's group LPs then start from a wrong group, which may only cost
+    time): the same optimum, and in the tree's solution every scenario's first stage is scenario
+    0's."""
+    data, scenarios = tiny_scenarios(12)
+    tree = sto.build_extensive_form(data, scenarios, 3)
+    rp = tree.solve(EXACT, None, 2)
+    first = sto.first_stage_keys(tree.block(0), 3)
+    for n in range(1, 12):
+        for name, key in first:
+            assert getattr(tree.block(n), name)[key].value == pytest.approx(
+                getattr(tree.block(0), name)[key].value, abs=1e-9
+            )
+    monkeypatch.setattr(sto, "group_sizes", lambda n: [])
+    star = sto.build_extensive_form(data, scenarios, 3)
+    assert {id(con.expr.args[1]) for con in star.m.nonanticipativity.values()} <= {
+        id(getattr(star.block(0), name)[key]) for name, key in first
+    }
+    assert rp.objective_usd == pytest.approx(star.solve(EXACT, None, 2).objective_usd, rel=1e-9, abs=1e-3)
+
+
 def test_nonanticipativity_rows_tie_each_first_stage_copy_to_scenario_0():
     """The rows themselves, not the block solver's loading (which copies scenario 0's first stage
     into every copy): tiny over 3 scenarios with Q = 3 has one row per free first-stage variable

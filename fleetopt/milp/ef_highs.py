@@ -50,6 +50,28 @@ except ImportError:  # pragma: no cover - older Pyomo
     OrderedVarRecorder = None
 
 INTEGRAL = 1e-6  # an LP value this close to an integer counts as integral
+FIRST_GROUP = 5  # scenarios in a group of the non-anticipativity tree's first level
+
+
+def group_sizes(n: int) -> list[int]:
+    """The sizes of the nested scenario groups of the non-anticipativity tree over ``n``
+    scenarios, smallest first: 5, 10, 20, ... below ``n`` (none up to 5 scenarios, where every
+    copy is tied to scenario 0's). The groups of size s are the scenarios [k s, (k + 1) s)."""
+    sizes, size = [], FIRST_GROUP
+    while size < n:
+        sizes.append(size)
+        size *= 2
+    return sizes
+
+
+def tied_to(n: int, sizes: list[int]) -> int:
+    """The scenario whose first-stage copy scenario ``n``'s is tied to: the first scenario of the
+    smallest group of ``sizes`` that ``n`` is not the first of (scenario 0 when it is the first of
+    all). Every group's scenarios are then tied together by rows inside the group."""
+    for size in sizes:
+        if n % size:
+            return n - n % size
+    return 0
 
 _OPTIMAL = highspy.HighsModelStatus.kOptimal
 _CONTINUOUS = highspy.HighsVarType.kContinuous
@@ -170,7 +192,8 @@ def compile_model(m: pyo.ConcreteModel) -> tuple[highspy.HighsLp, list, dict]:
 class BlockSolver:
     """The extensive form ``m`` compiled for HiGHS once and solved from its scenario blocks' bases.
     ``blocks``: the scenario blocks of ``m``; ``linked``: the non-anticipativity ConstraintList
-    (each row: copy == scenario 0's); ``values``: each block's own value (its objective when solved
+    (each row: copy == the copy it is tied to, along the tree of :func:`tied_to`; any other tree
+    gives the same solution, started less well); ``values``: each block's own value (its objective when solved
     apart); ``weights``: each block's probability."""
 
     def __init__(
@@ -210,9 +233,12 @@ class BlockSolver:
         self.last_apart: dict = {}  # how the last scenario-by-scenario plan went (benchmarks)
         self.block_bases: dict = {}  # each block's basis from its own LP (step 1)
         self.linked = [(row_of[c], c) for c in linked.values()]
-        # each non-anticipative copy's scenario-0 original, while its row is active
+        # each non-anticipative copy and the copy it is tied to, while its row is active
         self.pairs = [tuple(col_of[id(v)] for v in _linked_pair(con)) for _, con in self.linked]
         in_blocks = np.concatenate([cols for cols, _ in self.blocks])
+        self._block_of = np.full(self.n_col, -1)  # each column's block (-1: outside every block)
+        for n, (cols, _) in enumerate(self.blocks):
+            self._block_of[cols] = n
         self._outside = np.setdiff1d(np.arange(self.n_col), in_blocks)
         self._lp_csc: tuple | None = None
         self.original = np.arange(self.n_col)
@@ -240,6 +266,11 @@ class BlockSolver:
             self.h.changeRowBounds(row, -bound, bound)
             if con.active:
                 self.original[copy] = first
+        while True:  # along the tree, to scenario 0's column
+            original = self.original[self.original]
+            if np.array_equal(original, self.original):
+                break
+            self.original = original
         self.h.changeColsIntegrality(self.n_col, cols, np.full(self.n_col, _CONTINUOUS))
 
     def load(self, values: np.ndarray) -> None:
@@ -290,15 +321,65 @@ class BlockSolver:
         self.block_bases = bases
         if len(bases) < len(self.blocks):
             return iterations  # a block without a basis: the extensive form starts cold
-        for n, (cols, block_rows) in enumerate(self.blocks):
-            for col, st in zip(cols, bases[n].col_status, strict=True):
+        parts, group_iterations = self._group_bases(lp, csc, deadline, threads)
+        for cols, part_rows, part in parts:
+            for col, st in zip(cols, part.col_status, strict=True):
                 status[col] = st
-            for row, st in zip(block_rows, bases[n].row_status, strict=True):
+            for row, st in zip(part_rows, part.row_status, strict=True):
                 rows[row] = st
+        iterations += group_iterations
         basis = self.h.getBasis()
         basis.col_status, basis.row_status, basis.valid = status, rows, True
         self.basis = basis
         return iterations
+
+    def _group_bases(self, lp, csc, deadline: float | None, threads: int | None) -> tuple[list, int]:
+        """The scenario groups' LPs (:func:`group_sizes`), smallest first, each a group's blocks and
+        the non-anticipativity rows inside it, started from its member groups' bases with the rows
+        tying them together basic (dual feasible, as step 2's start), ``threads`` groups at a time:
+        ([(columns, rows, basis)] of the largest groups, simplex iterations). A group without an
+        optimum keeps that start. With each step the extensive form's LP has fewer first stages
+        left to bring together."""
+        tying = {n: [] for n in range(len(self.blocks))}  # each block's rows tying it to another
+        for (row, _), (copy, _) in zip(self.linked, self.pairs, strict=True):
+            tying[int(self._block_of[copy])].append(row)
+        parts = {n: (cols, rows, self.block_bases[n]) for n, (cols, rows) in enumerate(self.blocks)}
+        iterations = 0
+        for size in group_sizes(len(self.blocks)):
+            groups = [range(lo, min(lo + size, len(self.blocks))) for lo in range(0, len(self.blocks), size)]
+            workers = max(1, min(threads or os.cpu_count() or 1, len(groups)))
+            solved = map_stoppable(
+                workers,
+                lambda g, stop, members=parts: self._solve_group(lp, csc, g, members, tying, deadline, stop),
+                groups,
+            )
+            parts = {g.start: part for g, (part, _) in zip(groups, solved, strict=True)}
+            iterations += sum(it for _, it in solved)
+        return list(parts.values()), iterations
+
+    def _solve_group(self, lp, csc, group: range, parts: dict, tying: dict, deadline, stop) -> tuple:
+        """One group's LP from its members' ``parts`` (keyed by their first scenario):
+        ((columns, rows, basis), simplex iterations)."""
+        members = [parts[n] for n in group if n in parts]
+        tie_rows = [row for n in group if n in parts and n != group.start for row in tying[n]]
+        cols = np.concatenate([cols for cols, _, _ in members])
+        rows = np.concatenate([rows for _, rows, _ in members] + [np.array(tie_rows, dtype=int)])
+        start = highspy.HighsBasis()
+        start.col_status = [st for _, _, basis in members for st in basis.col_status]
+        start.row_status = [st for _, _, basis in members for st in basis.row_status]
+        start.row_status += [highspy.HighsBasisStatus.kBasic] * len(tie_rows)
+        start.valid = True
+        if len(members) == 1 or stop.is_set():
+            return (cols, rows, start), 0
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.passModel(sub_lp(lp, csc, cols, rows))
+        h.setBasis(start)
+        if deadline:
+            h.setOptionValue("time_limit", max(1.0, deadline - time.perf_counter()))
+        run_stoppable(h)
+        solved = h.getModelStatus() == _OPTIMAL
+        return (cols, rows, h.getBasis() if solved else start), h.getInfo().simplex_iteration_count
 
     def _solve_chain(
         self, lp, csc, chain: list[int], deadline: float | None, stop: threading.Event
@@ -887,6 +968,6 @@ def _gap(bound: float, value: float) -> float:
 
 
 def _linked_pair(con) -> tuple:
-    """(copy, scenario-0 original) of a non-anticipativity row ``copy == original``."""
+    """(copy, the copy it is tied to) of a non-anticipativity row ``copy == tied``."""
     lhs, rhs = con.expr.args
     return lhs, rhs

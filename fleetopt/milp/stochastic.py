@@ -24,7 +24,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import SLACKS, build_model
-from fleetopt.milp.ef_highs import BlockSolver
+from fleetopt.milp.ef_highs import BlockSolver, group_sizes, tied_to
 from fleetopt.milp.finance import tie_breaks
 from fleetopt.milp.highs import model_size, stops_kept
 from fleetopt.milp.solve import NoPlanFound, SolveResult, extract_plan, raise_without_plan, solve_settled
@@ -345,8 +345,9 @@ def build_extensive_form(
 ) -> ExtensiveForm:
     """The extensive form: :func:`scenario_model` built once and cloned per scenario (its data and
     index sets shared, not copied), each clone's parameters set to its scenario, first-stage
-    decisions tied to scenario 0's, and the objective (1 - L) E[V] + L CVaR_A(V) (Rockafellar-Uryasev:
-    max eta - (1/A) sum_n p_n z_n, z_n >= eta - V_n, z_n >= 0)."""
+    decisions equal in every scenario (each copy tied to one other scenario's, along the tree of
+    :func:`~fleetopt.milp.ef_highs.tied_to`), and the objective (1 - L) E[V] + L CVaR_A(V)
+    (Rockafellar-Uryasev: max eta - (1/A) sum_n p_n z_n, z_n >= eta - V_n, z_n >= 0)."""
     started = time.perf_counter()
     base = scenario_model(data, quarters, integer_later, equity_cost)
     ef = pyo.ConcreteModel(name=f"{data.name}-stochastic")
@@ -360,11 +361,14 @@ def build_extensive_form(
     keys = [
         (name, key) for name, key in first_stage_keys(first, quarters) if not getattr(first, name)[key].fixed
     ]
+    # tied along the tree of nested scenario groups (ef_highs.tied_to): the same constraint as
+    # every copy equal to scenario 0's, in a shape the block solver merges group by group
+    sizes = group_sizes(N)
     ef.nonanticipativity = pyo.ConstraintList()
     for n in range(1, N):
-        blk = getattr(ef, f"scenario_{n}")
+        blk, tied = getattr(ef, f"scenario_{n}"), getattr(ef, f"scenario_{tied_to(n, sizes)}")
         for name, key in keys:
-            ef.nonanticipativity.add(getattr(blk, name)[key] == getattr(first, name)[key])
+            ef.nonanticipativity.add(getattr(blk, name)[key] == getattr(tied, name)[key])
     p = [sc.probability for sc in scenarios]
     values = [getattr(ef, f"scenario_{n}").scenario_value for n in range(N)]
     expected = sum(p[n] * values[n] for n in range(N))
