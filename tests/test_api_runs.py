@@ -261,6 +261,15 @@ def test_a_run_refused_by_a_held_registry_is_recorded_once_it_is_free(here, tiny
     assert record.figures["npv_usd"] == pytest.approx(solved.statements.npv_usd, rel=1e-12)
     code, _, err = run_cli("runs", "add", str(here / "A"))
     assert code != 0 and f"already recorded as run {record.id}" in err
+    listed = [r.path for r in Registry().list()]  # newest first by when each was written, not added
+    assert listed == [(here / "x").resolve(), (here / "A").resolve()]
+    # several folders at once (a runs folder's copy, say): each refusal named, the others recorded
+    import shutil
+
+    shutil.copytree(here / "A", here / "B")
+    code, out, err = run_cli("runs", "add", str(here / "A"), str(here / "B"))
+    assert code == 2 and f"{here / 'A'} is already recorded as run {record.id}" in " ".join(err.split())
+    assert f"as run {api.run_id(here / 'B')}" in out
 
 
 def test_a_job_is_never_started_in_or_written_over_another_run(here, tiny_solved):

@@ -214,6 +214,45 @@ def test_a_run_whose_folder_holds_a_later_run_is_not_taken_for_it(deleted_run, t
     assert not (later / "report.html").exists()
 
 
+def test_a_runs_folder_moved_whole_keeps_its_runs_and_the_plans_its_evaluations_read(tmp_path, monkeypatch):
+    """Copied off a cloud instance, say: the registry keeps the folders inside the runs folder by
+    their path relative to it, and an evaluation finds the plans it read at the same place seen from
+    its folder (the report's plan sections were dropped, and run ids named the old folders)."""
+    runs = tmp_path / "runs"
+    ok("solve", "tiny", "--out", str(runs / "base"))
+    ok("evaluate", "--plans", str(runs / "base"), "--scenarios", "20", "--out", str(runs / "base-risk"))
+    api.prepare_evaluation(runs / "base", scenarios=10).start(runs / "job")  # a job started, not run
+    with sqlite3.connect(runs / "registry.sqlite") as con:
+        assert [p for (p,) in con.execute("SELECT path FROM runs ORDER BY id")] == ["base", "base-risk"]
+    moved = tmp_path / "elsewhere" / "runs"
+    shutil.copytree(runs, moved)
+    shutil.rmtree(runs)
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(moved))
+    records = Registry().list()
+    assert [(r.path, r.exists) for r in records] == [(moved.resolve() / "base-risk", True),
+                                                     (moved.resolve() / "base", True)]  # fmt: skip
+    assert "(missing)" not in ok("runs")
+    code, out, err = run_cli("report", str(records[0].id), "--out", str(tmp_path / "risk.html"))
+    assert code == 0 and "no longer there" not in err + out, (out, err)
+    assert "Decisions of milp" in (tmp_path / "risk.html").read_text()  # a section of the plans themselves
+    ok("evaluate", "--plans", str(records[1].id), "--scenarios", "10", "--out", str(moved / "again"))
+    ok("evaluate", "--resume", str(moved / "job"))  # its plans found again, checked by their SHA-256
+    assert Registry().list()[0].path == (moved / "job").resolve()
+
+
+def test_a_registry_written_with_absolute_paths_keeps_them_relative_from_its_next_use(tmp_path):
+    runs = tmp_path / "runs"
+    ok("solve", "tiny", "--out", str(runs / "base"))
+    with sqlite3.connect(runs / "registry.sqlite") as con:
+        con.execute("UPDATE runs SET path = ?", (str((runs / "base").resolve()),))
+    assert Registry().list()[0].path == (runs / "base").resolve()
+    with sqlite3.connect(runs / "registry.sqlite") as con:
+        assert [p for (p,) in con.execute("SELECT path FROM runs")] == ["base"]
+    outside = tmp_path / "outside"
+    ok("solve", "tiny", "--out", str(outside))
+    assert Registry().list()[0].path == outside.resolve() and Registry().id_of(outside) == 2
+
+
 def test_unknown_run_id_exits_2(tmp_path):
     assert "no runs recorded yet" in ok("runs")
     for args in (["runs", "show", "999"], ["report", "999"], ["evaluate", "--plans", "999"]):
@@ -238,6 +277,16 @@ def test_each_kind_of_run_lists_the_figure_that_describes_it():
     evaluation = {"n_plans": 3, "npv_mean_usd": 1e9, "npv_cvar5_usd": 2e6}
     assert key_figure("evaluate", evaluation) == "first plan: mean NPV $1.00B, CVaR5 $2.0M"
     assert key_figure("stochastic", {"rp_usd": 17.68e9, "vss_usd": 2e9}) == "RP $17.68B"
+    # over how many scenarios, where the record keeps it: a CVaR5 over 20 is one scenario's NPV
+    summary = {"kind": "evaluate", "n_plans": 1, "n_scenarios": 20, "seed": 7, "metrics": [evaluation]}
+    evaluated = key_figures(summary)
+    assert (evaluated["n_scenarios"], evaluated["seed"]) == (20, 7)
+    assert key_figure("evaluate", evaluated) == "mean NPV $1.00B, CVaR5 $2.0M over 20 scenarios"
+    settings = {"scenarios": 10, "scenario_seed": 0}
+    solved = key_figures({"kind": "stochastic", "rp_usd": 17.68e9, "settings": settings, "scenarios": [{}]})
+    assert solved == {"rp_usd": 17.68e9, "scenarios": 10, "scenario_seed": 0}
+    assert key_figure("stochastic", solved) == "RP $17.68B over 10 scenarios"
+    assert key_figure("solve", {"npv_usd": 1e9, "n_scenarios": 3}) == "NPV $1.00B on the forecast"
 
 
 def test_a_deterministic_evaluation_s_key_figure_is_its_npv_on_the_forecast():

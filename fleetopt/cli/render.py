@@ -704,16 +704,21 @@ def comparison_tables(result) -> list:
 def key_figure(kind: str, fig: dict) -> str:
     """A run's headline in the registry's list: the forecast NPV of a solved plan, the scenario
     figures of an evaluation (the plan it shows first, named) or of a sweep's pick, the stochastic
-    plan's RP; a deterministic evaluation's one scenario is the forecast: its NPV there."""
+    plan's RP, each with its number of scenarios where the record keeps it (a CVaR5 over 20 is one
+    scenario's NPV); a deterministic evaluation's one scenario is the forecast: its NPV there."""
+    count = fig.get("n_scenarios", fig.get("scenarios")) if kind != "solve" else None
+    whole = isinstance(count, int) and not isinstance(count, bool)
+    over = f" over {counted(count, 'scenario')}" if whole else ""
     if kind in ("evaluate", "sweep") and "npv_mean_usd" in fig:
         shown = f"{fig['plan']}: " if fig.get("plan") else "first plan: "  # an older record: no label
         pick = f"pick ({fig['recommended']}): " if fig.get("recommended") else "pick: "  # named, where kept
         whose = {"sweep": pick, "evaluate": shown if fig.get("n_plans", 1) > 1 else ""}[kind]
         if fig.get("deterministic"):  # worded as a solve's
             return f"{whose}NPV {format_usd(fig['npv_mean_usd'])} on the forecast"
-        return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {format_usd(fig['npv_cvar5_usd'])}"
+        cvar5 = format_usd(fig["npv_cvar5_usd"])
+        return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {cvar5}{over}"
     if kind == "stochastic" and "rp_usd" in fig:
-        return f"RP {format_usd(fig['rp_usd'])}"
+        return f"RP {format_usd(fig['rp_usd'])}{over}"
     if fig.get("objective") == "cost" and "present_cost_usd" in fig:
         return f"present cost {format_usd(fig['present_cost_usd'])} on the forecast"
     # purchases completed with the rescue (solve --rescue): its plan breaks hard limits there

@@ -17,12 +17,14 @@ from fleetopt.cli.common import (
     app,
     checked,
     console,
+    err_console,
+    error_lines,
     marked,
     out_file,
     write_output,
 )
 from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
-from fleetopt.errors import InputError
+from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.sources import refuse_unfinished
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file, refuse_unwritable_file
@@ -231,13 +233,29 @@ def runs_forget(
 
 @runs_app.command("add")
 def runs_add(
-    folder: Annotated[
-        Path, typer.Argument(help="A finished run folder the registry lacks (e.g. not recorded for a lock).")
+    folders: Annotated[
+        list[Path],
+        typer.Argument(help="Finished run folders the registry lacks (e.g. not recorded for a lock, or "
+                       "copied from another runs folder): one or more."),
     ],
 ) -> None:
-    """Record a finished run folder that is not in the registry: its kind, model and key figures
-    come from its summary.json, checked against the folder (the files its kind writes, figures that
-    are numbers, a solve's NPV against its plan) and its model.yaml."""
-    run_id = api.record_run(folder)
-    shown = marked(f"recorded {folder} as run ", (str(run_id), "bold"), f" (fleetopt runs show {run_id})")
-    console.print(shown)
+    """Record finished run folders that are not in the registry: each one's kind, model and key
+    figures come from its summary.json, checked against the folder (the files its kind writes,
+    figures that are numbers, a solve's NPV against its plan) and its model.yaml. A folder refused
+    is named with why; the others are recorded all the same (exit code 2 if any was refused)."""
+    refused = None
+    for folder in folders:
+        try:
+            run_id = api.record_run(folder)
+        except FleetoptError as exc:
+            lines = error_lines(exc)
+            if len(folders) > 1 and str(folder) not in lines[0]:  # which folder, among several
+                lines[0] = lines[0].replace("error: ", f"error: {folder}: ", 1)
+            for line in lines:
+                err_console.print(line, soft_wrap=True)
+            refused = exc
+            continue
+        shown = marked(f"recorded {folder} as run ", (str(run_id), "bold"), f" (fleetopt runs show {run_id})")
+        console.print(shown, soft_wrap=True)
+    if refused is not None:
+        raise typer.Exit(refused.exit_code)

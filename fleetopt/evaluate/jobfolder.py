@@ -30,7 +30,14 @@ from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, Ray
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.planfile import plan_file_model_name
 from fleetopt.evaluate.resources import budget_within_memory, capped_threads, capped_workers
-from fleetopt.evaluate.sources import model_copy_of, read_plans, solve_objective
+from fleetopt.evaluate.sources import (
+    PLANS_RELATIVE,
+    evaluated_plans_file,
+    model_copy_of,
+    plans_seen_from,
+    read_plans,
+    solve_objective,
+)
 from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder, csv_text, json_text
@@ -63,7 +70,8 @@ class EvaluationJob:
     def start(self, folder: str | Path) -> None:
         """Create the run folder with the job description and the model, before any chunk runs."""
         run = RunFolder(limits.path("folder", folder, optional=False))
-        run.start_job({RunFolder.MODEL: self.loaded.text}, self.settings)
+        seen = plans_seen_from(self.settings["plans_source"], run.path)
+        run.start_job({RunFolder.MODEL: self.loaded.text}, {**self.settings, PLANS_RELATIVE: seen})
 
     def run(self, folder: str | Path | None = None, progress=None):
         """Evaluate, keeping each finished chunk in ``folder`` (None: in memory only), which
@@ -246,7 +254,7 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
         raise PlanFileError(f"{run.path}: this evaluation already finished")
     settings = checked_job(run)
     run.check_job_version()
-    plans_file = Path(settings["plans_source"])
+    plans_file = evaluated_plans_file(settings, run.path)  # found again where the runs were moved
     # read once: a plan file may be gigabytes, and the job keeps the hash it was checked against
     plans_sha256 = file_sha256(plans_file) if plans_file.exists() else None
     if plans_sha256 != settings["plans_sha256"]:
@@ -295,7 +303,7 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
         ) from None
     # the chunks stored before are kept as they are (ChunkStore.ranges); the rest are sized for
     # this machine and budget, so that a job stopped for memory resumes with a smaller --max-memory
-    job.settings.update(plans_source=settings["plans_source"])
+    job.settings.update(plans_source=str(plans_file))
     return job
 
 
@@ -416,5 +424,7 @@ def write_evaluate_run(
         buf = io.BytesIO()
         np.save(buf, result.npv_matrix)
         files[RunFolder.NPV_MATRIX] = buf.getvalue()
-    files[RunFolder.SUMMARY] = json_text(evaluation_summary(result, loaded, source, ranking))
+    summary = evaluation_summary(result, loaded, source, ranking)
+    summary[PLANS_RELATIVE] = plans_seen_from(summary["plans_source"], folder.path)
+    files[RunFolder.SUMMARY] = json_text(summary)
     return folder.finish(files)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -143,6 +144,31 @@ def refuse_other_files(path: Path) -> None:
     else:
         what = "not a .npz archive, so"
     raise PlanFileError(f"{path} is {what} not a fleetopt plan file (plan.npz or plans.npz): give {instead}")
+
+
+PLANS_RELATIVE = "plans_source_relative"  # job.json's and summary.json's key: the plans seen from the run
+
+
+def plans_seen_from(plans: str | Path, folder: str | Path) -> str | None:
+    """Where the plans file ``plans`` lies seen from the run folder ``folder`` (None where no
+    relative path leads there: another drive)."""
+    try:
+        return Path(os.path.relpath(Path(plans).resolve(), Path(folder).resolve())).as_posix()
+    except ValueError:
+        return None
+
+
+def evaluated_plans_file(settings: dict, folder: str | Path) -> Path:
+    """The plans file an evaluation read (``settings``: its job.json or summary.json): where it was
+    (``plans_source``), or, once the runs were moved or copied whole, at the same place seen from its
+    run folder ``folder``. The caller checks it is the file evaluated (its SHA-256)."""
+    file = Path(settings.get("plans_source") or "")
+    relative = settings.get(PLANS_RELATIVE)
+    if not file.is_file() and isinstance(relative, str) and relative:
+        moved = Path(os.path.normpath(Path(folder).resolve() / relative))
+        if moved.is_file():
+            return moved
+    return file
 
 
 def read_plans(path: str | Path, data: ModelData) -> PlanSource:

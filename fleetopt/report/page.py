@@ -55,7 +55,7 @@ from fleetopt.evaluate.metrics import (
 )
 from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
-from fleetopt.evaluate.sources import other_version_note
+from fleetopt.evaluate.sources import evaluated_plans_file, other_version_note
 from fleetopt.report import svg
 from fleetopt.runs.files import file_sha256, write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
@@ -292,7 +292,7 @@ def _read_run(folder: Path) -> _Run:
     left_out = ""
     if kind == "evaluate":  # its plans are checked against its metrics: those are what it evaluated
         metrics = _metrics_table(run, kind, summary, [])
-        plans, labels, buffers, left_out = _evaluated_plans(summary, data, job, list(metrics["plan"]))
+        plans, labels, buffers, left_out = _evaluated_plans(run, summary, data, job, list(metrics["plan"]))
     else:
         plans, labels, buffers = _plans(run, summary, data)
         metrics = _metrics_table(run, kind, summary, labels) if kind in METRICS_TABLES else None
@@ -384,14 +384,14 @@ LEFT_OUT = "so the report leaves out the plans' own sections (decisions, key fig
 
 
 def _evaluated_plans(
-    summary: dict, data: ModelData, job: dict, evaluated: list[str]
+    run: RunFolder, summary: dict, data: ModelData, job: dict, evaluated: list[str]
 ) -> tuple[list[Plan], list[str], list | None, str]:
     """An evaluation's plans, read where it read them, with their labels and buffers, when they are
     the plans it evaluated: the file's SHA-256 is the one stored at the evaluation (job.json, or
     summary.json for a run written by the API), or, where none was stored, its labels are
-    ``evaluated`` (its metrics' plans) in the same order. Otherwise no plans, and why not (the
-    last item; '' when there are plans)."""
-    file = Path(summary.get("plans_source", ""))
+    ``evaluated`` (its metrics' plans) in the same order; found again where the runs folder was moved
+    or copied whole. Otherwise no plans, and why not (the last item; '' when there are plans)."""
+    file = evaluated_plans_file(summary, run.path)
     if not file.is_file():
         return (
             [],

@@ -2,6 +2,10 @@
 
 Several processes may record runs at the same moment: each insert is one short transaction in
 WAL mode with a generous busy timeout, so writers wait for each other instead of failing.
+
+A run folder inside the runs folder is kept by its path relative to the runs folder, so the runs
+folder can be moved or copied whole (off a cloud instance, say) with its registry; one elsewhere
+by its absolute path.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from numbers import Integral
 from pathlib import Path
@@ -53,7 +57,7 @@ class RunRecord:
     command: str  # the command line (or Python program) that wrote it
     model_name: str  # the model's `name`
     model_hash: str  # the first 16 hex digits of the SHA-256 of the model file's text
-    path: Path  # the run folder, absolute
+    path: Path  # the run folder, absolute (where the runs folder now is, for one inside it)
     figures: dict  # its key figures: money in USD, probabilities in [0, 1], counts
     # a later run recorded in the same folder (emptied and written again): this run's files are gone
     replaced_by: int | None = None
@@ -80,25 +84,36 @@ RECORD_FIELDS = ("id", "created_utc", "kind", "command", "model_name", "model_ha
 RUN_KINDS = ("solve", "stochastic", "evaluate", "sweep")
 # an evaluation's record keeps these figures of the plan it shows first (and how many plans it has)
 FIRST_PLAN_FIGURES = ("plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability")
+# and these of the evaluation: over how many scenarios (a CVaR5 over 20 is one scenario), which ones
+EVALUATION_FIGURES = ("n_plans", "n_scenarios", "seed", "deterministic", "backend", "fleetopt_version")
+# a stochastic solve's record: its USD measures, and these of its settings (summary.json's "settings")
+STOCHASTIC_SETTINGS = ("scenarios", "scenario_seed", "first_stage_quarters", "risk_weight")
 
 
 def key_figures(summary: dict, shown: dict | None = None) -> dict:
     """The figures a run's record keeps, from its summary.json: the scalar figures of a solve and a
-    sweep, the USD figures of a stochastic solve, and an evaluation's number of plans, whether it is
-    deterministic (its one scenario the forecast) and the label, mean NPV, CVaR5, breach and
-    default probabilities of ``shown``, the metrics of the plan its report shows
+    sweep; the USD figures, number of scenarios, seed, first-stage quarters and risk weight of a
+    stochastic solve; an evaluation's number of plans and of scenarios, seed, whether it is
+    deterministic (its one scenario the forecast), backend and version, and the label, mean NPV,
+    CVaR5, breach and default probabilities of ``shown``, the metrics of the plan its report shows
     (``fleetopt.evaluate.metrics.shown_first``; None: its first plan)."""
     kind = summary.get("kind")
     if kind == "evaluate":
         metrics = summary.get("metrics")
         listed = metrics[0] if isinstance(metrics, list) and metrics and isinstance(metrics[0], dict) else {}
         first = shown if shown is not None else listed
-        summary = {"n_plans": summary.get("n_plans"), "deterministic": summary.get("deterministic"),
+        summary = {**{k: summary.get(k) for k in EVALUATION_FIGURES if k in summary},
                    **{k: first.get(k) for k in FIRST_PLAN_FIGURES}}  # fmt: skip
-    scalars = {k: v for k, v in summary.items() if isinstance(v, (int, float, str, bool)) or v is None}
+    scalars = {k: v for k, v in summary.items() if _scalar(v)}
     if kind == "stochastic":
-        return {k: v for k, v in scalars.items() if k.endswith("_usd")}
+        settings = summary.get("settings") if isinstance(summary.get("settings"), dict) else {}
+        kept = {k: settings[k] for k in STOCHASTIC_SETTINGS if k in settings and _scalar(settings[k])}
+        return {**kept, **{k: v for k, v in scalars.items() if k.endswith("_usd")}}
     return scalars
+
+
+def _scalar(value) -> bool:
+    return isinstance(value, (int, float, str, bool)) or value is None
 
 
 class Registry:
@@ -129,12 +144,38 @@ class Registry:
             # (without waiting) while other processes are doing the same: retry those briefly
             _retry_locked(lambda: con.execute("PRAGMA journal_mode=WAL"), wait)
             _retry_locked(lambda: con.executescript(_SCHEMA), wait)
+            _retry_locked(lambda: self._keep_relative(con), wait)
             yield con
         except sqlite3.Error as exc:
             raise self._unusable(exc, wait) from None
         finally:
             if con is not None:
                 con.close()
+
+    def _keep_relative(self, con: sqlite3.Connection) -> None:
+        """Rewrite the absolute paths of run folders inside the runs folder as relative ones (records
+        written before they were kept so), once: the registry then follows the runs folder."""
+        prefix = str(self.folder.resolve()) + os.sep
+        inside = "substr(path, 1, ?) = ?"
+        if con.execute(f"SELECT 1 FROM runs WHERE {inside} LIMIT 1", (len(prefix), prefix)).fetchone():
+            relative = (len(prefix) + 1, len(prefix), prefix)
+            con.execute(f"UPDATE runs SET path = substr(path, ?) WHERE {inside}", relative)
+
+    def _stored(self, path: str | Path) -> str:
+        """How the run folder ``path`` is kept: relative to the runs folder when inside it, else
+        absolute."""
+        folder = Path(path).expanduser().resolve()
+        try:
+            return folder.relative_to(self.folder.resolve()).as_posix()
+        except ValueError:
+            return str(folder)
+
+    def _record(self, row) -> RunRecord:
+        """A row as a record, its folder where the runs folder now is (a relative path)."""
+        record = _record(row)
+        if record.path.is_absolute():
+            return record
+        return replace(record, path=self.folder.resolve() / record.path)
 
     def _unusable(self, exc: sqlite3.Error, wait: float) -> RegistryError:
         """What is wrong with the registry, and what to do: a lock passes (waiting is the cure), a
@@ -205,7 +246,7 @@ class Registry:
             command,
             model_name,
             model_hash,
-            str(Path(path).resolve()),
+            self._stored(path),
             json.dumps(figures, default=float),
         )
         try:
@@ -253,7 +294,8 @@ class Registry:
     def list(
         self, model: str | None = None, limit: int | None = None, kind: str | None = None
     ) -> list[RunRecord]:
-        """Runs, newest first, optionally of one model and of one kind."""
+        """Runs, newest first (by when each was written; a folder recorded later by `fleetopt runs add`
+        is listed by its own date), optionally of one model and of one kind."""
         self._check_folder()
         if not self.path.exists():
             return []
@@ -262,19 +304,19 @@ class Registry:
             f" {'WHERE' if i == 0 else 'AND'} {column} = ?" for i, (column, _) in enumerate(where)
         )
         args: list = [value for _, value in where]
-        sql += " ORDER BY id DESC"
+        sql += " ORDER BY created_utc DESC, id DESC"  # a folder added later keeps when it was written
         if limit:
             sql += " LIMIT ?"
             args.append(min(limit, MAX_RUN_ID))
         with self._reading() as con:
-            return [_record(r) for r in con.execute(sql, args)]
+            return [self._record(r) for r in con.execute(sql, args)]
 
     def get(self, run_id: int) -> RunRecord:
         if self.path.exists() and 0 < run_id <= MAX_RUN_ID:
             with self._reading() as con:
                 row = con.execute(_SELECT + " WHERE id = ?", (run_id,)).fetchone()
             if row is not None:
-                return _record(row)
+                return self._record(row)
         raise RegistryError(f"no run with id {run_id} in {self.path} (see `fleetopt runs`)")
 
     def forget(
@@ -294,7 +336,7 @@ class Registry:
         with self._connection() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
-                records = [_record(r) for r in con.execute(_SELECT + " ORDER BY id")]
+                records = [self._record(r) for r in con.execute(_SELECT + " ORDER BY id")]
                 unknown = sorted(set(run_ids) - {r.id for r in records})
                 if unknown:
                     raise RegistryError(f"no run with id {unknown[0]} in {self.path} (see `fleetopt runs`)")
@@ -310,11 +352,13 @@ class Registry:
 
     def id_of(self, path: str | Path) -> int:
         """The id of the latest record of the run folder ``path``."""
-        folder = str(Path(path).expanduser().resolve())
+        # a read-only registry written before folders were kept relative holds the absolute path
+        kept, absolute = self._stored(path), str(Path(path).expanduser().resolve())
         row = None
         if self.path.exists():
             with self._reading() as con:
-                row = con.execute("SELECT MAX(id) FROM runs WHERE path = ?", (folder,)).fetchone()
+                sql = "SELECT MAX(id) FROM runs WHERE path IN (?, ?)"
+                row = con.execute(sql, (kept, absolute)).fetchone()
         if row is None or row[0] is None:
             raise RegistryError(f"{path} is not recorded in {self.path} (see `fleetopt runs`)")
         return int(row[0])
