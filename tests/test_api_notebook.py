@@ -42,6 +42,12 @@ def test_edit_names_what_it_cannot_change():
         api.edit("tiny", {"contracts..gpus": 8})
     with pytest.raises(ModelError, match=r"edited \(finance.opening_cash_usd\): finance.opening_cash_usd: "):
         api.edit("tiny", {"finance.opening_cash_usd": "lots"})
+    # text is text, whatever it spells: "1e8" was written unquoted and read back as a number,
+    # while "150000000" was refused
+    for text in ("1e8", "1.5e8", "150000000"):
+        with pytest.raises(ModelError, match=r"finance.opening_cash_usd: must be a number, not text"):
+            api.edit("tiny", {"finance.opening_cash_usd": text})
+    assert api.edit("tiny", {"description": "1e8"}).model.description == "1e8"
     with pytest.raises(ModelError, match=r"fleet.0.gpus: required field is missing"):
         api.edit("tiny", {"fleet.0.gpus": None})
     with pytest.raises(InputError, match="changes must be a non-empty mapping"):

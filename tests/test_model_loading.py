@@ -244,3 +244,43 @@ def test_a_folder_named_as_a_bundled_model_does_not_hide_it(tmp_path, monkeypatc
     code, _, err = run_cli("validate", "tiny")
     assert code == 0, err
     assert "warning: 'tiny' is the bundled model; the folder tiny here is not a model file" in err
+
+
+def test_a_contract_running_past_the_horizon_is_said_where_it_is_validated(tmp_path):
+    """tiny's optional enterprise contract moved to the horizon's last quarter (2028Q2) with its 6
+    quarters: 5 fall after 2028Q2, so accepting it is judged on 1 quarter. It validated in silence
+    and the solve took it on that one quarter's revenue."""
+    path = tmp_path / "late.yaml"
+    six = "\n    term_quarters: 6"
+    late = TINY_PATH.read_text().replace("start: 2027Q1" + six, "start: 2028Q2" + six)
+    path.write_text(late)
+    code, _, err = run_cli("validate", str(path))
+    said = " ".join(err.split())
+    assert code == 0 and (
+        "contracts.enterprise-inference.term_quarters: 5 of its 6 quarters fall after the horizon ends "
+        "(2028Q2): accepting it is judged on its first 1 quarter only"
+    ) in said, err
+    assert run_cli("validate", "tiny")[2] == ""  # no contract of tiny's runs past it
+
+
+def test_a_missing_price_names_its_skus_and_one_never_on_sale_may_be_left_out(tmp_path):
+    """A Rubin SKU first on sale in 2030Q1, after tiny's horizon (to 2028Q2), asked for Rubin prices
+    the planner would invent for a GPU the model can never buy, without saying which SKU asked."""
+    rubin = (
+        "skus:\n  R100:\n    generation: rubin\n    available_from: 2030Q1\n    block_size_gpus: 8\n"
+        "    capex_per_gpu_usd: 80000\n    power_kw_per_gpu: 2.0\n    idle_power_fraction: 0.3\n"
+        "    training_throughput: 4.0\n    inference_throughput: 6.0\n    opex_per_gpu_quarter_usd: 1800\n"
+        "    useful_life_years: 6\n    resale_fraction_by_age_years: [0.8, 0.5]\n"
+        "    training_eligibility:\n      max_newer_generations_on_sale: 1\n"
+    )
+    path = tmp_path / "later.yaml"
+    path.write_text(TINY_PATH.read_text().replace("skus:\n", rubin, 1))
+    code, _, err = run_cli("validate", str(path))
+    said = " ".join(err.split())
+    assert code == 2 and (
+        "market.price_usd_per_gpu_hour.training: no price for generation 'rubin' (SKU R100): give `rubin`, "
+        "`all` or `by_sku`, or leave it out: it is first on sale after the horizon (2028Q2)"
+    ) in said, err
+    path.write_text(path.read_text().replace("available_from: 2030Q1", "available_from: 2027Q1"))
+    said = " ".join(run_cli("validate", str(path))[2].split())
+    assert "(SKU R100): give `rubin`, `all` or `by_sku`" in said and "leave it out" not in said

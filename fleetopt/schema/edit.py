@@ -13,7 +13,6 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-import yaml
 
 from fleetopt.errors import InputError
 from fleetopt.schema import PlanningModel
@@ -21,6 +20,7 @@ from fleetopt.schema.loading import (
     LoadedModel,
     ModelError,
     block_class,
+    dump_yaml,
     load_yaml,
     parse_model_text,
     validated_json,
@@ -43,7 +43,7 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any]) -> Loa
     data = _unshared(load_yaml(loaded.text, loaded.source))
     for where, value in changes.items():
         _set(data, _path(where), _plain(where, value))
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    text = dump_yaml(data)
     source = f"{loaded.source}, edited ({', '.join(_shown(_path(w)) for w in changes)})"
     try:
         model = parse_model_text(text, source)

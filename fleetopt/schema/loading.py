@@ -22,6 +22,7 @@ from fleetopt.core.quarters import quarter_problem
 from fleetopt.errors import InputError, warn
 from fleetopt.schema import PlanningModel, cross_checks
 from fleetopt.schema.base import NAME_PATTERN, NAME_RULE, NAME_TYPE_ERROR, QUARTER_TYPE_ERROR
+from fleetopt.schema.model import horizon_notes
 
 DEFAULT_MODEL = "neocloud"
 
@@ -145,11 +146,20 @@ _LineLoader.add_implicit_resolver(_LEADING_ZERO_TAG, re.compile(r"^[-+]?0[0-9_]+
 _LineLoader.add_constructor(_LEADING_ZERO_TAG, _decimal_only(yaml.SafeLoader.construct_yaml_str))
 # YAML 1.1 (PyYAML) reads 1e12 and 1.0e12 as strings: it wants a dot and a signed exponent
 # (1.0e+12). People write them as numbers, and YAML 1.2 reads them so: so does fleetopt.
-_LineLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$")
+_LineLoader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
+
+
+class _ModelDumper(yaml.SafeDumper):
+    """Writes text that this loader would read as a number (1e8) in quotes, so text stays text."""
+
+
+_ModelDumper.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
+
+
+def dump_yaml(data: object) -> str:
+    """``data`` as model-file text that :func:`load_yaml` reads back as the same values."""
+    return yaml.dump(data, Dumper=_ModelDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def _line_index(
@@ -285,6 +295,8 @@ def _parse_model_text(text: str, source: str) -> PlanningModel:
     if problems:
         issues = [ModelIssue(p, m, _line_for(lines, p)) for p, m in problems]
         raise ModelError(source, issues)
+    for path, note in horizon_notes(model):
+        warn(ModelIssue(path, note, _line_for(lines, path)).format(source))
     return model
 
 

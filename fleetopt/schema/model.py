@@ -6,6 +6,7 @@ import numpy as np
 from pydantic import Field
 
 from fleetopt.core.quarters import parse_quarter, quarter_label
+from fleetopt.core.units import counted
 from fleetopt.schema.base import (
     DEMAND_LIMIT_MESSAGE,
     GPU_HOUR_PRICE_MESSAGE,
@@ -217,16 +218,26 @@ def _price_problems(model: PlanningModel) -> list[tuple[Path, str]]:
         problems += [
             ((*path, "by_sku", sku), f"unknown SKU {sku!r}") for sku in prices.by_sku if sku not in model.skus
         ]
-        missing = {
-            sku.generation.value
-            for name, sku in model.skus.items()
-            if prices.for_sku(name, sku.generation) is None
-        }
+        missing: dict[str, list[str]] = {}
+        for name, sku in model.skus.items():
+            if prices.for_sku(name, sku.generation) is None:
+                missing.setdefault(sku.generation.value, []).append(name)
         problems += [
-            (path, f"no price for generation {gen!r}: give `{gen}`, `all` or `by_sku`")
-            for gen in sorted(missing)
-        ]
+            (path, f"no price for generation {gen!r} (SKU {', '.join(skus)}): give `{gen}`, `all` or "
+                   f"`by_sku`{_never_on_sale(model, skus)}")
+            for gen, skus in sorted(missing.items())
+        ]  # fmt: skip
     return problems
+
+
+def _never_on_sale(model: PlanningModel, skus: list[str]) -> str:
+    """Where every SKU named is first on sale after the horizon and no fleet cohort holds it: that
+    it could also be left out of the model."""
+    last = model.first_quarter + model.horizon.quarters - 1
+    held = {cohort.sku for cohort in model.fleet}
+    later = all(parse_quarter(model.skus[s].available_from) > last and s not in held for s in skus)
+    after = f", or leave it out: it is first on sale after the horizon ({quarter_label(last)})"
+    return after if later else ""
 
 
 def _contract_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
@@ -242,6 +253,25 @@ def _contract_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
         if not contract_skus(model, contract):
             problems.append((path, "no SKU in the model is eligible for this contract"))
     return problems
+
+
+def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    """What a valid model says the user should know: each contract whose term runs past the
+    horizon's end, whose later quarters no plan values (docs/formulation.md: no contract value
+    beyond the horizon; the GPUs it holds then are valued at their resale value)."""
+    last = model.first_quarter + model.horizon.quarters - 1
+    notes: list[tuple[Path, str]] = []
+    for name, contract in model.contracts.items():
+        beyond = parse_quarter(contract.start) + contract.term_quarters - 1 - last
+        if beyond > 0:
+            kept = contract.term_quarters - beyond
+            judged = "the plan values" if contract.signed else "accepting it is judged on"
+            notes.append((("contracts", name, "term_quarters"), (
+                f"{beyond} of its {contract.term_quarters} quarters fall after the horizon ends "
+                f"({quarter_label(last)}): {judged} its first {counted(kept, 'quarter')} only, and the GPUs "
+                "serving it are valued at their resale value at the end, as if free to sell"
+            )))  # fmt: skip
+    return notes
 
 
 def contract_skus(model: PlanningModel, contract: Contract) -> list[str]:
