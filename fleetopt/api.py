@@ -22,6 +22,7 @@ import hashlib
 import math
 import shlex
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -44,7 +45,7 @@ from fleetopt.compare import (
 from fleetopt.core.data import ModelData, model_fingerprint
 from fleetopt.core.data import load as _load
 from fleetopt.core.economics import plan_statements
-from fleetopt.core.plan import plan_axes
+from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import FixedPurchases, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results import headline, plan_frame
@@ -52,6 +53,7 @@ from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptWarning, InputError, StoppedAfterWriting, warn
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.backend import BACKENDS
+from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.engine import EvaluationResult
 from fleetopt.evaluate.forecast import forecast_run
 from fleetopt.evaluate.jobfolder import EvaluationJob
@@ -61,7 +63,7 @@ from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluatio
 from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
 from fleetopt.evaluate.metrics import shown_first
-from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
+from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes, save_plans
 from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_note
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
@@ -1127,9 +1129,10 @@ def compare(
     gives a :class:`FleetoptWarning`.
     ``backend``: see :func:`evaluate`. ``labels``: a name for each plan compared, in order (a
     sweep's folder counts two plans; None: each run's name and its plan's label), unique and not empty.
-    ``runs`` may instead be :class:`SolveResult` objects of one model, as :func:`solve` returns
-    them, compared without writing them first (under their model; 1,000 scenarios of seed 0
-    unless given; named "milp", "milp, purchases fixed" ... unless ``labels``).
+    ``runs`` may instead be :class:`SolveResult` objects, as :func:`solve` returns them, compared
+    without writing them first: under their model, or under ``model`` where they were solved from
+    different models (what-if edits: :func:`edit`); 1,000 scenarios of seed 0 unless given; named
+    "milp", "milp, purchases fixed" ... unless ``labels``.
 
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
     (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
@@ -1187,22 +1190,57 @@ def compare(
 
 
 def _compare_solved(results: list[SolveResult], model, scenarios, seed, backend, names) -> Comparison:
-    """:func:`compare` of solve results in memory: their plans under their own model."""
-    if len({r.data.fingerprint for r in results}) > 1:
-        raise InputError("the solve results compared must be of one model (one version of it): these "
-                         "differ; write them (write_solve_run) and compare the runs with model=")  # fmt: skip
-    if model is not None:
-        raise InputError("model cannot apply to solve results: they are compared under their own model")
-    loaded, data = results[0].loaded, results[0].data
+    """:func:`compare` of solve results in memory: their plans under their own model, or under
+    ``model`` (what-if solves of edited models compared under one of them)."""
     labels = _named(unique_labels([_solve_label(r) for r in results]), names)
-    used = None
-    if loaded is not None:
-        used = ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, "the solves' own model")
+    versions: list[str] = []
+    if model is None:
+        if len({r.data.fingerprint for r in results}) > 1:
+            raise InputError("the solve results compared are of different models (or versions of one): "
+                             "give model= (say the first one's LoadedModel), under which every plan is "
+                             "evaluated")  # fmt: skip
+        loaded, data = results[0].loaded, results[0].data
+        plans = [r.plan for r in results]
+        why = "the solves' own model"
+    else:
+        loaded, data = _loaded_and_data(model)
+        plans = [_plan_under(r, data, label) for r, label in zip(results, labels, strict=True)]
+        notes = [_other_version_of_solve(loaded, r, label) for r, label in zip(results, labels, strict=True)]
+        versions = [note for note in notes if note is not None]
+        why = "the model given"
+    used = None if loaded is None else ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, why)
     n = limits.scenarios("scenarios", 1000 if scenarios is None else scenarios)
     s = limits.seed("seed", 0 if seed is None else seed)
-    plans = [r.plan for r in results]
     runs = ["(in memory: not written)"] * len(results)
-    return compare_plans(data, plans, labels, n, s, backend, None, used, [], runs, [])
+    return compare_plans(data, plans, labels, n, s, backend, None, used, versions, runs, [])
+
+
+def _plan_under(result: SolveResult, data, label: str) -> Plan:
+    """``result``'s plan as ``data``'s model reads it: as a plan file of it would be read (its items
+    matched by name, every shape checked), or refused naming the plan."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "plan.npz"
+        name = result.loaded.model.name if result.loaded is not None else data.name
+        digest = result.loaded.content_hash if result.loaded is not None else ""
+        save_plans(path, [result.plan], [label], name, digest, axes=plan_axes(result.data))
+        try:
+            plans, _, _ = load_plans(path, data)
+        except PlanFileError as exc:
+            why = str(exc).replace(f"{path}: ", "")
+            raise InputError(f"the plan {label!r} does not fit the model given: {why}") from None
+    return plans[0]
+
+
+def _other_version_of_solve(loaded: LoadedModel | None, result: SolveResult, label: str) -> str | None:
+    """A sentence, given as a :class:`FleetoptWarning` too, where ``result`` was solved from another
+    version of the model its plan is evaluated under."""
+    if loaded is None or result.loaded is None or result.loaded.content_hash == loaded.content_hash:
+        return None
+    note = (f"the plan {label!r} was solved from another version of model '{loaded.model.name}' "
+            f"(hash {result.loaded.content_hash}) than the one it is evaluated under "
+            f"(hash {loaded.content_hash})")  # fmt: skip
+    warn(note)
+    return note
 
 
 def _named(labels: list[str], names: list[str] | None) -> list[str]:

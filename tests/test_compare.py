@@ -29,7 +29,7 @@ from fleetopt.compare import (
 from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_figure
-from fleetopt.errors import InputError
+from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import compile_plans, evaluate, save_plans
 from fleetopt.milp.persistent import PersistentPlanner
 
@@ -1105,8 +1105,30 @@ def test_solve_results_are_compared_without_writing_them(tiny_run, tmp_path):
     np.testing.assert_array_equal(comp.figures.to_numpy(), written.figures.to_numpy())
     with pytest.raises(InputError, match="not both"):
         api.compare([free, folder], scenarios=100)
-    with pytest.raises(InputError, match="model cannot apply to solve results"):
-        api.compare([free, later], "tiny", scenarios=100)
+    given = api.compare([free, later], "tiny", scenarios=100, seed=2)  # their own model, given
+    np.testing.assert_array_equal(given.figures.to_numpy(), comp.figures.to_numpy())
+
+
+def test_what_if_solves_of_edited_models_are_compared_under_the_model_given(tmp_path):
+    """The notebook's first experiment, a solve of tiny and one with the optional contract's price
+    cut, was refused ("of one model"): under model= both plans are evaluated under it, as the
+    runs written and compared with model= are, with a warning for the plan of the other version."""
+    edited = api.edit("tiny", {"contracts.enterprise-inference.price_usd_per_gpu_hour": 2.0})
+    base, cheap = api.solve("tiny"), api.solve(edited)
+    with pytest.raises(InputError, match=r"different models .*: give model="):
+        api.compare([base, cheap], scenarios=50)
+    other = r"the plan 'base' was solved from another version of model 'tiny'"
+    with pytest.warns(FleetoptWarning, match=other):
+        comp = api.compare([base, cheap], edited, scenarios=50, seed=3, labels=["base", "cheap"])
+    assert comp.model.hash == edited.content_hash and len(comp.versions) == 1
+    runs = [api.write_solve_run(result, out=tmp_path / name) for result, name in ((base, "b"), (cheap, "c"))]
+    with pytest.warns(FleetoptWarning):
+        written = api.compare(runs, edited, scenarios=50, seed=3, labels=["base", "cheap"])
+    np.testing.assert_array_equal(comp.figures.to_numpy(), written.figures.to_numpy())
+    # a plan of a model with other items is refused, naming it
+    fewer = api.edit("tiny", {"contracts.enterprise-inference": None})
+    with pytest.raises(InputError, match=r"the plan 'base' does not fit the model given"):
+        api.compare([base, cheap], fewer, scenarios=50, labels=["base", "cheap"])
 
 
 def _later_orders(folder) -> Path:
