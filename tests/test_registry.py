@@ -215,15 +215,17 @@ def test_a_run_whose_folder_holds_a_later_run_is_not_taken_for_it(deleted_run, t
 
 
 def test_a_runs_folder_moved_whole_keeps_its_runs_and_the_plans_its_evaluations_read(tmp_path, monkeypatch):
-    """Copied off a cloud instance, say: the registry keeps the folders inside the runs folder by
-    their path relative to it, and an evaluation finds the plans it read at the same place seen from
+    """Copied off a cloud instance, say: the registry spells the folders inside the runs folder
+    from where it was first opened (absolute paths, as older versions read them) and finds them
+    where the runs folder now is; an evaluation finds the plans it read at the same place seen from
     its folder (the report's plan sections were dropped, and run ids named the old folders)."""
     runs = tmp_path / "runs"
     ok("solve", "tiny", "--out", str(runs / "base"))
     ok("evaluate", "--plans", str(runs / "base"), "--scenarios", "20", "--out", str(runs / "base-risk"))
     api.prepare_evaluation(runs / "base", scenarios=10).start(runs / "job")  # a job started, not run
+    stored = [str(runs.resolve() / "base"), str(runs.resolve() / "base-risk")]
     with sqlite3.connect(runs / "registry.sqlite") as con:
-        assert [p for (p,) in con.execute("SELECT path FROM runs ORDER BY id")] == ["base", "base-risk"]
+        assert [p for (p,) in con.execute("SELECT path FROM runs ORDER BY id")] == stored
     moved = tmp_path / "elsewhere" / "runs"
     shutil.copytree(runs, moved)
     shutil.rmtree(runs)
@@ -238,19 +240,27 @@ def test_a_runs_folder_moved_whole_keeps_its_runs_and_the_plans_its_evaluations_
     ok("evaluate", "--plans", str(records[1].id), "--scenarios", "10", "--out", str(moved / "again"))
     ok("evaluate", "--resume", str(moved / "job"))  # its plans found again, checked by their SHA-256
     assert Registry().list()[0].path == (moved / "job").resolve()
+    assert Registry().id_of(moved / "job") == Registry().list()[0].id
+    with sqlite3.connect(moved / "registry.sqlite") as con:  # no record rewritten: older versions read them
+        assert [p for (p,) in con.execute("SELECT path FROM runs ORDER BY id LIMIT 2")] == stored
 
 
-def test_a_registry_written_with_absolute_paths_keeps_them_relative_from_its_next_use(tmp_path):
+def test_a_registry_an_older_version_wrote_and_that_was_moved_finds_its_folders(tmp_path, monkeypatch):
+    """An older version kept no trace of where the runs folder was: its records' common parent,
+    with a folder of theirs found by name where the runs folder now is, says it was moved whole."""
     runs = tmp_path / "runs"
-    ok("solve", "tiny", "--out", str(runs / "base"))
+    ok("solve", "tiny", "--out", str(runs / "a"))
+    ok("solve", "tiny", "--out", str(runs / "b"))
     with sqlite3.connect(runs / "registry.sqlite") as con:
-        con.execute("UPDATE runs SET path = ?", (str((runs / "base").resolve()),))
-    assert Registry().list()[0].path == (runs / "base").resolve()
-    with sqlite3.connect(runs / "registry.sqlite") as con:
-        assert [p for (p,) in con.execute("SELECT path FROM runs")] == ["base"]
-    outside = tmp_path / "outside"
+        con.execute("DROP TABLE registry_facts")  # as an older version left it
+    moved = tmp_path / "moved"
+    runs.rename(moved)
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(moved))
+    assert [(r.path, r.exists) for r in Registry().list()] == [(moved.resolve() / "b", True),
+                                                               (moved.resolve() / "a", True)]  # fmt: skip
+    outside = tmp_path / "outside"  # a folder outside the runs folder: kept as it is
     ok("solve", "tiny", "--out", str(outside))
-    assert Registry().list()[0].path == outside.resolve() and Registry().id_of(outside) == 2
+    assert Registry().list()[0].path == outside.resolve() and Registry().id_of(outside) == 3
 
 
 def test_unknown_run_id_exits_2(tmp_path):

@@ -3,9 +3,10 @@
 Several processes may record runs at the same moment: each insert is one short transaction in
 WAL mode with a generous busy timeout, so writers wait for each other instead of failing.
 
-A run folder inside the runs folder is kept by its path relative to the runs folder, so the runs
-folder can be moved or copied whole (off a cloud instance, say) with its registry; one elsewhere
-by its absolute path.
+Run folders are kept by their absolute paths, as every version of fleetopt reads them, spelt from
+where the runs folder was when the registry was first opened by this version (`registry_facts`):
+a runs folder moved or copied whole (off a cloud instance, say) keeps its records, each folder
+inside it found where the runs folder now is.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import sqlite3
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -40,7 +42,9 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_model ON runs (model_name, id);
 CREATE INDEX IF NOT EXISTS runs_path ON runs (path, id);
+CREATE TABLE IF NOT EXISTS registry_facts (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+FORMER_PLACE = "runs_folder"  # registry_facts' key: the runs folder as the records spell their folders
 
 
 class RegistryError(InputError):
@@ -144,7 +148,6 @@ class Registry:
             # (without waiting) while other processes are doing the same: retry those briefly
             _retry_locked(lambda: con.execute("PRAGMA journal_mode=WAL"), wait)
             _retry_locked(lambda: con.executescript(_SCHEMA), wait)
-            _retry_locked(lambda: self._keep_relative(con), wait)
             yield con
         except sqlite3.Error as exc:
             raise self._unusable(exc, wait) from None
@@ -152,30 +155,39 @@ class Registry:
             if con is not None:
                 con.close()
 
-    def _keep_relative(self, con: sqlite3.Connection) -> None:
-        """Rewrite the absolute paths of run folders inside the runs folder as relative ones (records
-        written before they were kept so), once: the registry then follows the runs folder."""
-        prefix = str(self.folder.resolve()) + os.sep
-        inside = "substr(path, 1, ?) = ?"
-        if con.execute(f"SELECT 1 FROM runs WHERE {inside} LIMIT 1", (len(prefix), prefix)).fetchone():
-            relative = (len(prefix) + 1, len(prefix), prefix)
-            con.execute(f"UPDATE runs SET path = substr(path, ?) WHERE {inside}", relative)
-
-    def _stored(self, path: str | Path) -> str:
-        """How the run folder ``path`` is kept: relative to the runs folder when inside it, else
-        absolute."""
-        folder = Path(path).expanduser().resolve()
+    def _former_place(self, con: sqlite3.Connection, keep: bool) -> Path:
+        """Where the runs folder was when this version first opened the registry: its records spell
+        their folders from there. Kept in ``registry_facts`` (``keep``: where the registry can be
+        written); for a registry that has none yet, where its records show it was (a registry
+        written by an older version and then moved), else where it is."""
         try:
-            return folder.relative_to(self.folder.resolve()).as_posix()
-        except ValueError:
-            return str(folder)
+            row = con.execute("SELECT value FROM registry_facts WHERE key = ?", (FORMER_PLACE,)).fetchone()
+        except sqlite3.OperationalError:  # a read-only registry of an older version: no such table
+            row = None
+        if row is not None:
+            return Path(row[0])
+        here = self.folder.resolve()
+        place = _place_of_records(here, [Path(p) for (p,) in con.execute("SELECT path FROM runs")])
+        if keep:
+            sql = "INSERT OR IGNORE INTO registry_facts (key, value) VALUES (?, ?)"
+            con.execute(sql, (FORMER_PLACE, str(place)))
+        return place
 
-    def _record(self, row) -> RunRecord:
-        """A row as a record, its folder where the runs folder now is (a relative path)."""
+    def _stored(self, path: str | Path, place: Path) -> str:
+        """How the run folder ``path`` is kept: spelt from the runs folder's former ``place`` when
+        inside the runs folder, else as it is (absolute)."""
+        folder = Path(path).expanduser().resolve()
+        inside = _relative(folder, self.folder.resolve())
+        return str(folder if inside is None else place / inside)
+
+    def _record(self, row, place: Path) -> RunRecord:
+        """A row as a record, its folder where the runs folder now is (for one inside it)."""
         record = _record(row)
-        if record.path.is_absolute():
+        inside = _relative(record.path, place)
+        here = self.folder.resolve()
+        if inside is None or place == here:
             return record
-        return replace(record, path=self.folder.resolve() / record.path)
+        return replace(record, path=here / inside)
 
     def _unusable(self, exc: sqlite3.Error, wait: float) -> RegistryError:
         """What is wrong with the registry, and what to do: a lock passes (waiting is the cure), a
@@ -246,16 +258,16 @@ class Registry:
             command,
             model_name,
             model_hash,
-            self._stored(path),
             json.dumps(figures, default=float),
         )
         try:
             with self._connection() as con:
                 con.execute("BEGIN IMMEDIATE")
+                stored = self._stored(path, self._former_place(con, keep=True))
                 cur = con.execute(
-                    "INSERT INTO runs (created_utc, kind, command, model_name, model_hash, path, figures) "
+                    "INSERT INTO runs (created_utc, kind, command, model_name, model_hash, figures, path) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    row,
+                    (*row, stored),
                 )
                 con.execute("COMMIT")
                 return int(cur.lastrowid)
@@ -272,20 +284,21 @@ class Registry:
             )
 
     @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """A connection to read the registry: the usual one, or where the runs folder or registry
-        cannot be written (a team's runs folder mounted read-only) a read-only one, which takes no
-        lock and reads the file as it is (no process can be writing to it there)."""
+    def _reading(self) -> Iterator[tuple[sqlite3.Connection, Path]]:
+        """A connection to read the registry, with the runs folder's former place
+        (:meth:`_former_place`): the usual one, or where the runs folder or registry cannot be
+        written (a team's runs folder mounted read-only) a read-only one, which takes no lock and
+        reads the file as it is (no process can be writing to it there)."""
         if os.access(self.folder, os.W_OK) and os.access(self.path, os.W_OK):
             with self._connection() as con:
-                yield con
+                yield con, self._former_place(con, keep=True)
             return
         try:
             con = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
         except sqlite3.Error as exc:
             raise self._unusable(exc, 0.0) from None
         try:
-            yield con
+            yield con, self._former_place(con, keep=False)
         except sqlite3.Error as exc:
             raise self._unusable(exc, 0.0) from None
         finally:
@@ -308,15 +321,15 @@ class Registry:
         if limit:
             sql += " LIMIT ?"
             args.append(min(limit, MAX_RUN_ID))
-        with self._reading() as con:
-            return [self._record(r) for r in con.execute(sql, args)]
+        with self._reading() as (con, place):
+            return [self._record(r, place) for r in con.execute(sql, args)]
 
     def get(self, run_id: int) -> RunRecord:
         if self.path.exists() and 0 < run_id <= MAX_RUN_ID:
-            with self._reading() as con:
+            with self._reading() as (con, place):
                 row = con.execute(_SELECT + " WHERE id = ?", (run_id,)).fetchone()
             if row is not None:
-                return self._record(row)
+                return self._record(row, place)
         raise RegistryError(f"no run with id {run_id} in {self.path} (see `fleetopt runs`)")
 
     def forget(
@@ -336,7 +349,8 @@ class Registry:
         with self._connection() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
-                records = [self._record(r) for r in con.execute(_SELECT + " ORDER BY id")]
+                place = self._former_place(con, keep=True)
+                records = [self._record(r, place) for r in con.execute(_SELECT + " ORDER BY id")]
                 unknown = sorted(set(run_ids) - {r.id for r in records})
                 if unknown:
                     raise RegistryError(f"no run with id {unknown[0]} in {self.path} (see `fleetopt runs`)")
@@ -352,13 +366,11 @@ class Registry:
 
     def id_of(self, path: str | Path) -> int:
         """The id of the latest record of the run folder ``path``."""
-        # a read-only registry written before folders were kept relative holds the absolute path
-        kept, absolute = self._stored(path), str(Path(path).expanduser().resolve())
         row = None
         if self.path.exists():
-            with self._reading() as con:
-                sql = "SELECT MAX(id) FROM runs WHERE path IN (?, ?)"
-                row = con.execute(sql, (kept, absolute)).fetchone()
+            with self._reading() as (con, place):
+                sql = "SELECT MAX(id) FROM runs WHERE path = ?"
+                row = con.execute(sql, (self._stored(path, place),)).fetchone()
         if row is None or row[0] is None:
             raise RegistryError(f"{path} is not recorded in {self.path} (see `fleetopt runs`)")
         return int(row[0])
@@ -414,6 +426,26 @@ class Registry:
         raise RegistryError(
             f"{_shown(ref)}: no such run folder or plan file, and not a run id (see `fleetopt runs`)"
         )
+
+
+def _relative(path: Path, folder: Path) -> Path | None:
+    """``path`` relative to ``folder`` where it lies inside it, else None."""
+    try:
+        return path.relative_to(folder)
+    except ValueError:
+        return None
+
+
+def _place_of_records(here: Path, folders: list[Path]) -> Path:
+    """Where the runs folder now at ``here`` was when the run ``folders`` were recorded, for a
+    registry that did not keep it: ``here``, unless no folder lies inside it and a folder of the
+    most common parent of theirs is found under ``here`` by its name (the runs folder was moved or
+    copied whole): then that parent."""
+    if not folders or any(_relative(f, here) is not None for f in folders):
+        return here
+    parent = Counter(f.parent for f in folders).most_common(1)[0][0]
+    moved = any(f.parent == parent and (here / f.name).is_dir() for f in folders)
+    return parent if moved else here
 
 
 def _shown(ref) -> str:
