@@ -595,6 +595,41 @@ def test_a_bare_highs_run_stopped_by_ctrl_c_raises_once_highs_has_stopped():
     assert h.cancelled
 
 
+def test_a_stop_cancels_the_lps_running_in_worker_threads():
+    """A group's LP (up to half the scenarios) runs in a worker thread, which no signal reaches: the
+    stop in the main thread waited for it to finish (about 10 s on a synthetic LP). Now the main
+    thread cancels it through HiGHS's user interrupt (a stand-in for HiGHS here, which runs until
+    cancelled)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from fleetopt.milp.ef_highs import map_stoppable
+    from fleetopt.milp.highs import run_stoppable
+
+    class Solver:  # the part of highspy.Highs run_stoppable and the cancellation use
+        HandleUserInterrupt = False
+
+        def __init__(self):
+            self.cancelled = threading.Event()
+
+        def run(self):
+            assert self.HandleUserInterrupt  # what lets cancelSolve stop a real HiGHS run
+            self.cancelled.wait(30.0)
+
+        def cancelSolve(self):
+            self.cancelled.set()
+
+    solver = Solver()
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    started = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        map_stoppable(1, lambda item, stop: run_stoppable(solver), [0])
+    assert solver.cancelled.is_set() and time.perf_counter() - started < 10.0
+
+
 def test_a_stop_while_worker_threads_solve_skips_the_work_not_started():
     """The block solver's parallel LPs run in worker threads, which no signal reaches: a stop in the
     main thread (waiting for them) sets the flag the workers check between LPs, drops the items not

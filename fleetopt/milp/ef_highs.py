@@ -42,7 +42,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.linear import LinearRepnVisitor
 
-from fleetopt.milp.highs import ready_for_threads, run_stoppable
+from fleetopt.milp.highs import cancel_worker_runs, ready_for_threads, run_stoppable
 
 try:  # Pyomo 6.8.1 and later take the order of the columns as a recorder
     from pyomo.repn.util import OrderedVarRecorder
@@ -81,13 +81,15 @@ APART = "blocks' MILPs apart"  # LPResult.method of a solve with no row linking 
 def map_stoppable(workers: int, fn: Callable[[Any, threading.Event], Any], items) -> list:
     """``fn(item, stop)`` for each item on ``workers`` threads, in order. A stop (Ctrl-C, SIGTERM)
     reaches only the main thread, which waits here: it sets ``stop`` (``fn`` checks it between its
-    LPs), drops the items not started, waits for the LPs running, and is raised again."""
+    LPs), drops the items not started, cancels the LPs running and waits for them to stop, and is
+    raised again."""
     stop = threading.Event()
     pool = ThreadPoolExecutor(workers)
     try:
         return list(pool.map(lambda item: fn(item, stop), items))
     except BaseException:
         stop.set()
+        cancel_worker_runs()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=stop.is_set())
@@ -371,7 +373,7 @@ class BlockSolver:
         start.row_status = [st for _, _, basis in members for st in basis.row_status]
         start.row_status += [highspy.HighsBasisStatus.kBasic] * len(tie_rows)
         start.valid = True
-        if len(members) == 1 or stop.is_set():
+        if len(members) == 1 or stop.is_set() or _past(deadline):  # past it: the start as it is
             return (cols, rows, start), 0
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)

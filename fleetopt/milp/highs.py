@@ -66,15 +66,41 @@ def run_stoppable(h: highspy.Highs) -> None:
     interpreter: no Python handler runs until it ends); the stop is raised once HiGHS has stopped.
     HiGHS looks for the cancellation at its own checks: in a MIP, not before its root node is done
     (on the default model's forecast MILP, about 9 s in here, whenever the stop came). Runs made
-    from another thread (the block solver's parallel LPs) are plain runs: signals reach only the
-    main thread."""
+    from another thread (the block solver's parallel LPs), which no signal reaches, are cancelled by
+    :func:`cancel_worker_runs` instead."""
     if threading.current_thread() is not threading.main_thread():
-        h.run()  # no signal reaches another thread (and highspy's solve thread is for one caller at a time)
+        _run_in_worker(h)  # highspy's solve thread is for one caller at a time
         return
     h.HandleKeyboardInterrupt = True
     # highspy says "Ctrl-C pressed ...: Waiting for HiGHS to finish" on stdout: a note, not output
     with stops_kept(), contextlib.redirect_stdout(sys.stderr):
         h.solve()
+
+
+_worker_runs: set = set()  # the HiGHS runs of worker threads now going
+_worker_lock = threading.Lock()
+
+
+def _run_in_worker(h: highspy.Highs) -> None:
+    """``h.run()`` from a worker thread, cancellable by :func:`cancel_worker_runs` (HiGHS's user
+    interrupt, looked for at its simplex, IPM and MIP checks)."""
+    h.HandleUserInterrupt = True
+    with _worker_lock:
+        _worker_runs.add(h)
+    try:
+        h.run()
+    finally:
+        with _worker_lock:
+            _worker_runs.discard(h)
+
+
+def cancel_worker_runs() -> None:
+    """Cancel every HiGHS run of a worker thread now going: a stop (Ctrl-C, SIGTERM) reaches only
+    the main thread, which calls this so that it need not wait for their LPs to finish."""
+    with _worker_lock:
+        running = list(_worker_runs)
+    for h in running:
+        h.cancelSolve()
 
 
 # HiGHS starts one thread scheduler per process, sized at its first run; a later run whose
