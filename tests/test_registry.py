@@ -245,6 +245,22 @@ def test_a_runs_folder_moved_whole_keeps_its_runs_and_the_plans_its_evaluations_
         assert [p for (p,) in con.execute("SELECT path FROM runs ORDER BY id LIMIT 2")] == stored
 
 
+def test_a_job_resumed_in_a_copy_of_the_runs_folder_reads_the_copy_s_plans(tmp_path, monkeypatch):
+    """A copy (the original still there, its plans since changed): the resume read the original's
+    plans, then refused them as changed, and the copy's summary named the original's file."""
+    runs = tmp_path / "runs"
+    ok("solve", "tiny", "--out", str(runs / "base"))
+    api.prepare_evaluation(runs / "base", scenarios=10).start(runs / "job")
+    copy = tmp_path / "copy"
+    shutil.copytree(runs, copy)
+    (runs / "base" / "plan.npz").write_bytes(b"changed since")  # the original's plans changed
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(copy))
+    ok("evaluate", "--resume", str(copy / "job"))
+    summary = json.loads((copy / "job" / "summary.json").read_text())
+    assert summary["plans_source"] == str((copy / "base" / "plan.npz").resolve())
+    assert summary["plans_source_relative"] == "../base/plan.npz"
+
+
 def test_a_registry_an_older_version_wrote_and_that_was_moved_finds_its_folders(tmp_path, monkeypatch):
     """An older version kept no trace of where the runs folder was: its records' common parent,
     with a folder of theirs found by name where the runs folder now is, says it was moved whole."""

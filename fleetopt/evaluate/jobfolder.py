@@ -39,7 +39,6 @@ from fleetopt.evaluate.sources import (
     solve_objective,
 )
 from fleetopt.runs import limits
-from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder, csv_text, json_text
 from fleetopt.schema.loading import LoadedModel, bundled_model_names, load_model
 
@@ -254,9 +253,9 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
         raise PlanFileError(f"{run.path}: this evaluation already finished")
     settings = checked_job(run)
     run.check_job_version()
-    plans_file = evaluated_plans_file(settings, run.path)  # found again where the runs were moved
-    # read once: a plan file may be gigabytes, and the job keeps the hash it was checked against
-    plans_sha256 = file_sha256(plans_file) if plans_file.exists() else None
+    # found again where the runs were moved or copied; read once: a plan file may be gigabytes, and
+    # the job keeps the hash it was checked against
+    plans_file, plans_sha256 = evaluated_plans_file(settings, run.path, settings["plans_sha256"])
     if plans_sha256 != settings["plans_sha256"]:
         raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
     runs = {"backend": settings["backend"], "executor": settings["executor"],

@@ -158,17 +158,23 @@ def plans_seen_from(plans: str | Path, folder: str | Path) -> str | None:
         return None
 
 
-def evaluated_plans_file(settings: dict, folder: str | Path) -> Path:
-    """The plans file an evaluation read (``settings``: its job.json or summary.json): where it was
-    (``plans_source``), or, once the runs were moved or copied whole, at the same place seen from its
-    run folder ``folder``. The caller checks it is the file evaluated (its SHA-256)."""
-    file = Path(settings.get("plans_source") or "")
+def evaluated_plans_file(settings: dict, folder: str | Path, sha256: str | None) -> tuple[Path, str | None]:
+    """The plans file an evaluation read (``settings``: its job.json or summary.json) and its
+    SHA-256 (None: no such file): the one at the same place seen from its run folder ``folder`` (the
+    runs folder's own, moved or copied whole), else the one where it was (``plans_source``); the
+    first of them whose SHA-256 is ``sha256`` (the one the evaluation stored), else the first there
+    (which the caller refuses as changed), else ``plans_source``."""
+    places = []
     relative = settings.get(PLANS_RELATIVE)
-    if not file.is_file() and isinstance(relative, str) and relative:
-        moved = Path(os.path.normpath(Path(folder).resolve() / relative))
-        if moved.is_file():
-            return moved
-    return file
+    if isinstance(relative, str) and relative:
+        places.append(Path(os.path.normpath(Path(folder).resolve() / relative)))
+    places.append(Path(settings.get("plans_source") or ""))
+    found = []
+    for place in dict.fromkeys(p for p in places if p.is_file()):  # each file hashed once
+        found.append((place, file_sha256(place)))
+        if found[-1][1] == sha256:
+            return found[-1]
+    return found[0] if found else (places[-1], None)
 
 
 def read_plans(path: str | Path, data: ModelData) -> PlanSource:

@@ -57,7 +57,7 @@ from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.evaluate.sources import evaluated_plans_file, other_version_note
 from fleetopt.report import svg
-from fleetopt.runs.files import file_sha256, write_text_atomic
+from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
 from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.loading import ModelError, load_model
@@ -292,7 +292,7 @@ def _read_run(folder: Path) -> _Run:
     left_out = ""
     if kind == "evaluate":  # its plans are checked against its metrics: those are what it evaluated
         metrics = _metrics_table(run, kind, summary, [])
-        plans, labels, buffers, left_out = _evaluated_plans(run, summary, data, job, list(metrics["plan"]))
+        plans_file, plans, labels, buffers, left_out = _evaluated_plans(run, summary, data, job, list(metrics["plan"]))
     else:
         plans, labels, buffers = _plans(run, summary, data)
         metrics = _metrics_table(run, kind, summary, labels) if kind in METRICS_TABLES else None
@@ -305,9 +305,8 @@ def _read_run(folder: Path) -> _Run:
         warn(f"{folder}: {left_out}")
     version_note = ""
     if kind == "evaluate":
-        whose = f"the plans of {summary.get('plans_source', '?')}"
-        version_note = other_version_note(summary.get("plans_model_hash"), Path(summary.get("plans_source", "")),
-                                          model, whose) or ""  # fmt: skip
+        whose = f"the plans of {plans_file}"  # where they now are, moved or not
+        version_note = other_version_note(summary.get("plans_model_hash"), plans_file, model, whose) or ""
     statements = plan_statements(data, plans[focus[0]]) if focus else None
     forecast = None
     if focus:
@@ -385,33 +384,29 @@ LEFT_OUT = "so the report leaves out the plans' own sections (decisions, key fig
 
 def _evaluated_plans(
     run: RunFolder, summary: dict, data: ModelData, job: dict, evaluated: list[str]
-) -> tuple[list[Plan], list[str], list | None, str]:
-    """An evaluation's plans, read where it read them, with their labels and buffers, when they are
-    the plans it evaluated: the file's SHA-256 is the one stored at the evaluation (job.json, or
-    summary.json for a run written by the API), or, where none was stored, its labels are
-    ``evaluated`` (its metrics' plans) in the same order; found again where the runs folder was moved
-    or copied whole. Otherwise no plans, and why not (the last item; '' when there are plans)."""
-    file = evaluated_plans_file(summary, run.path)
-    if not file.is_file():
-        return (
-            [],
-            [],
-            None,
-            f"the plans file {file} (as given to the evaluation) is no longer there, {LEFT_OUT}",
-        )
+) -> tuple[Path, list[Plan], list[str], list | None, str]:
+    """An evaluation's plans file (found again where the runs folder was moved or copied whole) and
+    its plans, with their labels and buffers, when they are the plans it evaluated: the file's
+    SHA-256 is the one stored at the evaluation (job.json, or summary.json for a run written by the
+    API), or, where none was stored, its labels are ``evaluated`` (its metrics' plans) in the same
+    order. Otherwise no plans, and why not (the last item; '' when there are plans)."""
     stored = job.get("plans_sha256") or summary.get("plans_sha256")  # job.json's: when it started
-    if stored and file_sha256(file) != stored:
-        return [], [], None, (f"the plans file {file} changed since the evaluation (its SHA-256 is not the "
-                              f"one the evaluation stored): it no longer holds the plans evaluated, {LEFT_OUT}")  # fmt: skip
+    file, sha256 = evaluated_plans_file(summary, run.path, stored)
+    if sha256 is None:
+        return file, [], [], None, f"the plans file {file} (as given to the evaluation) is no longer there, {LEFT_OUT}"
+    if stored and sha256 != stored:
+        return file, [], [], None, (f"the plans file {file} changed since the evaluation (its SHA-256 is not "
+                                    f"the one the evaluation stored): it no longer holds the plans evaluated, "
+                                    f"{LEFT_OUT}")  # fmt: skip
     try:
         plans, labels, meta = load_plans(file, data)
     except PlanFileError as exc:
-        return [], [], None, f"the plans file no longer fits the evaluation's model ({exc}), {LEFT_OUT}"
+        return file, [], [], None, f"the plans file no longer fits the evaluation's model ({exc}), {LEFT_OUT}"
     if labels != evaluated:
-        return [], [], None, (f"the plans file {file} holds {counted(len(labels), 'plan')} ({', '.join(labels)}), "
-                              f"not the {counted(len(evaluated), 'plan')} evaluated ({', '.join(evaluated)}), "
-                              f"{LEFT_OUT}")  # fmt: skip
-    return plans, labels, meta.get(BUFFERS), ""
+        return file, [], [], None, (f"the plans file {file} holds {counted(len(labels), 'plan')} "
+                                    f"({', '.join(labels)}), not the {counted(len(evaluated), 'plan')} "
+                                    f"evaluated ({', '.join(evaluated)}), {LEFT_OUT}")  # fmt: skip
+    return file, plans, labels, meta.get(BUFFERS), ""
 
 
 def _out_of_sample_metrics(summary: dict) -> pd.DataFrame | None:
