@@ -47,7 +47,8 @@ def test_edit_names_what_it_cannot_change():
     for text in ("1e8", "1.5e8", "150000000"):
         with pytest.raises(ModelError, match=r"finance.opening_cash_usd: must be a number, not text"):
             api.edit("tiny", {"finance.opening_cash_usd": text})
-    assert api.edit("tiny", {"description": "1e8"}).model.description == "1e8"
+    for text in ("1e8", "0800", "-007"):  # 0800 was written bare, and refused as a number with a leading 0
+        assert api.edit("tiny", {"description": text}).model.description == text
     with pytest.raises(ModelError, match=r"fleet.0.gpus: required field is missing"):
         api.edit("tiny", {"fleet.0.gpus": None})
     with pytest.raises(InputError, match="changes must be a non-empty mapping"):

@@ -261,6 +261,13 @@ def test_a_contract_running_past_the_horizon_is_said_where_it_is_validated(tmp_p
         "(2028Q2): accepting it is judged on its first 1 quarter only"
     ) in said, err
     assert run_cli("validate", "tiny")[2] == ""  # no contract of tiny's runs past it
+    from fleetopt import api
+    from fleetopt.errors import FleetoptWarning
+
+    # an edited model's text is rewritten, which nobody sees: no line of it is named
+    said = r"tiny.yaml, edited \(horizon.quarters\): contracts.enterprise-inference.term_quarters: 2 of its 6"
+    with pytest.warns(FleetoptWarning, match=said):
+        api.edit("tiny", {"horizon.quarters": 6})
 
 
 def test_a_missing_price_names_its_skus_and_one_never_on_sale_may_be_left_out(tmp_path):
@@ -284,3 +291,8 @@ def test_a_missing_price_names_its_skus_and_one_never_on_sale_may_be_left_out(tm
     path.write_text(path.read_text().replace("available_from: 2030Q1", "available_from: 2027Q1"))
     said = " ".join(run_cli("validate", str(path))[2].split())
     assert "(SKU R100): give `rubin`, `all` or `by_sku`" in said and "leave it out" not in said
+    # a SKU a contract cannot do without is not to be left out, on sale in the horizon or not
+    was, only = "generation: blackwell\n    available_from: 2025Q1", "generation: rubin\n    available_from: 2029Q1"
+    path.write_text(TINY_PATH.read_text().replace(was, only))
+    said = " ".join(run_cli("validate", str(path))[2].split())
+    assert "(SKU B200): give `rubin`, `all` or `by_sku`" in said and "leave it out" not in said

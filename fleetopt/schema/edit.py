@@ -46,7 +46,7 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any]) -> Loa
     text = dump_yaml(data)
     source = f"{loaded.source}, edited ({', '.join(_shown(_path(w)) for w in changes)})"
     try:
-        model = parse_model_text(text, source)
+        model = parse_model_text(text, source, lines_shown=False)
     except ModelError as exc:  # the lines are the rewritten text's, which nobody sees: not shown
         raise ModelError(source, [replace(issue, line=None) for issue in exc.issues]) from None
     validated_json(text, source, model)

@@ -142,7 +142,8 @@ def _decimal_digits(text: str) -> str:
 _LineLoader.add_constructor("tag:yaml.org,2002:int", _decimal_only(yaml.SafeLoader.construct_yaml_int))
 _LineLoader.add_constructor("tag:yaml.org,2002:float", _decimal_only(yaml.SafeLoader.construct_yaml_float))
 # a leading 0 with an 8 or 9 (0800) is text in YAML 1.1, read as a number with quotes wrongly blamed
-_LineLoader.add_implicit_resolver(_LEADING_ZERO_TAG, re.compile(r"^[-+]?0[0-9_]+$"), list("-+0"))
+_LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+$")
+_LineLoader.add_implicit_resolver(_LEADING_ZERO_TAG, _LEADING_ZERO, list("-+0"))
 _LineLoader.add_constructor(_LEADING_ZERO_TAG, _decimal_only(yaml.SafeLoader.construct_yaml_str))
 # YAML 1.1 (PyYAML) reads 1e12 and 1.0e12 as strings: it wants a dot and a signed exponent
 # (1.0e+12). People write them as numbers, and YAML 1.2 reads them so: so does fleetopt.
@@ -151,10 +152,12 @@ _LineLoader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, li
 
 
 class _ModelDumper(yaml.SafeDumper):
-    """Writes text that this loader would read as a number (1e8) in quotes, so text stays text."""
+    """Writes text that this loader would read otherwise (1e8 as a number, 0800 as a number with a
+    leading zero, which it refuses) in quotes, so text stays text."""
 
 
 _ModelDumper.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
+_ModelDumper.add_implicit_resolver(_LEADING_ZERO_TAG, _LEADING_ZERO, list("-+0"))
 
 
 def dump_yaml(data: object) -> str:
@@ -239,10 +242,11 @@ def validated_json(text: str, source: str, model: PlanningModel | None = None) -
     return dumped
 
 
-def parse_model_text(text: str, source: str) -> PlanningModel:
-    """Validate the text of a model file; raise ModelError listing every problem."""
+def parse_model_text(text: str, source: str, lines_shown: bool = True) -> PlanningModel:
+    """Validate the text of a model file; raise ModelError listing every problem. Its warnings name
+    the line of each field (``lines_shown``: False for a text nobody sees, an edited model's)."""
     try:
-        return _parse_model_text(text, source)
+        return _parse_model_text(text, source, lines_shown)
     except RecursionError:  # e.g. lists nested hundreds deep: the parser recurses once per level
         issue = ModelIssue((), "the YAML is nested too deeply to read (a model file needs a few levels)")
         raise ModelError(source, [issue]) from None
@@ -276,7 +280,7 @@ def load_yaml(text: str, source: str) -> object:
     return _read_yaml(text, source)[1]
 
 
-def _parse_model_text(text: str, source: str) -> PlanningModel:
+def _parse_model_text(text: str, source: str, lines_shown: bool = True) -> PlanningModel:
     node, data = _read_yaml(text, source)
     if not isinstance(data, dict):
         raise ModelError(source, [ModelIssue((), "the file must be a YAML mapping of blocks")])
@@ -296,7 +300,7 @@ def _parse_model_text(text: str, source: str) -> PlanningModel:
         issues = [ModelIssue(p, m, _line_for(lines, p)) for p, m in problems]
         raise ModelError(source, issues)
     for path, note in horizon_notes(model):
-        warn(ModelIssue(path, note, _line_for(lines, path)).format(source))
+        warn(ModelIssue(path, note, _line_for(lines, path) if lines_shown else None).format(source))
     return model
 
 

@@ -231,11 +231,16 @@ def _price_problems(model: PlanningModel) -> list[tuple[Path, str]]:
 
 
 def _never_on_sale(model: PlanningModel, skus: list[str]) -> str:
-    """Where every SKU named is first on sale after the horizon and no fleet cohort holds it: that
-    it could also be left out of the model."""
+    """Where every SKU named is first on sale after the horizon, no fleet cohort holds it, no
+    contract names it and every contract keeps another SKU without it: that it could also be left
+    out of the model."""
     last = model.first_quarter + model.horizon.quarters - 1
     held = {cohort.sku for cohort in model.fleet}
-    later = all(parse_quarter(model.skus[s].available_from) > last and s not in held for s in skus)
+    named = {sku for c in model.contracts.values() for sku in c.eligible_skus or []}
+    kept = all(set(contract_skus(model, c)) - set(skus) for c in model.contracts.values())
+    later = kept and all(
+        parse_quarter(model.skus[s].available_from) > last and s not in held and s not in named for s in skus
+    )
     after = f", or leave it out: it is first on sale after the horizon ({quarter_label(last)})"
     return after if later else ""
 
