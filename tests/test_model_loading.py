@@ -292,7 +292,8 @@ def test_a_missing_price_names_its_skus_and_one_never_on_sale_may_be_left_out(tm
     said = " ".join(run_cli("validate", str(path))[2].split())
     assert "(SKU R100): give `rubin`, `all` or `by_sku`" in said and "leave it out" not in said
     # a SKU a contract cannot do without is not to be left out, on sale in the horizon or not
-    was, only = "generation: blackwell\n    available_from: 2025Q1", "generation: rubin\n    available_from: 2029Q1"
+    was = "generation: blackwell\n    available_from: 2025Q1"
+    only = "generation: rubin\n    available_from: 2029Q1"
     path.write_text(TINY_PATH.read_text().replace(was, only))
     said = " ".join(run_cli("validate", str(path))[2].split())
     assert "(SKU B200): give `rubin`, `all` or `by_sku`" in said and "leave it out" not in said
