@@ -281,6 +281,17 @@ def test_the_tree_of_groups_solves_to_the_optimum_of_every_copy_tied_to_scenario
     assert rp.objective_usd == pytest.approx(star.solve(EXACT, None, 2).objective_usd, rel=1e-9, abs=1e-3)
 
 
+def test_the_tree_of_groups_keeps_the_optimum_with_cvar(monkeypatch):
+    """With CVaR's rows (eta and a shortfall per scenario, outside every group) and a last group of
+    2 (7 scenarios: [0, 5), [5, 7)): the same optimum as every copy tied to scenario 0's."""
+    data, scenarios = tiny_scenarios(7)
+    tree = sto.build_extensive_form(data, scenarios, 3, risk_weight=0.5, alpha=0.25)
+    rp = tree.solve(EXACT, None, 2)
+    monkeypatch.setattr(sto, "group_sizes", lambda n: [])
+    star = sto.build_extensive_form(data, scenarios, 3, risk_weight=0.5, alpha=0.25)
+    assert rp.objective_usd == pytest.approx(star.solve(EXACT, None, 2).objective_usd, rel=1e-9, abs=1e-3)
+
+
 def test_nonanticipativity_rows_tie_each_first_stage_copy_to_scenario_0():
     """The rows themselves, not the block solver's loading (which copies scenario 0's first stage
     into every copy): tiny over 3 scenarios with Q = 3 has one row per free first-stage variable
