@@ -292,7 +292,8 @@ def _read_run(folder: Path) -> _Run:
     left_out = ""
     if kind == "evaluate":  # its plans are checked against its metrics: those are what it evaluated
         metrics = _metrics_table(run, kind, summary, [])
-        plans_file, plans, labels, buffers, left_out = _evaluated_plans(run, summary, data, job, list(metrics["plan"]))
+        evaluated = list(metrics["plan"])
+        plans_file, plans, labels, buffers, left_out = _evaluated_plans(run, summary, data, job, evaluated)
     else:
         plans, labels, buffers = _plans(run, summary, data)
         metrics = _metrics_table(run, kind, summary, labels) if kind in METRICS_TABLES else None
@@ -393,15 +394,17 @@ def _evaluated_plans(
     stored = job.get("plans_sha256") or summary.get("plans_sha256")  # job.json's: when it started
     file, sha256 = evaluated_plans_file(summary, run.path, stored)
     if sha256 is None:
-        return file, [], [], None, f"the plans file {file} (as given to the evaluation) is no longer there, {LEFT_OUT}"
+        gone = f"the plans file {file} (as given to the evaluation) is no longer there, {LEFT_OUT}"
+        return file, [], [], None, gone
     if stored and sha256 != stored:
-        return file, [], [], None, (f"the plans file {file} changed since the evaluation (its SHA-256 is not "
-                                    f"the one the evaluation stored): it no longer holds the plans evaluated, "
-                                    f"{LEFT_OUT}")  # fmt: skip
+        changed = (f"the plans file {file} changed since the evaluation (its SHA-256 is not the one the "
+                   f"evaluation stored): it no longer holds the plans evaluated, {LEFT_OUT}")  # fmt: skip
+        return file, [], [], None, changed
     try:
         plans, labels, meta = load_plans(file, data)
     except PlanFileError as exc:
-        return file, [], [], None, f"the plans file no longer fits the evaluation's model ({exc}), {LEFT_OUT}"
+        unfit = f"the plans file no longer fits the evaluation's model ({exc}), {LEFT_OUT}"
+        return file, [], [], None, unfit
     if labels != evaluated:
         return file, [], [], None, (f"the plans file {file} holds {counted(len(labels), 'plan')} "
                                     f"({', '.join(labels)}), not the {counted(len(evaluated), 'plan')} "
