@@ -514,6 +514,34 @@ def test_a_runs_folder_that_cannot_be_written_is_still_listed(tmp_path, monkeypa
     assert sorted(p.name for p in folder.iterdir()) == before
 
 
+def test_a_read_only_registry_an_older_version_wrote_is_listed(tmp_path, monkeypatch):
+    """Without the table of where the runs folder was (an older version wrote it), read where it
+    cannot be written: its records are placed by themselves, and nothing is written."""
+    import os
+
+    from fleetopt.runs import registry
+
+    ok("solve", "tiny", "--out", str(tmp_path / "runs" / "S"))
+    with sqlite3.connect(tmp_path / "runs" / "registry.sqlite") as con:
+        con.execute("DROP TABLE registry_facts")
+    ok("runs")  # a writable use: the table is made again, and its fact kept
+    with sqlite3.connect(tmp_path / "runs" / "registry.sqlite") as con:
+        con.execute("DROP TABLE registry_facts")
+    real_access = os.access
+
+    def unwritable(path, mode):
+        return False if mode == os.W_OK else real_access(path, mode)
+
+    def opened_for_writing(self, wait=None):
+        raise AssertionError("a read-only registry opened for writing")
+
+    monkeypatch.setattr(registry.os, "access", unwritable)
+    monkeypatch.setattr(Registry, "_connection", opened_for_writing)
+    records = Registry().list()
+    folder = (tmp_path / "runs" / "S").resolve()
+    assert [(r.kind, r.path, r.exists) for r in records] == [("solve", folder, True)]
+
+
 def test_an_evaluation_is_listed_by_the_plan_its_terminal_and_report_show_first():
     """`runs` and `runs show` gave the figures of an evaluation's first plan, unnamed: one the
     user's --max-breach-prob had excluded, not the plan its terminal and report led with."""
