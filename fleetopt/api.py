@@ -64,7 +64,7 @@ from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
 from fleetopt.evaluate.metrics import shown_first
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes, save_plans
-from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_note
+from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_note, version_note
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.milp.stochastic import complete_purchases_with_rescue, rescuable
@@ -1208,11 +1208,13 @@ def _compare_solved(results: list[SolveResult], model, scenarios, seed, backend,
         notes = [_other_version_of_solve(loaded, r, label) for r, label in zip(results, labels, strict=True)]
         versions = [note for note in notes if note is not None]
         why = "the model given"
+    # each plan keeps its own model's cash buffer, as the plan file of its run would
+    buffers = [None if r.loaded is None else r.loaded.model.policy.liquidity_buffer_usd for r in results]
     used = None if loaded is None else ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, why)
     n = limits.scenarios("scenarios", 1000 if scenarios is None else scenarios)
     s = limits.seed("seed", 0 if seed is None else seed)
     runs = ["(in memory: not written)"] * len(results)
-    return compare_plans(data, plans, labels, n, s, backend, None, used, versions, runs, [])
+    return compare_plans(data, plans, labels, n, s, backend, buffers, used, versions, runs, [])
 
 
 def _plan_under(result: SolveResult, data, label: str) -> Plan:
@@ -1232,14 +1234,17 @@ def _plan_under(result: SolveResult, data, label: str) -> Plan:
 
 
 def _other_version_of_solve(loaded: LoadedModel | None, result: SolveResult, label: str) -> str | None:
-    """A sentence, given as a :class:`FleetoptWarning` too, where ``result`` was solved from another
-    version of the model its plan is evaluated under."""
-    if loaded is None or result.loaded is None or result.loaded.content_hash == loaded.content_hash:
+    """The sentence of :func:`~fleetopt.evaluate.sources.version_note`, given as a
+    :class:`FleetoptWarning` too, where ``result`` was solved from another version of the model its
+    plan is evaluated under (as for the plan file of its run: blocks a solve's plan does not depend
+    on say nothing, its own cash buffer is said)."""
+    if loaded is None or result.loaded is None:
         return None
-    note = (f"the plan {label!r} was solved from another version of model '{loaded.model.name}' "
-            f"(hash {result.loaded.content_hash}) than the one it is evaluated under "
-            f"(hash {loaded.content_hash})")  # fmt: skip
-    warn(note)
+    buffer = [result.loaded.model.policy.liquidity_buffer_usd]
+    whose = f"the plans of the solve {label!r}"
+    note = version_note(result.loaded.content_hash, result.loaded, "solve", buffer, loaded, whose)
+    if note is not None:
+        warn(note)
     return note
 
 

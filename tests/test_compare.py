@@ -1117,7 +1117,8 @@ def test_what_if_solves_of_edited_models_are_compared_under_the_model_given(tmp_
     base, cheap = api.solve("tiny"), api.solve(edited)
     with pytest.raises(InputError, match=r"different models .*: give model="):
         api.compare([base, cheap], scenarios=50)
-    other = r"the plan 'base' was solved from another version of model 'tiny'"
+    other = (r"the plans of the solve 'base' were made from another version of model 'tiny' "
+             r"\(hash \w+, now \w+; blocks that differ: contracts\)")
     with pytest.warns(FleetoptWarning, match=other):
         comp = api.compare([base, cheap], edited, scenarios=50, seed=3, labels=["base", "cheap"])
     assert comp.model.hash == edited.content_hash and len(comp.versions) == 1
@@ -1125,6 +1126,18 @@ def test_what_if_solves_of_edited_models_are_compared_under_the_model_given(tmp_
     with pytest.warns(FleetoptWarning):
         written = api.compare(runs, edited, scenarios=50, seed=3, labels=["base", "cheap"])
     np.testing.assert_array_equal(comp.figures.to_numpy(), written.figures.to_numpy())
+    # each plan keeps its own model's cash buffer, as its run's plan file does (in memory, the plan
+    # solved under a buffer of 0 was evaluated with the edited model's $50M)
+    buffered = api.edit("tiny", {"policy.liquidity_buffer_usd": 50e6})
+    with pytest.warns(FleetoptWarning, match="the plan reacts on the forecast itself"):
+        buffered_solve = api.solve(buffered)
+    base_run = tmp_path / "b"
+    with pytest.warns(FleetoptWarning, match=r"keep the policy cash buffer recorded with them \(\$0 above"):
+        in_memory = api.compare([base, buffered_solve], buffered, scenarios=50, seed=3, labels=["a", "b"])
+    runs = [base_run, api.write_solve_run(buffered_solve, out=tmp_path / "buffered")]
+    with pytest.warns(FleetoptWarning):
+        written = api.compare(runs, buffered, scenarios=50, seed=3, labels=["a", "b"])
+    np.testing.assert_array_equal(in_memory.figures.to_numpy(), written.figures.to_numpy())
     # a plan of a model with other items is refused, naming it
     fewer = api.edit("tiny", {"contracts.enterprise-inference": None})
     with pytest.raises(InputError, match=r"the plan 'base' does not fit the model given"):

@@ -198,11 +198,27 @@ def other_version_note(
     if not plans_model_hash or plans_model_hash == loaded.content_hash:
         return None
     made_from = _model_made_from(plans_model_hash, plans_path)
-    changed = None if made_from is None else blocks_changed(made_from.model, loaded.model)
     recorded = plan_file_meta(plans_path).get(BUFFERS) or []  # a plan's null: the model's buffer applies
+    made_by = RunFolder(plans_path.parent).kind
+    return version_note(plans_model_hash, made_from, made_by, recorded, loaded, whose)
+
+
+def version_note(
+    plans_model_hash: str | None,
+    made_from: LoadedModel | None,
+    made_by: str | None,
+    recorded: list,
+    loaded: LoadedModel,
+    whose: str = "the plans",
+) -> str | None:
+    """:func:`other_version_note` of plans made by a run of kind ``made_by`` from the model
+    ``made_from`` (None: not known) of hash ``plans_model_hash``, with the policy cash buffers
+    ``recorded`` with them (None each: the model's), evaluated under ``loaded``."""
+    if not plans_model_hash or plans_model_hash == loaded.content_hash:
+        return None
+    changed = None if made_from is None else blocks_changed(made_from.model, loaded.model)
     kept = [b for b in recorded if b is not None]
     buffer = _own_buffer_note(made_from, loaded, whose, kept, len(recorded)) if made_from and kept else None
-    made_by = RunFolder(plans_path.parent).kind
     if changed is not None and set(changed) <= set(plan_free_blocks(made_by)):
         return buffer
     which = f"; blocks that differ: {', '.join(changed)}" if changed else ""
