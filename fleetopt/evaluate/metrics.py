@@ -165,13 +165,20 @@ def tail_count(n_scenarios: int, share: float = TAIL) -> int:
     return max(1, math.ceil(share * n_scenarios - 1e-9))
 
 
+def worst_k(npv: Any, k: int, xp: Any = np) -> Any:
+    """The ``k`` worst NPVs of each row of ``npv`` (its last axis), in order: a partition then a sort
+    of those k, the same values as a full sort's first k. The k-th is P5 where k is
+    :func:`tail_count`; their mean CVaR5."""
+    return xp.sort(xp.partition(npv, k - 1, axis=-1)[..., :k], axis=-1)
+
+
 def cvar_influence(npv: np.ndarray, alpha: float = TAIL) -> tuple[float, np.ndarray]:
     """(CVaR_alpha, influence values): the mean of the ceil(alpha S) worst NPVs and, per scenario,
     q + min(x - q, 0) / (k / S) - CVaR (q the k-th worst). The standard error of two plans' CVaR
     difference on the same scenarios is :func:`paired_error` of their influence values'
     difference (formulation §7b, "Out of sample, paired"; `fleetopt compare`)."""
     k = tail_count(len(npv), alpha)
-    worst = np.sort(npv)[:k]
+    worst = worst_k(npv, k)
     cvar, q = float(worst.mean()), float(worst[-1])
     return cvar, q + np.minimum(npv - q, 0.0) / (k / len(npv)) - cvar
 
@@ -181,8 +188,7 @@ def plan_metrics(results: dict, xp: Any = np) -> dict:
     CuPy arrays: on a GPU only the metrics, not the (plans x scenarios) results, come back)."""
     npv = xp.asarray(results["npv"], dtype=xp.float64)
     k = tail_count(npv.shape[1])
-    # the k worst in order: a partition then a sort of those k, the same values as a full sort's first k
-    worst = xp.sort(xp.partition(npv, k - 1, axis=1)[:, :k], axis=1)
+    worst = worst_k(npv, k, xp)
     p5 = worst[:, k - 1]
 
     def share(name):
