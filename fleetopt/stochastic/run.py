@@ -565,11 +565,7 @@ def completion_facts(completion: dict) -> list[tuple[str, str, bool]]:
     if broken is not None and not broken:
         rows.append(("forecast's hard limits", "kept (min cash, covenants, borrowing base)", False))
     for entry in broken or []:
-        lowest = f" (lowest {format_usd(entry['lowest_usd'])})" if "lowest_usd" in entry else ""
-        quarters = ", ".join(entry["quarters"])
-        text = f"the plan's statements break {entry['limit']} on the forecast in {quarters}{lowest}"
-        text += ", without the revolver"
-        rows.append(("warning", text, True))
+        rows.append(("warning", f"the plan's statements break {broken_limit_words(entry)}", True))
     return rows
 
 
@@ -643,6 +639,13 @@ def forecast_limits_broken(data: ModelData, plan: Plan) -> list[dict]:
         if missed.any():
             out.append({"limit": test.describe(), "quarters": [labels[t] for t in np.flatnonzero(missed)]})
     return out
+
+
+def broken_limit_words(entry: dict) -> str:
+    """One entry of :func:`forecast_limits_broken` in words: "<limit> on the forecast in <quarters>
+    (lowest <cash>), without the revolver"."""
+    lowest = f" (lowest {format_usd(entry['lowest_usd'])})" if "lowest_usd" in entry else ""
+    return f"{entry['limit']} on the forecast in {', '.join(entry['quarters'])}{lowest}, without the revolver"
 
 
 def out_of_sample(data: ModelData, plan: Plan, forecast_plan: Plan, n: int, seed: int, backend: str) -> dict:

@@ -36,6 +36,7 @@ from fleetopt.milp.stochastic import complete_purchases_with_rescue
 from fleetopt.runs import limits
 from fleetopt.schema import Robustness
 from fleetopt.stochastic.run import (
+    broken_limit_words,
     check_settings,
     first_stage_quarters,
     forecast_limits_broken,
@@ -370,10 +371,7 @@ def stochastic_candidate(
         f"VSS {format_usd(m['vss_usd'])} at a {m['gap']:.2%} gap; completed by {result.completion['method']}"
     )
     for broken in result.completion.get("limits_broken", []):
-        note += (
-            f"; its statements break {broken['limit']} on the forecast in {', '.join(broken['quarters'])}, "
-            "without the revolver"
-        )
+        note += f"; its statements break {broken_limit_words(broken)}"
     return Candidate(label, "stochastic", m["status"], result.plan, note=note)
 
 
@@ -560,11 +558,9 @@ class _Making:
             rescued = None
         if rescued is None:  # short of power or another physical limit, which no rescue cures
             return Candidate(proposal_label(fixed), "proposal", r.status, None, note=note)
-        broken = "; ".join(f"{b['limit']} in {', '.join(b['quarters'])}"
-                           for b in forecast_limits_broken(self.data, rescued.plan))  # fmt: skip
-        note += (f"; they break a hard limit on the forecast ({broken}): completed with the "
-                 "rescue (fleetopt solve --purchases FILE --rescue), so it breaches on its own "
-                 "forecast")  # fmt: skip
+        broken = "; ".join(broken_limit_words(b) for b in forecast_limits_broken(self.data, rescued.plan))
+        note += (f"; they break {broken}: completed with the rescue (fleetopt solve --purchases FILE "
+                 "--rescue), so it breaches on its own forecast")  # fmt: skip
         return Candidate(proposal_label(fixed), "proposal", "rescued", rescued.plan, note=note)
 
     def completed(self, varied: Plan, label: str, what: str) -> Candidate:
