@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from numbers import Integral
 from pathlib import Path
@@ -71,7 +71,7 @@ from fleetopt.milp.stochastic import complete_purchases_with_rescue, rescuable
 from fleetopt.report import comparison_html, write_report
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
-from fleetopt.runs.folder import RunDirError, RunFolder, csv_text, json_text, unfinished_jobs
+from fleetopt.runs.folder import RunDirError, RunFolder, csv_text, json_text, unfinished_jobs, written_at
 from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import LoadedModel
@@ -942,9 +942,7 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
             f"{run.path} is already recorded as run {recorded} (fleetopt runs show {recorded}): nothing added"
         )
     command = command if command is not None else "unknown (recorded afterwards by fleetopt runs add)"
-    # when it was written: its summary.json is its last file
-    written = datetime.fromtimestamp((run.path / RunFolder.SUMMARY).stat().st_mtime, UTC)
-    return _register_run(kind, loaded, run.path, _key_figures(summary), command, written)
+    return _register_run(kind, loaded, run.path, _key_figures(summary), command, written_at(run))
 
 
 # the files each kind of finished run writes besides summary.json and model.yaml (a summary.json

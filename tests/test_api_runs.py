@@ -4,8 +4,10 @@ are (issue 15: a run written from Python was missing from `fleetopt runs`)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+from datetime import datetime
 
 import pytest
 from conftest import run_cli
@@ -138,6 +140,22 @@ def test_runs_left_unrecorded_are_recorded_afterwards_with_the_same_figures(here
     assert evaluated["npv_mean_usd"] == evaluation.metrics["npv_mean_usd"][0]
 
 
+def test_a_copied_run_is_dated_when_it_was_written_not_when_it_was_copied(here, tiny_solved):
+    """`cp -r` gives every file the time of the copy: the run keeps the time its summary.json
+    stamps (written_utc), so `fleetopt runs` lists runs copied off an instance in the order they ran."""
+    loaded, solved = tiny_solved
+    path = api.write_solve_run(solved, loaded, here / "S")
+    was = Registry().list()[0]
+    stamp = json.loads((path / "summary.json").read_text())["written_utc"]
+    Registry().path.unlink()
+    a_day_later = (path / "summary.json").stat().st_mtime + 86400
+    os.utime(path / "summary.json", (a_day_later, a_day_later))
+    record = Registry().get(api.record_run(path))
+    assert record.created_utc == datetime.fromisoformat(stamp).isoformat(timespec="seconds")
+    recorded, first = (datetime.fromisoformat(r.created_utc) for r in (record, was))
+    assert abs((recorded - first).total_seconds()) <= 2
+
+
 def test_recording_afterwards_refuses_what_is_not_a_finished_unrecorded_run(here, tiny_solved):
     loaded, solved = tiny_solved
     path = api.write_solve_run(solved, loaded, here / "A")
@@ -250,9 +268,9 @@ def test_a_run_refused_by_a_held_registry_is_recorded_once_it_is_free(here, tiny
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    import os
-
-    os.utime(here / "A" / "summary.json", (1_700_000_000, 1_700_000_000))  # 2023-11-14 22:13:20 UTC
+    summary = json.loads((here / "A" / "summary.json").read_text())
+    summary["written_utc"] = "2023-11-14T22:13:20+00:00"  # as if written long before x was recorded
+    (here / "A" / "summary.json").write_text(json.dumps(summary))
     code, out, err = run_cli("runs", "add", str(here / "A"))
     assert code == 0, err
     record = Registry().get(api.run_id(here / "A"))
@@ -334,7 +352,6 @@ def test_a_sweep_s_plan_file_given_directly_is_compared_as_its_sweep(here, tiny_
 def test_a_stop_while_a_run_is_written_waits_until_it_is_recorded(here, tiny_solved, monkeypatch):
     """A Ctrl-C (or SIGTERM) between a run's files and its record left a finished run that
     `fleetopt runs` did not list and no --resume could finish: it now takes effect after both."""
-    import os
     import signal
 
     from fleetopt.runs.folder import RunFolder
@@ -360,7 +377,6 @@ def test_the_cli_says_a_stopped_run_that_was_written_is_kept_and_a_whole_write_f
     re-ranking without --out); a disk full while writing a file read "cannot use a file: No space
     left on device"."""
     import errno
-    import os
     import signal
 
     import typer

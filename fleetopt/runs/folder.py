@@ -450,6 +450,7 @@ class RunFolder:
         a temporary folder beside it, which is then renamed onto the (new or empty) folder."""
         out = self.path
         self.check_new(out)
+        files = _stamped(files)
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
@@ -523,11 +524,36 @@ class RunFolder:
             raise RunDirError(f"{self.path} holds a finished run: choose a new or empty folder")
         if not self.is_job:
             return self.write({**(known_at_start() if known_at_start else {}), **files})
+        files = _stamped(files)
         for name in sorted(files, key=lambda n: n == self.SUMMARY):
             write_bytes_atomic(self.path / name, _bytes(files[name]))
         shutil.rmtree(self.chunk_folder, ignore_errors=True)
         self.release_lock(remove=True)
         return self.path
+
+
+WRITTEN_KEY = "written_utc"  # summary.json's: when the run was finished, ISO 8601 in UTC, to the second
+
+
+def _stamped(files: dict[str, bytes | str]) -> dict[str, bytes | str]:
+    """``files`` with summary.json (if there) stamped with when it is written (``written_utc``),
+    which a copy of the folder keeps (`fleetopt runs add` dates a run by it, not by the file's
+    modification time, which ``cp -r`` resets)."""
+    if RunFolder.SUMMARY not in files:
+        return files
+    summary = json.loads(_bytes(files[RunFolder.SUMMARY]))
+    summary[WRITTEN_KEY] = datetime.now(UTC).isoformat(timespec="seconds")
+    return {**files, RunFolder.SUMMARY: json_text(summary)}
+
+
+def written_at(run: RunFolder) -> datetime:
+    """When the finished ``run`` was written: its summary's ``written_utc``, or for a run an
+    older version wrote (or a stamp that is not a time), its summary.json's modification time."""
+    stamp = run.summary().get(WRITTEN_KEY)
+    try:
+        return datetime.fromisoformat(stamp).astimezone(UTC)
+    except (TypeError, ValueError):
+        return datetime.fromtimestamp((run.path / RunFolder.SUMMARY).stat().st_mtime, UTC)
 
 
 def refuse_run_file(out: str | Path, option: str = "--out", allowed: Path | None = None) -> None:

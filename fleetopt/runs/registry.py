@@ -25,7 +25,7 @@ from numbers import Integral
 from pathlib import Path
 
 from fleetopt.errors import InputError
-from fleetopt.runs.folder import RUNS_DIR_VARIABLE, runs_dir, unwritable_ancestor
+from fleetopt.runs.folder import RUNS_DIR_VARIABLE, WRITTEN_KEY, runs_dir, unwritable_ancestor
 
 DB_NAME = "registry.sqlite"
 MAX_RUN_ID = 2**63 - 1  # SQLite's largest integer: no run can have a larger id
@@ -108,7 +108,8 @@ def key_figures(summary: dict, shown: dict | None = None) -> dict:
         first = shown if shown is not None else listed
         summary = {**{k: summary.get(k) for k in EVALUATION_FIGURES if k in summary},
                    **{k: first.get(k) for k in FIRST_PLAN_FIGURES}}  # fmt: skip
-    scalars = {k: v for k, v in summary.items() if _scalar(v)}
+    # when it was written is the record's created_utc, not a figure
+    scalars = {k: v for k, v in summary.items() if _scalar(v) and k != WRITTEN_KEY}
     if kind == "stochastic":
         settings = summary.get("settings") if isinstance(summary.get("settings"), dict) else {}
         kept = {k: settings[k] for k in STOCHASTIC_SETTINGS if k in settings and _scalar(settings[k])}
