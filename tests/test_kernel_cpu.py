@@ -146,16 +146,17 @@ def test_the_gpu_code_paths_agree_with_numpy_on_every_bundled_model(bundled, gpu
     assert_agree(SimulationConstants.from_data(risky), plans, generate_scenarios(risky, 6, 0, 300), gpu_code)
 
 
-def test_the_gpu_code_paths_value_distress_sales_at_the_scenario_s_resale(gpu_code):
+@pytest.mark.parametrize("discount", [0.0, 0.35])
+def test_the_gpu_code_paths_value_distress_sales_at_the_scenario_s_resale(gpu_code, discount):
     """No revolver, volatile resale values: the policy sells GPUs in quarters where the plan sells
     none. The GPU's scenario quarter held the resale factor only for quarters with planned sales
     (1.0 otherwise): its sales were valued at the forecast's resale value (found by a fuzz audit:
-    NPV off by up to $9M on tiny)."""
+    NPV off by up to $9M on tiny). With a distress-sale discount, as NumPy applies it."""
     d = tiny_model()
     d["risk"] = {"resale_value_volatility_annual": 0.6, "price_volatility_annual": 0.5,
                  "demand_volatility_annual": 0.5}  # fmt: skip
     d["finance"]["revolver"]["size_usd"] = 0.0
-    d["policy"] = {"defer_orders": False, "cut_prepayments": False}
+    d["policy"] = {"defer_orders": False, "cut_prepayments": False, "distress_sale_discount": discount}
     data = data_of(d)
     plans = batch(data, [solve(data, mip_gap=0.01).plan], ["milp"])
     scen = generate_scenarios(data, 0, 0, 500)

@@ -385,6 +385,27 @@ def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_distress_sale_at_a_discount_sells_more_lots_for_less(kernel):
+    """The sale above with `distress_sale_discount` 0.2: a GPU fetches 0.8 x 1,500 = 1,200 USD, so
+    ceil(100,000 / 12,000) = 9 lots of 10 are sold, cash ends quarter 0 at 108,000 and the 110 GPUs
+    left earn 110 x 2,190 a quarter. A discount of 1 sells nothing: a default."""
+    d = order_model(sale_block_gpus=10)
+    d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0)
+    data = data_of(d)
+    plan = order_plan(data)
+    plan.buy_blocks[...] = 0.0
+    plan.held_training[1:] = 0.0
+    plan.active[0, 0, 0, :] = 200.0
+    drop = price_drop(data, [0])
+    out = run_cash(data, plan, Policy(sale_block_gpus=10, distress_sale_discount=0.2), drop, kernel)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 90 * 1200.0, rtol=1e-12)
+    np.testing.assert_allclose(np.diff(out["cash_usd"][0, 0]), [110 * MARKET] * 3, rtol=1e-12)
+    assert out["sold"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+    given = run_cash(data, plan, Policy(sale_block_gpus=10, distress_sale_discount=1.0), drop, kernel)
+    assert given["sold"][0, 0] == 0.0 and given["default"][0, 0] == 1.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_distress_sale_takes_out_the_plans_market_gpus_not_the_freed_ones(kernel):
     """The customer defaults in quarter 0, so its 100 GPUs join the plan's 100 on the market, which
     pays nothing that quarter: cash 0, 100,000 below the minimum, and 7 lots of 10 of the plan's

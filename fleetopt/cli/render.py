@@ -144,7 +144,11 @@ def _policy_text(policy) -> str:
     rules = [words for name, words in POLICY_RULE_WORDS.items() if getattr(policy, name)]
     off = [words for name, words in POLICY_RULE_WORDS.items() if not getattr(policy, name)]
     text = ", ".join(rules) + (f" (off: {', '.join(off)})" if off else "")
-    lots = f", distress sales in lots of {policy.sale_block_gpus:,} GPUs" if policy.distress_sales else ""
+    lots = ""
+    if policy.distress_sales:
+        discount = policy.distress_sale_discount
+        below = f" at {discount * 100:g} % below resale value" if discount else ""
+        lots = f", distress sales in lots of {policy.sale_block_gpus:,} GPUs{below}"
     return f"{text}; cash buffer {format_usd(policy.liquidity_buffer_usd)} above the minimum{lots}"
 
 

@@ -637,8 +637,9 @@ FO_DEVICE double fo_window_mean(const double* kept, int n)
 }
 
 // distress sales after the quarter's financing (Liquidity.sell): market GPUs, oldest generation
-// first, in lots of sale_lot GPUs at the scenario's resale value, until cash is back at the
-// default level (default_cash); the gain or loss is taxed the next quarter. Returns the cash after the sales.
+// first, in lots of sale_lot GPUs at the scenario's resale value less the policy's discount
+// (resale: the factor times sale_share), until cash is back at the default level (default_cash);
+// the gain or loss is taxed the next quarter. Returns the cash after the sales.
 FO_DEVICE double fo_sell(FO_PARAMS, const double* q, double cash, double resale, fo_state* st)
 {
     double gap = default_cash - cash;
@@ -935,7 +936,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     revolver = revolver + rev_draw;
     cash = cash + rev_draw;
     if (distress_sales && default_cash - cash > FO_LIQUIDITY_TOLERANCE_USD)
-        cash = fo_sell(FO_ARGS, q, cash, FO_SCEN(resale_factor, t, s), st);  // rare: not in sq
+        cash = fo_sell(FO_ARGS, q, cash, FO_SCEN(resale_factor, t, s) * sale_share, st);  // rare: not in sq
     st->revolver = revolver;
     st->cash = cash;
 

@@ -171,7 +171,8 @@ class Liquidity:
         else:
             pairs, only = Pairs.where(short, self.shape, xp), None
             gap = pairs.take(gap)
-        resale = pairs.take(resale_factor)
+        # a discount of 0 multiplies by 1.0: the same bits as without it
+        resale = pairs.take(resale_factor) * (1.0 - self.policy.distress_sale_discount)
         lot = float(self.policy.sale_block_gpus)
         for g in np.flatnonzero(cols.gen_on_market[:, t]):  # the others have no GPUs to sell
             held = pairs.take(cols.gen_held[g, t])

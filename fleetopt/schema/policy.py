@@ -7,7 +7,7 @@ decisions happen whatever the scenario does). No rule acts on the forecast itsel
 
 from __future__ import annotations
 
-from fleetopt.schema.base import GpuCount, Money, StrictModel
+from fleetopt.schema.base import Fraction, GpuCount, Money, StrictModel
 
 
 class Policy(StrictModel):
@@ -55,6 +55,12 @@ class Policy(StrictModel):
     plan keeps the buffer it was made with (its plan file records it). The sweep varies it."""
     sale_block_gpus: GpuCount = 1000
     """GPUs per lot in a distress sale (an estimate: a few racks' worth)."""
+    distress_sale_discount: Fraction = 0.0
+    """Share of the scenario's resale value a distress sale gives up (a fire sale's discount to the
+    GPUs' market value, 0 to 1): each GPU fetches its resale value times (1 - this); at 1 nothing is
+    sold. 0 (the
+    default) sells at the resale value itself, as the policy's rule states it; no source gives a
+    figure for GPUs, so a lender's view is a stress, for example 0.3 (docs/calibration.md)."""
 
     @property
     def open_loop(self) -> bool:
