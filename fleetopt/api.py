@@ -75,7 +75,13 @@ from fleetopt.runs.folder import RunDirError, RunFolder, csv_text, json_text, un
 from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import LoadedModel
-from fleetopt.stochastic.run import MAX_SCREENED, StochasticResult, check_settings, rescued_completion
+from fleetopt.stochastic.run import (
+    DEFAULT_SCREEN,
+    MAX_SCREENED,
+    StochasticResult,
+    check_settings,
+    rescued_completion,
+)
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
 from fleetopt.sweep.candidates import Rule
 from fleetopt.sweep.run import SweepResult
@@ -435,7 +441,7 @@ def solve_stochastic(
     risk_weight: float = 0.0,
     cvar_alpha: float = 0.05,
     scenario_seed: int = 0,
-    screen: int = 200,
+    screen: int | None = None,
     out_of_sample: int = 1000,
     time_limit: float | None = None,
     mip_gap: float = 0.01,
@@ -444,7 +450,8 @@ def solve_stochastic(
     solver: str = "blocks",
 ) -> StochasticResult:
     """The two-stage stochastic plan (docs/formulation.md §7b): ``scenarios`` representatives of
-    ``screen`` scenarios of ``scenario_seed``, first stage before quarter ``first_stage_quarters``
+    ``screen`` scenarios of ``scenario_seed`` (None: 200, or ``scenarios`` where that is more; fewer
+    than ``scenarios`` is refused), first stage before quarter ``first_stage_quarters``
     (None: 4, or the whole horizon when it is shorter), objective (1 - risk_weight) E[V] +
     risk_weight CVaR_cvar_alpha(V) with V a scenario's value, its NPV less the recourse's penalties
     (emergency equity, revolver, slacks; not the NPV itself), the measures (RP, EV, EEV, WS, VSS,
@@ -456,11 +463,16 @@ def solve_stochastic(
     :class:`~fleetopt.errors.InputError`."""
     limits.solver_settings(mip_gap, time_limit, threads)
     limits.seed("scenario_seed", scenario_seed)
-    limits.whole("screen", screen, 1, MAX_SCREENED)
+    if screen is not None:
+        limits.whole("screen", screen, 1, MAX_SCREENED)
     limits.whole("out_of_sample", out_of_sample, 0)  # 0: none
     loaded, data = _loaded_and_data(model)
     threads = resources.capped_threads(threads)
     check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha, solver)
+    if screen is not None and screen < scenarios:  # drawn: max(screen, scenarios), so it meant nothing
+        raise InputError(f"screen must be at least scenarios ({scenarios:,}): {scenarios:,} representatives "
+                         f"cannot be reduced from {screen:,} scenarios (got screen={screen:,})")
+    screen = DEFAULT_SCREEN if screen is None else screen
     result = _solve_stochastic_data(
         data, scenarios, quarters=first_stage_quarters, risk_weight=risk_weight, alpha=cvar_alpha,
         seed=scenario_seed, screen=screen, oos_scenarios=out_of_sample, mip_gap=mip_gap,

@@ -139,6 +139,9 @@ def test_a_report_never_replaces_a_file_it_did_not_write(two_runs, here):
     assert api.report(a, out=written) == written  # its own report may be written again
     with pytest.raises(InputError, match=r"out must be a path"):
         api.report(a, out=5)
+    with pytest.raises(InputError, match=r"out .*rep\.pdf: a report is one HTML file; give a name ending in"):
+        api.report(a, out=here / "rep.pdf")  # HTML in a .pdf was written without a word
+    assert not (here / "rep.pdf").exists()
     with pytest.raises(InputError, match=r"path must be a path"):
         api.read_purchases(5, "tiny")
 

@@ -1076,6 +1076,9 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
     assert "Purchases against optimum" in html and "Peak MW needed by site" in html
     for note in comp.notes():
         assert escape(note) in html
+    # a plan the same as the first in every scenario: said, not a histogram of zeros scaled to 125 %
+    same = api.comparison_html(compare_plans(data, [result.plan, result.plan], ["optimum", "again"], 50, 3))
+    assert same.count("<svg") == 1 and "again: the same NPV as optimum in every scenario." in same
 
 
 def test_compare_format_html_writes_the_page_to_standard_output(tiny_run):

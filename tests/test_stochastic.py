@@ -1030,3 +1030,10 @@ def test_the_largest_seed_s_out_of_sample_seed_wraps_to_0_and_its_run_compares(h
     assert api.compare(folder).figures.shape[1] == 2
     with pytest.raises(InputError, match=r"scenario_seed must be between 0 and"):
         api.solve_stochastic("tiny", 2, scenario_seed=largest + 1)
+
+
+def test_a_screen_smaller_than_the_scenarios_is_refused_not_raised():
+    """screen=5 with 10 scenarios drew 10 and said nothing: an option that cannot apply is refused.
+    Left out, it is 200, or the scenarios where they are more."""
+    with pytest.raises(InputError, match=r"screen must be at least scenarios \(10\).*got screen=5"):
+        api.solve_stochastic("tiny", 10, screen=5)

@@ -362,8 +362,12 @@ def test_the_looser_rule_named_is_the_nearest_candidate_s():
     })  # fmt: skip
     rule = Rule(max_breach_prob=0.2)
     assert loosening_options(metrics, rule) == (["--max-breach-prob"], "milp")
-    # ties: the first
-    assert loosening_options(metrics.iloc[[1, 2, 0]], rule) == (["--allow-forecast-breach"], "buffer")
+    # ties: one that misses only limits before one that misses a condition, whatever the order
+    assert loosening_options(metrics.iloc[[1, 2, 0]], rule) == (["--max-breach-prob"], "milp")
+    # and of those, the one nearest the limit (the first listed was named: 50 % named before 30 %)
+    nearer = pd.concat([metrics, metrics.iloc[[0]].assign(plan="shock", breach_probability=0.3)])
+    assert loosening_options(nearer, rule) == (["--max-breach-prob"], "shock")
+    assert loosening_options(nearer, Rule(max_breach_prob=0.2, forecast_within_limits=False))[1] == "buffer"
     assert loosening_options(metrics.iloc[[2]], rule) == (["--max-breach-prob"], "stress")  # no optimum
     metrics[FORECAST_OK] = False  # every plan breaches on its forecast: no limit alone can help
     assert loosening_options(metrics, rule)[0] == ["--allow-forecast-breach"]

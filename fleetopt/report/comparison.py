@@ -94,15 +94,20 @@ def _charts_section(comp: Comparison) -> str:
     samples = {label: npv[n] for n, label in enumerate(comp.labels)}
     markers = {label: {"mean": float(np.mean(v))} for label, v in samples.items()}
     charts = [svg.histogram("NPV over the common scenarios", samples, markers)]
+    same = []  # plans whose NPV is the first's in every scenario: a histogram of zeros says nothing
     for n, label in enumerate(comp.labels[1:], start=1):
         diff = npv[n] - npv[0]
+        if not diff.any():
+            same.append(label)
+            continue
         title = f"{label} − {first}, scenario by scenario"
         mean = {"difference": {"mean": float(diff.mean())}}
         charts.append(svg.histogram(title, {"difference": diff}, mean, x_title="NPV difference, USD"))
     cards = "".join(f"<div class='card'>{c}</div>" for c in charts)
+    alike = f"<p>{escape(', '.join(same))}: the same NPV as {escape(first)} in every scenario.</p>" if same else ""
     caption = (f"The same {comp.n_scenarios:,} scenarios for every plan: the differences are paired, "
                "so they vary far less than each plan's NPV does (the figures' paired standard errors).")  # fmt: skip
-    return f"<h2>Distributions</h2><div class='grid'>{cards}</div><p class='cap'>{escape(caption)}</p>"
+    return f"<h2>Distributions</h2><div class='grid'>{cards}</div>{alike}<p class='cap'>{escape(caption)}</p>"
 
 
 def _purchases_section(comp: Comparison) -> str:

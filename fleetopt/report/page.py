@@ -1393,6 +1393,12 @@ def build_report(folder: str | Path) -> str:
 """
 
 
+def refuse_other_suffix(out: Path, option: str = "out") -> None:
+    """Refuse a report file not named .html (HTML written into rep.pdf opens as nothing)."""
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ReportError(f"{option} {out}: a report is one HTML file; give a name ending in .html")
+
+
 def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of a run folder (default: report.html inside it, the one file of a run
     folder another run's report or a comparison may not replace)."""
@@ -1400,6 +1406,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     out = Path(out).expanduser() if out is not None else own
     refuse_run_file(out, allowed=own)
     refuse_foreign_file(out, "report", option="out")  # a model, notes: never replaced by a report
+    refuse_other_suffix(out)
     html = build_report(folder)
     try:
         write_text_atomic(out, html)

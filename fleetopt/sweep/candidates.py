@@ -67,15 +67,18 @@ class RuleNotMet(RuleError):
         limits = {"--max-breach-prob", "--max-default-prob", "--min-cvar"} & set(options)
         how = " (a probability limit of 1, or a --min-cvar below every candidate's, sets none)"
         loosened = " and ".join(options) + (how if limits else "")
-        return f"{command} with {loosened}; the nearest candidate, {nearest}, meets the rest"
+        python = ", ".join(_RULE_FIELD[option] for option in options)
+        return (f"{command} with {loosened} (in Python, the rule's {python}); the nearest candidate, "
+                f"{nearest}, meets the rest")
 
 
 # ---------------------------------------------------------------- stress forecasts
 
 
 def default_stresses(data: ModelData) -> list[Stress]:
-    """A price shock, late power, a lost anchor customer, a demand slump and a haircut on the
-    borrowing base's collateral, sized from `risk`."""
+    """A price shock, late power, a lost anchor customer (the customer of the largest signed
+    revenue, its signed contracts lost; none without signed contracts), a demand slump and a
+    haircut on the borrowing base's collateral, sized from `risk`."""
     risk = data.risk
     T = data.T
     out = []
@@ -97,15 +100,15 @@ def default_stresses(data: ModelData) -> list[Stress]:
             description=f"every power expansion and utility step {delay} quarters late",
         )
     )
-    revenue: dict[str, float] = {}
-    for con in data.contracts:
+    revenue: dict[str, float] = {}  # the signed book by customer: an offer not taken is no loss
+    for con in (c for c in data.contracts if c.signed):
         quarters = con.end - con.start + 1
         revenue[con.customer] = (
             revenue.get(con.customer, 0.0) + con.gpus * con.price_usd_per_gpu_hour * quarters
         )
     if revenue:
         anchor = max(revenue, key=revenue.get)
-        lost = tuple(k for k, con in enumerate(data.contracts) if con.customer == anchor)
+        lost = tuple(k for k, con in enumerate(data.contracts) if con.customer == anchor and con.signed)
         out.append(
             Stress("stress: lost anchor customer", contracts_lost=lost, description=f"{anchor} walks away")
         )
@@ -753,6 +756,10 @@ def limits_missed(row: pd.Series, rule: Rule) -> list[str]:
     return missed
 
 
+# each option of _LOOSENED_BY as the Rule field that does the same from Python (rule_changes)
+_RULE_FIELD = {"--max-breach-prob": "max_breach_prob", "--max-default-prob": "max_default_prob",
+               "--min-cvar": "min_cvar5_usd", "--allow-riskier": "no_riskier_than_optimum=False",
+               "--allow-forecast-breach": "forecast_within_limits=False"}  # fmt: skip
 # the command-line option that loosens each condition of a rule (docs: fleetopt sweep --help)
 _LOOSENED_BY = {"breach_probability": "--max-breach-prob", "default_probability": "--max-default-prob",
                 "npv_cvar5_usd": "--min-cvar"}  # fmt: skip
@@ -774,12 +781,29 @@ def rule_conditions(metrics: pd.DataFrame, rule: Rule) -> list[tuple[str, np.nda
 
 def loosening_options(metrics: pd.DataFrame, rule: Rule) -> tuple[list[str], str]:
     """The options that, loosened together, let some candidate meet ``rule`` (those of the
-    conditions missed by the candidate that misses the fewest), and that candidate's name."""
+    conditions missed by the candidate that misses the fewest; of several, one that misses only the
+    rule's limits, nearest to them by :func:`limit_shortfall`), and that candidate's name."""
     conditions = rule_conditions(metrics, rule)
     missed = np.sum([~meets for _, meets in conditions], axis=0)
-    nearest = int(np.argmin(missed))
+    # of those missing the fewest, those missing only limits (which a number loosens), then the one
+    # closest to them (the first listed had been named, though it missed the limit by the most)
+    shortfall = limit_shortfall(metrics, rule)
+    limits_missed_count = sum(~within_limit(metrics[c].to_numpy(), b, v) for c, b, v in rule_limits(rule))
+    nearest = int(np.lexsort((shortfall, missed - limits_missed_count, missed))[0])
     name = str(metrics["plan"].iloc[nearest]) if "plan" in metrics else f"row {nearest}"
     return [option for option, meets in conditions if not meets[nearest]], name
+
+
+def limit_shortfall(metrics: pd.DataFrame, rule: Rule) -> np.ndarray:
+    """How far each candidate is from the rule's own limits: the sum of its misses, a probability's
+    in points of 1 and CVaR5's relative to the limit (0 where it keeps them all)."""
+    total = np.zeros(len(metrics))
+    for column, bound, limit in rule_limits(rule):
+        values = metrics[column].to_numpy(dtype=float)
+        miss = values - limit if bound == "max" else limit - values
+        scale = max(abs(limit), 1.0) if column == "npv_cvar5_usd" else 1.0
+        total += np.maximum(miss, 0.0) / scale
+    return total
 
 
 def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
