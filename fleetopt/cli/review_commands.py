@@ -26,7 +26,6 @@ from fleetopt.cli.common import (
 from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.sources import refuse_unfinished
-from fleetopt.report.page import refuse_other_suffix
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file, refuse_unwritable_file
 
@@ -147,7 +146,6 @@ def report_command(
         raise InputError(f"--out {out} is a folder: give a file name such as {_report_file_in(out, folder)}")
     if out is not None:
         refuse_foreign_file(out, "report")
-        refuse_other_suffix(out, "--out")
         refuse_unwritable_file(out)
     path = api.report(folder, out)
     console.print(marked("wrote ", (str(path), "bold")))

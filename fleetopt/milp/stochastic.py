@@ -50,6 +50,8 @@ CASH_CURED = ("min_cash", "liquidity_covenant")
 # slacks that cure a covenant or the borrowing base: the evaluator calls the scenario a breach
 COVENANT_CURED = ("borrowing_base", "leverage_covenant", "dscr_covenant", "interest_coverage_covenant")
 RESCUE_TOLERANCE_USD = 1.0
+# the slacks of the MW a site has online: no completion of a plan draws more (a plan file may not)
+POWER_SLACKS = ("power", "late_power")
 # the limits a rescue of fixed purchases may cure: finance only (no MW or GPU that does not exist)
 FINANCE_CURED = CASH_CURED + COVENANT_CURED
 
@@ -513,11 +515,18 @@ def complete_with_rescue(
     mip_gap: float = 0.005,
     time_limit: float | None = None,
     threads: int | None = None,
-) -> tuple[Plan, dict]:
+) -> tuple[Plan, dict] | None:
     """A first stage completed on the forecast scenario with the rescue of :func:`scenario_model`
     (for a first stage the plain forecast MILP finds infeasible); returns the plan and the
-    forecast scenario's row (its rescue)."""
+    forecast scenario's row (its rescue), or None where no completion draws only the MW online:
+    power is never relaxed (the evaluator refuses a plan that draws more than its sites have)."""
     ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], quarters)
     ef.fix_first_stage(first_stage)
+    blk = ef.block(0)
+    for key in blk.SLACK:
+        if key[0] in POWER_SLACKS:
+            blk.slack[key].fix(0.0)
     solution = ef.solve(mip_gap, time_limit, threads)
-    return extract_plan(ef.block(0), data), solution.scenarios[0]
+    if solution.objective_usd is None:
+        return None
+    return extract_plan(blk, data), solution.scenarios[0]

@@ -1393,10 +1393,10 @@ def build_report(folder: str | Path) -> str:
 """
 
 
-def refuse_other_suffix(out: Path, option: str = "out") -> None:
+def refuse_other_suffix(out: Path) -> None:
     """Refuse a report file not named .html (HTML written into rep.pdf opens as nothing)."""
     if out.suffix.lower() not in (".html", ".htm"):
-        raise ReportError(f"{option} {out}: a report is one HTML file; give a name ending in .html")
+        raise ReportError(f"out {out}: a report is one HTML file; give a name ending in .html")
 
 
 def write_report(folder: str | Path, out: str | Path | None = None) -> Path:

@@ -535,7 +535,10 @@ def slack_words(slacks: dict) -> list[str]:
 
 
 def _amount(value: float, unit: str) -> str:
-    return format_usd(value) if unit == "USD" else f"{value:,.0f} {unit}"
+    """USD as money; other units whole above 100, else to three digits (0.21 MW, not 0 MW)."""
+    if unit == "USD":
+        return format_usd(value)
+    return f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:.3g} {unit}"
 
 
 def rescue_words(row: dict) -> str:
@@ -605,7 +608,17 @@ def complete_plan(
         plan = completed.plan
         completion = {"method": "forecast MILP", "npv_forecast_usd": completed.npv_usd}
     else:
-        plan, row = sto.complete_with_rescue(data, quarters, first_stage, gap, limit, threads)
+        rescued = sto.complete_with_rescue(data, quarters, first_stage, gap, limit, threads)
+        if rescued is None:
+            before = f" before {data.quarter_labels[quarters]}" if quarters < data.T else ""
+            raise NoPlanError(
+                f"the first stage chosen over the scenarios (its commitments{before}) cannot be completed "
+                "on the forecast without drawing more power than its sites have online, even with its "
+                "finance limits rescued: the scenarios' solves relaxed power or contracts (their rows' "
+                "slacks) to fit it. Try more scenarios (--stochastic N), fewer first-stage quarters "
+                "(--first-stage-quarters), or the forecast's own plan (fleetopt solve)"
+            )
+        plan, row = rescued
         completion = {"method": "forecast with rescue", "npv_forecast_usd": row["npv_usd"], "rescue": row}
     completion["limits_broken"] = forecast_limits_broken(data, plan)
     return plan, completion
