@@ -35,7 +35,7 @@ from fleetopt.evaluate.sources import (
     solve_objective,
 )
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder, json_text
+from fleetopt.runs.folder import RunFolder, json_text, resume_command
 
 YES_NO = "yes/no"  # a figure that is 1 (yes) or 0 (no)
 FIGURES = [
@@ -523,7 +523,7 @@ def plans_from_refs(
             chosen = [1, 0]  # the forecast optimum first: stochastic less forecast, as the solve says
         elif ref.is_dir() and run.interrupted_kind() == "sweep":  # no pick yet: said, not silent
             warn(f"{ref} is an unfinished sweep (no recommendation yet): every candidate it made is "
-                 f"compared; fleetopt sweep --resume {ref} finishes it")  # fmt: skip
+                 f"compared; {resume_command('sweep', ref)} finishes it")  # fmt: skip
         for i in chosen:
             plans.append(source.plans[i])
             buffers.append(None if source.reader.buffers is None else source.reader.buffers[i])

@@ -1131,12 +1131,12 @@ def test_a_full_disk_during_an_evaluation_says_what_is_saved_and_how_to_finish(t
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(ChunkStore, "save", disk_full)
-    out = tmp_path / "E"
+    out = tmp_path / "E x"  # a path with a space: quoted in the command to paste (it was not)
     args = ("evaluate", "--plans", str(tmp_path / "plan"), "--scenarios", "20", "--backend", "numpy")
     code, _, err = run_cli(*args, "--out", str(out))
     text = " ".join(err.split())
     assert code == 2 and "No space left on device while the run wrote to" in text, err
-    resume = f"finish with: fleetopt evaluate --resume {out}"
+    resume = f"finish with: fleetopt evaluate --resume '{out}'"
     assert f"0 evaluation chunks saved there; once that is fixed, {resume}" in text
     monkeypatch.setattr(ChunkStore, "save", real_save)
     code, _, err = run_cli("evaluate", "--resume", str(out))

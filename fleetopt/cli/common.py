@@ -37,7 +37,7 @@ from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.folder import RunFolder, resume_command
 from fleetopt.runs.registry import RUN_KINDS, Registry
 from fleetopt.schema.loading import ModelError
 from fleetopt.sweep.candidates import WITHOUT_PLAN
@@ -601,7 +601,7 @@ def interruptible(folder: Path, command: str):
         if run.is_job:
             err_console.print(
                 f"interrupted: {saved_work(run)} saved in {folder}; "
-                f"finish with: fleetopt {command} --resume {folder}",
+                f"finish with: {resume_command(command, folder)}",
                 soft_wrap=True,
             )
         else:
@@ -613,7 +613,7 @@ def interruptible(folder: Path, command: str):
         where = f" ({exc.filename})" if exc.filename else ""
         err_console.print(
             f"error: {exc.strerror or exc}{where} while the run wrote to {folder}: {saved_work(run)} saved "
-            f"there; once that is fixed, finish with: fleetopt {command} --resume {folder}",
+            f"there; once that is fixed, finish with: {resume_command(command, folder)}",
             soft_wrap=True,
         )
         raise typer.Exit(InputError.exit_code) from None

@@ -27,7 +27,13 @@ from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.sources import refuse_unfinished
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file, refuse_unwritable_file
+from fleetopt.runs.folder import (
+    RunFolder,
+    refuse_foreign_file,
+    refuse_run_file,
+    refuse_unwritable_file,
+    resume_command,
+)
 
 
 @app.command()
@@ -188,7 +194,7 @@ def runs_list(
     if unfinished:
         console.print("not finished, so not recorded yet:")
     for folder, job_kind, pid in unfinished:
-        state = f"running (pid {pid})" if pid else f"interrupted: fleetopt {job_kind} --resume {folder}"
+        state = f"running (pid {pid})" if pid else f"interrupted: {resume_command(job_kind, folder)}"
         console.print(f"  {folder} ({job_kind}): {state}", soft_wrap=True, highlight=False)
 
 

@@ -63,7 +63,7 @@ from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import FORECAST_MARK, marked_last_words, ranked_plans
 from fleetopt.evaluate.sources import solve_objective
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.folder import RunFolder, resume_command
 from fleetopt.schema.loading import load_model
 from fleetopt.sweep.candidates import (
     Rule,
@@ -184,8 +184,8 @@ def _run_evaluation(job: api.EvaluationJob, folder: Path):
     except KernelBuildError as exc:  # on a Ray node (this machine built it before the run)
         raise InputError(
             f"{exc}. The run is kept in {folder} ({saved_work(RunFolder(folder))} saved): once every "
-            f"node builds it, finish with: fleetopt evaluate --resume {folder}, or now with "
-            f"fleetopt evaluate --resume {folder} --backend numpy"
+            f"node builds it, finish with: {resume_command('evaluate', folder)}, or now with "
+            f"{resume_command('evaluate', folder, '--backend', 'numpy')}"
         ) from None
     console.print(run_speed(result), soft_wrap=True)
     return result
@@ -400,10 +400,10 @@ def _what_is_kept(folder: Path, exc: Exception) -> str:
     """A sweep that failed after making candidates (its evaluation did not fit, its C build failed)
     keeps them."""
     if RunFolder(folder).making_candidates:
-        return f"The candidates made so far are kept in {folder}: fleetopt sweep --resume {folder}"
+        return f"The candidates made so far are kept in {folder}: {resume_command('sweep', folder)}"
     if isinstance(exc, KernelBuildError):
         return (
-            f"Its candidates are kept in {folder}: fleetopt sweep --resume {folder} once the compiler "
+            f"Its candidates are kept in {folder}: {resume_command('sweep', folder)} once the compiler "
             f"works, or evaluate them with fleetopt evaluate --plans {folder} --backend numpy"
         )
     return (

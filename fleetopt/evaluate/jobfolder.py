@@ -39,7 +39,7 @@ from fleetopt.evaluate.sources import (
     solve_objective,
 )
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder, csv_text, json_text
+from fleetopt.runs.folder import RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.loading import LoadedModel, bundled_model_names, load_model
 
 EXECUTORS = ("local", "ray")
@@ -286,10 +286,10 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
     except RayUnavailable as exc:  # the job's cluster is gone
         if "executor" in how or "ray_address" in how:
             raise
-        raise RayUnavailable(f"{exc}. The job ran on Ray: finish it on this machine with fleetopt evaluate "
-                             f"--resume {run.path} --executor local") from None
+        raise RayUnavailable(f"{exc}. The job ran on Ray: finish it on this machine with "
+                             f"{resume_command('evaluate', run.path, '--executor', 'local')}") from None
     except BackendError as exc:
-        raise started_elsewhere(exc, how, runs["backend"], f"fleetopt evaluate --resume {run.path}") from None
+        raise started_elsewhere(exc, how, runs["backend"], resume_command("evaluate", run.path)) from None
     except MemoryBudgetError as exc:  # its scenarios are the job's: only the budget can change
         kept = "job.json's max_memory" if settings.get("max_memory") else "half of this machine's free memory"
         given = "--max-memory" if "max_memory" in how else kept
@@ -346,7 +346,7 @@ def checked_job(run: RunFolder) -> dict:
     path = run / RunFolder.JOB
     if settings.get("kind") == "sweep":
         raise PlanFileError(
-            f"{run.path} is a sweep's folder: finish it with fleetopt sweep --resume {run.path}"
+            f"{run.path} is a sweep's folder: finish it with {resume_command('sweep', run.path)}"
         )
 
     def field(name: str, check, *args, optional=False, default=None):

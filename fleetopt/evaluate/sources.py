@@ -15,7 +15,7 @@ from fleetopt.errors import FleetoptError
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack, with_buffers
 from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
 from fleetopt.runs.files import file_sha256
-from fleetopt.runs.folder import RunFolder
+from fleetopt.runs.folder import RunFolder, resume_command
 from fleetopt.schema.loading import LoadedModel, load_model
 from fleetopt.schema.model import blocks_changed, plan_free_blocks
 
@@ -67,8 +67,8 @@ def refuse_unfinished(folder: Path, then: str, kinds: tuple[str, ...] = ("evalua
     kind = "sweep" if run.job().get("kind") == "sweep" else "evaluate"
     if kind in kinds:
         raise PlanFileError(
-            f"{folder} is an unfinished {kind} run (interrupted?): finish it with fleetopt {kind} "
-            f"--resume {folder}, then {then}"
+            f"{folder} is an unfinished {kind} run (interrupted?): finish it with "
+            f"{resume_command(kind, folder)}, then {then}"
         )
 
 
@@ -108,7 +108,7 @@ def plan_file_of(path: Path) -> Path:
         if run.making_candidates:
             raise PlanFileError(
                 f"{path} is a sweep still making its candidates (interrupted?): its plans are not all "
-                f"there yet; finish it with fleetopt sweep --resume {path}"
+                f"there yet; finish it with {resume_command('sweep', path)}"
             )
         found = run.plan_file
         if found is None and run.kind == "evaluate":  # its plans are where they were evaluated from

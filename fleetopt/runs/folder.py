@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -64,6 +65,12 @@ def unfinished_jobs(root: Path | None = None) -> list[RunFolder]:
     except OSError:
         return []
     return [run for run in map(RunFolder, folders) if run.interrupted_kind()]
+
+
+def resume_command(kind: str, folder: str | Path, *options: str) -> str:
+    """The command that finishes an interrupted run of `fleetopt {kind}` in ``folder``, ready to
+    paste into a shell (a path with spaces quoted), with any further ``options``."""
+    return shlex.join(["fleetopt", kind, "--resume", str(folder), *options])
 
 
 def json_text(obj) -> str:
@@ -160,8 +167,8 @@ class RunFolder:
                 )
             if interrupted:
                 raise RunDirError(
-                    f"{path} holds an interrupted run of fleetopt {interrupted}: finish it with fleetopt "
-                    f"{interrupted} --resume {path}, or choose another folder"
+                    f"{path} holds an interrupted run of fleetopt {interrupted}: finish it with "
+                    f"{resume_command(interrupted, path)}, or choose another folder"
                 )
             raise RunDirError(f"{path} already exists and is not empty: choose another folder")
         if path.resolve() in (Path.cwd(), *Path.cwd().parents):  # renamed onto, it would fail after the work

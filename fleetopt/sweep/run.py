@@ -5,6 +5,7 @@ front and the rule's pick, written to a run folder. The candidates and the choic
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from fleetopt.evaluate.metrics import FORECAST_OK
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
-from fleetopt.runs.folder import RunFolder, csv_text, json_text
+from fleetopt.runs.folder import RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.run import MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
@@ -199,7 +200,7 @@ def _resumed_sweep(
                 f"{run.path} is an evaluation's folder, not a sweep's, and finished: nothing to resume"
             )
         raise PlanFileError(
-            f"{run.path} is an evaluation's folder: finish it with fleetopt evaluate --resume {run.path}"
+            f"{run.path} is an evaluation's folder: finish it with {resume_command('evaluate', run.path)}"
         )
     if run.is_finished and (run.is_job or run.kind == "sweep"):  # its job folder, or a re-ranked sweep's
         raise PlanFileError(
@@ -221,7 +222,7 @@ def _resumed_sweep(
     try:
         _check_backend(data, settings["n_scenarios"], settings["backend"], settings["threads"])
     except BackendError as exc:
-        resume = f"fleetopt sweep --resume {run.path}"
+        resume = resume_command("sweep", run.path)
         raise started_elsewhere(exc, how, settings["backend"], resume) from None
     saved = saved_candidates(run, data)
     if settings[RunFolder.CANDIDATES_COMPLETE]:
@@ -258,7 +259,7 @@ def rerank_sweep(
     try:
         result = _finish_sweep(loaded, data, cands, settings, progress, None)
     except RuleNotMet as exc:  # said how to loosen it, as a sweep's resume says
-        looser = exc.looser(f"fleetopt sweep --rerank {run.path}")
+        looser = exc.looser(shlex.join(["fleetopt", "sweep", "--rerank", str(run.path)]))
         said = f"{exc}. Rank it by a looser rule: {looser}" if looser else str(exc)
         raise RuleNotMet(said, exc.loosen) from None
     result.reranked_from = run.path.resolve()
@@ -271,7 +272,7 @@ def _finished_sweep_summary(run: RunFolder) -> dict:
         if run.is_finished:
             what = f"{KIND_WORDS.get(run.kind, repr(run.kind))} folder, not a sweep's"
         elif run.is_job and run.job().get("kind") == "sweep":
-            what = f"an unfinished sweep: finish it with fleetopt sweep --resume {run.path}"
+            what = f"an unfinished sweep: finish it with {resume_command('sweep', run.path)}"
         else:
             what = "not a finished sweep's folder"
         raise PlanFileError(f"{run.path}: {what}")
@@ -448,7 +449,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     except RuleNotMet as exc:  # the evaluation is saved: a looser rule finishes the sweep
         if folder is None:
             raise
-        looser = exc.looser(f"fleetopt sweep --resume {folder}")
+        looser = exc.looser(resume_command("sweep", folder))
         raise RuleNotMet(
             f"{exc}. The candidates and their evaluation are kept in {folder}: finish the sweep with a "
             f"looser rule, {looser}",
