@@ -74,7 +74,7 @@ from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunDirError, RunFolder, csv_text, json_text, unfinished_jobs, written_at
 from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.edit import edited_model
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loading import LoadedModel, load_yaml
 from fleetopt.stochastic.run import (
     DEFAULT_SCREEN,
     MAX_SCREENED,
@@ -1073,13 +1073,27 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
     return Registry().list(model=model, limit=limit, kind=kind)
 
 
-def unfinished_runs() -> list[tuple[Path, str, str | None]]:
+def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | None]]:
     """The evaluations and sweeps in the runs folder (``$FLEETOPT_RUNS_DIR`` or ./runs) that have not
     finished, which the registry lists only once they do: ``(folder, kind, pid)``, kind
     ``evaluate`` or ``sweep``, pid the process still running it (a string), or None for one that was
     interrupted (``fleetopt <kind> --resume FOLDER`` finishes it). Oldest first. Jobs written with
-    ``--out`` outside the runs folder are not looked for."""
-    return [(run.path, run.interrupted_kind(), run.running_pid()) for run in unfinished_jobs()]
+    ``--out`` outside the runs folder are not looked for. ``model``: only jobs of the model of this
+    name (the name in their model.yaml)."""
+    limits.text("model", model, optional=True)
+    jobs = unfinished_jobs()
+    if model is not None:
+        jobs = [run for run in jobs if _model_name_in(run) == model]
+    return [(run.path, run.interrupted_kind(), run.running_pid()) for run in jobs]
+
+
+def _model_name_in(run: RunFolder) -> str | None:
+    """The name in a run folder's model.yaml (None: no copy, or one that cannot be read)."""
+    try:
+        data = load_yaml(run.model_file.read_text(encoding="utf-8"), str(run.model_file))
+    except (AttributeError, OSError, UnicodeDecodeError, InputError):
+        return None
+    return data.get("name") if isinstance(data, dict) else None
 
 
 def forget_runs(

@@ -465,6 +465,8 @@ def test_fleetopt_runs_lists_the_jobs_not_finished_and_how_to_finish_them(tmp_pa
     with held_by_another_process(folder) as pid:
         assert f"{folder} (evaluate): running (pid {pid})" in run_cli("runs")[1]
     assert "not finished" not in run_cli("runs", "--kind", "sweep")[1]
+    assert "not finished" not in run_cli("runs", "--model", "neocloud")[1]  # another model's job: not listed
+    assert f"{folder} (evaluate): interrupted" in run_cli("runs", "--model", "tiny")[1]
     assert run_cli("evaluate", "--resume", str(folder))[0] == 0
     from fleetopt import api
 

@@ -190,7 +190,7 @@ def runs_list(
         console.print(f"no {what} recorded yet" + (f" for model {model!r}" if model else ""))
     else:
         console.print(runs_table(records))
-    unfinished = [job for job in api.unfinished_runs() if kind is None or job[1] == kind.value]
+    unfinished = [job for job in api.unfinished_runs(model) if kind is None or job[1] == kind.value]
     if unfinished:
         console.print("not finished, so not recorded yet:")
     for folder, job_kind, pid in unfinished:
