@@ -401,6 +401,7 @@ def test_a_solve_whose_folder_cannot_be_written_keeps_its_plan(here, monkeypatch
     assert len(kept) == 1
     said = stderr.replace("\n", "")
     assert "No space left on device. Its plan is kept in" in said and kept[0].name in said
+    assert "tiny.yaml --plans " in said  # the model named: a plan file finds only a bundled one itself
     _, data = api.load("tiny")
     _, labels, _ = load_plans(kept[0], data)
     assert labels == (["stochastic", "forecast"] if stochastic else ["milp"])

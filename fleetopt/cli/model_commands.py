@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -185,9 +186,10 @@ def _written_or_kept(write, result, loaded, folder: Path) -> Path:
         except OSError as again:
             raise RunDirError(f"{exc}; its plan could not be kept in {kept.parent} either "
                               f"({again.strerror or again})") from None  # fmt: skip
-        raise RunDirError(
-            f"{exc}. Its plan is kept in {kept}: fleetopt evaluate --plans {kept} (or compare) reads it"
-        ) from None
+        # the model the plan was solved from, named: a plan file finds only a bundled model by itself
+        model = loaded.source if Path(loaded.source).is_file() else loaded.model.name
+        command = shlex.join(["fleetopt", "evaluate", model, "--plans", str(kept)])
+        raise RunDirError(f"{exc}. Its plan is kept in {kept}: {command} (or compare) reads it") from None
 
 
 def _solve_stochastic(
