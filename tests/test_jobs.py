@@ -1034,6 +1034,20 @@ def _edit_plans(folder: Path) -> None:
         handle.write(b"\0")
 
 
+def test_a_job_whose_plans_file_is_gone_says_it_cannot_be_finished_and_what_to_do(tmp_path):
+    """It said "the plans changed or disappeared", neither which nor what to do."""
+    from fleetopt import api
+
+    folder = _interrupted_job(tmp_path)
+    kept = (tmp_path / "plans.npz").read_bytes()
+    (tmp_path / "plans.npz").unlink()
+    with pytest.raises(PlanFileError, match=r"plans\.npz: the plans file the evaluation started from is gone "
+                       r"since the run started: .* put it back where it was, or start the evaluation anew"):
+        api.resume_evaluation(folder)
+    (tmp_path / "plans.npz").write_bytes(kept)
+    assert api.resume_evaluation(folder).run(folder).metrics.shape[0] == 6
+
+
 @pytest.mark.parametrize("edit", [_edit_model, _edit_plans], ids=["model.yaml edited", "plans changed"])
 def test_a_refused_resume_lets_go_of_the_folder_for_a_corrected_one(tmp_path, edit):
     """A resume refused after it took the folder's lock (an edited model.yaml, changed plans) kept
@@ -1045,7 +1059,7 @@ def test_a_refused_resume_lets_go_of_the_folder_for_a_corrected_one(tmp_path, ed
     folder = _interrupted_job(tmp_path)
     originals = {p: p.read_bytes() for p in (folder / "model.yaml", tmp_path / "plans.npz")}
     edit(folder)
-    with pytest.raises(PlanFileError, match=r"model\.yaml is not the model|the plans changed"):
+    with pytest.raises(PlanFileError, match=r"model\.yaml is not the model|started from changed since"):
         api.resume_evaluation(folder)
     assert not _lock_held_by_this_process(folder)
     for path, content in originals.items():

@@ -244,6 +244,17 @@ def checked_how(how: dict, allowed: tuple[str, ...]) -> dict:
     return how
 
 
+def _plans_gone(plans_file: Path, now: str | None, then: str, folder: Path) -> str:
+    """Why a job cannot be finished without the plans file it started from, and what to do."""
+    what = ("is gone since the run started" if now is None else
+            f"changed since the run started (SHA-256 {now[:12]}... now, {then[:12]}... then)")  # fmt: skip
+    return (
+        f"{plans_file}: the plans file the evaluation started from {what}: its saved chunks are "
+        f"figures of those plans, so it can be finished only with that file; put it back where it "
+        f"was, or start the evaluation anew in another folder ({folder} may then be deleted)"
+    )
+
+
 def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
     if run.is_finished:
         if run.job().get("kind") == "sweep":
@@ -257,7 +268,7 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
     # the job keeps the hash it was checked against
     plans_file, plans_sha256 = evaluated_plans_file(settings, run.path, settings["plans_sha256"])
     if plans_sha256 != settings["plans_sha256"]:
-        raise PlanFileError(f"{plans_file}: the plans changed or disappeared since the run started")
+        raise PlanFileError(_plans_gone(plans_file, plans_sha256, settings["plans_sha256"], run.path))
     runs = {"backend": settings["backend"], "executor": settings["executor"],
             "ray_address": settings.get("ray_address"), "workers": settings.get("workers", 1),
             "threads": settings.get("threads"), "max_memory": settings.get("max_memory"), **how}  # fmt: skip
