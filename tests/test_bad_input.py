@@ -243,6 +243,20 @@ def test_missing_block_built_from_dict(tmp_path, tiny_text):
     )  # fmt: skip
 
 
+def test_a_signed_contract_no_gpu_can_serve_is_refused_naming_it(tmp_path, tiny_text):
+    """Validated, then infeasible with "contract lab-a-training short by 4,000 GPUs" and no reason
+    (from a model author's review): its only SKU left the market before the horizon and is not in
+    the fleet. An optional contract no GPU can serve is only declined: not refused."""
+    data = yaml.safe_load(tiny_text)
+    data["skus"]["B200"]["available_until"] = "2026Q1"
+    data["contracts"]["lab-a-training"]["eligible_skus"] = ["B200"]
+    _, code, out, err = validate_text(tmp_path, yaml.safe_dump(data, sort_keys=False))
+    assert_bad_input(code, out, err, "contracts.lab-a-training: no SKU that may serve this signed contract "
+                     "(B200) is in the fleet or on sale in the horizon before its term ends")  # fmt: skip
+    data["contracts"]["lab-a-training"]["signed"] = False
+    assert validate_text(tmp_path, yaml.safe_dump(data, sort_keys=False))[1] == 0
+
+
 def test_every_problem_is_listed(tmp_path, tiny_text):
     text = tiny_text.replace("power_capacity_mw: 20", "power_capacity_mw: -20").replace(
         "gpus: 9600", "gpus: many"

@@ -90,6 +90,10 @@ class PlanningModel(StrictModel):
     def first_quarter(self) -> int:
         return parse_quarter(self.horizon.start)
 
+    @property
+    def last_quarter(self) -> int:
+        return self.first_quarter + self.horizon.quarters - 1
+
     def first_quarter_offset(self, label: str) -> int:
         """Index of a quarter label inside the horizon (0 = first quarter)."""
         return parse_quarter(label) - self.first_quarter
@@ -257,7 +261,28 @@ def _contract_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
                 problems.append(((*path, "eligible_skus", j), f"unknown SKU {sku!r}"))
         if not contract_skus(model, contract):
             problems.append((path, "no SKU in the model is eligible for this contract"))
+        elif contract.signed and not _obtainable(model, contract):
+            end = min(parse_quarter(contract.start) + contract.term_quarters - 1, model.last_quarter)
+            skus = ", ".join(contract_skus(model, contract))
+            problems.append((path, (
+                f"no SKU that may serve this signed contract ({skus}) is "
+                f"in the fleet or on sale in the horizon before its term ends ({quarter_label(end)}): no "
+                "plan can deliver it; extend a SKU's available_until, add one, or hold some in fleet"
+            )))  # fmt: skip
     return problems
+
+
+def _obtainable(model: PlanningModel, contract: Contract) -> bool:
+    """Whether some SKU that may serve ``contract`` is in the opening fleet, or on sale in a quarter
+    of the horizon no later than the contract's last quarter in it (a necessary condition only)."""
+    held = {cohort.sku for cohort in model.fleet}
+    end = min(parse_quarter(contract.start) + contract.term_quarters - 1, model.last_quarter)
+    for name in contract_skus(model, contract):
+        sku = model.skus[name]
+        until = parse_quarter(sku.available_until) if sku.available_until else end
+        if name in held or (parse_quarter(sku.available_from) <= end and until >= model.first_quarter):
+            return True
+    return False
 
 
 def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
