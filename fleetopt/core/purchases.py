@@ -252,7 +252,8 @@ def _key(row: dict, data: ModelData, where: str) -> tuple[int, int, int]:
     if not data.on_sale[sku, quarter]:
         raise InputError(
             f"{where}: {data.sku_names[sku]} is not on sale in {data.quarter_labels[quarter]}: "
-            f"{_sale_window(data, sku)} (its available_from and available_until in the model)"
+            f"{_sale_window(data, sku)} (the quarters of the horizon its available_from and "
+            "available_until in the model leave)"
         )
     return sku, site, quarter
 
