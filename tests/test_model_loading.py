@@ -207,6 +207,9 @@ def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_tex
     path.write_text(text + "policy:\n  distress_sale_discount: 0.3\n", encoding="utf-8")
     flat = " ".join(run_cli("validate", str(path))[1].replace("│", " ").split())
     assert "distress sales in lots of 1,000 GPUs at 30 % below resale value" in flat
+    # every customer rated: no hazard "for the others" (there are none)
+    flat = " ".join(run_cli("validate", "neocloud")[1].replace("│", " ").split())
+    assert "customer defaults by credit rating for 5 customers;" in flat and "for the others" not in flat
 
 
 def test_version():

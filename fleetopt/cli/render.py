@@ -95,13 +95,14 @@ def model_summary_table(loaded: LoadedModel) -> Table:
         table.add_row("covenants", ", ".join([f"from {f.covenants.test_from}{period}", *tests]))
     if m.robustness:
         table.add_row("robustness", describe_robustness(m.robustness))
-    table.add_row("risk", _risk_text(m.risk))
+    table.add_row("risk", _risk_text(m.risk, {c.customer for c in m.contracts.values()}))
     table.add_row("policy", _policy_text(m.policy))
     return table
 
 
-def _risk_text(risk) -> str:
-    """The scenario generator's factors that move (docs/evaluation.md), each in a few words."""
+def _risk_text(risk, customers: set[str]) -> str:
+    """The scenario generator's factors that move (docs/evaluation.md), each in a few words
+    (``customers``: the contracts' customers, rated or not)."""
     parts = []
     if risk.price_volatility_annual:
         across = f"correlation across generations {risk.price_correlation_across_generations:g}"
@@ -117,7 +118,8 @@ def _risk_text(risk) -> str:
     hazard = f"{risk.customer_default_hazard_per_quarter:.1%}/quarter"
     if risk.customer_ratings:
         rated = counted(len(risk.customer_ratings), "customer")
-        parts.append(f"customer defaults by credit rating for {rated}, {hazard} for the others")
+        others = f", {hazard} for the others" if customers - set(risk.customer_ratings) else ""
+        parts.append(f"customer defaults by credit rating for {rated}{others}")
     elif risk.customer_default_hazard_per_quarter:
         parts.append(f"customer defaults {hazard}")
     if risk.power_delay and (risk.power_delay.probability or risk.power_delay.contracted_probability):
