@@ -1394,8 +1394,9 @@ def build_report(folder: str | Path) -> str:
 
 
 def refuse_other_suffix(out: Path) -> None:
-    """Refuse a report file not named .html (HTML written into rep.pdf opens as nothing)."""
-    if out.suffix.lower() not in (".html", ".htm"):
+    """Refuse a report file named for another format (HTML written into rep.pdf opens as nothing);
+    a name without a suffix is taken as given."""
+    if out.suffix and out.suffix.lower() not in (".html", ".htm"):
         raise ReportError(f"out {out}: a report is one HTML file; give a name ending in .html")
 
 
