@@ -340,6 +340,15 @@ def test_cli_a_cvar_limit_that_is_not_a_number_is_refused_before_any_work(tmp_pa
         api.sweep("tiny", rule=Rule(max_breach_prob=1.5))
 
 
+def test_a_rule_field_misspelt_or_written_as_its_option_is_named():
+    """Rule(allow_riskier=True), the option's name, raised a bare TypeError in a notebook."""
+    with pytest.raises(InputError, match=r"Rule has no field 'allow_riskier' \(its fields: prefer, .*\); "
+                       r"--allow-riskier is no_riskier_than_optimum=False"):  # fmt: skip
+        Rule(allow_riskier=True)
+    with pytest.raises(InputError, match=r"Rule has no field 'max_breach' "):
+        Rule(max_breach=0.1)
+
+
 def test_a_huge_cvar_limit_is_described_in_a_few_characters():
     """$1e300 printed as 300 digits before; money below a quadrillion as the tables show it."""
     unlimited = Rule(forecast_within_limits=False, no_riskier_than_optimum=False)

@@ -15,7 +15,7 @@ CVaR5 and breach probability is reported with the plan a rule recommends.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 
@@ -615,6 +615,15 @@ class Rule:
     # the same scenarios: the evaluator does not price a breach, so a rule that ignored it could trade
     # a covenant breached in nearly every future for a better tail
     no_riskier_than_optimum: bool = True
+
+    def __new__(cls, *args, **kwargs):  # an unknown field: InputError naming it, not a TypeError
+        unknown = sorted(set(kwargs) - {f.name for f in fields(cls)})
+        if unknown:
+            options = {f"--{name.replace('_', '-')}" for name in unknown} & set(_RULE_FIELD)
+            hint = "".join(f"; {option} is {_RULE_FIELD[option]}" for option in sorted(options))
+            raise InputError(f"Rule has no field {', '.join(map(repr, unknown))} (its fields: "
+                             f"{', '.join(f.name for f in fields(cls))}){hint}")  # fmt: skip
+        return super().__new__(cls)
 
     def __post_init__(self) -> None:  # refused where it is made, not after the sweep's solves
         self.check()
