@@ -72,6 +72,10 @@ TEXT_CASES = [
      "market.price_usd_per_gpu_hour.training.hopper", "must not be negative"),
     ("quarter-outside-horizon", "start: 2027Q1", "start: 2031Q1",
      "contracts.enterprise-inference.start", "quarter 2031Q1 is outside the horizon 2026Q3..2028Q2"),
+    # a contract already running: the values that write it, not only "outside the horizon"
+    ("contract-already-running", "start: 2027Q1", "start: 2026Q1", "contracts.enterprise-inference.start",
+     "quarter 2026Q1 is before the horizon starts (2026Q3): a contract already running is written from "
+     "the horizon's first quarter with the quarters left as its term (start: 2026Q3, term_quarters: 4;"),
     ("malformed-quarter", "start: 2027Q1", "start: 2026Q5",
      "contracts.enterprise-inference.start", "'2026Q5' is not a quarter: expected a label like 2026Q3"),
     ("quarter-out-of-range", "start: 2026Q3", "start: 9999Q1",

@@ -253,7 +253,17 @@ def _contract_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
     problems: list[tuple[Path, str]] = []
     for name, contract in model.contracts.items():
         path: Path = ("contracts", name)
-        problems += outside((*path, "start"), contract.start)
+        started = parse_quarter(contract.start)
+        if started < model.first_quarter <= started + contract.term_quarters - 1:  # already running
+            left = started + contract.term_quarters - model.first_quarter
+            opening = quarter_label(model.first_quarter)
+            problems.append(((*path, "start"), (
+                f"quarter {contract.start} is before the horizon starts ({opening}): a contract already "
+                f"running is written from the horizon's first quarter with the quarters left as its term "
+                f"(start: {opening}, term_quarters: {left}; docs/model-format.md, Contracts)"
+            )))  # fmt: skip
+        else:
+            problems += outside((*path, "start"), contract.start)
         if contract.delivery_deadline is not None:
             problems += outside((*path, "delivery_deadline"), contract.delivery_deadline)
         for j, sku in enumerate(contract.eligible_skus or []):
