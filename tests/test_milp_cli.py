@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import run_cli
-from milp_builders import base_model, load
+from milp_builders import base_model, data_of, load
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from typer.testing import CliRunner
 
@@ -131,6 +131,22 @@ def test_infeasible_model_exits_3_with_a_diagnosis(tmp_path):
         # of undelivered contract; either way the shortfall is the 100 MW the contract needs
         assert "power in 2026Q2..2026Q4" in stderr and "short by 99.9 MW" in stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_the_diagnosis_says_what_gives_way_where_the_groups_it_names_are_held():
+    """The same model: the diagnosis relaxes the 0.1 MW site by 99.9 MW a quarter (cheaper in its
+    weights); held at its power, the contract gives way instead: the 0.1 MW runs 100 of the 1 kW
+    GPUs, so it is short by 99,900 GPUs in each quarter of its term. A model author was told only
+    one side of a conflict (a cash floor, never the borrowing base it met)."""
+    from fleetopt.milp.diagnose import diagnose, format_diagnosis
+
+    found = diagnose(data_of(infeasible_contract_model()))
+    assert [d["group"] for d in found] == ["power"]
+    (instead,) = found.otherwise
+    assert instead["group"] == "contract_delivery" and instead["quarters"] == ["2026Q2", "2026Q3", "2026Q4"]
+    np.testing.assert_allclose([amount for _, amount in instead["items"]], [99_900.0] * 3, rtol=1e-9)
+    lines = format_diagnosis(found)
+    assert lines[1].startswith("otherwise (holding that): contract_delivery in 2026Q2..2026Q4: contract huge")
 
 
 def test_the_cost_objective_on_a_market_model_says_what_it_serves(tmp_path):

@@ -14,12 +14,29 @@ from fleetopt.milp.highs import run_highs
 from fleetopt.milp.units import from_model_units, output_unit
 
 _TOLERANCE = 1e-6
+# the most seconds the second solve (:attr:`Diagnosis.otherwise`) may take: the first one's
+# answer is already there, and a large model's relaxed MILP can take minutes
+OTHERWISE_SECONDS = 60.0
+
+
+class Diagnosis(list):
+    """The groups in conflict (a list of entries, :func:`diagnose`), and ``otherwise``: the groups
+    the model needs relaxed instead where those are held (the conflict's other side: the cash a
+    contract's GPUs would need, the borrowing base a cash floor gives way to); empty where nothing
+    else gives way or that solve found nothing in its time."""
+
+    otherwise: list[dict]
+
+    def __init__(self, entries=(), otherwise: list[dict] | None = None):
+        super().__init__(entries)
+        self.otherwise = otherwise or []
 
 
 def diagnose(
     data: ModelData, objective: str = "npv", time_limit=None, threads=None, purchases=None
-) -> list[dict]:
-    """Groups in conflict, each ``{group, unit, total, items: [(label, amount)], quarters}``.
+) -> Diagnosis:
+    """Groups in conflict, each ``{group, unit, total, items: [(label, amount)], quarters}``,
+    with the groups relaxed instead where those are held (:class:`Diagnosis`).
 
     An empty list means the relaxed model is infeasible too: the conflict lies in a hard
     group (cohort balances, facility sizes, build limits), which is reported as such.
@@ -38,6 +55,13 @@ def diagnose(
                 "check facility sizes, build limits and the installed fleet",
             }
         ]
+    first = _relaxed(data, m)
+    limit = OTHERWISE_SECONDS if time_limit is None else min(float(time_limit), OTHERWISE_SECONDS)
+    return Diagnosis(first, _otherwise(data, m, {d["group"] for d in first}, limit, threads))
+
+
+def _relaxed(data: ModelData, m: pyo.ConcreteModel) -> list[dict]:
+    """The groups whose slacks a solved relaxed model uses, each as an entry, by name."""
     by_group: dict[str, list] = defaultdict(list)
     for idx in m.SLACK:
         amount = pyo.value(m.slack[idx])
@@ -48,6 +72,18 @@ def diagnose(
     return sorted(
         (_group_entry(data, group, entries) for group, entries in by_group.items()), key=lambda d: d["group"]
     )
+
+
+def _otherwise(data: ModelData, m: pyo.ConcreteModel, held: set[str], time_limit, threads) -> list[dict]:
+    """The groups relaxed when those ``held`` may not be (their slacks fixed at 0): the other side of
+    the conflict. Empty where that is infeasible, or found nothing within ``time_limit``."""
+    if not held:
+        return []
+    for idx in m.SLACK:
+        if idx[0] in held:
+            m.slack[idx].fix(0.0)
+    status, _ = run_highs(m, time_limit=time_limit, threads=threads)
+    return _relaxed(data, m) if status in ("optimal", "time_limit") else []
 
 
 def _group_entry(data: ModelData, group: str, entries: list) -> dict:
@@ -70,7 +106,17 @@ def _group_entry(data: ModelData, group: str, entries: list) -> dict:
 
 
 def format_diagnosis(diagnosis: list[dict]) -> list[str]:
-    """One line per conflicting group, for the terminal."""
+    """One line per conflicting group, for the terminal; then, for a :class:`Diagnosis`, one per
+    group relaxed instead where those are held ("otherwise ...")."""
+    lines = _lines(diagnosis)
+    otherwise = _lines(getattr(diagnosis, "otherwise", []))
+    if otherwise:
+        lines.append(f"otherwise (holding {'those' if len(lines) > 1 else 'that'}): {otherwise[0]}")
+        lines += [f"otherwise: {line}" for line in otherwise[1:]]
+    return lines
+
+
+def _lines(diagnosis: list[dict]) -> list[str]:
     lines = []
     for d in diagnosis:
         if "message" in d:
