@@ -210,6 +210,13 @@ def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_tex
     # every customer rated: no hazard "for the others" (there are none)
     flat = " ".join(run_cli("validate", "neocloud")[1].replace("│", " ").split())
     assert "customer defaults by credit rating for 5 customers;" in flat and "for the others" not in flat
+    assert "limits a customer at most 70% of revenue" in flat
+    # a supplier's allocation: it was in no line of the summary
+    allocated = text.replace("\nlimits:\n", "\nlimits:\n  new_gpus_per_quarter: {blackwell: 800}\n", 1)
+    assert allocated != text
+    path.write_text(allocated, encoding="utf-8")
+    flat = " ".join(run_cli("validate", str(path))[1].replace("│", " ").split())
+    assert "limits a customer at most 67% of revenue; new blackwell GPUs at most 800 a quarter" in flat
 
 
 def test_version():

@@ -83,7 +83,7 @@ def model_summary_table(loaded: LoadedModel) -> Table:
         for name, c in m.contracts.items()
     ]
     table.add_row("contracts", "\n".join(contract_lines) or "none")
-    f = m.finance
+    f, data = m.finance, build_data(loaded)
     cash = f"{format_usd(f.opening_cash_usd)} opening, {format_usd(f.min_cash_usd)} minimum"
     if f.default_cash_usd is not None:
         cash += f", liquidity default below {format_usd(f.default_cash_usd)} (evaluator)"
@@ -91,13 +91,30 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     table.add_row("debt", _debt_text(m))
     if f.covenants:
         period = " (trailing four quarters)" if f.covenants.ebitda_period == "trailing_four_quarters" else ""
-        tests = [test.describe() for test in build_data(loaded).covenants]
+        tests = [test.describe() for test in data.covenants]
         table.add_row("covenants", ", ".join([f"from {f.covenants.test_from}{period}", *tests]))
+    limits_text = _limits_text(m, data)
+    if limits_text:
+        table.add_row("limits", limits_text)
     if m.robustness:
         table.add_row("robustness", describe_robustness(m.robustness))
     table.add_row("risk", _risk_text(m.risk, {c.customer for c in m.contracts.values()}))
     table.add_row("policy", _policy_text(m.policy))
     return table
+
+
+def _limits_text(m, data) -> str:
+    """The plan's commercial limits that bind anything ("" none): the largest customer's revenue
+    share, and each generation's new-GPU allocation per quarter (its range over the horizon)."""
+    parts = []
+    if m.limits.max_customer_revenue_share < 1.0:
+        parts.append(f"a customer at most {m.limits.max_customer_revenue_share:.0%} of revenue")
+    for generation in m.limits.new_gpus_per_quarter:
+        row = data.new_gpu_allocation[generation.rank]
+        low, high = float(row.min()), float(row.max())
+        span = f"{low:,.0f}" if low == high else f"{low:,.0f} to {high:,.0f}"
+        parts.append(f"new {generation.value} GPUs at most {span} a quarter")
+    return "; ".join(parts)
 
 
 def _risk_text(risk, customers: set[str]) -> str:
