@@ -119,6 +119,11 @@ TEXT_CASES = [
      "skus.B200.capex_per_gpu_usd.steps.2026Q5.[key]", "'2026Q5' is not a quarter"),
     ("growth-out-of-range", "annual_growth: -0.10 ", "annual_growth: -1.5 ",
      "skus.B200.capex_per_gpu_usd.annual_growth", "greater than or equal to -0.99"),
+    # a percentage written as a whole number: the hint, not only "less than or equal to 10 / 3"
+    ("growth-as-percent", "annual_growth: -0.10 ", "annual_growth: 60 ",
+     "skus.B200.capex_per_gpu_usd.annual_growth", "growth is a fraction, 0.6 means 60 % a year (got 60)"),
+    ("pue-as-percent", "pue: 1.25", "pue: 125", "sites.texas.pue",
+     "must be at most 3: PUE is facility power / IT power, 1.25 (not 125) (got 125)"),
 ]  # fmt: skip
 
 

@@ -17,7 +17,14 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from fleetopt.core.quarters import parse_quarter
-from fleetopt.schema.base import MAX_RATE_ANNUAL, RATE_LIMIT_MESSAGE, Quarter, StrictModel, check_money
+from fleetopt.schema.base import (
+    MAX_RATE_ANNUAL,
+    RATE_LIMIT_MESSAGE,
+    Quarter,
+    StrictModel,
+    at_most,
+    check_money,
+)
 
 
 class CompactSeries(StrictModel):
@@ -25,7 +32,12 @@ class CompactSeries(StrictModel):
 
     start: float = Field(allow_inf_nan=False)
     """Value in the first quarter of the horizon."""
-    annual_growth: float = Field(0.0, ge=-0.99, le=10.0, allow_inf_nan=False)
+    annual_growth: Annotated[
+        float,
+        Field(ge=-0.99, allow_inf_nan=False, json_schema_extra={"maximum": 10.0}),
+        AfterValidator(at_most(10.0, "must be at most 10 (1,000 % a year): growth is a fraction, 0.6 means "
+                                     "60 % a year")),
+    ] = 0.0
     """Compound growth per year (-0.15 = 15 % decline per year), applied quarter by quarter."""
     steps: dict[Quarter, float] = Field(default_factory=dict)
     """New levels from the named quarters on; growth continues from each new level."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
 
-from fleetopt.schema.base import Money, NonNegativeInt, Positive, Quarter, QuarterCount, StrictModel
+from pydantic import AfterValidator, Field
+
+from fleetopt.schema.base import Money, NonNegativeInt, Positive, Quarter, QuarterCount, StrictModel, at_most
 from fleetopt.schema.series import MoneySeries, NonNegativeSeries
 
 
@@ -30,7 +32,11 @@ class Site(StrictModel):
 
     power_capacity_mw: NonNegativeSeries
     """Facility power online before any expansion, MW, per quarter."""
-    pue: float = Field(ge=1.0, le=3.0, allow_inf_nan=False)
+    pue: Annotated[
+        float,
+        Field(ge=1.0, allow_inf_nan=False, json_schema_extra={"maximum": 3.0}),
+        AfterValidator(at_most(3.0, "must be at most 3: PUE is facility power / IT power, 1.25 (not 125)")),
+    ]
     """Power usage effectiveness: facility power / IT power."""
     electricity_price_usd_per_mwh: MoneySeries
     """All-in delivered electricity price, USD/MWh, per quarter."""
