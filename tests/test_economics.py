@@ -41,9 +41,10 @@ def loan_model(facility: str) -> dict:
     return d
 
 
-def figures(facility: str) -> tuple[dict, dict]:
-    """The statement lines and the solve summary's headline of the plan keeping every GPU rented."""
-    data = data_of(loan_model(facility))
+def figures(facility: str, model: dict | None = None) -> tuple[dict, dict]:
+    """The statement lines and the solve summary's headline of the plan keeping every GPU rented
+    (``model``: the loan model changed; None: as it is)."""
+    data = data_of(model if model is not None else loan_model(facility))
     plan = Plan.empty(data)
     plan.held_inference[0, :] = GPUS
     plan.active[1, 0, 0, :] = GPUS
@@ -77,3 +78,20 @@ def test_a_statement_line_cannot_be_written_twice():
     with pytest.raises(AssertionError, match="debt_service_usd"):
         _add_lines(lines, {"debt_service_usd": np.ones(4)})
     assert not lines["debt_service_usd"].any()
+
+
+def test_the_npv_with_cash_held_to_the_end_pays_out_the_cash_gained_in_the_last_quarter():
+    """The instance above: each quarter's cash grows by EBITDA less debt service, 219,000 - 180,000
+    = 39,000, then 41,000, 43,000, 45,000 USD. The NPV counts each as paid out in its quarter; held
+    to the end, the 168,000 USD are paid out in the last quarter: the NPV less the timing credit
+    sum_t flow_t (DF_t - DF_3) is the terminal part plus DF_3 x 168,000 (at 15 % a year)."""
+    d = loan_model("loan")
+    d["horizon"]["discount_rate_annual"] = 0.15
+    lines, fig = figures("loan", d)
+    df = data_of(d).discount
+    flows = np.array([39_000.0, 41_000.0, 43_000.0, 45_000.0])
+    np.testing.assert_allclose(lines["equity_cash_flow_usd"], flows, rtol=1e-12)
+    assert fig["cash_timing_credit_usd"] == pytest.approx(float((flows * (df - df[-1])).sum()), rel=1e-12)
+    held = fig["npv_terminal_usd"] + df[-1] * 168_000.0
+    assert fig["npv_cash_held_usd"] == pytest.approx(held, rel=1e-12)
+    assert fig["cash_timing_credit_usd"] > 0  # cash gained early: the NPV's timing favours it

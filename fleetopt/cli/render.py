@@ -295,6 +295,11 @@ def solve_summary_tables(result) -> list:
     key.add_row("NPV of equity cash flows" + (MARKET_VALUED if cost else ""), format_usd(fig["npv_usd"]))
     key.add_row(NPV_QUARTERS_LABEL, format_usd(fig["npv_quarters_usd"]))
     key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))
+    key.add_row(
+        "NPV with cash held to the end",
+        f"{format_usd(fig['npv_cash_held_usd'])} (the NPV counts each quarter's change in cash as paid out "
+        f"then; {format_usd(fig['cash_timing_credit_usd'])} of it comes from that timing: formulation §6)",
+    )
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     built = ", ".join(
         f"{s.name} {format_mw(plan.build_blocks[i].sum() * s.block_mw)}"

@@ -277,6 +277,13 @@ def power_built_mw(data: ModelData, plan: Plan) -> float:
     return float(sum(plan.build_blocks[i].sum() * s.block_mw for i, s in enumerate(data.sites)))
 
 
+def cash_timing_credit(data: ModelData, equity_flows: np.ndarray) -> float:
+    """What the NPV gains by counting each quarter's change in cash as paid to equity that quarter
+    rather than kept until the horizon's end: sum_t (cash_t - cash_t-1) (DF_t - DF_T-1), USD
+    (docs/formulation.md §6; a plan that borrows to hold cash is credited with the difference)."""
+    return float(np.dot(equity_flows, data.discount - data.discount[-1]))
+
+
 def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     """Key figures of a plan under the forecast (units in the keys: USD, MW, GPUs; ratios bare),
     each defined in docs/formulation.md, "What a solve writes" (summary.json's fields). Note that
@@ -288,9 +295,12 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     finite = dscr[np.isfinite(dscr)]
     headroom = covenant_headroom(data, st)
     costs, end_value = present_cost_parts(data, st)
+    timing = cash_timing_credit(data, lines["equity_cash_flow_usd"])
     return {
         "npv_usd": st.npv_usd,
         "npv_quarters_usd": st.npv_quarters_usd,
+        "cash_timing_credit_usd": timing,
+        "npv_cash_held_usd": st.npv_usd - timing,
         "npv_terminal_usd": st.npv_terminal_usd,
         "terminal_assets_usd": st.terminal_assets_usd,
         "liquidation_tax_usd": st.liquidation_tax_usd,
