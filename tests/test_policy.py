@@ -270,6 +270,15 @@ def order_plan(data) -> Plan:
     return plan
 
 
+def installed_only(data) -> Plan:
+    """The 200 installed GPUs on the training market in every quarter, no order."""
+    plan = order_plan(data)
+    plan.buy_blocks[...] = 0.0
+    plan.held_training[1:] = 0.0
+    plan.active[0, 0, 0, :] = 200.0
+    return plan
+
+
 def with_later_contract(d: dict, gpus: float) -> dict:
     """``d`` with one signed contract for ``gpus`` GPUs from quarter 2 (2026Q3), for two quarters."""
     d["contracts"] = {
@@ -367,10 +376,7 @@ def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
     d = order_model(sale_block_gpus=10)
     d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0)
     data = data_of(d)
-    plan = order_plan(data)
-    plan.buy_blocks[...] = 0.0
-    plan.held_training[1:] = 0.0
-    plan.active[0, 0, 0, :] = 200.0
+    plan = installed_only(data)
     policy = Policy(sale_block_gpus=10)
     out = run_cash(data, plan, policy, price_drop(data, [0]), kernel)
     # quarter 0 earns nothing: cash 0, 100,000 below the minimum. A GPU bought in 2025Q4 fetches
@@ -392,10 +398,7 @@ def test_a_distress_sale_at_a_discount_sells_more_lots_for_less(kernel):
     d = order_model(sale_block_gpus=10)
     d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0)
     data = data_of(d)
-    plan = order_plan(data)
-    plan.buy_blocks[...] = 0.0
-    plan.held_training[1:] = 0.0
-    plan.active[0, 0, 0, :] = 200.0
+    plan = installed_only(data)
     drop = price_drop(data, [0])
     out = run_cash(data, plan, Policy(sale_block_gpus=10, distress_sale_discount=0.2), drop, kernel)
     np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 90 * 1200.0, rtol=1e-12)
@@ -432,10 +435,7 @@ def test_a_distress_sale_keeps_the_gpus_a_later_contract_needs(kernel):
     d = order_model(sale_block_gpus=10)
     d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0)
     data = data_of(with_later_contract(d, 170))
-    plan = order_plan(data)
-    plan.buy_blocks[...] = 0.0
-    plan.held_training[1:] = 0.0
-    plan.active[0, 0, 0, :] = 200.0
+    plan = installed_only(data)
     plan = serving_later_contract(plan, 170)
     out = run_cash(data, plan, Policy(sale_block_gpus=10), price_drop(data, [0]), kernel)
     np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 30 * 1500.0, rtol=1e-12)
@@ -447,10 +447,7 @@ def test_below_the_floor_but_above_the_default_level_sells_only_to_that_level_an
     d = order_model(sale_block_gpus=10)
     d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0, default_cash_usd=40_000.0)
     data = data_of(d)
-    plan = order_plan(data)
-    plan.buy_blocks[...] = 0.0
-    plan.held_training[1:] = 0.0
-    plan.active[0, 0, 0, :] = 200.0
+    plan = installed_only(data)
     out = run_cash(data, plan, Policy(sale_block_gpus=10), price_drop(data, [0]), kernel)
     # the instance above, with a default level of 40,000: quarter 0 ends 40,000 below it, so
     # ceil(40,000 / 15,000) = 3 lots of 10 GPUs are sold at 1,500 each, not the 7 lots that would
