@@ -71,7 +71,14 @@ from fleetopt.milp.stochastic import complete_purchases_with_rescue, rescuable
 from fleetopt.report import comparison_html, write_report
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
-from fleetopt.runs.folder import RunDirError, RunFolder, csv_text, json_text, unfinished_jobs, written_at
+from fleetopt.runs.folder import (
+    RunDirError,
+    RunFolder,
+    csv_text,
+    json_text,
+    unfinished_jobs,
+    written_at,
+)
 from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import LoadedModel, load_yaml
@@ -366,7 +373,7 @@ def write_solve_run(
     loaded = _loaded_of(loaded if loaded is not None else getattr(result, "loaded", None), "loaded")
     _check_solved_from(result, loaded)
     limits.path("out", out)
-    folder = RunFolder(out) if out is not None else RunFolder.claim(None, loaded.model.name)
+    folder = RunFolder.to_write(out, "solve", loaded.model.name)
     plan_file = plan_file_bytes(result, loaded)
     summary = _with_plan_hash(solve_summary(result, loaded), plan_file)
     files = {
@@ -513,7 +520,7 @@ def write_stochastic_run(
     _check_solved_from(result, loaded)
     limits.path("out", out)
     # named by its kind, as an evaluation's and a sweep's are (it read as a solve's folder)
-    folder = RunFolder(out) if out is not None else RunFolder.claim(None, f"{loaded.model.name}-stochastic")
+    folder = RunFolder.to_write(out, "stochastic", loaded.model.name)
     statements = plan_statements(result.data, result.plan)
     plan_file = plan_file_bytes(result, loaded)
     summary = _with_plan_hash(stochastic_summary(result, loaded), plan_file)

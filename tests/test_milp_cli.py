@@ -438,3 +438,13 @@ def test_a_solve_whose_plan_cannot_be_kept_either_says_so(here, monkeypatch):
     code, _, stderr = run_cli("solve", "tiny", "--out", "A")
     assert code == 2
     assert "its plan could not be kept in" in stderr.replace("\n", " ") and "either" in stderr
+
+
+def test_a_stochastic_solve_s_default_folder_is_named_by_its_kind(tmp_path, monkeypatch):
+    """`fleetopt solve --stochastic` named its folder as a plain solve's (<time>-tiny), while the
+    Python API's write named it <time>-tiny-stochastic: one rule now (runs.folder.run_name)."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path))
+    code, stdout, stderr = cli("solve", "tiny", "--stochastic", "2")
+    assert code == 0, stdout + stderr
+    (folder,) = [p.name for p in tmp_path.iterdir() if p.is_dir()]
+    assert folder.endswith("-tiny-stochastic"), folder

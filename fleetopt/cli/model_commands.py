@@ -38,7 +38,7 @@ from fleetopt.cli.render import model_summary_table, solve_summary_tables, stoch
 from fleetopt.errors import InputError
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_bytes_atomic
-from fleetopt.runs.folder import RunDirError, RunFolder, refuse_foreign_file, refuse_run_file
+from fleetopt.runs.folder import RunDirError, RunFolder, refuse_foreign_file, refuse_run_file, run_name
 from fleetopt.schema import PlanningModel
 from fleetopt.schema.loading import load_model
 
@@ -158,7 +158,7 @@ def solve(
     pair = api.load(loaded)
     fixed = None if purchases is None else api.read_purchases(purchases, pair)  # before any folder
     # claimed before the solve: a concurrent run can never take the folder a finished solve needs
-    with RunFolder.claim(out, loaded.model.name).released_on_failure() as folder:
+    with RunFolder.claim(out, run_name("solve", loaded.model.name)).released_on_failure() as folder:
         console.print(marked("solving ", (loaded.model.name, "bold"), f" ({objective.value}) ..."))
         result = api.solve(
             pair, objective=objective.value, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
@@ -198,7 +198,7 @@ def _solve_stochastic(
     """`fleetopt solve --stochastic N`: the two-stage solve, its measures and its run folder."""
     _, data = api.load(loaded)
     api.check_settings(data, n, quarters, risk_weight, alpha, solver)  # exit 2 before a folder is claimed
-    with RunFolder.claim(out, loaded.model.name).released_on_failure() as folder:
+    with RunFolder.claim(out, run_name("stochastic", loaded.model.name)).released_on_failure() as folder:
         console.print(marked("solving ", (loaded.model.name, "bold"), f" over {n} scenarios (two-stage) ..."))
         result = api.solve_stochastic(
             loaded, n, first_stage_quarters=quarters, risk_weight=risk_weight, cvar_alpha=alpha,

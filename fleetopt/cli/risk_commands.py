@@ -63,7 +63,7 @@ from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import FORECAST_MARK, marked_last_words, ranked_plans
 from fleetopt.evaluate.sources import solve_objective
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder, resume_command
+from fleetopt.runs.folder import RunFolder, resume_command, run_name
 from fleetopt.schema.loading import load_model
 from fleetopt.sweep.candidates import (
     Rule,
@@ -158,7 +158,7 @@ def evaluate(
             keep_matrix=keep_matrix, executor=executor.value,
             ray_address=ray_address, workers=workers, threads=threads,
         )  # fmt: skip
-        folder = RunFolder.claim(out, f"{loaded.model.name}-evaluate")
+        folder = RunFolder.claim(out, run_name("evaluate", loaded.model.name))
     warn_if_tiny_blocks(job.settings["scenario_chunk"], job.settings["n_scenarios"])
     with folder.released_on_failure():
         if resume is None:
@@ -343,7 +343,7 @@ def sweep(
         check_proposals(proposals, candidates, stochastic or 0)
     size = f": up to {candidates} candidate plans evaluated x {scenarios:,} scenarios ..."
     console.print(marked("sweeping ", (loaded.model.name, "bold"), size))
-    folder = RunFolder.claim(out, f"{loaded.model.name}-sweep")
+    folder = RunFolder.claim(out, run_name("sweep", loaded.model.name))
     try:
         with folder.released_on_failure(), interruptible(folder.path, "sweep"):
             result = api.sweep(

@@ -425,7 +425,7 @@ def write_evaluate_run(
 
     ``out`` may be the folder of a started job (see :meth:`RunFolder.finish`); None claims a new one.
     """
-    folder = RunFolder(out) if out is not None else RunFolder.claim(None, f"{loaded.model.name}-evaluate")
+    folder = RunFolder.to_write(out, "evaluate", loaded.model.name)
     files = {
         RunFolder.METRICS: csv_text(result.metrics),
         RunFolder.MODEL: loaded.text,

@@ -67,6 +67,16 @@ def unfinished_jobs(root: Path | None = None) -> list[RunFolder]:
     return [run for run in map(RunFolder, folders) if run.interrupted_kind()]
 
 
+# the end of a run folder's default name by the kind of run (<UTC time>-<model><suffix>): a solve's
+# is the model's name alone
+FOLDER_SUFFIX = {"solve": "", "stochastic": "-stochastic", "evaluate": "-evaluate", "sweep": "-sweep"}
+
+
+def run_name(kind: str, model_name: str) -> str:
+    """The default name a run of ``kind`` gets after its time stamp (:meth:`RunFolder.claim`)."""
+    return model_name + FOLDER_SUFFIX[kind]
+
+
 def resume_command(kind: str, folder: str | Path, *options: str) -> str:
     """The command that finishes an interrupted run of `fleetopt {kind}` in ``folder``, ready to
     paste into a shell (a path with spaces quoted), with any further ``options``."""
@@ -177,6 +187,12 @@ class RunFolder:
         blocked = unwritable_ancestor(path)
         if blocked is not None:
             raise RunDirError(f"cannot write {path}: {blocked} is not a folder this user can write to")
+
+    @classmethod
+    def to_write(cls, out: str | Path | None, kind: str, model_name: str) -> RunFolder:
+        """Where a finished run of ``kind`` is written: ``out`` as given (a started job's folder, or
+        a new or empty one, checked when written), else a new folder claimed with its default name."""
+        return cls(out) if out is not None else cls.claim(None, run_name(kind, model_name))
 
     @classmethod
     def claim(cls, out: str | Path | None, default_name: str, runs: Path | None = None) -> RunFolder:

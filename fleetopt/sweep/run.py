@@ -635,7 +635,7 @@ def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
     """Write plans.npz, candidates.csv, front.csv, summary.json and model.yaml into the run folder
     (the folder the sweep saved its candidates and chunks in, a new one, or None: a new default one)."""
     loaded = result.loaded
-    folder = RunFolder(out) if out is not None else RunFolder.claim(None, f"{loaded.model.name}-sweep")
+    folder = RunFolder.to_write(out, "sweep", loaded.model.name)
     front = result.metrics[result.metrics["on_front"]]
     files = {
         RunFolder.CANDIDATES_CSV: csv_text(result.metrics),
