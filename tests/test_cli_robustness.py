@@ -472,6 +472,12 @@ def test_report_of_an_unfinished_run_says_how_to_finish_it(solve_run, stopped_sw
     code, out, err = run_cli("report", str(stopped_sweep))
     assert_one_error(code, out, err, "unfinished sweep run", f"fleetopt sweep --resume {stopped_sweep}")
     assert not (folder / "report.html").exists()
+    from fleetopt import api  # the same from Python (it said "not a fleetopt run folder")
+
+    with pytest.raises(InputError, match=f"unfinished evaluate run.*fleetopt evaluate --resume {folder}"):
+        api.report(folder)
+    with pytest.raises(InputError, match=r"out .* is a folder: give a file name such as .*report\.html"):
+        api.report(solve_run, out=here)
     # a sweep stopped in its first solve has no candidates.json yet: still a sweep
     first = here / "S"
     shutil.copytree(stopped_sweep, first)

@@ -55,7 +55,7 @@ from fleetopt.evaluate.metrics import (
 )
 from fleetopt.evaluate.planfile import BUFFERS
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
-from fleetopt.evaluate.sources import evaluated_plans_file, other_version_note
+from fleetopt.evaluate.sources import evaluated_plans_file, other_version_note, refuse_unfinished
 from fleetopt.report import svg
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
@@ -1403,8 +1403,11 @@ def refuse_other_suffix(out: Path) -> None:
 def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of a run folder (default: report.html inside it, the one file of a run
     folder another run's report or a comparison may not replace)."""
+    refuse_unfinished(Path(folder), "report it")  # as `fleetopt report` does: how to finish it, first
     own = RunFolder(folder) / RunFolder.REPORT
     out = Path(out).expanduser() if out is not None else own
+    if out.is_dir():
+        raise ReportError(f"out {out} is a folder: give a file name such as {out / RunFolder.REPORT}")
     refuse_run_file(out, allowed=own)
     refuse_foreign_file(out, "report", option="out")  # a model, notes: never replaced by a report
     refuse_other_suffix(out)
