@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
+from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
@@ -47,8 +48,9 @@ EMERGENCY_EQUITY_COST = 10.0
 PHYSICAL_PENALTY = {"MW": 10.0, "GPUs": 0.05, "H100-eq GPUs": 0.05}
 # slacks the emergency equity cures in cash (held at 0: the cash itself must keep the floor)
 CASH_CURED = ("min_cash", "liquidity_covenant")
-# slacks that cure a covenant or the borrowing base: the evaluator calls the scenario a breach
-COVENANT_CURED = ("borrowing_base", "leverage_covenant", "dscr_covenant", "interest_coverage_covenant")
+# slacks that cure a covenant or the borrowing base: the evaluator calls the scenario a breach (every
+# covenant group of the catalogue but the cash ones, so a new kind of covenant is cured as the others)
+COVENANT_CURED = tuple(dict.fromkeys(k.group for k in CATALOGUE if k.group not in CASH_CURED))
 RESCUE_TOLERANCE_USD = 1.0
 # the slacks of the MW a site has online: no completion of a plan draws more (a plan file may not)
 POWER_SLACKS = ("power", "late_power")
