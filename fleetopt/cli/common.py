@@ -31,8 +31,12 @@ from fleetopt.cli.render import text_console
 from fleetopt.core.units import counted
 from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, FleetoptWarning, InputError, StoppedAfterWriting
 from fleetopt.evaluate import resources
+from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.engine import AUTO_C_BUILD_PAIR_QUARTERS
+from fleetopt.evaluate.jobfolder import EXECUTORS
 from fleetopt.evaluate.jobs import ChunkStore
+from fleetopt.evaluate.metrics import RANK_COLUMNS
+from fleetopt.milp.build import OBJECTIVES
 from fleetopt.milp.diagnose import format_diagnosis
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.runs import limits
@@ -299,30 +303,12 @@ def main_callback(
     logging.getLogger(PYOMO_VALUE_LOGGER).addFilter(_NO_ERROR_FOR_AN_INTERRUPT)  # once: a filter is a set
 
 
-class Objective(StrEnum):
-    npv = "npv"
-    cost = "cost"
-
-
-class BackendName(StrEnum):
-    auto = "auto"
-    numpy = "numpy"
-    cupy = "cupy"
-    cpu_kernel = "cpu-kernel"
-
-
+# the CLI's choices, each the list the Python API checks against
+Objective = StrEnum("Objective", {name: name for name in OBJECTIVES})
+BackendName = StrEnum("BackendName", {name.replace("-", "_"): name for name in BACKENDS})
 RunKind = StrEnum("RunKind", {kind: kind for kind in RUN_KINDS})  # fleetopt runs --kind
-
-
-class RankBy(StrEnum):
-    mean = "mean"
-    cvar5 = "cvar5"
-    p5 = "p5"
-
-
-class ExecutorName(StrEnum):
-    local = "local"
-    ray = "ray"
+RankBy = StrEnum("RankBy", {name: name for name in RANK_COLUMNS})
+ExecutorName = StrEnum("ExecutorName", {name: name for name in EXECUTORS})
 
 
 class Format(StrEnum):

@@ -34,6 +34,10 @@ SLACKS: dict[str, Slack] = {group.slack.name: group.slack for group in GROUPS if
 SOFT_GROUPS: dict[str, str] = {name: slack.unit for name, slack in SLACKS.items()}
 
 
+# what a solve maximises or minimises: the NPV of equity cash flows, or the present cost (§6)
+OBJECTIVES = ("npv", "cost")
+
+
 def slack_weight(group: str) -> float:
     """Weight of one unit of slack on ``group`` in the diagnosis objective."""
     return SLACKS[group].weight
@@ -55,7 +59,7 @@ def build_model(
     With ``relax=True`` every soft-able constraint group gets a non-negative slack and the
     objective becomes: minimise total slack (used to diagnose infeasible inputs).
     """
-    if objective not in ("npv", "cost"):
+    if objective not in OBJECTIVES:
         raise ValueError(f"objective must be 'npv' or 'cost', not {objective!r}")
     ix = index_sets(data)
     m = pyo.ConcreteModel(name=data.name)
