@@ -38,6 +38,15 @@ from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, json_text, resume_command
 
 YES_NO = "yes/no"  # a figure that is 1 (yes) or 0 (no)
+NOISE_MARK = " (within 2 s.e.)"  # a difference the scenarios could give by chance
+# each figure with the row of its difference's paired standard error
+PAIRED_ERROR = {
+    "npv_mean_usd": "npv_mean_paired_se_usd",
+    "npv_p5_usd": "npv_p5_paired_se_usd",
+    "npv_cvar5_usd": "npv_cvar5_paired_se_usd",
+    "breach_probability": "breach_probability_paired_se",
+    "default_probability": "default_probability_paired_se",
+}
 FIGURES = [
     ("npv_forecast_usd", "NPV on the forecast", "USD"),
     # 1: the plan, run on the forecast with its policy, breaches a covenant or defaults (0: neither)
@@ -200,6 +209,22 @@ class Comparison:
         if unit == YES_NO:
             return "yes" if values[n] else "no"
         return format_figure(values[n], unit)
+
+    def difference_shown(self, key: str, values: list[float], unit: str, n: int) -> str:
+        """:meth:`difference`, marked "(within 2 s.e.)" where :meth:`within_noise` says so."""
+        text = self.difference(key, values, unit, n)
+        return text + (NOISE_MARK if text and self.within_noise(key, n) else "")
+
+    def within_noise(self, key: str, n: int) -> bool:
+        """Whether plan ``n``'s difference to the first in figure ``key`` is within two of its paired
+        standard errors (the figures with one: mean, P5, CVaR5, breach and default probabilities):
+        a difference the scenarios could give by chance, which a page must not call better or worse."""
+        error = PAIRED_ERROR.get(key)
+        if error is None or error not in self.figures.index or n == 0:
+            return False
+        diff = float(self.figures.loc[key, self.labels[n]]) - float(self.figures.loc[key, self.labels[0]])
+        se = float(self.figures.loc[error, self.labels[n]])
+        return bool(np.isfinite(se)) and abs(diff) < 2.0 * se
 
     def better(self, key: str) -> str:
         """Which way figure ``key`` is better for the company (:data:`BETTER`); none for the present
@@ -376,7 +401,7 @@ class Comparison:
                 label: self.cell(key, values, unit, n) for n, label in enumerate(self.labels)
             }
             for n, header in enumerate(self.difference_headers(), start=1):
-                row[header] = self.difference(key, values, unit, n)
+                row[header] = self.difference_shown(key, values, unit, n)
             row["better"] = self.better(key)
             rows.append(row)
         return pd.DataFrame(rows)

@@ -1076,6 +1076,17 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
     assert "Purchases against optimum" in html and "Peak MW needed by site" in html
     for note in comp.notes():
         assert escape(note) in html
+    # a difference within two paired standard errors is neither green nor red, and says so: the
+    # mean NPV's difference set to 1.5 of its error, the CVaR5's to 2.5 (coloured, as before)
+    for key, error, times in (("npv_mean_usd", "npv_mean_paired_se_usd", 1.5),
+                              ("npv_cvar5_usd", "npv_cvar5_paired_se_usd", 2.5)):  # fmt: skip
+        figures = comp.figures
+        figures.loc[key, "mine<b>"] = figures.loc[key, "optimum"] + times * figures.loc[error, "mine<b>"]
+    page = api.comparison_html(comp)
+    cells = {re.sub("<[^>]+>", "|", row).split("|")[1]: row for row in page.split("<tr>")[1:]}
+    mean, cvar = cells["NPV mean"], cells["NPV CVaR5"]
+    assert "(within 2 s.e.)" in mean and "class='good'" not in mean and "class='bad'" not in mean
+    assert "(within 2 s.e.)" not in cvar and "class='good'" in cvar
     # a plan the same as the first in every scenario: said, not a histogram of zeros scaled to 125 %
     same = api.comparison_html(compare_plans(data, [result.plan, result.plan], ["optimum", "again"], 50, 3))
     assert same.count("<svg") == 1 and "again: the same NPV as optimum in every scenario." in same

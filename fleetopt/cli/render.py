@@ -694,7 +694,7 @@ def comparison_tables(result) -> list:
     for key, name, unit in result.rows():
         values = [float(result.figures.loc[key, label]) for label in labels]
         row = [result.cell(key, values, unit, n) for n in range(len(labels))]
-        row += [result.difference(key, values, unit, n) for n in range(1, len(labels))]
+        row += [result.difference_shown(key, values, unit, n) for n in range(1, len(labels))]
         rows.append((name, row, result.better(key)))
     figures = ColumnGroups(
         f"plans on {result.n_scenarios:,} common scenarios (seed {result.seed})", " ".join(result.notes()),

@@ -55,7 +55,8 @@ def _plans_section(comp: Comparison) -> str:
 
 def _figures_section(comp: Comparison) -> str:
     """Every figure of every plan, each later plan's difference to the first (green where it is
-    better for the company, red where worse) and which way is better; then the notes."""
+    better for the company, red where worse, neither where it is within two paired standard errors)
+    and which way is better; then the notes."""
     headers = [*comp.labels, *comp.difference_headers()]
     head = "<th class='text'>figure</th>" + "".join(f"<th>{escape(h)}</th>" for h in headers)
     head += "<th class='text'>better</th>"
@@ -68,7 +69,9 @@ def _figures_section(comp: Comparison) -> str:
             shown = comp.cell(key, values, unit, n)
             cells.append(f"<td{' class=na' if shown == '—' else ''}>{escape(shown)}</td>")
         for n in range(1, len(comp.labels)):
-            cells.append(_difference_cell(comp.difference(key, values, unit, n), values[n] - values[0], better))
+            noise = comp.within_noise(key, n)  # not coloured: the scenarios could give it by chance
+            text = comp.difference_shown(key, values, unit, n)
+            cells.append(_difference_cell(text, values[n] - values[0], "" if noise else better))
         cells.append(f"<td class='text'>{escape(better)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     notes = "".join(f"<li>{escape(note)}</li>" for note in comp.notes())
