@@ -95,3 +95,16 @@ def test_the_npv_with_cash_held_to_the_end_pays_out_the_cash_gained_in_the_last_
     held = fig["npv_terminal_usd"] + df[-1] * 168_000.0
     assert fig["npv_cash_held_usd"] == pytest.approx(held, rel=1e-12)
     assert fig["cash_timing_credit_usd"] > 0  # cash gained early: the NPV's timing favours it
+
+
+def test_the_capex_of_a_plan_is_its_purchases_at_their_quarters_prices():
+    """tiny's optimum: its GPU capex over the horizon is the GPUs of each block bought times the
+    SKU's price per GPU in the quarter bought (data.capex_path), and it builds no power."""
+    from fleetopt import api
+
+    result = api.solve("tiny")
+    data, plan = result.data, result.plan
+    bought = plan.buy_blocks.sum(axis=1) * data.block_size[:, None]  # (S, T) GPUs
+    fig = headline(data, plan, result.statements)
+    assert fig["capex_gpu_total_usd"] == pytest.approx(float((bought * data.capex_path).sum()), rel=1e-12)
+    assert fig["capex_gpu_total_usd"] > 0 and fig["capex_power_total_usd"] == 0.0

@@ -300,6 +300,9 @@ def solve_summary_tables(result) -> list:
         f"{format_usd(fig['npv_cash_held_usd'])} (the NPV counts each quarter's change in cash as paid out "
         f"then; {format_usd(fig['cash_timing_credit_usd'])} of it comes from that timing: formulation §6)",
     )
+    key.add_row("capex over the horizon (GPUs / power)",
+                f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}")
+    key.add_row("revenue over the horizon", format_usd(fig["revenue_total_usd"]))
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     built = ", ".join(
         f"{s.name} {format_mw(plan.build_blocks[i].sum() * s.block_mw)}"

@@ -323,5 +323,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "contracts_accepted": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] > 0.5],
         "contracts_declined": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] <= 0.5],
         "revenue_total_usd": float(lines["revenue_usd"].sum()),
+        "capex_gpu_total_usd": float(lines["capex_gpu_usd"].sum()),
+        "capex_power_total_usd": float(lines["capex_power_usd"].sum()),
         "shocked": shocked_cash(data, plan, st),
     }

@@ -759,6 +759,9 @@ def _forecast_kpis(run: _Run) -> list[str]:
                   "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
         _kpi("covenant breach or default on the forecast, with its policy", fc.limits_words()),
         _kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
+        _milp_kpi(run, "capex over the horizon (GPUs / power)",
+                  f"{_usd(fig['capex_gpu_total_usd'])} / {_usd(fig['capex_power_total_usd'])}"),
+        _milp_kpi(run, "revenue over the horizon", _usd(fig["revenue_total_usd"])),
         _kpi("power built (expansion blocks)", format_mw(fig["power_built_mw"])),
     ]  # fmt: skip
     if first:
