@@ -514,6 +514,9 @@ def test_histogram_ticks_are_round_and_markers_drawn():
     for legend in ("mean NPV", "P5 NPV", "NPV = 0"):
         assert f">{legend}</text>" in chart
     assert chart.count("<line x1=") - chart.count('class="grid"') >= 3  # mean, P5 and zero
+    # the share axis: its unit and per-cent ticks (an edit once commented them out: 0-0.2, no unit)
+    assert '>share of scenarios</text>' in chart
+    assert [t for t in labels if t.endswith("%")] and not [t for t in labels if t.startswith("0.")]
 
 
 def test_the_end_bars_say_they_count_the_scenarios_beyond_the_axis():

@@ -254,7 +254,8 @@ def histogram(
     edges = np.linspace(lo, hi, bins + 1)
     counts = {k: np.histogram(np.clip(v, lo, hi), bins=edges)[0] / len(v) for k, v in samples.items()}
     top = max(float(c.max()) for c in counts.values())
-    frame = Frame(title, [], 0.0, min(top * (1 + PAD), 1.0),  # a share: never above 100 % y_fmt=lambda v: f"{v:.0%}", y_unit="share of scenarios",
+    top = min(top * (1 + PAD), 1.0)  # a share: the axis never above 100 %
+    frame = Frame(title, [], 0.0, top, y_fmt=lambda v: f"{v:.0%}", y_unit="share of scenarios",
                   x_title=f"{x_title} (the end bars include the outer {HISTOGRAM_TAIL:.1%} of scenarios)")  # fmt: skip
 
     def px(v: float) -> float:
