@@ -20,6 +20,7 @@ from fleetopt.core.results import (
     first_tested_quarter,
     headline,
     npv_terminal_words,
+    power_built_mw_by_site,
     present_cost_words,
     purchases_by_generation_year,
     worst_shock,
@@ -304,11 +305,8 @@ def solve_summary_tables(result) -> list:
                 f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}")
     key.add_row("revenue over the horizon", format_usd(fig["revenue_total_usd"]))
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
-    built = ", ".join(
-        f"{s.name} {format_mw(plan.build_blocks[i].sum() * s.block_mw)}"
-        for i, s in enumerate(data.sites)
-        if plan.build_blocks[i].sum()
-    )
+    by_site = zip(data.sites, power_built_mw_by_site(data, plan), strict=True)
+    built = ", ".join(f"{site.name} {format_mw(mw)}" for site, mw in by_site if mw)
     key.add_row("power built (expansion blocks)", built or "none")
     key.add_row("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none")
     key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")

@@ -272,9 +272,14 @@ def gpus_bought(data: ModelData, plan: Plan) -> float:
     return float((plan.buy_blocks.sum(axis=1) * data.block_size[:, None]).sum())
 
 
+def power_built_mw_by_site(data: ModelData, plan: Plan) -> list[float]:
+    """MW of expansion blocks the plan builds over the horizon at each site, in the model's order."""
+    return [float(plan.build_blocks[i].sum() * site.block_mw) for i, site in enumerate(data.sites)]
+
+
 def power_built_mw(data: ModelData, plan: Plan) -> float:
     """MW of expansion blocks the plan builds over the horizon."""
-    return float(sum(plan.build_blocks[i].sum() * s.block_mw for i, s in enumerate(data.sites)))
+    return sum(power_built_mw_by_site(data, plan))
 
 
 def cash_timing_credit(data: ModelData, equity_flows: np.ndarray) -> float:

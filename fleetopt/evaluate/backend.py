@@ -177,20 +177,3 @@ def available_ram_bytes() -> int:
     if limit is None:
         return free
     return max(0, min(free, limit - (cgroups.memory_used_bytes() or 0)))
-
-
-def parse_memory(text: str) -> int:
-    """'512MB', '2GB', '1.5GiB' or a number of bytes -> bytes."""
-    units = {"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
-    s = text.strip().upper().replace(" ", "")
-    number = s.rstrip("KMGIB")
-    unit = s[len(number) :]
-    if unit not in units:
-        raise ValueError(f"{text!r}: unknown unit {unit!r} (use B, KB, MB, GB, KiB, MiB or GiB)")
-    try:
-        value = float(number) * units[unit]
-    except ValueError:
-        raise ValueError(f"{text!r} is not a memory size like 2GB") from None
-    if value <= 0:
-        raise ValueError(f"{text!r}: the memory budget must be positive")
-    return int(value)

@@ -25,6 +25,7 @@ from fleetopt.core.results import (
     gpus_by_generation,
     headline,
     npv_terminal_arithmetic,
+    power_built_mw_by_site,
     present_cost_arithmetic,
     purchases_by_generation_year,
     worst_shock,
@@ -1301,7 +1302,7 @@ def _decisions_section(run: _Run) -> str:
 
 def _power_built(data: ModelData, plan: Plan) -> str:
     """'30 MW'; with more than one site each site's too: '30 MW; texas: 10 MW; ohio: 20 MW'."""
-    mw = [float(plan.build_blocks[i].sum() * site.block_mw) for i, site in enumerate(data.sites)]
+    mw = power_built_mw_by_site(data, plan)
     sites = "".join(f"; {site.name}: {format_mw(built)}" for site, built in zip(data.sites, mw, strict=True)
                     if len(data.sites) > 1 and built > 0)  # fmt: skip
     return f"{format_mw(sum(mw))}{sites}"
