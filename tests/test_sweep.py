@@ -916,3 +916,19 @@ def test_a_buffer_that_never_acted_is_marked_in_the_terminal_table():
     console.print(sweep_table(metrics, "t"))
     lines = [line for line in console.export_text().splitlines() if "milp: forecast" in line]
     assert lines[0].split("│")[1].strip() == ">" and lines[1].split("│")[1].strip() == "="
+
+
+def test_a_sweep_with_no_plan_for_its_forecast_leaves_no_job_behind(tmp_path, monkeypatch):
+    """api.sweep(folder=...) of an infeasible model left job.json and model.yaml, which `fleetopt
+    runs` then listed as an interrupted sweep that no resume could finish (the CLI removed them)."""
+    from test_milp_cli import infeasible_contract_model, write_model
+
+    from fleetopt.milp.solve import InfeasibleModel
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path))
+    folder = tmp_path / "S"
+    folder.mkdir()
+    model = write_model(tmp_path, infeasible_contract_model())
+    with pytest.raises(InfeasibleModel):
+        api.sweep(model, candidates=2, scenarios=10, folder=folder)
+    assert list(folder.iterdir()) == [] and api.unfinished_runs() == []

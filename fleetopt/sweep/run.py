@@ -17,7 +17,7 @@ from fleetopt.core.data import ModelData, load
 from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases, parse_purchases, purchases_for
 from fleetopt.core.units import counted, format_usd_change
-from fleetopt.errors import InputError, warn
+from fleetopt.errors import FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import check_scenarios_fit, choose_backend, evaluate
@@ -106,7 +106,12 @@ def sweep(
     }
     if folder is not None:
         RunFolder(folder).start_job({RunFolder.MODEL: loaded.text}, settings)
-    cands = _make_candidates(loaded, data, settings, folder, [], candidate_progress)
+    try:
+        cands = _make_candidates(loaded, data, settings, folder, [], candidate_progress)
+    except FleetoptError:  # no plan for the forecast (infeasible, out of time): nothing to resume
+        if folder is not None and not saved_candidates(RunFolder(folder)):
+            RunFolder(folder).discard()  # else `fleetopt runs` listed it as an interrupted sweep
+        raise
     return _finish_sweep(loaded, data, cands, settings, progress, folder)
 
 
