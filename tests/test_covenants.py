@@ -235,11 +235,11 @@ def test_the_first_breach_names_the_covenants_missed_in_its_quarter_only(kernel,
     still exceeds the 3,700,000 of debt; quarter 3 breaches leverage too (2,190,000 against
     3,600,000), after the first breach. With a 6x cap and prices [1, 1, 1, 0.25] both are first
     missed in quarter 3 (interest cover 0.74x; 1,314,000 against 3,600,000)."""
-    cases = (
-        ([1.0, 1.0, 0.5, 0.25], 10.0, {"interest_coverage"}),
-        ([1.0, 1.0, 1.0, 0.25], 6.0, {"interest_coverage", "leverage"}),
+    cases = (  # the prices, the leverage cap, the covenants first missed and their quarter
+        ([1.0, 1.0, 0.5, 0.25], 10.0, {"interest_coverage"}, 2),
+        ([1.0, 1.0, 1.0, 0.25], 6.0, {"interest_coverage", "leverage"}, 3),
     )
-    for prices, cap, first in cases:
+    for prices, cap, first, quarter in cases:
         d = coverage_model()
         d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": prices}
         d["finance"]["covenants"]["max_debt_to_ebitda"] = cap
@@ -249,6 +249,8 @@ def test_the_first_breach_names_the_covenants_missed_in_its_quarter_only(kernel,
         sim = request.getfixturevalue("cpu_kernel").simulate if kernel else simulate
         got = sim(consts, plans_b, scen)
         assert got["first_breach"][0, 0] == sum(kind_bit(k) for k in CATALOGUE if k.name in first)
+        # when: the quarters before the first breach, its quarter's index; no default (T = 4)
+        assert got["quarters_before_breach"][0, 0] == quarter and got["quarters_before_default"][0, 0] == 4
         shares = plan_metrics(got)
         for kind in CATALOGUE:
             assert shares[f"first_breach_{kind.name}_share"][0] == (1.0 if kind.name in first else 0.0)

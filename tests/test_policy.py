@@ -323,6 +323,8 @@ def test_a_cash_shortfall_smaller_than_the_order_defers_just_enough_of_it(kernel
     shut = run_cash(data, order_plan(data), OPEN_LOOP, price_drop(data, [0]), kernel)
     np.testing.assert_allclose(shut["cash_usd"][0, 0, 1], -372_000.0, rtol=1e-12)
     assert shut["default"][0, 0] == 1.0
+    # when: the default in quarter 1 (one quarter before it); with the policy, none in the 4 quarters
+    assert shut["quarters_before_default"][0, 0] == 1.0 and out["quarters_before_default"][0, 0] == 4.0
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)

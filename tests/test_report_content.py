@@ -956,3 +956,15 @@ def test_cash_below_the_liquidity_minimum_is_said_to_be_below_it(runs, tmp_path)
     text = text_of(tmp_path / "E")
     assert re.search(r"\$[\d.]+M below the \$25\.0M minimum liquidity covenant on the forecast", text), text
     assert "above the $25.0M minimum" not in text
+
+
+def test_when_plans_break_is_the_cumulative_share_by_quarter(runs):
+    """Three scenarios broken in quarters 0 and 2 and never (4) over four quarters: a third by the
+    end of quarters 0 and 1, two thirds by the end of quarters 2 and 3. The evaluation's report
+    draws it for its plan, a breach and a default."""
+    from fleetopt.evaluate.metrics import broken_by_quarter
+
+    np.testing.assert_allclose(broken_by_quarter(np.array([0.0, 2.0, 4.0]), 4), [1 / 3, 1 / 3, 2 / 3, 2 / 3])
+    text = text_of(runs["evaluate"])
+    assert "When milp breaks: share of scenarios by the end of each quarter" in text
+    assert "covenant breached" in text and "liquidity default" in text

@@ -147,6 +147,9 @@ typedef struct {
     double loss_pool;  // tax losses not yet used (with loss carry-forward)
     double taxable;  // the quarter's taxable income before the floor at 0 (for the liquidation's tax)
     int breach;  // the first breach's covenants (core.covenants.kind_bit mask), 0 before one
+    // quarters before the first breach (low 16 bits) and before the default (high 16 bits): one
+    // register, as the state must stay in registers (tests/test_kernel_compile.py); T <= 80
+    int before;
     int reacted;  // the policy's reactions so far, one bit each (FO_REACTED_*)
     // the liquidity rules (evaluate/liquidity.py): GPUs gone for good by generation, the order
     // deferred into the next quarter (its price, deposit and GPUs), a sale's gain taxed next quarter
@@ -776,7 +779,7 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     st->cash = st->prev_cash = opening_cash;
     st->revolver = st->npv = st->util = st->loss_pool = st->taxable = 0.0;
     st->min_cash = 1.0e308;  // above any cash: the first quarter sets it
-    st->breach = st->reacted = 0;
+    st->breach = st->reacted = st->before = 0;
     st->due = st->due_deposit = st->carried_gain = st->deferred_usd = st->draws_due = 0.0;
 #pragma unroll
     for (int g = 0; g < (FO_G > 0 ? FO_G : 1); ++g) st->missing[g] = st->due_gpus[g] = 0.0;
@@ -986,6 +989,8 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
         }
     }
 #endif
+    // quarters counted while none has broken yet (simulate's TIMING_FIELDS)
+    st->before += (st->breach == 0) + ((st->min_cash >= default_below) << 16);
 }
 
 FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st)
@@ -1035,6 +1040,8 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     out_sold[idx] = (st->reacted & FO_REACTED_SOLD) != 0;
     out_prepayment_cut[idx] = (st->reacted & FO_REACTED_PREPAYMENT_CUT) != 0;
     out_deferred_usd[idx] = st->deferred_usd;
+    out_quarters_before_breach[idx] = st->before & 0xFFFF;
+    out_quarters_before_default[idx] = st->before >> 16;
 }
 
 #if FO_GPU

@@ -224,6 +224,14 @@ def plan_metrics(results: dict, xp: Any = np) -> dict:
     }
 
 
+def broken_by_quarter(quarters_before: Any, T: int) -> np.ndarray:
+    """(T,) the share of scenarios broken by the end of each quarter t, from each scenario's
+    quarters before its first breach or its default (simulate's TIMING_FIELDS; T: never): the share
+    whose count is at most t. Cumulative, as a breach and a default are for good."""
+    counts = np.asarray(quarters_before, dtype=np.float64).reshape(-1)
+    return (counts[:, None] <= np.arange(T)).mean(axis=0)
+
+
 def mean_without_default(npv: Any, default: Any, xp: Any = np) -> Any:
     """(P,) mean NPV over each plan's scenarios without a liquidity default; NaN where all default."""
     if default is None:

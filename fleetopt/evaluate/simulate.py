@@ -58,6 +58,9 @@ from fleetopt.schema.policy import Policy
 # A pair whose cash ends more than this below the default level after the revolver (and the
 # policy's distress sales, which start at the same tolerance) is in default.
 DEFAULT_TOLERANCE_USD = LIQUIDITY_TOLERANCE_USD
+# per pair, the quarters before its first covenant breach and before its liquidity default (T: none
+# in the horizon): the quarter index of each, for when a plan breaks (cumulative shares by quarter)
+TIMING_FIELDS = ("quarters_before_breach", "quarters_before_default")
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ def late_capacity_steps(data: ModelData) -> np.ndarray:
 RESULT_FIELDS = (
     "npv", "min_cash", "breach", "first_breach", "default", "utilisation", "rescheduled", "cancelled",
     "freed",
-    *LIQUIDITY_REACTIONS, "deferred_usd",
+    *LIQUIDITY_REACTIONS, "deferred_usd", *TIMING_FIELDS,
 )  # fmt: skip
 # the policy's reactions, per pair: a contract started late (rescheduled), a contract cancelled for
 # being later than its allowance, GPUs of a contract that ended early offered on the market
@@ -164,6 +167,8 @@ def simulate(
     first_breach = xp.zeros((P, S))  # the covenants missed in the first quarter any is (kind_bit mask)
     flows = {name: [] for name in FLOWS}  # the covenants' flows of the last quarters (trailing tests)
     util = xp.zeros((P, S))
+    before_breach, before_default = xp.zeros((P, S)), xp.zeros((P, S))
+    default_below = fin.default_cash - DEFAULT_TOLERANCE_USD
     paths = {name: xp.zeros((P, S, T)) for name in record}
     prev_cash = state.cash.copy()
 
@@ -180,6 +185,9 @@ def simulate(
         if consts.covenants:
             base = _borrowing_base(consts, pl, sc, state, taken, t, xp)
             first_breach = _covenants(consts, first_breach, t, flows, ebitda, step, base, xp)
+        # quarters counted while none has broken yet: a breach and the lowest cash are for good
+        before_breach += first_breach == 0
+        before_default += min_cash >= default_below
         util += gpus_used * pl.inv_held[t]
         if record:
             lines = {**step.lines(), "ebitda_usd": ebitda}
@@ -205,7 +213,9 @@ def simulate(
         "breach": first_breach > 0,
         "first_breach": first_breach,
         # cash below the default level after the revolver and sales in any quarter: its lowest cash says it
-        "default": min_cash < fin.default_cash - DEFAULT_TOLERANCE_USD,
+        "default": min_cash < default_below,
+        "quarters_before_breach": before_breach,
+        "quarters_before_default": before_default,
         "utilisation": util / T,
         **book.reactions(),
         **liquidity.reactions(),

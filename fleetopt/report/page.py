@@ -48,6 +48,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_OK,
     RANK_WORDS,
     REACTION_LABELS,
+    broken_by_quarter,
     first_breach_column,
     marked_last_words,
     ranking_words,
@@ -981,7 +982,20 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
     markers = {name: {"mean": float(np.mean(v)), "P5": float(np.sort(v)[tail_count(len(v)) - 1])}
                for name, v in samples.items()}  # fmt: skip
     histogram = svg.histogram("NPV distribution over scenarios", samples, markers)
-    return [histogram + f"<p class='cap'>{escape(_sample_caption(run.sample))}</p>"], bands
+    caption = f"<p class='cap'>{escape(_sample_caption(run.sample))}</p>"
+    return [histogram + caption, _when_it_breaks(run, sim) + caption], bands
+
+
+def _when_it_breaks(run: _Run, sim: dict) -> str:
+    """The main plan's share of scenarios with a covenant breach, and with a liquidity default, by
+    the end of each quarter (cumulative: a breach and a default are for good)."""
+    T = run.data.T
+    series = {
+        "covenant breached": broken_by_quarter(sim["quarters_before_breach"][0], T),
+        "liquidity default": broken_by_quarter(sim["quarters_before_default"][0], T),
+    }
+    return svg.lines(f"When {run.main_label} breaks: share of scenarios by the end of each quarter",
+                     run.data.quarter_labels, series, "share of scenarios", y_fmt=lambda v: f"{v:.0%}")  # fmt: skip
 
 
 def _sample_caption(sample: dict) -> str:
