@@ -65,6 +65,7 @@ from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_fo
 from fleetopt.evaluate.metrics import shown_first
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes, save_plans
 from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_note, version_note
+from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.milp.stochastic import complete_purchases_with_rescue, rescuable
@@ -210,7 +211,7 @@ def solve(
     *,
     objective: str = "npv",
     time_limit: float | None = None,
-    mip_gap: float = 0.005,
+    mip_gap: float = DEFAULT_MIP_GAP,
     threads: int | None = None,
     purchases: str | Path | FixedPurchases | None = None,
     rescue: bool = False,
@@ -449,9 +450,9 @@ def solve_stochastic(
     cvar_alpha: float = 0.05,
     scenario_seed: int = 0,
     screen: int | None = None,
-    out_of_sample: int = 1000,
+    out_of_sample: int = limits.DEFAULT_SCENARIOS,
     time_limit: float | None = None,
-    mip_gap: float = 0.01,
+    mip_gap: float = STOCHASTIC_MIP_GAP,
     threads: int | None = None,
     backend: str = "auto",
     solver: str = "blocks",
@@ -607,7 +608,7 @@ def prepare_evaluation(
             "scenarios (--scenarios) cannot apply with deterministic=True (--deterministic), which "
             "evaluates the forecast itself (one scenario): leave scenarios out"
         )
-    scenarios = 1000 if scenarios is None else scenarios
+    scenarios = limits.DEFAULT_SCENARIOS if scenarios is None else scenarios
     if max_memory is not None:
         limits.whole("max_memory (--max-memory, bytes)", max_memory, 1)
     if ray_address is not None and executor != "ray":  # it was dropped in silence
@@ -732,11 +733,11 @@ def sweep(
     model: ModelArg = None,
     *,
     candidates: int = 20,
-    scenarios: int = 1000,
+    scenarios: int = limits.DEFAULT_SCENARIOS,
     seed: int = 0,
     rule: Rule | None = None,
     backend: str = "auto",
-    mip_gap: float = 0.005,
+    mip_gap: float = DEFAULT_MIP_GAP,
     time_limit: float | None = None,
     threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -1209,7 +1210,7 @@ def compare(
             chosen += " (plans made from another version of it are evaluated under this one too)"
         used = ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, chosen)
     own = scenarios_of_runs(refs)  # a sweep's or stochastic solve's own futures: its figures come back
-    default_scenarios, default_seed = own if own is not None else (1000, 0)
+    default_scenarios, default_seed = own if own is not None else (limits.DEFAULT_SCENARIOS, 0)
     scenarios = limits.scenarios("scenarios", default_scenarios if scenarios is None else scenarios)
     seed = limits.seed("seed", default_seed if seed is None else seed)
     not_back = figures_not_back(refs, scenarios, seed)
@@ -1242,7 +1243,7 @@ def _compare_solved(results: list[SolveResult], model, scenarios, seed, backend,
     # each plan keeps its own model's cash buffer, as the plan file of its run would
     buffers = [None if r.loaded is None else r.loaded.model.policy.liquidity_buffer_usd for r in results]
     used = None if loaded is None else ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, why)
-    n = limits.scenarios("scenarios", 1000 if scenarios is None else scenarios)
+    n = limits.scenarios("scenarios", limits.DEFAULT_SCENARIOS if scenarios is None else scenarios)
     s = limits.seed("seed", 0 if seed is None else seed)
     runs = ["(in memory: not written)"] * len(results)
     return compare_plans(data, plans, labels, n, s, backend, buffers, used, versions, runs, [])

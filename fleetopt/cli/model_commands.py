@@ -36,6 +36,7 @@ from fleetopt.cli.common import (
 )
 from fleetopt.cli.render import model_summary_table, solve_summary_tables, stochastic_summary_table
 from fleetopt.errors import InputError
+from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_bytes_atomic
 from fleetopt.runs.folder import RunDirError, RunFolder, refuse_foreign_file, refuse_run_file, run_name
@@ -78,7 +79,7 @@ def solve(
     model: ModelArg = None,
     out: OutFolderOption = None,
     time_limit: TimeLimitOption = None,
-    mip_gap: MipGapOption = 0.005,
+    mip_gap: MipGapOption = DEFAULT_MIP_GAP,
     threads: ThreadsOption = None,
     objective: Annotated[
         Objective,

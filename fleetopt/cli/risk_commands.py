@@ -62,6 +62,7 @@ from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import FORECAST_MARK, marked_last_words, ranked_plans
 from fleetopt.evaluate.sources import solve_objective
+from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, resume_command, run_name
 from fleetopt.schema.loading import load_model
@@ -92,7 +93,7 @@ def evaluate(
             help="A run folder (solve or sweep), a run id, or a plan file (.npz, one plan or many).",
         ),
     ] = None,
-    scenarios: ScenariosOption = 1000,
+    scenarios: ScenariosOption = limits.DEFAULT_SCENARIOS,
     seed: SeedOption = 0,
     out: OutFolderOption = None,
     backend: BackendOption = BackendName.auto,
@@ -231,7 +232,7 @@ def sweep(
     candidates: Annotated[
         int, typer.Option(callback=checked(limits.whole, 1), help="Most candidate plans to evaluate.")
     ] = 20,
-    scenarios: ScenariosOption = 1000,
+    scenarios: ScenariosOption = limits.DEFAULT_SCENARIOS,
     seed: SeedOption = 0,
     out: OutFolderOption = None,
     prefer: Annotated[
@@ -273,7 +274,7 @@ def sweep(
         ),
     ] = False,
     backend: BackendOption = BackendName.auto,
-    mip_gap: MipGapOption = 0.005,
+    mip_gap: MipGapOption = DEFAULT_MIP_GAP,
     time_limit: TimeLimitOption = None,
     threads: ThreadsOption = None,
     resume: ResumeOption = None,

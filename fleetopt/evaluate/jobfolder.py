@@ -125,7 +125,7 @@ def prepare_evaluation(
     plans: str | Path,
     model: str | Path | LoadedModel | None = None,
     *,
-    scenarios: int = 1000,
+    scenarios: int = limits.DEFAULT_SCENARIOS,
     seed: int = 0,
     backend: str = "auto",
     max_memory: int | None = None,

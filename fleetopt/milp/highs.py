@@ -14,6 +14,10 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
+# the relative gap a solve stops at unless told otherwise: within 0.5 % of HiGHS's bound (a
+# stochastic solve from Python, whose extensive form is far larger, defaults to 1 %: §7b)
+DEFAULT_MIP_GAP = 0.005
+STOCHASTIC_MIP_GAP = 0.01
 _INFEASIBLE = (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded)
 _LIMITS = (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit)
 

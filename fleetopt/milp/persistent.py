@@ -19,6 +19,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import build_model
+from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.milp.solve import extract_plan, relative_gap, solve_settled
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 from fleetopt.schema import Robustness
@@ -55,7 +56,7 @@ class PersistentPlanner:
         self,
         data: ModelData,
         objective: str = "npv",
-        mip_gap: float = 0.005,
+        mip_gap: float = DEFAULT_MIP_GAP,
         time_limit: float | None = None,
         threads: int | None = None,
         robustness: Robustness | None = None,

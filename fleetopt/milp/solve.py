@@ -22,7 +22,7 @@ from fleetopt.errors import InfeasibleError, NoPlanError
 from fleetopt.milp.build import build_model
 from fleetopt.milp.diagnose import diagnose, format_diagnosis
 from fleetopt.milp.finance import net_same_quarter_draws
-from fleetopt.milp.highs import model_size, run_highs, solver_trouble
+from fleetopt.milp.highs import DEFAULT_MIP_GAP, model_size, run_highs, solver_trouble
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 from fleetopt.schema.loading import LoadedModel
 
@@ -109,7 +109,7 @@ def solve(
     data: ModelData,
     objective: str = "npv",
     time_limit: float | None = None,
-    mip_gap: float = 0.005,
+    mip_gap: float = DEFAULT_MIP_GAP,
     threads: int | None = None,
     diagnose_infeasible: bool = True,
     purchases: FixedPurchases | None = None,

@@ -27,7 +27,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver, group_sizes, tied_to
 from fleetopt.milp.finance import tie_breaks
-from fleetopt.milp.highs import model_size, stops_kept
+from fleetopt.milp.highs import DEFAULT_MIP_GAP, model_size, stops_kept
 from fleetopt.milp.solve import NoPlanFound, SolveResult, extract_plan, raise_without_plan, solve_settled
 from fleetopt.milp.units import MUSD, from_model_units, output_unit, to_model_units
 
@@ -415,7 +415,7 @@ def solve_with_first_stage(
     data: ModelData,
     quarters: int,
     first_stage: dict | None = None,
-    mip_gap: float = 0.005,
+    mip_gap: float = DEFAULT_MIP_GAP,
     time_limit: float | None = None,
     threads: int | None = None,
     required: bool = False,
@@ -463,7 +463,7 @@ def netted_first_stage(values: dict[tuple[str, object], float], plan: Plan) -> d
 def complete_purchases_with_rescue(
     data: ModelData,
     purchases,
-    mip_gap: float = 0.005,
+    mip_gap: float = DEFAULT_MIP_GAP,
     time_limit: float | None = None,
     threads: int | None = None,
 ) -> SolveResult | None:
@@ -514,7 +514,7 @@ def complete_with_rescue(
     data: ModelData,
     quarters: int,
     first_stage: dict,
-    mip_gap: float = 0.005,
+    mip_gap: float = DEFAULT_MIP_GAP,
     time_limit: float | None = None,
     threads: int | None = None,
 ) -> tuple[Plan, dict] | None:

@@ -15,6 +15,9 @@ from fleetopt.errors import InputError
 MAX_SEED = 2**63 - 1  # the scenario streams take a signed 64-bit seed
 MAX_MIP_GAP = 0.999  # a relative gap of 1 or more accepts any plan
 MIN_TIME_LIMIT = 0.001  # seconds: HiGHS needs some time to find any plan
+# scenarios an evaluation, a comparison, a sweep and a stochastic plan's out-of-sample check run
+# when none are given: a CVaR5 of 50 scenarios, a standard error of about 3 % of the spread
+DEFAULT_SCENARIOS = 1000
 
 
 def _shown(value) -> str:

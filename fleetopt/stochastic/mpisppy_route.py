@@ -22,7 +22,7 @@ import pyomo.environ as pyo
 from fleetopt.core.data import ModelData
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.milp import stochastic as sto
-from fleetopt.milp.highs import stops_kept
+from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, stops_kept
 from fleetopt.milp.units import MUSD
 
 ROUTES = ("mpisppy-ef",)
@@ -100,7 +100,7 @@ def solve_by_mpisppy(
     scenarios: list[sto.ScenarioInputs],
     quarters: int,
     route: str,
-    mip_gap: float = 0.01,
+    mip_gap: float = STOCHASTIC_MIP_GAP,
     risk_weight: float = 0.0,
 ) -> RouteSolution:
     """RP of ``scenarios`` by mpi-sppy's extensive form (HiGHS to ``mip_gap``); the first stage read

@@ -19,7 +19,7 @@ from fleetopt.core.units import counted, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.milp import stochastic as sto
-from fleetopt.milp.highs import model_size
+from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, model_size
 from fleetopt.runs import limits
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.mpisppy_route import ROUTES as MPISPPY_ROUTES
@@ -200,7 +200,7 @@ def rescue_counts(rows: list[dict]) -> dict:
 class SolverSettings:
     """How every MILP of the run is solved."""
 
-    mip_gap: float = 0.01
+    mip_gap: float = STOCHASTIC_MIP_GAP
     time_limit: float | None = None
     threads: int | None = None
 
@@ -214,9 +214,9 @@ def solve_stochastic(
     alpha: float = 0.05,
     seed: int = 0,
     screen: int = DEFAULT_SCREEN,
-    oos_scenarios: int = 1000,
+    oos_scenarios: int = limits.DEFAULT_SCENARIOS,
     oos_seed: int | None = None,
-    mip_gap: float = 0.01,
+    mip_gap: float = STOCHASTIC_MIP_GAP,
     time_limit: float | None = None,
     threads: int | None = None,
     backend: str = "auto",

@@ -30,6 +30,7 @@ from fleetopt.core.units import format_solver_status, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.metrics import FORECAST_OK, RANK_COLUMNS
+from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import NoPlanFound, raise_without_plan
 from fleetopt.milp.stochastic import complete_purchases_with_rescue
@@ -393,7 +394,7 @@ class CandidateSet:
 def generate_candidates(
     data: ModelData,
     n: int,
-    mip_gap: float = 0.005,
+    mip_gap: float = DEFAULT_MIP_GAP,
     time_limit: float | None = None,
     threads: int | None = None,
     progress: Callable[[str], None] | None = None,

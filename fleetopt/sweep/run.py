@@ -26,6 +26,7 @@ from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.kernel import check_c_compiler
 from fleetopt.evaluate.metrics import FORECAST_OK
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
+from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunFolder, csv_text, json_text, resume_command
@@ -53,11 +54,11 @@ def sweep(
     model: str | Path | LoadedModel | None = None,
     *,
     candidates: int = 20,
-    scenarios: int = 1000,
+    scenarios: int = limits.DEFAULT_SCENARIOS,
     seed: int = 0,
     rule=None,
     backend: str = "auto",
-    mip_gap: float = 0.005,
+    mip_gap: float = DEFAULT_MIP_GAP,
     time_limit: float | None = None,
     threads: int | None = None,
     progress=None,
