@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fleetopt.core.covenants import statement_quantities
+from fleetopt.core.covenants import CATALOGUE, statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import Statements, taxes
 from fleetopt.core.plan import Plan
@@ -129,6 +129,9 @@ def _headroom(test, quantities: dict) -> float | str | None:
     return idle or test.headroom(test.kind.ratio(quantities))
 
 
+DSCR = next(kind for kind in CATALOGUE if kind.name == "dscr")
+
+
 def shocked_cash(
     data: ModelData, plan: Plan, st: Statements, robustness: Robustness | None = None
 ) -> list[dict]:
@@ -164,8 +167,7 @@ def shocked_cash(
         cash = lines["cash_usd"] - np.cumsum(lost + payments - lines["tax_usd"] + tax)
         # the covenant's own quantities: EBITDA and debt service over its window (trailing or not)
         q = statement_quantities({**lines, "ebitda_usd": lines["ebitda_usd"] - lost}, data.covenant_window)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dscr = np.where(q["debt_service"] > 0, q["ebitda"] / q["debt_service"], np.inf)[tested]
+        dscr = DSCR.ratio(q)[tested]  # as the covenant reads it: inf where no debt service is due
         t = int(np.argmin(cash))
         shocks = (
             [f"market prices -{robustness.market_price_drop:.0%}"] if robustness.market_price_drop else []
