@@ -932,3 +932,15 @@ def test_a_sweep_with_no_plan_for_its_forecast_leaves_no_job_behind(tmp_path, mo
     with pytest.raises(InfeasibleModel):
         api.sweep(model, candidates=2, scenarios=10, folder=folder)
     assert list(folder.iterdir()) == [] and api.unfinished_runs() == []
+
+
+def test_a_pick_that_loses_money_on_average_says_so(tiny_sweep):
+    """tiny's candidates all have a negative mean NPV: the recommendation read as worth doing (a
+    CFO's reviewer). It now gives the pick's mean and its share of losing scenarios."""
+    rec = tiny_sweep.recommended
+    assert (tiny_sweep.metrics["npv_mean_usd"] < 0).all()
+    from fleetopt.core.units import format_usd
+
+    mean, losing = format_usd(rec["npv_mean_usd"]), f"{rec['loss_probability']:.1%}"
+    said = f"Its mean NPV is negative ({mean}; a loss in {losing} of the scenarios), as is every candidate's."
+    assert said in tiny_sweep.why()

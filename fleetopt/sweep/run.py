@@ -16,7 +16,7 @@ from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases, parse_purchases, purchases_for
-from fleetopt.core.units import counted, format_usd_change
+from fleetopt.core.units import counted, format_usd, format_usd_change
 from fleetopt.errors import FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError, resolve_backend
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
@@ -554,8 +554,9 @@ class SweepResult:
     def _risk_left(self) -> str:
         """' It still breaches a covenant in 83.7% of the scenarios; the lowest of any candidate is
         61.2% (milp: half leverage).' where the pick breaches or defaults in half the futures or more:
-        a pick must not read as safe."""
-        out = ""
+        a pick must not read as safe; and that its mean NPV is negative where it is (a pick must not
+        read as worth doing: none of the candidates is "do nothing")."""
+        out = self._loss_left()
         for name, what in (("breach", "breaches a covenant"), ("default", "defaults")):
             column = self.metrics[f"{name}_probability"]
             p = float(self.recommended[f"{name}_probability"])
@@ -569,6 +570,16 @@ class SweepResult:
                 least = self.metrics.loc[column.idxmin(), "plan"]
                 out += f"; the lowest of any candidate is {lowest:.1%} ({least})."
         return out
+
+    def _loss_left(self) -> str:
+        """' Its mean NPV is negative (-$23.5M; a loss in 79.3% of the scenarios), as is every
+        candidate's.' where the pick's mean NPV is below 0."""
+        mean = float(self.recommended["npv_mean_usd"])
+        if mean >= 0:
+            return ""
+        every = ", as is every candidate's" if (self.metrics["npv_mean_usd"] < 0).all() else ""
+        return (f" Its mean NPV is negative ({format_usd(mean)}; a loss in "
+                f"{float(self.recommended['loss_probability']):.1%} of the scenarios){every}.")  # fmt: skip
 
     def _outside_forecast_limits(self) -> str:
         """' Not considered, as they breach a covenant or default on the forecast itself: ...', or,
