@@ -127,8 +127,7 @@ class PlanningModel(StrictModel):
 
 def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
     """Problems that involve more than one block: unknown names, quarters outside the horizon."""
-    first = model.first_quarter
-    last = first + model.horizon.quarters - 1
+    first, last = model.first_quarter, model.last_quarter
     span = f"{quarter_label(first)}..{quarter_label(last)}"
 
     def outside(path: Path, label: str) -> list[tuple[Path, str]]:
@@ -238,7 +237,7 @@ def _never_on_sale(model: PlanningModel, skus: list[str]) -> str:
     """Where every SKU named is first on sale after the horizon, no fleet cohort holds it, no
     contract names it and every contract keeps another SKU without it: that it could also be left
     out of the model."""
-    last = model.first_quarter + model.horizon.quarters - 1
+    last = model.last_quarter
     held = {cohort.sku for cohort in model.fleet}
     named = {sku for c in model.contracts.values() for sku in c.eligible_skus or []}
     kept = all(set(contract_skus(model, c)) - set(skus) for c in model.contracts.values())
@@ -269,10 +268,10 @@ def _contract_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
         for j, sku in enumerate(contract.eligible_skus or []):
             if sku not in model.skus:
                 problems.append(((*path, "eligible_skus", j), f"unknown SKU {sku!r}"))
+        end = _last_in_horizon(model, contract)
         if not contract_skus(model, contract):
             problems.append((path, "no SKU in the model is eligible for this contract"))
-        elif contract.signed and not _obtainable(model, contract):
-            end = min(parse_quarter(contract.start) + contract.term_quarters - 1, model.last_quarter)
+        elif contract.signed and not _obtainable(model, contract, end):
             skus = ", ".join(contract_skus(model, contract))
             problems.append((path, (
                 f"no SKU that may serve this signed contract ({skus}) is "
@@ -282,11 +281,16 @@ def _contract_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
     return problems
 
 
-def _obtainable(model: PlanningModel, contract: Contract) -> bool:
+def _last_in_horizon(model: PlanningModel, contract: Contract) -> int:
+    """The contract's last quarter inside the horizon."""
+    return min(parse_quarter(contract.start) + contract.term_quarters - 1, model.last_quarter)
+
+
+def _obtainable(model: PlanningModel, contract: Contract, end: int) -> bool:
     """Whether some SKU that may serve ``contract`` is in the opening fleet, or on sale in a quarter
-    of the horizon no later than the contract's last quarter in it (a necessary condition only)."""
+    of the horizon no later than ``end``, the contract's last quarter in it (a necessary condition
+    only)."""
     held = {cohort.sku for cohort in model.fleet}
-    end = min(parse_quarter(contract.start) + contract.term_quarters - 1, model.last_quarter)
     for name in contract_skus(model, contract):
         sku = model.skus[name]
         until = parse_quarter(sku.available_until) if sku.available_until else end
@@ -299,7 +303,7 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
     """What a valid model says the user should know: each contract whose term runs past the
     horizon's end, whose later quarters no plan values (docs/formulation.md: no contract value
     beyond the horizon; the GPUs it holds then are valued at their resale value)."""
-    last = model.first_quarter + model.horizon.quarters - 1
+    last = model.last_quarter
     notes: list[tuple[Path, str]] = []
     for name, contract in model.contracts.items():
         beyond = parse_quarter(contract.start) + contract.term_quarters - 1 - last
