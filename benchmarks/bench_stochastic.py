@@ -34,7 +34,7 @@ from fleetopt.evaluate import compile_plans, evaluate, generate_scenarios
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.sources import read_plans
 from fleetopt.milp import stochastic as sto
-from fleetopt.stochastic.paired import paired_comparison, scenario_outcomes
+from fleetopt.stochastic.paired import evaluate_paired, paired_comparison, scenario_outcomes
 from fleetopt.stochastic.reduction import reduce_scenarios
 from fleetopt.stochastic.run import scenario_features, scenario_inputs, solve_stochastic
 
@@ -109,7 +109,7 @@ def out_of_sample(model: str, n: int, scenarios: int, seed: int, sweep: Path | N
         buffers.append(summary.get("recommended_liquidity_buffer_usd"))
     batch = with_buffers(compile_plans(data, plans, labels), buffers)
     started = time.perf_counter()
-    rows = paired_comparison(scenario_outcomes(data, batch, scenarios, seed), "forecast optimum")
+    rows = paired_comparison(scenario_outcomes(evaluate_paired(data, batch, scenarios, seed)), "forecast optimum")
     print(
         f"{scenarios:,} scenarios of seed {seed} in {time.perf_counter() - started:.0f} s; load: {uptime()}"
     )

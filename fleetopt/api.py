@@ -49,6 +49,7 @@ from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import FixedPurchases, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results import headline, plan_frame
+from fleetopt.core.tail import TAIL
 from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptWarning, InputError, StoppedAfterWriting, warn
 from fleetopt.evaluate import resources
@@ -447,7 +448,7 @@ def solve_stochastic(
     *,
     first_stage_quarters: int | None = None,
     risk_weight: float = 0.0,
-    cvar_alpha: float = 0.05,
+    cvar_alpha: float = TAIL,
     scenario_seed: int = 0,
     screen: int | None = None,
     out_of_sample: int = limits.DEFAULT_SCENARIOS,

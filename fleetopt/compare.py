@@ -13,6 +13,7 @@ from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, rounded_decision
 from fleetopt.core.results import cost_plans_note, gpus_bought, power_built_mw, present_cost
+from fleetopt.core.tail import tail_count, worst_k
 from fleetopt.core.units import counted, format_difference, format_figure, format_mw, format_usd
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
@@ -22,8 +23,6 @@ from fleetopt.evaluate.metrics import (
     cvar_influence,
     first_breach_column,
     paired_error,
-    tail_count,
-    worst_k,
 )
 from fleetopt.evaluate.planfile import plan_file_model_name
 from fleetopt.evaluate.sources import (

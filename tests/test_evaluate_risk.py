@@ -32,9 +32,10 @@ from hypothesis.extra.numpy import arrays
 from milp_builders import data_of
 
 from fleetopt.core.economics import plan_statements
+from fleetopt.core.tail import tail_count
 from fleetopt.core.units import format_usd, format_usd_change, format_usd_compact
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
-from fleetopt.evaluate.metrics import METRIC_COLUMNS, plan_metrics, tail_count
+from fleetopt.evaluate.metrics import METRIC_COLUMNS, plan_metrics
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 
 N = 1000

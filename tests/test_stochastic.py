@@ -834,13 +834,14 @@ def test_scenario_outcomes_agree_with_the_evaluators_metrics():
     """tiny's forecast optimum on 300 scenarios of seed 5: the per-scenario outcomes give the
     evaluator's mean NPV, CVaR5, P(breach) and P(default)."""
     from fleetopt.evaluate import compile_plans, evaluate
-    from fleetopt.stochastic.paired import paired_comparison, scenario_outcomes
+    from fleetopt.stochastic.paired import evaluate_paired, paired_comparison, scenario_outcomes
 
     _, data = load("tiny")
     plan = sto.solve_with_first_stage(data, 2).plan
     batch = compile_plans(data, [plan], ["forecast"])
-    row = paired_comparison(scenario_outcomes(data, batch, 300, 5, block=128), "forecast")[0]
-    metrics = evaluate(data, batch, 300, 5, backend="numpy").metrics.iloc[0]
+    paired = evaluate_paired(data, batch, 300, 5, backend="numpy")
+    row = paired_comparison(scenario_outcomes(paired), "forecast")[0]
+    metrics = evaluate(data, batch, 300, 5, backend="numpy", scenario_chunk=128).metrics.iloc[0]
     for ours, theirs in (
         ("npv_mean_usd", "npv_mean_usd"), ("npv_cvar_usd", "npv_cvar5_usd"),
         ("breach_probability", "breach_probability"), ("default_probability", "default_probability"),

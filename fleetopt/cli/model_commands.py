@@ -35,6 +35,7 @@ from fleetopt.cli.common import (
     write_output,
 )
 from fleetopt.cli.render import model_summary_table, solve_summary_tables, stochastic_summary_table
+from fleetopt.core.tail import TAIL
 from fleetopt.errors import InputError
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
@@ -110,7 +111,7 @@ def solve(
     ] = 0.0,
     cvar_alpha: Annotated[
         float, typer.Option(help="With --stochastic: the CVaR tail share, in (0, 1).")
-    ] = 0.05,
+    ] = TAIL,
     scenario_seed: Annotated[
         int,
         typer.Option(callback=checked(limits.seed), help="With --stochastic: seed of the scenarios reduced."),

@@ -636,6 +636,17 @@ def _joined_outcomes(results: list[dict]) -> dict[str, np.ndarray] | None:
     return {name: np.concatenate([r["outcomes"][name] for r in results]) for name in OUTCOMES}
 
 
+def sample_runs(
+    data: ModelData, plans: PlanBatch, n_scenarios: int, seed: int, record: tuple[str, ...] = ()
+) -> dict:
+    """Every per-pair result of the NumPy simulation (``RESULT_FIELDS``: NPV, breach, default, the
+    quarters before each, the reactions) and the quarterly lines ``record`` names, on scenarios
+    ``0 .. n_scenarios - 1`` of ``seed``, as (plans, scenarios[, quarters]) arrays: for the charts
+    of a report's small sample, in one piece (the same figures :func:`evaluate` reduces)."""
+    scenarios = generate_scenarios(data, seed, 0, n_scenarios)
+    return simulate(SimulationConstants.from_data(data), plans, scenarios, record=record)
+
+
 def forecast_runs(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = ()) -> EvaluationResult:
     """Each plan on the forecast as the company would run it: its deterministic evaluation with its
     policy (the batch's liquidity buffers), with the quarterly lines ``record`` names. Its figures

@@ -1,8 +1,4 @@
-"""Risk metrics of each plan over its scenarios.
-
-The tail is the ``k = ceil(5 % of S)`` worst scenarios: ``P5`` is the k-th worst NPV and
-``CVaR5`` the mean of the k worst, so CVaR5 <= P5 always holds.
-"""
+"""Risk metrics of each plan over its scenarios (the tail, P5 and CVaR5: :mod:`fleetopt.core.tail`)."""
 
 from __future__ import annotations
 
@@ -13,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt.core.covenants import CATALOGUE, kind_bit
-
-TAIL = 0.05
+from fleetopt.core.tail import TAIL, tail_count, worst_k
 
 
 def first_breach_column(kind) -> str:
@@ -157,19 +152,6 @@ def paired_error(differences: np.ndarray) -> float:
     scenario. compare's paired row and the stochastic plan's out-of-sample check both read it."""
     d = np.asarray(differences, dtype=np.float64)
     return float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
-
-
-def tail_count(n_scenarios: int, share: float = TAIL) -> int:
-    """k = ceil(share x S), at least 1; the product's round-off is not a scenario more (0.07 x 200
-    is 14.000000000000002 in floating point: 14, not 15)."""
-    return max(1, math.ceil(share * n_scenarios - 1e-9))
-
-
-def worst_k(npv: Any, k: int, xp: Any = np) -> Any:
-    """The ``k`` worst NPVs of each row of ``npv`` (its last axis), in order: a partition then a sort
-    of those k, the same values as a full sort's first k. The k-th is P5 where k is
-    :func:`tail_count`; their mean CVaR5."""
-    return xp.sort(xp.partition(npv, k - 1, axis=-1)[..., :k], axis=-1)
 
 
 def cvar_influence(npv: np.ndarray, alpha: float = TAIL) -> tuple[float, np.ndarray]:

@@ -28,6 +28,7 @@ non-anticipativity rows are read at every solve, and the solution is loaded back
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -42,7 +43,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.linear import LinearRepnVisitor
 
-from fleetopt.milp.highs import cancel_worker_runs, ready_for_threads, run_stoppable
+from fleetopt.milp.highs import cancel_worker_runs, ready_for_threads, relative_gap, run_stoppable
 
 try:  # Pyomo 6.8.1 and later take the order of the columns as a recorder
     from pyomo.repn.util import OrderedVarRecorder
@@ -970,8 +971,9 @@ def one_flip_search(plan_at, down: np.ndarray, up: np.ndarray, decision: np.ndar
 
 
 def _gap(bound: float, value: float) -> float:
-    """Relative gap of a maximisation: how far the bound lies above the plan's value."""
-    return max(bound - value, 0.0) / max(abs(value), 1e-9)
+    """The plan's :func:`~fleetopt.milp.highs.relative_gap` to the bound, infinite without a finite one."""
+    gap = relative_gap(value, bound)
+    return math.inf if gap is None else gap
 
 
 def _linked_pair(con) -> tuple:

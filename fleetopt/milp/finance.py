@@ -43,6 +43,15 @@ def prev_cash(b: Builder, t: int):
     return b.m.cash[t - 1] if t > 0 else b.coef.opening_cash
 
 
+def equity_npv(m: pyo.ConcreteModel, discount: np.ndarray, opening_cash: float, owed_end) -> pyo.Expression:
+    """The NPV of equity of §6 (MUSD): sum_t DF_t (C_t - C_{t-1}) + DF_{T-1} (X^E - tax^E - owed_end),
+    C_{-1} the opening cash and ``owed_end`` everything owed at the end. The forecast objective and
+    each scenario of the stochastic MILP read it (the evaluator's is ``core.economics.npv_parts``)."""
+    T = len(discount)
+    flows = sum(discount[t] * (m.cash[t] - (m.cash[t - 1] if t > 0 else opening_cash)) for t in range(T))
+    return flows + discount[-1] * (m.terminal_assets - m.liquidation_tax - owed_end)
+
+
 def draw_quarters(b: Builder, f: int) -> list[int]:
     return [t for (g, t) in b.ix.draw if g == f]
 
@@ -445,9 +454,7 @@ def add_objective(b: Builder) -> None:
         )
     elif b.objective == "npv":
         m.objective = pyo.Objective(
-            expr=sum(df[t] * (m.cash[t] - prev_cash(b, t)) for t in range(T))
-            + df[-1] * (terminal_assets - m.liquidation_tax - debt_end)
-            - tie_breaks(b.m, b.data),
+            expr=equity_npv(m, df, b.coef.opening_cash, debt_end) - tie_breaks(b.m, b.data),
             sense=pyo.maximize,
         )
     else:

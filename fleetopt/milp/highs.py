@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import sys
 import threading
@@ -18,6 +19,17 @@ from pyomo.contrib.solver.solvers.highs import Highs
 # stochastic solve from Python, whose extensive form is far larger, defaults to 1 %: §7b)
 DEFAULT_MIP_GAP = 0.005
 STOCHASTIC_MIP_GAP = 0.01
+
+
+def relative_gap(value: float, bound: float | None) -> float | None:
+    """|bound - value| / max(|value|, 1e-9), HiGHS's ``mip_rel_gap`` measured on a plan's objective
+    ``value`` (None without a finite bound): how far the plan may be from the best. Every solve's
+    reported gap and every stopping test on one read it."""
+    if bound is None or not math.isfinite(bound):
+        return None
+    return abs(bound - value) / max(abs(value), 1e-9)
+
+
 _INFEASIBLE = (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded)
 _LIMITS = (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit)
 

@@ -19,8 +19,8 @@ from pyomo.contrib.solver.solvers.highs import Highs
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import build_model
-from fleetopt.milp.highs import DEFAULT_MIP_GAP
-from fleetopt.milp.solve import extract_plan, relative_gap, solve_settled
+from fleetopt.milp.highs import DEFAULT_MIP_GAP, relative_gap
+from fleetopt.milp.solve import extract_plan, solve_settled
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 from fleetopt.schema import Robustness
 

@@ -22,7 +22,7 @@ from fleetopt.errors import InfeasibleError, NoPlanError
 from fleetopt.milp.build import build_model
 from fleetopt.milp.diagnose import diagnose, format_diagnosis
 from fleetopt.milp.finance import net_same_quarter_draws
-from fleetopt.milp.highs import DEFAULT_MIP_GAP, model_size, run_highs, solver_trouble
+from fleetopt.milp.highs import DEFAULT_MIP_GAP, model_size, relative_gap, run_highs, solver_trouble
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 from fleetopt.schema.loading import LoadedModel
 
@@ -251,13 +251,6 @@ def objective_and_gap(
     it owes (the tax variables are only bounded below, §5.10) and understate the plan written."""
     value = statements.npv_usd if objective == "npv" else incumbent_usd
     return value, relative_gap(value, bound_usd)
-
-
-def relative_gap(value: float, bound: float | None) -> float | None:
-    """|bound - value| / |value| (None without a finite bound): how far a plan may be from the best."""
-    if bound is None or not np.isfinite(bound):
-        return None
-    return abs(bound - value) / max(abs(value), 1e-9)
 
 
 def _val(var) -> float:

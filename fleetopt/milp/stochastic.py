@@ -24,9 +24,10 @@ from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
+from fleetopt.core.tail import TAIL
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver, group_sizes, tied_to
-from fleetopt.milp.finance import tie_breaks
+from fleetopt.milp.finance import equity_npv, tie_breaks
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, model_size, stops_kept
 from fleetopt.milp.solve import NoPlanFound, SolveResult, extract_plan, raise_without_plan, solve_settled
 from fleetopt.milp.units import MUSD, from_model_units, output_unit, to_model_units
@@ -186,12 +187,9 @@ def scenario_model(
                 if key[-1] >= quarters:
                     var.domain = pyo.NonNegativeReals
 
-    cash_npv = sum(
-        df[t] * (m.cash[t] - (m.cash[t - 1] if t > 0 else data.opening_cash / MUSD)) for t in range(T)
-    )
     # prepayments not yet earned at the end are owed like debt (§6), as in the forecast objective
     debt_end = sum(m.balance[f, T - 1] for f in m.F) + m.revolver_balance[T - 1] + m.deferred_revenue_end
-    cash_npv += df[-1] * (m.terminal_assets - m.liquidation_tax - debt_end)
+    cash_npv = equity_npv(m, df, to_model_units(data.opening_cash), debt_end)
     m.owner_npv = pyo.Expression(expr=cash_npv - sum(df[t] * m.rescue_equity[t] for t in range(T)))
     # the same tie-breaks as the forecast objective (§5.9, §5.10): in the value, not in the NPV reported
     m.tie_break = pyo.Expression(expr=tie_breaks(m, data))
@@ -343,7 +341,7 @@ def build_extensive_form(
     scenarios: list[ScenarioInputs],
     quarters: int,
     risk_weight: float = 0.0,
-    alpha: float = 0.05,
+    alpha: float = TAIL,
     integer_later: bool = False,
     equity_cost: float = EMERGENCY_EQUITY_COST,
 ) -> ExtensiveForm:

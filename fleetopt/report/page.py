@@ -30,6 +30,7 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     worst_shock,
 )
+from fleetopt.core.tail import tail_count
 from fleetopt.core.units import (
     counted,
     format_mw,
@@ -39,7 +40,7 @@ from fleetopt.core.units import (
     usd_column_formatter,
 )
 from fleetopt.errors import InputError, warn
-from fleetopt.evaluate import PlanFileError, compile_plans, generate_scenarios, load_plans
+from fleetopt.evaluate import PlanFileError, compile_plans, load_plans, sample_runs
 from fleetopt.evaluate.batch import refuse_limit_breaks, serves_contracts_short, with_buffers
 from fleetopt.evaluate.forecast import ForecastRun, forecast_run
 from fleetopt.evaluate.metrics import (
@@ -53,10 +54,8 @@ from fleetopt.evaluate.metrics import (
     marked_last_words,
     ranking_words,
     shown_plans,
-    tail_count,
 )
 from fleetopt.evaluate.planfile import BUFFERS
-from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.evaluate.sources import evaluated_plans_file, other_version_note, refuse_unfinished
 from fleetopt.report import svg
 from fleetopt.runs.files import write_text_atomic
@@ -473,10 +472,10 @@ def _evaluation_focus(summary: dict, metrics: pd.DataFrame, labels: list[str]) -
 
 
 def _paths(data: ModelData, plans: list[Plan], labels: list[str], buffers, seed: int, n: int) -> dict:
-    consts = SimulationConstants.from_data(data)
-    scen = generate_scenarios(data, seed, 0, n)
+    """Each pair's results on scenarios 0 .. n - 1 of ``seed``, with its cash and debt by quarter
+    (USD) for the fan charts."""
     batch = with_buffers(compile_plans(data, plans, labels), buffers)
-    return simulate(consts, batch, scen, record=("cash_usd", "debt_usd"))
+    return sample_runs(data, batch, n, seed, record=("cash_usd", "debt_usd"))
 
 
 def _usd(v: float | None) -> str:

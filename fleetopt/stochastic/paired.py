@@ -19,31 +19,35 @@ from __future__ import annotations
 import numpy as np
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_usd, format_usd_change
-from fleetopt.evaluate import PlanBatch, generate_scenarios
-from fleetopt.evaluate.metrics import TAIL, cvar_influence, paired_error
-from fleetopt.evaluate.simulate import SimulationConstants, simulate
+from fleetopt.evaluate import EvaluationResult, PlanBatch, evaluate
+from fleetopt.evaluate.metrics import cvar_influence, paired_error
 
 OUTCOMES = ("npv", "breach", "default")
 # the figures that are means of an outcome over the scenarios
 MEAN_OF = {"npv": "npv_mean_usd", "breach": "breach_probability", "default": "default_probability"}
-SCENARIOS_PER_BLOCK = 1000
 
 
-def scenario_outcomes(
-    data: ModelData, plans: PlanBatch, n_scenarios: int, seed: int, block: int = SCENARIOS_PER_BLOCK
-) -> dict[str, dict[str, np.ndarray]]:
-    """Each plan's NPV (USD), covenant breach and liquidity default (0/1) on scenarios
-    ``0 .. n_scenarios - 1`` of ``seed`` (the evaluator's NumPy reference, block by block):
-    {label: {outcome: (S,)}}."""
-    consts = SimulationConstants.from_data(data)
-    parts: dict[str, list] = {name: [] for name in OUTCOMES}
-    for s0 in range(0, n_scenarios, block):
-        out = simulate(consts, plans, generate_scenarios(data, seed, s0, min(n_scenarios, s0 + block)))
-        for name in OUTCOMES:
-            parts[name].append(np.asarray(out[name], dtype=np.float64))
-    joined = {name: np.concatenate(chunks, axis=1) for name, chunks in parts.items()}
-    return {label: {name: joined[name][p] for name in OUTCOMES} for p, label in enumerate(plans.labels)}
+def evaluate_paired(
+    data: ModelData, plans: PlanBatch, n_scenarios: int, seed: int, backend: str = "auto"
+) -> EvaluationResult:
+    """The plans evaluated on scenarios ``0 .. n_scenarios - 1`` of ``seed``, keeping each pair's
+    NPV, breach and default for :func:`scenario_outcomes` (its metrics are the evaluator's)."""
+    return evaluate(data, plans, n_scenarios, seed, backend=backend, keep_matrix=True, keep_outcomes=True)
+
+
+def scenario_outcomes(evaluation: EvaluationResult) -> dict[str, dict[str, np.ndarray]]:
+    """Each plan's NPV (USD), covenant breach and liquidity default (0/1) per scenario, from an
+    evaluation that kept them (:func:`evaluate_paired`): {label: {outcome: (S,)}}."""
+    per_pair = {"npv": evaluation.npv_matrix, **(evaluation.outcomes or {})}
+    if any(per_pair.get(name) is None for name in OUTCOMES):
+        raise ValueError("scenario_outcomes needs an evaluation with keep_matrix and keep_outcomes")
+    labels = evaluation.metrics["plan"]
+    return {
+        label: {name: np.asarray(per_pair[name][p], dtype=np.float64) for name in OUTCOMES}
+        for p, label in enumerate(labels)
+    }
 
 
 def _mean_and_error(d: np.ndarray) -> tuple[float, float]:

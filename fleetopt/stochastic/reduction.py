@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fleetopt.evaluate.metrics import tail_count
+from fleetopt.core.tail import tail_count
 
 
 def standardised(features: np.ndarray) -> np.ndarray:
@@ -61,7 +61,7 @@ def reduce_scenarios(
     """``n`` representatives of the M screened scenarios with probabilities summing to one.
 
     The worst ceil(alpha M) scenarios by ``npv`` (the screening NPV of the forecast plan; the
-    evaluator's :func:`~fleetopt.evaluate.metrics.tail_count`, so 0.07 x 200 is 14) form the tail and
+    evaluator's :func:`~fleetopt.core.tail.tail_count`, so 0.07 x 200 is 14) form the tail and
     get :func:`tail_representatives` of their own (with their mass ceil(alpha M) / M),
     the rest the remaining ones, each stratum by :func:`fast_forward` on the standardised
     ``features`` (the NPV itself among them). With n = 1 the single scenario is the medoid of all;

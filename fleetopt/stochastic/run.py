@@ -15,6 +15,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import headline, plan_frame
+from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
@@ -24,7 +25,7 @@ from fleetopt.runs import limits
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.mpisppy_route import ROUTES as MPISPPY_ROUTES
 from fleetopt.stochastic.mpisppy_route import check_route, solve_by_mpisppy
-from fleetopt.stochastic.paired import paired_comparison, scenario_outcomes
+from fleetopt.stochastic.paired import evaluate_paired, paired_comparison, scenario_outcomes
 from fleetopt.stochastic.reduction import reduce_scenarios
 
 # how RP is solved: fleetopt's own extensive form and block solver, or mpi-sppy's extensive form
@@ -211,7 +212,7 @@ def solve_stochastic(
     *,
     quarters: int | None = None,
     risk_weight: float = 0.0,
-    alpha: float = 0.05,
+    alpha: float = TAIL,
     seed: int = 0,
     screen: int = DEFAULT_SCREEN,
     oos_scenarios: int = limits.DEFAULT_SCENARIOS,
@@ -668,9 +669,9 @@ def out_of_sample(data: ModelData, plan: Plan, forecast_plan: Plan, n: int, seed
     stochastic plan's differences from the forecast optimum with the standard errors of the paired
     differences (``paired``: stochastic/paired.py, as benchmarks/bench_stochastic reports them)."""
     batch = compile_plans(data, [plan, forecast_plan], ["stochastic", "forecast"])
-    ev = evaluate(data, batch, n, seed, backend=backend)
+    ev = evaluate_paired(data, batch, n, seed, backend=backend)
     rows = ev.metrics.set_index("plan")
-    paired = paired_comparison(scenario_outcomes(data, batch, n, seed), "forecast")
+    paired = paired_comparison(scenario_outcomes(ev), "forecast")
     return {
         "seed": seed,
         "scenarios": n,

@@ -26,6 +26,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.economics import operating_lines
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
+from fleetopt.core.tail import TAIL
 from fleetopt.core.units import format_solver_status, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
@@ -335,7 +336,7 @@ def check_stochastic_candidate(data: ModelData, scenarios: int, candidates: int)
             f"--stochastic needs --candidates of at least 2: the forecast optimum is the first candidate "
             f"and the stochastic plan the second (got {candidates})"
         )
-    check_settings(data, scenarios, first_stage_quarters(data), 0.0, 0.05, n_name="stochastic")
+    check_settings(data, scenarios, first_stage_quarters(data), 0.0, TAIL, n_name="stochastic")
 
 
 @dataclass(frozen=True)
