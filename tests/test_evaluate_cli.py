@@ -14,6 +14,7 @@ from conftest import run_cli
 from evaluate_builders import plan_variants
 
 from fleetopt import api
+from fleetopt.core.data import load
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.evaluate import METRIC_COLUMNS, save_plans
@@ -88,6 +89,21 @@ def test_the_first_breach_table_lists_every_covenant_the_model_tests(solve_run, 
     metrics = pd.read_csv(here / "F" / "metrics.csv")
     assert metrics["first_breach_leverage_share"].iloc[0] == 0.0  # listed at 0.0 %
     assert metrics["first_breach_borrowing_base_share"].iloc[0] > 0
+
+
+def test_when_it_breaks_names_the_median_quarter_of_the_metrics(solve_run, here):
+    """tiny's plan breaches in most of 300 scenarios and never defaults: the table "when it breaks"
+    gives metrics.csv's median quarter of the first breach as its label, with the share, and
+    "none" for the default."""
+    code, stdout, stderr = evaluate("--plans", str(solve_run), "--scenarios", "300", "--out", "W")
+    assert code == 0, stdout + stderr
+    row = pd.read_csv(here / "W" / "metrics.csv").iloc[0]
+    labels = load(solve_run / "model.yaml")[1].quarter_labels
+    assert row["default_probability"] == 0 and np.isnan(row["default_median_quarter"])
+    table = stdout[stdout.index("when it breaks"):]
+    line = next(line for line in table.splitlines() if "milp" in line)
+    breach = f"{labels[int(row['breach_median_quarter']) - 1]} ({row['breach_probability']:.1%})"
+    assert breach in line and "none (0.0%)" in line
 
 
 def test_the_run_folders_model_copy_is_the_default_model(solve_run, here):

@@ -339,3 +339,37 @@ def test_compact_money_is_written_at_the_scale_it_rounds_to(usd, text):
 def test_a_change_in_usd_is_signed_unless_it_rounds_to_nothing(usd, text):
     """'changes mean NPV by +$3.2M': a rise carries its sign; $0.30 rounds to $0, with no sign."""
     assert format_usd_change(usd) == text
+
+
+def test_median_quarter_of_breach_and_default_by_hand():
+    """Four quarters; counts of the quarters before each scenario broke (4: never). Plan 0 breaks
+    in quarters 1, 4, 4, 2 (counts 0, 3, 3, 1; one never): sorted 1, 2, 4, 4, whose lower middle is
+    quarter 2. Plan 1 never breaks: NaN. Plan 2 breaks in quarters 3, 3, 1, 1: sorted 1, 1, 3, 3:
+    quarter 1 (the earlier of the two middle ones, a quarter that happened). Plan 3 breaks once,
+    in quarter 4 (count 3)."""
+    before = np.array([[0, 3, 3, 1, 4], [4, 4, 4, 4, 4], [2, 2, 0, 0, 4], [4, 4, 3, 4, 4]], dtype=float)
+    results = {"npv": np.zeros(before.shape), "quarters_before_breach": before,
+               "quarters_before_default": before}  # fmt: skip
+    m = plan_metrics(results, quarters=4)
+    np.testing.assert_array_equal(m["breach_median_quarter"], [2.0, np.nan, 1.0, 4.0])
+    np.testing.assert_array_equal(m["default_median_quarter"], m["breach_median_quarter"])
+    with pytest.raises(ValueError, match="number of quarters"):
+        plan_metrics(results)
+
+
+def test_median_quarters_of_an_evaluation_are_those_of_its_scenarios():
+    """tiny's plan on 400 scenarios: the evaluation's median quarter of the first breach is the
+    lower median of the per-scenario quarters (count + 1) of the scenarios that breach."""
+    from fleetopt.evaluate import sample_runs
+
+    result = solved("tiny")
+    plans = batch(result.data, [result.plan])
+    runs = sample_runs(result.data, plans, 400, 11)
+    metrics = run(result.data, plans, 400, 11).metrics.iloc[0]
+    data = result.data
+    assert 0 < metrics["breach_probability"] < 1  # some scenarios breach, some do not
+    for column, field in (("breach_median_quarter", "quarters_before_breach"),
+                          ("default_median_quarter", "quarters_before_default")):  # fmt: skip
+        broken = np.sort(runs[field][0][runs[field][0] < data.T]) + 1
+        expected = broken[(len(broken) - 1) // 2] if len(broken) else np.nan
+        np.testing.assert_array_equal(metrics[column], expected)

@@ -30,6 +30,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
     FORECAST_OK,
+    MEDIAN_QUARTER_OF,
     REACTION_LABELS,
     first_breach_column,
 )
@@ -567,6 +568,39 @@ def first_breach_table(metrics, title: str, tested: tuple) -> Table | None:
             "scenario's GPU prices, every quarter (docs/evaluation.md, step 6)"
         )
     return unbroken(table)
+
+
+# the columns of the table of when plans break, and what each counts
+MEDIAN_QUARTER_HEADERS = {
+    "breach_median_quarter": ("first covenant breach", "breach_probability"),
+    "default_median_quarter": ("liquidity default", "default_probability"),
+}
+
+
+def when_it_breaks_table(metrics, title: str, quarter_labels: list[str]) -> Table | None:
+    """When the given plans break: of the scenarios with a covenant breach (a liquidity default),
+    the median quarter of the first breach (of the default), with their share; None when no plan
+    breaks (or the metrics predate the columns)."""
+    timing = [name for name in MEDIAN_QUARTER_OF if name in metrics.columns]
+    if not timing or metrics[[MEDIAN_QUARTER_HEADERS[n][1] for n in timing]].to_numpy().max() <= 0:
+        return None
+    table = Table(title=title)
+    table.add_column("plan", justify="left")
+    for name in timing:
+        table.add_column(MEDIAN_QUARTER_HEADERS[name][0], justify="right")
+    for _, row in metrics.iterrows():
+        cells = [
+            f"{quarter_label(row[name], quarter_labels)} ({row[MEDIAN_QUARTER_HEADERS[name][1]]:.1%})"
+            for name in timing
+        ]
+        table.add_row(Text(str(row["plan"])), *cells)
+    return unbroken(table)
+
+
+def quarter_label(number: float, quarter_labels: list[str]) -> str:
+    """A quarter numbered from 1 (a metrics column such as ``breach_median_quarter``) as its label,
+    "2027Q3"; "none" for NaN (no scenario broke)."""
+    return "none" if number != number else quarter_labels[int(number) - 1]
 
 
 class progress_bar:

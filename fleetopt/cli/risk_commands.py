@@ -53,8 +53,10 @@ from fleetopt.cli.render import (
     progress_bar,
     reactions_table,
     sweep_table,
+    when_it_breaks_table,
 )
 from fleetopt.core.covenants import tested_kinds
+from fleetopt.core.data import ModelData
 from fleetopt.core.results import cost_plans_note
 from fleetopt.core.units import counted
 from fleetopt.errors import FleetoptError, InputError
@@ -165,7 +167,7 @@ def evaluate(
         if resume is None:
             job.start(folder.path)
         result = _run_evaluation(job, folder.path)
-        _print_best(result, rank_by, max_breach_prob, top, tested_kinds(job.data.covenants))
+        _print_best(result, rank_by, max_breach_prob, top, job.data)
         if solve_objective(job.source.path) == "cost":
             console.print(f"Note: {cost_plans_note(result.n_plans)}.", soft_wrap=True, highlight=False)
         ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
@@ -203,7 +205,7 @@ def run_speed(result) -> str:
     return f"{line}: {result.pair_quarters_per_second:,.3g} plan-scenario-quarters/s"
 
 
-def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int, tested: tuple) -> None:
+def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int, data: ModelData) -> None:
     ranked = ranked_plans(result.metrics, rank_by.value, max_breach_prob)
     if ranked.empty:
         err_console.print(f"no plan has a breach probability at or below {max_breach_prob}")
@@ -220,9 +222,13 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
     title = f"best plans by {rank_by.value} NPV{shown}{last}"
     console.print(evaluation_table(ranked, title if several else "the plan over the scenarios"))
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; capex in USD)"))
+    tested = tested_kinds(data.covenants)
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)", tested)
-    if breaches is not None:
-        console.print(breaches)
+    when_title = "when it breaks: median quarter of the scenarios that break (their share)"
+    when = when_it_breaks_table(ranked, when_title, data.quarter_labels)
+    for table in (breaches, when):
+        if table is not None:
+            console.print(table)
 
 
 @app.command()

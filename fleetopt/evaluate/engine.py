@@ -400,7 +400,7 @@ def evaluate_chunk(
             paths[name][:, s0:s1] = be.to_host(out[name])
         if progress is not None:
             progress(chunk.P * (s1 - s0))
-    on_device = plan_metrics(buffers, xp)  # queued after the kernels on a GPU
+    on_device = plan_metrics(buffers, xp, data.T)  # queued after the kernels on a GPU
     if while_running is not None:
         while_running()
     metrics = {name: be.to_host(value) for name, value in on_device.items()}

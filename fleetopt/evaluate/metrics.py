@@ -47,6 +47,11 @@ METRIC_COLUMNS = {
         first_breach_column(kind): f"share of scenarios whose first breach breaks {kind.label}"
         for kind in CATALOGUE
     },
+    # when it breaks: from each pair's quarters before its first breach and before its default
+    "breach_median_quarter": "median over the scenarios with a covenant breach of the quarter of the first, "
+    "numbered from 1 (the horizon's first quarter; the earlier of the two middle ones; NaN: none breaches)",
+    "default_median_quarter": "median over the scenarios with a liquidity default of the quarter of the "
+    "default, numbered from 1 (NaN: none defaults)",
 }
 
 
@@ -165,9 +170,17 @@ def cvar_influence(npv: np.ndarray, alpha: float = TAIL) -> tuple[float, np.ndar
     return cvar, q + np.minimum(npv - q, 0.0) / (k / len(npv)) - cvar
 
 
-def plan_metrics(results: dict, xp: Any = np) -> dict:
+# the metrics of when a plan breaks, and the per-pair counts each reads (simulate's TIMING_FIELDS)
+MEDIAN_QUARTER_OF = {
+    "breach_median_quarter": "quarters_before_breach",
+    "default_median_quarter": "quarters_before_default",
+}
+
+
+def plan_metrics(results: dict, xp: Any = np, quarters: int | None = None) -> dict:
     """(P,) metrics from (P, S) simulation results, computed where the results are (NumPy or
-    CuPy arrays: on a GPU only the metrics, not the (plans x scenarios) results, come back)."""
+    CuPy arrays: on a GPU only the metrics, not the (plans x scenarios) results, come back).
+    ``quarters``: the horizon's, which the timing counts need (T: never broken)."""
     npv = xp.asarray(results["npv"], dtype=xp.float64)
     k = tail_count(npv.shape[1])
     worst = worst_k(npv, k, xp)
@@ -203,7 +216,30 @@ def plan_metrics(results: dict, xp: Any = np) -> dict:
         "prepayment_cut_share": share("prepayment_cut"),
         "deferred_capex_mean_usd": share("deferred_usd"),
         **first_breach_shares(results, npv.shape[0], xp),
+        **{
+            name: median_quarter(results[field], quarters, xp)
+            if field in results
+            else xp.full(npv.shape[0], xp.nan)
+            for name, field in MEDIAN_QUARTER_OF.items()
+        },
     }
+
+
+def median_quarter(quarters_before: Any, T: int | None, xp: Any = np) -> Any:
+    """(P,) for each row of (P, S) counts of the quarters before a scenario broke (T: never), the
+    median over the broken scenarios of the quarter it broke in, numbered from 1: the lower of the
+    two middle ones where their number is even (a quarter that happened); NaN where none broke.
+    One pass: each row's counts binned by quarter, then the first quarter whose running count
+    passes the middle."""
+    if T is None:
+        raise ValueError("median_quarter needs the horizon's number of quarters")
+    counts = xp.asarray(quarters_before).astype(xp.int64)
+    P = counts.shape[0]
+    binned = xp.bincount((counts + (T + 1) * xp.arange(P)[:, None]).ravel(), minlength=P * (T + 1))
+    running = xp.cumsum(binned.reshape(P, T + 1)[:, :T], axis=1)
+    broken = running[:, -1]
+    middle = xp.argmax(running > ((broken - 1) // 2)[:, None], axis=1)
+    return xp.where(broken > 0, middle + 1.0, xp.nan)
 
 
 def broken_by_quarter(quarters_before: Any, T: int) -> np.ndarray:
