@@ -207,6 +207,15 @@ def power_online_mw(data: ModelData, build_blocks: np.ndarray) -> np.ndarray:
     )
 
 
+def opening_fleet_value(data: ModelData) -> float:
+    """What the installed GPUs would fetch if sold at the horizon's start, USD: each installed
+    cohort's GPUs at its first quarter's proceeds (resale less the selling cost; 0 past the maximum
+    age). The cost objective charges it as it credits the value at the end (formulation §6, "Cost"),
+    so that a fleet the plan merely holds costs what it loses in value, not less than nothing."""
+    held = [c for c in data.cohorts if c.existing]
+    return float(sum((c.initial_training + c.initial_inference) * data.proceeds[c.index, 0] for c in held))
+
+
 def terminal_assets(data: ModelData, plan: Plan) -> tuple[Any, Any]:
     """At the end of the horizon: (net realisable value of the fleet, book value of power plant), USD
     (floats for one plan, (P,) arrays for a stack)."""

@@ -7,7 +7,7 @@ import pandas as pd
 
 from fleetopt.core.covenants import CATALOGUE, statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
-from fleetopt.core.economics import Statements, taxes
+from fleetopt.core.economics import Statements, opening_fleet_value, taxes
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import format_usd
 from fleetopt.schema import Robustness
@@ -220,21 +220,24 @@ def worst_shock(fig: dict) -> dict | None:
     return min(fig["shocked"], key=lambda case: case["lowest_cash_usd"], default=None)
 
 
-def present_cost_parts(data: ModelData, st: Statements) -> tuple[float, float]:
-    """The cost objective's two parts (formulation §6, "Cost"), USD: the quarters' costs
+def present_cost_parts(data: ModelData, st: Statements) -> tuple[float, float, float]:
+    """The cost objective's three parts (formulation §6, "Cost"), USD: the installed fleet's value
+    at the start (:func:`~fleetopt.core.economics.opening_fleet_value`), the quarters' costs
     sum_t DF_t (capex - disposal proceeds + interest + opex), opex = revenue - EBITDA, and the
-    value at the end DF_{T-1} x terminal assets (the present cost is the first less the second)."""
+    value at the end DF_{T-1} x terminal assets (the present cost is the first two less the third)."""
     lines = st.lines
     opex = lines["revenue_usd"] - lines["ebitda_usd"]
     costs = (lines["capex_gpu_usd"] + lines["capex_power_usd"] - lines["disposal_proceeds_usd"]
              + lines["interest_usd"] + opex)  # fmt: skip
-    return float((data.discount * costs).sum()), float(data.discount[-1] * st.terminal_assets_usd)
+    end_value = float(data.discount[-1] * st.terminal_assets_usd)
+    return opening_fleet_value(data), float((data.discount * costs).sum()), end_value
 
 
 def present_cost(data: ModelData, st: Statements) -> float:
-    """The cost objective's figure of a plan, USD: its quarters' costs less its value at the end."""
-    costs, end_value = present_cost_parts(data, st)
-    return costs - end_value
+    """The cost objective's figure of a plan, USD: the fleet it starts with plus its quarters' costs,
+    less its value at the end."""
+    opening, costs, end_value = present_cost_parts(data, st)
+    return opening + costs - end_value
 
 
 # what the NPV and the cash count under the cost objective (formulation §6, "Cost"), after their label
@@ -254,18 +257,22 @@ def cost_plans_note(plans: list[str] | int) -> str:
 
 
 def present_cost_arithmetic(fig: dict) -> str:
-    """How a :func:`headline`'s present cost is made: 'the quarters' costs (present value) $908.4M -
-    the value at the end $368.0M (0.751, the last quarter's discount factor, x GPUs at resale and
-    power plant at book $489.9M)'."""
-    end = fig["present_cost_quarters_usd"] - fig["present_cost_usd"]
+    """How a :func:`headline`'s present cost is made: 'the installed fleet at the start (sold then)
+    $245.1M + the quarters' costs (present value) $911.7M - the value at the end $368.8M (0.751, the
+    last quarter's discount factor, x GPUs at resale and power plant at book $490.9M)' (the first
+    part only where the model has an installed fleet)."""
+    opening = fig.get("present_cost_opening_fleet_usd", 0.0)  # 0 in a summary written before 0.4.3
+    end = opening + fig["present_cost_quarters_usd"] - fig["present_cost_usd"]
     factor = f"{fig['terminal_discount_factor']:.3f}, the last quarter's discount factor,"
-    return (f"the quarters' costs (present value) {format_usd(fig['present_cost_quarters_usd'])} - the value "
-            f"at the end {format_usd(end)} ({factor} x GPUs at resale and power plant at book "
+    start = f"the installed fleet at the start (sold then) {format_usd(opening)} + " if opening else ""
+    costs = format_usd(fig["present_cost_quarters_usd"])
+    return (f"{start}the quarters' costs (present value) {costs} - the value at the end {format_usd(end)} "
+            f"({factor} x GPUs at resale and power plant at book "
             f"{format_usd(fig['terminal_assets_usd'])})")  # fmt: skip
 
 
 def present_cost_words(fig: dict) -> str:
-    """The present cost and its arithmetic: '$540.3M = the quarters' costs ...'."""
+    """The present cost and its arithmetic: '$788.0M = the installed fleet at the start ...'."""
     return f"{format_usd(fig['present_cost_usd'])} = {present_cost_arithmetic(fig)}"
 
 
@@ -301,7 +308,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     dscr = lines["dscr"][tested]
     finite = dscr[np.isfinite(dscr)]
     headroom = covenant_headroom(data, st)
-    costs, end_value = present_cost_parts(data, st)
+    opening, costs, end_value = present_cost_parts(data, st)
     timing = cash_timing_credit(data, lines["equity_cash_flow_usd"])
     return {
         "npv_usd": st.npv_usd,
@@ -314,8 +321,10 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "owed_end_usd": st.owed_end_usd,
         "debt_end_usd": float(lines["debt_usd"][-1]),
         "terminal_discount_factor": float(data.discount[-1]),
-        # the cost objective's figure (any objective): costs less the value at the end, present value
-        "present_cost_usd": costs - end_value,
+        # the cost objective's figure (any objective): the fleet at the start and the costs, less the
+        # value at the end, present value
+        "present_cost_usd": opening + costs - end_value,
+        "present_cost_opening_fleet_usd": opening,
         "present_cost_quarters_usd": costs,
         "peak_debt_usd": float(lines["debt_usd"].max()),
         "min_liquidity_usd": float(lines["cash_usd"].min()),
