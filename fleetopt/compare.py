@@ -78,6 +78,9 @@ FIGURES = [
     ("present_cost_usd", "present cost on the forecast (MILP statements)", "USD"),
     # what that cost buys: plans serving different demand do not compare by their present cost
     ("market_demand_served", "share of market demand served on the forecast (MILP statements)", "share"),
+    # and over the scenarios, whose demand moves (docs/evaluation.md, metrics.csv)
+    ("demand_served_share", "share of market demand served (mean over scenarios)", "share"),
+    ("shortfall_probability", "P(more than 1 % of market demand not served)", "share"),
     ("gpus_bought", "GPUs bought", "GPUs"),
     ("power_built_mw", "power built (expansion blocks)", "MW"),
     # what the MILP chose around a plan's purchases, which often moves its NPV as much as they do
@@ -89,9 +92,9 @@ FIGURES = [
 BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_mean_usd", "npv_mean_no_default_usd", "npv_p5_usd",
                      "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd", "expected_min_cash_usd",
-                     "mean_utilisation"), "higher"),
+                     "mean_utilisation", "demand_served_share"), "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
-                     "peak_debt_forecast_usd", "present_cost_usd",
+                     "peak_debt_forecast_usd", "present_cost_usd", "shortfall_probability",
                      *(first_breach_column(k) for k in CATALOGUE)), "lower"),
 }  # fmt: skip
 NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to itself

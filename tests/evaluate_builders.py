@@ -196,8 +196,15 @@ def run(d: dict | ModelData, plans: list[Plan] | PlanBatch, n: int, seed: int = 
 
 
 def rel_err(a, b) -> float:
-    """Largest relative difference between two arrays, relative to the largest magnitude in ``b``."""
+    """Largest relative difference between two arrays, relative to the largest magnitude in ``b``;
+    NaN in the same places agree (a median quarter where nothing broke), NaN in one only does not."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    missing = np.isnan(b)
+    if not np.array_equal(np.isnan(a), missing):
+        return float("inf")
+    a, b = a[~missing], b[~missing]
+    if not b.size:
+        return 0.0
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
 
 

@@ -888,6 +888,37 @@ def test_an_evaluation_of_a_cost_plan_says_what_its_npv_counts(lab_runs, tmp_pat
     assert json.loads((tmp_path / "N" / "summary.json").read_text())["plans_objective"] == "npv"
 
 
+def test_the_evaluator_serves_the_demand_compare_computes_on_the_forecast(lab_runs, tmp_path):
+    """lab's two plans run on the forecast (a deterministic evaluation) serve the shares of the
+    demand that compare computes from their plans (the cost plan all of it, so no shortfall); over
+    scenarios the cost plan falls short where demand runs above the forecast, and the C build of the
+    kernel serves the same demand as NumPy. The evaluation of a cost plan prints the demand served."""
+    from fleetopt.compare import market_demand_served
+    from fleetopt.evaluate import compile_plans, evaluate
+    from fleetopt.evaluate.backend import c_compiler
+    from fleetopt.evaluate.sources import read_plans
+
+    _, data = api.load("lab")
+    plans = [read_plans(folder, data).plans[0] for folder in lab_runs]
+    batch = compile_plans(data, plans, ["cost", "npv"])
+    forecast = evaluate(data, batch, 1, 0, backend="numpy", deterministic=True).metrics
+    np.testing.assert_allclose(forecast["demand_served_share"], market_demand_served(data, batch), rtol=1e-12)
+    assert forecast["demand_served_share"].iloc[0] == pytest.approx(1.0, abs=1e-12)
+    assert forecast["shortfall_probability"].tolist() == [0.0, 1.0]
+    numpy = evaluate(data, batch, 300, 4, backend="numpy").metrics
+    assert 0 < numpy["shortfall_probability"].iloc[0] < 1
+    assert 0.5 < numpy["demand_served_share"].iloc[0] < 1.0
+    if c_compiler() is not None:
+        built = evaluate(data, batch, 300, 4, backend="cpu-kernel").metrics
+        for column in ("demand_served_share", "unserved_demand_mean_gpu_quarters", "shortfall_probability"):
+            np.testing.assert_allclose(built[column], numpy[column], rtol=1e-12, err_msg=column)
+    code, text, err = run_cli("evaluate", "--plans", str(lab_runs[0]), "--scenarios", "300", "--seed", "4",
+                              "--out", str(tmp_path / "E"))  # fmt: skip
+    assert code == 0, err
+    short, served = (f"{numpy[c].iloc[0]:.1%}" for c in ("shortfall_probability", "demand_served_share"))
+    assert any("milp" in line and short in line and served in line for line in text.splitlines()), text
+
+
 def test_each_solve_is_compared_with_its_own_policy_buffer(tmp_path):
     """Two solves of tiny that differ only in `policy.liquidity_buffer_usd` were both run with the
     first run's buffer: "the same plan", equal figures, and a comparison that changed with the order

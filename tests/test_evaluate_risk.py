@@ -373,3 +373,22 @@ def test_median_quarters_of_an_evaluation_are_those_of_its_scenarios():
         broken = np.sort(runs[field][0][runs[field][0] < data.T]) + 1
         expected = broken[(len(broken) - 1) // 2] if len(broken) else np.nan
         np.testing.assert_array_equal(metrics[column], expected)
+
+
+def test_demand_served_and_shortfall_by_hand():
+    """Two scenarios whose market demand over the horizon is 100 and 200 H100-equivalent
+    GPU-quarters. Plan 0 serves 100 and 190: shares 1 and 0.95, 0 and 10 not served (mean 5),
+    short by more than 1 % in the second only (10 > 2): 0.5. Plan 1 serves 99.5 and 200: 0.5 and 0
+    not served (mean 0.25), and 0.5 of 100 is not more than 1 %: never short. A model without
+    demand has no share served (NaN) and is never short.
+    """
+    from fleetopt.evaluate.metrics import demand_metrics
+
+    served = np.array([[100.0, 190.0], [99.5, 200.0]])
+    m = demand_metrics(served, np.array([100.0, 200.0]), 2)
+    np.testing.assert_allclose(m["demand_served_share"], [(1.0 + 0.95) / 2, (0.995 + 1.0) / 2], rtol=1e-15)
+    np.testing.assert_allclose(m["unserved_demand_mean_gpu_quarters"], [5.0, 0.25], rtol=1e-15)
+    np.testing.assert_array_equal(m["shortfall_probability"], [0.5, 0.0])
+    none = demand_metrics(np.zeros((1, 2)), np.zeros(2), 1)
+    assert np.isnan(none["demand_served_share"][0]) and none["shortfall_probability"][0] == 0.0
+    assert all(np.isnan(v[0]) for v in demand_metrics(None, None, 1).values())

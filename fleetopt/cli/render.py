@@ -32,6 +32,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_OK,
     MEDIAN_QUARTER_OF,
     REACTION_LABELS,
+    SHORTFALL_SHARE,
     first_breach_column,
 )
 from fleetopt.runs.registry import DAMAGED
@@ -601,6 +602,25 @@ def quarter_label(number: float, quarter_labels: list[str]) -> str:
     """A quarter numbered from 1 (a metrics column such as ``breach_median_quarter``) as its label,
     "2027Q3"; "none" for NaN (no scenario broke)."""
     return "none" if number != number else quarter_labels[int(number) - 1]
+
+
+def demand_served_table(metrics, title: str) -> Table:
+    """The market demand the given plans serve (a lab's own demand, where it plans for it): the
+    mean share served, the mean demand not served and the share of scenarios short by more than
+    1 % of their demand (docs/evaluation.md, metrics.csv)."""
+    table = Table(title=title)
+    for name in ("plan", "demand served (mean)", "not served (mean, H100-eq. GPU-quarters)",
+                 f"P(short > {SHORTFALL_SHARE:.0%})"):  # fmt: skip
+        table.add_column(name, justify="left" if name == "plan" else "right")
+    for _, row in metrics.iterrows():
+        share = row["demand_served_share"]
+        table.add_row(
+            Text(str(row["plan"])),
+            "n/a" if share != share else f"{share:.1%}",  # NaN: the model has no market demand
+            f"{row['unserved_demand_mean_gpu_quarters']:,.0f}",
+            f"{row['shortfall_probability']:.1%}",
+        )
+    return unbroken(table)
 
 
 class progress_bar:

@@ -47,6 +47,7 @@ from fleetopt.cli.common import (
 )
 from fleetopt.cli.memory import MaxMemoryOption, budget_within_memory, memory_budget, warn_if_tiny_blocks
 from fleetopt.cli.render import (
+    demand_served_table,
     evaluation_table,
     first_breach_table,
     forecast_table,
@@ -168,7 +169,9 @@ def evaluate(
             job.start(folder.path)
         result = _run_evaluation(job, folder.path)
         _print_best(result, rank_by, max_breach_prob, top, job.data)
-        if solve_objective(job.source.path) == "cost":
+        if solve_objective(job.source.path) == "cost":  # a lab's plans: the demand they serve first
+            shown = ranked_plans(result.metrics, rank_by.value, None).head(top)
+            console.print(demand_served_table(shown, "the demand served (the lab's own, H100-equivalent)"))
             console.print(f"Note: {cost_plans_note(result.n_plans)}.", soft_wrap=True, highlight=False)
         ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
         with interruptible(folder.path, "evaluate"):  # a disk full while writing: the chunks finish it

@@ -378,6 +378,7 @@ def evaluate_chunk(
     S, xp = spec.n_scenarios, be.xp
     # the (plans x scenarios) results stay on the backend's device; only the metrics come back
     buffers = None
+    demand = np.empty(S)  # each scenario's market demand over the horizon, H100-equivalent GPU-quarters
     paths = {name: np.empty((chunk.P, S, data.T)) for name in spec.record}
     for s0 in range(0, S, spec.scenario_chunk):
         s1 = min(S, s0 + spec.scenario_chunk)
@@ -396,11 +397,12 @@ def evaluate_chunk(
                 buffers = {name: xp.empty((chunk.P, S), dtype=out[name].dtype) for name in RESULT_FIELDS}
             for name in RESULT_FIELDS:
                 buffers[name][:, s0:s1] = out[name]
+        demand[s0:s1] = block.demand.sum(axis=(1, 2))
         for name in spec.record:
             paths[name][:, s0:s1] = be.to_host(out[name])
         if progress is not None:
             progress(chunk.P * (s1 - s0))
-    on_device = plan_metrics(buffers, xp, data.T)  # queued after the kernels on a GPU
+    on_device = plan_metrics(buffers, xp, data.T, xp.asarray(demand))  # queued after the kernels on a GPU
     if while_running is not None:
         while_running()
     metrics = {name: be.to_host(value) for name, value in on_device.items()}

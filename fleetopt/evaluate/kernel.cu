@@ -143,7 +143,7 @@ FO_DEVICE fo_scenario_quarter fo_load_quarter(FO_PARAMS, long long s, int t, fo_
 typedef struct {
     fo_bits short_quarters;  // quarters this pair may lack power
     fo_bits live;  // contracts taken and not yet ended
-    double cash, prev_cash, revolver, npv, min_cash, util;
+    double cash, prev_cash, revolver, npv, min_cash;
     double loss_pool;  // tax losses not yet used (with loss carry-forward)
     double taxable;  // the quarter's taxable income before the floor at 0 (for the liquidation's tax)
     int breach;  // the first breach's covenants (core.covenants.kind_bit mask), 0 before one
@@ -290,10 +290,11 @@ FO_DEVICE void fo_freed_clear(fo_freed* f)
 }
 
 // a market's sales with freed capacity (policy): planned sales plus the freed GPUs, capped by demand;
-// the same sums and scale as simulate._market. Returns the revenue; adds the GPUs sold to *sold.
+// the same sums and scale as simulate._market. Returns the revenue; adds the GPUs sold to *sold and
+// the demand served to *served.
 FO_DEVICE double fo_market_with_freed(double supply, double gpus, const double* base, const fo_freed* f, int u,
                                       double cap, fo_bits flags, const double* at_price, double* sold,
-                                      const fo_taken* tk, const double* q)
+                                      double* served, const fo_taken* tk, const double* q)
 {
     double revenue = 0.0;
 #pragma unroll
@@ -309,6 +310,7 @@ FO_DEVICE double fo_market_with_freed(double supply, double gpus, const double* 
     gpus = fo_max(gpus + f->gpus[u], 0.0);
     const double scale = fo_min(cap, supply) / fo_max(supply, 1e-300);
     *sold = *sold + gpus * scale;
+    *served = *served + supply * scale;
     return revenue * scale;
 }
 
@@ -475,6 +477,8 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
 
     // market: planned sales scaled by power, with the freed capacity, capped by realised demand
     double market_revenue = 0.0, sold_gpus = 0.0;
+    // the demand served, added up where it is written: carried as state it would spill
+    double* served = out_demand_served + p * S + s;
 #pragma unroll
     for (int u = 0; u < 2; ++u) {
         if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;
@@ -503,7 +507,7 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
         const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
         if (FO_SAFE_CAP) {
             market_revenue = market_revenue + fo_market_with_freed(supply, gpus, base, &fr, u, cap, flags, price,
-                                                                   &sold_gpus, tk, q);
+                                                                   &sold_gpus, served, tk, q);
             continue;
         }
         double revenue = 0.0;
@@ -513,6 +517,7 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
         const double scale = supply > cap ? cap / (supply > 0 ? supply : 1.0) : 1.0;
         market_revenue = market_revenue + revenue * scale;
         sold_gpus = sold_gpus + gpus * scale;
+        *served = *served + supply * scale;
     }
 
     double phi[FO_I > 0 ? FO_I : 1];
@@ -574,6 +579,8 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
     }
 #endif
     double market_revenue = 0.0, sold_gpus = 0.0;
+    // the demand served, added up where it is written: carried as state it would spill
+    double* served = out_demand_served + p * S + s;
     if (FO_SAFE_CAP) {
         fo_freed fr;
         fo_freed_clear(&fr);
@@ -590,7 +597,8 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
             }
             const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
             market_revenue = market_revenue + fo_market_with_freed(FO_Q(FO_Q_SUPPLY + u), FO_Q(FO_Q_MARKET_GPUS + u),
-                                                                   base, &fr, u, cap, flags, price, &sold_gpus, tk, q);
+                                                                   base, &fr, u, cap, flags, price, &sold_gpus,
+                                                                   served, tk, q);
         }
     } else {
 #pragma unroll
@@ -601,23 +609,26 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
         for (int g = 0; g < FO_G; ++g)
             if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)
                 revenue = revenue + FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g) * FO_SQ(price[g], price_factor, g * FO_T + t);
-        double gpus = FO_Q(FO_Q_MARKET_GPUS + u);
+        double gpus = FO_Q(FO_Q_MARKET_GPUS + u), supply = FO_Q(FO_Q_SUPPLY + u);
         const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
 #if FO_GPU_CODE
-        if (FO_Q(FO_Q_SUPPLY + u) > cap) {  // demand binds: sales scaled down to it
+        if (supply > cap) {  // demand binds: sales scaled down to it
             const double scale = cap / FO_Q(FO_Q_SUPPLY_SAFE + u);
             revenue = revenue * scale;
             gpus = gpus * scale;
+            supply = supply * scale;
         }
 #else
         // without a branch (whether demand binds is unpredictable): x * 1.0 is x
         const double ratio = cap / FO_Q(FO_Q_SUPPLY_SAFE + u);
-        const double scale = FO_Q(FO_Q_SUPPLY + u) > cap ? ratio : 1.0;
+        const double scale = supply > cap ? ratio : 1.0;
         revenue = revenue * scale;
         gpus = gpus * scale;
+        supply = supply * scale;
 #endif
         market_revenue = market_revenue + revenue;
         sold_gpus = sold_gpus + gpus;
+        *served = *served + supply;
     }
     }
     double electricity = FO_Q(FO_Q_ELECTRICITY), fixed = FO_Q(FO_Q_FIXED_COSTS);
@@ -776,8 +787,10 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
         }
     st->short_quarters = short_quarters;
     st->live = FO_LOAD(plan_accepted + p);
+    out_demand_served[p * S + s] = 0.0;
     st->cash = st->prev_cash = opening_cash;
-    st->revolver = st->npv = st->util = st->loss_pool = st->taxable = 0.0;
+    st->revolver = st->npv = st->loss_pool = st->taxable = 0.0;
+    out_utilisation[p * S + s] = 0.0;
     st->min_cash = 1.0e308;  // above any cash: the first quarter sets it
     st->breach = st->reacted = st->before = 0;
     st->due = st->due_deposit = st->carried_gain = st->deferred_usd = st->draws_due = 0.0;
@@ -946,7 +959,8 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     st->npv = st->npv + FO_LOAD(discount + t) * (cash - st->prev_cash);
     st->prev_cash = cash;
     st->min_cash = fo_min(st->min_cash, cash);
-    st->util = st->util + ops.gpus_used * FO_Q(FO_Q_INV_HELD);
+    // added up where it is written, as the demand served: as state they would spill
+    out_utilisation[p * S + s] = out_utilisation[p * S + s] + ops.gpus_used * FO_Q(FO_Q_INV_HELD);
 
 #if FO_R > 0
     if (!st->breach) {  // a breach is for good: the flows matter only until the first one
@@ -1031,7 +1045,7 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     out_breach[idx] = st->breach != 0;
     out_first_breach[idx] = st->breach;
     out_default[idx] = st->min_cash < default_below;
-    out_utilisation[idx] = st->util / FO_T;
+    out_utilisation[idx] = out_utilisation[idx] / FO_T;
     out_rescheduled[idx] = (st->reacted & FO_REACTED_RESCHEDULED) != 0;
     out_cancelled[idx] = (st->reacted & FO_REACTED_CANCELLED) != 0;
     out_freed[idx] = (st->reacted & FO_REACTED_FREED) != 0;

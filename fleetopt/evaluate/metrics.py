@@ -52,6 +52,14 @@ METRIC_COLUMNS = {
     "numbered from 1 (the horizon's first quarter; the earlier of the two middle ones; NaN: none breaches)",
     "default_median_quarter": "median over the scenarios with a liquidity default of the quarter of the "
     "default, numbered from 1 (NaN: none defaults)",
+    # the market demand the plan serves: a lab's or hyperscaler's own demand where it plans for it
+    # (solve --objective cost); for a neocloud, its share of the whole market's
+    "demand_served_share": "mean over scenarios of the market demand served / the scenario's market demand, "
+    "both in H100-equivalent GPU-quarters over the horizon (NaN: the model has no market demand)",
+    "unserved_demand_mean_gpu_quarters": "mean over scenarios of the market demand not served, "
+    "H100-equivalent GPU-quarters",
+    "shortfall_probability": "share of scenarios in which more than 1 % of the horizon's market demand is "
+    "not served",
 }
 
 
@@ -177,10 +185,18 @@ MEDIAN_QUARTER_OF = {
 }
 
 
-def plan_metrics(results: dict, xp: Any = np, quarters: int | None = None) -> dict:
+# a scenario is short when more than this share of its market demand over the horizon is not served
+SHORTFALL_SHARE = 0.01
+
+
+def plan_metrics(
+    results: dict, xp: Any = np, quarters: int | None = None, scenario_demand: Any = None
+) -> dict:
     """(P,) metrics from (P, S) simulation results, computed where the results are (NumPy or
     CuPy arrays: on a GPU only the metrics, not the (plans x scenarios) results, come back).
-    ``quarters``: the horizon's, which the timing counts need (T: never broken)."""
+    ``quarters``: the horizon's, which the timing counts need (T: never broken);
+    ``scenario_demand``: (S,) each scenario's market demand over the horizon, H100-equivalent
+    GPU-quarters (:func:`demand_metrics`; None: those metrics are NaN)."""
     npv = xp.asarray(results["npv"], dtype=xp.float64)
     k = tail_count(npv.shape[1])
     worst = worst_k(npv, k, xp)
@@ -222,7 +238,25 @@ def plan_metrics(results: dict, xp: Any = np, quarters: int | None = None) -> di
             else xp.full(npv.shape[0], xp.nan)
             for name, field in MEDIAN_QUARTER_OF.items()
         },
+        **demand_metrics(results.get("demand_served"), scenario_demand, npv.shape[0], xp),
     }
+
+
+def demand_metrics(served: Any, demand: Any, P: int, xp: Any = np) -> dict:
+    """(P,) the market demand served: its mean share of each scenario's demand, the mean demand not
+    served and the share of scenarios short by more than :data:`SHORTFALL_SHARE` of their demand,
+    from the (P, S) demand served and the (S,) demand, both H100-equivalent GPU-quarters over the
+    horizon; NaN where either is missing, and the share NaN where the model has no demand."""
+    names = ("demand_served_share", "unserved_demand_mean_gpu_quarters", "shortfall_probability")
+    if served is None or demand is None:
+        return {name: xp.full(P, xp.nan) for name in names}
+    served = xp.asarray(served, dtype=xp.float64)
+    demand = xp.asarray(demand, dtype=xp.float64)[None, :]
+    unserved = xp.maximum(demand - served, 0.0)
+    some = demand > 0
+    share = xp.where(some, served / xp.where(some, demand, 1.0), xp.nan)
+    short = (unserved > SHORTFALL_SHARE * demand).astype(xp.float64)
+    return dict(zip(names, (share.mean(axis=1), unserved.mean(axis=1), short.mean(axis=1)), strict=True))
 
 
 def median_quarter(quarters_before: Any, T: int | None, xp: Any = np) -> Any:

@@ -128,7 +128,7 @@ def late_capacity_steps(data: ModelData) -> np.ndarray:
 RESULT_FIELDS = (
     "npv", "min_cash", "breach", "first_breach", "default", "utilisation", "rescheduled", "cancelled",
     "freed",
-    *LIQUIDITY_REACTIONS, "deferred_usd", *TIMING_FIELDS,
+    *LIQUIDITY_REACTIONS, "deferred_usd", *TIMING_FIELDS, "demand_served",
 )  # fmt: skip
 # the policy's reactions, per pair: a contract started late (rescheduled), a contract cancelled for
 # being later than its allowance, GPUs of a contract that ended early offered on the market
@@ -167,6 +167,7 @@ def simulate(
     first_breach = xp.zeros((P, S))  # the covenants missed in the first quarter any is (kind_bit mask)
     flows = {name: [] for name in FLOWS}  # the covenants' flows of the last quarters (trailing tests)
     util = xp.zeros((P, S))
+    demand_served = xp.zeros((P, S))  # H100-equivalent GPU-quarters of market demand served
     before_breach, before_default = xp.zeros((P, S)), xp.zeros((P, S))
     default_below = fin.default_cash - DEFAULT_TOLERANCE_USD
     paths = {name: xp.zeros((P, S, T)) for name in record}
@@ -175,7 +176,8 @@ def simulate(
     for t in range(T):
         taken = liquidity.orders(t, state.cash, state.revolver)
         paid = contract_payments(consts.contract_payments, pl, sc, book.status, t)  # before this quarter's
-        ebitda, gpus_used = _operations(consts, pl, sc, book, power.quarter(t), taken, t, xp)
+        ebitda, gpus_used, served = _operations(consts, pl, sc, book, power.quarter(t), taken, t, xp)
+        demand_served += served
         step = _financing(fin, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
         liquidity.sell(t, state, sc.resale_factor[t])
         step.cash = cash = state.cash
@@ -217,6 +219,9 @@ def simulate(
         "quarters_before_breach": before_breach,
         "quarters_before_default": before_default,
         "utilisation": util / T,
+        # the market demand the plan served over the horizon, H100-equivalent GPU-quarters (a lab's
+        # own demand where the plan serves it: metrics.demand_metrics)
+        "demand_served": demand_served,
         **book.reactions(),
         **liquidity.reactions(),
         **paths,
@@ -304,7 +309,8 @@ def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:
 
 def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, taken: Adjustments | None,
                 t: int, xp: Any) -> tuple:  # fmt: skip
-    """EBITDA and GPUs in use (sold or delivered) in quarter ``t``; updates the contract book.
+    """EBITDA, GPUs in use (sold or delivered) and market demand served (H100-equivalent GPUs) in
+    quarter ``t``; updates the contract book.
 
     With ``short`` None every pair is fully powered; otherwise each site's planned draw is scaled
     by its powered share, and each use's GPUs by theirs. Both give the same bits for a pair whose
@@ -314,7 +320,7 @@ def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, tak
     contract_revenue, delivered_gpus, penalty, freed = _contracts(consts, pl, sc, book, short, t, xp)
     shares = None if short is None else short.market
     safe = book.policy.freed_gpus_to_market or taken is not None
-    market_revenue, sold_gpus = _market(pl, sc, shares, freed, taken, safe, t, xp)
+    market_revenue, sold_gpus, served = _market(pl, sc, shares, freed, taken, safe, t, xp)
     book.count_freed(freed)
     planned = pl.electricity_total[t] if short is None else over_sites(
         pl.electricity[:, t], short.phi, pl.used["electricity"][:, t]
@@ -330,7 +336,7 @@ def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, tak
     ebitda = market_revenue + contract_revenue - electricity - fixed
     if penalty is not None:
         ebitda = ebitda - penalty
-    return ebitda, sold_gpus + delivered_gpus
+    return ebitda, sold_gpus + delivered_gpus, served
 
 
 def _borrowing_base(consts: SimulationConstants, pl, sc, state: FinanceState, taken: Adjustments | None,
@@ -589,11 +595,12 @@ def _zero(total: Any) -> Any:
 
 def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, safe: bool, t: int,
             xp: Any) -> tuple[Any, Any]:  # fmt: skip
-    """Market revenue and GPUs sold in quarter ``t``: planned sales scaled by their uses' powered
-    ``shares`` (None: fully powered), with the ``freed`` capacity and without the GPUs ``taken``
-    out (policy), capped by demand. ``safe``: the policy's demand cap, which also holds where the
-    offer is changed per pair (the same numbers wherever the plan's supply is positive)."""
-    revenue_total = sold_total = None
+    """Market revenue, GPUs sold and demand served (H100-equivalent GPUs) in quarter ``t``: planned
+    sales scaled by their uses' powered ``shares`` (None: fully powered), with the ``freed``
+    capacity and without the GPUs ``taken`` out (policy), capped by demand. ``safe``: the policy's
+    demand cap, which also holds where the offer is changed per pair (the same numbers wherever the
+    plan's supply is positive)."""
+    revenue_total = sold_total = served_total = None
     for u in range(2):
         if not pl.any_market[u, t] and freed.supply[u] is None:
             continue
@@ -645,7 +652,8 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
             scale = xp.where(supply > cap, cap / xp.where(supply > 0, supply, 1.0), 1.0)
         revenue_total = _plus(revenue_total, revenue * scale)
         sold_total = _plus(sold_total, gpus * scale)
-    return _zero(revenue_total), _zero(sold_total)
+        served_total = _plus(served_total, supply * scale)
+    return _zero(revenue_total), _zero(sold_total), _zero(served_total)
 
 
 _TINY = 1e-300  # below any positive supply: dividing by it only where the supply is 0

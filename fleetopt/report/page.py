@@ -49,6 +49,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_OK,
     RANK_WORDS,
     REACTION_LABELS,
+    SHORTFALL_SHARE,
     broken_by_quarter,
     first_breach_column,
     marked_last_words,
@@ -806,6 +807,17 @@ def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
     return kpis
 
 
+def _demand_kpis(row: pd.Series) -> list[str]:
+    """The demand a lab's plan serves over the scenarios (runs before 0.4.3 have no such columns)."""
+    if "demand_served_share" not in row or row["demand_served_share"] != row["demand_served_share"]:
+        return []
+    return [
+        _kpi("market demand served (mean over scenarios)", _share(row["demand_served_share"])),
+        _kpi("mean demand not served", f"{row['unserved_demand_mean_gpu_quarters']:,.0f} H100-eq. GPU-quarters"),
+        _kpi(f"P(more than {SHORTFALL_SHARE:.0%} of demand not served)", _share(row["shortfall_probability"])),
+    ]
+
+
 def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     if run.summary.get("deterministic"):
         return _deterministic_kpis(run, row)
@@ -817,7 +829,8 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     if "npv_mean_se_usd" in row:  # the error in the mean's own scale: -$17.9M ± $0.8M
         same_scale = usd_column_formatter([float(f"{row['npv_mean_usd']:.4g}")])
         mean = f"{same_scale(row['npv_mean_usd'])} ± {same_scale(row['npv_mean_se_usd'])}"
-    kpis = [
+    kpis = _demand_kpis(row) if run.summary.get("plans_objective") == "cost" else []  # a lab's: first
+    kpis += [
         _kpi("mean NPV ± standard error" if "npv_mean_se_usd" in row else "mean NPV", mean),
         _kpi("NPV CVaR5 (mean of the worst 5 %)", money("npv_cvar5_usd")),
         _kpi("NPV P5", money("npv_p5_usd")),

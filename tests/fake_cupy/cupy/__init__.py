@@ -93,10 +93,14 @@ for _name in (
     "any",
     "einsum",
     "stack",
+    "bincount",
+    "cumsum",
+    "argmax",
     "inf",
 ):
     globals()[_name] = _wrap(_name) if callable(getattr(_np, _name)) else getattr(_np, _name)
 inf = _np.inf
+nan = _np.nan
 
 
 def _broken() -> bool:
