@@ -207,6 +207,15 @@ def _loaded_and_data(model) -> tuple[LoadedModel | None, ModelData]:
     return load(model)
 
 
+def _warn_offers_declined(data: ModelData) -> None:
+    """The cost objective counts no revenue, so it never takes an optional contract (formulation
+    §6, "Cost"): say so for a model that offers some, rather than decline them silently."""
+    offers = [k.name for k in data.contracts if not k.signed]
+    if offers:
+        warn(f"the cost objective counts no revenue, so it declines every contract not signed ("
+             f"{', '.join(offers)}): solve with --objective npv to weigh them (docs/formulation.md §6)")
+
+
 def solve(
     model: ModelArg | ModelData = None,
     *,
@@ -239,6 +248,8 @@ def solve(
                          "hard limit, for the npv objective: give purchases, and leave the objective "
                          "at npv")  # fmt: skip
     loaded, data = _loaded_and_data(model)
+    if objective == "cost":
+        _warn_offers_declined(data)
     fixed = None if purchases is None else purchases_for(purchases, data)
     threads = resources.capped_threads(threads)
     started = time.perf_counter()

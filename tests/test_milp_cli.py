@@ -453,3 +453,14 @@ def test_a_stochastic_solve_s_default_folder_is_named_by_its_kind(tmp_path, monk
     assert code == 0, stdout + stderr
     (folder,) = [p.name for p in tmp_path.iterdir() if p.is_dir()]
     assert folder.endswith("-tiny-stochastic"), folder
+
+
+def test_a_cost_solve_says_it_declines_the_offers(tmp_path, monkeypatch):
+    """The cost objective counts no revenue, so it never takes an optional contract: tiny's offer
+    enterprise-inference was declined without a word (from a lab planner's review). lab offers none:
+    no warning."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    _, _, err = run_cli("solve", "tiny", "--objective", "cost", "--out", str(tmp_path / "t"))
+    assert "declines every contract not signed (enterprise-inference)" in err
+    code, _, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(tmp_path / "l"))
+    assert code == 0 and "declines" not in err

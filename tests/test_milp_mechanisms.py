@@ -172,6 +172,39 @@ def test_the_plan_borrows_net_of_its_prepayments():
     assert lines["cash_usd"] == pytest.approx(r.milp_cash_usd, abs=1e-3)  # the MILP's own cash
 
 
+def test_a_prepayment_cannot_pay_instalments_early_through_a_draw():
+    """An opening balance of 500,000 amortizing over 5 quarters (100,000 due in each of quarters
+    0-3, 100,000 after the horizon) at 2 % a quarter; the loan may be drawn in quarter 2 only (its
+    draw repaid in fifths from quarter 3), cash is ample and nothing is bought or discounted, so the
+    NPV is -500,000 less the interest, 2 % of D_{t-1}: the plan minimises D_0 + D_1 + D_2.
+
+    Without the `instalment_cover` rows the optimum prepaid 300,000 in quarter 0 (D_0 = 100,000 for
+    quarter 1's instalment, D_1 = 0) and drew 250,000 in quarter 2 to pay that quarter's instalment
+    out of the draw, interest-free, and quarter 3's 100,000 + 50,000: D = 100,000, 0, 150,000, 0;
+    interest 15,000, and debt service 100,000 in quarter 2 on a debt of 0 at its start.
+    With them every instalment is paid from the balance at the start of its quarter:
+    D_1 >= 100,000, D_0 = D_1 + 100,000, and D_2 = D_1 + 0.8 d_2 - 100,000 >= 100,000 + d_2 / 5, so
+    D_0 + D_1 + D_2 = 200,000 + 2 D_1 + (200,000 - D_1) / 4 is least at D_1 = 100,000: 200,000
+    prepaid in quarter 0, d_2 = 125,000 (its fifth, 25,000, due in quarter 3), D = 200,000, 100,000,
+    125,000, 0, interest 10,000, 4,000, 2,000, 2,500 (18,500)."""
+    d = base_model()
+    d["skus"]["A"]["capex_per_gpu_usd"] = 1e6  # none bought
+    d["finance"]["facilities"] = {
+        "loan": {"size_usd": 1e6, "opening_balance_usd": 500_000.0, "fixed_rate_annual": 0.08,
+                 "amortization_quarters": 5, "draw_from": "2026Q3", "draw_until": "2026Q3"}
+    }  # fmt: skip
+    r = run(d)
+    lines = r.statements.lines
+    assert r.plan.prepay[0] == pytest.approx([200_000.0, 0.0, 0.0, 0.0], abs=1e-3)
+    assert r.plan.draws[0] == pytest.approx([0.0, 0.0, 125_000.0, 0.0], abs=1e-3)
+    assert lines["debt_usd"] == pytest.approx([200_000.0, 100_000.0, 125_000.0, 0.0], abs=1e-3)
+    assert lines["principal_usd"] == pytest.approx([100_000.0, 100_000.0, 100_000.0, 125_000.0], abs=1e-3)
+    assert lines["interest_usd"] == pytest.approx([10_000.0, 4_000.0, 2_000.0, 2_500.0], abs=1e-3)
+    assert r.objective_usd == pytest.approx(-518_500.0, abs=1e-3)
+    opening = np.concatenate([[500_000.0], lines["debt_usd"][:-1]])
+    assert np.all(lines["principal_usd"] <= opening + 1e-3)  # no instalment paid out of its quarter's draw
+
+
 # ---------------------------------------------------------------- 4. optional contracts
 
 

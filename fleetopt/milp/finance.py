@@ -89,6 +89,26 @@ def debt_balance_rule(b: Builder, f: int, t: int):
     )
 
 
+def instalment_cover_rule(b: Builder, f: int, t: int):
+    r"""S_{f,t} <= D_{f,t-1}: the instalments due in t are paid from the balance owed at its start,
+    not from a draw of t (which bears no interest before t + 1): without it a plan prepays the whole
+    balance and then draws each later instalment in its own quarter, a loop that pays early the
+    instalments a prepayment may not shorten (§5.9) and saves their interest."""
+    return b.m.scheduled_principal[f, t] <= prev_balance(b, f, t)
+
+
+def instalment_quarters(b: Builder) -> list[tuple[int, int]]:
+    """(f, t), t >= 1, where facility ``f`` may have an instalment due (from its opening balance or
+    a draw before ``t``): the rows of `instalment_cover` (in t = 0 both sides are data)."""
+    shares, opening = b.coef.financing.draw_principal, b.coef.opening_principal
+    return [
+        (f, t)
+        for f in range(len(b.data.facilities))
+        for t in range(1, b.data.T)
+        if opening[f, t] > 0.0 or any(shares[f, tau, t] for tau in draw_quarters(b, f) if tau < t)
+    ]
+
+
 def net_same_quarter_draws(draw_principal: np.ndarray, draws: np.ndarray, prepay: np.ndarray) -> None:
     r"""Tie-break among equal plans (in place, USD, one facility: ``draw_principal`` (T, T) its
     SD_{τ,t}, ``draws`` and ``prepay`` (T,)): no quarter both draws and prepays.
@@ -299,6 +319,7 @@ def _customer(data, key) -> tuple[str, None]:
 
 
 DEBT_BALANCE = ConstraintGroup("debt_balance", "§5.9", debt_balance_rule)
+INSTALMENT_COVER = ConstraintGroup("instalment_cover", "§5.9", instalment_cover_rule)
 FACILITY_SIZE = ConstraintGroup("facility_size", "§5.9", facility_size_rule)
 BORROWING_BASE = ConstraintGroup(
     "borrowing_base", "§5.9", borrowing_base_rule, Slack("borrowing_base", "MUSD")
@@ -321,6 +342,7 @@ STRESS_CASH = ConstraintGroup("stress_cash", "§5.13", stress_cash_rule, ROBUSTN
 STRESS_LIQUIDITY = ConstraintGroup("stress_liquidity", "§5.13", stress_liquidity_rule, ROBUSTNESS)
 GROUPS = (
     DEBT_BALANCE,
+    INSTALMENT_COVER,
     FACILITY_SIZE,
     BORROWING_BASE,
     TAX_FLOOR,
@@ -341,12 +363,14 @@ GROUPS = (
 
 
 def add_debt(b: Builder) -> None:
-    """Balances, scheduled principal, interest on the opening balance of the quarter, facility
-    sizes, and the borrowing base of secured facilities."""
+    """Balances, scheduled principal (paid from the balance owed at the quarter's start), interest
+    on the opening balance of the quarter, facility sizes, and the borrowing base of secured
+    facilities."""
     m, data = b.m, b.data
     b.expression("scheduled_principal", m.F, m.T, rule=scheduled_principal_rule)
     b.expression("interest", m.T, rule=interest_rule)
     b.add(DEBT_BALANCE, m.F, m.T)
+    b.add(INSTALMENT_COVER, instalment_quarters(b))
     b.add(FACILITY_SIZE, [f for f in range(len(data.facilities)) if draw_quarters(b, f)])
     if any(fac.max_ltv is not None for fac in data.facilities):
         b.add(BORROWING_BASE, m.T)
