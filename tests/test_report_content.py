@@ -968,3 +968,18 @@ def test_when_plans_break_is_the_cumulative_share_by_quarter(runs):
     text = text_of(runs["evaluate"])
     assert "When milp breaks: share of scenarios by the end of each quarter" in text
     assert "covenant breached" in text and "liquidity default" in text
+
+
+def test_a_cost_plans_statements_say_why_it_prepays(tmp_path, monkeypatch):
+    """A lab's plan solved for least cost prepays its debt (principal is not a cost, interest is:
+    formulation §6, "Caveat"); its report said repaying debt early "would lower the NPV, so the
+    plan repays only what covenants need" (from a lab planner's review). A plan solved for NPV
+    keeps that sentence."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    cost, npv = "counts interest but not principal", "Cash kept is not idle"
+    for objective, said, not_said in (("cost", cost, npv), ("npv", npv, cost)):
+        out = tmp_path / objective
+        code, _, err = run_cli("solve", "lab", "--objective", objective, "--out", str(out), "--report")
+        assert code == 0, err
+        text = unescape((out / "report.html").read_text())
+        assert said in text and not_said not in text

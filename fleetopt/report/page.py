@@ -1277,7 +1277,7 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
         title = f"Quarterly statements of {label} on the forecast (USD)"
     opening = (f"Opening cash {format_usd(run.data.opening_cash)}, opening debt "
                f"{format_usd(sum(f.opening_usd for f in run.data.facilities))}. {CASH_IDENTITY} "
-               f"{_cash_in_the_npv(run.data)}")  # fmt: skip
+               f"{_cash_in_the_npv(run.data, _solved_for_cost(run))}")  # fmt: skip
     out.append(
         f"<h2>{title}</h2><p class='cap'>{escape(opening)}</p>"
         + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS)
@@ -1285,9 +1285,20 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
     return out
 
 
-def _cash_in_the_npv(data) -> str:
-    """Why cash piles up while debt stands (a reader asked why notes are rolled with $40B at hand)."""
+def _solved_for_cost(run: _Run) -> bool:
+    """Whether the run's plans were solved for least cost: a solve's own objective, an evaluation's
+    plans_objective."""
+    return "cost" in (run.summary.get("objective"), run.summary.get("plans_objective"))
+
+
+def _cash_in_the_npv(data, cost: bool = False) -> str:
+    """Why cash piles up while debt stands (a reader asked why notes are rolled with $40B at hand);
+    for a plan solved for least cost, why it prepays instead (formulation §6, "Caveat")."""
     rate = (1.0 / data.discount[0]) ** 4 - 1.0  # the model's discount rate, a year
+    if cost:
+        return ("The plan was solved for least cost, which counts interest but not principal: with cash to "
+                "spare it prepays what it may as early as it may, to save interest (docs/formulation.md §6, "
+                "\"Cost\", Caveat). Its debt figures show that choice, not a financing plan.")
     return (
         "Cash kept is not idle in the NPV: each quarter's rise in cash counts as paid out to "
         f"shareholders in that quarter, discounted at {rate:.0%} a year (docs/formulation.md §6). Repaying "
