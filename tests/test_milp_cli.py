@@ -464,3 +464,20 @@ def test_a_cost_solve_says_it_declines_the_offers(tmp_path, monkeypatch):
     assert "declines every contract not signed (enterprise-inference)" in err
     code, _, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(tmp_path / "l"))
     assert code == 0 and "declines" not in err
+
+
+def test_a_cost_solve_gives_the_lowest_cash_without_its_imputed_revenue(tmp_path, monkeypatch):
+    """Under the cost objective the market revenue values the lab's own use of its GPUs: nobody
+    pays it. The lowest cash less the market revenue to date is read from the statements by hand."""
+    import pandas as pd
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, out, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(tmp_path / "c"))
+    assert code == 0, err
+    lines = pd.read_csv(tmp_path / "c" / "statements.csv")
+    market = (lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"]).cumsum()
+    lowest = float((lines["cash_usd"] - market).min())
+    summary = json.loads((tmp_path / "c" / "summary.json").read_text())
+    assert summary["min_cash_without_market_revenue_usd"] == pytest.approx(lowest, rel=1e-9)
+    assert lowest < summary["min_liquidity_usd"]
+    assert "lowest cash less the market revenue to date" in " ".join(out.replace("│", " ").split())

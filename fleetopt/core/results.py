@@ -328,6 +328,10 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "present_cost_quarters_usd": costs,
         "peak_debt_usd": float(lines["debt_usd"].max()),
         "min_liquidity_usd": float(lines["cash_usd"].min()),
+        # a lab's real budget under the cost objective: cash less the market revenue to date, which
+        # there values the GPUs' own use (formulation §6, "Cost", Limitation; taxes as computed)
+        "min_cash_without_market_revenue_usd": float((lines["cash_usd"] - np.cumsum(
+            lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"])).min()),
         "min_dscr": float(finite.min()) if finite.size else None,
         "max_debt_to_ebitda": float(lines["debt_to_ebitda"][tested].max()),
         "lowest_covenant_headroom": min((v for v in headroom.values() if isinstance(v, float)), default=None),
