@@ -218,3 +218,14 @@ def test_format_doc_worked_example_validates(tmp_path, monkeypatch):
     code, _, err = run_cli("validate", "example.yaml")
     assert code == 2
     assert err.strip() == documented_error.group(1)
+
+
+def test_the_rating_table_in_the_doc_is_the_codes():
+    """model-format.md gives each rating's seven-year default rate (a model author computes a
+    customer's hazard from it): the figures are fleetopt/core/credit.py's."""
+    from fleetopt.core.credit import SEVEN_YEAR_DEFAULT_RATE
+
+    text = " ".join(DOC.read_text(encoding="utf-8").split())
+    table = re.search(r"default rate P of (.*?), held at", text).group(1)
+    written = dict((r, float(p) / 100) for r, p in re.findall(r"(\w+) ([\d.]+) %", table))
+    assert written == pytest.approx(SEVEN_YEAR_DEFAULT_RATE)

@@ -38,8 +38,9 @@ class Policy(StrictModel):
     distress_sales: bool = True
     """When cash is still below the default level (`finance.default_cash_usd`) after the revolver,
     sell market GPUs, oldest generation first, in blocks of `sale_block_gpus`, at the scenario's resale
-    value, up to that level, before the scenario counts as a liquidity default (off: the shortfall is
-    a default)."""
+    value of the plan's average GPU of the generation less `retirement.selling_cost_fraction` and
+    `distress_sale_discount` (docs/evaluation.md, step 4), up to that level, before the scenario counts
+    as a liquidity default (off: the shortfall is a default)."""
     cut_prepayments: bool = True
     """A quarter's planned debt prepayments are paid only from cash above `finance.min_cash_usd`
     plus `liquidity_buffer_usd` and the revolver drawn: where they would take cash below that by more
