@@ -78,7 +78,7 @@ FIGURES = [
     ("present_cost_usd", "present cost on the forecast (MILP statements)", "USD"),
     # what that cost buys: plans serving different demand do not compare by their present cost
     ("market_demand_served", "share of market demand served on the forecast (MILP statements)", "share"),
-    # and over the scenarios, whose demand moves (docs/evaluation.md, metrics.csv)
+    # and over the scenarios, whose demand moves (docs/evaluation.md, metrics.csv): LAB_FIGURES
     ("demand_served_share", "share of market demand served (mean over scenarios)", "share"),
     ("shortfall_probability", "P(more than 1 % of market demand not served)", "share"),
     ("gpus_bought", "GPUs bought", "GPUs"),
@@ -88,6 +88,8 @@ FIGURES = [
     ("gpus_retired", "GPUs retired over the horizon", "GPUs"),
     ("debt_drawn_usd", "debt drawn over the horizon (facility draws)", "USD"),
 ]
+# the figures a comparison shows only where some plan was solved for least cost (a lab's)
+LAB_FIGURES = ("demand_served_share", "shortfall_probability")
 # which way a figure is better for the company (a figure not here has no better direction)
 BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_mean_usd", "npv_mean_no_default_usd", "npv_p5_usd",
@@ -626,7 +628,12 @@ def compare_plans(
                  if (other := other_decisions(plans[a], plans[b], buffer[a], buffer[b]))]  # fmt: skip
     tested = tested_kinds(data.covenants)
     untested = {first_breach_column(kind) for kind in CATALOGUE if kind not in tested}
-    order = [k for k, _, _ in FIGURES if k not in untested]
+    cost_plans = [label for label, run in zip(labels, runs or [], strict=False)
+                  if solve_objective(run) == "cost"]  # fmt: skip
+    # the demand served over the scenarios is a lab's service level; a neocloud's market share is not
+    # short of anything (the forecast's share stays: it qualifies a present cost)
+    left_out = untested if cost_plans else untested | set(LAB_FIGURES)
+    order = [k for k, _, _ in FIGURES if k not in left_out]
     return Comparison(
         labels=labels,
         figures=pd.DataFrame(figures).loc[order],
@@ -643,8 +650,7 @@ def compare_plans(
         versions=list(versions or []),
         runs=list(runs or []),
         scenario_notes=list(scenario_notes or []),
-        cost_plans=[label for label, run in zip(labels, runs or [], strict=False)
-                    if solve_objective(run) == "cost"],
+        cost_plans=cost_plans,
         forecast_limits=[
             (label, run.limits_words())
             for label, run in zip(labels, on_forecast, strict=True)

@@ -864,6 +864,9 @@ def test_plans_serving_different_demand_are_not_ranked_by_their_present_cost(lab
     served = comp.figures.loc["market_demand_served"]
     a, b = comp.labels
     assert served[a] == pytest.approx(1.0, abs=1e-9) and served[b] < 0.99
+    # and over the scenarios: a lab's service level, shown where a plan was solved for least cost
+    assert comp.figures.loc["demand_served_share", a] < 1.0
+    assert comp.figures.loc["shortfall_probability", b] >= comp.figures.loc["shortfall_probability", a]
     assert comp.figures.loc["present_cost_usd", b] < comp.figures.loc["present_cost_usd", a]
     assert comp.better("present_cost_usd") == ""
     notes = " ".join(comp.notes())

@@ -251,7 +251,8 @@ def test_the_first_breach_names_the_covenants_missed_in_its_quarter_only(kernel,
         assert got["first_breach"][0, 0] == sum(kind_bit(k) for k in CATALOGUE if k.name in first)
         # when: the quarters before the first breach, its quarter's index; no default (T = 4)
         assert got["quarters_before_breach"][0, 0] == quarter and got["quarters_before_default"][0, 0] == 4
-        shares = plan_metrics(got)
+        shares = plan_metrics(got, quarters=data.T)
+        assert shares["breach_median_quarter"][0] == quarter + 1  # its one scenario's, numbered from 1
         for kind in CATALOGUE:
             assert shares[f"first_breach_{kind.name}_share"][0] == (1.0 if kind.name in first else 0.0)
 

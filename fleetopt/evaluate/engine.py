@@ -397,7 +397,7 @@ def evaluate_chunk(
                 buffers = {name: xp.empty((chunk.P, S), dtype=out[name].dtype) for name in RESULT_FIELDS}
             for name in RESULT_FIELDS:
                 buffers[name][:, s0:s1] = out[name]
-        demand[s0:s1] = block.demand.sum(axis=(1, 2))
+        demand[s0:s1] = horizon_demand(block)
         for name in spec.record:
             paths[name][:, s0:s1] = be.to_host(out[name])
         if progress is not None:
@@ -416,6 +416,18 @@ def evaluate_chunk(
         "paths": paths,
         "kernel": use_kernel,
     }  # fmt: skip
+
+
+def horizon_demand(scenarios: ScenarioSet) -> np.ndarray:
+    """(S,) each scenario's market demand over the horizon, H100-equivalent GPU-quarters, added up
+    quarter by quarter and use by use: the same bits however the scenarios are split into blocks
+    (a sum over both axes at once is ordered by the array's shape)."""
+    demand = scenarios.demand  # (S, uses, T)
+    total = np.zeros(demand.shape[0])
+    for t in range(demand.shape[2]):
+        for u in range(demand.shape[1]):
+            total += demand[:, u, t]
+    return total
 
 
 # A tile smaller than this costs more in per-call overhead than a second thread gains.
