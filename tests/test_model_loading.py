@@ -151,6 +151,11 @@ def test_validate_tiny_by_path_prints_the_summary():
     assert "2026Q3..2028Q2 (8 quarters)" in out
     assert "9,600 GPUs installed" in out
     assert "texas: 20 MW online at start, PUE 1.25;" in " ".join(out.replace("│", " ").split())  # flat
+    # the market (a lab's own demand): training 12,000 growing 30 % a year, 12,000 x 1.3^(7/4) =
+    # 18,992 in the eighth quarter; the first quarter's prices; 85 % of hours billed
+    flat = " ".join(out.replace("│", " ").split())
+    assert "training: demand 12,000 H100-eq. GPUs in 2026Q3 to 18,992 in 2028Q2" in flat
+    assert "prices per GPU-hour in 2026Q3: H100 $2.35, B200 $5.30" in flat and "85% of hours billed" in flat
     # rich wraps the summary at the console width: compare with whitespace folded.
     assert f"ok: {TINY_PATH} is a valid model" in " ".join(out.split())
 

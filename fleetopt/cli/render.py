@@ -87,6 +87,7 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     ]
     table.add_row("contracts", "\n".join(contract_lines) or "none")
     f, data = m.finance, build_data(loaded)
+    table.add_row("market", _market_text(data))
     cash = f"{format_usd(f.opening_cash_usd)} opening, {format_usd(f.min_cash_usd)} minimum"
     if f.default_cash_usd is not None:
         cash += f", liquidity default below {format_usd(f.default_cash_usd)} (evaluator)"
@@ -104,6 +105,21 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     table.add_row("risk", _risk_text(m.risk, {c.customer for c in m.contracts.values()}))
     table.add_row("policy", _policy_text(m.policy))
     return table
+
+
+def _market_text(data) -> str:
+    """The market the plan sells into (a lab's own demand under the cost objective): each use's
+    demand, H100-equivalent GPUs, in the first and last quarters, and each SKU's price per GPU-hour
+    in the first quarter, and the share of hours billed."""
+    first, last = data.quarter_labels[0], data.quarter_labels[-1]
+    uses = []
+    for u, use in enumerate(("training", "inference")):
+        demand = data.demand[u]
+        price = data.market_price[u, :, 0]
+        prices = ", ".join(f"{name} ${price[j]:.2f}" for j, name in enumerate(data.sku_names) if price[j] > 0)
+        uses.append(f"{use}: demand {demand[0]:,.0f} H100-eq. GPUs in {first} to {demand[-1]:,.0f} in {last}"
+                    + (f"; prices per GPU-hour in {first}: {prices}" if prices else ""))  # fmt: skip
+    return "\n".join(uses) + f"\n{data.billed_utilization:.0%} of hours billed"
 
 
 def _limits_text(m, data) -> str:
