@@ -139,11 +139,23 @@ FO_DEVICE fo_scenario_quarter fo_load_quarter(FO_PARAMS, long long s, int t, fo_
 #define FO_SQ(field, factor, row) FO_SCEN(factor, row, s)
 #endif
 
+// the utilisation summed over the quarters: on a GPU in the pair's output slot, as one more double of
+// state spills there (tests/test_kernel_compile.py); in the C build as state, where a load and a
+// store each quarter cost 10 % of its time (benchmarks/README.md). Needs p, s and S in scope.
+#if FO_GPU_CODE
+#define FO_UTIL(st) out_utilisation[p * S + s]
+#else
+#define FO_UTIL(st) ((st)->util)
+#endif
+
 // the state of one (plan, scenario) pair, carried from quarter to quarter
 typedef struct {
     fo_bits short_quarters;  // quarters this pair may lack power
     fo_bits live;  // contracts taken and not yet ended
     double cash, prev_cash, revolver, npv, min_cash;
+#if !FO_GPU_CODE
+    double util;  // on a GPU: FO_UTIL
+#endif
     double loss_pool;  // tax losses not yet used (with loss carry-forward)
     double taxable;  // the quarter's taxable income before the floor at 0 (for the liquidation's tax)
     int breach;  // the first breach's covenants (core.covenants.kind_bit mask), 0 before one
@@ -790,7 +802,7 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     out_demand_served[p * S + s] = 0.0;
     st->cash = st->prev_cash = opening_cash;
     st->revolver = st->npv = st->loss_pool = st->taxable = 0.0;
-    out_utilisation[p * S + s] = 0.0;
+    FO_UTIL(st) = 0.0;
     st->min_cash = 1.0e308;  // above any cash: the first quarter sets it
     st->breach = st->reacted = st->before = 0;
     st->due = st->due_deposit = st->carried_gain = st->deferred_usd = st->draws_due = 0.0;
@@ -959,8 +971,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     st->npv = st->npv + FO_LOAD(discount + t) * (cash - st->prev_cash);
     st->prev_cash = cash;
     st->min_cash = fo_min(st->min_cash, cash);
-    // added up where it is written, as the demand served: as state they would spill
-    out_utilisation[p * S + s] = out_utilisation[p * S + s] + ops.gpus_used * FO_Q(FO_Q_INV_HELD);
+    FO_UTIL(st) = FO_UTIL(st) + ops.gpus_used * FO_Q(FO_Q_INV_HELD);
 
 #if FO_R > 0
     if (!st->breach) {  // a breach is for good: the flows matter only until the first one
@@ -1045,7 +1056,7 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     out_breach[idx] = st->breach != 0;
     out_first_breach[idx] = st->breach;
     out_default[idx] = st->min_cash < default_below;
-    out_utilisation[idx] = out_utilisation[idx] / FO_T;
+    out_utilisation[idx] = FO_UTIL(st) / FO_T;
     out_rescheduled[idx] = (st->reacted & FO_REACTED_RESCHEDULED) != 0;
     out_cancelled[idx] = (st->reacted & FO_REACTED_CANCELLED) != 0;
     out_freed[idx] = (st->reacted & FO_REACTED_FREED) != 0;
