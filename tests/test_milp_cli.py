@@ -373,7 +373,8 @@ def test_a_cost_solve_shows_its_present_cost_and_says_what_its_npv_counts(tmp_pa
     """A lab's cost solve led with "NPV of equity cash flows" (its own compute valued at market prices)
     and showed its objective only as "objective (cost)": the present cost now comes first, with its
     three parts, which add up to the objective (formulation §6, "Cost"): lab's 16,384 installed H100s
-    at 50,000 x 0.315 x 0.95 = 14,962.50 each at the start, then the quarters' costs, less the value
+    at 50,000 x 0.315 x 0.95 = 14,962.50 each, sold in the first quarter (its discount factor), then
+    the quarters' costs, less the value
     at the end."""
     from fleetopt import api
 
@@ -382,21 +383,22 @@ def test_a_cost_solve_shows_its_present_cost_and_says_what_its_npv_counts(tmp_pa
     fig = result.headline()
     end = fig["terminal_discount_factor"] * fig["terminal_assets_usd"]
     assert fig["present_cost_usd"] == pytest.approx(result.objective_usd, rel=1e-9)
-    assert fig["present_cost_opening_fleet_usd"] == pytest.approx(16_384 * 14_962.5, rel=1e-12)
+    sold_at_once = 16_384 * 14_962.5 * result.data.discount[0]
+    assert fig["present_cost_opening_fleet_usd"] == pytest.approx(sold_at_once, rel=1e-12)
     parts = fig["present_cost_opening_fleet_usd"] + fig["present_cost_quarters_usd"] - end
     assert parts == pytest.approx(fig["present_cost_usd"], rel=1e-12)
     code, out, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(tmp_path / "run"))
     text = " ".join(out.replace("│", " ").split())
     assert code == 0, err
-    assert ("present cost of the plan (the objective) $788.0M = the installed fleet at the start (sold then) "
-            "$245.1M + the quarters' costs (present value)") in text
+    assert ("present cost of the plan (the objective) $779.7M = the installed fleet at the start (sold then) "
+            "$239.4M + the quarters' costs (present value)") in text
     assert "NPV of equity cash flows (the GPUs' own use valued at" in text
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["present_cost_usd"] == pytest.approx(result.objective_usd, rel=1e-9)
     from fleetopt.cli.render import key_figure
 
     record = api.runs(limit=1)[0]  # `fleetopt runs` shows this key figure
-    assert key_figure(record.kind, record.figures) == "present cost $788.0M on the forecast"
+    assert key_figure(record.kind, record.figures) == "present cost $779.7M on the forecast"
 
 
 @pytest.mark.parametrize("stochastic", [False, True], ids=["solve", "stochastic"])

@@ -973,13 +973,38 @@ def test_when_plans_break_is_the_cumulative_share_by_quarter(runs):
 def test_a_cost_plans_statements_say_why_it_prepays(tmp_path, monkeypatch):
     """A lab's plan solved for least cost prepays its debt (principal is not a cost, interest is:
     formulation §6, "Caveat"); its report said repaying debt early "would lower the NPV, so the
-    plan repays only what covenants need" (from a lab planner's review). A plan solved for NPV
-    keeps that sentence."""
+    plan repays only what covenants need" (from a lab planner's review). lab with $300M owed at the
+    start: its cost plan prepays, and the report says why; lab as bundled borrows nothing: neither
+    sentence; solved for NPV: the NPV's."""
+    from fleetopt import api
+
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    owing = api.edit("lab", {("finance", "facilities", "gpu-loan", "opening_balance_usd"): 3e8})
     cost, npv = "counts interest but not principal", "Cash kept is not idle"
-    for objective, said, not_said in (("cost", cost, npv), ("npv", npv, cost)):
-        out = tmp_path / objective
-        code, _, err = run_cli("solve", "lab", "--objective", objective, "--out", str(out), "--report")
-        assert code == 0, err
-        text = unescape((out / "report.html").read_text())
-        assert said in text and not_said not in text
+    for name, model, objective, said in (("owing", owing, "cost", {cost}), ("lab", "lab", "cost", set()),
+                                         ("npv", "lab", "npv", {npv})):  # fmt: skip
+        result = api.solve(model, objective=objective)
+        if objective == "cost":
+            assert (result.plan.prepay.sum() > 0) == (name == "owing")
+        out = api.write_solve_run(result, out=tmp_path / name)
+        api.report(out, out=tmp_path / f"{name}.html")
+        text = unescape((tmp_path / f"{name}.html").read_text())
+        assert {sentence for sentence in (cost, npv) if sentence in text} == said, name
+
+
+def test_a_cost_solve_of_before_the_fleet_charge_is_reported_with_both_figures(tmp_path, monkeypatch):
+    """A cost solve written by 0.4.2 (no present_cost_opening_fleet_usd in its summary) showed the
+    present cost recomputed with the installed fleet beside its own objective without it, as if the
+    two disagreed: the key figure now says which is which."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    run = tmp_path / "old"
+    code, _, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(run))
+    assert code == 0, err
+    summary = json.loads((run / "summary.json").read_text())
+    opening = summary.pop("present_cost_opening_fleet_usd")
+    summary["objective_usd"] -= opening
+    (run / "summary.json").write_text(json.dumps(summary))
+    code, _, err = run_cli("report", str(run), "--out", str(tmp_path / "r.html"))
+    assert code == 0, err
+    text = " ".join(unescape((tmp_path / "r.html").read_text()).split())
+    assert f"the run's own objective, {format_usd(summary['objective_usd'])}, was without it" in text

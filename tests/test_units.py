@@ -108,3 +108,11 @@ def test_a_count_of_one_is_singular():
     assert format_figure(1, "contracts") == "1 contract" and format_figure(2, "contracts") == "2 contracts"
     assert format_figure(1, "GPUs") == "1 GPU" and format_difference(-1, "GPUs") == "-1 GPU"
     assert format_figure(1_000, "GPUs") == "1,000 GPUs" and format_figure(0, "contracts") == "0 contracts"
+
+
+def test_a_share_that_is_not_a_number_reads_n_a():
+    """compare printed "nan%" and "nan pp" for the demand served of a model without market demand."""
+    from fleetopt.core.units import format_difference, format_figure
+
+    assert format_figure(float("nan"), "share") == "n/a" and format_difference(float("nan"), "share") == "n/a"
+    assert format_figure(0.5, "share") == "50.0%" and format_difference(0.025, "share") == "+2.5 pp"

@@ -169,8 +169,8 @@ def evaluate(
             job.start(folder.path)
         result = _run_evaluation(job, folder.path)
         _print_best(result, rank_by, max_breach_prob, top, job.data)
-        if solve_objective(job.source.path) == "cost":  # a lab's plans: the demand they serve first
-            shown = ranked_plans(result.metrics, rank_by.value, None).head(top)
+        shown = ranked_plans(result.metrics, rank_by.value, max_breach_prob).head(top)
+        if solve_objective(job.source.path) == "cost" and not shown.empty:  # a lab's: the demand it serves
             console.print(demand_served_table(shown, "the demand served (the lab's own, H100-equivalent)"))
             console.print(f"Note: {cost_plans_note(result.n_plans)}.", soft_wrap=True, highlight=False)
         ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
@@ -227,7 +227,7 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; capex in USD)"))
     tested = tested_kinds(data.covenants)
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)", tested)
-    when_title = "when it breaks: median quarter of the scenarios that break (their share)"
+    when_title = "when it breaks: the median quarter among the scenarios that break (their share of all)"
     when = when_it_breaks_table(ranked, when_title, data.quarter_labels)
     for table in (breaches, when):
         if table is not None:

@@ -208,12 +208,14 @@ def power_online_mw(data: ModelData, build_blocks: np.ndarray) -> np.ndarray:
 
 
 def opening_fleet_value(data: ModelData) -> float:
-    """What the installed GPUs would fetch if sold at the horizon's start, USD: each installed
-    cohort's GPUs at its first quarter's proceeds (resale less the selling cost; 0 past the maximum
-    age). The cost objective charges it as it credits the value at the end (formulation §6, "Cost"),
-    so that a fleet the plan merely holds costs what it loses in value, not less than nothing."""
+    """What the installed GPUs would fetch if sold in the horizon's first quarter, present value,
+    USD: each installed cohort's GPUs at its first quarter's proceeds (resale less the selling cost;
+    0 past the maximum age), discounted as a sale then is (DF_0). The cost objective charges it as it
+    credits the value at the end (formulation §6, "Cost"), so that a fleet the plan merely holds costs
+    what it loses in value, not less than nothing, and one sold at once costs nothing."""
     held = [c for c in data.cohorts if c.existing]
-    return float(sum((c.initial_training + c.initial_inference) * data.proceeds[c.index, 0] for c in held))
+    proceeds = sum((c.initial_training + c.initial_inference) * data.proceeds[c.index, 0] for c in held)
+    return float(data.discount[0] * proceeds)
 
 
 def terminal_assets(data: ModelData, plan: Plan) -> tuple[Any, Any]:

@@ -258,8 +258,8 @@ def cost_plans_note(plans: list[str] | int) -> str:
 
 def present_cost_arithmetic(fig: dict) -> str:
     """How a :func:`headline`'s present cost is made: 'the installed fleet at the start (sold then)
-    $245.1M + the quarters' costs (present value) $911.7M - the value at the end $368.8M (0.751, the
-    last quarter's discount factor, x GPUs at resale and power plant at book $490.9M)' (the first
+    $239.4M + the quarters' costs (present value) $908.4M - the value at the end $368.0M (0.751, the
+    last quarter's discount factor, x GPUs at resale and power plant at book $489.9M)' (the first
     part only where the model has an installed fleet)."""
     opening = fig.get("present_cost_opening_fleet_usd", 0.0)  # 0 in a summary written before 0.4.3
     end = opening + fig["present_cost_quarters_usd"] - fig["present_cost_usd"]
@@ -272,7 +272,7 @@ def present_cost_arithmetic(fig: dict) -> str:
 
 
 def present_cost_words(fig: dict) -> str:
-    """The present cost and its arithmetic: '$788.0M = the installed fleet at the start ...'."""
+    """The present cost and its arithmetic: '$779.7M = the installed fleet at the start ...'."""
     return f"{format_usd(fig['present_cost_usd'])} = {present_cost_arithmetic(fig)}"
 
 

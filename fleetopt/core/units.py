@@ -133,8 +133,8 @@ def format_figure(value: float, unit: str) -> str:
     else a rounded count with its unit (``12,000 GPUs``)."""
     if unit == "USD":
         return format_usd(value)
-    if unit == "share":
-        return _unsigned_zero(f"{value:.1%}")
+    if unit == "share":  # NaN: nothing to share (a model without market demand)
+        return "n/a" if not math.isfinite(value) else _unsigned_zero(f"{value:.1%}")
     if unit == "MW":
         return format_mw(value)
     if unit == "pp":  # a difference of shares (or its error), in percentage points
@@ -150,6 +150,8 @@ _ONE = {"GPUs": "GPU", "contracts": "contract"}
 def format_difference(value: float, unit: str) -> str:
     """A difference of two figures, signed (a share in percentage points: +2.5 pp); a change that
     rounds to nothing has no sign ($0, 0.0 pp)."""
+    if unit == "share" and not math.isfinite(value):
+        return "n/a"
     text = _unsigned_zero(f"{value * 100:.1f} pp") if unit == "share" else format_figure(value, unit)
     return ("+" if value > 0 and _shows_digits(text) else "") + text
 

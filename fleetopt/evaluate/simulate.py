@@ -176,8 +176,7 @@ def simulate(
     for t in range(T):
         taken = liquidity.orders(t, state.cash, state.revolver)
         paid = contract_payments(consts.contract_payments, pl, sc, book.status, t)  # before this quarter's
-        ebitda, gpus_used, served = _operations(consts, pl, sc, book, power.quarter(t), taken, t, xp)
-        demand_served += served
+        ebitda, gpus_used = _operations(consts, pl, sc, book, power.quarter(t), taken, t, demand_served, xp)
         step = _financing(fin, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
         liquidity.sell(t, state, sc.resale_factor[t])
         step.cash = cash = state.cash
@@ -308,9 +307,9 @@ def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:
 
 
 def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, taken: Adjustments | None,
-                t: int, xp: Any) -> tuple:  # fmt: skip
-    """EBITDA, GPUs in use (sold or delivered) and market demand served (H100-equivalent GPUs) in
-    quarter ``t``; updates the contract book.
+                t: int, served: Any, xp: Any) -> tuple:  # fmt: skip
+    """EBITDA and GPUs in use (sold or delivered) in quarter ``t``; adds the market demand served
+    (H100-equivalent GPUs) to ``served``; updates the contract book.
 
     With ``short`` None every pair is fully powered; otherwise each site's planned draw is scaled
     by its powered share, and each use's GPUs by theirs. Both give the same bits for a pair whose
@@ -320,7 +319,7 @@ def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, tak
     contract_revenue, delivered_gpus, penalty, freed = _contracts(consts, pl, sc, book, short, t, xp)
     shares = None if short is None else short.market
     safe = book.policy.freed_gpus_to_market or taken is not None
-    market_revenue, sold_gpus, served = _market(pl, sc, shares, freed, taken, safe, t, xp)
+    market_revenue, sold_gpus = _market(pl, sc, shares, freed, taken, safe, t, served, xp)
     book.count_freed(freed)
     planned = pl.electricity_total[t] if short is None else over_sites(
         pl.electricity[:, t], short.phi, pl.used["electricity"][:, t]
@@ -336,7 +335,7 @@ def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, tak
     ebitda = market_revenue + contract_revenue - electricity - fixed
     if penalty is not None:
         ebitda = ebitda - penalty
-    return ebitda, sold_gpus + delivered_gpus, served
+    return ebitda, sold_gpus + delivered_gpus
 
 
 def _borrowing_base(consts: SimulationConstants, pl, sc, state: FinanceState, taken: Adjustments | None,
@@ -594,13 +593,13 @@ def _zero(total: Any) -> Any:
 
 
 def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, safe: bool, t: int,
-            xp: Any) -> tuple[Any, Any]:  # fmt: skip
-    """Market revenue, GPUs sold and demand served (H100-equivalent GPUs) in quarter ``t``: planned
-    sales scaled by their uses' powered ``shares`` (None: fully powered), with the ``freed``
-    capacity and without the GPUs ``taken`` out (policy), capped by demand. ``safe``: the policy's
-    demand cap, which also holds where the offer is changed per pair (the same numbers wherever the
-    plan's supply is positive)."""
-    revenue_total = sold_total = served_total = None
+            served: Any, xp: Any) -> tuple[Any, Any]:  # fmt: skip
+    """Market revenue and GPUs sold in quarter ``t``: planned sales scaled by their uses' powered
+    ``shares`` (None: fully powered), with the ``freed`` capacity and without the GPUs ``taken`` out
+    (policy), capped by demand; each use's demand served (H100-equivalent GPUs) is added to
+    ``served``, the (P, S) total. ``safe``: the policy's demand cap, which also holds where the offer
+    is changed per pair (the same numbers wherever the plan's supply is positive)."""
+    revenue_total = sold_total = None
     for u in range(2):
         if not pl.any_market[u, t] and freed.supply[u] is None:
             continue
@@ -652,8 +651,8 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
             scale = xp.where(supply > cap, cap / xp.where(supply > 0, supply, 1.0), 1.0)
         revenue_total = _plus(revenue_total, revenue * scale)
         sold_total = _plus(sold_total, gpus * scale)
-        served_total = _plus(served_total, supply * scale)
-    return _zero(revenue_total), _zero(sold_total), _zero(served_total)
+        served += supply * scale  # each use straight into the pair's total, as the kernel adds it
+    return _zero(revenue_total), _zero(sold_total)
 
 
 _TINY = 1e-300  # below any positive supply: dividing by it only where the supply is 0

@@ -971,8 +971,9 @@ def one_flip_search(plan_at, down: np.ndarray, up: np.ndarray, decision: np.ndar
 
 
 def _gap(bound: float, value: float) -> float:
-    """The plan's :func:`~fleetopt.milp.highs.relative_gap` to the bound, infinite without a finite one."""
-    gap = relative_gap(value, bound)
+    """The plan's :func:`~fleetopt.milp.highs.relative_gap` to the bound of a maximisation, 0 where
+    the plan lies above it (by the LP's tolerances), infinite without a finite bound."""
+    gap = relative_gap(value, max(bound, value))
     return math.inf if gap is None else gap
 
 

@@ -12,7 +12,6 @@ import numpy as np
 import pyomo.environ as pyo
 
 from fleetopt.core.covenants import CovenantTest
-from fleetopt.core.economics import opening_fleet_value
 from fleetopt.milp import covenants
 from fleetopt.milp.builder import Builder
 from fleetopt.milp.covenants import ROBUSTNESS, total_debt
@@ -483,11 +482,11 @@ def add_objective(b: Builder) -> None:
             sense=pyo.maximize,
         )
     else:
-        # taxes are not a cost the planner chooses: only the tie-breaks keep them on their floor; the
-        # fleet held at the start is a constant, charged as the value at the end is credited
+        # taxes are not a cost the planner chooses: only the tie-breaks keep them on their floor. The
+        # fleet held at the start (§6) is a constant, added after the solve (solve.solve): in the
+        # objective it would loosen HiGHS's relative gap in the money the plan can change
         m.objective = pyo.Objective(
-            expr=to_model_units(opening_fleet_value(data))
-            + sum(
+            expr=sum(
                 df[t] * (m.capex[t] - m.proceeds[t] + m.interest[t] - (m.ebitda[t] - m.revenue[t]))
                 for t in range(T)
             )

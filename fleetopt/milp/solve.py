@@ -13,7 +13,7 @@ from pyomo.common.collections import ComponentMap
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import Statements, plan_statements, principal_schedule
+from fleetopt.core.economics import Statements, opening_fleet_value, plan_statements, principal_schedule
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.results import headline, plan_frame
@@ -136,6 +136,10 @@ def solve(
     finite = bound is not None and np.isfinite(bound)
     bound_usd = from_model_units(float(bound), VARIABLE_UNITS["objective"]) if finite else None
     objective_usd, gap = objective_and_gap(objective, incumbent_usd, bound_usd, statements)
+    if objective == "cost":  # the fleet held at the start, a constant HiGHS is not given (§6, "Cost")
+        opening = opening_fleet_value(data)
+        objective_usd += opening
+        bound_usd = None if bound_usd is None else bound_usd + opening
     return SolveResult(
         status=status,
         objective_kind=objective,

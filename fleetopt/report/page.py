@@ -747,6 +747,10 @@ def _forecast_kpis(run: _Run) -> list[str]:
     valued = MARKET_VALUED if cost else ""
     # a cost solve's objective first; its NPV and cash value the GPUs' own use at market prices
     objective = f"present cost of the plan, the objective: {present_cost_arithmetic(fig)}"
+    if fig["present_cost_opening_fleet_usd"] and "present_cost_opening_fleet_usd" not in run.summary:
+        # a solve before 0.4.3: its objective (in its provenance) left out the installed fleet
+        objective += (f" (since fleetopt 0.4.3 with the installed fleet at the start: the run's own objective, "
+                      f"{_usd(run.summary.get('objective_usd'))}, was without it)")
     kpis = [_milp_kpi(run, objective, _usd(fig["present_cost_usd"]))] if cost else []
     kpis += [
         _kpi("NPV on the forecast" + valued, _usd(fc.npv_usd)),
@@ -795,7 +799,8 @@ def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
     def yes(column):
         return "n/a" if not math.isfinite(float(row[column])) else ("yes" if row[column] > 0 else "no")
 
-    kpis = [_kpi("NPV on the forecast (evaluator)", _usd(row["npv_mean_usd"]))]
+    kpis = _demand_kpis(row) if run.summary.get("plans_objective") == "cost" else []  # a lab's: first
+    kpis.append(_kpi("NPV on the forecast (evaluator)", _usd(row["npv_mean_usd"])))
     if "expected_min_cash_usd" in row:
         kpis.append(_kpi("lowest cash on the forecast (evaluator)", _usd(row["expected_min_cash_usd"])))
     kpis += [_kpi(f"liquidity default (cash below {_usd(run.data.default_cash)})", yes("default_probability")),
@@ -1277,7 +1282,7 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
         title = f"Quarterly statements of {label} on the forecast (USD)"
     opening = (f"Opening cash {format_usd(run.data.opening_cash)}, opening debt "
                f"{format_usd(sum(f.opening_usd for f in run.data.facilities))}. {CASH_IDENTITY} "
-               f"{_cash_in_the_npv(run.data, _solved_for_cost(run))}")  # fmt: skip
+               f"{_cash_in_the_npv(run.data, run.plans[run.focus[0]], _solved_for_cost(run))}")  # fmt: skip
     out.append(
         f"<h2>{title}</h2><p class='cap'>{escape(opening)}</p>"
         + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS)
@@ -1291,10 +1296,13 @@ def _solved_for_cost(run: _Run) -> bool:
     return "cost" in (run.summary.get("objective"), run.summary.get("plans_objective"))
 
 
-def _cash_in_the_npv(data, cost: bool = False) -> str:
+def _cash_in_the_npv(data, plan: Plan, cost: bool = False) -> str:
     """Why cash piles up while debt stands (a reader asked why notes are rolled with $40B at hand);
-    for a plan solved for least cost, why it prepays instead (formulation §6, "Caveat")."""
+    for a plan solved for least cost, why it prepays instead (formulation §6, "Caveat"), where it
+    does (nothing where it does not)."""
     rate = (1.0 / data.discount[0]) ** 4 - 1.0  # the model's discount rate, a year
+    if cost and not plan.prepay.any():
+        return ""
     if cost:
         return ("The plan was solved for least cost, which counts interest but not principal: with cash to "
                 "spare it prepays what it may as early as it may, to save interest (docs/formulation.md §6, "
