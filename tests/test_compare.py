@@ -919,7 +919,9 @@ def test_the_evaluator_serves_the_demand_compare_computes_on_the_forecast(lab_ru
                               "--out", str(tmp_path / "E"))  # fmt: skip
     assert code == 0, err
     short, served = (f"{numpy[c].iloc[0]:.1%}" for c in ("shortfall_probability", "demand_served_share"))
-    assert any("milp" in line and short in line and served in line for line in text.splitlines()), text
+    per_quarter = f"{numpy['unserved_demand_mean_gpu_quarters'].iloc[0] / data.T:,.0f}"  # GPUs short
+    rows = [line for line in text.splitlines() if "milp" in line and short in line and served in line]
+    assert rows and per_quarter in rows[0], text
 
 
 def test_each_solve_is_compared_with_its_own_policy_buffer(tmp_path):

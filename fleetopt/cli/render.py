@@ -623,12 +623,13 @@ def quarter_label(number: float, quarter_labels: list[str]) -> str:
     return "none" if number != number else quarter_labels[int(number) - 1]
 
 
-def demand_served_table(metrics, title: str) -> Table:
+def demand_served_table(metrics, title: str, quarters: int) -> Table:
     """The market demand the given plans serve (a lab's own demand, where it plans for it): the
-    mean share served, the mean demand not served and the share of scenarios short by more than
-    1 % of their demand (docs/evaluation.md, metrics.csv)."""
+    mean share served, the mean demand not served, as H100-equivalent GPUs short in an average
+    quarter (GPU-quarters over the ``quarters`` of the horizon), and the share of scenarios short by
+    more than 1 % of their demand (docs/evaluation.md, metrics.csv)."""
     table = Table(title=title)
-    for name in ("plan", "demand served (mean)", "not served (mean, H100-eq. GPU-quarters)",
+    for name in ("plan", "demand served (mean)", "GPUs short in an average quarter (H100-eq.)",
                  f"P(short > {SHORTFALL_SHARE:.0%})"):  # fmt: skip
         table.add_column(name, justify="left" if name == "plan" else "right")
     for _, row in metrics.iterrows():
@@ -636,7 +637,7 @@ def demand_served_table(metrics, title: str) -> Table:
         table.add_row(
             Text(str(row["plan"])),
             "n/a" if share != share else f"{share:.1%}",  # NaN: the model has no market demand
-            f"{row['unserved_demand_mean_gpu_quarters']:,.0f}",
+            f"{row['unserved_demand_mean_gpu_quarters'] / quarters:,.0f}",
             f"{row['shortfall_probability']:.1%}",
         )
     return unbroken(table)
