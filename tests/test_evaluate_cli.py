@@ -377,3 +377,9 @@ def test_a_deterministic_evaluation_puts_a_plan_that_breaks_its_limits_last_and_
     order = sorted(rows, key=lambda label: stdout.index(f"│ {label} "))
     kept = set(metrics[metrics[FORECAST_OK]]["plan"])
     assert [label in kept for label in order] == sorted((label in kept for label in order), reverse=True)
+    # the breaching plan's row says in which quarter the forecast breaks: its one scenario's
+    breaking = metrics[~metrics[FORECAST_OK]].iloc[0]
+    labels = load("tiny")[1].quarter_labels
+    quarter = labels[int(breaking["breach_median_quarter"]) - 1]
+    line = next(line for line in stdout.splitlines() if f"│ {breaking['plan']} " in line)
+    assert f", in {quarter}" in " ".join(stdout.split()), line

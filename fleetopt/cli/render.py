@@ -416,10 +416,11 @@ def evaluation_table(metrics, title: str) -> Table:
     return unbroken(table)
 
 
-def forecast_table(metrics, title: str) -> Table:
+def forecast_table(metrics, title: str, quarter_labels: list[str] | None = None) -> Table:
     """A deterministic evaluation's plans: their one scenario is the forecast, so each figure is the
     plan's own (no standard error, tail or shares) and each event a yes or no: the covenant its
-    first breach breaks, the policy's reactions it needed."""
+    first breach breaks and the quarter it breaks in, the quarter of a default, the policy's
+    reactions it needed."""
     table = Table(title=title)
     for name in ("plan", "NPV on the forecast", "lowest cash", "util.", "liquidity default",
                  "covenant breach", "policy reactions"):  # fmt: skip
@@ -428,13 +429,19 @@ def forecast_table(metrics, title: str) -> Table:
     for _, row in metrics.iterrows():
         missed = [k.label for k in CATALOGUE if row.get(first_breach_column(k), 0) > 0]
         breach = ("yes: " + ", ".join(missed) if missed else "yes") if row["breach_probability"] > 0 else "no"
+        default = "yes" if row["default_probability"] > 0 else "no"
+        if quarter_labels is not None:  # the one scenario's quarter: its median (NaN where none broke)
+            if breach != "no" and "breach_median_quarter" in row:
+                breach += f", in {quarter_label(row['breach_median_quarter'], quarter_labels)}"
+            if default == "yes" and "default_median_quarter" in row:
+                default += f", in {quarter_label(row['default_median_quarter'], quarter_labels)}"
         reactions = [label for column, label in REACTION_LABELS.items() if row.get(column, 0) > 0]
         table.add_row(
             Text(str(row["plan"])),
             format_usd(row["npv_mean_usd"]),
             format_usd(row["expected_min_cash_usd"]),
             f"{row['mean_utilisation']:.1%}",
-            "yes" if row["default_probability"] > 0 else "no",
+            default,
             Text(breach),
             Text(", ".join(reactions) or "none"),
         )

@@ -220,7 +220,8 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
     ranked = ranked.head(top)
     if result.seed is None:  # deterministic: one scenario, the forecast
         first = "; breaches and defaults last" if last else ""
-        console.print(forecast_table(ranked, f"plans on the forecast (deterministic evaluation{first})"))
+        title = f"plans on the forecast (deterministic evaluation{first})"
+        console.print(forecast_table(ranked, title, data.quarter_labels))
         return
     last = f" ({FORECAST_MARK} last)" if last else ""
     title = f"best plans by {rank_by.value} NPV{shown}{last}"
