@@ -25,7 +25,14 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     worst_shock,
 )
-from fleetopt.core.units import counted, format_difference, format_mw, format_solver_status, format_usd
+from fleetopt.core.units import (
+    counted,
+    format_difference,
+    format_figure,
+    format_mw,
+    format_solver_status,
+    format_usd,
+)
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
@@ -640,10 +647,9 @@ def demand_served_table(metrics, title: str, quarters: int) -> Table:
                  f"P(short > {SHORTFALL_SHARE:.0%})"):  # fmt: skip
         table.add_column(name, justify="left" if name == "plan" else "right")
     for _, row in metrics.iterrows():
-        share = row["demand_served_share"]
         table.add_row(
             Text(str(row["plan"])),
-            "n/a" if share != share else f"{share:.1%}",  # NaN: the model has no market demand
+            format_figure(row["demand_served_share"], "share"),  # n/a: the model has no market demand
             f"{row['unserved_demand_mean_gpu_quarters'] / quarters:,.0f}",
             f"{row['shortfall_probability']:.1%}",
         )

@@ -799,7 +799,7 @@ def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
     def yes(column):
         return "n/a" if not math.isfinite(float(row[column])) else ("yes" if row[column] > 0 else "no")
 
-    kpis = _demand_kpis(row, run.data.T) if run.summary.get("plans_objective") == "cost" else []  # a lab's: first
+    kpis = _demand_kpis(run, row)  # a lab's: first
     kpis.append(_kpi("NPV on the forecast (evaluator)", _usd(row["npv_mean_usd"])))
     if "expected_min_cash_usd" in row:
         kpis.append(_kpi("lowest cash on the forecast (evaluator)", _usd(row["expected_min_cash_usd"])))
@@ -812,12 +812,13 @@ def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
     return kpis
 
 
-def _demand_kpis(row: pd.Series, quarters: int) -> list[str]:
-    """The demand a lab's plan serves over the scenarios (runs before 0.4.3 have no such columns);
-    the demand not served as GPUs short in an average quarter of the ``quarters``."""
-    if "demand_served_share" not in row or row["demand_served_share"] != row["demand_served_share"]:
+def _demand_kpis(run: _Run, row: pd.Series) -> list[str]:
+    """The demand a plan solved for least cost serves over the scenarios (none for other plans, and
+    runs before 0.4.3 have no such columns); the demand not served as GPUs short in an average
+    quarter of the horizon."""
+    if not _solved_for_cost(run) or not math.isfinite(row.get("demand_served_share", math.nan)):
         return []
-    short = row["unserved_demand_mean_gpu_quarters"] / quarters
+    short = row["unserved_demand_mean_gpu_quarters"] / run.data.T
     return [
         _kpi("market demand served (mean over scenarios)", _share(row["demand_served_share"])),
         _kpi("H100-eq. GPUs short in an average quarter (mean over scenarios)", f"{short:,.0f}"),
@@ -836,7 +837,7 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     if "npv_mean_se_usd" in row:  # the error in the mean's own scale: -$17.9M ± $0.8M
         same_scale = usd_column_formatter([float(f"{row['npv_mean_usd']:.4g}")])
         mean = f"{same_scale(row['npv_mean_usd'])} ± {same_scale(row['npv_mean_se_usd'])}"
-    kpis = _demand_kpis(row, run.data.T) if run.summary.get("plans_objective") == "cost" else []  # a lab's: first
+    kpis = _demand_kpis(run, row)  # a lab's: first
     kpis += [
         _kpi("mean NPV ± standard error" if "npv_mean_se_usd" in row else "mean NPV", mean),
         _kpi("NPV CVaR5 (mean of the worst 5 %)", money("npv_cvar5_usd")),
