@@ -94,7 +94,7 @@ LAB_FIGURES = ("demand_served_share", "shortfall_probability")
 BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_mean_usd", "npv_mean_no_default_usd", "npv_p5_usd",
                      "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd", "expected_min_cash_usd",
-                     "mean_utilisation", "demand_served_share"), "higher"),
+                     "mean_utilisation", "demand_served_share", "market_demand_served"), "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
                      "peak_debt_forecast_usd", "present_cost_usd", "shortfall_probability",
                      *(first_breach_column(k) for k in CATALOGUE)), "lower"),

@@ -483,3 +483,29 @@ def test_a_cost_solve_gives_the_lowest_cash_without_its_imputed_revenue(tmp_path
     assert summary["min_cash_without_market_revenue_usd"] == pytest.approx(lowest, rel=1e-9)
     assert lowest < summary["min_liquidity_usd"]
     assert "lowest cash less the market revenue to date" in " ".join(out.replace("│", " ").split())
+    assert "below finance.min_cash_usd" not in err + out  # $1.89B against a $250M floor
+
+
+def test_a_cost_solve_over_its_budget_says_by_how_much(tmp_path, monkeypatch):
+    """Under the cost objective the cash floor holds the imputed market revenue as income, so a lab
+    with a $0.5B budget and no loans solved with its real cash less that revenue at -$610M and no
+    word (from a lab planner's review): the warning gives the figure and the gap to the $250M floor,
+    from the statements by hand."""
+    import pandas as pd
+
+    from fleetopt import api
+    from fleetopt.core.units import format_usd
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    budget = api.edit("lab", {("finance", "opening_cash_usd"): 5e8, ("finance", "facilities"): None})
+    model = tmp_path / "lab-budget.yaml"
+    model.write_text(budget.text)
+    code, out, err = run_cli("solve", str(model), "--objective", "cost", "--out", str(tmp_path / "c"))
+    assert code == 0, err
+    lines = pd.read_csv(tmp_path / "c" / "statements.csv")
+    market = (lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"]).cumsum()
+    real = float((lines["cash_usd"] - market).min())
+    said = " ".join(err.split())
+    assert (f"lowest cash less the market revenue to date, {format_usd(real)}, is below "
+            f"finance.min_cash_usd, $250.0M, by {format_usd(2.5e8 - real)}") in said
+    assert "below finance.min_cash_usd" in " ".join(out.replace("│", " ").split())

@@ -18,6 +18,7 @@ import pytest
 from conftest import TINY_PATH, run_cli
 
 from fleetopt.core.units import format_solver_status, format_usd, usd_column_formatter
+from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate.metrics import REACTION_LABELS
 from fleetopt.report import page, svg
 
@@ -1008,3 +1009,38 @@ def test_a_cost_solve_of_before_the_fleet_charge_is_reported_with_both_figures(t
     assert code == 0, err
     text = " ".join(unescape((tmp_path / "r.html").read_text()).split())
     assert f"the run's own objective, {format_usd(summary['objective_usd'])}, was without it" in text
+
+
+def test_an_evaluation_of_a_cost_plan_reports_its_present_cost_and_real_budget(tmp_path, monkeypatch):
+    """An evaluation's report of a lab's cost plan left out the present cost and called its NPV and
+    cash plain NPV and cash: it read the solve's `objective`, which an evaluation's summary does not
+    have (from a lab planner's review). lab with a $0.5B budget and no loans: cash less the market
+    revenue to date falls to the statements' lowest, which is below the $250M floor by the
+    difference; the solve's report, the evaluation's and the deterministic one's say so."""
+    import pandas as pd
+
+    from fleetopt import api
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    budget = api.edit("lab", {("finance", "opening_cash_usd"): 5e8, ("finance", "facilities"): None})
+    with pytest.warns(FleetoptWarning, match="below finance.min_cash_usd"):
+        solved = api.write_solve_run(api.solve(budget, objective="cost"), out=tmp_path / "solve")
+    lines = pd.read_csv(solved / "statements.csv")
+    market = (lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"]).cumsum()
+    real = float((lines["cash_usd"] - market).min())
+    assert real < 2.5e8
+    below = f"below finance.min_cash_usd, $250.0M, by {format_usd(2.5e8 - real)}"
+    for name, args in (("risk", ["--scenarios", "50", "--seed", "7"]), ("forecast", ["--deterministic"])):
+        code, _, err = run_cli("evaluate", "--plans", str(solved), *args, "--out", str(tmp_path / name))
+        assert code == 0, err
+    for folder in ("solve", "risk", "forecast"):
+        code, _, err = run_cli("report", str(tmp_path / folder), "--out", str(tmp_path / f"{folder}.html"))
+        assert code == 0, err
+        text = " ".join(unescape((tmp_path / f"{folder}.html").read_text()).split())
+        assert "present cost of the plan, the objective" in text, folder
+        assert "NPV on the forecast (the GPUs' own use valued at market prices, as revenue)" in text, folder
+        budget_words = "lowest cash less the market revenue to date (the GPUs' own use: no one pays it)"
+        assert f"{budget_words}: {below}" in text, folder
+    forecast = " ".join(unescape((tmp_path / "forecast.html").read_text()).split())
+    assert "market demand served on the forecast (evaluator)" in forecast
+    assert "served (mean over scenarios)" not in forecast and "P(more than" not in forecast  # one scenario

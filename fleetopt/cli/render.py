@@ -17,6 +17,7 @@ from fleetopt.core.results import (
     MARKET_VALUED,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
+    budget_overrun_words,
     first_tested_quarter,
     headline,
     npv_terminal_words,
@@ -338,8 +339,10 @@ def solve_summary_tables(result) -> list:
     key.add_row("peak debt (at a quarter's end)", format_usd(fig["peak_debt_usd"]))
     key.add_row("lowest cash" + (MARKET_VALUED if cost else ""), format_usd(fig["min_liquidity_usd"]))
     if cost:  # what a lab's budget floor really faces (formulation §6, "Cost", Limitation)
+        real = fig["min_cash_without_market_revenue_usd"]
+        below = budget_overrun_words(data, real)
         key.add_row("lowest cash less the market revenue to date (the GPUs' own use: no one pays it)",
-                    format_usd(fig["min_cash_without_market_revenue_usd"]))
+                    format_usd(real) + (f" ({below})" if below else ""))
     tested = tested_from(data)
     key.add_row(f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
     headroom = covenant_headroom_text(data, fig) or "no covenants"

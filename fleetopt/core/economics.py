@@ -210,7 +210,8 @@ def power_online_mw(data: ModelData, build_blocks: np.ndarray) -> np.ndarray:
 def opening_fleet_value(data: ModelData) -> float:
     """What the installed GPUs would fetch if sold in the horizon's first quarter, present value,
     USD: each installed cohort's GPUs at its first quarter's proceeds (resale less the selling cost;
-    0 past the maximum age), discounted as a sale then is (DF_0). The cost objective charges it as it
+    a cohort past the maximum age too: the plan sells it then, for the same), discounted as a sale
+    then is (DF_0). The cost objective charges it as it
     credits the value at the end (formulation §6, "Cost"), so that a fleet the plan merely holds costs
     what it loses in value, not less than nothing, and one sold at once costs nothing."""
     held = [c for c in data.cohorts if c.existing]

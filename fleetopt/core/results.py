@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fleetopt.core.covenants import CATALOGUE, statement_quantities
+from fleetopt.core.covenants import CATALOGUE, TOLERANCE_USD, statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, taxes
 from fleetopt.core.plan import Plan
@@ -254,6 +254,16 @@ def cost_plans_note(plans: list[str] | int) -> str:
     return (f"{which} solved for least cost (`fleetopt solve --objective cost`): NPV, cash and revenue "
             "value the GPUs' own use at market prices, as revenue, as a neocloud's would be; the present "
             "cost is the objective (docs/formulation.md §6)")  # fmt: skip
+
+
+def budget_overrun_words(data: ModelData, cash_without_market_revenue: float) -> str:
+    """Where a cost plan's lowest cash less the market revenue to date falls below the budget floor
+    ``finance.min_cash_usd`` (formulation §6, "Cost", Limitation): 'below finance.min_cash_usd,
+    $250.0M, by $860.4M'; '' where it does not (within the covenants' 1-USD tolerance)."""
+    short = data.min_cash - cash_without_market_revenue
+    if short <= TOLERANCE_USD:
+        return ""
+    return f"below finance.min_cash_usd, {format_usd(data.min_cash)}, by {format_usd(short)}"
 
 
 def present_cost_arithmetic(fig: dict) -> str:

@@ -20,6 +20,7 @@ from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import (
     MARKET_VALUED,
+    budget_overrun_words,
     cost_plans_note,
     first_tested_quarter,
     gpus_by_generation,
@@ -743,11 +744,12 @@ def _forecast_kpis(run: _Run) -> list[str]:
     fc = run.forecast
     first = first_tested_quarter(run.data) if run.data.covenants else None
     dscr_scope = f"quarters tested from {first}" if first else "all quarters"
-    cost = run.summary.get("objective") == "cost"
+    cost = _solved_for_cost(run)  # a cost solve, or an evaluation of its plans
     valued = MARKET_VALUED if cost else ""
     # a cost solve's objective first; its NPV and cash value the GPUs' own use at market prices
     objective = f"present cost of the plan, the objective: {present_cost_arithmetic(fig)}"
-    if fig["present_cost_opening_fleet_usd"] and "present_cost_opening_fleet_usd" not in run.summary:
+    solved_before = "objective" in run.summary and "present_cost_opening_fleet_usd" not in run.summary
+    if fig["present_cost_opening_fleet_usd"] and solved_before:
         # a solve before 0.4.3: its objective (in its provenance) left out the installed fleet
         objective += (f" (since fleetopt 0.4.3 with the installed fleet at the start: the run's own objective, "
                       f"{_usd(run.summary.get('objective_usd'))}, was without it)")
@@ -761,6 +763,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         # read as a contradiction ($30.3M lowest, yet $24.3M above a $25.0M minimum)
         _kpi(f"lowest cash on the forecast ({run.data.quarter_labels[int(np.argmin(fc.lines['cash_usd']))]})"
              + valued, _usd(fc.lowest_cash_usd)),
+        *_budget_kpis(run, fig, cost),
         _milp_kpi(run, f"lowest DSCR on the forecast, {dscr_scope}",
                   "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
         _kpi("covenant breach or default on the forecast, with its policy", fc.limits_words()),
@@ -779,6 +782,17 @@ def _forecast_kpis(run: _Run) -> list[str]:
             _usd(worst["lowest_cash_usd"]),
         ))  # fmt: skip
     return kpis
+
+
+def _budget_kpis(run: _Run, fig: dict, cost: bool) -> list[str]:
+    """A cost plan's lowest cash less the market revenue to date (formulation §6, "Cost",
+    Limitation): a lab's real budget floor, flagged where it falls below ``finance.min_cash_usd``."""
+    if not cost:
+        return []
+    value = fig["min_cash_without_market_revenue_usd"]
+    below = budget_overrun_words(run.data, value)
+    return [_milp_kpi(run, "lowest cash less the market revenue to date (the GPUs' own use: no one pays it)"
+                      + (f": {below}" if below else ""), _usd(value))]
 
 
 def _whose_npv(run: _Run, fig: dict) -> str:
@@ -819,10 +833,17 @@ def _demand_kpis(run: _Run, row: pd.Series) -> list[str]:
     if not _solved_for_cost(run) or not math.isfinite(row.get("demand_served_share", math.nan)):
         return []
     short = row["unserved_demand_mean_gpu_quarters"] / run.data.T
+    words = f"more than {SHORTFALL_SHARE:.0%} of demand not served"
+    if run.summary.get("deterministic"):  # one scenario, the forecast: no mean, no probability
+        return [
+            _kpi("market demand served on the forecast (evaluator)", _share(row["demand_served_share"])),
+            _kpi("H100-eq. GPUs short in an average quarter on the forecast", f"{short:,.0f}"),
+            _kpi(words + " on the forecast", "yes" if row["shortfall_probability"] > 0 else "no"),
+        ]
     return [
         _kpi("market demand served (mean over scenarios)", _share(row["demand_served_share"])),
         _kpi("H100-eq. GPUs short in an average quarter (mean over scenarios)", f"{short:,.0f}"),
-        _kpi(f"P(more than {SHORTFALL_SHARE:.0%} of demand not served)", _share(row["shortfall_probability"])),
+        _kpi(f"P({words})", _share(row["shortfall_probability"])),
     ]
 
 
