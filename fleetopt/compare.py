@@ -104,6 +104,9 @@ NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to 
 # same output for the same plans and scenarios)
 BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 200, 20261202
 DEMAND_SERVED_SAME = 1e-6  # shares of the demand served this close are the same (solver round-off)
+# the shares of the market demand a plan serves, and where: plans that differ in one are not ranked
+# by their present cost (Comparison.serve_different_demand)
+SHARES_SERVED = (("market_demand_served", "on the forecast"), ("demand_served_share", "over the scenarios"))
 
 
 class CompareError(InputError):
@@ -238,10 +241,24 @@ class Comparison:
         return BETTER.get(key, "")
 
     def serve_different_demand(self) -> bool:
-        if "market_demand_served" not in self.figures.index:
+        """Whether the plans serve different shares of the market demand, on the forecast or over the
+        scenarios (a plan solved for a larger demand serves all of the forecast's, as the cost optimum
+        does, and more of the scenarios' where demand runs above it)."""
+        return any(self._different_shares(key) for key, _ in SHARES_SERVED)
+
+    def _different_shares(self, key: str) -> bool:
+        if key not in self.figures.index:
             return False
-        served = self.figures.loc["market_demand_served"].to_numpy(dtype=float)
-        return bool(served.max() - served.min() > DEMAND_SERVED_SAME)
+        served = self.figures.loc[key].to_numpy(dtype=float)
+        served = served[np.isfinite(served)]
+        return bool(served.size and served.max() - served.min() > DEMAND_SERVED_SAME)
+
+    def _shares_words(self, key: str, where: str) -> str:
+        shares = self.figures.loc[key]
+        served = ", ".join(f"{label} {share}" for label, share in zip(self.labels, _distinct_shares(
+            [float(shares[label]) for label in self.labels]), strict=True))  # fmt: skip
+        return (f"The plans serve different shares of the market demand {where} ({served}): their present "
+                "costs buy different amounts of compute and do not rank them.")
 
     def difference_headers(self) -> list[str]:
         """'B − A' for every plan after the first A."""
@@ -257,12 +274,9 @@ class Comparison:
         out += [
             f"{label} on the forecast, with its policy: {words}." for label, words in self.forecast_limits
         ]
-        if self.serve_different_demand():
-            shares = self.figures.loc["market_demand_served"]
-            served = ", ".join(f"{label} {share}" for label, share in zip(self.labels, _distinct_shares(
-                [float(shares[label]) for label in self.labels]), strict=True))  # fmt: skip
-            out.append(f"The plans serve different shares of the market demand on the forecast ({served}): "
-                       "their present costs buy different amounts of compute and do not rank them.")
+        for key, where in SHARES_SERVED:
+            if self._different_shares(key):
+                out.append(self._shares_words(key, where))
         out += [self._same_plan_words(a, b) for a, b in self.same]
         out += [self._same_commitments_words(*pair) for pair in self.same_commitments]
         out += [self._contract_words(*row) for row in self.contract_differences]

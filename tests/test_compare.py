@@ -877,6 +877,27 @@ def test_plans_serving_different_demand_are_not_ranked_by_their_present_cost(lab
     assert same.better("present_cost_usd") == "lower" and "different shares" not in " ".join(same.notes())
 
 
+def test_a_cost_plan_holding_spare_capacity_is_not_ranked_by_its_present_cost(lab_runs, tmp_path):
+    """A lab holds spare capacity by solving for more demand than it forecasts (docs/formulation.md
+    §6, "Cost"): lab with 20 % more demand serves all of lab's forecast, as the cost optimum does,
+    and more over the scenarios, for a higher present cost, which "lower" called worse (from a lab
+    planner's review): no verdict, and a note says the shares over the scenarios differ."""
+    cost, _ = lab_runs
+    spare = api.edit("lab", {"market.demand_gpus.training.start": 19200,
+                             "market.demand_gpus.inference.start": 4800})  # fmt: skip
+    folder = api.write_solve_run(api.solve(spare, objective="cost"), spare, tmp_path / "spare")
+    with pytest.warns(FleetoptWarning, match="another version of model 'lab'"):
+        comp = api.compare([cost, folder], model="lab", scenarios=200, seed=7)
+    a, b = comp.labels
+    assert comp.figures.loc["market_demand_served", b] == pytest.approx(1.0, abs=1e-9)
+    assert comp.figures.loc["demand_served_share", b] > comp.figures.loc["demand_served_share", a]
+    assert comp.figures.loc["present_cost_usd", b] > comp.figures.loc["present_cost_usd", a]
+    assert comp.better("present_cost_usd") == ""
+    notes = " ".join(comp.notes())
+    assert "serve different shares of the market demand over the scenarios" in notes
+    assert "on the forecast (" not in notes  # both serve all of it
+
+
 def test_an_evaluation_of_a_cost_plan_says_what_its_npv_counts(lab_runs, tmp_path):
     cost, npv = lab_runs
     out = tmp_path / "E"
