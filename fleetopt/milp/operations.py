@@ -105,7 +105,7 @@ CONTRACT_DELIVERY = ConstraintGroup(
 # only the cost objective has a demand floor: it serves all of market.demand_gpus, a lab's own need
 DEMAND_FLOOR_NOTE = (
     "the cost objective serves all of market.demand_gpus at least cost: demand a lab must meet "
-    "(models/lab.yaml), not a neocloud's whole market, which the NPV objective sells into"
+    "(as in the bundled model lab), not a neocloud's whole market, which the NPV objective sells into"
 )
 MARKET_DEMAND = ConstraintGroup(
     "market_demand",
