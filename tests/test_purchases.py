@@ -281,6 +281,19 @@ def test_a_missing_file_is_refused(here, given, message):
     assert leftovers(here) == []
 
 
+def test_a_run_folder_or_its_plan_file_points_to_its_plan_csv(here):
+    """A solve's folder or its plan.npz given as purchases said only "a folder" or "not UTF-8 text"
+    (from a lab planner's review): both name the plan.csv to give instead."""
+    code, _, err = run_cli("solve", "tiny", "--out", "base")
+    assert code == 0, err
+    folder = "is a folder, not a CSV file: give the run's base/plan.csv"
+    npz = "is a plan file (.npz), not a CSV file: give base/plan.csv, beside it"
+    for given, said in (("base", folder), ("base/plan.npz", npz)):
+        code, out, err = run_cli("solve", "tiny", "--purchases", given, "--out", "R")
+        assert_one_error(code, out, err, f"purchases file {given} {said}")
+    assert not (here / "R").exists()
+
+
 def test_purchases_cannot_apply_to_a_stochastic_solve(here):
     write(here / "p.csv")
     code, out, err = run_cli("solve", "tiny", "--stochastic", "3", "--purchases", "p.csv")

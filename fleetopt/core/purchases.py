@@ -238,8 +238,14 @@ def _text_of(path: Path) -> str:
     except FileNotFoundError:
         raise InputError(f"purchases file {path} does not exist") from None
     except IsADirectoryError:
-        raise InputError(f"purchases file {path} is a folder, not a CSV file") from None
+        plan_csv = path / "plan.csv"
+        hint = f": give the run's {plan_csv}" if plan_csv.is_file() else ""
+        raise InputError(f"purchases file {path} is a folder, not a CSV file{hint}") from None
     except UnicodeDecodeError:
+        if raw.startswith(b"PK"):  # a zip archive: a plan file (.npz)
+            beside = path.with_name("plan.csv")
+            hint = f": give {beside}, beside it" if beside.is_file() else ": give a solve's plan.csv"
+            raise InputError(f"purchases file {path} is a plan file (.npz), not a CSV file{hint}") from None
         raise InputError(f"purchases file {path} is not UTF-8 text (a CSV file is expected)") from None
     except OSError as exc:
         raise InputError(f"purchases file {path} cannot be read: {exc.strerror}") from None
