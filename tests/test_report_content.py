@@ -1038,7 +1038,8 @@ def test_an_evaluation_of_a_cost_plan_reports_its_present_cost_and_real_budget(t
         assert code == 0, err
         text = " ".join(unescape((tmp_path / f"{folder}.html").read_text()).split())
         assert "present cost of the plan, the objective" in text, folder
-        assert "NPV on the forecast (the GPUs' own use valued at market prices, as revenue)" in text, folder
+        for figure in ("NPV on the forecast", "revenue over the horizon"):
+            assert f"{figure} (the GPUs' own use valued at market prices, as revenue)" in text, folder
         budget_words = "lowest cash less the market revenue to date (the GPUs' own use: no one pays it)"
         assert f"{budget_words}: {below}" in text, folder
     forecast = " ".join(unescape((tmp_path / "forecast.html").read_text()).split())

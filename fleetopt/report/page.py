@@ -770,7 +770,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
         _milp_kpi(run, "capex over the horizon (GPUs / power)",
                   f"{_usd(fig['capex_gpu_total_usd'])} / {_usd(fig['capex_power_total_usd'])}"),
-        _milp_kpi(run, "revenue over the horizon", _usd(fig["revenue_total_usd"])),
+        _milp_kpi(run, "revenue over the horizon" + valued, _usd(fig["revenue_total_usd"])),
         _kpi("power built (expansion blocks)", format_mw(fig["power_built_mw"])),
     ]  # fmt: skip
     if first:
