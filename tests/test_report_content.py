@@ -1011,7 +1011,7 @@ def test_a_cost_solve_of_before_the_fleet_charge_is_reported_with_both_figures(t
     assert f"the run's own objective, {format_usd(summary['objective_usd'])}, was without it" in text
 
 
-def test_an_evaluation_of_a_cost_plan_reports_its_present_cost_and_real_budget(tmp_path, monkeypatch):
+def test_an_evaluation_of_a_cost_plan_reports_its_present_cost_and_real_budget(runs, tmp_path, monkeypatch):
     """An evaluation's report of a lab's cost plan left out the present cost and called its NPV and
     cash plain NPV and cash: it read the solve's `objective`, which an evaluation's summary does not
     have (from a lab planner's review). lab with a $0.5B budget and no loans: cash less the market
@@ -1040,8 +1040,10 @@ def test_an_evaluation_of_a_cost_plan_reports_its_present_cost_and_real_budget(t
         assert "present cost of the plan, the objective" in text, folder
         for figure in ("NPV on the forecast", "revenue over the horizon"):
             assert f"{figure} (the GPUs' own use valued at market prices, as revenue)" in text, folder
+        assert "Compute against demand on the forecast: milp" in text, folder  # H100-eq., not GPU counts
         budget_words = "lowest cash less the market revenue to date (the GPUs' own use: no one pays it)"
         assert f"{budget_words}: {below}" in text, folder
+    assert "Compute against demand" not in text_of(runs["solve"])  # a plan solved for NPV
     forecast = " ".join(unescape((tmp_path / "forecast.html").read_text()).split())
     assert "market demand served on the forecast (evaluator)" in forecast
     assert "served (mean over scenarios)" not in forecast and "P(more than" not in forecast  # one scenario

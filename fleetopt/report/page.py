@@ -15,7 +15,7 @@ import pandas as pd
 
 from fleetopt import __version__
 from fleetopt.core.covenants import CATALOGUE, tested_kinds
-from fleetopt.core.data import GENERATIONS, ModelData, build_data
+from fleetopt.core.data import GENERATIONS, USES, ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import (
@@ -1057,6 +1057,8 @@ def _plan_section(run: _Run) -> str:
             svg.GENERATION_COLOURS, "GPUs",
         )
     ]  # fmt: skip
+    if _solved_for_cost(run) and any(np.any(d > 0) for d in data.demand):
+        charts.append(_compute_chart(run))
     for site in data.sites:
         charts.append(
             svg.lines(
@@ -1089,6 +1091,24 @@ def _plan_section(run: _Run) -> str:
         ))  # fmt: skip
     return (f"<h2>Plan: {escape(run.main_label)}</h2><div class='grid'>"
             + "".join(f"<div class='card'>{c}</div>" for c in charts) + "</div>")  # fmt: skip
+
+
+def _compute_chart(run: _Run) -> str:
+    """A lab's compute against its demand, on the forecast: GPUs on the market times their throughput
+    (H100-equivalent, summed over sites, as the evaluator offers them) beside market.demand_gpus, by
+    use. GPU counts alone read as a shrinking fleet where fewer, faster GPUs replace many old ones."""
+    data, label = run.data, run.main_label
+    supply = compile_plans(data, [run.plans[run.focus[0]]], [label]).market_supply[0].sum(axis=1)  # (2, T)
+    series, dashed, colours = {}, set(), {}
+    for u, use in enumerate(USES):  # a use's compute and demand in one colour, the demand dashed
+        series[f"{use} compute"] = supply[u]
+        series[f"{use} demand"] = np.asarray(data.demand[u], dtype=float)
+        dashed.add(f"{use} demand")
+        colours.update(dict.fromkeys((f"{use} compute", f"{use} demand"), svg.PALETTE[u]))
+    chart = svg.lines(f"Compute against demand on the forecast: {label}", data.quarter_labels, series,
+                      "H100-equivalent GPUs", dashed=dashed, colours=colours)  # fmt: skip
+    return chart + ("<p class='cap'>GPUs serving the market times their throughput (H100 = 1), summed over "
+                    "sites; a plan solved for least cost meets the demand exactly (formulation §5.5).</p>")
 
 
 PARETO_WORDS = (

@@ -205,9 +205,11 @@ def lines(
     y_fmt=number_tick,
     bands: dict[str, list[tuple[np.ndarray, np.ndarray, float, str]]] | None = None,
     dashed: set[str] | None = None,
+    colours: dict[str, str] | None = None,
 ) -> str:
     """Line chart; ``bands`` gives a series shaded ranges (low, high, opacity, what the range is)
-    for fan charts, each range named once in the legend."""
+    for fan charts, each range named once in the legend; ``colours``: a series' own colour (else
+    the palette's, in order)."""
     values = [v for v in series.values()] + [
         b for bs in (bands or {}).values() for lo, hi, *_ in bs for b in (lo, hi)
     ]
@@ -216,7 +218,7 @@ def lines(
     frame = Frame(title, x_labels, lo, hi, y_fmt=y_fmt, y_unit=unit)
     legend = []
     for n, (name, ys) in enumerate(series.items()):
-        colour = PALETTE[n % len(PALETTE)]
+        colour = (colours or {}).get(name, PALETTE[n % len(PALETTE)])
         for low, high, opacity, _ in (bands or {}).get(name, []):
             pts = [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in enumerate(high)]
             pts += [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in reversed(list(enumerate(low)))]
