@@ -573,3 +573,25 @@ def test_a_rescued_solve_is_listed_as_breaking_hard_limits():
     rescued = {"kind": "solve", "status": "rescued", "npv_usd": -32.3e6}
     assert key_figure("solve", rescued) == "rescued, breaks hard limits: NPV -$32.3M on the forecast"
     assert key_figure("solve", {**rescued, "status": "optimal"}) == "NPV -$32.3M on the forecast"
+
+
+def test_an_evaluation_of_a_cost_plan_is_listed_by_the_demand_it_serves():
+    """`fleetopt runs` listed a lab's evaluation by its mean NPV, which values the lab's own use of
+    its GPUs at market prices (from a lab planner's review): the demand it serves instead, with the
+    share of scenarios short by more than 1 %; a deterministic one's on the forecast. A plan solved
+    for NPV, or an evaluation recorded before the demand columns, keeps its NPV."""
+    from fleetopt.cli.render import key_figure
+    from fleetopt.runs.registry import key_figures
+
+    first = {"npv_mean_usd": 2.4e8, "npv_cvar5_usd": -2e8, "demand_served_share": 0.892,
+             "shortfall_probability": 0.818}  # fmt: skip
+    summary = {"kind": "evaluate", "n_plans": 1, "n_scenarios": 1000, "plans_objective": "cost",
+               "metrics": [first]}  # fmt: skip
+    listed = key_figure("evaluate", key_figures(summary))
+    assert listed == ("demand served 89.2% on average over 1,000 scenarios, more than 1% short in 81.8% "
+                      "of them")
+    forecast = key_figures({**summary, "n_scenarios": 1, "deterministic": True})
+    assert key_figure("evaluate", forecast) == "demand served 89.2% on the forecast"
+    for other in ({**summary, "plans_objective": "npv"}, {**summary, "metrics": [{"npv_mean_usd": 2.4e8,
+                                                                                   "npv_cvar5_usd": -2e8}]}):
+        assert key_figure("evaluate", key_figures(other)).startswith("mean NPV $240.0M")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from collections import defaultdict
 
 import numpy as np
@@ -833,6 +834,9 @@ def key_figure(kind: str, fig: dict) -> str:
         shown = f"{fig['plan']}: " if fig.get("plan") else "first plan: "  # an older record: no label
         pick = f"pick ({fig['recommended']}): " if fig.get("recommended") else "pick: "  # named, where kept
         whose = {"sweep": pick, "evaluate": shown if fig.get("n_plans", 1) > 1 else ""}[kind]
+        served = fig.get("demand_served_share")
+        if fig.get("plans_objective") == "cost" and isinstance(served, float) and math.isfinite(served):
+            return f"{whose}{_service_words(fig, served, over)}"  # a lab's service level, not its NPV
         if fig.get("deterministic"):  # worded as a solve's
             return f"{whose}NPV {format_usd(fig['npv_mean_usd'])} on the forecast"
         cvar5 = format_usd(fig["npv_cvar5_usd"])
@@ -849,6 +853,18 @@ def key_figure(kind: str, fig: dict) -> str:
     if "npv_usd" in fig:
         return f"{rescued}NPV {format_usd(fig['npv_usd'])} on the forecast"
     return ""
+
+
+def _service_words(fig: dict, served: float, over: str) -> str:
+    """An evaluation of a cost plan in the registry's list: the demand it serves (docs/evaluation.md),
+    'demand served 89.2% on average over 1,000 scenarios, more than 1% short in 81.8% of them'."""
+    if fig.get("deterministic"):
+        return f"demand served {served:.1%} on the forecast"
+    short = fig.get("shortfall_probability")
+    words = f"demand served {served:.1%} on average{over}"
+    if not isinstance(short, float):
+        return words
+    return f"{words}, more than {SHORTFALL_SHARE:.0%} short in {short:.1%} of them"
 
 
 def runs_table(records) -> Table:

@@ -87,9 +87,11 @@ class RunRecord:
 RECORD_FIELDS = ("id", "created_utc", "kind", "command", "model_name", "model_hash", "path")
 RUN_KINDS = ("solve", "stochastic", "evaluate", "sweep")
 # an evaluation's record keeps these figures of the plan it shows first (and how many plans it has)
-FIRST_PLAN_FIGURES = ("plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability")
+FIRST_PLAN_FIGURES = ("plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability",
+                      "demand_served_share", "shortfall_probability")  # fmt: skip
 # and these of the evaluation: over how many scenarios (a CVaR5 over 20 is one scenario), which ones
-EVALUATION_FIGURES = ("n_plans", "n_scenarios", "seed", "deterministic", "backend", "fleetopt_version")
+EVALUATION_FIGURES = ("n_plans", "n_scenarios", "seed", "deterministic", "backend", "fleetopt_version",
+                      "plans_objective")  # fmt: skip
 # a stochastic solve's record: its USD measures, and these of its settings (summary.json's "settings")
 STOCHASTIC_SETTINGS = ("scenarios", "scenario_seed", "first_stage_quarters", "risk_weight")
 
@@ -98,8 +100,8 @@ def key_figures(summary: dict, shown: dict | None = None) -> dict:
     """The figures a run's record keeps, from its summary.json: the scalar figures of a solve and a
     sweep; the USD figures, number of scenarios, seed, first-stage quarters and risk weight of a
     stochastic solve; an evaluation's number of plans and of scenarios, seed, whether it is
-    deterministic (its one scenario the forecast), backend and version, and the label, mean NPV,
-    CVaR5, breach and default probabilities of ``shown``, the metrics of the plan its report shows
+    deterministic (its one scenario the forecast), backend, version and plans' objective, and the
+    label, mean NPV, CVaR5, breach and default probabilities, demand served and shortfall of ``shown``, the metrics of the plan its report shows
     (``fleetopt.evaluate.metrics.shown_first``; None: its first plan)."""
     kind = summary.get("kind")
     if kind == "evaluate":
