@@ -220,6 +220,17 @@ def test_a_stochastic_plan_that_differs_is_evaluated_and_ranked_like_the_others(
     assert result.recommended["npv_cvar5_usd"] == pytest.approx(best, rel=1e-12)
 
 
+def test_a_sweep_for_least_cost_says_what_a_lab_does_instead(tmp_path, monkeypatch):
+    """`fleetopt sweep lab --objective cost` said only "No such option" (from a lab planner's
+    review): the sweep maximises NPV, and the refusal names the cost solves to compare instead."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, _, err = run_cli("sweep", "lab", "--objective", "cost", "--out", str(tmp_path / "X"))
+    said = " ".join(err.split())
+    assert code == 2 and "the sweep's candidates all maximise NPV" in said
+    assert "fleetopt solve MODEL --objective cost --purchases FILE" in said and "Spare capacity" in said
+    assert not (tmp_path / "X").exists() and not (tmp_path / "runs").exists()
+
+
 def test_cli_sweep_stochastic_below_one_exits_2(tmp_path):
     code, _, err = run_cli("sweep", "tiny", "--stochastic", "0", "--out", str(tmp_path / "X"))
     assert code == 2 and "--stochastic" in err

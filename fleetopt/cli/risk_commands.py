@@ -18,6 +18,7 @@ from fleetopt.cli.common import (
     MaxBreachProbOption,
     MipGapOption,
     ModelArg,
+    Objective,
     OutFolderOption,
     ProbabilityLimit,
     RankBy,
@@ -236,6 +237,15 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
             console.print(table)
 
 
+# a sweep's candidates maximise NPV: what a lab planning for its own demand does instead
+SWEEP_FOR_COST = (
+    "--objective cost: the sweep's candidates all maximise NPV. To compare a lab's procurement plans "
+    "by cost, solve each with `fleetopt solve MODEL --objective cost --purchases FILE` and compare them "
+    "(`fleetopt compare A B`: present cost, demand served, shortfall); to hold spare capacity, solve a "
+    "version of the model with more demand (docs/formulation.md §6, \"Spare capacity\")"
+)
+
+
 @app.command()
 def sweep(
     ctx: typer.Context,
@@ -308,6 +318,13 @@ def sweep(
             "forecast optimum (and the stochastic plan). Repeat for several.",
         ),
     ] = None,
+    objective: Annotated[
+        Objective,
+        typer.Option(
+            help="npv: every candidate maximises NPV (the only choice: cost is refused with what a lab "
+            "does instead)."
+        ),
+    ] = Objective.npv,
     rerank: Annotated[
         Path | None,
         typer.Option(
@@ -331,6 +348,8 @@ def sweep(
                     "allow_forecast_breach": ("forecast_within_limits", not allow_forecast_breach),
                     "allow_riskier": ("no_riskier_than_optimum", not allow_riskier)}  # fmt: skip
     changes = dict(field_value for name, field_value in rule_options.items() if given(ctx, name))
+    if objective != Objective.npv:
+        raise InputError(SWEEP_FOR_COST)
     if rerank is not None:
         others = [p.name for p in ctx.command.params if p.name not in (*RERANK_OPTIONS, *rule_options)]
         refuse_unless(ctx, others, False, "cannot apply with --rerank, which ranks a finished sweep's "
