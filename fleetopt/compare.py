@@ -90,6 +90,8 @@ FIGURES = [
 ]
 # the figures a comparison shows only where some plan was solved for least cost (a lab's)
 LAB_FIGURES = ("demand_served_share", "shortfall_probability")
+# a lab's figures, which a comparison with a cost plan shows first: what the plan costs and serves
+COST_FIRST = ("present_cost_usd", "market_demand_served", *LAB_FIGURES)
 # which way a figure is better for the company (a figure not here has no better direction)
 BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_mean_usd", "npv_mean_no_default_usd", "npv_p5_usd",
@@ -648,6 +650,8 @@ def compare_plans(
     # short of anything (the forecast's share stays: it qualifies a present cost)
     left_out = untested if cost_plans else untested | set(LAB_FIGURES)
     order = [k for k, _, _ in FIGURES if k not in left_out]
+    if cost_plans:  # a lab reads what its plans cost and serve before their NPVs
+        order = [*COST_FIRST, *(k for k in order if k not in COST_FIRST)]
     return Comparison(
         labels=labels,
         figures=pd.DataFrame(figures).loc[order],

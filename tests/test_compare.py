@@ -896,6 +896,9 @@ def test_a_cost_plan_holding_spare_capacity_is_not_ranked_by_its_present_cost(la
     notes = " ".join(comp.notes())
     assert "serve different shares of the market demand over the scenarios" in notes
     assert "on the forecast (" not in notes  # both serve all of it
+    # a lab reads what its plans cost and serve first, then their NPVs
+    assert list(comp.figures.index[:4]) == ["present_cost_usd", "market_demand_served", "demand_served_share",
+                                            "shortfall_probability"]  # fmt: skip
 
 
 def test_an_evaluation_of_a_cost_plan_says_what_its_npv_counts(lab_runs, tmp_path):
