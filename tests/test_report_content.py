@@ -1047,3 +1047,21 @@ def test_an_evaluation_of_a_cost_plan_reports_its_present_cost_and_real_budget(r
     forecast = " ".join(unescape((tmp_path / "forecast.html").read_text()).split())
     assert "market demand served on the forecast (evaluator)" in forecast
     assert "served (mean over scenarios)" not in forecast and "P(more than" not in forecast  # one scenario
+
+
+def test_a_plan_that_never_breaks_gets_a_sentence_not_a_flat_chart(tmp_path, monkeypatch):
+    """lab's cost plan borrows nothing and has no covenant: in no scenario does it breach or default,
+    and "When it breaks" was a chart of two lines flat at 0 (from a lab planner's review)."""
+    from fleetopt import api
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    solved = api.write_solve_run(api.solve("lab", objective="cost"), out=tmp_path / "solve")
+    code, _, err = run_cli("evaluate", "--plans", str(solved), "--scenarios", "30", "--seed", "7",
+                           "--out", str(tmp_path / "risk"), "--report")  # fmt: skip
+    assert code == 0, err
+    metrics = pd.read_csv(tmp_path / "risk" / "metrics.csv")
+    assert metrics.loc[0, "breach_probability"] == 0 and metrics.loc[0, "default_probability"] == 0
+    text = text_of(tmp_path / "risk")
+    said = "When milp breaks In none of the 30 scenarios re-simulated does it breach a covenant or default."
+    assert said in text
+    assert "When milp breaks: share of scenarios" not in text

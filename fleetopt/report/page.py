@@ -1035,6 +1035,9 @@ def _when_it_breaks(run: _Run, sim: dict) -> str:
         "covenant breached": broken_by_quarter(sim["quarters_before_breach"][0], T),
         "liquidity default": broken_by_quarter(sim["quarters_before_default"][0], T),
     }
+    if not any(line.any() for line in series.values()):  # a chart flat at 0 would say nothing
+        return (f"<p><b>When {escape(run.main_label)} breaks</b></p><p>In none of the {run.sample['n']:,} "
+                "scenarios re-simulated does it breach a covenant or default.</p>")
     return svg.lines(f"When {run.main_label} breaks: share of scenarios by the end of each quarter",
                      run.data.quarter_labels, series, "share of scenarios", y_fmt=lambda v: f"{v:.0%}")  # fmt: skip
 
