@@ -172,7 +172,7 @@ def evaluate(
         _print_best(result, rank_by, max_breach_prob, top, job.data)
         shown = ranked_plans(result.metrics, rank_by.value, max_breach_prob).head(top)
         if solve_objective(job.source.path) == "cost" and not shown.empty:  # a lab's: the demand it serves
-            title = "the demand served (the lab's own, as bought: no purchase reacts to the scenario)"
+            title = "the demand served (the company's own, as bought: no purchase reacts to the scenario)"
             console.print(demand_served_table(shown, title, job.data.T))
             console.print(f"Note: {cost_plans_note(result.n_plans)}.", soft_wrap=True, highlight=False)
         ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
