@@ -1044,6 +1044,10 @@ def test_an_evaluation_of_a_cost_plan_reports_its_present_cost_and_real_budget(r
         budget_words = "lowest cash less the market revenue to date (the GPUs' own use: no one pays it)"
         assert f"{budget_words}: {below}" in text, folder
     assert "Compute against demand" not in text_of(runs["solve"])  # a plan solved for NPV
+    # its gap is HiGHS's, of the objective without the fleet at the start (formulation §6, "Cost")
+    solve_text = " ".join(unescape((tmp_path / "solve.html").read_text()).split())
+    gap_words = "the objective less the installed fleet at the start ($239.4M), which HiGHS is not given"
+    assert gap_words in solve_text and "which HiGHS is not given" not in text_of(runs["solve"])
     forecast = " ".join(unescape((tmp_path / "forecast.html").read_text()).split())
     assert "market demand served on the forecast (evaluator)" in forecast
     assert "served (mean over scenarios)" not in forecast and "P(more than" not in forecast  # one scenario

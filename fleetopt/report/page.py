@@ -557,6 +557,9 @@ def _solver_facts(s: dict) -> list[tuple[str, str]]:
         text += f", bound {format_usd(bound)}"
     if s.get("objective"):
         text += f" ({s['objective']})"
+    if s.get("objective") == "cost" and s.get("present_cost_opening_fleet_usd"):  # formulation §6, "Cost"
+        text += (f"; the gap is of the objective less the installed fleet at the start "
+                 f"({format_usd(s['present_cost_opening_fleet_usd'])}), which HiGHS is not given")
     if s.get("solve_seconds") is not None:
         text += f"; solved in {s['solve_seconds']:.1f} s"
     facts = [("stochastic MILP (RP)" if s.get("kind") == "stochastic" else "MILP", text)]
