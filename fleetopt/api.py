@@ -314,7 +314,8 @@ def _warn_if_the_policy_reacts(result: SolveResult) -> None:
         f"{format_usd(run['policy_npv_usd'])} against the MILP's {format_usd(result.statements.npv_usd)}, "
         f"and it {'keeps every covenant' if breaks == 'none' else breaks}. The MILP keeps cash above the "
         "minimum only; the policy defers orders and cuts prepayments below the minimum plus the buffer "
-        "(docs/evaluation.md, 'Nothing reacts on the forecast'). The report and compare show this run "
+        "(docs/evaluation.md, 'Policy: how a plan reacts', the paragraph 'Nothing reacts on the "
+        "forecast'). The report and compare show this run "
         "(quarter by quarter in the report of fleetopt evaluate --plans RUN --deterministic --report), and "
         "fleetopt sweep does not recommend a plan that breaches a covenant on its forecast"
     )

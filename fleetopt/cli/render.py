@@ -325,8 +325,9 @@ def solve_summary_tables(result) -> list:
     key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))
     key.add_row(
         "NPV with cash held to the end",
-        f"{format_usd(fig['npv_cash_held_usd'])} (the NPV counts each quarter's change in cash as paid out "
-        f"then; {format_usd(fig['cash_timing_credit_usd'])} of it comes from that timing: formulation §6)",
+        f"{format_usd(fig['npv_cash_held_usd'])} (the NPV counts each quarter's change in cash as paid "
+        f"out then; {format_usd(fig['cash_timing_credit_usd'])} of the NPV comes from that timing: "
+        "formulation §6)",
     )
     key.add_row("capex over the horizon (GPUs / power)",
                 f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}")
