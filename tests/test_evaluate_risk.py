@@ -308,6 +308,18 @@ def test_mean_error_loss_and_no_default_figures_by_hand():
     assert format_usd(m["npv_mean_no_default_usd"][1]) == "n/a"
 
 
+def test_what_the_reactions_moved_is_a_mean_over_every_scenario():
+    """Four scenarios: a deposit of $100 lost in one and $300 in another, distress sales raising
+    $1,000 in one: $100 forfeited and $250 of proceeds on average over all four (the scenarios
+    without them count as 0). A simulation that reports neither (a run before the columns) gives 0."""
+    npv = np.zeros((1, 4))
+    m = plan_metrics({"npv": npv, "forfeited_usd": np.array([[100.0, 0.0, 300.0, 0.0]]),
+                      "distress_sold_usd": np.array([[0.0, 1000.0, 0.0, 0.0]])})  # fmt: skip
+    assert m["forfeited_deposits_mean_usd"][0] == 100.0 and m["distress_sale_proceeds_mean_usd"][0] == 250.0
+    bare = plan_metrics({"npv": npv})
+    assert bare["forfeited_deposits_mean_usd"][0] == 0.0 and bare["distress_sale_proceeds_mean_usd"][0] == 0.0
+
+
 @pytest.mark.parametrize(
     ("usd", "text"),
     [(999_999_999.99, "$1.00B"), (-999_960_000.0, "-$1.00B"), (999_499.0, "$999.5k"), (999_500.0, "$1.0M"),

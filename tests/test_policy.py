@@ -319,6 +319,7 @@ def test_a_cash_shortfall_smaller_than_the_order_defers_just_enough_of_it(kernel
     assert out["deferred"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
     np.testing.assert_allclose(out["deferred_usd"][0, 0], share * ORDER, rtol=1e-12)
     assert out["order_cancelled"][0, 0] == 0.0 and out["sold"][0, 0] == 0.0
+    assert out["forfeited_usd"][0, 0] == 0.0 and out["distress_sold_usd"][0, 0] == 0.0  # nothing lost
     # open loop: the whole order is paid in quarter 1 and cash ends 372,000 below the minimum
     shut = run_cash(data, order_plan(data), OPEN_LOOP, price_drop(data, [0]), kernel)
     np.testing.assert_allclose(shut["cash_usd"][0, 0, 1], -372_000.0, rtol=1e-12)
@@ -346,6 +347,9 @@ def test_a_deeper_drop_cancels_the_deferred_order_and_forfeits_its_deposit(kerne
     cash_2 = cash_1 + revenue_2 - (1.0 - cancel) * due - cancel * 0.2 * due
     np.testing.assert_allclose(out["cash_usd"][0, 0, :3], [1.0e6, cash_1, cash_2], rtol=1e-12)
     assert out["order_cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 1.0
+    # the deposit lost: 20 % of the part cancelled; nothing sold (no distress sales here)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], cancel * 0.2 * due, rtol=1e-12)
+    assert out["distress_sold_usd"][0, 0] == 0.0
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
@@ -388,8 +392,10 @@ def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
     # the 130 GPUs left earn 130 x 2,190 a quarter from quarter 1
     np.testing.assert_allclose(np.diff(out["cash_usd"][0, 0]), [130 * MARKET] * 3, rtol=1e-12)
     assert out["sold"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
+    np.testing.assert_allclose(out["distress_sold_usd"][0, 0], 70 * 1500.0, rtol=1e-12)  # the proceeds
     shut = run_cash(data, plan, OPEN_LOOP, price_drop(data, [0]), kernel)
     assert shut["default"][0, 0] == 1.0 and shut["sold"][0, 0] == 0.0
+    assert shut["distress_sold_usd"][0, 0] == 0.0 and shut["forfeited_usd"][0, 0] == 0.0
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)

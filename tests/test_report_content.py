@@ -392,7 +392,7 @@ def test_candidates_table_has_readable_headers_in_a_scroll_box(runs):
     table = table[: table.index("</table>")]
     headers = re.findall(r"<th[^>]*>(.*?)</th>", table)
     assert "P(liquidity default)" in headers and "order cancelled" in headers
-    assert "mean GPU capex deferred (USD)" in headers
+    assert "mean capex deferred (USD)" in headers
     assert not [h for h in headers if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", h)], headers  # no snake_case
     assert '<div class="scroll"><table' in html and "overflow-x:auto" in html
 
@@ -645,9 +645,11 @@ def test_the_terminal_s_policy_table_says_its_usd_column_is_usd(runs):
 
     metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
     text = plain_text([reactions_table(metrics, "t")], width=400)
-    assert "mean capex deferred (USD)" in text
+    for label in ("mean capex deferred", "mean deposits forfeited", "mean distress-sale proceeds"):
+        assert f"{label} (USD)" in text
     code, out, _ = run_cli("evaluate", "tiny", "--plans", str(runs["solve"]), "--scenarios", "10")
-    assert code == 0 and "what the policy had to do (share of scenarios; capex in USD)" in out
+    said = " ".join(out.split())  # the title wraps at the table's width
+    assert code == 0 and "what the policy had to do (share of scenarios; means in USD)" in said
 
 
 def test_the_plan_s_decisions_are_listed(runs):

@@ -41,6 +41,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_OK,
     MEDIAN_QUARTER_OF,
     REACTION_LABELS,
+    REACTION_USD_LABELS,
     SHORTFALL_SHARE,
     first_breach_column,
 )
@@ -570,15 +571,18 @@ def unbroken(table: Table, text_columns: int = 1) -> FittedTable:
 
 def reactions_table(metrics, title: str) -> Table:
     """What the policy had to do for the given plans: the share of scenarios with each reaction,
-    and the mean GPU capex deferred (docs/evaluation.md, "Policy")."""
+    and the mean GPU capex deferred, deposits forfeited and distress-sale proceeds (docs/evaluation.md,
+    "Policy"; a run before 0.4.4 has only the first)."""
     table = Table(title=title)
     table.add_column("plan", justify="left")
     for label in REACTION_LABELS.values():
         table.add_column(label, justify="right")
-    table.add_column("mean capex deferred (USD)", justify="right")
+    usd = [column for column in REACTION_USD_LABELS if column in metrics.columns]
+    for column in usd:
+        table.add_column(f"{REACTION_USD_LABELS[column]} (USD)", justify="right")
     for _, row in metrics.iterrows():
         shares = [f"{row[column]:.1%}" for column in REACTION_LABELS]
-        table.add_row(Text(str(row["plan"])), *shares, format_usd(row["deferred_capex_mean_usd"]))
+        table.add_row(Text(str(row["plan"])), *shares, *(format_usd(row[column]) for column in usd))
     return unbroken(table)
 
 

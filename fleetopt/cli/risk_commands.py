@@ -227,7 +227,7 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
     last = f" ({FORECAST_MARK} last)" if last else ""
     title = f"best plans by {rank_by.value} NPV{shown}{last}"
     console.print(evaluation_table(ranked, title if several else "the plan over the scenarios"))
-    console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; capex in USD)"))
+    console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; means in USD)"))
     tested = tested_kinds(data.covenants)
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)", tested)
     when_title = "when it breaks: the median quarter among the scenarios that break (their share of all)"

@@ -223,7 +223,7 @@ FO_DEVICE double fo_taken_share(double missing, double of)
 }
 
 // the start of quarter t (Liquidity.orders): defer the order, or cancel the one deferred into t
-FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, const double* q, fo_state* st)
+FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, const double* q, fo_state* st)
 {
     fo_taken tk;
     double now[FO_G > 0 ? FO_G : 1];
@@ -260,6 +260,8 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, const double* q, fo_state* 
         if (st->due > 0.0 && gap > FO_LIQUIDITY_TOLERANCE_USD) {  // deferring all of it was not enough: cancel
             const double cancel = fo_min(gap / fo_positive(st->due - st->due_deposit), 1.0);
             capex = capex - cancel * (st->due - st->due_deposit);
+            // the deposit forfeited: added in its output slot (rare; no register of state for it)
+            out_forfeited_usd[p * S + s] = out_forfeited_usd[p * S + s] + cancel * st->due_deposit;
             if (cancel * (st->due - st->due_deposit) > 0) st->reacted |= FO_REACTED_ORDER_CANCELLED;
 #pragma unroll
             for (int g = 0; g < FO_G; ++g) {
@@ -665,9 +667,12 @@ FO_DEVICE double fo_window_mean(const double* kept, int n)
 // distress sales after the quarter's financing (Liquidity.sell): market GPUs, oldest generation
 // first, in lots of sale_lot GPUs at the scenario's resale value less the policy's discount
 // (resale: the factor times sale_share), until cash is back at the default level (default_cash);
-// the gain or loss is taxed the next quarter. Returns the cash after the sales.
-FO_DEVICE double fo_sell(FO_PARAMS, const double* q, double cash, double resale, fo_state* st)
+// the gain or loss is taxed the next quarter; the proceeds are added in the pair's output slot
+// out_distress_sold_usd. Returns the cash after the sales.
+FO_DEVICE double fo_sell(FO_PARAMS, long long p, long long s, const double* q, double cash, double resale,
+                         fo_state* st)
 {
+    double* sold_usd = out_distress_sold_usd + p * S + s;
     double gap = default_cash - cash;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
@@ -680,6 +685,7 @@ FO_DEVICE double fo_sell(FO_PARAMS, const double* q, double cash, double resale,
         const double sold = fo_min(lots * sale_lot, available) * (value > 0 ? 1.0 : 0.0);
         const double proceeds = sold * value;
         cash = cash + proceeds;
+        *sold_usd = *sold_usd + proceeds;
         gap = gap - proceeds;
         st->missing[g] = st->missing[g] + sold;
         st->carried_gain = st->carried_gain + sold * (value - book);
@@ -799,7 +805,7 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
         }
     st->short_quarters = short_quarters;
     st->live = FO_LOAD(plan_accepted + p);
-    out_demand_served[p * S + s] = 0.0;
+    out_demand_served[p * S + s] = out_forfeited_usd[p * S + s] = out_distress_sold_usd[p * S + s] = 0.0;
     st->cash = st->prev_cash = opening_cash;
     st->revolver = st->npv = st->loss_pool = st->taxable = 0.0;
     FO_UTIL(st) = 0.0;
@@ -849,7 +855,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     fo_bits live = live_;
     fo_taken tk;
     if (FO_LIQUIDITY) {
-        tk = fo_orders(FO_ARGS, p, q, st);
+        tk = fo_orders(FO_ARGS, p, s, q, st);
     } else {
         tk.capex = tk.draws_in = 0.0;
 #pragma unroll
@@ -964,7 +970,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     revolver = revolver + rev_draw;
     cash = cash + rev_draw;
     if (distress_sales && default_cash - cash > FO_LIQUIDITY_TOLERANCE_USD)
-        cash = fo_sell(FO_ARGS, q, cash, FO_SCEN(resale_factor, t, s) * sale_share, st);  // rare: not in sq
+        cash = fo_sell(FO_ARGS, p, s, q, cash, FO_SCEN(resale_factor, t, s) * sale_share, st);  // rare: not in sq
     st->revolver = revolver;
     st->cash = cash;
 

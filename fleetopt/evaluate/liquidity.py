@@ -33,6 +33,9 @@ from fleetopt.evaluate.pairs import Pairs
 from fleetopt.schema.policy import Policy
 
 REACTIONS = ("deferred", "order_cancelled", "sold", "prepayment_cut")
+# what the reactions cost or raised, per pair, USD: the GPU capex deferred (at the price of the
+# quarter planned), the deposits forfeited on cancelled orders, the proceeds of distress sales
+REACTION_USD = ("deferred_usd", "forfeited_usd", "distress_sold_usd")
 # above this share of a block's pairs short of cash, the sales are computed on the whole block
 # (measured on the default model, 20 plans x 10,000 scenarios: gathering the pairs short of cash
 # costs about as much as the whole block at a half, less below it)
@@ -83,7 +86,7 @@ class Liquidity:
         self.due_gpus = [None] * self.G
         self.draws_due = None  # share of last quarter's GPU-backed draws deferred into this quarter
         self.carried_gain = None  # distress-sale gain or loss taxed next quarter
-        self.deferred_usd = xp.zeros(shape) if self.on else None
+        self.usd = {name: xp.zeros(shape) for name in REACTION_USD} if self.on else {}
         self.flags = {name: xp.zeros(shape, dtype=bool) for name in REACTIONS} if self.on or self.cuts else {}
 
     def orders(self, t: int, cash: Any, revolver: Any) -> Adjustments | None:
@@ -117,7 +120,7 @@ class Liquidity:
             share = xp.minimum(xp.maximum(gap, 0.0) / _positive(saving, xp), 1.0) * short
             deferred = share * cols.order_capex[t]
             capex = _plus(capex, -deferred)
-            self.deferred_usd += deferred
+            self.usd["deferred_usd"] += deferred
             self.flags["deferred"] |= share > 0
             next_due = share * cols.order_capex_next[t]
             next_deposit = share * cols.order_deposit[t]
@@ -136,6 +139,7 @@ class Liquidity:
             cancel = xp.minimum(xp.maximum(gap, 0.0) / _positive(self.due - self.due_deposit, xp), 1.0)
             cancel = cancel * (gap > TOLERANCE_USD)
             capex = capex - cancel * (self.due - self.due_deposit)
+            self.usd["forfeited_usd"] += cancel * self.due_deposit
             self.flags["order_cancelled"] |= cancel * (self.due - self.due_deposit) > 0
             for g in range(self.G):
                 if self.due_gpus[g] is not None:
@@ -186,6 +190,7 @@ class Liquidity:
                 sold = sold * only
             proceeds = sold * value
             pairs.add(state.cash, proceeds)
+            pairs.add(self.usd["distress_sold_usd"], proceeds)
             gap = gap - proceeds
             sales = sold > 0
             if bool(sales.any()):  # else every term below adds exactly nothing
@@ -223,10 +228,10 @@ class Liquidity:
     def reactions(self) -> dict[str, Any]:
         xp = self.xp
         zero = xp.zeros(self.shape)
+        usd = {name: self.usd.get(name, zero) for name in REACTION_USD}
         if not self.flags:
-            return {**{name: zero for name in REACTIONS}, "deferred_usd": zero}
-        deferred = self.deferred_usd if self.on else zero
-        return {**{n: f.astype(xp.float64) for n, f in self.flags.items()}, "deferred_usd": deferred}
+            return {**{name: zero for name in REACTIONS}, **usd}
+        return {**{n: f.astype(xp.float64) for n, f in self.flags.items()}, **usd}
 
 
 def _positive(x: Any, xp: Any) -> Any:

@@ -41,6 +41,9 @@ METRIC_COLUMNS = {
     "prepayment_cut_share": "share of scenarios in which a planned debt prepayment was cut to keep cash",
     "deferred_capex_mean_usd": "mean over scenarios of the GPU capex deferred, USD, at the price of the "
     "quarter planned",
+    "forfeited_deposits_mean_usd": "mean over scenarios of the deposits forfeited on cancelled GPU orders, "
+    "USD",
+    "distress_sale_proceeds_mean_usd": "mean over scenarios of the proceeds of distress sales of GPUs, USD",
     # which covenant breaks first: shares of all scenarios, summing to at least breach_probability
     # (a first breach can miss several covenants in the same quarter)
     **{
@@ -72,6 +75,12 @@ REACTION_LABELS = {
     "order_cancelled_share": "order cancelled",
     "sold_share": "distress sale",
     "prepayment_cut_share": "prepayment cut",
+}
+# what the reactions moved, in USD, as tables and the report name them (means over scenarios)
+REACTION_USD_LABELS = {
+    "deferred_capex_mean_usd": "mean capex deferred",
+    "forfeited_deposits_mean_usd": "mean deposits forfeited",
+    "distress_sale_proceeds_mean_usd": "mean distress-sale proceeds",
 }
 
 
@@ -231,6 +240,8 @@ def plan_metrics(
         "sold_share": share("sold"),
         "prepayment_cut_share": share("prepayment_cut"),
         "deferred_capex_mean_usd": share("deferred_usd"),
+        "forfeited_deposits_mean_usd": share("forfeited_usd"),
+        "distress_sale_proceeds_mean_usd": share("distress_sold_usd"),
         **first_breach_shares(results, npv.shape[0], xp),
         **{
             name: median_quarter(results[field], quarters, xp)

@@ -49,8 +49,8 @@ from fleetopt.evaluate.layout import (
     over_sites,
     over_sites_at,
 )
+from fleetopt.evaluate.liquidity import REACTION_USD, Adjustments, Liquidity
 from fleetopt.evaluate.liquidity import REACTIONS as LIQUIDITY_REACTIONS
-from fleetopt.evaluate.liquidity import Adjustments, Liquidity
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.scenarios import ScenarioSet
 from fleetopt.schema.policy import Policy
@@ -128,7 +128,7 @@ def late_capacity_steps(data: ModelData) -> np.ndarray:
 RESULT_FIELDS = (
     "npv", "min_cash", "breach", "first_breach", "default", "utilisation", "rescheduled", "cancelled",
     "freed",
-    *LIQUIDITY_REACTIONS, "deferred_usd", *TIMING_FIELDS, "demand_served",
+    *LIQUIDITY_REACTIONS, *REACTION_USD, *TIMING_FIELDS, "demand_served",
 )  # fmt: skip
 # the policy's reactions, per pair: a contract started late (rescheduled), a contract cancelled for
 # being later than its allowance, GPUs of a contract that ended early offered on the market

@@ -50,6 +50,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_OK,
     RANK_WORDS,
     REACTION_LABELS,
+    REACTION_USD_LABELS,
     SHORTFALL_SHARE,
     broken_by_quarter,
     first_breach_column,
@@ -882,8 +883,7 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
         for column, label in REACTION_LABELS.items()
         if column in row
     ]
-    if "deferred_capex_mean_usd" in row:
-        kpis.append(_kpi("mean GPU capex deferred", money("deferred_capex_mean_usd")))
+    kpis += [_kpi(label, money(column)) for column, label in REACTION_USD_LABELS.items() if column in row]
     kpis += [  # which covenant breaks first, each the model tests (older runs have no such columns)
         _kpi(f"scenarios whose first breach breaks {kind.label}", _share(row[column]))
         for kind in tested_kinds(run.data.covenants)
@@ -1160,12 +1160,14 @@ CANDIDATE_HEADERS = {
     "expected_min_cash_usd": "mean lowest cash (USD)",
     "mean_utilisation": "utilisation",
     **REACTION_LABELS,
-    "deferred_capex_mean_usd": "mean GPU capex deferred (USD)",
+    **{column: f"{label} (USD)" for column, label in REACTION_USD_LABELS.items()},
 }
 CANDIDATE_MONEY = {c for c in CANDIDATE_HEADERS if c.endswith("_usd")}
 ONE_SCENARIO_HIDDEN = {"npv_mean_se_usd", "npv_mean_no_default_usd", "npv_p5_usd", "npv_cvar5_usd"}
 ONE_SCENARIO_HEADERS = {"npv_mean_usd": "NPV on the forecast (USD)", "expected_min_cash_usd": "lowest cash (USD)",
-                        "deferred_capex_mean_usd": "GPU capex deferred (USD)"}  # fmt: skip
+                        "deferred_capex_mean_usd": "GPU capex deferred (USD)",
+                        "forfeited_deposits_mean_usd": "deposits forfeited (USD)",
+                        "distress_sale_proceeds_mean_usd": "distress-sale proceeds (USD)"}  # fmt: skip
 CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", "_share", "_utilisation"))}
 
 
