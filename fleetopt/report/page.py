@@ -1160,7 +1160,8 @@ CANDIDATE_HEADERS = {
     "expected_min_cash_usd": "mean lowest cash (USD)",
     "mean_utilisation": "utilisation",
     **REACTION_LABELS,
-    **{column: f"{label} (USD)" for column, label in REACTION_USD_LABELS.items()},
+    # the capex deferred only: a printed page has no room for every USD mean (the key figures list them)
+    "deferred_capex_mean_usd": f"{REACTION_USD_LABELS['deferred_capex_mean_usd']} (USD)",
 }
 CANDIDATE_MONEY = {c for c in CANDIDATE_HEADERS if c.endswith("_usd")}
 ONE_SCENARIO_HIDDEN = {"npv_mean_se_usd", "npv_mean_no_default_usd", "npv_p5_usd", "npv_cvar5_usd"}
