@@ -1159,3 +1159,44 @@ def test_a_full_disk_during_an_evaluation_says_what_is_saved_and_how_to_finish(t
     monkeypatch.setattr(ChunkStore, "save", real_save)
     code, _, err = run_cli("evaluate", "--resume", str(out))
     assert code == 0 and (out / "metrics.csv").exists(), err
+
+
+def test_a_worker_ends_when_its_parent_is_killed(tmp_path):
+    """A parent killed outright (SIGKILL: out of memory, a pre-empted instance's last signal) left
+    its worker processes running, holding their memory (from an operator's review): a worker now
+    watches its parent and exits once it is gone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    pid_file = tmp_path / "worker.pid"
+    parent = textwrap.dedent(f"""
+        import os, signal, time
+        from fleetopt.evaluate.jobs import _exit_with_parent
+        child = os.fork()
+        if child == 0:
+            _exit_with_parent(every_s=0.05)
+            open({str(pid_file)!r}, "w").write(str(os.getpid()))
+            time.sleep(60)
+            os._exit(0)
+        while not os.path.exists({str(pid_file)!r}):
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", parent], timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    worker = int(pid_file.read_text())
+    stat = Path(f"/proc/{worker}/stat")
+    for _ in range(200):  # gone within 10 s (it checks every 0.05 s); a zombie no one reaped is gone
+        try:
+            os.kill(worker, 0)
+            if stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"):
+                return
+        except (ProcessLookupError, FileNotFoundError):
+            return
+        time.sleep(0.05)
+    os.kill(worker, signal.SIGKILL)
+    raise AssertionError("the worker outlived its parent")

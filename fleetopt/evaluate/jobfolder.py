@@ -261,7 +261,11 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
             raise PlanFileError(
                 f"{run.path} is a sweep's folder, not an evaluation's, and finished: nothing to resume"
             )
-        raise PlanFileError(f"{run.path}: this evaluation already finished")
+        raise PlanFileError(
+            f"{run.path}: this evaluation already finished (its summary.json is written); if `fleetopt "
+            f"runs` does not list it (a run killed while it was being recorded), `fleetopt runs add "
+            f"{run.path}` records it"
+        )
     settings = checked_job(run)
     run.check_job_version()
     # found again where the runs were moved or copied; read once: a plan file may be gigabytes, and

@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import signal
 import socket
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -257,6 +259,20 @@ _WORKER_DATA: dict = {}
 
 def _init_worker(data: ModelData) -> None:
     _WORKER_DATA["data"] = data
+    _exit_with_parent()
+
+
+def _exit_with_parent(every_s: float = 1.0) -> None:
+    """A worker process ends once its parent is gone: a parent killed outright (SIGKILL, out of
+    memory) cannot stop its pool, whose workers would otherwise run on, holding their memory."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="fleetopt-parent-watch", daemon=True).start()
 
 
 @contextmanager
