@@ -18,6 +18,7 @@ from fleetopt.core.results import (
     MARKET_VALUED,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
+    WITHOUT_MARKET_REVENUE,
     budget_overrun_words,
     first_tested_quarter,
     headline,
@@ -345,8 +346,7 @@ def solve_summary_tables(result) -> list:
     if cost:  # what a lab's budget floor really faces (formulation §6, "Cost", Limitation)
         real = fig["min_cash_without_market_revenue_usd"]
         below = budget_overrun_words(data, real)
-        key.add_row("lowest cash less the market revenue to date (the GPUs' own use: no one pays it)",
-                    format_usd(real) + (f" ({below})" if below else ""))
+        key.add_row(WITHOUT_MARKET_REVENUE, format_usd(real) + (f" ({below})" if below else ""))
     tested = tested_from(data)
     key.add_row(f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
     headroom = covenant_headroom_text(data, fig) or "no covenants"

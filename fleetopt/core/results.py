@@ -242,6 +242,8 @@ def present_cost(data: ModelData, st: Statements) -> float:
 
 # what the NPV and the cash count under the cost objective (formulation §6, "Cost"), after their label
 MARKET_VALUED = " (the GPUs' own use valued at market prices, as revenue)"
+# a cost plan's real budget figure (headline's min_cash_without_market_revenue_usd), as printed
+WITHOUT_MARKET_REVENUE = "lowest cash less the market revenue to date (the GPUs' own use: no one pays it)"
 
 
 def cost_plans_note(plans: list[str] | int) -> str:

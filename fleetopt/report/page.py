@@ -20,6 +20,7 @@ from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import (
     MARKET_VALUED,
+    WITHOUT_MARKET_REVENUE,
     budget_overrun_words,
     cost_plans_note,
     first_tested_quarter,
@@ -795,8 +796,7 @@ def _budget_kpis(run: _Run, fig: dict, cost: bool) -> list[str]:
         return []
     value = fig["min_cash_without_market_revenue_usd"]
     below = budget_overrun_words(run.data, value)
-    return [_milp_kpi(run, "lowest cash less the market revenue to date (the GPUs' own use: no one pays it)"
-                      + (f": {below}" if below else ""), _usd(value))]
+    return [_milp_kpi(run, WITHOUT_MARKET_REVENUE + (f": {below}" if below else ""), _usd(value))]
 
 
 def _whose_npv(run: _Run, fig: dict) -> str:
@@ -1166,9 +1166,7 @@ CANDIDATE_HEADERS = {
 CANDIDATE_MONEY = {c for c in CANDIDATE_HEADERS if c.endswith("_usd")}
 ONE_SCENARIO_HIDDEN = {"npv_mean_se_usd", "npv_mean_no_default_usd", "npv_p5_usd", "npv_cvar5_usd"}
 ONE_SCENARIO_HEADERS = {"npv_mean_usd": "NPV on the forecast (USD)", "expected_min_cash_usd": "lowest cash (USD)",
-                        "deferred_capex_mean_usd": "GPU capex deferred (USD)",
-                        "forfeited_deposits_mean_usd": "deposits forfeited (USD)",
-                        "distress_sale_proceeds_mean_usd": "distress-sale proceeds (USD)"}  # fmt: skip
+                        "deferred_capex_mean_usd": "GPU capex deferred (USD)"}  # fmt: skip
 CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", "_share", "_utilisation"))}
 
 
