@@ -280,8 +280,8 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, const double* 
     tk.draws_in = draws_in;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
-        tk.market[g] = fo_taken_share(now[g], FO_Q(FO_Q_GEN_MARKET_GPUS + g));
-        tk.held[g] = fo_taken_share(now[g], FO_Q(FO_Q_GEN_HELD + g));
+        tk.market[g] = fo_min(now[g] * FO_Q(FO_Q_GEN_MARKET_GPUS_INV + g), 1.0);  // fo_taken_share
+        tk.held[g] = fo_min(now[g] * FO_Q(FO_Q_GEN_HELD_INV + g), 1.0);
     }
     return tk;
 }
@@ -403,13 +403,14 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
                 if (site == i) online[i] += mw;
         }
     }
-    for (int u = 1; u <= t; ++u) {  // late increases of the sites' contracted capacity, after the blocks
+    // late increases of the sites' contracted capacity due in quarters 1 .. t, after the blocks (each
+    // site's in quarter order, the order the array code adds them)
 #pragma unroll
-        for (int i = 0; i < FO_I; ++i) {
-            const double mw = FO_LOAD(step_mw + i * FO_T + u);
-            if (mw > 0.0 && t < u + FO_SCEN(step_delay, i * FO_T + u, s)) online[i] += mw;
+    for (int i = 0; i < FO_I; ++i)
+        for (fo_bits due = FO_LOAD(step_bits + i) & fo_quarters(1, t + 1); due; due &= due - 1ULL) {
+            const int u = FO_CTZ(due);
+            if (t < u + FO_SCEN(step_delay, i * FO_T + u, s)) online[i] += FO_LOAD(step_mw + i * FO_T + u);
         }
-    }
     double fixed_saved = 0.0;
 #pragma unroll
     for (int i = 0; i < FO_I; ++i) {
@@ -677,10 +678,12 @@ FO_DEVICE double fo_sell(FO_PARAMS, long long p, long long s, const double* q, d
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
         if (!(gap > 0.0)) break;
+        const double available = fo_max(FO_Q(FO_Q_GEN_SELLABLE + g) - st->missing[g], 0.0);
+        // none left to sell (a pair in default asks every quarter): adding the 0 sold changes nothing
+        if (!(available > 0.0)) continue;
         const double held = FO_Q(FO_Q_GEN_HELD + g);
         const double value = FO_Q(FO_Q_GEN_SALE_VALUE + g) / fo_positive(held) * resale;
         const double book = FO_Q(FO_Q_GEN_BOOK + g) / fo_positive(held);
-        const double available = fo_max(FO_Q(FO_Q_GEN_SELLABLE + g) - st->missing[g], 0.0);
         const double lots = ceil(fo_max(gap, 0.0) / fo_positive(sale_lot * value));
         const double sold = fo_min(lots * sale_lot, available) * (value > 0 ? 1.0 : 0.0);
         const double proceeds = sold * value;
@@ -798,8 +801,8 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     // power_delay.contracted_probability is 0)
 #pragma unroll
     for (int i = 0; i < FO_I; ++i)
-        for (int u = 1; u < FO_T; ++u) {
-            if (!(FO_LOAD(step_mw + i * FO_T + u) > 0.0)) continue;
+        for (fo_bits due = FO_LOAD(step_bits + i); due; due &= due - 1ULL) {  // step_mw > 0 in quarter u >= 1
+            const int u = FO_CTZ(due);
             const int late = FO_SCEN(step_delay, i * FO_T + u, s);
             if (late > 0) short_quarters |= fo_quarters(u, u + late);
         }

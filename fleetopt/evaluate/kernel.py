@@ -209,6 +209,8 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("gen_retired_proceeds", lambda s: s.G),
     ("gen_retired_book", lambda s: s.G),
     ("gen_sellable", lambda s: s.G),  # market GPUs a distress sale may take (none a later contract needs)
+    ("gen_market_gpus_inv", lambda s: s.G),  # 1 / gen_market_gpus, 1 / gen_held (0 where none are):
+    ("gen_held_inv", lambda s: s.G),  # the taken shares without a division in every pair's quarter
     ("order_gpus", lambda s: s.G),
     ("order_capex", lambda s: 1),
     ("order_capex_next", lambda s: 1),
@@ -341,7 +343,9 @@ def _quarter_table(
         "proceeds": plans.proceeds,
         "capex": plans.capex,
         "collateral": plans.collateral,
-        "inv_held": np.where(held > 0, 1.0 / np.where(held > 0, held, 1.0), 0.0),
+        "inv_held": _inverse(held),
+        "gen_market_gpus_inv": _inverse(plans.gen_market_gpus).transpose(0, 2, 1),
+        "gen_held_inv": _inverse(plans.gen_held).transpose(0, 2, 1),
         "freed_supply": _site_total(plans.freed_supply, 2).transpose(0, 2, 1),
         "freed_revenue": _site_total(plans.freed_revenue, 3).transpose(0, 3, 1, 2).reshape(P, T, -1),
         **{name: getattr(plans, name).transpose(0, 2, 1) for name in _BY_GENERATION},
@@ -354,6 +358,11 @@ def _quarter_table(
         np.asarray(per_quarter[name], dtype=np.float64).reshape(P, T, width) for name, width in shape.fields()
     ]
     return np.ascontiguousarray(np.concatenate(columns, axis=2))
+
+
+def _inverse(x: np.ndarray) -> np.ndarray:
+    """1 / x where x is positive, else 0 (kernel.cu's ``of > 0 ? 1.0 / of : 0.0``, to the bit)."""
+    return np.where(x > 0, 1.0 / np.where(x > 0, x, 1.0), 0.0)
 
 
 def _quarter_flags(
@@ -491,6 +500,15 @@ def _payment_bits(payments, which: str) -> np.ndarray:
     return _bits(values != 0.0, 0)
 
 
+def _step_bits(capacity_step_mw: np.ndarray) -> np.ndarray:
+    """(I, T) increases of the sites' contracted capacity -> (I,) uint64: bit u set where site i's
+    increases in quarter u >= 1 (the quarters whose late power the kernel checks), so that a pair
+    visits those quarters only."""
+    due = np.asarray(capacity_step_mw) > 0.0
+    due[:, 0] = False
+    return _bits(due, 1)
+
+
 # Risk factors the kernel reads in another form than the declared one: factor name -> (kernel
 # parameter, its C type, how it is made from the (S, ...) factor). Every other factor is passed
 # as declared in FACTORS, time-major, under its own name.
@@ -531,6 +549,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _constant("discount", lambda c: c.discount, "const double*"),
     _constant("fixed_cost_per_mw", lambda c: c.fixed_cost_per_mw, "const double*"),
     _constant("step_mw", lambda c: c.capacity_step_mw, "const double*"),
+    _constant("step_bits", lambda c: _step_bits(c.capacity_step_mw), "const unsigned long long*"),
     _constant("contract_revenue_per_gpu", lambda c: c.contract_revenue_per_gpu, "const double*"),
     _constant("contract_deadline", lambda c: c.contract_deadline, "const int*"),
     _constant("contract_size", lambda c: c.contract_size, "const double*"),
@@ -928,6 +947,17 @@ class CpuKernel:
         self.threads = threads
         self._libraries: dict[KernelShape, Any] = {}
         self._lock = threading.Lock()
+        self._rows: tuple[weakref.ref, dict] | None = None  # the last scenario block's arrays
+
+    def _scenario_rows(self, scen: ScenarioSet) -> dict[str, Any]:
+        """The kernel's arrays of ``scen``, made once for the chunks of plans evaluated on one block
+        (the engine passes the same block to each); not kept once the block is gone."""
+        last = self._rows
+        if last is not None and last[0]() is scen:
+            return last[1]
+        rows = scenario_arguments(scen, np, scenario_major=True)
+        self._rows = (weakref.ref(scen), rows)
+        return rows
 
     def library(self, shape: KernelShape) -> Any:
         """The shared library for ``shape``: compiled once per machine (kept in the build cache)."""
@@ -960,7 +990,7 @@ class CpuKernel:
         lib = self.library(KernelShape.of(consts, plans, scenario_major=True))
         outputs = _outputs(plans.P, scen.S, np)
         args = kernel_arguments(
-            consts, plans, scen, np, outputs, tables=tables, scenario_major=True
+            consts, plans, scen, np, outputs, self._scenario_rows(scen), tables, scenario_major=True
         )  # they must outlive the call
         check_arguments(args)
         as_ctypes = [_C_TYPES[a.c_type].for_ctypes(v) for a, v in zip(KERNEL_ARGUMENTS, args, strict=True)]

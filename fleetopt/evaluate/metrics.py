@@ -214,7 +214,7 @@ def plan_metrics(
     def share(name):
         if name not in results:  # a reaction the simulation did not report: it never happened
             return xp.zeros(npv.shape[0])
-        return xp.asarray(results[name]).astype(xp.float64).mean(axis=1)
+        return xp.asarray(results[name]).astype(xp.float64, copy=False).mean(axis=1)
 
     std = npv.std(axis=1)
     return {
@@ -309,11 +309,12 @@ def first_breach_shares(results: dict, P: int, xp: Any = np) -> dict:
     """(P,) share of scenarios whose first covenant breach misses each kind of covenant."""
     mask = results.get("first_breach")
     out = {}
+    mask = None if mask is None else xp.asarray(mask).astype(xp.int64)
     for kind in CATALOGUE:
         name = first_breach_column(kind)
         if mask is None:
             out[name] = xp.zeros(P)
             continue
-        bits = xp.asarray(mask).astype(xp.int64) & kind_bit(kind)
+        bits = mask & kind_bit(kind)
         out[name] = (bits > 0).astype(xp.float64).mean(axis=1)
     return out
