@@ -29,6 +29,7 @@ from fleetopt.evaluate.kernel import (
     cpu_kernel,
     kernel_fits,
     plan_tables,
+    scenario_arguments,
     simulate_cuda,
     stage_plans,
 )
@@ -353,7 +354,7 @@ def evaluate_chunk(
     progress: Callable[[int], None] | None = None,
     scenarios: ScenarioSet | None = None,
     keep_scenarios: bool = False,
-    scenario_rows: ScenarioRows | None = None,
+    scenario_rows: ScenarioRows | dict | None = None,
     device_tables=None,
     while_running: Callable[[], None] | None = None,
 ) -> dict:
@@ -362,7 +363,8 @@ def evaluate_chunk(
     Returns ``{"metrics": {name: (P,)}, "npv": (P, S) or None, "paths": {name: (P, S, T)}, "kernel": bool}``.
     ``scenarios`` may pass the whole scenario set when the caller already holds it;
     ``keep_scenarios`` keeps the last block made for the next call (worker processes);
-    ``scenario_rows``: ``scenarios`` laid out for NumPy, when the caller made them once for all chunks.
+    ``scenario_rows``: ``scenarios`` laid out for the backend, when the caller made them once for all
+    chunks (:func:`scenario_layout`).
     ``device_tables``: the chunk's plan tables already on the GPU
     (:func:`~fleetopt.evaluate.kernel.stage_plans`);
     ``while_running``: called once the chunk's last kernel is launched, before its results are
@@ -384,12 +386,15 @@ def evaluate_chunk(
         s1 = min(S, s0 + spec.scenario_chunk)
         whole = scenarios is not None and s1 - s0 == S
         block = scenarios if whole else scenario_block(data, spec, s0, s1, be.threads, keep_scenarios)
+        laid_out = scenario_rows if whole else None
         if use_kernel and on_cpu:
-            out = cpu_kernel(be.threads).simulate(consts, chunk, block, tables)
+            kernel_rows = laid_out if isinstance(laid_out, dict) else None
+            out = cpu_kernel(be.threads).simulate(consts, chunk, block, tables, kernel_rows)
         elif use_kernel:
             out = simulate_cuda(consts, chunk, block, tables=device_tables)
         else:
-            out = simulate_tiles(consts, chunk, block, be, spec.record, scenario_rows if whole else None)
+            numpy_rows = laid_out if isinstance(laid_out, ScenarioRows) else None
+            out = simulate_tiles(consts, chunk, block, be, spec.record, numpy_rows)
         if s1 - s0 == S:  # one block holds every scenario: its results are the buffers
             buffers = {name: out[name] for name in RESULT_FIELDS}
         else:
@@ -446,6 +451,16 @@ def tiles(P: int, S: int, threads: int) -> list[tuple[slice, slice]]:
     return [(slice(0, P), slice(a, b)) for a, b in itertools.pairwise(cuts)]
 
 
+def scenario_layout(block: ScenarioSet, be: Backend, spec: ChunkSpec) -> ScenarioRows | dict | None:
+    """``block`` laid out once for every chunk of plans evaluated on it: NumPy's rows, or the C
+    build's scenario arguments (it runs the kernel); None where the backend lays it out itself."""
+    if be.name == "numpy":
+        return ScenarioRows(block, np)
+    if be.name == "cpu-kernel" and spec.kernel and not spec.record:
+        return scenario_arguments(block, np, scenario_major=True)
+    return None
+
+
 def simulate_tiles(
     consts: SimulationConstants,
     chunk: PlanBatch,
@@ -499,8 +514,7 @@ class LocalExecutor:
             if spec.scenario_chunk >= spec.n_scenarios
             else None
         )
-        # laid out once for every chunk (NumPy)
-        rows = ScenarioRows(shared, np) if shared is not None and self.backend.name == "numpy" else None
+        rows = scenario_layout(shared, self.backend, spec) if shared is not None else None
         results = []
         staged: dict = {}  # on a GPU: chunk index -> (its plans, their tables on the device)
         todo = [i for i, (first, stop) in enumerate(chunks) if store is None or not store.has(first, stop)]

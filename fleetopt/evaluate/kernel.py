@@ -947,17 +947,6 @@ class CpuKernel:
         self.threads = threads
         self._libraries: dict[KernelShape, Any] = {}
         self._lock = threading.Lock()
-        self._rows: tuple[weakref.ref, dict] | None = None  # the last scenario block's arrays
-
-    def _scenario_rows(self, scen: ScenarioSet) -> dict[str, Any]:
-        """The kernel's arrays of ``scen``, made once for the chunks of plans evaluated on one block
-        (the engine passes the same block to each); not kept once the block is gone."""
-        last = self._rows
-        if last is not None and last[0]() is scen:
-            return last[1]
-        rows = scenario_arguments(scen, np, scenario_major=True)
-        self._rows = (weakref.ref(scen), rows)
-        return rows
 
     def library(self, shape: KernelShape) -> Any:
         """The shared library for ``shape``: compiled once per machine (kept in the build cache)."""
@@ -985,12 +974,20 @@ class CpuKernel:
         )
 
     def simulate(
-        self, consts: SimulationConstants, plans: PlanBatch, scen: ScenarioSet, tables: dict | None = None
+        self,
+        consts: SimulationConstants,
+        plans: PlanBatch,
+        scen: ScenarioSet,
+        tables: dict | None = None,
+        scenario_rows: dict | None = None,
     ) -> dict:
+        """The (P, S) results of ``plans`` on ``scen``; ``tables``: their :func:`plan_tables`, and
+        ``scenario_rows``: ``scenario_arguments(scen, np, scenario_major=True)``, where the caller
+        made them once for several calls."""
         lib = self.library(KernelShape.of(consts, plans, scenario_major=True))
         outputs = _outputs(plans.P, scen.S, np)
         args = kernel_arguments(
-            consts, plans, scen, np, outputs, self._scenario_rows(scen), tables, scenario_major=True
+            consts, plans, scen, np, outputs, scenario_rows, tables, scenario_major=True
         )  # they must outlive the call
         check_arguments(args)
         as_ctypes = [_C_TYPES[a.c_type].for_ctypes(v) for a, v in zip(KERNEL_ARGUMENTS, args, strict=True)]
