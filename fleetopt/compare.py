@@ -12,9 +12,22 @@ from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, rounded_decision
-from fleetopt.core.results import cost_plans_note, gpus_bought, power_built_mw, present_cost
+from fleetopt.core.results import (
+    cost_per_h100_hour,
+    cost_plans_note,
+    gpus_bought,
+    power_built_mw,
+    present_cost,
+)
 from fleetopt.core.tail import tail_count, worst_k
-from fleetopt.core.units import counted, format_difference, format_figure, format_mw, format_usd
+from fleetopt.core.units import (
+    USD_PER_H100_HOUR,
+    counted,
+    format_difference,
+    format_figure,
+    format_mw,
+    format_usd,
+)
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
@@ -76,6 +89,9 @@ FIGURES = [
     # the cost objective's figure (`solve --objective cost`), from the plan's statements (without its
     # policy, which the cost objective's plans have no use for): a lab's plans are compared by it
     ("present_cost_usd", "present cost on the forecast (MILP statements)", "USD"),
+    # the same per unit of compute: levelized over the H100-equivalent GPU-hours in service (formulation §6)
+    ("present_cost_per_h100_hour_usd", "present cost per H100-equivalent GPU-hour in service, levelized "
+     "(MILP statements)", USD_PER_H100_HOUR),
     # what that cost buys: plans serving different demand do not compare by their present cost
     ("market_demand_served", "share of market demand served on the forecast (MILP statements)", "share"),
     # and over the scenarios, whose demand moves (docs/evaluation.md, metrics.csv): LAB_FIGURES
@@ -91,14 +107,16 @@ FIGURES = [
 # the figures a comparison shows only where some plan was solved for least cost (a lab's)
 LAB_FIGURES = ("demand_served_share", "shortfall_probability")
 # a lab's figures, which a comparison with a cost plan shows first: what the plan costs and serves
-COST_FIRST = ("present_cost_usd", "market_demand_served", *LAB_FIGURES)
+COST_FIRST = ("present_cost_usd", "present_cost_per_h100_hour_usd", "market_demand_served", *LAB_FIGURES)
+# what plans cost: not ranked where they serve different shares of the demand (less cost buys less)
+COSTS = ("present_cost_usd", "present_cost_per_h100_hour_usd")
 # which way a figure is better for the company (a figure not here has no better direction)
 BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_mean_usd", "npv_mean_no_default_usd", "npv_p5_usd",
                      "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd", "expected_min_cash_usd",
                      "mean_utilisation", "demand_served_share", "market_demand_served"), "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
-                     "peak_debt_forecast_usd", "present_cost_usd", "shortfall_probability",
+                     "peak_debt_forecast_usd", *COSTS, "shortfall_probability",
                      *(first_breach_column(k) for k in CATALOGUE)), "lower"),
 }  # fmt: skip
 NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to itself
@@ -236,9 +254,9 @@ class Comparison:
         return bool(np.isfinite(se)) and abs(diff) < 2.0 * se
 
     def better(self, key: str) -> str:
-        """Which way figure ``key`` is better for the company (:data:`BETTER`); none for the present
-        cost of plans that serve different shares of the demand, where less cost buys less."""
-        if key == "present_cost_usd" and self.serve_different_demand():
+        """Which way figure ``key`` is better for the company (:data:`BETTER`); none for the costs
+        (:data:`COSTS`) of plans that serve different shares of the demand, where less cost buys less."""
+        if key in COSTS and self.serve_different_demand():
             return ""
         return BETTER.get(key, "")
 
@@ -683,6 +701,8 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
     the first plan's on the same scenarios."""
     npv = result.npv_matrix
     m = result.metrics.iloc[n]
+    cost = present_cost(data, st)
+    per_hour = cost_per_h100_hour(data, plan, cost)
     return {
         "npv_forecast_usd": on_forecast.npv_usd,
         "forecast_breach": 0.0 if on_forecast.within_limits else 1.0,
@@ -694,7 +714,8 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
         "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
         "peak_debt_forecast_usd": on_forecast.peak_debt_usd,
-        "present_cost_usd": present_cost(data, st),
+        "present_cost_usd": cost,
+        "present_cost_per_h100_hour_usd": per_hour if per_hour is not None else np.nan,
         "market_demand_served": float(demand_served),
         "gpus_bought": gpus_bought(data, plan),
         "power_built_mw": power_built_mw(data, plan),

@@ -209,12 +209,12 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert about["model_name"] == "tiny" and about["model_hash"] == api.load("tiny")[0].content_hash
         assert (about["scenarios"], about["seed"]) == ("50", "0")
         figures = pd.read_csv(pd.io.common.StringIO("\n".join(head)))
-        # 21 figures, and which covenant breaks first for each of tiny's four tests (leverage, DSCR,
+        # 29 figures, and which covenant breaks first for each of tiny's four tests (leverage, DSCR,
         # liquidity, and the borrowing base of its GPU-secured loan)
         first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share",
                  "first_breach_borrowing_base_share"}  # fmt: skip
         assert {f for f in figures["figure"] if f.startswith("first_breach_")} == first
-        assert len(figures) == 28 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 29 + 4 and {"figure", "unit"} <= set(figures.columns)
     else:
         assert text.startswith("# Plan comparison (50 common scenarios, seed 0)")
         assert "## Purchases against the first plan" in text and "(none)" in text
@@ -868,13 +868,17 @@ def test_plans_serving_different_demand_are_not_ranked_by_their_present_cost(lab
     assert comp.figures.loc["demand_served_share", a] < 1.0
     assert comp.figures.loc["shortfall_probability", b] >= comp.figures.loc["shortfall_probability", a]
     assert comp.figures.loc["present_cost_usd", b] < comp.figures.loc["present_cost_usd", a]
-    assert comp.better("present_cost_usd") == ""
+    assert comp.better("present_cost_usd") == "" and comp.better("present_cost_per_h100_hour_usd") == ""
     notes = " ".join(comp.notes())
     assert "serve different shares of the market demand" in notes
     assert f"{a} was solved for least cost" in notes
     assert json.loads(comp.to_json())["cost_plans"] == [a]
     same = api.compare([cost, cost], scenarios=20)
     assert same.better("present_cost_usd") == "lower" and "different shares" not in " ".join(same.notes())
+    assert same.better("present_cost_per_h100_hour_usd") == "lower"
+    # each plan's levelized cost is its solve's (formulation §6, "Cost")
+    solved = json.loads((cost / "summary.json").read_text())["present_cost_per_h100_hour_usd"]
+    assert comp.figures.loc["present_cost_per_h100_hour_usd", a] == pytest.approx(solved, rel=1e-9)
 
 
 def test_a_cost_plan_holding_spare_capacity_is_not_ranked_by_its_present_cost(lab_runs, tmp_path):
@@ -897,7 +901,8 @@ def test_a_cost_plan_holding_spare_capacity_is_not_ranked_by_its_present_cost(la
     assert "serve different shares of the market demand over the scenarios" in notes
     assert "on the forecast (" not in notes  # both serve all of it
     # a lab reads what its plans cost and serve first, then their NPVs
-    assert list(comp.figures.index[:4]) == ["present_cost_usd", "market_demand_served", "demand_served_share",
+    assert list(comp.figures.index[:5]) == ["present_cost_usd", "present_cost_per_h100_hour_usd",
+                                            "market_demand_served", "demand_served_share",
                                             "shortfall_probability"]  # fmt: skip
 
 

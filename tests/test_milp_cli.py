@@ -393,6 +393,11 @@ def test_a_cost_solve_shows_its_present_cost_and_says_what_its_npv_counts(tmp_pa
     assert ("present cost of the plan (the objective) $779.7M = the installed fleet at the start (sold then) "
             "$239.4M + the quarters' costs (present value)") in text
     assert "NPV of equity cash flows (the GPUs' own use valued at" in text
+    # and per unit of compute, levelized: $779.7M over lab's discounted H100-equivalent GPU-hours
+    per_hour = fig["present_cost_per_h100_hour_usd"]
+    assert per_hour == pytest.approx(0.6062, abs=5e-4)
+    row = out[out.index("present cost per H100-equivalent") :]  # its label and figure, wrapped in their cells
+    assert f"${per_hour:.2f} (the present cost over the 1.6B H100-equivalent" in " ".join(row.split())
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["present_cost_usd"] == pytest.approx(result.objective_usd, rel=1e-9)
     from fleetopt.cli.render import key_figure

@@ -456,6 +456,31 @@ def test_cost_objective_meets_demand_floor_and_buys_nothing_beyond_need():
     assert r.plan.held[c1].tolist() == pytest.approx([0, 6, 6, 6], abs=1e-6)
 
 
+@pytest.mark.parametrize("rate", [0.0, 0.10])
+def test_the_present_cost_per_h100_hour_is_levelized_over_the_compute_in_service(rate):
+    # The case above: buys 5 then 6 GPUs at 4,000 (quarters 0 and 1), sells the surplus half GPU in
+    # quarter 1 for 750, and holds the 6 worth 500 each at the end (no opex, power or interest):
+    # present cost 20,000 DF_0 + (24,000 - 750) DF_1 - 3,000 DF_3 (40,250 undiscounted). In service
+    # exactly the demand, 10, 21, 21, 21 H100-equivalent GPUs, 2,190 h a quarter: the cost per
+    # H100-equivalent GPU-hour is 40,250 / 159,870 = $0.2518 without discounting; at 10 %, DF_t =
+    # 1.1^-(t+1)/4, the cost and the hours are both discounted (the levelized cost, formulation §6).
+    d = base_model()
+    d["skus"]["A"] = sku(training_throughput=2.0, inference_throughput=2.0)
+    d["market"]["demand_gpus"] = {"training": [10.0, 21.0, 21.0, 21.0], "inference": 0.0}
+    d["horizon"]["discount_rate_annual"] = rate
+    r = run(d, objective="cost")
+    assert buys(r, "A") == [5, 6, 0, 0]
+    df = [(1.0 + rate) ** (-(t + 1) / 4) for t in range(4)]
+    cost = 20_000 * df[0] + 23_250 * df[1] - 3_000 * df[3]
+    hours = 2_190 * (10 * df[0] + 21 * (df[1] + df[2] + df[3]))
+    fig = r.headline()
+    assert fig["present_cost_usd"] == pytest.approx(cost, rel=1e-9)
+    assert fig["compute_in_service_h100_hours"] == pytest.approx(159_870, rel=1e-9)
+    assert fig["present_cost_per_h100_hour_usd"] == pytest.approx(cost / hours, rel=1e-9)
+    if rate == 0.0:
+        assert fig["present_cost_per_h100_hour_usd"] == pytest.approx(0.2517670607, rel=1e-9)
+
+
 # ---------------------------------------------------------------- constraints with no variables
 
 

@@ -15,11 +15,13 @@ from fleetopt.compare import COLUMN_HEADERS
 from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import (
+    COST_PER_H100_HOUR,
     MARKET_VALUED,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
     WITHOUT_MARKET_REVENUE,
     budget_overrun_words,
+    cost_per_h100_hour_words,
     first_tested_quarter,
     headline,
     npv_terminal_words,
@@ -322,6 +324,7 @@ def solve_summary_tables(result) -> list:
     cost = result.objective_kind == "cost"
     if cost:  # the objective first; the NPV then values the plan's own compute at market prices
         key.add_row(COST_LABEL, present_cost_words(fig))
+        key.add_row(COST_PER_H100_HOUR, cost_per_h100_hour_words(fig))
     key.add_row("NPV of equity cash flows" + (MARKET_VALUED if cost else ""), format_usd(fig["npv_usd"]))
     key.add_row(NPV_QUARTERS_LABEL, format_usd(fig["npv_quarters_usd"]))
     key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))

@@ -9,7 +9,8 @@ from fleetopt.core.covenants import CATALOGUE, TOLERANCE_USD, statement_quantiti
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, taxes
 from fleetopt.core.plan import Plan
-from fleetopt.core.units import format_usd
+from fleetopt.core.quarters import HOURS_PER_QUARTER
+from fleetopt.core.units import format_number_compact, format_usd, format_usd_per_hour
 from fleetopt.schema import Robustness
 
 # the decisions of plan.csv (plan_frame), as fleetopt.core.purchases reads one back
@@ -240,6 +241,21 @@ def present_cost(data: ModelData, st: Statements) -> float:
     return opening + costs - end_value
 
 
+def compute_in_service(data: ModelData, plan: Plan) -> np.ndarray:
+    """(T,) H100-equivalent GPUs in service each quarter on the forecast: the GPUs serving the market
+    and the contracts, by use, times their throughput in that use, summed over SKUs and sites."""
+    return np.einsum("us,usit->t", data.throughput, plan.active)
+
+
+def cost_per_h100_hour(data: ModelData, plan: Plan, present_cost_usd: float) -> float | None:
+    """The present cost per H100-equivalent GPU-hour in service, USD (formulation §6, "Cost"):
+    levelized, as a power plant's cost per MWh is, the price that, charged for every such hour
+    in service, pays the present cost: ``present_cost_usd`` / sum_t DF_t x 2,190 h x
+    :func:`compute_in_service`; None where nothing is in service."""
+    hours = HOURS_PER_QUARTER * float(np.dot(data.discount, compute_in_service(data, plan)))
+    return present_cost_usd / hours if hours > 0 else None
+
+
 # what the NPV and the cash count under the cost objective (formulation §6, "Cost"), after their label
 MARKET_VALUED = " (the GPUs' own use valued at market prices, as revenue)"
 # a cost plan's real budget figure (headline's min_cash_without_market_revenue_usd), as printed
@@ -281,6 +297,27 @@ def present_cost_arithmetic(fig: dict) -> str:
     return (f"{start}the quarters' costs (present value) {costs} - the value at the end {format_usd(end)} "
             f"({factor} x GPUs at resale and power plant at book "
             f"{format_usd(fig['terminal_assets_usd'])})")  # fmt: skip
+
+
+# a cost plan's levelized cost (headline's present_cost_per_h100_hour_usd), as printed
+COST_PER_H100_HOUR = "present cost per H100-equivalent GPU-hour in service (levelized)"
+
+
+def cost_per_h100_hour_basis(fig: dict) -> str:
+    """What a :func:`headline`'s levelized cost divides: 'the present cost over the 1.6B
+    H100-equivalent GPU-hours in service, each quarter's discounted as its costs are'."""
+    hours = format_number_compact(fig.get("compute_in_service_h100_hours", 0.0))
+    return (f"the present cost over the {hours} H100-equivalent GPU-hours in service, each quarter's "
+            "discounted as its costs are")
+
+
+def cost_per_h100_hour_words(fig: dict) -> str:
+    """A :func:`headline`'s levelized cost and its basis: '$0.61 (the present cost over ...)'; n/a
+    where nothing is in service or the summary predates the figure."""
+    per_hour = fig.get("present_cost_per_h100_hour_usd")
+    if per_hour is None:
+        return "n/a"
+    return f"{format_usd_per_hour(per_hour)} ({cost_per_h100_hour_basis(fig)})"
 
 
 def present_cost_words(fig: dict) -> str:
@@ -338,6 +375,8 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "present_cost_usd": opening + costs - end_value,
         "present_cost_opening_fleet_usd": opening,
         "present_cost_quarters_usd": costs,
+        "present_cost_per_h100_hour_usd": cost_per_h100_hour(data, plan, opening + costs - end_value),
+        "compute_in_service_h100_hours": HOURS_PER_QUARTER * float(compute_in_service(data, plan).sum()),
         "peak_debt_usd": float(lines["debt_usd"].max()),
         "min_liquidity_usd": float(lines["cash_usd"].min()),
         # a lab's real budget under the cost objective: cash less the market revenue to date, which

@@ -67,6 +67,17 @@ def _unsigned_zero(text: str) -> str:
     return text[1:] if text.startswith("-") and not _shows_digits(text) else text
 
 
+# the unit of a price per H100-equivalent GPU-hour (a cost solve's levelized cost, formulation §6)
+USD_PER_H100_HOUR = "USD per H100-equivalent GPU-hour"
+
+
+def format_usd_per_hour(usd: float | None) -> str:
+    """A price per hour, in cents: $0.61, $2.35, -$0.04; n/a when missing or not finite."""
+    if usd is None or not math.isfinite(usd):
+        return "n/a"
+    return _signed(usd, f"${rounded(usd, 2)}")
+
+
 def format_usd_compact(usd: float | None) -> str:
     """USD in at most one decimal, for chart axes and report cells: $2.4B, -$14.1M, $850.0k; n/a
     when not finite."""
@@ -133,6 +144,8 @@ def format_figure(value: float, unit: str) -> str:
     else a rounded count with its unit (``12,000 GPUs``)."""
     if unit == "USD":
         return format_usd(value)
+    if unit == USD_PER_H100_HOUR:
+        return format_usd_per_hour(value)
     if unit == "share":  # NaN: nothing to share (a model without market demand)
         return "n/a" if not math.isfinite(value) else _unsigned_zero(f"{value:.1%}")
     if unit == "MW":

@@ -19,9 +19,11 @@ from fleetopt.core.data import GENERATIONS, USES, ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import (
+    COST_PER_H100_HOUR,
     MARKET_VALUED,
     WITHOUT_MARKET_REVENUE,
     budget_overrun_words,
+    cost_per_h100_hour_basis,
     cost_plans_note,
     first_tested_quarter,
     gpus_by_generation,
@@ -39,6 +41,7 @@ from fleetopt.core.units import (
     format_number_compact,
     format_solver_status,
     format_usd,
+    format_usd_per_hour,
     usd_column_formatter,
 )
 from fleetopt.errors import InputError, warn
@@ -758,7 +761,11 @@ def _forecast_kpis(run: _Run) -> list[str]:
         # a solve before 0.4.3: its objective (in its provenance) left out the installed fleet
         objective += (f" (since fleetopt 0.4.3 with the installed fleet at the start: the run's own objective, "
                       f"{_usd(run.summary.get('objective_usd'))}, was without it)")
-    kpis = [_milp_kpi(run, objective, _usd(fig["present_cost_usd"]))] if cost else []
+    kpis = [
+        _milp_kpi(run, objective, _usd(fig["present_cost_usd"])),
+        _milp_kpi(run, f"{COST_PER_H100_HOUR}: {cost_per_h100_hour_basis(fig)}",
+                  format_usd_per_hour(fig["present_cost_per_h100_hour_usd"])),
+    ] if cost else []  # fmt: skip
     kpis += [
         _kpi("NPV on the forecast" + valued, _usd(fc.npv_usd)),
         _milp_kpi(run, f"{_whose_npv(run, fig)}, at the end (present value): {npv_terminal_arithmetic(fig)}",
