@@ -391,25 +391,29 @@ def test_a_sweep_resumed_on_a_machine_that_sizes_chunks_otherwise_keeps_its_stor
     pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
 
 
-def test_a_sweep_resumed_after_its_seed_was_edited_recomputes_its_stored_chunks(tmp_path, monkeypatch):
+def test_a_sweep_resumed_after_its_seed_was_edited_keeps_its_stored_chunks(tmp_path, monkeypatch):
     """A sweep's chunks carry the same fingerprint: stopped with 2 chunks of seed 3 stored (one
-    candidate a chunk), then job.json's seed edited to 4, the resume removes both and evaluates
-    every candidate on seed 4's scenarios, as a sweep of seed 4 does."""
+    candidate a chunk), then job.json's seed edited to 4. The resume removed both and evaluated
+    every candidate on seed 4; now it is refused, the chunks kept, and with the seed put back it
+    finishes on them, as the uninterrupted sweep of seed 3."""
     from fleetopt import api
+    from fleetopt.evaluate.jobs import OtherRunsChunks
     from fleetopt.sweep.candidates import Rule
 
     rule, folder = Rule(max_breach_prob=0.9), tmp_path / "sweep"
-    reference = api.sweep("tiny", candidates=5, scenarios=200, seed=4, rule=rule, backend="numpy")
+    reference = api.sweep("tiny", candidates=5, scenarios=200, seed=3, rule=rule, backend="numpy")
     _one_candidate_a_chunk(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         api.sweep("tiny", candidates=5, scenarios=200, seed=3, rule=rule, backend="numpy", folder=folder,
                   progress=interrupt_at(3))  # fmt: skip
     assert ChunkStore(folder / "chunks").count() == 2
     _edit_job(folder, seed=4)
-    with pytest.warns(
-        FleetoptWarning, match=r"2 stored chunks computed for another run \(seed 3 where this run has 4\)"
-    ):
-        resumed = api.resume_sweep(folder)
+    with pytest.raises(OtherRunsChunks, match=r"2 finished chunks .* \(seed 3 where this run has 4\)"):
+        api.resume_sweep(folder)
+    assert ChunkStore(folder / "chunks").count() == 2
+    _edit_job(folder, seed=3)
+    resumed = api.resume_sweep(folder)
+    assert resumed.evaluation.pairs_stored == 2 * 200
     pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
 
 
@@ -787,32 +791,60 @@ def _edit_job(folder: Path, **fields) -> None:
     (folder / "job.json").write_text(json.dumps({**job, **fields}))
 
 
-def test_a_resume_after_the_seed_was_edited_recomputes_the_chunk_of_the_old_seed(tmp_path):
-    """job.json's seed edited from 7 to 8 on a folder holding a chunk of seed 7: the resume mixed
-    that chunk's 2 rows (seed 7) with 4 rows of seed 8 and said seed 8. Now the chunk's fingerprint
-    (seed 7) is not the run's: it is removed with a warning, and every row is seed 8's. The 6 plans
-    are one plan, so every row of a run is the same row: a mix would show."""
+def _edit_model_and_its_hash(folder: Path) -> None:
+    """model.yaml given another discount rate, and job.json's model_hash made to agree: a model
+    genuinely changed (not a comment), which the hash check alone lets pass."""
+    path = folder / "model.yaml"
+    path.write_text(path.read_text().replace("discount_rate_annual: 0.15", "discount_rate_annual: 0.16"))
+    _edit_job(folder, model_hash=load_model(path).content_hash)
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda folder: _edit_job(folder, seed=8), "seed 7 where this run has 8"),
+    (lambda folder: _edit_job(folder, n_scenarios=30), "n_scenarios 20 where this run has 30"),
+    (_edit_model_and_its_hash, "another model"),
+], ids=["seed", "scenarios", "model"])  # fmt: skip
+def test_a_resume_of_a_job_whose_settings_or_model_changed_keeps_its_finished_chunks(tmp_path, edit, said):
+    """job.json's seed edited from 7 to 8 on a folder holding a chunk of seed 7: the resume removed
+    that finished chunk (with a warning) and computed every plan on seed 8. An edited or damaged
+    field is no reason to throw away finished work: the resume is refused, naming what differs and
+    what to do, and removes nothing; put back, the job resumes with its chunk, to the figures of an
+    uninterrupted run."""
     folder = _interrupted_job(tmp_path, seed=7)
-    _edit_job(folder, seed=8)
+    job_json, model_yaml = (folder / "job.json").read_text(), (folder / "model.yaml").read_text()
+    edit(folder)
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
+    text = " ".join(err.split())
+    assert code == 2 and "Traceback" not in err, err
+    assert f"{folder / 'chunks'}: 1 finished chunk of this job was computed for another run" in text, err
+    assert said in text and "Nothing was removed" in text
+    assert f"or delete {folder / 'chunks'} to compute every chunk again" in text
+    assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
+    (folder / "job.json").write_text(job_json)
+    (folder / "model.yaml").write_text(model_yaml)
     code, _, err = run_cli("evaluate", "--resume", str(folder))
     assert code == 0, err
-    assert "1 stored chunk computed for another run (seed 7 where this run has 8)" in " ".join(err.split())
-    metrics = pd.read_csv(folder / "metrics.csv")
-    expected = _fresh(tmp_path, seed=8).metrics
-    pd.testing.assert_frame_equal(metrics, expected, check_exact=False, rtol=1e-6)
-    assert metrics.drop(columns="plan").nunique().max() == 1  # one row six times: no seed-7 row
-    assert json.loads((folder / "summary.json").read_text())["seed"] == 8
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["plan_scenario_pairs_from_an_earlier_attempt"] == 2 * 20
+    fresh = _fresh(tmp_path, seed=7).metrics
+    pd.testing.assert_frame_equal(pd.read_csv(folder / "metrics.csv"), fresh, check_exact=False, rtol=1e-6)
 
 
-def test_a_resume_after_keep_matrix_was_edited_on_recomputes_the_chunk_without_a_matrix(tmp_path):
-    """keep_matrix edited from false to true: the stored chunk has no NPV matrix, and the resume
-    failed with 'zero-dimensional arrays cannot be concatenated' after computing the rest."""
+def test_a_job_whose_keep_matrix_was_edited_on_is_finished_once_its_chunks_are_deleted(tmp_path):
+    """keep_matrix edited from false to true: the stored chunk has no NPV matrix. The resume is
+    refused, the chunk kept; deleting chunks/ as the message says computes every chunk anew, with
+    the matrix (before, the resume failed with 'zero-dimensional arrays cannot be concatenated',
+    then removed the chunk by itself)."""
     from fleetopt import api
+    from fleetopt.evaluate.jobs import OtherRunsChunks
 
     folder = _interrupted_job(tmp_path, keep_matrix=False)
     _edit_job(folder, keep_matrix=True)
-    with pytest.warns(FleetoptWarning, match="keep_matrix false where this run has true"):
-        resumed = api.resume_evaluation(folder).run(folder)
+    with pytest.raises(OtherRunsChunks, match="keep_matrix false where this run has true"):
+        api.resume_evaluation(folder).run(folder)
+    assert ChunkStore(folder / "chunks").count() == 1
+    shutil.rmtree(folder / "chunks")
+    resumed = api.resume_evaluation(folder).run(folder)
     assert resumed.npv_matrix.shape == (6, 20)
     assert np.array_equal(resumed.npv_matrix, _fresh(tmp_path, seed=7, keep_matrix=True).npv_matrix)
     assert resumed.pairs_stored == 0

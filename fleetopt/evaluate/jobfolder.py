@@ -105,7 +105,8 @@ class EvaluationJob:
     def _store(self, folder: str | Path | None) -> ChunkStore | None:
         if folder is None:
             return None
-        return ChunkStore(RunFolder(folder).chunk_folder, self.settings["n_scenarios"], tuple(METRIC_COLUMNS))
+        return ChunkStore(RunFolder(folder).chunk_folder, self.settings["n_scenarios"], tuple(METRIC_COLUMNS),
+                          refuse_other_runs=True)  # fmt: skip
 
 
 def model_of_plans(plans: str | Path) -> Path | str | None:

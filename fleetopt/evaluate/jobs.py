@@ -72,18 +72,28 @@ def _plain(value):
     return list(value) if isinstance(value, tuple) else value
 
 
+class OtherRunsChunks(InputError):
+    """A job folder's intact finished chunks were computed for another run than the one resuming it
+    (its job.json, model.yaml or plans changed since it started): refused, never removed."""
+
+
 class ChunkStore:
     """Finished chunks in ``folder``: ``chunk-<first>-<stop>-<sha256>.npz``, written then renamed.
 
     The name carries the checksum of the bytes, and the metadata inside the fingerprint of what the
     chunk was computed from (:func:`run_fingerprint` and its plan range). Once a run has told the
     store its fingerprint (:meth:`expect`), a stored chunk is never trusted unless both match: a
-    truncated or corrupt file, or one of another run (other settings, model or plans; copied from
-    another folder), is removed and recomputed, and the run is warned how many were.
+    truncated or corrupt file is removed and recomputed, and the run is warned how many were. One
+    of another run (other settings, model or plans; copied from another folder) is removed and
+    recomputed the same way, unless ``refuse_other_runs`` (a job folder's store: those chunks are
+    the job's finished work, and its job.json was edited or damaged): then :meth:`expect` refuses
+    the run (:class:`OtherRunsChunks`), naming what differs, and removes nothing.
     """
 
-    def __init__(self, folder: str | Path, n_scenarios: int | None = None, metrics: tuple[str, ...] = ()):
+    def __init__(self, folder: str | Path, n_scenarios: int | None = None, metrics: tuple[str, ...] = (),
+                 refuse_other_runs: bool = False):  # fmt: skip
         self.folder = Path(folder)
+        self.refuse_other_runs = refuse_other_runs
         self.folder.mkdir(parents=True, exist_ok=True)
         # what a chunk of this run must hold, where known: a file with the right checksum but other
         # contents (another version, a hand-made file) is recomputed, never trusted
@@ -95,23 +105,26 @@ class ChunkStore:
     def expect(self, data: ModelData, plans: PlanBatch, spec) -> None:
         """Bind the store to a run: from now on only chunks of its fingerprint are used. The chunks
         stored already are checked now; those that are not this run's are removed, with a warning
-        saying how many and why (so a resume never mixes them with its own)."""
+        saying how many and why (so a resume never mixes them with its own); with
+        ``refuse_other_runs``, intact chunks of another run are refused before anything is removed."""
         self.fingerprint = run_fingerprint(data, plans, spec)
         self.n_scenarios = spec.n_scenarios
-        corrupt, foreign = 0, []
+        corrupt, foreign = [], []
         for path in sorted(self.folder.glob("chunk-*.npz")):
             match = _CHUNK_NAME.match(path.name)
             if not match:
                 continue
             verdict = self._verdict(path, match)
-            if verdict is True:
-                continue
-            path.unlink(missing_ok=True)
             if verdict is None:
-                corrupt += 1
-            else:
-                foreign.append((verdict, self._chunk_fingerprint(int(match.group(1)), int(match.group(2)))))
-        _warn_discarded(self.folder, corrupt, foreign)
+                corrupt.append(path)
+            elif verdict is not True:
+                wanted = self._chunk_fingerprint(int(match.group(1)), int(match.group(2)))
+                foreign.append((path, verdict, wanted))
+        if foreign and self.refuse_other_runs:
+            raise OtherRunsChunks(_other_runs_refused(self.folder, [f[1:] for f in foreign]))
+        for path in [*corrupt, *(f[0] for f in foreign)]:
+            path.unlink(missing_ok=True)
+        _warn_discarded(self.folder, len(corrupt), [f[1:] for f in foreign])
 
     def _verdict(self, path: Path, match) -> bool | dict | None:
         """True for a chunk of this run; None for a corrupt one; else the stored fingerprint."""
@@ -241,12 +254,29 @@ def _differences(stored: dict, expected: dict) -> list[str]:
     return said
 
 
+def _why_other_run(foreign: list[tuple[dict, dict]]) -> str:
+    """How stored chunks' fingerprints differ from the run's, each difference once."""
+    return "; ".join(dict.fromkeys(d for stored, expected in foreign for d in _differences(stored, expected)))
+
+
+def _other_runs_refused(folder: Path, foreign: list[tuple[dict, dict]]) -> str:
+    """Why a job folder's finished chunks of another run refuse its resume, and what to do."""
+    were = "was" if len(foreign) == 1 else "were"
+    return (
+        f"{folder}: {counted(len(foreign), 'finished chunk')} of this job {were} computed for another "
+        f"run than the one now resuming it ({_why_other_run(foreign)}): the job's job.json, model.yaml or "
+        f"plans file was changed since it started. Nothing was removed: restore what was changed to "
+        f"finish the job with its finished work; or delete {folder} to compute every chunk again as the "
+        "job now reads, then resume; or start the run anew in another folder"
+    )
+
+
 def _warn_discarded(folder: Path, corrupt: int, foreign: list[tuple[dict, dict]]) -> None:
     """One warning for the stored chunks :meth:`ChunkStore.expect` removed, saying why."""
     parts = []
     if foreign:
-        why = list(dict.fromkeys(d for stored, expected in foreign for d in _differences(stored, expected)))
-        parts.append(f"{counted(len(foreign), 'stored chunk')} computed for another run ({'; '.join(why)})")
+        why = _why_other_run(foreign)
+        parts.append(f"{counted(len(foreign), 'stored chunk')} computed for another run ({why})")
     if corrupt:
         parts.append(f"{counted(corrupt, 'stored chunk')} corrupt or truncated")
     if parts:

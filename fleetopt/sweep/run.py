@@ -438,7 +438,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     feasible = cands.feasible
     batch = compile_plans(data, [c.plan for c in feasible], [c.label for c in feasible])
     batch = with_buffers(batch, [c.liquidity_buffer_usd for c in feasible])
-    store = ChunkStore(RunFolder(folder).chunk_folder) if folder is not None else None
+    store = ChunkStore(RunFolder(folder).chunk_folder, refuse_other_runs=True) if folder is not None else None
     n = settings["n_scenarios"]
     backend = choose_backend(settings["backend"], settings.get("threads"), data, batch, n)
     # sized for this machine: a resume keeps the chunks stored before as they are (ChunkStore.ranges)
