@@ -1232,3 +1232,32 @@ def test_a_worker_ends_when_its_parent_is_killed(tmp_path):
         time.sleep(0.05)
     os.kill(worker, signal.SIGKILL)
     raise AssertionError("the worker outlived its parent")
+
+
+def test_a_job_folder_deleted_while_the_run_goes_on_is_written_again_whole(tmp_path, monkeypatch):
+    """The job's folder deleted while it ran (a clean-up script): the next chunk saved made its
+    chunks/ again, and the final write refused the folder as "already exists and is not empty",
+    losing the whole run. Now the run, complete in memory, is written there again whole and
+    recorded, a warning says what happened and the command exits 2."""
+    from fleetopt import api
+
+    folder, deleted = tmp_path / "run", []
+    real_save = ChunkStore.save
+
+    def deleted_before_the_first_save(self, first, stop, result):
+        if not deleted:
+            deleted.append(shutil.rmtree(folder))
+        real_save(self, first, stop, result)
+
+    monkeypatch.setattr(ChunkStore, "save", deleted_before_the_first_save)
+    args = ("evaluate", "tiny", "--plans", str(_tiny_plans_file(tmp_path)), "--scenarios", "20",
+            "--backend", "numpy", "--max-memory", "100KB", "--out", str(folder))  # fmt: skip
+    code, out, err = run_cli(*args)
+    text = " ".join(err.split())
+    assert code == 2 and deleted and "Traceback" not in err, out + err
+    assert f"warning: {folder} was deleted while its run went on" in text, err
+    assert f"wrote {folder}" in " ".join(out.split())
+    assert sorted(p.name for p in folder.iterdir()) == ["metrics.csv", "model.yaml", "summary.json"]
+    fresh = _fresh(tmp_path, seed=0).metrics
+    pd.testing.assert_frame_equal(pd.read_csv(folder / "metrics.csv"), fresh, check_exact=False, rtol=1e-6)
+    assert api.run_id(folder) == 1

@@ -177,11 +177,14 @@ def evaluate(
             console.print(f"Note: {cost_plans_note(result.n_plans)}.", soft_wrap=True, highlight=False)
         ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
         with interruptible(folder.path, "evaluate"):  # a disk full while writing: the chunks finish it
+            lost = folder.lost_while_running  # written again whole, with a warning
             path = api.write_evaluate_run(
                 result, job.loaded, job.source, folder.path, command=command_line(), ranking=ranking
             )
     say_written(path)
     finish_report(path, report)
+    if lost:  # a batch system sees that something removed the job's folder under it
+        raise typer.Exit(InputError.exit_code)
 
 
 def _run_evaluation(job: api.EvaluationJob, folder: Path):
@@ -471,7 +474,10 @@ def _sweep_done(result, folder: Path, report: bool) -> None:
     console.print(sweep_table(result.metrics, legend))
     pick = marked("recommended: ", (result.recommended["plan"], "bold"), f". {result.why()}")
     console.print(pick, soft_wrap=True)
+    lost = folder is not None and RunFolder(folder).lost_while_running  # written again whole, with a warning
     with interruptible(folder, "sweep") if folder is not None else nullcontext():
         path = api.write_sweep_run(result, folder, command=command_line())
     say_written(path)
     finish_report(path, report)
+    if lost:
+        raise typer.Exit(InputError.exit_code)

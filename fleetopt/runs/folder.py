@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt import __version__
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, warn
 from fleetopt.runs.files import current_umask, file_sha256, write_bytes_atomic
 
 if TYPE_CHECKING:
@@ -545,14 +545,28 @@ class RunFolder:
         finished run's folder is never written again."""
         if self.is_job and self.is_finished:
             raise RunDirError(f"{self.path} holds a finished run: choose a new or empty folder")
+        if self.lost_while_running:
+            self.discard()  # what the chunks saved since made there again: the run is complete in memory
+            warn(f"{self.path} was deleted while its run went on (its {self.JOB} was gone at the end): "
+                 "the run, complete, is written there again whole")  # fmt: skip
         if not self.is_job:
             return self.write({**(known_at_start() if known_at_start else {}), **files})
         files = _stamped(files)
         for name in sorted(files, key=lambda n: n == self.SUMMARY):
             write_bytes_atomic(self.path / name, _bytes(files[name]))
+        self.tidy_finished_job()
+        return self.path
+
+    @property
+    def lost_while_running(self) -> bool:
+        """Whether this is a job folder this process runs (it holds its lock) whose job.json is gone:
+        deleted while the run went on (a chunk saved since makes its chunks/ again)."""
+        return self.path.resolve() in _HELD_LOCKS and not self.is_job
+
+    def tidy_finished_job(self) -> None:
+        """What a finished job folder no longer needs: its chunks (its results are written) and its lock."""
         shutil.rmtree(self.chunk_folder, ignore_errors=True)
         self.release_lock(remove=True)
-        return self.path
 
 
 WRITTEN_KEY = "written_utc"  # summary.json's: when the run was finished, ISO 8601 in UTC, to the second
