@@ -1261,3 +1261,61 @@ def test_a_job_folder_deleted_while_the_run_goes_on_is_written_again_whole(tmp_p
     fresh = _fresh(tmp_path, seed=0).metrics
     pd.testing.assert_frame_equal(pd.read_csv(folder / "metrics.csv"), fresh, check_exact=False, rtol=1e-6)
     assert api.run_id(folder) == 1
+
+
+def test_a_job_stopped_while_it_starts_leaves_its_folder_free_for_a_new_run(tmp_path, monkeypatch):
+    """A Ctrl-C or SIGTERM in the first moments of a job, after its lock and model.yaml were written
+    and before job.json, left a folder that `--resume` refused (no job.json) and `--out` refused
+    (not empty). A job now starts whole or not at all: the folder is left as it was (a new one
+    removed, an empty one the user made kept empty), no partial folder beside it, and the same
+    command then runs there."""
+    args = ("evaluate", "tiny", "--plans", str(_tiny_plans_file(tmp_path)), "--scenarios", "20",
+            "--backend", "numpy")  # fmt: skip
+    for folder, made_by_user in ((tmp_path / "new", False), (tmp_path / "made", True)):
+        if made_by_user:
+            folder.mkdir()
+        with monkeypatch.context() as stop:
+            stop.setattr(RunFolder, "write_job", _stopped_before_job_json)
+            code, _, err = run_cli(*args, "--out", str(folder))
+        assert code == 130 and "Traceback" not in err, err
+        assert "interrupted before anything was saved: run it again" in err
+        assert folder.is_dir() == made_by_user and not (made_by_user and any(folder.iterdir()))
+        assert not [p.name for p in tmp_path.iterdir() if ".partial-" in p.name]
+        code, _, err = run_cli(*args, "--out", str(folder))
+        assert code == 0 and (folder / "summary.json").exists(), err
+
+
+def _stopped_before_job_json(self, settings):
+    """RunFolder.write_job stopped by a Ctrl-C: the model is written, job.json not."""
+    assert (self / RunFolder.MODEL).is_file()
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("stopped_in", ["_print_best", "finish_report"])
+def test_a_stop_after_the_evaluation_says_where_its_results_are(tmp_path, monkeypatch, stopped_in):
+    """A Ctrl-C while the result tables printed (every chunk saved), or while the report was written
+    (the run written and recorded), said only "interrupted". Now it says what is saved, where, and
+    how to finish: the resume then computes nothing."""
+    from fleetopt.cli import risk_commands
+
+    folder = tmp_path / "run"
+    monkeypatch.setattr(risk_commands, stopped_in, _ctrl_c)
+    args = ("evaluate", "tiny", "--plans", str(_tiny_plans_file(tmp_path)), "--scenarios", "20",
+            "--backend", "numpy", "--max-memory", "100KB", "--out", str(folder))  # fmt: skip
+    code, _, err = run_cli(*args)
+    text = " ".join(err.split())
+    assert code == 130 and "Traceback" not in err, err
+    if stopped_in == "finish_report":
+        assert f"interrupted after the run was written to {folder} and recorded (fleetopt runs)" in text
+        assert (folder / "summary.json").exists()
+        return
+    assert f"interrupted: 6 evaluation chunks saved in {folder}; finish with: fleetopt evaluate" in text
+    monkeypatch.undo()
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
+    assert code == 0, err
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["plan_scenario_pairs_from_an_earlier_attempt"] == 6 * 20
+
+
+def _ctrl_c(*args):
+    raise KeyboardInterrupt

@@ -117,8 +117,7 @@ def errors_reported():
             err_console.print(line, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except StoppedAfterWriting as exc:  # the stop was held until the run was written and recorded
-        err_console.print(f"interrupted after the run was written to {exc.path} and recorded (fleetopt runs)",
-                          soft_wrap=True)  # fmt: skip
+        err_console.print(stopped_after_writing(exc.path), soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except KeyboardInterrupt:
         err_console.print("interrupted")
@@ -574,9 +573,26 @@ def saved_work(run: RunFolder) -> str:
     return counted(stored, "evaluation chunk")
 
 
+def stopped_after_writing(path: Path) -> str:
+    """What a stop once the run is written and recorded says: the run is kept, and where."""
+    return f"interrupted after the run was written to {path} and recorded (fleetopt runs)"
+
+
+def stopped_message(run: RunFolder, command: str) -> str:
+    """What a stop of a run in ``run`` says: where its results are, or what it saved and how to
+    finish it, or that it saved nothing."""
+    if run.is_finished:
+        return stopped_after_writing(run.path)
+    if run.is_job:
+        finish = resume_command(command, run.path)
+        return f"interrupted: {saved_work(run)} saved in {run.path}; finish with: {finish}"
+    return "interrupted before anything was saved: run it again"
+
+
 @contextmanager
 def interruptible(folder: Path, command: str):
-    """SIGTERM behaves like Ctrl-C; either stops the run with a message saying how to resume it."""
+    """SIGTERM behaves like Ctrl-C; either stops the run with a message saying what is saved and
+    how to finish it (:func:`stopped_message`)."""
     run = RunFolder(folder)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -584,17 +600,10 @@ def interruptible(folder: Path, command: str):
     except StoppedAfterWriting:  # the run is kept: errors_reported says so
         raise
     except KeyboardInterrupt:
-        if run.is_job:
-            err_console.print(
-                f"interrupted: {saved_work(run)} saved in {folder}; "
-                f"finish with: {resume_command(command, folder)}",
-                soft_wrap=True,
-            )
-        else:
-            err_console.print("interrupted before anything was saved: run it again")
+        err_console.print(stopped_message(run, command), soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except OSError as exc:  # a disk full, a folder gone: what was saved can still be finished
-        if not run.is_job:
+        if not run.is_job or run.is_finished:  # a finished run's report: errors_reported names the file
             raise
         where = f" ({exc.filename})" if exc.filename else ""
         err_console.print(

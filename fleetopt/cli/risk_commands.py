@@ -165,7 +165,8 @@ def evaluate(
         )  # fmt: skip
         folder = RunFolder.claim(out, run_name("evaluate", loaded.model.name))
     warn_if_tiny_blocks(job.settings["scenario_chunk"], job.settings["n_scenarios"])
-    with folder.released_on_failure():
+    # a stop (or a disk full) from the start to the report says what is saved and how to finish
+    with folder.released_on_failure(), interruptible(folder.path, "evaluate"):
         if resume is None:
             job.start(folder.path)
         result = _run_evaluation(job, folder.path)
@@ -176,13 +177,12 @@ def evaluate(
             console.print(demand_served_table(shown, title, job.data.T))
             console.print(f"Note: {cost_plans_note(result.n_plans)}.", soft_wrap=True, highlight=False)
         ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
-        with interruptible(folder.path, "evaluate"):  # a disk full while writing: the chunks finish it
-            lost = folder.lost_while_running  # written again whole, with a warning
-            path = api.write_evaluate_run(
-                result, job.loaded, job.source, folder.path, command=command_line(), ranking=ranking
-            )
-    say_written(path)
-    finish_report(path, report)
+        lost = folder.lost_while_running  # written again whole, with a warning
+        path = api.write_evaluate_run(
+            result, job.loaded, job.source, folder.path, command=command_line(), ranking=ranking
+        )
+        say_written(path)
+        finish_report(path, report)
     if lost:  # a batch system sees that something removed the job's folder under it
         raise typer.Exit(InputError.exit_code)
 
@@ -465,19 +465,20 @@ def candidate_counts(result) -> str:
 
 
 def _sweep_done(result, folder: Path, report: bool) -> None:
-    console.print(candidate_counts(result), soft_wrap=True)
-    legend = (
-        "candidates (* Pareto front of mean NPV, CVaR5 and P(breach); > recommended; ! breaches or "
-        "defaults on the forecast itself; = a cash buffer that never acted here: the forecast optimum's "
-        "figures)"
-    )
-    console.print(sweep_table(result.metrics, legend))
-    pick = marked("recommended: ", (result.recommended["plan"], "bold"), f". {result.why()}")
-    console.print(pick, soft_wrap=True)
-    lost = folder is not None and RunFolder(folder).lost_while_running  # written again whole, with a warning
+    """Print a sweep's candidates and pick, then write it (a stop meanwhile says what is saved)."""
     with interruptible(folder, "sweep") if folder is not None else nullcontext():
+        console.print(candidate_counts(result), soft_wrap=True)
+        legend = (
+            "candidates (* Pareto front of mean NPV, CVaR5 and P(breach); > recommended; ! breaches or "
+            "defaults on the forecast itself; = a cash buffer that never acted here: the forecast optimum's "
+            "figures)"
+        )
+        console.print(sweep_table(result.metrics, legend))
+        pick = marked("recommended: ", (result.recommended["plan"], "bold"), f". {result.why()}")
+        console.print(pick, soft_wrap=True)
+        lost = folder is not None and RunFolder(folder).lost_while_running  # written again whole, warned
         path = api.write_sweep_run(result, folder, command=command_line())
-    say_written(path)
-    finish_report(path, report)
-    if lost:
+        say_written(path)
+        finish_report(path, report)
+    if lost:  # a batch system sees that something removed the job's folder under it
         raise typer.Exit(InputError.exit_code)

@@ -60,8 +60,8 @@ def unfinished_jobs(root: Path | None = None) -> list[RunFolder]:
     (:meth:`RunFolder.running_pid`). The registry records a run once it finishes, so these are the
     jobs `--resume` finishes. Oldest first (folder names start with their time)."""
     root = runs_dir() if root is None else Path(root)
-    try:
-        folders = sorted(p for p in root.iterdir() if p.is_dir())
+    try:  # a folder being written whole (.NAME.partial-...) is not a run yet
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     except OSError:
         return []
     return [run for run in map(RunFolder, folders) if run.interrupted_kind()]
@@ -474,22 +474,11 @@ class RunFolder:
         out = self.path
         self.check_new(out)
         files = _stamped(files)
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-            os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700: as every other run folder is made
-        except OSError as exc:
-            raise RunDirError(f"cannot write {out}: {exc.strerror or exc}") from None
+        tmp = _partial_folder(out)
         try:
             for name, content in files.items():
                 (tmp / name).write_bytes(_bytes(content))
-            try:
-                os.replace(tmp, out)  # onto an empty folder too (POSIX): the claimed name is never free
-            except OSError:
-                if not out.is_dir():
-                    raise
-                out.rmdir()
-                os.replace(tmp, out)
+            _rename_onto(tmp, out)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             self.release()
@@ -501,15 +490,25 @@ class RunFolder:
         return out
 
     def start_job(self, files: dict[str, bytes | str], settings: dict) -> None:
-        """Start a resumable job: ``files`` (the model, the plans ...) then job.json, each atomically,
-        holding the folder's lock (:meth:`hold_lock`) until the run finishes. The folder must be new
-        or empty (:meth:`check_new`): a job started in another run's folder would mix its files with
-        that run's and, once finished, replace its summary."""
+        """Start a resumable job: ``files`` (the model, the plans ...) and job.json, all or nothing
+        (written into a temporary folder beside it, locked, then renamed onto the new or empty
+        folder), holding the folder's lock (:meth:`hold_lock`) until the run finishes. A stop, or a
+        kill, while the job starts leaves the folder as it was: never a job without its job.json,
+        which could be neither resumed nor used for a new run. The folder must be new or empty
+        (:meth:`check_new`): a job started in another run's folder would mix its files with that
+        run's and, once finished, replace its summary."""
         self.check_new(self.path)
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.hold_lock(new_job=True)
-        self.write_files(files)
-        self.write_job(settings)
+        partial = RunFolder(_partial_folder(self.path))
+        try:
+            partial.hold_lock(new_job=True)
+            partial.write_files(files)
+            partial.write_job(settings)
+            _rename_onto(partial.path, self.path)
+            _HELD_LOCKS[self.path.resolve()] = _HELD_LOCKS.pop(partial.path.resolve())  # the lock moved with it
+        except BaseException:
+            partial.release_lock()
+            shutil.rmtree(partial.path, ignore_errors=True)  # gone already where renamed
+            raise
 
     def check_job_version(self) -> None:
         """Refuse to resume a job another version of fleetopt started: its finished chunks or
@@ -623,6 +622,28 @@ def unwritable_ancestor(path: Path) -> Path | None:
     where it is one."""
     existing = next(p for p in (path, *path.parents) if p.exists())
     return None if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK) else existing
+
+
+def _partial_folder(out: Path) -> Path:
+    """A new temporary folder beside ``out``, made as every run folder is, to be renamed onto it."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700: as every other run folder is made
+    except OSError as exc:
+        raise RunDirError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return tmp
+
+
+def _rename_onto(tmp: Path, out: Path) -> None:
+    """``tmp`` renamed to ``out``, onto an empty folder too (POSIX): a claimed name is never free."""
+    try:
+        os.replace(tmp, out)
+    except OSError:
+        if not out.is_dir():
+            raise
+        out.rmdir()
+        os.replace(tmp, out)
 
 
 def _bytes(content: bytes | str) -> bytes:
