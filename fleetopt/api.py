@@ -1111,8 +1111,10 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
 def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | None]]:
     """The evaluations and sweeps in the runs folder (``$FLEETOPT_RUNS_DIR`` or ./runs) that have not
     finished, which the registry lists only once they do: ``(folder, kind, pid)``, kind
-    ``evaluate`` or ``sweep``, pid the process still running it (a string), or None for one that was
-    interrupted (``fleetopt <kind> --resume FOLDER`` finishes it). Oldest first. Jobs written with
+    ``evaluate`` or ``sweep`` (None for a job folder whose job.json is damaged: unreadable, or naming
+    no kind of job; it cannot be resumed until it is restored), pid the process still running it (a
+    string), or None for one that was interrupted (``fleetopt <kind> --resume FOLDER`` finishes it).
+    Oldest first. Jobs written with
     ``--out`` outside the runs folder are not looked for. ``model``: only jobs of the model of this
     name (the name in their model.yaml)."""
     limits.text("model", model, optional=True)

@@ -478,6 +478,25 @@ def test_fleetopt_runs_lists_the_jobs_not_finished_and_how_to_finish_them(tmp_pa
     assert [Path(r.path) for r in api.runs()] == [folder]  # recorded now
 
 
+@pytest.mark.parametrize("damage, said", [
+    (lambda text: text[: len(text) // 2], "job.json cannot be read as a job's settings"),
+    (lambda text: text.replace('"kind": "evaluate"', '"kind": "evaluation"'), "'kind' is 'evaluation'"),
+], ids=["cut short", "kind edited"])  # fmt: skip
+def test_fleetopt_runs_lists_a_job_whose_job_json_is_damaged(tmp_path, monkeypatch, damage, said):
+    """A job folder whose job.json was cut short (a full disk, a bad copy) or edited was left out of
+    `fleetopt runs` without a word: its finished chunks were forgotten. It is listed as damaged,
+    whatever --kind asks for, saying why and what to do."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path))
+    folder = _interrupted_job(tmp_path)
+    (folder / "job.json").write_text(damage((folder / "job.json").read_text()))
+    for args in (("runs",), ("runs", "--kind", "sweep"), ("runs", "--model", "tiny")):
+        code, out, err = run_cli(*args)
+        text = " ".join(out.split())
+        assert code == 0 and not err, err
+        assert f"{folder} (kind unknown): damaged, cannot be resumed: {folder / 'job.json'}" in text, out
+        assert said in text and "restore its job.json (from a copy of the folder), or delete" in text
+
+
 def test_a_sweep_resume_checks_its_model_keeps_its_source_and_holds_the_folder(tmp_path, monkeypatch):
     """As an evaluation's: a model.yaml edited after the start is refused naming both files, the
     summary keeps the model source the sweep started from, and while another process holds the

@@ -190,12 +190,23 @@ def runs_list(
         console.print(f"no {what} recorded yet" + (f" for model {model!r}" if model else ""))
     else:
         console.print(runs_table(records))
-    unfinished = [job for job in api.unfinished_runs(model) if kind is None or job[1] == kind.value]
+    # a damaged job's kind is unknown: listed whatever --kind asks for
+    unfinished = [job for job in api.unfinished_runs(model) if kind is None or job[1] in (kind.value, None)]
     if unfinished:
         console.print("not finished, so not recorded yet:")
     for folder, job_kind, pid in unfinished:
-        state = f"running (pid {pid})" if pid else f"interrupted: {resume_command(job_kind, folder)}"
-        console.print(f"  {folder} ({job_kind}): {state}", soft_wrap=True, highlight=False)
+        console.print(f"  {folder} ({job_kind or 'kind unknown'}): {_job_state(folder, job_kind, pid)}",
+                      soft_wrap=True, highlight=False)  # fmt: skip
+
+
+def _job_state(folder: Path, kind: str | None, pid: str | None) -> str:
+    """An unfinished job's state in `fleetopt runs`: running, interrupted (how to finish it), or damaged."""
+    if pid:
+        return f"running (pid {pid})"
+    if kind is None:
+        return (f"damaged, cannot be resumed: {RunFolder(folder).job_damage()}; restore its "
+                f"{RunFolder.JOB} (from a copy of the folder), or delete the folder")  # fmt: skip
+    return f"interrupted: {resume_command(kind, folder)}"
 
 
 @runs_app.command("show")

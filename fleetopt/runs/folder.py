@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from fleetopt.schema.loading import LoadedModel
 
 RUNS_DIR_VARIABLE = "FLEETOPT_RUNS_DIR"
+JOB_KINDS = ("evaluate", "sweep")  # the runs that keep a job folder, resumable with --resume
 
 # the job folders whose lock this process holds: folder (resolved) -> the lock file's descriptor
 _HELD_LOCKS: dict[Path, int] = {}
@@ -57,14 +58,14 @@ def _lock_holder(fd: int) -> str:
 def unfinished_jobs(root: Path | None = None) -> list[RunFolder]:
     """The evaluations and sweeps in the runs folder (``root``, default :func:`runs_dir`; its
     direct subfolders) that have not finished: interrupted, or still running in another process
-    (:meth:`RunFolder.running_pid`). The registry records a run once it finishes, so these are the
+    (:meth:`RunFolder.running_pid`), or whose job.json is damaged (:meth:`RunFolder.job_damage`). The registry records a run once it finishes, so these are the
     jobs `--resume` finishes. Oldest first (folder names start with their time)."""
     root = runs_dir() if root is None else Path(root)
     try:  # a folder being written whole (.NAME.partial-...) is not a run yet
         folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     except OSError:
         return []
-    return [run for run in map(RunFolder, folders) if run.interrupted_kind()]
+    return [run for run in map(RunFolder, folders) if run.interrupted_kind() or run.job_damage()]
 
 
 # the end of a run folder's default name by the kind of run (<UTC time>-<model><suffix>): a solve's
@@ -335,7 +336,20 @@ class RunFolder:
             kind = self.job().get("kind")
         except RunDirError:
             return None
-        return kind if kind in ("evaluate", "sweep") else None
+        return kind if kind in JOB_KINDS else None
+
+    def job_damage(self) -> str | None:
+        """Why an unfinished job folder's job.json does not say what the job is (it cannot be read,
+        or names no kind of job), so that it cannot be resumed; None for any other folder."""
+        if not self.is_job or self.is_finished:
+            return None
+        try:
+            kind = self.job().get("kind")
+        except RunDirError:
+            return f"{self.path / self.JOB} cannot be read as a job's settings (cut short, edited or damaged)"
+        if kind not in JOB_KINDS:
+            return f"{self.path / self.JOB}: 'kind' is {kind!r}, not one of {', '.join(JOB_KINDS)}"
+        return None
 
     @property
     def making_candidates(self) -> bool:
