@@ -957,10 +957,20 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
     held too long, or it was copied from another runs folder); returns its new run id. Its
     summary.json gives the kind, model and key figures; its model.yaml must be the model they were
     made from, and a solve's plan.npz the file the run wrote. A folder already recorded is
-    refused, naming its run id. ``command``: what `fleetopt runs show` gives as the command
-    (default: that the run was recorded afterwards)."""
+    refused, naming its run id. A job's folder (an evaluation or sweep killed while it was being
+    recorded) is locked while it is recorded (refused while another process finishes it), then
+    loses its chunks and lock as a finished job does, once the record is written. ``command``: what
+    `fleetopt runs show` gives as the command (default: that the run was recorded afterwards)."""
     limits.text("command", command, optional=True)
     run = _finished_run(folder)
+    if not run.is_job:
+        return _record_finished_run(run, command)
+    with run.held_while_tidied():  # its chunks and lock removed only once the record is written
+        return _record_finished_run(run, command)
+
+
+def _record_finished_run(run: RunFolder, command: str | None) -> int:
+    """:func:`record_run` of the finished run folder ``run``."""
     summary = run.summary()
     kind = summary.get("kind")
     if kind not in RUN_KINDS:

@@ -1338,3 +1338,54 @@ def test_a_stop_after_the_evaluation_says_where_its_results_are(tmp_path, monkey
 
 def _ctrl_c(*args):
     raise KeyboardInterrupt
+
+
+def _killed_while_recorded(tmp_path) -> Path:
+    """An evaluation killed after its summary.json was written and before it was recorded (and so
+    before its chunks were removed), with a temporary file of its last write left behind."""
+    from fleetopt import api
+    from fleetopt.evaluate.jobfolder import write_evaluate_run
+
+    folder = _interrupted_job(tmp_path)
+    job = api.resume_evaluation(folder)
+    result = job.run(folder)
+    with pytest.MonkeyPatch.context() as killed:
+        killed.setattr(RunFolder, "tidy_finished_job", lambda self: None)
+        write_evaluate_run(result, job.loaded, job.source, folder)
+    RunFolder(folder).release_lock()  # the process is gone: its lock with it, the lock file stays
+    (folder / ".model.yaml.k2j4h1x9.tmp").write_text("half a model")
+    assert ChunkStore(folder / "chunks").count() == 2 and (folder / RunFolder.LOCK).exists()
+    return folder
+
+
+def test_runs_add_of_a_job_killed_while_it_was_recorded_finishes_its_clean_up(tmp_path):
+    """`fleetopt runs add` recorded such a folder and left its chunks (and lock file, and the
+    temporary file) there for good. It now tidies the folder as a finish does, once the record is
+    written; while another process holds the folder (still finishing it), it records nothing."""
+    folder = _killed_while_recorded(tmp_path)
+    with held_by_another_process(folder) as pid:
+        code, _, err = run_cli("runs", "add", str(folder))
+    assert code == 2 and f"being run by another fleetopt process (pid {pid})" in " ".join(err.split()), err
+    assert (folder / "chunks").exists()
+    code, out, err = run_cli("runs", "add", str(folder))
+    assert code == 0 and f"recorded {folder} as run 1" in " ".join(out.split()), err
+    finished = ["job.json", "metrics.csv", "model.yaml", "summary.json"]
+    assert sorted(p.name for p in folder.iterdir()) == finished  # no chunks, lock or temporary file
+
+
+def test_a_resume_removes_the_temporary_files_a_killed_process_left_unless_another_holds_the_folder(tmp_path):
+    """A process killed while it wrote a file of its job (model.yaml, job.json, a chunk ...) left its
+    temporary file (.model.yaml.XXXXXXXX.tmp) in the folder for good. The next process to take the
+    folder's lock (a resume, `runs add`) removes them; never while another process holds it."""
+    folder = _interrupted_job(tmp_path)
+    stale = [folder / ".model.yaml.a1b2c3d4.tmp", folder / ".job.json.x9y8z7w6.tmp",
+             folder / "chunks" / ".chunk-2-4-{}.npz.q1w2e3r4.tmp".format("0" * 64)]  # fmt: skip
+    kept = [folder / ".report.html.m1n2b3v4.tmp", folder / "notes.tmp"]  # a report's (written unlocked)
+    for path in stale + kept:
+        path.write_text("cut short")
+    with held_by_another_process(folder):
+        assert run_cli("evaluate", "--resume", str(folder))[0] == 2
+    assert all(path.exists() for path in stale)
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
+    assert code == 0, err
+    assert not any(path.exists() for path in stale) and all(path.exists() for path in kept)

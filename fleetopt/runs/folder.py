@@ -251,11 +251,13 @@ class RunFolder:
 
     # ------------------------------------------------------------ locking
 
-    def hold_lock(self, new_job: bool = False) -> None:
+    def hold_lock(self, keep: bool = False) -> None:
         """Hold the job folder's lock until the run finishes (:meth:`finish`) or this process ends,
         so that no two processes run or resume one job at once; refuse if another process holds it.
-        Held already by this process: nothing to do. Unless ``new_job`` (a job being started), a
-        folder that is not an unfinished job keeps no lock file (its command refuses it after this)."""
+        Held already by this process: nothing to do. Unless ``keep`` (a job being started, a
+        finished one being tidied), a folder that is not an unfinished job keeps no lock file (its
+        command refuses it after this). Once held, the temporary files a process killed while it
+        wrote there left behind are removed (:meth:`_remove_stale_temporary_files`)."""
         key = self.path.resolve()
         if key in _HELD_LOCKS or not self.path.is_dir():
             return
@@ -275,8 +277,33 @@ class RunFolder:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         _HELD_LOCKS[key] = fd
-        if not new_job and (self.is_finished or not self.is_job):  # checked under the lock: its run ended
+        self._remove_stale_temporary_files()
+        if not keep and (self.is_finished or not self.is_job):  # checked under the lock: its run ended
             self.release_lock(remove=True)
+
+    def _remove_stale_temporary_files(self) -> None:
+        """The temporary files of atomic writes (``.NAME.XXXXXXXX.tmp``, runs.files.write_bytes_atomic)
+        of the files a job writes while it holds the lock, and of its chunks, left by a process killed
+        while it wrote them. Called with the lock held: no other process is writing them (a report
+        is written without the lock: its file is left alone)."""
+        names = [name for name in self.FILES if name != self.REPORT]
+        stale = [p for name in names for p in self.path.glob(f".{name}.*.tmp")]
+        for path in [*stale, *self.chunk_folder.glob(".chunk-*.npz.*.tmp")]:
+            path.unlink(missing_ok=True)
+
+    @contextmanager
+    def held_while_tidied(self) -> Iterator[RunFolder]:
+        """A finished job folder whose clean-up was cut short (a process killed after its summary.json,
+        before its record): its lock held for the block (refused while another process holds it: its
+        run is still being finished), then the folder tidied as a finish does (:meth:`tidy_finished_job`)
+        when the block ends well, or the lock let go when it fails."""
+        self.hold_lock(keep=True)
+        try:
+            yield self
+        except BaseException:
+            self.release_lock()
+            raise
+        self.tidy_finished_job()
 
     def running_pid(self) -> str | None:
         """The pid of another process that holds this job folder's lock (its run goes on), else None."""
@@ -514,7 +541,7 @@ class RunFolder:
         self.check_new(self.path)
         partial = RunFolder(_partial_folder(self.path))
         try:
-            partial.hold_lock(new_job=True)
+            partial.hold_lock(keep=True)
             partial.write_files(files)
             partial.write_job(settings)
             _rename_onto(partial.path, self.path)
