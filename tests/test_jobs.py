@@ -1389,3 +1389,19 @@ def test_a_resume_removes_the_temporary_files_a_killed_process_left_unless_anoth
     code, _, err = run_cli("evaluate", "--resume", str(folder))
     assert code == 0, err
     assert not any(path.exists() for path in stale) and all(path.exists() for path in kept)
+
+
+def test_a_resume_of_a_job_whose_model_yaml_is_missing_says_so_and_what_to_do(tmp_path):
+    """model.yaml deleted from a job folder: the resume answered as if a model name had been given
+    ("no model file or bundled model ..., bundled models: neocloud, tiny, lab"). It now names the job
+    folder's missing copy and how to put it back; the finished chunk is kept."""
+    folder = _interrupted_job(tmp_path)
+    (folder / "model.yaml").unlink()
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
+    text = " ".join(err.split())
+    assert code == 2 and "Traceback" not in err, err
+    assert f"{folder / 'model.yaml'} is missing: the job folder's copy of the model" in text, err
+    assert f"its model_source ({load_model('tiny').source}) if that file is unchanged" in text
+    assert "bundled" not in text and ChunkStore(folder / "chunks").count() == 1
+    shutil.copy(load_model("tiny").source, folder / "model.yaml")  # as the message says
+    assert run_cli("evaluate", "--resume", str(folder))[0] == 0

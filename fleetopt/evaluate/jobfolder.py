@@ -344,6 +344,8 @@ def job_model(run: RunFolder, settings: dict, kept_in: str = RunFolder.JOB) -> L
     """The job folder's model.yaml, refused unless it is the model the job started with (the
     ``model_hash`` of ``settings``, the file ``kept_in`` of the folder; a sweep saved before job.json
     kept it is not checked), with the source the job started from (not the copy's path)."""
+    if not (run / RunFolder.MODEL).is_file():
+        raise PlanFileError(_model_copy_missing(run, settings, kept_in))
     loaded = load_model(run / RunFolder.MODEL)
     started_with = settings.get("model_hash")
     if started_with is not None and loaded.content_hash != started_with:
@@ -353,6 +355,18 @@ def job_model(run: RunFolder, settings: dict, kept_in: str = RunFolder.JOB) -> L
             "was edited; restore it, or start the run anew"
         )
     return replace(loaded, source=settings.get("model_source") or str((run / RunFolder.MODEL).resolve()))
+
+
+def _model_copy_missing(run: RunFolder, settings: dict, kept_in: str) -> str:
+    """Why a job (or finished sweep) folder without its model.yaml cannot go on, and what to do."""
+    source = settings.get("model_source")
+    where = f"its model_source ({source}) if that file is unchanged, or " if source else ""
+    return (
+        f"{run / RunFolder.MODEL} is missing: the job folder's copy of the model {run / kept_in} was "
+        f"{_MADE_WITH[kept_in]}, which its results are figures of; put it back: from {where}a copy of the "
+        f"folder (its hash must be {kept_in}'s model_hash, {settings.get('model_hash')}); or start the run "
+        "anew in another folder"
+    )
 
 
 def checked_job(run: RunFolder) -> dict:
