@@ -145,6 +145,63 @@ def test_cli_stops_cleanly_on_a_signal_and_resumes(tmp_path, sig):
     assert not chunks.exists()
 
 
+def _cli_process(*args: str, stderr_lines: bool = False) -> subprocess.Popen:
+    """`fleetopt ARGS` in a process of its own, SIGINT as at a terminal (see above), its output piped."""
+    return subprocess.Popen(
+        [sys.executable, *(["-X", "importtime"] if stderr_lines else []), "-m", "fleetopt.cli", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "120"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+
+
+def _read_until(stream, wanted) -> list[str]:
+    """Lines of ``stream`` up to the first for which ``wanted(line)`` holds (all of them if none)."""
+    lines = []
+    for line in stream:
+        lines.append(line)
+        if wanted(line):
+            break
+    return lines
+
+
+def test_sigterm_while_the_cli_loads_its_libraries_is_a_clean_stop():
+    """SIGTERM in the second the command takes to import its libraries killed it silently (exit
+    143, no word): it is now a stop like a Ctrl-C there, "interrupted" and exit 130."""
+    job = _cli_process("solve", "tiny", stderr_lines=True)  # -X importtime: a line per module loaded
+    try:
+        seen = _read_until(job.stderr, lambda line: line.split("|")[-1].strip() == "numpy")
+        job.send_signal(signal.SIGTERM)
+        _, err = job.communicate(timeout=60)
+    finally:
+        job.kill()
+    err = "".join(line for line in [*seen, *err.splitlines(True)] if not line.startswith("import time:"))
+    assert job.returncode == 130 and err == "interrupted\n", err
+
+
+@pytest.mark.slow
+def test_a_second_sigterm_while_the_stopped_cli_exits_is_ignored(tmp_path):
+    """A batch system's second SIGTERM, while the stopped evaluation shut its worker processes
+    down, raised KeyboardInterrupt in Python's exit: a traceback, after the resume line."""
+    result, loaded = solved("tiny"), load_model("tiny")
+    plans_file = tmp_path / "plans.npz"
+    labels = [f"p{i}" for i in range(2000)]
+    save_plans(plans_file, [result.plan] * 2000, labels, loaded.model.name, loaded.content_hash)
+    folder = tmp_path / "part"
+    job = _cli_process("evaluate", "tiny", "--plans", str(plans_file), "--scenarios", "1000", "--max-memory",
+                       "8MB", "--workers", "2", "--out", str(folder))  # fmt: skip
+    assert _wait_for(lambda: any((folder / "chunks").glob("chunk-*.npz")), 60)
+    try:
+        job.send_signal(signal.SIGTERM)
+        said = _read_until(job.stderr, lambda line: line.startswith("interrupted"))
+        job.send_signal(signal.SIGTERM)  # while it exits (it hung there, in Python's exit)
+        _, err = job.communicate(timeout=60)
+    finally:
+        job.kill()  # a process that hangs is not left behind
+    err = "".join(said) + err
+    assert job.returncode == 130 and "Traceback" not in err, err
+    assert err.startswith("interrupted: ") and "fleetopt evaluate --resume" in err and err.count("\n") == 1
+
+
 # ---------------------------------------------------------------- Ray
 
 

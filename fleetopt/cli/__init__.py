@@ -22,15 +22,27 @@ def stopped(exc: BaseException) -> bool:
     return False
 
 
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+# SIGTERM while the libraries load is a Ctrl-C too (it killed the process silently, exit 143); the
+# handler is put back afterwards, for a program that imports the CLI (main() sets its own)
+_before_imports = signal.signal(signal.SIGTERM, _stop)
 try:
     # the command modules register their commands on `app` when imported
     from fleetopt.cli import model_commands, review_commands, risk_commands  # noqa: F401
-    from fleetopt.cli.common import app, err_console, stop_on_sigterm
+    from fleetopt.cli.common import app, err_console, ignore_further_stops, stop_on_sigterm
 except (KeyboardInterrupt, ImportError) as exc:  # Ctrl-C while the libraries load (about 2 s)
     if not stopped(exc):
         raise
+    for _signum in (signal.SIGINT, signal.SIGTERM):  # a second stop would interrupt the exit itself
+        signal.signal(_signum, signal.SIG_IGN)
     sys.stderr.write("interrupted\n")  # exit as main() does
     sys.exit(130)
+finally:
+    if signal.getsignal(signal.SIGTERM) is _stop:
+        signal.signal(signal.SIGTERM, _before_imports)
 
 __all__ = ["app", "main"]
 
@@ -42,17 +54,11 @@ def main() -> None:
         app()
     except SystemExit as done:
         if done.code == 130:
-            _ignore_second_stop()
+            ignore_further_stops()
         raise
     except (KeyboardInterrupt, ImportError) as exc:  # ImportError: a library loaded late, stopped
         if not stopped(exc):
             raise
+        ignore_further_stops()
         err_console.print("interrupted")
-        _ignore_second_stop()
         sys.exit(130)
-
-
-def _ignore_second_stop() -> None:
-    """A second Ctrl-C (or a second SIGINT from `timeout`) while worker processes and threads shut
-    down would interrupt the exit itself, with Python's "Exception ignored" traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -117,9 +117,11 @@ def errors_reported():
             err_console.print(line, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except StoppedAfterWriting as exc:  # the stop was held until the run was written and recorded
+        ignore_further_stops()
         err_console.print(stopped_after_writing(exc.path), soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except KeyboardInterrupt:
+        ignore_further_stops()
         err_console.print("interrupted")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except OSError as exc:  # a path the file system refuses (too long, unwritable, a file for a folder)
@@ -257,6 +259,7 @@ class _ReportingGroup(TyperGroup):
             err_console.print(message, soft_wrap=True)
             sys.exit(exc.exit_code)
         except typer.Abort:
+            ignore_further_stops()
             err_console.print("interrupted")
             sys.exit(EXIT_INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
@@ -521,10 +524,24 @@ def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+_THE_COMMAND: list[bool] = []  # set by stop_on_sigterm: this process is the `fleetopt` command (main())
+
+
 def stop_on_sigterm() -> None:
     """SIGTERM (a batch system's or `docker stop`'s stop) is a Ctrl-C for every command: a folder a
     run has claimed but not written is released, and the exit code is 130, not 143."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    _THE_COMMAND.append(True)
+
+
+def ignore_further_stops() -> None:
+    """Once a stop is being reported, the `fleetopt` command only exits: a second Ctrl-C or SIGTERM
+    (a batch system's or `timeout`'s second signal) would print a second line, or a traceback from
+    the exit itself (worker processes and threads shutting down). Ignored from then on; not in a
+    program that runs the CLI in its own process (the tests), whose signals stay its own."""
+    if _THE_COMMAND:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def command_line() -> str:
@@ -600,6 +617,7 @@ def interruptible(folder: Path, command: str):
     except StoppedAfterWriting:  # the run is kept: errors_reported says so
         raise
     except KeyboardInterrupt:
+        ignore_further_stops()
         err_console.print(stopped_message(run, command), soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except OSError as exc:  # a disk full, a folder gone: what was saved can still be finished
@@ -613,4 +631,5 @@ def interruptible(folder: Path, command: str):
         )
         raise typer.Exit(InputError.exit_code) from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if signal.getsignal(signal.SIGTERM) is _raise_interrupt:  # not once further stops are ignored
+            signal.signal(signal.SIGTERM, previous)
