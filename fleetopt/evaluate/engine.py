@@ -451,14 +451,18 @@ def tiles(P: int, S: int, threads: int) -> list[tuple[slice, slice]]:
     return [(slice(0, P), slice(a, b)) for a, b in itertools.pairwise(cuts)]
 
 
-def scenario_layout(block: ScenarioSet, be: Backend, spec: ChunkSpec) -> ScenarioRows | dict | None:
-    """``block`` laid out once for every chunk of plans evaluated on it: NumPy's rows, or the C
-    build's scenario arguments (it runs the kernel); None where the backend lays it out itself."""
+def scenario_layout(
+    block: ScenarioSet, be: Backend, spec: ChunkSpec, data: ModelData, plans: PlanBatch
+) -> ScenarioRows | dict | None:
+    """``block`` laid out once for every chunk of ``plans`` evaluated on it: NumPy's rows, or the C
+    build's scenario arguments where it runs the kernel; None where the backend lays it out itself."""
     if be.name == "numpy":
         return ScenarioRows(block, np)
-    if be.name == "cpu-kernel" and spec.kernel and not spec.record:
-        return scenario_arguments(block, np, scenario_major=True)
-    return None
+    if be.name != "cpu-kernel" or not spec.kernel or spec.record:
+        return None
+    if kernel_fits(plans, SimulationConstants.from_data(data)) is not None:  # the array code runs them
+        return None
+    return scenario_arguments(block, np, scenario_major=True)
 
 
 def simulate_tiles(
@@ -514,7 +518,7 @@ class LocalExecutor:
             if spec.scenario_chunk >= spec.n_scenarios
             else None
         )
-        rows = scenario_layout(shared, self.backend, spec) if shared is not None else None
+        rows = scenario_layout(shared, self.backend, spec, data, plans) if shared is not None else None
         results = []
         staged: dict = {}  # on a GPU: chunk index -> (its plans, their tables on the device)
         todo = [i for i, (first, stop) in enumerate(chunks) if store is None or not store.has(first, stop)]
