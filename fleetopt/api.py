@@ -963,7 +963,7 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
     `fleetopt runs show` gives as the command (default: that the run was recorded afterwards)."""
     limits.text("command", command, optional=True)
     run = _finished_run(folder)
-    if not run.is_job:
+    if not (run.is_job and run.left_untidy):  # nothing to tidy: no lock (a read-only folder records too)
         return _record_finished_run(run, command)
     with run.held_while_tidied():  # its chunks and lock removed only once the record is written
         return _record_finished_run(run, command)

@@ -336,8 +336,10 @@ class Comparison:
         return self.mw_used.groupby(["plan", "site"])["mw_used"].max().unstack("site")
 
     def rows(self) -> list[tuple[str, str, str]]:
-        """The (key, name, unit) of :data:`FIGURES` this comparison has."""
-        return [figure for figure in FIGURES if figure[0] in self.figures.index]
+        """The (key, name, unit) of :data:`FIGURES` this comparison has, in its figures' order (a
+        comparison with a plan solved for least cost has :data:`COST_FIRST` first)."""
+        by_key = {figure[0]: figure for figure in FIGURES}
+        return [by_key[key] for key in self.figures.index]
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The comparison's tables by name: ``plan_runs`` (each plan's run), ``figures`` (a row per

@@ -901,9 +901,14 @@ def test_a_cost_plan_holding_spare_capacity_is_not_ranked_by_its_present_cost(la
     assert "serve different shares of the market demand over the scenarios" in notes
     assert "on the forecast (" not in notes  # both serve all of it
     # a lab reads what its plans cost and serve first, then their NPVs
-    assert list(comp.figures.index[:5]) == ["present_cost_usd", "present_cost_per_h100_hour_usd",
-                                            "market_demand_served", "demand_served_share",
-                                            "shortfall_probability"]  # fmt: skip
+    first = ["present_cost_usd", "present_cost_per_h100_hour_usd", "market_demand_served",
+             "demand_served_share", "shortfall_probability"]
+    assert list(comp.figures.index[:5]) == first
+    # and so do the terminal's table, the CSV and the page, which go by its rows (they kept FIGURES'
+    # order, NPVs first: from a review)
+    assert [key for key, _, _ in comp.rows()][:5] == first
+    text = comp.to_markdown()
+    assert text.index("present cost on the forecast") < text.index("NPV on the forecast")
 
 
 def test_an_evaluation_of_a_cost_plan_says_what_its_npv_counts(lab_runs, tmp_path):

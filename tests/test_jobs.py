@@ -178,6 +178,29 @@ def test_sigterm_while_the_cli_loads_its_libraries_is_a_clean_stop():
     assert job.returncode == 130 and err == "interrupted\n", err
 
 
+def test_a_program_imports_the_cli_from_a_thread_and_keeps_its_own_sigterm_handler():
+    """Setting the stop above while the CLI loads raised "signal only works in main thread" where a
+    program imported it from a thread, and replaced the handler of one that handles SIGTERM itself
+    (from a review): neither is touched now."""
+    code = (
+        "import signal, threading\n"
+        "errors = []\n"
+        "def load():\n"
+        "    try:\n"
+        "        import fleetopt.cli.render\n"
+        "    except Exception as exc:\n"
+        "        errors.append(repr(exc))\n"
+        "thread = threading.Thread(target=load); thread.start(); thread.join()\n"
+        "assert not errors, errors\n"
+        "own = lambda signum, frame: None\n"
+        "signal.signal(signal.SIGTERM, own)\n"
+        "import fleetopt.cli\n"
+        "assert signal.getsignal(signal.SIGTERM) is own\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.slow
 def test_a_second_sigterm_while_the_stopped_cli_exits_is_ignored(tmp_path):
     """A batch system's second SIGTERM, while the stopped evaluation shut its worker processes
@@ -1428,6 +1451,24 @@ def test_runs_add_of_a_job_killed_while_it_was_recorded_finishes_its_clean_up(tm
     assert code == 0 and f"recorded {folder} as run 1" in " ".join(out.split()), err
     finished = ["job.json", "metrics.csv", "model.yaml", "summary.json"]
     assert sorted(p.name for p in folder.iterdir()) == finished  # no chunks, lock or temporary file
+
+
+def test_runs_add_of_a_tidy_finished_job_takes_no_lock(tmp_path, monkeypatch):
+    """A finished evaluation's folder with nothing to tidy is recorded without its lock, as before
+    the clean-up above: taking it wrote a lock file, which refused a folder this user cannot write
+    (a read-only mount, a colleague's runs: "cannot lock ...") and stayed behind in a folder whose
+    record was refused (from a review)."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    folder = _killed_while_recorded(tmp_path)
+    assert run_cli("runs", "add", str(folder))[0] == 0  # now tidy: recorded, chunks and lock gone
+    before = sorted(p.name for p in folder.iterdir())
+    code, _, err = run_cli("runs", "add", str(folder))
+    assert code == 2 and "already recorded as run 1" in " ".join(err.split()), err
+    assert sorted(p.name for p in folder.iterdir()) == before  # no lock file left by the refusal
+    monkeypatch.setattr(RunFolder, "hold_lock", lambda self, keep=False: pytest.fail("locked a tidy folder"))
+    (tmp_path / "runs" / "registry.sqlite").unlink()  # a registry that has not recorded it
+    code, out, err = run_cli("runs", "add", str(folder))
+    assert code == 0 and "as run 1" in " ".join(out.split()), err
 
 
 def test_a_resume_removes_the_temporary_files_a_killed_process_left_unless_another_holds_the_folder(tmp_path):

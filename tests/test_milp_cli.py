@@ -396,8 +396,12 @@ def test_a_cost_solve_shows_its_present_cost_and_says_what_its_npv_counts(tmp_pa
     # and per unit of compute, levelized: $779.7M over lab's discounted H100-equivalent GPU-hours
     per_hour = fig["present_cost_per_h100_hour_usd"]
     assert per_hour == pytest.approx(0.6062, abs=5e-4)
-    row = out[out.index("present cost per H100-equivalent") :]  # its label and figure, wrapped in their cells
-    assert f"${per_hour:.2f} (the present cost over the 1.6B H100-equivalent" in " ".join(row.split())
+    # its divisor printed whole, as discounted as the cost is: $779.7M / 1,286,311,835 = $0.6062
+    divisor = fig["present_cost_usd"] / per_hour
+    assert fig["compute_in_service_h100_hours_discounted"] == pytest.approx(divisor, rel=1e-12)
+    row = " ".join(out[out.index("present cost per H100-equivalent") :].split())  # wrapped in its cells
+    hours = f"{fig['compute_in_service_h100_hours_discounted']:,.0f}"
+    assert f"${per_hour:.2f} (the present cost $779.7M over {hours}" in row.replace("│ ", "")
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["present_cost_usd"] == pytest.approx(result.objective_usd, rel=1e-9)
     from fleetopt.cli.render import key_figure

@@ -476,6 +476,7 @@ def test_the_present_cost_per_h100_hour_is_levelized_over_the_compute_in_service
     fig = r.headline()
     assert fig["present_cost_usd"] == pytest.approx(cost, rel=1e-9)
     assert fig["compute_in_service_h100_hours"] == pytest.approx(159_870, rel=1e-9)
+    assert fig["compute_in_service_h100_hours_discounted"] == pytest.approx(hours, rel=1e-9)
     assert fig["present_cost_per_h100_hour_usd"] == pytest.approx(cost / hours, rel=1e-9)
     if rate == 0.0:
         assert fig["present_cost_per_h100_hour_usd"] == pytest.approx(0.2517670607, rel=1e-9)

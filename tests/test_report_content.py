@@ -18,7 +18,6 @@ import pytest
 from conftest import TINY_PATH, run_cli
 
 from fleetopt.core.units import (
-    format_number_compact,
     format_solver_status,
     format_usd,
     format_usd_per_hour,
@@ -1048,8 +1047,8 @@ def test_an_evaluation_of_a_cost_plan_reports_its_present_cost_and_real_budget(r
         assert "present cost of the plan, the objective" in text, folder
         # and per H100-equivalent GPU-hour in service, levelized (formulation §6, "Cost"), the solve's figure
         summary = json.loads((solved / "summary.json").read_text())
-        hours = format_number_compact(summary["compute_in_service_h100_hours"])
-        assert f"(levelized): the present cost over the {hours} H100-equivalent GPU-hours in service" in text
+        hours = f"{summary['compute_in_service_h100_hours_discounted']:,.0f}"
+        assert f"(levelized): the present cost {format_usd(summary['present_cost_usd'])} over {hours}" in text
         assert format_usd_per_hour(summary["present_cost_per_h100_hour_usd"]) in text, folder
         for figure in ("NPV on the forecast", "revenue over the horizon"):
             assert f"{figure} (the GPUs' own use valued at market prices, as revenue)" in text, folder

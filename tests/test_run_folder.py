@@ -184,3 +184,24 @@ def test_a_second_stop_while_the_handlers_are_put_back_leaves_none_held(monkeypa
         pass
     assert signal.getsignal(signal.SIGTERM) == terminate
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_job_whose_folder_another_run_takes_while_it_starts_is_refused(tmp_path, monkeypatch):
+    """Another process fills the folder after this job checked it was free and before its files were
+    renamed onto it: the stop named the other run's job as one to resume (`--resume` of a job not
+    its own). Refused now, naming the folder; the other run's files and no temporary folder stay."""
+    from fleetopt.runs import folder as run_folder
+
+    target = tmp_path / "job"
+    rename = run_folder._rename_onto
+
+    def another_run_first(tmp: Path, out: Path) -> None:
+        out.mkdir()
+        (out / RunFolder.JOB).write_text('{"kind": "evaluate"}')
+        rename(tmp, out)
+
+    monkeypatch.setattr(run_folder, "_rename_onto", another_run_first)
+    with pytest.raises(RunDirError, match="was taken by another run while this one started"):
+        RunFolder(target).start_job({RunFolder.MODEL: "name: x\n"}, {"kind": "evaluate"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["job"]
+    assert sorted(p.name for p in target.iterdir()) == [RunFolder.JOB]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 
 
 def stopped(exc: BaseException) -> bool:
@@ -26,9 +27,20 @@ def _stop(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-# SIGTERM while the libraries load is a Ctrl-C too (it killed the process silently, exit 143); the
-# handler is put back afterwards, for a program that imports the CLI (main() sets its own)
-_before_imports = signal.signal(signal.SIGTERM, _stop)
+def _stop_on_sigterm_while_loading() -> bool:
+    """SIGTERM while the libraries load is a Ctrl-C too (it killed the process silently, exit 143):
+    set where SIGTERM has its default action in the main thread (the `fleetopt` command), never in
+    a program that handles it itself or imports the CLI from another thread (signals are the main
+    thread's). Put back once they are loaded (main() sets its own)."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return False
+    signal.signal(signal.SIGTERM, _stop)
+    return True
+
+
+_stop_set = _stop_on_sigterm_while_loading()
 try:
     # the command modules register their commands on `app` when imported
     from fleetopt.cli import model_commands, review_commands, risk_commands  # noqa: F401
@@ -41,8 +53,8 @@ except (KeyboardInterrupt, ImportError) as exc:  # Ctrl-C while the libraries lo
     sys.stderr.write("interrupted\n")  # exit as main() does
     sys.exit(130)
 finally:
-    if signal.getsignal(signal.SIGTERM) is _stop:
-        signal.signal(signal.SIGTERM, _before_imports)
+    if _stop_set and signal.getsignal(signal.SIGTERM) is _stop:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 __all__ = ["app", "main"]
 

@@ -10,7 +10,7 @@ from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, taxes
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import HOURS_PER_QUARTER
-from fleetopt.core.units import format_number_compact, format_usd, format_usd_per_hour
+from fleetopt.core.units import format_usd, format_usd_per_hour
 from fleetopt.schema import Robustness
 
 # the decisions of plan.csv (plan_frame), as fleetopt.core.purchases reads one back
@@ -247,12 +247,18 @@ def compute_in_service(data: ModelData, plan: Plan) -> np.ndarray:
     return np.einsum("us,usit->t", data.throughput, plan.active)
 
 
+def discounted_h100_hours(data: ModelData, plan: Plan) -> float:
+    """The H100-equivalent GPU-hours in service, each quarter's discounted as its costs are:
+    sum_t DF_t x 2,190 h x :func:`compute_in_service` (the levelized cost's divisor)."""
+    return HOURS_PER_QUARTER * float(np.dot(data.discount, compute_in_service(data, plan)))
+
+
 def cost_per_h100_hour(data: ModelData, plan: Plan, present_cost_usd: float) -> float | None:
     """The present cost per H100-equivalent GPU-hour in service, USD (formulation §6, "Cost"):
     levelized, as a power plant's cost per MWh is, the price that, charged for every such hour
-    in service, pays the present cost: ``present_cost_usd`` / sum_t DF_t x 2,190 h x
-    :func:`compute_in_service`; None where nothing is in service."""
-    hours = HOURS_PER_QUARTER * float(np.dot(data.discount, compute_in_service(data, plan)))
+    in service, pays the present cost: ``present_cost_usd`` / :func:`discounted_h100_hours`; None
+    where nothing is in service."""
+    hours = discounted_h100_hours(data, plan)
     return present_cost_usd / hours if hours > 0 else None
 
 
@@ -304,20 +310,22 @@ COST_PER_H100_HOUR = "present cost per H100-equivalent GPU-hour in service (leve
 
 
 def cost_per_h100_hour_basis(fig: dict) -> str:
-    """What a :func:`headline`'s levelized cost divides: 'the present cost over the 1.6B
-    H100-equivalent GPU-hours in service, each quarter's discounted as its costs are'."""
-    hours = format_number_compact(fig.get("compute_in_service_h100_hours", 0.0))
-    return (f"the present cost over the {hours} H100-equivalent GPU-hours in service, each quarter's "
-            "discounted as its costs are")
+    """What a :func:`headline`'s levelized cost divides, as the cost is discounted: 'the present
+    cost $779.7M over 1,286,311,835 H100-equivalent GPU-hours in service, each quarter's discounted
+    as its costs are (1,567,287,647 undiscounted)'; why there is none where no GPU is in service."""
+    if fig.get("present_cost_per_h100_hour_usd") is None:
+        return "no GPU in service on the forecast: nothing to divide the present cost by"
+    # whole hours: the division checks by hand
+    discounted = f"{fig['compute_in_service_h100_hours_discounted']:,.0f}"
+    hours = f"{fig['compute_in_service_h100_hours']:,.0f}"
+    return (f"the present cost {format_usd(fig['present_cost_usd'])} over {discounted} H100-equivalent "
+            f"GPU-hours in service, each quarter's discounted as its costs are ({hours} undiscounted)")
 
 
 def cost_per_h100_hour_words(fig: dict) -> str:
-    """A :func:`headline`'s levelized cost and its basis: '$0.61 (the present cost over ...)'; n/a
-    where nothing is in service or the summary predates the figure."""
-    per_hour = fig.get("present_cost_per_h100_hour_usd")
-    if per_hour is None:
-        return "n/a"
-    return f"{format_usd_per_hour(per_hour)} ({cost_per_h100_hour_basis(fig)})"
+    """A :func:`headline`'s levelized cost and its basis: '$0.61 (the present cost $779.7M over ...)'."""
+    per_hour = format_usd_per_hour(fig.get("present_cost_per_h100_hour_usd"))
+    return f"{per_hour} ({cost_per_h100_hour_basis(fig)})"
 
 
 def present_cost_words(fig: dict) -> str:
@@ -377,6 +385,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "present_cost_quarters_usd": costs,
         "present_cost_per_h100_hour_usd": cost_per_h100_hour(data, plan, opening + costs - end_value),
         "compute_in_service_h100_hours": HOURS_PER_QUARTER * float(compute_in_service(data, plan).sum()),
+        "compute_in_service_h100_hours_discounted": discounted_h100_hours(data, plan),
         "peak_debt_usd": float(lines["debt_usd"].max()),
         "min_liquidity_usd": float(lines["cash_usd"].min()),
         # a lab's real budget under the cost objective: cash less the market revenue to date, which

@@ -37,6 +37,7 @@ from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.build_cache import BuildCache
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.layout import REL, _site_total
+from fleetopt.evaluate.liquidity import inverse
 from fleetopt.evaluate.scenarios import ScenarioSet
 from fleetopt.evaluate.simulate import DEFAULT_TOLERANCE_USD, RESULT_FIELDS, SimulationConstants
 
@@ -197,7 +198,6 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("freed_supply", lambda s: s.K),  # each contract's GPUs on its use's market (policy), H100-equivalent
     ("freed_revenue", lambda s: s.K * s.G),  # and their revenue by generation, at forecast prices
     # by generation, for the policy's liquidity rules (fleetopt/evaluate/liquidity.py)
-    ("gen_market_gpus", lambda s: s.G),
     ("gen_market_count", lambda s: 2 * s.G),  # by use, then generation
     ("gen_market_supply", lambda s: 2 * s.G),
     ("gen_market_electricity", lambda s: s.G),
@@ -274,7 +274,7 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
 
 # PlanBatch fields the quarter table takes as they are: (P, G, T) by generation, (P, T) orders
 _BY_GENERATION = (
-    "gen_market_gpus", "gen_market_electricity", "gen_held", "gen_opex", "gen_depreciation",
+    "gen_market_electricity", "gen_held", "gen_opex", "gen_depreciation",
     "gen_sale_value", "gen_book", "gen_retired_proceeds", "gen_retired_book", "gen_sellable", "order_gpus",
     "gen_collateral",
 )  # fmt: skip
@@ -343,9 +343,10 @@ def _quarter_table(
         "proceeds": plans.proceeds,
         "capex": plans.capex,
         "collateral": plans.collateral,
-        "inv_held": _inverse(held),
-        "gen_market_gpus_inv": _inverse(plans.gen_market_gpus).transpose(0, 2, 1),
-        "gen_held_inv": _inverse(plans.gen_held).transpose(0, 2, 1),
+        # 1 / x where positive, else 0: kernel.cu's `of > 0 ? 1.0 / of : 0.0`, to the bit
+        "inv_held": inverse(held),
+        "gen_market_gpus_inv": inverse(plans.gen_market_gpus).transpose(0, 2, 1),
+        "gen_held_inv": inverse(plans.gen_held).transpose(0, 2, 1),
         "freed_supply": _site_total(plans.freed_supply, 2).transpose(0, 2, 1),
         "freed_revenue": _site_total(plans.freed_revenue, 3).transpose(0, 3, 1, 2).reshape(P, T, -1),
         **{name: getattr(plans, name).transpose(0, 2, 1) for name in _BY_GENERATION},
@@ -358,11 +359,6 @@ def _quarter_table(
         np.asarray(per_quarter[name], dtype=np.float64).reshape(P, T, width) for name, width in shape.fields()
     ]
     return np.ascontiguousarray(np.concatenate(columns, axis=2))
-
-
-def _inverse(x: np.ndarray) -> np.ndarray:
-    """1 / x where x is positive, else 0 (kernel.cu's ``of > 0 ? 1.0 / of : 0.0``, to the bit)."""
-    return np.where(x > 0, 1.0 / np.where(x > 0, x, 1.0), 0.0)
 
 
 def _quarter_flags(

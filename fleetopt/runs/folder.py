@@ -281,15 +281,26 @@ class RunFolder:
         if not keep and (self.is_finished or not self.is_job):  # checked under the lock: its run ended
             self.release_lock(remove=True)
 
-    def _remove_stale_temporary_files(self) -> None:
+    def _stale_temporary_files(self) -> list[Path]:
         """The temporary files of atomic writes (``.NAME.XXXXXXXX.tmp``, runs.files.write_bytes_atomic)
-        of the files a job writes while it holds the lock, and of its chunks, left by a process killed
-        while it wrote them. Called with the lock held: no other process is writing them (a report
-        is written without the lock: its file is left alone)."""
+        of the files a job writes while it holds the lock, and of its chunks: left by a process killed
+        while it wrote them where no process holds the lock (a report is written without the lock:
+        its file is left alone)."""
         names = [name for name in self.FILES if name != self.REPORT]
         stale = [p for name in names for p in self.path.glob(f".{name}.*.tmp")]
-        for path in [*stale, *self.chunk_folder.glob(".chunk-*.npz.*.tmp")]:
+        return [*stale, *self.chunk_folder.glob(".chunk-*.npz.*.tmp")]
+
+    def _remove_stale_temporary_files(self) -> None:
+        """:meth:`_stale_temporary_files` removed; called with the lock held (no other process writes them)."""
+        for path in self._stale_temporary_files():
             path.unlink(missing_ok=True)
+
+    @property
+    def left_untidy(self) -> bool:
+        """Whether a finished job folder keeps what its finish removes (chunks, its lock file, the
+        temporary files of a process killed while it wrote): it was killed before it was tidied."""
+        return (self.chunk_folder.exists() or (self.path / self.LOCK).exists()
+                or bool(self._stale_temporary_files()))  # fmt: skip
 
     @contextmanager
     def held_while_tidied(self) -> Iterator[RunFolder]:
@@ -544,7 +555,11 @@ class RunFolder:
             partial.hold_lock(keep=True)
             partial.write_files(files)
             partial.write_job(settings)
-            _rename_onto(partial.path, self.path)
+            try:
+                _rename_onto(partial.path, self.path)
+            except OSError:  # another run took the folder after check_new: not this job's to resume
+                raise RunDirError(f"{self.path} was taken by another run while this one started: choose a "
+                                  "new or empty folder") from None  # fmt: skip
             _HELD_LOCKS[self.path.resolve()] = _HELD_LOCKS.pop(partial.path.resolve())  # the lock moved with it
         except BaseException:
             partial.release_lock()
