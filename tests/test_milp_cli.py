@@ -407,7 +407,8 @@ def test_a_cost_solve_shows_its_present_cost_and_says_what_its_npv_counts(tmp_pa
     from fleetopt.cli.render import key_figure
 
     record = api.runs(limit=1)[0]  # `fleetopt runs` shows this key figure
-    assert key_figure(record.kind, record.figures) == "present cost $779.7M on the forecast"
+    assert key_figure(record.kind, record.figures) == ("present cost $779.7M on the forecast, $0.61 per "
+                                                       "H100-equivalent GPU-hour")
 
 
 @pytest.mark.parametrize("stochastic", [False, True], ids=["solve", "stochastic"])

@@ -37,6 +37,7 @@ from fleetopt.core.units import (
     format_mw,
     format_solver_status,
     format_usd,
+    format_usd_per_hour,
 )
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
@@ -852,7 +853,10 @@ def key_figure(kind: str, fig: dict) -> str:
     if kind == "stochastic" and "rp_usd" in fig:
         return f"RP {format_usd(fig['rp_usd'])}{over}"
     if fig.get("objective") == "cost" and "present_cost_usd" in fig:
-        return f"present cost {format_usd(fig['present_cost_usd'])} on the forecast"
+        # its levelized cost (absent in a record written before it, None where no GPU is in service)
+        per_hour = fig.get("present_cost_per_h100_hour_usd")
+        hourly = "" if per_hour is None else f", {format_usd_per_hour(per_hour)} per H100-equivalent GPU-hour"
+        return f"present cost {format_usd(fig['present_cost_usd'])} on the forecast{hourly}"
     # purchases completed with the rescue (solve --rescue): its plan breaks hard limits there
     rescued = "rescued, breaks hard limits: " if str(fig.get("status", "")).startswith("rescued") else ""
     if fig.get("policy_reacts"):  # as the report shows it: the plan as the company runs it
