@@ -16,6 +16,7 @@ from fleetopt.core.results import (
     cost_per_h100_hour,
     cost_plans_note,
     gpus_bought,
+    h100_hours_in_service,
     power_built_mw,
     present_cost,
 )
@@ -704,7 +705,7 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
     npv = result.npv_matrix
     m = result.metrics.iloc[n]
     cost = present_cost(data, st)
-    per_hour = cost_per_h100_hour(data, plan, cost)
+    per_hour = cost_per_h100_hour(cost, h100_hours_in_service(data, plan)[1])
     return {
         "npv_forecast_usd": on_forecast.npv_usd,
         "forecast_breach": 0.0 if on_forecast.within_limits else 1.0,

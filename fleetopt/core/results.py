@@ -247,19 +247,21 @@ def compute_in_service(data: ModelData, plan: Plan) -> np.ndarray:
     return np.einsum("us,usit->t", data.throughput, plan.active)
 
 
-def discounted_h100_hours(data: ModelData, plan: Plan) -> float:
-    """The H100-equivalent GPU-hours in service, each quarter's discounted as its costs are:
-    sum_t DF_t x 2,190 h x :func:`compute_in_service` (the levelized cost's divisor)."""
-    return HOURS_PER_QUARTER * float(np.dot(data.discount, compute_in_service(data, plan)))
+def h100_hours_in_service(data: ModelData, plan: Plan) -> tuple[float, float]:
+    """The H100-equivalent GPU-hours in service over the horizon, 2,190 h x :func:`compute_in_service`
+    summed, and the same with each quarter's discounted as its costs are, sum_t DF_t x 2,190 h x
+    :func:`compute_in_service` (the levelized cost's divisor)."""
+    in_service = compute_in_service(data, plan)
+    return (HOURS_PER_QUARTER * float(in_service.sum()),
+            HOURS_PER_QUARTER * float(np.dot(data.discount, in_service)))  # fmt: skip
 
 
-def cost_per_h100_hour(data: ModelData, plan: Plan, present_cost_usd: float) -> float | None:
+def cost_per_h100_hour(present_cost_usd: float, discounted_hours: float) -> float | None:
     """The present cost per H100-equivalent GPU-hour in service, USD (formulation §6, "Cost"):
     levelized, as a power plant's cost per MWh is, the price that, charged for every such hour
-    in service, pays the present cost: ``present_cost_usd`` / :func:`discounted_h100_hours`; None
-    where nothing is in service."""
-    hours = discounted_h100_hours(data, plan)
-    return present_cost_usd / hours if hours > 0 else None
+    in service, pays the present cost: ``present_cost_usd`` over the discounted hours of
+    :func:`h100_hours_in_service`; None where nothing is in service."""
+    return present_cost_usd / discounted_hours if discounted_hours > 0 else None
 
 
 # what the NPV and the cash count under the cost objective (formulation §6, "Cost"), after their label
@@ -366,6 +368,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     finite = dscr[np.isfinite(dscr)]
     headroom = covenant_headroom(data, st)
     opening, costs, end_value = present_cost_parts(data, st)
+    hours, discounted_hours = h100_hours_in_service(data, plan)
     timing = cash_timing_credit(data, lines["equity_cash_flow_usd"])
     return {
         "npv_usd": st.npv_usd,
@@ -383,9 +386,9 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "present_cost_usd": opening + costs - end_value,
         "present_cost_opening_fleet_usd": opening,
         "present_cost_quarters_usd": costs,
-        "present_cost_per_h100_hour_usd": cost_per_h100_hour(data, plan, opening + costs - end_value),
-        "compute_in_service_h100_hours": HOURS_PER_QUARTER * float(compute_in_service(data, plan).sum()),
-        "compute_in_service_h100_hours_discounted": discounted_h100_hours(data, plan),
+        "present_cost_per_h100_hour_usd": cost_per_h100_hour(opening + costs - end_value, discounted_hours),
+        "compute_in_service_h100_hours": hours,
+        "compute_in_service_h100_hours_discounted": discounted_hours,
         "peak_debt_usd": float(lines["debt_usd"].max()),
         "min_liquidity_usd": float(lines["cash_usd"].min()),
         # a lab's real budget under the cost objective: cash less the market revenue to date, which
