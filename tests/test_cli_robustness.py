@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import typer
 import yaml
 from conftest import REPO, TINY_PATH, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fleetopt import api
+from fleetopt.cli import app
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.simulate import RESULT_FIELDS
@@ -996,14 +998,29 @@ def test_ctrl_c_while_the_command_loads_its_libraries_exits_130_without_tracebac
     assert done.stdout == ""
 
 
-def test_the_commands_list_gives_each_command_on_unbroken_lines(monkeypatch):
+def test_the_commands_list_wraps_each_command_to_the_terminal(monkeypatch):
     """`fleetopt --help` listed `compare` and `sweep` with their docstrings' line breaks ("...
-    so its own figures" / "come back."): on a wide terminal each command's line is one line."""
-    monkeypatch.setenv("COLUMNS", "300")
+    so its own figures" / "come back."): each command's line is its first paragraph, wrapped to
+    the terminal's width and nowhere else."""
+    monkeypatch.setenv("COLUMNS", "80")
     code, out, _ = run_cli("--help")
     assert code == 0
-    compare = next(line for line in out.splitlines() if "Compare plans side by side" in line)
-    assert "so its own figures come back." in compare
+    commands = out[out.index("Commands:"):]
+    assert "so its own figures come back." in " ".join(commands.split())
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+@pytest.mark.parametrize("command", ["solve", "evaluate", "sweep", "compare", "runs"])
+def test_help_gives_every_option_name_whole_on_80_columns(monkeypatch, command):
+    """At 80 columns (a terminal's default, a log) Rich's option tables cut option names short
+    ("--max-default-pr…", "--no-allow-fore…"): the help is plain text, wrapped, every name whole."""
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run_cli(command, "--help")
+    assert code == 0 and "…" not in out
+    for param in typer.main.get_command(app).commands[command].params:
+        for name in [*param.opts, *param.secondary_opts]:
+            if name.startswith("--"):
+                assert name in out.split(), name
 
 
 @pytest.mark.parametrize(
@@ -1296,3 +1313,31 @@ def test_the_model_given_as_an_option_is_told_it_is_an_argument(here, command):
     assert_one_error(code, out, err, "--model", said)
     assert "Possible options" not in err
     assert leftovers(here) == []
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["evaluate", "--plans", "A", "--plans", "B"], "--plans"),
+        (["solve", "tiny", "--out", "X", "--out=Y"], "--out"),
+        (["evaluate", "--scenarios", "100", "--scenarios", "300"], "--scenarios"),
+        (["sweep", "--allow-riskier", "--no-allow-riskier"], "--allow-riskier / --no-allow-riskier"),
+        (["runs", "forget", "--missing", "--missing"], "--missing"),
+    ],
+)
+def test_an_option_of_one_value_given_twice_is_refused_by_name(here, args, named):
+    """`evaluate --plans A --plans B` evaluated B alone and `solve --out X --out Y` wrote Y: the
+    parser kept the last value without a word. Refused before any work, nothing written."""
+    code, out, err = run_cli(*args)
+    assert code == 2 and f"error: {named} is given more than once" in err
+    assert list(here.iterdir()) == []
+
+
+def test_an_options_value_that_reads_like_an_option_is_not_counted():
+    """Each level is parsed by its own parser, so '--plans' as the value of --out is a value."""
+    from fleetopt.cli.common import repeated_option
+
+    group = typer.main.get_command(app)
+    assert repeated_option(group, ["evaluate", "--out", "--plans", "--plans", "A"]) is None
+    assert repeated_option(group, ["compare", "A", "B", "--label", "a", "--label", "b"]) is None
+    assert "--limit" in repeated_option(group, ["runs", "--limit", "3", "--limit", "4"])

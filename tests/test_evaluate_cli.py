@@ -207,7 +207,12 @@ def test_max_breach_prob_filters_the_ranking_only(solve_run, here):
                                     "--max-breach-prob", "0", "--out", "B")  # fmt: skip
     assert code == 0, stdout + stderr
     assert "no plan has a breach probability at or below 0" in stderr
-    assert pd.read_csv(here / "B" / "metrics.csv")["plan"].tolist() == ["milp"]
+    metrics = pd.read_csv(here / "B" / "metrics.csv")
+    assert metrics["plan"].tolist() == ["milp"]
+    # where none meets the limit, every plan is printed with its figures (it printed none)
+    lowest = metrics["breach_probability"].min()
+    assert f"the lowest is {lowest:.1%}; every plan is shown" in " ".join(stderr.split())
+    assert "│ milp " in stdout and "which covenant breaks first" in stdout
 
 
 # ---------------------------------------------------------------- bad input: exit 2, one line, no files

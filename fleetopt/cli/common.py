@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.text import Text
 from typer.core import TyperGroup
 
@@ -133,23 +132,16 @@ def errors_reported():
         raise typer.Exit(InputError.exit_code) from None
 
 
-def escape_help_texts(command) -> None:
-    """Help is rendered by Rich, which reads '[ray]' in 'pip install fleetopt[ray]' as markup and
-    drops it: every help text of ``command`` and its sub-commands is escaped once, as plain text.
-    A command's line in its group's list is its help's first paragraph, on one line."""
-    if getattr(command, "_fleetopt_escaped", False):
+def one_line_command_help(command) -> None:
+    """A command's line in its group's list is its help's first paragraph, on one line (the list
+    kept a docstring's line breaks), for ``command`` and its sub-commands, once."""
+    if getattr(command, "_fleetopt_one_line", False):
         return
-    command._fleetopt_escaped = True
-    if command.help and not command.short_help:  # the commands' list keeps a docstring's line breaks
+    command._fleetopt_one_line = True
+    if command.help and not command.short_help:
         command.short_help = " ".join(command.help.split("\n\n")[0].split())
-    for attribute in ("help", "short_help", "epilog"):
-        if getattr(command, attribute, None):
-            setattr(command, attribute, escape(getattr(command, attribute)))
-    for param in command.params:
-        if getattr(param, "help", None):
-            param.help = escape(param.help)
     for sub in getattr(command, "commands", {}).values():
-        escape_help_texts(sub)
+        one_line_command_help(sub)
 
 
 class StdoutUntilClosed:
@@ -235,6 +227,41 @@ def argument_not_option(exc) -> str | None:
     return f"no option {name}: the {wanted} is given without it, as an argument ({usage})"
 
 
+def repeated_option(group, args: list[str]) -> str | None:
+    """The first option of one value given more than once in ``args`` (``--plans A --plans B``:
+    the parser keeps the last and drops the rest without a word), as an error; else None. Each
+    level of the command tree (the group's options, a sub-group's, the command's) is parsed as
+    the command's own parser would, so an option's value is never read as an option."""
+    command, rest = group, list(args)
+    while command is not None:
+        commands = getattr(command, "commands", {})
+        at = next((i for i, token in enumerate(rest) if token in commands), len(rest))
+        found = _repeated_in(command, rest[:at])
+        if found or at == len(rest):
+            return found
+        command, rest = commands[rest[at]], rest[at + 1:]
+    return None
+
+
+def _repeated_in(command, tokens: list[str]) -> str | None:
+    ctx = type(command).context_class(command, info_name=command.name, resilient_parsing=True)
+    try:
+        _, _, order = command.make_parser(ctx).parse_args(args=list(tokens))
+    except ClickException:
+        return None  # the parse proper reports it
+    seen: set[str] = set()
+    for param in order:
+        if param.param_type_name != "option" or param.multiple or getattr(param, "count", False):
+            continue
+        if param.name in seen:
+            names = " / ".join([max(param.opts, key=len), *param.secondary_opts])
+            if getattr(param, "is_flag", False):
+                return f"{names} is given more than once: give one of them once"
+            return f"{names} is given more than once: it takes one value (only the last would be used)"
+        seen.add(param.name)
+    return None
+
+
 class _ReportingGroup(TyperGroup):
     """The command group that runs every command (sub-groups included) inside errors_reported, and
     reports a bad option or argument as one ``error:`` line (exit 2) rather than a boxed panel."""
@@ -244,13 +271,20 @@ class _ReportingGroup(TyperGroup):
             return super().invoke(ctx)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        escape_help_texts(self)
+        one_line_command_help(self)
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        repeated = repeated_option(self, sys.argv[1:] if args is None else list(args))
+        if repeated:
+            err_console.print(f"error: {repeated}", soft_wrap=True)
+            sys.exit(2)
         try:
             with stdout_until_closed():
                 code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # no command: the help, on stdout
+                console.print(exc.ctx.get_help(), markup=False, highlight=False, soft_wrap=True)
+                sys.exit(exc.exit_code)
             if not exc.format_message().strip():  # no command: typer has printed the help itself
                 sys.exit(exc.exit_code)
             where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
@@ -272,6 +306,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # help as plain text, wrapped to the terminal: Rich's option tables cut option names short
+    # ("--max-default-pr…") on an 80-column terminal or in a log
+    rich_markup_mode=None,
 )
 
 

@@ -64,7 +64,7 @@ from fleetopt.core.units import counted
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.kernel import KernelBuildError
-from fleetopt.evaluate.metrics import FORECAST_MARK, marked_last_words, ranked_plans
+from fleetopt.evaluate.metrics import FORECAST_MARK, marked_last_words, shown_plans
 from fleetopt.evaluate.sources import solve_objective
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
@@ -170,13 +170,13 @@ def evaluate(
         if resume is None:
             job.start(folder.path)
         result = _run_evaluation(job, folder.path)
-        _print_best(result, rank_by, max_breach_prob, top, job.data)
-        shown = ranked_plans(result.metrics, rank_by.value, max_breach_prob).head(top)
+        ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
+        _print_best(result, ranking, top, job.data)
+        shown = shown_plans(result.metrics, ranking)[0].head(top)
         if solve_objective(job.source.path) == "cost" and not shown.empty:  # a lab's: the demand it serves
             title = "the demand served (the company's own, as bought: no purchase reacts to the scenario)"
             console.print(demand_served_table(shown, title, job.data.T))
             console.print(f"Note: {cost_plans_note(result.n_plans)}.", soft_wrap=True, highlight=False)
-        ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
         lost = folder.lost_while_running  # written again whole, with a warning
         path = api.write_evaluate_run(
             result, job.loaded, job.source, folder.path, command=command_line(), ranking=ranking
@@ -213,11 +213,15 @@ def run_speed(result) -> str:
     return f"{line}: {result.pair_quarters_per_second:,.3g} plan-scenario-quarters/s"
 
 
-def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int, data: ModelData) -> None:
-    ranked = ranked_plans(result.metrics, rank_by.value, max_breach_prob)
-    if ranked.empty:
-        err_console.print(f"no plan has a breach probability at or below {max_breach_prob}")
-        return
+def _print_best(result, ranking: dict, top: int, data: ModelData) -> None:
+    """The best ``top`` plans by ``ranking`` (``shown_plans``'): figures, reactions, breaches."""
+    ranked, met = shown_plans(result.metrics, ranking)  # none met the limit: every plan, as the report
+    if not met:
+        lowest = result.metrics["breach_probability"].min()
+        err_console.print(
+            f"no plan has a breach probability at or below {ranking['max_breach_prob']:g} "
+            f"(--max-breach-prob): the lowest is {lowest:.1%}; every plan is shown", soft_wrap=True
+        )
     last = marked_last_words(ranked)  # of the whole ranking: a plan it put last may be below the top
     shown = f", the first {top} of {len(ranked)} (--top)" if len(ranked) > top else ""
     several = len(ranked) > 1  # a ranking, even where --top shows one
@@ -228,7 +232,7 @@ def _print_best(result, rank_by: RankBy, max_breach_prob: float | None, top: int
         console.print(forecast_table(ranked, title, data.quarter_labels))
         return
     last = f" ({FORECAST_MARK} last)" if last else ""
-    title = f"best plans by {rank_by.value} NPV{shown}{last}"
+    title = f"best plans by {ranking['rank_by']} NPV{shown}{last}"
     console.print(evaluation_table(ranked, title if several else "the plan over the scenarios"))
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; means in USD)"))
     tested = tested_kinds(data.covenants)
