@@ -1328,7 +1328,7 @@ def test_the_model_given_as_an_option_is_told_it_is_an_argument(here, command):
 def test_an_option_of_one_value_given_twice_is_refused_by_name(here, args, named):
     """`evaluate --plans A --plans B` evaluated B alone and `solve --out X --out Y` wrote Y: the
     parser kept the last value without a word. Refused before any work, nothing written."""
-    code, out, err = run_cli(*args)
+    code, _, err = run_cli(*args)
     assert code == 2 and f"error: {named} is given more than once" in err
     assert list(here.iterdir()) == []
 

@@ -1081,3 +1081,46 @@ def test_a_plan_that_never_breaks_gets_a_sentence_not_a_flat_chart(tmp_path, mon
     said = "When milp breaks In none of the 30 scenarios re-simulated does it breach a covenant or default."
     assert said in text
     assert "When milp breaks: share of scenarios" not in text
+
+
+def test_the_commitments_now_read_the_same_in_the_terminal_and_the_report():
+    """A stochastic solve gave RP, EV, EEV, VSS, EVPI but not what it commits to: the first stage,
+    beside the forecast optimum's, is one list of lines (stochastic.run.commitment_lines) for both.
+    A contract accepted by one plan only reads yes / no, its difference "accepted"; the GPUs in all
+    last (1,952 + 48 against 2,000: a difference of 0 GPUs, unsigned)."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import commitments_table
+
+    settings = {"first_stage_quarters": 4, "first_stage_before": "2027Q3"}
+    rows = [
+        {"quarter": "2026Q3", "decision": "buy_gpus", "item": "B200@texas", "unit": "GPUs",
+         "stochastic": 1952.0, "forecast_optimum": 2000.0},
+        {"quarter": "2026Q3", "decision": "prepay_debt", "item": "gpu-term-loan", "unit": "USD",
+         "stochastic": 26.9728e6, "forecast_optimum": 25.984615e6},
+        {"quarter": "2027Q1", "decision": "buy_gpus", "item": "B200@texas", "unit": "GPUs",
+         "stochastic": 48.0, "forecast_optimum": 0.0},
+        {"quarter": "2027Q2", "decision": "contract_accepted", "item": "lab-b", "unit": "0/1",
+         "stochastic": 1.0, "forecast_optimum": 0.0},
+    ]  # fmt: skip
+    summary = {"settings": settings, "commitments": rows}
+    console = Console(width=400, record=True)
+    console.print(commitments_table(summary))
+    terminal = [[cell.strip() for cell in line.split("│")[1:-1]]
+                for line in console.export_text().splitlines() if line.count("│") == 7]  # fmt: skip
+    html = page._stochastic_section(SimpleNamespace(summary={"settings": {**settings, "scenarios": 3,
+        "screened": 200, "scenario_seed": 0, "risk_weight": 0.0, "cvar_alpha": 0.05,
+        "later_purchases": "continuous"}, "status": "optimal", "gap": 0.0, "scenarios": [],
+        "commitments": rows}))  # fmt: skip
+    table = html[html.index("What to commit to now"):]
+    report = [[unescape(cell) for cell in re.findall(r'<td class="text">([^<]*)</td>', row)]
+              for row in re.findall(r"<tr>(.*?)</tr>", table[:table.index("</table>")])]  # fmt: skip
+    assert terminal == [row for row in report if row]
+    assert terminal == [
+        ["2026Q3", "buy", "B200@texas", "1,952 GPUs", "2,000 GPUs", "-48 GPUs"],
+        ["2026Q3", "prepay", "gpu-term-loan", "$27.0M", "$26.0M", "+$988.2k"],
+        ["2027Q1", "buy", "B200@texas", "48 GPUs", "0 GPUs", "+48 GPUs"],
+        ["2027Q2", "accept contract", "lab-b", "yes", "no", "accepted"],
+        ["", "buy, all", "", "2,000 GPUs", "2,000 GPUs", "0 GPUs"],
+    ]
+    assert commitments_table({"settings": settings, "commitments": []}) is None

@@ -580,6 +580,17 @@ def test_stochastic_solve_writes_the_measures_and_both_plans(tmp_path):
     assert summary["vss_usd"] == pytest.approx(summary["rp_usd"] - summary["eev_usd"])
     assert summary["evpi_usd"] == pytest.approx(summary["ws_usd"] - summary["rp_usd"])
     assert summary["evpi_usd"] >= -1e-2 * abs(summary["rp_usd"])  # WS >= RP up to the gaps
+    # EEV as an NPV: its value plus the penalties of its rescued scenario (a DSCR cure), less tie-breaks
+    assert summary["eev_rescued_probability"] > 0
+    assert summary["eev_expected_npv_usd"] > summary["eev_usd"] + 1e5
+    assert "expected NPV of the forecast optimum's first stage" in text
+    # what it commits to now beside the forecast optimum: the first stage's purchases, in GPUs
+    bought = [row for row in summary["commitments"] if row["decision"] == "buy_gpus"]
+    assert {row["quarter"] for row in summary["commitments"]} <= {"2026Q3", "2026Q4"} or any(
+        row["decision"] == "contract_accepted" for row in summary["commitments"]
+    )
+    assert sum(row["stochastic"] for row in bought) == pytest.approx(summary["first_stage_purchases_gpus"])
+    assert "what to commit to now, first stage before 2027Q1 (2 quarters)" in " ".join(text.split())
     assert sum(row["probability"] for row in summary["scenarios"]) == pytest.approx(1.0)
     # a scenario's slacks in their units: tiny's rescued scenario needs a DSCR cure of about
     # $876,000 (0.876 in the model's MUSD, as summary.json used to give it)
@@ -616,6 +627,7 @@ class _StoppedMeasures:
 
     def __init__(self):
         self.m = type("M", (), {"nonanticipativity": self._Rows()})()
+        self.probabilities = np.array([])  # no scenario rows in these solutions
         self.solutions = [
             sto.EFSolution("optimal", -13.37e6, 0.0, -13.37e6, 0.1, []),
             sto.EFSolution("time_limit", -26_773.2e9, 0.9999998, -5.36e6, 20.0, []),
@@ -955,7 +967,9 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     assert code == 0, report
     text = " ".join(re.sub(r"<[^>]+>", " ", (out / "report.html").read_text()).split())
     assert "less the forecast optimum (paired standard errors in brackets): mean -$8.0M ($155.7k)" in text
-    assert "The stochastic plan is worse than the forecast optimum in mean NPV" in text
+    # -3.70 pp of breaches at 6 standard errors: the verdict reads the probabilities too
+    assert ("The stochastic plan is a trade against the forecast optimum: better P(breach), worse mean NPV "
+            "and CVaR5, each beyond 2 standard errors") in text
 
 
 def test_the_paired_differences_write_money_as_the_stochastic_table_does():
@@ -991,6 +1005,24 @@ def test_the_out_of_sample_verdict_reads_the_paired_errors(mean, cvar, words):
     paired = {"npv_mean_usd_diff": mean[0], "npv_mean_usd_diff_se": mean[1],
               "npv_cvar_usd_diff": cvar[0], "npv_cvar_usd_diff_se": cvar[1]}  # fmt: skip
     assert out_of_sample_verdict(paired, 5).startswith(words)
+
+
+def test_the_out_of_sample_verdict_reads_breach_and_default_too():
+    """The default model's 5-scenario plan: mean -$266M ($77M), CVaR5 +$1.50B, P(breach) +0.60 pp,
+    P(default) -2.10 pp; the verdict read only the two NPV figures. A probability counts where it
+    moves beyond 2 of its standard errors, lower being better."""
+    from fleetopt.stochastic.paired import out_of_sample_verdict
+
+    paired = {"npv_mean_usd_diff": -2.66e8, "npv_mean_usd_diff_se": 7.7e7,
+              "npv_cvar_usd_diff": 1.5e9, "npv_cvar_usd_diff_se": 3e8,
+              "breach_probability_diff": 0.006, "breach_probability_diff_se": 0.004,
+              "default_probability_diff": -0.021, "default_probability_diff_se": 0.005}  # fmt: skip
+    assert out_of_sample_verdict(paired, 5) == (
+        "a trade against the forecast optimum: better CVaR5 and P(default), worse mean NPV, each beyond 2 "
+        "standard errors"
+    )
+    paired["breach_probability_diff_se"] = 0.002  # +0.6 pp at 3 standard errors: worse too
+    assert "worse mean NPV and P(breach)," in out_of_sample_verdict(paired, 5)
 
 
 def test_one_flip_search_rounds_each_decision_the_better_way_by_hand():

@@ -34,7 +34,12 @@ from fleetopt.cli.common import (
     say_written,
     write_output,
 )
-from fleetopt.cli.render import model_summary_table, solve_summary_tables, stochastic_summary_table
+from fleetopt.cli.render import (
+    commitments_table,
+    model_summary_table,
+    solve_summary_tables,
+    stochastic_summary_table,
+)
 from fleetopt.core.tail import TAIL
 from fleetopt.errors import InputError
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
@@ -208,6 +213,9 @@ def _solve_stochastic(
         )  # fmt: skip
         summary = api.stochastic_summary(result, loaded)
         console.print(stochastic_summary_table(summary))
+        commitments = commitments_table(summary)
+        if commitments is not None:
+            console.print(commitments)
         path = _written_or_kept(api.write_stochastic_run, result, loaded, folder.path)
     say_written(path, {"plan.npz": "with the forecast optimum"})
     finish_report(path, report)

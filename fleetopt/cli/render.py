@@ -54,6 +54,8 @@ from fleetopt.schema.loading import LoadedModel
 from fleetopt.schema.series import resolve_series
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
 from fleetopt.stochastic.run import (
+    COMMITMENT_COLUMNS,
+    commitment_lines,
     completion_facts,
     first_stage_text,
     in_sample_labels,
@@ -977,6 +979,21 @@ def _stochastic_times(t: dict) -> str:
     return f"{total:.1f} s ({parts})" if total is not None else f"{parts} s"
 
 
+def commitments_table(summary: dict) -> Table | None:
+    """What a stochastic solve commits to now beside the forecast optimum (summary.json's
+    ``commitments``: purchases, power, contracts, draws and prepayments of the first stage), with
+    the total of GPUs bought; None where neither commits to anything (or a summary without them)."""
+    if not summary.get("commitments"):
+        return None
+    stage = first_stage_text(summary["settings"])
+    table = Table(title=f"what to commit to now, {stage}: the stochastic plan and the forecast optimum")
+    for n, column in enumerate(COMMITMENT_COLUMNS):
+        table.add_column(column, justify="right" if n >= 3 else "left")
+    for line in commitment_lines(summary["commitments"]):
+        table.add_row(*line)
+    return table
+
+
 def stochastic_summary_table(summary: dict) -> Table:
     """The measures of a two-stage stochastic solve (summary.json of the run) and the out-of-sample
     comparison of its plan with the forecast optimum."""
@@ -1009,6 +1026,8 @@ def stochastic_summary_table(summary: dict) -> Table:
         *in_sample_labels(s).items(),
     ):
         why = measure_unavailable(summary, key)
+        if why is None and summary.get(key) is None and key in in_sample_labels(s):
+            continue  # an in-sample figure this run has not (no EEV solved)
         table.add_row(label, usd(summary.get(key)) if why is None else f"n/a ({why})")
     for label, text, warning in plan_facts(summary):
         style = "red" if warning else ""

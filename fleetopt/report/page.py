@@ -71,6 +71,8 @@ from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.loading import ModelError, load_model
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
 from fleetopt.stochastic.run import (
+    COMMITMENT_COLUMNS,
+    commitment_lines,
     completion_facts,
     first_stage_text,
     in_sample_labels,
@@ -1276,10 +1278,24 @@ def _stochastic_section(run: _Run) -> str:
         f'<h2>Two-stage stochastic solution</h2><p class="why">{escape(why)}</p>'
         + _table(measures, usd_cols={"USD"})
         + _out_of_sample_paragraph(summary)
+        + _commitments(summary)
         + (f"<h2>The plan written</h2><dl class='facts'>{facts}</dl>" if facts else "")
         + "<h2>Reduced scenarios under the stochastic solution</h2>"
         + _table(rows, money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS)
     )
+
+
+def _commitments(summary: dict) -> str:
+    """What the stochastic plan commits to now beside the forecast optimum, as the terminal's table
+    ('' for a summary without them, or where neither commits to anything)."""
+    if not summary.get("commitments"):
+        return ""
+    frame = pd.DataFrame(commitment_lines(summary["commitments"]), columns=list(COMMITMENT_COLUMNS))
+    stage = first_stage_text(summary["settings"])
+    return (f"<h2>What to commit to now</h2><p class='why'>Each decision of the {escape(stage)}, the "
+            "stochastic plan's beside the forecast optimum's: purchases, power, draws and prepayments, "
+            "and the contracts the two plans decide differently (redeployments and retirements are in "
+            "plan.csv).</p>" + _table(frame))
 
 
 def _out_of_sample_paragraph(summary: dict) -> str:

@@ -83,27 +83,43 @@ SIGNIFICANT = 2.0
 NOISE_USD = 1.0
 
 
+# the out-of-sample figures the verdict reads: (words, key, higher is better)
+VERDICT_FIGURES = (("mean NPV", "npv_mean_usd", True), ("CVaR5", "npv_cvar_usd", True),
+                   ("P(breach)", "breach_probability", False), ("P(default)", "default_probability", False))
+
+
 def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
     """What the out-of-sample differences of the stochastic plan from the forecast optimum
     (``paired``: the ``_diff`` and ``_diff_se`` figures of :func:`paired_comparison`) say, in words:
-    better or worse in mean NPV and CVaR5 beyond :data:`SIGNIFICANT` standard errors, or within the
-    noise; with ``scenarios`` the stochastic solve's, named where the plan does worse."""
+    better or worse in mean NPV, CVaR5, P(breach) and P(default) (lower is better) beyond
+    :data:`SIGNIFICANT` standard errors, or within the noise; with ``scenarios`` the stochastic
+    solve's, named where the plan does worse. A figure ``paired`` lacks (a summary written before
+    the probabilities were read) is left out."""
     better, worse = [], []
-    for what, key in (("mean NPV", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd")):
+    for what, key, higher in VERDICT_FIGURES:
+        if f"{key}_diff" not in paired:
+            continue
         diff, se = paired[f"{key}_diff"], paired[f"{key}_diff_se"]
-        if abs(diff) > max(SIGNIFICANT * se, NOISE_USD):
-            (better if diff > 0 else worse).append(what)
+        noise = NOISE_USD if key.endswith("_usd") else 0.0
+        if abs(diff) > max(SIGNIFICANT * se, noise):
+            (better if (diff > 0) == higher else worse).append(what)
     beyond = "beyond 2 standard errors"
     if better and worse:
-        return f"a trade against the forecast optimum: better {better[0]}, worse {worse[0]}, each {beyond}"
+        return (f"a trade against the forecast optimum: better {_listed(better)}, worse {_listed(worse)}, "
+                f"each {beyond}")
     if better:
-        return f"better than the forecast optimum in {' and '.join(better)}, {beyond}"
+        return f"better than the forecast optimum in {_listed(better)}, {beyond}"
     if worse:
         few = counted(scenarios, "scenario")
-        return (f"worse than the forecast optimum in {' and '.join(worse)}, {beyond}: {few} "
+        return (f"worse than the forecast optimum in {_listed(worse)}, {beyond}: {few} "
                 "may be too few to stand for the futures (give more with --stochastic N, or keep the "
                 "forecast optimum)")
-    return "no better and no worse than the forecast optimum in mean NPV or CVaR5 (within 2 standard errors)"
+    return ("no better and no worse than the forecast optimum in mean NPV, CVaR5, P(breach) or P(default) "
+            "(within 2 standard errors)")
+
+
+def _listed(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def paired_words(d: dict) -> str:

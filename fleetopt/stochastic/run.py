@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from fleetopt.core.covenants import CATALOGUE, statement_quantities
 from fleetopt.core.data import ModelData
@@ -16,7 +17,7 @@ from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import headline, plan_frame
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import counted, format_usd
+from fleetopt.core.units import counted, format_usd, format_usd_change
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.milp import stochastic as sto
@@ -179,7 +180,79 @@ class StochasticResult:
                     if name == "buy"
                 )
             ),
+            "commitments": first_stage_commitments(
+                self.data, self.plan, self.forecast_plan, self.settings["first_stage_quarters"]
+            ),
         }
+
+
+# what a first stage commits to, in the order a reader takes it in (plan.csv's decisions)
+COMMITMENTS = ("buy_gpus", "build_power", "contract_accepted", "draw_debt", "prepay_debt")
+
+
+COMMITMENT_WORDS = {"buy_gpus": "buy", "build_power": "build power", "contract_accepted": "accept contract",
+                    "draw_debt": "draw", "prepay_debt": "prepay"}  # fmt: skip
+
+
+def commitment_amount(value: float, unit: str, signed: bool = False) -> str:
+    """A commitment in its unit: USD as money, a contract as yes / no (its difference as such:
+    "accepted" / "declined"), GPUs and MW whole."""
+    if unit == "USD":
+        return format_usd_change(value) if signed else format_usd(value)
+    if unit == "0/1":
+        if signed:
+            return "" if abs(value) < 0.5 else ("accepted" if value > 0 else "declined")
+        return "yes" if value > 0.5 else "no"
+    if not signed:
+        return f"{value:,.0f} {unit}"
+    text = f"{abs(value):,.0f} {unit}"
+    return text if text.startswith("0 ") else f"{'+' if value > 0 else '-'}{text}"
+
+
+COMMITMENT_COLUMNS = ("quarter", "decision", "item", "stochastic plan", "forecast optimum", "difference")
+
+
+def commitment_lines(rows: list[dict]) -> list[tuple[str, ...]]:
+    """summary.json's ``commitments`` in words for the terminal and the report (COMMITMENT_COLUMNS),
+    with the GPUs bought in all last."""
+    lines = []
+    for row in rows:
+        mine, theirs, unit = row["stochastic"], row["forecast_optimum"], row["unit"]
+        lines.append((row["quarter"], COMMITMENT_WORDS.get(row["decision"], row["decision"]), row["item"],
+                      commitment_amount(mine, unit), commitment_amount(theirs, unit),
+                      commitment_amount(mine - theirs, unit, signed=True)))  # fmt: skip
+    bought = [sum(r[p] for r in rows if r["unit"] == "GPUs") for p in ("stochastic", "forecast_optimum")]
+    totals = [*(commitment_amount(v, "GPUs") for v in bought),
+              commitment_amount(bought[0] - bought[1], "GPUs", signed=True)]  # fmt: skip
+    return [*lines, ("", "buy, all", "", *totals)]
+
+
+def first_stage_commitments(data: ModelData, plan: Plan, forecast_plan: Plan, quarters: int) -> list[dict]:
+    """What the stochastic ``plan`` commits to now beside the forecast optimum, as rows of
+    ``quarter``, ``decision``, ``item``, ``unit``, ``stochastic``, ``forecast_optimum``: each
+    purchase (GPUs), power block (MW), draw and prepayment (USD) dated in the first ``quarters``
+    that either plan makes, and each contract (dated by its start) that one accepts and the
+    other does not (acceptance is first stage whatever the start, §7b "Stages"). Redeployments
+    and retirements, first stage too, are in plan.csv."""
+    keys = ["quarter", "decision", "item", "unit"]
+    first = set(data.quarter_labels[:quarters])
+
+    def committed(p: Plan):
+        frame = plan_frame(data, p)
+        dated = frame["quarter"].isin(first) | (frame["decision"] == "contract_accepted")
+        return frame[dated & frame["decision"].isin(COMMITMENTS)].groupby(keys, sort=False)["value"].sum()
+
+    plans = {"stochastic": committed(plan), "forecast_optimum": committed(forecast_plan)}
+    both = pd.concat(list(plans.values()), axis=1, keys=list(plans)).fillna(0.0).reset_index()
+    contract = both["decision"] == "contract_accepted"
+    differs = both["stochastic"].round(6) != both["forecast_optimum"].round(6)
+    made = (both["stochastic"].abs() > 1e-6) | (both["forecast_optimum"].abs() > 1e-6)
+    both = both[(contract & differs) | (~contract & made)]
+    order = {label: n for n, label in enumerate(data.quarter_labels)}
+    rank = {decision: n for n, decision in enumerate(COMMITMENTS)}
+    both = both.assign(_q=both["quarter"].map(order), _d=both["decision"].map(rank))
+    both = both.sort_values(["_q", "_d", "item"], kind="stable").drop(columns=["_q", "_d"])
+    return [{**row, **{name: float(row[name]) for name in plans}} for row in both.to_dict("records")]
 
 
 RESCUE_KINDS = {"rescued": "rescued", "cash_rescue": "cash_rescued", "covenant_cure": "covenant_cured",
@@ -425,9 +498,14 @@ def plan_figures(ef: sto.ExtensiveForm, solution: sto.EFSolution) -> dict:
     """Expected NPV and its CVaR over the reduced scenarios of a solution of the extensive form."""
     npv = np.array([row["npv_usd"] for row in solution.scenarios])
     return {
-        "expected_npv_usd": float(np.dot(ef.probabilities, npv)),
+        "expected_npv_usd": expected_npv(ef, solution),
         "cvar_npv_usd": sto.cvar(npv, ef.probabilities, ef.alpha),
     }
+
+
+def expected_npv(ef: sto.ExtensiveForm, solution: sto.EFSolution) -> float:
+    """The probability-weighted NPV of a solution's scenarios (USD; no penalties, no tie-breaks)."""
+    return float(np.dot(ef.probabilities, [row["npv_usd"] for row in solution.scenarios]))
 
 
 def eev_and_ws(
@@ -451,6 +529,8 @@ def eev_and_ws(
         "evpi_usd": None if ws_usd is None else measure_difference(ws_usd, rp.objective_usd, solver.mip_gap),
         "eev_status": eev.status, "eev_gap": eev.gap, "ws_status": ws.status, "ws_gap": ws.gap,
         "eev_rescued_probability": float(sum(r["probability"] for r in eev.scenarios if r["rescued"])),
+        # EEV as an NPV, without its penalties: the stochastic plan's expected NPV is read against it
+        "eev_expected_npv_usd": None if eev_usd is None else expected_npv(ef, eev),
     }, eev  # fmt: skip
 
 
@@ -576,12 +656,15 @@ def completion_facts(completion: dict) -> list[tuple[str, str, bool]]:
 
 
 def in_sample_labels(settings: dict) -> dict:
-    """The labels of the figures over the reduced scenarios (``expected_npv_usd``, ``cvar_npv_usd``):
-    in sample, the scenarios the plan was fitted to, not the out-of-sample check's."""
+    """The labels of the figures over the reduced scenarios (``expected_npv_usd``, the forecast
+    optimum's first stage's ``eev_expected_npv_usd``: EEV's NPV without its penalties, ``cvar_npv_usd``):
+    in sample, the scenarios the plan was fitted to, not the out-of-sample check's. A summary without
+    one (no EEV solved, or written before) shows none."""
     alpha, solved = settings["cvar_alpha"], settings.get("distinct_scenarios", settings["scenarios"])
     over = f"over the {counted(solved, 'reduced scenario')} (in sample)"
     return {
         "expected_npv_usd": f"expected NPV {over}",
+        "eev_expected_npv_usd": f"expected NPV of the forecast optimum's first stage {over}",
         "cvar_npv_usd": f"CVaR{alpha:g} of NPV (the mean of its worst {alpha:.0%}) {over}",
     }
 
