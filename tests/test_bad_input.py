@@ -155,6 +155,17 @@ def test_a_huge_or_endless_file_is_refused_before_it_is_read_whole(tmp_path):
         assert "is larger than 16 MiB: not a model file" in err
 
 
+def test_a_plan_file_given_as_a_model_is_named_a_plan_file(tmp_path):
+    """`fleetopt validate runs/x/plan.npz` said "line 1 is not UTF-8 text (byte 0x86)"."""
+    import numpy as np
+
+    path = tmp_path / "plan.npz"
+    np.savez(path, buy=np.zeros(3))
+    code, out, err = run_cli("validate", str(path))
+    assert_bad_input(code, out, err, f"error: {path}: is a plan file (.npz), not a model file",
+                     f"fleetopt evaluate --plans {path}")  # fmt: skip
+
+
 def test_a_model_saved_with_windows_line_ends_is_the_same_model(tmp_path, tiny_text):
     """CRLF line ends read as LF: the same model, the same content hash (so its plans fit it)."""
     from fleetopt.schema.loading import load_model

@@ -264,6 +264,39 @@ def test_a_folder_named_as_a_bundled_model_does_not_hide_it(tmp_path, monkeypatc
     assert "warning: 'tiny' is the bundled model; the folder tiny here is not a model file" in err
 
 
+def test_a_power_step_after_a_shortened_horizon_is_a_note_not_an_error(tmp_path):
+    """The default model cut to 12 quarters was refused over a power step in 2029Q3 ("outside the
+    horizon"), while a contract running past the end only warned: a horizon shortened to solve
+    faster keeps the steps it no longer reaches, unused, with a warning. A step before the start
+    is still an error (which level it sets is not the user's to guess)."""
+    path = tmp_path / "short.yaml"
+    stepped = "power_capacity_mw: {start: 20, steps: {2028Q3: 40}}"
+    text = TINY_PATH.read_text().replace("power_capacity_mw: 20 ", stepped)
+    path.write_text(text)
+    code, _, err = run_cli("validate", str(path))
+    said = " ".join(err.split())
+    note = "sites.texas.power_capacity_mw.steps.2028Q3: quarter 2028Q3 is after the horizon ends (2028Q2)"
+    assert code == 0 and f"{note}: the step is not used" in said, err
+    path.write_text(text.replace("2028Q3: 40", "2026Q2: 40"))
+    code, _, err = run_cli("validate", str(path))
+    assert code == 2 and "quarter 2026Q2 is outside the horizon 2026Q3..2028Q2" in err
+
+
+def test_an_installed_fleet_the_site_cannot_power_is_said_where_it_is_validated(tmp_path):
+    """tiny with 96,000 H100 for 9,600 on its 20 MW site validated and solved in silence, to a plan
+    that retires 85,132 GPUs at once and is worth $1.14B against tiny's -$14.1M. 96,000 x 1.3 kW x
+    PUE 1.25 = 156 MW against 20 MW: a warning naming the cohort, both figures and what to check."""
+    path = tmp_path / "big.yaml"
+    text = TINY_PATH.read_text()
+    assert "    gpus: 9600 " in text
+    path.write_text(text.replace("    gpus: 9600 ", "    gpus: 96000"))
+    code, _, err = run_cli("validate", str(path))
+    said = " ".join(err.split())
+    assert code == 0 and ("fleet.0.gpus: the fleet installed at site 'texas' needs 156.0 MW in service "
+                          "(GPUs x power_kw_per_gpu x PUE) against the site's 20.0 MW in 2026Q3") in said, err
+    assert "needs" not in run_cli("validate", "tiny")[2]  # 9,600 x 1.3 x 1.25 = 15.6 MW: within 20
+
+
 def test_a_contract_running_past_the_horizon_is_said_where_it_is_validated(tmp_path):
     """tiny's optional enterprise contract moved to the horizon's last quarter (2028Q2) with its 6
     quarters: 5 fall after 2028Q2, so accepting it is judged on 1 quarter. It validated in silence

@@ -309,6 +309,9 @@ def _parse_model_text(text: str, source: str, lines_shown: bool = True) -> Plann
 MAX_MODEL_BYTES = 16 * 2**20
 
 
+ZIP_MAGIC = b"PK\x03\x04"  # how a zip file, and so a NumPy .npz, begins
+
+
 def load_model(model: str | Path | None = None) -> LoadedModel:
     """Load and validate a model file (None: the bundled default model)."""
     path = resolve_model_path(model)
@@ -319,6 +322,12 @@ def load_model(model: str | Path | None = None) -> LoadedModel:
         if len(raw) > MAX_MODEL_BYTES:
             limit = f"{MAX_MODEL_BYTES // 2**20} MiB"
             raise ModelError(source, [ModelIssue((), f"is larger than {limit}: not a model file")])
+        if raw.startswith(ZIP_MAGIC):  # a run's plan.npz (a zip of arrays), given where a model goes
+            message = (
+                f"is a plan file (.npz), not a model file: `fleetopt evaluate --plans {path}` evaluates "
+                "its plans (the model they were made for is in the run folder's model.yaml)"
+            )
+            raise ModelError(source, [ModelIssue((), message)])
         text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
     except FileNotFoundError:
         hint = f" (bundled models: {', '.join(bundled_model_names())})"

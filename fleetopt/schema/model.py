@@ -185,7 +185,8 @@ def _series_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
                 grown = f"grows to {values.max():.3g} over the horizon"
                 problems.append((path, f"{grown}: {RATE_LIMIT_MESSAGE}"))
         for label in series_quarters(spec):
-            problems += outside((*path, "steps", label), label)
+            if parse_quarter(label) <= model.last_quarter:  # a later step is unused: a note (horizon_notes)
+                problems += outside((*path, "steps", label), label)
     return problems
 
 
@@ -302,7 +303,9 @@ def _obtainable(model: PlanningModel, contract: Contract, end: int) -> bool:
 def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
     """What a valid model says the user should know: each contract whose term runs past the
     horizon's end, whose later quarters no plan values (docs/formulation.md: no contract value
-    beyond the horizon; the GPUs it holds then are valued at their resale value)."""
+    beyond the horizon; the GPUs it holds then are valued at their resale value); each step of a
+    series after the horizon's end (a horizon shortened to solve faster), which is not used; and
+    each site whose installed fleet it cannot power at the start (:func:`fleet_power_notes`)."""
     last = model.last_quarter
     notes: list[tuple[Path, str]] = []
     for name, contract in model.contracts.items():
@@ -314,6 +317,32 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
                 f"{beyond} of its {contract.term_quarters} quarters fall after the horizon ends "
                 f"({quarter_label(last)}): {judged} its first {counted(kept, 'quarter')} only, and the GPUs "
                 "serving it are valued at their resale value at the end, as if free to sell"
+            )))  # fmt: skip
+    for path, spec in model.series_fields():
+        for label in series_quarters(spec):
+            if parse_quarter(label) > last:
+                notes.append(((*path, "steps", label), (
+                    f"quarter {label} is after the horizon ends ({quarter_label(last)}): the step is not used"
+                )))  # fmt: skip
+    return notes + fleet_power_notes(model)
+
+
+def fleet_power_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    """Each site whose installed fleet needs more power in service in the first quarter (GPUs x kW x
+    PUE) than the site has then: the plan idles or retires what it cannot power at once (§5.6), so
+    a typo in a fleet's ``gpus`` (96,000 for 9,600) read as a plausible plan worth far more."""
+    notes: list[tuple[Path, str]] = []
+    for name, site in model.sites.items():
+        cohorts = [(i, c) for i, c in enumerate(model.fleet) if c.site == name and c.sku in model.skus]
+        need_mw = sum(c.gpus * model.skus[c.sku].power_kw_per_gpu * site.pue / 1000.0 for _, c in cohorts)
+        have_mw = float(resolve_series(site.power_capacity_mw, model.first_quarter, 1)[0])
+        if cohorts and need_mw > have_mw * (1.0 + 1e-9) + 1e-9:
+            first = quarter_label(model.first_quarter)
+            notes.append((("fleet", cohorts[0][0], "gpus"), (
+                f"the fleet installed at site {name!r} needs {need_mw:,.1f} MW in service (GPUs x "
+                f"power_kw_per_gpu x PUE) against the site's {have_mw:,.1f} MW in {first}: the plan cannot "
+                "run it all, and idles or retires what it cannot power; check the fleet's gpus and the "
+                "site's power_capacity_mw"
             )))  # fmt: skip
     return notes
 
