@@ -595,3 +595,20 @@ def test_an_evaluation_of_a_cost_plan_is_listed_by_the_demand_it_serves():
     for other in ({**summary, "plans_objective": "npv"}, {**summary, "metrics": [{"npv_mean_usd": 2.4e8,
                                                                                    "npv_cvar5_usd": -2e8}]}):
         assert key_figure("evaluate", key_figures(other)).startswith("mean NPV $240.0M")
+
+
+def test_an_evaluation_of_npv_plans_keeps_no_demand_figures():
+    """`fleetopt runs show` of the default model's evaluation listed demand_served_share 19.3 % and
+    shortfall_probability 100 %: of an NPV plan these are its share of the whole market, which the
+    evaluate command does not print; a failing plan to any reader. Kept for a cost solve's plans."""
+    from fleetopt.runs.registry import key_figures
+
+    first = {"plan": "milp", "npv_mean_usd": 1.35e10, "npv_cvar5_usd": -2e10, "breach_probability": 0.715,
+             "default_probability": 0.299, "demand_served_share": 0.193, "shortfall_probability": 1.0}
+    summary = {"kind": "evaluate", "n_plans": 1, "n_scenarios": 2000, "plans_objective": "npv",
+               "metrics": [first]}  # fmt: skip
+    kept = key_figures(summary)
+    assert "demand_served_share" not in kept and "shortfall_probability" not in kept
+    assert kept["npv_mean_usd"] == 1.35e10 and kept["default_probability"] == 0.299
+    lab = key_figures({**summary, "plans_objective": "cost"})
+    assert (lab["demand_served_share"], lab["shortfall_probability"]) == (0.193, 1.0)

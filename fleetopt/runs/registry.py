@@ -89,6 +89,8 @@ RUN_KINDS = ("solve", "stochastic", "evaluate", "sweep")
 # an evaluation's record keeps these figures of the plan it shows first (and how many plans it has)
 FIRST_PLAN_FIGURES = ("plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability",
                       "demand_served_share", "shortfall_probability")  # fmt: skip
+# kept for a cost solve's plans only (``plans_objective`` "cost"), as the evaluate command prints them
+LAB_FIGURES = ("demand_served_share", "shortfall_probability")
 # and these of the evaluation: over how many scenarios (a CVaR5 over 20 is one scenario), which ones
 EVALUATION_FIGURES = ("n_plans", "n_scenarios", "seed", "deterministic", "backend", "fleetopt_version",
                       "plans_objective")  # fmt: skip
@@ -101,15 +103,18 @@ def key_figures(summary: dict, shown: dict | None = None) -> dict:
     sweep; the USD figures, number of scenarios, seed, first-stage quarters and risk weight of a
     stochastic solve; an evaluation's number of plans and of scenarios, seed, whether it is
     deterministic (its one scenario the forecast), backend, version and plans' objective, and the
-    label, mean NPV, CVaR5, breach and default probabilities, demand served and shortfall of ``shown``, the metrics of the plan its report shows
+    label, mean NPV, CVaR5, breach and default probabilities of ``shown`` (and, for a cost solve's
+    plans, its demand served and shortfall), the metrics of the plan its report shows
     (``fleetopt.evaluate.metrics.shown_first``; None: its first plan)."""
     kind = summary.get("kind")
     if kind == "evaluate":
         metrics = summary.get("metrics")
         listed = metrics[0] if isinstance(metrics, list) and metrics and isinstance(metrics[0], dict) else {}
         first = shown if shown is not None else listed
+        # the demand a plan serves is a lab's figure: of an NPV plan it is a share of the whole market
+        lab = summary.get("plans_objective") == "cost"
         summary = {**{k: summary.get(k) for k in EVALUATION_FIGURES if k in summary},
-                   **{k: first.get(k) for k in FIRST_PLAN_FIGURES}}  # fmt: skip
+                   **{k: first.get(k) for k in FIRST_PLAN_FIGURES if lab or k not in LAB_FIGURES}}  # fmt: skip
     # when it was written is the record's created_utc, not a figure
     scalars = {k: v for k, v in summary.items() if _scalar(v) and k != WRITTEN_KEY}
     if kind == "stochastic":
