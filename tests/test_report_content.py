@@ -421,13 +421,16 @@ def test_money_column_uses_one_scale():
 
 
 def test_a_total_and_its_parts_are_each_rounded_on_their_own():
-    """A quarter reads the same in the decisions as in the statements' table: 61.6 and 141.6 GPUs
-    retired (203.2) read '203 (62, 142)', $7.05M twice '$14.1M ($7.1M, $7.1M)'; two sites of 2.5 MW
+    """Each figure of the decisions rounded on its own: 61.6 and 141.6 GPUs retired (203.2) read
+    '203 (62, 142)', $7.05M twice '$14.1M ($7.1M, $7.1M)', money each in its own scale; two sites of 2.5 MW
     '5 MW; a: 2.5 MW; b: 2.5 MW'. The section says so."""
     data = SimpleNamespace(quarter_labels=["2026Q3", "2026Q4", "2027Q1"])
     assert page._by_quarter(data, np.array([61.6, 0.2, 141.6]), "{:,.0f}") == "203 (2026Q3: 62, 2027Q1: 142)"
     usd = page._by_quarter(data, np.array([7.05e6, 7.05e6, 0.0]), None)
     assert usd == "$14.1M (2026Q3: $7.1M, 2026Q4: $7.1M)"
+    # a facility's small draw beside a large one: each in its own scale (one scale wrote "2027Q1: $0")
+    usd = page._by_quarter(data, np.array([3.2e9, 0.0, 855_115.0]), None)
+    assert usd == "$3.20B (2026Q3: $3.20B, 2027Q1: $855.1k)"
     sites = [SimpleNamespace(name="a", block_mw=2.5), SimpleNamespace(name="b", block_mw=2.5)]
     plan = SimpleNamespace(build_blocks=np.array([[1.0, 0.0], [0.0, 1.0]]))
     assert page._power_built(SimpleNamespace(sites=sites), plan) == "5 MW; a: 2.5 MW; b: 2.5 MW"

@@ -1428,19 +1428,20 @@ def _power_built(data: ModelData, plan: Plan) -> str:
 
 
 def _by_quarter(data: ModelData, values: np.ndarray, pattern: str | None) -> str:
-    """'none', or the total and each quarter's amount (USD in one scale where ``pattern`` is None), each
-    rounded on its own as the statements' table rounds it: '203 (2026Q3: 62, 2027Q3: 142)' for 61.5
-    and 141.8 (ROUNDING_NOTE)."""
+    """'none', or the total and each quarter's amount (USD each in its own scale where ``pattern`` is
+    None: a facility's $855.1k beside its $3.20B, which one scale for both wrote "$0"), each rounded
+    on its own: '203 (2026Q3: 62, 2027Q3: 142)' for 61.5 and 141.8 (ROUNDING_NOTE)."""
     quarters = [(data.quarter_labels[t], float(v)) for t, v in enumerate(values) if abs(v) >= 0.5]
     if not quarters:
         return "none"
-    shown = (lambda v: pattern.format(v)) if pattern else usd_column_formatter(v for _, v in quarters)
+    shown = (lambda v: pattern.format(v)) if pattern else format_usd
     return f"{shown(sum(v for _, v in quarters))} ({', '.join(f'{q}: {shown(v)}' for q, v in quarters)})"
 
 
 ROUNDING_NOTE = (
-    "Each figure is rounded on its own, so a total may differ from the sum of its rounded parts, and "
-    "a quarter reads the same here as in the table below."
+    "Each figure is rounded on its own (money in its own scale: $855.1k, $3.20B), so a total may differ "
+    "from the sum of its rounded parts, and a figure from the table below, which rounds each column "
+    "in one scale."
 )
 
 
