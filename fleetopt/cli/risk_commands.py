@@ -111,7 +111,15 @@ def evaluate(
     rank_by: Annotated[
         RankBy, typer.Option(help="Rule for the best plans printed: mean, cvar5 or p5 NPV.")
     ] = RankBy.cvar5,
-    max_breach_prob: MaxBreachProbOption = None,
+    max_breach_prob: Annotated[
+        float | None,
+        typer.Option(
+            "--max-breach-prob",
+            callback=ProbabilityLimit,
+            help="Print only plans with at most this covenant-breach probability, in [0, 1] (where none "
+            "has, every plan, saying so); metrics.csv keeps every plan.",
+        ),
+    ] = None,
     top: Annotated[int, typer.Option(callback=checked(limits.whole, 1), help="How many plans to print.")] = 5,
     executor: Annotated[
         ExecutorName,
