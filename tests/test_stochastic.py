@@ -1091,3 +1091,18 @@ def test_a_stochastic_plan_never_draws_more_power_than_its_sites_have(tmp_path):
     folder = api.write_stochastic_run(result, out=tmp_path / "S")
     evaluation, _, _ = api.evaluate(folder, path, scenarios=20)
     assert len(evaluation.metrics) == 2
+
+
+def test_at_risk_weight_one_eev_s_expected_npv_is_of_its_own_best_recourse():
+    """At L = 1 only the CVaR tail has weight, so a scenario outside it may take any recourse: the
+    stochastic plan's expected NPV is of each scenario's own best recourse (recourse_apart), and
+    the forecast optimum's first stage must be read the same way. Written from EEV's raw solve it
+    was -$76.0M on tiny at N = 2 against the stochastic plan's -$28.8M (reversing the comparison);
+    with its own recourse it is -$21.9M."""
+    from fleetopt import api
+
+    result = api.solve_stochastic("tiny", 2, risk_weight=1.0, out_of_sample=0)
+    m = result.measures
+    assert m["first_stage"] == "RP's"
+    assert m["eev_expected_npv_usd"] == pytest.approx(-21.87e6, abs=0.01e6)
+    assert m["expected_npv_usd"] == pytest.approx(-28.80e6, abs=0.01e6)

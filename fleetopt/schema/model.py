@@ -329,20 +329,23 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
 
 def fleet_power_notes(model: PlanningModel) -> list[tuple[Path, str]]:
     """Each site whose installed fleet needs more power in service in the first quarter (GPUs x kW x
-    PUE) than the site has then: the plan idles or retires what it cannot power at once (§5.6), so
-    a typo in a fleet's ``gpus`` (96,000 for 9,600) read as a plausible plan worth far more."""
+    PUE) than the site has then, at its largest cohort's ``gpus``: the plan idles or retires what it
+    cannot power at once (§5.6), so a typo in a fleet's ``gpus`` (96,000 for 9,600) read as a
+    plausible plan worth far more."""
     notes: list[tuple[Path, str]] = []
+    T = model.horizon.quarters
     for name, site in model.sites.items():
-        cohorts = [(i, c) for i, c in enumerate(model.fleet) if c.site == name and c.sku in model.skus]
-        need_mw = sum(c.gpus * model.skus[c.sku].power_kw_per_gpu * site.pue / 1000.0 for _, c in cohorts)
-        have_mw = float(resolve_series(site.power_capacity_mw, model.first_quarter, 1)[0])
-        if cohorts and need_mw > have_mw * (1.0 + 1e-9) + 1e-9:
-            first = quarter_label(model.first_quarter)
-            notes.append((("fleet", cohorts[0][0], "gpus"), (
+        mw = {i: c.gpus * model.skus[c.sku].power_kw_per_gpu * site.pue / 1000.0
+              for i, c in enumerate(model.fleet) if c.site == name and c.sku in model.skus}  # fmt: skip
+        have_mw = float(resolve_series(site.power_capacity_mw, model.first_quarter, T)[0])
+        need_mw = sum(mw.values())
+        if mw and need_mw > have_mw * (1.0 + 1e-9) + 1e-9:
+            largest = max(mw, key=mw.get)
+            notes.append((("fleet", largest, "gpus"), (
                 f"the fleet installed at site {name!r} needs {need_mw:,.1f} MW in service (GPUs x "
-                f"power_kw_per_gpu x PUE) against the site's {have_mw:,.1f} MW in {first}: the plan cannot "
-                "run it all, and idles or retires what it cannot power; check the fleet's gpus and the "
-                "site's power_capacity_mw"
+                f"power_kw_per_gpu x PUE) against the site's {have_mw:,.1f} MW in "
+                f"{quarter_label(model.first_quarter)}: the plan cannot run it all, and idles or retires "
+                "what it cannot power; check the fleet's gpus and the site's power_capacity_mw"
             )))  # fmt: skip
     return notes
 

@@ -396,6 +396,13 @@ def by_blocks(
         if apart.scenarios:
             rows = apart.scenarios
             figures.update(plan_figures(ef, apart))
+        if figures.get("eev_expected_npv_usd") is not None:  # EEV's recourse is as arbitrary there
+            started = time.perf_counter()
+            eev_apart = apart if chosen is not rp else recourse_apart(
+                ef, forecast.first_stage, integer_later, solver
+            )
+            figures["eev_expected_npv_usd"] = expected_npv(ef, eev_apart) if eev_apart.scenarios else None
+            timings["measures_seconds"] += time.perf_counter() - started
     return Recourse(first_stage, figures, rows, rp.method, model_size(ef.m), timings)
 
 
