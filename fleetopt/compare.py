@@ -34,6 +34,7 @@ from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import (
+    LAB_FIGURES,
     cvar_influence,
     first_breach_column,
     paired_error,
@@ -105,8 +106,6 @@ FIGURES = [
     ("gpus_retired", "GPUs retired over the horizon", "GPUs"),
     ("debt_drawn_usd", "debt drawn over the horizon (facility draws)", "USD"),
 ]
-# the figures a comparison shows only where some plan was solved for least cost (a lab's)
-LAB_FIGURES = ("demand_served_share", "shortfall_probability")
 # a lab's figures, which a comparison with a cost plan shows first: what the plan costs and serves
 COST_FIRST = ("present_cost_usd", "present_cost_per_h100_hour_usd", "market_demand_served", *LAB_FIGURES)
 # what plans cost: not ranked where they serve different shares of the demand (less cost buys less)

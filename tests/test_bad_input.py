@@ -164,6 +164,10 @@ def test_a_plan_file_given_as_a_model_is_named_a_plan_file(tmp_path):
     code, out, err = run_cli("validate", str(path))
     assert_bad_input(code, out, err, f"error: {path}: is a plan file (.npz), not a model file",
                      f"fleetopt evaluate --plans {path}")  # fmt: skip
+    other = path.rename(tmp_path / "fleet.xlsx")  # any other zip archive is not called a plan file
+    code, out, err = run_cli("validate", str(other))
+    assert_bad_input(code, out, err, f"error: {other}: is a zip archive (a spreadsheet, a document?), not a "
+                     "model file")  # fmt: skip
 
 
 def test_a_model_saved_with_windows_line_ends_is_the_same_model(tmp_path, tiny_text):

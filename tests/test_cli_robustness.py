@@ -1017,10 +1017,13 @@ def test_help_gives_every_option_name_whole_on_80_columns(monkeypatch, command):
     monkeypatch.setenv("COLUMNS", "80")
     code, out, _ = run_cli(command, "--help")
     assert code == 0 and "…" not in out
+    lines = [line.strip() for line in out.splitlines()]
     for param in typer.main.get_command(app).commands[command].params:
-        for name in [*param.opts, *param.secondary_opts]:
-            if name.startswith("--"):
-                assert name in out.split(), name
+        names = [name for name in param.opts if name.startswith("--")]
+        if names:  # its row of the options' list starts with its whole name (and its --no- form)
+            row = next((line for line in lines if line.split(" ")[0] in names), None)
+            assert row is not None, names
+            assert all(f"/ {name}" in row for name in param.secondary_opts), row
 
 
 @pytest.mark.parametrize(
@@ -1322,7 +1325,7 @@ def test_the_model_given_as_an_option_is_told_it_is_an_argument(here, command):
         (["solve", "tiny", "--out", "X", "--out=Y"], "--out"),
         (["evaluate", "--scenarios", "100", "--scenarios", "300"], "--scenarios"),
         (["sweep", "--allow-riskier", "--no-allow-riskier"], "--allow-riskier / --no-allow-riskier"),
-        (["runs", "forget", "--missing", "--missing"], "--missing"),
+        (["runs", "--limit", "3", "--limit", "4"], "--limit"),
     ],
 )
 def test_an_option_of_one_value_given_twice_is_refused_by_name(here, args, named):
@@ -1340,4 +1343,8 @@ def test_an_options_value_that_reads_like_an_option_is_not_counted():
     group = typer.main.get_command(app)
     assert repeated_option(group, ["evaluate", "--out", "--plans", "--plans", "A"]) is None
     assert repeated_option(group, ["compare", "A", "B", "--label", "a", "--label", "b"]) is None
-    assert "--limit" in repeated_option(group, ["runs", "--limit", "3", "--limit", "4"])
+    # a group's options stop at its sub-command, whatever a value is called
+    assert "--limit" in repeated_option(group, ["runs", "--model", "show", "--limit", "3", "--limit", "4"])
+    # --help wins, and a flag of one form given twice says the same thing twice
+    assert repeated_option(group, ["evaluate", "--plans", "A", "--plans", "B", "--help"]) is None
+    assert repeated_option(group, ["solve", "tiny", "--report", "--report"]) is None

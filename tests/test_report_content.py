@@ -1103,6 +1103,8 @@ def test_the_commitments_now_read_the_same_in_the_terminal_and_the_report():
          "stochastic": 26.9728e6, "forecast_optimum": 25.984615e6},
         {"quarter": "2027Q1", "decision": "buy_gpus", "item": "B200@texas", "unit": "GPUs",
          "stochastic": 48.0, "forecast_optimum": 0.0},
+        {"quarter": "2027Q1", "decision": "build_power", "item": "texas", "unit": "MW",
+         "stochastic": 2.5, "forecast_optimum": 0.0},
         {"quarter": "2027Q2", "decision": "contract_accepted", "item": "lab-b", "unit": "0/1",
          "stochastic": 1.0, "forecast_optimum": 0.0},
     ]  # fmt: skip
@@ -1123,6 +1125,7 @@ def test_the_commitments_now_read_the_same_in_the_terminal_and_the_report():
         ["2026Q3", "buy", "B200@texas", "1,952 GPUs", "2,000 GPUs", "-48 GPUs"],
         ["2026Q3", "prepay", "gpu-term-loan", "$27.0M", "$26.0M", "+$988.2k"],
         ["2027Q1", "buy", "B200@texas", "48 GPUs", "0 GPUs", "+48 GPUs"],
+        ["2027Q1", "build power", "texas", "2.5 MW", "0 MW", "+2.5 MW"],  # not "2 MW": half a block
         ["2027Q2", "accept contract", "lab-b", "yes", "no", "accepted"],
         ["", "buy, all", "", "2,000 GPUs", "2,000 GPUs", "0 GPUs"],
     ]

@@ -229,33 +229,39 @@ def argument_not_option(exc) -> str | None:
 
 def repeated_option(group, args: list[str]) -> str | None:
     """The first option of one value given more than once in ``args`` (``--plans A --plans B``:
-    the parser keeps the last and drops the rest without a word), as an error; else None. Each
-    level of the command tree (the group's options, a sub-group's, the command's) is parsed as
-    the command's own parser would, so an option's value is never read as an option."""
+    the parser keeps the last and drops the rest without a word), as an error; else None (and
+    None with ``--help``, which wins). Each level of the command tree is parsed by its own parser,
+    as the parse proper does: a group's stops at its sub-command, and an option's value is never
+    read as an option or a command."""
+    if "--help" in args:
+        return None
     command, rest = group, list(args)
     while command is not None:
+        ctx = type(command).context_class(command, info_name=command.name, resilient_parsing=True)
+        try:
+            _, rest, order = command.make_parser(ctx).parse_args(args=rest)
+        except ClickException:
+            return None  # the parse proper reports it
+        found = _repeated_in(order)
         commands = getattr(command, "commands", {})
-        at = next((i for i, token in enumerate(rest) if token in commands), len(rest))
-        found = _repeated_in(command, rest[:at])
-        if found or at == len(rest):
+        if found or not rest or rest[0] not in commands:
             return found
-        command, rest = commands[rest[at]], rest[at + 1:]
+        command, rest = commands[rest[0]], rest[1:]
     return None
 
 
-def _repeated_in(command, tokens: list[str]) -> str | None:
-    ctx = type(command).context_class(command, info_name=command.name, resilient_parsing=True)
-    try:
-        _, _, order = command.make_parser(ctx).parse_args(args=list(tokens))
-    except ClickException:
-        return None  # the parse proper reports it
+def _repeated_in(order) -> str | None:
+    """The first parameter of one value that ``order`` (the parser's, one entry per use) holds twice."""
     seen: set[str] = set()
     for param in order:
+        flag = getattr(param, "is_flag", False)
         if param.param_type_name != "option" or param.multiple or getattr(param, "count", False):
+            continue
+        if flag and not param.secondary_opts:  # --report twice says the same thing twice
             continue
         if param.name in seen:
             names = " / ".join([max(param.opts, key=len), *param.secondary_opts])
-            if getattr(param, "is_flag", False):
+            if flag:
                 return f"{names} is given more than once: give one of them once"
             return f"{names} is given more than once: it takes one value (only the last would be used)"
         seen.add(param.name)

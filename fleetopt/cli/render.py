@@ -986,7 +986,8 @@ def commitments_table(summary: dict) -> Table | None:
     if not summary.get("commitments"):
         return None
     stage = first_stage_text(summary["settings"])
-    table = Table(title=f"what to commit to now, {stage}: the stochastic plan and the forecast optimum")
+    title = f"what to commit to now, {stage}, and which contracts to accept (whatever their start)"
+    table = Table(title=f"{title}: the stochastic plan and the forecast optimum")
     for n, column in enumerate(COMMITMENT_COLUMNS):
         table.add_column(column, justify="right" if n >= 3 else "left")
     for line in commitment_lines(summary["commitments"]):

@@ -123,8 +123,8 @@ def ranked_plans(metrics, rank_by: str = "cvar5", max_breach_prob: float | None 
 def shown_plans(metrics: pd.DataFrame, ranking: dict | None) -> tuple[pd.DataFrame, bool]:
     """An evaluation's plans in the order its report shows them, best first, by its ``ranking``
     (summary.json's: ``rank_by``, ``max_breach_prob``; CVaR5 without one), and whether any plan
-    met the limit: where none did (the terminal printed no best plan), every plan by the same
-    figure, the best of them shown."""
+    met the limit: where none did, every plan by the same figure (the terminal prints them all,
+    saying so), the best of them shown."""
     rank_by, limit = (ranking or {}).get("rank_by", "cvar5"), (ranking or {}).get("max_breach_prob")
     ranked = ranked_plans(metrics, rank_by, limit)
     return (ranked, True) if not ranked.empty else (ranked_plans(metrics, rank_by), False)
@@ -196,6 +196,9 @@ MEDIAN_QUARTER_OF = {
 
 # a scenario is short when more than this share of its market demand over the horizon is not served
 SHORTFALL_SHARE = 0.01
+# metrics.csv's figures of the demand a plan serves: a lab's (a cost solve's plans); of a plan solved
+# for NPV they are its share of the whole market, which the terminal, compare and the registry leave out
+LAB_FIGURES = ("demand_served_share", "shortfall_probability")
 
 
 def plan_metrics(

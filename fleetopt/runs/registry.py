@@ -25,6 +25,7 @@ from numbers import Integral
 from pathlib import Path
 
 from fleetopt.errors import InputError
+from fleetopt.evaluate.metrics import LAB_FIGURES
 from fleetopt.runs.folder import RUNS_DIR_VARIABLE, WRITTEN_KEY, runs_dir, unwritable_ancestor
 
 DB_NAME = "registry.sqlite"
@@ -89,8 +90,6 @@ RUN_KINDS = ("solve", "stochastic", "evaluate", "sweep")
 # an evaluation's record keeps these figures of the plan it shows first (and how many plans it has)
 FIRST_PLAN_FIGURES = ("plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability",
                       "demand_served_share", "shortfall_probability")  # fmt: skip
-# kept for a cost solve's plans only (``plans_objective`` "cost"), as the evaluate command prints them
-LAB_FIGURES = ("demand_served_share", "shortfall_probability")
 # and these of the evaluation: over how many scenarios (a CVaR5 over 20 is one scenario), which ones
 EVALUATION_FIGURES = ("n_plans", "n_scenarios", "seed", "deterministic", "backend", "fleetopt_version",
                       "plans_objective")  # fmt: skip

@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import math
 import re
+import shlex
 import typing
 from dataclasses import dataclass
 from importlib import resources
@@ -312,6 +313,15 @@ MAX_MODEL_BYTES = 16 * 2**20
 ZIP_MAGIC = b"PK\x03\x04"  # how a zip file, and so a NumPy .npz, begins
 
 
+def _zip_words(path: Path) -> str:
+    """Why a zip archive is not a model: a NumPy .npz (a run's plan.npz) is named as a plan file, with
+    the command that evaluates it; any other (.xlsx, .docx, .zip) as a zip archive."""
+    if path.suffix.lower() != ".npz":
+        return "is a zip archive (a spreadsheet, a document?), not a model file: a model is YAML text"
+    return (f"is a plan file (.npz), not a model file: `fleetopt evaluate --plans {shlex.quote(str(path))}` "
+            "evaluates its plans (the model they were made for is in the run folder's model.yaml)")
+
+
 def load_model(model: str | Path | None = None) -> LoadedModel:
     """Load and validate a model file (None: the bundled default model)."""
     path = resolve_model_path(model)
@@ -322,12 +332,8 @@ def load_model(model: str | Path | None = None) -> LoadedModel:
         if len(raw) > MAX_MODEL_BYTES:
             limit = f"{MAX_MODEL_BYTES // 2**20} MiB"
             raise ModelError(source, [ModelIssue((), f"is larger than {limit}: not a model file")])
-        if raw.startswith(ZIP_MAGIC):  # a run's plan.npz (a zip of arrays), given where a model goes
-            message = (
-                f"is a plan file (.npz), not a model file: `fleetopt evaluate --plans {path}` evaluates "
-                "its plans (the model they were made for is in the run folder's model.yaml)"
-            )
-            raise ModelError(source, [ModelIssue((), message)])
+        if raw.startswith(ZIP_MAGIC):  # a zip archive: a run's plan.npz, given where a model goes?
+            raise ModelError(source, [ModelIssue((), _zip_words(path))])
         text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
     except FileNotFoundError:
         hint = f" (bundled models: {', '.join(bundled_model_names())})"

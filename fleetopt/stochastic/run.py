@@ -17,7 +17,7 @@ from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import headline, plan_frame
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import counted, format_usd, format_usd_change
+from fleetopt.core.units import counted, format_mw, format_usd, format_usd_change
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.milp import stochastic as sto
@@ -196,17 +196,17 @@ COMMITMENT_WORDS = {"buy_gpus": "buy", "build_power": "build power", "contract_a
 
 def commitment_amount(value: float, unit: str, signed: bool = False) -> str:
     """A commitment in its unit: USD as money, a contract as yes / no (its difference as such:
-    "accepted" / "declined"), GPUs and MW whole."""
+    "accepted" / "declined"), GPUs whole, MW as format_mw writes them (2.5 MW)."""
     if unit == "USD":
         return format_usd_change(value) if signed else format_usd(value)
     if unit == "0/1":
         if signed:
             return "" if abs(value) < 0.5 else ("accepted" if value > 0 else "declined")
         return "yes" if value > 0.5 else "no"
-    if not signed:
-        return f"{value:,.0f} {unit}"
-    text = f"{abs(value):,.0f} {unit}"
-    return text if text.startswith("0 ") else f"{'+' if value > 0 else '-'}{text}"
+    text = format_mw(abs(value)) if unit == "MW" else f"{abs(value):,.0f} {unit}"
+    if not signed or text.startswith("0 "):
+        return text if value >= 0 or text.startswith("0 ") else f"-{text}"
+    return f"{'+' if value > 0 else '-'}{text}"
 
 
 COMMITMENT_COLUMNS = ("quarter", "decision", "item", "stochastic plan", "forecast optimum", "difference")
@@ -214,13 +214,15 @@ COMMITMENT_COLUMNS = ("quarter", "decision", "item", "stochastic plan", "forecas
 
 def commitment_lines(rows: list[dict]) -> list[tuple[str, ...]]:
     """summary.json's ``commitments`` in words for the terminal and the report (COMMITMENT_COLUMNS),
-    with the GPUs bought in all last."""
+    with the GPUs bought in all last where either plan buys any."""
     lines = []
     for row in rows:
         mine, theirs, unit = row["stochastic"], row["forecast_optimum"], row["unit"]
         lines.append((row["quarter"], COMMITMENT_WORDS.get(row["decision"], row["decision"]), row["item"],
                       commitment_amount(mine, unit), commitment_amount(theirs, unit),
                       commitment_amount(mine - theirs, unit, signed=True)))  # fmt: skip
+    if not any(r["unit"] == "GPUs" for r in rows):
+        return lines
     bought = [sum(r[p] for r in rows if r["unit"] == "GPUs") for p in ("stochastic", "forecast_optimum")]
     totals = [*(commitment_amount(v, "GPUs") for v in bought),
               commitment_amount(bought[0] - bought[1], "GPUs", signed=True)]  # fmt: skip
