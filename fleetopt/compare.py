@@ -13,6 +13,7 @@ from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, rounded_decision
 from fleetopt.core.results import (
+    LAB_FIGURES,
     cost_per_h100_hour,
     cost_plans_note,
     gpus_bought,
@@ -34,7 +35,6 @@ from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import (
-    LAB_FIGURES,
     cvar_influence,
     first_breach_column,
     paired_error,

@@ -20,6 +20,12 @@ PLAN_DECISIONS = (
 )  # fmt: skip
 
 
+# metrics.csv's figures of the demand a plan serves over the scenarios: a lab's (a cost solve's
+# plans); of a plan solved for NPV they are its share of the whole market, which the terminal,
+# compare and the run registry leave out
+LAB_FIGURES = ("demand_served_share", "shortfall_probability")
+
+
 def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
     """Every decision, one row per quarter and item: quarter, decision, item, sku, site, use, value, unit."""
     q = data.quarter_labels

@@ -196,9 +196,6 @@ MEDIAN_QUARTER_OF = {
 
 # a scenario is short when more than this share of its market demand over the horizon is not served
 SHORTFALL_SHARE = 0.01
-# metrics.csv's figures of the demand a plan serves: a lab's (a cost solve's plans); of a plan solved
-# for NPV they are its share of the whole market, which the terminal, compare and the registry leave out
-LAB_FIGURES = ("demand_served_share", "shortfall_probability")
 
 
 def plan_metrics(

@@ -25,7 +25,7 @@ from numbers import Integral
 from pathlib import Path
 
 from fleetopt.errors import InputError
-from fleetopt.evaluate.metrics import LAB_FIGURES
+from fleetopt.core.results import LAB_FIGURES
 from fleetopt.runs.folder import RUNS_DIR_VARIABLE, WRITTEN_KEY, runs_dir, unwritable_ancestor
 
 DB_NAME = "registry.sqlite"
