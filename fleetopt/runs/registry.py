@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from numbers import Integral
 from pathlib import Path
 
-from fleetopt.errors import InputError
 from fleetopt.core.results import LAB_FIGURES
+from fleetopt.errors import InputError
 from fleetopt.runs.folder import RUNS_DIR_VARIABLE, WRITTEN_KEY, runs_dir, unwritable_ancestor
 
 DB_NAME = "registry.sqlite"
@@ -112,8 +112,9 @@ def key_figures(summary: dict, shown: dict | None = None) -> dict:
         first = shown if shown is not None else listed
         # the demand a plan serves is a lab's figure: of an NPV plan it is a share of the whole market
         lab = summary.get("plans_objective") == "cost"
+        kept = [k for k in FIRST_PLAN_FIGURES if lab or k not in LAB_FIGURES]
         summary = {**{k: summary.get(k) for k in EVALUATION_FIGURES if k in summary},
-                   **{k: first.get(k) for k in FIRST_PLAN_FIGURES if lab or k not in LAB_FIGURES}}  # fmt: skip
+                   **{k: first.get(k) for k in kept}}  # fmt: skip
     # when it was written is the record's created_utc, not a figure
     scalars = {k: v for k, v in summary.items() if _scalar(v) and k != WRITTEN_KEY}
     if kind == "stochastic":
