@@ -1017,6 +1017,7 @@ def stochastic_summary_table(summary: dict) -> Table:
         f"{first_stage_text(s)}, risk weight {s['risk_weight']}, CVaR alpha {s['cvar_alpha']}",
     )
     table.add_row("status / gap", f"{summary['status']} / {_pct(summary['gap'])}")
+    in_sample = in_sample_labels(s)
     for key, label in (
         ("rp_usd", "RP (stochastic solution: value, its NPV less rescue penalties)"),
         ("ev_usd", "EV (forecast optimum's NPV: the forecast alone, no CVaR of scenarios)"),
@@ -1024,10 +1025,10 @@ def stochastic_summary_table(summary: dict) -> Table:
         ("ws_usd", "WS (wait-and-see)"),
         ("vss_usd", "VSS = RP - EEV"),
         ("evpi_usd", "EVPI = WS - RP"),
-        *in_sample_labels(s).items(),
+        *in_sample.items(),
     ):
         why = measure_unavailable(summary, key)
-        if why is None and summary.get(key) is None and key in in_sample_labels(s):
+        if why is None and summary.get(key) is None and key in in_sample:
             continue  # an in-sample figure this run has not (no EEV solved)
         table.add_row(label, usd(summary.get(key)) if why is None else f"n/a ({why})")
     for label, text, warning in plan_facts(summary):

@@ -7,6 +7,7 @@ import resource
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import headline, plan_frame
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import counted, format_mw, format_usd, format_usd_change
+from fleetopt.core.units import counted, format_difference, format_figure, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.milp import stochastic as sto
@@ -180,10 +181,14 @@ class StochasticResult:
                     if name == "buy"
                 )
             ),
-            "commitments": first_stage_commitments(
-                self.data, self.plan, self.forecast_plan, self.settings["first_stage_quarters"]
-            ),
+            "commitments": self.commitments,
         }
+
+    @cached_property
+    def commitments(self) -> list[dict]:
+        """:func:`first_stage_commitments` of this result (made once: summary() is read twice per run)."""
+        quarters = self.settings["first_stage_quarters"]
+        return first_stage_commitments(self.data, self.plan, self.forecast_plan, quarters)
 
 
 # what a first stage commits to, in the order a reader takes it in (plan.csv's decisions)
@@ -195,18 +200,14 @@ COMMITMENT_WORDS = {"buy_gpus": "buy", "build_power": "build power", "contract_a
 
 
 def commitment_amount(value: float, unit: str, signed: bool = False) -> str:
-    """A commitment in its unit: USD as money, a contract as yes / no (its difference as such:
-    "accepted" / "declined"), GPUs whole, MW as format_mw writes them (2.5 MW)."""
-    if unit == "USD":
-        return format_usd_change(value) if signed else format_usd(value)
+    """A commitment in its unit as every figure is written (:func:`format_figure`; a difference as
+    :func:`format_difference` writes it), a contract as yes / no (its difference "accepted" /
+    "declined")."""
     if unit == "0/1":
         if signed:
             return "" if abs(value) < 0.5 else ("accepted" if value > 0 else "declined")
         return "yes" if value > 0.5 else "no"
-    text = format_mw(abs(value)) if unit == "MW" else f"{abs(value):,.0f} {unit}"
-    if not signed or text.startswith("0 "):
-        return text if value >= 0 or text.startswith("0 ") else f"-{text}"
-    return f"{'+' if value > 0 else '-'}{text}"
+    return format_difference(value, unit) if signed else format_figure(value, unit)
 
 
 COMMITMENT_COLUMNS = ("quarter", "decision", "item", "stochastic plan", "forecast optimum", "difference")
