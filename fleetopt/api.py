@@ -770,6 +770,7 @@ def sweep(
     progress: Callable[[int, int], None] | None = None,
     folder: str | Path | None = None,
     stochastic: int = 0,
+    stochastic_mip_gap: float = STOCHASTIC_MIP_GAP,
     candidate_progress: Callable[[str], None] | None = None,
     purchases: Iterable[str | Path | FixedPurchases] = (),
 ) -> SweepResult:
@@ -797,7 +798,8 @@ def sweep(
     meets it, :class:`~fleetopt.sweep.candidates.RuleNotMet` (an InputError) says how close they came.
 
     ``mip_gap``, ``time_limit`` (seconds) and ``threads``: each candidate's MILP solve (threads
-    beyond the usable cores are capped, with a :class:`FleetoptWarning`). ``backend``: see
+    beyond the usable cores are capped, with a :class:`FleetoptWarning`); the stochastic plan's
+    gap is ``stochastic_mip_gap`` (1 %, as :func:`solve_stochastic`'s). ``backend``: see
     :func:`evaluate`. With ``folder``, each candidate and evaluation chunk is saved there as it is
     made, so :func:`resume_sweep` finishes an interrupted sweep; :func:`write_sweep_run` writes the
     result. ``candidate_progress`` is called with one line per candidate ("<label>: <status>"),
@@ -819,8 +821,8 @@ def sweep(
     return _sweep(
         _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend,
         mip_gap=mip_gap, time_limit=time_limit, threads=resources.capped_threads(threads), progress=progress,
-        folder=folder, stochastic=stochastic, candidate_progress=candidate_progress,
-        purchases=_purchases_list(purchases),
+        folder=folder, stochastic=stochastic, stochastic_mip_gap=stochastic_mip_gap,
+        candidate_progress=candidate_progress, purchases=_purchases_list(purchases),
     )  # fmt: skip
 
 

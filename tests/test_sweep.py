@@ -19,7 +19,7 @@ from fleetopt import api
 from fleetopt.cli.risk_commands import candidate_counts
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.milp.persistent import PersistentPlanner
@@ -218,6 +218,31 @@ def test_a_stochastic_plan_that_differs_is_evaluated_and_ranked_like_the_others(
     assert np.isfinite(rows.loc["stochastic: 2 scenarios", ["forecast_npv_usd", "npv_mean_usd"]]).all()
     best = result.metrics["npv_cvar5_usd"].max()
     assert result.recommended["npv_cvar5_usd"] == pytest.approx(best, rel=1e-12)
+
+
+@pytest.mark.parametrize("args, gap", [((), 0.01), (("--mip-gap", "0.02"), 0.02)])
+def test_the_stochastic_candidate_stops_at_1_percent_unless_told(tmp_path, monkeypatch, args, gap):
+    """`sweep --stochastic N` solved its two-stage plan at the sweep's 0.5 %, where the default
+    model's search finds no plan in 15 minutes: 1 %, as `solve --stochastic`, unless --mip-gap is
+    given (then that, as for every candidate); job.json keeps it for a resume."""
+    import fleetopt.sweep.candidates as candidates_module
+
+    asked = []
+
+    def no_plan(data, n, **settings):
+        asked.append(settings["mip_gap"])
+        raise NoPlanError("stood in for")
+
+    monkeypatch.setattr(candidates_module, "solve_stochastic", no_plan)
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    out = str(tmp_path / "sweep")
+    code, text, err = run_cli(
+        "sweep", "tiny", "--candidates", "2", "--scenarios", "50", "--stochastic", "2", *args, "--out", out
+    )
+    assert code == 0, text + err
+    assert asked == [gap]
+    job = json.loads((tmp_path / "sweep" / "job.json").read_text())
+    assert job["stochastic_mip_gap"] == gap and job["mip_gap"] == float(args[1] if args else 0.005)
 
 
 def test_a_sweep_for_least_cost_says_what_a_lab_does_instead(tmp_path, monkeypatch):

@@ -45,6 +45,7 @@ from fleetopt.cli.common import (
     registry_checked,
     saved_work,
     say_written,
+    stochastic_gap,
 )
 from fleetopt.cli.memory import MaxMemoryOption, budget_within_memory, memory_budget, warn_if_tiny_blocks
 from fleetopt.cli.render import (
@@ -396,7 +397,7 @@ def sweep(
                 loaded, candidates=candidates, scenarios=scenarios, seed=seed, rule=rule,
                 backend=backend.value, mip_gap=mip_gap, time_limit=time_limit, threads=threads,
                 folder=folder.path, stochastic=stochastic or 0, candidate_progress=_say_candidate,
-                purchases=proposals,
+                purchases=proposals, stochastic_mip_gap=stochastic_gap(ctx, mip_gap),
             )  # fmt: skip
     except RuleNotMet:  # every candidate evaluated: the folder is kept, a looser rule finishes it
         raise

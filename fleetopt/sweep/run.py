@@ -26,7 +26,7 @@ from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.kernel import check_c_compiler
 from fleetopt.evaluate.metrics import FORECAST_OK
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
-from fleetopt.milp.highs import DEFAULT_MIP_GAP
+from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RunFolder, csv_text, json_text, resume_command
@@ -64,6 +64,7 @@ def sweep(
     progress=None,
     folder: str | Path | None = None,
     stochastic: int = 0,
+    stochastic_mip_gap: float = STOCHASTIC_MIP_GAP,
     candidate_progress=None,
     purchases: Sequence[str | Path | FixedPurchases] = (),
 ):
@@ -74,7 +75,9 @@ def sweep(
     the forecast's best, origin "proposal"; job.json keeps their text for a resume.
 
     ``stochastic`` N > 0 adds the two-stage stochastic plan over N scenarios (reduced from seed
-    ``seed + 1``, never the scenarios the sweep evaluates on) as a candidate, origin "stochastic".
+    ``seed + 1``, never the scenarios the sweep evaluates on) as a candidate, origin "stochastic",
+    solved to ``stochastic_mip_gap`` (1 %, as :func:`fleetopt.api.solve_stochastic`'s; the other
+    candidates to ``mip_gap``).
 
     With ``folder``, each candidate as it is made and every finished evaluation chunk are saved
     there, so :func:`resume_sweep` can finish an interrupted sweep without solving or evaluating
@@ -83,6 +86,7 @@ def sweep(
     """
     rule = rule or Rule()  # a Rule checks itself when made
     _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads)
+    limits.mip_gap("stochastic_mip_gap", stochastic_mip_gap)
     loaded, data = load(model)
     # an unusable backend, or more scenarios than memory holds, fails before the solves, not after
     _check_backend(data, scenarios, backend, threads)
@@ -97,6 +101,7 @@ def sweep(
         "mip_gap": mip_gap,
         "time_limit": time_limit,
         "stochastic_scenarios": stochastic,
+        "stochastic_mip_gap": stochastic_mip_gap,
         "purchases": [{"file": f.source, "text": f.text} for f in proposals],
         "n_scenarios": scenarios,
         "seed": seed,
@@ -129,7 +134,9 @@ def _make_candidates(loaded, data, settings: dict, folder, saved, progress) -> C
     saved there as it is made, and the job marked as having them all at the end."""
     n_sto = settings["stochastic_scenarios"]
     seed = limits.next_seed(settings["seed"])  # not the scenarios the sweep evaluates on
-    spec = StochasticCandidate(n_sto, seed, settings["backend"]) if n_sto else None
+    gap = settings.get("stochastic_mip_gap")  # None in sweeps started before it had its own
+    gap = settings["mip_gap"] if gap is None else gap
+    spec = StochasticCandidate(n_sto, seed, settings["backend"], gap) if n_sto else None
     on_made = None if folder is None else lambda made: _save_candidates(RunFolder(folder), loaded, data, made)
     proposals = [_kept_proposal(kept, data) for kept in settings.get("purchases") or []]
     check_proposals(proposals, settings["candidates"], settings["stochastic_scenarios"])
@@ -391,12 +398,15 @@ def _checked_sweep_job(run: RunFolder) -> dict:
             "mip_gap": limits.mip_gap,
             "time_limit": limits.time_limit,
             "stochastic_scenarios": lambda name, v: limits.whole(name, v, 0, MAX_SCENARIOS),
+            "stochastic_mip_gap": limits.mip_gap,
             "purchases": _checked_purchases,
         }
     wanted |= {"model_hash": limits.text, "model_source": limits.text}
     for name, check in wanted.items():
         # older sweeps: no purchases, no model hash or source kept
-        optional = name in ("threads", "time_limit", "purchases", "model_hash", "model_source")
+        optional = name in (
+            "threads", "time_limit", "purchases", "model_hash", "model_source", "stochastic_mip_gap"
+        )
         settings[name] = limits.job_setting(settings, path, name, check, optional=optional)
     settings[RunFolder.CANDIDATES_COMPLETE] = complete
     return settings
