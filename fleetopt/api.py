@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from numbers import Integral
@@ -74,6 +75,7 @@ from fleetopt.report import comparison_html, write_report
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import (
+    RunData,
     RunDirError,
     RunFolder,
     csv_text,
@@ -109,6 +111,7 @@ __all__ = [
     "InputError",
     "NoPlanFound",
     "Rule",
+    "RunData",
     "RunFolder",
     "RunRecord",
     "SolveResult",
@@ -125,6 +128,7 @@ __all__ = [
     "plan_file_bytes",
     "prepare_evaluation",
     "read_purchases",
+    "read_run",
     "record_run",
     "report",
     "rerank_sweep",
@@ -137,6 +141,7 @@ __all__ = [
     "solve",
     "solve_stochastic",
     "sweep",
+    "unfinished_runs",
     "write_evaluate_run",
     "write_solve_run",
     "write_stochastic_run",
@@ -1172,6 +1177,15 @@ def forget_runs(
     return registry.forget(ids, missing=missing, dry_run=dry_run)
 
 
+def read_run(ref: str | Path | int) -> RunData:
+    """A finished run's files as data, by run id or folder (as :func:`run` takes it): ``summary``
+    (its summary.json), ``tables`` by name (``plan``, ``statements``, ``metrics``, ``candidates``,
+    ``front``, ``purchases``: those its kind writes, as pandas DataFrames; money in USD, shares in
+    [0, 1]) and ``npv_matrix`` where an evaluation kept it, e.g.
+    ``fo.read_run(3)["metrics"]``."""
+    return RunFolder(resolve_run(ref)).data()
+
+
 def run(ref: str | Path | int) -> RunRecord:
     """One run's record (see :func:`runs`): by run id (an int, or digits that are not an existing
     path) or by its run folder (its latest record)."""
@@ -1202,14 +1216,16 @@ def compare(
     gives a :class:`FleetoptWarning`.
     ``backend``: see :func:`evaluate`. ``labels``: a name for each plan compared, in order (a
     sweep's folder counts two plans; None: each run's name and its plan's label), unique and not empty.
-    ``runs`` may instead be :class:`SolveResult` objects, as :func:`solve` returns them, compared
-    without writing them first: under their model, or under ``model`` where they were solved from
-    different models (what-if edits: :func:`edit`); 1,000 scenarios of seed 0 unless given; named
-    "milp", "milp, purchases fixed" ... unless ``labels``.
+    ``runs`` may instead be :class:`SolveResult` and :class:`StochasticResult` objects, as
+    :func:`solve` and :func:`solve_stochastic` return them, compared without writing them first:
+    under their model, or under ``model`` where they were solved from different models (what-if
+    edits: :func:`edit`); 1,000 scenarios of seed 0 unless given (a stochastic result alone: its
+    out-of-sample ones); named "milp", "milp, purchases fixed" ..., a stochastic result's two plans
+    "forecast" and "stochastic", unless ``labels``.
 
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
     (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
-    if isinstance(runs, (str, Path, int, SolveResult)):
+    if isinstance(runs, (str, Path, int, SolveResult, StochasticResult)):
         given = [runs]
     elif isinstance(runs, Iterable) and not isinstance(runs, (bytes, dict)):
         given = list(runs)
@@ -1226,13 +1242,17 @@ def compare(
         limits.seed("seed", seed)
     limits.text("backend", backend, BACKENDS)
     names = _checked_labels(labels)
-    solved = [r for r in given if isinstance(r, SolveResult)]
+    solved = [r for r in given if isinstance(r, (SolveResult, StochasticResult))]
     if solved:
         if len(solved) != len(given):
             raise InputError("runs must be run folders, run ids or plan files, or solve results, "
                              "not both: write the solves first (write_solve_run) to compare them "
                              "with runs")  # fmt: skip
-        return _compare_solved(solved, model, scenarios, seed, backend, names)
+        own = [r.out_of_sample for r in solved if isinstance(r, StochasticResult) and r.out_of_sample]
+        if len(solved) == 1 and own:  # its out-of-sample futures, as for its run folder
+            scenarios = own[0]["scenarios"] if scenarios is None else scenarios
+            seed = own[0]["seed"] if seed is None else seed
+        return _compare_solved(_in_memory(solved), model, scenarios, seed, backend, names)
     refs = [resolve_run(r, "runs") for r in given]
     chosen, model_given, copy_used = "the model given", model, False
     if model is None:
@@ -1262,10 +1282,33 @@ def compare(
     )
 
 
-def _compare_solved(results: list[SolveResult], model, scenarios, seed, backend, names) -> Comparison:
+@dataclass(frozen=True)
+class _SolvedPlan:
+    """A plan compared in memory: its label, and the data and model it was solved from."""
+
+    label: str
+    plan: Plan
+    data: ModelData
+    loaded: LoadedModel | None
+
+
+def _in_memory(results: list) -> list[_SolvedPlan]:
+    """The plans of solve results: a solve's plan; a stochastic solve's forecast optimum, then its
+    stochastic plan (the differences as the solve prints them, as for its run folder)."""
+    out = []
+    for r in results:
+        if isinstance(r, StochasticResult):
+            out += [_SolvedPlan("forecast", r.forecast_plan, r.data, r.loaded),
+                    _SolvedPlan("stochastic", r.plan, r.data, r.loaded)]  # fmt: skip
+        else:
+            out.append(_SolvedPlan(_solve_label(r), r.plan, r.data, r.loaded))
+    return out
+
+
+def _compare_solved(results: list[_SolvedPlan], model, scenarios, seed, backend, names) -> Comparison:
     """:func:`compare` of solve results in memory: their plans under their own model, or under
     ``model`` (what-if solves of edited models compared under one of them)."""
-    labels = _named(unique_labels([_solve_label(r) for r in results]), names)
+    labels = _named(unique_labels([r.label for r in results]), names)
     versions: list[str] = []
     if model is None:
         if len({r.data.fingerprint for r in results}) > 1:
@@ -1290,7 +1333,7 @@ def _compare_solved(results: list[SolveResult], model, scenarios, seed, backend,
     return compare_plans(data, plans, labels, n, s, backend, buffers, used, versions, runs, [])
 
 
-def _plan_under(result: SolveResult, data, label: str) -> Plan:
+def _plan_under(result: _SolvedPlan, data, label: str) -> Plan:
     """``result``'s plan as ``data``'s model reads it: as a plan file of it would be read (its items
     matched by name, every shape checked), or refused naming the plan."""
     with tempfile.TemporaryDirectory() as folder:
@@ -1306,7 +1349,7 @@ def _plan_under(result: SolveResult, data, label: str) -> Plan:
     return plans[0]
 
 
-def _other_version_of_solve(loaded: LoadedModel | None, result: SolveResult, label: str) -> str | None:
+def _other_version_of_solve(loaded: LoadedModel | None, result: _SolvedPlan, label: str) -> str | None:
     """The sentence of :func:`~fleetopt.evaluate.sources.version_note`, given as a
     :class:`FleetoptWarning` too, where ``result`` was solved from another version of the model its
     plan is evaluated under (as for the plan file of its run: blocks a solve's plan does not depend

@@ -49,6 +49,7 @@ from fleetopt.evaluate.sources import (
     solve_objective,
 )
 from fleetopt.runs import limits
+from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder, json_text, resume_command
 
 YES_NO = "yes/no"  # a figure that is 1 (yes) or 0 (no)
@@ -172,6 +173,18 @@ class ModelUsed:
 
     def as_dict(self) -> dict:
         return {"name": self.name, "hash": self.hash, "source": self.source, "chosen": self.chosen}
+
+
+def _written(text: str, path: str | Path | None) -> str | None:
+    """``text``, or None once written whole to ``path`` (a file: replaced, never left half-written)."""
+    if path is None:
+        return text
+    limits.path("path", path)
+    try:
+        write_text_atomic(path, text)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return None
 
 
 @dataclass
@@ -363,12 +376,17 @@ class Comparison:
             "purchase_differences": self.purchase_diff,
         }
 
-    def to_csv(self) -> str:
-        """One long CSV: '# about' (the model every plan is evaluated under, a note for each run
-        whose plans were made from another version of it, the scenarios and seed, as item,value
-        rows), then '# table' and the columns of each table. MW and GPU counts
-        are rounded to 6 decimals (a sum's round-off, 20.000000000000004 MW, is 20.0; the JSON
-        keeps it)."""
+    def _repr_markdown_(self) -> str:
+        """What a notebook cell shows: the figures and the notes (the long tables: :meth:`tables`)."""
+        lines = [f"**Plan comparison** ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
+        return "\n".join([*lines, _markdown_table(self._figure_rows()), "", *self.notes()])
+
+    def to_csv(self, path: str | Path | None = None) -> str | None:
+        """One long CSV (written whole to ``path`` where given, else returned): '# about' (the
+        model every plan is evaluated under, a note for each run whose plans were made from another
+        version of it, the scenarios and seed, as item,value rows), then '# table' and the columns
+        of each table. MW and GPU counts are rounded to 6 decimals (a sum's round-off,
+        20.000000000000004 MW, is 20.0; the JSON keeps it)."""
         model = {} if self.model is None else {f"model_{k}": v for k, v in self.model.as_dict().items()}
         versions = {f"model_version_note_{n + 1}": note for n, note in enumerate(self.versions)}
         same = {f"same_plan_note_{n + 1}": self._same_plan_words(a, b) for n, (a, b) in enumerate(self.same)}
@@ -389,11 +407,12 @@ class Comparison:
             if name != "figures":
                 frame = _rounded(frame)
             parts.append(f"# {name}\n" + frame.to_csv(index=False))
-        return "\n".join(parts)
+        return _written("\n".join(parts), path)
 
-    def to_json(self) -> str:
+    def to_json(self, path: str | Path | None = None) -> str | None:
         """The tables of :meth:`tables` as JSON records, with the plans, the model, the scenarios,
-        the seed and what the notes say (money in USD, shares in [0, 1]; a figure not given is null)."""
+        the seed and what the notes say (money in USD, shares in [0, 1]; a figure not given is null);
+        written whole to ``path`` where given, else returned."""
         out = {name: frame.to_dict(orient="records") for name, frame in self.tables().items()}
         out["plans"] = self.labels
         out["model"] = None if self.model is None else self.model.as_dict()
@@ -409,11 +428,12 @@ class Comparison:
                                        for label, here, first in self.contract_differences}  # fmt: skip
         out["scenarios"] = self.n_scenarios
         out["seed"] = self.seed
-        return json_text(out)
+        return _written(json_text(out), path)
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, path: str | Path | None = None) -> str | None:
         """The tables as Markdown, figures formatted as the terminal shows them (money with a scale,
-        shares in per cent, counts rounded, with units) and labels escaped."""
+        shares in per cent, counts rounded, with units) and labels escaped; written whole to
+        ``path`` where given, else returned."""
         lines = [f"# Plan comparison ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
         runs = self.tables()["plan_runs"].rename(columns=COLUMN_HEADERS)
         lines += ["## Where each plan comes from", "", _markdown_table(runs), ""]
@@ -431,7 +451,7 @@ class Comparison:
                     formatted[column] = [shown(_whole(v)) for v in frame[column]]
                 formatted = formatted.rename(columns=COLUMN_HEADERS)
                 lines += [f"## {MARKDOWN_TITLES[name]}", "", _markdown_table(formatted), ""]
-        return "\n".join(lines)
+        return _written("\n".join(lines), path)
 
     def _figure_rows(self) -> pd.DataFrame:
         rows = []

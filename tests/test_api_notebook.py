@@ -184,3 +184,104 @@ def test_the_package_points_to_the_python_api():
 
     with pytest.raises(AttributeError, match=r"no attribute 'solve'; the Python API is fleetopt\.api"):
         fleetopt.solve  # noqa: B018
+
+
+def test_what_a_notebook_does_to_the_metrics_is_not_written_as_the_run(here):
+    """A column put in $M and rows sorted in place were written as the run (summary.json, the
+    registry, the report: a mean NPV of "-$20"), and a sweep's recommendation, read by row, pointed
+    at another plan once the rows were reordered. ``metrics`` is the user's; the run and the pick
+    read the metrics as computed."""
+    folder = api.write_solve_run(api.solve("tiny"), out=here / "solved")
+    result, loaded, source = api.evaluate(folder, scenarios=20, seed=1, backend="numpy", keep_matrix=True)
+    computed = result.metrics.copy()
+    result.metrics["npv_mean_usd"] /= 1e6
+    written = api.write_evaluate_run(result, loaded, source, here / "ev")
+    mean = float(computed["npv_mean_usd"].iloc[0])
+    assert abs(mean) > 1e6  # tiny's plan: millions of USD, so the division above shows
+    assert api.runs()[0].figures["npv_mean_usd"] == pytest.approx(mean, rel=1e-12)
+    import pandas as pd
+
+    assert pd.read_csv(written / "metrics.csv")["npv_mean_usd"].iloc[0] == pytest.approx(mean, rel=1e-12)
+    with pytest.raises(ValueError, match="read-only"):
+        result.npv_matrix[0, 0] = 0.0
+
+    swept = api.sweep("tiny", candidates=3, scenarios=50, seed=1)
+    pick, why = swept.recommended["plan"], swept.why()
+    swept.metrics["plan"] = swept.metrics["plan"].iloc[::-1].to_numpy()  # rows reordered in place
+    swept.metrics["npv_mean_usd"] = 0.0
+    assert swept.recommended["plan"] == pick and swept.why() == why
+    assert (swept.computed_metrics["npv_mean_usd"] != 0).all()
+
+
+def test_the_model_data_cannot_be_changed_in_place():
+    """`data.market_price[...] *= 0.9` changed the solve while the run folder kept the model's text
+    and hash unchanged: figures its own model.yaml cannot reproduce. The arrays are read-only; a
+    changed assumption is `api.edit`."""
+    _, data = api.load("tiny")
+    for array in (data.market_price, data.capex_path, data.sites[0].capacity_mw, data.resale_gross):
+        with pytest.raises(ValueError, match="read-only"):
+            array[...] *= 0.9
+
+
+def test_a_stochastic_solve_refuses_an_unknown_backend_before_the_forecast_solve(monkeypatch):
+    import fleetopt.stochastic.run as sto
+
+    def solved(*args, **kwargs):
+        raise AssertionError("the forecast was solved before the backend was checked")
+
+    monkeypatch.setattr(sto, "forecast_optimum", solved)
+    with pytest.raises(InputError, match="gpu"):
+        api.solve_stochastic("tiny", 3, backend="gpu")
+
+
+def test_a_comparison_writes_to_a_path_as_pandas_does_and_shows_its_figures_in_a_notebook(here):
+    """`c.to_csv("x.csv")` was a TypeError (the writers took no path); a cell showed one line."""
+    dearer = api.edit("tiny", {PRICE: 3.0})
+    comparison = api.compare([api.solve("tiny"), api.solve(dearer)], dearer, scenarios=20)
+    for write, name in ((comparison.to_csv, "c.csv"), (comparison.to_json, "c.json"),
+                        (comparison.to_markdown, "c.md")):  # fmt: skip
+        assert write(here / name) is None
+        assert (here / name).read_text() == write()
+    with pytest.raises(InputError, match=r"cannot write .*: Is a directory"):
+        comparison.to_csv(here)
+    shown = comparison._repr_markdown_()
+    assert shown.startswith("**Plan comparison** (20 common scenarios, seed 0)")
+    assert "| NPV mean | " in shown and "better" in shown
+
+
+def test_a_past_run_reads_back_as_data(here):
+    """A notebook had only the registry's key figures of a past run (pd.read_csv on its folder for
+    the rest): read_run gives its summary, tables and NPV matrix, equal to what the run wrote."""
+    solved = api.solve("tiny")
+    folder = api.write_solve_run(solved, out=here / "solved")
+    result, loaded, source = api.evaluate(folder, scenarios=20, seed=1, backend="numpy", keep_matrix=True)
+    evaluated = api.write_evaluate_run(result, loaded, source, here / "ev")
+    solve_data = api.read_run(folder)
+    assert solve_data.kind == "solve" and {"plan", "statements"} <= set(solve_data.tables)
+    assert solve_data["statements"]["quarter"].tolist() == solved.statements_frame()["quarter"].tolist()
+    assert solve_data.summary["npv_usd"] == pytest.approx(solved.headline()["npv_usd"], rel=1e-12)
+    by_id = api.read_run(api.run_id(evaluated))
+    assert by_id.kind == "evaluate" and by_id.npv_matrix.shape == (1, 20)
+    assert by_id["metrics"]["npv_mean_usd"].iloc[0] == pytest.approx(by_id.npv_matrix.mean(), rel=1e-12)
+    with pytest.raises(InputError, match=r"has no table 'candidates' \(it has: metrics\)"):
+        by_id["candidates"]
+    (here / "empty").mkdir()
+    with pytest.raises(InputError, match="holds no finished run"):
+        api.read_run(here / "empty")
+
+
+def test_a_stochastic_result_is_compared_in_memory_as_its_run_folder_is(here):
+    """`fo.compare(fo.solve_stochastic(...))` was refused ("got a StochasticResult"): its forecast
+    optimum and its stochastic plan, on its out-of-sample futures, as `fleetopt compare` of its
+    folder gives them."""
+    result = api.solve_stochastic("tiny", 3, out_of_sample=30)
+    in_memory = api.compare(result)
+    folder = api.write_stochastic_run(result, out=here / "sto")
+    written = api.compare(folder)
+    assert in_memory.labels == ["forecast", "stochastic"] == written.labels
+    assert (in_memory.n_scenarios, in_memory.seed) == (30, 1) == (written.n_scenarios, written.seed)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(in_memory.figures, written.figures)
+    both = api.compare([result, api.solve("tiny")], scenarios=20)
+    assert both.labels == ["forecast", "stochastic", "milp"] and both.n_scenarios == 20

@@ -8,7 +8,7 @@ Quarter index ``t`` runs from 0 (the horizon's first quarter) to ``T - 1``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
 
@@ -24,6 +24,21 @@ from fleetopt.schema.series import resolve_series
 
 USES = tuple(u.value for u in Use)  # index u: 0 training, 1 inference
 GENERATIONS = tuple(g.value for g in Generation)  # index g: oldest first (Generation.rank)
+
+
+def read_only(value) -> None:
+    """Make every NumPy array in ``value`` (a dataclass, list, tuple or dict, nested) read-only."""
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif is_dataclass(value) and not isinstance(value, type):
+        for f in fields(value):
+            read_only(getattr(value, f.name))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            read_only(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            read_only(item)
 
 
 @dataclass(frozen=True)
@@ -154,7 +169,12 @@ class ModelData:
     """Numbers of one planning model over its horizon, resolved once by :func:`build_data`.
 
     Immutable (its arrays are shared by the MILP, the statements and every evaluated plan): the
-    consumers read these figures, not the schema objects of ``model``."""
+    consumers read these figures, not the schema objects of ``model``. Its arrays are read-only,
+    so that a run is never recorded under a model its figures did not come from: a changed
+    assumption is a changed model (``fleetopt.api.edit``), loaded again."""
+
+    def __post_init__(self) -> None:
+        read_only(self)
 
     def __repr__(self) -> str:  # a notebook shows this, not hundreds of thousands of array digits
         return (

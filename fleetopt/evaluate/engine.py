@@ -26,6 +26,7 @@ from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.kernel import (
     KernelBuildError,
     build_cpu_kernel,
+    check_c_compiler,
     cpu_kernel,
     kernel_fits,
     plan_tables,
@@ -49,7 +50,8 @@ _SAFETY = 2.0
 
 @dataclass
 class EvaluationResult:
-    """Metrics per plan (one row each, in the order given) and how the run went."""
+    """Metrics per plan (one row each, in the order given) and how the run went. ``metrics`` is
+    yours to change; a run is written from :attr:`computed_metrics`, and the arrays are read-only."""
 
     metrics: pd.DataFrame  # one row per plan: evaluate.metrics.METRIC_COLUMNS (USD, probabilities, shares)
     backend: str  # numpy | cupy | cpu-kernel
@@ -74,6 +76,20 @@ class EvaluationResult:
     model_fingerprint: str = ""  # the model evaluated under (ModelData.fingerprint): a run is written with it
     # of pairs_stored, how many each earlier attempt's backend and device computed ("numpy: CPU (2 threads)")
     earlier_devices: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # what was computed, apart from ``metrics``, which a notebook may change (a column put in
+        # $M, rows sorted): a run folder is written from this, row by row beside the NPV matrix
+        self._computed = self.metrics.copy()
+        for array in [self.npv_matrix, *(self.outcomes or {}).values(), *self.paths.values()]:
+            if array is not None:
+                array.setflags(write=False)
+
+    @property
+    def computed_metrics(self) -> pd.DataFrame:
+        """The metrics as the evaluation computed them (a copy), whatever was done to ``metrics``
+        since: what :func:`fleetopt.api.write_evaluate_run` writes."""
+        return self._computed.copy()
 
     def __repr__(self) -> str:  # a notebook shows this, not the NPV matrix
         runs = "on the forecast" if self.seed is None else f"x {counted(self.n_scenarios, 'scenario')}"
@@ -216,6 +232,15 @@ def worker_chunk_sizes(
     if workers > 1:
         plan_chunk = max(1, min(plan_chunk, -(-plans.P // (4 * workers))))
     return plan_chunk, scenario_chunk
+
+
+def check_backend_runs(data: ModelData, n_scenarios: int, backend: str, threads: int | None) -> None:
+    """Refuse, before any solve, a backend that cannot run here: one missing, too little memory for
+    ``n_scenarios``, or (``cpu-kernel``) a C compiler that cannot build (:func:`check_c_compiler`)."""
+    be = resolve_backend(backend, threads)
+    check_scenarios_fit(data, n_scenarios, be)
+    if be.name == "cpu-kernel":
+        check_c_compiler(be.threads)
 
 
 def check_scenarios_fit(data: ModelData, n_scenarios: int, backend: Backend) -> None:

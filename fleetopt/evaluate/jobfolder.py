@@ -433,7 +433,7 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
         "plan_chunk": result.plan_chunk,
         "scenario_chunk": result.scenario_chunk,
         **({} if ranking is None else {"ranking": ranking}),
-        "metrics": result.metrics.to_dict(orient="records"),
+        "metrics": result.computed_metrics.to_dict(orient="records"),
     }
 
 
@@ -446,7 +446,7 @@ def write_evaluate_run(
     """
     folder = RunFolder.to_write(out, "evaluate", loaded.model.name)
     files = {
-        RunFolder.METRICS: csv_text(result.metrics),
+        RunFolder.METRICS: csv_text(result.computed_metrics),
         RunFolder.MODEL: loaded.text,
     }
     if result.npv_matrix is not None:

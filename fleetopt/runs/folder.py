@@ -18,6 +18,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,6 +116,30 @@ def _finite(o):
     raise TypeError(f"not JSON serialisable: {type(o)}")
 
 
+@dataclass(frozen=True)
+class RunData:
+    """A finished run's files as data (:func:`fleetopt.api.read_run`): ``summary`` (summary.json),
+    ``tables`` (each CSV it holds by name: plan, statements, metrics, candidates, front,
+    purchases; money in USD, shares in [0, 1], as written) and ``npv_matrix`` ((plans,
+    scenarios) USD, where the evaluation kept it; else None)."""
+
+    path: Path
+    kind: str
+    summary: dict
+    tables: dict[str, pd.DataFrame]
+    npv_matrix: np.ndarray | None = field(default=None, repr=False)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.tables:
+            raise InputError(f"the {self.kind} run {self.path} has no table {name!r} (it has: "
+                             f"{', '.join(self.tables) or 'none'})")  # fmt: skip
+        return self.tables[name]
+
+    def __repr__(self) -> str:
+        matrix = "" if self.npv_matrix is None else ", npv_matrix"
+        return f"RunData({self.kind} run {str(self.path)!r}: .summary, tables {', '.join(self.tables)}{matrix})"
+
+
 class RunFolder:
     """A run folder: its path, the names of its files, claiming it, writing it and reading it back."""
 
@@ -139,6 +164,7 @@ class RunFolder:
     LOCK = ".fleetopt-lock"
     PLAN_FILES = (PLANS, PLAN)
     # the files a run writes: no other command's output may replace one (see refuse_run_file)
+    TABLES = (PLAN_CSV, STATEMENTS, METRICS, CANDIDATES_CSV, FRONT, PURCHASES)  # RunData's, in order
     FILES = (SUMMARY, MODEL, JOB, PLAN, PLANS, PLAN_CSV, PURCHASES, STATEMENTS, METRICS, NPV_MATRIX, CANDIDATES,
              CANDIDATES_CSV, FRONT, REPORT)  # fmt: skip
     # a sweep's summary.json: the keys of the plans it is about
@@ -473,6 +499,18 @@ class RunFolder:
             if not pd.api.types.is_numeric_dtype(frame[column]):
                 raise RunDirError(f"{path}: column {column!r} holds a value that is not a number")
         return frame
+
+    def data(self) -> RunData:
+        """The finished run's summary, CSV tables and NPV matrix (:class:`RunData`); a folder whose
+        run has not finished is refused, naming what it is."""
+        if not self.is_finished:
+            raise RunDirError(f"{self.path} holds no finished run (no {self.SUMMARY}): `fleetopt runs` lists "
+                              "the unfinished ones and how to finish each")  # fmt: skip
+        tables = {Path(name).stem: self.table(name, text=("plan", "quarter", "sku", "site"))
+                  for name in self.TABLES if (self.path / name).is_file()}  # fmt: skip
+        matrix = self.path / self.NPV_MATRIX
+        npv = np.load(matrix, allow_pickle=False) if matrix.is_file() else None
+        return RunData(self.path, self.kind, self.summary(), tables, npv)
 
     def sweep_picks(self, labels: list[str], listed_in: str) -> list[str]:
         """A finished sweep's recommended candidate and its forecast optimum (once when they are the

@@ -21,6 +21,7 @@ from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_difference, format_figure, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
+from fleetopt.evaluate.engine import check_backend_runs
 from fleetopt.milp import stochastic as sto
 from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, model_size
 from fleetopt.runs import limits
@@ -314,6 +315,8 @@ def solve_stochastic(
     if oos_seed is not None:
         limits.seed("oos_seed", oos_seed)
     solver = SolverSettings(mip_gap, time_limit, threads)
+    # a backend that cannot run here fails now, not after the forecast's solve (minutes on a large model)
+    check_backend_runs(data, max(screen, oos_scenarios), backend, threads)
     timings: dict = {}
     forecast = _timed(timings, "forecast_seconds", forecast_optimum, data, quarters, solver)
     drawn, inputs = _timed(

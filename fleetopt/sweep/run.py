@@ -18,12 +18,11 @@ from fleetopt.core.plan import plan_axes
 from fleetopt.core.purchases import FixedPurchases, parse_purchases, purchases_for
 from fleetopt.core.units import counted, format_usd, format_usd_change
 from fleetopt.errors import FleetoptError, InputError, warn
-from fleetopt.evaluate.backend import BACKENDS, BackendError, resolve_backend
+from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
-from fleetopt.evaluate.engine import check_scenarios_fit, choose_backend, evaluate
+from fleetopt.evaluate.engine import check_backend_runs, choose_backend, evaluate
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
-from fleetopt.evaluate.kernel import check_c_compiler
 from fleetopt.evaluate.metrics import FORECAST_OK
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
@@ -89,7 +88,7 @@ def sweep(
     limits.mip_gap("stochastic_mip_gap", stochastic_mip_gap)
     loaded, data = load(model)
     # an unusable backend, or more scenarios than memory holds, fails before the solves, not after
-    _check_backend(data, scenarios, backend, threads)
+    check_backend_runs(data, scenarios, backend, threads)
     check_stochastic_candidate(data, stochastic, candidates)
     proposals = [purchases_for(p, data) for p in purchases]
     check_proposals(proposals, candidates, stochastic)
@@ -233,7 +232,7 @@ def _resumed_sweep(
     loaded, data = load(job_model(run, settings))
     # a machine with less memory than before, or without the compiler the sweep was started with
     try:
-        _check_backend(data, settings["n_scenarios"], settings["backend"], settings["threads"])
+        check_backend_runs(data, settings["n_scenarios"], settings["backend"], settings["threads"])
     except BackendError as exc:
         resume = resume_command("sweep", run.path)
         raise started_elsewhere(exc, how, settings["backend"], resume) from None
@@ -263,7 +262,7 @@ def rerank_sweep(
     cands = CandidateSet(saved_candidates(run, data))
     if not cands.feasible:
         raise PlanFileError(f"{run / RunFolder.CANDIDATES} lists no candidate with a plan: nothing to rank")
-    _check_backend(data, summary["n_scenarios"], backend, threads)
+    check_backend_runs(data, summary["n_scenarios"], backend, threads)
     made_by = summary.get("fleetopt_version")
     if made_by != __version__:  # the plans are kept; their figures are this version's
         warn(f"{run.path} was written by fleetopt {made_by}, this is {__version__}: its candidates "
@@ -434,15 +433,6 @@ def _checked_purchases(name: str, files) -> list:
     return files
 
 
-def _check_backend(data: ModelData, n_scenarios: int, backend: str, threads: int | None) -> None:
-    """Refuse, before any solve, a backend that cannot run here: one missing, too little memory for
-    ``n_scenarios``, or (``cpu-kernel``) a C compiler that cannot build (:func:`check_c_compiler`)."""
-    be = resolve_backend(backend, threads)
-    check_scenarios_fit(data, n_scenarios, be)
-    if be.name == "cpu-kernel":
-        check_c_compiler(be.threads)
-
-
 def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     rule = Rule(**settings["rule"])
     feasible = cands.feasible
@@ -507,27 +497,35 @@ RISE_WORTH_SAYING = 0.05
 
 
 class SweepResult:
-    """Candidates, their metrics (one row per feasible candidate), the front and the recommendation."""
+    """Candidates, their metrics (one row per feasible candidate), the front and the recommendation.
+    ``metrics`` is yours to change (a column put in $M, rows sorted): the recommendation, ``why()``
+    and the run written read the metrics as computed (:attr:`computed_metrics`)."""
 
     def __init__(self, loaded, data, candidates, metrics, evaluation, rule, pick):
         self.loaded, self.data, self.candidates = loaded, data, candidates
-        self.metrics, self.evaluation, self.rule, self.pick = metrics, evaluation, rule, pick
+        self.evaluation, self.rule, self.pick = evaluation, rule, pick
+        self._metrics, self.metrics = metrics, metrics.copy()
         self.reranked_from: Path | None = None  # the finished sweep re-ranked (:func:`rerank_sweep`)
 
     def __repr__(self) -> str:
         return (
-            f"SweepResult({counted(len(self.metrics), 'candidate')} evaluated on "
+            f"SweepResult({counted(len(self._metrics), 'candidate')} evaluated on "
             f"{counted(self.evaluation.n_scenarios, 'scenario')}, recommended "
             f"{self.recommended['plan']!r}; .metrics, .why())"
         )
 
     @property
+    def computed_metrics(self) -> pd.DataFrame:
+        """The candidates' metrics as the sweep computed them (a copy)."""
+        return self._metrics.copy()
+
+    @property
     def recommended(self):
-        return self.metrics.iloc[self.pick]
+        return self._metrics.iloc[self.pick]
 
     @property
     def forecast_optimum(self):
-        return forecast_optimum_row(self.metrics)
+        return forecast_optimum_row(self._metrics)
 
     def why(self) -> str:
         """One sentence on why the recommended plan was chosen over the forecast optimum."""
@@ -568,7 +566,7 @@ class SweepResult:
         read as worth doing: none of the candidates is "do nothing")."""
         out = self._loss_left()
         for name, what in (("breach", "breaches a covenant"), ("default", "defaults")):
-            column = self.metrics[f"{name}_probability"]
+            column = self._metrics[f"{name}_probability"]
             p = float(self.recommended[f"{name}_probability"])
             if p < RISK_WORTH_SAYING:
                 continue
@@ -577,7 +575,7 @@ class SweepResult:
             if lowest >= p:
                 out += ", the lowest of any candidate."
             else:
-                least = self.metrics.loc[column.idxmin(), "plan"]
+                least = self._metrics.loc[column.idxmin(), "plan"]
                 out += f"; the lowest of any candidate is {lowest:.1%} ({least})."
         return out
 
@@ -587,14 +585,14 @@ class SweepResult:
         mean = float(self.recommended["npv_mean_usd"])
         if mean >= 0:
             return ""
-        every = ", as is every candidate's" if (self.metrics["npv_mean_usd"] < 0).all() else ""
+        every = ", as is every candidate's" if (self._metrics["npv_mean_usd"] < 0).all() else ""
         return (f" Its mean NPV is negative ({format_usd(mean)}; a loss in "
                 f"{float(self.recommended['loss_probability']):.1%} of the scenarios){every}.")  # fmt: skip
 
     def _outside_forecast_limits(self) -> str:
         """' Not considered, as they breach a covenant or default on the forecast itself: ...', or,
         where the rule allowed them, whether the pick is one."""
-        if FORECAST_OK not in self.metrics:
+        if FORECAST_OK not in self._metrics:
             return ""
         if not self.rule.forecast_within_limits:
             if self.recommended[FORECAST_OK]:
@@ -603,7 +601,7 @@ class SweepResult:
                 " It breaches a covenant or defaults on the forecast itself (allowed by "
                 "--allow-forecast-breach): a lender would not sign it as it stands."
             )
-        out = self.metrics.loc[~self.metrics[FORECAST_OK].astype(bool), "plan"].tolist()
+        out = self._metrics.loc[~self._metrics[FORECAST_OK].astype(bool), "plan"].tolist()
         if not out:
             return ""
         return (
@@ -630,7 +628,7 @@ class SweepResult:
             "backend": self.evaluation.backend,
             "device": self.evaluation.device,
             "candidates_tried": len(self.candidates.candidates),
-            "candidates_feasible": len(self.metrics),
+            "candidates_feasible": len(self._metrics),
             "rule": self.rule.describe(),
             "rule_settings": vars(self.rule),  # what a re-ranking starts from (rerank_sweep)
             **({} if self.reranked_from is None else {"reranked_from": str(self.reranked_from)}),
@@ -643,7 +641,7 @@ class SweepResult:
             "npv_cvar5_usd": float(rec["npv_cvar5_usd"]),
             "breach_probability": float(rec["breach_probability"]),
             "default_probability": float(rec["default_probability"]),
-            "front": self.metrics[self.metrics["on_front"]]["plan"].tolist(),
+            "front": self._metrics[self._metrics["on_front"]]["plan"].tolist(),
             "dropped": [
                 {"plan": c.label, "status": c.status, "why": why_dropped(c.status, c.origin, c.same_as)}
                 for c in self.candidates.candidates
@@ -663,9 +661,10 @@ def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
     (the folder the sweep saved its candidates and chunks in, a new one, or None: a new default one)."""
     loaded = result.loaded
     folder = RunFolder.to_write(out, "sweep", loaded.model.name)
-    front = result.metrics[result.metrics["on_front"]]
+    metrics = result.computed_metrics
+    front = metrics[metrics["on_front"]]
     files = {
-        RunFolder.CANDIDATES_CSV: csv_text(result.metrics),
+        RunFolder.CANDIDATES_CSV: csv_text(metrics),
         RunFolder.FRONT: csv_text(front),
         RunFolder.SUMMARY: json_text(result.summary()),
     }
