@@ -80,7 +80,8 @@ def test_a_run_argument_that_is_not_one_is_refused_by_its_name():
     for call, name in calls:
         with pytest.raises(InputError, match=rf"^{name} must be a run folder, plan file or run id \(int\)"):
             call()
-    with pytest.raises(InputError, match=r"write it as a run first: fleetopt\.api\.write_solve_run"):
+    with pytest.raises(InputError, match=r"write it as a run first \(fleetopt\.api\.write_solve_run.*"
+                       r"or compare it in memory.*fleetopt\.api\.compare\(result\)$"):
         api.evaluate(solved)
 
 

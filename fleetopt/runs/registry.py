@@ -417,10 +417,14 @@ class Registry:
             return int(ref)
         if not isinstance(ref, (str, Path)):
             # a result in memory (a SolveResult ...) is evaluated or compared once written as a run
-            written = " (write it as a run first: fleetopt.api.write_solve_run and the like)"
-            hint = written if hasattr(ref, "plan") else ""
+            if hasattr(ref, "plan"):
+                raise RegistryError(
+                    f"{name} must be a run folder, plan file or run id (int), not a {type(ref).__name__}: "
+                    "write it as a run first (fleetopt.api.write_solve_run and the like), or compare it in "
+                    "memory, whose figures are an evaluation's: fleetopt.api.compare(result)"
+                )
             raise RegistryError(
-                f"{name} must be a run folder, plan file or run id (int), not a {type(ref).__name__}{hint}"
+                f"{name} must be a run folder, plan file or run id (int), not a {type(ref).__name__}"
                 f" ({_shown(ref)})"
             )
         try:
