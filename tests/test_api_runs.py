@@ -399,3 +399,17 @@ def test_the_cli_says_a_stopped_run_that_was_written_is_kept_and_a_whole_write_f
         raise OSError(errno.ENOSPC, "No space left on device")
     assert failed.value.exit_code == 2
     assert capsys.readouterr().err.strip() == "error: No space left on device"
+
+
+def test_runs_show_writes_a_cost_per_gpu_hour_in_cents_and_the_hours_with_their_unit(here):
+    """`runs show` of a cost solve read "present_cost_per_h100_hour_usd │ $1" (lab: $0.61, as the
+    solve prints it) and the GPU-hours as a bare 1.567e+09."""
+    solved = api.solve("lab", objective="cost")
+    run = api.write_solve_run(solved, out=here / "cost")
+    figures = api.run(run).figures
+    code, out, err = run_cli("runs", "show", str(run))
+    assert code == 0, err
+    per_hour = f"${figures['present_cost_per_h100_hour_usd']:.2f}"
+    assert re.search(rf"present_cost_per_h100_hour_usd +│ {re.escape(per_hour)} ", out), out
+    hours = f"{figures['compute_in_service_h100_hours'] / 1e9:,.2f}B H100-equivalent GPU-hours"
+    assert hours in out, out

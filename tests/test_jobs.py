@@ -1503,3 +1503,37 @@ def test_a_resume_of_a_job_whose_model_yaml_is_missing_says_so_and_what_to_do(tm
     assert "bundled" not in text and ChunkStore(folder / "chunks").count() == 1
     shutil.copy(load_model("tiny").source, folder / "model.yaml")  # as the message says
     assert run_cli("evaluate", "--resume", str(folder))[0] == 0
+
+
+def test_the_resume_command_of_a_stopped_run_keeps_what_job_json_does_not(tmp_path, monkeypatch):
+    """`evaluate ... --report --rank-by mean` stopped said "finish with: fleetopt evaluate --resume
+    F": followed, the run ended with no report.html and ranked by CVaR5 (from a new user's review;
+    a sweep's --report too). The command to paste now gives them again, and does what it says."""
+    import errno
+
+    import fleetopt.cli.risk_commands as commands
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    assert run_cli("solve", "tiny", "--out", str(tmp_path / "plan"))[0] == 0
+    real_save = ChunkStore.save
+
+    def disk_full(self, first, stop, result):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ChunkStore, "save", disk_full)
+    out = tmp_path / "E"
+    code, _, err = run_cli("evaluate", "--plans", str(tmp_path / "plan"), "--scenarios", "20", "--report",
+                           "--rank-by", "mean", "--top", "3", "--out", str(out))  # fmt: skip
+    resume = f"fleetopt evaluate --resume {out} --rank-by mean --top 3 --report"
+    assert code == 2 and f"finish with: {resume}" in " ".join(err.split()), err
+    monkeypatch.setattr(ChunkStore, "save", real_save)
+    code, _, err = run_cli(*resume.split()[1:])
+    assert code == 0, err
+    assert (out / "report.html").exists()
+    assert json.loads((out / "summary.json").read_text())["ranking"]["rank_by"] == "mean"
+
+    monkeypatch.setattr(commands, "_say_candidate", Interrupted(after=2))
+    swept = tmp_path / "S"
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--report",
+                           "--out", str(swept))  # fmt: skip
+    assert code == 130 and f"finish with: fleetopt sweep --resume {swept} --report" in " ".join(err.split())

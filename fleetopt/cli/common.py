@@ -646,19 +646,34 @@ def stopped_after_writing(path: Path) -> str:
     return f"interrupted after the run was written to {path} and recorded (fleetopt runs)"
 
 
-def stopped_message(run: RunFolder, command: str) -> str:
+def options_again(ctx: typer.Context, names: tuple[str, ...]) -> list[str]:
+    """The options among ``names`` the user gave, as they would be typed again: what a resume
+    must be given for the run to end as it would have (--report, a ranking), job.json keeping only
+    the run's own settings."""
+    by_name = {param.name: param for param in ctx.command.params}
+    typed: list[str] = []
+    for name in (n for n in names if given(ctx, n)):
+        param, value = by_name[name], ctx.params[name]
+        if param.is_flag:
+            typed += [param.opts[0]] if value else list(param.secondary_opts[:1])
+        else:
+            typed += [param.opts[0], str(getattr(value, "value", value))]
+    return typed
+
+
+def stopped_message(run: RunFolder, command: str, again: tuple[str, ...] = ()) -> str:
     """What a stop of a run in ``run`` says: where its results are, or what it saved and how to
-    finish it, or that it saved nothing."""
+    finish it (with the options ``again``), or that it saved nothing."""
     if run.is_finished:
         return stopped_after_writing(run.path)
     if run.is_job:
-        finish = resume_command(command, run.path)
+        finish = resume_command(command, run.path, *again)
         return f"interrupted: {saved_work(run)} saved in {run.path}; finish with: {finish}"
     return "interrupted before anything was saved: run it again"
 
 
 @contextmanager
-def interruptible(folder: Path, command: str):
+def interruptible(folder: Path, command: str, again: tuple[str, ...] = ()):
     """SIGTERM behaves like Ctrl-C; either stops the run with a message saying what is saved and
     how to finish it (:func:`stopped_message`)."""
     run = RunFolder(folder)
@@ -669,7 +684,7 @@ def interruptible(folder: Path, command: str):
         raise
     except KeyboardInterrupt:
         ignore_further_stops()
-        err_console.print(stopped_message(run, command), soft_wrap=True)
+        err_console.print(stopped_message(run, command, again), soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except OSError as exc:  # a disk full, a folder gone: what was saved can still be finished
         if not run.is_job or run.is_finished:  # a finished run's report: errors_reported names the file
@@ -677,7 +692,7 @@ def interruptible(folder: Path, command: str):
         where = f" ({exc.filename})" if exc.filename else ""
         err_console.print(
             f"error: {exc.strerror or exc}{where} while the run wrote to {folder}: {saved_work(run)} saved "
-            f"there; once that is fixed, finish with: {resume_command(command, folder)}",
+            f"there; once that is fixed, finish with: {resume_command(command, folder, *again)}",
             soft_wrap=True,
         )
         raise typer.Exit(InputError.exit_code) from None

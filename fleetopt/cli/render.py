@@ -948,8 +948,12 @@ def figure_text(key: str, value) -> str:
         return "n/a"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
+    if key.endswith("_hour_usd"):  # a price per GPU-hour: in cents, $0.61 (format_usd wrote "$1")
+        return format_usd_per_hour(value)
     if key.endswith("_usd"):
         return format_usd(value)
+    if key.endswith("h100_hours"):
+        return f"{value / 1e9:,.2f}B H100-equivalent GPU-hours"
     if key in _RATIOS:
         return f"{value:,.2f}x"
     if key == "lowest_covenant_headroom":  # not the solve's "may fall" share: say which measure it is

@@ -39,6 +39,7 @@ from fleetopt.cli.common import (
     given,
     interruptible,
     marked,
+    options_again,
     path_given,
     refuse_unless,
     refuse_with_resume,
@@ -143,7 +144,7 @@ def evaluate(
 ) -> None:
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
     if resume is not None:
-        refuse_with_resume(ctx, ("rank_by", "max_breach_prob", "top", "report", *HOW_IT_RUNS))
+        refuse_with_resume(ctx, (*EVALUATE_AGAIN, *HOW_IT_RUNS))
         registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = RunFolder(api.resolve_run(resume))
         given_how = {"backend": backend.value, "threads": threads, "workers": workers,
@@ -174,11 +175,12 @@ def evaluate(
         )  # fmt: skip
         folder = RunFolder.claim(out, run_name("evaluate", loaded.model.name))
     warn_if_tiny_blocks(job.settings["scenario_chunk"], job.settings["n_scenarios"])
+    again = tuple(options_again(ctx, EVALUATE_AGAIN))
     # a stop (or a disk full) from the start to the report says what is saved and how to finish
-    with folder.released_on_failure(), interruptible(folder.path, "evaluate"):
+    with folder.released_on_failure(), interruptible(folder.path, "evaluate", again):
         if resume is None:
             job.start(folder.path)
-        result = _run_evaluation(job, folder.path)
+        result = _run_evaluation(job, folder.path, again)
         ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
         _print_best(result, ranking, top, job.data)
         shown = shown_plans(result.metrics, ranking)[0].head(top)
@@ -196,10 +198,17 @@ def evaluate(
         raise typer.Exit(InputError.exit_code)
 
 
-def _run_evaluation(job: api.EvaluationJob, folder: Path):
-    """Run a started job with a progress bar, saying how to resume it if it is stopped."""
+# what a resumed evaluation is given again to end as the run would have: job.json keeps the run's
+# own settings, not what is printed, ranked or reported
+EVALUATE_AGAIN = ("rank_by", "max_breach_prob", "top", "report")
+
+
+def _run_evaluation(job: api.EvaluationJob, folder: Path, again: tuple[str, ...] = ()):
+    """Run a started job with a progress bar, saying how to resume it (with ``again``) if it is
+    stopped."""
     try:
-        with interruptible(folder, "evaluate"), progress_bar(console, job.settings["n_scenarios"]) as advance:
+        bar = progress_bar(console, job.settings["n_scenarios"])
+        with interruptible(folder, "evaluate", again), bar as advance:
             result = job.run(folder, progress=advance)
     except KernelBuildError as exc:  # on a Ray node (this machine built it before the run)
         raise InputError(
@@ -392,7 +401,7 @@ def sweep(
     console.print(marked("sweeping ", (loaded.model.name, "bold"), size))
     folder = RunFolder.claim(out, run_name("sweep", loaded.model.name))
     try:
-        with folder.released_on_failure(), interruptible(folder.path, "sweep"):
+        with folder.released_on_failure(), interruptible(folder.path, "sweep", _report_again(report)):
             result = api.sweep(
                 loaded, candidates=candidates, scenarios=scenarios, seed=seed, rule=rule,
                 backend=backend.value, mip_gap=mip_gap, time_limit=time_limit, threads=threads,
@@ -418,7 +427,7 @@ def _resume_sweep(resume: Path, changes: dict, report: bool, how: dict) -> None:
     run as ``how`` says (backend, threads; None: as it started)."""
     registry_checked()  # before the work: a registry that cannot record the run refuses it now
     folder = api.resolve_run(resume)
-    with interruptible(folder, "sweep"):
+    with interruptible(folder, "sweep", _report_again(report)):
         result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate, **how)
     _sweep_done(result, folder, report)
 
@@ -477,9 +486,14 @@ def candidate_counts(result) -> str:
     return f"{line}; dropped: {why}" if why else line
 
 
+def _report_again(report: bool) -> tuple[str, ...]:
+    """A sweep's resume keeps its rule (job.json), not --report: given again in its command."""
+    return ("--report",) if report else ()
+
+
 def _sweep_done(result, folder: Path, report: bool) -> None:
     """Print a sweep's candidates and pick, then write it (a stop meanwhile says what is saved)."""
-    with interruptible(folder, "sweep") if folder is not None else nullcontext():
+    with interruptible(folder, "sweep", _report_again(report)) if folder is not None else nullcontext():
         console.print(candidate_counts(result), soft_wrap=True)
         legend = (
             "candidates (* Pareto front of mean NPV, CVaR5 and P(breach); > recommended; ! breaches or "
