@@ -269,6 +269,12 @@ def test_the_largest_memory_budget_the_message_offers_is_accepted():
         memory_budget("1.5PB")
 
 
+def test_a_memory_budget_as_docker_and_slurm_write_it():
+    """`--max-memory 2G` and `512M` were refused; one letter is binary there (2G = 2 GiB)."""
+    assert memory_budget("2G") == 2 * 2**30 == memory_budget("2GiB")
+    assert memory_budget("512m") == 512 * 2**20 and memory_budget("64K") == 64 * 2**10
+
+
 def test_evaluation_remedies_name_the_argument_and_the_option(tiny_solved):
     _, solved = tiny_solved
     job = api.prepare_evaluation(api.write_solve_run(solved), scenarios=SCENARIOS, backend="numpy")

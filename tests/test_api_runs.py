@@ -413,3 +413,16 @@ def test_runs_show_writes_a_cost_per_gpu_hour_in_cents_and_the_hours_with_their_
     assert re.search(rf"present_cost_per_h100_hour_usd +│ {re.escape(per_hour)} ", out), out
     hours = f"{figures['compute_in_service_h100_hours'] / 1e9:,.2f}B H100-equivalent GPU-hours"
     assert hours in out, out
+
+
+def test_a_run_s_own_file_names_its_run(here, tiny_solved):
+    """`runs show runs/base/plan.npz` (and `runs forget`, `fo.run_id`) said it "is not recorded":
+    a run's own file names its folder, as compare and evaluate take it."""
+    loaded, solved = tiny_solved
+    folder = api.write_solve_run(solved, loaded, here / "base")
+    assert api.run_id(folder / "plan.npz") == api.run_id(folder) == api.run(folder / "summary.json").id
+    code, out, err = run_cli("runs", "show", str(folder / "plan.npz"))
+    assert code == 0 and "solve" in out, err
+    (here / "other.npz").write_bytes((folder / "plan.npz").read_bytes())  # not a run's own file
+    with pytest.raises(RegistryError, match="is not recorded"):
+        api.run_id(here / "other.npz")

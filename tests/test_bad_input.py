@@ -115,6 +115,9 @@ TEXT_CASES = [
      "electricity_price_usd_per_mwh: [55, 56, 57]",
      "sites.texas.electricity_price_usd_per_mwh", "has 3 values but the horizon has 8 quarters"),
     ("nan", "pue: 1.25", "pue: .nan", "sites.texas.pue", "finite number"),
+    # no market hour billed: validated, then `solve` blamed the contracts' deliveries (exit 3)
+    ("market-never-billed", "billed_utilization: 0.85", "billed_utilization: 0",
+     "market.billed_utilization", "greater than 0"),
     ("bad-step-quarter", "annual_growth: -0.10 ", "annual_growth: -0.10\n      steps: {2026Q5: 50000}",
      "skus.B200.capex_per_gpu_usd.steps.2026Q5.[key]", "'2026Q5' is not a quarter"),
     ("growth-out-of-range", "annual_growth: -0.10 ", "annual_growth: -1.5 ",

@@ -690,11 +690,14 @@ def test_solve_refuses_stochastic_options_without_stochastic(here, args, named):
     [
         (["--deterministic", "--scenarios", "5000"], "--scenarios cannot apply with --deterministic"),
         (["--ray-address", "localhost:6379"], "--ray-address cannot apply without --executor ray"),
+        (["--deterministic", "--seed", "3"], "--seed cannot apply with --deterministic"),
+        (["--workers", "2", "--threads", "2"], "--threads cannot apply with --workers above 1"),
     ],
 )
 def test_evaluate_refuses_options_that_cannot_apply(solve_run, here, args, message):
-    """--deterministic --scenarios 5000 evaluated one scenario without a word, and --ray-address
-    was ignored by the local executor."""
+    """--deterministic --scenarios 5000 evaluated one scenario without a word, --ray-address was
+    ignored by the local executor, --seed by the forecast (job.json kept it, summary.json did not)
+    and --threads by one-thread worker processes."""
     code, out, err = run_cli("evaluate", "--plans", str(solve_run), *args, "--out", "E")
     assert_one_error(code, out, err, message)
     assert leftovers(here) == []

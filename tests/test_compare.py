@@ -238,6 +238,12 @@ def test_out_s_suffix_sets_the_format(tiny_run, tmp_path):
     assert code == 2 and "--format csv cannot apply with --out" in " ".join(err.split()), err
     assert not (tmp_path / "x.json").exists()
     assert run_cli(*compare, str(tmp_path / "x.json"), "--format", "json")[0] == 0  # agreeing: fine
+    # a name of no format fleetopt writes got the terminal's table, box drawing and all
+    code, _, err = run_cli(*compare, str(tmp_path / "c.xlsx"))
+    assert code == 2 and "--out" in err and "give --format" in " ".join(err.split()), err
+    assert not (tmp_path / "c.xlsx").exists()
+    assert run_cli(*compare, str(tmp_path / "c.xlsx"), "--format", "csv")[0] == 0  # asked for: written
+    assert (tmp_path / "c.xlsx").read_text().startswith("# about")
 
 
 def test_an_out_file_in_a_folder_that_cannot_be_written_is_refused_before_the_evaluation(

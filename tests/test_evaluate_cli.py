@@ -313,6 +313,11 @@ def test_a_solve_s_plan_csv_is_named_as_such_with_what_to_give_instead(solve_run
                    f"{csv} is a CSV file, not a fleetopt plan file (plan.npz or plans.npz): give its run "
                    f"folder {solve_run} or {solve_run / 'plan.npz'}; to solve with its purchases fixed: "
                    f"fleetopt solve MODEL --purchases {csv}")  # fmt: skip
+    # a CSV that is no purchases file (statements.csv, metrics.csv) is not offered as one: followed,
+    # the hint failed on its header (from a new user's review)
+    statements = solve_run / "statements.csv"
+    code, _, err = run_cli("evaluate", "tiny", "--plans", str(statements))
+    assert code == 2 and f"{statements} is a CSV file" in err and "--purchases" not in err, err
 
 
 def test_bad_memory_budget(solve_run, here):

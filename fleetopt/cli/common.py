@@ -471,7 +471,8 @@ EvaluateThreadsOption = Annotated[
     typer.Option(
         "--threads",
         callback=checked(limits.whole, 1),
-        help="NumPy threads of the evaluation (default: one per usable core).",
+        help="NumPy threads of the evaluation (default: one per usable core); not with --workers above 1 "
+        "or --executor ray, whose workers run one thread each.",
     ),
 ]
 

@@ -15,12 +15,15 @@ from fleetopt.evaluate import resources
 _MEMORY_UNITS = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,
     "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
+    # one letter, as Docker's --memory and Slurm's --mem write them: binary there, so here too
+    "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40,
 }  # fmt: skip
 # ASCII digits only: '\d' would also take other scripts' digits, which the message does not offer
 _MEMORY_TEXT = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)\s*$")
 _MEMORY_ACCEPTED = (
     "a size from 1KB to 1PB written like 512MB, 2GB or 1.5GiB "
-    "(units B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB)"
+    "(units B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB; K, M, G, T as Docker and Slurm write them: "
+    "KiB ... TiB)"
 )
 _MIN_BUDGET, _MAX_BUDGET = 10**3, 10**15
 _FEW_SCENARIOS = 64

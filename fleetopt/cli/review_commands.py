@@ -105,7 +105,7 @@ def compare(
     if format is not None and implied is not None and format != implied:
         raise InputError(f"--format {format.value} cannot apply with --out {out}, a .{implied.value} "
                          f"name: drop --format, or name the file for {format.value}")  # fmt: skip
-    format = format or implied or Format.table
+    asked, format = format, format or implied or Format.table
     if out is not None and out.is_dir():  # before the work, as report refuses it
         suffix = {"table": "txt", "markdown": "md"}.get(format.value, format.value)
         raise InputError(f"--out {out} is a folder: give a file name such as {out / f'comparison.{suffix}'}")
@@ -113,6 +113,11 @@ def compare(
         refuse_run_file(out)  # before the work: a comparison never replaces a run's own file
         refuse_foreign_file(out, "comparison")  # nor a model, nor any file but a comparison
         refuse_unwritable_file(out)  # refused now, not after the evaluation
+    if out is not None and asked is None and implied is None and out.suffix.lower() not in TABLE_SUFFIXES:
+        # a spreadsheet's name (c.xlsx) got the terminal's table, box drawing and all
+        known = ", ".join([*SUFFIX_FORMATS, ".txt"])
+        raise InputError(f"--out {out}: a comparison is written as {known} (the plain-text tables), by its "
+                         "name's suffix; name the file so, or give --format")  # fmt: skip
     named = label or None  # typer gives [] where the option is not given
     result = api.compare(runs, model, scenarios=scenarios, seed=seed, backend=backend.value, labels=named)
     if format == Format.table and out is None:
@@ -135,6 +140,7 @@ SUFFIX_FORMATS = {
     ".csv": Format.csv, ".json": Format.json, ".md": Format.markdown, ".markdown": Format.markdown,
     ".html": Format.html, ".htm": Format.html,
 }  # fmt: skip
+TABLE_SUFFIXES = (".txt", "")  # the plain-text tables: .txt, or a name without a suffix
 
 
 @app.command("report")

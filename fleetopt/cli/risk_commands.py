@@ -155,8 +155,14 @@ def evaluate(
         if plans is None:
             raise InputError("give --plans (a run folder, run id or plan file), or --resume a run folder")
         refuse_unless(
-            ctx, ("scenarios",), not deterministic, "cannot apply with --deterministic (one scenario)"
+            ctx, ("scenarios", "seed"), not deterministic, "cannot apply with --deterministic (one scenario: "
+            "the forecast itself)"
         )
+        refuse_unless(
+            ctx, ("threads",), workers == 1 and executor == ExecutorName.local,
+            "cannot apply with --workers above 1 or --executor ray: each worker process (or Ray task) runs "
+            "one thread",
+        )  # fmt: skip
         refuse_unless(
             ctx, ("ray_address",), executor == ExecutorName.ray, "cannot apply without --executor ray"
         )

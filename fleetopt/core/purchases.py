@@ -140,6 +140,13 @@ def _first_line_words(fields, header: list[str], separator: str | None, empty: b
     return read if separator else f"{read} (the first line is the header: no comment line above it)"
 
 
+def purchase_header(names: list[str]) -> bool:
+    """Whether a CSV header's ``names`` are a purchases file's (quarter, sku, site, gpus) or a
+    solve's plan.csv's, in any case and spacing."""
+    header = {name.strip().lower() for name in names}
+    return set(COLUMNS) <= header or set(PLAN_CSV_COLUMNS) <= header
+
+
 def _header(reader: csv.DictReader, path: str, text_empty: bool = False) -> tuple[list[str], bool]:
     """The header's names (stripped) and whether it is a solve's plan.csv (a decision column and no
     gpus column: beside gpus, a decision column is a note); refused if a name repeats (the last

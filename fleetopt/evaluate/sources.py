@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
+from fleetopt.core.purchases import purchase_header
 from fleetopt.core.units import counted, format_usd
 from fleetopt.errors import FleetoptError
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack, with_buffers
@@ -124,6 +125,16 @@ def plan_file_of(path: Path) -> Path:
     return path
 
 
+def _names_purchases(path: Path) -> bool:
+    """Whether a CSV file's header is a purchases file's or a solve's plan.csv's (not its
+    statements.csv or an evaluation's metrics.csv)."""
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as f:
+            return purchase_header(f.readline().split(","))
+    except OSError:
+        return False
+
+
 def refuse_other_files(path: Path) -> None:
     """Refuse, saying what it is and what to give instead, a file that is not a plan file (a .npz
     archive): a run's plan.csv, a purchases CSV, a model file."""
@@ -132,9 +143,10 @@ def refuse_other_files(path: Path) -> None:
     npz = [path.parent / name for name in RunFolder.PLAN_FILES if (path.parent / name).is_file()]
     instead = f"its run folder {path.parent} or {npz[0]}" if npz else "a run folder or a .npz plan file"
     suffix = path.suffix.lower()
-    if suffix == ".csv":  # a purchases CSV, or a solve's plan.csv, fixes a solve's purchases
+    if suffix == ".csv":
         what = "a CSV file,"
-        instead += f"; to solve with its purchases fixed: fleetopt solve MODEL --purchases {path}"
+        if _names_purchases(path):  # a purchases CSV, or a solve's plan.csv, fixes a solve's purchases
+            instead += f"; to solve with its purchases fixed: fleetopt solve MODEL --purchases {path}"
     elif suffix in (".yaml", ".yml"):
         what = "a model file,"
         instead = ("it as the model (evaluate's MODEL, compare's --model) and a run folder or plan file "

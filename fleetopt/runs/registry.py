@@ -26,7 +26,7 @@ from pathlib import Path
 
 from fleetopt.core.results import LAB_FIGURES
 from fleetopt.errors import InputError
-from fleetopt.runs.folder import RUNS_DIR_VARIABLE, WRITTEN_KEY, runs_dir, unwritable_ancestor
+from fleetopt.runs.folder import RUNS_DIR_VARIABLE, WRITTEN_KEY, RunFolder, runs_dir, unwritable_ancestor
 
 DB_NAME = "registry.sqlite"
 MAX_RUN_ID = 2**63 - 1  # SQLite's largest integer: no run can have a larger id
@@ -373,7 +373,10 @@ class Registry:
         return gone
 
     def id_of(self, path: str | Path) -> int:
-        """The id of the latest record of the run folder ``path``."""
+        """The id of the latest record of the run folder ``path``; a run's own file (its plan.npz,
+        summary.json ...) names its folder, as `fleetopt compare` and `evaluate` take it."""
+        if Path(path).expanduser().is_file() and Path(path).name in RunFolder.FILES:
+            path = Path(path).expanduser().parent
         row = None
         if self.path.exists():
             with self._reading() as (con, place):

@@ -71,7 +71,7 @@ class Market(StrictModel):
     """Most capacity the market takes, H100-equivalent GPUs."""
     price_usd_per_gpu_hour: MarketPrices
     """Market prices per GPU-hour by use and generation."""
-    billed_utilization: Fraction
+    billed_utilization: PositiveFraction
     """Share of hours a market-rented GPU is billed (contracts bill every hour)."""
 
 
