@@ -100,6 +100,9 @@ def test_a_solves_plan_csv_is_read_back(tiny, free, tmp_path):
     fixed = api.read_purchases(path, tiny)
     np.testing.assert_array_equal(fixed.blocks, free.plan.buy_blocks)
     assert fixed.rows == 1
+    # counted, so that the solve says they were not read (an edited retire row changed nothing, silently)
+    frame = free.plan_frame()
+    assert fixed.other_rows == int((~frame["decision"].isin(["buy", "buy_gpus"])).sum()) > 0
 
 
 def test_a_plan_csvs_blocks_and_gpus_rows_must_agree(tiny, free, tmp_path):

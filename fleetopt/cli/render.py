@@ -299,10 +299,13 @@ def solve_summary_tables(result) -> list:
     status.add_row("gap", _pct(result.gap))
     if result.purchases is not None:
         fixed = result.purchases
+        # an edited retire or move row of a plan.csv changed nothing: say that it was not read
+        unread = (f" (its {counted(fixed.other_rows, 'row')} of other decisions, retirements, moves, power "
+                  "and debt, are not read)" if fixed.other_rows else "")  # fmt: skip
         status.add_row(
             "purchases",
             Text(f"fixed from {fixed.source}: {fixed.gpus(data):,.0f} GPUs in {counted(fixed.rows, 'row')} "
-                 "(none elsewhere); the solver chose the rest"),
+                 f"(none elsewhere); the solver chose the rest{unread}"),
         )  # fmt: skip
     if result.completion is not None:  # solve --rescue: how the purchases were completed, what they break
         for label, words, bad in completion_facts(result.completion):

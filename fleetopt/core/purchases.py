@@ -41,6 +41,8 @@ class FixedPurchases:
     rows: int  # purchase rows read (zero rows included)
     text: str  # the file's text, kept with the run
     axes: tuple  # what the blocks index in the model they were checked against (purchase_axes)
+    # a solve's plan.csv: its rows of other decisions (retire, move, power, debt ...), not read
+    other_rows: int = 0
 
     def __repr__(self) -> str:  # not the blocks' array and the file's text
         blocks = f"{self.blocks.sum():,.0f} blocks"
@@ -99,6 +101,7 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
     reader = csv.DictReader(io.StringIO(text))
     header, plan_csv = _header(reader, path, not text.strip())
     given: dict[str, dict[tuple[int, int, int], tuple[int, float]]] = {"GPUs": {}, "blocks": {}}
+    other_rows = 0
     for row in reader:
         where = f"{path}, line {reader.line_num}"
         _check_fields(row, len(header), where)
@@ -106,6 +109,7 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
             continue  # a spreadsheet's empty row (,,,)
         unit = _unit(row, where) if plan_csv else "GPUs"
         if unit is None:
+            other_rows += 1
             continue
         if plan_csv:
             _check_item(row, where)
@@ -127,7 +131,7 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
     for key, (_, value) in {**given["blocks"], **given["GPUs"]}.items():
         blocks[key] = value
     rows = len(given["GPUs"].keys() | given["blocks"].keys())
-    return FixedPurchases(blocks, path, rows, text, purchase_axes(data))
+    return FixedPurchases(blocks, path, rows, text, purchase_axes(data), other_rows)
 
 
 def _first_line_words(fields, header: list[str], separator: str | None, empty: bool) -> str:
