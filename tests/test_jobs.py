@@ -1521,11 +1521,13 @@ def test_the_resume_command_of_a_stopped_run_keeps_what_job_json_does_not(tmp_pa
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(ChunkStore, "save", disk_full)
-    out = tmp_path / "E"
+    out = tmp_path / "runs" / "E"  # in the runs folder, whose unfinished jobs `fleetopt runs` lists
     code, _, err = run_cli("evaluate", "--plans", str(tmp_path / "plan"), "--scenarios", "20", "--report",
                            "--rank-by", "mean", "--top", "3", "--out", str(out))  # fmt: skip
     resume = f"fleetopt evaluate --resume {out} --rank-by mean --top 3 --report"
     assert code == 2 and f"finish with: {resume}" in " ".join(err.split()), err
+    code, listed, err = run_cli("runs")  # kept in job.json: the list of unfinished runs gives it too
+    assert code == 0 and f"interrupted: {resume}" in " ".join(listed.split()), listed
     monkeypatch.setattr(ChunkStore, "save", real_save)
     code, _, err = run_cli(*resume.split()[1:])
     assert code == 0, err
@@ -1533,7 +1535,13 @@ def test_the_resume_command_of_a_stopped_run_keeps_what_job_json_does_not(tmp_pa
     assert json.loads((out / "summary.json").read_text())["ranking"]["rank_by"] == "mean"
 
     monkeypatch.setattr(commands, "_say_candidate", Interrupted(after=2))
-    swept = tmp_path / "S"
+    swept = tmp_path / "runs" / "S"
     code, _, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--report",
                            "--out", str(swept))  # fmt: skip
     assert code == 130 and f"finish with: fleetopt sweep --resume {swept} --report" in " ".join(err.split())
+    monkeypatch.undo()
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, listed, err = run_cli("runs")
+    assert code == 0 and f"interrupted: fleetopt sweep --resume {swept} --report" in " ".join(listed.split())
+    code, _, err = run_cli("sweep", "--resume", str(swept), "--report")
+    assert code == 0 and (swept / "report.html").exists(), err

@@ -41,7 +41,7 @@ from fleetopt.milp.highs import STOCHASTIC_MIP_GAP
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import RunFolder, resume_command
+from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, resume_command
 from fleetopt.runs.registry import RUN_KINDS, Registry
 from fleetopt.schema.loading import ModelError
 from fleetopt.sweep.candidates import WITHOUT_PLAN
@@ -662,9 +662,21 @@ def options_again(ctx: typer.Context, names: tuple[str, ...]) -> list[str]:
     return typed
 
 
+def kept_for_resume(run: RunFolder, again: tuple[str, ...]) -> tuple[str, ...]:
+    """Keep ``again`` in a stopped job's job.json for its resume command (:func:`resume_command`
+    gives them, `fleetopt runs` too); those it could not keep there (a full disk), to be given."""
+    if not again or not run.is_job or run.is_finished:
+        return ()
+    try:
+        run.write_job({**run.job(), RESUME_OPTIONS: list(again)})
+    except (OSError, InputError):
+        return again
+    return ()
+
+
 def stopped_message(run: RunFolder, command: str, again: tuple[str, ...] = ()) -> str:
     """What a stop of a run in ``run`` says: where its results are, or what it saved and how to
-    finish it (with the options ``again``), or that it saved nothing."""
+    finish it (with the options its job.json keeps and ``again``), or that it saved nothing."""
     if run.is_finished:
         return stopped_after_writing(run.path)
     if run.is_job:
@@ -685,15 +697,16 @@ def interruptible(folder: Path, command: str, again: tuple[str, ...] = ()):
         raise
     except KeyboardInterrupt:
         ignore_further_stops()
-        err_console.print(stopped_message(run, command, again), soft_wrap=True)
+        err_console.print(stopped_message(run, command, kept_for_resume(run, again)), soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except OSError as exc:  # a disk full, a folder gone: what was saved can still be finished
         if not run.is_job or run.is_finished:  # a finished run's report: errors_reported names the file
             raise
         where = f" ({exc.filename})" if exc.filename else ""
+        finish = resume_command(command, folder, *kept_for_resume(run, again))
         err_console.print(
             f"error: {exc.strerror or exc}{where} while the run wrote to {folder}: {saved_work(run)} saved "
-            f"there; once that is fixed, finish with: {resume_command(command, folder, *again)}",
+            f"there; once that is fixed, finish with: {finish}",
             soft_wrap=True,
         )
         raise typer.Exit(InputError.exit_code) from None

@@ -185,7 +185,7 @@ def evaluate(
     # a stop (or a disk full) from the start to the report says what is saved and how to finish
     with folder.released_on_failure(), interruptible(folder.path, "evaluate", again):
         if resume is None:
-            job.start(folder.path)
+            job.start(folder.path, again)  # kept for its resume command, even after a kill
         result = _run_evaluation(job, folder.path, again)
         ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
         _print_best(result, ranking, top, job.data)

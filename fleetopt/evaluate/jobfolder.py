@@ -39,7 +39,7 @@ from fleetopt.evaluate.sources import (
     solve_objective,
 )
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder, csv_text, json_text, resume_command
+from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.loading import LoadedModel, bundled_model_names, load_model
 
 EXECUTORS = ("local", "ray")
@@ -66,11 +66,14 @@ class EvaluationJob:
         return (f"EvaluationJob({self.batch.P} plans x {s['n_scenarios']:,} scenarios, seed {s['seed']}, "
                 f"model {self.loaded.model.name!r}, backend {s.get('backend')!r})")  # fmt: skip
 
-    def start(self, folder: str | Path) -> None:
-        """Create the run folder with the job description and the model, before any chunk runs."""
+    def start(self, folder: str | Path, resume_options: tuple[str, ...] = ()) -> None:
+        """Create the run folder with the job description and the model, before any chunk runs;
+        ``resume_options``: what its resume command is to be given again (the CLI's --report, a
+        ranking: :data:`~fleetopt.runs.folder.RESUME_OPTIONS`)."""
         run = RunFolder(limits.path("folder", folder, optional=False))
         seen = plans_seen_from(self.settings["plans_source"], run.path)
-        run.start_job({RunFolder.MODEL: self.loaded.text}, {**self.settings, PLANS_RELATIVE: seen})
+        kept = {RESUME_OPTIONS: list(resume_options)} if resume_options else {}
+        run.start_job({RunFolder.MODEL: self.loaded.text}, {**self.settings, PLANS_RELATIVE: seen, **kept})
 
     def run(self, folder: str | Path | None = None, progress=None):
         """Evaluate, keeping each finished chunk in ``folder`` (None: in memory only), which

@@ -79,10 +79,28 @@ def run_name(kind: str, model_name: str) -> str:
     return model_name + FOLDER_SUFFIX[kind]
 
 
+# job.json: the options a resume is to be given again, as typed (--report, a ranking): what the
+# command printed and reported, which the job's own settings do not hold
+RESUME_OPTIONS = "resume_options"
+
+
 def resume_command(kind: str, folder: str | Path, *options: str) -> str:
     """The command that finishes an interrupted run of `fleetopt {kind}` in ``folder``, ready to
-    paste into a shell (a path with spaces quoted), with any further ``options``."""
-    return shlex.join(["fleetopt", kind, "--resume", str(folder), *options])
+    paste into a shell (a path with spaces quoted), with the options its job.json keeps for a
+    resume (:data:`RESUME_OPTIONS`) and any further ``options``."""
+    return shlex.join(["fleetopt", kind, "--resume", str(folder), *_kept_options(Path(folder)), *options])
+
+
+def _kept_options(folder: Path) -> list[str]:
+    """job.json's :data:`RESUME_OPTIONS` (none where it has none, or cannot be read)."""
+    try:
+        job = json.loads((folder / RunFolder.JOB).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return []
+    kept = job.get(RESUME_OPTIONS) if isinstance(job, dict) else None
+    if not isinstance(kept, list) or not all(isinstance(token, str) for token in kept):
+        return []
+    return kept
 
 
 def json_text(obj) -> str:
