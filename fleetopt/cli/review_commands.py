@@ -75,7 +75,7 @@ def compare(
         typer.Option(
             "--format",
             help="table (terminal), csv, json, markdown or html (a self-contained page with charts; default: "
-            "from --out's suffix, .csv, .json, .md or .html, else table).",
+            "from --out's suffix, .csv, .json, .md or .html; .txt or none: table; another is refused).",
         ),
     ] = None,
     out: Annotated[
