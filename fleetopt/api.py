@@ -496,7 +496,7 @@ def solve_stochastic(
     risk_weight CVaR_cvar_alpha(V) with V a scenario's value, its NPV less the recourse's penalties
     (emergency equity, revolver, slacks; not the NPV itself), the measures (RP, EV, EEV, WS, VSS,
     EVPI; a measure not solved to ``mip_gap`` is None) and ``out_of_sample`` fresh scenarios (seed
-    ``scenario_seed + 1``; 0: none). ``mip_gap`` defaults to 1 % here, 0.5 % in `fleetopt solve`.
+    ``scenario_seed + 1``; 0: none). ``mip_gap`` defaults to 1 %, as `fleetopt solve --stochastic`'s.
     ``solver``: "blocks" (fleetopt's extensive form) or "mpisppy-ef" (mpi-sppy's; the
     `fleetopt[stochastic]` extra; L = 0; no EEV or WS). ``time_limit`` in seconds; ``threads``
     capped to the usable cores, with a :class:`FleetoptWarning`. Bad settings raise
@@ -614,6 +614,15 @@ def evaluate(
     return job.run(progress=progress), job.loaded, job.source
 
 
+def _refuse_threads_with_workers(threads, workers, executor) -> None:
+    """``threads`` apply to this process's evaluation: not to worker processes or Ray tasks, which
+    run one thread each (they were ignored in silence)."""
+    if threads is not None and (executor == "ray" or (isinstance(workers, int) and workers > 1)):
+        raise InputError("threads (--threads) cannot apply with workers above 1 (--workers) or "
+                         "executor='ray' (--executor ray): each worker process or Ray task runs one "
+                         "thread; leave threads out")  # fmt: skip
+
+
 def prepare_evaluation(
     plans: str | Path | int,
     model: ModelArg = None,
@@ -640,7 +649,11 @@ def prepare_evaluation(
             "scenarios (--scenarios) cannot apply with deterministic=True (--deterministic), which "
             "evaluates the forecast itself (one scenario): leave scenarios out"
         )
+    if deterministic and seed != 0:  # job.json kept it, summary.json did not: it did nothing
+        raise InputError(f"seed (--seed) cannot apply with deterministic=True (--deterministic), which "
+                         f"evaluates the forecast itself: leave seed out (got {seed!r})")  # fmt: skip
     scenarios = limits.DEFAULT_SCENARIOS if scenarios is None else scenarios
+    _refuse_threads_with_workers(threads, workers, executor)
     if max_memory is not None:
         limits.whole("max_memory (--max-memory, bytes)", max_memory, 1)
     if ray_address is not None and executor != "ray":  # it was dropped in silence
@@ -676,6 +689,7 @@ def resume_evaluation(
     (a job started on a GPU finished on a CPU: NumPy, the C build and CuPy agree to 1e-12; a job
     killed for memory finished with a smaller budget: the chunks stored before are kept, the
     others sized for this machine and budget)."""
+    _refuse_threads_with_workers(threads, 1 if workers is None else workers, executor or "local")
     run = resolve_run(folder, "folder")
     how = {"backend": backend, "threads": threads, "workers": workers, "executor": executor,
            "ray_address": ray_address, "max_memory": max_memory}  # fmt: skip
@@ -778,6 +792,7 @@ def sweep(
     stochastic_mip_gap: float = STOCHASTIC_MIP_GAP,
     candidate_progress: Callable[[str], None] | None = None,
     purchases: Iterable[str | Path | FixedPurchases] = (),
+    resume_options: Iterable[str] = (),
 ) -> SweepResult:
     """Evaluate up to ``candidates`` plans, made until that many have a plan or the list runs out
     (a duplicate, or a plan that breaks a hard limit, is dropped and does not count, so more may be
@@ -807,7 +822,8 @@ def sweep(
     gap is ``stochastic_mip_gap`` (1 %, as :func:`solve_stochastic`'s). ``backend``: see
     :func:`evaluate`. With ``folder``, each candidate and evaluation chunk is saved there as it is
     made, so :func:`resume_sweep` finishes an interrupted sweep; :func:`write_sweep_run` writes the
-    result. ``candidate_progress`` is called with one line per candidate ("<label>: <status>"),
+    result (``resume_options``: what the command that resumes it is given again, for
+    `fleetopt runs`). ``candidate_progress`` is called with one line per candidate ("<label>: <status>"),
     ``progress`` as the evaluation goes (see :func:`evaluate`).
 
     Returns a :class:`SweepResult`: ``metrics`` (one row per evaluated candidate; ``on_front``
@@ -828,6 +844,7 @@ def sweep(
         mip_gap=mip_gap, time_limit=time_limit, threads=resources.capped_threads(threads), progress=progress,
         folder=folder, stochastic=stochastic, stochastic_mip_gap=stochastic_mip_gap,
         candidate_progress=candidate_progress, purchases=_purchases_list(purchases),
+        resume_options=[limits.text("resume_options", token) for token in resume_options],
     )  # fmt: skip
 
 
@@ -1182,8 +1199,9 @@ def read_run(ref: str | Path | int) -> RunData:
     (its summary.json), ``tables`` by name (``plan``, ``statements``, ``metrics``, ``candidates``,
     ``front``, ``purchases``: those its kind writes, as pandas DataFrames; money in USD, shares in
     [0, 1]) and ``npv_matrix`` where an evaluation kept it, e.g.
-    ``fo.read_run(3)["metrics"]``."""
-    return RunFolder(resolve_run(ref)).data()
+    ``fo.read_run(3)["metrics"]``; a run's own file (its plan.npz, summary.json) names its folder."""
+    path = resolve_run(ref)
+    return RunFolder(path.parent if path.is_file() and path.name in RunFolder.FILES else path).data()
 
 
 def run(ref: str | Path | int) -> RunRecord:
@@ -1246,8 +1264,8 @@ def compare(
     if solved:
         if len(solved) != len(given):
             raise InputError("runs must be run folders, run ids or plan files, or solve results, "
-                             "not both: write the solves first (write_solve_run) to compare them "
-                             "with runs")  # fmt: skip
+                             "not both: write the solves first (write_solve_run, write_stochastic_run) "
+                             "to compare them with runs")  # fmt: skip
         own = [r.out_of_sample for r in solved if isinstance(r, StochasticResult) and r.out_of_sample]
         if len(solved) == 1 and own:  # its out-of-sample futures, as for its run folder
             scenarios = own[0]["scenarios"] if scenarios is None else scenarios

@@ -50,7 +50,14 @@ from fleetopt.evaluate.sources import (
 )
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import RunFolder, json_text, resume_command
+from fleetopt.runs.folder import (
+    RunFolder,
+    json_text,
+    refuse_foreign_file,
+    refuse_run_file,
+    refuse_unwritable_file,
+    resume_command,
+)
 
 YES_NO = "yes/no"  # a figure that is 1 (yes) or 0 (no)
 NOISE_MARK = " (within 2 s.e.)"  # a difference the scenarios could give by chance
@@ -176,10 +183,15 @@ class ModelUsed:
 
 
 def _written(text: str, path: str | Path | None) -> str | None:
-    """``text``, or None once written whole to ``path`` (a file: replaced, never left half-written)."""
+    """``text``, or None once written whole to ``path`` (a file: replaced, never left half-written;
+    as `fleetopt compare --out`, never a run's own file, a model or another file fleetopt did not
+    write as a comparison)."""
     if path is None:
         return text
-    limits.path("path", path)
+    path = Path(limits.path("path", path)).expanduser()
+    refuse_run_file(path, "path")
+    refuse_foreign_file(path, "comparison", "path")
+    refuse_unwritable_file(path, "path")
     try:
         write_text_atomic(path, text)
     except OSError as exc:
@@ -379,7 +391,7 @@ class Comparison:
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows: the figures and the notes (the long tables: :meth:`tables`)."""
         lines = [f"**Plan comparison** ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
-        return "\n".join([*lines, _markdown_table(self._figure_rows()), "", *self.notes()])
+        return "\n".join([*lines, _markdown_table(self._figure_rows()), "", *_markdown_notes(self.notes())])
 
     def to_csv(self, path: str | Path | None = None) -> str | None:
         """One long CSV (written whole to ``path`` where given, else returned): '# about' (the
@@ -438,7 +450,7 @@ class Comparison:
         runs = self.tables()["plan_runs"].rename(columns=COLUMN_HEADERS)
         lines += ["## Where each plan comes from", "", _markdown_table(runs), ""]
         lines += ["## Figures", "", _markdown_table(self._figure_rows()), ""]
-        lines += [*self.notes(), ""]
+        lines += [*_markdown_notes(self.notes()), ""]
         columns = {
             "mw_by_site": {"mw_used": format_mw, "mw_available": format_mw},
             "gpus_by_generation": {"gpus": "{:,.0f} GPUs".format},
@@ -489,6 +501,12 @@ def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*_`[]<>#"})
+
+
+def _markdown_notes(notes: list[str]) -> list[str]:
+    """Each note a list item, escaped as the tables' cells are (lines in a row ran together as one
+    paragraph, and a label's * or _ became emphasis)."""
+    return [f"- {note.translate(_MARKDOWN_SPECIAL)}" for note in notes]
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:

@@ -358,3 +358,17 @@ def test_a_pair_of_two_models_is_refused():
     only when the run was written."""
     with pytest.raises(InputError, match=r"the pair's LoadedModel is 'tiny' and its data 'lab'"):
         api.solve((api.load("tiny")[0], api.load("lab")[1]))
+
+
+def test_settings_an_evaluation_would_ignore_are_refused(tiny_solved, tmp_path, monkeypatch):
+    """`prepare_evaluation(deterministic=True, seed=3)` and `(threads=4, workers=2)` ran, the extra
+    setting ignored in silence (the CLI refused them, the API did not); a resume too."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    run = api.write_solve_run(tiny_solved[1], out=tmp_path / "solved")
+    with pytest.raises(InputError, match=r"seed \(--seed\) cannot apply with deterministic=True"):
+        api.prepare_evaluation(run, deterministic=True, seed=3)
+    with pytest.raises(InputError, match=r"threads \(--threads\) cannot apply with workers above 1"):
+        api.prepare_evaluation(run, scenarios=10, threads=1, workers=2)
+    with pytest.raises(InputError, match=r"threads \(--threads\) cannot apply"):
+        api.resume_evaluation(tmp_path / "nowhere", threads=1, executor="ray")
+    api.prepare_evaluation(run, deterministic=True)  # seed left at its default: fine

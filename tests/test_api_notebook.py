@@ -234,7 +234,7 @@ def test_a_stochastic_solve_refuses_an_unknown_backend_before_the_forecast_solve
         api.solve_stochastic("tiny", 3, backend="gpu")
 
 
-def test_a_comparison_writes_to_a_path_as_pandas_does_and_shows_its_figures_in_a_notebook(here):
+def test_a_comparison_writes_to_a_path_as_pandas_does_and_shows_its_figures_in_a_notebook(here, monkeypatch):
     """`c.to_csv("x.csv")` was a TypeError (the writers took no path); a cell showed one line."""
     dearer = api.edit("tiny", {PRICE: 3.0})
     comparison = api.compare([api.solve("tiny"), api.solve(dearer)], dearer, scenarios=20)
@@ -244,9 +244,23 @@ def test_a_comparison_writes_to_a_path_as_pandas_does_and_shows_its_figures_in_a
         assert (here / name).read_text() == write()
     with pytest.raises(InputError, match=r"cannot write .*: Is a directory"):
         comparison.to_csv(here)
+    # as `compare --out`: never a run's own file or a model (both were replaced), and ~ is the home
+    run = api.write_solve_run(api.solve("tiny"), out=here / "run")
+    for path in (run / "summary.json", run / "model.yaml"):
+        before = path.read_bytes()
+        with pytest.raises(InputError, match="path"):
+            comparison.to_markdown(path)
+        assert path.read_bytes() == before
+    monkeypatch.setenv("HOME", str(here / "home"))
+    (here / "home").mkdir()
+    comparison.to_markdown("~/c.md")
+    assert (here / "home" / "c.md").is_file() and not (here / "~").exists()
     shown = comparison._repr_markdown_()
     assert shown.startswith("**Plan comparison** (20 common scenarios, seed 0)")
     assert "| NPV mean | " in shown and "better" in shown
+    # each note its own list item (lines in a row ran together as one paragraph)
+    notes = [line for line in shown.splitlines() if line.startswith("- ")]
+    assert len(notes) >= 2 and any("another version of model" in line for line in notes), shown
 
 
 def test_a_past_run_reads_back_as_data(here):
@@ -268,6 +282,8 @@ def test_a_past_run_reads_back_as_data(here):
     (here / "empty").mkdir()
     with pytest.raises(InputError, match="holds no finished run"):
         api.read_run(here / "empty")
+    assert api.read_run(folder / "summary.json").path == api.read_run(folder / "plan.npz").path == folder
+    assert not by_id.npv_matrix.flags.writeable  # mapped, as the result's own matrix is read-only
 
 
 def test_a_stochastic_result_is_compared_in_memory_as_its_run_folder_is(here):

@@ -35,6 +35,7 @@ from fleetopt.core.units import (
     format_difference,
     format_figure,
     format_mw,
+    format_number_compact,
     format_solver_status,
     format_usd,
     format_usd_per_hour,
@@ -300,8 +301,8 @@ def solve_summary_tables(result) -> list:
     if result.purchases is not None:
         fixed = result.purchases
         # an edited retire or move row of a plan.csv changed nothing: say that it was not read
-        unread = (f" (its {counted(fixed.other_rows, 'row')} of other decisions, retirements, moves, power "
-                  "and debt, are not read)" if fixed.other_rows else "")  # fmt: skip
+        kinds = ", ".join(f"{n} {decision}" for decision, n in fixed.unread)
+        unread = f" (its rows of other decisions are not read: {kinds})" if fixed.unread else ""
         status.add_row(
             "purchases",
             Text(f"fixed from {fixed.source}: {fixed.gpus(data):,.0f} GPUs in {counted(fixed.rows, 'row')} "
@@ -955,8 +956,8 @@ def figure_text(key: str, value) -> str:
         return format_usd_per_hour(value)
     if key.endswith("_usd"):
         return format_usd(value)
-    if key.endswith("h100_hours"):
-        return f"{value / 1e9:,.2f}B H100-equivalent GPU-hours"
+    if "h100_hours" in key:  # compute_in_service_h100_hours (and _discounted)
+        return f"{format_number_compact(value)} H100-equivalent GPU-hours"
     if key in _RATIOS:
         return f"{value:,.2f}x"
     if key == "lowest_covenant_headroom":  # not the solve's "may fall" share: say which measure it is

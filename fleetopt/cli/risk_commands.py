@@ -379,6 +379,9 @@ def sweep(
                     "allow_forecast_breach": ("forecast_within_limits", not allow_forecast_breach),
                     "allow_riskier": ("no_riskier_than_optimum", not allow_riskier)}  # fmt: skip
     changes = dict(field_value for name, field_value in rule_options.items() if given(ctx, name))
+    # what a resume is to be given again: --report (job.json keeps the rule; a resume's rule changes
+    # are not kept, so that a looser rule's command is not given two limits)
+    again = tuple(options_again(ctx, ("report",)))
     if objective != Objective.npv:
         raise InputError(SWEEP_FOR_COST)
     if rerank is not None:
@@ -390,7 +393,7 @@ def sweep(
         refuse_with_resume(ctx, ("report", "backend", "threads", *rule_options))
         how = {"backend": backend.value if given(ctx, "backend") else None,
                "threads": threads if given(ctx, "threads") else None}  # fmt: skip (capped by the resume)
-        return _resume_sweep(resume, changes, report, how)
+        return _resume_sweep(resume, changes, report, how, again)
     RunFolder.check_new(out)  # before the model is even read
     rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar,
                 forecast_within_limits=not allow_forecast_breach,
@@ -407,12 +410,12 @@ def sweep(
     console.print(marked("sweeping ", (loaded.model.name, "bold"), size))
     folder = RunFolder.claim(out, run_name("sweep", loaded.model.name))
     try:
-        with folder.released_on_failure(), interruptible(folder.path, "sweep", _report_again(report)):
+        with folder.released_on_failure(), interruptible(folder.path, "sweep", again):
             result = api.sweep(
                 loaded, candidates=candidates, scenarios=scenarios, seed=seed, rule=rule,
                 backend=backend.value, mip_gap=mip_gap, time_limit=time_limit, threads=threads,
                 folder=folder.path, stochastic=stochastic or 0, candidate_progress=_say_candidate,
-                purchases=proposals, stochastic_mip_gap=stochastic_gap(ctx, mip_gap),
+                purchases=proposals, stochastic_mip_gap=stochastic_gap(ctx, mip_gap), resume_options=again,
             )  # fmt: skip
     except RuleNotMet:  # every candidate evaluated: the folder is kept, a looser rule finishes it
         raise
@@ -425,17 +428,17 @@ def sweep(
         if not isinstance(exc, InputError):
             raise
         raise InputError(f"{exc}. {_what_is_kept(folder.path, exc)}") from None
-    _sweep_done(result, folder.path, report)
+    _sweep_done(result, folder.path, report, again)
 
 
-def _resume_sweep(resume: Path, changes: dict, report: bool, how: dict) -> None:
+def _resume_sweep(resume: Path, changes: dict, report: bool, how: dict, again: tuple[str, ...]) -> None:
     """`sweep --resume`: an interrupted sweep finished, by its rule with ``changes``, its evaluation
     run as ``how`` says (backend, threads; None: as it started)."""
     registry_checked()  # before the work: a registry that cannot record the run refuses it now
     folder = api.resolve_run(resume)
-    with interruptible(folder, "sweep", _report_again(report)):
+    with interruptible(folder, "sweep", again):
         result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate, **how)
-    _sweep_done(result, folder, report)
+    _sweep_done(result, folder, report, again)
 
 
 # what applies to a re-ranking besides the rule's options
@@ -492,14 +495,9 @@ def candidate_counts(result) -> str:
     return f"{line}; dropped: {why}" if why else line
 
 
-def _report_again(report: bool) -> tuple[str, ...]:
-    """A sweep's resume keeps its rule (job.json), not --report: given again in its command."""
-    return ("--report",) if report else ()
-
-
-def _sweep_done(result, folder: Path, report: bool) -> None:
+def _sweep_done(result, folder: Path, report: bool, again: tuple[str, ...] = ()) -> None:
     """Print a sweep's candidates and pick, then write it (a stop meanwhile says what is saved)."""
-    with interruptible(folder, "sweep", _report_again(report)) if folder is not None else nullcontext():
+    with interruptible(folder, "sweep", again) if folder is not None else nullcontext():
         console.print(candidate_counts(result), soft_wrap=True)
         legend = (
             "candidates (* Pareto front of mean NPV, CVaR5 and P(breach); > recommended; ! breaches or "

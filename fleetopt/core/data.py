@@ -170,7 +170,8 @@ class ModelData:
 
     Immutable (its arrays are shared by the MILP, the statements and every evaluated plan): the
     consumers read these figures, not the schema objects of ``model``. Its arrays are read-only,
-    so that a run is never recorded under a model its figures did not come from: a changed
+    so that an edit in place cannot record a run under a model its figures did not come from (a
+    copy made by ``dataclasses.replace`` or ``copy.deepcopy`` is not checked): a changed
     assumption is a changed model (``fleetopt.api.edit``), loaded again."""
 
     def __post_init__(self) -> None:

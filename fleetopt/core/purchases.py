@@ -29,6 +29,7 @@ COLUMNS = ("quarter", "sku", "site", "gpus")
 PLAN_CSV_COLUMNS = ("quarter", "decision", "sku", "site", "value")  # a solve's plan.csv (core/results.py)
 # the plan.csv rows that are purchases, and the unit of their value
 PURCHASE_UNITS = {"buy_gpus": "GPUs", "buy": "blocks"}
+OUTCOMES = ("in_service", "serve_contract")  # plan.csv rows that follow from the decisions
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")  # 8,000 or 1,234,567.0; not 1,6
 
 
@@ -41,8 +42,8 @@ class FixedPurchases:
     rows: int  # purchase rows read (zero rows included)
     text: str  # the file's text, kept with the run
     axes: tuple  # what the blocks index in the model they were checked against (purchase_axes)
-    # a solve's plan.csv: its rows of other decisions (retire, move, power, debt ...), not read
-    other_rows: int = 0
+    # a solve's plan.csv: its rows of other decisions, not read, counted by decision (retire: 2 ...)
+    unread: tuple[tuple[str, int], ...] = ()
 
     def __repr__(self) -> str:  # not the blocks' array and the file's text
         blocks = f"{self.blocks.sum():,.0f} blocks"
@@ -101,7 +102,7 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
     reader = csv.DictReader(io.StringIO(text))
     header, plan_csv = _header(reader, path, not text.strip())
     given: dict[str, dict[tuple[int, int, int], tuple[int, float]]] = {"GPUs": {}, "blocks": {}}
-    other_rows = 0
+    unread: dict[str, int] = {}
     for row in reader:
         where = f"{path}, line {reader.line_num}"
         _check_fields(row, len(header), where)
@@ -109,7 +110,9 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
             continue  # a spreadsheet's empty row (,,,)
         unit = _unit(row, where) if plan_csv else "GPUs"
         if unit is None:
-            other_rows += 1
+            decision = row["decision"].strip()
+            if decision not in OUTCOMES:
+                unread[decision] = unread.get(decision, 0) + 1
             continue
         if plan_csv:
             _check_item(row, where)
@@ -131,7 +134,7 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
     for key, (_, value) in {**given["blocks"], **given["GPUs"]}.items():
         blocks[key] = value
     rows = len(given["GPUs"].keys() | given["blocks"].keys())
-    return FixedPurchases(blocks, path, rows, text, purchase_axes(data), other_rows)
+    return FixedPurchases(blocks, path, rows, text, purchase_axes(data), tuple(unread.items()))
 
 
 def _first_line_words(fields, header: list[str], separator: str | None, empty: bool) -> str:

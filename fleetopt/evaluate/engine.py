@@ -91,6 +91,11 @@ class EvaluationResult:
         since: what :func:`fleetopt.api.write_evaluate_run` writes."""
         return self._computed.copy()
 
+    @property
+    def computed_metrics_frame(self) -> pd.DataFrame:
+        """:attr:`computed_metrics` itself, not a copy: for the writers, which only read it."""
+        return self._computed
+
     def __repr__(self) -> str:  # a notebook shows this, not the NPV matrix
         runs = "on the forecast" if self.seed is None else f"x {counted(self.n_scenarios, 'scenario')}"
         seed = "" if self.seed is None else f" (seed {self.seed})"

@@ -436,7 +436,7 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
         "plan_chunk": result.plan_chunk,
         "scenario_chunk": result.scenario_chunk,
         **({} if ranking is None else {"ranking": ranking}),
-        "metrics": result.computed_metrics.to_dict(orient="records"),
+        "metrics": result.computed_metrics_frame.to_dict(orient="records"),
     }
 
 
@@ -449,7 +449,7 @@ def write_evaluate_run(
     """
     folder = RunFolder.to_write(out, "evaluate", loaded.model.name)
     files = {
-        RunFolder.METRICS: csv_text(result.computed_metrics),
+        RunFolder.METRICS: csv_text(result.computed_metrics_frame),
         RunFolder.MODEL: loaded.text,
     }
     if result.npv_matrix is not None:

@@ -527,7 +527,8 @@ class RunFolder:
         tables = {Path(name).stem: self.table(name, text=("plan", "quarter", "sku", "site"))
                   for name in self.TABLES if (self.path / name).is_file()}  # fmt: skip
         matrix = self.path / self.NPV_MATRIX
-        npv = np.load(matrix, allow_pickle=False) if matrix.is_file() else None
+        # mapped, not read: a large evaluation's matrix is read only where it is used (read-only)
+        npv = np.load(matrix, mmap_mode="r", allow_pickle=False) if matrix.is_file() else None
         return RunData(self.path, self.kind, self.summary(), tables, npv)
 
     def sweep_picks(self, labels: list[str], listed_in: str) -> list[str]:

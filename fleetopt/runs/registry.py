@@ -375,6 +375,7 @@ class Registry:
     def id_of(self, path: str | Path) -> int:
         """The id of the latest record of the run folder ``path``; a run's own file (its plan.npz,
         summary.json ...) names its folder, as `fleetopt compare` and `evaluate` take it."""
+        given = path
         if Path(path).expanduser().is_file() and Path(path).name in RunFolder.FILES:
             path = Path(path).expanduser().parent
         row = None
@@ -383,7 +384,8 @@ class Registry:
                 sql = "SELECT MAX(id) FROM runs WHERE path = ?"
                 row = con.execute(sql, (self._stored(path, place),)).fetchone()
         if row is None or row[0] is None:
-            raise RegistryError(f"{path} is not recorded in {self.path} (see `fleetopt runs`)")
+            what = str(path) if given == path else f"{given}: its folder {path}"
+            raise RegistryError(f"{what} is not recorded in {self.path} (see `fleetopt runs`)")
         return int(row[0])
 
     def resolve(self, ref: str | Path | int, name: str = "a run") -> Path:

@@ -28,7 +28,7 @@ from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
-from fleetopt.runs.folder import RunFolder, csv_text, json_text, resume_command
+from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.run import MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
@@ -66,6 +66,7 @@ def sweep(
     stochastic_mip_gap: float = STOCHASTIC_MIP_GAP,
     candidate_progress=None,
     purchases: Sequence[str | Path | FixedPurchases] = (),
+    resume_options: Sequence[str] = (),
 ):
     """Generate candidate plans, evaluate them on common scenarios, find the front and the rule's pick.
 
@@ -80,8 +81,10 @@ def sweep(
 
     With ``folder``, each candidate as it is made and every finished evaluation chunk are saved
     there, so :func:`resume_sweep` can finish an interrupted sweep without solving or evaluating
-    again what was saved. ``candidate_progress`` is called with one line per candidate as it is
-    made ("<label>: <status>"); ``progress`` as the evaluation goes. Returns a :class:`SweepResult`.
+    again what was saved (``resume_options``: what the command that resumes it is to be given
+    again, the CLI's --report: :data:`~fleetopt.runs.folder.RESUME_OPTIONS`).
+    ``candidate_progress`` is called with one line per candidate as it is made ("<label>:
+    <status>"); ``progress`` as the evaluation goes. Returns a :class:`SweepResult`.
     """
     rule = rule or Rule()  # a Rule checks itself when made
     _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads)
@@ -108,6 +111,7 @@ def sweep(
         "threads": threads,
         "rule": vars(rule),
         RunFolder.CANDIDATES_COMPLETE: False,
+        **({RESUME_OPTIONS: list(resume_options)} if resume_options else {}),
     }
     if folder is not None:
         RunFolder(folder).start_job({RunFolder.MODEL: loaded.text}, settings)
@@ -661,7 +665,7 @@ def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
     (the folder the sweep saved its candidates and chunks in, a new one, or None: a new default one)."""
     loaded = result.loaded
     folder = RunFolder.to_write(out, "sweep", loaded.model.name)
-    metrics = result.computed_metrics
+    metrics = result._metrics  # as computed, read only here
     front = metrics[metrics["on_front"]]
     files = {
         RunFolder.CANDIDATES_CSV: csv_text(metrics),
