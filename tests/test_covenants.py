@@ -431,3 +431,19 @@ def test_a_covenant_with_nothing_owed_reads_not_tested_not_no_room():
     assert "debt / EBITDA <= 6x: not tested: no debt" in text
     assert "no room" not in text and "may fall" not in text
     assert '"dscr": "not tested: no debt service"' in json_text(fig)
+
+
+def test_quarters_before_testing_starts_that_would_breach_are_named():
+    """The default model's forecast "breaches no covenant" only because testing starts in 2027Q1:
+    its 2026Q3 DSCR is 0.94x against 1.4x. The solve and the report now name such quarters. By hand
+    on tiny's optimum (DSCR 2.993x in 2026Q3, 2.950x in 2026Q4, 2.747x in 2027Q1) under a 3.0x
+    minimum tested from 2027Q1: the two quarters before it; 2027Q1 on is tested, so not listed."""
+    from fleetopt import api
+    from fleetopt.core.results import untested_breaches
+
+    plan = api.solve("tiny").plan
+    strict = api.edit("tiny", {"finance.covenants.min_dscr": 3.0, "finance.covenants.test_from": "2027Q1"})
+    data = api.load(strict)[1]
+    words = untested_breaches(data, plan_statements(data, plan))
+    assert words == "EBITDA / debt service 2.99x in 2026Q3 and 2.95x in 2026Q4 (minimum 3x)"
+    assert untested_breaches(*(lambda d: (d, plan_statements(d, plan)))(api.load("tiny")[1])) is None

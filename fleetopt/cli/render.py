@@ -15,12 +15,14 @@ from fleetopt.compare import COLUMN_HEADERS
 from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import (
+    CASH_HELD_LABEL,
     COST_PER_H100_HOUR,
     MARKET_VALUED,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
     WITHOUT_MARKET_REVENUE,
     budget_overrun_words,
+    cash_held_words,
     cost_per_h100_hour_words,
     first_tested_quarter,
     headline,
@@ -28,6 +30,7 @@ from fleetopt.core.results import (
     power_built_mw_by_site,
     present_cost_words,
     purchases_by_generation_year,
+    untested_breaches,
     worst_shock,
 )
 from fleetopt.core.units import (
@@ -335,12 +338,7 @@ def solve_summary_tables(result) -> list:
     key.add_row("NPV of equity cash flows" + (MARKET_VALUED if cost else ""), format_usd(fig["npv_usd"]))
     key.add_row(NPV_QUARTERS_LABEL, format_usd(fig["npv_quarters_usd"]))
     key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))
-    key.add_row(
-        "NPV with cash held to the end",
-        f"{format_usd(fig['npv_cash_held_usd'])} (the NPV counts each quarter's change in cash as paid "
-        f"out then; {format_usd(fig['cash_timing_credit_usd'])} of the NPV comes from that timing: "
-        "formulation §6)",
-    )
+    key.add_row(CASH_HELD_LABEL, cash_held_words(fig))
     key.add_row("capex over the horizon (GPUs / power)",
                 f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}")
     valued = MARKET_VALUED if cost else ""
@@ -361,6 +359,9 @@ def solve_summary_tables(result) -> list:
     key.add_row(f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
     headroom = covenant_headroom_text(data, fig) or "no covenants"
     key.add_row(f"covenant headroom, each in its tightest quarter{tested}", headroom)
+    early = untested_breaches(data, result.statements)
+    if early is not None:  # "no breach" holds only by the grace the model assumes
+        key.add_row("breached before testing starts (an assumed grace: finance.covenants.test_from)", early)
     worst = worst_shock(fig)
     if worst is not None:
         key.add_row(

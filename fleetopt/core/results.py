@@ -131,6 +131,33 @@ def covenant_headroom(data: ModelData, st: Statements) -> dict[str, float | str 
     return {test.kind.name: _headroom(test, quantities) for test in data.covenants}
 
 
+def untested_breaches(data: ModelData, st: Statements) -> str | None:
+    """The quarters before a covenant is first tested (``finance.covenants.test_from``: a grace the
+    model assumes) whose statements would breach it, in words: "EBITDA / debt service 0.94x in
+    2026Q3 and 1.40x in 2026Q4 (minimum 1.4x)"; None where there are none. A reader of "no breach
+    on the forecast" must see them. The borrowing base, tested in every quarter, has none."""
+    quantities = statement_quantities(st.lines, data.covenant_window)
+    parts = []
+    for test in data.covenants:
+        kind = test.kind
+        if kind.facility_test or kind.denominator is None:
+            continue
+        ratio = kind.ratio(quantities)
+        missed = np.flatnonzero((test.breached(quantities) & ~test.tested)[: test.first_quarter])
+        if not missed.size:
+            continue
+        def shown(v: float, kind=kind, limit=test.threshold) -> str:  # 1.396 is no "1.40x" beside 1.4x
+            if kind.numerator == "cash":
+                return f"{v:.0%}"
+            return f"{v:.3f}x" if round(v, 2) == round(limit, 2) else f"{v:.2f}x"
+
+        quarters = " and ".join(f"{shown(ratio[t])} in {data.quarter_labels[t]}" for t in missed)
+        bound = "maximum" if kind.bound == "max" else "minimum"
+        limit = f"{test.threshold:.0%}" if kind.numerator == "cash" else f"{test.threshold:g}x"
+        parts.append(f"{kind.label} {quarters} ({bound} {limit})")
+    return "; ".join(parts) or None
+
+
 def _headroom(test, quantities: dict) -> float | str | None:
     idle = test.idle(quantities) if test.threshold else None
     return idle or test.headroom(test.kind.ratio(quantities))
@@ -220,6 +247,22 @@ def npv_terminal_arithmetic(fig: dict) -> str:
 def npv_terminal_words(fig: dict) -> str:
     """The terminal part of the NPV and its arithmetic: '-$1.28B = 0.376 (...) x (...)'."""
     return f"{format_usd(fig['npv_terminal_usd'])} = {npv_terminal_arithmetic(fig)}"
+
+
+CASH_HELD_LABEL = "NPV with cash held to the end"
+
+
+def cash_timing_words(fig: dict) -> str:
+    """How much of the NPV the timing of its cash makes: the NPV counts each quarter's change in
+    cash as paid to equity then, which no treasurer does with cash built up to pay notes later
+    (formulation §6)."""
+    return (f"the NPV counts each quarter's change in cash as paid out then; "
+            f"{format_usd(fig['cash_timing_credit_usd'])} of the NPV comes from that timing: formulation §6")
+
+
+def cash_held_words(fig: dict) -> str:
+    """The NPV with the cash kept to the end, and :func:`cash_timing_words`."""
+    return f"{format_usd(fig['npv_cash_held_usd'])} ({cash_timing_words(fig)})"
 
 
 def worst_shock(fig: dict) -> dict | None:

@@ -19,10 +19,12 @@ from fleetopt.core.data import GENERATIONS, USES, ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import (
+    CASH_HELD_LABEL,
     COST_PER_H100_HOUR,
     MARKET_VALUED,
     WITHOUT_MARKET_REVENUE,
     budget_overrun_words,
+    cash_timing_words,
     cost_per_h100_hour_basis,
     cost_plans_note,
     first_tested_quarter,
@@ -32,6 +34,7 @@ from fleetopt.core.results import (
     power_built_mw_by_site,
     present_cost_arithmetic,
     purchases_by_generation_year,
+    untested_breaches,
     worst_shock,
 )
 from fleetopt.core.tail import tail_count
@@ -747,6 +750,17 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
     return out
 
 
+def _untested_kpis(run: _Run, first: str | None) -> list[str]:
+    """The quarters before the covenants are tested whose statements would breach them: "no breach
+    on the forecast" holds only by the grace the model assumes, which a lender may not give."""
+    early = untested_breaches(run.data, run.statements) if first else None
+    if early is None:
+        return []
+    what = (f"covenants breached on the forecast before {first}, when testing starts "
+            "(finance.covenants.test_from: a grace the model assumes, not a waiver a lender gave)")
+    return [_milp_kpi(run, what, early)]
+
+
 def _forecast_kpis(run: _Run) -> list[str]:
     """NPV, peak debt and lowest cash of the forecast run with the plan's policy; DSCR, covenants and
     shocks of the MILP's statements, marked as such where the policy changes the forecast."""
@@ -772,6 +786,8 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _kpi("NPV on the forecast" + valued, _usd(fc.npv_usd)),
         _milp_kpi(run, f"{_whose_npv(run, fig)}, at the end (present value): {npv_terminal_arithmetic(fig)}",
                   _usd(fig["npv_terminal_usd"])),
+        _milp_kpi(run, f"{CASH_HELD_LABEL}: {cash_timing_words(fig)}",
+                  _usd(fig["npv_cash_held_usd"])),
         _kpi("peak debt on the forecast (at a quarter's end)", _usd(fc.peak_debt_usd)),
         # its quarter: beside the liquidity covenant's headroom, tested from a later quarter, the two
         # read as a contradiction ($30.3M lowest, yet $24.3M above a $25.0M minimum)
@@ -780,6 +796,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         *_budget_kpis(run, fig, cost),
         _milp_kpi(run, f"lowest DSCR on the forecast, {dscr_scope}",
                   "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
+        *_untested_kpis(run, first),
         _kpi("covenant breach or default on the forecast, with its policy", fc.limits_words()),
         _kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
         _milp_kpi(run, "capex over the horizon (GPUs / power)",
