@@ -22,6 +22,7 @@ METRIC_COLUMNS = {
     "npv_std_usd": "standard deviation of NPV, USD",
     "npv_mean_se_usd": "standard error of the mean NPV (standard deviation / sqrt(scenarios); n/a: one), USD",
     "npv_mean_no_default_usd": "mean NPV of the scenarios with no liquidity default (NaN: all default), USD",
+    "npv_median_usd": "median NPV over scenarios (the mean of the two middle ones for an even count), USD",
     "loss_probability": "share of scenarios with a negative NPV",
     "npv_p5_usd": "5th percentile of NPV (k-th worst, k = ceil(5 % of scenarios)), USD",
     "npv_cvar5_usd": "mean NPV of the worst 5 % of scenarios, USD",
@@ -223,6 +224,9 @@ def plan_metrics(
         # one scenario measures no spread: NaN ("n/a"), not an error of 0 that would look exact
         "npv_mean_se_usd": std / math.sqrt(npv.shape[1]) if npv.shape[1] > 1 else xp.full(len(std), xp.nan),
         "npv_mean_no_default_usd": mean_without_default(npv, results.get("default"), xp),
+        # a long right tail lifts the mean far above most futures (the default model at 2,000
+        # scenarios of seed 7: mean $13.5B, median $6.1B): a finance reader needs both
+        "npv_median_usd": xp.median(npv, axis=1),
         "loss_probability": (npv < 0).astype(xp.float64).mean(axis=1),
         "npv_p5_usd": p5,
         # the mean of k values none above p5 is at most p5; the clamp removes the round-off of the

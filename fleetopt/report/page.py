@@ -894,6 +894,8 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
         _kpi("NPV CVaR5 (mean of the worst 5 %)", money("npv_cvar5_usd")),
         _kpi("NPV P5", money("npv_p5_usd")),
     ]
+    if "npv_median_usd" in row:  # an evaluation of before 0.4.5 has none
+        kpis.append(_kpi("median NPV (half the scenarios below it)", money("npv_median_usd")))
     if "npv_mean_no_default_usd" in row:
         kpis.append(_kpi("mean NPV of the scenarios with no default", money("npv_mean_no_default_usd")))
     if "loss_probability" in row:
@@ -1190,7 +1192,8 @@ CANDIDATE_HEADERS = {
     "deferred_capex_mean_usd": f"{REACTION_USD_LABELS['deferred_capex_mean_usd']} (USD)",
 }
 CANDIDATE_MONEY = {c for c in CANDIDATE_HEADERS if c.endswith("_usd")}
-ONE_SCENARIO_HIDDEN = {"npv_mean_se_usd", "npv_mean_no_default_usd", "npv_p5_usd", "npv_cvar5_usd"}
+ONE_SCENARIO_HIDDEN = {"npv_mean_se_usd", "npv_mean_no_default_usd", "npv_p5_usd", "npv_cvar5_usd",
+                       "npv_median_usd"}  # fmt: skip
 ONE_SCENARIO_HEADERS = {"npv_mean_usd": "NPV on the forecast (USD)", "expected_min_cash_usd": "lowest cash (USD)",
                         "deferred_capex_mean_usd": "GPU capex deferred (USD)"}  # fmt: skip
 CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", "_share", "_utilisation"))}

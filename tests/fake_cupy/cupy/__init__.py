@@ -74,6 +74,7 @@ for _name in (
     "arange",
     "sort",
     "partition",
+    "median",
     "minimum",
     "maximum",
     "where",
