@@ -400,4 +400,4 @@ def test_the_table_gives_the_median_npv_beside_the_mean(solve_run, here):
     code, out, err = run_cli("evaluate", "tiny", "--plans", str(solve_run), "--scenarios", "50", "--out", "E")
     assert code == 0, err
     row = pd.read_csv(here / "E" / "metrics.csv").iloc[0]
-    assert "median NPV" in out and format_usd(row["npv_median_usd"]) in out
+    assert "median" in out and format_usd(row["npv_median_usd"]) in out  # a narrow header wraps
