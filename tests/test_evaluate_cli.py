@@ -394,10 +394,3 @@ def test_a_deterministic_evaluation_puts_a_plan_that_breaks_its_limits_last_and_
     line = next(line for line in stdout.splitlines() if f"│ {breaking['plan']} " in line)
     assert f", in {quarter}" in " ".join(stdout.split()), line
 
-
-def test_the_table_gives_the_median_npv_beside_the_mean(solve_run, here):
-    """The mean alone read as the typical future (the default model: $13.5B mean, $6.1B median)."""
-    code, out, err = run_cli("evaluate", "tiny", "--plans", str(solve_run), "--scenarios", "50", "--out", "E")
-    assert code == 0, err
-    row = pd.read_csv(here / "E" / "metrics.csv").iloc[0]
-    assert "median" in out and format_usd(row["npv_median_usd"]) in out  # a narrow header wraps

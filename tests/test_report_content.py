@@ -1140,3 +1140,13 @@ def test_the_commitments_now_read_the_same_in_the_terminal_and_the_report():
         ["", "buy, all", "", "2,000 GPUs", "2,000 GPUs", "0 GPUs"],
     ]
     assert commitments_table({"settings": settings, "commitments": []}) is None
+
+
+def test_an_evaluation_report_gives_the_median_npv_and_the_horizon_of_its_probabilities(runs):
+    """A finance reader took the mean for the typical future (the default model: mean $13.5B,
+    median $6.1B) and P(default) for a yearly rate: the key figures give the median and say the
+    probabilities are over the horizon's quarters."""
+    row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
+    text = text_of(runs["evaluate"])
+    assert f"{format_usd(row['npv_median_usd'])} median NPV (half the scenarios below it)" in text
+    assert "in any of the 8 quarters" in text and "P(covenant breach) in any quarter tested of the 8" in text

@@ -412,7 +412,6 @@ def evaluation_table(metrics, title: str) -> Table:
         "plan",
         "mean NPV",
         "s.e.",
-        "median NPV",
         "mean NPV, no default",
         "P5 NPV",
         "CVaR5 NPV",
@@ -428,7 +427,6 @@ def evaluation_table(metrics, title: str) -> Table:
             Text(("" if row.get(FORECAST_OK, True) else f"{FORECAST_MARK} ") + str(row["plan"])),
             format_usd(row["npv_mean_usd"]),
             format_usd(row["npv_mean_se_usd"]),
-            format_usd(row.get("npv_median_usd")),  # none in an evaluation of before 0.4.5
             format_usd(row["npv_mean_no_default_usd"]),
             format_usd(row["npv_p5_usd"]),
             format_usd(row["npv_cvar5_usd"]),

@@ -901,8 +901,9 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     if "loss_probability" in row:
         kpis.append(_kpi("P(NPV < 0)", _share(row["loss_probability"])))
     kpis += [
-        _kpi(f"P(liquidity default): cash below {_usd(run.data.default_cash)}", _share(row["default_probability"])),
-        _kpi("P(covenant breach)", _share(row["breach_probability"])),
+        _kpi(f"P(liquidity default): cash below {_usd(run.data.default_cash)} in any of the "
+             f"{run.data.T} quarters", _share(row["default_probability"])),
+        _kpi(f"P(covenant breach) in any quarter tested of the {run.data.T}", _share(row["breach_probability"])),
     ]  # fmt: skip
     if "expected_min_cash_usd" in row:
         kpis.append(_kpi("mean over scenarios of the lowest cash", money("expected_min_cash_usd")))
