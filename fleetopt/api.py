@@ -49,7 +49,7 @@ from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import FixedPurchases, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
-from fleetopt.core.results import budget_overrun_words, headline, plan_frame
+from fleetopt.core.results import COST_SOLVE_FIGURES, budget_overrun_words, headline, plan_frame
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptWarning, InputError, StoppedAfterWriting, warn
@@ -336,7 +336,7 @@ def read_purchases(path: str | Path, model: ModelArg | ModelData = None) -> Fixe
 
 def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
     """The content of summary.json for a solve run."""
-    fig = headline(result.data, result.plan, result.statements)
+    fig = _written_headline(headline(result.data, result.plan, result.statements), result.objective_kind)
     return {
         "fleetopt_version": __version__,
         "kind": "solve",
@@ -357,6 +357,12 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
         **fig,
         **(result.on_forecast or _policy_on_forecast(result)),
     }
+
+
+def _written_headline(fig: dict, objective: str) -> dict:
+    """The headline figures summary.json keeps: a cost solve's own (:data:`COST_SOLVE_FIGURES`)
+    only for a cost solve."""
+    return {k: v for k, v in fig.items() if objective == "cost" or k not in COST_SOLVE_FIGURES}
 
 
 def _policy_on_forecast(result: SolveResult) -> dict:
@@ -531,7 +537,7 @@ def stochastic_summary(result: StochasticResult, loaded: LoadedModel) -> dict:
         "model_source": loaded.source,
         "model_hash": loaded.content_hash,
         **result.summary(),
-        "plan": headline(result.data, result.plan, plan_statements(result.data, result.plan)),
+        "plan": _written_headline(result.headline(), "npv"),
     }
 
 

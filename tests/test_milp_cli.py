@@ -494,6 +494,11 @@ def test_a_cost_solve_gives_the_lowest_cash_without_its_imputed_revenue(tmp_path
     assert lowest < summary["min_liquidity_usd"]
     assert "lowest cash less the market revenue to date" in " ".join(out.replace("│", " ").split())
     assert "below finance.min_cash_usd" not in err + out  # $1.89B against a $250M floor
+    # of a plan solved for NPV (a neocloud's market revenue is real) it read as a shortfall: not written
+    code, _, err = run_cli("solve", "lab", "--out", str(tmp_path / "n"))
+    assert code == 0, err
+    npv_summary = json.loads((tmp_path / "n" / "summary.json").read_text())
+    assert "min_cash_without_market_revenue_usd" not in npv_summary and "npv_usd" in npv_summary
 
 
 def test_a_cost_solve_over_its_budget_says_by_how_much(tmp_path, monkeypatch):

@@ -24,6 +24,9 @@ PLAN_DECISIONS = (
 # plans); of a plan solved for NPV they are its share of the whole market, which the terminal,
 # compare and the run registry leave out
 LAB_FIGURES = ("demand_served_share", "shortfall_probability")
+# a cost solve's summary.json figures only: of a plan solved for NPV (a neocloud's, whose market
+# revenue is real) the cash less that revenue (the default model: -$99.7B) read as a real shortfall
+COST_SOLVE_FIGURES = ("min_cash_without_market_revenue_usd",)
 
 
 def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
