@@ -1545,3 +1545,24 @@ def test_the_resume_command_of_a_stopped_run_keeps_what_job_json_does_not(tmp_pa
     assert code == 0 and f"interrupted: fleetopt sweep --resume {swept} --report" in " ".join(listed.split())
     code, _, err = run_cli("sweep", "--resume", str(swept), "--report")
     assert code == 0 and (swept / "report.html").exists(), err
+
+
+def test_a_full_disk_at_the_stop_gives_the_options_once(tmp_path, monkeypatch):
+    """Where job.json cannot take the options again (a full disk), the command gives them in place
+    of job.json's own, never both: an option given twice is refused."""
+    import errno
+
+    from fleetopt.cli.common import stopped_message
+    from fleetopt.runs.folder import RESUME_OPTIONS
+
+    run = RunFolder(tmp_path / "E")
+    run.start_job({RunFolder.MODEL: "x"}, {"kind": "evaluate", RESUME_OPTIONS: ["--rank-by", "mean"]})
+
+    def full(self, settings):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(RunFolder, "write_job", full)
+    said = stopped_message(run, "evaluate", ("--rank-by", "p5", "--report"))
+    assert said.endswith(f"finish with: fleetopt evaluate --resume {run.path} --rank-by p5 --report"), said
+    said = stopped_message(run, "evaluate", ("--rank-by", "mean"))  # already kept: given once
+    assert said.endswith(f"finish with: fleetopt evaluate --resume {run.path} --rank-by mean"), said

@@ -662,25 +662,34 @@ def options_again(ctx: typer.Context, names: tuple[str, ...]) -> list[str]:
     return typed
 
 
-def kept_for_resume(run: RunFolder, again: tuple[str, ...]) -> tuple[str, ...]:
+def kept_for_resume(run: RunFolder, again: tuple[str, ...]) -> tuple[str, ...] | None:
     """Keep ``again`` in a stopped job's job.json for its resume command (:func:`resume_command`
-    gives them, `fleetopt runs` too); those it could not keep there (a full disk), to be given."""
+    gives them, `fleetopt runs` too): None once they are there (or there is nothing to keep);
+    where job.json cannot take them (a full disk), the options to give instead of its own."""
     if not again or not run.is_job or run.is_finished:
-        return ()
+        return None
     try:
-        run.write_job({**run.job(), RESUME_OPTIONS: list(again)})
+        if run.job().get(RESUME_OPTIONS) != list(again):
+            run.write_job({**run.job(), RESUME_OPTIONS: list(again)})
     except (OSError, InputError):
         return again
-    return ()
+    return None
+
+
+def _finish_command(run: RunFolder, command: str, again: tuple[str, ...]) -> str:
+    """The resume command of a stopped job, with ``again`` kept in its job.json or, where they
+    cannot be kept there, given in place of its own (never both: an option twice is refused)."""
+    instead = kept_for_resume(run, again)
+    return resume_command(command, run.path, *(instead or ()), kept=instead is None)
 
 
 def stopped_message(run: RunFolder, command: str, again: tuple[str, ...] = ()) -> str:
     """What a stop of a run in ``run`` says: where its results are, or what it saved and how to
-    finish it (with the options its job.json keeps and ``again``), or that it saved nothing."""
+    finish it (:func:`_finish_command`, with ``again``), or that it saved nothing."""
     if run.is_finished:
         return stopped_after_writing(run.path)
     if run.is_job:
-        finish = resume_command(command, run.path, *again)
+        finish = _finish_command(run, command, again)
         return f"interrupted: {saved_work(run)} saved in {run.path}; finish with: {finish}"
     return "interrupted before anything was saved: run it again"
 
@@ -697,13 +706,13 @@ def interruptible(folder: Path, command: str, again: tuple[str, ...] = ()):
         raise
     except KeyboardInterrupt:
         ignore_further_stops()
-        err_console.print(stopped_message(run, command, kept_for_resume(run, again)), soft_wrap=True)
+        err_console.print(stopped_message(run, command, again), soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except OSError as exc:  # a disk full, a folder gone: what was saved can still be finished
         if not run.is_job or run.is_finished:  # a finished run's report: errors_reported names the file
             raise
         where = f" ({exc.filename})" if exc.filename else ""
-        finish = resume_command(command, folder, *kept_for_resume(run, again))
+        finish = _finish_command(run, command, again)
         err_console.print(
             f"error: {exc.strerror or exc}{where} while the run wrote to {folder}: {saved_work(run)} saved "
             f"there; once that is fixed, finish with: {finish}",

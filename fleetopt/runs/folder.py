@@ -84,11 +84,12 @@ def run_name(kind: str, model_name: str) -> str:
 RESUME_OPTIONS = "resume_options"
 
 
-def resume_command(kind: str, folder: str | Path, *options: str) -> str:
+def resume_command(kind: str, folder: str | Path, *options: str, kept: bool = True) -> str:
     """The command that finishes an interrupted run of `fleetopt {kind}` in ``folder``, ready to
     paste into a shell (a path with spaces quoted), with the options its job.json keeps for a
-    resume (:data:`RESUME_OPTIONS`) and any further ``options``."""
-    return shlex.join(["fleetopt", kind, "--resume", str(folder), *_kept_options(Path(folder)), *options])
+    resume (:data:`RESUME_OPTIONS`; not with ``kept`` False) and any further ``options``."""
+    stored = _kept_options(Path(folder)) if kept else []
+    return shlex.join(["fleetopt", kind, "--resume", str(folder), *stored, *options])
 
 
 def _kept_options(folder: Path) -> list[str]:
