@@ -1207,7 +1207,8 @@ def read_run(ref: str | Path | int) -> RunData:
     [0, 1]) and ``npv_matrix`` where an evaluation kept it, e.g.
     ``fo.read_run(3)["metrics"]``; a run's own file (its plan.npz, summary.json) names its folder."""
     path = resolve_run(ref)
-    return RunFolder(path.parent if path.is_file() and path.name in RunFolder.FILES else path).data()
+    owner = RunFolder.owning(path) if path.is_file() else None
+    return (owner or RunFolder(path)).data()
 
 
 def run(ref: str | Path | int) -> RunRecord:

@@ -53,9 +53,7 @@ from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import (
     RunFolder,
     json_text,
-    refuse_foreign_file,
-    refuse_run_file,
-    refuse_unwritable_file,
+    refuse_output_file,
     resume_command,
 )
 
@@ -189,9 +187,7 @@ def _written(text: str, path: str | Path | None) -> str | None:
     if path is None:
         return text
     path = Path(limits.path("path", path)).expanduser()
-    refuse_run_file(path, "path")
-    refuse_foreign_file(path, "comparison", "path")
-    refuse_unwritable_file(path, "path")
+    refuse_output_file(path, "comparison", "path")
     try:
         write_text_atomic(path, text)
     except OSError as exc:

@@ -669,8 +669,9 @@ def kept_for_resume(run: RunFolder, again: tuple[str, ...]) -> tuple[str, ...] |
     if not again or not run.is_job or run.is_finished:
         return None
     try:
-        if run.job().get(RESUME_OPTIONS) != list(again):
-            run.write_job({**run.job(), RESUME_OPTIONS: list(again)})
+        job = run.job()
+        if job.get(RESUME_OPTIONS) != list(again):
+            run.write_job({**job, RESUME_OPTIONS: list(again)})
     except (OSError, InputError):
         return again
     return None

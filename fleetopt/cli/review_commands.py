@@ -30,7 +30,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.folder import (
     RunFolder,
     refuse_foreign_file,
-    refuse_run_file,
+    refuse_output_file,
     refuse_unwritable_file,
     resume_command,
 )
@@ -110,9 +110,7 @@ def compare(
         suffix = {"table": "txt", "markdown": "md"}.get(format.value, format.value)
         raise InputError(f"--out {out} is a folder: give a file name such as {out / f'comparison.{suffix}'}")
     if out is not None:
-        refuse_run_file(out)  # before the work: a comparison never replaces a run's own file
-        refuse_foreign_file(out, "comparison")  # nor a model, nor any file but a comparison
-        refuse_unwritable_file(out)  # refused now, not after the evaluation
+        refuse_output_file(out, "comparison")  # before the evaluation: a run's file, a model ...
     if out is not None and asked is None and implied is None and out.suffix.lower() not in TABLE_SUFFIXES:
         # a spreadsheet's name (c.xlsx) got the terminal's table, box drawing and all
         known = ", ".join([*SUFFIX_FORMATS, ".txt"])

@@ -137,8 +137,8 @@ def covenant_headroom(data: ModelData, st: Statements) -> dict[str, float | str 
 def untested_breaches(data: ModelData, st: Statements) -> str | None:
     """The quarters before a covenant is first tested (``finance.covenants.test_from``: a grace the
     model assumes) whose statements would breach it, in words: "EBITDA / debt service 0.94x in
-    2026Q3 and 1.40x in 2026Q4 (minimum 1.4x)"; None where there are none. A reader of "no breach
-    on the forecast" must see them. The borrowing base, tested in every quarter, has none."""
+    2026Q3 and 1.396x in 2026Q4 (minimum 1.4x)"; None where there are none. A reader of "no
+    breach on the forecast" must see them. The borrowing base, tested in every quarter, has none."""
     quantities = statement_quantities(st.lines, data.covenant_window)
     parts = []
     for test in data.covenants:
@@ -149,16 +149,21 @@ def untested_breaches(data: ModelData, st: Statements) -> str | None:
         missed = np.flatnonzero((test.breached(quantities) & ~test.tested)[: test.first_quarter])
         if not missed.size:
             continue
-        def shown(v: float, kind=kind, limit=test.threshold) -> str:  # 1.396 is no "1.40x" beside 1.4x
-            if kind.numerator == "cash":
-                return f"{v:.0%}"
-            return f"{v:.3f}x" if round(v, 2) == round(limit, 2) else f"{v:.2f}x"
-
-        quarters = " and ".join(f"{shown(ratio[t])} in {data.quarter_labels[t]}" for t in missed)
+        quarters = " and ".join(
+            f"{_ratio_words(kind, ratio[t], test.threshold)} in {data.quarter_labels[t]}" for t in missed
+        )
         bound = "maximum" if kind.bound == "max" else "minimum"
         limit = f"{test.threshold:.0%}" if kind.numerator == "cash" else f"{test.threshold:g}x"
         parts.append(f"{kind.label} {quarters} ({bound} {limit})")
     return "; ".join(parts) or None
+
+
+def _ratio_words(kind, value: float, limit: float) -> str:
+    """A covenant ratio beside its limit: a share of debt in per cent, else 1.95x; to three
+    decimals where two would round it onto the limit (1.396 is no "1.40x" beside 1.4x)."""
+    if kind.numerator == "cash":
+        return f"{value:.0%}"
+    return f"{value:.3f}x" if round(value, 2) == round(limit, 2) else f"{value:.2f}x"
 
 
 def _headroom(test, quantities: dict) -> float | str | None:

@@ -719,6 +719,15 @@ def refuse_run_file(out: str | Path, option: str = "--out", allowed: Path | None
         )
 
 
+def refuse_output_file(out: str | Path, kind: str, option: str = "--out") -> None:
+    """Refuse, before any work, an output file ``out`` of ``kind`` (:data:`OWN_OUTPUT`) that would
+    replace a run's own file (:func:`refuse_run_file`) or a file fleetopt did not write as one
+    (:func:`refuse_foreign_file`), or could not be written at the end (:func:`refuse_unwritable_file`)."""
+    refuse_run_file(out, option)
+    refuse_foreign_file(out, kind, option)
+    refuse_unwritable_file(out, option)
+
+
 def refuse_unwritable_file(out: str | Path, option: str = "--out") -> None:
     """Refuse, before any work, an output file ``out`` that could not be written at the end: the
     file is written to a temporary name beside it, then renamed, so its folder (or the nearest one

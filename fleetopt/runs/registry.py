@@ -376,8 +376,8 @@ class Registry:
         """The id of the latest record of the run folder ``path``; a run's own file (its plan.npz,
         summary.json ...) names its folder, as `fleetopt compare` and `evaluate` take it."""
         given = path
-        if Path(path).expanduser().is_file() and Path(path).name in RunFolder.FILES:
-            path = Path(path).expanduser().parent
+        owner = RunFolder.owning(Path(path).expanduser()) if Path(path).expanduser().is_file() else None
+        path = given if owner is None else owner.path
         row = None
         if self.path.exists():
             with self._reading() as (con, place):
