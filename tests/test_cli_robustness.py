@@ -609,6 +609,38 @@ def test_evaluate_resume_keeps_the_options_about_what_is_printed(solve_run, here
     assert (here / "E" / "summary.json").exists()
 
 
+def test_a_plain_resume_ends_as_the_run_started(solve_run, here):
+    """`evaluate ... --report --rank-by mean` stopped, then `evaluate --resume F` alone, ended with
+    no report and ranked by CVaR5: only the printed command gave them again. job.json's kept
+    options now apply to any resume; one given anew replaces its kept value, the others stay."""
+    from fleetopt.evaluate import save_plans
+    from fleetopt.evaluate.planfile import load_plans
+
+    loaded, data = api.load(solve_run / "model.yaml")
+    plan = load_plans(solve_run / "plan.npz", data)[0][0]
+    save_plans(here / "two.npz", [plan, plan], ["a", "b"], loaded.model.name, loaded.content_hash)
+    job = api.prepare_evaluation(here / "two.npz", loaded, scenarios=5, backend="numpy")
+    job.start(here / "E", ("--rank-by", "mean", "--top", "1", "--report"))
+    code, out, err = run_cli("evaluate", "--resume", str(here / "E"))
+    assert code == 0, err
+    said = " ".join(out.split())
+    assert "best plans by mean NPV, the first 1 of 2 (--top)" in said
+    assert (here / "E" / "report.html").exists()
+    assert json.loads((here / "E" / "summary.json").read_text())["ranking"]["rank_by"] == "mean"
+
+    job.start(here / "F", ("--rank-by", "mean", "--report"))
+    code, out, err = run_cli("evaluate", "--resume", str(here / "F"), "--rank-by", "p5")
+    assert code == 0, err
+    assert "best plans by p5 NPV" in " ".join(out.split()) and (here / "F" / "report.html").exists()
+
+
+def test_a_damaged_kept_option_is_named(solve_run, here):
+    api.prepare_evaluation(solve_run, scenarios=5, backend="numpy").start(here / "E", ("--top", "none"))
+    code, out, err = run_cli("evaluate", "--resume", str(here / "E"))
+    assert_one_error(code, out, err, f"{here / 'E' / 'job.json'}: its resume_options give --top 'none'")
+    assert not (here / "E" / "summary.json").exists()
+
+
 def test_sweep_resume_refuses_options_it_cannot_apply(stopped_sweep, here):
     code, out, err = run_cli("sweep", "--resume", str(stopped_sweep), "--seed", "3", "--candidates", "9")
     assert_one_error(code, out, err, "error: --candidates, --seed cannot apply with --resume")

@@ -41,7 +41,7 @@ from fleetopt.milp.highs import STOCHASTIC_MIP_GAP
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, resume_command
+from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, kept_options, resume_command
 from fleetopt.runs.registry import RUN_KINDS, Registry
 from fleetopt.schema.loading import ModelError
 from fleetopt.sweep.candidates import WITHOUT_PLAN
@@ -647,13 +647,39 @@ def stopped_after_writing(path: Path) -> str:
     return f"interrupted after the run was written to {path} and recorded (fleetopt runs)"
 
 
+# ctx.meta: the options a resume took from its job.json (apply_kept_options)
+_KEPT = "fleetopt.kept_options"
+
+
+def apply_kept_options(ctx: typer.Context, run: RunFolder, names: tuple[str, ...]) -> None:
+    """A resume ends as the run would have: each option of ``names`` not given now takes the value
+    the stopped run's job.json keeps for it (:data:`RESUME_OPTIONS`: --report, a ranking), as if
+    typed again; one given now replaces the kept one. The caller reads them from ``ctx.params``."""
+    by_opt = {opt: param for param in ctx.command.params if param.name in names and not given(ctx, param.name)
+              for opt in (*param.opts, *param.secondary_opts)}  # fmt: skip
+    tokens = iter(kept_options(run.path))
+    for token in tokens:
+        param = by_opt.get(token)
+        if param is None:  # given now
+            continue
+        typed = None if param.is_flag else next(tokens, None)
+        try:
+            value = token in param.opts if param.is_flag else param.process_value(ctx, typed)
+        except ClickException as exc:
+            where = f"{run.path / RunFolder.JOB}: its {RESUME_OPTIONS} give {token} {typed!r}"
+            raise InputError(f"{where}, which a resume cannot apply ({exc.format_message()})") from None
+        ctx.params[param.name] = value
+        ctx.meta.setdefault(_KEPT, set()).add(param.name)
+
+
 def options_again(ctx: typer.Context, names: tuple[str, ...]) -> list[str]:
-    """The options among ``names`` the user gave, as they would be typed again: what a resume
-    must be given for the run to end as it would have (--report, a ranking), job.json keeping only
-    the run's own settings."""
+    """The options among ``names`` the user gave (or a resume took from job.json:
+    :func:`apply_kept_options`), as they would be typed again: what a resume must be given for the
+    run to end as it would have (--report, a ranking), job.json keeping only the run's own settings."""
     by_name = {param.name: param for param in ctx.command.params}
+    kept = ctx.meta.get(_KEPT, set())
     typed: list[str] = []
-    for name in (n for n in names if given(ctx, n)):
+    for name in (n for n in names if given(ctx, n) or n in kept):
         param, value = by_name[name], ctx.params[name]
         if param.is_flag:
             typed += [param.opts[0]] if value else list(param.secondary_opts[:1])

@@ -29,6 +29,7 @@ from fleetopt.cli.common import (
     ThreadsOption,
     TimeLimitOption,
     app,
+    apply_kept_options,
     capped_threads,
     capped_workers,
     checked,
@@ -147,6 +148,8 @@ def evaluate(
         refuse_with_resume(ctx, (*EVALUATE_AGAIN, *HOW_IT_RUNS))
         registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = RunFolder(api.resolve_run(resume))
+        apply_kept_options(ctx, folder, EVALUATE_AGAIN)  # --report, the ranking it started with
+        rank_by, max_breach_prob, top, report = (ctx.params[name] for name in EVALUATE_AGAIN)
         given_how = {"backend": backend.value, "threads": threads, "workers": workers,
                      "executor": executor.value, "ray_address": ray_address,
                      "max_memory": memory_budget(max_memory)}  # fmt: skip
@@ -393,7 +396,10 @@ def sweep(
         refuse_with_resume(ctx, ("report", "backend", "threads", *rule_options))
         how = {"backend": backend.value if given(ctx, "backend") else None,
                "threads": threads if given(ctx, "threads") else None}  # fmt: skip (capped by the resume)
-        return _resume_sweep(resume, changes, report, how, again)
+        folder = api.resolve_run(resume)
+        apply_kept_options(ctx, RunFolder(folder), ("report",))  # --report, if it started with it
+        again = tuple(options_again(ctx, ("report",)))
+        return _resume_sweep(folder, changes, ctx.params["report"], how, again)
     RunFolder.check_new(out)  # before the model is even read
     rule = Rule(prefer.value, max_breach_prob, max_default_prob, min_cvar,
                 forecast_within_limits=not allow_forecast_breach,
@@ -431,11 +437,10 @@ def sweep(
     _sweep_done(result, folder.path, report, again)
 
 
-def _resume_sweep(resume: Path, changes: dict, report: bool, how: dict, again: tuple[str, ...]) -> None:
+def _resume_sweep(folder: Path, changes: dict, report: bool, how: dict, again: tuple[str, ...]) -> None:
     """`sweep --resume`: an interrupted sweep finished, by its rule with ``changes``, its evaluation
     run as ``how`` says (backend, threads; None: as it started)."""
     registry_checked()  # before the work: a registry that cannot record the run refuses it now
-    folder = api.resolve_run(resume)
     with interruptible(folder, "sweep", again):
         result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate, **how)
     _sweep_done(result, folder, report, again)

@@ -88,11 +88,11 @@ def resume_command(kind: str, folder: str | Path, *options: str, kept: bool = Tr
     """The command that finishes an interrupted run of `fleetopt {kind}` in ``folder``, ready to
     paste into a shell (a path with spaces quoted), with the options its job.json keeps for a
     resume (:data:`RESUME_OPTIONS`; not with ``kept`` False) and any further ``options``."""
-    stored = _kept_options(Path(folder)) if kept else []
+    stored = kept_options(Path(folder)) if kept else []
     return shlex.join(["fleetopt", kind, "--resume", str(folder), *stored, *options])
 
 
-def _kept_options(folder: Path) -> list[str]:
+def kept_options(folder: Path) -> list[str]:
     """job.json's :data:`RESUME_OPTIONS` (none where it has none, or cannot be read)."""
     try:
         job = json.loads((folder / RunFolder.JOB).read_text(encoding="utf-8"))
