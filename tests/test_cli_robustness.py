@@ -699,6 +699,20 @@ def test_a_closed_stdout_still_writes_the_run(tmp_path, args, files):
     assert files <= {p.name for p in (tmp_path / "X").iterdir()}
 
 
+@pytest.mark.parametrize("args, code", [(["--purchases", "missing.csv"], 2), (["--time-limit", "0"], 2)])
+def test_a_closed_pipe_keeps_an_errors_exit_code(tmp_path, args, code):
+    """`fleetopt solve --purchases bad.csv 2>&1 | true` exited 1 (BrokenPipeError while the error
+    was written), not 2: a batch script's `PIPESTATUS` read a crash where the input was bad."""
+    env = {**os.environ, "FLEETOPT_RUNS_DIR": str(tmp_path / "runs")}
+    job = subprocess.Popen(
+        [sys.executable, "-m", "fleetopt", "solve", "tiny", *args, "--out", str(tmp_path / "X")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    job.stdout.close()  # `| true`: the reader is gone before the first line, stderr's too
+    assert job.wait(timeout=120) == code
+    assert not (tmp_path / "X").exists()
+
+
 # ---------------------------------------------------------------- options that cannot apply
 
 

@@ -145,11 +145,12 @@ def one_line_command_help(command) -> None:
         one_line_command_help(sub)
 
 
-class StdoutUntilClosed:
-    """sys.stdout, whose writes stop, silently, once its reader has gone (``fleetopt solve | head
-    -1``): the command still finishes its work and writes its run folder, and exits as usual.
-    Without it the first write after the pipe closed raised BrokenPipeError part way through the
-    work, and the run was lost. Everything else is the wrapped stream's."""
+class UntilClosed:
+    """sys.stdout or sys.stderr, whose writes stop, silently, once its reader has gone (``fleetopt
+    solve | head -1``, ``2>&1 | true``): the command still finishes its work and writes its run
+    folder, and exits with its own code. Without it the first write after the pipe closed raised
+    BrokenPipeError part way through the work (the run was lost), or while an error was reported
+    (exit 1, not the error's code). Everything else is the wrapped stream's."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -183,17 +184,17 @@ class StdoutUntilClosed:
 
 
 @contextmanager
-def stdout_until_closed():
-    """Terminal output that a closed pipe cannot stop (see :class:`StdoutUntilClosed`)."""
-    if isinstance(sys.stdout, StdoutUntilClosed):
-        yield
-        return
-    previous = sys.stdout
-    sys.stdout = StdoutUntilClosed(previous)
+def output_until_closed():
+    """Terminal output and error messages that a closed pipe cannot stop (see :class:`UntilClosed`)."""
+    previous = sys.stdout, sys.stderr
+    if not isinstance(sys.stdout, UntilClosed):
+        sys.stdout = UntilClosed(sys.stdout)
+    if not isinstance(sys.stderr, UntilClosed):
+        sys.stderr = UntilClosed(sys.stderr)
     try:
         yield
     finally:
-        sys.stdout = previous
+        sys.stdout, sys.stderr = previous
 
 
 # typer checks an option's type with pydantic, whose words name its own machinery
@@ -281,29 +282,29 @@ class _ReportingGroup(TyperGroup):
         one_line_command_help(self)
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        repeated = repeated_option(self, sys.argv[1:] if args is None else list(args))
-        if repeated:
-            err_console.print(f"error: {repeated}", soft_wrap=True)
-            sys.exit(2)
-        try:
-            with stdout_until_closed():
+        with output_until_closed():  # a reader gone stops the output, not the run or its exit code
+            repeated = repeated_option(self, sys.argv[1:] if args is None else list(args))
+            if repeated:
+                err_console.print(f"error: {repeated}", soft_wrap=True)
+                sys.exit(2)
+            try:
                 code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except ClickException as exc:
-            if type(exc).__name__ == "NoArgsIsHelpError":  # no command: the help, on stdout
-                console.print(exc.ctx.get_help(), markup=False, highlight=False, soft_wrap=True)
+            except ClickException as exc:
+                if type(exc).__name__ == "NoArgsIsHelpError":  # no command: the help, on stdout
+                    console.print(exc.ctx.get_help(), markup=False, highlight=False, soft_wrap=True)
+                    sys.exit(exc.exit_code)
+                if not exc.format_message().strip():  # no command: typer has printed the help itself
+                    sys.exit(exc.exit_code)
+                where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
+                said = argument_not_option(exc) or option_words(exc.format_message())
+                message = f"error: {shortened(said, 300)}{where}"
+                err_console.print(message, soft_wrap=True)
                 sys.exit(exc.exit_code)
-            if not exc.format_message().strip():  # no command: typer has printed the help itself
-                sys.exit(exc.exit_code)
-            where = f" (see `{exc.ctx.command_path} --help`)" if getattr(exc, "ctx", None) else ""
-            said = argument_not_option(exc) or option_words(exc.format_message())
-            message = f"error: {shortened(said, 300)}{where}"
-            err_console.print(message, soft_wrap=True)
-            sys.exit(exc.exit_code)
-        except typer.Abort:
-            ignore_further_stops()
-            err_console.print("interrupted")
-            sys.exit(EXIT_INTERRUPTED)
-        sys.exit(code if isinstance(code, int) else 0)
+            except typer.Abort:
+                ignore_further_stops()
+                err_console.print("interrupted")
+                sys.exit(EXIT_INTERRUPTED)
+            sys.exit(code if isinstance(code, int) else 0)
 
 
 app = typer.Typer(
@@ -511,7 +512,8 @@ ResumeOption = Annotated[
         "--resume",
         callback=path_given("run folder or run id"),
         help="Finish an interrupted run in this run folder (or run id): only what it had not saved (a "
-        "sweep's candidates, evaluation chunks) is computed.",
+        "sweep's candidates, evaluation chunks) is computed. The --report and ranking options it was "
+        "started with apply again; one given now replaces its own.",
     ),
 ]
 
