@@ -380,10 +380,12 @@ def _policy_on_forecast(result: SolveResult) -> dict:
 
 
 def _solve_label(result: SolveResult) -> str:
-    """A solve's plan as evaluations and comparisons name it: "milp", or "milp, purchases fixed"."""
+    """A solve's plan as evaluations and comparisons name it: "milp", or "milp, purchases fixed
+    (orders.csv)" naming the planner's file (two planners' files solved apart are told apart)."""
     if result.purchases is None:
         return "milp"
-    return "milp, purchases fixed" if result.rescue is None else "milp, purchases fixed, rescued"
+    fixed = f"milp, purchases fixed ({Path(result.purchases.source).name})"
+    return fixed if result.rescue is None else f"{fixed}, rescued"
 
 
 def _purchases_summary(result: SolveResult) -> dict:
@@ -1245,7 +1247,7 @@ def compare(
     :func:`solve` and :func:`solve_stochastic` return them, compared without writing them first:
     under their model, or under ``model`` where they were solved from different models (what-if
     edits: :func:`edit`); 1,000 scenarios of seed 0 unless given (a stochastic result alone: its
-    out-of-sample ones); named "milp", "milp, purchases fixed" ..., a stochastic result's two plans
+    out-of-sample ones); named "milp", "milp, purchases fixed (FILE)" ..., a stochastic result's two plans
     "forecast" and "stochastic", unless ``labels``.
 
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables

@@ -1185,7 +1185,7 @@ def test_solve_results_are_compared_without_writing_them(tiny_run, tmp_path):
     free = api.solve("tiny")
     later = api.solve("tiny", purchases=_later_orders(tmp_path))
     comp = api.compare([free, later], scenarios=100, seed=2)
-    assert comp.labels == ["milp", "milp, purchases fixed"]
+    assert comp.labels == ["milp", "milp, purchases fixed (later-orders.csv)"]
     assert comp.runs == ["(in memory: not written)"] * 2 and comp.model.name == "tiny"
     named = api.compare([free, free], scenarios=100, seed=2, labels=["a", "b"])
     assert named.labels == ["a", "b"]

@@ -229,7 +229,7 @@ def test_the_run_records_the_file(here, tiny):
     assert summary["purchases"] == {"file": "p.csv", "copy": "purchases.csv", "rows": 1, "gpus": 2000.0}
     assert (here / "R" / "purchases.csv").read_text() == (here / "p.csv").read_text()  # kept as read
     _, labels, _ = load_plans(here / "R" / "plan.npz", tiny[1])
-    assert labels == ["milp, purchases fixed"]  # as evaluations and comparisons name the plan
+    assert labels == ["milp, purchases fixed (p.csv)"]  # as evaluations and comparisons name the plan
 
 
 @pytest.mark.parametrize(
@@ -374,7 +374,7 @@ def test_rescue_completes_purchases_that_break_a_covenant_and_says_what_they_bre
     assert rescue["covenant_cure"] and not rescue["cash_rescue"]
     data = tiny[1]
     plans, labels, _ = load_plans(here / "R" / "plan.npz", data)
-    assert labels == ["milp, purchases fixed, rescued"]
+    assert labels == ["milp, purchases fixed (p.csv), rescued"]
     assert plans[0].buy_blocks.sum() * data.block_size[data.sku_names.index("B200")] == 1000
     statements = pd.read_csv(here / "R" / "statements.csv").set_index("quarter")
     assert (statements.loc[["2028Q1", "2028Q2"], "dscr"] < 1.4).all()
@@ -401,3 +401,24 @@ def test_rescue_changes_nothing_for_purchases_within_every_limit(tiny, free):
     result = api.solve(tiny, mip_gap=0.0, purchases=fixed, rescue=True)
     assert result.status == "optimal" and result.rescue is None
     assert result.statements.npv_usd == pytest.approx(free.statements.npv_usd, rel=1e-9)
+
+
+def test_gpus_retired_within_a_year_of_their_purchase_are_named(tiny):
+    """A planner's purchases that later ones left no power for were bought and retired the next
+    quarter, in fractions, with nothing but plan.csv to show it (from a capacity planner's review):
+    the solve and its report now say how many, of which purchase, when. 2,000 B200 bought in
+    2026Q3; 600 retired in 2026Q4 and 0.4 in 2027Q1 (half a GPU or less: round-off, not named),
+    100 in 2027Q3 (a year after: a plan's choice, not named)."""
+    from fleetopt.core.plan import Plan
+    from fleetopt.core.results import soon_retired
+
+    data = tiny[1]
+    plan = Plan.empty(data)
+    s, i = data.sku_names.index("B200"), [site.name for site in data.sites].index("texas")
+    plan.buy_blocks[s, i, 0] = 2000 / data.block_size[s]
+    cohort = next(co for co in data.cohorts if (co.sku, co.site, co.bought) == (s, i, 0))
+    assert soon_retired(data, plan) is None
+    plan.retire_inference[cohort.index, [1, 2, 4]] = [600.0, 0.4, 100.0]
+    assert soon_retired(data, plan) == (
+        "600 GPUs (30.0% of those bought): 600 of B200@texas bought 2026Q3 retired in 2026Q4"
+    )

@@ -20,6 +20,7 @@ from fleetopt.core.results import (
     MARKET_VALUED,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
+    SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
     budget_overrun_words,
     cash_held_words,
@@ -30,6 +31,7 @@ from fleetopt.core.results import (
     power_built_mw_by_site,
     present_cost_words,
     purchases_by_generation_year,
+    soon_retired,
     untested_breaches,
     worst_shock,
 )
@@ -362,6 +364,9 @@ def solve_summary_tables(result) -> list:
     early = untested_breaches(data, result.statements)
     if early is not None:  # "no breach" holds only by the grace the model assumes
         key.add_row("breached before testing starts (an assumed grace: finance.covenants.test_from)", early)
+    soon = soon_retired(data, plan)
+    if soon is not None:
+        key.add_row(SOON_RETIRED_LABEL, soon)
     worst = worst_shock(fig)
     if worst is not None:
         key.add_row(

@@ -134,6 +134,38 @@ def covenant_headroom(data: ModelData, st: Statements) -> dict[str, float | str 
     return {test.kind.name: _headroom(test, quantities) for test in data.covenants}
 
 
+# GPUs retired this soon after their purchase were bought to be sold at resale: a planner is told
+SOON_RETIRED_QUARTERS = 4
+# cohorts named in that note; the rest counted
+SOON_RETIRED_LISTED = 4
+SOON_RETIRED_LABEL = "bought and retired within a year (sold at resale)"
+
+
+def soon_retired(data: ModelData, plan: Plan) -> str | None:
+    """The GPUs bought in the horizon and retired within :data:`SOON_RETIRED_QUARTERS` of their
+    purchase, in words: "10,485 GPUs (1.4% of those bought): 6,869 of GB300@texas bought 2026Q3
+    retired in 2026Q4; ...";
+    None where none (half a GPU or less). Whole blocks bought where fewer GPUs are wanted, and a
+    planner's fixed purchases that later ones leave no power for, are paid for and sold at resale
+    this way: the solver's only room, which no status shows."""
+    q, retire = data.quarter_labels, plan.retire
+    parts: list[tuple[float, str]] = []
+    for co in (co for co in data.cohorts if co.bought >= 0):
+        window = retire[co.index, co.bought : co.bought + SOON_RETIRED_QUARTERS]
+        name = f"{data.sku_names[co.sku]}@{data.sites[co.site].name} bought {q[co.bought]}"
+        parts += [(window[d], f"{window[d]:,.0f} of {name} retired in {q[co.bought + d]}")
+                  for d in np.flatnonzero(window > 0.5)]  # fmt: skip
+    if not parts:
+        return None
+    parts.sort(key=lambda part: -part[0])
+    listed = [words for _, words in parts[:SOON_RETIRED_LISTED]]
+    if len(parts) > SOON_RETIRED_LISTED:
+        listed.append(f"{len(parts) - SOON_RETIRED_LISTED} more")
+    total = sum(n for n, _ in parts)
+    bought = float((plan.buy_blocks * data.block_size[:, None, None]).sum())
+    return f"{total:,.0f} GPUs ({total / bought:.1%} of those bought): " + "; ".join(listed)
+
+
 def untested_breaches(data: ModelData, st: Statements) -> str | None:
     """The quarters before a covenant is first tested (``finance.covenants.test_from``: a grace the
     model assumes) whose statements would breach it, in words: "EBITDA / debt service 0.94x in

@@ -22,6 +22,7 @@ from fleetopt.core.results import (
     CASH_HELD_LABEL,
     COST_PER_H100_HOUR,
     MARKET_VALUED,
+    SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
     budget_overrun_words,
     cash_timing_words,
@@ -34,6 +35,7 @@ from fleetopt.core.results import (
     power_built_mw_by_site,
     present_cost_arithmetic,
     purchases_by_generation_year,
+    soon_retired,
     untested_breaches,
     worst_shock,
 )
@@ -761,6 +763,13 @@ def _untested_kpis(run: _Run, first: str | None) -> list[str]:
     return [_milp_kpi(run, what, early)]
 
 
+def _soon_retired_kpis(run: _Run) -> list[str]:
+    """GPUs the plan buys and retires within a year (sold at resale): whole blocks trimmed, or a
+    planner's purchases that later ones leave no power for."""
+    soon = soon_retired(run.data, run.plans[run.focus[0]])
+    return [] if soon is None else [_kpi(SOON_RETIRED_LABEL, soon)]
+
+
 def _forecast_kpis(run: _Run) -> list[str]:
     """NPV, peak debt and lowest cash of the forecast run with the plan's policy; DSCR, covenants and
     shocks of the MILP's statements, marked as such where the policy changes the forecast."""
@@ -799,6 +808,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         *_untested_kpis(run, first),
         _kpi("covenant breach or default on the forecast, with its policy", fc.limits_words()),
         _kpi("GPUs bought (the plan's orders)", f"{fig['gpus_bought']:,.0f}"),
+        *_soon_retired_kpis(run),
         _milp_kpi(run, "capex over the horizon (GPUs / power)",
                   f"{_usd(fig['capex_gpu_total_usd'])} / {_usd(fig['capex_power_total_usd'])}"),
         _milp_kpi(run, "revenue over the horizon" + valued, _usd(fig["revenue_total_usd"])),
