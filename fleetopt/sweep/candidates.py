@@ -767,6 +767,21 @@ def limits_missed(row: pd.Series, rule: Rule) -> list[str]:
     return missed
 
 
+def conditions_missed(metrics: pd.DataFrame, rule: Rule, at: int) -> list[str]:
+    """Every condition of ``rule`` the candidate in row ``at`` misses, in words: 'P(breach) 96.0%
+    above the forecast optimum's 67.0%', 'breaches or defaults on the forecast'."""
+    row, missed = metrics.iloc[at], []
+    if rule.forecast_within_limits and FORECAST_OK in metrics and not bool(row[FORECAST_OK]):
+        missed.append("breaches a covenant or defaults on the forecast")
+    missed += limits_missed(row, rule)
+    optimum = forecast_optimum_row(metrics) if rule.no_riskier_than_optimum else None
+    if optimum is not None:
+        for column in (c for c in OPTIMUM_RISKS if row[c] > optimum[c] + 1e-12):
+            missed.append(f"{LIMIT_WORDS[column][0]} {row[column]:.1%} above the forecast optimum's "
+                          f"{optimum[column]:.1%}")  # fmt: skip
+    return missed
+
+
 # each option of _LOOSENED_BY as the Rule field that does the same from Python (rule_changes)
 _RULE_FIELD = {"--max-breach-prob": "max_breach_prob", "--max-default-prob": "max_default_prob",
                "--min-cvar": "min_cvar5_usd", "--allow-riskier": "no_riskier_than_optimum=False",
