@@ -16,8 +16,10 @@ from fleetopt.core.results import (
     LAB_FIGURES,
     cost_per_h100_hour,
     cost_plans_note,
+    covenant_headroom,
     gpus_bought,
     h100_hours_in_service,
+    lowest_headroom,
     power_built_mw,
     present_cost,
 )
@@ -71,6 +73,9 @@ FIGURES = [
     ("npv_forecast_usd", "NPV on the forecast", "USD"),
     # 1: the plan, run on the forecast with its policy, breaches a covenant or defaults (0: neither)
     ("forecast_breach", "breaches or defaults on the forecast", YES_NO),
+    # how near the plan's statements come to a covenant: "no" above may sit on a limit (0 %)
+    ("lowest_covenant_headroom", "lowest covenant headroom on the forecast (MILP statements; 0: on a limit)",
+     "share"),
     ("npv_mean_usd", "NPV mean", "USD"),
     ("npv_mean_se_usd", "NPV mean: standard error", "USD"),
     # the difference to the first plan on the same scenarios: far more precise than the two errors
@@ -94,6 +99,10 @@ FIGURES = [
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
     ("peak_debt_forecast_usd", "peak debt on the forecast (at a quarter's end)", "USD"),
+    # what the plan spends and earns, which GPU counts alone do not show
+    ("capex_gpu_total_usd", "GPU capex over the horizon (MILP statements)", "USD"),
+    ("capex_power_total_usd", "power capex over the horizon (MILP statements)", "USD"),
+    ("revenue_total_usd", "revenue over the horizon (MILP statements)", "USD"),
     # the cost objective's figure (`solve --objective cost`), from the plan's statements (without its
     # policy, which the cost objective's plans have no use for): a lab's plans are compared by it
     ("present_cost_usd", "present cost on the forecast (MILP statements)", "USD"),
@@ -120,7 +129,8 @@ COSTS = ("present_cost_usd", "present_cost_per_h100_hour_usd")
 BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_mean_usd", "npv_mean_no_default_usd", "npv_p5_usd",
                      "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd", "expected_min_cash_usd",
-                     "mean_utilisation", "demand_served_share", "market_demand_served"), "higher"),
+                     "mean_utilisation", "demand_served_share", "market_demand_served",
+                     "lowest_covenant_headroom"), "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
                      "peak_debt_forecast_usd", *COSTS, "shortfall_probability",
                      *(first_breach_column(k) for k in CATALOGUE)), "lower"),
@@ -739,9 +749,11 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
     m = result.metrics.iloc[n]
     cost = present_cost(data, st)
     per_hour = cost_per_h100_hour(cost, h100_hours_in_service(data, plan)[1])
+    headroom = lowest_headroom(covenant_headroom(data, st))
     return {
         "npv_forecast_usd": on_forecast.npv_usd,
         "forecast_breach": 0.0 if on_forecast.within_limits else 1.0,
+        "lowest_covenant_headroom": np.nan if headroom is None else headroom,
         **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},
         # none for the first plan (NaN: empty in the CSV, null in the JSON): its difference to itself
         "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,
@@ -750,6 +762,9 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
         "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
         "peak_debt_forecast_usd": on_forecast.peak_debt_usd,
+        "capex_gpu_total_usd": float(st.lines["capex_gpu_usd"].sum()),
+        "capex_power_total_usd": float(st.lines["capex_power_usd"].sum()),
+        "revenue_total_usd": float(st.lines["revenue_usd"].sum()),
         "present_cost_usd": cost,
         "present_cost_per_h100_hour_usd": per_hour if per_hour is not None else np.nan,
         "market_demand_served": float(demand_served),

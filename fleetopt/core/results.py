@@ -119,6 +119,11 @@ def gpus_by_generation(data: ModelData, plan: Plan) -> pd.DataFrame:
     return out
 
 
+def lowest_headroom(headroom: dict[str, float | str | None]) -> float | None:
+    """The lowest share of :func:`covenant_headroom` (None where no covenant has one)."""
+    return min((v for v in headroom.values() if isinstance(v, float)), default=None)
+
+
 def first_tested_quarter(data: ModelData) -> str | None:
     """The first quarter covenants are tested in (finance.covenants.test_from); None if none is."""
     tested = np.flatnonzero(data.covenant_tested)
@@ -486,7 +491,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
             lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"])).min()),
         "min_dscr": float(finite.min()) if finite.size else None,
         "max_debt_to_ebitda": float(lines["debt_to_ebitda"][tested].max()),
-        "lowest_covenant_headroom": min((v for v in headroom.values() if isinstance(v, float)), default=None),
+        "lowest_covenant_headroom": lowest_headroom(headroom),
         "covenant_headroom": headroom,
         "gpus_bought": gpus_bought(data, plan),
         "gpus_retired": float(plan.retire.sum()),
