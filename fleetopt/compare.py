@@ -530,8 +530,9 @@ def _markdown_table(frame: pd.DataFrame) -> str:
 
 def own_scenarios(ref: Path) -> tuple[int, int] | None:
     """(scenarios, seed) a run's own figures were evaluated on: a sweep's (an unfinished one's, those
-    it evaluates on), a stochastic solve's out-of-sample ones; None for a run with none (a solve, a
-    plan file, a stochastic solve that skipped them)."""
+    it evaluates on), a finished evaluation's (not on the forecast alone), a stochastic solve's
+    out-of-sample ones; None for a run with none (a solve, a plan file, a stochastic solve that
+    skipped them)."""
     ref = run_folder_of(ref)  # a run's plan file: its run's
     run = RunFolder(ref)
     if not ref.is_dir() or not (run.is_finished or run.is_job):
@@ -539,7 +540,8 @@ def own_scenarios(ref: Path) -> tuple[int, int] | None:
     finished = run.is_finished
     summary = run.summary() if finished else run.job()
     path = run / (RunFolder.SUMMARY if finished else RunFolder.JOB)
-    if summary.get("kind") == "sweep":
+    evaluated = finished and summary.get("kind") == "evaluate" and not summary.get("deterministic")
+    if summary.get("kind") == "sweep" or evaluated:
         return (
             limits.job_setting(summary, path, "n_scenarios", limits.scenarios),
             limits.job_setting(summary, path, "seed", limits.seed),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from html import escape
 from pathlib import Path
 
@@ -393,12 +394,27 @@ def test_out_that_is_a_folder_is_refused_before_the_work(tiny_run, tmp_path, mon
                      f"{tmp_path / 'comparison.md'}")  # fmt: skip
 
 
-def test_an_evaluation_s_folder_points_to_the_plans_it_evaluated(tiny_run, tmp_path):
-    """An evaluate run holds figures, not plans: "no plan file" left the user to find them."""
+def test_an_evaluation_s_folder_compares_the_plans_it_evaluated_on_its_scenarios(tiny_run, tmp_path):
+    """Two plans evaluated with --seed 7, then compared by their solves' folders, were compared on
+    seed 0 without a word, and their evaluations' folders were refused (from a capacity planner's
+    review). An evaluation's folder now gives the plans it evaluated, and the comparison defaults
+    to its scenarios, so its figures come back; plans changed since are refused."""
     folder = tiny_run[0]
-    evaluation, model, plans = api.evaluate(folder, scenarios=20, seed=0)
+    evaluation, model, plans = api.evaluate(folder, scenarios=30, seed=7)
     run = api.write_evaluate_run(evaluation, model, plans, tmp_path / "E")
-    assert_bad_input([str(folder), str(run)], "is an evaluation's folder", f"read from {folder / 'plan.npz'}")
+    comp = api.compare([run, folder])
+    assert (comp.n_scenarios, comp.seed) == (30, 7)
+    assert comp.figures.loc["npv_mean_usd", comp.labels[0]] == evaluation.metrics["npv_mean_usd"].iloc[0]
+    copy = tmp_path / "copy"  # an evaluation of a plan file that changed since
+    copy.mkdir()
+    shutil.copy(folder / "plan.npz", copy / "plan.npz")
+    evaluation, model, plans = api.evaluate(copy / "plan.npz", scenarios=20, seed=0)
+    again = api.write_evaluate_run(evaluation, model, plans, tmp_path / "F")
+    (copy / "plan.npz").write_bytes(b"PK" + (copy / "plan.npz").read_bytes()[2:] + b"x")
+    assert_bad_input([str(folder), str(again)], "is an evaluation's folder", f"read from {copy / 'plan.npz'}",
+                     "which changed since", "give the plans themselves")  # fmt: skip
+    (copy / "plan.npz").unlink()
+    assert_bad_input([str(folder), str(again)], f"read from {copy / 'plan.npz'}, which is gone")
 
 
 def test_compare_error_from_the_api(tiny_run):

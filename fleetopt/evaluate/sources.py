@@ -113,16 +113,29 @@ def plan_file_of(path: Path) -> Path:
             )
         found = run.plan_file
         if found is None and run.kind == "evaluate":  # its plans are where they were evaluated from
-            source = run.summary().get("plans_source")
-            raise PlanFileError(
-                f"{path} is an evaluation's folder: it holds the plans' figures, not the plans; they were "
-                f"read from {source}"
-            )
+            return _evaluated_plans(run)
         if found is None:
             expected = " or ".join(RunFolder.PLAN_FILES)
             raise PlanFileError(f"{path}: no plan file in this folder (expected {expected})")
         return found
     return path
+
+
+def _evaluated_plans(run: RunFolder) -> Path:
+    """The plans file a finished evaluation read, found as :func:`evaluated_plans_file` finds it
+    (an evaluation's folder holds their figures, not the plans); PlanFileError where it is gone or
+    changed since: other plans would be compared or evaluated under the evaluation's name."""
+    summary = run.summary()
+    then = summary.get("plans_sha256")
+    file, now = evaluated_plans_file(summary, run.path, then)
+    if now is not None and now == then:
+        return file
+    changed = f"changed since (SHA-256 {now[:12]}... now, {str(then)[:12]}... then)" if now else ""
+    what = changed or "is gone"
+    raise PlanFileError(
+        f"{run.path} is an evaluation's folder: it holds the plans' figures, not the plans; they were "
+        f"read from {file}, which {what}: give the plans themselves (a run folder or plan file)"
+    )
 
 
 def _names_purchases(path: Path) -> bool:
