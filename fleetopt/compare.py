@@ -59,7 +59,7 @@ from fleetopt.runs.folder import (
     resume_command,
 )
 
-YES_NO = "yes/no"  # a figure that is 1 (yes) or 0 (no)
+YES_NO = "1 yes, 0 no"  # a figure that is 1 (yes) or 0 (no), as the CSV and JSON write it
 NOISE_MARK = " (within 2 s.e.)"  # a difference the scenarios could give by chance
 # each figure with the row of its difference's paired standard error
 PAIRED_ERROR = {
@@ -151,7 +151,7 @@ class CompareError(InputError):
 
 # the Markdown headings of the comparison's other tables
 MARKDOWN_TITLES = {
-    "mw_by_site": "MW used and available, by site and quarter",
+    "mw_by_site": "MW used and available (facility MW: IT load x PUE), by site and quarter",
     "gpus_by_generation": "GPUs held, by generation and quarter",
     "purchase_differences": "Purchases against the first plan (GPUs: + more, - fewer)",
 }

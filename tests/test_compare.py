@@ -551,7 +551,7 @@ def test_a_plan_that_breaches_on_its_own_forecast_gets_a_row_and_a_note(buffer_s
     doc = json.loads(out)
     row = next(r for r in doc["figures"] if r["figure"] == "forecast_breach")
     optimum, pick = doc["plans"]
-    assert (row[pick], row[optimum], row["unit"], row["better"]) == (1.0, 0.0, "yes/no", "lower")
+    assert (row[pick], row[optimum], row["unit"], row["better"]) == (1.0, 0.0, "1 yes, 0 no", "lower")
     for plan in doc["plans"]:
         assert row[plan] == (0.0 if candidates.loc[plan, "forecast_within_limits"] else 1.0)
     assert doc["forecast_breaches"] == {pick: "breaches a covenant (first misses borrowing base)"}

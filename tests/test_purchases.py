@@ -240,6 +240,11 @@ def test_the_run_records_the_file(here, tiny):
         (["2026Q4,b200,texas,8"], None, "sku 'b200' is none of the SKUs of model 'tiny' (H100, B200): "
                                         "did you mean 'B200'? (names are case-sensitive)"),
         (["2026q4,B200,texas,8"], None, "did you mean '2026Q4'?"),
+        # punctuation or a typo: offered too (GB-300 had no hint where Texas had)
+        (["2026Q4,B-200,texas,8"], None, "sku 'B-200' is none of the SKUs of model 'tiny' (H100, B200): did "
+                                         "you mean 'B200'?"),
+        (["2026Q4,B200,Texs,8"], None, "site 'Texs' is none of the sites of model 'tiny' (texas): did you "
+                                       "mean 'texas'?"),
         (["2026Q4,B200,texas,1001"], None, "line 2: gpus must be a whole number of B200 blocks of 8 GPUs"),
         (["2026Q4,B200,texas,-8"], None, "line 2: gpus must be a whole number of B200 blocks of 8 GPUs"),
         (["2026Q4,B200,texas,nan"], None, "line 2: gpus must be a whole number"),

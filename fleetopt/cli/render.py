@@ -826,7 +826,7 @@ def comparison_tables(result) -> list:
         purchases.add_row("(no differences)", "", "", "", "")
     out.append(purchases)
     mw = result.peak_mw_by_site()
-    peak = Table(title="peak MW needed by site")
+    peak = Table(title="peak MW needed by site (facility MW: IT load x PUE)")
     peak.add_column("plan")
     for site in mw.columns:
         peak.add_column(site, justify="right")

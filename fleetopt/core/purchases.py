@@ -15,6 +15,7 @@ import io
 import math
 import re
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 
 import numpy as np
@@ -286,12 +287,24 @@ def _sale_window(data: ModelData, sku: int) -> str:
     return f"it is on sale from {quarters[0]} to {quarters[-1]}"
 
 
+def _bare(name: str) -> str:
+    """A name without case, spaces or punctuation: how two spellings of one name compare."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
 def _named(row: dict, field: str, names: list[str], where: str, kind: str, model: str) -> int:
     value = (row.get(field) or "").strip()
     if value in names:
         return names.index(value)
     alike = [name for name in names if name.casefold() == value.casefold()]
-    hint = f": did you mean {alike[0]!r}? (names are case-sensitive)" if alike else ""
+    # spelt apart only by case or punctuation ("GB-300", "vr nvl72"), else a typo ("GB30")
+    folded = {name.casefold(): name for name in names}
+    typo = [folded[name] for name in get_close_matches(value.casefold(), list(folded), 1, 0.75)]
+    bare = [name for name in names if _bare(name) == _bare(value)] or typo
+    if alike:
+        hint = f": did you mean {alike[0]!r}? (names are case-sensitive)"
+    else:
+        hint = f": did you mean {bare[0]!r}?" if bare else ""
     shown = names if len(names) <= 12 else [*names[:3], "...", *names[-3:]]
     raise InputError(
         f"{where}: {field} {value!r} is none of the {kind} of model {model!r} ({', '.join(shown)}){hint}"

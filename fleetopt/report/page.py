@@ -1066,7 +1066,8 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
                for name, v in samples.items()}  # fmt: skip
     histogram = svg.histogram("NPV distribution over scenarios", samples, markers)
     caption = f"<p class='cap'>{escape(_sample_caption(run.sample))}</p>"
-    return [histogram + caption, _when_it_breaks(run, sim) + caption], bands
+    same = f"<p class='cap'>The {n:,} scenarios of the NPV chart.</p>"  # its caption once, not twice
+    return [histogram + caption, _when_it_breaks(run, sim) + same], bands
 
 
 def _when_it_breaks(run: _Run, sim: dict) -> str:
