@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import run_cli
+from conftest import TINY_PATH, run_cli
 from evaluate_builders import plan_variants
 
 from fleetopt import api
@@ -145,6 +145,21 @@ def test_another_model_version_is_named_by_its_blocks(solve_run, here, old, new,
         assert "another version" not in err
     else:
         assert "the plans were made from another version of model 'tiny'" in err and warned in err
+
+
+def test_a_model_note_is_said_once_for_the_model_used(here):
+    """A plan evaluated under another version of its model said each of the model's notes twice,
+    the second time for the run folder's copy, read only to name the blocks that differ."""
+    text = TINY_PATH.read_text().replace("term_quarters: 6", "term_quarters: 10")  # past the horizon
+    (here / "long.yaml").write_text(text)
+    assert run_cli("solve", "long.yaml", "--out", "S")[0] == 0
+    edited = text.replace("opening_cash_usd: 150000000", "opening_cash_usd: 160000000")
+    (here / "edited.yaml").write_text(edited)
+    code, out, err = evaluate("edited.yaml", "--plans", "S", "--scenarios", "9", "--out", "B")
+    assert code == 0, out + err
+    said = " ".join(err.split())
+    assert said.count("fall after the horizon ends") == 1 and "edited.yaml" in said
+    assert "blocks that differ: finance" in said
 
 
 def test_a_stochastic_plan_depends_on_the_risk_block(solve_run, here):

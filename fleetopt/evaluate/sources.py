@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -12,7 +13,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import purchase_header
 from fleetopt.core.units import counted, format_usd
-from fleetopt.errors import FleetoptError
+from fleetopt.errors import FleetoptError, FleetoptWarning
 from fleetopt.evaluate.batch import PlanBatch, PlanFileError, compile_stack, with_buffers
 from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
 from fleetopt.runs.files import file_sha256
@@ -273,9 +274,13 @@ def _own_buffer_note(
 
 def _model_made_from(plans_model_hash: str, plans_path: Path) -> LoadedModel | None:
     """The model the plans were made from: the copy in their run folder, where it is that model
-    (its hash is the plans'); None where there is none."""
+    (its hash is the plans'); None where there is none. Read only to name the blocks that differ:
+    its own notes (a contract past the horizon) are the other version's, said already for the
+    model used, so they are not repeated."""
     try:
-        made_from = load_model(plans_path.parent / RunFolder.MODEL)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FleetoptWarning)
+            made_from = load_model(plans_path.parent / RunFolder.MODEL)
     except (FleetoptError, OSError):
         return None
     return made_from if made_from.content_hash == plans_model_hash else None
