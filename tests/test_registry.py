@@ -307,11 +307,12 @@ def test_each_kind_of_run_lists_the_figure_that_describes_it():
     summary = {"kind": "evaluate", "n_plans": 1, "n_scenarios": 20, "seed": 7, "metrics": [evaluation]}
     evaluated = key_figures(summary)
     assert (evaluated["n_scenarios"], evaluated["seed"]) == (20, 7)
-    assert key_figure("evaluate", evaluated) == "mean NPV $1.00B, CVaR5 $2.0M over 20 scenarios"
+    # and which ones: two evaluations on other seeds are told apart
+    assert key_figure("evaluate", evaluated) == "mean NPV $1.00B, CVaR5 $2.0M over 20 scenarios (seed 7)"
     settings = {"scenarios": 10, "scenario_seed": 0}
     solved = key_figures({"kind": "stochastic", "rp_usd": 17.68e9, "settings": settings, "scenarios": [{}]})
     assert solved == {"rp_usd": 17.68e9, "scenarios": 10, "scenario_seed": 0}
-    assert key_figure("stochastic", solved) == "RP $17.68B over 10 scenarios"
+    assert key_figure("stochastic", solved) == "RP $17.68B over 10 scenarios (seed 0)"
     assert key_figure("solve", {"npv_usd": 1e9, "n_scenarios": 3}) == "NPV $1.00B on the forecast"
 
 

@@ -850,11 +850,15 @@ def key_figure(kind: str, fig: dict) -> str:
     scenario's NPV); a deterministic evaluation's one scenario is the forecast: its NPV there."""
     count = fig.get("n_scenarios", fig.get("scenarios")) if kind != "solve" else None
     whole = isinstance(count, int) and not isinstance(count, bool)
-    over = f" over {counted(count, 'scenario')}" if whole else ""
+    seed = fig.get("seed", fig.get("scenario_seed"))  # two runs on other scenarios are told apart
+    of_seed = f" (seed {seed})" if isinstance(seed, int) and not isinstance(seed, bool) else ""
+    over = f" over {counted(count, 'scenario')}{of_seed}" if whole else ""
     if kind in ("evaluate", "sweep") and "npv_mean_usd" in fig:
-        shown = f"{fig['plan']}: " if fig.get("plan") else "first plan: "  # an older record: no label
+        # the plan by its label (a purchases file's name), so two evaluations are told apart
+        several = fig.get("n_plans", 1) > 1
+        shown = f"{fig['plan']}: " if fig.get("plan") else ("first plan: " if several else "")
         pick = f"pick ({fig['recommended']}): " if fig.get("recommended") else "pick: "  # named, where kept
-        whose = {"sweep": pick, "evaluate": shown if fig.get("n_plans", 1) > 1 else ""}[kind]
+        whose = {"sweep": pick, "evaluate": shown}[kind]
         served = fig.get("demand_served_share")
         if fig.get("plans_objective") == "cost" and isinstance(served, float) and math.isfinite(served):
             return f"{whose}{_service_words(fig, served, over)}"  # a lab's service level, not its NPV

@@ -396,6 +396,7 @@ def sweep(
         refuse_with_resume(ctx, ("report", "backend", "threads", *rule_options))
         how = {"backend": backend.value if given(ctx, "backend") else None,
                "threads": threads if given(ctx, "threads") else None}  # fmt: skip (capped by the resume)
+        registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = api.resolve_run(resume)
         apply_kept_options(ctx, RunFolder(folder), ("report",))  # --report, if it started with it
         again = tuple(options_again(ctx, ("report",)))
@@ -440,7 +441,6 @@ def sweep(
 def _resume_sweep(folder: Path, changes: dict, report: bool, how: dict, again: tuple[str, ...]) -> None:
     """`sweep --resume`: an interrupted sweep finished, by its rule with ``changes``, its evaluation
     run as ``how`` says (backend, threads; None: as it started)."""
-    registry_checked()  # before the work: a registry that cannot record the run refuses it now
     with interruptible(folder, "sweep", again):
         result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate, **how)
     _sweep_done(result, folder, report, again)
