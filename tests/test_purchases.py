@@ -427,3 +427,16 @@ def test_gpus_retired_within_a_year_of_their_purchase_are_named(tiny):
     assert soon_retired(data, plan) == (
         "600 GPUs (30.0% of those bought): 600 of B200@texas bought 2026Q3 retired in 2026Q4"
     )
+
+
+def test_the_orders_table_lists_each_purchase_with_its_capex(free):
+    """A capacity team places orders by quarter, SKU and site, and the report gave only GPUs by
+    generation and year. tiny's optimum: 250 blocks of 8 B200 at texas in 2026Q3, at $60,000 a GPU;
+    the capex adds up to the statements' GPU capex."""
+    from fleetopt.core.results import orders_frame
+
+    orders = orders_frame(free.data, free.plan)
+    order = {"quarter": "2026Q3", "sku": "B200", "site": "texas", "blocks": 250.0, "gpus": 2000.0,
+             "capex_usd": 1.2e8}  # fmt: skip
+    assert orders.to_dict("records") == [order]
+    assert orders["capex_usd"].sum() == free.statements.lines["capex_gpu_usd"].sum()

@@ -110,6 +110,21 @@ def purchases_by_generation_year(data: ModelData, plan: Plan) -> pd.DataFrame:
     return table
 
 
+def orders_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
+    """Every purchase of the plan, one row per quarter, SKU and site (in that order): blocks, GPUs
+    and their capex (USD, the cohort's price per GPU in that quarter: the statements'
+    `capex_gpu_usd` of the quarter, summed over its rows)."""
+    rows = []
+    in_horizon = (co for co in data.cohorts if co.bought >= 0)
+    for co in sorted(in_horizon, key=lambda co: (co.bought, co.sku, co.site)):
+        blocks = plan.buy_blocks[co.sku, co.site, co.bought]
+        if blocks > 1e-9:
+            gpus = blocks * data.block_size[co.sku]
+            rows.append((data.quarter_labels[co.bought], data.sku_names[co.sku], data.sites[co.site].name,
+                         blocks, gpus, gpus * co.capex_per_gpu_usd))  # fmt: skip
+    return pd.DataFrame(rows, columns=["quarter", "sku", "site", "blocks", "gpus", "capex_usd"])
+
+
 def gpus_by_generation(data: ModelData, plan: Plan) -> pd.DataFrame:
     """GPUs held by generation (columns) per quarter (rows)."""
     out = pd.DataFrame(0.0, index=data.quarter_labels, columns=list(GENERATIONS))

@@ -32,6 +32,7 @@ from fleetopt.core.results import (
     gpus_by_generation,
     headline,
     npv_terminal_arithmetic,
+    orders_frame,
     power_built_mw_by_site,
     present_cost_arithmetic,
     purchases_by_generation_year,
@@ -1371,16 +1372,25 @@ RUN_COLUMNS = ["quarter", "ebitda_usd", "interest_usd", "principal_usd", "prepay
                "tax_usd", "cash_usd", "revolver_balance_usd", "debt_usd"]  # fmt: skip
 
 
+ORDER_HEADERS = {"quarter": "quarter", "sku": "SKU", "site": "site", "blocks": "blocks", "gpus": "GPUs",
+                 "capex_usd": "capex (USD)"}  # fmt: skip
+
+
 def _purchases_and_statements_sections(run: _Run) -> list[str]:
     buys = purchases_by_generation_year(run.data, run.plans[run.focus[0]]).reset_index(names="generation")
     buys.columns = [str(c) for c in buys.columns]
     frame = run.statements.frame(run.data.quarter_labels)[STATEMENT_COLUMNS]
     label = escape(run.main_label)
+    orders = orders_frame(run.data, run.plans[run.focus[0]])
     out = [
         _decisions_section(run),
         f"<h2>GPUs bought by generation and year: {label}</h2>"
         + _table(buys, count_cols=set(buys.columns[1:])),
     ]
+    if not orders.empty:  # what a capacity team places: each order, and what it costs
+        out.append(f"<h2>Orders of {label}: quarter, SKU and site</h2>"
+                   + _table(orders, money_cols={"capex_usd"}, count_cols={"blocks", "gpus"},
+                            headers=ORDER_HEADERS))  # fmt: skip
     if run.milp_only:
         out.append(_forecast_run_table(run))
         title = f"MILP statements of {label}, as planned (USD)"
