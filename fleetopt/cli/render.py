@@ -441,9 +441,17 @@ def evaluation_table(metrics, title: str) -> Table:
             format_usd(row["expected_min_cash_usd"]),
             f"{row['mean_utilisation']:.1%}",
         )
+    notes = [UTIL_MEANS]
     if FORECAST_OK in metrics and not metrics[FORECAST_OK].all():
-        table.caption = f"{FORECAST_MARK} {FORECAST_MARK_MEANS} (run with its policy)"
+        notes.insert(0, f"{FORECAST_MARK} {FORECAST_MARK_MEANS} (run with its policy)")
+    table.caption = "; ".join(notes)
     return unbroken(table)
+
+
+# what the evaluation tables' short headings mean (metrics.csv has each figure unrounded)
+UTIL_MEANS = ("s.e.: the mean NPV's standard error; util.: the GPUs rented out over the GPUs held (orders "
+              "deferred or cancelled and GPUs sold still count), mean over scenarios and quarters; "
+              "metrics.csv has every figure unrounded")
 
 
 def forecast_table(metrics, title: str, quarter_labels: list[str] | None = None) -> Table:
