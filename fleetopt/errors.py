@@ -10,7 +10,9 @@ The concrete errors live beside the code that raises them and derive from one of
   ``RuleError`` (sweep.candidates), ``CompareError`` (compare), ``ReportError`` (report.page);
 - :class:`InfeasibleError` (exit 3): ``InfeasibleModel`` (milp.solve);
 - :class:`NoPlanError` (exit 4): ``NoPlanFound`` and ``SolverTrouble`` (milp.solve: HiGHS gave up
-  for numerical reasons, which is never reported as infeasibility).
+  for numerical reasons, which is never reported as infeasibility);
+- ``WorkerLost`` (evaluate.jobs, exit 130 as an interrupted run): a worker process killed before
+  its chunk was done; the run is resumable.
 
 :class:`FleetoptWarning` (a Python warning, not an error) is something the user should know that
 does not stop the work: a setting capped to what the machine has, plans made from another version

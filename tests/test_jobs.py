@@ -770,6 +770,28 @@ def test_worker_processes_match_the_in_process_executor(tiny):
     assert np.array_equal(pooled.npv_matrix, local.npv_matrix)
 
 
+def test_a_worker_killed_before_its_chunk_is_done_stops_the_run_resumably(tiny, tmp_path):
+    """A worker process killed by the system (out of memory) gave a BrokenProcessPool traceback and
+    exit 1, with no word of the chunks saved (from an operator's review): WorkerLost, exit 130 as an
+    interrupted run, the chunks saved before it kept."""
+    import multiprocessing
+
+    from fleetopt.errors import EXIT_INTERRUPTED
+    from fleetopt.evaluate.jobs import ProcessExecutor, WorkerLost
+
+    data, batch = tiny
+    store = ChunkStore(tmp_path)
+
+    def kill_the_workers(done, total):
+        for worker in multiprocessing.active_children():
+            worker.kill()
+
+    with pytest.raises(WorkerLost, match="a worker process ended before its chunk was done") as caught:
+        run(data, batch, store=store, progress=kill_the_workers, executor=ProcessExecutor(2))
+    assert caught.value.exit_code == EXIT_INTERRUPTED
+    assert store.count() >= 1  # the chunk that finished first is kept for --resume
+
+
 def _write_chunk(folder, first, stop, **arrays) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
@@ -1292,10 +1314,12 @@ def test_a_full_disk_during_an_evaluation_says_what_is_saved_and_how_to_finish(t
     assert code == 0 and (out / "metrics.csv").exists(), err
 
 
-def test_a_worker_ends_when_its_parent_is_killed(tmp_path):
+@pytest.mark.parametrize("killed", ["while it works", "while it starts"])
+def test_a_worker_ends_when_its_parent_is_killed(tmp_path, killed):
     """A parent killed outright (SIGKILL: out of memory, a pre-empted instance's last signal) left
     its worker processes running, holding their memory (from an operator's review): a worker now
-    watches its parent and exits once it is gone."""
+    watches its parent and exits once it is gone. A parent killed while its workers started left
+    them running for ever (they read their parent's pid once adopted): the pid is the parent's own."""
     import os
     import signal
     import subprocess
@@ -1304,21 +1328,29 @@ def test_a_worker_ends_when_its_parent_is_killed(tmp_path):
     import time
 
     pid_file = tmp_path / "worker.pid"
+    starting = killed == "while it starts"
     parent = textwrap.dedent(f"""
         import os, signal, time
         from fleetopt.evaluate.jobs import _exit_with_parent
+        parent = os.getpid()
         child = os.fork()
         if child == 0:
-            _exit_with_parent(every_s=0.05)
+            while {starting} and os.getppid() == parent:  # the parent is gone before the watch starts
+                time.sleep(0.01)
             open({str(pid_file)!r}, "w").write(str(os.getpid()))
+            _exit_with_parent(parent, every_s=0.05)
             time.sleep(60)
             os._exit(0)
-        while not os.path.exists({str(pid_file)!r}):
+        while not {starting} and not os.path.exists({str(pid_file)!r}):
             time.sleep(0.01)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
     proc = subprocess.run([sys.executable, "-c", parent], timeout=60)
     assert proc.returncode == -signal.SIGKILL
+    for _ in range(400):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.05)
     worker = int(pid_file.read_text())
     stat = Path(f"/proc/{worker}/stat")
     for _ in range(200):  # gone within 10 s (it checks every 0.05 s); a zombie no one reaped is gone
@@ -1545,6 +1577,37 @@ def test_the_resume_command_of_a_stopped_run_keeps_what_job_json_does_not(tmp_pa
     assert code == 0 and f"interrupted: fleetopt sweep --resume {swept} --report" in " ".join(listed.split())
     code, _, err = run_cli("sweep", "--resume", str(swept))  # kept: a plain resume applies it too
     assert code == 0 and (swept / "report.html").exists(), err
+
+
+def test_a_lost_worker_says_what_is_saved_and_how_to_finish(tmp_path, monkeypatch):
+    """The CLI's words for WorkerLost: the chunks saved, the resume command, exit 130."""
+    from fleetopt.evaluate.jobs import WorkerLost
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    assert run_cli("solve", "tiny", "--out", str(tmp_path / "plan"))[0] == 0
+    real_save, saved = ChunkStore.save, []
+
+    def lost_after_one(self, first, stop, result):
+        if saved:
+            raise WorkerLost("a worker process ended before its chunk was done (killed)")
+        saved.append(real_save(self, first, stop, result))
+
+    monkeypatch.setattr(ChunkStore, "save", lost_after_one)
+    plans = tmp_path / "many.npz"
+    from fleetopt import api
+    from fleetopt.evaluate import save_plans
+    from fleetopt.evaluate.planfile import load_plans
+
+    loaded, data = api.load(tmp_path / "plan" / "model.yaml")
+    plan = load_plans(tmp_path / "plan" / "plan.npz", data)[0][0]
+    save_plans(plans, [plan] * 40, [f"p{i}" for i in range(40)], loaded.model.name, loaded.content_hash)
+    out = tmp_path / "E"
+    code, _, err = run_cli("evaluate", "--plans", str(plans), "--scenarios", "4000", "--max-memory", "4MB",
+                           "--out", str(out))  # fmt: skip
+    said = " ".join(err.split())
+    assert code == 130, err
+    assert "error: a worker process ended before its chunk was done (killed): 1 evaluation chunk" in said
+    assert f"finish with: fleetopt evaluate --resume {out} (with a smaller --max-memory" in said
 
 
 def test_a_full_disk_at_the_stop_gives_the_options_once(tmp_path, monkeypatch):

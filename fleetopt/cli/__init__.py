@@ -1,7 +1,8 @@
 """The `fleetopt` command line: a thin layer over the Python API (fleetopt.api).
 
 Exit codes: 0 success, 1 unexpected internal error, 2 bad input, 3 infeasible model,
-4 no feasible plan found within the time limit, 130 interrupted (resumable runs say how to resume).
+4 no feasible plan found within the time limit, 130 interrupted, or a worker process killed
+(resumable runs say how to resume).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from fleetopt.evaluate import resources
 from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.engine import AUTO_C_BUILD_PAIR_QUARTERS
 from fleetopt.evaluate.jobfolder import EXECUTORS
-from fleetopt.evaluate.jobs import ChunkStore
+from fleetopt.evaluate.jobs import ChunkStore, WorkerLost
 from fleetopt.evaluate.metrics import RANK_COLUMNS
 from fleetopt.milp.build import OBJECTIVES
 from fleetopt.milp.diagnose import format_diagnosis
@@ -317,6 +317,10 @@ app = typer.Typer(
     # help as plain text, wrapped to the terminal: Rich's option tables cut option names short
     # ("--max-default-pr…") on an 80-column terminal or in a log
     rich_markup_mode=None,
+    # what a batch script reads from a run (README "Exit codes")
+    epilog="Exit codes: 0 success; 1 an unexpected internal error; 2 bad input (the message names it); 3 an "
+    "infeasible model; 4 no feasible plan within the time limit; 130 interrupted (Ctrl-C, SIGTERM, or a "
+    "worker process killed): an evaluation or sweep says how to --resume it.",
 )
 
 
@@ -737,6 +741,16 @@ def interruptible(folder: Path, command: str, again: tuple[str, ...] = ()):
         ignore_further_stops()
         err_console.print(stopped_message(run, command, again), soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except WorkerLost as exc:  # a worker killed (out of memory): what was saved can still be finished
+        if not run.is_job or run.is_finished:
+            raise
+        finish = _finish_command(run, command, again)
+        err_console.print(
+            f"error: {exc}: {saved_work(run)} saved in {folder}; finish with: {finish} (with a smaller "
+            "--max-memory or fewer --workers where memory ran out)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(exc.exit_code) from None
     except OSError as exc:  # a disk full, a folder gone: what was saved can still be finished
         if not run.is_job or run.is_finished:  # a finished run's report: errors_reported names the file
             raise

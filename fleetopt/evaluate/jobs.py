@@ -17,6 +17,7 @@ import signal
 import socket
 import threading
 import time
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -25,7 +26,7 @@ import numpy as np
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.units import counted
-from fleetopt.errors import InputError, warn
+from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BackendError, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.engine import choose_backend, evaluate_chunk
@@ -287,15 +288,16 @@ def _warn_discarded(folder: Path, corrupt: int, foreign: list[tuple[dict, dict]]
 _WORKER_DATA: dict = {}
 
 
-def _init_worker(data: ModelData) -> None:
+def _init_worker(data: ModelData, parent: int) -> None:
     _WORKER_DATA["data"] = data
-    _exit_with_parent()
+    _exit_with_parent(parent)
 
 
-def _exit_with_parent(every_s: float = 1.0) -> None:
-    """A worker process ends once its parent is gone: a parent killed outright (SIGKILL, out of
-    memory) cannot stop its pool, whose workers would otherwise run on, holding their memory."""
-    parent = os.getppid()
+def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:
+    """A worker process ends once its ``parent`` (its pid, as the parent gave it) is gone: a parent
+    killed outright (SIGKILL, out of memory) cannot stop its pool, whose workers would otherwise run
+    on, holding their memory. The pid is the parent's own, not ``os.getppid()`` read here: a parent
+    killed while its workers start left them adopted already, watching the wrong process forever."""
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -377,7 +379,13 @@ class ProcessExecutor:
 
         def next_done(handles):
             future = next(iter(wait(handles, return_when=FIRST_COMPLETED)[0]))
-            return future, future.result()
+            try:
+                return future, future.result()
+            except BrokenProcessPool:  # a traceback and exit 1 before
+                raise WorkerLost(
+                    "a worker process ended before its chunk was done (killed by the system: out of "
+                    "memory, or by a signal)"
+                ) from None
 
         try:
             results = _gather(
@@ -409,7 +417,8 @@ def _worker_pool(workers: int, data: ModelData):
 
     context = multiprocessing.get_context("spawn")  # no fork of a process that may hold solver threads
     with _sigint_ignored_by_new_processes():
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(data,))
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                   initargs=(data, os.getpid()))  # fmt: skip
         for _ in range(workers):  # a worker process starts at each of the first submits
             pool.submit(int)
     return pool
@@ -534,6 +543,13 @@ class RayExecutor:
                 f"of the kernel {fell_back[0]}"
             )
         return results
+
+
+class WorkerLost(FleetoptError):
+    """A worker process ended without its chunk (out of memory, a signal): the chunks stored are
+    kept, so the run is resumable, as a stopped one is (exit 130)."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class RayUnavailable(InputError):
