@@ -1629,3 +1629,20 @@ def test_a_full_disk_at_the_stop_gives_the_options_once(tmp_path, monkeypatch):
     assert said.endswith(f"finish with: fleetopt evaluate --resume {run.path} --rank-by p5 --report"), said
     said = stopped_message(run, "evaluate", ("--rank-by", "mean"))  # already kept: given once
     assert said.endswith(f"finish with: fleetopt evaluate --resume {run.path} --rank-by mean"), said
+
+
+def test_the_memory_budget_is_shared_by_the_workers(tmp_path, monkeypatch):
+    """`--workers 2 --max-memory 40MB` sized each worker's chunks to 40 MB (80 MB in all), against
+    the help's "shared by --workers" and the advice to resume a job killed for memory with a smaller
+    budget (from an operator's review): each worker now takes half, as one process with 20 MB does."""
+    from fleetopt import api
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    assert run_cli("solve", "tiny", "--out", str(tmp_path / "plan"))[0] == 0
+
+    def blocks(workers, budget):
+        job = api.prepare_evaluation(tmp_path / "plan", scenarios=200_000, backend="numpy",
+                                     max_memory=budget, workers=workers)  # fmt: skip
+        return job.settings["plan_chunk"], job.settings["scenario_chunk"]
+
+    assert blocks(2, 80_000_000) == blocks(1, 40_000_000) != blocks(1, 80_000_000)

@@ -161,6 +161,7 @@ def prepare_evaluation(
         source.sha256 = plans_sha256  # the file's hash, computed once (PlanSource.sha256 caches it)
     batch = source.compile(data)
     n = 1 if deterministic else scenarios
+    per_worker = max_memory  # each task's or this process's: a Ray task runs on a node of its own
     if executor == "ray":
         runner = RayExecutor(ray_address)
         runner.choose(backend, data, batch, n)
@@ -175,13 +176,16 @@ def prepare_evaluation(
         be = choose_backend(backend, 1, data, batch, n, gpu=False)
         runner = ProcessExecutor(workers, be.name, be.note)
         be_name, be_threads, free = be.name, 1, available_ram_bytes() // workers
+        # the budget is the run's, shared by its workers as the machine's memory is (each took the
+        # whole of it before: N workers, N times the budget)
+        per_worker = None if max_memory is None else max(1, max_memory // workers)
     else:
         be = choose_backend(backend, threads, data, batch, n)
         runner = LocalExecutor(be)
         be_name, be_threads, free = be.name, be.threads, be.free_memory_bytes()
     # (``threads`` stays the user's setting, which job.json keeps for a resume on another machine)
     plan_chunk, scenario_chunk = worker_chunk_sizes(
-        data, batch, n, be_name, be_threads, free, max_memory, workers=getattr(runner, "parallelism", 1)
+        data, batch, n, be_name, be_threads, free, per_worker, workers=getattr(runner, "parallelism", 1)
     )
     settings = {
         "kind": "evaluate",
