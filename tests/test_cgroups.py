@@ -60,3 +60,20 @@ def test_no_limit_leaves_the_hosts_figures(tmp_path, monkeypatch, files):
     tree(tmp_path, monkeypatch, "4:memory:/\n3:cpu:/\n0::/\n", files)
     assert (cgroups.memory_limit_bytes(), cgroups.cpu_limit_cores()) == (None, None)
     assert resources.physical_ram_bytes() is None or resources.physical_ram_bytes() > 8 * GB
+
+
+def test_a_limit_on_a_group_above_the_process_binds_it(tmp_path, monkeypatch):
+    """A Slurm job or a systemd slice sets its limit on a group above the process's own: the process
+    in job_42/step_0 (no limit of its own) was sized by the host's memory and cores (from an
+    operator's review). The smallest limit on the way up binds, with the usage of the group that
+    sets it: 4 GB on job_42 (1 GB used) under 16 GB on the slice, 2 CPUs on job_42."""
+    tree(tmp_path, monkeypatch, "0::/slice/job_42/step_0\n", {
+        "slice/job_42/step_0/memory.max": "max", "slice/job_42/step_0/memory.current": str(GB // 10),
+        "slice/job_42/step_0/cpu.max": "max 100000",
+        "slice/job_42/memory.max": str(4 * GB), "slice/job_42/memory.current": str(GB),
+        "slice/job_42/cpu.max": "200000 100000",
+        "slice/memory.max": str(16 * GB), "slice/cpu.max": "800000 100000",
+    })  # fmt: skip
+    assert (cgroups.memory_limit_bytes(), cgroups.memory_used_bytes(), cgroups.cpu_limit_cores()) == (
+        4 * GB, GB, 2)
+    assert backend.available_ram_bytes() <= 3 * GB

@@ -35,23 +35,48 @@ def _groups() -> dict[str, str]:
     return groups
 
 
-def _read(v2: str | None, v1_controller: str, v1: str) -> str | None:
-    """The first of this process's group's file ``v2`` (unified hierarchy; None: v1 only) or ``v1``
-    (under the ``v1_controller`` hierarchy), looked for in the group's folder, then at the hierarchy's root
-    (inside a container the root is the container's own group)."""
+def _folders(v2: str | None, v1_controller: str, v1: str) -> list[tuple[Path, str]]:
+    """Where this process's group keeps file ``v2`` (unified hierarchy; None: v1 only) or ``v1``
+    (under the ``v1_controller`` hierarchy): (folder, file name) for the group's own folder, then
+    each folder above it up to the hierarchy's root (inside a container the root is the container's
+    own group; a systemd slice or a Slurm job sets its limit on a group above the process's)."""
     groups = _groups()
     places = []
     if v2 is not None and "" in groups:
-        places += [ROOT / groups[""].lstrip("/") / v2, ROOT / v2]
+        places += [(folder, v2) for folder in _up_to(ROOT, groups[""])]
     if v1_controller in groups:
-        base = ROOT / v1_controller
-        places += [base / groups[v1_controller].lstrip("/") / v1, base / v1]
-    for place in places:
-        try:
-            return place.read_text().strip()
-        except OSError:
-            continue
-    return None
+        places += [(folder, v1) for folder in _up_to(ROOT / v1_controller, groups[v1_controller])]
+    return places
+
+
+def _up_to(base: Path, group: str) -> list[Path]:
+    """The folder of ``group`` under ``base`` and each one above it, ``base`` last."""
+    own = base / group.lstrip("/")
+    return [own, *(folder for folder in own.parents if folder == base or base in folder.parents)]
+
+
+def _read(v2: str | None, v1_controller: str, v1: str) -> str | None:
+    """The first of the files of :func:`_folders` that can be read, or None."""
+    return next((text for folder, name in _folders(v2, v1_controller, v1)
+                 if (text := _text(folder / name)) is not None), None)  # fmt: skip
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
+
+
+def _binding_memory() -> tuple[int, Path, str] | None:
+    """The smallest memory limit of this process's group and the groups above it: (bytes, the
+    folder that sets it, "v2" or "v1"), or None where none is set."""
+    limits = []
+    for folder, name in _folders("memory.max", "memory", "memory.limit_in_bytes"):
+        value = _bytes(_text(folder / name))
+        if value is not None:
+            limits.append((value, folder, "v2" if name == "memory.max" else "v1"))
+    return min(limits, key=lambda limit: limit[0], default=None)
 
 
 def _bytes(text: str | None) -> int | None:
@@ -65,32 +90,50 @@ def _bytes(text: str | None) -> int | None:
 
 
 def memory_limit_bytes() -> int | None:
-    """This process's control group's memory limit in bytes (`docker run --memory`), or None."""
-    return _bytes(_read("memory.max", "memory", "memory.limit_in_bytes"))
+    """The memory limit in bytes that binds this process (`docker run --memory`, a systemd slice's
+    `MemoryMax`, a Slurm job's): the smallest of its control group's and of those above it, or None."""
+    binding = _binding_memory()
+    return None if binding is None else binding[0]
 
 
 def memory_used_bytes() -> int | None:
-    """Memory this process's control group holds now and cannot give back at once, in bytes (its
-    usage less the inactive page cache, as `docker stats` counts it), or None."""
+    """Memory the group whose limit binds holds now (else this process's own group) and cannot
+    give back at once, in bytes (its usage less the inactive page cache, as `docker stats` counts
+    it), or None."""
+    binding = _binding_memory()
+    if binding is None:
+        current, stat = _read("memory.current", "memory", "memory.usage_in_bytes"), _read(
+            "memory.stat", "memory", "memory.stat")  # fmt: skip
+    else:
+        _, folder, version = binding
+        current = _text(folder / ("memory.current" if version == "v2" else "memory.usage_in_bytes"))
+        stat = _text(folder / "memory.stat")
     try:
-        used = int(_read("memory.current", "memory", "memory.usage_in_bytes") or "")
+        used = int(current or "")
     except ValueError:
         return None
-    stat = _read("memory.stat", "memory", "memory.stat") or ""
+    stat = stat or ""
     fields = dict(line.split(maxsplit=1) for line in stat.splitlines() if " " in line)
     cache = fields.get("inactive_file", fields.get("total_inactive_file", "0"))
     return max(0, used - int(cache)) if cache.isdigit() else used
 
 
 def cpu_limit_cores() -> int | None:
-    """Whole cores this process's control group may use (`docker run --cpus 2.5`: 3), or None."""
-    text = _read("cpu.max", "cpu", "cpu.cfs_quota_us")
+    """Whole cores this process may use (`docker run --cpus 2.5`: 3): the smallest quota of its
+    control group and of those above it, or None."""
+    cores = [_cores(folder, name) for folder, name in _folders("cpu.max", "cpu", "cpu.cfs_quota_us")]
+    return min((c for c in cores if c is not None), default=None)
+
+
+def _cores(folder: Path, name: str) -> int | None:
+    """The whole cores of the CPU quota in ``folder`` (file ``name``), or None (none set, unreadable)."""
+    text = _text(folder / name)
     if text is None:
         return None
     if " " in text:  # v2: "<quota> <period>" or "max <period>"
         quota, period = text.split()[:2]
     else:  # v1: the quota alone, -1 for none; the period in its own file
-        quota, period = text, _read(None, "cpu", "cpu.cfs_period_us") or "100000"
+        quota, period = text, _text(folder / "cpu.cfs_period_us") or "100000"
     try:
         q, p = float(quota), float(period)
     except ValueError:  # "max"
