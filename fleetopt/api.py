@@ -79,6 +79,7 @@ from fleetopt.runs.folder import (
     RunDirError,
     RunFolder,
     csv_text,
+    finished_folders,
     json_text,
     unfinished_jobs,
     written_at,
@@ -1164,6 +1165,31 @@ def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | Non
     if model is not None:
         jobs = [run for run in jobs if _model_name_in(run) == model]
     return [(run.path, run.interrupted_kind(), run.running_pid()) for run in jobs]
+
+
+def unrecorded_runs(model: str | None = None, kind: str | None = None) -> list[Path]:
+    """The evaluations and sweeps in the runs folder killed after they wrote their results and
+    before they were recorded: finished (summary.json), left untidy (chunks or lock still there),
+    no process finishing them, and not in the registry (`fleetopt runs add FOLDER` records and tidies
+    each). A run forgotten on purpose (`fleetopt runs forget`) is not one. Oldest first; ``model``:
+    only runs of the model of this name; ``kind``: only runs of this kind."""
+    limits.text("model", model, optional=True)
+    limits.text("kind", kind, RUN_KINDS, optional=True)
+    untidy = [run for run in finished_folders() if run.is_job and run.left_untidy and not run.running_pid()]
+    if not untidy:
+        return []
+    recorded = {record.path.resolve() for record in Registry().list()}
+    runs = [run for run in untidy if run.path.resolve() not in recorded]
+    runs = [run for run in runs if model is None or _model_name_in(run) == model]
+    return [run.path for run in runs if kind is None or _kind_in(run) == kind]
+
+
+def _kind_in(run: RunFolder) -> str | None:
+    """The kind in a finished run folder's summary.json (None: one that cannot be read)."""
+    try:
+        return run.kind
+    except (OSError, InputError):
+        return None
 
 
 def _model_name_in(run: RunFolder) -> str | None:

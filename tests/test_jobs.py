@@ -1485,6 +1485,21 @@ def test_runs_add_of_a_job_killed_while_it_was_recorded_finishes_its_clean_up(tm
     assert sorted(p.name for p in folder.iterdir()) == finished  # no chunks, lock or temporary file
 
 
+def test_fleetopt_runs_lists_a_job_killed_while_it_was_recorded(tmp_path, monkeypatch):
+    """Such a folder was in neither list of `fleetopt runs` (finished, so not a job to resume; not
+    recorded), and an operator could not find it (from an operator's review): it is listed with the
+    command that records it, until it is recorded."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path))  # the folder is in the runs folder
+    folder = _killed_while_recorded(tmp_path)
+    code, out, err = run_cli("runs")
+    said = " ".join(out.split())
+    assert code == 0 and "finished but not recorded (stopped while it was being recorded):" in said, err
+    assert f"{folder}: fleetopt runs add {folder}" in said
+    assert run_cli("runs", "--kind", "sweep")[1].count("runs add") == 0  # an evaluation's
+    assert run_cli("runs", "add", str(folder))[0] == 0
+    assert "not recorded" not in run_cli("runs")[1]
+
+
 def test_runs_add_of_a_tidy_finished_job_takes_no_lock(tmp_path, monkeypatch):
     """A finished evaluation's folder with nothing to tidy is recorded without its lock, as before
     the clean-up above: taking it wrote a lock file, which refused a folder this user cannot write

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -200,6 +201,12 @@ def runs_list(
         console.print("not finished, so not recorded yet:")
     for folder, job_kind, pid in unfinished:
         console.print(f"  {folder} ({job_kind or 'kind unknown'}): {_job_state(folder, job_kind, pid)}",
+                      soft_wrap=True, highlight=False)  # fmt: skip
+    unrecorded = api.unrecorded_runs(model, None if kind is None else kind.value)
+    if unrecorded:  # killed while it was being recorded: finished, yet in no list before
+        console.print("finished but not recorded (stopped while it was being recorded):")
+    for folder in unrecorded:
+        console.print(f"  {folder}: {shlex.join(['fleetopt', 'runs', 'add', str(folder)])}",
                       soft_wrap=True, highlight=False)  # fmt: skip
 
 

@@ -69,6 +69,18 @@ def unfinished_jobs(root: Path | None = None) -> list[RunFolder]:
     return [run for run in map(RunFolder, folders) if run.interrupted_kind() or run.job_damage()]
 
 
+def finished_folders(root: Path | None = None) -> list[RunFolder]:
+    """The finished runs in the runs folder (``root``, default :func:`runs_dir`; its direct
+    subfolders with a summary.json), oldest first: with the registry's records, those a run killed
+    between writing its results and recording them left unrecorded."""
+    root = runs_dir() if root is None else Path(root)
+    try:
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return []
+    return [run for run in map(RunFolder, folders) if run.is_finished]
+
+
 # the end of a run folder's default name by the kind of run (<UTC time>-<model><suffix>): a solve's
 # is the model's name alone
 FOLDER_SUFFIX = {"solve": "", "stochastic": "-stochastic", "evaluate": "-evaluate", "sweep": "-sweep"}
