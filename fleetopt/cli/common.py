@@ -122,7 +122,8 @@ def errors_reported():
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except KeyboardInterrupt:
         ignore_further_stops()
-        err_console.print("interrupted")
+        # after the run was written and recorded (its printout, a report after it): said, not lost
+        err_console.print(stopped_after_writing(_WRITTEN[-1]) if _WRITTEN else "interrupted", soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except OSError as exc:  # a path the file system refuses (too long, unwritable, a file for a folder)
         name = str(exc.filename) if exc.filename is not None else ""
@@ -275,6 +276,7 @@ class _ReportingGroup(TyperGroup):
     reports a bad option or argument as one ``error:`` line (exit 2) rather than a boxed panel."""
 
     def invoke(self, ctx):
+        _WRITTEN.clear()  # this command's runs only (the tests run many commands in one process)
         with errors_reported():
             return super().invoke(ctx)
 
@@ -304,6 +306,7 @@ class _ReportingGroup(TyperGroup):
                 ignore_further_stops()
                 err_console.print("interrupted")
                 sys.exit(EXIT_INTERRUPTED)
+            ignore_further_stops()  # the work is done and said: a stop now would only change the exit code
             sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -607,9 +610,14 @@ def command_line() -> str:
     return " ".join(["fleetopt", shlex.join(sys.argv[1:])]) if sys.argv[1:] else "fleetopt"
 
 
+# the run folders this command has written and recorded (a stop after it says they are kept)
+_WRITTEN: list[Path] = []
+
+
 def say_written(path: Path, notes: dict[str, str] | None = None) -> None:
     """'wrote FOLDER (FILES): run ID', for a run written and recorded through the API: every file the
     folder holds, each with its ``notes`` ("plan.npz with the forecast optimum")."""
+    _WRITTEN.append(path)
     notes = notes or {}
     files = sorted(p.name for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     listed = ", ".join(f"{name} {notes[name]}" if name in notes else name for name in files)

@@ -387,6 +387,12 @@ class ProcessExecutor:
                     "memory, or by a signal)"
                 ) from None
 
+        submitted: list = []
+
+        def submit(chunk):
+            submitted.append(pool.submit(_process_chunk, chunk, spec, self.backend_name))
+            return submitted[-1]
+
         try:
             results = _gather(
                 plans,
@@ -394,10 +400,11 @@ class ProcessExecutor:
                 chunks,
                 store,
                 progress,
-                lambda c: pool.submit(_process_chunk, c, spec, self.backend_name),
+                submit,
                 next_done,
             )
         except BaseException:  # stopped: the queued chunks are dropped, the running ones ended
+            _release_held_locks(submitted)
             # shutdown first: the pool's thread drops the queued chunks before it sees its workers
             # die; SIGKILL, since a SIGTERM that reaches a worker still starting (between fork and
             # exec) is lost (the workers hold nothing to clean up: the parent stores the chunks)
@@ -408,6 +415,16 @@ class ProcessExecutor:
             raise
         pool.shutdown()
         return results
+
+
+def _release_held_locks(futures: list) -> None:
+    """Release the futures' locks this thread still holds: a stop (SIGTERM, Ctrl-C) raised inside
+    ``wait()`` while it held them left them held for good, and the pool's thread, setting a
+    result, then blocked on one, and the process's exit with it (it hung until killed)."""
+    for future in futures:
+        lock = future._condition._lock
+        while getattr(lock, "_is_owned", lambda: False)():
+            lock.release()
 
 
 def _worker_pool(workers: int, data: ModelData):
