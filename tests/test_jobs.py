@@ -1661,3 +1661,22 @@ def test_the_memory_budget_is_shared_by_the_workers(tmp_path, monkeypatch):
         return job.settings["plan_chunk"], job.settings["scenario_chunk"]
 
     assert blocks(2, 80_000_000) == blocks(1, 40_000_000) != blocks(1, 80_000_000)
+
+
+def test_a_full_disk_as_the_job_starts_names_its_folder(tmp_path, monkeypatch):
+    """`error: No space left on device` named nothing where the job's first files could not be
+    written (from an operator's review): the folder it was to start in is named, and none is left."""
+    import errno
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    assert run_cli("solve", "tiny", "--out", str(tmp_path / "plan"))[0] == 0
+
+    def full(self, settings):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(RunFolder, "write_job", full)
+    out = tmp_path / "E"
+    plans = str(tmp_path / "plan")
+    code, _, err = run_cli("evaluate", "--plans", plans, "--scenarios", "20", "--out", str(out))
+    assert code == 2 and f"error: cannot use {out}: No space left on device" in " ".join(err.split()), err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".E")]

@@ -127,7 +127,7 @@ def errors_reported():
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except OSError as exc:  # a path the file system refuses (too long, unwritable, a file for a folder)
         name = str(exc.filename) if exc.filename is not None else ""
-        shown = name if len(name) <= 60 else name[:60] + "..."
+        shown = name if len(name) <= 200 else f"{name[:60]}...{name[-60:]}"  # its end says most
         # a write that fails as a whole (a disk full) names no file
         err_console.print(f"error: cannot use {shown}: {exc.strerror or exc}" if shown else
                           f"error: {exc.strerror or exc}")  # fmt: skip
