@@ -690,9 +690,12 @@ def resume_evaluation(
     executor: str | None = None,
     ray_address: str | None = None,
     max_memory: int | None = None,
+    plans: str | Path | None = None,
 ) -> EvaluationJob:
     """The job of an interrupted evaluation run (folder or run id), with the same plans, model and
     settings: :meth:`EvaluationJob.run` it with the folder to compute only what it had not saved.
+    ``plans``: where its plans file (or the run folder holding it) is now, where it moved since it
+    started (the same file, checked by its SHA-256; None: where the job found it).
     ``backend``, ``threads``, ``workers``, ``executor``, ``ray_address`` and ``max_memory`` (as
     :func:`prepare_evaluation`'s; None: the job's own) change how this resume runs, not its results
     (a job started on a GPU finished on a CPU: NumPy, the C build and CuPy agree to 1e-12; a job
@@ -702,7 +705,7 @@ def resume_evaluation(
     run = resolve_run(folder, "folder")
     how = {"backend": backend, "threads": threads, "workers": workers, "executor": executor,
            "ray_address": ray_address, "max_memory": max_memory}  # fmt: skip
-    job = _resume_evaluation(run, how)
+    job = _resume_evaluation(run, how, plans)
     with RunFolder(run).locked_for_run():  # a warning raised as an error lets go of the folder
         _warn_if_other_model_version(job.loaded, job.source)
     return job

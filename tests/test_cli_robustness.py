@@ -582,7 +582,7 @@ def test_a_damaged_sweep_job_file_is_named_with_its_field(stopped_sweep, here, t
 @pytest.mark.parametrize(
     "args, named",
     [
-        (["--scenarios", "5", "--plans", "P", "--out", "Y"], "--plans, --scenarios, --out"),
+        (["--scenarios", "5", "--plans", "P", "--out", "Y"], "--scenarios, --out"),
         (["tiny", "--seed", "0"], "MODEL, --seed"),  # the default value, given: still refused
         (["--deterministic"], "--deterministic"),
     ],

@@ -1197,10 +1197,18 @@ def test_a_job_whose_plans_file_is_gone_says_it_cannot_be_finished_and_what_to_d
     kept = (tmp_path / "plans.npz").read_bytes()
     (tmp_path / "plans.npz").unlink()
     with pytest.raises(PlanFileError, match=r"plans\.npz: the plans file the evaluation started from is gone "
-                       r"since the run started: .* put it back where it was, or start the evaluation anew"):
+                       r"since the run started: .* put it back where it was, or give where it is now "
+                       r"\(fleetopt evaluate --resume .* --plans FILE\), or start the evaluation anew"):
         api.resume_evaluation(folder)
-    (tmp_path / "plans.npz").write_bytes(kept)
-    assert api.resume_evaluation(folder).run(folder).metrics.shape[0] == 6
+    # moved: given where it is now, the same file by its SHA-256 (it could only be put back before,
+    # from an operator's review); another file is refused
+    (tmp_path / "moved.npz").write_bytes(kept)
+    (tmp_path / "other.npz").write_bytes(kept + b"\0")
+    with pytest.raises(PlanFileError, match=r"other\.npz is not the plans file this evaluation started from"):
+        api.resume_evaluation(folder, plans=tmp_path / "other.npz")
+    code, _, err = run_cli("evaluate", "--resume", str(folder), "--plans", str(tmp_path / "moved.npz"))
+    assert code == 0, err
+    assert pd.read_csv(folder / "metrics.csv").shape[0] == 6
 
 
 @pytest.mark.parametrize("edit", [_edit_model, _edit_plans], ids=["model.yaml edited", "plans changed"])

@@ -97,7 +97,8 @@ def evaluate(
         str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
         typer.Option(
             callback=path_given("run folder, run id or plan file"),
-            help="A run folder (solve or sweep), a run id, or a plan file (.npz, one plan or many).",
+            help="A run folder (solve or sweep), a run id, or a plan file (.npz, one plan or many). With "
+            "--resume: where the job's plans file is now, if it moved (the same file, by its SHA-256).",
         ),
     ] = None,
     scenarios: ScenariosOption = limits.DEFAULT_SCENARIOS,
@@ -145,7 +146,7 @@ def evaluate(
 ) -> None:
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
     if resume is not None:
-        refuse_with_resume(ctx, (*EVALUATE_AGAIN, *HOW_IT_RUNS))
+        refuse_with_resume(ctx, (*EVALUATE_AGAIN, *HOW_IT_RUNS, "plans"))  # --plans: where they moved
         registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = RunFolder(api.resolve_run(resume))
         apply_kept_options(ctx, folder, EVALUATE_AGAIN)  # --report, the ranking it started with
@@ -153,7 +154,9 @@ def evaluate(
         given_how = {"backend": backend.value, "threads": threads, "workers": workers,
                      "executor": executor.value, "ray_address": ray_address,
                      "max_memory": memory_budget(max_memory)}  # fmt: skip
-        job = api.resume_evaluation(folder.path, **{k: v for k, v in given_how.items() if given(ctx, k)})
+        moved = None if plans is None else api.resolve_run(plans)
+        job = api.resume_evaluation(folder.path, plans=moved,
+                                    **{k: v for k, v in given_how.items() if given(ctx, k)})  # fmt: skip
     else:
         if plans is None:
             raise InputError("give --plans (a run folder, run id or plan file), or --resume a run folder")

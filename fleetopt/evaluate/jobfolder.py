@@ -34,11 +34,13 @@ from fleetopt.evaluate.sources import (
     PLANS_RELATIVE,
     evaluated_plans_file,
     model_copy_of,
+    plan_file_of,
     plans_seen_from,
     read_plans,
     solve_objective,
 )
 from fleetopt.runs import limits
+from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.loading import LoadedModel, bundled_model_names, load_model
 
@@ -214,10 +216,13 @@ def prepare_evaluation(
 HOW_IT_RUNS = ("backend", "threads", "workers", "executor", "ray_address", "max_memory")
 
 
-def resume_evaluation(folder: str | Path, how: dict | None = None) -> EvaluationJob:
+def resume_evaluation(
+    folder: str | Path, how: dict | None = None, plans: str | Path | None = None
+) -> EvaluationJob:
     """The job of an interrupted evaluation run folder, with the same plans, model and chunks;
     ``how``: settings of :data:`HOW_IT_RUNS` for this resume in place of job.json's (a job started on
-    a GPU finished on a CPU, or with NumPy where the C build cannot be made).
+    a GPU finished on a CPU, or with NumPy where the C build cannot be made); ``plans``: where its
+    plans file is now, if it moved (the same file, by its SHA-256; None: where it was).
 
     The folder is locked to this process (:meth:`RunFolder.hold_lock`) from here until the job's
     run is written; a resume refused here (a finished folder, an edited model.yaml or job.json,
@@ -230,7 +235,7 @@ def resume_evaluation(folder: str | Path, how: dict | None = None) -> Evaluation
     how = checked_how(how or {}, HOW_IT_RUNS)
     # locked before anything is read: another process may be running it, or finishing it
     with run.locked_for_run():
-        return _resumed_job(run, how)
+        return _resumed_job(run, how, plans)
 
 
 def checked_how(how: dict, allowed: tuple[str, ...]) -> dict:
@@ -259,11 +264,28 @@ def _plans_gone(plans_file: Path, now: str | None, then: str, folder: Path) -> s
     return (
         f"{plans_file}: the plans file the evaluation started from {what}: its saved chunks are "
         f"figures of those plans, so it can be finished only with that file; put it back where it "
-        f"was, or start the evaluation anew in another folder ({folder} may then be deleted)"
+        f"was, or give where it is now ({resume_command('evaluate', folder, '--plans', 'FILE')}), or "
+        f"start the evaluation anew in another folder ({folder} may then be deleted)"
     )
 
 
-def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
+def _moved_plans(plans: str | Path, then: str) -> tuple[Path, str]:
+    """The plans file given for a resume (or its run folder's) and its SHA-256, which must be the
+    job's: other plans would be finished under the job's chunks of these."""
+    path = limits.path("plans", plans, optional=False)
+    if not path.exists():
+        raise PlanFileError(f"{path}: no such run folder or plan file")
+    found = plan_file_of(path)
+    now = file_sha256(found)
+    if now != then:
+        raise PlanFileError(
+            f"{found} is not the plans file this evaluation started from (SHA-256 {now[:12]}... against "
+            f"{then[:12]}...): its saved chunks are figures of that file"
+        )
+    return found, now
+
+
+def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> EvaluationJob:
     if run.is_finished:
         if run.job().get("kind") == "sweep":
             raise PlanFileError(
@@ -278,7 +300,10 @@ def _resumed_job(run: RunFolder, how: dict) -> EvaluationJob:
     run.check_job_version()
     # found again where the runs were moved or copied; read once: a plan file may be gigabytes, and
     # the job keeps the hash it was checked against
-    plans_file, plans_sha256 = evaluated_plans_file(settings, run.path, settings["plans_sha256"])
+    if plans is not None:  # moved since: the same file, by its hash
+        plans_file, plans_sha256 = _moved_plans(plans, settings["plans_sha256"])
+    else:
+        plans_file, plans_sha256 = evaluated_plans_file(settings, run.path, settings["plans_sha256"])
     if plans_sha256 != settings["plans_sha256"]:
         raise PlanFileError(_plans_gone(plans_file, plans_sha256, settings["plans_sha256"], run.path))
     runs = {"backend": settings["backend"], "executor": settings["executor"],
