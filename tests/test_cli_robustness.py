@@ -138,8 +138,9 @@ def test_a_budget_above_physical_memory_is_capped_with_a_warning(solve_run, here
 def test_the_memory_a_simulation_runs_in(monkeypatch):
     monkeypatch.setattr(resources, "physical_ram_bytes", lambda: 8 * 10**9)
     assert resources.simulation_memory("numpy", "local", 1).size == 8 * 10**9
-    per_worker = resources.simulation_memory("auto", "local", 4)
-    assert per_worker.size == 2 * 10**9 and "shared by 4 workers" in per_worker.what
+    # a budget is the run's, shared by its workers (each sizing its chunks to its share): the whole RAM
+    shared = resources.simulation_memory("auto", "local", 4)
+    assert shared.size == 8 * 10**9 and "shared by the 4 workers" in shared.what
     assert resources.simulation_memory("numpy", "ray", 1) is None  # the cluster's machines: unknown here
     monkeypatch.syspath_prepend(str(REPO / "tests" / "fake_cupy"))  # a stand-in GPU with 8 GiB
     monkeypatch.delitem(sys.modules, "cupy", raising=False)

@@ -1206,7 +1206,11 @@ def test_a_job_whose_plans_file_is_gone_says_it_cannot_be_finished_and_what_to_d
     (tmp_path / "other.npz").write_bytes(kept + b"\0")
     with pytest.raises(PlanFileError, match=r"other\.npz is not the plans file this evaluation started from"):
         api.resume_evaluation(folder, plans=tmp_path / "other.npz")
-    code, _, err = run_cli("evaluate", "--resume", str(folder), "--plans", str(tmp_path / "moved.npz"))
+    code, _, err = run_cli("evaluate", "--resume", str(folder), "--plans", str(tmp_path / "other.npz"))
+    assert code == 2 and "is not the plans file this evaluation started from" in " ".join(err.split()), err
+    api.resume_evaluation(folder, plans=tmp_path / "moved.npz")  # kept in job.json: found again
+    assert json.loads((folder / "job.json").read_text())["plans_source"] == str(tmp_path / "moved.npz")
+    code, _, err = run_cli("evaluate", "--resume", str(folder))
     assert code == 0, err
     assert pd.read_csv(folder / "metrics.csv").shape[0] == 6
 
@@ -1669,6 +1673,13 @@ def test_the_memory_budget_is_shared_by_the_workers(tmp_path, monkeypatch):
         return job.settings["plan_chunk"], job.settings["scenario_chunk"]
 
     assert blocks(2, 80_000_000) == blocks(1, 40_000_000) != blocks(1, 80_000_000)
+    # capped, where it is, to the whole machine's memory (not to a worker's share, then halved again)
+    from fleetopt.evaluate import resources
+
+    monkeypatch.setattr(resources, "physical_ram_bytes", lambda: 100_000_000)
+    assert resources.budget_within_memory(80_000_000, "numpy", "local", 2) == 80_000_000
+    with pytest.warns(FleetoptWarning, match="shared by the 2 workers: the budget is capped to 100 MB"):
+        assert resources.budget_within_memory(150_000_000, "numpy", "local", 2) == 100_000_000
 
 
 def test_a_full_disk_as_the_job_starts_names_its_folder(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import TINY_PATH, run_cli
 from test_cli_robustness import assert_one_error, leftovers
 
 from fleetopt import api
@@ -440,3 +440,20 @@ def test_the_orders_table_lists_each_purchase_with_its_capex(free):
              "capex_usd": 1.2e8}  # fmt: skip
     assert orders.to_dict("records") == [order]
     assert orders["capex_usd"].sum() == free.statements.lines["capex_gpu_usd"].sum()
+
+
+def test_a_fleet_installed_in_the_first_quarter_is_no_purchase(tmp_path):
+    """A `fleet` entry bought in the horizon's first quarter is a cohort bought in quarter 0 as the
+    plan's own orders are: its retirement was named "bought and retired within a year" (at "inf%"
+    of the GPUs bought) and it would have been listed as an order (from a review)."""
+    from fleetopt.core.plan import Plan
+    from fleetopt.core.results import orders_frame, soon_retired
+
+    text = TINY_PATH.read_text().replace("purchased: 2024Q1", "purchased: 2026Q3")
+    (tmp_path / "m.yaml").write_text(text)
+    data = api.load(tmp_path / "m.yaml")[1]
+    installed = next(co for co in data.cohorts if co.existing)
+    assert installed.bought == 0
+    plan = Plan.empty(data)
+    plan.retire_inference[installed.index, 1] = 500.0
+    assert soon_retired(data, plan) is None and orders_frame(data, plan).empty

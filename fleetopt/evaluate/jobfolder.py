@@ -300,8 +300,10 @@ def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> 
     run.check_job_version()
     # found again where the runs were moved or copied; read once: a plan file may be gigabytes, and
     # the job keeps the hash it was checked against
-    if plans is not None:  # moved since: the same file, by its hash
+    if plans is not None:  # moved since: the same file, by its hash, kept where it now is
         plans_file, plans_sha256 = _moved_plans(plans, settings["plans_sha256"])
+        seen = plans_seen_from(plans_file, run.path)
+        run.write_job({**run.job(), "plans_source": str(plans_file.resolve()), PLANS_RELATIVE: seen})
     else:
         plans_file, plans_sha256 = evaluated_plans_file(settings, run.path, settings["plans_sha256"])
     if plans_sha256 != settings["plans_sha256"]:

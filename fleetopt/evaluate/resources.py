@@ -33,9 +33,10 @@ def physical_ram_bytes() -> int | None:
 
 
 def simulation_memory(backend: str, executor: str, workers: int) -> DeviceMemory | None:
-    """The physical memory one simulation chunk runs in: the GPU's for CuPy, else this machine's
-    RAM (split between ``workers`` processes, each of which holds a chunk). None where it cannot be
-    known here: Ray tasks run on the cluster's machines, and a CuPy that cannot run is refused later."""
+    """The physical memory the simulation runs in: the GPU's for CuPy, else this machine's RAM (the
+    whole of it for ``workers`` processes too: a budget is the run's, each worker sizing its chunks
+    to its share). None where it cannot be known here: Ray tasks run on the cluster's machines, and
+    a CuPy that cannot run is refused later."""
     if executor == "ray":
         return None
     if backend in ("auto", "cupy") and workers == 1:
@@ -51,8 +52,7 @@ def simulation_memory(backend: str, executor: str, workers: int) -> DeviceMemory
     limit = cgroups.memory_limit_bytes()
     whose = "memory limit of this container" if limit == ram else "physical memory (RAM) of this machine"
     if workers > 1:
-        shared = f"{whose} per worker ({format_bytes(ram)} shared by {workers} workers)"
-        return DeviceMemory(ram // workers, shared)
+        whose += f", shared by the {workers} workers"
     return DeviceMemory(ram, whose)
 
 
