@@ -571,7 +571,13 @@ class SweepResult:
         CVaR5 among plans with ..." read as the best CVaR5 of all (from a capacity planner's review)."""
         metrics, column = self._metrics, RANK_COLUMNS[self.rule.prefer]
         pick = float(self.recommended[column])
-        better = np.flatnonzero(metrics[column].to_numpy(dtype=float) > pick + 1e-9 * max(1.0, abs(pick)))
+        better = metrics[column].to_numpy(dtype=float) > pick + 1e-9 * max(1.0, abs(pick))
+        # not those the sentences around it name: breaching on the forecast, the optimum missing the rule
+        if self.rule.forecast_within_limits and FORECAST_OK in metrics:
+            better &= metrics[FORECAST_OK].to_numpy(dtype=bool)
+        if limits_missed(self.forecast_optimum, self.rule):
+            better &= (metrics["plan"] != self.forecast_optimum["plan"]).to_numpy()
+        better = np.flatnonzero(better)
         if not better.size:
             return ""
         named = [f"{metrics['plan'].iloc[at]} ({', '.join(conditions_missed(metrics, self.rule, at))})"
