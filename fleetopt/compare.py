@@ -19,6 +19,7 @@ from fleetopt.core.results import (
     covenant_headroom,
     gpus_bought,
     h100_hours_in_service,
+    horizon_totals,
     lowest_headroom,
     power_built_mw,
     present_cost,
@@ -764,9 +765,7 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
         "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
         "peak_debt_forecast_usd": on_forecast.peak_debt_usd,
-        "capex_gpu_total_usd": float(st.lines["capex_gpu_usd"].sum()),
-        "capex_power_total_usd": float(st.lines["capex_power_usd"].sum()),
-        "revenue_total_usd": float(st.lines["revenue_usd"].sum()),
+        **horizon_totals(st.lines),
         "present_cost_usd": cost,
         "present_cost_per_h100_hour_usd": per_hour if per_hour is not None else np.nan,
         "market_demand_served": float(demand_served),

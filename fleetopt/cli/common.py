@@ -28,7 +28,17 @@ except ImportError:  # pragma: no cover
 from fleetopt import __version__, api
 from fleetopt.cli.render import text_console
 from fleetopt.core.units import counted
-from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, FleetoptWarning, InputError, StoppedAfterWriting
+from fleetopt.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INFEASIBLE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_NO_PLAN,
+    FleetoptError,
+    FleetoptWarning,
+    InputError,
+    StoppedAfterWriting,
+)
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.engine import AUTO_C_BUILD_PAIR_QUARTERS
@@ -321,9 +331,10 @@ app = typer.Typer(
     # ("--max-default-pr…") on an 80-column terminal or in a log
     rich_markup_mode=None,
     # what a batch script reads from a run (README "Exit codes")
-    epilog="Exit codes: 0 success; 1 an unexpected internal error; 2 bad input (the message names it); 3 an "
-    "infeasible model; 4 no feasible plan within the time limit; 130 interrupted (Ctrl-C, SIGTERM, or a "
-    "worker process killed): an evaluation or sweep says how to --resume it.",
+    epilog=f"Exit codes: 0 success; {EXIT_INTERNAL} an unexpected internal error; {EXIT_BAD_INPUT} bad input "
+    f"(the message names it); {EXIT_INFEASIBLE} an infeasible model; {EXIT_NO_PLAN} no feasible plan within "
+    f"the time limit; {EXIT_INTERRUPTED} interrupted (Ctrl-C, SIGTERM, or a worker process killed): an "
+    "evaluation or sweep says how to --resume it.",
 )
 
 
@@ -439,7 +450,14 @@ def checked(check, *bounds):
     return callback
 
 
-ReportFlag = Annotated[bool, typer.Option("--report", help="Also write report.html in the run folder.")]
+ReportFlag = Annotated[
+    bool,
+    typer.Option(
+        "--report/--no-report",
+        help="Also write report.html in the run folder (--no-report overrides a --report a resumed run "
+        "started with).",
+    ),
+]
 ScenariosOption = Annotated[
     int,
     typer.Option(

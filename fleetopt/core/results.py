@@ -134,6 +134,15 @@ def gpus_by_generation(data: ModelData, plan: Plan) -> pd.DataFrame:
     return out
 
 
+def horizon_totals(lines: dict) -> dict[str, float]:
+    """Revenue and GPU and power capex over the horizon, USD, from a plan's statement lines."""
+    return {
+        "revenue_total_usd": float(lines["revenue_usd"].sum()),
+        "capex_gpu_total_usd": float(lines["capex_gpu_usd"].sum()),
+        "capex_power_total_usd": float(lines["capex_power_usd"].sum()),
+    }
+
+
 def lowest_headroom(headroom: dict[str, float | str | None]) -> float | None:
     """The lowest share of :func:`covenant_headroom` (None where no covenant has one)."""
     return min((v for v in headroom.values() if isinstance(v, float)), default=None)
@@ -514,8 +523,6 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "power_built_mw": power_built_mw(data, plan),
         "contracts_accepted": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] > 0.5],
         "contracts_declined": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] <= 0.5],
-        "revenue_total_usd": float(lines["revenue_usd"].sum()),
-        "capex_gpu_total_usd": float(lines["capex_gpu_usd"].sum()),
-        "capex_power_total_usd": float(lines["capex_power_usd"].sum()),
+        **horizon_totals(lines),
         "shocked": shocked_cash(data, plan, st),
     }

@@ -114,7 +114,8 @@ def memory_used_bytes() -> int | None:
         return None
     stat = stat or ""
     fields = dict(line.split(maxsplit=1) for line in stat.splitlines() if " " in line)
-    cache = fields.get("inactive_file", fields.get("total_inactive_file", "0"))
+    # v1's usage counts the groups below too, as only its total_inactive_file does (v2 has no total_)
+    cache = fields.get("total_inactive_file", fields.get("inactive_file", "0"))
     return max(0, used - int(cache)) if cache.isdigit() else used
 
 

@@ -382,15 +382,15 @@ class ProcessExecutor:
             try:
                 return future, future.result()
             except BrokenProcessPool:  # a traceback and exit 1 before
-                raise WorkerLost(
-                    "a worker process ended before its chunk was done (killed by the system: out of "
-                    "memory, or by a signal)"
-                ) from None
+                raise WorkerLost(WORKER_LOST) from None
 
         submitted: list = []
 
         def submit(chunk):
-            submitted.append(pool.submit(_process_chunk, chunk, spec, self.backend_name))
+            try:
+                submitted.append(pool.submit(_process_chunk, chunk, spec, self.backend_name))
+            except BrokenProcessPool:  # it broke while the stored chunks were read
+                raise WorkerLost(WORKER_LOST) from None
             return submitted[-1]
 
         try:
@@ -560,6 +560,11 @@ class RayExecutor:
                 f"of the kernel {fell_back[0]}"
             )
         return results
+
+
+# a worker process gone: most often the system's out-of-memory killer, else a signal or a crash
+WORKER_LOST = ("a worker process ended before its chunk was done (killed by the system: out of memory, "
+               "a signal, or a crash)")  # fmt: skip
 
 
 class WorkerLost(FleetoptError):

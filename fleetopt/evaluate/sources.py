@@ -132,7 +132,7 @@ def _evaluated_plans(run: RunFolder) -> Path:
     if now is not None and now == then:
         return file
     changed = f"changed since (SHA-256 {now[:12]}... now, {str(then)[:12]}... then)" if now else ""
-    what = changed or "is gone"
+    what = "cannot be checked: the evaluation kept no plans_sha256" if not then else changed or "is gone"
     raise PlanFileError(
         f"{run.path} is an evaluation's folder: it holds the plans' figures, not the plans; they were "
         f"read from {file}, which {what}: give the plans themselves (a run folder or plan file)"

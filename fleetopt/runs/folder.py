@@ -631,11 +631,10 @@ class RunFolder:
                 raise RunDirError(f"{self.path} was taken by another run while this one started: choose a "
                                   "new or empty folder") from None  # fmt: skip
             _HELD_LOCKS[self.path.resolve()] = _HELD_LOCKS.pop(partial.path.resolve())  # the lock moved with it
-        except OSError as exc:  # a disk full says no file: the folder the job was to start in
+        except OSError as exc:  # a disk full: the folder the job was to start in
             partial.release_lock()
             shutil.rmtree(partial.path, ignore_errors=True)
-            if exc.filename is not None:
-                raise
+            # named by the folder the job was to start in, not a file of the temporary one removed
             raise OSError(exc.errno, exc.strerror or str(exc), str(self.path)) from None
         except BaseException:
             partial.release_lock()
