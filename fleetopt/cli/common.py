@@ -687,12 +687,13 @@ def apply_kept_options(ctx: typer.Context, run: RunFolder, names: tuple[str, ...
     """A resume ends as the run would have: each option of ``names`` not given now takes the value
     the stopped run's job.json keeps for it (:data:`RESUME_OPTIONS`: --report, a ranking), as if
     typed again; one given now replaces the kept one. The caller reads them from ``ctx.params``."""
-    by_opt = {opt: param for param in ctx.command.params if param.name in names and not given(ctx, param.name)
-              for opt in (*param.opts, *param.secondary_opts)}  # fmt: skip
+    every = {opt: param for param in ctx.command.params for opt in (*param.opts, *param.secondary_opts)}
     tokens = iter(kept_options(run.path))
     for token in tokens:
-        param = by_opt.get(token)
-        if param is None:  # given now
+        param = every.get(token)
+        if param is None or param.name not in names or given(ctx, param.name):  # given now: its own
+            if param is not None and not param.is_flag:
+                next(tokens, None)  # and its value
             continue
         typed = None if param.is_flag else next(tokens, None)
         try:
