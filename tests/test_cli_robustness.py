@@ -1400,4 +1400,7 @@ def test_an_options_value_that_reads_like_an_option_is_not_counted():
     assert "--limit" in repeated_option(group, ["runs", "--model", "show", "--limit", "3", "--limit", "4"])
     # --help wins, and a flag of one form given twice says the same thing twice
     assert repeated_option(group, ["evaluate", "--plans", "A", "--plans", "B", "--help"]) is None
-    assert repeated_option(group, ["solve", "tiny", "--report", "--report"]) is None
+    assert repeated_option(group, ["runs", "forget", "--missing", "--missing"]) is None
+    # a flag with two forms given twice may say two things: refused ("--report --no-report")
+    assert "--report / --no-report is given more than once" in repeated_option(
+        group, ["solve", "tiny", "--report", "--no-report"])
