@@ -57,6 +57,12 @@ class Cohort:
     def existing(self) -> bool:
         return self.initial_training + self.initial_inference > 0
 
+    @property
+    def is_purchase(self) -> bool:
+        """A cohort the plan buys: bought in the horizon, not a `fleet` entry (one installed in the
+        horizon's first quarter has ``bought`` 0 too)."""
+        return self.bought >= 0 and not self.existing
+
 
 @dataclass(frozen=True)
 class ContractData:

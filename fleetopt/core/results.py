@@ -115,8 +115,8 @@ def orders_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
     and their capex (USD, the cohort's price per GPU in that quarter: the statements'
     `capex_gpu_usd` of the quarter, summed over its rows)."""
     rows = []
-    in_horizon = (co for co in data.cohorts if co.bought >= 0 and not co.existing)  # the plan's orders
-    for co in sorted(in_horizon, key=lambda co: (co.bought, co.sku, co.site)):
+    purchases = (co for co in data.cohorts if co.is_purchase)
+    for co in sorted(purchases, key=lambda co: (co.bought, co.sku, co.site)):
         blocks = plan.buy_blocks[co.sku, co.site, co.bought]
         if blocks > 1e-9:
             gpus = blocks * data.block_size[co.sku]
@@ -179,7 +179,7 @@ def soon_retired(data: ModelData, plan: Plan) -> str | None:
     this way: the solver's only room, which no status shows."""
     q, retire = data.quarter_labels, plan.retire
     parts: list[tuple[float, str]] = []
-    for co in (co for co in data.cohorts if co.bought >= 0 and not co.existing):  # the plan's purchases
+    for co in (co for co in data.cohorts if co.is_purchase):
         window = retire[co.index, co.bought : co.bought + SOON_RETIRED_QUARTERS]
         name = f"{data.sku_names[co.sku]}@{data.sites[co.site].name} bought {q[co.bought]}"
         parts += [(window[d], f"{window[d]:,.0f} of {name} retired in {q[co.bought + d]}")
@@ -190,9 +190,8 @@ def soon_retired(data: ModelData, plan: Plan) -> str | None:
     listed = [words for _, words in parts[:SOON_RETIRED_LISTED]]
     if len(parts) > SOON_RETIRED_LISTED:
         listed.append(f"{len(parts) - SOON_RETIRED_LISTED} more")
-    total = sum(n for n, _ in parts)
-    bought = float((plan.buy_blocks * data.block_size[:, None, None]).sum())  # > 0: GPUs were retired
-    return f"{total:,.0f} GPUs ({total / bought:.1%} of those bought): " + "; ".join(listed)
+    total = sum(n for n, _ in parts)  # of GPUs bought, so gpus_bought > 0
+    return f"{total:,.0f} GPUs ({total / gpus_bought(data, plan):.1%} of those bought): " + "; ".join(listed)
 
 
 def untested_breaches(data: ModelData, st: Statements) -> str | None:

@@ -522,7 +522,7 @@ def _purchase_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
             f"{data.quarter_labels[t]}, when it is not on sale"
         )
     for c in data.cohorts:
-        if c.existing or c.bought < 0 or not data.alive[c.index, c.bought]:
+        if not c.is_purchase or not data.alive[c.index, c.bought]:
             continue
         gpus = stack.buy_blocks[:, c.sku, c.site, c.bought] * data.block_size[c.sku]
         held = stack.held[:, c.index, c.bought]

@@ -37,6 +37,7 @@ from fleetopt.evaluate.sources import (
     plan_file_of,
     plans_seen_from,
     read_plans,
+    sha_change,
     solve_objective,
 )
 from fleetopt.runs import limits
@@ -260,7 +261,7 @@ def checked_how(how: dict, allowed: tuple[str, ...]) -> dict:
 def _plans_gone(plans_file: Path, now: str | None, then: str, folder: Path) -> str:
     """Why a job cannot be finished without the plans file it started from, and what to do."""
     what = ("is gone since the run started" if now is None else
-            f"changed since the run started (SHA-256 {now[:12]}... now, {then[:12]}... then)")  # fmt: skip
+            f"changed since the run started ({sha_change(now, then)})")  # fmt: skip
     return (
         f"{plans_file}: the plans file the evaluation started from {what}: its saved chunks are "
         f"figures of those plans, so it can be finished only with that file; put it back where it "
@@ -279,8 +280,8 @@ def _moved_plans(plans: str | Path, then: str) -> tuple[Path, str]:
     now = file_sha256(found)
     if now != then:
         raise PlanFileError(
-            f"{found} is not the plans file this evaluation started from (SHA-256 {now[:12]}... against "
-            f"{then[:12]}...): its saved chunks are figures of that file"
+            f"{found} is not the plans file this evaluation started from ({sha_change(now, then)}): its "
+            "saved chunks are figures of that file"
         )
     return found, now
 

@@ -131,12 +131,17 @@ def _evaluated_plans(run: RunFolder) -> Path:
     file, now = evaluated_plans_file(summary, run.path, then)
     if now is not None and now == then:
         return file
-    changed = f"changed since (SHA-256 {now[:12]}... now, {str(then)[:12]}... then)" if now else ""
+    changed = f"changed since ({sha_change(now, then)})" if now else ""
     what = "cannot be checked: the evaluation kept no plans_sha256" if not then else changed or "is gone"
     raise PlanFileError(
         f"{run.path} is an evaluation's folder: it holds the plans' figures, not the plans; they were "
         f"read from {file}, which {what}: give the plans themselves (a run folder or plan file)"
     )
+
+
+def sha_change(now: str, then: str) -> str:
+    """A file's SHA-256 now beside the one kept for it, short: 'SHA-256 3f2a... now, 9c1b... then'."""
+    return f"SHA-256 {now[:12]}... now, {str(then)[:12]}... then"
 
 
 def _names_purchases(path: Path) -> bool:

@@ -61,24 +61,25 @@ def unfinished_jobs(root: Path | None = None) -> list[RunFolder]:
     direct subfolders) that have not finished: interrupted, or still running in another process
     (:meth:`RunFolder.running_pid`), or whose job.json is damaged (:meth:`RunFolder.job_damage`). The registry records a run once it finishes, so these are the
     jobs `--resume` finishes. Oldest first (folder names start with their time)."""
-    root = runs_dir() if root is None else Path(root)
-    try:  # a folder being written whole (.NAME.partial-...) is not a run yet
-        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    except OSError:
-        return []
-    return [run for run in map(RunFolder, folders) if run.interrupted_kind() or run.job_damage()]
+    return [run for run in _run_folders(root) if run.interrupted_kind() or run.job_damage()]
 
 
 def finished_folders(root: Path | None = None) -> list[RunFolder]:
     """The finished runs in the runs folder (``root``, default :func:`runs_dir`; its direct
     subfolders with a summary.json), oldest first: with the registry's records, those a run killed
     between writing its results and recording them left unrecorded."""
+    return [run for run in _run_folders(root) if run.is_finished]
+
+
+def _run_folders(root: Path | None) -> list[RunFolder]:
+    """The direct subfolders of the runs folder (``root``, default :func:`runs_dir`), oldest first
+    (folder names start with their time); none where it cannot be read."""
     root = runs_dir() if root is None else Path(root)
-    try:
+    try:  # a folder being written whole (.NAME.partial-...) is not a run yet
         folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     except OSError:
         return []
-    return [run for run in map(RunFolder, folders) if run.is_finished]
+    return [RunFolder(folder) for folder in folders]
 
 
 # the end of a run folder's default name by the kind of run (<UTC time>-<model><suffix>): a solve's

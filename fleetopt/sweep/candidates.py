@@ -759,20 +759,21 @@ def within_limit(values, bound: str, limit: float):
 
 def limits_missed(row: pd.Series, rule: Rule) -> list[str]:
     """The rule's own limits a plan's metrics row misses, in words: 'P(breach) 87.5% above 60.0%'."""
-    missed = []
-    for column, bound, limit in rule_limits(rule):
-        if not within_limit(row[column], bound, limit):
-            value, cap = _limit_value(column, row[column]), _limit_value(column, limit)
-            missed.append(f"{LIMIT_WORDS[column][0]} {value} {'above' if bound == 'max' else 'below'} {cap}")
-    return missed
+    return [_missed_words(column, bound, limit, row[column]) for column, bound, limit in rule_limits(rule)
+            if not within_limit(row[column], bound, limit)]  # fmt: skip
+
+
+def _missed_words(column: str, bound: str, limit: float, value: float) -> str:
+    """A limit missed, in words: 'P(breach) 87.5% above 60.0%'."""
+    side = "above" if bound == "max" else "below"
+    return f"{LIMIT_WORDS[column][0]} {_limit_value(column, value)} {side} {_limit_value(column, limit)}"
 
 
 def conditions_missed(metrics: pd.DataFrame, rule: Rule, at: int) -> list[str]:
     """Every condition of ``rule`` (:func:`rule_conditions`) the candidate in row ``at`` misses, in
     words: 'P(breach) 96.0% above the forecast optimum's 67.0%', 'P(default) 31.0% above 30.0%'."""
     row, words = metrics.iloc[at], []
-    limit_of = {option: (column, bound, limit) for column, bound, limit in rule_limits(rule)
-                for option in [_LOOSENED_BY[column]]}  # fmt: skip
+    limit_of = {_LOOSENED_BY[column]: (column, bound, limit) for column, bound, limit in rule_limits(rule)}
     for option, meets in rule_conditions(metrics, rule):
         if meets[at]:
             continue
@@ -784,9 +785,7 @@ def conditions_missed(metrics: pd.DataFrame, rule: Rule, at: int) -> list[str]:
                       for c in OPTIMUM_RISKS if row[c] > optimum[c]]  # fmt: skip
         else:
             column, bound, limit = limit_of[option]
-            side = "above" if bound == "max" else "below"
-            words.append(f"{LIMIT_WORDS[column][0]} {_limit_value(column, row[column])} {side} "
-                         f"{_limit_value(column, limit)}")  # fmt: skip
+            words.append(_missed_words(column, bound, limit, row[column]))
     return words
 
 
@@ -840,6 +839,11 @@ def limit_shortfall(metrics: pd.DataFrame, rule: Rule) -> np.ndarray:
     return total
 
 
+def tie_margin(score: float) -> float:
+    """How close two plans' figures of the rule are to be tied (solver and sampling round-off)."""
+    return 1e-9 * max(1.0, abs(score))
+
+
 def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
     """Row index (position) of the plan the rule picks; RuleError when none qualifies."""
     ok = np.ones(len(metrics), dtype=bool)
@@ -852,7 +856,7 @@ def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
         )
     score = metrics[RANK_COLUMNS[rule.prefer]].to_numpy(dtype=float)
     best = score[ok].max()
-    tied = ok & (score >= best - 1e-9 * max(1.0, abs(best)))
+    tied = ok & (score >= best - tie_margin(best))
     # ties on the preferred figure go to the lower breach probability, then the higher mean NPV
     order = np.lexsort(
         (-metrics["npv_mean_usd"].to_numpy(dtype=float), metrics["breach_probability"].to_numpy())

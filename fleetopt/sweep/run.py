@@ -46,6 +46,7 @@ from fleetopt.sweep.candidates import (
     limits_missed,
     pareto_front,
     recommend,
+    tie_margin,
     why_dropped,
 )
 
@@ -571,7 +572,7 @@ class SweepResult:
         CVaR5 among plans with ..." read as the best CVaR5 of all (from a capacity planner's review)."""
         metrics, column = self._metrics, RANK_COLUMNS[self.rule.prefer]
         pick = float(self.recommended[column])
-        better = metrics[column].to_numpy(dtype=float) > pick + 1e-9 * max(1.0, abs(pick))
+        better = metrics[column].to_numpy(dtype=float) > pick + tie_margin(pick)
         # not those the sentences around it name: breaching on the forecast, the optimum missing the rule
         if self.rule.forecast_within_limits and FORECAST_OK in metrics:
             better &= metrics[FORECAST_OK].to_numpy(dtype=bool)
