@@ -758,6 +758,11 @@ def test_cli_sweep_stopped_while_making_candidates_says_what_is_saved_and_resume
     assert code == 0, err
     assert "saved earlier" not in stdout, "the candidates were complete: none is made again"
     assert (out / "summary.json").exists() and not (out / "chunks").exists()
+    # resumed again (a batch job's retry): done, exit 0; with a rule, a re-ranking was meant: refused
+    code, stdout, err = run_cli("sweep", "--resume", str(out))
+    assert code == 0 and f"{out}: this sweep already finished (run 1: fleetopt runs show 1)" in stdout, err
+    code, _, err = run_cli("sweep", "--resume", str(out), "--prefer", "mean")
+    assert code == 2 and f"fleetopt sweep --rerank {out}" in " ".join(err.split())
 
 
 def test_worker_processes_match_the_in_process_executor(tiny):
@@ -1146,8 +1151,10 @@ def test_a_job_folder_is_run_by_one_process_at_a_time_and_a_dead_ones_lock_does_
         "model.yaml",
         "summary.json",
     ]
-    code, _, err = run_cli("evaluate", "--resume", str(folder))
-    assert code == 2 and "this evaluation already finished" in err
+    code, out, err = run_cli("evaluate", "--resume", str(folder))  # a batch job's retry: done, exit 0
+    said = " ".join(out.split())
+    assert code == 0 and f"{folder}: this evaluation already finished (run " in said, err
+    assert "nothing to resume" in said
     assert not (folder / RunFolder.LOCK).exists()
 
 
@@ -1510,6 +1517,22 @@ def test_fleetopt_runs_lists_a_job_killed_while_it_was_recorded(tmp_path, monkey
     assert run_cli("runs", "--kind", "sweep")[1].count("runs add") == 0  # an evaluation's
     assert run_cli("runs", "add", str(folder))[0] == 0
     assert "not recorded" not in run_cli("runs")[1]
+
+
+def test_a_resume_of_a_job_killed_while_it_was_recorded_records_it_and_exits_0(tmp_path):
+    """A batch job retried after its evaluation was killed while being recorded exited 2 ("already
+    finished"), as bad input does, and left the run unrecorded: the resume now records and tidies it,
+    and exits 0 as the run would have; resumed again, it names the run it is."""
+    folder = _killed_while_recorded(tmp_path)
+    code, out, err = run_cli("evaluate", "--resume", str(folder))
+    said = " ".join(out.split())
+    assert code == 0 and "already finished (recorded now as run 1: fleetopt runs show 1)" in said, err
+    finished = ["job.json", "metrics.csv", "model.yaml", "summary.json"]
+    assert sorted(p.name for p in folder.iterdir()) == finished  # tidied as a finish does
+    code, out, err = run_cli("evaluate", "--resume", str(folder))
+    assert code == 0 and "already finished (run 1: fleetopt runs show 1)" in " ".join(out.split()), err
+    code, out, err = run_cli("sweep", "--resume", str(folder))  # another command's folder: refused
+    assert code == 2 and "an evaluation's folder, not a sweep's, and finished" in " ".join(err.split())
 
 
 def test_runs_add_of_a_tidy_finished_job_takes_no_lock(tmp_path, monkeypatch):

@@ -37,6 +37,7 @@ from fleetopt.cli.common import (
     console,
     err_console,
     finish_report,
+    finished_already,
     given,
     interruptible,
     marked,
@@ -149,6 +150,8 @@ def evaluate(
         refuse_with_resume(ctx, (*EVALUATE_AGAIN, *HOW_IT_RUNS, "plans"))  # --plans: where they moved
         registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = RunFolder(api.resolve_run(resume))
+        if finished_already(folder, "evaluate"):
+            return
         apply_kept_options(ctx, folder, EVALUATE_AGAIN)  # --report, the ranking it started with
         rank_by, max_breach_prob, top, report = (ctx.params[name] for name in EVALUATE_AGAIN)
         given_how = {"backend": backend.value, "threads": threads, "workers": workers,
@@ -401,6 +404,8 @@ def sweep(
                "threads": threads if given(ctx, "threads") else None}  # fmt: skip (capped by the resume)
         registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = api.resolve_run(resume)
+        if not changes and finished_already(RunFolder(folder), "sweep"):  # a rule given: a re-ranking meant
+            return
         apply_kept_options(ctx, RunFolder(folder), ("report",))  # --report, if it started with it
         again = tuple(options_again(ctx, ("report",)))
         return _resume_sweep(folder, changes, ctx.params["report"], how, again)
