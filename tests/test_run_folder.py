@@ -205,3 +205,36 @@ def test_a_job_whose_folder_another_run_takes_while_it_starts_is_refused(tmp_pat
         RunFolder(target).start_job({RunFolder.MODEL: "name: x\n"}, {"kind": "evaluate"})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["job"]
     assert sorted(p.name for p in target.iterdir()) == [RunFolder.JOB]
+
+
+def test_a_file_s_sha256_is_read_once_while_it_is_unchanged(tmp_path, monkeypatch):
+    """`compare EVALUATION_FOLDER` read a gigabyte plans file three times to check it: a file hashed
+    before and unchanged since (its inode, size and times) is not read again; one changed in place
+    (same size), replaced, or written in the last two seconds (its times may not show the change) is."""
+    import hashlib
+    import time
+    from types import SimpleNamespace
+
+    from fleetopt.runs import files
+
+    reads = []
+    digest = hashlib.file_digest
+    counted = lambda fp, name: reads.append(fp.name) or digest(fp, name)  # noqa: E731
+    monkeypatch.setattr(files.hashlib, "file_digest", counted)
+    plans = tmp_path / "plans.npz"
+    plans.write_bytes(b"a" * 1000)
+    settled = 1_700_000_000  # written long ago
+    os.utime(plans, ns=(settled * 10**9, settled * 10**9))
+    monkeypatch.setattr(files, "time", SimpleNamespace(time=lambda: 1e10))  # its change time, too, long ago
+    first = files.file_sha256(plans)
+    assert files.file_sha256(plans) == first == hashlib.sha256(b"a" * 1000).hexdigest()
+    assert len(reads) == 1
+    plans.write_bytes(b"b" * 1000)  # in place, the same size
+    os.utime(plans, ns=(settled * 10**9, settled * 10**9))  # even with the old modification time
+    assert files.file_sha256(plans) == hashlib.sha256(b"b" * 1000).hexdigest() and len(reads) == 2
+    monkeypatch.setattr(files, "time", SimpleNamespace(time=time.time))  # now: just written
+    fresh = tmp_path / "fresh.npz"
+    fresh.write_bytes(b"c")
+    files.file_sha256(fresh)
+    files.file_sha256(fresh)
+    assert len(reads) == 4

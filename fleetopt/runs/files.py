@@ -7,6 +7,7 @@ import os
 import signal
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,9 +53,27 @@ def _restore(handlers: list) -> None:
 
 
 def file_sha256(path: str | Path) -> str:
-    """The SHA-256 of a file's bytes, hex (read in blocks: a plan file may be gigabytes)."""
+    """The SHA-256 of a file's bytes, hex (read in blocks: a plan file may be gigabytes). A file
+    hashed before in this process and unchanged since (its device, inode, size and modification and
+    change times) is not read again: one command checks a plans file in several places."""
     with open(path, "rb") as fp:
-        return hashlib.file_digest(fp, "sha256").hexdigest()
+        stat = os.fstat(fp.fileno())
+        key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        if key in _HASHED:
+            return _HASHED[key]
+        digest = hashlib.file_digest(fp, "sha256").hexdigest()
+    # a file written within the last seconds could change again within its clock's tick, unseen by
+    # its times (as git's "racily clean" index entries): hashed anew each time
+    if time.time() - max(stat.st_mtime_ns, stat.st_ctime_ns) / 1e9 > 2.0:
+        with _HASHED_LOCK:
+            if len(_HASHED) >= 64:
+                _HASHED.pop(next(iter(_HASHED)))
+            _HASHED[key] = digest
+    return digest
+
+
+_HASHED: dict[tuple, str] = {}
+_HASHED_LOCK = threading.Lock()
 
 
 def current_umask() -> int:
