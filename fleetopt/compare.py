@@ -20,7 +20,7 @@ from fleetopt.core.results import (
     gpus_bought,
     h100_hours_in_service,
     horizon_totals,
-    lowest_headroom,
+    lowest_cushion,
     power_built_mw,
     present_cost,
 )
@@ -75,8 +75,8 @@ FIGURES = [
     # 1: the plan, run on the forecast with its policy, breaches a covenant or defaults (0: neither)
     ("forecast_breach", "breaches or defaults on the forecast", YES_NO),
     # how near the plan's statements come to a covenant: "no" above may sit on a limit (0 %)
-    ("lowest_covenant_headroom", "lowest covenant headroom on the forecast (MILP statements; 0: on a limit)",
-     "share"),
+    ("lowest_covenant_cushion", "smallest fall of EBITDA, collateral or cash that breaches a covenant, "
+     "on the forecast (MILP statements; 0: on a limit)", "share"),
     ("npv_mean_usd", "NPV mean", "USD"),
     ("npv_mean_se_usd", "NPV mean: standard error", "USD"),
     # the difference to the first plan on the same scenarios: far more precise than the two errors
@@ -131,7 +131,7 @@ BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_mean_usd", "npv_mean_no_default_usd", "npv_p5_usd",
                      "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd", "expected_min_cash_usd",
                      "mean_utilisation", "demand_served_share", "market_demand_served",
-                     "lowest_covenant_headroom"), "higher"),
+                     "lowest_covenant_cushion"), "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
                      "peak_debt_forecast_usd", *COSTS, "shortfall_probability",
                      *(first_breach_column(k) for k in CATALOGUE)), "lower"),
@@ -752,11 +752,11 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
     m = result.metrics.iloc[n]
     cost = present_cost(data, st)
     per_hour = cost_per_h100_hour(cost, h100_hours_in_service(data, plan)[1])
-    headroom = lowest_headroom(covenant_headroom(data, st))
+    cushion = lowest_cushion(data, covenant_headroom(data, st))[0]
     return {
         "npv_forecast_usd": on_forecast.npv_usd,
         "forecast_breach": 0.0 if on_forecast.within_limits else 1.0,
-        "lowest_covenant_headroom": np.nan if headroom is None else headroom,
+        "lowest_covenant_cushion": np.nan if cushion is None else cushion,
         **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},
         # none for the first plan (NaN: empty in the CSV, null in the JSON): its difference to itself
         "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,

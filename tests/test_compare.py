@@ -107,10 +107,10 @@ def test_plan_against_itself_api(tiny_run):
     assert comp.figures.loc["present_cost_usd", a] == result.headline()["present_cost_usd"]
     # what it spends and earns, and how near it comes to a covenant: the solve's own figures
     # ("breaches on the forecast: no" read as safe for a plan on its DSCR limit)
-    spent = ("capex_gpu_total_usd", "capex_power_total_usd", "revenue_total_usd", "lowest_covenant_headroom")
+    spent = ("capex_gpu_total_usd", "capex_power_total_usd", "revenue_total_usd", "lowest_covenant_cushion")
     for figure in spent:
         assert comp.figures.loc[figure, a] == result.headline()[figure], figure
-    assert comp.better("lowest_covenant_headroom") == "higher" and comp.better("revenue_total_usd") == ""
+    assert comp.better("lowest_covenant_cushion") == "higher" and comp.better("revenue_total_usd") == ""
     assert comp.purchase_diff.empty
     mw = comp.mw_used.pivot_table(index=["site", "quarter"], columns="plan", values="mw_used")
     np.testing.assert_array_equal(mw[a].to_numpy(), mw[b].to_numpy())

@@ -272,6 +272,30 @@ def test_the_tightest_quarter_read_back_from_the_headroom():
     assert test("liquidity", 25e6).tightest(39.0) == pytest.approx(1.0e9)
 
 
+def test_the_tightest_covenant_is_the_one_the_smallest_fall_breaches():
+    """A DSCR of 1.25x against 1.0x (h = 25 %: EBITDA may fall 1 - 1 / 1.25 = 20 %) is nearer a
+    breach than a borrowing base at 78 % of its limit (h = 22 %: the GPUs' resale value may fall
+    22 %); the lowest headroom named the borrowing base (from a finance review). A $25M floor with
+    $1B of cash: cash may fall 97.5 %. A phrase (nothing to test) is no share."""
+    from types import SimpleNamespace
+
+    from fleetopt.core.results import lowest_cushion
+
+    by_name = {kind.name: kind for kind in CATALOGUE}
+    tested = np.ones(4, dtype=bool)
+    tests = tuple(CovenantTest(by_name[name], limit, tested, (0, 1, 2, 3), 1)
+                  for name, limit in (("leverage", 6.0), ("dscr", 1.0), ("liquidity", 25e6),
+                                      ("borrowing_base", 1.0)))  # fmt: skip
+    data = SimpleNamespace(covenants=tests)
+    headroom = {"leverage": "not tested: no debt", "dscr": 0.25, "liquidity": 39.0, "borrowing_base": 0.22}
+    share, name = lowest_cushion(data, headroom)
+    assert name == "dscr" and share == pytest.approx(0.20)
+    share, name = lowest_cushion(data, {**headroom, "dscr": 0.30})  # EBITDA may fall 23.1 %
+    assert name == "borrowing_base" and share == pytest.approx(0.22)
+    assert lowest_cushion(data, {"liquidity": 39.0})[1] == "liquidity"
+    assert lowest_cushion(data, {"leverage": "not tested: no debt", "dscr": None}) == (None, None)
+
+
 # ---------------------------------------------------------------- quarters the MILP tests debt in
 
 
@@ -425,7 +449,10 @@ def test_a_covenant_with_nothing_owed_reads_not_tested_not_no_room():
         "liquidity_fraction": "no debt: cash / debt unbounded",
         "borrowing_base": "not tested: no GPU-secured debt",
     }
-    assert fig["lowest_covenant_headroom"] == fig["covenant_headroom"]["liquidity"]  # the only share
+    # the only share: cash may fall by 1 - $1M / cash = h / (1 + h) before the floor breaks
+    h = fig["covenant_headroom"]["liquidity"]
+    assert fig["lowest_covenant_cushion"] == pytest.approx(1.0 - 1e6 / 1_002_189_000) == h / (1 + h)
+    assert fig["tightest_covenant"] == "liquidity"
     text = covenant_headroom_text(r.data, fig)
     assert "EBITDA / debt service >= 1.2x: not tested: no debt service" in text
     assert "debt / EBITDA <= 6x: not tested: no debt" in text

@@ -103,10 +103,10 @@ def test_solve_evaluate_sweep_are_recorded_and_listed(tmp_path):
     assert command in squashed(shown), "the whole command, not cut"
     assert f"folder{solve_dir.resolve()}" in squashed(shown), "the whole folder path, not cut"
     assert f"tiny(hash{tiny_hash})" in squashed(shown) and "MISSING" not in shown
-    # the record's headroom is ratio / limit - 1, not the solve's "EBITDA may fall" share: said so
-    headroom = json.loads((solve_dir / "summary.json").read_text())["lowest_covenant_headroom"]
-    measure = "the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 for a minimum"
-    said = f"lowest_covenant_headroom {headroom:.2%} ({measure})"
+    # the record's figure says what it measures
+    cushion = json.loads((solve_dir / "summary.json").read_text())["lowest_covenant_cushion"]
+    measure = "the smallest fall in EBITDA, collateral or cash that breaches a covenant"
+    said = f"lowest_covenant_cushion {cushion:.2%} ({measure})"
     assert squashed(said) in squashed(shown)
     assert str(solve_dir.resolve()) in squashed(out)
     sweep_shown = ok("runs", "show", str(ids[1]))
@@ -333,13 +333,14 @@ def test_a_deterministic_evaluation_s_key_figure_is_its_npv_on_the_forecast():
 
 def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
     """Raw floats before (min_dscr 1.9489529763768827, build_seconds 0.0395..., gpus_retired
-    203.3256..., bound_usd None) and the kind twice. By hand: 1.9489... -> 1.95x; headroom
-    0.39211 -> 39.21%; 0.0395 s -> 0.04 s; 203.33 GPUs -> 203 GPUs; None -> n/a."""
+    203.3256..., bound_usd None) and the kind twice. By hand: 1.9489... -> 1.95x; headroom (an
+    older run's) 0.39211 -> 39.21%; 0.0395 s -> 0.04 s; 203.33 GPUs -> 203 GPUs; None -> n/a."""
     figures = {
         "kind": "solve", "model_name": "tiny", "model_hash": "abc", "bound_usd": None,
         "npv_usd": -14.1e6, "gap": 0.0, "min_dscr": 1.9489529763768827, "max_debt_to_ebitda": 0.95016,
         "lowest_covenant_headroom": 0.3921092688406307, "build_seconds": 0.0395, "gpus_retired": 203.3256,
         "power_built_mw": 12.25, "breach_probability": 0.318, "n_scenarios": 1000, "status": "optimal",
+        "lowest_covenant_cushion": 0.28171, "tightest_covenant": "dscr",
     }  # fmt: skip
     run_id = Registry().record("solve", "tiny", "abc", tmp_path, figures, "fleetopt solve tiny")
     code, out, err = run_cli("runs", "show", str(run_id))
@@ -351,7 +352,9 @@ def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
         "lowest_covenant_headroom": "39.21% (the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 "
                                     "for a minimum)",
         "gpus_retired": "203 GPUs", "power_built_mw": "12.3 MW", "breach_probability": "31.8%",
-        "n_scenarios": "1,000", "status": "optimal", "kind": "solve",
+        "n_scenarios": "1,000", "status": "optimal", "kind": "solve", "tightest_covenant": "dscr",
+        "lowest_covenant_cushion": "28.17% (the smallest fall in EBITDA, collateral or cash that breaches a "
+                                   "covenant)",
     }  # fmt: skip
     assert len(re.findall(r"^│ kind ", out, re.M)) == 1
     # which figures these are: the MILP's statements; the lowest cash is not the covenant's figure

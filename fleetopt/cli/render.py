@@ -399,14 +399,16 @@ def covenant_headroom_text(data, fig: dict) -> str:
         if isinstance(room, str):  # nothing to test: "not tested: no debt service"
             parts.append(f"{test.describe()}{every}: {room}")
             continue
+        # the one a smaller fall of what it protects breaches than any other (core/results.lowest_cushion)
+        tightest = " (the tightest)" if fig.get("tightest_covenant") == test.kind.name else ""
         if test.kind.denominator is None:  # a floor in USD: the lowest tested amount says more
-            parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}")
+            parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}{tightest}")
             continue
         quantity, share = test.cushion(room)
         text = f"{quantity} may fall {share:.1%} before a breach" if share > 0 else "met with no room"
         if share < 0:
             text = f"breached ({quantity} {-share:.1%} short)"
-        parts.append(f"{test.describe()}{every}: {text}")
+        parts.append(f"{test.describe()}{every}: {text}{tightest}")
     return "; ".join(parts)
 
 
@@ -958,8 +960,10 @@ def _gone(record, missing: str, replaced: str) -> str:
 # figures of a run's record that `runs show` already gives in its own rows
 _SHOWN_ABOVE = {"kind", "model_name", "model_hash"}
 _RATIOS = {"min_dscr", "max_debt_to_ebitda"}  # x: a coverage or leverage ratio
-# the measure of `lowest_covenant_headroom` (formulation, "What a solve writes")
+# the measure of `lowest_covenant_headroom`, which runs of fleetopt 0.4.5 and older recorded
 _HEADROOM_MEASURE = "the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 for a minimum"
+# the measure of `lowest_covenant_cushion` (formulation, "What a solve writes")
+_CUSHION_MEASURE = "the smallest fall in EBITDA, collateral or cash that breaches a covenant"
 _SHARES = ("probability", "_share", "headroom")  # %: shares of scenarios or of a covenant's limit
 
 
@@ -978,8 +982,10 @@ def figure_text(key: str, value) -> str:
         return f"{format_number_compact(value)} H100-equivalent GPU-hours"
     if key in _RATIOS:
         return f"{value:,.2f}x"
-    if key == "lowest_covenant_headroom":  # not the solve's "may fall" share: say which measure it is
+    if key == "lowest_covenant_headroom":  # an older run's: not the "may fall" share, said so
         return f"{value:.2%} ({_HEADROOM_MEASURE})"
+    if key == "lowest_covenant_cushion":
+        return f"{value:.2%} ({_CUSHION_MEASURE})"
     if key == "gap" or "headroom" in key:  # a solver's gap and a covenant's margin: to the hundredth
         return f"{value:.2%}"
     if any(part in key for part in _SHARES):  # shares of scenarios, as every other table writes them

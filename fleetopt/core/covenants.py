@@ -213,7 +213,8 @@ class CovenantTest:
         quarter, all else equal, before the test is breached, from its :meth:`headroom` h. Against a
         maximum num / den <= L the denominator may fall by 1 - ratio / L = h; against a minimum
         num / den >= L the numerator may fall by 1 - L / ratio = h / (1 + h). E.g. DSCR 1.95x
-        against 1.4x: h = 39.2 %, EBITDA may fall 28.2 %. Not for a floor in USD (no ratio)."""
+        against 1.4x: h = 39.2 %, EBITDA may fall 28.2 %; against a floor in USD (cash >= F, h =
+        cash / F - 1) cash may fall by 1 - F / cash = h / (1 + h) too."""
         k = self.kind
         if k.bound == "max":
             return CUSHION_WORDS[k.denominator], headroom

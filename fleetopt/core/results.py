@@ -143,9 +143,21 @@ def horizon_totals(lines: dict) -> dict[str, float]:
     }
 
 
-def lowest_headroom(headroom: dict[str, float | str | None]) -> float | None:
-    """The lowest share of :func:`covenant_headroom` (None where no covenant has one)."""
-    return min((v for v in headroom.values() if isinstance(v, float)), default=None)
+# (share, covenant name) of lowest_cushion, and their names in a solve's figures
+Cushion = tuple[float | None, str | None]
+CUSHION_FIGURES = ("lowest_covenant_cushion", "tightest_covenant")
+
+
+def lowest_cushion(data: ModelData, headroom: dict[str, float | str | None]) -> Cushion:
+    """(share, covenant name): the smallest fall of a quantity a covenant protects (EBITDA, the
+    GPUs' resale value, cash), all else equal, in the covenant's tightest quarter, that breaches it
+    (:meth:`CovenantTest.cushion` of each covenant's :func:`covenant_headroom`; 0: on a limit,
+    negative: breached), and which covenant it is; (None, None) where no covenant has a share. One
+    measure for every covenant: their headrooms' own bases differ (1 - ratio / limit against a
+    maximum, ratio / limit - 1 against a minimum), so the lowest of those can name the wrong one."""
+    shares = [(test.cushion(room)[1], test.kind.name) for test in data.covenants
+              if isinstance(room := headroom.get(test.kind.name), float)]  # fmt: skip
+    return min(shares, default=(None, None))
 
 
 def first_tested_quarter(data: ModelData) -> str | None:
@@ -514,7 +526,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
             lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"])).min()),
         "min_dscr": float(finite.min()) if finite.size else None,
         "max_debt_to_ebitda": float(lines["debt_to_ebitda"][tested].max()),
-        "lowest_covenant_headroom": lowest_headroom(headroom),
+        **dict(zip(CUSHION_FIGURES, lowest_cushion(data, headroom), strict=True)),
         "covenant_headroom": headroom,
         "gpus_bought": gpus_bought(data, plan),
         "gpus_retired": float(plan.retire.sum()),
