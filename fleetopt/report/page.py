@@ -723,6 +723,19 @@ def _floor_text(data: ModelData) -> str:
 # ---------------------------------------------------------------- key figures
 
 
+def _breach_quarters(data) -> str:
+    """The quarters a breach is counted in, in words: "any of the 28 quarters" where every covenant
+    is tested in each; "any quarter tested: the 26 from 2027Q1 (the borrowing base: all 28)" where
+    the model's covenants start later (``covenants.test_from``) than the borrowing base, tested in
+    every quarter."""
+    tested = int(data.covenant_tested.sum())
+    if tested in (0, data.T):  # none of the block's (the borrowing base alone), or all quarters
+        return f"any of the {data.T} quarters"
+    base = any(test.kind.facility_test for test in data.covenants)
+    every = f" (the borrowing base: all {data.T})" if base else ""
+    return f"any quarter tested: the {tested} from {first_tested_quarter(data)}{every}"
+
+
 def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
     """Each covenant's tightest quarter on the forecast, in the covenant's own terms: its lowest
     ratio against a minimum, its highest against a maximum, cash above a USD minimum, or why it has
@@ -914,7 +927,7 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     kpis += [
         _kpi(f"P(liquidity default): cash below {_usd(run.data.default_cash)} in any of the "
              f"{run.data.T} quarters", _share(row["default_probability"])),
-        _kpi(f"P(covenant breach) in any quarter tested of the {run.data.T}", _share(row["breach_probability"])),
+        _kpi(f"P(covenant breach) in {_breach_quarters(run.data)}", _share(row["breach_probability"])),
     ]  # fmt: skip
     if "expected_min_cash_usd" in row:
         kpis.append(_kpi("mean over scenarios of the lowest cash", money("expected_min_cash_usd")))
