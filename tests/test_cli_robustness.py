@@ -1346,10 +1346,12 @@ def test_a_sweep_another_version_started_is_not_resumed(stopped_sweep, here):
     "args, said",
     [
         (["solve", "tiny", "--objective", "profit"], "'profit' is not one of 'npv', 'cost'."),
-        (["sweep", "tiny", "--min-cvar", "5B"], "not a number (write it in digits: 0.25, -2e10 or "),
+        (["solve", "tiny", "--time-limit", "5m"], "not a number (write it in digits: 0.25, -2e10 or "),
+        # an amount in USD is read as written (-50M, -$1.5B); what is not one is told as such
+        (["sweep", "tiny", "--min-cvar", "5 bn"], "not an amount in USD (got '5 bn'; e.g. -50000000, -5e7"),
         (["evaluate", "tiny", "--plans", "nowhere", "--scenarios", "2.5"], "not a whole number"),
     ],
-    ids=["choice", "number", "whole-number"],
+    ids=["choice", "number", "usd", "whole-number"],
 )
 def test_a_bad_option_value_is_told_in_plain_words(here, args, said):
     """typer checks an option's type with pydantic, and its words came through: "Value error, 'profit'
@@ -1358,6 +1360,19 @@ def test_a_bad_option_value_is_told_in_plain_words(here, args, said):
     assert_one_error(code, out, err, args[-2], said)
     assert "Value error" not in err and "Input should be" not in err
     assert leftovers(here) == []
+
+
+@pytest.mark.parametrize(
+    "written, usd",
+    [("-50M", -50e6), ("-$1.5B", -1.5e9), ("-50,000,000", -50e6), ("-5e7", -50e6), ("250k", 250e3),
+     ("2T", 2e12), ("-20000000000", -2e10)],
+)  # fmt: skip
+def test_a_usd_option_reads_an_amount_as_a_planner_writes_it(written, usd):
+    """`--min-cvar -50M` was refused ("not a number (write it in digits ...)") where the tables
+    write -$50.0M (from a new user's review)."""
+    from fleetopt.cli.common import usd_amount
+
+    assert usd_amount(written) == usd
 
 
 @pytest.mark.parametrize("command", ["evaluate", "sweep", "solve"])

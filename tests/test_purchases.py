@@ -264,6 +264,9 @@ def test_the_run_records_the_file(here, tiny):
         # a comment line above the header: what was read as the header is shown
         (["quarter,sku,site,gpus", "2026Q4,B200,texas,8"], "# my orders",
          "gpus; its first line reads '# my orders' (the first line is the header"),
+        # quoted as written (it read '# tiny: one site,two skus': lower case, spaces dropped)
+        (["quarter,sku,site,gpus", "2026Q4,B200,texas,8"], "# Tiny: one site, two SKUs",
+         "its first line reads '# Tiny: one site, two SKUs'"),
         # an unquoted thousands separator: 8,000 read as 8 and a stray field (it bought 8 GPUs)
         (["2027Q1,B200,texas,8,000"], None, "line 2: more fields than the header's 4"),
         (["2027Q1,B200,texas"], None, "line 2: fewer fields than the header's 4"),

@@ -434,23 +434,49 @@ OutFolderOption = Annotated[
 ]
 
 
-def checked(check, *bounds):
+def checked(check, *bounds, share: bool = False):
     """A callback applying one of :mod:`fleetopt.runs.limits`' checks to a number option, so that
     the CLI refuses what the Python API refuses, with the same words (typer's own range check
-    refuses NaN as if it were too large and lets inf past a minimum)."""
+    refuses NaN as if it were too large and lets inf past a minimum). ``share``: the option is a
+    fraction, which a refusal of a value above 1 says (5 read as 5 %)."""
 
     def callback(value):
         if value is not None:
             try:
                 check("", value, *bounds)
             except InputError as exc:
-                raise typer.BadParameter(str(exc).strip()) from None
+                percent = share and value > 1  # 5 for 5 %
+                fraction = f": a share is a fraction, {value / 100:g} for {value:g} %" if percent else ""
+                raise typer.BadParameter(str(exc).strip() + fraction) from None
         return value
 
     return callback
 
 
+def usd_amount(value: str | None) -> float | None:
+    """A USD option's value as written: digits (-50000000, -5e7), or with a suffix k, M, B or T
+    (thousand to trillion), a $ and thousands commas (-$50M, -50,000,000)."""
+    if value is None:
+        return None
+    text = value.strip().replace(",", "").replace("_", "").replace("$", "")
+    scale = _USD_SUFFIXES.get(text[-1:].upper(), 1.0) if text else 1.0
+    number = text[:-1] if scale != 1.0 else text
+    try:
+        amount = float(number) * scale
+    except ValueError:
+        example = "e.g. -50000000, -5e7 or -50M"
+        raise typer.BadParameter(f"not an amount in USD (got {value!r}; {example})") from None
+    return checked(limits.number)(amount)
+
+
+_USD_SUFFIXES = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+
+
 ReportFlag = Annotated[
+    bool, typer.Option("--report/--no-report", help="Also write report.html in the run folder.")
+]
+# evaluate and sweep: their jobs keep --report for a resume
+ResumableReportFlag = Annotated[
     bool,
     typer.Option(
         "--report/--no-report",
@@ -517,12 +543,12 @@ MipGapOption = Annotated[
     float,
     typer.Option(
         "--mip-gap",
-        callback=checked(limits.number, 0.0, limits.MAX_MIP_GAP),
+        callback=checked(limits.number, 0.0, limits.MAX_MIP_GAP, share=True),
         help=f"Relative MILP optimality gap to stop at, in [0, {limits.MAX_MIP_GAP}]; a stochastic "
         f"solve's (--stochastic) is {STOCHASTIC_MIP_GAP} unless this is given.",
     ),
 ]
-ProbabilityLimit = checked(limits.number, 0.0, 1.0)
+ProbabilityLimit = checked(limits.number, 0.0, 1.0, share=True)
 MaxBreachProbOption = Annotated[
     float | None,
     typer.Option(

@@ -22,7 +22,7 @@ from fleetopt.cli.common import (
     OutFolderOption,
     ProbabilityLimit,
     RankBy,
-    ReportFlag,
+    ResumableReportFlag,
     ResumeOption,
     ScenariosOption,
     SeedOption,
@@ -49,6 +49,7 @@ from fleetopt.cli.common import (
     saved_work,
     say_written,
     stochastic_gap,
+    usd_amount,
 )
 from fleetopt.cli.memory import MaxMemoryOption, budget_within_memory, memory_budget, warn_if_tiny_blocks
 from fleetopt.cli.render import (
@@ -143,7 +144,7 @@ def evaluate(
         ),
     ] = 1,
     threads: EvaluateThreadsOption = None,
-    report: ReportFlag = False,
+    report: ResumableReportFlag = False,
 ) -> None:
     """Evaluate plans against seeded scenarios: NPV distribution, breach and default risk, utilisation."""
     if resume is not None:
@@ -308,10 +309,10 @@ def sweep(
         ),
     ] = None,
     min_cvar: Annotated[
-        float | None,
+        str | None,  # made a float by the callback, said of the option, not of the rule's field
         typer.Option(
-            callback=checked(limits.number),  # said of the option, not of the rule's field
-            help="Only plans whose CVaR5 NPV is at least this, USD.",
+            callback=usd_amount,
+            help="Only plans whose CVaR5 NPV is at least this, USD (-50000000, -5e7 or -50M).",
         ),
     ] = None,
     allow_forecast_breach: Annotated[
@@ -339,7 +340,7 @@ def sweep(
     time_limit: TimeLimitOption = None,
     threads: ThreadsOption = None,
     resume: ResumeOption = None,
-    report: ReportFlag = False,
+    report: ResumableReportFlag = False,
     stochastic: Annotated[
         int | None,
         typer.Option(

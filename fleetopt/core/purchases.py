@@ -160,7 +160,8 @@ def _header(reader: csv.DictReader, path: str, text_empty: bool = False) -> tupl
     gpus column: beside gpus, a decision column is a note); refused if a name repeats (the last
     copy would win) or a needed one is missing."""
     # names as a spreadsheet may write them (Quarter, SKU, GPUs): the columns are lower case
-    header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    raw = list(reader.fieldnames or [])  # quoted as written where the header is wrong
+    header = [name.strip().lower() for name in raw]
     reader.fieldnames = header
     repeated = sorted({name for name in header if name and header.count(name) > 1})  # "" : trailing commas
     if repeated:
@@ -171,7 +172,7 @@ def _header(reader: csv.DictReader, path: str, text_empty: bool = False) -> tupl
         # a spreadsheet set to another locale writes ';' (or tabs) between columns: one column here
         other = next((sep for sep in (";", "\t") if len(header) == 1 and sep in header[0]), None)
         separated = f" (its columns are separated by {other!r}: save it with commas)" if other else ""
-        read = _first_line_words(reader.fieldnames, header, other, text_empty)
+        read = _first_line_words(raw, header, other, text_empty)
         raise InputError(
             f"{path}: the header must name the columns {', '.join(COLUMNS)} (or be a solve's plan.csv); "
             f"missing: {', '.join(missing)}{separated}; {read}"
