@@ -321,6 +321,35 @@ def test_a_contract_running_past_the_horizon_is_said_where_it_is_validated(tmp_p
         api.edit("tiny", {"horizon.quarters": 6})
 
 
+@pytest.mark.parametrize(
+    "written, meant, said",
+    [("      start: 60000", "      start: 55",
+      "skus.B200.capex_per_gpu_usd: is as low as $45.74 per GPU: capex is in USD per GPU"),
+     ("electricity_price_usd_per_mwh: 55 ", "electricity_price_usd_per_mwh: 0.055 ",
+      "sites.texas.electricity_price_usd_per_mwh: is $0.055 per MWh: prices are in USD per MWh"),
+     ("    power_capacity_mw: 20   ", "    power_capacity_mw: 20000",
+      "sites.texas.power_capacity_mw: is 20,000 MW at one site: capacity is in MW"),
+     ("price_usd_per_gpu_hour: 2.30 ", "price_usd_per_gpu_hour: 1700 ",
+      "contracts.lab-a-training.price_usd_per_gpu_hour: is $1,700.00 per GPU-hour: prices are in USD per "
+      "GPU-hour")],
+    ids=["capex", "electricity", "power", "price"],
+)  # fmt: skip
+def test_money_and_power_in_another_unit_are_said_with_their_unit(tmp_path, written, meant, said):
+    """B200 capex 55 (for $55k) was a valid model whose solve bought 29,832 B200s for $69.1M, as
+    were electricity in USD per kWh, a site's capacity in kW and a contract's monthly price (from a
+    new user's review): each is now said, with its line and the unit meant; the model stays valid."""
+    path = tmp_path / "mine.yaml"
+    assert written in TINY_PATH.read_text()
+    path.write_text(TINY_PATH.read_text().replace(written, meant, 1))
+    code, _, err = run_cli("validate", str(path))
+    assert code == 0 and f"warning: {path}:" in err and said in " ".join(err.split()), err
+
+
+def test_the_bundled_models_say_nothing_of_their_units():
+    for name in bundled_model_names():
+        assert run_cli("validate", name)[2] == "", name
+
+
 def test_a_missing_price_names_its_skus_and_one_never_on_sale_may_be_left_out(tmp_path):
     """A Rubin SKU first on sale in 2030Q1, after tiny's horizon (to 2028Q2), asked for Rubin prices
     the planner would invent for a GPU the model can never buy, without saying which SKU asked."""

@@ -324,7 +324,63 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
                 notes.append(((*path, "steps", label), (
                     f"quarter {label} is after the horizon ends ({quarter_label(last)}): the step is not used"
                 )))  # fmt: skip
-    return notes + fleet_power_notes(model)
+    return notes + fleet_power_notes(model) + magnitude_notes(model)
+
+
+# where a money or power figure is most often written in another unit: below (or above) these it is
+# far outside every figure of docs/sources.md, so it is said, not refused (a test model may want it)
+LOWEST_CAPEX_PER_GPU_USD = 1_000.0  # an accelerator with its share of server and network: $20k-$70k
+LOWEST_ELECTRICITY_USD_PER_MWH = 5.0  # industrial power: $30-$150 per MWh; 0 (free) is taken as meant
+HIGHEST_SITE_MW = 10_000.0  # the largest campuses planned: 1-5 GW
+HIGHEST_USD_PER_GPU_HOUR = 50.0  # rentals: $1-$10 per GPU-hour
+
+
+def magnitude_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    """Money and power figures far outside what they measure, each said with its unit: $55 of
+    capex per GPU ($55k meant), electricity at $0.07 per MWh (per kWh meant), a site of 20,000 MW
+    (kW meant), a contract at $1,700 per GPU-hour (a month's price): the model is valid, and its
+    plan would be of another world (29,832 GPUs bought for $69.1M)."""
+    return _capex_notes(model) + _site_notes(model) + _price_notes(model)
+
+
+def _capex_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    capex = [(("skus", name), sku.capex_per_gpu_usd) for name, sku in model.skus.items()]
+    capex += [(("fleet", i), cohort.capex_per_gpu_usd) for i, cohort in enumerate(model.fleet)]
+    notes = []
+    for where, spec in capex:
+        low = float(np.min(resolve_series(spec, model.first_quarter, model.horizon.quarters)))
+        if 0 < low < LOWEST_CAPEX_PER_GPU_USD:
+            notes.append(((*where, "capex_per_gpu_usd"), (
+                f"is as low as ${low:,.2f} per GPU: capex is in USD per GPU, all in (55000 for $55k; a "
+                f"datacenter GPU with its share of server and network costs $20k-$70k)")))  # fmt: skip
+    return notes
+
+
+def _site_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    first, T = model.first_quarter, model.horizon.quarters
+    notes = []
+    for name, site in model.sites.items():
+        price = resolve_series(site.electricity_price_usd_per_mwh, first, T)
+        paid = price[price > 0]
+        if paid.size and paid.min() < LOWEST_ELECTRICITY_USD_PER_MWH:
+            notes.append((("sites", name, "electricity_price_usd_per_mwh"),
+                          f"is ${paid.min():,.3f} per MWh: prices are in USD per MWh (70 for 7 cents a kWh)"))
+        mw = float(np.max(resolve_series(site.power_capacity_mw, first, T)))
+        if mw > HIGHEST_SITE_MW:
+            notes.append((("sites", name, "power_capacity_mw"), (
+                f"is {mw:,.0f} MW at one site: capacity is in MW (20 for 20,000 kW; the largest campuses "
+                "planned are 1-5 GW)")))  # fmt: skip
+    return notes
+
+
+def _price_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    prices = [(("contracts", name, "price_usd_per_gpu_hour"), contract.price_usd_per_gpu_hour)
+              for name, contract in model.contracts.items()]  # fmt: skip
+    prices += [(path, float(np.max(resolve_series(spec, model.first_quarter, model.horizon.quarters))))
+               for path, spec in model.series_fields() if path[:2] == ("market", "price_usd_per_gpu_hour")]
+    return [(path, f"is ${price:,.2f} per GPU-hour: prices are in USD per GPU-hour (2.30 for $2.30; a "
+             "month's price is about 730 times an hour's)")
+            for path, price in prices if price > HIGHEST_USD_PER_GPU_HOUR]  # fmt: skip
 
 
 def fleet_power_notes(model: PlanningModel) -> list[tuple[Path, str]]:
