@@ -335,6 +335,28 @@ def test_debt_covenants_leave_the_milp_once_the_debt_is_repaid():
     assert lines["debt_usd"][1:] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_the_debt_table_gives_each_facility_s_terms_and_year_end_balance():
+    """The $1M bullet note at 8 % maturing 2026Q2 of the model above: repaid there, so nothing at
+    the end of 2026Q4; refinanced at reference (0 here) + 5 % instead, it stays at $1M (a lender
+    finance review asked for the debt schedule and which maturities are assumed refinanced)."""
+    from fleetopt.core.results import debt_frame
+
+    result = solve(data_of(repaid_bullet_model()), mip_gap=1e-9)
+    row = result.debt_frame().iloc[0].to_dict()
+    assert row == {"facility": "note", "repayment": "bullet", "rate": "8.00% fixed", "maturity": "2026Q2",
+                   "at_maturity": "repaid", "size_usd": 1e6, "opening_usd": 1e6,
+                   "peak_usd": pytest.approx(1e6), "end_2026Q4_usd": pytest.approx(0.0, abs=1e-6)}
+    d = repaid_bullet_model()
+    note = d["finance"]["facilities"]["note"]
+    note.update(at_maturity="refinance", refinance_spread_over_reference_annual=0.05)
+    d["finance"].pop("covenants")  # the model holds no covenant once the note is not repaid
+    d["horizon"]["discount_rate_annual"] = 0.5  # equity dearer than the note: not prepaid
+    refinanced = solve(data_of(d), mip_gap=1e-9)
+    row = debt_frame(refinanced.data, refinanced.statements).iloc[0]
+    assert row["at_maturity"] == "refinanced at reference + 5.00% (assumed available)"
+    assert row["end_2026Q4_usd"] == pytest.approx(1e6)
+
+
 def test_a_trailing_average_keeps_the_debt_service_test_for_three_more_quarters():
     """On the four-quarter average debt service stays positive through quarter 1 + 3 (the horizon's
     last, 3): DSCR is tested in every quarter; leverage (debt at the quarter's end, not averaged)

@@ -176,6 +176,20 @@ def test_a_solve_report_says_its_figures_are_of_the_forecast_and_how_to_test_oth
     assert "fleetopt evaluate --plans" not in text_of(runs["evaluate"])
 
 
+def test_a_solve_report_gives_each_facility_s_terms_and_balances(runs):
+    """A finance review found no debt schedule in the report (the notes' maturities and whether they
+    are refinanced were nowhere): a table per facility, its balances the statements' own."""
+    html = html_of(runs["solve"])
+    table = html[html.index("Debt by facility of"):]
+    table = table[: table.index("</table>")]
+    assert "amortizing over 20 quarters" in table and "8.10% floating" in table
+    assert "end of 2027Q4 (USD)" in table
+    assert "assumed refinanced at the spread shown" in " ".join(text_of(runs["solve"]).split())
+    balance = pd.read_csv(runs["solve"] / "statements.csv")["debt_facility_gpu-term-loan_usd"]
+    last = float(re.findall(r'data-v="([^"]+)"', table)[-1])  # the end of 2028Q2, the horizon's last
+    assert last == pytest.approx(balance.iloc[-1], rel=1e-9)
+
+
 def test_a_solve_report_gives_the_npv_with_cash_held_as_the_terminal_does(runs):
     """The terminal printed the NPV with cash held to the end ($14.91B on the default model against
     $18.69B) and the report left it out (from a finance reader's review)."""

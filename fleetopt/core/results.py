@@ -9,7 +9,7 @@ from fleetopt.core.covenants import CATALOGUE, TOLERANCE_USD, statement_quantiti
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, taxes
 from fleetopt.core.plan import Plan
-from fleetopt.core.quarters import HOURS_PER_QUARTER
+from fleetopt.core.quarters import HOURS_PER_QUARTER, parse_quarter, quarter_label
 from fleetopt.core.units import format_usd, format_usd_per_hour
 from fleetopt.schema import Robustness
 
@@ -123,6 +123,48 @@ def orders_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
             rows.append((data.quarter_labels[co.bought], data.sku_names[co.sku], data.sites[co.site].name,
                          blocks, gpus, gpus * co.capex_per_gpu_usd))  # fmt: skip
     return pd.DataFrame(rows, columns=["quarter", "sku", "site", "blocks", "gpus", "capex_usd"])
+
+
+def debt_frame(data: ModelData, st: Statements) -> pd.DataFrame:
+    """Each facility's terms and balances, one row each, from the statements (the revolver, which
+    only the evaluator draws, is not a facility): ``repayment`` ("amortizing over 20 quarters",
+    "bullet"), ``rate`` (annual, of the horizon's first quarter: "9.00% fixed", "8.10% floating"),
+    ``maturity`` (a bullet's quarter; "" for an amortizing facility), ``at_maturity`` ("repaid";
+    "refinanced at reference + 5.50% (assumed available)", which no lender has promised; "after
+    the horizon"), ``size_usd``, ``opening_usd``, ``peak_usd`` (at a quarter's end) and
+    ``end_<quarter>_usd``, the balance at the end of each year's last quarter in the horizon and
+    of the horizon's last quarter (the statements' ``debt_facility_<name>_usd``)."""
+    labels = data.quarter_labels
+    ends = [t for t, label in enumerate(labels) if label.endswith("Q4")]
+    ends += [] if data.T - 1 in ends else [data.T - 1]
+    rows = []
+    for fac in data.facilities:
+        balance = st.lines[f"debt_facility_{fac.name}_usd"]
+        rows.append({
+            "facility": fac.name,
+            "repayment": "bullet" if fac.maturity is not None else f"amortizing over "
+                         f"{fac.amortization_quarters} quarters",
+            "rate": f"{4 * fac.rate_quarterly[0]:.2%} {'floating' if fac.floating else 'fixed'}",
+            **_maturity_words(data, fac),
+            "size_usd": fac.size_usd,
+            "opening_usd": fac.opening_usd,
+            "peak_usd": float(balance.max()),
+            **{f"end_{labels[t]}_usd": float(balance[t]) for t in ends},
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _maturity_words(data: ModelData, fac) -> dict[str, str]:
+    """A facility's ``maturity`` and ``at_maturity`` for :func:`debt_frame`."""
+    if fac.maturity is None:
+        return {"maturity": "", "at_maturity": ""}
+    quarter = quarter_label(parse_quarter(data.quarter_labels[0]) + fac.maturity)
+    if fac.maturity >= data.T:
+        return {"maturity": quarter, "at_maturity": "after the horizon"}
+    if fac.refinanced:
+        then = f"refinanced at reference + {fac.refinance_spread_annual:.2%} (assumed available)"
+        return {"maturity": quarter, "at_maturity": then}
+    return {"maturity": quarter, "at_maturity": "repaid"}
 
 
 def gpus_by_generation(data: ModelData, plan: Plan) -> pd.DataFrame:

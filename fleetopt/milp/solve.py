@@ -16,7 +16,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, plan_statements, principal_schedule
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
-from fleetopt.core.results import headline, plan_frame
+from fleetopt.core.results import debt_frame, headline, plan_frame
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InfeasibleError, NoPlanError
 from fleetopt.milp.build import build_model
@@ -86,7 +86,8 @@ class SolveResult:
         gap = "" if self.gap is None else f", gap {self.gap:.2%}"
         return (
             f"SolveResult({self.status}, {self.data.name!r}, {self.objective_kind} objective "
-            f"{format_usd(self.objective_usd)}{gap}; .headline(), .plan_frame(), .statements_frame())"
+            f"{format_usd(self.objective_usd)}{gap}; .headline(), .plan_frame(), .statements_frame(), "
+            ".debt_frame())"
         )
 
     def plan_frame(self):
@@ -103,6 +104,11 @@ class SolveResult:
         """Key figures: NPV, peak debt, lowest cash, DSCR, covenant headroom, totals (keys and
         units: :func:`fleetopt.core.results.headline`)."""
         return headline(self.data, self.plan, self.statements)
+
+    def debt_frame(self):
+        """Each facility's terms, maturity and balance at each year's end, USD
+        (:func:`fleetopt.core.results.debt_frame`)."""
+        return debt_frame(self.data, self.statements)
 
 
 def solve(

@@ -28,6 +28,7 @@ from fleetopt.core.results import (
     cash_timing_words,
     cost_per_h100_hour_basis,
     cost_plans_note,
+    debt_frame,
     first_tested_quarter,
     gpus_by_generation,
     headline,
@@ -1404,6 +1405,7 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
         out.append(f"<h2>Orders of {label}: quarter, SKU and site</h2>"
                    + _table(orders, money_cols={"capex_usd"}, count_cols={"blocks", "gpus"},
                             headers=ORDER_HEADERS))  # fmt: skip
+    out.append(_debt_section(run))
     if run.milp_only:
         out.append(_forecast_run_table(run))
         title = f"MILP statements of {label}, as planned (USD)"
@@ -1417,6 +1419,21 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
         + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS)
     )
     return out
+
+
+def _debt_section(run: _Run) -> str:
+    """Each facility's terms, maturity and balance at each year's end (core/results.debt_frame)."""
+    frame = debt_frame(run.data, run.statements)
+    money = {c for c in frame.columns if c.endswith("_usd")}
+    headers = {"at_maturity": "at maturity", "size_usd": "size (USD)", "opening_usd": "opening (USD)",
+               "peak_usd": "peak at a quarter's end (USD)",
+               **{c: f"end of {c[4:-4]} (USD)" for c in money if c.startswith("end_")}}  # fmt: skip
+    cap = ("Each facility's balance in the MILP's statements (rate: annual, in the horizon's first quarter; a "
+           "floating rate follows the reference rate). A bullet the model refinances at maturity is assumed "
+           "refinanced at the spread shown: no lender has promised it, and the plan's figures hold only if "
+           "it is. The revolver, which the scenarios draw when cash runs short, is not a facility here.")
+    return (f"<h2>Debt by facility of {escape(run.main_label)} (MILP statements)</h2>"
+            f"<p class='cap'>{escape(cap)}</p>" + _table(frame, money_cols=money, headers=headers))
 
 
 def _solved_for_cost(run: _Run) -> bool:
