@@ -190,6 +190,19 @@ def test_a_solve_report_gives_each_facility_s_terms_and_balances(runs):
     assert last == pytest.approx(balance.iloc[-1], rel=1e-9)
 
 
+def test_a_report_says_what_its_figures_assume_that_a_lender_would_question(runs):
+    """The caveats of docs/calibration.md never reached the mailed report (a finance review: "lower
+    bound" appeared nowhere): an evaluation's report lists all six, a solve's the three of the plan."""
+    from fleetopt.report.page import ASSUMPTIONS
+
+    for kind, count in (("evaluate", 6), ("sweep", 6), ("solve", 3)):
+        text = " ".join(text_of(runs[kind]).split())
+        assert "What these figures assume" in text, kind
+        shown = [words for _, words in ASSUMPTIONS if " ".join(words.split()) in text]
+        assert len(shown) == count, kind
+    assert "P(liquidity default) is a lower bound" in " ".join(text_of(runs["evaluate"]).split())
+
+
 def test_a_solve_report_gives_the_npv_with_cash_held_as_the_terminal_does(runs):
     """The terminal printed the NPV with cash held to the end ($14.91B on the default model against
     $18.69B) and the report left it out (from a finance reader's review)."""

@@ -612,6 +612,39 @@ def _scenario_facts(run: _Run) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- what the figures mean
 
 
+# what every figure of the report assumes that a lender would question (docs/calibration.md, "What these
+# figures assume that a lender would question", measures each on the default model); True: only where the
+# run has scenarios
+ASSUMPTIONS = (
+    (False, "The NPV counts each quarter's change in cash as paid to equity in that quarter, while the same "
+            "cash stays on the balance sheet for the covenants: cash kept is valued as if paid out when "
+            "earned (the key figures give the NPV with cash held to the end beside it)."),
+    (False, "A bullet the model refinances at maturity is assumed refinanced at its stated spread (the debt "
+            "table says which); the quarters before finance.covenants.test_from are not tested (a grace "
+            "the model assumes, not one a lender gave)."),
+    (False, "The forecast carries no credit loss: no customer defaults and no late power, which in the "
+            "scenarios only hurt."),
+    (True, "P(liquidity default) counts cash below the default level after the revolver and distress "
+           "sales; a covenant breach is counted in P(covenant breach) but never cured, waived or "
+           "accelerated."),
+    (True, "A distress sale's proceeds stay with the company (no release price to the GPU-backed loans), "
+           "at resale value less policy.distress_sale_discount: P(liquidity default) is a lower bound; "
+           "with policy.distress_sales false it is an upper one."),
+    (True, "A future that defaults runs on to the horizon's end with its cash below zero where it falls "
+           "there (no interest on the shortfall; in the NPV it is equity's money, at the discount rate): no "
+           "limited liability, no loss to lenders. Its NPV is in the mean, P5 and CVaR5; the mean NPV of "
+           "the futures with no default is given beside them."),
+)
+
+
+def _assumptions_section(run: _Run) -> str:
+    """What the report's figures assume that a lender would question, as a list."""
+    items = [text for scenarios, text in ASSUMPTIONS if run.metrics is not None or not scenarios]
+    rows = "".join(f"<li>{escape(text)}</li>" for text in items)
+    return ("<h2>What these figures assume</h2><ul class='assume'>" + rows + "</ul>"
+            "<p class='cap'>docs/calibration.md measures each on the default model.</p>")
+
+
 def _glossary_section(run: _Run) -> str:
     """Definitions of the report's figures, with this model's levels, covenants and discount rate."""
     data = run.data
@@ -1557,7 +1590,7 @@ def _sections(run: _Run) -> list[str]:
         sections.append(_recommendation_section(run))
     if run.kind == "stochastic":
         sections.append(_stochastic_section(run))
-    sections += [_kpi_section(run), _glossary_section(run)]
+    sections += [_kpi_section(run), _glossary_section(run), _assumptions_section(run)]
     if run.focus:
         sections.append(_plan_section(run))
     if run.kind == "sweep" and run.metrics is not None:
