@@ -639,7 +639,8 @@ ASSUMPTIONS = (
 
 def _assumptions_section(run: _Run) -> str:
     """What the report's figures assume that a lender would question, as a list."""
-    items = [text for scenarios, text in ASSUMPTIONS if run.metrics is not None or not scenarios]
+    sampled = run.metrics is not None and not run.summary.get("deterministic")  # one scenario: the forecast
+    items = [text for scenarios, text in ASSUMPTIONS if sampled or not scenarios]
     rows = "".join(f"<li>{escape(text)}</li>" for text in items)
     return ("<h2>What these figures assume</h2><ul class='assume'>" + rows + "</ul>"
             "<p class='cap'>docs/calibration.md measures each on the default model.</p>")
