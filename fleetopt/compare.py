@@ -104,6 +104,8 @@ FIGURES = [
     ("capex_gpu_total_usd", "GPU capex over the horizon (MILP statements)", "USD"),
     ("capex_power_total_usd", "power capex over the horizon (MILP statements)", "USD"),
     ("revenue_total_usd", "revenue over the horizon (MILP statements)", "USD"),
+    # of it, the contracts': the rest is the market's, whose volume and price nothing holds
+    ("revenue_contracts_total_usd", "of which under contract (MILP statements)", "USD"),
     # the cost objective's figure (`solve --objective cost`), from the plan's statements (without its
     # policy, which the cost objective's plans have no use for): a lab's plans are compared by it
     ("present_cost_usd", "present cost on the forecast (MILP statements)", "USD"),

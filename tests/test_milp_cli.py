@@ -82,6 +82,13 @@ def test_solve_tiny_writes_a_complete_run_folder(tmp_path):
     assert "lowest DSCR (quarters tested, from 2026Q4)" in flat
     lowest = statements["cash_usd"].iloc[1:].min()
     assert f"liquidity >= $25.0M: lowest ${lowest / 1e6:,.1f}M" in flat
+    # the revenue and the share of it under contract, the statements' sums (a finance review: the
+    # merchant share, whose volume no contract holds, was nowhere)
+    contracted = statements["revenue_contracts_usd"].sum()
+    assert summary["revenue_contracts_total_usd"] == pytest.approx(contracted, rel=1e-6)
+    share = contracted / statements["revenue_usd"].sum()
+    revenue = summary["revenue_total_usd"] / 1e6
+    assert f"revenue over the horizon ${revenue:,.1f}M ({share:.0%} under contract)" in flat
 
 
 def test_a_solve_whose_plan_reacts_to_its_policy_on_the_forecast_says_so(tmp_path, tiny_text):

@@ -31,6 +31,7 @@ from fleetopt.core.results import (
     power_built_mw_by_site,
     present_cost_words,
     purchases_by_generation_year,
+    revenue_words,
     soon_retired,
     untested_breaches,
     worst_shock,
@@ -344,7 +345,7 @@ def solve_summary_tables(result) -> list:
     key.add_row("capex over the horizon (GPUs / power)",
                 f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}")
     valued = MARKET_VALUED if cost else ""
-    key.add_row("revenue over the horizon" + valued, format_usd(fig["revenue_total_usd"]))
+    key.add_row("revenue over the horizon" + valued, revenue_words(fig))
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     by_site = zip(data.sites, power_built_mw_by_site(data, plan), strict=True)
     built = ", ".join(f"{site.name} {format_mw(mw)}" for site, mw in by_site if mw)

@@ -177,9 +177,11 @@ def gpus_by_generation(data: ModelData, plan: Plan) -> pd.DataFrame:
 
 
 def horizon_totals(lines: dict) -> dict[str, float]:
-    """Revenue and GPU and power capex over the horizon, USD, from a plan's statement lines."""
+    """Revenue (and of it, the contracts'), GPU and power capex over the horizon, USD, from a plan's
+    statement lines."""
     return {
         "revenue_total_usd": float(lines["revenue_usd"].sum()),
+        "revenue_contracts_total_usd": float(lines["revenue_contracts_usd"].sum()),
         "capex_gpu_total_usd": float(lines["capex_gpu_usd"].sum()),
         "capex_power_total_usd": float(lines["capex_power_usd"].sum()),
     }
@@ -188,6 +190,14 @@ def horizon_totals(lines: dict) -> dict[str, float]:
 # (share, covenant name) of lowest_cushion, and their names in a solve's figures
 Cushion = tuple[float | None, str | None]
 CUSHION_FIGURES = ("lowest_covenant_cushion", "tightest_covenant")
+
+
+def revenue_words(fig: dict) -> str:
+    """'$247.2B (41% under contract)': a plan's revenue over the horizon and the share of it its
+    contracts earn (the rest the market's, whose volume and price the contracts do not hold)."""
+    total, contracted = fig["revenue_total_usd"], fig["revenue_contracts_total_usd"]
+    share = f" ({contracted / total:.0%} under contract)" if total > 0 else ""
+    return format_usd(total) + share
 
 
 def lowest_cushion(data: ModelData, headroom: dict[str, float | str | None]) -> Cushion:

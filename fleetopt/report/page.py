@@ -37,6 +37,7 @@ from fleetopt.core.results import (
     power_built_mw_by_site,
     present_cost_arithmetic,
     purchases_by_generation_year,
+    revenue_words,
     soon_retired,
     untested_breaches,
     worst_shock,
@@ -860,7 +861,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         *_soon_retired_kpis(run),
         _milp_kpi(run, "capex over the horizon (GPUs / power)",
                   f"{_usd(fig['capex_gpu_total_usd'])} / {_usd(fig['capex_power_total_usd'])}"),
-        _milp_kpi(run, "revenue over the horizon" + valued, _usd(fig["revenue_total_usd"])),
+        _milp_kpi(run, "revenue over the horizon" + valued, revenue_words(fig)),
         _kpi("power built (expansion blocks)", format_mw(fig["power_built_mw"])),
     ]  # fmt: skip
     if first:
@@ -1394,6 +1395,7 @@ def _out_of_sample_paragraph(summary: dict) -> str:
 STATEMENT_COLUMNS = [
     "quarter",
     "revenue_usd",
+    "revenue_contracts_usd",
     "ebitda_usd",
     "tax_usd",
     "capex_gpu_usd",
@@ -1569,6 +1571,7 @@ def _forecast_run_table(run: _Run) -> str:
 
 STATEMENT_HEADERS = {
     "revenue_usd": "revenue (USD)",
+    "revenue_contracts_usd": "of which under contract (USD)",
     "ebitda_usd": "EBITDA (USD)",
     "capex_gpu_usd": "GPU capex (USD)",
     "capex_power_usd": "power capex (USD)",
