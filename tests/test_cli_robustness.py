@@ -1239,6 +1239,14 @@ def test_resume_of_another_command_s_finished_folder_names_what_it_is(finished_r
     assert_one_error(code, out, err, fragment)
 
 
+def test_a_run_folder_given_as_the_model_to_evaluate_is_named_a_run_folder(finished_runs):
+    """`fleetopt evaluate runs/mylab` said only "give --plans ..." (a new user's review)."""
+    solve = finished_runs["solve"]
+    code, out, err = run_cli("evaluate", str(solve))
+    said = f"{solve} is a run folder, not a model: evaluate its plans with --plans {solve}"
+    assert_one_error(code, out, err, said)
+
+
 def test_an_empty_out_is_refused_by_name(here):
     """`--out ""` read as the current folder: ". already exists and is not empty"."""
     (here / "x").write_text("x")

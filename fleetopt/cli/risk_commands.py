@@ -163,7 +163,7 @@ def evaluate(
                                     **{k: v for k, v in given_how.items() if given(ctx, k)})  # fmt: skip
     else:
         if plans is None:
-            raise InputError("give --plans (a run folder, run id or plan file), or --resume a run folder")
+            raise _no_plans(model)
         refuse_unless(
             ctx, ("scenarios", "seed"), not deterministic, "cannot apply with --deterministic (one scenario: "
             "the forecast itself)"
@@ -212,6 +212,14 @@ def evaluate(
         finish_report(path, report)
     if lost:  # a batch system sees that something removed the job's folder under it
         raise typer.Exit(InputError.exit_code)
+
+
+def _no_plans(model: str | None) -> InputError:
+    """`evaluate` without --plans; a run folder given where the model goes is named as such (a new
+    user's `fleetopt evaluate runs/mylab` read the folder as a model)."""
+    run = model is not None and (Path(model) / RunFolder.SUMMARY).is_file()
+    hint = f"{model} is a run folder, not a model: evaluate its plans with --plans {model}; " if run else ""
+    return InputError(f"{hint}give --plans (a run folder, run id or plan file), or --resume a run folder")
 
 
 # what a resumed evaluation is given again to end as the run would have: job.json keeps the run's
