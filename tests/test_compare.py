@@ -110,7 +110,7 @@ def test_plan_against_itself_api(tiny_run):
     # what it spends and earns, and how near it comes to a covenant: the solve's own figures
     # ("breaches on the forecast: no" read as safe for a plan on its DSCR limit)
     spent = ("capex_gpu_total_usd", "capex_power_total_usd", "revenue_total_usd",
-             "revenue_contracts_total_usd", "lowest_covenant_cushion")
+             "revenue_contracts_total_usd", "lowest_covenant_cushion", "npv_cash_held_usd")
     for figure in spent:
         assert comp.figures.loc[figure, a] == result.headline()[figure], figure
     assert comp.better("lowest_covenant_cushion") == "higher" and comp.better("revenue_total_usd") == ""
@@ -219,13 +219,13 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert about["model_name"] == "tiny" and about["model_hash"] == api.load("tiny")[0].content_hash
         assert (about["scenarios"], about["seed"]) == ("50", "0")
         figures = pd.read_csv(pd.io.common.StringIO("\n".join(head)))
-        # 31 figures (a lab's present costs and demand share left out), and which covenant breaks first
+        # 32 figures (a lab's present costs and demand share left out), and which covenant breaks first
         # for each of tiny's four tests (leverage, DSCR, liquidity, and the borrowing base of its
         # GPU-secured loan)
         first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share",
                  "first_breach_borrowing_base_share"}  # fmt: skip
         assert {f for f in figures["figure"] if f.startswith("first_breach_")} == first
-        assert len(figures) == 31 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 32 + 4 and {"figure", "unit"} <= set(figures.columns)
     else:
         assert text.startswith("# Plan comparison (50 common scenarios, seed 0)")
         assert "## Purchases against the first plan" in text and "(none)" in text
