@@ -83,6 +83,10 @@ def test_a_run_argument_that_is_not_one_is_refused_by_its_name():
     with pytest.raises(InputError, match=r"write it as a run first \(fleetopt\.api\.write_solve_run.*"
                        r"or compare it in memory.*fleetopt\.api\.compare\(result\)$"):
         api.evaluate(solved)
+    # several runs: compare evaluates them on the same scenarios (from a new user's review)
+    with pytest.raises(InputError, match=r"not a list \(\['a', 'b'\]\); the plans of several runs are "
+                       r"evaluated on the same scenarios by fleetopt\.api\.compare\(runs\)$"):
+        api.evaluate(["a", "b"])
 
 
 @pytest.mark.parametrize("model", [123, ["tiny"], b"tiny", "", "  "])

@@ -428,9 +428,11 @@ class Registry:
                     "write it as a run first (fleetopt.api.write_solve_run and the like), or compare it in "
                     "memory, whose figures are an evaluation's: fleetopt.api.compare(result)"
                 )
+            several = ("; the plans of several runs are evaluated on the same scenarios by "
+                       "fleetopt.api.compare(runs)") if isinstance(ref, (list, tuple)) else ""  # fmt: skip
             raise RegistryError(
                 f"{name} must be a run folder, plan file or run id (int), not a {type(ref).__name__}"
-                f" ({_shown(ref)})"
+                f" ({_shown(ref)}){several}"
             )
         try:
             exists = Path(ref).expanduser().exists()
