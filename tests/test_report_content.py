@@ -192,11 +192,11 @@ def test_a_solve_report_gives_each_facility_s_terms_and_balances(runs):
 
 def test_a_report_says_what_its_figures_assume_that_a_lender_would_question(runs):
     """The caveats of docs/calibration.md never reached the mailed report (a finance review: "lower
-    bound" appeared nowhere): an evaluation's report lists all six, a solve's (and an evaluation on
-    the forecast alone) the three of the plan."""
+    bound" appeared nowhere): an evaluation's report lists all seven, a solve's (and an evaluation
+    on the forecast alone) the four of the plan."""
     from fleetopt.report.page import ASSUMPTIONS
 
-    for kind, count in (("evaluate", 6), ("sweep", 6), ("solve", 3), ("deterministic", 3)):
+    for kind, count in (("evaluate", 7), ("sweep", 7), ("solve", 4), ("deterministic", 4)):
         text = " ".join(text_of(runs[kind]).split())
         assert "What these figures assume" in text, kind
         shown = [words for _, words in ASSUMPTIONS if " ".join(words.split()) in text]

@@ -625,6 +625,9 @@ ASSUMPTIONS = (
             "the model assumes, not one a lender gave)."),
     (False, "The forecast carries no credit loss: no customer defaults and no late power, which in the "
             "scenarios only hurt."),
+    (False, "Interest is paid on each facility's balance at the end of the quarter before (a draw costs "
+            "nothing in its own quarter), and income is taxed at finance.tax_rate alone (no state tax, no "
+            "cap on the interest deducted)."),
     (True, "P(liquidity default) counts cash below the default level after the revolver and distress "
            "sales; a covenant breach is counted in P(covenant breach) but never cured, waived or "
            "accelerated."),
