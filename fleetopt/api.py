@@ -1346,6 +1346,7 @@ class _SolvedPlan:
     plan: Plan
     data: ModelData
     loaded: LoadedModel | None
+    objective: str = "npv"  # what it was solved for: npv, or cost (a lab's plan)
 
 
 def _in_memory(results: list) -> list[_SolvedPlan]:
@@ -1357,7 +1358,7 @@ def _in_memory(results: list) -> list[_SolvedPlan]:
             out += [_SolvedPlan("forecast", r.forecast_plan, r.data, r.loaded),
                     _SolvedPlan("stochastic", r.plan, r.data, r.loaded)]  # fmt: skip
         else:
-            out.append(_SolvedPlan(_solve_label(r), r.plan, r.data, r.loaded))
+            out.append(_SolvedPlan(_solve_label(r), r.plan, r.data, r.loaded, r.objective_kind))
     return out
 
 
@@ -1386,7 +1387,8 @@ def _compare_solved(results: list[_SolvedPlan], model, scenarios, seed, backend,
     n = limits.scenarios("scenarios", limits.DEFAULT_SCENARIOS if scenarios is None else scenarios)
     s = limits.seed("seed", 0 if seed is None else seed)
     runs = ["(in memory: not written)"] * len(results)
-    return compare_plans(data, plans, labels, n, s, backend, buffers, used, versions, runs, [])
+    objectives = [r.objective for r in results]
+    return compare_plans(data, plans, labels, n, s, backend, buffers, used, versions, runs, [], objectives)
 
 
 def _plan_under(result: _SolvedPlan, data, label: str) -> Plan:

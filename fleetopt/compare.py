@@ -687,12 +687,15 @@ def compare_plans(
     versions: list[str] | None = None,
     runs: list[str] | None = None,
     scenario_notes: list[str] | None = None,
+    objectives: list[str | None] | None = None,
 ) -> Comparison:
     """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences.
     ``buffers``: each plan's policy liquidity buffer, USD (None: the model's); ``model``: what
     ``data`` was built from, and ``versions``: which plans were made from another version of it
     (sentences), for the comparison's notes; ``runs``: the run folder or plan file of each plan;
-    ``scenario_notes``: :func:`figures_not_back`'s sentences, for the notes too."""
+    ``scenario_notes``: :func:`figures_not_back`'s sentences, for the notes too; ``objectives``: the
+    objective each plan was solved for, "npv" or "cost" (None: read from its run folder in ``runs``,
+    a solve's summary; plans compared in memory have none)."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
     batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
@@ -717,8 +720,8 @@ def compare_plans(
                  if (other := other_decisions(plans[a], plans[b], buffer[a], buffer[b]))]  # fmt: skip
     tested = tested_kinds(data.covenants)
     untested = {first_breach_column(kind) for kind in CATALOGUE if kind not in tested}
-    cost_plans = [label for label, run in zip(labels, runs or [], strict=False)
-                  if solve_objective(run) == "cost"]  # fmt: skip
+    objectives = objectives or [solve_objective(run) for run in runs or []]
+    cost_plans = [label for label, objective in zip(labels, objectives, strict=False) if objective == "cost"]
     # what a plan costs and the demand it serves are a lab's figures, shown where a plan was solved for
     # least cost: a neocloud's share of the whole market is short of nothing, and the present cost of
     # plans that maximise NPV ranks nothing (a finance review read "$0.38 per H100-hour" as their cost)

@@ -913,6 +913,27 @@ def test_plans_serving_different_demand_are_not_ranked_by_their_present_cost(lab
     assert comp.figures.loc["present_cost_per_h100_hour_usd", a] == pytest.approx(solved, rel=1e-9)
 
 
+def test_cost_solves_compared_in_memory_keep_a_lab_s_figures():
+    """Whether a plan was solved for least cost was read from its run folder alone: two cost solves
+    compared in memory lost their present cost, the figure a lab ranks plans by (a review)."""
+    loaded, _ = api.load("lab")
+    cost = api.solve(loaded, objective="cost")
+    comp = api.compare([cost, cost], scenarios=10, labels=["a", "b"])
+    assert comp.cost_plans == ["a", "b"]
+    assert list(comp.figures.index[:3]) == ["present_cost_usd", "present_cost_per_h100_hour_usd",
+                                            "market_demand_served"]  # fmt: skip
+    assert comp.figures.loc["present_cost_usd", "a"] == cost.headline()["present_cost_usd"]
+
+
+def test_an_evaluation_of_a_cost_plan_is_compared_as_a_cost_plan(lab_runs, tmp_path):
+    """An evaluation's folder read as no solve: its cost plan was compared as an NPV plan's."""
+    cost, npv = lab_runs
+    code, _, err = run_cli("evaluate", "--plans", str(cost), "--scenarios", "5", "--out", str(tmp_path / "E"))
+    assert code == 0, err
+    comp = api.compare([tmp_path / "E", npv], scenarios=5)
+    assert comp.cost_plans == [comp.labels[0]]
+
+
 def test_a_cost_plan_holding_spare_capacity_is_not_ranked_by_its_present_cost(lab_runs, tmp_path):
     """A lab holds spare capacity by solving for more demand than it forecasts (docs/formulation.md
     §6, "Cost"): lab with 20 % more demand serves all of lab's forecast, as the cost optimum does,

@@ -293,6 +293,12 @@ def test_the_tightest_covenant_is_the_one_the_smallest_fall_breaches():
     share, name = lowest_cushion(data, {**headroom, "dscr": 0.30})  # EBITDA may fall 23.1 %
     assert name == "borrowing_base" and share == pytest.approx(0.22)
     assert lowest_cushion(data, {"liquidity": 39.0})[1] == "liquidity"
+    # breached: DSCR 0.5x against 1.0x (h = -50 %: EBITDA 100 % short, it must double) is nearer than
+    # nothing; EBITDA at or below zero (h <= -1) is the most breached, whatever else is (from a review:
+    # h / (1 + h) divided by zero at -1 and turned positive below it)
+    assert lowest_cushion(data, {**headroom, "dscr": -0.5}) == (pytest.approx(-1.0), "dscr")
+    for h in (-1.0, -2.0):
+        assert lowest_cushion(data, {**headroom, "dscr": h, "liquidity": -0.9}) == (-np.inf, "dscr")
     assert lowest_cushion(data, {"leverage": "not tested: no debt", "dscr": None}) == (None, None)
 
 

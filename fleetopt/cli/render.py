@@ -408,7 +408,8 @@ def covenant_headroom_text(data, fig: dict) -> str:
         quantity, share = test.cushion(room)
         text = f"{quantity} may fall {share:.1%} before a breach" if share > 0 else "met with no room"
         if share < 0:
-            text = f"breached ({quantity} {-share:.1%} short)"
+            short = f"{-share:.1%} short" if np.isfinite(share) else "at or below zero"
+            text = f"breached ({quantity} {short})"
         parts.append(f"{test.describe()}{every}: {text}{tightest}")
     return "; ".join(parts)
 

@@ -25,6 +25,7 @@ A new covenant type is a row of :data:`CATALOGUE` and a field of ``schema.financ
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,11 +215,13 @@ class CovenantTest:
         maximum num / den <= L the denominator may fall by 1 - ratio / L = h; against a minimum
         num / den >= L the numerator may fall by 1 - L / ratio = h / (1 + h). E.g. DSCR 1.95x
         against 1.4x: h = 39.2 %, EBITDA may fall 28.2 %; against a floor in USD (cash >= F, h =
-        cash / F - 1) cash may fall by 1 - F / cash = h / (1 + h) too."""
+        cash / F - 1) cash may fall by 1 - F / cash = h / (1 + h) too. A minimum whose quantity is
+        at or below zero (h <= -1: no rise by any share meets it) is -inf, the most breached."""
         k = self.kind
         if k.bound == "max":
             return CUSHION_WORDS[k.denominator], headroom
-        return CUSHION_WORDS[k.numerator], headroom / (1.0 + headroom)
+        share = headroom / (1.0 + headroom) if headroom > -1.0 else -math.inf
+        return CUSHION_WORDS[k.numerator], share
 
     def tightest(self, headroom: float) -> float:
         """The tested ratio (or USD amount, for a floor in USD) of the tightest quarter, from its

@@ -82,13 +82,16 @@ def run_folder_of(ref: str | Path) -> Path:
 
 
 def solve_objective(ref: str | Path) -> str | None:
-    """The objective ("npv" or "cost") of the solve whose run folder or own plan file ``ref`` is;
-    None for anything else (a sweep's plans all maximise NPV; a plan file of one's own says nothing)."""
+    """The objective ("npv" or "cost") of the solve whose run folder or own plan file ``ref`` is,
+    or of the plans an evaluation's folder evaluated (its ``plans_objective``); None for anything
+    else (a sweep's plans all maximise NPV; a plan file of one's own says nothing)."""
     run = RunFolder(run_folder_of(ref))
     try:
         summary = run.summary() if run.is_finished else {}
     except FleetoptError:  # a damaged summary is refused where the run itself is read
         return None
+    if summary.get("kind") == "evaluate":
+        return summary.get("plans_objective")
     return summary.get("objective", "npv") if summary.get("kind") == "solve" else None
 
 
