@@ -131,6 +131,7 @@ __all__ = [
     "read_purchases",
     "read_run",
     "record_run",
+    "recorded_run_id",
     "report",
     "rerank_sweep",
     "resolve_run",
@@ -143,6 +144,7 @@ __all__ = [
     "solve_stochastic",
     "sweep",
     "unfinished_runs",
+    "unrecorded_runs",
     "write_evaluate_run",
     "write_solve_run",
     "write_stochastic_run",
@@ -1029,7 +1031,7 @@ def _record_finished_run(run: RunFolder, command: str | None) -> int:
         )
     if kind == "solve":
         _check_solve_npv(run, data, summary)
-    recorded = _recorded_id(Registry(), run.path)
+    recorded = recorded_run_id(run.path)
     if recorded is not None:
         raise RegistryError(
             f"{run.path} is already recorded as run {recorded} (fleetopt runs show {recorded}): nothing added"
@@ -1114,11 +1116,11 @@ def _finished_run(folder: str | Path) -> RunFolder:
     return run
 
 
-def _recorded_id(registry: Registry, path: Path) -> int | None:
-    try:
-        return registry.id_of(path)
-    except RegistryError:
-        return None
+def recorded_run_id(folder: str | Path) -> int | None:
+    """The registry id of the run folder ``folder`` (its latest record), None where it is not
+    recorded (a registry that cannot be read is refused)."""
+    limits.path("folder", folder)
+    return Registry().recorded_id(folder)
 
 
 def run_id(path: str | Path | int) -> int:

@@ -1535,6 +1535,26 @@ def test_a_resume_of_a_job_killed_while_it_was_recorded_records_it_and_exits_0(t
     assert code == 2 and "an evaluation's folder, not a sweep's, and finished" in " ".join(err.split())
 
 
+def test_a_resume_of_a_job_killed_after_its_record_tidies_it_and_writes_its_kept_report(tmp_path):
+    """Killed after it was recorded and before its clean-up (and its --report): a retry left its
+    chunks and lock for good and exited 0 without the report job.json kept --report for (a review)."""
+    from fleetopt import api
+
+    folder = _killed_while_recorded(tmp_path)
+    with pytest.MonkeyPatch.context() as killed:
+        killed.setattr(RunFolder, "tidy_finished_job", lambda self: None)
+        number = api.record_run(folder)
+    RunFolder(folder).release_lock()
+    job = json.loads((folder / "job.json").read_text())
+    (folder / "job.json").write_text(json.dumps({**job, "resume_options": ["--report"]}))
+    code, out, err = run_cli("evaluate", "--resume", str(folder))
+    said = " ".join(out.split())
+    assert code == 0 and f"already finished (run {number}: fleetopt runs show {number})" in said, err
+    assert f"wrote {folder / 'report.html'}" in said
+    finished = ["job.json", "metrics.csv", "model.yaml", "report.html", "summary.json"]
+    assert sorted(p.name for p in folder.iterdir()) == finished  # chunks, lock, temporary file gone
+
+
 def test_runs_add_of_a_tidy_finished_job_takes_no_lock(tmp_path, monkeypatch):
     """A finished evaluation's folder with nothing to tidy is recorded without its lock, as before
     the clean-up above: taking it wrote a lock file, which refused a folder this user cannot write

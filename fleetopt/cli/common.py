@@ -52,7 +52,7 @@ from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, kept_options, resume_command
-from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError
+from fleetopt.runs.registry import RUN_KINDS, Registry
 from fleetopt.schema.loading import ModelError
 from fleetopt.sweep.candidates import WITHOUT_PLAN
 from fleetopt.sweep.run import saved_candidates
@@ -668,27 +668,29 @@ def say_written(path: Path, notes: dict[str, str] | None = None) -> None:
     console.print(marked("wrote ", (str(path), "bold"), f" ({listed}): run {api.run_id(path)}"))
 
 
-def finished_already(run: RunFolder, kind: str) -> bool:
+def finished_already(run: RunFolder, kind: str, report: bool) -> bool:
     """Whether ``run`` is a finished job of ``kind`` (evaluate, sweep), said so: a batch job retried
     after its run ended (a lost node, a wrapper's second try) then exits 0 as the run did, not 2 as
-    bad input does. One killed while it was being recorded is recorded now. False for any other
-    folder (its resume says what it is)."""
+    bad input does. What a kill cut short is done now: the record of one killed while it was being
+    recorded, the clean-up of one killed after, and its report.html where ``report`` (--report,
+    given or kept) asks for one. False for any other folder (its resume says what it is)."""
     if not (run.is_finished and run.is_job and run.job().get("kind") == kind):
         return False
-    what = "evaluation" if kind == "evaluate" else kind
-    try:
-        number = api.run_id(run.path)
+    number = api.recorded_run_id(run.path)
+    if number is None and run.left_untidy:  # killed while it was being recorded: as `runs add` does
+        number = api.record_run(run.path)
+        done = f"recorded now as run {number}: fleetopt runs show {number}"
+    elif number is None:  # forgotten on purpose (`fleetopt runs forget`)
+        done = f"not in the registry: fleetopt runs add {run.path} records it"
+    else:
+        if run.left_untidy and not run.running_pid():  # killed once recorded, before its clean-up
+            with run.held_while_tidied():
+                pass
         done = f"run {number}: fleetopt runs show {number}"
-    except RegistryError:  # killed while it was recorded (untidy), or forgotten on purpose
-        if run.left_untidy:
-            number = api.record_run(run.path, command_line())
-            done = f"recorded now as run {number}: fleetopt runs show {number}"
-        else:
-            done = f"not in the registry: fleetopt runs add {run.path} records it"
-    console.print(
-        f"{run.path}: this {what} already finished ({done}); nothing to resume", soft_wrap=True,
-        highlight=False,
-    )  # fmt: skip
+    what = "evaluation" if kind == "evaluate" else kind
+    console.print(f"{run.path}: this {what} already finished ({done}); nothing to resume", soft_wrap=True,
+                  highlight=False)  # fmt: skip
+    finish_report(run.path, report and not (run.path / RunFolder.REPORT).exists())
     return True
 
 

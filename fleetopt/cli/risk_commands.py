@@ -151,9 +151,9 @@ def evaluate(
         refuse_with_resume(ctx, (*EVALUATE_AGAIN, *HOW_IT_RUNS, "plans"))  # --plans: where they moved
         registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = RunFolder(api.resolve_run(resume))
-        if finished_already(folder, "evaluate"):
-            return
         apply_kept_options(ctx, folder, EVALUATE_AGAIN)  # --report, the ranking it started with
+        if finished_already(folder, "evaluate", ctx.params["report"]):
+            return
         rank_by, max_breach_prob, top, report = (ctx.params[name] for name in EVALUATE_AGAIN)
         given_how = {"backend": backend.value, "threads": threads, "workers": workers,
                      "executor": executor.value, "ray_address": ray_address,
@@ -413,9 +413,9 @@ def sweep(
                "threads": threads if given(ctx, "threads") else None}  # fmt: skip (capped by the resume)
         registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = api.resolve_run(resume)
-        if not changes and finished_already(RunFolder(folder), "sweep"):  # a rule given: a re-ranking meant
-            return
         apply_kept_options(ctx, RunFolder(folder), ("report",))  # --report, if it started with it
+        if not changes and finished_already(RunFolder(folder), "sweep", ctx.params["report"]):
+            return  # with a rule's option, a re-ranking was meant: refused below, naming --rerank
         again = tuple(options_again(ctx, ("report",)))
         return _resume_sweep(folder, changes, ctx.params["report"], how, again)
     RunFolder.check_new(out)  # before the model is even read

@@ -375,18 +375,27 @@ class Registry:
     def id_of(self, path: str | Path) -> int:
         """The id of the latest record of the run folder ``path``; a run's own file (its plan.npz,
         summary.json ...) names its folder, as `fleetopt compare` and `evaluate` take it."""
-        given = path
+        number, folder = self._latest_id(path)
+        if number is None:
+            what = str(path) if Path(path) == folder else f"{path}: its folder {folder}"
+            raise RegistryError(f"{what} is not recorded in {self.path} (see `fleetopt runs`)")
+        return number
+
+    def recorded_id(self, path: str | Path) -> int | None:
+        """:meth:`id_of`, None where the folder is not recorded (a registry that cannot be read is
+        still refused)."""
+        return self._latest_id(path)[0]
+
+    def _latest_id(self, path: str | Path) -> tuple[int | None, Path]:
+        """The id of the latest record of the folder ``path`` names (or None), and that folder."""
         owner = RunFolder.owning(Path(path).expanduser()) if Path(path).expanduser().is_file() else None
-        path = given if owner is None else owner.path
+        folder = Path(path) if owner is None else owner.path
         row = None
         if self.path.exists():
             with self._reading() as (con, place):
                 sql = "SELECT MAX(id) FROM runs WHERE path = ?"
-                row = con.execute(sql, (self._stored(path, place),)).fetchone()
-        if row is None or row[0] is None:
-            what = str(path) if given == path else f"{given}: its folder {path}"
-            raise RegistryError(f"{what} is not recorded in {self.path} (see `fleetopt runs`)")
-        return int(row[0])
+                row = con.execute(sql, (self._stored(folder, place),)).fetchone()
+        return (None if row is None or row[0] is None else int(row[0])), folder
 
     def resolve(self, ref: str | Path | int, name: str = "a run") -> Path:
         """A run folder or plan file from a path, or a run folder from a run id (an int, or digits
