@@ -1371,16 +1371,41 @@ def test_a_bad_option_value_is_told_in_plain_words(here, args, said):
 
 
 @pytest.mark.parametrize(
+    "args, hint",
+    [(("solve", "tiny", "--mip-gap", "5"), "a share is a fraction, 0.05 for 5 %"),
+     (("solve", "tiny", "--mip-gap", "1"), "a share is a fraction, 0.01 for 1 %"),
+     (("sweep", "tiny", "--max-breach-prob", "20"), "a share is a fraction, 0.2 for 20 %"),
+     (("solve", "tiny", "--mip-gap", "inf"), None), (("solve", "tiny", "--mip-gap", "-1"), None)],
+)  # fmt: skip
+def test_a_share_written_in_per_cent_is_told_a_fraction_is_meant(here, args, hint):
+    """--mip-gap 5 said only "must be between 0.0 and 0.999 (got 5.0)" (a new user's review)."""
+    code, _, err = run_cli(*args)
+    said = " ".join(err.split())
+    assert code == 2 and "must be" in said, err
+    assert (hint in said) if hint else ("a share is a fraction" not in said)
+
+
+@pytest.mark.parametrize(
     "written, usd",
     [("-50M", -50e6), ("-$1.5B", -1.5e9), ("-50,000,000", -50e6), ("-5e7", -50e6), ("250k", 250e3),
-     ("2T", 2e12), ("-20000000000", -2e10)],
+     ("2T", 2e12), ("-20000000000", -2e10), ("-$50,000.50", -50_000.5), (".5B", 5e8),
+     # commas only between groups of three (1,5M is 1.5M in a European locale), a number before a
+     # suffix, one sign, a finite amount
+     ("1,5M", None), (",,5,,", None), ("M", None), ("--5M", None), ("5MM", None), ("+-5", None),
+     ("nan", None), ("-inf", None), ("1e400", None)],
 )  # fmt: skip
 def test_a_usd_option_reads_an_amount_as_a_planner_writes_it(written, usd):
     """`--min-cvar -50M` was refused ("not a number (write it in digits ...)") where the tables
     write -$50.0M (from a new user's review)."""
+    import typer
+
     from fleetopt.cli.common import usd_amount
 
-    assert usd_amount(written) == usd
+    if usd is None:
+        with pytest.raises(typer.BadParameter, match=f"not an amount in USD \\(got '{re.escape(written)}'"):
+            usd_amount(written)
+    else:
+        assert usd_amount(written) == usd
 
 
 @pytest.mark.parametrize("command", ["evaluate", "sweep", "solve"])

@@ -229,8 +229,12 @@ def test_a_file_s_sha256_is_read_once_while_it_is_unchanged(tmp_path, monkeypatc
     first = files.file_sha256(plans)
     assert files.file_sha256(plans) == first == hashlib.sha256(b"a" * 1000).hexdigest()
     assert len(reads) == 1
-    plans.write_bytes(b"b" * 1000)  # in place, the same size
-    os.utime(plans, ns=(settled * 10**9, settled * 10**9))  # even with the old modification time
+    # in place, the same size, with the old modification time: its change time tells. Written 20 ms
+    # on, as a real change comes at least 2 s after the write it was hashed at (the guard, turned off
+    # here): a kernel's coarse clock may stamp two writes a millisecond apart alike
+    time.sleep(0.02)
+    plans.write_bytes(b"b" * 1000)
+    os.utime(plans, ns=(settled * 10**9, settled * 10**9))
     assert files.file_sha256(plans) == hashlib.sha256(b"b" * 1000).hexdigest() and len(reads) == 2
     monkeypatch.setattr(files, "time", SimpleNamespace(time=time.time))  # now: just written
     fresh = tmp_path / "fresh.npz"

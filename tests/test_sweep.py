@@ -371,7 +371,7 @@ def test_cli_a_cvar_limit_that_is_not_a_number_is_refused_before_any_work(tmp_pa
     now refused before the model is read (no solve is reached: generate_candidates would fail)."""
     monkeypatch.setattr("fleetopt.sweep.run.generate_candidates", lambda *a, **k: pytest.fail("solved"))
     code, _, err = run_cli("sweep", "tiny", "--min-cvar", value, "--out", str(tmp_path / "X"))
-    said = f"error: Invalid value for '--min-cvar': must be a finite number (got {value})"
+    said = f"error: Invalid value for '--min-cvar': not an amount in USD (got '{value}'"
     assert code == 2 and err.strip().startswith(said), err
     assert not (tmp_path / "X").exists()
     # a rerank's said it of "rule_changes: min_cvar5_usd": the option, as here

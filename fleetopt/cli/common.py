@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import os
+import re
 import shlex
 import signal
 import sys
@@ -445,7 +447,7 @@ def checked(check, *bounds, share: bool = False):
             try:
                 check("", value, *bounds)
             except InputError as exc:
-                percent = share and value > 1  # 5 for 5 %
+                percent = share and math.isfinite(value) and value >= 1  # 5 for 5 %
                 fraction = f": a share is a fraction, {value / 100:g} for {value:g} %" if percent else ""
                 raise typer.BadParameter(str(exc).strip() + fraction) from None
         return value
@@ -454,22 +456,27 @@ def checked(check, *bounds, share: bool = False):
 
 
 def usd_amount(value: str | None) -> float | None:
-    """A USD option's value as written: digits (-50000000, -5e7), or with a suffix k, M, B or T
-    (thousand to trillion), a $ and thousands commas (-$50M, -50,000,000)."""
+    """A USD option's value as written: a number (-50000000, -5e7, -50,000,000 with commas between
+    groups of three digits), a $ after the sign, and a suffix k, M, B or T (thousand to trillion:
+    -$50M, -1.5B)."""
     if value is None:
         return None
-    text = value.strip().replace(",", "").replace("_", "").replace("$", "")
-    scale = _USD_SUFFIXES.get(text[-1:].upper(), 1.0) if text else 1.0
-    number = text[:-1] if scale != 1.0 else text
-    try:
-        amount = float(number) * scale
-    except ValueError:
-        example = "e.g. -50000000, -5e7 or -50M"
-        raise typer.BadParameter(f"not an amount in USD (got {value!r}; {example})") from None
-    return checked(limits.number)(amount)
+    found = _USD_AMOUNT.fullmatch(value.strip())
+    amount = None
+    if found:
+        sign, number, suffix = found.group("sign"), found.group("number"), found.group("suffix")
+        amount = float(sign + number.replace(",", "")) * _USD_SUFFIXES[suffix.upper()]
+    if amount is None or not math.isfinite(amount):
+        example = "e.g. -50000000, -5e7, -50,000,000 or -$50M"
+        raise typer.BadParameter(f"not an amount in USD (got {value!r}; {example})")
+    return amount
 
 
-_USD_SUFFIXES = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+_USD_SUFFIXES = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+_USD_AMOUNT = re.compile(
+    r"(?P<sign>[+-]?)\$?(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"(?P<suffix>[kKmMbBtT]?)"
+)
 
 
 ReportFlag = Annotated[

@@ -59,8 +59,9 @@ def file_sha256(path: str | Path) -> str:
     with open(path, "rb") as fp:
         stat = os.fstat(fp.fileno())
         key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
-        if key in _HASHED:
-            return _HASHED[key]
+        known = _HASHED.get(key)
+        if known is not None:
+            return known
         digest = hashlib.file_digest(fp, "sha256").hexdigest()
     # a file written within the last seconds could change again within its clock's tick, unseen by
     # its times (as git's "racily clean" index entries): hashed anew each time
