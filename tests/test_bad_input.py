@@ -72,6 +72,13 @@ TEXT_CASES = [
      "market.price_usd_per_gpu_hour.training.hopper", "must not be negative"),
     ("quarter-outside-horizon", "start: 2027Q1", "start: 2031Q1",
      "contracts.enterprise-inference.start", "quarter 2031Q1 is outside the horizon 2026Q3..2028Q2"),
+    # a bullet due before the horizon was kept as debt throughout (a review): refused
+    ("bullet-matured-before", "      draw_until: 2027Q4",
+     "      draw_until: 2027Q4\n    old-note:\n      size_usd: 50000000\n"
+     "      opening_balance_usd: 50000000\n      fixed_rate_annual: 0.08\n      repayment: bullet\n"
+     "      draw_from: 2025Q1\n"
+     "      draw_until: 2025Q2\n      maturity: 2025Q4",
+     "finance.facilities.old-note.maturity", "quarter 2025Q4 is before the horizon starts (2026Q3)"),
     # a contract already running: the values that write it, not only "outside the horizon"
     ("contract-already-running", "start: 2027Q1", "start: 2026Q1", "contracts.enterprise-inference.start",
      "quarter 2026Q1 is before the horizon starts (2026Q3): a contract already running is written from "

@@ -151,7 +151,12 @@ def debt_frame(data: ModelData, st: Statements) -> pd.DataFrame:
             "peak_usd": float(balance.max()),
             **{f"end_{labels[t]}_usd": float(balance[t]) for t in ends},
         })  # fmt: skip
-    return pd.DataFrame(rows)
+    columns = [*DEBT_TERMS, "size_usd", "opening_usd", "peak_usd", *(f"end_{labels[t]}_usd" for t in ends)]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# debt_frame's columns of words
+DEBT_TERMS = ("facility", "repayment", "rate", "maturity", "at_maturity")
 
 
 def _maturity_words(data: ModelData, fac) -> dict[str, str]:

@@ -1463,6 +1463,9 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
 def _debt_section(run: _Run) -> str:
     """Each facility's terms, maturity and balance at each year's end (core/results.debt_frame)."""
     frame = debt_frame(run.data, run.statements)
+    title = f"<h2>Debt by facility of {escape(run.main_label)} (MILP statements)</h2>"
+    if frame.empty:
+        return title + "<p class='cap'>The model has no debt facilities.</p>"
     money = {c for c in frame.columns if c.endswith("_usd")}
     headers = {"at_maturity": "at maturity", "size_usd": "size (USD)", "opening_usd": "opening (USD)",
                "peak_usd": "peak at a quarter's end (USD)",
@@ -1471,8 +1474,7 @@ def _debt_section(run: _Run) -> str:
            "floating rate follows the reference rate). A bullet the model refinances at maturity is assumed "
            "refinanced at the spread shown: no lender has promised it, and the plan's figures hold only if "
            "it is. The revolver, which the scenarios draw when cash runs short, is not a facility here.")
-    return (f"<h2>Debt by facility of {escape(run.main_label)} (MILP statements)</h2>"
-            f"<p class='cap'>{escape(cap)}</p>" + _table(frame, money_cols=money, headers=headers))
+    return title + f"<p class='cap'>{escape(cap)}</p>" + _table(frame, money_cols=money, headers=headers)
 
 
 def _solved_for_cost(run: _Run) -> bool:

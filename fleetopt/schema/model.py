@@ -146,7 +146,18 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
                 problems.append((("risk", block, name), f"unknown customer {name!r}"))
     if model.finance.covenants is not None:
         problems += outside(("finance", "covenants", "test_from"), model.finance.covenants.test_from)
-    return problems
+    return problems + _maturity_problems(model)
+
+
+def _maturity_problems(model: PlanningModel) -> list[tuple[Path, str]]:
+    """A bullet due before the horizon starts: its balance was paid or refinanced then (it was kept
+    as debt for the whole horizon, and its maturity read as a quarter counted from the end)."""
+    first = model.first_quarter
+    return [(("finance", "facilities", name, "maturity"),
+             f"quarter {facility.maturity} is before the horizon starts ({quarter_label(first)}): the note "
+             "was repaid or refinanced then; drop it, or give the maturity of what replaced it")
+            for name, facility in model.finance.facilities.items()
+            if facility.maturity is not None and parse_quarter(facility.maturity) < first]  # fmt: skip
 
 
 def _is_money(path: Path) -> bool:
