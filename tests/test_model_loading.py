@@ -324,11 +324,11 @@ def test_a_contract_running_past_the_horizon_is_said_where_it_is_validated(tmp_p
 @pytest.mark.parametrize(
     "written, meant, said",
     [("      start: 60000", "      start: 55",
-      "skus.B200.capex_per_gpu_usd: is as low as $45.74 per GPU: capex is in USD per GPU"),
+      "skus.B200.capex_per_gpu_usd: is at most $55.00 per GPU: capex is in USD per GPU"),
      ("electricity_price_usd_per_mwh: 55 ", "electricity_price_usd_per_mwh: 0.055 ",
-      "sites.texas.electricity_price_usd_per_mwh: is $0.055 per MWh: prices are in USD per MWh"),
+      "sites.texas.electricity_price_usd_per_mwh: is at most $0.055 per MWh: prices are in USD per MWh"),
      ("    power_capacity_mw: 20   ", "    power_capacity_mw: 20000",
-      "sites.texas.power_capacity_mw: is 20,000 MW at one site: capacity is in MW"),
+      "sites.texas.power_capacity_mw: is at least 20,000 MW at one site: capacity is in MW"),
      ("price_usd_per_gpu_hour: 2.30 ", "price_usd_per_gpu_hour: 1700 ",
       "contracts.lab-a-training.price_usd_per_gpu_hour: is $1,700.00 per GPU-hour: prices are in USD per "
       "GPU-hour")],
@@ -348,6 +348,18 @@ def test_money_and_power_in_another_unit_are_said_with_their_unit(tmp_path, writ
 def test_the_bundled_models_say_nothing_of_their_units():
     for name in bundled_model_names():
         assert run_cli("validate", name)[2] == "", name
+
+
+def test_a_series_that_crosses_a_unit_s_limit_over_the_horizon_is_not_a_unit_slip():
+    """Capex falling from $3k under $1,000 and a site growing from 5 GW past 10 GW are real series
+    (a review: the lowest and highest values were tested): a slip moves the whole series."""
+    from fleetopt.schema.model import magnitude_notes
+
+    changes = {"skus.B200.capex_per_gpu_usd": {"start": 3000, "annual_growth": -0.9},
+               "sites.texas.power_capacity_mw": {"start": 5000, "annual_growth": 1.0},
+               "sites.texas.electricity_price_usd_per_mwh": [0, 0, 0, 0, 0, 0, 0, 0]}  # fmt: skip
+    loaded, _ = fleetopt.api.load(fleetopt.api.edit("tiny", changes))
+    assert magnitude_notes(loaded.model) == []
 
 
 def test_a_missing_price_names_its_skus_and_one_never_on_sale_may_be_left_out(tmp_path):

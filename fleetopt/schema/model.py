@@ -354,44 +354,51 @@ def magnitude_notes(model: PlanningModel) -> list[tuple[Path, str]]:
     return _capex_notes(model) + _site_notes(model) + _price_notes(model)
 
 
+def _paid(model: PlanningModel, spec) -> np.ndarray:
+    """A series' values above 0 over the horizon (a 0 is taken as meant: free power, no price)."""
+    values = resolve_series(spec, model.first_quarter, model.horizon.quarters)
+    return values[values > 0]
+
+
+# A unit slip moves a whole series, so each test reads the end of it that the slip moves past the
+# limit last: a series growing from 2 GW past 10 GW, or capex falling under $1,000, is not one.
 def _capex_notes(model: PlanningModel) -> list[tuple[Path, str]]:
     capex = [(("skus", name), sku.capex_per_gpu_usd) for name, sku in model.skus.items()]
     capex += [(("fleet", i), cohort.capex_per_gpu_usd) for i, cohort in enumerate(model.fleet)]
     notes = []
     for where, spec in capex:
-        low = float(np.min(resolve_series(spec, model.first_quarter, model.horizon.quarters)))
-        if 0 < low < LOWEST_CAPEX_PER_GPU_USD:
+        paid = _paid(model, spec)
+        if paid.size and paid.max() < LOWEST_CAPEX_PER_GPU_USD:
             notes.append(((*where, "capex_per_gpu_usd"), (
-                f"is as low as ${low:,.2f} per GPU: capex is in USD per GPU, all in (55000 for $55k; a "
-                f"datacenter GPU with its share of server and network costs $20k-$70k)")))  # fmt: skip
+                f"is at most ${paid.max():,.2f} per GPU: capex is in USD per GPU, all in (55000 for $55k; "
+                "a datacenter GPU with its share of server and network costs $20k-$70k)")))  # fmt: skip
     return notes
 
 
 def _site_notes(model: PlanningModel) -> list[tuple[Path, str]]:
-    first, T = model.first_quarter, model.horizon.quarters
     notes = []
     for name, site in model.sites.items():
-        price = resolve_series(site.electricity_price_usd_per_mwh, first, T)
-        paid = price[price > 0]
-        if paid.size and paid.min() < LOWEST_ELECTRICITY_USD_PER_MWH:
-            notes.append((("sites", name, "electricity_price_usd_per_mwh"),
-                          f"is ${paid.min():,.3f} per MWh: prices are in USD per MWh (70 for 7 cents a kWh)"))
-        mw = float(np.max(resolve_series(site.power_capacity_mw, first, T)))
-        if mw > HIGHEST_SITE_MW:
+        paid = _paid(model, site.electricity_price_usd_per_mwh)
+        if paid.size and paid.max() < LOWEST_ELECTRICITY_USD_PER_MWH:
+            notes.append((("sites", name, "electricity_price_usd_per_mwh"), (
+                f"is at most ${paid.max():,.3f} per MWh: prices are in USD per MWh (70 for 7 cents a "
+                "kWh)")))  # fmt: skip
+        mw = _paid(model, site.power_capacity_mw)
+        if mw.size and mw.min() > HIGHEST_SITE_MW:
             notes.append((("sites", name, "power_capacity_mw"), (
-                f"is {mw:,.0f} MW at one site: capacity is in MW (20 for 20,000 kW; the largest campuses "
-                "planned are 1-5 GW)")))  # fmt: skip
+                f"is at least {mw.min():,.0f} MW at one site: capacity is in MW (20 for 20,000 kW; the "
+                "largest campuses planned are 1-5 GW)")))  # fmt: skip
     return notes
 
 
 def _price_notes(model: PlanningModel) -> list[tuple[Path, str]]:
-    prices = [(("contracts", name, "price_usd_per_gpu_hour"), contract.price_usd_per_gpu_hour)
+    prices = [(("contracts", name, "price_usd_per_gpu_hour"), "is", contract.price_usd_per_gpu_hour)
               for name, contract in model.contracts.items()]  # fmt: skip
-    prices += [(path, float(np.max(resolve_series(spec, model.first_quarter, model.horizon.quarters))))
-               for path, spec in model.series_fields() if path[:2] == ("market", "price_usd_per_gpu_hour")]
-    return [(path, f"is ${price:,.2f} per GPU-hour: prices are in USD per GPU-hour (2.30 for $2.30; a "
+    prices += [(path, "is at least", float(paid.min())) for path, spec in model.series_fields()
+               if path[:2] == ("market", "price_usd_per_gpu_hour") and (paid := _paid(model, spec)).size]
+    return [(path, f"{is_} ${price:,.2f} per GPU-hour: prices are in USD per GPU-hour (2.30 for $2.30; a "
              "month's price is about 730 times an hour's)")
-            for path, price in prices if price > HIGHEST_USD_PER_GPU_HOUR]  # fmt: skip
+            for path, is_, price in prices if price > HIGHEST_USD_PER_GPU_HOUR]  # fmt: skip
 
 
 def fleet_power_notes(model: PlanningModel) -> list[tuple[Path, str]]:
