@@ -194,14 +194,36 @@ def test_a_report_says_what_its_figures_assume_that_a_lender_would_question(runs
     """The caveats of docs/calibration.md never reached the mailed report (a finance review: "lower
     bound" appeared nowhere): an evaluation's report lists all seven, a solve's (and an evaluation
     on the forecast alone) the four of the plan."""
-    from fleetopt.report.page import ASSUMPTIONS
+    from fleetopt.report.page import PLAN_ASSUMPTIONS, SCENARIO_ASSUMPTIONS
 
-    for kind, count in (("evaluate", 7), ("sweep", 7), ("solve", 4), ("deterministic", 4)):
+    grace = "The covenants are not tested before 2026Q4 (finance.covenants.test_from)"  # tiny's
+    for kind, scenarios in (("evaluate", True), ("sweep", True), ("solve", False), ("deterministic", False)):
         text = " ".join(text_of(runs[kind]).split())
-        assert "What these figures assume" in text, kind
-        shown = [words for _, words in ASSUMPTIONS if " ".join(words.split()) in text]
-        assert len(shown) == count, kind
+        assert "What these figures assume" in text and grace in text, kind
+        assert all(" ".join(words.split()) in text for words in PLAN_ASSUMPTIONS), kind
+        assert all((" ".join(words.split()) in text) == scenarios for words in SCENARIO_ASSUMPTIONS), kind
+        assert "assumed refinanced at maturity" not in text  # tiny has no bullet
     assert "P(liquidity default) is a lower bound" in " ".join(text_of(runs["evaluate"]).split())
+
+
+def test_the_assumptions_name_the_model_s_refinanced_notes_and_grace_only_where_it_has_them():
+    """The grace of finance.covenants.test_from was said of models without covenants, and the
+    refinancing of models without a bullet (a review); P(covenant breach) of a model that tests
+    no covenant was counted "in any of the T quarters"."""
+    from milp_builders import base_model, data_of
+
+    from fleetopt import api
+    from fleetopt.report.page import _assumptions, _breach_quarters
+
+    data = api.load("neocloud")[1]
+    said = " ".join(_assumptions(SimpleNamespace(data=data, metrics=None, summary={})))
+    notes = "senior-notes-2030, senior-notes-2031, convertible-notes-2031, convertible-notes-2032"
+    assert f"{notes} are assumed refinanced at maturity" in said
+    assert "The covenants are not tested before 2027Q1" in said
+    bare = data_of(base_model())  # no covenants, no facility
+    said = " ".join(_assumptions(SimpleNamespace(data=bare, metrics=None, summary={})))
+    assert "refinanced" not in said and "not tested before" not in said
+    assert _breach_quarters(bare) == "no quarter (the model tests no covenant in its horizon)"
 
 
 def test_a_solve_report_gives_the_npv_with_cash_held_as_the_terminal_does(runs):

@@ -613,39 +613,51 @@ def _scenario_facts(run: _Run) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- what the figures mean
 
 
-# what every figure of the report assumes that a lender would question (docs/calibration.md, "What these
-# figures assume that a lender would question", measures each on the default model); True: only where the
-# run has scenarios
-ASSUMPTIONS = (
-    (False, "The NPV counts each quarter's change in cash as paid to equity in that quarter, while the same "
-            "cash stays on the balance sheet for the covenants: cash kept is valued as if paid out when "
-            "earned (the key figures give the NPV with cash held to the end beside it)."),
-    (False, "A bullet the model refinances at maturity is assumed refinanced at its stated spread (the debt "
-            "table says which); the quarters before finance.covenants.test_from are not tested (a grace "
-            "the model assumes, not one a lender gave)."),
-    (False, "The forecast carries no credit loss: no customer defaults and no late power, which in the "
-            "scenarios only hurt."),
-    (False, "Interest is paid on each facility's balance at the end of the quarter before (a draw costs "
-            "nothing in its own quarter), and income is taxed at finance.tax_rate alone (no state tax, no "
-            "cap on the interest deducted)."),
-    (True, "P(liquidity default) counts cash below the default level after the revolver and distress "
-           "sales; a covenant breach is counted in P(covenant breach) but never cured, waived or "
-           "accelerated."),
-    (True, "A distress sale's proceeds stay with the company (no release price to the GPU-backed loans), "
-           "at resale value less policy.distress_sale_discount: P(liquidity default) is a lower bound; "
-           "with policy.distress_sales false it is an upper one."),
-    (True, "A future that defaults runs on to the horizon's end with its cash below zero where it falls "
-           "there (no interest on the shortfall; in the NPV it is equity's money, at the discount rate): no "
-           "limited liability, no loss to lenders. Its NPV is in the mean, P5 and CVaR5; the mean NPV of "
-           "the futures with no default is given beside them."),
+# what the report's figures assume that a lender would question (docs/calibration.md, "What these figures
+# assume that a lender would question", measures each on the default model): of every plan, then of
+# scenarios; _assumptions adds the refinanced bullets and the covenants' grace where a model has them
+PLAN_ASSUMPTIONS = (
+    "The NPV counts each quarter's change in cash as paid to equity in that quarter, while the same cash "
+    "stays on the balance sheet for the covenants: cash kept is valued as if paid out when earned (a "
+    "solve gives the NPV with cash held to the end beside it, npv_cash_held_usd).",
+    "The forecast carries no credit loss: no customer defaults and no late power, which in the scenarios "
+    "only hurt.",
+    "Interest is paid on each facility's balance at the end of the quarter before (a draw costs nothing "
+    "in its own quarter), and income is taxed at finance.tax_rate alone (no state tax, no cap on the "
+    "interest deducted).",
+)
+SCENARIO_ASSUMPTIONS = (
+    "P(liquidity default) counts cash below the default level after the revolver and distress sales; a "
+    "covenant breach is counted in P(covenant breach) but never cured, waived or accelerated.",
+    "A distress sale's proceeds stay with the company (no release price to the GPU-backed loans), at "
+    "resale value less policy.distress_sale_discount: P(liquidity default) is a lower bound; with "
+    "policy.distress_sales false it is an upper one.",
+    "A future that defaults runs on to the horizon's end with its cash below zero where it falls there "
+    "(no interest on the shortfall; in the NPV it is equity's money, at the discount rate): no limited "
+    "liability, no loss to lenders. Its NPV is in the mean, P5 and CVaR5; the mean NPV of the futures "
+    "with no default is given beside them.",
 )
 
 
+def _assumptions(run: _Run) -> list[str]:
+    """What the report's figures assume that a lender would question, for this model and run."""
+    data = run.data
+    items = list(PLAN_ASSUMPTIONS)
+    refinanced = [f.name for f in data.facilities if f.refinanced and f.maturity < data.T]
+    if refinanced:
+        items.append(f"{', '.join(refinanced)} {'is' if len(refinanced) == 1 else 'are'} assumed refinanced "
+                     "at maturity at the spread the model gives: no lender has promised it.")
+    first = first_tested_quarter(data) if any(not t.kind.facility_test for t in data.covenants) else None
+    if first not in (None, data.quarter_labels[0]):
+        items.append(f"The covenants are not tested before {first} (finance.covenants.test_from): a grace "
+                     "the model assumes, not one a lender gave.")
+    if run.metrics is not None and not run.summary.get("deterministic"):  # one scenario: the forecast
+        items += SCENARIO_ASSUMPTIONS
+    return items
+
+
 def _assumptions_section(run: _Run) -> str:
-    """What the report's figures assume that a lender would question, as a list."""
-    sampled = run.metrics is not None and not run.summary.get("deterministic")  # one scenario: the forecast
-    items = [text for scenarios, text in ASSUMPTIONS if sampled or not scenarios]
-    rows = "".join(f"<li>{escape(text)}</li>" for text in items)
+    rows = "".join(f"<li>{escape(text)}</li>" for text in _assumptions(run))
     return ("<h2>What these figures assume</h2><ul class='assume'>" + rows + "</ul>"
             "<p class='cap'>docs/calibration.md measures each on the default model.</p>")
 
@@ -768,9 +780,11 @@ def _breach_quarters(data) -> str:
     the model's covenants start later (``covenants.test_from``) than the borrowing base, tested in
     every quarter."""
     tested = int(data.covenant_tested.sum())
+    base = any(test.kind.facility_test for test in data.covenants)
+    if not base and (tested == 0 or not data.covenants):
+        return "no quarter (the model tests no covenant in its horizon)"
     if tested in (0, data.T):  # none of the block's (the borrowing base alone), or all quarters
         return f"any of the {data.T} quarters"
-    base = any(test.kind.facility_test for test in data.covenants)
     every = f" (the borrowing base: all {data.T})" if base else ""
     return f"any quarter tested: the {tested} from {first_tested_quarter(data)}{every}"
 
