@@ -13,6 +13,7 @@ from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, rounded_decision
 from fleetopt.core.results import (
+    CUSHION_MEANS,
     LAB_FIGURES,
     cash_timing_credit,
     cost_per_h100_hour,
@@ -79,8 +80,8 @@ FIGURES = [
     # 1: the plan, run on the forecast with its policy, breaches a covenant or defaults (0: neither)
     ("forecast_breach", "breaches or defaults on the forecast", YES_NO),
     # how near the plan's statements come to a covenant: "no" above may sit on a limit (0 %)
-    ("lowest_covenant_cushion", "smallest fall of EBITDA, collateral or cash that breaches a covenant, "
-     "on the forecast (MILP statements; 0: on a limit)", "share"),
+    ("lowest_covenant_cushion", f"{CUSHION_MEANS}, on the forecast (MILP statements; 0: on a limit)",
+     "share"),
     ("npv_mean_usd", "NPV mean", "USD"),
     ("npv_mean_se_usd", "NPV mean: standard error", "USD"),
     # the difference to the first plan on the same scenarios: far more precise than the two errors

@@ -1239,8 +1239,12 @@ def test_resume_of_another_command_s_finished_folder_names_what_it_is(finished_r
     assert_one_error(code, out, err, fragment)
 
 
-def test_a_run_folder_given_as_the_model_to_evaluate_is_named_a_run_folder(finished_runs):
-    """`fleetopt evaluate runs/mylab` said only "give --plans ..." (a new user's review)."""
+def test_a_run_folder_given_as_the_model_to_evaluate_is_named_a_run_folder(finished_runs, stopped_sweep):
+    """`fleetopt evaluate runs/mylab` said only "give --plans ..." (a new user's review); an
+    unfinished job's folder is given its resume command."""
+    code, out, err = run_cli("evaluate", str(stopped_sweep))
+    finish = f"finish it with fleetopt sweep --resume {stopped_sweep}"
+    assert_one_error(code, out, err, f"{stopped_sweep} is an unfinished run's folder: {finish}")
     solve = finished_runs["solve"]
     code, out, err = run_cli("evaluate", str(solve))
     said = f"{solve} is a run folder, not a model: evaluate its plans with --plans {solve}"

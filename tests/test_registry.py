@@ -105,7 +105,7 @@ def test_solve_evaluate_sweep_are_recorded_and_listed(tmp_path):
     assert f"tiny(hash{tiny_hash})" in squashed(shown) and "MISSING" not in shown
     # the record's figure says what it measures
     cushion = json.loads((solve_dir / "summary.json").read_text())["lowest_covenant_cushion"]
-    measure = "the smallest fall in EBITDA, collateral or cash that breaches a covenant"
+    measure = "the smallest fall of EBITDA, collateral or cash that breaches a covenant"
     said = f"lowest_covenant_cushion {cushion:.2%} ({measure})"
     assert squashed(said) in squashed(shown)
     assert str(solve_dir.resolve()) in squashed(out)
@@ -353,7 +353,7 @@ def test_runs_show_formats_each_figure_by_what_it_is(tmp_path):
                                     "for a minimum)",
         "gpus_retired": "203 GPUs", "power_built_mw": "12.3 MW", "breach_probability": "31.8%",
         "n_scenarios": "1,000", "status": "optimal", "kind": "solve", "tightest_covenant": "dscr",
-        "lowest_covenant_cushion": "28.17% (the smallest fall in EBITDA, collateral or cash that breaches a "
+        "lowest_covenant_cushion": "28.17% (the smallest fall of EBITDA, collateral or cash that breaches a "
                                    "covenant)",
     }  # fmt: skip
     assert len(re.findall(r"^│ kind ", out, re.M)) == 1

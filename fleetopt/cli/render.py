@@ -17,6 +17,7 @@ from fleetopt.core.data import build_data
 from fleetopt.core.results import (
     CASH_HELD_LABEL,
     COST_PER_H100_HOUR,
+    CUSHION_MEANS,
     MARKET_VALUED,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
@@ -964,10 +965,8 @@ def _gone(record, missing: str, replaced: str) -> str:
 # figures of a run's record that `runs show` already gives in its own rows
 _SHOWN_ABOVE = {"kind", "model_name", "model_hash"}
 _RATIOS = {"min_dscr", "max_debt_to_ebitda"}  # x: a coverage or leverage ratio
-# the measure of `lowest_covenant_headroom`, which runs of fleetopt 0.4.5 and older recorded
+# the measure of `lowest_covenant_headroom`, which runs recorded until 2026-12-03 (fleetopt 0.4.5)
 _HEADROOM_MEASURE = "the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 for a minimum"
-# the measure of `lowest_covenant_cushion` (formulation, "What a solve writes")
-_CUSHION_MEASURE = "the smallest fall in EBITDA, collateral or cash that breaches a covenant"
 _SHARES = ("probability", "_share", "headroom")  # %: shares of scenarios or of a covenant's limit
 
 
@@ -989,7 +988,7 @@ def figure_text(key: str, value) -> str:
     if key == "lowest_covenant_headroom":  # an older run's: not the "may fall" share, said so
         return f"{value:.2%} ({_HEADROOM_MEASURE})"
     if key == "lowest_covenant_cushion":
-        return f"{value:.2%} ({_CUSHION_MEASURE})"
+        return f"{value:.2%} ({CUSHION_MEANS})"
     if key == "gap" or "headroom" in key:  # a solver's gap and a covenant's margin: to the hundredth
         return f"{value:.2%}"
     if any(part in key for part in _SHARES):  # shares of scenarios, as every other table writes them

@@ -217,8 +217,14 @@ def evaluate(
 def _no_plans(model: str | None) -> InputError:
     """`evaluate` without --plans; a run folder given where the model goes is named as such (a new
     user's `fleetopt evaluate runs/mylab` read the folder as a model)."""
-    run = model is not None and (Path(model) / RunFolder.SUMMARY).is_file()
-    hint = f"{model} is a run folder, not a model: evaluate its plans with --plans {model}; " if run else ""
+    hint = ""
+    if model is not None and Path(model).is_dir():
+        run = RunFolder(Path(model))
+        kind = run.interrupted_kind()
+        if kind:  # an unfinished job: its resume, not its plans
+            hint = f"{model} is an unfinished run's folder: finish it with {resume_command(kind, model)}; "
+        elif run.is_finished:
+            hint = f"{model} is a run folder, not a model: evaluate its plans with --plans {model}; "
     return InputError(f"{hint}give --plans (a run folder, run id or plan file), or --resume a run folder")
 
 

@@ -192,9 +192,10 @@ def horizon_totals(lines: dict) -> dict[str, float]:
     }
 
 
-# (share, covenant name) of lowest_cushion, and their names in a solve's figures
+# (share, covenant name) of lowest_cushion, their names in a solve's figures, and what the share is
 Cushion = tuple[float | None, str | None]
 CUSHION_FIGURES = ("lowest_covenant_cushion", "tightest_covenant")
+CUSHION_MEANS = "the smallest fall of EBITDA, collateral or cash that breaches a covenant"
 
 
 def revenue_words(fig: dict) -> str:
