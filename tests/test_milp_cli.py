@@ -91,6 +91,25 @@ def test_solve_tiny_writes_a_complete_run_folder(tmp_path):
     assert f"revenue over the horizon ${revenue:,.1f}M ({share:.0%} under contract)" in flat
 
 
+def test_set_changes_a_field_for_one_run_and_its_model_yaml_is_the_model_changed(tmp_path):
+    """A sensitivity (a finance review: the discount rate, by hand-edited copies of the model) is one
+    option: --set PATH=VALUE, as fleetopt.api.edit; the run's model.yaml says what was solved."""
+    out = tmp_path / "r"
+    rate, cash = "horizon.discount_rate_annual", "finance.opening_cash_usd"
+    code, _, stderr = run_cli("solve", "tiny", "--set", f"{rate}=0.10", "--set", f"{cash}=200000000",
+                              "--out", str(out))  # fmt: skip
+    assert code == 0, stderr
+    written = yaml.safe_load((out / "model.yaml").read_text())
+    assert (written["horizon"]["discount_rate_annual"], written["finance"]["opening_cash_usd"]) == (0.10, 2e8)
+    summary = json.loads((out / "summary.json").read_text())
+    edited = api.edit("tiny", {rate: 0.10, cash: 200000000})
+    assert summary["npv_usd"] == pytest.approx(api.solve(edited).headline()["npv_usd"], rel=1e-9)
+    for bad, said in ((rate, f"--set '{rate}': give PATH=VALUE"), (f"{rate}=2", f"{rate}: must be at most 1"),
+                      ("nope=1", "nope: unknown key")):  # fmt: skip
+        code, _, stderr = run_cli("validate", "tiny", "--set", bad)
+        assert code == 2 and said in " ".join(stderr.split()), stderr
+
+
 def test_a_solve_whose_plan_reacts_to_its_policy_on_the_forecast_says_so(tmp_path, tiny_text):
     """With a $60M policy buffer above tiny's $25M floor, the MILP's plan run as the company would
     run it cuts prepayments on the forecast and misses the borrowing base: the report showed NPV

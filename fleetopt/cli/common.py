@@ -55,7 +55,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, kept_options, resume_command
 from fleetopt.runs.registry import RUN_KINDS, Registry
-from fleetopt.schema.loading import ModelError
+from fleetopt.schema.loading import LoadedModel, ModelError, load_yaml
 from fleetopt.sweep.candidates import WITHOUT_PLAN
 from fleetopt.sweep.run import saved_candidates
 
@@ -418,6 +418,38 @@ ModelArg = Annotated[
         help="Model file, or a bundled model name (neocloud, tiny, lab). Default: neocloud.",
     ),
 ]
+
+
+ChangesOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="PATH=VALUE",
+        help="Change one field of the model for this run, as fleetopt.api.edit does: PATH as `fleetopt "
+        "validate` names a field, VALUE in YAML (horizon.discount_rate_annual=0.10, "
+        "skus.B200.capex_per_gpu_usd.start=45000, policy.distress_sales=false); an empty VALUE removes "
+        "the field, so its default applies. Repeat it for several; the run's model.yaml is the model "
+        "as changed.",
+    ),
+]
+
+
+def model_changed(loaded: LoadedModel, changes: list[str] | None) -> LoadedModel:
+    """``loaded`` with each ``--set PATH=VALUE`` of ``changes`` made (:func:`fleetopt.api.edit`);
+    itself without any."""
+    if not changes:
+        return loaded
+    fields: dict[str, object] = {}
+    for change in changes:
+        path, equals, text = change.partition("=")
+        path = path.strip()
+        if not equals or not path:
+            raise InputError(f"--set {change!r}: give PATH=VALUE, a field as `fleetopt validate` names it "
+                             "and its value in YAML (horizon.discount_rate_annual=0.10)")  # fmt: skip
+        if path in fields:
+            raise InputError(f"--set {path} is given twice: give each field once")
+        fields[path] = load_yaml(text, f"--set {change}")
+    return api.edit(loaded, fields)
 
 
 _out_folder = path_given("folder name")

@@ -13,6 +13,7 @@ from fleetopt import api
 from fleetopt.cli.common import (
     BackendName,
     BackendOption,
+    ChangesOption,
     EvaluateThreadsOption,
     ExecutorName,
     MaxBreachProbOption,
@@ -41,6 +42,7 @@ from fleetopt.cli.common import (
     given,
     interruptible,
     marked,
+    model_changed,
     options_again,
     path_given,
     refuse_unless,
@@ -95,6 +97,7 @@ def evaluate(
             "model.yaml, or the bundled model a plan file names, else neocloud."
         ),
     ] = None,
+    changes: ChangesOption = None,
     plans: Annotated[
         str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
         typer.Option(
@@ -182,7 +185,7 @@ def evaluate(
         threads = capped_threads(threads)
         registry_checked()
         plans = api.resolve_run(plans)
-        loaded = load_model(model if model is not None else api.model_of_plans(plans))
+        loaded = model_changed(load_model(model if model is not None else api.model_of_plans(plans)), changes)
         job = api.prepare_evaluation(
             plans, loaded, scenarios=None if deterministic else scenarios, seed=seed,
             backend=backend.value, max_memory=budget, deterministic=deterministic,
@@ -305,6 +308,7 @@ SWEEP_FOR_COST = (
 def sweep(
     ctx: typer.Context,
     model: ModelArg = None,
+    changes: ChangesOption = None,
     candidates: Annotated[
         int, typer.Option(callback=checked(limits.whole, 1), help="Most candidate plans to evaluate.")
     ] = 20,
@@ -430,7 +434,7 @@ def sweep(
                 no_riskier_than_optimum=not allow_riskier)  # fmt: skip
     threads = capped_threads(threads)
     registry_checked()
-    loaded = load_model(model)
+    loaded = model_changed(load_model(model), changes)
     if stochastic:  # a bad --stochastic or --purchases is refused before the folder is claimed
         check_stochastic_candidate(api.load(loaded)[1], stochastic, candidates)
     proposals = [api.read_purchases(path, loaded) for path in purchases or []]  # read once, here
