@@ -108,6 +108,12 @@ def test_set_changes_a_field_for_one_run_and_its_model_yaml_is_the_model_changed
                       ("nope=1", "nope: unknown key")):  # fmt: skip
         code, _, stderr = run_cli("validate", "tiny", "--set", bad)
         assert code == 2 and said in " ".join(stderr.split()), stderr
+    # a sweep with a rule's options beside it (the sweep's own "changes" of its rule took --set's place)
+    swept = tmp_path / "w"
+    code, _, stderr = run_cli("sweep", "tiny", "--set", f"{rate}=0.10", "--prefer", "mean", "--allow-riskier",
+                              "--candidates", "2", "--scenarios", "20", "--out", str(swept))  # fmt: skip
+    assert code == 0, stderr
+    assert yaml.safe_load((swept / "model.yaml").read_text())["horizon"]["discount_rate_annual"] == 0.10
 
 
 def test_a_solve_whose_plan_reacts_to_its_policy_on_the_forecast_says_so(tmp_path, tiny_text):

@@ -54,9 +54,9 @@ from fleetopt.schema.loading import load_model
 
 
 @app.command()
-def validate(model: ModelArg = None, changes: ChangesOption = None) -> None:
+def validate(model: ModelArg = None, field_changes: ChangesOption = None) -> None:
     """Check a model file and summarise what it describes (or list every problem found)."""
-    loaded = model_changed(load_model(model), changes)
+    loaded = model_changed(load_model(model), field_changes)
     console.print(model_summary_table(loaded))
     console.print(marked(("ok", "green"), f": {loaded.source} is a valid model"))
 
@@ -86,7 +86,7 @@ STOCHASTIC_ONLY = ("first_stage_quarters", "risk_weight", "cvar_alpha", "scenari
 def solve(
     ctx: typer.Context,
     model: ModelArg = None,
-    changes: ChangesOption = None,
+    field_changes: ChangesOption = None,
     out: OutFolderOption = None,
     time_limit: TimeLimitOption = None,
     mip_gap: MipGapOption = DEFAULT_MIP_GAP,
@@ -156,7 +156,7 @@ def solve(
     refuse_unless(ctx, ("purchases",), stochastic is None, "cannot apply with --stochastic N")
     refuse_unless(ctx, ("rescue",), purchases is not None, "cannot apply without --purchases")
     refuse_unless(ctx, ("rescue",), objective == Objective.npv, "cannot apply with --objective cost")
-    loaded = model_changed(load_model(model), changes)
+    loaded = model_changed(load_model(model), field_changes)
     threads = capped_threads(threads)
     registry_checked()
     if stochastic is not None:

@@ -97,7 +97,7 @@ def evaluate(
             "model.yaml, or the bundled model a plan file names, else neocloud."
         ),
     ] = None,
-    changes: ChangesOption = None,
+    field_changes: ChangesOption = None,
     plans: Annotated[
         str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
         typer.Option(
@@ -185,7 +185,8 @@ def evaluate(
         threads = capped_threads(threads)
         registry_checked()
         plans = api.resolve_run(plans)
-        loaded = model_changed(load_model(model if model is not None else api.model_of_plans(plans)), changes)
+        model = model if model is not None else api.model_of_plans(plans)
+        loaded = model_changed(load_model(model), field_changes)
         job = api.prepare_evaluation(
             plans, loaded, scenarios=None if deterministic else scenarios, seed=seed,
             backend=backend.value, max_memory=budget, deterministic=deterministic,
@@ -308,7 +309,7 @@ SWEEP_FOR_COST = (
 def sweep(
     ctx: typer.Context,
     model: ModelArg = None,
-    changes: ChangesOption = None,
+    field_changes: ChangesOption = None,
     candidates: Annotated[
         int, typer.Option(callback=checked(limits.whole, 1), help="Most candidate plans to evaluate.")
     ] = 20,
@@ -434,7 +435,7 @@ def sweep(
                 no_riskier_than_optimum=not allow_riskier)  # fmt: skip
     threads = capped_threads(threads)
     registry_checked()
-    loaded = model_changed(load_model(model), changes)
+    loaded = model_changed(load_model(model), field_changes)
     if stochastic:  # a bad --stochastic or --purchases is refused before the folder is claimed
         check_stochastic_candidate(api.load(loaded)[1], stochastic, candidates)
     proposals = [api.read_purchases(path, loaded) for path in purchases or []]  # read once, here

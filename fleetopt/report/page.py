@@ -620,8 +620,9 @@ PLAN_ASSUMPTIONS = (
     "The NPV counts each quarter's change in cash as paid to equity in that quarter, while the same cash "
     "stays on the balance sheet for the covenants: cash kept is valued as if paid out when earned (a "
     "solve gives the NPV with cash held to the end beside it, npv_cash_held_usd).",
-    "The forecast carries no credit loss: no customer defaults and no late power, which in the scenarios "
-    "only hurt.",
+    "The forecast has no customer defaults and no late power. In the scenarios these mostly hurt, but a "
+    "default can raise a scenario's NPV: the customer's prepayment is kept (untaxed) while the GPUs it "
+    "freed earn on the market.",
     "Interest is paid on each facility's balance at the end of the quarter before (a draw costs nothing "
     "in its own quarter), and income is taxed at finance.tax_rate alone (no state tax, no cap on the "
     "interest deducted).",
@@ -651,6 +652,17 @@ def _assumptions(run: _Run) -> list[str]:
     if first not in (None, data.quarter_labels[0]):
         items.append(f"The covenants are not tested before {first} (finance.covenants.test_from): a grace "
                      "the model assumes, not one a lender gave.")
+    if any(t.kind.facility_test for t in data.covenants):
+        items.append("The borrowing base counts every GPU held, the opening fleet's too, although loans the "
+                     "model does not secure on GPUs may have been lent against them: counted against only "
+                     "the GPUs bought in the horizon it would bind sooner.")
+    if data.covenants and data.covenant_window == 1:
+        items.append("The covenants test each quarter's own EBITDA, annualised (finance.covenants."
+                     "ebitda_period: quarter); most facilities test the trailing four quarters, which "
+                     "during a ramp-up is lower.")
+    if data.revolver_usd > 0:
+        items.append("The revolver the scenarios draw is assumed available, at its stated size and rate, "
+                     "in every quarter of the horizon (renewed at any maturity).")
     if run.metrics is not None and not run.summary.get("deterministic"):  # one scenario: the forecast
         items += SCENARIO_ASSUMPTIONS
     return items
@@ -659,7 +671,8 @@ def _assumptions(run: _Run) -> list[str]:
 def _assumptions_section(run: _Run) -> str:
     rows = "".join(f"<li>{escape(text)}</li>" for text in _assumptions(run))
     return ("<h2>What these figures assume</h2><ul class='assume'>" + rows + "</ul>"
-            "<p class='cap'>docs/calibration.md measures each on the default model.</p>")
+            "<p class='cap'>docs/calibration.md (\"What these figures assume that a lender would question\") "
+            "measures the largest of these on the default model.</p>")
 
 
 def _glossary_section(run: _Run) -> str:
@@ -1488,7 +1501,8 @@ def _debt_section(run: _Run) -> str:
            "floating rate follows the reference rate). A bullet the model refinances at maturity is assumed "
            "refinanced at the spread shown: no lender has promised it, and the plan's figures hold only if "
            "it is. The revolver, which the scenarios draw when cash runs short, is not a facility here.")
-    return title + f"<p class='cap'>{escape(cap)}</p>" + _table(frame, money_cols=money, headers=headers)
+    # each balance in its own scale: a $3.9M tail beside billions read "$0" in one scale per column
+    return title + f"<p class='cap'>{escape(cap)}</p>" + _table(frame, usd_cols=money, headers=headers)
 
 
 def _solved_for_cost(run: _Run) -> bool:
