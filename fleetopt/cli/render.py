@@ -406,12 +406,7 @@ def covenant_headroom_text(data, fig: dict) -> str:
         if test.kind.denominator is None:  # a floor in USD: the lowest tested amount says more
             parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}{tightest}")
             continue
-        quantity, share = test.cushion(room)
-        text = f"{quantity} may fall {share:.1%} before a breach" if share > 0 else "met with no room"
-        if share < 0:
-            short = f"{-share:.1%} short" if np.isfinite(share) else "at or below zero"
-            text = f"breached ({quantity} {short})"
-        parts.append(f"{test.describe()}{every}: {text}{tightest}")
+        parts.append(f"{test.describe()}{every}: {test.cushion_words(room)}{tightest}")
     return "; ".join(parts)
 
 

@@ -223,6 +223,17 @@ class CovenantTest:
         share = headroom / (1.0 + headroom) if headroom > -1.0 else -math.inf
         return CUSHION_WORDS[k.numerator], share
 
+    def cushion_words(self, headroom: float) -> str:
+        """:meth:`cushion` in words: "EBITDA may fall 28.2% before a breach", "met with no room",
+        "breached (EBITDA 3.0% short)", "breached (EBITDA at or below zero)"."""
+        quantity, share = self.cushion(headroom)
+        if share > 0:
+            return f"{quantity} may fall {share:.1%} before a breach"
+        if share == 0:
+            return "met with no room"
+        short = f"{-share:.1%} short" if math.isfinite(share) else "at or below zero"
+        return f"breached ({quantity} {short})"
+
     def tightest(self, headroom: float) -> float:
         """The tested ratio (or USD amount, for a floor in USD) of the tightest quarter, from its
         :meth:`headroom`: the highest against a maximum, the lowest against a minimum."""

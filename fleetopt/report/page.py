@@ -828,6 +828,8 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
             value = f"highest {tightest:.2f}x (maximum {limit:g}x)"
         else:
             value = f"lowest {tightest:.2f}x (minimum {limit:g}x)"
+        if kind.denominator is not None or kind.facility_test:  # a ratio: how far what it protects may fall
+            value += f"; {test.cushion_words(room)}"
         out.append(_milp_kpi(run, f"{kind.label} covenant on the forecast, {scope}", value))
     return out
 
