@@ -416,6 +416,7 @@ def write_solve_run(
     limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded if loaded is not None else getattr(result, "loaded", None), "loaded")
     _check_solved_from(result, loaded)
+    _check_plan_unchanged(result)
     limits.path("out", out)
     folder = RunFolder.to_write(out, "solve", loaded.model.name)
     plan_file = plan_file_bytes(result, loaded)
@@ -1085,6 +1086,18 @@ def _check_key_figures(run: RunFolder, kind: str, figures: dict) -> None:
         )
 
 
+def _check_plan_unchanged(result: SolveResult) -> None:
+    """A result whose plan's arrays were changed after the solve is refused: its run would record
+    the solve's figures for another plan (a notebook's ``r.plan.buy_blocks *= 2``)."""
+    own, solved = plan_statements(result.data, result.plan).npv_usd, result.statements.npv_usd
+    if abs(own - solved) > max(1.0, 1e-9 * abs(own)):
+        raise InputError(
+            f"result's plan was changed after its solve: its NPV is now {format_usd(own)}, the solve's "
+            f"{format_usd(solved)}; to evaluate changed purchases, solve with them "
+            "(fleetopt.api.solve(model, purchases=...))"
+        )
+
+
 def _check_solve_npv(run: RunFolder, data: ModelData, summary: dict) -> None:
     """A solve's summary.json must give its plan's NPV on its model (a hand-edited figure was
     recorded, and the report then showed an objective above the solver's bound)."""
@@ -1152,7 +1165,7 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
     limits.text("model", model, optional=True)
     limits.text("kind", kind, RUN_KINDS, optional=True)
     if limit is not None:
-        limits.whole("limit", limit, 1)
+        limit = limits.whole("limit", limit, 1)  # an int: SQLite refuses a numpy integer
     return Registry().list(model=model, limit=limit, kind=kind)
 
 

@@ -376,3 +376,24 @@ def test_settings_an_evaluation_would_ignore_are_refused(tiny_solved, tmp_path, 
     with pytest.raises(InputError, match=r"threads \(--threads\) cannot apply"):
         api.resume_evaluation(tmp_path / "nowhere", threads=1, executor="ray")
     api.prepare_evaluation(run, deterministic=True)  # seed left at its default: fine
+
+
+def test_numpy_integers_are_taken_as_ints():
+    """A notebook's np.int64 seed raised OverflowError in a sweep's and a stochastic solve's next
+    seed, and fo.runs(limit=np.int64(2)) told the user to move a healthy registry away (a review)."""
+    import numpy as np
+
+    from fleetopt.runs.limits import MAX_SEED, next_seed
+
+    assert next_seed(np.int64(MAX_SEED)) == 0 and next_seed(np.int64(3)) == 4
+    assert api.runs(limit=np.int64(2)) == []
+
+
+def test_a_solve_result_whose_plan_was_changed_is_not_written(tmp_path):
+    """`r.plan.buy_blocks *= 2` then write_solve_run recorded the solve's NPV for the doubled plan,
+    which its report and compare then refused (a notebook user's review)."""
+    result = api.solve("tiny")
+    result.plan.buy_blocks[...] *= 2
+    with pytest.raises(InputError, match=r"^result's plan was changed after its solve: its NPV is now "):
+        api.write_solve_run(result, out=tmp_path / "r")
+    assert not (tmp_path / "r").exists()

@@ -106,7 +106,7 @@ def next_seed(value: int) -> int:
     """The seed after ``value``: of a stochastic solve's out-of-sample scenarios, of a sweep's
     stochastic candidate; past MAX_SEED it wraps to 0, so every seed a run records is one that
     its commands take back."""
-    return (value + 1) % (MAX_SEED + 1)
+    return (int(value) + 1) % (MAX_SEED + 1)  # a numpy integer would overflow at MAX_SEED
 
 
 def mip_gap(name: str, value) -> float:
