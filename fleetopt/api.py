@@ -988,7 +988,7 @@ def _recorded(loaded: LoadedModel, write: Callable[[], Path], summary: dict | Ca
         if path is None:
             raise
         raise StoppedAfterWriting(path) from None
-    return path
+    return path.resolve()  # a notebook's later os.chdir leaves it pointing at this run
 
 
 def record_run(folder: str | Path, command: str | None = None) -> int:
@@ -1481,4 +1481,4 @@ def report(run: str | Path | int, out: str | Path | None = None) -> Path:
     (:class:`~fleetopt.errors.InputError`), and so is an existing file that is not a report
     fleetopt wrote (a model, notes). Returns the report's path."""
     limits.path("out", out)
-    return write_report(resolve_run(run, "run"), out)
+    return write_report(resolve_run(run, "run"), out).resolve()

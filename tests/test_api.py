@@ -397,3 +397,12 @@ def test_a_solve_result_whose_plan_was_changed_is_not_written(tmp_path):
     with pytest.raises(InputError, match=r"^result's plan was changed after its solve: its NPV is now "):
         api.write_solve_run(result, out=tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_written_run_s_path_is_absolute(tmp_path, monkeypatch):
+    """write_solve_run returned runs/... relative to the working folder: after a notebook's
+    os.chdir it named another folder, or another run written there later (a review)."""
+    monkeypatch.chdir(tmp_path)
+    path = api.write_solve_run(api.solve("tiny"), out="rel")
+    assert path == tmp_path / "rel" and path.is_absolute()
+    assert api.report(path, out="page.html") == tmp_path / "page.html"
