@@ -494,6 +494,9 @@ def test_a_covenant_with_nothing_owed_reads_not_tested_not_no_room():
     h = fig["covenant_headroom"]["liquidity"]
     assert fig["lowest_covenant_cushion"] == pytest.approx(1.0 - 1e6 / 1_002_189_000) == h / (1 + h)
     assert fig["tightest_covenant"] == "liquidity"
+    cushion = fig["covenant_cushion"]  # each covenant's, on one measure; a phrase stays a phrase
+    assert cushion["liquidity"] == fig["lowest_covenant_cushion"]
+    assert cushion["dscr"] == "not tested: no debt service"
     text = covenant_headroom_text(r.data, fig)
     assert "EBITDA / debt service >= 1.2x: not tested: no debt service" in text
     assert "debt / EBITDA <= 6x: not tested: no debt" in text

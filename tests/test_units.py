@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from fleetopt.core.units import (
@@ -63,6 +65,9 @@ def test_mw_to_one_decimal_and_two_significant_digits_below_one(mw, text):
 def test_figures_in_their_units():
     assert format_figure(-1e-9, "share") == "0.0%"
     assert format_figure(0.314, "share") == "31.4%"
+    # a covenant's cushion where EBITDA or cash is at or below zero read "n/a" in compare (a review)
+    assert format_figure(-math.inf, "share") == "breached (at or below zero)"
+    assert format_figure(math.nan, "share") == "n/a"
     assert format_figure(12_000.4, "GPUs") == "12,000 GPUs"
     assert format_usd_change(-1.4e10) == "-$14.00B"
 

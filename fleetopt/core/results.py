@@ -222,9 +222,25 @@ def lowest_cushion(data: ModelData, headroom: dict[str, float | str | None]) -> 
     negative: breached), and which covenant it is; (None, None) where no covenant has a share. One
     measure for every covenant: their headrooms' own bases differ (1 - ratio / limit against a
     maximum, ratio / limit - 1 against a minimum), so the lowest of those can name the wrong one."""
-    shares = [(test.cushion(room)[1], test.kind.name) for test in data.covenants
-              if isinstance(room := headroom.get(test.kind.name), float)]  # fmt: skip
+    shares = [(share, name) for name, share in covenant_cushions(data, headroom).items()
+              if isinstance(share, float)]  # fmt: skip
     return min(shares, default=(None, None))
+
+
+# a covenant's figure by its name: a share, a phrase where there is nothing to test, None (no threshold)
+CovenantFigures = dict[str, float | str | None]
+
+
+def covenant_cushions(data: ModelData, headroom: CovenantFigures) -> CovenantFigures:
+    """Each covenant's :meth:`CovenantTest.cushion` share by name, from its :func:`covenant_headroom`
+    (a phrase or None there stays as it is): the share the quantity it protects may fall in its
+    tightest quarter before a breach, one measure for every covenant (-inf: that quantity at or
+    below zero)."""
+    out: CovenantFigures = {}
+    for test in data.covenants:
+        room = headroom.get(test.kind.name)
+        out[test.kind.name] = test.cushion(room)[1] if isinstance(room, float) else room
+    return out
 
 
 def first_tested_quarter(data: ModelData) -> str | None:
@@ -595,6 +611,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "max_debt_to_ebitda": float(lines["debt_to_ebitda"][tested].max()),
         **dict(zip(CUSHION_FIGURES, lowest_cushion(data, headroom), strict=True)),
         "covenant_headroom": headroom,
+        "covenant_cushion": covenant_cushions(data, headroom),
         "gpus_bought": gpus_bought(data, plan),
         "gpus_retired": float(plan.retire.sum()),
         "gpus_redeployed": float(plan.redeploy.sum()),

@@ -147,6 +147,8 @@ def format_figure(value: float, unit: str) -> str:
     if unit == USD_PER_H100_HOUR:
         return format_usd_per_hour(value)
     if unit == "share":  # NaN: nothing to share (a model without market demand)
+        if value == -math.inf:  # a covenant's cushion where what it protects is at or below zero
+            return "breached (at or below zero)"
         return "n/a" if not math.isfinite(value) else _unsigned_zero(f"{value:.1%}")
     if unit == "MW":
         return format_mw(value)
