@@ -195,7 +195,9 @@ def edit(model: ModelArg, changes: Mapping[str | tuple, Any]) -> LoadedModel:
     ``"fleet.0.gpus"``); None removes a field, so its default applies. A mapping set on a block
     changes only the fields it names (``{"risk": {"price_volatility_annual": 0.5}}`` keeps the
     other risk factors; a JSON merge patch); to replace a block whole, remove it (None) in one edit
-    and set it in the next (an empty mapping, ``{"contracts": {}}``, changes nothing). The copy's
+    and set it in the next (an empty mapping, ``{"contracts": {}}``, changes nothing); a number set
+    on a series written with ``start`` (and steps or growth) replaces it whole, with a
+    :class:`FleetoptWarning` naming ``PATH.start``, which changes its first value alone. The copy's
     text (a run's model.yaml) is written from the data, without the file's comments. A bad value raises
     :class:`~fleetopt.errors.ModelError` naming it."""
     return edited_model(_load(_loadable(model))[0], changes)

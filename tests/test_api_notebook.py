@@ -301,3 +301,21 @@ def test_a_stochastic_result_is_compared_in_memory_as_its_run_folder_is(here):
     pd.testing.assert_frame_equal(in_memory.figures, written.figures)
     both = api.compare([result, api.solve("tiny")], scenarios=20)
     assert both.labels == ["forecast", "stochastic", "milp"] and both.n_scenarios == 20
+
+
+def test_a_number_that_replaces_a_series_whole_is_said():
+    """fo.edit(None, {"sites.texas.power_capacity_mw": 500}) replaced {start: 360, steps: {...}}
+    with a flat 500 MW in silence (a notebook user's review): said, with the field that changes the
+    first value alone; a series' own field is edited without a word."""
+    import warnings
+
+    from fleetopt.errors import FleetoptWarning
+
+    said = (r"sites\.texas\.power_capacity_mw: the number 500 replaces the series \{start: 360, steps: "
+            r"\{2026Q4: 460, .*\} whole, in every quarter; to change its first value alone, edit "
+            r"sites\.texas\.power_capacity_mw\.start")
+    with pytest.warns(FleetoptWarning, match=said):
+        api.edit("neocloud", {"sites.texas.power_capacity_mw": 500})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        api.edit("neocloud", {"sites.texas.power_capacity_mw.start": 500})

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fleetopt.errors import InputError
+from fleetopt.errors import InputError, warn
 from fleetopt.schema import PlanningModel
 from fleetopt.schema.loading import (
     LoadedModel,
@@ -117,8 +117,19 @@ def _assign(parent: Any, key: str | int, value: Any, path: FieldPath) -> None:
     if isinstance(value, dict) and isinstance(current, dict):
         for field, change in value.items():
             _assign(current, field, change, (*path, field))
-    else:
-        parent[key] = value
+        return
+    if isinstance(current, dict) and "start" in current and not isinstance(value, (dict, list)):
+        # a series written with steps or growth, replaced whole by one number: said, as it is easy to miss
+        warn(f"{_shown(path)}: the number {value!r} replaces the series {_series_words(current)} whole, "
+             f"in every quarter; to change its first value alone, edit {_shown(path)}.start")
+    parent[key] = value
+
+
+def _series_words(series: Any) -> str:
+    """'{start: 360, steps: {2027Q1: 560, 2028Q3: 1160}}' as the file has it."""
+    if not isinstance(series, dict):
+        return str(series)
+    return "{" + ", ".join(f"{field}: {_series_words(value)}" for field, value in series.items()) + "}"
 
 
 _ABSENT = object()
