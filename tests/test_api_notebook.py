@@ -166,6 +166,9 @@ def test_a_stochastic_result_reads_like_a_solve_and_is_written_with_its_model(he
     assert result.headline()["npv_usd"] == pytest.approx(plan_statements(result.data, result.plan).npv_usd)
     assert len(statements) == result.data.T
     assert set(result.plan_frame()["quarter"]) <= set(statements["quarter"])
+    # its debt table too, of the completed plan's statements (it had none: a notebook user's review)
+    debt = result.debt_frame()
+    assert debt["end_2028Q2_usd"].tolist() == [statements["debt_facility_gpu-term-loan_usd"].iloc[-1]]
     folder = api.write_stochastic_run(result, out=here / "sto")
     assert (folder / "model.yaml").read_text() == api.load("tiny")[0].text
     assert len(repr(result)) < 200

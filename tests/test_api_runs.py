@@ -426,3 +426,14 @@ def test_a_run_s_own_file_names_its_run(here, tiny_solved):
     (here / "other.npz").write_bytes((folder / "plan.npz").read_bytes())  # not a run's own file
     with pytest.raises(RegistryError, match="is not recorded"):
         api.run_id(here / "other.npz")
+
+
+def test_a_run_record_is_taken_wherever_a_run_is(tmp_path, monkeypatch):
+    """fo.runs() returns RunRecords, which evaluate, read_run and report refused ("not a
+    RunRecord"; a notebook user's review): each takes one as its run."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    path = api.write_solve_run(api.solve("tiny"))
+    record = api.runs()[0]
+    assert api.run_id(record) == record.id and api.resolve_run(record) == path
+    assert api.read_run(record).summary["kind"] == "solve"
+    assert api.evaluate(record, scenarios=5)[0].n_plans == 1

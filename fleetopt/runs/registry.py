@@ -426,7 +426,9 @@ class Registry:
     def id_given(ref: str | Path | int, name: str = "a run") -> int | None:
         """The run id ``ref`` names (an int, or digits that are not an existing path's name), or
         None when it is an existing path. Anything else is refused, saying what ``name`` (the
-        argument) accepts."""
+        argument) accepts. A :class:`RunRecord` (``fleetopt.api.runs()``'s) names its run."""
+        if isinstance(ref, RunRecord):
+            return ref.id
         if isinstance(ref, Integral) and not isinstance(ref, bool):
             return int(ref)
         if not isinstance(ref, (str, Path)):

@@ -16,7 +16,7 @@ from fleetopt.core.covenants import CATALOGUE, statement_quantities
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
-from fleetopt.core.results import headline, plan_frame
+from fleetopt.core.results import debt_frame, headline, plan_frame
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_difference, format_figure, format_usd
 from fleetopt.errors import InputError, NoPlanError
@@ -162,6 +162,11 @@ class StochasticResult:
         """The completed plan's key figures on the forecast (keys and units:
         :func:`fleetopt.core.results.headline`)."""
         return headline(self.data, self.plan, plan_statements(self.data, self.plan))
+
+    def debt_frame(self):
+        """The completed plan's facilities on the forecast, as a solve's
+        (:func:`fleetopt.core.results.debt_frame`)."""
+        return debt_frame(self.data, plan_statements(self.data, self.plan))
 
     def summary(self) -> dict:
         """summary.json's content: the settings, the measures (RP, EV, EEV, WS, VSS, EVPI, USD),
