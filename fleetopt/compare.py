@@ -18,6 +18,7 @@ from fleetopt.core.results import (
     cash_timing_credit,
     cost_per_h100_hour,
     cost_plans_note,
+    covenant_cushions,
     covenant_headroom,
     gpus_bought,
     h100_hours_in_service,
@@ -72,6 +73,13 @@ PAIRED_ERROR = {
     "breach_probability": "breach_probability_paired_se",
     "default_probability": "default_probability_paired_se",
 }
+
+
+def cushion_figure(kind) -> str:
+    """The comparison's figure of covenant ``kind``'s cushion (core/results.covenant_cushions)."""
+    return f"cushion_{kind.name}"
+
+
 FIGURES = [
     ("npv_forecast_usd", "NPV on the forecast", "USD"),
     # the NPV without the credit for cash counted as paid out when earned (formulation §6): two plans
@@ -82,6 +90,9 @@ FIGURES = [
     # how near the plan's statements come to a covenant: "no" above may sit on a limit (0 %)
     ("lowest_covenant_cushion", f"{CUSHION_MEANS}, on the forecast (MILP statements; 0: on a limit)",
      "share"),
+    # each covenant's: a smallest fall of EBITDA and one of the GPUs' resale value are not equally likely
+    *((cushion_figure(k), f"{k.label} covenant: the fall of {k.protects} that breaches it, on the "
+       "forecast (MILP statements)", "share") for k in CATALOGUE),
     ("npv_mean_usd", "NPV mean", "USD"),
     ("npv_mean_se_usd", "NPV mean: standard error", "USD"),
     # the difference to the first plan on the same scenarios: far more precise than the two errors
@@ -142,6 +153,7 @@ BETTER = {
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
                      "peak_debt_forecast_usd", *COSTS, "shortfall_probability",
                      *(first_breach_column(k) for k in CATALOGUE)), "lower"),
+    **dict.fromkeys((cushion_figure(k) for k in CATALOGUE), "higher"),
 }  # fmt: skip
 NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to itself
 # the resamples of the scenarios behind the P5 and CVaR5 differences' errors, from a fixed seed (the
@@ -720,7 +732,8 @@ def compare_plans(
     committed = [(labels[a], labels[b], other) for a, b in pairs
                  if (other := other_decisions(plans[a], plans[b], buffer[a], buffer[b]))]  # fmt: skip
     tested = tested_kinds(data.covenants)
-    untested = {first_breach_column(kind) for kind in CATALOGUE if kind not in tested}
+    untested = {column(kind) for kind in CATALOGUE if kind not in tested
+                for column in (first_breach_column, cushion_figure)}  # fmt: skip
     objectives = objectives or [solve_objective(run) for run in runs or []]
     cost_plans = [label for label, objective in zip(labels, objectives, strict=False) if objective == "cost"]
     # what a plan costs and the demand it serves are a lab's figures, shown where a plan was solved for
@@ -763,12 +776,16 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
     m = result.metrics.iloc[n]
     cost = present_cost(data, st)
     per_hour = cost_per_h100_hour(cost, h100_hours_in_service(data, plan)[1])
-    cushion = lowest_cushion(data, covenant_headroom(data, st))[0]
+    headroom = covenant_headroom(data, st)
+    cushion = lowest_cushion(data, headroom)[0]
+    each = covenant_cushions(data, headroom)  # a phrase (nothing to test): no share, NaN
     return {
         "npv_forecast_usd": on_forecast.npv_usd,
         "npv_cash_held_usd": st.npv_usd - cash_timing_credit(data, st.lines["equity_cash_flow_usd"]),
         "forecast_breach": 0.0 if on_forecast.within_limits else 1.0,
         "lowest_covenant_cushion": np.nan if cushion is None else cushion,
+        **{cushion_figure(t.kind): each[t.kind.name] if isinstance(each[t.kind.name], float) else np.nan
+           for t in data.covenants},
         **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},
         # none for the first plan (NaN: empty in the CSV, null in the JSON): its difference to itself
         "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,

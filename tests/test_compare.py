@@ -114,6 +114,8 @@ def test_plan_against_itself_api(tiny_run):
     for figure in spent:
         assert comp.figures.loc[figure, a] == result.headline()[figure], figure
     assert comp.better("lowest_covenant_cushion") == "higher" and comp.better("revenue_total_usd") == ""
+    for name, cushion in result.headline()["covenant_cushion"].items():  # each covenant's, the solve's
+        assert comp.figures.loc[f"cushion_{name}", a] == cushion, name
     assert comp.purchase_diff.empty
     mw = comp.mw_used.pivot_table(index=["site", "quarter"], columns="plan", values="mw_used")
     np.testing.assert_array_equal(mw[a].to_numpy(), mw[b].to_numpy())
@@ -225,7 +227,11 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share",
                  "first_breach_borrowing_base_share"}  # fmt: skip
         assert {f for f in figures["figure"] if f.startswith("first_breach_")} == first
-        assert len(figures) == 32 + 4 and {"figure", "unit"} <= set(figures.columns)
+        # and each tested covenant's cushion (a credit analyst's review: the smallest fall alone named
+        # none, and a fall of EBITDA and one of the GPUs' resale value are not equally likely)
+        cushions = {"cushion_leverage", "cushion_dscr", "cushion_liquidity", "cushion_borrowing_base"}
+        assert {f for f in figures["figure"] if f.startswith("cushion_")} == cushions
+        assert len(figures) == 32 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
     else:
         assert text.startswith("# Plan comparison (50 common scenarios, seed 0)")
         assert "## Purchases against the first plan" in text and "(none)" in text

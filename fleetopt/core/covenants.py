@@ -64,6 +64,12 @@ class CovenantKind:
     # held in the MILP by its own rule (formulation §5.9), not by the covenant rows
     facility_test: bool = False
 
+    @property
+    def protects(self) -> str:
+        """The quantity the covenant protects, in words: the denominator of a maximum (EBITDA, the
+        GPUs' resale value), the numerator of a minimum (EBITDA, cash): what its cushion is a fall of."""
+        return CUSHION_WORDS[self.denominator if self.bound == "max" else self.numerator]
+
     def ratio(self, values: dict[str, Any]) -> Any:
         """The ratio as a lender reads it: inf where the denominator is not above TOLERANCE_USD, 0 where
         the test applies by its numerator and that is not (where a test does not apply, its ratio
@@ -217,11 +223,9 @@ class CovenantTest:
         against 1.4x: h = 39.2 %, EBITDA may fall 28.2 %; against a floor in USD (cash >= F, h =
         cash / F - 1) cash may fall by 1 - F / cash = h / (1 + h) too. A minimum whose quantity is
         at or below zero (h <= -1: no rise by any share meets it) is -inf, the most breached."""
-        k = self.kind
-        if k.bound == "max":
-            return CUSHION_WORDS[k.denominator], headroom
-        share = headroom / (1.0 + headroom) if headroom > -1.0 else -math.inf
-        return CUSHION_WORDS[k.numerator], share
+        if self.kind.bound == "max":
+            return self.kind.protects, headroom
+        return self.kind.protects, headroom / (1.0 + headroom) if headroom > -1.0 else -math.inf
 
     def cushion_words(self, headroom: float) -> str:
         """:meth:`cushion` in words: "EBITDA may fall 28.2% before a breach", "met with no room",
