@@ -215,6 +215,19 @@ def revenue_words(fig: dict) -> str:
     return format_usd(total) + share
 
 
+def contracted_by_year(data: ModelData, st: Statements) -> str:
+    """The share of each calendar year's revenue its contracts earn, in words: "2026 92%, 2027 88%,
+    ..." (a year's quarters in the horizon only; a year without revenue is left out): the run-off of
+    the contracts behind a plan's debt, which the horizon's total hides."""
+    years: dict[str, list[float]] = {}
+    for t, label in enumerate(data.quarter_labels):
+        total = years.setdefault(label[:4], [0.0, 0.0])
+        total[0] += st.lines["revenue_contracts_usd"][t]
+        total[1] += st.lines["revenue_usd"][t]
+    return ", ".join(f"{year} {contracted / revenue:.0%}" for year, (contracted, revenue) in years.items()
+                     if revenue > 0)  # fmt: skip
+
+
 def lowest_cushion(data: ModelData, headroom: dict[str, float | str | None]) -> Cushion:
     """(share, covenant name): the smallest fall of a quantity a covenant protects (EBITDA, the
     GPUs' resale value, cash), all else equal, in the covenant's tightest quarter, that breaches it

@@ -26,6 +26,7 @@ from fleetopt.core.results import (
     WITHOUT_MARKET_REVENUE,
     budget_overrun_words,
     cash_timing_words,
+    contracted_by_year,
     cost_per_h100_hour_basis,
     cost_plans_note,
     debt_frame,
@@ -894,6 +895,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _milp_kpi(run, "capex over the horizon (GPUs / power)",
                   f"{_usd(fig['capex_gpu_total_usd'])} / {_usd(fig['capex_power_total_usd'])}"),
         _milp_kpi(run, "revenue over the horizon" + valued, revenue_words(fig)),
+        _milp_kpi(run, "share of each year's revenue under contract", contracted_by_year(run.data, run.statements)),
         _kpi("power built (expansion blocks)", format_mw(fig["power_built_mw"])),
     ]  # fmt: skip
     if first:
