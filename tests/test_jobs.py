@@ -1163,7 +1163,8 @@ def test_out_on_an_interrupted_job_folder_points_to_resume(tmp_path):
     code, _, err = run_cli("evaluate", "tiny", "--plans", str(tmp_path / "plans.npz"), "--out", str(folder))
     assert code == 2
     said = f"{folder} holds an interrupted run of fleetopt evaluate: finish it with fleetopt evaluate"
-    assert f"{said} --resume {folder}, or choose another folder" in " ".join(err.split())
+    python = "(in Python, fleetopt.api.resume_evaluation)"  # a notebook's re-run cell is told its call
+    assert f"{said} --resume {folder} {python}, or choose another folder" in " ".join(err.split())
 
 
 _TRY_LOCK = """
