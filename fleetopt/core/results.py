@@ -135,13 +135,14 @@ def debt_frame(data: ModelData, st: Statements) -> pd.DataFrame:
     5.50% (assumed available)", which no lender has promised; "after the horizon"), ``size_usd``,
     ``opening_usd``, ``peak_usd`` (at a quarter's end) and ``end_<quarter>_usd``, the balance at the
     end of each year's last quarter in the horizon and of the horizon's last quarter (the
-    statements' ``debt_facility_<name>_usd``)."""
+    statements' ``debt_facility_<name>_usd``, 0 where under a dollar: the solver's round-off)."""
     labels = data.quarter_labels
     ends = [t for t, label in enumerate(labels) if label.endswith("Q4")]
     ends += [] if data.T - 1 in ends else [data.T - 1]
     rows = []
     for fac in data.facilities:
         balance = st.lines[f"debt_facility_{fac.name}_usd"]
+        balance = np.where(np.abs(balance) > TOLERANCE_USD, balance, 0.0)  # the solver's round-off: $0
         rows.append({
             "facility": fac.name,
             "repayment": "bullet" if fac.maturity is not None else f"amortizing over "
