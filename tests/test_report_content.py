@@ -237,6 +237,21 @@ def test_a_solve_report_gives_each_year_s_share_of_revenue_under_contract(runs):
     assert f"{shares} share of each year's revenue under contract" in " ".join(text_of(runs["solve"]).split())
 
 
+def test_a_report_of_a_one_quarter_ebitda_model_gives_each_flow_covenant_on_the_trailing_year(runs):
+    """tiny tests each quarter's own EBITDA, as the default model does, whose lowest DSCR 1.62x is a
+    breach on the trailing year's averages (a credit analyst's review: most facilities test that):
+    beside each covenant on a flow, its cushion on the trailing four quarters' averages."""
+    from fleetopt import api
+    from fleetopt.core.results import covenant_headroom
+
+    result = api.solve("tiny")
+    yearly = covenant_headroom(result.data, result.statements, 4)
+    text = " ".join(text_of(runs["solve"]).split())
+    for test in result.data.covenants:
+        said = f"on the trailing four quarters' averages, {test.cushion_words(yearly[test.kind.name])}"
+        assert (said in text) == (test.kind.name in ("leverage", "dscr")), test.kind.name
+
+
 def test_a_solve_report_gives_the_npv_with_cash_held_as_the_terminal_does(runs):
     """The terminal printed the NPV with cash held to the end ($14.91B on the default model against
     $18.69B) and the report left it out (from a finance reader's review)."""

@@ -263,12 +263,14 @@ def first_tested_quarter(data: ModelData) -> str | None:
     return data.quarter_labels[tested[0]] if len(tested) else None
 
 
-def covenant_headroom(data: ModelData, st: Statements) -> dict[str, float | str | None]:
+def covenant_headroom(data: ModelData, st: Statements, window: int | None = None) -> CovenantFigures:
     """Lowest headroom of each covenant over the tested quarters, by covenant name: a share (0.10 =
     10 % from breaching); a phrase where no tested quarter has the quantity the test needs (``not
     tested: no debt service``, :meth:`CovenantTest.idle`); None for a zero threshold (no share of
-    it exists). docs/formulation.md, "What a solve writes"."""
-    quantities = statement_quantities(st.lines, data.covenant_window)
+    it exists). docs/formulation.md, "What a solve writes". ``window``: the quarters of EBITDA, debt
+    service and interest the tests average (None: the model's; 4: the trailing year most
+    facilities test, for a model that tests each quarter's own)."""
+    quantities = statement_quantities(st.lines, data.covenant_window if window is None else window)
     return {test.kind.name: _headroom(test, quantities) for test in data.covenants}
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt import __version__
-from fleetopt.core.covenants import CATALOGUE, tested_kinds
+from fleetopt.core.covenants import CATALOGUE, FLOWS, tested_kinds
 from fleetopt.core.data import GENERATIONS, USES, ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
@@ -29,6 +29,7 @@ from fleetopt.core.results import (
     contracted_by_year,
     cost_per_h100_hour_basis,
     cost_plans_note,
+    covenant_headroom,
     debt_frame,
     first_tested_quarter,
     gpus_by_generation,
@@ -660,7 +661,7 @@ def _assumptions(run: _Run) -> list[str]:
     if data.covenants and data.covenant_window == 1:
         items.append("The covenants test each quarter's own EBITDA, annualised (finance.covenants."
                      "ebitda_period: quarter); most facilities test the trailing four quarters, which "
-                     "during a ramp-up is lower.")
+                     "during a ramp-up is lower (the key figures give each covenant's cushion on them).")
     if data.revolver_usd > 0:
         items.append("The revolver the scenarios draw is assumed available, at its stated size and rate, "
                      "in every quarter of the horizon (renewed at any maturity).")
@@ -806,8 +807,10 @@ def _breach_quarters(data) -> str:
 def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
     """Each covenant's tightest quarter on the forecast, in the covenant's own terms: its lowest
     ratio against a minimum, its highest against a maximum, cash above a USD minimum, or why it has
-    nothing to test (no debt service)."""
+    nothing to test (no debt service). A model that tests each quarter's own EBITDA gets, beside a
+    flow's covenant, its cushion on the trailing year's, which most facilities test."""
     out = []
+    yearly = covenant_headroom(run.data, run.statements, 4) if run.data.covenant_window == 1 else {}
     for test in run.data.covenants:
         room = fig["covenant_headroom"].get(test.kind.name)
         if room is None:
@@ -831,6 +834,9 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
             value = f"lowest {tightest:.2f}x (minimum {limit:g}x)"
         if kind.denominator is not None or kind.facility_test:  # a ratio: how far what it protects may fall
             value += f"; {test.cushion_words(room)}"
+        year = yearly.get(kind.name)
+        if isinstance(year, float) and {kind.numerator, kind.denominator} & set(FLOWS):
+            value += f"; on the trailing four quarters' averages, {test.cushion_words(year)}"
         out.append(_milp_kpi(run, f"{kind.label} covenant on the forecast, {scope}", value))
     return out
 
