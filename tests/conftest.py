@@ -55,6 +55,16 @@ def cpu_kernel(_session_environment) -> CpuKernel:
     return CpuKernel()
 
 
+@pytest.fixture(scope="session")
+def neocloud_solved():
+    """The default model solved to a 5 % gap, once for the session: the tests that need any plan of
+    it (the identities, the kernel against NumPy, the forecast's reproduction) share it, a solve
+    taking 20-40 s. Read it, do not change it."""
+    from fleetopt import api
+
+    return api.solve("neocloud", mip_gap=0.05)
+
+
 @pytest.fixture
 def tiny_text() -> str:
     """Text of the bundled tiny model."""

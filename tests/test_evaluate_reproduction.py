@@ -124,8 +124,8 @@ def test_api_evaluate_of_a_plan_file_on_the_forecast(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def neocloud() -> SolveResult:
-    return api.solve("neocloud", mip_gap=0.05)
+def neocloud(neocloud_solved) -> SolveResult:
+    return neocloud_solved
 
 
 @pytest.mark.slow

@@ -48,7 +48,9 @@ def bundled(request):
     """A bundled model's data and a batch of five plans around its MILP plan (a loose gap: any
     plan serves, the kernel and NumPy simulate the same one)."""
     name = request.param
-    result = api.solve(name, mip_gap=0.05, time_limit=120)
+    # the default model's: the session's, shared with the other tests that need one (a solve: 20-40 s)
+    shared = name == "neocloud"
+    result = request.getfixturevalue("neocloud_solved") if shared else api.solve(name, mip_gap=0.05)
     plans, labels = plan_variants(result.data, result.plan)
     return name, result.data, batch(result.data, plans, labels)
 

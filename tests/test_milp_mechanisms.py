@@ -401,12 +401,10 @@ def _identity_checks(r: SolveResult) -> None:
 
 
 @pytest.mark.slow
-def test_statements_identity_on_the_default_model_neocloud():
-    # models/neocloud.yaml exists, so the identity is checked on it (20-40 s: the first
-    # incumbent alone takes HiGHS ~35 s; a 5 % gap skips the proof of optimality, which the
-    # identities do not need: they hold for any plan the MILP returns).
-    loaded = load_model("neocloud")
-    r = solve(build_data(loaded), mip_gap=0.05)
+def test_statements_identity_on_the_default_model_neocloud(neocloud_solved):
+    # models/neocloud.yaml exists, so the identity is checked on it (the session's plan of it, to a
+    # 5 % gap: the proof of optimality is not needed, the identities hold for any plan the MILP returns)
+    r = neocloud_solved
     assert r.data.facilities and r.data.model.finance.covenants is not None
     _identity_checks(r)
 
