@@ -187,7 +187,7 @@ def load(model: ModelArg = None) -> tuple[LoadedModel, ModelData]:
     return _load(_loadable(model))
 
 
-def edit(model: ModelArg, changes: Mapping[str | tuple, Any]) -> LoadedModel:
+def edit(model: ModelArg, changes: Mapping[str | tuple, Any] | list[tuple]) -> LoadedModel:
     """A copy of ``model`` (see :data:`ModelArg`) with ``changes`` made, validated as a model file
     is, for :func:`solve` and the others:
     ``fo.edit("tiny", {"contracts.lab-a-training.price_usd_per_gpu_hour": 3.0})``. A field is
@@ -195,9 +195,10 @@ def edit(model: ModelArg, changes: Mapping[str | tuple, Any]) -> LoadedModel:
     ``"fleet.0.gpus"``); None removes a field, so its default applies. A mapping set on a block
     changes only the fields it names (``{"risk": {"price_volatility_annual": 0.5}}`` keeps the
     other risk factors; a JSON merge patch); to replace a block whole, remove it (None) in one edit
-    and set it in the next (an empty mapping, ``{"contracts": {}}``, changes nothing); a number set
-    on a series written with ``start`` (and steps or growth) replaces it whole, with a
-    :class:`FleetoptWarning` naming ``PATH.start``, which changes its first value alone. The copy's
+    and set it in the next (an empty mapping, ``{"contracts": {}}``, changes nothing), or give
+    ``changes`` as a list of (path, value) pairs, made in order (``[("risk", None), ("risk", {...})]``);
+    a number set on a series written with steps or growth replaces it whole, with a
+    :class:`FleetoptWarning` naming ``PATH.start``, which changes its starting level alone. The copy's
     text (a run's model.yaml) is written from the data, without the file's comments. A bad value raises
     :class:`~fleetopt.errors.ModelError` naming it."""
     return edited_model(_load(_loadable(model))[0], changes)

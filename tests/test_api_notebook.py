@@ -315,10 +315,12 @@ def test_a_number_that_replaces_a_series_whole_is_said():
     from fleetopt.errors import FleetoptWarning
 
     said = (r"sites\.texas\.power_capacity_mw: the number 500 replaces the series \{start: 360, steps: "
-            r"\{2026Q4: 460, .*\} whole, in every quarter; to change its first value alone, edit "
-            r"sites\.texas\.power_capacity_mw\.start")
+            r"\{2026Q4: 460, .*\} whole, in every quarter; to change its starting level alone, keeping its "
+            r"steps and growth, edit sites\.texas\.power_capacity_mw\.start")
     with pytest.warns(FleetoptWarning, match=said):
         api.edit("neocloud", {"sites.texas.power_capacity_mw": 500})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         api.edit("neocloud", {"sites.texas.power_capacity_mw.start": 500})
+        with pytest.raises(api.InputError, match="horizon: must be a mapping"):  # a start, not a series
+            api.edit("tiny", {"horizon": 5})

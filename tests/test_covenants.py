@@ -361,8 +361,9 @@ def test_the_debt_table_gives_each_facility_s_terms_and_year_end_balance():
     row = debt_frame(refinanced.data, refinanced.statements).iloc[0]
     assert row["at_maturity"] == "refinanced at reference + 5.00% (assumed available)"
     assert row["end_2026Q4_usd"] == pytest.approx(1e6)
-    # amortizing over 2 quarters: $0.5M in 2026Q1 and 2026Q2, its last instalment; over 8, after the horizon
-    for quarters, maturity in ((2, "2026Q2"), (8, "after the horizon")):
+    # amortizing over 2 quarters: $0.5M in 2026Q1 and 2026Q2, paid off then; over 8, outstanding at the end
+    for quarters, paid in ((2, "paid off in 2026Q2 (instalments and any prepayments)"),
+                           (8, "outstanding at the horizon's end")):  # fmt: skip
         d = repaid_bullet_model()
         note = d["finance"]["facilities"]["note"]
         for key in ("repayment", "maturity"):
@@ -371,7 +372,7 @@ def test_the_debt_table_gives_each_facility_s_terms_and_year_end_balance():
         d["finance"].pop("covenants")
         d["horizon"]["discount_rate_annual"] = 0.5  # not prepaid
         row = solve(data_of(d), mip_gap=1e-9).debt_frame().iloc[0]
-        assert (row["repayment"], row["maturity"]) == (f"amortizing over {quarters} quarters", maturity)
+        assert (row["repayment"], row["at_maturity"]) == (f"amortizing over {quarters} quarters", paid)
     none = solve(data_of(base_model()), mip_gap=1e-9).debt_frame()  # no facility: no row, the columns
     assert none.empty and list(none.columns[:3]) == ["facility", "repayment", "rate"]
 

@@ -1163,7 +1163,7 @@ def test_out_on_an_interrupted_job_folder_points_to_resume(tmp_path):
     code, _, err = run_cli("evaluate", "tiny", "--plans", str(tmp_path / "plans.npz"), "--out", str(folder))
     assert code == 2
     said = f"{folder} holds an interrupted run of fleetopt evaluate: finish it with fleetopt evaluate"
-    python = "(in Python, fleetopt.api.resume_evaluation)"  # a notebook's re-run cell is told its call
+    python = "(in Python, from fleetopt.api.resume_evaluation)"  # a notebook's re-run cell: its call
     assert f"{said} --resume {folder} {python}, or choose another folder" in " ".join(err.split())
 
 
@@ -1528,6 +1528,10 @@ def test_a_resume_of_a_job_killed_while_it_was_recorded_records_it_and_exits_0(t
     code, out, err = run_cli("evaluate", "--resume", str(folder))
     said = " ".join(out.split())
     assert code == 0 and "already finished (recorded now as run 1: fleetopt runs show 1)" in said, err
+    from fleetopt import api
+
+    recorded_by = api.runs()[0].command  # the retry that recorded it, not `runs add`
+    assert recorded_by.startswith("unknown (recorded afterwards by ") and "runs add" not in recorded_by
     finished = ["job.json", "metrics.csv", "model.yaml", "summary.json"]
     assert sorted(p.name for p in folder.iterdir()) == finished  # tidied as a finish does
     code, out, err = run_cli("evaluate", "--resume", str(folder))

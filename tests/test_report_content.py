@@ -192,8 +192,8 @@ def test_a_solve_report_gives_each_facility_s_terms_and_balances(runs):
 
 def test_a_report_says_what_its_figures_assume_that_a_lender_would_question(runs):
     """The caveats of docs/calibration.md never reached the mailed report (a finance review: "lower
-    bound" appeared nowhere): an evaluation's report lists all seven, a solve's (and an evaluation
-    on the forecast alone) the four of the plan."""
+    bound" appeared nowhere): every report lists the plan's, an evaluation's the scenarios' too (an
+    evaluation on the forecast alone: the plan's only)."""
     from fleetopt.report.page import PLAN_ASSUMPTIONS, SCENARIO_ASSUMPTIONS
 
     grace = "The covenants are not tested before 2026Q4 (finance.covenants.test_from)"  # tiny's

@@ -55,7 +55,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, kept_options, resume_command
 from fleetopt.runs.registry import RUN_KINDS, Registry
-from fleetopt.schema.loading import LoadedModel, ModelError, load_yaml
+from fleetopt.schema.loading import LoadedModel, ModelError, load_model, load_yaml
 from fleetopt.sweep.candidates import WITHOUT_PLAN
 from fleetopt.sweep.run import saved_candidates
 
@@ -428,27 +428,29 @@ ChangesOption = Annotated[
         help="Change one field of the model for this run, as fleetopt.api.edit does: PATH as `fleetopt "
         "validate` names a field, VALUE in YAML (horizon.discount_rate_annual=0.10, "
         "skus.B200.capex_per_gpu_usd.start=45000, policy.distress_sales=false); an empty VALUE removes "
-        "the field, so its default applies. Repeat it for several; the run's model.yaml is the model "
-        "as changed.",
+        "the field, so its default applies; a mapping VALUE changes only the fields it names (remove "
+        "the field first, PATH=, to replace it whole). Repeat it for several, made in order; the run's "
+        "model.yaml is the model as changed.",
     ),
 ]
 
 
-def model_changed(loaded: LoadedModel, changes: list[str] | None) -> LoadedModel:
-    """``loaded`` with each ``--set PATH=VALUE`` of ``changes`` made (:func:`fleetopt.api.edit`);
-    itself without any."""
+def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedModel:
+    """The model ``model`` with each ``--set PATH=VALUE`` of ``changes`` made in order
+    (:func:`fleetopt.api.edit`); the file's own warnings are those of the model as changed (a field
+    the changes mend is not warned of, and none twice)."""
     if not changes:
-        return loaded
-    fields: dict[str, object] = {}
+        return load_model(model)
+    fields: list[tuple[str, object]] = []
     for change in changes:
         path, equals, text = change.partition("=")
-        path = path.strip()
-        if not equals or not path:
+        if not equals or not path.strip():
             raise InputError(f"--set {change!r}: give PATH=VALUE, a field as `fleetopt validate` names it "
                              "and its value in YAML (horizon.discount_rate_annual=0.10)")  # fmt: skip
-        if path in fields:
-            raise InputError(f"--set {path} is given twice: give each field once")
-        fields[path] = load_yaml(text, f"--set {change}")
+        fields.append((path.strip(), load_yaml(text, f"--set {change}")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FleetoptWarning)
+        loaded = load_model(model)
     return api.edit(loaded, fields)
 
 
@@ -717,7 +719,7 @@ def finished_already(run: RunFolder, kind: str, report: bool) -> bool:
         return False
     number = api.recorded_run_id(run.path)
     if number is None and run.left_untidy:  # killed while it was being recorded: as `runs add` does
-        number = api.record_run(run.path)
+        number = api.record_run(run.path, f"unknown (recorded afterwards by {command_line()})")
         done = f"recorded now as run {number}: fleetopt runs show {number}"
     elif number is None:  # forgotten on purpose (`fleetopt runs forget`)
         done = f"not in the registry: fleetopt runs add {run.path} records it"

@@ -28,8 +28,8 @@ from fleetopt.cli.common import (
     command_line,
     console,
     finish_report,
+    load_changed,
     marked,
-    model_changed,
     out_file,
     refuse_unless,
     registry_checked,
@@ -50,13 +50,12 @@ from fleetopt.runs import limits
 from fleetopt.runs.files import write_bytes_atomic
 from fleetopt.runs.folder import RunDirError, RunFolder, refuse_foreign_file, refuse_run_file, run_name
 from fleetopt.schema import PlanningModel
-from fleetopt.schema.loading import load_model
 
 
 @app.command()
 def validate(model: ModelArg = None, field_changes: ChangesOption = None) -> None:
     """Check a model file and summarise what it describes (or list every problem found)."""
-    loaded = model_changed(load_model(model), field_changes)
+    loaded = load_changed(model, field_changes)
     console.print(model_summary_table(loaded))
     console.print(marked(("ok", "green"), f": {loaded.source} is a valid model"))
 
@@ -156,7 +155,7 @@ def solve(
     refuse_unless(ctx, ("purchases",), stochastic is None, "cannot apply with --stochastic N")
     refuse_unless(ctx, ("rescue",), purchases is not None, "cannot apply without --purchases")
     refuse_unless(ctx, ("rescue",), objective == Objective.npv, "cannot apply with --objective cost")
-    loaded = model_changed(load_model(model), field_changes)
+    loaded = load_changed(model, field_changes)
     threads = capped_threads(threads)
     registry_checked()
     if stochastic is not None:

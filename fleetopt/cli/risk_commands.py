@@ -41,8 +41,8 @@ from fleetopt.cli.common import (
     finished_already,
     given,
     interruptible,
+    load_changed,
     marked,
-    model_changed,
     options_again,
     path_given,
     refuse_unless,
@@ -76,7 +76,6 @@ from fleetopt.evaluate.sources import solve_objective
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, resume_command, run_name
-from fleetopt.schema.loading import load_model
 from fleetopt.sweep.candidates import (
     Rule,
     RuleNotMet,
@@ -186,7 +185,7 @@ def evaluate(
         registry_checked()
         plans = api.resolve_run(plans)
         model = model if model is not None else api.model_of_plans(plans)
-        loaded = model_changed(load_model(model), field_changes)
+        loaded = load_changed(model, field_changes)
         job = api.prepare_evaluation(
             plans, loaded, scenarios=None if deterministic else scenarios, seed=seed,
             backend=backend.value, max_memory=budget, deterministic=deterministic,
@@ -435,7 +434,7 @@ def sweep(
                 no_riskier_than_optimum=not allow_riskier)  # fmt: skip
     threads = capped_threads(threads)
     registry_checked()
-    loaded = model_changed(load_model(model), field_changes)
+    loaded = load_changed(model, field_changes)
     if stochastic:  # a bad --stochastic or --purchases is refused before the folder is claimed
         check_stochastic_candidate(api.load(loaded)[1], stochastic, candidates)
     proposals = [api.read_purchases(path, loaded) for path in purchases or []]  # read once, here

@@ -658,7 +658,9 @@ def _assumptions(run: _Run) -> list[str]:
         items.append("The borrowing base counts every GPU held, the opening fleet's too, although loans the "
                      "model does not secure on GPUs may have been lent against them: counted against only "
                      "the GPUs bought in the horizon it would bind sooner.")
-    if data.covenants and data.covenant_window == 1:
+    on_flows = [t for t in data.covenants if not t.kind.facility_test
+                and {t.kind.numerator, t.kind.denominator} & set(FLOWS)]  # fmt: skip
+    if on_flows and data.covenant_window == 1:
         items.append("The covenants test each quarter's own EBITDA, annualised (finance.covenants."
                      "ebitda_period: quarter); most facilities test the trailing four quarters, which "
                      "during a ramp-up is lower (the key figures give each covenant's cushion on them).")
@@ -901,7 +903,8 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _milp_kpi(run, "capex over the horizon (GPUs / power)",
                   f"{_usd(fig['capex_gpu_total_usd'])} / {_usd(fig['capex_power_total_usd'])}"),
         _milp_kpi(run, "revenue over the horizon" + valued, revenue_words(fig)),
-        _milp_kpi(run, "share of each year's revenue under contract", contracted_by_year(run.data, run.statements)),
+        _milp_kpi(run, "share of each year's revenue under contract" + valued,
+                  contracted_by_year(run.data, run.statements)),
         _kpi("power built (expansion blocks)", format_mw(fig["power_built_mw"])),
     ]  # fmt: skip
     if first:

@@ -238,8 +238,8 @@ class RunFolder:
                 python = "resume_sweep" if interrupted == "sweep" else "resume_evaluation"
                 raise RunDirError(
                     f"{path} holds an interrupted run of fleetopt {interrupted}: finish it with "
-                    f"{resume_command(interrupted, path)} (in Python, fleetopt.api.{python}), or choose "
-                    "another folder"
+                    f"{resume_command(interrupted, path)} (in Python, from fleetopt.api.{python}), or "
+                    "choose another folder"
                 )
             raise RunDirError(f"{path} already exists and is not empty: choose another folder")
         if path.resolve() in (Path.cwd(), *Path.cwd().parents):  # renamed onto, it would fail after the work

@@ -1,4 +1,5 @@
-"""A model changed field by field, from Python (a notebook's "what if the price were 3.00?").
+"""A model changed field by field, from Python (a notebook's "what if the price were 3.00?") or
+the command line (`--set PATH=VALUE`).
 
 The model's text is read, the fields changed, the text written again and validated as a model file
 is, so the model and its text (a run's model.yaml and hash) stay one model. The comments of the
@@ -29,22 +30,26 @@ from fleetopt.schema.loading import (
 FieldPath = tuple[str | int, ...]  # a field of the model file, part by part
 
 
-def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any]) -> LoadedModel:
+def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[tuple]) -> LoadedModel:
     """``loaded`` with each field of ``changes`` set to its value (None: the field removed, so its
     default applies; a mapping set on a block changes only the fields it names, see :func:`_assign`),
     validated as a model file is (:class:`~fleetopt.schema.loading.ModelError` naming each problem).
+    ``changes``: a mapping, or a list of (path, value) pairs made in order (a path may come twice:
+    removed, then set whole).
 
     A field is named by its path, as `fleetopt validate` names it: dotted, a mapping's entry by its
     key and a list's item by its position from 0, ``"contracts.lab-a-training.price_usd_per_gpu_hour"``,
     ``"fleet.0.gpus"``; or a tuple of those parts, for a key with a dot in it."""
-    if not isinstance(changes, Mapping) or not changes:
+    pairs = list(changes.items()) if isinstance(changes, Mapping) else changes
+    if not (isinstance(pairs, list) and pairs
+            and all(isinstance(p, tuple) and len(p) == 2 for p in pairs)):  # fmt: skip
         raise InputError("changes must be a non-empty mapping of field paths to values, e.g. "
                          '{"finance.opening_cash_usd": 2e9}')  # fmt: skip
     data = _unshared(load_yaml(loaded.text, loaded.source))
-    for where, value in changes.items():
+    for where, value in pairs:
         _set(data, _path(where), _plain(where, value))
     text = dump_yaml(data)
-    source = f"{loaded.source}, edited ({', '.join(_shown(_path(w)) for w in changes)})"
+    source = f"{loaded.source}, edited ({', '.join(dict.fromkeys(_shown(_path(w)) for w, _ in pairs))})"
     try:
         model = parse_model_text(text, source, lines_shown=False)
     except ModelError as exc:  # the lines are the rewritten text's, which nobody sees: not shown
@@ -118,10 +123,12 @@ def _assign(parent: Any, key: str | int, value: Any, path: FieldPath) -> None:
         for field, change in value.items():
             _assign(current, field, change, (*path, field))
         return
-    if isinstance(current, dict) and "start" in current and not isinstance(value, (dict, list)):
+    series = isinstance(current, dict) and {"steps", "annual_growth"} & set(current)
+    if series and not isinstance(value, (dict, list)):
         # a series written with steps or growth, replaced whole by one number: said, as it is easy to miss
         warn(f"{_shown(path)}: the number {value!r} replaces the series {_series_words(current)} whole, "
-             f"in every quarter; to change its first value alone, edit {_shown(path)}.start")
+             f"in every quarter; to change its starting level alone, keeping its steps and growth, edit "
+             f"{_shown(path)}.start")
     parent[key] = value
 
 
