@@ -184,7 +184,9 @@ def test_a_solve_report_gives_each_facility_s_terms_and_balances(runs):
     table = table[: table.index("</table>")]
     assert "amortizing over 20 quarters" in table and "8.10% floating" in table
     assert "end of 2027Q4 (USD)" in table
-    assert "assumed refinanced at the spread shown" in " ".join(text_of(runs["solve"]).split())
+    said = " ".join(text_of(runs["solve"]).split())
+    assert "The revolver, which the scenarios draw when cash runs short, is not a facility here." in said
+    assert "assumed refinanced at the spread shown" not in said  # tiny refinances no bullet
     balance = pd.read_csv(runs["solve"] / "statements.csv")["debt_facility_gpu-term-loan_usd"]
     last = float(re.findall(r'data-v="([^"]+)"', table)[-1])  # the end of 2028Q2, the horizon's last
     assert last == pytest.approx(balance.iloc[-1], rel=1e-9)

@@ -616,8 +616,9 @@ def _scenario_facts(run: _Run) -> list[tuple[str, str]]:
 
 
 # what the report's figures assume that a lender would question (docs/calibration.md, "What these figures
-# assume that a lender would question", measures each on the default model): of every plan, then of
-# scenarios; _assumptions adds the refinanced bullets and the covenants' grace where a model has them
+# assume that a lender would question", measures the largest on the default model): of every plan, then
+# of scenarios; _assumptions adds those of a model's own terms (refinanced bullets, the covenants' grace,
+# the borrowing base, one quarter's EBITDA, the revolver) where it has them
 PLAN_ASSUMPTIONS = (
     "The NPV counts each quarter's change in cash as paid to equity in that quarter, while the same cash "
     "stays on the balance sheet for the covenants: cash kept is valued as if paid out when earned (a "
@@ -1511,9 +1512,11 @@ def _debt_section(run: _Run) -> str:
                "peak_usd": "peak at a quarter's end (USD)",
                **{c: f"end of {c[4:-4]} (USD)" for c in money if c.startswith("end_")}}  # fmt: skip
     cap = ("Each facility's balance in the MILP's statements (rate: annual, in the horizon's first quarter; a "
-           "floating rate follows the reference rate). A bullet the model refinances at maturity is assumed "
-           "refinanced at the spread shown: no lender has promised it, and the plan's figures hold only if "
-           "it is. The revolver, which the scenarios draw when cash runs short, is not a facility here.")
+           "floating rate follows the reference rate). The revolver, which the scenarios draw when cash runs "
+           "short, is not a facility here.")
+    if any(f.refinanced for f in run.data.facilities):
+        cap += (" A bullet the model refinances at maturity is assumed refinanced at the spread shown: no "
+                "lender has promised it, and the plan's figures hold only if it is.")
     # each balance in its own scale: a $3.9M tail beside billions read "$0" in one scale per column
     return title + f"<p class='cap'>{escape(cap)}</p>" + _table(frame, usd_cols=money, headers=headers)
 
