@@ -708,7 +708,7 @@ def compare_plans(
     (sentences), for the comparison's notes; ``runs``: the run folder or plan file of each plan;
     ``scenario_notes``: :func:`figures_not_back`'s sentences, for the notes too; ``objectives``: the
     objective each plan was solved for, "npv" or "cost" (None: read from its run folder in ``runs``,
-    a solve's summary; plans compared in memory have none)."""
+    a solve's summary or an evaluation's ``plans_objective``; solves compared in memory give theirs)."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
         raise CompareError(f"plan labels must be unique: {labels}")
     batch = with_buffers(compile_plans(data, plans, labels, check_limits=True), buffers)
