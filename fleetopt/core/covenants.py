@@ -65,6 +65,12 @@ class CovenantKind:
     facility_test: bool = False
 
     @property
+    def on_flows(self) -> bool:
+        """Whether the test reads a flow (EBITDA, debt service, interest): one the EBITDA period
+        averages, so that a trailing year can read otherwise than one quarter."""
+        return bool({self.numerator, self.denominator} & set(FLOWS))
+
+    @property
     def protects(self) -> str:
         """The quantity the covenant protects, in words: the denominator of a maximum (EBITDA, the
         GPUs' resale value), the numerator of a minimum (EBITDA, cash): what its cushion is a fall of."""

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt import __version__
-from fleetopt.core.covenants import CATALOGUE, FLOWS, tested_kinds
+from fleetopt.core.covenants import CATALOGUE, tested_kinds
 from fleetopt.core.data import GENERATIONS, USES, ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
@@ -659,8 +659,7 @@ def _assumptions(run: _Run) -> list[str]:
         items.append("The borrowing base counts every GPU held, the opening fleet's too, although loans the "
                      "model does not secure on GPUs may have been lent against them: counted against only "
                      "the GPUs bought in the horizon it would bind sooner.")
-    on_flows = [t for t in data.covenants if not t.kind.facility_test
-                and {t.kind.numerator, t.kind.denominator} & set(FLOWS)]  # fmt: skip
+    on_flows = any(t.kind.on_flows and not t.kind.facility_test for t in data.covenants)
     if on_flows and data.covenant_window == 1:
         items.append("The covenants test each quarter's own EBITDA, annualised (finance.covenants."
                      "ebitda_period: quarter); most facilities test the trailing four quarters, which "
@@ -838,7 +837,7 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
         if kind.denominator is not None or kind.facility_test:  # a ratio: how far what it protects may fall
             value += f"; {test.cushion_words(room)}"
         year = yearly.get(kind.name)
-        if isinstance(year, float) and {kind.numerator, kind.denominator} & set(FLOWS):
+        if isinstance(year, float) and kind.on_flows:
             value += f"; on the trailing four quarters' averages, {test.cushion_words(year)}"
         out.append(_milp_kpi(run, f"{kind.label} covenant on the forecast, {scope}", value))
     return out
