@@ -41,8 +41,10 @@ from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import (
+    LIMITED_LIABILITY,
     cvar_influence,
     first_breach_column,
+    limited_liability_differs,
     paired_error,
 )
 from fleetopt.evaluate.planfile import plan_file_model_name
@@ -98,12 +100,15 @@ FIGURES = [
     # the difference to the first plan on the same scenarios: far more precise than the two errors
     ("npv_mean_paired_se_usd", "NPV mean minus the first plan's: standard error", "USD"),
     ("npv_mean_no_default_usd", "NPV mean without a default", "USD"),
+    # what the shareholders can lose: a default ends their claim (docs/evaluation.md, metrics.csv)
+    ("npv_limited_mean_usd", "NPV mean with limited liability", "USD"),
     ("npv_std_usd", "NPV std", "USD"),
     ("npv_p5_usd", "NPV P5", "USD"),
     # the tail figures' differences are noisy: their errors (P5's by resampling the scenarios)
     ("npv_p5_paired_se_usd", "NPV P5 minus the first plan's: standard error (bootstrap)", "USD"),
     ("npv_cvar5_usd", "NPV CVaR5", "USD"),
     ("npv_cvar5_paired_se_usd", "NPV CVaR5 minus the first plan's: standard error", "USD"),
+    ("npv_limited_cvar5_usd", "NPV CVaR5 with limited liability", "USD"),
     ("npv_p50_usd", "NPV median", "USD"),
     ("npv_p95_usd", "NPV P95", "USD"),
     ("loss_probability", "P(NPV < 0)", "share"),
@@ -147,9 +152,9 @@ COSTS = ("present_cost_usd", "present_cost_per_h100_hour_usd")
 # which way a figure is better for the company (a figure not here has no better direction)
 BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_cash_held_usd", "npv_mean_usd", "npv_mean_no_default_usd",
-                     "npv_p5_usd", "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd", "expected_min_cash_usd",
-                     "mean_utilisation", "demand_served_share", "market_demand_served",
-                     "lowest_covenant_cushion"), "higher"),
+                     *LIMITED_LIABILITY, "npv_p5_usd", "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd",
+                     "expected_min_cash_usd", "mean_utilisation", "demand_served_share",
+                     "market_demand_served", "lowest_covenant_cushion"), "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
                      "peak_debt_forecast_usd", *COSTS, "shortfall_probability",
                      *(first_breach_column(k) for k in CATALOGUE)), "lower"),
@@ -740,6 +745,8 @@ def compare_plans(
     # least cost: a neocloud's share of the whole market is short of nothing, and the present cost of
     # plans that maximise NPV ranks nothing (a finance review read "$0.38 per H100-hour" as their cost)
     left_out = untested if cost_plans else untested | {*LAB_FIGURES, *COSTS, "market_demand_served"}
+    if not limited_liability_differs(result.metrics):  # the NPV's figures again
+        left_out |= set(LIMITED_LIABILITY)
     order = [k for k, _, _ in FIGURES if k not in left_out]
     if cost_plans:  # a lab reads what its plans cost and serve before their NPVs
         order = [*COST_FIRST, *(k for k in order if k not in COST_FIRST)]

@@ -308,6 +308,19 @@ def test_mean_error_loss_and_no_default_figures_by_hand():
     assert format_usd(m["npv_mean_no_default_usd"][1]) == "n/a"
 
 
+def test_the_npv_with_limited_liability_by_hand():
+    """Twenty scenarios, k = 1: NPVs -100, -3 and 1 to 18 USD, the first two in default, where the
+    shareholders' claim ended at -10 and -5. With limited liability the mean is (-10 - 5 + 171) / 20
+    = 7.8 against (-103 + 171) / 20 = 3.4, and the worst scenario (CVaR5) -10 against -100."""
+    npv = np.array([[-100.0, -3.0, *range(1, 19)]])
+    limited = npv.copy()
+    limited[0, :2] = [-10.0, -5.0]
+    m = plan_metrics({"npv": npv, "npv_limited": limited, "default": limited != npv})
+    assert m["npv_mean_usd"][0] == pytest.approx(3.4, rel=1e-15)
+    assert m["npv_limited_mean_usd"][0] == pytest.approx(7.8, rel=1e-15)
+    assert m["npv_cvar5_usd"][0] == -100.0 and m["npv_limited_cvar5_usd"][0] == -10.0
+
+
 def test_what_the_reactions_moved_is_a_mean_over_every_scenario():
     """Four scenarios: a deposit of $100 lost in one and $300 in another, distress sales raising
     $1,000 in one: $100 forfeited and $250 of proceeds on average over all four (the scenarios

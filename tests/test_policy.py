@@ -329,6 +329,26 @@ def test_a_cash_shortfall_smaller_than_the_order_defers_just_enough_of_it(kernel
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_liquidity_default_ends_the_shareholders_claim_in_the_npv_with_limited_liability(kernel):
+    """The open loop of the instance above, at 10 % a year: quarter 0 ends with the opening
+    $1,000,000 (nothing earned), quarter 1 at -372,000 after paying the order, a default (the
+    default level is 0). With limited liability the shareholders lose their 1,000,000 down to the
+    default level in quarter 1 and nothing after: -1,000,000 x d1. The NPV counts the recovery
+    they would not see (the 1,200 GPUs earn from quarter 2 on) and is far above it; with the
+    policy the order is deferred, nothing defaults, and the two NPVs are the same number."""
+    d = order_model()
+    d["horizon"]["discount_rate_annual"] = 0.10
+    data = data_of(d)
+    shut = run_cash(data, order_plan(data), OPEN_LOOP, price_drop(data, [0]), kernel)
+    np.testing.assert_allclose(shut["cash_usd"][0, 0, :2], [1.0e6, -372_000.0], rtol=1e-12)
+    assert data.discount[1] < 1.0 and shut["default"][0, 0] == 1.0
+    np.testing.assert_allclose(shut["npv_limited"][0, 0], -1.0e6 * data.discount[1], rtol=1e-12)
+    assert shut["npv"][0, 0] > 2.0e6
+    out = run_cash(data, order_plan(data), Policy(), price_drop(data, [0]), kernel)
+    assert out["default"][0, 0] == 0.0 and out["npv_limited"][0, 0] == out["npv"][0, 0]
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_deeper_drop_cancels_the_deferred_order_and_forfeits_its_deposit(kernel):
     data = data_of(order_model(distress_sales=False))
     out = run_cash(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0, 1]), kernel)
@@ -606,6 +626,26 @@ def test_a_prepayment_keeps_the_buffer_and_one_cash_can_pay_is_not_cut(kernel):
     shut = run_cash(data, prepay_plan(data, 268_000.0), OPEN_LOOP, None, kernel)
     np.testing.assert_array_equal(out["cash_usd"], shut["cash_usd"])
     np.testing.assert_array_equal(out["npv"], shut["npv"])
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_company_worth_less_than_nothing_at_the_end_is_worth_nothing_with_limited_liability(kernel):
+    """The loan amortising over 8 quarters (125,000 a quarter), no prepayment, the market paying
+    nothing in quarters 1 and 2. Cash: 100,000 + 438,000 - 20,000 - 125,000 = 393,000; then
+    393,000 - 17,500 - 125,000 = 250,500 and 250,500 - 15,000 - 125,000 = 110,500; quarter 3 earns
+    again: 110,500 + 438,000 - 12,500 - 125,000 = 411,000, never a default. At the end 500,000 is
+    owed and the GPUs, a year old, are worth nothing: the company is worth 411,000 - 500,000 < 0.
+    Undiscounted, the NPV is (411,000 - 100,000) - 500,000 = -189,000; with limited liability the
+    shareholders lose the cash instead of paying the rest of the debt: 311,000 - 411,000 = -100,000,
+    their opening cash."""
+    d = prepay_model()
+    d["finance"]["facilities"]["loan"]["amortization_quarters"] = 8
+    data = data_of(d)
+    out = run_cash(data, prepay_plan(data, 0.0), Policy(), price_drop(data, [1, 2]), kernel)
+    np.testing.assert_allclose(out["cash_usd"][0, 0], [393_000.0, 250_500.0, 110_500.0, 411_000.0], atol=1e-6)
+    assert out["default"][0, 0] == 0.0
+    np.testing.assert_allclose(out["npv"][0, 0], -189_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["npv_limited"][0, 0], -100_000.0, rtol=1e-12)
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)

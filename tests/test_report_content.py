@@ -242,16 +242,21 @@ def test_a_solve_report_gives_each_year_s_share_of_revenue_under_contract(runs):
 def test_a_report_of_a_one_quarter_ebitda_model_gives_each_flow_covenant_on_the_trailing_year(runs):
     """tiny tests each quarter's own EBITDA, as the default model does, whose lowest DSCR 1.62x is a
     breach on the trailing year's averages (a credit analyst's review: most facilities test that):
-    beside each covenant on a flow, its cushion on the trailing four quarters' averages."""
+    beside each covenant on a flow, its cushion on the trailing four quarters' averages, in the
+    report and in the solve's terminal output (which once left it out)."""
     from fleetopt import api
-    from fleetopt.core.results import covenant_headroom
+    from fleetopt.cli.render import covenant_headroom_text
+    from fleetopt.core.results import covenant_headroom, headline, trailing_year_headroom
 
     result = api.solve("tiny")
     yearly = covenant_headroom(result.data, result.statements, 4)
     text = " ".join(text_of(runs["solve"]).split())
+    fig, data = headline(result.data, result.plan, result.statements), result.data
+    terminal = covenant_headroom_text(data, fig, trailing_year_headroom(data, result.statements))
     for test in result.data.covenants:
         said = f"on the trailing four quarters' averages, {test.cushion_words(yearly[test.kind.name])}"
         assert (said in text) == (test.kind.name in ("leverage", "dscr")), test.kind.name
+        assert (said in terminal) == (test.kind.name in ("leverage", "dscr")), test.kind.name
 
 
 def test_a_solve_report_gives_the_npv_with_cash_held_as_the_terminal_does(runs):
@@ -851,6 +856,24 @@ def test_terminal_tables_on_a_narrow_terminal_keep_every_figure_whole(runs):
             assert all(figure in text for figure in figures), text
             if width == 120:  # the plain layout: a header row naming the plans' column
                 assert "┃ plan " in text or "plan " in text.splitlines()[3], text
+
+
+def test_the_terminal_shows_the_npv_with_limited_liability_only_where_it_differs(runs):
+    """The NPV with limited liability is the NPV wherever no scenario defaults or ends worth less
+    than nothing: a table repeating the NPV's figures would only crowd the output."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import limited_liability_table
+
+    metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
+    metrics["npv_limited_mean_usd"] = metrics["npv_mean_usd"]
+    metrics["npv_limited_cvar5_usd"] = metrics["npv_cvar5_usd"]
+    assert limited_liability_table(metrics, "t") is None
+    metrics["npv_limited_cvar5_usd"] = -2.3e9
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(limited_liability_table(metrics, "t"))
+    text = " ".join(console.export_text().split())
+    assert "CVaR5 NPV" in text and "-$2.30B" in text and "a liquidity default ends their claim" in text
 
 
 # ---------------------------------------------------------------- an evaluation's plans

@@ -34,6 +34,8 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     revenue_words,
     soon_retired,
+    trailing_year_headroom,
+    trailing_year_words,
     untested_breaches,
     worst_shock,
 )
@@ -51,11 +53,13 @@ from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
     FORECAST_OK,
+    LIMITED_LIABILITY,
     MEDIAN_QUARTER_OF,
     REACTION_LABELS,
     REACTION_USD_LABELS,
     SHORTFALL_SHARE,
     first_breach_column,
+    limited_liability_differs,
 )
 from fleetopt.runs.registry import DAMAGED
 from fleetopt.schema.loading import LoadedModel
@@ -361,7 +365,8 @@ def solve_summary_tables(result) -> list:
         key.add_row(WITHOUT_MARKET_REVENUE, format_usd(real) + (f" ({below})" if below else ""))
     tested = tested_from(data)
     key.add_row(f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
-    headroom = covenant_headroom_text(data, fig) or "no covenants"
+    yearly = trailing_year_headroom(data, result.statements)
+    headroom = covenant_headroom_text(data, fig, yearly) or "no covenants"
     key.add_row(f"covenant headroom, each in its tightest quarter{tested}", headroom)
     early = untested_breaches(data, result.statements)
     if early is not None:  # "no breach" holds only by the grace the model assumes
@@ -387,10 +392,11 @@ def tested_from(data) -> str:
     return "" if first in (None, data.quarter_labels[0]) else f" (quarters tested, from {first})"
 
 
-def covenant_headroom_text(data, fig: dict) -> str:
+def covenant_headroom_text(data, fig: dict, yearly: dict | None = None) -> str:
     """Each covenant in its tightest quarter: how far the quantity it protects may fall before a
     breach (CovenantTest.cushion), the lowest cash of a USD floor, or why there is nothing to test
-    (no debt service, no debt: CovenantTest.idle)."""
+    (no debt service, no debt: CovenantTest.idle); beside a covenant on flows, its cushion on the
+    trailing year where the model tests each quarter's own (``yearly``: trailing_year_headroom)."""
     parts = []
     for test in data.covenants:
         room = fig["covenant_headroom"].get(test.kind.name)
@@ -406,7 +412,9 @@ def covenant_headroom_text(data, fig: dict) -> str:
         if test.kind.denominator is None:  # a floor in USD: the lowest tested amount says more
             parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}{tightest}")
             continue
-        parts.append(f"{test.describe()}{every}: {test.cushion_words(room)}{tightest}")
+        year = trailing_year_words(test, yearly or {})
+        parts.append(f"{test.describe()}{every}: {test.cushion_words(room)}{tightest}"
+                     + (f" ({year})" if year else ""))  # fmt: skip
     return "; ".join(parts)
 
 
@@ -446,6 +454,24 @@ def evaluation_table(metrics, title: str) -> Table:
         notes.insert(0, f"{FORECAST_MARK} {FORECAST_MARK_MEANS} (run with its policy)")
     table.caption = "; ".join(notes)
     return unbroken(table)
+
+
+def limited_liability_table(metrics, title: str) -> Table | None:
+    """The mean and CVaR5 NPV with limited liability of the given plans; None where they are every
+    plan's NPV figures (no default, no company worth less than nothing at the end)."""
+    if not limited_liability_differs(metrics):
+        return None
+    table = Table(title=title, caption=LIMITED_MEANS)
+    for name in ("plan", "P(default)", "mean NPV", "CVaR5 NPV"):
+        table.add_column(name, justify="left" if name == "plan" else "right")
+    for _, row in metrics.iterrows():
+        limited = (format_usd(row[column]) for column in LIMITED_LIABILITY)
+        table.add_row(Text(str(row["plan"])), _pct(row["default_probability"]), *limited)
+    return unbroken(table)
+
+
+LIMITED_MEANS = ("a liquidity default ends their claim, and a company worth less than nothing at the end "
+                 "is worth nothing to them (docs/evaluation.md)")
 
 
 # what the evaluation tables' short headings mean (metrics.csv has each figure unrounded)

@@ -59,6 +59,7 @@ from fleetopt.cli.render import (
     evaluation_table,
     first_breach_table,
     forecast_table,
+    limited_liability_table,
     progress_bar,
     reactions_table,
     sweep_table,
@@ -285,6 +286,9 @@ def _print_best(result, ranking: dict, top: int, data: ModelData) -> None:
     last = f" ({FORECAST_MARK} last)" if last else ""
     title = f"best plans by {ranking['rank_by']} NPV{shown}{last}"
     console.print(evaluation_table(ranked, title if several else "the plan over the scenarios"))
+    limited = limited_liability_table(ranked, "with limited liability: what the shareholders can lose")
+    if limited is not None:
+        console.print(limited)
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; means in USD)"))
     tested = tested_kinds(data.covenants)
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)", tested)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fleetopt.core.covenants import CATALOGUE, TOLERANCE_USD, statement_quantities
+from fleetopt.core.covenants import CATALOGUE, TOLERANCE_USD, CovenantTest, statement_quantities
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, taxes
 from fleetopt.core.plan import Plan
@@ -274,6 +274,22 @@ def covenant_headroom(data: ModelData, st: Statements, window: int | None = None
     facilities test, for a model that tests each quarter's own)."""
     quantities = statement_quantities(st.lines, data.covenant_window if window is None else window)
     return {test.kind.name: _headroom(test, quantities) for test in data.covenants}
+
+
+def trailing_year_headroom(data: ModelData, st: Statements) -> CovenantFigures:
+    """For a model that tests each quarter's own flows (``ebitda_period: quarter``), each covenant's
+    headroom on the trailing four quarters' averages, which most facilities test; {} for a model
+    that already averages them."""
+    return covenant_headroom(data, st, 4) if data.covenant_window == 1 else {}
+
+
+def trailing_year_words(test: CovenantTest, yearly: CovenantFigures) -> str | None:
+    """How far a covenant on flows is from a breach on the trailing year (:func:`trailing_year_headroom`),
+    in words; None where there is no such figure (a covenant on cash or debt alone, or none tested)."""
+    year = yearly.get(test.kind.name)
+    if not isinstance(year, float) or not test.kind.on_flows:
+        return None
+    return f"on the trailing four quarters' averages, {test.cushion_words(year)}"
 
 
 # GPUs retired this soon after their purchase were bought to be sold at resale: a planner is told

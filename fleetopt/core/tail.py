@@ -26,3 +26,9 @@ def worst_k(npv: Any, k: int, xp: Any = np) -> Any:
     of those k, the same values as a full sort's first k. The k-th is P5 where k is
     :func:`tail_count`; their mean CVaR5."""
     return xp.sort(xp.partition(npv, k - 1, axis=-1)[..., :k], axis=-1)
+
+
+def cvar_of_worst(worst: Any, xp: Any = np) -> Any:
+    """CVaR5 of each row from its :func:`worst_k`: their mean, never above the k-th (P5); the clamp
+    removes the sum's round-off where they are equal (three copies of x can average to x + 1 ulp)."""
+    return xp.minimum(worst.mean(axis=-1), worst[..., -1])

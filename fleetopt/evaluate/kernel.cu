@@ -977,6 +977,9 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     st->revolver = revolver;
     st->cash = cash;
 
+    // the first default ends the shareholders' claim: the cash the company held is lost to them (npv_limited)
+    if (cash < default_below && st->min_cash >= default_below)
+        out_npv_limited[p * S + s] = st->npv - FO_LOAD(discount + t) * st->prev_cash;
     st->npv = st->npv + FO_LOAD(discount + t) * (cash - st->prev_cash);
     st->prev_cash = cash;
     st->min_cash = fo_min(st->min_cash, cash);
@@ -1060,7 +1063,11 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
         owed = debt_end + deferred;
     }
     const long long idx = p * S + s;
-    out_npv[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * (terminal - owed);
+    const double end = terminal - owed;
+    out_npv[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * end;
+    // else written in the default's quarter; limited liability at the end: worth nothing, not less
+    if (!(st->min_cash < default_below))
+        out_npv_limited[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * fo_max(end, -st->cash);
     out_min_cash[idx] = st->min_cash;
     out_breach[idx] = st->breach != 0;
     out_first_breach[idx] = st->breach;

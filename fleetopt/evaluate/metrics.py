@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt.core.covenants import CATALOGUE, kind_bit
-from fleetopt.core.tail import TAIL, tail_count, worst_k
+from fleetopt.core.tail import TAIL, cvar_of_worst, tail_count, worst_k
 
 
 def first_breach_column(kind) -> str:
@@ -26,6 +26,12 @@ METRIC_COLUMNS = {
     "loss_probability": "share of scenarios with a negative NPV",
     "npv_p5_usd": "5th percentile of NPV (k-th worst, k = ceil(5 % of scenarios)), USD",
     "npv_cvar5_usd": "mean NPV of the worst 5 % of scenarios, USD",
+    # with limited liability (docs/evaluation.md, "After a liquidity default"): what the shareholders
+    # can lose, where the NPV above keeps counting a defaulted scenario's hole
+    "npv_limited_mean_usd": "mean NPV with limited liability: a liquidity default ends the shareholders' "
+    "claim (their flows until it, the cash held lost, nothing after), and a company worth less than "
+    "nothing at the end is worth nothing to them, USD",
+    "npv_limited_cvar5_usd": "mean NPV with limited liability of the worst 5 % of scenarios, USD",
     "breach_probability": "share of scenarios with any covenant breach",
     "default_probability": "share of scenarios with a liquidity default",
     "expected_min_cash_usd": "mean over scenarios of the lowest quarterly cash, USD",
@@ -229,9 +235,8 @@ def plan_metrics(
         "npv_median_usd": xp.median(npv, axis=1),
         "loss_probability": (npv < 0).astype(xp.float64).mean(axis=1),
         "npv_p5_usd": p5,
-        # the mean of k values none above p5 is at most p5; the clamp removes the round-off of the
-        # sum when they are equal (three copies of x can average to x plus one ulp)
-        "npv_cvar5_usd": xp.minimum(worst.mean(axis=1), p5),
+        "npv_cvar5_usd": cvar_of_worst(worst, xp),
+        **limited_liability(results, k, xp),
         "breach_probability": share("breach"),
         "default_probability": share("default"),
         "expected_min_cash_usd": share("min_cash"),
@@ -255,6 +260,31 @@ def plan_metrics(
         },
         **demand_metrics(results.get("demand_served"), scenario_demand, npv.shape[0], xp),
     }
+
+
+def limited_liability(results: dict, k: int, xp: Any = np) -> dict:
+    """(P,) the mean and CVaR5 (over the ``k`` worst) of the NPV with limited liability; the NPV's
+    where ``results`` lack it (a partial set of results: no default ends a claim there)."""
+    npv = xp.asarray(results.get("npv_limited", results["npv"]), dtype=xp.float64)
+    return {
+        "npv_limited_mean_usd": npv.mean(axis=1),
+        "npv_limited_cvar5_usd": cvar_of_worst(worst_k(npv, k, xp), xp),
+    }
+
+
+LIMITED_LIABILITY = ("npv_limited_mean_usd", "npv_limited_cvar5_usd")
+
+
+def limited_liability_differs(metrics: pd.DataFrame) -> bool:
+    """Whether some plan's NPV with limited liability differs from its NPV (in mean or CVaR5: a
+    default, or a company worth less than nothing at the end, in some scenario). Where none does,
+    its figures repeat the NPV's and the tables leave them out; evaluations before it have none."""
+    if not set(LIMITED_LIABILITY) <= set(metrics.columns):
+        return False
+    differs = (metrics["npv_limited_mean_usd"] != metrics["npv_mean_usd"]) | (
+        metrics["npv_limited_cvar5_usd"] != metrics["npv_cvar5_usd"]
+    )
+    return bool(differs.any())
 
 
 def demand_metrics(served: Any, demand: Any, P: int, xp: Any = np) -> dict:

@@ -125,9 +125,11 @@ def late_capacity_steps(data: ModelData) -> np.ndarray:
     return steps if late else np.zeros_like(steps)
 
 
+# npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default
+# (docs/evaluation.md, "After a liquidity default")
 RESULT_FIELDS = (
-    "npv", "min_cash", "breach", "first_breach", "default", "utilisation", "rescheduled", "cancelled",
-    "freed",
+    "npv", "npv_limited", "min_cash", "breach", "first_breach", "default", "utilisation", "rescheduled",
+    "cancelled", "freed",
     *LIQUIDITY_REACTIONS, *REACTION_USD, *TIMING_FIELDS, "demand_served",
 )  # fmt: skip
 # the policy's reactions, per pair: a contract started late (rescheduled), a contract cancelled for
@@ -170,6 +172,8 @@ def simulate(
     demand_served = xp.zeros((P, S))  # H100-equivalent GPU-quarters of market demand served
     before_breach, before_default = xp.zeros((P, S)), xp.zeros((P, S))
     default_below = fin.default_cash - DEFAULT_TOLERANCE_USD
+    solvent = xp.ones((P, S), dtype=bool)  # no liquidity default yet
+    npv_limited = xp.zeros((P, S))  # the NPV with limited liability where the pair has defaulted
     paths = {name: xp.zeros((P, S, T)) for name in record}
     prev_cash = state.cash.copy()
 
@@ -180,6 +184,10 @@ def simulate(
         step = _financing(fin, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
         liquidity.sell(t, state, sc.resale_factor[t])
         step.cash = cash = state.cash
+        defaulted_now = solvent & (cash < default_below)
+        if defaulted_now.any():  # the shareholders' claim ends: the cash the company held is lost to them
+            xp.copyto(npv_limited, npv - consts.discount[t] * prev_cash, where=defaulted_now)
+            solvent &= ~defaulted_now
         npv += consts.discount[t] * (cash - prev_cash)
         prev_cash = cash
         xp.minimum(min_cash, cash, out=min_cash)
@@ -188,7 +196,7 @@ def simulate(
             first_breach = _covenants(consts, first_breach, t, flows, ebitda, step, base, xp)
         # quarters counted while none has broken yet: a breach and the lowest cash are for good
         before_breach += first_breach == 0
-        before_default += min_cash >= default_below
+        before_default += solvent
         util += gpus_used * pl.inv_held[t]
         if record:
             lines = {**step.lines(), "ebitda_usd": ebitda}
@@ -207,14 +215,18 @@ def simulate(
     terminal = value + pl.terminal_power - liquidation_tax(step.taxable, gain, fin.tax_rate, xp)
     deferred = deferred_revenue_end(consts.contract_payments, pl, sc, T)
     owed = debt_end if deferred is None else debt_end + deferred
-    npv += consts.discount[T - 1] * (terminal - owed)
+    end = terminal - owed
+    # limited liability at the end: a company worth less than nothing is worth nothing to its shareholders
+    limited_end = npv + consts.discount[T - 1] * xp.maximum(end, -prev_cash)
+    npv += consts.discount[T - 1] * end
     return {
         "npv": npv,
+        "npv_limited": xp.where(solvent, limited_end, npv_limited),
         "min_cash": min_cash,
         "breach": first_breach > 0,
         "first_breach": first_breach,
-        # cash below the default level after the revolver and sales in any quarter: its lowest cash says it
-        "default": min_cash < default_below,
+        # cash below the default level after the revolver and sales in any quarter
+        "default": ~solvent,
         "quarters_before_breach": before_breach,
         "quarters_before_default": before_default,
         "utilisation": util / T,

@@ -29,7 +29,6 @@ from fleetopt.core.results import (
     contracted_by_year,
     cost_per_h100_hour_basis,
     cost_plans_note,
-    covenant_headroom,
     debt_frame,
     first_tested_quarter,
     gpus_by_generation,
@@ -41,6 +40,8 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     revenue_words,
     soon_retired,
+    trailing_year_headroom,
+    trailing_year_words,
     untested_breaches,
     worst_shock,
 )
@@ -68,6 +69,7 @@ from fleetopt.evaluate.metrics import (
     SHORTFALL_SHARE,
     broken_by_quarter,
     first_breach_column,
+    limited_liability_differs,
     marked_last_words,
     ranking_words,
     shown_plans,
@@ -812,7 +814,7 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
     nothing to test (no debt service). A model that tests each quarter's own EBITDA gets, beside a
     flow's covenant, its cushion on the trailing year's, which most facilities test."""
     out = []
-    yearly = covenant_headroom(run.data, run.statements, 4) if run.data.covenant_window == 1 else {}
+    yearly = trailing_year_headroom(run.data, run.statements)
     for test in run.data.covenants:
         room = fig["covenant_headroom"].get(test.kind.name)
         if room is None:
@@ -836,9 +838,9 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
             value = f"lowest {tightest:.2f}x (minimum {limit:g}x)"
         if kind.denominator is not None or kind.facility_test:  # a ratio: how far what it protects may fall
             value += f"; {test.cushion_words(room)}"
-        year = yearly.get(kind.name)
-        if isinstance(year, float) and kind.on_flows:
-            value += f"; on the trailing four quarters' averages, {test.cushion_words(year)}"
+        year = trailing_year_words(test, yearly)
+        if year is not None:
+            value += f"; {year}"
         out.append(_milp_kpi(run, f"{kind.label} covenant on the forecast, {scope}", value))
     return out
 
@@ -1001,6 +1003,12 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
         kpis.append(_kpi("median NPV (half the scenarios below it)", money("npv_median_usd")))
     if "npv_mean_no_default_usd" in row:
         kpis.append(_kpi("mean NPV of the scenarios with no default", money("npv_mean_no_default_usd")))
+    if limited_liability_differs(row.to_frame().T):
+        kpis += [
+            _kpi("mean NPV with limited liability (a default ends the shareholders' claim)",
+                 money("npv_limited_mean_usd")),
+            _kpi("NPV CVaR5 with limited liability", money("npv_limited_cvar5_usd")),
+        ]
     if "loss_probability" in row:
         kpis.append(_kpi("P(NPV < 0)", _share(row["loss_probability"])))
     kpis += [

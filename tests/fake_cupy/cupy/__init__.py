@@ -78,6 +78,7 @@ for _name in (
     "minimum",
     "maximum",
     "where",
+    "copyto",
     "clip",
     "sqrt",
     "exp",
