@@ -86,7 +86,7 @@ from fleetopt.runs.folder import (
 )
 from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.edit import edited_model
-from fleetopt.schema.loading import LoadedModel, load_yaml
+from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, load_yaml, recorded_changes
 from fleetopt.stochastic.run import (
     DEFAULT_SCREEN,
     MAX_SCREENED,
@@ -349,6 +349,7 @@ def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
         "model_name": loaded.model.name,
         "model_source": loaded.source,
         "model_hash": loaded.content_hash,
+        MODEL_CHANGES: loaded.changes_record,
         "status": result.status,
         "objective": result.objective_kind,
         "objective_usd": result.objective_usd,
@@ -545,6 +546,7 @@ def stochastic_summary(result: StochasticResult, loaded: LoadedModel) -> dict:
         "model_name": loaded.model.name,
         "model_source": loaded.source,
         "model_hash": loaded.content_hash,
+        MODEL_CHANGES: loaded.changes_record,
         **result.summary(),
         "plan": _written_headline(result.headline(), "npv"),
     }
@@ -948,7 +950,9 @@ def _register_run(kind: str, loaded: LoadedModel, path: str | Path, figures: dic
     """Record a written run folder in the registry of the runs folder; returns the run id.
     ``command``: what `fleetopt runs show` gives as the command that made the run (default: the
     Python program that called the API); ``created``: when it was written (None: now)."""
-    keep = {k: v for k, v in figures.items() if isinstance(v, (int, float, str, bool)) or v is None}
+    # the one list kept: the model's changes, which `runs show` gives beside the model
+    keep = {k: v for k, v in figures.items()
+            if isinstance(v, (int, float, str, bool)) or v is None or k == MODEL_CHANGES}  # fmt: skip
     command = command if command is not None else _python_command(kind)
     return Registry().record(kind, loaded.model.name, loaded.content_hash, Path(path), keep, command, created)
 
@@ -1021,6 +1025,8 @@ def _record_finished_run(run: RunFolder, command: str | None) -> int:
         )
     _check_files_of_kind(run, kind)
     _check_key_figures(run, kind, _key_figures(summary))
+    # refused now, not when `runs show` reads them from the record
+    recorded_changes(summary.get(MODEL_CHANGES), str(run / RunFolder.SUMMARY))
     if run.model_file is None:
         raise RunDirError(
             f"{run.path} has no {RunFolder.MODEL}: the model its figures were made from is unknown"

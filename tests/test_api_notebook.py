@@ -4,6 +4,8 @@ or being left half-made by a wrong argument."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fleetopt import api
@@ -26,6 +28,10 @@ def test_an_edited_model_is_its_text_and_its_run_reproduces_the_solve(here):
     folder = api.write_solve_run(solved, out=here / "edited")
     written = api.load(folder / "model.yaml")[0]
     assert written.model == edited.model
+    # what the run changed is recorded beside the model as changed; the copy read back has none
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["model_changes"] == [{"path": PRICE, "value": 3.0}]
+    assert (base.changes, edited.changes, written.changes) == ((), ((PRICE, 3.0),), ())
     result, _, _ = api.evaluate(folder, deterministic=True, backend="numpy")
     npv = float(result.metrics["npv_mean_usd"].iloc[0])
     assert npv == pytest.approx(solved.headline()["npv_usd"], rel=1e-9)
@@ -61,6 +67,14 @@ def test_edit_makes_a_block_the_file_leaves_out_and_refuses_to_remove_a_misspelt
     changes = {"policy.reschedule_late_contracts": np.False_, "robustness.market_price_drop": 0.1,
                "contracts.lab-a-training.start": np.str_("2026Q4")}  # fmt: skip
     edited = api.edit("tiny", changes)
+    # kept in order, as plain values (NumPy's as Python's: summary.json writes them); an edit of an
+    # edited model adds its own, a tuple path as given
+    again = api.edit(edited, {("finance", "opening_cash_usd"): np.int64(200_000_000)})
+    assert again.changes == (
+        ("policy.reschedule_late_contracts", False), ("robustness.market_price_drop", 0.1),
+        ("contracts.lab-a-training.start", "2026Q4"), (("finance", "opening_cash_usd"), 200_000_000),
+    )  # fmt: skip
+    assert [type(value) for _, value in again.changes] == [bool, float, str, int]
     assert edited.model.contracts["lab-a-training"].start == "2026Q4"
     assert edited.model.policy.reschedule_late_contracts is False
     assert edited.model.robustness.market_price_drop == 0.1
@@ -89,6 +103,10 @@ def test_a_mapping_set_on_a_block_changes_only_the_fields_it_names():
     assert api.edit("tiny", {"fleet.0": {"gpus": 800}}).model.fleet[0].sku == "H100"
     removed = api.edit("tiny", {"risk": {"power_delay": None}}).model.risk
     assert removed.power_delay is None and removed.demand_volatility_annual == 0.2
+    # a block set whole, then a field of it: each change recorded as it was given
+    made = [("risk", None), ("risk", {"price_volatility_annual": 0.5}),
+            ("risk.demand_volatility_annual", 0.3)]  # fmt: skip
+    assert api.edit("tiny", made).changes == tuple(made)
     with pytest.raises(InputError, match=r"risk.power_delayy: no such field to remove \(risk has"):
         api.edit("tiny", {"risk": {"power_delayy": None}})
 

@@ -1116,6 +1116,22 @@ def test_a_resume_keeps_the_model_source_the_run_started_with(tmp_path, monkeypa
     assert json.loads((folder / "summary.json").read_text())["model_source"] == started_with
 
 
+def test_a_resumed_evaluation_records_the_model_changes_it_started_with(tmp_path):
+    """model.yaml is the model as changed, not what was changed: job.json keeps the changes, so the
+    resumed run says them above its results and its summary.json records them, in order."""
+    from fleetopt import api
+
+    changes = {"horizon.discount_rate_annual": 0.1, "finance.opening_cash_usd": 200_000_000}
+    with pytest.warns(FleetoptWarning, match="another version of model 'tiny'"):  # tiny's plans
+        folder = _interrupted_job(tmp_path, model=api.edit("tiny", changes))
+    code, out, err = run_cli("evaluate", "--resume", str(folder))
+    assert code == 0, err
+    said = "changed for this run: horizon.discount_rate_annual = 0.1; finance.opening_cash_usd = 200000000"
+    assert out.startswith(f"model: tiny, {said}"), out
+    recorded = json.loads((folder / "summary.json").read_text())["model_changes"]
+    assert recorded == [{"path": path, "value": value} for path, value in changes.items()]
+
+
 # ---------------------------------------------------------------- one process per job folder
 
 

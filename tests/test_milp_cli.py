@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from fleetopt import api
 from fleetopt.cli import app
 from fleetopt.cli.common import error_lines
-from fleetopt.cli.render import key_figure
+from fleetopt.cli.render import key_figure, plain_text, run_detail
 from fleetopt.milp import highs
 from fleetopt.milp.solve import InfeasibleModel
 
@@ -60,6 +60,7 @@ def test_solve_tiny_writes_a_complete_run_folder(tmp_path):
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary.keys() >= SUMMARY_KEYS
+    assert summary["model_changes"] == [] and "changed for this run" not in stdout  # the file's model
     assert summary["status"] == "optimal"
     assert summary["objective"] == "npv"
     assert summary["gap"] is not None and 0 <= summary["gap"] <= 0.005 + 1e-9
@@ -93,15 +94,23 @@ def test_solve_tiny_writes_a_complete_run_folder(tmp_path):
 
 def test_set_changes_a_field_for_one_run_and_its_model_yaml_is_the_model_changed(tmp_path):
     """A sensitivity (a finance review: the discount rate, by hand-edited copies of the model) is one
-    option: --set PATH=VALUE, as fleetopt.api.edit; the run's model.yaml says what was solved."""
+    option: --set PATH=VALUE, as fleetopt.api.edit; the run's model.yaml says what was solved, and
+    the run says what was changed (a planner a week later could not tell the run from the file's):
+    summary.json's model_changes, once above the results, the report's header and `runs show`."""
     out = tmp_path / "r"
     rate, cash = "horizon.discount_rate_annual", "finance.opening_cash_usd"
-    code, _, stderr = run_cli("solve", "tiny", "--set", f"{rate}=0.10", "--set", f"{cash}=200000000",
-                              "--out", str(out))  # fmt: skip
+    code, stdout, stderr = run_cli("solve", "tiny", "--set", f"{rate}=0.10", "--set", f"{cash}=200000000",
+                                   "--out", str(out), "--report")  # fmt: skip
     assert code == 0, stderr
     written = yaml.safe_load((out / "model.yaml").read_text())
     assert (written["horizon"]["discount_rate_annual"], written["finance"]["opening_cash_usd"]) == (0.10, 2e8)
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["model_changes"] == [{"path": rate, "value": 0.1}, {"path": cash, "value": 200000000}]
+    said = f"model: tiny, changed for this run: {rate} = 0.1; {cash} = 200000000"
+    assert stdout.startswith(said) and stdout.count("changed for this run") == 1, stdout
+    assert f"<p class=\"sub\">Model: {said.removeprefix('model: ')}.</p>" in (out / "report.html").read_text()
+    shown = plain_text([run_detail(api.run(out))], width=300)  # `runs show`, on one line
+    assert f"tiny (hash {summary['model_hash']}), {said.removeprefix('model: tiny, ')}" in shown
     edited = api.edit("tiny", {rate: 0.10, cash: 200000000})
     assert summary["npv_usd"] == pytest.approx(api.solve(edited).headline()["npv_usd"], rel=1e-9)
     for bad, said in ((rate, f"--set '{rate}': give PATH=VALUE"), (f"{rate}=2", f"{rate}: must be at most 1"),
@@ -111,17 +120,24 @@ def test_set_changes_a_field_for_one_run_and_its_model_yaml_is_the_model_changed
     # made in order: a series removed, then set whole (a mapping alone merges, keeping its growth);
     # the file's own warnings are the changed model's (a mended field not warned of, none twice)
     capex = "skus.B200.capex_per_gpu_usd"
-    code, _, stderr = run_cli("solve", "tiny", "--set", f"{capex}=", "--set", f"{capex}={{start: 55}}",
-                              "--set", f"{capex}.start=50000", "--out", str(tmp_path / "c"))  # fmt: skip
+    code, stdout, stderr = run_cli("solve", "tiny", "--set", f"{capex}=", "--set", f"{capex}={{start: 55}}",
+                                   "--set", f"{capex}.start=50000", "--out", str(tmp_path / "c"))  # fmt: skip
     assert code == 0 and stderr == "", stderr
     written = yaml.safe_load((tmp_path / "c" / "model.yaml").read_text())["skus"]["B200"]["capex_per_gpu_usd"]
     assert written == {"start": 50000}
+    recorded = json.loads((tmp_path / "c" / "summary.json").read_text())["model_changes"]
+    assert recorded == [{"path": capex, "value": None}, {"path": capex, "value": {"start": 55}},
+                        {"path": f"{capex}.start", "value": 50000}]  # fmt: skip
+    assert f"{capex} removed; {capex} = {{start: 55}}; {capex}.start = 50000" in stdout
     # a sweep with a rule's options beside it (the sweep's own "changes" of its rule took --set's place)
     swept = tmp_path / "w"
-    code, _, stderr = run_cli("sweep", "tiny", "--set", f"{rate}=0.10", "--prefer", "mean", "--allow-riskier",
-                              "--candidates", "2", "--scenarios", "20", "--out", str(swept))  # fmt: skip
+    code, stdout, stderr = run_cli("sweep", "tiny", "--set", f"{rate}=0.10", "--prefer", "mean",
+                                   "--allow-riskier", "--candidates", "2", "--scenarios", "20",
+                                   "--out", str(swept))  # fmt: skip
     assert code == 0, stderr
     assert yaml.safe_load((swept / "model.yaml").read_text())["horizon"]["discount_rate_annual"] == 0.10
+    assert json.loads((swept / "summary.json").read_text())["model_changes"] == [{"path": rate, "value": 0.1}]
+    assert stdout.startswith(f"model: tiny, changed for this run: {rate} = 0.1\n"), stdout
 
 
 def test_a_solve_whose_plan_reacts_to_its_policy_on_the_forecast_says_so(tmp_path, tiny_text):

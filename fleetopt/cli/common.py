@@ -55,7 +55,7 @@ from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, kept_options, resume_command
 from fleetopt.runs.registry import RUN_KINDS, Registry
-from fleetopt.schema.loading import LoadedModel, ModelError, load_model, load_yaml
+from fleetopt.schema.loading import LoadedModel, ModelError, load_model, load_yaml, model_words
 from fleetopt.sweep.candidates import WITHOUT_PLAN
 from fleetopt.sweep.run import saved_candidates
 
@@ -430,7 +430,7 @@ ChangesOption = Annotated[
         "skus.B200.capex_per_gpu_usd.start=45000, policy.distress_sales=false); an empty VALUE removes "
         "the field, so its default applies; a mapping VALUE changes only the fields it names (remove "
         "the field first, PATH=, to replace it whole). Repeat it for several, made in order; the run's "
-        "model.yaml is the model as changed.",
+        "model.yaml is the model as changed, and its summary.json's model_changes lists the changes.",
     ),
 ]
 
@@ -452,6 +452,13 @@ def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedM
         warnings.simplefilter("ignore", FleetoptWarning)
         loaded = load_model(model)
     return api.edit(loaded, fields)
+
+
+def say_model_changes(loaded: LoadedModel) -> None:
+    """Where the run's model was changed for it (``--set``, kept by a resumed job), say what was
+    changed, once, before its results: model.yaml holds the model as changed, not what differs."""
+    if loaded.changes:
+        console.print(Text(f"model: {model_words(loaded.model.name, loaded.changes)}"), soft_wrap=True)
 
 
 _out_folder = path_given("folder name")

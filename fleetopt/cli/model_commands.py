@@ -33,6 +33,7 @@ from fleetopt.cli.common import (
     out_file,
     refuse_unless,
     registry_checked,
+    say_model_changes,
     say_written,
     stochastic_gap,
     write_output,
@@ -170,6 +171,7 @@ def solve(
     fixed = None if purchases is None else api.read_purchases(purchases, pair)  # before any folder
     # claimed before the solve: a concurrent run can never take the folder a finished solve needs
     with RunFolder.claim(out, run_name("solve", loaded.model.name)).released_on_failure() as folder:
+        say_model_changes(loaded)
         console.print(marked("solving ", (loaded.model.name, "bold"), f" ({objective.value}) ..."))
         result = api.solve(
             pair, objective=objective.value, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
@@ -210,6 +212,7 @@ def _solve_stochastic(
     _, data = api.load(loaded)
     api.check_settings(data, n, quarters, risk_weight, alpha, solver)  # exit 2 before a folder is claimed
     with RunFolder.claim(out, run_name("stochastic", loaded.model.name)).released_on_failure() as folder:
+        say_model_changes(loaded)
         console.print(marked("solving ", (loaded.model.name, "bold"), f" over {n} scenarios (two-stage) ..."))
         result = api.solve_stochastic(
             loaded, n, first_stage_quarters=quarters, risk_weight=risk_weight, cvar_alpha=alpha,

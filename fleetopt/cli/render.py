@@ -62,7 +62,7 @@ from fleetopt.evaluate.metrics import (
     limited_liability_differs,
 )
 from fleetopt.runs.registry import DAMAGED
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, model_words, recorded_changes
 from fleetopt.schema.series import resolve_series
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
 from fleetopt.stochastic.run import (
@@ -954,7 +954,8 @@ def run_detail(record) -> Table:
     table.add_row("when (UTC)", record.created_utc)
     table.add_row("kind", record.kind)
     table.add_row("command", Text(record.command, overflow="fold"))
-    table.add_row("model", Text(f"{record.model_name} (hash {record.model_hash})"))
+    changes = recorded_changes(record.figures.get(MODEL_CHANGES), f"run {record.id}'s record")
+    table.add_row("model", Text(model_words(f"{record.model_name} (hash {record.model_hash})", changes)))
     missing = "" if record.exists else _gone(
         record, "  MISSING: deleted or moved", "  REPLACED: the folder now holds run {}, written there since"
     )
@@ -984,7 +985,7 @@ def _gone(record, missing: str, replaced: str) -> str:
 
 
 # figures of a run's record that `runs show` already gives in its own rows
-_SHOWN_ABOVE = {"kind", "model_name", "model_hash"}
+_SHOWN_ABOVE = {"kind", "model_name", "model_hash", MODEL_CHANGES}
 _RATIOS = {"min_dscr", "max_debt_to_ebitda"}  # x: a coverage or leverage ratio
 # the measure of `lowest_covenant_headroom`, which runs recorded until 2026-12-03 (fleetopt 0.4.5)
 _HEADROOM_MEASURE = "the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 for a minimum"

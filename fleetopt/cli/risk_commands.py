@@ -49,6 +49,7 @@ from fleetopt.cli.common import (
     refuse_with_resume,
     registry_checked,
     saved_work,
+    say_model_changes,
     say_written,
     stochastic_gap,
     usd_amount,
@@ -194,6 +195,7 @@ def evaluate(
             ray_address=ray_address, workers=workers, threads=threads,
         )  # fmt: skip
         folder = RunFolder.claim(out, run_name("evaluate", loaded.model.name))
+    say_model_changes(job.loaded)  # a resumed job's too: its job.json keeps them
     warn_if_tiny_blocks(job.settings["scenario_chunk"], job.settings["n_scenarios"])
     again = tuple(options_again(ctx, EVALUATE_AGAIN))
     # a stop (or a disk full) from the start to the report says what is saved and how to finish
@@ -445,6 +447,7 @@ def sweep(
     if proposals:
         check_proposals(proposals, candidates, stochastic or 0)
     size = f": up to {candidates} candidate plans evaluated x {scenarios:,} scenarios ..."
+    say_model_changes(loaded)
     console.print(marked("sweeping ", (loaded.model.name, "bold"), size))
     folder = RunFolder.claim(out, run_name("sweep", loaded.model.name))
     try:
@@ -474,6 +477,7 @@ def _resume_sweep(folder: Path, changes: dict, report: bool, how: dict, again: t
     run as ``how`` says (backend, threads; None: as it started)."""
     with interruptible(folder, "sweep", again):
         result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate, **how)
+    say_model_changes(result.loaded)  # its model is read only by the resume: before its results
     _sweep_done(result, folder, report, again)
 
 
@@ -490,6 +494,7 @@ def _rerank(source: Path, changes: dict, out: str | None, report: bool, backend:
     folder = api.resolve_run(source, "--rerank")
     result = api.rerank_sweep(folder, changes, backend=backend.value, threads=capped_threads(threads))
     scenarios = counted(result.evaluation.n_scenarios, "scenario")
+    say_model_changes(result.loaded)
     console.print(
         f"re-ranked {folder}: its {counted(len(result.metrics), 'candidate')} evaluated again on its "
         f"{scenarios} (seed {result.evaluation.seed}), no solve", soft_wrap=True, highlight=False,

@@ -43,7 +43,13 @@ from fleetopt.evaluate.sources import (
 from fleetopt.runs import limits
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
-from fleetopt.schema.loading import LoadedModel, bundled_model_names, load_model
+from fleetopt.schema.loading import (
+    MODEL_CHANGES,
+    LoadedModel,
+    bundled_model_names,
+    load_model,
+    recorded_changes,
+)
 
 EXECUTORS = ("local", "ray")
 # the memory a Ray task's node is taken to have free, whose half its chunks may use (unless
@@ -196,6 +202,7 @@ def prepare_evaluation(
         "plans_sha256": source.sha256,
         "model_hash": loaded.content_hash,
         "model_source": loaded.source,  # as given when the run started: a resume reads the folder's copy
+        MODEL_CHANGES: loaded.changes_record,  # and these, which its model.yaml does not say
         "n_scenarios": n,
         "seed": seed,
         "deterministic": deterministic,
@@ -378,7 +385,8 @@ _MADE_WITH = {RunFolder.JOB: "started with", RunFolder.SUMMARY: "made with"}
 def job_model(run: RunFolder, settings: dict, kept_in: str = RunFolder.JOB) -> LoadedModel:
     """The job folder's model.yaml, refused unless it is the model the job started with (the
     ``model_hash`` of ``settings``, the file ``kept_in`` of the folder; a sweep saved before job.json
-    kept it is not checked), with the source the job started from (not the copy's path)."""
+    kept it is not checked), with the source the job started from (not the copy's path) and the
+    changes made to it for the run (``--set``), which the finished run records again."""
     if not (run / RunFolder.MODEL).is_file():
         raise PlanFileError(_model_copy_missing(run, settings, kept_in))
     loaded = load_model(run / RunFolder.MODEL)
@@ -389,7 +397,9 @@ def job_model(run: RunFolder, settings: dict, kept_in: str = RunFolder.JOB) -> L
             f"hash is {loaded.content_hash}, {kept_in}'s model_hash {started_with}): one of the two files "
             "was edited; restore it, or start the run anew"
         )
-    return replace(loaded, source=settings.get("model_source") or str((run / RunFolder.MODEL).resolve()))
+    source = settings.get("model_source") or str((run / RunFolder.MODEL).resolve())
+    changes = recorded_changes(settings.get(MODEL_CHANGES), str(run / kept_in))
+    return replace(loaded, source=source, changes=changes)
 
 
 def _model_copy_missing(run: RunFolder, settings: dict, kept_in: str) -> str:
@@ -450,6 +460,7 @@ def evaluation_summary(result, loaded: LoadedModel, source, ranking: dict | None
         "model_name": loaded.model.name,
         "model_source": loaded.source,
         "model_hash": loaded.content_hash,
+        MODEL_CHANGES: loaded.changes_record,
         "plans_source": str(Path(source.path).resolve()),
         "plans_sha256": source.sha256,  # the report checks the plans it shows are these
         "plans_model_hash": source.model_hash,

@@ -80,7 +80,7 @@ from fleetopt.report import svg
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
 from fleetopt.runs.registry import Registry, RegistryError
-from fleetopt.schema.loading import ModelError, load_model
+from fleetopt.schema.loading import MODEL_CHANGES, ModelError, load_model, model_words, recorded_changes
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
@@ -1669,12 +1669,15 @@ def build_report(folder: str | Path) -> str:
     sections = _sections(run)
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     title = f"fleetopt {run.kind}: {data.name}"
+    changes = recorded_changes(run.summary.get(MODEL_CHANGES), str(run.folder / RunFolder.SUMMARY))
+    # under the title that names the model: a reader of the report sees first that it is not the file's
+    changed = f'<p class="sub">Model: {escape(model_words(data.name, changes))}.</p>' if changes else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title><style>{STYLE}</style></head>
 <body><main>
 <h1>{escape(title)}</h1>
-<p class="sub">{escape(data.description)}<br>Horizon {q[0]}..{q[-1]}; report written {created} by fleetopt {__version__}.</p>
+<p class="sub">{escape(data.description)}<br>Horizon {q[0]}..{q[-1]}; report written {created} by fleetopt {__version__}.</p>{changed}
 <pre id="script-errors" hidden></pre>
 {"".join(sections)}
 <footer>Money in USD; figures defined under Definitions. Model semantics: docs/formulation.md; scenario semantics: docs/evaluation.md.</footer>

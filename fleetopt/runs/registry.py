@@ -27,6 +27,7 @@ from pathlib import Path
 from fleetopt.core.results import LAB_FIGURES
 from fleetopt.errors import InputError
 from fleetopt.runs.folder import RUNS_DIR_VARIABLE, WRITTEN_KEY, RunFolder, runs_dir, unwritable_ancestor
+from fleetopt.schema.loading import MODEL_CHANGES
 
 DB_NAME = "registry.sqlite"
 MAX_RUN_ID = 2**63 - 1  # SQLite's largest integer: no run can have a larger id
@@ -104,7 +105,15 @@ def key_figures(summary: dict, shown: dict | None = None) -> dict:
     deterministic (its one scenario the forecast), backend, version and plans' objective, and the
     label, mean NPV, CVaR5, breach and default probabilities of ``shown`` (and, for a cost solve's
     plans, its demand served and shortfall), the metrics of the plan its report shows
-    (``fleetopt.evaluate.metrics.shown_first``; None: its first plan)."""
+    (``fleetopt.evaluate.metrics.shown_first``; None: its first plan). And of every kind, the
+    changes made to its model for the run (``model_changes``), which its model name and hash do
+    not say."""
+    changes = {MODEL_CHANGES: summary[MODEL_CHANGES]} if MODEL_CHANGES in summary else {}
+    return {**_figures_of_kind(summary, shown), **changes}
+
+
+def _figures_of_kind(summary: dict, shown: dict | None) -> dict:
+    """:func:`key_figures` but the model's changes."""
     kind = summary.get("kind")
     if kind == "evaluate":
         metrics = summary.get("metrics")

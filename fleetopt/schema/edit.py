@@ -39,15 +39,19 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
 
     A field is named by its path, as `fleetopt validate` names it: dotted, a mapping's entry by its
     key and a list's item by its position from 0, ``"contracts.lab-a-training.price_usd_per_gpu_hour"``,
-    ``"fleet.0.gpus"``; or a tuple of those parts, for a key with a dot in it."""
+    ``"fleet.0.gpus"``; or a tuple of those parts, for a key with a dot in it.
+
+    The copy keeps the changes, in order, after any ``loaded`` had (:attr:`LoadedModel.changes`): a
+    run made from it records them."""
     pairs = list(changes.items()) if isinstance(changes, Mapping) else changes
     if not (isinstance(pairs, list) and pairs
             and all(isinstance(p, tuple) and len(p) == 2 for p in pairs)):  # fmt: skip
         raise InputError("changes must be a non-empty mapping of field paths to values, e.g. "
                          '{"finance.opening_cash_usd": 2e9}')  # fmt: skip
     data = _unshared(load_yaml(loaded.text, loaded.source))
-    for where, value in pairs:
-        _set(data, _path(where), _plain(where, value))
+    made = [(where, _plain(where, value)) for where, value in pairs]
+    for where, value in made:
+        _set(data, _path(where), _unshared(value))  # a later change to its fields leaves the record as given
     text = dump_yaml(data)
     source = f"{loaded.source}, edited ({', '.join(dict.fromkeys(_shown(_path(w)) for w, _ in pairs))})"
     try:
@@ -55,7 +59,7 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
     except ModelError as exc:  # the lines are the rewritten text's, which nobody sees: not shown
         raise ModelError(source, [replace(issue, line=None) for issue in exc.issues]) from None
     validated_json(text, source, model)
-    return LoadedModel(model, source, text)
+    return LoadedModel(model, source, text, changes=(*loaded.changes, *made))
 
 
 def _unshared(node: Any) -> Any:

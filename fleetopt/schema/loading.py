@@ -60,6 +60,13 @@ class ModelError(InputError):
         super().__init__("\n".join(i.format(source) for i in issues))
 
 
+ModelChange = tuple[str | tuple[str | int, ...], typing.Any]
+"""One field changed for a run (:func:`fleetopt.api.edit`, ``--set``): its path as given (dotted, or
+a tuple of parts) and its value as the model's YAML writes it."""
+
+MODEL_CHANGES = "model_changes"  # summary.json's and job.json's key: LoadedModel.changes_record
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     """A validated model with where it came from."""
@@ -67,6 +74,15 @@ class LoadedModel:
     model: PlanningModel
     source: str
     text: str
+    # the fields changed for this run, in order (fleetopt.api.edit, --set): the text is the model as
+    # changed, which does not say what differs from the file it was read from; a run records them
+    changes: tuple[ModelChange, ...] = ()
+
+    @property
+    def changes_record(self) -> list[dict]:
+        """:attr:`changes` as a run's summary.json keeps them (``model_changes``):
+        ``[{"path": "horizon.discount_rate_annual", "value": 0.1}]``, a tuple path as a list."""
+        return [{"path": path, "value": value} for path, value in self.changes]
 
     @property
     def content_hash(self) -> str:
@@ -164,6 +180,39 @@ _ModelDumper.add_implicit_resolver(_LEADING_ZERO_TAG, _LEADING_ZERO, list("-+0")
 def dump_yaml(data: object) -> str:
     """``data`` as model-file text that :func:`load_yaml` reads back as the same values."""
     return yaml.dump(data, Dumper=_ModelDumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def model_words(name: str, changes: typing.Iterable[ModelChange]) -> str:
+    """The model a run was made from as the terminal, its report and `fleetopt runs show` name it:
+    ``name``, and the fields changed for the run where there are any, each value in YAML on one line
+    as ``--set`` takes it ('neocloud, changed for this run: horizon.discount_rate_annual = 0.1; risk
+    removed')."""
+    words = []
+    for path, value in changes:
+        field = path if isinstance(path, str) else ".".join(map(str, path))
+        if value is None:  # `--set PATH=`: the field's default applies
+            words.append(f"{field} removed")
+            continue
+        inline = yaml.dump(value, Dumper=_ModelDumper, default_flow_style=True, width=math.inf,
+                           allow_unicode=True, sort_keys=False)  # fmt: skip
+        inline = inline.removesuffix("...\n").strip()  # the end mark YAML writes after a lone scalar
+        words.append(f"{field} = {inline}")
+    return f"{name}, changed for this run: {'; '.join(words)}" if words else name
+
+
+def recorded_changes(record: object, where: str) -> tuple[ModelChange, ...]:
+    """A run's ``model_changes`` (:attr:`LoadedModel.changes_record`), read from ``where`` (its
+    summary.json or job.json), as (path, value) pairs again; a run written before they were kept
+    (None) has none. A record edited out of shape is refused."""
+    if record is None:
+        return ()
+    if not isinstance(record, list) or not all(
+        isinstance(c, dict) and set(c) == {"path", "value"} and isinstance(c["path"], (str, list))
+        for c in record
+    ):
+        raise InputError(f"{where}: {MODEL_CHANGES} is not a list of {{path, value}} entries, as fleetopt "
+                         "writes it (edited or damaged)")  # fmt: skip
+    return tuple((c["path"] if isinstance(c["path"], str) else tuple(c["path"]), c["value"]) for c in record)
 
 
 def _line_index(

@@ -29,7 +29,7 @@ from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
-from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
 from fleetopt.stochastic.run import MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
     WITHOUT_PLAN,
@@ -101,6 +101,7 @@ def sweep(
         "kind": "sweep",
         "model_hash": loaded.content_hash,
         "model_source": loaded.source,  # as given when the sweep started: a resume reads the folder's copy
+        MODEL_CHANGES: loaded.changes_record,  # and these, which its model.yaml does not say
         "candidates": candidates,
         "mip_gap": mip_gap,
         "time_limit": time_limit,
@@ -649,6 +650,7 @@ class SweepResult:
             "model_name": self.loaded.model.name,
             "model_source": self.loaded.source,
             "model_hash": self.loaded.content_hash,
+            MODEL_CHANGES: self.loaded.changes_record,
             "n_scenarios": self.evaluation.n_scenarios,
             "seed": self.evaluation.seed,
             "backend": self.evaluation.backend,
