@@ -6,7 +6,8 @@ alone, and with the whole policy (docs/evaluation.md, "Policy"; figures in bench
 Plans: the forecast optimum (solved here) and, with ``--sweep``, the recommended plan of a
 `fleetopt sweep` run folder (with the cash buffer the sweep chose for it). Each rule alone is
 compared with the open loop; the rules interact, so their changes need not add up to the whole
-policy's.
+policy's. The last two columns: the NPV with limited liability (docs/evaluation.md, "After a
+liquidity default"), what the shareholders can lose.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ RULES = (
     "power_to_contracts_first", "reschedule_late_contracts", "freed_gpus_to_market", "defer_orders",
     "distress_sales", "cut_prepayments",
 )  # fmt: skip
-FIGURES = ("npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability")
+FIGURES = ("npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability",
+           "npv_limited_mean_usd", "npv_limited_cvar5_usd")
 
 
 def policies() -> dict[str, Policy]:
@@ -62,8 +64,8 @@ def main() -> None:
             rows.append((label, name, {k: float(result.metrics[k][p]) for k in FIGURES}))
     print(f"default model, {args.scenarios:,} scenarios, seed {args.seed}; changes against the open loop")
     print("| plan | evaluation | mean NPV | CVaR5 | P(breach) | P(default) | change in mean NPV | change in CVaR5 "
-          "| change in P(default) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| change in P(default) | mean NPV, limited liability | CVaR5, limited liability |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for label, name, m in rows:
         base = next(r[2] for r in rows if r[0] == label and r[1] == "open loop")
         change = "| | |" if name == "open loop" else (
@@ -73,7 +75,8 @@ def main() -> None:
         )
         print(
             f"| {label} | {name} | {format_usd(m['npv_mean_usd'])} | {format_usd(m['npv_cvar5_usd'])} | "
-            f"{m['breach_probability']:.1%} | {m['default_probability']:.1%} {change} |"
+            f"{m['breach_probability']:.1%} | {m['default_probability']:.1%} {change} | "
+            f"{format_usd(m['npv_limited_mean_usd'])} | {format_usd(m['npv_limited_cvar5_usd'])} |"
         )
 
 
