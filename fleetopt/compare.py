@@ -23,9 +23,11 @@ from fleetopt.core.results import (
     gpus_bought,
     h100_hours_in_service,
     horizon_totals,
+    largest_customer_share,
     lowest_cushion,
     power_built_mw,
     present_cost,
+    revenue_by_customer,
 )
 from fleetopt.core.tail import tail_count, worst_k
 from fleetopt.core.units import (
@@ -127,6 +129,8 @@ FIGURES = [
     ("revenue_total_usd", "revenue over the horizon (MILP statements)", "USD"),
     # of it, the contracts': the rest is the market's, whose volume and price nothing holds
     ("revenue_contracts_total_usd", "of which under contract (MILP statements)", "USD"),
+    # how much of it one customer holds: the concentration a lost customer would take with it
+    ("largest_customer_revenue_share", "largest customer's share of revenue (MILP statements)", "share"),
     # the cost objective's figure (`solve --objective cost`), from the plan's statements (without its
     # policy, which the cost objective's plans have no use for): a lab's plans are compared by it
     ("present_cost_usd", "present cost on the forecast (MILP statements)", "USD"),
@@ -157,6 +161,7 @@ BETTER = {
                      "market_demand_served", "lowest_covenant_cushion"), "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
                      "peak_debt_forecast_usd", *COSTS, "shortfall_probability",
+                     "largest_customer_revenue_share",
                      *(first_breach_column(k) for k in CATALOGUE)), "lower"),
     **dict.fromkeys((cushion_figure(k) for k in CATALOGUE), "higher"),
 }  # fmt: skip
@@ -786,6 +791,7 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
     headroom = covenant_headroom(data, st)
     cushion = lowest_cushion(data, headroom)[0]
     each = covenant_cushions(data, headroom)  # a phrase (nothing to test): no share, NaN
+    largest = largest_customer_share(revenue_by_customer(data, st.lines), st.lines["revenue_usd"].sum())
     return {
         "npv_forecast_usd": on_forecast.npv_usd,
         "npv_cash_held_usd": st.npv_usd - cash_timing_credit(data, st.lines["equity_cash_flow_usd"]),
@@ -802,6 +808,7 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
         "peak_debt_forecast_usd": on_forecast.peak_debt_usd,
         **horizon_totals(st.lines),
+        "largest_customer_revenue_share": np.nan if largest is None else largest,
         "present_cost_usd": cost,
         "present_cost_per_h100_hour_usd": per_hour if per_hour is not None else np.nan,
         "market_demand_served": float(demand_served),

@@ -221,7 +221,8 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert about["model_name"] == "tiny" and about["model_hash"] == api.load("tiny")[0].content_hash
         assert (about["scenarios"], about["seed"]) == ("50", "0")
         figures = pd.read_csv(pd.io.common.StringIO("\n".join(head)))
-        # 32 figures (a lab's present costs and demand share left out), and which covenant breaks first
+        # 33 figures (a lab's present costs and demand share left out, and the NPV with limited
+        # liability, the NPV's own figures where no scenario defaults), and which covenant breaks first
         # for each of tiny's four tests (leverage, DSCR, liquidity, and the borrowing base of its
         # GPU-secured loan)
         first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share",
@@ -231,7 +232,11 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         # none, and a fall of EBITDA and one of the GPUs' resale value are not equally likely)
         cushions = {"cushion_leverage", "cushion_dscr", "cushion_liquidity", "cushion_borrowing_base"}
         assert {f for f in figures["figure"] if f.startswith("cushion_")} == cushions
-        assert len(figures) == 32 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 33 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert "npv_limited_mean_usd" not in set(figures["figure"])
+        # tiny's largest customer, enterprise-b: 27 % of its forecast optimum's revenue (formulation.md)
+        share = figures.set_index("figure").loc["largest_customer_revenue_share"].iloc[2]
+        assert 0.26 < float(share) < 0.28
     else:
         assert text.startswith("# Plan comparison (50 common scenarios, seed 0)")
         assert "## Purchases against the first plan" in text and "(none)" in text

@@ -18,6 +18,7 @@ from fleetopt.core.results import (
     CASH_HELD_LABEL,
     COST_PER_H100_HOUR,
     CUSHION_MEANS,
+    CUSTOMERS_LABEL,
     MARKET_VALUED,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
@@ -26,6 +27,7 @@ from fleetopt.core.results import (
     budget_overrun_words,
     cash_held_words,
     cost_per_h100_hour_words,
+    customer_words,
     first_tested_quarter,
     headline,
     npv_terminal_words,
@@ -351,6 +353,7 @@ def solve_summary_tables(result) -> list:
                 f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}")
     valued = MARKET_VALUED if cost else ""
     key.add_row("revenue over the horizon" + valued, revenue_words(fig))
+    key.add_row(CUSTOMERS_LABEL, customer_words(data, fig))
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     by_site = zip(data.sites, power_built_mw_by_site(data, plan), strict=True)
     built = ", ".join(f"{site.name} {format_mw(mw)}" for site, mw in by_site if mw)

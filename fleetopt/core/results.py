@@ -218,6 +218,41 @@ def revenue_words(fig: dict) -> str:
     return format_usd(total) + share
 
 
+def revenue_by_customer(data: ModelData, lines: dict) -> dict[str, float]:
+    """USD each customer's contracts earn over the horizon (the statements'
+    ``revenue_contract_<name>_usd`` summed by customer), largest first; a customer whose contracts
+    earn nothing (none taken) is left out."""
+    out: dict[str, float] = {}
+    for con in data.contracts:
+        earned = float(lines[f"revenue_contract_{con.name}_usd"].sum())
+        out[con.customer] = out.get(con.customer, 0.0) + earned
+    return dict(sorted(((c, usd) for c, usd in out.items() if usd > 0.0), key=lambda item: -item[1]))
+
+
+def largest_customer_share(by_customer: dict[str, float], total: float) -> float | None:
+    """The largest customer's share of the horizon's revenue ``total`` (None: no revenue, or no
+    contract earns any), from :func:`revenue_by_customer`."""
+    return float(max(by_customer.values()) / total) if by_customer and total > 0 else None
+
+
+# what customer_words lists, as the terminal and the report name it
+CUSTOMERS_LABEL = "contract revenue by customer, share of all revenue (credit rating)"
+
+
+def customer_words(data: ModelData, fig: dict) -> str:
+    """'hyperscaler-a 21% (AAA), lab-b 13% (B)': each customer's share of the horizon's revenue, with
+    its credit rating where the model gives one (``risk.customer_ratings``), largest first; the
+    model's limit on any one customer's share where it sets one. 'none' without contract revenue."""
+    total = fig["revenue_total_usd"]
+    if not fig["revenue_by_customer_usd"] or total <= 0:
+        return "none"
+    ratings = data.risk.customer_ratings
+    parts = [f"{name} {usd / total:.0%}" + (f" ({ratings[name]})" if name in ratings else "")
+             for name, usd in fig["revenue_by_customer_usd"].items()]  # fmt: skip
+    limit = f" (limit {data.max_customer_share:.0%} each)" if data.max_customer_share < 1.0 else ""
+    return ", ".join(parts) + limit
+
+
 def contracted_by_year(data: ModelData, st: Statements) -> str:
     """The share of each calendar year's revenue its contracts earn, in words: "2026 92%, 2027 88%,
     ..." (a year's quarters in the horizon only; a year without revenue is left out): the run-off of
@@ -616,6 +651,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     opening, costs, end_value = present_cost_parts(data, st)
     hours, discounted_hours = h100_hours_in_service(data, plan)
     timing = cash_timing_credit(data, lines["equity_cash_flow_usd"])
+    by_customer = revenue_by_customer(data, lines)
     return {
         "npv_usd": st.npv_usd,
         "npv_quarters_usd": st.npv_quarters_usd,
@@ -653,5 +689,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "contracts_accepted": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] > 0.5],
         "contracts_declined": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] <= 0.5],
         **horizon_totals(lines),
+        "revenue_by_customer_usd": by_customer,
+        "largest_customer_revenue_share": largest_customer_share(by_customer, lines["revenue_usd"].sum()),
         "shocked": shocked_cash(data, plan, st),
     }

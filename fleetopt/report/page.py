@@ -21,6 +21,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.results import (
     CASH_HELD_LABEL,
     COST_PER_H100_HOUR,
+    CUSTOMERS_LABEL,
     MARKET_VALUED,
     SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
@@ -29,6 +30,7 @@ from fleetopt.core.results import (
     contracted_by_year,
     cost_per_h100_hour_basis,
     cost_plans_note,
+    customer_words,
     debt_frame,
     first_tested_quarter,
     gpus_by_generation,
@@ -905,6 +907,8 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _milp_kpi(run, "capex over the horizon (GPUs / power)",
                   f"{_usd(fig['capex_gpu_total_usd'])} / {_usd(fig['capex_power_total_usd'])}"),
         _milp_kpi(run, "revenue over the horizon" + valued, revenue_words(fig)),
+        *([_milp_kpi(run, CUSTOMERS_LABEL, customer_words(run.data, fig))]
+          if "revenue_by_customer_usd" in fig else []),  # a solve of before 0.4.6 has none
         _milp_kpi(run, "share of each year's revenue under contract" + valued,
                   contracted_by_year(run.data, run.statements)),
         _kpi("power built (expansion blocks)", format_mw(fig["power_built_mw"])),
