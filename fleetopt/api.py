@@ -30,7 +30,7 @@ from datetime import datetime
 from functools import partial
 from numbers import Integral
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetopt import __version__
 from fleetopt.compare import (
@@ -47,7 +47,7 @@ from fleetopt.core.data import ModelData, model_fingerprint
 from fleetopt.core.data import load as _load
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, plan_axes
-from fleetopt.core.purchases import FixedPurchases, purchases_for
+from fleetopt.core.purchases import FixedPurchases, is_purchase_table, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results import COST_SOLVE_FIGURES, budget_overrun_words, headline, plan_frame
 from fleetopt.core.tail import TAIL
@@ -101,6 +101,9 @@ from fleetopt.sweep.run import rerank_sweep as _rerank_sweep
 from fleetopt.sweep.run import resume_sweep as _resume_sweep
 from fleetopt.sweep.run import sweep as _sweep
 from fleetopt.sweep.run import write_sweep_run as _write_sweep_folder
+
+if TYPE_CHECKING:  # a type only: pandas is imported where a frame is made
+    import pandas as pd
 
 __all__ = [
     "Comparison",
@@ -234,7 +237,7 @@ def solve(
     time_limit: float | None = None,
     mip_gap: float = DEFAULT_MIP_GAP,
     threads: int | None = None,
-    purchases: str | Path | FixedPurchases | None = None,
+    purchases: str | Path | FixedPurchases | pd.DataFrame | None = None,
     rescue: bool = False,
 ) -> SolveResult:
     """Solve a model's MILP and return the best plan with its statements.
@@ -246,7 +249,8 @@ def solve(
     cores are capped to them, with a :class:`FleetoptWarning`). ``purchases``: a CSV file of the
     GPU purchases the plan must make (columns quarter, sku, site, gpus; or a solve's plan.csv): every
     purchase is fixed to the file's, none elsewhere, and the solver chooses the rest
-    (docs/formulation.md §4, "Fixed purchases"), or what :func:`read_purchases` read. ``rescue``
+    (docs/formulation.md §4, "Fixed purchases"), a pandas DataFrame of those columns (a plan's
+    ``plan_frame()`` rows, edited), or what :func:`read_purchases` read. ``rescue``
     (with ``purchases``): where they break a hard limit on the forecast (a covenant, the cash
     floor), complete them anyway with the rescue model (status "rescued", formulation §4) so that
     their risk can be evaluated. An infeasible model raises :class:`InfeasibleModel`; no plan
@@ -811,14 +815,14 @@ def sweep(
     stochastic: int = 0,
     stochastic_mip_gap: float = STOCHASTIC_MIP_GAP,
     candidate_progress: Callable[[str], None] | None = None,
-    purchases: Iterable[str | Path | FixedPurchases] = (),
+    purchases: Iterable[str | Path | FixedPurchases | pd.DataFrame] = (),
     resume_options: Iterable[str] = (),
 ) -> SweepResult:
     """Evaluate up to ``candidates`` plans, made until that many have a plan or the list runs out
     (a duplicate, or a plan that breaks a hard limit, is dropped and does not count, so more may be
     made): the forecast optimum, stress optima, variations; with
     ``stochastic`` N > 0 the two-stage stochastic plan over N scenarios; for each of the CSV files
-    ``purchases`` (as :func:`solve` reads them) a procurement plan written by people, "yours:
+    or tables ``purchases`` (as :func:`solve` reads them) a procurement plan written by people, "yours:
     FILE", its purchases fixed and the rest the forecast's best), on ``scenarios`` common futures of
     ``seed``; find the Pareto front and recommend one by ``rule``.
 
@@ -873,8 +877,8 @@ def _purchases_list(purchases) -> list:
     (:func:`~fleetopt.core.purchases.purchases_for`)."""
     if purchases is None:
         return []
-    if isinstance(purchases, (str, Path, FixedPurchases)):
-        return [purchases]
+    if isinstance(purchases, (str, Path, FixedPurchases)) or is_purchase_table(purchases):
+        return [purchases]  # a table is one (iterating over it gives its column names)
     try:
         return list(purchases)
     except TypeError:

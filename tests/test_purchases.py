@@ -14,7 +14,7 @@ from conftest import TINY_PATH, run_cli
 from test_cli_robustness import assert_one_error, leftovers
 
 from fleetopt import api
-from fleetopt.core.purchases import FixedPurchases, purchase_axes
+from fleetopt.core.purchases import FixedPurchases, purchase_axes, purchases_for
 from fleetopt.errors import InputError
 from fleetopt.evaluate.planfile import load_plans
 from fleetopt.milp.persistent import PersistentPlanner, Stress
@@ -105,6 +105,28 @@ def test_a_solves_plan_csv_is_read_back(tiny, free, tmp_path):
     decisions = free.plan_frame()["decision"]
     others = decisions[~decisions.isin(["buy", "buy_gpus", "in_service", "serve_contract"])]
     assert dict(fixed.unread) == others.value_counts().to_dict() and "retire" in dict(fixed.unread)
+
+
+def test_a_table_of_purchases_is_read_as_its_csv(tiny, free):
+    """In a notebook: the optimum's purchases edited in its plan_frame() (moved a quarter later),
+    given to solve as a DataFrame, are made exactly, as the CSV file of the test above; a table of
+    the purchases file's columns is read too, and a bad row is named by its line in the table's
+    CSV. A sweep takes one table as one proposal (its column names are not files)."""
+    from fleetopt.api import _purchases_list
+
+    frame = free.plan_frame()
+    orders = frame[frame["decision"].isin(["buy", "buy_gpus"])].assign(quarter="2026Q4")
+    fixed = api.solve(tiny, mip_gap=0.0, purchases=orders)
+    expected = np.zeros_like(free.plan.buy_blocks)
+    expected[1, 0, 1] = 250
+    np.testing.assert_array_equal(fixed.plan.buy_blocks, expected)
+    assert fixed.purchases.source == "purchases table"
+    plain = pd.DataFrame({"quarter": ["2026Q4"], "sku": ["B200"], "site": ["texas"], "gpus": [2000]})
+    np.testing.assert_array_equal(purchases_for(plain, tiny[1]).blocks, expected)
+    bad = pd.concat([plain, plain.assign(site="mars")], ignore_index=True)
+    with pytest.raises(InputError, match=r"purchases table, line 3: .*mars.*line 1 its header, line 2 its"):
+        api.solve(tiny, purchases=bad)
+    assert len(_purchases_list(plain)) == 1
 
 
 def test_a_plan_csvs_blocks_and_gpus_rows_must_agree(tiny, free, tmp_path):

@@ -79,15 +79,30 @@ def purchase_axes(data: ModelData) -> tuple:
     )
 
 
+# how purchases given as a table (a pandas DataFrame) are named in runs and messages
+TABLE_SOURCE = "purchases table"
+
+
+def is_purchase_table(given) -> bool:
+    """Whether ``given`` is a table (a pandas DataFrame, duck-typed: core does not import pandas)."""
+    return hasattr(given, "to_csv") and hasattr(given, "columns")
+
+
 def purchases_for(given, data: ModelData) -> FixedPurchases:
-    """A purchases file (a path, read against ``data``) or what :func:`read_purchases` read (for
-    ``data``'s model); anything else is refused by name."""
+    """A purchases file (a path, read against ``data``), a table with a purchases file's columns
+    (a pandas DataFrame: quarter, sku, site, gpus, or a plan's ``plan_frame()`` rows, read as the
+    CSV it writes), or what :func:`read_purchases` read (for ``data``'s model); anything else is
+    refused by name."""
     if isinstance(given, FixedPurchases):
         return given.for_model(data)
+    if is_purchase_table(given):
+        try:
+            return parse_purchases(given.to_csv(index=False), TABLE_SOURCE, data)
+        except InputError as exc:  # its lines are those of the CSV the table writes
+            raise InputError(f"{exc} (the table as CSV: line 1 its header, line 2 its first row)") from None
     if not isinstance(given, (str, Path)):
-        raise InputError(
-            f"purchases must be a CSV file's path or read_purchases' result (got {type(given).__name__})"
-        )
+        raise InputError(f"purchases must be a CSV file's path, a pandas DataFrame of its columns or "
+                         f"read_purchases' result (got {type(given).__name__})")  # fmt: skip
     return read_purchases(given, data)
 
 
