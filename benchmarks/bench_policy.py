@@ -7,7 +7,7 @@ Plans: the forecast optimum (solved here) and, with ``--sweep``, the recommended
 `fleetopt sweep` run folder (with the cash buffer the sweep chose for it). Each rule alone is
 compared with the open loop; the rules interact, so their changes need not add up to the whole
 policy's. The last two columns: the NPV with limited liability (docs/evaluation.md, "After a
-liquidity default"), what the shareholders can lose.
+liquidity default"): a default ends the shareholders' claim.
 """
 
 from __future__ import annotations

@@ -20,14 +20,13 @@ from fleetopt.core.results import (
     cost_plans_note,
     covenant_cushions,
     covenant_headroom,
+    customer_figures,
     gpus_bought,
     h100_hours_in_service,
     horizon_totals,
-    largest_customer_share,
     lowest_cushion,
     power_built_mw,
     present_cost,
-    revenue_by_customer,
 )
 from fleetopt.core.tail import tail_count, worst_k
 from fleetopt.core.units import (
@@ -102,7 +101,7 @@ FIGURES = [
     # the difference to the first plan on the same scenarios: far more precise than the two errors
     ("npv_mean_paired_se_usd", "NPV mean minus the first plan's: standard error", "USD"),
     ("npv_mean_no_default_usd", "NPV mean without a default", "USD"),
-    # what the shareholders can lose: a default ends their claim (docs/evaluation.md, metrics.csv)
+    # the shareholders' NPV: a default ends their claim (docs/evaluation.md, metrics.csv)
     ("npv_limited_mean_usd", "NPV mean with limited liability", "USD"),
     ("npv_std_usd", "NPV std", "USD"),
     ("npv_p5_usd", "NPV P5", "USD"),
@@ -791,7 +790,7 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
     headroom = covenant_headroom(data, st)
     cushion = lowest_cushion(data, headroom)[0]
     each = covenant_cushions(data, headroom)  # a phrase (nothing to test): no share, NaN
-    largest = largest_customer_share(revenue_by_customer(data, st.lines), st.lines["revenue_usd"].sum())
+    largest = customer_figures(data, st.lines)["largest_customer_revenue_share"]
     return {
         "npv_forecast_usd": on_forecast.npv_usd,
         "npv_cash_held_usd": st.npv_usd - cash_timing_credit(data, st.lines["equity_cash_flow_usd"]),

@@ -245,14 +245,13 @@ def test_a_report_of_a_one_quarter_ebitda_model_gives_each_flow_covenant_on_the_
     beside each covenant on a flow, its cushion on the trailing four quarters' averages, in the
     report and in the solve's terminal output (which once left it out)."""
     from fleetopt import api
-    from fleetopt.cli.render import covenant_headroom_text
-    from fleetopt.core.results import covenant_headroom, headline, trailing_year_headroom
+    from fleetopt.cli.render import plain_text, solve_summary_tables
+    from fleetopt.core.results import covenant_headroom
 
     result = api.solve("tiny")
     yearly = covenant_headroom(result.data, result.statements, 4)
     text = " ".join(text_of(runs["solve"]).split())
-    fig, data = headline(result.data, result.plan, result.statements), result.data
-    terminal = covenant_headroom_text(data, fig, trailing_year_headroom(data, result.statements))
+    terminal = " ".join(plain_text(solve_summary_tables(result), width=400).split()).replace("│ ", "")
     for test in result.data.covenants:
         said = f"on the trailing four quarters' averages, {test.cushion_words(yearly[test.kind.name])}"
         assert (said in text) == (test.kind.name in ("leverage", "dscr")), test.kind.name

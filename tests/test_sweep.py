@@ -892,6 +892,24 @@ def test_an_older_sweep_is_reranked_from_the_rule_it_started_with(finished_sweep
     assert "Rule: best mean NPV among plans with ...." in (old / "report.html").read_text()
 
 
+def test_a_sweep_that_kept_no_model_changes_is_reranked_as_not_known_not_as_none(finished_sweep, tmp_path):
+    """A sweep made before fleetopt 0.4.6 kept its --set changes: its re-ranking cannot know them,
+    and recorded [] ("the model as its file has it"); now null, and nothing said of them."""
+    old = tmp_path / "old"
+    old.mkdir()
+    for name, content in finished_sweep[1].items():
+        (old / name).write_bytes(content)
+    for name in ("job.json", "summary.json"):
+        kept = json.loads((old / name).read_text())
+        kept.pop("model_changes", None)
+        (old / name).write_text(json.dumps(kept))
+    result = api.rerank_sweep(old, {"prefer": "mean"})
+    assert result.loaded.changes is None
+    out = tmp_path / "reranked"
+    api.write_sweep_run(result, out=out)
+    assert json.loads((out / "summary.json").read_text())["model_changes"] is None
+
+
 def test_cli_rerank_refuses_what_it_cannot_use_and_writes_nothing_if_no_plan_fits(finished_sweep, tmp_path):
     folder, _ = finished_sweep
     out = tmp_path / "R"

@@ -417,7 +417,7 @@ def covenant_headroom_text(data, fig: dict, yearly: dict | None = None) -> str:
             continue
         year = trailing_year_words(test, yearly or {})
         parts.append(f"{test.describe()}{every}: {test.cushion_words(room)}{tightest}"
-                     + (f" ({year})" if year else ""))  # fmt: skip
+                     + (f", {year}" if year else ""))  # fmt: skip
     return "; ".join(parts)
 
 

@@ -288,7 +288,7 @@ def _print_best(result, ranking: dict, top: int, data: ModelData) -> None:
     last = f" ({FORECAST_MARK} last)" if last else ""
     title = f"best plans by {ranking['rank_by']} NPV{shown}{last}"
     console.print(evaluation_table(ranked, title if several else "the plan over the scenarios"))
-    limited = limited_liability_table(ranked, "with limited liability: what the shareholders can lose")
+    limited = limited_liability_table(ranked, "with limited liability: the shareholders' NPV")
     if limited is not None:
         console.print(limited)
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; means in USD)"))

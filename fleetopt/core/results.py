@@ -229,10 +229,13 @@ def revenue_by_customer(data: ModelData, lines: dict) -> dict[str, float]:
     return dict(sorted(((c, usd) for c, usd in out.items() if usd > 0.0), key=lambda item: -item[1]))
 
 
-def largest_customer_share(by_customer: dict[str, float], total: float) -> float | None:
-    """The largest customer's share of the horizon's revenue ``total`` (None: no revenue, or no
-    contract earns any), from :func:`revenue_by_customer`."""
-    return float(max(by_customer.values()) / total) if by_customer and total > 0 else None
+def customer_figures(data: ModelData, lines: dict) -> dict:
+    """A plan's ``revenue_by_customer_usd`` (:func:`revenue_by_customer`) and
+    ``largest_customer_revenue_share``: the largest of them over the horizon's revenue (None: no
+    revenue, or no contract earns any)."""
+    by_customer, total = revenue_by_customer(data, lines), float(lines["revenue_usd"].sum())
+    largest = max(by_customer.values()) / total if by_customer and total > 0 else None
+    return {"revenue_by_customer_usd": by_customer, "largest_customer_revenue_share": largest}
 
 
 # what customer_words lists, as the terminal and the report name it
@@ -247,10 +250,15 @@ def customer_words(data: ModelData, fig: dict) -> str:
     if not fig["revenue_by_customer_usd"] or total <= 0:
         return "none"
     ratings = data.risk.customer_ratings
-    parts = [f"{name} {usd / total:.0%}" + (f" ({ratings[name]})" if name in ratings else "")
+    parts = [f"{name} {_percent_of(usd / total)}" + (f" ({ratings[name]})" if name in ratings else "")
              for name, usd in fig["revenue_by_customer_usd"].items()]  # fmt: skip
     limit = f" (limit {data.max_customer_share:.0%} each)" if data.max_customer_share < 1.0 else ""
     return ", ".join(parts) + limit
+
+
+def _percent_of(share: float) -> str:
+    """A share as a whole percentage; '<1%' for one that rounds to 0 % but is not nothing."""
+    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
 def contracted_by_year(data: ModelData, st: Statements) -> str:
@@ -651,7 +659,6 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     opening, costs, end_value = present_cost_parts(data, st)
     hours, discounted_hours = h100_hours_in_service(data, plan)
     timing = cash_timing_credit(data, lines["equity_cash_flow_usd"])
-    by_customer = revenue_by_customer(data, lines)
     return {
         "npv_usd": st.npv_usd,
         "npv_quarters_usd": st.npv_quarters_usd,
@@ -689,7 +696,6 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "contracts_accepted": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] > 0.5],
         "contracts_declined": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] <= 0.5],
         **horizon_totals(lines),
-        "revenue_by_customer_usd": by_customer,
-        "largest_customer_revenue_share": largest_customer_share(by_customer, lines["revenue_usd"].sum()),
+        **customer_figures(data, lines),
         "shocked": shocked_cash(data, plan, st),
     }

@@ -977,8 +977,9 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     st->revolver = revolver;
     st->cash = cash;
 
-    // the first default ends the shareholders' claim: the cash the company held is lost to them (npv_limited)
-    if (cash < default_below && st->min_cash >= default_below)
+    // the first default ends the shareholders' claim: the cash the company held is lost to them (npv_limited).
+    // "Not yet" as the negation of fo_finish's test, so that the slot is written on every path, NaN cash too
+    if (cash < default_below && !(st->min_cash < default_below))
         out_npv_limited[p * S + s] = st->npv - FO_LOAD(discount + t) * st->prev_cash;
     st->npv = st->npv + FO_LOAD(discount + t) * (cash - st->prev_cash);
     st->prev_cash = cash;

@@ -26,8 +26,8 @@ METRIC_COLUMNS = {
     "loss_probability": "share of scenarios with a negative NPV",
     "npv_p5_usd": "5th percentile of NPV (k-th worst, k = ceil(5 % of scenarios)), USD",
     "npv_cvar5_usd": "mean NPV of the worst 5 % of scenarios, USD",
-    # with limited liability (docs/evaluation.md, "After a liquidity default"): what the shareholders
-    # can lose, where the NPV above keeps counting a defaulted scenario's hole
+    # with limited liability (docs/evaluation.md, "After a liquidity default"): the shareholders' NPV,
+    # their claim never below nothing, where the NPV above keeps counting a defaulted scenario's hole
     "npv_limited_mean_usd": "mean NPV with limited liability: a liquidity default ends the shareholders' "
     "claim (their flows until it, the cash held lost, nothing after), and a company worth less than "
     "nothing at the end is worth nothing to them, USD",
@@ -190,7 +190,7 @@ def cvar_influence(npv: np.ndarray, alpha: float = TAIL) -> tuple[float, np.ndar
     difference (formulation §7b, "Out of sample, paired"; `fleetopt compare`)."""
     k = tail_count(len(npv), alpha)
     worst = worst_k(npv, k)
-    cvar, q = float(worst.mean()), float(worst[-1])
+    cvar, q = float(cvar_of_worst(worst)), float(worst[-1])
     return cvar, q + np.minimum(npv - q, 0.0) / (k / len(npv)) - cvar
 
 
@@ -262,17 +262,20 @@ def plan_metrics(
     }
 
 
+# the NPV with limited liability's metrics (docs/evaluation.md, "After a liquidity default")
+LIMITED_LIABILITY = ("npv_limited_mean_usd", "npv_limited_cvar5_usd")
+
+
 def limited_liability(results: dict, k: int, xp: Any = np) -> dict:
-    """(P,) the mean and CVaR5 (over the ``k`` worst) of the NPV with limited liability; the NPV's
-    where ``results`` lack it (a partial set of results: no default ends a claim there)."""
-    npv = xp.asarray(results.get("npv_limited", results["npv"]), dtype=xp.float64)
+    """(P,) the mean and CVaR5 (over the ``k`` worst) of the NPV with limited liability; NaN where
+    ``results`` lack it (not the NPV's: a default would end a claim there too)."""
+    if "npv_limited" not in results:
+        return {name: xp.full(len(results["npv"]), xp.nan) for name in LIMITED_LIABILITY}
+    npv = xp.asarray(results["npv_limited"], dtype=xp.float64)
     return {
         "npv_limited_mean_usd": npv.mean(axis=1),
         "npv_limited_cvar5_usd": cvar_of_worst(worst_k(npv, k, xp), xp),
     }
-
-
-LIMITED_LIABILITY = ("npv_limited_mean_usd", "npv_limited_cvar5_usd")
 
 
 def limited_liability_differs(metrics: pd.DataFrame) -> bool:
@@ -284,7 +287,7 @@ def limited_liability_differs(metrics: pd.DataFrame) -> bool:
     differs = (metrics["npv_limited_mean_usd"] != metrics["npv_mean_usd"]) | (
         metrics["npv_limited_cvar5_usd"] != metrics["npv_cvar5_usd"]
     )
-    return bool(differs.any())
+    return bool((differs & metrics["npv_limited_mean_usd"].notna()).any())
 
 
 def demand_metrics(served: Any, demand: Any, P: int, xp: Any = np) -> dict:

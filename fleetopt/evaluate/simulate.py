@@ -203,19 +203,7 @@ def simulate(
             for name in record:  # + 0.0: a repayment of nothing is 0, not -0
                 paths[name][:, :, t] = lines[name] + 0.0
 
-    debt_end = term_debt(state, xp) + state.revolver
-    fleet, fleet_book = pl.terminal_fleet, pl.terminal_book
-    gone = liquidity.terminal() if liquidity.on else None
-    if gone is not None:  # the GPUs the policy took out are not there at the end
-        fleet, fleet_book = fleet - gone[0], fleet_book - gone[1]
-    value = fleet * sc.resale_factor[T - 1]
-    gain = value - fleet_book
-    if liquidity.carried_gain is not None:  # the last quarter's distress sales (taxed with it)
-        gain = gain + liquidity.carried_gain
-    terminal = value + pl.terminal_power - liquidation_tax(step.taxable, gain, fin.tax_rate, xp)
-    deferred = deferred_revenue_end(consts.contract_payments, pl, sc, T)
-    owed = debt_end if deferred is None else debt_end + deferred
-    end = terminal - owed
+    end = _end_term(consts, pl, sc, state, step, liquidity, xp)
     # limited liability at the end: a company worth less than nothing is worth nothing to its shareholders
     limited_end = npv + consts.discount[T - 1] * xp.maximum(end, -prev_cash)
     npv += consts.discount[T - 1] * end
@@ -237,6 +225,27 @@ def simulate(
         **liquidity.reactions(),
         **paths,
     }
+
+
+def _end_term(consts: SimulationConstants, pl, sc, state: FinanceState, step: QuarterFinance,
+              liquidity: Liquidity, xp: Any) -> Any:  # fmt: skip
+    """(P, S) the NPV's end term, undiscounted: the fleet at the scenario's last resale value and
+    the power plant at book, less the tax of their sale, less the debt and the prepayments not yet
+    earned (docs/evaluation.md)."""
+    T, fin = consts.T, consts.financing
+    debt_end = term_debt(state, xp) + state.revolver
+    fleet, fleet_book = pl.terminal_fleet, pl.terminal_book
+    gone = liquidity.terminal() if liquidity.on else None
+    if gone is not None:  # the GPUs the policy took out are not there at the end
+        fleet, fleet_book = fleet - gone[0], fleet_book - gone[1]
+    value = fleet * sc.resale_factor[T - 1]
+    gain = value - fleet_book
+    if liquidity.carried_gain is not None:  # the last quarter's distress sales (taxed with it)
+        gain = gain + liquidity.carried_gain
+    terminal = value + pl.terminal_power - liquidation_tax(step.taxable, gain, fin.tax_rate, xp)
+    deferred = deferred_revenue_end(consts.contract_payments, pl, sc, T)
+    owed = debt_end if deferred is None else debt_end + deferred
+    return terminal - owed
 
 
 def contract_payments(payments: ContractPayments, pl, sc, status: Any, t: int) -> Any:

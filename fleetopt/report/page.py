@@ -907,8 +907,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _milp_kpi(run, "capex over the horizon (GPUs / power)",
                   f"{_usd(fig['capex_gpu_total_usd'])} / {_usd(fig['capex_power_total_usd'])}"),
         _milp_kpi(run, "revenue over the horizon" + valued, revenue_words(fig)),
-        *([_milp_kpi(run, CUSTOMERS_LABEL, customer_words(run.data, fig))]
-          if "revenue_by_customer_usd" in fig else []),  # a solve of before 0.4.6 has none
+        _milp_kpi(run, CUSTOMERS_LABEL, customer_words(run.data, fig)),
         _milp_kpi(run, "share of each year's revenue under contract" + valued,
                   contracted_by_year(run.data, run.statements)),
         _kpi("power built (expansion blocks)", format_mw(fig["power_built_mw"])),

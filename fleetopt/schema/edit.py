@@ -59,7 +59,7 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
     except ModelError as exc:  # the lines are the rewritten text's, which nobody sees: not shown
         raise ModelError(source, [replace(issue, line=None) for issue in exc.issues]) from None
     validated_json(text, source, model)
-    return LoadedModel(model, source, text, changes=(*loaded.changes, *made))
+    return LoadedModel(model, source, text, changes=(*(loaded.changes or ()), *made))
 
 
 def _unshared(node: Any) -> Any:

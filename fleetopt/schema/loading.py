@@ -75,13 +75,17 @@ class LoadedModel:
     source: str
     text: str
     # the fields changed for this run, in order (fleetopt.api.edit, --set): the text is the model as
-    # changed, which does not say what differs from the file it was read from; a run records them
-    changes: tuple[ModelChange, ...] = ()
+    # changed, which does not say what differs from the file it was read from; a run records them.
+    # None: not known (the model of a job started before fleetopt kept them, resumed or re-ranked now)
+    changes: tuple[ModelChange, ...] | None = ()
 
     @property
-    def changes_record(self) -> list[dict]:
+    def changes_record(self) -> list[dict] | None:
         """:attr:`changes` as a run's summary.json keeps them (``model_changes``):
-        ``[{"path": "horizon.discount_rate_annual", "value": 0.1}]``, a tuple path as a list."""
+        ``[{"path": "horizon.discount_rate_annual", "value": 0.1}]``, a tuple path as a list; None
+        (``null``) where they are not known."""
+        if self.changes is None:
+            return None
         return [{"path": path, "value": value} for path, value in self.changes]
 
     @property
@@ -182,13 +186,13 @@ def dump_yaml(data: object) -> str:
     return yaml.dump(data, Dumper=_ModelDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def model_words(name: str, changes: typing.Iterable[ModelChange]) -> str:
+def model_words(name: str, changes: typing.Iterable[ModelChange] | None) -> str:
     """The model a run was made from as the terminal, its report and `fleetopt runs show` name it:
     ``name``, and the fields changed for the run where there are any, each value in YAML on one line
     as ``--set`` takes it ('neocloud, changed for this run: horizon.discount_rate_annual = 0.1; risk
     removed')."""
     words = []
-    for path, value in changes:
+    for path, value in changes or ():  # None: not known, and not said
         field = path if isinstance(path, str) else ".".join(map(str, path))
         if value is None:  # `--set PATH=`: the field's default applies
             words.append(f"{field} removed")
@@ -200,12 +204,12 @@ def model_words(name: str, changes: typing.Iterable[ModelChange]) -> str:
     return f"{name}, changed for this run: {'; '.join(words)}" if words else name
 
 
-def recorded_changes(record: object, where: str) -> tuple[ModelChange, ...]:
+def recorded_changes(record: object, where: str) -> tuple[ModelChange, ...] | None:
     """A run's ``model_changes`` (:attr:`LoadedModel.changes_record`), read from ``where`` (its
-    summary.json or job.json), as (path, value) pairs again; a run written before they were kept
-    (None) has none. A record edited out of shape is refused."""
+    summary.json or job.json), as (path, value) pairs again; None for a run written before they
+    were kept (or by a job started then): not known. A record edited out of shape is refused."""
     if record is None:
-        return ()
+        return None
     if not isinstance(record, list) or not all(
         isinstance(c, dict) and set(c) == {"path", "value"} and isinstance(c["path"], (str, list))
         for c in record
