@@ -110,16 +110,11 @@ def test_the_capex_of_a_plan_is_its_purchases_at_their_quarters_prices():
     assert fig["capex_gpu_total_usd"] > 0 and fig["capex_power_total_usd"] == 0.0
 
 
-def test_revenue_by_customer_and_the_largest_share_by_hand():
-    """The 100 GPUs of the instance (inference), 60 of them from quarter 1 on two contracts of
-    customer "big" (30 each, $2/h: 131,400 USD a quarter each) and 20 on one of "small" ($3/h:
-    131,400 a quarter); the rest on the market at $1/h. Over the 4 quarters: big 2 x 3 x 131,400 =
-    788,400, small 3 x 131,400 = 394,200, the market 4 x 219,000 - 3 x (60 + 20) x 2,190 = 350,400;
-    revenue 1,533,000, of which big holds 51.4 %. With a rating for big and a 60 % limit, as the
-    terminal and the report print them."""
-    from fleetopt.core.results import customer_words
-
+def customer_instance(quarters: int = 4) -> tuple:
+    """The data and headline of :func:`test_revenue_by_customer_and_the_largest_share_by_hand`'s
+    plan over ``quarters``; after the contracts end every GPU is on the market."""
     d = loan_model("loan")
+    d["horizon"]["quarters"] = quarters
     d["finance"]["facilities"] = {}
     del d["finance"]["covenants"]
     offer = {"use": "inference", "eligible_skus": ["A"], "start": "2026Q2", "term_quarters": 3,
@@ -136,11 +131,32 @@ def test_revenue_by_customer_and_the_largest_share_by_hand():
     plan.held_inference[0, :] = GPUS
     plan.active[1, 0, 0, :] = GPUS
     for k, gpus in enumerate((30.0, 30.0, 20.0)):
-        plan.contract_gpus[k, 0, 0, 1:] = gpus
+        plan.contract_gpus[k, 0, 0, 1:4] = gpus
     plan.accepted[:] = 1.0
-    fig = headline(data, plan, plan_statements(data, plan))
+    return data, headline(data, plan, plan_statements(data, plan))
+
+
+def test_revenue_by_customer_and_the_largest_share_by_hand():
+    """The 100 GPUs of the instance (inference), 60 of them from quarter 1 on two contracts of
+    customer "big" (30 each, $2/h: 131,400 USD a quarter each) and 20 on one of "small" ($3/h:
+    131,400 a quarter); the rest on the market at $1/h. Over the 4 quarters: big 2 x 3 x 131,400 =
+    788,400, small 3 x 131,400 = 394,200, the market 4 x 219,000 - 3 x (60 + 20) x 2,190 = 350,400;
+    revenue 1,533,000, of which big holds 51.4 %. With a rating for big (AA: its default probability
+    a year in the scenarios, from the rating table) and a 60 % limit, as the terminal and the report
+    print them. Over 8 quarters the market adds 4 x 219,000: big holds 788,400 / 2,409,000 = 32.7 %
+    of the horizon's revenue and still 51.4 % of the first year's."""
+    from fleetopt.core.results import customer_words
+
+    data, fig = customer_instance()
     assert fig["revenue_by_customer_usd"] == pytest.approx({"big": 788_400.0, "small": 394_200.0}, rel=1e-12)
     assert list(fig["revenue_by_customer_usd"]) == ["big", "small"]  # largest first
     assert fig["revenue_total_usd"] == pytest.approx(1_533_000.0, rel=1e-12)
     assert fig["largest_customer_revenue_share"] == pytest.approx(788_400.0 / 1_533_000.0, rel=1e-12)
-    assert customer_words(data, fig) == "big 51% (AA), small 26% (limit 60% each)"
+    assert customer_words(data, fig) == "big 51% (AA, 0.1%/yr), small 26%; limit 60% each over the horizon"
+    data, fig = customer_instance(8)
+    assert fig["largest_customer_revenue_share"] == pytest.approx(788_400.0 / 2_409_000.0, rel=1e-12)
+    assert fig["largest_customer_first_year_share"] == pytest.approx(788_400.0 / 1_533_000.0, rel=1e-12)
+    assert customer_words(data, fig) == (
+        "big 33% (AA, 0.1%/yr), small 16%; in the first year (2026Q1..2026Q4) the largest customer's share "
+        "51%; limit 60% each over the horizon"
+    )

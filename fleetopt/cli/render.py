@@ -478,7 +478,8 @@ LIMITED_MEANS = ("a liquidity default ends their claim, and a company worth less
 
 
 # what the evaluation tables' short headings mean (metrics.csv has each figure unrounded)
-UTIL_MEANS = ("s.e.: the mean NPV's standard error; P(breach): a covenant missed in a quarter it is tested; "
+UTIL_MEANS = ("s.e.: the mean NPV's standard error; mean NPV, no default: over the scenarios that never "
+              "default; P(breach): a covenant missed in a quarter it is tested; "
               "P(default): a liquidity default, cash below the model's default level after the revolver "
               "and sales in some quarter; util.: the GPUs rented out over the GPUs held (orders "
               "deferred or cancelled and GPUs sold still count), mean over scenarios and quarters; "

@@ -218,42 +218,75 @@ def revenue_words(fig: dict) -> str:
     return format_usd(total) + share
 
 
-def revenue_by_customer(data: ModelData, lines: dict) -> dict[str, float]:
-    """USD each customer's contracts earn over the horizon (the statements'
+def revenue_by_customer(data: ModelData, lines: dict, quarters: slice = slice(None)) -> dict[str, float]:
+    """USD each customer's contracts earn over the horizon, or its ``quarters`` (the statements'
     ``revenue_contract_<name>_usd`` summed by customer), largest first; a customer whose contracts
-    earn nothing (none taken) is left out."""
+    earn nothing there (none taken) is left out."""
     out: dict[str, float] = {}
     for con in data.contracts:
-        earned = float(lines[f"revenue_contract_{con.name}_usd"].sum())
+        earned = float(lines[f"revenue_contract_{con.name}_usd"][quarters].sum())
         out[con.customer] = out.get(con.customer, 0.0) + earned
     return dict(sorted(((c, usd) for c, usd in out.items() if usd > 0.0), key=lambda item: -item[1]))
 
 
+FIRST_YEAR = slice(0, 4)  # the horizon's first four quarters (fewer in a shorter horizon)
+
+
 def customer_figures(data: ModelData, lines: dict) -> dict:
-    """A plan's ``revenue_by_customer_usd`` (:func:`revenue_by_customer`) and
-    ``largest_customer_revenue_share``: the largest of them over the horizon's revenue (None: no
-    revenue, or no contract earns any)."""
-    by_customer, total = revenue_by_customer(data, lines), float(lines["revenue_usd"].sum())
-    largest = max(by_customer.values()) / total if by_customer and total > 0 else None
-    return {"revenue_by_customer_usd": by_customer, "largest_customer_revenue_share": largest}
+    """A plan's ``revenue_by_customer_usd`` (:func:`revenue_by_customer`), and the largest
+    customer's share of all revenue over the horizon (``largest_customer_revenue_share``) and over
+    its first year (``largest_customer_first_year_share``), where a concentrated book shows before
+    the market's later revenue dilutes it (None: no revenue, or no contract earns any)."""
+    return {
+        "revenue_by_customer_usd": revenue_by_customer(data, lines),
+        "largest_customer_revenue_share": _largest_share(data, lines, slice(None)),
+        "largest_customer_first_year_share": _largest_share(data, lines, FIRST_YEAR),
+    }
+
+
+def _largest_share(data: ModelData, lines: dict, quarters: slice) -> float | None:
+    by_customer = revenue_by_customer(data, lines, quarters)
+    total = float(lines["revenue_usd"][quarters].sum())
+    return max(by_customer.values()) / total if by_customer and total > 0 else None
 
 
 # what customer_words lists, as the terminal and the report name it
-CUSTOMERS_LABEL = "contract revenue by customer, share of all revenue (credit rating)"
+CUSTOMERS_LABEL = ("contract revenue by customer, share of all revenue over the horizon (credit rating, "
+                   "default probability a year in the scenarios)")
 
 
 def customer_words(data: ModelData, fig: dict) -> str:
-    """'hyperscaler-a 21% (AAA), lab-b 13% (B)': each customer's share of the horizon's revenue, with
-    its credit rating where the model gives one (``risk.customer_ratings``), largest first; the
-    model's limit on any one customer's share where it sets one. 'none' without contract revenue."""
+    """'enterprise-b 27% (3.9%/yr), lab-a 19% (3.9%/yr); in the first year (2026Q3..2027Q2) the
+    largest customer's share 33%; limit 67% each over the horizon': each customer's share of the
+    horizon's revenue, largest first, with its credit rating where the model gives one
+    (``risk.customer_ratings``) and its default probability a year where the scenarios default it;
+    the largest share of the first year's revenue; the model's limit (formulation §5.12) where it
+    sets one. 'none' without contract revenue."""
     total = fig["revenue_total_usd"]
     if not fig["revenue_by_customer_usd"] or total <= 0:
         return "none"
-    ratings = data.risk.customer_ratings
-    parts = [f"{name} {_percent_of(usd / total)}" + (f" ({ratings[name]})" if name in ratings else "")
+    parts = [f"{name} {_percent_of(usd / total)}{_credit_words(data, name)}"
              for name, usd in fig["revenue_by_customer_usd"].items()]  # fmt: skip
-    limit = f" (limit {data.max_customer_share:.0%} each)" if data.max_customer_share < 1.0 else ""
-    return ", ".join(parts) + limit
+    first = fig.get("largest_customer_first_year_share")
+    if first is not None and FIRST_YEAR.stop < data.T:
+        q = data.quarter_labels
+        first_year = f"{q[0]}..{q[FIRST_YEAR.stop - 1]}"
+        parts[-1] += f"; in the first year ({first_year}) the largest customer's share {_percent_of(first)}"
+    if data.max_customer_share < 1.0:
+        parts[-1] += f"; limit {data.max_customer_share:.0%} each over the horizon"
+    return ", ".join(parts)
+
+
+def _credit_words(data: ModelData, customer: str) -> str:
+    """' (B, 4.4%/yr)': a customer's rating where the model gives one and its default probability a
+    year (1 - (1 - hazard per quarter)^4) where it is positive; '' where neither."""
+    hazard = float(data.customer_hazard[data.customers.index(customer)])
+    said = [data.risk.customer_ratings.get(customer, "")]
+    if hazard > 0:
+        yearly = 1.0 - (1.0 - hazard) ** 4
+        said.append("<0.1%/yr" if yearly < 0.0005 else f"{yearly:.1%}/yr")
+    said = [w for w in said if w]
+    return f" ({', '.join(said)})" if said else ""
 
 
 def _percent_of(share: float) -> str:

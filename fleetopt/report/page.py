@@ -643,7 +643,8 @@ SCENARIO_ASSUMPTIONS = (
     "A future that defaults runs on to the horizon's end with its cash below zero where it falls there "
     "(no interest on the shortfall; in the NPV it is equity's money, at the discount rate): no limited "
     "liability, no loss to lenders. Its NPV is in the mean, P5 and CVaR5; the mean NPV of the futures "
-    "with no default is given beside them.",
+    "with no default is given beside them, and where it differs the NPV with limited liability (a default "
+    "ending the shareholders' claim), which does not say what lenders would recover.",
 )
 
 
@@ -716,7 +717,7 @@ def _glossary_section(run: _Run) -> str:
     return f'<h2>Definitions</h2><dl class="terms">{rows}</dl>'
 
 
-ONE_SCENARIO_TERMS = ("mean NPV ± SE", "P5 and CVaR5")
+ONE_SCENARIO_TERMS = ("mean NPV ± SE", "P5 and CVaR5", "NPV with limited liability")
 
 
 def _covenant_text(data: ModelData, first: str | None) -> str:
@@ -765,6 +766,14 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
                             "depth of the hole, not what shareholders would lose (docs/evaluation.md). "
                             "Read NPV figures with P(liquidity default) beside them; the mean NPV with no "
                             "default averages only the scenarios that never default (n/a when all do)."),
+        ("NPV with limited liability", "the shareholders' NPV when their claim cannot be worth less than "
+                                       "nothing: in a scenario that defaults, the NPV's flows of the quarters "
+                                       "before the default less the cash held at the end of the last of them "
+                                       "(discounted at the default's quarter), nothing after; in one that does "
+                                       "not, the NPV with the end's equity floored at zero (docs/evaluation.md, "
+                                       "'After a liquidity default'). Never below about minus the opening cash "
+                                       "(discounted a quarter); shown where it differs from the NPV. The "
+                                       "difference is not an estimate of what lenders would lose."),
         ("P(covenant breach)", "share of scenarios in which any covenant is missed (by more than $1) in a "
                                "quarter it is tested in" + (": " + _covenant_text(data, first)
                                                             if data.covenants else "; the model sets none.")),
