@@ -668,7 +668,8 @@ def _assumptions(run: _Run) -> list[str]:
     if on_flows and data.covenant_window == 1:
         items.append("The covenants test each quarter's own EBITDA, annualised (finance.covenants."
                      "ebitda_period: quarter); most facilities test the trailing four quarters, which "
-                     "during a ramp-up is lower (the key figures give each covenant's cushion on them).")
+                     "during a ramp-up is lower (the key figures give each covenant's cushion on them; "
+                     "`--set finance.covenants.ebitda_period=trailing_four_quarters` tests them so).")
     if data.revolver_usd > 0:
         items.append("The revolver the scenarios draw is assumed available, at its stated size and rate, "
                      "in every quarter of the horizon (renewed at any maturity).")
