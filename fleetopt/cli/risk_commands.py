@@ -287,7 +287,9 @@ def _print_best(result, ranking: dict, top: int, data: ModelData) -> None:
         return
     last = f" ({FORECAST_MARK} last)" if last else ""
     title = f"best plans by {ranking['rank_by']} NPV{shown}{last}"
-    console.print(evaluation_table(ranked, title if several else "the plan over the scenarios"))
+    title = title if several else "the plan over the scenarios"
+    npv = f"NPV: equity cash flows at {data.discount_rate_annual:.2%} a year, USD"  # what each table reads
+    console.print(evaluation_table(ranked, f"{title} ({npv})"))
     limited = limited_liability_table(ranked, "with limited liability: the shareholders' NPV")
     if limited is not None:
         console.print(limited)

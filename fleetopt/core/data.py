@@ -202,6 +202,7 @@ class ModelData:
     quarter_labels: list[str]
     hours: float
     discount: np.ndarray  # (T,) factor for cash flows at the end of quarter t
+    discount_rate_annual: float  # the rate of those factors (horizon.discount_rate_annual)
     sku_names: list[str]
     sku_generation: np.ndarray  # (S,) 0 hopper, 1 blackwell, 2 rubin
     sku_release: np.ndarray  # (S,) quarter each SKU first went on sale (negative: before the horizon)
@@ -345,6 +346,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         quarter_labels=m.quarter_labels,
         hours=HOURS_PER_QUARTER,
         discount=(1.0 + m.horizon.discount_rate_annual) ** (-(h.ts + 1) / 4.0),
+        discount_rate_annual=float(m.horizon.discount_rate_annual),
         sku_names=sku_names,
         sku_generation=np.array([s.generation.rank for s in skus]),
         sku_release=np.array([h.t_of(s.available_from) for s in skus], dtype=np.int64),
