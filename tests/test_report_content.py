@@ -862,7 +862,7 @@ def test_the_terminal_shows_the_npv_with_limited_liability_only_where_it_differs
     than nothing: a table repeating the NPV's figures would only crowd the output."""
     from rich.console import Console
 
-    from fleetopt.cli.render import limited_liability_table
+    from fleetopt.cli.render import limited_liability_table, plain_text, sweep_table
 
     metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
     metrics["npv_limited_mean_usd"] = metrics["npv_mean_usd"]
@@ -872,7 +872,15 @@ def test_the_terminal_shows_the_npv_with_limited_liability_only_where_it_differs
     console = Console(width=80, record=True, file=io.StringIO())
     console.print(limited_liability_table(metrics, "t"))
     text = " ".join(console.export_text().split())
-    assert "CVaR5 NPV" in text and "-$2.30B" in text and "a liquidity default ends their claim" in text
+    assert "CVaR5 NPV" in text and "-$2.30B" in text
+    assert "a liquidity default ends the shareholders' claim" in text
+    # and a sweep's candidates: a column of the shareholders' CVaR5 where it differs
+    swept = pd.read_csv(runs["sweep"] / "candidates.csv")
+    swept["npv_limited_mean_usd"] = swept["npv_mean_usd"]
+    swept["npv_limited_cvar5_usd"] = swept["npv_cvar5_usd"]
+    assert "limited" not in plain_text([sweep_table(swept, "t")], width=250)
+    swept["npv_limited_cvar5_usd"] = -2.3e9
+    assert "CVaR5, limited" in plain_text([sweep_table(swept, "t")], width=250)
 
 
 # ---------------------------------------------------------------- an evaluation's plans

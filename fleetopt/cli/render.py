@@ -473,8 +473,8 @@ def limited_liability_table(metrics, title: str) -> Table | None:
     return unbroken(table)
 
 
-LIMITED_MEANS = ("a liquidity default ends their claim, and a company worth less than nothing at the end "
-                 "is worth nothing to them (docs/evaluation.md)")
+LIMITED_MEANS = ("a liquidity default ends the shareholders' claim, and a company worth less than nothing "
+                 "at the end is worth nothing to them (docs/evaluation.md)")
 
 
 # what the evaluation tables' short headings mean (metrics.csv has each figure unrounded)
@@ -762,8 +762,13 @@ class progress_bar:
 
 
 def sweep_table(metrics, title: str) -> Table:
+    """A sweep's candidates: marks, forecast NPV, mean and CVaR5 NPV (and the shareholders' CVaR5 with
+    limited liability where it differs), P(breach), P(default)."""
+    limited = limited_liability_differs(metrics)
     table = Table(title=title)
-    for name in ("", "plan", "NPV forecast", "NPV mean", "NPV CVaR5", "P(breach)", "P(default)"):
+    names = ("", "plan", "NPV forecast", "NPV mean", "NPV CVaR5", *(("CVaR5, limited",) if limited else ()),
+             "P(breach)", "P(default)")  # fmt: skip
+    for name in names:
         table.add_column(name, justify="left" if name in ("", "plan") else "right")
     for _, r in metrics.iterrows():
         mark = (
@@ -779,9 +784,12 @@ def sweep_table(metrics, title: str) -> Table:
             format_usd(r["forecast_npv_usd"]),
             format_usd(r["npv_mean_usd"]),
             format_usd(r["npv_cvar5_usd"]),
+            *((format_usd(r["npv_limited_cvar5_usd"]),) if limited else ()),
             f"{r['breach_probability']:.1%}",
             f"{r['default_probability']:.1%}",
         )
+    if limited:
+        table.caption = f"CVaR5, limited: {LIMITED_MEANS}"
     table.columns[0].min_width = 4  # the four marks, before the plan that gives way
     return unbroken(table, text_columns=2)
 

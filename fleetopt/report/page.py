@@ -65,6 +65,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
     FORECAST_OK,
+    LIMITED_LIABILITY,
     RANK_WORDS,
     REACTION_LABELS,
     REACTION_USD_LABELS,
@@ -1310,6 +1311,8 @@ CANDIDATE_HEADERS = {
     "npv_mean_se_usd": "SE of mean NPV (USD)",
     "npv_mean_no_default_usd": "mean NPV, no default (USD)",
     "npv_p5_usd": "P5 NPV (USD)",
+    # the shareholders' tail (docs/evaluation.md), where it differs from the NPV's (_candidates_section)
+    "npv_limited_cvar5_usd": "CVaR5 NPV, limited liability (USD)",
     "loss_probability": "P(NPV < 0)",
     "expected_min_cash_usd": "mean lowest cash (USD)",
     "mean_utilisation": "utilisation",
@@ -1335,6 +1338,8 @@ def _candidates_section(run: _Run) -> str:
             1, "forecast_mark", [("" if ok else FORECAST_MARK) for ok in metrics[FORECAST_OK].astype(bool)]
         )
     cols = [c for c in CANDIDATE_HEADERS if c in metrics.columns]
+    if not limited_liability_differs(run.metrics):  # the NPV's CVaR5 again
+        cols = [c for c in cols if c not in LIMITED_LIABILITY]
     classes, headers = None, CANDIDATE_HEADERS
     seed, n = _scenario_source(run)
     if run.kind == "sweep":
