@@ -157,6 +157,23 @@ def test_revenue_by_customer_and_the_largest_share_by_hand():
     assert fig["largest_customer_revenue_share"] == pytest.approx(788_400.0 / 2_409_000.0, rel=1e-12)
     assert fig["largest_customer_first_year_share"] == pytest.approx(788_400.0 / 1_533_000.0, rel=1e-12)
     assert customer_words(data, fig) == (
-        "big 33% (AA, 0.1%/yr), small 16%; in the first year (2026Q1..2026Q4) the largest customer's share "
-        "51%; limit 60% each over the horizon"
+        "big 33% (AA, 0.1%/yr), small 16%; in the first year (2026Q1..2026Q4) big 51%; limit 60% each "
+        "over the horizon"
+    )
+
+
+def test_the_first_year_names_its_own_largest_customer():
+    """tiny's optimum: enterprise-b earns most over the horizon (27 %), lab-a in the first year (its
+    contract runs then: 33 % of that year's revenue, enterprise-b 16 %); the words name lab-a there,
+    and say both customers are unrated, at the model's default hazard (1 % a quarter: 3.9 % a year)."""
+    from fleetopt import api
+    from fleetopt.core.results import customer_words
+
+    result = api.solve("tiny")
+    fig = result.headline()
+    assert next(iter(fig["revenue_by_customer_usd"])) == "enterprise-b"
+    assert fig["largest_customer_first_year"] == "lab-a"
+    assert customer_words(result.data, fig) == (
+        "enterprise-b 27% (unrated, 3.9%/yr), lab-a 19% (unrated, 3.9%/yr); in the first year "
+        "(2026Q3..2027Q2) lab-a 33%; limit 67% each over the horizon"
     )

@@ -58,7 +58,7 @@ def test_evaluate_a_solve_run_folder(solve_run, here):
     assert stdout.startswith("1 plan x 50 scenarios on "), stdout  # the progress bar left a blank line first
     assert "the plan over the scenarios" in stdout and "best plans" not in stdout  # one plan: no ranking
     # which NPV: tiny's discount rate, 15 % a year (a credit analyst read a bare "NPV")
-    assert "(NPV: equity cash flows at 15.00% a year, USD)" in " ".join(stdout.split())
+    assert "(NPV: equity cash flows at 15% a year, USD)" in " ".join(stdout.split())
     written = {p.name for p in (here / "B").iterdir()}
     assert written == {"metrics.csv", "summary.json", "model.yaml", "job.json"}
     metrics = pd.read_csv(here / "B" / "metrics.csv")
@@ -399,7 +399,7 @@ def test_a_deterministic_evaluation_puts_a_plan_that_breaks_its_limits_last_and_
     metrics = pd.read_csv(here / "D" / "metrics.csv")
     assert not metrics[FORECAST_OK].all() and metrics[FORECAST_OK].any()
     said = " ".join(stdout.split())
-    assert "plans on the forecast (deterministic evaluation; breaches and defaults last)" in said
+    assert "plans on the forecast (deterministic evaluation; breaches and defaults last; NPV: equity cash" in said
     rows = [label for label in metrics["plan"] if f"│ {label} " in stdout]
     order = sorted(rows, key=lambda label: stdout.index(f"│ {label} "))
     kept = set(metrics[metrics[FORECAST_OK]]["plan"])

@@ -764,7 +764,7 @@ class progress_bar:
 def sweep_table(metrics, title: str) -> Table:
     """A sweep's candidates: marks, forecast NPV, mean and CVaR5 NPV (and the shareholders' CVaR5 with
     limited liability where it differs), P(breach), P(default)."""
-    limited = limited_liability_differs(metrics)
+    limited = limited_liability_differs(metrics, ("npv_limited_cvar5_usd",))
     table = Table(title=title)
     names = ("", "plan", "NPV forecast", "NPV mean", "NPV CVaR5", *(("CVaR5, limited",) if limited else ()),
              "P(breach)", "P(default)")  # fmt: skip

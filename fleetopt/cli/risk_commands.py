@@ -267,6 +267,11 @@ def run_speed(result) -> str:
     return f"{line}: {result.pair_quarters_per_second:,.3g} plan-scenario-quarters/s"
 
 
+def npv_words(data: ModelData) -> str:
+    """'NPV: equity cash flows at 15% a year, USD': which NPV every table of an evaluation reads."""
+    return f"NPV: equity cash flows at {data.discount_rate_annual * 100:g}% a year, USD"
+
+
 def _print_best(result, ranking: dict, top: int, data: ModelData) -> None:
     """The best ``top`` plans by ``ranking`` (``shown_plans``'): figures, reactions, breaches."""
     ranked, met = shown_plans(result.metrics, ranking)  # none met the limit: every plan, as the report
@@ -282,14 +287,13 @@ def _print_best(result, ranking: dict, top: int, data: ModelData) -> None:
     ranked = ranked.head(top)
     if result.seed is None:  # deterministic: one scenario, the forecast
         first = "; breaches and defaults last" if last else ""
-        title = f"plans on the forecast (deterministic evaluation{first})"
+        title = f"plans on the forecast (deterministic evaluation{first}; {npv_words(data)})"
         console.print(forecast_table(ranked, title, data.quarter_labels))
         return
     last = f" ({FORECAST_MARK} last)" if last else ""
     title = f"best plans by {ranking['rank_by']} NPV{shown}{last}"
     title = title if several else "the plan over the scenarios"
-    npv = f"NPV: equity cash flows at {data.discount_rate_annual:.2%} a year, USD"  # what each table reads
-    console.print(evaluation_table(ranked, f"{title} ({npv})"))
+    console.print(evaluation_table(ranked, f"{title} ({npv_words(data)})"))
     limited = limited_liability_table(ranked, "with limited liability: the shareholders' NPV")
     if limited is not None:
         console.print(limited)

@@ -233,21 +233,29 @@ FIRST_YEAR = slice(0, 4)  # the horizon's first four quarters (fewer in a shorte
 
 
 def customer_figures(data: ModelData, lines: dict) -> dict:
-    """A plan's ``revenue_by_customer_usd`` (:func:`revenue_by_customer`), and the largest
-    customer's share of all revenue over the horizon (``largest_customer_revenue_share``) and over
-    its first year (``largest_customer_first_year_share``), where a concentrated book shows before
-    the market's later revenue dilutes it (None: no revenue, or no contract earns any)."""
+    """A plan's ``revenue_by_customer_usd`` (:func:`revenue_by_customer`), the largest customer's
+    share of all revenue over the horizon (``largest_customer_revenue_share``), and the customer
+    largest in the horizon's first year with its share of that year's revenue
+    (``largest_customer_first_year``, ``largest_customer_first_year_share``), where a concentrated
+    book shows before contracts run off or market revenue dilutes it (None: no contract revenue
+    there)."""
+    first_name, first_share = _largest(data, lines, FIRST_YEAR)
     return {
         "revenue_by_customer_usd": revenue_by_customer(data, lines),
-        "largest_customer_revenue_share": _largest_share(data, lines, slice(None)),
-        "largest_customer_first_year_share": _largest_share(data, lines, FIRST_YEAR),
+        "largest_customer_revenue_share": _largest(data, lines, slice(None))[1],
+        "largest_customer_first_year": first_name,
+        "largest_customer_first_year_share": first_share,
     }
 
 
-def _largest_share(data: ModelData, lines: dict, quarters: slice) -> float | None:
+def _largest(data: ModelData, lines: dict, quarters: slice) -> tuple[str | None, float | None]:
+    """The customer whose contracts earn most in ``quarters``, and its share of all their revenue."""
     by_customer = revenue_by_customer(data, lines, quarters)
     total = float(lines["revenue_usd"][quarters].sum())
-    return max(by_customer.values()) / total if by_customer and total > 0 else None
+    if not by_customer or total <= 0:
+        return None, None
+    name = next(iter(by_customer))  # largest first
+    return name, by_customer[name] / total
 
 
 # what customer_words lists, as the terminal and the report name it
@@ -256,36 +264,40 @@ CUSTOMERS_LABEL = ("contract revenue by customer, share of all revenue over the 
 
 
 def customer_words(data: ModelData, fig: dict) -> str:
-    """'enterprise-b 27% (3.9%/yr), lab-a 19% (3.9%/yr); in the first year (2026Q3..2027Q2) the
-    largest customer's share 33%; limit 67% each over the horizon': each customer's share of the
-    horizon's revenue, largest first, with its credit rating where the model gives one
-    (``risk.customer_ratings``) and its default probability a year where the scenarios default it;
-    the largest share of the first year's revenue; the model's limit (formulation §5.12) where it
-    sets one. 'none' without contract revenue."""
+    """'enterprise-b 27% (unrated, 3.9%/yr), lab-a 19% (unrated, 3.9%/yr); in the first year
+    (2026Q3..2027Q2) lab-a 33%; limit 67% each over the horizon': each customer's share of the
+    horizon's revenue, largest first, with its credit rating (``risk.customer_ratings``; "unrated"
+    where the model's default hazard applies to it) and its default probability a year where the
+    scenarios default it; the customer largest in the first year and its share of that year's
+    revenue; the model's limit (formulation §5.12) where it sets one. 'none' without contract
+    revenue."""
     total = fig["revenue_total_usd"]
     if not fig["revenue_by_customer_usd"] or total <= 0:
         return "none"
     parts = [f"{name} {_percent_of(usd / total)}{_credit_words(data, name)}"
              for name, usd in fig["revenue_by_customer_usd"].items()]  # fmt: skip
-    first = fig.get("largest_customer_first_year_share")
+    first, share = fig.get("largest_customer_first_year"), fig.get("largest_customer_first_year_share")
     if first is not None and FIRST_YEAR.stop < data.T:
         q = data.quarter_labels
-        first_year = f"{q[0]}..{q[FIRST_YEAR.stop - 1]}"
-        parts[-1] += f"; in the first year ({first_year}) the largest customer's share {_percent_of(first)}"
+        parts[-1] += f"; in the first year ({q[0]}..{q[FIRST_YEAR.stop - 1]}) {first} {_percent_of(share)}"
     if data.max_customer_share < 1.0:
         parts[-1] += f"; limit {data.max_customer_share:.0%} each over the horizon"
     return ", ".join(parts)
 
 
 def _credit_words(data: ModelData, customer: str) -> str:
-    """' (B, 4.4%/yr)': a customer's rating where the model gives one and its default probability a
-    year (1 - (1 - hazard per quarter)^4) where it is positive; '' where neither."""
-    hazard = float(data.customer_hazard[data.customers.index(customer)])
-    said = [data.risk.customer_ratings.get(customer, "")]
+    """' (B, 4.4%/yr)': a customer's rating where the model gives one ("unrated" where its hazard is
+    the model's default one) and its default probability a year (1 - (1 - hazard per quarter)^4)
+    where it is positive; '' where it is 0 and the customer has no rating."""
+    hazard = dict(zip(data.customers, data.customer_hazard, strict=True)).get(customer, 0.0)
+    risk = data.risk
+    rating = risk.customer_ratings.get(customer)
+    if rating is None and hazard > 0 and customer not in risk.customer_hazard_overrides:
+        rating = "unrated"
+    said = [rating] if rating else []
     if hazard > 0:
-        yearly = 1.0 - (1.0 - hazard) ** 4
+        yearly = 1.0 - (1.0 - float(hazard)) ** 4
         said.append("<0.1%/yr" if yearly < 0.0005 else f"{yearly:.1%}/yr")
-    said = [w for w in said if w]
     return f" ({', '.join(said)})" if said else ""
 
 

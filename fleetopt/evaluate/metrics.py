@@ -278,16 +278,19 @@ def limited_liability(results: dict, k: int, xp: Any = np) -> dict:
     }
 
 
-def limited_liability_differs(metrics: pd.DataFrame) -> bool:
-    """Whether some plan's NPV with limited liability differs from its NPV (in mean or CVaR5: a
-    default, or a company worth less than nothing at the end, in some scenario). Where none does,
-    its figures repeat the NPV's and the tables leave them out; evaluations before it have none."""
-    if not set(LIMITED_LIABILITY) <= set(metrics.columns):
+# each figure with limited liability and the NPV's figure it may repeat
+LIMITED_TWIN = {"npv_limited_mean_usd": "npv_mean_usd", "npv_limited_cvar5_usd": "npv_cvar5_usd"}
+
+
+def limited_liability_differs(metrics: pd.DataFrame, figures: tuple[str, ...] = LIMITED_LIABILITY) -> bool:
+    """Whether some plan's NPV with limited liability differs from its NPV in any of ``figures``
+    (a default, or a company worth less than nothing at the end, in some scenario; a table showing
+    the CVaR5 only asks of it). Where none does, they repeat the NPV's and the tables leave them
+    out; evaluations before it have none."""
+    if not set(figures) <= set(metrics.columns):
         return False
-    differs = (metrics["npv_limited_mean_usd"] != metrics["npv_mean_usd"]) | (
-        metrics["npv_limited_cvar5_usd"] != metrics["npv_cvar5_usd"]
-    )
-    return bool((differs & metrics["npv_limited_mean_usd"].notna()).any())
+    differs = [(metrics[f] != metrics[LIMITED_TWIN[f]]) & metrics[f].notna() for f in figures]
+    return bool(np.logical_or.reduce(differs).any())
 
 
 def demand_metrics(served: Any, demand: Any, P: int, xp: Any = np) -> dict:

@@ -642,10 +642,10 @@ SCENARIO_ASSUMPTIONS = (
     "resale value less policy.distress_sale_discount: P(liquidity default) is a lower bound; with "
     "policy.distress_sales false it is an upper one.",
     "A future that defaults runs on to the horizon's end with its cash below zero where it falls there "
-    "(no interest on the shortfall; in the NPV it is equity's money, at the discount rate): no limited "
-    "liability, no loss to lenders. Its NPV is in the mean, P5 and CVaR5; the mean NPV of the futures "
-    "with no default is given beside them, and where it differs the NPV with limited liability (a default "
-    "ending the shareholders' claim), which does not say what lenders would recover.",
+    "(no interest on the shortfall; in the NPV it is equity's money, at the discount rate): the NPV itself "
+    "assumes no limited liability and no loss to lenders. Its NPV is in the mean, P5 and CVaR5; the mean "
+    "NPV of the futures with no default is given beside them, and where it differs the NPV with limited "
+    "liability (a default ending the shareholders' claim), which does not say what lenders would recover.",
 )
 
 
@@ -774,8 +774,7 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
                                        "(discounted at the default's quarter), nothing after; in one that does "
                                        "not, the NPV with the end's equity floored at zero (docs/evaluation.md, "
                                        "'After a liquidity default'). Never below about minus the opening cash "
-                                       "(discounted a quarter); shown where it differs from the NPV. The "
-                                       "difference is not an estimate of what lenders would lose."),
+                                       "(discounted a quarter); shown where it differs from the NPV."),
         ("P(covenant breach)", "share of scenarios in which any covenant is missed (by more than $1) in a "
                                "quarter it is tested in" + (": " + _covenant_text(data, first)
                                                             if data.covenants else "; the model sets none.")),
@@ -1322,7 +1321,7 @@ CANDIDATE_HEADERS = {
 }
 CANDIDATE_MONEY = {c for c in CANDIDATE_HEADERS if c.endswith("_usd")}
 ONE_SCENARIO_HIDDEN = {"npv_mean_se_usd", "npv_mean_no_default_usd", "npv_p5_usd", "npv_cvar5_usd",
-                       "npv_median_usd"}  # fmt: skip
+                       "npv_median_usd", "npv_limited_cvar5_usd"}  # fmt: skip
 ONE_SCENARIO_HEADERS = {"npv_mean_usd": "NPV on the forecast (USD)", "expected_min_cash_usd": "lowest cash (USD)",
                         "deferred_capex_mean_usd": "GPU capex deferred (USD)"}  # fmt: skip
 CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", "_share", "_utilisation"))}
@@ -1338,7 +1337,7 @@ def _candidates_section(run: _Run) -> str:
             1, "forecast_mark", [("" if ok else FORECAST_MARK) for ok in metrics[FORECAST_OK].astype(bool)]
         )
     cols = [c for c in CANDIDATE_HEADERS if c in metrics.columns]
-    if not limited_liability_differs(run.metrics):  # the NPV's CVaR5 again
+    if not limited_liability_differs(run.metrics, ("npv_limited_cvar5_usd",)):  # the NPV's CVaR5 again
         cols = [c for c in cols if c not in LIMITED_LIABILITY]
     classes, headers = None, CANDIDATE_HEADERS
     seed, n = _scenario_source(run)
