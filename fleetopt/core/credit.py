@@ -36,3 +36,9 @@ SEVEN_YEAR_DEFAULT_RATE = {  # the basis of each row is in the module docstring
 def hazard_per_quarter(rating: str) -> float:
     """Constant quarterly default hazard of a customer with ``rating``."""
     return 1.0 - (1.0 - SEVEN_YEAR_DEFAULT_RATE[rating]) ** (1.0 / QUARTERS_IN_SEVEN_YEARS)
+
+
+def default_probability(hazard: float, quarters: int) -> float:
+    """The probability of a default within ``quarters`` at a constant quarterly ``hazard``: the
+    inverse of :func:`hazard_per_quarter`'s conversion."""
+    return 1.0 - (1.0 - hazard) ** quarters

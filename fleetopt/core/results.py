@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt.core.covenants import CATALOGUE, TOLERANCE_USD, CovenantTest, statement_quantities
+from fleetopt.core.credit import default_probability
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, taxes
 from fleetopt.core.plan import Plan
@@ -239,22 +240,23 @@ def customer_figures(data: ModelData, lines: dict) -> dict:
     (``largest_customer_first_year``, ``largest_customer_first_year_share``), where a concentrated
     book shows before contracts run off or market revenue dilutes it (None: no contract revenue
     there)."""
-    first_name, first_share = _largest(data, lines, FIRST_YEAR)
+    by_customer = revenue_by_customer(data, lines)
+    first_name, first_share = _largest(revenue_by_customer(data, lines, FIRST_YEAR), lines, FIRST_YEAR)
     return {
-        "revenue_by_customer_usd": revenue_by_customer(data, lines),
-        "largest_customer_revenue_share": _largest(data, lines, slice(None))[1],
+        "revenue_by_customer_usd": by_customer,
+        "largest_customer_revenue_share": _largest(by_customer, lines, slice(None))[1],
         "largest_customer_first_year": first_name,
         "largest_customer_first_year_share": first_share,
     }
 
 
-def _largest(data: ModelData, lines: dict, quarters: slice) -> tuple[str | None, float | None]:
-    """The customer whose contracts earn most in ``quarters``, and its share of all their revenue."""
-    by_customer = revenue_by_customer(data, lines, quarters)
+def _largest(by_customer: dict[str, float], lines: dict, quarters: slice) -> tuple[str | None, float | None]:
+    """The customer first in ``by_customer`` (:func:`revenue_by_customer` over ``quarters``: the
+    largest), and its share of all the revenue of those quarters."""
     total = float(lines["revenue_usd"][quarters].sum())
     if not by_customer or total <= 0:
         return None, None
-    name = next(iter(by_customer))  # largest first
+    name = next(iter(by_customer))
     return name, by_customer[name] / total
 
 
@@ -296,7 +298,7 @@ def _credit_words(data: ModelData, customer: str) -> str:
         rating = "unrated"
     said = [rating] if rating else []
     if hazard > 0:
-        yearly = 1.0 - (1.0 - float(hazard)) ** 4
+        yearly = default_probability(float(hazard), 4)
         said.append("<0.1%/yr" if yearly < 0.0005 else f"{yearly:.1%}/yr")
     return f" ({', '.join(said)})" if said else ""
 
