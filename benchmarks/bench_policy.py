@@ -6,8 +6,10 @@ alone, and with the whole policy (docs/evaluation.md, "Policy"; figures in bench
 Plans: the forecast optimum (solved here) and, with ``--sweep``, the recommended plan of a
 `fleetopt sweep` run folder (with the cash buffer the sweep chose for it). Each rule alone is
 compared with the open loop; the rules interact, so their changes need not add up to the whole
-policy's. The last two columns: the NPV with limited liability (docs/evaluation.md, "After a
-liquidity default"): a default ends the shareholders' claim.
+policy's. The last four columns: the NPV with limited liability (docs/evaluation.md, "After a
+liquidity default"): a default ends the shareholders' claim; and the lenders' side ("The debt at a
+default"): the share of the debt owed at defaults that selling the GPUs and the cash would repay,
+and the debt left uncovered, averaged over all scenarios.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ RULES = (
     "distress_sales", "cut_prepayments",
 )  # fmt: skip
 FIGURES = ("npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability",
-           "npv_limited_mean_usd", "npv_limited_cvar5_usd")
+           "npv_limited_mean_usd", "npv_limited_cvar5_usd", "debt_covered_at_default", "uncovered_debt_mean_usd")
 
 
 def policies() -> dict[str, Policy]:
@@ -64,8 +66,9 @@ def main() -> None:
             rows.append((label, name, {k: float(result.metrics[k][p]) for k in FIGURES}))
     print(f"default model, {args.scenarios:,} scenarios, seed {args.seed}; changes against the open loop")
     print("| plan | evaluation | mean NPV | CVaR5 | P(breach) | P(default) | change in mean NPV | change in CVaR5 "
-          "| change in P(default) | mean NPV, limited liability | CVaR5, limited liability |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| change in P(default) | mean NPV, limited liability | CVaR5, limited liability "
+          "| debt at default covered | debt uncovered, mean |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, name, m in rows:
         base = next(r[2] for r in rows if r[0] == label and r[1] == "open loop")
         change = "| | |" if name == "open loop" else (
@@ -76,7 +79,8 @@ def main() -> None:
         print(
             f"| {label} | {name} | {format_usd(m['npv_mean_usd'])} | {format_usd(m['npv_cvar5_usd'])} | "
             f"{m['breach_probability']:.1%} | {m['default_probability']:.1%} {change} | "
-            f"{format_usd(m['npv_limited_mean_usd'])} | {format_usd(m['npv_limited_cvar5_usd'])} |"
+            f"{format_usd(m['npv_limited_mean_usd'])} | {format_usd(m['npv_limited_cvar5_usd'])} | "
+            f"{m['debt_covered_at_default']:.1%} | {format_usd(m['uncovered_debt_mean_usd'])} |"
         )
 
 

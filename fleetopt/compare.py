@@ -42,6 +42,7 @@ from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import (
+    DEBT_AT_DEFAULT_METRICS,
     LIMITED_LIABILITY,
     cvar_influence,
     first_breach_column,
@@ -117,6 +118,13 @@ FIGURES = [
     ("breach_probability_paired_se", "P(covenant breach) minus the first plan's: standard error", "share"),
     ("default_probability", "P(liquidity default)", "share"),
     ("default_probability_paired_se", "P(liquidity default) minus the first plan's: standard error", "share"),
+    # the lenders' side of a default (docs/evaluation.md, "After a liquidity default")
+    ("debt_at_default_mean_usd", "debt owed at a liquidity default (mean over the scenarios with one)",
+     "USD"),
+    ("debt_covered_at_default", "share of the debt at defaults the GPUs' sale and the cash would repay",
+     "share"),
+    ("uncovered_debt_mean_usd", "debt a default leaves uncovered by the GPUs and cash (mean over scenarios)",
+     "USD"),
     # which covenant breaks first; a comparison keeps the rows of its model's covenants only
     *((first_breach_column(k), f"first breach breaks {k.label}", "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
@@ -157,10 +165,10 @@ BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_cash_held_usd", "npv_mean_usd", "npv_mean_no_default_usd",
                      *LIMITED_LIABILITY, "npv_p5_usd", "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd",
                      "expected_min_cash_usd", "mean_utilisation", "demand_served_share",
-                     "market_demand_served", "lowest_covenant_cushion"), "higher"),
+                     "market_demand_served", "lowest_covenant_cushion", "debt_covered_at_default"), "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
                      "peak_debt_forecast_usd", *COSTS, "shortfall_probability",
-                     "largest_customer_revenue_share",
+                     "largest_customer_revenue_share", "uncovered_debt_mean_usd",
                      *(first_breach_column(k) for k in CATALOGUE)), "lower"),
     **dict.fromkeys((cushion_figure(k) for k in CATALOGUE), "higher"),
 }  # fmt: skip
@@ -751,6 +759,8 @@ def compare_plans(
     left_out = untested if cost_plans else untested | {*LAB_FIGURES, *COSTS, "market_demand_served"}
     if not limited_liability_differs(result.metrics):  # the NPV's figures again
         left_out |= set(LIMITED_LIABILITY)
+    if not (result.metrics["default_probability"] > 0).any():  # no default: no debt at one
+        left_out |= set(DEBT_AT_DEFAULT_METRICS)
     order = [k for k, _, _ in FIGURES if k not in left_out]
     if cost_plans:  # a lab reads what its plans cost and serve before their NPVs
         order = [*COST_FIRST, *(k for k in order if k not in COST_FIRST)]

@@ -152,12 +152,12 @@ def test_revenue_by_customer_and_the_largest_share_by_hand():
     assert list(fig["revenue_by_customer_usd"]) == ["big", "small"]  # largest first
     assert fig["revenue_total_usd"] == pytest.approx(1_533_000.0, rel=1e-12)
     assert fig["largest_customer_revenue_share"] == pytest.approx(788_400.0 / 1_533_000.0, rel=1e-12)
-    assert customer_words(data, fig) == "big 51% (AA, 0.1%/yr), small 26%; limit 60% each over the horizon"
+    assert customer_words(data, fig) == "big 51% (AA, 0.14%/yr), small 26%; limit 60% each over the horizon"
     data, fig = customer_instance(8)
     assert fig["largest_customer_revenue_share"] == pytest.approx(788_400.0 / 2_409_000.0, rel=1e-12)
     assert fig["largest_customer_first_year_share"] == pytest.approx(788_400.0 / 1_533_000.0, rel=1e-12)
     assert customer_words(data, fig) == (
-        "big 33% (AA, 0.1%/yr), small 16%; in the first year (2026Q1..2026Q4) big 51%; limit 60% each "
+        "big 33% (AA, 0.14%/yr), small 16%; in the first year (2026Q1..2026Q4) big 51%; limit 60% each "
         "over the horizon"
     )
 

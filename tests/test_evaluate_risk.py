@@ -35,7 +35,7 @@ from fleetopt.core.economics import plan_statements
 from fleetopt.core.tail import tail_count
 from fleetopt.core.units import format_usd, format_usd_change, format_usd_compact
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
-from fleetopt.evaluate.metrics import METRIC_COLUMNS, plan_metrics
+from fleetopt.evaluate.metrics import DEBT_AT_DEFAULT_METRICS, METRIC_COLUMNS, plan_metrics
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 
 N = 1000
@@ -319,6 +319,26 @@ def test_the_npv_with_limited_liability_by_hand():
     assert m["npv_mean_usd"][0] == pytest.approx(3.4, rel=1e-15)
     assert m["npv_limited_mean_usd"][0] == pytest.approx(7.8, rel=1e-15)
     assert m["npv_cvar5_usd"][0] == -100.0 and m["npv_limited_cvar5_usd"][0] == -10.0
+
+
+def test_the_debt_at_default_and_its_cover_by_hand():
+    """Four scenarios, two defaulting owing $300 and $100, of which $60 and $40 the GPUs and cash
+    would not repay: the debt at default averages $200 over the two, the cover is 1 - 100 / 400 =
+    75 % of it, and $25 is left uncovered on average over all four. A plan that never defaults has
+    no debt at default (NaN) and nothing uncovered; a run before these figures has NaN throughout."""
+    zero = np.zeros(4)
+    m = plan_metrics({
+        "npv": np.zeros((2, 4)),
+        "default": np.array([[True, False, True, False], [False] * 4]),
+        "debt_at_default": np.array([[300.0, 0.0, 100.0, 0.0], zero]),
+        "uncovered_debt": np.array([[60.0, 0.0, 40.0, 0.0], zero]),
+    })  # fmt: skip
+    assert m["debt_at_default_mean_usd"][0] == 200.0 and m["debt_covered_at_default"][0] == 0.75
+    assert m["uncovered_debt_mean_usd"][0] == 25.0
+    assert math.isnan(m["debt_at_default_mean_usd"][1]) and math.isnan(m["debt_covered_at_default"][1])
+    assert m["uncovered_debt_mean_usd"][1] == 0.0
+    before = plan_metrics({"npv": np.zeros((1, 4)), "default": np.array([[True, False, False, False]])})
+    assert all(math.isnan(before[name][0]) for name in DEBT_AT_DEFAULT_METRICS)
 
 
 def test_what_the_reactions_moved_is_a_mean_over_every_scenario():

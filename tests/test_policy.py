@@ -629,6 +629,48 @@ def test_a_prepayment_keeps_the_buffer_and_one_cash_can_pay_is_not_cut(kernel):
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_debt_at_a_default_is_set_against_the_gpus_sale_value_then(kernel):
+    """The open loop of the prepayment above: quarter 0 ends at -232,000, a default, owing
+    1,000,000 - 250,000 - 500,000 = 250,000. The 200 GPUs would fetch 1,500 USD each on the
+    forecast (75 % of $4,000 less the 50 % selling cost); with the scenario's resale values at half
+    the forecast's that quarter, 750 each: 150,000, and no cash. So 100,000 of the debt is not
+    covered (60 % is). Nothing is counted in a scenario that does not default."""
+    data = data_of(prepay_model())
+    scen = deterministic_scenarios(data, 1)
+    scen.factors["resale_factor"][0, 0] = 0.5  # (scenario, quarter)
+    assert data.proceeds[0, 0] == 1500.0
+    shut = run_cash(data, prepay_plan(data, 500_000.0), OPEN_LOOP, scen, kernel)
+    assert shut["default"][0, 0] == 1.0 and shut["cash_usd"][0, 0, 0] == pytest.approx(-232_000.0, rel=1e-12)
+    np.testing.assert_allclose(shut["debt_at_default"][0, 0], 250_000.0, rtol=1e-12)
+    np.testing.assert_allclose(shut["uncovered_debt"][0, 0], 100_000.0, rtol=1e-12)
+    out = run_cash(data, prepay_plan(data, 500_000.0), Policy(), scen, kernel)  # the prepayment cut
+    assert out["default"][0, 0] == 0.0 and out["debt_at_default"][0, 0] == 0.0
+    assert out["uncovered_debt"][0, 0] == 0.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_gpus_sold_before_a_default_are_not_there_to_cover_its_debt(kernel):
+    """The sale that keeps a later contract's GPUs (above), with a 400,000 loan at 0 % repaid over
+    40 quarters: quarter 0 earns nothing and pays a 10,000 instalment, 110,000 below the 100,000
+    minimum; only 30 GPUs may be sold (45,000), so cash ends at 35,000: a default owing 390,000.
+    The 170 GPUs left would fetch 1,500 each, 255,000, and the cash 35,000: 100,000 is not
+    covered. Counting the 30 sold GPUs again would cover 45,000 more."""
+    d = order_model(sale_block_gpus=10)
+    d["finance"].update(opening_cash_usd=0.0, min_cash_usd=100_000.0)
+    d["finance"]["facilities"] = {
+        "loan": {"size_usd": 4.0e5, "opening_balance_usd": 4.0e5, "fixed_rate_annual": 0.0,
+                 "amortization_quarters": 40, "draw_from": "2026Q1", "draw_until": "2026Q1"}
+    }  # fmt: skip
+    data = data_of(with_later_contract(d, 170))
+    plan = serving_later_contract(installed_only(data), 170)
+    out = run_cash(data, plan, Policy(sale_block_gpus=10), price_drop(data, [0]), kernel)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 0], 35_000.0, rtol=1e-12)
+    assert out["sold"][0, 0] == 1.0 and out["default"][0, 0] == 1.0
+    np.testing.assert_allclose(out["debt_at_default"][0, 0], 390_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["uncovered_debt"][0, 0], 100_000.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_company_worth_less_than_nothing_at_the_end_is_worth_nothing_with_limited_liability(kernel):
     """The loan amortising over 8 quarters (125,000 a quarter), no prepayment, the market paying
     nothing in quarters 1 and 2. Cash: 100,000 + 438,000 - 20,000 - 125,000 = 393,000; then

@@ -732,7 +732,8 @@ def test_the_borrowing_base_is_defined_shown_and_charted(runs):
     text = text_of(runs["evaluate"])
     assert ("borrowing base: GPU-secured debt / max LTV <= GPU resale value, tested in every quarter "
             "(facilities' max_ltv)") in text  # fmt: skip
-    assert "highest 100% of the GPUs' resale value needed (limit 100%)" in text
+    assert ("the GPU-secured balances, each divided by its facility's max LTV, need at most 100% of the "
+            "whole fleet's resale value (limit 100%)") in text  # fmt: skip
     assert "borrowing base covenant on the forecast, every quarter" in text
     assert "Borrowing base on the forecast" in text
     assert "collateral needed (GPU-secured debt / max LTV)" in text and "GPU resale value" in text

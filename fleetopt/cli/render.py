@@ -52,6 +52,7 @@ from fleetopt.core.units import (
     format_usd_per_hour,
 )
 from fleetopt.evaluate.metrics import (
+    DEBT_AT_DEFAULT_METRICS,
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
     FORECAST_OK,
@@ -471,6 +472,30 @@ def limited_liability_table(metrics, title: str) -> Table | None:
         limited = (format_usd(row[column]) for column in LIMITED_LIABILITY)
         table.add_row(Text(str(row["plan"])), _pct(row["default_probability"]), *limited)
     return unbroken(table)
+
+
+def debt_at_default_table(metrics, title: str) -> Table | None:
+    """The debt owed at a liquidity default and how much of it the GPUs' sale and the cash cover, for
+    the given plans; None where no plan defaults (or the evaluation has no such figures)."""
+    if not (DEBT_AT_DEFAULT_METRICS[0] in metrics and metrics[DEBT_AT_DEFAULT_METRICS[0]].notna().any()):
+        return None
+    table = Table(title=title, caption=DEBT_AT_DEFAULT_MEANS)
+    for name in ("plan", "P(default)", "debt at default", "covered by GPUs and cash", "uncovered, mean"):
+        table.add_column(name, justify="left" if name == "plan" else "right")
+    for _, row in metrics.iterrows():
+        debt, covered, uncovered = (row[column] for column in DEBT_AT_DEFAULT_METRICS)
+        table.add_row(Text(str(row["plan"])), _pct(row["default_probability"]), format_usd(debt),
+                      _pct(covered), format_usd(uncovered))  # fmt: skip
+    return unbroken(table)
+
+
+DEBT_AT_DEFAULT_MEANS = (
+    "debt at default: mean over the scenarios that default of the debt owed at the end of the default's "
+    "quarter; covered: the share of it that selling the GPUs still held, at the scenario's resale value "
+    "less selling costs, and the cash left would repay; uncovered, mean: the rest, averaged over all "
+    "scenarios (0 where none defaults), to be recovered from contracts and sites or lost; USD of the "
+    "default's quarter, undiscounted (docs/evaluation.md)"
+)
 
 
 LIMITED_MEANS = ("a liquidity default ends the shareholders' claim, and a company worth less than nothing "

@@ -56,6 +56,7 @@ from fleetopt.cli.common import (
 )
 from fleetopt.cli.memory import MaxMemoryOption, budget_within_memory, memory_budget, warn_if_tiny_blocks
 from fleetopt.cli.render import (
+    debt_at_default_table,
     demand_served_table,
     evaluation_table,
     first_breach_table,
@@ -295,8 +296,10 @@ def _print_best(result, ranking: dict, top: int, data: ModelData) -> None:
     title = title if several else "the plan over the scenarios"
     console.print(evaluation_table(ranked, f"{title} ({npv_words(data)})"))
     limited = limited_liability_table(ranked, "with limited liability: the shareholders' NPV")
-    if limited is not None:
-        console.print(limited)
+    lenders = debt_at_default_table(ranked, "the lenders at a liquidity default (USD of its quarter)")
+    for table in (limited, lenders):
+        if table is not None:
+            console.print(table)
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; means in USD)"))
     tested = tested_kinds(data.covenants)
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)", tested)

@@ -299,8 +299,16 @@ def _credit_words(data: ModelData, customer: str) -> str:
     said = [rating] if rating else []
     if hazard > 0:
         yearly = default_probability(float(hazard), 4)
-        said.append("<0.1%/yr" if yearly < 0.0005 else f"{yearly:.1%}/yr")
+        said.append(_yearly_words(yearly))
     return f" ({', '.join(said)})" if said else ""
+
+
+def _yearly_words(yearly: float) -> str:
+    """A default probability a year to two significant figures under 1 % (AAA's 0.07% and AA's 0.14%
+    are not both '0.1%'), one decimal above it."""
+    if yearly < 0.00005:
+        return "<0.01%/yr"
+    return f"{yearly:.2%}/yr" if yearly < 0.01 else f"{yearly:.1%}/yr"
 
 
 def _percent_of(share: float) -> str:

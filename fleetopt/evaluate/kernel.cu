@@ -765,6 +765,25 @@ FO_DEVICE double fo_term_debt(const double* q, const fo_state* st)
     return FO_Q(FO_Q_TERM_DEBT) + kept;
 }
 
+// at the pair's first liquidity default, the end of quarter t (simulate._debt_at_default): the debt
+// owed, and what of it the GPUs held (less those sold, cancelled or deferred), sold at the scenario's resale value less
+// selling costs and the distress discount, and the cash where positive, would not repay
+FO_DEVICE void fo_debt_at_default(FO_PARAMS, long long p, long long s, int t, const double* q, double cash,
+                          double revolver, const fo_state* st)
+{
+    const double debt = (fo_term_debt(q, st) - st->draws_due * FO_Q(FO_Q_LTV_DRAWS)) + revolver;
+    double fleet = 0.0;
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) {
+        const double value = FO_Q(FO_Q_GEN_SALE_VALUE + g);
+        const double gone = st->missing[g] + st->due_gpus[g];  // sold, cancelled, or deferred to t + 1
+        fleet = fleet + (value - fo_min(gone * FO_Q(FO_Q_GEN_HELD_INV + g), 1.0) * value);
+    }
+    const double recovered = fleet * (FO_SCEN(resale_factor, t, s) * sale_share) + fo_max(cash, 0.0);
+    out_debt_at_default[p * S + s] = debt;
+    out_uncovered_debt[p * S + s] = fo_max(debt - recovered, 0.0);
+}
+
 // cut the quarter's planned prepayments (every facility's by the same share) to keep cash at the
 // minimum plus the plan's buffer plus the revolver drawn (at the start of the quarter); returns the cash
 FO_DEVICE double fo_cut_prepayment(FO_PARAMS, long long p, int t, const double* q, double cash, double revolver,
@@ -977,10 +996,13 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     st->revolver = revolver;
     st->cash = cash;
 
-    // the first default ends the shareholders' claim: the cash the company held is lost to them (npv_limited).
-    // "Not yet" as the negation of fo_finish's test, so that the slot is written on every path, NaN cash too
-    if (cash < default_below && !(st->min_cash < default_below))
+    // the first default ends the shareholders' claim: the cash the company held is lost to them (npv_limited);
+    // the lenders' side of it (fo_debt_at_default). "Not yet" as the negation of fo_finish's test, so that the
+    // slots are written on every path, NaN cash too
+    if (cash < default_below && !(st->min_cash < default_below)) {
         out_npv_limited[p * S + s] = st->npv - FO_LOAD(discount + t) * st->prev_cash;
+        fo_debt_at_default(FO_ARGS, p, s, t, q, cash, revolver, st);
+    }
     st->npv = st->npv + FO_LOAD(discount + t) * (cash - st->prev_cash);
     st->prev_cash = cash;
     st->min_cash = fo_min(st->min_cash, cash);
@@ -1067,8 +1089,10 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     const double end = terminal - owed;
     out_npv[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * end;
     // else written in the default's quarter; limited liability at the end: worth nothing, not less
-    if (!(st->min_cash < default_below))
+    if (!(st->min_cash < default_below)) {
         out_npv_limited[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * fo_max(end, -st->cash);
+        out_debt_at_default[idx] = out_uncovered_debt[idx] = 0.0;
+    }
     out_min_cash[idx] = st->min_cash;
     out_breach[idx] = st->breach != 0;
     out_first_breach[idx] = st->breach;

@@ -34,6 +34,15 @@ METRIC_COLUMNS = {
     "npv_limited_cvar5_usd": "mean NPV with limited liability of the worst 5 % of scenarios, USD",
     "breach_probability": "share of scenarios with any covenant breach",
     "default_probability": "share of scenarios with a liquidity default",
+    # the lenders' side of a default (docs/evaluation.md, "After a liquidity default"): what the company
+    # owes then, and how much of it selling its GPUs (as a distress sale would) and its cash would repay
+    "debt_at_default_mean_usd": "mean over the scenarios with a liquidity default of the debt owed at the "
+    "end of the default's quarter (term loans and the revolver), USD (NaN: none defaults)",
+    "debt_covered_at_default": "share of the debt owed at liquidity defaults (summed over the scenarios with "
+    "one) that selling the GPUs held at the scenario's resale value, less selling costs and the distress "
+    "discount, and the cash left would repay (NaN: none defaults owing debt)",
+    "uncovered_debt_mean_usd": "mean over all scenarios of the debt at a liquidity default that selling the "
+    "GPUs and the cash would not repay (0 without a default), USD of the default's quarter, undiscounted",
     "expected_min_cash_usd": "mean over scenarios of the lowest quarterly cash, USD",
     "mean_utilisation": "mean share of held GPUs rented out (serving a contract, or on the market within "
     "demand)",
@@ -239,6 +248,7 @@ def plan_metrics(
         **limited_liability(results, k, xp),
         "breach_probability": share("breach"),
         "default_probability": share("default"),
+        **debt_at_default(results, xp),
         "expected_min_cash_usd": share("min_cash"),
         "mean_utilisation": share("utilisation"),
         "rescheduled_share": share("rescheduled"),
@@ -291,6 +301,34 @@ def limited_liability_differs(metrics: pd.DataFrame, figures: tuple[str, ...] = 
         return False
     differs = [(metrics[f] != metrics[LIMITED_TWIN[f]]) & metrics[f].notna() for f in figures]
     return bool(np.logical_or.reduce(differs).any())
+
+
+# the debt at a liquidity default and the GPUs' cover of it (docs/evaluation.md, "After a liquidity default")
+DEBT_AT_DEFAULT_METRICS = ("debt_at_default_mean_usd", "debt_covered_at_default", "uncovered_debt_mean_usd")
+
+
+def debt_at_default(results: dict, xp: Any = np) -> dict:
+    """(P,) ``DEBT_AT_DEFAULT_METRICS`` from the per-pair debt owed at a default and the part of it
+    not covered (simulate's DEBT_AT_DEFAULT, 0 without a default); NaN where ``results`` lack them
+    (evaluations before them), and the first two where no scenario defaults (owing debt)."""
+    P = len(results["npv"])
+    if "debt_at_default" not in results:
+        return {name: xp.full(P, xp.nan) for name in DEBT_AT_DEFAULT_METRICS}
+    debt = xp.asarray(results["debt_at_default"], dtype=xp.float64)
+    uncovered = xp.asarray(results["uncovered_debt"], dtype=xp.float64)
+    defaults = xp.asarray(results["default"]).astype(xp.float64).sum(axis=1)
+    owed = debt.sum(axis=1)
+    return {
+        "debt_at_default_mean_usd": _quotient(owed, defaults, xp),
+        "debt_covered_at_default": 1.0 - _quotient(uncovered.sum(axis=1), owed, xp),
+        "uncovered_debt_mean_usd": uncovered.mean(axis=1),
+    }
+
+
+def _quotient(numerator: Any, denominator: Any, xp: Any) -> Any:
+    """``numerator / denominator`` where the denominator is positive, else NaN."""
+    some = denominator > 0
+    return xp.where(some, numerator / xp.where(some, denominator, 1.0), xp.nan)
 
 
 def demand_metrics(served: Any, demand: Any, P: int, xp: Any = np) -> dict:

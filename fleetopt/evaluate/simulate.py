@@ -49,7 +49,7 @@ from fleetopt.evaluate.layout import (
     over_sites,
     over_sites_at,
 )
-from fleetopt.evaluate.liquidity import REACTION_USD, Adjustments, Liquidity
+from fleetopt.evaluate.liquidity import REACTION_USD, Adjustments, Liquidity, taken_share
 from fleetopt.evaluate.liquidity import REACTIONS as LIQUIDITY_REACTIONS
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.scenarios import ScenarioSet
@@ -125,11 +125,15 @@ def late_capacity_steps(data: ModelData) -> np.ndarray:
     return steps if late else np.zeros_like(steps)
 
 
-# npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default
-# (docs/evaluation.md, "After a liquidity default")
+# per pair, at its first liquidity default (0 without one), USD: the debt owed at the end of that
+# quarter, and the part of it that selling the GPUs held (as a distress sale would sell them) and
+# the cash left would not repay: what lenders would have to recover from contracts, sites or not at all
+DEBT_AT_DEFAULT = ("debt_at_default", "uncovered_debt")
+# npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default;
+# the lenders' side of that default (docs/evaluation.md, "After a liquidity default")
 RESULT_FIELDS = (
-    "npv", "npv_limited", "min_cash", "breach", "first_breach", "default", "utilisation", "rescheduled",
-    "cancelled", "freed",
+    "npv", "npv_limited", *DEBT_AT_DEFAULT, "min_cash", "breach", "first_breach", "default", "utilisation",
+    "rescheduled", "cancelled", "freed",
     *LIQUIDITY_REACTIONS, *REACTION_USD, *TIMING_FIELDS, "demand_served",
 )  # fmt: skip
 # the policy's reactions, per pair: a contract started late (rescheduled), a contract cancelled for
@@ -174,6 +178,7 @@ def simulate(
     default_below = fin.default_cash - DEFAULT_TOLERANCE_USD
     solvent = xp.ones((P, S), dtype=bool)  # no liquidity default yet
     npv_limited = xp.zeros((P, S))  # the NPV with limited liability where the pair has defaulted
+    at_default = {name: xp.zeros((P, S)) for name in DEBT_AT_DEFAULT}
     paths = {name: xp.zeros((P, S, T)) for name in record}
     prev_cash = state.cash.copy()
 
@@ -187,6 +192,8 @@ def simulate(
         defaulted_now = solvent & (cash < default_below)
         if defaulted_now.any():  # the shareholders' claim ends: the cash the company held is lost to them
             xp.copyto(npv_limited, npv - consts.discount[t] * prev_cash, where=defaulted_now)
+            for name, value in _debt_at_default(consts, pl, sc, state, liquidity, t, xp).items():
+                xp.copyto(at_default[name], value, where=defaulted_now)
             solvent &= ~defaulted_now
         npv += consts.discount[t] * (cash - prev_cash)
         prev_cash = cash
@@ -210,6 +217,7 @@ def simulate(
     return {
         "npv": npv,
         "npv_limited": xp.where(solvent, limited_end, npv_limited),
+        **at_default,
         "min_cash": min_cash,
         "breach": first_breach > 0,
         "first_breach": first_breach,
@@ -246,6 +254,31 @@ def _end_term(consts: SimulationConstants, pl, sc, state: FinanceState, step: Qu
     deferred = deferred_revenue_end(consts.contract_payments, pl, sc, T)
     owed = debt_end if deferred is None else debt_end + deferred
     return terminal - owed
+
+
+def _debt_at_default(consts: SimulationConstants, pl, sc, state: FinanceState, liquidity: Liquidity,
+                     t: int, xp: Any) -> dict[str, Any]:  # fmt: skip
+    """(P, S) ``DEBT_AT_DEFAULT`` at the end of quarter ``t`` (kept where a pair defaults in it): the
+    debt owed (term loans, balances kept by cut prepayments, the revolver), and what of it the GPUs
+    held (less those the policy sold, cancelled or deferred), sold at the scenario's resale value
+    less selling costs and the policy's distress discount, and the cash, where positive, would not
+    repay (docs/evaluation.md, "After a liquidity default")."""
+    debt = term_debt(state, xp) + state.revolver
+    fleet = None  # net sale value at forecast resale values, the GPUs taken out excepted
+    for g in np.flatnonzero(pl.gen_is_held[:, t]):  # the others hold no GPUs in any plan
+        value = pl.gen_sale_value[g, t]
+        # sold or cancelled for good, or deferred to the next quarter: not held at the end of this one
+        gone = liquidity.missing[g] if liquidity.on else None
+        if liquidity.on and liquidity.due_gpus[g] is not None:
+            gone = _plus(gone, liquidity.due_gpus[g])
+        if gone is not None:
+            value = value - taken_share(gone, pl.gen_held_inverse[g, t], xp) * value
+        fleet = _plus(fleet, value)
+    recovered = xp.maximum(state.cash, 0.0)
+    if fleet is not None:
+        resale = sc.resale_factor[t] * (1.0 - consts.policy.distress_sale_discount)
+        recovered = fleet * resale + recovered
+    return {"debt_at_default": debt, "uncovered_debt": xp.maximum(debt - recovered, 0.0)}
 
 
 def contract_payments(payments: ContractPayments, pl, sc, status: Any, t: int) -> Any:

@@ -645,7 +645,9 @@ SCENARIO_ASSUMPTIONS = (
     "(no interest on the shortfall; in the NPV it is equity's money, at the discount rate): the NPV itself "
     "assumes no limited liability and no loss to lenders. Its NPV is in the mean, P5 and CVaR5; the mean "
     "NPV of the futures with no default is given beside them, and where it differs the NPV with limited "
-    "liability (a default ending the shareholders' claim), which does not say what lenders would recover.",
+    "liability (a default ending the shareholders' claim). The lenders' side of a default is the debt owed "
+    "then against what selling the GPUs still held and the cash would repay; what contracts and sites would "
+    "recover beyond it is not modelled.",
 )
 
 
@@ -672,7 +674,8 @@ def _assumptions(run: _Run) -> list[str]:
                      "during a ramp-up is lower (the key figures give each covenant's cushion on them; "
                      "`--set finance.covenants.ebitda_period=trailing_four_quarters` tests them so).")
     if data.revolver_usd > 0:
-        items.append("The revolver the scenarios draw is assumed available, at its stated size and rate, "
+        items.append(f"The revolver the scenarios draw ({format_usd(data.revolver_usd)} at "
+                     f"{data.revolver_rate_annual:.1%} a year on the balance drawn) is assumed available "
                      "in every quarter of the horizon (renewed at any maturity).")
     if run.metrics is not None and not run.summary.get("deterministic"):  # one scenario: the forecast
         items += SCENARIO_ASSUMPTIONS
@@ -719,7 +722,7 @@ def _glossary_section(run: _Run) -> str:
     return f'<h2>Definitions</h2><dl class="terms">{rows}</dl>'
 
 
-ONE_SCENARIO_TERMS = ("mean NPV ± SE", "P5 and CVaR5", "NPV with limited liability")
+ONE_SCENARIO_TERMS = ("mean NPV ± SE", "P5 and CVaR5", "NPV with limited liability", "debt at a default")
 
 
 def _covenant_text(data: ModelData, first: str | None) -> str:
@@ -775,6 +778,14 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
                                        "not, the NPV with the end's equity floored at zero (docs/evaluation.md, "
                                        "'After a liquidity default'). Never below about minus the opening cash "
                                        "(discounted a quarter); shown where it differs from the NPV."),
+        ("debt at a default", "in a scenario that defaults, the debt owed at the end of the default's "
+                              "quarter (term loans and the revolver), USD of that quarter, undiscounted; "
+                              "covered: the share of it that the GPUs still held, sold at the scenario's "
+                              "resale value less selling costs and the distress discount, and the cash "
+                              "left would repay (summed over the scenarios that default); uncovered: the "
+                              "rest, averaged over all scenarios (0 where none defaults): what lenders "
+                              "would have to recover from contracts and sites, or lose. Shown where some "
+                              "scenario defaults."),
         ("P(covenant breach)", "share of scenarios in which any covenant is missed (by more than $1) in a "
                                "quarter it is tested in" + (": " + _covenant_text(data, first)
                                                             if data.covenants else "; the model sets none.")),
@@ -838,7 +849,8 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
             continue
         tightest = test.tightest(room)
         if kind.facility_test:  # the borrowing base
-            value = f"highest {tightest:.0%} of the GPUs' resale value needed (limit 100%)"
+            value = (f"the GPU-secured balances, each divided by its facility's max LTV, need at most "
+                     f"{tightest:.0%} of the whole fleet's resale value (limit 100%)")
         elif kind.denominator is None:  # a USD minimum: the lowest cash tested
             above = tightest - limit
             value = f"{_usd(abs(above))} {'above' if above >= 0 else 'below'} the {_usd(limit)} minimum"
@@ -995,6 +1007,21 @@ def _demand_kpis(run: _Run, row: pd.Series) -> list[str]:
     ]
 
 
+def _debt_at_default_kpis(row: pd.Series) -> list[str]:
+    """The lenders' side of a liquidity default (docs/evaluation.md): none where no scenario defaults
+    (or the evaluation has no such figures, before 0.4.7)."""
+    if pd.isna(row.get("debt_at_default_mean_usd", np.nan)):
+        return []
+    return [
+        _kpi("debt owed at a liquidity default (mean over the scenarios with one, USD of its quarter)",
+             _usd(float(row["debt_at_default_mean_usd"]))),
+        _kpi("share of it that selling the GPUs still held and the cash would repay",
+             _share(row["debt_covered_at_default"])),
+        _kpi("debt a default leaves uncovered by the GPUs and cash (mean over all scenarios, USD)",
+             _usd(float(row["uncovered_debt_mean_usd"]))),
+    ]  # fmt: skip
+
+
 def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     if run.summary.get("deterministic"):
         return _deterministic_kpis(run, row)
@@ -1029,6 +1056,7 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
              f"{run.data.T} quarters", _share(row["default_probability"])),
         _kpi(f"P(covenant breach) in {_breach_quarters(run.data)}", _share(row["breach_probability"])),
     ]  # fmt: skip
+    kpis += _debt_at_default_kpis(row)
     if "expected_min_cash_usd" in row:
         kpis.append(_kpi("mean over scenarios of the lowest cash", money("expected_min_cash_usd")))
     kpis += [  # what the policy had to do (older runs have no such columns)
@@ -1476,6 +1504,8 @@ STATEMENT_COLUMNS = [
     "draws_usd",
     "cash_usd",
     "debt_usd",
+    # what the debt stands against: the GPUs' resale value (a lender's loan-to-value, whole company)
+    "fleet_resale_value_usd",
 ]
 # the statements' cash identity, in the columns' words (docs/formulation.md §7, statements.csv)
 CASH_IDENTITY = (
@@ -1517,12 +1547,28 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
         title = f"Quarterly statements of {label} on the forecast (USD)"
     opening = (f"Opening cash {format_usd(run.data.opening_cash)}, opening debt "
                f"{format_usd(sum(f.opening_usd for f in run.data.facilities))}. {CASH_IDENTITY} "
-               f"{_cash_in_the_npv(run.data, run.plans[run.focus[0]], _solved_for_cost(run))}")  # fmt: skip
+               f"{_cash_in_the_npv(run.data, run.plans[run.focus[0]], _solved_for_cost(run))} "
+               f"{_debt_over_fleet_words(run)}")  # fmt: skip
     out.append(
         f"<h2>{title}</h2><p class='cap'>{escape(opening)}</p>"
         + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS)
     )
     return out
+
+
+def _debt_over_fleet_words(run: _Run) -> str:
+    """How the debt stands to the GPUs' resale value on the forecast, quarter by quarter: the
+    quarters where it exceeds it and its highest multiple ('' without debt)."""
+    debt, fleet = run.statements.lines["debt_usd"], run.statements.lines["fleet_resale_value_usd"]
+    if not (debt > 0).any():
+        return ""
+    ratio = np.where(fleet > 0, debt / np.where(fleet > 0, fleet, 1.0), np.inf)
+    top = int(np.argmax(ratio))
+    over = int((debt > fleet).sum())
+    highest = "with no GPUs held" if not np.isfinite(ratio[top]) else f"{ratio[top]:.2f}x their value"
+    return (f"The debt exceeds the GPUs' resale value at the quarter's end in {over} of the {len(debt)} "
+            f"quarters (highest {highest}, {run.data.quarter_labels[top]}): what selling every GPU would "
+            "not repay is owed against the contracts, the sites and the cash.")
 
 
 def _debt_section(run: _Run) -> str:
@@ -1658,6 +1704,7 @@ STATEMENT_HEADERS = {
     "cash_usd": "cash at quarter end (USD)",
     "revolver_balance_usd": "revolver drawn at quarter end (USD)",
     "debt_usd": "debt at quarter end (USD)",
+    "fleet_resale_value_usd": "GPUs' resale value at quarter end (USD)",
 }
 
 
