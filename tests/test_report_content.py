@@ -246,14 +246,17 @@ def test_a_report_of_a_one_quarter_ebitda_model_gives_each_flow_covenant_on_the_
     report and in the solve's terminal output (which once left it out)."""
     from fleetopt import api
     from fleetopt.cli.render import plain_text, solve_summary_tables
-    from fleetopt.core.results import covenant_headroom
+    from fleetopt.core.results import covenant_headroom, trailing_year_headroom
 
     result = api.solve("tiny")
     yearly = covenant_headroom(result.data, result.statements, 4)
+    trailing = trailing_year_headroom(result.data, result.statements)
+    quarters = {name: quarter for name, (_, quarter) in trailing.items()}
     text = " ".join(text_of(runs["solve"]).split())
     terminal = " ".join(plain_text(solve_summary_tables(result), width=400).split()).replace("│ ", "")
     for test in result.data.covenants:
-        said = f"on the trailing four quarters' averages, {test.cushion_words(yearly[test.kind.name])}"
+        said = (f"on the trailing four quarters' averages, {test.cushion_words(yearly[test.kind.name])}, "
+                f"tightest in {quarters[test.kind.name]}")
         assert (said in text) == (test.kind.name in ("leverage", "dscr")), test.kind.name
         assert (said in terminal) == (test.kind.name in ("leverage", "dscr")), test.kind.name
 

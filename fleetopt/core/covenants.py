@@ -202,10 +202,20 @@ class CovenantTest:
         breaching), over the tested quarters; None for a zero threshold."""
         if not self.threshold:
             return None
-        r = ratio[self.tested]
-        share = r / self.threshold
-        room = float(np.min(1.0 - share if self.kind.bound == "max" else share - 1.0))
+        room = float(np.min(self._room(ratio)))
         return 0.0 if abs(room) < 1e-12 else room  # a test met with equality is 0, not -2e-16
+
+    def tightest_quarter(self, ratio: np.ndarray) -> int | None:
+        """The tested quarter (horizon index) of :meth:`headroom`, the first of equals; None for a
+        zero threshold or no tested quarter."""
+        if not self.threshold or not self.tested.any():
+            return None
+        return int(np.flatnonzero(self.tested)[np.argmin(self._room(ratio))])
+
+    def _room(self, ratio: np.ndarray) -> np.ndarray:
+        """The share by which each tested quarter's ratio stays inside the threshold."""
+        share = ratio[self.tested] / self.threshold
+        return 1.0 - share if self.kind.bound == "max" else share - 1.0
 
     def idle(self, values: dict[str, Any]) -> str | None:
         """Why the test has no headroom to measure, where in no tested quarter the quantity its

@@ -374,20 +374,33 @@ def covenant_headroom(data: ModelData, st: Statements, window: int | None = None
     return {test.kind.name: _headroom(test, quantities) for test in data.covenants}
 
 
-def trailing_year_headroom(data: ModelData, st: Statements) -> CovenantFigures:
+# a covenant's headroom on the trailing year's averages (covenant_headroom's figure) and the label of
+# the tested quarter it is tightest in (None: none)
+TrailingYear = tuple[float | str | None, str | None]
+
+
+def trailing_year_headroom(data: ModelData, st: Statements) -> dict[str, TrailingYear]:
     """For a model that tests each quarter's own flows (``ebitda_period: quarter``), each covenant's
-    headroom on the trailing four quarters' averages, which most facilities test; {} for a model
-    that already averages them."""
-    return covenant_headroom(data, st, 4) if data.covenant_window == 1 else {}
+    headroom on the trailing four quarters' averages, which most facilities test, and the quarter
+    it is tightest in; {} for a model that already averages them."""
+    if data.covenant_window != 1:
+        return {}
+    quantities = statement_quantities(st.lines, 4)
+    out = {}
+    for test in data.covenants:
+        t = test.tightest_quarter(test.kind.ratio(quantities))
+        out[test.kind.name] = (_headroom(test, quantities), None if t is None else data.quarter_labels[t])
+    return out
 
 
-def trailing_year_words(test: CovenantTest, yearly: CovenantFigures) -> str | None:
+def trailing_year_words(test: CovenantTest, yearly: dict[str, TrailingYear]) -> str | None:
     """How far a covenant on flows is from a breach on the trailing year (:func:`trailing_year_headroom`),
-    in words; None where there is no such figure (a covenant on cash or debt alone, or none tested)."""
-    year = yearly.get(test.kind.name)
+    in words, with its tightest quarter; None where there is no such figure (a covenant on cash or
+    debt alone, or none tested)."""
+    year, quarter = yearly.get(test.kind.name, (None, None))
     if not isinstance(year, float) or not test.kind.on_flows:
         return None
-    return f"on the trailing four quarters' averages, {test.cushion_words(year)}"
+    return f"on the trailing four quarters' averages, {test.cushion_words(year)}, tightest in {quarter}"
 
 
 # GPUs retired this soon after their purchase were bought to be sold at resale: a planner is told
