@@ -118,13 +118,15 @@ FIGURES = [
     ("breach_probability_paired_se", "P(covenant breach) minus the first plan's: standard error", "share"),
     ("default_probability", "P(liquidity default)", "share"),
     ("default_probability_paired_se", "P(liquidity default) minus the first plan's: standard error", "share"),
-    # the lenders' side of a default (docs/evaluation.md, "After a liquidity default")
-    ("debt_at_default_mean_usd", "debt owed at a liquidity default (mean over the scenarios with one)",
-     "USD"),
+    # the lenders' side of a default (docs/evaluation.md, "The debt at a default"), undiscounted USD of
+    # the default's quarter; the share covered has no better direction (fewer defaults can leave the
+    # ones left less covered), the debt left uncovered, over all scenarios, has
+    ("debt_at_default_mean_usd", "debt owed at a liquidity default (mean over the scenarios with one; "
+     "undiscounted)", "USD"),
     ("debt_covered_at_default", "share of the debt at defaults the GPUs' sale and the cash would repay",
      "share"),
-    ("uncovered_debt_mean_usd", "debt a default leaves uncovered by the GPUs and cash (mean over scenarios)",
-     "USD"),
+    ("uncovered_debt_mean_usd", "debt a default leaves uncovered by the GPUs and cash (mean over all "
+     "scenarios; undiscounted)", "USD"),
     # which covenant breaks first; a comparison keeps the rows of its model's covenants only
     *((first_breach_column(k), f"first breach breaks {k.label}", "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
@@ -165,7 +167,7 @@ BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_cash_held_usd", "npv_mean_usd", "npv_mean_no_default_usd",
                      *LIMITED_LIABILITY, "npv_p5_usd", "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd",
                      "expected_min_cash_usd", "mean_utilisation", "demand_served_share",
-                     "market_demand_served", "lowest_covenant_cushion", "debt_covered_at_default"), "higher"),
+                     "market_demand_served", "lowest_covenant_cushion"), "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
                      "peak_debt_forecast_usd", *COSTS, "shortfall_probability",
                      "largest_customer_revenue_share", "uncovered_debt_mean_usd",

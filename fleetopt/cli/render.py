@@ -299,7 +299,7 @@ def describe_robustness(r) -> str:
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.1%}"
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:.1%}"
 
 
 def solve_summary_tables(result) -> list:

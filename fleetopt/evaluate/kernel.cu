@@ -765,13 +765,20 @@ FO_DEVICE double fo_term_debt(const double* q, const fo_state* st)
     return FO_Q(FO_Q_TERM_DEBT) + kept;
 }
 
+// the debt owed at the end of the quarter (QuarterFinance.debt): the term debt less the GPU-backed draws
+// deferred to the next quarter (not yet owed), plus the revolver
+FO_DEVICE double fo_debt(const double* q, const fo_state* st, double revolver)
+{
+    return (fo_term_debt(q, st) - st->draws_due * FO_Q(FO_Q_LTV_DRAWS)) + revolver;
+}
+
 // at the pair's first liquidity default, the end of quarter t (simulate._debt_at_default): the debt
 // owed, and what of it the GPUs held (less those sold, cancelled or deferred), sold at the scenario's resale value less
 // selling costs and the distress discount, and the cash where positive, would not repay
 FO_DEVICE void fo_debt_at_default(FO_PARAMS, long long p, long long s, int t, const double* q, double cash,
                           double revolver, const fo_state* st)
 {
-    const double debt = (fo_term_debt(q, st) - st->draws_due * FO_Q(FO_Q_LTV_DRAWS)) + revolver;
+    const double debt = fo_debt(q, st, revolver);
     double fleet = 0.0;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
@@ -1035,7 +1042,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
             value[2] = service;
             value[3] = interest;
 #endif
-            value[1] = (fo_term_debt(q, st) - st->draws_due * FO_Q(FO_Q_LTV_DRAWS)) + revolver;
+            value[1] = fo_debt(q, st, revolver);
             value[4] = cash;
 #if FO_BASE
             value[5] = base_need - st->draws_due * FO_Q(FO_Q_LTV_COLLATERAL);

@@ -34,7 +34,7 @@ METRIC_COLUMNS = {
     "npv_limited_cvar5_usd": "mean NPV with limited liability of the worst 5 % of scenarios, USD",
     "breach_probability": "share of scenarios with any covenant breach",
     "default_probability": "share of scenarios with a liquidity default",
-    # the lenders' side of a default (docs/evaluation.md, "After a liquidity default"): what the company
+    # the lenders' side of a default (docs/evaluation.md, "The debt at a default"): what the company
     # owes then, and how much of it selling its GPUs (as a distress sale would) and its cash would repay
     "debt_at_default_mean_usd": "mean over the scenarios with a liquidity default of the debt owed at the "
     "end of the default's quarter (term loans and the revolver), USD (NaN: none defaults)",
@@ -303,7 +303,7 @@ def limited_liability_differs(metrics: pd.DataFrame, figures: tuple[str, ...] = 
     return bool(np.logical_or.reduce(differs).any())
 
 
-# the debt at a liquidity default and the GPUs' cover of it (docs/evaluation.md, "After a liquidity default")
+# the debt at a liquidity default and the GPUs' cover of it (docs/evaluation.md, "The debt at a default")
 DEBT_AT_DEFAULT_METRICS = ("debt_at_default_mean_usd", "debt_covered_at_default", "uncovered_debt_mean_usd")
 
 
@@ -378,9 +378,7 @@ def mean_without_default(npv: Any, default: Any, xp: Any = np) -> Any:
     if default is None:
         return npv.mean(axis=1)
     kept = 1.0 - xp.asarray(default).astype(xp.float64)
-    count = kept.sum(axis=1)
-    total = (npv * kept).sum(axis=1)
-    return xp.where(count > 0, total / xp.where(count > 0, count, 1.0), math.nan)
+    return _quotient((npv * kept).sum(axis=1), kept.sum(axis=1), xp)
 
 
 def first_breach_shares(results: dict, P: int, xp: Any = np) -> dict:

@@ -130,7 +130,7 @@ def late_capacity_steps(data: ModelData) -> np.ndarray:
 # the cash left would not repay: what lenders would have to recover from contracts, sites or not at all
 DEBT_AT_DEFAULT = ("debt_at_default", "uncovered_debt")
 # npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default;
-# the lenders' side of that default (docs/evaluation.md, "After a liquidity default")
+# the lenders' side of that default (docs/evaluation.md, "The debt at a default")
 RESULT_FIELDS = (
     "npv", "npv_limited", *DEBT_AT_DEFAULT, "min_cash", "breach", "first_breach", "default", "utilisation",
     "rescheduled", "cancelled", "freed",
@@ -192,7 +192,7 @@ def simulate(
         defaulted_now = solvent & (cash < default_below)
         if defaulted_now.any():  # the shareholders' claim ends: the cash the company held is lost to them
             xp.copyto(npv_limited, npv - consts.discount[t] * prev_cash, where=defaulted_now)
-            for name, value in _debt_at_default(consts, pl, sc, state, liquidity, t, xp).items():
+            for name, value in _debt_at_default(consts, pl, sc, step, liquidity, t, xp).items():
                 xp.copyto(at_default[name], value, where=defaulted_now)
             solvent &= ~defaulted_now
         npv += consts.discount[t] * (cash - prev_cash)
@@ -256,14 +256,14 @@ def _end_term(consts: SimulationConstants, pl, sc, state: FinanceState, step: Qu
     return terminal - owed
 
 
-def _debt_at_default(consts: SimulationConstants, pl, sc, state: FinanceState, liquidity: Liquidity,
+def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, liquidity: Liquidity,
                      t: int, xp: Any) -> dict[str, Any]:  # fmt: skip
     """(P, S) ``DEBT_AT_DEFAULT`` at the end of quarter ``t`` (kept where a pair defaults in it): the
-    debt owed (term loans, balances kept by cut prepayments, the revolver), and what of it the GPUs
+    debt owed (``step.debt``: term loans, balances kept by cut prepayments, the revolver; a distress
+    sale repays none), and what of it the GPUs
     held (less those the policy sold, cancelled or deferred), sold at the scenario's resale value
     less selling costs and the policy's distress discount, and the cash, where positive, would not
-    repay (docs/evaluation.md, "After a liquidity default")."""
-    debt = term_debt(state, xp) + state.revolver
+    repay (docs/evaluation.md, "The debt at a default")."""
     fleet = None  # net sale value at forecast resale values, the GPUs taken out excepted
     for g in np.flatnonzero(pl.gen_is_held[:, t]):  # the others hold no GPUs in any plan
         value = pl.gen_sale_value[g, t]
@@ -274,11 +274,11 @@ def _debt_at_default(consts: SimulationConstants, pl, sc, state: FinanceState, l
         if gone is not None:
             value = value - taken_share(gone, pl.gen_held_inverse[g, t], xp) * value
         fleet = _plus(fleet, value)
-    recovered = xp.maximum(state.cash, 0.0)
+    recovered = xp.maximum(step.cash, 0.0)
     if fleet is not None:
         resale = sc.resale_factor[t] * (1.0 - consts.policy.distress_sale_discount)
         recovered = fleet * resale + recovered
-    return {"debt_at_default": debt, "uncovered_debt": xp.maximum(debt - recovered, 0.0)}
+    return {"debt_at_default": step.debt, "uncovered_debt": xp.maximum(step.debt - recovered, 0.0)}
 
 
 def contract_payments(payments: ContractPayments, pl, sc, status: Any, t: int) -> Any:

@@ -1017,7 +1017,8 @@ def _debt_at_default_kpis(row: pd.Series) -> list[str]:
              _usd(float(row["debt_at_default_mean_usd"]))),
         _kpi("share of it that selling the GPUs still held and the cash would repay",
              _share(row["debt_covered_at_default"])),
-        _kpi("debt a default leaves uncovered by the GPUs and cash (mean over all scenarios, USD)",
+        _kpi("debt a default leaves uncovered by the GPUs and cash (mean over all scenarios, USD of the "
+             "default's quarter)",
              _usd(float(row["uncovered_debt_mean_usd"]))),
     ]  # fmt: skip
 
@@ -1562,13 +1563,14 @@ def _debt_over_fleet_words(run: _Run) -> str:
     debt, fleet = run.statements.lines["debt_usd"], run.statements.lines["fleet_resale_value_usd"]
     if not (debt > 0).any():
         return ""
-    ratio = np.where(fleet > 0, debt / np.where(fleet > 0, fleet, 1.0), np.inf)
+    # no GPUs: infinitely many times their value where there is debt, none where there is none
+    ratio = np.where(fleet > 0, debt / np.where(fleet > 0, fleet, 1.0), np.where(debt > 0, np.inf, 0.0))
     top = int(np.argmax(ratio))
     over = int((debt > fleet).sum())
     highest = "with no GPUs held" if not np.isfinite(ratio[top]) else f"{ratio[top]:.2f}x their value"
-    return (f"The debt exceeds the GPUs' resale value at the quarter's end in {over} of the {len(debt)} "
-            f"quarters (highest {highest}, {run.data.quarter_labels[top]}): what selling every GPU would "
-            "not repay is owed against the contracts, the sites and the cash.")
+    return (f"The debt exceeds the GPUs' gross resale value (before selling costs) in {over} of the "
+            f"{len(debt)} quarters (highest {highest}, {run.data.quarter_labels[top]}): what the GPUs would "
+            "not repay if sold is owed against the contracts, the sites and the cash.")
 
 
 def _debt_section(run: _Run) -> str:
@@ -1704,7 +1706,7 @@ STATEMENT_HEADERS = {
     "cash_usd": "cash at quarter end (USD)",
     "revolver_balance_usd": "revolver drawn at quarter end (USD)",
     "debt_usd": "debt at quarter end (USD)",
-    "fleet_resale_value_usd": "GPUs' resale value at quarter end (USD)",
+    "fleet_resale_value_usd": "GPUs' gross resale value (USD)",
 }
 
 
