@@ -113,6 +113,7 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:34px 0 10px;border-bot
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:10px}
 .kpi{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 12px;overflow-wrap:anywhere}
 .kpi b{display:block;font-size:20px}.kpi span{color:#475569;font-size:13px}
+.kpi.wide{grid-column:span 2}.kpi.wide b{font-size:15px;font-weight:600}
 .why{background:#eff6ff;border-left:4px solid #1f6feb;padding:10px 14px;border-radius:4px}
 svg.chart{width:100%;height:auto}.grid>.card:only-child{max-width:760px}svg .title{font-weight:600;font-size:14px;fill:#0f172a}
 svg .tick{font-size:11px;fill:#475569}svg .grid{stroke:#e2e8f0}
@@ -161,8 +162,14 @@ document.body.dataset.ready = '1';
 """
 
 
+# a key figure whose value is a sentence (customers' shares, breaches named by quarter) rather than a
+# number: set smaller, across two columns, so it does not read as a headline
+KPI_LONG_VALUE = 28
+
+
 def _kpi(label: str, value: str) -> str:
-    return f'<div class="kpi"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
+    wide = " wide" if len(value) > KPI_LONG_VALUE else ""
+    return f'<div class="kpi{wide}"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
 
 
 def _cell_formatters(frame: pd.DataFrame, money_cols, pct_cols, count_cols, usd_cols=()) -> dict:
