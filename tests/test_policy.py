@@ -671,6 +671,34 @@ def test_gpus_sold_before_a_default_are_not_there_to_cover_its_debt(kernel):
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_gpus_of_an_order_deferred_in_the_default_quarter_are_not_there_to_cover_its_debt(kernel):
+    """The order above with a $2,000,000 loan at 0 % repaid over 40 quarters (50,000 a quarter), no
+    distress sales, the market paying nothing in quarters 0 and 1. Quarter 0 ends at 950,000; at
+    the start of quarter 1 the forecast's -1,422,000 (2,628,000 - 4,000,000 - 50,000) leaves a gap
+    of 472,000, so 472,000 / 1,810,000 of the order is deferred. Quarter 1 earns nothing and pays the
+    rest of the order: a default, owing 1,900,000. Of the plan's 1,200 GPUs (200 installed, worth
+    1,000 each at half a year old after the 50 % selling cost, and 1,000 new, 2,000 each) the
+    deferred ones are not there, valued as GPUs taken out at the generation's average:
+    2,200,000 x (1 - deferred / 1,200)."""
+    d = order_model(distress_sales=False)
+    d["finance"]["facilities"] = {
+        "loan": {"size_usd": 2.0e6, "opening_balance_usd": 2.0e6, "fixed_rate_annual": 0.0,
+                 "amortization_quarters": 40, "draw_from": "2026Q1", "draw_until": "2026Q1"}
+    }  # fmt: skip
+    data = data_of(d)
+    bought_1 = next(c.index for c in data.cohorts if c.bought == 1)
+    assert data.proceeds[0, 1] == 1000.0 and data.proceeds[bought_1, 1] == 2000.0
+    out = run_cash(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0, 1]), kernel)
+    share = 472_000.0 / 1_810_000.0
+    quarter_1 = 950_000.0 - (1 - share) * ORDER - 50_000.0  # -2,056,906: a default
+    np.testing.assert_allclose(out["cash_usd"][0, 0, :2], [950_000.0, quarter_1], rtol=1e-12)
+    assert out["deferred"][0, 0] == 1.0 and out["default"][0, 0] == 1.0
+    np.testing.assert_allclose(out["debt_at_default"][0, 0], 1_900_000.0, rtol=1e-12)
+    covered = 2_200_000.0 * (1.0 - share * ORDER_GPUS / 1200.0)
+    np.testing.assert_allclose(out["uncovered_debt"][0, 0], 1_900_000.0 - covered, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_company_worth_less_than_nothing_at_the_end_is_worth_nothing_with_limited_liability(kernel):
     """The loan amortising over 8 quarters (125,000 a quarter), no prepayment, the market paying
     nothing in quarters 1 and 2. Cash: 100,000 + 438,000 - 20,000 - 125,000 = 393,000; then
