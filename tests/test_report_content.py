@@ -887,6 +887,43 @@ def test_the_terminal_shows_the_npv_with_limited_liability_only_where_it_differs
     assert "CVaR5, limited" in plain_text([sweep_table(swept, "t")], width=250)
 
 
+def test_the_lenders_table_is_shown_where_a_plan_defaults_with_n_a_for_one_that_does_not(runs):
+    """tiny's plan never defaults over its 200 scenarios: no table of the debt at a default. Given two
+    plans, one defaulting in a quarter of its scenarios owing $1.9B on average, 60 % of it covered
+    and $190M uncovered on average, the other never: the table, the second plan's debt and share
+    'n/a' (not 'nan%') and nothing uncovered."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import debt_at_default_table
+
+    metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
+    assert metrics["default_probability"].max() == 0 and debt_at_default_table(metrics, "t") is None
+    two = pd.concat([metrics, metrics], ignore_index=True)
+    two.loc[0, ["default_probability", "debt_at_default_mean_usd", "debt_covered_at_default",
+                "uncovered_debt_mean_usd"]] = [0.25, 1.9e9, 0.6, 1.9e8]  # fmt: skip
+    console = Console(width=150, record=True, file=io.StringIO())
+    console.print(debt_at_default_table(two, "t"))
+    rows = [" ".join(line.split()) for line in console.export_text().splitlines()]
+    assert any("25.0% │ $1.90B │ 60.0% │ $190.0M" in row for row in rows), rows
+    assert any("0.0% │ n/a │ n/a │ $0" in row for row in rows), rows
+
+
+def test_the_report_says_when_a_plan_breaks_as_the_terminal_does(runs):
+    """A finance reader found the median quarters of the first breach and of the default only in
+    a chart without labels: the report's key figures give them, with the share they are of, for
+    what breaks (tiny's plan breaches in most of its scenarios and never defaults)."""
+    from fleetopt import api
+
+    metrics = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
+    text = text_of(runs["evaluate"])
+    assert metrics["breach_probability"] > 0 and metrics["default_probability"] == 0
+    quarter = api.load("tiny")[1].quarter_labels[int(metrics["breach_median_quarter"]) - 1]
+    share = f"{metrics['breach_probability']:.1%}"
+    said = f"{quarter} median quarter of the first covenant breach, of the {share} of scenarios with one"
+    assert said in text
+    assert "median quarter of the liquidity default" not in text
+
+
 # ---------------------------------------------------------------- an evaluation's plans
 
 

@@ -58,11 +58,13 @@ from fleetopt.evaluate.metrics import (
     FORECAST_OK,
     LIMITED_LIABILITY,
     MEDIAN_QUARTER_OF,
+    MEDIAN_QUARTER_WORDS,
     REACTION_LABELS,
     REACTION_USD_LABELS,
     SHORTFALL_SHARE,
     first_breach_column,
     limited_liability_differs,
+    median_quarter_label,
 )
 from fleetopt.runs.registry import DAMAGED
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, model_words, recorded_changes
@@ -527,9 +529,9 @@ def forecast_table(metrics, title: str, quarter_labels: list[str] | None = None)
         default = "yes" if row["default_probability"] > 0 else "no"
         if quarter_labels is not None:  # the one scenario's quarter: its median (NaN where none broke)
             if breach != "no" and "breach_median_quarter" in row:
-                breach += f", in {quarter_label(row['breach_median_quarter'], quarter_labels)}"
+                breach += f", in {median_quarter_label(row['breach_median_quarter'], quarter_labels)}"
             if default == "yes" and "default_median_quarter" in row:
-                default += f", in {quarter_label(row['default_median_quarter'], quarter_labels)}"
+                default += f", in {median_quarter_label(row['default_median_quarter'], quarter_labels)}"
         reactions = [label for column, label in REACTION_LABELS.items() if row.get(column, 0) > 0]
         table.add_row(
             Text(str(row["plan"])),
@@ -696,36 +698,24 @@ def first_breach_table(metrics, title: str, tested: tuple) -> Table | None:
 
 
 # the columns of the table of when plans break, and what each counts
-MEDIAN_QUARTER_HEADERS = {
-    "breach_median_quarter": ("first covenant breach", "breach_probability"),
-    "default_median_quarter": ("liquidity default", "default_probability"),
-}
-
-
 def when_it_breaks_table(metrics, title: str, quarter_labels: list[str]) -> Table | None:
     """When the given plans break: of the scenarios with a covenant breach (a liquidity default),
     the median quarter of the first breach (of the default), with their share; None when no plan
     breaks (or the metrics predate the columns)."""
     timing = [name for name in MEDIAN_QUARTER_OF if name in metrics.columns]
-    if not timing or metrics[[MEDIAN_QUARTER_HEADERS[n][1] for n in timing]].to_numpy().max() <= 0:
+    if not timing or metrics[[MEDIAN_QUARTER_WORDS[n][1] for n in timing]].to_numpy().max() <= 0:
         return None
     table = Table(title=title)
     table.add_column("plan", justify="left")
     for name in timing:
-        table.add_column(MEDIAN_QUARTER_HEADERS[name][0], justify="right")
+        table.add_column(MEDIAN_QUARTER_WORDS[name][0], justify="right")
     for _, row in metrics.iterrows():
         cells = [
-            f"{quarter_label(row[name], quarter_labels)} ({row[MEDIAN_QUARTER_HEADERS[name][1]]:.1%})"
+            f"{median_quarter_label(row[name], quarter_labels)} ({row[MEDIAN_QUARTER_WORDS[name][1]]:.1%})"
             for name in timing
         ]
         table.add_row(Text(str(row["plan"])), *cells)
     return unbroken(table)
-
-
-def quarter_label(number: float, quarter_labels: list[str]) -> str:
-    """A quarter numbered from 1 (a metrics column such as ``breach_median_quarter``) as its label,
-    "2027Q3"; "none" for NaN (no scenario broke)."""
-    return "none" if number != number else quarter_labels[int(number) - 1]
 
 
 def demand_served_table(metrics, title: str, quarters: int) -> Table:

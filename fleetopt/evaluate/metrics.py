@@ -208,6 +208,17 @@ MEDIAN_QUARTER_OF = {
     "breach_median_quarter": "quarters_before_breach",
     "default_median_quarter": "quarters_before_default",
 }
+# what breaks, in words, and the share of scenarios it breaks in (the median's population)
+MEDIAN_QUARTER_WORDS = {
+    "breach_median_quarter": ("first covenant breach", "breach_probability"),
+    "default_median_quarter": ("liquidity default", "default_probability"),
+}
+
+
+def median_quarter_label(number: float, quarter_labels: list[str]) -> str:
+    """A quarter numbered from 1 (a metrics column such as ``breach_median_quarter``) as its label,
+    "2027Q3"; "none" for NaN (no scenario broke)."""
+    return "none" if number != number else quarter_labels[int(number) - 1]
 
 
 # a scenario is short when more than this share of its market demand over the horizon is not served

@@ -66,6 +66,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_MARK_MEANS,
     FORECAST_OK,
     LIMITED_LIABILITY,
+    MEDIAN_QUARTER_WORDS,
     RANK_WORDS,
     REACTION_LABELS,
     REACTION_USD_LABELS,
@@ -74,6 +75,7 @@ from fleetopt.evaluate.metrics import (
     first_breach_column,
     limited_liability_differs,
     marked_last_words,
+    median_quarter_label,
     ranking_words,
     shown_plans,
 )
@@ -1014,6 +1016,17 @@ def _demand_kpis(run: _Run, row: pd.Series) -> list[str]:
     ]
 
 
+def _median_quarter_kpis(run: _Run, row: pd.Series) -> list[str]:
+    """When the plan breaks: the median quarter of its first covenant breach and of its liquidity
+    default among the scenarios with one (as `fleetopt evaluate` prints them); none where none breaks."""
+    out = []
+    for name, (words, share) in MEDIAN_QUARTER_WORDS.items():
+        if name in row and row[share] > 0:
+            out.append(_kpi(f"median quarter of the {words}, of the {_share(row[share])} of scenarios with one",
+                            median_quarter_label(row[name], run.data.quarter_labels)))  # fmt: skip
+    return out
+
+
 def _debt_at_default_kpis(row: pd.Series) -> list[str]:
     """The lenders' side of a liquidity default (docs/evaluation.md): none where no scenario defaults
     (or the evaluation has no such figures, before 0.4.7)."""
@@ -1065,6 +1078,7 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
         _kpi(f"P(covenant breach) in {_breach_quarters(run.data)}", _share(row["breach_probability"])),
     ]  # fmt: skip
     kpis += _debt_at_default_kpis(row)
+    kpis += _median_quarter_kpis(run, row)
     if "expected_min_cash_usd" in row:
         kpis.append(_kpi("mean over scenarios of the lowest cash", money("expected_min_cash_usd")))
     kpis += [  # what the policy had to do (older runs have no such columns)
