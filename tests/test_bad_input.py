@@ -63,6 +63,11 @@ def assert_bad_input(code: int, out: str, err: str, *expected: str, n_errors: in
 TEXT_CASES = [
     ("unknown-key", "    pue: 1.25", "    pue: 1.25\n    colour: blue",
      "sites.texas.colour", "unknown key"),
+    # a misspelt key: the block's nearest one; one written in the wrong block: where the format has it
+    ("misspelt-key", "    pue: 1.25", "    pue: 1.25\n    power_capacity: 20", "sites.texas.power_capacity",
+     "spelling): did you mean 'power_capacity_mw'?"),
+    ("key-of-another-block", "    pue: 1.25", "    pue: 1.25\n    discount_rate: 0.1",
+     "sites.texas.discount_rate", "spelling); the format has horizon.discount_rate_annual"),
     ("wrong-type", "gpus: 9600", 'gpus: "many"', "fleet.0.gpus", "valid integer"),
     ("negative-power", "power_capacity_mw: 20", "power_capacity_mw: -20",
      "sites.texas.power_capacity_mw", "must not be negative (got -20.0)"),

@@ -550,6 +550,7 @@ def test_a_cost_solve_gives_the_lowest_cash_without_its_imputed_revenue(tmp_path
     assert lowest < summary["min_liquidity_usd"]
     assert "lowest cash less the market revenue to date" in " ".join(out.replace("│", " ").split())
     assert "below finance.min_cash_usd" not in err + out  # $1.89B against a $250M floor
+    assert summary["budget_shortfall_usd"] == 0.0
     # of a plan solved for NPV (a neocloud's market revenue is real) it read as a shortfall: not written
     code, _, err = run_cli("solve", "lab", "--out", str(tmp_path / "n"))
     assert code == 0, err
@@ -579,4 +580,7 @@ def test_a_cost_solve_over_its_budget_says_by_how_much(tmp_path, monkeypatch):
     said = " ".join(err.split())
     assert (f"lowest cash less the market revenue to date, {format_usd(real)}, is below "
             f"finance.min_cash_usd, $250.0M, by {format_usd(2.5e8 - real)}") in said
+    # and summary.json says it, for a script (its policy_within_limits knows nothing of the budget)
+    summary = json.loads((tmp_path / "c" / "summary.json").read_text())
+    assert summary["budget_shortfall_usd"] == pytest.approx(2.5e8 - real, rel=1e-9)
     assert "below finance.min_cash_usd" in " ".join(out.replace("│", " ").split())

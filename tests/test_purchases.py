@@ -158,6 +158,13 @@ def test_a_plan_csv_row_whose_item_and_sku_disagree_is_refused(tiny, free, tmp_p
     edited.to_csv(tmp_path / "emptied.csv", index=False)
     emptied = api.read_purchases(tmp_path / "emptied.csv", tiny)
     np.testing.assert_array_equal(emptied.blocks, free.plan.buy_blocks)
+    # a SKU the model lacks, its item left as it was: the unknown SKU is what is said (a lab planner
+    # was told the item disagreed)
+    unknown = frame.copy()
+    unknown.loc[buy, "sku"] = "GB300"
+    unknown.to_csv(tmp_path / "unknown.csv", index=False)
+    with pytest.raises(InputError, match=r"line 2: sku 'GB300' is none of the SKUs of model 'tiny'"):
+        api.read_purchases(tmp_path / "unknown.csv", tiny)
 
 
 def test_buying_nothing_on_tiny_is_infeasible_and_says_what_was_fixed(here):
@@ -271,7 +278,10 @@ def test_the_run_records_the_file(here, tiny):
         (["2026Q4,B200,texas,-8"], None, "line 2: gpus must be a whole number of B200 blocks of 8 GPUs"),
         (["2026Q4,B200,texas,nan"], None, "line 2: gpus must be a whole number"),
         (["2026Q4,B200,texas,"], None, "line 2: gpus must be a number of GPUs (got '')"),
-        (["2030Q4,B200,texas,8"], None, "quarter '2030Q4' is none of the quarters of the horizon of model"),
+        # a quarter outside the horizon: its ends (2026Q2 before tiny's read "did you mean '2029Q2'?" in lab)
+        (["2030Q4,B200,texas,8"], None,
+         "line 2: quarter 2030Q4 is after the horizon of model 'tiny', 2026Q3 to 2028Q2"),
+        (["2026Q2,B200,texas,8"], None, "line 2: quarter 2026Q2 is before the horizon of model 'tiny'"),
         (["2026Q4,B200,ohio,8"], None, "line 2: site 'ohio' is none of the sites of model 'tiny' (texas)"),
         # tiny's H100 is on sale until 2026Q4 and its horizon starts in 2026Q3
         (["2027Q1,H100,texas,8"], None, "H100 is not on sale in 2027Q1: it is on sale from 2026Q3 to 2026Q4"),

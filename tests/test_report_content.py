@@ -633,6 +633,14 @@ def test_the_end_bars_say_they_count_the_scenarios_beyond_the_axis():
     assert all(" to " in tip for tip in tips[1:-1])
 
 
+def test_narrow_bins_tell_their_edges_apart():
+    """Two close plans' NPV differences, -$3.82M to -$3.5M in 30 bins: a tooltip read '-$3.8M to
+    -$3.8M' (a lab planner's review). Each bar now names edges that differ."""
+    chart = svg.histogram("t", {"a": np.linspace(-3.82e6, -3.5e6, 1000)})
+    middle = re.findall(r"<title>a: ([^<]*): [0-9.]+%</title>", chart)[1:-1]
+    assert middle and all(low != high for low, high in (tip.split(" to ") for tip in middle)), middle
+
+
 def test_second_histogram_series_is_an_outline():
     rng = np.random.default_rng(0)
     chart = svg.histogram("t", {"a": rng.normal(0, 1e6, 500), "b": rng.normal(1e6, 1e6, 500)})

@@ -121,3 +121,15 @@ def test_a_share_that_is_not_a_number_reads_n_a():
 
     assert format_figure(float("nan"), "share") == "n/a" and format_difference(float("nan"), "share") == "n/a"
     assert format_figure(0.5, "share") == "50.0%" and format_difference(0.025, "share") == "+2.5 pp"
+
+
+def test_a_difference_of_costs_per_gpu_hour_under_a_cent_shows():
+    """A lab planner compared two plans at $0.6062 and $0.6086 per H100-equivalent GPU-hour: compare
+    printed '$0.61 | $0.61 | $0.00'. The plans stay in cents; a difference under half a cent is
+    given to a hundredth of a cent."""
+    from fleetopt.core.units import USD_PER_H100_HOUR, format_difference, format_figure
+
+    assert format_figure(0.6062, USD_PER_H100_HOUR) == "$0.61" == format_figure(0.6086, USD_PER_H100_HOUR)
+    assert format_difference(0.6086 - 0.6062, USD_PER_H100_HOUR) == "+$0.0024"
+    assert format_difference(0.6062 - 0.6086, USD_PER_H100_HOUR) == "-$0.0024"
+    assert format_difference(0.02, USD_PER_H100_HOUR) == "+$0.02"

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from fleetopt.core.data import ModelData
+from fleetopt.core.quarters import parse_quarter
 from fleetopt.core.results import PLAN_DECISIONS
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError
@@ -130,9 +131,9 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
             if decision not in OUTCOMES:
                 unread[decision] = unread.get(decision, 0) + 1
             continue
+        key = _key(row, data, where)  # an unknown SKU or site first: an item not matching it follows
         if plan_csv:
             _check_item(row, where)
-        key = _key(row, data, where)
         if key in given[unit]:
             first = given[unit][key][0]
             raise InputError(f"{where}: a second row for {_describe(key, data)} (the first is line {first})")
@@ -283,7 +284,7 @@ def _text_of(path: Path) -> str:
 
 
 def _key(row: dict, data: ModelData, where: str) -> tuple[int, int, int]:
-    quarter = _named(row, "quarter", data.quarter_labels, where, "quarters of the horizon", data.name)
+    quarter = _quarter(row, data, where)
     sku = _named(row, "sku", data.sku_names, where, "SKUs", data.name)
     site = _named(row, "site", [s.name for s in data.sites], where, "sites", data.name)
     if not data.on_sale[sku, quarter]:
@@ -293,6 +294,23 @@ def _key(row: dict, data: ModelData, where: str) -> tuple[int, int, int]:
             "available_until in the model leave)"
         )
     return sku, site, quarter
+
+
+def _quarter(row: dict, data: ModelData, where: str) -> int:
+    """The row's quarter in the horizon; a quarter before or after it is said so, with the horizon's
+    ends (a spelling's nearest label, 2029Q2 for 2026Q2, would mislead), anything else as a name."""
+    value = (row.get("quarter") or "").strip()
+    labels = data.quarter_labels
+    if value not in labels:
+        try:
+            ordinal = parse_quarter(value)
+        except ValueError:
+            ordinal = None
+        if ordinal is not None:
+            side = "before" if ordinal < parse_quarter(labels[0]) else "after"
+            raise InputError(f"{where}: quarter {value} is {side} the horizon of model {data.name!r}, "
+                             f"{labels[0]} to {labels[-1]}")  # fmt: skip
+    return _named(row, "quarter", labels, where, "quarters of the horizon", data.name)
 
 
 def _sale_window(data: ModelData, sku: int) -> str:

@@ -27,7 +27,7 @@ PLAN_DECISIONS = (
 LAB_FIGURES = ("demand_served_share", "shortfall_probability")
 # a cost solve's summary.json figures only: of a plan solved for NPV (a neocloud's, whose market
 # revenue is real) the cash less that revenue (the default model: -$99.7B) read as a real shortfall
-COST_SOLVE_FIGURES = ("min_cash_without_market_revenue_usd",)
+COST_SOLVE_FIGURES = ("min_cash_without_market_revenue_usd", "budget_shortfall_usd")
 
 
 def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
@@ -639,12 +639,19 @@ def cost_plans_note(plans: list[str] | int) -> str:
             "cost is the objective (docs/formulation.md §6)")  # fmt: skip
 
 
-def budget_overrun_words(data: ModelData, cash_without_market_revenue: float) -> str:
-    """Where a cost plan's lowest cash less the market revenue to date falls below the budget floor
-    ``finance.min_cash_usd`` (formulation §6, "Cost", Limitation): 'below finance.min_cash_usd,
-    $250.0M, by $860.4M'; '' where it does not (within the covenants' 1-USD tolerance)."""
+def budget_shortfall(data: ModelData, cash_without_market_revenue: float) -> float:
+    """USD by which a cost plan's lowest cash less the market revenue to date falls below the budget
+    floor ``finance.min_cash_usd`` (formulation §6, "Cost", Limitation); 0.0 where it does not
+    (within the covenants' 1-USD tolerance)."""
     short = data.min_cash - cash_without_market_revenue
-    if short <= TOLERANCE_USD:
+    return float(short) if short > TOLERANCE_USD else 0.0
+
+
+def budget_overrun_words(data: ModelData, cash_without_market_revenue: float) -> str:
+    """:func:`budget_shortfall` in words: 'below finance.min_cash_usd, $250.0M, by $860.4M'; ''
+    where there is none."""
+    short = budget_shortfall(data, cash_without_market_revenue)
+    if not short:
         return ""
     return f"below finance.min_cash_usd, {format_usd(data.min_cash)}, by {format_usd(short)}"
 
@@ -727,6 +734,8 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     opening, costs, end_value = present_cost_parts(data, st)
     hours, discounted_hours = h100_hours_in_service(data, plan)
     timing = cash_timing_credit(data, lines["equity_cash_flow_usd"])
+    market = lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"]
+    real_budget = float((lines["cash_usd"] - np.cumsum(market)).min())
     return {
         "npv_usd": st.npv_usd,
         "npv_quarters_usd": st.npv_quarters_usd,
@@ -750,8 +759,10 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "min_liquidity_usd": float(lines["cash_usd"].min()),
         # a lab's real budget under the cost objective: cash less the market revenue to date, which
         # there values the GPUs' own use (formulation §6, "Cost", Limitation; taxes as computed)
-        "min_cash_without_market_revenue_usd": float((lines["cash_usd"] - np.cumsum(
-            lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"])).min()),
+        "min_cash_without_market_revenue_usd": real_budget,
+        # how far that falls below the budget floor finance.min_cash_usd (0: it does not), which the
+        # MILP's cash row does not hold (policy_within_limits says nothing of it)
+        "budget_shortfall_usd": budget_shortfall(data, real_budget),
         "min_dscr": float(finite.min()) if finite.size else None,
         "max_debt_to_ebitda": float(lines["debt_to_ebitda"][tested].max()),
         **dict(zip(CUSHION_FIGURES, lowest_cushion(data, headroom), strict=True)),

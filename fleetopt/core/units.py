@@ -72,10 +72,11 @@ USD_PER_H100_HOUR = "USD per H100-equivalent GPU-hour"
 
 
 def format_usd_per_hour(usd: float | None) -> str:
-    """A price per hour, in cents: $0.61, $2.35, -$0.04; n/a when missing or not finite."""
+    """A price per hour, in cents: $0.61, $2.35, -$0.04; under a cent (a difference of two plans'
+    costs per GPU-hour) to a hundredth of a cent: $0.0024, not $0.00; n/a when missing or not finite."""
     if usd is None or not math.isfinite(usd):
         return "n/a"
-    return _signed(usd, f"${rounded(usd, 2)}")
+    return _signed(usd, f"${rounded(usd, 4 if 0 < abs(usd) < 0.005 else 2)}")
 
 
 def format_usd_compact(usd: float | None) -> str:

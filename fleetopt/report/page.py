@@ -721,7 +721,7 @@ def _glossary_section(run: _Run) -> str:
         ("lowest DSCR", "lowest EBITDA / debt service " + (
             f"over the quarters the covenants test, from {first} on (finance.covenants.test_from); "
             f"statements before {first} are not tested and can be lower." if first else
-            "over all quarters (the model sets no covenants).")),
+            "over all quarters (finance.covenants sets no test of it).")),
         ("covenants", _covenant_text(data, first)),
     ]  # fmt: skip
     if run.metrics is not None:

@@ -291,13 +291,26 @@ def histogram(
 
 
 def _bin_words(edges: np.ndarray, b: int) -> str:
-    """Bin ``b``'s range for its tooltip; the end bins also count the samples beyond the axis."""
+    """Bin ``b``'s range for its tooltip; the end bins also count the samples beyond the axis. Bins
+    narrower than a figure's one decimal get the decimals that tell their edges apart (-$3.80M to
+    -$3.77M, not -$3.8M to -$3.8M)."""
     low, high = format_usd_compact(edges[b]), format_usd_compact(edges[b + 1])
+    decimals = 2
+    while low == high and decimals <= 4:
+        low, high = (_usd_decimals(edges[k], decimals) for k in (b, b + 1))
+        decimals += 1
     if b == 0:
         return f"up to {high}"
     if b == len(edges) - 2:
         return f"{low} and above"
     return f"{low} to {high}"
+
+
+def _usd_decimals(v: float, decimals: int) -> str:
+    """USD in B, M or k with ``decimals`` decimals: -$3.804M."""
+    a = abs(v)
+    scale, suffix = next(((s, x) for s, x in _TICK_SCALES if a >= s), (1.0, ""))
+    return ("-" if v < 0 else "") + f"${a / scale:,.{decimals}f}{suffix}"
 
 
 def _histogram_markers(

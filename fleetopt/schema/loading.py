@@ -7,12 +7,14 @@ YAML parser knows it, the line; :class:`ModelError` carries all of them.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import math
 import re
 import shlex
 import typing
 from dataclasses import dataclass
+from difflib import get_close_matches
 from importlib import resources
 from pathlib import Path
 
@@ -345,7 +347,7 @@ def _parse_model_text(text: str, source: str, lines_shown: bool = True) -> Plann
         issues, other_branches = [], []
         for err in exc.errors():
             path, branch_fits = _clean_loc(err["loc"], data)
-            path, message = _non_text_name(path, err) or (path, _message(err))
+            path, message = _non_text_name(path, err) or (path, _message(err, path))
             issue = ModelIssue(path, message, _line_for(lines, path))
             (issues if branch_fits else other_branches).append(issue)
         raise ModelError(source, _dedupe(issues or other_branches)) from None
@@ -479,10 +481,13 @@ def _not_text(value: object, expected: tuple[str, str]) -> str:
     return f"{_written(value)} ({kind}) must be text: quote it" + (f" to use it as {what}" if rule else "")
 
 
-def _message(err: dict) -> str:
+UNKNOWN_KEY = "unknown key (not part of the model format; check the spelling)"
+
+
+def _message(err: dict, path: tuple = ()) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        return "unknown key (not part of the model format; check the spelling)"
+        return _unknown_key(path)
     if kind == "missing":
         return "required field is missing"
     msg = err["msg"]
@@ -537,6 +542,56 @@ def _block_message(value: object, loc: tuple) -> str:
     got = "" if value is None else f", not {_shown(value)}"
     hint = " (or leave the block out)" if _field_has_default(loc) else ""
     return f"must be a mapping of fields{got}{hint}"
+
+
+def _unknown_key(path: tuple) -> str:
+    """An unknown key, with the block's own key nearest its spelling, or else the place in the
+    format of a field so named (`finance.discount_rate`: `horizon.discount_rate_annual`)."""
+    if not path or not isinstance(path[-1], str):
+        return UNKNOWN_KEY
+    key, block = path[-1], _block_at(path[:-1])
+    near = get_close_matches(key, list(block.model_fields), 1, 0.6) if block is not None else []
+    if near:
+        return f"{UNKNOWN_KEY}: did you mean {near[0]!r}?"
+    fields = _field_paths()
+    elsewhere = get_close_matches(key, list(fields), 1, 0.75)
+    if elsewhere:
+        return f"{UNKNOWN_KEY}; the format has {fields[elsewhere[0]]}"
+    return UNKNOWN_KEY
+
+
+def _block_at(path: tuple) -> type[BaseModel] | None:
+    """The block a location in a model file is in (`sites.texas`: a site), or None."""
+    annotation: object = PlanningModel
+    for part in path:
+        block = block_class(annotation)
+        if block is not None and part in block.model_fields:
+            annotation = block.model_fields[part].annotation
+        elif typing.get_origin(annotation) in (dict, list):
+            annotation = typing.get_args(annotation)[-1]
+        else:
+            return None
+    return block_class(annotation)
+
+
+@functools.cache
+def _field_paths() -> dict[str, str]:
+    """Each field name of the model format, with where the first so named is (`sites.<name>.pue`)."""
+    out: dict[str, str] = {}
+
+    def walk(block: type[BaseModel], prefix: str) -> None:
+        for name, field in block.model_fields.items():
+            out.setdefault(name, f"{prefix}{name}")
+            annotation = field.annotation
+            entry = ".<name>" if typing.get_origin(annotation) is dict else ""
+            if entry:
+                annotation = typing.get_args(annotation)[-1]
+            inner = block_class(annotation)
+            if inner is not None and inner is not block:
+                walk(inner, f"{prefix}{name}{entry}.")
+
+    walk(PlanningModel, "")
+    return out
 
 
 def _field_has_default(loc: tuple) -> bool:
