@@ -217,6 +217,25 @@ def test_the_cost_objective_on_a_market_model_says_what_it_serves(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_a_training_shortfall_names_the_skus_that_stopped_training():
+    """A lab planner delayed a Rubin order and was told training demand was short, not that its H100s
+    had stopped training once Rubin went on sale (their training_eligibility). A SKU that may train
+    at the start and not by the last short quarter is named, with the quarter it stops; one that
+    never stops is not."""
+    from milp_builders import base_model, data_of, sku
+
+    from fleetopt.milp.diagnose import _training_ended
+
+    d = base_model()
+    d["skus"]["A"] = sku(training_eligibility={"quarters_after_release": 2})  # trains in 2026Q1-Q2
+    d["skus"]["B"] = sku()
+    data = data_of(d)
+    said = "A may no longer train from 2026Q3 (skus.A.training_eligibility): GPUs held then still serve "
+    said += "inference"
+    assert _training_ended(data, 3) == said
+    assert _training_ended(data, 1) == ""  # the shortfall ends before A stops training
+
+
 def infeasible_contract_model() -> dict:
     """A signed contract for 100,000 GPUs (100 MW) at a 0.1 MW site that can never grow."""
     d = base_model()
@@ -551,6 +570,14 @@ def test_a_cost_solve_gives_the_lowest_cash_without_its_imputed_revenue(tmp_path
     assert "lowest cash less the market revenue to date" in " ".join(out.replace("│", " ").split())
     assert "below finance.min_cash_usd" not in err + out  # $1.89B against a $250M floor
     assert summary["budget_shortfall_usd"] == 0.0
+    # the demand it serves, which a lab planner found nowhere: the model's, 2,190 h a quarter, met
+    # exactly (lab has no contracts: every GPU-hour in service serves it)
+    from fleetopt.core.data import load
+
+    demand = 2190.0 * sum(float(d.sum()) for d in load("lab")[1].demand)
+    assert summary["forecast_demand_h100_hours"] == pytest.approx(demand, rel=1e-12)
+    assert summary["compute_in_service_h100_hours"] == pytest.approx(demand, rel=1e-9)
+    assert "H100-equivalent GPU-hours over the horizon, all served" in " ".join(out.replace("│", " ").split())
     # of a plan solved for NPV (a neocloud's market revenue is real) it read as a shortfall: not written
     code, _, err = run_cli("solve", "lab", "--out", str(tmp_path / "n"))
     assert code == 0, err

@@ -19,6 +19,7 @@ from fleetopt.core.results import (
     COST_PER_H100_HOUR,
     CUSHION_MEANS,
     CUSTOMERS_LABEL,
+    FORECAST_DEMAND_LABEL,
     MARKET_VALUED,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
@@ -29,6 +30,7 @@ from fleetopt.core.results import (
     cost_per_h100_hour_words,
     customer_words,
     first_tested_quarter,
+    forecast_demand_words,
     headline,
     npv_terminal_words,
     power_built_mw_by_site,
@@ -348,6 +350,7 @@ def solve_summary_tables(result) -> list:
     if cost:  # the objective first; the NPV then values the plan's own compute at market prices
         key.add_row(COST_LABEL, present_cost_words(fig))
         key.add_row(COST_PER_H100_HOUR, cost_per_h100_hour_words(fig))
+        key.add_row(FORECAST_DEMAND_LABEL, forecast_demand_words(fig))
     key.add_row("NPV of equity cash flows" + (MARKET_VALUED if cost else ""), format_usd(fig["npv_usd"]))
     key.add_row(NPV_QUARTERS_LABEL, format_usd(fig["npv_quarters_usd"]))
     key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))

@@ -136,7 +136,9 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
             _check_item(row, where)
         if key in given[unit]:
             first = given[unit][key][0]
-            raise InputError(f"{where}: a second row for {_describe(key, data)} (the first is line {first})")
+            raise InputError(f"{where}: a second row for {_describe(key, data)} (the first is line {first}): "
+                             "one row per quarter, SKU and site; to move an order into a quarter that has "
+                             "one, add its GPUs to that row")  # fmt: skip
         given[unit][key] = (
             reader.line_num,
             _blocks(row["value" if plan_csv else "gpus"], key, data, where, unit),

@@ -27,7 +27,9 @@ PLAN_DECISIONS = (
 LAB_FIGURES = ("demand_served_share", "shortfall_probability")
 # a cost solve's summary.json figures only: of a plan solved for NPV (a neocloud's, whose market
 # revenue is real) the cash less that revenue (the default model: -$99.7B) read as a real shortfall
-COST_SOLVE_FIGURES = ("min_cash_without_market_revenue_usd", "budget_shortfall_usd")
+COST_SOLVE_FIGURES = (
+    "min_cash_without_market_revenue_usd", "budget_shortfall_usd", "forecast_demand_h100_hours",
+)  # fmt: skip
 
 
 def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
@@ -694,6 +696,18 @@ def cost_per_h100_hour_words(fig: dict) -> str:
     return f"{per_hour} ({cost_per_h100_hour_basis(fig)})"
 
 
+# a cost solve's market demand on the forecast, as printed
+FORECAST_DEMAND_LABEL = "market demand on the forecast"
+
+
+def forecast_demand_words(fig: dict) -> str:
+    """A cost solve's demand on the forecast: '1,567.3M H100-equivalent GPU-hours over the horizon,
+    all served (the cost objective meets it in every quarter)'."""
+    hours = fig["forecast_demand_h100_hours"]
+    return (f"{hours / 1e6:,.1f}M H100-equivalent GPU-hours over the horizon, all served (the cost "
+            "objective meets it in every quarter, no more: formulation §5.5)")
+
+
 def present_cost_words(fig: dict) -> str:
     """The present cost and its arithmetic: '$779.7M = the installed fleet at the start ...'."""
     return f"{format_usd(fig['present_cost_usd'])} = {present_cost_arithmetic(fig)}"
@@ -763,6 +777,8 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         # how far that falls below the budget floor finance.min_cash_usd (0: it does not), which the
         # MILP's cash row does not hold (policy_within_limits says nothing of it)
         "budget_shortfall_usd": budget_shortfall(data, real_budget),
+        # the forecast's market demand over the horizon, both uses, which a cost solve meets exactly
+        "forecast_demand_h100_hours": HOURS_PER_QUARTER * float(sum(np.sum(d) for d in data.demand)),
         "min_dscr": float(finite.min()) if finite.size else None,
         "max_debt_to_ebitda": float(lines["debt_to_ebitda"][tested].max()),
         **dict(zip(CUSHION_FIGURES, lowest_cushion(data, headroom), strict=True)),

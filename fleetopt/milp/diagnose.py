@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 import pyomo.environ as pyo
 
 from fleetopt.core.data import ModelData
@@ -102,7 +103,25 @@ def _group_entry(data: ModelData, group: str, entries: list) -> dict:
         "items": [(lbl, from_model_units(a, slack.unit)) for lbl, a in items],
         "quarters": [data.quarter_labels[t] for t in sorted(quarters)],
     }
-    return {**entry, "note": slack.note} if slack.note else entry
+    note = slack.note
+    if group == "demand_floor" and any(label.startswith("training") for label, _ in items):
+        lost = _training_ended(data, max(quarters, default=data.T - 1))
+        note = f"{note}; {lost}" if note and lost else note or lost
+    return {**entry, "note": note} if note else entry
+
+
+def _training_ended(data: ModelData, last: int) -> str:
+    """The SKUs that may train at the start but not by quarter ``last`` (their `training_eligibility`),
+    in words: a training shortfall there is often theirs ('' where none)."""
+    ended = []
+    for s, name in enumerate(data.sku_names):
+        eligible = data.training_eligible[s, : last + 1]
+        if eligible[0] and not eligible.all():
+            first = data.quarter_labels[int(np.argmin(eligible))]
+            ended.append(f"{name} may no longer train from {first} (skus.{name}.training_eligibility)")
+    if not ended:
+        return ""
+    return f"{'; '.join(ended)}: GPUs held then still serve inference"
 
 
 def format_diagnosis(diagnosis: list[dict]) -> list[str]:

@@ -22,6 +22,7 @@ from fleetopt.core.results import (
     CASH_HELD_LABEL,
     COST_PER_H100_HOUR,
     CUSTOMERS_LABEL,
+    FORECAST_DEMAND_LABEL,
     MARKET_VALUED,
     SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
@@ -33,6 +34,7 @@ from fleetopt.core.results import (
     customer_words,
     debt_frame,
     first_tested_quarter,
+    forecast_demand_words,
     gpus_by_generation,
     headline,
     npv_terminal_arithmetic,
@@ -916,6 +918,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _milp_kpi(run, objective, _usd(fig["present_cost_usd"])),
         _milp_kpi(run, f"{COST_PER_H100_HOUR}: {cost_per_h100_hour_basis(fig)}",
                   format_usd_per_hour(fig["present_cost_per_h100_hour_usd"])),
+        _milp_kpi(run, FORECAST_DEMAND_LABEL, forecast_demand_words(fig)),
     ] if cost else []  # fmt: skip
     kpis += [
         _kpi("NPV on the forecast" + valued, _usd(fc.npv_usd)),
