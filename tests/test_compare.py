@@ -1021,6 +1021,8 @@ def test_the_evaluator_serves_the_demand_compare_computes_on_the_forecast(lab_ru
     per_quarter = f"{numpy['unserved_demand_mean_gpu_quarters'].iloc[0] / data.T:,.0f}"  # GPUs short
     rows = [line for line in text.splitlines() if "milp" in line and short in line and served in line]
     assert rows and per_quarter in rows[0], text
+    # a lab planner reads what the plan serves first, its NPV (its own use valued at market prices) after
+    assert text.index("the demand served") < text.index("the plan over the scenarios"), text
 
 
 def test_each_solve_is_compared_with_its_own_policy_buffer(tmp_path):

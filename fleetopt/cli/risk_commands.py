@@ -205,12 +205,13 @@ def evaluate(
             job.start(folder.path, again)  # kept for its resume command, even after a kill
         result = _run_evaluation(job, folder.path, again)
         ranking = {"rank_by": rank_by.value, "max_breach_prob": max_breach_prob}  # the report's plan too
-        _print_best(result, ranking, top, job.data)
         shown = shown_plans(result.metrics, ranking)[0].head(top)
-        if solve_objective(job.source.path) == "cost" and not shown.empty:  # a lab's: the demand it serves
+        # a lab's plans: the demand they serve first, what it buys, then the company's finances
+        if solve_objective(job.source.path) == "cost" and not shown.empty:
             title = "the demand served (the company's own, as bought: no purchase reacts to the scenario)"
             console.print(demand_served_table(shown, title, job.data.T))
             console.print(f"Note: {cost_plans_note(result.n_plans)}.", soft_wrap=True, highlight=False)
+        _print_best(result, ranking, top, job.data)
         lost = folder.lost_while_running  # written again whole, with a warning
         path = api.write_evaluate_run(
             result, job.loaded, job.source, folder.path, command=command_line(), ranking=ranking
