@@ -465,8 +465,8 @@ def test_a_cost_solve_shows_its_present_cost_and_says_what_its_npv_counts(tmp_pa
     code, out, err = run_cli("solve", "lab", "--objective", "cost", "--out", str(tmp_path / "run"))
     text = " ".join(out.replace("│", " ").split())
     assert code == 0, err
-    assert ("present cost of the plan (the objective) $779.7M = the installed fleet at the start (sold then) "
-            "$239.4M + the quarters' costs (present value)") in text
+    assert ("present cost of the plan (the objective) $779.7M = the installed fleet's resale value at the "
+            "start (what keeping it forgoes) $239.4M + the quarters' costs (present value)") in text
     assert "NPV of equity cash flows (the GPUs' own use valued at" in text
     # and per unit of compute, levelized: $779.7M over lab's discounted H100-equivalent GPU-hours
     per_hour = fig["present_cost_per_h100_hour_usd"]

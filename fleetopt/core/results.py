@@ -659,14 +659,15 @@ def budget_overrun_words(data: ModelData, cash_without_market_revenue: float) ->
 
 
 def present_cost_arithmetic(fig: dict) -> str:
-    """How a :func:`headline`'s present cost is made: 'the installed fleet at the start (sold then)
-    $239.4M + the quarters' costs (present value) $908.4M - the value at the end $368.0M (0.751, the
-    last quarter's discount factor, x GPUs at resale and power plant at book $489.9M)' (the first
-    part only where the model has an installed fleet)."""
+    """How a :func:`headline`'s present cost is made: 'the installed fleet's resale value at the start
+    (what keeping it forgoes) $239.4M + the quarters' costs (present value) $908.4M - the value at
+    the end $368.0M (0.751, the last quarter's discount factor, x GPUs at resale and power plant at
+    book $489.9M)' (the first part only where the model has an installed fleet)."""
     opening = fig.get("present_cost_opening_fleet_usd", 0.0)  # 0 in a summary written before 0.4.3
     end = opening + fig["present_cost_quarters_usd"] - fig["present_cost_usd"]
     factor = f"{fig['terminal_discount_factor']:.3f}, the last quarter's discount factor,"
-    start = f"the installed fleet at the start (sold then) {format_usd(opening)} + " if opening else ""
+    opening_words = "the installed fleet's resale value at the start (what keeping it forgoes)"
+    start = f"{opening_words} {format_usd(opening)} + " if opening else ""
     costs = format_usd(fig["present_cost_quarters_usd"])
     return (f"{start}the quarters' costs (present value) {costs} - the value at the end {format_usd(end)} "
             f"({factor} x GPUs at resale and power plant at book "
@@ -709,7 +710,7 @@ def forecast_demand_words(fig: dict) -> str:
 
 
 def present_cost_words(fig: dict) -> str:
-    """The present cost and its arithmetic: '$779.7M = the installed fleet at the start ...'."""
+    """The present cost and its arithmetic: '$779.7M = the installed fleet's resale value at the start ...'."""
     return f"{format_usd(fig['present_cost_usd'])} = {present_cost_arithmetic(fig)}"
 
 
