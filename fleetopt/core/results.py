@@ -703,7 +703,7 @@ FORECAST_DEMAND_LABEL = "market demand on the forecast"
 
 def forecast_demand_words(fig: dict) -> str:
     """A cost solve's demand on the forecast: '1,567.3M H100-equivalent GPU-hours over the horizon,
-    all served (the cost objective meets it in every quarter)'."""
+    all served (the cost objective meets it in every quarter, no more: ...)'."""
     hours = fig["forecast_demand_h100_hours"]
     return (f"{hours / 1e6:,.1f}M H100-equivalent GPU-hours over the horizon, all served (the cost "
             "objective meets it in every quarter, no more: formulation §5.5)")

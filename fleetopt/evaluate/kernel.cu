@@ -773,10 +773,10 @@ FO_DEVICE double fo_debt(const double* q, const fo_state* st, double revolver)
 }
 
 // at the pair's first liquidity default, the end of quarter t (simulate._debt_at_default): the debt
-// owed, and what of it the GPUs held (less those sold, cancelled or deferred), sold at the scenario's resale value less
-// selling costs and the distress discount, and the cash where positive, would not repay
+// owed, and what of it the GPUs held (less those sold, cancelled or deferred), sold at the scenario's
+// resale value less selling costs and the distress discount, and the cash where positive, would not repay
 FO_DEVICE void fo_debt_at_default(FO_PARAMS, long long p, long long s, int t, const double* q, double cash,
-                          double revolver, const fo_state* st)
+                                  double revolver, const fo_state* st)
 {
     const double debt = fo_debt(q, st, revolver);
     double fleet = 0.0;
