@@ -359,13 +359,15 @@ def solve_summary_tables(result) -> list:
                 f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}")
     valued = MARKET_VALUED if cost else ""
     key.add_row("revenue over the horizon" + valued, revenue_words(fig))
-    key.add_row(CUSTOMERS_LABEL, customer_words(data, fig))
+    if data.contracts:  # a lab planning its own demand may have none: rows of "none" say nothing
+        key.add_row(CUSTOMERS_LABEL, customer_words(data, fig))
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     by_site = zip(data.sites, power_built_mw_by_site(data, plan), strict=True)
     built = ", ".join(f"{site.name} {format_mw(mw)}" for site, mw in by_site if mw)
     key.add_row("power built (expansion blocks)", built or "none")
-    key.add_row("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none")
-    key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
+    if data.contracts:
+        key.add_row("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none")
+        key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
     key.add_row("peak debt (at a quarter's end)", format_usd(fig["peak_debt_usd"]))
     key.add_row("lowest cash" + (MARKET_VALUED if cost else ""), format_usd(fig["min_liquidity_usd"]))
     if cost:  # what a lab's budget floor really faces (formulation §6, "Cost", Limitation)

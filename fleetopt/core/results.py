@@ -710,7 +710,7 @@ def forecast_demand_words(fig: dict) -> str:
 
 
 def present_cost_words(fig: dict) -> str:
-    """The present cost and its arithmetic: '$779.7M = the installed fleet's resale value at the start ...'."""
+    """The present cost and its arithmetic: '$779.7M = the installed fleet's resale value at ...'."""
     return f"{format_usd(fig['present_cost_usd'])} = {present_cost_arithmetic(fig)}"
 
 

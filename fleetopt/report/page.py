@@ -941,9 +941,10 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _milp_kpi(run, "capex over the horizon (GPUs / power)",
                   f"{_usd(fig['capex_gpu_total_usd'])} / {_usd(fig['capex_power_total_usd'])}"),
         _milp_kpi(run, "revenue over the horizon" + valued, revenue_words(fig)),
-        _milp_kpi(run, CUSTOMERS_LABEL, customer_words(run.data, fig)),
-        _milp_kpi(run, "share of each year's revenue under contract" + valued,
-                  contracted_by_year(run.data, run.statements)),
+        # a lab planning its own demand may have no contracts: cards of "none" say nothing
+        *([_milp_kpi(run, CUSTOMERS_LABEL, customer_words(run.data, fig)),
+           _milp_kpi(run, "share of each year's revenue under contract" + valued,
+                     contracted_by_year(run.data, run.statements))] if run.data.contracts else []),
         _kpi("power built (expansion blocks)", format_mw(fig["power_built_mw"])),
     ]  # fmt: skip
     if first:
@@ -1647,9 +1648,10 @@ def _decisions_section(run: _Run) -> str:
     redeployed, power built, and each facility's draws and prepayments (the plan's, before any policy)."""
     data, plan = run.data, run.plans[run.focus[0]]
     fig = headline(data, plan, run.statements)
+    contracts = [("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none"),
+                 ("contracts declined", ", ".join(fig["contracts_declined"]) or "none")] if data.contracts else []
     facts = [
-        ("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none"),
-        ("contracts declined", ", ".join(fig["contracts_declined"]) or "none"),
+        *contracts,
         ("GPUs retired", _by_quarter(data, plan.retire.sum(axis=0), "{:,.0f}")),
         ("GPUs redeployed from training to inference", _by_quarter(data, plan.redeploy.sum(axis=0), "{:,.0f}")),
         ("power built (expansion blocks)", _power_built(data, plan)),
