@@ -787,3 +787,23 @@ def test_a_customer_hazard_past_any_rating_is_said_not_refused(tmp_path, tiny_te
             "year) that a customer defaults") in err  # fmt: skip
     _, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 0.1))
     assert code == 0 and "warning" not in err, err
+
+
+@pytest.mark.parametrize("change, said", [
+    # a misspelt key of a list entry, of a series written as a mapping, and the start of a longer name
+    ("fleet.0.gpu=5", "fleet.0.gpu: unknown key (not part of the model format; check the spelling): did you "
+                      "mean 'gpus'?"),
+    ("market.price_usd_per_gpu_hour.training.hopper.strt=2", "hopper.strt: unknown key (not part of the "
+     "model format; check the spelling): did you mean 'start'?"),
+    ("contracts.lab-a-training.price=2", "did you mean 'price_usd_per_gpu_hour'?"),
+    # a key of another block: where the format has it
+    ("sites.texas.max_ltv=0.5", "spelling); the format has finance.facilities.<name>.max_ltv"),
+    # nothing like it anywhere: the plain message
+    ("nope=1", "nope: unknown key (not part of the model format; check the spelling)\n"),
+])  # fmt: skip
+def test_an_unknown_key_is_offered_the_one_meant(change, said):
+    """`--set market.demand_gpus.training.growth=...` and `finance.discount_rate=...` said only
+    'unknown key' (a lab planner's review), where the block's key was annual_growth and the format's
+    horizon.discount_rate_annual."""
+    code, out, err = run_cli("validate", "tiny", "--set", change)
+    assert code == 2 and out == "" and said in err, err

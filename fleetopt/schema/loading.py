@@ -550,7 +550,11 @@ def _unknown_key(path: tuple) -> str:
     if not path or not isinstance(path[-1], str):
         return UNKNOWN_KEY
     key, block = path[-1], _block_at(path[:-1])
-    near = get_close_matches(key, list(block.model_fields), 1, 0.6) if block is not None else []
+    if block is None:  # a block not found: a suggestion from elsewhere would mislead
+        return UNKNOWN_KEY
+    names = list(block.model_fields)
+    # a close spelling, or the start of a longer name (`price`: `price_usd_per_gpu_hour`)
+    near = get_close_matches(key, names, 1, 0.6) or [n for n in names if len(key) >= 4 and n.startswith(key)]
     if near:
         return f"{UNKNOWN_KEY}: did you mean {near[0]!r}?"
     fields = _field_paths()
@@ -561,17 +565,33 @@ def _unknown_key(path: tuple) -> str:
 
 
 def _block_at(path: tuple) -> type[BaseModel] | None:
-    """The block a location in a model file is in (`sites.texas`: a site), or None."""
+    """The block a location in a model file is in (`sites.texas`: a site; a series written as a
+    mapping: its `CompactSeries`), or None."""
     annotation: object = PlanningModel
     for part in path:
-        block = block_class(annotation)
+        block = _inner(annotation, lambda a: isinstance(a, type) and issubclass(a, BaseModel))
+        container = _inner(annotation, lambda a: typing.get_origin(a) in (dict, list))
         if block is not None and part in block.model_fields:
             annotation = block.model_fields[part].annotation
-        elif typing.get_origin(annotation) in (dict, list):
-            annotation = typing.get_args(annotation)[-1]
+        elif container is not None:
+            annotation = typing.get_args(container)[-1]
         else:
             return None
-    return block_class(annotation)
+    return _inner(annotation, lambda a: isinstance(a, type) and issubclass(a, BaseModel))
+
+
+def _inner(annotation: object, wanted, depth: int = 4):
+    """The first type within ``annotation`` (itself, or inside Optional, Annotated or a union, a few
+    levels deep) that ``wanted`` accepts; None if none does."""
+    if wanted(annotation):
+        return annotation
+    if depth == 0:
+        return None
+    for arg in typing.get_args(annotation):
+        found = _inner(arg, wanted, depth - 1)
+        if found is not None:
+            return found
+    return None
 
 
 @functools.cache
@@ -582,11 +602,12 @@ def _field_paths() -> dict[str, str]:
     def walk(block: type[BaseModel], prefix: str) -> None:
         for name, field in block.model_fields.items():
             out.setdefault(name, f"{prefix}{name}")
-            annotation = field.annotation
-            entry = ".<name>" if typing.get_origin(annotation) is dict else ""
-            if entry:
-                annotation = typing.get_args(annotation)[-1]
-            inner = block_class(annotation)
+            annotation, entry = field.annotation, ""
+            container = _inner(annotation, lambda a: typing.get_origin(a) in (dict, list))
+            if container is not None:  # a mapping of named entries (`sites`) or a list (`fleet`)
+                annotation = typing.get_args(container)[-1]
+                entry = ".<name>" if typing.get_origin(container) is dict else ".<n>"
+            inner = _inner(annotation, lambda a: isinstance(a, type) and issubclass(a, BaseModel))
             if inner is not None and inner is not block:
                 walk(inner, f"{prefix}{name}{entry}.")
 
