@@ -702,7 +702,6 @@ def first_breach_table(metrics, title: str, tested: tuple) -> Table | None:
     return unbroken(table)
 
 
-# the columns of the table of when plans break, and what each counts
 def when_it_breaks_table(metrics, title: str, quarter_labels: list[str]) -> Table | None:
     """When the given plans break: of the scenarios with a covenant breach (a liquidity default),
     the median quarter of the first breach (of the default), with their share; None when no plan

@@ -260,10 +260,10 @@ def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, 
                      t: int, xp: Any) -> dict[str, Any]:  # fmt: skip
     """(P, S) ``DEBT_AT_DEFAULT`` at the end of quarter ``t`` (kept where a pair defaults in it): the
     debt owed (``step.debt``: term loans, balances kept by cut prepayments, the revolver; a distress
-    sale repays none), and what of it the GPUs
-    held (less those the policy sold, cancelled or deferred), sold at the scenario's resale value
-    less selling costs and the policy's distress discount, and the cash, where positive, would not
-    repay (docs/evaluation.md, "The debt at a default")."""
+    sale repays none), and what of it the GPUs held (less those the policy sold, cancelled or
+    deferred), sold at the scenario's resale value less selling costs and the policy's distress
+    discount, and the cash, where positive, would not repay (docs/evaluation.md, "The debt at a
+    default")."""
     fleet = None  # net sale value at forecast resale values, the GPUs taken out excepted
     for g in np.flatnonzero(pl.gen_is_held[:, t]):  # the others hold no GPUs in any plan
         value = pl.gen_sale_value[g, t]

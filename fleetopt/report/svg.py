@@ -42,8 +42,13 @@ def _scaled_tick(v: float) -> str:
     """|v| in B, M or k with the decimals it has, to three (ticks are round: 1.25M, not 1.2M, on an
     axis stepping by 250k, where one decimal wrote 1.2M between 1M and 1.5M)."""
     a = abs(v)
-    scale, suffix = next(((s, x) for s, x in _TICK_SCALES if a >= s), (1.0, ""))
+    scale, suffix = _scale_of(a)
     return f"{a / scale:,.3f}".rstrip("0").rstrip(".") + suffix
+
+
+def _scale_of(a: float) -> tuple[float, str]:
+    """The B, M or k scale (and suffix) a magnitude is written in; 1 and none below a thousand."""
+    return next(((s, x) for s, x in _TICK_SCALES if a >= s), (1.0, ""))
 
 
 def usd_tick(v: float) -> str:
@@ -309,7 +314,7 @@ def _bin_words(edges: np.ndarray, b: int) -> str:
 def _usd_decimals(v: float, decimals: int) -> str:
     """USD in B, M or k with ``decimals`` decimals: -$3.804M."""
     a = abs(v)
-    scale, suffix = next(((s, x) for s, x in _TICK_SCALES if a >= s), (1.0, ""))
+    scale, suffix = _scale_of(a)
     return ("-" if v < 0 else "") + f"${a / scale:,.{decimals}f}{suffix}"
 
 

@@ -569,15 +569,24 @@ def _block_at(path: tuple) -> type[BaseModel] | None:
     mapping: its `CompactSeries`), or None."""
     annotation: object = PlanningModel
     for part in path:
-        block = _inner(annotation, lambda a: isinstance(a, type) and issubclass(a, BaseModel))
-        container = _inner(annotation, lambda a: typing.get_origin(a) in (dict, list))
+        block = _inner(annotation, _is_block)
+        container = _inner(annotation, _is_container)
         if block is not None and part in block.model_fields:
             annotation = block.model_fields[part].annotation
         elif container is not None:
             annotation = typing.get_args(container)[-1]
         else:
             return None
-    return _inner(annotation, lambda a: isinstance(a, type) and issubclass(a, BaseModel))
+    return _inner(annotation, _is_block)
+
+
+def _is_block(annotation: object) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _is_container(annotation: object) -> bool:
+    """A mapping of named entries (`sites`) or a list (`fleet`)."""
+    return typing.get_origin(annotation) in (dict, list)
 
 
 def _inner(annotation: object, wanted, depth: int = 4):
@@ -603,11 +612,11 @@ def _field_paths() -> dict[str, str]:
         for name, field in block.model_fields.items():
             out.setdefault(name, f"{prefix}{name}")
             annotation, entry = field.annotation, ""
-            container = _inner(annotation, lambda a: typing.get_origin(a) in (dict, list))
-            if container is not None:  # a mapping of named entries (`sites`) or a list (`fleet`)
+            container = _inner(annotation, _is_container)
+            if container is not None:
                 annotation = typing.get_args(container)[-1]
                 entry = ".<name>" if typing.get_origin(container) is dict else ".<n>"
-            inner = _inner(annotation, lambda a: isinstance(a, type) and issubclass(a, BaseModel))
+            inner = _inner(annotation, _is_block)
             if inner is not None and inner is not block:
                 walk(inner, f"{prefix}{name}{entry}.")
 
@@ -634,10 +643,7 @@ def _field_has_default(loc: tuple) -> bool:
 
 def block_class(annotation: object) -> type[BaseModel] | None:
     """The block a field holds: its type, or the block of an optional one (`Robustness | None`)."""
-    for candidate in (annotation, *typing.get_args(annotation)):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
+    return _inner(annotation, _is_block, depth=1)
 
 
 def _written(value: object) -> str:
