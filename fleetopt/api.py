@@ -49,7 +49,7 @@ from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import FixedPurchases, is_purchase_table, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
-from fleetopt.core.results import COST_SOLVE_FIGURES, budget_overrun_words, headline, plan_frame
+from fleetopt.core.results import COST_SOLVE_FIGURES, headline, plan_frame
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptWarning, InputError, StoppedAfterWriting, warn
@@ -297,21 +297,7 @@ def solve(
     result.loaded = loaded
     result.on_forecast = _policy_on_forecast(result)
     _warn_if_the_policy_reacts(result)
-    if objective == "cost":
-        _warn_if_over_budget(result)
     return result
-
-
-def _warn_if_over_budget(result: SolveResult) -> None:
-    """A cost plan's cash counts the GPUs' own use at market prices as income (formulation §6,
-    "Cost", Limitation): say so where, without that income, its cash falls below the budget floor."""
-    real = result.headline()["min_cash_without_market_revenue_usd"]
-    below = budget_overrun_words(result.data, real)
-    if below:
-        warn(f"the plan's lowest cash less the market revenue to date, {format_usd(real)}, is {below}: "
-             "the cost objective's cash counts the GPUs' own use at market prices as income, which "
-             "no one pays, so its cash floor does not hold the lab to its budget (docs/formulation.md "
-             "§6, \"Cost\", Limitation)")  # fmt: skip
 
 
 def _warn_if_the_policy_reacts(result: SolveResult) -> None:

@@ -17,7 +17,7 @@ from milp_builders import base_model, cohort_index, data_of, late_demand_model, 
 from fleetopt.core.data import build_data
 from fleetopt.core.economics import principal_schedule
 from fleetopt.milp.finance import net_same_quarter_draws
-from fleetopt.milp.solve import SolveResult, solve
+from fleetopt.milp.solve import InfeasibleModel, SolveResult, solve
 from fleetopt.schema.loading import load_model
 
 
@@ -452,6 +452,37 @@ def test_cost_objective_meets_demand_floor_and_buys_nothing_beyond_need():
     assert r.plan.retire.sum() == pytest.approx(0.5, abs=1e-6)
     assert r.plan.held[c0].tolist() == pytest.approx([5, 4.5, 4.5, 4.5], abs=1e-6)
     assert r.plan.held[c1].tolist() == pytest.approx([0, 6, 6, 6], abs=1e-6)
+
+
+@pytest.mark.parametrize("opening_cash", [43_250.0, 43_000.0])
+def test_the_cost_objective_holds_the_budget_on_real_cash(opening_cash):
+    # The case above under a budget: no contracts, so every USD of revenue is market revenue, the
+    # GPUs' own use, which no one pays. Real cash (cash less the market revenue to date) at the end
+    # of quarter 1 is the opening cash - 5 x 4,000 - 6 x 4,000 + 750 (the half GPU sold) =
+    # opening - 43,250, and stays there (no costs). A budget floor of 0 holds at 43,250 exactly;
+    # $250 less, no plan meets the demand (11 whole GPUs by quarter 1, and selling more of them
+    # leaves it short) and the diagnosis names the budget. Counting the imputed revenue (the floor
+    # before), 43,000 solved with its lowest cash at $33,695: 5 x 2,190 and 10.5 x 2,190 of "income"
+    # in quarters 0 and 1.
+    d = base_model()
+    d["skus"]["A"] = sku(training_throughput=2.0, inference_throughput=2.0)
+    d["retirement"]["selling_cost_fraction"] = 0.5
+    d["market"]["demand_gpus"] = {"training": [10.0, 21.0, 21.0, 21.0], "inference": 0.0}
+    d["finance"]["opening_cash_usd"] = opening_cash
+    if opening_cash == 43_000.0:
+        with pytest.raises(InfeasibleModel) as err:
+            run(d, objective="cost")
+        found = [*err.value.diagnosis, *err.value.diagnosis.otherwise]
+        budget = next(g for g in found if g["group"] == "min_cash")
+        assert max(amount for _, amount in budget["items"]) == pytest.approx(250.0, rel=1e-6)
+        assert "the budget: cash less the market revenue to date" in budget["note"]
+        return
+    r = run(d, objective="cost")
+    assert buys(r, "A") == [5, 6, 0, 0]
+    lines = r.statements.lines
+    market = np.cumsum(lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"])
+    assert (lines["cash_usd"] - market).tolist() == pytest.approx([23_250.0, 0.0, 0.0, 0.0], abs=1e-6)
+    assert r.headline()["min_cash_without_market_revenue_usd"] == pytest.approx(0.0, abs=1e-6)
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.10])

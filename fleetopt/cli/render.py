@@ -370,7 +370,7 @@ def solve_summary_tables(result) -> list:
         key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
     key.add_row("peak debt (at a quarter's end)", format_usd(fig["peak_debt_usd"]))
     key.add_row("lowest cash" + (MARKET_VALUED if cost else ""), format_usd(fig["min_liquidity_usd"]))
-    if cost:  # what a lab's budget floor really faces (formulation §6, "Cost", Limitation)
+    if cost:  # what a lab's budget floor really faces (formulation §6, "Cost")
         real = fig["min_cash_without_market_revenue_usd"]
         below = budget_overrun_words(data, real)
         key.add_row(WITHOUT_MARKET_REVENUE, format_usd(real) + (f" ({below})" if below else ""))

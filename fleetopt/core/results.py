@@ -643,8 +643,9 @@ def cost_plans_note(plans: list[str] | int) -> str:
 
 def budget_shortfall(data: ModelData, cash_without_market_revenue: float) -> float:
     """USD by which a cost plan's lowest cash less the market revenue to date falls below the budget
-    floor ``finance.min_cash_usd`` (formulation §6, "Cost", Limitation); 0.0 where it does not
-    (within the covenants' 1-USD tolerance)."""
+    floor ``finance.min_cash_usd``; 0.0 where it does not (within the covenants' 1-USD tolerance),
+    as for every plan the cost objective solves since version 0.4.8, whose cash floor holds it
+    (formulation §5.10): a run folder of an earlier one may show it."""
     short = data.min_cash - cash_without_market_revenue
     return float(short) if short > TOLERANCE_USD else 0.0
 
@@ -773,10 +774,10 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "peak_debt_usd": float(lines["debt_usd"].max()),
         "min_liquidity_usd": float(lines["cash_usd"].min()),
         # a lab's real budget under the cost objective: cash less the market revenue to date, which
-        # there values the GPUs' own use (formulation §6, "Cost", Limitation; taxes as computed)
+        # there values the GPUs' own use (formulation §6, "Cost"; taxes as computed)
         "min_cash_without_market_revenue_usd": real_budget,
-        # how far that falls below the budget floor finance.min_cash_usd (0: it does not), which the
-        # MILP's cash row does not hold (policy_within_limits says nothing of it)
+        # how far that falls below the budget floor finance.min_cash_usd (0: it does not, as the cost
+        # objective's cash floor holds it, formulation §5.10)
         "budget_shortfall_usd": budget_shortfall(data, real_budget),
         # the forecast's market demand over the horizon, both uses, which a cost solve meets exactly
         "forecast_demand_h100_hours": HOURS_PER_QUARTER * float(sum(np.sum(d) for d in data.demand)),

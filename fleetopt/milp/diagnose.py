@@ -18,6 +18,11 @@ _TOLERANCE = 1e-6
 # the most seconds the second solve (:attr:`Diagnosis.otherwise`) may take: the first one's
 # answer is already there, and a large model's relaxed MILP can take minutes
 OTHERWISE_SECONDS = 60.0
+# under the cost objective the cash floor is the lab's budget (formulation §6, "Cost")
+BUDGET_NOTE = (
+    "the budget: cash less the market revenue to date, which values the GPUs' own use and no one pays, "
+    "below finance.min_cash_usd; finance.opening_cash_usd or a facility in finance.facilities funds it"
+)
 
 
 class Diagnosis(list):
@@ -58,7 +63,13 @@ def diagnose(
         ]
     first = _relaxed(data, m)
     limit = OTHERWISE_SECONDS if time_limit is None else min(float(time_limit), OTHERWISE_SECONDS)
-    return Diagnosis(first, _otherwise(data, m, {d["group"] for d in first}, limit, threads))
+    diagnosis = Diagnosis(first, _otherwise(data, m, {d["group"] for d in first}, limit, threads))
+    if objective == "cost":
+        for entry in [*diagnosis, *diagnosis.otherwise]:
+            if entry["group"] == "min_cash":
+                entry["note"] = BUDGET_NOTE
+    return diagnosis
+
 
 
 def _relaxed(data: ModelData, m: pyo.ConcreteModel) -> list[dict]:

@@ -227,8 +227,10 @@ def cash_flow_rule(b: Builder, t: int):
 
 
 def min_cash_rule(b: Builder, t: int):
-    r"""C_t >= C^{min}."""
-    return b.m.cash[t] + b.slack(t) >= b.coef.min_cash
+    r"""C_t >= C^{min}; under the cost objective C_t - \sum_{τ<=t} Rev^{mkt}_τ >= C^{min}: there the
+    market revenue values the GPUs' own use, which no one pays, so the floor is a lab's real budget."""
+    imputed = sum(b.m.market_revenue[τ] for τ in range(t + 1)) if b.objective == "cost" else 0.0
+    return b.m.cash[t] - imputed + b.slack(t) >= b.coef.min_cash
 
 
 # ----------------------------------------------------------------------------- robustness (§5.13)

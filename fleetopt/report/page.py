@@ -959,8 +959,8 @@ def _forecast_kpis(run: _Run) -> list[str]:
 
 
 def _budget_kpis(run: _Run, fig: dict, cost: bool) -> list[str]:
-    """A cost plan's lowest cash less the market revenue to date (formulation §6, "Cost",
-    Limitation): a lab's real budget floor, flagged where it falls below ``finance.min_cash_usd``."""
+    """A cost plan's lowest cash less the market revenue to date (formulation §6, "Cost"): a lab's
+    real budget, flagged where it falls below ``finance.min_cash_usd`` (a run of before 0.4.8)."""
     if not cost:
         return []
     value = fig["min_cash_without_market_revenue_usd"]
