@@ -14,6 +14,8 @@ balance at the end of the previous quarter:
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from milp_builders import base_model, data_of
@@ -160,6 +162,8 @@ def test_revenue_by_customer_and_the_largest_share_by_hand():
         "big 33% (AA, 0.14%/yr), small 16%; in the first year (2026Q1..2026Q4) big 51%; limit 60% each "
         "over the horizon"
     )
+    yearly = dataclasses.replace(data, max_customer_share_per_year=0.55)  # and a limit in any year
+    assert customer_words(yearly, fig).endswith("limit 60% each over the horizon; limit 55% each in any year")
 
 
 def test_the_first_year_names_its_own_largest_customer():

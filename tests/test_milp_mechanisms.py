@@ -227,6 +227,34 @@ def test_profitable_optional_contract_accepted_unprofitable_one_declined():
     assert r.plan.contract_gpus[1].sum() == pytest.approx(0.0)
 
 
+@pytest.mark.parametrize(
+    ("limits", "accepted"),
+    [({"max_customer_revenue_share": 0.67}, 1.0), ({"max_customer_revenue_share_per_year": 0.8}, 1.0),
+     ({"max_customer_revenue_share_per_year": 0.7}, 0.0)],
+)  # fmt: skip
+def test_a_customer_over_its_share_of_a_years_revenue_is_declined(limits, accepted):
+    # 8 quarters; market demand 40 inference GPUs at $1/h (87,600 a quarter), served every quarter
+    # (a GPU earns 4 x 2,190 = 8,760 a year for its 4,000). An offer of customer "big": 60 GPUs at
+    # $2/h in the first year, 4 x 60 x 2 x 2,190 = 1,051,200 for 240,000 of GPUs. Taken, big holds
+    # 1,051,200 / (1,051,200 + 4 x 87,600) = 75 % of the first year's revenue and 1,051,200 /
+    # (1,051,200 + 8 x 87,600) = 60 % of the horizon's: within 67 % over the horizon and 80 % a
+    # year, not 70 % a year (the market can add no revenue beyond its demand), so there it is
+    # declined.
+    d = base_model()
+    d["horizon"]["quarters"] = 8
+    d["market"]["demand_gpus"] = {"training": 0.0, "inference": 40.0}
+    d["contracts"] = {"big-deal": {"customer": "big", "use": "inference", "eligible_skus": ["A"], "gpus": 60,
+                                   "price_usd_per_gpu_hour": 2.0, "start": "2026Q1", "term_quarters": 4,
+                                   "signed": False}}  # fmt: skip
+    d["limits"] = limits
+    r = run(d)
+    assert r.plan.accepted.tolist() == [accepted]
+    lines = r.statements.lines
+    big = float(lines["revenue_contract_big-deal_usd"][:4].sum())
+    assert big == pytest.approx(1_051_200.0 * accepted, rel=1e-9)
+    assert float(lines["revenue_usd"][:4].sum()) == pytest.approx(big + 4 * 87_600.0, rel=1e-9)
+
+
 # ---------------------------------------------------------------- 5. redeployment
 
 

@@ -163,6 +163,9 @@ def _limits_text(m, data) -> str:
     parts = []
     if m.limits.max_customer_revenue_share < 1.0:
         parts.append(f"a customer at most {m.limits.max_customer_revenue_share:.0%} of revenue")
+    if m.limits.max_customer_revenue_share_per_year < 1.0:
+        share = m.limits.max_customer_revenue_share_per_year
+        parts.append(f"a customer at most {share:.0%} of any year's revenue")
     for generation in m.limits.new_gpus_per_quarter:
         row = data.new_gpu_allocation[generation.rank]
         low, high = float(row.min()), float(row.max())

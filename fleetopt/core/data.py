@@ -234,6 +234,7 @@ class ModelData:
     default_cash: float  # the evaluator's liquidity default: cash below this after the revolver and sales
     redeploy_cost: float
     max_customer_share: float
+    max_customer_share_per_year: float
     new_gpu_allocation: np.ndarray  # (G, T) most new GPUs of a generation bought in a quarter (inf: none)
     revolver_usd: float  # size of the emergency revolver (0 without one)
     revolver_rate_annual: float
@@ -378,6 +379,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         default_cash=_default_cash(m),
         redeploy_cost=m.redeployment.cost_per_gpu_usd,
         max_customer_share=m.limits.max_customer_revenue_share,
+        max_customer_share_per_year=m.limits.max_customer_revenue_share_per_year,
         new_gpu_allocation=_allocation(h, m),
         revolver_usd=m.finance.revolver.size_usd if m.finance.revolver else 0.0,
         revolver_rate_annual=m.finance.revolver.annual_rate if m.finance.revolver else 0.0,

@@ -35,3 +35,9 @@ def quarter_problem(label: object) -> str:
 def quarter_label(ordinal: int) -> str:
     """Return the label (``2026Q3``) of a quarter ordinal."""
     return f"{ordinal // 4}Q{ordinal % 4 + 1}"
+
+
+def horizon_years(quarters: int) -> list[range]:
+    """The horizon's years as ranges of quarter indices: four at a time from its first quarter, the
+    last one shorter where the horizon is not whole years (10 quarters: 0-3, 4-7, 8-9)."""
+    return [range(start, min(start + 4, quarters)) for start in range(0, quarters, 4)]

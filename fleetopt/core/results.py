@@ -273,7 +273,7 @@ def customer_words(data: ModelData, fig: dict) -> str:
     horizon's revenue, largest first, with its credit rating (``risk.customer_ratings``; "unrated"
     where the model's default hazard applies to it) and its default probability a year where the
     scenarios default it; the customer largest in the first year and its share of that year's
-    revenue; the model's limit (formulation §5.12) where it sets one. 'none' without contract
+    revenue; the model's limits (formulation §5.12) where it sets them. 'none' without contract
     revenue."""
     total = fig["revenue_total_usd"]
     if not fig["revenue_by_customer_usd"] or total <= 0:
@@ -286,6 +286,8 @@ def customer_words(data: ModelData, fig: dict) -> str:
         parts[-1] += f"; in the first year ({q[0]}..{q[FIRST_YEAR.stop - 1]}) {first} {_percent_of(share)}"
     if data.max_customer_share < 1.0:
         parts[-1] += f"; limit {data.max_customer_share:.0%} each over the horizon"
+    if data.max_customer_share_per_year < 1.0:
+        parts[-1] += f"; limit {data.max_customer_share_per_year:.0%} each in any year"
     return ", ".join(parts)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from fleetopt.core.covenants import CovenantTest
+from fleetopt.core.quarters import horizon_years
 from fleetopt.milp import covenants
 from fleetopt.milp.builder import Builder
 from fleetopt.milp.covenants import ROBUSTNESS, total_debt
@@ -315,8 +316,32 @@ def customer_share_rule(b: Builder, name: str):
     return earned <= data.max_customer_share * total_revenue + b.slack(name)
 
 
+def customer_year_share_rule(b: Builder, name: str, year: int):
+    r"""\sum_{k in ν} \sum_{t in Y_y} \bar r_k \sum_{s,i} y_{k,s,i,t} <= χ^{yr} \sum_{t in Y_y} Rev_t, Y_y the
+    quarters of the horizon's year y."""
+    data = b.data
+    quarters = horizon_years(data.T)[year]
+    earned = sum(
+        contract_revenue(b, k, t)
+        for k, con in enumerate(data.contracts)
+        if con.customer == name
+        for t in quarters
+        if con.start <= t <= con.end
+    )
+    year_revenue = sum(b.m.revenue[t] for t in quarters)
+    return earned <= data.max_customer_share_per_year * year_revenue + b.slack(name, year)
+
+
 def _customer(data, key) -> tuple[str, None]:
     return f"customer {key[0]}", None
+
+
+def _customer_year(data, key) -> tuple[str, int]:
+    """A customer's row in a year, labelled with the year's quarters, dated by its last."""
+    name, year = key
+    quarters = horizon_years(data.T)[year]
+    labels = data.quarter_labels
+    return f"customer {name} in {labels[quarters[0]]}..{labels[quarters[-1]]}", quarters[-1]
 
 
 DEBT_BALANCE = ConstraintGroup("debt_balance", "§5.9", debt_balance_rule)
@@ -336,6 +361,10 @@ MIN_CASH = ConstraintGroup("min_cash", "§5.10", min_cash_rule, Slack("min_cash"
 CUSTOMER_SHARE = ConstraintGroup(
     "customer_share", "§5.12", customer_share_rule, Slack("customer_share", "MUSD", _customer)
 )
+CUSTOMER_YEAR_SHARE = ConstraintGroup(
+    "customer_year_share", "§5.12", customer_year_share_rule,
+    Slack("customer_year_share", "MUSD", _customer_year),
+)  # fmt: skip
 STRESS_TAX_FLOOR = ConstraintGroup("stress_tax_floor", "§5.13", stress_tax_floor_rule)
 STRESS_TAXABLE_INCOME = ConstraintGroup("stress_taxable_income", "§5.13", stress_taxable_income_rule)
 STRESS_GAP_FLOW = ConstraintGroup("stress_gap_flow", "§5.13", stress_gap_flow_rule)
@@ -354,6 +383,7 @@ GROUPS = (
     MIN_CASH,
     *covenants.COVENANT_GROUPS.values(),
     CUSTOMER_SHARE,
+    CUSTOMER_YEAR_SHARE,
     STRESS_TAX_FLOOR,
     STRESS_TAXABLE_INCOME,
     STRESS_GAP_FLOW,
@@ -456,10 +486,13 @@ def _add_shocked_tests(b: Builder) -> None:
 
 
 def add_concentration(b: Builder) -> None:
-    """No customer above its share of total revenue over the horizon."""
+    """No customer above its share of total revenue over the horizon, nor of any year's."""
     customers = list(b.data.customers)
     if b.data.max_customer_share < 1.0 and customers:
         b.add(CUSTOMER_SHARE, customers)
+    if b.data.max_customer_share_per_year < 1.0 and customers:
+        years = range(len(horizon_years(b.data.T)))
+        b.add(CUSTOMER_YEAR_SHARE, [(name, year) for name in customers for year in years])
 
 
 def add_objective(b: Builder) -> None:

@@ -141,6 +141,10 @@ class CommercialLimits(StrictModel):
 
     max_customer_revenue_share: PositiveFraction = 1.0
     """Largest share of total revenue over the horizon any one customer may have (1 = no limit)."""
+    max_customer_revenue_share_per_year: PositiveFraction = 1.0
+    """Largest share of a year's total revenue any one customer may have, in each year of the
+    horizon (its quarters four at a time from the first; 1 = no limit): the concentration an annual
+    report shows, which a book can exceed in its first years while within the horizon's limit."""
     new_gpus_per_quarter: dict[Annotated[Generation, Strict(False)], NonNegativeSeries] = Field(
         default_factory=dict
     )
