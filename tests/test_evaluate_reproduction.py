@@ -88,15 +88,18 @@ def test_a_cost_plan_with_more_gpus_than_its_demand_reproduces_on_the_forecast()
     """A cost solve met market demand as a floor: with cash tight it put GPUs in service beyond the
     demand (2,090 H100-equivalents in 2027Q3 on this instance, tiny with a second site) for their
     market revenue in the cash row, which the evaluator, selling at most the demand, never paid:
-    $4.5M of NPV apart, and prepayments cut on the forecast (found by a parity fuzz)."""
+    $4.5M of NPV apart, and prepayments cut on the forecast (found by a parity fuzz). Since the cost
+    objective holds the budget on real cash (formulation §5.10) that instance is infeasible on its
+    $150M; with $850M its real cash sits on the $25M floor, as tight as it gets."""
     ohio = {"power_capacity_mw": 26.9808, "pue": 1.4658, "electricity_price_usd_per_mwh": 32.5095,
             "fixed_cost_per_mw_quarter_usd": 199849,
             "expansion": {"block_mw": 17.3329, "capex_per_mw_usd": 11042197, "lead_time_quarters": 3,
                           "earliest_start": "2026Q3", "max_blocks": 1,
                           "useful_life_years": 11.8573}}  # fmt: skip
     loan = "finance.facilities.gpu-term-loan.opening_balance_usd"
-    edited = api.edit("tiny", {"sites.ohio": ohio, loan: 60.12e6})
+    edited = api.edit("tiny", {"sites.ohio": ohio, loan: 60.12e6, "finance.opening_cash_usd": 8.5e8})
     r = api.solve(edited, objective="cost", mip_gap=0.02)
+    assert r.headline()["min_cash_without_market_revenue_usd"] == pytest.approx(25e6, rel=1e-6)
     lines, data = r.statements.lines, r.data
     forecast = deterministic_scenarios(data, 1)
     constants, plans = SimulationConstants.from_data(data), batch(data, [r.plan])
