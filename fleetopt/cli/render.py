@@ -25,7 +25,7 @@ from fleetopt.core.results import (
     NPV_TERMINAL_LABEL,
     SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
-    budget_overrun_words,
+    budget_words,
     cash_held_words,
     cost_per_h100_hour_words,
     customer_words,
@@ -375,8 +375,7 @@ def solve_summary_tables(result) -> list:
     key.add_row("lowest cash" + (MARKET_VALUED if cost else ""), format_usd(fig["min_liquidity_usd"]))
     if cost:  # what a lab's budget floor really faces (formulation §6, "Cost")
         real = fig["min_cash_without_market_revenue_usd"]
-        below = budget_overrun_words(data, real)
-        key.add_row(WITHOUT_MARKET_REVENUE, format_usd(real) + (f" ({below})" if below else ""))
+        key.add_row(WITHOUT_MARKET_REVENUE, f"{format_usd(real)} ({budget_words(data, real)})")
     tested = tested_from(data)
     key.add_row(f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
     yearly = trailing_year_headroom(data, result.statements)

@@ -652,13 +652,14 @@ def budget_shortfall(data: ModelData, cash_without_market_revenue: float) -> flo
     return float(short) if short > TOLERANCE_USD else 0.0
 
 
-def budget_overrun_words(data: ModelData, cash_without_market_revenue: float) -> str:
-    """:func:`budget_shortfall` in words: 'below finance.min_cash_usd, $250.0M, by $860.4M'; ''
-    where there is none."""
+def budget_words(data: ModelData, cash_without_market_revenue: float) -> str:
+    """Where a cost plan's lowest cash less the market revenue to date stands to the budget floor
+    ``finance.min_cash_usd``: 'the budget floor finance.min_cash_usd: $250.0M', or where it falls
+    below (a run of before 0.4.8) 'below finance.min_cash_usd, $250.0M, by $860.4M'."""
     short = budget_shortfall(data, cash_without_market_revenue)
-    if not short:
-        return ""
-    return f"below finance.min_cash_usd, {format_usd(data.min_cash)}, by {format_usd(short)}"
+    if short:
+        return f"below finance.min_cash_usd, {format_usd(data.min_cash)}, by {format_usd(short)}"
+    return f"the budget floor finance.min_cash_usd: {format_usd(data.min_cash)}"
 
 
 def present_cost_arithmetic(fig: dict) -> str:

@@ -26,7 +26,7 @@ from fleetopt.core.results import (
     MARKET_VALUED,
     SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
-    budget_overrun_words,
+    budget_words,
     cash_timing_words,
     contracted_by_year,
     cost_per_h100_hour_basis,
@@ -960,12 +960,11 @@ def _forecast_kpis(run: _Run) -> list[str]:
 
 def _budget_kpis(run: _Run, fig: dict, cost: bool) -> list[str]:
     """A cost plan's lowest cash less the market revenue to date (formulation §6, "Cost"): a lab's
-    real budget, flagged where it falls below ``finance.min_cash_usd`` (a run of before 0.4.8)."""
+    real budget, against its floor ``finance.min_cash_usd`` (below it only in a run of before 0.4.8)."""
     if not cost:
         return []
     value = fig["min_cash_without_market_revenue_usd"]
-    below = budget_overrun_words(run.data, value)
-    return [_milp_kpi(run, WITHOUT_MARKET_REVENUE + (f": {below}" if below else ""), _usd(value))]
+    return [_milp_kpi(run, f"{WITHOUT_MARKET_REVENUE}; {budget_words(run.data, value)}", _usd(value))]
 
 
 def _whose_npv(run: _Run, fig: dict) -> str:
