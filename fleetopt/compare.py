@@ -44,6 +44,7 @@ from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import (
     DEBT_AT_DEFAULT_METRICS,
     LIMITED_LIABILITY,
+    SHORTFALL_SHARE,
     cvar_influence,
     first_breach_column,
     limited_liability_differs,
@@ -150,7 +151,8 @@ FIGURES = [
     ("market_demand_served", "share of market demand served on the forecast (MILP statements)", "share"),
     # and over the scenarios, whose demand moves (docs/evaluation.md, metrics.csv): LAB_FIGURES
     ("demand_served_share", "share of market demand served (mean over scenarios)", "share"),
-    ("shortfall_probability", "P(more than 1 % of market demand not served)", "share"),
+    ("shortfall_probability", f"P(more than {SHORTFALL_SHARE * 100:g} % of market demand not served)",
+     "share"),
     ("gpus_bought", "GPUs bought", "GPUs"),
     ("power_built_mw", "power built (expansion blocks)", "MW"),
     # what the MILP chose around a plan's purchases, which often moves its NPV as much as they do

@@ -425,7 +425,8 @@ def test_demand_served_and_shortfall_by_hand():
     GPU-quarters. Plan 0 serves 100 and 190: shares 1 and 0.95, 0 and 10 not served (mean 5),
     short by more than 1 % in the second only (10 > 2): 0.5. Plan 1 serves 99.5 and 200: 0.5 and 0
     not served (mean 0.25), and 0.5 of 100 is not more than 1 %: never short. A model without
-    demand has no share served (NaN) and is never short.
+    demand has no share served (NaN) and is never short; a scenario without demand is left out of
+    the mean share (it was NaN for the plan).
     """
     from fleetopt.evaluate.metrics import demand_metrics
 
@@ -437,6 +438,9 @@ def test_demand_served_and_shortfall_by_hand():
     none = demand_metrics(np.zeros((1, 2)), np.zeros(2), 1)
     assert np.isnan(none["demand_served_share"][0]) and none["shortfall_probability"][0] == 0.0
     assert all(np.isnan(v[0]) for v in demand_metrics(None, None, 1).values())
+    # a scenario without demand has no share to serve: the mean is over the other (0.95), not NaN
+    gap = demand_metrics(np.array([[0.0, 190.0]]), np.array([0.0, 200.0]), 1)
+    assert gap["demand_served_share"][0] == pytest.approx(0.95, rel=1e-15)
 
 
 def test_the_median_npv_by_hand():

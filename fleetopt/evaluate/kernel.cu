@@ -62,8 +62,9 @@
 #ifndef FO_THREADS
 #define FO_THREADS 128
 #endif
-#define FO_REL 1e-9
-#define FO_COVENANT_TOLERANCE_USD 1.0  // covenants.TOLERANCE_USD: also the least quantity a test applies to
+// FO_REL, FO_COVENANT_TOLERANCE_USD (also the least quantity a test applies to), FO_LIQUIDITY_TOLERANCE_USD,
+// FO_TINY and FO_LATE_PLANES (late quarters counted to 2^FO_LATE_PLANES - 1) come from kernel.py's
+// KernelShape.defines, the constants NumPy's simulation uses
 #define FO_REACTED_RESCHEDULED 1
 #define FO_REACTED_CANCELLED 2
 #define FO_REACTED_FREED 4
@@ -71,8 +72,6 @@
 #define FO_REACTED_ORDER_CANCELLED 16
 #define FO_REACTED_SOLD 32
 #define FO_REACTED_PREPAYMENT_CUT 64
-#define FO_LIQUIDITY_TOLERANCE_USD 1.0  // liquidity.TOLERANCE_USD
-#define FO_LATE_PLANES 3  // late quarters counted to 7
 
 typedef unsigned long long fo_bits;
 
@@ -322,7 +321,7 @@ FO_DEVICE double fo_market_with_freed(double supply, double gpus, const double* 
     }
     supply = fo_max(supply + f->supply[u], 0.0);
     gpus = fo_max(gpus + f->gpus[u], 0.0);
-    const double scale = fo_min(cap, supply) / fo_max(supply, 1e-300);
+    const double scale = fo_min(cap, supply) / fo_max(supply, FO_TINY);
     *sold = *sold + gpus * scale;
     *served = *served + supply * scale;
     return revenue * scale;

@@ -30,8 +30,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fleetopt.core.covenants import BORROWING_BASE, coefficient_table, kind_bit
-from fleetopt.core.economics import FinanceState, Financing, collateral_required
+from fleetopt.core.covenants import BORROWING_BASE, TOLERANCE_USD, coefficient_table, kind_bit
+from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, FinanceState, Financing, collateral_required
 from fleetopt.evaluate.backend import BackendError, c_compiler
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.build_cache import BuildCache
@@ -39,7 +39,7 @@ from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.layout import REL, _site_total
 from fleetopt.evaluate.liquidity import inverse
 from fleetopt.evaluate.scenarios import ScenarioSet
-from fleetopt.evaluate.simulate import DEFAULT_TOLERANCE_USD, RESULT_FIELDS, SimulationConstants
+from fleetopt.evaluate.simulate import RESULT_FIELDS, TINY, SimulationConstants
 
 # The pair's state is fixed-size: contract status and the quarters a pair may lack power are bit
 # masks of one 64-bit word, the sites' power shares registers. Larger models run the array code.
@@ -121,9 +121,13 @@ class KernelShape:
         """The per-plan quarter table's fields and their widths, in order (:data:`QUARTER_FIELDS`)."""
         return [(name, width(self)) for name, width in QUARTER_FIELDS]
 
-    def defines(self) -> dict[str, int]:
-        """The constants kernel.cu is compiled with: sizes, table offsets and flag bits."""
+    def defines(self) -> dict[str, int | float]:
+        """The constants kernel.cu is compiled with: sizes, table offsets and flag bits, and the
+        tolerances NumPy's simulation uses (each written once, here read from its Python name)."""
         out = {
+            "FO_REL": REL, "FO_COVENANT_TOLERANCE_USD": TOLERANCE_USD,
+            "FO_LIQUIDITY_TOLERANCE_USD": LIQUIDITY_TOLERANCE_USD, "FO_TINY": TINY,
+            "FO_LATE_PLANES": MAX_LATE_QUARTERS.bit_length(),
             "FO_T": self.T, "FO_I": self.I, "FO_K": self.K, "FO_B": self.B, "FO_G": self.G,
             "FO_W": self.W, "FO_R": len(self.covenants), "FO_CUT": int(self.cuts), "FO_FP": self.FP,
             # a borrowing base test (its quantities, QUANTITIES 5 and 6, are made only then)
@@ -576,7 +580,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _financing("opening_cash", "opening_cash", "double"),
     _financing("min_cash_floor", "min_cash", "double"),
     _financing("default_cash", "default_cash", "double"),
-    _constant("default_below", lambda c: c.financing.default_cash - DEFAULT_TOLERANCE_USD, "double"),
+    _constant("default_below", lambda c: c.financing.default_cash - LIQUIDITY_TOLERANCE_USD, "double"),
     _financing("tax_rate", "tax_rate", "double"),
     KernelArgument("loss_carry_forward", "int", lambda call: int(call.fin.loss_carry_forward)),
     _financing("revolver_limit", "revolver_limit", "double"),

@@ -7,11 +7,11 @@ quarter's deferrable order that closes the gap (sized on the forecast's net savi
 deferring all of it is not enough it cancels the order deferred into this quarter (paying its
 deposit instead of its price). The same share of the GPU-backed draws that fund the deferrable
 order (batch.py, ``ltv_*``) is deferred with it, and drawn the next quarter (:class:`Adjustments`).
-After the quarter's financing (:meth:`Liquidity.sell`), cash still below the minimum sells market
-GPUs, oldest generation first, in lots, at the scenario's resale value; the gain or loss is taxed
-the next quarter. The prepayment rule (:meth:`Liquidity.prepayment_floor`, acting in
-core.economics.finance_step) cuts a quarter's planned debt prepayments to what cash above the
-minimum plus the buffer (and the revolver drawn) can pay.
+After the quarter's financing (:meth:`Liquidity.sell`), cash still below the default level
+(`finance.default_cash_usd`) sells market GPUs, oldest generation first, in lots, at the scenario's
+resale value; the gain or loss is taxed the next quarter. The prepayment rule
+(:meth:`Liquidity.prepayment_floor`, acting in core.economics.finance_step) cuts a quarter's planned
+debt prepayments to what cash above the minimum plus the buffer (and the revolver drawn) can pay.
 
 GPUs taken out of the plan (deferred for their purchase quarter, cancelled, or sold) are valued at
 the plan's average GPU of their generation each quarter: a share ``min(1, missing / market GPUs)``
@@ -32,7 +32,7 @@ from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.schema.policy import Policy
 
-REACTIONS = ("deferred", "order_cancelled", "sold", "prepayment_cut")
+LIQUIDITY_REACTIONS = ("deferred", "order_cancelled", "sold", "prepayment_cut")
 # what the reactions cost or raised, per pair, USD: the GPU capex deferred (at the price of the
 # quarter planned), the deposits forfeited on cancelled orders, the proceeds of distress sales
 REACTION_USD = ("deferred_usd", "forfeited_usd", "distress_sold_usd")
@@ -41,7 +41,6 @@ REACTION_USD = ("deferred_usd", "forfeited_usd", "distress_sold_usd")
 # costs about as much as the whole block at a half, less below it)
 DENSE_SALES_SHARE = 0.5
 # a projected or actual shortfall this small is round-off (as a liquidity default's tolerance)
-TOLERANCE_USD = LIQUIDITY_TOLERANCE_USD
 
 
 def taken_share(missing: Any, inverse: Any, xp: Any) -> Any:
@@ -87,7 +86,8 @@ class Liquidity:
         self.draws_due = None  # share of last quarter's GPU-backed draws deferred into this quarter
         self.carried_gain = None  # distress-sale gain or loss taxed next quarter
         self.usd = {name: xp.zeros(shape) for name in REACTION_USD} if self.on else {}
-        self.flags = {name: xp.zeros(shape, dtype=bool) for name in REACTIONS} if self.on or self.cuts else {}
+        flags = self.on or self.cuts
+        self.flags = {name: xp.zeros(shape, dtype=bool) for name in LIQUIDITY_REACTIONS} if flags else {}
 
     def orders(self, t: int, cash: Any, revolver: Any) -> Adjustments | None:
         """The start of quarter ``t``: defer or cancel orders; the quarter's adjustments."""
@@ -114,9 +114,9 @@ class Liquidity:
         capex change, the GPUs missing this quarter, and (payment, deposit, GPUs) due next quarter."""
         xp, cols = self.xp, self.cols
         saving = cols.order_saving[t]
-        if cols.any_order[t] and bool((gap > TOLERANCE_USD).any()):
+        if cols.any_order[t] and bool((gap > LIQUIDITY_TOLERANCE_USD).any()):
             # a gap within the tolerance is round-off (a plan whose forecast cash sits on the minimum)
-            short = (gap > TOLERANCE_USD) * (saving > 0)
+            short = (gap > LIQUIDITY_TOLERANCE_USD) * (saving > 0)
             share = xp.minimum(xp.maximum(gap, 0.0) / _positive(saving, xp), 1.0) * short
             deferred = share * cols.order_capex[t]
             capex = _plus(capex, -deferred)
@@ -134,10 +134,10 @@ class Liquidity:
         else:
             next_due = next_deposit = None
             next_gpus = [None] * self.G
-        if self.due is not None and bool((gap > TOLERANCE_USD).any()):
+        if self.due is not None and bool((gap > LIQUIDITY_TOLERANCE_USD).any()):
             # deferring all of it was not enough: cancel the order deferred into this quarter
             cancel = xp.minimum(xp.maximum(gap, 0.0) / _positive(self.due - self.due_deposit, xp), 1.0)
-            cancel = cancel * (gap > TOLERANCE_USD)
+            cancel = cancel * (gap > LIQUIDITY_TOLERANCE_USD)
             capex = capex - cancel * (self.due - self.due_deposit)
             self.usd["forfeited_usd"] += cancel * self.due_deposit
             self.flags["order_cancelled"] |= cancel * (self.due - self.due_deposit) > 0
@@ -166,7 +166,7 @@ class Liquidity:
             return
         xp, cols = self.xp, self.cols
         gap = self.fin.default_cash - state.cash
-        short = gap > TOLERANCE_USD
+        short = gap > LIQUIDITY_TOLERANCE_USD
         n = int(xp.count_nonzero(short))
         if n == 0:
             return
@@ -230,7 +230,7 @@ class Liquidity:
         zero = xp.zeros(self.shape)
         usd = {name: self.usd.get(name, zero) for name in REACTION_USD}
         if not self.flags:
-            return {**{name: zero for name in REACTIONS}, **usd}
+            return {**{name: zero for name in LIQUIDITY_REACTIONS}, **usd}
         return {**{n: f.astype(xp.float64) for n, f in self.flags.items()}, **usd}
 
 

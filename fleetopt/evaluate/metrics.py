@@ -17,6 +17,8 @@ def first_breach_column(kind) -> str:
     return f"first_breach_{kind.name}_share"
 
 
+# a scenario is short when more than this share of its market demand over the horizon is not served
+SHORTFALL_SHARE = 0.01
 METRIC_COLUMNS = {
     "npv_mean_usd": "mean NPV over scenarios, USD",
     "npv_std_usd": "standard deviation of NPV, USD",
@@ -74,11 +76,12 @@ METRIC_COLUMNS = {
     # the market demand the plan serves: a lab's or hyperscaler's own demand where it plans for it
     # (solve --objective cost); for a neocloud, its share of the whole market's
     "demand_served_share": "mean over scenarios of the market demand served / the scenario's market demand, "
-    "both in H100-equivalent GPU-quarters over the horizon (NaN: the model has no market demand)",
+    "both in H100-equivalent GPU-quarters over the horizon, over the scenarios with market demand "
+    "(NaN: the model has none)",
     "unserved_demand_mean_gpu_quarters": "mean over scenarios of the market demand not served, "
     "H100-equivalent GPU-quarters",
-    "shortfall_probability": "share of scenarios in which more than 1 % of the horizon's market demand is "
-    "not served",
+    "shortfall_probability": f"share of scenarios in which more than {SHORTFALL_SHARE * 100:g} % of the "
+    "horizon's market demand is not served",
 }
 
 
@@ -221,10 +224,6 @@ def median_quarter_label(number: float, quarter_labels: list[str]) -> str:
     return "none" if number != number else quarter_labels[int(number) - 1]
 
 
-# a scenario is short when more than this share of its market demand over the horizon is not served
-SHORTFALL_SHARE = 0.01
-
-
 def plan_metrics(
     results: dict, xp: Any = np, quarters: int | None = None, scenario_demand: Any = None
 ) -> dict:
@@ -354,9 +353,12 @@ def demand_metrics(served: Any, demand: Any, P: int, xp: Any = np) -> dict:
     demand = xp.asarray(demand, dtype=xp.float64)[None, :]
     unserved = xp.maximum(demand - served, 0.0)
     some = demand > 0
-    share = xp.where(some, served / xp.where(some, demand, 1.0), xp.nan)
+    share = xp.where(some, served / xp.where(some, demand, 1.0), 0.0)
+    # over the scenarios with market demand (a scenario without any has no share to serve)
+    with_demand = int(xp.count_nonzero(some))
+    mean_share = share.sum(axis=1) / with_demand if with_demand else xp.full(P, xp.nan)
     short = (unserved > SHORTFALL_SHARE * demand).astype(xp.float64)
-    return dict(zip(names, (share.mean(axis=1), unserved.mean(axis=1), short.mean(axis=1)), strict=True))
+    return dict(zip(names, (mean_share, unserved.mean(axis=1), short.mean(axis=1)), strict=True))
 
 
 def median_quarter(quarters_before: Any, T: int | None, xp: Any = np) -> Any:

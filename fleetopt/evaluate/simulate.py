@@ -49,15 +49,13 @@ from fleetopt.evaluate.layout import (
     over_sites,
     over_sites_at,
 )
-from fleetopt.evaluate.liquidity import REACTION_USD, Adjustments, Liquidity, taken_share
-from fleetopt.evaluate.liquidity import REACTIONS as LIQUIDITY_REACTIONS
+from fleetopt.evaluate.liquidity import LIQUIDITY_REACTIONS, REACTION_USD, Adjustments, Liquidity, taken_share
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.scenarios import ScenarioSet
 from fleetopt.schema.policy import Policy
 
 # A pair whose cash ends more than this below the default level after the revolver (and the
 # policy's distress sales, which start at the same tolerance) is in default.
-DEFAULT_TOLERANCE_USD = LIQUIDITY_TOLERANCE_USD
 # per pair, the quarters before its first covenant breach and before its liquidity default (T: none
 # in the horizon): the quarter index of each, for when a plan breaks (cumulative shares by quarter)
 TIMING_FIELDS = ("quarters_before_breach", "quarters_before_default")
@@ -131,14 +129,13 @@ def late_capacity_steps(data: ModelData) -> np.ndarray:
 DEBT_AT_DEFAULT = ("debt_at_default", "uncovered_debt")
 # npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default;
 # the lenders' side of that default (docs/evaluation.md, "The debt at a default")
-RESULT_FIELDS = (
-    "npv", "npv_limited", *DEBT_AT_DEFAULT, "min_cash", "breach", "first_breach", "default", "utilisation",
-    "rescheduled", "cancelled", "freed",
-    *LIQUIDITY_REACTIONS, *REACTION_USD, *TIMING_FIELDS, "demand_served",
-)  # fmt: skip
 # the policy's reactions, per pair: a contract started late (rescheduled), a contract cancelled for
 # being later than its allowance, GPUs of a contract that ended early offered on the market
-REACTIONS = ("rescheduled", "cancelled", "freed")
+CONTRACT_REACTIONS = ("rescheduled", "cancelled", "freed")
+RESULT_FIELDS = (
+    "npv", "npv_limited", *DEBT_AT_DEFAULT, "min_cash", "breach", "first_breach", "default", "utilisation",
+    *CONTRACT_REACTIONS, *LIQUIDITY_REACTIONS, *REACTION_USD, *TIMING_FIELDS, "demand_served",
+)  # fmt: skip
 
 
 def simulate(
@@ -175,7 +172,7 @@ def simulate(
     util = xp.zeros((P, S))
     demand_served = xp.zeros((P, S))  # H100-equivalent GPU-quarters of market demand served
     before_breach, before_default = xp.zeros((P, S)), xp.zeros((P, S))
-    default_below = fin.default_cash - DEFAULT_TOLERANCE_USD
+    default_below = fin.default_cash - LIQUIDITY_TOLERANCE_USD
     solvent = xp.ones((P, S), dtype=bool)  # no liquidity default yet
     npv_limited = xp.zeros((P, S))  # the NPV with limited liability where the pair has defaulted
     at_default = {name: xp.zeros((P, S)) for name in DEBT_AT_DEFAULT}
@@ -450,7 +447,7 @@ class ContractBook:
         # (K,) the first quarter in which some pair may have ended the contract (T: none yet)
         self.first_end = first_default.copy()
         shape = status.shape[1:]
-        self.flags = {name: xp.zeros(shape, dtype=bool) for name in REACTIONS if name != "freed"}
+        self.flags = {name: xp.zeros(shape, dtype=bool) for name in CONTRACT_REACTIONS if name != "freed"}
         self.freed_gpus = None  # GPU-quarters offered on the market after their contract ended
 
     @classmethod
@@ -697,7 +694,7 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
             if freed.supply[u] is not None:
                 supply, gpus = supply + freed.supply[u], gpus + freed.gpus[u]
             supply, gpus = xp.maximum(supply, 0.0), xp.maximum(gpus, 0.0)
-            scale = xp.minimum(cap, supply) / xp.maximum(supply, _TINY)
+            scale = xp.minimum(cap, supply) / xp.maximum(supply, TINY)
         elif powered and pl.supply_positive_or_idle[u, t]:
             # cap / supply where demand binds, else exactly 1 (supply / supply)
             scale = xp.minimum(cap, supply) / pl.supply_safe[u, t]
@@ -709,4 +706,4 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
     return _zero(revenue_total), _zero(sold_total)
 
 
-_TINY = 1e-300  # below any positive supply: dividing by it only where the supply is 0
+TINY = 1e-300  # below any positive supply: dividing by it only where the supply is 0

@@ -94,10 +94,6 @@ class PlanningModel(StrictModel):
     def last_quarter(self) -> int:
         return self.first_quarter + self.horizon.quarters - 1
 
-    def first_quarter_offset(self, label: str) -> int:
-        """Index of a quarter label inside the horizon (0 = first quarter)."""
-        return parse_quarter(label) - self.first_quarter
-
     @property
     def quarter_labels(self) -> list[str]:
         return [quarter_label(self.first_quarter + t) for t in range(self.horizon.quarters)]
