@@ -211,6 +211,27 @@ def test_a_delay_allowance_beyond_the_kernel_s_count_runs_on_the_array_code(allo
         assert numpy.metrics["cancelled_share"].iloc[0] == 1.0
 
 
+def test_a_covenant_tested_with_gaps_runs_on_the_array_code():
+    """The kernel tests a covenant in every quarter from its first tested one; the models' tests
+    are so (from finance.covenants.test_from to the end). A test that skipped a quarter would be
+    tested there by the kernel and not by NumPy: `kernel_fits` hands such constants to the array
+    code instead."""
+    import dataclasses
+
+    from fleetopt.evaluate.kernel import kernel_fits
+
+    data = solved("tiny").data
+    consts = SimulationConstants.from_data(data)
+    plans = batch(data, [solved("tiny").plan])
+    assert kernel_fits(plans, consts) is None
+    first = consts.covenants[0]
+    gap = first.tested.copy()
+    gap[first.first_quarter + 1] = False
+    tests = (dataclasses.replace(first, tested=gap), *consts.covenants[1:])
+    skipping = dataclasses.replace(consts, covenants=tests)
+    assert "tests a covenant in every quarter from its first" in kernel_fits(plans, skipping)
+
+
 def test_round_off_left_on_a_contract_not_taken_is_not_freed_capacity():
     """HiGHS can leave 3e-12 GPUs on a contract the plan declines. The kernel counted them as a
     contract that ended and freed its GPUs in every pair, NumPy wherever the contract might have

@@ -434,6 +434,8 @@ def kernel_fits(plans: PlanBatch, consts: SimulationConstants) -> str | None:
                 f"the fused kernel tracks cut prepayments on at most {MAX_PREPAID_FACILITIES} facilities "
                 f"prepaid before the last quarter (these plans: {prepaid})"
             )
+    if any(not test.tested[test.first_quarter :].all() for test in consts.covenants):
+        return "the fused kernel tests a covenant in every quarter from its first (these tests skip some)"
     allowance = int(consts.delay_allowance.max(initial=0))
     if consts.policy.reschedule_late_contracts and allowance >= MAX_LATE_QUARTERS:
         return (
