@@ -575,7 +575,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _constant("defer_orders", lambda c: int(c.policy.defer_orders), "int"),
     _constant("distress_sales", lambda c: int(c.policy.distress_sales), "int"),
     _constant("sale_lot", lambda c: float(c.policy.sale_block_gpus), "double"),
-    _constant("sale_share", lambda c: 1.0 - c.policy.distress_sale_discount, "double"),
+    _constant("sale_share", lambda c: c.policy.sale_share, "double"),
     # covenant tests, one row each (fleetopt.core.covenants.coefficient_table; layout: KernelShape)
     _constant("covenant_coef", lambda c: coefficient_table(c.covenants)[0], "const double*"),
     _constant("covenant_from", lambda c: c.covenant_from, "int"),

@@ -176,7 +176,7 @@ class Liquidity:
             pairs, only = Pairs.where(short, self.shape, xp), None
             gap = pairs.take(gap)
         # a discount of 0 multiplies by 1.0: the same bits as without it
-        resale = pairs.take(resale_factor) * (1.0 - self.policy.distress_sale_discount)
+        resale = pairs.take(resale_factor) * self.policy.sale_share
         lot = float(self.policy.sale_block_gpus)
         for g in np.flatnonzero(cols.gen_on_market[:, t]):  # the others have no GPUs to sell
             held = pairs.take(cols.gen_held[g, t])

@@ -273,7 +273,7 @@ def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, 
         fleet = _plus(fleet, value)
     recovered = xp.maximum(step.cash, 0.0)
     if fleet is not None:
-        resale = sc.resale_factor[t] * (1.0 - consts.policy.distress_sale_discount)
+        resale = sc.resale_factor[t] * consts.policy.sale_share
         recovered = fleet * resale + recovered
     return {"debt_at_default": step.debt, "uncovered_debt": xp.maximum(step.debt - recovered, 0.0)}
 

@@ -64,6 +64,11 @@ class Policy(StrictModel):
     figure for GPUs, so a lender's view is a stress, for example 0.3 (docs/calibration.md)."""
 
     @property
+    def sale_share(self) -> float:
+        """The share of the scenario's resale value a distress sale fetches: 1 - the discount."""
+        return 1.0 - self.distress_sale_discount
+
+    @property
     def open_loop(self) -> bool:
         """No rule on: the plan's decisions happen whatever the scenario does."""
         return not (
