@@ -14,7 +14,13 @@ import numpy as np
 
 from fleetopt.core.covenants import CovenantTest, covenant_tests, ebitda_window
 from fleetopt.core.credit import hazard_per_quarter
-from fleetopt.core.quarters import HOURS_PER_QUARTER, parse_quarter
+from fleetopt.core.quarters import (
+    HOURS_PER_QUARTER,
+    parse_quarter,
+    per_quarter,
+    quarters_to_years,
+    years_to_quarters,
+)
 from fleetopt.core.units import counted
 from fleetopt.schema import PlanningModel, Risk, Robustness, contract_skus
 from fleetopt.schema.hardware import Generation, Use
@@ -346,7 +352,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         T=T,
         quarter_labels=m.quarter_labels,
         hours=HOURS_PER_QUARTER,
-        discount=(1.0 + m.horizon.discount_rate_annual) ** (-(h.ts + 1) / 4.0),
+        discount=(1.0 + m.horizon.discount_rate_annual) ** (-quarters_to_years(h.ts + 1)),
         discount_rate_annual=float(m.horizon.discount_rate_annual),
         sku_names=sku_names,
         sku_generation=np.array([s.generation.rank for s in skus]),
@@ -478,7 +484,7 @@ def _sites(h: _Horizon, m: PlanningModel) -> list[SiteData]:
                 lead_time=e.lead_time_quarters,
                 build_quarters=tuple(range(max(first, 0), h.T - e.lead_time_quarters)),
                 max_blocks=e.max_blocks,
-                life_quarters=e.useful_life_years * 4.0,
+                life_quarters=years_to_quarters(e.useful_life_years),
             )
         sites.append(SiteData(**kw))
     return sites
@@ -554,7 +560,7 @@ def _facilities(h: _Horizon, m: PlanningModel) -> list[FacilityData]:
                 name=name,
                 size_usd=f.size_usd,
                 opening_usd=f.opening_balance_usd,
-                rate_quarterly=annual / 4.0,
+                rate_quarterly=per_quarter(annual),
                 floating=floating,
                 max_ltv=f.max_ltv,
                 amortization_quarters=f.amortization_quarters,
@@ -666,13 +672,14 @@ def _cohort_values(m: PlanningModel, T: int, cohorts: list[Cohort], skus: list) 
     terminal = np.zeros(C)
     terminal_book = np.zeros(C)
     keep = (1.0 - m.retirement.selling_cost_fraction) if m.retirement.resale else 0.0
-    max_age_q = m.retirement.max_age_years * 4.0 if m.retirement.max_age_years is not None else np.inf
+    max_age = m.retirement.max_age_years
+    max_age_q = years_to_quarters(max_age) if max_age is not None else np.inf
     for c in cohorts:
         sku = skus[c.sku]
-        life_q = sku.useful_life_years * 4.0
+        life_q = years_to_quarters(sku.useful_life_years)
         age_q = (ts - c.bought).astype(np.float64)
         alive[c.index] = (ts >= max(c.bought, 0)) & (age_q < max_age_q)
-        frac = resale_fraction(sku.resale_fraction_by_age_years, age_q / 4.0)
+        frac = resale_fraction(sku.resale_fraction_by_age_years, quarters_to_years(age_q))
         resale[c.index] = c.capex_per_gpu_usd * frac
         proceeds[c.index] = resale[c.index] * keep
         book[c.index] = c.capex_per_gpu_usd * np.clip(1.0 - age_q / life_q, 0.0, 1.0)
@@ -681,7 +688,7 @@ def _cohort_values(m: PlanningModel, T: int, cohorts: list[Cohort], skus: list) 
             c.capex_per_gpu_usd * (np.clip(age_q + 1, 0, life_q) - np.clip(age_q, 0, life_q)) / life_q
         )
         # at the end of the horizon a GPU is worth what it would fetch if sold then
-        end_age = (T - c.bought) / 4.0
+        end_age = quarters_to_years(T - c.bought)
         terminal[c.index] = (
             c.capex_per_gpu_usd
             * resale_fraction(sku.resale_fraction_by_age_years, np.array([end_age]))[0]

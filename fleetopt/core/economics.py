@@ -24,6 +24,7 @@ import numpy as np
 from fleetopt.core.covenants import CATALOGUE, statement_quantities
 from fleetopt.core.data import FacilityData, ModelData, SiteSchedules
 from fleetopt.core.plan import Plan
+from fleetopt.core.quarters import per_quarter
 
 # a projected or actual cash shortfall this small is round-off, not a reason for the policy to act
 # (the prepayment rule here, the order and sale rules in evaluate/liquidity.py)
@@ -282,7 +283,7 @@ class Financing:
             default_cash=data.default_cash,
             tax_rate=data.tax_rate,
             revolver_limit=data.revolver_usd if with_revolver else 0.0,
-            revolver_rate_quarterly=data.revolver_rate_annual / 4.0,
+            revolver_rate_quarterly=per_quarter(data.revolver_rate_annual),
             loss_carry_forward=data.tax_loss_carry_forward,
         )
 
@@ -470,10 +471,10 @@ def quarter_interest(
     # smaller batch shape than cash (they do not depend on the scenario), so reduce them first
     forecast = (xp.asarray(fin.rate_quarterly[:, t]) * state.balance).sum(axis=-1)
     floating = (xp.asarray(fin.floating[:, t]) * state.balance).sum(axis=-1)
-    interest = forecast + (rate_shift / 4.0) * floating
+    interest = forecast + per_quarter(rate_shift) * floating
     if fin.refinanced[:, t].any():  # refinanced bullets: the spread of new borrowing moves too
         refinanced = (xp.asarray(fin.refinanced[:, t]) * state.balance).sum(axis=-1)
-        interest = interest + (spread_shift / 4.0) * refinanced
+        interest = interest + per_quarter(spread_shift) * refinanced
     interest = interest + fin.revolver_rate_quarterly * state.revolver
     if state.kept is not None:  # the balances kept by cut prepayments bear their facility's rate
         interest = interest + kept_interest(fin, state.kept, t, rate_shift, xp, spread_shift)
@@ -508,9 +509,9 @@ def kept_interest(
     refinanced bullet's, summed over facilities in order."""
     total = 0.0
     for f in range(kept.shape[-1]):
-        rate = fin.rate_quarterly[f, t] + (rate_shift / 4.0) * fin.floating[f, t]
+        rate = fin.rate_quarterly[f, t] + per_quarter(rate_shift) * fin.floating[f, t]
         if fin.refinanced[f, t]:
-            rate = rate + (spread_shift / 4.0)
+            rate = rate + per_quarter(spread_shift)
         total = total + rate * kept[..., f]
     return total
 

@@ -11,7 +11,24 @@ import re
 QUARTER_PATTERN = r"^(19|20|21)\d\dQ[1-4]$"
 _QUARTER_RE = re.compile(QUARTER_PATTERN)
 _ANY_YEAR_RE = re.compile(r"^\d+Q[1-4]$")
-HOURS_PER_QUARTER = 8760.0 / 4.0
+QUARTERS_PER_YEAR = 4
+HOURS_PER_QUARTER = 8760.0 / QUARTERS_PER_YEAR
+
+
+def per_quarter(annual):
+    """An annual rate's (or rate shift's) quarterly rate: a quarter of it, simple, as loan interest
+    is quoted (discount factors compound instead: ModelData.discount)."""
+    return annual / QUARTERS_PER_YEAR
+
+
+def years_to_quarters(years):
+    """A span in years as quarters."""
+    return years * QUARTERS_PER_YEAR
+
+
+def quarters_to_years(quarters):
+    """A span in quarters as years."""
+    return quarters / QUARTERS_PER_YEAR
 
 
 def parse_quarter(label: str) -> int:

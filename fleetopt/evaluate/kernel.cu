@@ -63,7 +63,8 @@
 #define FO_THREADS 128
 #endif
 // FO_REL, FO_COVENANT_TOLERANCE_USD (also the least quantity a test applies to), FO_LIQUIDITY_TOLERANCE_USD,
-// FO_TINY and FO_LATE_PLANES (late quarters counted to 2^FO_LATE_PLANES - 1) come from kernel.py's
+// FO_TINY, FO_LATE_PLANES (late quarters counted to 2^FO_LATE_PLANES - 1) and FO_QUARTERS_PER_YEAR (an
+// annual rate's quarterly share is rate / FO_QUARTERS_PER_YEAR, core.quarters.per_quarter) come from kernel.py's
 // KernelShape.defines, the constants NumPy's simulation uses
 #define FO_REACTED_RESCHEDULED 1
 #define FO_REACTED_CANCELLED 2
@@ -718,8 +719,8 @@ FO_DEVICE double fo_kept_interest(FO_PARAMS, int t, double shift, double spread,
     double total = 0.0;
 #pragma unroll
     for (int j = 0; j < FO_FP; ++j) {
-        double rate = FO_LOAD(slot_rate + j * FO_T + t) + (shift / 4.0) * FO_LOAD(slot_floating + j * FO_T + t);
-        if (FO_LOAD(slot_refinanced + j * FO_T + t) != 0.0) rate = rate + spread / 4.0;
+        double rate = FO_LOAD(slot_rate + j * FO_T + t) + (shift / FO_QUARTERS_PER_YEAR) * FO_LOAD(slot_floating + j * FO_T + t);
+        if (FO_LOAD(slot_refinanced + j * FO_T + t) != 0.0) rate = rate + spread / FO_QUARTERS_PER_YEAR;
         total = total + rate * st->kept_debt[j];
     }
     return total;
@@ -937,12 +938,12 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     }
     double interest = FO_Q(FO_Q_FORECAST_INTEREST);
     if ((flags >> FO_F_FLOATING) & 1ULL)
-        interest = interest + (FO_SQ(rate, rate_shift, t) / 4.0) * FO_Q(FO_Q_FLOATING_BALANCE);
+        interest = interest + (FO_SQ(rate, rate_shift, t) / FO_QUARTERS_PER_YEAR) * FO_Q(FO_Q_FLOATING_BALANCE);
     // refinanced bullets: the spread of new borrowing too (read here, by the pairs that need it:
     // few quarters do, and a field of the scenario quarter would hold a register in every one)
     const double spread = ((flags >> FO_F_REFINANCED) & 1ULL) ? FO_SCEN(spread_shift, t, s) : 0.0;
     if ((flags >> FO_F_REFINANCED) & 1ULL)
-        interest = interest + (spread / 4.0) * FO_Q(FO_Q_REFINANCED_BALANCE);
+        interest = interest + (spread / FO_QUARTERS_PER_YEAR) * FO_Q(FO_Q_REFINANCED_BALANCE);
     double revolver = st->revolver;
     interest = interest + revolver_rate_q * revolver;
     double principal = FO_Q(FO_Q_PRINCIPAL);
@@ -953,7 +954,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
         const double* prev = q - FO_NQ;
         moved = tk.draws_in * FO_LOAD(prev + FO_Q_LTV_DRAWS);
         saved = tk.draws_in * (FO_LOAD(prev + FO_Q_LTV_DRAW_RATE)
-                               + (FO_SQ(rate, rate_shift, t) / 4.0) * FO_LOAD(prev + FO_Q_LTV_DRAW_FLOATING));
+                               + (FO_SQ(rate, rate_shift, t) / FO_QUARTERS_PER_YEAR) * FO_LOAD(prev + FO_Q_LTV_DRAW_FLOATING));
     }
     moved = moved - st->draws_due * FO_Q(FO_Q_LTV_DRAWS);
 #if FO_FP > 0

@@ -32,6 +32,7 @@ import numpy as np
 
 from fleetopt.core.covenants import BORROWING_BASE, TOLERANCE_USD, coefficient_table, kind_bit
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, FinanceState, Financing, collateral_required
+from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.evaluate.backend import BackendError, c_compiler
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.build_cache import BuildCache
@@ -127,7 +128,7 @@ class KernelShape:
         out = {
             "FO_REL": REL, "FO_COVENANT_TOLERANCE_USD": TOLERANCE_USD,
             "FO_LIQUIDITY_TOLERANCE_USD": LIQUIDITY_TOLERANCE_USD, "FO_TINY": TINY,
-            "FO_LATE_PLANES": MAX_LATE_QUARTERS.bit_length(),
+            "FO_LATE_PLANES": MAX_LATE_QUARTERS.bit_length(), "FO_QUARTERS_PER_YEAR": QUARTERS_PER_YEAR,
             "FO_T": self.T, "FO_I": self.I, "FO_K": self.K, "FO_B": self.B, "FO_G": self.G,
             "FO_W": self.W, "FO_R": len(self.covenants), "FO_CUT": int(self.cuts), "FO_FP": self.FP,
             # a borrowing base test (its quantities, QUANTITIES 5 and 6, are made only then)

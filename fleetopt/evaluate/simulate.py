@@ -38,6 +38,7 @@ from fleetopt.core.economics import (
     liquidation_tax,
     term_debt,
 )
+from fleetopt.core.quarters import per_quarter
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.layout import (
     REL,
@@ -349,7 +350,7 @@ def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:
     draws = saved = owed = 0.0
     if taken.draws_in is not None:
         draws = taken.draws_in * pl.ltv_draws[t - 1]
-        shift = sc.rate_shift[t] / 4.0
+        shift = per_quarter(sc.rate_shift[t])
         saved = taken.draws_in * (pl.ltv_draw_rate[t - 1] + shift * pl.ltv_draw_floating[t - 1])
     if taken.draws_out is not None:
         owed = taken.draws_out * pl.ltv_draws[t]

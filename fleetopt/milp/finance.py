@@ -12,7 +12,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from fleetopt.core.covenants import CovenantTest
-from fleetopt.core.quarters import horizon_years
+from fleetopt.core.quarters import horizon_years, per_quarter
 from fleetopt.milp import covenants
 from fleetopt.milp.builder import Builder
 from fleetopt.milp.covenants import ROBUSTNESS, total_debt
@@ -76,8 +76,8 @@ def _scenario_rate(b: Builder, f: int, t: int):
     """Facility ``f``'s quarterly rate in quarter ``t`` with the scenario's shifts where they apply."""
     fin = b.coef.financing
     rate = fin.rate_quarterly[f, t]
-    rate = rate + b.m.rate_shift[t] / 4.0 if fin.floating[f, t] else rate
-    return rate + b.m.spread_shift[t] / 4.0 if fin.refinanced[f, t] else rate
+    rate = rate + per_quarter(b.m.rate_shift[t]) if fin.floating[f, t] else rate
+    return rate + per_quarter(b.m.spread_shift[t]) if fin.refinanced[f, t] else rate
 
 
 def debt_balance_rule(b: Builder, f: int, t: int):

@@ -24,6 +24,7 @@ from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
+from fleetopt.core.quarters import per_quarter
 from fleetopt.core.tail import TAIL
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver, group_sizes, tied_to
@@ -166,7 +167,7 @@ def scenario_model(
     m.revolver_draw = pyo.Var(m.T, domain=pyo.NonNegativeReals)
     m.revolver_repay = pyo.Var(m.T, domain=pyo.NonNegativeReals)
     m.revolver_balance = pyo.Var(m.T, bounds=(0.0, limit))
-    rate = data.revolver_rate_annual / 4.0
+    rate = per_quarter(data.revolver_rate_annual)
 
     def before(t):
         return m.revolver_balance[t - 1] if t > 0 else 0.0
