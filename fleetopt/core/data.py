@@ -90,6 +90,12 @@ class ContractData:
     prepayment_share: float = 0.0  # share of the whole term's value paid at the start
     termination_share: float = 0.0  # share of the remaining value paid when the customer ends it early
 
+    @property
+    def term_last(self) -> int:
+        """The term's last quarter (horizon index), which may be after the horizon's last (``end``
+        is the last inside it)."""
+        return self.start + self.term_quarters - 1
+
 
 @dataclass(frozen=True)
 class ContractPayments:
@@ -114,7 +120,7 @@ def contract_payments(contracts: list[ContractData], T: int) -> ContractPayments
     K = len(contracts)
     live, ended, deferred_end = np.zeros((K, T)), np.zeros((K, T)), np.zeros(K)
     for k, con in enumerate(contracts):
-        last = con.start + con.term_quarters - 1
+        last = con.term_last
         unwound = con.prepayment_share * con.value_per_quarter_usd
         if unwound:
             live[k, con.start : con.end + 1] = -unwound
@@ -522,7 +528,7 @@ def _contracts(h: _Horizon, m: PlanningModel, sku_names: list[str]) -> list[Cont
                 skus=tuple(sku_index[s] for s in contract_skus(m, k)),
                 gpus=float(k.gpus),
                 start=start,
-                end=min(h.T - 1, start + k.term_quarters - 1),
+                end=min(h.T - 1, k.last_quarter - h.q0),
                 deadline=h.t_of(k.delivery_deadline) if k.delivery_deadline else start,
                 price_usd_per_gpu_hour=k.price_usd_per_gpu_hour,
                 signed=k.signed,

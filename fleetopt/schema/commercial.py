@@ -121,6 +121,12 @@ class Contract(StrictModel):
     the one in which it ends) the customer pays in cash when it ends the contract early (a customer
     default); the unearned prepayment is kept (docs/evaluation.md, "Contract payments")."""
 
+    @property
+    def last_quarter(self) -> int:
+        """The term's last quarter (an ordinal, as parse_quarter gives): start + term - 1, which may
+        be after the horizon."""
+        return parse_quarter(self.start) + self.term_quarters - 1
+
     @model_validator(mode="after")
     def _eligibility(self) -> Contract:
         if self.eligible_skus is None and self.min_generation is None:
@@ -128,7 +134,7 @@ class Contract(StrictModel):
         if self.eligible_skus is not None and not self.eligible_skus:
             raise ValueError("eligible_skus is empty")
         if self.delivery_deadline is not None:
-            last = quarter_label(parse_quarter(self.start) + self.term_quarters - 1)
+            last = quarter_label(self.last_quarter)
             if self.delivery_deadline < self.start:
                 raise ValueError("delivery_deadline is before start")
             if self.delivery_deadline > last:

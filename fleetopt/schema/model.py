@@ -261,7 +261,7 @@ def _contract_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
     for name, contract in model.contracts.items():
         path: Path = ("contracts", name)
         started = parse_quarter(contract.start)
-        if started < model.first_quarter <= started + contract.term_quarters - 1:  # already running
+        if started < model.first_quarter <= contract.last_quarter:  # already running
             left = started + contract.term_quarters - model.first_quarter
             opening = quarter_label(model.first_quarter)
             problems.append(((*path, "start"), (
@@ -291,7 +291,7 @@ def _contract_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
 
 def _last_in_horizon(model: PlanningModel, contract: Contract) -> int:
     """The contract's last quarter inside the horizon."""
-    return min(parse_quarter(contract.start) + contract.term_quarters - 1, model.last_quarter)
+    return min(contract.last_quarter, model.last_quarter)
 
 
 def _obtainable(model: PlanningModel, contract: Contract, end: int) -> bool:
@@ -316,7 +316,7 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
     last = model.last_quarter
     notes: list[tuple[Path, str]] = []
     for name, contract in model.contracts.items():
-        beyond = parse_quarter(contract.start) + contract.term_quarters - 1 - last
+        beyond = contract.last_quarter - last
         if beyond > 0:
             kept = contract.term_quarters - beyond
             judged = "the plan values" if contract.signed else "accepting it is judged on"
