@@ -183,7 +183,7 @@ def marked_last_words(ranked, marked: bool = True) -> str:
     if not 0 < kept < len(ranked):
         return ""
     if not marked:
-        return " (a plan that breaches a covenant or defaults on the forecast comes last)"
+        return f" (a plan that {FORECAST_MARK_MEANS} comes last)"
     return f" (a plan marked {FORECAST_MARK}, which {FORECAST_MARK_MEANS}, comes last)"
 
 
