@@ -518,7 +518,7 @@ def test_a_covenant_with_nothing_owed_reads_not_tested_not_no_room():
     assert cushion["dscr"] == "not tested: no debt service"
     text = covenant_headroom_text(r.data, fig)
     assert "EBITDA / debt service >= 1.2x: not tested: no debt service" in text
-    assert "debt / EBITDA <= 6x: not tested: no debt" in text
+    assert "debt / annualised EBITDA <= 6x: not tested: no debt" in text
     assert "no room" not in text and "may fall" not in text
     assert '"dscr": "not tested: no debt service"' in json_text(fig)
 

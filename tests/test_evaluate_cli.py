@@ -85,7 +85,7 @@ def test_the_first_breach_table_lists_every_covenant_the_model_tests(solve_run, 
     assert code == 0, stdout + stderr
     table = stdout[stdout.index("which covenant breaks first"):]
     header = next(line for line in table.splitlines() if "any breach" in line)
-    for tested in ("debt / EBITDA", "EBITDA / debt service", "liquidity", "borrowing base"):
+    for tested in ("debt / annualised EBITDA", "EBITDA / debt service", "liquidity", "borrowing base"):
         assert tested in header
     assert "EBITDA / interest" not in header
     metrics = pd.read_csv(here / "F" / "metrics.csv")

@@ -89,7 +89,7 @@ def test_solve_tiny_writes_a_complete_run_folder(tmp_path):
     assert summary["revenue_contracts_total_usd"] == pytest.approx(contracted, rel=1e-6)
     share = contracted / statements["revenue_usd"].sum()
     revenue = summary["revenue_total_usd"] / 1e6
-    assert f"revenue over the horizon ${revenue:,.1f}M ({share:.0%} under contract)" in flat
+    assert f"revenue over the horizon, undiscounted ${revenue:,.1f}M ({share:.0%} under contract)" in flat
 
 
 def test_set_changes_a_field_for_one_run_and_its_model_yaml_is_the_model_changed(tmp_path):

@@ -26,7 +26,7 @@ from fleetopt.core.units import (
 from fleetopt.evaluate.metrics import REACTION_LABELS
 from fleetopt.report import page, svg
 
-TINY_COVENANTS = "debt / EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
+TINY_COVENANTS = "debt / annualised EBITDA &lt;= 6x; EBITDA / debt service &gt;= 1.4x; liquidity &gt;= $25.0M"
 
 
 @pytest.fixture(scope="module")
@@ -1219,7 +1219,7 @@ def test_an_evaluation_of_a_cost_plan_reports_its_present_cost_and_real_budget(r
         hours = f"{summary['compute_in_service_h100_hours_discounted']:,.0f}"
         assert f"(levelized): the present cost {format_usd(summary['present_cost_usd'])} over {hours}" in text
         assert format_usd_per_hour(summary["present_cost_per_h100_hour_usd"]) in text, folder
-        for figure in ("NPV on the forecast", "revenue over the horizon"):
+        for figure in ("NPV on the forecast", "revenue over the horizon, undiscounted"):
             assert f"{figure} (the GPUs' own use valued at market prices, as revenue)" in text, folder
         assert "Compute against demand on the forecast: milp" in text, folder  # H100-eq., not GPU counts
         budget_words = "lowest cash less the market revenue to date (the GPUs' own use: no one pays it)"

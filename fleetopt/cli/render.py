@@ -15,6 +15,7 @@ from fleetopt.compare import COLUMN_HEADERS
 from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import (
+    CAPEX_LABEL,
     CASH_HELD_LABEL,
     COST_PER_H100_HOUR,
     CUSHION_MEANS,
@@ -23,6 +24,7 @@ from fleetopt.core.results import (
     MARKET_VALUED,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
+    REVENUE_LABEL,
     SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
     budget_words,
@@ -358,10 +360,10 @@ def solve_summary_tables(result) -> list:
     key.add_row(NPV_QUARTERS_LABEL, format_usd(fig["npv_quarters_usd"]))
     key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))
     key.add_row(CASH_HELD_LABEL, cash_held_words(fig))
-    key.add_row("capex over the horizon (GPUs / power)",
+    key.add_row(CAPEX_LABEL,
                 f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}")
     valued = MARKET_VALUED if cost else ""
-    key.add_row("revenue over the horizon" + valued, revenue_words(fig))
+    key.add_row(REVENUE_LABEL + valued, revenue_words(fig))
     if data.contracts:  # a lab planning its own demand may have none: rows of "none" say nothing
         key.add_row(CUSTOMERS_LABEL, customer_words(data, fig))
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
@@ -428,7 +430,7 @@ def covenant_headroom_text(data, fig: dict, yearly: dict | None = None) -> str:
         year = trailing_year_words(test, yearly or {})
         parts.append(f"{test.describe()}{every}: {test.cushion_words(room)}{tightest}"
                      + (f", {year}" if year else ""))  # fmt: skip
-    return "; ".join(parts)
+    return "\n".join(parts)  # one line per test: a long cell reads as one run-on sentence otherwise
 
 
 def evaluation_table(metrics, title: str) -> Table:
@@ -489,7 +491,10 @@ def debt_at_default_table(metrics, title: str) -> Table | None:
     if not (DEBT_AT_DEFAULT_METRICS[0] in metrics and metrics[DEBT_AT_DEFAULT_METRICS[0]].notna().any()):
         return None
     table = Table(title=title, caption=DEBT_AT_DEFAULT_MEANS)
-    for name in ("plan", "P(default)", "debt at default", "covered by GPUs and cash", "uncovered, mean"):
+    # in a credit analyst's terms: exposure at default, recovery rate, expected loss (USD averaged over
+    # every scenario, those without a default at 0)
+    for name in ("plan", "P(default)", "debt at default (exposure)", "covered by GPUs and cash (recovery)",
+                 "uncovered, mean (expected loss)"):
         table.add_column(name, justify="left" if name == "plan" else "right")
     for _, row in metrics.iterrows():
         debt, covered, uncovered = (row[column] for column in DEBT_AT_DEFAULT_METRICS)

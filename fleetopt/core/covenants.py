@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.core.units import format_usd
 
 QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash", "collateral_required", "collateral")
@@ -93,8 +94,9 @@ class CovenantKind:
 
 CATALOGUE: tuple[CovenantKind, ...] = (
     CovenantKind(
-        "leverage", "max_debt_to_ebitda", "max", "debt", "ebitda", scale=4.0, applies_when="debt",
-        needs_debt=True, ratio_line="debt_to_ebitda", group="leverage_covenant", label="debt / EBITDA",
+        "leverage", "max_debt_to_ebitda", "max", "debt", "ebitda", scale=QUARTERS_PER_YEAR,
+        applies_when="debt", needs_debt=True, ratio_line="debt_to_ebitda", group="leverage_covenant",
+        label="debt / annualised EBITDA",
     ),
     CovenantKind(
         "dscr", "min_dscr", "min", "ebitda", "debt_service", applies_when="debt_service",
@@ -186,7 +188,7 @@ class CovenantTest:
         return missed & (values[when] > TOLERANCE_USD) if when else missed
 
     def describe(self) -> str:
-        """The test as a lender writes it: ``debt / EBITDA <= 6x``, ``liquidity >= $25.0M``."""
+        """The test as a lender writes it: ``debt / annualised EBITDA <= 6x``, ``liquidity >= $25.0M``."""
         k = self.kind
         bound = "<=" if k.bound == "max" else ">="
         if k.facility_test:

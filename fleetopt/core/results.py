@@ -262,6 +262,9 @@ def _largest(by_customer: dict[str, float], lines: dict, quarters: slice) -> tup
     return name, by_customer[name] / total
 
 
+# the horizon's sums, as the terminal and the report name them: nominal, unlike the NPVs beside them
+CAPEX_LABEL = "capex over the horizon, undiscounted (GPUs / power)"
+REVENUE_LABEL = "revenue over the horizon, undiscounted"
 # what customer_words lists, as the terminal and the report name it
 CUSTOMERS_LABEL = ("contract revenue by customer, share of all revenue over the horizon (credit rating, "
                    "default probability a year in the scenarios)")
