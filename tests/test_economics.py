@@ -181,3 +181,21 @@ def test_the_first_year_names_its_own_largest_customer():
         "enterprise-b 27% (unrated, 3.9%/yr), lab-a 19% (unrated, 3.9%/yr); in the first year "
         "(2026Q3..2027Q2) lab-a 33%; limit 67% each over the horizon"
     )
+
+
+def test_the_liquidity_cover_of_the_next_years_debt_service_by_hand():
+    """Cash 10, 20, 30, 40, 50, 60 against debt service 0, 5, 5, 5, 5, 10: quarters 0 and 1 have a
+    year after them; 10 / (5 + 5 + 5 + 5) = 0.5 and 20 / (5 + 5 + 5 + 10) = 0.8, so 0.5 in quarter
+    0. No debt service: none. tiny's optimum, from its statements: $30.3M at the end of 2026Q3
+    against the $51.5M due in the four quarters after it."""
+    from fleetopt import api
+    from fleetopt.core.results import liquidity_cover, liquidity_cover_words
+
+    cash, service = np.array([10.0, 20, 30, 40, 50, 60]), np.array([0.0, 5, 5, 5, 5, 10])
+    assert liquidity_cover(cash, service) == (0.5, 0)
+    assert liquidity_cover(cash, np.zeros(6)) == (None, None)
+    result = api.solve("tiny")
+    lines, fig = result.statements.lines, result.headline()
+    expected = lines["cash_usd"][0] / lines["debt_service_usd"][1:5].sum()
+    assert fig["min_liquidity_cover"] == pytest.approx(expected, rel=1e-12)
+    assert liquidity_cover_words(fig) == f"{expected:.2f}x at the end of 2026Q3"

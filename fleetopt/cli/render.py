@@ -21,6 +21,7 @@ from fleetopt.core.results import (
     CUSHION_MEANS,
     CUSTOMERS_LABEL,
     FORECAST_DEMAND_LABEL,
+    LIQUIDITY_COVER_LABEL,
     MARKET_VALUED,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
@@ -34,6 +35,7 @@ from fleetopt.core.results import (
     first_tested_quarter,
     forecast_demand_words,
     headline,
+    liquidity_cover_words,
     npv_terminal_words,
     power_built_mw_by_site,
     present_cost_words,
@@ -375,6 +377,7 @@ def solve_summary_tables(result) -> list:
         key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
     key.add_row("peak debt (at a quarter's end)", format_usd(fig["peak_debt_usd"]))
     key.add_row("lowest cash" + (MARKET_VALUED if cost else ""), format_usd(fig["min_liquidity_usd"]))
+    key.add_row(LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig))
     if cost:  # what a lab's budget floor really faces (formulation §6, "Cost")
         real = fig["min_cash_without_market_revenue_usd"]
         key.add_row(WITHOUT_MARKET_REVENUE, f"{format_usd(real)} ({budget_words(data, real)})")

@@ -743,6 +743,39 @@ def cash_timing_credit(data: ModelData, equity_flows: np.ndarray) -> float:
     return float(np.dot(equity_flows, data.discount - data.discount[-1]))
 
 
+# the quarters of debt service a quarter's cash is held against: the next year's (a lender's runway)
+RUNWAY_QUARTERS = 4
+
+
+# the liquidity cover's label, as the terminal and the report name it
+LIQUIDITY_COVER_LABEL = ("lowest cover of the next year's debt service by cash in hand (cash at a quarter's "
+                         "end / interest and principal due in the four quarters after it)")
+
+
+def liquidity_cover_words(fig: dict) -> str:
+    """'0.59x at the end of 2026Q3', or 'n/a' where no year ahead owes debt service."""
+    cover = fig["min_liquidity_cover"]
+    return "n/a" if cover is None else f"{cover:.2f}x at the end of {fig['min_liquidity_cover_quarter']}"
+
+
+def _cover_and_label(data: ModelData, lines: dict) -> tuple[float | None, str | None]:
+    cover, t = liquidity_cover(lines["cash_usd"], lines["debt_service_usd"])
+    return cover, None if t is None else data.quarter_labels[t]
+
+
+def liquidity_cover(cash: np.ndarray, debt_service: np.ndarray) -> tuple[float | None, int | None]:
+    """The lowest cover of the next year's debt service by cash: min over quarters t with
+    RUNWAY_QUARTERS quarters after them in the horizon of cash_t / (debt service of t+1..t+4), and
+    that t; (None, None) where no such quarter owes any debt service. Operating cash flow is left
+    out: the cash in hand, as a lender's liquidity test reads it (from a finance review)."""
+    T, covers = len(cash), []
+    for t in range(T - RUNWAY_QUARTERS):
+        owed = float(debt_service[t + 1 : t + 1 + RUNWAY_QUARTERS].sum())
+        if owed > 0:
+            covers.append((float(cash[t]) / owed, t))
+    return min(covers) if covers else (None, None)
+
+
 def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     """Key figures of a plan under the forecast (units in the keys: USD, MW, GPUs; ratios bare),
     each defined in docs/formulation.md, "What a solve writes" (summary.json's fields). Note that
@@ -758,6 +791,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     timing = cash_timing_credit(data, lines["equity_cash_flow_usd"])
     market = lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"]
     real_budget = float((lines["cash_usd"] - np.cumsum(market)).min())
+    cover, cover_quarter = _cover_and_label(data, lines)
     return {
         "npv_usd": st.npv_usd,
         "npv_quarters_usd": st.npv_quarters_usd,
@@ -779,6 +813,9 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "compute_in_service_h100_hours_discounted": discounted_hours,
         "peak_debt_usd": float(lines["debt_usd"].max()),
         "min_liquidity_usd": float(lines["cash_usd"].min()),
+        # cash against the next year's debt service, at its lowest (liquidity_cover), and its quarter
+        "min_liquidity_cover": cover,
+        "min_liquidity_cover_quarter": cover_quarter,
         # a lab's real budget under the cost objective: cash less the market revenue to date, which
         # there values the GPUs' own use (formulation §6, "Cost"; taxes as computed)
         "min_cash_without_market_revenue_usd": real_budget,

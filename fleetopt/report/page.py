@@ -24,6 +24,7 @@ from fleetopt.core.results import (
     COST_PER_H100_HOUR,
     CUSTOMERS_LABEL,
     FORECAST_DEMAND_LABEL,
+    LIQUIDITY_COVER_LABEL,
     MARKET_VALUED,
     REVENUE_LABEL,
     SOON_RETIRED_LABEL,
@@ -39,6 +40,7 @@ from fleetopt.core.results import (
     forecast_demand_words,
     gpus_by_generation,
     headline,
+    liquidity_cover_words,
     npv_terminal_arithmetic,
     orders_frame,
     power_built_mw_by_site,
@@ -943,6 +945,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _kpi(f"lowest cash on the forecast ({run.data.quarter_labels[int(np.argmin(fc.lines['cash_usd']))]})"
              + valued, _usd(fc.lowest_cash_usd)),
         *_budget_kpis(run, fig, cost),
+        _milp_kpi(run, LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig)),
         _milp_kpi(run, f"lowest DSCR on the forecast, {dscr_scope}",
                   "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"),
         *_untested_kpis(run, first),
