@@ -259,7 +259,7 @@ def test_an_infeasible_models_message_names_the_conflict():
     ]  # fmt: skip
     text = str(InfeasibleModel(diagnosis))
     assert text.startswith("the model is infeasible (no plan meets every constraint); in conflict: ")
-    assert "group0 in 2026Q1..2026Q1: site0 short by 2.5 MW; group1" in text
+    assert "group0 in 2026Q1: site0 short by 2.5 MW; group1" in text
     assert "group2" in text and "group3" not in text and text.endswith("; and 2 more")
 
 

@@ -82,7 +82,7 @@ def test_plans_beyond_the_kernel_say_so_on_the_run_line(no_gpu, monkeypatch, tin
     built by cc" while they ran NumPy (the kernel tracks cut prepayments on one), and `auto` chose
     NumPy for them in silence: both now say why."""
     data, plans = tiny_plans
-    why = "the fused kernel tracks cut prepayments on at most 1 facilities (these plans: 3)"
+    why = "the fused kernel tracks cut prepayments on at most 1 facility (these plans: 3)"
     monkeypatch.setattr(engine, "kernel_fits", lambda plans, consts: why)
     chosen = choose_backend("cpu-kernel", 1, data, plans, 300)
     assert chosen.name == "cpu-kernel"

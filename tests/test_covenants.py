@@ -97,7 +97,7 @@ def test_a_quarterly_covenant_is_also_given_on_the_trailing_year_with_its_tighte
     """Tested each quarter from quarter 1, interest coverage on the trailing year's averages is
     219,000 / 79,000 = 2.77x, 219,000 / 78,000 = 2.81x and 177,937.5 / 77,000 = 2.31x in quarters 1-3:
     tightest in quarter 3 (2026Q4), 15.6 % above the 2.0x minimum, which the words name."""
-    from fleetopt.core.results import trailing_year_headroom, trailing_year_words
+    from fleetopt.core.results import TRAILING_WHAT_IF, trailing_year_headroom, trailing_year_words
 
     data = data_of(coverage_model())
     yearly = trailing_year_headroom(data, plan_statements(data, keep_everything(data)))
@@ -105,7 +105,8 @@ def test_a_quarterly_covenant_is_also_given_on_the_trailing_year_with_its_tighte
     assert room == pytest.approx(177_937.5 / 77_000 / 2.0 - 1.0) and quarter == "2026Q4"
     [test] = data.covenants
     words = trailing_year_words(test, yearly)
-    assert words.startswith("on the trailing four quarters' averages, ")
+    assert words.startswith(TRAILING_WHAT_IF + ", ")
+    assert TRAILING_WHAT_IF.startswith("if tested on the trailing four quarters' averages")  # a what-if
     assert words.endswith(", tightest in 2026Q4")
     averaged = data_of(coverage_model("trailing_four_quarters"))  # it averages already: nothing to add
     assert trailing_year_headroom(averaged, plan_statements(averaged, keep_everything(averaged))) == {}

@@ -376,7 +376,9 @@ def solve_summary_tables(result) -> list:
         key.add_row("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none")
         key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
     key.add_row("peak debt (at a quarter's end)", format_usd(fig["peak_debt_usd"]))
-    key.add_row("lowest cash" + (MARKET_VALUED if cost else ""), format_usd(fig["min_liquidity_usd"]))
+    lowest_at = data.quarter_labels[int(np.argmin(result.statements.lines["cash_usd"]))]
+    key.add_row("lowest cash" + (MARKET_VALUED if cost else ""),
+                f"{format_usd(fig['min_liquidity_usd'])} ({lowest_at})")
     key.add_row(LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig))
     if cost:  # what a lab's budget floor really faces (formulation §6, "Cost")
         real = fig["min_cash_without_market_revenue_usd"]
@@ -428,7 +430,8 @@ def covenant_headroom_text(data, fig: dict, yearly: dict | None = None) -> str:
         # the one a smaller fall of what it protects breaches than any other (core/results.lowest_cushion)
         tightest = " (the tightest)" if fig.get("tightest_covenant") == test.kind.name else ""
         if test.kind.denominator is None:  # a floor in USD: the lowest tested amount says more
-            parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}{tightest}")
+            tested = " in the quarters tested" if test.first_quarter > 0 else ""
+            parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}{tested}{tightest}")
             continue
         year = trailing_year_words(test, yearly or {})
         parts.append(f"{test.describe()}{every}: {test.cushion_words(room)}{tightest}"
@@ -521,9 +524,10 @@ LIMITED_MEANS = ("a liquidity default ends the shareholders' claim, and a compan
 
 # what the evaluation tables' short headings mean (metrics.csv has each figure unrounded)
 UTIL_MEANS = ("s.e.: the mean NPV's standard error; mean NPV, no default: over the scenarios that never "
-              "default; P(breach): a covenant missed in a quarter it is tested; "
+              "default; P5 NPV: the NPV that 5 % of the scenarios fall below; CVaR5 NPV: the mean NPV of "
+              "those worst 5 %; P(breach): a covenant missed in a quarter it is tested; "
               "P(default): a liquidity default, cash below the model's default level after the revolver "
-              "and sales in some quarter; util.: the GPUs rented out over the GPUs held (orders "
+              "and sales in some quarter; util.: the GPUs in service over the GPUs held (orders "
               "deferred or cancelled and GPUs sold still count), mean over scenarios and quarters; "
               "metrics.csv has every figure unrounded")
 

@@ -400,6 +400,10 @@ def trailing_year_headroom(data: ModelData, st: Statements) -> dict[str, Trailin
     return out
 
 
+# a what-if: the model tests each quarter's own flows, and a breach there is no breach of its covenant
+TRAILING_WHAT_IF = "if tested on the trailing four quarters' averages (the model tests each quarter's own)"
+
+
 def trailing_year_words(test: CovenantTest, yearly: dict[str, TrailingYear]) -> str | None:
     """How far a covenant on flows is from a breach on the trailing year (:func:`trailing_year_headroom`),
     in words, with its tightest quarter; None where there is no such figure (a covenant on cash or
@@ -407,7 +411,7 @@ def trailing_year_words(test: CovenantTest, yearly: dict[str, TrailingYear]) -> 
     year, quarter = yearly.get(test.kind.name, (None, None))
     if not isinstance(year, float) or not test.kind.on_flows:
         return None
-    return f"on the trailing four quarters' averages, {test.cushion_words(year)}, tightest in {quarter}"
+    return f"{TRAILING_WHAT_IF}, {test.cushion_words(year)}, tightest in {quarter}"
 
 
 # GPUs retired this soon after their purchase were bought to be sold at resale: a planner is told

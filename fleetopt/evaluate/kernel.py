@@ -432,7 +432,8 @@ def kernel_fits(plans: PlanBatch, consts: SimulationConstants) -> str | None:
         prepaid = int((plans.prepay[..., :-1] > 0).any(axis=(0, 2)).sum())
         if prepaid > MAX_PREPAID_FACILITIES:
             return (
-                f"the fused kernel tracks cut prepayments on at most {MAX_PREPAID_FACILITIES} facilities "
+                f"the fused kernel tracks cut prepayments on at most {MAX_PREPAID_FACILITIES} "
+                f"{'facility' if MAX_PREPAID_FACILITIES == 1 else 'facilities'} "
                 f"prepaid before the last quarter (these plans: {prepaid})"
             )
     if any(not test.tested[test.first_quarter :].all() for test in consts.covenants):

@@ -154,7 +154,8 @@ def _lines(diagnosis: list[dict]) -> list[str]:
             continue
         worst = sorted(d["items"], key=lambda x: -x[1])[:3]
         detail = ", ".join(f"{label} short by {_amount(amount, d['unit'])}" for label, amount in worst)
-        span = f" in {d['quarters'][0]}..{d['quarters'][-1]}" if d["quarters"] else ""
+        first, last = (d["quarters"][0], d["quarters"][-1]) if d["quarters"] else (None, None)
+        span = "" if first is None else f" in {first}" if first == last else f" in {first}..{last}"
         more = " ..." if len(d["items"]) > 3 else ""
         note = f" ({d['note']})" if d.get("note") else ""
         lines.append(f"{d['group']}{span}: {detail}{more}{note}")
