@@ -823,7 +823,7 @@ def refuse_foreign_file(out: str | Path, kind: str, option: str = "--out") -> No
         f.seek(max(len(head), f.seek(0, os.SEEK_END) - 4096))
         ends = (head + f.read()).decode("utf-8", errors="replace")
     if not OWN_OUTPUT[kind](ends):
-        raise RunDirError(
-            f"{option} {out} is a file that is not {OWN_OUTPUT_NAMES[kind]} fleetopt wrote: it would be "
-            "replaced; remove it first or choose another file"
-        )
+        other = next((name for name, own in OWN_OUTPUT.items() if name != kind and own(ends)), None)
+        what = f"{OWN_OUTPUT_NAMES[other]} fleetopt wrote, not {OWN_OUTPUT_NAMES[kind]}" if other else (
+            f"a file that is not {OWN_OUTPUT_NAMES[kind]} fleetopt wrote")
+        raise RunDirError(f"{option} {out} is {what}: it would be replaced; remove it first or choose another file")
