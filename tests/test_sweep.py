@@ -399,6 +399,25 @@ def test_a_huge_cvar_limit_is_described_in_a_few_characters():
     assert described == "best cvar5 NPV among plans with CVaR5 >= -$2.5M"
 
 
+def test_the_looser_rule_gives_the_value_the_nearest_candidate_meets():
+    """The hint named the option to loosen without a value to give it (from a new user's review).
+    The nearest candidate's P(breach) 0.3004 is met by 0.301 (a thousandth, rounded up), its CVaR5
+    of -$88,123,456 by -88.2M (three figures, rounded down); a limit it keeps gets no value."""
+    from fleetopt.sweep.candidates import RuleNotMet, loosened_values, recommend
+
+    metrics = pd.DataFrame({"plan": ["milp"], "origin": ["forecast"], FORECAST_OK: [True],
+                            "breach_probability": [0.3004], "default_probability": [0.1],
+                            "npv_cvar5_usd": [-88_123_456.0], "npv_mean_usd": [1.0e6]})  # fmt: skip
+    rule = Rule(max_breach_prob=0.2, max_default_prob=0.5, min_cvar5_usd=-1e6)
+    assert loosened_values(metrics, rule, "milp") == {"--max-breach-prob": "0.301", "--min-cvar": "-88.2M"}
+    with pytest.raises(RuleNotMet) as err:
+        recommend(metrics, rule)
+    said = err.value.looser("fleetopt sweep --resume s")
+    assert "with --max-breach-prob 0.301 and --min-cvar -88.2M (" in said
+    met = recommend(metrics, replace(rule, max_breach_prob=0.301, min_cvar5_usd=-88.2e6))
+    assert met == 0
+
+
 def test_the_looser_rule_named_is_the_nearest_candidate_s():
     """A sweep no candidate of which meets its rule names the options that let the nearest one meet
     it (it named every option, and on a model whose every plan breaches on its own forecast only

@@ -14,6 +14,7 @@ CVaR5 and breach probability is reported with the plan a rule recommends.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
@@ -57,18 +58,21 @@ class RuleNotMet(RuleError):
     sweep saved in a folder finishes with a looser rule: ``fleetopt sweep --resume``). ``loosen``:
     the options that let the nearest candidate meet it, and that candidate's name."""
 
-    def __init__(self, message: str, loosen: tuple[list[str], str] = ([], "")):
+    def __init__(self, message: str, loosen: tuple[list[str], str] = ([], ""), values: dict | None = None):
         super().__init__(message)
         self.loosen = loosen
+        self.values = values or {}  # a limit's option -> the value the nearest candidate meets
 
     def looser(self, command: str) -> str:
-        """How to finish with a looser rule, for ``command`` (the sweep's resume or a rerank)."""
+        """How to finish with a looser rule, for ``command`` (the sweep's resume or a rerank): each
+        limit given the value that lets the nearest candidate meet it (``values``)."""
         options, nearest = self.loosen
         if not options:
             return ""
         limits = {"--max-breach-prob", "--max-default-prob", "--min-cvar"} & set(options)
         how = " (a probability limit of 1, or a --min-cvar below every candidate's, sets none)"
-        loosened = " and ".join(options) + (how if limits else "")
+        given = [f"{option} {self.values[option]}" if option in self.values else option for option in options]
+        loosened = " and ".join(given) + (how if limits else "")
         python = ", ".join(_RULE_FIELD[option] for option in options)
         return (f"{command} with {loosened} (in Python, the rule's {python}); the nearest candidate, "
                 f"{nearest}, meets the rest")
@@ -827,6 +831,31 @@ def loosening_options(metrics: pd.DataFrame, rule: Rule) -> tuple[list[str], str
     return [option for option, meets in conditions if not meets[nearest]], name
 
 
+def loosened_values(metrics: pd.DataFrame, rule: Rule, nearest: str) -> dict[str, str]:
+    """Each limit of ``rule`` the ``nearest`` candidate misses, as its option and the value, written
+    as the option takes it, that the candidate meets: a probability rounded up to a thousandth
+    (0.875), CVaR5 rounded down to three figures (-88.2M)."""
+    rows = metrics[metrics["plan"].astype(str) == nearest] if "plan" in metrics else metrics.iloc[:0]
+    if rows.empty:
+        return {}
+    row, out = rows.iloc[0], {}
+    for column, bound, limit in rule_limits(rule):
+        value = float(row[column])
+        if within_limit(value, bound, limit) or not math.isfinite(value):
+            continue
+        out[_LOOSENED_BY[column]] = (f"{math.ceil(value * 1000 - 1e-9) / 1000:g}" if bound == "max"
+                                     else _usd_option(value))  # fmt: skip
+    return out
+
+
+def _usd_option(value: float) -> str:
+    """``value`` rounded down to three significant figures, as a money option is written: -88.2M."""
+    scale, suffix = next(((s, x) for s, x in ((1e9, "B"), (1e6, "M"), (1e3, "K"))
+                          if abs(value) >= s), (1.0, ""))  # fmt: skip
+    step = 10 ** (math.floor(math.log10(abs(value) / scale)) - 2) if value else 1.0
+    return f"{math.floor(value / scale / step) * step:.{max(0, -int(math.log10(step)))}f}{suffix}"
+
+
 def limit_shortfall(metrics: pd.DataFrame, rule: Rule) -> np.ndarray:
     """How far each candidate is from the rule's own limits: the sum of its misses, a probability's
     in points of 1 and CVaR5's relative to the limit (0 where it keeps them all)."""
@@ -850,9 +879,10 @@ def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
     for _, meets in rule_conditions(metrics, rule):
         ok &= meets
     if not ok.any():
+        options, nearest = loosening_options(metrics, rule)
         raise RuleNotMet(
             f"no candidate meets the rule ({rule.describe()}); {closest(metrics, rule)}",
-            loosening_options(metrics, rule),
+            (options, nearest), loosened_values(metrics, rule, nearest),
         )
     score = metrics[RANK_COLUMNS[rule.prefer]].to_numpy(dtype=float)
     best = score[ok].max()

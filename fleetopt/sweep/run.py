@@ -280,7 +280,7 @@ def rerank_sweep(
     except RuleNotMet as exc:  # said how to loosen it, as a sweep's resume says
         looser = exc.looser(shlex.join(["fleetopt", "sweep", "--rerank", str(run.path)]))
         said = f"{exc}. Rank it by a looser rule: {looser}" if looser else str(exc)
-        raise RuleNotMet(said, exc.loosen) from None
+        raise RuleNotMet(said, exc.loosen, exc.values) from None
     result.reranked_from = run.path.resolve()
     return result
 
@@ -466,7 +466,7 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
         raise RuleNotMet(
             f"{exc}. The candidates and their evaluation are kept in {folder}: finish the sweep with a "
             f"looser rule, {looser}",
-            exc.loosen,
+            exc.loosen, exc.values,
         ) from None
     metrics["recommended"] = False
     metrics.loc[metrics.index[pick], "recommended"] = True
