@@ -525,8 +525,12 @@ class _Making:
         if saved is None and self.on_made:
             self.on_made(self.out)
         if self.progress:
-            status = format_solver_status(candidate.status, candidate.gap)
-            status += f" of {candidate.same_as}" if candidate.same_as else ""
+            # a candidate without a plan says why in the summary's words ("infeasible" read as an error)
+            if candidate.status == "infeasible":
+                status = f"dropped: {why_dropped(candidate.status, candidate.origin)}"
+            else:
+                status = format_solver_status(candidate.status, candidate.gap)
+                status += f" of {candidate.same_as}" if candidate.same_as else ""
             self.progress(f"{candidate.label}: {status}" + (" (saved earlier)" if saved else ""))
         return candidate
 
