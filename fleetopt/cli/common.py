@@ -210,20 +210,24 @@ def output_until_closed():
         sys.stdout, sys.stderr = previous
 
 
+_NUMBER_EXAMPLES = "write it in digits: 0.25, -2e10 or -20000000000"
 # typer checks an option's type with pydantic, whose words name its own machinery
 _PYDANTIC_WORDS = (
     ("Value error, ", ""),
     ("Input should be a valid number, unable to parse string as a number",
-     "not a number (write it in digits: 0.25, -2e10 or -20000000000)"),
+     f"not a number ({_NUMBER_EXAMPLES})"),
     ("Input should be a valid integer, unable to parse string as an integer", "not a whole number"),
     ("Input should be a valid integer, got a number with a fractional part", "not a whole number"),
 )  # fmt: skip
 
 
 def option_words(message: str) -> str:
-    """A bad option's message without pydantic's wording ("Value error, 'x' is not one of ...")."""
+    """A bad option's message without pydantic's wording ("Value error, 'x' is not one of ..."); a
+    probability's (an option named ...-prob) examples are fractions."""
     for theirs, ours in _PYDANTIC_WORDS:
         message = message.replace(theirs, ours)
+    if "-prob'" in message:
+        message = message.replace(_NUMBER_EXAMPLES, "write a probability as a fraction: 0.25 for 25 %")
     return message
 
 
