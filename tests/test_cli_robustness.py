@@ -1359,7 +1359,7 @@ def test_a_sweep_another_version_started_is_not_resumed(stopped_sweep, here):
     [
         (["solve", "tiny", "--objective", "profit"], "'profit' is not one of 'npv', 'cost'."),
         (["solve", "tiny", "--time-limit", "5m"], "not a number (write it in digits: 0.25, -2e10 or "),
-        (["sweep", "tiny", "--max-breach-prob", "50%"], "not a number (write a probability as a fraction: 0.25 "),
+        (["sweep", "tiny", "--max-breach-prob", "50%"], "not a number (write a probability as a fraction"),
         # an amount in USD is read as written (-50M, -$1.5B); what is not one is told as such
         (["sweep", "tiny", "--min-cvar", "5 bn"], "not an amount in USD (got '5 bn'; e.g. -50000000, -5e7"),
         (["evaluate", "tiny", "--plans", "nowhere", "--scenarios", "2.5"], "not a whole number"),
