@@ -337,6 +337,18 @@ def test_a_solve_s_plan_csv_is_named_as_such_with_what_to_give_instead(solve_run
     assert code == 2 and f"{statements} is a CSV file" in err and "--purchases" not in err, err
 
 
+def test_a_run_folder_s_damaged_plan_file_is_named_as_cut_short(solve_run, here):
+    """A plan.npz cut short inside a run folder said "not a fleetopt plan file (BadZipFile)", while
+    the same file given directly said what is wrong (from a new user's review)."""
+    import shutil
+
+    copy = here / "copy"
+    shutil.copytree(solve_run, copy)
+    whole = (copy / "plan.npz").read_bytes()
+    (copy / "plan.npz").write_bytes(whole[: len(whole) // 2])
+    assert_refused(here, ["--plans", str(copy)], "plan.npz: not a whole .npz archive (damaged or cut short")
+
+
 def test_bad_memory_budget(solve_run, here):
     for value in ("nonsense", "12XB", "0", "-1GB"):
         assert_refused(here, ["--plans", str(solve_run), "--max-memory", value], "--max-memory")

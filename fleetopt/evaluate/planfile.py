@@ -112,7 +112,10 @@ class PlanFileReader:
             raise PlanFileError(f"{self.path}: no such plan file") from None
         except PlanFileError:
             raise
-        except Exception as exc:  # zip or format errors all mean the same to a user
+        except zipfile.BadZipFile:  # the words a plan file given directly gets (sources.refuse_other_files)
+            raise PlanFileError(f"{self.path}: not a whole .npz archive (damaged or cut short, say in a "
+                                "copy), so not a fleetopt plan file") from None
+        except Exception as exc:  # format errors all mean the same to a user
             raise PlanFileError(f"{self.path}: not a fleetopt plan file ({exc.__class__.__name__})") from None
         self.members = members
         self._check_arrays()
