@@ -57,4 +57,5 @@ def quarter_label(ordinal: int) -> str:
 def horizon_years(quarters: int) -> list[range]:
     """The horizon's years as ranges of quarter indices: four at a time from its first quarter, the
     last one shorter where the horizon is not whole years (10 quarters: 0-3, 4-7, 8-9)."""
-    return [range(start, min(start + 4, quarters)) for start in range(0, quarters, 4)]
+    year = QUARTERS_PER_YEAR
+    return [range(start, min(start + year, quarters)) for start in range(0, quarters, year)]

@@ -10,7 +10,7 @@ from fleetopt.core.credit import default_probability
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, taxes
 from fleetopt.core.plan import Plan
-from fleetopt.core.quarters import HOURS_PER_QUARTER, parse_quarter, quarter_label
+from fleetopt.core.quarters import HOURS_PER_QUARTER, QUARTERS_PER_YEAR, parse_quarter, quarter_label
 from fleetopt.core.units import format_usd, format_usd_per_hour
 from fleetopt.schema import Robustness
 
@@ -748,7 +748,7 @@ def cash_timing_credit(data: ModelData, equity_flows: np.ndarray) -> float:
 
 
 # the quarters of debt service a quarter's cash is held against: the next year's (a lender's runway)
-RUNWAY_QUARTERS = 4
+RUNWAY_QUARTERS = QUARTERS_PER_YEAR
 
 
 # the liquidity cover's label, as the terminal and the report name it
