@@ -781,6 +781,12 @@ def test_a_sweep_whose_rule_no_candidate_meets_keeps_its_work_and_finishes_with_
     assert "fleetopt sweep --resume S with --max-breach-prob" in text
     assert re.search(r"the nearest candidate, [^,]+, meets the rest", text), text  # named, not "the nearest"
     assert {"job.json", "candidates.json", "plans.npz"} <= {p.name for p in Path("S").iterdir()}
+    # `fleetopt runs` says why it stopped and how to finish (it said "interrupted", and its bare
+    # --resume failed again on the same rule: from a new user's review)
+    from fleetopt.cli.review_commands import job_state
+
+    state = job_state(Path("S"), "sweep", None)
+    assert state.startswith("stopped: no candidate met its rule") and "--max-breach-prob 0." in state, state
     code, out, err = run_cli("sweep", "--resume", "S", "--scenarios", "30")  # the evaluation cannot change
     assert code == 2 and "--scenarios cannot apply with --resume" in " ".join(err.split())
     code, out, err = run_cli("sweep", "--resume", "S", "--max-breach-prob", "1", "--allow-riskier")

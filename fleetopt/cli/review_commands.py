@@ -200,7 +200,7 @@ def runs_list(
     if unfinished:
         console.print("not finished, so not recorded yet:")
     for folder, job_kind, pid in unfinished:
-        console.print(f"  {folder} ({job_kind or 'kind unknown'}): {_job_state(folder, job_kind, pid)}",
+        console.print(f"  {folder} ({job_kind or 'kind unknown'}): {job_state(folder, job_kind, pid)}",
                       soft_wrap=True, highlight=False)  # fmt: skip
     unrecorded = api.unrecorded_runs(model, None if kind is None else kind.value)
     if unrecorded:  # killed while it was being recorded: finished, yet in no list before
@@ -210,13 +210,16 @@ def runs_list(
                       soft_wrap=True, highlight=False)  # fmt: skip
 
 
-def _job_state(folder: Path, kind: str | None, pid: str | None) -> str:
+def job_state(folder: Path, kind: str | None, pid: str | None) -> str:
     """An unfinished job's state in `fleetopt runs`: running, interrupted (how to finish it), or damaged."""
     if pid:
         return f"running (pid {pid})"
     if kind is None:
         return (f"damaged, cannot be resumed: {RunFolder(folder).job_damage()}; restore its "
                 f"{RunFolder.JOB} (from a copy of the folder), or delete the folder")  # fmt: skip
+    looser = RunFolder(folder).job().get(RunFolder.RULE_NOT_MET) if kind == "sweep" else None
+    if isinstance(looser, str):
+        return f"stopped: no candidate met its rule (its candidates are evaluated); finish it with {looser}"
     return f"interrupted: {resume_command(kind, folder)}"
 
 

@@ -188,6 +188,8 @@ class RunFolder:
     NPV_MATRIX = "npv_matrix.npy"
     CANDIDATES = "candidates.json"  # a sweep's candidates (feasible or not), saved as each is made
     CANDIDATES_COMPLETE = "candidates_complete"  # job.json: a sweep has made all its candidates
+    # job.json: a sweep whose evaluated candidates none met its rule, and how to finish it (in words)
+    RULE_NOT_MET = "rule_not_met"
     CANDIDATES_CSV = "candidates.csv"
     FRONT = "front.csv"
     REPORT = "report.html"

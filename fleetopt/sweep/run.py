@@ -463,6 +463,8 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
         if folder is None:
             raise
         looser = exc.looser(resume_command("sweep", folder))
+        job = RunFolder(folder)  # `fleetopt runs` says why it stopped, not "interrupted"
+        job.write_job({**job.job(), RunFolder.RULE_NOT_MET: looser or "a looser rule"})
         raise RuleNotMet(
             f"{exc}. The candidates and their evaluation are kept in {folder}: finish the sweep with a "
             f"looser rule, {looser}",
