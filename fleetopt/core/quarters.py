@@ -36,7 +36,7 @@ def parse_quarter(label: str) -> int:
     if not isinstance(label, str) or not _QUARTER_RE.match(label):
         raise ValueError(f"{label!r} {quarter_problem(label)}")
     year, q = label.split("Q")
-    return int(year) * 4 + int(q) - 1
+    return int(year) * QUARTERS_PER_YEAR + int(q) - 1
 
 
 def quarter_problem(label: object) -> str:
@@ -51,7 +51,7 @@ def quarter_problem(label: object) -> str:
 
 def quarter_label(ordinal: int) -> str:
     """Return the label (``2026Q3``) of a quarter ordinal."""
-    return f"{ordinal // 4}Q{ordinal % 4 + 1}"
+    return f"{ordinal // QUARTERS_PER_YEAR}Q{ordinal % QUARTERS_PER_YEAR + 1}"
 
 
 def horizon_years(quarters: int) -> list[range]:

@@ -232,7 +232,7 @@ def revenue_by_customer(data: ModelData, lines: dict, quarters: slice = slice(No
     return dict(sorted(((c, usd) for c, usd in out.items() if usd > 0.0), key=lambda item: -item[1]))
 
 
-FIRST_YEAR = slice(0, 4)  # the horizon's first four quarters (fewer in a shorter horizon)
+FIRST_YEAR = slice(0, QUARTERS_PER_YEAR)  # the horizon's first four quarters (fewer in a shorter horizon)
 
 
 def customer_figures(data: ModelData, lines: dict) -> dict:

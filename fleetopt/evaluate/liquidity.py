@@ -40,7 +40,6 @@ REACTION_USD = ("deferred_usd", "forfeited_usd", "distress_sold_usd")
 # (measured on the default model, 20 plans x 10,000 scenarios: gathering the pairs short of cash
 # costs about as much as the whole block at a half, less below it)
 DENSE_SALES_SHARE = 0.5
-# a projected or actual shortfall this small is round-off (as a liquidity default's tolerance)
 
 
 def taken_share(missing: Any, inverse: Any, xp: Any) -> Any:

@@ -55,8 +55,6 @@ from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.scenarios import ScenarioSet
 from fleetopt.schema.policy import Policy
 
-# A pair whose cash ends more than this below the default level after the revolver (and the
-# policy's distress sales, which start at the same tolerance) is in default.
 # per pair, the quarters before its first covenant breach and before its liquidity default (T: none
 # in the horizon): the quarter index of each, for when a plan breaks (cumulative shares by quarter)
 TIMING_FIELDS = ("quarters_before_breach", "quarters_before_default")
@@ -128,11 +126,11 @@ def late_capacity_steps(data: ModelData) -> np.ndarray:
 # quarter, and the part of it that selling the GPUs held (as a distress sale would sell them) and
 # the cash left would not repay: what lenders would have to recover from contracts, sites or not at all
 DEBT_AT_DEFAULT = ("debt_at_default", "uncovered_debt")
-# npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default;
-# the lenders' side of that default (docs/evaluation.md, "The debt at a default")
 # the policy's reactions, per pair: a contract started late (rescheduled), a contract cancelled for
 # being later than its allowance, GPUs of a contract that ended early offered on the market
 CONTRACT_REACTIONS = ("rescheduled", "cancelled", "freed")
+# npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default;
+# the lenders' side of that default (docs/evaluation.md, "The debt at a default")
 RESULT_FIELDS = (
     "npv", "npv_limited", *DEBT_AT_DEFAULT, "min_cash", "breach", "first_breach", "default", "utilisation",
     *CONTRACT_REACTIONS, *LIQUIDITY_REACTIONS, *REACTION_USD, *TIMING_FIELDS, "demand_served",
@@ -173,6 +171,8 @@ def simulate(
     util = xp.zeros((P, S))
     demand_served = xp.zeros((P, S))  # H100-equivalent GPU-quarters of market demand served
     before_breach, before_default = xp.zeros((P, S)), xp.zeros((P, S))
+    # more than the tolerance below the default level after the revolver (and the policy's distress
+    # sales, which start at the same tolerance) is a default
     default_below = fin.default_cash - LIQUIDITY_TOLERANCE_USD
     solvent = xp.ones((P, S), dtype=bool)  # no liquidity default yet
     npv_limited = xp.zeros((P, S))  # the NPV with limited liability where the pair has defaulted

@@ -61,18 +61,12 @@ def diagnose(
                 "check facility sizes, build limits and the installed fleet",
             }
         ]
-    first = _relaxed(data, m)
+    first = _relaxed(data, m, objective)
     limit = OTHERWISE_SECONDS if time_limit is None else min(float(time_limit), OTHERWISE_SECONDS)
-    diagnosis = Diagnosis(first, _otherwise(data, m, {d["group"] for d in first}, limit, threads))
-    if objective == "cost":
-        for entry in [*diagnosis, *diagnosis.otherwise]:
-            if entry["group"] == "min_cash":
-                entry["note"] = BUDGET_NOTE
-    return diagnosis
+    return Diagnosis(first, _otherwise(data, m, objective, {d["group"] for d in first}, limit, threads))
 
 
-
-def _relaxed(data: ModelData, m: pyo.ConcreteModel) -> list[dict]:
+def _relaxed(data: ModelData, m: pyo.ConcreteModel, objective: str) -> list[dict]:
     """The groups whose slacks a solved relaxed model uses, each as an entry, by name."""
     by_group: dict[str, list] = defaultdict(list)
     for idx in m.SLACK:
@@ -82,11 +76,14 @@ def _relaxed(data: ModelData, m: pyo.ConcreteModel) -> list[dict]:
         group, *key = idx
         by_group[group].append((key, amount))
     return sorted(
-        (_group_entry(data, group, entries) for group, entries in by_group.items()), key=lambda d: d["group"]
+        (_group_entry(data, group, entries, objective) for group, entries in by_group.items()),
+        key=lambda d: d["group"],
     )
 
 
-def _otherwise(data: ModelData, m: pyo.ConcreteModel, held: set[str], time_limit, threads) -> list[dict]:
+def _otherwise(
+    data: ModelData, m: pyo.ConcreteModel, objective: str, held: set[str], time_limit, threads
+) -> list[dict]:
     """The groups relaxed when those ``held`` may not be (their slacks fixed at 0): the other side of
     the conflict. Empty where that is infeasible, or found nothing within ``time_limit``."""
     if not held:
@@ -95,11 +92,12 @@ def _otherwise(data: ModelData, m: pyo.ConcreteModel, held: set[str], time_limit
         if idx[0] in held:
             m.slack[idx].fix(0.0)
     status, _ = run_highs(m, time_limit=time_limit, threads=threads)
-    return _relaxed(data, m) if status in ("optimal", "time_limit") else []
+    return _relaxed(data, m, objective) if status in ("optimal", "time_limit") else []
 
 
-def _group_entry(data: ModelData, group: str, entries: list) -> dict:
-    """One group's entry of the diagnosis: its slacks labelled, in output units."""
+def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> dict:
+    """One group's entry of the diagnosis: its slacks labelled, in output units, and what a reader
+    must know of its rows (under the cost objective the cash floor is the budget)."""
     slack = SLACKS[group]
     items, quarters = [], set()
     for key, amount in entries:
@@ -114,7 +112,7 @@ def _group_entry(data: ModelData, group: str, entries: list) -> dict:
         "items": [(lbl, from_model_units(a, slack.unit)) for lbl, a in items],
         "quarters": [data.quarter_labels[t] for t in sorted(quarters)],
     }
-    note = slack.note
+    note = BUDGET_NOTE if group == "min_cash" and objective == "cost" else slack.note
     if group == "demand_floor" and any(label.startswith("training") for label, _ in items):
         lost = _training_ended(data, max(quarters, default=data.T - 1))
         note = f"{note}; {lost}" if note and lost else note or lost
