@@ -2,7 +2,7 @@
 # GPU check in one call of under 10 minutes, for a lent machine with an NVIDIA GPU, CuPy preinstalled
 # and no package registry (what it lacks comes as wheels in $FLEETOPT_WHEELS, default .wheels/):
 #
-#     bash benchmarks/gpu_check.sh          # table on stdout; at most 7 files in $OUT (default gpu-check-out/)
+#     bash benchmarks/gpu_check.sh          # table on stdout; 5 files in $OUT (default gpu-check-out/)
 #
 # Every step runs under its own timeout and reports its status; a failing step does not stop the
 # others, except that the check stops at once with a FATAL line when CuPy cannot use the device
@@ -12,10 +12,10 @@
 #
 # Wheels for the lent machine (Python 3.12, x86_64; pyomo, highspy and pydantic are missing there):
 #
-#     pip download -d .wheels --no-deps --only-binary=:all: --python-version 3.12 \
+#     pip download -d .wheels --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #         --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
-#         pyomo==6.9.4 highspy==1.11.0 pydantic==2.11.7 pydantic-core==2.33.2 annotated-types==0.7.0 \
-#         typing-inspection==0.4.1 typing-extensions==4.14.1 pyyaml==6.0.2 ply==3.11
+#         pyomo==6.10.1 highspy==1.16.0 pydantic==2.14.4 pydantic-core==2.50.5 annotated-types==0.8.0 \
+#         typing-inspection==0.4.5 typing-extensions==4.16.0 pyyaml==6.0.4 ply==3.11
 #
 # Rehearsal without a GPU (tests/fake_cupy stands in for CuPy; see benchmarks/README.md):
 #     PATH=/tmp/fake-bin:$PATH PYTHONPATH=$PWD/tests/fake_cupy PIP_NO_INDEX=1 PYTHON=<a python like the
@@ -31,10 +31,11 @@ NUMPY_SIZES=${NUMPY_SIZES:-100x10000,1000x10000}
 CPU_KERNEL_SIZES=${CPU_KERNEL_SIZES:-1000x10000}
 CUPY_SIZES=${CUPY_SIZES:-100x10000,1000x10000,10000x10000}
 SCALE_SIZE=${SCALE_SIZE:-100000x10000}
+CLI_SCENARIOS=${CLI_SCENARIOS:-10000}
 BUDGET_S=${BUDGET_S:-570}  # steps that would start after this many seconds are skipped
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
-export REPO PY OUT WHEELS WORK
+export REPO PY OUT WHEELS WORK CLI_SCENARIOS
 trap 'rm -rf "$WORK"' EXIT
 LOG="$OUT/gpu-check.log"   # the files in $OUT: gpu-check.log, device.txt, gpu-tests.txt, bench.json, summary.txt
 : >"$LOG"
@@ -149,7 +150,31 @@ step gpu-tests 150 gpu_tests
 # 5. the default model's plan, solved once for every benchmark below
 step solve 90 "$PY" -c "from pathlib import Path; from benchmarks.bench_evaluate import prepare; prepare(Path('$WORK/plan.npz'))"
 
-# 6. benchmarks: NumPy, the C build, CuPy, then the scale run (10^5 plans x 10^4 scenarios) once
+# 6. the user's command on the GPU: `fleetopt evaluate` of that plan, auto (CuPy here) against NumPy,
+#    the same metrics to 1e-9 of their scale
+cli() {
+    local runs="$WORK/runs" name
+    for name in auto numpy; do
+        "$PY" -m fleetopt evaluate --plans "$WORK/plan.npz" --scenarios "$CLI_SCENARIOS" --seed 7 \
+            --backend "$name" --out "$runs/$name" || return 1
+    done
+    "$PY" - "$runs" <<'PYEOF'
+import json, pathlib, sys
+import numpy as np, pandas as pd
+runs = pathlib.Path(sys.argv[1])
+device = json.loads((runs / "auto" / "summary.json").read_text()).get("device")
+gpu, cpu = (pd.read_csv(runs / name / "metrics.csv") for name in ("auto", "numpy"))
+worst = 0.0
+for col in [c for c in cpu.columns if c.endswith("_usd")]:
+    scale = max(float(np.abs(cpu[col]).max()), 1.0)
+    worst = max(worst, float(np.abs(gpu[col] - cpu[col]).max()) / scale)
+print(f"evaluate on {device}: money metrics within {worst:.1e} of NumPy's (relative to their scale)")
+sys.exit(0 if worst <= 1e-9 else 1)
+PYEOF
+}
+step cli 90 cli
+
+# 7. benchmarks: NumPy, the C build, CuPy, then the scale run (10^5 plans x 10^4 scenarios) once
 bench() {  # bench BACKEND SIZES NAME
     "$PY" -m benchmarks.bench_evaluate --plan-file "$WORK/plan.npz" --backend "$1" --sizes "$2" --json "$WORK/bench-$3.json"
 }

@@ -16,7 +16,7 @@ from milp_builders import data_of
 
 from fleetopt.evaluate import evaluate, resolve_backend
 from fleetopt.evaluate.backend import cupy_device
-from fleetopt.evaluate.metrics import METRIC_COLUMNS
+from fleetopt.evaluate.metrics import FORECAST_OK, METRIC_COLUMNS
 
 # skipped, with CuPy's reason, without a CUDA device; failed where CuPy is installed but broken (conftest)
 pytestmark = pytest.mark.gpu
@@ -38,6 +38,7 @@ def assert_close(got, want, n: int) -> None:
     """Metrics and NPV matrices equal to RTOL of their scale; a share may differ by one scenario
     whose covenant or cash test sits within round-off of its limit."""
     assert got.metrics["plan"].tolist() == want.metrics["plan"].tolist()
+    assert got.metrics[FORECAST_OK].tolist() == want.metrics[FORECAST_OK].tolist()
     for col in MONEY:
         scale = max(float(np.abs(want.metrics[col]).max()), 1.0)
         np.testing.assert_allclose(

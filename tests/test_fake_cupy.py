@@ -17,8 +17,9 @@ import pytest
 from evaluate_builders import ALL_RISK, MODELS, batch, plan_variants, rel_err, solved, with_risk
 from milp_builders import data_of
 
-from fleetopt.evaluate import evaluate, generate_scenarios, kernel, resolve_backend
+from fleetopt.evaluate import engine, evaluate, generate_scenarios, kernel, resolve_backend
 from fleetopt.evaluate.backend import BackendError, c_compiler
+from fleetopt.evaluate.metrics import FORECAST_OK
 from fleetopt.evaluate.simulate import SimulationConstants
 
 pytestmark = pytest.mark.skipif(
@@ -62,6 +63,23 @@ def test_the_cupy_backend_runs_the_kernel_and_matches_numpy(fake_cupy, setup):
     grid, block, options = fake_cupy.LAUNCHES[0]
     assert (grid, block) == kernel.launch_grid(plans.P, 300) and "--fmad=false" in options
     assert grid == (-(-plans.P // kernel.PLANS_PER_THREAD), 3)
+
+
+@pytest.mark.parametrize("backend", ["cupy", "cpu-kernel"])
+def test_the_fused_kernel_checks_each_chunk_on_the_forecast(fake_cupy, setup, monkeypatch, backend):
+    """Whether each plan keeps its limits on the forecast comes from the kernel, run on the forecast
+    with each chunk's plan tables, and is NumPy's answer: the empty plan (it serves its signed
+    contracts nothing) is not; the others are."""
+    data, plans = setup
+    want = engine.forecast_within_limits(data, plans)
+    assert want.tolist() == [True, True, True, True, False]
+
+    def not_here(*args):
+        raise AssertionError("the forecast was simulated again in NumPy")
+
+    monkeypatch.setattr(engine, "forecast_within_limits", not_here)
+    got = evaluate(data, plans, 50, seed=3, backend=backend, plan_chunk=2)
+    assert got.kernel and got.metrics[FORECAST_OK].tolist() == want.tolist()
 
 
 def test_the_array_code_runs_on_the_stand_in_as_on_numpy(fake_cupy, setup):

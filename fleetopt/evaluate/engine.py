@@ -12,6 +12,7 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -437,13 +438,18 @@ def evaluate_chunk(
             paths[name][:, s0:s1] = be.to_host(out[name])
         if progress is not None:
             progress(chunk.P * (s1 - s0))
-    on_device = plan_metrics(buffers, xp, data.T, xp.asarray(demand))  # queued after the kernels on a GPU
+    checked = use_kernel and not spec.deterministic  # a deterministic run is the forecast itself
+    forecast_ok = _fused_forecast_check(data, consts, chunk, be, tables, device_tables) if checked else None
+    # before the metrics, whose median quarters wait for the kernels (CuPy's bincount reads a size)
     if while_running is not None:
         while_running()
+    on_device = plan_metrics(buffers, xp, data.T, xp.asarray(demand))
     metrics = {name: be.to_host(value) for name, value in on_device.items()}
     be.synchronize()
     return {
         "metrics": metrics,
+        # each plan on the forecast within its limits (fused kernel only; else evaluate checks them)
+        "forecast_ok": None if forecast_ok is None else be.to_host(forecast_ok),
         "npv": be.to_host(buffers["npv"]) if spec.keep_matrix else None,
         # each pair's 0/1 covenant breach and liquidity default (a chunk store does not keep them)
         "outcomes": {name: be.to_host(buffers[name]).astype(bool) for name in OUTCOMES}
@@ -451,6 +457,29 @@ def evaluate_chunk(
         "paths": paths,
         "kernel": use_kernel,
     }  # fmt: skip
+
+
+# The last model's forecast as one deterministic scenario: (model fingerprint, ScenarioSet)
+_FORECAST: list = []
+
+
+def forecast_scenario(data: ModelData) -> ScenarioSet:
+    """The forecast as one scenario (:func:`deterministic_scenarios`), made once per model."""
+    if not _FORECAST or _FORECAST[0][0] != data.fingerprint:
+        _FORECAST[:] = [(data.fingerprint, deterministic_scenarios(data, 1))]
+    return _FORECAST[0][1]
+
+
+def _fused_forecast_check(data, consts, chunk, be, tables, device_tables) -> Any:
+    """(P,) whether each plan of ``chunk`` keeps its limits on the forecast (no breach, no default),
+    by the fused kernel on the plan tables the chunk's run already made, on the backend's device:
+    what :func:`forecast_within_limits` finds in NumPy, without making them again."""
+    forecast = forecast_scenario(data)
+    if be.name == "cpu-kernel":
+        out = cpu_kernel(be.threads).simulate(consts, chunk, forecast, tables)
+    else:
+        out = simulate_cuda(consts, chunk, forecast, tables=device_tables, forecast=True)
+    return ~(out["breach"] | out["default"])[:, 0]
 
 
 def horizon_demand(scenarios: ScenarioSet) -> np.ndarray:
@@ -667,8 +696,14 @@ def evaluate(
             earlier[r["device"]] = earlier.get(r["device"], 0) + (stop - first) * n_scenarios
     table = {name: np.concatenate([r["metrics"][name] for r in results]) for name in results[0]["metrics"]}
     metrics = pd.DataFrame({"plan": plans.labels, **table})
-    # each plan on its own forecast (a deterministic evaluation is that run)
-    ok = within_limits(metrics) if deterministic else forecast_within_limits(data, plans)
+    # each plan on its own forecast (a deterministic evaluation is that run; the fused kernel runs it
+    # with each chunk, on the chunk's plan tables)
+    if deterministic:
+        ok = within_limits(metrics)
+    elif all(r.get("forecast_ok") is not None for r in results):
+        ok = np.concatenate([r["forecast_ok"] for r in results])
+    else:  # NumPy, or chunks an earlier attempt stored
+        ok = forecast_within_limits(data, plans)
     metrics.insert(1, FORECAST_OK, ok)
     return EvaluationResult(
         metrics=metrics,

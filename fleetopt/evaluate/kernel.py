@@ -797,15 +797,22 @@ def device_plans(consts: SimulationConstants, plans: PlanBatch, cp: Any) -> Devi
     return _PLANS_ON_DEVICE.get(plans, lambda: stage_plans(consts, plans, cp))
 
 
+# The forecast (one deterministic scenario) on the device, held apart from the run's scenario block
+# so that checking each chunk of plans on it does not copy the block again.
+_FORECAST_ON_DEVICE = _Held()
+
+
 def simulate_cuda(
     consts: SimulationConstants,
     plans: PlanBatch,
     scen: ScenarioSet,
     cp: Any = None,
     tables: dict | None = None,
+    forecast: bool = False,
 ) -> dict:
     """Run the fused kernel on the current CUDA device (CuPy, or ``cp``). ``tables``: the plans'
-    tables already on the device (:func:`device_plans`, :func:`upload_tables`)."""
+    tables already on the device (:func:`device_plans`, :func:`upload_tables`); ``forecast``:
+    ``scen`` is the forecast, kept on the device apart from the run's scenarios."""
     if cp is None:
         import cupy as cp
     shape = KernelShape.of(consts, plans)
@@ -817,7 +824,11 @@ def simulate_cuda(
     if isinstance(staged, DevicePlans):  # the kernel waits for their copy (perhaps on another stream)
         cp.cuda.get_current_stream().wait_event(staged.event)
         staged = staged.tables
-    args = kernel_arguments(consts, plans, scen, cp, outputs, _device_scenarios(scen, cp), staged)
+    if forecast:
+        rows = _FORECAST_ON_DEVICE.get(scen, lambda: scenario_arguments(scen, cp))
+    else:
+        rows = _device_scenarios(scen, cp)
+    args = kernel_arguments(consts, plans, scen, cp, outputs, rows, staged)
     grid, block = launch_grid(plans.P, scen.S)
     kernel(grid, block, tuple(args))
     return _results(outputs)

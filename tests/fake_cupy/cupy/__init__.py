@@ -16,6 +16,7 @@ import ctypes
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as _np
@@ -172,7 +173,7 @@ _Stream.null = _Stream()
 
 class _Event:
     def record(self, stream=None):
-        self.stream = stream
+        self.stream, self.at = stream, time.perf_counter()
 
     def synchronize(self):
         pass
@@ -181,6 +182,9 @@ class _Event:
 class _Device:
     def __init__(self, device_id=0):
         self.id = device_id
+
+    def synchronize(self):
+        pass
 
 
 class _PinnedMemory(bytearray):
@@ -200,6 +204,10 @@ class _Cuda:
     @staticmethod
     def get_current_stream():
         return _Stream.null
+
+    @staticmethod
+    def get_elapsed_time(start, stop):  # milliseconds, as CuPy's
+        return (stop.at - start.at) * 1e3
 
 
 cuda = _Cuda()
@@ -224,6 +232,12 @@ class RawKernel:
         function.restype = None
         function.argtypes = [_C_TYPES[a.c_type].ctype for a in KERNEL_ARGUMENTS]
         self._function = function
+
+    # what CuPy's RawKernel reports of its compiled code (nothing to report for the C build)
+    num_regs = local_size_bytes = shared_size_bytes = 0
+
+    def compile(self):
+        pass
 
     def __call__(self, grid, block, args, **kwargs):
         from fleetopt.evaluate.kernel import _C_TYPES, KERNEL_ARGUMENTS, check_arguments, launch_grid
