@@ -61,8 +61,8 @@ def one(
     if backend == "auto":  # as `fleetopt evaluate` chooses (and builds, for the C build)
         be = choose_backend("auto", threads, data, batch, scenarios)
     choice_seconds = time.perf_counter() - chosen
-    if backend in ("cupy", "cpu-kernel"):  # compile the kernel for this model outside the timing
-        evaluate(data, batch.take(np.zeros(1, dtype=int)), 8, seed=1, backend=be)
+    if backend in ("cupy", "cpu-kernel"):  # compile the kernel (and CuPy's own, for this many scenarios)
+        evaluate(data, batch.take(np.zeros(1, dtype=int)), scenarios, seed=1, backend=be)  # outside the timing
     started = time.perf_counter()
     result = evaluate(data, batch, scenarios, seed=1, backend=be, max_memory=max_memory)
     wall = time.perf_counter() - started

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -100,9 +101,14 @@ def test_chunks_upload_each_plan_chunk_once_and_give_the_same_results(fake_cupy,
     data, plans = setup
     streams = []
     real = kernel.upload_tables
-    monkeypatch.setattr(
-        kernel, "upload_tables", lambda t, cp, stream=None: streams.append(stream) or real(t, cp, stream)
-    )
+
+    def upload(tables, cp, stream=None):
+        streams.append(stream)
+        return real(tables, cp, stream)
+
+    # the first chunk's copy (kernel.device_plans) and the chunks' made ahead (engine.GpuPrefetch)
+    monkeypatch.setattr(kernel, "upload_tables", upload)
+    monkeypatch.setattr(engine, "upload_tables", upload)
     whole = evaluate(data, plans, 200, seed=8, backend="cupy", keep_matrix=True)
     part = evaluate(
         data, plans, 200, seed=8, backend="cupy", plan_chunk=2, scenario_chunk=64, keep_matrix=True
@@ -113,6 +119,25 @@ def test_chunks_upload_each_plan_chunk_once_and_give_the_same_results(fake_cupy,
     assert len(streams) == 1 + 3
     assert streams[:2] == [None, None] and streams[2] is not None and streams[2] is streams[3]
     assert streams[2].non_blocking
+
+
+def test_the_chunks_after_the_running_one_get_their_tables_in_other_threads(fake_cupy, setup, monkeypatch):
+    """A GPU run makes the plan tables of the chunks ahead in a pool of threads, each chunk's once,
+    while the first chunk's are made where it runs; the results are those of one chunk."""
+    data, plans = setup
+    made = []
+    real = engine.plan_tables
+
+    def tables(consts, chunk):
+        made.append(threading.current_thread())
+        return real(consts, chunk)
+
+    monkeypatch.setattr(engine, "plan_tables", tables)
+    whole = evaluate(data, plans, 100, seed=2, backend="cupy", keep_matrix=True)
+    assert made == []  # one chunk: nothing ahead
+    part = evaluate(data, plans, 100, seed=2, backend="cupy", plan_chunk=1, keep_matrix=True)
+    np.testing.assert_array_equal(part.npv_matrix, whole.npv_matrix)
+    assert len(made) == plans.P - 1 and threading.main_thread() not in made
 
 
 def test_the_memory_budget_counts_cupys_pool(fake_cupy):

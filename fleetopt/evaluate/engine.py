@@ -9,8 +9,10 @@ reduced in one fixed order, results do not depend on chunk sizes or on the order
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,7 @@ from fleetopt.evaluate.backend import Backend, c_compiler, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch, compile_plans, with_buffers
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.kernel import (
+    DevicePlans,
     KernelBuildError,
     build_cpu_kernel,
     check_c_compiler,
@@ -33,7 +36,7 @@ from fleetopt.evaluate.kernel import (
     plan_tables,
     scenario_arguments,
     simulate_cuda,
-    stage_plans,
+    upload_tables,
 )
 from fleetopt.evaluate.layout import ScenarioRows
 from fleetopt.evaluate.metrics import FORECAST_OK, plan_metrics, within_limits
@@ -363,8 +366,6 @@ def scenario_block(
         if parts == 1:
             block = generate_scenarios(data, spec.seed, start, stop)
         else:
-            from concurrent.futures import ThreadPoolExecutor
-
             cuts = np.linspace(start, stop, parts + 1).round().astype(int)
             with ThreadPoolExecutor(parts) as pool:
                 pieces = list(
@@ -540,8 +541,6 @@ def simulate_tiles(
         return simulate(
             consts, chunk, block, xp=be.xp, record=record, rows=rows if be.name == "numpy" else None
         )
-    from concurrent.futures import ThreadPoolExecutor
-
     if parts[0][1] == slice(0, block.S):  # split by plans: every tile has the whole block
         shared = rows if rows is not None else ScenarioRows(block, np)
     else:
@@ -579,46 +578,81 @@ class LocalExecutor:
         )
         rows = scenario_layout(shared, self.backend, spec, data, plans) if shared is not None else None
         results = []
-        staged: dict = {}  # on a GPU: chunk index -> (its plans, their tables on the device)
         todo = [i for i, (first, stop) in enumerate(chunks) if store is None or not store.has(first, stop)]
-        prefetch = self._prefetcher(data, plans, spec, chunks, todo, staged)
-        for index, (first, stop) in enumerate(chunks):
-            done = store.load(first, stop) if store is not None else None
-            if done is None:
-                tick = (lambda n: progress(n, total)) if progress else None
-                chunk, tables = staged.pop(index, (plans.take(slice(first, stop)), None))
-                done = evaluate_chunk(
-                    data, chunk, spec, self.backend, tick, shared, scenario_rows=rows, device_tables=tables,
-                    while_running=(lambda i=index: prefetch(i)) if prefetch else None,
-                )  # fmt: skip
-                if store is not None:
-                    store.save(first, stop, done)
-            elif progress:
-                progress((stop - first) * spec.n_scenarios, total)
-            results.append(done)
+        ahead = self._prefetcher(data, plans, spec, chunks, todo)
+        try:
+            for index, (first, stop) in enumerate(chunks):
+                done = store.load(first, stop) if store is not None else None
+                if done is None:
+                    tick = (lambda n: progress(n, total)) if progress else None
+                    chunk, tables = ahead.take(index) if ahead else (None, None)
+                    done = evaluate_chunk(
+                        data, chunk or plans.take(slice(first, stop)), spec, self.backend, tick, shared,
+                        scenario_rows=rows, device_tables=tables,
+                        while_running=(lambda i=index: ahead.prepare_after(i)) if ahead else None,
+                    )  # fmt: skip
+                    if store is not None:
+                        store.save(first, stop, done)
+                elif progress:
+                    progress((stop - first) * spec.n_scenarios, total)
+                results.append(done)
+        finally:
+            if ahead:
+                ahead.close()
         return results
 
-    def _prefetcher(self, data, plans, spec, chunks, todo, staged) -> Callable[[int], None] | None:
-        """On a GPU: a function that, while chunk i runs, makes the next chunk's plan tables and
-        copies them from pinned memory on an upload stream of their own (so the copy overlaps
-        the kernels); None elsewhere."""
+    def _prefetcher(self, data, plans, spec, chunks, todo) -> GpuPrefetch | None:
+        """On a GPU running the fused kernel on several chunks: their plan tables made ahead
+        (:class:`GpuPrefetch`); None elsewhere."""
         be = self.backend
         if be.name != "cupy" or not spec.kernel or spec.record or len(todo) < 2:
             return None
-        consts = SimulationConstants.from_data(data)
-        upload = be.xp.cuda.Stream(non_blocking=True)
-        following = dict(itertools.pairwise(todo))
+        return GpuPrefetch(be, SimulationConstants.from_data(data), plans, chunks, todo)
 
-        def prefetch(index: int) -> None:
-            nxt = following.get(index)
-            if nxt is None or nxt in staged:
-                return
-            first, stop = chunks[nxt]
-            chunk = plans.take(slice(first, stop))
-            if kernel_fits(chunk, consts) is None:
-                staged[nxt] = (chunk, stage_plans(consts, chunk, be.xp, stream=upload))
 
-        return prefetch
+# Chunks whose plan tables a GPU run makes ahead, each in a thread of its own: making them (NumPy,
+# about 70 us a plan of the default model on an H200 machine's cores) costs about what the kernel
+# does, so one thread, between launches, left the GPU waiting (benchmarks/README.md, "GPU").
+TABLES_AHEAD = 3
+
+
+class GpuPrefetch:
+    """The plan tables of the chunks after the one running, made in threads (NumPy releases the
+    interpreter lock in its array loops), and the next chunk's copied to the device from pinned
+    memory on an upload stream of its own, so that the copy overlaps the kernels."""
+
+    def __init__(self, be: Backend, consts: SimulationConstants, plans: PlanBatch, chunks, todo: list[int]):
+        self.be, self.consts, self.plans, self.chunks = be, consts, plans, chunks
+        self.following = {index: todo[n + 1 : n + 1 + TABLES_AHEAD] for n, index in enumerate(todo)}
+        self.upload = be.xp.cuda.Stream(non_blocking=True)
+        self.pool = ThreadPoolExecutor(max(1, min(TABLES_AHEAD, os.cpu_count() or 1)))
+        self.making: dict[int, Future] = {}
+        self.staged: dict[int, tuple] = {}  # chunk index -> (its plans, their tables on the device)
+
+    def _make(self, index: int) -> tuple[PlanBatch, dict | None]:
+        first, stop = self.chunks[index]
+        chunk = self.plans.take(slice(first, stop))
+        fits = kernel_fits(chunk, self.consts) is None
+        return chunk, plan_tables(self.consts, chunk) if fits else None
+
+    def prepare_after(self, index: int) -> None:
+        """While chunk ``index`` runs: the tables of the chunks after it in the making, and the
+        next one's copied to the device."""
+        after = self.following.get(index, [])
+        for later in after:
+            if later not in self.making and later not in self.staged:
+                self.making[later] = self.pool.submit(self._make, later)
+        if after and after[0] in self.making:
+            chunk, tables = self.making.pop(after[0]).result()
+            on_device = None if tables is None else upload_tables(tables, self.be.xp, self.upload)
+            self.staged[after[0]] = (chunk, on_device)
+
+    def take(self, index: int) -> tuple[PlanBatch | None, DevicePlans | None]:
+        """Chunk ``index``'s plans and device tables where they were made ahead, else (None, None)."""
+        return self.staged.pop(index, (None, None))
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def plan_chunks(n_plans: int, plan_chunk: int, kept=()) -> list[tuple[int, int]]:
