@@ -87,6 +87,19 @@ def test_chunking_does_not_change_gpu_results():
         pd.testing.assert_frame_equal(part.metrics, whole.metrics, check_exact=True)
 
 
+def test_chunks_prepared_while_a_kernel_runs_do_not_change_gpu_results():
+    """Kernels long enough for the next chunks' tables to be copied while they run: the copies must
+    not land in memory that a queued kernel still writes (kernel.upload_tables)."""
+    data, plans = setup("two_sites")
+    many = plans.take(np.arange(64) % plans.P)
+    many.labels = [f"p{i}" for i in range(many.P)]
+    whole = evaluate(data, many, 20_000, seed=9, backend="cupy", keep_matrix=True)
+    part = evaluate(data, many, 20_000, seed=9, backend="cupy", plan_chunk=8, keep_matrix=True)
+    assert part.plan_chunk == 8
+    np.testing.assert_array_equal(part.npv_matrix, whole.npv_matrix)
+    pd.testing.assert_frame_equal(part.metrics, whole.metrics, check_exact=True)
+
+
 def test_gpu_reproduces_the_milp_on_the_forecast():
     r = solved("power_debt")
     res = evaluate(r.data, batch(r.data, [r.plan]), 3, seed=0, backend="cupy", deterministic=True)

@@ -20,6 +20,8 @@ from milp_builders import data_of
 
 from fleetopt.evaluate import engine, evaluate, generate_scenarios, kernel, resolve_backend
 from fleetopt.evaluate.backend import BackendError, c_compiler
+from fleetopt.evaluate.batch import with_buffers
+from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.metrics import FORECAST_OK
 from fleetopt.evaluate.simulate import SimulationConstants
 
@@ -40,6 +42,7 @@ def fake_cupy(monkeypatch):
     monkeypatch.setattr(kernel, "_CUDA_KERNELS", {})
     monkeypatch.setattr(kernel, "_ON_DEVICE", kernel._Held())
     monkeypatch.setattr(kernel, "_PLANS_ON_DEVICE", kernel._Held())
+    monkeypatch.setattr(kernel, "_FORECAST_ON_DEVICE", kernel._Held())
     yield module
     sys.modules.pop("cupy", None)
 
@@ -67,20 +70,25 @@ def test_the_cupy_backend_runs_the_kernel_and_matches_numpy(fake_cupy, setup):
 
 
 @pytest.mark.parametrize("backend", ["cupy", "cpu-kernel"])
-def test_the_fused_kernel_checks_each_chunk_on_the_forecast(fake_cupy, setup, monkeypatch, backend):
+def test_the_fused_kernel_checks_each_chunk_on_the_forecast(fake_cupy, setup, monkeypatch, tmp_path, backend):
     """Whether each plan keeps its limits on the forecast comes from the kernel, run on the forecast
     with each chunk's plan tables, and is NumPy's answer: the empty plan (it serves its signed
-    contracts nothing) is not; the others are."""
+    contracts nothing) breaches a covenant, and the plan run with a $10M cash buffer breaches and
+    defaults (its buffer cuts what keeps the borrowing base); the others keep their limits. A run
+    resumed from its chunks keeps the kernel's answers."""
     data, plans = setup
+    plans = with_buffers(plans.take(np.array([0, 1, 2, 3, 4, 0])), [None] * 5 + [1.0e7])
     want = engine.forecast_within_limits(data, plans)
-    assert want.tolist() == [True, True, True, True, False]
+    assert want.tolist() == [True, True, True, True, False, False]
 
     def not_here(*args):
         raise AssertionError("the forecast was simulated again in NumPy")
 
     monkeypatch.setattr(engine, "forecast_within_limits", not_here)
-    got = evaluate(data, plans, 50, seed=3, backend=backend, plan_chunk=2)
+    got = evaluate(data, plans, 50, seed=3, backend=backend, plan_chunk=2, store=ChunkStore(tmp_path))
     assert got.kernel and got.metrics[FORECAST_OK].tolist() == want.tolist()
+    resumed = evaluate(data, plans, 50, seed=3, backend=backend, plan_chunk=2, store=ChunkStore(tmp_path))
+    assert resumed.pairs_stored == plans.P * 50 and resumed.metrics[FORECAST_OK].tolist() == want.tolist()
 
 
 def test_the_array_code_runs_on_the_stand_in_as_on_numpy(fake_cupy, setup):

@@ -9,7 +9,6 @@ reduced in one fixed order, results do not depend on chunk sizes or on the order
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,7 +22,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError
-from fleetopt.evaluate.backend import Backend, c_compiler, resolve_backend
+from fleetopt.evaluate.backend import Backend, c_compiler, resolve_backend, usable_cores
 from fleetopt.evaluate.batch import PlanBatch, compile_plans, with_buffers
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.kernel import (
@@ -625,7 +624,7 @@ class GpuPrefetch:
         self.be, self.consts, self.plans, self.chunks = be, consts, plans, chunks
         self.following = {index: todo[n + 1 : n + 1 + TABLES_AHEAD] for n, index in enumerate(todo)}
         self.upload = be.xp.cuda.Stream(non_blocking=True)
-        self.pool = ThreadPoolExecutor(max(1, min(TABLES_AHEAD, os.cpu_count() or 1)))
+        self.pool = ThreadPoolExecutor(min(TABLES_AHEAD, usable_cores()))
         self.making: dict[int, Future] = {}
         self.staged: dict[int, tuple] = {}  # chunk index -> (its plans, their tables on the device)
 

@@ -199,10 +199,15 @@ class ChunkStore:
             shapes_fit = False
         if not shapes_fit:
             return None
+        # the fused kernel's forecast check, where it made one (else the run makes it in NumPy)
+        forecast_ok = arrays.get("forecast_ok")
+        if forecast_ok is not None and (forecast_ok.shape != (rows,) or forecast_ok.dtype != bool):
+            forecast_ok = None
         # "stored": read from an earlier attempt (a resumed run's speed counts only what it computes);
         # "device": where that attempt computed it (absent in chunks saved before fleetopt kept it)
         return {"metrics": metrics, "npv": npv, "paths": {}, "kernel": bool(meta["kernel"]), "stored": True,
-                "device": meta.get("device") or "not recorded (an earlier fleetopt)"}  # fmt: skip
+                "device": meta.get("device") or "not recorded (an earlier fleetopt)",
+                "forecast_ok": forecast_ok}  # fmt: skip
 
     def has(self, first: int, stop: int) -> bool:
         """Whether a file for the chunk exists (cheap: not read or checked; :meth:`load` checks it)."""
@@ -212,6 +217,8 @@ class ChunkStore:
         arrays = {f"metric:{k}": v for k, v in result["metrics"].items()}
         if result.get("npv") is not None:
             arrays["npv"] = result["npv"]
+        if result.get("forecast_ok") is not None:
+            arrays["forecast_ok"] = np.asarray(result["forecast_ok"], dtype=bool)
         meta = {"kernel": bool(result.get("kernel")), "fingerprint": self._chunk_fingerprint(first, stop),
                 "device": self.device}  # fmt: skip
         with signals_deferred():  # a finished chunk is saved whole even when the run is being stopped

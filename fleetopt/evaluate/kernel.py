@@ -15,6 +15,7 @@ prepended to kernel.cu (:func:`kernel_source`) and the values passed by both cal
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import shlex
 import socket
@@ -768,22 +769,28 @@ class DevicePlans:
 
 def upload_tables(tables: dict[str, np.ndarray], cp: Any, stream: Any = None) -> DevicePlans:
     """``tables`` on the device: staged through pinned host memory and copied asynchronously on
-    ``stream`` (default: the current stream), so the copy overlaps kernels on other streams."""
+    ``stream`` (default: the current stream), so the copy overlaps kernels on other streams.
+
+    The device arrays are allocated on ``stream`` too. CuPy's pool gives a freed block again only
+    to allocations on the stream it was allocated on, safe in that stream's order. A block taken
+    on the compute stream could still be waiting for a queued kernel to write it: the results of
+    a chunk still running are freed as soon as they are read into other arrays."""
     out, pinned_buffers = {}, []
-    for name, array in tables.items():
-        host = np.ascontiguousarray(array)
-        if host.nbytes == 0:
-            out[name] = cp.asarray(host)
-            continue
-        pinned_memory = cp.cuda.alloc_pinned_memory(host.nbytes)
-        pinned = np.frombuffer(pinned_memory, host.dtype, host.size).reshape(host.shape)
-        pinned[...] = host
-        device = cp.empty(host.shape, dtype=host.dtype)
-        device.set(pinned, stream=stream)
-        out[name] = device
-        pinned_buffers.append(pinned_memory)
-    event = cp.cuda.Event()
-    event.record(stream)
+    with stream if stream is not None else contextlib.nullcontext():
+        for name, array in tables.items():
+            host = np.ascontiguousarray(array)
+            if host.nbytes == 0:
+                out[name] = cp.asarray(host)
+                continue
+            pinned_memory = cp.cuda.alloc_pinned_memory(host.nbytes)
+            pinned = np.frombuffer(pinned_memory, host.dtype, host.size).reshape(host.shape)
+            pinned[...] = host
+            device = cp.empty(host.shape, dtype=host.dtype)
+            device.set(pinned, stream=stream)
+            out[name] = device
+            pinned_buffers.append(pinned_memory)
+        event = cp.cuda.Event()
+        event.record(stream)
     return DevicePlans(out, event, pinned_buffers)
 
 

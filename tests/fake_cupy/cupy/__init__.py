@@ -42,6 +42,10 @@ class ndarray(_np.ndarray):
     def set(self, array, stream=None):
         if isinstance(array, ndarray):
             raise TypeError("ndarray.set takes a host (NumPy) array")
+        writer = stream if stream is not None else _CURRENT[-1]
+        allocated = getattr(self, "allocated_on", writer)
+        if allocated is not writer:  # CuPy's pool may hand such memory to a kernel queued elsewhere
+            raise ValueError("ndarray.set: the array is written on another stream than it was allocated on")
         self[...] = array
 
 
@@ -67,8 +71,14 @@ def _wrap(name):
     return wrapped
 
 
+def empty(shape, dtype=float):
+    """A device array allocated on the current stream (it says which, for ``ndarray.set``)."""
+    out = _np.empty(shape, dtype=dtype).view(ndarray)
+    out.allocated_on = _CURRENT[-1]
+    return out
+
+
 for _name in (
-    "empty",
     "zeros",
     "ones",
     "full",
@@ -161,14 +171,17 @@ class _Stream:
     def wait_event(self, event):
         pass
 
-    def __enter__(self):
+    def __enter__(self):  # the current stream until __exit__
+        _CURRENT.append(self)
         return self
 
     def __exit__(self, *exc):
+        _CURRENT.pop()
         return False
 
 
 _Stream.null = _Stream()
+_CURRENT = [_Stream.null]  # the current stream, innermost `with stream:` last
 
 
 class _Event:
@@ -203,7 +216,7 @@ class _Cuda:
 
     @staticmethod
     def get_current_stream():
-        return _Stream.null
+        return _CURRENT[-1]
 
     @staticmethod
     def get_elapsed_time(start, stop):  # milliseconds, as CuPy's
