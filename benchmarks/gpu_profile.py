@@ -1,7 +1,12 @@
 """Where a GPU evaluation's time goes, on the default model's MILP plan repeated (as bench_evaluate):
 
     python -m benchmarks.gpu_profile --plan-file plans.npz [--plans 10000] [--scenarios 10000]
-    python -m benchmarks.gpu_profile --plan-file plans.npz --plans 1000 --once   # one launch, for ncu
+    python -m benchmarks.gpu_profile --plan-file plans.npz --plans 1000 --once [--lineinfo]   # one launch, for ncu
+
+Where the kernel's stalls are, by source line (Nsight Compute on the lent machine):
+
+    ncu --clock-control none -k fleetopt_evaluate -c 1 --section WarpStateStats --section SourceCounters \
+        python -m benchmarks.gpu_profile --plan-file plans.npz --plans 1000 --once --lineinfo
 
 1. the whole ``evaluate`` call on CuPy (fused kernel), after a warm-up of the same size, and a
    cProfile of it (host side: where the wall time goes while the GPU works);
@@ -85,7 +90,8 @@ def whole_evaluate(data, batch, S: int) -> None:
 class Launch:
     """One compiled variant of the kernel and its arguments for (plans, scenarios) on the device."""
 
-    def __init__(self, cp, data, batch, scen, blocks: int, threads: int, plans_per_thread: int):
+    def __init__(self, cp, data, batch, scen, blocks: int, threads: int, plans_per_thread: int,
+                 lineinfo: bool = False):  # fmt: skip
         consts = SimulationConstants.from_data(data)
         source = kernel_source(KernelShape.of(consts, batch))
         for old, new in [
@@ -96,7 +102,8 @@ class Launch:
             assert old in source, old
             source = source.replace(old, new, 1)
         started = time.perf_counter()
-        self.kernel = cp.RawKernel(source, "fleetopt_evaluate", options=CUDA_OPTIONS)
+        options = CUDA_OPTIONS + (("-lineinfo",) if lineinfo else ())  # source lines for a profiler
+        self.kernel = cp.RawKernel(source, "fleetopt_evaluate", options=options)
         self.kernel.compile()
         self.compile_seconds = time.perf_counter() - started
         self.outputs = _outputs(batch.P, scen.S, cp)
@@ -182,6 +189,7 @@ def main() -> None:
     parser.add_argument("--variants-plans", type=int, default=2_000, help="0: no launch variants")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--once", action="store_true", help="one launch of the shipped kernel, nothing else")
+    parser.add_argument("--lineinfo", action="store_true", help="with --once: compiled with source-line information")
     args = parser.parse_args()
     import cupy as cp
 
@@ -189,7 +197,7 @@ def main() -> None:
     data, batch = plans_of(Path(args.plan_file), args.plans)
     if args.once:
         scen = generate_scenarios(data, 1, 0, args.scenarios)
-        Launch(cp, data, batch, scen, 3, THREADS_PER_BLOCK, PLANS_PER_THREAD).run()
+        Launch(cp, data, batch, scen, 3, THREADS_PER_BLOCK, PLANS_PER_THREAD, args.lineinfo).run()
         cp.cuda.Device().synchronize()
         return
     whole_evaluate(data, batch, args.scenarios)
