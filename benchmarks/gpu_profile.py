@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fleetopt import api
-from fleetopt.evaluate import compile_plans, evaluate, generate_scenarios, load_plans
+from benchmarks.bench_jobs import batch_of
+from fleetopt.evaluate import evaluate, generate_scenarios
 from fleetopt.evaluate.engine import horizon_demand
 from fleetopt.evaluate.kernel import (
     CUDA_OPTIONS,
@@ -60,14 +60,6 @@ VARIANTS = [
 
 def host(array) -> np.ndarray:
     return array.get() if hasattr(array, "get") else np.asarray(array)
-
-
-def plans_of(plan_file: Path, P: int):
-    _, data = api.load(None)
-    base, _, _ = load_plans(plan_file, data)
-    batch = compile_plans(data, base, ["milp"]).take(np.zeros(P, dtype=int))
-    batch.labels = [f"p{i}" for i in range(P)]
-    return data, batch
 
 
 def whole_evaluate(data, batch, S: int) -> None:
@@ -194,7 +186,7 @@ def main() -> None:
     import cupy as cp
 
     print(f"device: {cp.cuda.runtime.getDeviceProperties(0)['name'].decode()}, CuPy {cp.__version__}", flush=True)
-    data, batch = plans_of(Path(args.plan_file), args.plans)
+    data, batch = batch_of(Path(args.plan_file), args.plans)
     if args.once:
         scen = generate_scenarios(data, 1, 0, args.scenarios)
         Launch(cp, data, batch, scen, 3, THREADS_PER_BLOCK, PLANS_PER_THREAD, args.lineinfo).run()
@@ -203,7 +195,7 @@ def main() -> None:
     whole_evaluate(data, batch, args.scenarios)
     parts(cp, data, batch, args.scenarios, args.repeat)
     if args.variants_plans > 0:
-        data, batch = plans_of(Path(args.plan_file), args.variants_plans)
+        data, batch = batch_of(Path(args.plan_file), args.variants_plans)
         variants(cp, data, batch, args.scenarios, args.repeat)
 
 
