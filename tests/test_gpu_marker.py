@@ -26,17 +26,27 @@ def run_gpu_tests(cupy_path: Path, **env: str) -> str:
     return done.stdout + done.stderr
 
 
+def gpu_test_count() -> int:
+    """How many tests tests/test_evaluate_gpu.py holds (collected without running them)."""
+    command = [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider",
+               "tests/test_evaluate_gpu.py"]  # fmt: skip
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    count = sum("::" in line for line in done.stdout.splitlines())
+    assert count >= 7, done.stdout + done.stderr
+    return count
+
+
 def test_a_cupy_that_does_not_import_fails_the_gpu_tests(tmp_path):
     (tmp_path / "cupy").mkdir()
     (tmp_path / "cupy" / "__init__.py").write_text(
         'raise RuntimeError("CUDA driver version is insufficient for CUDA runtime version")\n'
     )
     out = run_gpu_tests(tmp_path)
-    assert "7 errors" in out and "skipped" not in out, out  # failed in setup: pytest exits non-zero
+    assert f"{gpu_test_count()} errors" in out and "skipped" not in out, out  # failed in setup: exit non-zero
     assert "CuPy is installed but does not import: RuntimeError: CUDA driver version is insufficient" in out
 
 
 def test_a_machine_without_a_cuda_device_skips_them_saying_why():
     out = run_gpu_tests(FAKE, FAKE_CUPY_BROKEN="1")
-    assert "7 skipped" in out and "failed" not in out, out
+    assert f"{gpu_test_count()} skipped" in out and "failed" not in out, out
     assert "cudaErrorNoDevice: no CUDA-capable device is detected" in out
