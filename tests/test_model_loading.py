@@ -297,6 +297,19 @@ def test_an_installed_fleet_the_site_cannot_power_is_said_where_it_is_validated(
     assert "needs" not in run_cli("validate", "tiny")[2]  # 9,600 x 1.3 x 1.25 = 15.6 MW: within 20
 
 
+def test_the_unpowered_fleet_warning_shows_figures_that_differ(tmp_path):
+    """A fleet needing 15.6 MW on a 15.55 MW site read '15.6 MW against 15.6 MW' (one decimal): the
+    figures take the decimals that tell them apart."""
+    path = tmp_path / "tight.yaml"
+    text = TINY_PATH.read_text()
+    assert "power_capacity_mw: 20 " in text
+    path.write_text(text.replace("power_capacity_mw: 20 ", "power_capacity_mw: 15.55 "))
+    code, _, err = run_cli("validate", str(path))
+    said = " ".join(err.split())
+    want = "needs 15.6 MW in service (GPUs x power_kw_per_gpu x PUE) against the site's 15.55 MW"
+    assert code == 0 and want in said, err
+
+
 def test_a_contract_running_past_the_horizon_is_said_where_it_is_validated(tmp_path):
     """tiny's optional enterprise contract moved to the horizon's last quarter (2028Q2) with its 6
     quarters: 5 fall after 2028Q2, so accepting it is judged on 1 quarter. It validated in silence

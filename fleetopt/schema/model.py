@@ -6,7 +6,7 @@ import numpy as np
 from pydantic import Field
 
 from fleetopt.core.quarters import parse_quarter, quarter_label
-from fleetopt.core.units import counted
+from fleetopt.core.units import counted, rounded
 from fleetopt.schema.base import (
     DEMAND_LIMIT_MESSAGE,
     GPU_HOUR_PRICE_MESSAGE,
@@ -411,13 +411,30 @@ def fleet_power_notes(model: PlanningModel) -> list[tuple[Path, str]]:
         need_mw = sum(mw.values())
         if mw and need_mw > have_mw * (1.0 + 1e-9) + 1e-9:
             largest = max(mw, key=mw.get)
+            need, have = _distinct_mw(need_mw, have_mw)
             notes.append((("fleet", largest, "gpus"), (
-                f"the fleet installed at site {name!r} needs {need_mw:,.1f} MW in service (GPUs x "
-                f"power_kw_per_gpu x PUE) against the site's {have_mw:,.1f} MW in "
+                f"the fleet installed at site {name!r} needs {need} MW in service (GPUs x "
+                f"power_kw_per_gpu x PUE) against the site's {have} MW in "
                 f"{quarter_label(model.first_quarter)}: the plan cannot run it all, and idles or retires "
                 "what it cannot power; check the fleet's gpus and the site's power_capacity_mw"
             )))  # fmt: skip
     return notes
+
+
+def _distinct_mw(need_mw: float, have_mw: float) -> tuple[str, str]:
+    """Both figures to two decimals (trailing zeros dropped, one kept: 156.0, 3.25), or three where
+    two do not tell them apart: a need of 3.25 MW once read as '3.2 MW' against a 3.2 MW site."""
+    for decimals in (2, 3):
+        need, have = (_short_decimals(rounded(mw, decimals)) for mw in (need_mw, have_mw))
+        if need != have:
+            break
+    return need, have
+
+
+def _short_decimals(figure: str) -> str:
+    """'3.250' -> '3.25', '156.00' -> '156.0'."""
+    whole, _, decimals = figure.partition(".")
+    return f"{whole}.{decimals.rstrip('0') or '0'}"
 
 
 def contract_skus(model: PlanningModel, contract: Contract) -> list[str]:
