@@ -56,6 +56,15 @@ def test_chunk_sizes_do_not_change_results(setup, chunks):
     np.testing.assert_array_equal(part.npv_matrix, whole.npv_matrix)
 
 
+def test_an_empty_batch_of_plans_is_refused_by_name(setup):
+    """`evaluate` of no plans (a notebook's filter that kept none) ended in IndexError."""
+    from fleetopt.evaluate import evaluate
+
+    data, plans = setup
+    with pytest.raises(ValueError, match="no plans to evaluate"):
+        evaluate(data, plans.take(slice(0, 0)), 10, seed=1, backend="numpy")
+
+
 def test_a_small_memory_budget_forces_chunks_and_gives_the_same_result(setup):
     data, plans = setup
     whole = run(data, plans, N, seed=2, plan_chunk=plans.P, scenario_chunk=N)

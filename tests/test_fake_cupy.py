@@ -164,6 +164,36 @@ def test_a_cupy_that_cannot_use_the_device_is_reported(fake_cupy, monkeypatch):
         resolve_backend("cupy")
 
 
+def test_auto_runs_a_small_evaluation_on_the_cpu_of_a_gpu_machine(fake_cupy, setup, monkeypatch):
+    """One plan on a few thousand scenarios finished sooner on NumPy than CuPy started (and a fresh
+    GPU machine first compiles for 12 s): `auto` runs it on the CPU without starting CuPy, says so
+    and how to ask for the GPU; where NumPy's estimated time is CuPy's start or more it runs CuPy.
+    The figures are NumPy's either way."""
+    import fleetopt.evaluate.backend as backend
+
+    data, plans = setup
+    work = plans.P * 300 * data.T
+    # 300 scenarios x 30 us + `work` / 7.75e6 a second
+    numpy_s = 300 * engine.NUMPY_S_PER_SCENARIO + work / engine.NUMPY_PAIR_QUARTERS_PER_S
+    assert engine.numpy_seconds(plans.P, 300, data.T) == pytest.approx(numpy_s, rel=1e-12)
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
+    monkeypatch.setattr(engine, "CUPY_START_S", numpy_s * 1.01)
+    started = []
+    real_status = backend.cupy_status
+    monkeypatch.setattr(backend, "cupy_status", lambda: started.append(1) or real_status())
+    small = engine.choose_backend("auto", None, data, plans, 300)
+    assert small.name == "numpy" and not started
+    assert f"auto: NumPy finishes this run ({work:,} plan-scenario-quarters, about {numpy_s:.2g} s)" in (
+        small.device)
+    assert "--backend cupy" in small.note
+    assert engine.choose_backend("cupy", None, data, plans, 300).name == "cupy"  # asked for: the GPU
+    monkeypatch.setattr(engine, "CUPY_START_S", numpy_s * 0.99)
+    assert engine.choose_backend("auto", None, data, plans, 300).name == "cupy"
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: False)  # CuPy, no GPU: as before
+    monkeypatch.setattr(engine, "CUPY_START_S", numpy_s * 1.01)
+    assert engine.choose_backend("auto", None, data, plans, 300).name == "cupy"
+
+
 def test_the_stand_in_refuses_what_a_gpu_would(fake_cupy, setup):
     # a host array, a wrong dtype or a wrong grid: each would fail or read garbage on a GPU
     data, plans = setup

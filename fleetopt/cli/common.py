@@ -554,7 +554,8 @@ BackendOption = Annotated[
     BackendName,
     typer.Option(
         "--backend",
-        help="Evaluation backend. auto: CuPy when it can use a CUDA GPU; else the fused kernel compiled as "
+        help="Evaluation backend. auto: CuPy when it can use a CUDA GPU (except for a run NumPy finishes "
+        "before CuPy has started); else the fused kernel compiled as "
         f"C for runs of at least {AUTO_C_BUILD_PAIR_QUARTERS / 1e6:g} million plan-scenario-quarters where a "
         "C compiler builds it; else NumPy "
         "(the run's device line says why, when CuPy is installed but unusable or the C build fails); "

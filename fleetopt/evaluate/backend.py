@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import shutil
@@ -98,6 +99,12 @@ def nvidia_gpu_present() -> bool:
     return Path("/dev/nvidia0").exists() or Path("/proc/driver/nvidia/version").exists() or bool(
         shutil.which("nvidia-smi")
     )
+
+
+def gpu_with_cupy() -> bool:
+    """Whether this machine shows an NVIDIA GPU and has CuPy installed: found, not imported, so
+    that asking starts neither CuPy nor CUDA (whether CuPy can run is :func:`cupy_status`'s)."""
+    return nvidia_gpu_present() and importlib.util.find_spec("cupy") is not None
 
 
 def usable_cores() -> int:

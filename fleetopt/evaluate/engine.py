@@ -22,7 +22,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError
-from fleetopt.evaluate.backend import Backend, c_compiler, resolve_backend, usable_cores
+from fleetopt.evaluate.backend import Backend, c_compiler, gpu_with_cupy, resolve_backend, usable_cores
 from fleetopt.evaluate.batch import PlanBatch, compile_plans, with_buffers
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.kernel import (
@@ -134,18 +134,44 @@ MAX_PAIRS = {"numpy": 1 << 17, "cupy": 1 << 24, "cpu-kernel": 1 << 22}
 # then kept, has paid for itself. Below it, NumPy (no compiler needed, nothing built).
 AUTO_C_BUILD_PAIR_QUARTERS = 25_000_000
 
+# `auto` on a machine with a GPU and CuPy runs an evaluation on the CPU when NumPy would finish it
+# in less time than CuPy takes to start. Measured on an NVIDIA H200 machine (benchmarks/README.md,
+# "GPU"): `fleetopt evaluate` of one plan on 10,000 scenarios took 3.6 s in all on NumPy and 5.3 s
+# on CuPy with its kernels already compiled (20.1 s on a fresh machine, which compiles them), of
+# which the evaluation 0.30 s on NumPy, mostly per scenario (its factors, the metrics), and NumPy
+# ran 7.75e6 plan-scenario-quarters a second at scale: an estimate from those figures.
+CUPY_START_S = 1.7
+NUMPY_S_PER_SCENARIO = 30e-6
+NUMPY_PAIR_QUARTERS_PER_S = 7.75e6
+
+
+def numpy_seconds(plans: int, scenarios: int, quarters: int) -> float:
+    """NumPy's estimated time for an evaluation, s: per scenario and per plan-scenario-quarter."""
+    return scenarios * NUMPY_S_PER_SCENARIO + plans * scenarios * quarters / NUMPY_PAIR_QUARTERS_PER_S
+
 
 def choose_backend(
     name: str, threads: int | None, data: ModelData, plans: PlanBatch, n_scenarios: int, gpu: bool = True
 ) -> Backend:
     """The backend ``name`` for evaluating ``plans`` on ``n_scenarios`` scenarios of ``data``.
 
-    ``auto``: CuPy on a usable CUDA device; else the C build of the kernel where the run has at
+    ``auto``: CuPy on a usable CUDA device, unless NumPy would finish the run before CuPy has
+    started (:func:`numpy_seconds` under :data:`CUPY_START_S`): then on the CPU, as ``gpu=False``,
+    saying so, without starting CuPy; else the C build of the kernel where the run has at
     least :data:`AUTO_C_BUILD_PAIR_QUARTERS` plan-scenario-quarters, a C compiler is found, the
     model fits the kernel and the build can be made and loaded here (built now, before the run);
     else NumPy, whose ``note`` says why when a build was tried and failed. ``cpu-kernel`` is
     built now too, so that a compiler or build cache that fails stops the run before it starts.
     ``gpu=False``: for CPU worker processes, ``auto`` as on a machine without a GPU."""
+    work = plans.P * n_scenarios * data.T
+    if name == "auto" and gpu and gpu_with_cupy():
+        cpu_s = numpy_seconds(plans.P, n_scenarios, data.T)
+        if cpu_s < CUPY_START_S:
+            be = choose_backend(name, threads, data, plans, n_scenarios, gpu=False)
+            return be.noted(
+                f"auto: NumPy finishes this run ({work:,} plan-scenario-quarters, about {cpu_s:.2g} s) "
+                f"before CuPy would start (about {CUPY_START_S:g} s); --backend cupy runs it on a GPU"
+            )
     be = resolve_backend("numpy" if name == "auto" and not gpu else name, threads)
     consts = SimulationConstants.from_data(data)
     why = kernel_fits(plans, consts)
@@ -154,7 +180,6 @@ def choose_backend(
     if why is not None and be.name != "numpy":  # the run line must not claim a kernel that cannot run
         path = "NumPy simulation" if be.name == "cpu-kernel" else "unfused simulation on the GPU"
         return be.noted(f"{why}: a chunk of plans beyond it runs the {path}, with the same results")
-    work = plans.P * n_scenarios * data.T
     if name != "auto" or be.name != "numpy" or work < AUTO_C_BUILD_PAIR_QUARTERS:
         return be
     if why is not None:
@@ -651,7 +676,11 @@ class GpuPrefetch:
         return self.staged.pop(index, (None, None))
 
     def close(self) -> None:
+        """Stop the threads and let go of the tables made ahead: a traceback kept after an error (a
+        notebook keeps the last one) would otherwise hold them on the device."""
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.staged.clear()
+        self.making.clear()
 
 
 def plan_chunks(n_plans: int, plan_chunk: int, kept=()) -> list[tuple[int, int]]:
@@ -702,6 +731,8 @@ def evaluate(
     """
     if n_scenarios <= 0:
         raise ValueError(f"the number of scenarios must be positive (got {n_scenarios})")
+    if plans.P == 0:
+        raise ValueError("there are no plans to evaluate (the plan batch is empty)")
     if isinstance(backend, Backend):
         be = backend
     elif executor is None:
