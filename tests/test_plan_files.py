@@ -240,6 +240,29 @@ def _contract_beyond_service(data, plan):
     plan.active[0, 0, site, 3] = 0.0
 
 
+# cohort 2 of two_sites: 600 A GPUs bought at site s1 in quarter 2 and held for training to the end
+def _retired_but_still_held(data, plan):  # 100 sold in quarter 4 and still earning
+    assert plan.held_training[2, 2:].min() == pytest.approx(600.0)
+    plan.retire_training[2, 4] += 100.0
+
+
+def _retired_beyond_held(data, plan):  # 700 of the 600 sold
+    plan.retire_training[2, 4] = 700.0
+    plan.held_training[2, 4:] = 0.0
+
+
+def _held_before_bought(data, plan):  # cohort 3 arrives in quarter 3
+    plan.held_training[3, 1] = 10.0
+
+
+def _block_past_the_window(data, plan):  # s1 may start blocks in quarters 0-5 only
+    plan.build_blocks[0, 7] = 1.0
+
+
+def _blocks_beyond_max(data, plan):  # s2: max_blocks 1
+    plan.build_blocks[1, 0] = 2.0
+
+
 def _signed_contract_declined(data, plan):
     plan.accepted[0] = 0.0
     plan.contract_gpus[0] = 0.0
@@ -258,9 +281,18 @@ def _signed_contract_declined(data, plan):
         (_held_beyond_purchases, "more than the"),
         (_power_never_built, "MW the plan has online"),
         (_debt_beyond_the_facility, "on facility 'loan'"),
+        (_retired_but_still_held, "holds 600.00 training GPUs of A at site 's1' in 2027Q1, more than the "
+                                  "500.00 its balance leaves (600.00 held before, 100.00 retired"),
+        (_retired_beyond_held, "retires or moves 700.00 training GPUs of A at site 's1' in 2027Q1, more "
+                               "than the 600.00 held before"),
+        (_held_before_bought, "holds 10 GPUs of A at site 's1' in 2026Q2, more than the 0 GPUs it has"),
+        (_block_past_the_window, "starts 1 power blocks at site 's1' in 2027Q4, a quarter its expansion "
+                                 "does not"),
+        (_blocks_beyond_max, "starts 2 power blocks at site 's2', more than its expansion's max_blocks, 1"),
     ],
     ids=["negative", "in-service", "contract-term", "contract-size", "contract-service", "signed-declined",
-         "1e12-blocks", "held", "power", "debt"],
+         "1e12-blocks", "held", "power", "debt", "retired-held", "retired-beyond", "held-before-bought",
+         "block-late", "blocks-max"],
 )
 def test_a_plan_file_breaking_a_hard_limit_is_refused_by_name(plans, tmp_path, mutate, message):
     data, plans, labels = plans
@@ -272,6 +304,29 @@ def test_a_plan_file_breaking_a_hard_limit_is_refused_by_name(plans, tmp_path, m
         read_plans(path, data).compile(data)
     save_plans(path, plans, labels, data.model.name, "h")
     assert len(plans) == read_plans(path, data).compile(data).P  # plans within the limits pass
+
+
+def test_gpus_held_past_their_maximum_age_are_refused(tmp_path):
+    """tiny's 9,600 installed H100 were bought 10 quarters before the horizon: at a maximum age of
+    3.5 years (14 quarters) they are all sold in its quarter 4 (2027Q3), which the MILP's plan does,
+    and a plan file passes. The same plan still holding 10 of them in quarter 5 is refused."""
+    from fleetopt import api
+
+    model = api.edit("tiny", {"retirement.max_age_years": 3.5})
+    data = api.load(model)[1]
+    plan = api.solve(model).plan
+    installed = data.cohorts[0]
+    assert installed.bought == -10 and list(data.alive[0]) == [True] * 4 + [False] * 4
+    sold = plan.retire_training[0, 4] + plan.retire_inference[0, 4]
+    assert sold == pytest.approx(plan.held[0, 3]) and plan.held[0, 3] > 0
+    path = tmp_path / "aged.npz"
+    save_plans(path, [plan], ["milp"], data.model.name, "h")
+    assert read_plans(path, data).compile(data).P == 1
+    plan.held_training[0, 5] = 10.0
+    save_plans(path, [plan], ["kept"], data.model.name, "h")
+    kept = "holds 10.00 training GPUs of H100 at site 'texas' in 2027Q4, outside that cohort's life"
+    with pytest.raises(PlanFileError, match=re.escape(kept)):
+        read_plans(path, data).compile(data)
 
 
 def test_a_plan_file_keeps_each_plans_liquidity_buffer(plans, tmp_path):

@@ -485,12 +485,13 @@ def refuse_limit_breaks(data: ModelData, stack: Plan, labels: list[str], lines: 
 
 def limit_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
     """The first hard limit of the model that a plan of ``stack`` breaks (negative quantities,
-    GPUs held beyond those bought, GPUs in service beyond those held, contracts served beyond their
-    size or the GPUs in service, power drawn beyond what is online, debt beyond a facility),
+    GPUs held beyond those bought, a cohort's GPUs not following its balance, GPUs in service
+    beyond those held, contracts served beyond their size or the GPUs in service, power blocks
+    outside the site's expansion, power drawn beyond what is online, debt beyond a facility),
     named with its plan and where; None when every plan keeps within them. ``lines``: the
     stack's operating lines (:func:`fleetopt.core.economics.operating_lines`)."""
-    checks = (_negative_problem, _purchase_problem, _holding_problem, _service_problem, _contract_problem,
-              _power_problem, _debt_problem)  # fmt: skip
+    checks = (_negative_problem, _purchase_problem, _holding_problem, _balance_problem, _service_problem,
+              _contract_problem, _build_problem, _power_problem, _debt_problem)  # fmt: skip
     for check in checks:
         problem = check(data, stack, labels, lines)
         if problem:
@@ -512,8 +513,8 @@ def _negative_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
 
 
 def _purchase_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
-    """GPUs bought only when on sale, and held whole in the quarter they arrive (they can move or
-    retire only from the next quarter on)."""
+    """GPUs bought only when on sale, and held whole in the quarter they arrive
+    (they can move or retire only from the next quarter on)."""
     off_sale = (stack.buy_blocks > _COUNT_TOLERANCE) & ~data.on_sale[None, :, None, :]
     if off_sale.any():
         p, sku, site, t = (int(x) for x in np.argwhere(off_sale)[0])
@@ -553,6 +554,79 @@ def _holding_problem(data: ModelData, stack: Plan, labels: list[str], lines: dic
         f"{data.sites[cohort.site].name!r} in {data.quarter_labels[t]}, more than the "
         f"{bought[p, c]:,.0f} GPUs it has of that purchase"
     )
+
+
+def _balance_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
+    """GPUs leave a cohort only by retirement and move only from training to inference (formulation
+    §5.1-§5.2): in each quarter a use's GPUs retired (and, for training, moved to inference) are at
+    most those it held the quarter before (its installed GPUs before the first), and it holds at
+    most what is left, with the GPUs moved in; none outside the cohort's life. The quarter a cohort
+    is bought, what it holds is checked with the purchase. A plan holding fewer scraps GPUs for
+    nothing: wasteful, but its figures are still its own."""
+    for c in data.cohorts:
+        if problem := _cohort_balance_problem(data, stack, labels, c):
+            return problem
+    return None
+
+
+def _cohort_balance_problem(data: ModelData, stack: Plan, labels: list[str], c) -> str | None:
+    where = f"{data.sku_names[c.sku]} at site {data.sites[c.site].name!r}"
+    bought_now = (np.arange(data.T) == c.bought) & c.is_purchase
+    redeploy = stack.redeploy[:, c.index]
+    for use, held, retired, moved_out, moved_in, initial in (
+        ("training", stack.held_training[:, c.index], stack.retire_training[:, c.index], redeploy, 0.0,
+         c.initial_training),
+        ("inference", stack.held_inference[:, c.index], stack.retire_inference[:, c.index], 0.0, redeploy,
+         c.initial_inference),
+    ):  # fmt: skip
+        if (stray := (held > _COUNT_TOLERANCE) & ~data.alive[c.index]).any():
+            p, t = (int(x) for x in np.argwhere(stray)[0])
+            return (f"plan {labels[p]!r}: holds {_gpus(held[p, t])} {use} GPUs of {where} in "
+                    f"{data.quarter_labels[t]}, outside that cohort's life")  # fmt: skip
+        before = np.concatenate([np.full((held.shape[0], 1), initial), held[:, :-1]], axis=1)
+        out = retired + moved_out
+        if (at := _first_above(out, before)) is not None:
+            p, t = at
+            return (f"plan {labels[p]!r}: retires or moves {_gpus(out[p, t])} {use} GPUs of {where} in "
+                    f"{data.quarter_labels[t]}, more than the {_gpus(before[p, t])} held before")  # fmt: skip
+        left = np.where(bought_now, np.inf, before - out + moved_in)
+        if (at := _first_above(held, left)) is not None:
+            p, t = at
+            return (
+                f"plan {labels[p]!r}: holds {_gpus(held[p, t])} {use} GPUs of {where} in "
+                f"{data.quarter_labels[t]}, more than the {_gpus(left[p, t])} its balance leaves "
+                f"({_gpus(before[p, t])} held before, {_gpus(out[p, t])} retired or moved out, "
+                f"{_gpus(np.broadcast_to(moved_in, held.shape)[p, t])} moved in): GPUs leave a cohort only "
+                "by retirement and move only from training to inference (formulation §5.1)"
+            )
+    return None
+
+
+def _gpus(count: float) -> str:
+    """GPUs to two decimals, without a minus sign on round-off (-1e-12 reads 0.00)."""
+    return f"{round(float(count), 2) + 0.0:,.2f}"
+
+
+def _build_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
+    """Power blocks started only in a quarter the site's expansion allows (formulation
+    `BUILD`: from its earliest start to the last whose block comes online in the horizon), at most
+    its ``max_blocks`` in all."""
+    blocks = stack.build_blocks  # (P, I, T)
+    for i, site in enumerate(data.sites):
+        outside = np.ones(data.T, dtype=bool)
+        outside[list(site.build_quarters)] = False
+        early_late = (blocks[:, i] > _COUNT_TOLERANCE) & outside
+        if early_late.any():
+            p, t = (int(x) for x in np.argwhere(early_late)[0])
+            return (f"plan {labels[p]!r}: starts {blocks[p, i, t]:g} power blocks at site {site.name!r} in "
+                    f"{data.quarter_labels[t]}, a quarter its expansion does not allow (a block must come "
+                    "online within the horizon, from the expansion's earliest start)")  # fmt: skip
+        total = blocks[:, i].sum(axis=1)
+        if (over := total > site.max_blocks + _COUNT_TOLERANCE).any():
+            p = int(np.argmax(over))
+            return (f"plan {labels[p]!r}: starts {total[p]:g} power blocks at site {site.name!r}, more than "
+                    f"its expansion's max_blocks, {site.max_blocks}")  # fmt: skip
+    return None
 
 
 def _service_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
