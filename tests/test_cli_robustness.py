@@ -703,6 +703,25 @@ def test_a_closed_stdout_still_writes_the_run(tmp_path, args, files):
     assert files <= {p.name for p in (tmp_path / "X").iterdir()}
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+def test_a_full_stdout_still_writes_the_run_and_says_the_printout_stopped(tmp_path):
+    """`fleetopt evaluate ... > /dev/full` (a log on a full disk) stopped the evaluation with 'No
+    space left on device while the run wrote to X', blaming the run folder. Now the printout
+    stops, said once on stderr, and the run is written whole with the command's own exit code."""
+    env = {**os.environ, "FLEETOPT_RUNS_DIR": str(tmp_path / "runs")}
+    said = "fleetopt: cannot write the output (No space left on device): the printout stops"
+    commands = (["solve", "tiny", "--out", "S"],
+                ["evaluate", "--plans", "S", "--scenarios", "50", "--out", "E"])
+    with open("/dev/full", "w") as full:
+        for args in commands:
+            job = subprocess.run([sys.executable, "-m", "fleetopt", *args], stdout=full,
+                                 stderr=subprocess.PIPE, env=env, cwd=tmp_path, timeout=300)  # fmt: skip
+            err = job.stderr.decode()
+            assert job.returncode == 0, err
+            assert err.count(said) == 1, err
+    assert {"summary.json", "metrics.csv"} <= {p.name for p in (tmp_path / "E").iterdir()}
+
+
 @pytest.mark.parametrize("args, code", [(["--purchases", "missing.csv"], 2), (["--time-limit", "0"], 2)])
 def test_a_closed_pipe_keeps_an_errors_exit_code(tmp_path, args, code):
     """`fleetopt solve --purchases bad.csv 2>&1 | true` exited 1 (BrokenPipeError while the error
@@ -1302,6 +1321,35 @@ def test_out_never_replaces_a_file_fleetopt_did_not_write_of_that_kind(here, sol
     for name in ("new", "new", "empty"):  # "new" twice: its own output is replaced
         code, out, err = run_cli(*args, "--out", str(here / name))
         assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    "command", [["schema"], ["report", "RUN"], ["compare", "RUN", "RUN", "--scenarios", "5"]],
+    ids=["schema", "report", "compare"],
+)
+def test_out_onto_a_pipe_or_a_link_writes_through_and_keeps_it(here, solve_run, command):
+    """`--out /dev/null` (as root) or a FIFO was renamed over: the device or pipe became a plain
+    file. A pipe is now written through, as a shell redirection writes it, and a link keeps pointing
+    at its target, which gets the output."""
+    import stat
+    import threading
+
+    args = [str(solve_run) if a == "RUN" else a for a in command]
+    fifo = here / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    code, _, err = run_cli(*args, "--out", str(fifo))
+    reader.join(timeout=60)
+    assert code == 0, err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and got and len(got[0]) > 100
+    target, link = here / "target", here / "link"
+    target.write_text("")
+    link.symlink_to(target)
+    code, _, err = run_cli(*args, "--out", str(link))
+    assert code == 0, err
+    assert link.is_symlink() and target.read_bytes()[:50] == got[0][:50]
 
 
 def test_out_naming_the_current_folder_is_refused_before_the_work(here):

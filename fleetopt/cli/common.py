@@ -163,7 +163,9 @@ class UntilClosed:
     solve | head -1``, ``2>&1 | true``): the command still finishes its work and writes its run
     folder, and exits with its own code. Without it the first write after the pipe closed raised
     BrokenPipeError part way through the work (the run was lost), or while an error was reported
-    (exit 1, not the error's code). Everything else is the wrapped stream's."""
+    (exit 1, not the error's code). A stream that fails otherwise (stdout on a full disk: ``>
+    /dev/full``) stops the same way, said once on the other stream: the run folder, not the
+    printout, is the command's result. Everything else is the wrapped stream's."""
 
     def __init__(self, stream):
         self._stream = stream
@@ -185,9 +187,12 @@ class UntilClosed:
                 self._gone(exc)
 
     def _gone(self, exc: OSError) -> None:
-        if exc.errno != errno.EPIPE:
-            raise exc
         self.reader_gone = True
+        if exc.errno != errno.EPIPE and self._stream is sys.__stdout__:
+            with suppress(OSError, ValueError):
+                sys.__stderr__.write(f"fleetopt: cannot write the output ({exc.strerror or exc}): the "
+                                     "printout stops, the command goes on\n")  # fmt: skip
+                sys.__stderr__.flush()
         # what the stream still buffers is flushed into nothing at exit, not onto a closed pipe
         with suppress(OSError, ValueError, AttributeError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())

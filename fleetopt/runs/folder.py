@@ -754,9 +754,14 @@ def refuse_unwritable_file(out: str | Path, option: str = "--out") -> None:
     """Refuse, before any work, an output file ``out`` that could not be written at the end: the
     file is written to a temporary name beside it, then renamed, so its folder (or the nearest one
     that exists, where the folders are made) must take new files (a comparison to a read-only folder
-    failed after its whole evaluation)."""
+    failed after its whole evaluation). A device or pipe is written through, so it must take writes;
+    a link, its target's folder new files."""
     out = Path(out).expanduser()
-    blocked = unwritable_ancestor(out.parent)
+    if out.exists() and not out.is_file() and not out.is_dir():
+        if not os.access(out, os.W_OK):
+            raise RunDirError(f"cannot write {option} {out}: this user cannot write to it")
+        return
+    blocked = unwritable_ancestor(Path(os.path.realpath(out)).parent if out.is_symlink() else out.parent)
     if blocked is not None:
         raise RunDirError(f"cannot write {option} {out}: {blocked} is not a folder this user can write to")
 
