@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import TINY_PATH
 
 from fleetopt import api
 from fleetopt.core.economics import plan_statements
@@ -59,6 +60,22 @@ def test_edit_names_what_it_cannot_change():
         api.edit("tiny", {"fleet.0.gpus": None})
     with pytest.raises(InputError, match="changes must be a non-empty mapping"):
         api.edit("tiny", {})
+
+
+def test_a_name_with_a_dot_in_it_is_edited_in_double_quotes(tmp_path):
+    """A SKU named B200.v2 could not be reached by --set: every dot split the path. In double quotes
+    a name is one part; unquoted, the error says how to write it."""
+    path = tmp_path / "dotted.yaml"
+    text = TINY_PATH.read_text(encoding="utf-8")
+    assert "\n  B200:" in text
+    path.write_text(text.replace("\n  B200:", "\n  B200.v2:"), encoding="utf-8")
+    edited = api.edit(str(path), {'skus."B200.v2".power_kw_per_gpu': 1.9})
+    assert edited.model.skus["B200.v2"].power_kw_per_gpu == 1.9
+    assert 'edited (skus."B200.v2".power_kw_per_gpu)' in edited.source
+    with pytest.raises(InputError, match=r'skus.B200: no such field .*in double quotes: "B200.v2"'):
+        api.edit(str(path), {"skus.B200.v2.power_kw_per_gpu": 1.9})
+    with pytest.raises(InputError, match="a double quote in a field path opens a name that is not closed"):
+        api.edit(str(path), {'skus."B200.v2.power_kw_per_gpu': 1.9})
 
 
 def test_edit_makes_a_block_the_file_leaves_out_and_refuses_to_remove_a_misspelt_field():

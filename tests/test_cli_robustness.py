@@ -8,8 +8,10 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -1331,9 +1333,6 @@ def test_out_onto_a_pipe_or_a_link_writes_through_and_keeps_it(here, solve_run, 
     """`--out /dev/null` (as root) or a FIFO was renamed over: the device or pipe became a plain
     file. A pipe is now written through, as a shell redirection writes it, and a link keeps pointing
     at its target, which gets the output."""
-    import stat
-    import threading
-
     args = [str(solve_run) if a == "RUN" else a for a in command]
     fifo = here / "pipe"
     os.mkfifo(fifo)

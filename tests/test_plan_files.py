@@ -20,6 +20,7 @@ import pytest
 from evaluate_builders import MODELS, plan_variants, solved
 from milp_builders import data_of, load
 
+from fleetopt import api
 from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
 from fleetopt.evaluate import (
@@ -310,8 +311,6 @@ def test_gpus_held_past_their_maximum_age_are_refused(tmp_path):
     """tiny's 9,600 installed H100 were bought 10 quarters before the horizon: at a maximum age of
     3.5 years (14 quarters) they are all sold in its quarter 4 (2027Q3), which the MILP's plan does,
     and a plan file passes. The same plan still holding 10 of them in quarter 5 is refused."""
-    from fleetopt import api
-
     model = api.edit("tiny", {"retirement.max_age_years": 3.5})
     data = api.load(model)[1]
     plan = api.solve(model).plan

@@ -39,7 +39,8 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
 
     A field is named by its path, as `fleetopt validate` names it: dotted, a mapping's entry by its
     key and a list's item by its position from 0, ``"contracts.lab-a-training.price_usd_per_gpu_hour"``,
-    ``"fleet.0.gpus"``; or a tuple of those parts, for a key with a dot in it.
+    ``"fleet.0.gpus"``; a key with a dot in it in double quotes, ``'skus."B200.v2".power_kw_per_gpu'``;
+    or a tuple of those parts.
 
     The copy keeps the changes, in order, after any ``loaded`` had (:attr:`LoadedModel.changes`): a
     run made from it records them."""
@@ -76,13 +77,29 @@ def _path(where: str | tuple) -> FieldPath:
     """The parts of a field's path; a part of digits is a list position only where the YAML holds
     a list there (a contract may be named 2027)."""
     if isinstance(where, str) and where.strip():
-        parts = tuple(where.split("."))
+        parts = _dotted_parts(where)
         if not all(part.strip() for part in parts):  # "contracts..price" read as a field named ""
             raise InputError(f"{where!r}: a field path has a name between each pair of dots")
         return parts
     if isinstance(where, tuple) and where and all(isinstance(p, (str, int)) for p in where):
         return where
     raise InputError(f"a field path must be a dotted string or a tuple of keys (got {where!r})")
+
+
+def _dotted_parts(where: str) -> tuple[str, ...]:
+    """'skus."B200.v2".capex_per_gpu_usd' -> ('skus', 'B200.v2', 'capex_per_gpu_usd'): a name in
+    double quotes is one part, dots and all (a SKU, facility or contract may be named so)."""
+    parts, part, quoted = [], "", False
+    for char in where:
+        if char == '"':
+            quoted = not quoted
+        elif char == "." and not quoted:
+            parts, part = [*parts, part], ""
+        else:
+            part += char
+    if quoted:
+        raise InputError(f"{where!r}: a double quote in a field path opens a name that is not closed")
+    return (*parts, part)
 
 
 def _position(node: list, part: str | int) -> int | None:
@@ -93,7 +110,8 @@ def _position(node: list, part: str | int) -> int | None:
 
 
 def _shown(path: FieldPath) -> str:
-    return ".".join(str(p) for p in path)
+    """A path as it is typed: a name with a dot in it in double quotes."""
+    return ".".join(f'"{p}"' if "." in str(p) else str(p) for p in path)
 
 
 def _set(data: Any, path: FieldPath, value: Any) -> None:
@@ -169,7 +187,13 @@ def _step(node: Any, part: str | int, path: FieldPath, create: bool) -> Any:
             return node[part]
     if isinstance(node, list) and _position(node, part) is not None:
         return node[_position(node, part)]
-    raise InputError(f"{_shown(path)}: no such field ({_here(node, path[:-1])})")
+    raise InputError(f"{_shown(path)}: no such field ({_here(node, path[:-1])}){_dot_hint(node, part)}")
+
+
+def _dot_hint(node: Any, part: str | int) -> str:
+    """How to name a key with a dot in it, where ``part`` begins one of ``node``'s."""
+    dotted = [key for key in node if str(key).startswith(f"{part}.")] if isinstance(node, dict) else []
+    return f'; a name with a dot in it goes in double quotes: "{dotted[0]}"' if dotted else ""
 
 
 def _here(node: Any, path: FieldPath) -> str:
