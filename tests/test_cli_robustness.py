@@ -1369,6 +1369,15 @@ def test_an_empty_output_file_is_refused_by_name(solve_run, here, command):
     assert leftovers(here) == []
 
 
+@pytest.mark.parametrize("command", [["schema"], ["report", "RUN"], ["compare", "RUN", "RUN"]])
+def test_an_output_file_named_as_a_folder_is_refused_by_name(solve_run, here, command):
+    """`--out new/` wrote a file named new: the slash named a folder that was not there."""
+    args = [str(solve_run) if arg == "RUN" else arg for arg in command]
+    code, out, err = run_cli(*args, "--out", "new/")
+    assert_one_error(code, out, err, "new/ ends in a slash, as a folder's name does: give a file name")
+    assert leftovers(here) == []
+
+
 # ---------------------------------------------------------------- the user's text printed as typed
 
 

@@ -503,14 +503,19 @@ def test_a_solve_whose_folder_cannot_be_written_keeps_its_plan(here, monkeypatch
     monkeypatch.setattr(RunFolder, "write", full)
     monkeypatch.setattr(tempfile, "tempdir", str(here / "tmp"))
     (here / "tmp").mkdir()
-    args = ["solve", "tiny", "--out", "A"] + (["--stochastic", "2"] if stochastic else [])
+    args = ["solve", "tiny", "--out", "A", "--set", "horizon.discount_rate_annual=0.1"]
+    args += ["--stochastic", "2"] if stochastic else []
     code, stdout, stderr = run_cli(*args)
     assert code == 2, stdout + stderr
     kept = list((here / "tmp").glob("fleetopt-tiny-*-plan.npz"))
     assert len(kept) == 1
     said = stderr.replace("\n", "")
     assert "No space left on device. Its plan is kept in" in said and kept[0].name in said
-    assert "tiny.yaml --plans " in said  # the model named: a plan file finds only a bundled one itself
+    # the model solved, as --set changed it, kept beside the plan and named: a plan file finds only a
+    # bundled model by itself, and that one unchanged
+    model = kept[0].with_name(kept[0].name.replace("-plan.npz", "-model.yaml"))
+    assert f"{model.name} --plans " in said
+    assert yaml.safe_load(model.read_text())["horizon"]["discount_rate_annual"] == 0.1
     _, data = api.load("tiny")
     _, labels, _ = load_plans(kept[0], data)
     assert labels == (["stochastic", "forecast"] if stochastic else ["milp"])

@@ -398,17 +398,21 @@ class Format(StrEnum):
 # ---------------------------------------------------------------- options shared by the commands
 # Declared once so that every command spells, limits and explains them the same way.
 
-def path_given(what: str):
+def path_given(what: str, file: bool = False):
     """A callback making a path option (--out, --plans, --resume) a Path, an empty one refused by
     name: as a Path "" would be ".", the current folder (for a run folder, refused as "already
     exists and is not empty"; for a report, schema or comparison, found only when the computed
-    output failed to be written; --plans "" read the current folder as a run)."""
+    output failed to be written; --plans "" read the current folder as a run). ``file``: a name
+    ending in a slash, a folder's, is refused too (a Path drops the slash: `--out new/` wrote a
+    file named new)."""
 
     def callback(value: str | None) -> Path | None:
         if value is None:
             return None
         if not value.strip():
             raise typer.BadParameter(f"give a {what}, not an empty one")
+        if file and value.endswith(("/", os.sep)):
+            raise typer.BadParameter(f"{value} ends in a slash, as a folder's name does: give a {what}")
         return Path(value)
 
     return callback
@@ -472,7 +476,7 @@ def say_model_changes(loaded: LoadedModel) -> None:
 
 
 _out_folder = path_given("folder name")
-out_file = path_given("file name")  # report, compare, schema
+out_file = path_given("file name", file=True)  # report, compare, schema
 
 
 OutFolderOption = Annotated[

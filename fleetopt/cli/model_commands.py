@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 import tempfile
@@ -187,22 +188,24 @@ def solve(
 def _written_or_kept(write, result, loaded, folder: Path) -> Path:
     """A finished solve's run folder written by ``write`` (:func:`api.write_solve_run` or
     :func:`api.write_stochastic_run`); where it cannot be written (a full disk, say), its plan file
-    is kept in the system's temporary folder, so that the solve is not lost, and the error says
+    and the model it was solved from (as changed by ``--set``) are kept in the system's temporary
+    folder, under names no other process takes, so that the solve is not lost, and the error says
     where."""
     try:
         return write(result, loaded, folder, command=command_line())
     except RunDirError as exc:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        stamp = f"{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         kept = Path(tempfile.gettempdir()) / f"fleetopt-{loaded.model.name}-{stamp}-plan.npz"
+        model = kept.with_name(f"fleetopt-{loaded.model.name}-{stamp}-model.yaml")
         try:
             write_bytes_atomic(kept, api.plan_file_bytes(result, loaded))
+            write_bytes_atomic(model, loaded.text.encode("utf-8"))
         except OSError as again:
             raise RunDirError(f"{exc}; its plan could not be kept in {kept.parent} either "
                               f"({again.strerror or again})") from None  # fmt: skip
-        # the model the plan was solved from, named: a plan file finds only a bundled model by itself
-        model = loaded.source if Path(loaded.source).is_file() else loaded.model.name
-        command = shlex.join(["fleetopt", "evaluate", model, "--plans", str(kept)])
-        raise RunDirError(f"{exc}. Its plan is kept in {kept}: {command} (or compare) reads it") from None
+        command = shlex.join(["fleetopt", "evaluate", str(model), "--plans", str(kept)])
+        raise RunDirError(f"{exc}. Its plan is kept in {kept}, its model in {model}: {command} (or "
+                          "compare) reads them") from None  # fmt: skip
 
 
 def _solve_stochastic(
