@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,12 @@ PAIRED_ERROR = {
 }
 
 
+def _is_cushion(key: str) -> bool:
+    """Whether the figure ``key`` is a covenant's cushion: a share a quantity may fall before a
+    breach, negative where it is already breached (by that share short)."""
+    return key == "lowest_covenant_cushion" or key.startswith("cushion_")
+
+
 def cushion_figure(kind) -> str:
     """The comparison's figure of covenant ``kind``'s cushion (core/results.covenant_cushions)."""
     return f"cushion_{kind.name}"
@@ -93,8 +100,8 @@ FIGURES = [
     # 1: the plan, run on the forecast with its policy, breaches a covenant or defaults (0: neither)
     ("forecast_breach", "breaches or defaults on the forecast", YES_NO),
     # how near the plan's statements come to a covenant: "no" above may sit on a limit (0 %)
-    ("lowest_covenant_cushion", f"{CUSHION_MEANS}, on the forecast (MILP statements; 0: on a limit)",
-     "share"),
+    ("lowest_covenant_cushion", f"{CUSHION_MEANS}, on the forecast (MILP statements; 0: on a limit; "
+     "negative: breached, so much short)", "share"),
     # each covenant's: a smallest fall of EBITDA and one of the GPUs' resale value are not equally likely
     *((cushion_figure(k), f"{k.label} covenant: the fall of {k.protects} that breaches it, on the "
        "forecast (MILP statements)", "share") for k in CATALOGUE),
@@ -307,6 +314,8 @@ class Comparison:
             return format_figure(values[n], "pp")
         if unit == YES_NO:
             return "yes" if values[n] else "no"
+        if _is_cushion(key) and math.isfinite(values[n]) and values[n] < 0:  # the fall is behind it
+            return f"breached ({format_figure(-values[n], unit)} short)"
         return format_figure(values[n], unit)
 
     def difference_shown(self, key: str, values: list[float], unit: str, n: int) -> str:

@@ -21,6 +21,7 @@ from fleetopt import api
 from fleetopt.compare import (
     BETTER,
     CompareError,
+    Comparison,
     compare_plans,
     contracts_against_first,
     paired_share_errors,
@@ -120,6 +121,17 @@ def test_plan_against_itself_api(tiny_run):
     assert comp.purchase_diff.empty
     mw = comp.mw_used.pivot_table(index=["site", "quarter"], columns="plan", values="mw_used")
     np.testing.assert_array_equal(mw[a].to_numpy(), mw[b].to_numpy())
+
+
+def test_a_cushion_already_breached_reads_as_breached_not_as_a_negative_fall():
+    """tiny with its optional contract at $3.00 breaches DSCR on the forecast: the comparison showed
+    "the fall of EBITDA that breaches it: -1.1%". A negative cushion is a breach by that much; the
+    files keep the number."""
+    cell = Comparison.cell
+    assert cell("cushion_dscr", [-0.011], "share", 0) == "breached (1.1% short)"
+    assert cell("lowest_covenant_cushion", [0.282], "share", 0) == "28.2%"
+    assert cell("lowest_covenant_cushion", [-np.inf], "share", 0) == "breached (at or below zero)"
+    assert cell("breach_probability", [0.0], "share", 0) == "0.0%"
 
 
 def test_plan_against_itself_cli_by_folder_and_id(tiny_run):
