@@ -228,7 +228,7 @@ def test_max_breach_prob_filters_the_ranking_only(solve_run, here):
     assert metrics["plan"].tolist() == ["milp"]
     # where none meets the limit, every plan is printed with its figures (it printed none)
     lowest = metrics["breach_probability"].min()
-    assert f"the lowest is {lowest:.1%}; every plan is shown" in " ".join(stderr.split())
+    assert f"the lowest is {lowest:.1%}; every plan is ranked" in " ".join(stderr.split())
     assert "│ milp " in stdout and "which covenant breaks first" in stdout
 
 

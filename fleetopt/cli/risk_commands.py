@@ -281,7 +281,7 @@ def _print_best(result, ranking: dict, top: int, data: ModelData) -> None:
         lowest = result.metrics["breach_probability"].min()
         err_console.print(
             f"no plan has a breach probability at or below {ranking['max_breach_prob']:g} "
-            f"(--max-breach-prob): the lowest is {lowest:.1%}; every plan is shown", soft_wrap=True
+            f"(--max-breach-prob): the lowest is {lowest:.1%}; every plan is ranked", soft_wrap=True
         )
     last = marked_last_words(ranked)  # of the whole ranking: a plan it put last may be below the top
     shown = f", the first {top} of {len(ranked)} (--top)" if len(ranked) > top else ""
