@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from fleetopt.core.results import dscr_words, liquidity_cover_words
 from fleetopt.core.units import (
     format_difference,
     format_figure,
@@ -133,3 +134,13 @@ def test_a_difference_of_costs_per_gpu_hour_under_a_cent_shows():
     assert format_difference(0.6086 - 0.6062, USD_PER_H100_HOUR) == "+$0.0024"
     assert format_difference(0.6062 - 0.6086, USD_PER_H100_HOUR) == "-$0.0024"
     assert format_difference(0.02, USD_PER_H100_HOUR) == "+$0.02"
+
+
+def test_a_cover_without_debt_service_says_why_it_has_no_value():
+    """A lab's cost plan without debt printed 'lowest DSCR n/a': the reason is the missing debt service."""
+    assert dscr_words({"min_dscr": None}) == "n/a: no debt service is due"
+    assert dscr_words({"min_dscr": 1.4249}) == "1.42x"
+    none = {"min_liquidity_cover": None}
+    assert liquidity_cover_words(none) == "n/a: no debt service is due in any year ahead"
+    cover = {"min_liquidity_cover": 0.5912, "min_liquidity_cover_quarter": "2026Q3"}
+    assert liquidity_cover_words(cover) == "0.59x at the end of 2026Q3"

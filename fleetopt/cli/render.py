@@ -32,6 +32,7 @@ from fleetopt.core.results import (
     cash_held_words,
     cost_per_h100_hour_words,
     customer_words,
+    dscr_words,
     first_tested_quarter,
     forecast_demand_words,
     headline,
@@ -384,7 +385,7 @@ def solve_summary_tables(result) -> list:
         real = fig["min_cash_without_market_revenue_usd"]
         key.add_row(WITHOUT_MARKET_REVENUE, f"{format_usd(real)} ({budget_words(data, real)})")
     tested = tested_from(data)
-    key.add_row(f"lowest DSCR{tested}", "n/a" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x")
+    key.add_row(f"lowest DSCR{tested}", dscr_words(fig))
     yearly = trailing_year_headroom(data, result.statements)
     headroom = covenant_headroom_text(data, fig, yearly) or "no covenants"
     key.add_row(f"covenant headroom, each in its tightest quarter{tested}", headroom)
@@ -1032,6 +1033,9 @@ def _gone(record, missing: str, replaced: str) -> str:
 # figures of a run's record that `runs show` already gives in its own rows
 _SHOWN_ABOVE = {"kind", "model_name", "model_hash", MODEL_CHANGES}
 _RATIOS = {"min_dscr", "max_debt_to_ebitda"}  # x: a coverage or leverage ratio
+# why a recorded figure has no value, where its name alone tells (a lab's plan without debt)
+_NONE_MEANS = {"min_dscr": "n/a: no debt service is due",
+               "min_liquidity_cover": "n/a: no debt service is due in any year ahead"}  # fmt: skip
 # the measure of `lowest_covenant_headroom`, which runs recorded until 2026-12-03 (fleetopt 0.4.5)
 _HEADROOM_MEASURE = "the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 for a minimum"
 _SHARES = ("probability", "_share", "headroom")  # %: shares of scenarios or of a covenant's limit
@@ -1041,7 +1045,7 @@ def figure_text(key: str, value) -> str:
     """A recorded figure by what its name says it is: USD, a ratio (1.95x), a share or headroom (%),
     seconds, GPUs, MW; n/a when there is none (a bound a solve did not prove, no covenant)."""
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "n/a"
+        return _NONE_MEANS.get(key, "n/a")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     if key.endswith("_hour_usd"):  # a price per GPU-hour: in cents, $0.61 (format_usd wrote "$1")

@@ -757,9 +757,16 @@ LIQUIDITY_COVER_LABEL = ("lowest cover of the next year's debt service by cash i
 
 
 def liquidity_cover_words(fig: dict) -> str:
-    """'0.59x at the end of 2026Q3', or 'n/a' where no year ahead owes debt service."""
+    """'0.59x at the end of 2026Q3', or why there is none where no year ahead owes debt service."""
     cover = fig["min_liquidity_cover"]
-    return "n/a" if cover is None else f"{cover:.2f}x at the end of {fig['min_liquidity_cover_quarter']}"
+    if cover is None:
+        return "n/a: no debt service is due in any year ahead"
+    return f"{cover:.2f}x at the end of {fig['min_liquidity_cover_quarter']}"
+
+
+def dscr_words(fig: dict) -> str:
+    """The lowest DSCR, '1.42x', or why there is none (no quarter it covers owes debt service)."""
+    return "n/a: no debt service is due" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"
 
 
 def _cover_and_label(data: ModelData, lines: dict) -> tuple[float | None, str | None]:
