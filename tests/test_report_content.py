@@ -1226,6 +1226,8 @@ def test_an_evaluation_of_a_cost_plan_reports_its_present_cost_and_real_budget(r
         budget_words = "lowest cash less the market revenue to date (the GPUs' own use: no one pays it)"
         assert budget_words in text and format_usd(real) in text, folder
         assert "below finance.min_cash_usd" not in text, folder  # the cost objective holds the budget
+        # the statements' revenue, EBITDA and cash count the own use too: said at the top, the solve's too
+        assert "solved for least cost (`fleetopt solve --objective cost`): NPV, cash and revenue" in text
     assert "Compute against demand" not in text_of(runs["solve"])  # a plan solved for NPV
     # its gap is HiGHS's, of the objective without the fleet at the start (formulation §6, "Cost")
     solve_text = " ".join(unescape((tmp_path / "solve.html").read_text()).split())

@@ -554,8 +554,9 @@ def _provenance_section(run: _Run) -> str:
     if run.version_note:  # as the evaluation warned on stderr
         note = f"Note: {run.version_note}; every figure here is of the model above."
         out += f'<p class="why">{escape(note)}</p>'
-    if run.kind == "evaluate" and s.get("plans_objective") == "cost":  # as the terminal says
-        note = f"Note: {cost_plans_note(int(s.get('n_plans', 2)))}."
+    cost_solve = run.kind == "solve" and s.get("objective") == "cost"  # its statements count own use too
+    if (run.kind == "evaluate" and s.get("plans_objective") == "cost") or cost_solve:  # as the terminal says
+        note = f"Note: {cost_plans_note(1 if cost_solve else int(s.get('n_plans', 2)))}."
         out += f'<p class="why">{escape(note)}</p>'
     return out
 
