@@ -392,6 +392,7 @@ def test_the_debt_table_gives_each_facility_s_terms_and_year_end_balance():
         d["horizon"]["discount_rate_annual"] = 0.5  # not prepaid
         row = solve(data_of(d), mip_gap=1e-9).debt_frame().iloc[0]
         assert (row["repayment"], row["at_maturity"]) == (f"amortizing over {quarters} quarters", paid)
+        assert row["maturity"] == "none: each draw amortizes"  # a blank cell said nothing
     none = solve(data_of(base_model()), mip_gap=1e-9).debt_frame()  # no facility: no row, the columns
     assert none.empty and list(none.columns[:3]) == ["facility", "repayment", "rate"]
 

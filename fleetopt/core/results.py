@@ -132,11 +132,11 @@ def debt_frame(data: ModelData, st: Statements) -> pd.DataFrame:
     """Each facility's terms and balances, one row each, from the statements (the revolver, which
     only the evaluator draws, is not a facility): ``repayment`` ("amortizing over 20 quarters",
     "bullet"), ``rate`` (annual, of the horizon's first quarter: "9.00% fixed", "8.10% floating"),
-    ``maturity`` (a bullet's quarter; "" for an amortizing facility, each of whose draws amortizes
-    over its own quarters), ``at_maturity`` (a bullet's: "repaid"; "refinanced at reference + 5.50%
-    (assumed available)", which no lender has promised; "after the horizon"; an amortizing one's:
-    "paid off in 2028Q2 (instalments and any prepayments)", "outstanding at the horizon's end", ""
-    for one never drawn), ``size_usd``,
+    ``maturity`` (a bullet's quarter; "none: each draw amortizes" for an amortizing facility, each
+    of whose draws amortizes over its own quarters), ``at_maturity`` (a bullet's: "repaid";
+    "refinanced at reference + 5.50% (assumed available)", which no lender has promised; "after the
+    horizon"; an amortizing one's: "paid off in 2028Q2 (instalments and any prepayments)",
+    "outstanding at the horizon's end", "never drawn"), ``size_usd``,
     ``opening_usd``, ``peak_usd`` (at a quarter's end) and ``end_<quarter>_usd``, the balance at the
     end of each year's last quarter in the horizon and of the horizon's last quarter (the
     statements' ``debt_facility_<name>_usd``, 0 where under a dollar: the solver's round-off)."""
@@ -164,6 +164,7 @@ def debt_frame(data: ModelData, st: Statements) -> pd.DataFrame:
 
 # debt_frame's columns of words
 DEBT_TERMS = ("facility", "repayment", "rate", "maturity", "at_maturity")
+AMORTIZING = "none: each draw amortizes"  # an amortizing facility's maturity: no one date
 
 
 def _maturity_words(data: ModelData, fac, balance: np.ndarray) -> dict[str, str]:
@@ -172,12 +173,12 @@ def _maturity_words(data: ModelData, fac, balance: np.ndarray) -> dict[str, str]
     if fac.maturity is None:  # amortizing: each draw over its own quarters; said is when it is paid off
         owed = np.flatnonzero(balance > TOLERANCE_USD)
         if balance[-1] > TOLERANCE_USD:
-            return {"maturity": "", "at_maturity": "outstanding at the horizon's end"}
+            return {"maturity": AMORTIZING, "at_maturity": "outstanding at the horizon's end"}
         if not owed.size and fac.opening_usd <= TOLERANCE_USD:
-            return {"maturity": "", "at_maturity": ""}  # never drawn
+            return {"maturity": AMORTIZING, "at_maturity": "never drawn"}
         last = owed[-1] + 1 if owed.size else 0  # its opening balance repaid in the first quarter
-        return {"maturity": "", "at_maturity": f"paid off in {data.quarter_labels[last]} (instalments "
-                "and any prepayments)"}
+        paid = f"paid off in {data.quarter_labels[last]} (instalments and any prepayments)"
+        return {"maturity": AMORTIZING, "at_maturity": paid}
     quarter = quarter_label(parse_quarter(data.quarter_labels[0]) + fac.maturity)
     if fac.maturity >= data.T:
         return {"maturity": quarter, "at_maturity": "after the horizon"}
