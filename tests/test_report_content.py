@@ -1254,6 +1254,8 @@ def test_a_plan_that_never_breaks_gets_a_sentence_not_a_flat_chart(tmp_path, mon
     said = "When milp breaks In none of the 30 scenarios re-simulated does it breach a covenant or default."
     assert said in text
     assert "When milp breaks: share of scenarios" not in text
+    # its GPU loan is never drawn: the borrowing base's chart, flat at $0, says why
+    assert "No GPU-secured debt is owed on the forecast: the borrowing base is not tested" in text
 
 
 def test_the_commitments_now_read_the_same_in_the_terminal_and_the_report():

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt import __version__
-from fleetopt.core.covenants import CATALOGUE, tested_kinds
+from fleetopt.core.covenants import CATALOGUE, TOLERANCE_USD, tested_kinds
 from fleetopt.core.data import GENERATIONS, USES, ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
@@ -1313,12 +1313,15 @@ def _plan_section(run: _Run) -> str:
         cash += f"<p class='cap'>Bands from {run.sample['n']:,} re-simulated scenarios (seed {run.sample['seed']}).</p>"
     charts.append(cash)
     if any(fac.max_ltv for fac in data.facilities):  # the borrowing base (formulation §5.9)
+        needed = st.lines["collateral_required_usd"]
         charts.append(svg.lines(
             "Borrowing base on the forecast" + (f" ({run.milp_only})" if run.milp_only else ""), q,
-            {"collateral needed (GPU-secured debt / max LTV)": st.lines["collateral_required_usd"],
+            {"collateral needed (GPU-secured debt / max LTV)": needed,
              "GPU resale value": st.lines["collateral_value_usd"]},
             "USD", y_fmt=svg.usd_tick, dashed={"GPU resale value"},
-        ))  # fmt: skip
+        ) + ("" if (needed > TOLERANCE_USD).any() else  # a flat line at $0 said nothing
+             "<p class='cap'>No GPU-secured debt is owed on the forecast: the borrowing base is not tested "
+             "(the collateral needed is $0 throughout).</p>"))  # fmt: skip
     return (f"<h2>Plan: {escape(run.main_label)}</h2><div class='grid'>"
             + "".join(f"<div class='card'>{c}</div>" for c in charts) + "</div>")  # fmt: skip
 
