@@ -282,16 +282,22 @@ def test_a_power_step_after_a_shortened_horizon_is_a_note_not_an_error(tmp_path)
     assert code == 2 and "quarter 2026Q2 is outside the horizon 2026Q3..2028Q2" in err
 
 
+def _validated_tiny_with(tmp_path, old: str, new: str) -> tuple[int, str, str]:
+    """`fleetopt validate` of tiny with ``old`` in its text replaced by ``new``: exit code, stderr
+    and stderr on one line."""
+    text = TINY_PATH.read_text()
+    assert old in text
+    path = tmp_path / "changed.yaml"
+    path.write_text(text.replace(old, new))
+    code, _, err = run_cli("validate", str(path))
+    return code, err, " ".join(err.split())
+
+
 def test_an_installed_fleet_the_site_cannot_power_is_said_where_it_is_validated(tmp_path):
     """tiny with 96,000 H100 for 9,600 on its 20 MW site validated and solved in silence, to a plan
     that retires 85,132 GPUs at once and is worth $1.14B against tiny's -$14.1M. 96,000 x 1.3 kW x
     PUE 1.25 = 156 MW against 20 MW: a warning naming the cohort, both figures and what to check."""
-    path = tmp_path / "big.yaml"
-    text = TINY_PATH.read_text()
-    assert "    gpus: 9600 " in text
-    path.write_text(text.replace("    gpus: 9600 ", "    gpus: 96000"))
-    code, _, err = run_cli("validate", str(path))
-    said = " ".join(err.split())
+    code, err, said = _validated_tiny_with(tmp_path, "    gpus: 9600 ", "    gpus: 96000")
     assert code == 0 and ("fleet.0.gpus: the fleet installed at site 'texas' needs 156.0 MW in service "
                           "(GPUs x power_kw_per_gpu x PUE) against the site's 20.0 MW in 2026Q3") in said, err
     assert "needs" not in run_cli("validate", "tiny")[2]  # 9,600 x 1.3 x 1.25 = 15.6 MW: within 20
@@ -300,12 +306,7 @@ def test_an_installed_fleet_the_site_cannot_power_is_said_where_it_is_validated(
 def test_the_unpowered_fleet_warning_shows_figures_that_differ(tmp_path):
     """A fleet needing 15.6 MW on a 15.55 MW site read '15.6 MW against 15.6 MW' (one decimal): the
     figures take the decimals that tell them apart."""
-    path = tmp_path / "tight.yaml"
-    text = TINY_PATH.read_text()
-    assert "power_capacity_mw: 20 " in text
-    path.write_text(text.replace("power_capacity_mw: 20 ", "power_capacity_mw: 15.55 "))
-    code, _, err = run_cli("validate", str(path))
-    said = " ".join(err.split())
+    code, err, said = _validated_tiny_with(tmp_path, "power_capacity_mw: 20 ", "power_capacity_mw: 15.55 ")
     want = "needs 15.6 MW in service (GPUs x power_kw_per_gpu x PUE) against the site's 15.55 MW"
     assert code == 0 and want in said, err
 
