@@ -247,7 +247,7 @@ def _written(text: str, path: str | Path | None) -> str | None:
     path = Path(limits.path("path", path)).expanduser()
     refuse_output_file(path, "comparison", "path")
     try:
-        write_text_atomic(path, text)
+        write_text_atomic(path, text, user_file=True)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     return None

@@ -709,17 +709,19 @@ def test_a_closed_stdout_still_writes_the_run(tmp_path, args, files):
 def test_a_full_stdout_still_writes_the_run_and_says_the_printout_stopped(tmp_path):
     """`fleetopt evaluate ... > /dev/full` (a log on a full disk) stopped the evaluation with 'No
     space left on device while the run wrote to X', blaming the run folder. Now the printout
-    stops, said once on stderr, and the run is written whole with the command's own exit code."""
+    stops, said once on stderr, the run is written whole, and the command exits 2: what it printed
+    is lost (`fleetopt schema > /dev/full`, whose output is all there is, too)."""
     env = {**os.environ, "FLEETOPT_RUNS_DIR": str(tmp_path / "runs")}
-    said = "fleetopt: cannot write the output (No space left on device): the printout stops"
+    said = ("fleetopt: cannot write the output (No space left on device): the printout stops; the command "
+            "finishes its work, then exits 2")
     commands = (["solve", "tiny", "--out", "S"],
-                ["evaluate", "--plans", "S", "--scenarios", "50", "--out", "E"])
+                ["evaluate", "--plans", "S", "--scenarios", "50", "--out", "E"], ["schema"])
     with open("/dev/full", "w") as full:
         for args in commands:
             job = subprocess.run([sys.executable, "-m", "fleetopt", *args], stdout=full,
                                  stderr=subprocess.PIPE, env=env, cwd=tmp_path, timeout=300)  # fmt: skip
             err = job.stderr.decode()
-            assert job.returncode == 0, err
+            assert job.returncode == 2, err
             assert err.count(said) == 1, err
     assert {"summary.json", "metrics.csv"} <= {p.name for p in (tmp_path / "E").iterdir()}
 

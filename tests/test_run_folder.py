@@ -13,6 +13,7 @@ import pytest
 
 from fleetopt import __version__
 from fleetopt.errors import FleetoptError, InputError
+from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunDirError, RunFolder
 from fleetopt.runs.registry import Registry
 
@@ -75,6 +76,23 @@ def test_write_is_all_or_nothing_and_refuses_a_folder_in_use(tmp_path):
         RunFolder.claim(out, "tiny")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no partial folder beside it
     assert not RunFolder(out).is_finished and RunFolder(out).kind is None
+
+
+def test_a_link_in_a_run_folder_never_redirects_its_writes(tmp_path):
+    """A run folder's files are replaced by name: a link planted in a shared runs folder (metrics.csv
+    pointing at another file) is replaced, its target untouched. Only a file the user names as
+    `--out` is written through a link (runs.files.write_bytes_atomic's user_file)."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    job = RunFolder(tmp_path / "job")
+    job.path.mkdir()
+    (job.path / "metrics.csv").symlink_to(victim)
+    job.write_files({"metrics.csv": "plan,npv\n"})
+    assert victim.read_text() == "keep me\n" and not (job.path / "metrics.csv").is_symlink()
+    mine = tmp_path / "mine.html"
+    mine.symlink_to(victim)
+    write_text_atomic(mine, "<html>", user_file=True)
+    assert mine.is_symlink() and victim.read_text() == "<html>"
 
 
 def test_a_job_folder_is_finished_file_by_file_and_loses_its_chunks(tmp_path):

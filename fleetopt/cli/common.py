@@ -164,12 +164,14 @@ class UntilClosed:
     folder, and exits with its own code. Without it the first write after the pipe closed raised
     BrokenPipeError part way through the work (the run was lost), or while an error was reported
     (exit 1, not the error's code). A stream that fails otherwise (stdout on a full disk: ``>
-    /dev/full``) stops the same way, said once on the other stream: the run folder, not the
-    printout, is the command's result. Everything else is the wrapped stream's."""
+    /dev/full``) stops the same way, said once on stderr, and is kept in ``failed``: the command
+    finishes its work (a run folder is written whole), then exits 2, as the output it printed (a
+    schema, a comparison) is lost. Everything else is the wrapped stream's."""
 
     def __init__(self, stream):
         self._stream = stream
         self.reader_gone = False
+        self.failed: OSError | None = None
 
     def write(self, text: str) -> int:
         if not self.reader_gone:
@@ -189,9 +191,11 @@ class UntilClosed:
     def _gone(self, exc: OSError) -> None:
         self.reader_gone = True
         if exc.errno != errno.EPIPE and self._stream is sys.__stdout__:
+            self.failed = exc
             with suppress(OSError, ValueError):
                 sys.__stderr__.write(f"fleetopt: cannot write the output ({exc.strerror or exc}): the "
-                                     "printout stops, the command goes on\n")  # fmt: skip
+                                     f"printout stops; the command finishes its work, then exits "
+                                     f"{EXIT_BAD_INPUT}\n")  # fmt: skip
                 sys.__stderr__.flush()
         # what the stream still buffers is flushed into nothing at exit, not onto a closed pipe
         with suppress(OSError, ValueError, AttributeError):
@@ -328,7 +332,8 @@ class _ReportingGroup(TyperGroup):
                 err_console.print("interrupted")
                 sys.exit(EXIT_INTERRUPTED)
             ignore_further_stops()  # the work is done and said: a stop now would only change the exit code
-            sys.exit(code if isinstance(code, int) else 0)
+            code = code if isinstance(code, int) else 0
+            sys.exit(EXIT_BAD_INPUT if code == 0 and getattr(sys.stdout, "failed", None) else code)
 
 
 app = typer.Typer(
@@ -770,7 +775,7 @@ def finish_report(path: Path, wanted: bool) -> None:
 def write_output(out: Path, text: str) -> None:
     """Write a command's output file (schema, comparison) whole, or say why it cannot be written."""
     try:
-        write_text_atomic(out, text)
+        write_text_atomic(out, text, user_file=True)
     except OSError as exc:
         raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
     console.print(f"wrote {out}")

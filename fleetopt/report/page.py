@@ -1816,7 +1816,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     refuse_other_suffix(out)
     html = build_report(folder)
     try:
-        write_text_atomic(out, html)
+        write_text_atomic(out, html, user_file=out != own)  # the run's own report.html: by name
     except OSError as exc:
         raise ReportError(f"cannot write the report {out}: {exc.strerror or exc}") from None
     return out

@@ -84,17 +84,18 @@ def current_umask() -> int:
     return umask
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+def write_bytes_atomic(path: str | Path, data: bytes, user_file: bool = False) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a part.
-    A ``path`` that is a device or a pipe (/dev/null, /dev/stdout) is written through, as a shell
-    redirection would (a rename put a plain file in its place); a link keeps pointing at its target,
-    which gets the new file."""
+    ``user_file``: a file the user named (``--out`` of report, compare, schema), which is written as
+    a shell redirection writes it: a device or a pipe (/dev/null, /dev/stdout) through (a rename put
+    a plain file in its place), and a link's target, the link kept. A run folder's own files are
+    always replaced by name: a link planted there never redirects a write."""
     path = Path(path)
-    if path.exists() and not path.is_file() and not path.is_dir():
+    if user_file and path.exists() and not path.is_file() and not path.is_dir():
         with open(path, "wb") as handle:
             handle.write(data)
         return
-    if path.is_symlink():
+    if user_file and path.is_symlink():
         path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -110,5 +111,5 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         raise
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
+def write_text_atomic(path: str | Path, text: str, user_file: bool = False) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"), user_file)
