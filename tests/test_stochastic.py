@@ -21,9 +21,11 @@ from typer.testing import CliRunner
 from fleetopt import api
 from fleetopt.cli import app
 from fleetopt.core.data import load
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics import operating_lines, plan_statements
+from fleetopt.core.plan import Plan
 from fleetopt.errors import InputError
 from fleetopt.evaluate import generate_scenarios
+from fleetopt.evaluate.batch import limit_problem
 from fleetopt.milp import stochastic as sto
 from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios, tail_representatives
 from fleetopt.stochastic.run import (
@@ -226,6 +228,18 @@ def test_plan_completed_with_the_rescue_reports_the_forecast_limits_it_breaks():
     assert broken["lowest_usd"] == pytest.approx(2095.0, abs=1e-6)
     forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
     assert forecast_limits_broken(data, forecast.plan) == []
+
+
+def test_a_plan_completed_with_the_rescue_passes_the_plan_file_checks():
+    """The rescue's later purchases were continuous and written rounded: lab's stochastic completion
+    bought 576 VR-NVL72 GPUs in 2027Q3 and held 586, and its plan file was refused by `evaluate`.
+    It completes in whole blocks, as the forecast MILP does, and its plan passes every hard limit."""
+    _, data = load("lab")
+    first = sto.solve_with_first_stage(data, 4, threads=1).first_stage
+    plan, _ = sto.complete_with_rescue(data, 4, first, threads=1)
+    np.testing.assert_array_equal(plan.buy_blocks, np.round(plan.buy_blocks))
+    stack = Plan.stack([plan])
+    assert limit_problem(data, stack, ["rescued"], operating_lines(data, stack)) is None
 
 
 def test_cvar_of_a_discrete_distribution():

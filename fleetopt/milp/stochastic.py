@@ -476,7 +476,9 @@ def complete_purchases_with_rescue(
     ``rescued`` (``rescued, time limit reached`` where the time limit stopped it with a plan);
     ``rescue``: the forecast's row (:func:`scenario_row`)."""
     started = time.perf_counter()
-    ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], 1)
+    # whole purchases and power blocks in every quarter, as the forecast MILP's: a plan file holds a
+    # plan's GPUs as bought, which a rounded continuous purchase would contradict
+    ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], 1, integer_later=True)
     blk = ef.block(0)
     ef.fix_first_stage({("buy", key): float(purchases.blocks[key]) for key in blk.buy})
     for key in blk.SLACK:  # power, contracts, demand: no rescue creates what does not exist
@@ -521,7 +523,7 @@ def complete_with_rescue(
     (for a first stage the plain forecast MILP finds infeasible); returns the plan and the
     forecast scenario's row (its rescue), or None where no completion draws only the MW online:
     power is never relaxed (the evaluator refuses a plan that draws more than its sites have)."""
-    ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], quarters)
+    ef = build_extensive_form(data, [ScenarioInputs("forecast", 1.0)], quarters, integer_later=True)
     ef.fix_first_stage(first_stage)
     blk = ef.block(0)
     for key in blk.SLACK:
