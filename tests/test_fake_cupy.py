@@ -192,6 +192,13 @@ def test_auto_runs_a_small_evaluation_on_the_cpu_of_a_gpu_machine(fake_cupy, set
     monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: False)  # CuPy, no GPU: as before
     monkeypatch.setattr(engine, "CUPY_START_S", numpy_s * 1.01)
     assert engine.choose_backend("auto", None, data, plans, 300).name == "cupy"
+    # a sweep's or stochastic solve's check before its solves starts CuPy only for a run it will get
+    monkeypatch.setattr(backend, "nvidia_gpu_present", lambda: True)
+    started.clear()
+    engine.check_backend_runs(data, 300, "auto", None, n_plans=plans.P)
+    assert not started
+    engine.check_backend_runs(data, 300, "auto", None)  # how many plans not known: checked
+    assert started
 
 
 def test_the_stand_in_refuses_what_a_gpu_would(fake_cupy, setup):

@@ -145,6 +145,12 @@ NUMPY_S_PER_SCENARIO = 30e-6
 NUMPY_PAIR_QUARTERS_PER_S = 7.75e6
 
 
+def _runs_on_the_cpu(plans: int, scenarios: int, quarters: int) -> bool:
+    """Whether ``auto`` runs an evaluation of this size on the CPU of a machine with a GPU: where
+    CuPy is installed and NumPy would finish before CuPy has started."""
+    return gpu_with_cupy() and numpy_seconds(plans, scenarios, quarters) < CUPY_START_S
+
+
 def numpy_seconds(plans: int, scenarios: int, quarters: int) -> float:
     """NumPy's estimated time for an evaluation, s: per scenario and per plan-scenario-quarter."""
     return scenarios * NUMPY_S_PER_SCENARIO + plans * scenarios * quarters / NUMPY_PAIR_QUARTERS_PER_S
@@ -164,14 +170,13 @@ def choose_backend(
     built now too, so that a compiler or build cache that fails stops the run before it starts.
     ``gpu=False``: for CPU worker processes, ``auto`` as on a machine without a GPU."""
     work = plans.P * n_scenarios * data.T
-    if name == "auto" and gpu and gpu_with_cupy():
-        cpu_s = numpy_seconds(plans.P, n_scenarios, data.T)
-        if cpu_s < CUPY_START_S:
-            be = choose_backend(name, threads, data, plans, n_scenarios, gpu=False)
-            return be.noted(
-                f"auto: NumPy finishes this run ({work:,} plan-scenario-quarters, about {cpu_s:.2g} s) "
-                f"before CuPy would start (about {CUPY_START_S:g} s); --backend cupy runs it on a GPU"
-            )
+    if name == "auto" and gpu and _runs_on_the_cpu(plans.P, n_scenarios, data.T):
+        be = choose_backend(name, threads, data, plans, n_scenarios, gpu=False)
+        return be.noted(
+            f"auto: NumPy finishes this run ({work:,} plan-scenario-quarters, about "
+            f"{numpy_seconds(plans.P, n_scenarios, data.T):.2g} s) before CuPy would start (about "
+            f"{CUPY_START_S:g} s); --backend cupy asks for the GPU"
+        )
     be = resolve_backend("numpy" if name == "auto" and not gpu else name, threads)
     consts = SimulationConstants.from_data(data)
     why = kernel_fits(plans, consts)
@@ -267,9 +272,15 @@ def worker_chunk_sizes(
     return plan_chunk, scenario_chunk
 
 
-def check_backend_runs(data: ModelData, n_scenarios: int, backend: str, threads: int | None) -> None:
+def check_backend_runs(
+    data: ModelData, n_scenarios: int, backend: str, threads: int | None, n_plans: int | None = None
+) -> None:
     """Refuse, before any solve, a backend that cannot run here: one missing, too little memory for
-    ``n_scenarios``, or (``cpu-kernel``) a C compiler that cannot build (:func:`check_c_compiler`)."""
+    ``n_scenarios``, or (``cpu-kernel``) a C compiler that cannot build (:func:`check_c_compiler`).
+    ``n_plans``: at most the plans the run will evaluate; ``auto`` for so few that they run on the
+    CPU (:func:`choose_backend`) is checked there, without starting CuPy."""
+    if backend == "auto" and n_plans is not None and _runs_on_the_cpu(n_plans, n_scenarios, data.T):
+        backend = "numpy"
     be = resolve_backend(backend, threads)
     check_scenarios_fit(data, n_scenarios, be)
     if be.name == "cpu-kernel":

@@ -321,7 +321,8 @@ def solve_stochastic(
         limits.seed("oos_seed", oos_seed)
     solver = SolverSettings(mip_gap, time_limit, threads)
     # a backend that cannot run here fails now, not after the forecast's solve (minutes on a large model)
-    check_backend_runs(data, max(screen, oos_scenarios), backend, threads)
+    # at most two plans (the stochastic and the forecast optimum) on so many scenarios
+    check_backend_runs(data, max(screen, oos_scenarios), backend, threads, n_plans=2)
     timings: dict = {}
     forecast = _timed(timings, "forecast_seconds", forecast_optimum, data, quarters, solver)
     drawn, inputs = _timed(

@@ -93,7 +93,7 @@ def sweep(
     limits.mip_gap("stochastic_mip_gap", stochastic_mip_gap)
     loaded, data = load(model)
     # an unusable backend, or more scenarios than memory holds, fails before the solves, not after
-    check_backend_runs(data, scenarios, backend, threads)
+    check_backend_runs(data, scenarios, backend, threads, n_plans=candidates)
     check_stochastic_candidate(data, stochastic, candidates)
     proposals = [purchases_for(p, data) for p in purchases]
     check_proposals(proposals, candidates, stochastic)
@@ -239,7 +239,8 @@ def _resumed_sweep(
     loaded, data = load(job_model(run, settings))
     # a machine with less memory than before, or without the compiler the sweep was started with
     try:
-        check_backend_runs(data, settings["n_scenarios"], settings["backend"], settings["threads"])
+        check_backend_runs(data, settings["n_scenarios"], settings["backend"], settings["threads"],
+                           n_plans=settings["candidates"])  # fmt: skip
     except BackendError as exc:
         resume = resume_command("sweep", run.path)
         raise started_elsewhere(exc, how, settings["backend"], resume) from None
@@ -269,7 +270,7 @@ def rerank_sweep(
     cands = CandidateSet(saved_candidates(run, data))
     if not cands.feasible:
         raise PlanFileError(f"{run / RunFolder.CANDIDATES} lists no candidate with a plan: nothing to rank")
-    check_backend_runs(data, summary["n_scenarios"], backend, threads)
+    check_backend_runs(data, summary["n_scenarios"], backend, threads, n_plans=len(cands.feasible))
     made_by = summary.get("fleetopt_version")
     if made_by != __version__:  # the plans are kept; their figures are this version's
         warn(f"{run.path} was written by fleetopt {made_by}, this is {__version__}: its candidates "
