@@ -328,6 +328,21 @@ def test_gpus_held_past_their_maximum_age_are_refused(tmp_path):
         read_plans(path, data).compile(data)
 
 
+def test_gpus_in_training_where_their_sku_is_not_eligible_are_refused(tmp_path):
+    """lab's H100 may train only in its first quarter: a plan file keeping 10 of them in training in
+    2026Q4 earned training-market revenue the model forbids, and passed."""
+    _, data = api.load("lab")
+    plan = api.solve("lab", objective="cost").plan
+    h100 = data.sku_names.index("H100")
+    assert data.training_eligible[h100, 0] and not data.training_eligible[h100, 1]
+    plan.active[0, h100, 0, 1] = 10.0
+    path = tmp_path / "trains.npz"
+    save_plans(path, [plan], ["trains"], data.model.name, "h")
+    said = "has 10 H100 GPUs in training service at site 'iowa' in 2026Q4, when that SKU is not eligible"
+    with pytest.raises(PlanFileError, match=re.escape(said)):
+        read_plans(path, data).compile(data)
+
+
 def test_a_plan_file_keeps_each_plans_liquidity_buffer(plans, tmp_path):
     data, plans, labels = plans
     path = tmp_path / "buffers.npz"

@@ -631,7 +631,14 @@ def _build_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict)
 
 def _service_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
     """GPUs in service for a use within the GPUs held for it and installed (formulation §5.3,
-    ``use_limit``): each cohort at its service share."""
+    ``use_limit``): each cohort at its service share; in training only where the SKU is eligible for
+    it that quarter (the ``ACT`` set: ``training_eligible``)."""
+    ineligible = (stack.active[:, 0] > _COUNT_TOLERANCE) & ~data.training_eligible[None, :, None, :]
+    if ineligible.any():
+        p, sku, site, t = (int(x) for x in np.argwhere(ineligible)[0])
+        return (f"plan {labels[p]!r}: has {stack.active[p, 0, sku, site, t]:,.0f} {data.sku_names[sku]} GPUs "
+                f"in training service at site {data.sites[site].name!r} in {data.quarter_labels[t]}, when "
+                "that SKU is not eligible for training")  # fmt: skip
     installed = np.zeros(stack.active.shape)  # (P, 2, S, I, T)
     for c in data.cohorts:
         share = np.array([data.service_share(c.index, t) for t in range(data.T)])
