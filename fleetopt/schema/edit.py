@@ -24,6 +24,7 @@ from fleetopt.schema.loading import (
     dump_yaml,
     load_yaml,
     parse_model_text,
+    typed_path,
     validated_json,
 )
 
@@ -54,7 +55,7 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
     for where, value in made:
         _set(data, _path(where), _unshared(value))  # a later change to its fields leaves the record as given
     text = dump_yaml(data)
-    source = f"{loaded.source}, edited ({', '.join(dict.fromkeys(_shown(_path(w)) for w, _ in pairs))})"
+    source = f"{loaded.source}, edited ({', '.join(dict.fromkeys(typed_path(_path(w)) for w, _ in pairs))})"
     try:
         model = parse_model_text(text, source, lines_shown=False)
     except ModelError as exc:  # the lines are the rewritten text's, which nobody sees: not shown
@@ -109,11 +110,6 @@ def _position(node: list, part: str | int) -> int | None:
     return part if isinstance(part, int) and 0 <= part < len(node) else None
 
 
-def _shown(path: FieldPath) -> str:
-    """A path as it is typed: a name with a dot in it in double quotes."""
-    return ".".join(f'"{p}"' if "." in str(p) else str(p) for p in path)
-
-
 def _set(data: Any, path: FieldPath, value: Any) -> None:
     """Set (or with None remove) the field at ``path`` of the YAML ``data``; every step before the
     last must exist."""
@@ -132,14 +128,14 @@ def _assign(parent: Any, key: str | int, value: Any, path: FieldPath) -> None:
     if isinstance(parent, dict):
         if value is None:
             if parent.pop(key, _ABSENT) is _ABSENT:  # a misspelt field would be removed silently
-                raise InputError(f"{_shown(path)}: no such field to remove ({_here(parent, path[:-1])})")
+                raise InputError(f"{typed_path(path)}: no such field to remove ({_here(parent, path[:-1])})")
             return
     elif isinstance(parent, list) and _position(parent, key) is not None:
         if value is None:
-            raise InputError(f"{_shown(path)}: a list's item cannot be removed by an edit (set the list)")
+            raise InputError(f"{typed_path(path)}: a list's item cannot be removed by an edit (set the list)")
         key = _position(parent, key)
     else:
-        raise InputError(f"{_shown(path)}: no such field ({_here(parent, path[:-1])})")
+        raise InputError(f"{typed_path(path)}: no such field ({_here(parent, path[:-1])})")
     current = parent.get(key) if isinstance(parent, dict) else parent[key]
     if isinstance(value, dict) and isinstance(current, dict):
         for field, change in value.items():
@@ -148,9 +144,9 @@ def _assign(parent: Any, key: str | int, value: Any, path: FieldPath) -> None:
     series = isinstance(current, dict) and {"steps", "annual_growth"} & set(current)
     if series and not isinstance(value, (dict, list)):
         # a series written with steps or growth, replaced whole by one number: said, as it is easy to miss
-        warn(f"{_shown(path)}: the number {value!r} replaces the series {_series_words(current)} whole, "
+        warn(f"{typed_path(path)}: the number {value!r} replaces the series {_series_words(current)} whole, "
              f"in every quarter; to change its starting level alone, keeping its steps and growth, edit "
-             f"{_shown(path)}.start")
+             f"{typed_path(path)}.start")
     parent[key] = value
 
 
@@ -187,7 +183,7 @@ def _step(node: Any, part: str | int, path: FieldPath, create: bool) -> Any:
             return node[part]
     if isinstance(node, list) and _position(node, part) is not None:
         return node[_position(node, part)]
-    raise InputError(f"{_shown(path)}: no such field ({_here(node, path[:-1])}){_dot_hint(node, part)}")
+    raise InputError(f"{typed_path(path)}: no such field ({_here(node, path[:-1])}){_dot_hint(node, part)}")
 
 
 def _dot_hint(node: Any, part: str | int) -> str:
@@ -197,7 +193,7 @@ def _dot_hint(node: Any, part: str | int) -> str:
 
 
 def _here(node: Any, path: FieldPath) -> str:
-    where = _shown(path) or "the model"
+    where = typed_path(path) or "the model"
     if isinstance(node, dict):
         return f"{where} has {', '.join(map(str, node)) or 'no fields'}"
     if isinstance(node, list):

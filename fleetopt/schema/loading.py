@@ -188,6 +188,11 @@ def dump_yaml(data: object) -> str:
     return yaml.dump(data, Dumper=_ModelDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
+def typed_path(path: typing.Iterable[str | int]) -> str:
+    """A field's path as `--set` takes it: dotted, a name with a dot in it in double quotes."""
+    return ".".join(f'"{p}"' if "." in str(p) else str(p) for p in path)
+
+
 def model_words(name: str, changes: typing.Iterable[ModelChange] | None) -> str:
     """The model a run was made from as the terminal, its report and `fleetopt runs show` name it:
     ``name``, and the fields changed for the run where there are any, each value in YAML on one line
@@ -195,7 +200,7 @@ def model_words(name: str, changes: typing.Iterable[ModelChange] | None) -> str:
     removed')."""
     words = []
     for path, value in changes or ():  # None: not known, and not said
-        field = path if isinstance(path, str) else ".".join(map(str, path))
+        field = path if isinstance(path, str) else typed_path(path)
         if value is None:  # `--set PATH=`: the field's default applies
             words.append(f"{field} removed")
             continue
