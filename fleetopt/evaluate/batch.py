@@ -513,8 +513,8 @@ def _negative_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
 
 
 def _purchase_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
-    """GPUs bought only when on sale, and held whole in the quarter they arrive
-    (they can move or retire only from the next quarter on)."""
+    """GPUs bought only when on sale, and held whole in the quarter they arrive (they can move or
+    retire only from the next quarter on)."""
     off_sale = (stack.buy_blocks > _COUNT_TOLERANCE) & ~data.on_sale[None, :, None, :]
     if off_sale.any():
         p, sku, site, t = (int(x) for x in np.argwhere(off_sale)[0])
