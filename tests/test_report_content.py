@@ -1315,3 +1315,15 @@ def test_an_evaluation_report_gives_the_median_npv_and_the_horizon_of_its_probab
     # tiny tests its covenants from its second quarter, the borrowing base from its first (a finance
     # review read "tested of the 28" of the default model, whose ratios are tested in 26)
     assert "P(covenant breach) in any quarter tested: the 7 from 2026Q4 (the borrowing base: all 8)" in text
+
+
+def test_an_evaluation_on_one_scenario_says_it_has_no_standard_error(runs, tmp_path, monkeypatch):
+    """`evaluate --scenarios 1 --report` showed "-$64.3M ± n/a" under "Key figures of milp over 1
+    scenarios": one scenario has no spread, said in words, and one scenario is singular."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, _, err = run_cli("evaluate", "--plans", str(runs["solve"]), "--scenarios", "1", "--out",
+                           str(tmp_path / "one"), "--report")  # fmt: skip
+    assert code == 0, err
+    text = text_of(tmp_path / "one")
+    assert "Key figures of milp over 1 scenario (seed" in text and "± n/a" not in text
+    assert "mean NPV (one scenario: no standard error)" in text

@@ -1071,12 +1071,14 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
         return _usd(float(row[column])) if column in row else "n/a"
 
     mean = money("npv_mean_usd")
-    if "npv_mean_se_usd" in row:  # the error in the mean's own scale: -$17.9M ± $0.8M
+    has_se = "npv_mean_se_usd" in row and np.isfinite(row["npv_mean_se_usd"])  # none on one scenario
+    if has_se:  # the error in the mean's own scale: -$17.9M ± $0.8M
         same_scale = usd_column_formatter([float(f"{row['npv_mean_usd']:.4g}")])
         mean = f"{same_scale(row['npv_mean_usd'])} ± {same_scale(row['npv_mean_se_usd'])}"
     kpis = _demand_kpis(run, row)  # a lab's: first
     kpis += [
-        _kpi("mean NPV ± standard error" if "npv_mean_se_usd" in row else "mean NPV", mean),
+        _kpi("mean NPV ± standard error" if has_se else "mean NPV (one scenario: no standard error)"
+             if "npv_mean_se_usd" in row else "mean NPV", mean),
         _kpi("NPV CVaR5 (mean of the worst 5 %)", money("npv_cvar5_usd")),
         _kpi("NPV P5", money("npv_p5_usd")),
     ]
@@ -1131,7 +1133,7 @@ def _kpi_section(run: _Run) -> str:
         where = (
             "on the forecast (deterministic)"
             if run.summary.get("deterministic")
-            else f"over {n:,} scenarios (seed {seed})"
+            else f"over {counted(n, 'scenario')} (seed {seed})"
         )
         out += f"<h2>Key figures of {label} {where}</h2><div class='kpis'>{''.join(_scenario_kpis(run, row))}</div>"
     out += f"<h2>Key figures of {label} on the forecast</h2>"
@@ -1429,7 +1431,7 @@ def _candidates_section(run: _Run) -> str:
         headers = {**CANDIDATE_HEADERS, **ONE_SCENARIO_HEADERS}
         title = "Plans on the forecast (deterministic evaluation: shares are 100 % where it happens, 0 % where not)"
     else:
-        title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {n:,} scenarios (seed {seed})"
+        title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {counted(n, 'scenario')} (seed {seed})"
         if marked and not metrics[FORECAST_OK].all():
             title += f" ({FORECAST_MARK_WORDS})"
     if any(c in REACTION_LABELS for c in cols) and not run.summary.get("deterministic"):
