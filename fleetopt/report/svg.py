@@ -7,7 +7,7 @@ from html import escape
 
 import numpy as np
 
-from fleetopt.core.units import format_usd_compact
+from fleetopt.core.units import format_usd, format_usd_compact
 
 PALETTE = ["#1f6feb", "#d97706", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#be185d", "#65a30d"]
 GENERATION_COLOURS = {"hopper": "#64748b", "blackwell": "#1f6feb", "rubin": "#16a34a"}
@@ -335,7 +335,7 @@ def _histogram_markers(
         frame.add(
             f'<line x1="{px(value):.1f}" x2="{px(value):.1f}" y1="{y0:.1f}" y2="{y1:.1f}" stroke="{colour}" '
             f'stroke-width="{1.5 if what == "zero" else 2}"{dashes[style]}>'
-            f"<title>{escape(f'{name} {what}'.strip())}: {escape(format_usd_compact(value))}</title></line>"
+            f"<title>{escape(f'{name} {what}'.strip())}: {escape(format_usd(value))}</title></line>"  # as the key figures
         )
     seen = {what for _, _, what, value in lines_ if lo <= value <= hi}
     for what, style in (*MARKER_STYLES.items(), ("zero", "dot")):
