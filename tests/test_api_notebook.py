@@ -76,6 +76,9 @@ def test_a_name_with_a_dot_in_it_is_edited_in_double_quotes(tmp_path):
         api.edit(str(path), {"skus.B200.v2.power_kw_per_gpu": 1.9})
     with pytest.raises(InputError, match="a double quote in a field path opens a name that is not closed"):
         api.edit(str(path), {'skus."B200.v2.power_kw_per_gpu': 1.9})
+    # a problem names the field as --set takes it
+    with pytest.raises(ModelError, match=r'skus\."B200\.v2"\.power_kw_per_gpu: Input should be greater'):
+        api.edit(str(path), {'skus."B200.v2".power_kw_per_gpu': -1.0})
 
 
 def test_edit_makes_a_block_the_file_leaves_out_and_refuses_to_remove_a_misspelt_field():

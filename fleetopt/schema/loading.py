@@ -48,8 +48,10 @@ class ModelIssue:
 
 
 def _path_part(part: object) -> str:
-    """A key with a newline or another control character is quoted, so an issue stays on one line."""
+    """A key with a newline or another control character is quoted, so an issue stays on one line;
+    one with a dot in it in double quotes, as `--set` takes it (:func:`typed_path`)."""
     text = repr(part) if isinstance(part, str) and not part.isprintable() else str(part)
+    text = typed_path([text]) if isinstance(part, str) and part.isprintable() else text
     return text if len(text) <= 80 else f"{text[:80]}... ({len(text):,} characters)"
 
 
