@@ -84,6 +84,12 @@ def current_umask() -> int:
     return umask
 
 
+def written_through(path: Path) -> bool:
+    """Whether ``path`` is a device or a pipe (/dev/null, /dev/stdout, a FIFO), which a file the user
+    names is written to directly, not replaced (:func:`write_bytes_atomic`)."""
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
 def write_bytes_atomic(path: str | Path, data: bytes, user_file: bool = False) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one, never a part.
     ``user_file``: a file the user named (``--out`` of report, compare, schema), which is written as
@@ -91,7 +97,7 @@ def write_bytes_atomic(path: str | Path, data: bytes, user_file: bool = False) -
     a plain file in its place), and a link's target, the link kept. A run folder's own files are
     always replaced by name: a link planted there never redirects a write."""
     path = Path(path)
-    if user_file and path.exists() and not path.is_file() and not path.is_dir():
+    if user_file and written_through(path):
         with open(path, "wb") as handle:
             handle.write(data)
         return

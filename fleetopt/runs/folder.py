@@ -28,7 +28,7 @@ import pandas as pd
 
 from fleetopt import __version__
 from fleetopt.errors import InputError, warn
-from fleetopt.runs.files import current_umask, file_sha256, write_bytes_atomic
+from fleetopt.runs.files import current_umask, file_sha256, write_bytes_atomic, written_through
 
 if TYPE_CHECKING:
     from fleetopt.schema.loading import LoadedModel
@@ -757,7 +757,7 @@ def refuse_unwritable_file(out: str | Path, option: str = "--out") -> None:
     failed after its whole evaluation). A device or pipe is written through, so it must take writes;
     a link, its target's folder new files."""
     out = Path(out).expanduser()
-    if out.exists() and not out.is_file() and not out.is_dir():
+    if written_through(out):
         if not os.access(out, os.W_OK):
             raise RunDirError(f"cannot write {option} {out}: this user cannot write to it")
         return
