@@ -97,8 +97,8 @@ def test_provenance_names_the_model_where_a_reader_finds_it(runs, tmp_path, monk
 
 def test_solve_provenance_has_milp_status_gap_and_bound(runs):
     summary, text = summary_of(runs["solve"]), text_of(runs["solve"])
-    status = format_solver_status(summary["status"], None)  # its gap once ("optimal within 0.2%" repeated it)
-    assert f"MILP {status}, relative gap {summary['gap']:.3%}" in text
+    status = format_solver_status(summary["status"], None)  # its gap once ("optimal within 0.20%" repeated it)
+    assert f"MILP {status}, relative gap {summary['gap']:.2%}" in text
     assert f"bound {format_usd(summary['bound_usd'])}" in text
 
 
@@ -815,7 +815,7 @@ def test_covenant_room_is_read_on_one_basis():
     word, share = dscr.cushion(1.95 / 1.4 - 1)
     assert word == "EBITDA" and share == pytest.approx(1 - 1.4 / 1.95, rel=1e-12)
     assert f"{share:.1%}" == "28.2%"
-    assert format_solver_status("optimal", 0.005) == "optimal within 0.5% (relative gap)"
+    assert format_solver_status("optimal", 0.005) == "optimal within 0.50% (relative gap)"
     assert format_solver_status("optimal", 2e-6) == "optimal"  # a gap that shows as 0.0 %
     # the solver's word was shown as it is ("time_limit"); the gap stands beside it in every table
     stopped = format_solver_status("time_limit", 0.2)
@@ -1327,3 +1327,17 @@ def test_an_evaluation_on_one_scenario_says_it_has_no_standard_error(runs, tmp_p
     text = text_of(tmp_path / "one")
     assert "Key figures of milp over 1 scenario (seed" in text and "± n/a" not in text
     assert "mean NPV (one scenario: no standard error)" in text
+
+
+def test_a_solver_gap_reads_the_same_in_the_terminal_the_report_and_runs_show():
+    """0.203 % was 'optimal within 0.2%' in the terminal, 0.203% in the report and 0.20% in
+    `runs show`: one gap, written one way (to the hundredth of a percent) everywhere."""
+    from fleetopt.cli.render import figure_text
+
+    summary = {"status": "optimal", "gap": 0.00203}
+    assert format_solver_status("optimal", 0.00203) == "optimal within 0.20% (relative gap)"
+    assert figure_text("gap", 0.00203) == "0.20%"  # `runs show`
+    facts = dict(page._solver_facts(summary))
+    assert "relative gap 0.20%" in facts["MILP"] and "0.203" not in facts["MILP"]
+    assert format_solver_status("optimal", 4e-5) == "optimal"  # shows as 0.00 %: no 'within'
+    assert dict(page._solver_facts({"status": "optimal", "gap": None}))["MILP"].endswith("relative gap n/a")

@@ -831,8 +831,8 @@ def test_a_candidate_says_the_gap_its_solve_stopped_at():
     from fleetopt.sweep.candidates import Candidate, within_gap
     from fleetopt.sweep.run import _listed_candidate
 
-    assert within_gap(0.0041) == " (within 0.4%: the solve's relative gap)"
-    assert within_gap(0.0004) == within_gap(None) == ""  # 0.0% would say nothing
+    assert within_gap(0.0041) == " (within 0.41%: the solve's relative gap)"
+    assert within_gap(0.00004) == within_gap(None) == ""  # 0.00% would say nothing
     listed = {"label": "milp: forecast", "origin": "forecast", "status": "optimal", "note": "n",
               "forecast_npv_usd": 1.0, "liquidity_buffer_usd": None, "gap": 0.0041}  # fmt: skip
     expected = Candidate("milp: forecast", "forecast", "optimal", None, 1.0, "n", gap=0.0041)

@@ -52,6 +52,7 @@ from fleetopt.core.units import (
     counted,
     format_difference,
     format_figure,
+    format_gap,
     format_mw,
     format_number_compact,
     format_solver_status,
@@ -323,7 +324,7 @@ def solve_summary_tables(result) -> list:
     status.add_column("")
     status.add_row("status", format_solver_status(result.status, result.gap))
     status.add_row(f"objective ({result.objective_kind})", format_usd(result.objective_usd))
-    status.add_row("gap", _pct(result.gap))
+    status.add_row("gap", format_gap(result.gap))
     if result.purchases is not None:
         fixed = result.purchases
         # an edited retire or move row of a plan.csv changed nothing: say that it was not read
@@ -1060,7 +1061,9 @@ def figure_text(key: str, value) -> str:
         return f"{value:.2%} ({_HEADROOM_MEASURE})"
     if key == "lowest_covenant_cushion":
         return f"{value:.2%} ({CUSHION_MEANS})"
-    if key == "gap" or "headroom" in key:  # a solver's gap and a covenant's margin: to the hundredth
+    if key == "gap":
+        return format_gap(value)
+    if "headroom" in key:  # a covenant's margin: to the hundredth, as the gap
         return f"{value:.2%}"
     if any(part in key for part in _SHARES):  # shares of scenarios, as every other table writes them
         return f"{value:.1%}"
@@ -1122,7 +1125,7 @@ def stochastic_summary_table(summary: dict) -> Table:
         f"{counted(s['scenarios'], 'scenario')} of {s['screened']} (seed {s['scenario_seed']}){dropped}, "
         f"{first_stage_text(s)}, risk weight {s['risk_weight']}, CVaR alpha {s['cvar_alpha']}",
     )
-    table.add_row("status / gap", f"{summary['status']} / {_pct(summary['gap'])}")
+    table.add_row("status / gap", f"{summary['status']} / {format_gap(summary['gap'])}")
     in_sample = in_sample_labels(s)
     for key, label in (
         ("rp_usd", "RP (stochastic solution: value, its NPV less rescue penalties)"),

@@ -179,12 +179,18 @@ def format_usd_change(usd: float | None) -> str:
     return format_difference(usd, "USD")
 
 
+def format_gap(gap: float | None) -> str:
+    """A MILP's relative gap, as every output writes it: 0.20% (to the hundredth of a percent, so
+    the terminal, the report and `runs show` agree), n/a when there is none."""
+    return "n/a" if gap is None or not math.isfinite(gap) else f"{gap:.2%}"
+
+
 def format_solver_status(status: str, gap: float | None) -> str:
-    """A MILP's status for people: 'optimal within 0.5% (relative gap)' where HiGHS stopped at a
+    """A MILP's status for people: 'optimal within 0.50% (relative gap)' where HiGHS stopped at a
     relative gap that shows (its 'optimal' means optimal to its mip_rel_gap), 'time limit reached
     (...)' for a plan stopped by the time limit (each caller shows its gap), else the status."""
-    if status == "optimal" and gap is not None and math.isfinite(gap) and f"{gap:.1%}" != "0.0%":
-        return f"optimal within {gap:.1%} (relative gap)"
+    if status == "optimal" and format_gap(gap) not in ("n/a", "0.00%"):
+        return f"optimal within {format_gap(gap)} (relative gap)"
     if status == "time_limit":  # a plan, stopped by --time-limit before the gap asked for
         return "time limit reached (the best plan found; its gap beside it)"
     if status.startswith("rescued"):  # fixed purchases completed with the rescue model (solve --rescue)

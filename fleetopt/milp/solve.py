@@ -17,7 +17,7 @@ from fleetopt.core.economics import Statements, opening_fleet_value, plan_statem
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.results import debt_frame, headline, plan_frame
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import format_gap, format_usd
 from fleetopt.errors import InfeasibleError, NoPlanError
 from fleetopt.milp.build import build_model
 from fleetopt.milp.diagnose import diagnose, format_diagnosis
@@ -83,7 +83,7 @@ class SolveResult:
     completion: dict | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:  # a notebook shows this, not the plan's arrays
-        gap = "" if self.gap is None else f", gap {self.gap:.2%}"
+        gap = "" if self.gap is None else f", gap {format_gap(self.gap)}"
         return (
             f"SolveResult({self.status}, {self.data.name!r}, {self.objective_kind} objective "
             f"{format_usd(self.objective_usd)}{gap}; .headline(), .plan_frame(), .statements_frame(), "

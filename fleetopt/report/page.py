@@ -57,6 +57,7 @@ from fleetopt.core.results import (
 from fleetopt.core.tail import tail_count
 from fleetopt.core.units import (
     counted,
+    format_gap,
     format_mw,
     format_number_compact,
     format_solver_status,
@@ -585,10 +586,10 @@ def _solver_facts(s: dict) -> list[tuple[str, str]]:
     """A MILP's status, gap and bound (a solve or a stochastic solve)."""
     if "status" not in s:
         return []
-    gap = "n/a" if s.get("gap") is None else f"{s['gap']:.3%}"
+    gap = format_gap(s.get("gap"))
     bound = s.get("bound_usd", s.get("rp_bound_usd"))  # a stochastic solve: its RP's
     objective = s.get("objective_usd", s.get("rp_usd"))
-    # the status in words, its gap once (to three decimals: 'optimal within 0.2%' beside it repeated it)
+    # the status in words, its gap once ('optimal within 0.20%' beside it would repeat it)
     text = f"{format_solver_status(s['status'], None)}, relative gap {gap}"
     if objective is not None:
         text += f", objective {format_usd(objective)}"
@@ -1465,7 +1466,7 @@ SCENARIO_HEADERS = {
 def _stochastic_section(run: _Run) -> str:
     """A two-stage run's settings, measures (objective values, USD) and its reduced scenarios."""
     summary, s = run.summary, run.summary["settings"]
-    gap = "n/a" if summary.get("gap") is None else f"{summary['gap']:.2%}"
+    gap = format_gap(summary.get("gap"))
     why = (
         f"{counted(s['scenarios'], 'scenario')} reduced from {s['screened']} (seed {s['scenario_seed']}); "
         f"{first_stage_text(s)} shared by all of them; objective (1 - L) E[value] + L "

@@ -28,7 +28,7 @@ from fleetopt.core.economics import operating_lines
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import format_solver_status, format_usd
+from fleetopt.core.units import format_gap, format_solver_status, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.metrics import FORECAST_OK, RANK_COLUMNS
@@ -377,7 +377,8 @@ def stochastic_candidate(
     note = (
         f"two-stage stochastic plan, {spec.scenarios} scenarios of seed {spec.seed}, first stage "
         f"quarters 0-{result.settings['first_stage_quarters'] - 1} ({m['first_stage']}), "
-        f"VSS {format_usd(m['vss_usd'])} at a {m['gap']:.2%} gap; completed by {result.completion['method']}"
+        f"VSS {format_usd(m['vss_usd'])} at a {format_gap(m['gap'])} gap; "
+        f"completed by {result.completion['method']}"
     )
     for broken in result.completion.get("limits_broken", []):
         note += f"; its statements break {broken_limit_words(broken)}"
@@ -586,7 +587,7 @@ def within_gap(gap: float | None) -> str:
     """A solve's gap in a candidate's note, where it shows: HiGHS stops at the --mip-gap, so another
     candidate (a stress optimum) can do better on the forecast than the forecast's own optimum."""
     shows = format_solver_status("optimal", gap) != "optimal"
-    return f" (within {gap:.1%}: the solve's relative gap)" if shows else ""
+    return f" (within {format_gap(gap)}: the solve's relative gap)" if shows else ""
 
 
 # ---------------------------------------------------------------- front and choice
