@@ -155,8 +155,8 @@ def forced_inference_rule(b: Builder, c: int, t: int):
 
 
 def use_limit_rule(b: Builder, u: int, s: int, i: int, t: int):
-    r"""a_{u,s,i,t} <= \sum_{c in C_{s,i,t}} ρ_{c,t} h^u_{c,t},  (u,s,i,t) in ACT: GPUs serve once
-    installed, at their utilisation ramp's share (ρ_{c,t} = ``ModelData.service_share``)."""
+    r"""a_{u,s,i,t} <= \sum_{c in C_{s,i,t}} η_{c,t} h^u_{c,t},  (u,s,i,t) in ACT: GPUs serve once
+    installed, at their utilisation ramp's share (η_{c,t} = ``ModelData.service_share``, §5.3)."""
     return b.m.in_service[u, s, i, t] <= held_use(b, s, i, t, u, installed=True)
 
 
