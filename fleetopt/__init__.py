@@ -2,7 +2,7 @@
 
 import importlib
 
-__version__ = "0.4.9"
+__version__ = "0.4.10"
 
 __all__ = ["LoadedModel", "ModelError", "__version__", "load_model"]
 

@@ -131,12 +131,25 @@ def refinanced_model() -> dict:
     return d
 
 
+def repaid_bullet_model() -> dict:
+    """`refinanced_model` whose note is repaid at its maturity (2026Q4, quarter 3), from cash: that
+    $1M is principal paid but not the DSCR's debt service (lenders leave a bullet's repayment at
+    maturity out of it), so the 1.1x covenant holds there."""
+    d = refinanced_model()
+    d["name"] = "repaid-bullet"
+    note = d["finance"]["facilities"]["note"]
+    note["at_maturity"] = "repay"
+    del note["refinance_spread_over_reference_annual"]
+    return d
+
+
 MODELS = {
     "tiny": tiny_model,
     "power_debt": power_debt_model,
     "two_sites": two_site_model,
     "concentrated": concentrated_model,
     "refinanced": refinanced_model,
+    "repaid_bullet": repaid_bullet_model,
 }
 
 

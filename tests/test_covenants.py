@@ -349,13 +349,15 @@ def test_debt_covenants_leave_the_milp_once_the_debt_is_repaid():
     """Debt can be outstanding only at the end of quarter 0, debt service be due only in quarters 0
     and 1: the MILP tests leverage in quarter 0 and DSCR in quarters 0-1, as the evaluator does,
     and the model solves (a DSCR row in quarter 3 would ask EBITDA -1,000 >= 1.2 x 0). DSCR:
-    2,189,000 / 20,000 = 109.45, then 2,189,000 / 1,020,000 = 2.146; infinite after."""
+    2,189,000 / 20,000 = 109.45 in both (the note's repayment at maturity is not debt service);
+    infinite after."""
     data = data_of(repaid_bullet_model())
     tests = {t.kind.name: t for t in data.covenants}
     assert tests["leverage"].milp_tested == (0,)
     assert tests["dscr"].milp_tested == (0, 1)
     lines = solve(data, mip_gap=1e-9).statements.lines
-    assert lines["dscr"][:2] == pytest.approx([109.45, 2_189_000.0 / 1_020_000.0], rel=1e-9)
+    assert lines["dscr"][:2] == pytest.approx([109.45, 109.45], rel=1e-9)
+    assert lines["principal_usd"][1] == pytest.approx(1e6, rel=1e-12)
     assert np.isinf(lines["dscr"][2:]).all()
     assert lines["debt_usd"][1:] == pytest.approx(0.0, abs=1e-6)
 
@@ -401,12 +403,13 @@ def test_a_trailing_average_keeps_the_debt_service_test_for_three_more_quarters(
     """On the four-quarter average debt service stays positive through quarter 1 + 3 (the horizon's
     last, 3): DSCR is tested in every quarter; leverage (debt at the quarter's end, not averaged)
     still only in quarter 0. Quarter 3: (3 x 2,189,000 - 1,000) / 4 = 1,641,500 against
-    1.2 x (20,000 + 1,020,000) / 4 = 312,000, so the model still solves."""
+    debt service (20,000 + 20,000) / 4 = 10,000 (the note's repayment at maturity is not debt
+    service): 164.15x."""
     data = data_of(repaid_bullet_model("trailing_four_quarters"))
     tests = {t.kind.name: t for t in data.covenants}
     assert tests["leverage"].milp_tested == (0,)
     assert tests["dscr"].milp_tested == (0, 1, 2, 3)
-    assert solve(data, mip_gap=1e-9).statements.lines["dscr"][3] == pytest.approx(1_641_500.0 / 260_000.0)
+    assert solve(data, mip_gap=1e-9).statements.lines["dscr"][3] == pytest.approx(1_641_500.0 / 10_000.0)
 
 
 def test_debt_quantities_are_possible_exactly_where_a_plan_drawing_everything_has_them():
@@ -539,3 +542,45 @@ def test_quarters_before_testing_starts_that_would_breach_are_named():
     words = untested_breaches(data, plan_statements(data, plan))
     assert words == "EBITDA / debt service 2.99x in 2026Q3 and 2.95x in 2026Q4 (minimum 3x)"
     assert untested_breaches(*(lambda d: (d, plan_statements(d, plan)))(api.load("tiny")[1])) is None
+
+
+# ---------------------------------------------------------------- a bullet repaid at maturity
+
+
+def bullet_model() -> dict:
+    """5 installed GPUs on the market (none on sale): EBITDA 5 x 2,190 = 10,950 USD a quarter. A
+    $10,000 note at 8 % (interest 200 USD a quarter on the opening balance), a bullet repaid from
+    cash at its maturity in 2026Q3 (quarter 2). DSCR 1.4x tested from 2026Q1."""
+    d = base_model()
+    d["skus"]["A"].update(available_from="2025Q1", available_until="2025Q4", useful_life_years=2.0,
+                          resale_fraction_by_age_years=[1.0, 0.5, 0.0])  # fmt: skip (none on sale)
+    d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2025Q1", "gpus": 5, "use": "training",
+                   "capex_per_gpu_usd": 4000.0}]  # fmt: skip
+    d["finance"]["facilities"] = {
+        "notes": {"size_usd": 10000.0, "opening_balance_usd": 10000.0, "fixed_rate_annual": 0.08,
+                  "repayment": "bullet", "maturity": "2026Q3", "at_maturity": "repay",
+                  "draw_from": "2026Q1", "draw_until": "2026Q1"}
+    }  # fmt: skip
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.4}
+    return d
+
+
+@pytest.mark.parametrize("on", ["numpy", "cpu-kernel"])
+def test_a_bullet_repaid_at_maturity_is_not_debt_service(on, request):
+    """Lenders leave a bullet's repayment at maturity out of the DSCR (it is refinanced or paid from
+    cash, not from a quarter's EBITDA): 10,950 / 200 = 54.75x in each of quarters 0-2, where
+    counting the $10,000 would give 10,950 / 10,200 = 1.07x in quarter 2, a breach of 1.4x, and an
+    infeasible MILP. The cash still pays it, and the liquidity cover still counts it."""
+    data = data_of(bullet_model())
+    result = solve(data, mip_gap=0.0)
+    lines = result.statements.lines
+    np.testing.assert_allclose(lines["principal_usd"], [0.0, 0.0, 10_000.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(lines["debt_service_usd"], [200.0, 200.0, 200.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(lines["dscr"][:3], 54.75, rtol=1e-9)
+    assert lines["cash_usd"][2] == pytest.approx(lines["cash_usd"][1] + 10_950.0 - 200.0 - 10_000.0, abs=1e-6)
+    kernel = request.getfixturevalue("cpu_kernel") if on == "cpu-kernel" else None
+    plans, scen = batch(data, [result.plan]), deterministic_scenarios(data)
+    consts = SimulationConstants.from_data(data)
+    got = kernel.simulate(consts, plans, scen) if kernel else simulate(consts, plans, scen)
+    assert not got["breach"][0, 0]
+    assert got["npv"][0, 0] == pytest.approx(result.statements.npv_usd, rel=1e-9)

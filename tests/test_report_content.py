@@ -97,7 +97,7 @@ def test_provenance_names_the_model_where_a_reader_finds_it(runs, tmp_path, monk
 
 def test_solve_provenance_has_milp_status_gap_and_bound(runs):
     summary, text = summary_of(runs["solve"]), text_of(runs["solve"])
-    status = format_solver_status(summary["status"], None)  # its gap once ("optimal within 0.20%" repeated it)
+    status = format_solver_status(summary["status"], None)  # its gap once ("optimal within 0.20%" twice)
     assert f"MILP {status}, relative gap {summary['gap']:.2%}" in text
     assert f"bound {format_usd(summary['bound_usd'])}" in text
 

@@ -254,6 +254,9 @@ class Financing:
     refinanced: np.ndarray
     opening_principal: np.ndarray  # (F, T) scheduled principal on opening balances
     draw_principal: np.ndarray  # (F, T, T) share of a draw in tau repaid in t
+    # (F, T) True in the maturity quarter of a bullet repaid in the horizon: that repayment is not in
+    # the DSCR's debt service (QuarterFinance.covenant_debt_service), as lenders define it
+    repaid_at_maturity: np.ndarray
     collateral_weight: np.ndarray  # (F,) collateral per USD of balance (FacilityData.collateral_weight)
     opening_cash: float
     min_cash: float
@@ -277,6 +280,7 @@ class Financing:
             refinanced=np.array([f.refinanced_quarterly for f in data.facilities]).reshape(F, T),
             opening_principal=opening,
             draw_principal=draws,
+            repaid_at_maturity=bullet_maturities(data.facilities, T),
             collateral_weight=np.array([f.collateral_weight for f in data.facilities]),
             opening_cash=data.opening_cash,
             min_cash=data.min_cash,
@@ -286,6 +290,15 @@ class Financing:
             revolver_rate_quarterly=per_quarter(data.revolver_rate_annual),
             loss_carry_forward=data.tax_loss_carry_forward,
         )
+
+
+def bullet_maturities(facilities, T: int) -> np.ndarray:
+    """(F, T) True in the maturity quarter of each bullet repaid in the horizon (not refinanced)."""
+    mask = np.zeros((len(facilities), T), dtype=bool)
+    for f, fac in enumerate(facilities):
+        if fac.maturity is not None and fac.maturity < T and not fac.refinanced:
+            mask[f, fac.maturity] = True
+    return mask
 
 
 @dataclass
@@ -351,6 +364,7 @@ class QuarterFinance:
     cash: Any
     term_debt: Any  # (...,) term-loan balances after the quarter
     prepayment_cut: Any = 0.0  # (...,) planned prepayment not paid for want of cash (the policy)
+    repaid_at_maturity: Any = 0.0  # (...,) the part of ``principal`` that repays bullets at maturity
 
     @property
     def debt(self) -> Any:
@@ -358,7 +372,10 @@ class QuarterFinance:
 
     @property
     def debt_service(self) -> Any:
-        return self.interest + self.principal
+        """Interest plus scheduled principal less bullets repaid at maturity: the DSCR's debt
+        service, as credit agreements define it (a balloon is refinanced or paid from cash, not
+        from a quarter's EBITDA). The cash paid is interest plus ``principal``."""
+        return self.interest + self.principal - self.repaid_at_maturity
 
     def lines(self) -> dict[str, Any]:
         """Every line, by its statement name (USD)."""
@@ -420,6 +437,8 @@ def finance_step(
     taxable, state.loss_pool = taxable_income(ebt, state.loss_pool, xp)
     tax = tax_on(taxable, fin.tax_rate, xp)
     principal_total = principal.sum(axis=-1)
+    at_maturity = fin.repaid_at_maturity[:, t]
+    repaid_at_maturity = (principal * at_maturity).sum(axis=-1) if at_maturity.any() else 0.0
     pay_early_total = pay_early.sum(axis=-1)
     draws_total = draws.sum(axis=-1)
     # cash paid out besides operations, interest and tax: investing net of the debt flows
@@ -452,6 +471,7 @@ def finance_step(
         cash=state.cash,
         term_debt=term_debt(state, xp),
         prepayment_cut=cut,
+        repaid_at_maturity=repaid_at_maturity,
     )
 
 

@@ -771,13 +771,15 @@ def dscr_words(fig: dict) -> str:
 
 
 def _cover_and_label(data: ModelData, lines: dict) -> tuple[float | None, str | None]:
-    cover, t = liquidity_cover(lines["cash_usd"], lines["debt_service_usd"])
+    # the cash due: a bullet repaid at maturity too (it is not the DSCR's debt service)
+    cover, t = liquidity_cover(lines["cash_usd"], lines["interest_usd"] + lines["principal_usd"])
     return cover, None if t is None else data.quarter_labels[t]
 
 
 def liquidity_cover(cash: np.ndarray, debt_service: np.ndarray) -> tuple[float | None, int | None]:
     """The lowest cover of the next year's debt service by cash: min over quarters t with
-    RUNWAY_QUARTERS quarters after them in the horizon of cash_t / (debt service of t+1..t+4), and
+    RUNWAY_QUARTERS quarters after them in the horizon of cash_t / (interest and scheduled
+    principal of t+1..t+4, bullets repaid at maturity included), and
     that t; (None, None) where no such quarter owes any debt service. Operating cash flow is left
     out: the cash in hand, as a lender's liquidity test reads it (from a finance review)."""
     T, covers = len(cash), []

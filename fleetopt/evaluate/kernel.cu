@@ -1017,7 +1017,8 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 
 #if FO_R > 0
     if (!st->breach) {  // a breach is for good: the flows matter only until the first one
-        const double service = interest + principal;
+        // the DSCR's debt service: a bullet's repayment at maturity is not in it (economics.QuarterFinance)
+        const double service = interest + principal - FO_Q(FO_Q_REPAID_AT_MATURITY);
 #if FO_W > 1
         // the flows are kept from the first quarter (a trailing test looks back before it is tested)
 #pragma unroll

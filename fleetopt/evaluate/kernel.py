@@ -190,7 +190,8 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     ("forecast_interest", lambda s: 1),  # on the term loans at forecast rates
     ("floating_balance", lambda s: 1),  # balances that follow the reference rate
     ("refinanced_balance", lambda s: 1),  # refinanced bullets' balances: they follow the spread shift too
-    ("principal", lambda s: 1),  # scheduled principal paid (debt service)
+    ("principal", lambda s: 1),  # scheduled principal paid
+    ("repaid_at_maturity", lambda s: 1),  # the part of it repaying bullets at maturity (not debt service)
     ("term_debt", lambda s: 1),  # term loans outstanding at the end of the quarter
     ("collateral_required", lambda s: 1),  # the collateral their GPU-secured balances need (borrowing base)
     ("collateral", lambda s: 1),  # the GPUs' gross resale value at forecast resale values
@@ -253,8 +254,8 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
 
     draws, prepay, scheduled = (per_facility(a) for a in (plans.draws, plans.prepay, plans.scheduled))
     out = {name: np.empty((P, T)) for name in ("forecast_interest", "floating_balance", "principal",
-                                               "debt_flow", "term_debt", "prepaid_total",
-                                               "refinanced_balance", "collateral_required",
+                                               "repaid_at_maturity", "debt_flow", "term_debt",
+                                               "prepaid_total", "refinanced_balance", "collateral_required",
                                                "prepaid_collateral")}  # fmt: skip
     F = draws.shape[-1]
     out["prepaid"], out["unpaid"] = np.empty((P, T, F)), np.empty((P, T, F))
@@ -272,6 +273,9 @@ def _term_loans(fin: Financing, plans: PlanBatch) -> dict[str, np.ndarray]:
         out["prepaid_collateral"][:, t] = collateral_required(fin, pay_early)[:, 0]
         principal_total = principal.sum(axis=-1)
         out["principal"][:, t] = principal_total[:, 0]
+        at_maturity = fin.repaid_at_maturity[:, t]  # as economics.finance_step sums it
+        matured = (principal * at_maturity).sum(axis=-1)[:, 0] if at_maturity.any() else 0.0
+        out["repaid_at_maturity"][:, t] = matured
         out["debt_flow"][:, t] = (principal_total + pay_early.sum(axis=-1) - draws[t].sum(axis=-1))[:, 0]
         out["term_debt"][:, t] = state.balance.sum(axis=-1)[:, 0]
         out["collateral_required"][:, t] = collateral_required(fin, state.balance)[:, 0]

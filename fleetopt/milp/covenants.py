@@ -25,9 +25,11 @@ def total_debt(b: Builder, t: int):
 
 
 def debt_service(b: Builder, t: int):
-    """Int_t + \\sum_f S_{f,t}: what the DSCR covenant compares EBITDA with."""
-    m = b.m
-    return m.interest[t] + sum(m.scheduled_principal[f, t] for f in range(len(b.data.facilities)))
+    """Int_t + \\sum_{f amortizing} S_{f,t}: what the DSCR covenant compares EBITDA with. A bullet's
+    S_{f,t} is its repayment at maturity, which lenders leave out of debt service (§5.11)."""
+    m, facilities = b.m, b.data.facilities
+    amortizing = [f for f, fac in enumerate(facilities) if fac.maturity is None]
+    return m.interest[t] + sum(m.scheduled_principal[f, t] for f in amortizing)
 
 
 def quantity(b: Builder, name: str, t: int, case: str | None = None):

@@ -46,7 +46,8 @@ def prev_cash(b: Builder, t: int):
 
 def equity_npv(m: pyo.ConcreteModel, discount: np.ndarray, opening_cash: float, owed_end) -> pyo.Expression:
     """The NPV of equity of §6 (MUSD): sum_t DF_t (C_t - C_{t-1}) + DF_{T-1} (terminal assets
-    - (X^E - X_{T-1}) - owed_end), the liquidation tax X^E - X_{T-1}, C_{-1} the opening cash and ``owed_end`` everything owed at the end. The forecast objective and
+    - (X^E - X_{T-1}) - owed_end), the liquidation tax X^E - X_{T-1}, C_{-1} the opening cash and
+    ``owed_end`` everything owed at the end. The forecast objective and
     each scenario of the stochastic MILP read it (the evaluator's is ``core.economics.npv_parts``)."""
     T = len(discount)
     flows = sum(discount[t] * (m.cash[t] - (m.cash[t - 1] if t > 0 else opening_cash)) for t in range(T))
