@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from fleetopt import __version__
 from fleetopt.compare import (
+    DIFFERENCE_SEPARATOR,
+    RESERVED_LABELS,
     Comparison,
     ModelUsed,
     compare_plans,
@@ -802,7 +804,7 @@ def sweep(
     stochastic: int = 0,
     stochastic_mip_gap: float = STOCHASTIC_MIP_GAP,
     candidate_progress: Callable[[str], None] | None = None,
-    purchases: Iterable[str | Path | FixedPurchases | pd.DataFrame] = (),
+    purchases: Iterable[str | Path | FixedPurchases | pd.DataFrame] | Mapping = (),
     resume_options: Iterable[str] = (),
 ) -> SweepResult:
     """Evaluate up to ``candidates`` plans, made until that many have a plan or the list runs out
@@ -810,7 +812,8 @@ def sweep(
     made): the forecast optimum, stress optima, variations; with
     ``stochastic`` N > 0 the two-stage stochastic plan over N scenarios; for each of the CSV files
     or tables ``purchases`` (as :func:`solve` reads them) a procurement plan written by people, "yours:
-    FILE", its purchases fixed and the rest the forecast's best), on ``scenarios`` common futures of
+    FILE", its purchases fixed and the rest the forecast's best; a dict {name: file or table} names
+    each "yours: name"; tables in a list are "purchases table 1", "2" ...), on ``scenarios`` common futures of
     ``seed``; find the Pareto front and recommend one by ``rule``.
 
     ``rule``: a :class:`Rule` (None: ``Rule()``), the best plan by ``prefer`` among those meeting
@@ -860,10 +863,13 @@ def sweep(
 
 
 def _purchases_list(purchases) -> list:
-    """``purchases`` as a list (a lone file is one, None none); each is checked when it is read
+    """``purchases`` as a list (a lone file is one, None none), or a dict of them by name; each is
+    checked when it is read
     (:func:`~fleetopt.core.purchases.purchases_for`)."""
     if purchases is None:
         return []
+    if isinstance(purchases, Mapping):  # {name: file or table}: each candidate named by its key
+        return dict(purchases)
     if isinstance(purchases, (str, Path, FixedPurchases)) or is_purchase_table(purchases):
         return [purchases]  # a table is one (iterating over it gives its column names)
     try:
@@ -1161,7 +1167,7 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
     folder), ``exists`` and ``figures`` (its summary.json's key figures by name: ``_usd`` in USD,
     ``_probability`` in [0, 1], ``_seconds`` in seconds, with the run's counts, status and texts
     as written there). As a table:
-    ``pandas.DataFrame([r.as_dict() for r in fo.runs()])``."""
+    ``pandas.DataFrame([r.as_dict() for r in fo.runs(limit=None)])`` (every run)."""
     limits.text("model", model, optional=True)
     limits.text("kind", kind, RUN_KINDS, optional=True)
     if limit is not None:
@@ -1282,9 +1288,9 @@ def compare(
     comes first; else the default model). Plans made from
     another version of it give a :class:`FleetoptWarning` naming their run and the blocks that
     differ, as :func:`evaluate` does. ``scenarios`` and ``seed``: the common futures; None: those
-    of the first sweep or stochastic solve given (its out-of-sample ones; so its own figures come
-    back), else 1,000 and seed 0. A run whose own figures are of other scenarios than those used
-    gives a :class:`FleetoptWarning`.
+    of the first run given with figures of its own (an evaluation's, a sweep's, a stochastic
+    solve's out-of-sample ones; so its own figures come back), else 1,000 and seed 0. A run whose
+    own figures are of other scenarios than those used gives a :class:`FleetoptWarning`.
     ``backend``: see :func:`evaluate`. ``labels``: a name for each plan compared, in order (a
     sweep's folder counts two plans; None: each run's name and its plan's label), unique and not empty.
     ``runs`` may instead be :class:`SolveResult` and :class:`StochasticResult` objects, as
@@ -1462,6 +1468,11 @@ def _checked_labels(labels) -> list[str] | None:
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise InputError(f"{LABELS} must be unique: {', '.join(repeated)} given more than once")
+    for name in names:  # a column of the figures table, or a difference's header ('b − a')
+        if name in RESERVED_LABELS or DIFFERENCE_SEPARATOR in name:
+            raise InputError(f"{LABELS}: {name!r} names a column of the comparison's figures table "
+                             f"({', '.join(RESERVED_LABELS)}, or 'B{DIFFERENCE_SEPARATOR}A' for a "
+                             "difference): give the plan another name")  # fmt: skip
     return names
 
 

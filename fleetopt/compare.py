@@ -119,7 +119,7 @@ FIGURES = [
     ("npv_cvar5_usd", "NPV CVaR5", "USD"),
     ("npv_cvar5_paired_se_usd", "NPV CVaR5 minus the first plan's: standard error", "USD"),
     ("npv_limited_cvar5_usd", "NPV CVaR5 with limited liability", "USD"),
-    ("npv_p50_usd", "NPV median", "USD"),
+    ("npv_median_usd", "NPV median", "USD"),
     ("npv_p95_usd", "NPV P95", "USD"),
     ("loss_probability", "P(NPV < 0)", "share"),
     ("breach_probability", "P(covenant breach)", "share"),
@@ -174,7 +174,7 @@ COSTS = ("present_cost_usd", "present_cost_per_h100_hour_usd")
 # which way a figure is better for the company (a figure not here has no better direction)
 BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_cash_held_usd", "npv_mean_usd", "npv_mean_no_default_usd",
-                     *LIMITED_LIABILITY, "npv_p5_usd", "npv_cvar5_usd", "npv_p50_usd", "npv_p95_usd",
+                     *LIMITED_LIABILITY, "npv_p5_usd", "npv_cvar5_usd", "npv_median_usd", "npv_p95_usd",
                      "expected_min_cash_usd", "mean_utilisation", "demand_served_share",
                      "market_demand_served", "lowest_covenant_cushion"), "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability", "default_probability",
@@ -363,7 +363,7 @@ class Comparison:
 
     def difference_headers(self) -> list[str]:
         """'B − A' for every plan after the first A."""
-        return [f"{label} − {self.labels[0]}" for label in self.labels[1:]]
+        return [f"{label}{DIFFERENCE_SEPARATOR}{self.labels[0]}" for label in self.labels[1:]]
 
     def notes(self) -> list[str]:
         """What a reader must know besides the figures: the model, identical plans, the paired error."""
@@ -606,8 +606,8 @@ def own_scenarios(ref: Path) -> tuple[int, int] | None:
 
 
 def scenarios_of_runs(refs: list[Path]) -> tuple[int, int] | None:
-    """(scenarios, seed) of the first run among ``refs`` with figures of its own (a sweep, a
-    stochastic solve's out-of-sample ones): a comparison of its plans defaults to them, so its
+    """(scenarios, seed) of the first run among ``refs`` with figures of its own (an evaluation, a
+    sweep, a stochastic solve's out-of-sample ones): a comparison of its plans defaults to them, so its
     own figures come back. None when no such run is given."""
     return next((own for ref in refs if (own := own_scenarios(ref)) is not None), None)
 
@@ -704,12 +704,20 @@ def plans_from_refs(
     return plans, unique_labels(labels), buffers, runs
 
 
+# the columns of the figures table besides the plans' own (Comparison.tables), and what joins two
+# labels in a difference's header: a plan named so would overwrite a column, or read as a difference
+RESERVED_LABELS = ("figure", "unit", "better")
+DIFFERENCE_SEPARATOR = " − "
+
+
 def unique_labels(labels: list[str]) -> list[str]:
     """``labels`` with a repeated one numbered by its position ("milp", "milp (2)"), unique also
-    against the labels already renamed."""
-    used: set[str] = set()
+    against the labels already renamed and the table's own columns (a run folder named ``unit``:
+    "unit (1)"); a difference's separator in a label becomes a plain hyphen."""
+    used: set[str] = set(RESERVED_LABELS)
     out = []
     for n, label in enumerate(labels):
+        label = label.replace(DIFFERENCE_SEPARATOR, " - ")
         unique, k = label, n + 1
         while unique in used:
             unique, k = f"{label} ({k})", k + 1
@@ -825,7 +833,7 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         # none for the first plan (NaN: empty in the CSV, null in the JSON): its difference to itself
         "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,
         **paired_tail_errors(npv[0], npv[n], n),
-        "npv_p50_usd": float(np.median(npv[n])),
+        "npv_median_usd": float(np.median(npv[n])),
         # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
         "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
         "peak_debt_forecast_usd": on_forecast.peak_debt_usd,

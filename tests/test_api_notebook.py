@@ -362,3 +362,13 @@ def test_a_number_that_replaces_a_series_whole_is_said():
         api.edit("neocloud", {"sites.texas.power_capacity_mw.start": 500})
         with pytest.raises(api.InputError, match="horizon: must be a mapping"):  # a start, not a series
             api.edit("tiny", {"horizon": 5})
+
+
+def test_a_plan_and_its_statements_print_in_one_line_each():
+    """A notebook showed the default model's plan in 578 lines and its statements in 351: each is
+    now one line with its totals and where its table is."""
+    result = api.solve("tiny")
+    plan, statements = repr(result.plan), repr(result.statements)
+    assert "\n" not in plan and "\n" not in statements
+    assert plan.startswith("Plan(11 cohorts x 8 quarters: 250 blocks bought, 0 power blocks")
+    assert statements.startswith("Statements(8 quarters, NPV -14,109,908 USD, ")

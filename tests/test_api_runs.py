@@ -9,6 +9,7 @@ import re
 import sqlite3
 from datetime import datetime
 
+import pandas as pd
 import pytest
 from conftest import run_cli
 
@@ -437,3 +438,21 @@ def test_a_run_record_is_taken_wherever_a_run_is(tmp_path, monkeypatch):
     assert api.run_id(record) == record.id and api.resolve_run(record) == path
     assert api.read_run(record).summary["kind"] == "solve"
     assert api.evaluate(record, scenarios=5)[0].n_plans == 1
+
+
+def test_a_plan_read_back_from_its_run_is_the_plan_frame_it_was_written_from(here, tiny_solved):
+    """A plan's empty `use` (a purchase's) was read back as NaN: the frame written and the frame
+    read back differ in no cell."""
+    loaded, solved = tiny_solved
+    folder = api.write_solve_run(solved, loaded)
+    written, read = solved.plan_frame(), api.read_run(folder)["plan"]
+    assert (written["use"] == "").any()
+    pd.testing.assert_frame_equal(read, written.reset_index(drop=True), check_exact=True)
+
+
+def test_a_progress_function_that_cannot_take_its_arguments_is_refused_before_any_work(here, tiny_solved):
+    loaded, solved = tiny_solved
+    with pytest.raises(InputError, match=r"progress must take 2 arguments, as progress\(done, total\)"):
+        api.evaluate(api.write_solve_run(solved, loaded), scenarios=SCENARIOS, progress=lambda done: None)
+    with pytest.raises(InputError, match=r"candidate_progress must take 1 argument, as candidate_progress"):
+        api.sweep(loaded, candidates=2, scenarios=SCENARIOS, candidate_progress=lambda: None)

@@ -28,6 +28,7 @@ from fleetopt.compare import (
     paired_tail_errors,
     plans_from_refs,
     purchases_against_first,
+    unique_labels,
 )
 from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
@@ -826,7 +827,7 @@ def test_p95_mirrors_p5_and_the_median_and_first_paired_error_are_as_documented(
     first = comp.labels[0]
     assert comp.figures.loc["npv_p5_usd", first] == pytest.approx(npv[k - 1], abs=1e-3)
     assert comp.figures.loc["npv_p95_usd", first] == pytest.approx(npv[scenarios - k], abs=1e-3)
-    assert comp.figures.loc["npv_p50_usd", first] == pytest.approx(
+    assert comp.figures.loc["npv_median_usd", first] == pytest.approx(
         (npv[scenarios // 2 - 1] + npv[scenarios // 2]) / 2, abs=1e-3
     )
     if scenarios == 20:
@@ -1367,3 +1368,13 @@ def test_the_npv_with_limited_liability_is_compared_where_it_differs(neocloud_so
     assert limited > mean  # the holes below the shareholders' floor are the lenders'
     assert figures.loc["npv_limited_cvar5_usd", "a"] > figures.loc["npv_cvar5_usd", "a"]
     assert all(BETTER[name] == "higher" for name in LIMITED_LIABILITY)
+
+
+def test_a_plan_named_as_a_column_of_the_figures_table_is_refused_or_renamed(tmp_path):
+    """A plan labelled 'unit' made `tables()` fail inside pandas, and one labelled 'b − a'
+    overwrote the difference b − a with its own figures: a label given is refused, one taken from
+    a run folder's name is numbered, as a repeated one is."""
+    for label in ("unit", "figure", "better", "b − a"):
+        with pytest.raises(InputError, match="names a column of the comparison's figures table"):
+            api.compare([tmp_path / "a", tmp_path / "b"], labels=["x", label])
+    assert unique_labels(["unit", "x", "figure", "b − a"]) == ["unit (1)", "x", "figure (3)", "b - a"]

@@ -95,6 +95,8 @@ def test_solve_evaluate_sweep_are_recorded_and_listed(tmp_path):
     tiny = ok("runs", "--model", "tiny")
     assert listed_ids(tiny) == ids[1:] and "handmade" not in tiny
     assert listed_ids(ok("runs", "--limit", "2")) == ids[:2]
+    assert "2 older runs not shown: --limit 4 shows every one" in ok("runs", "--limit", "2")
+    assert "not shown" not in out
     assert "no runs recorded yet for model 'nothing'" in ok("runs", "--model", "nothing")
 
     tiny_hash = api.load("tiny")[0].content_hash

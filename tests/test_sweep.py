@@ -1023,3 +1023,19 @@ def test_a_pick_that_loses_money_on_average_says_so(tiny_sweep):
     mean, losing = format_usd(rec["npv_mean_usd"]), f"{rec['loss_probability']:.1%}"
     said = f"Its mean NPV is negative ({mean}; a loss in {losing} of the scenarios), as is every candidate's."
     assert said in tiny_sweep.why()
+
+
+def test_purchases_tables_given_to_a_sweep_are_named_apart():
+    """Two tables were both 'purchases table' and refused as files of one name, with no way to name
+    them from Python: tables in a list are numbered, and a dict names each by its key."""
+    from fleetopt.sweep.run import read_proposals
+
+    data = api.load("tiny")[1]
+    first = api.solve("tiny").plan_frame()
+    later = first[first["decision"] == "buy_gpus"].assign(quarter=data.quarter_labels[-1])
+    tables = read_proposals([first, later], data)
+    assert [t.source for t in tables] == ["purchases table 1", "purchases table 2"]
+    assert [t.source for t in read_proposals([first], data)] == ["purchases table"]
+    named = read_proposals({"plan A": first, "plan B": later}, data)
+    assert [t.source for t in named] == ["plan A", "plan B"]
+    assert named[1].blocks.sum() == tables[1].blocks.sum() > 0

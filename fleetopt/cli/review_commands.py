@@ -189,12 +189,17 @@ def runs_list(
     finished (the registry records a run when it finishes), with how to finish each."""
     if ctx.invoked_subcommand is not None:
         return
-    records = api.runs(model=model, limit=limit, kind=kind.value if kind else None)
+    recorded = api.runs(model=model, limit=None, kind=kind.value if kind else None)
+    records = recorded[:limit]
     if not records:
         what = f"{kind.value} runs" if kind else "runs"
         console.print(f"no {what} recorded yet" + (f" for model {model!r}" if model else ""))
     else:
         console.print(runs_table(records))
+    if len(recorded) > limit:  # not shown: said, so a list is never read as every run
+        older = len(recorded) - limit
+        console.print(f"{older:,} older {'run' if older == 1 else 'runs'} not shown: --limit {len(recorded)} "
+                      "shows every one", highlight=False)  # fmt: skip
     # a damaged job's kind is unknown: listed whatever --kind asks for
     unfinished = [job for job in api.unfinished_runs(model) if kind is None or job[1] in (kind.value, None)]
     if unfinished:

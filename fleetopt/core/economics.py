@@ -685,6 +685,12 @@ class Statements:
     owed_end_usd: float  # debt and customer prepayments not yet earned, at the end
     npv_terminal_usd: float  # the NPV's terminal equity part (npv_parts), present value
 
+    def __repr__(self) -> str:  # a notebook shows this, not every line's array
+        T = len(self.lines["cash_usd"])
+        return (f"Statements({T} quarters, NPV {self.npv_usd:,.0f} USD, {len(self.lines)} lines: "
+                ".lines['cash_usd'] ..., .frame(quarter_labels) or SolveResult.statements_frame() "
+                "for a table)")  # fmt: skip
+
     @property
     def npv_quarters_usd(self) -> float:
         """The NPV's other part: the equity cash flows of the quarters, present value."""

@@ -41,6 +41,14 @@ class Plan:
     def arrays(self) -> dict[str, np.ndarray]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def __repr__(self) -> str:  # a notebook shows this, not twelve arrays (thousands of lines)
+        lead = self.buy_blocks.shape[:-3]
+        stack = f"{lead[0]} plans, in all " if lead else ""
+        C, T = self.held_training.shape[-2:]
+        return (f"Plan({stack}{C} cohorts x {T} quarters: {self.buy_blocks.sum():,.0f} blocks bought, "
+                f"{self.build_blocks.sum():,.0f} power blocks, {self.draws.sum():,.0f} USD drawn; "
+                "core.results.plan_frame(data, plan) or SolveResult.plan_frame() for a table)")  # fmt: skip
+
     def decisions_key(self) -> bytes:
         """Every decision, to 1e-3 of its unit (GPUs, blocks, USD: below the solver's round-off in any
         figure a plan shows): two plans are the same plan exactly when their keys are equal. A plan

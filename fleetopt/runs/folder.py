@@ -172,6 +172,11 @@ class RunData:
         return f"RunData({self.kind} run {str(self.path)!r}: .summary, tables {', '.join(self.tables)}{matrix})"
 
 
+# the columns of a run's CSV tables read back as written: names, and a plan's empty use ("", as
+# plan_frame() has it, not NaN)
+TEXT_COLUMNS = ("plan", "quarter", "sku", "site", "decision", "item", "use", "unit")
+
+
 class RunFolder:
     """A run folder: its path, the names of its files, claiming it, writing it and reading it back."""
 
@@ -542,7 +547,7 @@ class RunFolder:
         if not self.is_finished:
             raise RunDirError(f"{self.path} holds no finished run (no {self.SUMMARY}): `fleetopt runs` lists "
                               "the unfinished ones and how to finish each")  # fmt: skip
-        tables = {Path(name).stem: self.table(name, text=("plan", "quarter", "sku", "site"))
+        tables = {Path(name).stem: self.table(name, text=TEXT_COLUMNS)
                   for name in self.TABLES if (self.path / name).is_file()}  # fmt: skip
         matrix = self.path / self.NPV_MATRIX
         # mapped, not read: a large evaluation's matrix is read only where it is used (read-only)

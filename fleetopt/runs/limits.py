@@ -6,6 +6,7 @@ Each check returns the value as the run uses it or raises :class:`InputError` na
 
 from __future__ import annotations
 
+import inspect
 import math
 from numbers import Integral, Real
 from pathlib import PurePath
@@ -77,10 +78,27 @@ def instance(name: str, value, kind: type, what: str):
     return value
 
 
+# what each callback of the API is called with, as its users write it
+CALLBACK_ARGUMENTS = {"progress": ("done", "total"), "candidate_progress": ("line",)}
+
+
 def callback(name: str, value):
-    """A function to call (None: none), checked before any work rather than at its first call."""
+    """A function to call (None: none), checked before any work rather than at its first call: one
+    that cannot take the arguments it will be given (:data:`CALLBACK_ARGUMENTS`) is refused."""
     if value is not None and not callable(value):
         raise InputError(f"{name} must be a function or None (got {_shown(value)})")
+    arguments = CALLBACK_ARGUMENTS.get(name)
+    if value is not None and arguments is not None:
+        try:
+            signature = inspect.signature(value)
+        except (TypeError, ValueError):  # a builtin without one: called as it is
+            return value
+        try:
+            signature.bind(*arguments)
+        except TypeError:
+            many = f"{len(arguments)} argument" + ("s" if len(arguments) > 1 else "")
+            raise InputError(f"{name} must take {many}, as {name}({', '.join(arguments)}) "
+                             f"(got a function of {signature})") from None  # fmt: skip
     return value
 
 

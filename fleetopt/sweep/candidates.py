@@ -467,7 +467,7 @@ def check_proposals(proposals: Sequence[FixedPurchases], candidates: int, stocha
         given = ", ".join(f.source for f in proposals)
         raise InputError(
             f"--purchases files must have different file names, which name their candidates (got {given}): "
-            "copy them under names of their own"
+            "copy them under names of their own (from Python: a dict {name: file or table} names each)"
         )
     needed = 1 + (stochastic > 0) + len(proposals)
     if proposals and candidates < needed:

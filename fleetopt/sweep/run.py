@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.plan import plan_axes
-from fleetopt.core.purchases import FixedPurchases, parse_purchases, purchases_for
+from fleetopt.core.purchases import TABLE_SOURCE, FixedPurchases, parse_purchases, purchases_for
 from fleetopt.core.units import counted, format_usd, format_usd_change
 from fleetopt.errors import FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
@@ -95,7 +96,7 @@ def sweep(
     # an unusable backend, or more scenarios than memory holds, fails before the solves, not after
     check_backend_runs(data, scenarios, backend, threads, n_plans=candidates)
     check_stochastic_candidate(data, stochastic, candidates)
-    proposals = [purchases_for(p, data) for p in purchases]
+    proposals = read_proposals(purchases, data)
     check_proposals(proposals, candidates, stochastic)
     settings = {
         "kind": "sweep",
@@ -191,6 +192,21 @@ def _plans_file(loaded: LoadedModel, data: ModelData, cands: CandidateSet) -> by
     model_buffer = data.policy.liquidity_buffer_usd
     buffers = [model_buffer if c.liquidity_buffer_usd is None else c.liquidity_buffer_usd for c in feasible]
     return plans_npz_bytes(plans, labels, loaded.model.name, loaded.content_hash, buffers, plan_axes(data))
+
+
+def read_proposals(purchases, data: ModelData) -> list[FixedPurchases]:
+    """Each of ``purchases`` read for ``data``'s model (:func:`purchases_for`), named by its file, by
+    its key where ``purchases`` is a dict ({"orders A": table, ...}), or, for tables given in a
+    list, "purchases table 1", "purchases table 2" ... (one table: "purchases table")."""
+    named = purchases.items() if isinstance(purchases, dict) else [(None, given) for given in purchases]
+    out = []
+    for name, given in named:
+        fixed = purchases_for(given, data)
+        out.append(fixed if name is None else replace(fixed, source=limits.text("purchases (a name)", name)))
+    tables = [k for k, fixed in enumerate(out) if fixed.source == TABLE_SOURCE]
+    for n, k in enumerate(tables if len(tables) > 1 else [], start=1):
+        out[k] = replace(out[k], source=f"{TABLE_SOURCE} {n}")
+    return out
 
 
 def resume_sweep(
