@@ -1039,3 +1039,19 @@ def test_purchases_tables_given_to_a_sweep_are_named_apart():
     named = read_proposals({"plan A": first, "plan B": later}, data)
     assert [t.source for t in named] == ["plan A", "plan B"]
     assert named[1].blocks.sum() == tables[1].blocks.sum() > 0
+
+
+def test_a_sweep_gives_each_evaluated_candidate_s_plan_by_its_label(tiny_sweep):
+    """A notebook had no public way to a candidate's plan, and `candidates[pick]` could be another
+    plan (the candidates hold dropped ones too): `plan(label)` and `plan_frame(label)`, the
+    recommended one by default, each the plan whose metrics row has that label."""
+    from fleetopt.core.results import plan_frame
+
+    label = tiny_sweep.recommended["plan"]
+    by_label = {c.label: c for c in tiny_sweep.candidates.candidates if c.plan is not None}
+    assert tiny_sweep.plan() is by_label[label].plan
+    assert tiny_sweep.plan_frame().equals(plan_frame(tiny_sweep.data, by_label[label].plan))
+    optimum = tiny_sweep.forecast_optimum["plan"]
+    assert tiny_sweep.plan(optimum) is by_label[optimum].plan
+    with pytest.raises(InputError, match="'nope' is not a candidate this sweep evaluated: one of 'milp: "):
+        tiny_sweep.plan("nope")

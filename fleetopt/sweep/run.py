@@ -15,8 +15,9 @@ import pandas as pd
 
 from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
-from fleetopt.core.plan import plan_axes
+from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import TABLE_SOURCE, FixedPurchases, parse_purchases, purchases_for
+from fleetopt.core.results import plan_frame
 from fleetopt.core.units import counted, format_usd, format_usd_change
 from fleetopt.errors import FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
@@ -537,13 +538,28 @@ class SweepResult:
         return (
             f"SweepResult({counted(len(self._metrics), 'candidate')} evaluated on "
             f"{counted(self.evaluation.n_scenarios, 'scenario')}, recommended "
-            f"{self.recommended['plan']!r}; .metrics, .why())"
+            f"{self.recommended['plan']!r}; .metrics, .why(), .plan_frame(label))"
         )
 
     @property
     def computed_metrics(self) -> pd.DataFrame:
         """The candidates' metrics as the sweep computed them (a copy)."""
         return self._metrics.copy()
+
+    def plan(self, label: str | None = None) -> Plan:
+        """The plan of the candidate evaluated as ``label`` (a ``plan`` of :attr:`metrics`; None:
+        the recommended one). ``candidates`` also holds those dropped (duplicates, no plan), so its
+        positions are not the metrics' rows."""
+        label = self.recommended["plan"] if label is None else limits.text("label", label)
+        evaluated = list(self._metrics["plan"])
+        if label not in evaluated:
+            raise InputError(f"label {label!r} is not a candidate this sweep evaluated: one of "
+                             f"{', '.join(map(repr, evaluated))}")  # fmt: skip
+        return next(c.plan for c in self.candidates.candidates if c.label == label and c.plan is not None)
+
+    def plan_frame(self, label: str | None = None) -> pd.DataFrame:
+        """That plan's decisions, one row per quarter and item (as ``SolveResult.plan_frame()``)."""
+        return plan_frame(self.data, self.plan(label))
 
     @property
     def recommended(self):
