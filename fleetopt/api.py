@@ -665,7 +665,8 @@ def prepare_evaluation(
     scenarios = limits.DEFAULT_SCENARIOS if scenarios is None else scenarios
     _refuse_threads_with_workers(threads, workers, executor)
     if max_memory is not None:
-        limits.whole("max_memory (--max-memory, bytes)", max_memory, 1)
+        bytes_given = "max_memory (--max-memory; from Python a whole number of bytes, 4 * 2**30 for 4G)"
+        limits.whole(bytes_given, max_memory, 1)
     if ray_address is not None and executor != "ray":  # it was dropped in silence
         raise InputError(f"ray_address (--ray-address) applies with executor='ray' (--executor ray), not "
                          f"executor={executor!r}: give both, or neither")  # fmt: skip

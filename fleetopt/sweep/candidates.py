@@ -687,7 +687,8 @@ class Rule:
             if getattr(self, name) is not None:
                 limits.number(name, getattr(self, name), 0.0, 1.0)
         if self.min_cvar5_usd is not None:
-            limits.number("min_cvar5_usd (--min-cvar)", self.min_cvar5_usd)
+            usd_given = "min_cvar5_usd (--min-cvar; from Python a number of USD, -5e7 for -$50M)"
+            limits.number(usd_given, self.min_cvar5_usd)
         limits.flag("forecast_within_limits", self.forecast_within_limits)
         limits.flag("no_riskier_than_optimum", self.no_riskier_than_optimum)
         return self
