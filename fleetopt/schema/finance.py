@@ -113,7 +113,8 @@ class Covenants(StrictModel):
     max_debt_to_ebitda: NonNegative | None = None
     """Largest total debt / annualised EBITDA (4 x the quarter's EBITDA, or 4 x its four-quarter average)."""
     min_dscr: NonNegative | None = None
-    """Smallest EBITDA / debt service (interest + scheduled principal)."""
+    """Smallest EBITDA / debt service (interest + scheduled principal; a bullet's repayment at
+    maturity is not debt service, as credit agreements define it)."""
     min_interest_coverage: NonNegative | None = None
     """Smallest EBITDA / interest (interest coverage, common in GPU-backed facilities)."""
     min_liquidity_usd: Money | None = None
