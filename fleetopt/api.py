@@ -985,10 +985,14 @@ def _recorded(loaded: LoadedModel, write: Callable[[], Path], summary: dict | Ca
             try:
                 _register_run(figures["kind"], loaded, path, _key_figures(figures), command)
             except RegistryError as exc:
+                RunFolder(path).release_lock()  # untidy, unlocked: `fleetopt runs` lists it to be recorded
                 raise RegistryError(
                     f"the run is saved in {path}, but it could not be recorded: {exc}; once the registry "
                     f"can be written, record it with fleetopt runs add {path}"
                 ) from None
+            run = RunFolder(path)
+            if run.is_job:  # its chunks and lock, kept until now so a kill before the record is seen
+                run.tidy_finished_job()
     except KeyboardInterrupt:  # the stop held until the run was written and recorded
         if path is None:
             raise

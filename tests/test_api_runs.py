@@ -456,3 +456,29 @@ def test_a_progress_function_that_cannot_take_its_arguments_is_refused_before_an
         api.evaluate(api.write_solve_run(solved, loaded), scenarios=SCENARIOS, progress=lambda done: None)
     with pytest.raises(InputError, match=r"candidate_progress must take 1 argument, as candidate_progress"):
         api.sweep(loaded, candidates=2, scenarios=SCENARIOS, candidate_progress=lambda: None)
+
+
+@pytest.mark.parametrize("failure", [RegistryError("disk full"), SystemExit(137)])
+def test_an_evaluation_stopped_before_its_record_is_listed_as_finished_but_not_recorded(
+    here, tiny_solved, monkeypatch, failure
+):
+    """A job killed after its files were written and before its record was gone from every list:
+    its finish had already removed the chunks and lock by which `fleetopt runs` finds such a run.
+    They now go once the record is written; a registry that fails lets the lock go too."""
+    loaded, solved = tiny_solved
+    plans = api.write_solve_run(solved, loaded)
+    job = api.prepare_evaluation(plans, scenarios=SCENARIOS)
+    folder = here / "runs" / "E"  # in the runs folder, where `fleetopt runs` looks
+    job.start(folder)
+    result = job.run(folder)
+
+    def stopped(*args, **kwargs):
+        raise failure
+
+    with monkeypatch.context() as patched, pytest.raises(type(failure)):
+        patched.setattr(Registry, "record", stopped)
+        api.write_evaluate_run(result, job.loaded, job.source, folder)
+    assert (folder / "summary.json").exists()
+    assert api.unrecorded_runs() == [folder]
+    api.record_run(folder)
+    assert api.unrecorded_runs() == [] and not (folder / "chunks").exists()

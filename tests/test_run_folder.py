@@ -95,14 +95,18 @@ def test_a_link_in_a_run_folder_never_redirects_its_writes(tmp_path):
     assert mine.is_symlink() and victim.read_text() == "<html>"
 
 
-def test_a_job_folder_is_finished_file_by_file_and_loses_its_chunks(tmp_path):
+def test_a_job_folder_is_finished_file_by_file_and_loses_its_chunks_once_tidied(tmp_path):
+    """Its chunks and lock stay until the run is recorded (api._recorded tidies it then): a job
+    killed between the two is still seen as finished but not recorded."""
     folder = RunFolder(tmp_path / "job")
     folder.start_job({RunFolder.MODEL: "name: x\n"}, {"kind": "evaluate"})
     folder.chunk_folder.mkdir()
     assert folder.is_job and not folder.is_finished
     assert folder.job() == {"kind": "evaluate", "fleetopt_version": __version__}  # who started it
     folder.finish({RunFolder.SUMMARY: '{"kind": "evaluate"}\n', RunFolder.METRICS: "plan\n"})
-    assert folder.kind == "evaluate" and not folder.chunk_folder.exists()
+    assert folder.kind == "evaluate" and folder.chunk_folder.exists() and folder.left_untidy
+    folder.tidy_finished_job()
+    assert not folder.chunk_folder.exists() and not folder.left_untidy
 
 
 def test_run_folder_errors_are_bad_input():

@@ -680,8 +680,8 @@ class RunFolder:
         known_at_start: Callable[[], dict[str, bytes | str]] | None = None,
     ) -> Path:
         """Write a run's final files. A job folder (it has job.json) already holds what
-        ``known_at_start()`` would give: it gets ``files`` one by one, summary.json last, and loses
-        its chunks. Any other folder gets everything at once (``known_at_start()`` as well); a
+        ``known_at_start()`` would give: it gets ``files`` one by one, summary.json last (it loses
+        its chunks once recorded: :meth:`tidy_finished_job`). Any other folder gets everything at once (``known_at_start()`` as well); a
         finished run's folder is never written again."""
         if self.is_job and self.is_finished:
             raise RunDirError(f"{self.path} holds a finished run: choose a new or empty folder")
@@ -694,7 +694,8 @@ class RunFolder:
         files = _stamped(files)
         for name in sorted(files, key=lambda n: n == self.SUMMARY):
             write_bytes_atomic(self.path / name, _bytes(files[name]))
-        self.tidy_finished_job()
+        # not tidied here: its chunks and lock go once the run is recorded (api._recorded), so one
+        # killed in between is listed by `fleetopt runs` as finished but not recorded
         return self.path
 
     @property
