@@ -903,6 +903,19 @@ def test_a_sweep_summary_naming_no_candidate_is_named_by_report_and_compare(
     assert not (sweep / "report.html").exists()
 
 
+def one_cell_damaged(text: str, column: str) -> str:
+    """The CSV ``text`` with its first row's ``column`` made "12x5" (a figure that is not a number:
+    the report read it with float() and failed with a traceback, for 24 columns of 27)."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text)))
+    rows[1][rows[0].index(column)] = "12x5"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
 @pytest.mark.parametrize(
     "kind, file, damage, fragment",
     [
@@ -930,7 +943,19 @@ def test_a_sweep_summary_naming_no_candidate_is_named_by_report_and_compare(
             "evaluate",
             "metrics.csv",
             lambda text: "\n".join([*text.splitlines()[:1], "milp" + ",oops" * 40]),
-            "metrics.csv: column 'npv_cvar5_usd' holds a value that is not a number",
+            "metrics.csv: column 'npv_mean_usd' holds a value that is not a number",
+        ),
+        (
+            "evaluate",
+            "metrics.csv",
+            lambda text: one_cell_damaged(text, "debt_at_default_mean_usd"),
+            "metrics.csv: column 'debt_at_default_mean_usd' holds a value that is not a number",
+        ),
+        (
+            "sweep",
+            "candidates.csv",
+            lambda text: one_cell_damaged(text, "npv_p5_usd"),
+            "candidates.csv: column 'npv_p5_usd' holds a value that is not a number",
         ),
         ("sweep", "candidates.csv", None, "candidates.csv is missing: the run folder"),
         ("evaluate", "metrics.csv", None, "metrics.csv is missing: the run folder"),
@@ -943,6 +968,8 @@ def test_a_sweep_summary_naming_no_candidate_is_named_by_report_and_compare(
         "renamed-front",
         "no-rows",
         "not-a-number",
+        "one-figure-not-a-number",
+        "one-candidate-figure-not-a-number",
         "no-candidates",
         "no-metrics",
         "no-plans",

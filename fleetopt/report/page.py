@@ -75,6 +75,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_OK,
     LIMITED_LIABILITY,
     MEDIAN_QUARTER_WORDS,
+    METRIC_COLUMNS,
     RANK_WORDS,
     REACTION_LABELS,
     REACTION_USD_LABELS,
@@ -298,14 +299,16 @@ class _Run:
         return rows.iloc[0] if len(rows) else None
 
 
-# the columns of a run's metrics table the report reads in every run (others are shown when present)
+# the columns of a run's metrics table the report reads in every run (others are shown when present);
+# every metric present must be a number (NaN allowed): a damaged cell is refused by name, not a traceback
 _METRIC_FIGURES = ("npv_cvar5_usd", "breach_probability", "default_probability")
+_NUMBERS = tuple(METRIC_COLUMNS)
 METRICS_TABLES = {  # kind: RunFolder.table's file, columns, of which numbers, of which labels
-    "evaluate": (RunFolder.METRICS, ("plan", *_METRIC_FIGURES), _METRIC_FIGURES, ("plan",)),
+    "evaluate": (RunFolder.METRICS, ("plan", *_METRIC_FIGURES), _NUMBERS, ("plan",)),
     "sweep": (
         RunFolder.CANDIDATES_CSV,
         ("plan", "npv_mean_usd", *_METRIC_FIGURES, "on_front", "recommended"),
-        ("npv_mean_usd", *_METRIC_FIGURES),
+        (*_NUMBERS, "forecast_npv_usd"),
         ("plan",),
     ),
 }

@@ -516,7 +516,7 @@ class RunFolder:
         text: tuple[str, ...] = (),
     ) -> pd.DataFrame:
         """The run's CSV file ``name``, with at least one row and each of ``columns``, those of
-        ``numeric`` all numbers (NaN allowed), those of ``text`` as written (a plan labelled 2025
+        ``numeric`` present all numbers (NaN allowed), those of ``text`` as written (a plan labelled 2025
         or NA stays that string): a file that is missing, empty or unreadable, or lacks a column,
         is refused naming the file and the column."""
         path = self.path / name
@@ -536,7 +536,7 @@ class RunFolder:
             raise RunDirError(f"{path} has no column {', '.join(map(repr, missing))}")
         if frame.empty:
             raise RunDirError(f"{path} has a header but no rows: a run's {name} has a row per plan")
-        for column in numeric:
+        for column in (c for c in numeric if c in frame.columns):  # those of ``columns`` are there
             if not pd.api.types.is_numeric_dtype(frame[column]):
                 raise RunDirError(f"{path}: column {column!r} holds a value that is not a number")
         return frame
