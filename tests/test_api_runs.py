@@ -394,6 +394,9 @@ def test_the_cli_says_a_stopped_run_that_was_written_is_kept_and_a_whole_write_f
     monkeypatch.setattr(RunFolder, "write", stopped_while_writing)
     code, _, err = run_cli("solve", "tiny", "--out", "S")
     assert code == 130
+    # said when the stop came (a record waits up to a minute on a busy registry), then what it kept
+    assert "SIGINT received: fleetopt stops once the finished work being saved is saved" in err
+    assert err.count("SIGINT received") == 1
     assert "interrupted after the run was written to S and recorded (fleetopt runs)" in err
     assert [r.path for r in api.runs()] == [(here / "S").resolve()]
     with pytest.raises(typer.Exit) as failed, errors_reported():

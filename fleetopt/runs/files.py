@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -23,17 +24,27 @@ def signals_deferred():
     The signals are caught by a handler of Python's, not masked: a signal sent to the process
     reaches any of its threads that does not mask it (HiGHS's, BLAS's), and Python then raises in
     the main thread whatever its mask. The first one caught is raised again once the block ends,
-    to the handler that was there before. A signal whose handler was not set from Python (by a
-    library in C) is left alone: it could not be put back."""
+    to the handler that was there before; the first is also said at once on stderr (a save waits
+    up to a minute for a busy run registry, and a block that fails reports its own error instead).
+    A signal whose handler was not set from Python (by a library in C) is left alone: it could not
+    be put back."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
     previous: dict[int, object] = {}
+
+    def hold(signum, _frame) -> None:
+        if not caught:  # said at once: the save can wait a minute on a busy run registry
+            sys.stderr.write(f"{signal.Signals(signum).name} received: fleetopt stops once the finished "
+                             "work being saved is saved\n")  # fmt: skip
+            sys.stderr.flush()
+        caught.append(signum)
+
     try:
         for signum in _STOP_SIGNALS:
             if signal.getsignal(signum) is not None:
-                previous[signum] = signal.signal(signum, lambda signum, _: caught.append(signum))
+                previous[signum] = signal.signal(signum, hold)
         yield
     finally:
         _restore(list(previous.items()))
