@@ -618,3 +618,32 @@ def test_an_evaluation_of_npv_plans_keeps_no_demand_figures():
     assert kept["npv_mean_usd"] == 1.35e10 and kept["default_probability"] == 0.299
     lab = key_figures({**summary, "plans_objective": "cost"})
     assert (lab["demand_served_share"], lab["shortfall_probability"]) == (0.193, 1.0)
+
+
+def test_a_registry_on_a_full_disk_is_still_read(tmp_path, monkeypatch):
+    """On a full disk SQLite cannot make the registry's write-ahead files, so `fleetopt runs`,
+    `runs show` and a run id given to report or compare failed: the registry is read as it is
+    there. A locked or damaged registry is still refused as before."""
+    runs = Registry(tmp_path / "runs")
+    runs.record("solve", "tiny", "h", tmp_path / "runs" / "a", {}, command="fleetopt solve tiny")
+
+    def refused(code: int, words: str):
+        @contextmanager
+        def connection(self, wait=None):
+            cause = sqlite3.OperationalError(words)
+            cause.sqlite_errorcode = code
+            try:
+                raise cause
+            except sqlite3.Error as exc:
+                raise self._unusable(exc, 0.0) from None
+            yield  # never reached
+
+        return connection
+
+    monkeypatch.setattr(Registry, "_connection", refused(sqlite3.SQLITE_FULL, "database or disk is full"))
+    assert [r.path for r in runs.list()] == [(tmp_path / "runs" / "a").resolve()]
+    monkeypatch.setattr(Registry, "_connection", refused(sqlite3.SQLITE_IOERR_WRITE, "disk I/O error"))
+    assert len(runs.list()) == 1
+    monkeypatch.setattr(Registry, "_connection", refused(sqlite3.SQLITE_BUSY, "database is locked"))
+    with pytest.raises(RegistryError, match="locked"):
+        runs.list()

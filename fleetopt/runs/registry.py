@@ -304,12 +304,21 @@ class Registry:
     def _reading(self) -> Iterator[tuple[sqlite3.Connection, Path]]:
         """A connection to read the registry, with the runs folder's former place
         (:meth:`_former_place`): the usual one, or where the runs folder or registry cannot be
-        written (a team's runs folder mounted read-only) a read-only one, which takes no lock and
-        reads the file as it is (no process can be writing to it there)."""
+        written (a team's runs folder mounted read-only), or where SQLite cannot write for a full
+        disk, a read-only one, which takes no lock and reads the file as it is (no process can be
+        writing to it there), so runs are still listed and found."""
         if os.access(self.folder, os.W_OK) and os.access(self.path, os.W_OK):
-            with self._connection() as con:
-                yield con, self._former_place(con, keep=True)
-            return
+            entered = False
+            try:
+                with self._connection() as con:
+                    place = self._former_place(con, keep=True)
+                    entered = True
+                    yield con, place
+                return
+            except RegistryError as exc:
+                if entered or not _disk_full(exc):
+                    raise
+                # a full disk: the registry is read as it is, so runs can still be listed and found
         try:
             con = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
         except sqlite3.Error as exc:
@@ -530,3 +539,12 @@ def _record(row) -> RunRecord:
     if not isinstance(figures, dict):
         figures = {DAMAGED: "its key figures in the registry are not readable (edited or damaged)"}
     return RunRecord(row[0], row[1], row[2], row[3], row[4], row[5], Path(row[6]), figures, row[8])
+
+
+def _disk_full(exc: RegistryError) -> bool:
+    """Whether SQLite refused for want of disk space or by an I/O error (its write-ahead files
+    cannot be made on a full disk), not for a lock or a damaged file."""
+    cause = exc.__context__
+    code = getattr(cause, "sqlite_errorcode", None)
+    full = (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL)  # primary result codes; extended ones hold them
+    return isinstance(cause, sqlite3.Error) and code is not None and code & 0xFF in full
