@@ -1548,3 +1548,18 @@ def test_an_options_value_that_reads_like_an_option_is_not_counted():
     # a flag with two forms given twice may say two things: refused ("--report --no-report")
     assert "--report / --no-report is given more than once" in repeated_option(
         group, ["solve", "tiny", "--report", "--no-report"])
+
+
+def test_a_solve_folder_without_its_model_is_refused_where_the_bundled_model_is_not_its_model(here):
+    """A solve run with --set whose model.yaml was lost was evaluated under the bundled model of the
+    same name, its changes dropped, with exit 0 (NPV -$19.1M for a plan worth -$2.5M): refused now.
+    A folder whose plans the bundled model made is still evaluated under it."""
+    assert run_cli("solve", "tiny", "--set", "horizon.discount_rate_annual=0.05", "--out", "S")[0] == 0
+    assert run_cli("solve", "tiny", "--out", "T")[0] == 0
+    (here / "S" / "model.yaml").unlink()
+    (here / "T" / "model.yaml").unlink()
+    code, out, err = run_cli("evaluate", "--plans", "S", "--deterministic")
+    assert_one_error(code, out, err, "S has no model.yaml, and its plans were made from another model than "
+                                     "the bundled 'tiny'")  # fmt: skip
+    assert "fleetopt evaluate MODEL --plans S" in err
+    assert run_cli("evaluate", "--plans", "T", "--deterministic")[0] == 0

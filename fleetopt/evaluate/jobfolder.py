@@ -28,7 +28,7 @@ from fleetopt.evaluate.engine import (
 )
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
-from fleetopt.evaluate.planfile import plan_file_model_name
+from fleetopt.evaluate.planfile import plan_file_meta, plan_file_model_name
 from fleetopt.evaluate.resources import budget_within_memory, capped_threads, capped_workers
 from fleetopt.evaluate.sources import (
     PLANS_RELATIVE,
@@ -128,10 +128,23 @@ def model_of_plans(plans: str | Path) -> Path | str | None:
     copy = model_copy_of(plans)
     if copy is not None:
         return copy
-    # a run folder without its model.yaml: its plan file's bundled model, as for the file itself
+    # a run folder without its model.yaml: its plan file's bundled model, as for the file itself,
+    # where that is the model its plans were made from (else the changes it was run with are lost)
     found = RunFolder(plans).plan_file if Path(plans).is_dir() else Path(plans)
     name = plan_file_model_name(found) if found is not None and found.is_file() else None
-    return name if name in bundled_model_names() else None
+    if name not in bundled_model_names():
+        return None
+    if Path(plans).is_dir():
+        made_from = plan_file_meta(found).get("model_hash")
+        bundled = load_model(name).content_hash
+        if made_from and made_from != bundled:
+            raise InputError(
+                f"{plans} has no {RunFolder.MODEL}, and its plans were made from another model than the "
+                f"bundled {name!r} (hash {made_from}, the bundled one {bundled}; its summary.json lists "
+                f"any changes it was run with): restore {RunFolder.MODEL}, or give the model to evaluate "
+                f"them under (fleetopt evaluate MODEL --plans {plans})"
+            )
+    return name
 
 
 def prepare_evaluation(
