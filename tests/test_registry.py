@@ -647,3 +647,11 @@ def test_a_registry_on_a_full_disk_is_still_read(tmp_path, monkeypatch):
     monkeypatch.setattr(Registry, "_connection", refused(sqlite3.SQLITE_BUSY, "database is locked"))
     with pytest.raises(RegistryError, match="locked"):
         runs.list()
+
+
+def test_runs_show_of_an_empty_name_says_it_is_empty(tmp_path, monkeypatch):
+    """`fleetopt runs show ''` said " is not recorded in ..." (the empty name, then the current folder)."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    Registry(tmp_path / "runs").record("solve", "tiny", "h", tmp_path / "runs" / "a", {}, command="c")
+    code, _, err = run_cli("runs", "show", "")
+    assert code == 2 and "error: ref is empty: give a run id or a run folder" in err

@@ -437,6 +437,8 @@ class Registry:
 
     def find(self, ref: str | Path | int, name: str = "a run") -> RunRecord:
         """The record of a run id, or the latest record of a run folder."""
+        if isinstance(ref, str) and not ref.strip():  # "" would be the current folder, named as ""
+            raise RegistryError(f"{name} is empty: give a run id or a run folder")
         number = self.id_given(ref, name)
         return self.get(number if number is not None else self.id_of(ref))
 
