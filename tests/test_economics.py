@@ -199,3 +199,22 @@ def test_the_liquidity_cover_of_the_next_years_debt_service_by_hand():
     expected = lines["cash_usd"][0] / lines["debt_service_usd"][1:5].sum()
     assert fig["min_liquidity_cover"] == pytest.approx(expected, rel=1e-12)
     assert liquidity_cover_words(fig) == f"{expected:.2f}x at the end of 2026Q3"
+
+
+def test_the_npv_at_other_discount_rates_is_the_npv_formula_at_those_rates():
+    """At the model's own rate it is the NPV; at 0 the undiscounted equity flows plus the terminal
+    equity; tiny (15 %) prints its NPV at 10 % and 20 % beside -$14.1M."""
+    from fleetopt import api
+    from fleetopt.core.results import headline, npv_at_rate
+
+    result = api.solve("tiny")
+    data, st = result.data, result.statements
+    assert npv_at_rate(data, st, data.discount_rate_annual) == pytest.approx(st.npv_usd, rel=1e-12)
+    terminal_equity = st.npv_terminal_usd / data.discount[-1]
+    undiscounted = st.lines["equity_cash_flow_usd"].sum() + terminal_equity
+    assert npv_at_rate(data, st, 0.0) == pytest.approx(undiscounted, rel=1e-12)
+    other = headline(data, result.plan, st)["npv_at_other_rates_usd"]
+    assert list(other) == ["10%", "20%"]
+    assert other["10%"] == pytest.approx(npv_at_rate(data, st, 0.10), rel=1e-12)
+    assert other["10%"] > st.npv_usd > other["20%"]  # its later flows and end value are positive
+    assert f"{other['10%'] / 1e6:.1f} {other['20%'] / 1e6:.1f}" == "-9.5 -18.1"  # formulation.md's figures

@@ -25,6 +25,7 @@ from fleetopt.core.results import (
     MARKET_VALUED,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
+    OTHER_RATES_LABEL,
     REVENUE_LABEL,
     SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
@@ -38,6 +39,7 @@ from fleetopt.core.results import (
     headline,
     liquidity_cover_words,
     npv_terminal_words,
+    other_rates_words,
     power_built_mw_by_site,
     present_cost_words,
     purchases_by_generation_year,
@@ -364,6 +366,7 @@ def solve_summary_tables(result) -> list:
     key.add_row(NPV_QUARTERS_LABEL, format_usd(fig["npv_quarters_usd"]))
     key.add_row(NPV_TERMINAL_LABEL, npv_terminal_words(fig))
     key.add_row(CASH_HELD_LABEL, cash_held_words(fig))
+    key.add_row(OTHER_RATES_LABEL, other_rates_words(fig))
     key.add_row(CAPEX_LABEL,
                 f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}")
     valued = MARKET_VALUED if cost else ""

@@ -10,7 +10,13 @@ from fleetopt.core.credit import default_probability
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, taxes
 from fleetopt.core.plan import Plan
-from fleetopt.core.quarters import HOURS_PER_QUARTER, QUARTERS_PER_YEAR, parse_quarter, quarter_label
+from fleetopt.core.quarters import (
+    HOURS_PER_QUARTER,
+    QUARTERS_PER_YEAR,
+    parse_quarter,
+    quarter_label,
+    quarters_to_years,
+)
 from fleetopt.core.units import format_usd, format_usd_per_hour
 from fleetopt.schema import Robustness
 
@@ -580,6 +586,38 @@ def cash_timing_words(fig: dict) -> str:
             f"{format_usd(fig['cash_timing_credit_usd'])} of the NPV comes from that timing: formulation §6")
 
 
+# the same plan's NPV at the model's rate less and plus this many points a year (a sensitivity of
+# the valuation, not of the plan: a plan solved at another rate is another plan)
+RATE_STEP = 0.05
+OTHER_RATES_LABEL = "NPV at other discount rates (this plan)"
+
+
+def npv_at_rate(data: ModelData, st: Statements, rate_annual: float) -> float:
+    """The plan's NPV with its equity cash flows and terminal equity discounted at ``rate_annual``
+    instead of the model's rate, USD: sum_t flow_t (1 + r)^-(t+1)/4 + the same factor of the last
+    quarter x the terminal equity (``npv_terminal_usd`` / DF_{T-1}): the formula of §6 at r."""
+    factors = (1.0 + rate_annual) ** (-quarters_to_years(np.arange(data.T) + 1.0))
+    terminal_equity = st.npv_terminal_usd / data.discount[-1]
+    return float(np.dot(st.lines["equity_cash_flow_usd"], factors) + factors[-1] * terminal_equity)
+
+
+def npv_at_other_rates(data: ModelData, st: Statements) -> dict[str, float]:
+    """The plan's NPV at the model's rate less and plus :data:`RATE_STEP` (not below 0), keyed by
+    the rate in percent ("10%", "20%")."""
+    rate = data.discount_rate_annual
+    rates = sorted({max(0.0, rate - RATE_STEP), rate + RATE_STEP})
+    return {f"{r:.0%}": npv_at_rate(data, st, r) for r in rates}
+
+
+def other_rates_words(fig: dict) -> str:
+    """'$24.1B at 10% a year, $14.9B at 20%' (n/a for a run written before the figure existed)."""
+    other = fig.get("npv_at_other_rates_usd")
+    if not other:
+        return "n/a (a run written before fleetopt 0.4.10)"
+    parts = [f"{format_usd(v)} at {k}" for k, v in other.items()]
+    return " a year, ".join(parts) + " a year"
+
+
 def cash_held_words(fig: dict) -> str:
     """The NPV with the cash kept to the end, and :func:`cash_timing_words`."""
     return f"{format_usd(fig['npv_cash_held_usd'])} ({cash_timing_words(fig)})"
@@ -811,6 +849,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "npv_quarters_usd": st.npv_quarters_usd,
         "cash_timing_credit_usd": timing,
         "npv_cash_held_usd": st.npv_usd - timing,
+        "npv_at_other_rates_usd": npv_at_other_rates(data, st),
         "npv_terminal_usd": st.npv_terminal_usd,
         "terminal_assets_usd": st.terminal_assets_usd,
         "liquidation_tax_usd": st.liquidation_tax_usd,

@@ -26,6 +26,8 @@ from fleetopt.core.results import (
     FORECAST_DEMAND_LABEL,
     LIQUIDITY_COVER_LABEL,
     MARKET_VALUED,
+    OTHER_RATES_LABEL,
+    RATE_STEP,
     REVENUE_LABEL,
     SOON_RETIRED_LABEL,
     WITHOUT_MARKET_REVENUE,
@@ -44,6 +46,7 @@ from fleetopt.core.results import (
     liquidity_cover_words,
     npv_terminal_arithmetic,
     orders_frame,
+    other_rates_words,
     power_built_mw_by_site,
     present_cost_arithmetic,
     purchases_by_generation_year,
@@ -945,6 +948,9 @@ def _forecast_kpis(run: _Run) -> list[str]:
                   _usd(fig["npv_terminal_usd"])),
         _milp_kpi(run, f"{CASH_HELD_LABEL}: {cash_timing_words(fig)}",
                   _usd(fig["npv_cash_held_usd"])),
+        _milp_kpi(run, f"{OTHER_RATES_LABEL}: its equity cash flows and terminal equity discounted "
+                  f"{RATE_STEP * 100:.0f} points a year below and above the model's "
+                  f"{run.data.discount_rate_annual:.0%} (formulation §6)", other_rates_words(fig)),
         _kpi("peak debt on the forecast (at a quarter's end)", _usd(fc.peak_debt_usd)),
         # its quarter: beside the liquidity covenant's headroom, tested from a later quarter, the two
         # read as a contradiction ($30.3M lowest, yet $24.3M above a $25.0M minimum)
