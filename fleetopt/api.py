@@ -990,6 +990,9 @@ def _recorded(loaded: LoadedModel, write: Callable[[], Path], summary: dict | Ca
                     f"the run is saved in {path}, but it could not be recorded: {exc}; once the registry "
                     f"can be written, record it with fleetopt runs add {path}"
                 ) from None
+            except BaseException:  # any other failure: the lock let go too (a notebook lives on)
+                RunFolder(path).release_lock()
+                raise
             run = RunFolder(path)
             if run.is_job:  # its chunks and lock, kept until now so a kill before the record is seen
                 run.tidy_finished_job()

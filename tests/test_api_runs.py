@@ -15,6 +15,7 @@ from conftest import run_cli
 
 from fleetopt import api
 from fleetopt.errors import FleetoptWarning, InputError
+from fleetopt.runs.folder import _HELD_LOCKS, RunFolder
 from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.stochastic.run import StochasticResult
 
@@ -482,6 +483,7 @@ def test_an_evaluation_stopped_before_its_record_is_listed_as_finished_but_not_r
         patched.setattr(Registry, "record", stopped)
         api.write_evaluate_run(result, job.loaded, job.source, folder)
     assert (folder / "summary.json").exists()
+    assert RunFolder(folder).path.resolve() not in _HELD_LOCKS  # a notebook holds no lock on it
     assert api.unrecorded_runs() == [folder]
     api.record_run(folder)
     assert api.unrecorded_runs() == [] and not (folder / "chunks").exists()

@@ -584,3 +584,23 @@ def test_a_bullet_repaid_at_maturity_is_not_debt_service(on, request):
     got = kernel.simulate(consts, plans, scen) if kernel else simulate(consts, plans, scen)
     assert not got["breach"][0, 0]
     assert got["npv"][0, 0] == pytest.approx(result.statements.npv_usd, rel=1e-9)
+
+
+@pytest.mark.parametrize("on", ["numpy", "cpu-kernel"])
+def test_a_bullet_balance_kept_by_a_cut_prepayment_is_not_debt_service_at_maturity(on, request):
+    """A plan file that prepays 9,000 of the note in quarter 1, run with a $5B cash buffer: the policy
+    cuts the prepayment, and the 9,000 kept is repaid at maturity with the plan's last 1,000. All of
+    it is the bullet's repayment, none debt service (10,950 / 9,200 = 1.19x would breach 1.4x)."""
+    import copy
+
+    d = bullet_model()
+    d.setdefault("policy", {})["liquidity_buffer_usd"] = 5e9
+    data = data_of(d)
+    plan = copy.deepcopy(solve(data, mip_gap=0.0).plan)
+    plan.prepay[0, 1] = 9_000.0
+    plans, scen = batch(data, [plan]), deterministic_scenarios(data)
+    consts = SimulationConstants.from_data(data)
+    kernel = request.getfixturevalue("cpu_kernel") if on == "cpu-kernel" else None
+    got = kernel.simulate(consts, plans, scen) if kernel else simulate(consts, plans, scen)
+    assert got["prepayment_cut"][0, 0]  # the policy kept the 9,000 outstanding
+    assert not got["breach"][0, 0]

@@ -59,7 +59,7 @@ def test_auto_backend_picks_cupy_when_a_device_exists():
     assert resolve_backend("cupy").name == "cupy" and resolve_backend("numpy").name == "numpy"
 
 
-@pytest.mark.parametrize("name", ["tiny", "two_sites"])
+@pytest.mark.parametrize("name", ["tiny", "two_sites", "repaid_bullet"])
 def test_fused_kernel_matches_numpy(name):
     data, plans = setup(name)
     cpu = evaluate(data, plans, N, seed=4, backend="numpy", keep_matrix=True)
@@ -68,7 +68,7 @@ def test_fused_kernel_matches_numpy(name):
     assert_close(gpu, cpu, N)
 
 
-@pytest.mark.parametrize("name", ["tiny", "two_sites"])
+@pytest.mark.parametrize("name", ["tiny", "two_sites", "repaid_bullet"])
 def test_fused_kernel_matches_the_array_code_on_cupy(name):
     data, plans = setup(name)
     arrays = evaluate(data, plans, N, seed=6, backend="cupy", kernel=False, keep_matrix=True)

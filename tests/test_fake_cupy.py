@@ -222,3 +222,14 @@ def test_the_stand_in_refuses_what_a_gpu_would(fake_cupy, setup):
     wrong[2] = wrong[2].astype(np.float32)
     with pytest.raises(TypeError, match="plan_quarter"):
         compiled(grid, block, tuple(wrong))
+
+
+def test_the_array_code_runs_a_bullet_repaid_at_maturity_on_the_stand_in(fake_cupy):
+    """The DSCR's bullet repayment at maturity took a host (NumPy) mask into device arithmetic,
+    which CuPy refuses: every model with a bullet repaid in the horizon failed on the array code."""
+    data = data_of(with_risk(MODELS["repaid_bullet"](), **ALL_RISK))
+    plans = batch(data, *plan_variants(data, solved("repaid_bullet").plan))
+    got = evaluate(data, plans, 100, seed=3, backend="cupy", kernel=False, keep_matrix=True)
+    want = evaluate(data, plans, 100, seed=3, backend="numpy", keep_matrix=True)
+    np.testing.assert_array_equal(got.npv_matrix, want.npv_matrix)
+    np.testing.assert_array_equal(got.metrics["breach_probability"], want.metrics["breach_probability"])

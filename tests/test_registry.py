@@ -647,6 +647,10 @@ def test_a_registry_on_a_full_disk_is_still_read(tmp_path, monkeypatch):
     monkeypatch.setattr(Registry, "_connection", refused(sqlite3.SQLITE_BUSY, "database is locked"))
     with pytest.raises(RegistryError, match="locked"):
         runs.list()
+    # a file system whose locks fail (NFS) is refused, not read without a lock
+    monkeypatch.setattr(Registry, "_connection", refused(sqlite3.SQLITE_IOERR_LOCK, "disk I/O error"))
+    with pytest.raises(RegistryError):
+        runs.list()
 
 
 def test_runs_show_of_an_empty_name_says_it_is_empty(tmp_path, monkeypatch):

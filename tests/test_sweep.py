@@ -1039,6 +1039,9 @@ def test_purchases_tables_given_to_a_sweep_are_named_apart():
     named = read_proposals({"plan A": first, "plan B": later}, data)
     assert [t.source for t in named] == ["plan A", "plan B"]
     assert named[1].blocks.sum() == tables[1].blocks.sum() > 0
+    for bad in ("q3/A", "", "."):  # a path's last part named the candidate ('A', or nothing)
+        with pytest.raises(InputError, match="cannot name a candidate"):
+            read_proposals({bad: first}, data)
 
 
 def test_a_sweep_gives_each_evaluated_candidate_s_plan_by_its_label(tiny_sweep):

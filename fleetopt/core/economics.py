@@ -437,16 +437,19 @@ def finance_step(
     taxable, state.loss_pool = taxable_income(ebt, state.loss_pool, xp)
     tax = tax_on(taxable, fin.tax_rate, xp)
     principal_total = principal.sum(axis=-1)
-    at_maturity = fin.repaid_at_maturity[:, t]
-    repaid_at_maturity = (principal * at_maturity).sum(axis=-1) if at_maturity.any() else 0.0
+    matures = bool(fin.repaid_at_maturity[:, t].any())
+    at_maturity = xp.asarray(fin.repaid_at_maturity[:, t]) if matures else None
+    repaid_at_maturity = (principal * at_maturity).sum(axis=-1) if matures else 0.0
     pay_early_total = pay_early.sum(axis=-1)
     draws_total = draws.sum(axis=-1)
     # cash paid out besides operations, interest and tax: investing net of the debt flows
     other_outflow = investing + (principal_total + pay_early_total - draws_total)
     if kept is not None:
-        kept, kept_paid = _repay_kept(kept, scheduled, principal, xp)
+        kept, kept_paid, kept_principal = _repay_kept(kept, scheduled, principal, xp)
         principal_total = principal_total + kept_paid
         other_outflow = other_outflow + kept_paid
+        if matures:  # a bullet's balance kept by a cut prepayment is repaid at its maturity too
+            repaid_at_maturity = repaid_at_maturity + _facility_sum(kept_principal * at_maturity, xp)
     if moved is not None:
         other_outflow = other_outflow - moved.draws
         draws_total = draws_total + moved.draws
@@ -503,11 +506,11 @@ def quarter_interest(
     return interest
 
 
-def _repay_kept(kept: Any, scheduled: Any, principal: Any, xp: Any) -> tuple[Any, Any]:
-    """The kept balances after this quarter's repayment, and that repayment summed over facilities:
-    the scheduled instalments the plan's own balance no longer covers."""
+def _repay_kept(kept: Any, scheduled: Any, principal: Any, xp: Any) -> tuple[Any, Any, Any]:
+    """The kept balances after this quarter's repayment, that repayment summed over facilities (the
+    scheduled instalments the plan's own balance no longer covers), and by facility."""
     kept_principal = xp.minimum(scheduled - principal, kept)
-    return kept - kept_principal, _facility_sum(kept_principal, xp)
+    return kept - kept_principal, _facility_sum(kept_principal, xp), kept_principal
 
 
 def _draw_or_repay_revolver(fin: Financing, state: FinanceState, cash: Any, xp: Any) -> Any:

@@ -791,7 +791,7 @@ RUNWAY_QUARTERS = QUARTERS_PER_YEAR
 
 
 # the liquidity cover's label, as the terminal and the report name it
-LIQUIDITY_COVER_LABEL = ("lowest cover of the next year's debt service by cash in hand (cash at a quarter's "
+LIQUIDITY_COVER_LABEL = ("lowest cover of the next year's debt payments by cash in hand (cash at a quarter's "
                          "end / interest and principal due in the four quarters after it)")
 
 
@@ -815,7 +815,7 @@ def _cover_and_label(data: ModelData, lines: dict) -> tuple[float | None, str | 
 
 
 def liquidity_cover(cash: np.ndarray, debt_service: np.ndarray) -> tuple[float | None, int | None]:
-    """The lowest cover of the next year's debt service by cash: min over quarters t with
+    """The lowest cover of the next year's debt payments by cash: min over quarters t with
     RUNWAY_QUARTERS quarters after them in the horizon of cash_t / (interest and scheduled
     principal of t+1..t+4, bullets repaid at maturity included), and
     that t; (None, None) where no such quarter owes any debt service. Operating cash flow is left

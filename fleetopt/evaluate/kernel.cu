@@ -726,16 +726,19 @@ FO_DEVICE double fo_kept_interest(FO_PARAMS, int t, double shift, double spread,
     return total;
 }
 
-// the scheduled instalments the plan's own balance no longer covers, paid from the kept balances
-FO_DEVICE double fo_kept_principal(const double* q, fo_state* st)
+// the scheduled instalments the plan's own balance no longer covers, paid from the kept balances;
+// *matured: the part that repays bullets at their maturity (not debt service, as the plan's own)
+FO_DEVICE double fo_kept_principal(const double* q, fo_state* st, double* matured)
 {
-    double total = 0.0;
+    double total = 0.0, at_maturity = 0.0;
 #pragma unroll
     for (int j = 0; j < FO_FP; ++j) {
         const double paid = fo_min(FO_Q(FO_Q_UNPAID + j), st->kept_debt[j]);
         st->kept_debt[j] = st->kept_debt[j] - paid;
         total = total + paid;
+        at_maturity = at_maturity + paid * FO_Q(FO_Q_SLOT_MATURES + j);
     }
+    *matured = at_maturity;
     return total;
 }
 
@@ -947,6 +950,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     double revolver = st->revolver;
     interest = interest + revolver_rate_q * revolver;
     double principal = FO_Q(FO_Q_PRINCIPAL);
+    double repaid_at_maturity = FO_Q(FO_Q_REPAID_AT_MATURITY);  // bullets' repayments: not debt service
     // GPU-backed draws moved with a deferred order (simulate._moved_draws): drawn now beyond the plan,
     // the interest they did not bear, and this quarter's deferred to the next
     double moved = 0.0, saved = 0.0;
@@ -960,8 +964,10 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 #if FO_FP > 0
     {  // the balances kept by cut prepayments: interest, and scheduled principal
         interest = interest + fo_kept_interest(FO_ARGS, t, FO_SQ(rate, rate_shift, t), spread, st);
-        const double kept_paid = fo_kept_principal(q, st);
+        double kept_matured = 0.0;
+        const double kept_paid = fo_kept_principal(q, st, &kept_matured);
         principal = principal + kept_paid;
+        repaid_at_maturity = repaid_at_maturity + kept_matured;  // economics.finance_step's order
         other_outflow = other_outflow + kept_paid;
     }
 #endif
@@ -1018,7 +1024,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 #if FO_R > 0
     if (!st->breach) {  // a breach is for good: the flows matter only until the first one
         // the DSCR's debt service: a bullet's repayment at maturity is not in it (economics.QuarterFinance)
-        const double service = interest + principal - FO_Q(FO_Q_REPAID_AT_MATURITY);
+        const double service = interest + principal - repaid_at_maturity;
 #if FO_W > 1
         // the flows are kept from the first quarter (a trailing test looks back before it is tested)
 #pragma unroll

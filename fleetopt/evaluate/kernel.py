@@ -200,6 +200,7 @@ QUARTER_FIELDS: tuple[tuple[str, Callable[[KernelShape], int]], ...] = (
     # scheduled principal its own balance no longer covers, and its prepayments in all
     ("prepaid", lambda s: s.FP),
     ("unpaid", lambda s: s.FP),
+    ("slot_matures", lambda s: s.FP),  # 1.0 where the slot's facility is a bullet repaid at maturity in t
     ("prepaid_total", lambda s: 1),
     ("prepaid_collateral", lambda s: 1),  # the collateral the prepayments release (borrowing base)
     ("freed_supply", lambda s: s.K),  # each contract's GPUs on its use's market (policy), H100-equivalent
@@ -303,6 +304,8 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
     loans = _term_loans(consts.financing, plans)
     slots = list(shape.prepaid)
     loans["prepaid"], loans["unpaid"] = loans["prepaid"][..., slots], loans["unpaid"][..., slots]
+    matures = consts.financing.repaid_at_maturity[slots].T.astype(np.float64)  # (T, FP), every plan's
+    loans["slot_matures"] = np.broadcast_to(matures, (plans.P, *matures.shape))
     over_drawn = (plans.drawn_mw > plans.online_mw * (1.0 + REL) + REL).any(axis=1)  # (P, T)
     owed = plans.contract_owed > 0  # (P, K, T): contracts the plan serves with fewer GPUs than they have
     return {

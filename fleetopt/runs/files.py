@@ -35,11 +35,14 @@ def signals_deferred():
     previous: dict[int, object] = {}
 
     def hold(signum, _frame) -> None:
-        if not caught:  # said at once: the save can wait a minute on a busy run registry
-            sys.stderr.write(f"{signal.Signals(signum).name} received: fleetopt stops once the finished "
-                             "work being saved is saved\n")  # fmt: skip
-            sys.stderr.flush()
-        caught.append(signum)
+        caught.append(signum)  # first: the stop is held whatever the line below meets
+        if len(caught) == 1:  # said at once: the save can wait a minute on a busy run registry
+            try:
+                sys.stderr.write(f"{signal.Signals(signum).name} received: fleetopt stops once the "
+                                 "finished work being saved is saved\n")  # fmt: skip
+                sys.stderr.flush()
+            except (OSError, ValueError, RuntimeError):  # stderr gone (a pipe's reader killed too)
+                pass
 
     try:
         for signum in _STOP_SIGNALS:

@@ -548,5 +548,11 @@ def _disk_full(exc: RegistryError) -> bool:
     cannot be made on a full disk), not for a lock or a damaged file."""
     cause = exc.__context__
     code = getattr(cause, "sqlite_errorcode", None)
-    full = (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL)  # primary result codes; extended ones hold them
-    return isinstance(cause, sqlite3.Error) and code is not None and code & 0xFF in full
+    if not isinstance(cause, sqlite3.Error) or code is None or code in _LOCKING_IO_ERRORS:
+        return False  # a file system whose locks fail (NFS) is refused, not read without a lock
+    return code & 0xFF in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL)  # extended codes hold their primary
+
+
+_LOCKING_IO_ERRORS = {getattr(sqlite3, name, None) for name in (
+    "SQLITE_IOERR_LOCK", "SQLITE_IOERR_RDLOCK", "SQLITE_IOERR_UNLOCK", "SQLITE_IOERR_SHMLOCK",
+    "SQLITE_IOERR_CHECKRESERVEDLOCK")} - {None}  # fmt: skip

@@ -203,7 +203,13 @@ def read_proposals(purchases, data: ModelData) -> list[FixedPurchases]:
     out = []
     for name, given in named:
         fixed = purchases_for(given, data)
-        out.append(fixed if name is None else replace(fixed, source=limits.text("purchases (a name)", name)))
+        if name is not None:
+            limits.text("purchases (a name)", name)
+            if not name.strip() or "/" in name or name in (".", ".."):  # it names a candidate, not a file
+                raise InputError(f"purchases: {name!r} cannot name a candidate (a name without '/', "
+                                 "not empty): give another")  # fmt: skip
+            fixed = replace(fixed, source=name)
+        out.append(fixed)
     tables = [k for k, fixed in enumerate(out) if fixed.source == TABLE_SOURCE]
     for n, k in enumerate(tables if len(tables) > 1 else [], start=1):
         out[k] = replace(out[k], source=f"{TABLE_SOURCE} {n}")

@@ -12,6 +12,7 @@ and by the rehearsal of benchmarks/gpu_check.sh (PYTHONPATH=tests/fake_cupy).
 
 from __future__ import annotations
 
+import builtins
 import ctypes
 import os
 import subprocess
@@ -34,7 +35,19 @@ LAUNCHES: list = []  # (grid, block, options) of every kernel launch, for tests
 
 
 class ndarray(_np.ndarray):
-    """A device array: a NumPy array that says it lives on the device."""
+    """A device array: a NumPy array that says it lives on the device. Like CuPy's, it refuses a
+    host (NumPy) array as an operand of arithmetic: CuPy converts none implicitly."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if builtins.any(type(x) is _np.ndarray and x.ndim > 0 for x in inputs):  # `any` is CuPy's here
+            raise TypeError(f"Unsupported type {_np.ndarray} (a host array in {ufunc.__name__} on a device)")
+        plain = [x.view(_np.ndarray) if isinstance(x, ndarray) else x for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(x.view(_np.ndarray) if isinstance(x, ndarray) else x for x in kwargs["out"])
+        result = getattr(ufunc, method)(*plain, **kwargs)
+        if isinstance(result, tuple):
+            return tuple(_device(r) for r in result)
+        return _device(result)
 
     def get(self, stream=None):
         return _np.array(self, copy=True).view(_np.ndarray)
