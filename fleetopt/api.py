@@ -979,7 +979,7 @@ def _recorded(loaded: LoadedModel, write: Callable[[], Path], summary: dict | Ca
     is and how to record it later."""
     path = None
     try:
-        with signals_deferred():
+        with signals_deferred(say=True):
             path = write()
             figures = summary(path) if callable(summary) else summary
             try:

@@ -16,7 +16,7 @@ _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 @contextmanager
-def signals_deferred():
+def signals_deferred(say: bool = False):
     """Hold Ctrl-C and SIGTERM until the block ends, so that a stop requested while finished work
     is being saved takes effect after the save, never half-way through it (where it would surface
     as an unrelated error from the file being written). A no-op outside the main thread.
@@ -24,8 +24,9 @@ def signals_deferred():
     The signals are caught by a handler of Python's, not masked: a signal sent to the process
     reaches any of its threads that does not mask it (HiGHS's, BLAS's), and Python then raises in
     the main thread whatever its mask. The first one caught is raised again once the block ends,
-    to the handler that was there before; the first is also said at once on stderr (a save waits
-    up to a minute for a busy run registry, and a block that fails reports its own error instead).
+    to the handler that was there before; with ``say`` the first is also said at once on stderr (a
+    run's record waits up to a minute for a busy registry, and a block that fails reports its own
+    error instead; a chunk's save takes milliseconds and says nothing).
     A signal whose handler was not set from Python (by a library in C) is left alone: it could not
     be put back."""
     if threading.current_thread() is not threading.main_thread():
@@ -36,7 +37,7 @@ def signals_deferred():
 
     def hold(signum, _frame) -> None:
         caught.append(signum)  # first: the stop is held whatever the line below meets
-        if len(caught) == 1:  # said at once: the save can wait a minute on a busy run registry
+        if say and len(caught) == 1:  # said at once: a record can wait a minute on a busy registry
             try:
                 sys.stderr.write(f"{signal.Signals(signum).name} received: fleetopt stops once the "
                                  "finished work being saved is saved\n")  # fmt: skip
