@@ -255,7 +255,7 @@ class Financing:
     opening_principal: np.ndarray  # (F, T) scheduled principal on opening balances
     draw_principal: np.ndarray  # (F, T, T) share of a draw in tau repaid in t
     # (F, T) True in the maturity quarter of a bullet repaid in the horizon: that repayment is not in
-    # the DSCR's debt service (QuarterFinance.covenant_debt_service), as lenders define it
+    # the DSCR's debt service (QuarterFinance.debt_service), as lenders define it
     repaid_at_maturity: np.ndarray
     collateral_weight: np.ndarray  # (F,) collateral per USD of balance (FacilityData.collateral_weight)
     opening_cash: float
