@@ -16,6 +16,7 @@ from fleetopt.core.covenants import CovenantTest, covenant_tests, ebitda_window
 from fleetopt.core.credit import hazard_per_quarter
 from fleetopt.core.quarters import (
     HOURS_PER_QUARTER,
+    discount_factors,
     parse_quarter,
     per_quarter,
     quarters_to_years,
@@ -358,7 +359,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         T=T,
         quarter_labels=m.quarter_labels,
         hours=HOURS_PER_QUARTER,
-        discount=(1.0 + m.horizon.discount_rate_annual) ** (-quarters_to_years(h.ts + 1)),
+        discount=discount_factors(m.horizon.discount_rate_annual, T),
         discount_rate_annual=float(m.horizon.discount_rate_annual),
         sku_names=sku_names,
         sku_generation=np.array([s.generation.rank for s in skus]),

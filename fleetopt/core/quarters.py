@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 QUARTER_PATTERN = r"^(19|20|21)\d\dQ[1-4]$"
 _QUARTER_RE = re.compile(QUARTER_PATTERN)
 _ANY_YEAR_RE = re.compile(r"^\d+Q[1-4]$")
@@ -29,6 +31,12 @@ def years_to_quarters(years):
 def quarters_to_years(quarters):
     """A span in quarters as years."""
     return quarters / QUARTERS_PER_YEAR
+
+
+def discount_factors(rate_annual: float, quarters: int) -> np.ndarray:
+    """(quarters,) present value of a dollar at the end of each quarter at ``rate_annual``,
+    compounded: (1 + r)^-(t + 1) / 4 (ModelData.discount at the model's rate)."""
+    return (1.0 + rate_annual) ** (-quarters_to_years(np.arange(quarters) + 1.0))
 
 
 def parse_quarter(label: str) -> int:

@@ -13,9 +13,9 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import (
     HOURS_PER_QUARTER,
     QUARTERS_PER_YEAR,
+    discount_factors,
     parse_quarter,
     quarter_label,
-    quarters_to_years,
 )
 from fleetopt.core.units import format_usd, format_usd_per_hour
 from fleetopt.schema import Robustness
@@ -596,7 +596,7 @@ def npv_at_rate(data: ModelData, st: Statements, rate_annual: float) -> float:
     """The plan's NPV with its equity cash flows and terminal equity discounted at ``rate_annual``
     instead of the model's rate, USD: sum_t flow_t (1 + r)^-(t+1)/4 + the same factor of the last
     quarter x the terminal equity (``npv_terminal_usd`` / DF_{T-1}): the formula of §6 at r."""
-    factors = (1.0 + rate_annual) ** (-quarters_to_years(np.arange(data.T) + 1.0))
+    factors = discount_factors(rate_annual, data.T)
     terminal_equity = st.npv_terminal_usd / data.discount[-1]
     return float(np.dot(st.lines["equity_cash_flow_usd"], factors) + factors[-1] * terminal_equity)
 
