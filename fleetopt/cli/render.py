@@ -23,6 +23,7 @@ from fleetopt.core.results import (
     FORECAST_DEMAND_LABEL,
     LIQUIDITY_COVER_LABEL,
     MARKET_VALUED,
+    NONE_MEANS,
     NPV_QUARTERS_LABEL,
     NPV_TERMINAL_LABEL,
     OTHER_RATES_LABEL,
@@ -1037,9 +1038,6 @@ def _gone(record, missing: str, replaced: str) -> str:
 # figures of a run's record that `runs show` already gives in its own rows
 _SHOWN_ABOVE = {"kind", "model_name", "model_hash", MODEL_CHANGES}
 _RATIOS = {"min_dscr", "max_debt_to_ebitda"}  # x: a coverage or leverage ratio
-# why a recorded figure has no value, where its name alone tells (a lab's plan without debt)
-_NONE_MEANS = {"min_dscr": "n/a: no debt service is due",
-               "min_liquidity_cover": "n/a: no debt service is due in any year ahead"}  # fmt: skip
 # the measure of `lowest_covenant_headroom`, which runs recorded until 2026-12-03 (fleetopt 0.4.5)
 _HEADROOM_MEASURE = "the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 for a minimum"
 _SHARES = ("probability", "_share", "headroom")  # %: shares of scenarios or of a covenant's limit
@@ -1049,7 +1047,7 @@ def figure_text(key: str, value) -> str:
     """A recorded figure by what its name says it is: USD, a ratio (1.95x), a share or headroom (%),
     seconds, GPUs, MW; n/a when there is none (a bound a solve did not prove, no covenant)."""
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return _NONE_MEANS.get(key, "n/a")
+        return NONE_MEANS.get(key, "n/a")  # why, where the figure's name alone tells
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     if key.endswith("_hour_usd"):  # a price per GPU-hour: in cents, $0.61 (format_usd wrote "$1")

@@ -795,17 +795,23 @@ LIQUIDITY_COVER_LABEL = ("lowest cover of the next year's debt payments by cash 
                          "end / interest and principal due in the four quarters after it)")
 
 
+# why the lowest DSCR and the liquidity cover have no value (a lab's plan without debt), as the
+# terminal, the report and `runs show` say it
+NONE_MEANS = {"min_dscr": "n/a: no debt service is due",
+              "min_liquidity_cover": "n/a: no debt service is due in any year ahead"}  # fmt: skip
+
+
 def liquidity_cover_words(fig: dict) -> str:
     """'0.59x at the end of 2026Q3', or why there is none where no year ahead owes debt service."""
     cover = fig["min_liquidity_cover"]
     if cover is None:
-        return "n/a: no debt service is due in any year ahead"
+        return NONE_MEANS["min_liquidity_cover"]
     return f"{cover:.2f}x at the end of {fig['min_liquidity_cover_quarter']}"
 
 
 def dscr_words(fig: dict) -> str:
     """The lowest DSCR, '1.42x', or why there is none (no quarter it covers owes debt service)."""
-    return "n/a: no debt service is due" if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"
+    return NONE_MEANS["min_dscr"] if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"
 
 
 def _cover_and_label(data: ModelData, lines: dict) -> tuple[float | None, str | None]:
