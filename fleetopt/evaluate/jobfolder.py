@@ -28,7 +28,7 @@ from fleetopt.evaluate.engine import (
 )
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
-from fleetopt.evaluate.planfile import plan_file_meta, plan_file_model_name
+from fleetopt.evaluate.planfile import plan_file_meta
 from fleetopt.evaluate.resources import budget_within_memory, capped_threads, capped_workers
 from fleetopt.evaluate.sources import (
     PLANS_RELATIVE,
@@ -131,11 +131,12 @@ def model_of_plans(plans: str | Path) -> Path | str | None:
     # a run folder without its model.yaml: its plan file's bundled model, as for the file itself,
     # where that is the model its plans were made from (else the changes it was run with are lost)
     found = RunFolder(plans).plan_file if Path(plans).is_dir() else Path(plans)
-    name = plan_file_model_name(found) if found is not None and found.is_file() else None
-    if name not in bundled_model_names():
+    meta = plan_file_meta(found) if found is not None and found.is_file() else {}
+    name = meta.get("model_name")
+    if not isinstance(name, str) or name not in bundled_model_names():
         return None
     if Path(plans).is_dir():
-        made_from = plan_file_meta(found).get("model_hash")
+        made_from = meta.get("model_hash")
         bundled = load_model(name).content_hash
         if made_from and made_from != bundled:
             raise InputError(
