@@ -49,7 +49,7 @@ from fleetopt.core.tail import TAIL
 from fleetopt.errors import InputError
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
-from fleetopt.runs.files import write_bytes_atomic
+from fleetopt.runs.files import write_bytes_atomic, write_text_atomic
 from fleetopt.runs.folder import RunDirError, RunFolder, refuse_foreign_file, refuse_run_file, run_name
 from fleetopt.schema import PlanningModel
 
@@ -199,7 +199,7 @@ def _written_or_kept(write, result, loaded, folder: Path) -> Path:
         model = kept.with_name(f"fleetopt-{loaded.model.name}-{stamp}-model.yaml")
         try:
             write_bytes_atomic(kept, api.plan_file_bytes(result, loaded))
-            write_bytes_atomic(model, loaded.text.encode("utf-8"))
+            write_text_atomic(model, loaded.text)
         except OSError as again:
             raise RunDirError(f"{exc}; its plan could not be kept in {kept.parent} either "
                               f"({again.strerror or again})") from None  # fmt: skip
