@@ -140,7 +140,8 @@ fi
 
 # 4. the GPU tests against the fused kernel; a skipped GPU test counts as a failure
 gpu_tests() {
-    "$PY" -m pytest -m gpu -q -rs -p no:cacheprovider tests/test_evaluate_gpu.py 2>&1 | tee "$OUT/gpu-tests.txt" | tail -n 15
+    # addopts cleared: pyproject's `-n auto` needs pytest-xdist, which the device machine lacks
+    "$PY" -m pytest -o addopts="" -m gpu -q -rs -p no:cacheprovider tests/test_evaluate_gpu.py 2>&1 | tee "$OUT/gpu-tests.txt" | tail -n 15
     local rc=${PIPESTATUS[0]}
     if grep -qE "[0-9]+ skipped" "$OUT/gpu-tests.txt"; then echo "GPU tests skipped: the check needs them run"; return 3; fi
     return "$rc"

@@ -5,14 +5,16 @@ broken."""
 
 from __future__ import annotations
 
+import os
+import re
 import signal
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 from typer.testing import CliRunner
 
-from fleetopt.cli import app
 from fleetopt.evaluate.backend import c_compiler, cupy_status
 from fleetopt.evaluate.kernel import CpuKernel
 
@@ -22,6 +24,18 @@ TINY_PATH = REPO / "models" / "tiny.yaml"
 NO_C_COMPILER = "no C compiler ($CC, cc, gcc or clang): the kernel's C build cannot be made"
 # tests of the kernel's C build (CpuKernel), skipped on a machine without a C compiler
 needs_cc = pytest.mark.skipif(c_compiler() is None, reason=NO_C_COMPILER)
+
+
+def squashed(text: str) -> str:
+    """Table text without borders or white space, so that a value folded over lines reads whole."""
+    return re.sub(r"[\s\u2500-\u257f]+", "", text)
+
+
+def pytest_configure(config):
+    """A 120-column terminal before the test modules import fleetopt.cli, whose consoles take their
+    width at import: pytest-xdist's workers inherit COLUMNS=80, which would narrow every table."""
+    assert "fleetopt.cli.common" not in sys.modules, "conftest must not import fleetopt.cli"
+    os.environ["COLUMNS"] = "120"
 
 
 def interrupt_at(n: int):
@@ -43,6 +57,8 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     Typer's CliRunner always keeps stderr apart from stdout. Exceptions are not caught:
     an internal crash fails the calling test with its traceback instead of reading as exit code 1.
     """
+    from fleetopt.cli import app
+
     result = CliRunner().invoke(app, list(args), catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 

@@ -19,7 +19,7 @@ FAKE = REPO / "tests" / "fake_cupy"
 
 def run_gpu_tests(cupy_path: Path, **env: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_evaluate_gpu.py"],
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "tests/test_evaluate_gpu.py"],
         cwd=REPO, capture_output=True, text=True, timeout=600,
         env={**os.environ, "PYTHONPATH": str(cupy_path), **env},
     )  # fmt: skip
@@ -28,7 +28,7 @@ def run_gpu_tests(cupy_path: Path, **env: str) -> str:
 
 def gpu_test_count() -> int:
     """How many tests tests/test_evaluate_gpu.py holds (collected without running them)."""
-    command = [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", "-q", "-n", "0", "--collect-only", "-p", "no:cacheprovider",
                "tests/test_evaluate_gpu.py"]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     count = sum("::" in line for line in done.stdout.splitlines())

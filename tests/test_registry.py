@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_cli
+from conftest import run_cli, squashed
 from milp_builders import base_model
 
 from fleetopt import api
@@ -49,11 +49,6 @@ def _registry(tmp_path, monkeypatch):
 def listed_ids(text: str) -> list[int]:
     """Run ids in the order `fleetopt runs` prints them (first cell of each table row)."""
     return [int(m) for m in re.findall(r"^\s*│?\s*(\d+)\s*│", text, re.M)]  # the first cell only
-
-
-def squashed(text: str) -> str:
-    """Table text without borders or white space, so that a value folded over lines reads whole."""
-    return re.sub(r"[\s\u2500-\u257f]+", "", text)
 
 
 def ok(*args: str) -> str:

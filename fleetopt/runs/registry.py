@@ -499,9 +499,10 @@ def _place_of_records(here: Path, folders: list[Path]) -> Path:
 
 
 def _shown(ref) -> str:
-    """``ref`` in a message; a long path by its end, which names the run."""
+    """``ref`` in a message: whole, as typed (a user spots a typo in it), unless it is longer than
+    any path a user types (a value pasted by mistake): then by its end, which names the run."""
     text = str(ref)
-    return text if len(text) <= 60 else "..." + text[-57:]
+    return text if len(text) <= 240 else "..." + text[-237:]
 
 
 def _retry_locked(action, seconds: float):
