@@ -218,3 +218,18 @@ def test_the_npv_at_other_discount_rates_is_the_npv_formula_at_those_rates():
     assert other["10%"] == pytest.approx(npv_at_rate(data, st, 0.10), rel=1e-12)
     assert other["10%"] > st.npv_usd > other["20%"]  # its later flows and end value are positive
     assert f"{other['10%'] / 1e6:.1f} {other['20%'] / 1e6:.1f}" == "-9.5 -18.1"  # formulation.md's figures
+
+
+def test_the_other_rates_are_named_by_the_rates_they_are_at():
+    """At a model rate of 12.5 % the other rates are 7.5 % and 17.5 %: named so, not rounded to
+    "8%" and "18%" beside NPVs at 7.5 % and 17.5 % (an audit's case)."""
+    from dataclasses import replace
+
+    from fleetopt import api
+    from fleetopt.core.results import npv_at_other_rates, npv_at_rate
+
+    result = api.solve("tiny")
+    data = replace(result.data, discount_rate_annual=0.125)
+    other = npv_at_other_rates(data, result.statements)
+    assert list(other) == ["7.5%", "17.5%"]
+    assert other["7.5%"] == pytest.approx(npv_at_rate(data, result.statements, 0.075), rel=1e-12)

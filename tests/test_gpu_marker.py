@@ -19,7 +19,8 @@ FAKE = REPO / "tests" / "fake_cupy"
 
 def run_gpu_tests(cupy_path: Path, **env: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "tests/test_evaluate_gpu.py"],
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
+         "tests/test_evaluate_gpu.py"],
         cwd=REPO, capture_output=True, text=True, timeout=600,
         env={**os.environ, "PYTHONPATH": str(cupy_path), **env},
     )  # fmt: skip

@@ -373,6 +373,23 @@ def test_a_deeper_drop_cancels_the_deferred_order_and_forfeits_its_deposit(kerne
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_an_order_whose_deposit_is_its_whole_price_is_not_cancelled(kernel):
+    """The deeper drop above with a deposit of 100 % of the price: cancelling the deferred order
+    would forfeit as much as paying it and lose its GPUs, so it is paid (it was cancelled whole
+    before: the same cash out, 205.5 GPUs fewer, and `order_cancelled` read 0 against a forfeited
+    deposit). Quarter 2 ends at cash_1 + 2,628,000 - share x 4,000,000; a default all the same."""
+    d = order_model(distress_sales=False)
+    d["skus"]["A"]["order_deposit_share"] = 1.0
+    data = data_of(d)
+    out = run_cash(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0, 1]), kernel)
+    share = 372_000.0 / 1_810_000.0
+    cash_1 = 1.0e6 - (1.0 - share) * ORDER
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 2], cash_1 + QUARTER_1 - share * ORDER, rtol=1e-12)
+    assert out["deferred"][0, 0] == 1.0 and out["order_cancelled"][0, 0] == 0.0
+    assert out["forfeited_usd"][0, 0] == 0.0 and out["default"][0, 0] == 1.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_an_order_a_later_contract_needs_is_not_deferred_so_it_cannot_be_cancelled(kernel):
     """The same shortfall of 372,000 in quarter 1, but from quarter 2 a contract takes all 1,200
     GPUs: the order's GPUs are spare in quarter 1 but needed after it, so none of it may be
@@ -416,6 +433,29 @@ def test_a_distress_sale_sells_exactly_the_lots_needed(kernel):
     shut = run_cash(data, plan, OPEN_LOOP, price_drop(data, [0]), kernel)
     assert shut["default"][0, 0] == 1.0 and shut["sold"][0, 0] == 0.0
     assert shut["distress_sold_usd"][0, 0] == 0.0 and shut["forfeited_usd"][0, 0] == 0.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_a_distress_sale_cannot_sell_the_gpus_of_an_order_deferred_in_its_quarter(kernel):
+    """The shortfall of the deferral case above, with quarter 1 earning nothing too: a share
+    372,000 / 1,810,000 of the order is deferred (205.52 of its 1,000 GPUs), and quarter 1 ends at
+    1,000,000 - (1 - share) x 4,000,000 = -2,177,901. A distress sale (lots of 10) would take
+    ceil(2,177,901 / 18,333.33) = 119 lots of the plan's 1,200 market GPUs, worth (200 x 1,000 +
+    1,000 x 2,000) / 1,200 = 1,833.33 USD each; but the 205.52 deferred GPUs are not there, so only
+    994.48 are sold (1,823,204 USD) and the quarter ends 354,696 short: a default. Before the fix
+    the sale sold 1,190 GPUs, deferred ones among them, and cash ended above the default level."""
+    data = data_of(order_model(sale_block_gpus=10))
+    out = run_cash(data, order_plan(data), Policy(sale_block_gpus=10), price_drop(data, [0, 1]), kernel)
+    share = 372_000.0 / 1_810_000.0
+    b1 = next(c.index for c in data.cohorts if c.bought == 1)
+    assert (data.proceeds[0, 1], data.proceeds[b1, 1]) == (1000.0, 2000.0)
+    value = (200 * 1000.0 + ORDER_GPUS * 2000.0) / 1200.0
+    available = 1200.0 - share * ORDER_GPUS
+    cash_1 = 1.0e6 - (1.0 - share) * ORDER + available * value
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 1], cash_1, rtol=1e-12)
+    assert cash_1 == pytest.approx(-354_696.13, abs=0.01)
+    assert out["deferred"][0, 0] == 1.0 and out["sold"][0, 0] == 1.0 and out["default"][0, 0] == 1.0
+    assert out["quarters_before_default"][0, 0] == 1.0
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)

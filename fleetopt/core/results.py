@@ -603,10 +603,10 @@ def npv_at_rate(data: ModelData, st: Statements, rate_annual: float) -> float:
 
 def npv_at_other_rates(data: ModelData, st: Statements) -> dict[str, float]:
     """The plan's NPV at the model's rate less and plus :data:`RATE_STEP` (not below 0), keyed by
-    the rate in percent ("10%", "20%")."""
+    the rate in percent, to four significant digits ("10%", "20%"; "7.5%" at a model rate of 12.5 %)."""
     rate = data.discount_rate_annual
     rates = sorted({max(0.0, rate - RATE_STEP), rate + RATE_STEP})
-    return {f"{r:.0%}": npv_at_rate(data, st, r) for r in rates}
+    return {f"{100 * r:.4g}%": npv_at_rate(data, st, r) for r in rates}
 
 
 def other_rates_words(fig: dict) -> str:

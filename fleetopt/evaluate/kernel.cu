@@ -257,7 +257,8 @@ FO_DEVICE fo_taken fo_orders(FO_PARAMS, long long p, long long s, const double* 
             }
             gap = gap - share * saving;
         }
-        if (st->due > 0.0 && gap > FO_LIQUIDITY_TOLERANCE_USD) {  // deferring all of it was not enough: cancel
+        // deferring all of it was not enough: cancel, where that saves cash (the price due above the deposit)
+        if (st->due > st->due_deposit && gap > FO_LIQUIDITY_TOLERANCE_USD) {
             const double cancel = fo_min(gap / fo_positive(st->due - st->due_deposit), 1.0);
             capex = capex - cancel * (st->due - st->due_deposit);
             // the deposit forfeited: added in its output slot (rare; no register of state for it)
@@ -678,7 +679,8 @@ FO_DEVICE double fo_sell(FO_PARAMS, long long p, long long s, const double* q, d
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
         if (!(gap > 0.0)) break;
-        const double available = fo_max(FO_Q(FO_Q_GEN_SELLABLE + g) - st->missing[g], 0.0);
+        // not the GPUs sold or cancelled before, nor those this quarter's order deferred (Liquidity.not_held)
+        const double available = fo_max(FO_Q(FO_Q_GEN_SELLABLE + g) - (st->missing[g] + st->due_gpus[g]), 0.0);
         // none left to sell (a pair in default asks every quarter): adding the 0 sold changes nothing
         if (!(available > 0.0)) continue;
         const double held = FO_Q(FO_Q_GEN_HELD + g);

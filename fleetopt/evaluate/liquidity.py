@@ -134,12 +134,14 @@ class Liquidity:
             next_due = next_deposit = None
             next_gpus = [None] * self.G
         if self.due is not None and bool((gap > LIQUIDITY_TOLERANCE_USD).any()):
-            # deferring all of it was not enough: cancel the order deferred into this quarter
-            cancel = xp.minimum(xp.maximum(gap, 0.0) / _positive(self.due - self.due_deposit, xp), 1.0)
-            cancel = cancel * (gap > LIQUIDITY_TOLERANCE_USD)
-            capex = capex - cancel * (self.due - self.due_deposit)
+            # deferring all of it was not enough: cancel the order deferred into this quarter, where
+            # that saves cash (a price now at or below the deposit: cancelling would only lose GPUs)
+            saved = self.due - self.due_deposit
+            cancel = xp.minimum(xp.maximum(gap, 0.0) / _positive(saved, xp), 1.0)
+            cancel = cancel * ((gap > LIQUIDITY_TOLERANCE_USD) & (saved > 0))
+            capex = capex - cancel * saved
             self.usd["forfeited_usd"] += cancel * self.due_deposit
-            self.flags["order_cancelled"] |= cancel * (self.due - self.due_deposit) > 0
+            self.flags["order_cancelled"] |= cancel * saved > 0
             for g in range(self.G):
                 if self.due_gpus[g] is not None:
                     gone = cancel * self.due_gpus[g]
@@ -181,7 +183,8 @@ class Liquidity:
             held = pairs.take(cols.gen_held[g, t])
             value = pairs.take(cols.gen_sale_value[g, t]) / _positive(held, xp) * resale  # per GPU
             book = pairs.take(cols.gen_book[g, t]) / _positive(held, xp)
-            gone = 0.0 if self.missing[g] is None else pairs.take(self.missing[g])
+            gone = self.not_held(g)
+            gone = 0.0 if gone is None else pairs.take(gone)
             available = xp.maximum(pairs.take(cols.gen_sellable[g, t]) - gone, 0.0)  # none needed later
             lots = xp.ceil(xp.maximum(gap, 0.0) / _positive(lot * value, xp))
             sold = xp.minimum(lots * lot, available) * (value > 0)
@@ -196,6 +199,14 @@ class Liquidity:
                 self.missing[g] = pairs.added(self.missing[g], sold)
                 self.carried_gain = pairs.added(self.carried_gain, sold * (value - book))
                 pairs.flag(self.flags["sold"], sales)
+
+    def not_held(self, g: int) -> Any:
+        """(P, S) GPUs of generation ``g`` the plan holds in this quarter that the pair does not (None:
+        none): sold or cancelled for good, or deferred to the next quarter by this quarter's order
+        rule. A distress sale cannot sell them, nor a default's lenders recover them."""
+        if not self.on:
+            return None
+        return _plus(self.missing[g], self.due_gpus[g]) if self.due_gpus[g] is not None else self.missing[g]
 
     def prepayment_floor(self, t: int) -> Any:
         """The cash quarter ``t``'s planned prepayments may not take cash below (plus the revolver

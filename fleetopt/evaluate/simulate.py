@@ -265,10 +265,7 @@ def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, 
     fleet = None  # net sale value at forecast resale values, the GPUs taken out excepted
     for g in np.flatnonzero(pl.gen_is_held[:, t]):  # the others hold no GPUs in any plan
         value = pl.gen_sale_value[g, t]
-        # sold or cancelled for good, or deferred to the next quarter: not held at the end of this one
-        gone = liquidity.missing[g] if liquidity.on else None
-        if liquidity.on and liquidity.due_gpus[g] is not None:
-            gone = _plus(gone, liquidity.due_gpus[g])
+        gone = liquidity.not_held(g)
         if gone is not None:
             value = value - taken_share(gone, pl.gen_held_inverse[g, t], xp) * value
         fleet = _plus(fleet, value)
