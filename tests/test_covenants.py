@@ -22,7 +22,7 @@ import pytest
 from evaluate_builders import batch, rel_err, tiny_model
 from milp_builders import base_model, data_of
 
-from fleetopt.core.covenants import CATALOGUE, CovenantTest, covenant_tests, kind_bit
+from fleetopt.core.covenants import CATALOGUE, CovenantTest, CureRights, covenant_tests, kind_bit
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import covenant_headroom
@@ -604,3 +604,61 @@ def test_a_bullet_balance_kept_by_a_cut_prepayment_is_not_debt_service_at_maturi
     got = kernel.simulate(consts, plans, scen) if kernel else simulate(consts, plans, scen)
     assert got["prepayment_cut"][0, 0]  # the policy kept the 9,000 outstanding
     assert not got["breach"][0, 0]
+
+
+# ---------------------------------------------------------------- cure rights
+
+
+def cures_after(quarters: list[list[bool]], allowed: int) -> list[bool]:
+    """Each sequence's uncured breach after its quarters' breaches (True: breached)."""
+    rights = CureRights(allowed, (len(quarters),), np)
+    for t in range(len(quarters[0])):
+        rights.quarter(np.array([q[t] for q in quarters]))
+    return rights.uncured.tolist()
+
+
+def test_a_breach_is_cured_unless_the_quarter_before_was_or_the_cures_are_spent():
+    """By hand (x breached, . not): x.x. two cures; xx.. the second quarter uncured (no cures in a
+    row); x.x.x.x with 3 cures: the fourth breach uncured; x... with 0 cures: uncured; .... never."""
+    seqs = ["x.x.", "xx..", "x.x.x.x", "x...", "....", ".x.x"]
+    quarters = [[c == "x" for c in q.ljust(7, ".")] for q in seqs]
+    assert cures_after(quarters, 5) == [False, True, False, False, False, False]
+    assert cures_after(quarters, 3) == [False, True, True, False, False, False]
+    assert cures_after(quarters, 0) == [True, True, True, True, False, True]
+
+
+@pytest.mark.parametrize("kernel", [False, True], ids=["numpy", "cpu-kernel"])
+def test_an_uncured_breach_is_a_second_quarter_in_a_row_or_one_past_the_cures(kernel, request):
+    """The interest cover of 2.0x tested from quarter 1 misses where the price is 0.5 (EBITDA
+    109,500 against 2 x 78,000 and 2 x 74,000 of interest): prices [1, 0.5, 1, 0.5] breach in
+    quarters 1 and 3, both cured with 5 cures, the second uncured with 1; [1, 0.5, 0.5, 1] breach
+    in quarters 1 and 2 in a row, uncured; with 0 cures the one breach of [1, 0.5, 1, 1] is."""
+    cases = (  # prices, equity cures, uncured
+        ([1.0, 0.5, 1.0, 0.5], 5, False),
+        ([1.0, 0.5, 1.0, 0.5], 1, True),
+        ([1.0, 0.5, 0.5, 1.0], 5, True),
+        ([1.0, 0.5, 1.0, 1.0], 0, True),
+        ([1.0, 0.5, 1.0, 1.0], 1, False),
+    )
+    sim = request.getfixturevalue("cpu_kernel").simulate if kernel else simulate
+    for prices, cures, uncured in cases:
+        d = coverage_model()
+        d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": prices}
+        d["finance"]["covenants"]["equity_cures"] = cures
+        data = data_of(d)
+        got = sim(SimulationConstants.from_data(data), batch(data, [keep_everything(data)]),
+                  deterministic_scenarios(data))  # fmt: skip
+        assert got["breach"][0, 0] == 1.0, prices
+        assert got["uncured_breach"][0, 0] == float(uncured), (prices, cures)
+        shares = plan_metrics(got, quarters=data.T)
+        assert shares["uncured_breach_probability"][0] == float(uncured)
+
+
+def test_without_a_covenants_block_the_borrowing_base_has_five_cures():
+    from fleetopt.core.covenants import equity_cures
+
+    assert equity_cures(None) == 5
+    d = coverage_model()
+    assert data_of(d).equity_cures == 5
+    d["finance"]["covenants"]["equity_cures"] = 2
+    assert data_of(d).equity_cures == 2

@@ -91,6 +91,12 @@ def test_the_first_breach_table_lists_every_covenant_the_model_tests(solve_run, 
     metrics = pd.read_csv(here / "F" / "metrics.csv")
     assert metrics["first_breach_leverage_share"].iloc[0] == 0.0  # listed at 0.0 %
     assert metrics["first_breach_borrowing_base_share"].iloc[0] > 0
+    # beside any breach, the uncured ones (an event of default): at most as many
+    row = metrics.iloc[0]
+    assert "uncured" in header and 0 < row["uncured_breach_probability"] <= row["breach_probability"]
+    line = next(line for line in table.splitlines() if "milp" in line)
+    shares = [f"{row['breach_probability']:.1%}", "│", f"{row['uncured_breach_probability']:.1%}"]
+    assert line.split()[3:6] == shares
 
 
 def test_when_it_breaks_names_the_median_quarter_of_the_metrics(solve_run, here):

@@ -1315,6 +1315,9 @@ def test_an_evaluation_report_gives_the_median_npv_and_the_horizon_of_its_probab
     # tiny tests its covenants from its second quarter, the borrowing base from its first (a finance
     # review read "tested of the 28" of the default model, whose ratios are tested in 26)
     assert "P(covenant breach) in any quarter tested: the 7 from 2026Q4 (the borrowing base: all 8)" in text
+    # and the breaches the owners could not cure, a lender's event of default
+    uncured = f"{row['uncured_breach_probability']:.1%}"
+    assert f"{uncured} P(uncured covenant breach): a breach the owners could not cure" in text
 
 
 def test_an_evaluation_on_one_scenario_says_it_has_no_standard_error(runs, tmp_path, monkeypatch):

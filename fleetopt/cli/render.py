@@ -694,6 +694,9 @@ def reactions_table(metrics, title: str) -> Table:
     return unbroken(table)
 
 
+UNCURED = "uncured_breach_probability"
+
+
 def first_breach_table(metrics, title: str, tested: tuple) -> Table | None:
     """Which covenant breaks first, for the given plans: the share of scenarios whose first breach
     misses each kind of covenant the model tests (``tested``: core.covenants.tested_kinds), at 0 %
@@ -702,18 +705,27 @@ def first_breach_table(metrics, title: str, tested: tuple) -> Table | None:
     kinds = list(columns)
     if not kinds or not any((metrics[column] > 0).any() for column in columns.values()):
         return None
+    uncured = UNCURED in metrics.columns  # not in the metrics of a run before fleetopt 0.4.11
     table = Table(title=title)
     table.add_column("plan", justify="left")
     table.add_column("any breach", justify="right")
+    if uncured:
+        table.add_column("uncured", justify="right")
     for kind in kinds:
         table.add_column(kind.label, justify="right")
     for _, row in metrics.iterrows():
         shares = [f"{row[columns[k]]:.1%}" for k in kinds]
-        table.add_row(Text(str(row["plan"])), f"{row['breach_probability']:.1%}", *shares)
+        figures = [f"{row['breach_probability']:.1%}", *([f"{row[UNCURED]:.1%}"] if uncured else [])]
+        table.add_row(Text(str(row["plan"])), *figures, *shares)
     table.caption = (
         "two covenants can fail in the quarter of the first breach, so the shares can add up to more "
         "than any breach"
     )
+    if uncured:
+        table.caption += (
+            "; uncured: a breached quarter the owners could not cure (never two quarters in a row, at "
+            "most covenants.equity_cures), an event of default on which lenders may accelerate"
+        )
     if BORROWING_BASE in kinds:
         table.caption += (
             "; borrowing base: GPU-secured debt / max LTV against the fleet's resale value at the "

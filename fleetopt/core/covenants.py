@@ -33,6 +33,7 @@ import numpy as np
 
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.core.units import format_usd
+from fleetopt.schema.finance import DEFAULT_EQUITY_CURES
 
 QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash", "collateral_required", "collateral")
 FLOWS = ("ebitda", "debt_service", "interest")  # averaged over the EBITDA period
@@ -327,6 +328,37 @@ def ebitda_window(covenants: Any) -> int:
     """Quarters of flows a model's covenant tests average (1 without a covenants block)."""
     trailing = covenants is not None and covenants.ebitda_period == "trailing_four_quarters"
     return TRAILING_QUARTERS if trailing else 1
+
+
+def equity_cures(covenants: Any) -> int:
+    """Breached quarters a model's owners may cure (``covenants.equity_cures``; the schema's default
+    without a covenants block, whose borrowing base is still tested)."""
+    return DEFAULT_EQUITY_CURES if covenants is None else covenants.equity_cures
+
+
+class CureRights:
+    """Each pair's cure rights, quarter by quarter (docs/evaluation.md, step 6): a breached quarter
+    is cured while cures are left and the quarter before was not cured too (credit agreements
+    allow no cures in consecutive quarters, a few over the term); the first breach that cannot be
+    cured is an **uncured breach**, an event of default on which lenders may accelerate. Only
+    counted: the cash is as it was (no equity comes in, no debt is accelerated)."""
+
+    def __init__(self, allowed: int, shape: tuple[int, ...], xp: Any):
+        self.allowed = allowed
+        self.used = xp.zeros(shape)  # cures used so far
+        self.cured_last = xp.zeros(shape, dtype=bool)  # the quarter before was a cured breach
+        self.uncured = xp.zeros(shape, dtype=bool)
+
+    def quarter(self, breached: Any) -> None:
+        """Take a quarter's tests: ``breached`` (bool per pair), None where nothing was tested."""
+        if breached is None:
+            self.cured_last[...] = False
+            return
+        cannot = self.cured_last | (self.used >= self.allowed)
+        self.uncured |= breached & cannot
+        cured = breached & ~self.uncured
+        self.used += cured
+        self.cured_last = cured
 
 
 def statement_quantities(lines: dict[str, np.ndarray], window: int) -> dict[str, np.ndarray]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
 
-from fleetopt.core.covenants import CovenantTest, covenant_tests, ebitda_window
+from fleetopt.core.covenants import CovenantTest, covenant_tests, ebitda_window, equity_cures
 from fleetopt.core.credit import hazard_per_quarter
 from fleetopt.core.quarters import (
     HOURS_PER_QUARTER,
@@ -254,6 +254,7 @@ class ModelData:
     covenants: tuple[CovenantTest, ...]  # the model's covenant tests (fleetopt/core/covenants.py)
     covenant_tested: np.ndarray  # (T,) bool: quarters the covenants are tested (none without covenants)
     covenant_window: int  # quarters of EBITDA (and debt service, interest) the tests average
+    equity_cures: int  # breached quarters the owners may cure (core.covenants.CureRights)
     customers: tuple[str, ...]  # the contracts' customers, sorted
     customer_hazard: np.ndarray  # (len(customers),) default hazard per quarter (override, rating or default)
     site_schedules: tuple[SiteSchedules, ...]  # per site
@@ -401,6 +402,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         ),
         covenant_tested=h.ts >= test_from,
         covenant_window=ebitda_window(cov),
+        equity_cures=equity_cures(cov),
         customers=customers,
         customer_hazard=_customer_hazards(m, customers),
         site_schedules=tuple(_site_schedules(site, T) for site in sites),

@@ -73,6 +73,15 @@
 #define FO_REACTED_ORDER_CANCELLED 16
 #define FO_REACTED_SOLD 32
 #define FO_REACTED_PREPAYMENT_CUT 64
+// fo_state.breach: the first breach's covenants (core.covenants.kind_bit mask, the low byte) and,
+// above it, the pair's cure rights (core.covenants.CureRights; kept with the breach, as a register
+// of their own spills the state on sm_90): one cure used (their count in the second byte; T <= 80),
+// whether the quarter before was a cured breach, and whether a breach could not be cured
+#define FO_FIRST_BREACH 0xFF
+#define FO_CURE_ONE 0x100
+#define FO_CURES_USED 0xFF00
+#define FO_CURED_LAST 0x10000
+#define FO_UNCURED 0x20000
 
 typedef unsigned long long fo_bits;
 
@@ -158,7 +167,7 @@ typedef struct {
 #endif
     double loss_pool;  // tax losses not yet used (with loss carry-forward)
     double taxable;  // the quarter's taxable income before the floor at 0 (for the liquidation's tax)
-    int breach;  // the first breach's covenants (core.covenants.kind_bit mask), 0 before one
+    int breach;  // the first breach's covenants (FO_FIRST_BREACH; 0 before one) and the cure rights (FO_CURE*)
     // quarters before the first breach (low 16 bits) and before the default (high 16 bits): one
     // register, as the state must stay in registers (tests/test_kernel_compile.py); T <= 80
     int before;
@@ -699,6 +708,17 @@ FO_DEVICE double fo_sell(FO_PARAMS, long long p, long long s, const double* q, d
     return cash;
 }
 
+// fo_state.breach after a quarter whose tests miss the covenants ``missed`` (kind_bit mask, 0: none):
+// the first breach kept, and a breach cured while cures are left and the quarter before was not
+// cured too, else an uncured breach (core.covenants.CureRights)
+FO_DEVICE int fo_cure(int breach, int missed, int allowed)
+{
+    if (!missed) return breach & ~FO_CURED_LAST;
+    if (!(breach & FO_FIRST_BREACH)) breach |= missed;
+    if ((breach & FO_CURED_LAST) || (breach & FO_CURES_USED) >= allowed * FO_CURE_ONE) return breach | FO_UNCURED;
+    return (breach + FO_CURE_ONE) | FO_CURED_LAST;
+}
+
 // one covenant test (a row of core.covenants.coefficient_table, its layout fixed at compile time),
 // tested from quarter `from`
 #define FO_TEST(r, x, y, when, is_max, a_one, b_one, bit, from)                                             \
@@ -1024,7 +1044,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     FO_UTIL(st) = FO_UTIL(st) + ops.gpus_used * FO_Q(FO_Q_INV_HELD);
 
 #if FO_R > 0
-    if (!st->breach) {  // a breach is for good: the flows matter only until the first one
+    if (!(st->breach & FO_UNCURED)) {  // the flows and tests matter until a breach cannot be cured
         // the DSCR's debt service: a bullet's repayment at maturity is not in it (economics.QuarterFinance)
         const double service = interest + principal - repaid_at_maturity;
 #if FO_W > 1
@@ -1061,12 +1081,12 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 #endif
             int missed = 0;
             FO_COVENANT_ROWS(FO_TEST)
-            st->breach = missed;
+            st->breach = fo_cure(st->breach, missed, equity_cures);
         }
     }
 #endif
     // quarters counted while none has broken yet (simulate's TIMING_FIELDS)
-    st->before += (st->breach == 0) + ((st->min_cash >= default_below) << 16);
+    st->before += ((st->breach & FO_FIRST_BREACH) == 0) + ((st->min_cash >= default_below) << 16);
 }
 
 FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st)
@@ -1110,8 +1130,9 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
         out_debt_at_default[idx] = out_uncovered_debt[idx] = 0.0;
     }
     out_min_cash[idx] = st->min_cash;
-    out_breach[idx] = st->breach != 0;
-    out_first_breach[idx] = st->breach;
+    out_breach[idx] = (st->breach & FO_FIRST_BREACH) != 0;
+    out_first_breach[idx] = st->breach & FO_FIRST_BREACH;
+    out_uncured_breach[idx] = (st->breach & FO_UNCURED) != 0;
     out_default[idx] = st->min_cash < default_below;
     out_utilisation[idx] = FO_UTIL(st) / FO_T;
     out_rescheduled[idx] = (st->reacted & FO_REACTED_RESCHEDULED) != 0;

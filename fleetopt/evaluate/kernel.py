@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fleetopt.core.covenants import BORROWING_BASE, TOLERANCE_USD, coefficient_table, kind_bit
+from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE, TOLERANCE_USD, coefficient_table, kind_bit
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, FinanceState, Financing, collateral_required
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.evaluate.backend import BackendError, c_compiler
@@ -57,6 +57,10 @@ CUDA_OPTIONS = ("--std=c++14", "--fmad=false")
 
 
 # ---------------------------------------------------------------- the model's shape, fixed at compile time
+
+
+# kernel.cu keeps the first breach's kind bits in the low byte of fo_state.breach (FO_FIRST_BREACH)
+assert len(CATALOGUE) <= 8, "a covenant kind's bit beyond the first breach's byte in kernel.cu"
 
 
 @dataclass(frozen=True)
@@ -589,6 +593,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     # covenant tests, one row each (fleetopt.core.covenants.coefficient_table; layout: KernelShape)
     _constant("covenant_coef", lambda c: coefficient_table(c.covenants)[0], "const double*"),
     _constant("covenant_from", lambda c: c.covenant_from, "int"),
+    _constant("equity_cures", lambda c: c.equity_cures, "int"),
     _financing("opening_cash", "opening_cash", "double"),
     _financing("min_cash_floor", "min_cash", "double"),
     _financing("default_cash", "default_cash", "double"),

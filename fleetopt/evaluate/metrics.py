@@ -35,6 +35,10 @@ METRIC_COLUMNS = {
     "nothing at the end is worth nothing to them, USD",
     "npv_limited_cvar5_usd": "mean NPV with limited liability of the worst 5 % of scenarios, USD",
     "breach_probability": "share of scenarios with any covenant breach",
+    # a lender's event of default (docs/evaluation.md, step 6): a breach the owners could not cure
+    "uncured_breach_probability": "share of scenarios with an uncured covenant breach: a breached quarter "
+    "the owners could not cure (never two quarters in a row, at most covenants.equity_cures), an event "
+    "of default on which lenders may accelerate",
     "default_probability": "share of scenarios with a liquidity default",
     # the lenders' side of a default (docs/evaluation.md, "The debt at a default"): what the company
     # owes then, and how much of it selling its GPUs (as a distress sale would) and its cash would repay
@@ -257,6 +261,7 @@ def plan_metrics(
         "npv_cvar5_usd": cvar_of_worst(worst, xp),
         **limited_liability(results, k, xp),
         "breach_probability": share("breach"),
+        "uncured_breach_probability": share("uncured_breach"),
         "default_probability": share("default"),
         **debt_at_default(results, xp),
         "expected_min_cash_usd": share("min_cash"),

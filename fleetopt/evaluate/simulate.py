@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from fleetopt.core.covenants import FLOWS, CovenantTest, kind_bit, window_mean
+from fleetopt.core.covenants import FLOWS, CovenantTest, CureRights, kind_bit, window_mean
 from fleetopt.core.data import ContractPayments, ModelData, capacity_steps
 from fleetopt.core.economics import (
     LIQUIDITY_TOLERANCE_USD,
@@ -75,6 +75,7 @@ class SimulationConstants:
     covenants: tuple[CovenantTest, ...]  # fleetopt/core/covenants.py
     covenant_window: int  # quarters of flows the covenant tests average
     covenant_from: int  # first quarter any covenant is tested in (T without covenants)
+    equity_cures: int  # breached quarters the owners may cure (core.covenants.CureRights)
     policy: Policy  # the recourse rules (fleetopt/schema/policy.py; every rule off: open loop)
     contract_use: np.ndarray  # (K,) 0 training, 1 inference
     delay_allowance: np.ndarray  # (K,) late quarters before a late contract is cancelled
@@ -96,6 +97,7 @@ class SimulationConstants:
             covenants=data.covenants,
             covenant_window=data.covenant_window,
             covenant_from=first_tested(data),
+            equity_cures=data.equity_cures,
             policy=data.policy,
             contract_use=np.array([c.use for c in data.contracts], dtype=np.int64),
             delay_allowance=np.array([c.delay_allowance for c in data.contracts], dtype=np.int64),
@@ -132,7 +134,8 @@ CONTRACT_REACTIONS = ("rescheduled", "cancelled", "freed")
 # npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default;
 # the lenders' side of that default (docs/evaluation.md, "The debt at a default")
 RESULT_FIELDS = (
-    "npv", "npv_limited", *DEBT_AT_DEFAULT, "min_cash", "breach", "first_breach", "default", "utilisation",
+    "npv", "npv_limited", *DEBT_AT_DEFAULT, "min_cash", "breach", "first_breach", "uncured_breach", "default",
+    "utilisation",
     *CONTRACT_REACTIONS, *LIQUIDITY_REACTIONS, *REACTION_USD, *TIMING_FIELDS, "demand_served",
 )  # fmt: skip
 
@@ -167,6 +170,7 @@ def simulate(
     npv = xp.zeros((P, S))
     min_cash = xp.full((P, S), xp.inf)
     first_breach = xp.zeros((P, S))  # the covenants missed in the first quarter any is (kind_bit mask)
+    cures = CureRights(consts.equity_cures, (P, S), xp)
     flows = {name: [] for name in FLOWS}  # the covenants' flows of the last quarters (trailing tests)
     util = xp.zeros((P, S))
     demand_served = xp.zeros((P, S))  # H100-equivalent GPU-quarters of market demand served
@@ -198,7 +202,10 @@ def simulate(
         xp.minimum(min_cash, cash, out=min_cash)
         if consts.covenants:
             base = _borrowing_base(consts, pl, sc, state, taken, t, xp)
-            first_breach = _covenants(consts, first_breach, t, flows, ebitda, step, base, xp)
+            missed = _covenants(consts, t, flows, ebitda, step, base, xp)
+            if missed is not None:
+                first_breach = first_breach + (first_breach == 0) * missed
+            cures.quarter(None if missed is None else missed > 0)
         # quarters counted while none has broken yet: a breach and the lowest cash are for good
         before_breach += first_breach == 0
         before_default += solvent
@@ -219,6 +226,7 @@ def simulate(
         "min_cash": min_cash,
         "breach": first_breach > 0,
         "first_breach": first_breach,
+        "uncured_breach": cures.uncured,
         # cash below the default level after the revolver and sales in any quarter
         "default": ~solvent,
         "quarters_before_breach": before_breach,
@@ -410,11 +418,11 @@ def _borrowing_base(consts: SimulationConstants, pl, sc, state: FinanceState, ta
     return {"collateral_required": required, "collateral": value * sc.resale_factor[t]}
 
 
-def _covenants(consts: SimulationConstants, first: Any, t: int, flows: dict, ebitda: Any,
-               step: QuarterFinance, base: dict | None, xp: Any) -> Any:  # fmt: skip
-    """``first`` (the covenants missed in the first quarter any was: a sum of their kinds' bits, 0
-    while none was), updated with the tests of quarter ``t`` (fleetopt/core/covenants.py).
-    ``base``: the borrowing base's quantities (:func:`_borrowing_base`)."""
+def _covenants(consts: SimulationConstants, t: int, flows: dict, ebitda: Any, step: QuarterFinance,
+               base: dict | None, xp: Any) -> Any:  # fmt: skip
+    """(P, S) the covenants quarter ``t`` misses (fleetopt/core/covenants.py): a sum of their kinds'
+    bits, 0 where none is; None where none is tested in ``t``. ``base``: the borrowing base's
+    quantities (:func:`_borrowing_base`)."""
     window = consts.covenant_window
     quarter = {"ebitda": ebitda, "debt_service": step.debt_service, "interest": step.interest}
     if window > 1:  # the flows of the last quarters, tested or not, for the trailing averages
@@ -422,7 +430,7 @@ def _covenants(consts: SimulationConstants, first: Any, t: int, flows: dict, ebi
             flows[name] = [*flows[name][1 - window :], quarter[name]]
     tests = [test for test in consts.covenants if test.tested[t]]
     if not tests:
-        return first
+        return None
     values = {"debt": step.debt, "cash": step.cash, **(base or {})}
     for name in FLOWS:
         values[name] = window_mean(flows[name], window) if window > 1 else quarter[name]
@@ -430,7 +438,7 @@ def _covenants(consts: SimulationConstants, first: Any, t: int, flows: dict, ebi
     for test in tests:
         bits = test.breached(values, xp) * float(kind_bit(test.kind))
         missed = bits if missed is None else missed + bits
-    return first + (first == 0) * missed
+    return missed
 
 
 class ContractBook:

@@ -1109,6 +1109,9 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
              f"{run.data.T} quarters", _share(row["default_probability"])),
         _kpi(f"P(covenant breach) in {_breach_quarters(run.data)}", _share(row["breach_probability"])),
     ]  # fmt: skip
+    if "uncured_breach_probability" in row:  # not in a run written before fleetopt 0.4.11
+        kpis.append(_kpi("P(uncured covenant breach): a breach the owners could not cure, an event of "
+                         "default on which lenders may accelerate", _share(row["uncured_breach_probability"])))
     kpis += _debt_at_default_kpis(row)
     kpis += _median_quarter_kpis(run, row)
     if "expected_min_cash_usd" in row:

@@ -12,6 +12,7 @@ from fleetopt.schema.base import (
     Money,
     Name,
     NonNegative,
+    NonNegativeInt,
     PositiveFraction,
     PositiveQuarterCount,
     Quarter,
@@ -100,6 +101,11 @@ class DebtFacility(StrictModel):
             )
 
 
+# the owners' cure rights where a model sets none (its borrowing base tested without a covenants
+# block too): five over the term, as the credit agreements docs/calibration.md quotes allow
+DEFAULT_EQUITY_CURES = 5
+
+
 class Covenants(StrictModel):
     """Maintenance covenants, tested every quarter from `test_from` (fleetopt/core/covenants.py holds
     the tests each field sets; docs/formulation.md §5.11)."""
@@ -121,6 +127,10 @@ class Covenants(StrictModel):
     """Smallest cash balance, USD."""
     min_liquidity_fraction_of_debt: Fraction | None = None
     """Smallest cash balance as a fraction of total debt."""
+    equity_cures: NonNegativeInt = DEFAULT_EQUITY_CURES
+    """Breached quarters the owners may cure over the horizon (an equity cure: cash put in, or a
+    waiver), never two quarters in a row; a breach that cannot be cured is an uncured breach, on
+    which lenders may accelerate (the scenario evaluator's `uncured_breach_probability`)."""
 
 
 class Revolver(StrictModel):
