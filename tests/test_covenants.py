@@ -649,9 +649,22 @@ def test_an_uncured_breach_is_a_second_quarter_in_a_row_or_one_past_the_cures(ke
         got = sim(SimulationConstants.from_data(data), batch(data, [keep_everything(data)]),
                   deterministic_scenarios(data))  # fmt: skip
         assert got["breach"][0, 0] == 1.0, prices
-        assert got["uncured_breach"][0, 0] == float(uncured), (prices, cures)
+        assert got["uncured_breach"][0, 0] == uncured and got["uncured_breach"].dtype == bool, (prices, cures)
         shares = plan_metrics(got, quarters=data.T)
         assert shares["uncured_breach_probability"][0] == float(uncured)
+
+
+def test_more_cures_than_any_horizon_has_quarters_are_refused_by_name():
+    """A C int held 256 x the cures allowed in the kernel: 10,000,000 overflowed it and every breach
+    read uncured there while NumPy cured it (a review). More than 80 could never all be used."""
+    from fleetopt.schema.loading import ModelError
+
+    d = coverage_model()
+    d["finance"]["covenants"]["equity_cures"] = 81
+    with pytest.raises(ModelError, match="equity_cures"):
+        data_of(d)
+    d["finance"]["covenants"]["equity_cures"] = 80
+    assert data_of(d).equity_cures == 80
 
 
 def test_without_a_covenants_block_the_borrowing_base_has_five_cures():

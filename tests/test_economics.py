@@ -227,9 +227,11 @@ def test_the_other_rates_are_named_by_the_rates_they_are_at():
 
     from fleetopt import api
     from fleetopt.core.results import npv_at_other_rates, npv_at_rate
+    from fleetopt.core.units import format_rate
 
     result = api.solve("tiny")
     data = replace(result.data, discount_rate_annual=0.125)
     other = npv_at_other_rates(data, result.statements)
     assert list(other) == ["7.5%", "17.5%"]
+    assert (format_rate(0.125), format_rate(0.15), format_rate(0.0)) == ("12.5%", "15%", "0%")  # the report's
     assert other["7.5%"] == pytest.approx(npv_at_rate(data, result.statements, 0.075), rel=1e-12)

@@ -5,7 +5,7 @@ nvcc comes from $FLEETOPT_NVCC, the PATH, or the pip wheels CI installs into its
 (nvidia-cuda-nvcc, nvidia-nvvm, nvidia-cuda-crt, nvidia-cuda-runtime, all of one version: their
 binaries land in site-packages/nvidia/cu13/bin). Skipped, with the reason, only where none is found.
 Each bundled model's shape is compiled, with the options CuPy uses (no multiply-add contraction).
-Run with ``-s`` to see the register counts.
+Run with ``-s -n 0`` to see the register counts (pytest-xdist's workers keep a test's printout).
 """
 
 from __future__ import annotations

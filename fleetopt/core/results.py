@@ -17,7 +17,7 @@ from fleetopt.core.quarters import (
     parse_quarter,
     quarter_label,
 )
-from fleetopt.core.units import format_usd, format_usd_per_hour
+from fleetopt.core.units import format_rate, format_usd, format_usd_per_hour
 from fleetopt.schema import Robustness
 
 # the decisions of plan.csv (plan_frame), as fleetopt.core.purchases reads one back
@@ -606,7 +606,7 @@ def npv_at_other_rates(data: ModelData, st: Statements) -> dict[str, float]:
     the rate in percent, to four significant digits ("10%", "20%"; "7.5%" at a model rate of 12.5 %)."""
     rate = data.discount_rate_annual
     rates = sorted({max(0.0, rate - RATE_STEP), rate + RATE_STEP})
-    return {f"{100 * r:.4g}%": npv_at_rate(data, st, r) for r in rates}
+    return {format_rate(r): npv_at_rate(data, st, r) for r in rates}
 
 
 def other_rates_words(fig: dict) -> str:

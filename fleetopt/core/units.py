@@ -179,6 +179,11 @@ def format_usd_change(usd: float | None) -> str:
     return format_difference(usd, "USD")
 
 
+def format_rate(rate: float) -> str:
+    """A rate a year as a percentage, to four significant digits: 0.15 -> '15%', 0.125 -> '12.5%'."""
+    return f"{100 * rate:.4g}%"
+
+
 def format_gap(gap: float | None) -> str:
     """A MILP's relative gap, as every output writes it: 0.20% (to the hundredth of a percent, so
     the terminal, the report and `runs show` agree), n/a when there is none."""

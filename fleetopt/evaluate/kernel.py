@@ -709,8 +709,8 @@ def _outputs(P: int, S: int, xp: Any) -> dict[str, Any]:
 
 def _results(outputs: dict[str, Any]) -> dict:
     out = dict(outputs)
-    out["breach"] = out["breach"] > 0.5
-    out["default"] = out["default"] > 0.5
+    for flag in ("breach", "uncured_breach", "default"):  # bool, as NumPy's simulation gives them
+        out[flag] = out[flag] > 0.5
     return out
 
 

@@ -63,6 +63,7 @@ from fleetopt.core.units import (
     format_gap,
     format_mw,
     format_number_compact,
+    format_rate,
     format_solver_status,
     format_usd,
     format_usd_per_hour,
@@ -950,7 +951,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
                   _usd(fig["npv_cash_held_usd"])),
         _milp_kpi(run, f"{OTHER_RATES_LABEL}: its equity cash flows and terminal equity discounted "
                   f"{RATE_STEP * 100:.0f} points a year below and above the model's "
-                  f"{run.data.discount_rate_annual:.0%} (formulation §6)", other_rates_words(fig)),
+                  f"{format_rate(run.data.discount_rate_annual)} (formulation §6)", other_rates_words(fig)),
         _kpi("peak debt on the forecast (at a quarter's end)", _usd(fc.peak_debt_usd)),
         # its quarter: beside the liquidity covenant's headroom, tested from a later quarter, the two
         # read as a contradiction ($30.3M lowest, yet $24.3M above a $25.0M minimum)
@@ -1671,7 +1672,7 @@ def _cash_in_the_npv(data, plan: Plan, cost: bool = False) -> str:
                 "\"Cost\", Caveat). Its debt figures show that choice, not a financing plan.")
     return (
         "Cash kept is not idle in the NPV: each quarter's rise in cash counts as paid out to "
-        f"shareholders in that quarter, discounted at {rate:.0%} a year (docs/formulation.md §6). Repaying "
+        f"shareholders in that quarter, discounted at {format_rate(rate)} a year (docs/formulation.md §6). Repaying "
         "debt that costs less than that early would lower the NPV, so the plan repays only what covenants "
         "or the borrowing base need, and notes due are refinanced or repaid as the model's `at_maturity` says."
     )

@@ -7,12 +7,12 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from fleetopt.schema.base import (
+    MAX_HORIZON_QUARTERS,
     AnnualRate,
     Fraction,
     Money,
     Name,
     NonNegative,
-    NonNegativeInt,
     PositiveFraction,
     PositiveQuarterCount,
     Quarter,
@@ -127,10 +127,11 @@ class Covenants(StrictModel):
     """Smallest cash balance, USD."""
     min_liquidity_fraction_of_debt: Fraction | None = None
     """Smallest cash balance as a fraction of total debt."""
-    equity_cures: NonNegativeInt = DEFAULT_EQUITY_CURES
+    equity_cures: int = Field(DEFAULT_EQUITY_CURES, ge=0, le=MAX_HORIZON_QUARTERS)
     """Breached quarters the owners may cure over the horizon (an equity cure: cash put in, or a
     waiver), never two quarters in a row; a breach that cannot be cured is an uncured breach, on
-    which lenders may accelerate (the scenario evaluator's `uncured_breach_probability`)."""
+    which lenders may accelerate (the scenario evaluator's `uncured_breach_probability`). At most
+    the longest horizon's quarters, 80: more could never all be used."""
 
 
 class Revolver(StrictModel):
