@@ -254,8 +254,15 @@ def test_a_number_not_in_decimal_digits_is_refused_not_misread(tmp_path, tiny_te
         ("x: a\x00b\n", ":152: YAML error: unacceptable character #x0000"),  # one line, with its line
         ('"two\\nlines": 1\n', ":152: 'two\\nlines': unknown key"),  # a key with a newline is quoted
         ("x: &d {a: 1}\ny:\n  <<: *d\n", ":154: YAML merge keys (<<) are not supported"),
+        # values YAML parses but cannot make: a traceback before (ValueError, KeyError, TypeError)
+        ("x: 2024-02-30\n", ":152: YAML value '2024-02-30' cannot be read as a date: day is out of range"),
+        ("x: !!float abc\n", ":152: YAML value 'abc' cannot be read as a float"),
+        ("x: !!bool maybe\n", ":152: YAML value 'maybe' cannot be read as a bool: not a bool"),
+        ("x: !!map [a]\n", ":152: YAML value a list cannot be read as a map: not a map"),
+        ("x: " + "9" * 5000 + "\n", ":152: YAML value '99999"),
     ],
-    ids=["recursive-alias", "list-as-key", "python-tag", "control-character", "newline-in-key", "merge-key"],
+    ids=["recursive-alias", "list-as-key", "python-tag", "control-character", "newline-in-key", "merge-key",
+         "impossible-date", "float-tag", "bool-tag", "map-tag-on-list", "5000-digit-int"],
 )
 def test_hostile_yaml_is_refused_cleanly(tmp_path, tiny_text, extra, message):
     assert tiny_text.count("\n") == 151  # the extra line is line 152

@@ -335,7 +335,42 @@ def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, object]:
         line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
         message = f"YAML error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         raise ModelError(source, [ModelIssue((), message, line)]) from None
+    except _VALUE_ERRORS as exc:  # a value PyYAML parses but cannot make: 2024-02-30, !!float abc
+        raise ModelError(source, [_unreadable_value(node, exc)]) from None
     return node, data
+
+
+# what PyYAML's constructors raise for a value they cannot make (not YAMLError): an impossible
+# date (ValueError), `!!bool maybe` (KeyError), `!!map [a]` (TypeError), an integer of thousands
+# of digits (ValueError: Python's limit on converting them)
+_VALUE_ERRORS = (ValueError, TypeError, KeyError, OverflowError)
+_NODE_WORDS = {yaml.SequenceNode: "a list", yaml.MappingNode: "a mapping"}
+
+
+def _unreadable_value(root: yaml.Node, exc: Exception) -> ModelIssue:
+    """The issue of the first value (children before their parent) that PyYAML cannot make, with
+    its line and text."""
+    loader = _LineLoader("")
+    stack, order = [root], []
+    while stack:  # every node, parents before children; reversed below
+        node = stack.pop()
+        order.append(node)
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(n for pair in node.value for n in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    for node in reversed(order):
+        try:
+            loader.construct_object(node, deep=True)
+        except _VALUE_ERRORS as found:
+            written = _shown(node.value) if isinstance(node, yaml.ScalarNode) else _NODE_WORDS[type(node)]
+            kind = node.tag.rsplit(":", 1)[-1].replace("timestamp", "date")  # bool, int, float, map ...
+            reason = str(found).splitlines()[0] if isinstance(found, ValueError) else f"not a {kind}"
+            message = f"YAML value {written} cannot be read as a {kind}: {reason}"
+            return ModelIssue((), message, node.start_mark.line + 1)
+        except yaml.YAMLError:
+            continue
+    return ModelIssue((), f"YAML value cannot be read: {exc}")
 
 
 def load_yaml(text: str, source: str) -> object:
