@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -968,6 +969,46 @@ def test_rerank_names_what_it_cannot_use(finished_sweep, tmp_path):
         api.rerank_sweep(copy)
 
 
+def _edited_candidates(finished_sweep, tmp_path, edit) -> Path:
+    """A copy of the finished sweep whose candidates.json ``edit`` changed (a list of dicts)."""
+    copy = tmp_path / "edited"
+    copy.mkdir()
+    for name, content in finished_sweep[1].items():
+        (copy / name).write_bytes(content)
+    listed = json.loads((copy / "candidates.json").read_text())
+    (copy / "candidates.json").write_text(json.dumps(edit(listed)))
+    return copy
+
+
+def _with_buffer(listed: list, value: float) -> list:
+    buffered = next(c for c in listed if c.get("liquidity_buffer_usd") is not None)
+    buffered["liquidity_buffer_usd"] = value
+    return listed
+
+
+def _without_the_second_plan(listed: list) -> list:
+    listed[1]["status"] = "infeasible"
+    return listed
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda listed: listed[:2], "lists 2 candidates where summary.json counts"),
+    (lambda listed: _with_buffer(listed, float("nan")), "liquidity_buffer_usd nan is not 0 to 1e+15"),
+    (lambda listed: _with_buffer(listed, -5.0), "liquidity_buffer_usd -5.0 is not 0 to 1e+15"),
+    (_without_the_second_plan, "does not list"),
+], ids=["truncated", "nan-buffer", "negative-buffer", "a-plan-unlisted"])  # fmt: skip
+def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit, message):
+    """A fuzz audit: candidates.json cut to 2 of its candidates was re-ranked over those 2 with exit
+    0 (another pick, summary.json still counting them all); a NaN buffer raised StopIteration; a
+    negative one was written into the new plans.npz; a candidate marked infeasible dropped its plan
+    without a word. A finished sweep lists every candidate it made, each within the model's range."""
+    copy = _edited_candidates(finished_sweep, tmp_path, edit)
+    out = tmp_path / "R"
+    code, _, err = run_cli("sweep", "--rerank", str(copy), "--allow-riskier", "--out", str(out))
+    assert code == 2 and message in err and "Traceback" not in err, err
+    assert not out.exists()
+
+
 def test_cli_rerank_of_an_unfinished_sweep_points_to_resume(tmp_path):
     folder = tmp_path / "U"
     code, _, _ = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "50", "--max-breach-prob",
@@ -1058,3 +1099,22 @@ def test_a_sweep_gives_each_evaluated_candidate_s_plan_by_its_label(tiny_sweep):
     assert tiny_sweep.plan(optimum) is by_label[optimum].plan
     with pytest.raises(InputError, match="'nope' is not a candidate this sweep evaluated: one of 'milp: "):
         tiny_sweep.plan("nope")
+
+
+def test_a_model_buffer_at_the_largest_amount_is_evaluated_and_makes_no_larger_buffer(tmp_path):
+    """`policy.liquidity_buffer_usd: 1e15` is valid (money is at most 1e15 USD), but the plan file
+    refused its own solve's buffer (< 1e15 only), and the sweep made buffers above 1e15 it then
+    could not read back (a fuzz audit). Now the solve's plan is evaluated, and no candidate's
+    buffer exceeds the largest amount."""
+    from fleetopt.errors import FleetoptWarning
+    from fleetopt.sweep.candidates import policy_variations
+
+    solved = tmp_path / "S"
+    code, _, err = run_cli("solve", "tiny", "--set", "policy.liquidity_buffer_usd=1e15", "--out", str(solved))
+    assert code == 0, err
+    evaluated = tmp_path / "E"
+    code, _, err = run_cli("evaluate", "--plans", str(solved), "--scenarios", "5", "--out", str(evaluated))
+    assert code == 0, err
+    with pytest.warns(FleetoptWarning, match="the plan reacts on the forecast itself"):
+        result = api.solve(api.edit("tiny", {"policy.liquidity_buffer_usd": 1e15}))
+    assert list(policy_variations(result.data, "milp: forecast", result.plan)) == []

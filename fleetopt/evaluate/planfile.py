@@ -26,6 +26,7 @@ from fleetopt.core.plan import Plan, axes_mismatch
 from fleetopt.evaluate.backend import usable_cores
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.runs.files import write_bytes_atomic
+from fleetopt.schema.base import MAX_USD
 
 PLAN_FILE_FORMAT = 1
 _META = "__meta__"
@@ -137,10 +138,10 @@ class PlanFileReader:
         if buffers is None:
             return None
         ok = isinstance(buffers, list) and len(buffers) == self.count
-        ok = ok and all(b is None or (isinstance(b, (int, float)) and 0 <= b < 1e15) for b in buffers)
+        ok = ok and all(b is None or (isinstance(b, (int, float)) and 0 <= b <= MAX_USD) for b in buffers)
         if not ok:
             raise PlanFileError(
-                f"{self.path}: {BUFFERS} must list one buffer (USD, 0 to 1e15, or null) per plan"
+                f"{self.path}: {BUFFERS} must list one buffer (USD, 0 to {MAX_USD:g}, or null) per plan"
             )
         return buffers
 

@@ -38,6 +38,7 @@ from fleetopt.milp.solve import NoPlanFound, raise_without_plan
 from fleetopt.milp.stochastic import complete_purchases_with_rescue
 from fleetopt.runs import limits
 from fleetopt.schema import Robustness
+from fleetopt.schema.base import MAX_USD
 from fleetopt.stochastic.run import (
     broken_limit_words,
     check_settings,
@@ -294,6 +295,8 @@ def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candi
     if not data.policy.defer_orders or largest_order <= 0:
         return
     buffers = [data.policy.liquidity_buffer_usd + share * largest_order for share in BUFFER_SHARES]
+    if max(buffers) > MAX_USD:  # beyond any amount a model or a plan file takes: no such candidate
+        return
     shown = [format_usd(b) for b in buffers]
     if len(set(shown)) < len(shown):  # a large base buffer and small orders: to the dollar
         shown = [f"${b:,.0f}" for b in buffers]

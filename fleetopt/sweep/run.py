@@ -5,6 +5,7 @@ front and the rule's pick, written to a run folder. The candidates and the choic
 from __future__ import annotations
 
 import json
+import math
 import shlex
 from collections.abc import Sequence
 from dataclasses import replace
@@ -31,6 +32,7 @@ from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
+from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
 from fleetopt.stochastic.run import MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
@@ -375,6 +377,12 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
         raise PlanFileError(
             f"{path} cannot be read as a sweep's candidates ({exc!r}): the file was damaged or edited"
         ) from None
+    tried = run.summary().get("candidates_tried") if run.is_finished else None
+    if isinstance(tried, int) and tried != len(made):  # a finished sweep lists every candidate it made
+        raise PlanFileError(
+            f"{path} lists {len(made)} candidates where {RunFolder.SUMMARY} counts {tried}: the files were "
+            "damaged or edited"
+        )
     planned = [c for c in made if c.status not in WITHOUT_PLAN]
     if data is not None and planned:
         plans, labels, _ = load_plans(run / RunFolder.PLANS, data)
@@ -382,8 +390,9 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
         listed = {c.label for c in planned}
         unlisted = [label for label in labels if label not in listed]
         # the plans file is written first: one killed between the two writes holds the newest
-        # candidate unlisted, last; an unlisted plan before a listed one was dropped from the list
-        if unlisted and labels[-len(unlisted) :] != unlisted:
+        # candidate unlisted, last; an unlisted plan before a listed one was dropped from the list,
+        # and a finished sweep (summary.json written last) lists every plan
+        if unlisted and (run.is_finished or labels[-len(unlisted) :] != unlisted):
             raise PlanFileError(
                 f"{path} does not list {', '.join(map(repr, unlisted))}, whose plans {RunFolder.PLANS} "
                 "holds: the files were damaged or edited"
@@ -400,6 +409,10 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
 
 def _listed_candidate(c: dict) -> Candidate:
     npv, buffer, gap = c["forecast_npv_usd"], c.get("liquidity_buffer_usd"), c.get("gap")
+    if buffer is not None and not 0 <= float(buffer) <= MAX_USD:  # NaN fails too
+        raise ValueError(f"candidate {c['label']!r}: liquidity_buffer_usd {buffer!r} is not 0 to {MAX_USD:g}")
+    if npv is not None and not math.isfinite(float(npv)):
+        raise ValueError(f"candidate {c['label']!r}: forecast_npv_usd {npv!r} is not a number of USD")
     same_as = c.get("same_as")  # a sweep written before it was kept has none
     return Candidate(
         str(c["label"]), str(c["origin"]), str(c["status"]), None,
