@@ -62,6 +62,18 @@ def test_edit_names_what_it_cannot_change():
         api.edit("tiny", {})
 
 
+def test_an_entry_of_a_mapping_field_the_file_leaves_out_can_be_set():
+    """tiny sets no per-generation purchase limits and no customer ratings: setting one of each said
+    "no such field (limits has max_customer_revenue_share)", though both fields exist (a fuzz
+    audit). The mapping is made where it is missing; a contract still cannot be made piece by piece."""
+    edited = api.edit("tiny", {"limits.new_gpus_per_quarter.blackwell": 100,
+                               "risk.customer_ratings.lab-a": "CCC"})  # fmt: skip
+    assert edited.model.limits.new_gpus_per_quarter["blackwell"] == 100
+    assert edited.model.risk.customer_ratings == {"lab-a": "CCC"}
+    with pytest.raises(ModelError, match=r"new_gpus_per_quarter.blackwel.*'hopper', 'blackwell' or 'rubin'"):
+        api.edit("tiny", {"limits.new_gpus_per_quarter.blackwel": 100})
+
+
 def test_a_name_with_a_dot_in_it_is_edited_in_double_quotes(tmp_path):
     """A SKU named B200.v2 could not be reached by --set: every dot split the path. In double quotes
     a name is one part; unquoted, the error says how to write it."""

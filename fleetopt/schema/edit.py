@@ -8,6 +8,7 @@ original file are not kept: the text is written from the data.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from dataclasses import replace
 from numbers import Integral, Real
@@ -161,16 +162,24 @@ _ABSENT = object()
 
 
 def _is_block(path: FieldPath) -> bool:
-    """Whether the field at ``path`` is a block of the model format (``policy``, ``risk.power_delay``),
-    which an edit may create where the file leaves it out, not an item named by the user (a
-    contract), which it may not."""
+    """Whether the field at ``path`` is a block of the model format (``policy``, ``risk.power_delay``)
+    or a mapping field of one (``limits.new_gpus_per_quarter``, ``risk.customer_ratings``), which an
+    edit may create where the file leaves it out, not an item named by the user (a contract), which
+    it may not."""
     block = PlanningModel
-    for part in path:
+    for depth, part in enumerate(path):
         field = block.model_fields.get(part) if isinstance(part, str) else None
+        if field is not None and depth == len(path) - 1 and _holds_mapping(field.annotation):
+            return True
         block = None if field is None else block_class(field.annotation)
         if block is None:
             return False
     return True
+
+
+def _holds_mapping(annotation: object) -> bool:
+    """Whether a field's type is a mapping of named entries, or an optional one."""
+    return any(typing.get_origin(a) is dict for a in (annotation, *typing.get_args(annotation)))
 
 
 def _step(node: Any, part: str | int, path: FieldPath, create: bool) -> Any:
