@@ -26,6 +26,7 @@ from fleetopt.core.results import PLAN_DECISIONS
 from fleetopt.core.units import counted
 from fleetopt.errors import InputError
 from fleetopt.schema.base import MAX_GPUS
+from fleetopt.schema.loading import shown_value
 
 COLUMNS = ("quarter", "sku", "site", "gpus")
 PLAN_CSV_COLUMNS = ("quarter", "decision", "sku", "site", "value")  # a solve's plan.csv (core/results.py)
@@ -352,20 +353,22 @@ def _blocks(text: str | None, key: tuple[int, int, int], data: ModelData, where:
     field = "gpus" if unit == "GPUs" else "value"
     figure = (text or "").strip()
     if "_" in figure:  # float() reads 1_600 as 1600: not a spreadsheet's figure
-        raise InputError(f"{where}: {field} must be a number of {unit} (got {text!r})")
+        raise InputError(f"{where}: {field} must be a number of {unit} (got {shown_value(text)})")
     try:
         value = float(figure.replace(",", "") if _THOUSANDS.match(figure) else figure)
     except ValueError:
-        raise InputError(f"{where}: {field} must be a number of {unit} (got {text!r})") from None
+        raise InputError(f"{where}: {field} must be a number of {unit} (got {shown_value(text)})") from None
     size = float(data.block_size[key[0]])
     blocks = value / size if unit == "GPUs" else value
     if not math.isfinite(blocks) or blocks < 0 or abs(blocks - round(blocks)) > 1e-9:
         raise InputError(
             f"{where}: {field} must be a whole number of {data.sku_names[key[0]]} blocks of "
-            f"{size:,.0f} GPUs, 0 or more (got {text!r})"
+            f"{size:,.0f} GPUs, 0 or more (got {shown_value(text)})"
         )
     if blocks * size > MAX_GPUS:
-        raise InputError(f"{where}: {field} must be at most {MAX_GPUS:,} GPUs (got {text!r}: a typing slip?)")
+        raise InputError(
+            f"{where}: {field} must be at most {MAX_GPUS:,} GPUs (got {shown_value(text)}: a typing slip?)"
+        )
     return float(round(blocks))
 
 

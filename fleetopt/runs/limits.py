@@ -12,6 +12,7 @@ from numbers import Integral, Real
 from pathlib import PurePath
 
 from fleetopt.errors import InputError
+from fleetopt.schema.loading import shown_value
 
 MAX_SEED = 2**63 - 1  # the scenario streams take a signed 64-bit seed
 MAX_MIP_GAP = 0.999  # a relative gap of 1 or more accepts any plan
@@ -21,32 +22,27 @@ MIN_TIME_LIMIT = 0.001  # seconds: HiGHS needs some time to find any plan
 DEFAULT_SCENARIOS = 1000
 
 
-def _shown(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:60] + "..."
-
-
 def whole(name: str, value, low: int | None = None, high: int | None = None) -> int:
     """``value`` as an int in [low, high]; a bool, a float or a string is refused."""
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise InputError(f"{name} must be a whole number (got {_shown(value)})")
+        raise InputError(f"{name} must be a whole number (got {shown_value(value)})")
     if (low is not None and value < low) or (high is not None and value > high):
-        raise InputError(f"{name} must be {_range(low, high)} (got {_shown(value)})")
+        raise InputError(f"{name} must be {_range(low, high)} (got {shown_value(value)})")
     return int(value)
 
 
 def number(name: str, value, low: float | None = None, high: float | None = None) -> float:
     """``value`` as a finite float in [low, high]."""
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise InputError(f"{name} must be a finite number (got {_shown(value)})")
+        raise InputError(f"{name} must be a finite number (got {shown_value(value)})")
     if (low is not None and value < low) or (high is not None and value > high):
-        raise InputError(f"{name} must be {_range(low, high)} (got {_shown(value)})")
+        raise InputError(f"{name} must be {_range(low, high)} (got {shown_value(value)})")
     return float(value)
 
 
 def flag(name: str, value) -> bool:
     if not isinstance(value, bool):
-        raise InputError(f"{name} must be true or false (got {_shown(value)})")
+        raise InputError(f"{name} must be true or false (got {shown_value(value)})")
     return value
 
 
@@ -56,7 +52,7 @@ def text(name: str, value, choices: tuple[str, ...] = (), optional: bool = False
         return None
     if not isinstance(value, str) or (choices and value not in choices):
         wanted = f"one of {', '.join(choices)}" if choices else "a string"
-        raise InputError(f"{name} must be {wanted} (got {_shown(value)})")
+        raise InputError(f"{name} must be {wanted} (got {shown_value(value)})")
     return value
 
 
@@ -68,7 +64,7 @@ def path(name: str, value, optional: bool = True):
         return value
     if isinstance(value, str):  # it is a string: say what is wrong with it
         raise InputError(f"{name} is empty: give a path")
-    raise InputError(f"{name} must be a path, a string or a pathlib.Path (got {_shown(value)})")
+    raise InputError(f"{name} must be a path, a string or a pathlib.Path (got {shown_value(value)})")
 
 
 def instance(name: str, value, kind: type, what: str):
@@ -86,7 +82,7 @@ def callback(name: str, value):
     """A function to call (None: none), checked before any work rather than at its first call: one
     that cannot take the arguments it will be given (:data:`CALLBACK_ARGUMENTS`) is refused."""
     if value is not None and not callable(value):
-        raise InputError(f"{name} must be a function or None (got {_shown(value)})")
+        raise InputError(f"{name} must be a function or None (got {shown_value(value)})")
     arguments = CALLBACK_ARGUMENTS.get(name)
     if value is not None and arguments is not None:
         try:

@@ -363,7 +363,8 @@ def _unreadable_value(root: yaml.Node, exc: Exception) -> ModelIssue:
         try:
             loader.construct_object(node, deep=True)
         except _VALUE_ERRORS as found:
-            written = _shown(node.value) if isinstance(node, yaml.ScalarNode) else _NODE_WORDS[type(node)]
+            scalar = isinstance(node, yaml.ScalarNode)
+            written = shown_value(node.value) if scalar else _NODE_WORDS[type(node)]
             kind = node.tag.rsplit(":", 1)[-1].replace("timestamp", "date")  # bool, int, float, map ...
             reason = str(found).splitlines()[0] if isinstance(found, ValueError) else f"not a {kind}"
             message = f"YAML value {written} cannot be read as a {kind}: {reason}"
@@ -519,7 +520,7 @@ def _not_text(value: object, expected: tuple[str, str]) -> str:
         return f"is empty (a YAML null): expected {wanted}"
     kind = _yaml_kind(value)
     if kind is None:
-        return f"{_shown(value)} is not {wanted}"
+        return f"{shown_value(value)} is not {wanted}"
     return f"{_written(value)} ({kind}) must be text: quote it" + (f" to use it as {what}" if rule else "")
 
 
@@ -546,7 +547,7 @@ def _message(err: dict, path: tuple = ()) -> str:
     if kind == "model_type":
         return _block_message(err["input"], err["loc"])
     if kind == "string_pattern_mismatch" and str(err.get("ctx", {}).get("pattern", "")) == NAME_PATTERN:
-        return f"{_shown(err['input'])} is not a name: {NAME_RULE}"
+        return f"{shown_value(err['input'])} is not a name: {NAME_RULE}"
     value = err.get("input")
     if kind in ("int_type", "float_type", "int_from_float") and _number_slip(value):
         return _number_slip(value)
@@ -557,7 +558,7 @@ def _message(err: dict, path: tuple = ()) -> str:
         and kind not in ("model_type", "dict_type")
         and "(got" not in msg
     ):
-        return f"{msg} (got {_shown(value)})"
+        return f"{msg} (got {shown_value(value)})"
     return msg
 
 
@@ -571,7 +572,8 @@ def _number_slip(value: object) -> str | None:
             return None
         if not math.isfinite(number):
             return None
-        return f"must be a number, not text: write it without quotes, {value.strip()} (got {_shown(value)})"
+        unquoted = f"write it without quotes, {value.strip()}"
+        return f"must be a number, not text: {unquoted} (got {shown_value(value)})"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         whole = f"write {int(value)}, without a decimal point or exponent"
         return f"must be a whole number: {whole} (got {value!r})"
@@ -581,7 +583,7 @@ def _number_slip(value: object) -> str | None:
 def _block_message(value: object, loc: tuple) -> str:
     """A block written as something other than a mapping (`risk: null`, `risk: 5`), without
     pydantic's "or instance of Risk": a class name means nothing in a model file."""
-    got = "" if value is None else f", not {_shown(value)}"
+    got = "" if value is None else f", not {shown_value(value)}"
     hint = " (or leave the block out)" if _field_has_default(loc) else ""
     return f"must be a mapping of fields{got}{hint}"
 
@@ -690,11 +692,12 @@ def block_class(annotation: object) -> type[BaseModel] | None:
 
 def _written(value: object) -> str:
     """A value as the YAML file wrote it: a date as 2026-07-01, not datetime.date(2026, 7, 1)."""
-    return value.isoformat() if isinstance(value, datetime.date) else _shown(value)
+    return value.isoformat() if isinstance(value, datetime.date) else shown_value(value)
 
 
-def _shown(value: object, at: int = 60) -> str:
-    """A value as written, cut so that a huge one (a 1 MB string) does not flood the message."""
+def shown_value(value: object, at: int = 60) -> str:
+    """A value as written (its repr), cut so that a huge one (a 1 MB string, a 5,000-digit number)
+    does not flood the message: every error message that quotes a value it was given."""
     text = repr(value)
     return text if len(text) <= at else f"{text[:at]}... ({len(text):,} characters)"
 
