@@ -391,9 +391,9 @@ MONEY_LIMIT = "must be at most 1e15 USD ($1,000T): larger amounts are beyond the
         ("opening_cash_usd: 150000000", "opening_cash_usd: 1e18", "finance.opening_cash_usd"),
         ("capex_per_gpu_usd: 50000", "capex_per_gpu_usd: 2.0e15", "skus.H100.capex_per_gpu_usd"),
         (
-            "annual_growth: -0.10 ",
-            "annual_growth: 10.0 \n      steps: {2026Q4: 9.0e14}",
-            "skus.B200.capex_per_gpu_usd",
+            "overhead_usd_per_quarter: 5000000 ",
+            "overhead_usd_per_quarter: {start: 5000000, annual_growth: 10.0, steps: {2026Q4: 9.0e14}} ",
+            "finance.overhead_usd_per_quarter",
         ),
     ],
     ids=["cash-1e308", "cash-1e18", "capex", "grown-series"],
@@ -814,3 +814,39 @@ def test_an_unknown_key_is_offered_the_one_meant(change, said):
     horizon.discount_rate_annual."""
     code, out, err = run_cli("validate", "tiny", "--set", change)
     assert code == 2 and out == "" and said in err, err
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message", "limit"),
+    [(("finance", "covenants", "max_debt_to_ebitda"), 1e18, "must be at most 100 (times)", 100),
+     (("finance", "covenants", "min_dscr"), 1e300, "must be at most 100 (times)", 100),
+     (("finance", "covenants", "min_interest_coverage"), 1e300, "must be at most 100 (times)", 100),
+     (("skus", "B200", "training_throughput"), 1e9, "must be at most 500 (times an H100's)", 500),
+     (("skus", "B200", "inference_throughput"), 1e9, "must be at most 500 (times an H100's)", 500),
+     (("finance", "facilities", "gpu-term-loan", "max_ltv"), 1e-300, "must be at least 0.01 (1 %)", 0.01),
+     (("sites", "texas", "expansion", "block_mw"), 1e300, "must be at most 10,000 MW", 10_000),
+     (("skus", "B200", "capex_per_gpu_usd"), 1e15, "must be at most 100,000,000 USD per GPU", 1e8),
+     (("fleet", 0, "capex_per_gpu_usd"), 1e15, "must be at most 100,000,000 USD per GPU", 1e8),
+     (("sites", "texas", "electricity_price_usd_per_mwh"), 1e15, "must be at most 100,000 USD/MWh", 1e5),
+     (("skus", "B200", "capex_per_gpu_usd"), {"start": 9e7, "annual_growth": 1.0},
+      "reaches 302,722,709 over the horizon: must be at most 100,000,000 USD per GPU", 1e8),
+     (("sites", "texas", "electricity_price_usd_per_mwh"), [55] * 7 + [2e5],
+      "must be at most 100,000 USD/MWh", 1e5)],
+    ids=["leverage", "dscr", "interest-coverage", "training-throughput", "inference-throughput", "ltv",
+         "block-mw", "sku-capex", "fleet-capex", "electricity", "grown-capex", "listed-electricity"],
+)  # fmt: skip
+def test_a_value_beyond_what_the_solver_handles_is_refused_naming_its_bound(
+    tmp_path, tiny_text, field, value, message, limit
+):
+    """Values the schema took but HiGHS could not tell from rounding error made a solvable `tiny`
+    "infeasible" (exit 3: a covenant looser than 6.0x at 1e18, a throughput of 1e9, a loan-to-value
+    of 1e-300; a capex per GPU or an electricity price of 1e15, blamed on the facility sizes) or left
+    it in "numerical trouble" (exit 4: a block of 1e300 MW). Each is bad input naming its field and
+    bound, refused before any solve; the bound itself is accepted."""
+    name = ".".join(map(str, field))
+    _, code, out, err = validate_data(tmp_path, with_value(tiny_text, field, value))
+    assert_bad_input(code, out, err, f"{name}: ", message)
+    with pytest.raises(ModelError, match=name.replace(".", r"\.")):
+        parse_model_text(yaml.safe_dump(with_value(tiny_text, field, value)), "mutant.yaml")
+    _, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, limit))
+    assert code == 0, err  # at the limit

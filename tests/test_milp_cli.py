@@ -295,7 +295,8 @@ def test_a_sweep_whose_forecast_runs_out_of_time_says_raise_the_time_limit(tmp_p
 
 def test_an_infeasible_diagnosis_with_no_group_to_blame_says_the_conflict_is_numerical():
     """The relaxed model needed no slack above the tolerance (tiny with `min_dscr: 1e300` did
-    that): the message says the conflict is numerical instead of listing nothing."""
+    that, before covenant ratios were bounded at 100): the message says the conflict is numerical
+    instead of listing nothing."""
     lines = error_lines(InfeasibleModel([]))
     assert lines[0].endswith("Constraint groups in conflict:")
     assert len(lines) == 2 and "the conflict is numerical" in lines[1]

@@ -118,6 +118,17 @@ def at_most(limit: float, message: str) -> Callable[[float], float]:
     return check
 
 
+def at_least(limit: float, message: str) -> Callable[[float], float]:
+    """A check refusing values below ``limit`` with ``message``, as :func:`at_most` does above one."""
+
+    def check(value: float) -> float:
+        if value < limit:
+            raise ValueError(message)
+        return value
+
+    return check
+
+
 check_quarter_count = at_most(MAX_QUARTER_COUNT, QUARTER_COUNT_MESSAGE)
 FRACTION_LIMIT_MESSAGE = "must be at most 1 (100 %): shares and probabilities are fractions, 0.25 means 25 %"
 Fraction = Annotated[
@@ -131,7 +142,22 @@ PositiveFraction = Annotated[
     Field(gt=0, allow_inf_nan=False, json_schema_extra={"maximum": 1}),
     AfterValidator(at_most(1, FRACTION_LIMIT_MESSAGE)),
 ]
-"""A share above 0, at most 1 (a loan-to-value, a customer's largest revenue share)."""
+"""A share above 0, at most 1 (a customer's largest revenue share, a billed utilization)."""
+MIN_LTV = 0.01
+"""Smallest loan-to-value (1 %): GPU lenders advance 50-65 % (docs/sources.md §5). A facility's
+balance / max_ltv enters the borrowing base, so a tiny one (1e-300) made coefficients HiGHS cannot
+tell from rounding error and a solvable model read as "infeasible"."""
+LTV_MINIMUM_MESSAGE = (
+    "must be at least 0.01 (1 %): a loan-to-value is a fraction, 0.65 means 65 % (omit max_ltv for a "
+    "facility not secured on GPUs)"
+)
+LoanToValue = Annotated[
+    float,
+    Field(allow_inf_nan=False, json_schema_extra={"minimum": MIN_LTV, "maximum": 1}),
+    AfterValidator(at_least(MIN_LTV, LTV_MINIMUM_MESSAGE)),
+    AfterValidator(at_most(1, FRACTION_LIMIT_MESSAGE)),
+]
+"""A loan-to-value: ``MIN_LTV`` to 1 (0.65 = 65 %)."""
 AnnualRate = Annotated[
     float,
     Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_RATE_ANNUAL}),
@@ -208,4 +234,68 @@ MAX_DEMAND_GPUS = 1e12
 Rubin's throughput counts several H100s): far beyond it the evaluator's arithmetic overflows."""
 DEMAND_LIMIT_MESSAGE = (
     f"must be at most {MAX_DEMAND_GPUS:.0e} H100-equivalent GPUs (a demand this large is a typing slip)"
+)
+
+MAX_COVENANT_RATIO = 100.0
+"""Largest covenant ratio (debt / EBITDA, EBITDA / debt service, EBITDA / interest), times: real
+ones are 1.2-8x (6.0x leverage, 1.4x DSCR: docs/sources.md §6). A ratio multiplies EBITDA or debt
+in the MILP's covenant rows, and 1e18 (or 1e300) made coefficients HiGHS cannot tell from rounding
+error: a covenant looser than 6.0x made `tiny` "infeasible"."""
+COVENANT_RATIO_MESSAGE = (
+    f"must be at most {MAX_COVENANT_RATIO:g} (times): a covenant ratio is a multiple, 6.0 means 6.0x"
+)
+CovenantRatio = Annotated[
+    float,
+    Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_COVENANT_RATIO}),
+    AfterValidator(at_most(MAX_COVENANT_RATIO, COVENANT_RATIO_MESSAGE)),
+]
+"""A covenant ratio: 0 to ``MAX_COVENANT_RATIO``."""
+
+MAX_THROUGHPUT = 500.0
+"""Largest throughput of one GPU relative to an H100: the bundled models' Rubin is 7.5-16x
+(docs/sources.md §1-2), so this leaves room for several generations more. Throughput multiplies
+GPU counts in the MILP's demand and contract rows, and 1e9 made `tiny` "infeasible"."""
+THROUGHPUT_MESSAGE = (
+    f"must be at most {MAX_THROUGHPUT:g} (times an H100's): throughput is relative to an H100, "
+    "2.3 means 2.3 H100s"
+)
+Throughput = Annotated[
+    float,
+    Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_THROUGHPUT}),
+    AfterValidator(at_most(MAX_THROUGHPUT, THROUGHPUT_MESSAGE)),
+]
+"""A GPU's throughput relative to an H100: 0 to ``MAX_THROUGHPUT``."""
+
+MAX_BLOCK_MW = 10_000.0
+"""Largest power block, MW: 10 GW, four hundred times the bundled models' 10-25 MW halls, and the
+size above which a site's `power_capacity_mw` already reads as a figure in kW (the model's magnitude
+notes). 1e300 MW left HiGHS in numerical trouble."""
+BLOCK_MW_MESSAGE = (
+    f"must be at most {MAX_BLOCK_MW:,.0f} MW (10 GW, more than any site holds): power is in MW, "
+    "25 means 25 MW (25,000 kW)"
+)
+BlockMw = Annotated[
+    float,
+    Field(gt=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_BLOCK_MW}),
+    AfterValidator(at_most(MAX_BLOCK_MW, BLOCK_MW_MESSAGE)),
+]
+"""A block of facility power in MW: above 0, at most ``MAX_BLOCK_MW``."""
+
+MAX_USD_PER_GPU = 1e8
+"""Highest all-in price of one GPU, USD: a thousand times today's $50-90k (docs/sources.md §3).
+A price per GPU times a fleet of thousands made coefficients HiGHS cannot tell from rounding error
+(1e15 made `tiny` "infeasible", blaming the facility sizes)."""
+GPU_PRICE_MESSAGE = (
+    f"must be at most {MAX_USD_PER_GPU:,.0f} USD per GPU (a price this large is a typing slip)"
+)
+GpuPrice = bounded_amount(MAX_USD_PER_GPU, at_most(MAX_USD_PER_GPU, GPU_PRICE_MESSAGE))
+"""A price per GPU in USD: not negative, at most ``MAX_USD_PER_GPU``."""
+
+MAX_USD_PER_MWH = 1e5
+"""Highest electricity price, USD/MWh: about a thousand times the $40-140/MWh delivered prices of
+docs/sources.md §7. A price times the MWh a fleet draws made coefficients HiGHS cannot tell from
+rounding error (1e15 made `tiny` "infeasible", blaming the facility sizes)."""
+ELECTRICITY_PRICE_MESSAGE = (
+    f"must be at most {MAX_USD_PER_MWH:,.0f} USD/MWh (a price this large is a typing slip; "
+    "55 means 5.5 cents per kWh)"
 )

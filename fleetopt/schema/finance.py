@@ -9,11 +9,12 @@ from pydantic import Field, model_validator
 from fleetopt.schema.base import (
     MAX_HORIZON_QUARTERS,
     AnnualRate,
+    CovenantRatio,
     Fraction,
+    LoanToValue,
     Money,
     Name,
     NonNegative,
-    PositiveFraction,
     PositiveQuarterCount,
     Quarter,
     StrictModel,
@@ -37,10 +38,11 @@ class DebtFacility(StrictModel):
     """Fixed annual interest rate (0.09 = 9 %). Give this or `spread_over_reference_annual`."""
     spread_over_reference_annual: AnnualRate | None = None
     """Floating rate: spread over `finance.reference_rate_annual` (0.0225 = SOFR + 225 bp)."""
-    max_ltv: PositiveFraction | None = None
+    max_ltv: LoanToValue | None = None
     """Largest balance / resale value of the GPU fleet; GPU-secured facilities share the fleet as
     one pool, the sum of balance / max_ltv at most its gross resale value (the borrowing base: held
-    by the MILP, tested in every quarter of a scenario); None when the facility is not GPU-secured."""
+    by the MILP, tested in every quarter of a scenario); at least 0.01; None when the facility is not
+    GPU-secured."""
     repayment: Literal["amortizing", "bullet"] = "amortizing"
     """How principal is repaid: in equal instalments, or all at `maturity`."""
     amortization_quarters: PositiveQuarterCount | None = None
@@ -116,13 +118,14 @@ class Covenants(StrictModel):
     """EBITDA, interest and debt service of the EBITDA-based tests: the quarter's own, or the average of
     the last four quarters (the trailing twelve months most facilities test; fewer quarters at the
     start of the horizon)."""
-    max_debt_to_ebitda: NonNegative | None = None
-    """Largest total debt / annualised EBITDA (4 x the quarter's EBITDA, or 4 x its four-quarter average)."""
-    min_dscr: NonNegative | None = None
+    max_debt_to_ebitda: CovenantRatio | None = None
+    """Largest total debt / annualised EBITDA (4 x the quarter's EBITDA, or 4 x its four-quarter average;
+    at most 100)."""
+    min_dscr: CovenantRatio | None = None
     """Smallest EBITDA / debt service (interest + scheduled principal; a bullet's repayment at
-    maturity is not debt service, as credit agreements define it)."""
-    min_interest_coverage: NonNegative | None = None
-    """Smallest EBITDA / interest (interest coverage, common in GPU-backed facilities)."""
+    maturity is not debt service, as credit agreements define it; at most 100)."""
+    min_interest_coverage: CovenantRatio | None = None
+    """Smallest EBITDA / interest (interest coverage, common in GPU-backed facilities; at most 100)."""
     min_liquidity_usd: Money | None = None
     """Smallest cash balance, USD."""
     min_liquidity_fraction_of_debt: Fraction | None = None

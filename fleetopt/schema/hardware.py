@@ -10,17 +10,18 @@ from pydantic import Field, Strict, field_validator, model_validator
 from fleetopt.schema.base import (
     Fraction,
     GpuCount,
+    GpuPrice,
     KwPerGpu,
     Money,
     Name,
-    NonNegative,
     Positive,
     PositiveQuarterCount,
     Quarter,
     QuarterCount,
     StrictModel,
+    Throughput,
 )
-from fleetopt.schema.series import MoneySeries
+from fleetopt.schema.series import GpuPriceSeries
 
 
 class Generation(StrEnum):
@@ -71,16 +72,17 @@ class Sku(StrictModel):
     """Last quarter it can be bought; open-ended when omitted."""
     block_size_gpus: GpuCount
     """Purchase unit in GPUs (a rack or a pod); purchases are whole blocks."""
-    capex_per_gpu_usd: MoneySeries
-    """All-in capex per GPU (GPU, server, network, installation) by purchase quarter, USD."""
+    capex_per_gpu_usd: GpuPriceSeries
+    """All-in capex per GPU (GPU, server, network, installation) by purchase quarter, USD (at most
+    100,000,000 in every quarter)."""
     power_kw_per_gpu: KwPerGpu
     """All-in IT power per GPU in service (server and network share), kW, before PUE."""
     idle_power_fraction: Fraction
     """Share of `power_kw_per_gpu` a powered but idle GPU still draws."""
-    training_throughput: NonNegative
-    """Training throughput per GPU relative to an H100 (H100 = 1)."""
-    inference_throughput: NonNegative
-    """Inference throughput per GPU relative to an H100 (H100 = 1)."""
+    training_throughput: Throughput
+    """Training throughput per GPU relative to an H100 (H100 = 1; at most 500)."""
+    inference_throughput: Throughput
+    """Inference throughput per GPU relative to an H100 (H100 = 1; at most 500)."""
     opex_per_gpu_quarter_usd: Money
     """Operating cost per installed GPU per quarter, excluding electricity, USD."""
     install_quarters: QuarterCount = 0
@@ -135,5 +137,5 @@ class FleetCohort(StrictModel):
     """Number of GPUs."""
     use: Literal["training", "inference"]
     """What the GPUs are configured for at the start."""
-    capex_per_gpu_usd: Money
-    """All-in price paid per GPU, USD (the basis of depreciation and resale value)."""
+    capex_per_gpu_usd: GpuPrice
+    """All-in price paid per GPU, USD (the basis of depreciation and resale value; at most 100,000,000)."""

@@ -9,12 +9,16 @@ from fleetopt.core.quarters import parse_quarter, quarter_label
 from fleetopt.core.units import counted, rounded
 from fleetopt.schema.base import (
     DEMAND_LIMIT_MESSAGE,
+    ELECTRICITY_PRICE_MESSAGE,
     GPU_HOUR_PRICE_MESSAGE,
+    GPU_PRICE_MESSAGE,
     MAX_DEMAND_GPUS,
     MAX_HORIZON_QUARTERS,
     MAX_RATE_ANNUAL,
     MAX_USD,
+    MAX_USD_PER_GPU,
     MAX_USD_PER_GPU_HOUR,
+    MAX_USD_PER_MWH,
     MONEY_LIMIT_MESSAGE,
     RATE_LIMIT_MESSAGE,
     AnnualRate,
@@ -156,6 +160,14 @@ def _maturity_problems(model: PlanningModel) -> list[tuple[Path, str]]:
             if facility.maturity is not None and parse_quarter(facility.maturity) < first]  # fmt: skip
 
 
+PER_UNIT_LIMITS = {
+    "capex_per_gpu_usd": (MAX_USD_PER_GPU, GPU_PRICE_MESSAGE),
+    "electricity_price_usd_per_mwh": (MAX_USD_PER_MWH, ELECTRICITY_PRICE_MESSAGE),
+}
+"""The series with a limit of their own below ``MAX_USD``, by field name: each written value is
+checked by the schema, the values they grow to over the horizon here."""
+
+
 def _is_money(path: Path) -> bool:
     return any(isinstance(part, str) and "usd" in part for part in path)
 
@@ -182,6 +194,9 @@ def _series_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
             elif _is_gpu_hour_price(path) and values.max(initial=0.0) > MAX_USD_PER_GPU_HOUR:
                 grown = f"reaches {values.max():,.2f} over the horizon"
                 problems.append((path, f"{grown}: {GPU_HOUR_PRICE_MESSAGE}"))
+            elif path[-1] in PER_UNIT_LIMITS and values.max(initial=0.0) > PER_UNIT_LIMITS[path[-1]][0]:
+                grown = f"reaches {values.max():,.0f} over the horizon"
+                problems.append((path, f"{grown}: {PER_UNIT_LIMITS[path[-1]][1]}"))
             elif _is_money(path) and values.max(initial=0.0) > MAX_USD:
                 grown = f"grows to {values.max():.3g} over the horizon"
                 problems.append((path, f"{grown}: {MONEY_LIMIT_MESSAGE}"))

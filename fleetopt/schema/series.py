@@ -18,7 +18,11 @@ from pydantic import AfterValidator, Field
 
 from fleetopt.core.quarters import parse_quarter
 from fleetopt.schema.base import (
+    ELECTRICITY_PRICE_MESSAGE,
+    GPU_PRICE_MESSAGE,
     MAX_RATE_ANNUAL,
+    MAX_USD_PER_GPU,
+    MAX_USD_PER_MWH,
     RATE_LIMIT_MESSAGE,
     Quarter,
     StrictModel,
@@ -78,6 +82,26 @@ def _check_money_series(value: SeriesSpec) -> SeriesSpec:
 MoneySeries = Annotated[NonNegativeSeries, AfterValidator(_check_money_series)]
 """A quarterly series of money (USD, or USD per unit): not negative, each value at most 1e15 USD
 (grown values too: checked against the horizon by the model's cross-checks)."""
+
+
+def _written_at_most(limit: float, message: str) -> AfterValidator:
+    """Each number a series writes (its start, its steps, each listed value) at most ``limit``."""
+    check = at_most(limit, message)
+
+    def check_each(value: SeriesSpec) -> SeriesSpec:
+        for number in _written_numbers(value):
+            check(number)
+        return value
+
+    return AfterValidator(check_each)
+
+
+GpuPriceSeries = Annotated[MoneySeries, _written_at_most(MAX_USD_PER_GPU, GPU_PRICE_MESSAGE)]
+"""A quarterly series of prices per GPU, USD: not negative, each value at most ``MAX_USD_PER_GPU``
+(grown values too: checked against the horizon by the model's cross-checks)."""
+ElectricityPriceSeries = Annotated[MoneySeries, _written_at_most(MAX_USD_PER_MWH, ELECTRICITY_PRICE_MESSAGE)]
+"""A quarterly series of electricity prices, USD/MWh: not negative, each value at most
+``MAX_USD_PER_MWH`` (grown values too: checked against the horizon by the model's cross-checks)."""
 
 
 def _check_rate_series(value: SeriesSpec) -> SeriesSpec:

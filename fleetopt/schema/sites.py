@@ -6,15 +6,24 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from fleetopt.schema.base import Money, NonNegativeInt, Positive, Quarter, QuarterCount, StrictModel, at_most
-from fleetopt.schema.series import MoneySeries, NonNegativeSeries
+from fleetopt.schema.base import (
+    BlockMw,
+    Money,
+    NonNegativeInt,
+    Positive,
+    Quarter,
+    QuarterCount,
+    StrictModel,
+    at_most,
+)
+from fleetopt.schema.series import ElectricityPriceSeries, NonNegativeSeries
 
 
 class PowerExpansion(StrictModel):
     """An option to build power capacity at a site in blocks."""
 
-    block_mw: Positive
-    """Facility power added by one block, MW (grid connection, the unit PUE applies to)."""
+    block_mw: BlockMw
+    """Facility power added by one block, MW (grid connection, the unit PUE applies to; at most 10,000)."""
     capex_per_mw_usd: Money
     """Build cost per MW of facility power, USD; paid evenly over the lead time."""
     lead_time_quarters: QuarterCount
@@ -38,8 +47,8 @@ class Site(StrictModel):
         AfterValidator(at_most(3.0, "must be at most 3: PUE is facility power / IT power, 1.25 (not 125)")),
     ]
     """Power usage effectiveness: facility power / IT power."""
-    electricity_price_usd_per_mwh: MoneySeries
-    """All-in delivered electricity price, USD/MWh, per quarter."""
+    electricity_price_usd_per_mwh: ElectricityPriceSeries
+    """All-in delivered electricity price, USD/MWh, per quarter (at most 100,000 in every quarter)."""
     fixed_cost_per_mw_quarter_usd: Money = 0.0
     """Cost of each MW online per quarter whether used or not (lease, staff), USD. Default 0."""
     expansion: PowerExpansion | None = None
