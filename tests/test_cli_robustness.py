@@ -903,6 +903,41 @@ def test_a_sweep_summary_naming_no_candidate_is_named_by_report_and_compare(
     assert not (sweep / "report.html").exists()
 
 
+# summary.json fields of the wrong type that the report (and compare, of an evaluation's plans) read
+# with int(), float formats or as paths: each a traceback (exit 1) before they were checked on reading
+DAMAGED_SUMMARY_FIELDS = [
+    *[("evaluate", field, value) for field in ("seed", "n_scenarios") for value in ("x", [1], float("inf"))],
+    ("evaluate", "n_plans", None),
+    ("evaluate", "n_plans", "x"),
+    *[("evaluate", field, value) for field in ("model_source", "plans_source") for value in ([1], 5)],
+    ("evaluate", "kind", ["evaluate"]),
+    ("solve", "model_source", [1]),
+    ("solve", "status", None),
+    *[("solve", field, "x") for field in ("objective_usd", "bound_usd", "gap", "solve_seconds")],
+    ("solve", "kind", ["solve"]),
+]
+
+
+@pytest.mark.parametrize(
+    "kind, field, value", DAMAGED_SUMMARY_FIELDS, ids=[f"{k}-{f}-{v!r}" for k, f, v in DAMAGED_SUMMARY_FIELDS]
+)
+def test_a_summary_field_of_the_wrong_type_is_named_by_report_and_compare(
+    finished_runs, here, kind, field, value
+):
+    """report: int(), a float format, Path() or a dict key of the field, a traceback each before;
+    compare: Path() of an evaluation's plans_source. Refused by RunFolder.summary, naming the field."""
+    run = copied(finished_runs[kind], here)
+    summary = json.loads((run / "summary.json").read_text())
+    summary[field] = value  # None stays: a null field
+    (run / "summary.json").write_text(json.dumps(summary))
+    code, out, err = run_cli("report", str(run))
+    assert_one_error(code, out, err, f"{run}/summary.json: {field} must be ")
+    assert not (run / "report.html").exists()
+    if kind == "evaluate":  # compare reads an evaluation's summary for the plans it evaluated
+        code, out, err = run_cli("compare", str(finished_runs["solve"]), str(run), "--scenarios", "5")
+        assert_one_error(code, out, err, f"{run}/summary.json: {field} must be ")
+
+
 def one_cell_damaged(text: str, column: str) -> str:
     """The CSV ``text`` with its first row's ``column`` made "12x5" (a figure that is not a number:
     the report read it with float() and failed with a traceback, for 24 columns of 27)."""

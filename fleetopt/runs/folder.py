@@ -28,6 +28,7 @@ import pandas as pd
 
 from fleetopt import __version__
 from fleetopt.errors import InputError, warn
+from fleetopt.runs import limits
 from fleetopt.runs.files import current_umask, file_sha256, write_bytes_atomic, written_through
 
 if TYPE_CHECKING:
@@ -175,6 +176,35 @@ class RunData:
 # the columns of a run's CSV tables read back as written: names, and a plan's empty use ("", as
 # plan_frame() has it, not NaN)
 TEXT_COLUMNS = ("plan", "quarter", "sku", "site", "decision", "item", "use", "unit")
+
+
+# the fields of a summary.json its readers (the report, compare, evaluate's plan sources, the registry)
+# take as written, by type: checked whenever a summary is read, so a field damaged or edited by hand
+# is refused by name (exit 2), never met later as a traceback; a field absent (an older run) is not
+SUMMARY_FIELDS = {
+    **dict.fromkeys(
+        ("kind", "status", "model_name", "model_hash", "model_source", "plans_source", "plans_sha256",
+         "plans_model_hash", "plan_sha256", "objective", "plans_objective", "fleetopt_version"),
+        (limits.text,),
+    ),
+    "n_plans": (limits.whole, 1),
+    "n_scenarios": (limits.scenarios,),
+    "seed": (limits.seed,),
+    "deterministic": (limits.flag,),
+    **dict.fromkeys(
+        ("objective_usd", "bound_usd", "gap", "build_seconds", "solve_seconds", "rp_usd", "rp_bound_usd",
+         "present_cost_opening_fleet_usd"),
+        (limits.number,),
+    ),
+    **dict.fromkeys(("settings", "out_of_sample", "ranking"), (limits.instance, dict, "a JSON object")),
+}  # fmt: skip
+# those that may be null: a figure with no value (NaN, written as null), a deterministic evaluation's
+# seed, a path or hash a run had none of
+SUMMARY_NULLABLE = {
+    "model_source", "plans_sha256", "plans_model_hash", "plan_sha256", "plans_objective", "seed",
+    "n_scenarios", "objective_usd", "bound_usd", "gap", "build_seconds", "solve_seconds", "rp_usd",
+    "rp_bound_usd", "present_cost_opening_fleet_usd", "out_of_sample", "ranking",
+}  # fmt: skip
 
 
 class RunFolder:
@@ -484,8 +514,18 @@ class RunFolder:
         return bool(stored) and file.is_file() and file_sha256(file) != stored
 
     def summary(self) -> dict:
-        """The run's summary.json; one that is not a JSON object is refused by name."""
-        return self._json_object(self.SUMMARY)
+        """The run's summary.json; one that is not a JSON object, or whose field of
+        :data:`SUMMARY_FIELDS` is not of its type, is refused by name."""
+        summary = self._json_object(self.SUMMARY)
+        path = self.path / self.SUMMARY
+        for name, (check, *args) in SUMMARY_FIELDS.items():
+            if name in summary and not (summary[name] is None and name in SUMMARY_NULLABLE):
+                try:
+                    check(f"{path}: {name}", summary[name], *args)
+                except InputError as exc:
+                    damaged = "the file was damaged or edited; restore it, or run anew"
+                    raise RunDirError(f"{exc}: {damaged}") from None
+        return summary
 
     def _json_object(self, name: str) -> dict:
         path = self.path / name
