@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -60,8 +60,9 @@ def _lock_holder(fd: int) -> str:
 def unfinished_jobs(root: Path | None = None) -> list[RunFolder]:
     """The evaluations and sweeps in the runs folder (``root``, default :func:`runs_dir`; its
     direct subfolders) that have not finished: interrupted, or still running in another process
-    (:meth:`RunFolder.running_pid`), or whose job.json is damaged (:meth:`RunFolder.job_damage`). The registry records a run once it finishes, so these are the
-    jobs `--resume` finishes. Oldest first (folder names start with their time)."""
+    (:meth:`RunFolder.running_pid`), or whose job.json is damaged (:meth:`RunFolder.job_damage`).
+    The registry records a run once it finishes, so these are the jobs `--resume` finishes. Oldest
+    first (folder names start with their time)."""
     return [run for run in _run_folders(root) if run.interrupted_kind() or run.job_damage()]
 
 
@@ -170,7 +171,8 @@ class RunData:
 
     def __repr__(self) -> str:
         matrix = "" if self.npv_matrix is None else ", npv_matrix"
-        return f"RunData({self.kind} run {str(self.path)!r}: .summary, tables {', '.join(self.tables)}{matrix})"
+        tables = ", ".join(self.tables)
+        return f"RunData({self.kind} run {str(self.path)!r}: .summary, tables {tables}{matrix})"
 
 
 # the columns of a run's CSV tables read back as written: names, and a plan's empty use ("", as
@@ -234,10 +236,10 @@ class RunFolder:
     PLAN_FILES = (PLANS, PLAN)
     # the files a run writes: no other command's output may replace one (see refuse_run_file)
     TABLES = (PLAN_CSV, STATEMENTS, METRICS, CANDIDATES_CSV, FRONT, PURCHASES)  # RunData's, in order
-    FILES = (SUMMARY, MODEL, JOB, PLAN, PLANS, PLAN_CSV, PURCHASES, STATEMENTS, METRICS, NPV_MATRIX, CANDIDATES,
-             CANDIDATES_CSV, FRONT, REPORT)  # fmt: skip
+    FILES = (SUMMARY, MODEL, JOB, PLAN, PLANS, PLAN_CSV, PURCHASES, STATEMENTS, METRICS, NPV_MATRIX,
+             CANDIDATES, CANDIDATES_CSV, FRONT, REPORT)  # fmt: skip
     # a sweep's summary.json: the keys of the plans it is about
-    SWEEP_PICKS = {
+    SWEEP_PICKS: ClassVar[dict[str, str]] = {
         "recommended": "the sweep's recommended candidate",
         "forecast_optimum": "the forecast optimum",
     }
@@ -311,7 +313,8 @@ class RunFolder:
             runs.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RunDirError(
-                f"the runs folder {runs} (${RUNS_DIR_VARIABLE} or ./runs) cannot be used: {exc.strerror or exc}"
+                f"the runs folder {runs} (${RUNS_DIR_VARIABLE} or ./runs) cannot be used: "
+                f"{exc.strerror or exc}"
             ) from None
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         n = 1
@@ -388,7 +391,8 @@ class RunFolder:
         return [*stale, *self.chunk_folder.glob(".chunk-*.npz.*.tmp")]
 
     def _remove_stale_temporary_files(self) -> None:
-        """:meth:`_stale_temporary_files` removed; called with the lock held (no other process writes them)."""
+        """:meth:`_stale_temporary_files` removed; called with the lock held (no other process writes
+        them)."""
         for path in self._stale_temporary_files():
             path.unlink(missing_ok=True)
 
@@ -680,7 +684,8 @@ class RunFolder:
             except OSError:  # another run took the folder after check_new: not this job's to resume
                 raise RunDirError(f"{self.path} was taken by another run while this one started: choose a "
                                   "new or empty folder") from None  # fmt: skip
-            _HELD_LOCKS[self.path.resolve()] = _HELD_LOCKS.pop(partial.path.resolve())  # the lock moved with it
+            # the lock moved with it
+            _HELD_LOCKS[self.path.resolve()] = _HELD_LOCKS.pop(partial.path.resolve())
         except OSError as exc:  # a disk full: the folder the job was to start in
             partial.release_lock()
             shutil.rmtree(partial.path, ignore_errors=True)
@@ -712,7 +717,8 @@ class RunFolder:
     def write_job(self, settings: dict) -> None:
         """Write (or replace) job.json, atomically, with the version of fleetopt writing it
         (:meth:`check_job_version`)."""
-        write_bytes_atomic(self.path / self.JOB, _bytes(json_text({**settings, "fleetopt_version": __version__})))
+        job = json_text({**settings, "fleetopt_version": __version__})
+        write_bytes_atomic(self.path / self.JOB, _bytes(job))
 
     def finish(
         self,
@@ -721,8 +727,8 @@ class RunFolder:
     ) -> Path:
         """Write a run's final files. A job folder (it has job.json) already holds what
         ``known_at_start()`` would give: it gets ``files`` one by one, summary.json last (it loses
-        its chunks once recorded: :meth:`tidy_finished_job`). Any other folder gets everything at once (``known_at_start()`` as well); a
-        finished run's folder is never written again."""
+        its chunks once recorded: :meth:`tidy_finished_job`). Any other folder gets everything at
+        once (``known_at_start()`` as well); a finished run's folder is never written again."""
         if self.is_job and self.is_finished:
             raise RunDirError(f"{self.path} holds a finished run: choose a new or empty folder")
         if self.lost_while_running:
@@ -855,7 +861,8 @@ OWN_OUTPUT = {
     ),
     "schema": lambda ends: ends.startswith('{\n  "$defs": {') and '"title": "PlanningModel"' in ends,
     "comparison": lambda ends: (
-        ends.startswith(("# about\n", "# figures\n", '{\n  "plan_runs": [', '{\n  "figures": [', "# Plan comparison"))
+        ends.startswith(("# about\n", "# figures\n", '{\n  "plan_runs": [', '{\n  "figures": [',
+                         "# Plan comparison"))
         or re.match(r"\s*plans on [\d,]+ common scenarios", ends) is not None
         or (ends.lower().startswith("<!doctype html>") and "<title>fleetopt comparison" in ends)
     ),
@@ -879,4 +886,6 @@ def refuse_foreign_file(out: str | Path, kind: str, option: str = "--out") -> No
         other = next((name for name, own in OWN_OUTPUT.items() if name != kind and own(ends)), None)
         what = f"{OWN_OUTPUT_NAMES[other]} fleetopt wrote, not {OWN_OUTPUT_NAMES[kind]}" if other else (
             f"a file that is not {OWN_OUTPUT_NAMES[kind]} fleetopt wrote")
-        raise RunDirError(f"{option} {out} is {what}: it would be replaced; remove it first or choose another file")
+        raise RunDirError(
+            f"{option} {out} is {what}: it would be replaced; remove it first or choose another file"
+        )
