@@ -73,7 +73,7 @@ from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
 from fleetopt.milp.stochastic import complete_purchases_with_rescue, rescuable
-from fleetopt.report import comparison_html, write_report
+from fleetopt.report import METRICS_TABLES, checked_metrics_table, comparison_html, write_report
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import (
@@ -1046,6 +1046,9 @@ def _record_finished_run(run: RunFolder, command: str | None) -> int:
         )
     if kind == "solve":
         _check_solve_npv(run, data, summary)
+    if kind in METRICS_TABLES:  # a row per plan, each cell a number: as the report reads it
+        labels = [] if kind == "evaluate" else load_plans(run / RunFolder.PLANS, data)[1]
+        checked_metrics_table(run, kind, summary, labels)
     recorded = recorded_run_id(run.path)
     if recorded is not None:
         raise RegistryError(

@@ -14,7 +14,7 @@ import pytest
 from conftest import run_cli
 
 from fleetopt import api
-from fleetopt.errors import FleetoptWarning, InputError
+from fleetopt.errors import FleetoptError, FleetoptWarning, InputError
 from fleetopt.runs.folder import _HELD_LOCKS, RunFolder
 from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.stochastic.run import StochasticResult
@@ -140,6 +140,27 @@ def test_runs_left_unrecorded_are_recorded_afterwards_with_the_same_figures(here
         assert record.command == "unknown (recorded afterwards by fleetopt runs add)"
     evaluated = before[written["evaluate"].resolve()].figures
     assert evaluated["npv_mean_usd"] == evaluation.metrics["npv_mean_usd"][0]
+
+
+@pytest.mark.parametrize(("kind", "table"), [("evaluate", "metrics.csv"), ("sweep", "candidates.csv")])
+def test_recording_afterwards_refuses_a_damaged_metrics_table_as_the_report_does(here, tiny_solved, kind,
+                                                                                 table):
+    """`fleetopt runs add` recorded an evaluation whose metrics.csv kept only its header, or had
+    text in a figure's cell (a fuzz audit), which the report then refused: it now checks the table
+    as the report reads it."""
+    loaded, solved = tiny_solved
+    written, _ = every_kind_written(loaded, solved)
+    Registry().path.unlink()
+    path = written[kind] / table
+    header, first, *rest = path.read_text().splitlines(keepends=True)
+    cells = first.split(",")
+    cells[header.split(",").index("npv_mean_usd")] = "lots"
+    path.write_text(header + ",".join(cells) + "".join(rest))
+    with pytest.raises(FleetoptError, match=r"npv_mean_usd.*not a number"):
+        api.record_run(written[kind])
+    path.write_text(header)
+    with pytest.raises(FleetoptError, match=r"no rows|plan row"):
+        api.record_run(written[kind])
 
 
 def test_a_copied_run_is_dated_when_it_was_written_not_when_it_was_copied(here, tiny_solved):

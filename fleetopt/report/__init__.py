@@ -2,6 +2,13 @@
 (`fleetopt compare ... --out comparison.html`)."""
 
 from fleetopt.report.comparison import comparison_html
-from fleetopt.report.page import ReportError, build_report, write_report
+from fleetopt.report.page import (
+           METRICS_TABLES,
+           ReportError,
+           build_report,
+           checked_metrics_table,
+           write_report,
+)
 
-__all__ = ["ReportError", "build_report", "comparison_html", "write_report"]
+__all__ = ["METRICS_TABLES", "ReportError", "build_report", "checked_metrics_table", "comparison_html",
+           "write_report"]

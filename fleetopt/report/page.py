@@ -340,12 +340,12 @@ def _read_run(folder: Path) -> _Run:
     kind = summary.get("kind")
     left_out = ""
     if kind == "evaluate":  # its plans are checked against its metrics: those are what it evaluated
-        metrics = _metrics_table(run, kind, summary, [])
+        metrics = checked_metrics_table(run, kind, summary, [])
         evaluated = list(metrics["plan"])
         plans_file, plans, labels, buffers, left_out = _evaluated_plans(run, summary, data, job, evaluated)
     else:
         plans, labels, buffers = _plans(run, summary, data)
-        metrics = _metrics_table(run, kind, summary, labels) if kind in METRICS_TABLES else None
+        metrics = checked_metrics_table(run, kind, summary, labels) if kind in METRICS_TABLES else None
     if kind == "stochastic":
         metrics = _out_of_sample_metrics(summary)
     focus, shown_why = _focus(run, kind, metrics, plans, labels), ""
@@ -371,10 +371,11 @@ def _read_run(folder: Path) -> _Run:
 METRICS_COUNTS = {"sweep": "candidates_feasible", "evaluate": "n_plans"}
 
 
-def _metrics_table(run: RunFolder, kind: str, summary: dict, labels: list[str]) -> pd.DataFrame:
+def checked_metrics_table(run: RunFolder, kind: str, summary: dict, labels: list[str]) -> pd.DataFrame:
     """The run's metrics table (:data:`METRICS_TABLES`), refused where it was cut short or edited
     (it would read as fewer plans, a cut row as "n/a"): it must have a row per plan summary.json
-    counts and, for a sweep, per plan of its plans.npz (``labels``), each as long as the header."""
+    counts and, for a sweep, per plan of its plans.npz (``labels``), each as long as the header, and
+    a number in every metric cell. Read by the report and by `fleetopt runs add`."""
     metrics = run.table(*METRICS_TABLES[kind])
     name = METRICS_TABLES[kind][0]
     rows = list(metrics["plan"])
