@@ -53,7 +53,13 @@ from fleetopt.milp.highs import STOCHASTIC_MIP_GAP
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, kept_options, resume_command
+from fleetopt.runs.folder import (
+    RESUME_OPTIONS,
+    RunFolder,
+    kept_options,
+    refuse_unwritable_file,
+    resume_command,
+)
 from fleetopt.runs.registry import RUN_KINDS, Registry
 from fleetopt.schema.loading import LoadedModel, ModelError, load_model, load_yaml, model_words
 from fleetopt.sweep.candidates import WITHOUT_PLAN
@@ -774,6 +780,7 @@ def finish_report(path: Path, wanted: bool) -> None:
 
 def write_output(out: Path, text: str) -> None:
     """Write a command's output file (schema, comparison) whole, or say why it cannot be written."""
+    refuse_unwritable_file(out)  # a file on the path said "File exists": named, as --out's check says
     try:
         write_text_atomic(out, text, user_file=True)
     except OSError as exc:
