@@ -270,6 +270,27 @@ def test_hostile_yaml_is_refused_cleanly(tmp_path, tiny_text, extra, message):
     assert_bad_input(code, out, err, message)
 
 
+def _yaml_error_in_a_child(text: str, timeout: float) -> str:
+    """The ModelError of ``text`` read in a process of its own, which a hang would not take down."""
+    probe = ("import sys\nfrom fleetopt.schema.loading import ModelError, load_yaml\ntry:\n"
+             "    load_yaml(sys.stdin.read(), 'model.yaml')\nexcept ModelError as exc:\n    print(exc)\n")
+    done = subprocess.run([sys.executable, "-c", probe], input=text, capture_output=True, text=True,
+                          timeout=timeout, check=False)  # fmt: skip
+    return done.stdout
+
+
+@pytest.mark.parametrize("aliases", [
+    "a: &x [*x]",  # a list holding itself: valid YAML
+    "\n".join(["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]",  # 10 ** 7 nodes reached through shared aliases
+               *(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 8))]),
+], ids=["recursive", "shared-10-ways-7-deep"])  # fmt: skip
+def test_a_bad_value_beside_aliases_is_found_without_walking_them_again(aliases):
+    """The search for the value PyYAML cannot make walked the nodes without noting those seen: a
+    recursive alias beside a bad date never ended, shared ones took minutes (a review)."""
+    out = _yaml_error_in_a_child(f"{aliases}\nb: 2024-02-30\n", timeout=60)
+    assert "YAML value '2024-02-30' cannot be read as a date" in out
+
+
 @pytest.mark.parametrize("text", ["", "just a string\n", "- a\n- b\n"], ids=["empty", "scalar", "list"])
 def test_file_that_is_not_a_mapping(tmp_path, text):
     path, code, out, err = validate_text(tmp_path, text)

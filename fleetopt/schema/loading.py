@@ -351,9 +351,12 @@ def _unreadable_value(root: yaml.Node, exc: Exception) -> ModelIssue:
     """The issue of the first value (children before their parent) that PyYAML cannot make, with
     its line and text."""
     loader = _LineLoader("")
-    stack, order = [root], []
-    while stack:  # every node, parents before children; reversed below
+    stack, order, seen = [root], [], set()
+    while stack:  # every node once (an alias is a node met again), parents before children; reversed below
         node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         order.append(node)
         if isinstance(node, yaml.MappingNode):
             stack.extend(n for pair in node.value for n in pair)

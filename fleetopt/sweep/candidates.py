@@ -294,13 +294,13 @@ def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candi
     largest_order = float(operating_lines(data, plan)["capex_gpu_usd"].max())
     if not data.policy.defer_orders or largest_order <= 0:
         return
-    buffers = [data.policy.liquidity_buffer_usd + share * largest_order for share in BUFFER_SHARES]
-    if max(buffers) > MAX_USD:  # beyond any amount a model or a plan file takes: no such candidate
-        return
+    # none beyond the largest amount a model or a plan file takes
+    shares = [s for s in BUFFER_SHARES if data.policy.liquidity_buffer_usd + s * largest_order <= MAX_USD]
+    buffers = [data.policy.liquidity_buffer_usd + share * largest_order for share in shares]
     shown = [format_usd(b) for b in buffers]
     if len(set(shown)) < len(shown):  # a large base buffer and small orders: to the dollar
         shown = [f"${b:,.0f}" for b in buffers]
-    for share, buffer, text in zip(BUFFER_SHARES, buffers, shown, strict=True):
+    for share, buffer, text in zip(shares, buffers, shown, strict=True):
         yield Candidate(
             f"{label}, cash buffer {text}", "policy", "optimal", plan,
             note=(f"the same decisions, run with a cash buffer of {share:.0%} of the largest quarterly GPU "
