@@ -106,6 +106,13 @@ QUARTER_COUNT_MESSAGE = (
 )
 
 
+def bounded_positive(limit: float, check) -> Any:
+    """A finite number above 0 and at most ``limit``, refused above it by ``check`` (:func:`at_most`)."""
+    return Annotated[
+        float, Field(gt=0, allow_inf_nan=False, json_schema_extra={"maximum": limit}), AfterValidator(check)
+    ]
+
+
 def at_most(limit: float, message: str) -> Callable[[float], float]:
     """A check refusing values above ``limit`` with ``message`` (for an ``AfterValidator``): pydantic's
     own ``le`` would say "less than or equal to", not why the limit is there."""
@@ -178,11 +185,7 @@ KW_PER_GPU_MESSAGE = (
     f"must be at most {MAX_KW_PER_GPU:g} kW per GPU (a GB200 NVL72 rack draws ~130 kW, 1.8 kW per GPU): "
     "power is in kW, 1.3 means 1,300 W"
 )
-KwPerGpu = Annotated[
-    float,
-    Field(gt=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_KW_PER_GPU}),
-    AfterValidator(at_most(MAX_KW_PER_GPU, KW_PER_GPU_MESSAGE)),
-]
+KwPerGpu = bounded_positive(MAX_KW_PER_GPU, at_most(MAX_KW_PER_GPU, KW_PER_GPU_MESSAGE))
 """A GPU's power draw in kW: above 0, at most ``MAX_KW_PER_GPU``."""
 
 MAX_GPUS = 10**8
@@ -211,7 +214,8 @@ check_money = at_most(MAX_USD, MONEY_LIMIT_MESSAGE)
 
 
 def bounded_amount(limit: float, check) -> Any:
-    """A finite, non-negative number at most ``limit``, refused above it by ``check`` (:func:`at_most`)."""
+    """A finite, non-negative number (money, a ratio) at most ``limit``, refused above it by ``check``
+    (:func:`at_most`)."""
     return Annotated[
         float, Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": limit}), AfterValidator(check)
     ]
@@ -244,11 +248,7 @@ error: a covenant looser than 6.0x made `tiny` "infeasible"."""
 COVENANT_RATIO_MESSAGE = (
     f"must be at most {MAX_COVENANT_RATIO:g} (times): a covenant ratio is a multiple, 6.0 means 6.0x"
 )
-CovenantRatio = Annotated[
-    float,
-    Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_COVENANT_RATIO}),
-    AfterValidator(at_most(MAX_COVENANT_RATIO, COVENANT_RATIO_MESSAGE)),
-]
+CovenantRatio = bounded_amount(MAX_COVENANT_RATIO, at_most(MAX_COVENANT_RATIO, COVENANT_RATIO_MESSAGE))
 """A covenant ratio: 0 to ``MAX_COVENANT_RATIO``."""
 
 MAX_THROUGHPUT = 500.0
@@ -259,11 +259,7 @@ THROUGHPUT_MESSAGE = (
     f"must be at most {MAX_THROUGHPUT:g} (times an H100's): throughput is relative to an H100, "
     "2.3 means 2.3 H100s"
 )
-Throughput = Annotated[
-    float,
-    Field(ge=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_THROUGHPUT}),
-    AfterValidator(at_most(MAX_THROUGHPUT, THROUGHPUT_MESSAGE)),
-]
+Throughput = bounded_amount(MAX_THROUGHPUT, at_most(MAX_THROUGHPUT, THROUGHPUT_MESSAGE))
 """A GPU's throughput relative to an H100: 0 to ``MAX_THROUGHPUT``."""
 
 MAX_BLOCK_MW = 10_000.0
@@ -274,11 +270,7 @@ BLOCK_MW_MESSAGE = (
     f"must be at most {MAX_BLOCK_MW:,.0f} MW (10 GW, more than any site holds): power is in MW, "
     "25 means 25 MW (25,000 kW)"
 )
-BlockMw = Annotated[
-    float,
-    Field(gt=0, allow_inf_nan=False, json_schema_extra={"maximum": MAX_BLOCK_MW}),
-    AfterValidator(at_most(MAX_BLOCK_MW, BLOCK_MW_MESSAGE)),
-]
+BlockMw = bounded_positive(MAX_BLOCK_MW, at_most(MAX_BLOCK_MW, BLOCK_MW_MESSAGE))
 """A block of facility power in MW: above 0, at most ``MAX_BLOCK_MW``."""
 
 MAX_USD_PER_GPU = 1e8
