@@ -11,6 +11,7 @@ A series can be written three ways:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import numpy as np
@@ -73,20 +74,9 @@ NonNegativeSeries = Annotated[
 """A quarterly series whose values may not be negative."""
 
 
-def _check_money_series(value: SeriesSpec) -> SeriesSpec:
-    for number in _written_numbers(value):
-        check_money(number)
-    return value
-
-
-MoneySeries = Annotated[NonNegativeSeries, AfterValidator(_check_money_series)]
-"""A quarterly series of money (USD, or USD per unit): not negative, each value at most 1e15 USD
-(grown values too: checked against the horizon by the model's cross-checks)."""
-
-
-def _written_at_most(limit: float, message: str) -> AfterValidator:
-    """Each number a series writes (its start, its steps, each listed value) at most ``limit``."""
-    check = at_most(limit, message)
+def _each_written(check: Callable[[float], float]) -> AfterValidator:
+    """``check`` (an :func:`~fleetopt.schema.base.at_most`) of each number a series writes: its
+    start, its steps, each listed value."""
 
     def check_each(value: SeriesSpec) -> SeriesSpec:
         for number in _written_numbers(value):
@@ -96,10 +86,17 @@ def _written_at_most(limit: float, message: str) -> AfterValidator:
     return AfterValidator(check_each)
 
 
-GpuPriceSeries = Annotated[MoneySeries, _written_at_most(MAX_USD_PER_GPU, GPU_PRICE_MESSAGE)]
+MoneySeries = Annotated[NonNegativeSeries, _each_written(check_money)]
+"""A quarterly series of money (USD, or USD per unit): not negative, each value at most 1e15 USD
+(grown values too: checked against the horizon by the model's cross-checks)."""
+
+
+GpuPriceSeries = Annotated[MoneySeries, _each_written(at_most(MAX_USD_PER_GPU, GPU_PRICE_MESSAGE))]
 """A quarterly series of prices per GPU, USD: not negative, each value at most ``MAX_USD_PER_GPU``
 (grown values too: checked against the horizon by the model's cross-checks)."""
-ElectricityPriceSeries = Annotated[MoneySeries, _written_at_most(MAX_USD_PER_MWH, ELECTRICITY_PRICE_MESSAGE)]
+ElectricityPriceSeries = Annotated[
+    MoneySeries, _each_written(at_most(MAX_USD_PER_MWH, ELECTRICITY_PRICE_MESSAGE))
+]
 """A quarterly series of electricity prices, USD/MWh: not negative, each value at most
 ``MAX_USD_PER_MWH`` (grown values too: checked against the horizon by the model's cross-checks)."""
 
