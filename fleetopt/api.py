@@ -981,19 +981,19 @@ def _recorded(loaded: LoadedModel, write: Callable[[], Path], summary: dict | Ca
     try:
         with signals_deferred(say=True):
             path = write()
+            run = RunFolder(path)
             figures = summary(path) if callable(summary) else summary
             try:
                 _register_run(figures["kind"], loaded, path, _key_figures(figures), command)
             except RegistryError as exc:
-                RunFolder(path).release_lock()  # untidy, unlocked: `fleetopt runs` lists it to be recorded
+                run.release_lock()  # untidy, unlocked: `fleetopt runs` lists it to be recorded
                 raise RegistryError(
                     f"the run is saved in {path}, but it could not be recorded: {exc}; once the registry "
                     f"can be written, record it with fleetopt runs add {path}"
                 ) from None
             except BaseException:  # any other failure: the lock let go too (a notebook lives on)
-                RunFolder(path).release_lock()
+                run.release_lock()
                 raise
-            run = RunFolder(path)
             if run.is_job:  # its chunks and lock, kept until now so a kill before the record is seen
                 run.tidy_finished_job()
     except KeyboardInterrupt:  # the stop held until the run was written and recorded

@@ -294,9 +294,10 @@ def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candi
     largest_order = float(operating_lines(data, plan)["capex_gpu_usd"].max())
     if not data.policy.defer_orders or largest_order <= 0:
         return
+    each = {share: data.policy.liquidity_buffer_usd + share * largest_order for share in BUFFER_SHARES}
     # none beyond the largest amount a model or a plan file takes
-    shares = [s for s in BUFFER_SHARES if data.policy.liquidity_buffer_usd + s * largest_order <= MAX_USD]
-    buffers = [data.policy.liquidity_buffer_usd + share * largest_order for share in shares]
+    shares = [share for share, buffer in each.items() if buffer <= MAX_USD]
+    buffers = [each[share] for share in shares]
     shown = [format_usd(b) for b in buffers]
     if len(set(shown)) < len(shown):  # a large base buffer and small orders: to the dollar
         shown = [f"${b:,.0f}" for b in buffers]
