@@ -157,7 +157,7 @@ def test_the_catalogue_gives_each_test_its_linear_form():
 
 def test_tests_apply_only_where_their_denominator_exists():
     (test,) = covenant_tests(
-        type("C", (), {"ebitda_period": "quarter", "min_interest_coverage": 2.0,
+        type("C", (), {"ebitda_period": "quarter", "min_interest_coverage": 2.0, "tested_while_owed": {},
                        **{k.field: None for k in CATALOGUE if k.name != "interest_coverage"}})(),
         T=1, test_from=0, possible={"interest": np.ones(1, dtype=bool)},
     )  # fmt: skip
@@ -675,3 +675,77 @@ def test_without_a_covenants_block_the_borrowing_base_has_five_cures():
     assert data_of(d).equity_cures == 5
     d["finance"]["covenants"]["equity_cures"] = 2
     assert data_of(d).equity_cures == 2
+
+
+# ---------------------------------------------------------------- a covenant tied to its facility
+
+
+def bridge_model(tied_to: str | None) -> dict:
+    """The instance above with a second loan, "bridge": $4,000 at 0 % repaid over 4 quarters, so
+    it owes a balance at the end of quarters 0-2 and nothing after its last instalment in quarter
+    3 (interest, hence the cover, unchanged). The 2.0x interest cover tied to the bridge is tested
+    in quarters 1-2 (from test_from), where it holds, and not in quarter 3, where it breaches."""
+    d = coverage_model()
+    d["finance"]["facilities"]["bridge"] = {
+        "size_usd": 4000.0, "opening_balance_usd": 4000.0, "fixed_rate_annual": 0.0,
+        "amortization_quarters": 4, "draw_from": "2026Q1", "draw_until": "2026Q1",
+    }  # fmt: skip
+    if tied_to:
+        d["finance"]["covenants"]["tested_while_owed"] = {"min_interest_coverage": tied_to}
+    return d
+
+
+@pytest.mark.parametrize("kernel", [False, True], ids=["numpy", "cpu-kernel"])
+def test_a_covenant_lapses_once_its_facility_is_repaid(kernel, request):
+    sim = request.getfixturevalue("cpu_kernel").simulate if kernel else simulate
+    for tied_to, tested, breached in (
+        ("bridge", [False, True, True, False], False),
+        ("loan", [False, True, True, True], True),
+        (None, [False, True, True, True], True),
+    ):
+        data = data_of(bridge_model(tied_to))
+        (test,) = data.covenants
+        assert test.tested.tolist() == tested, tied_to
+        got = sim(SimulationConstants.from_data(data), batch(data, [keep_everything(data)]),
+                  deterministic_scenarios(data))  # fmt: skip
+        assert bool(got["breach"][0, 0]) is breached, tied_to
+
+
+def test_the_milp_keeps_a_tied_covenant_only_while_its_facility_is_owed():
+    """prepay_model's 2.0x cover needs 2,331,250 USD repaid early for quarter 3; tied to the bridge,
+    repaid by then, it is not tested there and nothing is repaid early (a 50 % discount rate)."""
+    d = bridge_model("bridge")
+    d["skus"]["A"]["available_until"] = "2025Q4"
+    d["horizon"]["discount_rate_annual"] = 0.5
+    data = data_of(d)
+    assert data.covenants[0].milp_tested == (1, 2)
+    assert data.covenants[0].describe() == "EBITDA / interest >= 2x while bridge is owed"
+    plan = solve(data, mip_gap=1e-9).plan
+    assert plan.prepay[:, :3] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_a_covenant_tied_to_a_facility_repaid_before_the_tests_start_is_never_tested():
+    d = bridge_model("bridge")
+    d["finance"]["covenants"]["test_from"] = "2026Q4"  # quarter 3: the bridge owes nothing at its end
+    data = data_of(d)
+    (test,) = data.covenants
+    assert not test.tested.any() and test.milp_tested == ()
+    r = solve(data, mip_gap=1e-9)
+    headroom = covenant_headroom(data, r.statements)
+    assert headroom["interest_coverage"] == "not tested: bridge owes nothing from the first test on"
+
+
+def test_a_tied_covenant_names_a_facility_and_a_threshold_the_model_has():
+    from fleetopt.schema.finance import COVENANT_THRESHOLDS
+    from fleetopt.schema.loading import ModelError
+
+    assert tuple(k.field for k in CATALOGUE if k.field) == COVENANT_THRESHOLDS
+    for tied, message in (
+        ({"min_interest_coverage": "loan2"}, "min_interest_coverage: unknown facility 'loan2'"),
+        ({"min_dscr": "bridge"}, "tested_while_owed names min_dscr, which this block does not set"),
+        ({"min_cash": "bridge"}, "Input should be 'max_debt_to_ebitda'"),
+    ):
+        d = bridge_model(None)
+        d["finance"]["covenants"]["tested_while_owed"] = tied
+        with pytest.raises(ModelError, match=message):
+            data_of(d)

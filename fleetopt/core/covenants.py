@@ -152,6 +152,7 @@ class CovenantTest:
     tested: np.ndarray  # (T,) bool: quarters the evaluator and the statements test
     milp_tested: tuple[int, ...]  # quarters the MILP holds the row in
     window: int  # quarters of flows averaged: 1, or TRAILING_QUARTERS
+    facility: str | None = None  # tested only while this facility can owe (covenants.tested_while_owed)
 
     @property
     def greater(self) -> tuple[float, str | None]:
@@ -174,6 +175,11 @@ class CovenantTest:
         """The first quarter tested (horizon index; the number of quarters when none is)."""
         return int(np.argmax(self.tested)) if self.tested.any() else len(self.tested)
 
+    @property
+    def last_quarter(self) -> int:
+        """The last quarter tested (horizon index; -1 when none is)."""
+        return len(self.tested) - 1 - int(np.argmax(self.tested[::-1])) if self.tested.any() else -1
+
     def breached(self, values: dict[str, Any], xp: Any = np) -> Any:
         """Where the test is missed by more than TOLERANCE_USD, and applies: ``values`` maps each
         quantity to an array (flows already averaged over the window)."""
@@ -189,16 +195,19 @@ class CovenantTest:
         return missed & (values[when] > TOLERANCE_USD) if when else missed
 
     def describe(self) -> str:
-        """The test as a lender writes it: ``debt / annualised EBITDA <= 6x``, ``liquidity >= $25.0M``."""
+        """The test as a lender writes it: ``debt / annualised EBITDA <= 6x``, ``liquidity >= $25.0M``,
+        ``EBITDA / debt service >= 1.4x while ddtl-2 is owed`` (``covenants.tested_while_owed``)."""
         k = self.kind
         bound = "<=" if k.bound == "max" else ">="
         if k.facility_test:
             return "borrowing base: GPU-secured debt / max LTV <= GPU resale value"
         if k.denominator is None:
-            return f"{k.label} {bound} {format_usd(self.threshold)}"
-        if k.numerator == "cash":  # a share of debt
-            return f"{k.label} {bound} {self.threshold:.0%}"
-        return f"{k.label} {bound} {self.threshold:g}x"
+            text = f"{k.label} {bound} {format_usd(self.threshold)}"
+        elif k.numerator == "cash":  # a share of debt
+            text = f"{k.label} {bound} {self.threshold:.0%}"
+        else:
+            text = f"{k.label} {bound} {self.threshold:g}x"
+        return f"{text} while {self.facility} is owed" if self.facility else text
 
     def headroom(self, ratio: np.ndarray) -> float | None:
         """Lowest share by which the tested ratio stays inside its threshold (0.10 = 10 % from
@@ -226,6 +235,8 @@ class CovenantTest:
         only with that quantity (its ``applies_when``), ``no debt: cash / debt unbounded`` for a
         minimum on a ratio to debt that applies without (cash >= ψ x 0 always holds while cash is
         not negative); None where some tested quarter has it, and for a floor in USD."""
+        if not self.tested.any():
+            return f"not tested: {self.facility} owes nothing from the first test on"
         k = self.kind
         needed = k.applies_when or k.denominator
         if needed is None or (np.asarray(values[needed])[self.tested] > TOLERANCE_USD).any():
@@ -264,16 +275,19 @@ class CovenantTest:
 
 
 def covenant_tests(
-    covenants: Any, T: int, test_from: int, possible: dict[str, np.ndarray], secured: bool = False
+    covenants: Any, T: int, test_from: int, possible: dict[str, np.ndarray], secured: bool = False,
+    owed: dict[str, np.ndarray] | None = None,
 ) -> tuple[CovenantTest, ...]:
     """The tests a model's ``finance.covenants`` block sets, in catalogue order, and the borrowing
     base where some facility is GPU-secured (``secured``: has a ``max_ltv``), tested in every
     quarter. ``test_from``: the first quarter the block's tests are tested (horizon index);
     ``possible``: (T,) bool per quantity of the debt, the quarters it can be positive in
-    (``data.debt_quantity_quarters``). The MILP holds a ``needs_debt`` test only in tested quarters
-    where its ``applies_when`` quantity (a flow: averaged over the EBITDA period) can be positive:
-    elsewhere the evaluator never tests it, and its row would ask EBITDA >= 0."""
-    tested = np.arange(T) >= test_from
+    (``data.debt_quantity_quarters``); ``owed``: (T,) bool per facility, the quarters it can owe a
+    balance in (``data.facility_owed``): a test ``tested_while_owed`` names is tested only there.
+    The MILP holds a ``needs_debt`` test only in tested quarters where its ``applies_when`` quantity
+    (a flow: averaged over the EBITDA period) can be positive: elsewhere the evaluator never tests
+    it, and its row would ask EBITDA >= 0."""
+    from_start = np.arange(T) >= test_from
     window = ebitda_window(covenants)
     out = []
     for kind in CATALOGUE:
@@ -286,9 +300,11 @@ def covenant_tests(
         threshold = getattr(covenants, kind.field)
         if threshold is None:
             continue
+        facility = covenants.tested_while_owed.get(kind.field)
+        tested = from_start & owed[facility] if facility else from_start
         applies = _debt_possible(kind, possible, window) if kind.needs_debt else tested
         milp = [t for t in range(T) if tested[t] and applies[t]]
-        out.append(CovenantTest(kind, float(threshold), tested, tuple(milp), window))
+        out.append(CovenantTest(kind, float(threshold), tested, tuple(milp), window, facility))
     return tuple(out)
 
 

@@ -398,7 +398,8 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         revolver_usd=m.finance.revolver.size_usd if m.finance.revolver else 0.0,
         revolver_rate_annual=m.finance.revolver.annual_rate if m.finance.revolver else 0.0,
         covenants=covenant_tests(
-            cov, T, test_from, debt_quantity_quarters(facilities, T), any(f.max_ltv for f in facilities)
+            cov, T, test_from, debt_quantity_quarters(facilities, T), any(f.max_ltv for f in facilities),
+            {f.name: facility_owed(f, T) for f in facilities},
         ),
         covenant_tested=h.ts >= test_from,
         covenant_window=ebitda_window(cov),
@@ -599,13 +600,22 @@ def debt_quantity_quarters(facilities: list[FacilityData], T: int) -> dict[str, 
     """
     debt = np.zeros(T, dtype=bool)
     for fac in facilities:
-        borrowed = [(0, True)] if fac.opening_usd > 0 else []
-        for start, opening in borrowed + [(tau, False) for tau in fac.draw_quarters]:
-            debt[start : _last_outstanding(fac, start, opening, T) + 1] = True
+        debt |= facility_owed(fac, T)
     owed = np.zeros(T, dtype=bool)  # a balance outstanding at the start of the quarter
     owed[0] = any(fac.opening_usd > 0 for fac in facilities)
     owed[1:] = debt[:-1]
     return {"debt": debt, "interest": owed, "debt_service": owed.copy()}
+
+
+def facility_owed(fac: FacilityData, T: int) -> np.ndarray:
+    """(T,) bool: the quarters at whose end the facility can owe a balance, whatever the plan draws
+    (:func:`debt_quantity_quarters`): where a covenant its agreement sets is tested
+    (``finance.covenants.tested_while_owed``)."""
+    owed = np.zeros(T, dtype=bool)
+    borrowed = [(0, True)] if fac.opening_usd > 0 else []
+    for start, opening in borrowed + [(tau, False) for tau in fac.draw_quarters]:
+        owed[start : _last_outstanding(fac, start, opening, T) + 1] = True
+    return owed
 
 
 def _last_outstanding(fac: FacilityData, start: int, opening: bool, T: int) -> int:

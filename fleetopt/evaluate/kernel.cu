@@ -720,9 +720,9 @@ FO_DEVICE int fo_cure(int breach, int missed, int allowed)
 }
 
 // one covenant test (a row of core.covenants.coefficient_table, its layout fixed at compile time),
-// tested from quarter `from`
-#define FO_TEST(r, x, y, when, is_max, a_one, b_one, bit, from)                                             \
-    if (t >= (from)) {                                                                                 \
+// tested from quarter `from` to quarter `until`
+#define FO_TEST(r, x, y, when, is_max, a_one, b_one, bit, from, until)                                      \
+    if (t >= (from) && t <= (until)) {                                                                 \
         const double greater_ = (a_one) ? value[x] : FO_LOAD(covenant_coef + 2 * (r)) * value[x];     \
         const double b_ = FO_LOAD(covenant_coef + 2 * (r) + 1);                                       \
         const double lesser_ = (y) < 0 ? b_ : ((b_one) ? value[(y) < 0 ? 0 : (y)] : b_ * value[(y) < 0 ? 0 : (y)]); \

@@ -75,8 +75,9 @@ class KernelShape:
     W: int  # quarters of flows the covenant tests average
     # covenant tests, one row each: greater quantity, lesser quantity (-1: a USD amount), quantity
     # that must be positive (-1: always), 1 for a max test, greater / lesser coefficient is 1.0, the
-    # kind's first_breach bit, the first quarter tested (the borrowing base: 0)
-    covenants: tuple[tuple[int, int, int, int, int, int, int, int], ...]
+    # kind's first_breach bit (at ROW_BIT), the first and the last quarter tested (the borrowing base:
+    # 0 and T - 1; a test tied to a facility's life: finance.covenants.tested_while_owed)
+    covenants: tuple[tuple[int, int, int, int, int, int, int, int, int], ...]
     # scenario arrays scenario-major ((S, ...): one pair's rows contiguous, for the C build) rather
     # than time-major ((..., S): a warp's reads of one row contiguous, for the GPU)
     scenario_major: bool = False
@@ -137,7 +138,7 @@ class KernelShape:
             "FO_T": self.T, "FO_I": self.I, "FO_K": self.K, "FO_B": self.B, "FO_G": self.G,
             "FO_W": self.W, "FO_R": len(self.covenants), "FO_CUT": int(self.cuts), "FO_FP": self.FP,
             # a borrowing base test (its quantities, QUANTITIES 5 and 6, are made only then)
-            "FO_BASE": int(any(row[-2] == kind_bit(BORROWING_BASE) for row in self.covenants)),
+            "FO_BASE": int(any(row[ROW_BIT] == kind_bit(BORROWING_BASE) for row in self.covenants)),
             "FO_THREADS": THREADS_PER_BLOCK,
             "FO_PLANS": PLANS_PER_THREAD,
         }  # fmt: skip
@@ -161,12 +162,15 @@ class KernelShape:
         return "\n".join(lines) + "\n"
 
 
+ROW_BIT = 6  # the kind's bit in a row of KernelShape.covenants
+
+
 def _covenant_rows(consts: SimulationConstants) -> tuple:
     """The covenant tests' layout (KernelShape.covenants) from core.covenants.coefficient_table."""
     coef, index = coefficient_table(consts.covenants)
     return tuple(
         (*(int(v) for v in index[r]), int(coef[r, 0] == 1.0), int(coef[r, 1] == 1.0), kind_bit(test.kind),
-         test.first_quarter)
+         test.first_quarter, test.last_quarter)
         for r, test in enumerate(consts.covenants)
     )  # fmt: skip
 
@@ -448,8 +452,8 @@ def kernel_fits(plans: PlanBatch, consts: SimulationConstants) -> str | None:
                 f"{'facility' if MAX_PREPAID_FACILITIES == 1 else 'facilities'} "
                 f"prepaid before the last quarter (these plans: {prepaid})"
             )
-    if any(not test.tested[test.first_quarter :].all() for test in consts.covenants):
-        return "the fused kernel tests a covenant in every quarter from its first (these tests skip some)"
+    if any(not t.tested[t.first_quarter : t.last_quarter + 1].all() for t in consts.covenants):
+        return "the fused kernel tests a covenant in each quarter from its first to its last (these skip one)"
     allowance = int(consts.delay_allowance.max(initial=0))
     if consts.policy.reschedule_late_contracts and allowance >= MAX_LATE_QUARTERS:
         return (

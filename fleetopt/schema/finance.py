@@ -103,6 +103,17 @@ class DebtFacility(StrictModel):
             )
 
 
+# the covenant thresholds of `Covenants`, which `tested_while_owed` may tie to a facility
+# (core.covenants.CATALOGUE's fields, checked by tests/test_covenants.py)
+COVENANT_THRESHOLDS = (
+    "max_debt_to_ebitda",
+    "min_dscr",
+    "min_interest_coverage",
+    "min_liquidity_usd",
+    "min_liquidity_fraction_of_debt",
+)
+CovenantField = Literal[COVENANT_THRESHOLDS]
+
 # the owners' cure rights where a model sets none (its borrowing base tested without a covenants
 # block too): five over the term, as the credit agreements docs/calibration.md quotes allow
 DEFAULT_EQUITY_CURES = 5
@@ -135,6 +146,22 @@ class Covenants(StrictModel):
     waiver), never two quarters in a row; a breach that cannot be cured is an uncured breach, on
     which lenders may accelerate (the scenario evaluator's `uncured_breach_probability`). At most
     the longest horizon's quarters, 80: more could never all be used."""
+    tested_while_owed: dict[CovenantField, Name] = Field(default_factory=dict)
+    """Covenants set by one facility's credit agreement, each mapped to that facility: the test
+    lapses once the facility is repaid, tested only in the quarters (from `test_from`) at whose end
+    the facility can owe a balance (docs/formulation.md §5.11), e.g. `{min_dscr: ddtl-2}`. A
+    covenant not named here is tested in every quarter from `test_from`."""
+
+    @model_validator(mode="after")
+    def _owed_tests_are_set(self) -> Covenants:
+        unset = [name for name in self.tested_while_owed if getattr(self, name) is None]
+        if unset:
+            raise ValueError(
+                f"tested_while_owed names {', '.join(unset)}, which this block does not set: give "
+                f"{'its threshold' if len(unset) == 1 else 'their thresholds'} or drop "
+                f"{'it' if len(unset) == 1 else 'them'} from tested_while_owed"
+            )
+        return self
 
 
 class Revolver(StrictModel):

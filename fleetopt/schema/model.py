@@ -144,8 +144,14 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
         for name in getattr(model.risk, block):
             if name not in customers:
                 problems.append((("risk", block, name), f"unknown customer {name!r}"))
-    if model.finance.covenants is not None:
-        problems += outside(("finance", "covenants", "test_from"), model.finance.covenants.test_from)
+    covenants = model.finance.covenants
+    if covenants is not None:
+        problems += outside(("finance", "covenants", "test_from"), covenants.test_from)
+        for test, facility in covenants.tested_while_owed.items():
+            if facility not in model.finance.facilities:
+                known = ", ".join(model.finance.facilities) or "none"
+                path = ("finance", "covenants", "tested_while_owed", test)
+                problems.append((path, f"unknown facility {facility!r} (facilities: {known})"))
     return problems + _maturity_problems(model)
 
 
