@@ -492,3 +492,24 @@ def test_a_fleet_installed_in_the_first_quarter_is_no_purchase(tmp_path):
     plan = Plan.empty(data)
     plan.retire_inference[installed.index, 1] = 500.0
     assert soon_retired(data, plan) is None and orders_frame(data, plan).empty
+
+
+def test_plan_csv_names_a_fleet_entry_of_the_first_quarter_as_installed():
+    """A fleet entry bought in the horizon's first quarter and a purchase of that quarter share SKU,
+    site and quarter: plan.csv names the first ``installed cohort 0`` (the model's fleet[0]) and the
+    second ``bought 2026Q1``, so a retirement says which it is (a formulation audit)."""
+    from milp_builders import base_model, data_of
+
+    from fleetopt.core.plan import Plan
+    from fleetopt.core.results import plan_frame
+
+    d = base_model()
+    d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2026Q1", "gpus": 4, "use": "inference",
+                   "capex_per_gpu_usd": 4000.0}]  # fmt: skip
+    data = data_of(d)
+    purchase = next(c.index for c in data.cohorts if c.is_purchase and c.bought == 0)
+    plan = Plan.empty(data)
+    plan.retire_inference[0, 1] = 3.0
+    plan.retire_inference[purchase, 2] = 1.0
+    rows = plan_frame(data, plan).query("decision == 'retire'")
+    assert rows["item"].tolist() == ["A@s1 installed cohort 0", "A@s1 bought 2026Q1"]

@@ -54,8 +54,10 @@ def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
         for c, t in zip(*np.nonzero(arr > 1e-6), strict=True):
             co = data.cohorts[c]
             sku, site = data.sku_names[co.sku], data.sites[co.site].name
-            bought = q[co.bought] if co.bought >= 0 else f"{co.bought} (before horizon)"
-            item = f"{sku}@{site} bought {bought}" if co.bought >= 0 else f"{sku}@{site} installed cohort {c}"
+            # a fleet entry bought in the horizon's first quarter is named as installed too: a purchase
+            # of that quarter shares its SKU, site and quarter, not its ramp
+            which = f"bought {q[co.bought]}" if co.is_purchase else f"installed cohort {c}"
+            item = f"{sku}@{site} {which}"
             rows.append((q[t], decision, item, sku, site, "", arr[c, t], "GPUs"))
     for u, s, i, t in zip(*np.nonzero(plan.active > 1e-6), strict=True):
         sku, site = data.sku_names[s], data.sites[i].name
