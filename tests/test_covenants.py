@@ -26,6 +26,7 @@ from fleetopt.core.covenants import CATALOGUE, CovenantTest, CureRights, covenan
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import covenant_headroom
+from fleetopt.evaluate.kernel import kernel_fits
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -706,8 +707,9 @@ def test_a_covenant_lapses_once_its_facility_is_repaid(kernel, request):
         data = data_of(bridge_model(tied_to))
         (test,) = data.covenants
         assert test.tested.tolist() == tested, tied_to
-        got = sim(SimulationConstants.from_data(data), batch(data, [keep_everything(data)]),
-                  deterministic_scenarios(data))  # fmt: skip
+        consts, plans = SimulationConstants.from_data(data), batch(data, [keep_everything(data)])
+        assert kernel_fits(plans, consts) is None  # the kernel runs it, not the array code
+        got = sim(consts, plans, deterministic_scenarios(data))
         assert bool(got["breach"][0, 0]) is breached, tied_to
 
 

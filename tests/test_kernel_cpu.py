@@ -212,8 +212,9 @@ def test_a_delay_allowance_beyond_the_kernel_s_count_runs_on_the_array_code(allo
 
 
 def test_a_covenant_tested_with_gaps_runs_on_the_array_code():
-    """The kernel tests a covenant in every quarter from its first tested one; the models' tests
-    are so (from finance.covenants.test_from to the end). A test that skipped a quarter would be
+    """The kernel tests a covenant in every quarter from its first tested one to its last; the models'
+    tests are so (from finance.covenants.test_from to the end, or to the last quarter its facility
+    can owe: covenants.tested_while_owed). A test that skipped a quarter would be
     tested there by the kernel and not by NumPy: `kernel_fits` hands such constants to the array
     code instead."""
     import dataclasses
@@ -229,7 +230,7 @@ def test_a_covenant_tested_with_gaps_runs_on_the_array_code():
     gap[first.first_quarter + 1] = False
     tests = (dataclasses.replace(first, tested=gap), *consts.covenants[1:])
     skipping = dataclasses.replace(consts, covenants=tests)
-    assert "tests a covenant in every quarter from its first" in kernel_fits(plans, skipping)
+    assert "tests a covenant in each quarter from its first to its last" in kernel_fits(plans, skipping)
 
 
 def test_round_off_left_on_a_contract_not_taken_is_not_freed_capacity():
