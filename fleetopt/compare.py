@@ -44,6 +44,7 @@ from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import (
     DEBT_AT_DEFAULT_METRICS,
+    DEBT_AT_UNCURED_METRICS,
     LIMITED_LIABILITY,
     SHORTFALL_SHARE,
     cvar_influence,
@@ -136,6 +137,13 @@ FIGURES = [
      "share"),
     ("uncovered_debt_mean_usd", "debt a default leaves uncovered by the GPUs and cash (mean over all "
      "scenarios; undiscounted)", "USD"),
+    # the same at an uncured covenant breach, had lenders accelerated then ("The debt at an uncured breach")
+    ("debt_at_uncured_breach_mean_usd", "debt owed at an uncured covenant breach (mean over the scenarios "
+     "with one; undiscounted)", "USD"),
+    ("debt_covered_at_uncured_breach", "share of the debt at uncured breaches the GPUs' sale and the cash "
+     "would repay", "share"),
+    ("uncovered_debt_at_uncured_breach_mean_usd", "debt an uncured breach leaves uncovered by the GPUs and "
+     "cash, had lenders accelerated (mean over all scenarios; undiscounted)", "USD"),
     # which covenant breaks first; a comparison keeps the rows of its model's covenants only
     *((first_breach_column(k), f"first breach breaks {k.label}", "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
@@ -182,6 +190,7 @@ BETTER = {
                      "uncured_breach_probability", "default_probability", "peak_debt_forecast_usd", *COSTS,
                      "shortfall_probability",
                      "largest_customer_revenue_share", "uncovered_debt_mean_usd",
+                     "uncovered_debt_at_uncured_breach_mean_usd",
                      *(first_breach_column(k) for k in CATALOGUE)), "lower"),
     **dict.fromkeys((cushion_figure(k) for k in CATALOGUE), "higher"),
 }  # fmt: skip
@@ -782,8 +791,11 @@ def compare_plans(
     left_out = untested if cost_plans else untested | {*LAB_FIGURES, *COSTS, "market_demand_served"}
     if not limited_liability_differs(result.metrics):  # the NPV's figures again
         left_out |= set(LIMITED_LIABILITY)
-    if not (result.metrics["default_probability"] > 0).any():  # no default: no debt at one
-        left_out |= set(DEBT_AT_DEFAULT_METRICS)
+    metrics = result.metrics
+    for lenders, event in ((DEBT_AT_DEFAULT_METRICS, "default_probability"),
+                           (DEBT_AT_UNCURED_METRICS, "uncured_breach_probability")):  # fmt: skip
+        if not (metrics[event] > 0).any():  # no event: no debt at one
+            left_out |= set(lenders)
     order = [k for k, _, _ in FIGURES if k not in left_out]
     if cost_plans:  # a lab reads what its plans cost and serve before their NPVs
         order = [*COST_FIRST, *(k for k in order if k not in COST_FIRST)]

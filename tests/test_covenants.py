@@ -751,3 +751,34 @@ def test_a_tied_covenant_names_a_facility_and_a_threshold_the_model_has():
         d["finance"]["covenants"]["tested_while_owed"] = tied
         with pytest.raises(ModelError, match=message):
             data_of(d)
+
+
+@pytest.mark.parametrize("kernel", [False, True], ids=["numpy", "cpu-kernel"])
+def test_the_debt_at_an_uncured_breach_is_what_lenders_accelerating_then_would_claim(kernel, request):
+    """The instance above from $100,000 of cash, the GPUs worth nothing when sold (``resale: false``).
+    Cash: 139,000 after quarter 0 (219,000 - 80,000 of interest - 100,000 of principal), then
+    +109,500 (price 0.5) or +219,000 (price 1), less 78,000, 76,000, 74,000 of interest and 100,000.
+    Prices [1, 0.5, 1, 0.5] with one cure: quarter 1 is cured, quarter 3 uncured, owing 3,600,000
+    with 49,000 of cash, so 3,551,000 is not covered; [1, 0.5, 0.5, 1]: quarter 2 (the second in a
+    row), owing 3,700,000 with 4,000; five cures: no uncured breach, nothing counted."""
+    sim = request.getfixturevalue("cpu_kernel").simulate if kernel else simulate
+    for prices, cures, debt, uncovered in (
+        ([1.0, 0.5, 1.0, 0.5], 1, 3_600_000.0, 3_551_000.0),
+        ([1.0, 0.5, 0.5, 1.0], 5, 3_700_000.0, 3_696_000.0),
+        ([1.0, 0.5, 1.0, 0.5], 5, 0.0, 0.0),
+    ):
+        d = coverage_model()
+        d["finance"]["opening_cash_usd"] = 100_000.0
+        d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": prices}
+        d["finance"]["covenants"]["equity_cures"] = cures
+        data = data_of(d)
+        got = sim(SimulationConstants.from_data(data), batch(data, [keep_everything(data)]),
+                  deterministic_scenarios(data))  # fmt: skip
+        assert got["default"][0, 0] == 0.0 and bool(got["uncured_breach"][0, 0]) is (debt > 0), prices
+        assert got["debt_at_uncured_breach"][0, 0] == pytest.approx(debt, rel=1e-12), (prices, cures)
+        assert got["uncovered_debt_at_uncured_breach"][0, 0] == pytest.approx(uncovered, rel=1e-12)
+        shares = plan_metrics(got, quarters=data.T)
+        assert shares["uncovered_debt_at_uncured_breach_mean_usd"][0] == pytest.approx(uncovered, rel=1e-12)
+        if debt:
+            covered = shares["debt_covered_at_uncured_breach"][0]
+            assert covered == pytest.approx(1.0 - uncovered / debt, rel=1e-12)

@@ -35,7 +35,12 @@ from fleetopt.core.economics import plan_statements
 from fleetopt.core.tail import tail_count
 from fleetopt.core.units import format_usd, format_usd_change, format_usd_compact
 from fleetopt.evaluate import deterministic_scenarios, generate_scenarios
-from fleetopt.evaluate.metrics import DEBT_AT_DEFAULT_METRICS, METRIC_COLUMNS, plan_metrics
+from fleetopt.evaluate.metrics import (
+    DEBT_AT_DEFAULT_METRICS,
+    DEBT_AT_UNCURED_METRICS,
+    METRIC_COLUMNS,
+    plan_metrics,
+)
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 
 N = 1000
@@ -338,7 +343,7 @@ def test_the_debt_at_default_and_its_cover_by_hand():
     assert math.isnan(m["debt_at_default_mean_usd"][1]) and math.isnan(m["debt_covered_at_default"][1])
     assert m["uncovered_debt_mean_usd"][1] == 0.0
     before = plan_metrics({"npv": np.zeros((1, 4)), "default": np.array([[True, False, False, False]])})
-    assert all(math.isnan(before[name][0]) for name in DEBT_AT_DEFAULT_METRICS)
+    assert all(math.isnan(before[name][0]) for name in (*DEBT_AT_DEFAULT_METRICS, *DEBT_AT_UNCURED_METRICS))
 
 
 def test_what_the_reactions_moved_is_a_mean_over_every_scenario():

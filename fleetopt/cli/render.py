@@ -64,6 +64,7 @@ from fleetopt.core.units import (
 )
 from fleetopt.evaluate.metrics import (
     DEBT_AT_DEFAULT_METRICS,
+    DEBT_AT_UNCURED_METRICS,
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
     FORECAST_OK,
@@ -497,20 +498,24 @@ def limited_liability_table(metrics, title: str) -> Table | None:
     return unbroken(table)
 
 
-def debt_at_default_table(metrics, title: str) -> Table | None:
-    """The debt owed at a liquidity default and how much of it the GPUs' sale and the cash cover, for
-    the given plans; None where no plan defaults (or the evaluation has no such figures)."""
-    if not (DEBT_AT_DEFAULT_METRICS[0] in metrics and metrics[DEBT_AT_DEFAULT_METRICS[0]].notna().any()):
+def debt_at_default_table(metrics, title: str, uncured: bool = False) -> Table | None:
+    """The debt owed at a liquidity default (``uncured``: at an uncured covenant breach, the event of
+    default on which lenders may accelerate) and how much of it the GPUs' sale and the cash cover,
+    for the given plans; None where no plan has the event (or the evaluation has no such figures)."""
+    figures = DEBT_AT_UNCURED_METRICS if uncured else DEBT_AT_DEFAULT_METRICS
+    if not (figures[0] in metrics and metrics[figures[0]].notna().any()):
         return None
-    table = Table(title=title, caption=DEBT_AT_DEFAULT_MEANS)
+    table = Table(title=title, caption=DEBT_AT_UNCURED_MEANS if uncured else DEBT_AT_DEFAULT_MEANS)
     # in a credit analyst's terms: exposure at default, recovery rate, expected loss (USD averaged over
     # every scenario, those without a default at 0)
-    for name in ("plan", "P(default)", "debt at default (exposure)", "covered by GPUs and cash (recovery)",
-                 "uncovered, mean (expected loss)"):
+    exposure = "debt at the breach (exposure)" if uncured else "debt at default (exposure)"
+    event = ("P(uncured)" if uncured else "P(default)", exposure)
+    for name in ("plan", *event, "covered by GPUs and cash (recovery)", "uncovered, mean (expected loss)"):
         table.add_column(name, justify="left" if name == "plan" else "right")
+    probability = UNCURED if uncured else "default_probability"
     for _, row in metrics.iterrows():
-        debt, covered, uncovered = (row[column] for column in DEBT_AT_DEFAULT_METRICS)
-        table.add_row(Text(str(row["plan"])), _pct(row["default_probability"]), format_usd(debt),
+        debt, covered, uncovered = (row[column] for column in figures)
+        table.add_row(Text(str(row["plan"])), _pct(row[probability]), format_usd(debt),
                       _pct(covered), format_usd(uncovered))  # fmt: skip
     return unbroken(table)
 
@@ -521,6 +526,13 @@ DEBT_AT_DEFAULT_MEANS = (
     "less selling costs, and the cash left would repay; uncovered, mean: the rest, averaged over all "
     "scenarios (0 where none defaults), to be recovered from contracts and sites or lost; USD of the "
     "default's quarter, undiscounted (docs/evaluation.md)"
+)
+
+
+DEBT_AT_UNCURED_MEANS = (
+    "debt at the breach: mean over the scenarios with an uncured covenant breach of the debt owed at the "
+    "end of its quarter, what lenders who accelerated then would claim (counted, not simulated: no debt is "
+    "accelerated); covered and uncovered as at a liquidity default (docs/evaluation.md)"
 )
 
 

@@ -298,7 +298,9 @@ def _print_best(result, ranking: dict, top: int, data: ModelData) -> None:
     console.print(evaluation_table(ranked, f"{title} ({npv_words(data)})"))
     limited = limited_liability_table(ranked, "with limited liability: the shareholders' NPV")
     lenders = debt_at_default_table(ranked, "the lenders at a liquidity default (USD of its quarter)")
-    for table in (limited, lenders):
+    title = "the lenders at an uncured covenant breach, had they accelerated (USD of its quarter)"
+    accelerated = debt_at_default_table(ranked, title, uncured=True)
+    for table in (limited, lenders, accelerated):
         if table is not None:
             console.print(table)
     console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; means in USD)"))

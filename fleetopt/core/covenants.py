@@ -365,16 +365,19 @@ class CureRights:
         self.cured_last = xp.zeros(shape, dtype=bool)  # the quarter before was a cured breach
         self.uncured = xp.zeros(shape, dtype=bool)
 
-    def quarter(self, breached: Any) -> None:
-        """Take a quarter's tests: ``breached`` (bool per pair), None where nothing was tested."""
+    def quarter(self, breached: Any) -> Any:
+        """Take a quarter's tests: ``breached`` (bool per pair), None where nothing was tested.
+        Returns the pairs whose uncured breach is this quarter's (None where nothing was tested)."""
         if breached is None:
             self.cured_last[...] = False
-            return
+            return None
         cannot = self.cured_last | (self.used >= self.allowed)
-        self.uncured |= breached & cannot
+        now = breached & cannot & ~self.uncured
+        self.uncured |= now
         cured = breached & ~self.uncured
         self.used += cured
         self.cured_last = cured
+        return now
 
 
 def statement_quantities(lines: dict[str, np.ndarray], window: int) -> dict[str, np.ndarray]:

@@ -797,11 +797,12 @@ FO_DEVICE double fo_debt(const double* q, const fo_state* st, double revolver)
     return (fo_term_debt(q, st) - st->draws_due * FO_Q(FO_Q_LTV_DRAWS)) + revolver;
 }
 
-// at the pair's first liquidity default, the end of quarter t (simulate._debt_at_default): the debt
-// owed, and what of it the GPUs held (less those sold, cancelled or deferred), sold at the scenario's
-// resale value less selling costs and the distress discount, and the cash where positive, would not repay
+// at the pair's first liquidity default (or its uncured breach: debt_out and uncovered_out say which), the
+// end of quarter t (simulate._debt_at_default): the debt owed, and what of it the GPUs held (less those
+// sold, cancelled or deferred), sold at the scenario's resale value less selling costs and the distress
+// discount, and the cash where positive, would not repay
 FO_DEVICE void fo_debt_at_default(FO_PARAMS, long long p, long long s, int t, const double* q, double cash,
-                                  double revolver, const fo_state* st)
+                                  double revolver, const fo_state* st, double* debt_out, double* uncovered_out)
 {
     const double debt = fo_debt(q, st, revolver);
     double fleet = 0.0;
@@ -812,8 +813,8 @@ FO_DEVICE void fo_debt_at_default(FO_PARAMS, long long p, long long s, int t, co
         fleet = fleet + (value - fo_min(gone * FO_Q(FO_Q_GEN_HELD_INV + g), 1.0) * value);
     }
     const double recovered = fleet * (FO_SCEN(resale_factor, t, s) * sale_share) + fo_max(cash, 0.0);
-    out_debt_at_default[p * S + s] = debt;
-    out_uncovered_debt[p * S + s] = fo_max(debt - recovered, 0.0);
+    debt_out[p * S + s] = debt;
+    uncovered_out[p * S + s] = fo_max(debt - recovered, 0.0);
 }
 
 // cut the quarter's planned prepayments (every facility's by the same share) to keep cash at the
@@ -1036,7 +1037,7 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     // slots are written on every path, NaN cash too
     if (cash < default_below && !(st->min_cash < default_below)) {
         out_npv_limited[p * S + s] = st->npv - FO_LOAD(discount + t) * st->prev_cash;
-        fo_debt_at_default(FO_ARGS, p, s, t, q, cash, revolver, st);
+        fo_debt_at_default(FO_ARGS, p, s, t, q, cash, revolver, st, out_debt_at_default, out_uncovered_debt);
     }
     st->npv = st->npv + FO_LOAD(discount + t) * (cash - st->prev_cash);
     st->prev_cash = cash;
@@ -1082,6 +1083,9 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
             int missed = 0;
             FO_COVENANT_ROWS(FO_TEST)
             st->breach = fo_cure(st->breach, missed, equity_cures);
+            if (st->breach & FO_UNCURED)  // this quarter's: the block is not run after it
+                fo_debt_at_default(FO_ARGS, p, s, t, q, cash, revolver, st, out_debt_at_uncured_breach,
+                                   out_uncovered_debt_at_uncured_breach);
         }
     }
 #endif
@@ -1133,6 +1137,7 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     out_breach[idx] = (st->breach & FO_FIRST_BREACH) != 0;
     out_first_breach[idx] = st->breach & FO_FIRST_BREACH;
     out_uncured_breach[idx] = (st->breach & FO_UNCURED) != 0;
+    if (!(st->breach & FO_UNCURED)) out_debt_at_uncured_breach[idx] = out_uncovered_debt_at_uncured_breach[idx] = 0.0;
     out_default[idx] = st->min_cash < default_below;
     out_utilisation[idx] = FO_UTIL(st) / FO_T;
     out_rescheduled[idx] = (st->reacted & FO_REACTED_RESCHEDULED) != 0;

@@ -10,6 +10,7 @@ import pandas as pd
 
 from fleetopt.core.covenants import CATALOGUE, kind_bit
 from fleetopt.core.tail import TAIL, cvar_of_worst, tail_count, worst_k
+from fleetopt.evaluate.simulate import DEBT_AT_DEFAULT, DEBT_AT_UNCURED
 
 
 def first_breach_column(kind) -> str:
@@ -49,6 +50,14 @@ METRIC_COLUMNS = {
     "discount, and the cash left would repay (NaN: none defaults owing debt)",
     "uncovered_debt_mean_usd": "mean over all scenarios of the debt at a liquidity default that selling the "
     "GPUs and the cash would not repay (0 without a default), USD of the default's quarter, undiscounted",
+    "debt_at_uncured_breach_mean_usd": "mean over the scenarios with an uncured covenant breach of the debt "
+    "owed at the end of its quarter (term loans and the revolver), what lenders who accelerated then would "
+    "claim, USD (NaN: none has one)",
+    "debt_covered_at_uncured_breach": "share of the debt owed at uncured breaches (summed over the scenarios "
+    "with one) that selling the GPUs held then at the scenario's resale value, less selling costs and the "
+    "distress discount, and the cash would repay (NaN: none has one owing debt)",
+    "uncovered_debt_at_uncured_breach_mean_usd": "mean over all scenarios of the debt at an uncured breach "
+    "that selling the GPUs and the cash would not repay (0 without one), USD of its quarter, undiscounted",
     "expected_min_cash_usd": "mean over scenarios of the lowest quarterly cash, USD",
     "mean_utilisation": "mean share of held GPUs rented out (serving a contract, or on the market within "
     "demand)",
@@ -318,26 +327,41 @@ def limited_liability_differs(metrics: pd.DataFrame, figures: tuple[str, ...] = 
     return bool(np.logical_or.reduce(differs).any())
 
 
-# the debt at a liquidity default and the GPUs' cover of it (docs/evaluation.md, "The debt at a default")
+# the debt at a liquidity default and the GPUs' cover of it (docs/evaluation.md, "The debt at a default"),
+# and the same at an uncured covenant breach, the event of default on which lenders may accelerate
 DEBT_AT_DEFAULT_METRICS = ("debt_at_default_mean_usd", "debt_covered_at_default", "uncovered_debt_mean_usd")
+DEBT_AT_UNCURED_METRICS = (
+    "debt_at_uncured_breach_mean_usd",
+    "debt_covered_at_uncured_breach",
+    "uncovered_debt_at_uncured_breach_mean_usd",
+)
+# each set of figures: the per-pair results it is made from (simulate's) and the event's indicator
+LENDERS_AT = {
+    DEBT_AT_DEFAULT_METRICS: (DEBT_AT_DEFAULT, "default"),
+    DEBT_AT_UNCURED_METRICS: (DEBT_AT_UNCURED, "uncured_breach"),
+}
 
 
 def debt_at_default(results: dict, xp: Any = np) -> dict:
-    """(P,) ``DEBT_AT_DEFAULT_METRICS`` from the per-pair debt owed at a default and the part of it
-    not covered (simulate's DEBT_AT_DEFAULT, 0 without a default); NaN where ``results`` lack them
-    (evaluations before them), and the first two where no scenario defaults (owing debt)."""
+    """(P,) ``DEBT_AT_DEFAULT_METRICS`` and ``DEBT_AT_UNCURED_METRICS`` from the per-pair debt owed at
+    the event and the part of it not covered (simulate's DEBT_AT_DEFAULT and DEBT_AT_UNCURED, 0
+    without the event); NaN where ``results`` lack them (evaluations before them), and the first two
+    where no scenario has the event (owing debt)."""
     P = len(results["npv"])
-    if "debt_at_default" not in results:
-        return {name: xp.full(P, xp.nan) for name in DEBT_AT_DEFAULT_METRICS}
-    debt = xp.asarray(results["debt_at_default"], dtype=xp.float64)
-    uncovered = xp.asarray(results["uncovered_debt"], dtype=xp.float64)
-    defaults = xp.asarray(results["default"]).astype(xp.float64).sum(axis=1)
-    owed = debt.sum(axis=1)
-    return {
-        "debt_at_default_mean_usd": _quotient(owed, defaults, xp),
-        "debt_covered_at_default": 1.0 - _quotient(uncovered.sum(axis=1), owed, xp),
-        "uncovered_debt_mean_usd": uncovered.mean(axis=1),
-    }
+    out = {}
+    for names, ((debt_field, uncovered_field), event) in LENDERS_AT.items():
+        if debt_field not in results:
+            out.update({name: xp.full(P, xp.nan) for name in names})
+            continue
+        debt = xp.asarray(results[debt_field], dtype=xp.float64)
+        uncovered = xp.asarray(results[uncovered_field], dtype=xp.float64)
+        events = xp.asarray(results[event]).astype(xp.float64).sum(axis=1)
+        owed = debt.sum(axis=1)
+        exposure, covered, loss = names
+        out[exposure] = _quotient(owed, events, xp)
+        out[covered] = 1.0 - _quotient(uncovered.sum(axis=1), owed, xp)
+        out[loss] = uncovered.mean(axis=1)
+    return out
 
 
 def _quotient(numerator: Any, denominator: Any, xp: Any) -> Any:

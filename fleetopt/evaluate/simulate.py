@@ -128,14 +128,17 @@ def late_capacity_steps(data: ModelData) -> np.ndarray:
 # quarter, and the part of it that selling the GPUs held (as a distress sale would sell them) and
 # the cash left would not repay: what lenders would have to recover from contracts, sites or not at all
 DEBT_AT_DEFAULT = ("debt_at_default", "uncovered_debt")
+# the same at its uncured covenant breach, the event of default on which lenders may accelerate
+# (0 without one): what they would be owed and could not recover from the GPUs and cash had they
+DEBT_AT_UNCURED = ("debt_at_uncured_breach", "uncovered_debt_at_uncured_breach")
 # the policy's reactions, per pair: a contract started late (rescheduled), a contract cancelled for
 # being later than its allowance, GPUs of a contract that ended early offered on the market
 CONTRACT_REACTIONS = ("rescheduled", "cancelled", "freed")
 # npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default;
 # the lenders' side of that default (docs/evaluation.md, "The debt at a default")
 RESULT_FIELDS = (
-    "npv", "npv_limited", *DEBT_AT_DEFAULT, "min_cash", "breach", "first_breach", "uncured_breach", "default",
-    "utilisation",
+    "npv", "npv_limited", *DEBT_AT_DEFAULT, "min_cash", "breach", "first_breach", "uncured_breach",
+    *DEBT_AT_UNCURED, "default", "utilisation",
     *CONTRACT_REACTIONS, *LIQUIDITY_REACTIONS, *REACTION_USD, *TIMING_FIELDS, "demand_served",
 )  # fmt: skip
 
@@ -180,7 +183,7 @@ def simulate(
     default_below = fin.default_cash - LIQUIDITY_TOLERANCE_USD
     solvent = xp.ones((P, S), dtype=bool)  # no liquidity default yet
     npv_limited = xp.zeros((P, S))  # the NPV with limited liability where the pair has defaulted
-    at_default = {name: xp.zeros((P, S)) for name in DEBT_AT_DEFAULT}
+    at_default = {name: xp.zeros((P, S)) for name in (*DEBT_AT_DEFAULT, *DEBT_AT_UNCURED)}
     paths = {name: xp.zeros((P, S, T)) for name in record}
     prev_cash = state.cash.copy()
 
@@ -194,7 +197,8 @@ def simulate(
         defaulted_now = solvent & (cash < default_below)
         if defaulted_now.any():  # the shareholders' claim ends: the cash the company held is lost to them
             xp.copyto(npv_limited, npv - consts.discount[t] * prev_cash, where=defaulted_now)
-            for name, value in _debt_at_default(consts, pl, sc, step, liquidity, t, xp).items():
+            owed = _debt_at_default(consts, pl, sc, step, liquidity, t, xp)
+            for name, value in zip(DEBT_AT_DEFAULT, owed, strict=True):
                 xp.copyto(at_default[name], value, where=defaulted_now)
             solvent &= ~defaulted_now
         npv += consts.discount[t] * (cash - prev_cash)
@@ -205,7 +209,11 @@ def simulate(
             missed = _covenants(consts, t, flows, ebitda, step, base, xp)
             if missed is not None:
                 first_breach = first_breach + (first_breach == 0) * missed
-            cures.quarter(None if missed is None else missed > 0)
+            accelerated = cures.quarter(None if missed is None else missed > 0)
+            if accelerated is not None and accelerated.any():  # the lenders' side of the event of default
+                owed = _debt_at_default(consts, pl, sc, step, liquidity, t, xp)
+                for name, value in zip(DEBT_AT_UNCURED, owed, strict=True):
+                    xp.copyto(at_default[name], value, where=accelerated)
         # quarters counted while none has broken yet: a breach and the lowest cash are for good
         before_breach += first_breach == 0
         before_default += solvent
@@ -263,13 +271,13 @@ def _end_term(consts: SimulationConstants, pl, sc, state: FinanceState, step: Qu
 
 
 def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, liquidity: Liquidity,
-                     t: int, xp: Any) -> dict[str, Any]:  # fmt: skip
-    """(P, S) ``DEBT_AT_DEFAULT`` at the end of quarter ``t`` (kept where a pair defaults in it): the
-    debt owed (``step.debt``: term loans, balances kept by cut prepayments, the revolver; a distress
-    sale repays none), and what of it the GPUs held (less those the policy sold, cancelled or
-    deferred), sold at the scenario's resale value less selling costs and the policy's distress
-    discount, and the cash, where positive, would not repay (docs/evaluation.md, "The debt at a
-    default")."""
+                     t: int, xp: Any) -> tuple[Any, Any]:  # fmt: skip
+    """(P, S) ``DEBT_AT_DEFAULT`` at the end of quarter ``t`` (kept where a pair defaults in it, and
+    as ``DEBT_AT_UNCURED`` where its uncured covenant breach comes in it): the debt owed
+    (``step.debt``: term loans, balances kept by cut prepayments, the revolver; a distress sale
+    repays none), and what of it the GPUs held (less those the policy sold, cancelled or deferred),
+    sold at the scenario's resale value less selling costs and the policy's distress discount, and
+    the cash, where positive, would not repay (docs/evaluation.md, "The debt at a default")."""
     fleet = None  # net sale value at forecast resale values, the GPUs taken out excepted
     for g in np.flatnonzero(pl.gen_is_held[:, t]):  # the others hold no GPUs in any plan
         value = pl.gen_sale_value[g, t]
@@ -281,7 +289,7 @@ def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, 
     if fleet is not None:
         resale = sc.resale_factor[t] * consts.policy.sale_share
         recovered = fleet * resale + recovered
-    return {"debt_at_default": step.debt, "uncovered_debt": xp.maximum(step.debt - recovered, 0.0)}
+    return step.debt, xp.maximum(step.debt - recovered, 0.0)
 
 
 def contract_payments(payments: ContractPayments, pl, sc, status: Any, t: int) -> Any:

@@ -1072,6 +1072,23 @@ def _debt_at_default_kpis(row: pd.Series) -> list[str]:
         _kpi("debt a default leaves uncovered by the GPUs and cash (mean over all scenarios, USD of the "
              "default's quarter)",
              _usd(float(row["uncovered_debt_mean_usd"]))),
+        *_debt_at_uncured_breach_kpis(row),
+    ]  # fmt: skip
+
+
+def _debt_at_uncured_breach_kpis(row: pd.Series) -> list[str]:
+    """The same at an uncured covenant breach, had the lenders accelerated (docs/evaluation.md):
+    none where no scenario has one (or the evaluation has no such figures, before 0.4.12)."""
+    if pd.isna(row.get("debt_at_uncured_breach_mean_usd", np.nan)):
+        return []
+    return [
+        _kpi("debt owed at an uncured covenant breach, had the lenders accelerated (mean over the "
+             "scenarios with one, USD of its quarter)",
+             _usd(float(row["debt_at_uncured_breach_mean_usd"]))),
+        _kpi("share of it that selling the GPUs then held and the cash would repay",
+             _share(row["debt_covered_at_uncured_breach"])),
+        _kpi("debt an uncured breach leaves uncovered by the GPUs and cash (mean over all scenarios)",
+             _usd(float(row["uncovered_debt_at_uncured_breach_mean_usd"]))),
     ]  # fmt: skip
 
 
