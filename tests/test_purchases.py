@@ -462,6 +462,14 @@ def test_gpus_retired_within_a_year_of_their_purchase_are_named(tiny):
     assert soon_retired(data, plan) == (
         "600 GPUs (30.0% of those bought): 600 of B200@texas bought 2026Q3 retired in 2026Q4"
     )
+    # past four retirements the rest are counted in GPUs: "1 more" had read as one GPU (an audit)
+    plan.retire_inference[cohort.index, [2, 3]] = [50.0, 40.0]
+    later = next(co for co in data.cohorts if (co.sku, co.site, co.bought) == (s, i, 1))
+    plan.buy_blocks[s, i, 1] = 1000 / data.block_size[s]
+    plan.retire_inference[later.index, [2, 3]] = [30.0, 20.0]
+    assert soon_retired(data, plan).endswith(
+        "30 of B200@texas bought 2026Q4 retired in 2027Q1; 20 more in 1 other retirement"
+    )
 
 
 def test_the_orders_table_lists_each_purchase_with_its_capex(free):

@@ -210,7 +210,7 @@ def evaluate(
         if solve_objective(job.source.path) == "cost" and not shown.empty:
             title = "the demand served (the company's own, as bought: no purchase reacts to the scenario)"
             console.print(demand_served_table(shown, title, job.data.T))
-            console.print(f"Note: {cost_plans_note(result.n_plans)}.", soft_wrap=True, highlight=False)
+            console.print(f"Note: {cost_plans_note(result.n_plans)}.", highlight=False)
         _print_best(result, ranking, top, job.data)
         lost = folder.lost_while_running  # written again whole, with a warning
         path = api.write_evaluate_run(

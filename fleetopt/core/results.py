@@ -448,8 +448,10 @@ def soon_retired(data: ModelData, plan: Plan) -> str | None:
         return None
     parts.sort(key=lambda part: -part[0])
     listed = [words for _, words in parts[:SOON_RETIRED_LISTED]]
-    if len(parts) > SOON_RETIRED_LISTED:
-        listed.append(f"{len(parts) - SOON_RETIRED_LISTED} more")
+    if len(parts) > SOON_RETIRED_LISTED:  # the GPUs, not the count of retirements ("1 more" read as one GPU)
+        rest = parts[SOON_RETIRED_LISTED:]
+        listed.append(f"{sum(n for n, _ in rest):,.0f} more in {len(rest)} other "
+                      f"{'retirement' if len(rest) == 1 else 'retirements'}")  # fmt: skip
     total = sum(n for n, _ in parts)  # of GPUs bought, so gpus_bought > 0
     return f"{total:,.0f} GPUs ({total / gpus_bought(data, plan):.1%} of those bought): " + "; ".join(listed)
 
