@@ -1226,6 +1226,26 @@ def test_a_metrics_table_cut_short_is_refused_by_report(finished_runs, here, kin
     assert not (run / "report.html").exists()
 
 
+def test_an_evaluation_figure_edited_in_metrics_csv_is_refused_by_report(finished_runs, here):
+    """A metrics.csv cell edited to another number was reported as the run's figure (a fuzz audit):
+    summary.json, written with it, holds every figure too. A figure within the CSV's six decimals of
+    it is the same figure; `fleetopt runs add` reads the table through the same check."""
+    run = copied(finished_runs["evaluate"], here)
+    table = pd.read_csv(run / "metrics.csv")
+    written = table.loc[0, "npv_mean_usd"]
+    table.loc[0, "npv_mean_usd"] = written + 4e-7  # the six decimals' round-off: the same figure
+    (run / "metrics.csv").write_text(table.to_csv(index=False, float_format="%.6f"))
+    code, _, err = run_cli("report", str(run))
+    assert code == 0, err
+    table.loc[0, "npv_mean_usd"] = written * 1.1
+    (run / "metrics.csv").write_text(table.to_csv(index=False))
+    (run / "report.html").unlink()
+    code, out, err = run_cli("report", str(run))
+    where = f"{run}/metrics.csv: row 0 ({table.loc[0, 'plan']}) has npv_mean_usd"
+    assert_one_error(code, out, err, where, "cut short or edited")
+    assert not (run / "report.html").exists()
+
+
 def test_a_sweep_table_naming_other_plans_is_refused_by_report(finished_runs, here):
     run = copied(finished_runs["sweep"], here)
     table = run / "candidates.csv"

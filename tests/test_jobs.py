@@ -984,11 +984,11 @@ def test_plan_chunks_keep_the_stored_ranges_and_cut_the_plans_between_them():
     assert plan_chunks(10, 3, [(0, 4), (2, 5)]) == [(0, 4), (4, 7), (7, 10)]
 
 
-# tiny, 6 plans x 20 scenarios: one plan's results over the scenarios take 3,680 bytes (23 fields
+# tiny, 6 plans x 20 scenarios: one plan's results over the scenarios take 4,000 bytes (25 fields
 # of 8 bytes per scenario), a pair 928 and a scenario's factor paths 2,520 (x3), so 100 KB holds one
-# plan a chunk with every scenario in one block (72,640 bytes), and 12 KB two plans on blocks of one
-# scenario (11,736 bytes)
-_ONE_PLAN_A_CHUNK, _ONE_SCENARIO_A_BLOCK = 100_000, 12_000
+# plan a chunk with every scenario in one block (72,960 bytes), and 13 KB two plans on blocks of one
+# scenario (12,376 bytes)
+_ONE_PLAN_A_CHUNK, _ONE_SCENARIO_A_BLOCK = 100_000, 13_000
 
 
 @pytest.mark.parametrize("budget, plan_chunk, scenario_chunk", [
@@ -1017,14 +1017,14 @@ def test_a_job_resumed_with_a_smaller_memory_budget_keeps_its_chunk_and_sizes_th
 
 
 def test_a_resume_too_small_for_one_plan_says_how_much_it_needs(tmp_path):
-    """One plan over tiny's 20 scenarios needs 3,680 + 928 + 2,520 = 7,128 bytes (above): a resume
+    """One plan over tiny's 20 scenarios needs 4,000 + 928 + 2,520 = 7,448 bytes (above): a resume
     with --max-memory 1KB was told to give fewer scenarios, which a resume refuses. Now it is told
     the budget to give, and the folder is left to resume."""
     folder = _interrupted_job(tmp_path, seed=7)
     code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "1KB")
     text = " ".join(err.split())
     assert code == 2 and "more than the budget of 1 KB (--max-memory)" in text, err
-    assert "resume with a larger --max-memory, at least 7.13 KB" in text and "--scenarios" not in text
+    assert "resume with a larger --max-memory, at least 7.45 KB" in text and "--scenarios" not in text
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 
@@ -1047,10 +1047,10 @@ def test_a_resume_keeps_the_memory_budget_the_job_started_with(tmp_path):
 
 
 def test_cli_resume_takes_max_memory(tmp_path):
-    """`fleetopt evaluate --resume FOLDER --max-memory 12KB` (refused before: a resume could not
+    """`fleetopt evaluate --resume FOLDER --max-memory 13KB` (refused before: a resume could not
     change its memory) finishes the job on blocks of one scenario, saying they are slow."""
     folder = _interrupted_job(tmp_path, seed=7)
-    code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "12KB")
+    code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "13KB")
     assert code == 0, err
     assert "room for 1 scenario(s) at a time (of 20)" in " ".join(err.split())
     summary = json.loads((folder / "summary.json").read_text())
@@ -1723,9 +1723,9 @@ def test_a_full_disk_at_the_stop_gives_the_options_once(tmp_path, monkeypatch):
 
 
 def test_the_memory_budget_is_shared_by_the_workers(tmp_path, monkeypatch):
-    """`--workers 2 --max-memory 40MB` sized each worker's chunks to 40 MB (80 MB in all), against
+    """`--workers 2 --max-memory 50MB` sized each worker's chunks to 50 MB (100 MB in all), against
     the help's "shared by --workers" and the advice to resume a job killed for memory with a smaller
-    budget (from an operator's review): each worker now takes half, as one process with 20 MB does."""
+    budget (from an operator's review): each worker now takes half, as one process with 25 MB does."""
     from fleetopt import api
 
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
@@ -1736,7 +1736,7 @@ def test_the_memory_budget_is_shared_by_the_workers(tmp_path, monkeypatch):
                                      max_memory=budget, workers=workers)  # fmt: skip
         return job.settings["plan_chunk"], job.settings["scenario_chunk"]
 
-    assert blocks(2, 80_000_000) == blocks(1, 40_000_000) != blocks(1, 80_000_000)
+    assert blocks(2, 100_000_000) == blocks(1, 50_000_000) != blocks(1, 100_000_000)
     # capped, where it is, to the whole machine's memory (not to a worker's share, then halved again)
     from fleetopt.evaluate import resources
 

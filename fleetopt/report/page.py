@@ -394,7 +394,37 @@ def checked_metrics_table(run: RunFolder, kind: str, summary: dict, labels: list
     short = next((n for n, width in enumerate(widths) if width != widths[0]), None)
     if short is not None:
         _refuse_table(run, kind, f": row {short} has {widths[short]} fields, the header {widths[0]}")
+    edited = _edited_figure(metrics, summary.get("metrics"))
+    if edited:
+        _refuse_table(run, kind, edited)
     return metrics
+
+
+# how far a figure of metrics.csv (six decimals) may lie from summary.json's (full precision)
+WRITTEN_ABS, WRITTEN_REL = 1e-6, 1e-12
+
+
+def _edited_figure(metrics: pd.DataFrame, records) -> str:
+    """Where metrics.csv differs from the figures summary.json was written with (an evaluation's
+    ``metrics``; a sweep's summary has none): the first cell that does, in words;
+    "" where none does or there is nothing to check against."""
+    if not isinstance(records, list) or len(records) != len(metrics):
+        return ""
+    for n, (record, (_, row)) in enumerate(zip(records, metrics.iterrows(), strict=True)):
+        if not isinstance(record, dict):
+            return ""
+        for column, value in record.items():
+            if column not in row.index or isinstance(value, (str, bool)) or column == "plan":
+                continue
+            shown, written = row[column], np.nan if value is None else value
+            if not isinstance(written, (int, float)) or not isinstance(shown, (int, float, np.number)):
+                continue
+            same = (np.isnan(shown) and np.isnan(written)) or abs(shown - written) <= (
+                WRITTEN_ABS + WRITTEN_REL * abs(written))
+            if not same:
+                return (f": row {n} ({row['plan']}) has {column} {shown!r}, where {RunFolder.SUMMARY}, "
+                        f"written with it, has {written!r}")
+    return ""
 
 
 def _refuse_table(run: RunFolder, kind: str, what: str) -> None:
