@@ -782,3 +782,47 @@ def test_the_debt_at_an_uncured_breach_is_what_lenders_accelerating_then_would_c
         if debt:
             covered = shares["debt_covered_at_uncured_breach"][0]
             assert covered == pytest.approx(1.0 - uncovered / debt, rel=1e-12)
+
+
+def test_the_liquidity_pair_holds_each_part_over_its_own_quarters():
+    """The cash floor and the cash / debt minimum share one MILP group; with the floor tied to the
+    bridge (owed at the end of quarters 0-2) and the fraction not, the floor's rows are those of
+    quarters 1-2 (from test_from) and the fraction's those of 1-3, as the evaluator tests them (a
+    review: both took the first test's quarters, so the fraction went untested in quarter 3)."""
+    from fleetopt.milp.build import build_model
+
+    for tied, floor, fraction in (
+        ("min_liquidity_usd", [1, 2], [1, 2, 3]),
+        ("min_liquidity_fraction_of_debt", [1, 2, 3], [1, 2]),
+    ):
+        d = bridge_model(None)
+        d["finance"]["covenants"].update(min_liquidity_usd=1000.0, min_liquidity_fraction_of_debt=0.01,
+                                         tested_while_owed={tied: "bridge"})  # fmt: skip
+        data = data_of(d)
+        tests = {t.kind.name: t for t in data.covenants}
+        assert list(tests["liquidity"].milp_tested) == floor
+        assert list(tests["liquidity_fraction"].milp_tested) == fraction
+        rows = list(build_model(data).liquidity_covenant.keys())
+        assert [t for t, part in rows if part == "floor"] == floor, tied
+        assert [t for t, part in rows if part == "fraction"] == fraction, tied
+
+
+def test_a_tied_covenant_s_lapsed_quarters_are_neither_its_lowest_ratio_nor_its_grace():
+    """The cover tied to the bridge, a DSCR of 1.0x too: the headline's lowest DSCR is that of the
+    quarters the DSCR is tested in (1-2: EBITDA 219,000 / (78,000 + 100,000 + 1,000) = 1.2235 in
+    quarter 1), not quarter 3's 0.31x after the bridge is repaid; and quarter 3, lapsed, is no
+    breach "before testing starts" (a review: both read the covenants block's quarters)."""
+    from fleetopt.core.results import headline, untested_breaches
+
+    d = bridge_model(None)
+    d["finance"]["covenants"].update(min_dscr=1.0, tested_while_owed={"min_dscr": "bridge",
+                                                                      "min_interest_coverage": "bridge"})
+    data = data_of(d)
+    plan = keep_everything(data)
+    st = plan_statements(data, plan)
+    assert st.lines["dscr"][3] < 0.32
+    assert headline(data, plan, st)["min_dscr"] == pytest.approx(219_000.0 / 179_000.0, rel=1e-9)
+    assert untested_breaches(data, st) is None
+    d["finance"]["covenants"]["test_from"] = "2026Q4"  # the tied tests never tested: quarter 3 lapsed
+    data = data_of(d)
+    assert untested_breaches(data, plan_statements(data, plan)) is None

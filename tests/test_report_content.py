@@ -916,6 +916,18 @@ def test_the_lenders_table_is_shown_where_a_plan_defaults_with_n_a_for_one_that_
     assert any("0.0% │ n/a │ n/a │ $0" in row for row in rows), rows
 
 
+def test_the_lenders_at_an_uncured_breach_are_in_the_report_with_no_liquidity_default(runs):
+    """tiny's plan never defaults over its 200 scenarios but breaches uncured in some: the report's
+    key figures give the debt at the uncured breach, as the terminal does (a review: they came only
+    with the liquidity default's, and so were left out here)."""
+    row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
+    assert row["default_probability"] == 0 and row["uncured_breach_probability"] > 0
+    text = text_of(runs["evaluate"])
+    owed = page._usd(row["debt_at_uncured_breach_mean_usd"])
+    assert f"{owed} debt owed at an uncured covenant breach, had the lenders accelerated" in text
+    assert "debt owed at a liquidity default" not in text
+
+
 def test_the_report_says_when_a_plan_breaks_as_the_terminal_does(runs):
     """A finance reader found the median quarters of the first breach and of the default only in
     a chart without labels: the report's key figures give them, with the share they are of, for

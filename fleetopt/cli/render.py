@@ -437,7 +437,7 @@ def covenant_headroom_text(data, fig: dict, yearly: dict | None = None) -> str:
         # the one a smaller fall of what it protects breaches than any other (core/results.lowest_cushion)
         tightest = " (the tightest)" if fig.get("tightest_covenant") == test.kind.name else ""
         if test.kind.denominator is None:  # a floor in USD: the lowest tested amount says more
-            tested = " in the quarters tested" if test.first_quarter > 0 else ""
+            tested = "" if test.tested.all() else " in the quarters tested"
             parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}{tested}{tightest}")
             continue
         year = trailing_year_words(test, yearly or {})

@@ -468,7 +468,7 @@ def untested_breaches(data: ModelData, st: Statements) -> str | None:
         if kind.facility_test or kind.denominator is None:
             continue
         ratio = kind.ratio(quantities)
-        missed = np.flatnonzero((test.breached(quantities) & ~test.tested)[: test.first_quarter])
+        missed = np.flatnonzero(test.breached(quantities) & ~data.covenant_tested)  # before test_from
         if not missed.size:
             continue
         quarters = " and ".join(
@@ -518,7 +518,8 @@ def shocked_cash(
         + lines["gain_on_disposal_usd"]
         - lines["interest_usd"]
     )
-    tested = data.covenant_tested
+    dscr_test = next((t for t in data.covenants if t.kind == DSCR), None)
+    tested = data.covenant_tested if dscr_test is None else dscr_test.tested  # tied: lapses with its facility
     out = []
     for case in customers or [None]:
         lost = robustness.market_price_drop * market
@@ -838,14 +839,23 @@ def liquidity_cover(cash: np.ndarray, debt_service: np.ndarray) -> tuple[float |
     return min(covers) if covers else (None, None)
 
 
+def quarters_tested(data: ModelData, kind: str) -> np.ndarray:
+    """(T,) bool: the quarters the model tests covenant ``kind`` (a CovenantKind name) in, where it
+    has that test and tests it somewhere (a test tied to a facility lapses with it); else those of
+    the covenants block (from ``test_from``), or every quarter without one."""
+    test = next((t for t in data.covenants if t.kind.name == kind and t.tested.any()), None)
+    if test is not None:
+        return test.tested
+    return data.covenant_tested if data.covenant_tested.any() else np.ones(data.T, dtype=bool)
+
+
 def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
     """Key figures of a plan under the forecast (units in the keys: USD, MW, GPUs; ratios bare),
     each defined in docs/formulation.md, "What a solve writes" (summary.json's fields). Note that
     ``min_liquidity_usd`` is the lowest end-of-quarter cash reached, not the model file's
     covenant floor of that name."""
     lines = st.lines
-    tested = data.covenant_tested if data.covenant_tested.any() else np.ones(data.T, dtype=bool)
-    dscr = lines["dscr"][tested]
+    dscr = lines["dscr"][quarters_tested(data, "dscr")]
     finite = dscr[np.isfinite(dscr)]
     headroom = covenant_headroom(data, st)
     opening, costs, end_value = present_cost_parts(data, st)
@@ -888,7 +898,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         # the forecast's market demand over the horizon, both uses, which a cost solve meets exactly
         "forecast_demand_h100_hours": HOURS_PER_QUARTER * float(sum(np.sum(d) for d in data.demand)),
         "min_dscr": float(finite.min()) if finite.size else None,
-        "max_debt_to_ebitda": float(lines["debt_to_ebitda"][tested].max()),
+        "max_debt_to_ebitda": float(lines["debt_to_ebitda"][quarters_tested(data, "leverage")].max()),
         **dict(zip(CUSHION_FIGURES, lowest_cushion(data, headroom), strict=True)),
         "covenant_headroom": headroom,
         "covenant_cushion": covenant_cushions(data, headroom),

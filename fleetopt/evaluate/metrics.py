@@ -44,15 +44,16 @@ METRIC_COLUMNS = {
     # the lenders' side of a default (docs/evaluation.md, "The debt at a default"): what the company
     # owes then, and how much of it selling its GPUs (as a distress sale would) and its cash would repay
     "debt_at_default_mean_usd": "mean over the scenarios with a liquidity default of the debt owed at the "
-    "end of the default's quarter (term loans and the revolver), USD (NaN: none defaults)",
+    "end of the default's quarter (term loans, balances kept by cut prepayments, the revolver), USD "
+    "(NaN: none defaults)",
     "debt_covered_at_default": "share of the debt owed at liquidity defaults (summed over the scenarios with "
     "one) that selling the GPUs held at the scenario's resale value, less selling costs and the distress "
     "discount, and the cash left would repay (NaN: none defaults owing debt)",
     "uncovered_debt_mean_usd": "mean over all scenarios of the debt at a liquidity default that selling the "
     "GPUs and the cash would not repay (0 without a default), USD of the default's quarter, undiscounted",
     "debt_at_uncured_breach_mean_usd": "mean over the scenarios with an uncured covenant breach of the debt "
-    "owed at the end of its quarter (term loans and the revolver), what lenders who accelerated then would "
-    "claim, USD (NaN: none has one)",
+    "owed at the end of its quarter (term loans, balances kept by cut prepayments, the revolver), what "
+    "lenders who accelerated then would claim, USD (NaN: none has one)",
     "debt_covered_at_uncured_breach": "share of the debt owed at uncured breaches (summed over the scenarios "
     "with one) that selling the GPUs held then at the scenario's resale value, less selling costs and the "
     "distress discount, and the cash would repay (NaN: none has one owing debt)",

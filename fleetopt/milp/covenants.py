@@ -145,9 +145,13 @@ def add_covenants(b: Builder) -> None:
         tests = [test for test in b.data.covenants if test.kind.group == name]
         if not tests or (tests[0].kind.needs_debt and not has_debt):
             continue
-        parts = [kind.part for kind in CATALOGUE if kind.group == name]
-        quarters = tests[0].milp_tested
-        b.add(group, [(t, part) for t in quarters for part in parts] if parts != [None] else list(quarters))
+        kinds = [kind for kind in CATALOGUE if kind.group == name]
+        if [kind.part for kind in kinds] == [None]:
+            b.add(group, list(tests[0].milp_tested))
+            continue
+        # each part over its own test's quarters: one may be tied to a facility, the other not
+        rows = {(t, n) for n, kind in enumerate(kinds) for t in _test(b, kind).milp_tested}
+        b.add(group, [(t, kinds[n].part) for t, n in sorted(rows)])
 
 
 def add_shocked_covenants(b: Builder) -> None:

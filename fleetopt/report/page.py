@@ -766,7 +766,8 @@ def _glossary_section(run: _Run) -> str:
                             "statements, as planned'. Peak debt, lowest cash, lowest DSCR and covenant "
                             "headroom are forecast figures, not scenario ones."),
         ("lowest DSCR", "lowest EBITDA / debt service " + (
-            f"over the quarters the covenants test, from {first} on (finance.covenants.test_from); "
+            f"over the quarters the covenants test, from {first} on (finance.covenants.test_from), "
+            f"while its facility is owed where covenants.tested_while_owed ties the DSCR to one; "
             f"statements before {first} are not tested and can be lower." if first else
             "over all quarters (finance.covenants sets no test of it).")),
         ("covenants", _covenant_text(data, first)),
@@ -1102,7 +1103,6 @@ def _debt_at_default_kpis(row: pd.Series) -> list[str]:
         _kpi("debt a default leaves uncovered by the GPUs and cash (mean over all scenarios, USD of the "
              "default's quarter)",
              _usd(float(row["uncovered_debt_mean_usd"]))),
-        *_debt_at_uncured_breach_kpis(row),
     ]  # fmt: skip
 
 
@@ -1161,7 +1161,7 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     if "uncured_breach_probability" in row:  # not in a run written before fleetopt 0.4.11
         kpis.append(_kpi("P(uncured covenant breach): a breach the owners could not cure, an event of "
                          "default on which lenders may accelerate", _share(row["uncured_breach_probability"])))
-    kpis += _debt_at_default_kpis(row)
+    kpis += _debt_at_default_kpis(row) + _debt_at_uncured_breach_kpis(row)
     kpis += _median_quarter_kpis(run, row)
     if "expected_min_cash_usd" in row:
         kpis.append(_kpi("mean over scenarios of the lowest cash", money("expected_min_cash_usd")))
