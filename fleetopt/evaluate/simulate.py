@@ -129,7 +129,8 @@ def late_capacity_steps(data: ModelData) -> np.ndarray:
 # the cash left would not repay: what lenders would have to recover from contracts, sites or not at all
 DEBT_AT_DEFAULT = ("debt_at_default", "uncovered_debt")
 # the same at its uncured covenant breach, the event of default on which lenders may accelerate
-# (0 without one): what they would be owed and could not recover from the GPUs and cash had they
+# (0 without one): what they would be owed then, and could not recover from the GPUs and cash, had
+# they accelerated
 DEBT_AT_UNCURED = ("debt_at_uncured_breach", "uncovered_debt_at_uncured_breach")
 # the policy's reactions, per pair: a contract started late (rescheduled), a contract cancelled for
 # being later than its allowance, GPUs of a contract that ended early offered on the market
