@@ -242,6 +242,7 @@ class ModelData:
     overhead: np.ndarray  # (T,)
     tax_rate: float
     tax_loss_carry_forward: bool
+    opening_tax_losses: float  # USD of tax losses carried into the horizon (the pool's opening value)
     opening_cash: float
     min_cash: float
     default_cash: float  # the evaluator's liquidity default: cash below this after the revolver and sales
@@ -388,6 +389,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         overhead=h.series(m.finance.overhead_usd_per_quarter),
         tax_rate=m.finance.tax_rate,
         tax_loss_carry_forward=m.finance.tax_loss_carry_forward,
+        opening_tax_losses=m.finance.opening_tax_losses_usd,
         opening_cash=m.finance.opening_cash_usd,
         min_cash=m.finance.min_cash_usd,
         default_cash=_default_cash(m),

@@ -265,6 +265,7 @@ class Financing:
     revolver_limit: float
     revolver_rate_quarterly: float
     loss_carry_forward: bool = False  # tax on profit less the losses not yet used
+    opening_loss_pool: float = 0.0  # USD of tax losses carried into the horizon
 
     @classmethod
     def from_data(cls, data: ModelData, with_revolver: bool = True) -> Financing:
@@ -289,6 +290,7 @@ class Financing:
             revolver_limit=data.revolver_usd if with_revolver else 0.0,
             revolver_rate_quarterly=per_quarter(data.revolver_rate_annual),
             loss_carry_forward=data.tax_loss_carry_forward,
+            opening_loss_pool=data.opening_tax_losses,
         )
 
 
@@ -325,7 +327,8 @@ class FinanceState:
             cash=xp.full(batch, fin.opening_cash, dtype=xp.float64),
             balance=xp.broadcast_to(xp.asarray(fin.opening_balance), (*(balance_batch or batch), F)).copy(),
             revolver=xp.zeros(batch, dtype=xp.float64),
-            loss_pool=xp.zeros(batch, dtype=xp.float64) if fin.loss_carry_forward else None,
+            loss_pool=(xp.full(batch, fin.opening_loss_pool, dtype=xp.float64) if fin.loss_carry_forward
+                       else None),
         )
 
 
@@ -595,19 +598,19 @@ def tax_on(taxable: Any, rate: float, xp: Any = np) -> Any:
     return rate * xp.maximum(taxable, 0.0)
 
 
-def taxable_incomes(ebt: np.ndarray, carry_forward: bool) -> np.ndarray:
+def taxable_incomes(ebt: np.ndarray, carry_forward: bool, opening_pool: float = 0.0) -> np.ndarray:
     """(..., T) taxable income of each quarter (before the floor at 0) on pre-tax income ``ebt``
-    (..., T), quarter after quarter."""
-    pool = np.zeros(ebt.shape[:-1]) if carry_forward else None
+    (..., T), quarter after quarter, from ``opening_pool`` USD of losses carried into the horizon."""
+    pool = np.full(ebt.shape[:-1], opening_pool) if carry_forward else None
     out = np.empty_like(ebt)
     for t in range(ebt.shape[-1]):
         out[..., t], pool = taxable_income(ebt[..., t], pool)
     return out
 
 
-def taxes(ebt: np.ndarray, rate: float, carry_forward: bool) -> np.ndarray:
+def taxes(ebt: np.ndarray, rate: float, carry_forward: bool, opening_pool: float = 0.0) -> np.ndarray:
     """(..., T) tax of each quarter on pre-tax income ``ebt`` (..., T), quarter after quarter."""
-    return tax_on(taxable_incomes(ebt, carry_forward), rate)
+    return tax_on(taxable_incomes(ebt, carry_forward, opening_pool), rate)
 
 
 def liquidation_tax(taxable_last: Any, gain: Any, rate: float, xp: Any = np) -> Any:

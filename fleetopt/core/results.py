@@ -528,7 +528,7 @@ def shocked_cash(
             if con.customer == case:
                 lost = lost + lines[f"revenue_contract_{con.name}_usd"]
                 payments = payments + plan.accepted[k] * data.contract_payments.live[k]
-        tax = taxes(pretax - lost, data.tax_rate, data.tax_loss_carry_forward)
+        tax = taxes(pretax - lost, data.tax_rate, data.tax_loss_carry_forward, data.opening_tax_losses)
         cash = lines["cash_usd"] - np.cumsum(lost + payments - lines["tax_usd"] + tax)
         # the covenant's own quantities: EBITDA and debt service over its window (trailing or not)
         q = statement_quantities({**lines, "ebitda_usd": lines["ebitda_usd"] - lost}, data.covenant_window)

@@ -862,7 +862,8 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     st->live = FO_LOAD(plan_accepted + p);
     out_demand_served[p * S + s] = out_forfeited_usd[p * S + s] = out_distress_sold_usd[p * S + s] = 0.0;
     st->cash = st->prev_cash = opening_cash;
-    st->revolver = st->npv = st->loss_pool = st->taxable = 0.0;
+    st->revolver = st->npv = st->taxable = 0.0;
+    st->loss_pool = opening_loss_pool;  // 0 without loss carry-forward (the schema's rule)
     FO_UTIL(st) = 0.0;
     st->min_cash = 1.0e308;  // above any cash: the first quarter sets it
     st->breach = st->reacted = st->before = 0;

@@ -604,6 +604,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _constant("default_below", lambda c: c.financing.default_cash - LIQUIDITY_TOLERANCE_USD, "double"),
     _financing("tax_rate", "tax_rate", "double"),
     KernelArgument("loss_carry_forward", "int", lambda call: int(call.fin.loss_carry_forward)),
+    _financing("opening_loss_pool", "opening_loss_pool", "double"),
     _financing("revolver_limit", "revolver_limit", "double"),
     _financing("revolver_rate_q", "revolver_rate_quarterly", "double"),
     # outputs: (P, S)

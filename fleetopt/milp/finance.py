@@ -158,9 +158,10 @@ def pretax(b: Builder, t: int, case: str | None = None):
     return ebitda - m.depreciation[t] + m.gain[t] - m.interest[t]
 
 
-def _pool(var, t: int, *case):
-    """The tax losses carried into quarter ``t + 1`` (0 before the first quarter)."""
-    return var[(*case, t)] if t >= 0 else 0.0
+def _pool(b: Builder, var, t: int, *case):
+    """The tax losses carried into quarter ``t + 1`` (before the first quarter: those carried into
+    the horizon, ``finance.opening_tax_losses_usd``)."""
+    return var[(*case, t)] if t >= 0 else to_model_units(b.data.opening_tax_losses)
 
 
 def taxable(b: Builder, t: int, case: str | None = None):
@@ -170,7 +171,7 @@ def taxable(b: Builder, t: int, case: str | None = None):
     if not b.data.tax_loss_carry_forward:
         return income
     pool, key = (b.m.loss_pool, ()) if case is None else (b.m.stress_loss_pool, (case,))
-    return income - _pool(pool, t - 1, *key) + pool[(*key, t)]
+    return income - _pool(b, pool, t - 1, *key) + pool[(*key, t)]
 
 
 def tax_floor_rule(b: Builder, t: int):
@@ -200,7 +201,7 @@ def liquidation_taxable(b: Builder, t: int):
     income = pretax(b, t) + m.liquidation_gain
     if not b.data.tax_loss_carry_forward:
         return income
-    return income - _pool(m.loss_pool, t - 1) + m.terminal_loss_pool
+    return income - _pool(b, m.loss_pool, t - 1) + m.terminal_loss_pool
 
 
 def liquidation_tax_floor_rule(b: Builder, t: int):

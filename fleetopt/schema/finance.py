@@ -207,8 +207,20 @@ class Finance(StrictModel):
     tax_loss_carry_forward: bool = False
     """Losses offset later profits (carried forward without limit, never back): tax is due on
     pre-tax profit less the losses not yet used. False: each quarter is taxed on its own."""
+    opening_tax_losses_usd: Money = 0.0
+    """Tax losses carried into the horizon from before it (net operating losses not yet used), USD:
+    the first profits are offset against them (needs `tax_loss_carry_forward: true`). Default 0."""
     revolver: Revolver | None = None
     """Emergency liquidity used by the scenario evaluator."""
+
+    @model_validator(mode="after")
+    def _opening_losses_carried(self) -> Finance:
+        if self.opening_tax_losses_usd > 0 and not self.tax_loss_carry_forward:
+            raise ValueError(
+                "opening_tax_losses_usd needs tax_loss_carry_forward: true (losses not carried forward "
+                "cannot offset later profits)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _default_below_floor(self) -> Finance:
