@@ -812,7 +812,7 @@ def test_a_tied_covenant_s_lapsed_quarters_are_neither_its_lowest_ratio_nor_its_
     quarters the DSCR is tested in (1-2: EBITDA 219,000 / (78,000 + 100,000 + 1,000) = 1.2235 in
     quarter 1), not quarter 3's 0.31x after the bridge is repaid; and quarter 3, lapsed, is no
     breach "before testing starts" (a review: both read the covenants block's quarters)."""
-    from fleetopt.core.results import headline, untested_breaches
+    from fleetopt.core.results import headline, tested_from, untested_breaches
 
     d = bridge_model(None)
     d["finance"]["covenants"].update(min_dscr=1.0, tested_while_owed={"min_dscr": "bridge",
@@ -825,4 +825,30 @@ def test_a_tied_covenant_s_lapsed_quarters_are_neither_its_lowest_ratio_nor_its_
     assert untested_breaches(data, st) is None
     d["finance"]["covenants"]["test_from"] = "2026Q4"  # the tied tests never tested: quarter 3 lapsed
     data = data_of(d)
-    assert untested_breaches(data, plan_statements(data, plan)) is None
+    st = plan_statements(data, plan)
+    assert untested_breaches(data, st) is None
+    assert headline(data, plan, st)["min_dscr"] is None  # never tested: no lowest DSCR (a second review)
+    assert tested_from(data, "dscr") == " (never tested)"
+
+
+def test_a_tied_test_is_no_grace_before_its_facility_can_owe():
+    """A DSCR tied to a loan drawable from quarter 2 only, tested from quarter 1: quarter 0, weak
+    (DSCR 54,750 / 180,000 = 0.30), is before test_from but the loan could owe nothing there, so it
+    is no grace and not named "breached before testing starts"; untied, it is (a second review)."""
+    from fleetopt.core.results import untested_breaches
+
+    d = coverage_model()
+    d["finance"]["facilities"]["later"] = {"size_usd": 1000.0, "fixed_rate_annual": 0.0,
+                                           "amortization_quarters": 4, "draw_from": "2026Q3",
+                                           "draw_until": "2026Q3"}  # fmt: skip
+    d["finance"]["covenants"].update(min_interest_coverage=None, min_dscr=1.0,
+                                     tested_while_owed={"min_dscr": "later"})  # fmt: skip
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": [0.25, 1.0, 1.0, 1.0]}
+    data = data_of(d)
+    (test,) = data.covenants
+    assert test.tested.tolist() == [False, False, True, True]
+    assert untested_breaches(data, plan_statements(data, keep_everything(data))) is None
+    del d["finance"]["covenants"]["tested_while_owed"]
+    data = data_of(d)
+    early = untested_breaches(data, plan_statements(data, keep_everything(data)))
+    assert early == "EBITDA / debt service 0.30x in 2026Q1 (minimum 1x)"

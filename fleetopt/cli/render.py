@@ -35,7 +35,6 @@ from fleetopt.core.results import (
     cost_per_h100_hour_words,
     customer_words,
     dscr_words,
-    first_tested_quarter,
     forecast_demand_words,
     headline,
     liquidity_cover_words,
@@ -46,6 +45,7 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     revenue_words,
     soon_retired,
+    tested_from,
     trailing_year_headroom,
     trailing_year_words,
     untested_breaches,
@@ -391,7 +391,7 @@ def solve_summary_tables(result) -> list:
         real = fig["min_cash_without_market_revenue_usd"]
         key.add_row(WITHOUT_MARKET_REVENUE, f"{format_usd(real)} ({budget_words(data, real)})")
     tested = tested_from(data)
-    key.add_row(f"lowest DSCR{tested}", dscr_words(fig))
+    key.add_row(f"lowest DSCR{tested_from(data, 'dscr')}", dscr_words(fig))
     yearly = trailing_year_headroom(data, result.statements)
     headroom = covenant_headroom_text(data, fig, yearly) or "no covenants"
     key.add_row(f"covenant headroom, each in its tightest quarter{tested}", headroom)
@@ -411,12 +411,6 @@ def solve_summary_tables(result) -> list:
 
 
 COST_LABEL = "present cost of the plan (the objective)"  # a cost solve's objective (formulation §6)
-
-
-def tested_from(data) -> str:
-    """' (quarters tested, from 2027Q1)': the quarters the covenant figures cover, or ''."""
-    first = first_tested_quarter(data)
-    return "" if first in (None, data.quarter_labels[0]) else f" (quarters tested, from {first})"
 
 
 def covenant_headroom_text(data, fig: dict, yearly: dict | None = None) -> str:

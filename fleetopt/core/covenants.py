@@ -153,6 +153,13 @@ class CovenantTest:
     milp_tested: tuple[int, ...]  # quarters the MILP holds the row in
     window: int  # quarters of flows averaged: 1, or TRAILING_QUARTERS
     facility: str | None = None  # tested only while this facility can owe (covenants.tested_while_owed)
+    owed: np.ndarray | None = None  # (T,) bool: where that facility can owe, test_from or not
+
+    @property
+    def could_apply(self) -> np.ndarray | bool:
+        """Where the test would be tested but for ``test_from``: where its facility can owe, or
+        everywhere (True) for a test not tied to one."""
+        return True if self.owed is None else self.owed
 
     @property
     def greater(self) -> tuple[float, str | None]:
@@ -304,7 +311,8 @@ def covenant_tests(
         tested = from_start & owed[facility] if facility else from_start
         applies = _debt_possible(kind, possible, window) if kind.needs_debt else tested
         milp = [t for t in range(T) if tested[t] and applies[t]]
-        out.append(CovenantTest(kind, float(threshold), tested, tuple(milp), window, facility))
+        out.append(CovenantTest(kind, float(threshold), tested, tuple(milp), window, facility,
+                                owed[facility] if facility else None))
     return tuple(out)
 
 

@@ -468,7 +468,8 @@ def untested_breaches(data: ModelData, st: Statements) -> str | None:
         if kind.facility_test or kind.denominator is None:
             continue
         ratio = kind.ratio(quantities)
-        missed = np.flatnonzero(test.breached(quantities) & ~data.covenant_tested)  # before test_from
+        # before test_from, where the test would apply (a tied test: where its facility can owe)
+        missed = np.flatnonzero(test.breached(quantities) & ~data.covenant_tested & test.could_apply)
         if not missed.size:
             continue
         quarters = " and ".join(
@@ -841,12 +842,32 @@ def liquidity_cover(cash: np.ndarray, debt_service: np.ndarray) -> tuple[float |
 
 def quarters_tested(data: ModelData, kind: str) -> np.ndarray:
     """(T,) bool: the quarters the model tests covenant ``kind`` (a CovenantKind name) in, where it
-    has that test and tests it somewhere (a test tied to a facility lapses with it); else those of
-    the covenants block (from ``test_from``), or every quarter without one."""
-    test = next((t for t in data.covenants if t.kind.name == kind and t.tested.any()), None)
+    has that test (a test tied to a facility lapses with it: none where it never owes then); else
+    those of the covenants block (from ``test_from``), or every quarter without one."""
+    test = next((t for t in data.covenants if t.kind.name == kind), None)
     if test is not None:
         return test.tested
     return data.covenant_tested if data.covenant_tested.any() else np.ones(data.T, dtype=bool)
+
+
+def tested_from(data: ModelData, kind: str | None = None) -> str:
+    """' (quarters tested, from 2027Q1)': the quarters the covenant figures cover (``kind``: those of
+    that covenant, which a test tied to a facility ends with it), or ''."""
+    if kind is None:
+        first = first_tested_quarter(data)
+    else:
+        tested = np.flatnonzero(quarters_tested(data, kind))
+        if not tested.size:
+            return " (never tested)"
+        first, last = data.quarter_labels[tested[0]], data.quarter_labels[tested[-1]]
+        if tested[-1] < data.T - 1:  # a test that lapses with its facility
+            return f" (quarters tested, {first} to {last})"
+    return "" if first in (None, data.quarter_labels[0]) else f" (quarters tested, from {first})"
+
+
+def _highest(values: np.ndarray) -> float | None:
+    """The largest of ``values``; None where there are none (a test never tested)."""
+    return float(values.max()) if values.size else None
 
 
 def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
@@ -898,7 +919,7 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         # the forecast's market demand over the horizon, both uses, which a cost solve meets exactly
         "forecast_demand_h100_hours": HOURS_PER_QUARTER * float(sum(np.sum(d) for d in data.demand)),
         "min_dscr": float(finite.min()) if finite.size else None,
-        "max_debt_to_ebitda": float(lines["debt_to_ebitda"][quarters_tested(data, "leverage")].max()),
+        "max_debt_to_ebitda": _highest(lines["debt_to_ebitda"][quarters_tested(data, "leverage")]),
         **dict(zip(CUSHION_FIGURES, lowest_cushion(data, headroom), strict=True)),
         "covenant_headroom": headroom,
         "covenant_cushion": covenant_cushions(data, headroom),

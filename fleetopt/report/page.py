@@ -52,6 +52,7 @@ from fleetopt.core.results import (
     purchases_by_generation_year,
     revenue_words,
     soon_retired,
+    tested_from,
     trailing_year_headroom,
     trailing_year_words,
     untested_breaches,
@@ -960,6 +961,8 @@ def _forecast_kpis(run: _Run) -> list[str]:
     fc = run.forecast
     first = first_tested_quarter(run.data) if run.data.covenants else None
     dscr_scope = f"quarters tested from {first}" if first else "all quarters"
+    if any(t.kind.name == "dscr" and t.facility for t in run.data.covenants):  # it lapses with its facility
+        dscr_scope = f"quarters tested{tested_from(run.data, 'dscr')}"
     cost = _solved_for_cost(run)  # a cost solve, or an evaluation of its plans
     valued = MARKET_VALUED if cost else ""
     # a cost solve's objective first; its NPV and cash value the GPUs' own use at market prices
