@@ -72,7 +72,7 @@ from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_n
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
-from fleetopt.milp.stochastic import complete_purchases_with_rescue, rescuable
+from fleetopt.milp.stochastic import complete_purchases_with_rescue, rescuable, rescue_may_cure
 from fleetopt.report import METRICS_TABLES, checked_metrics_table, comparison_html, write_report
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
@@ -232,6 +232,16 @@ def _warn_offers_declined(data: ModelData) -> None:
              f"{', '.join(offers)}): solve with --objective npv to weigh them (docs/formulation.md §6)")
 
 
+# what a rescue does for an infeasible solve's fixed purchases, as its diagnosis makes sure (True: a
+# conflict of finance limits alone) or not (finance limits beside others: the diagnosis's cheapest
+# relaxation may name a contract short where curing a covenant alone would do; only the rescue tells)
+RESCUE_WORDS = {
+    True: "completes these purchases anyway, breaking those limits on the forecast",
+    False: "tries to complete these purchases anyway by curing the finance limits alone (the diagnosis "
+    "names others beside them, perhaps only as its cheapest way around them)",
+}
+
+
 def solve(
     model: ModelArg | ModelData = None,
     *,
@@ -278,16 +288,15 @@ def solve(
         # a rescue cures finance limits only: purchases short of power or a contract stay infeasible
         if fixed is None or objective != "npv":
             raise
-        if not rescuable(exc.diagnosis):
+        if not rescue_may_cure(exc.diagnosis):
             if rescue:
                 exc.hint = ("the rescue cures finance limits only (cash, covenants, the borrowing base), "
-                            "and these purchases break others too")  # fmt: skip
+                            "and these purchases break others")  # fmt: skip
                 exc.args = (f"{exc}; {exc.hint}",)
             raise
-        exc.rescuable = True
+        exc.rescuable, exc.rescue_certain = True, rescuable(exc.diagnosis)
         if not rescue:  # in Python, said in the message; the CLI says it with the command given
-            exc.args = (f"{exc}; solve(..., rescue=True) completes these purchases anyway, breaking "
-                        "those limits on the forecast",)  # fmt: skip
+            exc.args = (f"{exc}; solve(..., rescue=True) {RESCUE_WORDS[exc.rescue_certain]}",)
             raise
         left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
         result = complete_purchases_with_rescue(data, fixed, mip_gap, left, threads)

@@ -383,6 +383,36 @@ def test_in_python_the_infeasible_purchases_message_offers_the_rescue(tmp_path):
     assert api.solve("tiny", purchases=path, rescue=True).status == "rescued"
 
 
+def test_a_covenant_the_diagnosis_sidesteps_by_a_contract_short_is_still_rescued():
+    """100 GPUs on a signed $1/h contract, the market paying $1.10/h, a $4M loan at 8 % repaid over
+    40 quarters (debt service 180,000) and a 1.5x DSCR: EBITDA 219,000 breaks it. The diagnosis's
+    cheapest relaxation delivers the contract short, its GPUs earning more on the market, beside
+    the DSCR; the rescue, which cures finance limits only, was refused for the contract. Now it is
+    tried and completes them (a planner's notebook on the default model, Rubin orders delayed)."""
+    from milp_builders import base_model, load
+
+    d = base_model()
+    d["skus"]["A"]["available_from"] = "2025Q1"
+    d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2025Q4", "gpus": 100, "use": "inference",
+                   "capex_per_gpu_usd": 4000.0}]  # fmt: skip
+    d["contracts"] = {"anchor": {"customer": "c1", "use": "inference", "gpus": 100, "start": "2026Q1",
+                                 "term_quarters": 4, "price_usd_per_gpu_hour": 1.0, "signed": True,
+                                 "eligible_skus": ["A"]}}  # fmt: skip
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": 1.1}
+    d["finance"]["facilities"] = {"loan": {"size_usd": 4.0e6, "opening_balance_usd": 4.0e6,
+                                           "fixed_rate_annual": 0.08, "amortization_quarters": 40,
+                                           "draw_from": "2026Q1", "draw_until": "2026Q1"}}  # fmt: skip
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.5}
+    loaded, orders = load(d), pd.DataFrame([{"quarter": "2026Q1", "sku": "A", "site": "s1", "gpus": 1}])
+    named = r"contract_delivery .* dscr_covenant .* rescue=True\) tries"
+    with pytest.raises(api.InfeasibleModel, match=named):
+        api.solve(loaded, purchases=orders)
+    rescued = api.solve(loaded, purchases=orders, rescue=True)
+    assert rescued.status == "rescued"
+    served = rescued.plan.contract_gpus.sum(axis=(1, 2))[0]  # the contract delivered in full
+    assert served == pytest.approx([100.0] * 4, rel=1e-9)
+
+
 def test_purchases_short_of_power_are_not_rescued(here):
     """8,000 B200 need 23.7 MW of texas's 20: the rescue cures finance limits only, so the solve stays
     infeasible with --rescue, says why, and offers no rescue without it. Before, the rescue drew power

@@ -95,8 +95,8 @@ def error_lines(exc: FleetoptError) -> list[str]:
         given = f" with {exc.given}" if exc.given else ""
         hint = [f"{exc.hint[0].upper()}{exc.hint[1:]}."] if exc.hint else []
         if exc.rescuable and "--rescue" not in sys.argv:  # the command given, with --rescue
-            hint = ["To complete these purchases anyway, breaking those limits on the forecast, and "
-                    f"evaluate their risk: {command_line()} --rescue"]  # fmt: skip
+            does = api.RESCUE_WORDS[exc.rescue_certain]
+            hint = [f"--rescue {does}, to evaluate their risk: {command_line()} --rescue"]
         return [f"infeasible{given}: no plan meets every constraint. Constraint groups in conflict:"] + [
             f"  {line}" for line in lines
         ] + hint

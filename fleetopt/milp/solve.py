@@ -37,6 +37,7 @@ class InfeasibleModel(InfeasibleError):
         self.given = given  # what the solve fixed besides the model ("the purchases of FILE fixed")
         self.hint: str | None = None  # what to do about it, where there is something (a caller's words)
         self.rescuable = False  # fixed purchases whose conflict a rescue cures (solve(rescue=True))
+        self.rescue_certain = False  # ... by the diagnosis (finance limits alone); else it may
         lines = format_diagnosis(diagnosis)
         more = f"; and {len(lines) - self.SHOWN} more" if len(lines) > self.SHOWN else ""
         conflict = "; ".join(lines[: self.SHOWN]) + more if lines else "none found (a numerical conflict)"

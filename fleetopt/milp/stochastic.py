@@ -66,6 +66,19 @@ def rescuable(diagnosis: list[dict]) -> bool:
     return bool(diagnosis) and all(entry["group"] in FINANCE_CURED for entry in diagnosis)
 
 
+# groups a diagnosis may relax only as its cheapest way around a finance limit: a contract delivered
+# short, its GPUs earning more on the market, beside a covenant that curing alone would satisfy
+SIDESTEPS = ("contract_delivery",)
+
+
+def rescue_may_cure(diagnosis: list[dict]) -> bool:
+    """Whether a rescue may cure an infeasible solve's conflict: finance limits in it, and besides
+    them only groups the diagnosis's cheapest relaxation (by its weights) may have used to go round
+    them (:data:`SIDESTEPS`); only the rescue itself tells. Power or the fleet in the conflict: no."""
+    groups = {entry["group"] for entry in diagnosis}
+    return bool(groups & set(FINANCE_CURED)) and groups <= set(FINANCE_CURED) | set(SIDESTEPS)
+
+
 @dataclass
 class ScenarioInputs:
     """One scenario in MILP terms; None leaves a factor at the forecast."""
