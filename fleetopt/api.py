@@ -98,7 +98,7 @@ from fleetopt.stochastic.run import (
 )
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
 from fleetopt.sweep.candidates import Rule
-from fleetopt.sweep.run import SweepResult
+from fleetopt.sweep.run import SweepResult, read_proposals
 from fleetopt.sweep.run import rerank_sweep as _rerank_sweep
 from fleetopt.sweep.run import resume_sweep as _resume_sweep
 from fleetopt.sweep.run import sweep as _sweep
@@ -242,6 +242,18 @@ RESCUE_WORDS = {
 }
 
 
+def _one_purchases(purchases, data: ModelData) -> FixedPurchases:
+    """A solve's fixed purchases (:func:`purchases_for`); a one-entry dict ``{"delay Rubin": table}``
+    names them, as a sweep's candidates are named, so that two edited tables are told apart in
+    labels and the run registry."""
+    if not isinstance(purchases, dict):
+        return purchases_for(purchases, data)
+    if len(purchases) != 1:
+        raise InputError(f"purchases: a solve fixes one set of purchases, named {{name: table}} (got "
+                         f"{len(purchases)}); fleetopt.api.sweep(purchases=...) compares several")
+    return read_proposals(purchases, data)[0]
+
+
 def solve(
     model: ModelArg | ModelData = None,
     *,
@@ -249,7 +261,7 @@ def solve(
     time_limit: float | None = None,
     mip_gap: float = DEFAULT_MIP_GAP,
     threads: int | None = None,
-    purchases: str | Path | FixedPurchases | pd.DataFrame | None = None,
+    purchases: str | Path | FixedPurchases | pd.DataFrame | dict | None = None,
     rescue: bool = False,
 ) -> SolveResult:
     """Solve a model's MILP and return the best plan with its statements.
@@ -262,7 +274,9 @@ def solve(
     GPU purchases the plan must make (columns quarter, sku, site, gpus; or a solve's plan.csv): every
     purchase is fixed to the file's, none elsewhere, and the solver chooses the rest
     (docs/formulation.md §4, "Fixed purchases"), a pandas DataFrame of those columns (a plan's
-    ``plan_frame()`` rows, edited), or what :func:`read_purchases` read. ``rescue``
+    ``plan_frame()`` rows, edited), or what :func:`read_purchases` read; as ``{"delay Rubin":
+    table}``, named so in the plan's label ("milp, purchases fixed (delay Rubin)") and the run
+    registry, where a table is otherwise "purchases table". ``rescue``
     (with ``purchases``): where they break a hard limit on the forecast (a covenant, the cash
     floor), complete them anyway with the rescue model (status "rescued", formulation §4) so that
     their risk can be evaluated. An infeasible model raises :class:`InfeasibleModel`; no plan
@@ -277,7 +291,7 @@ def solve(
     loaded, data = _loaded_and_data(model)
     if objective == "cost":
         _warn_offers_declined(data)
-    fixed = None if purchases is None else purchases_for(purchases, data)
+    fixed = None if purchases is None else _one_purchases(purchases, data)
     threads = resources.capped_threads(threads)
     started = time.perf_counter()
     try:

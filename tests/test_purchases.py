@@ -551,3 +551,15 @@ def test_plan_csv_names_a_fleet_entry_of_the_first_quarter_as_installed():
     plan.retire_inference[purchase, 2] = 1.0
     rows = plan_frame(data, plan).query("decision == 'retire'")
     assert rows["item"].tolist() == ["A@s1 installed cohort 0", "A@s1 bought 2026Q1"]
+
+
+def test_a_solve_of_a_named_purchases_table_carries_its_name(free):
+    """Two edited purchases tables both solved as "milp, purchases fixed (purchases table)" and could
+    not be told apart in the run registry (a planner's notebook): {"name": table} names them, as a
+    sweep's candidates are named; more than one entry is refused, pointing at the sweep."""
+    orders = free.plan_frame().query("decision == 'buy_gpus'")
+    named = api.solve("tiny", purchases={"B200 first": orders})
+    assert named.purchases.source == "B200 first"
+    assert named.statements.npv_usd == pytest.approx(free.statements.npv_usd, rel=1e-9)
+    with pytest.raises(InputError, match=r"one set of purchases, named \{name: table\} \(got 2\)"):
+        api.solve("tiny", purchases={"a": orders, "b": orders})
