@@ -1618,3 +1618,38 @@ def test_a_solve_folder_without_its_model_is_refused_where_the_bundled_model_is_
                                      "the bundled 'tiny'")  # fmt: skip
     assert "fleetopt evaluate MODEL --plans S" in err
     assert run_cli("evaluate", "--plans", "T", "--deterministic")[0] == 0
+
+
+@pytest.fixture(scope="module")
+def stochastic_run(tmp_path_factory) -> Path:
+    """A stochastic solve of tiny over 3 scenarios, with its out-of-sample check (about 3 s)."""
+    folder = tmp_path_factory.mktemp("stochastic")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLEETOPT_RUNS_DIR", str(folder / "runs"))
+        code, out, err = run_cli("solve", "tiny", "--stochastic", "3", "--out", str(folder / "sto"))
+    assert code == 0, out + err
+    return folder / "sto"
+
+
+@pytest.mark.parametrize(
+    "edit, said",
+    [
+        (lambda s: s["out_of_sample"].update(paired="x"), "out_of_sample.paired must be a JSON object"),
+        (lambda s: s["out_of_sample"].update(seed="x"), "out_of_sample.seed must be a whole number"),
+        (lambda s: s["settings"].update(scenarios="many"), "settings.scenarios must be a whole number"),
+        (lambda s: s["settings"].pop("scenarios"), "settings.scenarios is missing"),
+        (lambda s: s.update(first_stage=5), "first_stage must be a string"),
+        (lambda s: s.update(completion="x"), "completion must be a JSON object"),
+    ],
+    ids=["paired", "seed", "scenarios", "scenarios-gone", "first-stage", "completion"],
+)
+def test_a_stochastic_summary_edited_inside_is_refused_by_name(stochastic_run, here, edit, said):
+    """A stochastic run's summary.json edited inside its objects (the out-of-sample figures, the
+    settings) or in its own fields gave `fleetopt report` a traceback (a fuzz audit's leftover)."""
+    run = copied(stochastic_run, here)
+    summary = json.loads((run / "summary.json").read_text())
+    edit(summary)
+    (run / "summary.json").write_text(json.dumps(summary))
+    code, out, err = run_cli("report", str(run))
+    assert_one_error(code, out, err, f"{run}/summary.json: {said}", "damaged or edited")
+    assert not (run / "report.html").exists()

@@ -198,14 +198,28 @@ SUMMARY_FIELDS = {
          "present_cost_opening_fleet_usd"),
         (limits.number,),
     ),
-    **dict.fromkeys(("settings", "out_of_sample", "ranking"), (limits.instance, dict, "a JSON object")),
+    **dict.fromkeys(("settings", "out_of_sample", "ranking", "completion", "timings", "model_size", "plan"),
+                    (limits.instance, dict, "a JSON object")),
+    **dict.fromkeys(("scenarios", "commitments"), (limits.instance, list, "a JSON list")),
+    "first_stage": (limits.text,),
 }  # fmt: skip
+# the fields inside a stochastic solve's summary.json objects its readers take as written (its
+# settings and out-of-sample figures, read by the report and compare), checked as SUMMARY_FIELDS
+# are: (object, field) -> (check, *args, required)
+NESTED_SUMMARY_FIELDS = {
+    ("settings", "scenarios"): (limits.whole, 1, True),
+    ("settings", "first_stage_quarters"): (limits.whole, 0, False),
+    ("out_of_sample", "seed"): (limits.seed, True),
+    ("out_of_sample", "scenarios"): (limits.whole, 0, True),
+    ("out_of_sample", "paired"): (limits.instance, dict, "a JSON object", True),
+    ("out_of_sample", "metrics"): (limits.instance, dict, "a JSON object", True),
+}
 # those that may be null: a figure with no value (NaN, written as null), a deterministic evaluation's
 # seed, a path or hash a run had none of
 SUMMARY_NULLABLE = {
     "model_source", "plans_sha256", "plans_model_hash", "plan_sha256", "plans_objective", "seed",
     "n_scenarios", "objective_usd", "bound_usd", "gap", "build_seconds", "solve_seconds", "rp_usd",
-    "rp_bound_usd", "present_cost_opening_fleet_usd", "out_of_sample", "ranking",
+    "rp_bound_usd", "present_cost_opening_fleet_usd", "out_of_sample", "ranking", "completion",
 }  # fmt: skip
 
 
@@ -522,13 +536,25 @@ class RunFolder:
         :data:`SUMMARY_FIELDS` is not of its type, is refused by name."""
         summary = self._json_object(self.SUMMARY)
         path = self.path / self.SUMMARY
+        damaged = "the file was damaged or edited; restore it, or run anew"
         for name, (check, *args) in SUMMARY_FIELDS.items():
             if name in summary and not (summary[name] is None and name in SUMMARY_NULLABLE):
                 try:
                     check(f"{path}: {name}", summary[name], *args)
                 except InputError as exc:
-                    damaged = "the file was damaged or edited; restore it, or run anew"
                     raise RunDirError(f"{exc}: {damaged}") from None
+        for (block, name), (check, *args, required) in NESTED_SUMMARY_FIELDS.items():
+            inside = summary.get(block)
+            if summary.get("kind") != "stochastic" or not isinstance(inside, dict):  # none: skipped
+                continue
+            if name not in inside:
+                if required:
+                    raise RunDirError(f"{path}: {block}.{name} is missing: {damaged}")
+                continue
+            try:
+                check(f"{path}: {block}.{name}", inside[name], *args)
+            except InputError as exc:
+                raise RunDirError(f"{exc}: {damaged}") from None
         return summary
 
     def _json_object(self, name: str) -> dict:
