@@ -43,8 +43,7 @@ from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import (
-    DEBT_AT_DEFAULT_METRICS,
-    DEBT_AT_UNCURED_METRICS,
+    LENDERS_SHARE,
     LIMITED_LIABILITY,
     SHORTFALL_SHARE,
     cvar_influence,
@@ -791,10 +790,8 @@ def compare_plans(
     left_out = untested if cost_plans else untested | {*LAB_FIGURES, *COSTS, "market_demand_served"}
     if not limited_liability_differs(result.metrics):  # the NPV's figures again
         left_out |= set(LIMITED_LIABILITY)
-    metrics = result.metrics
-    for lenders, event in ((DEBT_AT_DEFAULT_METRICS, "default_probability"),
-                           (DEBT_AT_UNCURED_METRICS, "uncured_breach_probability")):  # fmt: skip
-        if not (metrics[event] > 0).any():  # no event: no debt at one
+    for lenders, share in LENDERS_SHARE.items():
+        if not (result.metrics[share] > 0).any():  # no event: no debt at one
             left_out |= set(lenders)
     order = [k for k, _, _ in FIGURES if k not in left_out]
     if cost_plans:  # a lab reads what its plans cost and serve before their NPVs

@@ -68,6 +68,7 @@ from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
     FORECAST_OK,
+    LENDERS_SHARE,
     LIMITED_LIABILITY,
     MEDIAN_QUARTER_OF,
     MEDIAN_QUARTER_WORDS,
@@ -506,7 +507,7 @@ def debt_at_default_table(metrics, title: str, uncured: bool = False) -> Table |
     event = ("P(uncured)" if uncured else "P(default)", exposure)
     for name in ("plan", *event, "covered by GPUs and cash (recovery)", "uncovered, mean (expected loss)"):
         table.add_column(name, justify="left" if name == "plan" else "right")
-    probability = UNCURED if uncured else "default_probability"
+    probability = LENDERS_SHARE[figures]
     for _, row in metrics.iterrows():
         debt, covered, uncovered = (row[column] for column in figures)
         table.add_row(Text(str(row["plan"])), _pct(row[probability]), format_usd(debt),

@@ -519,7 +519,7 @@ def shocked_cash(
         + lines["gain_on_disposal_usd"]
         - lines["interest_usd"]
     )
-    dscr_test = next((t for t in data.covenants if t.kind == DSCR), None)
+    dscr_test = covenant_test(data, DSCR.name)
     tested = data.covenant_tested if dscr_test is None else dscr_test.tested  # tied: lapses with its facility
     out = []
     for case in customers or [None]:
@@ -840,11 +840,16 @@ def liquidity_cover(cash: np.ndarray, debt_service: np.ndarray) -> tuple[float |
     return min(covers) if covers else (None, None)
 
 
+def covenant_test(data: ModelData, kind: str) -> CovenantTest | None:
+    """The model's test of covenant ``kind`` (a CovenantKind name); None where it has none."""
+    return next((t for t in data.covenants if t.kind.name == kind), None)
+
+
 def quarters_tested(data: ModelData, kind: str) -> np.ndarray:
     """(T,) bool: the quarters the model tests covenant ``kind`` (a CovenantKind name) in, where it
     has that test (a test tied to a facility lapses with it: none where it never owes then); else
     those of the covenants block (from ``test_from``), or every quarter without one."""
-    test = next((t for t in data.covenants if t.kind.name == kind), None)
+    test = covenant_test(data, kind)
     if test is not None:
         return test.tested
     return data.covenant_tested if data.covenant_tested.any() else np.ones(data.T, dtype=bool)

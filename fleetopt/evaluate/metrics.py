@@ -341,6 +341,11 @@ LENDERS_AT = {
     DEBT_AT_DEFAULT_METRICS: (DEBT_AT_DEFAULT, "default"),
     DEBT_AT_UNCURED_METRICS: (DEBT_AT_UNCURED, "uncured_breach"),
 }
+# and the metric of how often that event comes (the share its tables and comparisons give beside it)
+LENDERS_SHARE = {
+    DEBT_AT_DEFAULT_METRICS: "default_probability",
+    DEBT_AT_UNCURED_METRICS: "uncured_breach_probability",
+}
 
 
 def debt_at_default(results: dict, xp: Any = np) -> dict:

@@ -195,12 +195,12 @@ def simulate(
         step = _financing(fin, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
         liquidity.sell(t, state, sc.resale_factor[t])
         step.cash = cash = state.cash
+        owed = None  # the debt at the quarter's end and what of it is not covered, made where needed
         defaulted_now = solvent & (cash < default_below)
         if defaulted_now.any():  # the shareholders' claim ends: the cash the company held is lost to them
             xp.copyto(npv_limited, npv - consts.discount[t] * prev_cash, where=defaulted_now)
             owed = _debt_at_default(consts, pl, sc, step, liquidity, t, xp)
-            for name, value in zip(DEBT_AT_DEFAULT, owed, strict=True):
-                xp.copyto(at_default[name], value, where=defaulted_now)
+            _keep(at_default, DEBT_AT_DEFAULT, owed, defaulted_now, xp)
             solvent &= ~defaulted_now
         npv += consts.discount[t] * (cash - prev_cash)
         prev_cash = cash
@@ -212,9 +212,8 @@ def simulate(
                 first_breach = first_breach + (first_breach == 0) * missed
             accelerated = cures.quarter(None if missed is None else missed > 0)
             if accelerated is not None and accelerated.any():  # the lenders' side of the event of default
-                owed = _debt_at_default(consts, pl, sc, step, liquidity, t, xp)
-                for name, value in zip(DEBT_AT_UNCURED, owed, strict=True):
-                    xp.copyto(at_default[name], value, where=accelerated)
+                owed = owed or _debt_at_default(consts, pl, sc, step, liquidity, t, xp)
+                _keep(at_default, DEBT_AT_UNCURED, owed, accelerated, xp)
         # quarters counted while none has broken yet: a breach and the lowest cash are for good
         before_breach += first_breach == 0
         before_default += solvent
@@ -269,6 +268,12 @@ def _end_term(consts: SimulationConstants, pl, sc, state: FinanceState, step: Qu
     deferred = deferred_revenue_end(consts.contract_payments, pl, sc, T)
     owed = debt_end if deferred is None else debt_end + deferred
     return terminal - owed
+
+
+def _keep(kept: dict, names: tuple[str, str], values: tuple, where: Any, xp: Any) -> None:
+    """Copy ``values`` into the arrays ``kept[name]`` of ``names`` in the pairs ``where`` is true."""
+    for name, value in zip(names, values, strict=True):
+        xp.copyto(kept[name], value, where=where)
 
 
 def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, liquidity: Liquidity,

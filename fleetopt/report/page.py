@@ -36,6 +36,7 @@ from fleetopt.core.results import (
     contracted_by_year,
     cost_per_h100_hour_basis,
     cost_plans_note,
+    covenant_test,
     customer_words,
     debt_frame,
     dscr_words,
@@ -961,7 +962,8 @@ def _forecast_kpis(run: _Run) -> list[str]:
     fc = run.forecast
     first = first_tested_quarter(run.data) if run.data.covenants else None
     dscr_scope = f"quarters tested from {first}" if first else "all quarters"
-    if any(t.kind.name == "dscr" and t.facility for t in run.data.covenants):  # it lapses with its facility
+    dscr = covenant_test(run.data, "dscr")
+    if dscr is not None and dscr.facility:  # it lapses with its facility
         dscr_scope = f"quarters tested{tested_from(run.data, 'dscr')}"
     cost = _solved_for_cost(run)  # a cost solve, or an evaluation of its plans
     valued = MARKET_VALUED if cost else ""

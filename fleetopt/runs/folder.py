@@ -214,6 +214,17 @@ NESTED_SUMMARY_FIELDS = {
     ("out_of_sample", "paired"): (limits.instance, dict, "a JSON object", True),
     ("out_of_sample", "metrics"): (limits.instance, dict, "a JSON object", True),
 }
+SUMMARY_DAMAGED = "the file was damaged or edited; restore it, or run anew"
+
+
+def _summary_field(label: str, value, check, args) -> None:
+    """``check(label, value, *args)`` of a summary.json field, its refusal a damaged run folder's."""
+    try:
+        check(label, value, *args)
+    except InputError as exc:
+        raise RunDirError(f"{exc}: {SUMMARY_DAMAGED}") from None
+
+
 # those that may be null: a figure with no value (NaN, written as null), a deterministic evaluation's
 # seed, a path or hash a run had none of
 SUMMARY_NULLABLE = {
@@ -536,25 +547,18 @@ class RunFolder:
         :data:`SUMMARY_FIELDS` is not of its type, is refused by name."""
         summary = self._json_object(self.SUMMARY)
         path = self.path / self.SUMMARY
-        damaged = "the file was damaged or edited; restore it, or run anew"
         for name, (check, *args) in SUMMARY_FIELDS.items():
             if name in summary and not (summary[name] is None and name in SUMMARY_NULLABLE):
-                try:
-                    check(f"{path}: {name}", summary[name], *args)
-                except InputError as exc:
-                    raise RunDirError(f"{exc}: {damaged}") from None
+                _summary_field(f"{path}: {name}", summary[name], check, args)
         for (block, name), (check, *args, required) in NESTED_SUMMARY_FIELDS.items():
             inside = summary.get(block)
             if summary.get("kind") != "stochastic" or not isinstance(inside, dict):  # none: skipped
                 continue
             if name not in inside:
                 if required:
-                    raise RunDirError(f"{path}: {block}.{name} is missing: {damaged}")
+                    raise RunDirError(f"{path}: {block}.{name} is missing: {SUMMARY_DAMAGED}")
                 continue
-            try:
-                check(f"{path}: {block}.{name}", inside[name], *args)
-            except InputError as exc:
-                raise RunDirError(f"{exc}: {damaged}") from None
+            _summary_field(f"{path}: {block}.{name}", inside[name], check, args)
         return summary
 
     def _json_object(self, name: str) -> dict:
