@@ -519,6 +519,7 @@ def solve_stochastic(
     threads: int | None = None,
     backend: str = "auto",
     solver: str = "blocks",
+    integer_later: bool = False,
 ) -> StochasticResult:
     """The two-stage stochastic plan (docs/formulation.md §7b): ``scenarios`` representatives of
     ``screen`` scenarios of ``scenario_seed`` (None: 200, or ``scenarios`` where that is more; fewer
@@ -529,11 +530,15 @@ def solve_stochastic(
     EVPI; a measure not solved to ``mip_gap`` is None) and ``out_of_sample`` fresh scenarios (seed
     ``scenario_seed + 1``; 0: none). ``mip_gap`` defaults to 1 %, as `fleetopt solve --stochastic`'s.
     ``solver``: "blocks" (fleetopt's extensive form) or "mpisppy-ef" (mpi-sppy's; the
-    `fleetopt[stochastic]` extra; L = 0; no EEV or WS). ``time_limit`` in seconds; ``threads``
+    `fleetopt[stochastic]` extra; L = 0; no EEV or WS). ``integer_later``: the scenarios'
+    purchases and power blocks after the first stage in whole blocks, as the first stage's
+    (default: continuous, a relaxation that solves faster and values the recourse a little above
+    its worth). ``time_limit`` in seconds; ``threads``
     capped to the usable cores, with a :class:`FleetoptWarning`. Bad settings raise
     :class:`~fleetopt.errors.InputError`."""
     limits.solver_settings(mip_gap, time_limit, threads)
     limits.seed("scenario_seed", scenario_seed)
+    limits.flag("integer_later (--integer-later)", integer_later)
     if screen is not None:
         limits.whole("screen", screen, 1, MAX_SCREENED)
     limits.whole("out_of_sample", out_of_sample, 0)  # 0: none
@@ -547,7 +552,7 @@ def solve_stochastic(
     result = _solve_stochastic_data(
         data, scenarios, quarters=first_stage_quarters, risk_weight=risk_weight, alpha=cvar_alpha,
         seed=scenario_seed, screen=screen, oos_scenarios=out_of_sample, mip_gap=mip_gap,
-        time_limit=time_limit, threads=threads, backend=backend, route=solver,
+        time_limit=time_limit, threads=threads, backend=backend, route=solver, integer_later=integer_later,
     )  # fmt: skip
     result.loaded = loaded
     return result

@@ -169,7 +169,7 @@ def test_a_later_solve_may_ask_for_another_thread_count():
         ({"scenarios": "3"}, r"scenarios \(--stochastic\) must be a whole number"),
         ({"risk_weight": "0.5"}, r"risk_weight \(--risk-weight\) must be a finite number"),
         ({"first_stage_quarters": 2.5}, r"first_stage_quarters \(--first-stage-quarters\) must be a whole"),
-        ({"cvar_alpha": 1.0}, r"cvar_alpha \(--cvar-alpha\) must lie strictly between 0 and 1"),
+        ({"cvar_alpha": 1.0}, r"cvar_alpha \(--cvar-alpha\) is the share of worst scenarios .* at most 0.5"),
         ({"solver": "ph"}, r"solver \(--stochastic-solver\) must be one of blocks"),
     ],
 )

@@ -31,6 +31,7 @@ from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios, tail_r
 from fleetopt.stochastic.run import (
     SolverSettings,
     eev_and_ws,
+    forecast_kept,
     forecast_within_gap,
     measure_unavailable,
     scenario_features,
@@ -559,6 +560,8 @@ def cli(*args: str):
         (["--stochastic", "100000000000"], "(--stochastic) must be at most 1,000"),
         (["--stochastic", "2", "--cvar-alpha", "1"], "--cvar-alpha"),
         (["--stochastic", "2", "--cvar-alpha", "0"], "--cvar-alpha"),
+        (["--stochastic", "2", "--cvar-alpha", "0.95"], "not a confidence level"),
+        (["--integer-later"], "--integer-later cannot apply without --stochastic N"),
         (["--stochastic", "2", "--risk-weight", "1.5"], "--risk-weight"),
         (["--stochastic", "2", "--risk-weight", "-0.1"], "--risk-weight"),
         (["--stochastic", "2", "--first-stage-quarters", "9"], "between 1 and 8"),
@@ -580,6 +583,19 @@ def test_sweep_refuses_too_many_stochastic_scenarios_before_its_folder(tmp_path)
     assert code == 2
     assert "(--stochastic) must be at most 1,000" in text
     assert not out.exists()
+
+
+def test_integer_later_keeps_the_scenarios_later_purchases_whole(tmp_path):
+    """--integer-later: summary.json's settings say so, and every scenario's purchases and blocks
+    from the first stage's end on are whole blocks in the extensive form it builds."""
+    out = tmp_path / "run"
+    code, text = cli("solve", "tiny", "--stochastic", "2", "--integer-later", "--out", str(out))
+    assert code == 0, text
+    assert json.loads((out / "summary.json").read_text())["settings"]["later_purchases"] == "integer"
+    _, data = load("tiny")
+    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], 2, integer_later=True)
+    later = [v for name in ("buy", "build") for k, v in getattr(ef.block(0), name).items() if k[-1] >= 2]
+    assert later and all(v.is_integer() for v in later)
 
 
 @pytest.mark.parametrize("args, gap", [((), 0.01), (("--mip-gap", "0.005"), 0.005)])
@@ -664,6 +680,14 @@ class _StoppedMeasures:
 
     def solve(self, mip_gap, time_limit, threads):
         return self.solutions.pop(0)
+
+
+class _SolvedMeasures(_StoppedMeasures):
+    """EEV (-$13.37M) and WS (-$9.1M) both solved to the gap."""
+
+    def __init__(self):
+        super().__init__()
+        self.solutions[1] = sto.EFSolution("optimal", -9.1e6, 0.0, -9.1e6, 1.0, [])
 
 
 def test_a_measure_not_solved_to_the_gap_is_not_available_nor_its_difference():
@@ -771,6 +795,33 @@ def test_forecast_first_stage_kept_when_within_the_gap_of_rp():
     assert forecast_within_gap({"eev_usd": 99.5}, rp, 0.01)
     assert not forecast_within_gap({"eev_usd": 98.0}, rp, 0.01)
     assert not forecast_within_gap({"eev_usd": None}, rp, 0.01)
+
+
+def test_forecast_first_stage_kept_where_it_beats_a_time_limited_rp():
+    """RP stopped by the time limit holding a plan of value -68.5 (bound -10): an EEV of -18.2, solved,
+    is the better solution of RP found, so the plan keeps it, saying why; an EEV of -70 is not.
+    An RP solved to the gap keeps its own first stage whatever EEV below its bound's gap."""
+    stopped = sto.EFSolution("time_limit", -68.5, 0.7378, -10.0, 1.0, [])
+    assert forecast_kept({"eev_usd": -18.2}, stopped, 0.01) == (
+        "above the value of RP's plan, which stopped at the time limit"
+    )
+    assert forecast_kept({"eev_usd": -70.0}, stopped, 0.01) is None
+    assert forecast_kept({"eev_usd": None}, stopped, 0.01) is None
+    solved = sto.EFSolution("optimal", -68.5, 0.0, -68.5, 1.0, [])
+    assert forecast_kept({"eev_usd": -70.0}, solved, 0.01) is None
+    assert forecast_kept({"eev_usd": -68.6}, solved, 0.01) == "within the gap of RP"
+
+
+def test_vss_and_evpi_of_a_time_limited_rp_are_not_available():
+    """RP stopped at a 73.78 % gap: RP - EEV says nothing of VSS (it came out -$50.4M on tiny at N =
+    20), so VSS and EVPI are None, and the table says RP's solve is why."""
+    rp = sto.EFSolution("time_limit", -68.5e6, 0.7378, -18.0e6, 1.0, [])
+    forecast = sto.ForecastSolution("optimal", -14.1e6, None, {}, 0.1, {})
+    figures, _ = eev_and_ws(_SolvedMeasures(), forecast, rp, SolverSettings(0.01, 1.0, 1))
+    assert figures["eev_usd"] == -13.37e6 and figures["vss_usd"] is None and figures["evpi_usd"] is None
+    summary = {"status": rp.status, "gap": rp.gap, **figures}
+    assert measure_unavailable(summary, "vss_usd") == "RP not solved to the gap: time limit, gap 73.78%"
+    assert measure_unavailable(summary, "evpi_usd") == "RP not solved to the gap: time limit, gap 73.78%"
 
 
 def test_tiny_plan_keeps_the_forecast_first_stage_its_scenarios_do_not_beat():
@@ -1097,6 +1148,45 @@ def test_a_screen_smaller_than_the_scenarios_is_refused_not_raised():
     Left out, it is 200, or the scenarios where they are more."""
     with pytest.raises(InputError, match=r"screen must be at least scenarios \(10\).*got screen=5"):
         api.solve_stochastic("tiny", 10, screen=5)
+
+
+def late_block_contract() -> dict:
+    """Two quarters, no market demand; site s1 has no power but one block of 0.001 MW (one GPU at
+    1 kW) to build, $1,000 (0.001 MW x $1M), lead time 0, 10-year life; a signed contract for one
+    GPU at $1/h over both quarters (2,190 a quarter)."""
+    d = base_model()
+    d["horizon"]["quarters"] = 2
+    d["market"]["demand_gpus"] = {"training": 0.0, "inference": 0.0}
+    d["sites"]["s1"].update(power_capacity_mw=0.0, expansion={
+        "block_mw": 0.001, "capex_per_mw_usd": 1.0e6, "lead_time_quarters": 0, "earliest_start": "2026Q1",
+        "max_blocks": 1, "useful_life_years": 10.0,
+    })  # fmt: skip
+    d["contracts"] = {"c": {
+        "customer": "c1", "use": "inference", "eligible_skus": ["A"], "gpus": 1,
+        "price_usd_per_gpu_hour": 1.0, "start": "2026Q1", "term_quarters": 2, "signed": True,
+    }}  # fmt: skip
+    return d
+
+
+def test_a_scenario_whose_block_is_late_delivers_short_rather_than_run_on_power_that_is_not_there():
+    """late_block_contract's forecast optimum builds the block and buys the GPU in quarter 0: NPV
+    -4,000 - 1,000 + 2 x 2,190 + 1,000 (the GPU kept, age 2 quarters: 2,000 / 2) + 950 (the block
+    at book, 1,000 x (1 - 2/40)) = 1,330. In a scenario whose block is one quarter late the GPU
+    cannot serve in quarter 0: the contract is delivered one GPU-quarter short (penalty $50,000) and
+    the NPV loses that quarter's 2,190: -860, value -50,860. Before 0.4.13 the power slack, $10M
+    per MW-quarter, ran the GPU on 0.001 MW that did not exist for $10,000 (value -8,670)."""
+    data = data_of(late_block_contract())
+    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
+    assert forecast.objective_usd == pytest.approx(1330.0, abs=1e-4)
+    delay = np.zeros((data.I, data.T))
+    delay[0, 0] = 1
+    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("late", 1.0, block_delay=delay)], 1)
+    ef.fix_first_stage(forecast.first_stage)
+    (row,) = solve(ef).scenarios
+    assert row["npv_usd"] == pytest.approx(-860.0, abs=1e-4)
+    assert row["value_usd"] == pytest.approx(-50_860.0, abs=1e-3)
+    assert row["slacks"] == {"contract_delivery": {"amount": pytest.approx(1.0), "unit": "GPU-quarters"}}
+    assert pyo_value(ef.block(0).in_service[1, 0, 0, 0]) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_a_stochastic_plan_never_draws_more_power_than_its_sites_have(tmp_path):

@@ -80,7 +80,9 @@ def schema(
     write_output(out, text)
 
 
-STOCHASTIC_ONLY = ("first_stage_quarters", "risk_weight", "cvar_alpha", "scenario_seed", "stochastic_solver")
+STOCHASTIC_ONLY = (
+    "first_stage_quarters", "risk_weight", "cvar_alpha", "scenario_seed", "stochastic_solver", "integer_later"
+)
 
 
 @app.command()
@@ -121,7 +123,11 @@ def solve(
         ),
     ] = 0.0,
     cvar_alpha: Annotated[
-        float, typer.Option(help="With --stochastic: the CVaR tail share, in (0, 1).")
+        float,
+        typer.Option(
+            help="With --stochastic: the CVaR tail share, the worst scenarios' share it averages (0.05: "
+            "the worst 5 %; not a confidence level), in (0, 0.5]."
+        ),
     ] = TAIL,
     scenario_seed: Annotated[
         int,
@@ -134,6 +140,14 @@ def solve(
             "pip install 'fleetopt[stochastic]'; risk weight 0; no EEV/WS)."
         ),
     ] = "blocks",
+    integer_later: Annotated[
+        bool,
+        typer.Option(
+            help="With --stochastic: the scenarios' purchases and power blocks after the first stage in "
+            "whole blocks too (default: continuous, which solves faster and values their recourse a little "
+            "above its worth; formulation §7b)."
+        ),
+    ] = False,
     purchases: Annotated[
         Path | None,
         typer.Option(
@@ -165,7 +179,7 @@ def solve(
             raise InputError("--stochastic maximises NPV: leave --objective at npv")
         _solve_stochastic(
             loaded, out, stochastic, first_stage_quarters, risk_weight, cvar_alpha, scenario_seed,
-            time_limit, stochastic_gap(ctx, mip_gap), threads, report, stochastic_solver,
+            time_limit, stochastic_gap(ctx, mip_gap), threads, report, stochastic_solver, integer_later,
         )  # fmt: skip
         return
     pair = api.load(loaded)
@@ -209,7 +223,8 @@ def _written_or_kept(write, result, loaded, folder: Path) -> Path:
 
 
 def _solve_stochastic(
-    loaded, out, n, quarters, risk_weight, alpha, seed, time_limit, mip_gap, threads, report, solver
+    loaded, out, n, quarters, risk_weight, alpha, seed, time_limit, mip_gap, threads, report, solver,
+    integer_later,
 ):
     """`fleetopt solve --stochastic N`: the two-stage solve, its measures and its run folder."""
     _, data = api.load(loaded)
@@ -220,6 +235,7 @@ def _solve_stochastic(
         result = api.solve_stochastic(
             loaded, n, first_stage_quarters=quarters, risk_weight=risk_weight, cvar_alpha=alpha,
             scenario_seed=seed, time_limit=time_limit, mip_gap=mip_gap, threads=threads, solver=solver,
+            integer_later=integer_later,
         )  # fmt: skip
         summary = api.stochastic_summary(result, loaded)
         console.print(stochastic_summary_table(summary))

@@ -1165,11 +1165,17 @@ def stochastic_summary_table(summary: dict) -> Table:
         table.add_row(Text(label, style=style), Text(text, style=style))
     table.add_row("time", _stochastic_times(summary["timings"]))
     oos = summary.get("out_of_sample") or {}
+    # the evaluator's CVaR is of the worst 5 %, whatever tail share the solve optimised
+    alpha = s["cvar_alpha"]
+    evaluators = "" if alpha == 0.05 else f" (worst 5 %; the solve optimised CVaR{alpha:g})"
     for label, m in oos.get("metrics", {}).items():
+        breach = m.get("breach_probability")
         table.add_row(
             f"out of sample: {label}",
-            f"mean {format_usd(m['npv_mean_usd'])}, CVaR5 {format_usd(m['npv_cvar5_usd'])}, "
-            f"P(default) {m['default_probability']:.1%} ({oos['scenarios']:,} scenarios, seed {oos['seed']})",
+            f"mean {format_usd(m['npv_mean_usd'])}, CVaR5 {format_usd(m['npv_cvar5_usd'])}{evaluators}, "
+            + ("" if breach is None else f"P(breach) {breach:.1%}, ")
+            + f"P(default) {m['default_probability']:.1%} "
+            f"({oos['scenarios']:,} scenarios, seed {oos['seed']})",
         )
     if oos.get("paired"):
         table.add_row("out of sample: stochastic less forecast (paired s.e.)", paired_words(oos["paired"]))

@@ -22,7 +22,7 @@ import pyomo.environ as pyo
 
 from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import ModelData
-from fleetopt.core.economics import plan_statements
+from fleetopt.core.economics import mw_per_gpu, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import per_quarter
 from fleetopt.core.tail import TAIL
@@ -45,9 +45,17 @@ EMERGENCY_EQUITY_COST = 10.0
 # to a plan for a quarter (the equity cost bounds its worth over the horizon). At 0.1 per quarter
 # the MILP used it as a bridge: tiny at L = 0.5 drew $4.61M in 2026Q3 in every scenario alongside
 # a $12.07M prepayment (formulation §7b)
-# penalty per unit of a physical slack, MUSD: a MW-quarter drawn beyond what is online, a GPU-quarter
-# of a contract delivered short after its deadline (both far above what they could earn)
+# penalty per unit of a physical slack, MUSD: a MW-quarter drawn beyond what would be online were
+# every block late (the robustness test, §5.13), a GPU-quarter of a contract delivered short after
+# its deadline (both far above what they could earn)
 PHYSICAL_PENALTY = {"MW": 10.0, "GPUs": 0.05, "H100-eq GPUs": 0.05}
+# a scenario's GPUs in service never draw more than its sites have online (in_service_power), so the
+# power slack covers only the idle draw of GPUs held at a site whose block is late: GPUs waiting for
+# their data hall, which cost nothing beyond the revenue they do not earn (as in the evaluator,
+# evaluation.md step 1); a MW-quarter of it costs this much (MUSD), a tie-break. At the MW penalty
+# the slack also powered GPUs in service, cheaper than a contract delivered short: late_greenfield
+# at N = 4 served its contract on 0.21-10.21 MW that did not exist in every scenario
+IDLE_DRAW_PENALTY = {"power": 0.01}
 # slacks the emergency equity cures in cash (held at 0: the cash itself must keep the floor)
 CASH_CURED = ("min_cash", "liquidity_covenant")
 # slacks that cure a covenant or the borrowing base: the evaluator calls the scenario a breach (every
@@ -195,6 +203,7 @@ def scenario_model(
         lhs, rhs = row.expr.args
         extra = m.rescue_equity[t] + m.revolver_draw[t] - m.revolver_repay[t] - rate * before(t)
         row.set_value(lhs == rhs + extra)
+    m.in_service_power = pyo.Constraint(range(data.I), m.T, rule=_in_service_power_rule)
     if not integer_later:
         for name in ("buy", "build"):
             for key, var in getattr(m, name).items():
@@ -212,13 +221,25 @@ def scenario_model(
         if idx[0] in CASH_CURED:
             continue
         unit = SLACKS[idx[0]].unit
-        penalties.append(PHYSICAL_PENALTY.get(unit, 1.0 + equity_cost) * m.slack[idx])
+        penalty = IDLE_DRAW_PENALTY.get(idx[0], PHYSICAL_PENALTY.get(unit, 1.0 + equity_cost))
+        penalties.append(penalty * m.slack[idx])
     revolver = revolver_penalty(T, equity_cost) * sum(df[t] * m.revolver_balance[t] for t in range(T))
     m.penalty = pyo.Expression(
         expr=equity_cost * sum(df[t] * m.rescue_equity[t] for t in range(T)) + revolver + sum(penalties)
     )
     m.scenario_value = pyo.Expression(expr=m.owner_npv - m.tie_break - m.penalty)
     return m
+
+
+def _in_service_power_rule(m: pyo.ConcreteModel, i: int, t: int):
+    r"""\sum_{u,s} μ_{s,i} a_{u,s,i,t} <= online_{i,t}: GPUs in service at site i draw no more than
+    its MW online in the scenario, with no slack (the power slack is for idle draw, §7b)."""
+    mw = mw_per_gpu(m.data)
+    terms = [(u, s) for u in (0, 1) for s in range(m.data.S) if (u, s, i, t) in m.ACT]
+    drawn = sum(mw[s, i] * m.in_service[u, s, i, t] for u, s in terms)
+    if isinstance(drawn, (int, float)):
+        return pyo.Constraint.Skip
+    return drawn <= m.online_mw[i, t]
 
 
 # ----------------------------------------------------------------------------- the extensive form
@@ -295,9 +316,18 @@ class ExtensiveForm:
         return scenario_row(self.block(n), self.data, self.scenarios[n])
 
 
+def summed_unit(unit: str) -> str:
+    """The unit of a slack group's amounts summed over its quarters: every physical slack is per
+    quarter, so 0.2 MW short in two quarters is 0.4 MW-quarters (USD: the quarters' shortfalls
+    added up)."""
+    unit = output_unit(unit)
+    return unit if unit == "USD" else f"{unit.removesuffix('s')}-quarters"
+
+
 def scenario_row(blk: pyo.Block, data: ModelData, sc: ScenarioInputs) -> dict:
     """A solved scenario model's figures (USD): its value, NPV, the rescue it needed (the slacks of
-    each group it relaxed, in the group's unit: USD, MW or GPUs) and what kind: ``cash_rescue``
+    each group it relaxed, summed over the group's quarters: USD, MW-quarters or GPU-quarters,
+    :func:`summed_unit`) and what kind: ``cash_rescue``
     (emergency equity: cash short after the revolver, the evaluator's liquidity default),
     ``covenant_cure`` (a covenant or borrowing-base slack: the evaluator's breach), ``relaxed``
     (any other slack: power, contract delivery, demand floor, customer share, robustness) and
@@ -305,12 +335,12 @@ def scenario_row(blk: pyo.Block, data: ModelData, sc: ScenarioInputs) -> dict:
     T = data.T
     equity = sum(pyo.value(blk.rescue_equity[t]) for t in range(T)) * MUSD
     revolver = max(pyo.value(blk.revolver_balance[t]) for t in range(T)) * MUSD
-    slacks = {}  # group -> {"amount", "unit"}: the group's total relaxation, in output units
+    slacks = {}  # group -> {"amount", "unit"}: the group's relaxation summed over its quarters
     for idx in blk.SLACK:
         value = blk.slack[idx].value or 0.0
         if value > 1e-6:
             unit = SLACKS[idx[0]].unit
-            entry = slacks.setdefault(idx[0], {"amount": 0.0, "unit": output_unit(unit)})
+            entry = slacks.setdefault(idx[0], {"amount": 0.0, "unit": summed_unit(unit)})
             entry["amount"] += from_model_units(value, unit)
     return {
         "scenario": sc.name,

@@ -62,12 +62,13 @@ class ScenarioCreator:
     data: ModelData
     scenarios: dict[str, sto.ScenarioInputs]
     quarters: int
+    integer_later: bool = False  # purchases and blocks from the first stage's end on whole, as by_blocks
     base: pyo.ConcreteModel | None = None
 
     def __call__(self, name: str, **_) -> pyo.ConcreteModel:
         _, sputils = mpisppy_modules()
         if self.base is None:
-            self.base = sto.scenario_model(self.data, self.quarters)
+            self.base = sto.scenario_model(self.data, self.quarters, self.integer_later)
         m = sto.cloned(self.base)
         sc = self.scenarios[name]
         sto.apply_scenario(m, self.data, sc)
@@ -102,13 +103,14 @@ def solve_by_mpisppy(
     route: str,
     mip_gap: float = STOCHASTIC_MIP_GAP,
     risk_weight: float = 0.0,
+    integer_later: bool = False,
 ) -> RouteSolution:
     """RP of ``scenarios`` by mpi-sppy's extensive form (HiGHS to ``mip_gap``); the first stage read
     from the first scenario's model (non-anticipativity makes every scenario's the same)."""
     check_route(route, risk_weight)
     ExtensiveForm, sputils = mpisppy_modules()
     names = [f"scenario_{n}" for n in range(len(scenarios))]
-    creator = ScenarioCreator(data, dict(zip(names, scenarios, strict=True)), quarters)
+    creator = ScenarioCreator(data, dict(zip(names, scenarios, strict=True)), quarters, integer_later)
     started = time.perf_counter()
     ef = ExtensiveForm({"solver": SOLVER}, names, creator)
     built = time.perf_counter()
