@@ -1,5 +1,5 @@
 """The borrowing base in the statements and in scenarios (docs/formulation.md §5.9, docs/evaluation.md
-step 6): GPU-secured balances / max_ltv against the fleet's gross resale value, on hand-built
+quarter step 6): GPU-secured balances / max_ltv against the fleet's gross resale value, on hand-built
 instances, in the NumPy simulation and the CPU build of the kernel.
 
 The instance (`test_policy.model`, no contract): 200 GPUs of SKU A bought in 2025Q4 at $4,000,

@@ -555,7 +555,7 @@ def buffer_sweep(tmp_path_factory):
 
 
 def test_forecast_figures_of_a_buffer_plan_are_its_run_with_its_policy(buffer_sweep):
-    """On the forecast the $60M-buffer plan cuts the MILP's prepayments (docs/evaluation.md, step 3)
+    """On the forecast the $60M-buffer plan cuts the MILP's prepayments (docs/evaluation.md, policy rule 3)
     and keeps its $190.0M opening debt, where the forecast optimum prepays down to a peak of $164.0M
     after quarter 0's instalment; both the NPV and the peak debt on the forecast are the run with the
     plan's own buffer (the sweep's forecast NPV), never the MILP's statements for one and not the other."""

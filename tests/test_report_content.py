@@ -274,7 +274,7 @@ def test_a_solve_report_gives_the_npv_with_cash_held_as_the_terminal_does(runs):
 def test_on_the_forecast_is_the_plan_run_with_its_own_policy(runs):
     """The sweep's pick on tiny is "milp: forecast, cash buffer $60.0M": run on the forecast with
     its $60M buffer, the policy cuts the prepayments the MILP made to stay within the borrowing base
-    (docs/evaluation.md, step 3), so it keeps its $190.0M opening debt (the MILP's statements: peak
+    (docs/evaluation.md, policy rule 3), so it keeps its $190.0M opening debt (the MILP's statements: peak
     $164.0M after prepaying) and its NPV is -$11.1M, not the statements' -$14.1M. The key figures,
     the cash chart and the candidates table all say -$11.1M (candidates.csv, forecast_npvs); the
     figures only the MILP's statements have are marked as such."""
@@ -767,7 +767,7 @@ def test_the_terminal_s_policy_table_says_its_usd_column_is_usd(runs):
 def test_the_plan_s_decisions_are_listed(runs):
     """Contracts accepted and declined, retirements, redeployments, power and each facility's draws
     and prepayments (tiny's forecast optimum takes both contracts, draws nothing on its GPU term loan
-    and prepays $50.3M of it: to stay within its borrowing base, docs/evaluation.md step 3, and the
+    and prepays $50.3M of it: to stay within its borrowing base, docs/evaluation.md policy rule 3, and the
     instalments of a netted draw, formulation §5.9). A plan that declines
     lab-a-training says so."""
     text = text_of(runs["solve"])

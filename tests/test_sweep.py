@@ -643,7 +643,7 @@ def test_a_plan_that_breaches_on_its_own_forecast_is_not_recommended_unless_allo
 def test_tiny_s_sweep_leaves_out_the_cash_buffer_plans_that_breach_their_borrowing_base(tmp_path):
     """`tiny`'s forecast optimum prepays its loan to stay within 70 % of the fleet's resale value;
     run with a $30M or $60M cash buffer it keeps that debt and breaches the borrowing base on the
-    forecast itself (docs/evaluation.md, step 3). Their CVaR5 is the best, yet the sweep recommends
+    forecast itself (docs/evaluation.md, policy rule 3). Their CVaR5 is the best, yet the sweep recommends
     the forecast optimum and marks them with '!'."""
     folder = tmp_path / "S"
     code, out, err = run_cli("sweep", "tiny", "--candidates", "3", "--scenarios", "150", "--out", str(folder))

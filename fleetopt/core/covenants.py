@@ -361,7 +361,7 @@ def equity_cures(covenants: Any) -> int:
 
 
 class CureRights:
-    """Each pair's cure rights, quarter by quarter (docs/evaluation.md, step 6): a breached quarter
+    """Each pair's cure rights, quarter by quarter (docs/evaluation.md, quarter step 6): a breached quarter
     is cured while cures are left and the quarter before was not cured too (credit agreements
     allow no cures in consecutive quarters, a few over the term); the first breach that cannot be
     cured is an **uncured breach**, an event of default on which lenders may accelerate. Only

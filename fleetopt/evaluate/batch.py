@@ -35,7 +35,7 @@ class PlanBatch:
     market_gpus: np.ndarray  # (P, 2, I, T) GPUs offered to the market
     contract_gpus: np.ndarray  # (P, K, I, T) GPUs serving each contract
     # (P, K, T) a contract's GPUs where the plan serves it with fewer from its deadline through its
-    # term (0 elsewhere): the evaluator counts it delivered short there (docs/evaluation.md, step 2)
+    # term (0 elsewhere): the evaluator counts it delivered short there (docs/evaluation.md, quarter step 2)
     contract_owed: np.ndarray
     contract_mw: np.ndarray  # (P, I, T) facility MW of the GPUs serving contracts, at full draw
     market_mw: np.ndarray  # (P, 2, I, T) facility MW of the GPUs offered to the market, at full draw

@@ -837,7 +837,7 @@ def forecast_within_limits(data: ModelData, plans: PlanBatch) -> np.ndarray:
     """(P,) whether each plan, run on the forecast with its policy, breaches no covenant (the
     borrowing base included) and keeps its cash above the default level: a plan a lender would sign.
     The MILP's plans do by construction; a policy buffer that cuts the prepayments keeping the
-    borrowing base may not (docs/evaluation.md, step 3)."""
+    borrowing base may not (docs/evaluation.md, policy rule 3)."""
     return forecast_runs(data, plans).metrics[FORECAST_OK].to_numpy(dtype=bool)
 
 

@@ -36,7 +36,7 @@ METRIC_COLUMNS = {
     "nothing at the end is worth nothing to them, USD",
     "npv_limited_cvar5_usd": "mean NPV with limited liability of the worst 5 % of scenarios, USD",
     "breach_probability": "share of scenarios with any covenant breach",
-    # a lender's event of default (docs/evaluation.md, step 6): a breach the owners could not cure
+    # a lender's event of default (docs/evaluation.md, quarter step 6): a breach the owners could not cure
     "uncured_breach_probability": "share of scenarios with an uncured covenant breach: a breached quarter "
     "the owners could not cure (never two quarters in a row, at most covenants.equity_cures), an event "
     "of default on which lenders may accelerate",

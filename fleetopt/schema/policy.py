@@ -16,7 +16,7 @@ class Policy(StrictModel):
     power_to_contracts_first: bool = True
     """A site short of power serves its contracted GPUs first, then inference-market GPUs, then
     training-market GPUs; the idle draw of GPUs held but not in service is not taken from the MW
-    online (docs/evaluation.md, step 1) (off: every GPU at the site is cut in proportion)."""
+    online (docs/evaluation.md, quarter step 1) (off: every GPU at the site is cut in proportion)."""
     reschedule_late_contracts: bool = True
     """A contract short of GPUs at or after its delivery deadline is late, not cancelled: each late
     quarter earns only on its GPUs delivered and pays its `delay_penalty_usd_per_quarter`; only a
@@ -39,7 +39,7 @@ class Policy(StrictModel):
     """When cash is still below the default level (`finance.default_cash_usd`) after the revolver,
     sell market GPUs, oldest generation first, in blocks of `sale_block_gpus`, at the scenario's resale
     value of the plan's average GPU of the generation less `retirement.selling_cost_fraction` and
-    `distress_sale_discount` (docs/evaluation.md, step 4), up to that level, before the scenario counts
+    `distress_sale_discount` (docs/evaluation.md, policy rule 4), up to that level, before the scenario counts
     as a liquidity default (off: the shortfall is a default)."""
     cut_prepayments: bool = True
     """A quarter's planned debt prepayments are paid only from cash above `finance.min_cash_usd`

@@ -69,15 +69,18 @@ class PowerDelay(StrictModel):
     increase of a site's contracted capacity later than its date."""
 
     probability: Fraction
-    """Chance a block is late."""
+    """Chance a block is late, one draw per site and start quarter (the blocks started at a site in
+    one quarter are late together)."""
     max_extra_quarters: QuarterCount
-    """A late block is late by 1..max_extra_quarters quarters (uniform)."""
+    """A late block is late by 1..max_extra_quarters quarters, each equally likely (1 /
+    max_extra_quarters), drawn apart from whether it is late."""
     contracted_probability: Fraction = 0.0
     """Chance an increase of a site's contracted capacity (`power_capacity_mw` steps and growth) is
     late, drawn independently per site and quarter (a third party's powered shell or a utility
     connection coming late); 0: contracted capacity is always on time."""
     contracted_max_extra_quarters: QuarterCount | None = None
-    """A late increase is late by 1..this many quarters (uniform); default `max_extra_quarters`."""
+    """A late increase is late by 1..this many quarters, each equally likely; default
+    `max_extra_quarters`."""
 
     @property
     def contracted_max_extra(self) -> int:
