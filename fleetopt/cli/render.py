@@ -736,7 +736,7 @@ def first_breach_table(metrics, title: str, tested: tuple) -> Table | None:
     if BORROWING_BASE in kinds:
         table.caption += (
             "; borrowing base: GPU-secured debt / max LTV against the fleet's resale value at the "
-            "scenario's GPU prices, every quarter (docs/evaluation.md, step 6)"
+            "scenario's GPU prices, every quarter (docs/evaluation.md, quarter step 6)"
         )
     return unbroken(table)
 

@@ -52,7 +52,7 @@ PHYSICAL_PENALTY = {"MW": 10.0, "GPUs": 0.05, "H100-eq GPUs": 0.05}
 # a scenario's GPUs in service never draw more than its sites have online (in_service_power), so the
 # power slack covers only the idle draw of GPUs held at a site whose block is late: GPUs waiting for
 # their data hall, which cost nothing beyond the revenue they do not earn (as in the evaluator,
-# evaluation.md step 1); a MW-quarter of it costs this much (MUSD), a tie-break. At the MW penalty
+# evaluation.md quarter step 1); a MW-quarter of it costs this much (MUSD), a tie-break. At the MW penalty
 # the slack also powered GPUs in service, cheaper than a contract delivered short: late_greenfield
 # at N = 4 served its contract on 0.21-10.21 MW that did not exist in every scenario
 IDLE_DRAW_PENALTY = {"power": 0.01}
