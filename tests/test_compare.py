@@ -695,9 +695,11 @@ def test_plans_of_another_model_version_are_compared_under_the_first_runs_model_
                   "of it are evaluated under this one too)")  # fmt: skip
         source = str(first / "model.yaml")
         assert doc["model"] == {"name": "tiny", "hash": made_from, "source": source, "chosen": chosen}
+        theirs, ours = (95.0, 55.0) if other == v else (55.0, 95.0)
         note = (f"the plans of {other} were made from another version of model 'tiny' (hash "
                 f"{json.loads((other / 'summary.json').read_text())['model_hash']}, now {made_from}; blocks "
-                "that differ: sites)")  # fmt: skip
+                f"that differ: sites: sites.texas.electricity_price_usd_per_mwh was {theirs}, now {ours})"
+                )  # fmt: skip
         warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
         assert warnings == [f"warning: {note}"]
         assert doc["model_versions"] == [note]  # the file says it too, not only the terminal
@@ -734,7 +736,8 @@ def test_an_evaluation_s_report_notes_plans_of_another_version(versions, tmp_pat
     assert code == 0 and "blocks that differ: sites" in err
     html = (folder / "report.html").read_text()
     assert f"Note: the plans of {v / 'plan.npz'} were made from another version of model" in html
-    assert "blocks that differ: sites); every figure here is of the model above." in html
+    assert ("blocks that differ: sites: sites.texas.electricity_price_usd_per_mwh was 95.0, now 55.0); every "
+            "figure here is of the model above.") in html
 
 
 def test_the_model_given_is_named_and_warned_of_once_per_run(versions):
@@ -1285,7 +1288,8 @@ def test_what_if_solves_of_edited_models_are_compared_under_the_model_given(tmp_
     with pytest.raises(InputError, match=r"different models .*: give model="):
         api.compare([base, cheap], scenarios=50)
     other = (r"the plans of the solve 'base' were made from another version of model 'tiny' "
-             r"\(hash \w+, now \w+; blocks that differ: contracts\)")
+             r"\(hash \w+, now \w+; blocks that differ: contracts: "
+             r"contracts.enterprise-inference.price_usd_per_gpu_hour was [\d.]+, now 2.0\)")
     with pytest.warns(FleetoptWarning, match=other):
         comp = api.compare([base, cheap], edited, scenarios=50, seed=3, labels=["base", "cheap"])
     assert comp.model.hash == edited.content_hash and len(comp.versions) == 1

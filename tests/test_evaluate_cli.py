@@ -20,6 +20,10 @@ from fleetopt.core.units import format_usd
 from fleetopt.evaluate import METRIC_COLUMNS, save_plans
 from fleetopt.evaluate.backend import cupy_device
 from fleetopt.evaluate.metrics import FORECAST_OK
+from fleetopt.evaluate.sources import fields_changed_words
+from fleetopt.schema.edit import edited_model
+from fleetopt.schema.loading import load_model
+from fleetopt.schema.model import fields_changed
 
 COLUMNS = ["plan", FORECAST_OK, *METRIC_COLUMNS]  # whether each plan keeps its limits on its forecast
 
@@ -137,9 +141,10 @@ def test_the_run_folders_model_copy_is_the_default_model(solve_run, here):
     [
         ("# tiny: one site", "# tiny, commented: one site", None),  # text only: the same model
         ("price_volatility_annual: 0.25", "price_volatility_annual: 0.5", None),  # risk: a stress test
-        ("opening_cash_usd: 150000000", "opening_cash_usd: 160000000", "blocks that differ: finance"),
+        ("opening_cash_usd: 150000000", "opening_cash_usd: 160000000",
+         "blocks that differ: finance: finance.opening_cash_usd was 150000000.0, now 160000000.0)"),
     ],
-)
+)  # fmt: skip
 def test_another_model_version_is_named_by_its_blocks(solve_run, here, old, new, warned):
     """A solved plan evaluated under an edited model: a warning names the blocks that differ from
     the run folder's copy, and none comes where only risk, policy or comments changed (the warning
@@ -152,7 +157,28 @@ def test_another_model_version_is_named_by_its_blocks(solve_run, here, old, new,
     if warned is None:
         assert "another version" not in err
     else:
-        assert "the plans were made from another version of model 'tiny'" in err and warned in err
+        said = " ".join(err.split())
+        assert "the plans were made from another version of model 'tiny'" in said and warned in said
+
+
+def test_fields_that_differ_are_named_with_both_values_three_at_most():
+    """The version note names each field that differs, its value in the plans' model and in this
+    one (a field one lacks: unset), three at most, the rest counted; a list is one field."""
+
+    base = load_model(TINY_PATH)
+    changes = {"horizon.discount_rate_annual": 0.2, "finance.opening_cash_usd": 1.0e8,
+               "finance.min_cash_usd": 1.0e6, "finance.tax_rate": 0.3}  # fmt: skip
+    now = edited_model(base, changes).model
+    found = fields_changed(base.model, now)
+    assert [path for path, _, _ in found] == [
+        "horizon.discount_rate_annual", "finance.opening_cash_usd", "finance.min_cash_usd", "finance.tax_rate"
+    ]
+    assert found[0] == ("horizon.discount_rate_annual", 0.15, 0.2)
+    assert fields_changed_words(found) == (
+        "horizon.discount_rate_annual was 0.15, now 0.2; finance.opening_cash_usd was 150000000.0, now "
+        "100000000.0; finance.min_cash_usd was 25000000.0, now 1000000.0; and 1 more field"
+    )
+    assert fields_changed_words([("risk.mean_one", None, False)]) == "risk.mean_one was unset, now false"
 
 
 def test_a_model_note_is_said_once_for_the_model_used(here):

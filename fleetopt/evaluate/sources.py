@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 import zipfile
@@ -19,7 +20,7 @@ from fleetopt.evaluate.planfile import BUFFERS, PlanFileReader, plan_file_meta
 from fleetopt.runs.files import file_sha256
 from fleetopt.runs.folder import RunFolder, resume_command
 from fleetopt.schema.loading import LoadedModel, load_model
-from fleetopt.schema.model import blocks_changed, plan_free_blocks
+from fleetopt.schema.model import blocks_changed, fields_changed, plan_free_blocks
 
 
 @dataclass
@@ -256,9 +257,32 @@ def version_note(
     if changed is not None and set(changed) <= set(plan_free_blocks(made_by)):
         return buffer
     which = f"; blocks that differ: {', '.join(changed)}" if changed else ""
+    if made_from is not None and changed:
+        which += f": {fields_changed_words(fields_changed(made_from.model, loaded.model))}"
     note = (f"{whose} were made from another version of model {loaded.model.name!r} "
             f"(hash {plans_model_hash}, now {loaded.content_hash}{which})")  # fmt: skip
     return note + (f". {buffer[0].upper()}{buffer[1:]}" if buffer else "")
+
+
+# fields a version note names one by one; the rest are counted
+FIELDS_NAMED = 3
+
+
+def fields_changed_words(changes: list[tuple[str, object, object]]) -> str:
+    """The fields that differ between the plans' model and this one, in words: "horizon.
+    discount_rate_annual was 0.2, now 0.15; and 2 more fields" (values as JSON writes them, a long
+    one cut short; a field one model lacks is "unset" there)."""
+    named = [f"{path} was {_field_value(theirs)}, now {_field_value(ours)}"
+             for path, theirs, ours in changes[:FIELDS_NAMED]]  # fmt: skip
+    more = len(changes) - FIELDS_NAMED
+    return "; ".join(named) + (f"; and {counted(more, 'more field')}" if more > 0 else "")
+
+
+def _field_value(value: object) -> str:
+    if value is None:
+        return "unset"
+    text = json.dumps(value, separators=(", ", ": "))
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def _own_buffer_note(

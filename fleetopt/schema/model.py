@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from pydantic import Field
 
@@ -478,6 +480,25 @@ def blocks_changed(made_from: PlanningModel, now: PlanningModel) -> list[str]:
     """The top-level blocks (model-file keys) whose content differs between two models, in file order."""
     a, b = made_from.model_dump(mode="json"), now.model_dump(mode="json")
     return [name for name in type(now).model_fields if a.get(name) != b.get(name)]
+
+
+def fields_changed(made_from: PlanningModel, now: PlanningModel) -> list[tuple[str, Any, Any]]:
+    """(dotted path, value in ``made_from``, value in ``now``) of each field whose value differs
+    between two models, in file order: ``("horizon.discount_rate_annual", 0.2, 0.15)``. A list that
+    differs anywhere is one field (the fleet, a price path); a field one model lacks is None there."""
+    out: list[tuple[str, Any, Any]] = []
+
+    def walk(path: str, a: Any, b: Any) -> None:
+        if a == b:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in [*a, *(k for k in b if k not in a)]:
+                walk(f"{path}.{key}" if path else key, a.get(key), b.get(key))
+        else:
+            out.append((path, a, b))
+
+    walk("", made_from.model_dump(mode="json"), now.model_dump(mode="json"))
+    return out
 
 
 def _keys_only_by_pattern(node):
