@@ -16,6 +16,7 @@ from fleetopt.core.plan import Plan, rounded_decision
 from fleetopt.core.results import (
     CUSHION_MEANS,
     LAB_FIGURES,
+    TRAILING_WHAT_IF,
     cash_timing_credit,
     cost_per_h100_hour,
     cost_plans_note,
@@ -26,6 +27,7 @@ from fleetopt.core.results import (
     h100_hours_in_service,
     horizon_totals,
     lowest_cushion,
+    lowest_trailing_cushion,
     power_built_mw,
     present_cost,
 )
@@ -84,7 +86,7 @@ PAIRED_ERROR = {
 def _is_cushion(key: str) -> bool:
     """Whether the figure ``key`` is a covenant's cushion: a share a quantity may fall before a
     breach, negative where it is already breached (by that share short)."""
-    return key == "lowest_covenant_cushion" or key.startswith("cushion_")
+    return key.startswith(("lowest_covenant_cushion", "cushion_"))
 
 
 def cushion_figure(kind) -> str:
@@ -102,6 +104,10 @@ FIGURES = [
     # how near the plan's statements come to a covenant: "no" above may sit on a limit (0 %)
     ("lowest_covenant_cushion", f"{CUSHION_MEANS}, on the forecast (MILP statements; 0: on a limit; "
      "negative: breached, so much short)", "share"),
+    # the same on the trailing year's averages, which most facilities test: a model testing each
+    # quarter's own flows can call a plan within its limits that breaches there (NaN: tested so already)
+    ("lowest_covenant_cushion_trailing", f"{CUSHION_MEANS}, {TRAILING_WHAT_IF}, on the forecast (MILP "
+     "statements)", "share"),
     # each covenant's: a smallest fall of EBITDA and one of the GPUs' resale value are not equally likely
     *((cushion_figure(k), f"{k.label} covenant: the fall of {k.protects} that breaches it, on the "
        "forecast (MILP statements)", "share") for k in CATALOGUE),
@@ -184,7 +190,8 @@ BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_cash_held_usd", "npv_mean_usd", "npv_mean_no_default_usd",
                      *LIMITED_LIABILITY, "npv_p5_usd", "npv_cvar5_usd", "npv_median_usd", "npv_p95_usd",
                      "expected_min_cash_usd", "mean_utilisation", "demand_served_share",
-                     "market_demand_served", "lowest_covenant_cushion"), "higher"),
+                     "market_demand_served", "lowest_covenant_cushion", "lowest_covenant_cushion_trailing"),
+                    "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability",
                      "uncured_breach_probability", "default_probability", "peak_debt_forecast_usd", *COSTS,
                      "shortfall_probability",
@@ -831,6 +838,7 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
     per_hour = cost_per_h100_hour(cost, h100_hours_in_service(data, plan)[1])
     headroom = covenant_headroom(data, st)
     cushion = lowest_cushion(data, headroom)[0]
+    trailing = lowest_trailing_cushion(data, st)
     each = covenant_cushions(data, headroom)  # a phrase (nothing to test): no share, NaN
     largest = customer_figures(data, st.lines)["largest_customer_revenue_share"]
     return {
@@ -838,6 +846,7 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         "npv_cash_held_usd": st.npv_usd - cash_timing_credit(data, st.lines["equity_cash_flow_usd"]),
         "forecast_breach": 0.0 if on_forecast.within_limits else 1.0,
         "lowest_covenant_cushion": np.nan if cushion is None else cushion,
+        "lowest_covenant_cushion_trailing": np.nan if trailing is None else trailing,
         **{cushion_figure(t.kind): each[t.kind.name] if isinstance(each[t.kind.name], float) else np.nan
            for t in data.covenants},
         **{k: float(m[k]) for k, _, _ in FIGURES if k in m.index},

@@ -97,11 +97,20 @@ def test_the_trailing_four_quarter_average_passes_where_the_quarter_breaches():
 def test_a_quarterly_covenant_is_also_given_on_the_trailing_year_with_its_tightest_quarter():
     """Tested each quarter from quarter 1, interest coverage on the trailing year's averages is
     219,000 / 79,000 = 2.77x, 219,000 / 78,000 = 2.81x and 177,937.5 / 77,000 = 2.31x in quarters 1-3:
-    tightest in quarter 3 (2026Q4), 15.6 % above the 2.0x minimum, which the words name."""
-    from fleetopt.core.results import TRAILING_WHAT_IF, trailing_year_headroom, trailing_year_words
+    tightest in quarter 3 (2026Q4), 15.6 % above the 2.0x minimum, which the words name; so EBITDA
+    may fall h / (1 + h) = 13.45 % there before a breach on that basis (compare's row)."""
+    from fleetopt.core.results import (
+        TRAILING_WHAT_IF,
+        lowest_trailing_cushion,
+        trailing_year_headroom,
+        trailing_year_words,
+    )
 
     data = data_of(coverage_model())
-    yearly = trailing_year_headroom(data, plan_statements(data, keep_everything(data)))
+    st = plan_statements(data, keep_everything(data))
+    yearly = trailing_year_headroom(data, st)
+    h = 177_937.5 / 77_000 / 2.0 - 1.0
+    assert lowest_trailing_cushion(data, st) == pytest.approx(h / (1 + h))
     room, quarter = yearly["interest_coverage"]
     assert room == pytest.approx(177_937.5 / 77_000 / 2.0 - 1.0) and quarter == "2026Q4"
     [test] = data.covenants
@@ -111,6 +120,7 @@ def test_a_quarterly_covenant_is_also_given_on_the_trailing_year_with_its_tighte
     assert words.endswith(", tightest in 2026Q4")
     averaged = data_of(coverage_model("trailing_four_quarters"))  # it averages already: nothing to add
     assert trailing_year_headroom(averaged, plan_statements(averaged, keep_everything(averaged))) == {}
+    assert lowest_trailing_cushion(averaged, plan_statements(averaged, keep_everything(averaged))) is None
 
 
 @pytest.mark.parametrize("period", ["quarter", "trailing_four_quarters"])
