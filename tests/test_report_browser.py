@@ -8,6 +8,7 @@ import shutil
 import struct
 import subprocess
 import zlib
+from html import unescape
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +172,59 @@ def test_printed_candidates_table_keeps_every_column_on_the_page(reports, tmp_pa
     outside = re.search(r'data-outside="([^"]*)"', dom)
     assert outside is not None, "the probe did not run"
     assert outside.group(1) == "[]", f"header cells beyond the printed page: {outside.group(1)}"
+
+
+# every header of every sortable table after the first: clicked once it sorts its own column up,
+# pressed with Enter (the keyboard's way) down; aria-sort says which; a wrong order is noted
+SORT_PROBE = """
+var out = [], tables = document.querySelectorAll('table.sortable');
+function values(table, col) {
+  return Array.prototype.map.call(table.tBodies[0].rows, function (r) {
+    return r.cells[col].dataset.v || r.cells[col].textContent; });
+}
+function ordered(v, sign) {
+  for (var i = 1; i < v.length; i++) {
+    var x = parseFloat(v[i - 1]), y = parseFloat(v[i]);
+    var c = (!isNaN(x) && !isNaN(y)) ? x - y : v[i - 1].localeCompare(v[i]);
+    if (sign * c > 0) return false;
+  }
+  return true;
+}
+for (var t = 1; t < tables.length; t++) {
+  Array.prototype.forEach.call(tables[t].tHead.rows[0].cells, function (th, col) {
+    var where = 'table ' + t + ' column ' + col + ' (' + th.textContent + ')';
+    if (th.tabIndex !== 0) out.push(where + ': not reachable by Tab');
+    th.click();
+    if (!ordered(values(tables[t], col), 1) || th.getAttribute('aria-sort') !== 'ascending')
+      out.push(where + ': not sorted up by a click');
+    th.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));
+    if (!ordered(values(tables[t], col), -1) || th.getAttribute('aria-sort') !== 'descending')
+      out.push(where + ': not sorted down by Enter');
+    if (th.parentNode.querySelectorAll('th[aria-sort]').length !== 1)
+      out.push(where + ': aria-sort on another header too');
+  });
+}
+document.body.dataset.tables = tables.length;
+document.body.dataset.unsorted = JSON.stringify(out.concat(window.__errors));
+"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", ["solve", "sweep"])
+def test_every_sortable_table_sorts_by_its_own_columns(reports, kind, tmp_path):
+    """The sort script numbered headers across the page's tables, so a header of any table after the
+    first sorted by a column its rows do not have and threw ("Cannot read properties of undefined
+    (reading 'dataset')"), shown at the page's top. Every header of the later tables sorts its own
+    column, by a click and by the keyboard, with no script error."""
+    html = reports[kind].read_text(encoding="utf-8")
+    probed = tmp_path / "sorted.html"
+    probed.write_text(html.replace("</body>", f"<script>{SORT_PROBE}</script></body>"), encoding="utf-8")
+    dom = chromium(tmp_path, probed, "--dump-dom").stdout
+    tables = re.search(r'data-tables="(\d+)"', dom)
+    assert tables is not None and int(tables.group(1)) >= 2, "a page with two sortable tables expected"
+    unsorted = re.search(r'data-unsorted="([^"]*)"', dom)
+    assert unsorted is not None, "the probe did not finish"
+    assert unsorted.group(1) == "[]", unescape(unsorted.group(1))[:2000]
 
 
 @needs_chromium

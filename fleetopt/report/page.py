@@ -135,7 +135,7 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:34px 0 10px;border-bot
 svg.chart{width:100%;height:auto}.grid>.card:only-child{max-width:760px}svg .title{font-weight:600;font-size:14px;fill:#0f172a}
 svg .tick{font-size:11px;fill:#475569}svg .grid{stroke:#e2e8f0}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
-th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:right}th{background:#f1f5f9;cursor:pointer}
+th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:right}th{background:#f1f5f9;cursor:pointer}th:focus-visible{outline:2px solid #1f6feb;outline-offset:-2px}
 td:first-child,th:first-child,td.text,th.text{text-align:left}tr.rec td{background:#fee2e2;font-weight:600;print-color-adjust:exact;-webkit-print-color-adjust:exact}tr.rec td:first-child{box-shadow:inset 4px 0 #dc2626}tr.front td:first-child{font-weight:700}
 footer{margin-top:40px;color:#64748b;font-size:12px}
 h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:13px;margin:6px 2px 0}
@@ -159,12 +159,14 @@ function report() {
   box.textContent = window.__errors.join('\\n');
   box.hidden = window.__errors.length === 0;
 }
-// click a column header to sort its table
-document.querySelectorAll('table.sortable th').forEach(function (th, col) {
-  th.addEventListener('click', function () {
-    var body = th.closest('table').tBodies[0];
+// click a column header, or focus it and press Enter or Space, to sort its table; the column is the
+// header's own index in its table (a count over all the page's headers misses every later table)
+document.querySelectorAll('table.sortable th').forEach(function (th) {
+  th.tabIndex = 0;
+  function sort() {
+    var col = th.cellIndex, body = th.closest('table').tBodies[0];
     var rows = Array.prototype.slice.call(body.rows);
-    var asc = th.dataset.sorted !== 'asc';
+    var asc = th.getAttribute('aria-sort') !== 'ascending';
     rows.sort(function (a, b) {
       var x = a.cells[col].dataset.v || a.cells[col].textContent, y = b.cells[col].dataset.v || b.cells[col].textContent;
       var nx = parseFloat(x), ny = parseFloat(y);
@@ -172,7 +174,12 @@ document.querySelectorAll('table.sortable th').forEach(function (th, col) {
       return asc ? c : -c;
     });
     rows.forEach(function (r) { body.appendChild(r); });
-    th.dataset.sorted = asc ? 'asc' : 'desc';
+    th.parentNode.querySelectorAll('th[aria-sort]').forEach(function (o) { o.removeAttribute('aria-sort'); });
+    th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+  }
+  th.addEventListener('click', sort);
+  th.addEventListener('keydown', function (e) {
+    if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sort(); }
   });
 });
 document.body.dataset.ready = '1';
