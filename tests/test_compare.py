@@ -1250,6 +1250,21 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
     assert same.count("<svg") == 1 and "again: the same NPV as optimum in every scenario." in same
 
 
+def test_an_html_comparison_s_figure_names_wrap_and_a_wide_one_says_to_scroll(tiny_run):
+    """The figures' names wrap in a column of at most 30em (on one line the longest made it ~1000 px
+    wide); a comparison of more plans than fit a 1280 px page says to scroll its Figures sideways,
+    as the report's candidates table does, and one of three plans does not."""
+    _, result, _ = tiny_run
+    data, plan = result.data, result.plan
+    other = altered(data, plan)
+    three = api.comparison_html(compare_plans(data, [plan, other, plan], ["a", "b", "c"], 20, 3))
+    assert "table.figures td:first-child{white-space:normal;min-width:18em;max-width:30em}" in three
+    assert "<table class='figures'>" in three and "scroll the table sideways" not in three
+    four = api.comparison_html(compare_plans(data, [plan, other, plan, other], ["a", "b", "c", "d"], 20, 3))
+    figures = four[four.index("<h2>Figures</h2>") : four.index("<table class='figures'>")]
+    assert "<p class='cap hint'>9 columns: scroll the table sideways to see them all.</p>" in figures
+
+
 def test_compare_format_html_writes_the_page_to_standard_output(tiny_run):
     folder = tiny_run[0]
     code, out, err = run_cli("compare", str(folder), str(folder), "--scenarios", "20", "--format", "html")

@@ -38,8 +38,14 @@ def reports(tmp_path_factory) -> dict[str, Path]:
         code, _, err = run_cli("solve", "tiny", "--stochastic", "2", "--first-stage-quarters", "2",
                                "--out", str(root / "C"), "--report")  # fmt: skip
         assert code == 0, err
+        # three plans, as a sweep's user compares them: its forecast optimum, its pick and a solve
+        code, _, err = run_cli("compare", str(root / "B"), str(root / "A"),
+                               "--out", str(root / "compare.html"))  # fmt: skip
+        assert code == 0, err
     folders = {"solve": "A", "sweep": "B", "stochastic": "C"}
-    return {kind: root / folder / "report.html" for kind, folder in folders.items()}
+    return {kind: root / folder / "report.html" for kind, folder in folders.items()} | {
+        "comparison": root / "compare.html"
+    }
 
 
 # ---------------------------------------------------------------- the HTML itself
@@ -225,6 +231,26 @@ def test_every_sortable_table_sorts_by_its_own_columns(reports, kind, tmp_path):
     unsorted = re.search(r'data-unsorted="([^"]*)"', dom)
     assert unsorted is not None, "the probe did not finish"
     assert unsorted.group(1) == "[]", unescape(unsorted.group(1))[:2000]
+
+
+@needs_chromium
+def test_a_comparison_of_three_plans_shows_every_column_at_1280_px(reports, tmp_path):
+    """The figures' names did not wrap, so the Figures table's first column was as wide as its longest
+    name (~1000 px) and at 1280 px only the first plan's figures showed. Now every column, the
+    differences and 'better' included, ends inside the page."""
+    html = reports["comparison"].read_text(encoding="utf-8")
+    assert html.count("<th>") >= 5, "three plans and two differences expected"
+    probe = ("var t = document.querySelector('table'), w = document.documentElement.clientWidth;"
+             "var out = Array.prototype.filter.call(t.tHead.rows[0].cells, function (c) {"
+             " return c.getBoundingClientRect().right > w + 0.5; })"
+             ".map(function (c) { return c.textContent; });"
+             "document.body.dataset.outside = JSON.stringify(out);")  # fmt: skip
+    probed = tmp_path / "compare.html"
+    probed.write_text(html.replace("</body>", f"<script>{probe}</script></body>"), encoding="utf-8")
+    dom = chromium(tmp_path, probed, "--dump-dom", f"--window-size={WIDTH},900").stdout
+    outside = re.search(r'data-outside="([^"]*)"', dom)
+    assert outside is not None, "the probe did not run"
+    assert outside.group(1) == "[]", f"columns beyond the page: {unescape(outside.group(1))}"
 
 
 @needs_chromium

@@ -497,6 +497,19 @@ def test_candidates_table_has_readable_headers_in_a_scroll_box(runs):
     assert '<div class="scroll"><table' in html and "overflow-x:auto" in html
 
 
+def test_every_table_that_can_be_wider_than_the_page_says_to_scroll_it(runs):
+    """The candidates table said to scroll it sideways; the quarterly statements (16 columns) and the
+    debt by facility (a column per year's end), wider than a 1280 px page too, did not, and their
+    right-hand columns were simply out of view."""
+    html = html_of(runs["solve"])
+    for title in ("Quarterly statements of", "Debt by facility of"):
+        section = html[html.index(title) :]
+        section = section[: section.index("<table")]
+        columns = len(re.findall(r"<th[ >]", html[html.index(title) :].split("</tr>")[0]))
+        hint = f"{columns} columns: scroll the table sideways to see them all; click a header to sort."
+        assert f"<p class='cap hint'>{hint}</p>" in section, title
+
+
 # ---------------------------------------------------------------- helpers
 
 

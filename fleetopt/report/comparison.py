@@ -17,10 +17,16 @@ from fleetopt import __version__
 from fleetopt.compare import COLUMN_HEADERS, Comparison
 from fleetopt.core.units import format_mw
 from fleetopt.report import svg
-from fleetopt.report.page import SCRIPT, STYLE
+from fleetopt.report.page import SCRIPT, STYLE, scroll_hint
 
 # a difference cell is coloured by whether it is better or worse for the company (its 'better' word)
-_EXTRA_STYLE = "td.good{color:#15803d}td.bad{color:#b91c1c}td.na{color:#94a3b8}"
+_EXTRA_STYLE = "td.good{color:#15803d}td.bad{color:#b91c1c}td.na{color:#94a3b8}" + (
+    # the figures' names wrap: on one line the longest made the column ~1000 px wide, and at 1280 px
+    # only the first plan's figures showed
+    "table.figures td:first-child{white-space:normal;min-width:18em;max-width:30em}"
+)
+# the Figures table of more plans than this can be wider than a 1280 px page
+PLANS_SHOWN_WHOLE = 3
 TITLE_PREFIX = "fleetopt comparison"
 
 
@@ -75,7 +81,8 @@ def _figures_section(comp: Comparison) -> str:
         cells.append(f"<td class='text'>{escape(better)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     notes = "".join(f"<li>{escape(note)}</li>" for note in comp.notes())
-    return (f"<h2>Figures</h2><div class='scroll'><table><thead><tr>{head}</tr></thead>"
+    hint = scroll_hint(len(headers) + 2, sortable=False) if len(comp.labels) > PLANS_SHOWN_WHOLE else ""
+    return (f"<h2>Figures</h2>{hint}<div class='scroll'><table class='figures'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table></div><ul class='cap'>{notes}</ul>")  # fmt: skip
 
 

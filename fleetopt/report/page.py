@@ -212,6 +212,12 @@ def _cell_formatters(frame: pd.DataFrame, money_cols, pct_cols, count_cols, usd_
     return out
 
 
+def scroll_hint(columns: int, sortable: bool = True) -> str:
+    """The line above a table that can be wider than the page (hidden in print, where it is not)."""
+    sort = "; click a header to sort" if sortable else ""
+    return f"<p class='cap hint'>{columns} columns: scroll the table sideways to see them all{sort}.</p>"
+
+
 def _table(
     frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, headers=None, count_cols=(), usd_cols=()
 ) -> str:
@@ -1510,8 +1516,7 @@ def _candidates_section(run: _Run) -> str:
             title += f" ({FORECAST_MARK_WORDS})"
     if any(c in REACTION_LABELS for c in cols) and not run.summary.get("deterministic"):
         title += "; policy columns: share of scenarios"
-    hint = f"<p class='cap hint'>{len(cols)} columns: scroll the table sideways to see them all; click a header to sort.</p>"
-    return f"<h2>{escape(title)}</h2>{hint}" + _table(
+    return f"<h2>{escape(title)}</h2>{scroll_hint(len(cols))}" + _table(
         metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
         headers=headers, count_cols={"#"},
     )  # fmt: skip
@@ -1671,7 +1676,7 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
                f"{_cash_in_the_npv(run.data, run.plans[run.focus[0]], _solved_for_cost(run))} "
                f"{_debt_over_fleet_words(run)}")  # fmt: skip
     out.append(
-        f"<h2>{title}</h2><p class='cap'>{escape(opening)}</p>"
+        f"<h2>{title}</h2><p class='cap'>{escape(opening)}</p>{scroll_hint(len(frame.columns))}"
         + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS)
     )
     return out
@@ -1710,7 +1715,8 @@ def _debt_section(run: _Run) -> str:
         cap += (" A bullet the model refinances at maturity is assumed refinanced at the spread shown: no "
                 "lender has promised it, and the plan's figures hold only if it is.")
     # each balance in its own scale: a $3.9M tail beside billions read "$0" in one scale per column
-    return title + f"<p class='cap'>{escape(cap)}</p>" + _table(frame, usd_cols=money, headers=headers)
+    return (title + f"<p class='cap'>{escape(cap)}</p>{scroll_hint(len(frame.columns))}"
+            + _table(frame, usd_cols=money, headers=headers))  # fmt: skip
 
 
 def _solved_for_cost(run: _Run) -> bool:
