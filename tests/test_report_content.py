@@ -739,6 +739,33 @@ def test_count_ticks_are_short():
     assert svg.mw_tick(2.5) == "2.5"
 
 
+def y_ticks(chart: str) -> list[tuple[float, str]]:
+    """Each gridline's height (pixels) and the label beside it."""
+    return [(float(y), label) for y, label in re.findall(
+        r'<text x="[^"]+" y="([^"]+)" class="tick" text-anchor="end">([^<]*)</text>', chart)]  # fmt: skip
+
+
+@pytest.mark.parametrize("top", [0.009, 0.02, 0.045, 0.1, 0.115, 0.3, 0.72])
+def test_share_gridlines_are_labelled_with_their_exact_share(top):
+    """The sweep's NPV histogram drew gridlines at 2.5 % and 7.5 % labelled "2%" and "8%": its share
+    axis stepped by 2.5 points and wrote whole per cents. Every share axis (the histograms', the
+    when-it-breaks chart's) now steps by whole per cents, so each label is its gridline's share: the
+    labels are evenly spaced in value as the gridlines are in height."""
+    rng = np.random.default_rng(1)
+    samples = np.concatenate([np.zeros(round(top * 1000)), rng.uniform(1, 2, 1000 - round(top * 1000))])
+    line = svg.lines("t", ["2026Q3", "2026Q4"], {"a": np.array([0.0, top])}, "share", y_fmt=svg.share_tick)
+    charts = {"histogram": svg.histogram("t", {"a": samples}, bins=10_000), "lines": line}
+    for kind, chart in charts.items():
+        ticks = y_ticks(chart)
+        values = [float(label.rstrip("%")) for _, label in ticks]
+        assert all(label.endswith("%") for _, label in ticks), (kind, ticks)
+        heights = [y for y, _ in ticks]
+        # equal steps in value and in height (a label rounded off its gridline breaks the first)
+        assert len(set(np.round(np.diff(values), 9))) == 1, (kind, top, ticks)
+        assert np.ptp(np.diff(heights)) < 0.2, (kind, top, ticks)
+        assert values[-1] / 100 >= min(top, 1.0) - 1e-9, (kind, top, ticks)
+
+
 def test_null_figures_of_a_summary_read_as_missing():
     """summary.json writes a non-finite figure (no scenario without a default to average) as null."""
     summary = {

@@ -1348,7 +1348,7 @@ def _when_it_breaks(run: _Run, sim: dict) -> str:
         return (f"<p><b>When {escape(run.main_label)} breaks</b></p><p>In none of the {run.sample['n']:,} "
                 "scenarios re-simulated does it breach a covenant or default.</p>")
     return svg.lines(f"When {run.main_label} breaks: share of scenarios by the end of each quarter",
-                     run.data.quarter_labels, series, "share of scenarios", y_fmt=lambda v: f"{v:.0%}")  # fmt: skip
+                     run.data.quarter_labels, series, "share of scenarios", y_fmt=svg.share_tick)  # fmt: skip
 
 
 def _sample_caption(sample: dict) -> str:

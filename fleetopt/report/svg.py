@@ -19,19 +19,38 @@ ZERO_COLOUR = "#0f172a"
 TICK_CHAR_PX = 6.6  # width of a tick label's character, about (11 px font)
 
 
-def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    """Round tick values from at or below ``lo`` to at or above ``hi``."""
+def nice_ticks(lo: float, hi: float, n: int = 5, fmt=None) -> list[float]:
+    """Round tick values from at or below ``lo`` to at or above ``hi``; with ``fmt``, the tick labels,
+    only a step each of whose ticks ``fmt`` writes exactly (a 2.5 % step in whole per cents wrote
+    2.5 % as "2%" and 7.5 % as "8%")."""
     if not math.isfinite(lo) or not math.isfinite(hi):
         return [0.0, 1.0]
     if hi <= lo:
         hi = lo + (abs(lo) or 1.0)
-    step = 10 ** math.floor(math.log10((hi - lo) / n))
-    for m in (1, 2, 2.5, 5, 10):
-        if (hi - lo) / (step * m) <= n:
-            step *= m
+    decade = 10 ** math.floor(math.log10((hi - lo) / n))
+    ticks: list[float] = []
+    for step in (decade * m * 10**k for k in range(4) for m in (1, 2, 2.5, 5)):
+        if (hi - lo) / step > n:
+            continue
+        first, last = math.floor(lo / step), math.ceil(hi / step)
+        ticks = [round(k * step, 12) for k in range(first, last + 1)]
+        if fmt is None or all(_written_exactly(v, fmt(v), step) for v in ticks):
             break
-    first, last = math.floor(lo / step), math.ceil(hi / step)
-    return [round(k * step, 12) for k in range(first, last + 1)]
+    return ticks
+
+
+_WRITTEN_SCALES = {"B": 1e9, "M": 1e6, "k": 1e3, "%": 0.01}
+
+
+def _written_exactly(v: float, label: str, step: float) -> bool:
+    """Whether ``label`` reads as ``v`` (to a millionth of the step): $1.25M, -2.5B, 12%, 1,250."""
+    text = label.replace("$", "").replace(",", "")
+    scale = _WRITTEN_SCALES.get(text[-1:], 1.0)
+    try:
+        read = float(text[:-1] if text[-1:] in _WRITTEN_SCALES else text) * scale
+    except ValueError:  # a label that is not a number: nothing to check
+        return True
+    return abs(read - v) <= 1e-6 * step
 
 
 _TICK_SCALES = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
@@ -63,6 +82,11 @@ def number_tick(v: float) -> str:
     return ("-" if v < 0 else "") + _scaled_tick(v)
 
 
+def share_tick(v: float) -> str:
+    """An axis label of a share, in whole per cents: 0%, 5%, 10% (its axis steps by whole per cents)."""
+    return f"{v:.0%}"
+
+
 def mw_tick(v: float) -> str:
     """An axis label in MW, whole numbers with thousands separators: 1,250, 2.5 (not 1.25k)."""
     return f"{v:,.0f}" if v == round(v) else f"{v:,.3f}".rstrip("0").rstrip(".")
@@ -90,7 +114,7 @@ class Frame:
             y_unit,
             x_title,
         )
-        ticks = nice_ticks(min(y_lo, 0.0) if y_lo >= 0 else y_lo, y_hi)
+        ticks = nice_ticks(min(y_lo, 0.0) if y_lo >= 0 else y_lo, y_hi, fmt=y_fmt)
         self.y_ticks = ticks
         self.y0, self.y1 = ticks[0], ticks[-1] if ticks[-1] > ticks[0] else ticks[0] + 1
         self.x_ticks: list[tuple[float, str]] | None = None  # (pixel, label) of a continuous x axis
@@ -262,13 +286,13 @@ def histogram(
     counts = {k: np.histogram(np.clip(v, lo, hi), bins=edges)[0] / len(v) for k, v in samples.items()}
     top = max(float(c.max()) for c in counts.values())
     top = min(top * (1 + PAD), 1.0)  # a share: the axis never above 100 %
-    frame = Frame(title, [], 0.0, top, y_fmt=lambda v: f"{v:.0%}", y_unit="share of scenarios",
+    frame = Frame(title, [], 0.0, top, y_fmt=share_tick, y_unit="share of scenarios",
                   x_title=f"{x_title} (the end bars include the outer {HISTOGRAM_TAIL:.1%} of scenarios)")  # fmt: skip
 
     def px(v: float) -> float:
         return LEFT + (W - LEFT - RIGHT) * (v - lo) / (hi - lo)
 
-    frame.x_ticks = [(px(v), usd_tick(v)) for v in nice_ticks(lo, hi, 6) if lo <= v <= hi]
+    frame.x_ticks = [(px(v), usd_tick(v)) for v in nice_ticks(lo, hi, 6, usd_tick) if lo <= v <= hi]
     legend = []
     for n, (name, c) in enumerate(counts.items()):
         colour = PALETTE[n % len(PALETTE)]
@@ -357,7 +381,7 @@ def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str
     ys = np.array([p[y_key] for p in points], dtype=float)
     frame = Frame(title, [], *_padded(float(ys.min()), float(ys.max())), y_fmt=usd_tick, y_unit=y_label,
                   x_title=x_label)  # fmt: skip
-    xt = nice_ticks(*_padded(float(xs.min()), float(xs.max())))
+    xt = nice_ticks(*_padded(float(xs.min()), float(xs.max())), fmt=usd_tick)
     x0, x1 = xt[0], xt[-1] if xt[-1] > xt[0] else xt[0] + 1
 
     def px(v):
