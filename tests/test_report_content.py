@@ -660,6 +660,55 @@ def test_second_histogram_series_is_an_outline():
     assert '<path d="M' in chart and 'fill="none" stroke="#d97706"' in chart
 
 
+def chart_lines(chart: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """The colours of a chart's vertical marker lines and of its legend's line swatches (14 px wide),
+    each by dash ('' solid)."""
+    markers: dict[str, set[str]] = {}
+    legend: dict[str, set[str]] = {}
+    for x1, x2, colour, dash in re.findall(
+        r'<line x1="([\d.]+)" x2="([\d.]+)" y1="[^"]+" y2="[^"]+" stroke="([^"]+)" stroke-width="2"'
+        r'(?: stroke-dasharray="([^"]+)")?/?>', chart):  # fmt: skip
+        if x1 == x2:
+            markers.setdefault(dash, set()).add(colour)
+        elif float(x2) - float(x1) == 14:
+            legend.setdefault(dash, set()).add(colour)
+    return markers, legend
+
+
+def test_legends_show_what_the_chart_draws():
+    """The scenario bands' legend swatches were grey while the bands were blue (cash) and orange
+    (debt); the histogram's "mean NPV" was one grey line while each plan's mean is drawn in its own
+    colour; a difference histogram's legend said "mean NPV" for the mean difference. Each legend
+    entry now has the colours and name of what it stands for."""
+    q = ["2026Q3", "2026Q4", "2027Q1"]
+    ones = np.ones(3)
+    ranges = [(ones * 1e6, ones * 4e6, 0.15, "5-95 % of scenarios"),
+              (ones * 2e6, ones * 3e6, 0.25, "25-75 %")]  # fmt: skip
+    bands = {"cash": ranges, "debt": ranges}
+    lines = {"cash": ones * 2e6, "debt": ones * 3e6}
+    chart = svg.lines("t", q, lines, "USD", y_fmt=svg.usd_tick, bands=bands)
+    drawn = set(re.findall(r'<polygon points="[^"]+" fill="([^"]+)" opacity="([^"]+)"/>', chart))
+    swatch = r'<rect x="[^"]+" y="[^"]+" width="12" height="10" fill="([^"]+)" opacity="([^"]+)"/>'
+    shown = set(re.findall(swatch, chart))
+    assert drawn == shown == {(c, o) for c in svg.PALETTE[:2] for o in ("0.15", "0.25")}, (drawn, shown)
+    for name in ("cash 5-95 % of scenarios", "cash 25-75 %", "debt 5-95 % of scenarios", "debt 25-75 %"):
+        assert f">{name}</text>" in chart, name
+
+    rng = np.random.default_rng(0)
+    samples = {"a": rng.normal(0, 1e6, 500), "b": rng.normal(1e6, 1e6, 500)}
+    markers = {k: {"mean": float(v.mean()), "P5": float(np.quantile(v, 0.05))} for k, v in samples.items()}
+    chart = svg.histogram("t", samples, markers)
+    markers, legend = chart_lines(chart)
+    two = set(svg.PALETTE[:2])
+    assert markers[""] == markers["6 4"] == two, markers  # each plan's mean (solid) and P5 (dashed)
+    assert legend[""] == legend["4 3"] == two, legend
+    assert ">mean NPV</text>" in chart and ">P5 NPV</text>" in chart
+
+    diff = svg.histogram("t", {"difference": samples["b"] - samples["a"]}, {"difference": {"mean": 1e6}},
+                         x_title="NPV difference, USD", marked="difference")  # fmt: skip
+    assert ">mean difference</text>" in diff and ">difference = 0</text>" in diff and "mean NPV" not in diff
+
+
 def test_axis_unit_sits_below_the_title():
     """Title baseline at y=18 (14 px font); the unit label's 11 px glyphs start at its baseline - 11."""
     chart = svg.lines("t", ["a", "b"], {"x": np.array([1.0, 2.0])}, "USD")
@@ -711,7 +760,8 @@ def test_deterministic_evaluation_draws_no_scenario_charts(runs):
     says so."""
     text = text_of(runs["deterministic"])
     assert "Plans on the forecast (deterministic evaluation: shares are 100 % where" in text
-    assert "NPV distribution" not in text and "bands:" not in text
+    assert "NPV distribution" not in text and "(bands)" not in text
+    assert "Cash and debt on the forecast" in text
     assert "scenarios 1: the forecast itself (deterministic evaluation)" in text
 
 

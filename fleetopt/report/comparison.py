@@ -112,7 +112,8 @@ def _charts_section(comp: Comparison) -> str:
             continue
         title = f"{label} − {first}, scenario by scenario"
         mean = {"difference": {"mean": float(diff.mean())}}
-        charts.append(svg.histogram(title, {"difference": diff}, mean, x_title="NPV difference, USD"))
+        charts.append(svg.histogram(title, {"difference": diff}, mean, x_title="NPV difference, USD",
+                                    marked="difference"))  # fmt: skip
     cards = "".join(f"<div class='card'>{c}</div>" for c in charts)
     alike = f"<p>{escape(', '.join(same))}: the same NPV as {escape(first)} in every scenario.</p>" if same else ""
     caption = (f"The same {comp.n_scenarios:,} scenarios for every plan: the differences are paired, "

@@ -1387,9 +1387,11 @@ def _plan_section(run: _Run) -> str:
     ):
         extra, bands = _scenario_charts(run)
         charts += extra
-    fan = " (bands: 5-95 % and 25-75 % of scenarios)" if bands else ""
+    # the lines are the forecast, the bands the scenarios: a title of the forecast alone misread them
+    title = "Cash and debt: on the forecast (lines) and over scenarios (bands)" if bands else (
+        "Cash and debt on the forecast")
     fc = run.forecast.lines  # the forecast run with the plan's policy: the scenarios' own rules
-    cash = svg.lines(f"Cash and debt on the forecast{fan}", q, {"cash": fc["cash_usd"], "debt": fc["debt_usd"]},
+    cash = svg.lines(title, q, {"cash": fc["cash_usd"], "debt": fc["debt_usd"]},
                      "USD", y_fmt=svg.usd_tick, bands=bands)  # fmt: skip
     if bands:
         cash += f"<p class='cap'>Bands from {run.sample['n']:,} re-simulated scenarios (seed {run.sample['seed']}).</p>"

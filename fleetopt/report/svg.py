@@ -54,7 +54,6 @@ def _written_exactly(v: float, label: str, step: float) -> bool:
 
 
 _TICK_SCALES = ((1e9, "B"), (1e6, "M"), (1e3, "k"))
-BAND_GREY = "#555"  # a fan chart's ranges in the legend, whichever series they shade
 
 
 def _scaled_tick(v: float) -> str:
@@ -101,7 +100,8 @@ class Frame:
     """Axes mapping data to pixels, with gridlines, tick labels, axis titles, a title and a legend.
 
     A legend entry is (name, colour) or (name, colour, style): style "box" (default), "outline",
-    "line", "dash" or "dot"."""
+    "line", "dash" or "dot"; a line's colour may be a tuple, one line each (markers drawn in each
+    plan's colour)."""
 
     def __init__(
         self, title: str, x_labels: list[str], y_lo: float, y_hi: float, y_fmt=number_tick,
@@ -195,8 +195,12 @@ def _swatch(x: float, y: float, colour: str, style: str) -> str:
     if style == "outline":
         return f'<rect x="{x + 1}" y="{y + 1}" width="10" height="8" fill="none" stroke="{colour}" stroke-width="2"/>'
     dash = {"line": "", "dash": ' stroke-dasharray="4 3"', "dot": ' stroke-dasharray="1.5 2.5"'}[style]
-    return (
-        f'<line x1="{x}" x2="{x + 14}" y1="{y + 5}" y2="{y + 5}" stroke="{colour}" stroke-width="2"{dash}/>'
+    colours = colour if isinstance(colour, tuple) else (colour,)
+    gap = min(3.0, 8.0 / len(colours))  # stacked within the swatch's 10 px
+    return "".join(
+        f'<line x1="{x}" x2="{x + 14}" y1="{y + 5 + (k - (len(colours) - 1) / 2) * gap:.1f}" '
+        f'y2="{y + 5 + (k - (len(colours) - 1) / 2) * gap:.1f}" stroke="{c}" stroke-width="2"{dash}/>'
+        for k, c in enumerate(colours)
     )
 
 
@@ -237,29 +241,28 @@ def lines(
     colours: dict[str, str] | None = None,
 ) -> str:
     """Line chart; ``bands`` gives a series shaded ranges (low, high, opacity, what the range is)
-    for fan charts, each range named once in the legend; ``colours``: a series' own colour (else
-    the palette's, in order)."""
+    for fan charts, each in the legend in its series' colour, as drawn; ``colours``: a series' own
+    colour (else the palette's, in order)."""
     values = [v for v in series.values()] + [
         b for bs in (bands or {}).values() for lo, hi, *_ in bs for b in (lo, hi)
     ]
     lo = min(float(np.min(v)) for v in values) if values else 0.0
     hi = max(float(np.max(v)) for v in values) if values else 1.0
     frame = Frame(title, x_labels, lo, hi, y_fmt=y_fmt, y_unit=unit)
-    legend = []
+    legend, ranges = [], []
     for n, (name, ys) in enumerate(series.items()):
         colour = (colours or {}).get(name, PALETTE[n % len(PALETTE)])
-        for low, high, opacity, _ in (bands or {}).get(name, []):
+        for low, high, opacity, what in (bands or {}).get(name, []):
             pts = [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in enumerate(high)]
             pts += [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in reversed(list(enumerate(low)))]
             frame.add(f'<polygon points="{" ".join(pts)}" fill="{colour}" opacity="{opacity}"/>')
+            ranges.append((f"{name} {what}", colour, f"band:{opacity}"))
         dash = ' stroke-dasharray="6 4"' if dashed and name in dashed else ""
         frame.add(
             f'<path d="{_path(frame, ys)}" fill="none" stroke="{colour}" stroke-width="2"{dash}><title>{escape(name)}</title></path>'
         )
         legend.append((name, colour, "dash" if dash else "line"))
-    ranges = {what: opacity for bs in (bands or {}).values() for _, _, opacity, what in bs}
-    legend += [(what, BAND_GREY, f"band:{opacity}") for what, opacity in ranges.items()]
-    return frame.render(legend)
+    return frame.render(legend + ranges)
 
 
 # share of the pooled samples beyond each end of a histogram's axis, counted in its end bars, so that
@@ -270,12 +273,13 @@ MARKER_STYLES = {"mean": "line", "P5": "dash"}  # a marker's line style; zero is
 
 def histogram(
     title: str, samples: dict[str, np.ndarray], markers: dict[str, dict[str, float]] | None = None,
-    bins: int = 30, x_title: str = "NPV, USD",
+    bins: int = 30, x_title: str = "NPV, USD", marked: str = "NPV",
 ) -> str:  # fmt: skip
     """Share of scenarios per bin; the axis spans the pooled samples' 0.5-99.5 percentiles, and the
     end bars also count the samples beyond them. The first series is drawn as filled bars, the
     others as outlines (so an overlap needs no colour of its own). ``markers``: per series, values
-    drawn as vertical lines (``mean`` solid, ``P5`` dashed); zero is a dotted line when in range."""
+    drawn as vertical lines in its colour (``mean`` solid, ``P5`` dashed); zero is a dotted line
+    when in range. ``marked``: what the samples are, in the markers' legend ("mean NPV")."""
     allv = np.concatenate([np.asarray(v, dtype=float) for v in samples.values()])
     lo, hi = (float(q) for q in np.quantile(allv, [HISTOGRAM_TAIL, 1.0 - HISTOGRAM_TAIL]))
     if hi <= lo:
@@ -315,7 +319,7 @@ def histogram(
             frame.add(f'<path d="{" ".join(steps)}" fill="none" stroke="{colour}" stroke-width="2">'
                       f"<title>{escape(name)}</title></path>")  # fmt: skip
         legend.append((name, colour, "box" if n == 0 else "outline"))
-    legend += _histogram_markers(frame, px, lo, hi, markers or {}, list(counts))
+    legend += _histogram_markers(frame, px, lo, hi, markers or {}, list(counts), marked)
     return frame.render(legend)
 
 
@@ -343,9 +347,10 @@ def _usd_decimals(v: float, decimals: int) -> str:
 
 
 def _histogram_markers(
-    frame: Frame, px, lo: float, hi: float, markers: dict, names: list[str]
+    frame: Frame, px, lo: float, hi: float, markers: dict, names: list[str], marked: str
 ) -> list[tuple]:
-    """Vertical lines at each series' marked values and at zero; their legend entries."""
+    """Vertical lines at each series' marked values and at zero; their legend entries, each a line
+    in the colours of the series it is drawn for."""
     legend, y0, y1 = [], frame.y(frame.y0), TOP
     dashes = {"line": "", "dash": ' stroke-dasharray="6 4"', "dot": ' stroke-dasharray="2 3"'}
     lines_ = [(name, PALETTE[names.index(name) % len(PALETTE)], what, value)
@@ -361,16 +366,11 @@ def _histogram_markers(
             f'stroke-width="{1.5 if what == "zero" else 2}"{dashes[style]}>'
             f"<title>{escape(f'{name} {what}'.strip())}: {escape(format_usd(value))}</title></line>"  # as the key figures
         )
-    seen = {what for _, _, what, value in lines_ if lo <= value <= hi}
+    drawn = [(what, colour) for _, colour, what, value in lines_ if lo <= value <= hi and math.isfinite(value)]
     for what, style in (*MARKER_STYLES.items(), ("zero", "dot")):
-        if what in seen:
-            legend.append(
-                (
-                    f"{what} NPV" if what != "zero" else "NPV = 0",
-                    "#475569" if what != "zero" else ZERO_COLOUR,
-                    style,
-                )
-            )
+        colours = tuple(dict.fromkeys(colour for w, colour in drawn if w == what))  # in order, once
+        if colours:
+            legend.append((f"{what} {marked}" if what != "zero" else f"{marked} = 0", colours, style))
     return legend
 
 
