@@ -416,6 +416,21 @@ def test_histogram_caption_counts_the_resimulated_sample(runs, tmp_path, monkeyp
     assert "the key figures above use all 200" in text
 
 
+def test_the_chart_markers_of_a_sample_say_so(runs, monkeypatch):
+    """The charts re-simulate the first 500 scenarios, the key figures use all: the histogram's mean
+    marker ($12.49B) stood beside a $13.53B mean NPV tile with only the caption below to explain it.
+    The markers' legend and tooltips name the sample, and the when-it-breaks chart's caption says
+    its shares are of the sample; with every scenario re-simulated nothing is said."""
+    whole = html_of(runs["evaluate"])  # 200 scenarios, all re-simulated
+    assert ">mean NPV</text>" in whole and "scenario sample" not in whole
+    monkeypatch.setattr(page, "FAN_SCENARIOS", 50)
+    html = page.build_report(runs["evaluate"])
+    for marker in ("mean NPV", "P5 NPV"):
+        assert f">{marker} (50-scenario sample)</text>" in html, marker
+    assert re.search(r"<title>milp mean \(50-scenario sample\): -?\$[0-9.]+[kMB]</title>", html)
+    assert "The 50 scenarios of the NPV chart; the key figures' shares are of all 200." in unescape(html)
+
+
 # ---------------------------------------------------------------- the sweep
 
 

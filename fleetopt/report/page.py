@@ -1330,9 +1330,12 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
     samples = {run.labels[i]: sim["npv"][j] for j, i in enumerate(focus)}
     markers = {name: {"mean": float(np.mean(v)), "P5": float(np.sort(v)[tail_count(len(v)) - 1])}
                for name, v in samples.items()}  # fmt: skip
-    histogram = svg.histogram("NPV distribution over scenarios", samples, markers)
+    # fewer than the run's scenarios: its mean and P5 are not the key figures', and say so where drawn
+    sample = f"{n:,}-scenario sample" if n < total else ""
+    histogram = svg.histogram("NPV distribution over scenarios", samples, markers, sample=sample)
     caption = f"<p class='cap'>{escape(_sample_caption(run.sample))}</p>"
-    same = f"<p class='cap'>The {n:,} scenarios of the NPV chart.</p>"  # its caption once, not twice
+    same = f"The {n:,} scenarios of the NPV chart" + (f"; the key figures' shares are of all {total:,}" if sample else "")
+    same = f"<p class='cap'>{escape(same)}.</p>"  # the sample's caption once, not twice
     return [histogram + caption, _when_it_breaks(run, sim) + same], bands
 
 

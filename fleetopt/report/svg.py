@@ -273,13 +273,15 @@ MARKER_STYLES = {"mean": "line", "P5": "dash"}  # a marker's line style; zero is
 
 def histogram(
     title: str, samples: dict[str, np.ndarray], markers: dict[str, dict[str, float]] | None = None,
-    bins: int = 30, x_title: str = "NPV, USD", marked: str = "NPV",
+    bins: int = 30, x_title: str = "NPV, USD", marked: str = "NPV", sample: str = "",
 ) -> str:  # fmt: skip
     """Share of scenarios per bin; the axis spans the pooled samples' 0.5-99.5 percentiles, and the
     end bars also count the samples beyond them. The first series is drawn as filled bars, the
     others as outlines (so an overlap needs no colour of its own). ``markers``: per series, values
     drawn as vertical lines in its colour (``mean`` solid, ``P5`` dashed); zero is a dotted line
-    when in range. ``marked``: what the samples are, in the markers' legend ("mean NPV")."""
+    when in range. ``marked``: what the samples are, in the markers' legend ("mean NPV");
+    ``sample``: where the samples are a sample of the run's scenarios, its words for the markers'
+    legend and tooltips ("500-scenario sample"), so their mean is not read as the run's."""
     allv = np.concatenate([np.asarray(v, dtype=float) for v in samples.values()])
     lo, hi = (float(q) for q in np.quantile(allv, [HISTOGRAM_TAIL, 1.0 - HISTOGRAM_TAIL]))
     if hi <= lo:
@@ -319,7 +321,7 @@ def histogram(
             frame.add(f'<path d="{" ".join(steps)}" fill="none" stroke="{colour}" stroke-width="2">'
                       f"<title>{escape(name)}</title></path>")  # fmt: skip
         legend.append((name, colour, "box" if n == 0 else "outline"))
-    legend += _histogram_markers(frame, px, lo, hi, markers or {}, list(counts), marked)
+    legend += _histogram_markers(frame, px, lo, hi, markers or {}, list(counts), marked, sample)
     return frame.render(legend)
 
 
@@ -347,7 +349,7 @@ def _usd_decimals(v: float, decimals: int) -> str:
 
 
 def _histogram_markers(
-    frame: Frame, px, lo: float, hi: float, markers: dict, names: list[str], marked: str
+    frame: Frame, px, lo: float, hi: float, markers: dict, names: list[str], marked: str, sample: str
 ) -> list[tuple]:
     """Vertical lines at each series' marked values and at zero; their legend entries, each a line
     in the colours of the series it is drawn for."""
@@ -360,17 +362,19 @@ def _histogram_markers(
     for name, colour, what, value in lines_:
         if not (lo <= value <= hi and math.isfinite(value)):
             continue
+        of = f" ({sample})" if sample and what != "zero" else ""
         style = MARKER_STYLES.get(what, "dot")
         frame.add(
             f'<line x1="{px(value):.1f}" x2="{px(value):.1f}" y1="{y0:.1f}" y2="{y1:.1f}" stroke="{colour}" '
             f'stroke-width="{1.5 if what == "zero" else 2}"{dashes[style]}>'
-            f"<title>{escape(f'{name} {what}'.strip())}: {escape(format_usd(value))}</title></line>"  # as the key figures
+            f"<title>{escape(f'{name} {what}{of}'.strip())}: {escape(format_usd(value))}</title></line>"  # as the key figures
         )
     drawn = [(what, colour) for _, colour, what, value in lines_ if lo <= value <= hi and math.isfinite(value)]
     for what, style in (*MARKER_STYLES.items(), ("zero", "dot")):
         colours = tuple(dict.fromkeys(colour for w, colour in drawn if w == what))  # in order, once
         if colours:
-            legend.append((f"{what} {marked}" if what != "zero" else f"{marked} = 0", colours, style))
+            of = f" ({sample})" if sample else ""
+            legend.append((f"{what} {marked}{of}" if what != "zero" else f"{marked} = 0", colours, style))
     return legend
 
 
