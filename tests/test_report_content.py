@@ -1256,6 +1256,22 @@ def test_cash_below_the_liquidity_minimum_is_said_to_be_below_it(runs, tmp_path)
     assert "above the $25.0M minimum" not in text
 
 
+def test_the_liquidity_covenant_tile_names_the_lowest_cash_of_the_quarters_it_tests(runs):
+    """tiny's covenants are tested from 2026Q4: the tile read "$24.3M above the $25.0M minimum" beside
+    "lowest cash $30.3M" (2026Q3, not tested), a sum that did not add up. It gives the lowest cash of
+    the quarters tested ($49.3M) and says which quarters those are."""
+    from fleetopt.core.data import load
+    from fleetopt.core.results import quarters_tested
+
+    _, data = load(runs["solve"] / "model.yaml")
+    cash = pd.read_csv(runs["solve"] / "statements.csv")["cash_usd"].to_numpy()
+    lowest = float(cash[quarters_tested(data, "liquidity")].min())
+    assert format_usd(lowest) == "$49.3M" and format_usd(cash.min()) == "$30.3M"
+    tile = (f"lowest cash $49.3M (quarters tested, from 2026Q4): {format_usd(lowest - 25e6)} above the "
+            "$25.0M minimum liquidity covenant on the forecast")  # fmt: skip
+    assert tile in text_of(runs["solve"]), tile
+
+
 def test_when_plans_break_is_the_cumulative_share_by_quarter(runs):
     """Three scenarios broken in quarters 0 and 2 and never (4) over four quarters: a third by the
     end of quarters 0 and 1, two thirds by the end of quarters 2 and 3. The evaluation's report

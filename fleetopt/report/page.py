@@ -925,7 +925,9 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
                      f"{tightest:.0%} of the whole fleet's resale value (limit 100%)")
         elif kind.denominator is None:  # a USD minimum: the lowest cash tested
             above = tightest - limit
-            value = f"{_usd(abs(above))} {'above' if above >= 0 else 'below'} the {_usd(limit)} minimum"
+            # named with its quarters: beside the "lowest cash" of every quarter it read as a sum wrong
+            value = (f"lowest cash {_usd(tightest)}{tested_from(run.data, kind.name)}: {_usd(abs(above))} "
+                     f"{'above' if above >= 0 else 'below'} the {_usd(limit)} minimum")  # fmt: skip
         elif kind.numerator == "cash":  # a share of debt
             value = f"lowest {tightest:.0%} (minimum {limit:.0%})"
         elif kind.bound == "max":
