@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from conftest import TINY_PATH, run_cli
 
+from fleetopt.core.data import load
 from fleetopt.core.units import (
     format_solver_status,
     format_usd,
@@ -157,6 +158,43 @@ def test_solve_definitions_leave_out_scenario_terms(runs):
 
 
 # ---------------------------------------------------------------- key figures
+
+
+def test_a_report_opens_with_its_answer_in_short(runs):
+    """A finance reader met the provenance and some thirty tiles of equal weight first: the page now
+    opens with which plan, its value over the futures against the forecast, how often it defaults
+    or breaches, and whether it keeps its limits on the forecast, in the figures shown below."""
+    row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
+    text = text_of(runs["evaluate"])
+    assert text.index("In short") < text.index("Provenance")
+    said = text[text.index("In short"):text.index("Provenance")]
+    assert f"Plan “milp”: mean NPV {page._usd(row['npv_mean_usd'])} over 200 futures against " in said
+    cvar5, loss = page._usd(row["npv_cvar5_usd"]), row["loss_probability"]
+    worst = f"the worst 5 % average {cvar5}; {loss:.1%} lose money"
+    assert worst in said
+    assert (f"A liquidity default in {row['default_probability']:.1%} of the futures, a covenant breach in "
+            f"{row['breach_probability']:.1%}, one the owners could not cure (an event of default) in "
+            f"{row['uncured_breach_probability']:.1%}.") in said  # fmt: skip
+    solve = text_of(runs["solve"])
+    fig = summary_of(runs["solve"])
+    assert (f"In short Plan “milp”: NPV {page._usd(fig['npv_usd'])} on the forecast, the one future the MILP "
+            "plans for (fleetopt evaluate gives its risk over others).") in solve
+    sweep = text_of(runs["sweep"])
+    assert f"In short Recommended plan “{summary_of(runs['sweep'])['recommended']}”: mean NPV" in sweep
+
+
+def test_a_report_in_short_names_a_breach_on_the_trailing_year(monkeypatch):
+    """tiny tests each quarter's own EBITDA; where its covenants on flows would breach on the trailing
+    year's averages the summary says so with the shortfall (here a stand-in cushion of -3.8 %)."""
+    monkeypatch.setattr(page, "lowest_trailing_cushion", lambda data, st: -0.038)
+
+    forecast = SimpleNamespace(within_limits=True)
+    run = SimpleNamespace(forecast=forecast, statements=object(), data=load("tiny")[1])
+    assert page._on_the_forecast(run) == (
+        "On the forecast it keeps every covenant and its cash above the default level; if tested on the "
+        "trailing four quarters' averages (the model tests each quarter's own), a covenant would be "
+        "breached (3.8% short)."
+    )
 
 
 def test_forecast_figures_are_labelled_and_dscr_scope_stated(runs):

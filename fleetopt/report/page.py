@@ -30,6 +30,7 @@ from fleetopt.core.results import (
     RATE_STEP,
     REVENUE_LABEL,
     SOON_RETIRED_LABEL,
+    TRAILING_WHAT_IF,
     WITHOUT_MARKET_REVENUE,
     budget_words,
     cash_timing_words,
@@ -45,6 +46,7 @@ from fleetopt.core.results import (
     gpus_by_generation,
     headline,
     liquidity_cover_words,
+    lowest_trailing_cushion,
     npv_terminal_arithmetic,
     orders_frame,
     other_rates_words,
@@ -1199,6 +1201,56 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     return kpis
 
 
+def _summary_section(run: _Run) -> str:
+    """The page's answer first, in a few sentences: which plan, what it is worth over the futures
+    against the forecast, how often it defaults or breaches, and whether it keeps its limits on the
+    forecast (a finance reader met the provenance and some thirty tiles of equal weight first)."""
+    if not run.focus or run.forecast is None:
+        return ""
+    fc, row = run.forecast, run.main_metrics
+    label = f"{'Recommended plan' if run.kind == 'sweep' else 'Plan'} \u201c{run.main_label}\u201d"
+    over = None if row is None or run.summary.get("deterministic") else _over_the_futures(run, row, label)
+    if _solved_for_cost(run):  # a lab's plan: what serving its demand costs (its NPV is market-valued)
+        fig = headline(run.data, run.plans[run.focus[0]], run.statements)
+        said = [f"{label}: present cost {_usd(fig['present_cost_usd'])} on the forecast "
+                f"({format_usd_per_hour(fig['present_cost_per_h100_hour_usd'])} per H100-equivalent GPU-hour)."]
+        said += over[1:] if over else []
+    elif over:
+        said = over
+    else:
+        said = [f"{label}: NPV {_usd(fc.npv_usd)} on the forecast, the one future the MILP plans for "
+                "(fleetopt evaluate gives its risk over others)."]  # fmt: skip
+    said.append(_on_the_forecast(run))
+    return f'<h2>In short</h2><p class="why">{escape(" ".join(said))}</p>'
+
+
+def _over_the_futures(run: _Run, row: pd.Series, label: str) -> list[str]:
+    """The plan's value and risk over the scenarios, in two sentences."""
+    _, n = _scenario_source(run)
+    loss = f"; {_share(row['loss_probability'])} lose money" if "loss_probability" in row else ""
+    uncured = row.get("uncured_breach_probability")
+    event = "" if uncured is None else f", one the owners could not cure (an event of default) in {_share(uncured)}"
+    return [
+        f"{label}: mean NPV {_usd(row['npv_mean_usd'])} over {counted(n, 'future')} against "
+        f"{_usd(run.forecast.npv_usd)} on the forecast; the worst 5 % average {_usd(row['npv_cvar5_usd'])}{loss}.",
+        f"A liquidity default in {_share(row['default_probability'])} of the futures, a covenant breach in "
+        f"{_share(row['breach_probability'])}{event}.",
+    ]  # fmt: skip
+
+
+def _on_the_forecast(run: _Run) -> str:
+    """Whether the plan keeps its limits on the forecast, and on the trailing year's averages where
+    the model tests each quarter's own flows (the basis most facilities test)."""
+    fc = run.forecast
+    kept = "every covenant and its cash" if run.data.covenants else "its cash"
+    text = (f"On the forecast it keeps {kept} above the default level"
+            if fc.within_limits else f"On the forecast it {fc.limits_words()}")  # fmt: skip
+    trailing = lowest_trailing_cushion(run.data, run.statements) if run.statements is not None else None
+    if trailing is not None and trailing < 0:
+        text += f"; {TRAILING_WHAT_IF}, a covenant would be breached ({-trailing:.1%} short)"
+    return text + "."
+
+
 def _kpi_section(run: _Run) -> str:
     """Key figures of the main plan over the scenarios where the run has them, then on the forecast:
     the risk first (a reader who stops at the forecast's figures would take a plan that breaches in
@@ -1845,7 +1897,7 @@ STATEMENT_HEADERS = {
 
 
 def _sections(run: _Run) -> list[str]:
-    sections = [_provenance_section(run)]
+    sections = [_summary_section(run), _provenance_section(run)]
     if run.kind == "sweep":
         sections.append(_recommendation_section(run))
     if run.kind == "stochastic":
