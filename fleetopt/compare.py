@@ -201,6 +201,13 @@ BETTER = {
     **dict.fromkeys((cushion_figure(k) for k in CATALOGUE), "higher"),
 }  # fmt: skip
 NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to itself
+# the figures a comparison's verdict reads (Comparison.verdict), each with a better direction
+VERDICT = ("npv_mean_usd", "npv_cvar5_usd", "default_probability", "breach_probability")
+
+
+def _which(names: list[str], of: int) -> str:
+    """'all four' where ``names`` are all ``of`` figures (three or four), else the names joined."""
+    return f"all {('three', 'four')[of - 3]}" if len(names) == of in (3, 4) else ", ".join(names)
 # the resamples of the scenarios behind the P5 and CVaR5 differences' errors, from a fixed seed (the
 # same output for the same plans and scenarios)
 BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 200, 20261202
@@ -351,6 +358,28 @@ class Comparison:
         se = float(self.figures.loc[error, self.labels[n]])
         return bool(np.isfinite(se)) and abs(diff) < 2.0 * se
 
+    def verdict(self, n: int) -> str:
+        """Plan ``n`` against the first on the figures a finance reader asks for first (:data:`VERDICT`):
+        each difference, and which are better, worse or within two paired standard errors ('"B" against
+        "A": NPV mean +$559.6M, NPV CVaR5 +$2.25B, P(covenant breach) -3.8 pp, P(liquidity default)
+        -3.1 pp; better in all four')."""
+        present = set(VERDICT) & set(self.figures.index)
+        shown = {key: (name, unit) for key, name, unit in FIGURES if key in present}
+        parts, sides = [], {"better in": [], "worse in": [], "within two standard errors:": []}
+        for key, (name, unit) in shown.items():
+            values = [float(self.figures.loc[key, label]) for label in self.labels]
+            parts.append(f"{name} {self.difference(key, values, unit, n)}")
+            sides[self._side(key, values[n] - values[0], n)].append(name)
+        said = [f"{side} {_which(names, len(shown))}" for side, names in sides.items() if names]
+        plans = f"\u201c{self.labels[n]}\u201d against \u201c{self.labels[0]}\u201d"
+        return f"{plans}: {', '.join(parts)}; " + "; ".join(said)
+
+    def _side(self, key: str, change: float, n: int) -> str:
+        """Which of the verdict's sides plan ``n``'s ``change`` in figure ``key`` falls on."""
+        if change == 0 or self.within_noise(key, n):
+            return "within two standard errors:"
+        return "better in" if (change > 0) == (self.better(key) == "higher") else "worse in"
+
     def better(self, key: str) -> str:
         """Which way figure ``key`` is better for the company (:data:`BETTER`); none for the costs
         (:data:`COSTS`) of plans that serve different shares of the demand, where less cost buys less."""
@@ -464,7 +493,14 @@ class Comparison:
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows: the figures and the notes (the long tables: :meth:`tables`)."""
         lines = [f"**Plan comparison** ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
-        return "\n".join([*lines, _markdown_table(self._figure_rows()), "", *_markdown_notes(self.notes())])
+        return "\n".join([*lines, *self._verdict_lines(), _markdown_table(self._figure_rows()), "",
+                          *_markdown_notes(self.notes())])  # fmt: skip
+
+    def _verdict_lines(self) -> list[str]:
+        """Markdown: each later plan's :meth:`verdict`, then a blank line (none for one plan)."""
+        later = range(1, len(self.labels))
+        said = [f"In short: {self.verdict(n)}.".translate(_MARKDOWN_SPECIAL) for n in later]
+        return [*said, ""] if said else []
 
     def to_csv(self, path: str | Path | None = None) -> str | None:
         """One long CSV (written whole to ``path`` where given, else returned): '# about' (the
@@ -520,6 +556,7 @@ class Comparison:
         shares in per cent, counts rounded, with units) and labels escaped; written whole to
         ``path`` where given, else returned."""
         lines = [f"# Plan comparison ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
+        lines += self._verdict_lines()
         runs = self.tables()["plan_runs"].rename(columns=COLUMN_HEADERS)
         lines += ["## Where each plan comes from", "", _markdown_table(runs), ""]
         lines += ["## Figures", "", _markdown_table(self._figure_rows()), ""]

@@ -1220,6 +1220,8 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
     html = api.comparison_html(comp)
     assert html.startswith("<!doctype html>") and "<title>fleetopt comparison" in html
     assert "mine&lt;b&gt;" in html and "mine<b>" not in html  # labels escaped
+    assert html.index("<h2>In short</h2>") < html.index("<h2>Figures</h2>")  # the verdict first
+    assert f"<li>{escape(comp.verdict(1))}.</li>" in html
     for _, name, _ in comp.rows():
         assert f"<td class='text'>{escape(name)}</td>" in html, name
     rows = {re.sub("<[^>]+>", "|", row).split("|")[1]: row for row in html.split("<tr>")[1:] if "<td" in row}
@@ -1402,3 +1404,27 @@ def test_a_plan_named_as_a_column_of_the_figures_table_is_refused_or_renamed(tmp
         with pytest.raises(InputError, match="names a column of the comparison's figures table"):
             api.compare([tmp_path / "a", tmp_path / "b"], labels=["x", label])
     assert unique_labels(["unit", "x", "figure", "b − a"]) == ["unit (1)", "x", "figure (3)", "b - a"]
+
+
+def test_the_verdict_says_which_figures_are_better_worse_or_within_noise():
+    """B against A: mean NPV +$600,000 with a paired error of $100,000 (better), CVaR5 -$50,000 with
+    $40,000 (within two errors), P(covenant breach) +3 points with 0.5 (worse), P(liquidity default)
+    -2 points with 0.5 (better); C against A: better in all four."""
+    from fleetopt.compare import Comparison
+
+    figures = pd.DataFrame(
+        {"A": [10e6, np.nan, -5e6, np.nan, 0.30, np.nan, 0.20, np.nan],
+         "B": [10.6e6, 1e5, -5.05e6, 4e4, 0.33, 0.005, 0.18, 0.005],
+         "C": [11e6, 1e5, -4e6, 4e4, 0.20, 0.005, 0.10, 0.005]},
+        index=["npv_mean_usd", "npv_mean_paired_se_usd", "npv_cvar5_usd", "npv_cvar5_paired_se_usd",
+               "breach_probability", "breach_probability_paired_se", "default_probability",
+               "default_probability_paired_se"],
+    )  # fmt: skip
+    empty = pd.DataFrame()
+    comp = Comparison(["A", "B", "C"], figures, empty, empty, empty, 100, 0)
+    assert comp.verdict(1) == (
+        "“B” against “A”: NPV mean +$600.0k, NPV CVaR5 -$50.0k, P(covenant breach) +3.0 pp, "
+        "P(liquidity default) -2.0 pp; better in NPV mean, P(liquidity default); worse in P(covenant "
+        "breach); within two standard errors: NPV CVaR5"
+    )
+    assert comp.verdict(2).endswith("; better in all four")

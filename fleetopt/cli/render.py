@@ -946,6 +946,8 @@ def comparison_tables(result) -> list:
         for plan, run in zip(labels, result.runs, strict=True):
             runs.add_row(Text(plan), Text(run))
         out.append(runs)
+    # last, where a terminal leaves the reader: each plan against the first on the figures read first
+    out += [Text(f"In short: {result.verdict(n)}.", style="bold") for n in range(1, len(labels))]
     return out
 
 

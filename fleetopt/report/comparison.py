@@ -35,7 +35,7 @@ def comparison_html(comp: Comparison) -> str:
     model = comp.model.name if comp.model is not None else "model not recorded"
     title = f"{TITLE_PREFIX}: {model}"
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    sections = [_plans_section(comp), _figures_section(comp), _charts_section(comp), _purchases_section(comp),
+    sections = [_summary_section(comp), _plans_section(comp), _figures_section(comp), _charts_section(comp), _purchases_section(comp),
                 _power_section(comp)]  # fmt: skip
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -50,6 +50,15 @@ def comparison_html(comp: Comparison) -> str:
 Figures defined in docs/evaluation.md ("Outputs", and "fleetopt compare").</footer>
 </main><script>{SCRIPT}</script></body></html>
 """
+
+
+def _summary_section(comp: Comparison) -> str:
+    """Each later plan against the first on the figures read first (:meth:`Comparison.verdict`),
+    before the table of every figure."""
+    if len(comp.labels) < 2:
+        return ""
+    said = "".join(f"<li>{escape(comp.verdict(n))}.</li>" for n in range(1, len(comp.labels)))
+    return f"<h2>In short</h2><ul class='why'>{said}</ul>"
 
 
 def _plans_section(comp: Comparison) -> str:
