@@ -197,6 +197,12 @@ def test_a_report_in_short_names_a_breach_on_the_trailing_year(monkeypatch):
     )
 
 
+def test_the_optimiser_s_plan_name_is_defined(runs):
+    """A CFO met 'Key figures of milp' with no word of what milp is."""
+    for kind in ("solve", "evaluate", "sweep"):
+        assert "Definitions milp a plan named milp is the optimiser's" in text_of(runs[kind]), kind
+
+
 def test_forecast_figures_are_labelled_and_dscr_scope_stated(runs):
     text = text_of(runs["evaluate"])
     for label in ("NPV on the forecast", "peak debt on the forecast", "lowest cash on the forecast (2026Q3)",

@@ -789,6 +789,12 @@ def _glossary_section(run: _Run) -> str:
             "over all quarters (finance.covenants sets no test of it).")),
         ("covenants", _covenant_text(data, first)),
     ]  # fmt: skip
+    if any(label.startswith("milp") for label in run.labels):  # the optimiser's name for its plans
+        terms.insert(0, ("milp", "a plan named milp is the optimiser's: the mixed-integer linear program "
+                                 "(MILP) that chooses purchases, power, redeployments, retirements and debt "
+                                 "to maximise the NPV on the forecast within the model's limits "
+                                 "(docs/formulation.md); 'milp: demand slump' and the like, a sweep's plans "
+                                 "the MILP made on a varied forecast (a sweep's 'origin' says how)."))
     if run.metrics is not None:
         one = run.summary.get("deterministic")  # one scenario: no error, no tail
         terms += [(k, v) for k, v in _scenario_terms(run, first) if not (one and k in ONE_SCENARIO_TERMS)]
