@@ -308,6 +308,8 @@ class Comparison:
     contract_differences: list[tuple[str, list[str], list[str]]] = field(default_factory=list)
     # (plans, scenarios) NPV of each plan on the common scenarios, USD (the HTML page's charts)
     npv_matrix: np.ndarray | None = field(default=None, repr=False)
+    # the model every plan is evaluated under (the HTML page's definitions give its levels)
+    data: ModelData | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # a notebook shows this, not every frame
         return (
@@ -848,6 +850,7 @@ def compare_plans(
         purchase_diff=purchases_against_first(data, plans, labels),
         contract_differences=contracts_against_first(data, plans, labels),
         npv_matrix=result.npv_matrix,
+        data=data,
         n_scenarios=scenarios,
         seed=seed,
         same=same,

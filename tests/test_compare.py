@@ -1222,6 +1222,8 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
     assert "mine&lt;b&gt;" in html and "mine<b>" not in html  # labels escaped
     assert html.index("<h2>In short</h2>") < html.index("<h2>Figures</h2>")  # the verdict first
     assert f"<li>{escape(comp.verdict(1))}.</li>" in html
+    # a mailed page defines its figures as a run's report does, with the comparison's own words
+    assert "<h2>Definitions</h2>" in html and "<dt>P5 and CVaR5</dt>" in html and "<dt>pp</dt>" in html
     for _, name, _ in comp.rows():
         assert f"<td class='text'>{escape(name)}</td>" in html, name
     rows = {re.sub("<[^>]+>", "|", row).split("|")[1]: row for row in html.split("<tr>")[1:] if "<td" in row}

@@ -17,7 +17,7 @@ from fleetopt import __version__
 from fleetopt.compare import COLUMN_HEADERS, Comparison
 from fleetopt.core.units import format_mw
 from fleetopt.report import svg
-from fleetopt.report.page import SCRIPT, STYLE, scroll_hint
+from fleetopt.report.page import SCRIPT, STYLE, definitions_section, glossary, scroll_hint
 
 # a difference cell is coloured by whether it is better or worse for the company (its 'better' word)
 _EXTRA_STYLE = "td.good{color:#15803d}td.bad{color:#b91c1c}td.na{color:#94a3b8}" + (
@@ -35,8 +35,8 @@ def comparison_html(comp: Comparison) -> str:
     model = comp.model.name if comp.model is not None else "model not recorded"
     title = f"{TITLE_PREFIX}: {model}"
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    sections = [_summary_section(comp), _plans_section(comp), _figures_section(comp), _charts_section(comp), _purchases_section(comp),
-                _power_section(comp)]  # fmt: skip
+    sections = [_summary_section(comp), _plans_section(comp), _figures_section(comp), _charts_section(comp),
+                _purchases_section(comp), _power_section(comp), _definitions(comp)]  # fmt: skip
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title><style>{STYLE}{_EXTRA_STYLE}</style></head>
@@ -59,6 +59,20 @@ def _summary_section(comp: Comparison) -> str:
         return ""
     said = "".join(f"<li>{escape(comp.verdict(n))}.</li>" for n in range(1, len(comp.labels)))
     return f"<h2>In short</h2><ul class='why'>{said}</ul>"
+
+
+def _definitions(comp: Comparison) -> str:
+    """The figures' definitions with the model's levels and covenants, as a run's report gives them,
+    and the comparison's own words (a page mailed to a reader has no docs beside it)."""
+    if comp.data is None:
+        return ""
+    own = [
+        ("pp", "percentage points: the difference of two shares (30.0 % less 27.0 % is 3.0 pp)."),
+        ("within 2 s.e.", "a difference smaller than two standard errors of the paired difference (the "
+                          "plans on the same scenarios): one the scenarios could give by chance, called "
+                          "neither better nor worse and not coloured."),
+    ]  # fmt: skip
+    return definitions_section(glossary(comp.data, comp.labels, comp.n_scenarios, "compare") + own)
 
 
 def _plans_section(comp: Comparison) -> str:

@@ -764,10 +764,24 @@ def _assumptions_section(run: _Run) -> str:
 
 def _glossary_section(run: _Run) -> str:
     """Definitions of the report's figures, with this model's levels, covenants and discount rate."""
-    data = run.data
+    one = bool(run.summary.get("deterministic"))  # one scenario: no error, no tail
+    n = _scenario_source(run)[1] if run.metrics is not None else None
+    return definitions_section(glossary(run.data, run.labels, n, run.kind, one))
+
+
+def definitions_section(terms: list[tuple[str, str]]) -> str:
+    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in terms)
+    return f'<h2>Definitions</h2><dl class="terms">{rows}</dl>'
+
+
+def glossary(data: ModelData, labels: list[str], n: int | None, kind: str, one: bool = False) -> list:
+    """(term, definition) of a page's figures with this model's levels, covenants and discount rate:
+    those on the forecast, and with ``n`` scenarios (None: none) those over them (``one``: the one
+    scenario of a deterministic run, without error or tail). Read by the run reports and the
+    comparison page."""
     first = first_tested_quarter(data) if data.covenants else None
     terms = [
-        ("NPV", f"net present value at the model's discount rate of {run.discount_rate:.2%} a year: the "
+        ("NPV", f"net present value at the model's discount rate of {data.discount_rate_annual:.2%} a year: the "
                 "discounted change in cash of each quarter (opening cash is not counted), plus at the end "
                 "the discounted terminal assets (resale value of the GPUs still held less selling costs, "
                 "book value of power plant) less the tax their sale would bring with the last quarter "
@@ -789,17 +803,15 @@ def _glossary_section(run: _Run) -> str:
             "over all quarters (finance.covenants sets no test of it).")),
         ("covenants", _covenant_text(data, first)),
     ]  # fmt: skip
-    if any(label.startswith("milp") for label in run.labels):  # the optimiser's name for its plans
+    if any(label.startswith("milp") for label in labels):  # the optimiser's name for its plans
         terms.insert(0, ("milp", "a plan named milp is the optimiser's: the mixed-integer linear program "
                                  "(MILP) that chooses purchases, power, redeployments, retirements and debt "
                                  "to maximise the NPV on the forecast within the model's limits "
                                  "(docs/formulation.md); 'milp: demand slump' and the like, a sweep's plans "
                                  "the MILP made on a varied forecast (a sweep's 'origin' says how)."))
-    if run.metrics is not None:
-        one = run.summary.get("deterministic")  # one scenario: no error, no tail
-        terms += [(k, v) for k, v in _scenario_terms(run, first) if not (one and k in ONE_SCENARIO_TERMS)]
-    rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in terms)
-    return f'<h2>Definitions</h2><dl class="terms">{rows}</dl>'
+    if n is not None:
+        terms += [(k, v) for k, v in _scenario_terms(data, n, kind, first) if not (one and k in ONE_SCENARIO_TERMS)]
+    return terms
 
 
 ONE_SCENARIO_TERMS = ("mean NPV ± SE", "P5 and CVaR5", "NPV with limited liability", "debt at a default")
@@ -815,9 +827,7 @@ def _covenant_text(data: ModelData, first: str | None) -> str:
     return ". ".join(parts) + "."
 
 
-def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
-    data = run.data
-    _, n = _scenario_source(run)
+def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> list[tuple[str, str]]:
     k = tail_count(n)
     level = (f"{format_usd(data.default_cash)} (finance.default_cash_usd)" if data.default_cash != data.min_cash
              else f"{format_usd(data.default_cash)} (finance.default_cash_usd is not set: the treasury floor)")  # fmt: skip
@@ -831,7 +841,7 @@ def _scenario_terms(run: _Run, first: str | None) -> list[tuple[str, str]]:
                    "variation (the forecast or a stress optimum varied: purchases earlier or later, "
                    "volumes scaled, the GPU mix swapped, a power block more or fewer, lower leverage, "
                    "completed by the MILP)."),
-    ] if run.kind == "sweep" else []  # fmt: skip
+    ] if kind == "sweep" else []  # fmt: skip
     return [
         ("mean NPV ± SE", "mean of the scenarios' NPVs ± its standard error (standard deviation / "
                           "sqrt(scenarios)): how far the mean could move with other scenarios. Plans "
