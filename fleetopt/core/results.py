@@ -808,7 +808,8 @@ RUNWAY_QUARTERS = QUARTERS_PER_YEAR
 
 # the liquidity cover's label, as the terminal and the report name it
 LIQUIDITY_COVER_LABEL = ("lowest cover of the next year's debt payments by cash in hand (cash at a quarter's "
-                         "end / interest and principal due in the four quarters after it)")
+                         "end / interest and principal due in the four quarters after it; not a covenant: "
+                         "below 1x the year's payments need the year's earnings or new debt)")
 
 
 # why the lowest DSCR and the liquidity cover have no value (a lab's plan without debt), as the

@@ -9,6 +9,8 @@ import numpy as np
 
 from fleetopt.core.units import format_usd, format_usd_compact
 
+# the sweep's recommended plan: green, not red, which a finance reader takes for "bad"
+RECOMMENDED = "#15803d"
 PALETTE = ["#1f6feb", "#d97706", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#be185d", "#65a30d"]
 GENERATION_COLOURS = {"hopper": "#64748b", "blackwell": "#1f6feb", "rubin": "#16a34a"}
 W, H = 720, 320
@@ -395,7 +397,7 @@ def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str
     centres = [(px(x), frame.y(y)) for x, y in zip(xs, ys, strict=True)]
     taken: list[tuple[float, float]] = []
     for p, x, y in zip(points, xs, ys, strict=True):
-        colour = "#dc2626" if p.get("recommended") else ("#1f6feb" if p.get("front") else "#94a3b8")
+        colour = RECOMMENDED if p.get("recommended") else ("#1f6feb" if p.get("front") else "#94a3b8")
         r = 7 if p.get("recommended") else 5
         frame.add(
             f'<circle cx="{px(x):.1f}" cy="{frame.y(y):.1f}" r="{r}" fill="{colour}" opacity="0.85">'
@@ -411,7 +413,7 @@ def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str
                 f'<text x="{lx:.1f}" y="{ly:.1f}" class="tick point" text-anchor="middle">{escape(str(p["key"]))}</text>'
             )
     return frame.render(
-        [("recommended", "#dc2626"), ("Pareto front", "#1f6feb"), ("other candidates", "#94a3b8")]
+        [("recommended", RECOMMENDED), ("Pareto front", "#1f6feb"), ("other candidates", "#94a3b8")]
     )
 
 
