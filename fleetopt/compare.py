@@ -201,8 +201,21 @@ BETTER = {
     **dict.fromkeys((cushion_figure(k) for k in CATALOGUE), "higher"),
 }  # fmt: skip
 NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to itself
-# the figures a comparison's verdict reads (Comparison.verdict), each with a better direction
-VERDICT = ("npv_mean_usd", "npv_cvar5_usd", "default_probability", "breach_probability")
+# the figures a comparison's verdict reads (Comparison.verdict), each by a short name (FIGURES gives
+# the whole); with a plan solved for least cost, what the plans cost and serve (a lab's NPV values its
+# GPUs' own use at market prices)
+VERDICT = {
+    "npv_mean_usd": "NPV mean", "npv_cvar5_usd": "NPV CVaR5", "breach_probability": "P(covenant breach)",
+    "default_probability": "P(liquidity default)",
+}  # fmt: skip
+COST_VERDICT = {
+    "present_cost_usd": "present cost", "present_cost_per_h100_hour_usd": "cost per H100-hour",
+    "market_demand_served": "demand served", "default_probability": "P(liquidity default)",
+}  # fmt: skip
+
+
+VERDICT_SIDES = ("better in", "worse in", "within two standard errors:", "without a standard error:",
+                 "the same in", "no better direction:", "not measured:")  # fmt: skip
 
 
 def _which(names: list[str], of: int) -> str:
@@ -365,9 +378,10 @@ class Comparison:
         each difference, and which are better, worse or within two paired standard errors ('"B" against
         "A": NPV mean +$559.6M, NPV CVaR5 +$2.25B, P(covenant breach) -3.8 pp, P(liquidity default)
         -3.1 pp; better in all four')."""
-        present = set(VERDICT) & set(self.figures.index)
-        shown = {key: (name, unit) for key, name, unit in FIGURES if key in present}
-        parts, sides = [], {"better in": [], "worse in": [], "within two standard errors:": []}
+        short = COST_VERDICT if self.cost_plans else VERDICT
+        here = set(short) & set(self.figures.index)
+        shown = {key: (short[key], unit) for key, _, unit in FIGURES if key in here}
+        parts, sides = [], {side: [] for side in VERDICT_SIDES}
         for key, (name, unit) in shown.items():
             values = [float(self.figures.loc[key, label]) for label in self.labels]
             parts.append(f"{name} {self.difference(key, values, unit, n)}")
@@ -377,9 +391,20 @@ class Comparison:
         return f"{plans}: {', '.join(parts)}; " + "; ".join(said)
 
     def _side(self, key: str, change: float, n: int) -> str:
-        """Which of the verdict's sides plan ``n``'s ``change`` in figure ``key`` falls on."""
-        if change == 0 or self.within_noise(key, n):
+        """Which of the verdict's sides (:data:`VERDICT_SIDES`) plan ``n``'s ``change`` in figure
+        ``key`` falls on: none is called better or worse without a direction, a figure, or an error
+        where the figure has one."""
+        if not math.isfinite(change):
+            return "not measured:"
+        if change == 0:
+            return "the same in"
+        if not self.better(key):
+            return "no better direction:"
+        if self.within_noise(key, n):
             return "within two standard errors:"
+        error = PAIRED_ERROR.get(key)
+        if error in self.figures.index and not math.isfinite(float(self.figures.loc[error, self.labels[n]])):
+            return "without a standard error:"  # one scenario: the scenarios' noise is not known
         return "better in" if (change > 0) == (self.better(key) == "higher") else "worse in"
 
     def better(self, key: str) -> str:

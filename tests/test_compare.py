@@ -1430,3 +1430,25 @@ def test_the_verdict_says_which_figures_are_better_worse_or_within_noise():
         "breach); within two standard errors: NPV CVaR5"
     )
     assert comp.verdict(2).endswith("; better in all four")
+
+
+def test_the_verdict_calls_nothing_better_without_an_error_or_a_figure():
+    """One scenario: no paired error, so a difference is neither better nor worse; a figure missing
+    (NaN) is not measured; with a plan solved for least cost the verdict reads what the plans cost
+    and serve, not their market-valued NPV."""
+    from fleetopt.compare import Comparison
+
+    figures = pd.DataFrame(
+        {"A": [10e6, np.nan, -5e6, np.nan, 1e9, 0.5, 0.9],
+         "B": [11e6, np.nan, np.nan, np.nan, 0.9e9, 0.4, 0.9]},
+        index=["npv_mean_usd", "npv_mean_paired_se_usd", "npv_cvar5_usd", "npv_cvar5_paired_se_usd",
+               "present_cost_usd", "present_cost_per_h100_hour_usd", "market_demand_served"],
+    )  # fmt: skip
+    empty = pd.DataFrame()
+    comp = Comparison(["A", "B"], figures, empty, empty, empty, 1, 0)
+    said = comp.verdict(1)
+    assert said.endswith("; without a standard error: NPV mean; not measured: NPV CVaR5"), said
+    comp.cost_plans = ["A"]
+    said = comp.verdict(1)
+    assert said == ("“B” against “A”: present cost -$100.0M, cost per H100-hour -$0.10, demand served "
+                    "0.0 pp; better in present cost, cost per H100-hour; the same in demand served")

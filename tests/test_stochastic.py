@@ -1150,11 +1150,12 @@ def test_a_screen_smaller_than_the_scenarios_is_refused_not_raised():
         api.solve_stochastic("tiny", 10, screen=5)
 
 
-def late_block_contract() -> dict:
+def late_block_contract(signed: bool = True, idle: float = 0.0) -> dict:
     """Two quarters, no market demand; site s1 has no power but one block of 0.001 MW (one GPU at
-    1 kW) to build, $1,000 (0.001 MW x $1M), lead time 0, 10-year life; a signed contract for one
-    GPU at $1/h over both quarters (2,190 a quarter)."""
+    1 kW, idle draw ``idle`` of it) to build, $1,000 (0.001 MW x $1M), lead time 0, 10-year life; a
+    contract (``signed``, else an offer) for one GPU at $1/h over both quarters (2,190 a quarter)."""
     d = base_model()
+    d["skus"]["A"]["idle_power_fraction"] = idle
     d["horizon"]["quarters"] = 2
     d["market"]["demand_gpus"] = {"training": 0.0, "inference": 0.0}
     d["sites"]["s1"].update(power_capacity_mw=0.0, expansion={
@@ -1163,19 +1164,26 @@ def late_block_contract() -> dict:
     })  # fmt: skip
     d["contracts"] = {"c": {
         "customer": "c1", "use": "inference", "eligible_skus": ["A"], "gpus": 1,
-        "price_usd_per_gpu_hour": 1.0, "start": "2026Q1", "term_quarters": 2, "signed": True,
+        "price_usd_per_gpu_hour": 1.0, "start": "2026Q1", "term_quarters": 2, "signed": signed,
     }}  # fmt: skip
     return d
 
 
-def test_a_scenario_whose_block_is_late_delivers_short_rather_than_run_on_power_that_is_not_there():
-    """late_block_contract's forecast optimum builds the block and buys the GPU in quarter 0: NPV
-    -4,000 - 1,000 + 2 x 2,190 + 1,000 (the GPU kept, age 2 quarters: 2,000 / 2) + 950 (the block
-    at book, 1,000 x (1 - 2/40)) = 1,330. In a scenario whose block is one quarter late the GPU
-    cannot serve in quarter 0: the contract is delivered one GPU-quarter short (penalty $50,000) and
-    the NPV loses that quarter's 2,190: -860, value -50,860. Before 0.4.13 the power slack, $10M
-    per MW-quarter, ran the GPU on 0.001 MW that did not exist for $10,000 (value -8,670)."""
-    data = data_of(late_block_contract())
+@pytest.mark.parametrize(("signed", "idle", "value"), [(True, 0.0, -50_860.0), (False, 0.0, -50_860.0),
+                                                       (True, 0.5, -50_865.0)])  # fmt: skip
+def test_a_scenario_whose_block_is_late_delivers_short_rather_than_run_on_power_that_is_not_there(
+    signed, idle, value
+):
+    """late_block_contract's forecast optimum builds the block and buys the GPU in quarter 0 (and
+    accepts the offer): NPV -4,000 - 1,000 + 2 x 2,190 + 1,000 (the GPU kept, age 2 quarters:
+    2,000 / 2) + 950 (the block at book, 1,000 x (1 - 2/40)) = 1,330. In a scenario whose block is
+    one quarter late the GPU cannot serve in quarter 0: the contract is delivered one GPU-quarter
+    short (penalty $50,000; an accepted offer's too, which had left the scenario infeasible) and
+    the NPV loses that quarter's 2,190: -860, value -50,860. An idle draw of half the GPU's 1 kW
+    waits for the hall unpowered: 0.0005 MW x $10,000 per MW-quarter = $5 more. Before 0.4.13 the
+    power slack, $10M per MW-quarter, ran the GPU on 0.001 MW that did not exist for $10,000 (value
+    -8,670)."""
+    data = data_of(late_block_contract(signed, idle))
     forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
     assert forecast.objective_usd == pytest.approx(1330.0, abs=1e-4)
     delay = np.zeros((data.I, data.T))
@@ -1184,9 +1192,24 @@ def test_a_scenario_whose_block_is_late_delivers_short_rather_than_run_on_power_
     ef.fix_first_stage(forecast.first_stage)
     (row,) = solve(ef).scenarios
     assert row["npv_usd"] == pytest.approx(-860.0, abs=1e-4)
-    assert row["value_usd"] == pytest.approx(-50_860.0, abs=1e-3)
+    assert row["value_usd"] == pytest.approx(value, abs=1e-3)
     assert row["slacks"] == {"contract_delivery": {"amount": pytest.approx(1.0), "unit": "GPU-quarters"}}
-    assert pyo_value(ef.block(0).in_service[1, 0, 0, 0]) == pytest.approx(0.0, abs=1e-9)
+    block = ef.block(0)
+    assert pyo_value(block.in_service[1, 0, 0, 0]) == pytest.approx(0.0, abs=1e-9)
+    assert [pyo_value(block.idle_unpowered[0, t]) for t in (0, 1)] == pytest.approx([idle * 0.001, 0.0])
+
+
+def test_idle_draw_waits_unpowered_only_where_a_block_is_late():
+    """On the forecast (every block on time) the idle draw has no room to go unpowered: the
+    scenario's model holds §5.6's power row as the forecast MILP does, and its value is the
+    forecast optimum's NPV (1,330, no penalty)."""
+    data = data_of(late_block_contract(True, 0.5))
+    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
+    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("forecast", 1.0)], 1)
+    ef.fix_first_stage(forecast.first_stage)
+    (row,) = solve(ef).scenarios
+    assert row["value_usd"] == pytest.approx(1330.0, abs=1e-3) and not row["slacks"]
+    assert all(pyo_value(v) == 0.0 for v in ef.block(0).idle_unpowered.values())
 
 
 def test_a_stochastic_plan_never_draws_more_power_than_its_sites_have(tmp_path):

@@ -410,13 +410,13 @@ def trailing_year_headroom(data: ModelData, st: Statements) -> dict[str, Trailin
 
 
 def lowest_trailing_cushion(data: ModelData, st: Statements) -> float | None:
-    """The lowest cushion of the covenants on flows (:func:`lowest_cushion`'s share) were they tested
-    on the trailing four quarters' averages (:func:`trailing_year_headroom`); None for a model that
-    tests them so already, or without a covenant on flows: a plan "within its limits" on quarterly
-    flows may breach on the basis most facilities test (the sweep's pick: 8.2 % short)."""
-    on_flows = {test.kind.name for test in data.covenants if test.kind.on_flows}
-    yearly = {name: room for name, (room, _) in trailing_year_headroom(data, st).items() if name in on_flows}
-    return lowest_cushion(data, yearly)[0]
+    """The lowest covenant cushion (:func:`lowest_cushion`'s share) were the covenants tested on the
+    trailing four quarters' averages (:func:`trailing_year_headroom`: those on EBITDA, debt service
+    or interest averaged, those on cash, debt or collateral as they are); None for a model that
+    tests the averages already: a plan "within its limits" on quarterly flows may breach on the
+    basis most facilities test (the sweep's pick: 8.2 % short)."""
+    yearly = {name: room for name, (room, _) in trailing_year_headroom(data, st).items()}
+    return lowest_cushion(data, yearly)[0] if yearly else None
 
 
 # a what-if: the model tests each quarter's own flows, and a breach there is no breach of its covenant

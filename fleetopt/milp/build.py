@@ -49,6 +49,7 @@ def build_model(
     relax: bool = False,
     robustness: Robustness | None = None,
     purchases: np.ndarray | None = None,
+    recourse: bool = False,
 ) -> pyo.ConcreteModel:
     """The fleet MILP. ``objective`` is ``npv`` (maximise) or ``cost`` (minimise).
 
@@ -57,7 +58,10 @@ def build_model(
     procurement plan written by people, :mod:`fleetopt.core.purchases`); None: the solver chooses.
 
     With ``relax=True`` every soft-able constraint group gets a non-negative slack and the
-    objective becomes: minimise total slack (used to diagnose infeasible inputs).
+    objective becomes: minimise total slack (used to diagnose infeasible inputs). ``recourse``
+    (with ``relax``): a stochastic scenario's model, in which an optional contract accepted in the
+    first stage may be delivered short too (§7b; a diagnosis may not relax it: it would be taken
+    for its revenue and reported short).
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be 'npv' or 'cost', not {objective!r}")
@@ -66,7 +70,7 @@ def build_model(
     m.data = data
     m.ix = ix
     m.objective_kind = objective
-    b = Builder(m, data, ix, objective, relax, robustness or data.robustness)
+    b = Builder(m, data, ix, objective, relax, robustness or data.robustness, recourse=recourse)
 
     fleet.add_sets_and_decisions(b)
     if purchases is not None:

@@ -180,6 +180,7 @@ class Builder:
     objective: str
     relax: bool
     robustness: Robustness | None = None
+    recourse: bool = False  # a stochastic scenario's model (build_model's ``recourse``)
     slack_index: list = field(default_factory=list)
     slacks: dict[str, Slack] = field(default_factory=dict)  # slack name -> Slack, as used
     _group: ConstraintGroup | None = field(default=None, init=False, repr=False)  # the group being added

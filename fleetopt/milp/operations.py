@@ -30,12 +30,14 @@ def delivered(b: Builder, k: int, t: int):
 def contract_delivery_rule(b: Builder, k: int, t: int):
     r"""\sum_{s,i} y_{k,s,i,t} <= G_k ζ_k  (t < t^d_k),   \sum_{s,i} y_{k,s,i,t} = G_k ζ_k  (t >= t^d_k),
     for t^0_k <= t <= t^1_k; the diagnosis may relax the second for a signed contract (an optional
-    one can be declined: relaxed, it would be taken for its revenue and reported short)."""
+    one can be declined: relaxed, it would be taken for its revenue and reported short), and a
+    stochastic scenario's recourse for an accepted optional one too (its acceptance is first stage:
+    a late block can leave it short in a scenario, as in the evaluator)."""
     m, con = b.m, b.data.contracts[k]
     if t < con.deadline:
         return delivered(b, k, t) <= con.gpus * m.contract_available[k] * m.contract_alive[k, t] * taken(b, k)
     gpus = con.gpus * m.contract_available[k] * m.contract_alive[k, t]
-    short = b.slack(k, t) if con.signed else 0.0
+    short = b.slack(k, t) if con.signed or b.recourse else 0.0
     return delivered(b, k, t) + short == gpus * taken(b, k)
 
 

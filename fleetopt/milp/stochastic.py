@@ -49,13 +49,14 @@ EMERGENCY_EQUITY_COST = 10.0
 # every block late (the robustness test, §5.13), a GPU-quarter of a contract delivered short after
 # its deadline (both far above what they could earn)
 PHYSICAL_PENALTY = {"MW": 10.0, "GPUs": 0.05, "H100-eq GPUs": 0.05}
-# a scenario's GPUs in service never draw more than its sites have online (in_service_power), so the
-# power slack covers only the idle draw of GPUs held at a site whose block is late: GPUs waiting for
-# their data hall, which cost nothing beyond the revenue they do not earn (as in the evaluator,
-# evaluation.md quarter step 1); a MW-quarter of it costs this much (MUSD), a tie-break. At the MW penalty
-# the slack also powered GPUs in service, cheaper than a contract delivered short: late_greenfield
-# at N = 4 served its contract on 0.21-10.21 MW that did not exist in every scenario
-IDLE_DRAW_PENALTY = {"power": 0.01}
+# a scenario's GPUs in service never draw more than its sites have online (in_service_power); the
+# idle draw of GPUs held at a site whose block is late may go unpowered (idle_unpowered), up to the
+# MW that are late: GPUs waiting for their data hall, which cost nothing beyond the revenue they do
+# not earn (as in the evaluator, evaluation.md quarter step 1). A MW-quarter of it costs this much
+# (MUSD), a tie-break. Before 0.4.13 the power slack, at the MW penalty, also powered GPUs in
+# service, more cheaply than a contract delivered short: late_greenfield at N = 4 served its
+# contract on 0.21-10.21 MW that did not exist in every scenario
+IDLE_DRAW_PENALTY = 0.01
 # slacks the emergency equity cures in cash (held at 0: the cash itself must keep the floor)
 CASH_CURED = ("min_cash", "liquidity_covenant")
 # slacks that cure a covenant or the borrowing base: the evaluator calls the scenario a breach (every
@@ -177,7 +178,7 @@ def scenario_model(
     at their penalties. With
     ``integer_later`` False, purchases and power blocks from quarter ``quarters`` on are continuous.
     """
-    m = build_model(data, "npv", relax=True)
+    m = build_model(data, "npv", relax=True, recourse=True)
     m.objective.deactivate()
     T, df = data.T, data.discount
     for idx in m.SLACK:
@@ -204,6 +205,7 @@ def scenario_model(
         extra = m.rescue_equity[t] + m.revolver_draw[t] - m.revolver_repay[t] - rate * before(t)
         row.set_value(lhs == rhs + extra)
     m.in_service_power = pyo.Constraint(range(data.I), m.T, rule=_in_service_power_rule)
+    _let_idle_draw_wait_for_late_blocks(m, data)
     if not integer_later:
         for name in ("buy", "build"):
             for key, var in getattr(m, name).items():
@@ -221,8 +223,8 @@ def scenario_model(
         if idx[0] in CASH_CURED:
             continue
         unit = SLACKS[idx[0]].unit
-        penalty = IDLE_DRAW_PENALTY.get(idx[0], PHYSICAL_PENALTY.get(unit, 1.0 + equity_cost))
-        penalties.append(penalty * m.slack[idx])
+        penalties.append(PHYSICAL_PENALTY.get(unit, 1.0 + equity_cost) * m.slack[idx])
+    penalties.append(IDLE_DRAW_PENALTY * sum(m.idle_unpowered.values()))
     revolver = revolver_penalty(T, equity_cost) * sum(df[t] * m.revolver_balance[t] for t in range(T))
     m.penalty = pyo.Expression(
         expr=equity_cost * sum(df[t] * m.rescue_equity[t] for t in range(T)) + revolver + sum(penalties)
@@ -240,6 +242,27 @@ def _in_service_power_rule(m: pyo.ConcreteModel, i: int, t: int):
     if isinstance(drawn, (int, float)):
         return pyo.Constraint.Skip
     return drawn <= m.online_mw[i, t]
+
+
+def _let_idle_draw_wait_for_late_blocks(m: pyo.ConcreteModel, data: ModelData) -> None:
+    r"""Each site's power row gains ``idle_unpowered`` (MW, >= 0): drawn - u <= online + slack, with
+    u at most the MW of its blocks late in the scenario, M_i \sum_{τ: τ+ℓ_i<=t} w_{i,τ} (1 - on_{i,τ,t}),
+    linear in the builds (on: the scenario parameter ``block_online``). With ``in_service_power`` it
+    can only be idle draw, and only where a block is late; on time, the power row holds as in §5.6."""
+    m.idle_unpowered = pyo.Var(range(data.I), m.T, domain=pyo.NonNegativeReals)
+
+    def late_mw(m, i, t):
+        site = data.sites[i]
+        late = [m.build[i, tau] * (1 - m.block_online[i, tau, t])
+                for tau in site.build_quarters if tau + site.lead_time <= t]  # fmt: skip
+        if not late:
+            return m.idle_unpowered[i, t] == 0.0
+        return m.idle_unpowered[i, t] <= site.block_mw * sum(late)
+
+    m.late_mw_cap = pyo.Constraint(range(data.I), m.T, rule=late_mw)
+    for (i, t), row in m.power.items():
+        lhs, rhs = row.expr.args
+        row.set_value(lhs - m.idle_unpowered[i, t] <= rhs)
 
 
 # ----------------------------------------------------------------------------- the extensive form
