@@ -20,7 +20,7 @@ from fleetopt.core.units import format_usd
 from fleetopt.evaluate import METRIC_COLUMNS, save_plans
 from fleetopt.evaluate.backend import cupy_device
 from fleetopt.evaluate.metrics import FORECAST_OK
-from fleetopt.evaluate.sources import fields_changed_words
+from fleetopt.evaluate.sources import fields_changed_words, version_note
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import load_model
 from fleetopt.schema.model import fields_changed
@@ -455,3 +455,19 @@ def test_a_deterministic_evaluation_puts_a_plan_that_breaks_its_limits_last_and_
     line = next(line for line in stdout.splitlines() if f"│ {breaking['plan']} " in line)
     assert f", in {quarter}" in " ".join(stdout.split()), line
 
+
+
+def test_a_list_that_differs_is_named_by_its_index_and_the_description_not_at_all():
+    """A resale list differing in its last entry was cut to 'was [0.8, 0.5, 0.34, 0.24, 0.14, 0.1,
+    0.0..., now [0.8, 0.5, ...' on both sides: a list of the same length is compared by index."""
+    base = load_model(TINY_PATH)
+    resale = list(base.model.skus["H100"].resale_fraction_by_age_years)
+    edited = edited_model(base, {"skus.H100.resale_fraction_by_age_years": [*resale[:-1], resale[-1] / 2],
+                                 "description": "another"})  # fmt: skip
+    found = fields_changed(base.model, edited.model)
+    last = len(resale) - 1
+    assert found[0] == ("description", base.model.description, "another")
+    assert found[1] == (f"skus.H100.resale_fraction_by_age_years[{last}]", resale[-1], resale[-1] / 2)
+    note = version_note(base.content_hash, base, "solve", [], edited)
+    field = f"skus.H100.resale_fraction_by_age_years[{last}]"
+    assert f"blocks that differ: description, skus: {field} was" in note

@@ -258,7 +258,11 @@ def version_note(
         return buffer
     which = f"; blocks that differ: {', '.join(changed)}" if changed else ""
     if made_from is not None and changed:
-        which += f": {fields_changed_words(fields_changed(made_from.model, loaded.model))}"
+        # the fields the plans depend on: not the description, nor a block they do not read
+        skipped = {"name", "description", *plan_free_blocks(made_by)}
+        changes = fields_changed(made_from.model, loaded.model)
+        fields = [f for f in changes if f[0].split(".")[0] not in skipped]
+        which += f": {fields_changed_words(fields)}" if fields else ""
     note = (f"{whose} were made from another version of model {loaded.model.name!r} "
             f"(hash {plans_model_hash}, now {loaded.content_hash}{which})")  # fmt: skip
     return note + (f". {buffer[0].upper()}{buffer[1:]}" if buffer else "")
@@ -279,10 +283,13 @@ def fields_changed_words(changes: list[tuple[str, object, object]]) -> str:
 
 
 def _field_value(value: object) -> str:
+    """A field's value as JSON writes it, a long one cut short (a string keeps its closing quote)."""
     if value is None:
         return "unset"
     text = json.dumps(value, separators=(", ", ": "))
-    return text if len(text) <= 40 else f"{text[:37]}..."
+    if len(text) <= 40:
+        return text
+    return f'{text[:36]}..."' if isinstance(value, str) else f"{text[:37]}..."
 
 
 def _own_buffer_note(

@@ -484,8 +484,9 @@ def blocks_changed(made_from: PlanningModel, now: PlanningModel) -> list[str]:
 
 def fields_changed(made_from: PlanningModel, now: PlanningModel) -> list[tuple[str, Any, Any]]:
     """(dotted path, value in ``made_from``, value in ``now``) of each field whose value differs
-    between two models, in file order: ``("horizon.discount_rate_annual", 0.2, 0.15)``. A list that
-    differs anywhere is one field (the fleet, a price path); a field one model lacks is None there."""
+    between two models, in file order: ``("horizon.discount_rate_annual", 0.2, 0.15)``; into lists
+    of the same length by index (``skus.H100.resale_fraction_by_age_years[7]``), a list whose length
+    differs as one field; a field one model lacks is None there."""
     out: list[tuple[str, Any, Any]] = []
 
     def walk(path: str, a: Any, b: Any) -> None:
@@ -494,6 +495,9 @@ def fields_changed(made_from: PlanningModel, now: PlanningModel) -> list[tuple[s
         if isinstance(a, dict) and isinstance(b, dict):
             for key in [*a, *(k for k in b if k not in a)]:
                 walk(f"{path}.{key}" if path else key, a.get(key), b.get(key))
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for index, (x, y) in enumerate(zip(a, b, strict=True)):
+                walk(f"{path}[{index}]", x, y)
         else:
             out.append((path, a, b))
 
