@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
@@ -609,3 +610,19 @@ def test_a_cost_solve_over_its_budget_is_infeasible_and_names_the_budget(tmp_pat
     assert "min_cash in" in said and "the budget: cash less the market revenue to date" in said
     assert "finance.opening_cash_usd or a facility in finance.facilities funds it" in said
     assert not (tmp_path / "c").exists()
+
+
+def test_a_stop_while_the_results_print_keeps_the_finished_solve(tmp_path, monkeypatch):
+    """The tables printed before the run folder was written: a Ctrl-C then released the folder and
+    lost the finished solve (the fuzz audit). The run is written first."""
+    from fleetopt.cli import model_commands
+
+    def stopped(result):
+        raise KeyboardInterrupt
+        yield  # a generator, as the tables are
+
+    monkeypatch.setattr(model_commands, "solve_summary_tables", stopped)
+    out = tmp_path / "run"
+    with contextlib.suppress(KeyboardInterrupt):  # in process it reaches the caller; `fleetopt` exits 130
+        run_cli("solve", "tiny", "--out", str(out))
+    assert (out / "summary.json").is_file() and (out / "plan.npz").is_file()

@@ -192,9 +192,10 @@ def solve(
             pair, objective=objective.value, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
             purchases=fixed, rescue=rescue,
         )  # fmt: skip
-        for renderable in solve_summary_tables(result):
-            console.print(renderable)
+        # written before it is printed: a stop while the tables print keeps the finished solve
         path = _written_or_kept(api.write_solve_run, result, loaded, folder.path)
+    for renderable in solve_summary_tables(result):
+        console.print(renderable)
     say_written(path)
     finish_report(path, report)
 
@@ -237,11 +238,11 @@ def _solve_stochastic(
             scenario_seed=seed, time_limit=time_limit, mip_gap=mip_gap, threads=threads, solver=solver,
             integer_later=integer_later,
         )  # fmt: skip
-        summary = api.stochastic_summary(result, loaded)
-        console.print(stochastic_summary_table(summary))
-        commitments = commitments_table(summary)
-        if commitments is not None:
-            console.print(commitments)
         path = _written_or_kept(api.write_stochastic_run, result, loaded, folder.path)
+    summary = api.stochastic_summary(result, loaded)
+    console.print(stochastic_summary_table(summary))
+    commitments = commitments_table(summary)
+    if commitments is not None:
+        console.print(commitments)
     say_written(path, {"plan.npz": "with the forecast optimum"})
     finish_report(path, report)
