@@ -991,17 +991,28 @@ def _without_the_second_plan(listed: list) -> list:
     return listed
 
 
+def _origin(listed: list, n: int, origin: str) -> list:
+    listed[n]["origin"] = origin
+    return listed
+
+
 @pytest.mark.parametrize(("edit", "message"), [
     (lambda listed: listed[:2], "lists 2 candidates where summary.json counts"),
     (lambda listed: _with_buffer(listed, float("nan")), "liquidity_buffer_usd nan is not 0 to 1e+15"),
     (lambda listed: _with_buffer(listed, -5.0), "liquidity_buffer_usd -5.0 is not 0 to 1e+15"),
     (_without_the_second_plan, "does not list"),
-], ids=["truncated", "nan-buffer", "negative-buffer", "a-plan-unlisted"])  # fmt: skip
+    (lambda listed: _origin(listed, 0, "stress"), "its first candidate, and only that one, is the forecast"),
+    (lambda listed: _origin(listed, 1, "forecast"), "(origin 'forecast'; here: 'milp: forecast', "),
+    (lambda listed: _origin(listed, 1, "banana"), "has origin 'banana', not one of forecast, stress"),
+], ids=["truncated", "nan-buffer", "negative-buffer", "a-plan-unlisted", "no-forecast", "two-forecasts",
+        "unknown-origin"])  # fmt: skip
 def test_rerank_refuses_an_edited_candidate_list(finished_sweep, tmp_path, edit, message):
     """A fuzz audit: candidates.json cut to 2 of its candidates was re-ranked over those 2 with exit
     0 (another pick, summary.json still counting them all); a NaN buffer raised StopIteration; a
     negative one was written into the new plans.npz; a candidate marked infeasible dropped its plan
-    without a word. A finished sweep lists every candidate it made, each within the model's range."""
+    without a word; an origin edited so that no candidate was the forecast optimum gave a traceback.
+    A finished sweep lists every candidate it made, each within the model's range, the forecast
+    optimum first."""
     copy = _edited_candidates(finished_sweep, tmp_path, edit)
     out = tmp_path / "R"
     code, _, err = run_cli("sweep", "--rerank", str(copy), "--allow-riskier", "--out", str(out))

@@ -377,6 +377,7 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
         raise PlanFileError(
             f"{path} cannot be read as a sweep's candidates ({exc!r}): the file was damaged or edited"
         ) from None
+    _check_origins(path, made)
     tried = run.summary().get("candidates_tried") if run.is_finished else None
     if isinstance(tried, int) and tried != len(made):  # a finished sweep lists every candidate it made
         raise PlanFileError(
@@ -405,6 +406,24 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
                 )
             c.plan = by_label[c.label]
     return made
+
+
+# how a sweep makes its candidates (Candidate.origin); the first is always the forecast optimum
+ORIGINS = ("forecast", "stress", "robust", "proposal", "stochastic", "policy", "variation")
+
+
+def _check_origins(path, made: list[Candidate]) -> None:
+    """Every candidate of a known origin, the first (and only it) the forecast optimum, which the
+    recommendation is read against: an edited origin gave a traceback on rerank and resume."""
+    strange = next((c for c in made if c.origin not in ORIGINS), None)
+    if strange is not None:
+        raise PlanFileError(f"{path}: candidate {strange.label!r} has origin {strange.origin!r}, not one of "
+                            f"{', '.join(ORIGINS)}: the file was damaged or edited")  # fmt: skip
+    forecast = [c.label for c in made if c.origin == "forecast"]
+    if made and (made[0].origin != "forecast" or len(forecast) != 1):
+        which = ", ".join(map(repr, forecast)) or "none"
+        raise PlanFileError(f"{path}: its first candidate, and only that one, is the forecast optimum "
+                            f"(origin 'forecast'; here: {which}): the file was damaged or edited")
 
 
 def _listed_candidate(c: dict) -> Candidate:
