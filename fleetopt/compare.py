@@ -678,7 +678,7 @@ def own_scenarios(ref: Path) -> tuple[int, int] | None:
             limits.job_setting(summary, path, "seed", limits.seed),
         )
     oos = summary.get("out_of_sample")
-    if run.kind == "stochastic" and isinstance(oos, dict):
+    if run.kind == "stochastic" and isinstance(oos, dict) and oos:  # {}: skipped
         return (
             limits.job_setting(oos, path, "scenarios", limits.scenarios),
             limits.job_setting(oos, path, "seed", limits.seed),

@@ -1245,3 +1245,16 @@ def test_at_risk_weight_one_eev_s_expected_npv_is_of_its_own_best_recourse():
     assert m["first_stage"] == "RP's"
     assert m["eev_expected_npv_usd"] == pytest.approx(-21.87e6, abs=0.01e6)
     assert m["expected_npv_usd"] == pytest.approx(-28.80e6, abs=0.01e6)
+
+
+def test_a_stochastic_run_without_its_out_of_sample_check_is_reported_and_compared(tmp_path):
+    """out_of_sample=0 writes out_of_sample {}: report refused it ("out_of_sample.seed is missing:
+    the file was damaged or edited") and compare read it for its scenarios (the review)."""
+    from conftest import run_cli
+
+    folder = api.write_stochastic_run(api.solve_stochastic("tiny", 2, out_of_sample=0), out=tmp_path / "S")
+    assert json.loads((folder / "summary.json").read_text())["out_of_sample"] == {}
+    code, _, err = run_cli("report", str(folder))
+    assert code == 0, err
+    code, _, err = run_cli("compare", str(folder), "--scenarios", "20")
+    assert code == 0, err

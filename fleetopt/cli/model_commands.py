@@ -143,6 +143,7 @@ def solve(
     integer_later: Annotated[
         bool,
         typer.Option(
+            "--integer-later",
             help="With --stochastic: the scenarios' purchases and power blocks after the first stage in "
             "whole blocks too (default: continuous, which solves faster and values their recourse a little "
             "above its worth; formulation §7b)."

@@ -1234,8 +1234,9 @@ def _summary_section(run: _Run) -> str:
     elif over:
         said = over
     else:
-        said = [f"{label}: NPV {_usd(fc.npv_usd)} on the forecast, the one future the MILP plans for "
-                "(fleetopt evaluate gives its risk over others)."]  # fmt: skip
+        others = ("fleetopt evaluate gives its risk over others" if run.kind != "evaluate" else
+                  "evaluated on it alone: an evaluation without --deterministic gives its risk over others")
+        said = [f"{label}: NPV {_usd(fc.npv_usd)} on the forecast, the one future the MILP plans for ({others})."]
     said.append(_on_the_forecast(run))
     return f'<h2>In short</h2><p class="why">{escape(" ".join(said))}</p>'
 

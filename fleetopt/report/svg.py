@@ -84,8 +84,11 @@ def number_tick(v: float) -> str:
 
 
 def share_tick(v: float) -> str:
-    """An axis label of a share, in whole per cents: 0%, 5%, 10% (its axis steps by whole per cents)."""
-    return f"{v:.0%}"
+    """An axis label of a share in per cent, with the decimals it has (two at most): 0%, 2.5%, 0.25%
+    (whole per cents only widened an axis of shares under 1 % to 0-1 %)."""
+    pct = v * 100
+    decimals = next((d for d in (0, 1) if abs(round(pct, d) - pct) < 1e-9), 2)
+    return f"{pct:.{decimals}f}%"
 
 
 def mw_tick(v: float) -> str:

@@ -552,7 +552,8 @@ class RunFolder:
                 _summary_field(f"{path}: {name}", summary[name], check, args)
         for (block, name), (check, *args, required) in NESTED_SUMMARY_FIELDS.items():
             inside = summary.get(block)
-            if summary.get("kind") != "stochastic" or not isinstance(inside, dict):  # none: skipped
+            # none, or {} (written where the out-of-sample check was skipped): nothing to check
+            if summary.get("kind") != "stochastic" or not isinstance(inside, dict) or not inside:
                 continue
             if name not in inside:
                 if required:
