@@ -441,8 +441,13 @@ GPU_HOUR_LIMIT = "must be at most 10,000 USD per GPU-hour (a price this large is
          "contracts.lab-a-training.price_usd_per_gpu_hour", GPU_HOUR_LIMIT),
         ("training: {start: 12000,", "training: {start: 1.0e200,", "market.demand_gpus.training",
          "must be at most 1e+12 H100-equivalent GPUs"),
+        # the fuzz audit: 1e13 (under the 1e15 cap on money) solved "infeasible ... numerical"
+        ("cost_per_gpu_usd: 1500 ", "cost_per_gpu_usd: 1.0e13 ", "redeployment.cost_per_gpu_usd",
+         "must be at most 100,000,000 USD per GPU"),
+        ("opex_per_gpu_quarter_usd: 1200 ", "opex_per_gpu_quarter_usd: 1.0e13 ",
+         "skus.H100.opex_per_gpu_quarter_usd", "must be at most 100,000,000 USD per GPU"),
     ],
-    ids=["market-price", "contract-price", "demand"],
+    ids=["market-price", "contract-price", "demand", "redeployment-cost", "opex"],
 )
 def test_a_price_or_demand_too_large_for_the_solver_is_refused(tmp_path, tiny_text, old, new, field, limit):
     """A market price of 1e10 USD per GPU-hour, under the 1e15 cap on money, solved "infeasible"

@@ -11,6 +11,7 @@ from fleetopt.schema.base import (
     AnnualRate,
     CovenantRatio,
     Fraction,
+    GpuPrice,
     LoanToValue,
     Money,
     Name,
@@ -235,7 +236,7 @@ class Finance(StrictModel):
 class Redeployment(StrictModel):
     """Moving GPUs from training clusters to inference service."""
 
-    cost_per_gpu_usd: Money
+    cost_per_gpu_usd: GpuPrice
     """One-off cost of reconfiguring a GPU from training to inference, USD."""
 
 

@@ -12,7 +12,6 @@ from fleetopt.schema.base import (
     GpuCount,
     GpuPrice,
     KwPerGpu,
-    Money,
     Name,
     Positive,
     PositiveQuarterCount,
@@ -83,7 +82,7 @@ class Sku(StrictModel):
     """Training throughput per GPU relative to an H100 (H100 = 1; at most 500)."""
     inference_throughput: Throughput
     """Inference throughput per GPU relative to an H100 (H100 = 1; at most 500)."""
-    opex_per_gpu_quarter_usd: Money
+    opex_per_gpu_quarter_usd: GpuPrice
     """Operating cost per installed GPU per quarter, excluding electricity, USD."""
     install_quarters: QuarterCount = 0
     """Quarters from purchase to service: GPUs bought in quarter t are held (they draw idle power,
