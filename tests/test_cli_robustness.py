@@ -1653,3 +1653,23 @@ def test_a_stochastic_summary_edited_inside_is_refused_by_name(stochastic_run, h
     code, out, err = run_cli("report", str(run))
     assert_one_error(code, out, err, f"{run}/summary.json: {said}", "damaged or edited")
     assert not (run / "report.html").exists()
+
+
+def test_input_nested_thousands_deep_is_refused_by_name(solve_run, here):
+    """A --set value 500 lists deep, and a run's summary.json whose model_changes held an array
+    100,000 deep, gave a RecursionError traceback (the fuzz audit); so did fo.edit of a list that
+    holds itself."""
+    deep = "[" * 500 + "]" * 500
+    code, _, err = run_cli("validate", "tiny", "--set", f"description={deep}")
+    assert code == 2 and "nested too deeply to read" in err and "Traceback" not in err, err
+    run = copied(solve_run, here)
+    text = (run / "summary.json").read_text()
+    (run / "summary.json").write_text(text.replace('"model_changes": []', '"model_changes": '
+                                                   + "[" * 100_000 + "]" * 100_000))  # fmt: skip
+    for command in (("report", str(run)), ("runs", "add", str(run))):
+        code, _, err = run_cli(*command)
+        assert code == 2 and "nested too deeply to read" in err, (command, err)
+    itself: list = []
+    itself.append(itself)
+    with pytest.raises(InputError, match="nested too deeply to read, or contains itself"):
+        api.edit("tiny", {"description": itself})

@@ -111,7 +111,7 @@ def kept_options(folder: Path) -> list[str]:
     """job.json's :data:`RESUME_OPTIONS` (none where it has none, or cannot be read)."""
     try:
         job = json.loads((folder / RunFolder.JOB).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return []
     kept = job.get(RESUME_OPTIONS) if isinstance(job, dict) else None
     if not isinstance(kept, list) or not all(isinstance(token, str) for token in kept):
@@ -566,6 +566,8 @@ class RunFolder:
         path = self.path / name
         try:
             value = json.loads(path.read_text(encoding="utf-8"))
+        except RecursionError:  # arrays nested thousands deep: no run writes them
+            raise RunDirError(f"{path} is nested too deeply to read: {SUMMARY_DAMAGED}") from None
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise RunDirError(f"{path} cannot be read as JSON ({exc}): not a fleetopt run folder?") from None
         if not isinstance(value, dict):

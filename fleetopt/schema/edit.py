@@ -52,10 +52,15 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
         raise InputError("changes must be a non-empty mapping of field paths to values, e.g. "
                          '{"finance.opening_cash_usd": 2e9}')  # fmt: skip
     data = _unshared(load_yaml(loaded.text, loaded.source))
-    made = [(where, _plain(where, value)) for where, value in pairs]
-    for where, value in made:
-        _set(data, _path(where), _unshared(value))  # a later change to its fields leaves the record as given
-    text = dump_yaml(data)
+    try:
+        made = [(where, _plain(where, value)) for where, value in pairs]
+        for where, value in made:
+            # a copy: a later change to its fields leaves the record as given
+            _set(data, _path(where), _unshared(value))
+        text = dump_yaml(data)
+    except RecursionError:  # a value hundreds of levels deep, or a list that holds itself
+        raise InputError("changes: a value is nested too deeply to read, or contains itself (a model "
+                         "file needs a few levels)") from None  # fmt: skip
     source = f"{loaded.source}, edited ({', '.join(dict.fromkeys(typed_path(_path(w)) for w, _ in pairs))})"
     try:
         model = parse_model_text(text, source, lines_shown=False)

@@ -311,7 +311,7 @@ def parse_model_text(text: str, source: str, lines_shown: bool = True) -> Planni
     try:
         return _parse_model_text(text, source, lines_shown)
     except RecursionError:  # e.g. lists nested hundreds deep: the parser recurses once per level
-        issue = ModelIssue((), "the YAML is nested too deeply to read (a model file needs a few levels)")
+        issue = ModelIssue((), NESTED_TOO_DEEPLY)
         raise ModelError(source, [issue]) from None
 
 
@@ -377,9 +377,16 @@ def _unreadable_value(root: yaml.Node, exc: Exception) -> ModelIssue:
     return ModelIssue((), f"YAML value cannot be read: {exc}")
 
 
+NESTED_TOO_DEEPLY = "the YAML is nested too deeply to read (a model file needs a few levels)"
+
+
 def load_yaml(text: str, source: str) -> object:
-    """The data of a model file's YAML, read as fleetopt reads it (duplicate keys refused)."""
-    return _read_yaml(text, source)[1]
+    """The data of a model file's YAML, read as fleetopt reads it (duplicate keys refused; a text
+    nested too deeply to read, as a `--set` value can be, refused by name)."""
+    try:
+        return _read_yaml(text, source)[1]
+    except RecursionError:
+        raise ModelError(source, [ModelIssue((), NESTED_TOO_DEEPLY)]) from None
 
 
 def _parse_model_text(text: str, source: str, lines_shown: bool = True) -> PlanningModel:

@@ -373,7 +373,7 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
         return []
     try:
         made = [_listed_candidate(c) for c in json.loads(path.read_text(encoding="utf-8"))]
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, RecursionError) as exc:
         raise PlanFileError(
             f"{path} cannot be read as a sweep's candidates ({exc!r}): the file was damaged or edited"
         ) from None
