@@ -486,6 +486,17 @@ def test_runs_says_a_runs_folder_that_is_a_file_is_not_a_folder(tmp_path, monkey
     )
 
 
+def test_a_registry_that_lost_a_column_is_refused_by_name(tmp_path, monkeypatch):
+    """A registry edited by hand (its figures column dropped): `fleetopt runs` gave an IndexError
+    traceback (the fuzz audit); it is refused as a registry that cannot be read, exit 2."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    assert run_cli("solve", "tiny", "--out", str(tmp_path / "S"))[0] == 0
+    with sqlite3.connect(tmp_path / "runs" / "registry.sqlite") as con:
+        con.execute("ALTER TABLE runs DROP COLUMN figures")
+    code, _, err = run_cli("runs")
+    assert code == 2 and "cannot be read or written (no such column: figures)" in " ".join(err.split()), err
+
+
 def test_a_runs_folder_that_cannot_be_written_is_still_listed(tmp_path, monkeypatch):
     """A team's runs folder mounted read-only: `fleetopt runs` failed with "cannot be opened or
     created (unable to open database file)", as the registry was opened for writing. Root writes

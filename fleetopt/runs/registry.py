@@ -523,9 +523,11 @@ def _is_locked(exc: sqlite3.Error) -> bool:
 
 
 # each record with the id of the latest run recorded in its folder, when that is another run
+# its columns by name: a table that lost one (edited by hand) is refused by SQLite, named, where
+# `SELECT *` gave rows too short to read (an IndexError)
 _SELECT = (
-    "SELECT *, NULLIF((SELECT MAX(later.id) FROM runs AS later WHERE later.path = runs.path), runs.id) "
-    "FROM runs"
+    "SELECT id, created_utc, kind, command, model_name, model_hash, path, figures, "
+    "NULLIF((SELECT MAX(later.id) FROM runs AS later WHERE later.path = runs.path), runs.id) FROM runs"
 )
 
 
