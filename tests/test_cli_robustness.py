@@ -349,7 +349,7 @@ def test_a_bad_name_gets_the_rule_in_words_and_a_huge_value_is_cut(tmp_path, tin
     assert code == 2 and "is not a name: use letters, digits" in err and "A-Za-z" not in err, err
     model.write_text(tiny_text.replace("pue: 1.25", f'pue: "{"x" * 1_000_000}"'), encoding="utf-8")
     code, _, err = run_cli("validate", str(model))
-    assert code == 2 and len(err) < 400 and "(1,000,002 characters)" in err, err[:400]
+    assert code == 2 and len(err) < 400 and "(1,000,000 characters)" in err, err[:400]  # not its quotes
 
 
 def readme_python_snippet() -> str:
@@ -1673,3 +1673,12 @@ def test_input_nested_thousands_deep_is_refused_by_name(solve_run, here):
     itself.append(itself)
     with pytest.raises(InputError, match="nested too deeply to read, or contains itself"):
         api.edit("tiny", {"description": itself})
+
+
+def test_an_empty_set_value_is_refused_not_read_as_the_default():
+    """`--set finance.tax_rate=` (an unset shell variable) removed the field silently: the tax rate
+    fell to its default of 0. It is refused; `null` removes a field on purpose."""
+    code, _, err = run_cli("validate", "tiny", "--set", "finance.tax_rate=")
+    assert code == 2 and "no value after '=': give one, or null to remove the field" in err, err
+    code, out, _ = run_cli("validate", "tiny", "--set", "finance.tax_rate=null")
+    assert code == 0 and "is a valid model" in out

@@ -472,6 +472,9 @@ def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedM
         if not equals or not path.strip():
             raise InputError(f"--set {change!r}: give PATH=VALUE, a field as `fleetopt validate` names it "
                              "and its value in YAML (horizon.discount_rate_annual=0.10)")  # fmt: skip
+        if not text.strip():  # an unset shell variable, most likely: not a silent return to the default
+            raise InputError(f"--set {change!r}: no value after '=': give one, or null to remove the field "
+                             "(its default then applies)")  # fmt: skip
         fields.append((path.strip(), load_yaml(text, f"--set {change}")))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FleetoptWarning)

@@ -709,7 +709,8 @@ def shown_value(value: object, at: int = 60) -> str:
     """A value as written (its repr), cut so that a huge one (a 1 MB string, a 5,000-digit number)
     does not flood the message: every error message that quotes a value it was given."""
     text = repr(value)
-    return text if len(text) <= at else f"{text[:at]}... ({len(text):,} characters)"
+    length = len(value) if isinstance(value, str) else len(text)  # a string's own, not its quotes'
+    return text if len(text) <= at else f"{text[:at]}... ({length:,} characters)"
 
 
 def _dedupe(issues: list[ModelIssue]) -> list[ModelIssue]:
