@@ -209,6 +209,14 @@ def edit(model: ModelArg, changes: Mapping[str | tuple, Any] | list[tuple]) -> L
     return edited_model(_load(_loadable(model))[0], changes)
 
 
+def _tokens(name: str, tokens) -> list[str]:
+    """A command line's tokens, each a string: a string given whole ("--x") was split into its
+    characters."""
+    if isinstance(tokens, str) or not isinstance(tokens, Iterable):
+        raise InputError(f"{name} must be a list of command-line tokens, e.g. ['--report'] (got {tokens!r})")
+    return [limits.text(name, token) for token in tokens]
+
+
 def _loaded_and_data(model) -> tuple[LoadedModel | None, ModelData]:
     """The model and its data; the pair :func:`load` returns and a :class:`ModelData` alone
     (``load(...)[1]``, without a LoadedModel: only where the model file's text is not needed) are
@@ -887,7 +895,7 @@ def sweep(
         mip_gap=mip_gap, time_limit=time_limit, threads=resources.capped_threads(threads), progress=progress,
         folder=folder, stochastic=stochastic, stochastic_mip_gap=stochastic_mip_gap,
         candidate_progress=candidate_progress, purchases=_purchases_list(purchases),
-        resume_options=[limits.text("resume_options", token) for token in resume_options],
+        resume_options=_tokens("resume_options", resume_options),
     )  # fmt: skip
 
 

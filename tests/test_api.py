@@ -407,3 +407,9 @@ def test_a_written_run_s_path_is_absolute(tmp_path, monkeypatch):
     path = api.write_solve_run(api.solve("tiny"), out="rel")
     assert path == tmp_path / "rel" and path.is_absolute()
     assert api.report(path, out="page.html") == tmp_path / "page.html"
+
+
+def test_resume_options_given_as_one_string_are_refused():
+    """fo.sweep(resume_options="--x") split the string into its characters (the fuzz audit)."""
+    with pytest.raises(InputError, match=r"resume_options must be a list of command-line tokens"):
+        api.sweep("tiny", candidates=2, scenarios=20, resume_options="--report")
