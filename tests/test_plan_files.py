@@ -372,13 +372,23 @@ def with_metadata(path, plans, names, data, **changes) -> None:
             archive.writestr(name, data_bytes)
 
 
-@pytest.mark.parametrize("bad", [[-1.0], "lots", [1e16], ["x"]])
+@pytest.mark.parametrize("bad", [[-1.0], "lots", [1e16], ["x"], [True]])  # true was read as $1
 def test_a_bad_liquidity_buffer_list_is_refused(plans, tmp_path, bad):
     data, plans, labels = plans
     buffers = bad * len(plans) if isinstance(bad, list) else bad
     with_metadata(tmp_path / "bad.npz", plans, labels, data, liquidity_buffers_usd=buffers)
     with pytest.raises(PlanFileError, match="liquidity_buffers_usd"):
         read_plans(tmp_path / "bad.npz", data)
+
+
+def test_a_plan_file_naming_two_plans_alike_is_refused(plans, tmp_path):
+    """Two plans labelled "a" gave two rows named "a" in evaluate's table and metrics.csv (the fuzz
+    audit): which was which could not be told."""
+    data, plans, labels = plans
+    assert len(plans) >= 2
+    with_metadata(tmp_path / "twins.npz", plans, labels, data, labels=["a"] * len(plans))
+    with pytest.raises(PlanFileError, match="the label 'a' is given to two plans"):
+        read_plans(tmp_path / "twins.npz", data)
 
 
 def test_a_plan_file_of_another_format_or_with_labels_for_other_plans_is_refused(plans, tmp_path):

@@ -130,6 +130,10 @@ class PlanFileReader:
         if not isinstance(labels, list) or len(labels) != self.count:
             labels = [f"{self.path.stem}[{i}]" for i in range(self.count)]
         self.labels = [str(x) for x in labels]
+        repeated = next((x for n, x in enumerate(self.labels) if x in self.labels[:n]), None)
+        if self.meta.get("labels") and repeated is not None:  # two rows of one name in every table
+            raise PlanFileError(f"{self.path}: the label {repeated!r} is given to two plans: each plan's "
+                                "label must be its own")  # fmt: skip
         self.buffers = self._buffers()
 
     def _buffers(self) -> list | None:
@@ -138,7 +142,10 @@ class PlanFileReader:
         if buffers is None:
             return None
         ok = isinstance(buffers, list) and len(buffers) == self.count
-        ok = ok and all(b is None or (isinstance(b, (int, float)) and 0 <= b <= MAX_USD) for b in buffers)
+        ok = ok and all(
+            b is None or (isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b <= MAX_USD)
+            for b in buffers
+        )  # true was read as $1
         if not ok:
             raise PlanFileError(
                 f"{self.path}: {BUFFERS} must list one buffer (USD, 0 to {MAX_USD:g}, or null) per plan"
