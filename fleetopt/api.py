@@ -77,6 +77,7 @@ from fleetopt.report import METRICS_TABLES, checked_metrics_table, comparison_ht
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import (
+    RUN_KINDS,
     RunData,
     RunDirError,
     RunFolder,
@@ -86,7 +87,7 @@ from fleetopt.runs.folder import (
     unfinished_jobs,
     written_at,
 )
-from fleetopt.runs.registry import RUN_KINDS, Registry, RegistryError, RunRecord, key_figures
+from fleetopt.runs.registry import Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, load_yaml, recorded_changes
 from fleetopt.stochastic.run import (

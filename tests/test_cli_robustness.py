@@ -1682,3 +1682,18 @@ def test_an_empty_set_value_is_refused_not_read_as_the_default():
     assert code == 2 and "no value after '=': give one, or null to remove the field" in err, err
     code, out, _ = run_cli("validate", "tiny", "--set", "finance.tax_rate=null")
     assert code == 0 and "is a valid model" in out
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("kind", "banana", "kind must be one of solve, stochastic, evaluate, sweep (got 'banana')"),
+    ("objective", "profit", "objective must be one of npv, cost (got 'profit')"),
+])  # fmt: skip
+def test_an_unknown_kind_or_objective_is_refused_by_every_reader(solve_run, here, field, value, said):
+    """`runs add` refused a summary.json whose kind was edited to "banana" while `report` drew it
+    as a solve's (the fuzz audit): every reader checks it where summary.json is read."""
+    run = copied(solve_run, here)
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, field: value}))
+    for command in (("report", str(run)), ("runs", "add", str(run))):
+        code, out, err = run_cli(*command)
+        assert_one_error(code, out, err, f"{run}/summary.json: {said}", "damaged or edited")

@@ -55,12 +55,13 @@ from fleetopt.runs import limits
 from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import (
     RESUME_OPTIONS,
+    RUN_KINDS,
     RunFolder,
     kept_options,
     refuse_unwritable_file,
     resume_command,
 )
-from fleetopt.runs.registry import RUN_KINDS, Registry
+from fleetopt.runs.registry import Registry
 from fleetopt.schema.loading import LoadedModel, ModelError, load_model, load_yaml, model_words
 from fleetopt.sweep.candidates import WITHOUT_PLAN
 from fleetopt.sweep.run import saved_candidates

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from fleetopt.schema.loading import LoadedModel
 
 RUNS_DIR_VARIABLE = "FLEETOPT_RUNS_DIR"
+RUN_KINDS = ("solve", "stochastic", "evaluate", "sweep")  # what a run folder holds (summary.json's kind)
 JOB_KINDS = ("evaluate", "sweep")  # the runs that keep a job folder, resumable with --resume
 
 # the job folders whose lock this process holds: folder (resolved) -> the lock file's descriptor
@@ -185,10 +186,12 @@ TEXT_COLUMNS = ("plan", "quarter", "sku", "site", "decision", "item", "use", "un
 # is refused by name (exit 2), never met later as a traceback; a field absent (an older run) is not
 SUMMARY_FIELDS = {
     **dict.fromkeys(
-        ("kind", "status", "model_name", "model_hash", "model_source", "plans_source", "plans_sha256",
-         "plans_model_hash", "plan_sha256", "objective", "plans_objective", "fleetopt_version"),
+        ("status", "model_name", "model_hash", "model_source", "plans_source", "plans_sha256",
+         "plans_model_hash", "plan_sha256", "fleetopt_version"),
         (limits.text,),
     ),
+    "kind": (limits.text, RUN_KINDS),  # the report read a kind "banana" as a solve's
+    **dict.fromkeys(("objective", "plans_objective"), (limits.text, ("npv", "cost"))),
     "n_plans": (limits.whole, 1),
     "n_scenarios": (limits.scenarios,),
     "seed": (limits.seed,),

@@ -26,7 +26,13 @@ from pathlib import Path
 
 from fleetopt.core.results import LAB_FIGURES
 from fleetopt.errors import InputError
-from fleetopt.runs.folder import RUNS_DIR_VARIABLE, WRITTEN_KEY, RunFolder, runs_dir, unwritable_ancestor
+from fleetopt.runs.folder import (
+    RUNS_DIR_VARIABLE,
+    WRITTEN_KEY,
+    RunFolder,
+    runs_dir,
+    unwritable_ancestor,
+)
 from fleetopt.schema.loading import MODEL_CHANGES
 
 DB_NAME = "registry.sqlite"
@@ -87,7 +93,6 @@ class RunRecord:
 
 
 RECORD_FIELDS = ("id", "created_utc", "kind", "command", "model_name", "model_hash", "path")
-RUN_KINDS = ("solve", "stochastic", "evaluate", "sweep")
 # an evaluation's record keeps these figures of the plan it shows first (and how many plans it has)
 FIRST_PLAN_FIGURES = ("plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability",
                       "demand_served_share", "shortfall_probability")  # fmt: skip
