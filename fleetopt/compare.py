@@ -53,7 +53,7 @@ from fleetopt.evaluate.metrics import (
     limited_liability_differs,
     paired_error,
 )
-from fleetopt.evaluate.planfile import plan_file_model_name
+from fleetopt.evaluate.planfile import numbered, plan_file_model_name
 from fleetopt.evaluate.sources import (
     PlanSource,
     plan_file_of,
@@ -795,16 +795,7 @@ def unique_labels(labels: list[str]) -> list[str]:
     """``labels`` with a repeated one numbered by its position ("milp", "milp (2)"), unique also
     against the labels already renamed and the table's own columns (a run folder named ``unit``:
     "unit (1)"); a difference's separator in a label becomes a plain hyphen."""
-    used: set[str] = set(RESERVED_LABELS)
-    out = []
-    for n, label in enumerate(labels):
-        label = label.replace(DIFFERENCE_SEPARATOR, " - ")
-        unique, k = label, n + 1
-        while unique in used:
-            unique, k = f"{label} ({k})", k + 1
-        used.add(unique)
-        out.append(unique)
-    return out
+    return numbered([label.replace(DIFFERENCE_SEPARATOR, " - ") for label in labels], RESERVED_LABELS)
 
 
 def compare_plans(

@@ -121,8 +121,9 @@ def test_set_changes_a_field_for_one_run_and_its_model_yaml_is_the_model_changed
     # made in order: a series removed, then set whole (a mapping alone merges, keeping its growth);
     # the file's own warnings are the changed model's (a mended field not warned of, none twice)
     capex = "skus.B200.capex_per_gpu_usd"
-    code, stdout, stderr = run_cli("solve", "tiny", "--set", f"{capex}=", "--set", f"{capex}={{start: 55}}",
-                                   "--set", f"{capex}.start=50000", "--out", str(tmp_path / "c"))  # fmt: skip
+    code, stdout, stderr = run_cli("solve", "tiny", "--set", f"{capex}=null", "--set",
+                                   f"{capex}={{start: 55}}", "--set", f"{capex}.start=50000", "--out",
+                                   str(tmp_path / "c"))  # fmt: skip
     assert code == 0 and stderr == "", stderr
     written = yaml.safe_load((tmp_path / "c" / "model.yaml").read_text())["skus"]["B200"]["capex_per_gpu_usd"]
     assert written == {"start": 50000}

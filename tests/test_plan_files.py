@@ -381,14 +381,12 @@ def test_a_bad_liquidity_buffer_list_is_refused(plans, tmp_path, bad):
         read_plans(tmp_path / "bad.npz", data)
 
 
-def test_a_plan_file_naming_two_plans_alike_is_refused(plans, tmp_path):
+def test_a_plan_file_naming_two_plans_alike_has_them_numbered(plans, tmp_path):
     """Two plans labelled "a" gave two rows named "a" in evaluate's table and metrics.csv (the fuzz
-    audit): which was which could not be told."""
+    audit): which was which could not be told. They read "a", "a (2)", as compare numbers them."""
     data, plans, labels = plans
-    assert len(plans) >= 2
-    with_metadata(tmp_path / "twins.npz", plans, labels, data, labels=["a"] * len(plans))
-    with pytest.raises(PlanFileError, match="the label 'a' is given to two plans"):
-        read_plans(tmp_path / "twins.npz", data)
+    with_metadata(tmp_path / "twins.npz", plans[:2], labels[:2], data, labels=["a", "a"])
+    assert load_plans(tmp_path / "twins.npz", data)[1] == ["a", "a (2)"]
 
 
 def test_a_plan_file_of_another_format_or_with_labels_for_other_plans_is_refused(plans, tmp_path):

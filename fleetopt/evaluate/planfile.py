@@ -30,6 +30,20 @@ from fleetopt.schema.base import MAX_USD
 
 PLAN_FILE_FORMAT = 1
 _META = "__meta__"
+def numbered(labels: list[str], taken: tuple[str, ...] = ()) -> list[str]:
+    """``labels`` with a repeated one numbered by its position ("milp", "milp (2)"), unique also
+    against the labels already renamed and ``taken``."""
+    used: set[str] = set(taken)
+    out = []
+    for n, label in enumerate(labels):
+        unique, k = label, n + 1
+        while unique in used:
+            unique, k = f"{label} ({k})", k + 1
+        used.add(unique)
+        out.append(unique)
+    return out
+
+
 BUFFERS = "liquidity_buffers_usd"  # optional metadata: each plan's policy buffer (null: the model's)
 AXES = "axes"  # optional metadata: the names along each axis of the plans' arrays (core.plan.plan_axes)
 
@@ -129,11 +143,8 @@ class PlanFileReader:
             raise PlanFileError(f"{self.path}: {said}")
         if not isinstance(labels, list) or len(labels) != self.count:
             labels = [f"{self.path.stem}[{i}]" for i in range(self.count)]
-        self.labels = [str(x) for x in labels]
-        repeated = next((x for n, x in enumerate(self.labels) if x in self.labels[:n]), None)
-        if self.meta.get("labels") and repeated is not None:  # two rows of one name in every table
-            raise PlanFileError(f"{self.path}: the label {repeated!r} is given to two plans: each plan's "
-                                "label must be its own")  # fmt: skip
+        # a label given to two plans is numbered: two rows of one name could not be told apart
+        self.labels = numbered([str(x) for x in labels])
         self.buffers = self._buffers()
 
     def _buffers(self) -> list | None:
