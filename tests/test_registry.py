@@ -497,6 +497,16 @@ def test_a_registry_that_lost_a_column_is_refused_by_name(tmp_path, monkeypatch)
     assert code == 2 and "cannot be read or written (no such column: figures)" in " ".join(err.split()), err
 
 
+def test_a_record_whose_figures_are_nested_thousands_deep_is_listed_as_damaged(tmp_path, monkeypatch):
+    """A row's figures edited to an array 100,000 deep gave a RecursionError traceback (the review)."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    assert run_cli("solve", "tiny", "--out", str(tmp_path / "S"))[0] == 0
+    with sqlite3.connect(tmp_path / "runs" / "registry.sqlite") as con:
+        con.execute("UPDATE runs SET figures = ?", ("[" * 100_000 + "]" * 100_000,))
+    code, out, err = run_cli("runs")
+    assert code == 0 and "damaged record" in out, out + err
+
+
 def test_a_runs_folder_that_cannot_be_written_is_still_listed(tmp_path, monkeypatch):
     """A team's runs folder mounted read-only: `fleetopt runs` failed with "cannot be opened or
     created (unable to open database file)", as the registry was opened for writing. Root writes

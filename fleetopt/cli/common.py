@@ -62,7 +62,7 @@ from fleetopt.runs.folder import (
     resume_command,
 )
 from fleetopt.runs.registry import Registry
-from fleetopt.schema.loading import LoadedModel, ModelError, load_model, load_yaml, model_words
+from fleetopt.schema.loading import LoadedModel, ModelError, load_model, load_yaml, model_words, shown_value
 from fleetopt.sweep.candidates import WITHOUT_PLAN
 from fleetopt.sweep.run import saved_candidates
 
@@ -476,7 +476,7 @@ def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedM
         if not text.strip():  # an unset shell variable, most likely: not a silent return to the default
             raise InputError(f"--set {change!r}: no value after '=': give one, or null to remove the field "
                              "(its default then applies)")  # fmt: skip
-        fields.append((path.strip(), load_yaml(text, f"--set {change}")))
+        fields.append((path.strip(), load_yaml(text, f"--set {shown_value(change)}")))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FleetoptWarning)
         loaded = load_model(model)

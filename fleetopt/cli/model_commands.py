@@ -194,11 +194,33 @@ def solve(
             purchases=fixed, rescue=rescue,
         )  # fmt: skip
         # written before it is printed: a stop while the tables print keeps the finished solve
-        path = _written_or_kept(api.write_solve_run, result, loaded, folder.path)
-    for renderable in solve_summary_tables(result):
-        console.print(renderable)
+        path = _printed_if_unwritten(_written_or_kept, api.write_solve_run, result, loaded, folder.path)
+    _print_solve(result)
     say_written(path)
     finish_report(path, report)
+
+
+def _print_stochastic(result) -> None:
+    summary = api.stochastic_summary(result, result.loaded)
+    console.print(stochastic_summary_table(summary))
+    commitments = commitments_table(summary)
+    if commitments is not None:
+        console.print(commitments)
+
+
+def _print_solve(result) -> None:
+    for renderable in solve_summary_tables(result):
+        console.print(renderable)
+
+
+def _printed_if_unwritten(written, write, result, loaded, folder: Path, show=_print_solve) -> Path:
+    """``written(write, result, loaded, folder)``; where it fails (a full disk), the results are
+    printed before its error, which says where the plan was kept."""
+    try:
+        return written(write, result, loaded, folder)
+    except RunDirError:
+        show(result)
+        raise
 
 
 def _written_or_kept(write, result, loaded, folder: Path) -> Path:
@@ -239,11 +261,9 @@ def _solve_stochastic(
             scenario_seed=seed, time_limit=time_limit, mip_gap=mip_gap, threads=threads, solver=solver,
             integer_later=integer_later,
         )  # fmt: skip
-        path = _written_or_kept(api.write_stochastic_run, result, loaded, folder.path)
-    summary = api.stochastic_summary(result, loaded)
-    console.print(stochastic_summary_table(summary))
-    commitments = commitments_table(summary)
-    if commitments is not None:
-        console.print(commitments)
+        path = _printed_if_unwritten(
+            _written_or_kept, api.write_stochastic_run, result, loaded, folder.path, _print_stochastic
+        )
+    _print_stochastic(result)
     say_written(path, {"plan.npz": "with the forecast optimum"})
     finish_report(path, report)

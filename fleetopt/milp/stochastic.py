@@ -235,7 +235,8 @@ def scenario_model(
 
 def _in_service_power_rule(m: pyo.ConcreteModel, i: int, t: int):
     r"""\sum_{u,s} μ_{s,i} a_{u,s,i,t} <= online_{i,t}: GPUs in service at site i draw no more than
-    its MW online in the scenario, with no slack (the power slack is for idle draw, §7b)."""
+    its MW online in the scenario, with no slack (idle draw may wait for a late block:
+    ``idle_unpowered``, §7b)."""
     mw = mw_per_gpu(m.data)
     terms = [(u, s) for u in (0, 1) for s in range(m.data.S) if (u, s, i, t) in m.ACT]
     drawn = sum(mw[s, i] * m.in_service[u, s, i, t] for u, s in terms)

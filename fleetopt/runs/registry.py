@@ -544,7 +544,7 @@ DAMAGED = "record_damaged"
 def _record(row) -> RunRecord:
     try:
         figures = json.loads(row[7])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         figures = None
     if not isinstance(figures, dict):
         figures = {DAMAGED: "its key figures in the registry are not readable (edited or damaged)"}
