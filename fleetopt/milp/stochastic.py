@@ -45,9 +45,9 @@ EMERGENCY_EQUITY_COST = 10.0
 # to a plan for a quarter (the equity cost bounds its worth over the horizon). At 0.1 per quarter
 # the MILP used it as a bridge: tiny at L = 0.5 drew $4.61M in 2026Q3 in every scenario alongside
 # a $12.07M prepayment (formulation §7b)
-# penalty per unit of a physical slack, MUSD: a MW-quarter drawn beyond what would be online were
-# every block late (the robustness test, §5.13), a GPU-quarter of a contract delivered short after
-# its deadline (both far above what they could earn)
+# penalty per unit of a physical slack, MUSD: a MW-quarter drawn beyond what is online (power), or
+# would be were every block late (late_power, the robustness test of §5.13), a GPU-quarter of a
+# contract delivered short after its deadline (both far above what they could earn)
 PHYSICAL_PENALTY = {"MW": 10.0, "GPUs": 0.05, "H100-eq GPUs": 0.05}
 # a scenario's GPUs in service never draw more than its sites have online (in_service_power); the
 # idle draw of GPUs held at a site whose block is late may go unpowered (idle_unpowered), up to the
