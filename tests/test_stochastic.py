@@ -1150,12 +1150,14 @@ def test_a_screen_smaller_than_the_scenarios_is_refused_not_raised():
         api.solve_stochastic("tiny", 10, screen=5)
 
 
-def late_block_contract(signed: bool = True, idle: float = 0.0) -> dict:
+def late_block_contract(signed: bool = True, idle: float = 0.0, electricity: float = 0.0) -> dict:
     """Two quarters, no market demand; site s1 has no power but one block of 0.001 MW (one GPU at
-    1 kW, idle draw ``idle`` of it) to build, $1,000 (0.001 MW x $1M), lead time 0, 10-year life; a
-    contract (``signed``, else an offer) for one GPU at $1/h over both quarters (2,190 a quarter)."""
+    1 kW, idle draw ``idle`` of it) to build, $1,000 (0.001 MW x $1M), lead time 0, 10-year life,
+    ``electricity`` USD/MWh; a contract (``signed``, else an offer) for one GPU at $1/h over both
+    quarters (2,190 a quarter)."""
     d = base_model()
     d["skus"]["A"]["idle_power_fraction"] = idle
+    d["sites"]["s1"]["electricity_price_usd_per_mwh"] = electricity
     d["horizon"]["quarters"] = 2
     d["market"]["demand_gpus"] = {"training": 0.0, "inference": 0.0}
     d["sites"]["s1"].update(power_capacity_mw=0.0, expansion={
@@ -1169,10 +1171,12 @@ def late_block_contract(signed: bool = True, idle: float = 0.0) -> dict:
     return d
 
 
-@pytest.mark.parametrize(("signed", "idle", "value"), [(True, 0.0, -50_860.0), (False, 0.0, -50_860.0),
-                                                       (True, 0.5, -50_865.0)])  # fmt: skip
+@pytest.mark.parametrize(("signed", "idle", "electricity", "npv", "value"), [
+    (True, 0.0, 0.0, -860.0, -50_860.0), (False, 0.0, 0.0, -860.0, -50_860.0),
+    (True, 0.5, 0.0, -860.0, -50_865.0), (True, 0.5, 100.0, -1_188.5, -51_193.5),
+])  # fmt: skip
 def test_a_scenario_whose_block_is_late_delivers_short_rather_than_run_on_power_that_is_not_there(
-    signed, idle, value
+    signed, idle, electricity, npv, value
 ):
     """late_block_contract's forecast optimum builds the block and buys the GPU in quarter 0 (and
     accepts the offer): NPV -4,000 - 1,000 + 2 x 2,190 + 1,000 (the GPU kept, age 2 quarters:
@@ -1180,18 +1184,20 @@ def test_a_scenario_whose_block_is_late_delivers_short_rather_than_run_on_power_
     one quarter late the GPU cannot serve in quarter 0: the contract is delivered one GPU-quarter
     short (penalty $50,000; an accepted offer's too, which had left the scenario infeasible) and
     the NPV loses that quarter's 2,190: -860, value -50,860. An idle draw of half the GPU's 1 kW
-    waits for the hall unpowered: 0.0005 MW x $10,000 per MW-quarter = $5 more. Before 0.4.13 the
-    power slack, $10M per MW-quarter, ran the GPU on 0.001 MW that did not exist for $10,000 (value
+    waits for the hall unpowered: 0.0005 MW x $10,000 per MW-quarter = $5 more, its electricity still
+    paid (at $100/MWh: 0.0005 MW x 2,190 h x 100 = $109.50, and the served quarter's $219; the forecast
+    pays $438: NPV 1,330 - 438 = 892 there, -860 - 328.50 = -1,188.50 here). Before 0.4.13 the power
+    slack, $10M per MW-quarter, ran the GPU on 0.001 MW that did not exist for $10,000 (value
     -8,670)."""
-    data = data_of(late_block_contract(signed, idle))
+    data = data_of(late_block_contract(signed, idle, electricity))
     forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
-    assert forecast.objective_usd == pytest.approx(1330.0, abs=1e-4)
+    assert forecast.objective_usd == pytest.approx(1330.0 - 2 * 2190 * electricity * 0.001, abs=1e-4)
     delay = np.zeros((data.I, data.T))
     delay[0, 0] = 1
     ef = sto.build_extensive_form(data, [sto.ScenarioInputs("late", 1.0, block_delay=delay)], 1)
     ef.fix_first_stage(forecast.first_stage)
     (row,) = solve(ef).scenarios
-    assert row["npv_usd"] == pytest.approx(-860.0, abs=1e-4)
+    assert row["npv_usd"] == pytest.approx(npv, abs=1e-4)
     assert row["value_usd"] == pytest.approx(value, abs=1e-3)
     assert row["slacks"] == {"contract_delivery": {"amount": pytest.approx(1.0), "unit": "GPU-quarters"}}
     block = ef.block(0)

@@ -263,6 +263,8 @@ def _let_idle_draw_wait_for_late_blocks(m: pyo.ConcreteModel, data: ModelData) -
     m.late_mw_cap = pyo.Constraint(range(data.I), m.T, rule=late_mw)
     for (i, t), row in m.power.items():
         lhs, rhs = row.expr.args
+        # its electricity is still paid (§5.7 on the drawn MW): a credit for it would make u worth
+        # raising to its cap, past the draw left unpowered, where u <= max(0, drawn - online) is not linear
         row.set_value(lhs - m.idle_unpowered[i, t] <= rhs)
 
 
