@@ -1066,6 +1066,8 @@ def _record_finished_run(run: RunFolder, command: str | None) -> int:
             f"{run.path / RunFolder.SUMMARY}: 'kind' is {kind!r}, not one of {', '.join(RUN_KINDS)}"
         )
     _check_files_of_kind(run, kind)
+    if (run / RunFolder.JOB).exists():  # report and compare read it: a damaged one is refused here too
+        run.job()
     _check_key_figures(run, kind, _key_figures(summary))
     # refused now, not when `runs show` reads them from the record
     recorded_changes(summary.get(MODEL_CHANGES), str(run / RunFolder.SUMMARY))

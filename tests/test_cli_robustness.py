@@ -1697,3 +1697,15 @@ def test_an_unknown_kind_or_objective_is_refused_by_every_reader(solve_run, here
     for command in (("report", str(run)), ("runs", "add", str(run))):
         code, out, err = run_cli(*command)
         assert_one_error(code, out, err, f"{run}/summary.json: {said}", "damaged or edited")
+
+
+@pytest.mark.parametrize("damage", [b"[1, 2]", b"\xff\xfe not utf-8"], ids=["a-list", "not-utf-8"])
+def test_runs_add_refuses_a_damaged_job_json_as_report_does(finished_runs, here, damage):
+    """`runs add` recorded an evaluation whose job.json was a JSON list or not UTF-8, which report
+    and compare then refused (the fuzz audit): both refuse it now, by name."""
+    run = copied(finished_runs["evaluate"], here)
+    (run / "job.json").write_bytes(damage)
+    for command in (("runs", "add", str(run)), ("report", str(run))):
+        code, _, err = run_cli(*command)
+        said = " ".join(err.split())
+        assert code == 2 and f"{run}/job.json" in said and "Traceback" not in err, (command, err)
