@@ -1068,6 +1068,9 @@ def _record_finished_run(run: RunFolder, command: str | None) -> int:
     _check_files_of_kind(run, kind)
     if (run / RunFolder.JOB).exists():  # report and compare read it: a damaged one is refused here too
         run.job()
+    if kind == "sweep":  # its picks among its candidates, as the report reads them
+        candidates = run.table(RunFolder.CANDIDATES_CSV, ("plan",), text=("plan",))
+        run.sweep_picks(list(candidates["plan"]), RunFolder.CANDIDATES_CSV)
     _check_key_figures(run, kind, _key_figures(summary))
     # refused now, not when `runs show` reads them from the record
     recorded_changes(summary.get(MODEL_CHANGES), str(run / RunFolder.SUMMARY))

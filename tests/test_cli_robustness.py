@@ -1709,3 +1709,11 @@ def test_runs_add_refuses_a_damaged_job_json_as_report_does(finished_runs, here,
         code, _, err = run_cli(*command)
         said = " ".join(err.split())
         assert code == 2 and f"{run}/job.json" in said and "Traceback" not in err, (command, err)
+
+
+def test_runs_add_refuses_a_sweep_whose_pick_is_no_candidate(finished_runs, here):
+    """`runs add` recorded a sweep whose summary.json recommended "nope", which report refused."""
+    run = copied(finished_runs["sweep"], here)
+    edit_summary(run, recommended="nope")
+    code, _, err = run_cli("runs", "add", str(run))
+    assert code == 2 and "'recommended' names no candidate of candidates.csv ('nope')" in err, err
