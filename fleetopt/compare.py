@@ -70,6 +70,7 @@ from fleetopt.runs.folder import (
     refuse_output_file,
     resume_command,
 )
+from fleetopt.stochastic.paired import SIGNIFICANT
 
 YES_NO = "1 yes, 0 no"  # a figure that is 1 (yes) or 0 (no), as the CSV and JSON write it
 NOISE_MARK = " (within 2 s.e.)"  # a difference the scenarios could give by chance
@@ -371,7 +372,7 @@ class Comparison:
             return False
         diff = float(self.figures.loc[key, self.labels[n]]) - float(self.figures.loc[key, self.labels[0]])
         se = float(self.figures.loc[error, self.labels[n]])
-        return bool(np.isfinite(se)) and abs(diff) < 2.0 * se
+        return bool(np.isfinite(se)) and abs(diff) < SIGNIFICANT * se
 
     def verdict(self, n: int) -> str:
         """Plan ``n`` against the first on the figures a finance reader asks for first (:data:`VERDICT`):
