@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import threading
+from html import unescape
 from pathlib import Path
 
 import pandas as pd
@@ -1717,3 +1718,19 @@ def test_runs_add_refuses_a_sweep_whose_pick_is_no_candidate(finished_runs, here
     edit_summary(run, recommended="nope")
     code, _, err = run_cli("runs", "add", str(run))
     assert code == 2 and "'recommended' names no candidate of candidates.csv ('nope')" in err, err
+
+
+def test_a_stochastic_report_says_in_short_how_its_plan_does_against_the_forecast_optimum(
+    stochastic_run, here
+):
+    """The question a stochastic solve answers (is it worth committing to?) is its out-of-sample
+    verdict: the report's first section says it, as the terminal does."""
+    from fleetopt.stochastic.paired import out_of_sample_verdict
+
+    run = copied(stochastic_run, here)
+    assert run_cli("report", str(run))[0] == 0
+    summary = json.loads((run / "summary.json").read_text())
+    verdict = out_of_sample_verdict(summary["out_of_sample"]["paired"], summary["settings"]["scenarios"])
+    html = (run / "report.html").read_text()
+    said = html[html.index("<h2>In short</h2>") : html.index("<h2>Provenance</h2>")]
+    assert f"On the same futures the stochastic plan is {verdict}." in unescape(said)

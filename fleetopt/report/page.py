@@ -1238,6 +1238,10 @@ def _summary_section(run: _Run) -> str:
                   "evaluated on it alone: an evaluation without --deterministic gives its risk over others")
         said = [f"{label}: NPV {_usd(fc.npv_usd)} on the forecast, the one future the MILP plans for ({others})."]
     said.append(_on_the_forecast(run))
+    oos = run.summary.get("out_of_sample") or {}
+    if run.kind == "stochastic" and oos.get("paired"):  # the question a stochastic solve answers
+        verdict = out_of_sample_verdict(oos["paired"], run.summary["settings"]["scenarios"])
+        said.append(f"On the same futures the stochastic plan is {verdict}.")
     return f'<h2>In short</h2><p class="why">{escape(" ".join(said))}</p>'
 
 
