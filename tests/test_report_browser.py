@@ -288,3 +288,15 @@ def test_report_of_a_missing_folder_exits_2(tmp_path):
     code, out, err = run_cli("report", str(empty), "--out", str(tmp_path / "r.html"))
     assert code == 2 and "not a fleetopt run folder" in err
     assert not (tmp_path / "r.html").exists()
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", ["solve", "comparison"])
+def test_every_table_is_named_and_its_headers_head_columns(reports, kind, tmp_path):
+    """A screen reader met tables without a name and header cells without a scope (the report
+    review): each table takes its section's heading as its name, each header cell heads its column."""
+    dom = chromium(tmp_path, reports[kind], "--dump-dom").stdout
+    tables = re.findall(r"<table\b[^>]*>", dom)
+    assert tables and all('aria-label="' in t for t in tables), tables
+    headers = re.findall(r"<th\b[^>]*>", dom)
+    assert headers and all('scope="col"' in h for h in headers), headers[:5]

@@ -184,6 +184,13 @@ document.querySelectorAll('table.sortable th').forEach(function (th) {
     if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sort(); }
   });
 });
+// for screen readers: each header cell heads its column, each table is named by its section's heading
+document.querySelectorAll('th').forEach(function (th) { th.setAttribute('scope', 'col'); });
+document.querySelectorAll('table').forEach(function (t) {
+  for (var p = (t.closest('.scroll') || t).previousElementSibling; p; p = p.previousElementSibling) {
+    if (p.tagName === 'H2' || p.tagName === 'H3') { t.setAttribute('aria-label', p.textContent); break; }
+  }
+});
 document.body.dataset.ready = '1';
 """
 
