@@ -68,6 +68,14 @@ def test_evaluate_a_solve_run_folder(solve_run, here):
     metrics = pd.read_csv(here / "B" / "metrics.csv")
     assert metrics.columns.tolist() == COLUMNS and metrics["plan"].tolist() == ["milp"]
     assert metrics["npv_std_usd"].iloc[0] > 0 and 0 <= metrics["breach_probability"].iloc[0] <= 1
+    # last, the plan's value and risk in two sentences, as its report opens (core.results.risk_in_short)
+    row = metrics.iloc[0]
+    said = " ".join(stdout.split())
+    mean, cvar5 = format_usd(row["npv_mean_usd"]), format_usd(row["npv_cvar5_usd"])
+    assert (f"In short: Plan “milp”: mean NPV {mean} over 50 futures; the worst 5 % average {cvar5}; "
+            f"{row['loss_probability']:.1%} lose money. A liquidity default in "
+            f"{row['default_probability']:.1%} of the futures, a covenant breach in "
+            f"{row['breach_probability']:.1%}") in said  # fmt: skip
     summary = json.loads((here / "B" / "summary.json").read_text())
     # no model argument: the run folder's own copy of its model is used
     assert summary["model_name"] == "tiny" and Path(summary["model_source"]) == solve_run / "model.yaml"

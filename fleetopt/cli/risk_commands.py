@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from fleetopt import api
 from fleetopt.cli.common import (
@@ -69,7 +70,7 @@ from fleetopt.cli.render import (
 )
 from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
-from fleetopt.core.results import cost_plans_note
+from fleetopt.core.results import cost_plans_note, risk_in_short
 from fleetopt.core.units import counted
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
@@ -311,6 +312,12 @@ def _print_best(result, ranking: dict, top: int, data: ModelData) -> None:
     for table in (breaches, when):
         if table is not None:
             console.print(table)
+    # last, where a terminal leaves the reader: the first plan's value and risk, as its report opens
+    first = ranked.iloc[0]
+    whose = f"The best plan by {ranking['rank_by']} NPV, " if several else "Plan "
+    label = f"{whose}\u201c{first['plan']}\u201d"
+    said = " ".join(risk_in_short(label, result.n_scenarios, first))
+    console.print(Text(f"In short: {said}", style="bold"))
 
 
 # a sweep's candidates maximise NPV: what a lab planning for its own demand does instead

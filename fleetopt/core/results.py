@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -17,7 +19,7 @@ from fleetopt.core.quarters import (
     parse_quarter,
     quarter_label,
 )
-from fleetopt.core.units import format_rate, format_usd, format_usd_per_hour
+from fleetopt.core.units import counted, format_figure, format_rate, format_usd, format_usd_per_hour
 from fleetopt.schema import Robustness
 
 # the decisions of plan.csv (plan_frame), as fleetopt.core.purchases reads one back
@@ -417,6 +419,25 @@ def lowest_trailing_cushion(data: ModelData, st: Statements) -> float | None:
     basis most facilities test (the sweep's pick: 8.2 % short)."""
     yearly = {name: room for name, (room, _) in trailing_year_headroom(data, st).items()}
     return lowest_cushion(data, yearly)[0] if yearly else None
+
+
+def risk_in_short(label: str, n: int, row, forecast_npv: float | None = None) -> list[str]:
+    """A plan's value and risk over ``n`` scenarios in two sentences ("In short" of the reports and
+    of `fleetopt evaluate`), from its metrics ``row`` (metrics.csv's names; a mapping): its mean NPV
+    (against ``forecast_npv`` where given), CVaR5 and share losing money; its liquidity default,
+    covenant breach and uncured breach probabilities (those an older run lacks left out)."""
+    share = functools.partial(format_figure, unit="share")
+    against = "" if forecast_npv is None else f" against {format_usd(forecast_npv)} on the forecast"
+    loss = f"; {share(float(row['loss_probability']))} lose money" if "loss_probability" in row else ""
+    uncured = row.get("uncured_breach_probability")  # not in a run written before fleetopt 0.4.11
+    cure = ", one the owners could not cure (an event of default) in "
+    event = "" if uncured is None else f"{cure}{share(uncured)}"
+    return [
+        f"{label}: mean NPV {format_usd(float(row['npv_mean_usd']))} over {counted(n, 'future')}{against}; "
+        f"the worst 5 % average {format_usd(float(row['npv_cvar5_usd']))}{loss}.",
+        f"A liquidity default in {share(float(row['default_probability']))} of the futures, a covenant "
+        f"breach in {share(float(row['breach_probability']))}{event}.",
+    ]  # fmt: skip
 
 
 # a what-if: the model tests each quarter's own flows, and a breach there is no breach of its covenant

@@ -54,6 +54,7 @@ from fleetopt.core.results import (
     present_cost_arithmetic,
     purchases_by_generation_year,
     revenue_words,
+    risk_in_short,
     soon_retired,
     tested_from,
     trailing_year_headroom,
@@ -1253,17 +1254,8 @@ def _summary_section(run: _Run) -> str:
 
 
 def _over_the_futures(run: _Run, row: pd.Series, label: str) -> list[str]:
-    """The plan's value and risk over the scenarios, in two sentences."""
-    _, n = _scenario_source(run)
-    loss = f"; {_share(row['loss_probability'])} lose money" if "loss_probability" in row else ""
-    uncured = row.get("uncured_breach_probability")
-    event = "" if uncured is None else f", one the owners could not cure (an event of default) in {_share(uncured)}"
-    return [
-        f"{label}: mean NPV {_usd(row['npv_mean_usd'])} over {counted(n, 'future')} against "
-        f"{_usd(run.forecast.npv_usd)} on the forecast; the worst 5 % average {_usd(row['npv_cvar5_usd'])}{loss}.",
-        f"A liquidity default in {_share(row['default_probability'])} of the futures, a covenant breach in "
-        f"{_share(row['breach_probability'])}{event}.",
-    ]  # fmt: skip
+    """The plan's value and risk over the scenarios against the forecast, in two sentences."""
+    return risk_in_short(label, _scenario_source(run)[1], row, run.forecast.npv_usd)
 
 
 def _on_the_forecast(run: _Run) -> str:
