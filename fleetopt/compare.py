@@ -213,15 +213,9 @@ COST_VERDICT = {
     "present_cost_usd": "present cost", "present_cost_per_h100_hour_usd": "cost per H100-hour",
     "market_demand_served": "demand served", "default_probability": "P(liquidity default)",
 }  # fmt: skip
-
-
+# the sides a verdict puts each figure's difference on (Comparison._side), in the order it says them
 VERDICT_SIDES = ("better in", "worse in", "within two standard errors:", "without a standard error:",
                  "the same in", "no better direction:", "not measured:")  # fmt: skip
-
-
-def _which(names: list[str], of: int) -> str:
-    """'all four' where ``names`` are all ``of`` figures (three or four), else the names joined."""
-    return f"all {('three', 'four')[of - 3]}" if len(names) == of in (3, 4) else ", ".join(names)
 # the resamples of the scenarios behind the P5 and CVaR5 differences' errors, from a fixed seed (the
 # same output for the same plans and scenarios)
 BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 200, 20261202
@@ -367,12 +361,17 @@ class Comparison:
         """Whether plan ``n``'s difference to the first in figure ``key`` is within two of its paired
         standard errors (the figures with one: mean, P5, CVaR5, breach and default probabilities):
         a difference the scenarios could give by chance, which a page must not call better or worse."""
-        error = PAIRED_ERROR.get(key)
-        if error is None or error not in self.figures.index or n == 0:
+        se = self._paired_se(key, n)
+        if se is None or n == 0:
             return False
         diff = float(self.figures.loc[key, self.labels[n]]) - float(self.figures.loc[key, self.labels[0]])
-        se = float(self.figures.loc[error, self.labels[n]])
         return bool(np.isfinite(se)) and abs(diff) < SIGNIFICANT * se
+
+    def _paired_se(self, key: str, n: int) -> float | None:
+        """Plan ``n``'s paired standard error of figure ``key`` (NaN: none measured, one scenario);
+        None where the figure has no such error."""
+        error = PAIRED_ERROR.get(key)
+        return None if error not in self.figures.index else float(self.figures.loc[error, self.labels[n]])
 
     def verdict(self, n: int) -> str:
         """Plan ``n`` against the first on the figures a finance reader asks for first (:data:`VERDICT`):
@@ -403,8 +402,8 @@ class Comparison:
             return "no better direction:"
         if self.within_noise(key, n):
             return "within two standard errors:"
-        error = PAIRED_ERROR.get(key)
-        if error in self.figures.index and not math.isfinite(float(self.figures.loc[error, self.labels[n]])):
+        se = self._paired_se(key, n)
+        if se is not None and not math.isfinite(se):
             return "without a standard error:"  # one scenario: the scenarios' noise is not known
         return "better in" if (change > 0) == (self.better(key) == "higher") else "worse in"
 
@@ -790,6 +789,11 @@ def plans_from_refs(
 # labels in a difference's header: a plan named so would overwrite a column, or read as a difference
 RESERVED_LABELS = ("figure", "unit", "better")
 DIFFERENCE_SEPARATOR = " − "
+
+
+def _which(names: list[str], of: int) -> str:
+    """'all four' where ``names`` are all ``of`` figures (three or four), else the names joined."""
+    return f"all {('three', 'four')[of - 3]}" if len(names) == of in (3, 4) else ", ".join(names)
 
 
 def unique_labels(labels: list[str]) -> list[str]:

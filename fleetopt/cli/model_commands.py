@@ -194,7 +194,7 @@ def solve(
             purchases=fixed, rescue=rescue,
         )  # fmt: skip
         # written before it is printed: a stop while the tables print keeps the finished solve
-        path = _printed_if_unwritten(_written_or_kept, api.write_solve_run, result, loaded, folder.path)
+        path = _written_or_kept(api.write_solve_run, result, loaded, folder.path, _print_solve)
     _print_solve(result)
     say_written(path)
     finish_report(path, report)
@@ -213,25 +213,16 @@ def _print_solve(result) -> None:
         console.print(renderable)
 
 
-def _printed_if_unwritten(written, write, result, loaded, folder: Path, show=_print_solve) -> Path:
-    """``written(write, result, loaded, folder)``; where it fails (a full disk), the results are
-    printed before its error, which says where the plan was kept."""
-    try:
-        return written(write, result, loaded, folder)
-    except RunDirError:
-        show(result)
-        raise
-
-
-def _written_or_kept(write, result, loaded, folder: Path) -> Path:
+def _written_or_kept(write, result, loaded, folder: Path, show) -> Path:
     """A finished solve's run folder written by ``write`` (:func:`api.write_solve_run` or
     :func:`api.write_stochastic_run`); where it cannot be written (a full disk, say), its plan file
     and the model it was solved from (as changed by ``--set``) are kept in the system's temporary
     folder, under names no other process takes, so that the solve is not lost, and the error says
-    where."""
+    where, after ``show(result)`` prints its results (printed after the folder is written otherwise)."""
     try:
         return write(result, loaded, folder, command=command_line())
     except RunDirError as exc:
+        show(result)
         stamp = f"{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         kept = Path(tempfile.gettempdir()) / f"fleetopt-{loaded.model.name}-{stamp}-plan.npz"
         model = kept.with_name(f"fleetopt-{loaded.model.name}-{stamp}-model.yaml")
@@ -261,9 +252,7 @@ def _solve_stochastic(
             scenario_seed=seed, time_limit=time_limit, mip_gap=mip_gap, threads=threads, solver=solver,
             integer_later=integer_later,
         )  # fmt: skip
-        path = _printed_if_unwritten(
-            _written_or_kept, api.write_stochastic_run, result, loaded, folder.path, _print_stochastic
-        )
+        path = _written_or_kept(api.write_stochastic_run, result, loaded, folder.path, _print_stochastic)
     _print_stochastic(result)
     say_written(path, {"plan.npz": "with the forecast optimum"})
     finish_report(path, report)

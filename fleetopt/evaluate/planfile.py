@@ -30,6 +30,10 @@ from fleetopt.schema.base import MAX_USD
 
 PLAN_FILE_FORMAT = 1
 _META = "__meta__"
+BUFFERS = "liquidity_buffers_usd"  # optional metadata: each plan's policy buffer (null: the model's)
+AXES = "axes"  # optional metadata: the names along each axis of the plans' arrays (core.plan.plan_axes)
+
+
 def numbered(labels: list[str], taken: tuple[str, ...] = ()) -> list[str]:
     """``labels`` with a repeated one numbered by its position ("milp", "milp (2)"), unique also
     against the labels already renamed and ``taken``."""
@@ -42,10 +46,6 @@ def numbered(labels: list[str], taken: tuple[str, ...] = ()) -> list[str]:
         used.add(unique)
         out.append(unique)
     return out
-
-
-BUFFERS = "liquidity_buffers_usd"  # optional metadata: each plan's policy buffer (null: the model's)
-AXES = "axes"  # optional metadata: the names along each axis of the plans' arrays (core.plan.plan_axes)
 
 
 def plans_npz_bytes(

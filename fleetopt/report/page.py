@@ -7,6 +7,7 @@ import io
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from html import escape
 from pathlib import Path
 
@@ -311,6 +312,12 @@ class _Run:
             why.append("a contract it serves with fewer GPUs than the contract has is delivered short "
                        "(late, then cancelled)")  # fmt: skip
         return "; ".join(why) or "the policy reacts"
+
+    @cached_property
+    def figures(self) -> dict:
+        """The first focus plan's key figures on its MILP statements (core.results.headline), read by
+        the summary, the key figures and the decisions: computed once."""
+        return headline(self.data, self.plans[self.focus[0]], self.statements)
 
     @property
     def kind(self) -> str:
@@ -999,7 +1006,7 @@ def _soon_retired_kpis(run: _Run) -> list[str]:
 def _forecast_kpis(run: _Run) -> list[str]:
     """NPV, peak debt and lowest cash of the forecast run with the plan's policy; DSCR, covenants and
     shocks of the MILP's statements, marked as such where the policy changes the forecast."""
-    fig = headline(run.data, run.plans[run.focus[0]], run.statements)
+    fig = run.figures
     fc = run.forecast
     first = first_tested_quarter(run.data) if run.data.covenants else None
     dscr_scope = f"quarters tested from {first}" if first else "all quarters"
@@ -1235,7 +1242,7 @@ def _summary_section(run: _Run) -> str:
     label = f"{'Recommended plan' if run.kind == 'sweep' else 'Plan'} \u201c{run.main_label}\u201d"
     over = None if row is None or run.summary.get("deterministic") else _over_the_futures(run, row, label)
     if _solved_for_cost(run):  # a lab's plan: what serving its demand costs (its NPV is market-valued)
-        fig = headline(run.data, run.plans[run.focus[0]], run.statements)
+        fig = run.figures
         said = [f"{label}: present cost {_usd(fig['present_cost_usd'])} on the forecast "
                 f"({format_usd_per_hour(fig['present_cost_per_h100_hour_usd'])} per H100-equivalent GPU-hour)."]
         said += over[1:] if over else []
@@ -1827,7 +1834,7 @@ def _decisions_section(run: _Run) -> str:
     """The plan's decisions besides its purchases: contracts taken and declined, GPUs retired and
     redeployed, power built, and each facility's draws and prepayments (the plan's, before any policy)."""
     data, plan = run.data, run.plans[run.focus[0]]
-    fig = headline(data, plan, run.statements)
+    fig = run.figures
     contracts = [("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none"),
                  ("contracts declined", ", ".join(fig["contracts_declined"]) or "none")] if data.contracts else []
     facts = [

@@ -255,6 +255,8 @@ def power_changed(data: ModelData, plan: Plan, delta: int) -> Plan | None:
 # the statuses of candidates without a plan to evaluate (a solve's "infeasible" and "no_plan", and
 # a plan met before); every other status ("optimal", "time_limit" ...) comes with a plan
 WITHOUT_PLAN = ("infeasible", "no_plan", "duplicate")
+# how a sweep makes its candidates (Candidate.origin); the first is always the forecast optimum
+ORIGINS = ("forecast", "stress", "robust", "proposal", "stochastic", "policy", "variation")
 
 
 def why_dropped(status: str, origin: str, same_as: str | None = None) -> str:

@@ -36,6 +36,7 @@ from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
 from fleetopt.stochastic.run import MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
+    ORIGINS,
     WITHOUT_PLAN,
     Candidate,
     CandidateSet,
@@ -406,10 +407,6 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
                 )
             c.plan = by_label[c.label]
     return made
-
-
-# how a sweep makes its candidates (Candidate.origin); the first is always the forecast optimum
-ORIGINS = ("forecast", "stress", "robust", "proposal", "stochastic", "policy", "variation")
 
 
 def _check_origins(path, made: list[Candidate]) -> None:
