@@ -204,7 +204,10 @@ def scenario_model(
         lhs, rhs = row.expr.args
         extra = m.rescue_equity[t] + m.revolver_draw[t] - m.revolver_repay[t] - rate * before(t)
         row.set_value(lhs == rhs + extra)
-    m.in_service_power = pyo.Constraint(range(data.I), m.T, rule=_in_service_power_rule)
+    mw = mw_per_gpu(data)  # (S, I), once for every row
+    m.in_service_power = pyo.Constraint(
+        range(data.I), m.T, rule=lambda m, i, t: _in_service_power_rule(m, mw, i, t)
+    )
     _let_idle_draw_wait_for_late_blocks(m, data)
     if not integer_later:
         for name in ("buy", "build"):
@@ -233,11 +236,10 @@ def scenario_model(
     return m
 
 
-def _in_service_power_rule(m: pyo.ConcreteModel, i: int, t: int):
-    r"""\sum_{u,s} μ_{s,i} a_{u,s,i,t} <= online_{i,t}: GPUs in service at site i draw no more than
-    its MW online in the scenario, with no slack (idle draw may wait for a late block:
-    ``idle_unpowered``, §7b)."""
-    mw = mw_per_gpu(m.data)
+def _in_service_power_rule(m: pyo.ConcreteModel, mw: np.ndarray, i: int, t: int):
+    r"""\sum_{u,s} μ_{s,i} a_{u,s,i,t} <= online_{i,t} (``mw``: μ, MW per GPU by SKU and site): GPUs
+    in service at site i draw no more than its MW online in the scenario, with no slack (idle draw
+    may wait for a late block: ``idle_unpowered``, §7b)."""
     terms = [(u, s) for u in (0, 1) for s in range(m.data.S) if (u, s, i, t) in m.ACT]
     drawn = sum(mw[s, i] * m.in_service[u, s, i, t] for u, s in terms)
     if isinstance(drawn, (int, float)):
