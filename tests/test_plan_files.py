@@ -145,6 +145,16 @@ def test_an_archive_without_metadata_is_refused(plans, tmp_path):
         PlanFileReader(tmp_path / "bare.npz", data)
 
 
+def test_metadata_nested_thousands_deep_is_refused_by_name(plans, tmp_path):
+    """Metadata of 100,000 nested arrays was refused as "not a fleetopt plan file (RecursionError)":
+    Python's exception's name, where every other JSON fleetopt reads says what is wrong."""
+    data = plans[0]
+    deep = "[" * 100_000 + "]" * 100_000
+    np.savez(tmp_path / "deep.npz", __meta__=np.array(deep), buy_blocks=np.zeros((1, 2, 3)))
+    with pytest.raises(PlanFileError, match="not a fleetopt plan file \\(no metadata\\)"):
+        PlanFileReader(tmp_path / "deep.npz", data)
+
+
 def test_a_fortran_ordered_stack_reads_the_same_in_chunks(plans, tmp_path):
     data, plans, labels = plans
     arrays = {k: np.asfortranarray(v) for k, v in Plan.stack(plans).arrays().items()}

@@ -25,7 +25,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan, axes_mismatch
 from fleetopt.evaluate.backend import usable_cores
 from fleetopt.evaluate.batch import PlanFileError
-from fleetopt.runs.files import write_bytes_atomic
+from fleetopt.runs.files import read_json, write_bytes_atomic
 from fleetopt.schema.base import MAX_USD
 
 PLAN_FILE_FORMAT = 1
@@ -168,7 +168,7 @@ class PlanFileReader:
             raise PlanFileError(f"{self.path}: not a fleetopt plan file (no metadata)")
         try:
             with archive.open(member) as fp:
-                meta = json.loads(str(np.lib.format.read_array(fp, allow_pickle=False)))
+                meta = read_json(str(np.lib.format.read_array(fp, allow_pickle=False)))
         except (KeyError, TypeError, ValueError):
             raise PlanFileError(f"{self.path}: not a fleetopt plan file (no metadata)") from None
         if not isinstance(meta, dict):

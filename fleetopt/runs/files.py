@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import sys
@@ -130,6 +131,16 @@ def write_bytes_atomic(path: str | Path, data: bytes, user_file: bool = False) -
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_json(text: str | bytes) -> object:
+    """The value of a JSON text fleetopt reads back (a run's files, a plan file's metadata, the
+    registry's figures): ValueError for any text that is not JSON, including one nested too deeply
+    for Python's parser (which raises RecursionError), so every reader handles one error."""
+    try:
+        return json.loads(text)
+    except RecursionError:  # arrays nested thousands deep: fleetopt never writes them
+        raise ValueError("nested too deeply to read") from None
 
 
 def write_text_atomic(path: str | Path, text: str, user_file: bool = False) -> None:

@@ -29,7 +29,7 @@ import pandas as pd
 from fleetopt import __version__
 from fleetopt.errors import InputError, warn
 from fleetopt.runs import limits
-from fleetopt.runs.files import current_umask, file_sha256, write_bytes_atomic, written_through
+from fleetopt.runs.files import current_umask, file_sha256, read_json, write_bytes_atomic, written_through
 
 if TYPE_CHECKING:
     from fleetopt.schema.loading import LoadedModel
@@ -111,8 +111,8 @@ def resume_command(kind: str, folder: str | Path, *options: str, kept: bool = Tr
 def kept_options(folder: Path) -> list[str]:
     """job.json's :data:`RESUME_OPTIONS` (none where it has none, or cannot be read)."""
     try:
-        job = json.loads((folder / RunFolder.JOB).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        job = read_json((folder / RunFolder.JOB).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
         return []
     kept = job.get(RESUME_OPTIONS) if isinstance(job, dict) else None
     if not isinstance(kept, list) or not all(isinstance(token, str) for token in kept):
@@ -568,10 +568,8 @@ class RunFolder:
     def _json_object(self, name: str) -> dict:
         path = self.path / name
         try:
-            value = json.loads(path.read_text(encoding="utf-8"))
-        except RecursionError:  # arrays nested thousands deep: no run writes them
-            raise RunDirError(f"{path} is nested too deeply to read: {SUMMARY_DAMAGED}") from None
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            value = read_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
             raise RunDirError(f"{path} cannot be read as JSON ({exc}): not a fleetopt run folder?") from None
         if not isinstance(value, dict):
             raise RunDirError(f"{path} holds a JSON {type(value).__name__}, not a run's {name}")

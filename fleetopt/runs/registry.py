@@ -26,6 +26,7 @@ from pathlib import Path
 
 from fleetopt.core.results import LAB_FIGURES
 from fleetopt.errors import InputError
+from fleetopt.runs.files import read_json
 from fleetopt.runs.folder import (
     RUNS_DIR_VARIABLE,
     WRITTEN_KEY,
@@ -543,8 +544,8 @@ DAMAGED = "record_damaged"
 
 def _record(row) -> RunRecord:
     try:
-        figures = json.loads(row[7])
-    except (TypeError, ValueError, RecursionError):
+        figures = read_json(row[7])
+    except (TypeError, ValueError):
         figures = None
     if not isinstance(figures, dict):
         figures = {DAMAGED: "its key figures in the registry are not readable (edited or damaged)"}

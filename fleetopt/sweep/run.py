@@ -4,7 +4,6 @@ front and the rule's pick, written to a run folder. The candidates and the choic
 
 from __future__ import annotations
 
-import json
 import math
 import shlex
 from collections.abc import Sequence
@@ -30,7 +29,7 @@ from fleetopt.evaluate.metrics import FORECAST_OK, RANK_COLUMNS, RANK_WORDS
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
-from fleetopt.runs.files import signals_deferred
+from fleetopt.runs.files import read_json, signals_deferred
 from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
@@ -373,8 +372,8 @@ def saved_candidates(run: RunFolder, data=None) -> list[Candidate]:
     if not path.exists():
         return []
     try:
-        made = [_listed_candidate(c) for c in json.loads(path.read_text(encoding="utf-8"))]
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, RecursionError) as exc:
+        made = [_listed_candidate(c) for c in read_json(path.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError, KeyError) as exc:
         raise PlanFileError(
             f"{path} cannot be read as a sweep's candidates ({exc!r}): the file was damaged or edited"
         ) from None
