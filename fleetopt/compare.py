@@ -30,6 +30,7 @@ from fleetopt.core.results import (
     lowest_trailing_cushion,
     power_built_mw,
     present_cost,
+    trailing_year_headroom,
 )
 from fleetopt.core.tail import tail_count, worst_k
 from fleetopt.core.units import (
@@ -899,7 +900,7 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
     per_hour = cost_per_h100_hour(cost, h100_hours_in_service(data, plan)[1])
     headroom = covenant_headroom(data, st)
     cushion = lowest_cushion(data, headroom)[0]
-    trailing = lowest_trailing_cushion(data, st)
+    trailing = lowest_trailing_cushion(data, trailing_year_headroom(data, st))
     each = covenant_cushions(data, headroom)  # a phrase (nothing to test): no share, NaN
     largest = customer_figures(data, st.lines)["largest_customer_revenue_share"]
     return {

@@ -186,10 +186,10 @@ def test_a_report_opens_with_its_answer_in_short(runs):
 def test_a_report_in_short_names_a_breach_on_the_trailing_year(monkeypatch):
     """tiny tests each quarter's own EBITDA; where its covenants on flows would breach on the trailing
     year's averages the summary says so with the shortfall (here a stand-in cushion of -3.8 %)."""
-    monkeypatch.setattr(page, "lowest_trailing_cushion", lambda data, st: -0.038)
+    monkeypatch.setattr(page, "lowest_trailing_cushion", lambda data, yearly: -0.038)
 
     forecast = SimpleNamespace(within_limits=True)
-    run = SimpleNamespace(forecast=forecast, statements=object(), data=load("tiny")[1])
+    run = SimpleNamespace(forecast=forecast, trailing_year={}, data=load("tiny")[1])
     assert page._on_the_forecast(run) == (
         "On the forecast it keeps every covenant and its cash above the default level; if tested on the "
         "trailing four quarters' averages (the model tests each quarter's own), a covenant would be "

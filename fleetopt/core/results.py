@@ -411,14 +411,14 @@ def trailing_year_headroom(data: ModelData, st: Statements) -> dict[str, Trailin
     return out
 
 
-def lowest_trailing_cushion(data: ModelData, st: Statements) -> float | None:
+def lowest_trailing_cushion(data: ModelData, yearly: dict[str, TrailingYear]) -> float | None:
     """The lowest covenant cushion (:func:`lowest_cushion`'s share) were the covenants tested on the
-    trailing four quarters' averages (:func:`trailing_year_headroom`: those on EBITDA, debt service
-    or interest averaged, those on cash, debt or collateral as they are); None for a model that
-    tests the averages already: a plan "within its limits" on quarterly flows may breach on the
-    basis most facilities test (the sweep's pick: 8.2 % short)."""
-    yearly = {name: room for name, (room, _) in trailing_year_headroom(data, st).items()}
-    return lowest_cushion(data, yearly)[0] if yearly else None
+    trailing four quarters' averages (``yearly``: :func:`trailing_year_headroom`'s, those on EBITDA,
+    debt service or interest averaged, those on cash, debt or collateral as they are); None for a
+    model that tests the averages already: a plan "within its limits" on quarterly flows may breach
+    on the basis most facilities test (the sweep's pick: 8.2 % short)."""
+    rooms = {name: room for name, (room, _) in yearly.items()}
+    return lowest_cushion(data, rooms)[0] if rooms else None
 
 
 def risk_in_short(label: str, n: int, row, forecast_npv: float | None = None) -> list[str]:

@@ -33,6 +33,7 @@ from fleetopt.core.results import (
     SOON_RETIRED_LABEL,
     TRAILING_WHAT_IF,
     WITHOUT_MARKET_REVENUE,
+    TrailingYear,
     budget_words,
     cash_timing_words,
     contracted_by_year,
@@ -318,6 +319,13 @@ class _Run:
         """The first focus plan's key figures on its MILP statements (core.results.headline), read by
         the summary, the key figures and the decisions: computed once."""
         return headline(self.data, self.plans[self.focus[0]], self.statements)
+
+    @cached_property
+    def trailing_year(self) -> dict[str, TrailingYear]:
+        """Each covenant's headroom on the trailing year's averages (core.results.trailing_year_headroom;
+        {} without statements), read by the summary and the key figures: computed once."""
+        st = self.statements
+        return {} if st is None else trailing_year_headroom(self.data, st)
 
     @property
     def kind(self) -> str:
@@ -942,7 +950,7 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
     nothing to test (no debt service). A model that tests each quarter's own EBITDA gets, beside a
     flow's covenant, its cushion on the trailing year's, which most facilities test."""
     out = []
-    yearly = trailing_year_headroom(run.data, run.statements)
+    yearly = run.trailing_year
     for test in run.data.covenants:
         room = fig["covenant_headroom"].get(test.kind.name)
         if room is None:
@@ -1272,7 +1280,7 @@ def _on_the_forecast(run: _Run) -> str:
     kept = "every covenant and its cash" if run.data.covenants else "its cash"
     text = (f"On the forecast it keeps {kept} above the default level"
             if fc.within_limits else f"On the forecast it {fc.limits_words()}")  # fmt: skip
-    trailing = lowest_trailing_cushion(run.data, run.statements) if run.statements is not None else None
+    trailing = lowest_trailing_cushion(run.data, run.trailing_year)
     if trailing is not None and trailing < 0:
         text += f"; {TRAILING_WHAT_IF}, a covenant would be breached ({-trailing:.1%} short)"
     return text + "."
