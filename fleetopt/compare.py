@@ -71,7 +71,7 @@ from fleetopt.runs.folder import (
     refuse_output_file,
     resume_command,
 )
-from fleetopt.stochastic.paired import SIGNIFICANT
+from fleetopt.stochastic.paired import beyond_chance
 
 YES_NO = "1 yes, 0 no"  # a figure that is 1 (yes) or 0 (no), as the CSV and JSON write it
 NOISE_MARK = " (within 2 s.e.)"  # a difference the scenarios could give by chance
@@ -366,7 +366,7 @@ class Comparison:
         if se is None or n == 0:
             return False
         diff = float(self.figures.loc[key, self.labels[n]]) - float(self.figures.loc[key, self.labels[0]])
-        return bool(np.isfinite(se)) and abs(diff) < SIGNIFICANT * se
+        return bool(np.isfinite(se)) and not beyond_chance(diff, se)
 
     def _paired_se(self, key: str, n: int) -> float | None:
         """Plan ``n``'s paired standard error of figure ``key`` (NaN: none measured, one scenario);

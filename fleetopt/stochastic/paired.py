@@ -83,6 +83,13 @@ SIGNIFICANT = 2.0
 NOISE_USD = 1.0
 
 
+def beyond_chance(diff: float, se: float, noise: float = 0.0) -> bool:
+    """Whether a paired difference ``diff`` with standard error ``se`` is more than chance: beyond
+    :data:`SIGNIFICANT` errors and beyond ``noise`` (round-off). Read by the stochastic solve's
+    out-of-sample verdict and by compare's, so both call the same differences better or worse."""
+    return abs(diff) > max(SIGNIFICANT * se, noise)
+
+
 # the out-of-sample figures the verdict reads: (words, key, higher is better)
 VERDICT_FIGURES = (("mean NPV", "npv_mean_usd", True), ("CVaR5", "npv_cvar_usd", True),
                    ("P(breach)", "breach_probability", False), ("P(default)", "default_probability", False))
@@ -101,7 +108,7 @@ def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
             continue
         diff, se = paired[f"{key}_diff"], paired[f"{key}_diff_se"]
         noise = NOISE_USD if key.endswith("_usd") else 0.0
-        if abs(diff) > max(SIGNIFICANT * se, noise):
+        if beyond_chance(diff, se, noise):
             (better if (diff > 0) == higher else worse).append(what)
     beyond = "beyond 2 standard errors"
     if better and worse:
