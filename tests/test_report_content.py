@@ -1523,3 +1523,18 @@ def test_a_solver_gap_reads_the_same_in_the_terminal_the_report_and_runs_show():
     assert "relative gap 0.20%" in facts["MILP"] and "0.203" not in facts["MILP"]
     assert format_solver_status("optimal", 4e-5) == "optimal"  # shows as 0.00 %: no 'within'
     assert dict(page._solver_facts({"status": "optimal", "gap": None}))["MILP"].endswith("relative gap n/a")
+
+
+def test_the_assumptions_agree_with_the_uncured_breach_figure():
+    """An evaluation's report gave P(uncured covenant breach), "a breach the owners could not cure",
+    and its assumptions said every breach is "never cured, waived or accelerated" (a finance
+    review): they now say cures are counted and what is not simulated."""
+    from fleetopt import api
+    from fleetopt.report.page import _assumptions
+
+    data = api.load("neocloud")[1]
+    said = " ".join(_assumptions(SimpleNamespace(data=data, metrics=object(), summary={})))
+    assert "never cured" not in said
+    assert ("and one the owners could not cure (at most covenants.equity_cures, never two quarters in a "
+            "row) in P(uncured covenant breach), but neither is simulated: a cure brings in no cash and no "
+            "debt is accelerated.") in said

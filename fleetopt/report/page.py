@@ -733,7 +733,9 @@ PLAN_ASSUMPTIONS = (
 )
 SCENARIO_ASSUMPTIONS = (
     "P(liquidity default) counts cash below the default level after the revolver and distress sales; a "
-    "covenant breach is counted in P(covenant breach) but never cured, waived or accelerated.",
+    "covenant breach is counted in P(covenant breach), and one the owners could not cure (at most "
+    "covenants.equity_cures, never two quarters in a row) in P(uncured covenant breach), but neither is "
+    "simulated: a cure brings in no cash and no debt is accelerated.",
     "A distress sale's proceeds stay with the company (no release price to the GPU-backed loans), at "
     "resale value less policy.distress_sale_discount: P(liquidity default) is a lower bound; with "
     "policy.distress_sales false it is an upper one.",
