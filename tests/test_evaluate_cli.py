@@ -73,7 +73,7 @@ def test_evaluate_a_solve_run_folder(solve_run, here):
     said = " ".join(stdout.split())
     mean, cvar5 = format_usd(row["npv_mean_usd"]), format_usd(row["npv_cvar5_usd"])
     assert (f"In short: Plan “milp”: mean NPV {mean} over 50 futures; the worst 5 % average {cvar5}; "
-            f"{row['loss_probability']:.1%} lose money. A liquidity default in "
+            f"{row['loss_probability']:.1%} end with a negative NPV. A liquidity default in "
             f"{row['default_probability']:.1%} of the futures, a covenant breach in "
             f"{row['breach_probability']:.1%}") in said  # fmt: skip
     summary = json.loads((here / "B" / "summary.json").read_text())
@@ -479,3 +479,15 @@ def test_a_list_that_differs_is_named_by_its_index_and_the_description_not_at_al
     note = version_note(base.content_hash, base, "solve", [], edited)
     field = f"skus.H100.resale_fraction_by_age_years[{last}]"
     assert f"blocks that differ: description, skus: {field} was" in note
+
+
+def test_in_short_says_a_negative_npv_not_money_lost():
+    """"39.9% lose money" read P(NPV < 0) as a nominal loss (a finance review): the NPV is at the
+    model's discount rate, so a negative one is a return below it, not money lost."""
+    from fleetopt.core.results import risk_in_short
+
+    row = {"npv_mean_usd": 13.5e9, "npv_cvar5_usd": -20e9, "loss_probability": 0.399,
+           "default_probability": 0.299, "breach_probability": 0.715}  # fmt: skip
+    said = " ".join(risk_in_short("Plan “milp”", 2000, row))
+    assert "lose money" not in said
+    assert "the worst 5 % average -$20.00B; 39.9% end with a negative NPV." in said

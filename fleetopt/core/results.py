@@ -424,11 +424,12 @@ def lowest_trailing_cushion(data: ModelData, yearly: dict[str, TrailingYear]) ->
 def risk_in_short(label: str, n: int, row, forecast_npv: float | None = None) -> list[str]:
     """A plan's value and risk over ``n`` scenarios in two sentences ("In short" of the reports and
     of `fleetopt evaluate`), from its metrics ``row`` (metrics.csv's names; a mapping): its mean NPV
-    (against ``forecast_npv`` where given), CVaR5 and share losing money; its liquidity default,
+    (against ``forecast_npv`` where given), CVaR5 and share with a negative NPV; its liquidity default,
     covenant breach and uncured breach probabilities (those an older run lacks left out)."""
     share = functools.partial(format_figure, unit="share")
     against = "" if forecast_npv is None else f" against {format_usd(forecast_npv)} on the forecast"
-    loss = f"; {share(float(row['loss_probability']))} lose money" if "loss_probability" in row else ""
+    loss = (f"; {share(float(row['loss_probability']))} end with a negative NPV"
+            if "loss_probability" in row else "")
     uncured = row.get("uncured_breach_probability")  # not in a run written before fleetopt 0.4.11
     cure = ", one the owners could not cure (an event of default) in "
     event = "" if uncured is None else f"{cure}{share(uncured)}"
