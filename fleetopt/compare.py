@@ -134,6 +134,7 @@ FIGURES = [
     ("breach_probability_paired_se", "P(covenant breach) minus the first plan's: standard error", "share"),
     ("uncured_breach_probability", "P(uncured covenant breach: an event of default)", "share"),
     ("default_probability", "P(liquidity default)", "share"),
+    ("any_default_probability", "P(any default: a liquidity default or an uncured covenant breach)", "share"),
     ("default_probability_paired_se", "P(liquidity default) minus the first plan's: standard error", "share"),
     # the lenders' side of a default (docs/evaluation.md, "The debt at a default"), undiscounted USD of
     # the default's quarter; the share covered has no better direction (fewer defaults can leave the
@@ -195,7 +196,8 @@ BETTER = {
                      "market_demand_served", "lowest_covenant_cushion", "lowest_covenant_cushion_trailing"),
                     "higher"),
     **dict.fromkeys(("forecast_breach", "loss_probability", "breach_probability",
-                     "uncured_breach_probability", "default_probability", "peak_debt_forecast_usd", *COSTS,
+                     "uncured_breach_probability", "default_probability", "any_default_probability",
+                     "peak_debt_forecast_usd", *COSTS,
                      "shortfall_probability",
                      "largest_customer_revenue_share", "uncovered_debt_mean_usd",
                      "uncovered_debt_at_uncured_breach_mean_usd",

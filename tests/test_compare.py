@@ -235,12 +235,12 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert about["model_name"] == "tiny" and about["model_hash"] == api.load("tiny")[0].content_hash
         assert (about["scenarios"], about["seed"]) == ("50", "0")
         figures = pd.read_csv(pd.io.common.StringIO("\n".join(head)))
-        # 38 figures (the lowest cushion on the trailing year's averages among them, as tiny tests each
-        # quarter's own EBITDA; a lab's present costs and demand share left out, and the NPV with limited
-        # liability, the NPV's own figures where no scenario defaults, and the debt at a liquidity
-        # default; the debt at an uncured breach is in: some scenarios have one), and which covenant
-        # breaks first for each of tiny's four tests (leverage, DSCR, liquidity, and the borrowing
-        # base of its GPU-secured loan)
+        # 39 figures (P(any default) and the lowest cushion on the trailing year's averages among
+        # them, as tiny tests each quarter's own EBITDA; a lab's present costs and demand share left
+        # out, and the NPV with limited liability, the NPV's own figures where no scenario defaults,
+        # and the debt at a liquidity default; the debt at an uncured breach is in: some scenarios
+        # have one), and which covenant breaks first for each of tiny's four tests (leverage, DSCR,
+        # liquidity, and the borrowing base of its GPU-secured loan)
         first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share",
                  "first_breach_borrowing_base_share"}  # fmt: skip
         assert {f for f in figures["figure"] if f.startswith("first_breach_")} == first
@@ -249,7 +249,7 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         cushions = {"cushion_leverage", "cushion_dscr", "cushion_liquidity", "cushion_borrowing_base"}
         assert {f for f in figures["figure"] if f.startswith("cushion_")} == cushions
         assert "lowest_covenant_cushion_trailing" in set(figures["figure"])
-        assert len(figures) == 38 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 39 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
         assert "npv_limited_mean_usd" not in set(figures["figure"])
         assert "debt_at_default_mean_usd" not in set(figures["figure"])
         assert "uncovered_debt_at_uncured_breach_mean_usd" in set(figures["figure"])

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.gpu
 RTOL = 1e-9
 N = 500
 MONEY = [c for c in METRIC_COLUMNS if c.endswith("_usd")] + ["mean_utilisation"]
-SHARES = ["breach_probability", "uncured_breach_probability", "default_probability"]
+SHARES = ["breach_probability", "uncured_breach_probability", "default_probability",
+          "any_default_probability"]
 
 
 def setup(name: str):

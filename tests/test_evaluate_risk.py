@@ -313,6 +313,19 @@ def test_mean_error_loss_and_no_default_figures_by_hand():
     assert format_usd(m["npv_mean_no_default_usd"][1]) == "n/a"
 
 
+def test_either_default_counts_a_scenario_once_by_hand():
+    """Four scenarios: a liquidity default in the first two, an uncured covenant breach in the
+    second and third. Either event comes in three of four (the second counted once): 75 %, against
+    50 % for each alone; a plan with neither has 0 %."""
+    m = plan_metrics({
+        "npv": np.zeros((2, 4)),
+        "default": np.array([[True, True, False, False], [False] * 4]),
+        "uncured_breach": np.array([[False, True, True, False], [False] * 4]),
+    })  # fmt: skip
+    assert m["default_probability"][0] == 0.5 and m["uncured_breach_probability"][0] == 0.5
+    assert list(m["any_default_probability"]) == [0.75, 0.0]
+
+
 def test_the_npv_with_limited_liability_by_hand():
     """Twenty scenarios, k = 1: NPVs -100, -3 and 1 to 18 USD, the first two in default, where the
     shareholders' claim ended at -10 and -5. With limited liability the mean is (-10 - 5 + 171) / 20

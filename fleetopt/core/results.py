@@ -425,7 +425,8 @@ def risk_in_short(label: str, n: int, row, forecast_npv: float | None = None) ->
     """A plan's value and risk over ``n`` scenarios in two sentences ("In short" of the reports and
     of `fleetopt evaluate`), from its metrics ``row`` (metrics.csv's names; a mapping): its mean NPV
     (against ``forecast_npv`` where given), CVaR5 and share with a negative NPV; its liquidity default,
-    covenant breach and uncured breach probabilities (those an older run lacks left out)."""
+    covenant breach and uncured breach probabilities, and either default's, the lenders' count (those
+    an older run lacks left out)."""
     share = functools.partial(format_figure, unit="share")
     against = "" if forecast_npv is None else f" against {format_usd(forecast_npv)} on the forecast"
     loss = (f"; {share(float(row['loss_probability']))} end with a negative NPV"
@@ -433,6 +434,9 @@ def risk_in_short(label: str, n: int, row, forecast_npv: float | None = None) ->
     uncured = row.get("uncured_breach_probability")  # not in a run written before fleetopt 0.4.11
     cure = ", one the owners could not cure (an event of default) in "
     event = "" if uncured is None else f"{cure}{share(uncured)}"
+    either = row.get("any_default_probability")  # not in a run written before fleetopt 0.4.14
+    if either is not None:
+        event += f"; a default of either kind, as lenders count them, in {share(either)}"
     return [
         f"{label}: mean NPV {format_usd(float(row['npv_mean_usd']))} over {counted(n, 'future')}{against}; "
         f"the worst 5 % average {format_usd(float(row['npv_cvar5_usd']))}{loss}.",

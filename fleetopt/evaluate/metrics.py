@@ -41,6 +41,9 @@ METRIC_COLUMNS = {
     "the owners could not cure (never two quarters in a row, at most covenants.equity_cures), an event "
     "of default on which lenders may accelerate",
     "default_probability": "share of scenarios with a liquidity default",
+    # the lenders' definition: either event of default, what a CDS prices (docs/calibration.md)
+    "any_default_probability": "share of scenarios with a liquidity default or an uncured covenant "
+    "breach (either event of default): at least the larger of the two shares, at most their sum",
     # the lenders' side of a default (docs/evaluation.md, "The debt at a default"): what the company
     # owes then, and how much of it selling its GPUs (as a distress sale would) and its cash would repay
     "debt_at_default_mean_usd": "mean over the scenarios with a liquidity default of the debt owed at the "
@@ -273,6 +276,7 @@ def plan_metrics(
         "breach_probability": share("breach"),
         "uncured_breach_probability": share("uncured_breach"),
         "default_probability": share("default"),
+        "any_default_probability": either_share(results, ("default", "uncured_breach"), xp),
         **debt_at_default(results, xp),
         "expected_min_cash_usd": share("min_cash"),
         "mean_utilisation": share("utilisation"),
@@ -295,6 +299,16 @@ def plan_metrics(
         },
         **demand_metrics(results.get("demand_served"), scenario_demand, npv.shape[0], xp),
     }
+
+
+def either_share(results: dict, events: tuple[str, ...], xp: Any = np):
+    """(P,) the share of scenarios in which any of the per-pair ``events`` (bool, (P, S)) happens;
+    those ``results`` lack (a reaction the simulation did not report) never happened."""
+    happened = xp.zeros(np.shape(results["npv"]), dtype=bool)
+    for name in events:
+        if name in results:
+            happened = happened | xp.asarray(results[name]).astype(bool, copy=False)
+    return happened.astype(xp.float64).mean(axis=1)
 
 
 # the NPV with limited liability's metrics (docs/evaluation.md, "After a liquidity default")

@@ -1224,6 +1224,9 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     if "uncured_breach_probability" in row:  # not in a run written before fleetopt 0.4.11
         kpis.append(_kpi("P(uncured covenant breach): a breach the owners could not cure, an event of "
                          "default on which lenders may accelerate", _share(row["uncured_breach_probability"])))
+    if "any_default_probability" in row:  # not in a run written before fleetopt 0.4.14
+        kpis.append(_kpi("P(any default): a liquidity default or an uncured covenant breach, either event of "
+                         "default as lenders count them", _share(row["any_default_probability"])))
     kpis += _debt_at_default_kpis(row) + _debt_at_uncured_breach_kpis(row)
     kpis += _median_quarter_kpis(run, row)
     if "expected_min_cash_usd" in row:
