@@ -6,7 +6,7 @@ Each test is the catalogue's linear form in model units, in the quarters the MIL
 (``CovenantTest.milp_tested``):
 
     max test:  lesser_t <= a x greater_t + slack      (leverage: D_t <= 4 Γ EBITDA_t)
-    min test:  a x greater_t + slack >= lesser_t      (DSCR: EBITDA_t >= δ (Int_t + S_t))
+    min test:  a x greater_t + slack >= lesser_t      (DSCR: EBITDA_t >= δ (Int_t + S^{am}_t))
 
 with the flows (EBITDA, debt service, interest) averaged over the covenants' EBITDA period.
 """
@@ -81,7 +81,7 @@ def _test(b: Builder, kind: CovenantKind) -> CovenantTest:
 def covenant_rule(b: Builder, t: int, part: str | None = None):
     r"""a x X_t + slack >= Y-side_t (min test) or Y-side_t <= a x X_t + slack (max test): the linear
     form of the catalogue's test of this group (and ``part``) in quarter t, e.g.
-    \sum_f D_{f,t} <= 4 Γ^{max} EBITDA_t, EBITDA_t >= δ (Int_t + \sum_f S_{f,t}),
+    \sum_f D_{f,t} <= 4 Γ^{max} EBITDA_t, EBITDA_t >= δ (Int_t + \sum_{f amortizing} S_{f,t}),
     EBITDA_t >= ω Int_t, C_t >= \underline L, C_t >= ψ \sum_f D_{f,t}."""
     kind = next(k for k in CATALOGUE if k.group == b.group.name and k.part == part)
     return covenant_row(b, _test(b, kind), t, (t,) if part is None else (t, part))
