@@ -205,6 +205,61 @@ def test_a_prepayment_cannot_pay_instalments_early_through_a_draw():
     assert np.all(lines["principal_usd"] <= opening + 1e-3)  # no instalment paid out of its quarter's draw
 
 
+def _taxed_purchase_on_a_secured_loan(discount_rate: float) -> dict:
+    d = base_model()
+    d["horizon"]["discount_rate_annual"] = discount_rate
+    d["skus"]["A"] = sku(available_until="2026Q1")  # bought only in quarter 0
+    d["market"]["demand_gpus"] = {"training": 10.0, "inference": 0.0}
+    d["finance"].update(opening_cash_usd=10_000.0, tax_rate=0.21)
+    d["finance"]["facilities"] = {
+        "loan": {"size_usd": 1e6, "fixed_rate_annual": 0.08, "max_ltv": 0.15, "amortization_quarters": 4,
+                 "draw_from": "2026Q1", "draw_until": "2026Q1"}
+    }  # fmt: skip
+    return d
+
+
+@pytest.mark.parametrize("discount_rate", [0.0, 0.10])
+def test_the_tax_of_the_purchase_quarter_and_the_borrowing_base_set_the_purchase_by_hand(discount_rate):
+    """n GPUs bought in quarter 0 (demand 10), each earning 2,190 a quarter, depreciating 1,000 a
+    quarter (one-year life) and worth 0 at the end; tax 21 % of EBT, paid in its quarter (§5.10);
+    opening cash 10,000; a loan at 8 % (2 % a quarter), drawable in quarter 0, repaid in quarters
+    1-4 (the fourth instalment after the horizon), lending 15 % of the GPUs' gross resale value.
+
+    Quarter 0's cash: 10,000 + 2,190 n - 0.21 x 1,190 n (tax) - 4,000 n + d >= 0, so
+    d >= 2,059.9 n - 10,000; the borrowing base: d <= 0.15 x 4,000 n = 600 n (later quarters the
+    same: balance and value both fall by a quarter a quarter). n <= 10,000 / 1,459.9 = 6.85: n = 6
+    (without the tax in the cash row n = 8 would fit).
+
+    At 0 % equity every USD borrowed only costs interest: d = 2,059.9 x 6 - 10,000 = 2,359.40, and
+    the instalment due after the horizon (589.85) is prepaid in quarter 1, the first quarter
+    `instalment_cover` allows, saving two quarters of interest. Interest 47.188, 23.594, 11.797;
+    NPV = C_3 - C_{-1} = 4 x 13,140 - 24,000 - 0.21 x (4 x 7,140 - 82.579) - 82.579 = 22,497.16259.
+    At 10 % a year equity costs 2.41 % a quarter against 2 % x (1 - 0.21) for the loan: the plan
+    borrows to the borrowing base, d = 3,600 (§9), and prepays nothing."""
+    r = run(_taxed_purchase_on_a_secured_loan(discount_rate))
+    lines = r.statements.lines
+    assert buys(r, "A") == [6, 0, 0, 0]
+    ebitda, capex, instalment = 6 * 2190.0, 6 * 4000.0, (2359.4 if discount_rate == 0.0 else 3600.0) / 4
+    draw = 4 * instalment
+    prepay = [0.0, instalment, 0.0, 0.0] if discount_rate == 0.0 else [0.0] * 4
+    debt = draw - instalment * np.arange(4) - np.cumsum(prepay)
+    interest = 0.02 * np.concatenate([[0.0], debt[:-1]])
+    tax = 0.21 * (ebitda - 6 * 1000.0 - interest)
+    flows = ebitda - tax - interest - [capex, 0, 0, 0] + [draw, 0, 0, 0] - [0, *[instalment] * 3] - prepay
+    discount = (1.0 + discount_rate) ** (-(np.arange(4) + 1) / 4)  # DF_t, §1
+    assert r.plan.draws[0] == pytest.approx([draw, 0.0, 0.0, 0.0], abs=1e-6)
+    assert r.plan.prepay[0] == pytest.approx(prepay, abs=1e-6)
+    assert lines["tax_usd"] == pytest.approx(tax, abs=1e-6)
+    assert lines["interest_usd"] == pytest.approx(interest, abs=1e-6)
+    assert lines["debt_usd"] == pytest.approx(debt, abs=1e-6)
+    assert r.objective_usd == pytest.approx(flows @ discount - discount[-1] * debt[-1], abs=1e-5)
+    if discount_rate == 0.0:
+        assert lines["cash_usd"][0] == pytest.approx(0.0, abs=1e-6)
+        assert r.objective_usd == pytest.approx(22_497.16259, abs=1e-5)
+    else:
+        assert lines["collateral_required_usd"] == pytest.approx(lines["collateral_value_usd"], abs=1e-6)
+
+
 # ---------------------------------------------------------------- 4. optional contracts
 
 

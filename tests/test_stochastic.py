@@ -113,6 +113,44 @@ def test_hand_worked_two_scenarios():
     assert ws.objective_usd - rp.objective_usd == pytest.approx(297.5, abs=1e-4)  # EVPI
 
 
+def test_hand_worked_customer_default_and_resale_factor_in_two_scenarios():
+    """§7b's `contract_alive` and `resale_scale` in solved scenario copies. Two quarters, no market;
+    an optional offer of 1 inference GPU at $1/h (V = 2,190 a quarter) from quarter 0 (its
+    deadline) for 4 quarters, half of them after the horizon, prepaying 25 % (Π_0 = 0.25 x 4V -
+    0.25V = 1,642.5, then -547.5 a quarter) with a termination payment share of 0.5. The base GPU
+    ($4,000, worth 1,000 less a quarter of age, half of it kept on a sale). First stage: quarter 0.
+
+    * "default" (p = 1/2, resale factor 0.5): the customer ends the contract in quarter 1: no
+      revenue and no unwinding then, but Ξ = 0.5 x 2,190 x (0 + 4 - 1) = 3,285; the idle GPU is
+      sold at the start of quarter 1 for 0.5 x 3,000 x 0.5 = 750 (held: 0.5 x 2,000 x 0.5 = 500),
+      and nothing is owed at the end: -4,000 + 2,190 + 1,642.5 + 3,285 + 750 = 3,867.5;
+    * "normal" (p = 1/2, resale factor 2 in the last quarter): -4,000 + 2,190 + 1,642.5 + 2,190 -
+      547.5 + 2 x 1,000 (the GPU at the end) - 1,095 (Def: two quarters unearned) = 2,380;
+    * the forecast: the same at factor 1, 1,380 > 0, so it accepts and buys.
+    Declining is worth 0 in both, so RP accepts: (3,867.5 + 2,380) / 2 = 3,123.75."""
+    d = base_model()
+    d["horizon"]["quarters"] = 2
+    d["market"]["demand_gpus"] = {"training": 0.0, "inference": 0.0}
+    offer = {"customer": "c", "use": "inference", "eligible_skus": ["A"], "gpus": 1, "start": "2026Q1",
+             "term_quarters": 4, "price_usd_per_gpu_hour": 1.0, "signed": False}  # fmt: skip
+    d["contracts"] = {"k": {**offer, "prepayment_share": 0.25, "termination_payment_share": 0.5}}
+    with pytest.warns(UserWarning, match="fall after the horizon"):
+        data = data_of(d)
+    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
+    assert forecast.objective_usd == pytest.approx(1380.0, abs=1e-4)
+    ended = np.array([[1.0, 0.0]])  # contract_alive: the customer ends it in quarter 1
+    default = sto.ScenarioInputs("default", 0.5, contract_alive=ended, resale=np.array([0.5, 0.5]))
+    normal = sto.ScenarioInputs("normal", 0.5, resale=np.array([1.0, 2.0]))
+    ef = sto.build_extensive_form(data, [default, normal], 1)
+    rp = solve(ef)
+    assert rp.objective_usd == pytest.approx(3123.75, abs=1e-4)
+    assert sto.first_stage_values(ef.block(0), 1)[("accept", 0)] == 1.0
+    assert [row["npv_usd"] for row in rp.scenarios] == pytest.approx([3867.5, 2380.0], abs=1e-4)
+    retired = [pyo_value(ef.block(n).retire_in[0, 1]) for n in (0, 1)]
+    assert retired == pytest.approx([1.0, 0.0], abs=1e-9)
+    assert not any(row["rescued"] for row in rp.scenarios)
+
+
 @pytest.mark.parametrize("rounding_first", [True, False])
 @pytest.mark.parametrize(("risk_weight", "expected"), [(0.0, 761.25), (0.5, 451.875)])
 def test_wait_and_see_is_each_scenarios_own_optimum_weighted(risk_weight, expected, rounding_first):
