@@ -134,8 +134,8 @@ FIGURES = [
     ("breach_probability_paired_se", "P(covenant breach) minus the first plan's: standard error", "share"),
     ("uncured_breach_probability", "P(uncured covenant breach: an event of default)", "share"),
     ("default_probability", "P(liquidity default)", "share"),
-    ("any_default_probability", "P(any default: a liquidity default or an uncured covenant breach)", "share"),
     ("default_probability_paired_se", "P(liquidity default) minus the first plan's: standard error", "share"),
+    ("any_default_probability", "P(any default: a liquidity default or an uncured covenant breach)", "share"),
     # the lenders' side of a default (docs/evaluation.md, "The debt at a default"), undiscounted USD of
     # the default's quarter; the share covered has no better direction (fewer defaults can leave the
     # ones left less covered), the debt left uncovered, over all scenarios, has
