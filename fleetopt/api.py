@@ -189,7 +189,7 @@ def _loadable(model):
 def load(model: ModelArg = None) -> tuple[LoadedModel, ModelData]:
     """Load a model (see :data:`ModelArg`): the validated model file with its text, and its data
     (the arrays the MILP and the evaluator read). A bad model file raises
-    :class:`~fleetopt.errors.ModelError` listing every problem, with its line."""
+    :class:`~fleetopt.schema.loading.ModelError` (an InputError) listing every problem, with its line."""
     return _load(_loadable(model))
 
 
@@ -205,8 +205,9 @@ def edit(model: ModelArg, changes: Mapping[str | tuple, Any] | list[tuple]) -> L
     ``changes`` as a list of (path, value) pairs, made in order (``[("risk", None), ("risk", {...})]``);
     a number set on a series written with steps or growth replaces it whole, with a
     :class:`FleetoptWarning` naming ``PATH.start``, which changes its starting level alone. The copy's
-    text (a run's model.yaml) is written from the data, without the file's comments. A bad value raises
-    :class:`~fleetopt.errors.ModelError` naming it."""
+    text (a run's model.yaml) is written from the data, without the file's comments. A bad value or
+    field raises :class:`~fleetopt.errors.InputError` naming it (its subclass
+    :class:`~fleetopt.schema.loading.ModelError` for what the model file's validation finds)."""
     return edited_model(_load(_loadable(model))[0], changes)
 
 

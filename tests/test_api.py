@@ -413,3 +413,38 @@ def test_resume_options_given_as_one_string_are_refused():
     """fo.sweep(resume_options="--x") split the string into its characters (the fuzz audit)."""
     with pytest.raises(InputError, match=r"resume_options must be a list of command-line tokens"):
         api.sweep("tiny", candidates=2, scenarios=20, resume_options="--report")
+
+
+def test_every_class_and_function_the_api_docstrings_name_exists():
+    """`load` and `edit` said they raise fleetopt.errors.ModelError, which does not exist (ModelError
+    is fleetopt.schema.loading's): `except fleetopt.errors.ModelError` was an AttributeError."""
+    import importlib
+    import inspect
+    import re
+
+    def found(name: str, owner) -> bool:
+        parts = name.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            try:
+                for part in parts[cut:]:
+                    obj = getattr(obj, part)
+            except AttributeError:
+                return False
+            return True
+        for obj in (api, owner):  # a name of the API (:func:`solve`) or of the class documented
+            try:
+                for part in parts:
+                    obj = getattr(obj, part)
+                return True
+            except AttributeError:
+                continue
+        return False
+
+    owners = [api] + [getattr(api, name) for name in api.__all__]
+    role = r":(?:class|func|data|meth|attr|mod):`~?([\w.]+)`"
+    named = [(ref, owner) for owner in owners for ref in re.findall(role, inspect.getdoc(owner) or "")]
+    assert named and sorted({ref for ref, owner in named if not found(ref, owner)}) == []
