@@ -58,8 +58,18 @@ def test_edit_names_what_it_cannot_change():
         assert api.edit("tiny", {"description": text}).model.description == text
     with pytest.raises(ModelError, match=r"fleet.0.gpus: required field is missing"):
         api.edit("tiny", {"fleet.0.gpus": None})
-    with pytest.raises(InputError, match="changes must be a non-empty mapping"):
+    with pytest.raises(InputError, match=r"changes must be a non-empty mapping .* \(got an empty one\)"):
         api.edit("tiny", {})
+
+
+def test_changes_in_a_shape_edit_cannot_read_are_named():
+    """A list of pairs is taken (the docstring says so), but a malformed one was refused as "must be
+    a non-empty mapping", which said neither that a list may do nor what was wrong with it."""
+    with pytest.raises(InputError, match=r"a list of \(path, value\) tuples .*an item \[.risk., None\]"):
+        api.edit("tiny", [("horizon.discount_rate_annual", 0.1), ["risk", None]])
+    with pytest.raises(InputError, match=r"\(got a value of type str\)"):
+        api.edit("tiny", "horizon.discount_rate_annual=0.1")
+    assert api.edit("tiny", [("horizon.discount_rate_annual", 0.1)]).model.horizon.discount_rate_annual == 0.1
 
 
 def test_an_entry_of_a_mapping_field_the_file_leaves_out_can_be_set():

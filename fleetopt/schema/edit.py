@@ -25,6 +25,7 @@ from fleetopt.schema.loading import (
     dump_yaml,
     load_yaml,
     parse_model_text,
+    shown_value,
     typed_path,
     validated_json,
 )
@@ -47,10 +48,7 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
     The copy keeps the changes, in order, after any ``loaded`` had (:attr:`LoadedModel.changes`): a
     run made from it records them."""
     pairs = list(changes.items()) if isinstance(changes, Mapping) else changes
-    if not (isinstance(pairs, list) and pairs
-            and all(isinstance(p, tuple) and len(p) == 2 for p in pairs)):  # fmt: skip
-        raise InputError("changes must be a non-empty mapping of field paths to values, e.g. "
-                         '{"finance.opening_cash_usd": 2e9}')  # fmt: skip
+    _check_pairs(pairs)
     data = _unshared(load_yaml(loaded.text, loaded.source))
     try:
         made = [(where, _plain(where, value)) for where, value in pairs]
@@ -68,6 +66,21 @@ def edited_model(loaded: LoadedModel, changes: Mapping[str | tuple, Any] | list[
         raise ModelError(source, [replace(issue, line=None) for issue in exc.issues]) from None
     validated_json(text, source, model)
     return LoadedModel(model, source, text, changes=(*(loaded.changes or ()), *made))
+
+
+def _check_pairs(pairs) -> None:
+    """``changes`` as (path, value) pairs, or refused saying what it was given (a list of pairs is
+    taken as well as a mapping: the message said a mapping only)."""
+    if isinstance(pairs, list) and pairs:
+        wrong = next((p for p in pairs if not (isinstance(p, tuple) and len(p) == 2)), None)
+        if wrong is None:
+            return
+        got = f"an item {shown_value(wrong)}, not a (path, value) tuple"
+    else:
+        got = "an empty one" if isinstance(pairs, list) else f"a value of type {type(pairs).__name__}"
+    raise InputError("changes must be a non-empty mapping of field paths to values, e.g. "
+                     '{"finance.opening_cash_usd": 2e9}, or a list of (path, value) tuples made in '
+                     f"order (got {got})")
 
 
 def _unshared(node: Any) -> Any:
