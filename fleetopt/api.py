@@ -1375,6 +1375,9 @@ def compare(
     names = _checked_labels(labels)
     solved = [r for r in given if isinstance(r, (SolveResult, StochasticResult))]
     if solved:
+        for ref in given:  # what is neither (a SweepResult) refused as such, not as "both"
+            if not isinstance(ref, (SolveResult, StochasticResult)):
+                Registry.id_given(ref, "runs")
         if len(solved) != len(given):
             raise InputError("runs must be run folders, run ids or plan files, or solve results, "
                              "not both: write the solves first (write_solve_run, write_stochastic_run) "

@@ -81,7 +81,7 @@ def test_a_run_argument_that_is_not_one_is_refused_by_its_name():
         with pytest.raises(InputError, match=rf"^{name} must be a run folder, plan file or run id \(int\)"):
             call()
     with pytest.raises(InputError, match=r"write it as a run first \(fleetopt\.api\.write_solve_run.*"
-                       r"or compare it in memory.*fleetopt\.api\.compare\(result\)$"):
+                       r"compared in memory.*fleetopt\.api\.compare\(result\)$"):
         api.evaluate(solved)
     # several runs: compare evaluates them on the same scenarios (from a new user's review)
     with pytest.raises(InputError, match=r"not a list \(\['a', 'b'\]\); the plans of several runs are "
@@ -448,3 +448,14 @@ def test_every_class_and_function_the_api_docstrings_name_exists():
     role = r":(?:class|func|data|meth|attr|mod):`~?([\w.]+)`"
     named = [(ref, owner) for owner in owners for ref in re.findall(role, inspect.getdoc(owner) or "")]
     assert named and sorted({ref for ref, owner in named if not found(ref, owner)}) == []
+
+
+def test_a_sweep_result_given_as_a_run_is_told_to_be_written_first():
+    """fo.evaluate(sweep) advised "compare it in memory: fleetopt.api.compare(result)", which refuses a
+    SweepResult, and fo.compare([sweep, solved]) said runs and solve results were mixed ("not both")."""
+    swept, solved = api.sweep("tiny", candidates=1, scenarios=5), api.solve("tiny")
+    calls = ((lambda: api.evaluate(swept), "plans"), (lambda: api.compare([swept, solved]), "runs"))
+    for call, name in calls:
+        with pytest.raises(InputError, match=rf"^{name} must be a run folder, plan file or run id \(int\), "
+                           r"not a SweepResult: write it as a run first \(.*write_sweep_run"):
+            call()

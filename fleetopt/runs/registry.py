@@ -458,12 +458,14 @@ class Registry:
         if isinstance(ref, Integral) and not isinstance(ref, bool):
             return int(ref)
         if not isinstance(ref, (str, Path)):
-            # a result in memory (a SolveResult ...) is evaluated or compared once written as a run
+            # a result in memory (a SolveResult, a SweepResult ...) is evaluated once written as a run;
+            # a solve's is compared in memory too (a sweep's is not: the advice said it was)
             if hasattr(ref, "plan"):
                 raise RegistryError(
                     f"{name} must be a run folder, plan file or run id (int), not a {type(ref).__name__}: "
-                    "write it as a run first (fleetopt.api.write_solve_run and the like), or compare it in "
-                    "memory, whose figures are an evaluation's: fleetopt.api.compare(result)"
+                    "write it as a run first (fleetopt.api.write_solve_run, write_sweep_run and the like) "
+                    "and give its folder; a solve's result is also compared in memory, whose figures are "
+                    "an evaluation's: fleetopt.api.compare(result)"
                 )
             several = ("; the plans of several runs are evaluated on the same scenarios by "
                        "fleetopt.api.compare(runs)") if isinstance(ref, (list, tuple)) else ""  # fmt: skip
