@@ -492,6 +492,8 @@ def _loaded_of(loaded, name: str) -> LoadedModel:
         loaded.check_text()
         return loaded
     got = "None: a result solved from a ModelData keeps none" if loaded is None else type(loaded).__name__
+    if isinstance(loaded, (str, Path)):  # write_solve_run(result, "runs/x"): the folder is out=
+        got += f" {str(loaded)!r}: a folder to write the run to is out=, e.g. out={str(loaded)!r}"
     raise InputError(
         f"{name} must be the LoadedModel the result was made from, fleetopt.api.load(MODEL)[0] (or the "
         f"pair load returns), which holds the model file's text for the run folder (got {got})"

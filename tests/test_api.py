@@ -459,3 +459,13 @@ def test_a_sweep_result_given_as_a_run_is_told_to_be_written_first():
         with pytest.raises(InputError, match=rf"^{name} must be a run folder, plan file or run id \(int\), "
                            r"not a SweepResult: write it as a run first \(.*write_sweep_run"):
             call()
+
+
+def test_a_folder_given_where_the_model_goes_is_said_to_be_out(tiny_solved, here):
+    """write_solve_run(result, "runs/x") (as write_sweep_run(result, "runs/x") is written) said only
+    that loaded must be a LoadedModel (got str): the folder to write to is out=."""
+    _, solved = tiny_solved
+    with pytest.raises(InputError, match=r"^loaded must be the LoadedModel .*\(got str '.*x': a folder to "
+                       r"write the run to is out=, e.g. out='.*x'\)$"):
+        api.write_solve_run(solved, str(here / "x"))
+    assert not (here / "x").exists()
