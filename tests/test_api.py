@@ -307,6 +307,11 @@ def test_notebook_reprs_are_one_line_summaries(tiny_solved, here):
     assert repr(solved).startswith("SolveResult(optimal, 'tiny', npv objective -$14.1M, gap ")
     result, _, _ = api.evaluate(api.write_solve_run(solved, loaded, here / "A"), scenarios=20, seed=3)
     assert repr(result).startswith("EvaluationResult(1 plan x 20 scenarios (seed 3), ")
+    # a job read "1 plans x 1 scenarios, seed 0" for the forecast itself, as for one seeded future
+    job = api.prepare_evaluation(here / "A", scenarios=1)
+    forecast = api.prepare_evaluation(here / "A", deterministic=True)
+    assert repr(job).startswith("EvaluationJob(1 plan x 1 scenario, seed 0, model 'tiny', ")
+    assert repr(forecast).startswith("EvaluationJob(1 plan on the forecast, model 'tiny', ")
 
 
 def test_a_path_from_python_starting_with_a_tilde_is_in_the_home_folder(here, tiny_solved, monkeypatch):

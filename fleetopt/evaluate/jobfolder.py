@@ -15,6 +15,7 @@ import numpy as np
 
 from fleetopt import __version__
 from fleetopt.core.data import load
+from fleetopt.core.units import counted
 from fleetopt.errors import InputError
 from fleetopt.evaluate.backend import BACKENDS, BackendError, available_ram_bytes
 from fleetopt.evaluate.batch import PlanFileError
@@ -71,9 +72,11 @@ class EvaluationJob:
         self.settings, self.executor = settings, executor
 
     def __repr__(self) -> str:  # a notebook shows what will run, not the object's address
-        s = self.settings
-        return (f"EvaluationJob({self.batch.P} plans x {s['n_scenarios']:,} scenarios, seed {s['seed']}, "
-                f"model {self.loaded.model.name!r}, backend {s.get('backend')!r})")  # fmt: skip
+        s = self.settings  # the futures as EvaluationResult's repr says them (the forecast: no seed)
+        runs = f"x {counted(s['n_scenarios'], 'scenario')}, seed {s['seed']}"
+        runs = "on the forecast" if s["deterministic"] else runs
+        return (f"EvaluationJob({counted(self.batch.P, 'plan')} {runs}, model {self.loaded.model.name!r}, "
+                f"backend {s.get('backend')!r})")  # fmt: skip
 
     def start(self, folder: str | Path, resume_options: tuple[str, ...] = ()) -> None:
         """Create the run folder with the job description and the model, before any chunk runs;
