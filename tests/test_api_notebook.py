@@ -181,6 +181,9 @@ def test_a_later_solve_may_ask_for_another_thread_count():
         ({"first_stage_quarters": 2.5}, r"first_stage_quarters \(--first-stage-quarters\) must be a whole"),
         ({"cvar_alpha": 1.0}, r"cvar_alpha \(--cvar-alpha\) is the share of worst scenarios .* at most 0.5"),
         ({"solver": "ph"}, r"solver \(--stochastic-solver\) must be one of blocks"),
+        # named by its options alone ("leave --risk-weight at 0"), which a Python caller does not give
+        ({"solver": "mpisppy-ef", "risk_weight": 0.5},
+         r"solver \(--stochastic-solver\) mpisppy-ef .* leave risk_weight \(--risk-weight\) at 0"),
     ],
 )
 def test_stochastic_settings_are_refused_by_name(settings, words):
@@ -206,6 +209,11 @@ def test_an_evaluation_is_written_only_with_its_own_model(here):
 
 
 def test_sweep_arguments_are_checked_before_any_work():
+    # named by the options alone ("--candidates must be at least 2"), which a Python caller does not give
+    table = api.solve("tiny").plan_frame()
+    with pytest.raises(InputError, match=r"^candidates \(--candidates\) must be at least 2: .* each of "
+                       r"purchases \(--purchases\) \(got 1\)$"):
+        api.sweep("tiny", candidates=1, purchases=[table])
     with pytest.raises(InputError, match="progress must be a function or None"):
         api.sweep("tiny", progress=5)
     with pytest.raises(InputError, match="folder must be a path"):

@@ -745,8 +745,9 @@ def test_a_resumed_sweep_makes_your_proposal_from_its_job_file(tmp_path):
 @pytest.mark.parametrize(
     "files, candidates, message",
     [
-        (["later.csv"], 1, "--candidates must be at least 2: the forecast optimum and each --purchases file"),
-        (["later.csv", "a/later.csv"], 5, "--purchases files must have different file names"),
+        (["later.csv"], 1, "candidates (--candidates) must be at least 2: the forecast optimum and each of "
+         "purchases (--purchases)"),
+        (["later.csv", "a/later.csv"], 5, "purchases (--purchases) files must have different file names"),
         (["bad.csv"], 3, "sku 'B300' is none of the SKUs of model"),
     ],
 )

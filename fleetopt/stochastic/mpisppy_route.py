@@ -48,7 +48,8 @@ def check_route(route: str, risk_weight: float) -> None:
         raise InputError(f"--stochastic-solver must be blocks or {' or '.join(ROUTES)} (got {route})")
     if risk_weight:
         raise InputError(
-            f"--stochastic-solver {route} solves the risk-neutral objective: leave --risk-weight at 0"
+            f"solver (--stochastic-solver) {route} solves the risk-neutral objective: leave risk_weight "
+            "(--risk-weight) at 0"
         )
     mpisppy_modules()
 

@@ -472,15 +472,16 @@ def check_proposals(proposals: Sequence[FixedPurchases], candidates: int, stocha
     if len(set(names)) < len(names):
         given = ", ".join(f.source for f in proposals)
         raise InputError(
-            f"--purchases files must have different file names, which name their candidates (got {given}): "
+            f"purchases (--purchases) files must have different file names, which name their candidates "
+            f"(got {given}): "
             "copy them under names of their own (from Python: a dict {name: file or table} names each)"
         )
     needed = 1 + (stochastic > 0) + len(proposals)
     if proposals and candidates < needed:
         stochastic_plan = ", the stochastic plan" if stochastic else ""
         raise InputError(
-            f"--candidates must be at least {needed}: the forecast optimum{stochastic_plan} and each "
-            f"--purchases file (got {candidates})"
+            f"candidates (--candidates) must be at least {needed}: the forecast optimum{stochastic_plan} "
+            f"and each of purchases (--purchases) (got {candidates})"
         )
 
 
