@@ -474,3 +474,19 @@ def test_a_folder_given_where_the_model_goes_is_said_to_be_out(tiny_solved, here
                        r"write the run to is out=, e.g. out='.*x'\)$"):
         api.write_solve_run(solved, str(here / "x"))
     assert not (here / "x").exists()
+
+
+def test_every_public_method_and_property_of_the_apis_classes_says_what_it_is():
+    """help(fo.SweepResult) showed nothing for ``recommended`` and ``forecast_optimum``, the two rows
+    a notebook reads first."""
+    import inspect
+
+    undocumented = [
+        f"{cls.__name__}.{name}"
+        for cls in (getattr(api, name) for name in api.__all__)
+        if inspect.isclass(cls) and not issubclass(cls, BaseException)
+        for name, member in vars(cls).items()
+        if not name.startswith("_") and (callable(member) or isinstance(member, property))
+        and not inspect.getdoc(member)
+    ]
+    assert undocumented == []

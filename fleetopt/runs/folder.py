@@ -488,6 +488,7 @@ class RunFolder:
 
     @property
     def is_finished(self) -> bool:
+        """Whether the run wrote its summary.json (a job's folder has none until it finishes)."""
         return (self.path / self.SUMMARY).exists()
 
     @property
@@ -526,6 +527,7 @@ class RunFolder:
 
     @property
     def chunk_folder(self) -> Path:
+        """Where a job keeps its finished chunks until it is recorded (``chunks/``)."""
         return self.path / self.CHUNKS
 
     @property
@@ -581,9 +583,12 @@ class RunFolder:
         return self.summary().get("kind") if self.is_finished else None
 
     def job(self) -> dict:
+        """A job's job.json (its settings); one that cannot be read, or is not a JSON object, is refused
+        naming the file (:class:`RunDirError`)."""
         return self._json_object(self.JOB)
 
     def read_text(self, name: str) -> str:
+        """The text of the run's file ``name``."""
         return (self.path / name).read_text()
 
     def table(

@@ -596,11 +596,15 @@ class SweepResult:
         return plan_frame(self.data, self.plan(label))
 
     @property
-    def recommended(self):
+    def recommended(self) -> pd.Series:
+        """The rule's pick: its row of the metrics as computed (``["plan"]`` its label, for
+        :meth:`plan` and :meth:`plan_frame`; money in USD, probabilities in [0, 1])."""
         return self._metrics.iloc[self.pick]
 
     @property
-    def forecast_optimum(self):
+    def forecast_optimum(self) -> pd.Series | None:
+        """The forecast optimum's row of the metrics as computed (origin "forecast"; None where the
+        sweep has none)."""
         return forecast_optimum_row(self._metrics)
 
     def why(self) -> str:
