@@ -10,10 +10,11 @@ CLI writes its runs through them, so a run written from Python is listed by `fle
 
 A run is named, wherever one is taken (``evaluate``, ``compare``, ``report``, ``run`` ...), by its
 run folder (a path), a plan file, or its run id (an int, or a string of digits that is not an
-existing path), as the CLI takes them. Bad input raises :class:`~fleetopt.errors.InputError` (its
-message names the argument, and the CLI option beside it where they differ); something to know that
-does not stop the work (a setting capped to what the machine has, plans made from another version
-of their model) is a :class:`~fleetopt.errors.FleetoptWarning`, shown by :mod:`warnings`.
+existing path), as the CLI takes them, or by its :class:`RunRecord` (what :func:`runs` lists). Bad
+input raises :class:`~fleetopt.errors.InputError` (its message names the argument, and the CLI
+option beside it where they differ); something to know that does not stop the work (a setting
+capped to what the machine has, plans made from another version of their model) is a
+:class:`~fleetopt.errors.FleetoptWarning`, shown by :mod:`warnings`.
 """
 
 from __future__ import annotations
@@ -1358,7 +1359,7 @@ def compare(
 
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
     (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
-    if isinstance(runs, (str, Path, int, SolveResult, StochasticResult)):
+    if isinstance(runs, (str, Path, int, RunRecord, SolveResult, StochasticResult)):  # one, as a list of one
         given = [runs]
     elif isinstance(runs, Iterable) and not isinstance(runs, (bytes, dict)):
         given = list(runs)
