@@ -1359,7 +1359,8 @@ def compare(
 
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
     (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
-    if isinstance(runs, (str, Path, int, RunRecord, SolveResult, StochasticResult)):  # one, as a list of one
+    # one, as a list of one (a run id from a table of fo.runs() is a numpy integer)
+    if isinstance(runs, (str, Path, Integral, RunRecord, SolveResult, StochasticResult)):
         given = [runs]
     elif isinstance(runs, Iterable) and not isinstance(runs, (bytes, dict)):
         given = list(runs)

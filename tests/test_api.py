@@ -496,7 +496,11 @@ def test_a_run_record_names_its_run_wherever_a_run_is_taken(two_runs):
     """fo.compare(record) was refused ("must be a run folder, run id or plan file ... got a
     RunRecord"), though compare([record]), evaluate(record) and report(record) take one."""
     first, second = api.runs(limit=2)
-    for given in (first, [first]):  # one solve run: one plan, read from its folder either way
+    import numpy as np
+
+    # one solve run: one plan, read from its folder either way; a run id from a table of fo.runs()
+    # (a numpy integer) was refused as "got a int64" too
+    for given in (first, [first], np.int64(first.id)):
         with pytest.raises(InputError, match=r"^compare needs at least two plans"):
             api.compare(given, scenarios=SCENARIOS)
     assert api.compare([first, second], scenarios=SCENARIOS).runs == [str(first.path), str(second.path)]
