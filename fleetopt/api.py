@@ -668,7 +668,7 @@ def evaluate(
 def _refuse_threads_with_workers(threads, workers, executor) -> None:
     """``threads`` apply to this process's evaluation: not to worker processes or Ray tasks, which
     run one thread each (they were ignored in silence)."""
-    if threads is not None and (executor == "ray" or (isinstance(workers, int) and workers > 1)):
+    if threads is not None and (executor == "ray" or (isinstance(workers, Integral) and workers > 1)):
         raise InputError("threads (--threads) cannot apply with workers above 1 (--workers) or "
                          "executor='ray' (--executor ray): each worker process or Ray task runs one "
                          "thread; leave threads out")  # fmt: skip
