@@ -1225,7 +1225,7 @@ def runs(model: str | None = None, limit: int | None = 30, kind: str | None = No
     ``_probability`` in [0, 1], ``_seconds`` in seconds, with the run's counts, status and texts
     as written there). As a table:
     ``pandas.DataFrame([r.as_dict() for r in fo.runs(limit=None)])`` (every run)."""
-    limits.text("model", model, optional=True)
+    limits.model_name("model (--model)", model)
     limits.text("kind", kind, RUN_KINDS, optional=True)
     if limit is not None:
         limit = limits.whole("limit", limit, 1)  # an int: SQLite refuses a numpy integer
@@ -1241,7 +1241,7 @@ def unfinished_runs(model: str | None = None) -> list[tuple[Path, str, str | Non
     Oldest first. Jobs written with
     ``--out`` outside the runs folder are not looked for. ``model``: only jobs of the model of this
     name (the name in their model.yaml)."""
-    limits.text("model", model, optional=True)
+    limits.model_name("model (--model)", model)
     jobs = unfinished_jobs()
     if model is not None:
         jobs = [run for run in jobs if _model_name_in(run) == model]
@@ -1254,7 +1254,7 @@ def unrecorded_runs(model: str | None = None, kind: str | None = None) -> list[P
     no process finishing them, and not in the registry (`fleetopt runs add FOLDER` records and tidies
     each). A run forgotten on purpose (`fleetopt runs forget`) is not one. Oldest first; ``model``:
     only runs of the model of this name; ``kind``: only runs of this kind."""
-    limits.text("model", model, optional=True)
+    limits.model_name("model (--model)", model)
     limits.text("kind", kind, RUN_KINDS, optional=True)
     untidy = [run for run in finished_folders() if run.is_job and run.left_untidy and not run.running_pid()]
     if not untidy:

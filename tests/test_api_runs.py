@@ -508,3 +508,16 @@ def test_an_evaluation_stopped_before_its_record_is_listed_as_finished_but_not_r
     assert api.unrecorded_runs() == [folder]
     api.record_run(folder)
     assert api.unrecorded_runs() == [] and not (folder / "chunks").exists()
+
+
+def test_runs_of_a_model_given_as_its_file_are_refused_not_listed_as_none(here):
+    """`fleetopt runs --model models/tiny.yaml` said "no runs recorded yet for model
+    'models/tiny.yaml'" (exit 0), and fo.runs(model=...) returned [], beside tiny's recorded runs:
+    the registry records a model by its name, which no path can be."""
+    with pytest.raises(InputError, match=r"model \(--model\) is a model's name.*'models/tiny.yaml'"):
+        api.runs(model="models/tiny.yaml")
+    with pytest.raises(InputError, match=r"model \(--model\) is a model's name"):
+        api.unfinished_runs(model="tiny/")
+    code, _, err = run_cli("runs", "--model", "models/tiny.yaml")
+    assert code == 2 and "not a file (got 'models/tiny.yaml')" in err and "Traceback" not in err, err
+    assert api.runs(model="tiny") == []  # a name: listed, none here

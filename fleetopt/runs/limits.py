@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from numbers import Integral, Real
 from pathlib import PurePath
 
 from fleetopt.errors import InputError
+from fleetopt.schema.base import NAME_PATTERN
 from fleetopt.schema.loading import shown_value
 
 MAX_SEED = 2**63 - 1  # the scenario streams take a signed 64-bit seed
@@ -54,6 +56,16 @@ def text(name: str, value, choices: tuple[str, ...] = (), optional: bool = False
         wanted = f"one of {', '.join(choices)}" if choices else "a string"
         raise InputError(f"{name} must be {wanted} (got {shown_value(value)})")
     return value
+
+
+def model_name(name: str, value, optional: bool = True) -> str | None:
+    """A model's name as its file's ``name:`` gives it and the registry records it ("tiny"); a file
+    path ("models/tiny.yaml"), which no name can be, is refused rather than matching no run."""
+    text(name, value, optional=optional)
+    if value is None or re.match(NAME_PATTERN, value):
+        return value
+    raise InputError(f"{name} is a model's name, as its file's name: field gives it (e.g. 'tiny'), not a "
+                     f"file (got {shown_value(value)})")  # fmt: skip
 
 
 def path(name: str, value, optional: bool = True):
