@@ -55,7 +55,7 @@ from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results import COST_SOLVE_FIGURES, headline, plan_frame
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import format_usd
-from fleetopt.errors import FleetoptWarning, InputError, StoppedAfterWriting, warn
+from fleetopt.errors import FleetoptError, FleetoptWarning, InputError, StoppedAfterWriting, warn
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.batch import PlanFileError
@@ -90,7 +90,7 @@ from fleetopt.runs.folder import (
 )
 from fleetopt.runs.registry import Registry, RegistryError, RunRecord, key_figures
 from fleetopt.schema.edit import edited_model
-from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, load_yaml, recorded_changes
+from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, ModelError, load_yaml, recorded_changes
 from fleetopt.stochastic.run import (
     DEFAULT_SCREEN,
     MAX_SCREENED,
@@ -99,7 +99,7 @@ from fleetopt.stochastic.run import (
     rescued_completion,
 )
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
-from fleetopt.sweep.candidates import Rule
+from fleetopt.sweep.candidates import Rule, RuleNotMet
 from fleetopt.sweep.run import SweepResult, read_proposals
 from fleetopt.sweep.run import rerank_sweep as _rerank_sweep
 from fleetopt.sweep.run import resume_sweep as _resume_sweep
@@ -114,11 +114,16 @@ __all__ = [
     "EvaluationJob",
     "EvaluationResult",
     "FixedPurchases",
+    "FleetoptError",
     "FleetoptWarning",
     "InfeasibleModel",
     "InputError",
+    "LoadedModel",
+    "ModelError",
     "NoPlanFound",
+    "PlanSource",
     "Rule",
+    "RuleNotMet",
     "RunData",
     "RunFolder",
     "RunRecord",

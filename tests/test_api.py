@@ -507,3 +507,14 @@ def test_a_run_record_names_its_run_wherever_a_run_is_taken(two_runs):
         with pytest.raises(InputError, match=r"^compare needs at least two plans"):
             api.compare(given, scenarios=SCENARIOS)
     assert api.compare([first, second], scenarios=SCENARIOS).runs == [str(first.path), str(second.path)]
+
+
+def test_the_errors_a_caller_catches_and_the_types_returned_are_the_apis_own_names():
+    """A notebook caught ``fo.ModelError`` (AttributeError: fleetopt.api had no such name) and could not
+    name the PlanSource fo.evaluate returns or the RuleNotMet fo.sweep raises without knowing their
+    modules (an API review)."""
+    with pytest.raises(api.ModelError):
+        api.edit("tiny", {"horizon.discount_rate_annual": -5})
+    assert issubclass(api.ModelError, api.InputError) and issubclass(api.InputError, api.FleetoptError)
+    assert issubclass(api.RuleNotMet, api.InputError)
+    assert {"PlanSource", "LoadedModel"} <= set(api.__all__)

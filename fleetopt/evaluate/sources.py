@@ -37,6 +37,7 @@ class PlanSource:
 
     @property
     def labels(self) -> list[str]:
+        """The plans' labels, in the file's order."""
         return self.reader.labels
 
     @cached_property

@@ -94,6 +94,8 @@ class LoadedModel:
 
     @property
     def content_hash(self) -> str:
+        """The first 16 hex digits of the SHA-256 of the model's text, by which run folders, plan
+        files and the registry name the model a run used."""
         return hashlib.sha256(self.text.encode()).hexdigest()[:16]
 
     def check_text(self) -> None:
