@@ -11,6 +11,7 @@ from conftest import TINY_PATH
 
 from fleetopt import api
 from fleetopt.core.economics import plan_statements
+from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.schema.loading import LoadedModel, ModelError, parse_model_text
 
@@ -402,3 +403,22 @@ def test_a_plan_and_its_statements_print_in_one_line_each():
     assert "\n" not in plan and "\n" not in statements
     assert plan.startswith("Plan(11 cohorts x 8 quarters: 250 blocks bought, 0 power blocks")
     assert statements.startswith("Statements(8 quarters, NPV -14,109,908 USD, ")
+
+
+def test_an_evaluation_and_a_sweep_show_their_key_figures_as_a_table_in_a_notebook(here):
+    """A notebook cell showing an evaluation or a sweep printed one line pointing to .metrics (50
+    columns of raw floats): it now shows each plan's mean NPV, CVaR5 and probabilities as the terminal
+    writes them, the sweep's pick marked; what a notebook did to .metrics is what it shows."""
+    solved = api.write_solve_run(api.solve("tiny"), api.load("tiny")[0], out=here / "solved")
+    result, _, _ = api.evaluate(solved, scenarios=20, backend="numpy")
+    row = result.metrics.iloc[0]
+    shown = result._repr_html_()
+    assert shown.startswith(f"<p>{result!r}</p><table")
+    for header in ("mean NPV", "CVaR5 NPV", "P(covenant breach)", "P(liquidity default)", "P(any default)"):
+        assert f"<th>{header}</th>" in shown
+    assert f"<td>{format_usd(row['npv_mean_usd'])}</td>" in shown
+    assert f"<td>{row['any_default_probability']:.1%}</td>" in shown
+    swept = api.sweep("tiny", candidates=2, scenarios=10)
+    assert f"<td>{swept.recommended['plan']} (recommended)</td>" in swept._repr_html_()
+    result.metrics = result.metrics.iloc[:0]
+    assert "<tbody>\n  </tbody>" in result._repr_html_()

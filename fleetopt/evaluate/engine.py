@@ -38,7 +38,7 @@ from fleetopt.evaluate.kernel import (
     upload_tables,
 )
 from fleetopt.evaluate.layout import ScenarioRows
-from fleetopt.evaluate.metrics import FORECAST_OK, plan_metrics, within_limits
+from fleetopt.evaluate.metrics import FORECAST_OK, key_figures_html, plan_metrics, within_limits
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 
@@ -103,6 +103,9 @@ class EvaluationResult:
         runs = "on the forecast" if self.seed is None else f"x {counted(self.n_scenarios, 'scenario')}"
         seed = "" if self.seed is None else f" (seed {self.seed})"
         return f"EvaluationResult({counted(self.n_plans, 'plan')} {runs}{seed}, {self.backend}; .metrics)"
+
+    def _repr_html_(self) -> str:  # a notebook's cell: the key figures of each plan, then .metrics
+        return key_figures_html(self.metrics, repr(self))
 
     @property
     def pairs_computed(self) -> int:

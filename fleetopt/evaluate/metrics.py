@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
@@ -10,6 +11,7 @@ import pandas as pd
 
 from fleetopt.core.covenants import CATALOGUE, kind_bit
 from fleetopt.core.tail import TAIL, cvar_of_worst, tail_count, worst_k
+from fleetopt.core.units import format_figure
 from fleetopt.evaluate.simulate import DEBT_AT_DEFAULT, DEBT_AT_UNCURED
 
 
@@ -100,6 +102,31 @@ METRIC_COLUMNS = {
     "shortfall_probability": f"share of scenarios in which more than {SHORTFALL_SHARE * 100:g} % of the "
     "horizon's market demand is not served",
 }
+
+
+# the figures a notebook shows first of each plan (key_figures_html), by their headers, with units
+KEY_FIGURES = {
+    "npv_mean_usd": ("mean NPV", "USD"),
+    "npv_cvar5_usd": ("CVaR5 NPV", "USD"),
+    "loss_probability": ("P(NPV < 0)", "share"),
+    "breach_probability": ("P(covenant breach)", "share"),
+    "uncured_breach_probability": ("P(uncured breach)", "share"),
+    "default_probability": ("P(liquidity default)", "share"),
+    "any_default_probability": ("P(any default)", "share"),
+}
+
+
+def key_figures_html(metrics: pd.DataFrame, caption: str) -> str:
+    """An HTML table of each plan's :data:`KEY_FIGURES` as the terminal writes them ($13.53B, 29.9%),
+    under ``caption``: what a notebook shows of an evaluation or a sweep (``_repr_html_``); the
+    whole figures stay in ``.metrics``. Columns an older run lacks are left out."""
+    shown = pd.DataFrame({"plan": metrics["plan"].astype(str)})
+    if "recommended" in metrics:  # a sweep's
+        shown["plan"] += np.where(metrics["recommended"].astype(bool), " (recommended)", "")
+    for column, (header, unit) in KEY_FIGURES.items():
+        if column in metrics:
+            shown[header] = [format_figure(float(v), unit) for v in metrics[column]]
+    return f"<p>{html.escape(caption)}</p>" + shown.to_html(index=False)
 
 
 # the policy's reactions as tables and the report name them, in the order they show them

@@ -25,7 +25,7 @@ from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import check_backend_runs, choose_backend, evaluate
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
-from fleetopt.evaluate.metrics import FORECAST_OK, RANK_COLUMNS, RANK_WORDS
+from fleetopt.evaluate.metrics import FORECAST_OK, RANK_COLUMNS, RANK_WORDS, key_figures_html
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
@@ -574,6 +574,9 @@ class SweepResult:
             f"{counted(self.evaluation.n_scenarios, 'scenario')}, recommended "
             f"{self.recommended['plan']!r}; .metrics, .why(), .plan_frame(label))"
         )
+
+    def _repr_html_(self) -> str:  # a notebook's cell: the candidates' key figures, then .metrics
+        return key_figures_html(self.metrics, repr(self))
 
     @property
     def computed_metrics(self) -> pd.DataFrame:
