@@ -1683,6 +1683,10 @@ def test_an_empty_set_value_is_refused_not_read_as_the_default():
     assert code == 2 and "no value after '=': give one, or null to remove the field" in err, err
     code, out, _ = run_cli("validate", "tiny", "--set", "finance.tax_rate=null")
     assert code == 0 and "is a valid model" in out
+    code, out, _ = run_cli("validate", "--help")  # said an empty VALUE removes the field
+    said = " ".join(out.split())
+    assert code == 0 and "VALUE null removes the field" in said and "an empty VALUE is refused" in said
+    assert "PATH=null, to replace it whole" in said and "empty VALUE removes" not in said
 
 
 @pytest.mark.parametrize(("field", "value", "said"), [

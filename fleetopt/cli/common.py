@@ -453,10 +453,11 @@ ChangesOption = Annotated[
         help="Change one field of the model for this run, as fleetopt.api.edit does: PATH as `fleetopt "
         "validate` names a field, VALUE in YAML (horizon.discount_rate_annual=0.10, "
         "skus.B200.capex_per_gpu_usd.start=45000, policy.distress_sales=false; a name with a dot in it "
-        "in double quotes: 'skus.\"B200.v2\".power_kw_per_gpu=1.9'); an empty VALUE removes "
-        "the field, so its default applies; a mapping VALUE changes only the fields it names (remove "
-        "the field first, PATH=, to replace it whole). Repeat it for several, made in order; the run's "
-        "model.yaml is the model as changed, and its summary.json's model_changes lists the changes.",
+        "in double quotes: 'skus.\"B200.v2\".power_kw_per_gpu=1.9'); VALUE null removes the field, "
+        "so its default applies (an empty VALUE is refused); a mapping VALUE changes only the fields "
+        "it names (remove the field first, PATH=null, to replace it whole). Repeat it for several, made "
+        "in order; the run's model.yaml is the model as changed, and its summary.json's model_changes "
+        "lists the changes.",
     ),
 ]
 
