@@ -123,6 +123,22 @@ def test_a_quarterly_covenant_is_also_given_on_the_trailing_year_with_its_tighte
     assert lowest_trailing_cushion(averaged, {}) is None
 
 
+
+def test_the_solves_covenant_line_sets_the_trailing_year_what_if_apart():
+    """The solve printed "EBITDA may fall 13.5% before a breach (the tightest), if tested on the
+    trailing four quarters' averages (...), breached (EBITDA 3.8% short)": the what-if read as the
+    condition of the quarter's own cushion before it. A semicolon parts them, as in the report."""
+    from fleetopt.cli.render import covenant_headroom_text
+    from fleetopt.core.results import TRAILING_WHAT_IF, headline, trailing_year_headroom
+
+    data = data_of(coverage_model())
+    plan = keep_everything(data)
+    st = plan_statements(data, plan)
+    text = covenant_headroom_text(data, headline(data, plan, st), trailing_year_headroom(data, st))
+    [line] = [line for line in text.splitlines() if TRAILING_WHAT_IF in line]
+    assert f"before a breach; {TRAILING_WHAT_IF}, " in line or f"(the tightest); {TRAILING_WHAT_IF}, " in line
+    assert f", {TRAILING_WHAT_IF}" not in line
+
 @pytest.mark.parametrize("period", ["quarter", "trailing_four_quarters"])
 def test_the_lowest_shocked_dscr_follows_the_covenants_ebitda_period(period):
     """Market prices 50 % lower halve EBITDA (all of it is market revenue): 109,500 in quarters 0-2,

@@ -436,8 +436,9 @@ def covenant_headroom_text(data, fig: dict, yearly: dict | None = None) -> str:
             parts.append(f"{test.describe()}: lowest {format_usd(test.tightest(room))}{tested}{tightest}")
             continue
         year = trailing_year_words(test, yearly or {})
+        # "; ": after ", " the what-if read as the condition of the quarter's own cushion before it
         parts.append(f"{test.describe()}{every}: {test.cushion_words(room)}{tightest}"
-                     + (f", {year}" if year else ""))  # fmt: skip
+                     + (f"; {year}" if year else ""))  # fmt: skip
     return "\n".join(parts)  # one line per test: a long cell reads as one run-on sentence otherwise
 
 
