@@ -995,6 +995,28 @@ def test_terminal_tables_never_cut_a_header_or_a_figure(runs):
         assert "…" not in text and last in text, text
 
 
+def test_the_evaluation_tables_note_says_what_mean_lowest_cash_is():
+    """The default model's evaluation prints a mean lowest cash of -$3.66B, the one heading of the
+    table its note left unexplained: how cash falls below zero is a finance reader's first question.
+    The note says it is each scenario's lowest cash averaged, a default's shortfall carried as
+    negative cash."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import evaluation_table
+
+    row = {"plan": "milp", "npv_mean_usd": 13.53e9, "npv_mean_se_usd": 0.63e9,
+           "npv_mean_no_default_usd": 24.09e9, "npv_p5_usd": -16.47e9, "npv_cvar5_usd": -19.95e9,
+           "loss_probability": 0.399,
+           "breach_probability": 0.715, "default_probability": 0.299, "expected_min_cash_usd": -3.66e9,
+           "mean_utilisation": 0.823}  # fmt: skip
+    console = Console(width=400, record=True, file=io.StringIO())
+    console.print(evaluation_table(pd.DataFrame([row]), "t"))
+    text = " ".join(console.export_text().split())
+    assert "-$3.66B" in text
+    assert "mean lowest cash: each scenario's lowest quarter-end cash, averaged" in text
+    assert "default's shortfall is carried as negative cash" in text
+
+
 def test_terminal_tables_on_a_narrow_terminal_keep_every_figure_whole(runs):
     """At 80 columns every figure of an evaluation printed cut short ('-$1…' for a CVaR5 of
     -$102.3M), and at 120 a table rich's layout could not fit was cropped at the edge. A table too

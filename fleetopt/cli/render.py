@@ -541,7 +541,9 @@ UTIL_MEANS = ("s.e.: the mean NPV's standard error; mean NPV, no default: over t
               "default; P5 NPV: the NPV that 5 % of the scenarios fall below; CVaR5 NPV: the mean NPV of "
               "those worst 5 %; P(breach): a covenant missed in a quarter it is tested; "
               "P(default): a liquidity default, cash below the model's default level after the revolver "
-              "and sales in some quarter; util.: the GPUs in service over the GPUs held (orders "
+              "and sales in some quarter; mean lowest cash: each scenario's lowest quarter-end cash, "
+              "averaged (below zero where a default's shortfall is carried as negative cash); "
+              "util.: the GPUs in service over the GPUs held (orders "
               "deferred or cancelled and GPUs sold still count), mean over scenarios and quarters; "
               "metrics.csv has every figure unrounded")
 
