@@ -214,7 +214,10 @@ VERDICT = {
 }  # fmt: skip
 COST_VERDICT = {
     "present_cost_usd": "present cost", "present_cost_per_h100_hour_usd": "cost per H100-hour",
-    "market_demand_served": "demand served", "default_probability": "P(liquidity default)",
+    "market_demand_served": "demand served on the forecast", "default_probability": "P(liquidity default)",
+    # every cost plan serves all of the forecast's demand: the scenarios' demand is what tells them apart
+    "demand_served_share": "demand served over the scenarios",
+    "shortfall_probability": f"P(more than {SHORTFALL_SHARE * 100:g} % short)",
 }  # fmt: skip
 # the sides a verdict puts each figure's difference on (Comparison._side), in the order it says them
 VERDICT_SIDES = ("better in", "worse in", "within two standard errors:", "without a standard error:",
