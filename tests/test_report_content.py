@@ -1561,3 +1561,29 @@ def test_the_assumptions_agree_with_the_uncured_breach_figure():
     assert ("and one the owners could not cure (at most covenants.equity_cures, never two quarters in a "
             "row) in P(uncured covenant breach), but neither is simulated: a cure brings in no cash and no "
             "debt is accelerated.") in said
+
+
+def test_the_in_short_of_a_cost_plans_evaluation_says_the_demand_it_serves(tmp_path, monkeypatch):
+    """A lab's plan over the futures: its "In short" (the terminal's last line, the report's top) said
+    its present cost or NPV and its liquidity defaults but not how much of its own demand it serves,
+    the figure a lab plans for (from a lab capacity team's review). lab's cost optimum on 40 futures:
+    both say the mean share served and the share of futures short by more than 1 %, from metrics.csv;
+    a plan solved for NPV says neither."""
+    from fleetopt import api
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    solved = {objective: api.write_solve_run(api.solve("lab", objective=objective), out=tmp_path / objective)
+              for objective in ("cost", "npv")}  # fmt: skip
+    for objective, folder in solved.items():
+        out = tmp_path / f"{objective}-risk"
+        code, printed, err = run_cli("evaluate", "--plans", str(folder), "--scenarios", "40", "--seed", "7",
+                                     "--out", str(out), "--report")  # fmt: skip
+        assert code == 0, err
+        row = pd.read_csv(out / "metrics.csv").iloc[0]
+        said = (f"It serves {row['demand_served_share']:.1%} of the demand on average over 40 futures, as "
+                f"bought; more than 1% of it goes unserved in {row['shortfall_probability']:.1%} of them.")
+        terminal = " ".join(printed[printed.index("In short:"):].split())
+        report = text_of(out)
+        report = report[report.index("In short"):report.index("Provenance")]
+        assert (said in terminal, said in report) == ((True, True) if objective == "cost" else (False, False))
+        assert "A liquidity default in" in terminal and "A liquidity default in" in report

@@ -75,7 +75,7 @@ from fleetopt.core.units import counted
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.kernel import KernelBuildError
-from fleetopt.evaluate.metrics import FORECAST_MARK, marked_last_words, shown_plans
+from fleetopt.evaluate.metrics import FORECAST_MARK, demand_in_short, marked_last_words, shown_plans
 from fleetopt.evaluate.sources import solve_objective
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
@@ -212,7 +212,7 @@ def evaluate(
             title = "the demand served (the company's own, as bought: no purchase reacts to the scenario)"
             console.print(demand_served_table(shown, title, job.data.T))
             console.print(f"Note: {cost_plans_note(result.n_plans)}.", highlight=False)
-        _print_best(result, ranking, top, job.data)
+        _print_best(result, ranking, top, job.data, solve_objective(job.source.path) == "cost")
         lost = folder.lost_while_running  # written again whole, with a warning
         path = api.write_evaluate_run(
             result, job.loaded, job.source, folder.path, command=command_line(), ranking=ranking
@@ -275,8 +275,9 @@ def npv_words(data: ModelData) -> str:
     return f"NPV: equity cash flows at {data.discount_rate_annual * 100:g}% a year, USD"
 
 
-def _print_best(result, ranking: dict, top: int, data: ModelData) -> None:
-    """The best ``top`` plans by ``ranking`` (``shown_plans``'): figures, reactions, breaches."""
+def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = False) -> None:
+    """The best ``top`` plans by ``ranking`` (``shown_plans``'): figures, reactions, breaches; ``cost``:
+    plans solved for least cost, whose "In short" says the demand they serve, as their report does."""
     ranked, met = shown_plans(result.metrics, ranking)  # none met the limit: every plan, as the report
     if not met:
         lowest = result.metrics["breach_probability"].min()
@@ -316,7 +317,9 @@ def _print_best(result, ranking: dict, top: int, data: ModelData) -> None:
     first = ranked.iloc[0]
     whose = f"The best plan by {ranking['rank_by']} NPV, " if several else "Plan "
     label = f"{whose}\u201c{first['plan']}\u201d"
-    said = " ".join(risk_in_short(label, result.n_scenarios, first))
+    said = risk_in_short(label, result.n_scenarios, first)
+    served = demand_in_short(result.n_scenarios, first) if cost else None
+    said = " ".join(said[:1] + ([served] if served else []) + said[1:])
     console.print(Text(f"In short: {said}", style="bold"))
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from fleetopt.core.covenants import CATALOGUE, kind_bit
 from fleetopt.core.tail import TAIL, cvar_of_worst, tail_count, worst_k
-from fleetopt.core.units import format_figure
+from fleetopt.core.units import counted, format_figure
 from fleetopt.evaluate.simulate import DEBT_AT_DEFAULT, DEBT_AT_UNCURED
 
 
@@ -22,6 +22,20 @@ def first_breach_column(kind) -> str:
 
 # a scenario is short when more than this share of its market demand over the horizon is not served
 SHORTFALL_SHARE = 0.01
+
+
+def demand_in_short(n: int, row) -> str | None:
+    """The demand a lab's plan (solved for least cost) serves over ``n`` scenarios, in a sentence of
+    the "In short" of `fleetopt evaluate` and of its report, from its metrics ``row`` (metrics.csv's
+    names; a mapping); None where the row has no such figure (a model without market demand, a run
+    before 0.4.3)."""
+    served = row.get("demand_served_share")
+    if served is None or not math.isfinite(float(served)):
+        return None
+    short = format_figure(float(row["shortfall_probability"]), "share")
+    return (f"It serves {format_figure(float(served), 'share')} of the demand on average over "
+            f"{counted(n, 'future')}, as bought; more than {SHORTFALL_SHARE:.0%} of it goes unserved "
+            f"in {short} of them.")  # fmt: skip
 METRIC_COLUMNS = {
     "npv_mean_usd": "mean NPV over scenarios, USD",
     "npv_std_usd": "standard deviation of NPV, USD",

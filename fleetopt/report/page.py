@@ -92,6 +92,7 @@ from fleetopt.evaluate.metrics import (
     REACTION_USD_LABELS,
     SHORTFALL_SHARE,
     broken_by_quarter,
+    demand_in_short,
     first_breach_column,
     limited_liability_differs,
     marked_last_words,
@@ -1258,7 +1259,8 @@ def _summary_section(run: _Run) -> str:
         fig = run.figures
         said = [f"{label}: present cost {_usd(fig['present_cost_usd'])} on the forecast "
                 f"({format_usd_per_hour(fig['present_cost_per_h100_hour_usd'])} per H100-equivalent GPU-hour)."]
-        said += over[1:] if over else []
+        served = demand_in_short(_scenario_source(run)[1], row) if over else None
+        said += ([served] if served else []) + (over[1:] if over else [])
     elif over:
         said = over
     else:
