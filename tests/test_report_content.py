@@ -1587,3 +1587,15 @@ def test_the_in_short_of_a_cost_plans_evaluation_says_the_demand_it_serves(tmp_p
         report = report[report.index("In short"):report.index("Provenance")]
         assert (said in terminal, said in report) == ((True, True) if objective == "cost" else (False, False))
         assert "A liquidity default in" in terminal and "A liquidity default in" in report
+
+
+def test_the_definition_of_milp_says_what_a_cost_plan_was_solved_for():
+    """The definitions of a lab's report said a plan named milp is the MILP's "to maximise the NPV on
+    the forecast", although it was solved for least cost (from a lab capacity team's review): a cost
+    plan's pages (its solve, evaluation, a comparison with one) say it minimises the present cost."""
+    data = load(TINY_PATH)[1]
+    words = {cost: dict(page.glossary(data, ["milp"], None, "solve", cost=cost))["milp"]
+             for cost in (False, True)}  # fmt: skip
+    assert "to maximise the NPV on the forecast within" in words[False]
+    assert "minimise the present cost of serving the model's demand" in words[True]
+    assert "minimise" not in words[False]

@@ -72,7 +72,8 @@ def _definitions(comp: Comparison) -> str:
                           "plans on the same scenarios): one the scenarios could give by chance, called "
                           "neither better nor worse and not coloured."),
     ]  # fmt: skip
-    return definitions_section(glossary(comp.data, comp.labels, comp.n_scenarios, "compare") + own)
+    return definitions_section(glossary(comp.data, comp.labels, comp.n_scenarios, "compare",
+                                        cost=bool(comp.cost_plans)) + own)
 
 
 def _plans_section(comp: Comparison) -> str:

@@ -792,7 +792,7 @@ def _glossary_section(run: _Run) -> str:
     """Definitions of the report's figures, with this model's levels, covenants and discount rate."""
     one = bool(run.summary.get("deterministic"))  # one scenario: no error, no tail
     n = _scenario_source(run)[1] if run.metrics is not None else None
-    return definitions_section(glossary(run.data, run.labels, n, run.kind, one))
+    return definitions_section(glossary(run.data, run.labels, n, run.kind, one, _solved_for_cost(run)))
 
 
 def definitions_section(terms: list[tuple[str, str]]) -> str:
@@ -800,11 +800,12 @@ def definitions_section(terms: list[tuple[str, str]]) -> str:
     return f'<h2>Definitions</h2><dl class="terms">{rows}</dl>'
 
 
-def glossary(data: ModelData, labels: list[str], n: int | None, kind: str, one: bool = False) -> list:
+def glossary(data: ModelData, labels: list[str], n: int | None, kind: str, one: bool = False,
+             cost: bool = False) -> list:
     """(term, definition) of a page's figures with this model's levels, covenants and discount rate:
     those on the forecast, and with ``n`` scenarios (None: none) those over them (``one``: the one
-    scenario of a deterministic run, without error or tail). Read by the run reports and the
-    comparison page."""
+    scenario of a deterministic run, without error or tail; ``cost``: a plan solved for least cost
+    among them). Read by the run reports and the comparison page."""
     first = first_tested_quarter(data) if data.covenants else None
     terms = [
         ("NPV", f"net present value at the model's discount rate of {data.discount_rate_annual:.2%} a year: the "
@@ -832,7 +833,7 @@ def glossary(data: ModelData, labels: list[str], n: int | None, kind: str, one: 
     if any(label.startswith("milp") for label in labels):  # the optimiser's name for its plans
         terms.insert(0, ("milp", "a plan named milp is the optimiser's: the mixed-integer linear program "
                                  "(MILP) that chooses purchases, power, redeployments, retirements and debt "
-                                 "to maximise the NPV on the forecast within the model's limits "
+                                 f"{MILP_GOAL[cost]} within the model's limits "
                                  "(docs/formulation.md); 'milp: demand slump' and the like, a sweep's plans "
                                  "the MILP made on a varied forecast (a sweep's 'origin' says how)."))
     if n is not None:
@@ -840,6 +841,12 @@ def glossary(data: ModelData, labels: list[str], n: int | None, kind: str, one: 
     return terms
 
 
+# what the MILP's plans were solved for: the NPV, or (`solve --objective cost`) the present cost
+MILP_GOAL = {
+    False: "to maximise the NPV on the forecast",
+    True: "to maximise the NPV on the forecast or, solved with --objective cost as a plan here was, to "
+          "minimise the present cost of serving the model's demand on it (formulation §6, \"Cost\")",
+}  # fmt: skip
 ONE_SCENARIO_TERMS = ("mean NPV ± SE", "P5 and CVaR5", "NPV with limited liability", "debt at a default")
 
 
