@@ -491,3 +491,22 @@ def test_in_short_says_a_negative_npv_not_money_lost():
     said = " ".join(risk_in_short("Plan “milp”", 2000, row))
     assert "lose money" not in said
     assert "the worst 5 % average -$20.00B; 39.9% end with a negative NPV." in said
+
+
+def test_a_deterministic_evaluation_of_a_cost_plan_says_its_demand_on_the_forecast(tmp_path, monkeypatch):
+    """A lab's plan evaluated on the forecast alone: its demand table read "demand served (mean)" and
+    "P(short > 1%)" 0.0% over one scenario, a mean and a probability the report does not claim for it
+    (from a lab capacity team's review); it now says the share served on the forecast and whether it
+    is short there, as the report does. lab's cost optimum serves all of its forecast demand."""
+    from fleetopt import api
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    solved = api.write_solve_run(api.solve("lab", objective="cost"), out=tmp_path / "cost")
+    code, out, err = run_cli("evaluate", "--plans", str(solved), "--deterministic",
+                             "--out", str(tmp_path / "f"))  # fmt: skip
+    assert code == 0, err
+    table = out[: out.index("Note:")]
+    assert "demand served on the forecast" in table and "short > 1%" in table
+    assert "(mean)" not in table and "P(short" not in table
+    row = next(line for line in table.splitlines() if "milp" in line)
+    assert [cell.strip() for cell in row.split("│")[2:5]] == ["100.0%", "0", "no"], row

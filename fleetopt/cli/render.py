@@ -764,21 +764,25 @@ def when_it_breaks_table(metrics, title: str, quarter_labels: list[str]) -> Tabl
     return unbroken(table)
 
 
-def demand_served_table(metrics, title: str, quarters: int) -> Table:
+def demand_served_table(metrics, title: str, quarters: int, one: bool = False) -> Table:
     """The market demand the given plans serve (a lab's own demand, where it plans for it): the
     mean share served, the mean demand not served, as H100-equivalent GPUs short in an average
     quarter (GPU-quarters over the ``quarters`` of the horizon), and the share of scenarios short by
-    more than 1 % of their demand (docs/evaluation.md, metrics.csv)."""
+    more than 1 % of their demand (docs/evaluation.md, metrics.csv); ``one``: of the forecast alone
+    (a deterministic evaluation), no mean and no probability, as its report says them."""
+    short = f"short > {SHORTFALL_SHARE:.0%}"
+    names = (("demand served on the forecast", "GPUs short in an average quarter (H100-eq.)", short) if one
+             else ("demand served (mean)", "GPUs short in an average quarter (H100-eq.)", f"P({short})"))
     table = Table(title=title)
-    for name in ("plan", "demand served (mean)", "GPUs short in an average quarter (H100-eq.)",
-                 f"P(short > {SHORTFALL_SHARE:.0%})"):  # fmt: skip
+    for name in ("plan", *names):
         table.add_column(name, justify="left" if name == "plan" else "right")
     for _, row in metrics.iterrows():
+        shortfall = float(row["shortfall_probability"])
         table.add_row(
             Text(str(row["plan"])),
             format_figure(row["demand_served_share"], "share"),  # n/a: the model has no market demand
             f"{row['unserved_demand_mean_gpu_quarters'] / quarters:,.0f}",
-            f"{row['shortfall_probability']:.1%}",
+            ("yes" if shortfall > 0 else "no") if one else f"{shortfall:.1%}",
         )
     return unbroken(table)
 

@@ -210,7 +210,7 @@ def evaluate(
         # a lab's plans: the demand they serve first, what it buys, then the company's finances
         if solve_objective(job.source.path) == "cost" and not shown.empty:
             title = "the demand served (the company's own, as bought: no purchase reacts to the scenario)"
-            console.print(demand_served_table(shown, title, job.data.T))
+            console.print(demand_served_table(shown, title, job.data.T, one=result.seed is None))
             console.print(f"Note: {cost_plans_note(result.n_plans)}.", highlight=False)
         _print_best(result, ranking, top, job.data, solve_objective(job.source.path) == "cost")
         lost = folder.lost_while_running  # written again whole, with a warning
