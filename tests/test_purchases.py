@@ -563,3 +563,21 @@ def test_a_solve_of_a_named_purchases_table_carries_its_name(free):
     assert named.statements.npv_usd == pytest.approx(free.statements.npv_usd, rel=1e-9)
     with pytest.raises(InputError, match=r"one set of purchases, named \{name: table\} \(got 2\)"):
         api.solve("tiny", purchases={"a": orders, "b": orders})
+
+
+def test_a_cost_plans_purchases_ahead_of_its_demand_are_held_idle_and_serve_no_more_of_it():
+    """formulation §6, "Spare capacity", said a cost plan's extra purchases given with --purchases
+    "are retired at once"; lab's Vera Rubin bought in three lots ahead of its demand (a lab planner's
+    "buy earlier") are partly held idle: 7,692 GPUs in 2027Q3, 3,958 in service. Either way the
+    evaluator offers only GPUs in service to the market, so the plan serves no more of the scenarios'
+    demand than the optimum does."""
+    orders = pd.DataFrame({"quarter": ["2026Q3", "2026Q4", "2027Q3", "2028Q3"],
+                           "sku": ["GB300", "VR-NVL72", "VR-NVL72", "VR-NVL72"],
+                           "site": ["iowa"] * 4, "gpus": [792, 4320, 4320, 5040]})  # fmt: skip
+    optimum, early = api.solve("lab", objective="cost"), api.solve("lab", objective="cost", purchases=orders)
+    lines = early.statements_frame().set_index("quarter")
+    assert lines.loc["2027Q3", "gpus_held"] == pytest.approx(7691.8, abs=0.1)
+    assert lines.loc["2027Q3", "gpus_in_service"] == pytest.approx(3958.1, abs=0.1)
+    figures = api.compare([optimum, early], "lab", scenarios=100, seed=7).figures
+    served = figures.loc["demand_served_share"].to_numpy(dtype=float)
+    assert served[0] < 0.95 and served[1] == pytest.approx(served[0], abs=1e-9)
