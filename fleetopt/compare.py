@@ -385,8 +385,9 @@ class Comparison:
         "A": NPV mean +$559.6M, NPV CVaR5 +$2.25B, P(covenant breach) -3.8 pp, P(liquidity default)
         -3.1 pp; better in all four')."""
         short = COST_VERDICT if self.cost_plans else VERDICT
-        here = set(short) & set(self.figures.index)
-        shown = {key: (short[key], unit) for key, _, unit in FIGURES if key in here}
+        units = {key: unit for key, _, unit in FIGURES}
+        # in the table's order (a lab's: what the plans cost and serve first)
+        shown = {key: (short[key], units[key]) for key in self.figures.index if key in short}
         parts, sides = [], {side: [] for side in VERDICT_SIDES}
         for key, (name, unit) in shown.items():
             values = [float(self.figures.loc[key, label]) for label in self.labels]

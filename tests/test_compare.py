@@ -1459,20 +1459,22 @@ def test_the_cost_verdict_reads_the_demand_served_over_the_scenarios():
     """Every plan solved for least cost serves all of the forecast's demand, so a lab's verdict must
     say what tells them apart: the share served over the scenarios and the risk of a shortfall (a plan
     solved for 20 % more demand serves 94.7 % against 89.2 % on lab, short in 53.3 % of the futures
-    against 81.8 %), not 'the same in demand served'; its present cost then has no better direction."""
+    against 81.8 %), not 'the same in demand served'; its present cost then has no better direction.
+    They come in the table's order, what the plans cost and serve before P(liquidity default)."""
     from fleetopt.compare import Comparison
 
     figures = pd.DataFrame(
-        {"A": [779.7e6, 0.61, 1.0, 0.892, 0.818], "B": [957.7e6, 0.62, 1.0, 0.947, 0.533]},
+        {"A": [779.7e6, 0.61, 1.0, 0.892, 0.818, 0.0], "B": [957.7e6, 0.62, 1.0, 0.947, 0.533, 0.0]},
         index=["present_cost_usd", "present_cost_per_h100_hour_usd", "market_demand_served",
-               "demand_served_share", "shortfall_probability"],
+               "demand_served_share", "shortfall_probability", "default_probability"],
     )  # fmt: skip
     empty = pd.DataFrame()
     comp = Comparison(["A", "B"], figures, empty, empty, empty, 1000, 7)
     comp.cost_plans = ["A", "B"]
     assert comp.verdict(1) == (
         "“B” against “A”: present cost +$178.0M, cost per H100-hour +$0.01, demand served on the forecast "
-        "0.0 pp, demand served over the scenarios +5.5 pp, P(more than 1 % short) -28.5 pp; better in "
-        "demand served over the scenarios, P(more than 1 % short); the same in demand served on the "
-        "forecast; no better direction: present cost, cost per H100-hour"
+        "0.0 pp, demand served over the scenarios +5.5 pp, P(more than 1 % short) -28.5 pp, P(liquidity "
+        "default) 0.0 pp; better in demand served over the scenarios, P(more than 1 % short); the same in "
+        "demand served on the forecast, P(liquidity default); no better direction: present cost, cost per "
+        "H100-hour"
     )
