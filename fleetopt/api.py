@@ -1556,6 +1556,9 @@ def report(run: str | Path | int, out: str | Path | None = None) -> Path:
     An ``out`` that is a file of a run folder (its summary.json, plans, another run's report ...) is
     refused, as is a run whose model.yaml is not the model its figures were made from
     (:class:`~fleetopt.errors.InputError`), and so is an existing file that is not a report
-    fleetopt wrote (a model, notes). Returns the report's path."""
+    fleetopt wrote (a model, notes). A file of a finished run folder (its plan.npz, summary.json)
+    names that run, as it does for the other commands. Returns the report's path."""
     limits.path("out", out)
-    return write_report(resolve_run(run, "run"), out).resolve()
+    path = resolve_run(run, "run")
+    owner = RunFolder.owning(path) if path.is_file() else None
+    return write_report(owner.path if owner is not None and owner.is_finished else path, out).resolve()

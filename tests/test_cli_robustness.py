@@ -1033,6 +1033,16 @@ def test_report_of_a_file_says_it_is_a_file(finished_runs, here):
     assert_one_error(code, out, err, "cmp.csv is a file, not a run folder")
 
 
+def test_report_of_a_runs_own_file_reports_that_run(solve_run, here):
+    """README: "a run is taken as its folder, a plan file or its run id"; `fleetopt report
+    RUN/plan.npz` said it was "a file, not a run folder" where `runs show` and `compare` took it."""
+    run = copied(solve_run, here)
+    code, out, err = run_cli("report", str(run / "plan.npz"))
+    assert code == 0 and "Traceback" not in err, err
+    assert f"wrote {run / 'report.html'}" in " ".join(out.split())
+    assert "<h2>In short</h2>" in (run / "report.html").read_text()
+
+
 def test_out_onto_a_file_of_a_run_folder_is_refused_and_the_run_kept(finished_runs, here, monkeypatch):
     """`compare A B --out A/plan.npz` and `report B --out A/summary.json` replaced a finished run's
     files (exit 0). Refused before any work (the comparison is never computed), every file of the
