@@ -266,9 +266,13 @@ def test_the_assumptions_name_the_model_s_refinanced_notes_and_grace_only_where_
     notes = "senior-notes-2030, senior-notes-2031, convertible-notes-2031, convertible-notes-2032"
     assert f"{notes} are assumed refinanced at maturity" in said
     assert "The covenants are not tested before 2027Q1" in said
+    assert "no customer defaults" in said
     bare = data_of(base_model())  # no covenants, no facility
     said = " ".join(_assumptions(SimpleNamespace(data=bare, metrics=None, summary={})))
     assert "refinanced" not in said and "not tested before" not in said
+    lab = api.load("lab")[1]  # no contracts: no customer to default (a lab team's review)
+    said = " ".join(_assumptions(SimpleNamespace(data=lab, metrics=None, summary={})))
+    assert "customer" not in said and "The forecast has no late power; in the scenarios" in said
     assert _breach_quarters(bare) == "no quarter (the model tests no covenant in its horizon)"
 
 

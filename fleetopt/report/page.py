@@ -721,13 +721,18 @@ def _scenario_facts(run: _Run) -> list[tuple[str, str]]:
 # assume that a lender would question", measures the largest on the default model): of every plan, then
 # of scenarios; _assumptions adds those of a model's own terms (refinanced bullets, the covenants' grace,
 # the borrowing base, one quarter's EBITDA, the revolver) where it has them
+CUSTOMER_DEFAULTS_ASSUMED = (
+    "The forecast has no customer defaults and no late power. In the scenarios these mostly hurt, but a "
+    "default can raise a scenario's NPV: the customer's prepayment is kept (untaxed) while the GPUs it "
+    "freed earn on the market."
+)
+# the same of a model without contracts (a lab's): no customer to default
+LATE_POWER_ASSUMED = "The forecast has no late power; in the scenarios a late power block hurts."
 PLAN_ASSUMPTIONS = (
     "The NPV counts each quarter's change in cash as paid to equity in that quarter, while the same cash "
     "stays on the balance sheet for the covenants: cash kept is valued as if paid out when earned (a "
     "solve gives the NPV with cash held to the end beside it, npv_cash_held_usd).",
-    "The forecast has no customer defaults and no late power. In the scenarios these mostly hurt, but a "
-    "default can raise a scenario's NPV: the customer's prepayment is kept (untaxed) while the GPUs it "
-    "freed earn on the market.",
+    CUSTOMER_DEFAULTS_ASSUMED,
     "Interest is paid on each facility's balance at the end of the quarter before (a draw costs nothing "
     "in its own quarter), and income is taxed at finance.tax_rate alone (no state tax, no cap on the "
     "interest deducted).",
@@ -753,7 +758,8 @@ SCENARIO_ASSUMPTIONS = (
 def _assumptions(run: _Run) -> list[str]:
     """What the report's figures assume that a lender would question, for this model and run."""
     data = run.data
-    items = list(PLAN_ASSUMPTIONS)
+    items = [LATE_POWER_ASSUMED if text == CUSTOMER_DEFAULTS_ASSUMED and not data.contracts else text
+             for text in PLAN_ASSUMPTIONS]  # fmt: skip
     refinanced = [f.name for f in data.facilities if f.refinanced and f.maturity < data.T]
     if refinanced:
         items.append(f"{', '.join(refinanced)} {'is' if len(refinanced) == 1 else 'are'} assumed refinanced "
