@@ -472,6 +472,9 @@ def test_a_cost_solve_shows_its_present_cost_and_says_what_its_npv_counts(tmp_pa
     assert ("present cost of the plan (the objective) $779.7M = the installed fleet's resale value at the "
             "start (what keeping it forgoes) $239.4M + the quarters' costs (present value)") in text
     assert "NPV of equity cash flows (the GPUs' own use valued at" in text
+    # lab never borrows: one line says so, not three rows of "n/a" (a lab team's review)
+    assert "peak debt (at a quarter's end) $0 (no debt in any quarter: no debt service, DSCR" in text
+    assert "lowest DSCR" not in text and "lowest cover of the next year's debt payments" not in text
     # and per unit of compute, levelized: $779.7M over lab's discounted H100-equivalent GPU-hours
     per_hour = fig["present_cost_per_h100_hour_usd"]
     assert per_hour == pytest.approx(0.6062, abs=5e-4)

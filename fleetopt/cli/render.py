@@ -383,16 +383,21 @@ def solve_summary_tables(result) -> list:
     if data.contracts:
         key.add_row("contracts accepted", ", ".join(fig["contracts_accepted"]) or "none")
         key.add_row("contracts declined", ", ".join(fig["contracts_declined"]) or "none")
-    key.add_row("peak debt (at a quarter's end)", format_usd(fig["peak_debt_usd"]))
+    # a plan that never borrows (a lab's) has no debt service to cover: its two "n/a" rows said nothing
+    debt_free = fig["min_dscr"] is None and fig["min_liquidity_cover"] is None and fig["peak_debt_usd"] == 0
+    key.add_row("peak debt (at a quarter's end)",
+                format_usd(fig["peak_debt_usd"]) + (NO_DEBT_SERVICE if debt_free else ""))
     lowest_at = data.quarter_labels[int(np.argmin(result.statements.lines["cash_usd"]))]
     key.add_row("lowest cash" + (MARKET_VALUED if cost else ""),
                 f"{format_usd(fig['min_liquidity_usd'])} ({lowest_at})")
-    key.add_row(LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig))
+    if not debt_free:
+        key.add_row(LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig))
     if cost:  # what a lab's budget floor really faces (formulation §6, "Cost")
         real = fig["min_cash_without_market_revenue_usd"]
         key.add_row(WITHOUT_MARKET_REVENUE, f"{format_usd(real)} ({budget_words(data, real)})")
     tested = tested_from(data)
-    key.add_row(f"lowest DSCR{tested_from(data, 'dscr')}", dscr_words(fig))
+    if not debt_free:
+        key.add_row(f"lowest DSCR{tested_from(data, 'dscr')}", dscr_words(fig))
     yearly = trailing_year_headroom(data, result.statements)
     headroom = covenant_headroom_text(data, fig, yearly) or "no covenants"
     key.add_row(f"covenant headroom, each in its tightest quarter{tested}", headroom)
@@ -440,6 +445,9 @@ def covenant_headroom_text(data, fig: dict, yearly: dict | None = None) -> str:
         parts.append(f"{test.describe()}{every}: {test.cushion_words(room)}{tightest}"
                      + (f"; {year}" if year else ""))  # fmt: skip
     return "\n".join(parts)  # one line per test: a long cell reads as one run-on sentence otherwise
+
+
+NO_DEBT_SERVICE = " (no debt in any quarter: no debt service, DSCR or cover of it to show)"
 
 
 def evaluation_table(metrics, title: str) -> Table:
