@@ -1275,9 +1275,10 @@ def test_the_statements_table_reconciles_cash(runs):
 
 
 def test_the_recommended_plan_on_the_front_is_marked_both(runs):
-    """The sweep's table says "red: recommended, bold: Pareto front"; the pick, on the front, was only
-    red, so a reader took it to be off the front."""
+    """The sweep's table says "green: recommended, bold: Pareto front"; the pick, on the front, was only
+    coloured, so a reader took it to be off the front. The title said "red" after the row turned green."""
     html = html_of(runs["sweep"])
+    assert "green: recommended, bold: Pareto front" in html and "red: recommended" not in html
     recommended = [m for m in re.findall(r'<tr class="([^"]*)"', html) if "rec" in m.split()]
     assert recommended == ["rec front"]
 

@@ -1615,7 +1615,7 @@ def _candidates_section(run: _Run) -> str:
             " ".join(c for c, on in (("rec", r["recommended"]), ("front", r["on_front"])) if on)
             for _, r in metrics.iterrows()
         ]
-        title = (f"Candidates and their risk over {n:,} scenarios (seed {seed}; red: recommended, bold: "
+        title = (f"Candidates and their risk over {n:,} scenarios (seed {seed}; green: recommended, bold: "
                  "Pareto front of mean NPV, CVaR5 and P(covenant breach)"
                  + (f"; {FORECAST_MARK_WORDS})" if marked else ")"))  # fmt: skip
     elif run.kind == "stochastic":
