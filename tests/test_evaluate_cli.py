@@ -510,3 +510,23 @@ def test_a_deterministic_evaluation_of_a_cost_plan_says_its_demand_on_the_foreca
     assert "(mean)" not in table and "P(short" not in table
     row = next(line for line in table.splitlines() if "milp" in line)
     assert [cell.strip() for cell in row.split("│")[2:5]] == ["100.0%", "0", "no"], row
+
+
+def test_a_model_without_contracts_is_not_shown_contract_reactions(tmp_path, monkeypatch):
+    """lab has no contracts, yet its evaluation listed "contract late", "contract cancelled" and
+    "freed GPUs to market" at 0.0 % in the terminal and its report (a lab capacity team's review):
+    reactions that cannot happen are left out; the others stay."""
+    from fleetopt import api
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    solved = api.write_solve_run(api.solve("lab", objective="cost"), out=tmp_path / "cost")
+    code, out, err = run_cli("evaluate", "--plans", str(solved), "--scenarios", "20",
+                             "--out", str(tmp_path / "e"), "--report")  # fmt: skip
+    assert code == 0, err
+    table = out[out.index("what the policy had to do"):]
+    table = table[: table.index("└")]  # its header: words wrap within their column
+    assert "deferred" in table and "distress" in table and "contract" not in table and "freed" not in table
+    page = (tmp_path / "e" / "report.html").read_text()
+    assert "scenarios with: order deferred" in page
+    for label in ("contract late", "contract cancelled", "freed GPUs to market"):
+        assert f"scenarios with: {label}" not in page and f">{label}<" not in page, label

@@ -78,6 +78,7 @@ from fleetopt.evaluate.metrics import (
     first_breach_column,
     limited_liability_differs,
     median_quarter_label,
+    reaction_labels,
 )
 from fleetopt.runs.registry import DAMAGED
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, model_words, recorded_changes
@@ -695,19 +696,21 @@ def unbroken(table: Table, text_columns: int = 1) -> FittedTable:
     return table
 
 
-def reactions_table(metrics, title: str) -> Table:
-    """What the policy had to do for the given plans: the share of scenarios with each reaction,
-    and the mean GPU capex deferred, deposits forfeited and distress-sale proceeds (docs/evaluation.md,
-    "Policy"; a run before 0.4.4 has only the first)."""
+def reactions_table(metrics, title: str, contracts: bool = True) -> Table:
+    """What the policy had to do for the given plans: the share of scenarios with each reaction (those
+    of contracts only where the model has any, ``contracts``), and the mean GPU capex deferred,
+    deposits forfeited and distress-sale proceeds (docs/evaluation.md, "Policy"; a run before 0.4.4
+    has only the first)."""
+    shown = reaction_labels(contracts)
     table = Table(title=title)
     table.add_column("plan", justify="left")
-    for label in REACTION_LABELS.values():
+    for label in shown.values():
         table.add_column(label, justify="right")
     usd = [column for column in REACTION_USD_LABELS if column in metrics.columns]
     for column in usd:
         table.add_column(f"{REACTION_USD_LABELS[column]} (USD)", justify="right")
     for _, row in metrics.iterrows():
-        shares = [f"{row[column]:.1%}" for column in REACTION_LABELS]
+        shares = [f"{row[column]:.1%}" for column in shown]
         table.add_row(Text(str(row["plan"])), *shares, *(format_usd(row[column]) for column in usd))
     return unbroken(table)
 

@@ -305,7 +305,8 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
     for table in (limited, lenders, accelerated):
         if table is not None:
             console.print(table)
-    console.print(reactions_table(ranked, "what the policy had to do (share of scenarios; means in USD)"))
+    title = "what the policy had to do (share of scenarios; means in USD)"
+    console.print(reactions_table(ranked, title, bool(data.contracts)))
     tested = tested_kinds(data.covenants)
     breaches = first_breach_table(ranked, "which covenant breaks first (share of scenarios)", tested)
     when_title = "when it breaks: the median quarter among the scenarios that break (their share of all)"

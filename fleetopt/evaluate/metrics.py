@@ -153,6 +153,16 @@ REACTION_LABELS = {
     "sold_share": "distress sale",
     "prepayment_cut_share": "prepayment cut",
 }
+# the reactions of contracts, which a model without contracts (a lab's) never has
+CONTRACT_REACTION_COLUMNS = ("rescheduled_share", "cancelled_share", "freed_share")
+
+
+def reaction_labels(contracts: bool) -> dict[str, str]:
+    """:data:`REACTION_LABELS`, without the contracts' where the model has none (``contracts``)."""
+    kept = REACTION_LABELS.items()
+    return {c: label for c, label in kept if contracts or c not in CONTRACT_REACTION_COLUMNS}
+
+
 # what the reactions moved, in USD, as tables and the report name them (means over scenarios)
 REACTION_USD_LABELS = {
     "deferred_capex_mean_usd": "mean capex deferred",

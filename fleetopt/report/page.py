@@ -98,6 +98,7 @@ from fleetopt.evaluate.metrics import (
     marked_last_words,
     median_quarter_label,
     ranking_words,
+    reaction_labels,
     shown_plans,
 )
 from fleetopt.evaluate.planfile import BUFFERS
@@ -1247,7 +1248,7 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
         kpis.append(_kpi("mean over scenarios of the lowest cash", money("expected_min_cash_usd")))
     kpis += [  # what the policy had to do (older runs have no such columns)
         _kpi(f"scenarios with: {label}", _share(row[column]))
-        for column, label in REACTION_LABELS.items()
+        for column, label in reaction_labels(bool(run.data.contracts)).items()
         if column in row
     ]
     kpis += [_kpi(label, money(column)) for column, label in REACTION_USD_LABELS.items() if column in row]
@@ -1605,7 +1606,8 @@ def _candidates_section(run: _Run) -> str:
         metrics.insert(
             1, "forecast_mark", [("" if ok else FORECAST_MARK) for ok in metrics[FORECAST_OK].astype(bool)]
         )
-    cols = [c for c in CANDIDATE_HEADERS if c in metrics.columns]
+    never = set(REACTION_LABELS) - set(reaction_labels(bool(run.data.contracts)))  # a lab's contracts'
+    cols = [c for c in CANDIDATE_HEADERS if c in metrics.columns and c not in never]
     if not limited_liability_differs(run.metrics, ("npv_limited_cvar5_usd",)):  # the NPV's CVaR5 again
         cols = [c for c in cols if c not in LIMITED_LIABILITY]
     classes, headers = None, CANDIDATE_HEADERS
