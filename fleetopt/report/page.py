@@ -138,7 +138,7 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:34px 0 10px;border-bot
 .kpi{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 12px;overflow-wrap:anywhere}
 .kpi b{display:block;font-size:20px}.kpi span{color:#475569;font-size:13px}
 .kpi.wide{grid-column:span 2}.kpi.wide b{font-size:15px;font-weight:600}
-.why{background:#eff6ff;border-left:4px solid #1f6feb;padding:10px 14px;border-radius:4px}
+.why{background:#eff6ff;border-left:4px solid #1f6feb;padding:10px 14px;border-radius:4px}ul.why{padding-left:34px}
 svg.chart{width:100%;height:auto}.grid>.card:only-child{max-width:760px}svg .title{font-weight:600;font-size:14px;fill:#0f172a}
 svg .tick{font-size:11px;fill:#475569}svg .grid{stroke:#e2e8f0}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
