@@ -636,6 +636,10 @@ def test_an_evaluation_of_npv_plans_keeps_no_demand_figures():
     assert kept["npv_mean_usd"] == 1.35e10 and kept["default_probability"] == 0.299
     lab = key_figures({**summary, "plans_objective": "cost"})
     assert (lab["demand_served_share"], lab["shortfall_probability"]) == (0.193, 1.0)
+    # P(any default) since 0.4.14: kept where the run has it; a run before it is not given a None
+    assert "any_default_probability" not in kept
+    first["any_default_probability"] = 0.6275
+    assert key_figures(summary)["any_default_probability"] == 0.6275
 
 
 def test_a_registry_on_a_full_disk_is_still_read(tmp_path, monkeypatch):

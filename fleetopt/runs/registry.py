@@ -96,6 +96,7 @@ class RunRecord:
 RECORD_FIELDS = ("id", "created_utc", "kind", "command", "model_name", "model_hash", "path")
 # an evaluation's record keeps these figures of the plan it shows first (and how many plans it has)
 FIRST_PLAN_FIGURES = ("plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability",
+                      "any_default_probability",
                       "demand_served_share", "shortfall_probability")  # fmt: skip
 # and these of the evaluation: over how many scenarios (a CVaR5 over 20 is one scenario), which ones
 EVALUATION_FIGURES = ("n_plans", "n_scenarios", "seed", "deterministic", "backend", "fleetopt_version",
@@ -129,7 +130,7 @@ def _figures_of_kind(summary: dict, shown: dict | None) -> dict:
         lab = summary.get("plans_objective") == "cost"
         kept = [k for k in FIRST_PLAN_FIGURES if lab or k not in LAB_FIGURES]
         summary = {**{k: summary.get(k) for k in EVALUATION_FIGURES if k in summary},
-                   **{k: first.get(k) for k in kept}}  # fmt: skip
+                   **{k: first[k] for k in kept if k in first}}  # fmt: skip (an older run lacks some)
     # when it was written is the record's created_utc, not a figure
     scalars = {k: v for k, v in summary.items() if _scalar(v) and k != WRITTEN_KEY}
     if kind == "stochastic":
