@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from conftest import TINY_PATH
 
@@ -422,3 +423,21 @@ def test_an_evaluation_and_a_sweep_show_their_key_figures_as_a_table_in_a_notebo
     assert f"<td>{swept.recommended['plan']} (recommended)</td>" in swept._repr_html_()
     result.metrics = result.metrics.iloc[:0]
     assert "<tbody>\n  </tbody>" in result._repr_html_()
+
+
+def test_a_sweeps_candidate_reads_as_a_solve_does():
+    """A finance analyst had a sweep's plans as decisions only (plan_frame): a candidate's statements,
+    key figures and debt now read as a solve's, the recommended one by default (an API review).
+    tiny's forecast optimum, the sweep's first candidate, has the solve's statements to the cent."""
+    swept, solved = api.sweep("tiny", candidates=2, scenarios=10), api.solve("tiny")
+    forecast = "milp: forecast"
+    frame = swept.statements_frame(forecast)
+    assert list(frame.columns) == list(solved.statements_frame().columns)
+    cash = solved.statements_frame()["cash_usd"].to_numpy()
+    assert frame["cash_usd"].to_numpy() == pytest.approx(cash, abs=0.01)
+    assert swept.headline(forecast)["npv_usd"] == pytest.approx(solved.headline()["npv_usd"], abs=0.01)
+    debt = swept.debt_frame(forecast)
+    pd.testing.assert_frame_equal(debt, solved.debt_frame(), check_exact=False, atol=0.01)
+    assert swept.headline()["npv_usd"] == swept.headline(swept.recommended["plan"])["npv_usd"]
+    with pytest.raises(InputError, match="is not a candidate this sweep evaluated"):
+        swept.statements_frame("no such plan")

@@ -15,9 +15,10 @@ import pandas as pd
 
 from fleetopt import __version__
 from fleetopt.core.data import ModelData, load
+from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import TABLE_SOURCE, FixedPurchases, parse_purchases, purchases_for
-from fleetopt.core.results import plan_frame
+from fleetopt.core.results import debt_frame, headline, plan_frame
 from fleetopt.core.units import counted, format_usd, format_usd_change
 from fleetopt.errors import FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
@@ -597,6 +598,22 @@ class SweepResult:
     def plan_frame(self, label: str | None = None) -> pd.DataFrame:
         """That plan's decisions, one row per quarter and item (as ``SolveResult.plan_frame()``)."""
         return plan_frame(self.data, self.plan(label))
+
+    def statements_frame(self, label: str | None = None) -> pd.DataFrame:
+        """That plan's quarterly statements on the forecast, as ``SolveResult.statements_frame()``
+        (the plan as made: a candidate's cash buffer, a policy, acts only in its evaluation)."""
+        return plan_statements(self.data, self.plan(label)).frame(self.data.quarter_labels)
+
+    def headline(self, label: str | None = None) -> dict:
+        """That plan's key figures on the forecast, as ``SolveResult.headline()`` (keys and units:
+        :func:`fleetopt.core.results.headline`)."""
+        plan = self.plan(label)
+        return headline(self.data, plan, plan_statements(self.data, plan))
+
+    def debt_frame(self, label: str | None = None) -> pd.DataFrame:
+        """That plan's facilities, their terms and year-end balances on the forecast, as
+        ``SolveResult.debt_frame()``."""
+        return debt_frame(self.data, plan_statements(self.data, self.plan(label)))
 
     @property
     def recommended(self) -> pd.Series:
