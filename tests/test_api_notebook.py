@@ -5,6 +5,7 @@ or being left half-made by a wrong argument."""
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -441,3 +442,19 @@ def test_a_sweeps_candidate_reads_as_a_solve_does():
     assert swept.headline()["npv_usd"] == swept.headline(swept.recommended["plan"])["npv_usd"]
     with pytest.raises(InputError, match="is not a candidate this sweep evaluated"):
         swept.statements_frame("no such plan")
+
+
+def test_a_deterministic_evaluation_shows_its_figures_on_the_forecast_in_a_notebook(here):
+    """An evaluation on the forecast alone (one scenario) showed in a notebook as "mean NPV", "CVaR5
+    NPV" and "P(NPV < 0) 100.0%" over its one future, a mean, a tail and probabilities the terminal's
+    table of it does not claim: it shows the NPV on the forecast and each event as yes or no, as the
+    terminal writes them. tiny's forecast optimum has a negative NPV and keeps its limits there."""
+    solved = api.write_solve_run(api.solve("tiny"), api.load("tiny")[0], out=here / "solved")
+    result, _, _ = api.evaluate(solved, deterministic=True, backend="numpy")
+    row = result.metrics.iloc[0]
+    shown = result._repr_html_()
+    headers = re.findall(r"<th>([^<]*)</th>", shown)
+    assert headers == ["plan", "NPV on the forecast", "covenant breach", "uncured breach",
+                       "liquidity default", "any default"]  # fmt: skip
+    cells = re.findall(r"<td>([^<]*)</td>", shown)
+    assert cells == ["milp", format_usd(row["npv_mean_usd"]), "no", "no", "no", "no"]

@@ -105,7 +105,7 @@ class EvaluationResult:
         return f"EvaluationResult({counted(self.n_plans, 'plan')} {runs}{seed}, {self.backend}; .metrics)"
 
     def _repr_html_(self) -> str:  # a notebook's cell: the key figures of each plan, then .metrics
-        return key_figures_html(self.metrics, repr(self))
+        return key_figures_html(self.metrics, repr(self), forecast=self.seed is None)
 
     @property
     def pairs_computed(self) -> int:

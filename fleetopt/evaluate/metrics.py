@@ -119,6 +119,7 @@ METRIC_COLUMNS = {
 
 
 # the figures a notebook shows first of each plan (key_figures_html), by their headers, with units
+FORECAST_EVENT = "yes or no"  # an event of the one scenario, the forecast: happened or not
 KEY_FIGURES = {
     "npv_mean_usd": ("mean NPV", "USD"),
     "npv_cvar5_usd": ("CVaR5 NPV", "USD"),
@@ -128,19 +129,34 @@ KEY_FIGURES = {
     "default_probability": ("P(liquidity default)", "share"),
     "any_default_probability": ("P(any default)", "share"),
 }
+# those of an evaluation on the forecast alone: the plan's own NPV and each event a yes or no, as the
+# terminal's table of it (no mean, tail or probability over one scenario)
+FORECAST_KEY_FIGURES = {
+    "npv_mean_usd": ("NPV on the forecast", "USD"),
+    "breach_probability": ("covenant breach", FORECAST_EVENT),
+    "uncured_breach_probability": ("uncured breach", FORECAST_EVENT),
+    "default_probability": ("liquidity default", FORECAST_EVENT),
+    "any_default_probability": ("any default", FORECAST_EVENT),
+}
 
 
-def key_figures_html(metrics: pd.DataFrame, caption: str) -> str:
+def key_figures_html(metrics: pd.DataFrame, caption: str, forecast: bool = False) -> str:
     """An HTML table of each plan's :data:`KEY_FIGURES` as the terminal writes them ($13.53B, 29.9%),
     under ``caption``: what a notebook shows of an evaluation or a sweep (``_repr_html_``); the
-    whole figures stay in ``.metrics``. Columns an older run lacks are left out."""
+    whole figures stay in ``.metrics``. ``forecast``: of the forecast alone, its
+    :data:`FORECAST_KEY_FIGURES`. Columns an older run lacks are left out."""
     shown = pd.DataFrame({"plan": metrics["plan"].astype(str)})
     if "recommended" in metrics:  # a sweep's
         shown["plan"] += np.where(metrics["recommended"].astype(bool), " (recommended)", "")
-    for column, (header, unit) in KEY_FIGURES.items():
+    for column, (header, unit) in (FORECAST_KEY_FIGURES if forecast else KEY_FIGURES).items():
         if column in metrics:
-            shown[header] = [format_figure(float(v), unit) for v in metrics[column]]
+            shown[header] = [_yes_no(v) if unit == FORECAST_EVENT else format_figure(float(v), unit)
+                             for v in metrics[column]]  # fmt: skip
     return f"<p>{html.escape(caption)}</p>" + shown.to_html(index=False)
+
+
+def _yes_no(share) -> str:
+    return "yes" if float(share) > 0 else "no"
 
 
 # the policy's reactions as tables and the report name them, in the order they show them
