@@ -371,7 +371,9 @@ class Comparison:
         if se is None or n == 0:
             return False
         diff = float(self.figures.loc[key, self.labels[n]]) - float(self.figures.loc[key, self.labels[0]])
-        return bool(np.isfinite(se)) and not beyond_chance(diff, se)
+        # an error of 0: the same difference in every scenario, none of it chance (two plans that never
+        # default were "0.0 pp (within 2 s.e.)")
+        return bool(np.isfinite(se)) and se > 0 and not beyond_chance(diff, se)
 
     def _paired_se(self, key: str, n: int) -> float | None:
         """Plan ``n``'s paired standard error of figure ``key`` (NaN: none measured, one scenario);

@@ -1478,3 +1478,23 @@ def test_the_cost_verdict_reads_the_demand_served_over_the_scenarios():
         "demand served on the forecast, P(liquidity default); no better direction: present cost, cost per "
         "H100-hour"
     )
+
+
+def test_a_difference_of_nothing_with_no_error_is_not_marked_as_chance():
+    """Two plans with the same figure in every scenario (both never default: 0.0 % each, a paired
+    error of 0) showed "0.0 pp (within 2 s.e.)", a difference the scenarios could give by chance,
+    where the plans are the same; a difference of exactly two errors (50 pp against an error of
+    25 pp) is within them, and one beyond (62.5 pp) is not."""
+    from fleetopt.compare import Comparison
+
+    figures = pd.DataFrame(
+        {"A": [0.0, np.nan, 0.25, np.nan], "B": [0.0, 0.0, 0.75, 0.25]},
+        index=["default_probability", "default_probability_paired_se", "breach_probability",
+               "breach_probability_paired_se"],
+    )  # fmt: skip
+    empty = pd.DataFrame()
+    comp = Comparison(["A", "B"], figures, empty, empty, empty, 1000, 7)
+    assert comp.difference_shown("default_probability", [0.0, 0.0], "share", 1) == "0.0 pp"
+    assert comp.within_noise("breach_probability", 1)
+    comp.figures.loc["breach_probability", "B"] = 0.875
+    assert not comp.within_noise("breach_probability", 1)
