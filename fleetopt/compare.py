@@ -46,6 +46,7 @@ from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import (
+    ANY_DEFAULT_EVENTS,
     LENDERS_SHARE,
     LIMITED_LIABILITY,
     SHORTFALL_SHARE,
@@ -81,7 +82,9 @@ PAIRED_ERROR = {
     "npv_p5_usd": "npv_p5_paired_se_usd",
     "npv_cvar5_usd": "npv_cvar5_paired_se_usd",
     "breach_probability": "breach_probability_paired_se",
+    "uncured_breach_probability": "uncured_breach_probability_paired_se",
     "default_probability": "default_probability_paired_se",
+    "any_default_probability": "any_default_probability_paired_se",
 }
 
 
@@ -133,9 +136,12 @@ FIGURES = [
     ("breach_probability", "P(covenant breach)", "share"),
     ("breach_probability_paired_se", "P(covenant breach) minus the first plan's: standard error", "share"),
     ("uncured_breach_probability", "P(uncured covenant breach: an event of default)", "share"),
+    ("uncured_breach_probability_paired_se", "P(uncured covenant breach) minus the first plan's: standard "
+                                             "error", "share"),
     ("default_probability", "P(liquidity default)", "share"),
     ("default_probability_paired_se", "P(liquidity default) minus the first plan's: standard error", "share"),
     ("any_default_probability", "P(any default: a liquidity default or an uncured covenant breach)", "share"),
+    ("any_default_probability_paired_se", "P(any default) minus the first plan's: standard error", "share"),
     # the lenders' side of a default (docs/evaluation.md, "The debt at a default"), undiscounted USD of
     # the default's quarter; the share covered has no better direction (fewer defaults can leave the
     # ones left less covered), the debt left uncovered, over all scenarios, has
@@ -365,7 +371,8 @@ class Comparison:
 
     def within_noise(self, key: str, n: int) -> bool:
         """Whether plan ``n``'s difference to the first in figure ``key`` is within two of its paired
-        standard errors (the figures with one: mean, P5, CVaR5, breach and default probabilities):
+        standard errors (the figures with one, :data:`PAIRED_ERROR`: mean, P5, CVaR5, the breach,
+        uncured breach, default and any default probabilities):
         a difference the scenarios could give by chance, which a page must not call better or worse."""
         se = self._paired_se(key, n)
         if se is None or n == 0:
@@ -962,16 +969,18 @@ def paired_tail_errors(first: np.ndarray, npv: np.ndarray, n: int) -> dict[str, 
 
 
 def paired_share_errors(outcomes: dict, n: int) -> dict[str, float]:
-    """The paired errors of plan ``n``'s P(covenant breach) and P(liquidity default) less the first
-    plan's on the same scenarios (``outcomes``: each pair's 0/1 ``breach`` and ``default``, (plans,
-    scenarios), as the evaluation computed them, :attr:`EvaluationResult.outcomes`):
-    :func:`paired_error` of the per-scenario difference, as shares (shown in percentage points).
-    NaN for the first plan itself (``n`` 0)."""
-    keys = {"breach": "breach_probability_paired_se", "default": "default_probability_paired_se"}
+    """The paired errors of plan ``n``'s P(covenant breach), P(uncured covenant breach), P(liquidity
+    default) and P(any default) less the first plan's on the same scenarios (``outcomes``: each
+    pair's 0/1 ``breach``, ``uncured_breach`` and ``default``, (plans, scenarios), as the evaluation
+    computed them, :attr:`EvaluationResult.outcomes`): :func:`paired_error` of the per-scenario
+    difference, as shares (shown in percentage points). NaN for the first plan itself (``n`` 0)."""
+    flags = {name: np.asarray(outcomes[name], dtype=bool) for name in ("breach", "uncured_breach", "default")}
+    flags["any_default"] = np.logical_or.reduce([flags[event] for event in ANY_DEFAULT_EVENTS])
+    keys = {name: f"{name}_probability_paired_se" for name in flags}
     if n == 0:
         return dict.fromkeys(keys.values(), np.nan)
-    flags = {name: np.asarray(outcomes[name], dtype=np.float64) for name in keys}
-    return {key: paired_error(flags[name][n] - flags[name][0]) for name, key in keys.items()}
+    diff = {name: flags[name][n].astype(np.float64) - flags[name][0] for name in keys}
+    return {key: paired_error(diff[name]) for name, key in keys.items()}
 
 
 def power_used(data: ModelData, labels: list[str], statements: list) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from milp_builders import base_model
 from fleetopt import api
 from fleetopt.compare import (
     BETTER,
+    PAIRED_ERROR,
     CompareError,
     Comparison,
     compare_plans,
@@ -75,8 +76,7 @@ def expected_difference(data, first: Plan, other: Plan) -> dict[tuple[str, str],
 
 
 # the errors of a plan's figures less the first plan's: none for the first plan itself
-PAIRED = ["npv_mean_paired_se_usd", "npv_p5_paired_se_usd", "npv_cvar5_paired_se_usd",
-          "breach_probability_paired_se", "default_probability_paired_se"]
+PAIRED = list(PAIRED_ERROR.values())  # the paired errors' rows: NaN for the first plan
 
 
 def differences(records, plan_label: str) -> dict[tuple[str, str], float]:
@@ -235,12 +235,13 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         assert about["model_name"] == "tiny" and about["model_hash"] == api.load("tiny")[0].content_hash
         assert (about["scenarios"], about["seed"]) == ("50", "0")
         figures = pd.read_csv(pd.io.common.StringIO("\n".join(head)))
-        # 39 figures (P(any default) and the lowest cushion on the trailing year's averages among
-        # them, as tiny tests each quarter's own EBITDA; a lab's present costs and demand share left
-        # out, and the NPV with limited liability, the NPV's own figures where no scenario defaults,
-        # and the debt at a liquidity default; the debt at an uncured breach is in: some scenarios
-        # have one), and which covenant breaks first for each of tiny's four tests (leverage, DSCR,
-        # liquidity, and the borrowing base of its GPU-secured loan)
+        # 41 figures (P(any default), its and P(uncured breach)'s paired errors, the lowest cushion
+        # on the trailing year's averages among them, as tiny tests each quarter's own EBITDA; a
+        # lab's present costs and demand share left out, and the NPV with limited liability, the
+        # NPV's own figures where no scenario defaults, and the debt at a liquidity default; the
+        # debt at an uncured breach is in: some scenarios have one), and which covenant breaks first
+        # for each of tiny's four tests (leverage, DSCR, liquidity, and the borrowing base of its
+        # GPU-secured loan)
         first = {"first_breach_leverage_share", "first_breach_dscr_share", "first_breach_liquidity_share",
                  "first_breach_borrowing_base_share"}  # fmt: skip
         assert {f for f in figures["figure"] if f.startswith("first_breach_")} == first
@@ -249,7 +250,7 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         cushions = {"cushion_leverage", "cushion_dscr", "cushion_liquidity", "cushion_borrowing_base"}
         assert {f for f in figures["figure"] if f.startswith("cushion_")} == cushions
         assert "lowest_covenant_cushion_trailing" in set(figures["figure"])
-        assert len(figures) == 39 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
+        assert len(figures) == 41 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
         assert "npv_limited_mean_usd" not in set(figures["figure"])
         assert "debt_at_default_mean_usd" not in set(figures["figure"])
         assert "uncovered_debt_at_uncured_breach_mean_usd" in set(figures["figure"])
@@ -1355,12 +1356,21 @@ def test_a_report_does_not_replace_a_comparison_page(tiny_run, tmp_path):
 
 def test_the_probabilities_differences_have_paired_errors():
     """Breaches in scenarios 3-4 for the first plan, 2-3 for the other: differences (0, 1, 0, -1),
-    mean 0, sample variance 2/3, error sqrt(2/3 / 4) = 0.408 (40.82 pp); no default in either: 0."""
+    mean 0, sample variance 2/3, error sqrt(2/3 / 4) = 0.408 (40.82 pp); no default in either: 0.
+    The breaches uncured in scenario 4 for the first and 2 for the other, where the other also
+    defaults in scenario 1: any default (0, 0, 0, 1) against (1, 1, 0, 0), differences (1, 1, 0, -1),
+    mean 1/4, sample variance (9/16 + 9/16 + 1/16 + 25/16) / 3 = 11/12, error sqrt(11/12 / 4) = 0.4787;
+    the uncured breaches alone (0, 1, 0, -1), as the breaches: 0.408."""
     breach = np.array([[0, 0, 1, 1], [0, 1, 1, 0]], dtype=bool)
-    outcomes = {"breach": breach, "default": np.zeros((2, 4), bool)}
+    outcomes = {"breach": breach, "default": np.zeros((2, 4), bool),
+                "uncured_breach": np.array([[0, 0, 0, 1], [0, 1, 0, 0]], dtype=bool)}  # fmt: skip
     errors = paired_share_errors(outcomes, 1)
     assert errors["breach_probability_paired_se"] == pytest.approx((2 / 3 / 4) ** 0.5, rel=1e-12)
     assert errors["default_probability_paired_se"] == 0.0
+    assert errors["uncured_breach_probability_paired_se"] == pytest.approx((2 / 3 / 4) ** 0.5, rel=1e-12)
+    outcomes["default"] = np.array([[0, 0, 0, 0], [1, 0, 0, 0]], dtype=bool)
+    errors = paired_share_errors(outcomes, 1)
+    assert errors["any_default_probability_paired_se"] == pytest.approx((11 / 12 / 4) ** 0.5, rel=1e-12)
     assert all(np.isnan(v) for v in paired_share_errors(outcomes, 0).values())
     assert format_figure(errors["breach_probability_paired_se"], "pp") == "40.82 pp"
 

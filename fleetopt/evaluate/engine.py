@@ -43,7 +43,7 @@ from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, ge
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 
 # the per-pair outcomes an evaluation keeps with keep_outcomes (fleetopt compare's paired errors)
-OUTCOMES = ("breach", "default")
+OUTCOMES = ("breach", "uncured_breach", "default")
 
 # Working memory per (plan, scenario) pair, in float64 words, beyond the per-quarter paths:
 # state, accumulators and the temporaries of one quarter.

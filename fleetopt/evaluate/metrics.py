@@ -343,7 +343,7 @@ def plan_metrics(
         "breach_probability": share("breach"),
         "uncured_breach_probability": share("uncured_breach"),
         "default_probability": share("default"),
-        "any_default_probability": either_share(results, ("default", "uncured_breach"), xp),
+        "any_default_probability": either_share(results, ANY_DEFAULT_EVENTS, xp),
         **debt_at_default(results, xp),
         "expected_min_cash_usd": share("min_cash"),
         "mean_utilisation": share("utilisation"),
@@ -366,6 +366,10 @@ def plan_metrics(
         },
         **demand_metrics(results.get("demand_served"), scenario_demand, npv.shape[0], xp),
     }
+
+
+# the per-pair events either of which is a default as lenders count them (any_default_probability)
+ANY_DEFAULT_EVENTS = ("default", "uncured_breach")
 
 
 def either_share(results: dict, events: tuple[str, ...], xp: Any = np):
