@@ -85,7 +85,14 @@ PAIRED_ERROR = {
     "uncured_breach_probability": "uncured_breach_probability_paired_se",
     "default_probability": "default_probability_paired_se",
     "any_default_probability": "any_default_probability_paired_se",
+    "demand_served_share": "demand_served_share_paired_se",
+    "shortfall_probability": "shortfall_probability_paired_se",
 }
+# each pair's outcome (EvaluationResult.outcomes) behind a lab's figure's paired error
+LAB_OUTCOMES = {"demand_share": PAIRED_ERROR["demand_served_share"],
+                "demand_short": PAIRED_ERROR["shortfall_probability"]}  # fmt: skip
+# the lab's figures over the scenarios with their paired errors (shown only beside a cost plan)
+LAB_ROWS = tuple(row for figure in LAB_FIGURES for row in (figure, PAIRED_ERROR[figure]))
 
 
 def _is_cushion(key: str) -> bool:
@@ -181,8 +188,12 @@ FIGURES = [
     ("market_demand_served", "share of market demand served on the forecast (MILP statements)", "share"),
     # and over the scenarios, whose demand moves (docs/evaluation.md, metrics.csv): LAB_FIGURES
     ("demand_served_share", "share of market demand served (mean over scenarios)", "share"),
+    ("demand_served_share_paired_se", "share of market demand served minus the first plan's: standard "
+                                      "error", "share"),
     ("shortfall_probability", f"P(more than {SHORTFALL_SHARE * 100:g} % of market demand not served)",
      "share"),
+    ("shortfall_probability_paired_se", f"P(more than {SHORTFALL_SHARE * 100:g} % not served) minus the "
+                                        "first plan's: standard error", "share"),
     ("gpus_bought", "GPUs bought", "GPUs"),
     ("power_built_mw", "power built (expansion blocks)", "MW"),
     # what the MILP chose around a plan's purchases, which often moves its NPV as much as they do
@@ -191,7 +202,7 @@ FIGURES = [
     ("debt_drawn_usd", "debt drawn over the horizon (facility draws)", "USD"),
 ]
 # a lab's figures, which a comparison with a cost plan shows first: what the plan costs and serves
-COST_FIRST = ("present_cost_usd", "present_cost_per_h100_hour_usd", "market_demand_served", *LAB_FIGURES)
+COST_FIRST = ("present_cost_usd", "present_cost_per_h100_hour_usd", "market_demand_served", *LAB_ROWS)
 # what plans cost: not ranked where they serve different shares of the demand (less cost buys less)
 COSTS = ("present_cost_usd", "present_cost_per_h100_hour_usd")
 # which way a figure is better for the company (a figure not here has no better direction)
@@ -870,7 +881,7 @@ def compare_plans(
     # what a plan costs and the demand it serves are a lab's figures, shown where a plan was solved for
     # least cost: a neocloud's share of the whole market is short of nothing, and the present cost of
     # plans that maximise NPV ranks nothing (a finance review read "$0.38 per H100-hour" as their cost)
-    left_out = untested if cost_plans else untested | {*LAB_FIGURES, *COSTS, "market_demand_served"}
+    left_out = untested if cost_plans else untested | {*LAB_ROWS, *COSTS, "market_demand_served"}
     if not limited_liability_differs(result.metrics):  # the NPV's figures again
         left_out |= set(LIMITED_LIABILITY)
     for lenders, share in LENDERS_SHARE.items():
@@ -970,17 +981,22 @@ def paired_tail_errors(first: np.ndarray, npv: np.ndarray, n: int) -> dict[str, 
 
 def paired_share_errors(outcomes: dict, n: int) -> dict[str, float]:
     """The paired errors of plan ``n``'s P(covenant breach), P(uncured covenant breach), P(liquidity
-    default) and P(any default) less the first plan's on the same scenarios (``outcomes``: each
-    pair's 0/1 ``breach``, ``uncured_breach`` and ``default``, (plans, scenarios), as the evaluation
-    computed them, :attr:`EvaluationResult.outcomes`): :func:`paired_error` of the per-scenario
-    difference, as shares (shown in percentage points). NaN for the first plan itself (``n`` 0)."""
+    default), P(any default), share of the demand served and P(short) less the first plan's on the
+    same scenarios (``outcomes``: each pair's 0/1 ``breach``, ``uncured_breach`` and ``default``,
+    its ``demand_share`` and 0/1 ``demand_short``, (plans, scenarios), as the evaluation computed
+    them, :attr:`EvaluationResult.outcomes`): :func:`paired_error` of the per-scenario difference,
+    as shares (shown in percentage points). NaN for the first plan itself (``n`` 0), and the
+    demand's where the model has none."""
     flags = {name: np.asarray(outcomes[name], dtype=bool) for name in ("breach", "uncured_breach", "default")}
     flags["any_default"] = np.logical_or.reduce([flags[event] for event in ANY_DEFAULT_EVENTS])
     keys = {name: f"{name}_probability_paired_se" for name in flags}
+    values = {name: flags[name].astype(np.float64) for name in keys}
+    # the demand's (NaN where the model has none: no error), as the lab's figures average them
+    values.update({name: np.asarray(outcomes[name], dtype=np.float64) for name in LAB_OUTCOMES})
+    keys.update(LAB_OUTCOMES)
     if n == 0:
         return dict.fromkeys(keys.values(), np.nan)
-    diff = {name: flags[name][n].astype(np.float64) - flags[name][0] for name in keys}
-    return {key: paired_error(diff[name]) for name, key in keys.items()}
+    return {key: paired_error(values[name][n] - values[name][0]) for name, key in keys.items()}
 
 
 def power_used(data: ModelData, labels: list[str], statements: list) -> pd.DataFrame:

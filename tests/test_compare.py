@@ -33,6 +33,7 @@ from fleetopt.compare import (
 )
 from fleetopt.core.data import build_data
 from fleetopt.core.plan import Plan
+from fleetopt.core.results import LAB_FIGURES
 from fleetopt.core.units import format_figure
 from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import compile_plans, evaluate, save_plans
@@ -76,7 +77,8 @@ def expected_difference(data, first: Plan, other: Plan) -> dict[tuple[str, str],
 
 
 # the errors of a plan's figures less the first plan's: none for the first plan itself
-PAIRED = list(PAIRED_ERROR.values())  # the paired errors' rows: NaN for the first plan
+# the paired errors' rows of plans solved for NPV (NaN for the first plan); a lab's have two more
+PAIRED = [error for figure, error in PAIRED_ERROR.items() if figure not in LAB_FIGURES]
 
 
 def differences(records, plan_label: str) -> dict[tuple[str, str], float]:
@@ -989,11 +991,12 @@ def test_a_cost_plan_holding_spare_capacity_is_not_ranked_by_its_present_cost(la
     assert "on the forecast (" not in notes  # both serve all of it
     # a lab reads what its plans cost and serve first, then their NPVs
     first = ["present_cost_usd", "present_cost_per_h100_hour_usd", "market_demand_served",
-             "demand_served_share", "shortfall_probability"]
-    assert list(comp.figures.index[:5]) == first
+             "demand_served_share", "demand_served_share_paired_se", "shortfall_probability",
+             "shortfall_probability_paired_se"]  # fmt: skip
+    assert list(comp.figures.index[:7]) == first
     # and so do the terminal's table, the CSV and the page, which go by its rows (they kept FIGURES'
     # order, NPVs first: from a review)
-    assert [key for key, _, _ in comp.rows()][:5] == first
+    assert [key for key, _, _ in comp.rows()][:7] == first
     text = comp.to_markdown()
     assert text.index("present cost on the forecast") < text.index("NPV on the forecast")
 
@@ -1362,9 +1365,13 @@ def test_the_probabilities_differences_have_paired_errors():
     mean 1/4, sample variance (9/16 + 9/16 + 1/16 + 25/16) / 3 = 11/12, error sqrt(11/12 / 4) = 0.4787;
     the uncured breaches alone (0, 1, 0, -1), as the breaches: 0.408."""
     breach = np.array([[0, 0, 1, 1], [0, 1, 1, 0]], dtype=bool)
+    no_demand = np.full((2, 4), np.nan)  # a model without market demand: its figures have no error
     outcomes = {"breach": breach, "default": np.zeros((2, 4), bool),
-                "uncured_breach": np.array([[0, 0, 0, 1], [0, 1, 0, 0]], dtype=bool)}  # fmt: skip
+                "uncured_breach": np.array([[0, 0, 0, 1], [0, 1, 0, 0]], dtype=bool),
+                "demand_share": no_demand, "demand_short": no_demand}  # fmt: skip
     errors = paired_share_errors(outcomes, 1)
+    assert np.isnan(errors["demand_served_share_paired_se"])
+    assert np.isnan(errors["shortfall_probability_paired_se"])
     assert errors["breach_probability_paired_se"] == pytest.approx((2 / 3 / 4) ** 0.5, rel=1e-12)
     assert errors["default_probability_paired_se"] == 0.0
     assert errors["uncured_breach_probability_paired_se"] == pytest.approx((2 / 3 / 4) ** 0.5, rel=1e-12)
@@ -1463,6 +1470,21 @@ def test_the_verdict_calls_nothing_better_without_an_error_or_a_figure():
     assert said == ("“B” against “A”: present cost -$100.0M, cost per H100-hour -$0.10, demand served on "
                     "the forecast 0.0 pp; better in present cost, cost per H100-hour; the same in demand "
                     "served on the forecast")
+
+
+def test_a_labs_demand_figures_have_paired_errors():
+    """A lab's verdict called any difference in the demand served over the scenarios better or worse
+    (a diff review): they now have paired errors. Shares served 0.9, 0.8, 1.0, 0.7 for the first
+    plan and 0.95, 0.9, 1.0, 0.75 for the other: differences (0.05, 0.1, 0, 0.05), mean 0.05, sample
+    variance (0 + 0.0025 + 0.0025 + 0) / 3, error sqrt(0.005 / 3 / 4) = 2.04 pp. Both are short (by
+    more than 1 %) in scenarios 1, 2 and 4: differences 0, error 0."""
+    share = np.array([[0.9, 0.8, 1.0, 0.7], [0.95, 0.9, 1.0, 0.75]])
+    outcomes = {"breach": np.zeros((2, 4), bool), "uncured_breach": np.zeros((2, 4), bool),
+                "default": np.zeros((2, 4), bool), "demand_share": share,
+                "demand_short": (share < 0.99).astype(float)}  # fmt: skip
+    errors = paired_share_errors(outcomes, 1)
+    assert errors["demand_served_share_paired_se"] == pytest.approx((0.005 / 3 / 4) ** 0.5, rel=1e-12)
+    assert errors["shortfall_probability_paired_se"] == 0.0
 
 
 def test_the_cost_verdict_reads_the_demand_served_over_the_scenarios():

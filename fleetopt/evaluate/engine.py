@@ -38,12 +38,20 @@ from fleetopt.evaluate.kernel import (
     upload_tables,
 )
 from fleetopt.evaluate.layout import ScenarioRows
-from fleetopt.evaluate.metrics import FORECAST_OK, key_figures_html, plan_metrics, within_limits
+from fleetopt.evaluate.metrics import (
+    FORECAST_OK,
+    demand_per_pair,
+    key_figures_html,
+    plan_metrics,
+    within_limits,
+)
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 
 # the per-pair outcomes an evaluation keeps with keep_outcomes (fleetopt compare's paired errors)
 OUTCOMES = ("breach", "uncured_breach", "default")
+# and each pair's share of its scenario's demand served and whether it is short (metrics.demand_per_pair)
+DEMAND_OUTCOMES = ("demand_share", "demand_short")
 
 # Working memory per (plan, scenario) pair, in float64 words, beyond the per-quarter paths:
 # state, accumulators and the temporaries of one quarter.
@@ -491,8 +499,7 @@ def evaluate_chunk(
         "forecast_ok": None if forecast_ok is None else be.to_host(forecast_ok),
         "npv": be.to_host(buffers["npv"]) if spec.keep_matrix else None,
         # each pair's 0/1 covenant breach and liquidity default (a chunk store does not keep them)
-        "outcomes": {name: be.to_host(buffers[name]).astype(bool) for name in OUTCOMES}
-        if spec.keep_outcomes else None,
+        "outcomes": _outcomes(buffers, demand, be, xp) if spec.keep_outcomes else None,
         "paths": paths,
         "kernel": use_kernel,
     }  # fmt: skip
@@ -804,11 +811,24 @@ def evaluate(
     )
 
 
+def _outcomes(buffers: dict, demand: np.ndarray, be: Backend, xp: Any) -> dict[str, np.ndarray]:
+    """Each pair's :data:`OUTCOMES` (bool) and :data:`DEMAND_OUTCOMES` (its share of the scenario's
+    market demand served, and 1 where short by more than metrics.SHORTFALL_SHARE; NaN throughout
+    where the model has no demand), (plans, scenarios) on the host."""
+    kept = {name: be.to_host(buffers[name]).astype(bool) for name in OUTCOMES}
+    share, short, _, some = demand_per_pair(buffers["demand_served"], xp.asarray(demand), xp)
+    none = not bool(some.any())
+    for name, values in zip(DEMAND_OUTCOMES, (share, short), strict=True):
+        kept[name] = np.full(kept["breach"].shape, np.nan) if none else be.to_host(values)
+    return kept
+
+
 def _joined_outcomes(results: list[dict]) -> dict[str, np.ndarray] | None:
     """The chunks' (plans, scenarios) outcomes joined; None where a chunk was read from a store."""
     if any(r.get("outcomes") is None for r in results):
         return None
-    return {name: np.concatenate([r["outcomes"][name] for r in results]) for name in OUTCOMES}
+    kept = (*OUTCOMES, *DEMAND_OUTCOMES)
+    return {name: np.concatenate([r["outcomes"][name] for r in results]) for name in kept}
 
 
 def sample_runs(

@@ -469,16 +469,25 @@ def demand_metrics(served: Any, demand: Any, P: int, xp: Any = np) -> dict:
     names = ("demand_served_share", "unserved_demand_mean_gpu_quarters", "shortfall_probability")
     if served is None or demand is None:
         return {name: xp.full(P, xp.nan) for name in names}
+    share, short, unserved, some = demand_per_pair(served, demand, xp)
+    # over the scenarios with market demand (a scenario without any has no share to serve)
+    with_demand = int(xp.count_nonzero(some))
+    mean_share = share.sum(axis=1) / with_demand if with_demand else xp.full(P, xp.nan)
+    return dict(zip(names, (mean_share, unserved.mean(axis=1), short.mean(axis=1)), strict=True))
+
+
+def demand_per_pair(served: Any, demand: Any, xp: Any = np) -> tuple:
+    """Each pair's share of its scenario's market demand served (0 where the scenario has none),
+    whether it is short by more than :data:`SHORTFALL_SHARE` of it (0/1), and the demand unserved,
+    each (P, S), with which scenarios have demand ((1, S) bool), from the (P, S) demand served and
+    the (S,) demand: what :func:`demand_metrics` averages and compare's paired errors difference."""
     served = xp.asarray(served, dtype=xp.float64)
     demand = xp.asarray(demand, dtype=xp.float64)[None, :]
     unserved = xp.maximum(demand - served, 0.0)
     some = demand > 0
     share = xp.where(some, served / xp.where(some, demand, 1.0), 0.0)
-    # over the scenarios with market demand (a scenario without any has no share to serve)
-    with_demand = int(xp.count_nonzero(some))
-    mean_share = share.sum(axis=1) / with_demand if with_demand else xp.full(P, xp.nan)
     short = (unserved > SHORTFALL_SHARE * demand).astype(xp.float64)
-    return dict(zip(names, (mean_share, unserved.mean(axis=1), short.mean(axis=1)), strict=True))
+    return share, short, unserved, some
 
 
 def median_quarter(quarters_before: Any, T: int | None, xp: Any = np) -> Any:
