@@ -797,6 +797,49 @@ def test_a_worker_killed_before_its_chunk_is_done_stops_the_run_resumably(tiny, 
     assert store.count() >= 1  # the chunk that finished first is kept for --resume
 
 
+class _StopsAtTheSecondChunk(ChunkStore):
+    """A chunk store whose reading of the second chunk is stopped by Ctrl-C."""
+
+    def __init__(self, folder):
+        super().__init__(folder)
+        self.read = 0
+
+    def load(self, first, stop):
+        self.read += 1
+        if self.read == 2:
+            raise KeyboardInterrupt
+        return super().load(first, stop)
+
+
+def test_a_run_stopped_while_a_worker_sends_its_result_lets_the_process_exit(tiny, tmp_path, monkeypatch):
+    """Ctrl-C on `evaluate --workers 2` printed "interrupted", then never exited, deaf to further
+    Ctrl-C and SIGTERM: a worker killed while it sent its chunk's result left part of a message in
+    the pipe of results, whose rest the pool's thread waited for forever, and the interpreter's exit
+    on that thread. Here the part of a message is written by hand (its header, saying 1 MiB follow):
+    the stop must leave the pool's thread free to end."""
+    import struct
+
+    from fleetopt.evaluate import jobs
+
+    pools = []
+
+    def pool_with_half_a_message(workers, data):
+        pool = real_pool(workers, data)
+        pool._result_queue._writer._send(struct.pack("!i", 1 << 20))  # a header whose bytes never come
+        pools.append((pool._executor_manager_thread, pool._result_queue))
+        return pool
+
+    real_pool = jobs._worker_pool
+    monkeypatch.setattr(jobs, "_worker_pool", pool_with_half_a_message)
+    with pytest.raises(KeyboardInterrupt):
+        run(*tiny, store=_StopsAtTheSecondChunk(tmp_path), executor=jobs.ProcessExecutor(2))
+    ((thread, results),) = pools
+    thread.join(60)
+    hung = thread.is_alive()
+    results._writer.close()  # what the stop does: so that a failure here leaves pytest free to exit
+    assert not hung
+
+
 def _write_chunk(folder, first, stop, **arrays) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)

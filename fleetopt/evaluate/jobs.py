@@ -412,16 +412,34 @@ class ProcessExecutor:
             )
         except BaseException:  # stopped: the queued chunks are dropped, the running ones ended
             _release_held_locks(submitted)
-            # shutdown first: the pool's thread drops the queued chunks before it sees its workers
-            # die; SIGKILL, since a SIGTERM that reaches a worker still starting (between fork and
-            # exec) is lost (the workers hold nothing to clean up: the parent stores the chunks)
-            processes = list((pool._processes or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                process.kill()
+            _stop_pool(pool)
             raise
         pool.shutdown()
         return results
+
+
+# how long a worker killed at a stop may take to end (it ends at once unless the system holds it)
+_WORKER_END_SECONDS = 5.0
+
+
+def _stop_pool(pool) -> None:
+    """The pool stopped: its queued chunks dropped, its workers killed, and its thread left free to
+    end. Shutdown first: the pool's thread drops the queued chunks before it sees its workers die;
+    SIGKILL, since a SIGTERM that reaches a worker still starting (between fork and exec) is lost
+    (the workers hold nothing to clean up: the parent stores the chunks). A worker killed while it
+    sent its chunk's result leaves part of a message in the pipe of results, whose rest the pool's
+    thread then waited for forever, and the process's exit with it, deaf to Ctrl-C and SIGTERM
+    (`evaluate --workers 2` stopped by Ctrl-C printed "interrupted" and never exited): once the
+    workers are gone, this process's own end for writing that pipe is closed, so that the thread
+    reads the pipe's end and ends."""
+    processes = list((pool._processes or {}).values())
+    results = pool._result_queue
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.kill()
+    for process in processes:
+        process.join(_WORKER_END_SECONDS)
+    results._writer.close()
 
 
 def _release_held_locks(futures: list) -> None:
