@@ -271,6 +271,30 @@ def test_ray_task_killed_mid_run_is_retried_without_changing_the_result(tiny, ra
 
 
 
+def test_a_ray_worker_lost_past_its_retries_stops_the_run_resumably(tiny, ray_local, tmp_path):
+    """A Ray worker or node lost for good (here a task whose worker dies at each try; a local
+    raylet killed did the same) ended the evaluation with Ray's traceback and exit 1, not a word of
+    the chunks saved: WorkerLost (exit 130, the resume command), and the resume gives the result."""
+    from fleetopt.errors import EXIT_INTERRUPTED
+    from fleetopt.evaluate import jobs
+
+    data, batch = tiny
+
+    def the_last_chunk_dies(data, chunk, *rest):
+        if chunk.labels[0] == "p9":
+            os._exit(1)
+        return jobs._ray_chunk(data, chunk, *rest)
+
+    executor = jobs.RayExecutor(max_retries=0)
+    executor.chunk_function = the_last_chunk_dies
+    lost_words = r"a Ray worker or node was lost .*\(WorkerCrashedError: "
+    with pytest.raises(jobs.WorkerLost, match=lost_words) as lost:
+        run(data, batch, store=ChunkStore(tmp_path), executor=executor)
+    assert lost.value.exit_code == EXIT_INTERRUPTED and "--executor local" in lost.value.remedy
+    resumed = run(data, batch, store=ChunkStore(tmp_path))
+    pd.testing.assert_frame_equal(resumed.metrics, run(data, batch).metrics, check_exact=True)
+
+
 @needs_cc
 def test_ray_runs_the_backend_asked_for(tiny, ray_local):
     """`--executor ray --backend cpu-kernel` ran NumPy, silently: each task now runs the C build,

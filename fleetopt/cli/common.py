@@ -905,8 +905,7 @@ def interruptible(folder: Path, command: str, again: tuple[str, ...] = ()):
             raise
         finish = _finish_command(run, command, again)
         err_console.print(
-            f"error: {exc}: {saved_work(run)} saved in {folder}; finish with: {finish} (with a smaller "
-            "--max-memory or fewer --workers where memory ran out)",
+            f"error: {exc}: {saved_work(run)} saved in {folder}; finish with: {finish} ({exc.remedy})",
             soft_wrap=True,
         )
         raise typer.Exit(exc.exit_code) from None

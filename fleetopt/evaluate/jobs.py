@@ -562,6 +562,8 @@ class RayExecutor:
                 if isinstance(exc.cause, InputError):
                     raise exc.cause from None
                 raise
+            except _ray_losses(ray) as exc:  # a traceback and exit 1 before, not a word of the chunks saved
+                raise _ray_lost(exc) from None
             if "fell_back" in result:
                 fell_back.append(result.pop("fell_back"))
             return ref, result
@@ -592,11 +594,35 @@ WORKER_LOST = ("a worker process ended before its chunk was done (killed by the 
                "a signal, or a crash)")  # fmt: skip
 
 
+# a Ray worker or node gone past the task's retries (the raylet or node died, the task killed for memory)
+RAY_LOST = "a Ray worker or node was lost before its chunk was done, past the task's retries"
+RAY_REMEDY = "once the cluster is back, or on this machine with --executor local"
+
+
+def _ray_losses(ray) -> tuple[type[BaseException], ...]:
+    """Ray's errors for a task whose worker, node or result was lost (not the task's own error)."""
+    e = ray.exceptions
+    return (e.WorkerCrashedError, e.LocalRayletDiedError, e.NodeDiedError, e.ObjectLostError,
+            e.OutOfMemoryError)  # fmt: skip
+
+
+def _ray_lost(exc: BaseException) -> WorkerLost:
+    """The run stopped resumably by a lost Ray worker or node, naming Ray's error (its first line)."""
+    said = (str(exc).strip().splitlines() or [""])[0]
+    return WorkerLost(f"{RAY_LOST} ({type(exc).__name__}: {said})", RAY_REMEDY)
+
+
 class WorkerLost(FleetoptError):
-    """A worker process ended without its chunk (out of memory, a signal): the chunks stored are
-    kept, so the run is resumable, as a stopped one is (exit 130)."""
+    """A worker process ended without its chunk (out of memory, a signal), or a Ray worker or node
+    was lost: the chunks stored are kept, so the run is resumable, as a stopped one is (exit 130).
+    ``remedy``: how to finish it, after the resume command."""
 
     exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, message: str, remedy: str = "with a smaller --max-memory or fewer --workers where "
+                 "memory ran out"):  # fmt: skip
+        super().__init__(message)
+        self.remedy = remedy
 
 
 class RayUnavailable(InputError):
