@@ -1033,6 +1033,17 @@ def test_report_of_a_file_says_it_is_a_file(finished_runs, here):
     assert_one_error(code, out, err, "cmp.csv is a file, not a run folder")
 
 
+def test_a_runs_file_cut_short_is_called_damaged(solve_run, here):
+    """A job.json or summary.json cut short (a disk filled as it was copied) was answered "cannot be
+    read as JSON (...): not a fleetopt run folder?" of a folder that is one (a robustness audit)."""
+    run = copied(solve_run, here)
+    text = (run / "summary.json").read_text()
+    (run / "summary.json").write_text(text[: len(text) // 2])
+    code, out, err = run_cli("report", str(run))
+    assert_one_error(code, out, err, f"{run}/summary.json cannot be read as JSON")
+    assert "damaged (a write cut short), edited, or not a fleetopt run's" in " ".join(err.split())
+
+
 def test_report_of_a_runs_own_file_reports_that_run(solve_run, here):
     """README: "a run is taken as its folder, a plan file or its run id"; `fleetopt report
     RUN/plan.npz` said it was "a file, not a run folder" where `runs show` and `compare` took it."""

@@ -572,7 +572,8 @@ class RunFolder:
         try:
             value = read_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise RunDirError(f"{path} cannot be read as JSON ({exc}): not a fleetopt run folder?") from None
+            raise RunDirError(f"{path} cannot be read as JSON ({exc}): damaged (a write cut short), edited, "
+                              "or not a fleetopt run's") from None
         if not isinstance(value, dict):
             raise RunDirError(f"{path} holds a JSON {type(value).__name__}, not a run's {name}")
         return value
