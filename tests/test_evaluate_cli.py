@@ -530,3 +530,23 @@ def test_a_model_without_contracts_is_not_shown_contract_reactions(tmp_path, mon
     assert "scenarios with: order deferred" in page
     for label in ("contract late", "contract cancelled", "freed GPUs to market"):
         assert f"scenarios with: {label}" not in page and f">{label}<" not in page, label
+
+
+def test_a_matrix_that_memory_cannot_hold_is_refused_before_any_work(solve_run, tmp_path, monkeypatch):
+    """`--keep-matrix` of 200 plans x 20,000,000 scenarios (32 GB, held twice as its chunks are
+    joined) on a 23 GB machine started, to be killed for memory hours later (a robustness audit):
+    it is refused by name first, and no folder is made. Here a 1 MB machine and 1 plan x 100,000
+    scenarios: 800 KB, 1.6 MB held."""
+    from fleetopt.evaluate import jobfolder
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setattr(jobfolder, "physical_ram_bytes", lambda: 1_000_000)
+    code, _, err = run_cli("evaluate", "--plans", str(solve_run), "--scenarios", "100000", "--keep-matrix",
+                             "--out", str(tmp_path / "m"))  # fmt: skip
+    said = " ".join(err.split())
+    assert code == 2 and "Traceback" not in err, err
+    assert ("keep_matrix (--keep-matrix): the NPV matrix of 1 plan x 100,000 scenarios is 800 KB (8 bytes "
+            "a pair), held twice as its chunks are joined (1.6 MB), more than this machine's memory "
+            "(1 MB)") in said
+    assert not (tmp_path / "m").exists()
+    jobfolder.check_matrix_fits(1, 62_500, ram=1_000_000)  # 1.0 MB held: fits

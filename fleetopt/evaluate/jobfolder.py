@@ -30,7 +30,12 @@ from fleetopt.evaluate.engine import (
 from fleetopt.evaluate.jobs import ChunkStore, ProcessExecutor, RayExecutor, RayUnavailable
 from fleetopt.evaluate.metrics import METRIC_COLUMNS
 from fleetopt.evaluate.planfile import plan_file_meta
-from fleetopt.evaluate.resources import budget_within_memory, capped_threads, capped_workers
+from fleetopt.evaluate.resources import (
+    budget_within_memory,
+    capped_threads,
+    capped_workers,
+    physical_ram_bytes,
+)
 from fleetopt.evaluate.sources import (
     PLANS_RELATIVE,
     evaluated_plans_file,
@@ -151,6 +156,23 @@ def model_of_plans(plans: str | Path) -> Path | str | None:
     return name
 
 
+def check_matrix_fits(n_plans: int, n_scenarios: int, ram: int | None = None) -> None:
+    """Refuse, before any work, an NPV matrix (``keep_matrix``) that this machine's memory (``ram``;
+    None: :func:`physical_ram_bytes`) cannot hold twice: its chunks' rows and the whole they are
+    joined into. The working-memory budget does not count it (its chunks are sized without it)."""
+    ram = physical_ram_bytes() if ram is None else ram
+    need = 2 * 8 * n_plans * n_scenarios
+    if ram is not None and need > ram:
+        raise MemoryBudgetError(
+            f"keep_matrix (--keep-matrix): the NPV matrix of {counted(n_plans, 'plan')} x "
+            f"{counted(n_scenarios, 'scenario')} "
+            f"is {format_bytes(need / 2)} (8 bytes a pair), held twice as its chunks are joined "
+            f"({format_bytes(need)}), more than this machine's memory ({format_bytes(ram)}): leave it "
+            "out (every metric is computed without it), or give fewer scenarios (--scenarios) or plans",
+            need, ram,
+        )
+
+
 def prepare_evaluation(
     plans: str | Path,
     model: str | Path | LoadedModel | None = None,
@@ -187,6 +209,8 @@ def prepare_evaluation(
         source.sha256 = plans_sha256  # the file's hash, computed once (PlanSource.sha256 caches it)
     batch = source.compile(data)
     n = 1 if deterministic else scenarios
+    if keep_matrix:
+        check_matrix_fits(batch.P, n)
     per_worker = max_memory  # each task's or this process's: a Ray task runs on a node of its own
     if executor == "ray":
         runner = RayExecutor(ray_address)
