@@ -95,6 +95,8 @@ def test_solve_evaluate_sweep_are_recorded_and_listed(tmp_path):
     nothing = squashed(ok("runs", "--model", "nothing"))  # a typo is told which models have runs
     assert squashed("no runs recorded yet for model 'nothing' (the registry's runs are of models handmade, "
                     "tiny)") in nothing  # fmt: skip
+    sweeps = squashed(ok("runs", "--model", "nothing", "--kind", "sweep"))  # one model: "model", not "models"
+    assert squashed("(the registry's sweep runs are of model tiny)") in sweeps, sweeps
 
     tiny_hash = api.load("tiny")[0].content_hash
     shown = ok("runs", "show", str(ids[-1]))

@@ -178,7 +178,9 @@ def _models_recorded(model: str | None, kind: RunKind | None, what: str) -> str:
     if model is None:
         return ""
     names = sorted({record.model_name for record in api.runs(limit=None, kind=kind.value if kind else None)})
-    return f" (the registry's {what} are of models {', '.join(names)})" if names else ""
+    if not names:
+        return ""
+    return f" (the registry's {what} are of {'model' if len(names) == 1 else 'models'} {', '.join(names)})"
 
 
 runs_app = typer.Typer(help="The run registry: every solve, evaluate and sweep.", no_args_is_help=False)

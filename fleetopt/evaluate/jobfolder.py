@@ -94,7 +94,8 @@ class EvaluationJob:
 
     def run(self, folder: str | Path | None = None, progress=None):
         """Evaluate, keeping each finished chunk in ``folder`` (None: in memory only), which
-        :meth:`start` made (or a resume found); ``progress(done, total)`` after each chunk."""
+        :meth:`start` made (or a resume found); ``progress(pairs, total)`` after each chunk, with the
+        (plan, scenario) pairs it finished, not the running count."""
         limits.callback("progress", progress)
         if folder is None:
             return self._evaluate(None, progress)
