@@ -683,3 +683,39 @@ def test_runs_show_of_an_empty_name_says_it_is_empty(tmp_path, monkeypatch):
     Registry(tmp_path / "runs").record("solve", "tiny", "h", tmp_path / "runs" / "a", {}, command="c")
     code, _, err = run_cli("runs", "show", "")
     assert code == 2 and "error: ref is empty: give a run id or a run folder" in err
+
+
+def test_a_folder_left_half_written_by_a_killed_run_is_listed_with_how_to_remove_it(tmp_path):
+    """A kill -9 while a job's folder was being written left `.NAME.partial-XXXX` in the runs folder,
+    hidden and never removed (a robustness audit): `fleetopt runs` lists one untouched for an hour
+    and not locked by a running process, with the command that removes it; a fresh one (a run being
+    written now) and one another process holds the lock of are left alone."""
+    import os
+    import subprocess
+    import time
+
+    from fleetopt.runs.folder import PARTIAL_ABANDONED_SECONDS, RunFolder, abandoned_partials
+
+    runs = tmp_path / "runs"
+    old, fresh, locked = (runs / f".e{n}.partial-abc{n}" for n in (1, 2, 3))
+    for folder in (old, fresh, locked):
+        folder.mkdir(parents=True)
+        (folder / "model.yaml").write_text("name: x\n")
+    lock = locked / RunFolder.LOCK
+    lock.write_text("4242\n")
+    hour_ago = time.time() - PARTIAL_ABANDONED_SECONDS - 60
+    for path in (old / "model.yaml", old, locked / "model.yaml", lock, locked):
+        os.utime(path, (hour_ago, hour_ago))
+    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
+                               "os.O_RDWR); fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); "
+                               "time.sleep(60)", str(lock)], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert abandoned_partials(runs) == [old]
+        assert abandoned_partials(runs, now=hour_ago + 30) == []  # an hour before: all being written
+        said = " ".join(ok("runs").split())
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "left by runs killed while their folders were being written" in said
+    assert f"{old}: rm -r {old}" in said and str(fresh) not in said and str(locked) not in said

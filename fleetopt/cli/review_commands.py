@@ -30,6 +30,7 @@ from fleetopt.evaluate.sources import refuse_unfinished
 from fleetopt.runs import limits
 from fleetopt.runs.folder import (
     RunFolder,
+    abandoned_partials,
     refuse_foreign_file,
     refuse_output_file,
     refuse_unwritable_file,
@@ -225,6 +226,12 @@ def runs_list(
     for folder in unrecorded:
         console.print(f"  {folder}: {shlex.join(['fleetopt', 'runs', 'add', str(folder)])}",
                       soft_wrap=True, highlight=False)  # fmt: skip
+    abandoned = abandoned_partials()
+    if abandoned:  # a run killed while its folder was written: hidden, never removed by fleetopt
+        console.print("left by runs killed while their folders were being written (nothing in them "
+                      "finished; an hour untouched):")
+    for folder in abandoned:
+        console.print(f"  {folder}: {shlex.join(['rm', '-r', str(folder)])}", soft_wrap=True, highlight=False)
 
 
 def job_state(folder: Path, kind: str | None, pid: str | None) -> str:
