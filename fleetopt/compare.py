@@ -228,6 +228,8 @@ NOT_APPLICABLE = "—"  # a cell with no figure: the first plan's difference to 
 VERDICT = {
     "npv_mean_usd": "NPV mean", "npv_cvar5_usd": "NPV CVaR5", "breach_probability": "P(covenant breach)",
     "default_probability": "P(liquidity default)",
+    # either default, as lenders count them (a run before 0.4.14 has none: left out)
+    "any_default_probability": "P(any default)",
 }  # fmt: skip
 COST_VERDICT = {
     "present_cost_usd": "present cost", "present_cost_per_h100_hour_usd": "cost per H100-hour",
@@ -818,9 +820,12 @@ RESERVED_LABELS = ("figure", "unit", "better")
 DIFFERENCE_SEPARATOR = " − "
 
 
+ALL_OF = {2: "both", 3: "all three", 4: "all four", 5: "all five", 6: "all six"}
+
+
 def _which(names: list[str], of: int) -> str:
-    """'all four' where ``names`` are all ``of`` figures (three or four), else the names joined."""
-    return f"all {('three', 'four')[of - 3]}" if len(names) == of in (3, 4) else ", ".join(names)
+    """'all five' where ``names`` are all ``of`` figures (two to six), else the names joined."""
+    return ALL_OF[of] if len(names) == of in ALL_OF else ", ".join(names)
 
 
 def unique_labels(labels: list[str]) -> list[str]:

@@ -1447,6 +1447,15 @@ def test_the_verdict_says_which_figures_are_better_worse_or_within_noise():
         "breach); within two standard errors: NPV CVaR5"
     )
     assert comp.verdict(2).endswith("; better in all four")
+    # since 0.4.14 P(any default) too, the default as lenders count it: C 10 points lower with 0.5
+    either = pd.DataFrame({"A": [0.45, np.nan], "B": [0.45, 0.0], "C": [0.35, 0.005]},
+                          index=["any_default_probability", "any_default_probability_paired_se"])  # fmt: skip
+    comp = Comparison(["A", "B", "C"], pd.concat([figures, either]), empty, empty, empty, 100, 0)
+    assert comp.verdict(2) == (
+        "“C” against “A”: NPV mean +$1.0M, NPV CVaR5 +$1.0M, P(covenant breach) -10.0 pp, P(liquidity "
+        "default) -10.0 pp, P(any default) -10.0 pp; better in all five"
+    )
+    assert comp.verdict(1).endswith("; the same in P(any default)")
 
 
 def test_the_verdict_calls_nothing_better_without_an_error_or_a_figure():
