@@ -433,13 +433,15 @@ def _stop_pool(pool) -> None:
     workers are gone, this process's own end for writing that pipe is closed, so that the thread
     reads the pipe's end and ends."""
     processes = list((pool._processes or {}).values())
-    results = pool._result_queue
+    # CPython's pool internals (3.11-3.13): where a version lacks them, the stop is as it was before
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.kill()
     for process in processes:
         process.join(_WORKER_END_SECONDS)
-    results._writer.close()
+    if writer is not None:
+        writer.close()
 
 
 def _release_held_locks(futures: list) -> None:
