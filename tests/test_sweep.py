@@ -623,10 +623,16 @@ def test_a_plan_that_breaches_on_its_own_forecast_is_not_recommended_unless_allo
     })  # fmt: skip
     assert recommend(metrics, Rule()) == 0
     why = SweepResult(None, None, None, metrics, None, Rule(), 0).why()
+    # B breaches more often than the optimum too: --allow-forecast-breach alone does not admit it (it
+    # read as if it did: a re-rank with it alone picked the optimum again, B not named)
     assert (
         "Not considered, as they breach a covenant or default on the forecast itself: milp: forecast, "
-        "cash buffer $60.0M (--allow-forecast-breach considers them)" in why
+        "cash buffer $60.0M (also P(breach) 100.0% above the forecast optimum's 50.0%) "
+        "(--allow-forecast-breach considers them)" in why
     )
+    alone = metrics.assign(breach_probability=[0.5, 0.5])  # B misses nothing else: named alone
+    assert "cash buffer $60.0M (--allow-forecast-breach" in SweepResult(None, None, None, alone, None,
+                                                                        Rule(), 0).why()  # fmt: skip
     assert "Better on CVaR5" not in why  # B is named once, by the sentence above
     allow = Rule(forecast_within_limits=False, no_riskier_than_optimum=False)  # B breaches more, too
     assert recommend(metrics, allow) == 1
