@@ -513,8 +513,15 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     try:
         pick = recommend(metrics, rule)
     except RuleNotMet as exc:  # the evaluation is saved: a looser rule finishes the sweep
-        if folder is None:
-            raise
+        if folder is None:  # a sweep in memory (the Python API): its solves and evaluation are lost
+            looser = exc.looser("sweep again")
+            raise RuleNotMet(
+                f"{exc}. Nothing was kept (no folder): {looser or 'sweep again with a looser rule'}; give "
+                "folder= (fleetopt.api.sweep(..., folder='runs/my-sweep')) and a rule no candidate meets "
+                "keeps the candidates and their evaluation, which fleetopt.api.resume_sweep finishes "
+                "with a looser rule without solving again",
+                exc.loosen, exc.values,
+            ) from None
         looser = exc.looser(resume_command("sweep", folder))
         job = RunFolder(folder)  # `fleetopt runs` says why it stopped, not "interrupted"
         job.write_job({**job.job(), RunFolder.RULE_NOT_MET: looser or "a looser rule"})
