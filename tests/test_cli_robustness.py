@@ -817,7 +817,7 @@ def test_a_sweep_whose_rule_no_candidate_meets_keeps_its_work_and_finishes_with_
     assert code == 0, err
     summary = json.loads(Path("S/summary.json").read_text())
     assert summary["rule"] == (
-        "best cvar5 NPV among plans with no breach or default on the forecast and breach probability <= 100%"
+        "best CVaR5 NPV among plans with no breach or default on the forecast and breach probability <= 100%"
     )
     assert summary["recommended"] and "candidate milp" not in out  # no candidate made again
     # a rerank nobody meets says how to loosen it too (it gave no hint)

@@ -529,7 +529,7 @@ def test_rule_text_names_set_and_missing_limits():
     assert "No limit was set on P(liquidity default) (--max-default-prob)" in text
     both = of(prefer="p5", max_breach_prob=0.1, max_default_prob=0.02, **unlimited)
     assert "No limit" not in page._rule_text(both)
-    older = SimpleNamespace(job={}, summary={"rule": "best cvar5 NPV"})
+    older = SimpleNamespace(job={}, summary={"rule": "best CVaR5 NPV"})
     assert "No limit on P(covenant breach) or P(liquidity default) was set" in page._rule_text(older)
     assert page._rule_text(of(no_riskier_than_optimum=False)).startswith(
         "Rule: the candidate with the highest CVaR5 NPV among those with no covenant breach or liquidity "

@@ -395,9 +395,9 @@ def test_a_huge_cvar_limit_is_described_in_a_few_characters():
     """$1e300 printed as 300 digits before; money below a quadrillion as the tables show it."""
     unlimited = Rule(forecast_within_limits=False, no_riskier_than_optimum=False)
     described = replace(unlimited, min_cvar5_usd=1e300).describe()
-    assert described == "best cvar5 NPV among plans with CVaR5 >= $1e+300"
+    assert described == "best CVaR5 NPV among plans with CVaR5 >= $1e+300"
     described = replace(unlimited, min_cvar5_usd=-2.5e6).describe()
-    assert described == "best cvar5 NPV among plans with CVaR5 >= -$2.5M"
+    assert described == "best CVaR5 NPV among plans with CVaR5 >= -$2.5M"
 
 
 def test_the_looser_rule_gives_the_value_the_nearest_candidate_meets():

@@ -31,7 +31,7 @@ from fleetopt.core.tail import TAIL
 from fleetopt.core.units import format_gap, format_solver_status, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
-from fleetopt.evaluate.metrics import FORECAST_OK, RANK_COLUMNS
+from fleetopt.evaluate.metrics import FORECAST_OK, RANK_COLUMNS, RANK_WORDS
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import NoPlanFound, raise_without_plan
@@ -666,7 +666,7 @@ class Rule:
                          f"not {got}")
 
     def describe(self) -> str:
-        """The rule in words: 'best cvar5 NPV among plans with ...'."""
+        """The rule in words: 'best CVaR5 NPV among plans with ...'."""
         conditions = ["no breach or default on the forecast"] if self.forecast_within_limits else []
         if self.no_riskier_than_optimum:
             conditions.append("breach and default probabilities no higher than the forecast optimum's")
@@ -676,7 +676,7 @@ class Rule:
             conditions.append(f"default probability <= {_share(self.max_default_prob)}")
         if self.min_cvar5_usd is not None:
             conditions.append(f"CVaR5 >= {format_usd(self.min_cvar5_usd)}")
-        head = f"best {self.prefer} NPV"
+        head = f"best {RANK_WORDS[self.prefer]}"
         if not conditions:
             return head + ", with no limit on the breach or default probability"
         text = head + " among plans with " + " and ".join(conditions)
