@@ -833,6 +833,28 @@ def test_the_liquidity_pair_holds_each_part_over_its_own_quarters():
         assert [t for t, part in rows if part == "fraction"] == fraction, tied
 
 
+def test_an_infeasible_diagnosis_names_only_the_liquidity_test_the_model_sets():
+    """No cash, $1M of overhead a quarter and no revenue, a liquidity floor of $1 from the first
+    quarter: cash ends quarters 0-3 at -1M, -2M, -3M, -4M, each $1 short of the floor. The
+    diagnosis names the floor ("2026Q1 (floor)" ... short by $1M + $1 ...) and nothing else of the
+    group (a review: it also named "(fraction)" rows, a cash / debt test the model never set,
+    which doubled the group's total)."""
+    from fleetopt.milp.build import build_model
+
+    d = base_model()
+    d["finance"].update(opening_cash_usd=0.0, overhead_usd_per_quarter=1.0e6)
+    d["market"]["demand_gpus"] = {"training": 0.0, "inference": 0.0}
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_liquidity_usd": 1.0}
+    data = data_of(d)
+    assert {part for _, part in build_model(data).liquidity_covenant} == {"floor"}
+    with pytest.raises(InfeasibleModel) as err:
+        solve(data, mip_gap=1e-9)
+    (group,) = [g for g in err.value.diagnosis if g["group"] == "liquidity_covenant"]
+    expected = [(f"2026Q{q} (floor)", pytest.approx(q * 1.0e6 + 1.0, rel=1e-6)) for q in (1, 2, 3, 4)]
+    assert group["items"] == expected
+    assert "(fraction)" not in str(err.value)
+
+
 def test_a_tied_covenant_s_lapsed_quarters_are_neither_its_lowest_ratio_nor_its_grace():
     """The cover tied to the bridge, a DSCR of 1.0x too: the headline's lowest DSCR is that of the
     quarters the DSCR is tested in (1-2: EBITDA 219,000 / (78,000 + 100,000 + 1,000) = 1.2235 in

@@ -149,8 +149,10 @@ def add_covenants(b: Builder) -> None:
         if [kind.part for kind in kinds] == [None]:
             b.add(group, list(tests[0].milp_tested))
             continue
-        # each part over its own test's quarters: one may be tied to a facility, the other not
-        rows = {(t, n) for n, kind in enumerate(kinds) for t in _test(b, kind).milp_tested}
+        # each part the model sets over its own test's quarters: one may be tied to a facility, the
+        # other not; a part it does not set has no rows (a diagnosis would name a test never set)
+        rows = {(t, n) for n, kind in enumerate(kinds) for test in tests if test.kind == kind
+                for t in test.milp_tested}
         b.add(group, [(t, kinds[n].part) for t, n in sorted(rows)])
 
 
