@@ -816,10 +816,11 @@ def test_a_customer_hazard_past_any_rating_is_said_not_refused(tmp_path, tiny_te
     defaulted in the first quarter of every scenario. Above 0.1 a quarter (four times a CCC rating's
     2.4 %) it is said, with what it means a year; a stress may mean it, so it still validates."""
     field = ("risk", "customer_default_hazard_per_quarter")
-    _, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 1))
+    path, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 1))
     assert code == 0, err
-    assert ("warning: risk.customer_default_hazard_per_quarter 1 is a 100% chance each quarter (100% a "
-            "year) that a customer defaults") in err  # fmt: skip
+    line = line_of(path.read_text(), "customer_default_hazard_per_quarter:")
+    assert (f"warning: {path}:{line}: risk.customer_default_hazard_per_quarter: 1 is a 100% chance each "
+            "quarter (100% a year) that a customer defaults") in err  # fmt: skip
     _, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 0.1))
     assert code == 0 and "warning" not in err, err
 

@@ -181,7 +181,7 @@ def test_the_evaluator_reproduces_a_milp_plan_with_prepayments(make):
 
 
 # a hazard of 0.2 a quarter on purpose (many defaults in few scenarios): its warning is meant
-@pytest.mark.filterwarnings("ignore:risk.customer:fleetopt.errors.FleetoptWarning")
+@pytest.mark.filterwarnings("ignore:.*risk.customer:fleetopt.errors.FleetoptWarning")
 @pytest.mark.skipif(NO_COMPILER, reason="no C compiler")
 def test_the_kernel_pays_as_numpy_under_customer_defaults():
     """two_sites with a prepayment and a termination share on both contracts (terms past the

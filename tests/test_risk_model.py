@@ -102,7 +102,7 @@ def test_a_generation_already_superseded_at_the_start_does_not_step_at_a_later_r
 
 
 # a hazard of 0.2 a quarter on purpose (many defaults in few scenarios): its warning is meant
-@pytest.mark.filterwarnings("ignore:risk.customer:fleetopt.errors.FleetoptWarning")
+@pytest.mark.filterwarnings("ignore:.*risk.customer:fleetopt.errors.FleetoptWarning")
 def test_a_credit_rating_sets_the_customer_hazard_and_an_override_wins():
     d = tiny_model()
     customers = sorted({k["customer"] for k in d["contracts"].values()})

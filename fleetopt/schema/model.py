@@ -369,8 +369,9 @@ def magnitude_notes(model: PlanningModel) -> list[tuple[Path, str]]:
     """Money and power figures far outside what they measure, each said with its unit: $55 of
     capex per GPU ($55k meant), electricity at $0.07 per MWh (per kWh meant), a site of 20,000 MW
     (kW meant), a contract at $1,700 per GPU-hour (a month's price): the model is valid, and its
-    plan would be of another world (29,832 GPUs bought for $69.1M)."""
-    return _capex_notes(model) + _site_notes(model) + _price_notes(model)
+    plan would be of another world (29,832 GPUs bought for $69.1M); and a customer hazard past any
+    rating's (1 for 1 %: every customer gone in the first quarter)."""
+    return _capex_notes(model) + _site_notes(model) + _price_notes(model) + model.risk.hazard_notes()
 
 
 def _paid(model: PlanningModel, spec) -> np.ndarray:

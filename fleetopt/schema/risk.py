@@ -11,7 +11,6 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from fleetopt.errors import warn
 from fleetopt.schema.base import Fraction, QuarterCount, StrictModel, at_most
 
 # a customer hazard per quarter above this (34 % a year, four times a CCC rating's) is said, not refused:
@@ -175,20 +174,21 @@ class Risk(StrictModel):
             )
         return self
 
-    @model_validator(mode="after")
-    def _hazards_past_any_rating_are_said(self) -> Risk:
-        """A hazard of 1 (meant as 1 %) validated in silence: every customer gone in the first quarter."""
-        hazards = {"customer_default_hazard_per_quarter": self.customer_default_hazard_per_quarter}
-        hazards |= {f"customer_hazard_overrides.{k}": v for k, v in self.customer_hazard_overrides.items()}
-        for name, hazard in hazards.items():
-            if hazard > HAZARD_WARNING:
-                yearly = 1 - (1 - hazard) ** 4
-                warn(
-                    f"risk.{name} {hazard:g} is a {hazard:.0%} chance each quarter ({yearly:.0%} a year) "
-                    f"that a customer defaults; a CCC-rated one's is about 2.4 % (fleetopt/core/credit.py): "
-                    "hazards are fractions per quarter, 0.01 means 1 %"
-                )
-        return self
+    def hazard_notes(self) -> list[tuple[tuple[str, ...], str]]:
+        """Each hazard past any rating's, with its path: a hazard of 1 (meant as 1 %) validated in
+        silence, every customer gone in the first quarter (said with the file and line, as the
+        loader's other notes)."""
+        hazards = {("customer_default_hazard_per_quarter",): self.customer_default_hazard_per_quarter}
+        hazards |= {("customer_hazard_overrides", k): v for k, v in self.customer_hazard_overrides.items()}
+        return [
+            (("risk", *path), (
+                f"{hazard:g} is a {hazard:.0%} chance each quarter ({1 - (1 - hazard) ** 4:.0%} a year) "
+                "that a customer defaults; a CCC-rated one's is about 2.4 % (fleetopt/core/credit.py): "
+                "hazards are fractions per quarter, 0.01 means 1 %"
+            ))
+            for path, hazard in hazards.items()
+            if hazard > HAZARD_WARNING
+        ]  # fmt: skip
 
 
 class Robustness(StrictModel):
