@@ -209,6 +209,21 @@ def test_yaml_syntax_error_gives_its_line(tmp_path, tiny_text):
     )
 
 
+@pytest.mark.parametrize("written, said", [
+    ("\tpue: 1.25", "found character '\\t' that cannot start any token: a tab, which YAML does not allow "
+                    "there: use spaces"),
+    ("   pue: 1.25", "expected <block end>, but found '<block mapping start>': most likely this line is "
+                    "indented to no level of the lines above it"),
+], ids=["tab", "three-spaces"])
+def test_a_tab_or_a_stray_indent_is_said_in_words(tmp_path, tiny_text, written, said):
+    """A tab, or a key indented by 3 spaces among keys at 4, got PyYAML's words alone ("found
+    character '\\t' that cannot start any token", "expected <block end>, but found '<block mapping
+    start>'"), which name neither a tab nor indentation."""
+    text = tiny_text.replace("    pue: 1.25", written, 1)
+    path, code, out, err = validate_text(tmp_path, text)
+    assert_bad_input(code, out, err, f"error: {path}:{line_of(text, written)}: YAML syntax error: {said}")
+
+
 def test_unclosed_bracket_names_where_it_opened(tmp_path, tiny_text):
     # The parser only notices on the next line; the message also names the line the list opened on.
     text = tiny_text.replace("  quarters: 8", "  quarters: [8")

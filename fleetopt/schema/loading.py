@@ -325,7 +325,7 @@ def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, object]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        message = f"YAML syntax error: {exc.problem or exc}"
+        message = f"YAML syntax error: {exc.problem or exc}{_YAML_HINTS.get(str(exc.problem), '')}"
         if "tag:yaml.org,2002:merge" in str(exc.problem):  # `<<: *defaults`
             message = "YAML merge keys (<<) are not supported: write the fields out (aliases work)"
         if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
@@ -340,6 +340,19 @@ def _read_yaml(text: str, source: str) -> tuple[yaml.Node | None, object]:
     except _VALUE_ERRORS as exc:  # a value PyYAML parses but cannot make: 2024-02-30, !!float abc
         raise ModelError(source, [_unreadable_value(node, exc)]) from None
     return node, data
+
+
+# what PyYAML's words for the commonest slips mean: a tab, and a line indented to no level of the lines
+# above it (3 spaces among keys at 4), which PyYAML names by its grammar's tokens
+_YAML_HINTS = {
+    "found character '\\t' that cannot start any token": (
+        ": a tab, which YAML does not allow there: use spaces"
+    ),
+    "expected <block end>, but found '<block mapping start>'": (
+        ": most likely this line is indented to no level of the lines above it (indent it as far as "
+        "the keys it belongs with)"
+    ),
+}
 
 
 # what PyYAML's constructors raise for a value they cannot make (not YAMLError): an impossible
