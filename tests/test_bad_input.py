@@ -119,8 +119,11 @@ TEXT_CASES = [
      "Input should be a valid integer (got nothing: the field is empty, a YAML null)"),
     ("choice-null", "use: training", "use: ~", "fleet.0.use",
      "Input should be 'training' or 'inference' (got nothing: the field is empty, a YAML null)"),
+    # an unknown name with the names it could be: a typo of one is seen at a glance
     ("contract-unknown-sku", "eligible_skus: [H100]", "eligible_skus: [H100, H900]",
-     "contracts.lab-a-training.eligible_skus.1", "unknown SKU 'H900'"),
+     "contracts.lab-a-training.eligible_skus.1", "unknown SKU 'H900' (SKUs: H100, B200)"),
+    ("cohort-unknown-site", "site: texas", "site: taxes",
+     "fleet.0.site", "unknown site 'taxes' (sites: texas)"),
     ("cohort-before-sku", "purchased: 2024Q1", "purchased: 2022Q1",
      "fleet.0.purchased", "2022Q1 is before SKU 'H100' was available (2023Q1)"),
     ("series-wrong-length", "electricity_price_usd_per_mwh: 55",

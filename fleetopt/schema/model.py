@@ -145,16 +145,24 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
     for block in ("customer_ratings", "customer_hazard_overrides"):
         for name in getattr(model.risk, block):
             if name not in customers:
-                problems.append((("risk", block, name), f"unknown customer {name!r}"))
+                problems.append((("risk", block, name), unknown_name("customer", name, sorted(customers))))
     covenants = model.finance.covenants
     if covenants is not None:
         problems += outside(("finance", "covenants", "test_from"), covenants.test_from)
         for test, facility in covenants.tested_while_owed.items():
             if facility not in model.finance.facilities:
-                known = ", ".join(model.finance.facilities) or "none"
                 path = ("finance", "covenants", "tested_while_owed", test)
-                problems.append((path, f"unknown facility {facility!r} (facilities: {known})"))
+                problems.append((path, unknown_name("facility", facility, model.finance.facilities)))
     return problems + _maturity_problems(model)
+
+
+_PLURALS = {"SKU": "SKUs", "site": "sites", "customer": "customers", "facility": "facilities"}
+
+
+def unknown_name(kind: str, name: str, known) -> str:
+    """"unknown SKU 'H100' (SKUs: H200, GB200)": a name no block defines, with the names ``known``
+    (in the file's order) that it could be, so a typo of one is seen at a glance."""
+    return f"unknown {kind} {name!r} ({_PLURALS[kind]}: {', '.join(known) or 'none'})"
 
 
 def _maturity_problems(model: PlanningModel) -> list[tuple[Path, str]]:
@@ -226,7 +234,7 @@ def _fleet_problems(model: PlanningModel) -> list[tuple[Path, str]]:
         path: Path = ("fleet", i)
         bought = parse_quarter(cohort.purchased)
         if cohort.sku not in model.skus:
-            problems.append(((*path, "sku"), f"unknown SKU {cohort.sku!r}"))
+            problems.append(((*path, "sku"), unknown_name("SKU", cohort.sku, model.skus)))
         elif bought < parse_quarter(model.skus[cohort.sku].available_from):
             released = model.skus[cohort.sku].available_from
             problems.append(
@@ -236,7 +244,7 @@ def _fleet_problems(model: PlanningModel) -> list[tuple[Path, str]]:
                 )
             )
         if cohort.site not in model.sites:
-            problems.append(((*path, "site"), f"unknown site {cohort.site!r}"))
+            problems.append(((*path, "site"), unknown_name("site", cohort.site, model.sites)))
         if bought > model.first_quarter:
             problems.append(
                 ((*path, "purchased"), f"{cohort.purchased} is after the horizon start {model.horizon.start}")
@@ -250,7 +258,9 @@ def _price_problems(model: PlanningModel) -> list[tuple[Path, str]]:
         prices = getattr(model.market.price_usd_per_gpu_hour, use)
         path: Path = ("market", "price_usd_per_gpu_hour", use)
         problems += [
-            ((*path, "by_sku", sku), f"unknown SKU {sku!r}") for sku in prices.by_sku if sku not in model.skus
+            ((*path, "by_sku", sku), unknown_name("SKU", sku, model.skus))
+            for sku in prices.by_sku
+            if sku not in model.skus
         ]
         missing: dict[str, list[str]] = {}
         for name, sku in model.skus.items():
@@ -298,7 +308,7 @@ def _contract_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
             problems += outside((*path, "delivery_deadline"), contract.delivery_deadline)
         for j, sku in enumerate(contract.eligible_skus or []):
             if sku not in model.skus:
-                problems.append(((*path, "eligible_skus", j), f"unknown SKU {sku!r}"))
+                problems.append(((*path, "eligible_skus", j), unknown_name("SKU", sku, model.skus)))
         end = _last_in_horizon(model, contract)
         if not contract_skus(model, contract):
             problems.append((path, "no SKU in the model is eligible for this contract"))
