@@ -823,3 +823,19 @@ def test_a_stop_while_worker_threads_solve_skips_the_work_not_started():
         map_stoppable(1, work, range(50))
     assert len(started) <= 1  # at most the one the worker took before the stop: not the other 49
     assert map_stoppable(2, lambda item, stop: item * 2, range(5)) == [0, 2, 4, 6, 8]
+
+
+def test_a_contract_is_served_from_any_site_split_as_power_allows():
+    """A contract names no site (docs/model-format.md, contracts): 1,000 GPUs of SKU A (1 kW, PUE 1)
+    against two sites of 0.6 MW each, 600 GPUs apiece. Neither site alone can serve it; the plan
+    serves it from both, 1,000 GPUs in every quarter of its term, at most 600 at each."""
+    d = base_model()
+    d["sites"]["s1"]["power_capacity_mw"] = 0.6
+    d["sites"]["s2"] = dict(d["sites"]["s1"])
+    d["market"]["demand_gpus"] = {"training": 0.0, "inference": 0.0}
+    d["contracts"] = {"lab": {"customer": "lab", "use": "training", "eligible_skus": ["A"], "gpus": 1000,
+                              "start": "2026Q1", "term_quarters": 4, "price_usd_per_gpu_hour": 2.0,
+                              "signed": True}}  # fmt: skip
+    served = solve(data_of(d), mip_gap=1e-9).plan.contract_gpus[0, 0]  # (site, quarter)
+    np.testing.assert_allclose(served.sum(axis=0), 1000.0)
+    assert served.max() <= 600.0 + 1e-6 and served.min() >= 400.0 - 1e-6
