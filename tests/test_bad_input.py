@@ -342,6 +342,26 @@ def test_a_signed_contract_no_gpu_can_serve_is_refused_naming_it(tmp_path, tiny_
     assert validate_text(tmp_path, yaml.safe_dump(data, sort_keys=False))[1] == 0
 
 
+def test_a_signed_contract_no_gpu_can_serve_by_its_deadline_is_refused_naming_when_they_could(
+    tmp_path, tiny_text
+):
+    """A signed contract due in full from 2026Q3 whose only SKU goes on sale in 2026Q4 validated and
+    was then infeasible ("short by 4,032 GPUs", no reason; a model author's review). B200 on sale
+    from 2026Q4 with one quarter to install serves from 2027Q1: refused, naming it; due from 2027Q1
+    (its delivery_deadline) it validates, and so does the contract as tiny has it (H100 in fleet)."""
+    data = yaml.safe_load(tiny_text)
+    data["skus"]["B200"]["available_from"] = "2026Q4"
+    data["skus"]["B200"]["install_quarters"] = 1
+    data["contracts"]["lab-a-training"]["eligible_skus"] = ["B200"]
+    _, code, out, err = validate_text(tmp_path, yaml.safe_dump(data, sort_keys=False))
+    assert_bad_input(code, out, err, "contracts.lab-a-training: no SKU that may serve this signed contract "
+                     "is in the fleet or can be bought and installed by its delivery deadline (2026Q3, its "
+                     "start where none is given), from which it must be delivered in full (B200 from "
+                     "2027Q1)")  # fmt: skip
+    data["contracts"]["lab-a-training"]["delivery_deadline"] = "2027Q1"
+    assert validate_text(tmp_path, yaml.safe_dump(data, sort_keys=False))[1] == 0
+
+
 def test_every_problem_is_listed(tmp_path, tiny_text):
     text = tiny_text.replace("power_capacity_mw: 20", "power_capacity_mw: -20").replace(
         "gpus: 9600", "gpus: many"

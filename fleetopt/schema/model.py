@@ -319,7 +319,26 @@ def _contract_problems(model: PlanningModel, outside) -> list[tuple[Path, str]]:
                 f"in the fleet or on sale in the horizon before its term ends ({quarter_label(end)}): no "
                 "plan can deliver it; extend a SKU's available_until, add one, or hold some in fleet"
             )))  # fmt: skip
+        elif contract.signed and not _obtainable(model, contract, _deadline(contract), installed=True):
+            problems.append((path, _late_for_deadline(model, contract)))
     return problems
+
+
+def _deadline(contract: Contract) -> int:
+    """The quarter from which a signed contract must be delivered in full (formulation §5)."""
+    return parse_quarter(contract.delivery_deadline or contract.start)
+
+
+def _late_for_deadline(model: PlanningModel, contract: Contract) -> str:
+    """Why no plan can deliver a signed contract by its deadline: each SKU that may serve it and the
+    first quarter it could (its sale and its install_quarters)."""
+    skus = {name: model.skus[name] for name in contract_skus(model, contract)}
+    first = ", ".join(f"{name} from {quarter_label(parse_quarter(sku.available_from) + sku.install_quarters)}"
+                      for name, sku in skus.items())  # fmt: skip
+    return (f"no SKU that may serve this signed contract is in the fleet or can be bought and installed by "
+            f"its delivery deadline ({quarter_label(_deadline(contract))}, its start where none is given), "
+            f"from which it must be delivered in full ({first}): no plan can deliver it; move the deadline, "
+            "hold an eligible SKU in the fleet, or widen eligible_skus / min_generation")
 
 
 def _last_in_horizon(model: PlanningModel, contract: Contract) -> int:
@@ -327,15 +346,18 @@ def _last_in_horizon(model: PlanningModel, contract: Contract) -> int:
     return min(contract.last_quarter, model.last_quarter)
 
 
-def _obtainable(model: PlanningModel, contract: Contract, end: int) -> bool:
+def _obtainable(model: PlanningModel, contract: Contract, end: int, installed: bool = False) -> bool:
     """Whether some SKU that may serve ``contract`` is in the opening fleet, or on sale in a quarter
-    of the horizon no later than ``end``, the contract's last quarter in it (a necessary condition
-    only)."""
+    of the horizon no later than ``end`` (``installed``: and in service by ``end``, after its
+    install_quarters), such as the contract's last quarter in the horizon or its deadline (a
+    necessary condition only)."""
     held = {cohort.sku for cohort in model.fleet}
     for name in contract_skus(model, contract):
         sku = model.skus[name]
         until = parse_quarter(sku.available_until) if sku.available_until else end
-        if name in held or (parse_quarter(sku.available_from) <= end and until >= model.first_quarter):
+        ready = end - (sku.install_quarters if installed else 0)  # the last quarter to buy it in
+        first = max(parse_quarter(sku.available_from), model.first_quarter)
+        if name in held or (first <= ready and until >= model.first_quarter):
             return True
     return False
 
