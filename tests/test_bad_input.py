@@ -584,7 +584,8 @@ def with_value(text: str, path: tuple, value: object) -> dict:
     data.setdefault("robustness", {"market_price_drop": 0.1})
     block = data
     for key in path[:-1]:
-        block = block[key]
+        # a block the file leaves out (tiny's risk.ai_cycle) is made; a list is indexed
+        block = block[key] if isinstance(block, list) else block.setdefault(key, {})
     block[path[-1]] = value
     return data
 
@@ -741,6 +742,7 @@ def test_a_facility_spread_written_as_a_percentage_gets_the_same_message(tmp_pat
 
 
 FRACTION_MESSAGE = "must be at most 1 (100 %): shares and probabilities are fractions, 0.25 means 25 %"
+BELOW_ONE_MESSAGE = "must be below 1 (100 %): shares and correlations are fractions, 0.25 means 25 %"
 
 
 @pytest.mark.parametrize(
@@ -750,8 +752,14 @@ FRACTION_MESSAGE = "must be at most 1 (100 %): shares and probabilities are frac
      (("finance", "tax_rate"), 25, f"{FRACTION_MESSAGE} (got 25)"),
      (("skus", "H100", "resale_fraction_by_age_years"), [0.8, 50], f"{FRACTION_MESSAGE} (got 50)"),
      (("finance", "facilities", "gpu-term-loan", "max_ltv"), 70, f"{FRACTION_MESSAGE} (got 70)"),
-     (("limits", "max_customer_revenue_share"), 67, f"{FRACTION_MESSAGE} (got 67)")],
-    ids=["discount-rate", "revolver-rate", "tax-rate", "resale", "ltv", "customer-share"],
+     (("limits", "max_customer_revenue_share"), 67, f"{FRACTION_MESSAGE} (got 67)"),
+     # pydantic's "Input should be less than 1" before (a model author's review)
+     (("contracts", "lab-a-training", "prepayment_share"), 15, f"{BELOW_ONE_MESSAGE} (got 15)"),
+     (("risk", "ai_cycle", "default_correlation"), 30, f"{BELOW_ONE_MESSAGE} (got 30)"),
+     (("risk", "ai_cycle", "price_loading"), 60, "must be from -1 to 1: a loading is a correlation, 0.7 "
+                                                 "means 70 % (got 60)")],
+    ids=["discount-rate", "revolver-rate", "tax-rate", "resale", "ltv", "customer-share", "prepaid-share",
+         "default-correlation", "price-loading"],
 )  # fmt: skip
 def test_a_rate_or_share_written_as_a_percentage_is_told_so(tmp_path, tiny_text, field, value, message):
     """discount_rate_annual: 15 got pydantic's generic "Input should be less than or equal to 1",

@@ -150,6 +150,24 @@ PositiveFraction = Annotated[
     AfterValidator(at_most(1, FRACTION_LIMIT_MESSAGE)),
 ]
 """A share above 0, at most 1 (a customer's largest revenue share, a billed utilization)."""
+SHARE_BELOW_ONE_MESSAGE = "must be below 1 (100 %): shares and correlations are fractions, 0.25 means 25 %"
+ShareBelowOne = Annotated[
+    float,
+    Field(ge=0, allow_inf_nan=False, json_schema_extra={"exclusiveMaximum": 1}),
+    AfterValidator(lambda v: v if v < 1 else _refuse(SHARE_BELOW_ONE_MESSAGE)),
+]
+"""A share or correlation from 0 up to but not 1 (a prepaid share of a contract, a default correlation)."""
+LOADING_MESSAGE = "must be from -1 to 1: a loading is a correlation, 0.7 means 70 %"
+Loading = Annotated[
+    float,
+    Field(allow_inf_nan=False, json_schema_extra={"minimum": -1, "maximum": 1}),
+    AfterValidator(lambda v: v if -1 <= v <= 1 else _refuse(LOADING_MESSAGE)),
+]
+"""A correlation with a common factor, -1 to 1."""
+
+
+def _refuse(message: str):
+    raise ValueError(message)
 MIN_LTV = 0.01
 """Smallest loan-to-value (1 %): GPU lenders advance 50-65 % (docs/sources.md §5). A facility's
 balance / max_ltv enters the borrowing base, so a tiny one (1e-300) made coefficients HiGHS cannot

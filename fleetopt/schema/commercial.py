@@ -18,6 +18,7 @@ from fleetopt.schema.base import (
     PositiveQuarterCount,
     Quarter,
     QuarterCount,
+    ShareBelowOne,
     StrictModel,
 )
 from fleetopt.schema.hardware import Generation
@@ -110,7 +111,7 @@ class Contract(StrictModel):
     delay_penalty_usd_per_quarter: Money = 0.0
     """Evaluator: paid to the customer for each late quarter within the allowance, USD (a late
     quarter earns only on the contract's GPUs delivered)."""
-    prepayment_share: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
+    prepayment_share: ShareBelowOne = 0.0
     """Share of the contract's total value (GPUs x price x hours of the whole term) the customer pays
     in cash in the first quarter of the term; each quarter of the term then brings the revenue less
     that prepayment's even share in cash (revenue, EBITDA, covenants and tax unchanged). The part not

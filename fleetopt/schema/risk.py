@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from fleetopt.schema.base import Fraction, QuarterCount, StrictModel, at_most
+from fleetopt.schema.base import Fraction, Loading, QuarterCount, ShareBelowOne, StrictModel, at_most
 
 # a customer hazard per quarter above this (34 % a year, four times a CCC rating's) is said, not refused:
 # a stress may mean it, a typo (1 for 1 %) usually does not
@@ -96,11 +96,11 @@ class AICycle(StrictModel):
     market prices, demand, customer defaults and the credit spread of new borrowing together. Zero
     loadings leave every factor independent."""
 
-    price_loading: float = Field(0.0, ge=-1, le=1, allow_inf_nan=False)
+    price_loading: Loading = 0.0
     """Correlation of every generation's price shocks with the cycle's (0.7: prices fall in a downturn)."""
-    demand_loading: float = Field(0.0, ge=-1, le=1, allow_inf_nan=False)
+    demand_loading: Loading = 0.0
     """Correlation of market demand shocks with the cycle's."""
-    default_correlation: float = Field(0.0, ge=0, lt=1, allow_inf_nan=False)
+    default_correlation: ShareBelowOne = 0.0
     """Correlation of a customer's default trigger with the cycle's shock of the same quarter (0.3:
     defaults cluster in downturns); each customer's default probability per quarter stays its
     hazard (a one-factor Gaussian copula, as in the Vasicek/Basel credit model)."""
