@@ -882,6 +882,9 @@ def test_a_customer_hazard_past_any_rating_is_said_not_refused(tmp_path, tiny_te
     ("sites.texas.max_ltv=0.5", "spelling); the format has finance.facilities.<name>.max_ltv"),
     # nothing like it anywhere: the plain message
     ("nope=1", "nope: unknown key (not part of the model format; check the spelling)\n"),
+    # a key the format leaves out on purpose: why (a contract's site was offered 'signed')
+    ("contracts.lab-a-training.site=texas", "site: unknown key (not part of the model format; check the "
+     "spelling): a contract names no site: its GPUs may serve it from any site, as power allows"),
 ])  # fmt: skip
 def test_an_unknown_key_is_offered_the_one_meant(change, said):
     """`--set market.demand_gpus.training.growth=...` and `finance.discount_rate=...` said only

@@ -613,6 +613,15 @@ def _block_message(value: object, loc: tuple) -> str:
     return f"must be a mapping of fields{got}{hint}"
 
 
+# keys a user writes that the format leaves out on purpose (block's class name, key): why, in place of a
+# near spelling that would mislead (a contract's `site` suggested `signed`)
+NOT_IN_THE_FORMAT = {
+    ("Contract", "site"): "a contract names no site: its GPUs may serve it from any site, as power allows "
+                          "(docs/model-format.md, Contracts)",
+}  # fmt: skip
+NOT_IN_THE_FORMAT[("Contract", "sites")] = NOT_IN_THE_FORMAT[("Contract", "site")]
+
+
 def _unknown_key(path: tuple) -> str:
     """An unknown key, with the block's own key nearest its spelling, or else the place in the
     format of a field so named (`finance.discount_rate`: `horizon.discount_rate_annual`)."""
@@ -621,6 +630,9 @@ def _unknown_key(path: tuple) -> str:
     key, block = path[-1], _block_at(path[:-1])
     if block is None:  # a block not found: a suggestion from elsewhere would mislead
         return UNKNOWN_KEY
+    why = NOT_IN_THE_FORMAT.get((block.__name__, key))
+    if why is not None:
+        return f"{UNKNOWN_KEY}: {why}"
     names = list(block.model_fields)
     # a close spelling, or the start of a longer name (`price`: `price_usd_per_gpu_hour`)
     near = get_close_matches(key, names, 1, 0.6) or [n for n in names if len(key) >= 4 and n.startswith(key)]
