@@ -871,6 +871,18 @@ def test_a_customer_hazard_past_any_rating_is_said_not_refused(tmp_path, tiny_te
     assert code == 0 and "warning" not in err, err
 
 
+def test_a_growth_written_in_per_cent_is_said_not_refused(tmp_path, tiny_text):
+    """annual_growth: 3 meant as 3 % validated in silence as +300 % a year (a model author's review):
+    above +200 % it is said, with what it means, and still validates; tiny's demand at 60 % a year is not."""
+    field = ("market", "demand_gpus", "training", "annual_growth")
+    path, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 3))
+    assert code == 0, err
+    assert (f"warning: {path}:{line_of(path.read_text(), 'annual_growth: 3')}: market.demand_gpus.training."
+            "annual_growth: 3 is +300% a year (x4 each year): growth is a fraction, 0.03 means 3 %") in err
+    _, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, 2))
+    assert code == 0 and "warning" not in err, err
+
+
 @pytest.mark.parametrize("change, said", [
     # a misspelt key of a list entry, of a series written as a mapping, and the start of a longer name
     ("fleet.0.gpu=5", "fleet.0.gpu: unknown key (not part of the model format; check the spelling): did you "

@@ -381,6 +381,12 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
                 "serving it are valued at their resale value at the end, as if free to sell"
             )))  # fmt: skip
     for path, spec in model.series_fields():
+        growth = getattr(spec, "annual_growth", 0.0)
+        if growth > HIGHEST_ANNUAL_GROWTH:
+            notes.append(((*path, "annual_growth"), (
+                f"{growth:g} is +{growth:.0%} a year (x{1 + growth:g} each year): growth is a fraction, "
+                f"0.03 means 3 %"
+            )))  # fmt: skip
         for label in series_quarters(spec):
             if parse_quarter(label) > last:
                 notes.append(((*path, "steps", label), (
@@ -395,6 +401,9 @@ LOWEST_CAPEX_PER_GPU_USD = 1_000.0  # an accelerator with its share of server an
 LOWEST_ELECTRICITY_USD_PER_MWH = 5.0  # industrial power: $30-$150 per MWh; 0 (free) is taken as meant
 HIGHEST_SITE_MW = 10_000.0  # the largest campuses planned: 1-5 GW
 HIGHEST_USD_PER_GPU_HOUR = 50.0  # rentals: $1-$10 per GPU-hour
+# a series growing faster than this (+200 % a year) was most often meant in per cent (3 for 3 %); AI
+# demand has doubled in a year, not tripled for years on end
+HIGHEST_ANNUAL_GROWTH = 2.0
 
 
 def magnitude_notes(model: PlanningModel) -> list[tuple[Path, str]]:
