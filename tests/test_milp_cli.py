@@ -632,3 +632,52 @@ def test_a_stop_while_the_results_print_keeps_the_finished_solve(tmp_path, monke
     with contextlib.suppress(KeyboardInterrupt):  # in process it reaches the caller; `fleetopt` exits 130
         run_cli("solve", "tiny", "--out", str(out))
     assert (out / "summary.json").is_file() and (out / "plan.npz").is_file()
+
+
+NOTHING_PAYS = """\
+name: small-neo
+horizon: {start: 2026Q1, quarters: 8, discount_rate_annual: 0.12}
+skus:
+  B200:
+    generation: blackwell
+    available_from: 2025Q1
+    block_size_gpus: 8
+    capex_per_gpu_usd: 50000
+    power_kw_per_gpu: 1.8
+    idle_power_fraction: 0.3
+    training_throughput: 2.3
+    inference_throughput: 3.5
+    opex_per_gpu_quarter_usd: 1500
+    useful_life_years: 6
+    resale_fraction_by_age_years: [0.8, 0.5, 0.3]
+    training_eligibility: {max_newer_generations_on_sale: 1}
+sites:
+  iceland:
+    power_capacity_mw: 20
+    pue: 1.15
+    electricity_price_usd_per_mwh: 40
+market:
+  billed_utilization: 0.8
+  demand_gpus: {training: 5000, inference: 5000}
+  price_usd_per_gpu_hour:
+    training: {all: 0.9}
+    inference: {all: 0.8}
+finance:
+  opening_cash_usd: 200000000
+  reference_rate_annual: 0.04
+redeployment: {cost_per_gpu_usd: 1000}
+"""
+
+
+def test_a_plan_that_buys_nothing_says_why_and_how_to_see_the_cost_of_a_purchase(tmp_path, monkeypatch):
+    """A B200 at $50,000 renting at $0.80-$0.90 an hour (about $1,500 a quarter at 80 % billed, its
+    opex alone) never pays: the solve printed NPV $0 and a table of zero purchases, no word why (a
+    model author's review). It now says none raised the NPV and how to see what one would cost."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    model = tmp_path / "small.yaml"
+    model.write_text(NOTHING_PAYS)
+    code, out, err = run_cli("solve", str(model), "--out", str(tmp_path / "run"))
+    assert code == 0, err
+    text = " ".join(out.replace("│", " ").split())
+    assert ("GPUs bought none: at the forecast's prices, costs, power and financing no purchase raises the "
+            "NPV; to see what one would cost, fix it with --purchases") in text

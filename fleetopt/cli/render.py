@@ -36,6 +36,7 @@ from fleetopt.core.results import (
     customer_words,
     dscr_words,
     forecast_demand_words,
+    gpus_bought,
     headline,
     liquidity_cover_words,
     npv_terminal_words,
@@ -377,6 +378,8 @@ def solve_summary_tables(result) -> list:
     key.add_row(REVENUE_LABEL + valued, revenue_words(fig))
     if data.contracts:  # a lab planning its own demand may have none: rows of "none" say nothing
         key.add_row(CUSTOMERS_LABEL, customer_words(data, fig))
+    if gpus_bought(data, plan) < 0.5 and not cost:  # said, not left to a table of zeros
+        key.add_row("GPUs bought", NOTHING_BOUGHT)
     key.add_row("GPUs retired / redeployed", f"{fig['gpus_retired']:,.0f} / {fig['gpus_redeployed']:,.0f}")
     by_site = zip(data.sites, power_built_mw_by_site(data, plan), strict=True)
     built = ", ".join(f"{site.name} {format_mw(mw)}" for site, mw in by_site if mw)
@@ -449,6 +452,14 @@ def covenant_headroom_text(data, fig: dict, yearly: dict | None = None) -> str:
 
 
 NO_DEBT_SERVICE = " (no debt in any quarter: no debt service, DSCR or cover of it to show)"
+
+
+# a solve for NPV that buys nothing: why, and how a planner sees what a purchase would cost it
+NOTHING_BOUGHT = (
+    "none: at the forecast's prices, costs, power and financing no purchase raises the NPV; to see what "
+    "one would cost, fix it with --purchases (docs/cli.md, \"Your own purchases\") and compare the two "
+    "runs' NPV"
+)
 
 
 def evaluation_table(metrics, title: str) -> Table:
