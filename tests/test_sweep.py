@@ -356,6 +356,13 @@ def test_the_default_rule_recommends_nothing_riskier_than_the_forecast_optimum()
     closest += "lowest breach probability is 60.0% (milp: forecast)"
     with pytest.raises(RuleNotMet, match=re.escape(closest)):
         recommend(metrics, Rule(max_breach_prob=0.5))
+    # CVaR5 at least -$16B: only A keeps it, riskier than the optimum. The nearest loosening is B's
+    # limit (--min-cvar -20B), and A was not named (a sweep audit): it is, with what admits it
+    with pytest.raises(RuleNotMet) as caught:
+        recommend(metrics, Rule(min_cvar5_usd=-16e9))
+    assert caught.value.loosen == (["--min-cvar"], "B")
+    assert str(caught.value).endswith("; A keeps the limits you set, and --allow-riskier admits it as well "
+                                      "(P(breach) 70.0%, P(default) 25.0%)")
 
 
 def test_recommend_raises_when_nothing_meets_the_rule():

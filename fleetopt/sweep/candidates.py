@@ -886,6 +886,26 @@ def tie_margin(score: float) -> float:
     return 1e-9 * max(1.0, abs(score))
 
 
+def keeps_your_limits(metrics: pd.DataFrame, rule: Rule, suggested: list[str]) -> str:
+    """Where the loosening suggested (``suggested``, :func:`loosening_options`) moves a limit the user
+    set, the best candidate (by the rule's figure) that keeps every such limit and misses only the
+    rule's other conditions, with the options that admit it: '; milp: price shock keeps the limits
+    you set, and --allow-riskier admits it (P(breach) 97.0%)'; '' where there is none."""
+    limits = rule_limits(rule)
+    if not limits or not {_LOOSENED_BY[column] for column, _, _ in limits} & set(suggested):
+        return ""
+    keeps = np.logical_and.reduce([within_limit(metrics[c].to_numpy(), b, v) for c, b, v in limits])
+    if not keeps.any():
+        return ""
+    score = np.where(keeps, metrics[RANK_COLUMNS[rule.prefer]].to_numpy(dtype=float), -np.inf)
+    best = int(np.argmax(score))
+    missed = [option for option, meets in rule_conditions(metrics, rule) if not meets[best]]
+    row = metrics.iloc[best]
+    risk = f"P(breach) {row['breach_probability']:.1%}, P(default) {row['default_probability']:.1%}"
+    return (f"; {row['plan']} keeps the limits you set, and {' and '.join(missed)} admits it as well "
+            f"({risk})")
+
+
 def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
     """Row index (position) of the plan the rule picks; RuleError when none qualifies."""
     ok = np.ones(len(metrics), dtype=bool)
@@ -894,7 +914,8 @@ def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
     if not ok.any():
         options, nearest = loosening_options(metrics, rule)
         raise RuleNotMet(
-            f"no candidate meets the rule ({rule.describe()}); {closest(metrics, rule)}",
+            f"no candidate meets the rule ({rule.describe()}); {closest(metrics, rule)}"
+            f"{keeps_your_limits(metrics, rule, options)}",
             (options, nearest), loosened_values(metrics, rule, nearest),
         )
     score = metrics[RANK_COLUMNS[rule.prefer]].to_numpy(dtype=float)
