@@ -375,7 +375,7 @@ ANY_DEFAULT_EVENTS = ("default", "uncured_breach")
 def either_share(results: dict, events: tuple[str, ...], xp: Any = np):
     """(P,) the share of scenarios in which any of the per-pair ``events`` (bool, (P, S)) happens;
     those ``results`` lack (a reaction the simulation did not report) never happened."""
-    happened = xp.zeros(np.shape(results["npv"]), dtype=bool)
+    happened = xp.zeros(xp.asarray(results["npv"]).shape, dtype=bool)  # NumPy or CuPy alike
     for name in events:
         if name in results:
             happened = happened | xp.asarray(results[name]).astype(bool, copy=False)
