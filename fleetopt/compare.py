@@ -127,7 +127,7 @@ FIGURES = [
     ("npv_mean_se_usd", "NPV mean: standard error", "USD"),
     # the difference to the first plan on the same scenarios: far more precise than the two errors
     ("npv_mean_paired_se_usd", "NPV mean minus the first plan's: standard error", "USD"),
-    ("npv_mean_no_default_usd", "NPV mean without a default", "USD"),
+    ("npv_mean_no_default_usd", "NPV mean without a liquidity default", "USD"),
     # the shareholders' NPV: a default ends their claim (docs/evaluation.md, metrics.csv)
     ("npv_limited_mean_usd", "NPV mean with limited liability", "USD"),
     ("npv_std_usd", "NPV std", "USD"),

@@ -434,8 +434,22 @@ def test_evaluate_shows_new_metrics_with_their_values(runs):
     scale = usd_column_formatter([row["npv_mean_usd"]])  # the standard error in the mean's scale
     assert f"{scale(row['npv_mean_usd'])} ± {scale(row['npv_mean_se_usd'])} mean NPV ± standard error" in text
     assert f"{row['loss_probability']:.1%} P(NPV < 0)" in text
-    assert f"{page._usd(row['npv_mean_no_default_usd'])} mean NPV of the scenarios with no default" in text
+    no_default = "mean NPV of the scenarios with no liquidity default"
+    assert f"{page._usd(row['npv_mean_no_default_usd'])} {no_default}" in text
     assert f"{page._usd(row['expected_min_cash_usd'])} mean over scenarios of the lowest cash" in text
+
+
+def test_the_mean_npv_without_a_default_names_the_default_it_leaves_out(runs):
+    """tiny's plan never runs out of cash (P(liquidity default) 0) but most scenarios breach a covenant
+    uncured (P(any default) well above 0): the mean NPV without a default is over every scenario, so
+    its label names the liquidity default, not "no default" beside P(any default) (a finance review)."""
+    row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
+    assert row["default_probability"] == 0 and row["any_default_probability"] > 0
+    assert row["npv_mean_no_default_usd"] == pytest.approx(row["npv_mean_usd"])
+    text = text_of(runs["evaluate"])
+    assert "mean NPV of the scenarios with no liquidity default" in text
+    assert "mean NPV, no liquidity default (USD)" in text  # the plans' table
+    assert "with no default" not in text and "no default (USD)" not in text
 
 
 def test_evaluate_shows_every_policy_reaction_as_a_share_of_scenarios(runs):

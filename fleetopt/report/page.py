@@ -749,7 +749,7 @@ SCENARIO_ASSUMPTIONS = (
     "A future that defaults runs on to the horizon's end with its cash below zero where it falls there "
     "(no interest on the shortfall; in the NPV it is equity's money, at the discount rate): the NPV itself "
     "assumes no limited liability and no loss to lenders. Its NPV is in the mean, P5 and CVaR5; the mean "
-    "NPV of the futures with no default is given beside them, and where it differs the NPV with limited "
+    "NPV of the futures with no liquidity default is given beside them, and where it differs the NPV with limited "
     "liability (a default ending the shareholders' claim). The lenders' side of a default is the debt owed "
     "then against what selling the GPUs still held and the cash would repay; what contracts and sites would "
     "recover beyond it is not modelled.",
@@ -900,7 +900,8 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                             "cash (an unpriced loan at 0 % that later income pays back), so its NPV is the "
                             "depth of the hole, not what shareholders would lose (docs/evaluation.md). "
                             "Read NPV figures with P(liquidity default) beside them; the mean NPV with no "
-                            "default averages only the scenarios that never default (n/a when all do)."),
+                            "liquidity default averages only the scenarios that never have one (n/a when "
+                            "all do)."),
         ("NPV with limited liability", "the shareholders' NPV when their claim cannot be worth less than "
                                        "nothing: in a scenario that defaults, the NPV's flows of the quarters "
                                        "before the default less the cash held at the end of the last of them "
@@ -1222,7 +1223,8 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     if "npv_median_usd" in row:  # an evaluation of before 0.4.5 has none
         kpis.append(_kpi("median NPV (half the scenarios below it)", money("npv_median_usd")))
     if "npv_mean_no_default_usd" in row:
-        kpis.append(_kpi("mean NPV of the scenarios with no default", money("npv_mean_no_default_usd")))
+        kpis.append(_kpi("mean NPV of the scenarios with no liquidity default",
+                          money("npv_mean_no_default_usd")))
     if limited_liability_differs(row.to_frame().T):
         kpis += [
             _kpi("mean NPV with limited liability (a default ends the shareholders' claim)",
@@ -1578,7 +1580,7 @@ CANDIDATE_HEADERS = {
     "default_probability": "P(liquidity default)",
     "forecast_npv_usd": "forecast NPV (USD)",
     "npv_mean_se_usd": "SE of mean NPV (USD)",
-    "npv_mean_no_default_usd": "mean NPV, no default (USD)",
+    "npv_mean_no_default_usd": "mean NPV, no liquidity default (USD)",
     "npv_p5_usd": "P5 NPV (USD)",
     # the shareholders' tail (docs/evaluation.md), where it differs from the NPV's (_candidates_section)
     "npv_limited_cvar5_usd": "CVaR5 NPV, limited liability (USD)",
