@@ -1618,3 +1618,22 @@ def test_the_definition_of_milp_says_what_a_cost_plan_was_solved_for():
     assert "to maximise the NPV on the forecast within" in words[False]
     assert "minimise the present cost of serving the model's demand" in words[True]
     assert "minimise" not in words[False]
+
+
+def test_a_lab_report_without_contracts_says_nothing_of_contracts_in_its_revenue(runs, tmp_path, monkeypatch):
+    """lab has no contracts: its report gave its revenue as '$1.06B (0% under contract)' and its
+    statements an 'of which under contract' and a 'customer payments' column of $0 in every quarter
+    (a lab planner's review). Now the revenue alone, and no contract column; tiny, which has
+    contracts, keeps all three."""
+    from fleetopt import api
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    solved = api.write_solve_run(api.solve("lab", objective="cost"), out=tmp_path / "solve")
+    code, _, err = run_cli("report", str(solved))
+    assert code == 0, err
+    lab = text_of(solved)
+    revenue = json.loads((solved / "summary.json").read_text())["revenue_total_usd"]
+    assert f"{format_usd(revenue)} revenue over the horizon" in lab
+    for said in ("under contract", "customer payments"):
+        assert said not in lab, said
+        assert said in text_of(runs["solve"]), said

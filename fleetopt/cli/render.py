@@ -375,7 +375,7 @@ def solve_summary_tables(result) -> list:
     key.add_row(CAPEX_LABEL,
                 f"{format_usd(fig['capex_gpu_total_usd'])} / {format_usd(fig['capex_power_total_usd'])}")
     valued = MARKET_VALUED if cost else ""
-    key.add_row(REVENUE_LABEL + valued, revenue_words(fig))
+    key.add_row(REVENUE_LABEL + valued, revenue_words(fig, bool(data.contracts)))
     if data.contracts:  # a lab planning its own demand may have none: rows of "none" say nothing
         key.add_row(CUSTOMERS_LABEL, customer_words(data, fig))
     if gpus_bought(data, plan) < 0.5 and not cost:  # said, not left to a table of zeros

@@ -224,11 +224,12 @@ CUSHION_FIGURES = ("lowest_covenant_cushion", "tightest_covenant")
 CUSHION_MEANS = "the smallest fall of EBITDA, collateral or cash that breaches a covenant"
 
 
-def revenue_words(fig: dict) -> str:
+def revenue_words(fig: dict, contracts: bool = True) -> str:
     """'$247.2B (41% under contract)': a plan's revenue over the horizon and the share of it its
-    contracts earn (the rest the market's, whose volume and price the contracts do not hold)."""
+    contracts earn (the rest the market's, whose volume and price the contracts do not hold); of a
+    model with no ``contracts`` (a lab's own demand) the revenue alone, not '(0% under contract)'."""
     total, contracted = fig["revenue_total_usd"], fig["revenue_contracts_total_usd"]
-    share = f" ({contracted / total:.0%} under contract)" if total > 0 else ""
+    share = f" ({contracted / total:.0%} under contract)" if total > 0 and contracts else ""
     return format_usd(total) + share
 
 

@@ -1079,7 +1079,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         *_soon_retired_kpis(run),
         _milp_kpi(run, CAPEX_LABEL,
                   f"{_usd(fig['capex_gpu_total_usd'])} / {_usd(fig['capex_power_total_usd'])}"),
-        _milp_kpi(run, REVENUE_LABEL + valued, revenue_words(fig)),
+        _milp_kpi(run, REVENUE_LABEL + valued, revenue_words(fig, bool(run.data.contracts))),
         # a lab planning its own demand may have no contracts: cards of "none" say nothing
         *([_milp_kpi(run, CUSTOMERS_LABEL, customer_words(run.data, fig)),
            _milp_kpi(run, "share of each year's revenue under contract" + valued,
@@ -1751,14 +1751,22 @@ STATEMENT_COLUMNS = [
     # what the debt stands against: the GPUs' resale value (a lender's loan-to-value, whole company)
     "fleet_resale_value_usd",
 ]
-# the statements' cash identity, in the columns' words (docs/formulation.md §7, statements.csv)
-CASH_IDENTITY = (
-    "Cash at a quarter's end is the previous quarter's (the opening cash before the first) plus EBITDA, "
-    "disposal proceeds, customer payments and facility draws, less tax, GPU and power capex, interest, "
-    "scheduled principal and debt prepaid. Customer payments are contract prepayments: received as "
-    "cash when a contract starts, then negative each quarter of its term by the share of revenue they "
-    "paid for in advance (that revenue is in EBITDA, its cash came earlier)."
-)
+# a model with no contracts (a lab's own demand) has them at $0 in every quarter: left out
+CONTRACT_COLUMNS = ("revenue_contracts_usd", "contract_payments_usd")
+
+
+def _cash_identity(contracts: bool) -> str:
+    """The statements' cash identity in the columns' words (docs/formulation.md §7, statements.csv),
+    with the customer payments only of a model with contracts."""
+    paid = "disposal proceeds, customer payments and facility draws" if contracts else (
+        "disposal proceeds and facility draws")
+    return (f"Cash at a quarter's end is the previous quarter's (the opening cash before the first) plus "
+            f"EBITDA, {paid}, less tax, GPU and power capex, interest, scheduled principal and debt prepaid."
+            + (" Customer payments are contract prepayments: received as cash when a contract starts, then "
+               "negative each quarter of its term by the share of revenue they paid for in advance (that "
+               "revenue is in EBITDA, its cash came earlier)." if contracts else ""))  # fmt: skip
+
+
 # the forecast run's lines (the evaluator records no revenue or capex)
 RUN_COLUMNS = ["quarter", "ebitda_usd", "interest_usd", "principal_usd", "prepayment_usd", "draws_usd",
                "tax_usd", "cash_usd", "revolver_balance_usd", "debt_usd"]  # fmt: skip
@@ -1771,7 +1779,8 @@ ORDER_HEADERS = {"quarter": "quarter", "sku": "SKU", "site": "site", "blocks": "
 def _purchases_and_statements_sections(run: _Run) -> list[str]:
     buys = purchases_by_generation_year(run.data, run.plans[run.focus[0]]).reset_index(names="generation")
     buys.columns = [str(c) for c in buys.columns]
-    frame = run.statements.frame(run.data.quarter_labels)[STATEMENT_COLUMNS]
+    columns = [c for c in STATEMENT_COLUMNS if run.data.contracts or c not in CONTRACT_COLUMNS]
+    frame = run.statements.frame(run.data.quarter_labels)[columns]
     label = escape(run.main_label)
     orders = orders_frame(run.data, run.plans[run.focus[0]])
     out = [
@@ -1790,12 +1799,12 @@ def _purchases_and_statements_sections(run: _Run) -> list[str]:
     else:
         title = f"Quarterly statements of {label} on the forecast (USD)"
     opening = (f"Opening cash {format_usd(run.data.opening_cash)}, opening debt "
-               f"{format_usd(sum(f.opening_usd for f in run.data.facilities))}. {CASH_IDENTITY} "
+               f"{format_usd(sum(f.opening_usd for f in run.data.facilities))}. {_cash_identity(bool(run.data.contracts))} "
                f"{_cash_in_the_npv(run.data, run.plans[run.focus[0]], _solved_for_cost(run))} "
                f"{_debt_over_fleet_words(run)}")  # fmt: skip
     out.append(
         f"<h2>{title}</h2><p class='cap'>{escape(opening)}</p>{scroll_hint(len(frame.columns))}"
-        + _table(frame, money_cols=set(STATEMENT_COLUMNS[1:]), headers=STATEMENT_HEADERS)
+        + _table(frame, money_cols=set(columns[1:]), headers=STATEMENT_HEADERS)
     )
     return out
 
