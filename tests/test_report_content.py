@@ -1637,3 +1637,21 @@ def test_a_lab_report_without_contracts_says_nothing_of_contracts_in_its_revenue
     for said in ("under contract", "customer payments"):
         assert said not in lab, said
         assert said in text_of(runs["solve"]), said
+
+
+def test_a_lab_evaluation_defines_only_the_policy_reactions_it_can_have(runs, tmp_path, monkeypatch):
+    """lab has no contracts: its evaluation's key figures leave out the contracts' policy reactions,
+    but its definitions said the policy 'ran a contract late', 'had one cancelled' and 'offered the
+    GPUs of an ended contract on the market' (a lab planner's review). Now only tiny's say so."""
+    from fleetopt import api
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    solved = api.write_solve_run(api.solve("lab", objective="cost"), out=tmp_path / "solve")
+    run = tmp_path / "risk"
+    code, _, err = run_cli("evaluate", "--plans", str(solved), "--scenarios", "20", "--out", str(run),
+                           "--report")
+    assert code == 0, err
+    lab, tiny = text_of(run), text_of(runs["evaluate"])
+    assert "policy reactions shares of scenarios in which the policy of docs/evaluation.md deferred" in lab
+    for said in ("ran a contract late", "ended contract"):
+        assert said not in lab and said in tiny, said

@@ -925,10 +925,11 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                          "P(covenant breach)."),
         ("mean lowest cash", "mean over the scenarios of each scenario's lowest quarterly cash (below the "
                              "liquidity default level in a scenario that defaults)."),
-        ("policy reactions", "shares of scenarios in which the policy of docs/evaluation.md ran a contract "
-                             "late (power short at or after its deadline, within its allowance), had one "
-                             "cancelled for late delivery, offered the GPUs of an ended contract on the "
-                             "market, deferred a GPU order, cancelled a deferred order (deposit lost), "
+        ("policy reactions", "shares of scenarios in which the policy of docs/evaluation.md "
+                             + ("ran a contract late (power short at or after its deadline, within its "
+                                "allowance), had one cancelled for late delivery, offered the GPUs of an "
+                                "ended contract on the market, " if data.contracts else "")
+                             + "deferred a GPU order, cancelled a deferred order (deposit lost), "
                              "sold GPUs in distress or cut a debt prepayment; mean capex deferred is the "
                              "mean over scenarios of the GPU capex pushed later, USD."),
         *sweep,
