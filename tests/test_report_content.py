@@ -1642,7 +1642,8 @@ def test_a_lab_report_without_contracts_says_nothing_of_contracts_in_its_revenue
 def test_a_lab_evaluation_defines_only_the_policy_reactions_it_can_have(runs, tmp_path, monkeypatch):
     """lab has no contracts: its evaluation's key figures leave out the contracts' policy reactions,
     but its definitions said the policy 'ran a contract late', 'had one cancelled' and 'offered the
-    GPUs of an ended contract on the market' (a lab planner's review). Now only tiny's say so."""
+    GPUs of an ended contract on the market', and its utilisation counted GPUs 'rented out (serving a
+    contract ...)' (a lab planner's review). Now only tiny's say so."""
     from fleetopt import api
 
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
@@ -1653,5 +1654,6 @@ def test_a_lab_evaluation_defines_only_the_policy_reactions_it_can_have(runs, tm
     assert code == 0, err
     lab, tiny = text_of(run), text_of(runs["evaluate"])
     assert "policy reactions shares of scenarios in which the policy of docs/evaluation.md deferred" in lab
-    for said in ("ran a contract late", "ended contract"):
+    for said in ("ran a contract late", "ended contract", "rented out (serving a contract"):
         assert said not in lab and said in tiny, said
+    assert "utilisation mean over scenarios and quarters of the GPUs in use (serving the scenario's" in lab

@@ -890,9 +890,12 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
         ("P5 and CVaR5", f"P5 is the k-th worst NPV and CVaR5 the mean NPV of the k worst scenarios, "
                          f"k = ceil(5 % of scenarios) = {k:,} of {n:,}; CVaR5 is never above P5."),
         ("P(NPV < 0)", "share of scenarios with a negative NPV."),
-        ("utilisation", "mean over scenarios and quarters of the GPUs rented out (serving a contract, or "
-                        "on the market within the scenario's demand, whatever the price) over the GPUs "
-                        "the plan holds (GPUs deferred, cancelled or sold still count as held)."),
+        ("utilisation", "mean over scenarios and quarters of the GPUs "
+                        + ("rented out (serving a contract, or on the market within the scenario's demand, "
+                           "whatever the price)" if data.contracts else
+                           "in use (serving the scenario's demand, the model's market: no contracts)")
+                        + " over the GPUs the plan holds (GPUs deferred, cancelled or sold still count as "
+                        "held)."),
         ("P(liquidity default)", f"share of scenarios in which, in some quarter, cash after the revolver "
                                  f"and any distress sale is below the default level of {level}. "
                                  + _floor_text(data)),
