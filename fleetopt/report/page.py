@@ -1926,9 +1926,9 @@ def _by_quarter(data: ModelData, values: np.ndarray, pattern: str | None) -> str
 
 
 ROUNDING_NOTE = (
-    "Each figure is rounded on its own (money in its own scale: $855.1k, $3.20B), so a total may differ "
-    "from the sum of its rounded parts, and a figure from the table below, which rounds each column "
-    "in one scale."
+    "Each figure is rounded on its own (money in its own scale, e.g. $855.1k beside $3.20B), so a "
+    "total may differ from the sum of its rounded parts, and a figure from the table below, which "
+    "rounds each column in one scale."
 )
 
 
