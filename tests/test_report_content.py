@@ -190,7 +190,7 @@ def test_a_report_in_short_names_a_breach_on_the_trailing_year(monkeypatch):
     monkeypatch.setattr(page, "lowest_trailing_cushion", lambda data, yearly: -0.038)
 
     forecast = SimpleNamespace(within_limits=True)
-    run = SimpleNamespace(forecast=forecast, trailing_year={}, data=load("tiny")[1])
+    run = SimpleNamespace(forecast=forecast, trailing_year={}, data=load("tiny")[1], statements=None)
     assert page._on_the_forecast(run) == (
         "On the forecast it keeps every covenant and its cash above the default level; if tested on the "
         "trailing four quarters' averages (the model tests each quarter's own), a covenant would be "
@@ -1477,6 +1477,9 @@ def test_a_plan_that_never_breaks_gets_a_sentence_not_a_flat_chart(tmp_path, mon
     assert "When milp breaks: share of scenarios" not in text
     # its GPU loan is never drawn: the borrowing base's chart, flat at $0, says why
     assert "No GPU-secured debt is owed on the forecast: the borrowing base is not tested" in text
+    # and "In short" does not claim it keeps a covenant that is never tested (a report review)
+    assert "On the forecast it keeps its cash above the default level." in text
+    assert "keeps every covenant" not in text
 
 
 def test_the_commitments_now_read_the_same_in_the_terminal_and_the_report():

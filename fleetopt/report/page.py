@@ -1300,11 +1300,21 @@ def _over_the_futures(run: _Run, row: pd.Series, label: str) -> list[str]:
     return risk_in_short(label, _scenario_source(run)[1], row, run.forecast.npv_usd)
 
 
+def _covenants_tested(run: _Run) -> bool:
+    """Whether the plan's forecast tests some covenant: none where the model has none, or where each
+    has nothing to test (a lab's plan that never borrows: "not tested: no GPU-secured debt")."""
+    if not run.data.covenants:
+        return False
+    if run.statements is None:  # nothing to tell them apart by: as the model has them
+        return True
+    return any(isinstance(room, float) for room in run.figures["covenant_headroom"].values())
+
+
 def _on_the_forecast(run: _Run) -> str:
     """Whether the plan keeps its limits on the forecast, and on the trailing year's averages where
     the model tests each quarter's own flows (the basis most facilities test)."""
     fc = run.forecast
-    kept = "every covenant and its cash" if run.data.covenants else "its cash"
+    kept = "every covenant and its cash" if _covenants_tested(run) else "its cash"
     text = (f"On the forecast it keeps {kept} above the default level"
             if fc.within_limits else f"On the forecast it {fc.limits_words()}")  # fmt: skip
     trailing = lowest_trailing_cushion(run.data, run.trailing_year)
