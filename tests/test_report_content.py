@@ -521,7 +521,7 @@ def test_the_pareto_chart_says_its_front_has_a_third_figure(runs):
            "P(covenant breach) (lower is better)" in text  # fmt: skip
     first = metrics.iloc[0]
     assert f"1: {first['plan']} (P(covenant breach) {first['breach_probability']:.1%})" in text
-    assert "bold: Pareto front of mean NPV, CVaR5 and P(covenant breach);" in text
+    assert "a bold blue number: Pareto front of mean NPV, CVaR5 and P(covenant breach);" in text
     code, out, _ = run_cli("sweep", "tiny", "--candidates", "1", "--scenarios", "10", "--out",
                            str(runs["sweep"].parent / "one"))  # fmt: skip
     assert code == 0 and "* Pareto front of mean NPV, CVaR5 and P(breach); > recommended" in out
@@ -1289,10 +1289,11 @@ def test_the_statements_table_reconciles_cash(runs):
 
 
 def test_the_recommended_plan_on_the_front_is_marked_both(runs):
-    """The sweep's table says "green: recommended, bold: Pareto front"; the pick, on the front, was only
-    coloured, so a reader took it to be off the front. The title said "red" after the row turned green."""
+    """The sweep's table says "green: recommended, a bold blue number: Pareto front"; the pick, on the
+    front, was only coloured, so a reader took it to be off the front. The title said "red" after the
+    row turned green, and "bold" of a number a reader could not tell bold (now blue as well)."""
     html = html_of(runs["sweep"])
-    assert "green: recommended, bold: Pareto front" in html and "red: recommended" not in html
+    assert "green: recommended, a bold blue number: Pareto front" in html and "red: recommended" not in html
     recommended = [m for m in re.findall(r'<tr class="([^"]*)"', html) if "rec" in m.split()]
     assert recommended == ["rec front"]
 

@@ -143,7 +143,7 @@ svg.chart{width:100%;height:auto}.grid>.card:only-child{max-width:760px}svg .tit
 svg .tick{font-size:11px;fill:#475569}svg .grid{stroke:#e2e8f0}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
 th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:right}th{background:#f1f5f9;cursor:pointer}th:focus-visible{outline:2px solid #1f6feb;outline-offset:-2px}
-td:first-child,th:first-child,td.text,th.text{text-align:left}tr.rec td{background:#dcfce7;font-weight:600;print-color-adjust:exact;-webkit-print-color-adjust:exact}tr.rec td:first-child{box-shadow:inset 4px 0 #15803d}tr.front td:first-child,tr.front td.text{font-weight:700}
+td:first-child,th:first-child,td.text,th.text{text-align:left}tr.rec td{background:#dcfce7;font-weight:600;print-color-adjust:exact;-webkit-print-color-adjust:exact}tr.rec td:first-child{box-shadow:inset 4px 0 #15803d}tr.front td:first-child{font-weight:700;color:#1f6feb}
 footer{margin-top:40px;color:#64748b;font-size:12px}
 h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:13px;margin:6px 2px 0}
 .scroll{overflow-x:auto;max-width:100%;border:1px solid #e2e8f0;border-radius:6px}.scroll table{border:0}
@@ -1633,8 +1633,8 @@ def _candidates_section(run: _Run) -> str:
             " ".join(c for c, on in (("rec", r["recommended"]), ("front", r["on_front"])) if on)
             for _, r in metrics.iterrows()
         ]
-        title = (f"Candidates and their risk over {n:,} scenarios (seed {seed}; green: recommended, bold: "
-                 "Pareto front of mean NPV, CVaR5 and P(covenant breach)"
+        title = (f"Candidates and their risk over {n:,} scenarios (seed {seed}; green: recommended, a bold "
+                 "blue number: Pareto front of mean NPV, CVaR5 and P(covenant breach)"
                  + (f"; {FORECAST_MARK_WORDS})" if marked else ")"))  # fmt: skip
     elif run.kind == "stochastic":
         title = f"Out of sample: both plans on {n:,} fresh scenarios (seed {seed})"
