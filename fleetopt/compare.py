@@ -101,6 +101,12 @@ def _is_cushion(key: str) -> bool:
     return key.startswith(("lowest_covenant_cushion", "cushion_"))
 
 
+def _none_measured(figures: dict, key: str) -> bool:
+    """Whether no plan has a number for figure ``key`` (``figures``: label -> figure -> value)."""
+    values = [plan.get(key, np.nan) for plan in figures.values()]
+    return all(not (isinstance(v, (int, float)) and math.isfinite(v)) for v in values)
+
+
 def cushion_figure(kind) -> str:
     """The comparison's figure of covenant ``kind``'s cushion (core/results.covenant_cushions)."""
     return f"cushion_{kind.name}"
@@ -892,6 +898,8 @@ def compare_plans(
     for lenders, share in LENDERS_SHARE.items():
         if not (result.metrics[share] > 0).any():  # no event: no debt at one
             left_out |= set(lenders)
+    # a covenant no plan's forecast tests (a lab's GPU loan never drawn): rows of n/a say nothing
+    left_out |= {k for k, _, _ in FIGURES if _is_cushion(k) and _none_measured(figures, k)}
     order = [k for k, _, _ in FIGURES if k not in left_out]
     if cost_plans:  # a lab reads what its plans cost and serve before their NPVs
         order = [*COST_FIRST, *(k for k in order if k not in COST_FIRST)]

@@ -1539,3 +1539,13 @@ def test_a_difference_of_nothing_with_no_error_is_not_marked_as_chance():
     assert comp.within_noise("breach_probability", 1)
     comp.figures.loc["breach_probability", "B"] = 0.875
     assert not comp.within_noise("breach_probability", 1)
+
+
+def test_a_covenant_no_plan_tests_has_no_rows_of_nothing():
+    """lab's cost plans never draw their GPU loan, so its borrowing base is "not tested" on every
+    plan's forecast: the comparison had three cushion rows of n/a (a report review). They are left
+    out; tiny's, which its plans test, stay (test_formats_write_a_file counts them)."""
+    solved = api.solve("lab", objective="cost")
+    comp = api.compare([solved, solved], "lab", scenarios=20, seed=7, labels=["a", "b"])
+    assert not [key for key in comp.figures.index if key.startswith(("cushion_", "lowest_covenant_cushion"))]
+    assert "present_cost_usd" in comp.figures.index
