@@ -76,6 +76,7 @@ from fleetopt.evaluate.metrics import (
     REACTION_LABELS,
     REACTION_USD_LABELS,
     SHORTFALL_SHARE,
+    event_words,
     first_breach_column,
     limited_liability_differs,
     median_quarter_label,
@@ -804,7 +805,7 @@ def demand_served_table(metrics, title: str, quarters: int, one: bool = False) -
             Text(str(row["plan"])),
             format_figure(row["demand_served_share"], "share"),  # n/a: the model has no market demand
             f"{row['unserved_demand_mean_gpu_quarters'] / quarters:,.0f}",
-            ("yes" if shortfall > 0 else "no") if one else f"{shortfall:.1%}",
+            event_words(shortfall) if one else f"{shortfall:.1%}",
         )
     return unbroken(table)
 

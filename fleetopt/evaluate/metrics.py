@@ -150,13 +150,15 @@ def key_figures_html(metrics: pd.DataFrame, caption: str, forecast: bool = False
         shown["plan"] += np.where(metrics["recommended"].astype(bool), " (recommended)", "")
     for column, (header, unit) in (FORECAST_KEY_FIGURES if forecast else KEY_FIGURES).items():
         if column in metrics:
-            shown[header] = [_yes_no(v) if unit == FORECAST_EVENT else format_figure(float(v), unit)
+            shown[header] = [event_words(v) if unit == FORECAST_EVENT else format_figure(float(v), unit)
                              for v in metrics[column]]  # fmt: skip
     return f"<p>{html.escape(caption)}</p>" + shown.to_html(index=False)
 
 
-def _yes_no(share) -> str:
-    return "yes" if float(share) > 0 else "no"
+def event_words(share) -> str:
+    """An event of a deterministic evaluation's one scenario (its share, 0 or 1) as "yes" or "no";
+    "n/a" where the figure is missing (NaN)."""
+    return "n/a" if not math.isfinite(float(share)) else ("yes" if float(share) > 0 else "no")
 
 
 # the policy's reactions as tables and the report name them, in the order they show them

@@ -93,6 +93,7 @@ from fleetopt.evaluate.metrics import (
     SHORTFALL_SHARE,
     broken_by_quarter,
     demand_in_short,
+    event_words,
     first_breach_column,
     limited_liability_differs,
     marked_last_words,
@@ -1126,7 +1127,7 @@ def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
     whether it breaches, defaults or makes the policy react (yes or no: no shares, no tails)."""
 
     def yes(column):
-        return "n/a" if not math.isfinite(float(row[column])) else ("yes" if row[column] > 0 else "no")
+        return event_words(row[column])
 
     kpis = _demand_kpis(run, row)  # a lab's: first
     kpis.append(_kpi("NPV on the forecast (evaluator)", _usd(row["npv_mean_usd"])))
@@ -1153,7 +1154,7 @@ def _demand_kpis(run: _Run, row: pd.Series) -> list[str]:
         return [
             _kpi("market demand served on the forecast (evaluator)", _share(row["demand_served_share"])),
             _kpi("H100-eq. GPUs short in an average quarter on the forecast", f"{short:,.0f}"),
-            _kpi(words + " on the forecast", "yes" if row["shortfall_probability"] > 0 else "no"),
+            _kpi(words + " on the forecast", event_words(row["shortfall_probability"])),
         ]
     return [
         _kpi("market demand served (mean over scenarios)", _share(row["demand_served_share"])),
