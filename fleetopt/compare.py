@@ -88,9 +88,13 @@ PAIRED_ERROR = {
     "demand_served_share": "demand_served_share_paired_se",
     "shortfall_probability": "shortfall_probability_paired_se",
 }
-# each pair's outcome (EvaluationResult.outcomes) behind a lab's figure's paired error
-LAB_OUTCOMES = {"demand_share": PAIRED_ERROR["demand_served_share"],
-                "demand_short": PAIRED_ERROR["shortfall_probability"]}  # fmt: skip
+# each pair's outcome (EvaluationResult.outcomes; "any_default" made from ANY_DEFAULT_EVENTS) and the
+# figure whose difference's paired error it gives
+OUTCOME_FIGURES = {
+    "breach": "breach_probability", "uncured_breach": "uncured_breach_probability",
+    "default": "default_probability", "any_default": "any_default_probability",
+    "demand_share": "demand_served_share", "demand_short": "shortfall_probability",
+}  # fmt: skip
 # the lab's figures over the scenarios with their paired errors (shown only beside a cost plan)
 LAB_ROWS = tuple(row for figure in LAB_FIGURES for row in (figure, PAIRED_ERROR[figure]))
 
@@ -1000,16 +1004,15 @@ def paired_share_errors(outcomes: dict, n: int) -> dict[str, float]:
     them, :attr:`EvaluationResult.outcomes`): :func:`paired_error` of the per-scenario difference,
     as shares (shown in percentage points). NaN for the first plan itself (``n`` 0), and the
     demand's where the model has none."""
-    flags = {name: np.asarray(outcomes[name], dtype=bool) for name in ("breach", "uncured_breach", "default")}
-    flags["any_default"] = np.logical_or.reduce([flags[event] for event in ANY_DEFAULT_EVENTS])
-    keys = {name: f"{name}_probability_paired_se" for name in flags}
-    values = {name: flags[name].astype(np.float64) for name in keys}
-    # the demand's (NaN where the model has none: no error), as the lab's figures average them
-    values.update({name: np.asarray(outcomes[name], dtype=np.float64) for name in LAB_OUTCOMES})
-    keys.update(LAB_OUTCOMES)
+    keys = {name: PAIRED_ERROR[figure] for name, figure in OUTCOME_FIGURES.items()}
     if n == 0:
         return dict.fromkeys(keys.values(), np.nan)
-    return {key: paired_error(values[name][n] - values[name][0]) for name, key in keys.items()}
+    # the first plan's row and this one's only (the demand's NaN where the model has none: no error)
+    rows = {name: np.asarray(outcomes[name][[0, n]], dtype=np.float64)
+            for name in OUTCOME_FIGURES if name != "any_default"}  # fmt: skip
+    either = np.logical_or.reduce([rows[event] > 0 for event in ANY_DEFAULT_EVENTS])
+    rows["any_default"] = either.astype(np.float64)
+    return {key: paired_error(rows[name][1] - rows[name][0]) for name, key in keys.items()}
 
 
 def power_used(data: ModelData, labels: list[str], statements: list) -> pd.DataFrame:
