@@ -136,6 +136,17 @@ def at_least(limit: float, message: str) -> Callable[[float], float]:
     return check
 
 
+def below(limit: float, message: str) -> Callable[[float], float]:
+    """A check refusing values at or above ``limit`` with ``message``, as :func:`at_most` does above it."""
+
+    def check(value: float) -> float:
+        if value >= limit:
+            raise ValueError(message)
+        return value
+
+    return check
+
+
 check_quarter_count = at_most(MAX_QUARTER_COUNT, QUARTER_COUNT_MESSAGE)
 FRACTION_LIMIT_MESSAGE = "must be at most 1 (100 %): shares and probabilities are fractions, 0.25 means 25 %"
 Fraction = Annotated[
@@ -154,20 +165,17 @@ SHARE_BELOW_ONE_MESSAGE = "must be below 1 (100 %): shares and correlations are 
 ShareBelowOne = Annotated[
     float,
     Field(ge=0, allow_inf_nan=False, json_schema_extra={"exclusiveMaximum": 1}),
-    AfterValidator(lambda v: v if v < 1 else _refuse(SHARE_BELOW_ONE_MESSAGE)),
+    AfterValidator(below(1, SHARE_BELOW_ONE_MESSAGE)),
 ]
 """A share or correlation from 0 up to but not 1 (a prepaid share of a contract, a default correlation)."""
 LOADING_MESSAGE = "must be from -1 to 1: a loading is a correlation, 0.7 means 70 %"
 Loading = Annotated[
     float,
     Field(allow_inf_nan=False, json_schema_extra={"minimum": -1, "maximum": 1}),
-    AfterValidator(lambda v: v if -1 <= v <= 1 else _refuse(LOADING_MESSAGE)),
+    AfterValidator(at_least(-1, LOADING_MESSAGE)),
+    AfterValidator(at_most(1, LOADING_MESSAGE)),
 ]
 """A correlation with a common factor, -1 to 1."""
-
-
-def _refuse(message: str):
-    raise ValueError(message)
 MIN_LTV = 0.01
 """Smallest loan-to-value (1 %): GPU lenders advance 50-65 % (docs/sources.md §5). A facility's
 balance / max_ltv enters the borrowing base, so a tiny one (1e-300) made coefficients HiGHS cannot

@@ -615,11 +615,9 @@ def _block_message(value: object, loc: tuple) -> str:
 
 # keys a user writes that the format leaves out on purpose (block's class name, key): why, in place of a
 # near spelling that would mislead (a contract's `site` suggested `signed`)
-NOT_IN_THE_FORMAT = {
-    ("Contract", "site"): "a contract names no site: its GPUs may serve it from any site, as power allows "
-                          "(docs/model-format.md, Contracts)",
-}  # fmt: skip
-NOT_IN_THE_FORMAT[("Contract", "sites")] = NOT_IN_THE_FORMAT[("Contract", "site")]
+_CONTRACT_NO_SITE = ("a contract names no site: its GPUs may serve it from any site, as power allows "
+                     "(docs/model-format.md, Contracts)")
+NOT_IN_THE_FORMAT = {("Contract", "site"): _CONTRACT_NO_SITE, ("Contract", "sites"): _CONTRACT_NO_SITE}
 
 
 def _unknown_key(path: tuple) -> str:
