@@ -347,13 +347,18 @@ def test_a_contract_running_past_the_horizon_is_said_where_it_is_validated(tmp_p
       "sites.texas.power_capacity_mw: is at least 20,000 MW at one site: capacity is in MW"),
      ("price_usd_per_gpu_hour: 2.30 ", "price_usd_per_gpu_hour: 1700 ",
       "contracts.lab-a-training.price_usd_per_gpu_hour: is $1,700.00 per GPU-hour: prices are in USD per "
-      "GPU-hour")],
-    ids=["capex", "electricity", "power", "price"],
+      "GPU-hour"),
+     ("useful_life_years: 6               # CoreWeave", "useful_life_years: 72               # CoreWeave",
+      "skus.H100.useful_life_years: is 72 years: a useful life is in years (6 for 72 months"),
+     ("useful_life_years: 10  ", "useful_life_years: 120 ",
+      "sites.texas.expansion.useful_life_years: is 120 years: a useful life is in years")],
+    ids=["capex", "electricity", "power", "price", "gpu-life", "plant-life"],
 )  # fmt: skip
 def test_money_and_power_in_another_unit_are_said_with_their_unit(tmp_path, written, meant, said):
     """B200 capex 55 (for $55k) was a valid model whose solve bought 29,832 B200s for $69.1M, as
     were electricity in USD per kWh, a site's capacity in kW and a contract's monthly price (from a
-    new user's review): each is now said, with its line and the unit meant; the model stays valid."""
+    new user's review), and a useful life in months: each is now said, with its line and the unit
+    meant; the model stays valid."""
     path = tmp_path / "mine.yaml"
     assert written in TINY_PATH.read_text()
     path.write_text(TINY_PATH.read_text().replace(written, meant, 1))

@@ -404,15 +404,21 @@ HIGHEST_USD_PER_GPU_HOUR = 50.0  # rentals: $1-$10 per GPU-hour
 # a series growing faster than this (+200 % a year) was most often meant in per cent (3 for 3 %); AI
 # demand has doubled in a year, not tripled for years on end
 HIGHEST_ANNUAL_GROWTH = 2.0
+# useful lives past these were most often written in months (72 for 6 years): GPUs are depreciated over
+# 4-6 years, data-centre power and cooling plant over 8-12 (docs/sources.md §5)
+HIGHEST_GPU_LIFE_YEARS = 12.0
+HIGHEST_PLANT_LIFE_YEARS = 40.0
 
 
 def magnitude_notes(model: PlanningModel) -> list[tuple[Path, str]]:
     """Money and power figures far outside what they measure, each said with its unit: $55 of
     capex per GPU ($55k meant), electricity at $0.07 per MWh (per kWh meant), a site of 20,000 MW
     (kW meant), a contract at $1,700 per GPU-hour (a month's price): the model is valid, and its
-    plan would be of another world (29,832 GPUs bought for $69.1M); and a customer hazard past any
-    rating's (1 for 1 %: every customer gone in the first quarter)."""
-    return _capex_notes(model) + _site_notes(model) + _price_notes(model) + model.risk.hazard_notes()
+    plan would be of another world (29,832 GPUs bought for $69.1M); a useful life in months (72 for 6
+    years: depreciation a twelfth of what it is); and a customer hazard past any rating's (1 for 1 %:
+    every customer gone in the first quarter)."""
+    return (_capex_notes(model) + _site_notes(model) + _price_notes(model) + _life_notes(model)
+            + model.risk.hazard_notes())
 
 
 def _paid(model: PlanningModel, spec) -> np.ndarray:
@@ -450,6 +456,16 @@ def _site_notes(model: PlanningModel) -> list[tuple[Path, str]]:
                 f"is at least {mw.min():,.0f} MW at one site: capacity is in MW (20 for 20,000 kW; the "
                 "largest campuses planned are 1-5 GW)")))  # fmt: skip
     return notes
+
+
+def _life_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    lives = [(("skus", name), sku.useful_life_years, HIGHEST_GPU_LIFE_YEARS, "GPUs: 4-6 years")
+             for name, sku in model.skus.items()]
+    lives += [(("sites", name, "expansion"), site.expansion.useful_life_years, HIGHEST_PLANT_LIFE_YEARS,
+               "power and cooling plant: 8-12 years") for name, site in model.sites.items() if site.expansion]
+    return [((*where, "useful_life_years"), (
+        f"is {years:g} years: a useful life is in years (6 for 72 months; {sourced})"))
+        for where, years, highest, sourced in lives if years > highest]  # fmt: skip
 
 
 def _price_notes(model: PlanningModel) -> list[tuple[Path, str]]:
