@@ -1390,10 +1390,24 @@ def _rule_text(run: _Run) -> str:
     best = f"highest {RANK_WORDS[prefer]}" if prefer in RANK_WORDS else prefer
     text = f"Rule: the candidate with the {best}"
     text += " among those with " + " and ".join(limits) + "." if limits else ", with no limits."
+    if _why_states_rule(run.summary):
+        text = ""
     if unset:
         text += (" No limit was set on " + " or ".join(unset) +
                  ": the pick can carry any such risk; set one to exclude risky candidates.")  # fmt: skip
-    return text
+    return text.strip()
+
+
+def _why_states_rule(summary: dict) -> bool:
+    """Whether the sweep's why already gives its rule in words ('Chosen by the rule (best CVaR5 NPV
+    among ...)'): the report stated it twice, once in each wording."""
+    stated = summary.get("rule")
+    return bool(stated) and stated in summary.get("why", "")
+
+
+def _line(text: str) -> str:
+    """``text`` escaped on a line of its own, nothing where there is none."""
+    return f"<br>{escape(text)}" if text else ""
 
 
 def _recommendation_section(run: _Run) -> str:
@@ -1408,7 +1422,7 @@ def _recommendation_section(run: _Run) -> str:
              "its scenarios by this rule (no solve).") if source else ""  # fmt: skip
     return (
         f'<h2>Recommendation</h2><p class="why"><b>{escape(summary["recommended"])}</b>.{escape(pick)} '
-        f"{escape(summary['why'])}<br>{escape(_rule_text(run))}{again}</p>" + _dropped_list(summary)
+        f"{escape(summary['why'])}{_line(_rule_text(run))}{again}</p>" + _dropped_list(summary)
     )
 
 
