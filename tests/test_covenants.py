@@ -659,16 +659,18 @@ def test_an_uncured_breach_is_a_second_quarter_in_a_row_or_one_past_the_cures(ke
     """The interest cover of 2.0x tested from quarter 1 misses where the price is 0.5 (EBITDA
     109,500 against 2 x 78,000 and 2 x 74,000 of interest): prices [1, 0.5, 1, 0.5] breach in
     quarters 1 and 3, both cured with 5 cures, the second uncured with 1; [1, 0.5, 0.5, 1] breach
-    in quarters 1 and 2 in a row, uncured; with 0 cures the one breach of [1, 0.5, 1, 1] is."""
-    cases = (  # prices, equity cures, uncured
-        ([1.0, 0.5, 1.0, 0.5], 5, False),
-        ([1.0, 0.5, 1.0, 0.5], 1, True),
-        ([1.0, 0.5, 0.5, 1.0], 5, True),
-        ([1.0, 0.5, 1.0, 1.0], 0, True),
-        ([1.0, 0.5, 1.0, 1.0], 1, False),
+    in quarters 1 and 2 in a row, uncured; with 0 cures the one breach of [1, 0.5, 1, 1] is. When:
+    the quarters before the uncured one, 3, 2 and 1 (4, the horizon's, where none is), its quarter
+    numbered from 1 the median's (uncured_breach_median_quarter)."""
+    cases = (  # prices, equity cures, uncured, quarters before it
+        ([1.0, 0.5, 1.0, 0.5], 5, False, 4),
+        ([1.0, 0.5, 1.0, 0.5], 1, True, 3),
+        ([1.0, 0.5, 0.5, 1.0], 5, True, 2),
+        ([1.0, 0.5, 1.0, 1.0], 0, True, 1),
+        ([1.0, 0.5, 1.0, 1.0], 1, False, 4),
     )
     sim = request.getfixturevalue("cpu_kernel").simulate if kernel else simulate
-    for prices, cures, uncured in cases:
+    for prices, cures, uncured, before in cases:
         d = coverage_model()
         d["market"]["price_usd_per_gpu_hour"]["inference"] = {"all": prices}
         d["finance"]["covenants"]["equity_cures"] = cures
@@ -677,8 +679,11 @@ def test_an_uncured_breach_is_a_second_quarter_in_a_row_or_one_past_the_cures(ke
                   deterministic_scenarios(data))  # fmt: skip
         assert got["breach"][0, 0] == 1.0, prices
         assert got["uncured_breach"][0, 0] == uncured and got["uncured_breach"].dtype == bool, (prices, cures)
+        assert got["quarters_before_uncured"][0, 0] == before and got["quarters_before_breach"][0, 0] == 1
         shares = plan_metrics(got, quarters=data.T)
         assert shares["uncured_breach_probability"][0] == float(uncured)
+        median = shares["uncured_breach_median_quarter"][0]
+        assert median == before + 1 if uncured else np.isnan(median), (prices, cures)
 
 
 def test_more_cures_than_any_horizon_has_quarters_are_refused_by_name():

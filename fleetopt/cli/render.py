@@ -768,8 +768,9 @@ def first_breach_table(metrics, title: str, tested: tuple) -> Table | None:
 
 
 def when_it_breaks_table(metrics, title: str, quarter_labels: list[str]) -> Table | None:
-    """When the given plans break: of the scenarios with a covenant breach (a liquidity default),
-    the median quarter of the first breach (of the default), with their share; None when no plan
+    """When the given plans break: of the scenarios with a covenant breach (an uncured breach, a
+    liquidity default), the median quarter of the first breach (of the uncured one, of the default),
+    with their share; None when no plan
     breaks (or the metrics predate the columns)."""
     timing = [name for name in MEDIAN_QUARTER_OF if name in metrics.columns]
     if not timing or metrics[[MEDIAN_QUARTER_WORDS[n][1] for n in timing]].to_numpy().max() <= 0:

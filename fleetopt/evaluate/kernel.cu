@@ -82,6 +82,9 @@
 #define FO_CURES_USED 0xFF00
 #define FO_CURED_LAST 0x10000
 #define FO_UNCURED 0x20000
+// fo_state.before: three counts of quarters, FO_BEFORE_BITS bits each
+#define FO_BEFORE_BITS 10
+#define FO_BEFORE_MASK 0x3FF
 
 typedef unsigned long long fo_bits;
 
@@ -168,8 +171,9 @@ typedef struct {
     double loss_pool;  // tax losses not yet used (with loss carry-forward)
     double taxable;  // the quarter's taxable income before the floor at 0 (for the liquidation's tax)
     int breach;  // the first breach's covenants (FO_FIRST_BREACH; 0 before one) and the cure rights (FO_CURE*)
-    // quarters before the first breach (low 16 bits) and before the default (high 16 bits): one
-    // register, as the state must stay in registers (tests/test_kernel_compile.py); T <= 80
+    // quarters before the first breach (bits 0-9), before the default (bits 10-19) and before the
+    // uncured breach (bits 20-29): one register, as the state must stay in registers
+    // (tests/test_kernel_compile.py); T <= 80 < 2^10 (FO_BEFORE_*)
     int before;
     int reacted;  // the policy's reactions so far, one bit each (FO_REACTED_*)
     // the liquidity rules (evaluate/liquidity.py): GPUs gone for good by generation, the order
@@ -1091,7 +1095,8 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     }
 #endif
     // quarters counted while none has broken yet (simulate's TIMING_FIELDS)
-    st->before += ((st->breach & FO_FIRST_BREACH) == 0) + ((st->min_cash >= default_below) << 16);
+    st->before += ((st->breach & FO_FIRST_BREACH) == 0) + ((st->min_cash >= default_below) << FO_BEFORE_BITS)
+                  + (((st->breach & FO_UNCURED) == 0) << (2 * FO_BEFORE_BITS));
 }
 
 FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st)
@@ -1149,8 +1154,9 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     out_sold[idx] = (st->reacted & FO_REACTED_SOLD) != 0;
     out_prepayment_cut[idx] = (st->reacted & FO_REACTED_PREPAYMENT_CUT) != 0;
     out_deferred_usd[idx] = st->deferred_usd;
-    out_quarters_before_breach[idx] = st->before & 0xFFFF;
-    out_quarters_before_default[idx] = st->before >> 16;
+    out_quarters_before_breach[idx] = st->before & FO_BEFORE_MASK;
+    out_quarters_before_default[idx] = (st->before >> FO_BEFORE_BITS) & FO_BEFORE_MASK;
+    out_quarters_before_uncured[idx] = st->before >> (2 * FO_BEFORE_BITS);
 }
 
 #if FO_GPU

@@ -104,6 +104,8 @@ METRIC_COLUMNS = {
     # when it breaks: from each pair's quarters before its first breach and before its default
     "breach_median_quarter": "median over the scenarios with a covenant breach of the quarter of the first, "
     "numbered from 1 (the horizon's first quarter; the earlier of the two middle ones; NaN: none breaches)",
+    "uncured_breach_median_quarter": "median over the scenarios with an uncured covenant breach of the "
+    "quarter of it, numbered from 1 (NaN: none has one)",
     "default_median_quarter": "median over the scenarios with a liquidity default of the quarter of the "
     "default, numbered from 1 (NaN: none defaults)",
     # the market demand the plan serves: a lab's or hyperscaler's own demand where it plans for it
@@ -295,11 +297,13 @@ def cvar_influence(npv: np.ndarray, alpha: float = TAIL) -> tuple[float, np.ndar
 # the metrics of when a plan breaks, and the per-pair counts each reads (simulate's TIMING_FIELDS)
 MEDIAN_QUARTER_OF = {
     "breach_median_quarter": "quarters_before_breach",
+    "uncured_breach_median_quarter": "quarters_before_uncured",
     "default_median_quarter": "quarters_before_default",
 }
 # what breaks, in words, and the share of scenarios it breaks in (the median's population)
 MEDIAN_QUARTER_WORDS = {
     "breach_median_quarter": ("first covenant breach", "breach_probability"),
+    "uncured_breach_median_quarter": ("uncured covenant breach", "uncured_breach_probability"),
     "default_median_quarter": ("liquidity default", "default_probability"),
 }
 
@@ -511,7 +515,8 @@ def median_quarter(quarters_before: Any, T: int | None, xp: Any = np) -> Any:
 
 def broken_by_quarter(quarters_before: Any, T: int) -> np.ndarray:
     """(T,) the share of scenarios broken by the end of each quarter t, from each scenario's
-    quarters before its first breach or its default (simulate's TIMING_FIELDS; T: never): the share
+    quarters before its first breach, its default or its uncured breach (simulate's TIMING_FIELDS;
+    T: never): the share
     whose count is at most t. Cumulative, as a breach and a default are for good."""
     counts = np.asarray(quarters_before, dtype=np.float64).reshape(-1)
     return (counts[:, None] <= np.arange(T)).mean(axis=0)

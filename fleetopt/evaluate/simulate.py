@@ -55,9 +55,10 @@ from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.scenarios import ScenarioSet
 from fleetopt.schema.policy import Policy
 
-# per pair, the quarters before its first covenant breach and before its liquidity default (T: none
-# in the horizon): the quarter index of each, for when a plan breaks (cumulative shares by quarter)
-TIMING_FIELDS = ("quarters_before_breach", "quarters_before_default")
+# per pair, the quarters before its first covenant breach, before its liquidity default and before its
+# uncured covenant breach (T: none in the horizon): the quarter index of each, for when a plan breaks
+# (cumulative shares by quarter)
+TIMING_FIELDS = ("quarters_before_breach", "quarters_before_default", "quarters_before_uncured")
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def simulate(
     flows = {name: [] for name in FLOWS}  # the covenants' flows of the last quarters (trailing tests)
     util = xp.zeros((P, S))
     demand_served = xp.zeros((P, S))  # H100-equivalent GPU-quarters of market demand served
-    before_breach, before_default = xp.zeros((P, S)), xp.zeros((P, S))
+    before_breach, before_default, before_uncured = xp.zeros((P, S)), xp.zeros((P, S)), xp.zeros((P, S))
     # more than the tolerance below the default level after the revolver (and the policy's distress
     # sales, which start at the same tolerance) is a default
     default_below = fin.default_cash - LIQUIDITY_TOLERANCE_USD
@@ -217,6 +218,7 @@ def simulate(
         # quarters counted while none has broken yet: a breach and the lowest cash are for good
         before_breach += first_breach == 0
         before_default += solvent
+        before_uncured += ~cures.uncured
         util += gpus_used * pl.inv_held[t]
         if record:
             lines = {**step.lines(), "ebitda_usd": ebitda}
@@ -239,6 +241,7 @@ def simulate(
         "default": ~solvent,
         "quarters_before_breach": before_breach,
         "quarters_before_default": before_default,
+        "quarters_before_uncured": before_uncured,
         "utilisation": util / T,
         # the market demand the plan served over the horizon, H100-equivalent GPU-quarters (a lab's
         # own demand where the plan serves it: metrics.demand_metrics)

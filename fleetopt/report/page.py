@@ -1164,8 +1164,8 @@ def _demand_kpis(run: _Run, row: pd.Series) -> list[str]:
 
 
 def _median_quarter_kpis(run: _Run, row: pd.Series) -> list[str]:
-    """When the plan breaks: the median quarter of its first covenant breach and of its liquidity
-    default among the scenarios with one (as `fleetopt evaluate` prints them); none where none breaks."""
+    """When the plan breaks: the median quarter of its first covenant breach, of its uncured breach
+    and of its liquidity default among the scenarios with one (as `fleetopt evaluate` prints them); none where none breaks."""
     out = []
     for name, (words, share) in MEDIAN_QUARTER_WORDS.items():
         if name in row and row[share] > 0:
@@ -1481,11 +1481,12 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
 
 
 def _when_it_breaks(run: _Run, sim: dict) -> str:
-    """The main plan's share of scenarios with a covenant breach, and with a liquidity default, by
-    the end of each quarter (cumulative: a breach and a default are for good)."""
+    """The main plan's share of scenarios with a covenant breach, with an uncured covenant breach
+    and with a liquidity default, by the end of each quarter (cumulative: each is for good)."""
     T = run.data.T
     series = {
         "covenant breached": broken_by_quarter(sim["quarters_before_breach"][0], T),
+        "uncured breach": broken_by_quarter(sim["quarters_before_uncured"][0], T),
         "liquidity default": broken_by_quarter(sim["quarters_before_default"][0], T),
     }
     if not any(line.any() for line in series.values()):  # a chart flat at 0 would say nothing
