@@ -1051,10 +1051,10 @@ def test_plan_chunks_keep_the_stored_ranges_and_cut_the_plans_between_them():
     assert plan_chunks(10, 3, [(0, 4), (2, 5)]) == [(0, 4), (4, 7), (7, 10)]
 
 
-# tiny, 6 plans x 20 scenarios: one plan's results over the scenarios take 4,000 bytes (25 fields
+# tiny, 6 plans x 20 scenarios: one plan's results over the scenarios take 4,160 bytes (26 fields
 # of 8 bytes per scenario), a pair 928 and a scenario's factor paths 2,520 (x3), so 100 KB holds one
-# plan a chunk with every scenario in one block (72,960 bytes), and 13 KB two plans on blocks of one
-# scenario (12,376 bytes)
+# plan a chunk with every scenario in one block (73,120 bytes), and 13 KB two plans on blocks of one
+# scenario (12,696 bytes)
 _ONE_PLAN_A_CHUNK, _ONE_SCENARIO_A_BLOCK = 100_000, 13_000
 
 
@@ -1084,14 +1084,14 @@ def test_a_job_resumed_with_a_smaller_memory_budget_keeps_its_chunk_and_sizes_th
 
 
 def test_a_resume_too_small_for_one_plan_says_how_much_it_needs(tmp_path):
-    """One plan over tiny's 20 scenarios needs 4,000 + 928 + 2,520 = 7,448 bytes (above): a resume
+    """One plan over tiny's 20 scenarios needs 4,160 + 928 + 2,520 = 7,608 bytes (above): a resume
     with --max-memory 1KB was told to give fewer scenarios, which a resume refuses. Now it is told
     the budget to give, and the folder is left to resume."""
     folder = _interrupted_job(tmp_path, seed=7)
     code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "1KB")
     text = " ".join(err.split())
     assert code == 2 and "more than the budget of 1 KB (--max-memory)" in text, err
-    assert "resume with a larger --max-memory, at least 7.45 KB" in text and "--scenarios" not in text
+    assert "resume with a larger --max-memory, at least 7.61 KB" in text and "--scenarios" not in text
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 
