@@ -329,6 +329,26 @@ def test_a_cash_shortfall_smaller_than_the_order_defers_just_enough_of_it(kernel
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_order_rule_projects_the_plans_statements_not_its_sales_within_demand(kernel):
+    """The instance above with a forecast market demand of 600 GPUs: the plan offers 1,200 from
+    quarter 1 and sells 600 (1,314,000 USD), but the projection is its statements', which sell all
+    1,200 (+2,628,000 - 4,000,000): 372,000 short, so the same share 372,000 / 1,810,000 is
+    deferred as without the cap, and quarter 1 ends 1,000,000 + 1,314,000 - (1 - share) x
+    4,000,000 below the minimum (docs/evaluation.md, policy rule 0)."""
+    d = order_model(distress_sales=False)
+    d["market"]["demand_gpus"] = {"training": 600.0, "inference": 0.0}
+    data = data_of(d)
+    plans = batch(data, [order_plan(data)])
+    np.testing.assert_allclose(plans.forecast_cash_flow[0, :2], [438_000.0, QUARTER_1 - ORDER], rtol=1e-12)
+    out = run_cash(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0]), kernel)
+    share = 372_000.0 / 1_810_000.0
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], share * ORDER, rtol=1e-12)
+    sold_600 = 1.0e6 + 600 * MARKET - (1 - share) * ORDER  # -863,900.55
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 1], sold_600, rtol=1e-12)
+    assert out["default"][0, 0] == 1.0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_liquidity_default_ends_the_shareholders_claim_in_the_npv_with_limited_liability(kernel):
     """The open loop of the instance above, at 10 % a year: quarter 0 ends with the opening
     $1,000,000 (nothing earned), quarter 1 at -372,000 after paying the order, a default (the
