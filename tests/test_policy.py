@@ -349,6 +349,29 @@ def test_the_order_rule_projects_the_plans_statements_not_its_sales_within_deman
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+@pytest.mark.parametrize("demand", [1.0e6, 300.0])
+def test_gpus_deferred_in_a_quarter_short_of_power_earn_what_the_gpus_left_sell(kernel, demand):
+    """The deferred order's instance with 0.6 MW online: from quarter 1 the 1,200 market GPUs get
+    half their power, 600 run. The same share f = 372,000 / 1,810,000 of the order (1,000 f GPUs)
+    is deferred (the projection is the plan's statements), and it is taken out of the powered offer
+    at the forecast's quantities: 600 - 1,000 f GPUs are offered, and they earn what they sell
+    (docs/evaluation.md, "GPUs taken out"): all of them with ample demand, 300 (657,000 USD) where
+    demand is 300 GPUs. Revenue used to be taken out in proportion, 600 x (1 - 1,000 f / 1,200)
+    GPUs earning while 600 - 1,000 f sold, above the demand cap where it binds."""
+    d = order_model(distress_sales=False)
+    d["sites"]["s1"]["power_capacity_mw"] = 0.6
+    d["market"]["demand_gpus"] = {"training": demand, "inference": 0.0}
+    data = data_of(d)
+    out = run(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0]), kernel)
+    deferred = 1000 * 372_000.0 / 1_810_000.0
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], deferred * 4000.0, rtol=1e-12)
+    sold = min(600.0 - deferred, demand)
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0, 1], sold * MARKET, rtol=1e-12)
+    later = min(600.0, demand)  # quarters 2-3: the order delivered, 600 of 1,200 powered
+    np.testing.assert_allclose(out["demand_served"][0, 0], 200.0 + sold + 2 * later, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_liquidity_default_ends_the_shareholders_claim_in_the_npv_with_limited_liability(kernel):
     """The open loop of the instance above, at 10 % a year: quarter 0 ends with the opening
     $1,000,000 (nothing earned), quarter 1 at -372,000 after paying the order, a default (the

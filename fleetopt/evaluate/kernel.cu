@@ -328,7 +328,10 @@ FO_DEVICE double fo_market_with_freed(double supply, double gpus, const double* 
 #pragma unroll
     for (int g = 0; g < FO_G; ++g)
         if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)
-            revenue = revenue + (base[g] * (1.0 - tk->market[g]) + f->revenue[g][u]) * at_price[g];
+            // the plan's own market GPUs taken out, at the forecast's quantities as their supply
+            // and GPUs below (from the powered offer of a short quarter too), floored at 0
+            revenue = revenue + (fo_max(base[g] - tk->market[g] * FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g), 0.0)
+                                 + f->revenue[g][u]) * at_price[g];
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
         supply = supply - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g);

@@ -23,7 +23,7 @@ The kernel (kernel.cu) implements the same rules in the same order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,13 +62,6 @@ class Adjustments:
     capex: Any = None  # USD added to the quarter's capex (deferred payments due, less what is deferred)
     draws_in: Any = None  # share of the previous quarter's GPU-backed draws deferred into this one
     draws_out: Any = None  # share of this quarter's GPU-backed draws deferred to the next
-    _kept: dict = field(default_factory=dict)
-
-    def market_kept(self, g: int) -> Any:
-        """1 - ``market[g]``: the share of generation g's market GPUs still there (made once)."""
-        if g not in self._kept:
-            self._kept[g] = 1.0 - self.market[g]
-        return self._kept[g]
 
 
 class Liquidity:

@@ -698,7 +698,9 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
                 else over_sites(pl.market_revenue[u, g, :, t], phi, used[g])
             )
             if taken is not None and taken.market[g] is not None:  # of the plan's own market GPUs
-                base = base * taken.market_kept(g)
+                # at the forecast's quantities, as their supply and GPUs below: from the powered
+                # offer of a short quarter too, floored at 0, so revenue follows the GPUs sold
+                base = xp.maximum(base - taken.market[g] * pl.market_revenue_total[u, g, t], 0.0)
             if (u, g) in freed.revenue:  # freed GPUs are never taken out
                 base = base + freed.revenue[u, g]
             revenue = _plus(revenue, base * sc.price_factor[g, t])
