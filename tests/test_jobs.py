@@ -1392,6 +1392,28 @@ def test_a_resume_refuses_a_run_another_version_started(tmp_path, started_by):
         pass
 
 
+def test_a_resume_refuses_a_run_the_same_version_started_from_other_code(tmp_path):
+    """A checkout changed between a job's start and its resume, at the same version (a developer's
+    edit, a pull between releases), completed the run with chunks of both codes. job.json keeps the
+    fingerprint of the code computing the figures; another is refused as another version is, naming
+    both, and nothing is written."""
+    from fleetopt.runs.folder import figures_code
+
+    folder = _interrupted_job(tmp_path)
+    assert json.loads((folder / "job.json").read_text())["figures_code"] == figures_code()
+    _edit_job(folder, figures_code="0123456789abcdef")
+    before = sorted(p.name for p in folder.rglob("*"))
+    code, out, err = run_cli("evaluate", "--resume", str(folder))
+    said = " ".join(err.split())
+    assert code == 2, out + err
+    assert "from other code than this installation's" in said and "Traceback" not in said
+    assert f"0123456789abcdef, now {figures_code()}" in said
+    assert sorted(p.name for p in folder.rglob("*")) == before and not (folder / "metrics.csv").exists()
+    _edit_job(folder, figures_code=figures_code())  # its own code finishes it
+    code, out, err = run_cli("evaluate", "--resume", str(folder))
+    assert code == 0 and (folder / "metrics.csv").exists(), out + err
+
+
 def test_a_full_disk_during_an_evaluation_says_what_is_saved_and_how_to_finish(tmp_path, monkeypatch):
     """It said only "cannot use a file: No space left on device", naming neither the run nor --resume."""
     import errno

@@ -14,7 +14,7 @@ import pytest
 from fleetopt import __version__
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.runs.files import write_text_atomic
-from fleetopt.runs.folder import RunDirError, RunFolder
+from fleetopt.runs.folder import RunDirError, RunFolder, figures_code
 from fleetopt.runs.registry import Registry
 
 FLEETOPT = Path(sys.executable).parent / "fleetopt"
@@ -102,7 +102,8 @@ def test_a_job_folder_is_finished_file_by_file_and_loses_its_chunks_once_tidied(
     folder.start_job({RunFolder.MODEL: "name: x\n"}, {"kind": "evaluate"})
     folder.chunk_folder.mkdir()
     assert folder.is_job and not folder.is_finished
-    assert folder.job() == {"kind": "evaluate", "fleetopt_version": __version__}  # who started it
+    # who started it: the version and its code's fingerprint
+    assert folder.job() == {"kind": "evaluate", "fleetopt_version": __version__, "figures_code": figures_code()}
     folder.finish({RunFolder.SUMMARY: '{"kind": "evaluate"}\n', RunFolder.METRICS: "plan\n"})
     assert folder.kind == "evaluate" and folder.chunk_folder.exists() and folder.left_untidy
     folder.tidy_finished_job()

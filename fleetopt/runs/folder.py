@@ -9,6 +9,8 @@ last: its presence marks a finished run.
 from __future__ import annotations
 
 import fcntl
+import functools
+import hashlib
 import json
 import math
 import os
@@ -265,6 +267,27 @@ SUMMARY_NULLABLE = {
     "n_scenarios", "objective_usd", "bound_usd", "gap", "build_seconds", "solve_seconds", "rp_usd",
     "rp_bound_usd", "present_cost_opening_fleet_usd", "out_of_sample", "ranking", "completion",
 }  # fmt: skip
+
+
+# job.json's fingerprint of the code a job's figures come from (:func:`figures_code`)
+FIGURES_CODE = "figures_code"
+# the subpackages whose code computes a job's stored chunks and candidates: the model, the data, the
+# MILP and the evaluator (not the CLI, the reports or the runs' files, which only show them)
+FIGURE_PACKAGES = ("core", "evaluate", "milp", "schema", "stochastic", "sweep")
+
+
+@functools.cache
+def figures_code() -> str:
+    """A fingerprint (16 hex digits of SHA-256) of the source of ``FIGURE_PACKAGES`` (.py and the
+    kernel's .cu, by path and content): the same version of fleetopt from a checkout changed
+    between a job's start and its resume would complete it with other figures."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for package in FIGURE_PACKAGES:
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in (".py", ".cu") and path.is_file():
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class RunFolder:
@@ -769,14 +792,25 @@ class RunFolder:
     def check_job_version(self) -> None:
         """Refuse to resume a job another version of fleetopt started: its finished chunks or
         candidates are that version's figures, which this one may compute otherwise (0.2.0 taxes
-        the terminal value), so the finished run would mix two definitions."""
-        started = self.job().get("fleetopt_version")
+        the terminal value), so the finished run would mix two definitions. The same version from
+        other code (a checkout changed between the start and the resume) is refused too."""
+        job = self.job()
+        started = job.get("fleetopt_version")
         if started != __version__:
             by = f"fleetopt {started}" if started else "a fleetopt before 0.2.0"
             raise InputError(
                 f"{self.path / self.JOB}: the run was started by {by}, this is fleetopt {__version__}, "
                 "whose figures may differ: its finished work cannot be completed by this version; "
                 "start the run anew (or finish it with the version that started it)"
+            )
+        code = job.get(FIGURES_CODE)
+        if code != figures_code():
+            raise InputError(
+                f"{self.path / self.JOB}: the run was started by fleetopt {__version__} from other code than "
+                f"this installation's (the fingerprint of the code computing its figures: "
+                f"{code or 'none'}, now {figures_code()}; a checkout changed or edited since), whose "
+                "figures may differ: its finished work cannot be completed by this code; start the run "
+                "anew (or finish it with the code that started it)"
             )
 
     def write_files(self, files: dict[str, bytes | str]) -> None:
@@ -785,9 +819,9 @@ class RunFolder:
             write_bytes_atomic(self.path / name, _bytes(content))
 
     def write_job(self, settings: dict) -> None:
-        """Write (or replace) job.json, atomically, with the version of fleetopt writing it
-        (:meth:`check_job_version`)."""
-        job = json_text({**settings, "fleetopt_version": __version__})
+        """Write (or replace) job.json, atomically, with the version of fleetopt writing it and the
+        fingerprint of its code (:meth:`check_job_version`)."""
+        job = json_text({**settings, "fleetopt_version": __version__, FIGURES_CODE: figures_code()})
         write_bytes_atomic(self.path / self.JOB, _bytes(job))
 
     def finish(
