@@ -30,6 +30,7 @@ from fleetopt.milp import stochastic as sto
 from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios, tail_representatives
 from fleetopt.stochastic.run import (
     SolverSettings,
+    by_blocks,
     eev_and_ws,
     forecast_kept,
     forecast_within_gap,
@@ -1289,6 +1290,25 @@ def test_at_risk_weight_one_eev_s_expected_npv_is_of_its_own_best_recourse():
     assert m["first_stage"] == "RP's"
     assert m["eev_expected_npv_usd"] == pytest.approx(-21.87e6, abs=0.01e6)
     assert m["expected_npv_usd"] == pytest.approx(-28.80e6, abs=0.01e6)
+
+
+def test_at_risk_weight_one_eev_s_rescues_are_of_its_own_best_recourse():
+    """buy_now_or_later, quarter-1 price x2 (p = 1/2), x1 (1/4), x0 (1/4), A = 1/4, L = 1: the CVaR
+    tail is x0 alone. The forecast buys now (test_hand_worked_two_scenarios); with that first stage
+    each scenario's own best is x2 2,475, x1 285, x0 -1,405 (sold at the start of quarter 1), none
+    with a rescue (no debt, no covenants, $1bn of cash): eev_rescued_probability 0, and the expected
+    NPV 2,475 / 2 + 285 / 4 - 1,405 / 4 = 957.5. Read from EEV's L = 1 extensive form, where x2 and
+    x1 have no weight, it was 0.75 (emergency equity paid in where none was needed). RP waits: its
+    CVaR is 0 (x0 and x1 never buy) against -1,405."""
+    data = data_of(buy_now_or_later())
+    forecast = sto.solve_with_first_stage(data, 1, mip_gap=EXACT)
+    factors = {"x2": (0.5, 2.0), "x1": (0.25, 1.0), "x0": (0.25, 0.0)}
+    scenarios = [price_scenario(data, k, p, f) for k, (p, f) in factors.items()]
+    found = by_blocks(data, scenarios, forecast, 1, 1.0, 0.25, False, True, SolverSettings(EXACT))
+    m = found.figures
+    assert m["first_stage"] == "RP's" and m["eev_usd"] == pytest.approx(-1405.0, abs=1e-4)
+    assert m["eev_rescued_probability"] == 0.0
+    assert m["eev_expected_npv_usd"] == pytest.approx(957.5, abs=1e-4)
 
 
 def test_a_stochastic_run_without_its_out_of_sample_check_is_reported_and_compared(tmp_path):

@@ -425,7 +425,7 @@ def by_blocks(
             eev_apart = apart if chosen is not rp else recourse_apart(
                 ef, forecast.first_stage, integer_later, solver
             )
-            figures["eev_expected_npv_usd"] = expected_npv(ef, eev_apart) if eev_apart.scenarios else None
+            figures.update(eev_in_sample(ef, eev_apart))
             timings["measures_seconds"] += time.perf_counter() - started
     return Recourse(first_stage, figures, rows, rp.method, model_size(ef.m), timings)
 
@@ -561,10 +561,20 @@ def eev_and_ws(
         "vss_usd": _difference(rp_usd, eev_usd, solver.mip_gap),
         "evpi_usd": _difference(ws_usd, rp_usd, solver.mip_gap),
         "eev_status": eev.status, "eev_gap": eev.gap, "ws_status": ws.status, "ws_gap": ws.gap,
-        "eev_rescued_probability": float(sum(r["probability"] for r in eev.scenarios if r["rescued"])),
-        # EEV as an NPV, without its penalties: the stochastic plan's expected NPV is read against it
-        "eev_expected_npv_usd": None if eev_usd is None else expected_npv(ef, eev),
+        **eev_in_sample(ef, eev, solved=eev_usd is not None),
     }, eev  # fmt: skip
+
+
+def eev_in_sample(ef: sto.ExtensiveForm, eev: sto.EFSolution, solved: bool = True) -> dict:
+    """From ``eev``'s scenario rows: the probability of the reduced scenarios that need a rescue under
+    the forecast optimum's first stage, and its expected NPV there (EEV as an NPV, without its
+    penalties: the stochastic plan's expected NPV is read against it; None unless ``solved`` to the
+    gap, or without rows). At L = 1 both are read from each scenario's own best recourse
+    (:func:`recourse_apart`): the extensive form's rows may hold any recourse outside the CVaR tail,
+    emergency equity included (buy_now_or_later at A = 1/4: 75 % "rescued" there, none apart)."""
+    npv = expected_npv(ef, eev) if solved and eev.scenarios else None
+    return {"eev_rescued_probability": rescue_counts(eev.scenarios)["rescued_probability"],
+            "eev_expected_npv_usd": npv}  # fmt: skip
 
 
 def _difference(better: float | None, worse: float | None, mip_gap: float) -> float | None:
