@@ -160,6 +160,14 @@ def test_validate_tiny_by_path_prints_the_summary():
     assert f"ok: {TINY_PATH} is a valid model" in " ".join(out.split())
 
 
+def test_validate_writes_the_discount_rate_as_given():
+    """An 8.25 % discount rate was summarised as "8.2%/year" (one decimal of a per cent): the rate
+    is written as every rate for people is (core/units.format_rate, four significant digits)."""
+    code, out, err = run_cli("validate", str(TINY_PATH), "--set", "horizon.discount_rate_annual=0.0825")
+    assert code == 0, err
+    assert "discount rate 8.25%/year" in " ".join(out.replace("│", " ").split())
+
+
 def test_validate_by_bundled_name():
     code, out, err = run_cli("validate", "tiny")
     assert code == 0, err

@@ -276,6 +276,17 @@ def test_the_assumptions_name_the_model_s_refinanced_notes_and_grace_only_where_
     assert _breach_quarters(bare) == "no quarter (the model tests no covenant in its horizon)"
 
 
+def test_the_assumptions_write_the_revolver_rate_as_given():
+    """tiny's revolver at 8.25 % a year read "at 8.2% a year" (one decimal of a per cent) in the
+    report's assumptions, where the key figures write rates to four significant digits."""
+    from fleetopt import api
+    from fleetopt.report.page import _assumptions
+
+    data = api.load(api.edit("tiny", {"finance.revolver.annual_rate": 0.0825}))[1]
+    said = " ".join(_assumptions(SimpleNamespace(data=data, metrics=None, summary={})))
+    assert "($100.0M at 8.25% a year on the balance drawn)" in said
+
+
 def test_a_solve_report_gives_each_year_s_share_of_revenue_under_contract(runs):
     """The horizon's 41 % under contract hid the run-off, 92 % in 2026 to 10 % in 2032 (a credit
     analyst's review): each year's share, from the statements."""

@@ -59,6 +59,7 @@ from fleetopt.core.units import (
     format_gap,
     format_mw,
     format_number_compact,
+    format_rate,
     format_solver_status,
     format_usd,
     format_usd_per_hour,
@@ -123,7 +124,8 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     table.add_column("contents")
     table.add_row(
         "horizon",
-        f"{labels[0]}..{labels[-1]} ({n} quarters), discount rate {m.horizon.discount_rate_annual:.1%}/year",
+        f"{labels[0]}..{labels[-1]} ({n} quarters), "
+        f"discount rate {format_rate(m.horizon.discount_rate_annual)}/year",
     )
     table.add_row("SKUs", _skus_text(m))
     table.add_row("sites", _sites_text(m))

@@ -71,7 +71,7 @@ from fleetopt.cli.render import (
 from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
 from fleetopt.core.results import cost_plans_note, risk_in_short
-from fleetopt.core.units import counted
+from fleetopt.core.units import counted, format_rate
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.kernel import KernelBuildError
@@ -272,7 +272,7 @@ def run_speed(result) -> str:
 
 def npv_words(data: ModelData) -> str:
     """'NPV: equity cash flows at 15% a year, USD': which NPV every table of an evaluation reads."""
-    return f"NPV: equity cash flows at {data.discount_rate_annual * 100:g}% a year, USD"
+    return f"NPV: equity cash flows at {format_rate(data.discount_rate_annual)} a year, USD"
 
 
 def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = False) -> None:

@@ -278,7 +278,6 @@ class _Run:
     focus: list[int]  # the plans the report is about, the first one above all
     statements: Statements | None  # the MILP's statements of the first focus plan (its decisions, no policy)
     buffers: list | None = None  # each plan's policy liquidity buffer from its plan file (None: the model's)
-    discount_rate: float = 0.0  # the model's annual discount rate
     job: dict = field(default_factory=dict)  # a resumable job's settings (evaluate, sweep; {} otherwise)
     sample: dict = field(default_factory=dict)  # the scenario charts' sample: seed, n, total
     forecast: ForecastRun | None = None  # the first focus plan on the forecast run with its policy
@@ -405,8 +404,7 @@ def _read_run(folder: Path) -> _Run:
     if focus:
         buffer = None if buffers is None else buffers[focus[0]]
         forecast = forecast_run(data, plans[focus[0]], buffer, statements)
-    return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers,
-                float(model.model.horizon.discount_rate_annual), job, forecast=forecast,
+    return _Run(folder, summary, data, plans, labels, metrics, focus, statements, buffers, job, forecast=forecast,
                 plans_left_out=left_out, shown_why=shown_why, version_note=version_note)  # fmt: skip
 
 
@@ -619,7 +617,7 @@ def _provenance_section(run: _Run) -> str:
         ("run folder", str(run.folder)),
         ("run", f"{run.kind}, written by fleetopt {s.get('fleetopt_version', '?')}{_recorded(run.folder)}"),
         ("model", _model_fact(run)),
-        ("discount rate", f"{run.discount_rate:.2%} a year (NPV factor (1 + r)^(-(t+1)/4) at the end of quarter t)"),
+        ("discount rate", f"{run.data.discount_rate_annual:.2%} a year (NPV factor (1 + r)^(-(t+1)/4) at the end of quarter t)"),
         ("horizon", f"{run.data.quarter_labels[0]} to {run.data.quarter_labels[-1]} ({run.data.T} quarters)"),
     ]  # fmt: skip
     facts += _solver_facts(s)
@@ -782,7 +780,7 @@ def _assumptions(run: _Run) -> list[str]:
                      "`--set finance.covenants.ebitda_period=trailing_four_quarters` tests them so).")
     if data.revolver_usd > 0:
         items.append(f"The revolver the scenarios draw ({format_usd(data.revolver_usd)} at "
-                     f"{data.revolver_rate_annual:.1%} a year on the balance drawn) is assumed available "
+                     f"{format_rate(data.revolver_rate_annual)} a year on the balance drawn) is assumed available "
                      "in every quarter of the horizon (renewed at any maturity).")
     if run.metrics is not None and not run.summary.get("deterministic"):  # one scenario: the forecast
         items += SCENARIO_ASSUMPTIONS
@@ -1886,7 +1884,6 @@ def _cash_in_the_npv(data, plan: Plan, cost: bool = False) -> str:
     """Why cash piles up while debt stands (a reader asked why notes are rolled with $40B at hand);
     for a plan solved for least cost, why it prepays instead (formulation §6, "Caveat"), where it
     does (nothing where it does not)."""
-    rate = (1.0 / data.discount[0]) ** 4 - 1.0  # the model's discount rate, a year
     if cost and not plan.prepay.any():
         return ""
     if cost:
@@ -1895,7 +1892,7 @@ def _cash_in_the_npv(data, plan: Plan, cost: bool = False) -> str:
                 "\"Cost\", Caveat). Its debt figures show that choice, not a financing plan.")
     return (
         "Cash kept is not idle in the NPV: each quarter's rise in cash counts as paid out to "
-        f"shareholders in that quarter, discounted at {format_rate(rate)} a year (docs/formulation.md §6). Repaying "
+        f"shareholders in that quarter, discounted at {format_rate(data.discount_rate_annual)} a year (docs/formulation.md §6). Repaying "
         "debt that costs less than that early would lower the NPV, so the plan repays only what covenants "
         "or the borrowing base need, and notes due are refinanced or repaid as the model's `at_maturity` says."
     )
