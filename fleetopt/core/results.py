@@ -161,7 +161,8 @@ def debt_frame(data: ModelData, st: Statements) -> pd.DataFrame:
             "facility": fac.name,
             "repayment": "bullet" if fac.maturity is not None else f"amortizing over "
                          f"{fac.amortization_quarters} quarters",
-            "rate": f"{4 * fac.rate_quarterly[0]:.2%} {'floating' if fac.floating else 'fixed'}",
+            "rate": f"{QUARTERS_PER_YEAR * fac.rate_quarterly[0]:.2%} "
+                    f"{'floating' if fac.floating else 'fixed'}",
             **_maturity_words(data, fac, balance),
             "size_usd": fac.size_usd,
             "opening_usd": fac.opening_usd,

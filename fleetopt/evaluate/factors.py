@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from fleetopt.core.data import GENERATIONS, USES, ModelData
+from fleetopt.core.quarters import quarters_to_years
 
-_DT = 0.25  # years per quarter
+_DT = quarters_to_years(1)  # years per quarter
 
 
 # ---------------------------------------------------------------- counter-based random numbers

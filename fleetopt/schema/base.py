@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from fleetopt.core.quarters import QUARTER_PATTERN
+from fleetopt.core.quarters import QUARTER_PATTERN, QUARTERS_PER_YEAR
 
 
 class StrictModel(BaseModel):
@@ -101,7 +101,7 @@ MAX_QUARTER_COUNT = 5 * MAX_HORIZON_QUARTERS
 term, lead time or delay that long already reaches past every horizon, and larger counts overflow
 the integer arrays the data and the evaluator hold them in."""
 QUARTER_COUNT_MESSAGE = (
-    f"must be at most {MAX_QUARTER_COUNT} quarters ({MAX_QUARTER_COUNT // 4} years; "
+    f"must be at most {MAX_QUARTER_COUNT} quarters ({MAX_QUARTER_COUNT // QUARTERS_PER_YEAR} years; "
     f"a horizon is at most {MAX_HORIZON_QUARTERS} quarters)"
 )
 

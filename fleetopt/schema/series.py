@@ -17,7 +17,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import AfterValidator, Field
 
-from fleetopt.core.quarters import parse_quarter
+from fleetopt.core.quarters import parse_quarter, quarters_to_years
 from fleetopt.schema.base import (
     ELECTRICITY_PRICE_MESSAGE,
     GPU_PRICE_MESSAGE,
@@ -130,7 +130,7 @@ def resolve_series(spec: SeriesSpec, first_quarter: int, n_quarters: int) -> np.
             raise ValueError(f"series {problem}")
         return np.asarray(spec, dtype=np.float64)
     steps = {parse_quarter(q) - first_quarter: v for q, v in spec.steps.items()}
-    quarterly_growth = (1.0 + spec.annual_growth) ** 0.25
+    quarterly_growth = (1.0 + spec.annual_growth) ** quarters_to_years(1)
     values = np.empty(n_quarters, dtype=np.float64)
     level = spec.start
     for t in range(n_quarters):
