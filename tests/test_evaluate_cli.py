@@ -55,6 +55,19 @@ def test_a_run_folder_without_its_model_copy_is_evaluated_under_the_bundled_mode
     assert json.loads((here / "B" / "summary.json").read_text())["model_name"] == "tiny"
 
 
+def test_the_evaluation_table_defines_util_and_p5_as_metrics_csv_does(solve_run, here):
+    """The table's caption defined util. as "the GPUs in service over the GPUs held" and P5 as "the
+    NPV that 5 % of the scenarios fall below", where metrics.csv, docs/evaluation.md and the report
+    count GPUs rented out (a GPU in service and idle is not) and P5 is the k-th worst NPV."""
+    code, stdout, stderr = evaluate("--plans", str(solve_run), "--scenarios", "20", "--out", "B")
+    assert code == 0, stdout + stderr
+    said = " ".join(stdout.split())
+    assert ("util.: the GPUs rented out (serving a contract, or on the market within the scenario's "
+            "demand) over the GPUs held") in said
+    assert ("P5 NPV: the k-th worst NPV, k = ceil(5 % of the scenarios); CVaR5 NPV: the mean NPV of "
+            "those k worst") in said
+
+
 def test_evaluate_a_solve_run_folder(solve_run, here):
     code, stdout, stderr = evaluate("--plans", str(solve_run), "--scenarios", "50", "--seed", "1",
                                     "--out", "B")  # fmt: skip

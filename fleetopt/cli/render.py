@@ -561,13 +561,14 @@ LIMITED_MEANS = ("a liquidity default ends the shareholders' claim, and a compan
 
 # what the evaluation tables' short headings mean (metrics.csv has each figure unrounded)
 UTIL_MEANS = ("s.e.: the mean NPV's standard error; mean NPV, no default: over the scenarios that never "
-              "default; P5 NPV: the NPV that 5 % of the scenarios fall below; CVaR5 NPV: the mean NPV of "
-              "those worst 5 %; P(breach): a covenant missed in a quarter it is tested; "
+              "default; P5 NPV: the k-th worst NPV, k = ceil(5 % of the scenarios); CVaR5 NPV: the mean "
+              "NPV of those k worst; P(breach): a covenant missed in a quarter it is tested; "
               "P(default): a liquidity default, cash below the model's default level after the revolver "
               "and sales in some quarter; mean lowest cash: each scenario's lowest quarter-end cash, "
               "averaged (below zero where a default's shortfall is carried as negative cash); "
-              "util.: the GPUs in service over the GPUs held (orders "
-              "deferred or cancelled and GPUs sold still count), mean over scenarios and quarters; "
+              "util.: the GPUs rented out (serving a contract, or on the market within the "
+              "scenario's demand) over the GPUs held (orders deferred or cancelled and GPUs sold still "
+              "count), mean over scenarios and quarters; "
               "metrics.csv has every figure unrounded")
 
 
