@@ -64,7 +64,7 @@ from fleetopt.core.results import (
     untested_breaches,
     worst_shock,
 )
-from fleetopt.core.tail import tail_count
+from fleetopt.core.tail import tail_count, worst_k
 from fleetopt.core.units import (
     counted,
     format_gap,
@@ -1467,7 +1467,7 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
             (np.percentile(paths, 25, axis=0), np.percentile(paths, 75, axis=0), 0.25, "25-75 %"),
         ]
     samples = {run.labels[i]: sim["npv"][j] for j, i in enumerate(focus)}
-    markers = {name: {"mean": float(np.mean(v)), "P5": float(np.sort(v)[tail_count(len(v)) - 1])}
+    markers = {name: {"mean": float(np.mean(v)), "P5": float(worst_k(v, tail_count(len(v)))[-1])}
                for name, v in samples.items()}  # fmt: skip
     # fewer than the run's scenarios: its mean and P5 are not the key figures', and say so where drawn
     sample = f"{n:,}-scenario sample" if n < total else ""

@@ -18,7 +18,7 @@ from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import debt_frame, headline, plan_frame
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import counted, format_difference, format_figure, format_usd
+from fleetopt.core.units import counted, format_difference, format_figure, format_gap, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.evaluate.engine import check_backend_runs
@@ -623,7 +623,7 @@ def measure_unavailable(summary: dict, key: str) -> str | None:
 
 def _stopped(status: str, gap: float | None) -> str:
     """A solve's status in words, with its gap: "time limit, gap 73.78%"."""
-    return status.replace("_", " ") if gap is None else f"{status.replace('_', ' ')}, gap {gap:.2%}"
+    return status.replace("_", " ") if gap is None else f"{status.replace('_', ' ')}, gap {format_gap(gap)}"
 
 
 def first_stage_text(settings: dict) -> str:
