@@ -111,7 +111,7 @@ class Liquidity:
             short = (gap > LIQUIDITY_TOLERANCE_USD) * (saving > 0)
             share = xp.minimum(xp.maximum(gap, 0.0) / _positive(saving, xp), 1.0) * short
             deferred = share * cols.order_capex[t]
-            capex = _plus(capex, -deferred)
+            capex = plus(capex, -deferred)
             self.usd["deferred_usd"] += deferred
             self.flags["deferred"] |= share > 0
             next_due = share * cols.order_capex_next[t]
@@ -121,7 +121,7 @@ class Liquidity:
             next_gpus = [share * cols.order_gpus[g, t] if ordered[g] else None for g in range(self.G)]
             if cols.any_ltv_draws[t]:
                 self.draws_due = share
-            now = [now[g] if next_gpus[g] is None else _plus(now[g], next_gpus[g]) for g in range(self.G)]
+            now = [now[g] if next_gpus[g] is None else plus(now[g], next_gpus[g]) for g in range(self.G)]
             gap = gap - share * saving
         else:
             next_due = next_deposit = None
@@ -138,8 +138,8 @@ class Liquidity:
             for g in range(self.G):
                 if self.due_gpus[g] is not None:
                     gone = cancel * self.due_gpus[g]
-                    self.missing[g] = _plus(self.missing[g], gone)
-                    now[g] = _plus(now[g], gone)
+                    self.missing[g] = plus(self.missing[g], gone)
+                    now[g] = plus(now[g], gone)
         return capex, now, (next_due, next_deposit, next_gpus)
 
     def _taken(self, t: int, now: list, capex: Any) -> Adjustments:
@@ -199,7 +199,7 @@ class Liquidity:
         rule. A distress sale cannot sell them, nor a default's lenders recover them."""
         if not self.on:
             return None
-        return _plus(self.missing[g], self.due_gpus[g]) if self.due_gpus[g] is not None else self.missing[g]
+        return plus(self.missing[g], self.due_gpus[g]) if self.due_gpus[g] is not None else self.missing[g]
 
     def prepayment_floor(self, t: int) -> Any:
         """The cash quarter ``t``'s planned prepayments may not take cash below (plus the revolver
@@ -224,8 +224,8 @@ class Liquidity:
         for g, m in enumerate(self.missing):
             if m is not None:
                 share = taken_share(m, cols.gen_held_inverse[g, last], xp)
-                value = _plus(value, share * cols.gen_terminal[g])
-                book = _plus(book, share * cols.gen_terminal_book[g])
+                value = plus(value, share * cols.gen_terminal[g])
+                book = plus(book, share * cols.gen_terminal_book[g])
         return None if value is None else (value, book)
 
     def reactions(self) -> dict[str, Any]:
@@ -244,5 +244,7 @@ def _positive(x: Any, xp: Any) -> Any:
     return xp.maximum(x, x <= 0)
 
 
-def _plus(total: Any, x: Any) -> Any:
+def plus(total: Any, x: Any) -> Any:
+    """``total + x`` where None means nothing yet: saves a pass adding x to 0.0 (the result can
+    differ from 0.0 + x only in the sign of a zero, which no comparison or sum can see)."""
     return x if total is None else total + x

@@ -50,7 +50,14 @@ from fleetopt.evaluate.layout import (
     over_sites,
     over_sites_at,
 )
-from fleetopt.evaluate.liquidity import LIQUIDITY_REACTIONS, REACTION_USD, Adjustments, Liquidity, taken_share
+from fleetopt.evaluate.liquidity import (
+    LIQUIDITY_REACTIONS,
+    REACTION_USD,
+    Adjustments,
+    Liquidity,
+    plus,
+    taken_share,
+)
 from fleetopt.evaluate.pairs import Pairs
 from fleetopt.evaluate.scenarios import ScenarioSet
 from fleetopt.schema.policy import Policy
@@ -293,7 +300,7 @@ def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, 
         gone = liquidity.not_held(g)
         if gone is not None:
             value = value - taken_share(gone, pl.gen_held_inverse[g, t], xp) * value
-        fleet = _plus(fleet, value)
+        fleet = plus(fleet, value)
     recovered = xp.maximum(step.cash, 0.0)
     if fleet is not None:
         resale = sc.resale_factor[t] * consts.policy.sale_share
@@ -309,10 +316,10 @@ def contract_payments(payments: ContractPayments, pl, sc, status: Any, t: int) -
     S)). Contracts in order, each term added only where it is not 0 (the kernel's order)."""
     total = None
     for k in np.flatnonzero(payments.live[:, t] != 0.0):
-        total = _plus(total, pl.accepted[k] * (sc.alive_row(k, t) * payments.live[k, t]))
+        total = plus(total, pl.accepted[k] * (sc.alive_row(k, t) * payments.live[k, t]))
     for k in np.flatnonzero(payments.ended[:, t] != 0.0):  # never in quarter 0 (after a term's first)
         ended = sc.alive_row(k, t - 1) - sc.alive_row(k, t)
-        total = _plus(total, status[k] * (ended * payments.ended[k, t]))
+        total = plus(total, status[k] * (ended * payments.ended[k, t]))
     return total
 
 
@@ -321,7 +328,7 @@ def deferred_revenue_end(payments: ContractPayments, pl, sc, T: int) -> Any:
     customer is live in it (None: none); the terminal value deducts it with the debt."""
     total = None
     for k in np.flatnonzero(payments.deferred_end != 0.0):
-        total = _plus(total, pl.accepted[k] * (sc.alive_row(k, T - 1) * payments.deferred_end[k]))
+        total = plus(total, pl.accepted[k] * (sc.alive_row(k, T - 1) * payments.deferred_end[k]))
     return total
 
 
@@ -502,7 +509,7 @@ class ContractBook:
     def count_freed(self, freed: FreedCapacity) -> None:
         for gpus in freed.gpus:
             if gpus is not None:
-                self.freed_gpus = _plus(self.freed_gpus, gpus)
+                self.freed_gpus = plus(self.freed_gpus, gpus)
 
     def reactions(self) -> dict[str, Any]:
         xp = self.xp
@@ -564,8 +571,8 @@ def _contracts(consts, pl, sc, book: ContractBook, short: Shortfall | None, t: i
                 paid = _late_contract(consts, pl, sc, book, k, t, pairs, before, delivered)
                 penalty = pairs.added(penalty, paid)
             pairs.put(served, delivered * pairs.take(status[k]))
-        revenue = _plus(revenue, consts.contract_revenue_per_gpu[k] * served)
-        gpus = _plus(gpus, served)
+        revenue = plus(revenue, consts.contract_revenue_per_gpu[k] * served)
+        gpus = plus(gpus, served)
         if book.policy.freed_gpus_to_market and book.may_have_ended(k, t):
             _free(consts, pl, book, k, short, t, freed, xp)
     return _zero(revenue), _zero(gpus), penalty, freed
@@ -656,12 +663,6 @@ def _free(consts, pl, book: ContractBook, k: int, short: Shortfall | None, t: in
         freed.add("revenue", (u, g), pairs, base)
 
 
-def _plus(total: Any, x: Any) -> Any:
-    """``total + x`` where None means nothing yet: saves a pass adding x to 0.0 (the result can
-    differ from 0.0 + x only in the sign of a zero, which no comparison or sum can see)."""
-    return x if total is None else total + x
-
-
 def _zero(total: Any) -> Any:
     return 0.0 if total is None else total
 
@@ -703,7 +704,7 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
                 base = xp.maximum(base - taken.market[g] * pl.market_revenue_total[u, g, t], 0.0)
             if (u, g) in freed.revenue:  # freed GPUs are never taken out
                 base = base + freed.revenue[u, g]
-            revenue = _plus(revenue, base * sc.price_factor[g, t])
+            revenue = plus(revenue, base * sc.price_factor[g, t])
         revenue = _zero(revenue)
         cap = sc.demand[u, t]
         if taken is not None:
@@ -725,8 +726,8 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
             scale = xp.minimum(cap, supply) / pl.supply_safe[u, t]
         else:
             scale = xp.where(supply > cap, cap / xp.where(supply > 0, supply, 1.0), 1.0)
-        revenue_total = _plus(revenue_total, revenue * scale)
-        sold_total = _plus(sold_total, gpus * scale)
+        revenue_total = plus(revenue_total, revenue * scale)
+        sold_total = plus(sold_total, gpus * scale)
         served += supply * scale  # each use straight into the pair's total, as the kernel adds it
     return _zero(revenue_total), _zero(sold_total)
 
