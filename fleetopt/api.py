@@ -838,7 +838,7 @@ def _checked_ranking(ranking: dict) -> dict:
 def sweep(
     model: ModelArg = None,
     *,
-    candidates: int = 20,
+    candidates: int = limits.DEFAULT_CANDIDATES,
     scenarios: int = limits.DEFAULT_SCENARIOS,
     seed: int = 0,
     rule: Rule | None = None,

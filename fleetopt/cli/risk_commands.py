@@ -340,7 +340,7 @@ def sweep(
     field_changes: ChangesOption = None,
     candidates: Annotated[
         int, typer.Option(callback=checked(limits.whole, 1), help="Most candidate plans to evaluate.")
-    ] = 20,
+    ] = limits.DEFAULT_CANDIDATES,
     scenarios: ScenariosOption = limits.DEFAULT_SCENARIOS,
     seed: SeedOption = 0,
     out: OutFolderOption = None,

@@ -22,6 +22,8 @@ MIN_TIME_LIMIT = 0.001  # seconds: HiGHS needs some time to find any plan
 # scenarios an evaluation, a comparison, a sweep and a stochastic plan's out-of-sample check run
 # when none are given: a CVaR5 of 50 scenarios, a standard error of about 3 % of the spread
 DEFAULT_SCENARIOS = 1000
+# candidate plans a sweep evaluates at most when no count is given (`--candidates`)
+DEFAULT_CANDIDATES = 20
 
 
 def whole(name: str, value, low: int | None = None, high: int | None = None) -> int:

@@ -59,7 +59,7 @@ from fleetopt.sweep.candidates import (
 def sweep(
     model: str | Path | LoadedModel | None = None,
     *,
-    candidates: int = 20,
+    candidates: int = limits.DEFAULT_CANDIDATES,
     scenarios: int = limits.DEFAULT_SCENARIOS,
     seed: int = 0,
     rule=None,
