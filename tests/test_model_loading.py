@@ -168,6 +168,19 @@ def test_validate_writes_the_discount_rate_as_given():
     assert "discount rate 8.25%/year" in " ".join(out.replace("│", " ").split())
 
 
+def test_validate_writes_prices_per_gpu_hour_as_every_output_does():
+    """A contract at $2.675 and a market price of $1.005 per GPU-hour were summarised as $2.67 and
+    $1.00 (the float's own rounding, 2.675 being 2.67499...): prices per GPU-hour are written by
+    core/units.format_usd_per_hour, half away from zero on the cents shown, as the reports write them."""
+    prices = ("contracts.lab-a-training.price_usd_per_gpu_hour=2.675",
+              "market.price_usd_per_gpu_hour.training.hopper.start=1.005")  # fmt: skip
+    code, out, err = run_cli("validate", str(TINY_PATH), "--set", prices[0], "--set", prices[1])
+    assert code == 0, err
+    flat = " ".join(out.replace("│", " ").split())
+    assert "for 4 quarters at $2.68/GPU-hour (signed)" in flat
+    assert "prices per GPU-hour in 2026Q3: H100 $1.01, B200 $5.30" in flat
+
+
 def test_validate_by_bundled_name():
     code, out, err = run_cli("validate", "tiny")
     assert code == 0, err

@@ -134,7 +134,8 @@ def model_summary_table(loaded: LoadedModel) -> Table:
     table.add_row("fleet", f"{installed:,} GPUs installed in {counted(len(m.fleet), 'cohort')}")
     contract_lines = [
         f"{name}: {c.customer}, {c.gpus:,} GPUs {c.use} from {c.start} for {c.term_quarters} quarters "
-        f"at ${c.price_usd_per_gpu_hour:.2f}/GPU-hour ({'signed' if c.signed else 'optional'})"
+        f"at {format_usd_per_hour(c.price_usd_per_gpu_hour)}/GPU-hour "
+        f"({'signed' if c.signed else 'optional'})"
         for name, c in m.contracts.items()
     ]
     table.add_row("contracts", "\n".join(contract_lines) or "none")
@@ -168,7 +169,8 @@ def _market_text(data) -> str:
     for u, use in enumerate(("training", "inference")):
         demand = data.demand[u]
         price = data.market_price[u, :, 0]
-        prices = ", ".join(f"{name} ${price[j]:.2f}" for j, name in enumerate(data.sku_names) if price[j] > 0)
+        prices = ", ".join(f"{name} {format_usd_per_hour(price[j])}"
+                           for j, name in enumerate(data.sku_names) if price[j] > 0)  # fmt: skip
         uses.append(f"{use}: demand {demand[0]:,.0f} H100-eq. GPUs in {first} to {demand[-1]:,.0f} in {last}"
                     + (f"; prices per GPU-hour in {first}: {prices}" if prices else ""))  # fmt: skip
     return "\n".join(uses) + f"\n{data.billed_utilization:.0%} of hours billed"
