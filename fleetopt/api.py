@@ -67,7 +67,7 @@ from fleetopt.evaluate.jobfolder import model_of_plans as _model_of_plans
 from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluation
 from fleetopt.evaluate.jobfolder import resume_evaluation as _resume_evaluation
 from fleetopt.evaluate.jobfolder import write_evaluate_run as _write_evaluate_folder
-from fleetopt.evaluate.metrics import shown_first
+from fleetopt.evaluate.metrics import DEFAULT_RANK, RANK_COLUMNS, shown_first
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes, save_plans
 from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_note, version_note
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
@@ -825,7 +825,7 @@ def _checked_ranking(ranking: dict) -> dict:
     """``ranking`` of :func:`write_evaluate_run`, each field checked."""
     if not isinstance(ranking, dict) or set(ranking) - {"rank_by", "max_breach_prob"}:
         raise InputError(f"ranking must be a dict of rank_by and max_breach_prob (got {ranking!r})")
-    rank_by = limits.text("ranking's rank_by", ranking.get("rank_by", "cvar5"), ("mean", "cvar5", "p5"))
+    rank_by = limits.text("ranking's rank_by", ranking.get("rank_by", DEFAULT_RANK), tuple(RANK_COLUMNS))
     share = ranking.get("max_breach_prob")
     if share is not None:
         share = limits.number("ranking's max_breach_prob", share, 0.0, 1.0)

@@ -75,7 +75,13 @@ from fleetopt.core.units import counted, format_rate
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.kernel import KernelBuildError
-from fleetopt.evaluate.metrics import FORECAST_MARK, demand_in_short, marked_last_words, shown_plans
+from fleetopt.evaluate.metrics import (
+    DEFAULT_RANK,
+    FORECAST_MARK,
+    demand_in_short,
+    marked_last_words,
+    shown_plans,
+)
 from fleetopt.evaluate.sources import solve_objective
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
@@ -122,7 +128,7 @@ def evaluate(
     ] = False,
     rank_by: Annotated[
         RankBy, typer.Option(help="Rule for the best plans printed: mean, cvar5 or p5 NPV.")
-    ] = RankBy.cvar5,
+    ] = RankBy(DEFAULT_RANK),
     max_breach_prob: Annotated[
         float | None,
         typer.Option(
@@ -346,7 +352,7 @@ def sweep(
     out: OutFolderOption = None,
     prefer: Annotated[
         RankBy, typer.Option(help="Pick the best plan by this NPV figure among those meeting the limits.")
-    ] = RankBy.cvar5,
+    ] = RankBy(DEFAULT_RANK),
     max_breach_prob: MaxBreachProbOption = None,
     max_default_prob: Annotated[
         float | None,

@@ -208,9 +208,17 @@ def within_limits(metrics: pd.DataFrame) -> np.ndarray:
 # (higher is better), and its words
 RANK_COLUMNS = {"cvar5": "npv_cvar5_usd", "mean": "npv_mean_usd", "p5": "npv_p5_usd"}
 RANK_WORDS = {"cvar5": "CVaR5 NPV", "mean": "mean NPV", "p5": "P5 NPV"}
+DEFAULT_RANK = "cvar5"  # the figure plans are ranked by where no ranking is given
 
 
-def ranked_plans(metrics, rank_by: str = "cvar5", max_breach_prob: float | None = None):
+def ranking_of(ranking: dict | None) -> tuple[str, float | None]:
+    """(rank_by, max_breach_prob) of an evaluation's ``ranking`` (summary.json's, or None: by
+    :data:`DEFAULT_RANK`, without a limit)."""
+    ranking = ranking or {}
+    return ranking.get("rank_by", DEFAULT_RANK), ranking.get("max_breach_prob")
+
+
+def ranked_plans(metrics, rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None):
     """An evaluation's plans best first by ``rank_by`` (ties in the file's order), only those
     with a breach probability of at most ``max_breach_prob`` when it is given. A plan that breaks
     a limit on its own forecast (``FORECAST_OK`` false, marked ``FORECAST_MARK``) comes after every
@@ -232,7 +240,7 @@ def shown_plans(metrics: pd.DataFrame, ranking: dict | None) -> tuple[pd.DataFra
     (summary.json's: ``rank_by``, ``max_breach_prob``; CVaR5 without one), and whether any plan
     met the limit: where none did, every plan by the same figure (the terminal prints them all,
     saying so), the best of them shown."""
-    rank_by, limit = (ranking or {}).get("rank_by", "cvar5"), (ranking or {}).get("max_breach_prob")
+    rank_by, limit = ranking_of(ranking)
     ranked = ranked_plans(metrics, rank_by, limit)
     return (ranked, True) if not ranked.empty else (ranked_plans(metrics, rank_by), False)
 
@@ -252,7 +260,7 @@ def shown_first(summary: dict) -> dict:
     return metrics[int(ranked.index[0])]
 
 
-def ranking_words(rank_by: str = "cvar5", max_breach_prob: float | None = None) -> str:
+def ranking_words(rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None) -> str:
     """The rule of :func:`ranked_plans` in words: 'the highest mean NPV among plans with
     P(covenant breach) at most 60.00%'."""
     words = f"the highest {RANK_WORDS[rank_by]}"

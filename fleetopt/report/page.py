@@ -98,6 +98,7 @@ from fleetopt.evaluate.metrics import (
     limited_liability_differs,
     marked_last_words,
     median_quarter_label,
+    ranking_of,
     ranking_words,
     reaction_labels,
     shown_plans,
@@ -574,7 +575,7 @@ def _evaluation_focus(summary: dict, metrics: pd.DataFrame, labels: list[str]) -
     if len(labels) == 1:
         return [0], "the only plan evaluated"
     ranking = summary.get("ranking")
-    rank_by, limit = (ranking or {}).get("rank_by", "cvar5"), (ranking or {}).get("max_breach_prob")
+    rank_by, limit = ranking_of(ranking)
     ranked, met = shown_plans(metrics, ranking)
     marked = not summary.get("deterministic")  # as the candidates' table marks them
     words = ranking_words(rank_by, limit)

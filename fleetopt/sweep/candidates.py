@@ -31,7 +31,7 @@ from fleetopt.core.tail import TAIL
 from fleetopt.core.units import format_gap, format_solver_status, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
-from fleetopt.evaluate.metrics import FORECAST_OK, RANK_COLUMNS, RANK_WORDS
+from fleetopt.evaluate.metrics import DEFAULT_RANK, FORECAST_OK, RANK_COLUMNS, RANK_WORDS
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import NoPlanFound, raise_without_plan
@@ -622,7 +622,7 @@ def pareto_front(metrics: pd.DataFrame) -> np.ndarray:
 class Rule:
     """Choose the best plan by ``prefer`` among plans meeting the limits."""
 
-    prefer: str = "cvar5"  # cvar5 | mean | p5
+    prefer: str = DEFAULT_RANK  # cvar5 | mean | p5 (RANK_COLUMNS)
     max_breach_prob: float | None = None
     max_default_prob: float | None = None
     min_cvar5_usd: float | None = None
