@@ -254,5 +254,5 @@ def _solve_stochastic(
         )  # fmt: skip
         path = _written_or_kept(api.write_stochastic_run, result, loaded, folder.path, _print_stochastic)
     _print_stochastic(result)
-    say_written(path, {"plan.npz": "with the forecast optimum"})
+    say_written(path, {RunFolder.PLAN: "with the forecast optimum"})
     finish_report(path, report)
