@@ -287,6 +287,25 @@ def test_the_assumptions_write_the_revolver_rate_as_given():
     assert "($100.0M at 8.25% a year on the balance drawn)" in said
 
 
+def test_a_covenant_ratio_by_its_limit_is_not_rounded_onto_it():
+    """The key figures wrote a DSCR of 1.396 against a 1.4x minimum as "lowest 1.40x (minimum 1.4x)"
+    beside "breached", and a leverage of 5.996 as "highest 6.00x (maximum 6x)": ratios by their
+    limit are written to three decimals, as the untested breaches already were (core/results.py
+    ratio_words)."""
+    from fleetopt import api
+    from fleetopt.report.page import _headroom_kpis
+
+    data = api.load("tiny")[1]  # leverage at most 6x, DSCR at least 1.4x
+    room = {"dscr": 1.396 / 1.4 - 1.0, "leverage": 1.0 - 5.996 / 6.0}
+    run = SimpleNamespace(data=data, trailing_year={}, milp_only="")
+    said = unescape(" ".join(_headroom_kpis(run, {"covenant_headroom": room}, "2026Q3")))
+    assert "lowest 1.396x (minimum 1.4x); breached" in said
+    assert "highest 5.996x (maximum 6x)" in said
+    room = {"dscr": 1.95 / 1.4 - 1.0}  # far from it: two decimals
+    said = unescape(" ".join(_headroom_kpis(run, {"covenant_headroom": room}, "2026Q3")))
+    assert "lowest 1.95x (minimum 1.4x)" in said
+
+
 def test_a_solve_report_gives_each_year_s_share_of_revenue_under_contract(runs):
     """The horizon's 41 % under contract hid the run-off, 92 % in 2026 to 10 % in 2032 (a credit
     analyst's review): each year's share, from the statements."""

@@ -511,15 +511,20 @@ def untested_breaches(data: ModelData, st: Statements) -> str | None:
         if not missed.size:
             continue
         quarters = " and ".join(
-            f"{_ratio_words(kind, ratio[t], test.threshold)} in {data.quarter_labels[t]}" for t in missed
+            f"{ratio_words(kind, ratio[t], test.threshold)} in {data.quarter_labels[t]}" for t in missed
         )
-        bound = "maximum" if kind.bound == "max" else "minimum"
-        limit = f"{test.threshold:.0%}" if kind.numerator == "cash" else f"{test.threshold:g}x"
-        parts.append(f"{kind.label} {quarters} ({bound} {limit})")
+        parts.append(f"{kind.label} {quarters} ({limit_words(test)})")
     return "; ".join(parts) or None
 
 
-def _ratio_words(kind, value: float, limit: float) -> str:
+def limit_words(test) -> str:
+    """A covenant ratio's limit in words: "maximum 6x", "minimum 1.4x", "minimum 10%" (a share of debt)."""
+    kind = test.kind
+    limit = f"{test.threshold:.0%}" if kind.numerator == "cash" else f"{test.threshold:g}x"
+    return f"{'maximum' if kind.bound == 'max' else 'minimum'} {limit}"
+
+
+def ratio_words(kind, value: float, limit: float) -> str:
     """A covenant ratio beside its limit: a share of debt in per cent, else 1.95x; to three
     decimals where two would round it onto the limit (1.396 is no "1.40x" beside 1.4x)."""
     if kind.numerator == "cash":

@@ -47,6 +47,7 @@ from fleetopt.core.results import (
     forecast_demand_words,
     gpus_by_generation,
     headline,
+    limit_words,
     liquidity_cover_words,
     lowest_trailing_cushion,
     npv_terminal_arithmetic,
@@ -55,6 +56,7 @@ from fleetopt.core.results import (
     power_built_mw_by_site,
     present_cost_arithmetic,
     purchases_by_generation_year,
+    ratio_words,
     revenue_words,
     risk_in_short,
     soon_retired,
@@ -991,12 +993,9 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
             # named with its quarters: beside the "lowest cash" of every quarter it read as a sum wrong
             value = (f"lowest cash {_usd(tightest)}{tested_from(run.data, kind.name)}: {_usd(abs(above))} "
                      f"{'above' if above >= 0 else 'below'} the {_usd(limit)} minimum")  # fmt: skip
-        elif kind.numerator == "cash":  # a share of debt
-            value = f"lowest {tightest:.0%} (minimum {limit:.0%})"
-        elif kind.bound == "max":
-            value = f"highest {tightest:.2f}x (maximum {limit:g}x)"
-        else:
-            value = f"lowest {tightest:.2f}x (minimum {limit:g}x)"
+        else:  # a ratio, or a share of debt: 1.396x beside a 1.4x minimum, never 1.40x
+            value = (f"{'highest' if kind.bound == 'max' else 'lowest'} {ratio_words(kind, tightest, limit)} "
+                     f"({limit_words(test)})")  # fmt: skip
         if kind.denominator is not None or kind.facility_test:  # a ratio: how far what it protects may fall
             value += f"; {test.cushion_words(room)}"
         year = trailing_year_words(test, yearly)
