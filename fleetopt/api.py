@@ -1364,17 +1364,7 @@ def compare(
 
     Returns a :class:`Comparison`: ``to_csv()``, ``to_json()``, ``to_markdown()``, its tables
     (money in USD, probabilities in [0, 1]) and ``model``, the model used."""
-    # one, as a list of one (a run id from a table of fo.runs() is a numpy integer)
-    if isinstance(runs, (str, Path, Integral, RunRecord, SolveResult, StochasticResult)):
-        given = [runs]
-    elif isinstance(runs, Iterable) and not isinstance(runs, (bytes, dict)):
-        given = list(runs)
-    else:
-        raise InputError(
-            f"runs must be a run folder, run id or plan file, or a list of them (got a {type(runs).__name__})"
-        )
-    if not given:
-        raise InputError("runs must name at least one run folder, run id or plan file")
+    given = _runs_given(runs)
     # the settings first: a bad one was refused only after the plans' warnings were given
     if scenarios is not None:
         limits.scenarios("scenarios", scenarios)
@@ -1396,7 +1386,26 @@ def compare(
             scenarios = own[0]["scenarios"] if scenarios is None else scenarios
             seed = own[0]["seed"] if seed is None else seed
         return _compare_solved(_in_memory(solved), model, scenarios, seed, backend, names)
-    refs = [resolve_run(r, "runs") for r in given]
+    return _compare_runs([resolve_run(r, "runs") for r in given], model, scenarios, seed, backend, names)
+
+
+def _runs_given(runs) -> list:
+    """:func:`compare`'s ``runs`` as a list: one as a list of one (a run id from a table of
+    fo.runs() is a numpy integer), refused where it is neither one nor a list, or names none."""
+    if isinstance(runs, (str, Path, Integral, RunRecord, SolveResult, StochasticResult)):
+        return [runs]
+    if not isinstance(runs, Iterable) or isinstance(runs, (bytes, dict)):
+        raise InputError(
+            f"runs must be a run folder, run id or plan file, or a list of them (got a {type(runs).__name__})"
+        )
+    given = list(runs)
+    if not given:
+        raise InputError("runs must name at least one run folder, run id or plan file")
+    return given
+
+
+def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names) -> Comparison:
+    """:func:`compare` of run folders and plan files (``refs``, resolved), the settings checked."""
     chosen, model_given, copy_used = "the model given", model, False
     if model is None:
         model, chosen = _model_of_comparison(refs)
