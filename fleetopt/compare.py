@@ -958,7 +958,6 @@ def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, d
         # none for the first plan (NaN: empty in the CSV, null in the JSON): its difference to itself
         "npv_mean_paired_se_usd": paired_error(npv[n] - npv[0]) if n else np.nan,
         **paired_tail_errors(npv[0], npv[n], n),
-        "npv_median_usd": float(np.median(npv[n])),
         # P5's mirror: the k-th best NPV, k = ceil(5 % of the scenarios) as for P5 the k-th worst
         "npv_p95_usd": float(np.sort(npv[n])[npv.shape[1] - tail_count(npv.shape[1])]),
         "peak_debt_forecast_usd": on_forecast.peak_debt_usd,
