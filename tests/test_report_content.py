@@ -1140,6 +1140,20 @@ def test_the_lenders_table_is_shown_where_a_plan_defaults_with_n_a_for_one_that_
     assert any("0.0% │ n/a │ n/a │ $0" in row for row in rows), rows
 
 
+def test_the_lenders_table_says_the_gpus_are_sold_at_the_distress_discount():
+    """The terminal's table said the GPUs that cover the debt at a default are sold "at the
+    scenario's resale value less selling costs", where the figure (evaluate/simulate.py
+    _debt_at_default), metrics.csv's description and the report's glossary also take the policy's
+    distress discount off."""
+    from fleetopt.cli.render import debt_at_default_table
+
+    row = {"plan": "a", "default_probability": 0.25, "debt_at_default_mean_usd": 1.9e9,
+           "debt_covered_at_default": 0.6, "uncovered_debt_mean_usd": 1.9e8}  # fmt: skip
+    caption = " ".join(str(debt_at_default_table(pd.DataFrame([row]), "t").caption).split())
+    said = "at the scenario's resale value less selling costs and the distress discount, and the cash"
+    assert said in caption
+
+
 def test_the_lenders_at_an_uncured_breach_are_in_the_report_with_no_liquidity_default(runs):
     """tiny's plan never defaults over its 200 scenarios but breaches uncured in some: the report's
     key figures give the debt at the uncured breach, as the terminal does (a review: they came only

@@ -545,9 +545,9 @@ def debt_at_default_table(metrics, title: str, uncured: bool = False) -> Table |
 DEBT_AT_DEFAULT_MEANS = (
     "debt at default: mean over the scenarios that default of the debt owed at the end of the default's "
     "quarter; covered: the share of it that selling the GPUs still held, at the scenario's resale value "
-    "less selling costs, and the cash left would repay; uncovered, mean: the rest, averaged over all "
-    "scenarios (0 where none defaults), to be recovered from contracts and sites or lost; USD of the "
-    "default's quarter, undiscounted (docs/evaluation.md)"
+    "less selling costs and the distress discount, and the cash left would repay; uncovered, mean: the "
+    "rest, averaged over all scenarios (0 where none defaults), to be recovered from contracts and sites "
+    "or lost; USD of the default's quarter, undiscounted (docs/evaluation.md)"
 )
 
 
