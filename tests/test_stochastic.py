@@ -34,6 +34,7 @@ from fleetopt.stochastic.run import (
     eev_and_ws,
     forecast_kept,
     forecast_within_gap,
+    in_sample_labels,
     measure_unavailable,
     scenario_features,
     scenario_inputs,
@@ -802,6 +803,15 @@ def shown(summary: dict) -> str:
     console = Console(width=400, record=True)
     console.print(stochastic_summary_table(summary))
     return console.export_text()
+
+
+def test_the_in_sample_cvar_names_a_tail_share_between_whole_per_cents():
+    """--cvar-alpha 0.025 labelled the in-sample CVaR "the mean of its worst 2%" (a share written
+    to a whole per cent, half to even): it is the worst 2.5 %."""
+    label = in_sample_labels({"cvar_alpha": 0.025, "scenarios": 40})["cvar_npv_usd"]
+    assert label == "CVaR0.025 of NPV (the mean of its worst 2.5%) over the 40 reduced scenarios (in sample)"
+    label = in_sample_labels({"cvar_alpha": 0.05, "scenarios": 40})["cvar_npv_usd"]
+    assert "(the mean of its worst 5%)" in label
 
 
 def test_table_names_the_first_stage_quarter_and_a_single_scenario():

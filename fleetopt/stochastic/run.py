@@ -18,7 +18,7 @@ from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.results import debt_frame, headline, plan_frame
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import counted, format_difference, format_figure, format_gap, format_usd
+from fleetopt.core.units import counted, format_difference, format_figure, format_gap, format_rate, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.evaluate.engine import check_backend_runs
@@ -722,7 +722,7 @@ def in_sample_labels(settings: dict) -> dict:
     return {
         "expected_npv_usd": f"expected NPV {over}",
         "eev_expected_npv_usd": f"expected NPV of the forecast optimum's first stage {over}",
-        "cvar_npv_usd": f"CVaR{alpha:g} of NPV (the mean of its worst {alpha:.0%}) {over}",
+        "cvar_npv_usd": f"CVaR{alpha:g} of NPV (the mean of its worst {format_rate(alpha)}) {over}",
     }
 
 
