@@ -47,11 +47,12 @@ from fleetopt.cli.render import (
 )
 from fleetopt.core.tail import TAIL
 from fleetopt.errors import InputError
-from fleetopt.milp.highs import DEFAULT_MIP_GAP
+from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_bytes_atomic, write_text_atomic
 from fleetopt.runs.folder import RunDirError, RunFolder, refuse_foreign_file, refuse_run_file, run_name
 from fleetopt.schema import PlanningModel
+from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS, MAX_SCENARIOS, MAX_TAIL
 
 
 @app.command()
@@ -102,8 +103,9 @@ def solve(
     stochastic: Annotated[
         int | None,
         typer.Option(
-            help="Two-stage stochastic solve over N scenarios (1 to 1,000) reduced from the evaluator's "
-            "(§7b), to a gap of 0.01 unless --mip-gap is given (at 0.005 the default model's search found "
+            help=f"Two-stage stochastic solve over N scenarios (1 to {MAX_SCENARIOS:,}) reduced from the "
+            f"evaluator's (§7b), to a gap of {STOCHASTIC_MIP_GAP:g} unless --mip-gap is given (at "
+            f"{DEFAULT_MIP_GAP:g} the default model's search found "
             "no plan in 15 minutes)."
         ),
     ] = None,
@@ -111,7 +113,7 @@ def solve(
         int | None,
         typer.Option(
             help="With --stochastic: decisions before this quarter are shared by all scenarios "
-            "(default 4, or the whole horizon when it is shorter).",
+            f"(default {FIRST_STAGE_QUARTERS}, or the whole horizon when it is shorter).",
             show_default=False,
         ),
     ] = None,
@@ -126,7 +128,7 @@ def solve(
         float,
         typer.Option(
             help="With --stochastic: the CVaR tail share, the worst scenarios' share it averages (0.05: "
-            "the worst 5 %; not a confidence level), in (0, 0.5]."
+            f"the worst 5 %; not a confidence level), in (0, {MAX_TAIL:g}]."
         ),
     ] = TAIL,
     scenario_seed: Annotated[

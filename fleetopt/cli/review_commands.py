@@ -61,7 +61,8 @@ def compare(
         typer.Option(
             "--scenarios",
             callback=checked(limits.whole, 1),
-            help="Common futures (default: those of the first sweep or stochastic solve given, else 1,000).",
+            help="Common futures (default: those of the first sweep or stochastic solve given, else "
+            f"{limits.DEFAULT_SCENARIOS:,}).",
         ),
     ] = None,
     seed: Annotated[

@@ -86,6 +86,7 @@ from fleetopt.evaluate.sources import solve_objective
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.folder import RunFolder, resume_command, run_name
+from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS, MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
     Rule,
     RuleNotMet,
@@ -399,9 +400,9 @@ def sweep(
         typer.Option(
             callback=checked(limits.whole, 1),
             help="Add the two-stage stochastic plan over N scenarios (`solve --stochastic N`, N at most "
-            "1,000; first stage quarters 0-3, or the whole of a shorter horizon) as the second candidate "
-            "(--candidates at least 2); its scenarios are reduced from seed SEED + 1. Off by default "
-            "(minutes on a large model).",
+            f"{MAX_SCENARIOS:,}; first stage quarters 0-{FIRST_STAGE_QUARTERS - 1}, or the whole of a "
+            "shorter horizon) as the second candidate (--candidates at least 2); its scenarios are reduced "
+            "from seed SEED + 1. Off by default (minutes on a large model).",
         ),
     ] = None,
     purchases: Annotated[

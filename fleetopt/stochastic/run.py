@@ -16,6 +16,7 @@ from fleetopt.core.covenants import CATALOGUE, statement_quantities
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
+from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.core.results import debt_frame, headline, plan_frame
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_difference, format_figure, format_gap, format_rate, format_usd
@@ -45,7 +46,7 @@ MAX_SCREENED = 20_000
 
 
 # the first stage commits the first year by default (the whole horizon when it is shorter)
-FIRST_STAGE_QUARTERS = 4
+FIRST_STAGE_QUARTERS = QUARTERS_PER_YEAR
 
 
 def first_stage_quarters(data: ModelData, quarters: int | None = None) -> int:
