@@ -62,7 +62,15 @@ from fleetopt.runs.folder import (
     resume_command,
 )
 from fleetopt.runs.registry import Registry
-from fleetopt.schema.loading import LoadedModel, ModelError, load_model, load_yaml, model_words, shown_value
+from fleetopt.schema.loading import (
+    DEFAULT_MODEL,
+    LoadedModel,
+    ModelError,
+    load_model,
+    load_yaml,
+    model_words,
+    shown_value,
+)
 from fleetopt.sweep.candidates import WITHOUT_PLAN
 from fleetopt.sweep.run import saved_candidates
 
@@ -440,7 +448,7 @@ ModelArg = Annotated[
     str | None,
     typer.Argument(
         callback=_model_given,
-        help="Model file, or a bundled model name (neocloud, tiny, lab). Default: neocloud.",
+        help=f"Model file, or a bundled model name (neocloud, tiny, lab). Default: {DEFAULT_MODEL}.",
     ),
 ]
 
