@@ -181,6 +181,22 @@ def test_validate_writes_prices_per_gpu_hour_as_every_output_does():
     assert "prices per GPU-hour in 2026Q3: H100 $1.01, B200 $5.30" in flat
 
 
+def test_validate_writes_the_shares_a_model_gives_as_given():
+    """A max_ltv of 0.625, a customer limit of 0.125, a price volatility of 0.225 and a cash / debt
+    covenant of 0.125 were summarised as "LTV <= 62%", "at most 12% of revenue", "prices 22%/sqrt(year)"
+    and "debt >= 12%" (whole per cents, half to even): a share the model file gives is written as
+    given (core/units.format_rate, four significant digits); whole ones as before."""
+    changes = ("finance.facilities.gpu-term-loan.max_ltv=0.625", "limits.max_customer_revenue_share=0.125",
+               "risk.price_volatility_annual=0.225", "finance.covenants.min_liquidity_fraction_of_debt=0.125")
+    code, out, err = run_cli("validate", str(TINY_PATH), *(arg for c in changes for arg in ("--set", c)))
+    assert code == 0, err
+    flat = " ".join(out.replace("│", " ").split())
+    for said in ("reference + 4.50%, LTV <= 62.5%", "cash / debt >= 12.5%",
+                 "a customer at most 12.5% of revenue", "prices 22.5%/sqrt(year)",
+                 "demand 20%/sqrt(year); prices step down 25%"):  # fmt: skip
+        assert said in flat, said
+
+
 def test_validate_by_bundled_name():
     code, out, err = run_cli("validate", "tiny")
     assert code == 0, err

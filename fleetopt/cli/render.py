@@ -173,7 +173,7 @@ def _market_text(data) -> str:
                            for j, name in enumerate(data.sku_names) if price[j] > 0)  # fmt: skip
         uses.append(f"{use}: demand {demand[0]:,.0f} H100-eq. GPUs in {first} to {demand[-1]:,.0f} in {last}"
                     + (f"; prices per GPU-hour in {first}: {prices}" if prices else ""))  # fmt: skip
-    return "\n".join(uses) + f"\n{data.billed_utilization:.0%} of hours billed"
+    return "\n".join(uses) + f"\n{format_rate(data.billed_utilization)} of hours billed"
 
 
 def _limits_text(m, data) -> str:
@@ -181,10 +181,10 @@ def _limits_text(m, data) -> str:
     share, and each generation's new-GPU allocation per quarter (its range over the horizon)."""
     parts = []
     if m.limits.max_customer_revenue_share < 1.0:
-        parts.append(f"a customer at most {m.limits.max_customer_revenue_share:.0%} of revenue")
+        parts.append(f"a customer at most {format_rate(m.limits.max_customer_revenue_share)} of revenue")
     if m.limits.max_customer_revenue_share_per_year < 1.0:
         share = m.limits.max_customer_revenue_share_per_year
-        parts.append(f"a customer at most {share:.0%} of any year's revenue")
+        parts.append(f"a customer at most {format_rate(share)} of any year's revenue")
     for generation in m.limits.new_gpus_per_quarter:
         row = data.new_gpu_allocation[generation.rank]
         low, high = float(row.min()), float(row.max())
@@ -199,15 +199,16 @@ def _risk_text(risk, customers: set[str]) -> str:
     parts = []
     if risk.price_volatility_annual:
         across = f"correlation across generations {risk.price_correlation_across_generations:g}"
-        parts.append(f"prices {risk.price_volatility_annual:.0%}/sqrt(year) ({across})")
+        parts.append(f"prices {format_rate(risk.price_volatility_annual)}/sqrt(year) ({across})")
     if risk.demand_volatility_annual:
-        parts.append(f"demand {risk.demand_volatility_annual:.0%}/sqrt(year)")
+        parts.append(f"demand {format_rate(risk.demand_volatility_annual)}/sqrt(year)")
     if risk.new_generation_price_step:
-        parts.append(f"prices step down {risk.new_generation_price_step:.0%} at a newer generation's release")
+        step = format_rate(risk.new_generation_price_step)
+        parts.append(f"prices step down {step} at a newer generation's release")
     if risk.self_competition and risk.self_competition.probability_per_quarter:
         shock = risk.self_competition
-        parts.append(f"hyperscaler capacity sold {shock.probability_per_quarter:.1%}/quarter "
-                     f"(prices -{shock.price_drop_min:.0%} to -{shock.price_drop_max:.0%})")  # fmt: skip
+        drops = f"prices -{format_rate(shock.price_drop_min)} to -{format_rate(shock.price_drop_max)}"
+        parts.append(f"hyperscaler capacity sold {shock.probability_per_quarter:.1%}/quarter ({drops})")
     hazard = f"{risk.customer_default_hazard_per_quarter:.1%}/quarter"
     if risk.customer_ratings:
         rated = counted(len(risk.customer_ratings), "customer")
@@ -218,13 +219,13 @@ def _risk_text(risk, customers: set[str]) -> str:
     if risk.power_delay and (risk.power_delay.probability or risk.power_delay.contracted_probability):
         delay = risk.power_delay
         late = counted(delay.max_extra_quarters, "quarter")
-        parts.append(f"late power (new blocks {delay.probability:.0%}, up to {late}; contracted capacity "
-                     f"{delay.contracted_probability:.0%})")  # fmt: skip
-    for name, value, unit in (("reference rate", risk.reference_rate_volatility_annual * 1e4, "bp"),
-                              ("electricity", risk.electricity_price_volatility_annual * 100, "%"),
-                              ("resale values", risk.resale_value_volatility_annual * 100, "%")):  # fmt: skip
+        parts.append(f"late power (new blocks {format_rate(delay.probability)}, up to {late}; contracted "
+                     f"capacity {format_rate(delay.contracted_probability)})")  # fmt: skip
+    for name, value, bp in (("reference rate", risk.reference_rate_volatility_annual, True),
+                            ("electricity", risk.electricity_price_volatility_annual, False),
+                            ("resale values", risk.resale_value_volatility_annual, False)):  # fmt: skip
         if value:
-            parts.append(f"{name} {value:.0f}{unit}/sqrt(year)")
+            parts.append(f"{name} {f'{value * 1e4:.0f}bp' if bp else format_rate(value)}/sqrt(year)")
     if risk.ai_cycle:
         parts.append("a common AI-cycle factor")
     if not parts:
@@ -305,7 +306,7 @@ def _debt_text(m) -> str:
             if fac.fixed_rate_annual is not None
             else f"reference + {fac.spread_over_reference_annual:.2%}"
         )
-        + (f", LTV <= {fac.max_ltv:.0%}" if fac.max_ltv is not None else "")
+        + (f", LTV <= {format_rate(fac.max_ltv)}" if fac.max_ltv is not None else "")
         for name, fac in m.finance.facilities.items()
     ]
     return "\n".join(debt_lines) or "none"
@@ -315,7 +316,7 @@ def describe_robustness(r) -> str:
     """What a `robustness` block asks the plan to survive, in words."""
     parts = []
     if r.market_price_drop:
-        parts.append(f"market prices -{r.market_price_drop:.0%} in every quarter")
+        parts.append(f"market prices -{format_rate(r.market_price_drop)} in every quarter")
     if r.lose_any_customer:
         parts.append("the loss of any one customer")
     if r.power_delay_quarters:

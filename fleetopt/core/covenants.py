@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import format_rate, format_usd
 from fleetopt.schema.finance import DEFAULT_EQUITY_CURES
 
 QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash", "collateral_required", "collateral")
@@ -211,7 +211,7 @@ class CovenantTest:
         if k.denominator is None:
             text = f"{k.label} {bound} {format_usd(self.threshold)}"
         elif k.numerator == "cash":  # a share of debt
-            text = f"{k.label} {bound} {self.threshold:.0%}"
+            text = f"{k.label} {bound} {format_rate(self.threshold)}"
         else:
             text = f"{k.label} {bound} {self.threshold:g}x"
         return f"{text} while {self.facility} is owed" if self.facility else text

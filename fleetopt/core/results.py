@@ -301,9 +301,9 @@ def customer_words(data: ModelData, fig: dict) -> str:
         q = data.quarter_labels
         parts[-1] += f"; in the first year ({q[0]}..{q[FIRST_YEAR.stop - 1]}) {first} {_percent_of(share)}"
     if data.max_customer_share < 1.0:
-        parts[-1] += f"; limit {data.max_customer_share:.0%} each over the horizon"
+        parts[-1] += f"; limit {format_rate(data.max_customer_share)} each over the horizon"
     if data.max_customer_share_per_year < 1.0:
-        parts[-1] += f"; limit {data.max_customer_share_per_year:.0%} each in any year"
+        parts[-1] += f"; limit {format_rate(data.max_customer_share_per_year)} each in any year"
     return ", ".join(parts)
 
 
@@ -520,7 +520,7 @@ def untested_breaches(data: ModelData, st: Statements) -> str | None:
 def limit_words(test) -> str:
     """A covenant ratio's limit in words: "maximum 6x", "minimum 1.4x", "minimum 10%" (a share of debt)."""
     kind = test.kind
-    limit = f"{test.threshold:.0%}" if kind.numerator == "cash" else f"{test.threshold:g}x"
+    limit = format_rate(test.threshold) if kind.numerator == "cash" else f"{test.threshold:g}x"
     return f"{'maximum' if kind.bound == 'max' else 'minimum'} {limit}"
 
 

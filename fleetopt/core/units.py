@@ -180,7 +180,9 @@ def format_usd_change(usd: float | None) -> str:
 
 
 def format_rate(rate: float) -> str:
-    """A rate a year as a percentage, to four significant digits: 0.15 -> '15%', 0.125 -> '12.5%'."""
+    """A rate a year, or a share a model file gives (a limit, a volatility, a probability), as a
+    percentage to four significant digits, as it was given: 0.15 -> '15%', 0.125 -> '12.5%' (a
+    figure computed from them is rounded as its own kind is: format_figure, format_usd)."""
     return f"{100 * rate:.4g}%"
 
 
