@@ -103,7 +103,8 @@ def test_a_job_folder_is_finished_file_by_file_and_loses_its_chunks_once_tidied(
     folder.chunk_folder.mkdir()
     assert folder.is_job and not folder.is_finished
     # who started it: the version and its code's fingerprint
-    assert folder.job() == {"kind": "evaluate", "fleetopt_version": __version__, "figures_code": figures_code()}
+    started_by = {"fleetopt_version": __version__, "figures_code": figures_code()}
+    assert folder.job() == {"kind": "evaluate", **started_by}
     folder.finish({RunFolder.SUMMARY: '{"kind": "evaluate"}\n', RunFolder.METRICS: "plan\n"})
     assert folder.kind == "evaluate" and folder.chunk_folder.exists() and folder.left_untidy
     folder.tidy_finished_job()
