@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from milp_builders import base_model, data_of
 from pyomo.environ import value as pyo_value
@@ -672,6 +673,15 @@ def test_stochastic_solve_writes_the_measures_and_both_plans(tmp_path):
         for row in summary["commitments"]
     )
     assert sum(row["stochastic"] for row in bought) == pytest.approx(summary["first_stage_purchases_gpus"])
+    # GPUs sold and moved to inference are commitments too (a finance reader missed the sales): the
+    # stochastic plan's first-stage retirements and moves, as its plan.csv has them
+    plan = pd.read_csv(out / "plan.csv")
+    for decision in ("retire", "redeploy"):
+        rows = plan[(plan["decision"] == decision) & plan["quarter"].isin(["2026Q3", "2026Q4"])]
+        listed = sum(row["stochastic"] for row in summary["commitments"] if row["decision"] == decision)
+        assert listed == pytest.approx(rows["value"].sum()), decision
+    retired = [row for row in summary["commitments"] if row["decision"] == "retire"]
+    assert retired and "retire (sell)" in text
     assert "what to commit to now, first stage before 2027Q1 (2 quarters)" in " ".join(text.split())
     assert sum(row["probability"] for row in summary["scenarios"]) == pytest.approx(1.0)
     # a scenario's slacks in their units: tiny's rescued scenario needs a DSCR cure of about

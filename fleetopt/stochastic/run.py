@@ -207,11 +207,14 @@ class StochasticResult:
 
 
 # what a first stage commits to, in the order a reader takes it in (plan.csv's decisions)
-COMMITMENTS = ("buy_gpus", "build_power", "contract_accepted", "draw_debt", "prepay_debt")
+COMMITMENTS = (
+    "buy_gpus", "retire", "redeploy", "build_power", "contract_accepted", "draw_debt", "prepay_debt",
+)  # fmt: skip
 
 
-COMMITMENT_WORDS = {"buy_gpus": "buy", "build_power": "build power", "contract_accepted": "accept contract",
-                    "draw_debt": "draw", "prepay_debt": "prepay"}  # fmt: skip
+COMMITMENT_WORDS = {"buy_gpus": "buy", "retire": "retire (sell)", "redeploy": "move to inference",
+                    "build_power": "build power", "contract_accepted": "accept contract", "draw_debt": "draw",
+                    "prepay_debt": "prepay"}  # fmt: skip
 
 
 def commitment_amount(value: float, unit: str, signed: bool = False) -> str:
@@ -237,9 +240,10 @@ def commitment_lines(rows: list[dict]) -> list[tuple[str, ...]]:
         lines.append((row["quarter"], COMMITMENT_WORDS.get(row["decision"], row["decision"]), row["item"],
                       commitment_amount(mine, unit), commitment_amount(theirs, unit),
                       commitment_amount(mine - theirs, unit, signed=True)))  # fmt: skip
-    if not any(r["unit"] == "GPUs" for r in rows):
+    if not any(r["decision"] == "buy_gpus" for r in rows):
         return lines
-    bought = [sum(r[p] for r in rows if r["unit"] == "GPUs") for p in ("stochastic", "forecast_optimum")]
+    bought = [sum(r[p] for r in rows if r["decision"] == "buy_gpus")
+              for p in ("stochastic", "forecast_optimum")]  # fmt: skip
     totals = [*(commitment_amount(v, "GPUs") for v in bought),
               commitment_amount(bought[0] - bought[1], "GPUs", signed=True)]  # fmt: skip
     return [*lines, ("", "buy, all", "", *totals)]
@@ -248,10 +252,10 @@ def commitment_lines(rows: list[dict]) -> list[tuple[str, ...]]:
 def first_stage_commitments(data: ModelData, plan: Plan, forecast_plan: Plan, quarters: int) -> list[dict]:
     """What the stochastic ``plan`` commits to now beside the forecast optimum, as rows of
     ``quarter``, ``decision``, ``item``, ``unit``, ``stochastic``, ``forecast_optimum``: each
-    purchase (GPUs), power block (MW), draw and prepayment (USD) dated in the first ``quarters``
+    purchase, retirement (a sale at resale value) and move to inference (GPUs, a retirement and a
+    move by cohort), power block (MW), draw and prepayment (USD) dated in the first ``quarters``
     that either plan makes, and each contract (dated by its start) that one accepts and the
-    other does not (acceptance is first stage whatever the start, §7b "Stages"). Redeployments
-    and retirements, first stage too, are in plan.csv."""
+    other does not (acceptance is first stage whatever the start, §7b "Stages")."""
     keys = ["quarter", "decision", "item", "unit"]
     first = set(data.quarter_labels[:quarters])
 
