@@ -963,8 +963,9 @@ def test_paired_differences_and_their_standard_errors_by_hand():
 
     zero = np.zeros(4)
     outcomes = {
-        "A": {"npv": np.array([10.0, 20, 30, 40]), "breach": np.array([1.0, 0, 0, 0]), "default": zero},
-        "B": {"npv": np.array([12.0, 18, 33, 41]), "breach": zero, "default": zero},
+        "A": {"npv": np.array([10.0, 20, 30, 40]), "breach": np.array([1.0, 0, 0, 0]), "default": zero,
+              "any_default": zero},
+        "B": {"npv": np.array([12.0, 18, 33, 41]), "breach": zero, "default": zero, "any_default": zero},
     }
     a, b = paired_comparison(outcomes, "A", alpha=0.5)
     assert a["npv_mean_usd_diff"] == 0.0 and a["npv_mean_usd_diff_se"] == 0.0
@@ -1104,8 +1105,9 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     text = " ".join(re.sub(r"<[^>]+>", " ", (out / "report.html").read_text()).split())
     assert "less the forecast optimum (paired standard errors in brackets): mean -$8.0M ($155.7k)" in text
     # -3.70 pp of breaches at 6 standard errors: the verdict reads the probabilities too
-    assert ("The stochastic plan is a trade against the forecast optimum: better P(breach), worse mean NPV "
-            "and CVaR5, each beyond 2 standard errors") in text
+    # (and P(any default), -3.60 pp at 6 errors: the default as lenders count it, as compare judges it)
+    assert ("The stochastic plan is a trade against the forecast optimum: better P(breach) and P(any "
+            "default), worse mean NPV and CVaR5, each beyond 2 standard errors") in text
 
 
 def test_the_paired_differences_write_money_as_the_stochastic_table_does():
@@ -1159,6 +1161,52 @@ def test_the_out_of_sample_verdict_reads_breach_and_default_too():
     )
     paired["breach_probability_diff_se"] = 0.002  # +0.6 pp at 3 standard errors: worse too
     assert "worse mean NPV and P(breach)," in out_of_sample_verdict(paired, 5)
+
+
+def test_the_out_of_sample_verdict_judges_the_default_as_lenders_count_it():
+    """tiny --stochastic 3: the solve's verdict judged P(default) alone (0.00 pp), where compare on
+    the same plans and scenarios found P(any default), a liquidity default or an uncured breach,
+    +1.3 pp worse (a stochastic review). Each scenario's either-default is one when either event is
+    (scenario_outcomes), and the verdict and the paired words read it as compare does."""
+    from fleetopt.stochastic.paired import out_of_sample_verdict, paired_comparison, paired_words
+
+    zeros = np.zeros(4)
+    outcomes = {
+        "forecast": {"npv": np.array([4.0, 3.0, 2.0, 1.0]), "breach": zeros, "uncured_breach": zeros,
+                     "default": zeros, "any_default": zeros},
+        "stochastic": {"npv": np.array([4.0, 3.0, 2.0, 1.0]), "breach": np.array([0.0, 1, 1, 1]),
+                       "uncured_breach": np.array([0.0, 1, 1, 1]), "default": zeros,
+                       "any_default": np.array([0.0, 1, 1, 1])},
+    }  # fmt: skip
+    [_, row] = paired_comparison(outcomes, "forecast")
+    assert row["any_default_probability"] == 0.75 and row["default_probability"] == 0.0
+    # three of four scenarios: mean 0.75, sample s.d. of (0, 1, 1, 1) 0.5, s.e. 0.25: 3 errors out
+    assert row["any_default_probability_diff"] == 0.75
+    assert row["any_default_probability_diff_se"] == pytest.approx(0.25)
+    assert out_of_sample_verdict(row, 3).startswith(
+        "worse than the forecast optimum in P(breach) and P(any default), beyond 2 standard errors"
+    )
+    assert paired_words(row).endswith("P(default) 0.00 pp (0.00 pp), P(any default) +75.00 pp (25.00 pp)")
+    quiet = {key: 0.0 for key in row if key.endswith(("_diff", "_diff_se"))}
+    assert out_of_sample_verdict(quiet, 3) == (
+        "no better and no worse than the forecast optimum in mean NPV, CVaR5, P(breach), P(default) or "
+        "P(any default) (within 2 standard errors)"
+    )
+
+
+def test_scenario_outcomes_count_either_default_once():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from fleetopt.stochastic.paired import scenario_outcomes
+
+    evaluation = SimpleNamespace(
+        npv_matrix=np.array([[1.0, 2.0, 3.0]]), metrics=pd.DataFrame({"plan": ["a"]}),
+        outcomes={"breach": np.array([[1, 1, 0]], bool), "uncured_breach": np.array([[1, 0, 0]], bool),
+                  "default": np.array([[1, 0, 1]], bool)},
+    )  # fmt: skip
+    assert scenario_outcomes(evaluation)["a"]["any_default"].tolist() == [1.0, 0.0, 1.0]
 
 
 def test_one_flip_search_rounds_each_decision_the_better_way_by_hand():

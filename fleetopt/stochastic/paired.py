@@ -6,7 +6,7 @@ liquidity default), so that a difference between two plans is estimated from the
 differences, whose spread is far smaller than either plan's own when the plans share most
 decisions. For scenario outcomes $a_i$, $b_i$ ($i = 1..S$):
 
-* mean NPV, P(breach), P(default): $\\bar d = \\frac1S\\sum_i (a_i - b_i)$, standard error
+* mean NPV, P(breach), P(default), P(any default): $\\bar d = \\frac1S\\sum_i (a_i - b_i)$, standard error
   $s_d/\\sqrt S$ with $s_d$ the sample standard deviation (divisor $S-1$) of $a_i - b_i$;
 * CVaR at tail share $A$ (the evaluator's CVaR5: the mean of the $k=\\lceil AS\\rceil$ worst NPVs):
   the difference of the two CVaRs, standard error $s_\\psi/\\sqrt S$ of the paired influence values
@@ -22,11 +22,13 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_usd, format_usd_change
 from fleetopt.evaluate import EvaluationResult, PlanBatch, evaluate
-from fleetopt.evaluate.metrics import cvar_influence, paired_error
+from fleetopt.evaluate.metrics import ANY_DEFAULT_EVENTS, cvar_influence, paired_error
 
-OUTCOMES = ("npv", "breach", "default")
-# the figures that are means of an outcome over the scenarios
-MEAN_OF = {"npv": "npv_mean_usd", "breach": "breach_probability", "default": "default_probability"}
+OUTCOMES = ("npv", "breach", "uncured_breach", "default")
+# the figures that are means of an outcome over the scenarios ("any_default": a liquidity default or
+# an uncured breach, the default as lenders count it, as compare judges it)
+MEAN_OF = {"npv": "npv_mean_usd", "breach": "breach_probability", "default": "default_probability",
+           "any_default": "any_default_probability"}  # fmt: skip
 
 
 def evaluate_paired(
@@ -38,16 +40,19 @@ def evaluate_paired(
 
 
 def scenario_outcomes(evaluation: EvaluationResult) -> dict[str, dict[str, np.ndarray]]:
-    """Each plan's NPV (USD), covenant breach and liquidity default (0/1) per scenario, from an
-    evaluation that kept them (:func:`evaluate_paired`): {label: {outcome: (S,)}}."""
+    """Each plan's NPV (USD), covenant breach, uncured breach, liquidity default and either default
+    (0/1) per scenario, from an evaluation that kept them (:func:`evaluate_paired`):
+    {label: {outcome: (S,)}}."""
     per_pair = {"npv": evaluation.npv_matrix, **(evaluation.outcomes or {})}
     if any(per_pair.get(name) is None for name in OUTCOMES):
         raise ValueError("scenario_outcomes needs an evaluation with keep_matrix and keep_outcomes")
     labels = evaluation.metrics["plan"]
-    return {
-        label: {name: np.asarray(per_pair[name][p], dtype=np.float64) for name in OUTCOMES}
-        for p, label in enumerate(labels)
-    }
+    out = {}
+    for p, label in enumerate(labels):
+        out[label] = {name: np.asarray(per_pair[name][p], dtype=np.float64) for name in OUTCOMES}
+        either = np.logical_or.reduce([out[label][event] > 0 for event in ANY_DEFAULT_EVENTS])
+        out[label]["any_default"] = either.astype(np.float64)
+    return out
 
 
 def _mean_and_error(d: np.ndarray) -> tuple[float, float]:
@@ -55,8 +60,9 @@ def _mean_and_error(d: np.ndarray) -> tuple[float, float]:
 
 
 def paired_comparison(outcomes: dict, reference: str, alpha: float = TAIL) -> list[dict]:
-    """Per plan: mean NPV, CVaR_alpha of NPV, P(breach), P(default), and each one's difference from
-    ``reference`` with the standard error of the paired difference (USD; probabilities as shares)."""
+    """Per plan: mean NPV, CVaR_alpha of NPV, P(breach), P(default), P(any default), and each one's
+    difference from ``reference`` with the standard error of the paired difference (USD;
+    probabilities as shares)."""
     ref = outcomes[reference]
     ref_cvar, ref_psi = cvar_influence(ref["npv"], alpha)
     rows = []
@@ -68,6 +74,7 @@ def paired_comparison(outcomes: dict, reference: str, alpha: float = TAIL) -> li
             "npv_cvar_usd": cvar,
             "breach_probability": float(out["breach"].mean()),
             "default_probability": float(out["default"].mean()),
+            "any_default_probability": float(out["any_default"].mean()),
         }
         for name, key in MEAN_OF.items():
             row[f"{key}_diff"], row[f"{key}_diff_se"] = _mean_and_error(out[name] - ref[name])
@@ -92,13 +99,14 @@ def beyond_chance(diff: float, se: float, noise: float = 0.0) -> bool:
 
 # the out-of-sample figures the verdict reads: (words, key, higher is better)
 VERDICT_FIGURES = (("mean NPV", "npv_mean_usd", True), ("CVaR5", "npv_cvar_usd", True),
-                   ("P(breach)", "breach_probability", False), ("P(default)", "default_probability", False))
+                   ("P(breach)", "breach_probability", False), ("P(default)", "default_probability", False),
+                   ("P(any default)", "any_default_probability", False))  # fmt: skip
 
 
 def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
     """What the out-of-sample differences of the stochastic plan from the forecast optimum
     (``paired``: the ``_diff`` and ``_diff_se`` figures of :func:`paired_comparison`) say, in words:
-    better or worse in mean NPV, CVaR5, P(breach) and P(default) (lower is better) beyond
+    better or worse in mean NPV, CVaR5, P(breach), P(default) and P(any default) (lower is better) beyond
     :data:`SIGNIFICANT` standard errors, or within the noise; with ``scenarios`` the stochastic
     solve's, named where the plan does worse. A figure ``paired`` lacks (a summary written before
     the probabilities were read) is left out."""
@@ -121,12 +129,13 @@ def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
         return (f"worse than the forecast optimum in {_listed(worse)}, {beyond}: {few} "
                 "may be too few to stand for the futures (give more with --stochastic N, or keep the "
                 "forecast optimum)")
-    return ("no better and no worse than the forecast optimum in mean NPV, CVaR5, P(breach) or P(default) "
+    judged = [what for what, key, _ in VERDICT_FIGURES if f"{key}_diff" in paired]
+    return (f"no better and no worse than the forecast optimum in {_listed(judged, 'or')} "
             "(within 2 standard errors)")
 
 
-def _listed(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+def _listed(words: list[str], joined: str = "and") -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {joined} " + words[-1]
 
 
 def paired_words(d: dict) -> str:
@@ -136,7 +145,9 @@ def paired_words(d: dict) -> str:
     writes them, to two decimals (a difference of 0.1 pp has an error of that size)."""
     usd = [f"{what} {format_usd_change(d[f'{key}_diff'])} ({format_usd(d[f'{key}_diff_se'])})"
            for what, key in (("mean", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd"))]  # fmt: skip
-    probabilities = (("P(breach)", "breach_probability"), ("P(default)", "default_probability"))
+    # each probability the summary has (one written before 0.4.15 has no P(any default))
+    probabilities = [(what, key) for what, key, _ in VERDICT_FIGURES
+                     if f"{key}_diff" in d and key.endswith("_probability")]  # fmt: skip
     shares = [f"{what} {_signed_pp(d[f'{key}_diff'])} ({100 * d[f'{key}_diff_se']:.2f} pp)"
               for what, key in probabilities]  # fmt: skip
     return ", ".join(usd + shares)
