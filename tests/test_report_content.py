@@ -189,12 +189,18 @@ def test_a_report_in_short_names_a_breach_on_the_trailing_year(monkeypatch):
     year's averages the summary says so with the shortfall (here a stand-in cushion of -3.8 %)."""
     monkeypatch.setattr(page, "lowest_trailing_cushion", lambda data, yearly: -0.038)
 
-    forecast = SimpleNamespace(within_limits=True)
+    forecast = SimpleNamespace(within_limits=True, lines={"revolver_balance_usd": np.zeros(8)})
     run = SimpleNamespace(forecast=forecast, trailing_year={}, data=load("tiny")[1], statements=None)
     assert page._on_the_forecast(run) == (
         "On the forecast it keeps every covenant and its cash above the default level; if tested on the "
         "trailing four quarters' averages (the model tests each quarter's own), a covenant would be "
         "breached (3.8% short)."
+    )
+    # a forecast run that keeps its cash by drawing the revolver (never the MILP's statements) says so
+    forecast.lines["revolver_balance_usd"][1:3] = (1.9e6, 0.4e6)
+    assert page._on_the_forecast(run).startswith(
+        "On the forecast it keeps every covenant and its cash above the default level, drawing the "
+        "revolver (up to $1.9M, in 2026Q4); if tested"
     )
 
 

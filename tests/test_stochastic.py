@@ -1105,6 +1105,10 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     text = " ".join(re.sub(r"<[^>]+>", " ", (out / "report.html").read_text()).split())
     assert "less the forecast optimum (paired standard errors in brackets): mean -$8.0M ($155.7k)" in text
     # -3.70 pp of breaches at 6 standard errors: the verdict reads the probabilities too
+    # its forecast run keeps the cash by drawing the revolver, which the MILP's statements (and their
+    # warnings, "without the revolver") never do: the summary says so, not only that it keeps it
+    assert ("keeps every covenant and its cash above the default level, drawing the revolver (up to "
+            "$1.9M, in 2026Q4)") in text
     # (and P(any default), -3.60 pp at 6 errors: the default as lenders count it, as compare judges it)
     assert ("The stochastic plan is a trade against the forecast optimum: better P(breach) and P(any "
             "default), worse mean NPV and CVaR5, each beyond 2 standard errors") in text

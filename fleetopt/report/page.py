@@ -81,7 +81,7 @@ from fleetopt.core.units import (
 from fleetopt.errors import InputError, warn
 from fleetopt.evaluate import PlanFileError, compile_plans, load_plans, sample_runs
 from fleetopt.evaluate.batch import refuse_limit_breaks, serves_contracts_short, with_buffers
-from fleetopt.evaluate.forecast import ForecastRun, forecast_run
+from fleetopt.evaluate.forecast import SAME_USD, ForecastRun, forecast_run
 from fleetopt.evaluate.metrics import (
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
@@ -1316,10 +1316,22 @@ def _on_the_forecast(run: _Run) -> str:
     kept = "every covenant and its cash" if _covenants_tested(run) else "its cash"
     text = (f"On the forecast it keeps {kept} above the default level"
             if fc.within_limits else f"On the forecast it {fc.limits_words()}")  # fmt: skip
+    text += _revolver_words(run)
     trailing = lowest_trailing_cushion(run.data, run.trailing_year)
     if trailing is not None and trailing < 0:
         text += f"; {TRAILING_WHAT_IF}, a covenant would be breached ({-trailing:.1%} short)"
     return text + "."
+
+
+def _revolver_words(run: _Run) -> str:
+    """', drawing the revolver (up to $1.9M, in 2026Q4)' where the plan's forecast run draws it:
+    the MILP's statements never do, so their warnings ('breaks cash >= min cash ... without the
+    revolver') read as contradicting a plan said to keep its cash (a stochastic review)."""
+    drawn = run.forecast.lines["revolver_balance_usd"]
+    if drawn.max() <= SAME_USD:
+        return ""
+    peak = int(np.argmax(drawn))
+    return f", drawing the revolver (up to {_usd(drawn[peak])}, in {run.data.quarter_labels[peak]})"
 
 
 def _kpi_section(run: _Run) -> str:
