@@ -151,7 +151,7 @@ td:first-child,th:first-child,td.text,th.text{text-align:left}tr.rec td{backgrou
 footer{margin-top:40px;color:#64748b;font-size:12px}
 h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:13px;margin:6px 2px 0}
 .scroll{overflow-x:auto;max-width:100%;border:1px solid #e2e8f0;border-radius:6px}.scroll table{border:0}
-th{white-space:normal;vertical-align:bottom;min-width:48px}td{white-space:nowrap}
+th{white-space:normal;vertical-align:bottom;min-width:48px}td{white-space:nowrap}td.wrap{white-space:normal;min-width:16em}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0;font-size:13px;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 14px}
 dl.facts dt{color:#475569}dl.facts dd{margin:0;overflow-wrap:anywhere}dl.facts dd.bad{color:#b91c1c}
 @page{size:A4 landscape;margin:10mm}
@@ -237,11 +237,13 @@ def scroll_hint(columns: int, sortable: bool = True) -> str:
 
 
 def _table(
-    frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, headers=None, count_cols=(), usd_cols=()
+    frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, headers=None, count_cols=(), usd_cols=(),
+    wrap_cols=(),
 ) -> str:
     """A sortable table in its own horizontally scrolling box; ``headers`` renames columns for people.
     USD of ``money_cols`` is in one scale per column, of ``usd_cols`` in each figure's own scale (a
-    column of unlike figures, such as RP and VSS)."""
+    column of unlike figures, such as RP and VSS); the text of ``wrap_cols`` wraps (sentences, which
+    on one line pushed the table past the page)."""
     headers = headers or {}
     text = {c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])}  # left, as their cells
     head = "".join(
@@ -256,7 +258,8 @@ def _table(
             if isinstance(v, (float, np.floating, int, np.integer)) and not isinstance(v, bool):
                 cells.append(f'<td data-v="{float(v)!r}">{escape(formats[col](float(v)))}</td>')
             else:
-                cells.append(f'<td class="text">{escape(str(v))}</td>')
+                wrap = " wrap" if col in wrap_cols else ""
+                cells.append(f'<td class="text{wrap}">{escape(str(v))}</td>')
         cls = f' class="{classes[n]}"' if classes and classes[n] else ""
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
     return (
@@ -1743,7 +1746,7 @@ def _stochastic_section(run: _Run) -> str:
         + _commitments(summary)
         + (f"<h2>The plan written</h2><dl class='facts'>{facts}</dl>" if facts else "")
         + "<h2>Reduced scenarios under the stochastic solution</h2>"
-        + _table(rows, money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS)
+        + _table(rows, money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS, wrap_cols={"rescue"})
     )
 
 
@@ -1755,9 +1758,9 @@ def _commitments(summary: dict) -> str:
     frame = pd.DataFrame(commitment_lines(summary["commitments"]), columns=list(COMMITMENT_COLUMNS))
     stage = first_stage_text(summary["settings"])
     return (f"<h2>What to commit to now</h2><p class='why'>Each decision of the {escape(stage)}, the "
-            "stochastic plan's beside the forecast optimum's: purchases, power, draws and prepayments, "
-            "and the contracts the two plans decide differently (redeployments and retirements are in "
-            "plan.csv).</p>" + _table(frame))
+            "stochastic plan's beside the forecast optimum's: purchases, GPUs retired (sold) and moved "
+            "to inference, power, draws and prepayments, and the contracts the two plans decide "
+            "differently.</p>" + _table(frame))
 
 
 def _out_of_sample_paragraph(summary: dict) -> str:
