@@ -314,6 +314,13 @@ def test_each_kind_of_run_lists_the_figure_that_describes_it():
     solved = key_figures({"kind": "stochastic", "rp_usd": 17.68e9, "settings": settings, "scenarios": [{}]})
     assert solved == {"rp_usd": 17.68e9, "scenarios": 10, "scenario_seed": 0}
     assert key_figure("stochastic", solved) == "RP $17.68B over 10 scenarios (seed 0)"
+    # `runs show` gave a CVaR without its tail share, and not which first stage the run kept
+    settings |= {"cvar_alpha": 0.3, "mip_gap": 1e-6, "screened": 200}
+    summary = {"kind": "stochastic", "rp_usd": 1.0, "cvar_npv_usd": -2.0, "settings": settings,
+               "first_stage": "the forecast's", "status": "optimal", "gap": 0.0}  # fmt: skip
+    assert key_figures(summary) == {"scenarios": 10, "scenario_seed": 0, "cvar_alpha": 0.3, "mip_gap": 1e-6,
+                                    "first_stage": "the forecast's", "status": "optimal", "gap": 0.0,
+                                    "rp_usd": 1.0, "cvar_npv_usd": -2.0}  # fmt: skip
     assert key_figure("solve", {"npv_usd": 1e9, "n_scenarios": 3}) == "NPV $1.00B on the forecast"
 
 

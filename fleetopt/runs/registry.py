@@ -101,13 +101,17 @@ FIRST_PLAN_FIGURES = ("plan", "npv_mean_usd", "npv_cvar5_usd", "breach_probabili
 # and these of the evaluation: over how many scenarios (a CVaR5 over 20 is one scenario), which ones
 EVALUATION_FIGURES = ("n_plans", "n_scenarios", "seed", "deterministic", "backend", "fleetopt_version",
                       "plans_objective")  # fmt: skip
-# a stochastic solve's record: its USD measures, and these of its settings (summary.json's "settings")
-STOCHASTIC_SETTINGS = ("scenarios", "scenario_seed", "first_stage_quarters", "risk_weight")
+# a stochastic solve's record: its USD measures, these of its settings (summary.json's "settings": the
+# CVaR's tail share beside the CVaR, the gap it was solved to) and which first stage it kept, at what gap
+STOCHASTIC_SETTINGS = ("scenarios", "scenario_seed", "first_stage_quarters", "risk_weight", "cvar_alpha",
+                       "mip_gap")  # fmt: skip
+STOCHASTIC_FIGURES = ("first_stage", "status", "gap")
 
 
 def key_figures(summary: dict, shown: dict | None = None) -> dict:
     """The figures a run's record keeps, from its summary.json: the scalar figures of a solve and a
-    sweep; the USD figures, number of scenarios, seed, first-stage quarters and risk weight of a
+    sweep; the USD figures, number of scenarios, seed, first-stage quarters, risk weight, CVaR tail
+    share, MIP gap, the first stage kept (RP's or the forecast's) and its status and gap of a
     stochastic solve; an evaluation's number of plans and of scenarios, seed, whether it is
     deterministic (its one scenario the forecast), backend, version and plans' objective, and the
     label, mean NPV, CVaR5, breach and default probabilities of ``shown`` (and, for a cost solve's
@@ -136,6 +140,7 @@ def _figures_of_kind(summary: dict, shown: dict | None) -> dict:
     if kind == "stochastic":
         settings = summary.get("settings") if isinstance(summary.get("settings"), dict) else {}
         kept = {k: settings[k] for k in STOCHASTIC_SETTINGS if k in settings and _scalar(settings[k])}
+        kept |= {k: scalars[k] for k in STOCHASTIC_FIGURES if k in scalars}
         return {**kept, **{k: v for k, v in scalars.items() if k.endswith("_usd")}}
     return scalars
 
