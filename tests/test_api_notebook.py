@@ -473,3 +473,26 @@ def test_a_sweep_in_memory_whose_rule_no_candidate_meets_says_nothing_was_kept()
     assert "(in Python, the rule's max_breach_prob)" in said
     assert "give folder= (fleetopt.api.sweep(..., folder='runs/my-sweep'))" in said
     assert "fleetopt.api.resume_sweep finishes with a looser rule without solving again" in said
+
+
+def test_an_evaluation_ranks_its_plans_in_memory_as_the_terminal_does():
+    """A notebook had no way to rank an evaluation's plans short of writing it as a run: three
+    plans by hand. By CVaR5: b (-1), a (-2), then c, whose -0.5 is the best but which breaks a
+    limit on its own forecast; by mean: a (3), b (2), c; P(breach) at most 20 %: b, then c. A bad
+    argument is named."""
+    from fleetopt.evaluate.engine import EvaluationResult
+    from fleetopt.evaluate.metrics import FORECAST_OK
+
+    metrics = pd.DataFrame({"plan": ["a", "b", "c"], "npv_mean_usd": [3.0, 2.0, 9.0],
+                            "npv_cvar5_usd": [-2.0, -1.0, -0.5], "npv_p5_usd": [0.0, 0.0, 0.0],
+                            "breach_probability": [0.5, 0.1, 0.0],
+                            FORECAST_OK: [True, True, False]})  # fmt: skip
+    result = EvaluationResult(metrics, "numpy", "CPU", 3, 10, 1, 0.1, 3, 10, 4, False)
+    result.metrics = result.metrics.iloc[::-1]  # the notebook's own sorting changes nothing ranked
+    assert result.ranked()["plan"].tolist() == ["b", "a", "c"]
+    assert result.ranked("mean")["plan"].tolist() == ["a", "b", "c"]
+    assert result.ranked("mean", max_breach_prob=0.2)["plan"].tolist() == ["b", "c"]
+    with pytest.raises(InputError, match=r"rank_by must be one of cvar5, mean, p5 \(got 'median'\)"):
+        result.ranked("median")
+    with pytest.raises(InputError, match=r"max_breach_prob must be between 0\.0 and 1\.0"):
+        result.ranked(max_breach_prob=1.5)

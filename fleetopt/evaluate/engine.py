@@ -39,14 +39,18 @@ from fleetopt.evaluate.kernel import (
 )
 from fleetopt.evaluate.layout import ScenarioRows
 from fleetopt.evaluate.metrics import (
+    DEFAULT_RANK,
     FORECAST_OK,
+    RANK_COLUMNS,
     demand_per_pair,
     key_figures_html,
     plan_metrics,
+    ranked_plans,
     within_limits,
 )
 from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
+from fleetopt.runs import limits
 
 # the per-pair outcomes an evaluation keeps with keep_outcomes (fleetopt compare's paired errors)
 OUTCOMES = ("breach", "uncured_breach", "default")
@@ -114,6 +118,17 @@ class EvaluationResult:
 
     def _repr_html_(self) -> str:  # a notebook's cell: the key figures of each plan, then .metrics
         return key_figures_html(self.metrics, repr(self), forecast=self.seed is None)
+
+    def ranked(self, rank_by: str = DEFAULT_RANK, max_breach_prob: float | None = None) -> pd.DataFrame:
+        """The plans' computed metrics best first by ``rank_by`` ("cvar5", "mean" or "p5"), only those
+        with P(covenant breach) at most ``max_breach_prob`` where it is given: the table `fleetopt
+        evaluate --rank-by --max-breach-prob` prints (a plan that breaks a limit on its own forecast
+        comes after every one that keeps them; ties in the plans' order). A bad argument raises
+        InputError naming it."""
+        rank_by = limits.text("rank_by", rank_by, tuple(RANK_COLUMNS))
+        if max_breach_prob is not None:
+            max_breach_prob = limits.number("max_breach_prob", max_breach_prob, 0.0, 1.0)
+        return ranked_plans(self._computed, rank_by, max_breach_prob)
 
     @property
     def pairs_computed(self) -> int:
