@@ -103,9 +103,9 @@ class Contract(StrictModel):
     """Paid to the customer if the contract is not delivered by its deadline, USD (in the evaluator,
     with `policy.reschedule_late_contracts`, only once it is later than its delay allowance)."""
     delay_allowance_quarters: QuarterCount = 2
-    """Evaluator: quarters the contract may be late (its GPUs short of power in a quarter at or after
-    the deadline, counted over the whole term, not only at its start) before the customer cancels
-    it. The default, two quarters, is an estimate (grade C): in Q3-2025 a third party's late powered
+    """Evaluator: quarters the contract may be late (in a quarter at or after the deadline, its GPUs
+    short of power, or the plan serving it with fewer GPUs than it has; counted over the whole term,
+    not only at its start) before the customer cancels it. The default, two quarters, is an estimate (grade C): in Q3-2025 a third party's late powered
     shell made CoreWeave move deliveries and cut its 2025 capex, with no contract cancellation
     reported (docs/sources.md §6)."""
     delay_penalty_usd_per_quarter: Money = 0.0
