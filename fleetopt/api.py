@@ -89,6 +89,7 @@ from fleetopt.runs.folder import (
     written_at,
 )
 from fleetopt.runs.registry import Registry, RegistryError, RunRecord, key_figures
+from fleetopt.schema import PlanningModel
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, ModelError, load_yaml, recorded_changes
 from fleetopt.stochastic.run import (
@@ -197,6 +198,12 @@ def load(model: ModelArg = None) -> tuple[LoadedModel, ModelData]:
     (the arrays the MILP and the evaluator read). A bad model file raises
     :class:`~fleetopt.schema.loading.ModelError` (an InputError) listing every problem, with its line."""
     return _load(_loadable(model))
+
+
+def schema() -> dict:
+    """The JSON Schema of the model-file format, as `fleetopt schema` prints it (for an editor, or a
+    validator of model files made by other tools)."""
+    return PlanningModel.model_json_schema()
 
 
 def edit(model: ModelArg, changes: Mapping[str | tuple, Any] | list[tuple]) -> LoadedModel:

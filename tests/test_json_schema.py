@@ -49,6 +49,10 @@ def validator(cli_schema):
 
 def test_cli_schema_is_the_pydantic_schema(cli_schema):
     assert cli_schema == PlanningModel.model_json_schema()
+    # and the Python API's, for a notebook or a tool writing model files (it had none)
+    from fleetopt import api
+
+    assert api.schema() == cli_schema
 
 
 def test_schema_names_every_block_and_refuses_unknown_keys(cli_schema):

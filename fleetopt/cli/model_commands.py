@@ -51,7 +51,6 @@ from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import write_bytes_atomic, write_text_atomic
 from fleetopt.runs.folder import RunDirError, RunFolder, refuse_foreign_file, refuse_run_file, run_name
-from fleetopt.schema import PlanningModel
 from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS, MAX_SCENARIOS, MAX_TAIL
 
 
@@ -70,7 +69,7 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of the model-file format (for editors and validators)."""
-    text = json.dumps(PlanningModel.model_json_schema(), indent=2) + "\n"
+    text = json.dumps(api.schema(), indent=2) + "\n"
     if out is None:
         sys.stdout.write(text)
         return
