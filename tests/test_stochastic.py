@@ -843,6 +843,13 @@ def test_table_names_the_first_stage_quarter_and_a_single_scenario():
     assert "1 scenario reduced from 200" in html and "first stage before 2027Q3 (4 quarters)" in html
     assert "CVaR0.1 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample)" in html
     assert "n/a (time limit, gap 50.00%)" in html
+    # a run stopped by the time limit says so in words, not as HiGHS's 'time_limit' (a review)
+    stopped = {**summary, "status": "time_limit", "gap": 0.7378}
+    said = " ".join(shown(stopped).replace("│", " ").split())
+    assert "status / gap time limit reached (the best plan found; its gap beside it) / 73.78%" in said
+    html = _stochastic_section(type("Run", (), {"summary": stopped})())
+    assert "time limit reached (the best plan found; its gap beside it), gap 73.78%" in html
+    assert "time_limit" not in said + html
 
 
 # ---------------------------------------------------------------- which first stage the plan keeps

@@ -1185,7 +1185,8 @@ def stochastic_summary_table(summary: dict) -> Table:
         f"{counted(s['scenarios'], 'scenario')} of {s['screened']} (seed {s['scenario_seed']}){dropped}, "
         f"{first_stage_text(s)}, risk weight {s['risk_weight']}, CVaR alpha {s['cvar_alpha']}",
     )
-    table.add_row("status / gap", f"{summary['status']} / {format_gap(summary['gap'])}")
+    table.add_row("status / gap", f"{format_solver_status(summary['status'], summary['gap'])} / "
+                  f"{format_gap(summary['gap'])}")  # fmt: skip
     in_sample = in_sample_labels(s)
     for key, label in (
         ("rp_usd", "RP (stochastic solution: value, its NPV less rescue penalties)"),

@@ -1710,7 +1710,8 @@ def _stochastic_section(run: _Run) -> str:
         f"{counted(s['scenarios'], 'scenario')} reduced from {s['screened']} (seed {s['scenario_seed']}); "
         f"{first_stage_text(s)} shared by all of them; objective (1 - L) E[value] + L "
         f"CVaR{s['cvar_alpha']:g}(value) with L = {s['risk_weight']:g}; later purchases "
-        f"{s['later_purchases']}; solved to {summary['status']} (gap {gap}) by {s.get('solve_method', 'HiGHS')}. "
+        f"{s['later_purchases']}; solved by {s.get('solve_method', 'HiGHS')}: "
+        f"{format_solver_status(summary['status'], summary.get('gap'))}, gap {gap}. "
         "A scenario's value is its NPV less the rescue's penalties (docs/formulation.md §7b)."
     )
     shown = []

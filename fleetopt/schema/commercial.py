@@ -105,9 +105,9 @@ class Contract(StrictModel):
     delay_allowance_quarters: QuarterCount = 2
     """Evaluator: quarters the contract may be late (in a quarter at or after the deadline, its GPUs
     short of power, or the plan serving it with fewer GPUs than it has; counted over the whole term,
-    not only at its start) before the customer cancels it. The default, two quarters, is an estimate (grade C): in Q3-2025 a third party's late powered
-    shell made CoreWeave move deliveries and cut its 2025 capex, with no contract cancellation
-    reported (docs/sources.md §6)."""
+    not only at its start) before the customer cancels it. The default, two quarters, is an
+    estimate (grade C): in Q3-2025 a third party's late powered shell made CoreWeave move deliveries
+    and cut its 2025 capex, with no contract cancellation reported (docs/sources.md §6)."""
     delay_penalty_usd_per_quarter: Money = 0.0
     """Evaluator: paid to the customer for each late quarter within the allowance, USD (a late
     quarter earns only on the contract's GPUs delivered)."""
