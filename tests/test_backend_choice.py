@@ -410,6 +410,27 @@ def test_resume_settings_are_checked_and_job_json_is_kept(no_gpu, tmp_path):
     assert api.resume_evaluation(tmp_path / "E", executor="local").run(tmp_path / "E").backend == "numpy"
 
 
+def test_threads_on_the_resume_of_a_job_of_worker_processes_or_ray_are_refused(no_gpu, here):
+    """--threads beside --resume of a job started with --workers 2 (or on Ray) was dropped in
+    silence: the resume ran the job's 2 one-thread worker processes, as a new run given both would
+    not (it is refused). It is refused, naming the job's setting and the one that lets it apply."""
+    run = api.write_solve_run(api.solve("tiny"), out=here / "plan")
+    api.prepare_evaluation(run, scenarios=20, seed=4, workers=2).start(here / "E")
+    code, stdout, stderr = run_cli("evaluate", "--resume", "E", "--threads", "1")
+    said = " ".join(stderr.split())
+    assert code == 2 and "threads (--threads) cannot apply to this job" in said, stdout + stderr
+    assert "job.json's workers 2" in said and "--workers 1" in said
+    assert not (here / "E" / "metrics.csv").exists()
+    job = json.loads((here / "E" / "job.json").read_text())
+    (here / "E" / "job.json").write_text(json.dumps({**job, "workers": 1, "executor": "ray"}))
+    ray_said = r"job.json's executor 'ray'.*executor='local' \(--executor local\)"
+    with pytest.raises(api.InputError, match=ray_said):
+        api.resume_evaluation(here / "E", threads=1)
+    code, stdout, stderr = run_cli("evaluate", "--resume", "E", "--threads", "1", "--executor", "local")
+    assert code == 0, stdout + stderr
+    assert "CPU (1 thread)" in stdout
+
+
 def _sweep_stopped_in_its_evaluation(folder, backend: str):
     """A sweep of tiny (5 candidates, 100,000 scenarios) stopped after two evaluation chunks in
     ``folder`` (NumPy's chunks are one plan each there); the same sweep run through, on NumPy."""

@@ -367,6 +367,8 @@ def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> 
         runs["workers"] = 1  # the job's CPU worker processes: a GPU runs in this process
     if runs["ray_address"] is not None and runs["executor"] != "ray":
         raise InputError("ray_address (--ray-address) cannot apply without the ray executor (--executor ray)")
+    if "threads" in how:
+        _refuse_threads_with_the_jobs_workers(runs)
     runs["threads"] = resumed_threads(runs["threads"])
     budget_name = "max_memory (job.json's or --max-memory)"
     runs["max_memory"] = budget_within_memory(
@@ -404,6 +406,21 @@ def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> 
     # this machine and budget, so that a job stopped for memory resumes with a smaller --max-memory
     job.settings.update(plans_source=str(plans_file))
     return job
+
+
+def _refuse_threads_with_the_jobs_workers(runs: dict) -> None:
+    """``threads`` given for a resume apply to this process's evaluation: not to the job's own worker
+    processes or Ray tasks (job.json's, which the resume keeps unless told otherwise), which run one
+    thread each. They were dropped in silence; a new run given both is refused as well."""
+    if runs["executor"] == "ray":
+        setting, remedy = "executor 'ray'", "executor='local' (--executor local)"
+    elif runs["workers"] > 1:
+        setting, remedy = f"workers {runs['workers']}", "workers=1 (--workers 1)"
+    else:
+        return
+    raise InputError(f"threads (--threads) cannot apply to this job: it runs with job.json's {setting}, "
+                     f"each worker process or Ray task on one thread; give {remedy} with it, or leave "
+                     "threads out")  # fmt: skip
 
 
 def resumed_threads(threads: int | None) -> int | None:
