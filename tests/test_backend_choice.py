@@ -431,6 +431,28 @@ def test_threads_on_the_resume_of_a_job_of_worker_processes_or_ray_are_refused(n
     assert "CPU (1 thread)" in stdout
 
 
+def test_workers_with_the_ray_executor_are_refused(no_gpu, here):
+    """--workers 2 with --executor ray was dropped in silence: Ray runs a task on each CPU (or GPU)
+    of its cluster, and the run ran so. It is refused by name, before Ray starts, in a new run and
+    beside --resume (a job's own workers, resumed on Ray, are the job's: not refused)."""
+    run = api.write_solve_run(api.solve("tiny"), out=here / "plan")
+    code, stdout, stderr = run_cli("evaluate", "--plans", "plan", "--scenarios", "20", "--executor", "ray",
+                                   "--workers", "2", "--out", "R")  # fmt: skip
+    said = " ".join(stderr.split())
+    assert code == 2, stdout
+    assert "workers (--workers) cannot apply with executor='ray' (--executor ray)" in said
+    assert not (here / "R").exists()
+    with pytest.raises(api.InputError, match=r"workers \(--workers\) cannot apply with executor='ray'"):
+        api.prepare_evaluation(run, scenarios=20, executor="ray", workers=2)
+    api.prepare_evaluation(run, scenarios=20, seed=4).start(here / "E")
+    with pytest.raises(api.InputError, match=r"workers \(--workers\) cannot apply with executor='ray'"):
+        api.resume_evaluation(here / "E", executor="ray", workers=2)
+    job = json.loads((here / "E" / "job.json").read_text())
+    (here / "E" / "job.json").write_text(json.dumps({**job, "executor": "ray"}))
+    with pytest.raises(api.InputError, match=r"workers \(--workers\) cannot apply with executor='ray'"):
+        api.resume_evaluation(here / "E", workers=2)
+
+
 def _sweep_stopped_in_its_evaluation(folder, backend: str):
     """A sweep of tiny (5 candidates, 100,000 scenarios) stopped after two evaluation chunks in
     ``folder`` (NumPy's chunks are one plan each there); the same sweep run through, on NumPy."""

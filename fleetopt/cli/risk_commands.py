@@ -153,7 +153,8 @@ def evaluate(
         typer.Option(
             callback=checked(limits.whole, 1),
             help="Worker processes on this machine, one thread each, on NumPy or the C build as --backend "
-            "chooses (default 1: in this process; capped to its usable cores, with a warning).",
+            "chooses (default 1: in this process; capped to its usable cores, with a warning); not with "
+            "--executor ray, whose tasks take the cluster's CPUs.",
         ),
     ] = 1,
     threads: EvaluateThreadsOption = None,

@@ -369,6 +369,8 @@ def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> 
         raise InputError("ray_address (--ray-address) cannot apply without the ray executor (--executor ray)")
     if "threads" in how:
         _refuse_threads_with_the_jobs_workers(runs)
+    if "workers" in how and runs["workers"] > 1 and runs["executor"] == "ray":
+        raise InputError(WORKERS_WITH_RAY)
     runs["threads"] = resumed_threads(runs["threads"])
     budget_name = "max_memory (job.json's or --max-memory)"
     runs["max_memory"] = budget_within_memory(
@@ -406,6 +408,11 @@ def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> 
     # this machine and budget, so that a job stopped for memory resumes with a smaller --max-memory
     job.settings.update(plans_source=str(plans_file))
     return job
+
+
+# worker processes run on this machine; Ray runs a task on each CPU (or GPU) of its cluster
+WORKERS_WITH_RAY = ("workers (--workers) cannot apply with executor='ray' (--executor ray), which runs a "
+                    "task on each CPU (or GPU) of the Ray cluster: leave workers out")  # fmt: skip
 
 
 def _refuse_threads_with_the_jobs_workers(runs: dict) -> None:
