@@ -410,6 +410,64 @@ def test_ray_executor_without_ray_gives_a_clear_message(monkeypatch):
         RayExecutor()
 
 
+def _ray_that_takes_sigterm(monkeypatch, stopped: bool):
+    """A stand-in for Ray whose ``init`` sets SIGTERM as Ray's driver does (sys.exit(15)); with
+    ``stopped``, a SIGTERM arrives while it starts."""
+    import types
+
+    def init(**kwargs):
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(signum))
+        if stopped:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler runs first
+
+    fake = types.SimpleNamespace(is_initialized=lambda: False, init=init, shut_down=[],
+                                 cluster_resources=lambda: {"CPU": 2.0})  # fmt: skip
+    fake.shutdown = lambda: fake.shut_down.append(True)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    return fake
+
+
+@pytest.mark.parametrize("stopped", [False, True], ids=["after", "while starting"])
+def test_ray_leaves_sigterm_to_fleetopt(monkeypatch, stopped):
+    """Ray's driver sets its own SIGTERM handler in ray.init (sys.exit(15); its local node's: exit 1):
+    a SIGTERM (`docker stop`, a batch system) while a Ray run started, or before its chunks began,
+    ended fleetopt with exit 15 (or 1), without a word, not 130 saying what was saved. The handler
+    fleetopt had is put back, and a SIGTERM while Ray starts is a stop (KeyboardInterrupt), after
+    shutting down what Ray started (its local instance's processes were left running)."""
+    from fleetopt.evaluate.jobs import RayExecutor
+
+    def ours(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, ours)
+    try:
+        ray = _ray_that_takes_sigterm(monkeypatch, stopped)
+        if stopped:
+            with pytest.raises(KeyboardInterrupt):
+                RayExecutor()
+        else:
+            assert RayExecutor().cpus == 2
+        assert signal.getsignal(signal.SIGTERM) is ours
+        assert ray.shut_down == ([True] if stopped else [])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_ray_keeps_its_sigterm_handler_where_sigterm_has_its_default_action(monkeypatch):
+    """A program of the Python API that leaves SIGTERM to its default action keeps Ray's handler,
+    which shuts Ray's processes down before the program exits."""
+    from fleetopt.evaluate.jobs import RayExecutor
+
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        _ray_that_takes_sigterm(monkeypatch, stopped=False)
+        RayExecutor()
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, previous)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def test_a_ray_head_that_does_not_answer_is_refused_at_once():
     """`--executor ray --ray-address 127.0.0.1:1` waited over 90 s printing only Ray's retry
     warnings. A HOST:PORT where nothing accepts a connection is refused before Ray is asked."""

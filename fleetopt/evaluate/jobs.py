@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -499,6 +499,32 @@ def _ray_chunk(data, chunk, spec, backend_name, fallback=False):
     return _worker_chunk(data, chunk, spec, backend_name, fallback)
 
 
+def _ray_init(ray, **settings) -> None:
+    """``ray.init(**settings)``, SIGTERM left to the handler it had (the command's: a stop, exit 130,
+    saying what is saved). Ray's driver sets its own as it starts (sys.exit(15); its local node's:
+    exit 1), which ended a run stopped then, or before its chunks began, without a word and left
+    processes of the local instance running; a stop while Ray starts (the SystemExit of Ray's
+    handler, or a Ctrl-C) shuts down what it started and is a stop (KeyboardInterrupt). A program
+    that leaves SIGTERM to its default action (or another thread than the main one, which cannot set
+    handlers) keeps Ray's, which shuts Ray down before it exits."""
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous in (signal.SIG_DFL, None) or threading.current_thread() is not threading.main_thread():
+        ray.init(**settings)
+        return
+    try:
+        ray.init(**settings)
+        stopped = False
+    except (SystemExit, KeyboardInterrupt):  # only Ray's SIGTERM handler exits inside ray.init
+        stopped = True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if stopped:
+        # best effort: a second stop, or an instance too broken to shut down, leaves the stop as it is
+        with suppress(Exception, KeyboardInterrupt):
+            ray.shutdown()
+        raise KeyboardInterrupt
+
+
 class RayExecutor:
     """Chunks as Ray tasks (one GPU each where the cluster has GPUs), retried when a worker dies.
 
@@ -517,10 +543,10 @@ class RayExecutor:
         if not ray.is_initialized():
             if address:
                 check_ray_head(address)
-                ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+                _ray_init(ray, address=address, ignore_reinit_error=True, log_to_driver=False)
             else:  # a new local instance for the run, even beside a cluster `ray start` left running
-                ray.init(address="local", num_cpus=num_cpus, ignore_reinit_error=True, log_to_driver=False,
-                         include_dashboard=False)  # fmt: skip
+                _ray_init(ray, address="local", num_cpus=num_cpus, ignore_reinit_error=True,
+                          log_to_driver=False, include_dashboard=False)  # fmt: skip
         self.chunk_function = _ray_chunk
         resources = ray.cluster_resources()
         self.gpus, self.cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 0))
