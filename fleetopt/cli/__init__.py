@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 unexpected internal error, 2 bad input, 3 infeasible mo
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -52,7 +53,11 @@ except (KeyboardInterrupt, ImportError) as exc:  # Ctrl-C while the libraries lo
     for _signum in (signal.SIGINT, signal.SIGTERM):  # a second stop would interrupt the exit itself
         signal.signal(_signum, signal.SIG_IGN)
     sys.stderr.write("interrupted\n")  # exit as main() does
-    sys.exit(130)
+    sys.stderr.flush()
+    # at once: a stop that landed inside a compiled library's import made the interpreter's own
+    # shutdown end the process by SIGINT (-2 to a parent's subprocess), though it was to exit 130;
+    # nothing was done yet that an exit handler would finish
+    os._exit(130)
 finally:
     if _stop_set and signal.getsignal(signal.SIGTERM) is _stop:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
