@@ -1398,11 +1398,20 @@ def test_an_empty_out_is_refused_by_name(here):
      (("solve", " "), "'model': give a model file or bundled model name"),
      (("evaluate", "--plans", ""), "'--plans': give a run folder, run id or plan file"),
      (("evaluate", "--resume", ""), "'--resume': give a run folder or run id"),
-     (("sweep", "--resume", ""), "'--resume': give a run folder or run id")],
+     (("sweep", "--resume", ""), "'--resume': give a run folder or run id"),
+     (("evaluate", "", "--plans", "run"), "'model': give a model file or bundled model name"),
+     (("compare", "run", ""), "'runs': give a run folder, run id or plan file"),
+     (("report", ""), "'run': give a run folder or run id"),
+     (("sweep", "--rerank", ""), "'--rerank': give a run folder or run id"),
+     (("solve", "tiny", "--purchases", ""), "'--purchases': give a purchases file"),
+     (("sweep", "tiny", "--purchases", "a.csv", "--purchases", " "), "'--purchases': give a purchases file"),
+     (("runs", "add", "run", ""), "'folders': give a run folder")],
 )  # fmt: skip
 def test_an_empty_path_argument_is_refused_by_name(here, args, said):
     """An empty model, --plans or --resume read the current folder: ".: is a directory, not a model
-    file", ".: no plan file in this folder", ".: not a resumable evaluation"."""
+    file", ".: no plan file in this folder", ".: not a resumable evaluation"; and so did an empty
+    run, purchases file or folder to record (an unset shell variable): `compare A ""` in a run folder
+    compared A with that folder's run, `report ""` reported it, `runs add ""` recorded it."""
     code, out, err = run_cli(*args)
     assert_one_error(code, out, err, said, "not an empty one")
 

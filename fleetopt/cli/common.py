@@ -419,16 +419,19 @@ class Format(StrEnum):
 # Declared once so that every command spells, limits and explains them the same way.
 
 def path_given(what: str, file: bool = False):
-    """A callback making a path option (--out, --plans, --resume) a Path, an empty one refused by
-    name: as a Path "" would be ".", the current folder (for a run folder, refused as "already
-    exists and is not empty"; for a report, schema or comparison, found only when the computed
-    output failed to be written; --plans "" read the current folder as a run). ``file``: a name
+    """A callback making a path option or argument (--out, --plans, --resume, --purchases, --rerank,
+    the runs to report, compare or record) a Path, each of a list one, an empty one refused by name:
+    as a Path "" would be ".", the current folder (for a run folder, refused as "already exists and
+    is not empty"; for a report, schema or comparison, found only when the computed output failed
+    to be written; --plans "" or `compare A ""` read the current folder as a run). ``file``: a name
     ending in a slash, a folder's, is refused too (a Path drops the slash: `--out new/` wrote a
     file named new)."""
 
-    def callback(value: str | None) -> Path | None:
+    def callback(value: str | list[str] | None) -> Path | list[Path] | None:
         if value is None:
             return None
+        if isinstance(value, list):  # an argument of several (compare's runs, runs add's folders)
+            return [callback(one) for one in value]
         if not value.strip():
             raise typer.BadParameter(f"give a {what}, not an empty one")
         if file and value.endswith(("/", os.sep)):
@@ -438,7 +441,7 @@ def path_given(what: str, file: bool = False):
     return callback
 
 
-def _model_given(value: str | None) -> str | None:
+def model_given(value: str | None) -> str | None:
     """The model argument as given; an empty one refused (it read the current folder as a file)."""
     path_given("model file or bundled model name")(value)
     return value
@@ -447,7 +450,7 @@ def _model_given(value: str | None) -> str | None:
 ModelArg = Annotated[
     str | None,
     typer.Argument(
-        callback=_model_given,
+        callback=model_given,
         help=f"Model file, or a bundled model name (neocloud, tiny, lab). Default: {DEFAULT_MODEL}.",
     ),
 ]

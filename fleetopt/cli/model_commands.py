@@ -32,6 +32,7 @@ from fleetopt.cli.common import (
     load_changed,
     marked,
     out_file,
+    path_given,
     refuse_unless,
     registry_checked,
     say_model_changes,
@@ -151,8 +152,9 @@ def solve(
         ),
     ] = False,
     purchases: Annotated[
-        Path | None,
+        str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
         typer.Option(
+            callback=path_given("purchases file"),
             help="A CSV file of the GPU purchases the plan must make (columns quarter, sku, site, gpus; "
             "or a solve's plan.csv, edited): every purchase is fixed to the file's, none elsewhere, and "
             "the solver chooses the rest. Compare the run with the free solve's: `fleetopt compare A B`.",

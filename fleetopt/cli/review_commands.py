@@ -22,6 +22,7 @@ from fleetopt.cli.common import (
     error_lines,
     marked,
     out_file,
+    path_given,
     write_output,
 )
 from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
@@ -41,8 +42,9 @@ from fleetopt.runs.folder import (
 @app.command()
 def compare(
     runs: Annotated[
-        list[Path],
+        list[str],  # made Paths by the callback: typer reads "" as Path("."), the current folder
         typer.Argument(
+            callback=path_given("run folder, run id or plan file"),
             help="Run folders, run ids or plan files (a sweep gives its forecast optimum and its pick, a "
             "stochastic solve its forecast optimum and its stochastic plan)."
         ),
@@ -146,7 +148,10 @@ TABLE_SUFFIXES = (".txt", "")  # the plain-text tables: .txt, or a name without 
 
 @app.command("report")
 def report_command(
-    run: Annotated[Path, typer.Argument(help="A run folder or run id.")],
+    run: Annotated[
+        str,  # made a Path by the callback: typer reads "" as Path("."), the current folder
+        typer.Argument(callback=path_given("run folder or run id"), help="A run folder or run id."),
+    ],
     out: Annotated[
         str | None,
         typer.Option(callback=out_file, help="HTML file to write (default: report.html in the run folder)."),
@@ -290,9 +295,12 @@ def runs_forget(
 @runs_app.command("add")
 def runs_add(
     folders: Annotated[
-        list[Path],
-        typer.Argument(help="Finished run folders the registry lacks (e.g. not recorded for a lock, or "
-                       "copied from another runs folder): one or more."),
+        list[str],  # made Paths by the callback: typer reads "" as Path("."), the current folder
+        typer.Argument(
+            callback=path_given("run folder"),
+            help="Finished run folders the registry lacks (e.g. not recorded for a lock, or copied from "
+            "another runs folder): one or more.",
+        ),
     ],
 ) -> None:
     """Record finished run folders that are not in the registry: each one's kind, model and key

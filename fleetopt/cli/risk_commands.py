@@ -44,6 +44,7 @@ from fleetopt.cli.common import (
     interruptible,
     load_changed,
     marked,
+    model_given,
     options_again,
     path_given,
     refuse_unless,
@@ -103,6 +104,7 @@ def evaluate(
     model: Annotated[
         str | None,
         typer.Argument(
+            callback=model_given,
             help="Model file or bundled model name (neocloud, tiny, lab). Default: the run folder's "
             "model.yaml, or the bundled model a plan file names, else neocloud."
         ),
@@ -407,8 +409,9 @@ def sweep(
         ),
     ] = None,
     purchases: Annotated[
-        list[Path] | None,
+        list[str] | None,  # made Paths by the callback: typer reads "" as Path("."), the current folder
         typer.Option(
+            callback=path_given("purchases file"),
             help="A CSV file of a procurement plan of yours (as `solve --purchases` reads it): a candidate "
             "'yours: FILE' with those purchases fixed and the rest the forecast's best, made right after the "
             "forecast optimum (and the stochastic plan). Repeat for several.",
@@ -422,9 +425,10 @@ def sweep(
         ),
     ] = Objective.npv,
     rerank: Annotated[
-        Path | None,
+        str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
         typer.Option(
             "--rerank",
+            callback=path_given("run folder or run id"),
             help="Rank the candidates of this finished sweep (run folder or run id) by its rule with the "
             "rule's options given now replacing their parts, into a new run folder (--out): no solve, its "
             "plans evaluated again on its own scenarios (seconds). The sweep's folder is only read.",
