@@ -728,6 +728,7 @@ def prepare_evaluation(
     if max_memory is not None:
         bytes_given = "max_memory (--max-memory; from Python a whole number of bytes, 4 * 2**30 for 4G)"
         limits.whole(bytes_given, max_memory, 1)
+    limits.text("ray_address (--ray-address)", ray_address, optional=True)
     if ray_address is not None and executor != "ray":  # it was dropped in silence
         raise InputError(f"ray_address (--ray-address) applies with executor='ray' (--executor ray), not "
                          f"executor={executor!r}: give both, or neither")  # fmt: skip

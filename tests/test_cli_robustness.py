@@ -777,6 +777,25 @@ def test_evaluate_refuses_options_that_cannot_apply(solve_run, here, args, messa
     assert leftovers(here) == []
 
 
+@pytest.mark.parametrize("address", ["", " "])
+def test_an_empty_ray_address_is_refused_not_read_as_a_local_cluster(solve_run, here, address):
+    """`--executor ray --ray-address "$HEAD"` with HEAD unset started a local Ray instance and ran the
+    evaluation on this machine without a word, as if no address had been given."""
+    pytest.importorskip("ray")
+    args = ("--plans", str(solve_run), "--executor", "ray", "--ray-address", address, "--scenarios", "5")
+    code, out, err = run_cli("evaluate", *args, "--out", "E")
+    assert_one_error(code, out, err, f"--ray-address {address!r}: give the Ray head as HOST:PORT")
+    assert leftovers(here) == []
+
+
+def test_a_ray_address_that_is_not_text_is_refused_by_name(solve_run, here):
+    """prepare_evaluation(..., executor="ray", ray_address=6379) raised AttributeError ('int' object
+    has no attribute 'removeprefix')."""
+    with pytest.raises(InputError, match=r"ray_address \(--ray-address\) must be a string \(got 6379\)"):
+        api.prepare_evaluation(solve_run, scenarios=5, executor="ray", ray_address=6379)
+    assert leftovers(here) == []
+
+
 # ---------------------------------------------------------------- messages that say what is wrong
 
 

@@ -541,7 +541,7 @@ class RayExecutor:
         self.ray = ray
         self.max_retries = max_retries
         if not ray.is_initialized():
-            if address:
+            if address is not None:  # an empty one refused, not read as none: a local cluster
                 check_ray_head(address)
                 _ray_init(ray, address=address, ignore_reinit_error=True, log_to_driver=False)
             else:  # a new local instance for the run, even beside a cluster `ray start` left running
