@@ -9,6 +9,7 @@ import re
 import sqlite3
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import run_cli
@@ -473,6 +474,29 @@ def test_a_plan_read_back_from_its_run_is_the_plan_frame_it_was_written_from(her
     written, read = solved.plan_frame(), api.read_run(folder)["plan"]
     assert (written["use"] == "").any()
     pd.testing.assert_frame_equal(read, written.reset_index(drop=True), check_exact=True)
+
+
+def test_a_damaged_npv_matrix_is_refused_by_name_and_a_whole_one_read_as_written(here, tiny_solved):
+    """read_run(...).npv_matrix of a matrix cut short raised numpy's ValueError ("EOF: reading array
+    header"), and one of another shape (3 plans x 7 scenarios for the run's 1 x 5) came back as
+    the run's NPVs; each is refused now, naming the file, and a whole one is the evaluation's."""
+    loaded, solved = tiny_solved
+    evaluation, model, source = api.evaluate(api.write_solve_run(solved, loaded), scenarios=5,
+                                             keep_matrix=True)  # fmt: skip
+    folder = api.write_evaluate_run(evaluation, model, source)
+    matrix = folder / RunFolder.NPV_MATRIX
+    assert np.array_equal(api.read_run(folder).npv_matrix, evaluation.npv_matrix)
+    whole = matrix.read_bytes()
+    damages = {"cut short": lambda: matrix.write_bytes(whole[:100]),
+               "not an array": lambda: matrix.write_text("npv\n1.0\n"),
+               "another shape": lambda: np.save(matrix, np.zeros((3, 7)))}  # fmt: skip
+    for damage, make in damages.items():
+        make()
+        with pytest.raises(InputError, match=re.escape(str(matrix))) as caught:
+            api.read_run(folder)
+        said = str(caught.value)
+        assert "pickle" not in said and "restore it, or run anew" in said, damage
+    assert "(3, 7) array of float64, not the NPVs of the run's 1 plan x 5 scenarios" in said
 
 
 def test_a_progress_function_that_cannot_take_its_arguments_is_refused_before_any_work(here, tiny_solved):

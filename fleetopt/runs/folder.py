@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt import __version__
+from fleetopt.core.units import counted
 from fleetopt.errors import InputError, warn
 from fleetopt.runs import limits
 from fleetopt.runs.files import current_umask, file_sha256, read_json, write_bytes_atomic, written_through
@@ -686,10 +687,27 @@ class RunFolder:
                               "the unfinished ones and how to finish each")  # fmt: skip
         tables = {Path(name).stem: self.table(name, text=TEXT_COLUMNS)
                   for name in self.TABLES if (self.path / name).is_file()}  # fmt: skip
-        matrix = self.path / self.NPV_MATRIX
-        # mapped, not read: a large evaluation's matrix is read only where it is used (read-only)
-        npv = np.load(matrix, mmap_mode="r", allow_pickle=False) if matrix.is_file() else None
-        return RunData(self.path, self.kind, self.summary(), tables, npv)
+        summary = self.summary()
+        npv = self._npv_matrix(summary) if (self.path / self.NPV_MATRIX).is_file() else None
+        return RunData(self.path, self.kind, summary, tables, npv)
+
+    def _npv_matrix(self, summary: dict) -> np.ndarray:
+        """npv_matrix.npy, mapped, not read (a large evaluation's is read only where it is used),
+        refused where it is not a whole array of numbers of the run's plans x scenarios (a
+        deterministic evaluation's: one scenario) as summary.json counts them."""
+        path = self.path / self.NPV_MATRIX
+        try:
+            npv = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:  # cut short, or not a .npy file (numpy's words: "pickled")
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a whole .npy array"
+            raise RunDirError(f"{path} cannot be read as an NPV matrix ({detail}): {SUMMARY_DAMAGED}"
+                              ) from None  # fmt: skip
+        plans, scenarios = summary.get("n_plans"), summary.get("n_scenarios") or 1
+        if npv.dtype.kind != "f" or (plans is not None and npv.shape != (plans, scenarios)):
+            raise RunDirError(f"{path} holds a {npv.shape} array of {npv.dtype}, not the NPVs of the run's "
+                              f"{counted(plans, 'plan')} x {counted(scenarios, 'scenario')}: "
+                              f"{SUMMARY_DAMAGED}")  # fmt: skip
+        return npv
 
     def sweep_picks(self, labels: list[str], listed_in: str) -> list[str]:
         """A finished sweep's recommended candidate and its forecast optimum (once when they are the
