@@ -455,6 +455,20 @@ def test_a_run_s_own_file_names_its_run(here, tiny_solved):
         api.run_id(here / "other.npz")
 
 
+def test_an_empty_run_name_is_refused_even_inside_a_recorded_run_folder(here, tiny_solved, monkeypatch):
+    """fo.run_id("") (an unset variable) gave the id of the run in the current folder, or said
+    " is not recorded"; resolve_run and runs show already refused the empty name: one check, by name."""
+    loaded, solved = tiny_solved
+    folder = api.write_solve_run(solved, loaded, here / "base")
+    monkeypatch.chdir(folder)
+    for ask in (api.run_id, api.resolve_run, api.run):
+        for empty in ("", " "):
+            with pytest.raises(RegistryError, match="is empty: give a run folder, a plan file or a run id"):
+                ask(empty)
+    with pytest.raises(RegistryError, match="runs is empty"):
+        api.compare([solved, ""])
+
+
 def test_a_run_record_is_taken_wherever_a_run_is(tmp_path, monkeypatch):
     """fo.runs() returns RunRecords, which evaluate, read_run and report refused ("not a
     RunRecord"; a notebook user's review): each takes one as its run."""

@@ -431,8 +431,6 @@ class Registry:
         """A run folder or plan file from a path, or a run folder from a run id (an int, or digits
         that are not an existing path's name). A path that does not exist, an unknown id and a
         registered run whose folder is gone are errors (``name``: the argument, in them)."""
-        if isinstance(ref, str) and not ref.strip():  # "" would be the current folder
-            raise RegistryError(f"{name} is empty: give a run folder, a plan file or a run id")
         number = self.id_given(ref, name)
         if number is None:
             return Path(ref).expanduser()
@@ -449,8 +447,6 @@ class Registry:
 
     def find(self, ref: str | Path | int, name: str = "a run") -> RunRecord:
         """The record of a run id, or the latest record of a run folder."""
-        if isinstance(ref, str) and not ref.strip():  # "" would be the current folder, named as ""
-            raise RegistryError(f"{name} is empty: give a run id or a run folder")
         number = self.id_given(ref, name)
         return self.get(number if number is not None else self.id_of(ref))
 
@@ -479,6 +475,8 @@ class Registry:
                 f"{name} must be a run folder, plan file or run id (int), not a {type(ref).__name__}"
                 f" ({_shown(ref)}){several}"
             )
+        if isinstance(ref, str) and not ref.strip():  # "" would be the current folder
+            raise RegistryError(f"{name} is empty: give a run folder, a plan file or a run id")
         try:
             exists = Path(ref).expanduser().exists()
         except OSError as exc:  # e.g. a name longer than the file system allows
