@@ -350,6 +350,20 @@ def test_the_api_refuses_bad_files_alike(tiny, tmp_path):
         api.solve(tiny, purchases=write(tmp_path / "p.csv", "2026Q4,B300,texas,8"))
 
 
+@pytest.mark.parametrize(
+    "call",
+    [lambda m: api.solve(m, purchases=""), lambda m: api.solve(m, purchases={"mine": " "}),
+     lambda m: api.sweep(m, candidates=2, scenarios=5, purchases=[""])],
+    ids=["solve", "solve-named", "sweep"],
+)  # fmt: skip
+def test_the_api_refuses_an_empty_purchases_path_by_name(tiny, here, call):
+    """purchases="" (an unset variable) was read as the current folder: "purchases file . is a
+    folder, not a CSV file", naming a folder never given (the CLI's --purchases "" is refused so)."""
+    with pytest.raises(InputError, match=r"^purchases is empty: give a CSV file's path$"):
+        call(tiny)
+    assert leftovers(here) == []
+
+
 # ---------------------------------------------------------------- purchases that break a hard limit
 
 

@@ -105,6 +105,8 @@ def purchases_for(given, data: ModelData) -> FixedPurchases:
     if not isinstance(given, (str, Path)):
         raise InputError(f"purchases must be a CSV file's path, a pandas DataFrame of its columns or "
                          f"read_purchases' result (got {type(given).__name__})")  # fmt: skip
+    if not str(given).strip():  # a Path of "" would be ".", the current folder, read as a CSV file
+        raise InputError("purchases is empty: give a CSV file's path")
     return read_purchases(given, data)
 
 
