@@ -25,6 +25,7 @@ import shlex
 import sys
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -1559,6 +1560,9 @@ def _checked_labels(labels) -> list[str] | None:
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise InputError(f"{LABELS} must be unique: {', '.join(repeated)} given more than once")
+    for name in names:  # a newline split a Markdown row in two; an escape reached the terminal as one
+        if any(unicodedata.category(ch) == "Cc" for ch in name):
+            raise InputError(f"{LABELS} must be one line of text, without control characters (got {name!r})")
     for name in names:  # a column of the figures table, or a difference's header ('b − a')
         if name in RESERVED_LABELS or DIFFERENCE_SEPARATOR in name:
             raise InputError(f"{LABELS}: {name!r} names a column of the comparison's figures table "

@@ -1203,9 +1203,13 @@ def test_labels_name_the_plans_compared_one_each_in_order(tiny_run):
     [(["only one"], "labels (--label): 1 given for 2 plans to compare"),
      (["a", "a"], "labels (--label) must be unique: a given more than once"),
      (["a", " "], "labels (--label) must not be empty"),
-     ("ab", "labels must be a list of names, one per plan")],
+     ("ab", "labels must be a list of names, one per plan"),
+     (["a", "b\nc"], "labels (--label) must be one line of text, without control characters (got 'b\\nc')"),
+     (["a\x1b[31m", "b"], "labels (--label) must be one line of text, without control characters")],
 )  # fmt: skip
 def test_labels_that_do_not_name_each_plan_once_are_refused(tiny_run, labels, message):
+    """A label with a newline split its row of the Markdown tables in two (a broken table), and an
+    escape sequence in one was written to the terminal as it was, recolouring what followed."""
     folder = tiny_run[0]
     with pytest.raises(InputError, match=re.escape(message)):
         api.compare([folder, folder], scenarios=50, labels=labels)
