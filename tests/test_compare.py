@@ -1228,6 +1228,9 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
     html = api.comparison_html(comp)
     assert html.startswith("<!doctype html>") and "<title>fleetopt comparison" in html
     assert "mine&lt;b&gt;" in html and "mine<b>" not in html  # labels escaped
+    # a printed page's bottom margin names the comparison (a page read apart from the first)
+    margin = "fleetopt comparison: model not recorded, 2 plans on 200 common scenarios (seed 3), written "
+    assert f'@bottom-left{{content:"{margin}' in html
     assert html.index("<h2>In short</h2>") < html.index("<h2>Figures</h2>")  # the verdict first
     assert f"<li>{escape(comp.verdict(1))}.</li>" in html
     # a mailed page defines its figures as a run's report does, with the comparison's own words

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import struct
@@ -178,6 +179,45 @@ def test_printed_candidates_table_keeps_every_column_on_the_page(reports, tmp_pa
     outside = re.search(r'data-outside="([^"]*)"', dom)
     assert outside is not None, "the probe did not run"
     assert outside.group(1) == "[]", f"header cells beyond the printed page: {outside.group(1)}"
+
+
+# the printed page's margin boxes as Chromium parsed them: {box name: its content, serialised}
+MARGIN_PROBE = """
+var found = {};
+Array.prototype.forEach.call(document.styleSheets, function (s) {
+  Array.prototype.forEach.call(s.cssRules, function (r) {
+    if (!(r instanceof CSSPageRule)) return;
+    Array.prototype.forEach.call(r.cssRules || [], function (m) {
+      found[m.name] = m.style.getPropertyValue('content'); });
+  });
+});
+document.body.dataset.margins = JSON.stringify(found);
+"""
+PRINTED_CONTEXT = {
+    "solve": r"fleetopt solve: tiny, run folder A, report written ",
+    "sweep": r"fleetopt sweep: tiny, run folder B, report written ",
+    "stochastic": r"fleetopt stochastic: tiny, run folder C, report written ",
+    "comparison": r"fleetopt comparison: tiny, 3 plans on 200 common scenarios \(seed 0\), written ",
+}
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", ["solve", "sweep", "stochastic", "comparison"])
+def test_every_printed_page_names_its_report_and_its_number(reports, kind, tmp_path):
+    """Printed to PDF, a report named its run on the first page alone: a later page, mailed or read
+    apart, said neither which report, model or run it was of nor its number. Chromium reads the
+    page's @page margin boxes: at the bottom left the report's kind and model, its run folder (a
+    comparison: its plans and scenarios) and when it was written; at the bottom right 'page N of M'."""
+    probed = tmp_path / "probed.html"
+    html = reports[kind].read_text(encoding="utf-8")
+    probed.write_text(html.replace("</body>", f"<script>{MARGIN_PROBE}</script></body>"), encoding="utf-8")
+    dom = chromium(tmp_path, probed, "--dump-dom").stdout
+    margins = re.search(r'data-margins="([^"]*)"', dom)
+    assert margins is not None, "the probe did not run"
+    boxes = json.loads(unescape(margins.group(1)))
+    written = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"
+    assert re.fullmatch(f'"{PRINTED_CONTEXT[kind]}{written}"', boxes.get("bottom-left", "")), boxes
+    assert boxes.get("bottom-right") == '"page " counter(page) " of " counter(pages)', boxes
 
 
 # every header of every sortable table after the first: clicked once it sorts its own column up,

@@ -626,6 +626,33 @@ def test_every_table_that_can_be_wider_than_the_page_says_to_scroll_it(runs):
         assert f"<p class='cap hint'>{hint}</p>" in section, title
 
 
+@pytest.mark.parametrize(
+    ("kind", "folder"), [("solve", "S"), ("evaluate", "E"), ("sweep", "W"), ("evaluate", "D")]
+)
+def test_every_printed_page_names_its_report(runs, kind, folder):
+    """Printed, a report named its run on the first page alone: page 5 of a sweep's report, mailed
+    as a PDF, said neither which report, model or run it was of nor its number. Each printed page's
+    bottom margin names the report's kind and model, its run folder and when it was written, and
+    says 'page N of M' (the @page margin boxes, printed by Chromium)."""
+    path = runs["deterministic" if folder == "D" else kind]
+    html = html_of(path)
+    style = html[html.index("<style>") : html.index("</style>")]
+    rule = re.search(r'@page\{@bottom-left\{content:"([^"]*)";[^}]*\}@bottom-right\{content:([^;]*);', style)
+    assert rule is not None, "no margin boxes on the printed page"
+    assert re.fullmatch(rf"fleetopt {kind}: tiny, run folder {folder}, report written "
+                        r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", rule.group(1)), rule.group(1)  # fmt: skip
+    assert rule.group(2) == '"page " counter(page) " of " counter(pages)'
+    assert "white-space:nowrap}" in style[rule.end() :]  # 'page 2 of 7' on one line beside a long folder name
+
+
+def test_a_printed_page_s_words_cannot_end_its_style():
+    """The words in a printed page's margin are a CSS string inside the page's <style>: a model or
+    folder named with a quote, a backslash, '</style>' or a line break is escaped, not read as CSS
+    or HTML."""
+    assert page.css_string('a"b\\c</style>\n') == '"a\\22 b\\5C c\\3C /style\\3E \\A "'
+    assert page.css_string("lab · 2026") == '"lab · 2026"'
+
+
 # ---------------------------------------------------------------- helpers
 
 

@@ -17,7 +17,7 @@ from fleetopt import __version__
 from fleetopt.compare import COLUMN_HEADERS, Comparison
 from fleetopt.core.units import format_mw
 from fleetopt.report import svg
-from fleetopt.report.page import SCRIPT, STYLE, definitions_section, glossary, scroll_hint
+from fleetopt.report.page import SCRIPT, STYLE, definitions_section, glossary, page_context_style, scroll_hint
 
 # a difference cell is coloured by whether it is better or worse for the company (its 'better' word)
 _EXTRA_STYLE = "td.good{color:#15803d}td.bad{color:#b91c1c}td.na{color:#94a3b8}" + (
@@ -35,14 +35,16 @@ def comparison_html(comp: Comparison) -> str:
     model = comp.model.name if comp.model is not None else "model not recorded"
     title = f"{TITLE_PREFIX}: {model}"
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    scenarios = f"{len(comp.labels)} plans on {comp.n_scenarios:,} common scenarios (seed {comp.seed})"
+    context = f"{title}, {scenarios}, written {created}"
     sections = [_summary_section(comp), _plans_section(comp), _figures_section(comp), _charts_section(comp),
                 _purchases_section(comp), _power_section(comp), _definitions(comp)]  # fmt: skip
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title><style>{STYLE}{_EXTRA_STYLE}</style></head>
+<title>{escape(title)}</title><style>{STYLE}{_EXTRA_STYLE}{page_context_style(context)}</style></head>
 <body><main>
 <h1>{escape(title)}</h1>
-<p class="sub">{len(comp.labels)} plans on {comp.n_scenarios:,} common scenarios (seed {comp.seed}); written
+<p class="sub">{scenarios}; written
 {created} by fleetopt {__version__}.</p>
 <pre id="script-errors" hidden></pre>
 {"".join(sections)}

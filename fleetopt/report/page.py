@@ -162,6 +162,25 @@ th{min-width:0;cursor:auto}td{white-space:normal}.cap.hint{display:none}}
 dl.terms{font-size:13px;margin:0;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 14px 10px;columns:2 460px;column-gap:28px}dl.terms dt{break-after:avoid}dl.terms dd{break-inside:avoid}dl.terms dt{font-weight:600;margin-top:8px}dl.terms dd{margin:2px 0 0 0;color:#334155}
 """
 
+# a printed page's bottom margin: which report it is of, and 'page N of M' (set by page_context_style)
+_MARGIN_FONT = "font:8px system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#64748b"
+
+
+def css_string(text: str) -> str:
+    """``text`` as a CSS string inside an HTML <style>: a quote, backslash, '<' (which could end the
+    <style>) or control character written as a CSS escape."""
+    return '"' + "".join(c if c.isprintable() and c not in '"\\<>' else f"\\{ord(c):X} " for c in text) + '"'
+
+
+def page_context_style(context: str) -> str:
+    """The print rule that writes ``context`` (the report's kind and model, its run, when it was
+    written) and 'page N of M' in the bottom margin of every printed page: a page read apart from
+    the first, as one mailed or printed is, names the report it is of."""
+    pages = '"page " counter(page) " of " counter(pages)'
+    return (f"@page{{@bottom-left{{content:{css_string(context)};{_MARGIN_FONT}}}"
+            f"@bottom-right{{content:{pages};{_MARGIN_FONT};white-space:nowrap}}}}")  # never 'page 2 of' / '7'
+
+
 SCRIPT = """
 window.__errors = [];
 window.addEventListener('error', function (e) { window.__errors.push(String(e.message)); report(); });
@@ -2032,12 +2051,13 @@ def build_report(folder: str | Path) -> str:
     sections = _sections(run)
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     title = f"fleetopt {run.kind}: {data.name}"
+    context = f"{title}, run folder {run.folder.name}, report written {created}"
     changes = recorded_changes(run.summary.get(MODEL_CHANGES), str(run.folder / RunFolder.SUMMARY))
     # under the title that names the model: a reader of the report sees first that it is not the file's
     changed = f'<p class="sub">Model: {escape(model_words(data.name, changes))}.</p>' if changes else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title><style>{STYLE}</style></head>
+<title>{escape(title)}</title><style>{STYLE}{page_context_style(context)}</style></head>
 <body><main>
 <h1>{escape(title)}</h1>
 <p class="sub">{escape(data.description)}<br>Horizon {q[0]}..{q[-1]}; report written {created} by fleetopt {__version__}.</p>{changed}
