@@ -774,7 +774,6 @@ def test_a_stop_cancels_the_lps_running_in_worker_threads():
     import os
     import signal
     import threading
-    import time
 
     from fleetopt.milp.ef_highs import map_stoppable
     from fleetopt.milp.highs import run_stoppable
@@ -784,21 +783,21 @@ def test_a_stop_cancels_the_lps_running_in_worker_threads():
 
         def __init__(self):
             self.cancelled = threading.Event()
+            self.stopped_by_cancel = False  # run() returned because cancelSolve came, not at its end
 
         def run(self):
             assert self.HandleUserInterrupt  # what lets cancelSolve stop a real HiGHS run
-            self.cancelled.wait(30.0)
+            self.stopped_by_cancel = self.cancelled.wait(30.0)
 
         def cancelSolve(self):
             self.cancelled.set()
 
     solver = Solver()
     timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
-    started = time.perf_counter()
     timer.start()
     with pytest.raises(KeyboardInterrupt):
         map_stoppable(1, lambda item, stop: run_stoppable(solver), [0])
-    assert solver.cancelled.is_set() and time.perf_counter() - started < 10.0
+    assert solver.stopped_by_cancel  # cancelled while it ran, not waited for and cancelled after
 
 
 def test_a_stop_while_worker_threads_solve_skips_the_work_not_started():
