@@ -94,6 +94,30 @@ def test_the_trailing_four_quarter_average_passes_where_the_quarter_breaches():
     assert headroom["interest_coverage"] == pytest.approx(177_937.5 / 77_000 / 2.0 - 1.0)
 
 
+def test_the_trailing_average_divides_by_the_quarters_so_far_at_the_start_of_the_horizon():
+    """Leverage is debt over annualised EBITDA: on the trailing four quarters, 4 x the mean of the
+    quarters so far. The debt after each quarter's $100k instalment is 3.9M, 3.8M, 3.7M, 3.6M; EBITDA
+    averages 219,000 over quarters 0-2 and 177,937.5 over all four: 4.452x, 4.338x, 4.224x, 5.058x.
+    A sum over fewer than four quarters divided by four (not by their number) read quarter 0 at
+    3.9M / 219,000 = 17.8x, a breach of a 6x covenant; the ratios of two flows (interest coverage,
+    DSCR) cannot show it, their quotient is the same either way."""
+    d = coverage_model("trailing_four_quarters")
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "ebitda_period": "trailing_four_quarters",
+                                 "max_debt_to_ebitda": 6.0}  # fmt: skip
+    data = data_of(d)
+    plan = keep_everything(data)
+    lines = plan_statements(data, plan).lines
+    debt = np.array([3.9e6, 3.8e6, 3.7e6, 3.6e6])
+    np.testing.assert_allclose(lines["debt_usd"], debt)
+    trailing = np.array([219_000.0, 219_000.0, 219_000.0, 177_937.5])
+    np.testing.assert_allclose(lines["debt_to_ebitda"], debt / (4.0 * trailing), rtol=1e-12)
+    assert lines["debt_to_ebitda"][0] == pytest.approx(4.4521, abs=1e-4)
+    assert not forecast_breach(data, plan)  # the evaluator's test reads the same average
+    assert covenant_headroom(data, plan_statements(data, plan))["leverage"] == pytest.approx(
+        1.0 - 3.6e6 / (4.0 * 177_937.5) / 6.0
+    )
+
+
 def test_a_quarterly_covenant_is_also_given_on_the_trailing_year_with_its_tightest_quarter():
     """Tested each quarter from quarter 1, interest coverage on the trailing year's averages is
     219,000 / 79,000 = 2.77x, 219,000 / 78,000 = 2.81x and 177,937.5 / 77,000 = 2.31x in quarters 1-3:
