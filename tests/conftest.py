@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -83,6 +85,25 @@ def neocloud_solved():
         if hasattr(array, "setflags"):
             array.setflags(write=False)
     return result
+
+
+@pytest.fixture
+def immutable():
+    """Mark a path immutable (chattr +i: even root cannot write it) for the test; skipped where
+    chattr or the file system cannot do it. Root writes into a folder whatever its mode: a test of
+    an unwritable path run as root (a container, CI) needs this, a chmod is not enough."""
+    marked = []
+
+    def mark(path: Path) -> None:
+        if shutil.which("chattr") is None or os.geteuid() != 0:
+            pytest.skip("needs chattr as root")
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+            pytest.skip("the file system has no immutable flag")
+        marked.append(path)
+
+    yield mark
+    for path in marked:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
 @pytest.fixture

@@ -388,24 +388,6 @@ def test_a_registry_locked_by_another_process_says_retry_not_move_it_away(tmp_pa
 # ---------------------------------------------------------------- a registry that cannot be written
 
 
-@pytest.fixture
-def immutable():
-    """Mark a path immutable (chattr +i: even root cannot write it) for the test; skipped where
-    chattr or the file system cannot do it."""
-    marked = []
-
-    def mark(path: Path) -> None:
-        if shutil.which("chattr") is None or os.geteuid() != 0:
-            pytest.skip("needs chattr as root")
-        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
-            pytest.skip("the file system has no immutable flag")
-        marked.append(path)
-
-    yield mark
-    for path in marked:
-        subprocess.run(["chattr", "-i", str(path)], check=True)
-
-
 @pytest.mark.parametrize("registry", ["missing", "present"])
 def test_an_unwritable_runs_folder_is_refused_before_the_work(tmp_path, immutable, registry):
     """A registry that exists still needs the folder: SQLite's WAL keeps files beside it."""
