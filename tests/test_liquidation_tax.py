@@ -159,3 +159,25 @@ def test_opening_tax_losses_need_loss_carry_forward():
     d["finance"]["opening_tax_losses_usd"] = 500_000.0
     with pytest.raises(ModelError, match="opening_tax_losses_usd needs tax_loss_carry_forward: true"):
         data_of(d)
+
+
+def test_a_scenario_s_resale_factor_scales_the_taxed_gain_of_the_fleet_s_sale_at_the_end():
+    """The stochastic MILP's scenario copies scale resale values by the scenario's factor (formulation
+    §7b, `resale_scale`): in the liquidation's taxed gain as in the terminal value. At a factor of 2
+    in quarter 3 a GPU A is worth 2 x 750 = 1,500 at the end, its book value: no gain and no tax.
+    Held, quarter 3 and the end bring 251,850 - 42,388.50 + 150,000 = 359,461.50; sold at the start
+    of quarter 3 for 2 x 1,000 = 2,000 each, also its book, EBT is 219,000, tax 45,990, and
+    219,000 - 45,990 + 200,000 = 373,010: the optimum sells, 3 x 356,520 + 373,010 = 1,442,570. The
+    gain taken at factor 1 (a loss of 75,000 and a tax credit of 15,750) made holding worth
+    375,211.50: the plan held them, its NPV 1,444,771.50."""
+    from fleetopt.milp import stochastic as sto
+
+    data = data_of(end_loss_model())
+    doubled = sto.ScenarioInputs("doubled", 1.0, resale=np.array([1.0, 1.0, 1.0, 2.0]))
+    ef = sto.build_extensive_form(data, [doubled], 1)
+    solution = ef.solve(1e-9, None, None)
+    assert solution.status == "optimal"
+    assert solution.objective_usd == pytest.approx(1_442_570.0, rel=1e-6)
+    assert [row["npv_usd"] for row in solution.scenarios] == pytest.approx([1_442_570.0], rel=1e-9)
+    a = next(c.index for c in data.cohorts if data.sku_names[c.sku] == "A")
+    assert ef.block(0).retire_in[a, 3].value == pytest.approx(100.0, abs=1e-6)
