@@ -235,3 +235,30 @@ def test_the_other_rates_are_named_by_the_rates_they_are_at():
     assert list(other) == ["7.5%", "17.5%"]
     assert (format_rate(0.125), format_rate(0.15), format_rate(0.0)) == ("12.5%", "15%", "0%")  # the report's
     assert other["7.5%"] == pytest.approx(npv_at_rate(data, result.statements, 0.075), rel=1e-12)
+
+
+def test_the_revolver_tops_cash_up_to_the_minimum_not_the_default_level_and_is_repaid_above_it():
+    """docs/evaluation.md, quarter step 5: the draw is min(max(min_cash - C, -R), size - R). No debt,
+    no tax; opening cash 100, minimum 50, default level 10, a revolver of 80 at 2 % a quarter; EBITDA
+    -70, -40, 100, -150.
+
+    * q0: C = 30, draw 20 (to the minimum 50, though 30 is above the default level 10);
+    * q1: interest 0.4 on 20, C = 50 - 40 - 0.4 = 9.6, draw 40.4, revolver 60.4;
+    * q2: interest 1.208, C = 148.792: all 60.4 repaid, cash 88.392;
+    * q3: C = 88.392 - 150 = -61.608: the draw is capped by the size, 80, cash 18.392."""
+    from fleetopt.core.economics import Financing, roll_forward
+
+    T, none = 4, np.zeros((0, 4))
+    fin = Financing(
+        opening_balance=np.zeros(0), rate_quarterly=none, floating=none, refinanced=none,
+        opening_principal=none, draw_principal=np.zeros((0, T, T)), repaid_at_maturity=none.astype(bool),
+        collateral_weight=np.zeros(0), opening_cash=100.0, min_cash=50.0, default_cash=10.0, tax_rate=0.0,
+        revolver_limit=80.0, revolver_rate_quarterly=0.02,
+    )  # fmt: skip
+    zero = np.zeros(T)
+    out = roll_forward(fin, np.array([-70.0, -40.0, 100.0, -150.0]), zero, zero, zero, none, none)
+    np.testing.assert_allclose(out["revolver_draw_usd"], [20.0, 40.4, -60.4, 80.0], rtol=1e-12)
+    np.testing.assert_allclose(out["revolver_balance_usd"], [20.0, 60.4, 0.0, 80.0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out["interest_usd"], [0.0, 0.4, 1.208, 0.0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out["cash_usd"], [50.0, 50.0, 88.392, 18.392], rtol=1e-12)
+    np.testing.assert_allclose(out["debt_usd"], out["revolver_balance_usd"], atol=1e-12)
