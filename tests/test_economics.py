@@ -237,6 +237,27 @@ def test_the_other_rates_are_named_by_the_rates_they_are_at():
     assert other["7.5%"] == pytest.approx(npv_at_rate(data, result.statements, 0.075), rel=1e-12)
 
 
+def hand_financing(T: int, rates: np.ndarray, floating: np.ndarray | None = None, **terms):
+    """Debt terms by hand (core.economics.Financing) for len(rates) facilities at these quarterly
+    rates in every quarter, floating where ``floating`` is 1, without instalments or bullets; no
+    cash, no tax, no revolver unless ``terms`` say otherwise."""
+    from fleetopt.core.economics import Financing
+
+    F = len(rates)
+
+    def every_quarter(by_facility) -> np.ndarray:
+        return np.repeat(np.asarray(by_facility, dtype=float)[:, None], T, axis=1)
+
+    given = dict(opening_cash=0.0, min_cash=0.0, default_cash=0.0, tax_rate=0.0, revolver_limit=0.0,
+                 revolver_rate_quarterly=0.0) | terms  # fmt: skip
+    return Financing(
+        opening_balance=np.zeros(F), rate_quarterly=every_quarter(rates),
+        floating=every_quarter(np.zeros(F) if floating is None else floating), refinanced=np.zeros((F, T)),
+        opening_principal=np.zeros((F, T)), draw_principal=np.zeros((F, T, T)),
+        repaid_at_maturity=np.zeros((F, T), dtype=bool), collateral_weight=np.zeros(F), **given,
+    )  # fmt: skip
+
+
 def test_the_revolver_tops_cash_up_to_the_minimum_not_the_default_level_and_is_repaid_above_it():
     """docs/evaluation.md, quarter step 5: the draw is min(max(min_cash - C, -R), size - R). No debt,
     no tax; opening cash 100, minimum 50, default level 10, a revolver of 80 at 2 % a quarter; EBITDA
@@ -246,15 +267,11 @@ def test_the_revolver_tops_cash_up_to_the_minimum_not_the_default_level_and_is_r
     * q1: interest 0.4 on 20, C = 50 - 40 - 0.4 = 9.6, draw 40.4, revolver 60.4;
     * q2: interest 1.208, C = 148.792: all 60.4 repaid, cash 88.392;
     * q3: C = 88.392 - 150 = -61.608: the draw is capped by the size, 80, cash 18.392."""
-    from fleetopt.core.economics import Financing, roll_forward
+    from fleetopt.core.economics import roll_forward
 
     T, none = 4, np.zeros((0, 4))
-    fin = Financing(
-        opening_balance=np.zeros(0), rate_quarterly=none, floating=none, refinanced=none,
-        opening_principal=none, draw_principal=np.zeros((0, T, T)), repaid_at_maturity=none.astype(bool),
-        collateral_weight=np.zeros(0), opening_cash=100.0, min_cash=50.0, default_cash=10.0, tax_rate=0.0,
-        revolver_limit=80.0, revolver_rate_quarterly=0.02,
-    )  # fmt: skip
+    fin = hand_financing(T, np.zeros(0), opening_cash=100.0, min_cash=50.0, default_cash=10.0,
+                         revolver_limit=80.0, revolver_rate_quarterly=0.02)  # fmt: skip
     zero = np.zeros(T)
     out = roll_forward(fin, np.array([-70.0, -40.0, 100.0, -150.0]), zero, zero, zero, none, none)
     np.testing.assert_allclose(out["revolver_draw_usd"], [20.0, 40.4, -60.4, 80.0], rtol=1e-12)
@@ -262,3 +279,18 @@ def test_the_revolver_tops_cash_up_to_the_minimum_not_the_default_level_and_is_r
     np.testing.assert_allclose(out["interest_usd"], [0.0, 0.4, 1.208, 0.0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(out["cash_usd"], [50.0, 50.0, 88.392, 18.392], rtol=1e-12)
     np.testing.assert_allclose(out["debt_usd"], out["revolver_balance_usd"], atol=1e-12)
+
+
+def test_balances_kept_by_cut_prepayments_bear_their_facility_s_rate_and_its_shift():
+    """A floating loan at 2 % a quarter owes 2,000 of its own and 1,000 kept by a cut prepayment; a
+    fixed bond at 1 % owes 4,000 and 500 kept. The reference rate up 4 % a year (1 % a quarter):
+    the loan's 3,000 bear 3 % (90), the bond's 4,500 stay at 1 % (45): 135. Kept balances charged
+    their facility's forecast rate alone made it 125."""
+    from fleetopt.core.economics import FinanceState, quarter_interest
+
+    fin = hand_financing(2, np.array([0.02, 0.01]), floating=np.array([1.0, 0.0]))
+    state = FinanceState(cash=np.zeros(1), balance=np.array([[2000.0, 4000.0]]), revolver=np.zeros(1),
+                         kept=np.array([[1000.0, 500.0]]))  # fmt: skip
+    interest = quarter_interest(fin, state, 1, np.array([0.04]), 0.0, None)
+    assert interest == pytest.approx([135.0], rel=1e-12)
+    assert quarter_interest(fin, state, 1, np.array([0.0]), 0.0, None) == pytest.approx([105.0], rel=1e-12)
