@@ -294,3 +294,23 @@ def test_balances_kept_by_cut_prepayments_bear_their_facility_s_rate_and_its_shi
     interest = quarter_interest(fin, state, 1, np.array([0.04]), 0.0, None)
     assert interest == pytest.approx([135.0], rel=1e-12)
     assert quarter_interest(fin, state, 1, np.array([0.0]), 0.0, None) == pytest.approx([105.0], rel=1e-12)
+
+
+def test_a_cut_prepayment_keeps_cash_at_the_floor_plus_the_revolver_drawn():
+    """docs/evaluation.md, policy rule 2: a planned prepayment is cut so that cash stays at the
+    floor (minimum cash plus buffer, here 100) plus the revolver drawn at the start of the quarter
+    (30): the revolver is repaid from the same cash. Cash 700, a prepayment of 650 planned of a
+    1,000 loan: 50 left, 80 short of 130, so 80 is cut (570 paid, 80 kept outstanding); the revolver's
+    30 is then repaid from the 130 (minimum cash 0), and the quarter ends at the floor, 100. A cut to
+    the floor alone (50) ended it at 70, below the floor."""
+    from fleetopt.core.economics import FinanceState, finance_step
+
+    fin = hand_financing(2, np.array([0.0]), revolver_limit=100.0)
+    state = FinanceState(cash=np.array([700.0]), balance=np.array([[1000.0]]), revolver=np.array([30.0]))
+    zero, none = np.zeros(1), np.zeros((1, 1))
+    step = finance_step(fin, state, 0, zero, zero, zero, zero, none, np.array([[650.0]]), none,
+                        prepay_floor=np.array([100.0]))  # fmt: skip
+    figures = ("prepayment_cut", "prepayment", "revolver_draw", "revolver", "cash", "term_debt")
+    got = {name: float(getattr(step, name)[0]) for name in figures}
+    want = (80.0, 570.0, -30.0, 0.0, 100.0, 350.0 + 80.0)
+    assert got == pytest.approx(dict(zip(figures, want, strict=True)))
