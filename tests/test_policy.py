@@ -612,6 +612,24 @@ def test_a_deferred_order_defers_the_same_share_of_its_gpu_backed_draws(kernel):
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_gpu_backed_draw_deferred_with_the_order_leaves_the_borrowing_base(kernel):
+    """The deferral above at a 30 % loan-to-value: quarter 1's balance is (1 - share) x 1,000,000,
+    which needs 1,802,469 of collateral; the GPUs held are the 200 installed ($2,000 each) and the
+    (1 - share) x 1,000 of the order that arrived ($4,000 each): 2,562,963, enough. The whole
+    draw would need 3,333,333 (and the draw counted twice, (1 + share) x 1,000,000 / 0.3,
+    4,864,198): either breaches. Quarters 2 and 3: 750,000 / 0.3 against 3,200,000 and 500,000 / 0.3
+    against 2,000,000."""
+    d = draw_model("2026Q3")
+    d["finance"]["facilities"]["gpu-loan"]["max_ltv"] = 0.3
+    data = data_of(d)
+    out = run_cash(data, draw_plan(data), Policy(liquidity_buffer_usd=1.0e6), price_drop(data, [0]), kernel)
+    share = 372_000.0 / 810_000.0
+    assert (1 - share) * 1.0e6 / 0.3 <= 200 * 2_000.0 + (1 - share) * 1_000 * 4_000.0 < 1.0e6 / 0.3
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], share * ORDER, rtol=1e-12)
+    assert out["breach"][0, 0] == 0.0 and out["first_breach"][0, 0] == 0
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
 def test_a_partly_deferrable_order_defers_only_the_draws_that_fund_its_deferrable_part(kernel):
     """The same order, but in quarter 1 a one-quarter contract (at the market's price) takes 600 of
     the 1,200 GPUs: half of the order may be deferred (500 GPUs, 2,000,000). The lender still funds
