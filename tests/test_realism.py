@@ -52,6 +52,17 @@ def test_an_allocation_series_is_read_per_quarter():
     np.testing.assert_allclose(gpus, [0, 500, 2000, 0])
 
 
+def test_the_allocation_counts_gpus_not_blocks():
+    """Racks of 8 GPUs under an allocation of 1,004 GPUs a quarter: 125 whole racks (1,000 GPUs; a
+    126th would make 1,008) in each quarter worth buying in. Counting the racks against it let the
+    plan buy 1,004 racks, 8,032 GPUs, a quarter."""
+    d = allocated(1004.0)
+    d["skus"]["A"]["block_size_gpus"] = 8
+    blocks, lines = bought(d)
+    np.testing.assert_allclose(blocks, [125, 125, 125, 0])
+    np.testing.assert_allclose(lines["gpus_held"], [1000, 2000, 3000, 3000])
+
+
 def test_the_installation_lag_delays_revenue_by_exactly_the_lag():
     # one quarter to install: a GPU bought in quarter 1 earns in quarters 2 and 3 (4,380) and is
     # worth 500 at the end: bought; one bought in quarter 2 earns 2,190 + 1,000 < 4,000: not bought
