@@ -154,6 +154,23 @@ def test_hand_worked_customer_default_and_resale_factor_in_two_scenarios():
     assert not any(row["rescued"] for row in rp.scenarios)
 
 
+def test_a_scenario_s_demand_scale_limits_what_the_market_takes():
+    """§7b's `demand_scale` in a solved scenario copy, on buy_now_or_later: in a scenario where the
+    inference market takes nothing in quarter 1, a GPU bought now earns 1,095 in quarter 0 and is
+    sold at the start of quarter 1 for 1,500: -4,000 + 1,095 + 1,500 = -1,405; bought later it
+    earns nothing. The scenario's optimum buys nothing: 0. With the demand read unscaled (the NPV
+    objective's market row), it bought now as the forecast does and was worth 285."""
+    data = data_of(buy_now_or_later())
+    none_later = np.ones((2, data.T))
+    none_later[1, 1] = 0.0  # inference, quarter 1
+    ef = sto.build_extensive_form(data, [sto.ScenarioInputs("none later", 1.0, demand_scale=none_later)], 1)
+    rp = solve(ef)
+    assert rp.objective_usd == pytest.approx(0.0, abs=1e-4)
+    assert sto.first_stage_values(ef.block(0), 1)[("buy", (0, 0, 0))] == 0.0
+    ef.fix_first_stage({("buy", (0, 0, 0)): 1.0})
+    assert solve(ef).objective_usd == pytest.approx(-1405.0, abs=1e-4)
+
+
 @pytest.mark.parametrize("rounding_first", [True, False])
 @pytest.mark.parametrize(("risk_weight", "expected"), [(0.0, 761.25), (0.5, 451.875)])
 def test_wait_and_see_is_each_scenarios_own_optimum_weighted(risk_weight, expected, rounding_first):
