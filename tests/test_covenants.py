@@ -929,3 +929,16 @@ def test_a_tied_test_is_no_grace_before_its_facility_can_owe():
     data = data_of(d)
     early = untested_breaches(data, plan_statements(data, keep_everything(data)))
     assert early == "EBITDA / debt service 0.30x in 2026Q1 (minimum 1x)"
+
+
+def test_the_present_cost_counts_the_interest_paid():
+    """formulation §6, "Cost": the present cost is the fleet held at the start plus each quarter's
+    capex less disposal proceeds plus interest plus opex, less the value at the end. Here the
+    installed GPUs are worth nothing on a sale (no resale), nothing is bought and nothing costs money
+    but the loan's interest (no discounting): 80,000 + 78,000 + 76,000 + 74,000 = 308,000."""
+    from fleetopt.core.results import present_cost, present_cost_parts
+
+    data = data_of(coverage_model())
+    st = plan_statements(data, keep_everything(data))
+    assert present_cost_parts(data, st) == pytest.approx((0.0, INTEREST.sum(), 0.0))
+    assert present_cost(data, st) == pytest.approx(308_000.0, rel=1e-12)
