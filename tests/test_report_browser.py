@@ -254,6 +254,30 @@ def test_a_printed_table_leaves_no_row_alone_on_a_page(reports, kind, tmp_path):
     assert rules.get("tbody tr:last-child", [None, None])[0] == "avoid", rules
 
 
+# printed type sizes (px) as Chromium computes them: the answer ("In short") and the secondary texts
+TYPE_PROBE = """
+var size = function (q) {
+  var e = document.querySelector(q); return e ? parseFloat(getComputedStyle(e).fontSize) : null; };
+document.body.dataset.sizes = JSON.stringify({answer: size('p.why'), caption: size('.cap'),
+  facts: size('dl.facts'), label: size('.kpi span')});
+"""
+
+
+@needs_chromium
+def test_a_printed_report_sets_its_answer_no_smaller_than_its_captions(reports, tmp_path):
+    """Printed, "In short", the report's answer, came out at 11px while the captions, the facts and
+    the key figures' labels kept their screen 13px (a print review): the print rules shrank only the
+    text sized by the page. With them applied as screen rules, the answer is the largest of these."""
+    html = reports["stochastic"].read_text(encoding="utf-8").replace("@media print{", "@media all{")
+    printed = tmp_path / "printed.html"
+    printed.write_text(html.replace("</body>", f"<script>{TYPE_PROBE}</script></body>"), encoding="utf-8")
+    sizes = re.search(r'data-sizes="([^"]*)"', chromium(tmp_path, printed, "--dump-dom").stdout)
+    assert sizes is not None, "the probe did not run"
+    sizes = json.loads(unescape(sizes.group(1)))
+    assert None not in sizes.values(), sizes
+    assert all(sizes["answer"] >= size for size in sizes.values()), sizes
+
+
 # every header of every sortable table after the first: clicked once it sorts its own column up,
 # pressed with Enter (the keyboard's way) down; aria-sort says which; a wrong order is noted
 SORT_PROBE = """
