@@ -188,6 +188,19 @@ def test_a_plan_file_given_as_a_model_is_named_a_plan_file(tmp_path):
                      "model file")  # fmt: skip
 
 
+def test_a_run_s_summary_given_as_a_model_is_named_a_run_s_file(tmp_path):
+    """`fleetopt validate runs/x/summary.json` (JSON is YAML) listed its keys as unknown fields of a
+    model ('fleetopt_version', 'kind', ...): it is named a run's file, with where its model is."""
+    import json
+
+    for name in ("summary.json", "job.json"):
+        path = tmp_path / name
+        path.write_text(json.dumps({"fleetopt_version": "0.4.15", "kind": "evaluate", "n_plans": 1}))
+        code, out, err = run_cli("validate", str(path))
+        assert_bad_input(code, out, err, f"error: {path}: is a run's file (summary.json or job.json), not a "
+                         "model file: the model a run used is its folder's model.yaml")  # fmt: skip
+
+
 def test_a_model_saved_with_windows_line_ends_is_the_same_model(tmp_path, tiny_text):
     """CRLF line ends read as LF: the same model, the same content hash (so its plans fit it)."""
     from fleetopt.schema.loading import load_model

@@ -404,10 +404,18 @@ def load_yaml(text: str, source: str) -> object:
         raise ModelError(source, [ModelIssue((), NESTED_TOO_DEEPLY)]) from None
 
 
+# the keys every run's summary.json and job.json hold (runs/folder.py) and no model file may
+RUN_FILE_KEYS = {"fleetopt_version", "kind"}
+
+
 def _parse_model_text(text: str, source: str, lines_shown: bool = True) -> PlanningModel:
     node, data = _read_yaml(text, source)
     if not isinstance(data, dict):
         raise ModelError(source, [ModelIssue((), "the file must be a YAML mapping of blocks")])
+    if set(data) >= RUN_FILE_KEYS:  # a run's summary.json or job.json (JSON is YAML): not a list of its keys
+        raise ModelError(source, [ModelIssue((), (
+            "is a run's file (summary.json or job.json), not a model file: the model a run used is its "
+            "folder's model.yaml"))])  # fmt: skip
     lines = _line_index(node)
     try:
         model = PlanningModel.model_validate(data)
