@@ -953,3 +953,11 @@ def test_a_value_beyond_what_the_solver_handles_is_refused_naming_its_bound(
         parse_model_text(yaml.safe_dump(with_value(tiny_text, field, value)), "mutant.yaml")
     _, code, _, err = validate_data(tmp_path, with_value(tiny_text, field, limit))
     assert code == 0, err  # at the limit
+
+
+def test_a_date_set_where_a_quarter_goes_names_its_quarter():
+    """`--set horizon.start=2027-02-10` (YAML reads a date) said only "got a value of type date": it
+    now names the quarter the date falls in, which the model's fields are written as."""
+    code, out, err = run_cli("validate", "tiny", "--set", "horizon.start=2027-02-10")
+    assert_bad_input(code, out, err, "horizon.start: a value must be a number, text, true/false, a list or a "
+                     "mapping (got a value of type date); write the quarter it falls in, 2027Q1")  # fmt: skip

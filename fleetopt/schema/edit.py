@@ -8,6 +8,7 @@ original file are not kept: the text is written from the data.
 
 from __future__ import annotations
 
+import datetime
 import typing
 from collections.abc import Mapping
 from dataclasses import replace
@@ -246,5 +247,9 @@ def _plain(where: str | tuple, value: Any) -> Any:
         return {str(k): _plain(where, v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(where, v) for v in value]
+    # a date (YAML reads --set horizon.start=2026-07-01 as one): the model's dates are quarters
+    hint = ""
+    if isinstance(value, datetime.date):
+        hint = f"; write the quarter it falls in, {value.year}Q{(value.month - 1) // 3 + 1}"
     raise InputError(f"{where}: a value must be a number, text, true/false, a list or a mapping "
-                     f"(got a value of type {type(value).__name__})")  # fmt: skip
+                     f"(got a value of type {type(value).__name__}){hint}")  # fmt: skip
