@@ -207,6 +207,25 @@ def test_the_diagnosis_says_what_gives_way_where_the_groups_it_names_are_held():
     assert lines[1].startswith("otherwise (holding that): contract_delivery in 2026Q2..2026Q4: contract huge")
 
 
+def test_a_diagnosis_stopped_by_the_time_limit_is_not_blamed_on_the_hard_constraints(monkeypatch):
+    """A 40-quarter model short of power, solved with --time-limit 30: its relaxed model found no plan
+    in 30 s and the diagnosis said 'hard constraints: no relaxation of power ... helps', sending the
+    planner to facility sizes and build limits when relaxing power would have found a plan. A relaxed
+    model stopped by its limit proves nothing: the diagnosis says so, and how to get one."""
+    from fleetopt.milp import diagnose as diagnosis
+
+    def stopped(m, solver=None, **options):  # as HiGHS ends a search that found no plan in time
+        return "no_plan", SimpleNamespace(termination_condition=TerminationCondition.maxTimeLimit)
+
+    monkeypatch.setattr(diagnosis, "run_highs", stopped)
+    (found,) = diagnosis.diagnose(data_of(infeasible_contract_model()), time_limit=30)
+    assert found["group"] == "not diagnosed"
+    assert "no plan within the time limit (30 s, --time-limit); a longer --time-limit names them" in (
+        found["message"]
+    )
+    assert "hard" not in diagnosis.format_diagnosis([found])[0]
+
+
 def test_the_cost_objective_on_a_market_model_says_what_it_serves(tmp_path):
     """`fleetopt solve --objective cost` on a neocloud's model ran, then blamed 'demand_floor ...
     short by 84,007,552.3 H100-eq GPUs' with nothing saying that the cost objective must serve the

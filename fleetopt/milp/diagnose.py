@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.contrib.solver.common.results import TerminationCondition
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.units import format_figure
@@ -44,26 +45,46 @@ def diagnose(
     """Groups in conflict, each ``{group, unit, total, items: [(label, amount)], quarters}``,
     with the groups relaxed instead where those are held (:class:`Diagnosis`).
 
-    An empty list means the relaxed model is infeasible too: the conflict lies in a hard
-    group (cohort balances, facility sizes, build limits), which is reported as such.
+    Where the relaxed model is infeasible too, the conflict lies in a hard group (cohort balances,
+    facility sizes, build limits): one "hard constraints" entry says so. Where it stopped without a
+    plan (at ``time_limit``, or by trouble), nothing is known of the conflict: one "not diagnosed"
+    entry says why, not that the hard groups conflict.
     """
     m = build_model(data, objective, relax=True, purchases=purchases)
-    status, _ = run_highs(m, time_limit=time_limit, threads=threads)
-    if status in ("infeasible", "no_plan"):
-        return [
-            {
-                "group": "hard constraints",
-                "unit": "",
-                "total": float("nan"),
-                "items": [],
-                "quarters": [],
-                "message": "no relaxation of power, contracts, cash, covenants or demand helps: "
-                "check facility sizes, build limits and the installed fleet",
-            }
-        ]
+    status, results = run_highs(m, time_limit=time_limit, threads=threads)
+    if status == "infeasible":
+        return [message_entry("hard constraints", HARD_MESSAGE)]
+    if status == "no_plan":  # stopped first: by its limit, or by trouble; proves nothing
+        return [message_entry("not diagnosed", _unfinished(results, time_limit))]
     first = _relaxed(data, m, objective)
     limit = OTHERWISE_SECONDS if time_limit is None else min(float(time_limit), OTHERWISE_SECONDS)
     return Diagnosis(first, _otherwise(data, m, objective, {d["group"] for d in first}, limit, threads))
+
+
+HARD_MESSAGE = (
+    "no relaxation of power, contracts, cash, covenants or demand helps: "
+    "check facility sizes, build limits and the installed fleet"
+)
+
+
+def message_entry(group: str, message: str) -> dict:
+    """A diagnosis entry that names no shortfall, only a message."""
+    return {"group": group, "unit": "", "total": float("nan"), "items": [], "quarters": [],
+            "message": message}  # fmt: skip
+
+
+def _unfinished(results, time_limit) -> str:
+    """Why the relaxed model that names the groups in conflict found no plan: its time limit (it
+    shares --time-limit with the solve), or trouble; either way nothing is known of the conflict."""
+    if results.termination_condition == TerminationCondition.maxTimeLimit and time_limit is not None:
+        return (
+            f"the relaxed model that names the constraint groups in conflict found no plan within "
+            f"the time limit ({float(time_limit):g} s, --time-limit); a longer --time-limit names them"
+        )
+    return (
+        f"the relaxed model that names the constraint groups in conflict stopped without a plan "
+        f"({results.termination_condition.name}), which says nothing of where the conflict lies"
+    )
 
 
 def _relaxed(data: ModelData, m: pyo.ConcreteModel, objective: str) -> list[dict]:

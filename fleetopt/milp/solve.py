@@ -20,7 +20,7 @@ from fleetopt.core.results import debt_frame, headline, plan_frame
 from fleetopt.core.units import format_gap, format_usd
 from fleetopt.errors import InfeasibleError, NoPlanError
 from fleetopt.milp.build import build_model
-from fleetopt.milp.diagnose import diagnose, format_diagnosis
+from fleetopt.milp.diagnose import diagnose, format_diagnosis, message_entry
 from fleetopt.milp.finance import net_same_quarter_draws
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, model_size, relative_gap, run_highs, solver_trouble
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
@@ -222,9 +222,10 @@ def settle_operations(m: pyo.ConcreteModel, solver: Highs, threads: int | None =
 
 # the diagnosis of an infeasible model solved without one (solve(..., diagnose_infeasible=False))
 NOT_DIAGNOSED = [
-    {"group": "not diagnosed", "unit": "", "total": float("nan"), "items": [], "quarters": [],
-     "message": "solve(..., diagnose_infeasible=True) names the constraint groups in conflict"}
-]  # fmt: skip
+    message_entry(
+        "not diagnosed", "solve(..., diagnose_infeasible=True) names the constraint groups in conflict"
+    )
+]
 
 
 def raise_without_plan(
