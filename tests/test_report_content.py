@@ -1636,6 +1636,19 @@ def test_an_evaluation_on_one_scenario_says_it_has_no_standard_error(runs, tmp_p
     assert "mean NPV (one scenario: no standard error)" in text
 
 
+def test_runs_show_writes_the_cover_of_next_years_debt_payments_as_a_ratio():
+    """A 40-quarter solve printed 'lowest cover of the next year's debt payments ... 1.11x at the end
+    of 2027Q1' in the terminal and the report, and `runs show` of that run 'min_liquidity_cover 1.107',
+    a bare number beside 'min_dscr 4.79x': the same cover is a multiple everywhere."""
+    from fleetopt.cli.render import figure_text
+    from fleetopt.core.results import liquidity_cover_words
+
+    assert figure_text("min_liquidity_cover", 1.107) == "1.11x"  # `runs show`
+    fig = {"min_liquidity_cover": 1.107, "min_liquidity_cover_quarter": "2027Q1"}
+    assert liquidity_cover_words(fig) == "1.11x at the end of 2027Q1"  # the terminal and the report
+    assert figure_text("min_liquidity_cover", None) == "n/a: no debt service is due in any year ahead"
+
+
 def test_a_solver_gap_reads_the_same_in_the_terminal_the_report_and_runs_show():
     """0.203 % was 'optimal within 0.2%' in the terminal, 0.203% in the report and 0.20% in
     `runs show`: one gap, written one way (to the hundredth of a percent) everywhere."""

@@ -1096,7 +1096,7 @@ def _gone(record, missing: str, replaced: str) -> str:
 
 # figures of a run's record that `runs show` already gives in its own rows
 _SHOWN_ABOVE = {"kind", "model_name", "model_hash", MODEL_CHANGES}
-_RATIOS = {"min_dscr", "max_debt_to_ebitda"}  # x: a coverage or leverage ratio
+_RATIOS = {"min_dscr", "max_debt_to_ebitda", "min_liquidity_cover"}  # x: a coverage or leverage ratio
 # the measure of `lowest_covenant_headroom`, which runs recorded until 2026-12-03 (fleetopt 0.4.5)
 _HEADROOM_MEASURE = "the tightest covenant's 1 - ratio / limit, or ratio / limit - 1 for a minimum"
 _SHARES = ("probability", "_share", "headroom")  # %: shares of scenarios or of a covenant's limit
