@@ -226,6 +226,35 @@ def test_a_diagnosis_stopped_by_the_time_limit_is_not_blamed_on_the_hard_constra
     assert "hard" not in diagnosis.format_diagnosis([found])[0]
 
 
+def test_a_diagnosis_from_a_relaxed_plan_cut_short_by_the_time_limit_says_it_may_overstate(monkeypatch):
+    """A 40-quarter model short of Rubin allocation (limits.new_gpus_per_quarter), --time-limit 400:
+    the relaxed model stopped at its limit with a plan, and the diagnosis named, beside the contract
+    truly short, eu-nordics 'short by 1,224 MW' and covenants in 2034-2036, none of them in conflict
+    (the model solves without the limit): that plan's shortfalls, not the least the model needs. The
+    diagnosis now says so after its groups; solved to its optimum, it adds nothing."""
+    from fleetopt.milp import diagnose as diagnosis
+
+    real = diagnosis.run_highs
+
+    def cut_short(m, solver=None, **options):  # the plan found, as one stopped by its limit keeps it
+        status, results = real(m, solver, **options)
+        return ("time_limit" if status == "optimal" else status), results
+
+    data = data_of(infeasible_contract_model())
+    solved = diagnosis.diagnose(data)
+    assert solved.caveat == ""
+    assert not any(line.startswith("not proven") for line in diagnosis.format_diagnosis(solved))
+    monkeypatch.setattr(diagnosis, "run_highs", cut_short)
+    found = diagnosis.diagnose(data, time_limit=400)
+    assert [d["group"] for d in found] == ["power"]  # the groups it found are still given
+    lines = diagnosis.format_diagnosis(found)
+    assert lines[-1] == (
+        "not proven: the relaxed model stopped at the time limit (400 s, --time-limit) with the "
+        "shortfalls above, not the least it needs: some may be of groups that are not in conflict; "
+        "a longer --time-limit narrows them"
+    )
+
+
 def test_the_cost_objective_on_a_market_model_says_what_it_serves(tmp_path):
     """`fleetopt solve --objective cost` on a neocloud's model ran, then blamed 'demand_floor ...
     short by 84,007,552.3 H100-eq GPUs' with nothing saying that the cost objective must serve the

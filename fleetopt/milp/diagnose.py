@@ -30,13 +30,16 @@ class Diagnosis(list):
     """The groups in conflict (a list of entries, :func:`diagnose`), and ``otherwise``: the groups
     the model needs relaxed instead where those are held (the conflict's other side: the cash a
     contract's GPUs would need, the borrowing base a cash floor gives way to); empty where nothing
-    else gives way or that solve found nothing in its time."""
+    else gives way or that solve found nothing in its time. ``caveat``: why the groups may be more
+    than those in conflict ('' where the relaxed model was solved to its optimum)."""
 
     otherwise: list[dict]
+    caveat: str
 
-    def __init__(self, entries=(), otherwise: list[dict] | None = None):
+    def __init__(self, entries=(), otherwise: list[dict] | None = None, caveat: str = ""):
         super().__init__(entries)
         self.otherwise = otherwise or []
+        self.caveat = caveat
 
 
 def diagnose(
@@ -58,7 +61,8 @@ def diagnose(
         return [message_entry("not diagnosed", _unfinished(results, time_limit))]
     first = _relaxed(data, m, objective)
     limit = OTHERWISE_SECONDS if time_limit is None else min(float(time_limit), OTHERWISE_SECONDS)
-    return Diagnosis(first, _otherwise(data, m, objective, {d["group"] for d in first}, limit, threads))
+    otherwise = _otherwise(data, m, objective, {d["group"] for d in first}, limit, threads)
+    return Diagnosis(first, otherwise, _caveat(status, time_limit))
 
 
 HARD_MESSAGE = (
@@ -84,6 +88,19 @@ def _unfinished(results, time_limit) -> str:
     return (
         f"the relaxed model that names the constraint groups in conflict stopped without a plan "
         f"({results.termination_condition.name}), which says nothing of where the conflict lies"
+    )
+
+
+def _caveat(status: str, time_limit) -> str:
+    """Where the relaxed model stopped at its time limit with a plan: its shortfalls are that plan's,
+    not the least the model needs, so they may name groups that are not in conflict."""
+    if status == "optimal":
+        return ""
+    timed = status == "time_limit" and time_limit is not None
+    stopped = f"at the time limit ({float(time_limit):g} s, --time-limit)" if timed else f"early ({status})"
+    return (
+        f"the relaxed model stopped {stopped} with the shortfalls above, not the least it needs: some "
+        "may be of groups that are not in conflict; a longer --time-limit narrows them"
     )
 
 
@@ -162,7 +179,8 @@ def format_diagnosis(diagnosis: list[dict]) -> list[str]:
     if otherwise:
         lines.append(f"otherwise (holding {'those' if len(lines) > 1 else 'that'}): {otherwise[0]}")
         lines += [f"otherwise: {line}" for line in otherwise[1:]]
-    return lines
+    caveat = getattr(diagnosis, "caveat", "")
+    return [*lines, f"not proven: {caveat}"] if caveat else lines
 
 
 def _lines(diagnosis: list[dict]) -> list[str]:
