@@ -163,6 +163,7 @@ tbody tr:first-child{break-after:avoid}tbody tr:last-child{break-before:avoid}
 .cap,.kpi span,dl.facts,dl.terms,footer{font-size:10px}.kpi b{font-size:16px}}
 dl.terms{font-size:13px;margin:0;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 14px 10px;columns:2 460px;column-gap:28px}dl.terms dt{break-after:avoid}dl.terms dd{break-inside:avoid}dl.terms dt{font-weight:600;margin-top:8px}dl.terms dd{margin:2px 0 0 0;color:#334155}
 """
+STYLE += svg.print_dash_style()
 
 # a printed page's bottom margin: which report it is of, and 'page N of M' (set by page_context_style)
 _MARGIN_FONT = "font:8px system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#64748b"

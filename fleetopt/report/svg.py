@@ -192,6 +192,17 @@ class Frame:
         return "\n".join(out)
 
 
+# printed in grey, lines told apart by colour alone look alike (a print review): the dash pattern
+# of a line chart's n-th solid line (class s1, s2, s3; the first stays solid), in print only
+PRINT_DASHES = ("", "8 3", "2 2.5", "8 2.5 2 2.5")
+
+
+def print_dash_style() -> str:
+    """The print rules that dash each line chart's solid lines after the first (:data:`PRINT_DASHES`)."""
+    rules = "".join(f"svg .s{n}{{stroke-dasharray:{dashes}}}" for n, dashes in enumerate(PRINT_DASHES) if n)
+    return f"@media print{{{rules}}}"
+
+
 def _swatch(x: float, y: float, colour: str, style: str) -> str:
     if style.startswith("band:"):  # a shaded range, at the opacity it is drawn with
         return f'<rect x="{x}" y="{y}" width="12" height="10" fill="{colour}" opacity="{style[5:]}"/>'
@@ -199,12 +210,14 @@ def _swatch(x: float, y: float, colour: str, style: str) -> str:
         return f'<rect x="{x}" y="{y}" width="12" height="10" fill="{colour}"/>'
     if style == "outline":
         return f'<rect x="{x + 1}" y="{y + 1}" width="10" height="8" fill="none" stroke="{colour}" stroke-width="2"/>'
+    style, _, kind = style.partition(".")  # "line.s2": a line drawn with a print dash of its own
+    cls = f' class="{kind}"' if kind else ""
     dash = {"line": "", "dash": ' stroke-dasharray="4 3"', "dot": ' stroke-dasharray="1.5 2.5"'}[style]
     colours = colour if isinstance(colour, tuple) else (colour,)
     gap = min(3.0, 8.0 / len(colours))  # stacked within the swatch's 10 px
     return "".join(
         f'<line x1="{x}" x2="{x + 14}" y1="{y + 5 + (k - (len(colours) - 1) / 2) * gap:.1f}" '
-        f'y2="{y + 5 + (k - (len(colours) - 1) / 2) * gap:.1f}" stroke="{c}" stroke-width="2"{dash}/>'
+        f'y2="{y + 5 + (k - (len(colours) - 1) / 2) * gap:.1f}" stroke="{c}" stroke-width="2"{dash}{cls}/>'
         for k, c in enumerate(colours)
     )
 
@@ -263,10 +276,13 @@ def lines(
             frame.add(f'<polygon points="{" ".join(pts)}" fill="{colour}" opacity="{opacity}"/>')
             ranges.append((f"{name} {what}", colour, f"band:{opacity}"))
         dash = ' stroke-dasharray="6 4"' if dashed and name in dashed else ""
+        # each solid line after the first has a class of its own, which print dashes (PRINT_DASHES)
+        kind = "" if dash or n % len(PRINT_DASHES) == 0 else f"s{n % len(PRINT_DASHES)}"
+        cls = f' class="{kind}"' if kind else ""
         frame.add(
-            f'<path d="{_path(frame, ys)}" fill="none" stroke="{colour}" stroke-width="2"{dash}><title>{escape(name)}</title></path>'
+            f'<path d="{_path(frame, ys)}" fill="none" stroke="{colour}" stroke-width="2"{dash}{cls}><title>{escape(name)}</title></path>'
         )
-        legend.append((name, colour, "dash" if dash else "line"))
+        legend.append((name, colour, "dash" if dash else f"line.{kind}" if kind else "line"))
     return frame.render(legend + ranges)
 
 
