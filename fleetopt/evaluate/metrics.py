@@ -36,6 +36,8 @@ def demand_in_short(n: int, row) -> str | None:
     return (f"It serves {format_figure(float(served), 'share')} of the demand on average over "
             f"{counted(n, 'future')}, as bought; more than {SHORTFALL_SHARE:.0%} of it goes unserved "
             f"in {short} of them.")  # fmt: skip
+
+
 METRIC_COLUMNS = {
     "npv_mean_usd": "mean NPV over scenarios, USD",
     "npv_std_usd": "standard deviation of NPV, USD",
@@ -524,8 +526,7 @@ def median_quarter(quarters_before: Any, T: int | None, xp: Any = np) -> Any:
 def broken_by_quarter(quarters_before: Any, T: int) -> np.ndarray:
     """(T,) the share of scenarios broken by the end of each quarter t, from each scenario's
     quarters before its first breach, its default or its uncured breach (simulate's TIMING_FIELDS;
-    T: never): the share
-    whose count is at most t. Cumulative, as a breach and a default are for good."""
+    T: never): the share whose count is at most t. Cumulative, as each is for good."""
     counts = np.asarray(quarters_before, dtype=np.float64).reshape(-1)
     return (counts[:, None] <= np.arange(T)).mean(axis=0)
 

@@ -186,7 +186,8 @@ def simulate(
     flows = {name: [] for name in FLOWS}  # the covenants' flows of the last quarters (trailing tests)
     util = xp.zeros((P, S))
     demand_served = xp.zeros((P, S))  # H100-equivalent GPU-quarters of market demand served
-    before_breach, before_default, before_uncured = xp.zeros((P, S)), xp.zeros((P, S)), xp.zeros((P, S))
+    before_breach, before_default = xp.zeros((P, S)), xp.zeros((P, S))
+    before_uncured = xp.full((P, S), float(T))  # an uncured breach's quarter, set when one comes
     # more than the tolerance below the default level after the revolver (and the policy's distress
     # sales, which start at the same tolerance) is a default
     default_below = fin.default_cash - LIQUIDITY_TOLERANCE_USD
@@ -222,10 +223,10 @@ def simulate(
             if accelerated is not None and accelerated.any():  # the lenders' side of the event of default
                 owed = owed or _debt_at_default(consts, pl, sc, step, liquidity, t, xp)
                 _keep(at_default, DEBT_AT_UNCURED, owed, accelerated, xp)
+                xp.copyto(before_uncured, float(t), where=accelerated)
         # quarters counted while none has broken yet: a breach and the lowest cash are for good
         before_breach += first_breach == 0
         before_default += solvent
-        before_uncured += ~cures.uncured
         util += gpus_used * pl.inv_held[t]
         if record:
             lines = {**step.lines(), "ebitda_usd": ebitda}
