@@ -51,6 +51,7 @@ from fleetopt.evaluate.metrics import (
     LIMITED_LIABILITY,
     SHORTFALL_SHARE,
     cvar_influence,
+    either_happened,
     first_breach_column,
     limited_liability_differs,
     paired_error,
@@ -1009,8 +1010,7 @@ def paired_share_errors(outcomes: dict, n: int) -> dict[str, float]:
     # the first plan's row and this one's only (the demand's NaN where the model has none: no error)
     rows = {name: np.asarray(outcomes[name][[0, n]], dtype=np.float64)
             for name in OUTCOME_FIGURES if name != "any_default"}  # fmt: skip
-    either = np.logical_or.reduce([rows[event] > 0 for event in ANY_DEFAULT_EVENTS])
-    rows["any_default"] = either.astype(np.float64)
+    rows["any_default"] = either_happened(rows, ANY_DEFAULT_EVENTS).astype(np.float64)
     return {key: paired_error(rows[name][1] - rows[name][0]) for name, key in keys.items()}
 
 

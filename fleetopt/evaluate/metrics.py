@@ -388,13 +388,25 @@ def plan_metrics(
 ANY_DEFAULT_EVENTS = ("default", "uncured_breach")
 
 
-def either_share(results: dict, events: tuple[str, ...], xp: Any = np):
-    """(P,) the share of scenarios in which any of the per-pair ``events`` (bool, (P, S)) happens;
-    those ``results`` lack (a reaction the simulation did not report) never happened."""
-    happened = xp.zeros(xp.asarray(results["npv"]).shape, dtype=bool)  # NumPy or CuPy alike
+def either_happened(results: dict, events: tuple[str, ...], xp: Any = np) -> Any:
+    """Whether any of the per-pair ``events`` (0/1 or bool arrays of one shape) happens, pair by pair
+    (bool); those ``results`` lack (a reaction the simulation did not report) never happened; None
+    where it lacks them all. ``ANY_DEFAULT_EVENTS``: a default as lenders count it, for the metrics,
+    compare's paired errors and the stochastic solve's."""
+    happened = None
     for name in events:
         if name in results:
-            happened = happened | xp.asarray(results[name]).astype(bool, copy=False)
+            now = xp.asarray(results[name]).astype(bool, copy=False)
+            happened = now if happened is None else happened | now
+    return happened
+
+
+def either_share(results: dict, events: tuple[str, ...], xp: Any = np):
+    """(P,) the share of scenarios in which any of the per-pair ``events`` (bool, (P, S)) happens
+    (:func:`either_happened`)."""
+    happened = either_happened(results, events, xp)
+    if happened is None:
+        return xp.zeros(xp.asarray(results["npv"]).shape[0])
     return happened.astype(xp.float64).mean(axis=1)
 
 

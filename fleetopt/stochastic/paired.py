@@ -22,7 +22,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_usd, format_usd_change
 from fleetopt.evaluate import EvaluationResult, PlanBatch, evaluate
-from fleetopt.evaluate.metrics import ANY_DEFAULT_EVENTS, cvar_influence, paired_error
+from fleetopt.evaluate.metrics import ANY_DEFAULT_EVENTS, cvar_influence, either_happened, paired_error
 
 OUTCOMES = ("npv", "breach", "uncured_breach", "default")
 # the figures that are means of an outcome over the scenarios ("any_default": a liquidity default or
@@ -50,8 +50,7 @@ def scenario_outcomes(evaluation: EvaluationResult) -> dict[str, dict[str, np.nd
     out = {}
     for p, label in enumerate(labels):
         out[label] = {name: np.asarray(per_pair[name][p], dtype=np.float64) for name in OUTCOMES}
-        either = np.logical_or.reduce([out[label][event] > 0 for event in ANY_DEFAULT_EVENTS])
-        out[label]["any_default"] = either.astype(np.float64)
+        out[label]["any_default"] = either_happened(out[label], ANY_DEFAULT_EVENTS).astype(np.float64)
     return out
 
 
