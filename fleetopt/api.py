@@ -62,7 +62,7 @@ from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.engine import EvaluationResult
 from fleetopt.evaluate.forecast import forecast_run
-from fleetopt.evaluate.jobfolder import WORKERS_WITH_RAY, EvaluationJob
+from fleetopt.evaluate.jobfolder import EvaluationJob, refuse_workers_with_ray
 from fleetopt.evaluate.jobfolder import evaluation_summary as _evaluation_summary
 from fleetopt.evaluate.jobfolder import model_of_plans as _model_of_plans
 from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluation
@@ -687,13 +687,6 @@ def _refuse_threads_with_workers(threads, workers, executor) -> None:
                          "thread; leave threads out")  # fmt: skip
 
 
-def _refuse_workers_with_ray(workers, executor) -> None:
-    """``workers`` are processes on this machine: Ray runs a task on each CPU (or GPU) of its cluster
-    (they were ignored in silence)."""
-    if executor == "ray" and isinstance(workers, Integral) and workers > 1:
-        raise InputError(WORKERS_WITH_RAY)
-
-
 def prepare_evaluation(
     plans: str | Path | int,
     model: ModelArg = None,
@@ -725,7 +718,7 @@ def prepare_evaluation(
                          f"evaluates the forecast itself: leave seed out (got {seed!r})")  # fmt: skip
     scenarios = limits.DEFAULT_SCENARIOS if scenarios is None else scenarios
     _refuse_threads_with_workers(threads, workers, executor)
-    _refuse_workers_with_ray(workers, executor)
+    refuse_workers_with_ray(workers, executor)
     if max_memory is not None:
         bytes_given = "max_memory (--max-memory; from Python a whole number of bytes, 4 * 2**30 for 4G)"
         limits.whole(bytes_given, max_memory, 1)

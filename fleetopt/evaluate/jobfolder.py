@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -369,8 +370,8 @@ def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> 
         raise InputError("ray_address (--ray-address) cannot apply without the ray executor (--executor ray)")
     if "threads" in how:
         _refuse_threads_with_the_jobs_workers(runs)
-    if "workers" in how and runs["workers"] > 1 and runs["executor"] == "ray":
-        raise InputError(WORKERS_WITH_RAY)
+    if "workers" in how:
+        refuse_workers_with_ray(runs["workers"], runs["executor"])
     runs["threads"] = resumed_threads(runs["threads"])
     budget_name = "max_memory (job.json's or --max-memory)"
     runs["max_memory"] = budget_within_memory(
@@ -413,6 +414,13 @@ def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> 
 # worker processes run on this machine; Ray runs a task on each CPU (or GPU) of its cluster
 WORKERS_WITH_RAY = ("workers (--workers) cannot apply with executor='ray' (--executor ray), which runs a "
                     "task on each CPU (or GPU) of the Ray cluster: leave workers out")  # fmt: skip
+
+
+def refuse_workers_with_ray(workers, executor) -> None:
+    """``workers`` (above 1) with the Ray executor, of a new run or given to a resume, refused by
+    name: they are processes on this machine, and were ignored in silence."""
+    if executor == "ray" and isinstance(workers, Integral) and workers > 1:
+        raise InputError(WORKERS_WITH_RAY)
 
 
 def _refuse_threads_with_the_jobs_workers(runs: dict) -> None:
