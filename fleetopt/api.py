@@ -62,7 +62,7 @@ from fleetopt.evaluate.backend import BACKENDS
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.engine import EvaluationResult
 from fleetopt.evaluate.forecast import forecast_run
-from fleetopt.evaluate.jobfolder import EvaluationJob, refuse_workers_with_ray
+from fleetopt.evaluate.jobfolder import EvaluationJob, refuse_threads_with_workers, refuse_workers_with_ray
 from fleetopt.evaluate.jobfolder import evaluation_summary as _evaluation_summary
 from fleetopt.evaluate.jobfolder import model_of_plans as _model_of_plans
 from fleetopt.evaluate.jobfolder import prepare_evaluation as _prepare_evaluation
@@ -678,15 +678,6 @@ def evaluate(
     return job.run(progress=progress), job.loaded, job.source
 
 
-def _refuse_threads_with_workers(threads, workers, executor) -> None:
-    """``threads`` apply to this process's evaluation: not to worker processes or Ray tasks, which
-    run one thread each (they were ignored in silence)."""
-    if threads is not None and (executor == "ray" or (isinstance(workers, Integral) and workers > 1)):
-        raise InputError("threads (--threads) cannot apply with workers above 1 (--workers) or "
-                         "executor='ray' (--executor ray): each worker process or Ray task runs one "
-                         "thread; leave threads out")  # fmt: skip
-
-
 def prepare_evaluation(
     plans: str | Path | int,
     model: ModelArg = None,
@@ -717,7 +708,7 @@ def prepare_evaluation(
         raise InputError(f"seed (--seed) cannot apply with deterministic=True (--deterministic), which "
                          f"evaluates the forecast itself: leave seed out (got {seed!r})")  # fmt: skip
     scenarios = limits.DEFAULT_SCENARIOS if scenarios is None else scenarios
-    _refuse_threads_with_workers(threads, workers, executor)
+    refuse_threads_with_workers(threads, workers, executor)
     refuse_workers_with_ray(workers, executor)
     if max_memory is not None:
         bytes_given = "max_memory (--max-memory; from Python a whole number of bytes, 4 * 2**30 for 4G)"
@@ -759,7 +750,7 @@ def resume_evaluation(
     (a job started on a GPU finished on a CPU: NumPy, the C build and CuPy agree to 1e-12; a job
     killed for memory finished with a smaller budget: the chunks stored before are kept, the
     others sized for this machine and budget)."""
-    _refuse_threads_with_workers(threads, 1 if workers is None else workers, executor or "local")
+    refuse_threads_with_workers(threads, workers, executor)
     run = resolve_run(folder, "folder")
     how = {"backend": backend, "threads": threads, "workers": workers, "executor": executor,
            "ray_address": ray_address, "max_memory": max_memory}  # fmt: skip

@@ -418,7 +418,7 @@ def test_threads_on_the_resume_of_a_job_of_worker_processes_or_ray_are_refused(n
     api.prepare_evaluation(run, scenarios=20, seed=4, workers=2).start(here / "E")
     code, stdout, stderr = run_cli("evaluate", "--resume", "E", "--threads", "1")
     said = " ".join(stderr.split())
-    assert code == 2 and "threads (--threads) cannot apply to this job" in said, stdout + stderr
+    assert code == 2 and "threads (--threads) cannot apply with job.json's workers 2" in said, stdout + stderr
     assert "job.json's workers 2" in said and "--workers 1" in said
     assert not (here / "E" / "metrics.csv").exists()
     job = json.loads((here / "E" / "job.json").read_text())

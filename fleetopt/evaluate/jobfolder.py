@@ -369,7 +369,7 @@ def _resumed_job(run: RunFolder, how: dict, plans: str | Path | None = None) -> 
     if runs["ray_address"] is not None and runs["executor"] != "ray":
         raise InputError("ray_address (--ray-address) cannot apply without the ray executor (--executor ray)")
     if "threads" in how:
-        _refuse_threads_with_the_jobs_workers(runs)
+        _refuse_threads_with_the_jobs_workers(runs, how)
     if "workers" in how:
         refuse_workers_with_ray(runs["workers"], runs["executor"])
     runs["threads"] = resumed_threads(runs["threads"])
@@ -423,19 +423,28 @@ def refuse_workers_with_ray(workers, executor) -> None:
         raise InputError(WORKERS_WITH_RAY)
 
 
-def _refuse_threads_with_the_jobs_workers(runs: dict) -> None:
-    """``threads`` given for a resume apply to this process's evaluation: not to the job's own worker
-    processes or Ray tasks (job.json's, which the resume keeps unless told otherwise), which run one
-    thread each. They were dropped in silence; a new run given both is refused as well."""
-    if runs["executor"] == "ray":
+def refuse_threads_with_workers(threads, workers, executor, kept: str = "") -> None:
+    """``threads`` apply to this process's evaluation, not to worker processes (``workers`` above 1)
+    or Ray tasks, which run one thread each: refused with either, of a new run or a resume (they
+    were ignored in silence). ``kept``: where that setting came from when not given ("job.json's")."""
+    if threads is None:
+        return
+    if executor == "ray":
         setting, remedy = "executor 'ray'", "executor='local' (--executor local)"
-    elif runs["workers"] > 1:
-        setting, remedy = f"workers {runs['workers']}", "workers=1 (--workers 1)"
+    elif isinstance(workers, Integral) and workers > 1:
+        setting, remedy = f"workers {workers}", "workers=1 (--workers 1)"
     else:
         return
-    raise InputError(f"threads (--threads) cannot apply to this job: it runs with job.json's {setting}, "
-                     f"each worker process or Ray task on one thread; give {remedy} with it, or leave "
+    raise InputError(f"threads (--threads) cannot apply with {kept + ' ' if kept else ''}{setting}: each "
+                     f"worker process or Ray task runs one thread; give {remedy} with it, or leave "
                      "threads out")  # fmt: skip
+
+
+def _refuse_threads_with_the_jobs_workers(runs: dict, how: dict) -> None:
+    """A resume's threads against the job's workers or executor (job.json's unless given)."""
+    setting = "executor" if runs["executor"] == "ray" else "workers"
+    kept = "" if setting in how else "job.json's"
+    refuse_threads_with_workers(runs["threads"], runs["workers"], runs["executor"], kept)
 
 
 def resumed_threads(threads: int | None) -> int | None:
