@@ -156,12 +156,14 @@ def test_report_screenshot_is_not_blank(reports, kind, tmp_path):
     assert dark > 0.002, f"only {dark:.3%} dark pixels: no text drawn?"
 
 
-A4_LANDSCAPE_PX = 1047  # 297 mm less 2 x 10 mm margins (the report's @page), at 96 CSS px an inch
+# the narrower of the papers a report prints on, landscape: US Letter's 279.4 mm (A4's is 297 mm)
+# less 2 x 10 mm margins (the report's @page), at 96 CSS px an inch
+LETTER_LANDSCAPE_PX = 980
 
 
 @needs_chromium
 def test_printed_candidates_table_keeps_every_column_on_the_page(reports, tmp_path):
-    """Printed at A4 width, the candidates table's right-hand columns (CVaR5, P(breach), P(default))
+    """Printed at Letter width, the candidates table's right-hand columns (CVaR5, P(breach), P(default))
     were cut off: the table scrolled in a box the page cannot scroll. With the print rules applied
     as screen rules (headless Chromium cannot emulate print from the command line) in a window as
     wide as the printed page, every header cell of the table ends inside the page."""
@@ -175,10 +177,21 @@ def test_printed_candidates_table_keeps_every_column_on_the_page(reports, tmp_pa
     printed = tmp_path / "printed.html"
     html = html.replace("@media print{", "@media all{").replace("</body>", f"<script>{probe}</script></body>")
     printed.write_text(html, encoding="utf-8")
-    dom = chromium(tmp_path, printed, "--dump-dom", f"--window-size={A4_LANDSCAPE_PX},900").stdout
+    dom = chromium(tmp_path, printed, "--dump-dom", f"--window-size={LETTER_LANDSCAPE_PX},900").stdout
     outside = re.search(r'data-outside="([^"]*)"', dom)
     assert outside is not None, "the probe did not run"
     assert outside.group(1) == "[]", f"header cells beyond the printed page: {outside.group(1)}"
+
+
+@needs_chromium
+def test_printed_report_takes_the_papers_size_in_landscape(reports, tmp_path):
+    """The report fixed its printed page at A4 landscape, so a US finance team's Letter printer got
+    A4 pages shrunk or cut. The page names landscape alone: printed by headless Chromium, whose paper
+    is Letter (8.5 x 11 in), every page is 792 x 612 pt (11 x 8.5 in)."""
+    pdf = tmp_path / "solve.pdf"
+    chromium(tmp_path, reports["solve"], f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    pages = re.findall(rb"/MediaBox \[([^\]]*)\]", pdf.read_bytes())
+    assert len(pages) > 1 and {p.decode() for p in pages} == {"0 0 792 612"}, pages
 
 
 # the printed page's margin boxes as Chromium parsed them: {box name: its content, serialised}
