@@ -154,6 +154,7 @@ __all__ = [
     "run",
     "run_id",
     "runs",
+    "schema",
     "solve",
     "solve_stochastic",
     "sweep",

@@ -55,6 +55,18 @@ def test_cli_schema_is_the_pydantic_schema(cli_schema):
     assert api.schema() == cli_schema
 
 
+def test_the_api_s_schema_is_among_its_public_names():
+    """fo.schema() (README's Python API) was left out of fleetopt.api.__all__: `from fleetopt.api
+    import *` gave no schema, and the API's own checks of its names (its docstrings' references)
+    did not read it."""
+    from fleetopt import api
+
+    assert "schema" in api.__all__
+    names: dict = {}
+    exec("from fleetopt.api import *", names)
+    assert names["schema"]() == PlanningModel.model_json_schema()
+
+
 def test_schema_names_every_block_and_refuses_unknown_keys(cli_schema):
     assert list(cli_schema["properties"]) == BLOCKS
     assert cli_schema["required"] == REQUIRED_BLOCKS
