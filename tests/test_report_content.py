@@ -76,7 +76,7 @@ def test_provenance_names_model_folder_and_discount_rate(runs, kind):
     assert "Provenance" in text
     assert f"run folder {folder.resolve()}" in text  # absolute, whatever the cwd
     assert summary["model_hash"] in text and "tiny" in text
-    assert "discount rate 15.00% a year" in text  # tiny: discount_rate_annual 0.15
+    assert "discount rate 15% a year (NPV factor" in text  # tiny: discount_rate_annual 0.15
 
 
 def test_provenance_names_the_model_where_a_reader_finds_it(runs, tmp_path, monkeypatch):
@@ -127,7 +127,18 @@ def test_definitions_give_the_models_levels_and_covenants(runs):
     assert TINY_COVENANTS in html and "tested every quarter from 2026Q4" in text
     assert "can add up to more than P(covenant breach)" in text
     assert "runs on to the horizon with negative cash" in text
-    assert "net present value at the model's discount rate of 15.00% a year" in text
+    assert "net present value at the model's discount rate of 15% a year" in text
+
+
+def test_the_definitions_write_the_discount_rate_as_the_key_figures_do():
+    """A discount rate of 8.125 % was "8.12%" in the NPV's definition (and the provenance: "15.00%"
+    for tiny's 15 %) beside "8.125%" in the key figures: one rate, written one way
+    (core/units.format_rate) in the report and the comparison page."""
+    from fleetopt import api
+
+    data = api.load(api.edit("tiny", {"horizon.discount_rate_annual": 0.08125}))[1]
+    npv = dict(page.glossary(data, ["milp"], None, "solve"))["NPV"]
+    assert npv.startswith("net present value at the model's discount rate of 8.125% a year: ")
 
 
 def test_the_default_level_that_is_the_floor_is_called_the_floor(runs):

@@ -645,7 +645,7 @@ def _provenance_section(run: _Run) -> str:
         ("run folder", str(run.folder)),
         ("run", f"{run.kind}, written by fleetopt {s.get('fleetopt_version', '?')}{_recorded(run.folder)}"),
         ("model", _model_fact(run)),
-        ("discount rate", f"{run.data.discount_rate_annual:.2%} a year (NPV factor (1 + r)^(-(t+1)/4) at the end of quarter t)"),
+        ("discount rate", f"{format_rate(run.data.discount_rate_annual)} a year (NPV factor (1 + r)^(-(t+1)/4) at the end of quarter t)"),
         ("horizon", f"{run.data.quarter_labels[0]} to {run.data.quarter_labels[-1]} ({run.data.T} quarters)"),
     ]  # fmt: skip
     facts += _solver_facts(s)
@@ -842,7 +842,7 @@ def glossary(data: ModelData, labels: list[str], n: int | None, kind: str, one: 
     among them). Read by the run reports and the comparison page."""
     first = first_tested_quarter(data) if data.covenants else None
     terms = [
-        ("NPV", f"net present value at the model's discount rate of {data.discount_rate_annual:.2%} a year: the "
+        ("NPV", f"net present value at the model's discount rate of {format_rate(data.discount_rate_annual)} a year: the "
                 "discounted change in cash of each quarter (opening cash is not counted), plus at the end "
                 "the discounted terminal assets (resale value of the GPUs still held less selling costs, "
                 "book value of power plant) less the tax their sale would bring with the last quarter "
