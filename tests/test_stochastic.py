@@ -1421,3 +1421,19 @@ def test_a_stochastic_run_without_its_out_of_sample_check_is_reported_and_compar
     assert code == 0, err
     code, _, err = run_cli("compare", str(folder), "--scenarios", "20")
     assert code == 0, err
+
+
+def test_the_cli_guide_lists_every_kind_of_commitment_the_solve_lists():
+    """docs/cli.md said the stochastic solve lists its commitments as "purchases, power, contracts,
+    draws and prepayments", after What to commit to now also gave the GPUs retired (sold) and moved
+    to inference (stochastic.run.COMMITMENTS): each kind is named there, in the words of plan.csv's
+    decisions."""
+    from fleetopt.stochastic.run import COMMITMENTS
+
+    words = {"buy_gpus": "purchases", "retire": "retirements", "redeploy": "moves to inference",
+             "build_power": "power", "contract_accepted": "contracts", "draw_debt": "draws",
+             "prepay_debt": "prepayments"}  # fmt: skip
+    guide = " ".join((Path(__file__).parents[1] / "docs" / "cli.md").read_text(encoding="utf-8").split())
+    (listed,) = re.findall(r"`fleetopt solve --stochastic N` chooses .*? and lists them \(([^)]*)\)", guide)
+    assert set(COMMITMENTS) == set(words)
+    assert [words[d] for d in COMMITMENTS if words[d] not in listed] == []
