@@ -323,6 +323,24 @@ def test_a_covenant_ratio_by_its_limit_is_not_rounded_onto_it():
     assert "lowest 1.95x (minimum 1.4x)" in said
 
 
+def test_a_share_of_debt_by_its_limit_is_not_rounded_onto_it():
+    """Cash at 9.6 % of debt against a 10 % minimum read "lowest 10% (minimum 10%); breached" in the
+    key figures (and "cash / debt 10% in 2026Q4 (minimum 10%)" in the untested breaches): a share
+    of debt was written to a whole per cent whatever its limit. Where that rounds it onto the limit
+    it is written to the hundredth of a per cent, as a ratio is to three decimals; far from it, whole."""
+    from fleetopt import api
+    from fleetopt.core.results import ratio_words
+    from fleetopt.report.page import _headroom_kpis
+
+    data = api.load(api.edit("tiny", {"finance.covenants.min_liquidity_fraction_of_debt": 0.10}))[1]
+    run = SimpleNamespace(data=data, trailing_year={}, milp_only="")
+    room = {"liquidity_fraction": 0.096 / 0.10 - 1.0}
+    said = unescape(" ".join(_headroom_kpis(run, {"covenant_headroom": room}, "2026Q3")))
+    assert "lowest 9.60% (minimum 10%); breached" in said
+    kind = next(test.kind for test in data.covenants if test.kind.name == "liquidity_fraction")
+    assert (ratio_words(kind, 0.1004, 0.10), ratio_words(kind, 0.25, 0.10)) == ("10.04%", "25%")
+
+
 def test_a_solve_report_gives_each_year_s_share_of_revenue_under_contract(runs):
     """The horizon's 41 % under contract hid the run-off, 92 % in 2026 to 10 % in 2032 (a credit
     analyst's review): each year's share, from the statements."""
