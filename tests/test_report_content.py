@@ -341,6 +341,21 @@ def test_a_share_of_debt_by_its_limit_is_not_rounded_onto_it():
     assert (ratio_words(kind, 0.1004, 0.10), ratio_words(kind, 0.25, 0.10)) == ("10.04%", "25%")
 
 
+def test_the_borrowing_base_used_by_its_limit_is_not_rounded_onto_it():
+    """GPU-secured balances needing 100.4 % of the fleet's resale value read "need at most 100% of the
+    whole fleet's resale value (limit 100%); breached": as a share of debt, it is written to the
+    hundredth of a per cent where a whole one would meet the limit (core/results.py share_words)."""
+    from fleetopt import api
+    from fleetopt.report.page import _headroom_kpis
+
+    data = api.load("tiny")[1]  # a GPU-term loan at most 65 % of the GPUs' resale value
+    run = SimpleNamespace(data=data, trailing_year={}, milp_only="")
+    for used, said in ((1.004, "100.40%"), (0.996, "99.60%"), (0.8, "80%")):
+        room = {"borrowing_base": 1.0 - used}
+        text = unescape(" ".join(_headroom_kpis(run, {"covenant_headroom": room}, "2026Q3")))
+        assert f"need at most {said} of the whole fleet's resale value (limit 100%)" in text, text
+
+
 def test_a_solve_report_gives_each_year_s_share_of_revenue_under_contract(runs):
     """The horizon's 41 % under contract hid the run-off, 92 % in 2026 to 10 % in 2032 (a credit
     analyst's review): each year's share, from the statements."""
@@ -1003,12 +1018,13 @@ def test_null_figures_of_a_summary_read_as_missing():
 def test_the_borrowing_base_is_defined_shown_and_charted(runs):
     """tiny's GPU-backed loan (max_ltv 0.70): the definitions name the base as tested in every
     quarter, the key figures give its tightest quarter on the forecast (the MILP uses it in full:
-    100 %), and the plan section charts the collateral needed against the GPUs' resale value."""
+    100 %, to the hundredth of a per cent as it is at the limit), and the plan section charts the
+    collateral needed against the GPUs' resale value."""
     text = text_of(runs["evaluate"])
     assert ("borrowing base: GPU-secured debt / max LTV <= GPU resale value, tested in every quarter "
             "(facilities' max_ltv)") in text  # fmt: skip
-    assert ("the GPU-secured balances, each divided by its facility's max LTV, need at most 100% of the "
-            "whole fleet's resale value (limit 100%)") in text  # fmt: skip
+    assert ("the GPU-secured balances, each divided by its facility's max LTV, need at most 100.00% of the "
+            "whole fleet's resale value (limit 100%); met with no room") in text  # fmt: skip
     assert "borrowing base covenant on the forecast, every quarter" in text
     assert "Borrowing base on the forecast" in text
     assert "collateral needed (GPU-secured debt / max LTV)" in text and "GPU resale value" in text

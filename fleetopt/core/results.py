@@ -525,12 +525,17 @@ def limit_words(test) -> str:
 
 
 def ratio_words(kind, value: float, limit: float) -> str:
-    """A covenant ratio beside its limit: a share of debt in per cent, else 1.95x; to three
-    decimals where two would round it onto the limit (1.396 is no "1.40x" beside 1.4x), and a
-    share to the hundredth of a per cent where a whole one would (9.6 % is no "10%" beside 10 %)."""
+    """A covenant ratio beside its limit: a share of debt in per cent (:func:`share_words`), else
+    1.95x; to three decimals where two would round it onto the limit (1.396 is no "1.40x" beside 1.4x)."""
     if kind.numerator == "cash":
-        return f"{value:.2%}" if round(value, 2) == round(limit, 2) else f"{value:.0%}"
+        return share_words(value, limit)
     return f"{value:.3f}x" if round(value, 2) == round(limit, 2) else f"{value:.2f}x"
+
+
+def share_words(value: float, limit: float) -> str:
+    """A covenant's share beside its limit in per cent: whole, or to the hundredth of a per cent where
+    a whole one would round it onto the limit (9.6 % is no "10%" beside 10 %)."""
+    return f"{value:.2%}" if round(value, 2) == round(limit, 2) else f"{value:.0%}"
 
 
 def _headroom(test, quantities: dict) -> float | str | None:

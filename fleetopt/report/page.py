@@ -59,6 +59,7 @@ from fleetopt.core.results import (
     ratio_words,
     revenue_words,
     risk_in_short,
+    share_words,
     soon_retired,
     tested_from,
     trailing_year_headroom,
@@ -1012,7 +1013,7 @@ def _headroom_kpis(run: _Run, fig: dict, first: str) -> list[str]:
         tightest = test.tightest(room)
         if kind.facility_test:  # the borrowing base
             value = (f"the GPU-secured balances, each divided by its facility's max LTV, need at most "
-                     f"{tightest:.0%} of the whole fleet's resale value (limit 100%)")
+                     f"{share_words(tightest, limit)} of the whole fleet's resale value (limit 100%)")
         elif kind.denominator is None:  # a USD minimum: the lowest cash tested
             above = tightest - limit
             # named with its quarters: beside the "lowest cash" of every quarter it read as a sum wrong
