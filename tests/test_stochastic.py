@@ -867,6 +867,11 @@ def test_table_names_the_first_stage_quarter_and_a_single_scenario():
     html = _stochastic_section(type("Run", (), {"summary": stopped})())
     assert "time limit reached (the best plan found; its gap beside it), gap 73.78%" in html
     assert "time_limit" not in said + html
+    # its gap once: HiGHS's optimal at a gap that shows was "optimal within 0.18% (relative gap),
+    # gap 0.18%" (the status in words, as a solve's provenance writes it, then the gap)
+    close = {**summary, "gap": 0.0018}
+    html = _stochastic_section(type("Run", (), {"summary": close})())
+    assert "solved by HiGHS: optimal, gap 0.18%." in html and "within" not in html
 
 
 # ---------------------------------------------------------------- which first stage the plan keeps

@@ -1734,7 +1734,7 @@ def _stochastic_section(run: _Run) -> str:
         f"{first_stage_text(s)} shared by all of them; objective (1 - L) E[value] + L "
         f"CVaR{s['cvar_alpha']:g}(value) with L = {s['risk_weight']:g}; later purchases "
         f"{s['later_purchases']}; solved by {s.get('solve_method', 'HiGHS')}: "
-        f"{format_solver_status(summary['status'], summary.get('gap'))}, gap {gap}. "
+        f"{format_solver_status(summary['status'], None)}, gap {gap}. "  # its gap once, beside it
         "A scenario's value is its NPV less the rescue's penalties (docs/formulation.md §7b)."
     )
     shown = []
