@@ -111,6 +111,30 @@ def test_a_job_folder_is_finished_file_by_file_and_loses_its_chunks_once_tidied(
     assert not folder.chunk_folder.exists() and not folder.left_untidy
 
 
+def test_an_update_of_a_job_keeps_the_stamps_of_the_code_that_started_it(tmp_path, monkeypatch):
+    """job.json updated (a stopped resume's options kept, plans found moved, a sweep's candidates
+    complete) was stamped with the updating code's version and fingerprint: a resume from other code
+    stopped before its check re-stamped the job as its own, and the next resume passed the check and
+    mixed the two codes' chunks. An update keeps the starting code's stamps; the check still refuses."""
+    from fleetopt.cli.common import kept_for_resume
+    from fleetopt.runs import folder as folder_module
+
+    folder = RunFolder(tmp_path / "job")
+    folder.start_job({RunFolder.MODEL: "name: x\n"}, {"kind": "evaluate"})
+    folder.release_lock()
+    started = {"fleetopt_version": __version__, "figures_code": figures_code()}
+    monkeypatch.setattr(folder_module, "figures_code", lambda: "0123456789abcdef")
+    assert kept_for_resume(folder, ("--backend", "numpy")) is None
+    assert folder.job() == {"kind": "evaluate", "resume_options": ["--backend", "numpy"], **started}
+    with pytest.raises(InputError, match="from other code than this installation's"):
+        folder.check_job_version()
+    unstamped = RunFolder(tmp_path / "old")  # a job.json before 0.2.0's stamps stays unstamped
+    unstamped.path.mkdir()
+    (unstamped.path / RunFolder.JOB).write_text('{"kind": "evaluate"}')
+    unstamped.write_job({**unstamped.job(), "resume_options": ["--backend", "numpy"]})
+    assert unstamped.job() == {"kind": "evaluate", "resume_options": ["--backend", "numpy"]}
+
+
 def test_run_folder_errors_are_bad_input():
     assert issubclass(RunDirError, InputError) and issubclass(InputError, FleetoptError)
     assert RunDirError("x").exit_code == 2

@@ -275,6 +275,7 @@ FIGURES_CODE = "figures_code"
 # the subpackages whose code computes a job's stored chunks and candidates: the model, the data, the
 # MILP and the evaluator (not the CLI, the reports or the runs' files, which only show them)
 FIGURE_PACKAGES = ("core", "evaluate", "milp", "schema", "stochastic", "sweep")
+_STAMPS = ("fleetopt_version", FIGURES_CODE)  # who started a job: its own, never an update's
 
 
 @functools.cache
@@ -837,9 +838,16 @@ class RunFolder:
             write_bytes_atomic(self.path / name, _bytes(content))
 
     def write_job(self, settings: dict) -> None:
-        """Write (or replace) job.json, atomically, with the version of fleetopt writing it and the
-        fingerprint of its code (:meth:`check_job_version`)."""
-        job = json_text({**settings, "fleetopt_version": __version__, FIGURES_CODE: figures_code()})
+        """Write (or replace) job.json, atomically. A new job is stamped with the version of fleetopt
+        writing it and the fingerprint of its code (:meth:`check_job_version`); a job updated (its
+        resume options kept, its plans found moved, a sweep's candidates complete) keeps the stamps of
+        the code that started it: a resume stopped before its check, from other code, re-stamped the
+        job as this code's, and the next resume mixed the two codes' figures."""
+        stamps = {"fleetopt_version": __version__, FIGURES_CODE: figures_code()}
+        if (self.path / self.JOB).exists():
+            started = self.job()
+            stamps = {name: started[name] for name in _STAMPS if name in started}
+        job = json_text({**{k: v for k, v in settings.items() if k not in _STAMPS}, **stamps})
         write_bytes_atomic(self.path / self.JOB, _bytes(job))
 
     def finish(
