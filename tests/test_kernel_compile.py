@@ -29,7 +29,9 @@ MAX_STACK_BYTES = 64
 # the default model's kernel spills 64 bytes on sm_90 at the 168-register limit of 3 blocks of 128
 # threads (nvcc 13.0.88, 2026-12-02; 0 on sm_100), and 0 bytes with 2 blocks (204 registers) at two
 # thirds of the warps (benchmarks/README.md). Tracking the cut prepayments of 2 facilities instead of
-# 1 (kernel.MAX_PREPAID_FACILITIES) spills 72 bytes, 3 facilities 84
+# 1 (kernel.MAX_PREPAID_FACILITIES) spills 72 bytes, 3 facilities 84. Capping what the GPUs taken out of
+# a short quarter remove by their powered quantity (2026-12-05) took it to 24 bytes (16-byte frame),
+# with the short path reading the shares of the short sites only (72-144 bytes otherwise)
 MAX_SPILL_BYTES = 64
 MODELS = ["neocloud", "lab", "tiny"]
 

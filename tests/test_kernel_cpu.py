@@ -20,6 +20,7 @@ from fleetopt.evaluate import evaluate, generate_scenarios, resolve_backend
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.batch import PlanFileError
 from fleetopt.evaluate.kernel import CpuKernel, KernelShape, cpu_kernel, plan_tables
+from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 from fleetopt.milp.solve import solve
 from fleetopt.schema.loading import bundled_model_path
@@ -252,3 +253,54 @@ def test_round_off_left_on_a_contract_not_taken_is_not_freed_capacity():
     plan.contract_gpus[1, 1, 0, 2] = 1.0  # more than round-off: a plan that contradicts itself
     with pytest.raises(PlanFileError, match="puts 1 GPU-quarters on contract 'enterprise-inference'"):
         batch(data, [plan], ["declined"])
+
+
+def test_gpus_taken_out_of_a_short_quarter_agree_across_sites_uses_and_generations(gpu_code):
+    """The policy's case of a generation taken out of a quarter short of power (tests/test_policy.py:
+    the whole order of 1,000 Blackwell deferred in quarter 1 while site s1 has 0.6 MW for them and
+    200 Hopper), spread over both uses, a contract served first and a second site: s1 also holds
+    100 Blackwell on the inference market, s2 (ample power, $50/MWh) 300 Hopper. In quarter 1 s1's
+    0.6 MW go to the contract's 100 Hopper, then the 100 Blackwell on inference, and 0.4 MW to the
+    1,100 training GPUs (4/11 each). The share 1,000 / 1,100 of Blackwell is taken out use by use,
+    at most what of it is powered: 4,000 / 11 on training, 1,000 / 11 on inference; so
+    400 / 11 Hopper and 100 / 11 Blackwell still sell beside s2's 300, and the electricity is that
+    of the GPUs left with power. Both builds of the kernel agree with NumPy pair by pair, on the
+    forecast and with every risk factor on."""
+    from test_policy import two_generation_model, two_generation_plan
+
+    d = two_generation_model()
+    d["skus"]["B"]["available_from"] = "2025Q1"
+    d["sites"]["s2"] = {"power_capacity_mw": 10.0, "pue": 1.0, "electricity_price_usd_per_mwh": 50.0}
+    d["fleet"] += [
+        {"sku": sku, "site": site, "purchased": "2025Q4", "gpus": gpus, "use": "inference",
+         "capex_per_gpu_usd": 4000.0}
+        for sku, site, gpus in (("B", "s1", 100), ("A", "s2", 300))
+    ]
+    d["contracts"] = {
+        "anchor": {"customer": "big", "use": "training", "eligible_skus": ["A"], "gpus": 100,
+                   "start": "2026Q1", "term_quarters": 4, "price_usd_per_gpu_hour": 2.0, "signed": True}
+    }  # fmt: skip
+    d["policy"]["power_to_contracts_first"] = True
+    data = data_of(d)
+    a, b = data.sku_names.index("A"), data.sku_names.index("B")
+    installed = {(c.sku, c.site): c.index for c in data.cohorts if c.existing}
+    assert installed[a, 0] == 0  # the 200 Hopper of two_generation_plan
+    plan = two_generation_plan(data)
+    plan.held_inference[installed[b, 0], :] = 100.0
+    plan.held_inference[installed[a, 1], :] = 300.0
+    plan.active[1, b, 0, :] = 100.0
+    plan.active[1, a, 1, :] = 300.0
+    plan.contract_gpus[0, a, 0, :] = 100.0
+    plan.accepted[0] = 1.0
+    consts = SimulationConstants.from_data(data)
+    plans = batch(data, [plan], ["spread"])
+    forecast = deterministic_scenarios(data, 1)
+    ebitda = simulate(consts, plans, forecast, record=("ebitda_usd",))["ebitda_usd"][0, 0, 1]
+    sold, powered = 400 / 11 + 100 / 11 + 300, 100 + 400 / 11 + 100 / 11  # GPUs: sold; left with power at s1
+    market, contract = 2190.0, 2 * 2190.0  # USD per GPU-quarter; electricity 219 at s1, 109.5 at s2
+    want = sold * market + 100 * contract - powered * 219.0 - 300 * 109.5
+    np.testing.assert_allclose(ebitda, want, rtol=1e-12)
+    risky = data_of(with_risk(d, **ALL_RISK))
+    for kernel in (None, gpu_code):
+        assert assert_agree(consts, plans, forecast, kernel)["deferred"][0, 0] == 1.0
+        assert_agree(SimulationConstants.from_data(risky), plans, generate_scenarios(risky, 0, 0, 30), kernel)

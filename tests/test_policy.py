@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from evaluate_builders import ALL_RISK, MODELS, batch, with_risk
-from milp_builders import HOURS, base_model, data_of
+from milp_builders import HOURS, base_model, cohort_index, data_of, sku
 
 from fleetopt.core.economics import liquidation_tax, taxable_incomes
 from fleetopt.core.plan import Plan
@@ -369,6 +369,64 @@ def test_gpus_deferred_in_a_quarter_short_of_power_earn_what_the_gpus_left_sell(
     np.testing.assert_allclose(out["ebitda_usd"][0, 0, 1], sold * MARKET, rtol=1e-12)
     later = min(600.0, demand)  # quarters 2-3: the order delivered, 600 of 1,200 powered
     np.testing.assert_allclose(out["demand_served"][0, 0], 200.0 + sold + 2 * later, rtol=1e-12)
+
+
+def two_generation_model(electricity_usd_per_mwh: float = 100.0) -> dict:
+    """The deferred order's instance with the order in SKU B (Blackwell) beside the 200 installed
+    GPUs of A (Hopper), electricity at $100/MWh (219 USD a quarter per 1 kW GPU), 0.6 MW online for
+    the 1,200 market GPUs planned from quarter 1, and a liquidity buffer of $10M: from quarter 1
+    each site's GPUs get half their power (100 of A, 500 of B run), and the whole order is deferred
+    in quarter 1 (its gap exceeds what deferring all of it saves)."""
+    d = order_model(distress_sales=False, liquidity_buffer_usd=1.0e7)
+    d["skus"]["B"] = sku(generation="blackwell")
+    d["sites"]["s1"].update(power_capacity_mw=0.6, electricity_price_usd_per_mwh=electricity_usd_per_mwh)
+    return d
+
+
+def two_generation_plan(data) -> Plan:
+    plan = Plan.empty(data)
+    b = data.sku_names.index("B")
+    plan.held_training[0, :] = 200.0
+    plan.buy_blocks[b, 0, 1] = ORDER_GPUS
+    plan.held_training[cohort_index(data, "B", "s1", 1), 1:] = ORDER_GPUS
+    plan.active[0, 0, 0, :] = 200.0
+    plan.active[0, b, 0, 1:] = ORDER_GPUS
+    return plan
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+@pytest.mark.parametrize("demand", [1.0e6, 30.0])
+def test_a_generation_taken_out_of_a_short_quarter_takes_out_no_more_than_its_powered_gpus(kernel, demand):
+    """The 1,000 GPUs of B deferred in quarter 1 (taken share 1), when only 500 of them have power:
+    what is removed is B's powered offer, 500 GPUs and their 500 x 219 USD of electricity, not its
+    forecast 1,000. A's 100 powered GPUs still sell (all of them with ample demand, 30 where the
+    demand is 30 GPUs) and draw 100 x 219 USD of electricity (docs/evaluation.md, "GPUs taken out").
+    B's forecast quantities used to be removed: 600 - 1,000 GPUs offered (A sold nothing) and an
+    electricity bill of 600 x 219 - 1,000 x 219 USD, negative (EBITDA 87,600 either way)."""
+    d = two_generation_model()
+    d["market"]["demand_gpus"] = {"training": demand, "inference": 0.0}
+    data = data_of(d)
+    policy = Policy(distress_sales=False, liquidity_buffer_usd=1.0e7)
+    out = run(data, two_generation_plan(data), policy, kernel=kernel)
+    assert out["deferred"][0, 0] == 1.0
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], ORDER, rtol=1e-12)
+    electricity = 219.0  # USD per GPU-quarter: 1 kW x 2,190 h x $100/MWh
+    sold = min(100.0, demand)  # A's powered GPUs
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0, 1], sold * MARKET - 100 * electricity, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_electricity_of_a_short_quarter_is_that_of_the_powered_gpus_left(kernel):
+    """The case above with nothing earned in quarter 1 (prices 0): its EBITDA is minus the
+    electricity bill, that of A's 100 powered GPUs (21,900 USD), never a negative bill (B's forecast
+    1,000 GPUs' 219,000 USD taken from the 600 powered GPUs' 131,400 used to give +87,600)."""
+    data = data_of(two_generation_model())
+    policy = Policy(distress_sales=False, liquidity_buffer_usd=1.0e7)
+    scen = deterministic_scenarios(data, 1)
+    scen.factors["price_factor"][0, :, 1] = 0.0  # every generation's market pays nothing in quarter 1
+    out = run(data, two_generation_plan(data), policy, scen, kernel=kernel)
+    assert out["deferred"][0, 0] == 1.0
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0, 1], -100 * 219.0, rtol=1e-12)
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)

@@ -47,6 +47,11 @@ class PlanBatch:
     gen_market_count: np.ndarray  # (P, 2, G, T) by use
     gen_market_supply: np.ndarray  # (P, 2, G, T) H100-equivalent, by use
     gen_market_electricity: np.ndarray  # (P, G, T) forecast electricity of the market GPUs at full draw
+    # the same by use, generation and site, (P, 2, G, I, T): what of a generation taken out has power
+    # in a quarter short of it (a removal is capped by its powered quantity; simulate._market)
+    gen_site_market_count: np.ndarray
+    gen_site_market_supply: np.ndarray
+    gen_site_market_electricity: np.ndarray
     gen_held: np.ndarray  # (P, G, T) GPUs held
     gen_opex: np.ndarray  # (P, G, T) GPU opex of the GPUs held
     gen_depreciation: np.ndarray  # (P, G, T)
@@ -352,6 +357,8 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
         "gen_collateral")}  # fmt: skip
     out["gen_market_count"] = np.zeros((P, 2, G, T))
     out["gen_market_supply"] = np.zeros((P, 2, G, T))
+    for name in ("count", "supply", "electricity"):
+        out[f"gen_site_market_{name}"] = np.zeros((P, 2, G, data.I, T))
     out["gen_terminal"] = np.zeros((P, G))
     out["gen_terminal_book"] = np.zeros((P, G))
     for s in range(data.S):
@@ -361,6 +368,9 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
         out["gen_market_supply"][:, :, g] += data.throughput[:, s, None] * on_market
         out["gen_market_gpus"][:, g] += on_market.sum(axis=1)
         out["gen_market_electricity"][:, g] += (cost[s] * market[:, :, s].sum(axis=1)).sum(axis=1)
+        out["gen_site_market_count"][:, :, g] += market[:, :, s]
+        out["gen_site_market_supply"][:, :, g] += data.throughput[:, s, None, None] * market[:, :, s]
+        out["gen_site_market_electricity"][:, :, g] += cost[s] * market[:, :, s]
     held, retire = stack.held, stack.retire  # (P, C, T)
     for c in data.cohorts:
         g = data.sku_generation[c.sku]

@@ -317,26 +317,55 @@ FO_DEVICE void fo_freed_clear(fo_freed* f)
     }
 }
 
-// a market's sales with freed capacity (policy): planned sales plus the freed GPUs, capped by demand;
-// the same sums and scale as simulate._market. Returns the revenue; adds the GPUs sold to *sold and
-// the demand served to *served.
-FO_DEVICE double fo_market_with_freed(double supply, double gpus, const double* base, const fo_freed* f, int u,
-                                      double cap, fo_bits flags, const double* at_price, double* sold,
-                                      double* served, const fo_taken* tk, const double* q)
+// what removing `removed` of a generation's `forecast` quantity takes beyond its powered quantity,
+// the forecast less what of it lacks power (`lost`): exactly 0.0 where nothing does (simulate.beyond_powered)
+FO_DEVICE double fo_beyond_powered(double removed, double forecast, double lost)
+{
+    return fo_max(removed - (forecast - lost), 0.0);
+}
+
+// a quantity's sites (row x, a site every FO_T) weighted by the share of each without power, 1 - ph[i],
+// in site order (layout.unpowered); only the short sites: the others' shares are 1, their terms 0.0
+FO_DEVICE double fo_unpowered(const double* x, const double* ph, fo_bits short_sites)
+{
+    double lost = 0.0;
+#pragma unroll
+    for (int i = 0; i < FO_I; ++i)
+        if ((short_sites >> i) & 1ULL) lost = lost + (1.0 - ph[i]) * FO_LOAD(x + i * FO_T);
+    return lost;
+}
+
+// in a short quarter, what the GPUs taken out of a generation remove of its market supply or GPUs in a
+// use: their `share` of the `forecast`'s, at most what of it is powered (the use's site shares `phu`
+// at the `short_sites`; `site` the generation's row of gmsup or gmcnt; simulate._taken_out)
+FO_DEVICE double fo_taken_out(double share, double forecast, const double* phu, const double* site,
+                              fo_bits short_sites)
+{
+    const double removed = share * forecast;
+    return fo_max(removed - fo_beyond_powered(removed, forecast, fo_unpowered(site, phu, short_sites)), 0.0);
+}
+
+// a market's revenue at forecast prices with freed capacity (policy), less that of the plan's own
+// market GPUs taken out, at the forecast's quantities (from the powered offer of a short quarter too),
+// floored at 0 per generation (simulate._market)
+FO_DEVICE double fo_market_revenue(const double* base, const fo_freed* f, int u, fo_bits flags,
+                                   const double* at_price, const fo_taken* tk, const double* q)
 {
     double revenue = 0.0;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g)
         if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)
-            // the plan's own market GPUs taken out, at the forecast's quantities as their supply
-            // and GPUs below (from the powered offer of a short quarter too), floored at 0
             revenue = revenue + (fo_max(base[g] - tk->market[g] * FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g), 0.0)
                                  + f->revenue[g][u]) * at_price[g];
-#pragma unroll
-    for (int g = 0; g < FO_G; ++g) {
-        supply = supply - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g);
-        gpus = gpus - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g);
-    }
+    return revenue;
+}
+
+// a market's sales with freed capacity (policy): the `revenue` (fo_market_revenue), `supply` and `gpus`
+// (less the GPUs taken out) plus the freed GPUs', capped by demand; the same sums and scale as
+// simulate._market. Returns the revenue; adds the GPUs sold to *sold and the demand served to *served.
+FO_DEVICE double fo_market_with_freed(double revenue, double supply, double gpus, const fo_freed* f, int u,
+                                      double cap, double* sold, double* served)
+{
     supply = fo_max(supply + f->supply[u], 0.0);
     gpus = fo_max(gpus + f->gpus[u], 0.0);
     const double scale = fo_min(cap, supply) / fo_max(supply, FO_TINY);
@@ -350,12 +379,17 @@ FO_DEVICE double fo_market_with_freed(double supply, double gpus, const double* 
 // the policy's demand cap (simulate._market `safe`): freed capacity or GPUs taken out change the offer per pair
 #define FO_SAFE_CAP (freed_to_market || FO_LIQUIDITY)
 
-// electricity and opex less those of the GPUs taken out (market GPUs draw power, held ones cost opex)
-FO_DEVICE void fo_take_costs(const fo_taken* tk, const double* q, double* electricity, double* fixed)
+// electricity and opex less those of the GPUs taken out (market GPUs draw power, held ones cost opex);
+// `beyond` (a short quarter; 0: fully powered): what each generation's removal takes beyond the powered
+// electricity of its market GPUs, the removal floored at 0 (simulate._taken_electricity)
+FO_DEVICE void fo_take_costs(const fo_taken* tk, const double* q, const double* beyond, double* electricity,
+                             double* fixed)
 {
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
-        *electricity = *electricity - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_ELECTRICITY + g);
+        double removed = tk->market[g] * FO_Q(FO_Q_GEN_MARKET_ELECTRICITY + g);
+        if (beyond) removed = fo_max(removed - beyond[g], 0.0);
+        *electricity = *electricity - removed;
         *fixed = *fixed - tk->held[g] * FO_Q(FO_Q_GEN_OPEX + g);
     }
 }
@@ -538,8 +572,22 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
         }
         const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
         if (FO_SAFE_CAP) {
-            market_revenue = market_revenue + fo_market_with_freed(supply, gpus, base, &fr, u, cap, flags, price,
-                                                                   &sold_gpus, served, tk, q);
+            const double revenue = fo_market_revenue(base, &fr, u, flags, price, tk, q);
+            if (FO_LIQUIDITY) {  // less the GPUs taken out, at most what of each generation is powered
+                // (the use's shares made again: kept, they would hold registers through the revenue)
+                fo_site_shares(FO_ARGS, p, t, u == 1 ? FO_SHARE_INFERENCE : FO_SHARE_TRAINING, online, short_sites,
+                               phu);
+#pragma unroll
+                for (int g = 0; g < FO_G; ++g) {
+                    const long long row = ((p * 2 + u) * FO_G + g) * (long long)FO_I * FO_T + t;
+                    supply = supply - fo_taken_out(tk->market[g], FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g), phu,
+                                                   gmsup + row, short_sites);
+                    gpus = gpus - fo_taken_out(tk->market[g], FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g), phu,
+                                               gmcnt + row, short_sites);
+                }
+            }
+            market_revenue = market_revenue + fo_market_with_freed(revenue, supply, gpus, &fr, u, cap, &sold_gpus,
+                                                                   served);
             continue;
         }
         double revenue = 0.0;
@@ -552,6 +600,29 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
         *served = *served + supply * scale;
     }
 
+    // what the electricity of each generation's GPUs taken out takes beyond their powered
+    // electricity, use by use (simulate._taken_electricity)
+    double beyond[FO_G > 0 ? FO_G : 1];
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g) beyond[g] = 0.0;
+    if (FO_LIQUIDITY) {
+#pragma unroll
+        for (int u = 0; u < 2; ++u) {
+            if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;  // no market GPUs: nothing beyond
+            double phu[FO_I > 0 ? FO_I : 1];
+            const int cls = u == 1 ? FO_SHARE_INFERENCE : FO_SHARE_TRAINING;
+            fo_site_shares(FO_ARGS, p, t, cls, online, short_sites, phu);
+#pragma unroll
+            for (int g = 0; g < FO_G; ++g) {
+                const double* e = gmelec + ((p * 2 + u) * FO_G + g) * (long long)FO_I * FO_T + t;
+                double forecast = FO_LOAD(e);  // the site total, layout's order
+#pragma unroll
+                for (int i = 1; i < FO_I; ++i) forecast = forecast + FO_LOAD(e + i * FO_T);
+                const double lost = fo_unpowered(e, phu, short_sites);
+                beyond[g] = beyond[g] + fo_beyond_powered(tk->market[g] * forecast, forecast, lost);
+            }
+        }
+    }
     double phi[FO_I > 0 ? FO_I : 1];
     fo_site_shares(FO_ARGS, p, t, FO_SHARE_DRAW, online, short_sites, phi);
     const double* e = elec + p * FO_I * (long long)FO_T + t;
@@ -559,7 +630,7 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
 #pragma unroll
     for (int i = 1; i < FO_I; ++i) electricity = electricity + FO_LOAD(e + i * FO_T) * phi[i];
     double fixed = FO_Q(FO_Q_FIXED_COSTS) - fixed_saved;
-    fo_take_costs(tk, q, &electricity, &fixed);
+    fo_take_costs(tk, q, beyond, &electricity, &fixed);
     electricity = electricity * FO_SQ(ef, electricity_factor, t);
     fo_operations out;
     out.ebitda = market_revenue + contract_revenue - electricity - fixed - penalty;
@@ -628,9 +699,15 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
                 price[g] = sold ? FO_SQ(price[g], price_factor, g * FO_T + t) : 0.0;
             }
             const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
-            market_revenue = market_revenue + fo_market_with_freed(FO_Q(FO_Q_SUPPLY + u), FO_Q(FO_Q_MARKET_GPUS + u),
-                                                                   base, &fr, u, cap, flags, price, &sold_gpus,
-                                                                   served, tk, q);
+            double supply = FO_Q(FO_Q_SUPPLY + u), gpus = FO_Q(FO_Q_MARKET_GPUS + u);
+#pragma unroll
+            for (int g = 0; g < FO_G; ++g) {
+                supply = supply - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g);
+                gpus = gpus - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g);
+            }
+            const double revenue = fo_market_revenue(base, &fr, u, flags, price, tk, q);
+            market_revenue = market_revenue + fo_market_with_freed(revenue, supply, gpus, &fr, u, cap, &sold_gpus,
+                                                                   served);
         }
     } else {
 #pragma unroll
@@ -664,7 +741,7 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
     }
     }
     double electricity = FO_Q(FO_Q_ELECTRICITY), fixed = FO_Q(FO_Q_FIXED_COSTS);
-    fo_take_costs(tk, q, &electricity, &fixed);
+    fo_take_costs(tk, q, 0, &electricity, &fixed);
     fo_operations out;
     out.ebitda = market_revenue + contract_revenue - electricity * FO_SQ(ef, electricity_factor, t) - fixed;
     out.gpus_used = sold_gpus + delivered_gpus;

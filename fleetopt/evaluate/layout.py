@@ -179,6 +179,17 @@ class PlanColumns:
                     "gen_depreciation")  # fmt: skip
         self.gen_any = {name: (getattr(plans, name) != 0).any(axis=0) for name in adjusted}
         self.gen_market_inverse = _columns(inverse(plans.gen_market_gpus), xp)  # 1 / GPUs (0 where none)
+        # by use, generation and site, for a quarter short of power (2, G, I, T, P, 1), and the
+        # electricity's site totals by use (2, G, T, P, 1): what of a generation taken out has power
+        self.gen_site_market = {
+            name: _columns(getattr(plans, f"gen_site_market_{name}"), xp)
+            for name in ("count", "supply", "electricity")
+        }
+        self.used["gen_site_market"] = (
+            (plans.gen_site_market_supply != 0) | (plans.gen_site_market_count != 0)
+            | (plans.gen_site_market_electricity != 0)
+        ).any(axis=0)  # (2, G, I, T)
+        self.gen_market_use_electricity = _columns(_site_total(plans.gen_site_market_electricity, 3), xp)
         self.gen_on_market = (plans.gen_market_gpus > 0).any(axis=0)  # (G, T) some plan has GPUs to sell
         self.gen_ordered = (plans.order_gpus != 0).any(axis=0)  # (G, T) some plan orders GPUs of g
         self.gen_is_held = (plans.gen_held > 0).any(axis=0)  # (G, T) some plan holds GPUs of g
@@ -349,6 +360,19 @@ def over_sites(values: Any, phi: list, used: np.ndarray) -> Any:
         term = values[i] if phi[i] is None else values[i] * phi[i]
         total = term if total is None else total + term
     return 0.0 if total is None else total
+
+
+def unpowered(values: Any, phi: list, used: np.ndarray) -> Any:
+    """Sum over the leading (site) axis of ``values``, site i weighted by the share of it without
+    power, ``1 - phi[i]``, in site order; None where no ``used`` site has a share (every weight 0).
+
+    Where every share is 1 the sum is exactly 0.0, so a quantity less it keeps its bits."""
+    total = None
+    for i in np.flatnonzero(used):
+        if phi[i] is not None:
+            term = (1.0 - phi[i]) * values[i]
+            total = term if total is None else total + term
+    return total
 
 
 def over_sites_at(pairs: Pairs, values: Any, phi: list, used: np.ndarray) -> Any:

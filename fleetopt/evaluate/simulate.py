@@ -49,6 +49,7 @@ from fleetopt.evaluate.layout import (
     fully_powered,
     over_sites,
     over_sites_at,
+    unpowered,
 )
 from fleetopt.evaluate.liquidity import (
     LIQUIDITY_REACTIONS,
@@ -410,7 +411,7 @@ def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, tak
     if taken is not None:  # GPUs taken out draw no power and cost no opex
         for g in range(len(taken.market)):
             if taken.market[g] is not None and pl.gen_any["gen_market_electricity"][g, t]:
-                planned = planned - taken.market[g] * pl.gen_market_electricity[g, t]
+                planned = planned - _taken_electricity(pl, short, taken.market[g], g, t, xp)
             if taken.held[g] is not None and pl.gen_any["gen_opex"][g, t]:
                 fixed = fixed - taken.held[g] * pl.gen_opex[g, t]
     electricity = planned * sc.electricity_factor[t]
@@ -712,9 +713,9 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
             for g, share in enumerate(taken.market):
                 if share is not None:
                     if pl.gen_any["gen_market_supply"][u, g, t]:
-                        supply = supply - share * pl.gen_market_supply[u, g, t]
+                        supply = supply - _taken_out(pl, share, "supply", u, g, phi, powered, t, xp)
                     if pl.gen_any["gen_market_count"][u, g, t]:
-                        gpus = gpus - share * pl.gen_market_count[u, g, t]
+                        gpus = gpus - _taken_out(pl, share, "count", u, g, phi, powered, t, xp)
         if safe:
             # cap / supply where demand binds, else exactly 1 (0 where nothing is offered; a plan's
             # supply that is negative by round-off counts as nothing)
@@ -731,6 +732,45 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
         sold_total = plus(sold_total, gpus * scale)
         served += supply * scale  # each use straight into the pair's total, as the kernel adds it
     return _zero(revenue_total), _zero(sold_total)
+
+
+def _taken_out(pl, share: Any, name: str, u: int, g: int, phi: list | None, powered: bool, t: int,
+               xp: Any) -> Any:  # fmt: skip
+    """The market ``name`` ("supply" or "count") of use ``u`` the GPUs of generation ``g`` taken out
+    remove: ``share`` of the forecast's, at most what of it is powered (``phi``, the use's site
+    shares; ``powered``: every used site's share is 1), so that one generation's removal never
+    takes another's; ``share`` x the forecast's, to the bit, wherever nothing lacks power."""
+    forecast = getattr(pl, f"gen_market_{name}")[u, g, t]
+    removed = share * forecast
+    if powered:
+        return removed
+    lost = unpowered(pl.gen_site_market[name][u, g, :, t], phi, pl.used["gen_site_market"][u, g, :, t])
+    return removed if lost is None else xp.maximum(removed - beyond_powered(removed, forecast, lost, xp), 0.0)
+
+
+def beyond_powered(removed: Any, forecast: Any, lost: Any, xp: Any) -> Any:
+    """What a removal of ``removed`` takes beyond a generation's powered quantity, its ``forecast``
+    less what of it has no power (``lost``); exactly 0.0 where nothing lacks power (``lost`` 0.0),
+    as ``removed`` is a share of at most 1 of the forecast."""
+    return xp.maximum(removed - (forecast - lost), 0.0)
+
+
+def _taken_electricity(pl, short: Shortfall | None, share: Any, g: int, t: int, xp: Any) -> Any:
+    """The forecast electricity the market GPUs of generation ``g`` taken out no longer draw: ``share``
+    of the forecast's, less in each use what it takes beyond the powered electricity of ``g``'s GPUs
+    there (their market share of each short site), floored at 0; ``share`` x the forecast's, to the
+    bit, wherever nothing lacks power."""
+    removed = share * pl.gen_market_electricity[g, t]
+    if short is None:
+        return removed
+    beyond = None
+    for u in range(2):
+        lost = unpowered(pl.gen_site_market["electricity"][u, g, :, t], short.market[u],
+                         pl.used["gen_site_market"][u, g, :, t])  # fmt: skip
+        if lost is not None:
+            forecast = pl.gen_market_use_electricity[u, g, t]
+            beyond = plus(beyond, beyond_powered(share * forecast, forecast, lost, xp))
+    return removed if beyond is None else xp.maximum(removed - beyond, 0.0)
 
 
 TINY = 1e-300  # below any positive supply: dividing by it only where the supply is 0
