@@ -53,7 +53,7 @@ from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import FixedPurchases, is_purchase_table, purchases_for
 from fleetopt.core.purchases import read_purchases as _read_purchases
-from fleetopt.core.results import COST_SOLVE_FIGURES, headline, plan_frame
+from fleetopt.core.results import COST_SOLVE_FIGURES, plan_frame
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import format_usd
 from fleetopt.errors import FleetoptError, FleetoptWarning, InputError, StoppedAfterWriting, warn
@@ -382,7 +382,7 @@ def read_purchases(path: str | Path, model: ModelArg | ModelData = None) -> Fixe
 
 def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
     """The content of summary.json for a solve run."""
-    fig = _written_headline(headline(result.data, result.plan, result.statements), result.objective_kind)
+    fig = _written_headline(result.headline(), result.objective_kind)
     return {
         "fleetopt_version": __version__,
         "kind": "solve",

@@ -263,3 +263,102 @@ def test_losing_any_customer_without_contracts_adds_nothing():
     r = run(d)
     assert shocked_cash(r.data, r.plan, r.statements) == []
     assert not hasattr(build_model(r.data), "stress_cash")
+
+
+def _lab_with_a_customer(opening_cash: float) -> dict:
+    """A lab's cost plan: 10 GPUs of its own training demand and a signed contract of customer c's,
+    5 GPUs of inference at $1/h for the year from 2026Q1; surviving the loss of any customer."""
+    d = base_model()
+    d["market"]["demand_gpus"] = {"training": 10.0, "inference": 0.0}
+    d["finance"]["opening_cash_usd"] = opening_cash
+    deal = {"customer": "c", "use": "inference", "eligible_skus": ["A"], "gpus": 5}
+    d["contracts"] = {"deal": {**deal, "price_usd_per_gpu_hour": 1.0, "start": "2026Q1", "term_quarters": 4,
+                               "signed": True}}  # fmt: skip
+    d["robustness"] = {"lose_any_customer": True}
+    return d
+
+
+@pytest.mark.parametrize("opening_cash", [60_000.0, 59_000.0])
+def test_a_lab_must_survive_a_lost_customer_on_its_real_cash(opening_cash):
+    # The cost objective meets the demand and the signed contract: 15 GPUs in 2026Q1 for 60,000. Real
+    # cash (cash less the market revenue to date, the lab's own use that no one pays) is the opening
+    # cash - 60,000 + 5 x 2,190 = opening - 49,050 after 2026Q1, then +10,950 a quarter (the contract).
+    # c lost: its 10,950 a quarter never comes, so real cash is opening - 60,000 in every quarter:
+    # 0 from 60,000 (the budget floor of 0 holds exactly), -1,000 from 59,000: no plan (the 15 GPUs
+    # are needed in 2026Q1), and the diagnosis names the requirement, $1,000 short in every quarter.
+    # Counting the imputed 10 x 2,190 a quarter as cash (before), 59,000 solved and printed a shocked
+    # lowest cash of 20,900.
+    d = _lab_with_a_customer(opening_cash)
+    if opening_cash == 59_000.0:
+        with pytest.raises(InfeasibleModel) as err:
+            run(d, objective="cost")
+        (group,) = err.value.diagnosis
+        assert group["group"] == "robustness"
+        short = {f"2026Q{q} (budget with c lost)": pytest.approx(1000.0) for q in range(1, 5)}
+        assert dict(group["items"]) == short
+        return
+    r = run(d, objective="cost")
+    assert bought(r) == [15, 0, 0, 0]
+    (shocked,) = r.headline()["shocked"]
+    assert (shocked["case"], shocked["lowest_cash_usd"]) == ("c lost", pytest.approx(0.0, abs=1e-6))
+    # the NPV's reading of the same plan keeps the imputed revenue: 60,000 - 60,000 + 21,900 after 2026Q1
+    (npv_reading,) = shocked_cash(r.data, r.plan, r.statements)
+    assert npv_reading["lowest_cash_usd"] == pytest.approx(21_900.0)
+
+
+
+@pytest.mark.parametrize("floor", [21_000.0, 22_000.0])
+def test_a_labs_liquidity_covenant_reads_the_shocked_cash_as_the_statements_do(floor):
+    # The lab above with $60,000 and a liquidity covenant from 2026Q1. The covenant reads the
+    # statements' cash, imputed revenue in it (§5.11), and so does its shocked row: with c lost
+    # 60,000 - 60,000 + 10 x 2,190 = 21,900 after 2026Q1, so a $21,000 floor holds (the budget, on
+    # real cash, holds at 0 as before) and a $22,000 one is $100 short. Holding the covenant on real
+    # cash, 0, would refuse both.
+    d = _lab_with_a_customer(60_000.0)
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_liquidity_usd": floor}
+    if floor == 22_000.0:
+        with pytest.raises(InfeasibleModel) as err:
+            run(d, objective="cost")
+        (group,) = err.value.diagnosis
+        assert dict(group["items"]) == {"2026Q1 (floor with c lost)": pytest.approx(100.0)}
+        return
+    assert bought(run(d, objective="cost")) == [15, 0, 0, 0]
+
+
+def test_a_market_price_drop_costs_a_lab_no_real_cash():
+    # The cost instance of test_milp_mechanisms (10, 21, 21, 21 H100-equivalent of training demand,
+    # 2x-throughput GPUs, 43,250 of opening cash: real cash 23,250 after 2026Q1, then 0). Its market
+    # revenue values the lab's own use, so prices 50 % lower change no cash (no tax here): the
+    # shocked real cash is the plan's, lowest 0; the plan is the one without the shock. Before, the
+    # figure kept half the imputed revenue, 10,950 + 22,995 = 33,945 by 2026Q2, as cash: 16,972.50.
+    d = base_model()
+    d["skus"]["A"] = sku(training_throughput=2.0, inference_throughput=2.0)
+    d["market"]["demand_gpus"] = {"training": [10.0, 21.0, 21.0, 21.0], "inference": 0.0}
+    d["finance"]["opening_cash_usd"] = 43_250.0
+    d["robustness"] = {"market_price_drop": 0.5}
+    r = run(d, objective="cost")
+    assert bought(r) == [5, 6, 0, 0]
+    (shocked,) = r.headline()["shocked"]
+    assert shocked["case"] == "market prices -50%"
+    assert shocked["lowest_cash_usd"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_cost_solve_prints_and_writes_the_shocked_real_cash(tmp_path, monkeypatch):
+    # The lab of the test above with $60,000: `fleetopt solve --objective cost` prints the lowest
+    # shocked cash as the budget row holds it, $0 in 2026Q1 with c lost, under the real cash's own
+    # label, and summary.json keeps the same figure (it printed "$21.9k", imputed revenue in it).
+    import json
+
+    from conftest import run_cli
+
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    model = tmp_path / "lab.yaml"
+    model.write_text(load(_lab_with_a_customer(60_000.0)).text)
+    out_dir = str(tmp_path / "r")
+    code, out, err = run_cli("solve", str(model), "--objective", "cost", "--mip-gap", "0", "--out", out_dir)
+    assert code == 0, err
+    said = " ".join(out.replace("│", " ").split())  # the table wraps the label over two lines
+    assert "$0 in 2026Q1 (c lost)" in said and "no one pays it) under robustness shocks" in said
+    assert "lowest cash under robustness shocks" not in said
+    (shocked,) = json.loads((tmp_path / "r" / "summary.json").read_text())["shocked"]
+    assert shocked["lowest_cash_usd"] == pytest.approx(0.0, abs=1e-6)

@@ -45,6 +45,7 @@ from fleetopt.core.results import (
     present_cost_words,
     purchases_by_generation_year,
     revenue_words,
+    shocked_cash_label,
     soon_retired,
     tested_from,
     trailing_year_headroom,
@@ -332,7 +333,7 @@ def _pct(x: float | None) -> str:
 def solve_summary_tables(result) -> list:
     """Renderables for the terminal after a solve: status line, purchases table, key figures."""
     data, plan = result.data, result.plan
-    fig = headline(data, plan, result.statements)
+    fig = headline(data, plan, result.statements, result.objective_kind)
     status = Table(show_header=False, title="solve")
     status.add_column("", style="bold")
     status.add_column("")
@@ -421,7 +422,7 @@ def solve_summary_tables(result) -> list:
     worst = worst_shock(fig)
     if worst is not None:
         key.add_row(
-            "lowest cash under robustness shocks",
+            shocked_cash_label(cost),
             f"{format_usd(worst['lowest_cash_usd'])} in {worst['quarter']} ({worst['case']})",
         )
     return [status, purchases, key]

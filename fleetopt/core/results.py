@@ -547,14 +547,15 @@ DSCR = next(kind for kind in CATALOGUE if kind.name == "dscr")
 
 
 def shocked_cash(
-    data: ModelData, plan: Plan, st: Statements, robustness: Robustness | None = None
+    data: ModelData, plan: Plan, st: Statements, robustness: Robustness | None = None, objective: str = "npv"
 ) -> list[dict]:
     """The plan's statements under each shock of ``robustness`` (default: the model's block), recomputed
     without the solver: per case the lowest cash (USD) and its quarter, and the lowest DSCR over the
     covenant quarters. Income lost is market revenue times the price drop plus, per case, one
     customer's contract revenue; the tax falls with it. A lost customer's contracts never start, so
     the cash lost also holds their payments: the prepayment and its unwinding (docs/formulation.md
-    §5.13)."""
+    §5.13). Under the cost ``objective`` the cash is a lab's real cash, as its budget row holds it:
+    less the market revenue to date, of which the price drop takes a share that was never cash."""
     robustness = robustness or data.robustness
     customers = list(data.customers) if robustness and robustness.lose_any_customer else []
     if robustness is None or (robustness.market_price_drop == 0 and not customers):
@@ -580,6 +581,8 @@ def shocked_cash(
                 payments = payments + plan.accepted[k] * data.contract_payments.live[k]
         tax = taxes(pretax - lost, data.tax_rate, data.tax_loss_carry_forward, data.opening_tax_losses)
         cash = lines["cash_usd"] - np.cumsum(lost + payments - lines["tax_usd"] + tax)
+        if objective == "cost":
+            cash = cash - (1.0 - robustness.market_price_drop) * np.cumsum(market)
         # the covenant's own quantities: EBITDA and debt service over its window (trailing or not)
         q = statement_quantities({**lines, "ebitda_usd": lines["ebitda_usd"] - lost}, data.covenant_window)
         dscr = DSCR.ratio(q)[tested]  # as the covenant reads it: inf where no debt service is due
@@ -730,6 +733,11 @@ def cost_per_h100_hour(present_cost_usd: float, discounted_hours: float) -> floa
 MARKET_VALUED = " (the GPUs' own use valued at market prices, as revenue)"
 # a cost plan's real budget figure (headline's min_cash_without_market_revenue_usd), as printed
 WITHOUT_MARKET_REVENUE = "lowest cash less the market revenue to date (the GPUs' own use: no one pays it)"
+
+
+def shocked_cash_label(cost: bool) -> str:
+    """What :func:`worst_shock`'s cash is: a cost plan's is its real cash (:func:`shocked_cash`)."""
+    return f"{WITHOUT_MARKET_REVENUE if cost else 'lowest cash'} under robustness shocks"
 
 
 def cost_plans_note(plans: list[str] | int) -> str:
@@ -925,9 +933,10 @@ def _highest(values: np.ndarray) -> float | None:
     return float(values.max()) if values.size else None
 
 
-def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
+def headline(data: ModelData, plan: Plan, st: Statements, objective: str = "npv") -> dict:
     """Key figures of a plan under the forecast (units in the keys: USD, MW, GPUs; ratios bare),
-    each defined in docs/formulation.md, "What a solve writes" (summary.json's fields). Note that
+    each defined in docs/formulation.md, "What a solve writes" (summary.json's fields), the
+    ``shocked`` cash as the MILP of ``objective`` holds it (:func:`shocked_cash`). Note that
     ``min_liquidity_usd`` is the lowest end-of-quarter cash reached, not the model file's
     covenant floor of that name."""
     lines = st.lines
@@ -986,5 +995,5 @@ def headline(data: ModelData, plan: Plan, st: Statements) -> dict:
         "contracts_declined": [c.name for k, c in enumerate(data.contracts) if plan.accepted[k] <= 0.5],
         **horizon_totals(lines),
         **customer_figures(data, lines),
-        "shocked": shocked_cash(data, plan, st),
+        "shocked": shocked_cash(data, plan, st, objective=objective),
     }

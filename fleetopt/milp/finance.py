@@ -229,11 +229,16 @@ def cash_flow_rule(b: Builder, t: int):
     )
 
 
+def imputed_revenue(b: Builder, t: int):
+    r"""\sum_{τ<=t} Rev^{mkt}_τ under the cost objective, 0 under the NPV's: the market revenue to date,
+    which there values the GPUs' own use, which no one pays (cash less it is a lab's real cash)."""
+    return sum(b.m.market_revenue[τ] for τ in range(t + 1)) if b.objective == "cost" else 0.0
+
+
 def min_cash_rule(b: Builder, t: int):
-    r"""C_t >= C^{min}; under the cost objective C_t - \sum_{τ<=t} Rev^{mkt}_τ >= C^{min}: there the
-    market revenue values the GPUs' own use, which no one pays, so the floor is a lab's real budget."""
-    imputed = sum(b.m.market_revenue[τ] for τ in range(t + 1)) if b.objective == "cost" else 0.0
-    return b.m.cash[t] - imputed + b.slack(t) >= b.coef.min_cash
+    r"""C_t >= C^{min}; under the cost objective C_t - \sum_{τ<=t} Rev^{mkt}_τ >= C^{min}: the floor
+    is a lab's budget on its real cash (`imputed_revenue`)."""
+    return b.m.cash[t] - imputed_revenue(b, t) + b.slack(t) >= b.coef.min_cash
 
 
 # ----------------------------------------------------------------------------- robustness (§5.13)
@@ -279,10 +284,32 @@ def _liquidity_test(b: Builder, part: str) -> CovenantTest | None:
     return next((test for test in tests if test.kind.part == part), None)
 
 
-def stress_cash_rule(b: Builder, case: str, t: int):
-    r"""C_t - G_{σ,t} >= max(C^{min}, \underline L [t >= t^{cov}])."""
+def stress_cash_rule(b: Builder, case: str, t: int, part: str | None = None):
+    r"""C_t - G_{σ,t} >= max(C^{min}, \underline L [t >= t^{cov}]). Under the cost objective a row per
+    ``part``: the "budget" on real cash, C_t - \sum_{τ<=t} (1 - π) Rev^{mkt}_τ - G_{σ,t} >= C^{min}
+    (real cash less the case's cash lost: the price drop's share of the market revenue, in G_{σ,t},
+    was never cash), and the liquidity "floor" on cash as §5.11 reads it, C_t - G_{σ,t} >= \underline L
+    (t >= t^{cov})."""
     m = b.m
-    return m.cash[t] - m.stress_gap[case, t] + b.slack(t, case, "cash") >= stress_cash_floor(b, t)
+    shocked = m.cash[t] - m.stress_gap[case, t] + b.slack(t, case, part or "cash")
+    if part is None:
+        return shocked >= stress_cash_floor(b, t)
+    if part == "floor":
+        return shocked >= to_model_units(_liquidity_test(b, "floor").threshold)
+    return shocked - (1.0 - m.stress_price_drop) * imputed_revenue(b, t) >= b.coef.min_cash
+
+
+def stress_cash_rows(b: Builder) -> list[tuple]:
+    """The keys of `stress_cash`: (case, t); under the cost objective (case, t, "budget") and, where
+    a liquidity floor is tested, (case, t, "floor")."""
+    cases, quarters = list(b.m.STRESS), range(b.data.T)
+    if b.objective != "cost":
+        return [(case, t) for case in cases for t in quarters]
+    floor = _liquidity_test(b, "floor")
+    floored = [] if floor is None or floor.threshold <= 0 else [t for t in quarters if floor.tested[t]]
+    return [(case, t, "budget") for case in cases for t in quarters] + [
+        (case, t, "floor") for case in cases for t in floored
+    ]
 
 
 def stress_liquidity_rule(b: Builder, case: str, t: int):
@@ -476,10 +503,10 @@ def _add_income_shocks(b: Builder, cases: list[str]) -> None:
 
 
 def _add_shocked_tests(b: Builder) -> None:
-    """Cash less the gap keeps the cash floors; with ``covenants``, the shocked EBITDA keeps the
-    covenants on EBITDA."""
+    """Cash less the gap keeps the cash floors (under the cost objective the budget on real cash:
+    `stress_cash_rows`); with ``covenants``, the shocked EBITDA keeps the covenants on EBITDA."""
     m, has_debt = b.m, bool(b.data.facilities)
-    b.add(STRESS_CASH, m.STRESS, m.T)
+    b.add(STRESS_CASH, stress_cash_rows(b))
     fraction = _liquidity_test(b, "fraction")
     if fraction is not None and fraction.threshold > 0 and has_debt:
         b.add(STRESS_LIQUIDITY, m.STRESS, [t for t in range(b.data.T) if fraction.tested[t]])

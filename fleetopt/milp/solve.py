@@ -104,7 +104,7 @@ class SolveResult:
     def headline(self) -> dict:
         """Key figures: NPV, peak debt, lowest cash, DSCR, covenant headroom, totals (keys and
         units: :func:`fleetopt.core.results.headline`)."""
-        return headline(self.data, self.plan, self.statements)
+        return headline(self.data, self.plan, self.statements, self.objective_kind)
 
     def debt_frame(self):
         """Each facility's terms, maturity and balance at each year's end, USD

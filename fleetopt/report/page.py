@@ -60,6 +60,7 @@ from fleetopt.core.results import (
     revenue_words,
     risk_in_short,
     share_words,
+    shocked_cash_label,
     soon_retired,
     tested_from,
     trailing_year_headroom,
@@ -349,7 +350,8 @@ class _Run:
     def figures(self) -> dict:
         """The first focus plan's key figures on its MILP statements (core.results.headline), read by
         the summary, the key figures and the decisions: computed once."""
-        return headline(self.data, self.plans[self.focus[0]], self.statements)
+        return headline(self.data, self.plans[self.focus[0]], self.statements,
+                        "cost" if _solved_for_cost(self) else "npv")
 
     @cached_property
     def trailing_year(self) -> dict[str, TrailingYear]:
@@ -1120,7 +1122,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
     worst = worst_shock(fig)
     if worst is not None:
         kpis.append(_milp_kpi(
-            run, f"lowest cash on the forecast under robustness shocks ({worst['case']}, {worst['quarter']})",
+            run, f"{shocked_cash_label(cost)} on the forecast ({worst['case']}, {worst['quarter']})",
             _usd(worst["lowest_cash_usd"]),
         ))  # fmt: skip
     return kpis
