@@ -69,13 +69,8 @@ def covenant_row(b: Builder, test: CovenantTest, t: int, slack_key: tuple, case:
 
 
 def _test(b: Builder, kind: CovenantKind) -> CovenantTest:
-    """The model's test of ``kind``; a zero-threshold stand-in for a kind the model does not set
-    but whose group it uses (the rows of a shared group come in sets of every part)."""
-    for test in b.data.covenants:
-        if test.kind == kind:
-            return test
-    some = next(test for test in b.data.covenants if test.kind.group == kind.group)
-    return CovenantTest(kind, 0.0, some.tested, some.milp_tested, some.window)
+    """The model's test of ``kind``: rows are built only for the tests the model sets."""
+    return next(test for test in b.data.covenants if test.kind == kind)
 
 
 def covenant_rule(b: Builder, t: int, part: str | None = None):
@@ -139,7 +134,8 @@ STRESS_COVENANT_GROUPS = {
 
 def add_covenants(b: Builder) -> None:
     """Every covenant group the model's tests use, in catalogue order, over the quarters the MILP
-    tests it (and, for a shared group, every part); tests on debt only with a debt facility."""
+    tests it (for a shared group, each part the model sets, over its own test's quarters); tests on
+    debt only with a debt facility."""
     has_debt = bool(b.data.facilities)
     for name, group in COVENANT_GROUPS.items():
         tests = [test for test in b.data.covenants if test.kind.group == name]
