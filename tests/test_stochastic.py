@@ -1415,6 +1415,17 @@ def test_at_risk_weight_one_eev_s_rescues_are_of_its_own_best_recourse():
     assert m["eev_expected_npv_usd"] == pytest.approx(957.5, abs=1e-4)
 
 
+def test_an_eev_solve_that_found_no_plan_gives_no_rescue_probability():
+    """Where the forecast's first stage left the extensive form with no plan (no scenario rows),
+    summary.json's eev_rescued_probability said 0.0: no scenario needing a rescue, of a plan that
+    does not exist. It is null, as the expected NPV beside it is (a review)."""
+    from fleetopt.stochastic.run import eev_in_sample
+
+    none_found = sto.EFSolution("infeasible", None, None, None, 0.0, [])
+    assert eev_in_sample(None, none_found, solved=False) == {
+        "eev_rescued_probability": None, "eev_expected_npv_usd": None}
+
+
 def test_a_stochastic_run_without_its_out_of_sample_check_is_reported_and_compared(tmp_path):
     """out_of_sample=0 writes out_of_sample {}: report refused it ("out_of_sample.seed is missing:
     the file was damaged or edited") and compare read it for its scenarios (the review)."""

@@ -574,12 +574,13 @@ def eev_in_sample(ef: sto.ExtensiveForm, eev: sto.EFSolution, solved: bool = Tru
     """From ``eev``'s scenario rows: the probability of the reduced scenarios that need a rescue under
     the forecast optimum's first stage, and its expected NPV there (EEV as an NPV, without its
     penalties: the stochastic plan's expected NPV is read against it; None unless ``solved`` to the
-    gap, or without rows). At L = 1 both are read from each scenario's own best recourse
-    (:func:`recourse_apart`): the extensive form's rows may hold any recourse outside the CVaR tail,
-    emergency equity included (buy_now_or_later at A = 1/4: 75 % "rescued" there, none apart)."""
+    gap, or without rows; the probability None without rows: a solve that found no plan). At L = 1
+    both are read from each scenario's own best recourse (:func:`recourse_apart`): the extensive
+    form's rows may hold any recourse outside the CVaR tail, emergency equity included
+    (buy_now_or_later at A = 1/4: 75 % "rescued" there, none apart)."""
     npv = expected_npv(ef, eev) if solved and eev.scenarios else None
-    return {"eev_rescued_probability": rescue_counts(eev.scenarios)["rescued_probability"],
-            "eev_expected_npv_usd": npv}  # fmt: skip
+    rescued = rescue_counts(eev.scenarios)["rescued_probability"] if eev.scenarios else None
+    return {"eev_rescued_probability": rescued, "eev_expected_npv_usd": npv}
 
 
 def _difference(better: float | None, worse: float | None, mip_gap: float) -> float | None:
