@@ -464,7 +464,7 @@ def _life_notes(model: PlanningModel) -> list[tuple[Path, str]]:
     lives += [(("sites", name, "expansion"), site.expansion.useful_life_years, HIGHEST_PLANT_LIFE_YEARS,
                "power and cooling plant: 8-12 years") for name, site in model.sites.items() if site.expansion]
     return [((*where, "useful_life_years"), (
-        f"is {years:g} years: a useful life is in years (6 for 72 months; {sourced})"))
+        f"is {years:g} years: a useful life is in years ({years / 12:.3g} for {years:g} months; {sourced})"))
         for where, years, highest, sourced in lives if years > highest]  # fmt: skip
 
 
