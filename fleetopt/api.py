@@ -886,7 +886,8 @@ def sweep(
     :func:`evaluate`. With ``folder``, each candidate and evaluation chunk is saved there as it is
     made, so :func:`resume_sweep` finishes an interrupted sweep; :func:`write_sweep_run` writes the
     result (``resume_options``: what the command that resumes it is given again, for
-    `fleetopt runs`). ``candidate_progress`` is called with one line per candidate ("<label>: <status>"),
+    `fleetopt runs`). ``candidate_progress`` is called with one line per candidate ("<label>:
+    <status> (<k> of <n>)", k counting those with a plan; "<label>: <status>" for one without),
     ``progress`` as the evaluation goes (see :func:`evaluate`).
 
     Returns a :class:`SweepResult`: ``metrics`` (one row per evaluated candidate; ``on_front``

@@ -392,7 +392,7 @@ def test_sweep_says_how_many_candidates_were_made_evaluated_and_dropped(here):
     dropped = [int(n) for n in re.findall(r"(?:^|; )(\d+): ", said.group(3))]
     assert int(said.group(1)) == int(said.group(2)) + sum(dropped) and int(said.group(2)) >= 8
     # each candidate as it is made: the neocloud sweep printed nothing for ~5 minutes of solves
-    assert out.splitlines()[1].strip() == "candidate milp: forecast: optimal"
+    assert out.splitlines()[1].strip() == "candidate milp: forecast: optimal (1 of 20)"
 
 
 def test_one_candidate_and_one_plan_are_singular(solve_run, here):

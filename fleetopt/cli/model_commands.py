@@ -28,6 +28,7 @@ from fleetopt.cli.common import (
     checked,
     command_line,
     console,
+    err_console,
     finish_report,
     load_changed,
     marked,
@@ -43,9 +44,11 @@ from fleetopt.cli.common import (
 from fleetopt.cli.render import (
     commitments_table,
     model_summary_table,
+    solve_lines,
     solve_summary_tables,
     stochastic_summary_table,
 )
+from fleetopt.core.economics import opening_fleet_value
 from fleetopt.core.tail import TAIL
 from fleetopt.errors import InputError
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
@@ -192,15 +195,24 @@ def solve(
     with RunFolder.claim(out, run_name("solve", loaded.model.name)).released_on_failure() as folder:
         say_model_changes(loaded)
         console.print(marked("solving ", (loaded.model.name, "bold"), f" ({objective.value}) ..."))
-        result = api.solve(
-            pair, objective=objective.value, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
-            purchases=fixed, rescue=rescue,
-        )  # fmt: skip
+        with _solving(objective.value, pair[1]):
+            result = api.solve(
+                pair, objective=objective.value, time_limit=time_limit, mip_gap=mip_gap, threads=threads,
+                purchases=fixed, rescue=rescue,
+            )  # fmt: skip
         # written before it is printed: a stop while the tables print keeps the finished solve
         path = _written_or_kept(api.write_solve_run, result, loaded, folder.path, _print_solve)
     _print_solve(result)
     say_written(path)
     finish_report(path, report)
+
+
+def _solving(objective: str, data) -> solve_lines:
+    """A long solve's lines on the terminal: the best plan's NPV, or its present cost, which holds
+    the fleet held at the start (a constant HiGHS is not given, formulation §6)."""
+    if objective == "cost":
+        return solve_lines(err_console, "present cost", opening_fleet_value(data))
+    return solve_lines(err_console, "NPV")
 
 
 def _print_stochastic(result) -> None:
@@ -250,11 +262,12 @@ def _solve_stochastic(
     with RunFolder.claim(out, run_name("stochastic", loaded.model.name)).released_on_failure() as folder:
         say_model_changes(loaded)
         console.print(marked("solving ", (loaded.model.name, "bold"), f" over {n} scenarios (two-stage) ..."))
-        result = api.solve_stochastic(
-            loaded, n, first_stage_quarters=quarters, risk_weight=risk_weight, cvar_alpha=alpha,
-            scenario_seed=seed, time_limit=time_limit, mip_gap=mip_gap, threads=threads, solver=solver,
-            integer_later=integer_later,
-        )  # fmt: skip
+        with solve_lines(err_console, "objective"):  # (1 - L) E[V] + L CVaR(V), less penalties
+            result = api.solve_stochastic(
+                loaded, n, first_stage_quarters=quarters, risk_weight=risk_weight, cvar_alpha=alpha,
+                scenario_seed=seed, time_limit=time_limit, mip_gap=mip_gap, threads=threads, solver=solver,
+                integer_later=integer_later,
+            )  # fmt: skip
         path = _written_or_kept(api.write_stochastic_run, result, loaded, folder.path, _print_stochastic)
     _print_stochastic(result)
     say_written(path, {RunFolder.PLAN: "with the forecast optimum"})

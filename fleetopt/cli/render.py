@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import threading
+import time
 from collections import defaultdict
+from contextlib import suppress
+from datetime import timedelta
 
 import numpy as np
 from rich.console import Console
@@ -85,6 +90,7 @@ from fleetopt.evaluate.metrics import (
     median_quarter_label,
     reaction_labels,
 )
+from fleetopt.milp.highs import MipProgress, mip_progress
 from fleetopt.runs.registry import DAMAGED
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, model_words, recorded_changes
 from fleetopt.schema.series import resolve_series
@@ -822,7 +828,8 @@ def demand_served_table(metrics, title: str, quarters: int, one: bool = False) -
 class progress_bar:
     """A rich progress bar over (plan, scenario) pairs that shows plans per second.
 
-    Used as ``with progress_bar(console, n_scenarios) as advance: ... advance(done, total)``.
+    Used as ``with progress_bar(console, n_scenarios) as advance: ... advance(done, total)``. Shown
+    from the first pairs done, so that a sweep's candidates, solved before, print as they come.
     """
 
     def __init__(self, console, n_scenarios: int):
@@ -842,11 +849,11 @@ class progress_bar:
         self.task = None
 
     def __enter__(self):
-        self.progress.__enter__()
         return self.advance
 
     def advance(self, pairs: int, total_pairs: int) -> None:
         if self.task is None:
+            self.progress.start()
             self.task = self.progress.add_task("evaluate", total=total_pairs, plans=0.0, rate="")
         self.progress.advance(self.task, pairs)
         task = self.progress.tasks[0]
@@ -855,7 +862,75 @@ class progress_bar:
         self.progress.update(self.task, plans=plans_done, rate=f"{plans_done / elapsed:,.1f} plans/s")
 
     def __exit__(self, *exc):
-        return self.progress.__exit__(*exc)
+        if self.task is not None:
+            self.progress.stop()
+        return False
+
+
+def elapsed(seconds: float) -> str:
+    """'0:01:30': a time taken, as the evaluation's progress bar shows it."""
+    return str(timedelta(seconds=int(seconds)))
+
+
+def solving_line(progress: MipProgress, objective: str, offset: float = 0.0) -> str:
+    """'solving: 0:01:30, best plan so far: NPV $18.69B, gap 0.17%': where a HiGHS run stands
+    (``objective``: what its objective is; ``offset``: a constant of it HiGHS is not given, USD)."""
+    line = f"solving: {elapsed(progress.seconds)}"
+    if progress.best is None:
+        return f"{line}, no plan found yet"
+    line += f", best plan so far: {objective} {format_usd(progress.best + offset)}"
+    return line if progress.gap is None else f"{line}, gap {format_gap(progress.gap)}"
+
+
+# how often a long HiGHS run says where it stands (solve_lines), seconds
+SOLVING_EVERY = 15.0
+
+
+class solve_lines:
+    """While HiGHS solves (:func:`fleetopt.milp.highs.mip_progress`), a :func:`solving_line` on the
+    terminal about every ``every`` seconds of a run that lasts longer, only where ``console``
+    (stderr's) is a terminal: a file or pipe gets none, stdout never. Written to a copy of its file
+    descriptor made on entry, as Pyomo captures descriptors 1 and 2 while HiGHS runs.
+
+    Used as ``with solve_lines(err_console, "NPV"): api.solve(...)``; ``stream`` (a test's): the
+    lines written there instead, terminal or not; ``clock``: the time the lines are spaced by."""
+
+    def __init__(self, console, objective: str, offset: float = 0.0, every: float = SOLVING_EVERY,
+                 clock=time.monotonic, stream=None):  # fmt: skip
+        self.console, self.objective, self.offset, self.every = console, objective, offset, every
+        self.clock, self.stream, self.own_stream = clock, stream, False
+        self.listening, self.last, self.lock = None, -math.inf, threading.Lock()
+
+    def __enter__(self):
+        if self.stream is None and self.console.is_terminal:
+            try:
+                self.stream = open(os.dup(self.console.file.fileno()), "w", buffering=1)
+                self.own_stream = True
+            except (OSError, ValueError, AttributeError):  # no descriptor to copy: no lines
+                pass
+        if self.stream is not None:
+            self.listening = mip_progress(self.report, self.every)
+            self.listening.__enter__()
+        return self
+
+    def report(self, progress: MipProgress) -> None:
+        """A line, unless the run is younger than ``every`` or the last line is (within 10 %: the
+        timer's ticks come ``every`` seconds apart)."""
+        with self.lock:
+            now = self.clock()
+            if progress.seconds < self.every or now - self.last < 0.9 * self.every:
+                return
+            self.last = now
+            with suppress(OSError, ValueError):  # the terminal has gone: the work goes on
+                self.stream.write(f"  {solving_line(progress, self.objective, self.offset)}\n")
+
+    def __exit__(self, *exc):
+        if self.listening is not None:
+            self.listening.__exit__(*exc)
+        if self.own_stream:
+            with self.lock:
+                self.stream.close()
+        return False
 
 
 def sweep_table(metrics, title: str) -> Table:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -66,6 +66,7 @@ from fleetopt.cli.render import (
     limited_liability_table,
     progress_bar,
     reactions_table,
+    solve_lines,
     sweep_table,
     when_it_breaks_table,
 )
@@ -86,7 +87,7 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.evaluate.sources import solve_objective
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunFolder, resume_command, run_name
+from fleetopt.runs.folder import RunDirError, RunFolder, resume_command, run_name
 from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS, MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
     Rule,
@@ -486,12 +487,14 @@ def sweep(
     console.print(marked("sweeping ", (loaded.model.name, "bold"), size))
     folder = RunFolder.claim(out, run_name("sweep", loaded.model.name))
     try:
-        with folder.released_on_failure(), interruptible(folder.path, "sweep", again):
+        stops = interruptible(folder.path, "sweep", again)
+        with folder.released_on_failure(), stops, _sweeping(scenarios, bool(stochastic)) as bar:
             result = api.sweep(
                 loaded, candidates=candidates, scenarios=scenarios, seed=seed, rule=rule,
                 backend=backend.value, mip_gap=mip_gap, time_limit=time_limit, threads=threads,
                 folder=folder.path, stochastic=stochastic or 0, candidate_progress=_say_candidate,
                 purchases=proposals, stochastic_mip_gap=stochastic_gap(ctx, mip_gap), resume_options=again,
+                progress=bar,
             )  # fmt: skip
     except RuleNotMet:  # every candidate evaluated: the folder is kept, a looser rule finishes it
         raise
@@ -510,8 +513,9 @@ def sweep(
 def _resume_sweep(folder: Path, changes: dict, report: bool, how: dict, again: tuple[str, ...]) -> None:
     """`sweep --resume`: an interrupted sweep finished, by its rule with ``changes``, its evaluation
     run as ``how`` says (backend, threads; None: as it started)."""
-    with interruptible(folder, "sweep", again):
-        result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate, **how)
+    with interruptible(folder, "sweep", again), _resumed_sweeping(folder) as bar:
+        result = api.resume_sweep(folder, rule_changes=changes, candidate_progress=_say_candidate,
+                                  progress=bar, **how)  # fmt: skip
     say_model_changes(result.loaded)  # its model is read only by the resume: before its results
     _sweep_done(result, folder, report, again)
 
@@ -551,6 +555,28 @@ def _what_is_kept(folder: Path, exc: Exception) -> str:
         f"Its candidates are kept in {folder}: evaluate them with fleetopt evaluate --plans {folder} "
         "(fewer --scenarios, or --max-memory)"
     )
+
+
+@contextmanager
+def _sweeping(scenarios: int, stochastic: bool = False):
+    """A sweep's progress on the terminal: each candidate's solve (its best NPV so far, on stderr;
+    its objective with a ``stochastic`` candidate, whose is not NPV alone) and the evaluation's bar;
+    yields the bar's ``progress``."""
+    lines = solve_lines(err_console, "objective" if stochastic else "NPV")
+    with lines, progress_bar(console, scenarios) as advance:
+        yield advance
+
+
+def _resumed_sweeping(folder: Path):
+    """:func:`_sweeping` for a resumed sweep, as its job.json says (where it cannot be read, the resume
+    refuses the folder, saying why, before any solve or evaluation)."""
+    try:
+        job = RunFolder(folder).job()
+    except RunDirError:
+        job = {}
+    scenarios = job.get("n_scenarios")
+    scenarios = scenarios if isinstance(scenarios, int) and scenarios > 0 else 1
+    return _sweeping(scenarios, bool(job.get("stochastic_scenarios")))
 
 
 def _say_candidate(line: str) -> None:

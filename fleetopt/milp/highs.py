@@ -7,13 +7,17 @@ import math
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import highspy
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
+
+from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 
 # the relative gap a solve stops at unless told otherwise: within 0.5 % of HiGHS's bound (a
 # stochastic solve from Python, whose extensive form is far larger, defaults to 1 %: §7b)
@@ -76,6 +80,112 @@ def stops_kept() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+@dataclass(frozen=True)
+class MipProgress:
+    """Where a HiGHS run stands: ``seconds`` since it began; ``best``: the objective of the best plan
+    it has found so far, USD (None before its first plan); ``bound``: its bound on the objective,
+    USD (None before it has a finite one)."""
+
+    seconds: float
+    best: float | None = None
+    bound: float | None = None
+
+    @property
+    def gap(self) -> float | None:
+        """The best plan's relative gap to the bound (:func:`relative_gap`); None without both."""
+        return None if self.best is None else relative_gap(self.best, self.bound)
+
+
+# the reporters of :func:`mip_progress` now listening: (report, every)
+_reporters: list[tuple[Callable[[MipProgress], None], float]] = []
+
+
+@contextmanager
+def mip_progress(report: Callable[[MipProgress], None], every: float = 15.0) -> Iterator[None]:
+    """While in this block, each HiGHS run of a fleetopt MILP (a solve, a sweep's candidates, a
+    stochastic solve's extensive form) calls ``report(MipProgress)`` at each better plan HiGHS finds
+    and every ``every`` seconds (from a timer thread: HiGHS's root node can run minutes without a
+    callback; 0: no timer). ``report`` may be called from HiGHS's threads: it must be quick and
+    thread-safe."""
+    _reporters.append((report, every))
+    try:
+        yield
+    finally:
+        _reporters.remove((report, every))
+
+
+@contextmanager
+def unwatched() -> Iterator[None]:
+    """No HiGHS run of this block reported (a solve's settling LP, whose bound is not the branch and
+    bound's: its gap read 42,772 %)."""
+    listening = _reporters[:]
+    _reporters.clear()
+    try:
+        yield
+    finally:
+        _reporters[:] = listening
+
+
+class _Watch:
+    """One HiGHS run's progress, kept from its MIP callbacks and told to ``reporters``."""
+
+    def __init__(self, reporters: list):
+        self.reporters, self.start, self.best, self.bound = reporters, time.monotonic(), None, None
+        self.stopped = threading.Event()
+
+    def now(self) -> MipProgress:
+        return MipProgress(time.monotonic() - self.start, self.best, self.bound)
+
+    def seen(self, event) -> None:
+        """A MIP callback: HiGHS's best plan and bound, in the model's sense, kept in USD."""
+        out = event.data_out
+        if math.isfinite(out.mip_primal_bound):
+            self.best = from_model_units(out.mip_primal_bound, VARIABLE_UNITS["objective"])
+        if math.isfinite(out.mip_dual_bound):
+            self.bound = from_model_units(out.mip_dual_bound, VARIABLE_UNITS["objective"])
+
+    def improved(self, event) -> None:
+        self.seen(event)
+        progress = self.now()
+        for report, _ in self.reporters:
+            report(progress)
+
+    def ticks(self, report: Callable[[MipProgress], None], every: float) -> None:
+        while not self.stopped.wait(every):
+            report(self.now())
+
+
+@contextmanager
+def watched(h: highspy.Highs) -> Iterator[None]:
+    """``h``'s run reported to :func:`mip_progress`'s reporters (nothing without one)."""
+    if not _reporters:
+        yield
+        return
+    watch = _Watch(list(_reporters))
+    callbacks = ((h.cbMipImprovingSolution, watch.improved), (h.cbMipLogging, watch.seen),
+                 (h.cbMipInterrupt, watch.seen))  # fmt: skip
+    for event, callback in callbacks:
+        event.subscribe(callback)
+    for report, every in watch.reporters:
+        if every > 0:
+            threading.Thread(target=watch.ticks, args=(report, every), daemon=True).start()
+    try:
+        yield
+    finally:
+        watch.stopped.set()
+        for event, callback in callbacks:
+            event.unsubscribe(callback)
+
+
+class WatchedHighs(Highs):
+    """Pyomo's HiGHS interface whose runs are reported to :func:`mip_progress` (its highspy instance
+    is made by each new model's solve, so it is watched here, once it is there)."""
+
+    def _solve(self):
+        with watched(self._solver_model):
+            return super()._solve()
+
+
 def run_stoppable(h: highspy.Highs) -> None:
     """``h.run()`` in HiGHS's own thread (highspy's ``HandleKeyboardInterrupt``), so that Ctrl-C or
     SIGTERM cancels the run at once instead of waiting for HiGHS to return (a bare run holds the
@@ -89,7 +199,7 @@ def run_stoppable(h: highspy.Highs) -> None:
         return
     h.HandleKeyboardInterrupt = True
     # highspy says "Ctrl-C pressed ...: Waiting for HiGHS to finish" on stdout: a note, not output
-    with stops_kept(), contextlib.redirect_stdout(sys.stderr):
+    with stops_kept(), contextlib.redirect_stdout(sys.stderr), watched(h):
         h.solve()
 
 

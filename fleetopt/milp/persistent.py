@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.milp.build import build_model
-from fleetopt.milp.highs import DEFAULT_MIP_GAP, relative_gap
+from fleetopt.milp.highs import DEFAULT_MIP_GAP, WatchedHighs, relative_gap
 from fleetopt.milp.solve import extract_plan, solve_settled
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 from fleetopt.schema import Robustness
@@ -63,7 +62,7 @@ class PersistentPlanner:
     ):
         self.data = data
         self.m = build_model(data, objective, robustness=robustness)
-        self.solver = Highs()
+        self.solver = WatchedHighs()
         self.options = {"rel_gap": mip_gap, "time_limit": time_limit, "threads": threads}
         self._base_capacity = {key: pyo.value(p) for key, p in self.m.capacity_mw.items()}
         self._base_limits = {key: pyo.value(p) for key, p in self.m.facility_limit.items()}

@@ -22,7 +22,15 @@ from fleetopt.errors import InfeasibleError, NoPlanError
 from fleetopt.milp.build import build_model
 from fleetopt.milp.diagnose import diagnose, format_diagnosis, message_entry
 from fleetopt.milp.finance import net_same_quarter_draws
-from fleetopt.milp.highs import DEFAULT_MIP_GAP, model_size, relative_gap, run_highs, solver_trouble
+from fleetopt.milp.highs import (
+    DEFAULT_MIP_GAP,
+    WatchedHighs,
+    model_size,
+    relative_gap,
+    run_highs,
+    solver_trouble,
+    unwatched,
+)
 from fleetopt.milp.units import VARIABLE_UNITS, from_model_units
 from fleetopt.schema.loading import LoadedModel
 
@@ -173,7 +181,7 @@ def solve_settled(
     found a plan. Returns (status, the branch and bound's results (its bound, or why it found no
     plan), the objective of the plan loaded into ``m`` in model units: the settled LP's, or the
     incumbent's where the LP found no optimum; None without a plan)."""
-    solver = solver or Highs()
+    solver = solver or WatchedHighs()
     status, results = run_highs(m, solver, **options)
     if status in ("infeasible", "no_plan"):
         return status, results, None
@@ -209,7 +217,8 @@ def settle_operations(m: pyo.ConcreteModel, solver: Highs, threads: int | None =
     try:
         # no time limit: the branch and bound's --time-limit stays set in the solver otherwise
         unlimited = {"time_limit": highspy.kHighsInf}
-        status, results = run_highs(m, solver, threads=threads, solver_options=unlimited)
+        with unwatched():  # the branch and bound's progress was told; this LP's bound is its own
+            status, results = run_highs(m, solver, threads=threads, solver_options=unlimited)
     finally:
         for var, (lower, upper) in zip(held, bounds, strict=True):
             var.lower, var.upper = lower, upper

@@ -491,7 +491,9 @@ def stress_label(stress: Stress) -> str:
 
 class _Making:
     """Candidates as they are made: each label made once (or taken as an interrupted sweep saved
-    it), a plan met before marked "duplicate", each announced and handed to ``on_made``."""
+    it), a plan met before marked "duplicate", each announced ("<label>: <status> (<k> of <n>)", k
+    counting those with a plan, which the sweep makes n of at most; "<label>: <status>" for one
+    without) and handed to ``on_made``."""
 
     def __init__(self, data: ModelData, n: int, settings: dict, saved, progress, on_made):
         self.data, self.n, self.settings = data, n, settings
@@ -539,7 +541,9 @@ class _Making:
             else:
                 status = format_solver_status(candidate.status, candidate.gap)
                 status += f" of {candidate.same_as}" if candidate.same_as else ""
-            self.progress(f"{candidate.label}: {status}" + (" (saved earlier)" if saved else ""))
+            # counted among the n asked for: those with a plan to evaluate
+            counted = f" ({len(self.out.feasible)} of {self.n})" if candidate.plan is not None else ""
+            self.progress(f"{candidate.label}: {status}{counted}" + (" (saved earlier)" if saved else ""))
         return candidate
 
     def forecast_optimum(self) -> Candidate:

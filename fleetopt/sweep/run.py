@@ -90,8 +90,9 @@ def sweep(
     there, so :func:`resume_sweep` can finish an interrupted sweep without solving or evaluating
     again what was saved (``resume_options``: what the command that resumes it is to be given
     again, the CLI's --report: :data:`~fleetopt.runs.folder.RESUME_OPTIONS`).
-    ``candidate_progress`` is called with one line per candidate as it is made ("<label>:
-    <status>"); ``progress`` as the evaluation goes. Returns a :class:`SweepResult`.
+    ``candidate_progress`` is called with one line per candidate as it is made ("<label>: <status> (<k> of
+    <n>)", k counting those with a plan; "<label>: <status>" for one without); ``progress`` as
+    the evaluation goes. Returns a :class:`SweepResult`.
     """
     rule = rule or Rule()  # a Rule checks itself when made
     _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads)

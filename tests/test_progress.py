@@ -1,0 +1,97 @@
+"""Progress of long runs on the terminal: a MILP's best plan and gap as HiGHS finds them (a solve
+with a 10-minute --time-limit said nothing until its end), a sweep's candidates counted as they are
+made; never on stdout, and only where stderr is a terminal."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+
+import pytest
+from conftest import run_cli
+from rich.console import Console
+
+from fleetopt import api
+from fleetopt.cli.render import solve_lines, solving_line
+from fleetopt.milp.highs import MipProgress, mip_progress
+
+# tiny's forecast optimum (docs/formulation.md's worked example): NPV -$14.1M
+TINY_NPV = -14.11e6
+
+
+def test_a_solve_reports_each_better_plan_highs_finds():
+    seen: list[MipProgress] = []
+    with mip_progress(seen.append, every=0):  # no timer: only the plans found
+        result = api.solve("tiny")
+    found = [p for p in seen if p.best is not None]
+    assert found and all(p.seconds >= 0 for p in seen)
+    # in USD, in the model's sense (NPV maximised: negative here), its last the plan solved
+    assert found[-1].best == pytest.approx(result.objective_usd, rel=1e-5)
+    assert found[-1].best == pytest.approx(TINY_NPV, rel=1e-3)
+    assert all(p.bound is None or p.bound >= p.best - 1e-6 * abs(p.best) for p in found)
+    seen.clear()
+    api.solve("tiny")
+    assert seen == [], "out of the block, no solve reports"
+
+
+def test_the_line_says_time_best_plan_with_its_unit_and_gap():
+    # gap |18.72 - 18.69| / 18.69 = 0.16 %
+    assert solving_line(MipProgress(90.4, 18.69e9, 18.72e9), "NPV") == (
+        "solving: 0:01:30, best plan so far: NPV $18.69B, gap 0.16%"
+    )
+    assert solving_line(MipProgress(30.0), "NPV") == "solving: 0:00:30, no plan found yet"
+    # a cost solve's objective holds the fleet held at the start, a constant HiGHS is not given
+    assert solving_line(MipProgress(3725.0, 5.0e6), "present cost", offset=1.0e6) == (
+        "solving: 1:02:05, best plan so far: present cost $6.0M"
+    )
+
+
+def test_lines_come_every_so_often_and_not_for_a_short_run():
+    now, out = [0.0], io.StringIO()
+    with solve_lines(Console(file=io.StringIO()), "NPV", every=15, clock=lambda: now[0], stream=out) as lines:
+        for t in (5, 15, 20, 30, 31):  # a run's seconds, the clock's too
+            now[0] = t
+            lines.report(MipProgress(t, 1.0e9, 1.01e9))
+    assert out.getvalue().splitlines() == [
+        "  solving: 0:00:15, best plan so far: NPV $1.00B, gap 1.00%",
+        "  solving: 0:00:30, best plan so far: NPV $1.00B, gap 1.00%",
+    ]
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_lines_reach_the_terminal_through_the_solve_and_nothing_else(terminal):
+    """Pyomo captures descriptors 1 and 2 while HiGHS runs: the lines go to a copy of stderr's."""
+    with tempfile.TemporaryFile("w+") as stderr:
+        console = Console(file=stderr, force_terminal=terminal)
+        with solve_lines(console, "NPV", every=0):
+            api.solve("tiny")
+        stderr.seek(0)
+        written = stderr.read().splitlines()
+    if terminal:
+        assert written and all(line.startswith("  solving: 0:00:0") for line in written)
+        assert written[-1].endswith("best plan so far: NPV -$14.1M")
+    else:
+        assert written == []
+
+
+def test_a_sweep_counts_its_candidates_with_a_plan_as_they_are_made():
+    lines: list[str] = []
+    api.sweep("tiny", candidates=5, scenarios=5, candidate_progress=lines.append)
+    assert lines == [
+        "milp: forecast: optimal (1 of 5)",
+        "milp: forecast, cash buffer $30.0M: optimal (2 of 5)",
+        "milp: forecast, cash buffer $60.0M: optimal (3 of 5)",
+        "milp: price shock: optimal (4 of 5)",
+        "milp: late power: duplicate of milp: forecast",  # no plan of its own: not counted
+        "milp: lost anchor customer: optimal (5 of 5)",
+    ]
+
+
+def test_the_sweep_command_prints_the_count_on_stdout_and_no_progress_off_a_terminal(here):
+    code, out, err = run_cli("sweep", "tiny", "--candidates", "2", "--scenarios", "5", "--out", "S")
+    assert code == 0, err
+    assert [line.strip() for line in out.splitlines()[1:3]] == [
+        "candidate milp: forecast: optimal (1 of 2)",
+        "candidate milp: forecast, cash buffer $30.0M: optimal (2 of 2)",
+    ]
+    assert "solving:" not in out + err and "evaluating" not in out + err
