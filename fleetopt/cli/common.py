@@ -492,7 +492,24 @@ def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedM
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FleetoptWarning)
         loaded = load_model(model)
-    return api.edit(loaded, fields)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FleetoptWarning)
+        edited = api.edit(loaded, fields)
+    _warn_naming_once(edited.source, caught)
+    return edited
+
+
+def _warn_naming_once(source: str, caught: list[warnings.WarningMessage]) -> None:
+    """The warnings ``caught`` emitted again, those of the model ``source`` (an edited model's
+    long name, "tiny.yaml, edited (horizon.quarters, ...)", which began each of them) as one, its
+    name said once and each note on a line of its own below it."""
+    prefix = f"{source}: "
+    own = [str(w.message)[len(prefix) :] for w in caught if str(w.message).startswith(prefix)]
+    if len(own) > 1:
+        warnings.warn(FleetoptWarning(f"{source}:" + "".join(f"\n  {note}" for note in own)), stacklevel=2)
+    for w in caught:
+        if len(own) <= 1 or not str(w.message).startswith(prefix):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def say_model_changes(loaded: LoadedModel) -> None:
