@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from conftest import run_cli
 
+from fleetopt import api
+from fleetopt.cli.render import plain_text, purchases_table
+from fleetopt.core.plan import Plan
+
 
 def test_warnings_of_an_edited_model_name_it_once():
     """Each of three warnings began 'models/tiny.yaml, edited (horizon.quarters, market.demand_gpus.
@@ -24,3 +28,20 @@ def test_warnings_of_an_edited_model_name_it_once():
     code, _, err = run_cli("validate", "tiny", "--set", "horizon.quarters=4")
     assert code == 0 and len(err.splitlines()) == 1
     assert err.startswith("warning: ") and "edited (horizon.quarters): contracts.enterprise-inference" in err
+
+
+def test_eleven_years_of_purchases_keep_the_generations_names_on_80_columns():
+    """A 40-quarter model's table read 'generati…', 'hop…' and '6,1…' on an 80-column terminal: it
+    is turned, a row per year."""
+    _, data = api.load(api.edit("tiny", {"horizon.quarters": 40}))  # 2026Q3..2036Q2
+    plan = Plan.empty(data)
+    plan.buy_blocks[0, 0, 0] = 10  # 80 H100 in 2026
+    plan.buy_blocks[1, 0, data.T - 1] = 3  # 24 B200 in 2036
+    text = plain_text([purchases_table(data, plan)], width=80)
+    assert "…" not in text
+    rows = {line.split("│")[1].strip(): line.split("│")[2:-1] for line in text.splitlines() if "│" in line}
+    assert [cell.strip() for cell in rows["2026 (Q3-Q4)"]] == ["80", "0"]
+    assert [cell.strip() for cell in rows["2036 (Q1-Q2)"]] == ["0", "24"]
+    assert "hopper" in text and "blackwell" in text
+    wide = plain_text([purchases_table(data, plan)], width=200)  # where the years fit: as before
+    assert "generation" in wide and "…" not in wide

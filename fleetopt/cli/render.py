@@ -366,13 +366,6 @@ def solve_summary_tables(result) -> list:
         f"{size['variables']:,} variables ({size['integer_variables']:,} integer), "
         f"{size['constraints']:,} constraints",
     )
-    buys = purchases_by_generation_year(data, plan)
-    purchases = Table(title="GPUs bought by generation and year")
-    purchases.add_column("generation")
-    for year in buys.columns:
-        purchases.add_column(year, justify="right")
-    for gen, row in buys.iterrows():
-        purchases.add_row(gen, *(f"{v:,.0f}" for v in row))
     key = Table(show_header=False, title="plan")
     key.add_column("", style="bold")
     key.add_column("")
@@ -431,7 +424,20 @@ def solve_summary_tables(result) -> list:
             shocked_cash_label(cost),
             f"{format_usd(worst['lowest_cash_usd'])} in {worst['quarter']} ({worst['case']})",
         )
-    return [status, purchases, key]
+    return [status, purchases_table(data, plan), key]
+
+
+def purchases_table(data, plan) -> Table:
+    """GPUs bought by generation and year; turned, a row per year, where the years do not fit across
+    the console (a 40-quarter model's eleven years cut the generations' names short: 'generati…')."""
+    buys = purchases_by_generation_year(data, plan)
+    purchases = Table(title="GPUs bought by generation and year")
+    purchases.add_column("generation")
+    for year in buys.columns:
+        purchases.add_column(year, justify="right")
+    for gen, row in buys.iterrows():
+        purchases.add_row(gen, *(f"{v:,.0f}" for v in row))
+    return unbroken(purchases)
 
 
 COST_LABEL = "present cost of the plan (the objective)"  # a cost solve's objective (formulation §6)
