@@ -14,6 +14,7 @@ from rich.console import Console
 from fleetopt import api
 from fleetopt.cli.render import solve_lines, solving_line
 from fleetopt.milp.highs import MipProgress, mip_progress
+from fleetopt.sweep.candidates import Candidate, _Making
 
 # tiny's forecast optimum (docs/formulation.md's worked example): NPV -$14.1M
 TINY_NPV = -14.11e6
@@ -95,3 +96,16 @@ def test_the_sweep_command_prints_the_count_on_stdout_and_no_progress_off_a_term
         "candidate milp: forecast, cash buffer $30.0M: optimal (2 of 2)",
     ]
     assert "solving:" not in out + err and "evaluating" not in out + err
+
+
+def test_a_candidate_stopped_by_the_time_limit_gives_its_gap():
+    """It read 'candidate milp: forecast: time limit reached (the best plan found; its gap beside
+    it)', with no gap beside it (the neocloud sweep's with --time-limit 35: 0.68 %)."""
+    _, data = api.load("tiny")
+    plan, lines = api.solve(data).plan, []
+    making = _Making(data, 3, {}, None, lines.append, None)
+    stopped = Candidate("milp: forecast", "forecast", "time_limit", plan, gap=0.0068)
+    making.make(stopped.label, lambda: stopped)
+    assert lines == [
+        "milp: forecast: time limit reached (the best plan found; its gap beside it), gap 0.68% (1 of 3)"
+    ]

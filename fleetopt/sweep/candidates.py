@@ -540,6 +540,8 @@ class _Making:
                 status = f"dropped: {why_dropped(candidate.status, candidate.origin)}"
             else:
                 status = format_solver_status(candidate.status, candidate.gap)
+                if candidate.status == "time_limit":  # its words leave the gap to the line beside them
+                    status += f", gap {format_gap(candidate.gap)}"
                 status += f" of {candidate.same_as}" if candidate.same_as else ""
             # counted among the n asked for: those with a plan to evaluate
             counted = f" ({len(self.out.feasible)} of {self.n})" if candidate.plan is not None else ""
