@@ -872,6 +872,8 @@ def test_table_names_the_first_stage_quarter_and_a_single_scenario():
     close = {**summary, "gap": 0.0018}
     html = _stochastic_section(type("Run", (), {"summary": close})())
     assert "solved by HiGHS: optimal, gap 0.18%." in html and "within" not in html
+    said = " ".join(shown(close).replace("│", " ").split())  # the terminal's row too
+    assert "status / gap optimal / 0.18%" in said and "within" not in said
 
 
 # ---------------------------------------------------------------- which first stage the plan keeps

@@ -215,8 +215,9 @@ def _risk_text(risk, customers: set[str]) -> str:
     if risk.self_competition and risk.self_competition.probability_per_quarter:
         shock = risk.self_competition
         drops = f"prices -{format_rate(shock.price_drop_min)} to -{format_rate(shock.price_drop_max)}"
-        parts.append(f"hyperscaler capacity sold {shock.probability_per_quarter:.1%}/quarter ({drops})")
-    hazard = f"{risk.customer_default_hazard_per_quarter:.1%}/quarter"
+        sold = format_rate(shock.probability_per_quarter)
+        parts.append(f"hyperscaler capacity sold {sold}/quarter ({drops})")
+    hazard = f"{format_rate(risk.customer_default_hazard_per_quarter)}/quarter"
     if risk.customer_ratings:
         rated = counted(len(risk.customer_ratings), "customer")
         others = f", {hazard} for the others" if customers - set(risk.customer_ratings) else ""
@@ -1232,7 +1233,8 @@ def _stochastic_times(t: dict) -> str:
 
 def commitments_table(summary: dict) -> Table | None:
     """What a stochastic solve commits to now beside the forecast optimum (summary.json's
-    ``commitments``: purchases, power, contracts, draws and prepayments of the first stage), with
+    ``commitments``: purchases, retirements, moves to inference, power, contracts, draws and
+    prepayments of the first stage), with
     the total of GPUs bought; None where neither commits to anything (or a summary without them)."""
     if not summary.get("commitments"):
         return None
@@ -1267,7 +1269,7 @@ def stochastic_summary_table(summary: dict) -> Table:
         f"{counted(s['scenarios'], 'scenario')} of {s['screened']} (seed {s['scenario_seed']}){dropped}, "
         f"{first_stage_text(s)}, risk weight {s['risk_weight']}, CVaR alpha {s['cvar_alpha']}",
     )
-    table.add_row("status / gap", f"{format_solver_status(summary['status'], summary['gap'])} / "
+    table.add_row("status / gap", f"{format_solver_status(summary['status'], None)} / "
                   f"{format_gap(summary['gap'])}")  # fmt: skip
     in_sample = in_sample_labels(s)
     for key, label in (
