@@ -314,6 +314,22 @@ def test_a_bad_row_is_refused_naming_line_and_field(here, rows, header, message)
     assert leftovers(here) == ["p.csv"]
 
 
+def test_purchases_beyond_the_suppliers_allocation_are_refused_naming_their_lines(here):
+    """tiny allowed 1,000 new Blackwell GPUs a quarter: 2,000 B200 in 2026Q3 (two rows, 1,200 and
+    800) are 1,000 too many. The solve ran and said "hard constraints ... check facility sizes,
+    build limits and the installed fleet" (exit 3), naming no allocation and no line."""
+    write(here / "p.csv", "2026Q3,B200,texas,1200", "2026Q4,B200,texas,8", "2026Q3,H100,texas,800")
+    allow = ("--set", "limits.new_gpus_per_quarter={blackwell: 1000}")
+    code, out, err = run_cli("solve", "tiny", "--purchases", "p.csv", *allow, "--out", "R")
+    assert_one_error(code, out, err, "p.csv, line 2: 1,200 new blackwell GPUs bought in 2026Q3, more than "
+                     "the 1,000 the supplier allocates that quarter (limits.new_gpus_per_quarter.blackwell")
+    assert "solving" not in out  # refused before the solve
+    assert leftovers(here) == ["p.csv"]
+    write(here / "p.csv", "2026Q3,B200,texas,1000", "2026Q4,B200,texas,1000")  # on the allocation: read
+    _, data = api.load(api.edit("tiny", {"limits.new_gpus_per_quarter": {"blackwell": 1000}}))
+    assert api.read_purchases(here / "p.csv", data).gpus(data) == 2000
+
+
 @pytest.mark.parametrize(
     "given, message",
     [(".", "is a folder"), ("nowhere.csv", "does not exist"),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fleetopt.core.data import ModelData
+from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.quarters import parse_quarter
 from fleetopt.core.results import PLAN_DECISIONS
 from fleetopt.core.units import counted
@@ -155,6 +155,7 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
     blocks = np.zeros((data.S, data.I, data.T))
     for key, (_, value) in {**given["blocks"], **given["GPUs"]}.items():
         blocks[key] = value
+    _check_allocation(path, given, blocks, data)
     rows = len(given["GPUs"].keys() | given["blocks"].keys())
     return FixedPurchases(blocks, path, rows, text, purchase_axes(data), tuple(unread.items()))
 
@@ -255,6 +256,42 @@ def _check_agreement(path: str, given: dict, data: ModelData) -> None:
                 f"{blocks:,.0f} blocks ({blocks * size:,.0f} GPUs) against {gpus * size:,.0f} GPUs; "
                 "edit both rows, or delete one of them"
             )
+
+
+def over_allocation(data: ModelData, blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The new GPUs bought of each generation in each quarter, (..., G, T), from purchase ``blocks``
+    (..., S, I, T), and where they are more than the supplier allocates (limits.new_gpus_per_quarter,
+    formulation `allocation`): the one test of a purchases file here and of a plan file's plans
+    (evaluate/batch.limit_problem)."""
+    gpus = (blocks * data.block_size[:, None, None]).sum(axis=-2)  # (..., S, T)
+    of = (data.sku_generation[:, None] == np.arange(len(GENERATIONS))).astype(float)  # (S, G)
+    bought = np.einsum("...st,sg->...gt", gpus, of)
+    return bought, bought > data.new_gpu_allocation + 1e-6 * np.maximum(1.0, bought)
+
+
+def allocated_words(data: ModelData, g: int, t: int) -> str:
+    """'the 1,000 the supplier allocates that quarter (limits.new_gpus_per_quarter.blackwell)': whole
+    GPUs, as a series' growth gives the allocation fractions."""
+    whole = math.floor(data.new_gpu_allocation[g, t] + 1e-6)
+    return f"the {whole:,} the supplier allocates that quarter (limits.new_gpus_per_quarter.{GENERATIONS[g]})"
+
+
+def _check_allocation(path: str, given: dict, blocks: np.ndarray, data: ModelData) -> None:
+    """Purchases of a generation beyond the supplier's allocation in a quarter are refused naming
+    their lines: no plan can make them, and the solve's diagnosis named none of its limits ("check
+    facility sizes, build limits ...")."""
+    bought, over = over_allocation(data, blocks)
+    if not over.any():
+        return
+    g, t = (int(x) for x in np.argwhere(over)[0])
+    lines = sorted({line for rows in given.values() for (s, _, q), (line, _) in rows.items()
+                    if q == t and data.sku_generation[s] == g})  # fmt: skip
+    more = f" (and in {counted(int(over[g].sum()) - 1, 'other quarter')})" if over[g].sum() > 1 else ""
+    raise InputError(
+        f"{path}, line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}: {bought[g, t]:,.0f} new "
+        f"{GENERATIONS[g]} GPUs bought in {data.quarter_labels[t]}, more than {allocated_words(data, g, t)} "
+        f"of model {data.name!r}{more}: no plan can make these purchases"
+    )
 
 
 # the largest purchases file read: the default model's whole plan.csv is about 80 KB; /dev/zero or
