@@ -1235,6 +1235,9 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
     assert f"<li>{escape(comp.verdict(1))}.</li>" in html
     # a mailed page defines its figures as a run's report does, with the comparison's own words
     assert "<h2>Definitions</h2>" in html and "<dt>P5 and CVaR5</dt>" in html and "<dt>pp</dt>" in html
+    # what a colour claims: beyond two paired errors only where the figure has one (a red first-breach
+    # share of +0.1 pp, with no error, was read as a difference beyond chance)
+    assert "<dt>green, red</dt>" in html and "their colour gives the direction alone" in html
     for _, name, _ in comp.rows():
         assert f"<td class='text'>{escape(name)}</td>" in html, name
     rows = {re.sub("<[^>]+>", "|", row).split("|")[1]: row for row in html.split("<tr>")[1:] if "<td" in row}

@@ -73,6 +73,14 @@ def _definitions(comp: Comparison) -> str:
         ("within 2 s.e.", "a difference smaller than two standard errors of the paired difference (the "
                           "plans on the same scenarios): one the scenarios could give by chance, called "
                           "neither better nor worse and not coloured."),
+        # a mailed page read red "+0.1 pp" of a first-breach share, which has no paired error, as a
+        # difference beyond chance (the line above says only what is not coloured)
+        ("green, red", "better, worse for the company, by the 'better' column. The mean, P5, CVaR5 and "
+                       "the probabilities with a 'minus the first plan's: standard error' row are coloured "
+                       "only beyond two of those errors; the other figures over the scenarios (the "
+                       "median, P95, P(NPV < 0), the first breaches, ...) have no paired error here, so "
+                       "their colour gives the direction alone, not that the difference is beyond "
+                       "chance; a figure on the forecast is one path, with no chance in it."),
     ]  # fmt: skip
     return definitions_section(glossary(comp.data, comp.labels, comp.n_scenarios, "compare",
                                         cost=bool(comp.cost_plans)) + own)
