@@ -74,7 +74,12 @@ from fleetopt.evaluate.sources import PlanSource, model_copy_of, other_version_n
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.milp.solve import InfeasibleModel, NoPlanFound, SolveResult
 from fleetopt.milp.solve import solve as _solve_data
-from fleetopt.milp.stochastic import complete_purchases_with_rescue, rescuable, rescue_may_cure
+from fleetopt.milp.stochastic import (
+    complete_purchases_with_rescue,
+    names_finance_limit,
+    rescuable,
+    rescue_may_cure,
+)
 from fleetopt.report import METRICS_TABLES, checked_metrics_table, comparison_html, write_report
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
@@ -327,20 +332,21 @@ def solve(
         # a rescue cures finance limits only: purchases short of power or a contract stay infeasible
         if fixed is None or objective != "npv":
             raise
-        if not rescue_may_cure(exc.diagnosis):
-            if rescue:
-                exc.hint = ("the rescue cures finance limits only (cash, covenants, the borrowing base), "
-                            "and these purchases break others")  # fmt: skip
-                exc.args = (f"{exc}; {exc.hint}",)
+        exc.rescuable = offered = rescue_may_cure(exc.diagnosis)
+        exc.rescue_certain = offered and rescuable(exc.diagnosis)
+        if not rescue:
+            if offered:  # in Python, said in the message; the CLI says it with the command given
+                exc.args = (f"{exc}; solve(..., rescue=True) {RESCUE_WORDS[exc.rescue_certain]}",)
             raise
-        exc.rescuable, exc.rescue_certain = True, rescuable(exc.diagnosis)
-        if not rescue:  # in Python, said in the message; the CLI says it with the command given
-            exc.args = (f"{exc}; solve(..., rescue=True) {RESCUE_WORDS[exc.rescue_certain]}",)
-            raise
+        # tried where a finance limit is in the conflict, as a sweep's proposal is: power or a contract
+        # beside it may be only the diagnosis's cheapest way around it, and the rescue holds those
         left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
-        result = complete_purchases_with_rescue(data, fixed, mip_gap, left, threads)
+        tried = names_finance_limit(exc.diagnosis)
+        result = complete_purchases_with_rescue(data, fixed, mip_gap, left, threads) if tried else None
         if result is None:
-            exc.hint = "the rescue found no plan either: a limit it does not cure is broken too"
+            exc.hint = ("the rescue found no plan either: a limit it does not cure is broken too" if offered
+                        else "the rescue cures finance limits only (cash, covenants, the borrowing base), "
+                        "and these purchases break others")  # fmt: skip
             exc.args = (f"{exc}; {exc.hint}",)
             raise
         result.completion = rescued_completion(data, result.plan, result.rescue)

@@ -16,6 +16,7 @@ from test_cli_robustness import assert_one_error, leftovers
 from fleetopt import api
 from fleetopt.core.purchases import FixedPurchases, purchase_axes, purchases_for
 from fleetopt.errors import InputError
+from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.planfile import load_plans
 from fleetopt.milp.persistent import PersistentPlanner, Stress
 from fleetopt.milp.solve import solve
@@ -444,10 +445,11 @@ def test_a_covenant_the_diagnosis_sidesteps_by_a_contract_short_is_still_rescued
 
 
 def test_purchases_short_of_power_are_not_rescued(here):
-    """8,000 B200 need 23.7 MW of texas's 20: the rescue cures finance limits only, so the solve stays
-    infeasible with --rescue, says why, and offers no rescue without it. Before, the rescue drew power
-    that does not exist and wrote a plan no evaluation could take."""
-    write(here / "p.csv", "2026Q3,B200,texas,8000")
+    """40,000 B200 need more MW than texas has in 2026Q3 even with its installed fleet retired: the
+    rescue cures finance limits only, so the solve stays infeasible with --rescue, says why, and
+    offers no rescue without it. Before, the rescue drew power that does not exist and wrote a plan
+    no evaluation could take."""
+    write(here / "p.csv", "2026Q3,B200,texas,40000")
     code, _, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--out", "R")
     assert code == 3 and "power in 2026Q3" in err and "--rescue" not in err, err
     code, _, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--rescue", "--out", "R")
@@ -456,6 +458,18 @@ def test_purchases_short_of_power_are_not_rescued(here):
     assert leftovers(here) == ["p.csv"]
     with pytest.raises(api.InfeasibleModel, match="the rescue cures finance limits only"):  # in Python too
         api.solve("tiny", purchases=here / "p.csv", rescue=True)
+
+
+def test_a_conflict_naming_power_beside_finance_limits_is_still_rescued(tiny, tmp_path):
+    """8,000 B200 at texas in 2026Q3: the diagnosis names the borrowing base, the cash floor and
+    texas's power (23.7 MW of 20 if every GPU ran), and `solve --rescue` refused ("the rescue cures
+    finance limits only ... these purchases break others") where `sweep --purchases` rescued the
+    same file. The rescue, which holds every MW, completes them: it retires the installed H100s and
+    sells B200s, and the plan draws no MW texas does not have, as the evaluator checks."""
+    path = write(tmp_path / "p.csv", "2026Q3,B200,texas,8000")
+    rescued = api.solve("tiny", purchases=path, rescue=True)
+    assert rescued.status == "rescued" and rescued.plan.buy_blocks.sum() == 1000
+    assert compile_plans(tiny[1], [rescued.plan], ["rescued"], check_limits=True).P == 1
 
 
 def test_rescue_completes_purchases_that_break_a_covenant_and_says_what_they_break(here, tiny):
