@@ -366,6 +366,23 @@ def test_malformed_plan_files(solve_run, here, case):
     assert_refused(here, ["tiny", "--plans", str(bad)], message)
 
 
+def test_a_plan_beyond_the_suppliers_allocation_is_refused(solve_run):
+    """tiny's optimum buys 2,000 B200 in 2026Q3. Under tiny with 1,000 new Blackwell GPUs a quarter
+    allocated (`compare --model`, `evaluate MODEL --plans` of a plan made before the limit) it was
+    evaluated with only a note that the model differs, as if the supplier had delivered them all."""
+    from fleetopt.errors import InputError
+    from fleetopt.evaluate.batch import compile_plans
+    from fleetopt.evaluate.planfile import load_plans
+
+    _, allocated = api.load(api.edit("tiny", {"limits.new_gpus_per_quarter": {"blackwell": 1000}}))
+    plans, labels, _ = load_plans(solve_run / "plan.npz", allocated)
+    said = "buys 2,000 new blackwell GPUs in 2026Q3, more than the 1,000 the supplier allocates that quarter"
+    with pytest.raises(InputError, match=said + r" \(limits.new_gpus_per_quarter.blackwell\)"):
+        compile_plans(allocated, plans, labels, check_limits=True)
+    _, enough = api.load(api.edit("tiny", {"limits.new_gpus_per_quarter": {"blackwell": 2000}}))
+    assert compile_plans(enough, plans, labels, check_limits=True).P == 1  # on the allocation: kept
+
+
 def test_corrupt_missing_or_empty_plan_sources(solve_run, here):
     (here / "corrupt.npz").write_bytes((solve_run / "plan.npz").read_bytes()[:100])
     assert_refused(here, ["tiny", "--plans", "corrupt.npz"], "corrupt.npz", "not a fleetopt plan file")

@@ -14,8 +14,9 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from fleetopt.core import economics as econ
-from fleetopt.core.data import USES, ModelData
+from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.plan import Plan
+from fleetopt.core.purchases import allocated_words, over_allocation
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate.liquidity import inverse, taken_share
@@ -495,13 +496,13 @@ def refuse_limit_breaks(data: ModelData, stack: Plan, labels: list[str], lines: 
 
 def limit_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
     """The first hard limit of the model that a plan of ``stack`` breaks (negative quantities,
-    GPUs held beyond those bought, a cohort's GPUs not following its balance, GPUs in service
-    beyond those held, contracts served beyond their size or the GPUs in service, power blocks
-    outside the site's expansion, power drawn beyond what is online, debt beyond a facility),
-    named with its plan and where; None when every plan keeps within them. ``lines``: the
-    stack's operating lines (:func:`fleetopt.core.economics.operating_lines`)."""
-    checks = (_negative_problem, _purchase_problem, _holding_problem, _balance_problem, _service_problem,
-              _contract_problem, _build_problem, _power_problem, _debt_problem)  # fmt: skip
+    GPUs bought beyond the supplier's allocation, GPUs held beyond those bought, a cohort's GPUs not
+    following its balance, GPUs in service beyond those held, contracts served beyond their size or
+    the GPUs in service, power blocks outside the site's expansion, power drawn beyond what is
+    online, debt beyond a facility), named with its plan and where; None when every plan keeps
+    within them. ``lines``: the stack's operating lines (:func:`fleetopt.core.economics.operating_lines`)."""
+    checks = (_negative_problem, _purchase_problem, _allocation_problem, _holding_problem, _balance_problem,
+              _service_problem, _contract_problem, _build_problem, _power_problem, _debt_problem)  # fmt: skip
     for check in checks:
         problem = check(data, stack, labels, lines)
         if problem:
@@ -546,6 +547,17 @@ def _purchase_problem(data: ModelData, stack: Plan, labels: list[str], lines: di
                 f"{held[p]:,.0f} of them that quarter"
             )
     return None
+
+
+def _allocation_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
+    """New GPUs of a generation bought in a quarter within the supplier's allocation: a plan made
+    without it, evaluated under a model with it, was evaluated as if the supplier had delivered them."""
+    bought, over = over_allocation(data, stack.buy_blocks)
+    if not over.any():
+        return None
+    p, g, t = (int(x) for x in np.argwhere(over)[0])
+    return (f"plan {labels[p]!r}: buys {bought[p, g, t]:,.0f} new {GENERATIONS[g]} GPUs in "
+            f"{data.quarter_labels[t]}, more than {allocated_words(data, g, t)}")  # fmt: skip
 
 
 def _holding_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:
