@@ -625,3 +625,23 @@ def test_a_cost_plans_purchases_ahead_of_its_demand_are_held_idle_and_serve_no_m
     figures = api.compare([optimum, early], "lab", scenarios=100, seed=7).figures
     served = figures.loc["demand_served_share"].to_numpy(dtype=float)
     assert served[0] < 0.95 and served[1] == pytest.approx(served[0], abs=1e-9)
+
+
+def test_validate_checks_a_purchases_file_against_the_model_without_solving(tmp_path):
+    """A purchases file could be checked only by a solve (minutes on a large model), and given to
+    `validate` as the model it read 'the file must be a YAML mapping of blocks'. `validate MODEL
+    --purchases FILE` reads it as `solve --purchases` does and shows what it buys: 1,000 B200
+    blocks of 8 in 2026Q3 and 2 in 2027Q1 are 8,016 B200 (Blackwell) GPUs; a bad row is named."""
+    good = write(tmp_path / "p.csv", "2026Q3,B200,texas,8000", "2027Q1,B200,texas,16")
+    code, out, err = run_cli("validate", str(TINY_PATH), "--purchases", str(good))
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0, err
+    assert f"ok: {good} is a valid purchases file for the model: 2 rows, 8,016 GPUs" in flat
+    assert "blackwell 8,000 16 0" in flat and "hopper 0 0 0" in flat
+    bad = write(tmp_path / "q.csv", "2026Q3,B300,texas,8000")
+    code, out, err = run_cli("validate", str(TINY_PATH), "--purchases", str(bad))
+    assert code == 2 and "line 2: sku 'B300' is none of the SKUs of model 'tiny'" in err, out + err
+    assert "valid purchases file" not in out
+    code, out, err = run_cli("validate", str(good))  # the purchases file given as the model
+    assert_one_error(code, out, err, "it reads as a purchases file (quarter, sku, site, gpus)",
+                     "fleetopt validate MODEL --purchases FILE")  # fmt: skip

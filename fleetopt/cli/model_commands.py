@@ -44,12 +44,14 @@ from fleetopt.cli.common import (
 from fleetopt.cli.render import (
     commitments_table,
     model_summary_table,
+    purchases_table,
     solve_lines,
     solve_summary_tables,
     stochastic_summary_table,
 )
 from fleetopt.core.economics import opening_fleet_value
 from fleetopt.core.tail import TAIL
+from fleetopt.core.units import counted
 from fleetopt.errors import InputError
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
@@ -59,10 +61,28 @@ from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS, MAX_SCENARIOS, MAX_TAI
 
 
 @app.command()
-def validate(model: ModelArg = None, field_changes: ChangesOption = None) -> None:
+def validate(
+    model: ModelArg = None,
+    field_changes: ChangesOption = None,
+    purchases: Annotated[
+        str | None,  # made a Path by the callback: typer reads "" as Path("."), the current folder
+        typer.Option(
+            callback=path_given("purchases file"),
+            help="Also check a purchases file (as `solve --purchases` reads it: columns quarter, sku, "
+            "site, gpus) against the model, without solving: its SKUs, sites, quarters, whole blocks and "
+            "the supplier's allocation.",
+        ),
+    ] = None,
+) -> None:
     """Check a model file and summarise what it describes (or list every problem found)."""
     loaded = load_changed(model, field_changes)
     console.print(model_summary_table(loaded))
+    if purchases is not None:
+        data = api.load(loaded)[1]
+        fixed = api.read_purchases(purchases, data)
+        console.print(purchases_table(data, fixed.blocks, f"GPUs {purchases} buys by generation and year"))
+        console.print(marked(("ok", "green"), f": {purchases} is a valid purchases file for the model: "
+                             f"{counted(fixed.rows, 'row')}, {fixed.gpus(data):,.0f} GPUs"))  # fmt: skip
     console.print(marked(("ok", "green"), f": {loaded.source} is a valid model"))
 
 

@@ -425,14 +425,15 @@ def solve_summary_tables(result) -> list:
             shocked_cash_label(cost),
             f"{format_usd(worst['lowest_cash_usd'])} in {worst['quarter']} ({worst['case']})",
         )
-    return [status, purchases_table(data, plan), key]
+    return [status, purchases_table(data, plan.buy_blocks), key]
 
 
-def purchases_table(data, plan) -> Table:
-    """GPUs bought by generation and year; turned, a row per year, where the years do not fit across
-    the console (a 40-quarter model's eleven years cut the generations' names short: 'generati…')."""
-    buys = purchases_by_generation_year(data, plan)
-    purchases = Table(title="GPUs bought by generation and year")
+def purchases_table(data, buy_blocks, title: str = "GPUs bought by generation and year") -> Table:
+    """GPUs bought by generation and year of purchase blocks (S, I, T); turned, a row per year, where
+    the years do not fit across the console (a 40-quarter model's eleven years cut the generations'
+    names short: 'generati…')."""
+    buys = purchases_by_generation_year(data, buy_blocks)
+    purchases = Table(title=title)
     purchases.add_column("generation")
     for year in buys.columns:
         purchases.add_column(year, justify="right")

@@ -101,9 +101,10 @@ def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def purchases_by_generation_year(data: ModelData, plan: Plan) -> pd.DataFrame:
+def purchases_by_generation_year(data: ModelData, buy_blocks: np.ndarray) -> pd.DataFrame:
     """GPUs bought by generation (rows: those the model has an SKU of) and calendar year (columns;
-    a year the horizon covers only in part is labelled with its quarters: '2026 (Q3-Q4)')."""
+    a year the horizon covers only in part is labelled with its quarters: '2026 (Q3-Q4)'), of
+    purchase blocks (S, I, T): a plan's ``buy_blocks``, or a purchases file's."""
     years = {}
     for label in data.quarter_labels:
         years.setdefault(label[:4], []).append(label[4:])
@@ -114,7 +115,7 @@ def purchases_by_generation_year(data: ModelData, plan: Plan) -> pd.DataFrame:
     }  # fmt: skip
     held = data.model_generations
     table = pd.DataFrame(0.0, index=[GENERATIONS[g] for g in held], columns=list(columns.values()))
-    gpus = plan.buy_blocks.sum(axis=1) * data.block_size[:, None]  # (S, T)
+    gpus = buy_blocks.sum(axis=1) * data.block_size[:, None]  # (S, T)
     for s in range(data.S):
         generation = GENERATIONS[data.sku_generation[s]]
         for t in range(data.T):

@@ -1846,7 +1846,7 @@ ORDER_HEADERS = {"quarter": "quarter", "sku": "SKU", "site": "site", "blocks": "
 
 
 def _purchases_and_statements_sections(run: _Run) -> list[str]:
-    buys = purchases_by_generation_year(run.data, run.plans[run.focus[0]]).reset_index(names="generation")
+    buys = purchases_by_generation_year(run.data, run.plans[run.focus[0]].buy_blocks).reset_index(names="generation")
     buys.columns = [str(c) for c in buys.columns]
     columns = [c for c in STATEMENT_COLUMNS if run.data.contracts or c not in CONTRACT_COLUMNS]
     frame = run.statements.frame(run.data.quarter_labels)[columns]

@@ -404,6 +404,18 @@ def load_yaml(text: str, source: str) -> object:
         raise ModelError(source, [ModelIssue((), NESTED_TOO_DEEPLY)]) from None
 
 
+PURCHASES_HINT = (
+    ": it reads as a purchases file (quarter, sku, site, gpus), which a model is given: check it with "
+    "fleetopt validate MODEL --purchases FILE, solve with fleetopt solve MODEL --purchases FILE"
+)
+
+
+def _purchases_header(text: str) -> bool:
+    """Whether ``text`` opens with a purchases file's header (a CSV of quarter, sku, site, gpus)."""
+    first = text.lstrip("\ufeff").split("\n", 1)[0].lower()
+    return all(column in first for column in ("quarter", "sku", "site", "gpus"))
+
+
 # the keys every run's summary.json and job.json hold (runs/folder.py) and no model file may
 RUN_FILE_KEYS = {"fleetopt_version", "kind"}
 
@@ -411,7 +423,8 @@ RUN_FILE_KEYS = {"fleetopt_version", "kind"}
 def _parse_model_text(text: str, source: str, lines_shown: bool = True) -> PlanningModel:
     node, data = _read_yaml(text, source)
     if not isinstance(data, dict):
-        raise ModelError(source, [ModelIssue((), "the file must be a YAML mapping of blocks")])
+        raise ModelError(source, [ModelIssue((), "the file must be a YAML mapping of blocks" + (
+            PURCHASES_HINT if _purchases_header(text) else ""))])  # fmt: skip
     if set(data) >= RUN_FILE_KEYS:  # a run's summary.json or job.json (JSON is YAML): not a list of its keys
         raise ModelError(source, [ModelIssue((), (
             "is a run's file (summary.json or job.json), not a model file: the model a run used is its "
