@@ -1099,11 +1099,8 @@ def _record_finished_run(run: RunFolder, command: str | None) -> int:
     loaded, data = load(run.model_file)
     run.check_model_copy(loaded)
     if run.plan_changed():
-        raise RunDirError(
-            f"{run.path / RunFolder.PLAN} changed since the run wrote it (its SHA-256 is not the one "
-            f"{RunFolder.SUMMARY} stored): the registry would record this run's figures for another "
-            "plan; restore it, or solve again"
-        )
+        raise RunDirError(f"{run.plan_changed_words()}: the registry would record this run's figures for "
+                          "another plan; restore it, or solve again")  # fmt: skip
     if kind == "solve":
         _check_solve_npv(run, data, summary)
     if kind in METRICS_TABLES:  # a row per plan, each cell a number: as the report reads it

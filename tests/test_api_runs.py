@@ -220,6 +220,23 @@ def test_recording_afterwards_refuses_a_plan_file_replaced_since_the_run(here, t
     assert Registry().list() == []
 
 
+def test_compare_and_evaluate_refuse_a_plan_file_replaced_since_the_run(here, tiny_solved):
+    """`compare A B` with B's plan.npz copied into A compared B's plan twice, the first under A's name
+    and beside A's summary, without a word (record_run and report refused the folder). Compare and
+    evaluate now refuse it by name, as they do, and read nothing."""
+    loaded, solved = tiny_solved
+    path = api.write_solve_run(solved, loaded, here / "A")
+    richer = api.edit(loaded, {"finance.opening_cash_usd": 400e6})
+    other = api.write_solve_run(api.solve(richer), richer, here / "B")
+    (path / "plan.npz").write_bytes((other / "plan.npz").read_bytes())
+    replaced = r"A[/\\]plan\.npz changed since the run wrote it .*another plan would be compared or evaluated"
+    with pytest.raises(InputError, match=replaced):
+        api.compare([path, other], scenarios=20)
+    with pytest.raises(InputError, match=replaced):
+        api.evaluate(path, scenarios=20)
+    api.evaluate(other, scenarios=20)  # an untouched run folder is read as before
+
+
 def test_recording_afterwards_refuses_a_solve_figure_edited_since_the_run(here, tiny_solved):
     """A summary.json whose npv_usd was edited to $28.69B was recorded, and its report then showed an
     objective above the solver's bound. A solve's NPV is its plan's on its model: checked."""

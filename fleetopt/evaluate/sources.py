@@ -123,6 +123,9 @@ def plan_file_of(path: Path) -> Path:
         if found is None:
             expected = " or ".join(RunFolder.PLAN_FILES)
             raise PlanFileError(f"{path}: no plan file in this folder (expected {expected})")
+        if run.is_finished and run.plan_changed():  # another plan under this run's name
+            raise PlanFileError(f"{run.plan_changed_words()}: another plan would be compared or evaluated "
+                                "as this run's; restore it, or solve again")  # fmt: skip
         return found
     return path
 

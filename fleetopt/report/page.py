@@ -521,10 +521,8 @@ def _plans(run: RunFolder, summary: dict, data: ModelData) -> tuple[list[Plan], 
     if not file.is_file():
         raise ReportError(f"{file} is missing: the run folder {run.path} has no {file.name}")
     if run.plan_changed():
-        raise ReportError(
-            f"{file} changed since the run wrote it (its SHA-256 is not the one summary.json stored): the "
-            "report would show another plan beside this run's figures; restore it, or solve again"
-        )
+        raise ReportError(f"{run.plan_changed_words()}: the report would show another plan beside this "
+                          "run's figures; restore it, or solve again")  # fmt: skip
     plans, labels, meta = load_plans(file, data)
     # a plan file edited since (more GPUs on a contract than it has, say) would be shown as figures
     # the model forbids: refused as evaluate refuses it

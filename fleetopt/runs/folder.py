@@ -602,6 +602,11 @@ class RunFolder:
         stored, file = self.summary().get("plan_sha256"), self.path / self.PLAN
         return bool(stored) and file.is_file() and file_sha256(file) != stored
 
+    def plan_changed_words(self) -> str:
+        """What :meth:`plan_changed` found, in words: each reader adds what it would get wrong."""
+        return (f"{self.path / self.PLAN} changed since the run wrote it (its SHA-256 is not the one "
+                f"{self.SUMMARY} stored)")  # fmt: skip
+
     def summary(self) -> dict:
         """The run's summary.json; one that is not a JSON object, or whose field of
         :data:`SUMMARY_FIELDS` is not of its type, is refused by name."""
