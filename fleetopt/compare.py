@@ -559,7 +559,8 @@ class Comparison:
 
     def _repr_markdown_(self) -> str:
         """What a notebook cell shows: the figures and the notes (the long tables: :meth:`tables`)."""
-        lines = [f"**Plan comparison** ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
+        common = counted(self.n_scenarios, "common scenario")
+        lines = [f"**Plan comparison** ({common}, seed {self.seed})", ""]
         return "\n".join([*lines, *self._verdict_lines(), _markdown_table(self._figure_rows()), "",
                           *_markdown_notes(self.notes())])  # fmt: skip
 
@@ -622,7 +623,7 @@ class Comparison:
         """The tables as Markdown, figures formatted as the terminal shows them (money with a scale,
         shares in per cent, counts rounded, with units) and labels escaped; written whole to
         ``path`` where given, else returned."""
-        lines = [f"# Plan comparison ({self.n_scenarios:,} common scenarios, seed {self.seed})", ""]
+        lines = [f"# Plan comparison ({counted(self.n_scenarios, 'common scenario')}, seed {self.seed})", ""]
         lines += self._verdict_lines()
         runs = self.tables()["plan_runs"].rename(columns=COLUMN_HEADERS)
         lines += ["## Where each plan comes from", "", _markdown_table(runs), ""]

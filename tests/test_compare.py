@@ -1559,3 +1559,13 @@ def test_a_covenant_no_plan_tests_has_no_rows_of_nothing():
     comp = api.compare([solved, solved], "lab", scenarios=20, seed=7, labels=["a", "b"])
     assert not [key for key in comp.figures.index if key.startswith(("cushion_", "lowest_covenant_cushion"))]
     assert "present_cost_usd" in comp.figures.index
+
+
+def test_a_comparison_on_one_scenario_says_one_common_scenario(tiny_run):
+    """compare on one scenario titled itself '1 common scenarios' (terminal, notebook, text, page)."""
+    folder, _, _ = tiny_run
+    comp = api.compare([folder, folder], scenarios=1)
+    assert comp._repr_markdown_().startswith("**Plan comparison** (1 common scenario, seed 0)")
+    code, out, err = run_cli("compare", str(folder), str(folder), "--scenarios", "1")
+    assert code == 0, err
+    assert "plans on 1 common scenario (seed 0)" in " ".join(out.split())

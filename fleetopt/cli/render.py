@@ -1039,7 +1039,8 @@ def comparison_tables(result) -> list:
         row += [result.difference_shown(key, values, unit, n) for n in range(1, len(labels))]
         rows.append((name, row, result.better(key)))
     figures = ColumnGroups(
-        f"plans on {result.n_scenarios:,} common scenarios (seed {result.seed})", " ".join(result.notes()),
+        f"plans on {counted(result.n_scenarios, 'common scenario')} (seed {result.seed})",
+        " ".join(result.notes()),
         "figure", [*labels, *result.difference_headers()], rows, "better",
     )  # fmt: skip
     out = [figures]

@@ -15,7 +15,7 @@ import numpy as np
 
 from fleetopt import __version__
 from fleetopt.compare import COLUMN_HEADERS, Comparison
-from fleetopt.core.units import format_mw
+from fleetopt.core.units import counted, format_mw
 from fleetopt.report import svg
 from fleetopt.report.page import SCRIPT, STYLE, definitions_section, glossary, page_context_style, scroll_hint
 
@@ -35,7 +35,7 @@ def comparison_html(comp: Comparison) -> str:
     model = comp.model.name if comp.model is not None else "model not recorded"
     title = f"{TITLE_PREFIX}: {model}"
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    scenarios = f"{len(comp.labels)} plans on {comp.n_scenarios:,} common scenarios (seed {comp.seed})"
+    scenarios = f"{len(comp.labels)} plans on {counted(comp.n_scenarios, 'common scenario')} (seed {comp.seed})"
     context = f"{title}, {scenarios}, written {created}"
     sections = [_summary_section(comp), _plans_section(comp), _figures_section(comp), _charts_section(comp),
                 _purchases_section(comp), _power_section(comp), _definitions(comp)]  # fmt: skip
