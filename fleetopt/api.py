@@ -78,7 +78,6 @@ from fleetopt.milp.stochastic import (
     complete_purchases_with_rescue,
     names_finance_limit,
     rescuable,
-    rescue_may_cure,
 )
 from fleetopt.report import METRICS_TABLES, checked_metrics_table, comparison_html, write_report
 from fleetopt.runs import limits
@@ -332,7 +331,7 @@ def solve(
         # a rescue cures finance limits only: purchases short of power or a contract stay infeasible
         if fixed is None or objective != "npv":
             raise
-        exc.rescuable = offered = rescue_may_cure(exc.diagnosis)
+        exc.rescuable = offered = names_finance_limit(exc.diagnosis)
         exc.rescue_certain = offered and rescuable(exc.diagnosis)
         if not rescue:
             if offered:  # in Python, said in the message; the CLI says it with the command given
@@ -341,8 +340,7 @@ def solve(
         # tried where a finance limit is in the conflict, as a sweep's proposal is: power or a contract
         # beside it may be only the diagnosis's cheapest way around it, and the rescue holds those
         left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
-        tried = names_finance_limit(exc.diagnosis)
-        result = complete_purchases_with_rescue(data, fixed, mip_gap, left, threads) if tried else None
+        result = complete_purchases_with_rescue(data, fixed, mip_gap, left, threads) if offered else None
         if result is None:
             exc.hint = ("the rescue found no plan either: a limit it does not cure is broken too" if offered
                         else "the rescue cures finance limits only (cash, covenants, the borrowing base), "

@@ -446,17 +446,19 @@ def test_a_covenant_the_diagnosis_sidesteps_by_a_contract_short_is_still_rescued
 
 def test_purchases_short_of_power_are_not_rescued(here):
     """40,000 B200 need more MW than texas has in 2026Q3 even with its installed fleet retired: the
-    rescue cures finance limits only, so the solve stays infeasible with --rescue, says why, and
-    offers no rescue without it. Before, the rescue drew power that does not exist and wrote a plan
-    no evaluation could take."""
+    rescue cures finance limits only, so the solve stays infeasible with --rescue and says why.
+    Without it, the conflict names finance limits beside power, so the rescue is offered as an
+    attempt (power may be only the diagnosis's way round them: only the rescue tells). Before, the
+    rescue drew power that does not exist and wrote a plan no evaluation could take."""
     write(here / "p.csv", "2026Q3,B200,texas,40000")
     code, _, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--out", "R")
-    assert code == 3 and "power in 2026Q3" in err and "--rescue" not in err, err
+    said = " ".join(err.split())
+    assert code == 3 and "power in 2026Q3" in err and "--rescue tries to complete these purchases" in said
     code, _, err = run_cli("solve", "tiny", "--purchases", "p.csv", "--rescue", "--out", "R")
     assert code == 3
-    assert "The rescue cures finance limits only (cash, covenants," in " ".join(err.split())
+    assert "The rescue found no plan either: a limit it does not cure is broken too" in " ".join(err.split())
     assert leftovers(here) == ["p.csv"]
-    with pytest.raises(api.InfeasibleModel, match="the rescue cures finance limits only"):  # in Python too
+    with pytest.raises(api.InfeasibleModel, match="the rescue found no plan either"):  # in Python too
         api.solve("tiny", purchases=here / "p.csv", rescue=True)
 
 
@@ -470,6 +472,9 @@ def test_a_conflict_naming_power_beside_finance_limits_is_still_rescued(tiny, tm
     rescued = api.solve("tiny", purchases=path, rescue=True)
     assert rescued.status == "rescued" and rescued.plan.buy_blocks.sum() == 1000
     assert compile_plans(tiny[1], [rescued.plan], ["rescued"], check_limits=True).P == 1
+    # so the plain solve offers it, as an attempt (it offered none where the conflict named power)
+    with pytest.raises(api.InfeasibleModel, match=r"rescue=True\) tries to complete these purchases"):
+        api.solve("tiny", purchases=path)
 
 
 def test_rescue_completes_purchases_that_break_a_covenant_and_says_what_they_break(here, tiny):

@@ -103,7 +103,7 @@ def error_lines(exc: FleetoptError) -> list[str]:
         ]
         given = f" with {exc.given}" if exc.given else ""
         hint = [f"{exc.hint[0].upper()}{exc.hint[1:]}."] if exc.hint else []
-        if exc.rescuable and "--rescue" not in sys.argv:  # the command given, with --rescue
+        if exc.rescuable and exc.hint is None:  # not tried (a rescue tried says why it failed): offered
             does = api.RESCUE_WORDS[exc.rescue_certain]
             hint = [f"--rescue {does}, to evaluate their risk: {command_line()} --rescue"]
         return [f"infeasible{given}: no plan meets every constraint. Constraint groups in conflict:"] + [

@@ -75,25 +75,12 @@ def rescuable(diagnosis: list[dict]) -> bool:
     return bool(diagnosis) and all(entry["group"] in FINANCE_CURED for entry in diagnosis)
 
 
-# groups a diagnosis may relax only as its cheapest way around a finance limit: a contract delivered
-# short, its GPUs earning more on the market, beside a covenant that curing alone would satisfy
-SIDESTEPS = ("contract_delivery",)
-
-
 def names_finance_limit(diagnosis: list[dict]) -> bool:
-    """Whether an infeasible solve's conflict names a finance limit, which a rescue cures: asked
-    for (`--rescue`), the rescue is tried, whatever else the conflict names (power short may be only
-    the diagnosis's cheapest way around a covenant, as a contract short may); it holds the others."""
+    """Whether an infeasible solve's conflict names a finance limit, which a rescue cures: its
+    message offers the rescue, and asked for (`--rescue`) the rescue is tried, whatever else the
+    conflict names (power or a contract short may be only the diagnosis's cheapest way around a
+    covenant: only the rescue itself tells); it holds the others."""
     return bool({entry["group"] for entry in diagnosis} & set(FINANCE_CURED))
-
-
-def rescue_may_cure(diagnosis: list[dict]) -> bool:
-    """Whether an infeasible solve's message offers the rescue: finance limits in its conflict, and
-    besides them only groups the diagnosis's cheapest relaxation (by its weights) may have used to
-    go round them (:data:`SIDESTEPS`); only the rescue itself tells. Power or the fleet in the
-    conflict: not offered (tried only when asked for, :func:`names_finance_limit`)."""
-    groups = {entry["group"] for entry in diagnosis}
-    return names_finance_limit(diagnosis) and groups <= set(FINANCE_CURED) | set(SIDESTEPS)
 
 
 @dataclass
