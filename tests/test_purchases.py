@@ -650,3 +650,18 @@ def test_validate_checks_a_purchases_file_against_the_model_without_solving(tmp_
     code, out, err = run_cli("validate", str(good))  # the purchases file given as the model
     assert_one_error(code, out, err, "it reads as a purchases file (quarter, sku, site, gpus)",
                      "fleetopt validate MODEL --purchases FILE")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "content, said",
+    [("quarter,sku,site,gpus\n2026Q3,B200,texas,8\n".encode("utf-16"), "is not UTF-8 text (it is UTF-16)"),
+     ("quarter,sku,site,gpus\n2026Q3,B200,téxas,8\n".encode("cp1252"), "is not UTF-8 text: a CSV")],
+    ids=["utf-16", "cp1252"],
+)  # fmt: skip
+def test_a_purchases_file_excel_saved_in_another_encoding_says_how_to_save_it(here, content, said):
+    """Excel's 'Unicode Text' (UTF-16) and its plain 'CSV' (the system's code page) read 'is not UTF-8
+    text (a CSV file is expected)': the message now says how to save it as Excel names the format."""
+    (here / "p.csv").write_bytes(content)
+    code, _, err = run_cli("validate", "tiny", "--purchases", "p.csv")
+    said_all = " ".join(err.split())
+    assert code == 2 and said in said_all and "Save As, 'CSV UTF-8 (Comma delimited)'" in said_all, err

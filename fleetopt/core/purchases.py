@@ -320,7 +320,10 @@ def _text_of(path: Path) -> str:
             beside = path.with_name("plan.csv")
             hint = f": give {beside}, beside it" if beside.is_file() else ": give a solve's plan.csv"
             raise InputError(f"purchases file {path} is a plan file (.npz), not a CSV file{hint}") from None
-        raise InputError(f"purchases file {path} is not UTF-8 text (a CSV file is expected)") from None
+        # Excel's "Unicode Text" is UTF-16, its plain "CSV" the system's code page (cp1252)
+        wide = " (it is UTF-16)" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise InputError(f"purchases file {path} is not UTF-8 text{wide}: a CSV file is expected, saved as "
+                         "UTF-8 (in Excel: Save As, 'CSV UTF-8 (Comma delimited)')") from None  # fmt: skip
     except OSError as exc:
         raise InputError(f"purchases file {path} cannot be read: {exc.strerror}") from None
 
