@@ -665,3 +665,16 @@ def test_a_purchases_file_excel_saved_in_another_encoding_says_how_to_save_it(he
     code, _, err = run_cli("validate", "tiny", "--purchases", "p.csv")
     said_all = " ".join(err.split())
     assert code == 2 and said in said_all and "Save As, 'CSV UTF-8 (Comma delimited)'" in said_all, err
+
+
+def test_the_runs_list_names_the_purchases_file_a_solve_fixed(here):
+    """Solves of three people's purchases files read alike in `fleetopt runs` ('NPV $X on the
+    forecast'): a solve given a file now says whose purchases it fixed, by the file's name."""
+    write(here / "cfo-plan.csv", "2026Q3,B200,texas,2000")
+    code, _, err = run_cli("solve", "tiny", "--purchases", "cfo-plan.csv", "--out", "R")
+    assert code == 0, err
+    code, out, err = run_cli("runs")
+    flat = " ".join(out.replace("│", " ").split())
+    assert code == 0 and "purchases of cfo-plan.csv fixed" in flat, out + err  # wrapped in its column
+    code, out, err = run_cli("runs", "show", "R")
+    assert code == 0 and "purchases_file" in out and "cfo-plan.csv" in out, out + err

@@ -10,6 +10,7 @@ import time
 from collections import defaultdict
 from contextlib import suppress
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -91,7 +92,7 @@ from fleetopt.evaluate.metrics import (
     reaction_labels,
 )
 from fleetopt.milp.highs import MipProgress, mip_progress
-from fleetopt.runs.registry import DAMAGED
+from fleetopt.runs.registry import DAMAGED, PURCHASES_FILE
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, model_words, recorded_changes
 from fleetopt.schema.series import resolve_series
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
@@ -1103,15 +1104,22 @@ def key_figure(kind: str, fig: dict) -> str:
         # its levelized cost (absent in a record written before it, None where no GPU is in service)
         per_hour = fig.get("present_cost_per_h100_hour_usd")
         hourly = "" if per_hour is None else f", {format_usd_per_hour(per_hour)} per H100-equivalent GPU-hour"
-        return f"present cost {format_usd(fig['present_cost_usd'])} on the forecast{hourly}"
+        return f"present cost {format_usd(fig['present_cost_usd'])} on the forecast{hourly}{_fixed(fig)}"
     # purchases completed with the rescue (solve --rescue): its plan breaks hard limits there
     rescued = "rescued, breaks hard limits: " if str(fig.get("status", "")).startswith("rescued") else ""
     if fig.get("policy_reacts"):  # as the report shows it: the plan as the company runs it
         return (f"{rescued}NPV {format_usd(fig['policy_npv_usd'])} on the forecast with its policy (the "
-                f"MILP's {format_usd(fig.get('npv_usd'))})")  # fmt: skip
+                f"MILP's {format_usd(fig.get('npv_usd'))}){_fixed(fig)}")  # fmt: skip
     if "npv_usd" in fig:
-        return f"{rescued}NPV {format_usd(fig['npv_usd'])} on the forecast"
+        return f"{rescued}NPV {format_usd(fig['npv_usd'])} on the forecast{_fixed(fig)}"
     return ""
+
+
+def _fixed(fig: dict) -> str:
+    """', purchases of p.csv fixed' for a solve given a purchases file (its name: solves of several
+    people's plans are told apart in the list), else ''."""
+    file = fig.get(PURCHASES_FILE)
+    return f", purchases of {Path(file).name} fixed" if isinstance(file, str) else ""
 
 
 def _service_words(fig: dict, served: float, over: str) -> str:

@@ -108,6 +108,10 @@ STOCHASTIC_SETTINGS = ("scenarios", "scenario_seed", "first_stage_quarters", "ri
 STOCHASTIC_FIGURES = ("first_stage", "status", "gap")
 
 
+# a solve's purchases file (summary.json's purchases.file), kept among its key figures
+PURCHASES_FILE = "purchases_file"
+
+
 def key_figures(summary: dict, shown: dict | None = None) -> dict:
     """The figures a run's record keeps, from its summary.json: the scalar figures of a solve and a
     sweep; the USD figures, number of scenarios, seed, first-stage quarters, risk weight, CVaR tail
@@ -137,6 +141,8 @@ def _figures_of_kind(summary: dict, shown: dict | None) -> dict:
                    **{k: first[k] for k in kept if k in first}}  # fmt: skip (an older run lacks some)
     # when it was written is the record's created_utc, not a figure
     scalars = {k: v for k, v in summary.items() if _scalar(v) and k != WRITTEN_KEY}
+    if kind == "solve" and isinstance(summary.get("purchases"), dict):  # the plan of a purchases file
+        scalars[PURCHASES_FILE] = summary["purchases"].get("file")
     if kind == "stochastic":
         settings = summary.get("settings") if isinstance(summary.get("settings"), dict) else {}
         kept = {k: settings[k] for k in STOCHASTIC_SETTINGS if k in settings and _scalar(settings[k])}
