@@ -123,9 +123,6 @@ def plan_file_of(path: Path) -> Path:
         if found is None:
             expected = " or ".join(RunFolder.PLAN_FILES)
             raise PlanFileError(f"{path}: no plan file in this folder (expected {expected})")
-        if run.is_finished and run.plan_changed():  # another plan under this run's name
-            raise PlanFileError(f"{run.plan_changed_words()}: another plan would be compared or evaluated "
-                                "as this run's; restore it, or solve again")  # fmt: skip
         return found
     return path
 
@@ -222,7 +219,11 @@ def read_plans(path: str | Path, data: ModelData) -> PlanSource:
         raise PlanFileError(f"{path}: no such run folder or plan file")
     refuse_other_files(path)
     file = plan_file_of(path)
-    reader = PlanFileReader(file, data)
+    reader = PlanFileReader(file, data)  # a damaged file said so first
+    run = RunFolder(path)
+    if path.is_dir() and run.is_finished and run.plan_changed():  # another plan under this run's name
+        raise PlanFileError(f"{run.plan_changed_words()}: another plan would be compared or evaluated as "
+                            "this run's; restore it, or solve again")  # fmt: skip
     return PlanSource(reader, file, reader.meta.get("model_hash"))
 
 
