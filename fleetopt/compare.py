@@ -414,9 +414,10 @@ class Comparison:
 
     def verdict(self, n: int) -> str:
         """Plan ``n`` against the first on the figures a finance reader asks for first (:data:`VERDICT`):
-        each difference, and which are better, worse or within two paired standard errors ('"B" against
-        "A": NPV mean +$559.6M, NPV CVaR5 +$2.25B, P(covenant breach) -3.8 pp, P(liquidity default)
-        -3.1 pp; better in all four')."""
+        each difference with two paired standard errors where it has them (how sure it is), and
+        which are better, worse or within them ('"B" against "A" (± two paired standard errors): NPV
+        mean +$559.6M ± $210.0M, NPV CVaR5 +$2.25B ± $0.61B, P(covenant breach) -3.8 pp ± 1.2 pp,
+        P(liquidity default) -3.1 pp ± 1.0 pp; better in all four')."""
         short = COST_VERDICT if self.cost_plans else VERDICT
         units = {key: unit for key, _, unit in FIGURES}
         # in the table's order (a lab's: what the plans cost and serve first)
@@ -424,11 +425,20 @@ class Comparison:
         parts, sides = [], {side: [] for side in VERDICT_SIDES}
         for key, (name, unit) in shown.items():
             values = [float(self.figures.loc[key, label]) for label in self.labels]
-            parts.append(f"{name} {self.difference(key, values, unit, n)}")
+            parts.append(f"{name} {self.difference(key, values, unit, n)}{self._two_errors(key, unit, n)}")
             sides[self._side(key, values[n] - values[0], n)].append(name)
         said = [f"{side} {_which(names, len(shown))}" for side, names in sides.items() if names]
-        plans = f"\u201c{self.labels[n]}\u201d against \u201c{self.labels[0]}\u201d"
+        sure = " (± two paired standard errors)" if any(" ± " in part for part in parts) else ""
+        plans = f"\u201c{self.labels[n]}\u201d against \u201c{self.labels[0]}\u201d{sure}"
         return f"{plans}: {', '.join(parts)}; " + "; ".join(said)
+
+    def _two_errors(self, key: str, unit: str, n: int) -> str:
+        """' ± $210.0M': two of plan ``n``'s paired standard errors of figure ``key`` (in points for a
+        share), where it has a finite positive one; else ''."""
+        se = self._paired_se(key, n)
+        if se is None or not math.isfinite(se) or se <= 0:
+            return ""
+        return f" ± {format_difference(2 * se, unit).lstrip('+')}"
 
     def _side(self, key: str, change: float, n: int) -> str:
         """Which of the verdict's sides (:data:`VERDICT_SIDES`) plan ``n``'s ``change`` in figure

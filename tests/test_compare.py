@@ -1451,10 +1451,12 @@ def test_the_verdict_says_which_figures_are_better_worse_or_within_noise():
     )  # fmt: skip
     empty = pd.DataFrame()
     comp = Comparison(["A", "B", "C"], figures, empty, empty, empty, 100, 0)
+    # each difference with two paired errors, how sure it is (the first screen had no error in it)
     assert comp.verdict(1) == (
-        "“B” against “A”: NPV mean +$600.0k, NPV CVaR5 -$50.0k, P(covenant breach) +3.0 pp, "
-        "P(liquidity default) -2.0 pp; better in NPV mean, P(liquidity default); worse in P(covenant "
-        "breach); within two standard errors: NPV CVaR5"
+        "“B” against “A” (± two paired standard errors): NPV mean +$600.0k ± $200.0k, NPV CVaR5 "
+        "-$50.0k ± $80.0k, P(covenant breach) +3.0 pp ± 1.0 pp, P(liquidity default) -2.0 pp ± 1.0 pp; "
+        "better in NPV mean, P(liquidity default); worse in P(covenant breach); within two standard "
+        "errors: NPV CVaR5"
     )
     assert comp.verdict(2).endswith("; better in all four")
     # since 0.4.14 P(any default) too, the default as lenders count it: C 10 points lower with 0.5
@@ -1462,8 +1464,9 @@ def test_the_verdict_says_which_figures_are_better_worse_or_within_noise():
                           index=["any_default_probability", "any_default_probability_paired_se"])  # fmt: skip
     comp = Comparison(["A", "B", "C"], pd.concat([figures, either]), empty, empty, empty, 100, 0)
     assert comp.verdict(2) == (
-        "“C” against “A”: NPV mean +$1.0M, NPV CVaR5 +$1.0M, P(covenant breach) -10.0 pp, P(liquidity "
-        "default) -10.0 pp, P(any default) -10.0 pp; better in all five"
+        "“C” against “A” (± two paired standard errors): NPV mean +$1.0M ± $200.0k, NPV CVaR5 +$1.0M "
+        "± $80.0k, P(covenant breach) -10.0 pp ± 1.0 pp, P(liquidity default) -10.0 pp ± 1.0 pp, "
+        "P(any default) -10.0 pp ± 1.0 pp; better in all five"
     )
     assert comp.verdict(1).endswith("; the same in P(any default)")
 
