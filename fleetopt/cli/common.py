@@ -90,11 +90,22 @@ def marked(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(*parts)
 
 
+def _model_error_lines(exc: ModelError) -> list[str]:
+    """Each problem of a model file on a line, 'error: file:line: field: problem'; several with no
+    line (an edited model's, whose long name 'tiny.yaml, edited (horizon.quarters, ...)' began each)
+    name the model once, 'error: <name>:', each problem on a line of its own below it."""
+    lineless = [issue for issue in exc.issues if not issue.line]
+    if len(lineless) <= 1:
+        return [f"error: {issue.format(exc.source)}" for issue in exc.issues]
+    placed = [f"error: {issue.format(exc.source)}" for issue in exc.issues if issue.line]
+    return [*placed, f"error: {exc.source}:", *(f"  {issue.format()}" for issue in lineless)]
+
+
 def error_lines(exc: FleetoptError) -> list[str]:
     """What the user reads for an error: ``error: <message>``, one line per problem of a model file,
     the conflicting constraint groups of an infeasible model."""
     if isinstance(exc, ModelError):
-        return [f"error: {issue.format(exc.source)}" for issue in exc.issues]
+        return _model_error_lines(exc)
     if isinstance(exc, InfeasibleModel):
         lines = format_diagnosis(exc.diagnosis) or [
             "none found: relaxing every group needs no slack above the tolerance, so the conflict is "
