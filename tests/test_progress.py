@@ -109,3 +109,18 @@ def test_a_candidate_stopped_by_the_time_limit_gives_its_gap():
     assert lines == [
         "milp: forecast: time limit reached (the best plan found; its gap beside it), gap 0.68% (1 of 3)"
     ]
+
+
+def test_a_stochastic_solve_says_which_of_its_solves_each_line_is_of():
+    """A stochastic solve runs the forecast optimum, RP, EEV and WS one after the other, each timed
+    from its own start: their lines read alike ('solving: 0:00:30, ...'). Each now names its solve."""
+    seen: list[MipProgress] = []
+    with mip_progress(seen.append, every=0):  # each run reported as it starts
+        api.solve_stochastic("tiny", 2, first_stage_quarters=2, out_of_sample=0)
+    stages = list(dict.fromkeys(p.stage for p in seen))
+    assert stages == ["the forecast optimum (EV)", "RP (the stochastic plan)",
+                      "EEV (the forecast's first stage in the scenarios)", "WS (each scenario on its own)",
+                      "the plan's first stage completed on the forecast"], stages  # fmt: skip
+    assert solving_line(MipProgress(30.0, stage="RP (the stochastic plan)"), "objective") == (
+        "solving RP (the stochastic plan): 0:00:30, no plan found yet"
+    )

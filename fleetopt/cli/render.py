@@ -883,8 +883,10 @@ def elapsed(seconds: float) -> str:
 
 def solving_line(progress: MipProgress, objective: str, offset: float = 0.0) -> str:
     """'solving: 0:01:30, best plan so far: NPV $18.69B, gap 0.17%': where a HiGHS run stands
-    (``objective``: what its objective is; ``offset``: a constant of it HiGHS is not given, USD)."""
-    line = f"solving: {elapsed(progress.seconds)}"
+    (``objective``: what its objective is; ``offset``: a constant of it HiGHS is not given, USD);
+    'solving RP (the stochastic plan): ...' where the command runs several."""
+    what = f" {progress.stage}" if progress.stage else ""
+    line = f"solving{what}: {elapsed(progress.seconds)}"
     if progress.best is None:
         return f"{line}, no plan found yet"
     line += f", best plan so far: {objective} {format_usd(progress.best + offset)}"

@@ -89,11 +89,27 @@ class MipProgress:
     seconds: float
     best: float | None = None
     bound: float | None = None
+    stage: str = ""  # what the run solves, where a command runs several (:func:`stage`)
 
     @property
     def gap(self) -> float | None:
         """The best plan's relative gap to the bound (:func:`relative_gap`); None without both."""
         return None if self.best is None else relative_gap(self.best, self.bound)
+
+
+# what the HiGHS runs now starting solve (:func:`stage`; innermost last)
+_stages: list[str] = []
+
+
+@contextmanager
+def stage(name: str) -> Iterator[None]:
+    """HiGHS runs started in this block reported as solving ``name``: a stochastic solve runs the
+    forecast optimum, RP, EEV and WS one after the other, whose progress lines read alike."""
+    _stages.append(name)
+    try:
+        yield
+    finally:
+        _stages.pop()
 
 
 # the reporters of :func:`mip_progress` now listening: (report, every)
@@ -103,10 +119,10 @@ _reporters: list[tuple[Callable[[MipProgress], None], float]] = []
 @contextmanager
 def mip_progress(report: Callable[[MipProgress], None], every: float = 15.0) -> Iterator[None]:
     """While in this block, each HiGHS run of a fleetopt MILP (a solve, a sweep's candidates, a
-    stochastic solve's extensive form) calls ``report(MipProgress)`` at each better plan HiGHS finds
-    and every ``every`` seconds (from a timer thread: HiGHS's root node can run minutes without a
-    callback; 0: no timer). ``report`` may be called from HiGHS's threads: it must be quick and
-    thread-safe."""
+    stochastic solve's extensive form) calls ``report(MipProgress)`` as it starts, at each better
+    plan HiGHS finds and every ``every`` seconds (from a timer thread: HiGHS's root node can run
+    minutes without a callback; 0: no timer). ``report`` may be called from HiGHS's threads: it
+    must be quick and thread-safe."""
     _reporters.append((report, every))
     try:
         yield
@@ -132,9 +148,10 @@ class _Watch:
     def __init__(self, reporters: list):
         self.reporters, self.start, self.best, self.bound = reporters, time.monotonic(), None, None
         self.stopped = threading.Event()
+        self.stage = _stages[-1] if _stages else ""
 
     def now(self) -> MipProgress:
-        return MipProgress(time.monotonic() - self.start, self.best, self.bound)
+        return MipProgress(time.monotonic() - self.start, self.best, self.bound, self.stage)
 
     def seen(self, event) -> None:
         """A MIP callback: HiGHS's best plan and bound, in the model's sense, kept in USD."""
@@ -167,6 +184,7 @@ def watched(h: highspy.Highs) -> Iterator[None]:
     for event, callback in callbacks:
         event.subscribe(callback)
     for report, every in watch.reporters:
+        report(watch.now())  # its start: which solve it is (a line waits until it has run a while)
         if every > 0:
             threading.Thread(target=watch.ticks, args=(report, every), daemon=True).start()
     try:

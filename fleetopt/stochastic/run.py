@@ -24,7 +24,7 @@ from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.evaluate.engine import check_backend_runs
 from fleetopt.milp import stochastic as sto
-from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, model_size
+from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, model_size, stage
 from fleetopt.runs import limits
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.mpisppy_route import ROUTES as MPISPPY_ROUTES
@@ -446,7 +446,8 @@ def recourse_apart(
     -$63.0M where its own best is -$25.8M; §7b, step 3)."""
     own = sto.build_extensive_form(ef.data, ef.scenarios, ef.quarters, 0.0, ef.alpha, integer_later)
     own.fix_first_stage(first_stage)
-    return own.solve(solver.mip_gap, solver.time_limit, solver.threads)
+    with stage("each scenario's own best recourse"):
+        return own.solve(solver.mip_gap, solver.time_limit, solver.threads)
 
 
 def by_mpisppy(
@@ -491,10 +492,11 @@ def peak_rss_bytes() -> int:
 def forecast_optimum(data: ModelData, quarters: int, solver: SolverSettings) -> sto.ForecastSolution:
     """The forecast MILP's optimum (EV and the first stage of EEV); no plan is the error `fleetopt
     solve` would give (the stochastic programme needs the forecast's optimum)."""
-    return sto.solve_with_first_stage(
-        data, quarters, mip_gap=solver.mip_gap, time_limit=solver.time_limit, threads=solver.threads,
-        required=True,
-    )  # fmt: skip
+    with stage("the forecast optimum (EV)"):
+        return sto.solve_with_first_stage(
+            data, quarters, mip_gap=solver.mip_gap, time_limit=solver.time_limit, threads=solver.threads,
+            required=True,
+        )  # fmt: skip
 
 
 def reduced_scenarios(
@@ -514,7 +516,8 @@ def reduced_scenarios(
 
 def solve_recourse_problem(ef: sto.ExtensiveForm, solver: SolverSettings) -> sto.EFSolution:
     """RP: the extensive form with non-anticipativity; no plan is an error."""
-    rp = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
+    with stage("RP (the stochastic plan)"):
+        rp = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
     if rp.objective_usd is None:
         raise NoPlanError(f"the extensive form stopped ({rp.status}) after {rp.seconds:.1f} s without a plan")
     return rp
@@ -554,10 +557,12 @@ def eev_and_ws(
     whose solve stopped short of the gap (a time limit) is None, its status and gap kept
     (``eev_status``, ``eev_gap``, ...), and so is every difference that needs it (§7b, "Measures")."""
     ef.fix_first_stage(forecast.first_stage)
-    eev = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
+    with stage("EEV (the forecast's first stage in the scenarios)"):
+        eev = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
     ef.fix_first_stage(None)
     ef.m.nonanticipativity.deactivate()
-    ws = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
+    with stage("WS (each scenario on its own)"):
+        ws = ef.solve(solver.mip_gap, solver.time_limit, solver.threads)
     ef.m.nonanticipativity.activate()
     eev_usd, ws_usd, rp_usd = solved_to_gap(eev), solved_to_gap(ws), solved_to_gap(rp)
     return {
@@ -762,9 +767,10 @@ def complete_plan(
     """The first stage completed into a full plan on the forecast: by the forecast MILP with the
     first stage fixed, or, where that is infeasible, by the rescue model (and how it was done)."""
     gap, limit, threads = solver.mip_gap, solver.time_limit, solver.threads
-    completed = sto.solve_with_first_stage(
-        data, quarters, first_stage, mip_gap=gap, time_limit=limit, threads=threads
-    )
+    with stage("the plan's first stage completed on the forecast"):
+        completed = sto.solve_with_first_stage(
+            data, quarters, first_stage, mip_gap=gap, time_limit=limit, threads=threads
+        )
     if completed is not None:
         plan = completed.plan
         completion = {"method": "forecast MILP", "npv_forecast_usd": completed.npv_usd}
