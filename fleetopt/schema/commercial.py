@@ -156,4 +156,6 @@ class CommercialLimits(StrictModel):
         default_factory=dict
     )
     """Most new GPUs of a generation the plan can buy in a quarter (the supplier's allocation to
-    this buyer), by generation (`hopper`, `blackwell`, `rubin`); no limit for a generation not named."""
+    this buyer), by generation (`hopper`, `blackwell`, `rubin`); no limit for a generation not named.
+    A purchases file (`solve --purchases`, `sweep --purchases`) that buys more in a quarter is
+    refused naming its lines, and a plan evaluated or compared under the model naming its quarter."""
