@@ -153,7 +153,7 @@ def uptime() -> str:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])  # the first paragraph, whole
     parser.add_argument("model", nargs="?", default="neocloud")
     parser.add_argument("sizes", nargs="*", type=int, help="N of the extensive forms timed (default 5 10)")
     parser.add_argument(

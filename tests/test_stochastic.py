@@ -8,6 +8,8 @@ import itertools
 import json
 import re
 import signal
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -1455,3 +1457,16 @@ def test_the_cli_guide_lists_every_kind_of_commitment_the_solve_lists():
     (listed,) = re.findall(r"`fleetopt solve --stochastic N` chooses .*? and lists them \(([^)]*)\)", guide)
     assert set(COMMITMENTS) == set(words)
     assert [words[d] for d in COMMITMENTS if words[d] not in listed] == []
+
+
+def test_the_benchmark_s_help_gives_its_description_whole():
+    # `python -m benchmarks.bench_stochastic --help` gave the docstring's first line only, which
+    # stops mid-sentence ('... of the two-stage extensive form per number of').
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_stochastic", "--help"],
+        cwd=root, capture_output=True, text=True, check=True,
+    ).stdout
+    help_text = " ".join(out.split())
+    assert "extensive form per number of scenarios (docs/formulation.md §7b" in help_text
+    assert "'Stochastic MILP')." in help_text
