@@ -43,7 +43,7 @@ def policies() -> dict[str, Policy]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])  # the first paragraph, whole
     parser.add_argument("--scenarios", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--sweep", type=Path, help="a sweep run folder: also its recommended plan")

@@ -46,7 +46,7 @@ def run(data, batch, risk, label: str, scenarios: int, seed: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])  # the first paragraph, whole
     parser.add_argument("--model", default="neocloud")
     parser.add_argument("--scenarios", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)

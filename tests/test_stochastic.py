@@ -1470,3 +1470,16 @@ def test_the_benchmark_s_help_gives_its_description_whole():
     help_text = " ".join(out.split())
     assert "extensive form per number of scenarios (docs/formulation.md §7b" in help_text
     assert "'Stochastic MILP')." in help_text
+
+
+@pytest.mark.parametrize(("bench", "said"), [
+    ("bench_policy", "with each rule alone, and with the whole policy (docs/evaluation.md"),
+    ("bench_risk_factors", "\"Risk outputs against the market\"): its forecast optimum"),
+])  # fmt: skip
+def test_the_other_benchmarks_help_give_their_descriptions_whole(bench, said):
+    """bench_policy's --help stopped at '... each plan open-loop, with each rule', bench_risk_factors'
+    at '(docs/calibration.md, "Risk outputs': the first line of their docstrings only."""
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-m", f"benchmarks.{bench}", "--help"], cwd=root,
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert said in " ".join(out.split())
