@@ -1694,6 +1694,16 @@ def test_runs_show_writes_the_cover_of_next_years_debt_payments_as_a_ratio():
     assert figure_text("min_liquidity_cover", None) == "n/a: no debt service is due in any year ahead"
 
 
+def test_runs_show_writes_a_solver_status_in_words():
+    """`runs show` of a stochastic solve stopped by its time limit printed HiGHS's 'time_limit' (its
+    status, and WS's and EEV's), where the terminal and the report say it in words (a review)."""
+    from fleetopt.cli.render import figure_text
+
+    words = "time limit reached (the best plan found; its gap beside it)"
+    assert figure_text("status", "time_limit") == words and figure_text("ws_status", "time_limit") == words
+    assert figure_text("eev_status", "optimal") == "optimal"
+
+
 def test_a_solver_gap_reads_the_same_in_the_terminal_the_report_and_runs_show():
     """0.203 % was 'optimal within 0.2%' in the terminal, 0.203% in the report and 0.20% in
     `runs show`: one gap, written one way (to the hundredth of a percent) everywhere."""

@@ -1202,6 +1202,8 @@ def figure_text(key: str, value) -> str:
     seconds, GPUs, MW; n/a when there is none (a bound a solve did not prove, no covenant)."""
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return NONE_MEANS.get(key, "n/a")  # why, where the figure's name alone tells
+    if key.endswith("status") and isinstance(value, str):  # HiGHS's 'time_limit' in words
+        return format_solver_status(value, None)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     if key.endswith("_hour_usd"):  # a price per GPU-hour: in cents, $0.61 (format_usd wrote "$1")
