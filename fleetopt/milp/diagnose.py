@@ -9,9 +9,10 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
 
-from fleetopt.core.data import ModelData
+from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.units import format_figure
 from fleetopt.milp.build import SLACKS, build_model
+from fleetopt.milp.groups import Slack
 from fleetopt.milp.highs import run_highs
 from fleetopt.milp.units import from_model_units, output_unit
 
@@ -54,6 +55,7 @@ def diagnose(
     entry says why, not that the hard groups conflict.
     """
     m = build_model(data, objective, relax=True, purchases=purchases)
+    relax_allocation(m)
     status, results = run_highs(m, time_limit=time_limit, threads=threads)
     if status == "infeasible":
         return [message_entry("hard constraints", HARD_MESSAGE)]
@@ -66,9 +68,50 @@ def diagnose(
 
 
 HARD_MESSAGE = (
-    "no relaxation of power, contracts, cash, covenants or demand helps: "
+    "no relaxation of power, supplier allocation, contracts, cash, covenants or demand helps: "
     "check facility sizes, build limits and the installed fleet"
 )
+
+
+def _generation_in_quarter(data: ModelData, key: tuple) -> tuple[str, int]:
+    g, t = key
+    allocable = f"{data.new_gpu_allocation[g, t]:,.0f} allocable"
+    return f"{GENERATIONS[g]} GPUs ({_skus_on_sale(data, g, t)}) in {data.quarter_labels[t]} ({allocable})", t
+
+
+def _skus_on_sale(data: ModelData, g: int, t: int) -> str:
+    """The SKUs of generation ``g`` on sale in quarter ``t``, by name ('' none)."""
+    on_sale = data.on_sale[:, t] & (data.sku_generation == g)
+    return ", ".join(name for name, sold in zip(data.sku_names, on_sale, strict=True) if sold)
+
+
+# the supplier's allocation (formulation §5.14): a hard row of the plan, which only the diagnosis
+# relaxes (a stochastic scenario, also in diagnosis form, may never buy beyond it)
+ALLOCATION = Slack("allocation", "GPUs", _generation_in_quarter)
+# every slack a diagnosis may name, by name
+DIAGNOSED: dict[str, Slack] = {**SLACKS, ALLOCATION.name: ALLOCATION}
+
+
+# an allocation slack weighs up to this share less than a GPU-quarter of any other slack, and the
+# less the later its quarter: of a conflict between a supplier's allocation and a contract short
+# for one quarter (as many GPUs, the same weight), the diagnosis names the allocation, the contract
+# being the other side (Diagnosis.otherwise); of a shortfall that GPUs bought in any of several
+# quarters would cure, the last of them (a contract's deadline)
+CHEAPER = 1e-3
+
+
+def relax_allocation(m: pyo.ConcreteModel) -> None:
+    """Give each allocation row of a relaxed model (``build_model(relax=True)``) a slack of its own,
+    weighed in the objective as every other GPU slack: GPUs bought beyond what a supplier allocates."""
+    if not hasattr(m, ALLOCATION.name):
+        return
+    added = []
+    for (g, t), row in getattr(m, ALLOCATION.name).items():
+        idx = (ALLOCATION.name, g, t)
+        m.SLACK.add(idx)
+        row.set_value(row.body <= row.upper + m.slack[idx])
+        added.append((1.0 - CHEAPER * (t + 1) / m.data.T) * m.slack[idx])
+    m.objective.expr = m.objective.expr + ALLOCATION.weight * sum(added)
 
 
 def message_entry(group: str, message: str) -> dict:
@@ -136,7 +179,7 @@ def _otherwise(
 def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> dict:
     """One group's entry of the diagnosis: its slacks labelled, in output units, and what a reader
     must know of its rows (under the cost objective the cash floor is the budget)."""
-    slack = SLACKS[group]
+    slack = DIAGNOSED[group]
     items, quarters = [], set()
     for key, amount in entries:
         label, quarter = slack.describe(data, key)
@@ -150,11 +193,33 @@ def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> 
         "items": [(lbl, from_model_units(a, slack.unit)) for lbl, a in items],
         "quarters": [data.quarter_labels[t] for t in sorted(quarters)],
     }
-    note = BUDGET_NOTE if group == "min_cash" and objective == "cost" else slack.note
+    notes = [BUDGET_NOTE if group == "min_cash" and objective == "cost" else slack.note]
     if group == "demand_floor" and any(label.startswith("training") for label, _ in items):
-        lost = _training_ended(data, max(quarters, default=data.T - 1))
-        note = f"{note}; {lost}" if note and lost else note or lost
+        notes.append(_training_ended(data, max(quarters, default=data.T - 1)))
+    if group == ALLOCATION.name:
+        notes.append(_needed_and_allocable(data, entries))
+    note = "; ".join(note for note in notes if note)
     return {**entry, "note": note} if note else entry
+
+
+def _needed_and_allocable(data: ModelData, entries: list) -> str:
+    """Per generation short of its allocation: the GPUs the relaxed plan needs bought by the last
+    quarter it is short in (those allocable there and the shortfall), against those allocable."""
+    short: dict[int, list] = defaultdict(list)
+    for (g, t), amount in entries:
+        short[g].append((t, amount))
+    said = []
+    for g, rows in short.items():
+        last = max(t for t, _ in rows)
+        sold = [t for t in range(last + 1) if _skus_on_sale(data, g, t)]
+        allocable = float(sum(data.new_gpu_allocation[g, t] for t in sold))
+        needed = allocable + sum(amount for _, amount in rows)
+        labels, name = data.quarter_labels, GENERATIONS[g]
+        said.append(
+            f"{name} GPUs needed by {labels[last]}: {needed:,.0f}, allocable "
+            f"{labels[sold[0]]}..{labels[last]}: {allocable:,.0f} (limits.new_gpus_per_quarter.{name})"
+        )
+    return "; ".join(said)
 
 
 def _training_ended(data: ModelData, last: int) -> str:
