@@ -1,5 +1,5 @@
 """The infeasibility diagnosis (docs/formulation.md §8) names the cause of each broken model, the
-numbers worked out by hand.
+numbers worked out by hand, and the model field a user edits to fix it.
 
 Every model is `milp_builders.base_model()` (one site of ample power, SKU A: hopper, 1-GPU blocks,
 $4,000 and 1 kW a GPU, $1/GPU-hour markets, $1bn of cash, four quarters from 2026Q1) with one
@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from milp_builders import base_model, data_of
 
-from fleetopt.milp.diagnose import diagnose, format_diagnosis
+from fleetopt.milp.build import SLACKS
+from fleetopt.milp.diagnose import DIAGNOSED, diagnose, fields_to_edit, format_diagnosis
 
 
 def contract(gpus: int, start: str, quarters: int, price: float = 1.0) -> dict:
@@ -31,9 +32,84 @@ def test_a_contract_beyond_the_supplier_allocation_names_the_allocation():
     assert entry["group"] == "allocation" and entry["quarters"] == ["2026Q3"]
     assert entry["items"] == [("hopper GPUs (A) in 2026Q3 (100 allocable)", pytest.approx(200.0))]
     assert "hopper GPUs needed by 2026Q3: 500, allocable 2026Q1..2026Q3: 300" in entry["note"]
-    assert entry["note"].endswith("300 (limits.new_gpus_per_quarter.hopper)")
+    assert entry["note"].endswith("edit limits.new_gpus_per_quarter.hopper")
     (instead,) = found.otherwise
     assert instead["group"] == "contract_delivery"
     assert [amount for _, amount in instead["items"]] == pytest.approx([200.0, 100.0])
     said = "allocation in 2026Q3: hopper GPUs (A) in 2026Q3 (100 allocable) short by 200.0 GPUs"
     assert format_diagnosis(found)[0].startswith(said)
+
+
+def test_a_contract_beyond_the_power_names_the_site_and_its_fields():
+    """A signed contract for 1,000 GPUs (1 MW) in 2026Q2 at a 0.1 MW site: power short by 0.9 MW
+    (weight 0.9, against 1.8 for 900 GPUs short); held, the contract is short by 900 GPUs."""
+    d = base_model()
+    d["sites"]["s1"]["power_capacity_mw"] = 0.1
+    d["contracts"] = {"big": contract(1000, "2026Q2", 1)}
+    found = diagnose(data_of(d))
+    (entry,) = found
+    assert entry["group"] == "power" and entry["items"] == [("site s1 in 2026Q2", pytest.approx(0.9))]
+    assert entry["note"] == "edit sites.s1.power_capacity_mw or sites.s1.expansion"
+    (instead,) = found.otherwise
+    assert instead["items"] == [("contract big in 2026Q2", pytest.approx(900.0))]
+    assert instead["note"] == "edit contracts.big.gpus or contracts.big.delivery_deadline"
+
+
+def test_cash_short_of_the_overhead_names_the_cash_floor():
+    """$1M of cash, $2M of overhead a quarter and markets that pay nothing: cash falls to -1, -3,
+    -5 and -7 $M against a floor of 0, whatever the plan does."""
+    d = base_model()
+    d["market"]["price_usd_per_gpu_hour"] = {"training": {"all": 0.0}, "inference": {"all": 0.0}}
+    d["finance"].update(opening_cash_usd=1.0e6, overhead_usd_per_quarter=2.0e6)
+    (entry,) = diagnose(data_of(d))
+    assert entry["group"] == "min_cash"
+    assert sorted(amount for _, amount in entry["items"]) == pytest.approx([1e6, 3e6, 5e6, 7e6])
+    assert entry["note"] == "edit finance.min_cash_usd or finance.opening_cash_usd"
+
+
+def test_a_customer_over_its_share_names_the_limit():
+    """One customer's contract is all the revenue (the market pays nothing), its share limited to
+    0.5: 10 GPUs at $0.01/h earn 219 USD a quarter, 876 over the year, 438 above half of it (and
+    cheaper to relax than 40 GPU-quarters of the contract)."""
+    d = base_model()
+    d["market"]["price_usd_per_gpu_hour"] = {"training": {"all": 0.0}, "inference": {"all": 0.0}}
+    d["limits"] = {"max_customer_revenue_share": 0.5}
+    d["contracts"] = {"only": contract(10, "2026Q1", 4, price=0.01)}
+    found = diagnose(data_of(d))
+    (entry,) = found
+    assert entry["group"] == "customer_share" and entry["total"] == pytest.approx(438.0)
+    assert entry["note"] == "edit limits.max_customer_revenue_share"
+
+
+def test_a_covenant_too_tight_names_its_field():
+    """100 installed GPUs on a $1/h contract (markets paying nothing) earn EBITDA 219,000 a quarter;
+    a $4M loan at 8 % over 40 quarters costs 180,000 of debt service in 2026Q1: a DSCR of 1.5 asks
+    270,000, short by 51,000 there (the $1bn of cash repays the loan after it)."""
+    d = base_model()
+    d["skus"]["A"]["available_from"] = "2025Q1"
+    d["fleet"] = [{"sku": "A", "site": "s1", "purchased": "2025Q4", "gpus": 100, "use": "inference",
+                   "capex_per_gpu_usd": 4000.0}]  # fmt: skip
+    d["contracts"] = {"anchor": {**contract(100, "2026Q1", 4), "use": "inference"}}
+    d["market"]["price_usd_per_gpu_hour"] = {"training": {"all": 0.0}, "inference": {"all": 0.0}}
+    d["finance"]["facilities"] = {"loan": {"size_usd": 4.0e6, "opening_balance_usd": 4.0e6,
+                                           "fixed_rate_annual": 0.08, "amortization_quarters": 40,
+                                           "draw_from": "2026Q1", "draw_until": "2026Q1"}}  # fmt: skip
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.5}
+    (entry,) = diagnose(data_of(d))
+    assert entry["group"] == "dscr_covenant" and entry["items"] == [("2026Q1", pytest.approx(51_000.0))]
+    assert entry["note"].endswith("; edit finance.covenants.min_dscr")
+
+
+def test_every_group_a_diagnosis_may_name_has_a_field_to_edit():
+    """Each slack, with a row key of its shape, names at least one field of the model file."""
+    keys = {"customer_share": ("c1",), "customer_year_share": ("c1", 0), "robustness": (0, "c1", "cash"),
+            "liquidity_covenant": (0, "floor"), "contract_delivery": (0, 0), "allocation": (0, 0),
+            "power": (0, 0), "late_power": (0, 0), "demand_floor": (0, 0)}  # fmt: skip
+    d = base_model()
+    d["contracts"] = {"big": contract(1, "2026Q1", 1)}
+    data = data_of(d)
+    assert set(SLACKS) < set(DIAGNOSED)
+    for group in DIAGNOSED:
+        said = fields_to_edit(data, group, [keys.get(group, (0,))])
+        assert said and "{" not in said, group
+    assert fields_to_edit(data, "liquidity_covenant", [(0, "floor")]) == "finance.covenants.min_liquidity_usd"

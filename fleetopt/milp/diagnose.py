@@ -9,6 +9,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
 
+from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.units import format_figure
 from fleetopt.milp.build import SLACKS, build_model
@@ -69,7 +70,8 @@ def diagnose(
 
 HARD_MESSAGE = (
     "no relaxation of power, supplier allocation, contracts, cash, covenants or demand helps: "
-    "check facility sizes, build limits and the installed fleet"
+    "check the debt facilities' sizes (finance.facilities.<name>.size_usd), the sites' build limits "
+    "(sites.<name>.expansion) and the installed fleet (fleet)"
 )
 
 
@@ -178,7 +180,8 @@ def _otherwise(
 
 def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> dict:
     """One group's entry of the diagnosis: its slacks labelled, in output units, and what a reader
-    must know of its rows (under the cost objective the cash floor is the budget)."""
+    must know of its rows (under the cost objective the cash floor is the budget), ending with the
+    model fields that give it room."""
     slack = DIAGNOSED[group]
     items, quarters = [], set()
     for key, amount in entries:
@@ -198,8 +201,8 @@ def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> 
         notes.append(_training_ended(data, max(quarters, default=data.T - 1)))
     if group == ALLOCATION.name:
         notes.append(_needed_and_allocable(data, entries))
-    note = "; ".join(note for note in notes if note)
-    return {**entry, "note": note} if note else entry
+    notes.append(f"edit {fields_to_edit(data, group, [key for key, _ in entries])}")
+    return {**entry, "note": "; ".join(note for note in notes if note)}
 
 
 def _needed_and_allocable(data: ModelData, entries: list) -> str:
@@ -214,12 +217,59 @@ def _needed_and_allocable(data: ModelData, entries: list) -> str:
         sold = [t for t in range(last + 1) if _skus_on_sale(data, g, t)]
         allocable = float(sum(data.new_gpu_allocation[g, t] for t in sold))
         needed = allocable + sum(amount for _, amount in rows)
-        labels, name = data.quarter_labels, GENERATIONS[g]
+        labels = data.quarter_labels
         said.append(
-            f"{name} GPUs needed by {labels[last]}: {needed:,.0f}, allocable "
-            f"{labels[sold[0]]}..{labels[last]}: {allocable:,.0f} (limits.new_gpus_per_quarter.{name})"
+            f"{GENERATIONS[g]} GPUs needed by {labels[last]}: {needed:,.0f}, allocable "
+            f"{labels[sold[0]]}..{labels[last]}: {allocable:,.0f}"
         )
     return "; ".join(said)
+
+
+def fields_to_edit(data: ModelData, group: str, keys: list[tuple]) -> str:
+    """The model fields (as `fleetopt validate` and --set name them) a user edits to give a group's
+    rows ``keys`` room, with the names of the sites, contracts or generations they are of."""
+    if group in _COVENANT_FIELDS:
+        parts = {key[1] for key in keys if len(key) > 1}
+        fields = [field for part, field in _COVENANT_FIELDS[group] if not parts or part in parts]
+        return " or ".join(f"finance.covenants.{field}" for field in fields)
+    named, template = _FIELDS[group]
+    if named is None:
+        return template
+    names = dict.fromkeys(name for key in keys for name in named(data, key)) or ["<name>"]
+    return " or ".join(template.format(name) for name in names)
+
+
+# the covenants' fields by group, each with its part of a shared group (liquidity's floor, fraction)
+_COVENANT_FIELDS: dict[str, list[tuple[str | None, str]]] = defaultdict(list)
+for _kind in CATALOGUE:
+    if _kind.field:
+        _COVENANT_FIELDS[_kind.group].append((_kind.part, _kind.field))
+_COVENANT_FIELDS = dict(_COVENANT_FIELDS)
+# group -> (the names a row key is of, or None; the fields to edit, with {0} for each name)
+_FIELDS = {
+    "power": (lambda d, key: [d.sites[key[0]].name], "sites.{0}.power_capacity_mw or sites.{0}.expansion"),
+    "late_power": (
+        lambda d, key: [d.sites[key[0]].name],
+        "robustness.power_delay_quarters or sites.{0}.expansion.lead_time_quarters",
+    ),
+    "contract_delivery": (
+        lambda d, key: [d.contracts[key[0]].name],
+        "contracts.{0}.gpus or contracts.{0}.delivery_deadline",
+    ),
+    "demand_floor": (None, "market.demand_gpus"),
+    "min_cash": (None, "finance.min_cash_usd or finance.opening_cash_usd"),
+    "borrowing_base": (
+        lambda d, key: [f.name for f in d.facilities if f.max_ltv is not None],
+        "finance.facilities.{0}.max_ltv",
+    ),
+    "customer_share": (None, "limits.max_customer_revenue_share"),
+    "customer_year_share": (None, "limits.max_customer_revenue_share_per_year"),
+    "robustness": (
+        lambda d, key: ["market_price_drop" if key[1] == "market prices" else "lose_any_customer"],
+        "robustness.{0}",
+    ),
+    ALLOCATION.name: (lambda d, key: [GENERATIONS[key[0]]], "limits.new_gpus_per_quarter.{0}"),
+}
 
 
 def _training_ended(data: ModelData, last: int) -> str:
