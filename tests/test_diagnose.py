@@ -7,6 +7,8 @@ thing broken."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from milp_builders import base_model, data_of
 
@@ -113,3 +115,29 @@ def test_every_group_a_diagnosis_may_name_has_a_field_to_edit():
         said = fields_to_edit(data, group, [keys.get(group, (0,))])
         assert said and "{" not in said, group
     assert fields_to_edit(data, "liquidity_covenant", [(0, "floor")]) == "finance.covenants.min_liquidity_usd"
+
+
+def test_a_relaxed_model_whose_milp_finds_no_plan_in_time_is_diagnosed_from_its_lp(monkeypatch):
+    """The power model above with the relaxed MILP stopped without a plan, as the default model's
+    at 40 quarters with min_dscr 4.0 stopped at 300 s (its root LP unsolved by dual simplex): the
+    diagnosis said 'not diagnosed'. Its LP, by the interior point method, has integral purchases
+    here (1-GPU blocks): rounded, they are the least relaxation, and the diagnosis names power."""
+    from pyomo.contrib.solver.common.results import TerminationCondition
+
+    from fleetopt.milp import diagnose as diagnosis
+
+    real = diagnosis.run_highs
+
+    def milp_stopped(m, solver=None, **options):
+        if options.get("solver_options", {}).get("solver") == "ipm":
+            return real(m, solver, **options)
+        return "no_plan", SimpleNamespace(termination_condition=TerminationCondition.maxTimeLimit)
+
+    monkeypatch.setattr(diagnosis, "run_highs", milp_stopped)
+    d = base_model()
+    d["sites"]["s1"]["power_capacity_mw"] = 0.1
+    d["contracts"] = {"big": contract(1000, "2026Q2", 1)}
+    found = diagnosis.diagnose(data_of(d), time_limit=300)
+    (entry,) = found
+    assert entry["group"] == "power" and entry["items"] == [("site s1 in 2026Q2", pytest.approx(0.9))]
+    assert found.caveat == ""

@@ -3,11 +3,15 @@ groups and report which groups, quarters and items needed relaxing, and by how m
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
+from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData
@@ -57,15 +61,137 @@ def diagnose(
     """
     m = build_model(data, objective, relax=True, purchases=purchases)
     relax_allocation(m)
-    status, results = run_highs(m, time_limit=time_limit, threads=threads)
+    solver = Highs()  # one HiGHS model for every probe: each later one is an update, not a reload
+    status, results, gap = solve_relaxed(m, solver, time_limit, threads)
     if status == "infeasible":
         return [message_entry("hard constraints", HARD_MESSAGE)]
     if status == "no_plan":  # stopped first: by its limit, or by trouble; proves nothing
         return [message_entry("not diagnosed", _unfinished(results, time_limit))]
     first = _relaxed(data, m, objective)
     limit = OTHERWISE_SECONDS if time_limit is None else min(float(time_limit), OTHERWISE_SECONDS)
-    otherwise = _otherwise(data, m, objective, {d["group"] for d in first}, limit, threads)
-    return Diagnosis(first, otherwise, _caveat(status, time_limit))
+    otherwise = _otherwise(data, m, solver, objective, {d["group"] for d in first}, limit, threads)
+    return Diagnosis(first, otherwise, _caveat(status, time_limit, gap))
+
+
+# the relaxed plan of the rounded LP (solve_relaxed) is taken where its weighted shortfall is within
+# this share of the LP's bound and the MILP did not do better within MILP_SECONDS (the caveat gives
+# the gap): the default model at 40 quarters with new_gpus_per_quarter {rubin: 1000} rounded to
+# 2.7 % (its 72-GPU blocks against 1,000 a quarter), its MILP stopped at 300 s with no bound to tell
+ROUNDED_GAP = 0.05
+# a relaxed plan within this share of its bound is the least the model needs (HiGHS's default
+# mip_rel_gap, at which the MILP of the relaxed model stops); beyond it the caveat gives the gap
+PROVEN_GAP = 1e-4
+# the most seconds the MILP may take where the rounded LP's plan is there to fall back on
+MILP_SECONDS = 30.0
+# the LP probes' method: HiGHS's interior point method. Dual simplex, HiGHS's choice, took more than
+# 50 s of CPU on the relaxed LP of the default model at 40 quarters with min_dscr 4.0 without
+# finishing (the MILP found no plan in 300 s: its root LP); the interior point method 8 s
+IPM = {"solver": "ipm"}
+MIP = {"solver": "choose"}
+
+
+def solve_relaxed(m: pyo.ConcreteModel, solver: Highs, time_limit, threads) -> tuple[str, object, float]:
+    """Solve the relaxed model ``m`` within ``time_limit`` (None: none): its LP (integers continuous)
+    by the interior point method, then the LP with every integer rounded to the nearest. Within
+    :data:`PROVEN_GAP` of the first LP's bound, that plan is the answer (``optimal``). Else the MILP
+    (as :func:`run_highs`), for at most :data:`MILP_SECONDS` where the rounded plan is within
+    :data:`ROUNDED_GAP`: solved, its plan is the answer; else the better of its plan and the rounded
+    one (``near``, with its gap to the bound). An infeasible LP proves the MILP infeasible. Returns
+    (status, results, gap)."""
+    deadline = None if time_limit is None else time.monotonic() + float(time_limit)
+    shortfall = m.objective.expr
+    with _fewest_blocks(m), _continuous(m):
+        status, results = _run(m, solver, deadline, threads, IPM)
+    if status != "optimal":  # infeasible: so is the MILP; else the MILP may still find a plan
+        return (status, results, 0.0) if status == "infeasible" else _milp(m, solver, deadline, threads)
+    bound, rounded = pyo.value(shortfall), _rounding(m)
+    with _fixed(rounded):
+        status, results = _run(m, solver, deadline, threads, IPM)
+    gap = _gap(pyo.value(shortfall), bound) if status == "optimal" else np.inf
+    if gap <= PROVEN_GAP:
+        return "optimal", results, gap
+    if gap > ROUNDED_GAP:
+        return _milp(m, solver, deadline, threads)
+    status, milp = _run(m, solver, deadline, threads, MIP, MILP_SECONDS)
+    if status == "optimal":
+        return status, milp, 0.0
+    if status == "time_limit" and _gap(milp.incumbent_objective, bound) <= gap:
+        return "near", milp, _gap(milp.incumbent_objective, bound)
+    with _fixed(rounded):  # the rounded plan again: the MILP's run replaced its values
+        _run(m, solver, deadline, threads, IPM)
+    return "near", results, gap
+
+
+def _milp(m: pyo.ConcreteModel, solver: Highs, deadline, threads) -> tuple[str, object, float]:
+    status, results = _run(m, solver, deadline, threads, MIP)
+    return status, results, 0.0
+
+
+def _run(m, solver: Highs, deadline, threads, options: dict, most: float | None = None):
+    """:func:`run_highs` with HiGHS ``options``, until ``deadline`` (``time.monotonic``) and for at
+    most ``most`` seconds (None: either without a limit)."""
+    limits = [x for x in (most, None if deadline is None else deadline - time.monotonic()) if x is not None]
+    limit = max(min(limits), 0.001) if limits else None
+    return run_highs(m, solver, time_limit=limit, threads=threads, solver_options=options)
+
+
+# weight of a block bought or built, or a contract accepted, in the objective of the LP probe: the
+# relaxed model's weights are indifferent to purchases that no shortfall needs, and its LP bought
+# every GPU its cash could (250,055 where a contract needed 1,000), which rounding turned into
+# shortfalls of its own; far below any slack's weight per unit (1e-4 at least)
+BLOCK_WEIGHT = 1e-7
+
+
+@contextmanager
+def _fewest_blocks(m: pyo.ConcreteModel) -> Iterator[None]:
+    """The objective of ``m`` with :data:`BLOCK_WEIGHT` per unit of every integer variable (blocks
+    bought or built, contracts accepted) while the block runs."""
+    shortfall = m.objective.expr
+    integer = [v for v in m.component_data_objects(pyo.Var) if not v.fixed and v.is_integer()]
+    m.objective.expr = shortfall + BLOCK_WEIGHT * sum(integer)
+    try:
+        yield
+    finally:
+        m.objective.expr = shortfall
+
+
+def _gap(value: float, bound: float) -> float:
+    return max(value - bound, 0.0) / max(abs(value), 1e-9)
+
+
+_CONTINUOUS = {id(pyo.Binary): pyo.UnitInterval, id(pyo.NonNegativeIntegers): pyo.NonNegativeReals}
+
+
+@contextmanager
+def _continuous(m: pyo.ConcreteModel) -> Iterator[None]:
+    """The integer variables of ``m`` continuous (binaries in [0, 1]) while the block runs."""
+    integer = [v for v in m.component_data_objects(pyo.Var) if id(v.domain) in _CONTINUOUS]
+    domains = [v.domain for v in integer]
+    for v in integer:
+        v.domain = _CONTINUOUS[id(v.domain)]
+    try:
+        yield
+    finally:
+        for v, domain in zip(integer, domains, strict=True):
+            v.domain = domain
+
+
+def _rounding(m: pyo.ConcreteModel) -> list[tuple[pyo.Var, float]]:
+    """Every free integer variable of ``m`` with its value rounded to the nearest."""
+    free = [v for v in m.component_data_objects(pyo.Var) if v.is_integer() and not v.fixed]
+    return [(v, float(np.floor(v.value + 0.5)) if v.value is not None else 0.0) for v in free]
+
+
+@contextmanager
+def _fixed(values: list[tuple[pyo.Var, float]]) -> Iterator[None]:
+    """Each variable of ``values`` fixed at its value while the block runs."""
+    for v, value in values:
+        v.fix(value)
+    try:
+        yield
+    finally:
+        for v, _ in values:
+            v.unfix()
 
 
 HARD_MESSAGE = (
@@ -136,11 +262,18 @@ def _unfinished(results, time_limit) -> str:
     )
 
 
-def _caveat(status: str, time_limit) -> str:
+def _caveat(status: str, time_limit, gap: float = 0.0) -> str:
     """Where the relaxed model stopped at its time limit with a plan: its shortfalls are that plan's,
-    not the least the model needs, so they may name groups that are not in conflict."""
+    not the least the model needs, so they may name groups that are not in conflict. Where a plan
+    near the LP's bound was taken (``near``, :func:`solve_relaxed`): how far it may be from the least."""
     if status == "optimal":
         return ""
+    if status == "near":
+        return (
+            f"the shortfalls above are within {gap:.2%} of the least the model needs (weighted as "
+            "docs/formulation.md §8 weighs them, against the bound of its LP): some may be more than "
+            "it needs, or of groups that are not in conflict"
+        )
     timed = status == "time_limit" and time_limit is not None
     stopped = f"at the time limit ({float(time_limit):g} s, --time-limit)" if timed else f"early ({status})"
     return (
@@ -165,7 +298,7 @@ def _relaxed(data: ModelData, m: pyo.ConcreteModel, objective: str) -> list[dict
 
 
 def _otherwise(
-    data: ModelData, m: pyo.ConcreteModel, objective: str, held: set[str], time_limit, threads
+    data: ModelData, m: pyo.ConcreteModel, solver: Highs, objective: str, held: set[str], time_limit, threads
 ) -> list[dict]:
     """The groups relaxed when those ``held`` may not be (their slacks fixed at 0): the other side of
     the conflict. Empty where that is infeasible, or found nothing within ``time_limit``."""
@@ -174,8 +307,8 @@ def _otherwise(
     for idx in m.SLACK:
         if idx[0] in held:
             m.slack[idx].fix(0.0)
-    status, _ = run_highs(m, time_limit=time_limit, threads=threads)
-    return _relaxed(data, m, objective) if status in ("optimal", "time_limit") else []
+    status, _, _ = solve_relaxed(m, solver, time_limit, threads)
+    return _relaxed(data, m, objective) if status in ("optimal", "near", "time_limit") else []
 
 
 def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> dict:
