@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pyomo.environ as pyo
 import pytest
 from milp_builders import base_model, data_of
 
-from fleetopt.milp.build import SLACKS
+from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.diagnose import DIAGNOSED, diagnose, fields_to_edit, format_diagnosis
 
 
@@ -141,3 +142,28 @@ def test_a_relaxed_model_whose_milp_finds_no_plan_in_time_is_diagnosed_from_its_
     (entry,) = found
     assert entry["group"] == "power" and entry["items"] == [("site s1 in 2026Q2", pytest.approx(0.9))]
     assert found.caveat == ""
+
+
+def test_the_probes_load_the_rows_into_highs_once(monkeypatch):
+    """Every probe of a diagnosis (the LP, the rounded LP, the other side) changes bounds, domains
+    or the objective, never a row: HiGHS gets the rows once. Fixing the integers and the held
+    slacks with Var.fix made Pyomo hand HiGHS every row they are in again at each probe (26 s of an
+    80 s diagnosis of the default model with min_dscr 4.0)."""
+    from pyomo.contrib.solver.solvers.highs import Highs
+
+    added = []
+    real = Highs.add_constraints
+
+    def counted(self, cons):
+        added.append(len(cons))
+        return real(self, cons)
+
+    monkeypatch.setattr(Highs, "add_constraints", counted)
+    d = base_model()
+    d["limits"] = {"new_gpus_per_quarter": {"hopper": 100}}
+    d["contracts"] = {"big": contract(500, "2026Q3", 2)}
+    found = diagnose(data_of(d))
+    assert found.otherwise  # the other side was probed too
+    built = build_model(data_of(d), relax=True)
+    rows = sum(1 for _ in built.component_data_objects(pyo.Constraint, active=True))
+    assert sum(added) == rows

@@ -61,7 +61,7 @@ def diagnose(
     """
     m = build_model(data, objective, relax=True, purchases=purchases)
     relax_allocation(m)
-    solver = Highs()  # one HiGHS model for every probe: each later one is an update, not a reload
+    solver = probe_solver()
     status, results, gap = solve_relaxed(m, solver, time_limit, threads)
     if status == "infeasible":
         return [message_entry("hard constraints", HARD_MESSAGE)]
@@ -81,8 +81,10 @@ ROUNDED_GAP = 0.05
 # a relaxed plan within this share of its bound is the least the model needs (HiGHS's default
 # mip_rel_gap, at which the MILP of the relaxed model stops); beyond it the caveat gives the gap
 PROVEN_GAP = 1e-4
-# the most seconds the MILP may take where the rounded LP's plan is there to fall back on
-MILP_SECONDS = 30.0
+# the most seconds the MILP may take where the rounded LP's plan is there to fall back on: the hand
+# instances of tests/test_diagnose.py and the bundled models take under 2 s; on the default model
+# with min_dscr 4.0 it found nothing better than the rounding in 30 s, two thirds of the diagnosis
+MILP_SECONDS = 10.0
 # the LP probes' method: HiGHS's interior point method. Dual simplex, HiGHS's choice, took more than
 # 50 s of CPU on the relaxed LP of the default model at 40 quarters with min_dscr 4.0 without
 # finishing (the MILP found no plan in 300 s: its root LP); the interior point method 8 s
@@ -120,6 +122,17 @@ def solve_relaxed(m: pyo.ConcreteModel, solver: Highs, time_limit, threads) -> t
     with _fixed(rounded):  # the rounded plan again: the MILP's run replaced its values
         _run(m, solver, deadline, threads, IPM)
     return "near", results, gap
+
+
+def probe_solver() -> Highs:
+    """One HiGHS model for every probe of a diagnosis: each after the first is an update, not a
+    reload, of what the probes change (bounds, domains, the objective); the rows and the parameters
+    never change, so the update does not look at them (it took 10 s of a 55 s diagnosis)."""
+    solver = Highs()
+    auto = solver.config.auto_updates
+    auto.check_for_new_or_removed_constraints = auto.update_constraints = False
+    auto.check_for_new_or_removed_params = auto.update_parameters = auto.update_named_expressions = False
+    return solver
 
 
 def _milp(m: pyo.ConcreteModel, solver: Highs, deadline, threads) -> tuple[str, object, float]:
@@ -184,14 +197,19 @@ def _rounding(m: pyo.ConcreteModel) -> list[tuple[pyo.Var, float]]:
 
 @contextmanager
 def _fixed(values: list[tuple[pyo.Var, float]]) -> Iterator[None]:
-    """Each variable of ``values`` fixed at its value while the block runs."""
+    """Each variable of ``values`` held at its value by its bounds while the block runs (not
+    ``Var.fix``, which a persistent solver takes as constants in the rows: fixing the integers of
+    the default model made it hand HiGHS every row they are in again, 26 s of a 80 s diagnosis)."""
+    bounds = [v.bounds for v, _ in values]
     for v, value in values:
-        v.fix(value)
+        v.setlb(value)
+        v.setub(value)
     try:
         yield
     finally:
-        for v, _ in values:
-            v.unfix()
+        for (v, _), (lb, ub) in zip(values, bounds, strict=True):
+            v.setlb(lb)
+            v.setub(ub)
 
 
 HARD_MESSAGE = (
@@ -306,7 +324,7 @@ def _otherwise(
         return []
     for idx in m.SLACK:
         if idx[0] in held:
-            m.slack[idx].fix(0.0)
+            m.slack[idx].setub(0.0)  # by its bound: see _fixed
     status, _, _ = solve_relaxed(m, solver, time_limit, threads)
     return _relaxed(data, m, objective) if status in ("optimal", "near", "time_limit") else []
 
