@@ -446,7 +446,7 @@ class Comparison:
         where the figure has one."""
         if not math.isfinite(change):
             return "not measured:"
-        if change == 0:
+        if change == 0 and not self.within_noise(key, n):  # 0.0 pp ± 0.3 pp: within them, as the table says
             return "the same in"
         if not self.better(key):
             return "no better direction:"

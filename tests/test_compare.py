@@ -1469,6 +1469,13 @@ def test_the_verdict_says_which_figures_are_better_worse_or_within_noise():
         "P(any default) -10.0 pp ± 1.0 pp; better in all five"
     )
     assert comp.verdict(1).endswith("; the same in P(any default)")
+    # no difference, but an error: within two of them, as the table says '0.0 pp (within 2 s.e.)'
+    # ('the same in' read as if the scenarios could not have told the plans apart)
+    noisy = pd.DataFrame({"A": [0.45, np.nan], "B": [0.45, 0.003], "C": [0.35, 0.005]},
+                         index=["any_default_probability", "any_default_probability_paired_se"])  # fmt: skip
+    comp = Comparison(["A", "B", "C"], pd.concat([figures, noisy]), empty, empty, empty, 100, 0)
+    assert "P(any default) 0.0 pp ± 0.6 pp" in comp.verdict(1)
+    assert comp.verdict(1).endswith("; within two standard errors: NPV CVaR5, P(any default)")
 
 
 def test_the_verdict_calls_nothing_better_without_an_error_or_a_figure():
