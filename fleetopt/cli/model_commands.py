@@ -76,10 +76,11 @@ def validate(
 ) -> None:
     """Check a model file and summarise what it describes (or list every problem found)."""
     loaded = load_changed(model, field_changes)
-    console.print(model_summary_table(loaded))
-    if purchases is not None:
+    if purchases is not None:  # its error before the model's summary, which would bury it
         data = api.load(loaded)[1]
         fixed = api.read_purchases(purchases, data)
+    console.print(model_summary_table(loaded))
+    if purchases is not None:
         console.print(purchases_table(data, fixed.blocks, f"GPUs {purchases} buys by generation and year"))
         console.print(marked(("ok", "green"), f": {purchases} is a valid purchases file for the model: "
                              f"{counted(fixed.rows, 'row')}, {fixed.gpus(data):,.0f} GPUs"))  # fmt: skip
