@@ -1439,6 +1439,10 @@ def test_an_evaluation_marks_the_plans_that_break_their_limits_on_their_own_fore
     said = "! breaches a covenant or defaults on the forecast itself (run with its policy)"
     assert said in " ".join(stdout.split())
     assert page.FORECAST_MARK_WORDS in text_of(out)
+    assert '<th class="text">!</th>' in html_of(out)
+    # a plan within its limits on the forecast: no column of empty marks, unexplained (a walkthrough)
+    assert pd.read_csv(runs["evaluate"] / "metrics.csv")["forecast_within_limits"].all()
+    assert '<th class="text">!</th>' not in html_of(runs["evaluate"])
 
 
 def test_the_provenance_gives_the_run_id_time_and_command_of_its_record(runs):

@@ -1668,8 +1668,10 @@ CANDIDATE_SHARES = {c for c in CANDIDATE_HEADERS if c.endswith(("_probability", 
 def _candidates_section(run: _Run) -> str:
     metrics = run.metrics.copy()
     metrics.insert(0, "#", np.arange(1, len(metrics) + 1))
-    # runs before the column have none; a deterministic evaluation's own columns say it already
-    marked = FORECAST_OK in metrics and run.kind != "stochastic" and not run.summary.get("deterministic")
+    # runs before the column have none; a deterministic evaluation's own columns say it already; a
+    # column of no mark is left out (its legend is said only beside a mark)
+    marked = (FORECAST_OK in metrics and run.kind != "stochastic" and not run.summary.get("deterministic")
+              and not metrics[FORECAST_OK].astype(bool).all())  # fmt: skip
     if marked:
         metrics.insert(
             1, "forecast_mark", [("" if ok else FORECAST_MARK) for ok in metrics[FORECAST_OK].astype(bool)]
@@ -1696,7 +1698,7 @@ def _candidates_section(run: _Run) -> str:
         title = "Plans on the forecast (deterministic evaluation: shares are 100 % where it happens, 0 % where not)"
     else:
         title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {counted(n, 'scenario')} (seed {seed})"
-        if marked and not metrics[FORECAST_OK].all():
+        if marked:
             title += f" ({FORECAST_MARK_WORDS})"
     if any(c in REACTION_LABELS for c in cols) and not run.summary.get("deterministic"):
         title += "; policy columns: share of scenarios"
