@@ -167,3 +167,35 @@ def test_the_probes_load_the_rows_into_highs_once(monkeypatch):
     built = build_model(data_of(d), relax=True)
     rows = sum(1 for _ in built.component_data_objects(pyo.Constraint, active=True))
     assert sum(added) == rows
+
+
+def test_a_rounded_plan_kept_when_the_milp_beside_it_stops_at_the_deadline(monkeypatch):
+    """The power model above, its rounded LP's plan (power short by 0.9 MW) taken as near its bound
+    and the MILP beside it stopped by the time limit with a worse plan (900 GPUs of the contract
+    short), which HiGHS loaded into the model. The diagnosis reports the rounded plan: it solved
+    that LP again to get its values back, which the deadline, passed by then, cut short (here: no
+    plan), so the MILP's worse plan was named under the rounded plan's gap."""
+    from pyomo.contrib.solver.common.results import TerminationCondition
+
+    from fleetopt.milp import diagnose as diagnosis
+
+    real, seen = diagnosis.run_highs, []
+
+    def milp_at_the_deadline(m, solver=None, **options):
+        if options.get("solver_options", {}).get("solver") == "ipm":
+            if seen:  # after the MILP: the deadline has passed
+                return "no_plan", SimpleNamespace(termination_condition=TerminationCondition.maxTimeLimit)
+            return real(m, solver, **options)
+        seen.append(True)
+        for idx in m.SLACK:  # the MILP's worse plan, loaded
+            m.slack[idx].set_value(900.0 if idx[0] == "contract_delivery" else 0.0, skip_validation=True)
+        return "time_limit", SimpleNamespace(incumbent_objective=1e9)
+
+    monkeypatch.setattr(diagnosis, "run_highs", milp_at_the_deadline)
+    monkeypatch.setattr(diagnosis, "PROVEN_GAP", -1.0)  # the rounding taken as near, not proven
+    d = base_model()
+    d["sites"]["s1"]["power_capacity_mw"] = 0.1
+    d["contracts"] = {"big": contract(1000, "2026Q2", 1)}
+    found = diagnosis.diagnose(data_of(d), time_limit=300)
+    assert [entry["group"] for entry in found] == ["power"]
+    assert found[0]["items"] == [("site s1 in 2026Q2", pytest.approx(0.9))]

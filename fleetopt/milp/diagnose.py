@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.collections import ComponentMap
 from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
@@ -114,13 +115,14 @@ def solve_relaxed(m: pyo.ConcreteModel, solver: Highs, time_limit, threads) -> t
         return "optimal", results, gap
     if gap > ROUNDED_GAP:
         return _milp(m, solver, deadline, threads)
+    plan = ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var))  # the rounded plan
     status, milp = _run(m, solver, deadline, threads, MIP, MILP_SECONDS)
     if status == "optimal":
         return status, milp, 0.0
     if status == "time_limit" and _gap(milp.incumbent_objective, bound) <= gap:
         return "near", milp, _gap(milp.incumbent_objective, bound)
-    with _fixed(rounded):  # the rounded plan again: the MILP's run replaced its values
-        _run(m, solver, deadline, threads, IPM)
+    for v, value in plan.items():  # back: the MILP's run replaced its values (solving the rounded
+        v.set_value(value, skip_validation=True)  # LP again found nothing once the deadline had passed)
     return "near", results, gap
 
 
