@@ -235,6 +235,12 @@ def test_compare_and_evaluate_refuse_a_plan_file_replaced_since_the_run(here, ti
     with pytest.raises(InputError, match=replaced):
         api.evaluate(path, scenarios=20)
     api.evaluate(other, scenarios=20)  # an untouched run folder is read as before
+    # its plan.npz given itself stands for the run (labelled by it, its summary read beside it): it
+    # was compared as A's without a word
+    with pytest.raises(InputError, match=replaced):
+        api.compare([path / "plan.npz", other / "plan.npz"], scenarios=20)
+    with pytest.raises(InputError, match=replaced):
+        api.evaluate(path / "plan.npz", scenarios=20)
 
 
 def test_recording_afterwards_refuses_a_solve_figure_edited_since_the_run(here, tiny_solved):

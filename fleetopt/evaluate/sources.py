@@ -220,8 +220,8 @@ def read_plans(path: str | Path, data: ModelData) -> PlanSource:
     refuse_other_files(path)
     file = plan_file_of(path)
     reader = PlanFileReader(file, data)  # a damaged file said so first
-    run = RunFolder(path)
-    if path.is_dir() and run.is_finished and run.plan_changed():  # another plan under this run's name
+    run = RunFolder(run_folder_of(path))  # a run's own plan file, given itself, stands for the run
+    if run.path.is_dir() and run.is_finished and run.plan_changed():  # another plan under its name
         raise PlanFileError(f"{run.plan_changed_words()}: another plan would be compared or evaluated as "
                             "this run's; restore it, or solve again")  # fmt: skip
     return PlanSource(reader, file, reader.meta.get("model_hash"))
