@@ -199,3 +199,31 @@ def test_a_rounded_plan_kept_when_the_milp_beside_it_stops_at_the_deadline(monke
     found = diagnosis.diagnose(data_of(d), time_limit=300)
     assert [entry["group"] for entry in found] == ["power"]
     assert found[0]["items"] == [("site s1 in 2026Q2", pytest.approx(0.9))]
+
+
+def test_a_rounded_plan_far_from_its_bound_is_named_where_the_milp_finds_none(monkeypatch):
+    """The power model above, its rounded LP's plan (power short by 0.9 MW) taken as beyond 5 % of its
+    bound and the MILP after it stopped by the time limit without a plan: the diagnosis said 'not
+    diagnosed: ... found no plan within the time limit', of a relaxed model whose rounding had one.
+    It names that plan's groups, with how far from the least they may be."""
+    from pyomo.contrib.solver.common.results import TerminationCondition
+
+    from fleetopt.milp import diagnose as diagnosis
+
+    real = diagnosis.run_highs
+
+    def milp_stopped(m, solver=None, **options):
+        if options.get("solver_options", {}).get("solver") == "ipm":
+            return real(m, solver, **options)
+        return "no_plan", SimpleNamespace(termination_condition=TerminationCondition.maxTimeLimit)
+
+    monkeypatch.setattr(diagnosis, "run_highs", milp_stopped)
+    monkeypatch.setattr(diagnosis, "PROVEN_GAP", -2.0)  # the rounding taken as far from its bound
+    monkeypatch.setattr(diagnosis, "ROUNDED_GAP", -1.0)
+    d = base_model()
+    d["sites"]["s1"]["power_capacity_mw"] = 0.1
+    d["contracts"] = {"big": contract(1000, "2026Q2", 1)}
+    found = diagnosis.diagnose(data_of(d), time_limit=300)
+    assert [entry["group"] for entry in found] == ["power"]
+    assert found[0]["items"] == [("site s1 in 2026Q2", pytest.approx(0.9))]
+    assert found.caveat.startswith("the shortfalls above are within 0.00% of the least the model needs")

@@ -77,7 +77,8 @@ def diagnose(
 # the relaxed plan of the rounded LP (solve_relaxed) is taken where its weighted shortfall is within
 # this share of the LP's bound and the MILP did not do better within MILP_SECONDS (the caveat gives
 # the gap): the default model at 40 quarters with new_gpus_per_quarter {rubin: 1000} rounded to
-# 2.7 % (its 72-GPU blocks against 1,000 a quarter), its MILP stopped at 300 s with no bound to tell
+# 2.7 % (its 72-GPU blocks against 1,000 a quarter), its MILP stopped at 300 s with no bound to tell;
+# beyond it the MILP has the whole time limit, the rounded plan taken where it finds none better
 ROUNDED_GAP = 0.05
 # a relaxed plan within this share of its bound is the least the model needs (HiGHS's default
 # mip_rel_gap, at which the MILP of the relaxed model stops); beyond it the caveat gives the gap
@@ -98,9 +99,9 @@ def solve_relaxed(m: pyo.ConcreteModel, solver: Highs, time_limit, threads) -> t
     by the interior point method, then the LP with every integer rounded to the nearest. Within
     :data:`PROVEN_GAP` of the first LP's bound, that plan is the answer (``optimal``). Else the MILP
     (as :func:`run_highs`), for at most :data:`MILP_SECONDS` where the rounded plan is within
-    :data:`ROUNDED_GAP`: solved, its plan is the answer; else the better of its plan and the rounded
-    one (``near``, with its gap to the bound). An infeasible LP proves the MILP infeasible. Returns
-    (status, results, gap)."""
+    :data:`ROUNDED_GAP`, else until ``time_limit``: solved, its plan is the answer; else the better
+    of its plan and the rounded one (``near``, with its gap to the bound), never "no plan" where the
+    rounding gave one. An infeasible LP proves the MILP infeasible. Returns (status, results, gap)."""
     deadline = None if time_limit is None else time.monotonic() + float(time_limit)
     shortfall = m.objective.expr
     with _fewest_blocks(m), _continuous(m):
@@ -113,10 +114,10 @@ def solve_relaxed(m: pyo.ConcreteModel, solver: Highs, time_limit, threads) -> t
     gap = _gap(pyo.value(shortfall), bound) if status == "optimal" else np.inf
     if gap <= PROVEN_GAP:
         return "optimal", results, gap
-    if gap > ROUNDED_GAP:
+    if not np.isfinite(gap):  # no rounded plan to fall back on
         return _milp(m, solver, deadline, threads)
     plan = ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var))  # the rounded plan
-    status, milp = _run(m, solver, deadline, threads, MIP, MILP_SECONDS)
+    status, milp = _run(m, solver, deadline, threads, MIP, MILP_SECONDS if gap <= ROUNDED_GAP else None)
     if status == "optimal":
         return status, milp, 0.0
     if status == "time_limit" and _gap(milp.incumbent_objective, bound) <= gap:
