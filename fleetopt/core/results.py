@@ -547,6 +547,13 @@ def _headroom(test, quantities: dict) -> float | str | None:
 DSCR = next(kind for kind in CATALOGUE if kind.name == "dscr")
 
 
+def market_revenue_of(lines: dict) -> np.ndarray:
+    """Each quarter's market revenue, training and inference (USD): under the cost objective the
+    value of the GPUs' own use, which no one pays, so a lab's real cash is its cash less the sum of
+    it to date (formulation §5.10, as the MILP's ``imputed_revenue``)."""
+    return lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"]
+
+
 def shocked_cash(
     data: ModelData, plan: Plan, st: Statements, robustness: Robustness | None = None, objective: str = "npv"
 ) -> list[dict]:
@@ -562,7 +569,7 @@ def shocked_cash(
     if robustness is None or (robustness.market_price_drop == 0 and not customers):
         return []
     lines = st.lines
-    market = lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"]
+    market = market_revenue_of(lines)
     pretax = (
         lines["ebitda_usd"]
         - lines["depreciation_gpu_usd"]
@@ -947,8 +954,7 @@ def headline(data: ModelData, plan: Plan, st: Statements, objective: str = "npv"
     opening, costs, end_value = present_cost_parts(data, st)
     hours, discounted_hours = h100_hours_in_service(data, plan)
     timing = cash_timing_credit(data, lines["equity_cash_flow_usd"])
-    market = lines["revenue_training_market_usd"] + lines["revenue_inference_market_usd"]
-    real_budget = float((lines["cash_usd"] - np.cumsum(market)).min())
+    real_budget = float((lines["cash_usd"] - np.cumsum(market_revenue_of(lines))).min())
     cover, cover_quarter = _cover_and_label(data, lines)
     return {
         "npv_usd": st.npv_usd,
