@@ -697,6 +697,17 @@ def test_a_printed_page_s_words_cannot_end_its_style():
     assert page.css_string("lab · 2026") == '"lab · 2026"'
 
 
+def test_a_printed_facts_list_is_a_block_its_heading_can_keep_to(runs):
+    """Printed, "Decisions of milp" sat alone at the foot of a page of the default model's evaluation
+    report, its facts list on the next: Chromium moved the list, a grid, whole, and h2's break-after:
+    avoid did not hold (a walkthrough's PDF). In print the list is a block that breaks between its
+    lines, each term above its figure, so the heading keeps its first lines (checked by hand on that
+    PDF: the heading and its first facts print on one page)."""
+    style = re.search(r"@media print\{(.*?)\}\s*(?:dl\.terms|</style>)", html_of(runs["evaluate"]), re.S)
+    assert style is not None and "h2{break-after:avoid}" in style.group(1)
+    assert "dl.facts{display:block}" in style.group(1)
+
+
 # ---------------------------------------------------------------- helpers
 
 

@@ -162,7 +162,8 @@ dl.facts dt{color:#475569}dl.facts dd{margin:0;overflow-wrap:anywhere}dl.facts d
 .scroll{overflow:visible;border:0}table{font-size:8px;table-layout:auto}th,td{padding:1px 2px}th{font-size:7px}
 th{min-width:0;cursor:auto}td{white-space:normal}.cap.hint{display:none}
 tbody tr:first-child{break-after:avoid}tbody tr:last-child{break-before:avoid}
-.cap,.kpi span,dl.facts,dl.terms,footer{font-size:10px}.kpi b{font-size:16px}}
+.cap,.kpi span,dl.facts,dl.terms,footer{font-size:10px}.kpi b{font-size:16px}
+dl.facts{display:block}dl.facts dt{font-weight:600}dl.facts dd{margin:0 0 3px 14px}}
 dl.terms{font-size:13px;margin:0;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 14px 10px;columns:2 460px;column-gap:28px}dl.terms dt{break-after:avoid}dl.terms dd{break-inside:avoid}dl.terms dt{font-weight:600;margin-top:8px}dl.terms dd{margin:2px 0 0 0;color:#334155}
 """
 STYLE += svg.print_dash_style()
