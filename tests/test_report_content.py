@@ -760,11 +760,14 @@ def test_a_stochastic_measure_reads_the_same_in_the_terminal_and_the_report():
     terminal = {line.split("│")[1].strip(): line.split("│")[2].strip()
                 for line in console.export_text().splitlines() if line.count("│") == 3}  # fmt: skip
     html = page._stochastic_section(SimpleNamespace(summary=summary))
-    report = dict(re.findall(r'<td class="text">([^<]*)</td><td data-v="[^"]*">([^<]*)</td>', html))
-    vss, evpi = "VSS = RP - EEV", "EVPI = WS - RP"
-    assert terminal[vss] == report[f"{vss}: value of the stochastic solution"] == "$31.0M"
-    assert terminal[evpi] == report[f"{evpi}: expected value of perfect information"] == "$150.0M"
-    assert report["RP: value of the stochastic solution (NPV less rescue penalties)"] == "$2.35B"
+    cells = re.findall(r'<td class="text">([^<]*)</td><td data-v="[^"]*">([^<]*)</td>', html)
+    report = {unescape(label): value for label, value in cells}
+    # one label each, in words (the terminal's read 'VSS = RP - EEV', 'WS (wait-and-see)': a walkthrough)
+    vss = "VSS = RP - EEV: value of the stochastic solution (what planning for the scenarios gains)"
+    evpi = "EVPI = WS - RP: expected value of perfect information (what knowing the future would gain)"
+    assert terminal[vss] == report[vss] == "$31.0M" and terminal[evpi] == report[evpi] == "$150.0M"
+    rp = "RP, recourse problem: the stochastic plan's value (expected NPV less rescue penalties)"
+    assert terminal[rp] == report[rp] == "$2.35B"
 
 
 def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does():
@@ -791,7 +794,7 @@ def test_the_stochastic_report_says_how_its_plan_was_made_as_the_terminal_does()
     terminal = console.export_text()
     html = page._stochastic_section(SimpleNamespace(summary=summary))
     facts = re.findall(r"<dt>([^<]*)</dt><dd class='(bad)?'>([^<]*)</dd>", html)
-    cures = "scenarios with covenant cures (breaches bought off, $11 of value per $1 short)"
+    cures = "scenarios with covenant cures (equity paid in to cure a breach, $11 of value per $1 short)"
     labels = [label for label, _, _ in facts]
     assert labels == ["first stage of the plan", cures, "plan completed by", "warning"]
     for label, bad, text in facts:

@@ -98,6 +98,7 @@ from fleetopt.schema.series import resolve_series
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
+    MEASURES,
     commitment_lines,
     completion_facts,
     first_stage_text,
@@ -1286,15 +1287,7 @@ def stochastic_summary_table(summary: dict) -> Table:
     table.add_row("status / gap", f"{format_solver_status(summary['status'], None)} / "
                   f"{format_gap(summary['gap'])}")  # fmt: skip
     in_sample = in_sample_labels(s)
-    for key, label in (
-        ("rp_usd", "RP (stochastic solution: value, its NPV less rescue penalties)"),
-        ("ev_usd", "EV (forecast optimum's NPV: the forecast alone, no CVaR of scenarios)"),
-        ("eev_usd", "EEV (forecast first stage in the scenarios)"),
-        ("ws_usd", "WS (wait-and-see)"),
-        ("vss_usd", "VSS = RP - EEV"),
-        ("evpi_usd", "EVPI = WS - RP"),
-        *in_sample.items(),
-    ):
+    for key, label in (*MEASURES, *in_sample.items()):
         why = measure_unavailable(summary, key)
         if why is None and summary.get(key) is None and key in in_sample:
             continue  # an in-sample figure this run has not (no EEV solved)

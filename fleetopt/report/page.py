@@ -117,6 +117,7 @@ from fleetopt.schema.loading import MODEL_CHANGES, ModelError, load_model, model
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
+    MEASURES,
     commitment_lines,
     completion_facts,
     first_stage_text,
@@ -1707,16 +1708,6 @@ def _candidates_section(run: _Run) -> str:
         metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
         headers=headers, count_cols={"#"},
     )  # fmt: skip
-
-
-MEASURES = (
-    ("rp_usd", "RP: value of the stochastic solution (NPV less rescue penalties)"),
-    ("ev_usd", "EV: the forecast optimum on the forecast"),
-    ("eev_usd", "EEV: the forecast optimum's first stage in the scenarios"),
-    ("ws_usd", "WS: wait-and-see (each scenario known in advance)"),
-    ("vss_usd", "VSS = RP - EEV: value of the stochastic solution"),
-    ("evpi_usd", "EVPI = WS - RP: expected value of perfect information"),
-)  # then the stochastic solution's expected NPV and CVaR (stochastic.run.in_sample_labels)
 
 
 SCENARIO_HEADERS = {

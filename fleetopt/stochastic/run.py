@@ -657,7 +657,7 @@ def plan_facts(summary: dict) -> list[tuple[str, str, bool]]:
     rows = [("first stage of the plan", summary["first_stage"], False)] if summary.get("first_stage") else []
     for label, name in (
         ("cash rescues (emergency equity: defaults)", "cash_rescued"),
-        ("covenant cures (breaches bought off, $11 of value per $1 short)", "covenant_cured"),
+        ("covenant cures (equity paid in to cure a breach, $11 of value per $1 short)", "covenant_cured"),
         ("other slacks (power, contracts, ...)", "relaxed"),
     ):
         if f"{name}_scenarios" in summary:
@@ -721,6 +721,19 @@ def completion_facts(completion: dict) -> list[tuple[str, str, bool]]:
     for entry in broken or []:
         rows.append(("warning", f"the plan's statements break {broken_limit_words(entry)}", True))
     return rows
+
+
+# the measures of a two-stage solve (§7b, "Measures"), each named in words for a finance reader, as
+# the terminal's table and the report write them; then the in-sample figures (in_sample_labels)
+MEASURES = (
+    ("rp_usd", "RP, recourse problem: the stochastic plan's value (expected NPV less rescue penalties)"),
+    ("ev_usd", "EV: the forecast optimum's NPV on the forecast alone (no CVaR of scenarios)"),
+    ("eev_usd", "EEV: the forecast optimum's first stage in the scenarios (value)"),
+    ("ws_usd", "WS, wait-and-see: each scenario planned knowing its future (value)"),
+    ("vss_usd", "VSS = RP - EEV: value of the stochastic solution (what planning for the scenarios gains)"),
+    ("evpi_usd",
+     "EVPI = WS - RP: expected value of perfect information (what knowing the future would gain)"),
+)
 
 
 def in_sample_labels(settings: dict) -> dict:
