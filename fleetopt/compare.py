@@ -831,7 +831,9 @@ def plans_from_refs(
             f"another run folder or plan file beside it, or compare every candidate it evaluated: "
             f"fleetopt compare {source.path}"
             if alone
-            else "compare needs at least two plans (give two run folders or plan files)"
+            else "compare needs at least two plans (give two run folders or plan files; a sweep's or a "
+            "stochastic solve's folder alone gives two: its pick, or its stochastic plan, and its forecast "
+            "optimum)"
         )
     return plans, unique_labels(labels), buffers, runs
 
