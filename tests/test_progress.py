@@ -124,3 +124,18 @@ def test_a_stochastic_solve_says_which_of_its_solves_each_line_is_of():
     assert solving_line(MipProgress(30.0, stage="RP (the stochastic plan)"), "objective") == (
         "solving RP (the stochastic plan): 0:00:30, no plan found yet"
     )
+
+
+def test_a_diagnosis_says_how_long_it_has_run_and_no_value():
+    """After 'infeasible', the diagnosis (up to twice the time limit and a minute on a large model)
+    printed nothing: its runs are reported, named, and their lines give the time alone, since the
+    objective they improve is a weighted shortfall, not a plan's NPV."""
+    from fleetopt.milp.diagnose import DIAGNOSING
+
+    seen: list[MipProgress] = []
+    with mip_progress(seen.append, every=0), pytest.raises(api.InfeasibleModel):
+        api.solve(api.edit("tiny", {"sites.texas.power_capacity_mw": 5}))
+    diagnosing = [p for p in seen if p.stage == DIAGNOSING]
+    assert diagnosing and not any(p.priced for p in diagnosing)
+    line = solving_line(MipProgress(95.0, 123.0, 100.0, DIAGNOSING, priced=False), "NPV")
+    assert line == f"solving {DIAGNOSING}: 0:01:35"

@@ -888,6 +888,8 @@ def solving_line(progress: MipProgress, objective: str, offset: float = 0.0) -> 
     'solving RP (the stochastic plan): ...' where the command runs several."""
     what = f" {progress.stage}" if progress.stage else ""
     line = f"solving{what}: {elapsed(progress.seconds)}"
+    if not progress.priced:  # its objective is no plan's value
+        return line
     if progress.best is None:
         return f"{line}, no plan found yet"
     line += f", best plan so far: {objective} {format_usd(progress.best + offset)}"

@@ -19,7 +19,7 @@ from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.units import format_figure
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.groups import Slack
-from fleetopt.milp.highs import run_highs
+from fleetopt.milp.highs import WatchedHighs, run_highs, stage
 from fleetopt.milp.units import from_model_units, output_unit
 
 _TOLERANCE = 1e-6
@@ -63,15 +63,19 @@ def diagnose(
     m = build_model(data, objective, relax=True, purchases=purchases)
     relax_allocation(m)
     solver = probe_solver()
-    status, results, gap = solve_relaxed(m, solver, time_limit, threads)
-    if status == "infeasible":
-        return [message_entry("hard constraints", HARD_MESSAGE)]
-    if status == "no_plan":  # stopped first: by its limit, or by trouble; proves nothing
-        return [message_entry("not diagnosed", _unfinished(results, time_limit))]
-    first = _relaxed(data, m, objective)
-    limit = OTHERWISE_SECONDS if time_limit is None else min(float(time_limit), OTHERWISE_SECONDS)
-    otherwise = _otherwise(data, m, solver, objective, {d["group"] for d in first}, limit, threads)
+    with stage(DIAGNOSING, priced=False):  # a terminal's progress lines say what runs, and how long
+        status, results, gap = solve_relaxed(m, solver, time_limit, threads)
+        if status == "infeasible":
+            return [message_entry("hard constraints", HARD_MESSAGE)]
+        if status == "no_plan":  # stopped first: by its limit, or by trouble; proves nothing
+            return [message_entry("not diagnosed", _unfinished(results, time_limit))]
+        first = _relaxed(data, m, objective)
+        limit = OTHERWISE_SECONDS if time_limit is None else min(float(time_limit), OTHERWISE_SECONDS)
+        otherwise = _otherwise(data, m, solver, objective, {d["group"] for d in first}, limit, threads)
     return Diagnosis(first, otherwise, _caveat(status, time_limit, gap))
+
+
+DIAGNOSING = "the diagnosis (no plan meets every constraint: which ones conflict)"
 
 
 # the relaxed plan of the rounded LP (solve_relaxed) is taken where its weighted shortfall is within
@@ -131,7 +135,7 @@ def probe_solver() -> Highs:
     """One HiGHS model for every probe of a diagnosis: each after the first is an update, not a
     reload, of what the probes change (bounds, domains, the objective); the rows and the parameters
     never change, so the update does not look at them (it took 10 s of a 55 s diagnosis)."""
-    solver = Highs()
+    solver = WatchedHighs()  # a long diagnosis says how long it has run (its objective is no value)
     auto = solver.config.auto_updates
     auto.check_for_new_or_removed_constraints = auto.update_constraints = False
     auto.check_for_new_or_removed_params = auto.update_parameters = auto.update_named_expressions = False

@@ -90,6 +90,7 @@ class MipProgress:
     best: float | None = None
     bound: float | None = None
     stage: str = ""  # what the run solves, where a command runs several (:func:`stage`)
+    priced: bool = True  # whether ``best`` is the plan's objective in USD (a diagnosis's is not)
 
     @property
     def gap(self) -> float | None:
@@ -97,15 +98,17 @@ class MipProgress:
         return None if self.best is None else relative_gap(self.best, self.bound)
 
 
-# what the HiGHS runs now starting solve (:func:`stage`; innermost last)
-_stages: list[str] = []
+# what the HiGHS runs now starting solve (:func:`stage`; innermost last): (name, priced)
+_stages: list[tuple[str, bool]] = []
 
 
 @contextmanager
-def stage(name: str) -> Iterator[None]:
+def stage(name: str, priced: bool = True) -> Iterator[None]:
     """HiGHS runs started in this block reported as solving ``name``: a stochastic solve runs the
-    forecast optimum, RP, EEV and WS one after the other, whose progress lines read alike."""
-    _stages.append(name)
+    forecast optimum, RP, EEV and WS one after the other, whose progress lines read alike.
+    ``priced`` False: their objective is no plan's value in USD (a diagnosis's weighted shortfall),
+    so a line gives the time alone."""
+    _stages.append((name, priced))
     try:
         yield
     finally:
@@ -148,10 +151,10 @@ class _Watch:
     def __init__(self, reporters: list):
         self.reporters, self.start, self.best, self.bound = reporters, time.monotonic(), None, None
         self.stopped = threading.Event()
-        self.stage = _stages[-1] if _stages else ""
+        self.stage, self.priced = _stages[-1] if _stages else ("", True)
 
     def now(self) -> MipProgress:
-        return MipProgress(time.monotonic() - self.start, self.best, self.bound, self.stage)
+        return MipProgress(time.monotonic() - self.start, self.best, self.bound, self.stage, self.priced)
 
     def seen(self, event) -> None:
         """A MIP callback: HiGHS's best plan and bound, in the model's sense, kept in USD."""
