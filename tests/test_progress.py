@@ -124,6 +124,10 @@ def test_a_stochastic_solve_says_which_of_its_solves_each_line_is_of():
     assert solving_line(MipProgress(30.0, stage="RP (the stochastic plan)"), "objective") == (
         "solving RP (the stochastic plan): 0:00:30, no plan found yet"
     )
+    # the forecast optimum's objective is its NPV, not the two-stage objective the command names
+    assert {p.called for p in seen if p.stage == "the forecast optimum (EV)"} == {"NPV"}
+    ev = MipProgress(30.0, -14.1e6, stage="the forecast optimum (EV)", called="NPV")
+    assert solving_line(ev, "objective").endswith("best plan so far: NPV -$14.1M")
 
 
 def test_a_diagnosis_says_how_long_it_has_run_and_no_value():

@@ -892,7 +892,7 @@ def solving_line(progress: MipProgress, objective: str, offset: float = 0.0) -> 
         return line
     if progress.best is None:
         return f"{line}, no plan found yet"
-    line += f", best plan so far: {objective} {format_usd(progress.best + offset)}"
+    line += f", best plan so far: {progress.called or objective} {format_usd(progress.best + offset)}"
     return line if progress.gap is None else f"{line}, gap {format_gap(progress.gap)}"
 
 

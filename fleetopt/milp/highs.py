@@ -91,6 +91,7 @@ class MipProgress:
     bound: float | None = None
     stage: str = ""  # what the run solves, where a command runs several (:func:`stage`)
     priced: bool = True  # whether ``best`` is the plan's objective in USD (a diagnosis's is not)
+    called: str = ""  # the objective's name where the stage knows it ("NPV"; "": the reporter's)
 
     @property
     def gap(self) -> float | None:
@@ -98,17 +99,18 @@ class MipProgress:
         return None if self.best is None else relative_gap(self.best, self.bound)
 
 
-# what the HiGHS runs now starting solve (:func:`stage`; innermost last): (name, priced)
-_stages: list[tuple[str, bool]] = []
+# what the HiGHS runs now starting solve (:func:`stage`; innermost last): (name, priced, called)
+_stages: list[tuple[str, bool, str]] = []
 
 
 @contextmanager
-def stage(name: str, priced: bool = True) -> Iterator[None]:
+def stage(name: str, priced: bool = True, called: str = "") -> Iterator[None]:
     """HiGHS runs started in this block reported as solving ``name``: a stochastic solve runs the
     forecast optimum, RP, EEV and WS one after the other, whose progress lines read alike.
     ``priced`` False: their objective is no plan's value in USD (a diagnosis's weighted shortfall),
-    so a line gives the time alone."""
-    _stages.append((name, priced))
+    so a line gives the time alone; ``called``: its name, where the stage's is not the command's
+    (a stochastic solve's forecast optimum maximises NPV, its RP an objective of its own)."""
+    _stages.append((name, priced, called))
     try:
         yield
     finally:
@@ -151,10 +153,11 @@ class _Watch:
     def __init__(self, reporters: list):
         self.reporters, self.start, self.best, self.bound = reporters, time.monotonic(), None, None
         self.stopped = threading.Event()
-        self.stage, self.priced = _stages[-1] if _stages else ("", True)
+        self.stage, self.priced, self.called = _stages[-1] if _stages else ("", True, "")
 
     def now(self) -> MipProgress:
-        return MipProgress(time.monotonic() - self.start, self.best, self.bound, self.stage, self.priced)
+        seconds = time.monotonic() - self.start
+        return MipProgress(seconds, self.best, self.bound, self.stage, self.priced, self.called)
 
     def seen(self, event) -> None:
         """A MIP callback: HiGHS's best plan and bound, in the model's sense, kept in USD."""

@@ -492,7 +492,7 @@ def peak_rss_bytes() -> int:
 def forecast_optimum(data: ModelData, quarters: int, solver: SolverSettings) -> sto.ForecastSolution:
     """The forecast MILP's optimum (EV and the first stage of EEV); no plan is the error `fleetopt
     solve` would give (the stochastic programme needs the forecast's optimum)."""
-    with stage("the forecast optimum (EV)"):
+    with stage("the forecast optimum (EV)", called="NPV"):
         return sto.solve_with_first_stage(
             data, quarters, mip_gap=solver.mip_gap, time_limit=solver.time_limit, threads=solver.threads,
             required=True,
@@ -780,7 +780,7 @@ def complete_plan(
     """The first stage completed into a full plan on the forecast: by the forecast MILP with the
     first stage fixed, or, where that is infeasible, by the rescue model (and how it was done)."""
     gap, limit, threads = solver.mip_gap, solver.time_limit, solver.threads
-    with stage("the plan's first stage completed on the forecast"):
+    with stage("the plan's first stage completed on the forecast", called="NPV"):
         completed = sto.solve_with_first_stage(
             data, quarters, first_stage, mip_gap=gap, time_limit=limit, threads=threads
         )
