@@ -227,3 +227,24 @@ def test_a_rounded_plan_far_from_its_bound_is_named_where_the_milp_finds_none(mo
     assert [entry["group"] for entry in found] == ["power"]
     assert found[0]["items"] == [("site s1 in 2026Q2", pytest.approx(0.9))]
     assert found.caveat.startswith("the shortfalls above are within 0.00% of the least the model needs")
+
+
+def test_a_reused_solver_s_run_without_a_time_limit_has_none():
+    """Pyomo sets HiGHS's time_limit only where one is given, and a reused HiGHS instance (a
+    diagnosis's probes share one) kept the last limit: a probe without one after a 0.5 s probe was
+    held to 0.5 s (a review)."""
+    import math
+
+    import pyomo.environ as pyo
+    from pyomo.contrib.solver.solvers.highs import Highs
+
+    from fleetopt.milp.highs import run_highs
+
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var(bounds=(0, 1))
+    m.objective = pyo.Objective(expr=m.x, sense=pyo.maximize)
+    solver = Highs()
+    assert run_highs(m, solver, time_limit=0.5)[0] == "optimal"
+    assert solver._solver_model.getOptionValue("time_limit")[1] == 0.5
+    assert run_highs(m, solver, time_limit=None)[0] == "optimal"
+    assert solver._solver_model.getOptionValue("time_limit")[1] == math.inf

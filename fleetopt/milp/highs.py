@@ -277,6 +277,8 @@ def run_highs(m: pyo.ConcreteModel, solver: Highs | None = None, **options) -> t
     """
     ready_for_threads(options.get("threads"))
     solver = solver or Highs()
+    # no limit is said as one: a reused instance kept the last limit given (a diagnosis's 10 s probe)
+    options["time_limit"] = math.inf if options.get("time_limit") is None else options["time_limit"]
     with stops_kept():
         results = solver.solve(
             m, load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=False, **options
