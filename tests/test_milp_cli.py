@@ -566,7 +566,7 @@ def test_a_solve_whose_folder_cannot_be_written_keeps_its_plan(here, monkeypatch
     said = stderr.replace("\n", "")
     assert "No space left on device. Its plan is kept in" in said and kept[0].name in said
     # its results are printed before the error, as they were before the folder was written first
-    assert ("EEV (forecast first stage" if stochastic else "NPV") in stdout
+    assert ("EEV: the forecast optimum" if stochastic else "NPV") in stdout
     # the model solved, as --set changed it, kept beside the plan and named: a plan file finds only a
     # bundled model by itself, and that one unchanged
     model = kept[0].with_name(kept[0].name.replace("-plan.npz", "-model.yaml"))
