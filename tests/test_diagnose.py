@@ -123,18 +123,7 @@ def test_a_relaxed_model_whose_milp_finds_no_plan_in_time_is_diagnosed_from_its_
     at 40 quarters with min_dscr 4.0 stopped at 300 s (its root LP unsolved by dual simplex): the
     diagnosis said 'not diagnosed'. Its LP, by the interior point method, has integral purchases
     here (1-GPU blocks): rounded, they are the least relaxation, and the diagnosis names power."""
-    from pyomo.contrib.solver.common.results import TerminationCondition
-
-    from fleetopt.milp import diagnose as diagnosis
-
-    real = diagnosis.run_highs
-
-    def milp_stopped(m, solver=None, **options):
-        if options.get("solver_options", {}).get("solver") == "ipm":
-            return real(m, solver, **options)
-        return "no_plan", SimpleNamespace(termination_condition=TerminationCondition.maxTimeLimit)
-
-    monkeypatch.setattr(diagnosis, "run_highs", milp_stopped)
+    diagnosis = milp_probes_stopped(monkeypatch)
     d = base_model()
     d["sites"]["s1"]["power_capacity_mw"] = 0.1
     d["contracts"] = {"big": contract(1000, "2026Q2", 1)}
@@ -206,18 +195,7 @@ def test_a_rounded_plan_far_from_its_bound_is_named_where_the_milp_finds_none(mo
     bound and the MILP after it stopped by the time limit without a plan: the diagnosis said 'not
     diagnosed: ... found no plan within the time limit', of a relaxed model whose rounding had one.
     It names that plan's groups, with how far from the least they may be."""
-    from pyomo.contrib.solver.common.results import TerminationCondition
-
-    from fleetopt.milp import diagnose as diagnosis
-
-    real = diagnosis.run_highs
-
-    def milp_stopped(m, solver=None, **options):
-        if options.get("solver_options", {}).get("solver") == "ipm":
-            return real(m, solver, **options)
-        return "no_plan", SimpleNamespace(termination_condition=TerminationCondition.maxTimeLimit)
-
-    monkeypatch.setattr(diagnosis, "run_highs", milp_stopped)
+    diagnosis = milp_probes_stopped(monkeypatch)
     monkeypatch.setattr(diagnosis, "PROVEN_GAP", -2.0)  # the rounding taken as far from its bound
     monkeypatch.setattr(diagnosis, "ROUNDED_GAP", -1.0)
     d = base_model()
@@ -248,3 +226,21 @@ def test_a_reused_solver_s_run_without_a_time_limit_has_none():
     assert solver._solver_model.getOptionValue("time_limit")[1] == 0.5
     assert run_highs(m, solver, time_limit=None)[0] == "optimal"
     assert solver._solver_model.getOptionValue("time_limit")[1] == math.inf
+
+
+def milp_probes_stopped(monkeypatch):
+    """The diagnosis module, its MILP probes stopped by the time limit with no plan (its interior
+    point LPs solved as they are)."""
+    from pyomo.contrib.solver.common.results import TerminationCondition
+
+    from fleetopt.milp import diagnose as diagnosis
+
+    real = diagnosis.run_highs
+
+    def milp_stopped(m, solver=None, **options):
+        if options.get("solver_options", {}).get("solver") == "ipm":
+            return real(m, solver, **options)
+        return "no_plan", SimpleNamespace(termination_condition=TerminationCondition.maxTimeLimit)
+
+    monkeypatch.setattr(diagnosis, "run_highs", milp_stopped)
+    return diagnosis
