@@ -60,3 +60,23 @@ def test_eleven_years_of_purchases_keep_the_generations_names_on_80_columns():
     assert "hopper" in text and "blackwell" in text
     wide = plain_text([purchases_table(data, plan.buy_blocks)], width=200)  # where the years fit: as before
     assert "generation" in wide and "…" not in wide
+
+
+def test_a_turned_table_s_notes_take_the_terminal_s_width():
+    """At 80 columns the evaluation's table is turned (a row per figure), and its caption, the notes
+    on utilisation, was folded to the turned table's narrow width, a word or two to a line (a new
+    user's walkthrough): the notes now follow the table at the terminal's width."""
+    import pandas as pd
+
+    from fleetopt.cli.render import UTIL_MEANS, evaluation_table
+
+    row = {"plan": "milp", "npv_mean_usd": 13.52e9, "npv_mean_se_usd": 0.633e9,
+           "npv_mean_no_default_usd": 24.1e9, "npv_p5_usd": -16.4e9, "npv_cvar5_usd": -19.99e9,
+           "loss_probability": 0.40,
+           "breach_probability": 0.715, "default_probability": 0.299, "expected_min_cash_usd": -3.67e9,
+           "mean_utilisation": 0.822}  # fmt: skip
+    text = plain_text([evaluation_table(pd.DataFrame([row]), "risk")], width=80)
+    assert "P(breach)" in text and "71.5%" in text  # turned: each figure on a line of its own
+    lines = [line.rstrip() for line in text.splitlines()]
+    first_words = " ".join(UTIL_MEANS.split()[:6])
+    assert any(line.startswith(first_words) for line in lines), text

@@ -652,6 +652,8 @@ class FittedTable(Table):
             return
         turned = self.turned()
         yield turned if _fits(turned, console, options) else self.plan_by_plan()
+        if self.caption:  # at the console's width: the turned table's narrow one folded it to a column
+            yield Text(str(self.caption), style="italic")
 
     def _tight(self) -> None:
         for n, width in self.wanted.items():
@@ -668,7 +670,7 @@ class FittedTable(Table):
 
     def turned(self) -> Table:
         """The same cells, a row per figure column and a column per plan headed by its label."""
-        table = Table(title=self.title, caption=self.caption)
+        table = Table(title=self.title)
         table.add_column("", justify="left", overflow="fold")
         plans = self._plans()
         for head, row in plans:
@@ -680,7 +682,7 @@ class FittedTable(Table):
 
     def plan_by_plan(self) -> Table:
         """The same cells, each plan's label then its figures one to a line."""
-        table = Table(title=self.title, caption=self.caption, show_header=False)
+        table = Table(title=self.title, show_header=False)
         table.add_column(overflow="fold")
         table.add_column(justify="right", no_wrap=True)
         for head, row in self._plans():
