@@ -80,3 +80,18 @@ def test_a_turned_table_s_notes_take_the_terminal_s_width():
     lines = [line.rstrip() for line in text.splitlines()]
     first_words = " ".join(UTIL_MEANS.split()[:6])
     assert any(line.startswith(first_words) for line in lines), text
+
+
+def test_a_comparison_s_figure_names_take_the_room_the_terminal_has():
+    """A comparison's figure names folded at 18 characters whatever the terminal's width: two plans
+    on a 160-column terminal ran to 221 lines, a long name over six. The name column now takes what
+    the figure columns leave, up to its longest name, and still folds at 18 where nothing is left."""
+    from fleetopt.cli.render import ColumnGroups
+
+    name = "NPV with cash held to the end, on the forecast (MILP statements)"  # 64 characters
+    groups = ColumnGroups("plans", "", "figure", ["A", "B"], [(name, ["$14.91B", "$14.91B"], "higher")],
+                          "better")  # fmt: skip
+    wide = plain_text([groups], width=160)
+    assert any(name in line for line in wide.splitlines()), wide  # on one line
+    narrow = plain_text([groups], width=60)
+    assert not any(name in line for line in narrow.splitlines()) and "NPV with cash held" in narrow

@@ -1015,11 +1015,16 @@ class ColumnGroups:
     def _last_width(self) -> int:
         return max([len(self.last), *(len(row[2]) for row in self.rows)])
 
-    def table(self, group: list[int], part: str) -> Table:
+    def table(self, group: list[int], part: str, room: int | None = None) -> Table:
         """The label column, the figure columns of ``group`` and the last column, each at the width
-        :meth:`groups` counted (rich would widen one and crop the table at the console's edge)."""
+        :meth:`groups` counted (rich would widen one and crop the table at the console's edge); the
+        label column also takes what is left of ``room`` (None: nothing), up to its longest label
+        (folded at 18 on a 200-column terminal, a comparison's figure names ran to 200 lines)."""
         table = Table(title=self.title + part)
-        table.add_column(self.label, width=self.LABEL_WIDTH, overflow="fold")
+        others = sum(self._width(n) + 3 for n in group) + self._last_width() + 3 + 3 + 1
+        longest = max([len(str(label)) for label, _, _ in self.rows] or [self.LABEL_WIDTH])
+        spare = 0 if room is None else room - others
+        table.add_column(self.label, width=max(self.LABEL_WIDTH, min(spare, longest)), overflow="fold")
         for n in group:
             table.add_column(Text(str(self.columns[n])), justify="right", width=self._width(n))
         table.add_column(self.last, width=self._last_width())
@@ -1031,7 +1036,7 @@ class ColumnGroups:
         groups = self.groups(options.max_width)
         for k, group in enumerate(groups, start=1):
             part = f" ({k} of {len(groups)})" if len(groups) > 1 else ""
-            yield self.table(group, part)
+            yield self.table(group, part, options.max_width)
         if self.caption:  # the notes once, at the console's width (a narrow table's caption folded them)
             yield Text(self.caption, style="italic")
 
