@@ -22,6 +22,14 @@ def contract(gpus: int, start: str, quarters: int, price: float = 1.0) -> dict:
             "term_quarters": quarters, "price_usd_per_gpu_hour": price, "signed": True}  # fmt: skip
 
 
+def power_short():
+    """A signed contract for 1,000 GPUs (1 MW) in 2026Q2 at a 0.1 MW site: power short by 0.9 MW."""
+    d = base_model()
+    d["sites"]["s1"]["power_capacity_mw"] = 0.1
+    d["contracts"] = {"big": contract(1000, "2026Q2", 1)}
+    return data_of(d)
+
+
 def test_a_contract_beyond_the_supplier_allocation_names_the_allocation():
     """100 hopper GPUs a quarter allocable; a signed contract for 500 from 2026Q3, two quarters.
     By 2026Q3 300 can be bought (2026Q1..2026Q3): the allocation is short by 200 GPUs there, and
@@ -46,10 +54,7 @@ def test_a_contract_beyond_the_supplier_allocation_names_the_allocation():
 def test_a_contract_beyond_the_power_names_the_site_and_its_fields():
     """A signed contract for 1,000 GPUs (1 MW) in 2026Q2 at a 0.1 MW site: power short by 0.9 MW
     (weight 0.9, against 1.8 for 900 GPUs short); held, the contract is short by 900 GPUs."""
-    d = base_model()
-    d["sites"]["s1"]["power_capacity_mw"] = 0.1
-    d["contracts"] = {"big": contract(1000, "2026Q2", 1)}
-    found = diagnose(data_of(d))
+    found = diagnose(power_short())
     (entry,) = found
     assert entry["group"] == "power" and entry["items"] == [("site s1 in 2026Q2", pytest.approx(0.9))]
     assert entry["note"] == "edit sites.s1.power_capacity_mw or sites.s1.expansion"
@@ -124,10 +129,7 @@ def test_a_relaxed_model_whose_milp_finds_no_plan_in_time_is_diagnosed_from_its_
     diagnosis said 'not diagnosed'. Its LP, by the interior point method, has integral purchases
     here (1-GPU blocks): rounded, they are the least relaxation, and the diagnosis names power."""
     diagnosis = milp_probes_stopped(monkeypatch)
-    d = base_model()
-    d["sites"]["s1"]["power_capacity_mw"] = 0.1
-    d["contracts"] = {"big": contract(1000, "2026Q2", 1)}
-    found = diagnosis.diagnose(data_of(d), time_limit=300)
+    found = diagnosis.diagnose(power_short(), time_limit=300)
     (entry,) = found
     assert entry["group"] == "power" and entry["items"] == [("site s1 in 2026Q2", pytest.approx(0.9))]
     assert found.caveat == ""
@@ -182,10 +184,7 @@ def test_a_rounded_plan_kept_when_the_milp_beside_it_stops_at_the_deadline(monke
 
     monkeypatch.setattr(diagnosis, "run_highs", milp_at_the_deadline)
     monkeypatch.setattr(diagnosis, "PROVEN_GAP", -1.0)  # the rounding taken as near, not proven
-    d = base_model()
-    d["sites"]["s1"]["power_capacity_mw"] = 0.1
-    d["contracts"] = {"big": contract(1000, "2026Q2", 1)}
-    found = diagnosis.diagnose(data_of(d), time_limit=300)
+    found = diagnosis.diagnose(power_short(), time_limit=300)
     assert [entry["group"] for entry in found] == ["power"]
     assert found[0]["items"] == [("site s1 in 2026Q2", pytest.approx(0.9))]
 
@@ -198,10 +197,7 @@ def test_a_rounded_plan_far_from_its_bound_is_named_where_the_milp_finds_none(mo
     diagnosis = milp_probes_stopped(monkeypatch)
     monkeypatch.setattr(diagnosis, "PROVEN_GAP", -2.0)  # the rounding taken as far from its bound
     monkeypatch.setattr(diagnosis, "ROUNDED_GAP", -1.0)
-    d = base_model()
-    d["sites"]["s1"]["power_capacity_mw"] = 0.1
-    d["contracts"] = {"big": contract(1000, "2026Q2", 1)}
-    found = diagnosis.diagnose(data_of(d), time_limit=300)
+    found = diagnosis.diagnose(power_short(), time_limit=300)
     assert [entry["group"] for entry in found] == ["power"]
     assert found[0]["items"] == [("site s1 in 2026Q2", pytest.approx(0.9))]
     assert found.caveat.startswith("the shortfalls above are within 0.00% of the least the model needs")
