@@ -1001,7 +1001,7 @@ class ColumnGroups:
 
     def groups(self, room: int) -> list[list[int]]:
         """The figure columns in groups, each a table at most ``room`` wide (at least one a group)."""
-        fixed = self.LABEL_WIDTH + 3 + self._last_width() + 3 + 1  # label and last columns, padding, borders
+        fixed = self.LABEL_WIDTH + self._frame()
         groups, used = [[]], fixed
         for n in range(len(self.columns)):
             need = self._width(n) + 3
@@ -1015,13 +1015,18 @@ class ColumnGroups:
     def _last_width(self) -> int:
         return max([len(self.last), *(len(row[2]) for row in self.rows)])
 
+    def _frame(self) -> int:
+        """Every width of a table but its label and figure columns': their padding, the last column
+        and the borders."""
+        return 3 + self._last_width() + 3 + 1
+
     def table(self, group: list[int], part: str, room: int | None = None) -> Table:
         """The label column, the figure columns of ``group`` and the last column, each at the width
         :meth:`groups` counted (rich would widen one and crop the table at the console's edge); the
         label column also takes what is left of ``room`` (None: nothing), up to its longest label
         (folded at 18 on a 200-column terminal, a comparison's figure names ran to 200 lines)."""
         table = Table(title=self.title + part)
-        others = sum(self._width(n) + 3 for n in group) + self._last_width() + 3 + 3 + 1
+        others = self._frame() + sum(self._width(n) + 3 for n in group)
         longest = max([len(str(label)) for label, _, _ in self.rows] or [self.LABEL_WIDTH])
         spare = 0 if room is None else room - others
         table.add_column(self.label, width=max(self.LABEL_WIDTH, min(spare, longest)), overflow="fold")
