@@ -156,6 +156,28 @@ def test_cash_buffer_labels_stay_distinct_when_the_base_buffer_dwarfs_the_orders
     assert len(set(labels)) == 2 and all(label.startswith("p, cash buffer $5,00") for label in labels), labels
 
 
+@pytest.mark.parametrize(
+    ("off", "buffers", "acts"),
+    [({"defer_orders": False}, [30e6, 60e6], "order: prepayments cut where"),
+     ({"cut_prepayments": False}, [30e6, 60e6], "order: orders deferred where"),
+     ({"defer_orders": False, "cut_prepayments": False}, [], "")],
+)  # fmt: skip
+def test_the_cash_buffer_is_varied_wherever_a_rule_that_reads_it_is_on(off, buffers, acts):
+    """tiny's forecast optimum orders $120M of GPUs in its largest quarter: buffers of 25 % and 50 %
+    of it, $30M and $60M. The buffer is read by the order rule and by the prepayment rule, and on
+    tiny it acts through the prepayments (they keep the borrowing base); with the order rule off the
+    sweep made no buffer candidate at all. With both rules off a buffer does nothing: none is made."""
+    loaded = api.edit("tiny", {f"policy.{rule}": value for rule, value in off.items()})
+    result = api.solve(loaded)
+    made = list(policy_variations(result.data, "p", result.plan))
+    assert [c.liquidity_buffer_usd for c in made] == pytest.approx(buffers)
+    assert all(acts in c.note for c in made)
+    if off == {"defer_orders": False}:  # the $30M buffer cuts the prepayments in every scenario
+        batch = with_buffers(compile_plans(result.data, [result.plan] * 2, ["none", "$30M"]), [0.0, 30e6])
+        cut = evaluate(result.data, batch, 20, 0, backend="numpy").metrics["prepayment_cut_share"]
+        assert cut[1] == 1.0 and cut[0] < cut[1]
+
+
 def test_a_candidate_s_forecast_npv_is_the_forecast_run_with_its_own_buffer(tiny_sweep):
     """The forecast optimum run with a cash buffer reacts on the forecast itself (on tiny it cuts
     the plan's debt prepayments to keep the buffer; on neocloud it defers orders): its NPV on the

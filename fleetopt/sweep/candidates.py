@@ -291,10 +291,16 @@ class Candidate:
 BUFFER_SHARES = (0.25, 0.5)
 
 
+# what a buffer does, by the policy rule that reads it: the order rule (0) and the prepayment rule (3)
+BUFFER_ACTS = {"defer_orders": "orders deferred", "cut_prepayments": "prepayments cut"}
+
+
 def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candidate]:
-    """The plan run with larger liquidity buffers (same decisions, another policy)."""
+    """The plan run with larger liquidity buffers (same decisions, another policy), where a rule that
+    reads the buffer is on: the order rule or the prepayment rule (either alone acts on it)."""
     largest_order = float(operating_lines(data, plan)["capex_gpu_usd"].max())
-    if not data.policy.defer_orders or largest_order <= 0:
+    acts = [words for rule, words in BUFFER_ACTS.items() if getattr(data.policy, rule)]
+    if not acts or largest_order <= 0:
         return
     each = {share: data.policy.liquidity_buffer_usd + share * largest_order for share in BUFFER_SHARES}
     # none beyond the largest amount a model or a plan file takes
@@ -307,7 +313,7 @@ def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candi
         yield Candidate(
             f"{label}, cash buffer {text}", "policy", "optimal", plan,
             note=(f"the same decisions, run with a cash buffer of {share:.0%} of the largest quarterly GPU "
-                  "order: orders deferred and prepayments cut where cash would fall below it"),
+                  f"order: {' and '.join(acts)} where cash would fall below it"),
             liquidity_buffer_usd=buffer,
         )  # fmt: skip
 
