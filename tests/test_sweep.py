@@ -141,6 +141,15 @@ def test_the_sweep_runs_the_forecast_optimum_with_larger_cash_buffers(tiny_sweep
         assert rows.loc[c.label, "deferred_share"] >= rows.loc["milp: forecast", "deferred_share"]
 
 
+def test_candidates_are_made_in_the_documented_order(tiny_sweep):
+    """docs/cli.md, "Candidates": the forecast optimum, (the stochastic plan, your purchases,) its
+    cash buffers, the stress optima, the robust optimum, the variations; --candidates keeps the first.
+    The list had the buffers last, and a --candidates 3 sweep of tiny evaluated only them."""
+    order = ["forecast", "stochastic", "proposal", "policy", "stress", "robust", "variation"]
+    made = [order.index(c.origin) for c in tiny_sweep.candidates.candidates]
+    assert made == sorted(made) and made[:3] == [0, 3, 3]
+
+
 def test_cash_buffer_labels_stay_distinct_when_the_base_buffer_dwarfs_the_orders():
     """A $5B base buffer and one block of GPUs as the largest order (well under $20M): 25 % and
     50 % of it both printed "$5.00B", two candidates with one label. They are written to the dollar."""
