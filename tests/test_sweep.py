@@ -167,8 +167,8 @@ def test_cash_buffer_labels_stay_distinct_when_the_base_buffer_dwarfs_the_orders
 
 @pytest.mark.parametrize(
     ("off", "buffers", "acts"),
-    [({"defer_orders": False}, [30e6, 60e6], "order: prepayments cut where"),
-     ({"cut_prepayments": False}, [30e6, 60e6], "order: orders deferred where"),
+    [({"defer_orders": False}, [30e6, 60e6], "): prepayments cut where"),
+     ({"cut_prepayments": False}, [30e6, 60e6], "): orders deferred where"),
      ({"defer_orders": False, "cut_prepayments": False}, [], "")],
 )  # fmt: skip
 def test_the_cash_buffer_is_varied_wherever_a_rule_that_reads_it_is_on(off, buffers, acts):
@@ -185,6 +185,24 @@ def test_the_cash_buffer_is_varied_wherever_a_rule_that_reads_it_is_on(off, buff
         batch = with_buffers(compile_plans(result.data, [result.plan] * 2, ["none", "$30M"]), [0.0, 30e6])
         cut = evaluate(result.data, batch, 20, 0, backend="numpy").metrics["prepayment_cut_share"]
         assert cut[1] == 1.0 and cut[0] < cut[1]
+
+
+def test_a_cash_buffer_s_note_adds_the_share_of_the_order_to_the_model_s_buffer():
+    """tiny run with a $30M buffer: its forecast optimum's largest quarterly order is $120M, so its
+    cash-buffer candidates run with $30M + $30M and $30M + $60M. Their labels said $60.0M and $90.0M
+    while their notes said "a cash buffer of 25 % of the largest quarterly GPU order" ($30M)."""
+    from fleetopt.errors import FleetoptWarning
+
+    with pytest.warns(FleetoptWarning, match="the plan reacts on the forecast itself"):
+        result = api.solve(api.edit("tiny", {"policy.liquidity_buffer_usd": 30e6}))
+    made = list(policy_variations(result.data, "p", result.plan))
+    assert [c.label for c in made] == ["p, cash buffer $60.0M", "p, cash buffer $90.0M"]
+    assert "a cash buffer of the model's $30.0M plus 25% of the largest quarterly GPU order ($120.0M)" in (
+        made[0].note
+    )
+    plain = api.solve("tiny")  # no buffer of the model's: the share alone, as before
+    note = next(policy_variations(plain.data, "p", plain.plan)).note
+    assert "a cash buffer of 25% of the largest quarterly GPU order ($120.0M)" in note
 
 
 def test_a_candidate_s_forecast_npv_is_the_forecast_run_with_its_own_buffer(tiny_sweep):

@@ -309,11 +309,14 @@ def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candi
     shown = [format_usd(b) for b in buffers]
     if len(set(shown)) < len(shown):  # a large base buffer and small orders: to the dollar
         shown = [f"${b:,.0f}" for b in buffers]
+    base = data.policy.liquidity_buffer_usd
+    model_buffer = f"the model's {format_usd(base)} plus " if base else ""
     for share, buffer, text in zip(shares, buffers, shown, strict=True):
         yield Candidate(
             f"{label}, cash buffer {text}", "policy", "optimal", plan,
-            note=(f"the same decisions, run with a cash buffer of {share:.0%} of the largest quarterly GPU "
-                  f"order: {' and '.join(acts)} where cash would fall below it"),
+            note=(f"the same decisions, run with a cash buffer of {model_buffer}{share:.0%} of the largest "
+                  f"quarterly GPU order ({format_usd(largest_order)}): {' and '.join(acts)} where cash would "
+                  "fall below it"),
             liquidity_buffer_usd=buffer,
         )  # fmt: skip
 
