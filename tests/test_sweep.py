@@ -1011,6 +1011,22 @@ def test_cli_rerank_refuses_what_it_cannot_use_and_writes_nothing_if_no_plan_fit
     assert f"Re-ranked from the sweep in {folder.resolve()}" in report
 
 
+def test_a_rerank_no_candidate_meets_says_how_to_rerank_not_to_sweep_again(finished_sweep, tmp_path):
+    """A rerank by a rule none of the finished sweep's candidates meets said "Nothing was kept (no
+    folder): sweep again with ...; give folder= ... fleetopt.api.resume_sweep" (a sweep in memory's
+    words: the sweep's folder is there, untouched, and nothing needs solving again) before its own
+    "Rank it by a looser rule". It now says only the rerank's way out."""
+    folder, _ = finished_sweep
+    with pytest.raises(RuleNotMet) as caught:
+        api.rerank_sweep(folder, {"max_breach_prob": 0.0001})
+    said = str(caught.value)
+    assert f"Rank it by a looser rule: fleetopt sweep --rerank {folder} with --max-breach-prob " in said
+    assert "Nothing was kept" not in said and "sweep again" not in said and "resume_sweep" not in said
+    code, _, err = run_cli("sweep", "--rerank", str(folder), "--max-breach-prob", "0.0001",
+                           "--out", str(tmp_path / "R"))  # fmt: skip
+    assert code == 2 and "Nothing was kept" not in err and "Rank it by a looser rule" in err
+
+
 def test_rerank_names_what_it_cannot_use(finished_sweep, tmp_path):
     folder, _ = finished_sweep
     with pytest.raises(InputError, match=r"rule_changes must hold fields of the ranking rule .* not a str"):

@@ -130,7 +130,24 @@ def sweep(
         if folder is not None and not saved_candidates(RunFolder(folder)):
             RunFolder(folder).discard()  # else `fleetopt runs` listed it as an interrupted sweep
         raise
-    return _finish_sweep(loaded, data, cands, settings, progress, folder)
+    try:
+        return _finish_sweep(loaded, data, cands, settings, progress, folder)
+    except RuleNotMet as exc:
+        if folder is not None:  # said how to finish it from its folder
+            raise
+        raise _nothing_kept(exc) from None
+
+
+def _nothing_kept(exc: RuleNotMet) -> RuleNotMet:
+    """A sweep in memory (the Python API) that no candidate met: its solves and evaluation are lost."""
+    looser = exc.looser("sweep again")
+    return RuleNotMet(
+        f"{exc}. Nothing was kept (no folder): {looser or 'sweep again with a looser rule'}; give "
+        "folder= (fleetopt.api.sweep(..., folder='runs/my-sweep')) and a rule no candidate meets "
+        "keeps the candidates and their evaluation, which fleetopt.api.resume_sweep finishes "
+        "with a looser rule without solving again",
+        exc.loosen, exc.values,
+    )
 
 
 def _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads) -> None:
@@ -514,15 +531,8 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     try:
         pick = recommend(metrics, rule)
     except RuleNotMet as exc:  # the evaluation is saved: a looser rule finishes the sweep
-        if folder is None:  # a sweep in memory (the Python API): its solves and evaluation are lost
-            looser = exc.looser("sweep again")
-            raise RuleNotMet(
-                f"{exc}. Nothing was kept (no folder): {looser or 'sweep again with a looser rule'}; give "
-                "folder= (fleetopt.api.sweep(..., folder='runs/my-sweep')) and a rule no candidate meets "
-                "keeps the candidates and their evaluation, which fleetopt.api.resume_sweep finishes "
-                "with a looser rule without solving again",
-                exc.loosen, exc.values,
-            ) from None
+        if folder is None:  # its caller says what is kept: nothing (a sweep in memory), or a rerank's sweep
+            raise
         looser = exc.looser(resume_command("sweep", folder))
         job = RunFolder(folder)  # `fleetopt runs` says why it stopped, not "interrupted"
         job.write_job({**job.job(), RunFolder.RULE_NOT_MET: looser or "a looser rule"})
