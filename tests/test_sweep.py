@@ -38,6 +38,7 @@ from fleetopt.sweep.candidates import (
     pareto_front,
     policy_variations,
     recommend,
+    scaled,
 )
 from fleetopt.sweep.run import SweepResult
 
@@ -148,6 +149,20 @@ def test_candidates_are_made_in_the_documented_order(tiny_sweep):
     order = ["forecast", "stochastic", "proposal", "policy", "stress", "robust", "variation"]
     made = [order.index(c.origin) for c in tiny_sweep.candidates.candidates]
     assert made == sorted(made) and made[:3] == [0, 3, 3]
+
+
+def test_a_volume_scaling_that_rounds_to_the_same_blocks_is_not_made():
+    """Blocks are whole: one block times 0.75 or 1.25 rounds back to one. Such a "volumes x0.75"
+    variation was made all the same, completed by the MILP (a solve) and dropped as a duplicate of
+    its parent; docs/cli.md says one that would change nothing is not made. Four blocks scale to
+    three and five."""
+    plan = api.solve("tiny").plan
+    s, i, t = (int(k[0]) for k in np.nonzero(plan.buy_blocks))
+    plan.buy_blocks[:] = 0
+    plan.buy_blocks[s, i, t] = 1
+    assert scaled(plan, 0.75) is None and scaled(plan, 1.25) is None
+    plan.buy_blocks[s, i, t] = 4
+    assert scaled(plan, 0.75).buy_blocks[s, i, t] == 3 and scaled(plan, 1.25).buy_blocks[s, i, t] == 5
 
 
 def test_cash_buffer_labels_stay_distinct_when_the_base_buffer_dwarfs_the_orders():

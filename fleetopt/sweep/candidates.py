@@ -203,10 +203,12 @@ def shifted(data: ModelData, plan: Plan, k: int) -> Plan | None:
     return None if np.array_equal(out.buy_blocks, plan.buy_blocks) else out
 
 
-def scaled(plan: Plan, factor: float) -> Plan:
+def scaled(plan: Plan, factor: float) -> Plan | None:
+    """Every purchase's blocks times ``factor``, rounded to whole blocks; None when that changes
+    nothing (a purchase of one block stays one block at x0.75 and x1.25)."""
     out = _copy(plan)
     out.buy_blocks = np.round(plan.buy_blocks * factor)
-    return out
+    return None if np.array_equal(out.buy_blocks, plan.buy_blocks) else out
 
 
 def mix_swapped(data: ModelData, plan: Plan) -> Plan | None:
