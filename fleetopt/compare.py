@@ -1009,6 +1009,16 @@ def paired_tail_errors(first: np.ndarray, npv: np.ndarray, n: int) -> dict[str, 
             "npv_cvar5_paired_se_usd": paired_error(psi)}  # fmt: skip
 
 
+def paired_npv_error(figure: str, first: np.ndarray, npv: np.ndarray) -> float:
+    """The standard error of a plan's NPV figure (``npv_mean_usd``, ``npv_cvar5_usd`` or
+    ``npv_p5_usd``) less the first plan's, on the same scenarios (``first``, ``npv``: their NPVs,
+    USD), as compare's paired rows give it; NaN with one scenario. The sweep reads it for the
+    pick's lead over the runner-up."""
+    if figure == "npv_mean_usd":
+        return paired_error(npv - first)
+    return paired_tail_errors(first, npv, 1)[PAIRED_ERROR[figure]]
+
+
 def paired_share_errors(outcomes: dict, n: int) -> dict[str, float]:
     """The paired errors of plan ``n``'s P(covenant breach), P(uncured covenant breach), P(liquidity
     default), P(any default), share of the demand served and P(short) less the first plan's on the

@@ -18,6 +18,7 @@ from milp_builders import base_model, data_of
 import fleetopt.milp.persistent as persistent
 from fleetopt import api
 from fleetopt.cli.risk_commands import candidate_counts
+from fleetopt.compare import compare_plans, paired_npv_error
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.errors import InputError, NoPlanError
@@ -38,9 +39,10 @@ from fleetopt.sweep.candidates import (
     pareto_front,
     policy_variations,
     recommend,
+    runner_up,
     scaled,
 )
-from fleetopt.sweep.run import SweepResult
+from fleetopt.sweep.run import Lead, SweepResult
 
 BREACH_LIMIT = 0.6
 SWEEP_FILES = {"plans.npz", "candidates.csv", "front.csv", "summary.json", "model.yaml"}
@@ -1223,3 +1225,63 @@ def test_a_model_buffer_at_the_largest_amount_is_evaluated_and_makes_no_larger_b
     with pytest.warns(FleetoptWarning, match="the plan reacts on the forecast itself"):
         result = api.solve(api.edit("tiny", {"policy.liquidity_buffer_usd": 1e15}))
     assert list(policy_variations(result.data, "milp: forecast", result.plan)) == []
+
+
+# ---------------------------------------------------------------- how sure the pick is
+
+def test_the_runner_up_is_the_rule_s_pick_without_the_pick():
+    m = frame([
+        (10.0, 5.0, 0.30, 0.0, 2.0),
+        (12.0, 4.0, 0.05, 0.2, 3.0),
+        (11.0, 4.5, 0.10, 0.0, 1.0),
+        (9.0, 4.5, 0.02, 0.0, 0.5),
+    ])  # fmt: skip
+    none_left_out = np.zeros(4, dtype=bool)
+    assert runner_up(m, Rule(), 0, none_left_out) == 3  # CVaR5 4.5 twice: the lower breach
+    assert runner_up(m, Rule(), 0, np.array([False, False, False, True])) == 2  # a buffer that never acted
+    assert runner_up(m, Rule(max_breach_prob=0.05, prefer="mean"), 1, none_left_out) == 3
+    assert runner_up(m, Rule(min_cvar5_usd=4.6, prefer="mean"), 0, none_left_out) is None
+
+
+def test_the_paired_error_of_two_plans_mean_npvs_by_hand():
+    # differences 1, 0, 1, -1: mean 0.25, squares about it 0.5625 + 0.0625 + 0.5625 + 1.5625 = 2.75,
+    # standard deviation sqrt(2.75 / 3), over sqrt(4)
+    first, npv = np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 2.0, 4.0, 3.0])
+    assert paired_npv_error("npv_mean_usd", first, npv) == pytest.approx(np.sqrt(2.75 / 3) / 2, rel=1e-12)
+
+
+def lead_words(lead: Lead, n: int = 50) -> str:
+    metrics = frame([(1.0, -94.7e6, 0.94, 0.0), (2.0, -94.7e6 - lead.usd, 0.94, 0.0)]).assign(
+        plan=["buy 2q later", "buy 1q later"], origin=["variation", "variation"]
+    )
+    result = SweepResult(None, None, None, metrics, SimpleNamespace(n_scenarios=n), Rule(), 0, lead)
+    return result._lead_words()
+
+
+def test_a_lead_within_two_standard_errors_is_called_noise_with_the_scenarios_that_would_tell():
+    # 50 x (2 x 2,589,538 / 36,433)^2 = 1,010,000 scenarios, to two figures 1,000,000
+    words = lead_words(Lead("buy 1q later", 36_433.0, 2_589_538.0))
+    assert ("lead over the runner-up, buy 1q later, is $36.4k of CVaR5 NPV, against a standard error of "
+            "the paired difference of $2.6M on the same 50 scenarios: within two standard errors") in words
+    assert "(about 1,000,000 would" in words
+    beyond = lead_words(Lead("buy 1q later", 1e6, 1e5))  # ten errors
+    assert beyond == (" It leads the runner-up, buy 1q later, by $1.0M of CVaR5 NPV, against a standard "
+                      "error of the paired difference of $100.0k on the same 50 scenarios.")
+    assert "ties with the runner-up" in lead_words(Lead("buy 1q later", 0.0, 1e5))
+    assert lead_words(Lead(None)) == " No other candidate meets the rule."
+
+
+def test_the_sweep_s_lead_is_compare_s_paired_difference_of_the_two_plans():
+    loose = Rule(forecast_within_limits=False, no_riskier_than_optimum=False)  # every candidate qualifies
+    swept = api.sweep("tiny", candidates=6, scenarios=200, seed=3, rule=loose)
+    summary = swept.summary()
+    rec, other = swept.recommended["plan"], summary["runner_up"]
+    assert other is not None and other != rec
+    buffers = [swept._buffer(label) for label in (other, rec)]
+    compared = compare_plans(swept.data, [swept.plan(other), swept.plan(rec)], [other, rec], 200, 3,
+                             buffers=buffers)  # fmt: skip
+    figures = compared.figures[rec]
+    assert summary["runner_up_lead_usd"] == pytest.approx(
+        figures["npv_cvar5_usd"] - compared.figures[other]["npv_cvar5_usd"], abs=1e-3)
+    assert summary["runner_up_lead_se_usd"] == pytest.approx(figures["npv_cvar5_paired_se_usd"], rel=1e-9)
+    assert f"runner-up, {other}" in summary["why"]

@@ -925,9 +925,7 @@ def keeps_your_limits(metrics: pd.DataFrame, rule: Rule, suggested: list[str]) -
 
 def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
     """Row index (position) of the plan the rule picks; RuleError when none qualifies."""
-    ok = np.ones(len(metrics), dtype=bool)
-    for _, meets in rule_conditions(metrics, rule):
-        ok &= meets
+    ok = meets_rule(metrics, rule)
     if not ok.any():
         options, nearest = loosening_options(metrics, rule)
         raise RuleNotMet(
@@ -935,10 +933,32 @@ def recommend(metrics: pd.DataFrame, rule: Rule) -> int:
             f"{keeps_your_limits(metrics, rule, options)}",
             (options, nearest), loosened_values(metrics, rule, nearest),
         )
+    return _best(metrics, rule, ok)
+
+
+def runner_up(metrics: pd.DataFrame, rule: Rule, pick: int, left_out: np.ndarray) -> int | None:
+    """Row index of the plan the rule would pick were ``pick`` not there, among the rows not
+    ``left_out`` (a buffer that never acted: the same plan run the same way); None where no other
+    plan meets the rule."""
+    ok = meets_rule(metrics, rule) & ~left_out
+    ok[pick] = False
+    return _best(metrics, rule, ok) if ok.any() else None
+
+
+def meets_rule(metrics: pd.DataFrame, rule: Rule) -> np.ndarray:
+    """(rows,) whether each plan meets every condition of the rule."""
+    ok = np.ones(len(metrics), dtype=bool)
+    for _, meets in rule_conditions(metrics, rule):
+        ok &= meets
+    return ok
+
+
+def _best(metrics: pd.DataFrame, rule: Rule, ok: np.ndarray) -> int:
+    """The row the rule prefers among ``ok``: the best figure, ties (within :func:`tie_margin`) to the
+    lower breach probability, then the higher mean NPV, then the first."""
     score = metrics[RANK_COLUMNS[rule.prefer]].to_numpy(dtype=float)
     best = score[ok].max()
     tied = ok & (score >= best - tie_margin(best))
-    # ties on the preferred figure go to the lower breach probability, then the higher mean NPV
     order = np.lexsort(
         (-metrics["npv_mean_usd"].to_numpy(dtype=float), metrics["breach_probability"].to_numpy())
     )

@@ -7,13 +7,14 @@ from __future__ import annotations
 import math
 import shlex
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from fleetopt import __version__
+from fleetopt.compare import paired_npv_error
 from fleetopt.core.data import ModelData, load
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, plan_axes
@@ -34,6 +35,7 @@ from fleetopt.runs.files import read_json, signals_deferred
 from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
+from fleetopt.stochastic.paired import NOISE_USD, SIGNIFICANT, beyond_chance
 from fleetopt.stochastic.run import MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
     ORIGINS,
@@ -51,6 +53,7 @@ from fleetopt.sweep.candidates import (
     limits_missed,
     pareto_front,
     recommend,
+    runner_up,
     tie_margin,
     why_dropped,
 )
@@ -543,7 +546,45 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
         ) from None
     metrics["recommended"] = False
     metrics.loc[metrics.index[pick], "recommended"] = True
-    return SweepResult(loaded, data, cands, metrics, evaluation, rule, pick)
+    lead = pick_lead(data, feasible, metrics, rule, pick, idle, (n, settings["seed"], backend))
+    return SweepResult(loaded, data, cands, metrics, evaluation, rule, pick, lead)
+
+
+@dataclass(frozen=True)
+class Lead:
+    """The pick's lead over the runner-up (the plan the rule would pick without it) on the rule's
+    figure: ``usd`` the pick's figure less the runner-up's (the metrics'), ``se_usd`` the standard
+    error of that difference from the two plans' NPVs on the same scenarios (NaN with one
+    scenario). ``runner_up`` None: no other candidate meets the rule."""
+
+    runner_up: str | None
+    usd: float = 0.0
+    se_usd: float = float("nan")
+
+
+def pick_lead(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int, idle: np.ndarray,
+              scenarios: tuple[int, int, str]) -> Lead:
+    """The pick's :class:`Lead`: the pick and the runner-up evaluated again, alone, on the sweep's
+    scenarios (``scenarios``: their count, seed and the backend), keeping each scenario's NPV (a
+    plan's figures do not depend on the plans beside it)."""
+    other = runner_up(metrics, rule, pick, idle)
+    if other is None:
+        return Lead(None)
+    both = [feasible[pick], feasible[other]]
+    batch = compile_plans(data, [c.plan for c in both], [c.label for c in both])
+    batch = with_buffers(batch, [c.liquidity_buffer_usd for c in both])
+    n, seed, backend = scenarios
+    npv = evaluate(data, batch, n, seed, backend=backend, keep_matrix=True).npv_matrix
+    column = RANK_COLUMNS[rule.prefer]
+    usd = float(metrics[column].iloc[pick] - metrics[column].iloc[other])
+    return Lead(str(metrics["plan"].iloc[other]), usd, paired_npv_error(column, npv[1], npv[0]))
+
+
+def scenarios_to_tell(n: int, lead: Lead) -> int:
+    """About how many scenarios would put ``lead`` beyond :data:`SIGNIFICANT` standard errors, were
+    it as measured (the error falls as one over the square root of the count), to two figures."""
+    need = n * (SIGNIFICANT * lead.se_usd / abs(lead.usd)) ** 2
+    return int(float(f"{need:.2g}")) if need < 10 else max(n + 1, int(float(f"{math.ceil(need):.2g}")))
 
 
 def _moved(name: str, before: float, after: float) -> str:
@@ -581,9 +622,10 @@ class SweepResult:
     ``metrics`` is yours to change (a column put in $M, rows sorted): the recommendation, ``why()``
     and the run written read the metrics as computed (:attr:`computed_metrics`)."""
 
-    def __init__(self, loaded, data, candidates, metrics, evaluation, rule, pick):
+    def __init__(self, loaded, data, candidates, metrics, evaluation, rule, pick, lead: Lead | None = None):
         self.loaded, self.data, self.candidates = loaded, data, candidates
         self.evaluation, self.rule, self.pick = evaluation, rule, pick
+        self.lead = lead  # the pick's lead over the runner-up (None: not measured)
         self._metrics, self.metrics = metrics, metrics.copy()
         self.reranked_from: Path | None = None  # the finished sweep re-ranked (:func:`rerank_sweep`)
 
@@ -654,6 +696,7 @@ class SweepResult:
                 + self._outside_forecast_limits()
                 + self._better_but_excluded()
                 + self._risk_left()
+                + self._lead_words()
             )
         p5 = (f"P5 NPV (the rule's figure) by {format_usd_change(rec['npv_p5_usd'] - opt['npv_p5_usd'])}, "
               if self.rule.prefer == "p5" else "")  # fmt: skip
@@ -676,7 +719,32 @@ class SweepResult:
                     f" No limit was set on the {name} probability (--allow-riskier), which it raises by "
                     f"{rise * 100:.1f} pp: --max-{name}-prob would cap it."
                 )
-        return text + self._risk_left()
+        return text + self._risk_left() + self._lead_words()
+
+    def _lead_words(self) -> str:
+        """How sure the pick is: ' It leads the runner-up, milp: half leverage, by $0.63B of CVaR5
+        NPV, 5.3 standard errors ...', or that its lead is within two standard errors (the
+        scenarios do not tell the two apart), or a tie; '' where it was not measured."""
+        lead, what = self.lead, RANK_WORDS[self.rule.prefer]
+        if lead is None:
+            return ""
+        if lead.runner_up is None:
+            return " No other candidate meets the rule." if len(self._metrics) > 1 else ""
+        pick = float(self.recommended[RANK_COLUMNS[self.rule.prefer]])
+        if abs(lead.usd) <= tie_margin(pick):
+            return (f" It ties with the runner-up, {lead.runner_up}, on {what}: the tie goes to the lower "
+                    "breach probability, then the higher mean NPV.")  # fmt: skip
+        n = self.evaluation.n_scenarios
+        if not math.isfinite(lead.se_usd):
+            return (f" It leads the runner-up, {lead.runner_up}, by {format_usd(lead.usd)} of {what}; one "
+                    "scenario gives that lead no standard error.")  # fmt: skip
+        said = (f"{format_usd(lead.usd)} of {what}, against a standard error of the paired difference of "
+                f"{format_usd(lead.se_usd)} on the same {counted(n, 'scenario')}")  # fmt: skip
+        if beyond_chance(lead.usd, lead.se_usd, NOISE_USD):
+            return f" It leads the runner-up, {lead.runner_up}, by {said}."
+        return (f" Its lead over the runner-up, {lead.runner_up}, is {said}: within two standard errors, so "
+                f"these scenarios do not tell the two apart (about {scenarios_to_tell(n, lead):,} would, "
+                "were the lead as measured).")  # fmt: skip
 
     def _better_but_excluded(self) -> str:
         """' Better on CVaR5 but outside the rule: yours: orders.csv (P(breach) 96.0% above the
@@ -755,6 +823,14 @@ class SweepResult:
         others = conditions_missed(self._metrics, self.rule, at)[1:]  # the forecast's breach comes first
         return f"{label} (also {', '.join(others)})" if others else label
 
+    def _lead_fields(self) -> dict:
+        """summary.json's runner-up and the pick's lead over it (USD, with its paired standard
+        error; null where there is none)."""
+        lead = self.lead or Lead(None)
+        known = lead.runner_up is not None
+        return {"runner_up": lead.runner_up, "runner_up_lead_usd": lead.usd if known else None,
+                "runner_up_lead_se_usd": lead.se_usd if known else None}  # fmt: skip
+
     def _buffer(self, label: str) -> float:
         """The policy buffer a candidate runs with, USD (the model's unless the sweep set one)."""
         own = next(c.liquidity_buffer_usd for c in self.candidates.feasible if c.label == label)
@@ -783,6 +859,7 @@ class SweepResult:
             "recommended_liquidity_buffer_usd": self._buffer(rec["plan"]),
             "forecast_optimum": self.forecast_optimum["plan"],
             "why": self.why(),
+            **self._lead_fields(),
             "npv_usd": float(rec["forecast_npv_usd"]),
             "npv_mean_usd": float(rec["npv_mean_usd"]),
             "npv_cvar5_usd": float(rec["npv_cvar5_usd"]),
