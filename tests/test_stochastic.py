@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from fleetopt.errors import InputError
 from fleetopt.evaluate import generate_scenarios
 from fleetopt.evaluate.batch import limit_problem
 from fleetopt.milp import stochastic as sto
+from fleetopt.stochastic import reduction
 from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios, tail_representatives
 from fleetopt.stochastic.run import (
     SolverSettings,
@@ -602,6 +604,28 @@ def test_fast_forward_picks_the_medoid_first():
     assert w.tolist() == [1.0]
     idx, w = fast_forward(points, np.full(4, 0.25), 2)
     assert 3 in idx.tolist() and sorted(w.tolist()) == [0.25, 0.75]
+
+
+def test_the_reduction_s_memory_is_its_distance_matrices_not_one_per_feature(monkeypatch):
+    """api.solve_stochastic takes a screen of up to 20,000 scenarios, but the reduction made every
+    pair's differences at once, an (M, M, d) array: 26.9 GiB for the 19,000 scenarios of such a
+    screen's body and its 10 features, a MemoryError. Made a block of rows at a time (here of
+    1 MiB), the distances are the same (3-4-5 triangles: 5 and 10) and fast-forward's peak memory
+    is the (M, M) distances and one buffer of its steps, about 2 x 8 MB at M = 1,000, where the
+    differences alone took 10 x 8 MB."""
+    monkeypatch.setattr(reduction, "DIFFERENCE_BYTES", 2**20, raising=False)
+    three = np.array([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]])
+    idx, w = fast_forward(three, np.full(3, 1 / 3), 1)
+    assert idx.tolist() == [1] and w.tolist() == [1.0]  # the middle point: 5 + 5 against 5 + 10
+    M = 1000
+    points = np.random.default_rng(0).normal(size=(M, 10))
+    tracemalloc.start()
+    try:
+        fast_forward(points, np.full(M, 1 / M), 3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * M * M * 8
 
 
 # ---------------------------------------------------------------- the command
