@@ -978,6 +978,26 @@ def test_mpisppy_extensive_form_finds_the_hand_worked_rp():
     assert [row["npv_usd"] for row in rp.scenarios] == pytest.approx([1880.0, 0.0], abs=1e-4)
 
 
+def test_mpisppy_route_values_a_scenario_of_low_probability_as_the_block_solver_does():
+    """The instance of test_hand_worked_two_scenarios with the low price at p = 0.05 and the high at
+    0.95 (as a reduction's tail and body): buying now is worth 0.95 x 2,475 - 0.05 x 1,405 = 2,281,
+    waiting 0.95 x 1,880 = 1,786, so RP = 2,281, each scenario's value its NPV (no rescue, no tax).
+    mpi-sppy weighed each scenario's tie-breaks (1e-6 per MUSD of tax) by its probability, under
+    HiGHS's dual feasibility tolerance at 0.05: its optimum paid the low scenario's $1B of cash as a
+    tax the liquidation tax gave back, value -2,405 against its NPV -1,405, RP 2,231."""
+    mpisppy_or_skip()
+    from fleetopt.stochastic.mpisppy_route import solve_by_mpisppy
+
+    data = data_of(buy_now_or_later())
+    scenarios = [price_scenario(data, "low", 0.05, 0.0), price_scenario(data, "high", 0.95, 2.0)]
+    rp = solve_by_mpisppy(data, scenarios, 1, "mpisppy-ef", mip_gap=EXACT)
+    assert rp.objective_usd == pytest.approx(2281.0, abs=1e-3)
+    assert rp.bound_usd == pytest.approx(2281.0, abs=1e-3)
+    assert [row["value_usd"] for row in rp.scenarios] == pytest.approx([-1405.0, 2475.0], abs=1e-3)
+    ours = sto.build_extensive_form(data, scenarios, 1).solve(EXACT, None, None)
+    assert ours.objective_usd == pytest.approx(2281.0, abs=1e-3)
+
+
 def test_mpisppy_route_agrees_with_the_block_solver_on_tiny():
     """tiny over 3 scenarios (L = 0): mpi-sppy's extensive form and fleetopt's reach the same RP
     (both to a 1e-6 gap), over the same scenario model."""

@@ -65,6 +65,7 @@ class ScenarioCreator:
     quarters: int
     integer_later: bool = False  # purchases and blocks from the first stage's end on whole, as by_blocks
     base: pyo.ConcreteModel | None = None
+    scale: float = 1.0  # each scenario's objective is its value times this (:func:`objective_scale`)
 
     def __call__(self, name: str, **_) -> pyo.ConcreteModel:
         _, sputils = mpisppy_modules()
@@ -73,7 +74,7 @@ class ScenarioCreator:
         m = sto.cloned(self.base)
         sc = self.scenarios[name]
         sto.apply_scenario(m, self.data, sc)
-        m.value_objective = pyo.Objective(expr=m.scenario_value, sense=pyo.maximize)
+        m.value_objective = pyo.Objective(expr=self.scale * m.scenario_value, sense=pyo.maximize)
         first = [
             getattr(m, var)[key]
             for var, key in sto.first_stage_keys(m, self.quarters)
@@ -82,6 +83,15 @@ class ScenarioCreator:
         sputils.attach_root_node(m, 0.0, first)
         m._mpisppy_probability = sc.probability
         return m
+
+
+def objective_scale(scenarios: list[sto.ScenarioInputs]) -> float:
+    """1 / the least probability: mpi-sppy weighs each scenario's objective by its probability, and
+    the value's tie-breaks (1e-6 per MUSD of tax, §5.10) weighed by a p_n below 0.1 fall under
+    HiGHS's dual feasibility tolerance (1e-7), so its optimum may hold any tax that the liquidation
+    tax gives back (a scenario of p = 0.05 paid its $1B of cash as tax: RP $50 low). Scaled, every
+    coefficient is at least the forecast MILP's; RP, its bound and gap are read back unscaled."""
+    return 1.0 / min(sc.probability for sc in scenarios)
 
 
 @dataclass
@@ -111,7 +121,9 @@ def solve_by_mpisppy(
     check_route(route, risk_weight)
     ExtensiveForm, sputils = mpisppy_modules()
     names = [f"scenario_{n}" for n in range(len(scenarios))]
-    creator = ScenarioCreator(data, dict(zip(names, scenarios, strict=True)), quarters, integer_later)
+    scale = objective_scale(scenarios)
+    named = dict(zip(names, scenarios, strict=True))
+    creator = ScenarioCreator(data, named, quarters, integer_later, scale=scale)
     started = time.perf_counter()
     ef = ExtensiveForm({"solver": SOLVER}, names, creator)
     built = time.perf_counter()
@@ -121,8 +133,8 @@ def solve_by_mpisppy(
         raise NoPlanError(
             f"mpi-sppy's extensive form stopped without a plan ({results.solver.termination_condition})"
         )
-    objective = pyo.value(ef.ef.EF_Obj)
-    bound = results.problem.upper_bound
+    objective = pyo.value(ef.ef.EF_Obj) / scale
+    bound = None if results.problem.upper_bound is None else results.problem.upper_bound / scale
     gap = None if bound is None else max(bound - objective, 0.0) / max(abs(objective), 1e-9)
     rows = [sto.scenario_row(ef.local_scenarios[name], data, creator.scenarios[name]) for name in names]
     return RouteSolution(
