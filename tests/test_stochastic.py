@@ -998,6 +998,21 @@ def test_mpisppy_route_values_a_scenario_of_low_probability_as_the_block_solver_
     assert ours.objective_usd == pytest.approx(2281.0, abs=1e-3)
 
 
+def test_mpisppy_route_leaves_stdout_to_fleetopt(capfd):
+    """mpi-sppy prints its timing notes ("[    0.31] Initializing SPBase") on stdout, between the
+    solve's own lines: `fleetopt solve --stochastic-solver mpisppy-ef > out.txt` held them. They go
+    to stderr, as HiGHS's own notes do."""
+    mpisppy_or_skip()
+    from fleetopt.stochastic.mpisppy_route import solve_by_mpisppy
+
+    data = data_of(buy_now_or_later())
+    scenarios = [price_scenario(data, "high", 0.5, 2.0), price_scenario(data, "low", 0.5, 0.0)]
+    capfd.readouterr()
+    solve_by_mpisppy(data, scenarios, 1, "mpisppy-ef", mip_gap=EXACT)
+    out, err = capfd.readouterr()
+    assert "Initializing" not in out and "Initializing SPBase" in err
+
+
 def test_mpisppy_route_agrees_with_the_block_solver_on_tiny():
     """tiny over 3 scenarios (L = 0): mpi-sppy's extensive form and fleetopt's reach the same RP
     (both to a 1e-6 gap), over the same scenario model."""

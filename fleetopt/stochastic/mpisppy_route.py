@@ -14,6 +14,8 @@ and CVaR's rows tie the scenarios together outside any scenario model.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from dataclasses import dataclass
 
@@ -32,14 +34,21 @@ SOLVER = "appsi_highs"  # HiGHS through Pyomo (highspy), the solver of every oth
 def mpisppy_modules():
     """mpi-sppy's extensive form, progressive hedging and utilities; a clear input error without it."""
     try:
-        from mpisppy.opt.ef import ExtensiveForm
-        from mpisppy.utils import sputils
+        with mpisppy_notes_on_stderr():  # its import prints "[    0.00] Initializing mpi-sppy"
+            from mpisppy.opt.ef import ExtensiveForm
+            from mpisppy.utils import sputils
     except ImportError as exc:
         raise InputError(
             "the mpi-sppy route needs mpi-sppy: pip install 'fleetopt[stochastic]' (or choose the default "
             f"--stochastic-solver blocks) ({exc})"
         ) from exc
     return ExtensiveForm, sputils
+
+
+def mpisppy_notes_on_stderr():
+    """mpi-sppy's timing notes ("[    0.31] Initializing SPBase"), which it prints on stdout, moved
+    to stderr: stdout holds fleetopt's output alone, as it does for every other solve (docs/cli.md)."""
+    return contextlib.redirect_stdout(sys.stderr)
 
 
 def check_route(route: str, risk_weight: float) -> None:
@@ -125,9 +134,11 @@ def solve_by_mpisppy(
     named = dict(zip(names, scenarios, strict=True))
     creator = ScenarioCreator(data, named, quarters, integer_later, scale=scale)
     started = time.perf_counter()
-    ef = ExtensiveForm({"solver": SOLVER}, names, creator)
+    with mpisppy_notes_on_stderr():
+        ef = ExtensiveForm({"solver": SOLVER}, names, creator)
     built = time.perf_counter()
-    with stops_kept():  # appsi_highs handles Ctrl-C in HiGHS's callback: the stop would be lost
+    # appsi_highs handles Ctrl-C in HiGHS's callback: the stop would be lost
+    with stops_kept(), mpisppy_notes_on_stderr():
         results = ef.solve_extensive_form(solver_options={"mip_rel_gap": mip_gap})
     if sputils.not_good_enough_results(results):
         raise NoPlanError(
