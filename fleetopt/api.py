@@ -725,8 +725,11 @@ def prepare_evaluation(
     limits.whole("workers", workers, 1)
     workers = resources.capped_workers(workers, executor)  # before the memory each worker gets
     limits.threads("threads", threads)
+    # the plans where they are now: a notebook that moves (os.chdir) before the run is written must
+    # not name the plans, nor read their objective, from its new folder
     job = _prepare_evaluation(
-        resolve_run(plans, "plans"), _loadable(model), scenarios=scenarios, seed=seed, backend=backend,
+        resolve_run(plans, "plans").resolve(), _loadable(model), scenarios=scenarios, seed=seed,
+        backend=backend,
         max_memory=resources.budget_within_memory(max_memory, backend, executor, workers),
         deterministic=deterministic, keep_matrix=keep_matrix, executor=executor,
         ray_address=ray_address, workers=workers, threads=resources.capped_threads(threads),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 
 import pandas as pd
 import pytest
@@ -498,3 +499,21 @@ def test_an_evaluation_ranks_its_plans_in_memory_as_the_terminal_does():
         result.ranked("median")
     with pytest.raises(InputError, match=r"max_breach_prob must be between 0\.0 and 1\.0"):
         result.ranked(max_breach_prob=1.5)
+
+
+def test_an_evaluation_written_after_a_change_of_folder_names_the_plans_it_evaluated(here, monkeypatch):
+    """A notebook evaluated "solved" (relative), then moved with os.chdir and wrote the run: its
+    summary named sub/solved/plan.npz, seen from the new folder, a file that is not there (the report
+    left the plans out) or another run's plans (the report showed those). The plans are where they
+    were when evaluated, and the report reads them (without a warning that they are gone)."""
+    api.write_solve_run(api.solve("tiny"), out=here / "solved")
+    result, loaded, source = api.evaluate("solved", scenarios=4, backend="numpy")
+    (here / "sub").mkdir()
+    monkeypatch.chdir(here / "sub")
+    evaluated = api.write_evaluate_run(result, loaded, source, here / "ev")
+    summary = json.loads((evaluated / "summary.json").read_text())
+    assert summary["plans_source"] == str((here / "solved" / "plan.npz").resolve())
+    assert summary["plans_objective"] == "npv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FleetoptWarning)
+        api.report(evaluated)
