@@ -79,7 +79,8 @@ from fleetopt.milp.stochastic import (
     names_finance_limit,
     rescuable,
 )
-from fleetopt.report import METRICS_TABLES, checked_metrics_table, comparison_html, write_report
+from fleetopt.report import METRICS_TABLES, checked_metrics_table, write_report
+from fleetopt.report import comparison_html as _comparison_html
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import (
@@ -1394,6 +1395,13 @@ def compare(
             seed = own[0]["seed"] if seed is None else seed
         return _compare_solved(_in_memory(solved), model, scenarios, seed, backend, names)
     return _compare_runs([resolve_run(r, "runs") for r in given], model, scenarios, seed, backend, names)
+
+
+def comparison_html(comparison: Comparison) -> str:
+    """The self-contained HTML page of a comparison (what :func:`compare` returns), as `fleetopt
+    compare --out c.html` writes it: ``Path("c.html").write_text(fo.comparison_html(c))``."""
+    limits.instance("comparison", comparison, Comparison, "what fleetopt.api.compare returns")
+    return _comparison_html(comparison)
 
 
 def _runs_given(runs) -> list:

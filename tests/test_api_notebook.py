@@ -517,3 +517,12 @@ def test_an_evaluation_written_after_a_change_of_folder_names_the_plans_it_evalu
     with warnings.catch_warnings():
         warnings.simplefilter("error", FleetoptWarning)
         api.report(evaluated)
+
+
+@pytest.mark.parametrize("given", [None, "runs/x", {"figures": 1}])
+def test_the_page_of_a_comparison_refuses_what_is_not_one_by_name(given):
+    """``fo.comparison_html(path)`` or of a failed cell's None was an AttributeError from inside the
+    report ("'str' object has no attribute 'model'")."""
+    with pytest.raises(InputError, match=r"^comparison must be what fleetopt.api.compare returns \(got a "
+                       rf"value of type {type(given).__name__}\)$"):  # fmt: skip
+        api.comparison_html(given)
