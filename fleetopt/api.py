@@ -386,7 +386,10 @@ def read_purchases(path: str | Path, model: ModelArg | ModelData = None) -> Fixe
 
 
 def solve_summary(result: SolveResult, loaded: LoadedModel) -> dict:
-    """The content of summary.json for a solve run."""
+    """The content of summary.json for a solve run; ``loaded``: the model it was solved from."""
+    limits.instance("result", result, SolveResult, "what fleetopt.api.solve returns")
+    loaded = _loaded_of(loaded, "loaded")
+    _check_solved_from(result, loaded)
     fig = _written_headline(result.headline(), result.objective_kind)
     return {
         "fleetopt_version": __version__,
@@ -488,6 +491,7 @@ def plan_file_bytes(result: SolveResult | StochasticResult, loaded: LoadedModel)
     plan is run with its own buffer under any version of the model, as a sweep's are)."""
     limits.instance("result", result, (SolveResult, StochasticResult), "what fleetopt.api.solve returns")
     limits.instance("loaded", loaded, LoadedModel, "a loaded model (fleetopt.api.load(...)[0])")
+    _check_solved_from(result, loaded)  # one model's plans labelled with another's name and hash
     if isinstance(result, StochasticResult):
         plans, labels = [result.plan, result.forecast_plan], ["stochastic", "forecast"]
     else:
@@ -591,7 +595,11 @@ def solve_stochastic(
 
 
 def stochastic_summary(result: StochasticResult, loaded: LoadedModel) -> dict:
-    """The content of summary.json for a stochastic solve run."""
+    """The content of summary.json for a stochastic solve run; ``loaded``: the model it was solved
+    from."""
+    limits.instance("result", result, StochasticResult, "what fleetopt.api.solve_stochastic returns")
+    loaded = _loaded_of(loaded, "loaded")
+    _check_solved_from(result, loaded)
     return {
         "fleetopt_version": __version__,
         "kind": "stochastic",

@@ -526,3 +526,17 @@ def test_the_page_of_a_comparison_refuses_what_is_not_one_by_name(given):
     with pytest.raises(InputError, match=r"^comparison must be what fleetopt.api.compare returns \(got a "
                        rf"value of type {type(given).__name__}\)$"):  # fmt: skip
         api.comparison_html(given)
+
+
+def test_a_plan_file_and_a_summary_are_made_only_with_the_model_the_plan_was_solved_from():
+    """plan_file_bytes(tiny's result, lab) made a plan file of tiny's plan that named model 'lab' and
+    its hash (evaluated under lab as its own), and solve_summary(result, lab) a summary of tiny's
+    figures named 'lab'; solve_summary(result, None) was an AttributeError."""
+    solved, lab = api.solve("tiny"), api.load("lab")
+    for make in (api.plan_file_bytes, api.solve_summary):
+        with pytest.raises(InputError, match=r"^the result was solved from model 'tiny' .* not from the "
+                           r"model given, 'lab'"):  # fmt: skip
+            make(solved, lab[0])
+    with pytest.raises(InputError, match=r"^loaded must be the LoadedModel the result was made from"):
+        api.solve_summary(solved, None)
+    assert api.solve_summary(solved, api.load("tiny"))["model_name"] == "tiny"  # the pair load returns
