@@ -803,7 +803,19 @@ def evaluation_summary(result: EvaluationResult, loaded: LoadedModel | tuple, so
     (money in USD, probabilities in [0, 1])."""
     limits.instance("result", result, EvaluationResult, "what fleetopt.api.evaluate returns first")
     limits.instance("source", source, PlanSource, "what fleetopt.api.evaluate returns third")
-    return _evaluation_summary(result, _loaded_of(loaded, "loaded"), source)
+    loaded = _loaded_of(loaded, "loaded")
+    _check_evaluated_under(result, loaded)
+    return _evaluation_summary(result, loaded, source)
+
+
+def _check_evaluated_under(result: EvaluationResult, loaded: LoadedModel) -> None:
+    """Refuse to label an evaluation with a model it was not evaluated under: its figures would be
+    recorded as that model's."""
+    if result.model_fingerprint and result.model_fingerprint != model_fingerprint(loaded.model):
+        raise InputError(
+            f"the result was evaluated under another model than the one given, {loaded.model.name!r} "
+            f"({loaded.source}): pass the LoadedModel fleetopt.api.evaluate returned with it"
+        )
 
 
 def write_evaluate_run(
@@ -826,11 +838,7 @@ def write_evaluate_run(
     limits.instance("result", result, EvaluationResult, "what fleetopt.api.evaluate returns first")
     limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded, "loaded")
-    if result.model_fingerprint and result.model_fingerprint != model_fingerprint(loaded.model):
-        raise InputError(
-            f"the result was evaluated under another model than the one given, {loaded.model.name!r} "
-            f"({loaded.source}): pass the LoadedModel fleetopt.api.evaluate returned with it"
-        )
+    _check_evaluated_under(result, loaded)
     limits.instance("source", source, PlanSource, "the plans fleetopt.api.evaluate returns third")
     limits.path("out", out)
     if ranking is not None:
