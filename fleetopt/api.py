@@ -591,7 +591,24 @@ def solve_stochastic(
         time_limit=time_limit, threads=threads, backend=backend, route=solver, integer_later=integer_later,
     )  # fmt: skip
     result.loaded = loaded
+    result.solved_key = _stochastic_plans_key(result)  # a plan changed in place is refused when written
     return result
+
+
+def _stochastic_plans_key(result: StochasticResult) -> bytes:
+    """The decisions of a stochastic solve's two plans (:meth:`Plan.decisions_key`)."""
+    return result.plan.decisions_key() + result.forecast_plan.decisions_key()
+
+
+def _check_stochastic_plans_unchanged(result: StochasticResult) -> None:
+    """A result whose plans' arrays were changed after the solve is refused, as a solve's is
+    (:func:`_check_plan_unchanged`): its run would record the solve's measures beside other plans."""
+    solved = getattr(result, "solved_key", None)  # None: not made by solve_stochastic
+    if solved is not None and solved != _stochastic_plans_key(result):
+        raise InputError(
+            "result's plans were changed after its solve (its measures are those of the plans solved); "
+            "to evaluate changed purchases, solve with them (fleetopt.api.solve(model, purchases=...))"
+        )
 
 
 def stochastic_summary(result: StochasticResult, loaded: LoadedModel) -> dict:
@@ -628,6 +645,7 @@ def write_stochastic_run(
     limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded if loaded is not None else result.loaded, "loaded")
     _check_solved_from(result, loaded)
+    _check_stochastic_plans_unchanged(result)
     limits.path("out", out)
     # named by its kind, as an evaluation's and a sweep's are (it read as a solve's folder)
     folder = RunFolder.to_write(out, "stochastic", loaded.model.name)

@@ -543,3 +543,17 @@ def test_a_plan_file_and_a_summary_are_made_only_with_the_model_the_plan_was_sol
     with pytest.raises(InputError, match=r"^loaded must be the LoadedModel the result was made from"):
         api.solve_summary(solved, None)
     assert api.solve_summary(solved, api.load("tiny"))["model_name"] == "tiny"  # the pair load returns
+
+
+def test_a_stochastic_result_whose_plan_was_changed_is_not_written(tmp_path):
+    """`st.plan.buy_blocks[...] = 0` then write_stochastic_run wrote a plan that buys nothing yet holds
+    the GPUs bought (a plan the model forbids, refused by every later evaluation) beside the measures
+    of the plan solved; a solve's result was refused so already. The result as solved is written."""
+    result = api.solve_stochastic("tiny", 2, out_of_sample=0)
+    kept = result.plan.buy_blocks.copy()
+    result.plan.buy_blocks[...] = 0
+    with pytest.raises(InputError, match=r"^result's plans were changed after its solve"):
+        api.write_stochastic_run(result, out=tmp_path / "changed")
+    assert not (tmp_path / "changed").exists()
+    result.plan.buy_blocks[...] = kept
+    assert (api.write_stochastic_run(result, out=tmp_path / "as-solved") / "plan.npz").is_file()
