@@ -591,23 +591,34 @@ def solve_stochastic(
         time_limit=time_limit, threads=threads, backend=backend, route=solver, integer_later=integer_later,
     )  # fmt: skip
     result.loaded = loaded
-    result.solved_key = _stochastic_plans_key(result)  # a plan changed in place is refused when written
+    return _with_plans_key(result)
+
+
+def _plans_key(result: StochasticResult | SweepResult) -> bytes:
+    """The decisions of the plans a stochastic solve or a sweep writes (:meth:`Plan.decisions_key`)."""
+    if isinstance(result, StochasticResult):
+        plans = [result.plan, result.forecast_plan]
+    else:
+        plans = [c.plan for c in result.candidates.candidates if c.plan is not None]
+    return b"".join(plan.decisions_key() for plan in plans)
+
+
+def _with_plans_key(result):
+    """``result``, keeping its plans' key: a plan changed in place (``sw.plan().buy_blocks[...] =
+    0``) is refused when the result is written (:func:`_check_plans_unchanged`)."""
+    result.solved_key = _plans_key(result)
     return result
 
 
-def _stochastic_plans_key(result: StochasticResult) -> bytes:
-    """The decisions of a stochastic solve's two plans (:meth:`Plan.decisions_key`)."""
-    return result.plan.decisions_key() + result.forecast_plan.decisions_key()
-
-
-def _check_stochastic_plans_unchanged(result: StochasticResult) -> None:
-    """A result whose plans' arrays were changed after the solve is refused, as a solve's is
-    (:func:`_check_plan_unchanged`): its run would record the solve's measures beside other plans."""
-    solved = getattr(result, "solved_key", None)  # None: not made by solve_stochastic
-    if solved is not None and solved != _stochastic_plans_key(result):
+def _check_plans_unchanged(result: StochasticResult | SweepResult) -> None:
+    """A result whose plans' arrays were changed after they were made is refused, as a solve's is
+    (:func:`_check_plan_unchanged`): its run would record their figures beside other plans."""
+    made = getattr(result, "solved_key", None)  # None: not made through this module
+    if made is not None and made != _plans_key(result):
         raise InputError(
-            "result's plans were changed after its solve (its measures are those of the plans solved); "
-            "to evaluate changed purchases, solve with them (fleetopt.api.solve(model, purchases=...))"
+            "result's plans were changed after they were made (its figures are those of the plans made); "
+            "to evaluate changed purchases, solve with them (fleetopt.api.solve(model, purchases=...), "
+            "or sweep(purchases=...))"
         )
 
 
@@ -645,7 +656,7 @@ def write_stochastic_run(
     limits.text("command", command, optional=True)
     loaded = _loaded_of(loaded if loaded is not None else result.loaded, "loaded")
     _check_solved_from(result, loaded)
-    _check_stochastic_plans_unchanged(result)
+    _check_plans_unchanged(result)
     limits.path("out", out)
     # named by its kind, as an evaluation's and a sweep's are (it read as a solve's folder)
     folder = RunFolder.to_write(out, "stochastic", loaded.model.name)
@@ -945,13 +956,13 @@ def sweep(
     limits.path("folder", folder)
     limits.callback("progress", progress)
     limits.callback("candidate_progress", candidate_progress)
-    return _sweep(
+    return _with_plans_key(_sweep(
         _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend,
         mip_gap=mip_gap, time_limit=time_limit, threads=resources.capped_threads(threads), progress=progress,
         folder=folder, stochastic=stochastic, stochastic_mip_gap=stochastic_mip_gap,
         candidate_progress=candidate_progress, purchases=_purchases_list(purchases),
         resume_options=_tokens("resume_options", resume_options),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def _purchases_list(purchases) -> list:
@@ -990,8 +1001,8 @@ def resume_sweep(
     limits.callback("progress", progress)  # before the work, not at its first call
     limits.callback("candidate_progress", candidate_progress)
     how = {"backend": backend, "threads": threads}  # checked by the resume
-    return _resume_sweep(folder, progress, rule_changes=rule_changes, candidate_progress=candidate_progress,
-                         how=how)  # fmt: skip
+    return _with_plans_key(_resume_sweep(folder, progress, rule_changes=rule_changes,
+                                         candidate_progress=candidate_progress, how=how))  # fmt: skip
 
 
 def rerank_sweep(
@@ -1015,7 +1026,7 @@ def rerank_sweep(
     limits.text("backend", backend, BACKENDS)
     limits.callback("progress", progress)
     threads = resources.capped_threads(limits.threads("threads", threads))
-    return _rerank_sweep(folder, rule_changes, backend, threads, progress)
+    return _with_plans_key(_rerank_sweep(folder, rule_changes, backend, threads, progress))
 
 
 def write_sweep_run(
@@ -1027,6 +1038,7 @@ def write_sweep_run(
     and record it in the run registry."""
     limits.instance("result", result, SweepResult, "what fleetopt.api.sweep returns")
     limits.text("command", command, optional=True)
+    _check_plans_unchanged(result)
     limits.path("out", out)
     return _recorded(result.loaded, lambda: _write_sweep_folder(result, out), result.summary(), command)
 

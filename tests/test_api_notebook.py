@@ -552,8 +552,23 @@ def test_a_stochastic_result_whose_plan_was_changed_is_not_written(tmp_path):
     result = api.solve_stochastic("tiny", 2, out_of_sample=0)
     kept = result.plan.buy_blocks.copy()
     result.plan.buy_blocks[...] = 0
-    with pytest.raises(InputError, match=r"^result's plans were changed after its solve"):
+    with pytest.raises(InputError, match=r"^result's plans were changed after they were made"):
         api.write_stochastic_run(result, out=tmp_path / "changed")
     assert not (tmp_path / "changed").exists()
     result.plan.buy_blocks[...] = kept
     assert (api.write_stochastic_run(result, out=tmp_path / "as-solved") / "plan.npz").is_file()
+
+
+def test_a_sweep_whose_candidate_plan_was_changed_is_not_written(tmp_path):
+    """`sw.plan()` is the sweep's own plan: `sw.plan().buy_blocks[...] = 0` then write_sweep_run
+    wrote plans.npz with a plan the model forbids (refused by every later evaluation) beside the
+    figures of the plan evaluated, and recorded it."""
+    result = api.sweep("tiny", candidates=2, scenarios=5)
+    plan = result.plan()
+    kept = plan.buy_blocks.copy()
+    plan.buy_blocks[...] = 0
+    with pytest.raises(InputError, match=r"^result's plans were changed after they were made"):
+        api.write_sweep_run(result, out=tmp_path / "changed")
+    assert not (tmp_path / "changed").exists()
+    plan.buy_blocks[...] = kept
+    assert (api.write_sweep_run(result, out=tmp_path / "as-made") / "plans.npz").is_file()
