@@ -1524,6 +1524,11 @@ def _compare_solved(results: list[_SolvedPlan], model, scenarios, seed, backend,
     ``model`` (what-if solves of edited models compared under one of them)."""
     labels = _named(unique_labels([r.label for r in results]), names)
     versions: list[str] = []
+    models = sorted({r.data.name for r in results})
+    if len(models) > 1:  # no model reads both: model= would refuse the plans of the other name
+        raise InputError(f"the solve results compared are of models of two names ({', '.join(models)}): "
+                         "every plan is evaluated under one model, which reads only the plans made for "
+                         "a version of it; compare plans of one model (its versions: fleetopt.api.edit)")
     if model is None:
         if len({r.data.fingerprint for r in results}) > 1:
             raise InputError("the solve results compared are of different models (or versions of one): "

@@ -572,3 +572,12 @@ def test_a_sweep_whose_candidate_plan_was_changed_is_not_written(tmp_path):
     assert not (tmp_path / "changed").exists()
     plan.buy_blocks[...] = kept
     assert (api.write_sweep_run(result, out=tmp_path / "as-made") / "plans.npz").is_file()
+
+
+@pytest.mark.parametrize("model", [None, "lab"])
+def test_solves_of_two_models_are_refused_as_plans_no_one_model_reads(model):
+    """compare([tiny's solve, lab's solve]) said "give model=", and with model="lab" then refused
+    tiny's plan: no model reads plans of both names, with or without model=."""
+    with pytest.raises(InputError, match=r"^the solve results compared are of models of two names "
+                       r"\(lab, tiny\): every plan is evaluated under one model"):  # fmt: skip
+        api.compare([api.solve("tiny"), api.solve("lab")], model, scenarios=5)
