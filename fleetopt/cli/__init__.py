@@ -25,6 +25,13 @@ def stopped(exc: BaseException) -> bool:
     return False
 
 
+# what a Ctrl-C can come out as while modules load: itself; ImportError "initialization failed" (a
+# compiled library's initialisation broken by it); RuntimeError "Error calling __set_name__" (Python
+# 3.11 wraps what a class attribute's __set_name__ raises, a pydantic model's validators' when the
+# stop lands there, exit 1 with a traceback); each caught only where ``stopped`` finds the stop
+STOP_SHAPES = (KeyboardInterrupt, ImportError, RuntimeError)
+
+
 def _stop(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -47,7 +54,7 @@ try:
     # the command modules register their commands on `app` when imported
     from fleetopt.cli import model_commands, review_commands, risk_commands  # noqa: F401
     from fleetopt.cli.common import app, err_console, ignore_further_stops, stop_on_sigterm
-except (KeyboardInterrupt, ImportError) as exc:  # Ctrl-C while the libraries load (about 2 s)
+except STOP_SHAPES as exc:  # Ctrl-C while the libraries load (about 2 s)
     if not stopped(exc):
         raise
     for _signum in (signal.SIGINT, signal.SIGTERM):  # a second stop would interrupt the exit itself
@@ -73,7 +80,7 @@ def main() -> None:
     except SystemExit:  # the command's outcome is decided: a stop while the process exits changes it not
         ignore_further_stops()  # (a SIGTERM in that last 0.3 s ended a recorded run with 143)
         raise
-    except (KeyboardInterrupt, ImportError) as exc:  # ImportError: a library loaded late, stopped
+    except STOP_SHAPES as exc:  # a library loaded late, stopped
         if not stopped(exc):
             raise
         ignore_further_stops()
