@@ -1755,6 +1755,20 @@ def test_an_empty_set_value_is_refused_not_read_as_the_default():
     assert "PATH=null, to replace it whole" in said and "empty VALUE removes" not in said
 
 
+@pytest.mark.parametrize("value", ["#N/A", " # 0.30", "---"])
+def test_a_set_value_yaml_reads_as_nothing_is_refused_not_read_as_the_default(value):
+    """`--set finance.tax_rate=#N/A` (a spreadsheet's cell pasted) is a YAML comment, read as null:
+    it removed the field silently, the tax rate falling to its default of 0, as an empty value did.
+    It is refused; null written out (with a comment after it, too) still removes a field, and a #
+    in quotes is text."""
+    code, out, err = run_cli("validate", "tiny", "--set", f"finance.tax_rate={value}")
+    assert code == 2 and out == "" and "no value after '=' (in YAML, # begins a comment" in err, err
+    code, out, _ = run_cli("validate", "tiny", "--set", "finance.tax_rate=null  # on purpose")
+    assert code == 0 and "is a valid model" in out
+    code, out, _ = run_cli("validate", "tiny", "--set", 'description="#1 plan"')
+    assert code == 0 and "is a valid model" in out
+
+
 @pytest.mark.parametrize(("field", "value", "said"), [
     ("kind", "banana", "kind must be one of solve, stochastic, evaluate, sweep (got 'banana')"),
     ("objective", "profit", "objective must be one of npv, cost (got 'profit')"),

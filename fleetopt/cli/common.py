@@ -66,6 +66,7 @@ from fleetopt.schema.loading import (
     DEFAULT_MODEL,
     LoadedModel,
     ModelError,
+    holds_no_value,
     load_model,
     load_yaml,
     model_words,
@@ -499,7 +500,12 @@ def load_changed(model: str | Path | None, changes: list[str] | None) -> LoadedM
         if not text.strip():  # an unset shell variable, most likely: not a silent return to the default
             raise InputError(f"--set {change!r}: no value after '=': give one, or null to remove the field "
                              "(its default then applies)")  # fmt: skip
-        fields.append((path.strip(), load_yaml(text, f"--set {shown_value(change)}")))
+        value = load_yaml(text, f"--set {shown_value(change)}")
+        if value is None and holds_no_value(text):  # `PATH=#N/A`: a comment, not null written out
+            raise InputError(f"--set {change!r}: no value after '=' (in YAML, # begins a comment and --- a "
+                             "document): give one, quoted if it holds a # ('PATH=\"#1\"'), or null to remove "
+                             "the field (its default then applies)")  # fmt: skip
+        fields.append((path.strip(), value))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FleetoptWarning)
         loaded = load_model(model)

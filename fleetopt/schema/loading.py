@@ -404,6 +404,14 @@ def load_yaml(text: str, source: str) -> object:
         raise ModelError(source, [ModelIssue((), NESTED_TOO_DEEPLY)]) from None
 
 
+def holds_no_value(text: str) -> bool:
+    """Whether YAML reads ``text`` as no value at all: nothing but a comment (`#N/A` pasted from a
+    spreadsheet), a document marker (`---`). Both read as null, as `null` and `~` do, which are
+    written out to remove a field (`--set PATH=null`); these are not."""
+    node = yaml.compose(text, Loader=_LineLoader)
+    return node is None or (node.tag == "tag:yaml.org,2002:null" and node.value == "")
+
+
 PURCHASES_HINT = (
     ": it reads as a purchases file (quarter, sku, site, gpus), which a model is given: check it with "
     "fleetopt validate MODEL --purchases FILE, solve with fleetopt solve MODEL --purchases FILE"
