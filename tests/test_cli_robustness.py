@@ -1441,13 +1441,17 @@ def test_an_empty_out_is_refused_by_name(here):
      (("sweep", "--rerank", ""), "'--rerank': give a run folder or run id"),
      (("solve", "tiny", "--purchases", ""), "'--purchases': give a purchases file"),
      (("sweep", "tiny", "--purchases", "a.csv", "--purchases", " "), "'--purchases': give a purchases file"),
-     (("runs", "add", "run", ""), "'folders': give a run folder")],
+     (("runs", "add", "run", ""), "'folders': give a run folder"),
+     (("runs", "show", ""), "'run': give a run id or run folder"),
+     (("compare", "run", "run", "--model", ""), "'--model': give a model file or bundled model name")],
 )  # fmt: skip
 def test_an_empty_path_argument_is_refused_by_name(here, args, said):
     """An empty model, --plans or --resume read the current folder: ".: is a directory, not a model
     file", ".: no plan file in this folder", ".: not a resumable evaluation"; and so did an empty
     run, purchases file or folder to record (an unset shell variable): `compare A ""` in a run folder
-    compared A with that folder's run, `report ""` reported it, `runs add ""` recorded it."""
+    compared A with that folder's run, `report ""` reported it, `runs add ""` recorded it. `runs show
+    ""` and `compare --model ""` were refused in the Python API's words: "ref is empty", "model is
+    empty: give ... or None (the default)"."""
     code, out, err = run_cli(*args)
     assert_one_error(code, out, err, said, "not an empty one")
 

@@ -21,6 +21,7 @@ from fleetopt.cli.common import (
     err_console,
     error_lines,
     marked,
+    model_given,
     out_file,
     path_given,
     write_output,
@@ -52,6 +53,7 @@ def compare(
     model: Annotated[
         str | None,
         typer.Option(
+            callback=model_given,
             help="Model file or bundled model name every plan is evaluated under, named in the output "
             "(default: the model.yaml of the first run folder, or of the run folder of the first run's plan "
             "file given, so the order of the runs matters; plans made from "
@@ -255,7 +257,13 @@ def job_state(folder: Path, kind: str | None, pid: str | None) -> str:
 
 @runs_app.command("show")
 def runs_show(
-    run: Annotated[str, typer.Argument(help="Run id (see `fleetopt runs`) or run folder (its latest run).")],
+    run: Annotated[
+        str,  # made a Path by the callback, "" refused by name: the API's message named its own argument
+        typer.Argument(
+            callback=path_given("run id or run folder"),
+            help="Run id (see `fleetopt runs`) or run folder (its latest run).",
+        ),
+    ],
 ) -> None:
     """Print one run: when, what command, which model, its key figures and where its folder is."""
     console.print(run_detail(api.run(run)))
