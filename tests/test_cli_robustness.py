@@ -1822,3 +1822,18 @@ def test_a_stochastic_report_says_in_short_how_its_plan_does_against_the_forecas
     html = (run / "report.html").read_text()
     said = html[html.index("<h2>In short</h2>") : html.index("<h2>Provenance</h2>")]
     assert f"On the same futures the stochastic plan is {verdict}." in unescape(said)
+
+
+def test_columns_zero_prints_the_output_and_errors_at_a_width_of_their_own(tmp_path):
+    """COLUMNS=0, which some shells and CI runners set where they do not know the width, made rich
+    print at a width of 0: nothing at all, a model's error included (exit 2 with no message), a
+    validation's summary and its "ok" line too. It counts as not set: piped output is 120 wide."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("horizon: [\n", encoding="utf-8")
+    env = {**os.environ, "COLUMNS": "0", "FLEETOPT_RUNS_DIR": str(tmp_path / "runs")}
+    cases = ((bad, 2, "stderr", "YAML syntax error"), ("tiny", 0, "stdout", "is a valid model"))
+    for model, code, stream, said in cases:
+        done = subprocess.run([sys.executable, "-m", "fleetopt", "validate", str(model)], capture_output=True,
+                              text=True, cwd=REPO, env=env)  # fmt: skip
+        assert done.returncode == code and said in getattr(done, stream), (done.stdout, done.stderr)
+    assert max(len(line) for line in done.stdout.splitlines()) == 120

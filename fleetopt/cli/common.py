@@ -8,6 +8,7 @@ import math
 import os
 import re
 import shlex
+import shutil
 import signal
 import sys
 import warnings
@@ -78,8 +79,15 @@ from fleetopt.sweep.run import saved_candidates
 
 def output_width(stream) -> int | None:
     """Width of the tables written to ``stream``: the terminal's, or COLUMNS where set (rich reads
-    it); piped output (CI logs, files) without COLUMNS gets 120 instead of rich's 80-column default."""
-    return None if stream.isatty() or os.environ.get("COLUMNS", "").strip().isdigit() else 120
+    it); piped output (CI logs, files) without COLUMNS gets 120 instead of rich's 80-column default.
+    COLUMNS=0 (set where the width is not known) counts as not set: rich took it as a width of 0 and
+    printed nothing at all, errors included."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return None
+    if columns.isdigit():  # rich would read the 0 itself: the width it stands for is given instead
+        return shutil.get_terminal_size((120, 24)).columns if stream.isatty() else 120
+    return None if stream.isatty() else 120
 
 
 console = text_console(width=output_width(sys.stdout))
