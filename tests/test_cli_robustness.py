@@ -1837,3 +1837,21 @@ def test_columns_zero_prints_the_output_and_errors_at_a_width_of_their_own(tmp_p
                               text=True, cwd=REPO, env=env)  # fmt: skip
         assert done.returncode == code and said in getattr(done, stream), (done.stdout, done.stderr)
     assert max(len(line) for line in done.stdout.splitlines()) == 120
+
+
+def test_validate_purchases_says_a_plan_csv_s_other_rows_are_not_read(here):
+    """A solve's plan.csv with a retire row edited: `solve --purchases` says its rows of other
+    decisions are not read, but `validate --purchases`, where a planner checks the edited file first,
+    called it a valid purchases file and no more, as if the retirement would be made."""
+    (here / "plan.csv").write_text(
+        "quarter,decision,item,sku,site,use,value,unit\n"
+        "2026Q3,buy_gpus,B200@texas,B200,texas,,2000,GPUs\n"
+        "2026Q3,retire,H100@texas installed cohort 0,H100,texas,,5000,GPUs\n"
+        "2026Q4,retire,H100@texas installed cohort 0,H100,texas,,8,GPUs\n",
+        encoding="utf-8",
+    )
+    code, out, err = run_cli("validate", "tiny", "--purchases", "plan.csv")
+    said = " ".join(out.split())
+    assert code == 0, err
+    assert ("valid purchases file for the model: 1 row, 2,000 GPUs (its rows of other decisions are not "
+            "read: 2 retire)") in said  # fmt: skip

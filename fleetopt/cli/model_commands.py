@@ -48,6 +48,7 @@ from fleetopt.cli.render import (
     solve_lines,
     solve_summary_tables,
     stochastic_summary_table,
+    unread_rows,
 )
 from fleetopt.core.economics import opening_fleet_value
 from fleetopt.core.tail import TAIL
@@ -82,8 +83,9 @@ def validate(
     console.print(model_summary_table(loaded))
     if purchases is not None:
         console.print(purchases_table(data, fixed.blocks, f"GPUs {purchases} buys by generation and year"))
+        read = f"{counted(fixed.rows, 'row')}, {fixed.gpus(data):,.0f} GPUs{unread_rows(fixed)}"
         console.print(marked(("ok", "green"), f": {purchases} is a valid purchases file for the model: "
-                             f"{counted(fixed.rows, 'row')}, {fixed.gpus(data):,.0f} GPUs"))  # fmt: skip
+                             f"{read}"))  # fmt: skip
     console.print(marked(("ok", "green"), f": {loaded.source} is a valid model"))
 
 

@@ -339,6 +339,14 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.1%}"
 
 
+def unread_rows(fixed) -> str:
+    """' (its rows of other decisions are not read: 2 retire)' where the purchases ``fixed`` came from
+    a solve's plan.csv whose rows besides its purchases were skipped, else '': an edited retire or
+    move row changed nothing, which `solve` and `validate --purchases` say."""
+    kinds = ", ".join(f"{n} {decision}" for decision, n in fixed.unread)
+    return f" (its rows of other decisions are not read: {kinds})" if fixed.unread else ""
+
+
 def solve_summary_tables(result) -> list:
     """Renderables for the terminal after a solve: status line, purchases table, key figures."""
     data, plan = result.data, result.plan
@@ -351,13 +359,10 @@ def solve_summary_tables(result) -> list:
     status.add_row("gap", format_gap(result.gap))
     if result.purchases is not None:
         fixed = result.purchases
-        # an edited retire or move row of a plan.csv changed nothing: say that it was not read
-        kinds = ", ".join(f"{n} {decision}" for decision, n in fixed.unread)
-        unread = f" (its rows of other decisions are not read: {kinds})" if fixed.unread else ""
         status.add_row(
             "purchases",
             Text(f"fixed from {fixed.source}: {fixed.gpus(data):,.0f} GPUs in {counted(fixed.rows, 'row')} "
-                 f"(none elsewhere); the solver chose the rest{unread}"),
+                 f"(none elsewhere); the solver chose the rest{unread_rows(fixed)}"),
         )  # fmt: skip
     if result.completion is not None:  # solve --rescue: how the purchases were completed, what they break
         for label, words, bad in completion_facts(result.completion):
