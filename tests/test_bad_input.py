@@ -301,6 +301,16 @@ def test_hostile_yaml_is_refused_cleanly(tmp_path, tiny_text, extra, message):
     assert_bad_input(code, out, err, message)
 
 
+def test_a_number_of_thousands_of_digits_is_refused_in_the_model_s_words(tmp_path, tiny_text):
+    """A 5,000-digit integer was refused with Python's own advice, "cannot be read as a int: Exceeds
+    the limit (4300 digits) ...; use sys.set_int_max_str_digits() to increase the limit": a call no
+    model's author can make. It says how many digits the value has, and that it is a typing slip."""
+    _, code, out, err = validate_text(tmp_path, tiny_text + "x: " + "9" * 5000 + "\n")
+    said = "cannot be read as an int: it has 5,000 digits, more than any model's figure (a typing slip?)"
+    assert_bad_input(code, out, err, ":152: YAML value '99999", said)
+    assert "sys.set_int_max_str_digits" not in err
+
+
 def _yaml_error_in_a_child(text: str, timeout: float) -> str:
     """The ModelError of ``text`` read in a process of its own, which a hang would not take down."""
     probe = ("import sys\nfrom fleetopt.schema.loading import ModelError, load_yaml\ntry:\n"

@@ -385,7 +385,10 @@ def _unreadable_value(root: yaml.Node, exc: Exception) -> ModelIssue:
             written = shown_value(node.value) if scalar else _NODE_WORDS[type(node)]
             kind = node.tag.rsplit(":", 1)[-1].replace("timestamp", "date")  # bool, int, float, map ...
             reason = str(found).splitlines()[0] if isinstance(found, ValueError) else f"not a {kind}"
-            message = f"YAML value {written} cannot be read as a {kind}: {reason}"
+            if "int_max_str_digits" in reason:  # Python's limit, advising a call no author can make
+                reason = f"it has {len(node.value):,} digits, more than any model's figure (a typing slip?)"
+            article = "an" if kind[0] in "aeiou" else "a"
+            message = f"YAML value {written} cannot be read as {article} {kind}: {reason}"
             return ModelIssue((), message, node.start_mark.line + 1)
         except yaml.YAMLError:
             continue
