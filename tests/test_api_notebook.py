@@ -581,3 +581,22 @@ def test_solves_of_two_models_are_refused_as_plans_no_one_model_reads(model):
     with pytest.raises(InputError, match=r"^the solve results compared are of models of two names "
                        r"\(lab, tiny\): every plan is evaluated under one model"):  # fmt: skip
         api.compare([api.solve("tiny"), api.solve("lab")], model, scenarios=5)
+
+
+def test_steps_set_as_a_mapping_say_which_of_the_file_s_steps_they_keep():
+    """fo.edit(None, {"...power_capacity_mw.steps": {"2027Q2": 460}}), to delay a site's power, kept
+    the file's earlier steps (2026Q4: 460, 2027Q1: 560) in silence, so the power came sooner than
+    meant (a notebook user's review): said, with how to replace them whole, which then says nothing."""
+    from fleetopt.errors import FleetoptWarning
+
+    path = "sites.texas.power_capacity_mw.steps"
+    said = (rf"{re.escape(path)}: the steps set are added to the model's; its steps 2026Q4: 460, 2027Q1: "
+            rf"560, 2028Q1: 960, 2028Q3: 1160 are kept .* remove them first: {re.escape(path)}=null")
+    with pytest.warns(FleetoptWarning, match=said):
+        kept = api.edit("neocloud", {path: {"2027Q2": 460, "2027Q3": 560}})
+    assert "2026Q4: 460" in kept.text.split("texas:")[1].split("pue:")[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        replaced = api.edit("neocloud", [(path, None), (path, {"2027Q2": 460, "2027Q3": 560})])
+    texas = replaced.text.split("texas:")[1].split("pue:")[0]
+    assert "2026Q4" not in texas and "2027Q2: 460" in texas and "2027Q3: 560" in texas

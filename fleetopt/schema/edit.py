@@ -158,6 +158,7 @@ def _assign(parent: Any, key: str | int, value: Any, path: FieldPath) -> None:
         raise InputError(f"{typed_path(path)}: no such field ({_here(parent, path[:-1])})")
     current = parent.get(key) if isinstance(parent, dict) else parent[key]
     if isinstance(value, dict) and isinstance(current, dict):
+        _say_steps_kept(current, value, path)
         for field, change in value.items():
             _assign(current, field, change, (*path, field))
         return
@@ -168,6 +169,19 @@ def _assign(parent: Any, key: str | int, value: Any, path: FieldPath) -> None:
              f"in every quarter; to change its starting level alone, keeping its steps and growth, edit "
              f"{typed_path(path)}.start")
     parent[key] = value
+
+
+def _say_steps_kept(current: dict, value: dict, path: FieldPath) -> None:
+    """A series' steps set as a mapping merge into its steps (as any mapping edit does): the steps of
+    the file the mapping leaves out stay, which is easy to miss (a site's power delayed by setting
+    its steps to later quarters kept the earlier ones, so the power came sooner): said."""
+    kept = [quarter for quarter in current if quarter not in value]
+    if path[-1] != "steps" or not kept:
+        return
+    words = ", ".join(f"{quarter}: {current[quarter]}" for quarter in kept)
+    warn(f"{typed_path(path)}: the steps set are added to the model's; its steps {words} are kept (an edit "
+         f"changes the entries of a mapping it names and keeps the others); to replace the steps whole, "
+         f"remove them first: {typed_path(path)}=null, then set them")
 
 
 def _series_words(series: Any) -> str:
