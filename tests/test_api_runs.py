@@ -582,3 +582,5 @@ def test_runs_of_a_model_given_as_its_file_are_refused_not_listed_as_none(here):
     code, _, err = run_cli("runs", "--model", "models/tiny.yaml")
     assert code == 2 and "not a file (got 'models/tiny.yaml')" in err and "Traceback" not in err, err
     assert api.runs(model="tiny") == []  # a name: listed, none here
+    code, _, err = run_cli("runs", "--model", "ü")  # a name no model may have: what names may be
+    assert code == 2 and "must be a model's name" in err and "letters, digits" in err and "a file" not in err

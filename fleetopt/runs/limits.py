@@ -13,7 +13,7 @@ from numbers import Integral, Real
 from pathlib import PurePath
 
 from fleetopt.errors import InputError
-from fleetopt.schema.base import NAME_PATTERN
+from fleetopt.schema.base import NAME_PATTERN, NAME_RULE
 from fleetopt.schema.loading import shown_value
 
 MAX_SEED = 2**63 - 1  # the scenario streams take a signed 64-bit seed
@@ -66,8 +66,10 @@ def model_name(name: str, value, optional: bool = True) -> str | None:
     text(name, value, optional=optional)
     if value is None or re.match(NAME_PATTERN, value):
         return value
-    raise InputError(f"{name} is a model's name, as its file's name: field gives it (e.g. 'tiny'), not a "
-                     f"file (got {shown_value(value)})")  # fmt: skip
+    named = "a model's name, as the name: field of its file gives it (e.g. 'tiny')"
+    if "/" in value or value.endswith((".yaml", ".yml", ".json")):
+        raise InputError(f"{name} is {named}, not a file (got {shown_value(value)})")
+    raise InputError(f"{name} must be {named}: {NAME_RULE} (got {shown_value(value)})")
 
 
 def path(name: str, value, optional: bool = True):
