@@ -454,3 +454,18 @@ def test_a_missing_price_names_its_skus_and_one_never_on_sale_may_be_left_out(tm
     path.write_text(TINY_PATH.read_text().replace(was, only))
     said = " ".join(run_cli("validate", str(path))[2].split())
     assert "(SKU B200): give `rubin`, `all` or `by_sku`" in said and "leave it out" not in said
+
+
+def test_an_allocation_that_limits_nothing_or_forbids_every_purchase_is_said():
+    """`limits.new_gpus_per_quarter.blackwell: 7`, below tiny's one B200 block of 8 GPUs, meant no
+    B200 could ever be bought, and `rubin: 100` on a model with no Rubin SKU limited nothing: both
+    were accepted in silence (a bad-input review). Valid, and said; 8 (one block) says nothing."""
+    code, _, err = run_cli("validate", "tiny", "--set", "limits.new_gpus_per_quarter.blackwell=7",
+                           "--set", "limits.new_gpus_per_quarter.rubin=100")  # fmt: skip
+    said = " ".join(err.split())
+    assert code == 0, err
+    assert ("limits.new_gpus_per_quarter.blackwell: is at most 7 GPUs a quarter, below one block of B200 (8 "
+            "GPUs), the smallest blackwell SKU's: no blackwell GPU can be bought") in said
+    assert "limits.new_gpus_per_quarter.rubin: the model has no rubin SKU: the limit limits nothing" in said
+    code, _, err = run_cli("validate", "tiny", "--set", "limits.new_gpus_per_quarter.blackwell=8")
+    assert code == 0 and "new_gpus_per_quarter" not in err.split("ok:")[0], err

@@ -392,7 +392,7 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
                 notes.append(((*path, "steps", label), (
                     f"quarter {label} is after the horizon ends ({quarter_label(last)}): the step is not used"
                 )))  # fmt: skip
-    return notes + fleet_power_notes(model) + magnitude_notes(model)
+    return notes + fleet_power_notes(model) + magnitude_notes(model) + allocation_notes(model)
 
 
 # where a money or power figure is most often written in another unit: below (or above) these it is
@@ -408,6 +408,28 @@ HIGHEST_ANNUAL_GROWTH = 2.0
 # 4-6 years, data-centre power and cooling plant over 8-12 (docs/sources.md §5)
 HIGHEST_GPU_LIFE_YEARS = 12.0
 HIGHEST_PLANT_LIFE_YEARS = 40.0
+
+
+def allocation_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    """Each supplier allocation (``limits.new_gpus_per_quarter``) that limits nothing, as the model
+    has no SKU of its generation, or that forbids every purchase of its generation, as it stays
+    below the smallest block of its SKUs in every quarter (purchases are whole blocks): valid, and
+    most often a slip (7 for 7,000)."""
+    notes = []
+    for generation, spec in model.limits.new_gpus_per_quarter.items():
+        where = ("limits", "new_gpus_per_quarter", generation.value)
+        blocks = {name: sku.block_size_gpus for name, sku in model.skus.items()
+                  if sku.generation == generation}  # fmt: skip
+        if not blocks:
+            notes.append((where, f"the model has no {generation.value} SKU: the limit limits nothing"))
+            continue
+        most = float(resolve_series(spec, model.first_quarter, model.horizon.quarters).max())
+        smallest = min(blocks, key=blocks.get)
+        if most < blocks[smallest]:
+            notes.append((where, (
+                f"is at most {most:,.0f} GPUs a quarter, below one block of {smallest} ({blocks[smallest]:,} "
+                f"GPUs), the smallest {generation.value} SKU's: no {generation.value} GPU can be bought")))
+    return notes
 
 
 def magnitude_notes(model: PlanningModel) -> list[tuple[Path, str]]:
