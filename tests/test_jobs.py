@@ -295,6 +295,27 @@ def test_a_ray_worker_lost_past_its_retries_stops_the_run_resumably(tiny, ray_lo
     pd.testing.assert_frame_equal(resumed.metrics, run(data, batch).metrics, check_exact=True)
 
 
+def test_a_ray_worker_of_other_fleetopt_code_is_refused(tiny, ray_local, tmp_path, monkeypatch):
+    """A Ray cluster whose workers ran another fleetopt (a node of an older image) computed the
+    chunks with that code's figures, in silence (a worker whose mean NPV was changed gave 1.5 times
+    the driver's): each task checks its worker's version and code fingerprint against the
+    driver's, and the run stops naming both (here the driver's stands in as another code)."""
+    from fleetopt import __version__
+    from fleetopt.errors import InputError
+    from fleetopt.evaluate import jobs
+
+    data, batch = tiny
+    monkeypatch.setattr(jobs, "fleetopt_code", lambda: (__version__, "0123456789abcdef"))
+    other = (rf"a Ray worker on .+ runs fleetopt .+, not the driver's fleetopt {re.escape(__version__)} "
+             r"\(code 0123456789abcdef\)")
+    with pytest.raises(InputError, match=other):
+        run(data, batch, store=ChunkStore(tmp_path), executor=jobs.RayExecutor())
+    assert not list(tmp_path.glob("chunk-*.npz"))  # no chunk of the other code kept
+    monkeypatch.undo()  # the same code: the run goes on
+    remote = run(data, batch, store=ChunkStore(tmp_path), executor=jobs.RayExecutor())
+    pd.testing.assert_frame_equal(remote.metrics, run(data, batch).metrics, check_exact=True)
+
+
 @needs_cc
 def test_ray_runs_the_backend_asked_for(tiny, ray_local):
     """`--executor ray --backend cpu-kernel` ran NumPy, silently: each task now runs the C build,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+import fleetopt
 from fleetopt.core.data import ModelData
 from fleetopt.core.units import counted
 from fleetopt.errors import EXIT_INTERRUPTED, FleetoptError, InputError, warn
@@ -31,6 +32,7 @@ from fleetopt.evaluate.backend import BackendError, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.engine import choose_backend, evaluate_chunk
 from fleetopt.evaluate.kernel import KernelBuildError, found_c_compiler
+from fleetopt.runs import folder as run_folder
 from fleetopt.runs.files import signals_deferred, write_bytes_atomic
 
 _CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)-([0-9a-f]{64})\.npz$")
@@ -499,6 +501,37 @@ def _ray_chunk(data, chunk, spec, backend_name, fallback=False):
     return _worker_chunk(data, chunk, spec, backend_name, fallback)
 
 
+def fleetopt_code() -> tuple[str, str]:
+    """This process's fleetopt: its version and the fingerprint of the code computing the figures
+    (:func:`~fleetopt.runs.folder.figures_code`, which a job.json keeps)."""
+    return fleetopt.__version__, run_folder.figures_code()
+
+
+def _on_the_drivers_code(chunk_function):
+    """``chunk_function`` as a task that first refuses a worker whose fleetopt is not this process's
+    (:func:`fleetopt_code`): its figures may differ (a node of an older image), and the run mixed
+    them with this code's in silence, as a job resumed by other code would (which job.json's
+    fingerprint refuses). A closure, which Ray sends by value, naming only what every fleetopt has:
+    a worker of a fleetopt before this check runs it too."""
+    driver = fleetopt_code()
+
+    def task(*args):
+        # the modules, sent by name, are the worker's own (a fleetopt before the fingerprint has none)
+        code = getattr(run_folder, "figures_code", None)
+        here = (fleetopt.__version__, code() if code else "none")
+        if here != driver:
+            raise InputError(
+                f"a Ray worker on {socket.gethostname()} runs fleetopt {here[0]} (code {here[1]}), not "
+                f"the driver's fleetopt {driver[0]} (code {driver[1]}): its figures may differ, and the "
+                "run would mix them; install the driver's fleetopt on every node of the cluster (the "
+                "same image), or run on this machine with --executor local (the chunks saved are kept: "
+                "--resume)"
+            )
+        return chunk_function(*args)
+
+    return task
+
+
 def _ray_init(ray, **settings) -> None:
     """``ray.init(**settings)``, SIGTERM left to the handler it had (the command's: a stop, exit 130,
     saying what is saved). Ray's driver sets its own as it starts (sys.exit(15); its local node's:
@@ -578,7 +611,9 @@ class RayExecutor:
     def run(self, data: ModelData, plans: PlanBatch, spec, chunks, store=None, progress=None) -> list[dict]:
         ray = self.ray
         gpus = 1 if self.backend_name == "cupy" else 0
-        task = ray.remote(num_gpus=gpus, max_retries=self.max_retries)(self.chunk_function)
+        task = ray.remote(num_gpus=gpus, max_retries=self.max_retries)(
+            _on_the_drivers_code(self.chunk_function)
+        )
         data_ref = ray.put(data)
         fell_back: list[str] = []
 
