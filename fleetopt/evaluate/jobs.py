@@ -631,15 +631,19 @@ class RayExecutor:
                 fell_back.append(result.pop("fell_back"))
             return ref, result
 
-        results = _gather(
-            plans,
-            spec,
-            chunks,
-            store,
-            progress,
-            lambda c: task.remote(data_ref, c, spec, self.backend_name, self.fallback),
-            next_done,
-        )
+        submitted: list = []
+
+        def submit(chunk):
+            submitted.append(task.remote(data_ref, chunk, spec, self.backend_name, self.fallback))
+            return submitted[-1]
+
+        try:
+            results = _gather(plans, spec, chunks, store, progress, submit, next_done)
+        except WorkerLost:  # the cluster lost a node or its raylet: left to Ray (which may end this process)
+            raise
+        except BaseException as exc:
+            _drop_tasks(ray, submitted, read=not isinstance(exc, KeyboardInterrupt))
+            raise
         computed = sum(1 for r in results if not r.get("stored"))
         if fell_back and len(fell_back) == computed:  # no worker could build it: a NumPy run
             self._use("numpy", f"auto chose the C build of the kernel, and no worker could make it: the "
@@ -650,6 +654,25 @@ class RayExecutor:
                 f"of the kernel {fell_back[0]}"
             )
         return results
+
+
+# how long a Ray run stopped by a task's error waits for its other tasks, cancelled, to end
+_RAY_CANCEL_SECONDS = 5.0
+
+
+def _drop_tasks(ray, refs: list, read: bool) -> None:
+    """The tasks of a Ray run stopped part-way (by a task's error, or a stop) cancelled and, where
+    ``read`` (not at a stop, which exits at once), their results read, errors too, within
+    :data:`_RAY_CANCEL_SECONDS`: Ray logged "Unhandled error" and a traceback for each task that
+    failed unread, which after one task's error is most of the others (hundreds of lines below the
+    run's one-line error)."""
+    with suppress(Exception):
+        for ref in refs:
+            ray.cancel(ref)
+        ended = ray.wait(refs, num_returns=len(refs), timeout=_RAY_CANCEL_SECONDS)[0] if read else []
+        for ref in ended:
+            with suppress(Exception):
+                ray.get(ref)
 
 
 # a worker process gone: most often the system's out-of-memory killer, else a signal or a crash
