@@ -31,7 +31,10 @@ MAX_STACK_BYTES = 64
 # thirds of the warps (benchmarks/README.md). Tracking the cut prepayments of 2 facilities instead of
 # 1 (kernel.MAX_PREPAID_FACILITIES) spills 72 bytes, 3 facilities 84. Capping what the GPUs taken out of
 # a short quarter remove by their powered quantity (2026-12-05) took it to 24 bytes (16-byte frame),
-# with the short path reading the shares of the short sites only (72-144 bytes otherwise)
+# with the short path reading the shares of the short sites only (72-144 bytes otherwise); giving
+# their MW to the GPUs left (2026-12-05) to 56 / 48 bytes of stores / loads (32-byte frame), with the
+# MW taken out read where each share is made and the GPUs taken out removed before the revenue
+# (136 / 144 bytes and a 160-byte frame with them kept in an array)
 MAX_SPILL_BYTES = 64
 MODELS = ["neocloud", "lab", "tiny"]
 

@@ -255,17 +255,21 @@ def test_round_off_left_on_a_contract_not_taken_is_not_freed_capacity():
         batch(data, [plan], ["declined"])
 
 
-def test_gpus_taken_out_of_a_short_quarter_agree_across_sites_uses_and_generations(gpu_code):
+@pytest.mark.parametrize("first", [True, False], ids=["contracts-first", "pro-rata"])
+def test_gpus_taken_out_of_a_short_quarter_agree_across_sites_uses_and_generations(gpu_code, first):
     """The policy's case of a generation taken out of a quarter short of power (tests/test_policy.py:
     the whole order of 1,000 Blackwell deferred in quarter 1 while site s1 has 0.6 MW for them and
     200 Hopper), spread over both uses, a contract served first and a second site: s1 also holds
-    100 Blackwell on the inference market, s2 (ample power, $50/MWh) 300 Hopper. In quarter 1 s1's
-    0.6 MW go to the contract's 100 Hopper, then the 100 Blackwell on inference, and 0.4 MW to the
-    1,100 training GPUs (4/11 each). The share 1,000 / 1,100 of Blackwell is taken out use by use,
-    at most what of it is powered: 4,000 / 11 on training, 1,000 / 11 on inference; so
-    400 / 11 Hopper and 100 / 11 Blackwell still sell beside s2's 300, and the electricity is that
-    of the GPUs left with power. Both builds of the kernel agree with NumPy pair by pair, on the
-    forecast and with every risk factor on."""
+    100 Blackwell on the inference market, s2 (ample power, $50/MWh) 300 Hopper: s1 draws 1.3 MW
+    (1 kW a GPU) for its 0.6 MW in quarter 1. The share 1,000 / 1,100 of Blackwell is taken out use
+    by use: 10,000 / 11 of its 1,000 on training, 1,000 / 11 of its 100 on inference, 1 MW in all.
+    The GPUs left at s1 draw 0.3 MW, so the 0.6 MW power every one of them, in the policy's order:
+    the contract's 100 Hopper, 100 / 11 Blackwell on inference, 100 Hopper and 1,000 / 11 Blackwell
+    on training; pro rata (without `power_to_contracts_first`) every GPU left gets 0.6 / 0.3, capped
+    at 1, all powered again. 100 + 1,100 / 11 GPUs sell at s1 beside s2's 300 (500 in all), and s1
+    draws 0.3 MW (300 x 219 USD). (The deferred GPUs' power used to go unused: 0.4 MW for the 1,100
+    training GPUs, of which 400 / 11 Hopper and 100 / 11 Blackwell were left.) Both builds of the
+    kernel agree with NumPy pair by pair, on the forecast and with every risk factor on."""
     from test_policy import two_generation_model, two_generation_plan
 
     d = two_generation_model()
@@ -280,7 +284,7 @@ def test_gpus_taken_out_of_a_short_quarter_agree_across_sites_uses_and_generatio
         "anchor": {"customer": "big", "use": "training", "eligible_skus": ["A"], "gpus": 100,
                    "start": "2026Q1", "term_quarters": 4, "price_usd_per_gpu_hour": 2.0, "signed": True}
     }  # fmt: skip
-    d["policy"]["power_to_contracts_first"] = True
+    d["policy"]["power_to_contracts_first"] = first
     data = data_of(d)
     a, b = data.sku_names.index("A"), data.sku_names.index("B")
     installed = {(c.sku, c.site): c.index for c in data.cohorts if c.existing}
@@ -296,7 +300,7 @@ def test_gpus_taken_out_of_a_short_quarter_agree_across_sites_uses_and_generatio
     plans = batch(data, [plan], ["spread"])
     forecast = deterministic_scenarios(data, 1)
     ebitda = simulate(consts, plans, forecast, record=("ebitda_usd",))["ebitda_usd"][0, 0, 1]
-    sold, powered = 400 / 11 + 100 / 11 + 300, 100 + 400 / 11 + 100 / 11  # GPUs: sold; left with power at s1
+    sold, powered = 100 + 1000 / 11 + 100 / 11 + 300, 300  # GPUs: sold; left with power at s1
     market, contract = 2190.0, 2 * 2190.0  # USD per GPU-quarter; electricity 219 at s1, 109.5 at s2
     want = sold * market + 100 * contract - powered * 219.0 - 300 * 109.5
     np.testing.assert_allclose(ebitda, want, rtol=1e-12)

@@ -350,14 +350,14 @@ def test_the_order_rule_projects_the_plans_statements_not_its_sales_within_deman
 
 @pytest.mark.parametrize("kernel", BACKENDS)
 @pytest.mark.parametrize("demand", [1.0e6, 300.0])
-def test_gpus_deferred_in_a_quarter_short_of_power_earn_what_the_gpus_left_sell(kernel, demand):
-    """The deferred order's instance with 0.6 MW online: from quarter 1 the 1,200 market GPUs get
-    half their power, 600 run. The same share f = 372,000 / 1,810,000 of the order (1,000 f GPUs)
-    is deferred (the projection is the plan's statements), and it is taken out of the powered offer
-    at the forecast's quantities: 600 - 1,000 f GPUs are offered, and they earn what they sell
-    (docs/evaluation.md, "GPUs taken out"): all of them with ample demand, 300 (657,000 USD) where
-    demand is 300 GPUs. Revenue used to be taken out in proportion, 600 x (1 - 1,000 f / 1,200)
-    GPUs earning while 600 - 1,000 f sold, above the demand cap where it binds."""
+def test_gpus_deferred_in_a_quarter_short_of_power_leave_their_power_to_the_gpus_left(kernel, demand):
+    """The deferred order's instance with 0.6 MW online: from quarter 1 the 1,200 market GPUs (1 kW
+    each) get half their power, 600 run. The same share f = 372,000 / 1,810,000 of the order
+    (1,000 f = 205.52 GPUs) is deferred (the projection is the plan's statements): 994.48 GPUs are
+    left, drawing 0.99448 MW, and the 0.6 MW power 600 of them (docs/evaluation.md, "GPUs taken
+    out"): all 600 sell with ample demand, 300 (657,000 USD) where demand is 300 GPUs. The deferred
+    GPUs' power used to go unused: 600 - 1,000 f = 394.48 offered; before that, revenue was taken
+    out in proportion, 600 x (1 - 1,000 f / 1,200) GPUs earning while 394.48 sold."""
     d = order_model(distress_sales=False)
     d["sites"]["s1"]["power_capacity_mw"] = 0.6
     d["market"]["demand_gpus"] = {"training": demand, "inference": 0.0}
@@ -365,10 +365,25 @@ def test_gpus_deferred_in_a_quarter_short_of_power_earn_what_the_gpus_left_sell(
     out = run(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0]), kernel)
     deferred = 1000 * 372_000.0 / 1_810_000.0
     np.testing.assert_allclose(out["deferred_usd"][0, 0], deferred * 4000.0, rtol=1e-12)
-    sold = min(600.0 - deferred, demand)
+    sold = min(600.0, demand)  # 0.6 MW for the 994.48 GPUs left: 600 run
     np.testing.assert_allclose(out["ebitda_usd"][0, 0, 1], sold * MARKET, rtol=1e-12)
     later = min(600.0, demand)  # quarters 2-3: the order delivered, 600 of 1,200 powered
     np.testing.assert_allclose(out["demand_served"][0, 0], 200.0 + sold + 2 * later, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_gpus_deferred_beyond_the_power_shortfall_leave_every_gpu_left_powered(kernel):
+    """The instance above with 0.9 MW online (900 of the 1,200 GPUs powered) and the whole order
+    deferred (a buffer of $10M): 200 GPUs are left, drawing 0.2 MW of the 0.9 MW, so all 200 sell
+    (438,000 USD) in quarter 1; the 1,000 deferred GPUs (of the one generation of the 1,200) used to
+    take out min(1,000, 900) of its 900 powered GPUs, leaving none to sell."""
+    d = order_model(distress_sales=False, liquidity_buffer_usd=1.0e7)
+    d["sites"]["s1"]["power_capacity_mw"] = 0.9
+    data = data_of(d)
+    policy = Policy(distress_sales=False, liquidity_buffer_usd=1.0e7)
+    out = run(data, order_plan(data), policy, price_drop(data, [0]), kernel)
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], ORDER, rtol=1e-12)
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0, 1], 200 * MARKET, rtol=1e-12)
 
 
 def two_generation_model(electricity_usd_per_mwh: float = 100.0) -> dict:
@@ -396,37 +411,40 @@ def two_generation_plan(data) -> Plan:
 
 @pytest.mark.parametrize("kernel", BACKENDS)
 @pytest.mark.parametrize("demand", [1.0e6, 30.0])
-def test_a_generation_taken_out_of_a_short_quarter_takes_out_no_more_than_its_powered_gpus(kernel, demand):
-    """The 1,000 GPUs of B deferred in quarter 1 (taken share 1), when only 500 of them have power:
-    what is removed is B's powered offer, 500 GPUs and their 500 x 219 USD of electricity, not its
-    forecast 1,000. A's 100 powered GPUs still sell (all of them with ample demand, 30 where the
-    demand is 30 GPUs) and draw 100 x 219 USD of electricity (docs/evaluation.md, "GPUs taken out").
-    B's forecast quantities used to be removed: 600 - 1,000 GPUs offered (A sold nothing) and an
-    electricity bill of 600 x 219 - 1,000 x 219 USD, negative (EBITDA 87,600 either way)."""
+@pytest.mark.parametrize("first", [True, False], ids=["contracts-first", "pro-rata"])
+def test_a_generation_taken_out_of_a_short_quarter_leaves_its_power_to_the_other(kernel, demand, first):
+    """The 1,000 GPUs of B deferred in quarter 1 (taken share 1): the 200 GPUs of A are left, 1 kW
+    each, drawing 0.2 MW of the 0.6 MW online, so all 200 are powered (docs/evaluation.md, "GPUs
+    taken out"), whether the site's MW go in the policy's order or to every GPU left pro rata: they
+    sell (all 200 with ample demand, 30 where the demand is 30 GPUs) and the site draws 0.2 MW,
+    200 x 219 USD of electricity. B's powered 500 GPUs used to be removed with their power, A's 100
+    powered GPUs selling and drawing 100 x 219 USD; before that B's forecast 1,000 GPUs were removed
+    (A sold nothing, an electricity bill of 600 x 219 - 1,000 x 219 USD, negative)."""
     d = two_generation_model()
     d["market"]["demand_gpus"] = {"training": demand, "inference": 0.0}
     data = data_of(d)
-    policy = Policy(distress_sales=False, liquidity_buffer_usd=1.0e7)
+    policy = Policy(distress_sales=False, liquidity_buffer_usd=1.0e7, power_to_contracts_first=first)
     out = run(data, two_generation_plan(data), policy, kernel=kernel)
     assert out["deferred"][0, 0] == 1.0
     np.testing.assert_allclose(out["deferred_usd"][0, 0], ORDER, rtol=1e-12)
     electricity = 219.0  # USD per GPU-quarter: 1 kW x 2,190 h x $100/MWh
-    sold = min(100.0, demand)  # A's powered GPUs
-    np.testing.assert_allclose(out["ebitda_usd"][0, 0, 1], sold * MARKET - 100 * electricity, rtol=1e-12)
+    sold = min(200.0, demand)  # A's 200 GPUs, all powered
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0, 1], sold * MARKET - 200 * electricity, rtol=1e-12)
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
 def test_the_electricity_of_a_short_quarter_is_that_of_the_powered_gpus_left(kernel):
     """The case above with nothing earned in quarter 1 (prices 0): its EBITDA is minus the
-    electricity bill, that of A's 100 powered GPUs (21,900 USD), never a negative bill (B's forecast
-    1,000 GPUs' 219,000 USD taken from the 600 powered GPUs' 131,400 used to give +87,600)."""
+    electricity bill, that of A's 200 GPUs, all powered (43,800 USD); it used to be that of A's 100
+    GPUs powered when the site lacked power for all of them (21,900 USD), and before that negative
+    (B's forecast 1,000 GPUs' 219,000 USD taken from the 600 powered GPUs' 131,400: +87,600)."""
     data = data_of(two_generation_model())
     policy = Policy(distress_sales=False, liquidity_buffer_usd=1.0e7)
     scen = deterministic_scenarios(data, 1)
     scen.factors["price_factor"][0, :, 1] = 0.0  # every generation's market pays nothing in quarter 1
     out = run(data, two_generation_plan(data), policy, scen, kernel=kernel)
     assert out["deferred"][0, 0] == 1.0
-    np.testing.assert_allclose(out["ebitda_usd"][0, 0, 1], -100 * 219.0, rtol=1e-12)
+    np.testing.assert_allclose(out["ebitda_usd"][0, 0, 1], -200 * 219.0, rtol=1e-12)
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)

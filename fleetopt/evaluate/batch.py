@@ -53,6 +53,8 @@ class PlanBatch:
     gen_site_market_count: np.ndarray
     gen_site_market_supply: np.ndarray
     gen_site_market_electricity: np.ndarray
+    # and their facility MW at full draw: what the GPUs taken out leave to the GPUs left at a short site
+    gen_site_market_mw: np.ndarray
     gen_held: np.ndarray  # (P, G, T) GPUs held
     gen_opex: np.ndarray  # (P, G, T) GPU opex of the GPUs held
     gen_depreciation: np.ndarray  # (P, G, T)
@@ -358,8 +360,9 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
         "gen_collateral")}  # fmt: skip
     out["gen_market_count"] = np.zeros((P, 2, G, T))
     out["gen_market_supply"] = np.zeros((P, 2, G, T))
-    for name in ("count", "supply", "electricity"):
+    for name in ("count", "supply", "electricity", "mw"):
         out[f"gen_site_market_{name}"] = np.zeros((P, 2, G, data.I, T))
+    mw = econ.mw_per_gpu(data)  # (S, I) facility MW per GPU
     out["gen_terminal"] = np.zeros((P, G))
     out["gen_terminal_book"] = np.zeros((P, G))
     for s in range(data.S):
@@ -372,6 +375,7 @@ def _generation_tables(data: ModelData, stack: Plan, market: np.ndarray) -> dict
         out["gen_site_market_count"][:, :, g] += market[:, :, s]
         out["gen_site_market_supply"][:, :, g] += data.throughput[:, s, None, None] * market[:, :, s]
         out["gen_site_market_electricity"][:, :, g] += cost[s] * market[:, :, s]
+        out["gen_site_market_mw"][:, :, g] += mw[s, :, None] * market[:, :, s]
     held, retire = stack.held, stack.retire  # (P, C, T)
     for c in data.cohorts:
         g = data.sku_generation[c.sku]

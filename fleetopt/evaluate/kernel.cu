@@ -317,13 +317,6 @@ FO_DEVICE void fo_freed_clear(fo_freed* f)
     }
 }
 
-// what removing `removed` of a generation's `forecast` quantity takes beyond its powered quantity,
-// the forecast less what of it lacks power (`lost`): exactly 0.0 where nothing does (simulate.beyond_powered)
-FO_DEVICE double fo_beyond_powered(double removed, double forecast, double lost)
-{
-    return fo_max(removed - (forecast - lost), 0.0);
-}
-
 // a quantity's sites (row x, a site every FO_T) weighted by the share of each without power, 1 - ph[i],
 // in site order (layout.unpowered); only the short sites: the others' shares are 1, their terms 0.0
 FO_DEVICE double fo_unpowered(const double* x, const double* ph, fo_bits short_sites)
@@ -336,27 +329,25 @@ FO_DEVICE double fo_unpowered(const double* x, const double* ph, fo_bits short_s
 }
 
 // in a short quarter, what the GPUs taken out of a generation remove of its market supply or GPUs in a
-// use: their `share` of the `forecast`'s, at most what of it is powered (the use's site shares `phu`
-// at the `short_sites`; `site` the generation's row of gmsup or gmcnt; simulate._taken_out)
+// use: their `share` of what of the `forecast`'s is powered (the use's site shares `phu`, those of the
+// GPUs left, at the `short_sites`; `site` the generation's row of gmsup or gmcnt; simulate._taken_out)
 FO_DEVICE double fo_taken_out(double share, double forecast, const double* phu, const double* site,
                               fo_bits short_sites)
 {
-    const double removed = share * forecast;
-    return fo_max(removed - fo_beyond_powered(removed, forecast, fo_unpowered(site, phu, short_sites)), 0.0);
+    return share * fo_max(forecast - fo_unpowered(site, phu, short_sites), 0.0);
 }
 
 // a market's revenue at forecast prices with freed capacity (policy), less that of the plan's own
-// market GPUs taken out, at the forecast's quantities (from the powered offer of a short quarter too),
-// floored at 0 per generation (simulate._market)
+// market GPUs taken out: their share of each generation's powered revenue `base` (the forecast's where
+// fully powered), floored at 0 per generation (simulate._market)
 FO_DEVICE double fo_market_revenue(const double* base, const fo_freed* f, int u, fo_bits flags,
-                                   const double* at_price, const fo_taken* tk, const double* q)
+                                   const double* at_price, const fo_taken* tk)
 {
     double revenue = 0.0;
 #pragma unroll
     for (int g = 0; g < FO_G; ++g)
         if ((flags >> (FO_F_SOLD + u * FO_G + g)) & 1ULL)
-            revenue = revenue + (fo_max(base[g] - tk->market[g] * FO_Q(FO_Q_MARKET_REVENUE + u * FO_G + g), 0.0)
-                                 + f->revenue[g][u]) * at_price[g];
+            revenue = revenue + (fo_max(base[g] - tk->market[g] * base[g], 0.0) + f->revenue[g][u]) * at_price[g];
     return revenue;
 }
 
@@ -379,31 +370,40 @@ FO_DEVICE double fo_market_with_freed(double revenue, double supply, double gpus
 // the policy's demand cap (simulate._market `safe`): freed capacity or GPUs taken out change the offer per pair
 #define FO_SAFE_CAP (freed_to_market || FO_LIQUIDITY)
 
-// electricity and opex less those of the GPUs taken out (market GPUs draw power, held ones cost opex);
-// `beyond` (a short quarter; 0: fully powered): what each generation's removal takes beyond the powered
-// electricity of its market GPUs, the removal floored at 0 (simulate._taken_electricity)
-FO_DEVICE void fo_take_costs(const fo_taken* tk, const double* q, const double* beyond, double* electricity,
-                             double* fixed)
+// electricity and opex less those of the GPUs taken out (market GPUs draw power, held ones cost opex)
+FO_DEVICE void fo_take_costs(const fo_taken* tk, const double* q, double* electricity, double* fixed)
 {
 #pragma unroll
     for (int g = 0; g < FO_G; ++g) {
-        double removed = tk->market[g] * FO_Q(FO_Q_GEN_MARKET_ELECTRICITY + g);
-        if (beyond) removed = fo_max(removed - beyond[g], 0.0);
-        *electricity = *electricity - removed;
+        *electricity = *electricity - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_ELECTRICITY + g);
         *fixed = *fixed - tk->held[g] * FO_Q(FO_Q_GEN_OPEX + g);
     }
+}
+
+// the market MW of use u at site i the GPUs taken out would have drawn: each generation's taken share of
+// its GPUs' MW there, in generation order (simulate._power_left)
+FO_DEVICE double fo_taken_mw(FO_PARAMS, long long p, int t, int i, int u, const fo_taken* tk)
+{
+    double mw = 0.0;
+#pragma unroll
+    for (int g = 0; g < FO_G; ++g)
+        mw = mw + tk->market[g] * FO_LOAD(gmmw + (((p * 2 + u) * FO_G + g) * FO_I + i) * FO_T + t);
+    return mw;
 }
 
 // the powered share of each site's GPUs of one class in a short quarter: the whole draw
 // (FO_SHARE_DRAW: the MW online over the MW planned), or, with the contracts-first rule, the
 // contracted GPUs, then the inference market's, then the training market's in that order (without
-// it every class gets the draw's share); 1 at a site that is not short (simulate: PowerShortfall)
+// it every class gets the draw's share); 1 at a site that is not short (simulate: PowerShortfall).
+// With the liquidity rules (FO_LIQUIDITY), the GPUs the policy took out (`tk`) need no power: the
+// classes' shares are those of the GPUs left (PowerShortfall.after_taken; the draw's share is the
+// planned draw's)
 #define FO_SHARE_CONTRACTS 0
 #define FO_SHARE_INFERENCE 1
 #define FO_SHARE_TRAINING 2
 #define FO_SHARE_DRAW 3
 FO_DEVICE void fo_site_shares(FO_PARAMS, long long p, int t, int cls, const double* online, fo_bits short_sites,
-                              double* share)
+                              const fo_taken* tk, double* share)
 {
 #pragma unroll
     for (int i = 0; i < FO_I; ++i) {
@@ -411,13 +411,15 @@ FO_DEVICE void fo_site_shares(FO_PARAMS, long long p, int t, int cls, const doub
         if (!((short_sites >> i) & 1ULL)) continue;
         const long long pit = (p * FO_I + i) * FO_T + t;
         if (cls == FO_SHARE_DRAW || !contracts_first) {
-            const double d = FO_LOAD(drawn + pit);
+            double d = FO_LOAD(drawn + pit);
+            if (cls != FO_SHARE_DRAW && FO_LIQUIDITY) d = (d - fo_taken_mw(FO_ARGS, p, t, i, 0, tk)) - fo_taken_mw(FO_ARGS, p, t, i, 1, tk);
             share[i] = fo_clip(online[i] / (d > 0 ? d : 1.0), 0.0, 1.0);
             continue;
         }
         double left = fo_max(online[i], 0.0);
         for (int j = 0; j <= cls; ++j) {
-            const double need = j == 0 ? FO_LOAD(cmw + pit) : FO_LOAD(mmw + ((p * 2 + (2 - j)) * FO_I + i) * FO_T + t);
+            double need = j == 0 ? FO_LOAD(cmw + pit) : FO_LOAD(mmw + ((p * 2 + (2 - j)) * FO_I + i) * FO_T + t);
+            if (j > 0 && FO_LIQUIDITY) need = fo_max(need - fo_taken_mw(FO_ARGS, p, t, i, 2 - j, tk), 0.0);
             share[i] = fo_min(left / (need > 0 ? need : 1.0), 1.0);
             left = fo_max(left - need, 0.0);
         }
@@ -471,7 +473,7 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
         const double d = FO_LOAD(drawn + pit);
         if (d > online[i] * (1.0 + FO_REL) + FO_REL) short_sites |= 1ULL << i;
     }
-    fo_site_shares(FO_ARGS, p, t, FO_SHARE_CONTRACTS, online, short_sites, phc);
+    fo_site_shares(FO_ARGS, p, t, FO_SHARE_CONTRACTS, online, short_sites, tk, phc);
 
     // contracts: delivered = planned GPUs times the site's share; short after the deadline: late or
     // cancelled. Short of the plan's GPUs, or of the contract's where the plan serves it with fewer (owed)
@@ -549,7 +551,8 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
     for (int u = 0; u < 2; ++u) {
         if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;
         double phu[FO_I > 0 ? FO_I : 1];
-        fo_site_shares(FO_ARGS, p, t, u == 1 ? FO_SHARE_INFERENCE : FO_SHARE_TRAINING, online, short_sites, phu);
+        fo_site_shares(FO_ARGS, p, t, u == 1 ? FO_SHARE_INFERENCE : FO_SHARE_TRAINING, online, short_sites, tk,
+                       phu);
         const double* su = msup + (p * 2 + u) * (long long)FO_I * FO_T + t;
         const double* gu = mgpu + (p * 2 + u) * (long long)FO_I * FO_T + t;
         double supply = FO_LOAD(su) * phu[0];
@@ -558,6 +561,16 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
         for (int i = 1; i < FO_I; ++i) {
             supply = supply + FO_LOAD(su + i * FO_T) * phu[i];
             gpus = gpus + FO_LOAD(gu + i * FO_T) * phu[i];
+        }
+        if (FO_LIQUIDITY) {  // less the GPUs taken out: their share of what of each generation is powered
+#pragma unroll
+            for (int g = 0; g < FO_G; ++g) {
+                const long long row = ((p * 2 + u) * FO_G + g) * (long long)FO_I * FO_T + t;
+                supply = supply - fo_taken_out(tk->market[g], FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g), phu,
+                                               gmsup + row, short_sites);
+                gpus = gpus - fo_taken_out(tk->market[g], FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g), phu,
+                                           gmcnt + row, short_sites);
+            }
         }
         double base[FO_G > 0 ? FO_G : 1], price[FO_G > 0 ? FO_G : 1];
 #pragma unroll
@@ -572,20 +585,7 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
         }
         const double cap = FO_SQ(demand[u], demand, u * FO_T + t);
         if (FO_SAFE_CAP) {
-            const double revenue = fo_market_revenue(base, &fr, u, flags, price, tk, q);
-            if (FO_LIQUIDITY) {  // less the GPUs taken out, at most what of each generation is powered
-                // (the use's shares made again: kept, they would hold registers through the revenue)
-                fo_site_shares(FO_ARGS, p, t, u == 1 ? FO_SHARE_INFERENCE : FO_SHARE_TRAINING, online, short_sites,
-                               phu);
-#pragma unroll
-                for (int g = 0; g < FO_G; ++g) {
-                    const long long row = ((p * 2 + u) * FO_G + g) * (long long)FO_I * FO_T + t;
-                    supply = supply - fo_taken_out(tk->market[g], FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g), phu,
-                                                   gmsup + row, short_sites);
-                    gpus = gpus - fo_taken_out(tk->market[g], FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g), phu,
-                                               gmcnt + row, short_sites);
-                }
-            }
+            const double revenue = fo_market_revenue(base, &fr, u, flags, price, tk);
             market_revenue = market_revenue + fo_market_with_freed(revenue, supply, gpus, &fr, u, cap, &sold_gpus,
                                                                    served);
             continue;
@@ -600,37 +600,29 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
         *served = *served + supply * scale;
     }
 
-    // what the electricity of each generation's GPUs taken out takes beyond their powered
-    // electricity, use by use (simulate._taken_electricity)
-    double beyond[FO_G > 0 ? FO_G : 1];
-#pragma unroll
-    for (int g = 0; g < FO_G; ++g) beyond[g] = 0.0;
-    if (FO_LIQUIDITY) {
-#pragma unroll
-        for (int u = 0; u < 2; ++u) {
-            if (!((flags >> (FO_F_MARKET + u)) & 1ULL)) continue;  // no market GPUs: nothing beyond
-            double phu[FO_I > 0 ? FO_I : 1];
-            const int cls = u == 1 ? FO_SHARE_INFERENCE : FO_SHARE_TRAINING;
-            fo_site_shares(FO_ARGS, p, t, cls, online, short_sites, phu);
-#pragma unroll
-            for (int g = 0; g < FO_G; ++g) {
-                const double* e = gmelec + ((p * 2 + u) * FO_G + g) * (long long)FO_I * FO_T + t;
-                double forecast = FO_LOAD(e);  // the site total, layout's order
-#pragma unroll
-                for (int i = 1; i < FO_I; ++i) forecast = forecast + FO_LOAD(e + i * FO_T);
-                const double lost = fo_unpowered(e, phu, short_sites);
-                beyond[g] = beyond[g] + fo_beyond_powered(tk->market[g] * forecast, forecast, lost);
-            }
-        }
-    }
     double phi[FO_I > 0 ? FO_I : 1];
-    fo_site_shares(FO_ARGS, p, t, FO_SHARE_DRAW, online, short_sites, phi);
+    fo_site_shares(FO_ARGS, p, t, FO_SHARE_DRAW, online, short_sites, tk, phi);
     const double* e = elec + p * FO_I * (long long)FO_T + t;
     double electricity = FO_LOAD(e) * phi[0];
 #pragma unroll
     for (int i = 1; i < FO_I; ++i) electricity = electricity + FO_LOAD(e + i * FO_T) * phi[i];
     double fixed = FO_Q(FO_Q_FIXED_COSTS) - fixed_saved;
-    fo_take_costs(tk, q, beyond, &electricity, &fixed);
+    fo_take_costs(tk, q, &electricity, &fixed);
+    if (FO_LIQUIDITY) {  // the electricity of the GPUs taken out that had no power, at most each short
+        // site's unpowered draw: a site draws its MW online, or its draw less the GPUs taken out where
+        // that is less (simulate._unpowered_taken)
+#pragma unroll
+        for (int i = 0; i < FO_I; ++i) {
+            if (!((short_sites >> i) & 1ULL)) continue;
+            double out_mwh = 0.0;
+#pragma unroll
+            for (int u = 0; u < 2; ++u)
+#pragma unroll
+                for (int g = 0; g < FO_G; ++g)
+                    out_mwh = out_mwh + tk->market[g] * FO_LOAD(gmelec + (((p * 2 + u) * FO_G + g) * FO_I + i) * FO_T + t);
+            electricity = electricity + fo_min(out_mwh, (1.0 - phi[i]) * FO_LOAD(e + i * FO_T));
+        }
+    }
     electricity = electricity * FO_SQ(ef, electricity_factor, t);
     fo_operations out;
     out.ebitda = market_revenue + contract_revenue - electricity - fixed - penalty;
@@ -705,7 +697,7 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
                 supply = supply - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_SUPPLY + u * FO_G + g);
                 gpus = gpus - tk->market[g] * FO_Q(FO_Q_GEN_MARKET_COUNT + u * FO_G + g);
             }
-            const double revenue = fo_market_revenue(base, &fr, u, flags, price, tk, q);
+            const double revenue = fo_market_revenue(base, &fr, u, flags, price, tk);
             market_revenue = market_revenue + fo_market_with_freed(revenue, supply, gpus, &fr, u, cap, &sold_gpus,
                                                                    served);
         }
@@ -741,7 +733,7 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
     }
     }
     double electricity = FO_Q(FO_Q_ELECTRICITY), fixed = FO_Q(FO_Q_FIXED_COSTS);
-    fo_take_costs(tk, q, 0, &electricity, &fixed);
+    fo_take_costs(tk, q, &electricity, &fixed);
     fo_operations out;
     out.ebitda = market_revenue + contract_revenue - electricity * FO_SQ(ef, electricity_factor, t) - fixed;
     out.gpus_used = sold_gpus + delivered_gpus;

@@ -331,9 +331,10 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         "terminal_book": plans.terminal_book, "gtbook": plans.gen_terminal_book,
         "cmw": plans.contract_mw, "mmw": plans.market_mw, "fsup": plans.freed_supply,
         "frev": plans.freed_revenue, "gterm": plans.gen_terminal, "lbuf": plans.liquidity_buffer,
-        # by use, generation and site (P, 2, G, I, T): what of the GPUs taken out has power (short quarters)
+        # by use, generation and site (P, 2, G, I, T): what of the GPUs taken out has power, and the
+        # MW they leave to the GPUs left (short quarters)
         "gmsup": plans.gen_site_market_supply, "gmcnt": plans.gen_site_market_count,
-        "gmelec": plans.gen_site_market_electricity,
+        "gmelec": plans.gen_site_market_electricity, "gmmw": plans.gen_site_market_mw,
         # the prepaid slots' forecast rates and floating quarters, (FP, T) (the same for every plan)
         "slot_rate": consts.financing.rate_quarterly[slots].reshape(-1, T),
         "slot_floating": consts.financing.floating[slots].reshape(-1, T),
@@ -565,7 +566,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _plan("build_online", "const int*"), _plan("build_mw"), _plan("terminal_fleet"), _plan("terminal_power"),
     _plan("terminal_book"), _plan("gtbook"),
     _plan("cmw"), _plan("mmw"), _plan("fsup"), _plan("frev"), _plan("gterm"), _plan("lbuf"),
-    _plan("gmsup"), _plan("gmcnt"), _plan("gmelec"),
+    _plan("gmsup"), _plan("gmcnt"), _plan("gmelec"), _plan("gmmw"),
     _plan("slot_rate"), _plan("slot_floating"), _plan("slot_refinanced"), _plan("slot_collateral_weight"),
     # scenarios: time-major, last axis S (consecutive threads read consecutive scenarios)
     *(_scenario_parameter(f) for f in FACTORS),

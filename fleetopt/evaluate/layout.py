@@ -15,7 +15,7 @@ temporaries that outgrow the caches; this layout keeps a quarter's work to few s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -179,17 +179,16 @@ class PlanColumns:
                     "gen_depreciation")  # fmt: skip
         self.gen_any = {name: (getattr(plans, name) != 0).any(axis=0) for name in adjusted}
         self.gen_market_inverse = _columns(inverse(plans.gen_market_gpus), xp)  # 1 / GPUs (0 where none)
-        # by use, generation and site, for a quarter short of power (2, G, I, T, P, 1), and the
-        # electricity's site totals by use (2, G, T, P, 1): what of a generation taken out has power
+        # by use, generation and site, for a quarter short of power (2, G, I, T, P, 1): what of a
+        # generation taken out has power, and the MW its GPUs taken out leave to the GPUs left
         self.gen_site_market = {
             name: _columns(getattr(plans, f"gen_site_market_{name}"), xp)
-            for name in ("count", "supply", "electricity")
+            for name in ("count", "supply", "electricity", "mw")
         }
         self.used["gen_site_market"] = (
             (plans.gen_site_market_supply != 0) | (plans.gen_site_market_count != 0)
-            | (plans.gen_site_market_electricity != 0)
+            | (plans.gen_site_market_electricity != 0) | (plans.gen_site_market_mw != 0)
         ).any(axis=0)  # (2, G, I, T)
-        self.gen_market_use_electricity = _columns(_site_total(plans.gen_site_market_electricity, 3), xp)
         self.gen_on_market = (plans.gen_market_gpus > 0).any(axis=0)  # (G, T) some plan has GPUs to sell
         self.gen_ordered = (plans.order_gpus != 0).any(axis=0)  # (G, T) some plan orders GPUs of g
         self.gen_is_held = (plans.gen_held > 0).any(axis=0)  # (G, T) some plan holds GPUs of g
@@ -213,12 +212,16 @@ class Shortfall:
     """Power in a quarter where some pair may lack it: per site, the share of its planned draw
     that is powered ((P, S) or (P, 1); None: 1 for every pair), the powered share of the GPUs
     serving contracts and of those offered to each market (the policy's order; the same ``phi``
-    without it), and the fixed site cost saved on late MW (USD)."""
+    without it), and the fixed site cost saved on late MW (USD); at the sites with shares, the MW
+    online and where the site is not short (else None), from which the shares are made again for
+    the GPUs left after the policy's takeout (:meth:`PowerShortfall.after_taken`)."""
 
     phi: list
     fixed_saved: Any
     contract: list
     market: tuple[list, list]  # training, inference
+    online: list | None = None
+    powered: list | None = None
     _contract_pairs: tuple | None = None
 
     def contract_pairs(self, shape: tuple[int, int], xp: Any) -> tuple[Pairs, list]:
@@ -287,7 +290,7 @@ class PowerShortfall:
             return None
         plans = self.plans
         phi, fixed_saved = [], 0.0
-        contract, training, inference = [], [], []
+        contract, training, inference, online, powered = [], [], [], [], []
         for i in range(plans.drawn_mw.shape[1]):
             late_i = self._late_mw(i, t)
             if not isinstance(late_i, float):
@@ -295,12 +298,34 @@ class PowerShortfall:
             shares = None
             if not isinstance(late_i, float) or self.over_drawn[:, i, t].any():
                 shares = self._site_shares(i, t, late_i)
-            by_use = (None, None, None, None) if shares is None else shares
-            for out, value in zip((phi, contract, inference, training), by_use, strict=True):
+            by_use = (None,) * 6 if shares is None else shares
+            for out, value in zip((phi, contract, inference, training, online, powered), by_use, strict=True):
                 out.append(value)
         if all(p is None for p in phi) and isinstance(fixed_saved, float):
             return None
-        return Shortfall(phi, fixed_saved, contract, (training, inference))
+        return Shortfall(phi, fixed_saved, contract, (training, inference), online, powered)
+
+    def after_taken(self, short: Shortfall, taken_mw: list, t: int) -> Shortfall:
+        """``short`` with each short site's MW given to the GPUs left after the policy's takeout:
+        ``taken_mw`` per site, the (training, inference) market MW taken out there ((P, S) or None
+        each; None: nothing taken out at the site). The draw's share ``phi`` is the planned draw's.
+        Where nothing is taken out (0.0 MW) the shares are the same bits as :meth:`quarter`'s."""
+        xp, drawn_mw = self.xp, self.plans.drawn_mw
+        contract, training, inference = list(short.contract), list(short.market[0]), list(short.market[1])
+        for i, taken in enumerate(taken_mw):
+            if taken is None:
+                continue
+            online, powered = short.online[i], short.powered[i]
+            if self.contracts_first:  # the MW left, as an array of the pairs' shape (written over)
+                shape = np.broadcast_shapes(online.shape, *(mw.shape for mw in taken if mw is not None))
+                left = xp.maximum(xp.broadcast_to(online, shape), 0.0)
+                _, inference[i], training[i] = self._in_order(i, t, left, powered, taken)
+                continue
+            drawn = xp.asarray(drawn_mw[:, i, t][:, None])
+            for mw in taken:
+                drawn = drawn if mw is None else drawn - mw
+            contract[i] = training[i] = inference[i] = _draw_share(online, drawn, powered, xp)
+        return replace(short, contract=contract, market=(training, inference), _contract_pairs=None)
 
     def _late_mw(self, i: int, t: int) -> Any:
         """MW of site ``i`` late in quarter ``t`` ((P, S) or (1, S); 0.0: none in any pair)."""
@@ -313,10 +338,8 @@ class PowerShortfall:
 
     def _site_shares(self, i: int, t: int, late_i: Any) -> tuple | None:
         """(draw, contracts, inference market, training market) powered shares of site ``i`` in
-        quarter ``t``; None where no pair is short (every share 1).
-
-        ``maximum(share, not short)`` is ``where(short, share, 1)`` for shares in [0, 1], in one
-        cheap pass (a ``where`` costs about ten)."""
+        quarter ``t``, the MW online and where the site is powered (not short); None where no
+        pair is short (every share 1)."""
         xp, plans = self.xp, self.plans
         online = xp.asarray(plans.online_mw[:, i, t][:, None]) - late_i
         drawn = xp.asarray(plans.drawn_mw[:, i, t][:, None])
@@ -324,28 +347,39 @@ class PowerShortfall:
         if not bool(short.any()):
             return None
         powered = ~short
-        share = online / xp.where(drawn > 0, drawn, 1.0)
-        xp.maximum(share, 0.0, out=share)
-        xp.minimum(share, 1.0, out=share)
-        xp.maximum(share, powered, out=share)
+        share = _draw_share(online, drawn, powered, xp)
         if not self.contracts_first:
-            return share, share, share, share
-        return (share, *self._in_order(i, t, xp.maximum(online, 0.0), powered))
+            return share, share, share, share, online, powered
+        return (share, *self._in_order(i, t, xp.maximum(online, 0.0), powered), online, powered)
 
-    def _in_order(self, i: int, t: int, left: Any, powered: Any) -> tuple[Any, Any, Any]:
+    def _in_order(self, i: int, t: int, left: Any, powered: Any, taken: tuple = (None, None)) -> tuple:
         """Powered shares of the contracted, inference-market and training-market GPUs of site
         ``i`` when its ``left`` MW (an array this function may overwrite) go to them in that
-        order (1 where the site is ``powered``)."""
+        order (1 where the site is ``powered``); ``taken``: the (training, inference) market MW
+        the policy took out (None: none), which need no power."""
         xp, plans = self.xp, self.plans
         shares = []
-        for need in (plans.contract_mw[:, i, t], plans.market_mw[:, 1, i, t], plans.market_mw[:, 0, i, t]):
+        needs = (plans.contract_mw[:, i, t], plans.market_mw[:, 1, i, t], plans.market_mw[:, 0, i, t])
+        for need, mw in zip(needs, (None, taken[1], taken[0]), strict=True):
             need = xp.asarray(need[:, None])
+            if mw is not None:
+                need = xp.maximum(need - mw, 0.0)
             share = left / xp.where(need > 0, need, 1.0)
             xp.minimum(share, 1.0, out=share)
             shares.append(xp.maximum(share, powered, out=share))
             left = xp.subtract(left, need, out=left)
             xp.maximum(left, 0.0, out=left)
         return tuple(shares)
+
+
+def _draw_share(online: Any, drawn: Any, powered: Any, xp: Any) -> Any:
+    """The share of a site's ``drawn`` MW its ``online`` MW power, in [0, 1]; 1 where it is
+    ``powered``. ``maximum(share, powered)`` is ``where(short, share, 1)`` for shares in [0, 1], in
+    one cheap pass (a ``where`` costs about ten)."""
+    share = online / xp.where(drawn > 0, drawn, 1.0)
+    xp.maximum(share, 0.0, out=share)
+    xp.minimum(share, 1.0, out=share)
+    return xp.maximum(share, powered, out=share)
 
 
 def over_sites(values: Any, phi: list, used: np.ndarray) -> Any:

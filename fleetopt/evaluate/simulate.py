@@ -201,7 +201,8 @@ def simulate(
     for t in range(T):
         taken = liquidity.orders(t, state.cash, state.revolver)
         paid = contract_payments(consts.contract_payments, pl, sc, book.status, t)  # before this quarter's
-        ebitda, gpus_used = _operations(consts, pl, sc, book, power.quarter(t), taken, t, demand_served, xp)
+        short = _power_left(power, pl, power.quarter(t), taken, t)
+        ebitda, gpus_used = _operations(consts, pl, sc, book, short, taken, t, demand_served, xp)
         step = _financing(fin, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
         liquidity.sell(t, state, sc.resale_factor[t])
         step.cash = cash = state.cash
@@ -411,9 +412,11 @@ def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, tak
     if taken is not None:  # GPUs taken out draw no power and cost no opex
         for g in range(len(taken.market)):
             if taken.market[g] is not None and pl.gen_any["gen_market_electricity"][g, t]:
-                planned = planned - _taken_electricity(pl, short, taken.market[g], g, t, xp)
+                planned = planned - taken.market[g] * pl.gen_market_electricity[g, t]
             if taken.held[g] is not None and pl.gen_any["gen_opex"][g, t]:
                 fixed = fixed - taken.held[g] * pl.gen_opex[g, t]
+        if short is not None:
+            planned = _unpowered_taken(pl, short, taken.market, planned, t, xp)
     electricity = planned * sc.electricity_factor[t]
     ebitda = market_revenue + contract_revenue - electricity - fixed
     if penalty is not None:
@@ -701,9 +704,10 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
                 else over_sites(pl.market_revenue[u, g, :, t], phi, used[g])
             )
             if taken is not None and taken.market[g] is not None:  # of the plan's own market GPUs
-                # at the forecast's quantities, as their supply and GPUs below: from the powered
-                # offer of a short quarter too, floored at 0, so revenue follows the GPUs sold
-                base = xp.maximum(base - taken.market[g] * pl.market_revenue_total[u, g, t], 0.0)
+                # their share of g's powered revenue (the use's shares are those of the GPUs left),
+                # as their supply and GPUs below, floored at 0, so revenue follows the GPUs sold; where
+                # every share is 1, base is the forecast's to the bit
+                base = xp.maximum(base - taken.market[g] * base, 0.0)
             if (u, g) in freed.revenue:  # freed GPUs are never taken out
                 base = base + freed.revenue[u, g]
             revenue = plus(revenue, base * sc.price_factor[g, t])
@@ -737,40 +741,60 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
 def _taken_out(pl, share: Any, name: str, u: int, g: int, phi: list | None, powered: bool, t: int,
                xp: Any) -> Any:  # fmt: skip
     """The market ``name`` ("supply" or "count") of use ``u`` the GPUs of generation ``g`` taken out
-    remove: ``share`` of the forecast's, at most what of it is powered (``phi``, the use's site
-    shares; ``powered``: every used site's share is 1), so that one generation's removal never
-    takes another's; ``share`` x the forecast's, to the bit, wherever nothing lacks power."""
+    remove: ``share`` of what of the forecast's is powered (``phi``, the use's site shares, those of
+    the GPUs left; ``powered``: every used site's share is 1), so that one generation's removal
+    never takes another's; ``share`` x the forecast's, to the bit, wherever nothing lacks power."""
     forecast = getattr(pl, f"gen_market_{name}")[u, g, t]
-    removed = share * forecast
     if powered:
-        return removed
+        return share * forecast
     lost = unpowered(pl.gen_site_market[name][u, g, :, t], phi, pl.used["gen_site_market"][u, g, :, t])
-    return removed if lost is None else xp.maximum(removed - beyond_powered(removed, forecast, lost, xp), 0.0)
+    return share * _less(forecast, lost, xp)
 
 
-def beyond_powered(removed: Any, forecast: Any, lost: Any, xp: Any) -> Any:
-    """What a removal of ``removed`` takes beyond a generation's powered quantity, its ``forecast``
-    less what of it has no power (``lost``); exactly 0.0 where nothing lacks power (``lost`` 0.0),
-    as ``removed`` is a share of at most 1 of the forecast."""
-    return xp.maximum(removed - (forecast - lost), 0.0)
+def _less(forecast: Any, lost: Any, xp: Any) -> Any:
+    """What of a ``forecast`` quantity is powered, less what of it lacks power (``lost``; None:
+    nothing), floored at 0: ``forecast`` to the bit where ``lost`` is None or 0.0."""
+    return forecast if lost is None else xp.maximum(forecast - lost, 0.0)
 
 
-def _taken_electricity(pl, short: Shortfall | None, share: Any, g: int, t: int, xp: Any) -> Any:
-    """The forecast electricity the market GPUs of generation ``g`` taken out no longer draw: ``share``
-    of the forecast's, less in each use what it takes beyond the powered electricity of ``g``'s GPUs
-    there (their market share of each short site), floored at 0; ``share`` x the forecast's, to the
-    bit, wherever nothing lacks power."""
-    removed = share * pl.gen_market_electricity[g, t]
-    if short is None:
-        return removed
-    beyond = None
-    for u in range(2):
-        lost = unpowered(pl.gen_site_market["electricity"][u, g, :, t], short.market[u],
-                         pl.used["gen_site_market"][u, g, :, t])  # fmt: skip
-        if lost is not None:
-            forecast = pl.gen_market_use_electricity[u, g, t]
-            beyond = plus(beyond, beyond_powered(share * forecast, forecast, lost, xp))
-    return removed if beyond is None else xp.maximum(removed - beyond, 0.0)
+def _power_left(power: PowerShortfall, pl, short: Shortfall | None, taken: Adjustments | None,
+                t: int) -> Shortfall | None:  # fmt: skip
+    """``short`` with each short site's MW given to the GPUs left after the policy's takeout
+    (:meth:`PowerShortfall.after_taken`): the market MW the GPUs of each generation taken out
+    would have drawn there, its taken share of its GPUs' MW at the site, by use. ``short`` itself
+    where nothing is taken out at a short site."""
+    if short is None or taken is None:
+        return short
+    taken_mw = []
+    for i, phi in enumerate(short.phi):
+        by_use = [None] if phi is None else [_taken_at(pl, taken.market, "mw", (u,), i, t) for u in (0, 1)]
+        taken_mw.append(None if all(mw is None for mw in by_use) else tuple(by_use))
+    return short if all(mw is None for mw in taken_mw) else power.after_taken(short, taken_mw, t)
+
+
+def _taken_at(pl, shares: list, name: str, uses: tuple, i: int, t: int) -> Any:
+    """The market ``name`` ("mw" or "electricity") at site ``i`` of the GPUs taken out (by
+    generation ``shares`` of their market GPUs, None: none) in ``uses``, uses then generations in
+    order; None where nothing is taken out there."""
+    total = None
+    for u in uses:
+        for g, share in enumerate(shares):
+            if share is not None and pl.used["gen_site_market"][u, g, i, t]:
+                total = plus(total, share * pl.gen_site_market[name][u, g, i, t])
+    return total
+
+
+def _unpowered_taken(pl, short: Shortfall, shares: list, planned: Any, t: int, xp: Any) -> Any:
+    """The ``planned`` electricity (the powered draw less the forecast electricity of the market
+    GPUs taken out, by generation ``shares``) plus, at each short site, what of the GPUs taken out
+    had no power: their electricity there, at most the site's unpowered draw. So a short site draws
+    its MW online, or its planned draw less the GPUs taken out where that is less; ``planned`` to
+    the bit wherever nothing lacks power (an unpowered draw of 0.0)."""
+    for i, phi in enumerate(short.phi):
+        taken = None if phi is None else _taken_at(pl, shares, "electricity", (0, 1), i, t)
+        if taken is not None:
+            planned = planned + xp.minimum(taken, (1.0 - phi) * pl.electricity[i, t])
+    return planned
 
 
 TINY = 1e-300  # below any positive supply: dividing by it only where the supply is 0
