@@ -842,17 +842,27 @@ def demand_served_table(metrics, title: str, quarters: int, one: bool = False) -
     return unbroken(table)
 
 
+# how often an evaluation not shown on a terminal (a log file, `docker logs`) says where it stands, seconds
+PROGRESS_EVERY = 60.0
+
+
 class progress_bar:
-    """A rich progress bar over (plan, scenario) pairs that shows plans per second.
+    """An evaluation's progress over (plan, scenario) pairs: a rich bar with plans per second on a
+    terminal; elsewhere (a log file, `docker logs`, a batch system) a line on ``lines`` (stderr's
+    console) about every ``every`` seconds, so a slow job is told from a stuck one. ``kept_pairs``:
+    the pairs a resumed run reads back from its saved chunks, which the rate leaves out (a resume
+    with 227 of 300 chunks saved read "232.1 plans/s" for about 27).
 
     Used as ``with progress_bar(console, n_scenarios) as advance: ... advance(done, total)``. Shown
     from the first pairs done, so that a sweep's candidates, solved before, print as they come.
     """
 
-    def __init__(self, console, n_scenarios: int):
+    def __init__(self, console, n_scenarios: int, kept_pairs: int = 0, lines=None,
+                 every: float = PROGRESS_EVERY, clock=time.monotonic):  # fmt: skip
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.n_scenarios = n_scenarios
+        self.n_scenarios, self.kept, self.every, self.clock = n_scenarios, kept_pairs, every, clock
+        self.lines = None if console.is_terminal else lines
         self.progress = Progress(
             TextColumn("evaluating"),
             BarColumn(),
@@ -863,20 +873,36 @@ class progress_bar:
             transient=True,
             disable=not console.is_terminal,  # a file or pipe would get only the blank line it leaves
         )
-        self.task = None
+        self.task, self.started, self.last, self.done = None, None, None, 0
 
     def __enter__(self):
         return self.advance
 
     def advance(self, pairs: int, total_pairs: int) -> None:
+        now = self.clock()
         if self.task is None:
             self.progress.start()
             self.task = self.progress.add_task("evaluate", total=total_pairs, plans=0.0, rate="")
+            self.started = self.last = now
+        self.done += pairs
         self.progress.advance(self.task, pairs)
-        task = self.progress.tasks[0]
-        elapsed = max(task.elapsed or 0.0, 1e-9)
-        plans_done = task.completed / self.n_scenarios
-        self.progress.update(self.task, plans=plans_done, rate=f"{plans_done / elapsed:,.1f} plans/s")
+        rate = f"{self._rate(now):,.1f} plans/s"
+        self.progress.update(self.task, plans=self.done / self.n_scenarios, rate=rate)
+        if self.lines is not None and now - self.last >= self.every:
+            self.last = now
+            self.lines.print(f"  {self.line(now, total_pairs)}", soft_wrap=True, highlight=False)
+
+    def _rate(self, now: float) -> float:
+        """Plans per second computed by this run: the pairs read back from saved chunks left out."""
+        return max(self.done - self.kept, 0) / self.n_scenarios / max(now - self.started, 1e-9)
+
+    def line(self, now: float, total_pairs: int) -> str:
+        """'evaluating: 120 of 300 plans (40%), 0:05:00, 0.4 plans/s, about 0:07:30 left'."""
+        rate = self._rate(now)
+        plans, total = self.done / self.n_scenarios, total_pairs / self.n_scenarios
+        text = (f"evaluating: {plans:,.0f} of {total:,.0f} plans ({self.done / total_pairs:.0%}), "
+                f"{elapsed(now - self.started)}, {rate:,.1f} plans/s")  # fmt: skip
+        return text + (f", about {elapsed((total - plans) / rate)} left" if rate > 0 else "")
 
     def __exit__(self, *exc):
         if self.task is not None:

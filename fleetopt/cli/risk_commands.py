@@ -76,6 +76,7 @@ from fleetopt.core.results import cost_plans_note, risk_in_short
 from fleetopt.core.units import counted, format_rate
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
+from fleetopt.evaluate.jobs import ChunkStore
 from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
@@ -257,7 +258,9 @@ def _run_evaluation(job: api.EvaluationJob, folder: Path, again: tuple[str, ...]
     """Run a started job with a progress bar, saying how to resume it (with ``again``) if it is
     stopped."""
     try:
-        bar = progress_bar(console, job.settings["n_scenarios"])
+        scenarios = job.settings["n_scenarios"]
+        kept = ChunkStore(RunFolder(folder).chunk_folder).pairs(scenarios)
+        bar = progress_bar(console, scenarios, kept_pairs=kept, lines=err_console)
         with interruptible(folder, "evaluate", again), bar as advance:
             result = job.run(folder, progress=advance)
     except KernelBuildError as exc:  # on a Ray node (this machine built it before the run)
@@ -275,6 +278,8 @@ def run_speed(result) -> str:
     resumed run counts only what it computed now."""
     plans, scenarios = counted(result.n_plans, "plan"), counted(result.n_scenarios, "scenario")
     line = f"{plans} x {scenarios} on {result.backend} ({result.device}) in {result.seconds:.2f} s"
+    if result.pairs_stored and not result.pairs_computed:  # no rate: nothing computed
+        return f"{line}: every plan-scenario pair was saved earlier, none computed now"
     if result.pairs_stored:
         pairs = result.n_plans * result.n_scenarios
         line += f" ({result.pairs_computed:,} of {pairs:,} plan-scenario pairs now; the rest saved earlier)"
@@ -558,12 +563,12 @@ def _what_is_kept(folder: Path, exc: Exception) -> str:
 
 
 @contextmanager
-def _sweeping(scenarios: int, stochastic: bool = False):
-    """A sweep's progress on the terminal: each candidate's solve (its best NPV so far, on stderr;
-    its objective with a ``stochastic`` candidate, whose is not NPV alone) and the evaluation's bar;
-    yields the bar's ``progress``."""
+def _sweeping(scenarios: int, stochastic: bool = False, kept_pairs: int = 0):
+    """A sweep's progress: each candidate's solve (its best NPV so far, on stderr, on a terminal; its
+    objective with a ``stochastic`` candidate, whose is not NPV alone) and the evaluation's bar, or
+    its lines elsewhere (``kept_pairs``: those a resume reads back); yields the bar's ``progress``."""
     lines = solve_lines(err_console, "objective" if stochastic else "NPV")
-    with lines, progress_bar(console, scenarios) as advance:
+    with lines, progress_bar(console, scenarios, kept_pairs=kept_pairs, lines=err_console) as advance:
         yield advance
 
 
@@ -576,7 +581,8 @@ def _resumed_sweeping(folder: Path):
         job = {}
     scenarios = job.get("n_scenarios")
     scenarios = scenarios if isinstance(scenarios, int) and scenarios > 0 else 1
-    return _sweeping(scenarios, bool(job.get("stochastic_scenarios")))
+    kept = ChunkStore(RunFolder(folder).chunk_folder).pairs(scenarios)
+    return _sweeping(scenarios, bool(job.get("stochastic_scenarios")), kept)
 
 
 def _say_candidate(line: str) -> None:

@@ -233,6 +233,11 @@ class ChunkStore:
     def count(self) -> int:
         return sum(1 for p in self.folder.glob("chunk-*.npz") if _CHUNK_NAME.match(p.name))
 
+    def pairs(self, n_scenarios: int) -> int:
+        """The (plan, scenario) pairs of the chunks stored, each of ``n_scenarios``: what a resume
+        reads back rather than computes (its progress's rate leaves them out)."""
+        return sum(stop - first for first, stop in self.ranges()) * n_scenarios
+
 
 def _meta(data: bytes) -> dict | None:
     """A stored chunk's metadata (``kernel``, ``fingerprint``), or None where it has none."""
