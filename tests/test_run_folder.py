@@ -182,6 +182,21 @@ def test_an_empty_runs_folder_variable_is_the_default_not_the_current_folder(mon
         assert runs_dir() == Path("runs")
 
 
+def test_a_runs_folder_variable_with_a_tilde_is_under_the_home_folder(monkeypatch, tmp_path):
+    """FLEETOPT_RUNS_DIR='~/x' (set from Python, or quoted) wrote the runs under the home folder and the
+    registry in a folder named "~" here: `fleetopt runs` from anywhere else listed none of them."""
+    from fleetopt import api
+    from fleetopt.runs.folder import runs_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", "~/x")
+    assert runs_dir() == tmp_path / "home" / "x"
+    written = api.write_solve_run(api.solve("tiny"))
+    assert written.parent == tmp_path / "home" / "x" and not (tmp_path / "~").exists()
+    assert [r.path for r in api.runs()] == [written]
+
+
 def test_a_stop_another_thread_receives_is_held_until_the_work_is_saved():
     """A process-directed signal reaches any thread that does not block it: masking it in the main
     thread, as signals_deferred did, held nothing once HiGHS or BLAS had started threads (the

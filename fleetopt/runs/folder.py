@@ -53,8 +53,10 @@ class RunDirError(InputError):
 def runs_dir() -> Path:
     """The runs folder: $FLEETOPT_RUNS_DIR, else ./runs (run folders and the registry live there).
     Set but empty (a careless ``export FLEETOPT_RUNS_DIR=``) counts as unset: the current folder
-    itself would fill with run folders and the registry."""
-    return Path(os.environ.get(RUNS_DIR_VARIABLE, "").strip() or "runs")
+    itself would fill with run folders and the registry. A leading ``~`` is the home folder, as the
+    shell would give it (set from Python, or quoted, it reached the registry as a folder named "~"
+    while the runs were written under the home folder)."""
+    return Path(os.environ.get(RUNS_DIR_VARIABLE, "").strip() or "runs").expanduser()
 
 
 def _lock_holder(fd: int) -> str:
