@@ -146,8 +146,10 @@ def _script(folder, name: str, body: str) -> str:
         ("#!/no/such/interpreter\n", "could not be run (No such file or directory)"),
         ('#!/bin/sh\ncase "$1" in --version) echo mycc 1.0; exit 0;; esac\nexec sleep 30\n',
          "did not finish in 1 s"),
+        # CC=echo: runs, succeeds, writes nothing (it was blamed on a folder mounted noexec)
+        ("#!/bin/sh\nexit 0\n", "made no library, though it ran without error: not a C compiler"),
     ],
-    ids=["fails", "cannot-run", "hangs"],
+    ids=["fails", "cannot-run", "hangs", "not-a-compiler"],
 )
 def test_a_compiler_that_fails_cannot_run_or_hangs_is_named_and_auto_runs_numpy(
     no_gpu, monkeypatch, tmp_path, tiny_plans, body, reason

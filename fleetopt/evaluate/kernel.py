@@ -898,8 +898,10 @@ def found_c_compiler() -> str:
     return compiler
 
 
-def _run_compiler(command: list[str], what: str = "", timeout: float = BUILD_TIMEOUT_S) -> None:
-    """Run a compiler ``command``; a compiler that cannot be run, fails or hangs raises a
+def _run_compiler(command: list[str], what: str = "", timeout: float = BUILD_TIMEOUT_S,
+                  made: Path | None = None) -> None:
+    """Run a compiler ``command``; a compiler that cannot be run, fails, hangs or, succeeding, makes
+    no file ``made`` (``CC=echo``: it was blamed on a folder mounted noexec) raises a
     :class:`KernelBuildError` naming it (``what``: what it built, when not the kernel)."""
     by = f"by {command[0]!r}{what}"
     try:
@@ -914,6 +916,8 @@ def _run_compiler(command: list[str], what: str = "", timeout: float = BUILD_TIM
         first = next((line for line in lines if "error" in line.lower()), lines[0] if lines else "")
         shown = f": {first[:200]}" if first else ", printing nothing"
         raise KernelBuildError(f"{by} failed (exit status {result.returncode}{shown})", said)
+    if made is not None and (not made.exists() or made.stat().st_size == 0):
+        raise KernelBuildError(f"{by} made no library, though it ran without error: not a C compiler")
 
 
 def _probe(compiler: str, flags: list[str], folder: Path, openmp: bool) -> None:
@@ -922,7 +926,7 @@ def _probe(compiler: str, flags: list[str], folder: Path, openmp: bool) -> None:
     body = "#include <omp.h>\nint probe(void) { return omp_get_max_threads(); }\n"
     src.write_text(body if openmp else "int probe(void) { return 1; }\n")
     command = [*shlex.split(compiler), *flags, "-shared", "-fPIC", "-o", str(folder / "probe.so"), str(src)]
-    _run_compiler(command, " (a probe library)", PROBE_TIMEOUT_S)
+    _run_compiler(command, " (a probe library)", PROBE_TIMEOUT_S, made=folder / "probe.so")
 
 
 def _compiles(compiler: str, flags: list[str], folder: Path, openmp: bool = True) -> bool:
@@ -951,7 +955,7 @@ def _build(command: list[str], source: str, lib: Path) -> None:
     src = lib.with_suffix(".c")
     try:
         src.write_text(source)
-        _run_compiler([*command, "-o", str(lib), str(src), "-lm"])
+        _run_compiler([*command, "-o", str(lib), str(src), "-lm"], made=lib)
     finally:
         src.unlink(missing_ok=True)
 
