@@ -215,6 +215,40 @@ def test_a_report_in_short_names_a_breach_on_the_trailing_year(monkeypatch):
     )
 
 
+def test_a_report_in_short_names_the_breaches_of_the_assumed_grace(monkeypatch):
+    """The default model's "In short" said "keeps every covenant" while its 2026Q3 DSCR was 0.94x,
+    before testing starts in 2027Q1 (a grace the model assumes): a lender reading the first screen
+    would take it as compliant. By hand on tiny's optimum (DSCR 2.993x in 2026Q3, 2.950x in 2026Q4)
+    under a 3.0x minimum tested from 2027Q1: both quarters named, "in the quarters tested" said."""
+    from fleetopt import api
+    from fleetopt.core.economics import plan_statements
+
+    monkeypatch.setattr(page, "lowest_trailing_cushion", lambda data, yearly: None)
+    plan = api.solve("tiny").plan
+    strict = api.edit("tiny", {"finance.covenants.min_dscr": 3.0, "finance.covenants.test_from": "2027Q1"})
+    data = api.load(strict)[1]
+    # within_limits: a stand-in for the forecast run; the grace's words come from the statements
+    forecast = SimpleNamespace(within_limits=True, lines={"revolver_balance_usd": np.zeros(8)})
+    statements = plan_statements(data, plan)
+    run = SimpleNamespace(forecast=forecast, trailing_year={}, data=data, statements=statements, milp_only="",
+                          figures={"covenant_headroom": {"dscr": 0.1}})  # fmt: skip
+    assert page._on_the_forecast(run) == (
+        "On the forecast it keeps every covenant in the quarters tested and its cash above the default "
+        "level; before 2027Q1, when the covenants are first tested (a grace the model assumes, not one a "
+        "lender gave), it would breach EBITDA / debt service 2.99x in 2026Q3 and 2.95x in 2026Q4 "
+        "(minimum 3x)."
+    )
+    # a plan whose policy reacts on the forecast: the grace's figures are its statements', marked so
+    run.milp_only = page.MILP_ONLY
+    assert page._on_the_forecast(run).endswith("(minimum 3x) (the plan's statements, as planned).")
+    run.milp_only = ""
+    # tiny as it is, tested from 2026Q4, breaches nothing before: the sentence as before
+    run.data = api.load("tiny")[1]
+    run.statements = plan_statements(run.data, plan)
+    kept = "On the forecast it keeps every covenant and its cash above the default level."
+    assert page._on_the_forecast(run) == kept
+
+
 def test_the_optimiser_s_plan_name_is_defined(runs):
     """A CFO met 'Key figures of milp' with no word of what milp is."""
     for kind in ("solve", "evaluate", "sweep"):

@@ -1341,14 +1341,33 @@ def _on_the_forecast(run: _Run) -> str:
     """Whether the plan keeps its limits on the forecast, and on the trailing year's averages where
     the model tests each quarter's own flows (the basis most facilities test)."""
     fc = run.forecast
+    grace = _grace_breach_words(run)
     kept = "every covenant and its cash" if _covenants_tested(run) else "its cash"
+    if grace:
+        kept = "every covenant in the quarters tested and its cash"
     text = (f"On the forecast it keeps {kept} above the default level"
             if fc.within_limits else f"On the forecast it {fc.limits_words()}")  # fmt: skip
-    text += _revolver_words(run)
+    text += _revolver_words(run) + grace
     trailing = lowest_trailing_cushion(run.data, run.trailing_year)
     if trailing is not None and trailing < 0:
         text += f"; {TRAILING_WHAT_IF}, a covenant would be breached ({-trailing:.1%} short)"
     return text + "."
+
+
+def _grace_breach_words(run: _Run) -> str:
+    """'; before 2027Q1, when the covenants are first tested (...), it would breach EBITDA / debt
+    service 0.94x in 2026Q3 ...' where the forecast's statements breach a covenant in the grace the
+    model assumes: "keeps every covenant" alone, on the page's first screen, hid a DSCR of 0.94x that
+    a lender who gave no grace would count (the key figures said it, some thirty tiles below)."""
+    first = first_tested_quarter(run.data) if run.data.covenants else None
+    if run.statements is None or first in (None, run.data.quarter_labels[0]):
+        return ""
+    early = untested_breaches(run.data, run.statements)
+    if early is None:
+        return ""
+    marked = f" ({run.milp_only})" if run.milp_only else ""  # the policy's run changes them: as the key figure
+    return (f"; before {first}, when the covenants are first tested (a grace the model assumes, not one "
+            f"a lender gave), it would breach {early}{marked}")
 
 
 def _revolver_words(run: _Run) -> str:
