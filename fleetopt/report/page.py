@@ -1159,8 +1159,10 @@ def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
     kpis.append(_kpi("NPV on the forecast (evaluator)", _usd(row["npv_mean_usd"])))
     if "expected_min_cash_usd" in row:
         kpis.append(_kpi("lowest cash on the forecast (evaluator)", _usd(row["expected_min_cash_usd"])))
+    # "no covenant breach" beside the forecast's grace-quarter breaches (0.94x in 2026Q3) says when testing starts
+    first = first_tested_quarter(run.data) if run.data.covenants else None
     kpis += [_kpi(f"liquidity default (cash below {_usd(run.data.default_cash)})", yes("default_probability")),
-             _kpi("covenant breach", yes("breach_probability"))]  # fmt: skip
+             _kpi("covenant breach" + _grace_words(run, first), yes("breach_probability"))]  # fmt: skip
     kpis += [_kpi(f"policy reaction: {label}", yes(column)) for column, label in REACTION_LABELS.items()
              if column in row and row[column] > 0]  # fmt: skip
     kpis += [_kpi(f"first breach breaks {kind.label}", "yes") for kind in CATALOGUE
