@@ -1862,3 +1862,22 @@ def test_a_lab_evaluation_defines_only_the_policy_reactions_it_can_have(runs, tm
     for said in ("ran a contract late", "ended contract", "rented out (serving a contract"):
         assert said not in lab and said in tiny, said
     assert "utilisation mean over scenarios and quarters of the GPUs in use (serving the scenario's" in lab
+
+
+def test_in_short_says_what_the_policy_had_to_do_to_get_through_the_futures():
+    """A CFO's review: that the plan needed deferred and cancelled orders, distress sales and late
+    contracts in most futures sat some thirty tiles down; "In short" (report and terminal) now says
+    it after the risk, most often first, and nothing where the policy never acted."""
+    from fleetopt.core.results import survival_in_short
+
+    row = {"deferred_share": 0.741, "order_cancelled_share": 0.672, "sold_share": 0.644,
+           "rescheduled_share": 0.501, "prepayment_cut_share": 0.0, "cancelled_share": 0.0,
+           "freed_share": 0.3}  # fmt: skip
+    assert survival_in_short(row) == [
+        "To get through them its policy defers an order in 74.1% of the futures, cancels an order (its "
+        "deposit lost) in 67.2%, sells GPUs in distress in 64.4%, starts a contract late in 50.1%."
+    ]
+    assert survival_in_short({**row, "deferred_share": 0.5})[0].startswith(
+        "To get through them its policy cancels an order (its deposit lost) in 67.2% of the futures, "
+        "sells GPUs in distress in 64.4%, starts a contract late in 50.1%, defers an order in 50.0%")
+    assert survival_in_short(dict.fromkeys(row, 0.0)) == [] and survival_in_short({}) == []
