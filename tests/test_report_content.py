@@ -1881,3 +1881,13 @@ def test_in_short_says_what_the_policy_had_to_do_to_get_through_the_futures():
         "To get through them its policy cancels an order (its deposit lost) in 67.2% of the futures, "
         "sells GPUs in distress in 64.4%, starts a contract late in 50.1%, defers an order in 50.0%")
     assert survival_in_short(dict.fromkeys(row, 0.0)) == [] and survival_in_short({}) == []
+
+
+def test_the_lowest_cash_is_the_first_quarter_on_its_floor():
+    """A plan held at its $1.00B minimum for seven quarters: the terminal said 2027Q4 and the report
+    2026Q3, each the smallest by round-off of its own statements (a CFO's review); both now name the
+    first quarter within $1 of the lowest."""
+    from fleetopt.core.results import lowest_quarter
+
+    assert lowest_quarter(np.array([5e9, 1e9 + 0.4, 1e9 + 0.2, 1e9, 3e9])) == 1
+    assert lowest_quarter(np.array([5e9, 1e9 + 2.0, 1e9, 3e9])) == 2  # $2 above: another quarter

@@ -45,6 +45,7 @@ from fleetopt.core.results import (
     gpus_bought,
     headline,
     liquidity_cover_words,
+    lowest_quarter,
     npv_terminal_words,
     other_rates_words,
     power_built_mw_by_site,
@@ -406,7 +407,7 @@ def solve_summary_tables(result) -> list:
     debt_free = fig["min_dscr"] is None and fig["min_liquidity_cover"] is None and fig["peak_debt_usd"] == 0
     key.add_row("peak debt (at a quarter's end)",
                 format_usd(fig["peak_debt_usd"]) + (NO_DEBT_SERVICE if debt_free else ""))
-    lowest_at = data.quarter_labels[int(np.argmin(result.statements.lines["cash_usd"]))]
+    lowest_at = data.quarter_labels[lowest_quarter(result.statements.lines["cash_usd"])]
     key.add_row("lowest cash" + (MARKET_VALUED if cost else ""),
                 f"{format_usd(fig['min_liquidity_usd'])} ({lowest_at})")
     if not debt_free:

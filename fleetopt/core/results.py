@@ -424,6 +424,14 @@ def lowest_trailing_cushion(data: ModelData, yearly: dict[str, TrailingYear]) ->
     return lowest_cushion(data, rooms)[0] if rooms else None
 
 
+def lowest_quarter(cash: np.ndarray) -> int:
+    """The quarter (index) of the lowest cash: the first within $1 of it, so that quarters on one floor
+    (a plan held at its minimum cash for seven quarters) are not told apart by round-off, and the
+    terminal and the report, reading the MILP's and the forecast run's statements, name one."""
+    cash = np.asarray(cash, dtype=np.float64)
+    return int(np.flatnonzero(cash <= cash.min() + TOLERANCE_USD)[0])
+
+
 def risk_in_short(label: str, n: int, row, forecast_npv: float | None = None) -> list[str]:
     """A plan's value and risk over ``n`` scenarios in two sentences ("In short" of the reports and
     of `fleetopt evaluate`), from its metrics ``row`` (metrics.csv's names; a mapping): its mean NPV
@@ -621,7 +629,7 @@ def shocked_cash(
         # the covenant's own quantities: EBITDA and debt service over its window (trailing or not)
         q = statement_quantities({**lines, "ebitda_usd": lines["ebitda_usd"] - lost}, data.covenant_window)
         dscr = DSCR.ratio(q)[tested]  # as the covenant reads it: inf where no debt service is due
-        t = int(np.argmin(cash))
+        t = lowest_quarter(cash)
         shocks = (
             [f"market prices -{robustness.market_price_drop:.0%}"] if robustness.market_price_drop else []
         )

@@ -49,6 +49,7 @@ from fleetopt.core.results import (
     headline,
     limit_words,
     liquidity_cover_words,
+    lowest_quarter,
     lowest_trailing_cushion,
     npv_terminal_arithmetic,
     orders_frame,
@@ -1097,7 +1098,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
         _kpi("peak debt on the forecast (at a quarter's end)", _usd(fc.peak_debt_usd)),
         # its quarter: beside the liquidity covenant's headroom, tested from a later quarter, the two
         # read as a contradiction ($30.3M lowest, yet $24.3M above a $25.0M minimum)
-        _kpi(f"lowest cash on the forecast ({run.data.quarter_labels[int(np.argmin(fc.lines['cash_usd']))]})"
+        _kpi(f"lowest cash on the forecast ({run.data.quarter_labels[lowest_quarter(fc.lines['cash_usd'])]})"
              + valued, _usd(fc.lowest_cash_usd)),
         *_budget_kpis(run, fig, cost),
         _milp_kpi(run, LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig)),
