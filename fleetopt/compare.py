@@ -123,7 +123,7 @@ FIGURES = [
     # whose cash differs compare otherwise on it (a finance review)
     ("npv_cash_held_usd", "NPV with cash held to the end, on the forecast (MILP statements)", "USD"),
     # 1: the plan, run on the forecast with its policy, breaches a covenant or defaults (0: neither)
-    ("forecast_breach", "breaches or defaults on the forecast", YES_NO),
+    ("forecast_breach", "breaches a covenant in the quarters tested, or defaults, on the forecast", YES_NO),
     # how near the plan's statements come to a covenant: "no" above may sit on a limit (0 %)
     ("lowest_covenant_cushion", f"{CUSHION_MEANS}, on the forecast (MILP statements; 0: on a limit; "
      "negative: breached, so much short)", "share"),

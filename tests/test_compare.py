@@ -593,7 +593,8 @@ def test_a_plan_that_breaches_on_its_own_forecast_gets_a_row_and_a_note(buffer_s
         assert row[plan] == (0.0 if candidates.loc[plan, "forecast_within_limits"] else 1.0)
     assert doc["forecast_breaches"] == {pick: "breaches a covenant (first misses borrowing base)"}
     markdown = run_cli("compare", str(folder), "--scenarios", "20", "--format", "markdown")[1]
-    assert "| breaches or defaults on the forecast | no | yes |  | lower |" in markdown
+    row = "| breaches a covenant in the quarters tested, or defaults, on the forecast | no | yes |  | lower |"
+    assert row in markdown
     assert "on the forecast, with its policy: breaches a covenant (first misses borrowing base)." in markdown
 
 
