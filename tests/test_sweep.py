@@ -352,13 +352,18 @@ def test_pareto_front_keeps_ties_and_round_off():
     assert pareto_front(frame([(1.0, 1.0, 0.5)])).tolist() == [True]
 
 
-def test_recommend_hand_made():
-    m = frame([
+def hand_made() -> pd.DataFrame:
+    """Four plans: mean NPV, CVaR5, P(breach), P(default), P5."""
+    return frame([
         (10.0, 5.0, 0.30, 0.0, 2.0),
         (12.0, 4.0, 0.05, 0.2, 3.0),
         (11.0, 4.5, 0.10, 0.0, 1.0),
         (9.0, 4.5, 0.02, 0.0, 0.5),
     ])  # fmt: skip
+
+
+def test_recommend_hand_made():
+    m = hand_made()
     assert recommend(m, Rule()) == 0
     assert recommend(m, Rule(prefer="mean")) == 1
     assert recommend(m, Rule(prefer="p5")) == 1
@@ -1230,12 +1235,7 @@ def test_a_model_buffer_at_the_largest_amount_is_evaluated_and_makes_no_larger_b
 # ---------------------------------------------------------------- how sure the pick is
 
 def test_the_runner_up_is_the_rule_s_pick_without_the_pick():
-    m = frame([
-        (10.0, 5.0, 0.30, 0.0, 2.0),
-        (12.0, 4.0, 0.05, 0.2, 3.0),
-        (11.0, 4.5, 0.10, 0.0, 1.0),
-        (9.0, 4.5, 0.02, 0.0, 0.5),
-    ])  # fmt: skip
+    m = hand_made()
     none_left_out = np.zeros(4, dtype=bool)
     assert runner_up(m, Rule(), 0, none_left_out) == 3  # CVaR5 4.5 twice: the lower breach
     assert runner_up(m, Rule(), 0, np.array([False, False, False, True])) == 2  # a buffer that never acted
