@@ -953,6 +953,46 @@ def test_tiny_plan_keeps_the_forecast_first_stage_its_scenarios_do_not_beat():
     np.testing.assert_array_equal(result.plan.buy_blocks[..., :2], result.forecast_plan.buy_blocks[..., :2])
 
 
+def test_a_kept_forecast_first_stage_is_the_plan_whose_value_is_shown_not_rp_s(monkeypatch):
+    """tiny over 3 scenarios with RP's solve cut short as a time limit would (its plan's value $50M
+    below what it found, its bound $5M above, status time_limit): the plan keeps the forecast
+    optimum's first stage, so its value is EEV. The table called RP "the stochastic plan's value"
+    there (tiny at N = 20 and a 1 s limit: RP -$68.3M beside an expected NPV of -$15.3M, which was
+    EEV's plan's): RP is now the best the stopped solve found, not kept, the plan kept's value (EEV)
+    beside it, with its own gap."""
+    from html import unescape
+
+    from fleetopt.report.page import _stochastic_section
+    from fleetopt.stochastic import run
+
+    solved = run.solve_recourse_problem
+
+    def stopped(ef, solver):
+        rp = solved(ef, solver)
+        low, high = rp.objective_usd - 50e6, rp.bound_usd + 5e6  # EEV not within the gap of the bound
+        return replace(rp, status="time_limit", objective_usd=low, bound_usd=high, gap=0.9)
+
+    monkeypatch.setattr(run, "solve_recourse_problem", stopped)
+    _, data = load("tiny")
+    summary = solve_stochastic(data, 3, quarters=2, oos_scenarios=0).summary()
+    assert summary["first_stage"].startswith("the forecast optimum's (above the value of RP's plan")
+    assert summary["plan_value_usd"] == summary["eev_usd"] > summary["rp_usd"]
+    gap = (summary["rp_bound_usd"] - summary["eev_usd"]) / abs(summary["eev_usd"])
+    assert summary["plan_gap"] == pytest.approx(max(gap, 0.0))
+    said = " ".join(shown(summary).replace("│", " ").split())
+    html = " ".join(unescape(_stochastic_section(type("Run", (), {"summary": summary})())).split())
+    for text in (said, html):
+        assert "the stochastic plan's value" not in text
+        assert ("RP, recourse problem: the best value the stochastic solve found before it stopped (time "
+                "limit; its plan not kept: below EEV)") in text
+        assert "value of the plan kept: the forecast optimum's first stage in the scenarios (EEV)" in text
+        assert "(RP's plan; the plan kept: " in text
+    # RP's own plan kept: its rows as before, no second value
+    own = {**summary, "first_stage": "RP's"}
+    assert "RP, recourse problem: the stochastic plan's value" in shown(own)
+    assert "value of the plan kept" not in shown(own) and "(RP's plan;" not in shown(own)
+
+
 # ---------------------------------------------------------------- the mpi-sppy route (fleetopt[stochastic])
 
 

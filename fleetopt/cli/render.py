@@ -99,11 +99,12 @@ from fleetopt.schema.series import resolve_series
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
-    MEASURES,
     commitment_lines,
     completion_facts,
     first_stage_text,
+    gap_words,
     in_sample_labels,
+    measure_rows,
     measure_unavailable,
     plan_facts,
 )
@@ -1331,9 +1332,9 @@ def stochastic_summary_table(summary: dict) -> Table:
         f"{first_stage_text(s)}, risk weight {s['risk_weight']}, CVaR alpha {s['cvar_alpha']}",
     )
     table.add_row("status / gap", f"{format_solver_status(summary['status'], None)} / "
-                  f"{format_gap(summary['gap'])}")  # fmt: skip
+                  f"{gap_words(summary)}")  # fmt: skip
     in_sample = in_sample_labels(s)
-    for key, label in (*MEASURES, *in_sample.items()):
+    for key, label in (*measure_rows(summary), *in_sample.items()):
         why = measure_unavailable(summary, key)
         if why is None and summary.get(key) is None and key in in_sample:
             continue  # an in-sample figure this run has not (no EEV solved)

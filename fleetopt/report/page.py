@@ -118,11 +118,12 @@ from fleetopt.schema.loading import MODEL_CHANGES, ModelError, load_model, model
 from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
-    MEASURES,
     commitment_lines,
     completion_facts,
     first_stage_text,
+    gap_words,
     in_sample_labels,
+    measure_rows,
     measure_unavailable,
     plan_facts,
     rescue_words,
@@ -1744,7 +1745,7 @@ SCENARIO_HEADERS = {
 def _stochastic_section(run: _Run) -> str:
     """A two-stage run's settings, measures (objective values, USD) and its reduced scenarios."""
     summary, s = run.summary, run.summary["settings"]
-    gap = format_gap(summary.get("gap"))
+    gap = gap_words(summary)
     why = (
         f"{counted(s['scenarios'], 'scenario')} reduced from {s['screened']} (seed {s['scenario_seed']}); "
         f"{first_stage_text(s)} shared by all of them; objective (1 - L) E[value] + L "
@@ -1754,7 +1755,7 @@ def _stochastic_section(run: _Run) -> str:
         "A scenario's value is its NPV less the rescue's penalties (docs/formulation.md §7b)."
     )
     shown = []
-    for key, label in (*MEASURES, *in_sample_labels(s).items()):
+    for key, label in (*measure_rows(summary), *in_sample_labels(s).items()):
         why_not = measure_unavailable(summary, key)  # a measure not solved to the gap: n/a, and why
         if summary.get(key) is not None or why_not is not None:
             shown.append({"measure": label, "USD": summary[key] if why_not is None else f"n/a ({why_not})"})

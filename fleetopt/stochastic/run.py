@@ -419,6 +419,7 @@ def by_blocks(
             first_stage, chosen = forecast.first_stage, eev
             figures.update(plan_figures(ef, eev))
     figures["first_stage"] = "RP's" if chosen is rp else f"the forecast optimum's ({why})"
+    figures.update(kept_plan_figures(chosen, rp))
     rows = chosen.scenarios
     if risk_weight == 1.0:  # E[V] has no weight: a scenario outside the CVaR tail has any recourse
         apart = _timed(timings, "recourse_seconds", recourse_apart, ef, first_stage, integer_later, solver)
@@ -433,6 +434,16 @@ def by_blocks(
             figures.update(eev_in_sample(ef, eev_apart))
             timings["measures_seconds"] += time.perf_counter() - started
     return Recourse(first_stage, figures, rows, rp.method, model_size(ef.m), timings)
+
+
+def kept_plan_figures(chosen: sto.EFSolution, rp: sto.EFSolution) -> dict:
+    """The value of the plan kept (``plan_value_usd``: RP's, or EEV where the forecast optimum's first
+    stage is kept) and its gap to RP's bound (``plan_gap``, relative to that value, as HiGHS's)."""
+    if chosen is rp:
+        return {"plan_value_usd": rp.objective_usd, "plan_gap": rp.gap}
+    value, bound = chosen.objective_usd, rp.bound_usd
+    gap = None if bound is None else max(bound - value, 0.0) / max(abs(value), 1e-9)
+    return {"plan_value_usd": value, "plan_gap": gap}
 
 
 def recourse_apart(
@@ -463,6 +474,7 @@ def by_mpisppy(
         "ev_usd": forecast.npv_usd, "expected_npv_usd": float(np.dot(probabilities, npv)),
         "cvar_npv_usd": sto.cvar(npv, probabilities, alpha),
         "eev_usd": None, "ws_usd": None, "vss_usd": None, "evpi_usd": None, "first_stage": "RP's",
+        "plan_value_usd": rp.objective_usd, "plan_gap": rp.gap,
     }  # fmt: skip
     return Recourse(
         rp.first_stage,
@@ -734,6 +746,45 @@ MEASURES = (
     ("evpi_usd",
      "EVPI = WS - RP: expected value of perfect information (what knowing the future would gain)"),
 )
+
+
+def measure_rows(summary: dict) -> list[tuple[str, str]]:
+    """The (key, label) rows of :data:`MEASURES` for a run's table. Where the plan keeps the forecast
+    optimum's first stage (``first_stage``), RP's plan is not the plan: RP is labelled as the best
+    value the stochastic solve found (a time limit stopped it below EEV) or its plan's value (EEV within
+    the gap of its bound), the plan kept's value follows it (``plan_value_usd``), and VSS and EVPI say
+    that they are RP's, not the plan kept's (§7b, "Which first stage the plan keeps")."""
+    if keeps_rp(summary):
+        return list(MEASURES)
+    labels = dict(MEASURES)
+    status = summary.get("status")
+    labels["rp_usd"] = (
+        "RP, recourse problem: the value of the stochastic solve's plan (not kept: EEV is within the "
+        "gap of RP's bound)"
+        if status == "optimal"
+        else f"RP, recourse problem: the best value the stochastic solve found before it stopped "
+        f"({_stopped(status or 'unknown', None)}; its plan not kept: below EEV)"
+    )
+    labels["vss_usd"] += " (RP's plan is not kept: the plan keeps the forecast optimum's first stage, EEV)"
+    labels["evpi_usd"] += " (against RP's plan, not the plan kept)"
+    rows = list(labels.items())
+    kept = [("plan_value_usd", "value of the plan kept: the forecast optimum's first stage in the "
+             "scenarios (EEV)")] if "plan_value_usd" in summary else []  # fmt: skip
+    return rows[:1] + kept + rows[1:]
+
+
+def keeps_rp(summary: dict) -> bool:
+    """Whether a run's plan keeps RP's first stage (a summary without ``first_stage``: written before)."""
+    return (summary.get("first_stage") or "RP's") == "RP's"
+
+
+def gap_words(summary: dict) -> str:
+    """RP's gap, and where the plan keeps the forecast optimum's first stage, that plan's own gap to
+    RP's bound beside it: "41.33% (RP's plan; the plan kept: 1.16%)"."""
+    gap = format_gap(summary.get("gap"))
+    if keeps_rp(summary) or "plan_gap" not in summary:
+        return gap
+    return f"{gap} (RP's plan; the plan kept: {format_gap(summary['plan_gap'])})"
 
 
 def in_sample_labels(settings: dict) -> dict:
