@@ -55,7 +55,7 @@ from fleetopt.core.purchases import FixedPurchases, is_purchase_table, purchases
 from fleetopt.core.purchases import read_purchases as _read_purchases
 from fleetopt.core.results import COST_SOLVE_FIGURES, plan_frame
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import counted, format_usd
 from fleetopt.errors import FleetoptError, FleetoptWarning, InputError, StoppedAfterWriting, warn
 from fleetopt.evaluate import resources
 from fleetopt.evaluate.backend import BACKENDS
@@ -582,8 +582,9 @@ def solve_stochastic(
     threads = resources.capped_threads(threads)
     check_settings(data, scenarios, first_stage_quarters, risk_weight, cvar_alpha, solver)
     if screen is not None and screen < scenarios:  # drawn: max(screen, scenarios), so it meant nothing
-        raise InputError(f"screen must be at least scenarios ({scenarios:,}): {scenarios:,} representatives "
-                         f"cannot be reduced from {screen:,} scenarios (got screen={screen:,})")
+        raise InputError(f"screen must be at least scenarios ({scenarios:,}): "
+                         f"{counted(scenarios, 'representative')} cannot be reduced from "
+                         f"{counted(screen, 'scenario')} (got screen={screen:,})")
     screen = DEFAULT_SCREEN if screen is None else screen
     result = _solve_stochastic_data(
         data, scenarios, quarters=first_stage_quarters, risk_weight=risk_weight, alpha=cvar_alpha,

@@ -180,7 +180,7 @@ def test_a_later_solve_may_ask_for_another_thread_count():
 @pytest.mark.parametrize(
     "settings, words",
     [
-        ({"scenarios": 2.0}, r"scenarios \(--stochastic\) must be a whole number \(got 2.0\)"),
+        ({"scenarios": 2.0}, r"scenarios \(--stochastic\) must be a whole number written as an int: 2, not"),
         ({"scenarios": "3"}, r"scenarios \(--stochastic\) must be a whole number"),
         ({"risk_weight": "0.5"}, r"risk_weight \(--risk-weight\) must be a finite number"),
         ({"first_stage_quarters": 2.5}, r"first_stage_quarters \(--first-stage-quarters\) must be a whole"),

@@ -35,6 +35,7 @@ from fleetopt.stochastic import reduction
 from fleetopt.stochastic.reduction import fast_forward, reduce_scenarios, tail_representatives
 from fleetopt.stochastic.run import (
     SolverSettings,
+    StochasticResult,
     by_blocks,
     eev_and_ws,
     forecast_kept,
@@ -1396,6 +1397,40 @@ def test_a_screen_smaller_than_the_scenarios_is_refused_not_raised():
     Left out, it is 200, or the scenarios where they are more."""
     with pytest.raises(InputError, match=r"screen must be at least scenarios \(10\).*got screen=5"):
         api.solve_stochastic("tiny", 10, screen=5)
+
+
+def test_counts_in_the_api_s_messages_read_as_words():
+    """2 scenarios from a screen of 1 said "from 1 scenarios"; 2.0 was called not a whole number;
+    a screen of 20001 was quoted without its separator."""
+    with pytest.raises(InputError, match=r"2 representatives cannot be reduced from 1 scenario \(got"):
+        api.solve_stochastic("tiny", 2, screen=1)
+    with pytest.raises(InputError, match=r"scenarios \(--stochastic\) must be a whole number written as an "
+                       r"int: 2, not 2.0$"):  # fmt: skip
+        api.solve_stochastic("tiny", 2.0)
+    with pytest.raises(InputError, match=r"screen must be between 1 and 20,000 \(got 20,001\)"):
+        api.solve_stochastic("tiny", 2, screen=20_001)
+
+
+def test_a_thousand_screened_scenarios_and_a_measure_of_nothing_read_as_numbers():
+    """1,000 scenarios of a screen of 1,000 read "1,000 scenarios of 1000" in the terminal and
+    "reduced from 1000" in the report; a measure of 0 that came out -0.0 was written -0.0."""
+    from fleetopt.report.page import _stochastic_section
+
+    settings = {"scenarios": 1000, "distinct_scenarios": 999, "screened": 1000, "scenario_seed": 0,
+                "first_stage_quarters": 4, "first_stage_before": "2027Q3", "risk_weight": 0.0,
+                "cvar_alpha": 0.05, "later_purchases": "continuous"}  # fmt: skip
+    summary = {"settings": settings, "status": "optimal", "gap": 0.0, "timings": {}, "rp_usd": -1e6,
+               "expected_npv_usd": -1e6, "cvar_npv_usd": -2e6, "scenarios": []}  # fmt: skip
+    said = shown(summary)
+    assert "1,000 scenarios of 1,000 (seed 0) (1 left out" in said and "999 solved" in said
+    html = _stochastic_section(type("R", (), {"summary": summary})())
+    assert "1,000 scenarios reduced from 1,000 (seed 0)" in html
+    measures = {"rp_usd": -0.0, "evpi_usd": -0.0, "vss_usd": None, "first_stage": "RP's"}
+    parts = {"settings": {}, "measures": measures, "scenarios": [], "timings": {}, "model_size": {},
+             "completion": {}, "out_of_sample": {}, "first_stage": {}, "commitments": []}  # fmt: skip
+    result = type("R", (), parts)()
+    written = json.dumps(StochasticResult.summary(result))
+    assert '"rp_usd": 0.0' in written and '"evpi_usd": 0.0' in written and "-0.0" not in written
 
 
 def late_block_contract(signed: bool = True, idle: float = 0.0, electricity: float = 0.0) -> dict:

@@ -1322,13 +1322,14 @@ def stochastic_summary_table(summary: dict) -> Table:
     table.add_column("")
     distinct = s.get("distinct_scenarios", s["scenarios"])
     dropped = (
-        f" ({s['scenarios'] - distinct} left out: of probability 0, the same as another's; {distinct} solved)"
+        f" ({s['scenarios'] - distinct:,} left out: of probability 0, the same as another's; "
+        f"{distinct:,} solved)"
         if distinct < s["scenarios"]
         else ""
     )
     table.add_row(
         "settings",
-        f"{counted(s['scenarios'], 'scenario')} of {s['screened']} (seed {s['scenario_seed']}){dropped}, "
+        f"{counted(s['scenarios'], 'scenario')} of {s['screened']:,} (seed {s['scenario_seed']}){dropped}, "
         f"{first_stage_text(s)}, risk weight {s['risk_weight']}, CVaR alpha {s['cvar_alpha']}",
     )
     table.add_row("status / gap", f"{format_solver_status(summary['status'], None)} / "

@@ -1747,7 +1747,7 @@ def _stochastic_section(run: _Run) -> str:
     summary, s = run.summary, run.summary["settings"]
     gap = gap_words(summary)
     why = (
-        f"{counted(s['scenarios'], 'scenario')} reduced from {s['screened']} (seed {s['scenario_seed']}); "
+        f"{counted(s['scenarios'], 'scenario')} reduced from {s['screened']:,} (seed {s['scenario_seed']}); "
         f"{first_stage_text(s)} shared by all of them; objective (1 - L) E[value] + L "
         f"CVaR{s['cvar_alpha']:g}(value) with L = {s['risk_weight']:g}; later purchases "
         f"{s['later_purchases']}; solved by {s.get('solve_method', 'HiGHS')}: "

@@ -27,11 +27,15 @@ DEFAULT_CANDIDATES = 20
 
 
 def whole(name: str, value, low: int | None = None, high: int | None = None) -> int:
-    """``value`` as an int in [low, high]; a bool, a float or a string is refused."""
+    """``value`` as an int in [low, high]; a bool, a float or a string is refused (a float of a whole
+    number such as 2.0 told to write it as an int, 2: it is whole, only not an int)."""
+    if isinstance(value, float) and value.is_integer():
+        raise InputError(f"{name} must be a whole number written as an int: {int(value):d}, not {value!r}")
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise InputError(f"{name} must be a whole number (got {shown_value(value)})")
     if (low is not None and value < low) or (high is not None and value > high):
-        raise InputError(f"{name} must be {_range(low, high)} (got {shown_value(value)})")
+        got = f"{int(value):,}" if abs(value) < 10**30 else shown_value(value)  # a 5,000-digit one cut
+        raise InputError(f"{name} must be {_range(low, high)} (got {got})")
     return int(value)
 
 

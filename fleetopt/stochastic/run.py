@@ -182,7 +182,8 @@ class StochasticResult:
         each reduced scenario's row, the timings, the completion and the out-of-sample check."""
         return {
             "settings": self.settings,
-            **self.measures,
+            # + 0.0: a measure of nothing is 0, not -0 (RP, EVPI at 0 were written -0.0)
+            **{k: v + 0.0 if isinstance(v, float) else v for k, v in self.measures.items()},
             **rescue_counts(self.scenarios),
             "scenarios": self.scenarios,
             "timings": self.timings,
