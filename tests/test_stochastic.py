@@ -670,6 +670,32 @@ def test_sweep_refuses_too_many_stochastic_scenarios_before_its_folder(tmp_path)
     assert not out.exists()
 
 
+def test_scenarios_beyond_the_memory_are_refused_before_any_solve(tmp_path, monkeypatch):
+    """--stochastic 1000 on neocloud (about 85 GB at 85 MB a scenario) was accepted and killed by the
+    OS with no message. tiny's scenario copy at Q = 4 has 469 variables and 291 rows: 1.5 MB + 4,700
+    x 760 = 5.072 MB a scenario; with 300 MB besides, 200 of them need 1.3144 GB, more than a 1 GB
+    machine: exit 2 naming --stochastic, the estimate and the memory, no folder, no solve; 138 fit
+    ((1 GB - 300 MB) / 5.072 MB), and 100 (807 MB) pass. FLEETOPT_STOCHASTIC_MEMORY_CHECK=0 skips it."""
+    from fleetopt.stochastic import run
+
+    def no_solve(*args):
+        raise AssertionError("solved before the memory was checked")
+
+    monkeypatch.setattr(run, "physical_ram_bytes", lambda: 10**9)
+    monkeypatch.setattr(run, "forecast_optimum", no_solve)
+    code, text = cli("solve", "tiny", "--stochastic", "200", "--out", str(tmp_path / "run"))
+    said = " ".join(text.split())
+    assert code == 2 and "Traceback" not in text
+    assert ("scenarios (--stochastic) 200: the extensive form of tiny would need about 1.31 GB (5.07 MB a "
+            "scenario), more than the 1 GB of memory here") in said  # fmt: skip
+    assert "at most about 138 scenarios fit" in said and "FLEETOPT_STOCHASTIC_MEMORY_CHECK=0" in said
+    assert not (tmp_path / "run").exists()
+    _, data = load("tiny")
+    run.check_memory(data, 100, 4)  # 807 MB: fits
+    monkeypatch.setenv("FLEETOPT_STOCHASTIC_MEMORY_CHECK", "0")
+    run.check_memory(data, 200, 4)
+
+
 def test_integer_later_keeps_the_scenarios_later_purchases_whole(tmp_path):
     """--integer-later: summary.json's settings say so, and every scenario's purchases and blocks
     from the first stage's end on are whole blocks in the extensive form it builds."""

@@ -3,6 +3,7 @@ solved, the measures RP, EV, EEV, WS, VSS, EVPI, and an out-of-sample check (doc
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -22,7 +23,8 @@ from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_difference, format_figure, format_gap, format_rate, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
-from fleetopt.evaluate.engine import check_backend_runs
+from fleetopt.evaluate.engine import check_backend_runs, format_bytes
+from fleetopt.evaluate.resources import physical_ram_bytes
 from fleetopt.milp import stochastic as sto
 from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, model_size, stage
 from fleetopt.runs import limits
@@ -85,6 +87,52 @@ def check_settings(
     limits.text("solver (--stochastic-solver)", route, ROUTES)
     if route != "blocks":
         check_route(route, risk_weight)
+    check_memory(data, n, first_stage_quarters(data, quarters), n_name)
+
+
+# the peak memory of a two-stage solve (the process's peak RSS): BASE_BYTES (Python, Pyomo, the
+# model's data, the forecast's solve, the screening, the out-of-sample check) and, for each scenario's
+# copy, SCENARIO_BYTES and BYTES_PER_ELEMENT for each of its variables and rows (its Pyomo objects,
+# HiGHS's copy, the LPs' factors); fitted to /usr/bin/time -v on tiny and neocloud, each at the
+# higher of its measured slopes (docs/formulation.md §7b, "Memory")
+BASE_BYTES = 300 * 10**6
+SCENARIO_BYTES = 1_500_000
+BYTES_PER_ELEMENT = 4_700
+# set to 0 to solve whatever the estimate (one that overstates what a machine with swap can hold)
+MEMORY_CHECK_VARIABLE = "FLEETOPT_STOCHASTIC_MEMORY_CHECK"
+_elements: dict = {}  # the last model's variables and rows per scenario: check_settings runs thrice
+
+
+def scenario_elements(data: ModelData, quarters: int) -> int:
+    """Variables and constraint rows of one scenario's copy of the extensive form (§7b)."""
+    hit = _elements.get(quarters)
+    if hit is None or hit[0] is not data:
+        size = model_size(sto.scenario_model(data, quarters))
+        _elements.clear()
+        hit = _elements[quarters] = (data, size["variables"] + size["constraints"])
+    return hit[1]
+
+
+def check_memory(data: ModelData, n: int, quarters: int, n_name: str = "scenarios") -> None:
+    """Refuse, before any solve, an extensive form of ``n`` scenarios whose estimated peak memory
+    (:data:`BASE_BYTES` + n x (:data:`SCENARIO_BYTES` + :data:`BYTES_PER_ELEMENT` x
+    :func:`scenario_elements`)) exceeds this machine's physical memory or its container's limit:
+    the OS would kill the solve with no message (neocloud at N = 1,000: about 127 GB).
+    ``FLEETOPT_STOCHASTIC_MEMORY_CHECK=0`` skips the check."""
+    ram = physical_ram_bytes()
+    if ram is None or os.environ.get(MEMORY_CHECK_VARIABLE, "").strip() == "0":
+        return
+    per_scenario = SCENARIO_BYTES + BYTES_PER_ELEMENT * scenario_elements(data, quarters)
+    need = BASE_BYTES + n * per_scenario
+    if need > ram:
+        fits = max(int((ram - BASE_BYTES) // per_scenario), 0)
+        raise InputError(
+            f"{n_name} (--stochastic) {n:,}: the extensive form of {data.name} would need about "
+            f"{format_bytes(need)} ({format_bytes(per_scenario)} a scenario), more than the "
+            f"{format_bytes(ram)} of memory here (RAM, or this container's limit); at most about "
+            f"{counted(fits, 'scenario')} fit. The estimate is measured, not exact (docs/formulation.md "
+            f'§7b, "Memory"): {MEMORY_CHECK_VARIABLE}=0 solves anyway'
+        )
 
 
 def scenario_inputs(data: ModelData, scenarios: ScenarioSet, rows, probabilities) -> list[sto.ScenarioInputs]:
