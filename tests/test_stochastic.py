@@ -1014,6 +1014,12 @@ def test_a_kept_forecast_first_stage_is_the_plan_whose_value_is_shown_not_rp_s(m
                 "limit; its plan not kept: below EEV)") in text
         assert "value of the plan kept: the forecast optimum's first stage in the scenarios (EEV)" in text
         assert "(RP's plan; the plan kept: " in text
+    # and the runs list's headline, from the record's figures, names the plan kept first
+    from fleetopt.cli.render import key_figure
+    from fleetopt.runs.registry import key_figures
+
+    headline = key_figure("stochastic", key_figures({**summary, "kind": "stochastic"}))
+    assert headline.startswith("plan kept (the forecast's first stage) -$") and ", RP -$" in headline
     # RP's own plan kept: its rows as before, no second value
     own = {**summary, "first_stage": "RP's"}
     assert "RP, recourse problem: the stochastic plan's value" in shown(own)

@@ -104,6 +104,7 @@ from fleetopt.stochastic.run import (
     first_stage_text,
     gap_words,
     in_sample_labels,
+    keeps_rp,
     measure_rows,
     measure_unavailable,
     plan_facts,
@@ -1149,6 +1150,9 @@ def key_figure(kind: str, fig: dict) -> str:
         cvar5 = format_usd(fig["npv_cvar5_usd"])
         return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {cvar5}{over}"
     if kind == "stochastic" and "rp_usd" in fig:
+        if fig.get("plan_value_usd") is not None and not keeps_rp(fig):  # RP's plan is not the plan
+            kept = format_usd(fig["plan_value_usd"])
+            return f"plan kept (the forecast's first stage) {kept}, RP {format_usd(fig['rp_usd'])}{over}"
         return f"RP {format_usd(fig['rp_usd'])}{over}"
     if fig.get("objective") == "cost" and "present_cost_usd" in fig:
         # its levelized cost (absent in a record written before it, None where no GPU is in service)
