@@ -971,3 +971,13 @@ def test_a_date_set_where_a_quarter_goes_names_its_quarter():
     code, out, err = run_cli("validate", "tiny", "--set", "horizon.start=2027-02-10")
     assert_bad_input(code, out, err, "horizon.start: a value must be a number, text, true/false, a list or a "
                      "mapping (got a value of type date); write the quarter it falls in, 2027Q1")  # fmt: skip
+
+
+def test_a_count_of_thousands_of_digits_is_refused_naming_its_size():
+    """api.solve_stochastic('tiny', 10**5000) raised Python's own ValueError ('Exceeds the limit (4300
+    digits) for integer string conversion') from the message quoting it."""
+    from fleetopt import api
+    from fleetopt.errors import InputError
+
+    with pytest.raises(InputError, match=r"at most 1,000 scenarios.*\(got an int of about 5,000 digits\)"):
+        api.solve_stochastic("tiny", 10**5000)

@@ -34,9 +34,13 @@ def whole(name: str, value, low: int | None = None, high: int | None = None) -> 
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise InputError(f"{name} must be a whole number (got {shown_value(value)})")
     if (low is not None and value < low) or (high is not None and value > high):
-        got = f"{int(value):,}" if abs(value) < 10**30 else shown_value(value)  # a 5,000-digit one cut
-        raise InputError(f"{name} must be {_range(low, high)} (got {got})")
+        raise InputError(f"{name} must be {_range(low, high)} (got {shown_whole(value)})")
     return int(value)
+
+
+def shown_whole(value: int) -> str:
+    """A whole number as a message quotes it: with separators, a 5,000-digit one cut short."""
+    return f"{int(value):,}" if abs(value) < 10**30 else shown_value(value)
 
 
 def number(name: str, value, low: float | None = None, high: float | None = None) -> float:

@@ -764,7 +764,10 @@ def _written(value: object) -> str:
 
 def shown_value(value: object, at: int = 60) -> str:
     """A value as written (its repr), cut so that a huge one (a 1 MB string, a 5,000-digit number)
-    does not flood the message: every error message that quotes a value it was given."""
+    does not flood the message: every error message that quotes a value it was given (an int past
+    Python's 4,300 digits to text is said by its digit count: its repr raises)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value).bit_length() > 14_000:
+        return f"an int of about {int(abs(value).bit_length() * 0.30103):,} digits"
     text = repr(value)
     length = len(value) if isinstance(value, str) else len(text)  # a string's own, not its quotes'
     return text if len(text) <= at else f"{text[:at]}... ({length:,} characters)"

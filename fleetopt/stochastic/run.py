@@ -73,7 +73,7 @@ def check_settings(
     if n > MAX_SCENARIOS:
         raise InputError(
             f"{n_name} (--stochastic) must be at most {MAX_SCENARIOS:,} scenarios, the most the extensive "
-            f"form is built for (got {n:,})"
+            f"form is built for (got {limits.shown_whole(n)})"
         )
     alpha = limits.number("cvar_alpha (--cvar-alpha)", alpha)
     if not 0.0 < alpha <= MAX_TAIL:
