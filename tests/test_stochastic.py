@@ -1651,3 +1651,23 @@ def test_the_other_benchmarks_help_give_their_descriptions_whole(bench, said):
     out = subprocess.run([sys.executable, "-m", f"benchmarks.{bench}", "--help"], cwd=root,
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert said in " ".join(out.split())
+
+
+def test_a_vss_from_avoided_penalties_beside_a_lower_expected_npv_says_so():
+    """A CFO read "VSS ... what planning for the scenarios gains: $14.17B" as value beside an expected
+    NPV below the forecast optimum's first stage's: the gain is the rescues and cures avoided, at
+    their penalties (§7b). Said where it holds, with the NPV given up; nothing where the plan's
+    expected NPV is the higher."""
+    from fleetopt.stochastic.run import vss_source
+
+    summary = {"vss_usd": 254_400.0, "expected_npv_usd": -23.4e6, "eev_expected_npv_usd": -23.3e6,
+               "settings": {"risk_weight": 0.0}}  # fmt: skip
+    [(label, words, warning)] = vss_source(summary)
+    assert label == "where the VSS comes from" and not warning
+    assert words == ("the rescues and covenant cures the plan avoids in the scenarios, valued at their "
+                     "penalties: its expected NPV is $100.0k below that of the forecast optimum's first "
+                     "stage")
+    weighted = vss_source({**summary, "settings": {"risk_weight": 0.5}})[0][1]
+    assert "penalties and its worst scenarios' (the objective weighs their CVaR by L = 0.5): its" in weighted
+    assert vss_source({**summary, "expected_npv_usd": -23.2e6}) == []
+    assert vss_source({**summary, "vss_usd": 0.0}) == [] and vss_source({}) == []
