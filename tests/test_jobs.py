@@ -1113,7 +1113,10 @@ def test_a_resume_of_a_job_whose_settings_or_model_changed_keeps_its_finished_ch
     code, _, err = run_cli("evaluate", "--resume", str(folder))
     text = " ".join(err.split())
     assert code == 2 and "Traceback" not in err, err
-    assert f"{folder / 'chunks'}: 1 finished chunk of this job was computed for another run" in text, err
+    [chunk] = [path.name for path in (folder / "chunks").glob("chunk-*.npz")]
+    # the file named, and that deleting it alone would do where it alone is astray (a batch review)
+    assert f"{folder / 'chunks'}: 1 finished chunk ({chunk}) of this job was computed for another run" in text
+    assert "where only it is astray, delete it and resume (the rest is kept)" in text
     assert said in text and "Nothing was removed" in text
     assert f"or delete {folder / 'chunks'} to compute every chunk again" in text
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()

@@ -124,7 +124,8 @@ class ChunkStore:
                 wanted = self._chunk_fingerprint(int(match.group(1)), int(match.group(2)))
                 foreign.append((path, verdict, wanted))
         if foreign and self.refuse_other_runs:
-            raise OtherRunsChunks(_other_runs_refused(self.folder, [f[1:] for f in foreign]))
+            names = [f[0].name for f in foreign]
+            raise OtherRunsChunks(_other_runs_refused(self.folder, [f[1:] for f in foreign], names))
         for path in [*corrupt, *(f[0] for f in foreign)]:
             path.unlink(missing_ok=True)
         _warn_discarded(self.folder, len(corrupt), [f[1:] for f in foreign])
@@ -274,16 +275,25 @@ def _why_other_run(foreign: list[tuple[dict, dict]]) -> str:
     return "; ".join(dict.fromkeys(d for stored, expected in foreign for d in _differences(stored, expected)))
 
 
-def _other_runs_refused(folder: Path, foreign: list[tuple[dict, dict]]) -> str:
-    """Why a job folder's finished chunks of another run refuse its resume, and what to do."""
+def _other_runs_refused(folder: Path, foreign: list[tuple[dict, dict]], names: list[str]) -> str:
+    """Why a job folder's finished chunks of another run (files ``names``) refuse its resume, and
+    what to do: the files named where they are few, so that one stray chunk (copied in, renamed) is
+    deleted alone rather than the job's every finished chunk."""
     were = "was" if len(foreign) == 1 else "were"
+    which = f" ({', '.join(names)})" if len(names) <= SHOWN_CHUNKS else ""
+    them = "it" if len(names) == 1 else "them"
     return (
-        f"{folder}: {counted(len(foreign), 'finished chunk')} of this job {were} computed for another "
-        f"run than the one now resuming it ({_why_other_run(foreign)}): the job's job.json, model.yaml or "
-        f"plans file was changed since it started. Nothing was removed: restore what was changed to "
-        f"finish the job with its finished work; or delete {folder} to compute every chunk again as the "
-        "job now reads, then resume; or start the run anew in another folder"
+        f"{folder}: {counted(len(foreign), 'finished chunk')}{which} of this job {were} computed for "
+        f"another run than the one now resuming it ({_why_other_run(foreign)}): the job's job.json, "
+        f"model.yaml or plans file was changed since it started, or the file{'' if len(names) == 1 else 's'} "
+        f"copied in. Nothing was removed: restore what was changed to finish the job with its finished "
+        f"work; or, where only {them} {'is' if len(names) == 1 else 'are'} astray, delete {them} and resume "
+        f"(the rest is kept); or delete {folder} to compute every chunk again as the job now reads, then "
+        "resume; or start the run anew in another folder"
     )
+
+
+SHOWN_CHUNKS = 3  # a refusal names this many chunk files at most
 
 
 def _warn_discarded(folder: Path, corrupt: int, foreign: list[tuple[dict, dict]]) -> None:
