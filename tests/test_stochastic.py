@@ -1317,6 +1317,8 @@ def test_the_out_of_sample_verdict_reads_the_paired_errors(mean, cvar, words):
     paired = {"npv_mean_usd_diff": mean[0], "npv_mean_usd_diff_se": mean[1],
               "npv_cvar_usd_diff": cvar[0], "npv_cvar_usd_diff_se": cvar[1]}  # fmt: skip
     assert out_of_sample_verdict(paired, 5).startswith(words)
+    if words.startswith(("worse", "a trade")):  # the check makes no later decision: said (a review)
+        assert "not re-planned in each future: formulation §7b)" in out_of_sample_verdict(paired, 5)
 
 
 def test_the_out_of_sample_verdict_reads_breach_and_default_too():
@@ -1331,7 +1333,8 @@ def test_the_out_of_sample_verdict_reads_breach_and_default_too():
               "default_probability_diff": -0.021, "default_probability_diff_se": 0.005}  # fmt: skip
     assert out_of_sample_verdict(paired, 5) == (
         "a trade against the forecast optimum: better CVaR5 and P(default), worse mean NPV, each beyond 2 "
-        "standard errors"
+        "standard errors (in the plan completed on the forecast, not re-planned in each future: "
+        "formulation §7b)"
     )
     paired["breach_probability_diff_se"] = 0.002  # +0.6 pp at 3 standard errors: worse too
     assert "worse mean NPV and P(breach)," in out_of_sample_verdict(paired, 5)

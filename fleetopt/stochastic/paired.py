@@ -120,14 +120,16 @@ def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
     beyond = "beyond 2 standard errors"
     if better and worse:
         return (f"a trade against the forecast optimum: better {_listed(better)}, worse {_listed(worse)}, "
-                f"each {beyond}")
+                f"each {beyond} (in the plan completed on the forecast, not re-planned in each future: "
+                "formulation §7b)")
     if better:
         return f"better than the forecast optimum in {_listed(better)}, {beyond}"
     if worse:
         few = counted(scenarios, "scenario")
         return (f"worse than the forecast optimum in {_listed(worse)}, {beyond}: {few} "
                 "may be too few to stand for the futures (give more with --stochastic N, or keep the "
-                "forecast optimum)")
+                "forecast optimum), or its worth is in later decisions this check does not make (it runs "
+                "the plan completed on the forecast, not re-planned in each future: formulation §7b)")
     judged = [what for what, key, _ in VERDICT_FIGURES if f"{key}_diff" in paired]
     return (f"no better and no worse than the forecast optimum in {_listed(judged, 'or')} "
             "(within 2 standard errors)")
