@@ -187,3 +187,16 @@ def test_a_resume_with_every_chunk_saved_gives_no_rate():
                            pairs_stored=3000, pairs_computed=0, pair_quarters_per_second=0.0)  # fmt: skip
     assert run_speed(done) == ("3 plans x 1,000 scenarios on numpy (CPU) in 0.10 s: every plan-scenario "
                                "pair was saved earlier, none computed now")  # fmt: skip
+
+
+def test_the_pairs_a_resume_reads_back_are_counted_from_the_chunk_files_without_making_a_folder(tmp_path):
+    """Chunks of plans 0-2 and 3-4 hold 5 plans' pairs; a folder not there is not made (a
+    resume refused further on must leave nothing behind)."""
+    from fleetopt.evaluate.jobs import saved_pairs
+
+    chunks = tmp_path / "chunks"
+    assert saved_pairs(chunks, 10) == 0 and not chunks.exists()
+    chunks.mkdir()
+    for name in (f"chunk-0-3-{'a' * 64}.npz", f"chunk-3-5-{'b' * 64}.npz", "notes.txt"):
+        (chunks / name).write_bytes(b"")
+    assert saved_pairs(chunks, 10) == 50

@@ -76,7 +76,7 @@ from fleetopt.core.results import cost_plans_note, risk_in_short
 from fleetopt.core.units import counted, format_rate
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
-from fleetopt.evaluate.jobs import ChunkStore
+from fleetopt.evaluate.jobs import saved_pairs
 from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
@@ -259,7 +259,7 @@ def _run_evaluation(job: api.EvaluationJob, folder: Path, again: tuple[str, ...]
     stopped."""
     try:
         scenarios = job.settings["n_scenarios"]
-        kept = ChunkStore(RunFolder(folder).chunk_folder).pairs(scenarios)
+        kept = saved_pairs(RunFolder(folder).chunk_folder, scenarios)
         bar = progress_bar(console, scenarios, kept_pairs=kept, lines=err_console)
         with interruptible(folder, "evaluate", again), bar as advance:
             result = job.run(folder, progress=advance)
@@ -581,7 +581,7 @@ def _resumed_sweeping(folder: Path):
         job = {}
     scenarios = job.get("n_scenarios")
     scenarios = scenarios if isinstance(scenarios, int) and scenarios > 0 else 1
-    kept = ChunkStore(RunFolder(folder).chunk_folder).pairs(scenarios)
+    kept = saved_pairs(RunFolder(folder).chunk_folder, scenarios)
     return _sweeping(scenarios, bool(job.get("stochastic_scenarios")), kept)
 
 

@@ -156,9 +156,7 @@ class ChunkStore:
 
     def ranges(self) -> list[tuple[int, int]]:
         """(first, stop) of every stored chunk, in order (after :meth:`expect`: this run's)."""
-        found = {(int(m.group(1)), int(m.group(2))) for p in self.folder.glob("chunk-*.npz")
-                 if (m := _CHUNK_NAME.match(p.name))}  # fmt: skip
-        return sorted(found)
+        return stored_ranges(self.folder)
 
     def load(self, first: int, stop: int) -> dict | None:
         for path in self.folder.glob(f"chunk-{first}-{stop}-*.npz"):
@@ -234,10 +232,21 @@ class ChunkStore:
     def count(self) -> int:
         return sum(1 for p in self.folder.glob("chunk-*.npz") if _CHUNK_NAME.match(p.name))
 
-    def pairs(self, n_scenarios: int) -> int:
-        """The (plan, scenario) pairs of the chunks stored, each of ``n_scenarios``: what a resume
-        reads back rather than computes (its progress's rate leaves them out)."""
-        return sum(stop - first for first, stop in self.ranges()) * n_scenarios
+
+def saved_pairs(folder: Path, n_scenarios: int) -> int:
+    """The (plan, scenario) pairs of the chunks stored in ``folder``, each of ``n_scenarios``: what a
+    resume reads back rather than computes (its progress's rate leaves them out). Reads only: a
+    folder not there (a resume refused further on) is not made, as a :class:`ChunkStore` would."""
+    if not folder.is_dir():
+        return 0
+    return sum(stop - first for first, stop in stored_ranges(folder)) * n_scenarios
+
+
+def stored_ranges(folder: Path) -> list[tuple[int, int]]:
+    """(first, stop) of every chunk file in ``folder``, by its name, in order."""
+    found = {(int(m.group(1)), int(m.group(2))) for p in folder.glob("chunk-*.npz")
+             if (m := _CHUNK_NAME.match(p.name))}  # fmt: skip
+    return sorted(found)
 
 
 def _meta(data: bytes) -> dict | None:
