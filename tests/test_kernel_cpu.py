@@ -16,6 +16,7 @@ from evaluate_builders import ALL_RISK, MODELS, batch, plan_variants, rel_err, s
 from milp_builders import base_model, data_of
 
 from fleetopt import api
+from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate import evaluate, generate_scenarios, resolve_backend
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.batch import PlanFileError
@@ -255,6 +256,38 @@ def test_round_off_left_on_a_contract_not_taken_is_not_freed_capacity():
         batch(data, [plan], ["declined"])
 
 
+def spread_case(first: bool, s1_mw: float):
+    """The model, data and plan of the spread case below, with ``s1_mw`` online at s1 from quarter 1."""
+    from test_policy import two_generation_model, two_generation_plan
+
+    d = two_generation_model()
+    d["skus"]["B"]["available_from"] = "2025Q1"
+    d["sites"]["s2"] = {"power_capacity_mw": 10.0, "pue": 1.0, "electricity_price_usd_per_mwh": 50.0}
+    d["fleet"] += [
+        {"sku": sku, "site": site, "purchased": "2025Q4", "gpus": gpus, "use": "inference",
+         "capex_per_gpu_usd": 4000.0}
+        for sku, site, gpus in (("B", "s1", 100), ("A", "s2", 300))
+    ]
+    d["contracts"] = {
+        "anchor": {"customer": "big", "use": "training", "eligible_skus": ["A"], "gpus": 100,
+                   "start": "2026Q1", "term_quarters": 4, "price_usd_per_gpu_hour": 2.0, "signed": True}
+    }  # fmt: skip
+    d["sites"]["s1"]["power_capacity_mw"] = s1_mw
+    d["policy"]["power_to_contracts_first"] = first
+    data = data_of(d)
+    a, b = data.sku_names.index("A"), data.sku_names.index("B")
+    installed = {(c.sku, c.site): c.index for c in data.cohorts if c.existing}
+    assert installed[a, 0] == 0  # the 200 Hopper of two_generation_plan
+    plan = two_generation_plan(data)
+    plan.held_inference[installed[b, 0], :] = 100.0
+    plan.held_inference[installed[a, 1], :] = 300.0
+    plan.active[1, b, 0, :] = 100.0
+    plan.active[1, a, 1, :] = 300.0
+    plan.contract_gpus[0, a, 0, :] = 100.0
+    plan.accepted[0] = 1.0
+    return d, data, plan
+
+
 @pytest.mark.parametrize("first", [True, False], ids=["contracts-first", "pro-rata"])
 def test_gpus_taken_out_of_a_short_quarter_agree_across_sites_uses_and_generations(gpu_code, first):
     """The policy's case of a generation taken out of a quarter short of power (tests/test_policy.py:
@@ -270,32 +303,7 @@ def test_gpus_taken_out_of_a_short_quarter_agree_across_sites_uses_and_generatio
     draws 0.3 MW (300 x 219 USD). (The deferred GPUs' power used to go unused: 0.4 MW for the 1,100
     training GPUs, of which 400 / 11 Hopper and 100 / 11 Blackwell were left.) Both builds of the
     kernel agree with NumPy pair by pair, on the forecast and with every risk factor on."""
-    from test_policy import two_generation_model, two_generation_plan
-
-    d = two_generation_model()
-    d["skus"]["B"]["available_from"] = "2025Q1"
-    d["sites"]["s2"] = {"power_capacity_mw": 10.0, "pue": 1.0, "electricity_price_usd_per_mwh": 50.0}
-    d["fleet"] += [
-        {"sku": sku, "site": site, "purchased": "2025Q4", "gpus": gpus, "use": "inference",
-         "capex_per_gpu_usd": 4000.0}
-        for sku, site, gpus in (("B", "s1", 100), ("A", "s2", 300))
-    ]
-    d["contracts"] = {
-        "anchor": {"customer": "big", "use": "training", "eligible_skus": ["A"], "gpus": 100,
-                   "start": "2026Q1", "term_quarters": 4, "price_usd_per_gpu_hour": 2.0, "signed": True}
-    }  # fmt: skip
-    d["policy"]["power_to_contracts_first"] = first
-    data = data_of(d)
-    a, b = data.sku_names.index("A"), data.sku_names.index("B")
-    installed = {(c.sku, c.site): c.index for c in data.cohorts if c.existing}
-    assert installed[a, 0] == 0  # the 200 Hopper of two_generation_plan
-    plan = two_generation_plan(data)
-    plan.held_inference[installed[b, 0], :] = 100.0
-    plan.held_inference[installed[a, 1], :] = 300.0
-    plan.active[1, b, 0, :] = 100.0
-    plan.active[1, a, 1, :] = 300.0
-    plan.contract_gpus[0, a, 0, :] = 100.0
-    plan.accepted[0] = 1.0
+    d, data, plan = spread_case(first, 0.6)
     consts = SimulationConstants.from_data(data)
     plans = batch(data, [plan], ["spread"])
     forecast = deterministic_scenarios(data, 1)
@@ -308,3 +316,27 @@ def test_gpus_taken_out_of_a_short_quarter_agree_across_sites_uses_and_generatio
     for kernel in (None, gpu_code):
         assert assert_agree(consts, plans, forecast, kernel)["deferred"][0, 0] == 1.0
         assert_agree(SimulationConstants.from_data(risky), plans, generate_scenarios(risky, 0, 0, 30), kernel)
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["contracts-first", "pro-rata"])
+def test_gpus_left_still_short_of_power_share_it_by_use_in_both_builds(gpu_code, first):
+    """The spread case with 0.2 MW at s1: the GPUs left there (after the 1,000 Blackwell are taken
+    out, 10,000 / 11 on training and 1,000 / 11 on inference) draw 0.3 MW, so they stay short.
+    Contracts first: the contract's 100 Hopper get 0.1 MW, the 100 / 11 Blackwell left on inference
+    0.1 / 11 MW, training the 1 / 11 MW left for its 2,100 / 11 GPUs (10 / 21 powered): 1,000 / 11
+    sell, so 300 + 100 / 11 + 1,000 / 11 = 400 in all. Pro rata every GPU left gets 0.2 / 0.3: the
+    contract delivers 200 / 3, s1 sells 2,200 / 11 x 2 / 3 = 400 / 3 beside s2's 300. Either way s1
+    draws its 0.2 MW (200 x 219 USD). Each use's GPUs taken out count: without the inference's
+    1 / 11 MW, pro rata gave every GPU left 0.2 / 0.391, and s1 paid for 0.109 MW. (At 0.6 MW every
+    GPU left is powered and the unpowered draw caps what the GPUs taken out give back: neither
+    slip shows there.)"""
+    with pytest.warns(FleetoptWarning, match="installed at site 's1' needs 0.3 MW in service"):
+        _, data, plan = spread_case(first, 0.2)  # the fleet there beyond its power: meant
+    consts, plans = SimulationConstants.from_data(data), batch(data, [plan], ["short"])
+    forecast = deterministic_scenarios(data, 1)
+    ebitda = simulate(consts, plans, forecast, record=("ebitda_usd",))["ebitda_usd"][0, 0, 1]
+    sold, delivered = (400.0, 100.0) if first else (300 + 400 / 3, 200 / 3)
+    want = sold * 2190.0 + delivered * 2 * 2190.0 - 200 * 219.0 - 300 * 109.5
+    np.testing.assert_allclose(ebitda, want, rtol=1e-12)
+    for kernel in (None, gpu_code):
+        assert assert_agree(consts, plans, forecast, kernel)["deferred"][0, 0] == 1.0
