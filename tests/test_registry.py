@@ -671,7 +671,8 @@ def test_runs_show_of_an_empty_name_says_it_is_empty(tmp_path, monkeypatch):
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
     Registry(tmp_path / "runs").record("solve", "tiny", "h", tmp_path / "runs" / "a", {}, command="c")
     code, _, err = run_cli("runs", "show", "")
-    assert code == 2 and "error: ref is empty: give a run folder, a plan file or a run id" in err
+    # the argument named, as every other empty path is (a bad-input review)
+    assert code == 2 and "Invalid value for 'run': give a run id or run folder, not an empty one" in err
 
 
 def test_a_folder_left_half_written_by_a_killed_run_is_listed_with_how_to_remove_it(tmp_path):

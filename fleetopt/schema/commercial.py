@@ -158,4 +158,6 @@ class CommercialLimits(StrictModel):
     """Most new GPUs of a generation the plan can buy in a quarter (the supplier's allocation to
     this buyer), by generation (`hopper`, `blackwell`, `rubin`); no limit for a generation not named.
     A purchases file (`solve --purchases`, `sweep --purchases`) that buys more in a quarter is
-    refused naming its lines, and a plan evaluated or compared under the model naming its quarter."""
+    refused naming its lines, and a plan evaluated or compared under the model naming its quarter.
+    A limit for a generation the model has no SKU of, or below the smallest block of its SKUs in
+    every quarter (no GPU of it can be bought), is valid and said by a warning."""
