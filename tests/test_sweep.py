@@ -1268,7 +1268,9 @@ def test_a_lead_within_two_standard_errors_is_called_noise_with_the_scenarios_th
     assert beyond == (" It leads the runner-up, buy 1q later, by $1.0M of CVaR5 NPV, against a standard "
                       "error of the paired difference of $100.0k on the same 50 scenarios.")
     assert "ties with the runner-up" in lead_words(Lead("buy 1q later", 0.0, 1e5))
-    assert lead_words(Lead(None)) == " No other candidate meets the rule."
+    assert lead_words(Lead(None)) == " No other plan meets the rule."
+    # beyond the tie's margin ($0.09 here) but within a dollar: round-off, not "about 4 scenarios would"
+    assert lead_words(Lead("buy 1q later", 0.9, 0.1)).endswith("round-off: the two are not told apart.")
 
 
 def test_the_sweep_s_lead_is_compare_s_paired_difference_of_the_two_plans():

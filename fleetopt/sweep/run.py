@@ -728,12 +728,15 @@ class SweepResult:
         lead, what = self.lead, RANK_WORDS[self.rule.prefer]
         if lead is None:
             return ""
-        if lead.runner_up is None:
-            return " No other candidate meets the rule." if len(self._metrics) > 1 else ""
+        if lead.runner_up is None:  # a buffer that never acted is the same plan: no other plan
+            return " No other plan meets the rule." if len(self._metrics) > 1 else ""
         pick = float(self.recommended[RANK_COLUMNS[self.rule.prefer]])
         if abs(lead.usd) <= tie_margin(pick):
             return (f" It ties with the runner-up, {lead.runner_up}, on {what}: the tie goes to the lower "
                     "breach probability, then the higher mean NPV.")  # fmt: skip
+        if abs(lead.usd) <= NOISE_USD:  # beyond the tie's margin, within a dollar: round-off
+            return (f" Its lead over the runner-up, {lead.runner_up}, is {format_usd(lead.usd)} of {what}, "
+                    "round-off: the two are not told apart.")  # fmt: skip
         n = self.evaluation.n_scenarios
         if not math.isfinite(lead.se_usd):
             return (f" It leads the runner-up, {lead.runner_up}, by {format_usd(lead.usd)} of {what}; one "
