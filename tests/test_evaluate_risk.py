@@ -468,3 +468,10 @@ def test_the_median_npv_by_hand():
     m = plan_metrics(_results(np.array([[1.0, 5.0, 2.0, 100.0, -3.0], [4.0, 1.0, 3.0, 2.0, 9.0]])))
     assert m["npv_median_usd"].tolist() == [2.0, 3.0] and m["npv_mean_usd"][0] == 21.0
     assert plan_metrics(_results(np.array([[1.0, 5.0, 2.0, 100.0]])))["npv_median_usd"][0] == 3.5
+
+
+def test_a_cvar_is_named_by_its_tail_in_per_cent_as_cvar5_is():
+    """The stochastic solve's table read 'CVaR0.05' beside every other report's 'CVaR5' (a CFO's review)."""
+    from fleetopt.core.tail import cvar_name
+
+    assert [cvar_name(a) for a in (0.05, 0.025, 0.1, 0.07)] == ["CVaR5", "CVaR2.5", "CVaR10", "CVaR7"]

@@ -868,7 +868,7 @@ def test_solve_on_a_horizon_shorter_than_the_default_first_stage(tmp_path):
     table = shown(summary)  # the terminal's table, unwrapped
     assert "first stage the whole horizon (3 quarters)" in table
     assert "expected NPV over the 2 reduced scenarios (in sample)" in table
-    assert "CVaR0.05 of NPV (the mean of its worst 5%) over the 2 reduced scenarios (in sample)" in table
+    assert "CVaR5 of NPV (the mean of its worst 5%) over the 2 reduced scenarios (in sample)" in table
     wrote = " ".join(text[text.index("wrote ") :].split())
     assert "(model.yaml, plan.csv, plan.npz with the forecast optimum, statements.csv, summary.json)" in wrote
     assert sorted(path.name for path in out.iterdir()) == [
@@ -891,7 +891,7 @@ def test_the_in_sample_cvar_names_a_tail_share_between_whole_per_cents():
     """--cvar-alpha 0.025 labelled the in-sample CVaR "the mean of its worst 2%" (a share written
     to a whole per cent, half to even): it is the worst 2.5 %."""
     label = in_sample_labels({"cvar_alpha": 0.025, "scenarios": 40})["cvar_npv_usd"]
-    assert label == "CVaR0.025 of NPV (the mean of its worst 2.5%) over the 40 reduced scenarios (in sample)"
+    assert label == "CVaR2.5 of NPV (the mean of its worst 2.5%) over the 40 reduced scenarios (in sample)"
     label = in_sample_labels({"cvar_alpha": 0.05, "scenarios": 40})["cvar_npv_usd"]
     assert "(the mean of its worst 5%)" in label
 
@@ -910,10 +910,10 @@ def test_table_names_the_first_stage_quarter_and_a_single_scenario():
     text = shown(summary)
     assert "1 scenario of 200" in text and "1 scenarios" not in text
     assert "first stage before 2027Q3 (4 quarters)" in text
-    assert "CVaR0.1 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample)" in text
+    assert "CVaR10 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample)" in text
     html = _stochastic_section(type("Run", (), {"summary": summary})())
     assert "1 scenario reduced from 200" in html and "first stage before 2027Q3 (4 quarters)" in html
-    assert "CVaR0.1 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample)" in html
+    assert "CVaR10 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample)" in html
     assert "n/a (time limit, gap 50.00%)" in html
     # a run stopped by the time limit says so in words, not as HiGHS's 'time_limit' (a review)
     stopped = {**summary, "status": "time_limit", "gap": 0.7378}

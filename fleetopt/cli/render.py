@@ -60,7 +60,7 @@ from fleetopt.core.results import (
     untested_breaches,
     worst_shock,
 )
-from fleetopt.core.tail import TAIL
+from fleetopt.core.tail import TAIL, cvar_name
 from fleetopt.core.units import (
     counted,
     format_difference,
@@ -1351,7 +1351,7 @@ def stochastic_summary_table(summary: dict) -> Table:
     oos = summary.get("out_of_sample") or {}
     # the evaluator's CVaR is of the worst 5 %, whatever tail share the solve optimised
     alpha = s["cvar_alpha"]
-    evaluators = "" if alpha == TAIL else f" (worst 5 %; the solve optimised CVaR{alpha:g})"
+    evaluators = "" if alpha == TAIL else f" (worst 5 %; the solve optimised {cvar_name(alpha)})"
     for label, m in oos.get("metrics", {}).items():
         breach = m.get("breach_probability")
         table.add_row(

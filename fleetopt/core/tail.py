@@ -15,6 +15,13 @@ import numpy as np
 TAIL = 0.05  # the share of worst scenarios, 5 %
 
 
+def cvar_name(share: float) -> str:
+    """CVaR of a tail ``share`` named as the evaluator names its CVaR5, by the percentage: 'CVaR5'
+    for 0.05, 'CVaR2.5' for 0.025, 'CVaR10' for 0.1 (the stochastic solve's read 'CVaR0.05' beside
+    every other report's 'CVaR5')."""
+    return f"CVaR{100 * share:.6g}"
+
+
 def tail_count(n_scenarios: int, share: float = TAIL) -> int:
     """k = ceil(share x S), at least 1; the product's round-off is not a scenario more (0.07 x 200
     is 14.000000000000002 in floating point: 14, not 15)."""

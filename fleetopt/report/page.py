@@ -69,7 +69,7 @@ from fleetopt.core.results import (
     untested_breaches,
     worst_shock,
 )
-from fleetopt.core.tail import tail_count, worst_k
+from fleetopt.core.tail import cvar_name, tail_count, worst_k
 from fleetopt.core.units import (
     counted,
     format_gap,
@@ -1749,7 +1749,7 @@ def _stochastic_section(run: _Run) -> str:
     why = (
         f"{counted(s['scenarios'], 'scenario')} reduced from {s['screened']:,} (seed {s['scenario_seed']}); "
         f"{first_stage_text(s)} shared by all of them; objective (1 - L) E[value] + L "
-        f"CVaR{s['cvar_alpha']:g}(value) with L = {s['risk_weight']:g}; later purchases "
+        f"{cvar_name(s['cvar_alpha'])}(value) with L = {s['risk_weight']:g}; later purchases "
         f"{s['later_purchases']}; solved by {s.get('solve_method', 'HiGHS')}: "
         f"{format_solver_status(summary['status'], None)}, gap {gap}. "  # its gap once, beside it
         "A scenario's value is its NPV less the rescue's penalties (docs/formulation.md §7b)."

@@ -19,7 +19,7 @@ from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, plan_statements
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.core.results import debt_frame, headline, plan_frame
-from fleetopt.core.tail import TAIL
+from fleetopt.core.tail import TAIL, cvar_name
 from fleetopt.core.units import counted, format_difference, format_figure, format_gap, format_rate, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
@@ -862,7 +862,7 @@ def in_sample_labels(settings: dict) -> dict:
     return {
         "expected_npv_usd": f"expected NPV {over}",
         "eev_expected_npv_usd": f"expected NPV of the forecast optimum's first stage {over}",
-        "cvar_npv_usd": f"CVaR{alpha:g} of NPV (the mean of its worst {format_rate(alpha)}) {over}",
+        "cvar_npv_usd": f"{cvar_name(alpha)} of NPV (the mean of its worst {format_rate(alpha)}) {over}",
     }
 
 
