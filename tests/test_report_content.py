@@ -1891,3 +1891,16 @@ def test_the_lowest_cash_is_the_first_quarter_on_its_floor():
 
     assert lowest_quarter(np.array([5e9, 1e9 + 0.4, 1e9 + 0.2, 1e9, 3e9])) == 1
     assert lowest_quarter(np.array([5e9, 1e9 + 2.0, 1e9, 3e9])) == 2  # $2 above: another quarter
+
+
+def test_the_glossary_spells_out_pue_and_ltv_where_the_model_has_a_borrowing_base():
+    """A CFO's review: 'MW drawn (facility, with PUE)' and 'GPU-secured debt / max LTV' were never
+    spelt out. PUE always (every site has one), LTV where some facility sets a max_ltv."""
+    from fleetopt.core.data import load
+
+    _, neocloud = load("neocloud")  # ddtl-next lends at most 65 % of the GPUs' value
+    terms = dict(page.glossary(neocloud, ["milp"], None, "solve"))
+    assert terms["PUE"].startswith("power usage effectiveness") and terms["LTV"].startswith("loan-to-value")
+    _, tiny = load("tiny")
+    assert ("LTV" in dict(page.glossary(tiny, ["milp"], None, "solve"))) == any(
+        f.max_ltv is not None for f in tiny.facilities)

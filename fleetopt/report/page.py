@@ -868,7 +868,13 @@ def glossary(data: ModelData, labels: list[str], n: int | None, kind: str, one: 
             f"statements before {first} are not tested and can be lower." if first else
             "over all quarters (finance.covenants sets no test of it).")),
         ("covenants", _covenant_text(data, first)),
+        ("PUE", "power usage effectiveness: a site's facility MW per MW of its GPUs' own draw (cooling and "
+                "power conversion on top; sites.<name>.pue), so a site's MW drawn is the GPUs' kW x PUE."),
     ]  # fmt: skip
+    if any(f.max_ltv is not None for f in data.facilities):  # a borrowing base: its limit's name spelt out
+        terms.append(("LTV", "loan-to-value: a facility's GPU-secured balance over the resale value of the "
+                              "GPUs it lends against; max LTV is its lenders' limit (finance.debt.<name>."
+                              "max_ltv), which the borrowing base tests."))
     if any(label.startswith("milp") for label in labels):  # the optimiser's name for its plans
         terms.insert(0, ("milp", "a plan named milp is the optimiser's: the mixed-integer linear program "
                                  "(MILP) that chooses purchases, power, redeployments, retirements and debt "
