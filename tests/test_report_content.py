@@ -1874,12 +1874,12 @@ def test_in_short_says_what_the_policy_had_to_do_to_get_through_the_futures():
            "rescheduled_share": 0.501, "prepayment_cut_share": 0.0, "cancelled_share": 0.0,
            "freed_share": 0.3}  # fmt: skip
     assert survival_in_short(row) == [
-        "To get through them its policy defers an order in 74.1% of the futures, cancels an order (its "
-        "deposit lost) in 67.2%, sells GPUs in distress in 64.4%, starts a contract late in 50.1%."
+        "Its policy had to defer an order in 74.1% of the futures, cancel an order (its deposit lost) in "
+        "67.2%, sell GPUs in distress in 64.4%, start a contract late in 50.1%."
     ]
     assert survival_in_short({**row, "deferred_share": 0.5})[0].startswith(
-        "To get through them its policy cancels an order (its deposit lost) in 67.2% of the futures, "
-        "sells GPUs in distress in 64.4%, starts a contract late in 50.1%, defers an order in 50.0%")
+        "Its policy had to cancel an order (its deposit lost) in 67.2% of the futures, sell GPUs in "
+        "distress in 64.4%, start a contract late in 50.1%, defer an order in 50.0%")
     assert survival_in_short(dict.fromkeys(row, 0.0)) == [] and survival_in_short({}) == []
 
 

@@ -1266,7 +1266,8 @@ def test_a_lead_within_two_standard_errors_is_called_noise_with_the_scenarios_th
     assert "(about 1,000,000 would" in words
     beyond = lead_words(Lead("buy 1q later", 1e6, 1e5))  # ten errors
     assert beyond == (" It leads the runner-up, buy 1q later, by $1.0M of CVaR5 NPV, against a standard "
-                      "error of the paired difference of $100.0k on the same 50 scenarios.")
+                      "error of the paired difference of $100.0k on the same 50 scenarios: beyond two "
+                      "standard errors, so these scenarios tell the two apart.")
     assert "ties with the runner-up" in lead_words(Lead("buy 1q later", 0.0, 1e5))
     assert lead_words(Lead(None)) == " No other plan meets the rule."
     # beyond the tie's margin ($0.09 here) but within a dollar: round-off, not "about 4 scenarios would"

@@ -460,19 +460,20 @@ def risk_in_short(label: str, n: int, row, forecast_npv: float | None = None) ->
 # what the policy does to get through a future, in a sentence's words, by its metrics column (the
 # share of the futures in which it did it: docs/evaluation.md, "What the policy did")
 SURVIVAL_WORDS = {
-    "deferred_share": "defers an order",
-    "order_cancelled_share": "cancels an order (its deposit lost)",
-    "sold_share": "sells GPUs in distress",
-    "prepayment_cut_share": "cuts a planned debt prepayment",
-    "rescheduled_share": "starts a contract late",
-    "cancelled_share": "has a contract cancelled",
+    "deferred_share": "defer an order",
+    "order_cancelled_share": "cancel an order (its deposit lost)",
+    "sold_share": "sell GPUs in distress",
+    "prepayment_cut_share": "cut a planned debt prepayment",
+    "rescheduled_share": "start a contract late",
+    "cancelled_share": "lose a contract (cancelled)",
 }
 
 
 def survival_in_short(row) -> list[str]:
-    """What the plan's policy had to do to get through the futures, most often first ("In short",
-    after its risk: a finance reader met it some thirty tiles down): 'To get through them it
-    defers an order in 74.1 % of the futures, cancels an order (its deposit lost) in 67.2 %, ...'; none
+    """What the plan's policy had to do in the futures, most often first ("In short", after its risk:
+    a finance reader met it some thirty tiles down): 'Its policy had to defer an order in 74.1 % of
+    the futures, cancel an order (its deposit lost) in 67.2 %, ...' (not "to get through them": a
+    plan may default all the same); none
     where it did nothing (the open loop) or the run has no such columns."""
     shares = [(float(row[c]), words) for c, words in SURVIVAL_WORDS.items() if c in row]
     done = sorted([(p, words) for p, words in shares if p > 0], key=lambda x: -x[0])
@@ -480,7 +481,7 @@ def survival_in_short(row) -> list[str]:
         return []
     share = functools.partial(format_figure, unit="share")
     first, *rest = [f"{words} in {share(p)}" for p, words in done]
-    return [f"To get through them its policy {first} of the futures" + "".join(f", {x}" for x in rest) + "."]
+    return [f"Its policy had to {first} of the futures" + "".join(f", {x}" for x in rest) + "."]
 
 
 # a what-if: the model tests each quarter's own flows, and a breach there is no breach of its covenant

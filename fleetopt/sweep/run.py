@@ -744,7 +744,8 @@ class SweepResult:
         said = (f"{format_usd(lead.usd)} of {what}, against a standard error of the paired difference of "
                 f"{format_usd(lead.se_usd)} on the same {counted(n, 'scenario')}")  # fmt: skip
         if beyond_chance(lead.usd, lead.se_usd, NOISE_USD):
-            return f" It leads the runner-up, {lead.runner_up}, by {said}."
+            return (f" It leads the runner-up, {lead.runner_up}, by {said}: beyond two standard errors, so "
+                    "these scenarios tell the two apart.")  # fmt: skip
         return (f" Its lead over the runner-up, {lead.runner_up}, is {said}: within two standard errors, so "
                 f"these scenarios do not tell the two apart (about {scenarios_to_tell(n, lead):,} would, "
                 "were the lead as measured).")  # fmt: skip
