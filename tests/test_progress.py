@@ -200,3 +200,25 @@ def test_the_pairs_a_resume_reads_back_are_counted_from_the_chunk_files_without_
     for name in (f"chunk-0-3-{'a' * 64}.npz", f"chunk-3-5-{'b' * 64}.npz", "notes.txt"):
         (chunks / name).write_bytes(b"")
     assert saved_pairs(chunks, 10) == 50
+
+
+def test_an_evaluation_of_one_long_block_says_it_is_alive_each_minute():
+    """One plan of 1,000,000 scenarios is one block of the C build: off a terminal its evaluation said
+    nothing for its 91 s, and its only line, at the end, read '0:01:01' for 72 s and '0.0 plans/s' (a
+    new user's walkthrough). Timed from the start, a line comes by the clock (the timer's tick, here
+    called by hand) before any block ends, and the rate of one plan keeps its figures."""
+    now = [100.0]
+    log = io.StringIO()
+    bar = progress_bar(Console(file=io.StringIO()), 1_000_000, lines=Console(file=log, width=200),
+                       every=60, clock=lambda: now[0], total_pairs=1_000_000)  # fmt: skip
+    with bar as advance:
+        now[0] = 160.0
+        bar.tick()
+        now[0] = 172.0
+        advance(1_000_000, 1_000_000)
+        now[0] = 220.0
+        bar.tick()
+    first, last = log.getvalue().splitlines()
+    assert first == "  evaluating: 0.0 of 1 plans (0%), 0:01:00, no block of scenarios done yet"
+    # 1 plan in the 120 s so far: 0.00833 plans/s
+    assert last == "  evaluating: 1.0 of 1 plans (100%), 0:02:00, 0.00833 plans/s, about 0:00:00 left"

@@ -856,12 +856,16 @@ class progress_bar:
     the pairs a resumed run reads back from its saved chunks, which the rate leaves out (a resume
     with 227 of 300 chunks saved read "232.1 plans/s" for about 27).
 
-    Used as ``with progress_bar(console, n_scenarios) as advance: ... advance(done, total)``. Shown
-    from the first pairs done, so that a sweep's candidates, solved before, print as they come.
+    Used as ``with progress_bar(console, n_scenarios) as advance: ... advance(done, total)``. Timed
+    from the first pairs done, so that a sweep's candidates, solved before, print as they come;
+    ``total_pairs`` given, from the start, and off a terminal a line comes each ``every`` seconds
+    by the clock, not only when a block of pairs ends (one plan of 1,000,000 scenarios is one block
+    of the C build: its evaluation said nothing for its 91 s).
     """
 
     def __init__(self, console, n_scenarios: int, kept_pairs: int = 0, lines=None,
-                 every: float = PROGRESS_EVERY, clock=time.monotonic):  # fmt: skip
+                 every: float = PROGRESS_EVERY, clock=time.monotonic,
+                 total_pairs: int | None = None):  # fmt: skip
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.n_scenarios, self.kept, self.every, self.clock = n_scenarios, kept_pairs, every, clock
@@ -877,37 +881,66 @@ class progress_bar:
             disable=not console.is_terminal,  # a file or pipe would get only the blank line it leaves
         )
         self.task, self.started, self.last, self.done = None, None, None, 0
+        self.total, self.lock, self.stop, self.timer = total_pairs, threading.Lock(), threading.Event(), None
 
     def __enter__(self):
+        if self.total is not None:
+            self.started = self.last = self.clock()
+            if self.lines is not None:
+                self.timer = threading.Thread(target=self._every, daemon=True)
+                self.timer.start()
         return self.advance
 
+    def _every(self) -> None:
+        while not self.stop.wait(self.every):
+            self.tick()
+
+    def tick(self) -> None:
+        """A line, where none came in the last ``every`` seconds (within 10 %: the timer's ticks)."""
+        with self.lock:
+            now = self.clock()
+            if self.total is not None and now - self.last >= 0.9 * self.every:
+                self.last = now
+                self.lines.print(f"  {self.line(now, self.total)}", soft_wrap=True, highlight=False)
+
     def advance(self, pairs: int, total_pairs: int) -> None:
-        now = self.clock()
-        if self.task is None:
-            self.progress.start()
-            self.task = self.progress.add_task("evaluate", total=total_pairs, plans=0.0, rate="")
-            self.started = self.last = now
-        self.done += pairs
-        self.progress.advance(self.task, pairs)
-        rate = f"{self._rate(now):,.1f} plans/s"
-        self.progress.update(self.task, plans=self.done / self.n_scenarios, rate=rate)
-        if self.lines is not None and now - self.last >= self.every:
-            self.last = now
-            self.lines.print(f"  {self.line(now, total_pairs)}", soft_wrap=True, highlight=False)
+        with self.lock:
+            now = self.clock()
+            if self.task is None:
+                self.progress.start()
+                self.task = self.progress.add_task("evaluate", total=total_pairs, plans=0.0, rate="")
+                if self.started is None:
+                    self.started = self.last = now
+            self.total = total_pairs
+            self.done += pairs
+            self.progress.advance(self.task, pairs)
+            rate = f"{self._rate(now):,.1f} plans/s"
+            self.progress.update(self.task, plans=self.done / self.n_scenarios, rate=rate)
+            if self.lines is not None and now - self.last >= self.every:
+                self.last = now
+                self.lines.print(f"  {self.line(now, total_pairs)}", soft_wrap=True, highlight=False)
 
     def _rate(self, now: float) -> float:
         """Plans per second computed by this run: the pairs read back from saved chunks left out."""
         return max(self.done - self.kept, 0) / self.n_scenarios / max(now - self.started, 1e-9)
 
     def line(self, now: float, total_pairs: int) -> str:
-        """'evaluating: 120 of 300 plans (40%), 0:05:00, 0.4 plans/s, about 0:07:30 left'."""
+        """'evaluating: 120 of 300 plans (40%), 0:05:00, 0.4 plans/s, about 0:07:30 left'; before a
+        block of pairs is done, 'evaluating: 0 of 1 plans (0%), 0:01:00, no block of scenarios done
+        yet'."""
         rate = self._rate(now)
         plans, total = self.done / self.n_scenarios, total_pairs / self.n_scenarios
-        text = (f"evaluating: {plans:,.0f} of {total:,.0f} plans ({self.done / total_pairs:.0%}), "
-                f"{elapsed(now - self.started)}, {rate:,.1f} plans/s")  # fmt: skip
+        text = (f"evaluating: {plans:,.{1 if total < 10 else 0}f} of {total:,.0f} plans "
+                f"({self.done / total_pairs:.0%}), {elapsed(now - self.started)}")  # fmt: skip
+        if self.done <= self.kept:
+            return text + ", no block of scenarios done yet"
+        text += f", {rate:.3g} plans/s" if rate < 1 else f", {rate:,.1f} plans/s"  # one plan: 0.0137
         return text + (f", about {elapsed((total - plans) / rate)} left" if rate > 0 else "")
 
     def __exit__(self, *exc):
+        self.stop.set()
+        if self.timer is not None:
+            self.timer.join()
         if self.task is not None:
             self.progress.stop()
         return False

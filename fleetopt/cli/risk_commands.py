@@ -260,7 +260,8 @@ def _run_evaluation(job: api.EvaluationJob, folder: Path, again: tuple[str, ...]
     try:
         scenarios = job.settings["n_scenarios"]
         kept = saved_pairs(RunFolder(folder).chunk_folder, scenarios)
-        bar = progress_bar(console, scenarios, kept_pairs=kept, lines=err_console)
+        bar = progress_bar(console, scenarios, kept_pairs=kept, lines=err_console,
+                           total_pairs=job.batch.P * scenarios)  # timed from now: its first block may be all
         with interruptible(folder, "evaluate", again), bar as advance:
             result = job.run(folder, progress=advance)
     except KernelBuildError as exc:  # on a Ray node (this machine built it before the run)
