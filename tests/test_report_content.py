@@ -193,6 +193,11 @@ def test_a_report_opens_with_its_answer_in_short(runs):
             "plans for (fleetopt evaluate gives its risk over others).") in solve
     sweep = text_of(runs["sweep"])
     assert f"In short Recommended plan “{summary_of(runs['sweep'])['recommended']}”: mean NPV" in sweep
+    # how sure the pick is, as the terminal says it (a new user's walkthrough: only further down)
+    from fleetopt.sweep.run import lead_in_short
+
+    lead = lead_in_short(summary_of(runs["sweep"]))
+    assert lead and lead in " ".join(sweep[sweep.index("In short"):sweep.index("Provenance")].split())
 
 
 def test_a_report_in_short_names_a_breach_on_the_trailing_year(monkeypatch):

@@ -128,7 +128,7 @@ from fleetopt.stochastic.run import (
     plan_facts,
     rescue_words,
 )
-from fleetopt.sweep.run import rule_chosen_by
+from fleetopt.sweep.run import lead_in_short, rule_chosen_by
 
 FAN_SCENARIOS = 500  # scenarios re-simulated for fan charts and NPV histograms
 
@@ -1325,6 +1325,8 @@ def _summary_section(run: _Run) -> str:
                   "evaluated on it alone: an evaluation without --deterministic gives its risk over others")
         said = [f"{label}: NPV {_usd(fc.npv_usd)} on the forecast, the one future the MILP plans for ({others})."]
     said.append(_on_the_forecast(run))
+    if run.kind == "sweep" and (lead := lead_in_short(run.summary)):  # how sure the pick is
+        said.append(lead)
     oos = run.summary.get("out_of_sample") or {}
     if run.kind == "stochastic" and oos.get("paired"):  # the question a stochastic solve answers
         verdict = out_of_sample_verdict(oos["paired"], run.summary["settings"]["scenarios"])

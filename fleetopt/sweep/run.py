@@ -27,7 +27,7 @@ from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import check_backend_runs, choose_backend, evaluate
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
-from fleetopt.evaluate.metrics import FORECAST_OK, RANK_COLUMNS, RANK_WORDS, key_figures_html
+from fleetopt.evaluate.metrics import DEFAULT_RANK, FORECAST_OK, RANK_COLUMNS, RANK_WORDS, key_figures_html
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
@@ -617,6 +617,47 @@ RISK_WORTH_SAYING = 0.5
 RISE_WORTH_SAYING = 0.05
 
 
+def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool) -> str:
+    """How sure a pick is, from its :class:`Lead` on the rule's figure (``prefer``; the pick's is
+    ``pick``, USD) over ``n`` scenarios: ' It leads the runner-up, X, by $0.63B of CVaR5 NPV ...:
+    beyond two standard errors ...', or within them (the scenarios do not tell the two apart, and
+    about how many would), a tie, round-off, or that no other plan (of ``others``) meets the rule.
+    Read by the recommendation's sentence and the sweep report's "In short" (:func:`lead_in_short`)."""
+    what = RANK_WORDS[prefer]
+    if lead.runner_up is None:  # a buffer that never acted is the same plan: no other plan
+        return " No other plan meets the rule." if others else ""
+    if abs(lead.usd) <= tie_margin(pick):
+        return (f" It ties with the runner-up, {lead.runner_up}, on {what}: the tie goes to the lower "
+                "breach probability, then the higher mean NPV.")  # fmt: skip
+    if abs(lead.usd) <= NOISE_USD:  # beyond the tie's margin, within a dollar: round-off
+        return (f" Its lead over the runner-up, {lead.runner_up}, is {format_usd(lead.usd)} of {what}, "
+                "round-off: the two are not told apart.")  # fmt: skip
+    if not math.isfinite(lead.se_usd):
+        return (f" It leads the runner-up, {lead.runner_up}, by {format_usd(lead.usd)} of {what}; one "
+                "scenario gives that lead no standard error.")  # fmt: skip
+    said = (f"{format_usd(lead.usd)} of {what}, against a standard error of the paired difference of "
+            f"{format_usd(lead.se_usd)} on the same {counted(n, 'scenario')}")  # fmt: skip
+    if beyond_chance(lead.usd, lead.se_usd, NOISE_USD):
+        return (f" It leads the runner-up, {lead.runner_up}, by {said}: beyond two standard errors, so "
+                "these scenarios tell the two apart.")  # fmt: skip
+    return (f" Its lead over the runner-up, {lead.runner_up}, is {said}: within two standard errors, so "
+            f"these scenarios do not tell the two apart (about {scenarios_to_tell(n, lead):,} would, "
+            "were the lead as measured).")  # fmt: skip
+
+
+def lead_in_short(summary: dict) -> str:
+    """:func:`lead_words` of a finished sweep's summary.json ('' for one written before it held
+    ``runner_up``): the sweep report's "In short" says how sure its pick is, as its terminal does."""
+    if "runner_up" not in summary:
+        return ""
+    se = summary.get("runner_up_lead_se_usd")
+    usd = summary.get("runner_up_lead_usd") or 0.0
+    lead = Lead(summary["runner_up"], usd, math.nan if se is None else se)
+    prefer = (summary.get("rule_settings") or {}).get("prefer", DEFAULT_RANK)
+    pick = summary.get(RANK_COLUMNS[prefer]) or 0.0  # no P5 in the summary: a tie's margin of 1e-9
+    return lead_words(lead, prefer, summary["n_scenarios"], pick, summary["candidates_feasible"] > 1).strip()
+
+
 class SweepResult:
     """Candidates, their metrics (one row per feasible candidate), the front and the recommendation.
     ``metrics`` is yours to change (a column put in $M, rows sorted): the recommendation, ``why()``
@@ -722,33 +763,13 @@ class SweepResult:
         return text + self._risk_left() + self._lead_words()
 
     def _lead_words(self) -> str:
-        """How sure the pick is: ' It leads the runner-up, milp: half leverage, by $0.63B of CVaR5
-        NPV, 5.3 standard errors ...', or that its lead is within two standard errors (the
-        scenarios do not tell the two apart), or a tie; '' where it was not measured."""
-        lead, what = self.lead, RANK_WORDS[self.rule.prefer]
-        if lead is None:
+        """How sure the pick is (:func:`lead_words`); '' where it was not measured."""
+        if self.lead is None:
             return ""
-        if lead.runner_up is None:  # a buffer that never acted is the same plan: no other plan
-            return " No other plan meets the rule." if len(self._metrics) > 1 else ""
-        pick = float(self.recommended[RANK_COLUMNS[self.rule.prefer]])
-        if abs(lead.usd) <= tie_margin(pick):
-            return (f" It ties with the runner-up, {lead.runner_up}, on {what}: the tie goes to the lower "
-                    "breach probability, then the higher mean NPV.")  # fmt: skip
-        if abs(lead.usd) <= NOISE_USD:  # beyond the tie's margin, within a dollar: round-off
-            return (f" Its lead over the runner-up, {lead.runner_up}, is {format_usd(lead.usd)} of {what}, "
-                    "round-off: the two are not told apart.")  # fmt: skip
-        n = self.evaluation.n_scenarios
-        if not math.isfinite(lead.se_usd):
-            return (f" It leads the runner-up, {lead.runner_up}, by {format_usd(lead.usd)} of {what}; one "
-                    "scenario gives that lead no standard error.")  # fmt: skip
-        said = (f"{format_usd(lead.usd)} of {what}, against a standard error of the paired difference of "
-                f"{format_usd(lead.se_usd)} on the same {counted(n, 'scenario')}")  # fmt: skip
-        if beyond_chance(lead.usd, lead.se_usd, NOISE_USD):
-            return (f" It leads the runner-up, {lead.runner_up}, by {said}: beyond two standard errors, so "
-                    "these scenarios tell the two apart.")  # fmt: skip
-        return (f" Its lead over the runner-up, {lead.runner_up}, is {said}: within two standard errors, so "
-                f"these scenarios do not tell the two apart (about {scenarios_to_tell(n, lead):,} would, "
-                "were the lead as measured).")  # fmt: skip
+        prefer = self.rule.prefer
+        pick = float(self.recommended[RANK_COLUMNS[prefer]])
+        n = self.evaluation.n_scenarios if self.lead.runner_up is not None else 0
+        return lead_words(self.lead, prefer, n, pick, len(self._metrics) > 1)
 
     def _better_but_excluded(self) -> str:
         """' Better on CVaR5 but outside the rule: yours: orders.csv (P(breach) 96.0% above the
