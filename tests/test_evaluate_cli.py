@@ -270,6 +270,9 @@ def test_a_multi_plan_file_gives_one_row_per_plan(here):
     assert sorted(shown) == sorted(best[:2])
     summary = json.loads((here / "B" / "summary.json").read_text())
     assert summary["n_plans"] == 4 and summary["plan_chunk"] * summary["scenario_chunk"] < 4 * 40
+    # the ranking's figure in the tables' words, not the option's spelling ("by cvar5 NPV")
+    code, stdout, stderr = evaluate("tiny", "--plans", "plans.npz", "--scenarios", "40", "--out", "C")
+    assert code == 0 and "In short: The best plan by CVaR5 NPV, “" in " ".join(stdout.split()), stdout
 
 
 def test_max_breach_prob_filters_the_ranking_only(solve_run, here):

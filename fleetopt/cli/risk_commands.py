@@ -81,6 +81,7 @@ from fleetopt.evaluate.kernel import KernelBuildError
 from fleetopt.evaluate.metrics import (
     DEFAULT_RANK,
     FORECAST_MARK,
+    RANK_WORDS,
     demand_in_short,
     marked_last_words,
     shown_plans,
@@ -333,7 +334,7 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
             console.print(table)
     # last, where a terminal leaves the reader: the first plan's value and risk, as its report opens
     first = ranked.iloc[0]
-    whose = f"The best plan by {ranking['rank_by']} NPV, " if several else "Plan "
+    whose = f"The best plan by {RANK_WORDS[ranking['rank_by']]}, " if several else "Plan "  # "CVaR5 NPV"
     label = f"{whose}\u201c{first['plan']}\u201d"
     said = risk_in_short(label, result.n_scenarios, first)
     served = demand_in_short(result.n_scenarios, first) if cost else None
