@@ -1674,3 +1674,11 @@ def test_a_vss_from_avoided_penalties_beside_a_lower_expected_npv_says_so():
     assert "penalties and its worst scenarios' (the objective weighs their CVaR by L = 0.5): its" in weighted
     assert vss_source({**summary, "expected_npv_usd": -23.2e6}) == []
     assert vss_source({**summary, "vss_usd": 0.0}) == [] and vss_source({}) == []
+
+
+def test_the_risk_weight_is_said_in_words_with_its_tail():
+    """The stochastic table's settings read 'risk weight 0.0, CVaR alpha 0.05' (a new user's walkthrough)."""
+    from fleetopt.cli.render import risk_weight_words
+
+    assert risk_weight_words(0.5, 0.1) == ("risk weight L = 0.5 on the CVaR10 of value (the worst 10% of "
+                                           "scenarios; 0: the expected value alone)")

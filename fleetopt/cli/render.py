@@ -946,6 +946,13 @@ class progress_bar:
         return False
 
 
+def risk_weight_words(weight: float, alpha: float) -> str:
+    """'risk weight L = 0.5 on the CVaR5 of value (the worst 5 % of scenarios; 0: the expected value
+    alone)': the stochastic objective's settings in words (it read 'risk weight 0.0, CVaR alpha 0.05')."""
+    return (f"risk weight L = {weight:g} on the {cvar_name(alpha)} of value (the worst {format_rate(alpha)} "
+            "of scenarios; 0: the expected value alone)")
+
+
 def elapsed(seconds: float) -> str:
     """'0:01:30': a time taken, as the evaluation's progress bar shows it."""
     return str(timedelta(seconds=int(seconds)))
@@ -1367,7 +1374,7 @@ def stochastic_summary_table(summary: dict) -> Table:
     table.add_row(
         "settings",
         f"{counted(s['scenarios'], 'scenario')} of {s['screened']:,} (seed {s['scenario_seed']}){dropped}, "
-        f"{first_stage_text(s)}, risk weight {s['risk_weight']}, CVaR alpha {s['cvar_alpha']}",
+        f"{first_stage_text(s)}, {risk_weight_words(s['risk_weight'], s['cvar_alpha'])}",
     )
     table.add_row("status / gap", f"{format_solver_status(summary['status'], None)} / "
                   f"{gap_words(summary)}")  # fmt: skip
