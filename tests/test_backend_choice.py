@@ -345,7 +345,7 @@ def test_a_resume_may_change_how_the_job_runs(no_gpu, here):
     assert code == 2 and "--scenarios cannot apply with --resume" in " ".join(stderr.split())
     code, stdout, stderr = run_cli("evaluate", "--resume", "E", "--backend", "numpy", "--threads", "1")
     assert code == 0, stdout + stderr
-    assert "on numpy (CPU (1 thread))" in stdout
+    assert "on numpy, CPU (1 thread), in" in stdout
     code, stdout, stderr = run_cli("evaluate", "--plans", "plan", "--scenarios", "40", "--seed", "5",
                                    "--backend", "numpy", "--out", "F")  # fmt: skip
     assert code == 0, stdout + stderr

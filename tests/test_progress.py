@@ -185,7 +185,7 @@ def test_a_resume_with_every_chunk_saved_gives_no_rate():
 
     done = SimpleNamespace(n_plans=3, n_scenarios=1000, backend="numpy", device="CPU", seconds=0.1,
                            pairs_stored=3000, pairs_computed=0, pair_quarters_per_second=0.0)  # fmt: skip
-    assert run_speed(done) == ("3 plans x 1,000 scenarios on numpy (CPU) in 0.10 s: every plan-scenario "
+    assert run_speed(done) == ("3 plans x 1,000 scenarios on numpy, CPU, in 0.10 s: every plan-scenario "
                                "pair was saved earlier, none computed now")  # fmt: skip
 
 

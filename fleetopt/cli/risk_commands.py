@@ -276,10 +276,11 @@ def _run_evaluation(job: api.EvaluationJob, folder: Path, again: tuple[str, ...]
 
 
 def run_speed(result) -> str:
-    """'3 plans x 1,000 scenarios on numpy (CPU) in 1.20 s: 2.1e+04 plan-scenario-quarters/s'; a
+    """'3 plans x 1,000 scenarios on numpy, CPU (2 threads), in 1.20 s: 2.1e+04 plan-scenario-quarters/s'
+    (its device's words carry their own brackets: 'numpy (CPU (2 threads))' read badly); a
     resumed run counts only what it computed now."""
     plans, scenarios = counted(result.n_plans, "plan"), counted(result.n_scenarios, "scenario")
-    line = f"{plans} x {scenarios} on {result.backend} ({result.device}) in {result.seconds:.2f} s"
+    line = f"{plans} x {scenarios} on {result.backend}, {result.device}, in {result.seconds:.2f} s"
     if result.pairs_stored and not result.pairs_computed:  # no rate: nothing computed
         return f"{line}: every plan-scenario pair was saved earlier, none computed now"
     if result.pairs_stored:
