@@ -1248,6 +1248,9 @@ def test_the_terminal_shows_the_npv_with_limited_liability_only_where_it_differs
     swept["npv_limited_mean_usd"] = swept["npv_mean_usd"]
     swept["npv_limited_cvar5_usd"] = swept["npv_cvar5_usd"]
     assert "limited" not in plain_text([sweep_table(swept, "t")], width=250)
+    # CVaR5 itself defined under the candidates, as under evaluate's table (a walkthrough)
+    caption = plain_text([sweep_table(swept, "t")], width=250)
+    assert "CVaR5: the mean NPV of the worst 5 % of scenarios" in caption
     swept["npv_limited_cvar5_usd"] = -2.3e9
     assert "CVaR5, limited" in plain_text([sweep_table(swept, "t")], width=250)
 
