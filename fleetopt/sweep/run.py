@@ -766,10 +766,9 @@ class SweepResult:
         """How sure the pick is (:func:`lead_words`); '' where it was not measured."""
         if self.lead is None:
             return ""
-        prefer = self.rule.prefer
-        pick = float(self.recommended[RANK_COLUMNS[prefer]])
-        n = self.evaluation.n_scenarios if self.lead.runner_up is not None else 0
-        return lead_words(self.lead, prefer, n, pick, len(self._metrics) > 1)
+        pick = float(self.recommended[RANK_COLUMNS[self.rule.prefer]])
+        n = self.evaluation.n_scenarios
+        return lead_words(self.lead, self.rule.prefer, n, pick, len(self._metrics) > 1)
 
     def _better_but_excluded(self) -> str:
         """' Better on CVaR5 but outside the rule: yours: orders.csv (P(breach) 96.0% above the
