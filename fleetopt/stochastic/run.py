@@ -104,13 +104,14 @@ _elements: dict = {}  # the last model's variables and rows per scenario: check_
 
 
 def scenario_elements(data: ModelData, quarters: int) -> int:
-    """Variables and constraint rows of one scenario's copy of the extensive form (§7b)."""
-    hit = _elements.get(quarters)
-    if hit is None or hit[0] is not data:
+    """Variables and constraint rows of one scenario's copy of the extensive form (§7b), built once
+    per model (its fingerprint: the CLI, the API and the solve check a model each loads anew)."""
+    key = (data.fingerprint, quarters)
+    if key not in _elements:
         size = model_size(sto.scenario_model(data, quarters))
         _elements.clear()
-        hit = _elements[quarters] = (data, size["variables"] + size["constraints"])
-    return hit[1]
+        _elements[key] = size["variables"] + size["constraints"]
+    return _elements[key]
 
 
 def check_memory(data: ModelData, n: int, quarters: int, n_name: str = "scenarios") -> None:
