@@ -75,50 +75,101 @@ def test_gpu_image_has_a_writable_cupy_cache():
     assert "chown -R" in run and "/home/fleetopt" in run
 
 
+LOCKS = {GPU: REPO / "docker" / "requirements-gpu.lock", CPU: REPO / "docker" / "requirements-cpu.lock"}
+EXTRAS = {GPU: ["gpu"], CPU: []}
+
+
+def _dependencies_module():
+    sys.path.insert(0, str(REPO / "docker"))
+    try:
+        import dependencies
+    finally:
+        sys.path.remove(str(REPO / "docker"))
+    return dependencies
+
+
+def _pins(lock: Path) -> dict[str, str]:
+    """{canonical name: version} of a lock file, each line ``name==version`` (comments aside)."""
+    canonical = _dependencies_module().canonical
+    lines = [line for line in lock.read_text().splitlines() if line and not line.startswith("#")]
+    assert all(re.fullmatch(r"[A-Za-z0-9._-]+==[A-Za-z0-9.+!-]+", line) for line in lines), lines
+    names = [canonical(line.split("==")[0]) for line in lines]
+    assert len(names) == len(set(names)), "a package pinned twice"
+    return {canonical(line.split("==")[0]): line.split("==")[1] for line in lines}
+
+
 def test_installed_extras_match_pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     assert any(dep.startswith("cupy-cuda12x") for dep in extras["gpu"])
     gpu_run = " ".join(args for word, args in instructions(GPU) if word == "RUN")
     cpu_run = " ".join(args for word, args in instructions(CPU) if word == "RUN")
-    # the images install pyproject's own dependencies and extras, not a second list of packages
-    assert "python dependencies.py gpu > requirements.txt" in gpu_run
-    assert 'pip install --no-deps ".[gpu]"' in gpu_run
-    assert "python dependencies.py > requirements.txt" in cpu_run
-    assert re.search(r"pip install --no-deps \.(\s|$)", cpu_run)
+    # the images install their lock of pyproject's own dependencies, not a second list of packages
+    assert "pip install -r requirements-gpu.lock" in gpu_run
+    assert 'pip install --no-deps ".[gpu]" && pip check' in gpu_run
+    assert "pip install -r requirements-cpu.lock" in cpu_run
+    assert re.search(r"pip install --no-deps \. && pip check", cpu_run)
     for path in FILES:
         commands = [c.strip() for word, args in instructions(path) if word == "RUN" for c in args.split("&&")]
         installed = [c[len("pip install ") :] for c in commands if c.startswith("pip install ")]
         names = {t.strip('"') for chunk in installed for t in chunk.split() if not t.startswith("-")}
-        assert names <= {"pip==25.0.1", "requirements.txt", ".[gpu]", "."}, names
+        assert names <= {"pip==25.0.1", LOCKS[path].name, ".[gpu]", "."}, names
     # the CUDA major version of the base image matches the CuPy wheel's
     base = next(args for word, args in instructions(GPU) if word == "FROM")
     assert base.startswith("nvidia/cuda:12.")
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_each_lock_pins_every_requirement_of_pyproject_within_its_range(path):
+    """A dependency added to pyproject.toml, or a range moved past its pin, without remaking the
+    lock fails here (the image's `pip check` would fail its build)."""
+    from packaging.requirements import Requirement
+
+    canonical = _dependencies_module().canonical
+    pins = _pins(LOCKS[path])
+    for line in _dependencies_module().requirements(REPO / "pyproject.toml", EXTRAS[path]):
+        wanted = Requirement(line)
+        name = canonical(wanted.name)
+        assert name in pins, f"{LOCKS[path].name} lacks {line}: remake it (docker/dependencies.py)"
+        assert wanted.specifier.contains(pins[name], prereleases=True), (
+            f"{LOCKS[path].name} pins {name}=={pins[name]}, outside pyproject's {line}"
+        )
+    assert "cupy-cuda12x" in pins if path == GPU else "cupy-cuda12x" not in pins
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_each_lock_is_complete_for_the_images_python(path):
+    """pip, asked for the lock's pins on the images' Python (3.12, Linux x86_64 wheels), adds no
+    package and changes no version: the lock holds every dependency of its packages. Needs the
+    package index (as CI has)."""
+    deps = _dependencies_module()
+    pins = _pins(LOCKS[path])
+    resolved = deps.resolve([f"{name}=={version}" for name, version in pins.items()], deps.IMAGE_PYTHON)
+    assert resolved == [f"{name}=={version}" for name, version in sorted(pins.items())]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_the_dependencies_are_installed_before_the_code_is_copied(path):
     """A change to fleetopt's code rebuilds only the layers from its COPY on: the dependencies'
-    layer (minutes of pandas, HiGHS and CuPy) comes before it and copies only pyproject.toml."""
+    layer (minutes of pandas, HiGHS and CuPy) comes before it and copies only the lock."""
     steps = instructions(path)
     code = next(i for i, (word, args) in enumerate(steps) if word == "COPY" and args.startswith("fleetopt "))
-    deps = next(i for i, (word, args) in enumerate(steps) if word == "RUN" and "requirements.txt" in args)
+    deps = next(i for i, (word, args) in enumerate(steps) if word == "RUN" and ".lock" in args)
     assert deps < code
     copied_before = [args.split()[:-1] for word, args in steps[:deps] if word == "COPY"]
-    assert copied_before == [["pyproject.toml", "docker/dependencies.py"]]
+    assert copied_before == [[f"docker/{LOCKS[path].name}"]]
 
 
-def test_dependencies_lists_pyprojects_requirements_and_refuses_an_unknown_extra():
-    sys.path.insert(0, str(REPO / "docker"))
-    try:
-        from dependencies import requirements
-    finally:
-        sys.path.remove(str(REPO / "docker"))
+def test_dependencies_lists_pyprojects_requirements_and_refuses_an_unknown_extra(tmp_path):
+    requirements = _dependencies_module().requirements
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     gpu = requirements(REPO / "pyproject.toml", ["gpu"])
     assert gpu == [*project["dependencies"], *project["optional-dependencies"]["gpu"]]
     with pytest.raises(SystemExit, match="no extra named cuda"):
         requirements(REPO / "pyproject.toml", ["cuda"])
+    with pytest.raises(SystemExit, match=r"no such file.*repository root"):
+        requirements(tmp_path / "pyproject.toml", [])
 
 
 def test_copied_paths_exist():
