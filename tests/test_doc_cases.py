@@ -31,12 +31,14 @@ liquidation tax is 0 - 69,770 (§5.10). NPV = sum of $DF_t$ x (3,041,080, 763,08
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import yaml
 from milp_builders import data_of
 
 from fleetopt.evaluate.batch import compile_plans
-from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.factors import Stream, normals, uniforms
+from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import solve
 
@@ -210,3 +212,34 @@ def test_a_revolver_and_a_distress_sale_in_a_crash():
     assert (out["first_breach"], out["quarters_before_breach"], out["quarters_before_uncured"]) == (3, 1, 2)
     assert out["debt_at_uncured_breach"] == pytest.approx(2_750_000.0, abs=0.01)
 
+
+def test_the_factors_are_the_documented_formulas_of_the_draws():
+    """docs/evaluation.md, "From the draws to the factors": with z the stream's normals (z_0 = 0)
+    a lognormal walk is exp(sum_q (sigma z_q / 2 - sigma^2 / 8)), and the rate shift is
+    max(-ref_t, sum_q sigma z_q / 2); a customer defaults in the first quarter whose uniform is
+    below its hazard."""
+    d = hand_model(reference_rate_annual=0.01)
+    d["risk"] = {
+        "resale_value_volatility_annual": 0.2,
+        "electricity_price_volatility_annual": 0.3,
+        "reference_rate_volatility_annual": 0.05,
+        "customer_default_hazard_per_quarter": 0.1,
+    }
+    data = data_of(d)
+    seed, idx = 11, np.arange(3, 9)
+    scen = generate_scenarios(data, seed, 3, 9)
+
+    def z(stream):
+        out = normals(seed, idx, (stream, 0), 4)
+        out[:, 0] = 0.0
+        return out
+
+    def walk(stream, sigma):
+        return np.exp(np.cumsum(sigma * z(stream) / 2 - sigma**2 / 8 * (np.arange(4) > 0), axis=1))
+
+    assert scen.resale_factor == pytest.approx(walk(Stream.RESALE, 0.2))
+    assert scen.electricity_factor == pytest.approx(walk(Stream.ELECTRICITY, 0.3))
+    assert scen.rate_shift == pytest.approx(np.maximum(np.cumsum(0.05 * z(Stream.RATE) / 2, axis=1), -0.01))
+    hit = uniforms(seed, idx, (Stream.CUSTOMER, 0), 4) < 0.1
+    first = np.where(hit.any(axis=1), hit.argmax(axis=1), 4)
+    assert scen.contract_alive[:, 0, :] == pytest.approx(np.arange(4)[None, :] < first[:, None])
