@@ -36,6 +36,7 @@ import pytest
 import yaml
 from milp_builders import data_of
 
+from fleetopt.core.results import headline
 from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.factors import Stream, normals, uniforms
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
@@ -243,3 +244,15 @@ def test_the_factors_are_the_documented_formulas_of_the_draws():
     hit = uniforms(seed, idx, (Stream.CUSTOMER, 0), 4) < 0.1
     first = np.where(hit.any(axis=1), hit.argmax(axis=1), 4)
     assert scen.contract_alive[:, 0, :] == pytest.approx(np.arange(4)[None, :] < first[:, None])
+
+
+def test_a_horizon_of_four_quarters_has_no_liquidity_cover(hand):
+    """formulation §7, `min_liquidity_cover`: the cover reads the four quarters after a quarter, so
+    a 4-quarter horizon has none (null), though the hand plan pays 290,000-575,000 of debt service
+    in every quarter."""
+    data, result = hand
+    fig = headline(data, result.plan, result.statements)
+    assert result.statements.lines["debt_service_usd"] == pytest.approx(
+        [290_000.0, 575_000.0, 565_000.0, 555_000.0], abs=0.01
+    )
+    assert fig["min_liquidity_cover"] is None and fig["min_liquidity_cover_quarter"] is None
