@@ -256,3 +256,49 @@ def test_a_horizon_of_four_quarters_has_no_liquidity_cover(hand):
         [290_000.0, 575_000.0, 565_000.0, 555_000.0], abs=0.01
     )
     assert fig["min_liquidity_cover"] is None and fig["min_liquidity_cover_quarter"] is None
+
+
+def late_block_model() -> dict:
+    """``hand`` with 0.3 MW online, a 0.25 MW block (one quarter's lead, $400,000 a MW) and $4,000 a
+    MW-quarter of site cost, training demand 100, and lab-a's contract for 300 GPUs over 2026Q2-Q4
+    with a $10,000 delay penalty and a $500,000 cancellation penalty (covenants from 2026Q2)."""
+    d = hand_model(covenants={"test_from": "2026Q2", "max_debt_to_ebitda": 6.0, "min_dscr": 1.2})
+    d["sites"]["dc"].update(
+        power_capacity_mw=0.3,
+        fixed_cost_per_mw_quarter_usd=4000,
+        expansion={"block_mw": 0.25, "capex_per_mw_usd": 400_000, "lead_time_quarters": 1,
+                   "earliest_start": "2026Q1", "max_blocks": 1, "useful_life_years": 10},
+    )  # fmt: skip
+    d["market"]["demand_gpus"]["training"] = 100
+    d["contracts"]["lab-a-training"].update(
+        gpus=300, start="2026Q2", term_quarters=3,
+        delay_penalty_usd_per_quarter=10_000, cancellation_penalty_usd=500_000,
+    )  # fmt: skip
+    return d
+
+
+@pytest.mark.filterwarnings("ignore:.*cannot run it all")
+def test_a_late_block_makes_the_contract_late_then_cancelled():
+    """Case (c), policy rules 1-2 (docs/evaluation.md, quarter steps 1-3). The plan builds the block
+    in 2026Q1 and serves the contract from 2026Q2 with 300 GPUs (0.375 MW of 0.55 MW), EBITDA
+    902,137.50 a quarter. Three quarters late, the site keeps 0.3 MW in 2026Q2-Q4: the contract's
+    class gets 0.3 / 0.375 = 0.8 (240 GPUs), nothing is left for anyone else. 2026Q2 and 2026Q3 are
+    late within the allowance of 2: revenue 240 x 2.2 x 2,190 = 1,156,320, electricity on the MW
+    online 0.3 x 50 x 2,190 = 32,850, site cost on them 1,200, opex 300,000, overhead 200,000, the
+    delay penalty 10,000: EBITDA 612,270, no tax (forecast 14,927.50 and 16,927.50). 2026Q4 is the
+    third late quarter: cancelled, its $500,000 penalty and no delay penalty; the 240 powered GPUs
+    go to the market, where demand is 100: 100 x 5,256 = 525,600, EBITDA -508,450, no tax
+    (forecast 18,927.50, which the forecast's liquidation credit of 18,927.50 gave back: no net
+    change). NPV = forecast NPV - DF_1 x 274,940 - DF_2 x 272,940 - DF_3 x 1,410,587.50."""
+    data = data_of(late_block_model())
+    result = solve(data, mip_gap=0.0)
+    assert result.plan.build_blocks[0] == pytest.approx([1, 0, 0, 0])
+    assert result.statements.lines["ebitda_usd"][1:] == pytest.approx([902_137.5] * 3, abs=0.01)
+    scen = deterministic_scenarios(data)
+    scen.delay[0, 0, 0] = 3
+    out = simulated(data, result.plan, scen)
+    assert out["ebitda_usd"] == pytest.approx([2_500.0, 612_270.0, 612_270.0, -508_450.0], abs=0.01)
+    assert out["tax_usd"] == pytest.approx([0.0] * 4, abs=0.01)
+    loss = DF[1] * 274_940 + DF[2] * 272_940 + DF[3] * 1_410_587.5
+    assert out["npv"] == pytest.approx(result.statements.npv_usd - loss, abs=0.01)
+    assert (out["rescheduled"], out["cancelled"], out["freed"]) == (1.0, 1.0, 1.0)
