@@ -36,7 +36,7 @@ import pytest
 import yaml
 from milp_builders import data_of
 
-from fleetopt.core.results import headline
+from fleetopt.core.results import headline, liquidity_cover_words
 from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.factors import Stream, normals, uniforms
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
@@ -256,6 +256,7 @@ def test_a_horizon_of_four_quarters_has_no_liquidity_cover(hand):
         [290_000.0, 575_000.0, 565_000.0, 555_000.0], abs=0.01
     )
     assert fig["min_liquidity_cover"] is None and fig["min_liquidity_cover_quarter"] is None
+    assert "four quarters or fewer" in liquidity_cover_words(fig)  # not "no debt service is due"
 
 
 def late_block_model() -> dict:

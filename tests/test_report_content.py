@@ -1753,7 +1753,10 @@ def test_runs_show_writes_the_cover_of_next_years_debt_payments_as_a_ratio():
     assert figure_text("min_liquidity_cover", 1.107) == "1.11x"  # `runs show`
     fig = {"min_liquidity_cover": 1.107, "min_liquidity_cover_quarter": "2027Q1"}
     assert liquidity_cover_words(fig) == "1.11x at the end of 2027Q1"  # the terminal and the report
-    assert figure_text("min_liquidity_cover", None) == "n/a: no debt service is due in any year ahead"
+    assert figure_text("min_liquidity_cover", None) == (
+        "n/a: no debt service is due in a whole year ahead inside the horizon "
+        "(none in a horizon of four quarters or fewer)"
+    )
 
 
 def test_runs_show_writes_a_solver_status_in_words():

@@ -141,6 +141,9 @@ def test_a_cover_without_debt_service_says_why_it_has_no_value():
     assert dscr_words({"min_dscr": None}) == "n/a: no debt service is due"
     assert dscr_words({"min_dscr": 1.4249}) == "1.42x"
     none = {"min_liquidity_cover": None}
-    assert liquidity_cover_words(none) == "n/a: no debt service is due in any year ahead"
+    assert liquidity_cover_words(none) == (
+        "n/a: no debt service is due in a whole year ahead inside the horizon "
+        "(none in a horizon of four quarters or fewer)"
+    )
     cover = {"min_liquidity_cover": 0.5912, "min_liquidity_cover_quarter": "2026Q3"}
     assert liquidity_cover_words(cover) == "0.59x at the end of 2026Q3"

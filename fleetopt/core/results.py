@@ -905,8 +905,12 @@ LIQUIDITY_COVER_LABEL = ("lowest cover of the next year's debt payments by cash 
 
 # why the lowest DSCR and the liquidity cover have no value (a lab's plan without debt), as the
 # terminal, the report and `runs show` say it
-NONE_MEANS = {"min_dscr": "n/a: no debt service is due",
-              "min_liquidity_cover": "n/a: no debt service is due in any year ahead"}  # fmt: skip
+NONE_MEANS = {
+    "min_dscr": "n/a: no debt service is due",
+    # a horizon of four quarters or fewer has no quarter with a whole year after it (a hand check)
+    "min_liquidity_cover": ("n/a: no debt service is due in a whole year ahead inside the horizon "
+                            "(none in a horizon of four quarters or fewer)"),
+}  # fmt: skip
 
 
 def liquidity_cover_words(fig: dict) -> str:
