@@ -11,8 +11,10 @@ The components are added by topic, in this order:
   cohort balances, forced retirement, GPUs in service;
 * :mod:`fleetopt.milp.operations`: contracts, market demand, power, and the operating money
   lines (revenue, EBITDA, depreciation, disposals, capex);
-* :mod:`fleetopt.milp.finance`: debt, borrowing base, tax and cash, covenants, the liquidity
-  stress test, customer concentration, and the objective.
+* :mod:`fleetopt.milp.finance`: debt, borrowing base, tax and cash, the liquidity stress test,
+  customer concentration, and the objective;
+* :mod:`fleetopt.milp.covenants`: the covenant rows, from the covenant catalogue, and their copies
+  under the `robustness` income shocks.
 """
 
 from __future__ import annotations
@@ -27,20 +29,13 @@ from fleetopt.milp.groups import ConstraintGroup, Slack
 from fleetopt.schema import Robustness
 
 # Every constraint group of the model, whichever a given model builds.
-GROUPS: tuple[ConstraintGroup, ...] = (*fleet.GROUPS, *operations.GROUPS, *finance.GROUPS)
+GROUPS: tuple[ConstraintGroup, ...] = (*fleet.GROUPS, *operations.GROUPS, *finance.GROUPS, *covenants.GROUPS)
 # The slacks the infeasibility diagnosis may add, by name (the first element of a slack index).
 SLACKS: dict[str, Slack] = {group.slack.name: group.slack for group in GROUPS if group.slack is not None}
-# Constraint groups that the infeasibility diagnosis may relax, with the unit of their slack.
-SOFT_GROUPS: dict[str, str] = {name: slack.unit for name, slack in SLACKS.items()}
 
 
 # what a solve maximises or minimises: the NPV of equity cash flows, or the present cost (§6)
 OBJECTIVES = ("npv", "cost")
-
-
-def slack_weight(group: str) -> float:
-    """Weight of one unit of slack on ``group`` in the diagnosis objective."""
-    return SLACKS[group].weight
 
 
 def build_model(

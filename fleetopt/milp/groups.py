@@ -4,13 +4,13 @@ A :class:`ConstraintGroup` names its component, the section of docs/formulation.
 and the module-level rule that builds one row (its docstring holds the row's math). A group the
 infeasibility diagnosis may relax carries a :class:`Slack`: the slack's name (the group a
 diagnosis reports), its unit and weight, and how one slack key is described. The model builder
-(``build_model``), the diagnosis (``SOFT_GROUPS``, ``slack_weight``, the labels) and the test of
+(``build_model``), the diagnosis (``SLACKS``: each slack's unit, weight and labels) and the test of
 the document all read the list ``fleetopt.milp.build.GROUPS``.
 
-To add a constraint group: write ``rule(b, *key)`` in the topic module (fleet, operations or
-finance) with its math in the docstring, declare ``NAME = ConstraintGroup("name", "§5.x", rule)``
-(with ``slack=`` if the diagnosis may relax it; the rule then adds ``b.slack(*key)`` on its short
-side), list it in the module's ``GROUPS``, add it with ``b.add(NAME, index)`` and name it in the
+To add a constraint group: write ``rule(b, *key)`` in the topic module (fleet, operations, finance
+or covenants) with its math in the docstring, declare ``NAME = ConstraintGroup("name", "§5.x",
+rule)`` (with ``slack=`` if the diagnosis may relax it; the rule then adds ``b.slack(*key)`` on its
+short side), list it in the module's ``GROUPS``, add it with ``b.add(NAME, index)`` and name it in the
 heading of its section of docs/formulation.md.
 """
 
