@@ -175,10 +175,27 @@ def scenario_model(
     """
     m = build_model(data, "npv", relax=True, recourse=True)
     m.objective.deactivate()
-    T, df = data.T, data.discount
     for idx in m.SLACK:
         if idx[0] in CASH_CURED:
             m.slack[idx].fix(0.0)
+    _add_rescue(m, data)
+    mw = mw_per_gpu(data)  # (S, I), once for every row
+    m.in_service_power = pyo.Constraint(
+        range(data.I), m.T, rule=lambda m, i, t: _in_service_power_rule(m, mw, i, t)
+    )
+    _let_idle_draw_wait_for_late_blocks(m, data)
+    if not integer_later:
+        for name in ("buy", "build"):
+            for key, var in getattr(m, name).items():
+                if key[-1] >= quarters:
+                    var.domain = pyo.NonNegativeReals
+    _add_scenario_value(m, data, equity_cost)
+    return m
+
+
+def _add_rescue(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """The revolver (drawn and repaid within its size) and emergency equity, in the cash
+    roll-forward (interest on the revolver: not tax-deductible)."""
     m.rescue_equity = pyo.Var(m.T, domain=pyo.NonNegativeReals)
     limit = data.revolver_usd / MUSD
     m.revolver_draw = pyo.Var(m.T, domain=pyo.NonNegativeReals)
@@ -193,23 +210,16 @@ def scenario_model(
         m.T,
         rule=lambda m, t: m.revolver_balance[t] == before(t) + m.revolver_draw[t] - m.revolver_repay[t],
     )
-    # the rescue enters the cash roll-forward (interest on the revolver: not tax-deductible)
-    for t in range(T):
+    for t in range(data.T):
         row = m.cash_flow[t]
         lhs, rhs = row.expr.args
         extra = m.rescue_equity[t] + m.revolver_draw[t] - m.revolver_repay[t] - rate * before(t)
         row.set_value(lhs == rhs + extra)
-    mw = mw_per_gpu(data)  # (S, I), once for every row
-    m.in_service_power = pyo.Constraint(
-        range(data.I), m.T, rule=lambda m, i, t: _in_service_power_rule(m, mw, i, t)
-    )
-    _let_idle_draw_wait_for_late_blocks(m, data)
-    if not integer_later:
-        for name in ("buy", "build"):
-            for key, var in getattr(m, name).items():
-                if key[-1] >= quarters:
-                    var.domain = pyo.NonNegativeReals
 
+
+def _add_scenario_value(m: pyo.ConcreteModel, data: ModelData, equity_cost: float) -> None:
+    """``owner_npv``, ``tie_break``, ``penalty`` and ``scenario_value`` (:func:`scenario_model`)."""
+    T, df = data.T, data.discount
     # prepayments not yet earned at the end are owed like debt (§6), as in the forecast objective
     debt_end = sum(m.balance[f, T - 1] for f in m.F) + m.revolver_balance[T - 1] + m.deferred_revenue_end
     cash_npv = equity_npv(m, df, to_model_units(data.opening_cash), debt_end)
@@ -228,7 +238,6 @@ def scenario_model(
         expr=equity_cost * sum(df[t] * m.rescue_equity[t] for t in range(T)) + revolver + sum(penalties)
     )
     m.scenario_value = pyo.Expression(expr=m.owner_npv - m.tie_break - m.penalty)
-    return m
 
 
 def _in_service_power_rule(m: pyo.ConcreteModel, mw: np.ndarray, i: int, t: int):
