@@ -894,36 +894,12 @@ def compare_plans(
             zip(plans, labels, market_demand_served(data, batch), strict=True)
         )
     }
-    buffer = batch.liquidity_buffer
-    same = [(labels[a], labels[b]) for a in range(len(plans)) for b in range(a + 1, len(plans))
-            if _same_plan(plans[a], plans[b], buffer[a], buffer[b])]  # fmt: skip
-    copies = {b for _, b in same}  # a plan the same as an earlier one: its notes would repeat that one's
-    pairs = [(a, b) for a in range(len(plans)) for b in range(a + 1, len(plans))
-             if labels[a] not in copies and labels[b] not in copies]  # fmt: skip
-    committed = [(labels[a], labels[b], other) for a, b in pairs
-                 if (other := other_decisions(plans[a], plans[b], buffer[a], buffer[b]))]  # fmt: skip
-    tested = tested_kinds(data.covenants)
-    untested = {column(kind) for kind in CATALOGUE if kind not in tested
-                for column in (first_breach_column, cushion_figure)}  # fmt: skip
+    same, committed = _alike_pairs(plans, labels, batch.liquidity_buffer)
     objectives = objectives or [solve_objective(run) for run in runs or []]
     cost_plans = [label for label, objective in zip(labels, objectives, strict=False) if objective == "cost"]
-    # what a plan costs and the demand it serves are a lab's figures, shown where a plan was solved for
-    # least cost: a neocloud's share of the whole market is short of nothing, and the present cost of
-    # plans that maximise NPV ranks nothing (a finance review read "$0.38 per H100-hour" as their cost)
-    left_out = untested if cost_plans else untested | {*LAB_ROWS, *COSTS, "market_demand_served"}
-    if not limited_liability_differs(result.metrics):  # the NPV's figures again
-        left_out |= set(LIMITED_LIABILITY)
-    for lenders, share in LENDERS_SHARE.items():
-        if not (result.metrics[share] > 0).any():  # no event: no debt at one
-            left_out |= set(lenders)
-    # a covenant no plan's forecast tests (a lab's GPU loan never drawn): rows of n/a say nothing
-    left_out |= {k for k, _, _ in FIGURES if _is_cushion(k) and _none_measured(figures, k)}
-    order = [k for k, _, _ in FIGURES if k not in left_out]
-    if cost_plans:  # a lab reads what its plans cost and serve before their NPVs
-        order = [*COST_FIRST, *(k for k in order if k not in COST_FIRST)]
     return Comparison(
         labels=labels,
-        figures=pd.DataFrame(figures).loc[order],
+        figures=pd.DataFrame(figures).loc[_figure_order(data, result.metrics, figures, bool(cost_plans))],
         mw_used=power_used(data, labels, statements),
         gpus=gpus_held(data, plans, labels),
         purchase_diff=purchases_against_first(data, plans, labels),
@@ -945,6 +921,44 @@ def compare_plans(
             if not run.within_limits
         ],
     )
+
+
+def _alike_pairs(plans: list[Plan], labels: list[str], buffer) -> tuple[list, list]:
+    """The pairs of labels of the same plan, and (a, b, what else they decide differently) of plans
+    with the same commitments (:func:`other_decisions`), without a plan the same as an earlier one:
+    its notes would repeat that one's."""
+    n = len(plans)
+    same = [(labels[a], labels[b]) for a in range(n) for b in range(a + 1, n)
+            if _same_plan(plans[a], plans[b], buffer[a], buffer[b])]  # fmt: skip
+    copies = {b for _, b in same}
+    pairs = [(a, b) for a in range(n) for b in range(a + 1, n)
+             if labels[a] not in copies and labels[b] not in copies]  # fmt: skip
+    committed = [(labels[a], labels[b], other) for a, b in pairs
+                 if (other := other_decisions(plans[a], plans[b], buffer[a], buffer[b]))]  # fmt: skip
+    return same, committed
+
+
+def _figure_order(data: ModelData, metrics: pd.DataFrame, figures: dict, cost: bool) -> list[str]:
+    """The rows of the figures table, in order: :data:`FIGURES` less those that say nothing of these
+    plans; ``cost``: a plan was solved for least cost, whose figures come first."""
+    tested = tested_kinds(data.covenants)
+    untested = {column(kind) for kind in CATALOGUE if kind not in tested
+                for column in (first_breach_column, cushion_figure)}  # fmt: skip
+    # what a plan costs and the demand it serves are a lab's figures, shown where a plan was solved for
+    # least cost: a neocloud's share of the whole market is short of nothing, and the present cost of
+    # plans that maximise NPV ranks nothing (a finance review read "$0.38 per H100-hour" as their cost)
+    left_out = untested if cost else untested | {*LAB_ROWS, *COSTS, "market_demand_served"}
+    if not limited_liability_differs(metrics):  # the NPV's figures again
+        left_out |= set(LIMITED_LIABILITY)
+    for lenders, share in LENDERS_SHARE.items():
+        if not (metrics[share] > 0).any():  # no event: no debt at one
+            left_out |= set(lenders)
+    # a covenant no plan's forecast tests (a lab's GPU loan never drawn): rows of n/a say nothing
+    left_out |= {k for k, _, _ in FIGURES if _is_cushion(k) and _none_measured(figures, k)}
+    order = [k for k, _, _ in FIGURES if k not in left_out]
+    if cost:  # a lab reads what its plans cost and serve before their NPVs
+        order = [*COST_FIRST, *(k for k in order if k not in COST_FIRST)]
+    return order
 
 
 def plan_figures(data: ModelData, plan: Plan, st, on_forecast, result, n: int, demand_served: float) -> dict:
