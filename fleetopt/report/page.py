@@ -72,6 +72,7 @@ from fleetopt.core.results import (
 from fleetopt.core.tail import cvar_name, tail_count, worst_k
 from fleetopt.core.units import (
     counted,
+    format_figure,
     format_gap,
     format_mw,
     format_number_compact,
@@ -250,7 +251,7 @@ def _cell_formatters(frame: pd.DataFrame, money_cols, pct_cols, count_cols, usd_
         elif col in money_cols:
             out[col] = usd_column_formatter(pd.to_numeric(frame[col], errors="coerce").fillna(np.nan))
         elif col in pct_cols:
-            out[col] = lambda v: "n/a" if not math.isfinite(v) else f"{v:.1%}"
+            out[col] = _share
         elif col in count_cols:
             out[col] = lambda v: f"{v:,.0f}"  # whole GPUs: a solver's 1e-9 is not a fraction of one
         else:
@@ -637,7 +638,8 @@ def _usd(v: float | None) -> str:
 
 
 def _share(v: float) -> str:
-    return "n/a" if not math.isfinite(float(v)) else f"{float(v):.1%}"
+    """A probability or share read from a table (a NumPy number), as every output writes one."""
+    return format_figure(float(v), "share")
 
 
 # ---------------------------------------------------------------- what produced the report
