@@ -1083,18 +1083,7 @@ def _forecast_kpis(run: _Run) -> list[str]:
     cost = _solved_for_cost(run)  # a cost solve, or an evaluation of its plans
     valued = MARKET_VALUED if cost else ""
     # a cost solve's objective first; its NPV and cash value the GPUs' own use at market prices
-    objective = f"present cost of the plan, the objective: {present_cost_arithmetic(fig)}"
-    solved_before = "objective" in run.summary and "present_cost_opening_fleet_usd" not in run.summary
-    if fig["present_cost_opening_fleet_usd"] and solved_before:
-        # a solve before 0.4.3: its objective (in its provenance) left out the installed fleet
-        objective += (f" (since fleetopt 0.4.3 with the installed fleet at the start: the run's own objective, "
-                      f"{_usd(run.summary.get('objective_usd'))}, was without it)")
-    kpis = [
-        _milp_kpi(run, objective, _usd(fig["present_cost_usd"])),
-        _milp_kpi(run, f"{COST_PER_H100_HOUR}: {cost_per_h100_hour_basis(fig)}",
-                  format_usd_per_hour(fig["present_cost_per_h100_hour_usd"])),
-        _milp_kpi(run, FORECAST_DEMAND_LABEL, forecast_demand_words(fig)),
-    ] if cost else []  # fmt: skip
+    kpis = _cost_kpis(run, fig) if cost else []
     kpis += [
         _kpi("NPV on the forecast" + valued, _usd(fc.npv_usd)),
         _milp_kpi(run, f"{_whose_npv(run, fig)}, at the end (present value): {npv_terminal_arithmetic(fig)}",
@@ -1136,6 +1125,22 @@ def _forecast_kpis(run: _Run) -> list[str]:
             _usd(worst["lowest_cash_usd"]),
         ))  # fmt: skip
     return kpis
+
+
+def _cost_kpis(run: _Run, fig: dict) -> list[str]:
+    """A cost solve's objective, its present cost, per H100-equivalent GPU-hour and the demand it meets."""
+    objective = f"present cost of the plan, the objective: {present_cost_arithmetic(fig)}"
+    solved_before = "objective" in run.summary and "present_cost_opening_fleet_usd" not in run.summary
+    if fig["present_cost_opening_fleet_usd"] and solved_before:
+        # a solve before 0.4.3: its objective (in its provenance) left out the installed fleet
+        objective += (f" (since fleetopt 0.4.3 with the installed fleet at the start: the run's own objective, "
+                      f"{_usd(run.summary.get('objective_usd'))}, was without it)")
+    return [
+        _milp_kpi(run, objective, _usd(fig["present_cost_usd"])),
+        _milp_kpi(run, f"{COST_PER_H100_HOUR}: {cost_per_h100_hour_basis(fig)}",
+                  format_usd_per_hour(fig["present_cost_per_h100_hour_usd"])),
+        _milp_kpi(run, FORECAST_DEMAND_LABEL, forecast_demand_words(fig)),
+    ]  # fmt: skip
 
 
 def _budget_kpis(run: _Run, fig: dict, cost: bool) -> list[str]:
