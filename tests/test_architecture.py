@@ -8,6 +8,7 @@ functions included, so that a cycle cannot hide behind a function-level import.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "fleetopt"
@@ -172,3 +173,17 @@ def test_lower_layers_never_import_higher_ones():
         if layer(target) > layer(m)
     ]
     assert not upward, "imports against the layer order (see LAYERS):\n" + "\n".join(upward)
+
+
+def test_every_name_the_architecture_document_places_in_a_module_is_there():
+    """docs/architecture.md says where each concept is defined and read as `module.py` `name`: a name
+    renamed or gone from its module leaves the reader at a dead end (it named the sweep's
+    `_evaluation_chunks` after the sweep stopped keeping its chunk sizes)."""
+    doc = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = []
+    for path, name in re.findall(r"`((?:\w+/)?\w+\.py)` `([A-Za-z_][\w.]*)`", doc):
+        files = [f for f in PACKAGE.rglob(Path(path).name) if f.as_posix().endswith(path)]
+        source = "".join(f.read_text(encoding="utf-8") for f in files)
+        if not re.search(rf"\b{re.escape(name.split('.')[-1])}\b", source):
+            missing.append(f"{path} {name}")
+    assert missing == []
