@@ -147,3 +147,23 @@ def test_a_cover_without_debt_service_says_why_it_has_no_value():
     )
     cover = {"min_liquidity_cover": 0.5912, "min_liquidity_cover_quarter": "2026Q3"}
     assert liquidity_cover_words(cover) == "0.59x at the end of 2026Q3"
+
+
+def test_a_year_with_a_sliver_of_contracted_revenue_is_not_written_as_none():
+    """Contracts earning $3 of 2026's $1,000 of revenue (0.3 %) read '2026 0%' in the report's share of
+    each year's revenue under contract, and '(0% under contract)' beside the revenue, as if none
+    were; a customer's share of revenue, written beside them, reads '<1%'. 2027: $50 of $100, 50 %;
+    2028 earns nothing and is left out."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from fleetopt.core.results import contracted_by_year, revenue_words
+
+    data = SimpleNamespace(quarter_labels=["2026Q3", "2026Q4", "2027Q1", "2028Q1"])
+    lines = {"revenue_contracts_usd": np.array([1.0, 2.0, 50.0, 0.0]),
+             "revenue_usd": np.array([600.0, 400.0, 100.0, 0.0])}  # fmt: skip
+    assert contracted_by_year(data, SimpleNamespace(lines=lines)) == "2026 <1%, 2027 50%"
+    assert revenue_words({"revenue_total_usd": 1000.0, "revenue_contracts_total_usd": 3.0}) == (
+        "$1.0k (<1% under contract)"
+    )

@@ -231,7 +231,7 @@ def revenue_words(fig: dict, contracts: bool = True) -> str:
     contracts earn (the rest the market's, whose volume and price the contracts do not hold); of a
     model with no ``contracts`` (a lab's own demand) the revenue alone, not '(0% under contract)'."""
     total, contracted = fig["revenue_total_usd"], fig["revenue_contracts_total_usd"]
-    share = f" ({contracted / total:.0%} under contract)" if total > 0 and contracts else ""
+    share = f" ({_percent_of(contracted / total)} under contract)" if total > 0 and contracts else ""
     return format_usd(total) + share
 
 
@@ -339,15 +339,16 @@ def _percent_of(share: float) -> str:
 
 def contracted_by_year(data: ModelData, st: Statements) -> str:
     """The share of each calendar year's revenue its contracts earn, in words: "2026 92%, 2027 88%,
-    ..." (a year's quarters in the horizon only; a year without revenue is left out): the run-off of
-    the contracts behind a plan's debt, which the horizon's total hides."""
+    ..." (a year's quarters in the horizon only; a year without revenue is left out; a sliver, <1%,
+    as a customer's share is written): the run-off of the contracts behind a plan's debt, which the
+    horizon's total hides."""
     years: dict[str, list[float]] = {}
     for t, label in enumerate(data.quarter_labels):
         total = years.setdefault(label[:4], [0.0, 0.0])
         total[0] += st.lines["revenue_contracts_usd"][t]
         total[1] += st.lines["revenue_usd"][t]
-    return ", ".join(f"{year} {contracted / revenue:.0%}" for year, (contracted, revenue) in years.items()
-                     if revenue > 0)  # fmt: skip
+    shares = {year: contracted / revenue for year, (contracted, revenue) in years.items() if revenue > 0}
+    return ", ".join(f"{year} {_percent_of(share)}" for year, share in shares.items())
 
 
 def lowest_cushion(data: ModelData, headroom: dict[str, float | str | None]) -> Cushion:
