@@ -167,3 +167,16 @@ def test_a_year_with_a_sliver_of_contracted_revenue_is_not_written_as_none():
     assert revenue_words({"revenue_total_usd": 1000.0, "revenue_contracts_total_usd": 3.0}) == (
         "$1.0k (<1% under contract)"
     )
+
+
+def test_a_share_is_rounded_half_up_as_every_figure_is():
+    """599 of 2,000 futures is 29.95 %: 30.0 %, as a hand (or a spreadsheet) rounds it; float
+    formatting gave 29.9 % (the float 0.2995 is 0.29949999...). A difference in points likewise."""
+    from fleetopt.core.units import format_difference, format_percent
+
+    assert format_percent(599 / 2000) == "30.0%"
+    assert format_figure(599 / 2000, "share") == "30.0%"
+    assert format_figure(-1e-9, "share") == "0.0%"  # no sign on a share that rounds to nothing
+    assert format_difference(0.0145, "share") == "+1.5 pp"  # 1.45 points
+    assert format_difference(-0.0145, "share") == "-1.5 pp"
+    assert format_figure(0.012345, "pp") == "1.23 pp"

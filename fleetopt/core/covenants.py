@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
-from fleetopt.core.units import format_rate, format_usd
+from fleetopt.core.units import format_percent, format_rate, format_usd
 from fleetopt.schema.finance import DEFAULT_EQUITY_CURES
 
 QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash", "collateral_required", "collateral")
@@ -269,10 +269,10 @@ class CovenantTest:
         "breached (EBITDA 3.0% short)", "breached (EBITDA at or below zero)"."""
         quantity, share = self.cushion(headroom)
         if share > 0:
-            return f"{quantity} may fall {share:.1%} before a breach"
+            return f"{quantity} may fall {format_percent(share)} before a breach"
         if share == 0:
             return "met with no room"
-        short = f"{-share:.1%} short" if math.isfinite(share) else "at or below zero"
+        short = f"{format_percent(-share)} short" if math.isfinite(share) else "at or below zero"
         return f"breached ({quantity} {short})"
 
     def tightest(self, headroom: float) -> float:

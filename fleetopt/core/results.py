@@ -19,7 +19,14 @@ from fleetopt.core.quarters import (
     parse_quarter,
     quarter_label,
 )
-from fleetopt.core.units import counted, format_figure, format_rate, format_usd, format_usd_per_hour
+from fleetopt.core.units import (
+    counted,
+    format_figure,
+    format_percent,
+    format_rate,
+    format_usd,
+    format_usd_per_hour,
+)
 from fleetopt.schema import Robustness
 
 # the decisions of plan.csv (plan_frame), as fleetopt.core.purchases reads one back
@@ -529,7 +536,8 @@ def soon_retired(data: ModelData, plan: Plan) -> str | None:
         listed.append(f"{sum(n for n, _ in rest):,.0f} more in {len(rest)} other "
                       f"{'retirement' if len(rest) == 1 else 'retirements'}")  # fmt: skip
     total = sum(n for n, _ in parts)  # of GPUs bought, so gpus_bought > 0
-    return f"{total:,.0f} GPUs ({total / gpus_bought(data, plan):.1%} of those bought): " + "; ".join(listed)
+    share = format_percent(total / gpus_bought(data, plan))
+    return f"{total:,.0f} GPUs ({share} of those bought): " + "; ".join(listed)
 
 
 def untested_breaches(data: ModelData, st: Statements) -> str | None:

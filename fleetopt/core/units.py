@@ -140,6 +140,13 @@ def format_mw(mw: float) -> str:
     return _signed(mw, f"{digits} MW")
 
 
+def format_percent(share: float, decimals: int = 1) -> str:
+    """A share (a probability, a fraction) in per cent, rounded half up as every figure is
+    (:func:`rounded`): 0.2995 -> '30.0%', where float formatting gives 29.9% (the float is
+    0.29949999...); no sign on one that rounds to zero."""
+    return _signed(share, f"{rounded(share, decimals, -2)}%")
+
+
 def format_figure(value: float, unit: str) -> str:
     """A figure in its unit: USD with a scale suffix, a share in per cent, MW as :func:`format_mw`,
     else a rounded count with its unit (``12,000 GPUs``)."""
@@ -150,11 +157,11 @@ def format_figure(value: float, unit: str) -> str:
     if unit == "share":  # NaN: nothing to share (a model without market demand)
         if value == -math.inf:  # a covenant's cushion where what it protects is at or below zero
             return "breached (at or below zero)"
-        return "n/a" if not math.isfinite(value) else _unsigned_zero(f"{value:.1%}")
+        return "n/a" if not math.isfinite(value) else format_percent(value)
     if unit == "MW":
         return format_mw(value)
     if unit == "pp":  # a difference of shares (or its error), in percentage points
-        return "n/a" if not math.isfinite(value) else _unsigned_zero(f"{value * 100:.2f} pp")
+        return "n/a" if not math.isfinite(value) else _signed(value, f"{rounded(value, 2, -2)} pp")
     text = _unsigned_zero(f"{value:,.0f}")
     return f"{text} {_ONE.get(unit, unit) if text in ('1', '-1') else unit}"
 
@@ -168,7 +175,7 @@ def format_difference(value: float, unit: str) -> str:
     rounds to nothing has no sign ($0, 0.0 pp)."""
     if unit == "share" and not math.isfinite(value):
         return "n/a"
-    text = _unsigned_zero(f"{value * 100:.1f} pp") if unit == "share" else format_figure(value, unit)
+    text = _signed(value, f"{rounded(value, 1, -2)} pp") if unit == "share" else format_figure(value, unit)
     return ("+" if value > 0 and _shows_digits(text) else "") + text
 
 

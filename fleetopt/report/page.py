@@ -76,6 +76,7 @@ from fleetopt.core.units import (
     format_gap,
     format_mw,
     format_number_compact,
+    format_percent,
     format_rate,
     format_solver_status,
     format_usd,
@@ -1369,7 +1370,7 @@ def _on_the_forecast(run: _Run) -> str:
     text += _revolver_words(run) + grace
     trailing = lowest_trailing_cushion(run.data, run.trailing_year)
     if trailing is not None and trailing < 0:
-        text += f"; {TRAILING_WHAT_IF}, a covenant would be breached ({-trailing:.1%} short)"
+        text += f"; {TRAILING_WHAT_IF}, a covenant would be breached ({format_percent(-trailing)} short)"
     return text + "."
 
 

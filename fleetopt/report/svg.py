@@ -7,7 +7,7 @@ from html import escape
 
 import numpy as np
 
-from fleetopt.core.units import format_usd, format_usd_compact
+from fleetopt.core.units import format_percent, format_usd, format_usd_compact
 
 # the sweep's recommended plan: green, not red, which a finance reader takes for "bad"
 RECOMMENDED = "#15803d"
@@ -330,7 +330,7 @@ def histogram(
                         f'<rect x="{px(edges[b]) + 0.5:.1f}" y="{frame.y(share):.1f}" '
                         f'width="{px(edges[b + 1]) - px(edges[b]) - 1:.1f}" height="{frame.y(0) - frame.y(share):.1f}" '
                         f'fill="{colour}" opacity="0.6"><title>{escape(name)}: {escape(_bin_words(edges, b))}: '
-                        f"{share:.1%}</title></rect>"
+                        f"{format_percent(share)}</title></rect>"
                     )
         else:
             steps = [f"M{px(edges[0]):.1f},{frame.y(0):.1f}"]

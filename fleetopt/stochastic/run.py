@@ -20,7 +20,15 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.core.results import debt_frame, headline, plan_frame
 from fleetopt.core.tail import TAIL, cvar_name
-from fleetopt.core.units import counted, format_difference, format_figure, format_gap, format_rate, format_usd
+from fleetopt.core.units import (
+    counted,
+    format_difference,
+    format_figure,
+    format_gap,
+    format_percent,
+    format_rate,
+    format_usd,
+)
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
 from fleetopt.evaluate.engine import check_backend_runs, format_bytes
@@ -724,7 +732,7 @@ def plan_facts(summary: dict) -> list[tuple[str, str, bool]]:
     ):
         if f"{name}_scenarios" in summary:
             count, p = summary[f"{name}_scenarios"], summary[f"{name}_probability"]
-            rows.append((f"scenarios with {label}", f"{count} ({p:.1%} probability)", False))
+            rows.append((f"scenarios with {label}", f"{count} ({format_percent(p)} probability)", False))
     return rows + vss_source(summary) + completion_facts(summary.get("completion") or {})
 
 
