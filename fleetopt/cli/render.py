@@ -68,6 +68,7 @@ from fleetopt.core.units import (
     format_gap,
     format_mw,
     format_number_compact,
+    format_percent,
     format_rate,
     format_solver_status,
     format_usd,
@@ -315,9 +316,9 @@ def _debt_text(m) -> str:
     debt_lines = [
         f"{name}: {format_usd(fac.opening_balance_usd)} drawn of {format_usd(fac.size_usd)}, "
         + (
-            f"fixed {fac.fixed_rate_annual:.2%}"
+            f"fixed {format_percent(fac.fixed_rate_annual, 2)}"
             if fac.fixed_rate_annual is not None
-            else f"reference + {fac.spread_over_reference_annual:.2%}"
+            else f"reference + {format_percent(fac.spread_over_reference_annual, 2)}"
         )
         + (f", LTV <= {format_rate(fac.max_ltv)}" if fac.max_ltv is not None else "")
         for name, fac in m.finance.facilities.items()
@@ -339,7 +340,7 @@ def describe_robustness(r) -> str:
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:.1%}"
+    return "n/a" if x is None else format_figure(x, "share")
 
 
 def unread_rows(fixed) -> str:
@@ -519,11 +520,11 @@ def evaluation_table(metrics, title: str) -> Table:
             format_usd(row["npv_mean_no_default_usd"]),
             format_usd(row["npv_p5_usd"]),
             format_usd(row["npv_cvar5_usd"]),
-            f"{row['loss_probability']:.1%}",
-            f"{row['breach_probability']:.1%}",
-            f"{row['default_probability']:.1%}",
+            format_percent(row["loss_probability"]),
+            format_percent(row["breach_probability"]),
+            format_percent(row["default_probability"]),
             format_usd(row["expected_min_cash_usd"]),
-            f"{row['mean_utilisation']:.1%}",
+            format_percent(row["mean_utilisation"]),
         )
     notes = [UTIL_MEANS]
     if FORECAST_OK in metrics and not metrics[FORECAST_OK].all():
@@ -625,7 +626,7 @@ def forecast_table(metrics, title: str, quarter_labels: list[str] | None = None)
             Text(str(row["plan"])),
             format_usd(row["npv_mean_usd"]),
             format_usd(row["expected_min_cash_usd"]),
-            f"{row['mean_utilisation']:.1%}",
+            format_percent(row["mean_utilisation"]),
             default,
             Text(breach),
             Text(", ".join(reactions) or "none"),
@@ -756,7 +757,7 @@ def reactions_table(metrics, title: str, contracts: bool = True) -> Table:
     for column in usd:
         table.add_column(f"{REACTION_USD_LABELS[column]} (USD)", justify="right")
     for _, row in metrics.iterrows():
-        shares = [f"{row[column]:.1%}" for column in shown]
+        shares = [format_percent(row[column]) for column in shown]
         table.add_row(Text(str(row["plan"])), *shares, *(format_usd(row[column]) for column in usd))
     return unbroken(table)
 
@@ -781,8 +782,9 @@ def first_breach_table(metrics, title: str, tested: tuple) -> Table | None:
     for kind in kinds:
         table.add_column(kind.label, justify="right")
     for _, row in metrics.iterrows():
-        shares = [f"{row[columns[k]]:.1%}" for k in kinds]
-        figures = [f"{row['breach_probability']:.1%}", *([f"{row[UNCURED]:.1%}"] if uncured else [])]
+        shares = [format_percent(row[columns[k]]) for k in kinds]
+        shown = ["breach_probability", *([UNCURED] if uncured else [])]
+        figures = [format_percent(row[column]) for column in shown]
         table.add_row(Text(str(row["plan"])), *figures, *shares)
     table.caption = (
         "two covenants can fail in the quarter of the first breach, so the shares can add up to more "
@@ -815,7 +817,8 @@ def when_it_breaks_table(metrics, title: str, quarter_labels: list[str]) -> Tabl
         table.add_column(MEDIAN_QUARTER_WORDS[name][0], justify="right")
     for _, row in metrics.iterrows():
         cells = [
-            f"{median_quarter_label(row[name], quarter_labels)} ({row[MEDIAN_QUARTER_WORDS[name][1]]:.1%})"
+            f"{median_quarter_label(row[name], quarter_labels)} "
+            f"({format_percent(row[MEDIAN_QUARTER_WORDS[name][1]])})"
             for name in timing
         ]
         table.add_row(Text(str(row["plan"])), *cells)
@@ -840,7 +843,7 @@ def demand_served_table(metrics, title: str, quarters: int, one: bool = False) -
             Text(str(row["plan"])),
             format_figure(row["demand_served_share"], "share"),  # n/a: the model has no market demand
             f"{row['unserved_demand_mean_gpu_quarters'] / quarters:,.0f}",
-            event_words(shortfall) if one else f"{shortfall:.1%}",
+            event_words(shortfall) if one else format_percent(shortfall),
         )
     return unbroken(table)
 
@@ -1047,8 +1050,8 @@ def sweep_table(metrics, title: str) -> Table:
             format_usd(r["npv_mean_usd"]),
             format_usd(r["npv_cvar5_usd"]),
             *((format_usd(r["npv_limited_cvar5_usd"]),) if limited else ()),
-            f"{r['breach_probability']:.1%}",
-            f"{r['default_probability']:.1%}",
+            format_percent(r["breach_probability"]),
+            format_percent(r["default_probability"]),
         )
     # the evaluate table defines CVaR5 in its caption, and so does this one (a walkthrough found it not)
     table.caption = "CVaR5: the mean NPV of the worst 5 % of scenarios" + (
@@ -1221,12 +1224,12 @@ def _service_words(fig: dict, served: float, over: str) -> str:
     """An evaluation of a cost plan in the registry's list: the demand it serves (docs/evaluation.md),
     'demand served 89.2% on average over 1,000 scenarios, more than 1% short in 81.8% of them'."""
     if fig.get("deterministic"):
-        return f"demand served {served:.1%} on the forecast"
+        return f"demand served {format_percent(served)} on the forecast"
     short = fig.get("shortfall_probability")
-    words = f"demand served {served:.1%} on average{over}"
+    words = f"demand served {format_percent(served)} on average{over}"
     if not isinstance(short, float):
         return words
-    return f"{words}, more than {SHORTFALL_SHARE:.0%} short in {short:.1%} of them"
+    return f"{words}, more than {SHORTFALL_SHARE:.0%} short in {format_percent(short)} of them"
 
 
 def runs_table(records) -> Table:
@@ -1308,15 +1311,15 @@ def figure_text(key: str, value) -> str:
     if key in _RATIOS:
         return f"{value:,.2f}x"
     if key == "lowest_covenant_headroom":  # an older run's: not the "may fall" share, said so
-        return f"{value:.2%} ({_HEADROOM_MEASURE})"
+        return f"{format_percent(value, 2)} ({_HEADROOM_MEASURE})"
     if key == "lowest_covenant_cushion":
-        return f"{value:.2%} ({CUSHION_MEANS})"
+        return f"{format_percent(value, 2)} ({CUSHION_MEANS})"
     if key == "gap":
         return format_gap(value)
     if "headroom" in key:  # a covenant's margin: to the hundredth, as the gap
-        return f"{value:.2%}"
+        return format_percent(value, 2)
     if any(part in key for part in _SHARES):  # shares of scenarios, as every other table writes them
-        return f"{value:.1%}"
+        return format_percent(value)
     if key.endswith("_seconds"):
         return f"{value:,.2f} s"
     if key.startswith("gpus_"):
@@ -1398,8 +1401,8 @@ def stochastic_summary_table(summary: dict) -> Table:
         table.add_row(
             f"out of sample: {label}",
             f"mean {format_usd(m['npv_mean_usd'])}, CVaR5 {format_usd(m['npv_cvar5_usd'])}{evaluators}, "
-            + ("" if breach is None else f"P(breach) {breach:.1%}, ")
-            + f"P(default) {m['default_probability']:.1%} "
+            + ("" if breach is None else f"P(breach) {format_percent(breach)}, ")
+            + f"P(default) {format_percent(m['default_probability'])} "
             f"({oos['scenarios']:,} scenarios, seed {oos['seed']})",
         )
     if oos.get("paired"):

@@ -73,7 +73,7 @@ from fleetopt.cli.render import (
 from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
 from fleetopt.core.results import cost_plans_note, risk_in_short
-from fleetopt.core.units import counted, format_rate
+from fleetopt.core.units import counted, format_percent, format_rate
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.jobs import saved_pairs
@@ -302,7 +302,8 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
         lowest = result.metrics["breach_probability"].min()
         err_console.print(
             f"no plan has a breach probability at or below {ranking['max_breach_prob']:g} "
-            f"(--max-breach-prob): the lowest is {lowest:.1%}; every plan is ranked", soft_wrap=True
+            f"(--max-breach-prob): the lowest is {format_percent(lowest)}; every plan is ranked",
+            soft_wrap=True,
         )
     last = marked_last_words(ranked)  # of the whole ranking: a plan it put last may be below the top
     shown = f", the first {top} of {len(ranked)} (--top)" if len(ranked) > top else ""

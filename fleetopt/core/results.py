@@ -336,7 +336,7 @@ def _yearly_words(yearly: float) -> str:
     are not both '0.1%'), one decimal above it."""
     if yearly < 0.00005:
         return "<0.01%/yr"
-    return f"{yearly:.2%}/yr" if yearly < 0.01 else f"{yearly:.1%}/yr"
+    return f"{format_percent(yearly, 2)}/yr" if yearly < 0.01 else f"{format_percent(yearly)}/yr"
 
 
 def _percent_of(share: float) -> str:

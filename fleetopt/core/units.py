@@ -143,7 +143,9 @@ def format_mw(mw: float) -> str:
 def format_percent(share: float, decimals: int = 1) -> str:
     """A share (a probability, a fraction) in per cent, rounded half up as every figure is
     (:func:`rounded`): 0.2995 -> '30.0%', where float formatting gives 29.9% (the float is
-    0.29949999...); no sign on one that rounds to zero."""
+    0.29949999...); no sign on one that rounds to zero; n/a where it is not finite."""
+    if not math.isfinite(share):
+        return "n/a"
     return _signed(share, f"{rounded(share, decimals, -2)}%")
 
 
@@ -157,7 +159,7 @@ def format_figure(value: float, unit: str) -> str:
     if unit == "share":  # NaN: nothing to share (a model without market demand)
         if value == -math.inf:  # a covenant's cushion where what it protects is at or below zero
             return "breached (at or below zero)"
-        return "n/a" if not math.isfinite(value) else format_percent(value)
+        return format_percent(value)
     if unit == "MW":
         return format_mw(value)
     if unit == "pp":  # a difference of shares (or its error), in percentage points
