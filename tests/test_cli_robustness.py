@@ -869,6 +869,8 @@ def test_a_new_sweeps_rule_options_choose_its_pick(here):
     code, _, err = run_cli("sweep", "--rerank", "S", "--prefer", "cvar5", "--out", "R")
     assert code == 0, err
     by_cvar = json.loads(Path("R/summary.json").read_text())["recommended"]
+    reranked = pd.read_csv("R/candidates.csv")  # with its own pick's buffers (the second round)
+    within = reranked[reranked["default_probability"] <= 0]
     assert by_cvar == within.loc[within["npv_cvar5_usd"].idxmax(), "plan"] != summary["recommended"]
 
 

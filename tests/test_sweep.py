@@ -36,6 +36,7 @@ from fleetopt.sweep.candidates import (
     default_stresses,
     generate_candidates,
     loosening_options,
+    meets_rule,
     pareto_front,
     policy_variations,
     recommend,
@@ -98,8 +99,11 @@ def test_recommended_plan_meets_the_rule_and_is_best_among_those_that_do(tiny_sw
 
 
 def test_candidates_are_distinct_feasible_and_at_most_requested(tiny_sweep):
+    """At most --candidates, and the pick's two buffers of the second round beyond them."""
     feasible = tiny_sweep.candidates.feasible
-    assert 1 <= len(feasible) <= 8 and len(feasible) == len(tiny_sweep.metrics)
+    first = [c for c in feasible if not c.second_round]
+    assert 1 <= len(first) <= 8 and len(feasible) - len(first) <= 2
+    assert len(feasible) == len(tiny_sweep.metrics)
     assert feasible[0].origin == "forecast"
     # distinct as a plan and the policy buffer it runs with (the policy candidates repeat a plan)
     keys = {c.plan.decisions_key() + str(c.liquidity_buffer_usd).encode() for c in feasible}
@@ -133,8 +137,9 @@ def test_a_plans_decisions_key_ignores_round_off_only():
 
 def test_the_sweep_runs_the_forecast_optimum_with_larger_cash_buffers(tiny_sweep):
     by_label = {c.label: c for c in tiny_sweep.candidates.feasible}
-    policy = [c for c in by_label.values() if c.origin == "policy"]
+    policy = [c for c in by_label.values() if c.origin == "policy" and not c.second_round]
     assert [c.liquidity_buffer_usd > 0 for c in policy] == [True, True]
+    assert {c.buffer_of for c in policy} == {"milp: forecast"}
     base = by_label["milp: forecast"].plan
     assert all(np.array_equal(c.plan.buy_blocks, base.buy_blocks) for c in policy)
     # the buffer is part of the evaluation: the plan file keeps it, and a larger buffer defers at least
@@ -147,10 +152,13 @@ def test_the_sweep_runs_the_forecast_optimum_with_larger_cash_buffers(tiny_sweep
 def test_candidates_are_made_in_the_documented_order(tiny_sweep):
     """docs/cli.md, "Candidates": the forecast optimum, (the stochastic plan, your purchases,) its
     cash buffers, the stress optima, the robust optimum, the variations; --candidates keeps the first.
-    The list had the buffers last, and a --candidates 3 sweep of tiny evaluated only them."""
+    The list had the buffers last, and a --candidates 3 sweep of tiny evaluated only them. The
+    second round, the pick's own buffers, comes after them all."""
     order = ["forecast", "stochastic", "proposal", "policy", "stress", "robust", "variation"]
-    made = [order.index(c.origin) for c in tiny_sweep.candidates.candidates]
+    made = [order.index(c.origin) for c in tiny_sweep.candidates.candidates if not c.second_round]
     assert made == sorted(made) and made[:3] == [0, 3, 3]
+    second = [c.second_round for c in tiny_sweep.candidates.candidates]
+    assert second == sorted(second)
 
 
 def test_a_volume_scaling_that_rounds_to_the_same_blocks_is_not_made():
@@ -283,7 +291,8 @@ def test_a_stochastic_plan_that_differs_is_evaluated_and_ranked_like_the_others(
     rows = result.metrics.set_index("plan")
     assert rows.loc["stochastic: 2 scenarios", "origin"] == "stochastic"
     assert np.isfinite(rows.loc["stochastic: 2 scenarios", ["forecast_npv_usd", "npv_mean_usd"]]).all()
-    best = result.metrics["npv_cvar5_usd"].max()
+    # of the rows the rule admits (the pick's buffers of the second round breach on tiny's forecast)
+    best = result.metrics[meets_rule(result.metrics, result.rule)]["npv_cvar5_usd"].max()
     assert result.recommended["npv_cvar5_usd"] == pytest.approx(best, rel=1e-12)
 
 
@@ -958,20 +967,27 @@ def finished_sweep(tmp_path_factory):
 def test_a_finished_sweep_reranked_picks_by_the_new_rule_from_its_own_figures(finished_sweep, tmp_path):
     """No limits and the mean preferred: the pick is the candidate of highest mean NPV in the
     sweep's own candidates.csv; every figure is the sweep's, its folder is left as it was, and the
-    new run names it and keeps the rule's fields (so it can be re-ranked in turn)."""
+    new run names it and keeps the rule's fields (so it can be re-ranked in turn). The sweep's
+    second round (its pick's buffers) is left out: this rule's pick, a buffer of the forecast
+    optimum, has none, and the front is found among the rest."""
     folder, files = finished_sweep
     before = pd.read_csv(folder / "candidates.csv")
+    second = json.loads(files["summary.json"])["second_round"]
+    assert len(second) == 2
     unlimited = {"prefer": "mean", "forecast_within_limits": False, "no_riskier_than_optimum": False}
     result = api.rerank_sweep(folder, unlimited)
     assert result.recommended["plan"] == before.loc[before["npv_mean_usd"].idxmax(), "plan"]
     out = api.write_sweep_run(result, tmp_path / "R")
     after = pd.read_csv(out / "candidates.csv")
-    pd.testing.assert_frame_equal(after.drop(columns="recommended"), before.drop(columns="recommended"))
+    first = before[~before["plan"].isin(second)]
+    pd.testing.assert_frame_equal(after.drop(columns=["recommended", "on_front"]),
+                                  first.drop(columns=["recommended", "on_front"]))  # fmt: skip
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == files
     summary = json.loads((out / "summary.json").read_text())
     assert summary["reranked_from"] == str(folder.resolve())
     assert summary["rule_settings"] == {**vars(Rule()), **unlimited}
-    assert (out / "candidates.json").read_bytes() == files["candidates.json"]
+    listed = json.loads(files["candidates.json"])
+    assert json.loads((out / "candidates.json").read_text()) == [c for c in listed if not c["second_round"]]
     again = api.rerank_sweep(out, {"max_breach_prob": 1.0})  # the fields it kept, one changed
     assert vars(again.rule) == {**vars(Rule()), **unlimited, "max_breach_prob": 1.0}
     assert again.recommended["plan"] == result.recommended["plan"]
@@ -1288,3 +1304,154 @@ def test_the_sweep_s_lead_is_compare_s_paired_difference_of_the_two_plans():
         figures["npv_cvar5_usd"] - compared.figures[other]["npv_cvar5_usd"], abs=1e-3)
     assert summary["runner_up_lead_se_usd"] == pytest.approx(figures["npv_cvar5_paired_se_usd"], rel=1e-9)
     assert f"runner-up, {other}" in summary["why"]
+
+
+# ---------------------------------------------------------------- the second round: the pick's own buffers
+
+LOOSE = {"forecast_within_limits": False, "no_riskier_than_optimum": False}  # every candidate admitted
+SHOCK_BUFFERS = ["milp: price shock, cash buffer $30.0M", "milp: price shock, cash buffer $60.0M"]
+
+
+@pytest.fixture(scope="module")
+def loose_sweep(tmp_path_factory):
+    """tiny, 8 candidates on 200 scenarios of seed 0, best CVaR5 with every candidate admitted: the
+    rule first picks "milp: price shock" (CVaR5 -$82.9M), whose largest quarterly GPU order is
+    $120.0M; written to its folder."""
+    folder = tmp_path_factory.mktemp("loose") / "S"
+    result = api.sweep("tiny", candidates=8, scenarios=200, rule=Rule(**LOOSE), backend="numpy",
+                       folder=folder)  # fmt: skip
+    api.write_sweep_run(result, folder)
+    return result, folder
+
+
+def _alone(data, plans: list, buffers: list) -> pd.DataFrame:
+    """``plans`` run with ``buffers``, evaluated by themselves on the loose sweep's scenarios."""
+    batch = with_buffers(compile_plans(data, plans, [f"p{k}" for k in range(len(plans))]), buffers)
+    return evaluate(data, batch, 200, 0, backend="numpy").metrics
+
+
+def _figures(metrics: pd.DataFrame, labels, columns) -> np.ndarray:
+    return metrics.set_index("plan").loc[list(labels), columns].to_numpy(dtype=float)
+
+
+def test_the_rule_s_pick_is_run_with_its_own_buffers_and_its_buffered_run_can_win(loose_sweep):
+    """The buffers were tried for the forecast optimum only, never for the plan the rule picked.
+    Its own buffers, 25 % and 50 % of its largest order ($30.0M and $60.0M), are evaluated on the
+    same scenarios: each row is the plan run alone with its buffer, to the bit, and the $60.0M run
+    (CVaR5 -$79.2M) beats the $30.0M run (-$80.8M) and the plan itself (-$82.9M): it is the pick,
+    the $30.0M run the runner-up, the lead their difference. The first round's rows are what
+    those candidates give evaluated by themselves, to the bit."""
+    result, _ = loose_sweep
+    m = result.computed_metrics
+    made = [(c.label, c.origin, c.buffer_of, c.liquidity_buffer_usd) for c in result.candidates.candidates
+            if c.second_round]  # fmt: skip
+    buffers = zip(SHOCK_BUFFERS, (30e6, 60e6), strict=True)
+    assert made == [(label, "policy", "milp: price shock", usd) for label, usd in buffers]
+    assert result.summary()["second_round"] == SHOCK_BUFFERS
+    figures = [c for c in m.select_dtypes("number").columns if c != "forecast_npv_usd"]
+    shock = result.plan("milp: price shock")
+    alone = _alone(result.data, [shock, shock], [30e6, 60e6])
+    assert np.array_equal(_figures(m, SHOCK_BUFFERS, figures), alone[figures].to_numpy(dtype=float),
+                          equal_nan=True)  # fmt: skip
+    cvar = alone["npv_cvar5_usd"].to_numpy()
+    assert cvar[1] > cvar[0] > m.set_index("plan").loc["milp: price shock", "npv_cvar5_usd"]
+    assert result.recommended["plan"] == SHOCK_BUFFERS[1] and result.lead.runner_up == SHOCK_BUFFERS[0]
+    assert result.lead.usd == cvar[1] - cvar[0]
+    first = [c for c in result.candidates.feasible if not c.second_round]
+    before = _alone(result.data, [c.plan for c in first], [c.liquidity_buffer_usd for c in first])
+    labels = [c.label for c in first]
+    assert np.array_equal(_figures(m, labels, figures), before[figures].to_numpy(dtype=float), equal_nan=True)
+    assert m["note"].iloc[-1].endswith("made after the rule first picked milp: price shock (the sweep's "
+                                       "second round)")  # fmt: skip
+
+
+def test_the_pick_s_buffered_runs_lose_where_they_breach_above_the_limit(loose_sweep):
+    """A limit of 90 % on P(breach): "milp: price shock" (83.0 %) is still the first pick; its
+    buffered runs, better on CVaR5, breach in every scenario (100 % above 90 %): evaluated, named as
+    better but outside the rule, not picked."""
+    result = api.rerank_sweep(loose_sweep[1], {"max_breach_prob": 0.9})
+    assert result.recommended["plan"] == "milp: price shock"
+    assert result.summary()["second_round"] == SHOCK_BUFFERS
+    assert list(result.metrics["breach_probability"].iloc[-2:]) == [1.0, 1.0]
+    assert (f"Better on CVaR5 NPV but outside the rule: {SHOCK_BUFFERS[0]} (P(breach) 100.0% above 90.0%); "
+            f"{SHOCK_BUFFERS[1]} (P(breach) 100.0% above 90.0%).") in result.why()
+
+
+def test_a_rerank_by_another_rule_makes_the_second_round_of_its_own_pick(loose_sweep, tmp_path):
+    """At most 60 % breaches the rule picks "milp: collateral haircut" (54.5 %): the second round is
+    its buffers, and the price shock's are gone from the table, candidates.json and plans.npz,
+    which name the haircut's so that compare and .plan() read them. Preferring the mean, the pick is
+    a buffer of the forecast optimum: no second round, nothing of the old one left."""
+    _, folder = loose_sweep
+    result = api.rerank_sweep(folder, {"max_breach_prob": 0.6})
+    haircut = ["milp: collateral haircut, cash buffer $12.1M", "milp: collateral haircut, cash buffer $24.1M"]
+    assert result.recommended["plan"] == "milp: collateral haircut"
+    assert list(result.metrics["plan"].iloc[-2:]) == haircut
+    assert not set(SHOCK_BUFFERS) & set(result.metrics.plan)
+    out = api.write_sweep_run(result, tmp_path / "R")
+    listed = json.loads((out / "candidates.json").read_text())
+    assert [c["label"] for c in listed if c["second_round"]] == haircut
+    assert json.loads((out / "summary.json").read_text())["candidates_tried"] == len(listed) == 13
+    plan = result.plan("milp: collateral haircut")
+    assert np.array_equal(result.plan(haircut[1]).buy_blocks, plan.buy_blocks)
+    code, _, err = run_cli("compare", str(out))
+    assert code == 0, err
+    mean = api.rerank_sweep(out, {"prefer": "mean", "max_breach_prob": None})
+    assert mean.recommended["plan"] == "milp: forecast, cash buffer $60.0M"
+    assert mean.summary()["second_round"] == [] and len(mean.candidates.candidates) == 11
+    assert not any(", cash buffer" in p and not p.startswith("milp: forecast,") for p in mean.metrics.plan)
+
+
+def test_a_resumed_sweep_makes_the_second_round_of_its_own_pick(loose_sweep, tmp_path, monkeypatch):
+    """Stopped in its evaluation, the sweep resumes to the uninterrupted one's table, second round
+    included. Stopped again once candidates.json listed that second round, before summary.json, and
+    resumed with a 60 % breach limit: the rows of the price shock's buffers are left out, the
+    haircut's made, as the finished sweep re-ranked by that rule gives them."""
+    import fleetopt.runs.folder as run_folder
+
+    reference, finished = loose_sweep
+    folder = tmp_path / "S"
+
+    def interrupt(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", candidates=8, scenarios=200, rule=Rule(**LOOSE), backend="numpy", folder=folder,
+                  progress=interrupt)  # fmt: skip
+    resumed = api.resume_sweep(folder)
+    pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
+    real_write = run_folder.write_bytes_atomic
+
+    def stop_before_summary(path, data, *args, **kwargs):
+        if Path(path).name == "summary.json":
+            raise KeyboardInterrupt
+        real_write(path, data, *args, **kwargs)
+
+    monkeypatch.setattr(run_folder, "write_bytes_atomic", stop_before_summary)
+    with pytest.raises(KeyboardInterrupt):
+        api.write_sweep_run(resumed, folder)
+    monkeypatch.undo()
+    listed = json.loads((folder / "candidates.json").read_text())
+    assert [c["label"] for c in listed if c["second_round"]] == SHOCK_BUFFERS
+    again = api.resume_sweep(folder, rule_changes={"max_breach_prob": 0.6})
+    reranked = api.rerank_sweep(finished, {"max_breach_prob": 0.6})
+    pd.testing.assert_frame_equal(again.metrics, reranked.metrics, check_exact=True)
+    assert not set(SHOCK_BUFFERS) & set(again.metrics.plan)
+
+
+def test_a_buffer_is_idle_against_its_own_plan_not_the_forecast_optimum():
+    """The second round's buffer of "stress" whose figures are the forecast optimum's acted (it is
+    not the stress plan run the same way); one with the stress plan's own figures never did."""
+    from fleetopt.sweep.run import idle_buffers, idle_note
+
+    metrics = pd.DataFrame({
+        "plan": ["milp: forecast", "forecast, buffer", "stress", "stress, buffer A", "stress, buffer B"],
+        "origin": ["forecast", "policy", "stress", "policy", "policy"],
+        "npv_mean_usd": [10.0, 10.0, 12.0, 10.0, 12.0], "npv_cvar5_usd": [-5.0, -5.0, -3.0, -5.0, -3.0],
+    })  # fmt: skip
+    figures = ["npv_mean_usd", "npv_cvar5_usd"]
+    parents = ["milp: forecast", "milp: forecast", None, "stress", "stress"]
+    assert idle_buffers(metrics, figures, parents).tolist() == [False, True, False, False, True]
+    # older candidate lists name no plan: the forecast optimum's
+    assert idle_buffers(metrics, figures).tolist() == [False, True, False, True, False]
+    assert idle_note("stress") == " (in these scenarios the buffer never acted: every figure is stress's)"

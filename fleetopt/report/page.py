@@ -918,7 +918,8 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
         ("origin", "how the sweep made the candidate: forecast (the MILP on the forecast), proposal "
                    "(your purchases from a --purchases file, the rest the MILP's on the forecast), stochastic "
                    "(the two-stage solve), stress (the MILP on a stressed forecast), robust (the MILP "
-                   "with robustness limits), policy (the forecast optimum run with a policy cash buffer), "
+                   "with robustness limits), policy (the forecast optimum, or the rule's first pick, run "
+                   "with a policy cash buffer), "
                    "variation (the forecast or a stress optimum varied: purchases earlier or later, "
                    "volumes scaled, the GPU mix swapped, a power block more or fewer, lower leverage, "
                    "completed by the MILP)."),

@@ -9,14 +9,16 @@ Blackwell/Rubin mix swapped, one power block more or fewer, lower leverage. Ever
 completed by the same model with its strategic decisions fixed, so a candidate that breaks a
 hard limit (GPUs it can never power, cash, covenants, contracts) is dropped, not evaluated. All
 candidates are then evaluated on the same seeded scenarios, and the Pareto front of mean NPV,
-CVaR5 and breach probability is reported with the plan a rule recommends.
+CVaR5 and breach probability is reported with the plan a rule recommends. A pick that is neither
+the forecast optimum nor a cash-buffer candidate is then run with its own cash buffers as well
+(:func:`second_round`), and the rule picks again over them all, once.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -286,6 +288,10 @@ class Candidate:
     liquidity_buffer_usd: float | None = None  # the policy's buffer this plan runs with (None: the model's)
     gap: float | None = None  # its solve's relative gap (None: not solved, or not known)
     same_as: str | None = None  # a duplicate's earlier candidate (its label)
+    buffer_of: str | None = None  # a policy candidate's plan run without its buffer (its label)
+    # made after the rule's first pick: that pick's own buffers (:func:`second_round`), which a
+    # resume or a re-ranking makes again from its own pick
+    second_round: bool = False
 
 
 # the policy candidates: the forecast optimum run with a cash buffer of these shares of its largest
@@ -319,8 +325,23 @@ def policy_variations(data: ModelData, label: str, plan: Plan) -> Iterator[Candi
             note=(f"the same decisions, run with a cash buffer of {model_buffer}{share:.0%} of the largest "
                   f"quarterly GPU order ({format_usd(largest_order)}): {' and '.join(acts)} where cash would "
                   "fall below it"),
-            liquidity_buffer_usd=buffer,
+            liquidity_buffer_usd=buffer, buffer_of=label,
         )  # fmt: skip
+
+
+def second_round(data: ModelData, first: Candidate) -> list[Candidate]:
+    """The cash buffers of :func:`policy_variations` for the rule's first pick ``first``, each run on
+    its forecast, where the pick is neither the forecast optimum (whose buffers the first round
+    has) nor a buffer variation itself: "this plan, run with a buffer" tried for the plan the rule
+    actually picked. None where no policy rule reads the buffer."""
+    if first.origin in ("forecast", "policy"):
+        return []
+    made = []
+    for c in policy_variations(data, first.label, first.plan):
+        note = f"{c.note}; made after the rule first picked {first.label} (the sweep's second round)"
+        npv = forecast_npv(data, c.plan, c.liquidity_buffer_usd)
+        made.append(replace(c, note=note, forecast_npv_usd=npv, second_round=True))
+    return made
 
 
 def variations(data: ModelData, label: str, plan: Plan) -> Iterator[tuple[str, Plan | None, str]]:

@@ -54,6 +54,7 @@ from fleetopt.sweep.candidates import (
     pareto_front,
     recommend,
     runner_up,
+    second_round,
     tie_margin,
     why_dropped,
 )
@@ -78,7 +79,10 @@ def sweep(
     purchases: Sequence[str | Path | FixedPurchases] = (),
     resume_options: Sequence[str] = (),
 ):
-    """Generate candidate plans, evaluate them on common scenarios, find the front and the rule's pick.
+    """Generate candidate plans, evaluate them on common scenarios, find the front and the rule's pick;
+    where that pick is neither the forecast optimum nor a cash-buffer candidate, evaluate it run with
+    its own two larger buffers too (:func:`~fleetopt.sweep.candidates.second_round`, beyond
+    ``candidates``) and pick again over them all, once.
 
     ``purchases``: CSV files of procurement plans written by people (as `fleetopt solve
     --purchases` reads them), each a candidate "yours: FILE" with its purchases fixed and the rest
@@ -204,6 +208,8 @@ def _candidate_list(cands: CandidateSet) -> str:
             "liquidity_buffer_usd": c.liquidity_buffer_usd,
             "gap": c.gap,
             "same_as": c.same_as,
+            "buffer_of": c.buffer_of,
+            "second_round": c.second_round,
         }
         for c in cands.candidates
     ]
@@ -450,11 +456,12 @@ def _listed_candidate(c: dict) -> Candidate:
         raise ValueError(f"candidate {c['label']!r}: liquidity_buffer_usd {buffer!r} is not 0 to {MAX_USD:g}")
     if npv is not None and not math.isfinite(float(npv)):
         raise ValueError(f"candidate {c['label']!r}: forecast_npv_usd {npv!r} is not a number of USD")
-    same_as = c.get("same_as")  # a sweep written before it was kept has none
+    same_as, buffer_of = c.get("same_as"), c.get("buffer_of")  # a sweep written before they were kept
     return Candidate(
         str(c["label"]), str(c["origin"]), str(c["status"]), None,
         None if npv is None else float(npv), str(c["note"]), None if buffer is None else float(buffer),
         None if gap is None else float(gap), None if same_as is None else str(same_as),
+        None if buffer_of is None else str(buffer_of), c.get("second_round") is True,
     )  # fmt: skip
 
 
@@ -516,23 +523,64 @@ def _checked_purchases(name: str, files) -> list:
 
 def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
     rule = Rule(**settings["rule"])
+    # a second round saved by a stopped finish or the sweep re-ranked followed its pick: made again
+    cands = CandidateSet([c for c in cands.candidates if not c.second_round])
     feasible = cands.feasible
-    batch = compile_plans(data, [c.plan for c in feasible], [c.label for c in feasible])
-    batch = with_buffers(batch, [c.liquidity_buffer_usd for c in feasible])
+    batch = _batch(data, feasible)
     store = ChunkStore(RunFolder(folder).chunk_folder, refuse_other_runs=True) if folder is not None else None
     n = settings["n_scenarios"]
     backend = choose_backend(settings["backend"], settings.get("threads"), data, batch, n)
     # sized for this machine: a resume keeps the chunks stored before as they are (ChunkStore.ranges)
     evaluation = evaluate(data, batch, n, settings["seed"], backend=backend, progress=progress, store=store)
-    metrics = evaluation.metrics.copy()
-    metrics.insert(1, "origin", [c.origin for c in feasible])
-    metrics.insert(2, "forecast_npv_usd", [c.forecast_npv_usd for c in feasible])
-    metrics.insert(3, FORECAST_OK, metrics.pop(FORECAST_OK))  # the evaluation's, after the plan's origin
-    idle = idle_buffers(metrics, evaluation.metrics.select_dtypes("number").columns)
-    metrics["note"] = [c.note + (IDLE_BUFFER if same else "") for c, same in zip(feasible, idle, strict=True)]
+    figures = evaluation.metrics.select_dtypes("number").columns
+    table = _candidate_table(evaluation.metrics, feasible)
+    metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
+    more = second_round(data, feasible[pick])
+    if more:  # evaluated alone on the same scenarios: a plan's figures do not depend on those beside it
+        added = evaluate(data, _batch(data, more), n, settings["seed"], backend=backend)
+        cands.candidates.extend(more)
+        feasible = cands.feasible
+        table = pd.concat([table, _candidate_table(added.metrics, more)], ignore_index=True)
+        metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
+    lead = pick_lead(data, feasible, metrics, rule, pick, idle, (n, settings["seed"], backend))
+    return SweepResult(loaded, data, cands, metrics, evaluation, rule, pick, lead)
+
+
+def _batch(data, feasible: list[Candidate]):
+    """The candidates' plans, each with the liquidity buffer it runs with, to evaluate."""
+    batch = compile_plans(data, [c.plan for c in feasible], [c.label for c in feasible])
+    return with_buffers(batch, [c.liquidity_buffer_usd for c in feasible])
+
+
+def _candidate_table(figures: pd.DataFrame, feasible: list[Candidate]) -> pd.DataFrame:
+    """An evaluation's metrics with each candidate's origin and forecast NPV, after its label."""
+    table = figures.copy()
+    table.insert(1, "origin", [c.origin for c in feasible])
+    table.insert(2, "forecast_npv_usd", [c.forecast_npv_usd for c in feasible])
+    table.insert(3, FORECAST_OK, table.pop(FORECAST_OK))  # the evaluation's, after the plan's origin
+    return table
+
+
+def _ranked(table: pd.DataFrame, feasible: list[Candidate], figures, rule: Rule, folder):
+    """The candidates' metrics with their notes, the front and the rule's pick; the idle buffers
+    (:func:`idle_buffers`) and the pick's row. RuleNotMet where no candidate meets the rule."""
+    metrics = table.copy()
+    idle = idle_buffers(metrics, figures, [c.buffer_of for c in feasible])
+    whose = [_unbuffered_words(metrics, c.buffer_of) for c in feasible]
+    metrics["note"] = [c.note + (idle_note(name) if same else "")
+                       for c, same, name in zip(feasible, idle, whose, strict=True)]  # fmt: skip
     metrics["on_front"] = pareto_front(metrics) & ~idle
+    pick = _recommended(metrics, rule, folder)
+    metrics["recommended"] = False
+    metrics.loc[metrics.index[pick], "recommended"] = True
+    return metrics, idle, pick
+
+
+def _recommended(metrics: pd.DataFrame, rule: Rule, folder) -> int:
+    """:func:`recommend`; with ``folder``, a rule no candidate meets is noted in its job.json, which
+    keeps the evaluation for a looser rule."""
     try:
-        pick = recommend(metrics, rule)
+        return recommend(metrics, rule)
     except RuleNotMet as exc:  # the evaluation is saved: a looser rule finishes the sweep
         if folder is None:  # its caller says what is kept: nothing (a sweep in memory), or a rerank's sweep
             raise
@@ -544,10 +592,6 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
             f"looser rule, {looser}",
             exc.loosen, exc.values,
         ) from None
-    metrics["recommended"] = False
-    metrics.loc[metrics.index[pick], "recommended"] = True
-    lead = pick_lead(data, feasible, metrics, rule, pick, idle, (n, settings["seed"], backend))
-    return SweepResult(loaded, data, cands, metrics, evaluation, rule, pick, lead)
 
 
 @dataclass(frozen=True)
@@ -570,11 +614,9 @@ def pick_lead(data, feasible: list, metrics: pd.DataFrame, rule: Rule, pick: int
     other = runner_up(metrics, rule, pick, idle)
     if other is None:
         return Lead(None)
-    both = [feasible[pick], feasible[other]]
-    batch = compile_plans(data, [c.plan for c in both], [c.label for c in both])
-    batch = with_buffers(batch, [c.liquidity_buffer_usd for c in both])
     n, seed, backend = scenarios
-    npv = evaluate(data, batch, n, seed, backend=backend, keep_matrix=True).npv_matrix
+    npv = evaluate(data, _batch(data, [feasible[pick], feasible[other]]), n, seed, backend=backend,
+                   keep_matrix=True).npv_matrix  # fmt: skip
     column = RANK_COLUMNS[rule.prefer]
     usd = float(metrics[column].iloc[pick] - metrics[column].iloc[other])
     return Lead(str(metrics["plan"].iloc[other]), usd, paired_npv_error(column, npv[1], npv[0]))
@@ -594,20 +636,41 @@ def _moved(name: str, before: float, after: float) -> str:
     return f"{name} from {before:.1%} to {after:.1%}"
 
 
-def idle_buffers(metrics: pd.DataFrame, figures) -> np.ndarray:
+def idle_buffers(metrics: pd.DataFrame, figures, buffer_of: Sequence[str | None] | None = None) -> np.ndarray:
     """(rows,) whether each candidate is a cash-buffer variation whose every figure (``figures``,
-    metrics columns) is the forecast optimum's: its buffer never acted in these scenarios, so it is
-    the same plan run the same way, not another point of the front (on lab all three were starred)."""
-    optimum = metrics.index[metrics["origin"] == "forecast"]
-    if not len(optimum):
-        return np.zeros(len(metrics), dtype=bool)
+    metrics columns) is that of its plan run without the buffer (``buffer_of``: that plan's label
+    for each row; None, or not given: the forecast optimum's): its buffer never acted in these
+    scenarios, so it is the same plan run the same way, not another point of the front (on lab
+    all three were starred)."""
     values = metrics[list(figures)].to_numpy(dtype=float)
-    base = values[metrics.index.get_loc(optimum[0])]
-    return np.array([origin == "policy" and np.array_equal(row, base, equal_nan=True)
-                     for origin, row in zip(metrics["origin"], values, strict=True)], dtype=bool)  # fmt: skip
+    at = {label: row for row, label in enumerate(metrics["plan"])}
+    optimum = forecast_optimum_row(metrics)
+    default = None if optimum is None else optimum["plan"]
+    parents = buffer_of if buffer_of is not None else [None] * len(metrics)
+    idle = np.zeros(len(metrics), dtype=bool)
+    for row, (origin, parent) in enumerate(zip(metrics["origin"], parents, strict=True)):
+        base = at.get(default if parent is None else parent)
+        same = base is not None and np.array_equal(values[row], values[base], equal_nan=True)
+        idle[row] = origin == "policy" and same
+    return idle
 
 
-IDLE_BUFFER = " (in these scenarios the buffer never acted: every figure is the forecast optimum's)"
+# the words of an idle buffer's note (:func:`idle_note`) that the terminal's table marks "="
+IDLE_BUFFER = "the buffer never acted"
+
+
+def idle_note(whose: str) -> str:
+    """What an idle buffer's note adds: ' (in these scenarios the buffer never acted: every figure
+    is the forecast optimum's)', ``whose`` the plan run without it."""
+    return f" (in these scenarios {IDLE_BUFFER}: every figure is {whose}'s)"
+
+
+def _unbuffered_words(metrics: pd.DataFrame, parent: str | None) -> str:
+    """The plan a cash buffer was added to, as an idle buffer's note names it."""
+    optimum = forecast_optimum_row(metrics)
+    if parent is None or (optimum is not None and parent == optimum["plan"]):
+        return "the forecast optimum"
+    return parent
 
 
 # a breach or default probability of the pick from which its explanation says it is still likely
@@ -890,6 +953,8 @@ class SweepResult:
             "breach_probability": float(rec["breach_probability"]),
             "default_probability": float(rec["default_probability"]),
             "front": self._metrics[self._metrics["on_front"]]["plan"].tolist(),
+            # the rule's first pick run with larger cash buffers, made after it was picked
+            "second_round": [c.label for c in self.candidates.feasible if c.second_round],
             "dropped": [
                 {"plan": c.label, "status": c.status, "why": why_dropped(c.status, c.origin, c.same_as)}
                 for c in self.candidates.candidates
@@ -912,15 +977,11 @@ def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
     metrics = result._metrics  # as computed, read only here
     front = metrics[metrics["on_front"]]
     files = {
+        # a sweep's job folder holds its first round's: the second round's are added, plans first
+        RunFolder.PLANS: _plans_file(loaded, result.data, result.candidates),
+        RunFolder.CANDIDATES: _candidate_list(result.candidates),
         RunFolder.CANDIDATES_CSV: csv_text(metrics),
         RunFolder.FRONT: csv_text(front),
         RunFolder.SUMMARY: json_text(result.summary()),
     }
-    return folder.finish(
-        files,
-        known_at_start=lambda: {
-            RunFolder.PLANS: _plans_file(loaded, result.data, result.candidates),
-            RunFolder.CANDIDATES: _candidate_list(result.candidates),
-            RunFolder.MODEL: loaded.text,
-        },
-    )
+    return folder.finish(files, known_at_start=lambda: {RunFolder.MODEL: loaded.text})
