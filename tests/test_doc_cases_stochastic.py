@@ -1,0 +1,170 @@
+r"""The two-stage stochastic solve (docs/formulation.md §7b) on a small case worked by hand from the
+docs alone, checked against `fleetopt.api.solve_stochastic`.
+
+**The model** (``stoch``): tests/test_doc_cases.py's ``hand`` without tax, debt or covenants, and a
+10 % hazard a quarter that lab-a defaults (`risk.customer_default_hazard_per_quarter`, nothing else
+uncertain). $DF_t = 1.1^{-(t+1)/4}$ = 0.976454, 0.953463, 0.931012, 0.909091. A GPU in service on
+the market earns 5,256 - 136.875 (1.25 kW at $50/MWh for 2,190 h) - 1,000 of opex = 4,119.125 a
+quarter, on the contract 4,818 - 136.875 - 1,000; an idle GPU costs its opex and its idle power
+(0.3 x 136.875, §5.6): 1,041.0625. A GPU sold at the start of quarter t (age 4 + t quarters)
+fetches $Pr_t$ = 0.95 x 40,000 x (1 - (4 + t)/16): 28,500, 26,125, 23,750, 21,375; one held to the
+end 19,000 in the terminal value, at $DF_3$ (17,272.73).
+
+**The forecast optimum** (EV) sells nothing: every GPU is busy and a market GPU sold at t gives
+$r_A(t) = DF_t Pr_t - DF_3\,19{,}000 - 4{,}119.125\sum_{\tau\ge t}DF_\tau$ = -4,972.97, -3,870.56,
+-2,740.80, -1,585.57. EBITDA 2,058,600 - 54,750 - 400,000 - 200,000 = 1,403,850 a quarter, NPV
+1,403,850 x 3.770020 + 0.909091 x 7,600,000 = **12,201,633.53**.
+
+**The scenarios** (seed 28, `screen=3`): the generator's three draws are lab-a alive throughout
+(scenario 0), defaulting from 2026Q2 (scenario 1) and alive (scenario 2). Reduced to N = 2 (§7b
+"Scenarios"): the tail is the worst ceil(0.05 x 3) = 1 by screened NPV, scenario 1, with one
+representative; the body {0, 2} gets 1, the fast-forward's first pick, a tie broken to the lower
+index: scenario 0 with the probability of both, 2/3. Tail first: blocks (1, 0), p = (1/3, 2/3).
+
+**Scenario 1 (B)** without a sale: from 2026Q2 its 100 contract GPUs are idle (the market's 300
+is full), drawing 1.25e-3 x (0.3 x 400 + 0.7 x 300) = 0.4125 MW: electricity 45,168.75, EBITDA
+1,576,800 - 45,168.75 - 600,000 = 931,631.25; V_B(0) = 1,403,850 DF_0 + 931,631.25 (DF_1 + DF_2
++ DF_3) + DF_3 x 7,600,000 = 10,882,459.31. Selling an idle GPU at t >= 1 gives
+$r_B(t) = DF_t Pr_t - DF_3\,19{,}000 + 1{,}041.0625\sum_{\tau\ge t}DF_\tau$ = 10,544.76 (t = 1),
+6,754.48 (t = 2), 3,105.51 (t = 3). Scenario 0 (A) is the forecast, V_A(0) = 12,201,633.53.
+
+**First stage the whole horizon (Q = 4, L = 0).** Retirements are first stage: the same GPUs sold
+in both scenarios. Per GPU sold in 2026Q2: 2/3 x -3,870.56 + 1/3 x 10,544.76 = 934.54 > 0 (in
+2026Q3 424.30, in 2026Q4 -21.88, in 2026Q1 -167.86), for the 100 that B leaves idle (a 101st would
+cost the market in both). So RP sells 100 in 2026Q2: V_A = 11,814,577.09, V_B = 11,936,935.28,
+RP = 11,855,363.15; EEV = 2/3 V_A(0) + 1/3 V_B(0) = 11,761,908.79; WS = 2/3 V_A(0) + 1/3 (V_B(0) +
+1,054,475.96) = 12,113,400.78; VSS = 93,454.36, EVPI = 258,037.63. CVaR5 of NPV = V_A (the worst
+scenario has p = 2/3 > 5 %). At the default 1 % gap the plan keeps the forecast's first stage: RP's
+bound - EEV = 93,454.36 <= 0.01 x 11,761,908.79 (0.79 %).
+
+**CVaR (L = 0.5, A = 0.05).** Objective 0.5 E[V] + 0.5 min(V_A, V_B) with x GPUs sold in 2026Q2:
+V_A = 12,201,633.53 - 3,870.56x, V_B = 10,882,459.31 + 10,544.76x. Below x = 1,319,174.22 /
+14,415.32 = 91.5119 the worst is B (slope 0.5 x 934.54 + 0.5 x 10,544.76 > 0), above it A
+(0.5 x 934.54 - 0.5 x 3,870.56 < 0): RP sells 91.5119 GPUs and both values are 11,847,430.68
+(checked against every vertex of the sales in 2026Q1-Q4 cut by V_A = V_B). EEV = 0.5 x
+11,761,908.79 + 0.5 x 10,882,459.31 = 11,322,184.05; WS = 0.5 x 12,113,400.78 + 0.5 x
+11,936,935.28 = 12,025,168.03; VSS = 525,246.63, EVPI = 177,737.34.
+
+**First stage shorter (Q = 2, Q = 1, L = 0).** A sale in 2026Q3 (t = 2 >= Q) is B's own: it
+gains 1/3 x 6,754.48 = 2,251.49 per GPU against 934.54 for a shared sale in 2026Q2, so at Q = 2
+RP = EEV = 11,761,908.79 + 225,149.36 = 11,987,058.16 (VSS 0), EVPI = 126,342.62. At Q = 1 B sells
+in 2026Q2 on its own: RP = EEV = WS = 12,113,400.78.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from milp_builders import data_of
+from test_doc_cases import hand_model
+
+from fleetopt import api
+from fleetopt.evaluate.scenarios import generate_scenarios
+
+EV = 12_201_633.53
+
+
+def stoch_model() -> dict:
+    d = hand_model(tax_rate=0.0)
+    del d["finance"]["facilities"], d["finance"]["covenants"]
+    d["risk"] = {"customer_default_hazard_per_quarter": 0.1}
+    return d
+
+
+@pytest.fixture(scope="module")
+def stoch():
+    return data_of(stoch_model())
+
+
+def solved(data, **kw):
+    kw = {"screen": 3, "scenario_seed": 28, "out_of_sample": 0, "threads": 1, **kw}
+    return api.solve_stochastic(data, 2, **kw).summary()
+
+
+def rows(summary):
+    return [(r["scenario"], r["probability"], r["value_usd"], r["npv_usd"]) for r in summary["scenarios"]]
+
+
+def test_the_screened_scenarios_are_the_ones_worked_by_hand(stoch):
+    alive = generate_scenarios(stoch, 28, 0, 3).contract_alive[:, 0, :]
+    assert alive.astype(int).tolist() == [[1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 1, 1]]
+
+
+def test_rp_sells_the_gpus_one_scenario_leaves_idle(stoch):
+    """Q = 4, L = 0, solved to 1e-6: the probabilities after the reduction, RP's first stage and
+    every measure of the docstring to the cent."""
+    s = solved(stoch, mip_gap=1e-6)
+    assert s["first_stage"] == "RP's"
+    assert [r[:2] for r in rows(s)] == [
+        ("scenario 1", pytest.approx(1 / 3)),
+        ("scenario 0", pytest.approx(2 / 3)),
+    ]
+    assert [r[2:] for r in rows(s)] == [pytest.approx((11_936_935.28,) * 2, abs=0.01),
+                                        pytest.approx((11_814_577.09,) * 2, abs=0.01)]  # fmt: skip
+    assert [
+        (c["quarter"], c["decision"], c["stochastic"], c["forecast_optimum"]) for c in s["commitments"]
+    ] == [("2026Q2", "retire", pytest.approx(100.0), 0.0)]
+    want = {"ev_usd": EV, "rp_usd": 11_855_363.15, "eev_usd": 11_761_908.79, "ws_usd": 12_113_400.78,
+            "vss_usd": 93_454.36, "evpi_usd": 258_037.63, "expected_npv_usd": 11_855_363.15,
+            "cvar_npv_usd": 11_814_577.09, "eev_expected_npv_usd": 11_761_908.79}  # fmt: skip
+    assert {k: s[k] for k in want} == {k: pytest.approx(v, abs=0.01) for k, v in want.items()}
+
+
+def test_at_a_one_percent_gap_the_plan_keeps_the_forecast_first_stage(stoch):
+    """VSS is 0.79 % of EEV, inside the default 1 % gap: the plan is the forecast optimum's first
+    stage, its value EEV and its gap (bound - EEV) / EEV; the rows and expected NPV are EEV's."""
+    s = solved(stoch)
+    assert s["first_stage"].startswith("the forecast optimum's")
+    assert s["commitments"] == []
+    assert s["plan_value_usd"] == pytest.approx(11_761_908.79, abs=0.01)
+    assert s["plan_gap"] == pytest.approx(93_454.36 / 11_761_908.79, rel=1e-6)
+    assert s["expected_npv_usd"] == pytest.approx(11_761_908.79, abs=0.01)
+    assert s["cvar_npv_usd"] == pytest.approx(10_882_459.31, abs=0.01)
+    assert [r[2] for r in rows(s)] == pytest.approx([10_882_459.31, EV], abs=0.01)
+
+
+def test_cvar_sells_until_the_two_scenarios_are_worth_the_same(stoch):
+    """L = 0.5: RP sells 91.5119 GPUs in 2026Q2, where V_A = V_B."""
+    s = solved(stoch, mip_gap=1e-6, risk_weight=0.5)
+    sold = 1_319_174.22 / 14_415.32
+    assert [c["stochastic"] for c in s["commitments"]] == [pytest.approx(sold, abs=1e-3)]
+    assert [r[2] for r in rows(s)] == pytest.approx([11_847_430.68] * 2, abs=0.01)
+    want = {"rp_usd": 11_847_430.68, "eev_usd": 11_322_184.05, "ws_usd": 12_025_168.03,
+            "vss_usd": 525_246.63, "evpi_usd": 177_737.34, "cvar_npv_usd": 11_847_430.68}  # fmt: skip
+    assert {k: s[k] for k in want} == {k: pytest.approx(v, abs=0.01) for k, v in want.items()}
+
+
+@pytest.mark.parametrize(
+    ("quarters", "rp", "evpi"), [(2, 11_987_058.16, 126_342.62), (1, 12_113_400.78, 0.0)]
+)
+def test_a_sale_after_the_first_stage_is_the_scenario_s_own(stoch, quarters, rp, evpi):
+    """Q = 2: B sells its idle GPUs in 2026Q3 on its own; Q = 1: in 2026Q2. The forecast's first
+    stage (no sale before Q) is then RP's optimum: VSS 0."""
+    s = solved(stoch, mip_gap=1e-6, first_stage_quarters=quarters)
+    assert (s["rp_usd"], s["eev_usd"], s["vss_usd"], s["evpi_usd"]) == (
+        pytest.approx(rp, abs=0.01), pytest.approx(rp, abs=0.01), 0.0, pytest.approx(evpi, abs=0.01),
+    )  # fmt: skip
+    assert np.isclose(s["ws_usd"], 12_113_400.78, atol=0.01)
+
+
+def test_of_the_default_200_screened_the_tail_holds_5_percent(stoch):
+    """`fleetopt solve --stochastic 2 --scenario-seed 28` screens M = 200: lab-a defaults from
+    2026Q1 in 17 of them (the first 15, 17, 22, ...), which are the worst; the tail is the 10 worst
+    (ties: the lower index), all alike, so its representative is the first, scenario 15, with
+    p = 10/200; the body's 190 go to scenario 0 (alive, the fast-forward's first pick), p = 0.95.
+    Scenario 15's value: 931,631.25 x 3.770020 + 0.909091 x 7,600,000 = 10,421,359.38; selling it
+    nothing is worth 0.05 x -3,870.56 ... < 0 for every quarter, so RP = EEV = 0.95 x EV + 0.05 x
+    10,421,359.38 = 12,112,619.82. Alone, scenario 15 sells its 100 idle GPUs in 2026Q1 at
+    DF_0 x 28,500 - 17,272.73 + 1,041.0625 x 3.770020 = 14,481.04 each: EVPI = 0.05 x 1,448,104 =
+    72,405.20."""
+    alive = generate_scenarios(stoch, 28, 0, 200).contract_alive[:, 0, :]
+    assert np.flatnonzero(~alive[:, 0])[:11].tolist() == [15, 17, 22, 40, 47, 53, 64, 68, 69, 81, 103]
+    s = solved(stoch, mip_gap=1e-6, screen=None)
+    assert [r[:3] for r in rows(s)] == [
+        ("scenario 15", pytest.approx(0.05), pytest.approx(10_421_359.38, abs=0.01)),
+        ("scenario 0", pytest.approx(0.95), pytest.approx(EV, abs=0.01)),
+    ]
+    assert (s["rp_usd"], s["eev_usd"], s["evpi_usd"]) == (
+        pytest.approx(12_112_619.82, abs=0.01), pytest.approx(12_112_619.82, abs=0.01),
+        pytest.approx(72_405.20, abs=0.01),
+    )  # fmt: skip
