@@ -168,3 +168,36 @@ def test_of_the_default_200_screened_the_tail_holds_5_percent(stoch):
         pytest.approx(12_112_619.82, abs=0.01), pytest.approx(12_112_619.82, abs=0.01),
         pytest.approx(72_405.20, abs=0.01),
     )  # fmt: skip
+
+
+def test_four_representatives_by_the_fast_forward(stoch):
+    """N = 4 of the same 200 (§7b "Scenarios", steps 1-6). Lab-a defaults from quarter k in 17, 15,
+    8, 13 scenarios (k = 0..3) and never in 147. The screened NPV of type k is EV - 481,800 x
+    sum_{t>=k} DF_t (docs/evaluation.md: the freed GPUs meet a full market; their power is drawn as
+    planned), customers lost (4 - k)/4; every other feature is constant and left out. Standardised
+    over the 200 (population deviation): k=0 (-2.5012, 2.4828), 1 (-1.7152, 1.7282), 2 (-0.9477,
+    0.9735), 3 (-0.1984, 0.2189), never (0.5334, -0.5358); neighbours 1.05-1.09 apart. Tail: the
+    10 worst, the first ten of type 0, one representative (scenario 15, p = 0.05). Body: 7 of type 0,
+    15, 8, 13, 147. Fast-forward (sum of p_m min(d_m, distance)): first pick "never" (0.542 against
+    1.089 for type 3), scenario 0; then type 1 (0.1495; type 2 0.2249), scenario 1; then type 3
+    (0.0807; type 2 0.1065), scenario 7. Nearest representative: types 0 and 1 to scenario 1
+    (22/200), type 2 (1.063 from type 3, 1.076 from type 1) and 3 to scenario 7 (21/200), never to
+    scenario 0 (147/200). Values V_k = 1,403,850 sum_{t<k} DF_t + 931,631.25 sum_{t>=k} DF_t + DF_3 x
+    7.6M: 10,421,359.38, EV, 10,882,459.31, 11,772,343.76. A GPU sold in quarter t is worth, over the
+    four, -1,922.02, -1,071.55, -728.99, -342.43: none is sold, RP = EEV = 11,922,435.23. Alone,
+    each sells its idle GPUs when they fall idle (14,481.04, 0, 10,544.76, 3,105.51 a GPU): WS =
+    RP + 100 x (0.05 x 14,481.04 + 0.11 x 10,544.76 + 0.105 x 3,105.51) = 12,143,440.66."""
+    s = api.solve_stochastic(stoch, 4, scenario_seed=28, out_of_sample=0, threads=1, mip_gap=1e-6).summary()
+    assert [(r[0], r[1]) for r in rows(s)] == [
+        ("scenario 15", pytest.approx(0.05)),
+        ("scenario 0", pytest.approx(0.735)),
+        ("scenario 1", pytest.approx(0.11)),
+        ("scenario 7", pytest.approx(0.105)),
+    ]
+    assert [r[2] for r in rows(s)] == pytest.approx(
+        [10_421_359.38, EV, 10_882_459.31, 11_772_343.76], abs=0.01
+    )
+    assert (s["rp_usd"], s["eev_usd"], s["ws_usd"]) == (
+        pytest.approx(11_922_435.23, abs=0.01), pytest.approx(11_922_435.23, abs=0.01),
+        pytest.approx(12_143_440.66, abs=0.01),
+    )  # fmt: skip
