@@ -201,3 +201,63 @@ def test_four_representatives_by_the_fast_forward(stoch):
         pytest.approx(11_922_435.23, abs=0.01), pytest.approx(11_922_435.23, abs=0.01),
         pytest.approx(12_143_440.66, abs=0.01),
     )  # fmt: skip
+
+
+def rescue_model(**finance) -> dict:
+    """``stoch`` with $1M of opening cash (the minimum) and GPUs scrapped for nothing
+    (`retirement.resale: false`: no proceeds, no terminal value), so no sale raises cash."""
+    d = stoch_model()
+    d["finance"].update(opening_cash_usd=1_000_000, **finance)
+    d["retirement"]["resale"] = False
+    return d
+
+
+def test_emergency_equity_costs_ten_per_usd_beside_the_npv():
+    """§7b "Recourse": $1.5M of overhead a quarter. Scenarios as in the test above: scenario 15 (lab-a
+    gone from 2026Q1, p = 0.05) and scenario 0 (p = 0.95). Scenario 15's EBITDA is 1,576,800 -
+    45,168.75 - 400,000 - 1,500,000 = -368,368.75 a quarter from cash at the minimum: emergency
+    equity E_t = 368,368.75 in every quarter (1,473,475 in all, the row's `emergency_equity_usd`).
+    NPV_15 = sum DF_t (C_t - C_{t-1} - E_t) = -368,368.75 x 3.770020 = -1,388,757.57 (the equity is
+    not counted as the company's cash); V_15 = NPV_15 - 10 sum DF_t E_t = 11 x NPV_15 =
+    -15,276,333.24 (not 12 x: the USD paid in is in NPV_15, the 10 beside it). The forecast earns
+    103,850 a quarter: EV = 391,516.58. An idle GPU scrapped in 2026Q1 saves scenario 15 11 x
+    1,041.0625 x 3.770020 = 43,173.09 and costs scenario 0 4,119.125 x 3.770020 = 15,529.18: 0.05 x
+    43,173.09 < 0.95 x 15,529.18, so none is, RP = EEV = 0.95 x 391,516.58 + 0.05 x -15,276,333.24 =
+    -391,875.91. Alone, scenario 15 scraps its 100: E_t = 264,262.50, V_15 = -10,959,024.11, WS =
+    -176,010.45."""
+    data = data_of(rescue_model(overhead_usd_per_quarter=1_500_000))
+    s = api.solve_stochastic(data, 2, scenario_seed=28, out_of_sample=0, threads=1, mip_gap=1e-6).summary()
+    row = s["scenarios"][0]
+    assert (row["scenario"], row["probability"]) == ("scenario 15", pytest.approx(0.05))
+    assert row["emergency_equity_usd"] == pytest.approx(1_473_475.0, abs=0.01)
+    assert row["npv_usd"] == pytest.approx(-1_388_757.57, abs=0.01)
+    assert row["value_usd"] == pytest.approx(-15_276_333.24, abs=0.01)
+    assert row["cash_rescue"] and s["cash_rescued_probability"] == pytest.approx(0.05)
+    assert (s["ev_usd"], s["rp_usd"], s["eev_usd"], s["ws_usd"]) == (
+        pytest.approx(391_516.58, abs=0.01), pytest.approx(-391_875.91, abs=0.01),
+        pytest.approx(-391_875.91, abs=0.01), pytest.approx(-176_010.45, abs=0.01),
+    )  # fmt: skip
+
+
+def test_the_revolver_costs_ten_over_t_per_usd_and_quarter():
+    """§7b "Recourse": overhead $2.5M in 2026Q2 ($200,000 otherwise) and a $1M revolver at 12 %.
+    Scenario 15's EBITDA: 931,631.25, -1,368,368.75, 931,631.25, 931,631.25; cash 1,931,631.25,
+    then 563,262.50: 436,737.50 short in 2026Q2. The revolver cures it (10/T = 2.5 per USD for its
+    one quarter outstanding, against 10 of equity) and is repaid in 2026Q3 with 3 % interest
+    (13,102.13): V_1 = 436,737.50 (`revolver_peak_usd`), V_2 = V_3 = 0. NPV_15 = sum DF_t EBITDA_t +
+    DF_1 x 436,737.50 - DF_2 x 449,839.63 = 1,316,911.10; V_15 = NPV_15 - 2.5 x DF_1 x 436,737.50 =
+    275,878.93. The forecast's EBITDA is 1,403,850 but -896,150 in 2026Q2 (cash 1,507,700): EV =
+    3,099,578.67."""
+    data = data_of(rescue_model(overhead_usd_per_quarter=[200_000, 2_500_000, 200_000, 200_000],
+                                revolver={"size_usd": 1_000_000, "annual_rate": 0.12}))  # fmt: skip
+    s = api.solve_stochastic(data, 2, scenario_seed=28, out_of_sample=0, threads=1, mip_gap=1e-6).summary()
+    row = s["scenarios"][0]
+    assert (row["emergency_equity_usd"], row["revolver_peak_usd"]) == (
+        0.0,
+        pytest.approx(436_737.5, abs=0.01),
+    )
+    assert (row["npv_usd"], row["value_usd"]) == (
+        pytest.approx(1_316_911.10, abs=0.01), pytest.approx(275_878.93, abs=0.01),
+    )  # fmt: skip
+    assert not row["rescued"]  # a revolver drawn is no rescue
+    assert s["ev_usd"] == pytest.approx(3_099_578.67, abs=0.01)
