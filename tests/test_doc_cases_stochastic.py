@@ -261,3 +261,44 @@ def test_the_revolver_costs_ten_over_t_per_usd_and_quarter():
     )  # fmt: skip
     assert not row["rescued"]  # a revolver drawn is no rescue
     assert s["ev_usd"] == pytest.approx(3_099_578.67, abs=0.01)
+
+
+def test_with_every_screened_scenario_kept_equal_ones_merge_and_cvar_takes_part_of_one(stoch):
+    """N = M = 3 (§7b "Scenarios", step 5), L = 0.5, A = 0.5. Scenario 2's features equal scenario
+    0's (both alive), so its 1/3 goes to scenario 0 (selected first): two blocks, p = (2/3, 1/3),
+    in the fast-forward's order. CVaR_0.5 with V_B < V_A takes all of B's 1/3 and 1/6 of A:
+    (V_B/3 + V_A/6) / 0.5, so the objective is 0.5 x (2/3 V_A + 1/3 V_B) + 0.5 x (1/3 V_A +
+    2/3 V_B) = (V_A + V_B)/2 while B is the worst, and 0.5 x E[V] + 0.5 V_A once A is (p = 2/3 >=
+    0.5). A GPU sold in 2026Q2 moves (V_A + V_B)/2 by (-3,870.56 + 10,544.76)/2 > 0 up to V_A =
+    V_B, and 0.5 x 934.54 - 0.5 x 3,870.56 < 0 after: RP sells 91.5119 GPUs, RP = 11,847,430.68;
+    EEV = (12,201,633.53 + 10,882,459.31)/2 = 11,542,046.42; WS = (12,201,633.53 +
+    11,936,935.28)/2 = 12,069,284.40."""
+    s = api.solve_stochastic(
+        stoch, 3, screen=3, scenario_seed=28, out_of_sample=0, threads=1, mip_gap=1e-6, risk_weight=0.5,
+        cvar_alpha=0.5,
+    ).summary()  # fmt: skip
+    assert s["settings"]["distinct_scenarios"] == 2
+    assert [r[:2] for r in rows(s)] == [
+        ("scenario 0", pytest.approx(2 / 3)),
+        ("scenario 1", pytest.approx(1 / 3)),
+    ]
+    assert [c["stochastic"] for c in s["commitments"]] == [pytest.approx(1_319_174.22 / 14_415.32, abs=1e-3)]
+    assert (s["rp_usd"], s["eev_usd"], s["ws_usd"]) == (
+        pytest.approx(11_847_430.68, abs=0.01), pytest.approx(11_542_046.42, abs=0.01),
+        pytest.approx(12_069_284.40, abs=0.01),
+    )  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore:.*chance each quarter")
+def test_with_every_screened_scenario_kept_the_order_is_the_fast_forward_s():
+    """N = M = 3 at a 30 % hazard, seed 3: lab-a defaults from quarter 0, 2 and 3. The medoid is
+    the middle one (scenario 1); then scenario 0, whose distance to scenario 1 is the larger of the
+    two left, then scenario 2: blocks (1, 0, 2), each p = 1/3 (no tail first: scenario 0 is the
+    worst)."""
+    d = stoch_model()
+    d["risk"]["customer_default_hazard_per_quarter"] = 0.3
+    data = data_of(d)
+    alive = generate_scenarios(data, 3, 0, 3).contract_alive[:, 0, :]
+    assert alive.astype(int).tolist() == [[0, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0]]
+    s = api.solve_stochastic(data, 3, screen=3, scenario_seed=3, out_of_sample=0, threads=1).summary()
+    assert [r[:2] for r in rows(s)] == [(f"scenario {i}", pytest.approx(1 / 3)) for i in (1, 0, 2)]
