@@ -302,3 +302,42 @@ def test_with_every_screened_scenario_kept_the_order_is_the_fast_forward_s():
     assert alive.astype(int).tolist() == [[0, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0]]
     s = api.solve_stochastic(data, 3, screen=3, scenario_seed=3, out_of_sample=0, threads=1).summary()
     assert [r[:2] for r in rows(s)] == [(f"scenario {i}", pytest.approx(1 / 3)) for i in (1, 0, 2)]
+
+
+def test_a_covenant_cure_costs_eleven_per_usd_short_undiscounted():
+    """§7b "Recourse": ``stoch`` with an $8M loan at 8 % fixed (2 % a quarter), amortizing over 8
+    quarters (1M a quarter; nothing left to draw) and a 1.2x DSCR from 2026Q1. Debt service 1.16M,
+    1.14M, 1.12M, 1.10M; the forecast's EBITDA 1,403,850 meets 1.2x every quarter, and it prepays
+    nothing (a USD prepaid in 2026Q1 is worth -DF_0 + 0.02 (DF_1 + DF_2 + DF_3) + DF_3 = -0.011492):
+    EV = sum DF_t (1,403,850 - DS_t) + DF_3 x (7.6M - 4M) = 4,302,901.86. Scenario 15 (p = 0.05,
+    lab-a gone from 2026Q1) earns 931,631.25 a quarter, short of 1.2x by 460,368.75, 436,368.75 -
+    0.024 P, 412,368.75 - 0.024 P, 388,368.75 - 0.024 P with P prepaid in 2026Q1 (the interest it
+    saves, times 1.2), each USD cured at 11, not discounted. Prepaying pays there (0.05 x 11 x 0.072
+    against 0.011492) until scenario 15's cash reaches the $1M minimum in 2026Q4, where more would
+    need equity: 5M + sum_t (931,631.25 - DS_t) - P + 0.06 P = 1M, P = 3,206,525 / 0.94 =
+    3,411,196.81. Its slack 1,697,475 - 0.072 P = 1,451,868.83 (a covenant cure, no cash rescue);
+    NPV_15 = sum DF_t (931,631.25 - DS_t) + DF_3 x 3.6M - 0.011492 P = 2,483,426.71, V_15 = NPV_15 -
+    11 x 1,451,868.83 = -13,487,130.42; V_0 = EV - 0.011492 P = 4,263,700.86; RP = 3,376,159.30.
+    EEV (nothing prepaid): 0.95 EV + 0.05 (NPV_15(0) - 11 x 1,697,475) = 3,280,276.90."""
+    d = stoch_model()
+    d["finance"]["facilities"] = {"loan": {
+        "size_usd": 8_000_000, "opening_balance_usd": 8_000_000, "fixed_rate_annual": 0.08,
+        "amortization_quarters": 8, "draw_from": "2026Q1", "draw_until": "2026Q1",
+    }}  # fmt: skip
+    d["finance"]["covenants"] = {"test_from": "2026Q1", "min_dscr": 1.2}
+    s = api.solve_stochastic(data_of(d), 2, scenario_seed=28, out_of_sample=0, threads=1).summary()
+    assert [(c["quarter"], c["decision"], c["stochastic"]) for c in s["commitments"]] == [
+        ("2026Q1", "prepay_debt", pytest.approx(3_411_196.81, abs=0.01))
+    ]
+    row = s["scenarios"][0]
+    assert row["slacks"] == {
+        "dscr_covenant": {"amount": pytest.approx(1_451_868.83, abs=0.01), "unit": "USD"}
+    }
+    assert (row["covenant_cure"], row["cash_rescue"], row["emergency_equity_usd"]) == (True, False, 0.0)
+    assert (row["npv_usd"], row["value_usd"]) == (
+        pytest.approx(2_483_426.71, abs=0.01), pytest.approx(-13_487_130.42, abs=0.01),
+    )  # fmt: skip
+    assert (s["ev_usd"], s["rp_usd"], s["eev_usd"]) == (
+        pytest.approx(4_302_901.86, abs=0.01), pytest.approx(3_376_159.30, abs=0.01),
+        pytest.approx(3_280_276.90, abs=0.01),
+    )  # fmt: skip
