@@ -341,3 +341,32 @@ def test_a_covenant_cure_costs_eleven_per_usd_short_undiscounted():
         pytest.approx(4_302_901.86, abs=0.01), pytest.approx(3_376_159.30, abs=0.01),
         pytest.approx(3_280_276.90, abs=0.01),
     )  # fmt: skip
+
+
+def test_out_of_sample_the_sale_pays_where_lab_a_defaults(stoch):
+    """§7b "Completion and out-of-sample check", "Out of sample, paired": RP's plan (100 GPUs sold
+    in 2026Q2) and the forecast optimum on 1,000 fresh scenarios of seed 29: lab-a defaults from
+    quarter 0, 1, 2, 3 in 112, 84, 89, 68 and never in 647. The forecast optimum's NPV is EV -
+    481,800 sum_{t>=k} DF_t (its freed GPUs meet a full market). RP's plan holds 200 market GPUs
+    from 2026Q2: where lab-a is gone its 100 freed GPUs fill the market (300 offered, 300 demanded),
+    +43,800 a quarter against the contract. So RP's plan less the forecast's is 100 x r_A(1) =
+    -387,056.44 where lab-a lives and -387,056.44 + 525,600 sum_{t>=max(k,1)} DF_t where it
+    defaults from k. Mean difference 19,298.74, standard error s_d / sqrt(1000) = 18,882.89. CVaR5
+    is the mean of the 50 worst, all lab-a gone from quarter 0: 10,385,237.88 and 11,466,479.70, a
+    difference of 1,081,241.82 whose influence values are all 0 (no NPV below the 50th worst):
+    standard error 0."""
+    s = solved(stoch, mip_gap=1e-6, out_of_sample=1000, backend="numpy")
+    alive = generate_scenarios(stoch, 29, 0, 1000).contract_alive[:, 0, :]
+    k = np.where(alive.all(axis=1), 4, (~alive).argmax(axis=1))
+    assert np.bincount(k).tolist() == [112, 84, 89, 68, 647]
+    paired = s["out_of_sample"]["paired"]
+    assert (paired["npv_mean_usd_diff"], paired["npv_mean_usd_diff_se"]) == (
+        pytest.approx(19_298.74, abs=0.01), pytest.approx(18_882.89, abs=0.01),
+    )  # fmt: skip
+    assert (paired["npv_cvar_usd_diff"], paired["npv_cvar_usd_diff_se"]) == (
+        pytest.approx(1_081_241.82, abs=0.01),
+        0.0,
+    )
+    metrics = s["out_of_sample"]["metrics"]
+    assert metrics["forecast"]["npv_cvar5_usd"] == pytest.approx(10_385_237.88, abs=0.01)
+    assert metrics["stochastic"]["npv_cvar5_usd"] == pytest.approx(11_466_479.70, abs=0.01)
