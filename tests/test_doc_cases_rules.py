@@ -51,7 +51,8 @@ def test_a_distress_sale_in_the_last_quarter_of_a_taxable_profit(note, resale, c
     level ($1M). A GPU (age 7 quarters at the start of 2026Q4) fetches 0.95 x 40,000 x 9/16 = 21,375
     x the resale factor r of 2026Q4; one lot of 10 covers the gap.
     The sale's gain against the book value at the start of the quarter (22,500 a GPU) is taxed
-    "the next quarter", i.e. in the terminal value: G = 390 x (19,000 r - 20,000) + 10 x (21,375 r
+    "the next quarter", i.e. in the terminal value, while y keeps the sold GPUs' 2,500 of depreciation
+    each (the whole 1,000,000): G = 390 x (19,000 r - 20,000) + 10 x (21,375 r
     - 22,500), and the liquidation tax is 0.2 max(0, y + G) - 0.2 y with y = 33,490.
     r = 1: 213,750 sold, cash 1,115,782; G = -390,000 - 11,250 = -401,250: the loss saves tax down to
     0, a liquidation tax of -6,698; NPV = sum DF_t x (3,041,080, 763,080, 771,080, -8,459,458) + DF_3
