@@ -95,6 +95,9 @@ def test_rp_sells_the_gpus_one_scenario_leaves_idle(stoch):
     every measure of the docstring to the cent."""
     s = solved(stoch, mip_gap=1e-6)
     assert s["first_stage"] == "RP's"
+    assert {
+        k: s["settings"][k] for k in ("scenarios", "distinct_scenarios", "screened", "first_stage_before")
+    } == {"scenarios": 2, "distinct_scenarios": 2, "screened": 3, "first_stage_before": None}
     assert [r[:2] for r in rows(s)] == [
         ("scenario 1", pytest.approx(1 / 3)),
         ("scenario 0", pytest.approx(2 / 3)),
@@ -141,6 +144,10 @@ def test_a_sale_after_the_first_stage_is_the_scenario_s_own(stoch, quarters, rp,
     """Q = 2: B sells its idle GPUs in 2026Q3 on its own; Q = 1: in 2026Q2. The forecast's first
     stage (no sale before Q) is then RP's optimum: VSS 0."""
     s = solved(stoch, mip_gap=1e-6, first_stage_quarters=quarters)
+    assert (s["settings"]["first_stage_quarters"], s["settings"]["first_stage_before"]) == (
+        quarters,
+        f"2026Q{quarters + 1}",
+    )
     assert (s["rp_usd"], s["eev_usd"], s["vss_usd"], s["evpi_usd"]) == (
         pytest.approx(rp, abs=0.01), pytest.approx(rp, abs=0.01), 0.0, pytest.approx(evpi, abs=0.01),
     )  # fmt: skip
