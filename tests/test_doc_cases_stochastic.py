@@ -377,3 +377,27 @@ def test_out_of_sample_the_sale_pays_where_lab_a_defaults(stoch):
     metrics = s["out_of_sample"]["metrics"]
     assert metrics["forecast"]["npv_cvar5_usd"] == pytest.approx(10_385_237.88, abs=0.01)
     assert metrics["stochastic"]["npv_cvar5_usd"] == pytest.approx(11_466_479.70, abs=0.01)
+
+
+def test_with_tax_a_scenario_s_value_is_its_npv_less_the_tie_breaks():
+    """§7b "Objective and CVaR rows", the tie-breaks: ``hand`` itself (tax, the term loan, the
+    covenants) with the same hazard; RP draws the $2M as the forecast does and sells 100 GPUs in
+    2026Q2. Scenario 0 (lab-a alive) is then the forecast with 300 GPUs from 2026Q2: EBITDA
+    200 x 5,256 + 481,800 - 300 x 136.875 - 300,000 - 200,000 = 991,937.50, depreciation 750,000;
+    2026Q2 sells 100 at 26,125 against a book value of 27,500 (a loss of 137,500). EBT 29,437.50,
+    176,937.50, 186,937.50 after interest 75,000, 65,000, 55,000: tax 72,770, 5,887.50, 35,387.50,
+    37,387.50. Cash flows 3,041,080, 3,023,550 (with the 2,612,500 of the sale), 391,550, 399,550;
+    at the end 300 x 19,000, a loss of 300,000 that takes the last quarter's tax back (-37,387.50),
+    debt 2,250,000: NPV = 9,750,434.28. The value is that less 10^-6 per USD of tax, undiscounted:
+    0.15143250."""
+    d = hand_model()
+    d["risk"] = {"customer_default_hazard_per_quarter": 0.1}
+    s = solved(data_of(d), mip_gap=1e-7)
+    assert [(c["quarter"], c["decision"], c["stochastic"]) for c in s["commitments"]] == [
+        ("2026Q1", "draw_debt", pytest.approx(2_000_000.0, abs=0.01)),
+        ("2026Q2", "retire", pytest.approx(100.0)),
+    ]
+    row = s["scenarios"][1]
+    assert row["scenario"] == "scenario 0"
+    assert row["npv_usd"] == pytest.approx(9_750_434.28, abs=0.01)
+    assert row["npv_usd"] - row["value_usd"] == pytest.approx(151_432.50e-6, abs=1e-5)
