@@ -359,7 +359,11 @@ def sweep(
     model: ModelArg = None,
     field_changes: ChangesOption = None,
     candidates: Annotated[
-        int, typer.Option(callback=checked(limits.whole, 1), help="Most candidate plans to evaluate.")
+        int,
+        typer.Option(
+            callback=checked(limits.whole, 1),
+            help="Most candidate plans to evaluate (the pick's two cash-buffer runs come on top).",
+        ),
     ] = limits.DEFAULT_CANDIDATES,
     scenarios: ScenariosOption = limits.DEFAULT_SCENARIOS,
     seed: SeedOption = 0,
@@ -491,7 +495,8 @@ def sweep(
     proposals = [api.read_purchases(path, loaded) for path in purchases or []]  # read once, here
     if proposals:
         check_proposals(proposals, candidates, stochastic or 0)
-    size = f": up to {candidates} candidate plans evaluated x {scenarios:,} scenarios ..."
+    size = (f": up to {candidates} candidate plans (and the pick's cash buffers) evaluated x "
+            f"{scenarios:,} scenarios ...")
     say_model_changes(loaded)
     console.print(marked("sweeping ", (loaded.model.name, "bold"), size))
     folder = RunFolder.claim(out, run_name("sweep", loaded.model.name))
@@ -613,8 +618,8 @@ def _sweep_done(result, folder: Path, report: bool, again: tuple[str, ...] = ())
         console.print(candidate_counts(result), soft_wrap=True)
         legend = (
             "candidates (* Pareto front of mean NPV, CVaR5 and P(breach); > recommended; ! breaches or "
-            "defaults on the forecast itself; = a cash buffer that never acted here: the forecast optimum's "
-            "figures)"
+            "defaults on the forecast itself; = a cash buffer that never acted here: its plan's figures "
+            "without the buffer)"
         )
         console.print(sweep_table(result.metrics, legend))
         pick = marked("recommended: ", (result.recommended["plan"], "bold"), f". {result.why()}")

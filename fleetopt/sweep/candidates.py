@@ -30,7 +30,7 @@ from fleetopt.core.economics import operating_lines
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import format_gap, format_solver_status, format_usd
+from fleetopt.core.units import format_gap, format_percent, format_solver_status, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.metrics import DEFAULT_RANK, FORECAST_OK, RANK_COLUMNS, RANK_WORDS
@@ -767,8 +767,8 @@ def closest(metrics: pd.DataFrame, rule: Rule) -> str:
     optimum = forecast_optimum_row(metrics) if rule.no_riskier_than_optimum else None
     if optimum is not None:
         parts.append(
-            f"the forecast optimum's breach probability is {optimum['breach_probability']:.1%} and its "
-            f"default probability {optimum['default_probability']:.1%}"
+            f"the forecast optimum's breach probability is {format_percent(optimum['breach_probability'])} "
+            f"and its default probability {format_percent(optimum['default_probability'])}"
         )
     conditions = rule_conditions(metrics, rule)
     for column, bound, _ in rule_limits(rule):
@@ -796,7 +796,7 @@ LIMIT_WORDS = {
 
 def _limit_value(column: str, value: float) -> str:
     """A limited figure as written: USD for CVaR5, a percentage for a probability."""
-    return format_usd(value) if column == "npv_cvar5_usd" else f"{value:.1%}"
+    return format_usd(value) if column == "npv_cvar5_usd" else format_percent(value)
 
 
 def rule_limits(rule: Rule) -> list[tuple[str, str, float]]:
@@ -836,8 +836,9 @@ def conditions_missed(metrics: pd.DataFrame, rule: Rule, at: int) -> list[str]:
             words.append("breaches a covenant or defaults on the forecast")
         elif option == "--allow-riskier":
             optimum = forecast_optimum_row(metrics)
-            words += [f"{LIMIT_WORDS[c][0]} {row[c]:.1%} above the forecast optimum's {optimum[c]:.1%}"
-                      for c in OPTIMUM_RISKS if row[c] > optimum[c]]  # fmt: skip
+            above = [c for c in OPTIMUM_RISKS if row[c] > optimum[c]]
+            words += [f"{LIMIT_WORDS[c][0]} {format_percent(row[c])} above the forecast optimum's "
+                      f"{format_percent(optimum[c])}" for c in above]  # fmt: skip
         else:
             column, bound, limit = limit_of[option]
             words.append(_missed_words(column, bound, limit, row[column]))
@@ -939,7 +940,8 @@ def keeps_your_limits(metrics: pd.DataFrame, rule: Rule, suggested: list[str]) -
     best = int(np.argmax(score))
     missed = [option for option, meets in rule_conditions(metrics, rule) if not meets[best]]
     row = metrics.iloc[best]
-    risk = f"P(breach) {row['breach_probability']:.1%}, P(default) {row['default_probability']:.1%}"
+    risk = (f"P(breach) {format_percent(row['breach_probability'])}, "
+            f"P(default) {format_percent(row['default_probability'])}")
     return (f"; {row['plan']} keeps the limits you set, and {' and '.join(missed)} admits it as well "
             f"({risk})")
 

@@ -20,7 +20,7 @@ from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import TABLE_SOURCE, FixedPurchases, parse_purchases, purchases_for
 from fleetopt.core.results import debt_frame, headline, plan_frame
-from fleetopt.core.units import counted, format_usd, format_usd_change
+from fleetopt.core.units import counted, format_percent, format_usd, format_usd_change
 from fleetopt.errors import FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
@@ -632,8 +632,8 @@ def scenarios_to_tell(n: int, lead: Lead) -> int:
 def _moved(name: str, before: float, after: float) -> str:
     """'breach probability from 60.0% to 55.0%', or 'unchanged at 0.0%' where the two are equal."""
     if before == after:
-        return f"{name} unchanged at {before:.1%}"
-    return f"{name} from {before:.1%} to {after:.1%}"
+        return f"{name} unchanged at {format_percent(before)}"
+    return f"{name} from {format_percent(before)} to {format_percent(after)}"
 
 
 def idle_buffers(metrics: pd.DataFrame, figures, buffer_of: Sequence[str | None] | None = None) -> np.ndarray:
@@ -863,13 +863,13 @@ class SweepResult:
             p = float(self.recommended[f"{name}_probability"])
             if p < RISK_WORTH_SAYING:
                 continue
-            out += f" It still {what} in {p:.1%} of the scenarios"
+            out += f" It still {what} in {format_percent(p)} of the scenarios"
             lowest = float(column.min())
             if lowest >= p:
                 out += ", the lowest of any candidate."
             else:
                 least = self._metrics.loc[column.idxmin(), "plan"]
-                out += f"; the lowest of any candidate is {lowest:.1%} ({least})."
+                out += f"; the lowest of any candidate is {format_percent(lowest)} ({least})."
         return out
 
     def _loss_left(self) -> str:
@@ -879,8 +879,8 @@ class SweepResult:
         if mean >= 0:
             return ""
         every = ", as is every candidate's" if (self._metrics["npv_mean_usd"] < 0).all() else ""
-        return (f" Its mean NPV is negative ({format_usd(mean)}; a loss in "
-                f"{float(self.recommended['loss_probability']):.1%} of the scenarios){every}.")  # fmt: skip
+        loss = format_percent(float(self.recommended["loss_probability"]))
+        return f" Its mean NPV is negative ({format_usd(mean)}; a loss in {loss} of the scenarios){every}."
 
     def _outside_forecast_limits(self) -> str:
         """' Not considered, as they breach a covenant or default on the forecast itself: ...', or,
