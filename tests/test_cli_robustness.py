@@ -381,6 +381,17 @@ def test_the_readme_python_snippet_runs_twice_and_its_runs_are_listed(here, monk
     assert code == 0 and listed == [r.id for r in records]
 
 
+def test_the_readme_ranked_example_ranks_its_plan(here):
+    """README's `evaluation.ranked("mean", max_breach_prob=0.5)` gave an empty table: tiny's plan
+    breaches in 87.4 % of its 1,000 futures, so no plan met the limit the example set."""
+    lines = readme_python_snippet().splitlines()
+    (at,) = [i for i, line in enumerate(lines) if ".ranked(" in line]
+    scope: dict = {}
+    exec(compile("\n".join(lines[:at]), "README.md", "exec"), scope)
+    ranked = eval(lines[at].split("#")[0], scope)
+    assert ranked["plan"].tolist() == ["milp"]
+
+
 def test_sweep_says_how_many_candidates_were_made_evaluated_and_dropped(here):
     """It printed '20 candidates' and showed 6 on tiny."""
     code, out, err = run_cli("sweep", "tiny", "--scenarios", "20", "--out", "S")
