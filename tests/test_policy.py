@@ -329,40 +329,84 @@ def test_a_cash_shortfall_smaller_than_the_order_defers_just_enough_of_it(kernel
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
-def test_the_order_rule_projects_the_plans_statements_not_its_sales_within_demand(kernel):
+def test_the_order_rule_projects_the_plans_sales_within_the_forecast_demand(kernel):
     """The instance above with a forecast market demand of 600 GPUs: the plan offers 1,200 from
-    quarter 1 and sells 600 (1,314,000 USD), but the projection is its statements', which sell all
-    1,200 (+2,628,000 - 4,000,000): 372,000 short, so the same share 372,000 / 1,810,000 is
-    deferred as without the cap, and quarter 1 ends 1,000,000 + 1,314,000 - (1 - share) x
-    4,000,000 below the minimum (docs/evaluation.md, policy rule 0)."""
+    quarter 1 and sells 600 (1,314,000 USD), and the projection is what the evaluator earns on the
+    forecast: +1,314,000 - 4,000,000 = -2,686,000 in quarter 1 (not its statements' 1,200 sold,
+    +2,628,000 - 4,000,000, which deferred only 20.55 % and ended quarter 1 at -863,901, a default).
+    1,000,000 - 2,686,000 is 1,686,000 short; the saving is the docs' (price less 1,000/1,200 of the
+    plan's offer at forecast prices, 4,000,000 - 2,190,000 = 1,810,000), so the share f = 1,686,000
+    / 1,810,000 = 93.15 % is deferred (docs/evaluation.md, policy rule 0). 1,200 - 1,000 f = 268.5
+    GPUs are left, all sold within the demand: quarter 1 ends at 1,000,000 + 2,190 x (1,200 -
+    1,000 f) - (1 - f) x 4,000,000 = -372,000 + 1,810,000 f = 1,314,000 (the saving counts the
+    deferred GPUs' sales above the demand as lost, so the rule defers more than the gap needs)."""
     d = order_model(distress_sales=False)
     d["market"]["demand_gpus"] = {"training": 600.0, "inference": 0.0}
     data = data_of(d)
     plans = batch(data, [order_plan(data)])
-    np.testing.assert_allclose(plans.forecast_cash_flow[0, :2], [438_000.0, QUARTER_1 - ORDER], rtol=1e-12)
+    np.testing.assert_allclose(plans.forecast_cash_flow[0, :2], [438_000.0, 600 * MARKET - ORDER], rtol=1e-12)
     out = run_cash(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0]), kernel)
-    share = 372_000.0 / 1_810_000.0
+    share = 1_686_000.0 / 1_810_000.0
     np.testing.assert_allclose(out["deferred_usd"][0, 0], share * ORDER, rtol=1e-12)
-    sold_600 = 1.0e6 + 600 * MARKET - (1 - share) * ORDER  # -863,900.55
-    np.testing.assert_allclose(out["cash_usd"][0, 0, 1], sold_600, rtol=1e-12)
-    assert out["default"][0, 0] == 1.0
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 1], 1_314_000.0, rtol=1e-12)
+    assert out["default"][0, 0] == 0.0
+
+
+def short_contract_model() -> dict:
+    """The order instance with a $2/h contract for 100 GPUs over the four quarters (allowance one
+    late quarter at $10,000, then cancelled for $50,000) and $700,000 of opening cash."""
+    d = order_model(distress_sales=False)
+    d["finance"]["opening_cash_usd"] = 700_000.0
+    d["contracts"] = model(delay_allowance_quarters=1, delay_penalty_usd_per_quarter=10000.0)["contracts"]
+    return d
+
+
+@pytest.mark.parametrize("kernel", BACKENDS)
+def test_the_order_rule_projects_a_contract_served_short_as_the_evaluator_pays_it(kernel):
+    """The order plan serving the 100-GPU contract with 60 GPUs (140, then 1,140, on the market):
+    its statements earn 60 x 4,380 + 140 x 2,190 = 569,400 in quarter 0 and 569,400 + 2,190,000 -
+    4,000,000 = -1,240,600 in quarter 1. The evaluator, on the forecast, delivers the contract short:
+    late in quarter 0 (569,400 - 10,000 = 559,400), cancelled in quarter 1 with its $50,000 penalty,
+    its 60 GPUs then on the market with the other 1,140: 2,628,000 - 50,000 - 4,000,000 = -1,422,000.
+    On the forecast quarter 0 ends at 1,259,400 and quarter 1 projects to 1,259,400 - 1,422,000 =
+    -162,600 (the statements' projection, +18,800, deferred nothing and quarter 1 ended at -162,600,
+    a default). The deferrable order is the 1,000 GPUs' free share, 1 - 60 / 1,200: 950 GPUs,
+    3,800,000 USD, whose GPUs would earn 950 / 1,140 of the plan's 1,140 market GPUs' 2,496,600,
+    2,080,500: saving 1,719,500, f = 162,600 / 1,719,500 = 9.456 %. Quarter 1 then ends at 1,259,400
+    + 2,190 x (1,200 - 950 f) - 50,000 - (4,000,000 - 3,800,000 f) = -162,600 + 1,719,500 f = 0."""
+    data = data_of(short_contract_model())
+    plan = order_plan(data)
+    plan.contract_gpus[0, 0, 0, :] = 60.0  # of the GPUs in service (200, then 1,200)
+    plan.accepted[0] = 1.0
+    plans = batch(data, [plan])
+    want_flow = [559_400.0, -1_422_000.0, 1200 * MARKET, 1200 * MARKET]
+    np.testing.assert_allclose(plans.forecast_cash_flow[0], want_flow, rtol=1e-12)
+    out = run_cash(data, plan, Policy(distress_sales=False), None, kernel)
+    share = 162_600.0 / 1_719_500.0
+    np.testing.assert_allclose(out["deferred_usd"][0, 0], share * 3_800_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, :2], [1_259_400.0, 0.0], rtol=1e-12, atol=1e-6)
+    assert out["cancelled"][0, 0] == 1.0 and out["default"][0, 0] == 0.0
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)
 @pytest.mark.parametrize("demand", [1.0e6, 300.0])
 def test_gpus_deferred_in_a_quarter_short_of_power_leave_their_power_to_the_gpus_left(kernel, demand):
     """The deferred order's instance with 0.6 MW online: from quarter 1 the 1,200 market GPUs (1 kW
-    each) get half their power, 600 run. The same share f = 372,000 / 1,810,000 of the order
-    (1,000 f = 205.52 GPUs) is deferred (the projection is the plan's statements): 994.48 GPUs are
-    left, drawing 0.99448 MW, and the 0.6 MW power 600 of them (docs/evaluation.md, "GPUs taken
-    out"): all 600 sell with ample demand, 300 (657,000 USD) where demand is 300 GPUs. The deferred
-    GPUs' power used to go unused: 600 - 1,000 f = 394.48 offered; before that, revenue was taken
-    out in proportion, 600 x (1 - 1,000 f / 1,200) GPUs earning while 394.48 sold."""
+    each) get half their power, 600 run, and sell min(600, demand). The projection is what the
+    evaluator earns on the forecast, so quarter 1 projects to the cash after quarter 0 (the opening
+    cash plus 200 x 2,190) + min(600, demand) x 2,190 - 4,000,000; an opening cash that leaves it
+    372,000 short defers the same share f = 372,000 / 1,810,000 of the order (1,000 f = 205.52
+    GPUs) as the price drop of the instance above: 994.48 GPUs are left, drawing 0.99448 MW, and the
+    0.6 MW power 600 of them (docs/evaluation.md, "GPUs taken out"): all 600 sell with ample demand,
+    300 (657,000 USD) where demand is 300 GPUs. The deferred GPUs' power used to go unused: 600 -
+    1,000 f = 394.48 offered; before that, revenue was taken out in proportion, 600 x (1 - 1,000 f /
+    1,200) GPUs earning while 394.48 sold."""
     d = order_model(distress_sales=False)
     d["sites"]["s1"]["power_capacity_mw"] = 0.6
     d["market"]["demand_gpus"] = {"training": demand, "inference": 0.0}
+    d["finance"]["opening_cash_usd"] = ORDER - 372_000.0 - 200 * MARKET - min(600.0, demand) * MARKET
     data = data_of(d)
-    out = run(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0]), kernel)
+    out = run(data, order_plan(data), Policy(distress_sales=False), None, kernel)
     deferred = 1000 * 372_000.0 / 1_810_000.0
     np.testing.assert_allclose(out["deferred_usd"][0, 0], deferred * 4000.0, rtol=1e-12)
     sold = min(600.0, demand)  # 0.6 MW for the 994.48 GPUs left: 600 run

@@ -8,8 +8,7 @@ coefficients are those of :mod:`fleetopt.core.economics`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -20,132 +19,12 @@ from fleetopt.core.purchases import allocated_words, over_allocation
 from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate.liquidity import inverse, taken_share
+from fleetopt.evaluate.planbatch import PlanBatch
+from fleetopt.evaluate.simulate import forecast_cash_flow
 
 
 class PlanFileError(InputError):
     """A plan file that cannot be used with this model."""
-
-
-@dataclass
-class PlanBatch:
-    """Per-plan quantities (leading axis P). Money in USD, power in MW, GPUs in GPUs."""
-
-    labels: list[str]
-    market_revenue: np.ndarray  # (P, 2, G, I, T) forecast-price market revenue
-    market_supply: np.ndarray  # (P, 2, I, T) H100-equivalent GPUs offered to the market
-    market_gpus: np.ndarray  # (P, 2, I, T) GPUs offered to the market
-    contract_gpus: np.ndarray  # (P, K, I, T) GPUs serving each contract
-    # (P, K, T) a contract's GPUs where the plan serves it with fewer from its deadline through its
-    # term (0 elsewhere): the evaluator counts it delivered short there (docs/evaluation.md, quarter step 2)
-    contract_owed: np.ndarray
-    contract_mw: np.ndarray  # (P, I, T) facility MW of the GPUs serving contracts, at full draw
-    market_mw: np.ndarray  # (P, 2, I, T) facility MW of the GPUs offered to the market, at full draw
-    freed_supply: np.ndarray  # (P, K, I, T) a contract's GPUs on its use's market, H100-equivalent
-    freed_revenue: np.ndarray  # (P, K, G, I, T) a contract's GPUs on its use's market, forecast prices
-    # by generation, for the policy's order and sale rules (GPUs taken out of a plan are valued at
-    # the plan's average GPU of their generation in each quarter; docs/evaluation.md)
-    gen_market_gpus: np.ndarray  # (P, G, T) GPUs offered to the market
-    gen_market_count: np.ndarray  # (P, 2, G, T) by use
-    gen_market_supply: np.ndarray  # (P, 2, G, T) H100-equivalent, by use
-    gen_market_electricity: np.ndarray  # (P, G, T) forecast electricity of the market GPUs at full draw
-    # the same by use, generation and site, (P, 2, G, I, T): what of a generation taken out has power
-    # in a quarter short of it (a removal is capped by its powered quantity; simulate._market)
-    gen_site_market_count: np.ndarray
-    gen_site_market_supply: np.ndarray
-    gen_site_market_electricity: np.ndarray
-    # and their facility MW at full draw: what the GPUs taken out leave to the GPUs left at a short site
-    gen_site_market_mw: np.ndarray
-    gen_held: np.ndarray  # (P, G, T) GPUs held
-    gen_opex: np.ndarray  # (P, G, T) GPU opex of the GPUs held
-    gen_depreciation: np.ndarray  # (P, G, T)
-    gen_sale_value: np.ndarray  # (P, G, T) what the GPUs held would fetch if sold in t (forecast resale)
-    gen_book: np.ndarray  # (P, G, T) their book value
-    gen_retired_proceeds: np.ndarray  # (P, G, T) the plan's disposal proceeds (forecast resale)
-    gen_retired_book: np.ndarray  # (P, G, T) and the book value it disposes of
-    gen_terminal: np.ndarray  # (P, G) net realisable value of the GPUs held at the end
-    gen_terminal_book: np.ndarray  # (P, G) and their book value (the liquidation's tax basis)
-    gen_sellable: np.ndarray  # (P, G, T) market GPUs a distress sale may take: none a later contract needs
-    # the borrowing base (formulation §5.9): the GPUs' gross resale value at the forecast's resale
-    # values, in all and by generation, and the collateral the GPU-backed draws an order may defer need
-    collateral: np.ndarray  # (P, T)
-    gen_collateral: np.ndarray  # (P, G, T)
-    ltv_collateral: np.ndarray  # (P, T) ltv_draws x each facility's collateral weight (1 / max_ltv)
-    order_capex: np.ndarray  # (P, T) price of the deferrable part of each quarter's GPU order
-    order_capex_next: np.ndarray  # (P, T) the same GPUs at the next quarter's price
-    order_deposit: np.ndarray  # (P, T) the deposit on that part
-    order_gpus: np.ndarray  # (P, G, T) its GPUs by generation
-    order_saving: np.ndarray  # (P, T) cash a quarter saves by deferring its whole deferrable order (forecast)
-    # GPU-backed draws (facilities with max_ltv) deferred with the order, by the quarter t they are
-    # planned in (0 where the facility cannot draw in t + 1): USD, and times each facility's forecast
-    # rate of t + 1 and its floating flag of t + 1 (the interest the deferral saves in t + 1)
-    ltv_draws: np.ndarray  # (P, T)
-    ltv_draw_rate: np.ndarray  # (P, T)
-    ltv_draw_floating: np.ndarray  # (P, T)
-    forecast_cash_flow: np.ndarray  # (P, T) change in cash each quarter on the forecast (no revolver)
-    liquidity_buffer: np.ndarray  # (P,) the policy's buffer above the minimum cash, USD
-    accepted: np.ndarray  # (P, K)
-    drawn_mw: np.ndarray  # (P, I, T) planned facility MW drawn
-    online_mw: np.ndarray  # (P, I, T) planned facility MW online
-    electricity: np.ndarray  # (P, I, T) forecast electricity cost of the planned draw
-    site_fixed: np.ndarray  # (P, T) fixed site cost of the planned MW online
-    other_opex: np.ndarray  # (P, T) GPU opex + redeployment + overhead
-    depreciation: np.ndarray  # (P, T)
-    book_disposed: np.ndarray  # (P, T) book value of GPUs retired
-    proceeds: np.ndarray  # (P, T) disposal proceeds at forecast resale values
-    capex: np.ndarray  # (P, T) GPU and power capex
-    draws: np.ndarray  # (P, F, T)
-    prepay: np.ndarray  # (P, F, T)
-    scheduled: np.ndarray  # (P, F, T) scheduled principal
-    held: np.ndarray  # (P, T) GPUs held
-    terminal_fleet: np.ndarray  # (P,) net realisable value of the fleet at the end (forecast resale)
-    terminal_power: np.ndarray  # (P,) book value of power plant at the end
-    terminal_book: np.ndarray  # (P,) book value of the fleet at the end (the liquidation's tax basis)
-    build_site: np.ndarray  # (P, B) site of each power block group (padding: 0 with 0 MW)
-    build_start: np.ndarray  # (P, B) quarter construction starts
-    build_online: np.ndarray  # (P, B) quarter it is planned online
-    build_mw: np.ndarray  # (P, B) MW of the group
-
-    @property
-    def P(self) -> int:
-        return len(self.labels)
-
-    @classmethod
-    def concatenate(cls, parts: Iterable[PlanBatch], total: int | None = None) -> PlanBatch:
-        """The plans of ``parts`` one after the other (power-build groups padded to the widest).
-
-        With ``total`` (the number of plans in all parts) the output is allocated once and each
-        part copied in as it comes, so a stream of parts never needs twice the batch's memory."""
-        if total is None:
-            parts = list(parts)
-            total = sum(p.P for p in parts)
-        out: dict = {"labels": []}
-        builds: dict[str, list] = {f.name: [] for f in fields(cls) if f.name.startswith("build_")}
-        at = 0
-        for part in parts:
-            out["labels"] += part.labels
-            for f in fields(cls):
-                value = getattr(part, f.name)
-                if f.name in builds:
-                    builds[f.name].append(value)
-                elif f.name != "labels":
-                    if f.name not in out:
-                        out[f.name] = np.empty((total, *value.shape[1:]), dtype=value.dtype)
-                    out[f.name][at : at + part.P] = value
-            at += part.P
-        if at != total:
-            raise ValueError(f"{at} plans compiled, {total} expected")
-        B = max((v.shape[1] for v in builds["build_mw"]), default=0)
-        for name, values in builds.items():
-            out[name] = np.concatenate([np.pad(v, ((0, 0), (0, B - v.shape[1]))) for v in values])
-        return cls(**out)
-
-    def take(self, rows) -> PlanBatch:
-        """The plans at ``rows`` (a slice or index array), in that order."""
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = [value[i] for i in np.arange(self.P)[rows]] if f.name == "labels" else value[rows]
-        return PlanBatch(**out)
 
 
 def with_buffers(batch: PlanBatch, buffers: list | None) -> PlanBatch:
@@ -215,7 +94,7 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
     ltv = _ltv_draw_tables(data, fin, stack, _deferrable_share(data, stack, orders["order_capex"]))
     terminal_fleet, terminal_power = econ.terminal_assets(data, stack)
     build = _build_groups(data, stack.build_blocks)
-    return PlanBatch(
+    batch = PlanBatch(
         labels=list(labels),
         market_revenue=market_revenue,
         market_supply=market_supply,
@@ -249,13 +128,15 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         # deferring the order defers the same share of the GPU-backed draws: they save nothing now
         order_saving=_order_saving(by_generation, orders, market_revenue) - ltv["ltv_draws"],
         **ltv,
-        forecast_cash_flow=_forecast_cash_flow(data, stack, lines),
+        forecast_cash_flow=np.zeros((P, data.T)),  # set below, from the plans' own run on the forecast
         liquidity_buffer=np.full(P, data.policy.liquidity_buffer_usd),
         build_site=build[0].astype(np.int32),
         build_start=build[1].astype(np.int32),
         build_online=build[2].astype(np.int32),
         build_mw=build[3],
     )
+    batch.forecast_cash_flow = forecast_cash_flow(data, batch)
+    return batch
 
 
 def _checked_stack(data: ModelData, stack: Plan, labels: list[str]) -> Plan:
@@ -473,13 +354,6 @@ def _ltv_draw_tables(data: ModelData, fin: econ.Financing, stack: Plan, deferrab
         out["ltv_draw_rate"] += draws * np.append(fin.rate_quarterly[f, 1:], 0.0)
         out["ltv_draw_floating"] += draws * np.append(fin.floating[f, 1:], 0.0)
     return out
-
-
-def _forecast_cash_flow(data: ModelData, stack: Plan, lines: dict) -> np.ndarray:
-    """(P, T) each plan's change in cash every quarter on the forecast, without the revolver (the
-    policy projects a quarter's cash need with it)."""
-    cash = econ.forecast_roll_forward(data, stack, lines)["cash_usd"]
-    return np.diff(cash, axis=-1, prepend=np.full((*cash.shape[:-1], 1), data.opening_cash))
 
 
 # Slack for the float noise of a solver's solution: counts and MW absolutely, money relatively.

@@ -48,7 +48,12 @@ from fleetopt.evaluate.metrics import (
     ranked_plans,
     within_limits,
 )
-from fleetopt.evaluate.scenarios import ScenarioSet, deterministic_scenarios, generate_scenarios
+from fleetopt.evaluate.scenarios import (
+    ScenarioSet,
+    deterministic_scenarios,
+    forecast_scenario,
+    generate_scenarios,
+)
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
 from fleetopt.runs import limits
 
@@ -520,17 +525,6 @@ def evaluate_chunk(
     }  # fmt: skip
 
 
-# The last model's forecast as one deterministic scenario: (model fingerprint, ScenarioSet)
-_FORECAST: list = []
-
-
-def forecast_scenario(data: ModelData) -> ScenarioSet:
-    """The forecast as one scenario (:func:`deterministic_scenarios`), made once per model."""
-    if not _FORECAST or _FORECAST[0][0] != data.fingerprint:
-        _FORECAST[:] = [(data.fingerprint, deterministic_scenarios(data, 1))]
-    return _FORECAST[0][1]
-
-
 def _fused_forecast_check(data, consts, chunk, be, tables, device_tables) -> Any:
     """(P,) whether each plan of ``chunk`` keeps its limits on the forecast (no breach, no default),
     by the fused kernel on the plan tables the chunk's run already made, on the backend's device:
@@ -860,9 +854,9 @@ def sample_runs(
 def forecast_runs(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = ()) -> EvaluationResult:
     """Each plan on the forecast as the company would run it: its deterministic evaluation with its
     policy (the batch's liquidity buffers), with the quarterly lines ``record`` names. Its figures
-    equal the plan's statements (to 1e-6) unless it reacts on the forecast: with a positive buffer,
-    or serving a contract with fewer GPUs than it has (docs/evaluation.md, "Nothing reacts on the
-    forecast")."""
+    equal the plan's statements (to 1e-6) unless it offers more GPUs than the forecast demand or
+    reacts on the forecast: with a positive buffer, or serving a contract with fewer GPUs than it
+    has (docs/evaluation.md, "Nothing reacts on the forecast")."""
     return evaluate(data, plans, 1, 0, backend="numpy", deterministic=True, record=record)
 
 

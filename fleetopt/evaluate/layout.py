@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.factors import FACTORS
 from fleetopt.evaluate.liquidity import inverse
 from fleetopt.evaluate.pairs import Pairs
+from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.scenarios import ScenarioSet
 
 REL = 1e-9  # power and delivery comparisons tolerate solver round-off

@@ -1,12 +1,13 @@
 """The policy's liquidity rules in the NumPy simulation: orders that adapt to cash, distress sales.
 
 At the start of quarter t (:meth:`Liquidity.orders`), the policy projects the quarter's end cash as
-cash plus the undrawn revolver, plus the plan's own forecast change in cash that quarter, less the
-deferred payments falling due; below the minimum cash plus the buffer it defers the share of the
-quarter's deferrable order that closes the gap (sized on the forecast's net saving), and when
-deferring all of it is not enough it cancels the order deferred into this quarter (paying its
-deposit instead of its price). The same share of the GPU-backed draws that fund the deferrable
-order (batch.py, ``ltv_*``) is deferred with it, and drawn the next quarter (:class:`Adjustments`).
+cash plus the undrawn revolver, plus the plan's own change in cash that quarter as the evaluator
+runs it on the forecast (``PlanBatch.forecast_cash_flow``), less the deferred payments falling due;
+below the minimum cash plus the buffer it defers the share of the quarter's deferrable order that
+closes the gap (sized on the forecast's net saving), and when deferring all of it is not enough it
+cancels the order deferred into this quarter (paying its deposit instead of its price). The same
+share of the GPU-backed draws that fund the deferrable order (batch.py, ``ltv_*``) is deferred with
+it, and drawn the next quarter (:class:`Adjustments`).
 After the quarter's financing (:meth:`Liquidity.sell`), cash still below the default level
 (`finance.default_cash_usd`) sells market GPUs, oldest generation first, in lots, at the scenario's
 resale value; the gain or loss is taxed the next quarter. The prepayment rule

@@ -61,6 +61,17 @@ def deterministic_scenarios(data: ModelData, n: int = 1) -> ScenarioSet:
     return ScenarioSet(np.arange(n), **{f.name: f.neutral_paths(data, n) for f in FACTORS})
 
 
+# The last model's forecast as one deterministic scenario: (model fingerprint, ScenarioSet)
+_FORECAST: list = []
+
+
+def forecast_scenario(data: ModelData) -> ScenarioSet:
+    """The forecast as one scenario (:func:`deterministic_scenarios`), made once per model."""
+    if not _FORECAST or _FORECAST[0][0] != data.fingerprint:
+        _FORECAST[:] = [(data.fingerprint, deterministic_scenarios(data, 1))]
+    return _FORECAST[0][1]
+
+
 def generate_scenarios(data: ModelData, seed: int, start: int, stop: int) -> ScenarioSet:
     """Scenarios ``start .. stop - 1`` of the set defined by ``seed`` and the model's `risk` block."""
     idx = np.arange(start, stop, dtype=np.int64)

@@ -39,7 +39,6 @@ from fleetopt.core.economics import (
     term_debt,
 )
 from fleetopt.core.quarters import per_quarter
-from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.layout import (
     REL,
     PlanColumns,
@@ -60,7 +59,8 @@ from fleetopt.evaluate.liquidity import (
     taken_share,
 )
 from fleetopt.evaluate.pairs import Pairs
-from fleetopt.evaluate.scenarios import ScenarioSet
+from fleetopt.evaluate.planbatch import PlanBatch
+from fleetopt.evaluate.scenarios import ScenarioSet, forecast_scenario
 from fleetopt.schema.policy import Policy
 
 # per pair, the quarters before its first covenant breach, before its liquidity default and before its
@@ -260,6 +260,21 @@ def simulate(
         **liquidity.reactions(),
         **paths,
     }
+
+
+def forecast_cash_flow(data: ModelData, plans: PlanBatch) -> np.ndarray:
+    """(P, T) each plan's change in cash every quarter on the forecast as the evaluator runs it, the
+    cash need policy rule 0 projects (docs/evaluation.md): market sales capped by the forecast
+    demand in each use, contracts paid as the evaluator pays them on the forecast (a contract served
+    short is late, then cancelled, with its penalties, under the model's contract rules), the plan's
+    own draws and prepayments, without the revolver and without the liquidity rules (policy rules 0,
+    3 and 4: the order rule is what reads this). ``plans``' own ``forecast_cash_flow`` is not read."""
+    policy = data.policy.model_copy(update={"defer_orders": False, "distress_sales": False,
+                                            "cut_prepayments": False})  # fmt: skip
+    consts = replace(SimulationConstants.from_data(data), policy=policy,
+                     financing=Financing.from_data(data, with_revolver=False))  # fmt: skip
+    cash = simulate(consts, plans, forecast_scenario(data), record=("cash_usd",))["cash_usd"][:, 0]
+    return np.diff(cash, axis=-1, prepend=np.full((plans.P, 1), data.opening_cash))
 
 
 def _end_term(consts: SimulationConstants, pl, sc, state: FinanceState, step: QuarterFinance,
