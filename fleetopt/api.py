@@ -38,6 +38,8 @@ from fleetopt import __version__
 from fleetopt.compare import (
     DIFFERENCE_SEPARATOR,
     RESERVED_LABELS,
+    TWO_PLANS_NEEDED,
+    CompareError,
     Comparison,
     ModelUsed,
     compare_plans,
@@ -1442,7 +1444,11 @@ def compare(
         if len(solved) == 1 and own:  # its out-of-sample futures, as for its run folder
             scenarios = own[0]["scenarios"] if scenarios is None else scenarios
             seed = own[0]["seed"] if seed is None else seed
-        return _compare_solved(_in_memory(solved), model, scenarios, seed, backend, names)
+        plans = _in_memory(solved)
+        if len(plans) < 2:  # as for one run folder: a comparison of one plan says nothing
+            raise CompareError(f"{TWO_PLANS_NEEDED}: give two solve results (a stochastic solve's result "
+                               "alone gives two: its plan and its forecast optimum)")  # fmt: skip
+        return _compare_solved(plans, model, scenarios, seed, backend, names)
     return _compare_runs([resolve_run(r, "runs") for r in given], model, scenarios, seed, backend, names)
 
 

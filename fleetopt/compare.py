@@ -261,6 +261,10 @@ DEMAND_SERVED_SAME = 1e-6  # shares of the demand served this close are the same
 SHARES_SERVED = (("market_demand_served", "on the forecast"), ("demand_served_share", "over the scenarios"))
 
 
+# a comparison of one plan is refused, whatever it is given as (runs, plan files, solve results)
+TWO_PLANS_NEEDED = "compare needs at least two plans"
+
+
 class CompareError(InputError):
     """Plans that cannot be compared (fewer than two, or of different models)."""
 
@@ -831,9 +835,8 @@ def plans_from_refs(
             f"another run folder or plan file beside it, or compare every candidate it evaluated: "
             f"fleetopt compare {source.path}"
             if alone
-            else "compare needs at least two plans (give two run folders or plan files; a sweep's or a "
-            "stochastic solve's folder alone gives two: its pick, or its stochastic plan, and its forecast "
-            "optimum)"
+            else f"{TWO_PLANS_NEEDED} (give two run folders or plan files; a sweep's or a stochastic solve's "
+            "folder alone gives two: its pick, or its stochastic plan, and its forecast optimum)"
         )
     return plans, unique_labels(labels), buffers, runs
 

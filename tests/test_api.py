@@ -72,6 +72,15 @@ def test_compare_refuses_no_runs():
         api.compare(None)
 
 
+def test_compare_of_one_solve_result_is_refused_as_one_run_folder_is(tiny_solved):
+    """fo.compare(solved) gave a comparison of one plan, with no "In short", where fo.compare(folder)
+    and `fleetopt compare FOLDER` refuse: a comparison needs two plans, whatever they are given as."""
+    _, solved = tiny_solved
+    with pytest.raises(InputError, match="compare needs at least two plans: give two solve results"):
+        api.compare(solved)
+    assert len(api.compare([solved, solved], scenarios=20).labels) == 2
+
+
 def test_a_run_argument_that_is_not_one_is_refused_by_its_name():
     """fo.evaluate(None) said "a run is a run folder ..." without naming the argument."""
     solved = api.solve("tiny")
