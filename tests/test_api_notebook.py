@@ -430,6 +430,17 @@ def test_an_evaluation_and_a_sweep_show_their_key_figures_as_a_table_in_a_notebo
     assert "<tbody>\n  </tbody>" in result._repr_html_()
 
 
+def test_a_notebook_marks_a_plan_that_breaches_on_the_forecast_as_the_terminal_does():
+    """The terminal's and the report's "!" (breaches a covenant or defaults on the forecast itself)
+    was missing from a notebook's table of an evaluation or a sweep."""
+    from fleetopt.evaluate.metrics import FORECAST_OK, key_figures_html
+
+    metrics = pd.DataFrame({"plan": ["a", "b"], FORECAST_OK: [True, False], "npv_mean_usd": [1e9, 2e9]})
+    shown = key_figures_html(metrics, "two plans")
+    assert "<td>a</td>" in shown
+    assert "<td>b (! breaches a covenant or defaults on the forecast itself)</td>" in shown
+
+
 def test_a_sweeps_candidate_reads_as_a_solve_does():
     """A finance analyst had a sweep's plans as decisions only (plan_frame): a candidate's statements,
     key figures and debt now read as a solve's, the recommended one by default (an API review).

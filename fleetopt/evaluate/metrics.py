@@ -152,6 +152,9 @@ def key_figures_html(metrics: pd.DataFrame, caption: str, forecast: bool = False
     shown = pd.DataFrame({"plan": metrics["plan"].astype(str)})
     if "recommended" in metrics:  # a sweep's
         shown["plan"] += np.where(metrics["recommended"].astype(bool), " (recommended)", "")
+    if FORECAST_OK in metrics:  # the terminal's and the report's "!", in words
+        marked = f" ({FORECAST_MARK} {FORECAST_MARK_MEANS})"
+        shown["plan"] += np.where(metrics[FORECAST_OK].astype(bool), "", marked)
     for column, (header, unit) in (FORECAST_KEY_FIGURES if forecast else KEY_FIGURES).items():
         if column in metrics:
             shown[header] = [event_words(v) if unit == FORECAST_EVENT else format_figure(float(v), unit)
