@@ -40,6 +40,7 @@ from fleetopt.core.results import (
     cash_held_words,
     cost_per_h100_hour_words,
     customer_words,
+    dscr_name,
     dscr_words,
     forecast_demand_words,
     gpus_bought,
@@ -420,7 +421,7 @@ def solve_summary_tables(result) -> list:
         key.add_row(WITHOUT_MARKET_REVENUE, f"{format_usd(real)} ({budget_words(data, real)})")
     tested = tested_from(data)
     if not debt_free:
-        key.add_row(f"lowest DSCR{tested_from(data, 'dscr')}", dscr_words(fig))
+        key.add_row(f"lowest {dscr_name(data)}{tested_from(data, 'dscr')}", dscr_words(fig))
     yearly = trailing_year_headroom(data, result.statements)
     headroom = covenant_headroom_text(data, fig, yearly) or "no covenants"
     key.add_row(f"covenant headroom, each in its tightest quarter{tested}", headroom)

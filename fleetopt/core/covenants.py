@@ -15,10 +15,12 @@ so each test is one linear relation ``greater >= lesser`` with one quantity and 
 
 The quantities are a quarter's EBITDA, debt (term loans and revolver, end of quarter), debt
 service (interest plus scheduled principal), interest, cash (end of quarter), the collateral the
-GPU-secured balances require (each balance / its facility's ``max_ltv``, end of quarter) and the
-collateral: the GPUs' gross resale value (formulation §5.9; the scenario's, in the evaluator). With
-``ebitda_period: trailing_four_quarters`` the flows (EBITDA, debt service, interest) are the
-average of the quarter and the three before it (of those inside the horizon).
+GPU-secured balances require (each balance / its facility's ``max_ltv``, end of quarter), the
+collateral: the GPUs' gross resale value (formulation §5.9; the scenario's, in the evaluator), and
+EBITDA less the quarter's tax (after the losses carried: the cash flow available for debt service,
+which ``dscr_cash_flow: ebitda_less_tax`` makes the DSCR's numerator). With
+``ebitda_period: trailing_four_quarters`` the flows (EBITDA, debt service, interest, EBITDA less
+tax) are the average of the quarter and the three before it (of those inside the horizon).
 
 A new covenant type is a row of :data:`CATALOGUE` and a field of ``schema.finance.Covenants``.
 """
@@ -26,7 +28,7 @@ A new covenant type is a row of :data:`CATALOGUE` and a field of ``schema.financ
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -35,8 +37,11 @@ from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.core.units import format_percent, format_rate, format_usd
 from fleetopt.schema.finance import DEFAULT_EQUITY_CURES
 
-QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash", "collateral_required", "collateral")
-FLOWS = ("ebitda", "debt_service", "interest")  # averaged over the EBITDA period
+QUANTITIES = ("ebitda", "debt", "debt_service", "interest", "cash", "collateral_required", "collateral",
+              "ebitda_less_tax")  # fmt: skip
+FLOWS = ("ebitda", "debt_service", "interest", "ebitda_less_tax")  # averaged over the EBITDA period
+# the quantities an income shock lowers: the tests on them have `robustness` copies (formulation §5.13)
+INCOME = ("ebitda", "ebitda_less_tax")
 TRAILING_QUARTERS = 4
 # A test is breached only when missed by more than this (USD of the tested amounts): a plan the MILP
 # makes meet a covenant with equality must not breach it on the forecast through round-off. A
@@ -45,9 +50,11 @@ TRAILING_QUARTERS = 4
 TOLERANCE_USD = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CovenantKind:
-    """One type of covenant: the ratio it bounds and where each consumer finds it."""
+    """One type of covenant: the ratio it bounds and where each consumer finds it. A kind is its
+    name: tested on another numerator (:meth:`tested_on`) it is the same covenant, with the same
+    bit, group, headroom key and first-breach column."""
 
     name: str  # MILP group `<group>` and the key of its headroom
     field: str | None  # the threshold's field in the model file's `finance.covenants` (None: see below)
@@ -65,6 +72,27 @@ class CovenantKind:
     # the borrowing base: set by the facilities' `max_ltv` (threshold 1, tested in every quarter),
     # held in the MILP by its own rule (formulation §5.9), not by the covenant rows
     facility_test: bool = False
+    # the field of `finance.covenants` that chooses the numerator, a quantity (None: the numerator is
+    # fixed), and the label the kind has on each other numerator it may choose
+    numerator_field: str | None = None
+    numerator_labels: tuple[tuple[str, str], ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CovenantKind) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def tested_on(self, covenants: Any) -> CovenantKind:
+        """The kind as a model's ``finance.covenants`` block tests it: on the numerator its
+        ``numerator_field`` chooses (``dscr_cash_flow: ebitda_less_tax``: (EBITDA - tax) / debt
+        service), else as the catalogue has it (without a block too)."""
+        if covenants is None or self.numerator_field is None:
+            return self
+        chosen = getattr(covenants, self.numerator_field, self.numerator)
+        if chosen == self.numerator:
+            return self
+        return replace(self, numerator=chosen, label=dict(self.numerator_labels)[chosen])
 
     @property
     def on_flows(self) -> bool:
@@ -102,6 +130,8 @@ CATALOGUE: tuple[CovenantKind, ...] = (
     CovenantKind(
         "dscr", "min_dscr", "min", "ebitda", "debt_service", applies_when="debt_service",
         needs_debt=True, ratio_line="dscr", group="dscr_covenant", label="EBITDA / debt service",
+        numerator_field="dscr_cash_flow",
+        numerator_labels=(("ebitda_less_tax", "(EBITDA - tax) / debt service"),),
     ),
     CovenantKind(
         "interest_coverage", "min_interest_coverage", "min", "ebitda", "interest", applies_when="interest",
@@ -125,17 +155,25 @@ CATALOGUE: tuple[CovenantKind, ...] = (
 )  # fmt: skip
 BORROWING_BASE = CATALOGUE[-1]
 # the quantity a covenant protects, in words (the denominator of a maximum, the numerator of a minimum)
-CUSHION_WORDS = {"ebitda": "EBITDA", "cash": "cash", "collateral": "the GPUs' resale value"}
+CUSHION_WORDS = {"ebitda": "EBITDA", "cash": "cash", "collateral": "the GPUs' resale value",
+                 "ebitda_less_tax": "EBITDA less tax"}  # fmt: skip
 # a test's quantity absent, in words (see CovenantTest.idle)
 ABSENT_WORDS = {"debt": "no debt", "debt_service": "no debt service", "interest": "no interest",
                 "collateral_required": "no GPU-secured debt"}  # fmt: skip
 
 
 def tested_kinds(tests) -> tuple[CovenantKind, ...]:
-    """The kinds of covenant a model tests (``ModelData.covenants``), in the catalogue's order: a
-    first-breach table lists each of them, at 0 % too, and no other."""
-    kinds = {test.kind for test in tests}
-    return tuple(kind for kind in CATALOGUE if kind in kinds)
+    """The kinds of covenant a model tests (``ModelData.covenants``), in the catalogue's order, as it
+    tests them (:meth:`CovenantKind.tested_on`): a first-breach table lists each of them, at 0 % too,
+    and no other."""
+    kinds = {test.kind: test.kind for test in tests}
+    return tuple(kinds[kind] for kind in CATALOGUE if kind in kinds)
+
+
+def model_kinds(covenants: Any) -> tuple[CovenantKind, ...]:
+    """Every kind of :data:`CATALOGUE` as a model's ``finance.covenants`` block tests it (None: no
+    block), tested or not: the statements' ratio lines."""
+    return tuple(kind.tested_on(covenants) for kind in CATALOGUE)
 
 
 def kind_bit(kind: CovenantKind) -> int:
@@ -297,7 +335,7 @@ def covenant_tests(
     from_start = np.arange(T) >= test_from
     window = ebitda_window(covenants)
     out = []
-    for kind in CATALOGUE:
+    for kind in model_kinds(covenants):
         if kind.facility_test:
             if secured:  # the MILP holds it by its own rule in every quarter
                 out.append(CovenantTest(kind, 1.0, np.ones(T, dtype=bool), (), window))
@@ -392,6 +430,7 @@ def statement_quantities(lines: dict[str, np.ndarray], window: int) -> dict[str,
     """The tests' quantities, (..., T), from statement lines (USD), flows averaged over ``window``."""
     raw = {
         "ebitda": lines["ebitda_usd"],
+        "ebitda_less_tax": lines["ebitda_usd"] - lines["tax_usd"],
         "debt": lines["debt_usd"],
         "debt_service": lines["debt_service_usd"],
         "interest": lines["interest_usd"],

@@ -12,7 +12,14 @@ from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
 
-from fleetopt.core.covenants import CovenantTest, covenant_tests, ebitda_window, equity_cures
+from fleetopt.core.covenants import (
+    CovenantKind,
+    CovenantTest,
+    covenant_tests,
+    ebitda_window,
+    equity_cures,
+    model_kinds,
+)
 from fleetopt.core.credit import hazard_per_quarter
 from fleetopt.core.quarters import (
     HOURS_PER_QUARTER,
@@ -253,6 +260,7 @@ class ModelData:
     revolver_usd: float  # size of the emergency revolver (0 without one)
     revolver_rate_annual: float
     covenants: tuple[CovenantTest, ...]  # the model's covenant tests (fleetopt/core/covenants.py)
+    covenant_kinds: tuple[CovenantKind, ...]  # every kind of the catalogue, as the model tests it
     covenant_tested: np.ndarray  # (T,) bool: quarters the covenants are tested (none without covenants)
     covenant_window: int  # quarters of EBITDA (and debt service, interest) the tests average
     equity_cures: int  # breached quarters the owners may cure (core.covenants.CureRights)
@@ -403,6 +411,7 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
             cov, T, test_from, debt_quantity_quarters(facilities, T), any(f.max_ltv for f in facilities),
             {f.name: facility_owed(f, T) for f in facilities},
         ),
+        covenant_kinds=model_kinds(cov),
         covenant_tested=h.ts >= test_from,
         covenant_window=ebitda_window(cov),
         equity_cures=equity_cures(cov),

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from fleetopt.core.covenants import CATALOGUE, statement_quantities
+from fleetopt.core.covenants import statement_quantities
 from fleetopt.core.data import FacilityData, ModelData, SiteSchedules
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import per_quarter
@@ -753,7 +753,9 @@ def plan_statements(data: ModelData, plan: Plan, with_revolver: bool = False) ->
     })  # fmt: skip
     quantities = statement_quantities(lines, data.covenant_window)
     # every covenant ratio, tested or not, on the covenants' EBITDA period
-    _add_lines(lines, {kind.ratio_line: kind.ratio(quantities) for kind in CATALOGUE if kind.ratio_line})
+    # (the DSCR on the model's cash flow, dscr_cash_flow)
+    ratios = {kind.ratio_line: kind.ratio(quantities) for kind in data.covenant_kinds if kind.ratio_line}
+    _add_lines(lines, ratios)
     fleet, power = terminal_assets(data, plan)
     gain = fleet - terminal_fleet_book(data, plan)
     tax_end = float(liquidation_tax(rolled["taxable_income_usd"][..., -1], gain, data.tax_rate))

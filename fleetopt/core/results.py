@@ -7,7 +7,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from fleetopt.core.covenants import CATALOGUE, TOLERANCE_USD, CovenantTest, statement_quantities
+from fleetopt.core.covenants import CATALOGUE, TOLERANCE_USD, CovenantKind, CovenantTest, statement_quantities
 from fleetopt.core.credit import default_probability
 from fleetopt.core.data import GENERATIONS, USES, ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, taxes
@@ -623,6 +623,7 @@ def shocked_cash(
         - lines["interest_usd"]
     )
     dscr_test = covenant_test(data, DSCR.name)
+    dscr = dscr_kind(data)  # on the model's cash flow (dscr_cash_flow)
     tested = data.covenant_tested if dscr_test is None else dscr_test.tested  # tied: lapses with its facility
     out = []
     for case in customers or [None]:
@@ -636,9 +637,11 @@ def shocked_cash(
         cash = lines["cash_usd"] - np.cumsum(lost + payments - lines["tax_usd"] + tax)
         if objective == "cost":
             cash = cash - (1.0 - robustness.market_price_drop) * np.cumsum(market)
-        # the covenant's own quantities: EBITDA and debt service over its window (trailing or not)
-        q = statement_quantities({**lines, "ebitda_usd": lines["ebitda_usd"] - lost}, data.covenant_window)
-        dscr = DSCR.ratio(q)[tested]  # as the covenant reads it: inf where no debt service is due
+        # the covenant's own quantities: EBITDA (less the tax, on the shocked income) and debt service
+        # over its window (trailing or not)
+        shocked = {**lines, "ebitda_usd": lines["ebitda_usd"] - lost, "tax_usd": tax}
+        q = statement_quantities(shocked, data.covenant_window)
+        lowest = dscr.ratio(q)[tested]  # as the covenant reads it: inf where no debt service is due
         t = lowest_quarter(cash)
         shocks = (
             [f"market prices -{robustness.market_price_drop:.0%}"] if robustness.market_price_drop else []
@@ -648,7 +651,7 @@ def shocked_cash(
                 "case": ", ".join([*([f"{case} lost"] if case else []), *shocks]),
                 "lowest_cash_usd": float(cash[t]),
                 "quarter": data.quarter_labels[t],
-                "lowest_dscr": float(dscr.min()) if np.isfinite(dscr).any() else None,
+                "lowest_dscr": float(lowest.min()) if np.isfinite(lowest).any() else None,
             }
         )
     return out
@@ -928,6 +931,18 @@ def liquidity_cover_words(fig: dict) -> str:
     if cover is None:
         return NONE_MEANS["min_liquidity_cover"]
     return f"{cover:.2f}x at the end of {fig['min_liquidity_cover_quarter']}"
+
+
+def dscr_name(data: ModelData) -> str:
+    """'DSCR', or 'DSCR ((EBITDA - tax) / debt service)' for a model that tests it on EBITDA less tax
+    (``finance.covenants.dscr_cash_flow``)."""
+    kind = dscr_kind(data)
+    return "DSCR" if kind.numerator == DSCR.numerator else f"DSCR ({kind.label})"
+
+
+def dscr_kind(data: ModelData) -> CovenantKind:
+    """The DSCR as the model tests it: on its ``dscr_cash_flow``."""
+    return data.covenant_kinds[CATALOGUE.index(DSCR)]
 
 
 def dscr_words(fig: dict) -> str:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import ModelData
 from fleetopt.core.economics import Statements
 from fleetopt.core.plan import Plan
@@ -83,7 +82,7 @@ def forecast_run_batch(
             np.abs(lines[k] - st.lines[k]).max() > SAME_USD for k in ("cash_usd", "debt_usd")
         )
         row = result.metrics.iloc[n]
-        first = tuple(k.label for k in CATALOGUE if row.get(first_breach_column(k), 0.0) > 0)
+        first = tuple(k.label for k in data.covenant_kinds if row.get(first_breach_column(k), 0.0) > 0)
         breaches, defaults = bool(row["breach_probability"] > 0), bool(row["default_probability"] > 0)
         out.append(ForecastRun(float(npvs[n]), lines, buffers[n], bool(reacts), breaches, first, defaults))
     return out

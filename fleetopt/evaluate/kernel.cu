@@ -187,7 +187,9 @@ typedef struct {
     double kept_debt[FO_FP > 0 ? FO_FP : 1];
     fo_bits late[FO_LATE_PLANES];  // late quarters of each contract (policy), as bit planes: fo_late_add
 #if FO_R > 0 && FO_W > 1
-    double kept[3][FO_W];  // EBITDA, debt service, interest of the last FO_W quarters, oldest first
+    // EBITDA, debt service, interest (and EBITDA less tax where a test reads it: FO_CFADS) of the last
+    // FO_W quarters, oldest first
+    double kept[3 + FO_CFADS][FO_W];
 #endif
 } fo_state;
 
@@ -952,7 +954,12 @@ FO_DEVICE void fo_start(FO_PARAMS, long long p, long long s, fo_state* st)
     for (int j = 0; j < FO_LATE_PLANES; ++j) st->late[j] = 0ULL;
 #if FO_R > 0 && FO_W > 1
 #pragma unroll
-    for (int j = 0; j < FO_W; ++j) st->kept[0][j] = st->kept[1][j] = st->kept[2][j] = 0.0;
+    for (int j = 0; j < FO_W; ++j) {
+        st->kept[0][j] = st->kept[1][j] = st->kept[2][j] = 0.0;
+#if FO_CFADS
+        st->kept[3][j] = 0.0;
+#endif
+    }
 #endif
 }
 
@@ -1132,22 +1139,37 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
             st->kept[0][j - 1] = st->kept[0][j];
             st->kept[1][j - 1] = st->kept[1][j];
             st->kept[2][j - 1] = st->kept[2][j];
+#if FO_CFADS
+            st->kept[3][j - 1] = st->kept[3][j];
+#endif
         }
         st->kept[0][FO_W - 1] = ebitda;
         st->kept[1][FO_W - 1] = service;
         st->kept[2][FO_W - 1] = interest;
+#if FO_CFADS
+        st->kept[3][FO_W - 1] = ebitda - tax;
+#endif
 #endif
         if (t >= covenant_from) {
-            double value[7];  // the quantities of core.covenants.QUANTITIES
+            double value[8];  // the quantities of core.covenants.QUANTITIES
 #if FO_W > 1
             const int n = t + 1 < FO_W ? t + 1 : FO_W;
             value[0] = fo_window_mean(st->kept[0], n);
             value[2] = fo_window_mean(st->kept[1], n);
             value[3] = fo_window_mean(st->kept[2], n);
+#if FO_CFADS
+            value[7] = fo_window_mean(st->kept[3], n);
+#endif
 #else
             value[0] = ebitda;
             value[2] = service;
             value[3] = interest;
+#if FO_CFADS
+            value[7] = ebitda - tax;  // the cash flow available for debt service (dscr_cash_flow)
+#endif
+#endif
+#if !FO_CFADS
+            value[7] = 0.0;  // read by no test
 #endif
             value[1] = fo_debt(q, st, revolver);
             value[4] = cash;

@@ -31,7 +31,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE, TOLERANCE_USD, coefficient_table, kind_bit
+from fleetopt.core.covenants import (
+    BORROWING_BASE,
+    CATALOGUE,
+    QUANTITIES,
+    TOLERANCE_USD,
+    coefficient_table,
+    kind_bit,
+)
 from fleetopt.core.economics import LIQUIDITY_TOLERANCE_USD, FinanceState, Financing, collateral_required
 from fleetopt.core.quarters import QUARTERS_PER_YEAR
 from fleetopt.evaluate.backend import BackendError, c_compiler
@@ -139,6 +146,8 @@ class KernelShape:
             "FO_W": self.W, "FO_R": len(self.covenants), "FO_CUT": int(self.cuts), "FO_FP": self.FP,
             # a borrowing base test (its quantities, QUANTITIES 5 and 6, are made only then)
             "FO_BASE": int(any(row[ROW_BIT] == kind_bit(BORROWING_BASE) for row in self.covenants)),
+            # a test on EBITDA less tax (the DSCR with dscr_cash_flow: ebitda_less_tax): its flow is kept
+            "FO_CFADS": int(any(QUANTITIES.index("ebitda_less_tax") in row[:3] for row in self.covenants)),
             "FO_THREADS": THREADS_PER_BLOCK,
             "FO_PLANS": PLANS_PER_THREAD,
         }  # fmt: skip

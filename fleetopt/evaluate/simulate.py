@@ -468,7 +468,8 @@ def _covenants(consts: SimulationConstants, t: int, flows: dict, ebitda: Any, st
     bits, 0 where none is; None where none is tested in ``t``. ``base``: the borrowing base's
     quantities (:func:`_borrowing_base`)."""
     window = consts.covenant_window
-    quarter = {"ebitda": ebitda, "debt_service": step.debt_service, "interest": step.interest}
+    quarter = {"ebitda": ebitda, "debt_service": step.debt_service, "interest": step.interest,
+               "ebitda_less_tax": ebitda - step.tax}  # fmt: skip
     if window > 1:  # the flows of the last quarters, tested or not, for the trailing averages
         for name in FLOWS:
             flows[name] = [*flows[name][1 - window :], quarter[name]]

@@ -8,12 +8,14 @@ Each test is the catalogue's linear form in model units, in the quarters the MIL
     max test:  lesser_t <= a x greater_t + slack      (leverage: D_t <= 4 Γ EBITDA_t)
     min test:  a x greater_t + slack >= lesser_t      (DSCR: EBITDA_t >= δ (Int_t + S^{am}_t))
 
-with the flows (EBITDA, debt service, interest) averaged over the covenants' EBITDA period.
+with the flows (EBITDA, debt service, interest, EBITDA less tax) averaged over the covenants' EBITDA
+period. EBITDA less tax, EBITDA_t - X_t (the DSCR's numerator with ``dscr_cash_flow:
+ebitda_less_tax``), is linear: X_t is the tax variable of §5.10, which nothing rewards raising.
 """
 
 from __future__ import annotations
 
-from fleetopt.core.covenants import CATALOGUE, CovenantKind, CovenantTest
+from fleetopt.core.covenants import CATALOGUE, INCOME, CovenantKind, CovenantTest
 from fleetopt.milp.builder import Builder
 from fleetopt.milp.groups import ConstraintGroup, Slack
 from fleetopt.milp.units import to_model_units
@@ -35,7 +37,8 @@ def debt_service(b: Builder, t: int):
 def quantity(b: Builder, name: str, t: int, case: str | None = None):
     """A covenant quantity of quarter ``t`` (MUSD): debt and cash at the end of ``t``, the flows
     averaged over the EBITDA period; under the income shock ``case``, EBITDA less the income it
-    loses and cash less the cash it has lost so far."""
+    loses (EBITDA less tax: less the tax then due, X^σ_t, too) and cash less the cash it has lost so
+    far."""
     m = b.m
     if name == "debt":
         return total_debt(b, t)
@@ -50,6 +53,9 @@ def _flow(b: Builder, name: str, t: int, case: str | None):
     m = b.m
     if name == "ebitda":
         return m.ebitda[t] if case is None else m.ebitda[t] - m.stress_lost[case, t]
+    if name == "ebitda_less_tax":
+        tax = m.tax[t] if case is None else m.stress_tax[case, t]
+        return _flow(b, "ebitda", t, case) - tax
     return debt_service(b, t) if name == "debt_service" else m.interest[t]
 
 
@@ -99,7 +105,8 @@ ROBUSTNESS = Slack("robustness", "MUSD", _shocked_quarter, relaxed_first=True)
 
 
 def _on_ebitda(kind: CovenantKind) -> bool:
-    return "ebitda" in (kind.numerator, kind.denominator)
+    """Whether an income shock lowers a quantity of the test (EBITDA, or EBITDA less tax)."""
+    return bool({kind.numerator, kind.denominator} & set(INCOME))
 
 
 # where a test on debt is held although the plan may owe nothing (formulation §5.11, §9)
@@ -107,13 +114,19 @@ _POSSIBLE = {"debt": "debt could be outstanding", "debt_service": "debt service 
              "interest": "interest could be due"}  # fmt: skip
 
 
-def _note(kind: CovenantKind) -> str:
-    """What the diagnosis says of a test on debt: its rows also hold where nothing is owed."""
+# the greater side of a test on debt where the plan owes nothing, in words
+_AT_LEAST_ZERO = {"ebitda": "EBITDA", "ebitda_less_tax": "EBITDA - tax"}
+
+
+def covenant_note(kind: CovenantKind) -> str:
+    """What the diagnosis says of a test on debt (``kind`` as the model tests it: on its numerator):
+    its rows also hold where nothing is owed."""
     if not kind.needs_debt:
         return ""
+    income = _AT_LEAST_ZERO[kind.numerator if kind.bound == "min" else kind.denominator]
     return (
         f"the {kind.label} row holds in every tested quarter where {_POSSIBLE[kind.applies_when]}, also "
-        f"where the plan owes nothing: there it reads EBITDA >= 0 (docs/formulation.md §9)"
+        f"where the plan owes nothing: there it reads {income} >= 0 (docs/formulation.md §9)"
     )
 
 
@@ -122,7 +135,7 @@ for _kind in CATALOGUE:
     if not _kind.facility_test:
         _FIRST_OF_GROUP.setdefault(_kind.group, _kind)
 COVENANT_GROUPS = {
-    name: ConstraintGroup(name, "§5.11", covenant_rule, Slack(name, "MUSD", note=_note(kind)))
+    name: ConstraintGroup(name, "§5.11", covenant_rule, Slack(name, "MUSD", note=covenant_note(kind)))
     for name, kind in _FIRST_OF_GROUP.items()
 }
 STRESS_COVENANT_GROUPS = {

@@ -18,6 +18,7 @@ from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData
 from fleetopt.core.units import format_figure
 from fleetopt.milp.build import SLACKS, build_model
+from fleetopt.milp.covenants import covenant_note
 from fleetopt.milp.groups import Slack
 from fleetopt.milp.highs import WatchedHighs, run_highs, stage
 from fleetopt.milp.units import from_model_units, output_unit
@@ -354,13 +355,20 @@ def _group_entry(data: ModelData, group: str, entries: list, objective: str) -> 
         "items": [(lbl, from_model_units(a, slack.unit)) for lbl, a in items],
         "quarters": [data.quarter_labels[t] for t in sorted(quarters)],
     }
-    notes = [BUDGET_NOTE if group == "min_cash" and objective == "cost" else slack.note]
+    notes = [BUDGET_NOTE if group == "min_cash" and objective == "cost" else _note(data, group, slack)]
     if group == "demand_floor" and any(label.startswith("training") for label, _ in items):
         notes.append(_training_ended(data, max(quarters, default=data.T - 1)))
     if group == ALLOCATION.name:
         notes.append(_needed_and_allocable(data, entries))
     notes.append(f"edit {fields_to_edit(data, group, [key for key, _ in entries])}")
     return {**entry, "note": "; ".join(note for note in notes if note)}
+
+
+def _note(data: ModelData, group: str, slack: Slack) -> str:
+    """What a reader must know of a group's rows: of a covenant's, as the model tests it (the DSCR
+    on EBITDA less tax: "the (EBITDA - tax) / debt service row ... reads EBITDA - tax >= 0")."""
+    kind = next((k for k in data.covenant_kinds if k.group == group), None)
+    return slack.note if kind is None else covenant_note(kind)
 
 
 def _needed_and_allocable(data: ModelData, entries: list) -> str:
@@ -389,6 +397,9 @@ def fields_to_edit(data: ModelData, group: str, keys: list[tuple]) -> str:
     if group in _COVENANT_FIELDS:
         parts = {key[1] for key in keys if len(key) > 1}
         fields = [field for part, field in _COVENANT_FIELDS[group] if not parts or part in parts]
+        # a test on another numerator than the catalogue's (the DSCR on EBITDA less tax) has room on it too
+        fields += [k.numerator_field for k, c in zip(data.covenant_kinds, CATALOGUE, strict=True)
+                   if k.group == group and k.numerator != c.numerator]
         return " or ".join(f"finance.covenants.{field}" for field in fields)
     named, template = _FIELDS[group]
     if named is None:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fleetopt import __version__
-from fleetopt.core.covenants import CATALOGUE, TOLERANCE_USD, tested_kinds
+from fleetopt.core.covenants import TOLERANCE_USD, tested_kinds
 from fleetopt.core.data import GENERATIONS, USES, ModelData, build_data
 from fleetopt.core.economics import Statements, plan_statements
 from fleetopt.core.plan import Plan
@@ -42,6 +42,7 @@ from fleetopt.core.results import (
     covenant_test,
     customer_words,
     debt_frame,
+    dscr_kind,
     dscr_words,
     first_tested_quarter,
     forecast_demand_words,
@@ -865,7 +866,7 @@ def glossary(data: ModelData, labels: list[str], n: int | None, kind: str, one: 
                             "give (DSCR, covenant headroom, shocks, revenue, capex) are marked 'MILP "
                             "statements, as planned'. Peak debt, lowest cash, lowest DSCR and covenant "
                             "headroom are forecast figures, not scenario ones."),
-        ("lowest DSCR", "lowest EBITDA / debt service " + (
+        ("lowest DSCR", f"lowest {dscr_kind(data).label} " + (
             f"over the quarters the covenants test, from {first} on (finance.covenants.test_from), "
             f"while its facility is owed where covenants.tested_while_owed ties the DSCR to one; "
             f"statements before {first} are not tested and can be lower." if first else
@@ -1182,7 +1183,7 @@ def _deterministic_kpis(run: _Run, row: pd.Series) -> list[str]:
              _kpi("covenant breach" + _grace_words(run, first), yes("breach_probability"))]  # fmt: skip
     kpis += [_kpi(f"policy reaction: {label}", yes(column)) for column, label in REACTION_LABELS.items()
              if column in row and row[column] > 0]  # fmt: skip
-    kpis += [_kpi(f"first breach breaks {kind.label}", "yes") for kind in CATALOGUE
+    kpis += [_kpi(f"first breach breaks {kind.label}", "yes") for kind in run.data.covenant_kinds
              if (column := first_breach_column(kind)) in row and row[column] > 0]  # fmt: skip
     return kpis
 

@@ -134,8 +134,13 @@ class Covenants(StrictModel):
     """Largest total debt / annualised EBITDA (4 x the quarter's EBITDA, or 4 x its four-quarter average;
     at most 100)."""
     min_dscr: CovenantRatio | None = None
-    """Smallest EBITDA / debt service (interest + scheduled principal; a bullet's repayment at
-    maturity is not debt service, as credit agreements define it; at most 100)."""
+    """Smallest EBITDA (or EBITDA less tax: `dscr_cash_flow`) / debt service (interest + scheduled
+    principal; a bullet's repayment at maturity is not debt service, as credit agreements define it;
+    at most 100)."""
+    dscr_cash_flow: Literal["ebitda", "ebitda_less_tax"] = "ebitda"
+    """The cash flow `min_dscr` divides by debt service: EBITDA, or EBITDA less the quarter's tax (after the
+    losses carried; the cash flow available for debt service most GPU-backed facilities test), each
+    over the `ebitda_period`."""
     min_interest_coverage: CovenantRatio | None = None
     """Smallest EBITDA / interest (interest coverage, common in GPU-backed facilities; at most 100)."""
     min_liquidity_usd: Money | None = None
