@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import run_cli, squashed
 from evaluate_builders import ALL_RISK, batch, plan_variants, tiny_model, with_risk
 from milp_builders import data_of
 from test_covenants import INTEREST, coverage_model, keep_everything, prepay_model, solved_tiny
@@ -208,3 +208,20 @@ def test_the_robustness_copy_reads_the_shocked_income_less_its_own_tax():
     assert r.plan.prepay[0, :2] == pytest.approx(0.0, abs=1e-3)
     [case] = shocked_cash(r.data, r.plan, r.statements)
     assert case["lowest_dscr"] == pytest.approx(0.6, rel=1e-6)
+
+
+def test_a_deterministic_evaluation_names_the_dscr_on_ebitda_less_tax(tmp_path):
+    """The plan solved on EBITDA (nothing repaid early) run on the forecast and tested on EBITDA less
+    tax: its first breach, in quarter 3 (2026Q4), breaks the DSCR, named by its cash flow."""
+    import yaml
+
+    model = tmp_path / "m.yaml"
+    model.write_text(yaml.safe_dump(cfads_model("ebitda", milp=True), sort_keys=False))
+    code, _, err = run_cli("solve", str(model), "--out", str(tmp_path / "run"), "--mip-gap", "1e-9")
+    assert code == 0, err
+    code, out, err = run_cli("evaluate", "--plans", str(tmp_path / "run"), "--deterministic",
+                             "--set", "finance.covenants.dscr_cash_flow=ebitda_less_tax",
+                             "--out", str(tmp_path / "eval"))  # fmt: skip
+    assert code == 0, err
+    # the cell folds over two lines at the tests' 120 columns: "yes: (EBITDA - tax) /", "debt service, .."
+    assert squashed("yes: (EBITDA - tax) /") in squashed(out) and "debt service, in 2026Q4" in out

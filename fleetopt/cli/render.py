@@ -603,18 +603,19 @@ UTIL_MEANS = ("s.e.: the mean NPV's standard error; mean NPV, no default: over t
               "metrics.csv has every figure unrounded")
 
 
-def forecast_table(metrics, title: str, quarter_labels: list[str] | None = None) -> Table:
+def forecast_table(metrics, title: str, quarter_labels: list[str] | None = None, kinds=CATALOGUE) -> Table:
     """A deterministic evaluation's plans: their one scenario is the forecast, so each figure is the
     plan's own (no standard error, tail or shares) and each event a yes or no: the covenant its
     first breach breaks and the quarter it breaks in, the quarter of a default, the policy's
-    reactions it needed."""
+    reactions it needed. ``kinds``: the covenants as the model tests them (``ModelData.covenant_kinds``:
+    its DSCR "(EBITDA - tax) / debt service" where it tests that)."""
     table = Table(title=title)
     for name in ("plan", "NPV on the forecast", "lowest cash", "util.", "liquidity default",
                  "covenant breach", "policy reactions"):  # fmt: skip
         text = name in ("plan", "covenant breach", "policy reactions")
         table.add_column(name, justify="left" if text else "right")
     for _, row in metrics.iterrows():
-        missed = [k.label for k in CATALOGUE if row.get(first_breach_column(k), 0) > 0]
+        missed = [k.label for k in kinds if row.get(first_breach_column(k), 0) > 0]
         breach = ("yes: " + ", ".join(missed) if missed else "yes") if row["breach_probability"] > 0 else "no"
         default = "yes" if row["default_probability"] > 0 else "no"
         if quarter_labels is not None:  # the one scenario's quarter: its median (NaN where none broke)

@@ -312,7 +312,7 @@ def _print_best(result, ranking: dict, top: int, data: ModelData, cost: bool = F
     if result.seed is None:  # deterministic: one scenario, the forecast
         first = "; breaches and defaults last" if last else ""
         title = f"plans on the forecast (deterministic evaluation{first}; {npv_words(data)})"
-        console.print(forecast_table(ranked, title, data.quarter_labels))
+        console.print(forecast_table(ranked, title, data.quarter_labels, data.covenant_kinds))
         return
     last = f" ({FORECAST_MARK} last)" if last else ""
     title = f"best plans by {ranking['rank_by']} NPV{shown}{last}"
