@@ -14,6 +14,8 @@ from quarter 0, EBITDA meets it in every quarter; EBITDA less tax misses it in q
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import run_cli, squashed
@@ -25,6 +27,7 @@ from test_kernel_cpu import assert_agree
 from fleetopt.core.covenants import CATALOGUE, kind_bit
 from fleetopt.core.economics import plan_statements
 from fleetopt.core.results import covenant_headroom, shocked_cash
+from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate.kernel import CpuKernel
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -149,6 +152,22 @@ def test_the_milp_repays_early_exactly_enough_for_ebitda_less_tax():
     assert r.plan.prepay[0, 2] == pytest.approx(3_700_000.0 - 54_250.0 / 0.85 / 0.02, rel=1e-6)
     assert r.plan.prepay[0, :2] == pytest.approx(0.0, abs=1e-3)
     assert r.statements.lines["dscr"][3] == pytest.approx(1.1, rel=1e-6)
+
+
+def test_a_plan_whose_statements_breach_what_the_milp_held_is_warned_of():
+    """With tax losses carried forward the MILP's row on EBITDA less tax is a relaxation
+    (formulation §5.11): the same instance repays nothing early and its statements miss quarter 3
+    (182,750 / 174,000 = 1.050x against 1.1x). The solve says so, where its table alone wrote the
+    headroom as "breached" among the other figures; without carry-forward it is exact: no warning."""
+    d = cfads_model("ebitda_less_tax", milp=True)
+    d["finance"]["tax_loss_carry_forward"] = True
+    with pytest.warns(FleetoptWarning, match=r"statements breach a covenant the MILP held it to: "
+                      r"\(EBITDA - tax\) / debt service 1\.05x in 2026Q4 \(minimum 1\.1x\)"):  # fmt: skip
+        r = solve(data_of(d), mip_gap=1e-9)
+    assert r.statements.lines["dscr"][3] == pytest.approx(182_750.0 / 174_000.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FleetoptWarning)
+        solve(data_of(cfads_model("ebitda_less_tax", milp=True)), mip_gap=1e-9)
 
 
 def test_a_quarter_no_plan_can_cover_is_diagnosed_as_the_dscr_on_ebitda_less_tax():

@@ -545,6 +545,20 @@ def untested_breaches(data: ModelData, st: Statements) -> str | None:
     model assumes) whose statements would breach it, in words: "EBITDA / debt service 0.94x in
     2026Q3 and 1.396x in 2026Q4 (minimum 1.4x)"; None where there are none. A reader of "no
     breach on the forecast" must see them. The borrowing base, tested in every quarter, has none."""
+    # before test_from, where the test would apply (a tied test: where its facility can owe)
+    return _breach_words(data, st, lambda test: ~data.covenant_tested & test.could_apply)
+
+
+def tested_breaches(data: ModelData, st: Statements) -> str | None:
+    """The tested quarters whose statements breach a ratio covenant, in :func:`untested_breaches`'
+    words; None where there are none. A MILP plan meets its rows, so these come only where a row is
+    a relaxation of the statements' test (the DSCR on EBITDA less tax with tax losses carried
+    forward, formulation §5.11)."""
+    return _breach_words(data, st, lambda test: test.tested)
+
+
+def _breach_words(data: ModelData, st: Statements, where) -> str | None:
+    """The ratio covenants the statements breach in the quarters ``where(test)`` ((T,) bool), in words."""
     quantities = statement_quantities(st.lines, data.covenant_window)
     parts = []
     for test in data.covenants:
@@ -552,8 +566,7 @@ def untested_breaches(data: ModelData, st: Statements) -> str | None:
         if kind.facility_test or kind.denominator is None:
             continue
         ratio = kind.ratio(quantities)
-        # before test_from, where the test would apply (a tied test: where its facility can owe)
-        missed = np.flatnonzero(test.breached(quantities) & ~data.covenant_tested & test.could_apply)
+        missed = np.flatnonzero(test.breached(quantities) & where(test))
         if not missed.size:
             continue
         quarters = " and ".join(

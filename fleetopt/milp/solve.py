@@ -16,9 +16,9 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, plan_statements, principal_schedule
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
-from fleetopt.core.results import debt_frame, headline, plan_frame
+from fleetopt.core.results import debt_frame, headline, plan_frame, tested_breaches
 from fleetopt.core.units import format_gap, format_usd
-from fleetopt.errors import InfeasibleError, NoPlanError
+from fleetopt.errors import InfeasibleError, NoPlanError, warn
 from fleetopt.milp.build import build_model
 from fleetopt.milp.diagnose import diagnose, format_diagnosis, message_entry
 from fleetopt.milp.finance import net_same_quarter_draws
@@ -146,6 +146,7 @@ def solve(
         )
     plan = extract_plan(m, data)
     statements = plan_statements(data, plan)
+    _warn_of_breaches(data, statements)
     incumbent_usd = from_model_units(float(incumbent), VARIABLE_UNITS["objective"])
     bound = results.objective_bound
     finite = bound is not None and np.isfinite(bound)
@@ -172,6 +173,16 @@ def solve(
             np.array([pyo.value(m.cash[t]) for t in range(data.T)]), VARIABLE_UNITS["cash"]
         ),
     )
+
+
+def _warn_of_breaches(data: ModelData, statements: Statements) -> None:
+    """Warn where the plan's own statements breach a covenant its MILP rows met: a row that is a
+    relaxation of the statements' test (formulation §5.11) must not pass as "keeps every covenant"."""
+    missed = tested_breaches(data, statements)
+    if missed is not None:
+        warn(f"the plan's own statements breach a covenant the MILP held it to: {missed}. The MILP's row "
+             "is a relaxation there (the DSCR on EBITDA less tax with tax losses carried forward: "
+             "docs/formulation.md §5.11); `fleetopt evaluate` shows what the policy then does")
 
 
 def solve_settled(
