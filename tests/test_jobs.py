@@ -23,7 +23,7 @@ from conftest import interrupt_at, needs_cc, run_cli
 from evaluate_builders import MODELS, solved
 
 from fleetopt.core.data import build_data
-from fleetopt.errors import FleetoptWarning
+from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate import PlanFileError, compile_plans, evaluate, save_plans
 from fleetopt.evaluate.engine import LocalExecutor, plan_chunks
 from fleetopt.evaluate.jobs import ChunkStore
@@ -563,7 +563,7 @@ def test_interrupted_sweep_resumes_to_the_same_choice(tmp_path):
     pd.testing.assert_frame_equal(resumed.metrics, reference.metrics, check_exact=True)
     api.write_sweep_run(resumed, folder)
     assert (folder / "summary.json").exists() and not (folder / "chunks").exists()
-    with pytest.raises(Exception, match="already finished") as finished:
+    with pytest.raises(InputError, match="already finished") as finished:
         api.resume_sweep(folder)
     assert f"fleetopt sweep --rerank {folder}" in str(finished.value)
 
@@ -785,7 +785,7 @@ def test_a_sweep_stopped_while_making_candidates_keeps_those_made(tmp_path, monk
         assert c.status == ref.status and (c.plan is None) == (ref.plan is None)
         assert c.plan is None or np.array_equal(c.plan.buy_blocks, ref.plan.buy_blocks)
     assert not (folder / "summary.json").exists()
-    with pytest.raises(Exception, match="still making its candidates"):  # 4 of them: not its plans
+    with pytest.raises(InputError, match="still making its candidates"):  # 4 of them: not its plans
         api.evaluate(folder, scenarios=10)
     # a list cut by hand (a candidate dropped while plans.npz still holds it) is refused, not skipped
     edited = tmp_path / "edited"

@@ -13,6 +13,7 @@ from milp_builders import base_model, data_of, sku
 
 from fleetopt.core.credit import hazard_per_quarter
 from fleetopt.evaluate.scenarios import generate_scenarios
+from fleetopt.schema.loading import ModelError
 
 N = 20_000  # scenarios: a standard error of about 0.2 % on a factor of volatility 0.25 over two years
 CYCLE = {"price_loading": 0.8, "demand_loading": 0.7, "default_correlation": 0.5, "spread_loading": -0.02}
@@ -122,7 +123,7 @@ def test_a_credit_rating_sets_the_customer_hazard_and_an_override_wins():
 def test_a_rating_for_an_unknown_customer_is_refused():
     d = tiny_model()
     d["risk"]["customer_ratings"] = {"nobody": "A"}
-    with pytest.raises(Exception, match="unknown customer 'nobody'"):
+    with pytest.raises(ModelError, match="unknown customer 'nobody'"):
         data_of(d)
 
 
@@ -198,7 +199,7 @@ def test_without_a_refinanced_bullet_the_spread_shift_is_zero():
 
 def test_the_old_name_rate_loading_is_refused_with_its_new_name():
     d = risky_tiny(ai_cycle={"rate_loading": -0.01})
-    with pytest.raises(Exception, match="rate_loading was renamed to spread_loading"):
+    with pytest.raises(ModelError, match="rate_loading was renamed to spread_loading"):
         data_of(d)
 
 

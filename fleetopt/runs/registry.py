@@ -242,6 +242,12 @@ class Registry:
                 f"the run registry {self.path} cannot be opened or created ({exc}): make the runs folder "
                 f"{self.folder} writable, {elsewhere}"
             )
+        if getattr(exc, "sqlite_errorcode", None) in _LOCKING_IO_ERRORS:  # a network file system's
+            return RegistryError(
+                f"the run registry {self.path} cannot be locked ({exc}): its file system does not give "
+                "SQLite the locks it needs (NFS and other network drives often do not): keep the runs "
+                f"folder on a local disk, {elsewhere}"
+            )
         if "disk is full" in str(exc) or "disk I/O error" in str(exc):
             # SQLITE_FULL, or in WAL mode SQLITE_IOERR when its -wal file cannot grow (a full disk, a
             # file-size limit): the registry is most likely sound, so moving it away is not the cure
