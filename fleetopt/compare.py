@@ -50,6 +50,7 @@ from fleetopt.evaluate.metrics import (
     LENDERS_SHARE,
     LIMITED_LIABILITY,
     SHORTFALL_SHARE,
+    beyond_chance,
     cvar_influence,
     either_happened,
     first_breach_column,
@@ -73,7 +74,6 @@ from fleetopt.runs.folder import (
     refuse_output_file,
     resume_command,
 )
-from fleetopt.stochastic.paired import beyond_chance
 
 YES_NO = "1 yes, 0 no"  # a figure that is 1 (yes) or 0 (no), as the CSV and JSON write it
 NOISE_MARK = " (within 2 s.e.)"  # a difference the scenarios could give by chance

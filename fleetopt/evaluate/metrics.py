@@ -296,6 +296,19 @@ def paired_error(differences: np.ndarray) -> float:
     return float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
 
 
+# a difference of more than this many standard errors of the paired difference is not chance
+SIGNIFICANT = 2.0
+# and of more than this many USD: below it, two plans that differ by round-off are the same plan
+NOISE_USD = 1.0
+
+
+def beyond_chance(diff: float, se: float, noise: float = 0.0) -> bool:
+    """Whether a paired difference ``diff`` with standard error ``se`` is more than chance: beyond
+    :data:`SIGNIFICANT` errors and beyond ``noise`` (round-off). Read by compare, the stochastic
+    solve's out-of-sample verdict and the sweep's lead, so all call the same differences better or worse."""
+    return abs(diff) > max(SIGNIFICANT * se, noise)
+
+
 def cvar_influence(npv: np.ndarray, alpha: float = TAIL) -> tuple[float, np.ndarray]:
     """(CVaR_alpha, influence values): the mean of the ceil(alpha S) worst NPVs and, per scenario,
     q + min(x - q, 0) / (k / S) - CVaR (q the k-th worst). The standard error of two plans' CVaR

@@ -22,7 +22,14 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.tail import TAIL
 from fleetopt.core.units import counted, format_usd, format_usd_change
 from fleetopt.evaluate import EvaluationResult, PlanBatch, evaluate
-from fleetopt.evaluate.metrics import ANY_DEFAULT_EVENTS, cvar_influence, either_happened, paired_error
+from fleetopt.evaluate.metrics import (
+    ANY_DEFAULT_EVENTS,
+    NOISE_USD,
+    beyond_chance,
+    cvar_influence,
+    either_happened,
+    paired_error,
+)
 
 OUTCOMES = ("npv", "breach", "uncured_breach", "default")
 # the figures that are means of an outcome over the scenarios ("any_default": a liquidity default or
@@ -81,19 +88,6 @@ def paired_comparison(outcomes: dict, reference: str, alpha: float = TAIL) -> li
         row["npv_cvar_usd_diff"] = cvar - ref_cvar
         rows.append(row)
     return rows
-
-
-# a difference of more than this many standard errors of the paired difference is not chance
-SIGNIFICANT = 2.0
-# and of more than this many USD: below it, two plans that differ by round-off are the same plan
-NOISE_USD = 1.0
-
-
-def beyond_chance(diff: float, se: float, noise: float = 0.0) -> bool:
-    """Whether a paired difference ``diff`` with standard error ``se`` is more than chance: beyond
-    :data:`SIGNIFICANT` errors and beyond ``noise`` (round-off). Read by the stochastic solve's
-    out-of-sample verdict and by compare's, so both call the same differences better or worse."""
-    return abs(diff) > max(SIGNIFICANT * se, noise)
 
 
 # the out-of-sample figures the verdict reads: (words, key, higher is better)

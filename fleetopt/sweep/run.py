@@ -27,7 +27,16 @@ from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
 from fleetopt.evaluate.engine import check_backend_runs, choose_backend, evaluate
 from fleetopt.evaluate.jobfolder import checked_how, job_model, resumed_threads, started_elsewhere
 from fleetopt.evaluate.jobs import ChunkStore
-from fleetopt.evaluate.metrics import DEFAULT_RANK, FORECAST_OK, RANK_COLUMNS, RANK_WORDS, key_figures_html
+from fleetopt.evaluate.metrics import (
+    DEFAULT_RANK,
+    FORECAST_OK,
+    NOISE_USD,
+    RANK_COLUMNS,
+    RANK_WORDS,
+    SIGNIFICANT,
+    beyond_chance,
+    key_figures_html,
+)
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
@@ -35,7 +44,6 @@ from fleetopt.runs.files import read_json, signals_deferred
 from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
-from fleetopt.stochastic.paired import NOISE_USD, SIGNIFICANT, beyond_chance
 from fleetopt.stochastic.run import MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
     ORIGINS,
