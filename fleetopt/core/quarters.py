@@ -62,6 +62,11 @@ def quarter_label(ordinal: int) -> str:
     return f"{ordinal // QUARTERS_PER_YEAR}Q{ordinal % QUARTERS_PER_YEAR + 1}"
 
 
+def calendar_year(label: str) -> str:
+    """The calendar year of a quarter label: '2026' of '2026Q3' (a table's column by year)."""
+    return str(parse_quarter(label) // QUARTERS_PER_YEAR)
+
+
 def horizon_years(quarters: int) -> list[range]:
     """The horizon's years as ranges of quarter indices: four at a time from its first quarter, the
     last one shorter where the horizon is not whole years (10 quarters: 0-3, 4-7, 8-9)."""

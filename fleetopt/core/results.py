@@ -15,6 +15,7 @@ from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import (
     HOURS_PER_QUARTER,
     QUARTERS_PER_YEAR,
+    calendar_year,
     discount_factors,
     parse_quarter,
     quarter_label,
@@ -108,18 +109,22 @@ def plan_frame(data: ModelData, plan: Plan) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def _year_column(year: str, quarters: list[str]) -> str:
+    """A table's column for a calendar year: '2026', or '2026 (Q3-Q4)' where the horizon covers
+    only some of its quarters ('2026 (Q4)' for one)."""
+    if len(quarters) == QUARTERS_PER_YEAR:
+        return year
+    return f"{year} ({quarters[0]}-{quarters[-1]})" if len(quarters) > 1 else f"{year} ({quarters[0]})"
+
+
 def purchases_by_generation_year(data: ModelData, buy_blocks: np.ndarray) -> pd.DataFrame:
     """GPUs bought by generation (rows: those the model has an SKU of) and calendar year (columns;
     a year the horizon covers only in part is labelled with its quarters: '2026 (Q3-Q4)'), of
     purchase blocks (S, I, T): a plan's ``buy_blocks``, or a purchases file's."""
     years = {}
     for label in data.quarter_labels:
-        years.setdefault(label[:4], []).append(label[4:])
-    columns = {
-        year: year if len(quarters) == 4 else f"{year} ({quarters[0]}-{quarters[-1]})" if len(quarters) > 1
-        else f"{year} ({quarters[0]})"
-        for year, quarters in years.items()
-    }  # fmt: skip
+        years.setdefault(calendar_year(label), []).append(label[-2:])
+    columns = {year: _year_column(year, quarters) for year, quarters in years.items()}
     held = data.model_generations
     table = pd.DataFrame(0.0, index=[GENERATIONS[g] for g in held], columns=list(columns.values()))
     gpus = buy_blocks.sum(axis=1) * data.block_size[:, None]  # (S, T)
@@ -127,7 +132,7 @@ def purchases_by_generation_year(data: ModelData, buy_blocks: np.ndarray) -> pd.
         generation = GENERATIONS[data.sku_generation[s]]
         for t in range(data.T):
             if gpus[s, t]:
-                table.loc[generation, columns[data.quarter_labels[t][:4]]] += gpus[s, t]
+                table.loc[generation, columns[calendar_year(data.quarter_labels[t])]] += gpus[s, t]
     return table
 
 
@@ -351,7 +356,7 @@ def contracted_by_year(data: ModelData, st: Statements) -> str:
     horizon's total hides."""
     years: dict[str, list[float]] = {}
     for t, label in enumerate(data.quarter_labels):
-        total = years.setdefault(label[:4], [0.0, 0.0])
+        total = years.setdefault(calendar_year(label), [0.0, 0.0])
         total[0] += st.lines["revenue_contracts_usd"][t]
         total[1] += st.lines["revenue_usd"][t]
     shares = {year: contracted / revenue for year, (contracted, revenue) in years.items() if revenue > 0}
