@@ -1421,6 +1421,22 @@ def test_resume_of_another_command_s_finished_folder_names_what_it_is(finished_r
     assert_one_error(code, out, err, fragment)
 
 
+@pytest.mark.parametrize(
+    "command, removed", [("evaluate", ("metrics.csv",)), ("sweep", ("plans.npz", "candidates.json"))]
+)
+def test_resume_of_a_finished_run_whose_results_are_gone_says_so(finished_runs, tmp_path, command, removed):
+    """`evaluate --resume` of a finished evaluation whose metrics.csv was removed said "already
+    finished ... nothing to resume" and exited 0, pointing to `fleetopt runs add`, which refuses it."""
+    run = copied(finished_runs[command], tmp_path)
+    for name in removed:
+        (run / name).unlink()
+    code, out, err = run_cli(command, "--resume", str(run))
+    what = "evaluation" if command == "evaluate" else command
+    gone = f"{' and '.join(removed)} {'is' if len(removed) == 1 else 'are'} gone"
+    assert_one_error(code, out, err, f"{run}: this {what} finished, but its {gone}", "nothing to resume")
+    assert "already finished" not in out + err
+
+
 def test_a_run_folder_given_as_the_model_to_evaluate_is_named_a_run_folder(finished_runs, stopped_sweep):
     """`fleetopt evaluate runs/mylab` said only "give --plans ..." (a new user's review); an
     unfinished job's folder is given its resume command."""

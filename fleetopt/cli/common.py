@@ -57,6 +57,7 @@ from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import (
     RESUME_OPTIONS,
     RUN_KINDS,
+    RunDirError,
     RunFolder,
     kept_options,
     refuse_unwritable_file,
@@ -808,6 +809,12 @@ def finished_already(run: RunFolder, kind: str, report: bool) -> bool:
     given or kept) asks for one. False for any other folder (its resume says what it is)."""
     if not (run.is_finished and run.is_job and run.job().get("kind") == kind):
         return False
+    what = "evaluation" if kind == "evaluate" else kind
+    gone = [name for name in api.FILES_OF_KIND[kind] if not (run.path / name).is_file()]
+    if gone:  # it was "finished, nothing to resume" and exit 0, the results lost unsaid
+        raise RunDirError(f"{run.path}: this {what} finished, but its {' and '.join(gone)} "
+                          f"{'is' if len(gone) == 1 else 'are'} gone (removed or moved since): nothing to "
+                          f"resume; run the {what} again into a new folder")  # fmt: skip
     number = api.recorded_run_id(run.path)
     if number is None and run.left_untidy:  # killed while it was being recorded: as `runs add` does
         number = api.record_run(run.path, f"unknown (recorded afterwards by {command_line()})")
@@ -819,7 +826,6 @@ def finished_already(run: RunFolder, kind: str, report: bool) -> bool:
             with run.held_while_tidied():
                 pass
         done = f"run {number}: fleetopt runs show {number}"
-    what = "evaluation" if kind == "evaluate" else kind
     console.print(f"{run.path}: this {what} already finished ({done}); nothing to resume", soft_wrap=True,
                   highlight=False)  # fmt: skip
     finish_report(run.path, report and not (run.path / RunFolder.REPORT).exists())
