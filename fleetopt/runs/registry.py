@@ -345,6 +345,10 @@ class Registry:
                 # a full disk: the registry is read as it is, so runs can still be listed and found
         try:
             con = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+            if not _holds_runs_table(con):  # made on the full disk before its table was: no run in it
+                con.close()  # (it was called damaged, "move it away", though the disk is the cure)
+                con = sqlite3.connect(":memory:")
+                con.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise self._unusable(exc, 0.0) from None
         try:
@@ -568,6 +572,11 @@ def _record(row) -> RunRecord:
     if not isinstance(figures, dict):
         figures = {DAMAGED: "its key figures in the registry are not readable (edited or damaged)"}
     return RunRecord(row[0], row[1], row[2], row[3], row[4], row[5], Path(row[6]), figures, row[8])
+
+
+def _holds_runs_table(con: sqlite3.Connection) -> bool:
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'"
+    return con.execute(sql).fetchone() is not None
 
 
 def _disk_full(exc: RegistryError) -> bool:
