@@ -86,6 +86,7 @@ from fleetopt.report import comparison_html as _comparison_html
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import (
+    NUMBER_NAMES,
     RUN_KINDS,
     RunData,
     RunDirError,
@@ -1179,8 +1180,6 @@ FILES_OF_KIND = {
 # the headline each kind's record must have as a number (fleetopt runs lists it)
 HEADLINE_OF_KIND = {"solve": "npv_usd", "stochastic": "rp_usd", "evaluate": "npv_mean_usd",
                     "sweep": "npv_mean_usd"}  # fmt: skip
-# names of figures that are numbers in every summary.json fleetopt writes
-NUMBER_NAMES = ("_usd", "_probability", "_seconds", "_share", "_mw")
 
 
 def _finite_number(value) -> bool:

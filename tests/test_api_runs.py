@@ -261,7 +261,7 @@ def test_recording_afterwards_refuses_a_solve_figure_edited_since_the_run(here, 
 @pytest.mark.parametrize(
     ("edit", "refused"),
     [
-        ({"npv_usd": "lots"}, r"npv_usd 'lots': not a finite number, as fleetopt writes it"),
+        ({"npv_usd": "lots"}, r"npv_usd must be a finite number \(got 'lots'\): the file was damaged"),
         ({"npv_usd": None}, r"npv_usd None: not a finite number"),
         ({"kind": "evaluate"}, r"says the run is a evaluate, but the folder has no metrics\.csv"),
         ({"kind": "sweep"}, r"has no plans\.npz or candidates\.json: not a sweep's folder"),

@@ -952,6 +952,10 @@ DAMAGED_SUMMARY_FIELDS = [
     ("solve", "status", None),
     *[("solve", field, "x") for field in ("objective_usd", "bound_usd", "gap", "solve_seconds")],
     ("solve", "kind", ["solve"]),
+    # a sweep's, read by the report's "In short" and its rule: abs(), '>' and .get() of text
+    *[("sweep", field, "x") for field in ("candidates_feasible", "rule_settings", "dropped", "npv_cvar5_usd",
+                                          "runner_up_lead_usd", "runner_up_lead_se_usd")],
+    ("solve", "npv_usd", True),  # a figure named as a number: true read as 1
 ]
 
 

@@ -240,7 +240,14 @@ SUMMARY_FIELDS = {
                     (limits.instance, dict, "a JSON object")),
     **dict.fromkeys(("scenarios", "commitments"), (limits.instance, list, "a JSON list")),
     "first_stage": (limits.text,),
+    **dict.fromkeys(("candidates_feasible", "candidates_tried"), (limits.whole, 0)),  # a sweep's
+    "why": (limits.text,),
+    "rule_settings": (limits.instance, dict, "a JSON object"),
+    "dropped": (limits.instance, list, "a JSON list"),
 }  # fmt: skip
+# names of figures that are numbers in every summary.json fleetopt writes (a top-level one that is
+# not a list or an object of them, as revenue_by_customer_usd is, is a number or null)
+NUMBER_NAMES = ("_usd", "_probability", "_seconds", "_share", "_mw")
 # the fields inside a stochastic solve's summary.json objects its readers take as written (its
 # settings and out-of-sample figures, read by the report and compare), checked as SUMMARY_FIELDS
 # are: (object, field) -> (check, *args, required)
@@ -611,12 +618,16 @@ class RunFolder:
 
     def summary(self) -> dict:
         """The run's summary.json; one that is not a JSON object, or whose field of
-        :data:`SUMMARY_FIELDS` is not of its type, is refused by name."""
+        :data:`SUMMARY_FIELDS` is not of its type, or a figure named as a number
+        (:data:`NUMBER_NAMES`) that is not one, is refused by name."""
         summary = self._json_object(self.SUMMARY)
         path = self.path / self.SUMMARY
         for name, (check, *args) in SUMMARY_FIELDS.items():
             if name in summary and not (summary[name] is None and name in SUMMARY_NULLABLE):
                 _summary_field(f"{path}: {name}", summary[name], check, args)
+        for name, value in summary.items():  # text there met the report as a traceback
+            if name.endswith(NUMBER_NAMES) and not isinstance(value, (dict, list, type(None))):
+                _summary_field(f"{path}: {name}", value, limits.number, ())
         for (block, name), (check, *args, required) in NESTED_SUMMARY_FIELDS.items():
             inside = summary.get(block)
             # none, or {} (written where the out-of-sample check was skipped): nothing to check
