@@ -334,21 +334,28 @@ def test_the_order_rule_projects_the_plans_sales_within_the_forecast_demand(kern
     quarter 1 and sells 600 (1,314,000 USD), and the projection is what the evaluator earns on the
     forecast: +1,314,000 - 4,000,000 = -2,686,000 in quarter 1 (not its statements' 1,200 sold,
     +2,628,000 - 4,000,000, which deferred only 20.55 % and ended quarter 1 at -863,901, a default).
-    1,000,000 - 2,686,000 is 1,686,000 short; the saving is the docs' (price less 1,000/1,200 of the
-    plan's offer at forecast prices, 4,000,000 - 2,190,000 = 1,810,000), so the share f = 1,686,000
-    / 1,810,000 = 93.15 % is deferred (docs/evaluation.md, policy rule 0). 1,200 - 1,000 f = 268.5
-    GPUs are left, all sold within the demand: quarter 1 ends at 1,000,000 + 2,190 x (1,200 -
-    1,000 f) - (1 - f) x 4,000,000 = -372,000 + 1,810,000 f = 1,314,000 (the saving counts the
-    deferred GPUs' sales above the demand as lost, so the rule defers more than the gap needs)."""
+    1,000,000 - 2,686,000 is 1,686,000 short. The saving values the 1,000 deferrable GPUs as 1,000 /
+    1,200 of what the plan's market GPUs earn on that forecast run, 1,314,000 (docs/evaluation.md,
+    policy rule 0): 4,000,000 - 1,095,000 = 2,905,000, so f = 1,686,000 / 2,905,000 = 58.04 % is
+    deferred. 1,200 - 1,000 f = 619.6 GPUs are left, 600 of them sold: quarter 1 ends at 1,000,000 +
+    1,314,000 - (1 - f) x 4,000,000 = -1,686,000 + 4,000,000 f = 635,514.63 (more than the gap
+    needs: the deferred GPUs above the demand earned nothing, and 42.15 % would have ended it at 0).
+    Quarter 2 projects 635,514.63 + 1,314,000 - the deferred 2,321,514.63 = -372,000 and cancels
+    c = 372,000 / (80 % x 2,321,514.63) of that order, forfeiting c x its 20 % deposit, 372,000 x
+    0.2 / 0.8 = 93,000, and ends at 0. Until the saving was valued with the plan's whole offer
+    (4,000,000 - 1,000 / 1,200 x 2,628,000 = 1,810,000) it deferred 93.15 %, ended quarter 1 at
+    1,314,000 and forfeited 274,491.71 in quarter 2 (the projection -1,097,966.85, x 0.25)."""
     d = order_model(distress_sales=False)
     d["market"]["demand_gpus"] = {"training": 600.0, "inference": 0.0}
     data = data_of(d)
     plans = batch(data, [order_plan(data)])
     np.testing.assert_allclose(plans.forecast_cash_flow[0, :2], [438_000.0, 600 * MARKET - ORDER], rtol=1e-12)
+    np.testing.assert_allclose(plans.order_saving[0, 1], ORDER - 1000 / 1200 * 600 * MARKET, rtol=1e-12)
     out = run_cash(data, order_plan(data), Policy(distress_sales=False), price_drop(data, [0]), kernel)
-    share = 1_686_000.0 / 1_810_000.0
+    share = 1_686_000.0 / 2_905_000.0
     np.testing.assert_allclose(out["deferred_usd"][0, 0], share * ORDER, rtol=1e-12)
-    np.testing.assert_allclose(out["cash_usd"][0, 0, 1], 1_314_000.0, rtol=1e-12)
+    np.testing.assert_allclose(out["cash_usd"][0, 0, 1:3], [-1_686_000.0 + share * ORDER, 0.0], atol=1e-6)
+    np.testing.assert_allclose(out["forfeited_usd"][0, 0], 93_000.0, rtol=1e-12)
     assert out["default"][0, 0] == 0.0
 
 
@@ -395,21 +402,24 @@ def test_gpus_deferred_in_a_quarter_short_of_power_leave_their_power_to_the_gpus
     each) get half their power, 600 run, and sell min(600, demand). The projection is what the
     evaluator earns on the forecast, so quarter 1 projects to the cash after quarter 0 (the opening
     cash plus 200 x 2,190) + min(600, demand) x 2,190 - 4,000,000; an opening cash that leaves it
-    372,000 short defers the same share f = 372,000 / 1,810,000 of the order (1,000 f = 205.52
-    GPUs) as the price drop of the instance above: 994.48 GPUs are left, drawing 0.99448 MW, and the
-    0.6 MW power 600 of them (docs/evaluation.md, "GPUs taken out"): all 600 sell with ample demand,
-    300 (657,000 USD) where demand is 300 GPUs. The deferred GPUs' power used to go unused: 600 -
-    1,000 f = 394.48 offered; before that, revenue was taken out in proportion, 600 x (1 - 1,000 f /
-    1,200) GPUs earning while 394.48 sold."""
+    372,000 short defers f = 372,000 / saving, the saving valuing the 1,000 GPUs as 1,000 / 1,200 of
+    what the plan's market GPUs earn on that forecast run, min(600, demand) x 2,190 (policy rule 0):
+    4,000,000 - 1,095,000 = 2,905,000 with ample demand (1,000 f = 128.05 GPUs), 4,000,000 - 547,500
+    = 3,452,500 where demand is 300 (1,000 f = 107.75; until the saving counted the offer it was
+    1,810,000 for both, 205.52 GPUs). 1,071.95 or 1,092.25 GPUs are left, drawing more than the 0.6
+    MW, which power 600 of them (docs/evaluation.md, "GPUs taken out"): all 600 sell with ample
+    demand, 300 (657,000 USD) where demand is 300 GPUs. The deferred GPUs' power used to go unused:
+    600 - 1,000 f offered; before that, revenue was taken out in proportion, 600 x (1 - 1,000 f /
+    1,200) GPUs earning."""
     d = order_model(distress_sales=False)
     d["sites"]["s1"]["power_capacity_mw"] = 0.6
     d["market"]["demand_gpus"] = {"training": demand, "inference": 0.0}
     d["finance"]["opening_cash_usd"] = ORDER - 372_000.0 - 200 * MARKET - min(600.0, demand) * MARKET
     data = data_of(d)
     out = run(data, order_plan(data), Policy(distress_sales=False), None, kernel)
-    deferred = 1000 * 372_000.0 / 1_810_000.0
+    deferred = 1000 * 372_000.0 / (ORDER - 1000 / 1200 * min(600.0, demand) * MARKET)
     np.testing.assert_allclose(out["deferred_usd"][0, 0], deferred * 4000.0, rtol=1e-12)
-    sold = min(600.0, demand)  # 0.6 MW for the 994.48 GPUs left: 600 run
+    sold = min(600.0, demand)  # 0.6 MW for the 1,071.95 or 1,092.25 GPUs left: 600 run
     np.testing.assert_allclose(out["ebitda_usd"][0, 0, 1], sold * MARKET, rtol=1e-12)
     later = min(600.0, demand)  # quarters 2-3: the order delivered, 600 of 1,200 powered
     np.testing.assert_allclose(out["demand_served"][0, 0], 200.0 + sold + 2 * later, rtol=1e-12)
@@ -474,6 +484,21 @@ def test_a_generation_taken_out_of_a_short_quarter_leaves_its_power_to_the_other
     electricity = 219.0  # USD per GPU-quarter: 1 kW x 2,190 h x $100/MWh
     sold = min(200.0, demand)  # A's 200 GPUs, all powered
     np.testing.assert_allclose(out["ebitda_usd"][0, 0, 1], sold * MARKET - 200 * electricity, rtol=1e-12)
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["contracts-first", "pro-rata"])
+def test_the_saving_values_the_deferred_gpus_by_what_their_generation_earns_within_the_power(first):
+    """Policy rule 0's saving on the two-generation instance: in quarter 1 the 0.6 MW online power
+    half of each generation's market GPUs, so on the forecast run B's 1,000 market GPUs earn 500 x
+    2,190 less the electricity of the 500 powered, 500 x 219: 985,500. The order is all of B's
+    market GPUs, so deferring it saves 4,000,000 - 985,500 = 3,014,500 (docs/evaluation.md; counting
+    B's whole offer, 1,000 x (2,190 - 219), it was 2,029,000)."""
+    d = two_generation_model()
+    d["policy"]["power_to_contracts_first"] = first
+    data = data_of(d)
+    plans = batch(data, [two_generation_plan(data)])
+    np.testing.assert_allclose(plans.order_saving[0], [0.0, ORDER - 500 * (MARKET - 219.0), 0.0, 0.0],
+                               rtol=1e-12)  # fmt: skip
 
 
 @pytest.mark.parametrize("kernel", BACKENDS)

@@ -125,17 +125,19 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         terminal_book=econ.terminal_fleet_book(data, stack),
         **by_generation,
         **orders,
-        # deferring the order defers the same share of the GPU-backed draws: they save nothing now
-        order_saving=_order_saving(by_generation, orders, market_revenue) - ltv["ltv_draws"],
         **ltv,
-        forecast_cash_flow=np.zeros((P, data.T)),  # set below, from the plans' own run on the forecast
+        # both set below, from the plans' own run on the forecast
+        order_saving=np.zeros((P, data.T)),
+        forecast_cash_flow=np.zeros((P, data.T)),
         liquidity_buffer=np.full(P, data.policy.liquidity_buffer_usd),
         build_site=build[0].astype(np.int32),
         build_start=build[1].astype(np.int32),
         build_online=build[2].astype(np.int32),
         build_mw=build[3],
     )
-    batch.forecast_cash_flow = forecast_cash_flow(data, batch)
+    batch.forecast_cash_flow, earned = forecast_cash_flow(data, batch)
+    # deferring the order defers the same share of the GPU-backed draws: they save nothing now
+    batch.order_saving = _order_saving(by_generation, orders, earned) - ltv["ltv_draws"]
     return batch
 
 
@@ -311,18 +313,18 @@ def spare_after(pool: np.ndarray, contracted: np.ndarray) -> np.ndarray:
     return np.concatenate([later[:, 1:], np.full((pool.shape[0], 1), np.inf)], axis=1)
 
 
-def _order_saving(gen: dict, orders: dict, market_revenue: np.ndarray) -> np.ndarray:
+def _order_saving(gen: dict, orders: dict, earned: np.ndarray) -> np.ndarray:
     """(P, T) what deferring a quarter's whole deferrable order saves that quarter on the forecast:
-    its price, less what its GPUs would have earned then (valued as the policy values GPUs taken
-    out: the generation's average market GPU, and its average opex)."""
+    its price, less what its GPUs would have earned then, valued as the policy values GPUs taken
+    out: the generation's average market GPU, of what ``earned`` (P, G, T) says its market GPUs
+    earn in the plan's run on the forecast (within the demand and the power online, less their
+    electricity), and its average opex."""
     lost = 0.0
-    revenue = market_revenue.sum(axis=(1, 3))  # (P, G, T) both uses, all sites
-    for g in range(revenue.shape[1]):
+    for g in range(earned.shape[1]):
         gpus = orders["order_gpus"][:, g]
         market = taken_share(gpus, inverse(gen["gen_market_gpus"][:, g]), np)
         held = taken_share(gpus, inverse(gen["gen_held"][:, g]), np)
-        earned = revenue[:, g] - gen["gen_market_electricity"][:, g]
-        lost = lost + market * earned - held * gen["gen_opex"][:, g]
+        lost = lost + market * earned[:, g] - held * gen["gen_opex"][:, g]
     return orders["order_capex"] - lost
 
 

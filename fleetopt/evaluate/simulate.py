@@ -144,6 +144,9 @@ DEBT_AT_UNCURED = ("debt_at_uncured_breach", "uncovered_debt_at_uncured_breach")
 # the policy's reactions, per pair: a contract started late (rescheduled), a contract cancelled for
 # being later than its allowance, GPUs of a contract that ended early offered on the market
 CONTRACT_REACTIONS = ("rescheduled", "cancelled", "freed")
+# simulate(market_earned=True)'s (P, S, G, T) what each generation's own market GPUs earn each quarter,
+# within power and demand, less their electricity: on the forecast, policy rule 0's saving
+MARKET_EARNED = "gen_market_earned_usd"
 # npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default;
 # the lenders' side of that default (docs/evaluation.md, "The debt at a default")
 RESULT_FIELDS = (
@@ -160,12 +163,16 @@ def simulate(
     xp: Any = np,
     record: tuple[str, ...] = (),
     rows: ScenarioRows | None = None,
+    market_earned: bool = False,
 ) -> dict[str, Any]:
     """Simulate every plan under every scenario; returns (P, S) arrays of ``RESULT_FIELDS``.
 
     ``plans`` and ``scen`` may hold NumPy arrays; they are moved to ``xp``. ``record`` names
     quarterly lines (e.g. ``cash_usd``, ``debt_usd``) to return as (P, S, T) paths. ``rows``:
     ``scen`` already laid out (callers simulating several plan batches on one block).
+    ``market_earned``: also return ``MARKET_EARNED``, (P, S, G, T) what each generation's own market
+    GPUs earn (:func:`_market`, :func:`_less_market_electricity`; the forecast run's, for policy
+    rule 0's saving).
     """
     T = consts.T
     P, S = plans.P, scen.S
@@ -196,13 +203,14 @@ def simulate(
     npv_limited = xp.zeros((P, S))  # the NPV with limited liability where the pair has defaulted
     at_default = {name: xp.zeros((P, S)) for name in (*DEBT_AT_DEFAULT, *DEBT_AT_UNCURED)}
     paths = {name: xp.zeros((P, S, T)) for name in record}
+    earned = xp.zeros((P, S, pl.gen_market_gpus.shape[0], T)) if market_earned else None
     prev_cash = state.cash.copy()
 
     for t in range(T):
         taken = liquidity.orders(t, state.cash, state.revolver)
         paid = contract_payments(consts.contract_payments, pl, sc, book.status, t)  # before this quarter's
         short = _power_left(power, pl, power.quarter(t), taken, t)
-        ebitda, gpus_used = _operations(consts, pl, sc, book, short, taken, t, demand_served, xp)
+        ebitda, gpus_used = _operations(consts, pl, sc, book, short, taken, t, demand_served, xp, earned)
         step = _financing(fin, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
         liquidity.sell(t, state, sc.resale_factor[t])
         step.cash = cash = state.cash
@@ -259,22 +267,28 @@ def simulate(
         **book.reactions(),
         **liquidity.reactions(),
         **paths,
+        **({} if earned is None else {MARKET_EARNED: earned}),
     }
 
 
-def forecast_cash_flow(data: ModelData, plans: PlanBatch) -> np.ndarray:
-    """(P, T) each plan's change in cash every quarter on the forecast as the evaluator runs it, the
-    cash need policy rule 0 projects (docs/evaluation.md): market sales capped by the forecast
-    demand in each use, contracts paid as the evaluator pays them on the forecast (a contract served
-    short is late, then cancelled, with its penalties, under the model's contract rules), the plan's
-    own draws and prepayments, without the revolver and without the liquidity rules (policy rules 0,
-    3 and 4: the order rule is what reads this). ``plans``' own ``forecast_cash_flow`` is not read."""
+def forecast_cash_flow(data: ModelData, plans: PlanBatch) -> tuple[np.ndarray, np.ndarray]:
+    """Each plan run on the forecast as the evaluator runs it, what policy rule 0 reads
+    (docs/evaluation.md): (P, T) its change in cash every quarter, the cash need the rule projects,
+    and (P, G, T) what each generation's market GPUs earn every quarter (revenue within the demand
+    and the power online, less their electricity), what the rule values the GPUs it defers with.
+    Market sales are capped by the forecast demand in each use, contracts paid as the evaluator pays
+    them on the forecast (a contract served short is late, then cancelled, with its penalties, under
+    the model's contract rules), with the plan's own draws and prepayments, without the revolver and
+    without the liquidity rules (policy rules 0, 3 and 4: the order rule is what reads this).
+    ``plans``' own ``forecast_cash_flow`` and ``order_saving`` are not read."""
     policy = data.policy.model_copy(update={"defer_orders": False, "distress_sales": False,
                                             "cut_prepayments": False})  # fmt: skip
     consts = replace(SimulationConstants.from_data(data), policy=policy,
                      financing=Financing.from_data(data, with_revolver=False))  # fmt: skip
-    cash = simulate(consts, plans, forecast_scenario(data), record=("cash_usd",))["cash_usd"][:, 0]
-    return np.diff(cash, axis=-1, prepend=np.full((plans.P, 1), data.opening_cash))
+    out = simulate(consts, plans, forecast_scenario(data), record=("cash_usd",), market_earned=True)
+    cash = out["cash_usd"][:, 0]
+    flow = np.diff(cash, axis=-1, prepend=np.full((plans.P, 1), data.opening_cash))
+    return flow, out[MARKET_EARNED][:, 0]
 
 
 def _end_term(consts: SimulationConstants, pl, sc, state: FinanceState, step: QuarterFinance,
@@ -406,9 +420,10 @@ def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:
 
 
 def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, taken: Adjustments | None,
-                t: int, served: Any, xp: Any) -> tuple:  # fmt: skip
+                t: int, served: Any, xp: Any, earned: Any = None) -> tuple:  # fmt: skip
     """EBITDA and GPUs in use (sold or delivered) in quarter ``t``; adds the market demand served
-    (H100-equivalent GPUs) to ``served``; updates the contract book.
+    (H100-equivalent GPUs) to ``served``, and (``earned``, None: not kept) what each generation's own
+    market GPUs earn, less their electricity, to ``earned[:, :, g, t]``; updates the contract book.
 
     With ``short`` None every pair is fully powered; otherwise each site's planned draw is scaled
     by its powered share, and each use's GPUs by theirs. Both give the same bits for a pair whose
@@ -418,7 +433,9 @@ def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, tak
     contract_revenue, delivered_gpus, penalty, freed = _contracts(consts, pl, sc, book, short, t, xp)
     shares = None if short is None else short.market
     safe = book.policy.freed_gpus_to_market or taken is not None
-    market_revenue, sold_gpus = _market(pl, sc, shares, freed, taken, safe, t, served, xp)
+    market_revenue, sold_gpus = _market(pl, sc, shares, freed, taken, safe, t, served, xp, earned)
+    if earned is not None:
+        _less_market_electricity(earned, pl, sc, short, t)
     book.count_freed(freed)
     planned = pl.electricity_total[t] if short is None else over_sites(
         pl.electricity[:, t], short.phi, pl.used["electricity"][:, t]
@@ -689,12 +706,14 @@ def _zero(total: Any) -> Any:
 
 
 def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, safe: bool, t: int,
-            served: Any, xp: Any) -> tuple[Any, Any]:  # fmt: skip
+            served: Any, xp: Any, earned: Any = None) -> tuple[Any, Any]:  # fmt: skip
     """Market revenue and GPUs sold in quarter ``t``: planned sales scaled by their uses' powered
     ``shares`` (None: fully powered), with the ``freed`` capacity and without the GPUs ``taken`` out
     (policy), capped by demand; each use's demand served (H100-equivalent GPUs) is added to
     ``served``, the (P, S) total. ``safe``: the policy's demand cap, which also holds where the offer
-    is changed per pair (the same numbers wherever the plan's supply is positive)."""
+    is changed per pair (the same numbers wherever the plan's supply is positive). ``earned``
+    (None: not kept): each generation's revenue from the plan's own market GPUs (not the freed
+    ones), within power and demand, is added to ``earned[:, :, g, t]``."""
     revenue_total = sold_total = None
     for u in range(2):
         if not pl.any_market[u, t] and freed.supply[u] is None:
@@ -711,7 +730,7 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
         else:
             supply = over_sites(pl.supply[u, :, t], phi, pl.used["supply"][u, :, t])
             gpus = over_sites(pl.market_gpus[u, :, t], phi, pl.used["market_gpus"][u, :, t])
-        revenue = None
+        revenue, own = None, []
         generations = set(pl.generations_sold[u][t]) | {g for (v, g) in freed.revenue if v == u}
         for g in sorted(generations):
             base = (
@@ -724,6 +743,8 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
                 # as their supply and GPUs below, floored at 0, so revenue follows the GPUs sold; where
                 # every share is 1, base is the forecast's to the bit
                 base = xp.maximum(base - taken.market[g] * base, 0.0)
+            if earned is not None:
+                own.append((g, base * sc.price_factor[g, t]))
             if (u, g) in freed.revenue:  # freed GPUs are never taken out
                 base = base + freed.revenue[u, g]
             revenue = plus(revenue, base * sc.price_factor[g, t])
@@ -749,9 +770,25 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
         else:
             scale = xp.where(supply > cap, cap / xp.where(supply > 0, supply, 1.0), 1.0)
         revenue_total = plus(revenue_total, revenue * scale)
+        for g, value in own:
+            earned[:, :, g, t] += value * scale
         sold_total = plus(sold_total, gpus * scale)
         served += supply * scale  # each use straight into the pair's total, as the kernel adds it
     return _zero(revenue_total), _zero(sold_total)
+
+
+def _less_market_electricity(earned: Any, pl, sc, short: Shortfall | None, t: int) -> None:
+    """Take from ``earned[:, :, g, t]`` the electricity of generation g's market GPUs in quarter
+    ``t`` at the scenario's price: of those powered, each use's share at each site (``short``; None:
+    all of them)."""
+    for g in np.flatnonzero(pl.gen_any["gen_market_electricity"][:, t]):
+        if short is None:
+            bill = pl.gen_market_electricity[g, t]
+        else:
+            site = pl.gen_site_market["electricity"]
+            used = pl.used["gen_site_market"]
+            bill = sum(over_sites(site[u, g, :, t], short.market[u], used[u, g, :, t]) for u in range(2))
+        earned[:, :, g, t] -= bill * sc.electricity_factor[t]
 
 
 def _taken_out(pl, share: Any, name: str, u: int, g: int, phi: list | None, powered: bool, t: int,
