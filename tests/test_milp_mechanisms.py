@@ -838,3 +838,30 @@ def test_a_contract_is_served_from_any_site_split_as_power_allows():
     served = solve(data_of(d), mip_gap=1e-9).plan.contract_gpus[0, 0]  # (site, quarter)
     np.testing.assert_allclose(served.sum(axis=0), 1000.0)
     assert served.max() <= 600.0 + 1e-6 and served.min() >= 400.0 - 1e-6
+
+
+@pytest.mark.parametrize(
+    ("ratings", "limit", "accepted"),
+    [({"ig": "A", "spec": "B"}, 1.0, [1.0, 1.0]), ({"ig": "A", "spec": "B"}, 0.5, [1.0, 1.0]),
+     ({"ig": "A", "spec": "B"}, 0.4, [1.0, 0.0]), ({"ig": "A"}, 0.4, [1.0, 0.0]),
+     ({"ig": "A", "spec": "BBB"}, 0.4, [1.0, 1.0])],
+)  # fmt: skip
+def test_a_book_over_its_non_investment_grade_share_declines_a_speculative_contract(ratings, limit, accepted):
+    # No market demand: GPUs earn only from contracts. Two offers alike, 10 GPUs each for 4
+    # quarters at $1/h: 10 x 4 x 2,190 = 87,600 each against 10 x 4,000 = 40,000 of GPUs, both
+    # profitable. With both taken the customer "spec" earns 87,600 / 175,200 = 50 % of the year's
+    # contract revenue: within a 50 % limit on customers below investment grade, not within 40 %,
+    # where its contract is declined (the other earns 100 % investment grade). Unrated, "spec"
+    # counts as below investment grade, as lenders count unrated names; rated BBB it does not.
+    d = base_model()
+    d["market"]["demand_gpus"] = {"training": 0.0, "inference": 0.0}
+    common = {"use": "training", "eligible_skus": ["A"], "gpus": 10, "start": "2026Q1", "term_quarters": 4,
+              "price_usd_per_gpu_hour": 1.0, "signed": False}  # fmt: skip
+    d["contracts"] = {"ig-deal": {"customer": "ig", **common}, "spec-deal": {"customer": "spec", **common}}
+    d["limits"] = {"max_non_investment_grade_share_per_year": limit}
+    d.setdefault("risk", {})["customer_ratings"] = ratings
+    r = run(d)
+    assert r.plan.accepted.tolist() == accepted
+    assert float(r.statements.lines["revenue_contract_spec-deal_usd"].sum()) == pytest.approx(
+        87_600.0 * accepted[1], rel=1e-9
+    )

@@ -33,6 +33,11 @@ SEVEN_YEAR_DEFAULT_RATE = {  # the basis of each row is in the module docstring
 }
 
 
+# the ratings lenders count as investment grade (BBB- and above; a model's ratings carry no notch):
+# a facility's concentration limit caps what customers below them, or unrated, earn of its revenue
+INVESTMENT_GRADE = ("AAA", "AA", "A", "BBB")
+
+
 def hazard_per_quarter(rating: str) -> float:
     """Constant quarterly default hazard of a customer with ``rating``."""
     return 1.0 - (1.0 - SEVEN_YEAR_DEFAULT_RATE[rating]) ** (1.0 / QUARTERS_IN_SEVEN_YEARS)

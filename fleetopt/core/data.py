@@ -20,7 +20,7 @@ from fleetopt.core.covenants import (
     equity_cures,
     model_kinds,
 )
-from fleetopt.core.credit import hazard_per_quarter
+from fleetopt.core.credit import INVESTMENT_GRADE, hazard_per_quarter
 from fleetopt.core.quarters import (
     HOURS_PER_QUARTER,
     discount_factors,
@@ -256,6 +256,8 @@ class ModelData:
     redeploy_cost: float
     max_customer_share: float
     max_customer_share_per_year: float
+    max_non_investment_grade_share_per_year: float
+    non_investment_grade: tuple[str, ...]  # the customers below investment grade, or unrated (sorted)
     new_gpu_allocation: np.ndarray  # (G, T) most new GPUs of a generation bought in a quarter (inf: none)
     revolver_usd: float  # size of the emergency revolver (0 without one)
     revolver_rate_annual: float
@@ -404,6 +406,8 @@ def build_data(loaded: LoadedModel | PlanningModel) -> ModelData:
         redeploy_cost=m.redeployment.cost_per_gpu_usd,
         max_customer_share=m.limits.max_customer_revenue_share,
         max_customer_share_per_year=m.limits.max_customer_revenue_share_per_year,
+        max_non_investment_grade_share_per_year=m.limits.max_non_investment_grade_share_per_year,
+        non_investment_grade=_non_investment_grade(m, customers),
         new_gpu_allocation=_allocation(h, m),
         revolver_usd=m.finance.revolver.size_usd if m.finance.revolver else 0.0,
         revolver_rate_annual=m.finance.revolver.annual_rate if m.finance.revolver else 0.0,
@@ -435,6 +439,12 @@ def _allocation(h: _Horizon, m: PlanningModel) -> np.ndarray:
     for generation, spec in m.limits.new_gpus_per_quarter.items():
         out[generation.rank] = h.series(spec)
     return out
+
+
+def _non_investment_grade(m: PlanningModel, customers: tuple[str, ...]) -> tuple[str, ...]:
+    """The customers rated below investment grade in ``risk.customer_ratings``, or not rated there
+    (as lenders count unrated names)."""
+    return tuple(name for name in customers if m.risk.customer_ratings.get(name) not in INVESTMENT_GRADE)
 
 
 def _customer_hazards(m: PlanningModel, customers: tuple[str, ...]) -> np.ndarray:

@@ -17,6 +17,7 @@ from fleetopt.core.quarters import (
     QUARTERS_PER_YEAR,
     calendar_year,
     discount_factors,
+    horizon_years,
     parse_quarter,
     quarter_label,
 )
@@ -270,12 +271,32 @@ def customer_figures(data: ModelData, lines: dict) -> dict:
     there)."""
     by_customer = revenue_by_customer(data, lines)
     first_name, first_share = _largest(revenue_by_customer(data, lines, FIRST_YEAR), lines, FIRST_YEAR)
+    below, year = _largest_non_investment_grade_share(data, lines)
     return {
         "revenue_by_customer_usd": by_customer,
         "largest_customer_revenue_share": _largest(by_customer, lines, slice(None))[1],
         "largest_customer_first_year": first_name,
         "largest_customer_first_year_share": first_share,
+        "largest_non_investment_grade_year_share": below,
+        "largest_non_investment_grade_year": year,
     }
+
+
+def _largest_non_investment_grade_share(data: ModelData, lines: dict) -> tuple[float | None, str | None]:
+    """The largest share of a horizon year's contract revenue that customers below investment grade
+    (or unrated) earn, and that year ('2027Q3..2028Q2'): what the §5.12 limit
+    ``limits.max_non_investment_grade_share_per_year`` caps. (None, None): no contract revenue."""
+    best: tuple[float | None, str | None] = (None, None)
+    labels = data.quarter_labels
+    for year in horizon_years(data.T):
+        by_customer = revenue_by_customer(data, lines, slice(year.start, year.stop))
+        total = sum(by_customer.values())
+        if total <= 0:
+            continue
+        share = sum(usd for name, usd in by_customer.items() if name in data.non_investment_grade) / total
+        if best[0] is None or share > best[0]:
+            best = (share, f"{labels[year.start]}..{labels[year.stop - 1]}")
+    return best
 
 
 def _largest(by_customer: dict[str, float], lines: dict, quarters: slice) -> tuple[str | None, float | None]:
@@ -317,6 +338,11 @@ def customer_words(data: ModelData, fig: dict) -> str:
         parts[-1] += f"; limit {format_rate(data.max_customer_share)} each over the horizon"
     if data.max_customer_share_per_year < 1.0:
         parts[-1] += f"; limit {format_rate(data.max_customer_share_per_year)} each in any year"
+    below = fig.get("largest_non_investment_grade_year_share")  # not in a run before 0.4.18
+    if data.max_non_investment_grade_share_per_year < 1.0 and below is not None:
+        parts[-1] += (f"; below investment grade or unrated at most {_percent_of(below)} of a year's "
+                      f"contract revenue ({fig['largest_non_investment_grade_year']}), limit "
+                      f"{format_rate(data.max_non_investment_grade_share_per_year)}")
     return ", ".join(parts)
 
 

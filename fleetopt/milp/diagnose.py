@@ -433,6 +433,7 @@ _FIELDS = {
     ),
     "customer_share": (None, "limits.max_customer_revenue_share"),
     "customer_year_share": (None, "limits.max_customer_revenue_share_per_year"),
+    "non_investment_grade_share": (None, "limits.max_non_investment_grade_share_per_year"),
     "robustness": (
         lambda d, key: ["market_price_drop" if key[1] == "market prices" else "lose_any_customer"],
         "robustness.{0}",

@@ -361,8 +361,30 @@ def customer_year_share_rule(b: Builder, name: str, year: int):
     return earned <= data.max_customer_share_per_year * year_revenue + b.slack(name, year)
 
 
+def non_investment_grade_share_rule(b: Builder, year: int):
+    r"""\sum_{k: ν_k \in N} \sum_{t \in Y_y} \bar r_k \sum_{s,i} y_{k,s,i,t} <= χ^{N} \sum_k \sum_{t \in Y_y}
+    \bar r_k \sum_{s,i} y_{k,s,i,t}, N the customers below investment grade (or unrated), Y_y the quarters
+    of the horizon's year y."""
+    data = b.data
+    quarters = horizon_years(data.T)[year]
+    below, total = 0.0, 0.0
+    for k, con in enumerate(data.contracts):
+        earned = sum(contract_revenue(b, k, t) for t in quarters if con.start <= t <= con.end)
+        total = total + earned
+        below = below + earned if con.customer in data.non_investment_grade else below
+    limit = data.max_non_investment_grade_share_per_year
+    return below <= limit * total + b.slack(year)
+
+
 def _customer(data, key) -> tuple[str, None]:
     return f"customer {key[0]}", None
+
+
+def _year(data, key) -> tuple[str, int]:
+    """A year's row, labelled with the year's quarters, dated by its last."""
+    quarters = horizon_years(data.T)[key[0] if isinstance(key, tuple) else key]
+    labels = data.quarter_labels
+    return f"the book in {labels[quarters[0]]}..{labels[quarters[-1]]}", quarters[-1]
 
 
 def _customer_year(data, key) -> tuple[str, int]:
@@ -394,6 +416,10 @@ CUSTOMER_YEAR_SHARE = ConstraintGroup(
     "customer_year_share", "§5.12", customer_year_share_rule,
     Slack("customer_year_share", "MUSD", _customer_year),
 )  # fmt: skip
+NON_INVESTMENT_GRADE_SHARE = ConstraintGroup(
+    "non_investment_grade_share", "§5.12", non_investment_grade_share_rule,
+    Slack("non_investment_grade_share", "MUSD", _year),
+)  # fmt: skip
 STRESS_TAX_FLOOR = ConstraintGroup("stress_tax_floor", "§5.13", stress_tax_floor_rule)
 STRESS_TAXABLE_INCOME = ConstraintGroup("stress_taxable_income", "§5.13", stress_taxable_income_rule)
 STRESS_GAP_FLOW = ConstraintGroup("stress_gap_flow", "§5.13", stress_gap_flow_rule)
@@ -412,6 +438,7 @@ GROUPS = (
     MIN_CASH,
     CUSTOMER_SHARE,
     CUSTOMER_YEAR_SHARE,
+    NON_INVESTMENT_GRADE_SHARE,
     STRESS_TAX_FLOOR,
     STRESS_TAXABLE_INCOME,
     STRESS_GAP_FLOW,
@@ -520,6 +547,8 @@ def add_concentration(b: Builder) -> None:
     if b.data.max_customer_share_per_year < 1.0 and customers:
         years = range(len(horizon_years(b.data.T)))
         b.add(CUSTOMER_YEAR_SHARE, [(name, year) for name in customers for year in years])
+    if b.data.max_non_investment_grade_share_per_year < 1.0 and b.data.non_investment_grade:
+        b.add(NON_INVESTMENT_GRADE_SHARE, list(range(len(horizon_years(b.data.T)))))
 
 
 def add_objective(b: Builder) -> None:

@@ -152,6 +152,11 @@ class CommercialLimits(StrictModel):
     """Largest share of a year's total revenue any one customer may have, in each year of the
     horizon (its quarters four at a time from the first; 1 = no limit): the concentration an annual
     report shows, which a book can exceed in its first years while within the horizon's limit."""
+    max_non_investment_grade_share_per_year: PositiveFraction = 1.0
+    """Largest share of a year's contract revenue that customers below investment grade may earn, in
+    each year of the horizon (1 = no limit): those rated BB or lower in `risk.customer_ratings`, and
+    those without a rating, as lenders count unrated names. The concentration limit GPU-backed
+    facilities set on their collateral's revenue (DDTL 2.0: 0.35), here on the whole book's."""
     new_gpus_per_quarter: dict[Annotated[Generation, Strict(False)], NonNegativeSeries] = Field(
         default_factory=dict
     )
