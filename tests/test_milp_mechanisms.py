@@ -865,3 +865,22 @@ def test_a_book_over_its_non_investment_grade_share_declines_a_speculative_contr
     assert float(r.statements.lines["revenue_contract_spec-deal_usd"].sum()) == pytest.approx(
         87_600.0 * accepted[1], rel=1e-9
     )
+
+
+def test_signed_contracts_over_the_non_investment_grade_share_are_diagnosed_naming_the_limit():
+    # Both offers of the test above signed, the B-rated customer's 50 % of the year's contract
+    # revenue against a 40 % cap: no plan meets it, and the diagnosis names the year's row and the
+    # field to edit (or, holding it, the signed contract's deliveries).
+    from fleetopt.milp.solve import InfeasibleModel
+
+    d = base_model()
+    d["market"]["demand_gpus"] = {"training": 0.0, "inference": 0.0}
+    common = {"use": "training", "eligible_skus": ["A"], "gpus": 10, "start": "2026Q1", "term_quarters": 4,
+              "price_usd_per_gpu_hour": 1.0, "signed": True}  # fmt: skip
+    d["contracts"] = {"ig-deal": {"customer": "ig", **common}, "spec-deal": {"customer": "spec", **common}}
+    d["limits"] = {"max_non_investment_grade_share_per_year": 0.4}
+    d["risk"] = {"customer_ratings": {"ig": "A", "spec": "B"}}
+    words = (r"non_investment_grade_share in 2026Q4: the book in 2026Q1..2026Q4 short by .* "
+             r"\(edit limits\.max_non_investment_grade_share_per_year\)")
+    with pytest.raises(InfeasibleModel, match=words):
+        run(d)

@@ -382,7 +382,7 @@ def _customer(data, key) -> tuple[str, None]:
 
 def _year(data, key) -> tuple[str, int]:
     """A year's row, labelled with the year's quarters, dated by its last."""
-    quarters = horizon_years(data.T)[key[0] if isinstance(key, tuple) else key]
+    quarters = horizon_years(data.T)[int(key[0])]
     labels = data.quarter_labels
     return f"the book in {labels[quarters[0]]}..{labels[quarters[-1]]}", quarters[-1]
 
