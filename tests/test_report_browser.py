@@ -449,3 +449,33 @@ def test_every_table_is_named_and_its_headers_head_columns(reports, kind, tmp_pa
     assert tables and all('aria-label="' in t for t in tables), tables
     headers = re.findall(r"<th\b[^>]*>", dom)
     assert headers and all('scope="col"' in h for h in headers), headers[:5]
+
+
+# a phone's width: the page's own width and how far its widest element reaches, outside scrolled tables
+PHONE_WIDTH = 390
+WIDTH_PROBE = """
+var w = document.documentElement.clientWidth, out = [];
+document.querySelectorAll('main *').forEach(function (e) {
+  if (e.closest('.scroll')) return;
+  var right = e.getBoundingClientRect().right;
+  if (right > w + 0.5) out.push(e.tagName + ' ' + Math.round(right));
+});
+document.body.dataset.wide = JSON.stringify({width: w, beyond: out.slice(0, 5)});
+"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", ["solve", "sweep", "comparison"])
+def test_on_a_phone_nothing_but_a_scrolled_table_is_wider_than_the_screen(reports, kind, tmp_path):
+    """On a phone (390 px) the chart cards kept the grid's 520 px columns, so each chart ran off
+    the screen's right edge (its latest quarters and legend cut off) and the page scrolled
+    sideways. Every element outside a sideways-scrolling table now ends inside the screen."""
+    probed = tmp_path / "phone.html"
+    html = reports[kind].read_text(encoding="utf-8")
+    probed.write_text(html.replace("</body>", f"<script>{WIDTH_PROBE}</script></body>"), encoding="utf-8")
+    dom = chromium(tmp_path, probed, "--dump-dom", f"--window-size={PHONE_WIDTH},844").stdout
+    wide = re.search(r'data-wide="([^"]*)"', dom)
+    assert wide is not None, "the probe did not run"
+    found = json.loads(unescape(wide.group(1)))
+    assert found["width"] < 520, found  # narrower than a chart's column: the case this checks
+    assert found["beyond"] == [], found
