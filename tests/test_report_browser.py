@@ -465,7 +465,7 @@ document.body.dataset.wide = JSON.stringify({width: w, beyond: out.slice(0, 5)})
 
 
 @needs_chromium
-@pytest.mark.parametrize("kind", ["solve", "sweep", "comparison"])
+@pytest.mark.parametrize("kind", ["solve", "sweep", "stochastic", "comparison"])
 def test_on_a_phone_nothing_but_a_scrolled_table_is_wider_than_the_screen(reports, kind, tmp_path):
     """On a phone (390 px) the chart cards kept the grid's 520 px columns, so each chart ran off
     the screen's right edge (its latest quarters and legend cut off) and the page scrolled
@@ -479,3 +479,32 @@ def test_on_a_phone_nothing_but_a_scrolled_table_is_wider_than_the_screen(report
     found = json.loads(unescape(wide.group(1)))
     assert found["width"] < 520, found  # narrower than a chart's column: the case this checks
     assert found["beyond"] == [], found
+
+
+# each facts list's narrowest figure (dd) against the list's width, px
+FACTS_PROBE = """
+var out = [];
+document.querySelectorAll('dl.facts').forEach(function (dl) {
+  var dd = Array.prototype.map.call(dl.querySelectorAll('dd'), function (d) { return d.clientWidth; });
+  out.push([Math.min.apply(null, dd), dl.clientWidth]);
+});
+document.body.dataset.facts = JSON.stringify(out);
+"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("width", [PHONE_WIDTH, WIDTH])
+def test_a_facts_list_leaves_its_figures_half_its_width(reports, width, tmp_path):
+    """A facts list sized its names' column to its longest name: the stochastic report's 'scenarios
+    with covenant cures (equity paid in to cure a breach, $11 of value per $1 short)' took 600 px,
+    and on a phone an evaluation's 'GPUs redeployed from training to inference' left its figures a
+    column one letter wide (contract names read 'h y p e r s c a l e r' down the page). The names
+    wrap within 40 % of the list's width, so each figure has at least half of it."""
+    probed = tmp_path / "facts.html"
+    html = reports["stochastic"].read_text(encoding="utf-8")
+    probed.write_text(html.replace("</body>", f"<script>{FACTS_PROBE}</script></body>"), encoding="utf-8")
+    dom = chromium(tmp_path, probed, "--dump-dom", f"--window-size={width},900").stdout
+    facts = re.search(r'data-facts="([^"]*)"', dom)
+    assert facts is not None, "the probe did not run"
+    lists = json.loads(unescape(facts.group(1)))
+    assert lists and all(dd >= 0.5 * dl for dd, dl in lists), lists

@@ -160,7 +160,7 @@ footer{margin-top:40px;color:#64748b;font-size:12px}
 h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:13px;margin:6px 2px 0}
 .scroll{overflow-x:auto;max-width:100%;border:1px solid #e2e8f0;border-radius:6px}.scroll table{border:0}
 th{white-space:normal;vertical-align:bottom;min-width:48px}td{white-space:nowrap}td.wrap{white-space:normal;min-width:16em}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0;font-size:13px;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 14px}
+dl.facts{display:grid;grid-template-columns:fit-content(40%) minmax(0,1fr);gap:2px 14px;margin:0;font-size:13px;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 14px}
 dl.facts dt{color:#475569}dl.facts dd{margin:0;overflow-wrap:anywhere}dl.facts dd.bad{color:#b91c1c}
 @page{size:landscape;margin:10mm}
 @media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}h2{break-after:avoid}
