@@ -927,7 +927,7 @@ def test_legends_show_what_the_chart_draws():
     bands = {"cash": ranges, "debt": ranges}
     lines = {"cash": ones * 2e6, "debt": ones * 3e6}
     chart = svg.lines("t", q, lines, "USD", y_fmt=svg.usd_tick, bands=bands)
-    drawn = set(re.findall(r'<polygon points="[^"]+" fill="([^"]+)" opacity="([^"]+)"/>', chart))
+    drawn = set(re.findall(r'<polygon points="[^"]+" fill="([^"]+)" opacity="([^"]+)"/?>', chart))
     swatch = r'<rect x="[^"]+" y="[^"]+" width="12" height="10" fill="([^"]+)" opacity="([^"]+)"/>'
     shown = set(re.findall(swatch, chart))
     assert drawn == shown == {(c, o) for c in svg.PALETTE[:2] for o in ("0.15", "0.25")}, (drawn, shown)
@@ -947,6 +947,23 @@ def test_legends_show_what_the_chart_draws():
     diff = svg.histogram("t", {"difference": samples["b"] - samples["a"]}, {"difference": {"mean": 1e6}},
                          x_title="NPV difference, USD", marked="difference")  # fmt: skip
     assert ">mean difference</text>" in diff and ">difference = 0</text>" in diff and "mean NPV" not in diff
+
+
+def test_a_band_hidden_by_its_line_says_so_in_the_legend():
+    """The default model's cash and debt chart listed the debt's 5-95 % and 25-75 % bands in its
+    legend, but the debt varies by under a pixel across the scenarios: the bands lay under the
+    debt's line and read as missing. A band no taller than the line (2 px) anywhere says so in its
+    legend entry and its tooltip; one the eye can see does not."""
+    q = ["2026Q3", "2026Q4", "2027Q1"]
+    ones = np.ones(3)
+    # an axis of $0 to $40B over 210 px: $0.1B is a tenth of a pixel, $10B about 50 px
+    bands = {"cash": [(ones * 0.0, ones * 40e9, 0.15, "5-95 % of scenarios")],
+             "debt": [(ones * 20e9, ones * 20.1e9, 0.15, "5-95 % of scenarios")]}  # fmt: skip
+    lines = {"cash": ones * 10e9, "debt": ones * 20e9}
+    chart = svg.lines("t", q, lines, "USD", y_fmt=svg.usd_tick, bands=bands)
+    thin = "debt 5-95 % of scenarios (thinner than the line: debt barely varies)"
+    assert f">{thin}</text>" in chart and f"<title>{thin}</title>" in chart
+    assert ">cash 5-95 % of scenarios</text>" in chart and "cash barely varies" not in chart
 
 
 def test_axis_unit_sits_below_the_title():

@@ -273,8 +273,10 @@ def lines(
         for low, high, opacity, what in (bands or {}).get(name, []):
             pts = [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in enumerate(high)]
             pts += [f"{frame.x(i):.1f},{frame.y(v):.1f}" for i, v in reversed(list(enumerate(low)))]
-            frame.add(f'<polygon points="{" ".join(pts)}" fill="{colour}" opacity="{opacity}"/>')
-            ranges.append((f"{name} {what}", colour, f"band:{opacity}"))
+            label = f"{name} {what}" + _thin_band_words(frame, low, high, name)
+            frame.add(f'<polygon points="{" ".join(pts)}" fill="{colour}" opacity="{opacity}">'
+                      f"<title>{escape(label)}</title></polygon>")  # fmt: skip
+            ranges.append((label, colour, f"band:{opacity}"))
         dash = ' stroke-dasharray="6 4"' if dashed and name in dashed else ""
         # each solid line after the first has a class of its own, which print dashes (PRINT_DASHES)
         kind = "" if dash or n % len(PRINT_DASHES) == 0 else f"s{n % len(PRINT_DASHES)}"
@@ -284,6 +286,17 @@ def lines(
         )
         legend.append((name, colour, "dash" if dash else f"line.{kind}" if kind else "line"))
     return frame.render(legend + ranges)
+
+
+# a band no taller than this (px) anywhere is hidden under its series' line, drawn 2 px wide
+THIN_BAND_PX = 2.0
+
+
+def _thin_band_words(frame: Frame, low, high, name: str) -> str:
+    """Words for a band's legend entry where the band is hidden by its line (no taller than
+    :data:`THIN_BAND_PX` in any quarter): its swatch promised a range the eye cannot find."""
+    tallest = max((frame.y(lo) - frame.y(hi) for lo, hi in zip(low, high, strict=True)), default=0.0)
+    return f" (thinner than the line: {name} barely varies)" if tallest <= THIN_BAND_PX else ""
 
 
 # share of the pooled samples beyond each end of a histogram's axis, counted in its end bars, so that
