@@ -1006,6 +1006,49 @@ def test_scatter_labels_of_a_crowd_do_not_overlap_and_far_ones_have_leaders():
     assert chart.count('stroke="#64748b"') == 9
 
 
+# the default model's sweep (22 candidates): mean NPV and CVaR5 NPV, $B
+DEFAULT_SWEEP_POINTS = [
+    (12.36, -20.49), (11.78, -20.14), (11.08, -20.14), (8.89, -13.88), (3.66, -27.82), (12.93, -18.23),
+    (12.00, -21.72), (7.86, -18.52), (6.17, -20.96), (10.95, -20.67), (-4.22, -30.11), (12.10, -20.86),
+    (9.34, -15.56), (9.87, -14.44), (8.60, -17.51), (9.61, -14.44), (1.13, -21.83), (8.50, -21.22),
+    (10.37, -20.20), (2.58, -26.62), (12.08, -17.54), (11.07, -17.53),
+]
+
+
+def scatter_labels(chart: str) -> list[tuple[tuple[float, float], tuple[float, float], bool]]:
+    """Each labelled point of a scatter, in order: its centre, its label's centre (the text's
+    baseline less 4 px) and whether a leader joins them."""
+    drawn = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)"[^>]*>.*?</circle>\n?(<line [^>]*/>\n?)?'
+                       r'<text x="([\d.]+)" y="([\d.]+)" class="tick point"', chart)  # fmt: skip
+    return [((float(cx), float(cy)), (float(lx), float(ly) - 4), bool(leader))
+            for cx, cy, leader, lx, ly in drawn]  # fmt: skip
+
+
+def test_a_scatter_label_without_a_leader_is_nearest_its_own_point():
+    """The default model's sweep put candidate 13's label below its point, beside point 15 (whose own
+    label sat above it) and nearer 15 than 13 lies from its label by half: '13' read as point 15's.
+    A label drawn beside its point without a leader now has its own point clearly the nearest: every
+    other point (but those its dot overlaps) at least 1.5 times as far from the label; a label that cannot
+    be placed so goes further out, joined to its point by a leader that passes over no other point."""
+    points = [{"label": f"{k}", "key": str(k), "x": x * 1e9, "y": y * 1e9, "front": False,
+               "recommended": k == 6} for k, (x, y) in enumerate(DEFAULT_SWEEP_POINTS, start=1)]  # fmt: skip
+    labels = scatter_labels(svg.scatter("t", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"))
+    assert len(labels) == len(points)
+    centres = [c for c, _, _ in labels]
+    for k, ((cx, cy), (lx, ly), leader) in enumerate(labels, start=1):
+        if leader:  # it passes over no other point (r = 5)
+            dx, dy = lx - cx, ly - cy
+            for x, y in centres:
+                t = np.clip(((x - cx) * dx + (y - cy) * dy) / (dx * dx + dy * dy), 0, 1)
+                passes = np.hypot(x - cx - t * dx, y - cy - t * dy)
+                assert np.hypot(x - cx, y - cy) < svg.SAME_SPOT_PX or passes > 5, (k, x, y)
+            continue
+        own = np.hypot(lx - cx, ly - cy)
+        apart = [(x, y) for x, y in centres if np.hypot(x - cx, y - cy) >= svg.SAME_SPOT_PX]
+        others = [np.hypot(lx - x, ly - y) for x, y in apart]
+        assert min(others) >= 1.5 * own, (k, own, min(others))
+
+
 def test_kpi_money_rounds_before_its_scale():
     """$999,999,999.99 to 4 significant digits is $1.000B: it reads $1.00B, not $1,000.0M."""
     assert page._usd(999_999_999.99) == "$1.00B"

@@ -449,12 +449,20 @@ def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str
     )
 
 
+# beside its point without a leader, a label's own point is the nearest by this factor: every other
+# point at least this many times as far from the label (a label between two points read as either's)
+OWN_POINT_MARGIN = 1.5
+SAME_SPOT_PX = 10  # points nearer than this overlap (r = 5): one spot, whose labels none can tell apart
+
+
 def _label_spot(cx: float, cy: float, r: float, centres, taken) -> tuple[float, float, bool]:
     """Where a point's short label goes, and whether it is away from the point (drawn with a
     leader): the first of eight spots around it clear of the other points and of the labels
-    already placed; in a crowd, the first clear spot of rings 2 to 5 times as far; else the first
-    spot."""
+    already placed, and nearer its own point than any other (:data:`OWN_POINT_MARGIN`; points it
+    overlaps aside); in a crowd, the first clear spot of rings 2 to 5 times as far whose
+    leader passes over no other point, else whose leader does; else the first spot."""
     d = r + 7
+    others = [(px, py) for px, py in centres if math.hypot(px - cx, py - cy) >= SAME_SPOT_PX]
 
     def ring(k: int) -> list[tuple[float, float]]:
         if k == 1:
@@ -464,15 +472,35 @@ def _label_spot(cx: float, cy: float, r: float, centres, taken) -> tuple[float, 
         return [(cx + k * d * np.cos(a), cy + 4 + k * d * np.sin(a)) for a in np.arange(-np.pi / 2, 1.5 * np.pi, step)]
 
     def clear(sx, sy):
-        near_point = any(abs(sx - px) < 9 and abs(sy - 4 - py) < 10 for px, py in centres)
+        # 14 px from another point's centre: clear of its dot, with a digit's half-width to spare
+        near_point = any(math.hypot(sx - px, sy - 4 - py) < 14 for px, py in centres if (px, py) != (cx, cy))
         near_label = any(abs(sx - lx) < 16 and abs(sy - ly) < 12 for lx, ly in taken)  # two digits wide
         return not near_point and not near_label
 
+    def own_nearest(sx, sy):
+        own = math.hypot(sx - cx, sy - 4 - cy)
+        return all(math.hypot(sx - px, sy - 4 - py) >= OWN_POINT_MARGIN * own for px, py in others)
+
+    def leader_clear(sx, sy):  # a leader passing over another point would seem to lead from it
+        return all(_segment_distance((px, py), (cx, cy), (sx, sy - 4)) > r + 1 for px, py in others)
+
     for k in range(1, 6):
         for sx, sy in ring(k):
-            if clear(sx, sy):
+            if clear(sx, sy) and (own_nearest(sx, sy) if k == 1 else leader_clear(sx, sy)):
                 return sx, sy, k > 1
+    for k in range(2, 6):  # a crowd too dense for that: a leader, if over another point
+        for sx, sy in ring(k):
+            if clear(sx, sy):
+                return sx, sy, True
     return (*ring(1)[0], False)
+
+
+def _segment_distance(p: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The distance from point p to the segment from a to b."""
+    (px, py), (ax, ay), (bx, by) = p, a, b
+    dx, dy = bx - ax, by - ay
+    t = 0.0 if dx == dy == 0 else min(1.0, max(0.0, ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy)))
+    return math.hypot(px - ax - t * dx, py - ay - t * dy)
 
 
 def _leader(cx: float, cy: float, r: float, lx: float, ly: float) -> str:
