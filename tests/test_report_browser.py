@@ -272,7 +272,7 @@ TYPE_PROBE = """
 var size = function (q) {
   var e = document.querySelector(q); return e ? parseFloat(getComputedStyle(e).fontSize) : null; };
 document.body.dataset.sizes = JSON.stringify({answer: size('p.why'), caption: size('.cap'),
-  facts: size('dl.facts'), label: size('.kpi span')});
+  facts: size('dl.facts'), label: size('.kpi span'), definitions: size('dl.terms')});
 """
 
 
@@ -280,7 +280,8 @@ document.body.dataset.sizes = JSON.stringify({answer: size('p.why'), caption: si
 def test_a_printed_report_sets_its_answer_no_smaller_than_its_captions(reports, tmp_path):
     """Printed, "In short", the report's answer, came out at 11px while the captions, the facts and
     the key figures' labels kept their screen 13px (a print review): the print rules shrank only the
-    text sized by the page. With them applied as screen rules, the answer is the largest of these."""
+    text sized by the page; the definitions still printed at 13px, their screen rule coming after the
+    print rules. With them applied as screen rules, the answer is the largest of these."""
     html = reports["stochastic"].read_text(encoding="utf-8").replace("@media print{", "@media all{")
     printed = tmp_path / "printed.html"
     printed.write_text(html.replace("</body>", f"<script>{TYPE_PROBE}</script></body>"), encoding="utf-8")

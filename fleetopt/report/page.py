@@ -162,6 +162,7 @@ h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:1
 th{white-space:normal;vertical-align:bottom;min-width:48px}td{white-space:nowrap}td.wrap{white-space:normal;min-width:16em}
 dl.facts{display:grid;grid-template-columns:fit-content(40%) minmax(0,1fr);gap:2px 14px;margin:0;font-size:13px;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 14px}
 dl.facts dt{color:#475569}dl.facts dd{margin:0;overflow-wrap:anywhere}dl.facts dd.bad{color:#b91c1c}
+dl.terms{font-size:13px;margin:0;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 14px 10px;columns:2 460px;column-gap:28px}dl.terms dt{break-after:avoid}dl.terms dd{break-inside:avoid}dl.terms dt{font-weight:600;margin-top:8px}dl.terms dd{margin:2px 0 0 0;color:#334155}
 @page{size:landscape;margin:10mm}
 @media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}h2{break-after:avoid}
 .card,.kpi,tr,svg.chart{break-inside:avoid}.grid{grid-template-columns:1fr 1fr}
@@ -170,7 +171,6 @@ th{min-width:0;cursor:auto}td{white-space:normal}.cap.hint{display:none}
 tbody tr:first-child{break-after:avoid}tbody tr:last-child{break-before:avoid}
 .cap,.kpi span,dl.facts,dl.terms,footer{font-size:10px}.kpi b{font-size:16px}
 dl.facts{display:block}dl.facts dt{font-weight:600}dl.facts dd{margin:0 0 3px 14px}}
-dl.terms{font-size:13px;margin:0;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 14px 10px;columns:2 460px;column-gap:28px}dl.terms dt{break-after:avoid}dl.terms dd{break-inside:avoid}dl.terms dt{font-weight:600;margin-top:8px}dl.terms dd{margin:2px 0 0 0;color:#334155}
 """
 STYLE += svg.print_dash_style()
 
