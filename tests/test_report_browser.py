@@ -461,6 +461,8 @@ document.querySelectorAll('main *').forEach(function (e) {
   var right = e.getBoundingClientRect().right;
   if (right > w + 0.5) out.push(e.tagName + ' ' + Math.round(right));
 });
+var page = document.documentElement.scrollWidth;
+if (page > w) out.push('the page scrolls sideways to ' + page + ' px');
 document.body.dataset.wide = JSON.stringify({width: w, beyond: out.slice(0, 5)});
 """
 
