@@ -918,8 +918,9 @@ def chart_lines(chart: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
 def test_legends_show_what_the_chart_draws():
     """The scenario bands' legend swatches were grey while the bands were blue (cash) and orange
     (debt); the histogram's "mean NPV" was one grey line while each plan's mean is drawn in its own
-    colour; a difference histogram's legend said "mean NPV" for the mean difference. Each legend
-    entry now has the colours and name of what it stands for."""
+    colour, and its bars' swatch a solid box beside bars drawn at 60 % opacity; a difference
+    histogram's legend said "mean NPV" for the mean difference. Each legend entry now has the
+    colours and name of what it stands for."""
     q = ["2026Q3", "2026Q4", "2027Q1"]
     ones = np.ones(3)
     ranges = [(ones * 1e6, ones * 4e6, 0.15, "5-95 % of scenarios"),
@@ -943,6 +944,11 @@ def test_legends_show_what_the_chart_draws():
     assert markers[""] == markers["6 4"] == two, markers  # each plan's mean (solid) and P5 (dashed)
     assert legend[""] == legend["4 3"] == two, legend
     assert ">mean NPV</text>" in chart and ">P5 NPV</text>" in chart
+
+    # the filled bars' swatch at the bars' own opacity: a solid box read as a darker series
+    bar = r'<rect x="[^"]+" y="[^"]+" width="[^"]+" height="[^"]+" fill="([^"]+)" opacity="([^"]+)"><title>'
+    bars = set(re.findall(bar, chart))
+    assert bars and all(f'width="12" height="10" fill="{c}" opacity="{o}"/>' in chart for c, o in bars), bars
 
     diff = svg.histogram("t", {"difference": samples["b"] - samples["a"]}, {"difference": {"mean": 1e6}},
                          x_title="NPV difference, USD", marked="difference")  # fmt: skip

@@ -303,6 +303,7 @@ def _thin_band_words(frame: Frame, low, high, name: str) -> str:
 # a few extreme scenarios do not squeeze every other bar into one corner
 HISTOGRAM_TAIL = 0.005
 MARKER_STYLES = {"mean": "line", "P5": "dash"}  # a marker's line style; zero is dotted
+BAR_OPACITY = 0.6  # the first series' bars, and their legend swatch
 
 
 def histogram(
@@ -342,7 +343,7 @@ def histogram(
                     frame.add(
                         f'<rect x="{px(edges[b]) + 0.5:.1f}" y="{frame.y(share):.1f}" '
                         f'width="{px(edges[b + 1]) - px(edges[b]) - 1:.1f}" height="{frame.y(0) - frame.y(share):.1f}" '
-                        f'fill="{colour}" opacity="0.6"><title>{escape(name)}: {escape(_bin_words(edges, b))}: '
+                        f'fill="{colour}" opacity="{BAR_OPACITY}"><title>{escape(name)}: {escape(_bin_words(edges, b))}: '
                         f"{format_percent(share)}</title></rect>"
                     )
         else:
@@ -354,7 +355,7 @@ def histogram(
             steps.append(f"L{px(edges[-1]):.1f},{frame.y(0):.1f}")
             frame.add(f'<path d="{" ".join(steps)}" fill="none" stroke="{colour}" stroke-width="2">'
                       f"<title>{escape(name)}</title></path>")  # fmt: skip
-        legend.append((name, colour, "box" if n == 0 else "outline"))
+        legend.append((name, colour, f"band:{BAR_OPACITY}" if n == 0 else "outline"))
     legend += _histogram_markers(frame, px, lo, hi, markers or {}, list(counts), marked, sample)
     return frame.render(legend)
 
