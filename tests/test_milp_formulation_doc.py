@@ -47,7 +47,8 @@ def documented() -> tuple[dict[str, str], dict[str, str]]:
 def bundled_variants():
     """The data of every bundled model, and of `tiny` with what no bundled model has: a liquidity
     covenant on debt (which the `stress_liquidity` rows need), interest coverage on trailing
-    four-quarter EBITDA, a supplier's allocation of new GPUs and a customer's limit in any year."""
+    four-quarter EBITDA, a supplier's allocation of new GPUs, a customer's limit in any year and a
+    cap on customers below investment grade."""
     for model in ("tiny", "neocloud", "lab"):
         yield load(model)[1]
     tiny = yaml.safe_load((REPO / "models" / "tiny.yaml").read_text(encoding="utf-8"))
@@ -55,7 +56,8 @@ def bundled_variants():
         min_liquidity_fraction_of_debt=0.05, min_interest_coverage=2.0, ebitda_period="trailing_four_quarters"
     )
     tiny["limits"] = {"new_gpus_per_quarter": {"blackwell": 2000},  # the `allocation` rows
-                      "max_customer_revenue_share_per_year": 0.9}  # the `customer_year_share` rows
+                      "max_customer_revenue_share_per_year": 0.9,  # the `customer_year_share` rows
+                      "max_non_investment_grade_share_per_year": 0.9}  # `non_investment_grade_share`
     tiny["finance"]["tax_loss_carry_forward"] = True  # the `taxable_income` rows
     yield data_of(tiny)
 
