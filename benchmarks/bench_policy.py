@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from fleetopt import api
-from fleetopt.core.units import format_figure, format_usd
+from fleetopt.core.units import format_difference, format_figure, format_percent, format_usd
 from fleetopt.evaluate import compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.sources import read_plans
@@ -74,11 +74,11 @@ def main() -> None:
         change = "| | |" if name == "open loop" else (
             f"| {format_usd(m['npv_mean_usd'] - base['npv_mean_usd'])} "
             f"| {format_usd(m['npv_cvar5_usd'] - base['npv_cvar5_usd'])} "
-            f"| {100 * (m['default_probability'] - base['default_probability']):+.1f} pt"
+            f"| {format_difference(m['default_probability'] - base['default_probability'], 'share')}"
         )
         print(
             f"| {label} | {name} | {format_usd(m['npv_mean_usd'])} | {format_usd(m['npv_cvar5_usd'])} | "
-            f"{m['breach_probability']:.1%} | {m['default_probability']:.1%} {change} | "
+            f"{format_percent(m['breach_probability'])} | {format_percent(m['default_probability'])} {change} | "
             f"{format_usd(m['npv_limited_mean_usd'])} | {format_usd(m['npv_limited_cvar5_usd'])} | "
             f"{format_figure(m['debt_covered_at_default'], 'share')} | {format_usd(m['uncovered_debt_mean_usd'])} |"
         )

@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from fleetopt import api
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import format_percent, format_usd
 from fleetopt.evaluate import compile_plans, evaluate
 
 NEUTRAL = {  # each factor's settings at their neutral values
@@ -40,7 +40,8 @@ def run(data, batch, risk, label: str, scenarios: int, seed: int) -> None:
     m = evaluate(d, batch, scenarios, seed).metrics.iloc[0]
     print(
         f"| {label} | {format_usd(m['npv_mean_usd'])} | {format_usd(m['npv_cvar5_usd'])} | "
-        f"{m['breach_probability']:.1%} | {m['default_probability']:.1%} | {m['sold_share']:.1%} |",
+        f"{format_percent(m['breach_probability'])} | {format_percent(m['default_probability'])} | "
+        f"{format_percent(m['sold_share'])} |",
         flush=True,
     )
 
