@@ -897,7 +897,7 @@ def test_narrow_bins_tell_their_edges_apart():
 def test_second_histogram_series_is_an_outline():
     rng = np.random.default_rng(0)
     chart = svg.histogram("t", {"a": rng.normal(0, 1e6, 500), "b": rng.normal(1e6, 1e6, 500)})
-    assert '<path d="M' in chart and 'fill="none" stroke="#d97706"' in chart
+    assert '<path d="M' in chart and f'fill="none" stroke="{svg.PALETTE[1]}"' in chart
 
 
 def chart_lines(chart: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:

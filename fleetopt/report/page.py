@@ -155,7 +155,7 @@ svg.chart{width:100%;height:auto}.grid>.card:only-child{max-width:760px}svg .tit
 svg .tick{font-size:11px;fill:#475569}svg .grid{stroke:#e2e8f0}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
 th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:right}th{background:#f1f5f9;cursor:pointer}th:focus-visible{outline:2px solid #1f6feb;outline-offset:-2px}
-td:first-child,th:first-child,td.text,th.text{text-align:left}tr.rec td{background:#dcfce7;font-weight:600;print-color-adjust:exact;-webkit-print-color-adjust:exact}tr.rec td:first-child{box-shadow:inset 4px 0 #15803d}tr.front td:first-child{font-weight:700;color:#1f6feb}
+td:first-child,th:first-child,td.text,th.text{text-align:left}tr.rec td{background:#dcfce7;font-weight:600;print-color-adjust:exact;-webkit-print-color-adjust:exact}
 footer{margin-top:40px;color:#64748b;font-size:12px}
 h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:13px;margin:6px 2px 0}
 .scroll{overflow-x:auto;max-width:100%;border:1px solid #e2e8f0;border-radius:6px}.scroll table{border:0}
@@ -172,7 +172,10 @@ tbody tr:first-child{break-after:avoid}tbody tr:last-child{break-before:avoid}
 .cap,.kpi span,dl.facts,dl.terms,footer{font-size:10px}.kpi b{font-size:16px}
 dl.facts{display:block}dl.facts dt{font-weight:600}dl.facts dd{margin:0 0 3px 14px}}
 """
-STYLE += svg.print_dash_style()
+STYLE += svg.line_dash_style()
+# a candidate's row in the colours of its point in the Pareto chart
+STYLE += (f"tr.rec td:first-child{{box-shadow:inset 4px 0 {svg.RECOMMENDED}}}"
+          f"tr.front td:first-child{{font-weight:700;color:{svg.FRONT}}}")  # fmt: skip
 
 # a printed page's bottom margin: which report it is of, and 'page N of M' (set by page_context_style)
 _MARGIN_FONT = "font:8px system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#64748b"

@@ -9,10 +9,17 @@ import numpy as np
 
 from fleetopt.core.units import format_percent, format_usd, format_usd_compact
 
-# the sweep's recommended plan: green, not red, which a finance reader takes for "bad"
-RECOMMENDED = "#15803d"
-PALETTE = ["#1f6feb", "#d97706", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#be185d", "#65a30d"]
-GENERATION_COLOURS = {"hopper": "#64748b", "blackwell": "#1f6feb", "rubin": "#16a34a"}
+# Okabe & Ito's colours, told apart with a red-green colour blindness (the old palette's blue and
+# purple, 1st and 5th plan of a comparison, were one colour to a deuteranope; its orange and green,
+# an uncured breach and a liquidity default, both olive to a protanope). Yellow is left out: a line
+# of it on white is barely seen. Each series' colour is one of these, in this order.
+OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "bluish green": "#009E73", "vermillion": "#D55E00",
+             "reddish purple": "#CC79A7", "sky blue": "#56B4E9", "black": "#000000"}  # fmt: skip
+PALETTE = list(OKABE_ITO.values())
+GREY = "#999999"  # what is not a series of its own: the older generation, candidates off the front
+# the sweep's recommended plan: green, not red, which a finance reader takes for "bad"; the front blue
+RECOMMENDED, FRONT = OKABE_ITO["bluish green"], OKABE_ITO["blue"]
+GENERATION_COLOURS = {"hopper": GREY, "blackwell": OKABE_ITO["blue"], "rubin": OKABE_ITO["orange"]}
 W, H = 720, 320
 LEFT, RIGHT, TOP, BOTTOM = 78, 24, 46, 64
 LEGEND_ROW = 16  # pixels per legend row
@@ -192,15 +199,20 @@ class Frame:
         return "\n".join(out)
 
 
-# printed in grey, lines told apart by colour alone look alike (a print review): the dash pattern
-# of a line chart's n-th solid line (class s1, s2, s3; the first stays solid), in print only
-PRINT_DASHES = ("", "8 3", "2 2.5", "8 2.5 2 2.5")
+# lines told apart by colour alone look alike printed in grey (a print review) and to a colour-blind
+# reader: the dash pattern of a chart's n-th solid line or outline (class s1, s2, s3; the first
+# stays solid), on screen and in print
+LINE_DASHES = ("", "8 3", "2 2.5", "8 2.5 2 2.5")
 
 
-def print_dash_style() -> str:
-    """The print rules that dash each line chart's solid lines after the first (:data:`PRINT_DASHES`)."""
-    rules = "".join(f"svg .s{n}{{stroke-dasharray:{dashes}}}" for n, dashes in enumerate(PRINT_DASHES) if n)
-    return f"@media print{{{rules}}}"
+def line_dash_style() -> str:
+    """The rules that dash each chart's solid lines after the first (:data:`LINE_DASHES`)."""
+    return "".join(f"svg .s{n}{{stroke-dasharray:{dashes}}}" for n, dashes in enumerate(LINE_DASHES) if n)
+
+
+def dash_class(n: int) -> str:
+    """The class of a chart's ``n``-th solid line, whose dash tells it apart ("" for the first)."""
+    return f"s{n % len(LINE_DASHES)}" if n % len(LINE_DASHES) else ""
 
 
 def _swatch(x: float, y: float, colour: str, style: str) -> str:
@@ -208,10 +220,11 @@ def _swatch(x: float, y: float, colour: str, style: str) -> str:
         return f'<rect x="{x}" y="{y}" width="12" height="10" fill="{colour}" opacity="{style[5:]}"/>'
     if style == "box":
         return f'<rect x="{x}" y="{y}" width="12" height="10" fill="{colour}"/>'
-    if style == "outline":
-        return f'<rect x="{x + 1}" y="{y + 1}" width="10" height="8" fill="none" stroke="{colour}" stroke-width="2"/>'
-    style, _, kind = style.partition(".")  # "line.s2": a line drawn with a print dash of its own
+    style, _, kind = style.partition(".")  # "line.s2": a line drawn with a dash of its own
     cls = f' class="{kind}"' if kind else ""
+    if style == "outline":
+        return (f'<rect x="{x + 1}" y="{y + 1}" width="10" height="8" fill="none" stroke="{colour}" '
+                f'stroke-width="2"{cls}/>')  # fmt: skip
     dash = {"line": "", "dash": ' stroke-dasharray="4 3"', "dot": ' stroke-dasharray="1.5 2.5"'}[style]
     colours = colour if isinstance(colour, tuple) else (colour,)
     gap = min(3.0, 8.0 / len(colours))  # stacked within the swatch's 10 px
@@ -278,8 +291,7 @@ def lines(
                       f"<title>{escape(label)}</title></polygon>")  # fmt: skip
             ranges.append((label, colour, f"band:{opacity}"))
         dash = ' stroke-dasharray="6 4"' if dashed and name in dashed else ""
-        # each solid line after the first has a class of its own, which print dashes (PRINT_DASHES)
-        kind = "" if dash or n % len(PRINT_DASHES) == 0 else f"s{n % len(PRINT_DASHES)}"
+        kind = "" if dash else dash_class(n)  # each solid line after the first dashed (LINE_DASHES)
         cls = f' class="{kind}"' if kind else ""
         frame.add(
             f'<path d="{_path(frame, ys)}" fill="none" stroke="{colour}" stroke-width="2"{dash}{cls}><title>{escape(name)}</title></path>'
@@ -353,9 +365,12 @@ def histogram(
                     f"L{px(edges[b]):.1f},{frame.y(share):.1f} L{px(edges[b + 1]):.1f},{frame.y(share):.1f}"
                 )
             steps.append(f"L{px(edges[-1]):.1f},{frame.y(0):.1f}")
-            frame.add(f'<path d="{" ".join(steps)}" fill="none" stroke="{colour}" stroke-width="2">'
+            kind = dash_class(n)  # an outline dashed as a line would be: told apart by more than colour
+            cls = f' class="{kind}"' if kind else ""
+            frame.add(f'<path d="{" ".join(steps)}" fill="none" stroke="{colour}" stroke-width="2"{cls}>'
                       f"<title>{escape(name)}</title></path>")  # fmt: skip
-        legend.append((name, colour, f"band:{BAR_OPACITY}" if n == 0 else "outline"))
+        style = f"band:{BAR_OPACITY}" if n == 0 else f"outline.{kind}" if kind else "outline"
+        legend.append((name, colour, style))
     legend += _histogram_markers(frame, px, lo, hi, markers or {}, list(counts), marked, sample)
     return frame.render(legend)
 
@@ -430,7 +445,7 @@ def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str
     centres = [(px(x), frame.y(y)) for x, y in zip(xs, ys, strict=True)]
     taken: list[tuple[float, float]] = []
     for p, x, y in zip(points, xs, ys, strict=True):
-        colour = RECOMMENDED if p.get("recommended") else ("#1f6feb" if p.get("front") else "#94a3b8")
+        colour = RECOMMENDED if p.get("recommended") else (FRONT if p.get("front") else GREY)
         r = 7 if p.get("recommended") else 5
         frame.add(
             f'<circle cx="{px(x):.1f}" cy="{frame.y(y):.1f}" r="{r}" fill="{colour}" opacity="0.85">'
@@ -446,7 +461,7 @@ def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str
                 f'<text x="{lx:.1f}" y="{ly:.1f}" class="tick point" text-anchor="middle">{escape(str(p["key"]))}</text>'
             )
     return frame.render(
-        [("recommended", RECOMMENDED), ("Pareto front", "#1f6feb"), ("other candidates", "#94a3b8")]
+        [("recommended", RECOMMENDED), ("Pareto front", FRONT), ("other candidates", GREY)]
     )
 
 
