@@ -1981,3 +1981,25 @@ def test_the_glossary_spells_out_pue_and_ltv_where_the_model_has_a_borrowing_bas
     _, tiny = load("tiny")
     assert ("LTV" in dict(page.glossary(tiny, ["milp"], None, "solve"))) == any(
         f.max_ltv is not None for f in tiny.facilities)
+
+
+def test_a_line_chart_s_points_give_their_quarter_and_value_when_hovered():
+    """Hovering a line chart showed only the line's name; the histogram's bars gave their values.
+    Each point of a line now has a tooltip with its quarter, the line's name and its value in the
+    axis's unit, written as the key figures write it."""
+    q = ["2027Q2", "2027Q3"]
+    cash = svg.lines("t", q, {"cash": np.array([1.0e9, 1.234e9])}, "USD", y_fmt=svg.usd_tick)
+    power = svg.lines("t", q, {"MW drawn": np.array([800.0, 820.0])}, "MW", y_fmt=svg.mw_tick)
+    share = svg.lines("t", q, {"covenant breached": np.array([0.0, 0.125])}, "share", y_fmt=svg.share_tick)
+    gpus = svg.lines("t", q, {"training compute": np.array([1200.0, 1500.0])}, "H100-equivalent GPUs")
+
+    def tips(chart: str) -> list[str]:
+        return [unescape(t) for t in re.findall(r'<circle [^>]*class="hit"><title>([^<]*)</title>', chart)]
+
+    assert tips(cash) == ["2027Q2: cash $1.00B", "2027Q3: cash $1.23B"]
+    assert tips(power) == ["2027Q2: MW drawn 800 MW", "2027Q3: MW drawn 820 MW"]
+    assert tips(share)[1] == "2027Q3: covenant breached 12.5%"
+    assert tips(gpus)[1] == "2027Q3: training compute 1,500 H100-equivalent GPUs"
+    # on the point, where the eye is: the circle's centre is the line's vertex
+    vertex = re.search(r'<path d="M[\d.]+,[\d.]+ L([\d.]+),([\d.]+)"', cash).groups()
+    assert re.search(rf'<circle cx="{vertex[0]}" cy="{vertex[1]}" r="\d+"', cash), vertex

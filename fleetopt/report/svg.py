@@ -7,7 +7,7 @@ from html import escape
 
 import numpy as np
 
-from fleetopt.core.units import format_percent, format_usd, format_usd_compact
+from fleetopt.core.units import format_mw, format_percent, format_usd, format_usd_compact
 
 # Okabe & Ito's colours, told apart with a red-green colour blindness (the old palette's blue and
 # purple, 1st and 5th plan of a comparison, were one colour to a deuteranope; its orange and green,
@@ -297,7 +297,29 @@ def lines(
             f'<path d="{_path(frame, ys)}" fill="none" stroke="{colour}" stroke-width="2"{dash}{cls}><title>{escape(name)}</title></path>'
         )
         legend.append((name, colour, "dash" if dash else f"line.{kind}" if kind else "line"))
+        frame.add(_point_tooltips(frame, name, ys, _value_writer(y_fmt, unit)))
     return frame.render(legend + ranges)
+
+
+# a value's words in a tooltip, by its axis's unit: as the key figures write it ($1.23B, 820 MW, 12.3%)
+VALUE_WORDS = {usd_tick: format_usd, mw_tick: format_mw, share_tick: format_percent}
+HIT_RADIUS = 6  # px about each point of a line that shows its value when hovered
+
+
+def _value_writer(y_fmt, unit: str):
+    """How a line chart's tooltips write a value: by its axis (:data:`VALUE_WORDS`), else a count
+    in the axis's unit (1,250 GPUs)."""
+    return VALUE_WORDS.get(y_fmt, lambda v: f"{v:,.0f} {unit}".strip())
+
+
+def _point_tooltips(frame: Frame, name: str, ys, write) -> str:
+    """An invisible spot on each of a line's points whose tooltip is its quarter, the line's name
+    and its value ("2027Q3: cash $1.23B"): the line's own tooltip gave its name alone."""
+    return "".join(
+        f'<circle cx="{frame.x(i):.1f}" cy="{frame.y(v):.1f}" r="{HIT_RADIUS}" fill="transparent" '
+        f'class="hit"><title>{escape(f"{frame.x_labels[i]}: {name} {write(float(v))}")}</title></circle>'
+        for i, v in enumerate(ys)
+    )
 
 
 # a band no taller than this (px) anywhere is hidden under its series' line, drawn 2 px wide
