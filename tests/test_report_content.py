@@ -635,13 +635,17 @@ def test_sweep_recommendation_states_rule_limits_and_pick_risk(runs):
 def test_the_pareto_chart_says_its_front_has_a_third_figure(runs):
     """The chart plots mean NPV against CVaR5, but the front is of mean NPV, CVaR5 and P(covenant
     breach) (sweep/candidates.py, pareto_front): a point that looks dominated in the chart is on the
-    front for its lower P(breach). Caption and table title say so, and give each P(breach)."""
+    front for its lower P(breach). Caption and table title say so, and the chart's key gives each
+    P(breach): a table beside the chart, a row (number, plan, P(breach)) a candidate; the caption
+    listed 22 candidates as one run-on paragraph."""
     text = text_of(runs["sweep"])
     metrics = pd.read_csv(runs["sweep"] / "candidates.csv")
     assert "The Pareto front is of three figures: mean NPV and CVaR5 (higher is better) and " \
            "P(covenant breach) (lower is better)" in text  # fmt: skip
-    first = metrics.iloc[0]
-    assert f"1: {first['plan']} (P(covenant breach) {first['breach_probability']:.1%})" in text
+    key = re.search(r"<table class='key'>(.*?)</table>", html_of(runs["sweep"]), re.S).group(1)
+    rows = [[unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>.*?</td>", r)]
+            for r in re.findall(r"<tr[^>]*>(.*?)</tr>", key) if "<td" in r]  # fmt: skip
+    assert rows == [[str(n + 1), r["plan"], f"{r['breach_probability']:.1%}"] for n, r in metrics.iterrows()]
     assert "a bold blue number: Pareto front of mean NPV, CVaR5 and P(covenant breach);" in text
     code, out, _ = run_cli("sweep", "tiny", "--candidates", "1", "--scenarios", "10", "--out",
                            str(runs["sweep"].parent / "one"))  # fmt: skip

@@ -1671,12 +1671,30 @@ def _front_section(metrics: pd.DataFrame) -> str:
     front = svg.scatter(
         "Candidates: CVaR5 against mean NPV", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"
     )
-    key = "; ".join(f"{n + 1}: {r['plan']} (P(covenant breach) {_share(r['breach_probability'])})"
-                    for n, (_, r) in enumerate(metrics.iterrows()))  # fmt: skip
     caption = (f"{PARETO_WORDS} The chart shows two of the three: a point that looks dominated here "
-               f"can be on the front for its lower P(covenant breach), given with each candidate. "
-               f"Numbers are the # column of the candidates table ({key}).")  # fmt: skip
-    return f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}<p class='cap'>{escape(caption)}</p></div></div>"
+               "can be on the front for its lower P(covenant breach), given in the key. Numbers are the # "
+               "column of the candidates table.")  # fmt: skip
+    return (f"<h2>Pareto front</h2><div class='grid'><div class='card'>{front}<p class='cap'>{escape(caption)}"
+            f"</p></div><div class='card'>{_front_key(metrics)}</div></div>")  # fmt: skip
+
+
+def _front_key(metrics: pd.DataFrame) -> str:
+    """The Pareto chart's key, beside it: each point's number, plan and P(covenant breach), its row
+    marked as in the candidates table (a sentence of 22 candidates read as one run-on paragraph)."""
+    rows = []
+    for n, (_, r) in enumerate(metrics.iterrows()):
+        cls = f" class='{_front_class(r)}'" if _front_class(r) else ""
+        rows.append(f"<tr{cls}><td>{n + 1}</td><td class='text wrap'>{escape(str(r['plan']))}</td>"
+                    f"<td>{escape(_share(r['breach_probability']))}</td></tr>")  # fmt: skip
+    head = "<th>#</th><th class='text'>plan</th><th>P(covenant breach)</th>"
+    return (f"<table class='key'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            "<p class='cap'>Green: recommended; a bold blue number: on the Pareto front.</p>")  # fmt: skip
+
+
+def _front_class(row) -> str:
+    """A candidate's row classes (rec: recommended, front: on the Pareto front), as the candidates
+    table marks its rows."""
+    return " ".join(c for c, on in (("rec", row["recommended"]), ("front", row["on_front"])) if on)
 
 
 FORECAST_MARK_WORDS = f"{FORECAST_MARK}: {FORECAST_MARK_MEANS}"
@@ -1729,10 +1747,7 @@ def _candidates_section(run: _Run) -> str:
     classes, headers = None, CANDIDATE_HEADERS
     seed, n = _scenario_source(run)
     if run.kind == "sweep":
-        classes = [
-            " ".join(c for c, on in (("rec", r["recommended"]), ("front", r["on_front"])) if on)
-            for _, r in metrics.iterrows()
-        ]
+        classes = [_front_class(r) for _, r in metrics.iterrows()]
         title = (f"Candidates and their risk over {n:,} scenarios (seed {seed}; green: recommended, a bold "
                  "blue number: Pareto front of mean NPV, CVaR5 and P(covenant breach)"
                  + (f"; {FORECAST_MARK_WORDS})" if marked else ")"))  # fmt: skip
