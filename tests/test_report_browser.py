@@ -509,3 +509,44 @@ def test_a_facts_list_leaves_its_figures_half_its_width(reports, width, tmp_path
     assert facts is not None, "the probe did not run"
     lists = json.loads(unescape(facts.group(1)))
     assert lists and all(dd >= 0.5 * dl for dd, dl in lists), lists
+
+
+# each table wider than its box, scrolled to its right end: [box's name, scrolled px, how far its first
+# column's cells are from the box's left edge at most (px), the first cell's background]
+STICKY_PROBE = """
+var out = [];
+document.querySelectorAll('.scroll').forEach(function (box) {
+  if (box.scrollWidth <= box.clientWidth + 1) return;
+  box.scrollLeft = box.scrollWidth;
+  var left = box.getBoundingClientRect().left + box.clientLeft, far = 0;
+  var rows = box.querySelector('table').rows;
+  for (var i = 0; i < rows.length; i++)
+    far = Math.max(far, Math.abs(rows[i].cells[0].getBoundingClientRect().left - left));
+  var name = box.previousElementSibling ? box.previousElementSibling.textContent.slice(0, 40) : '';
+  out.push([name, box.scrollLeft, Math.round(far), getComputedStyle(rows[1].cells[0]).backgroundColor]);
+});
+document.body.dataset.sticky = JSON.stringify(out);
+"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", ["solve", "sweep"])
+def test_a_wide_table_keeps_its_row_names_in_view_when_scrolled_sideways(reports, kind, tmp_path):
+    """A table wider than the page (quarterly statements, debt by facility, candidates) lost its
+    rows' names when scrolled sideways. At a desktop's width its first column stays at the box's
+    left edge, opaque (what scrolls under it is hidden); on a phone it scrolls away with the rest,
+    where fixed it would take much of the screen."""
+    probed = tmp_path / "sticky.html"
+    html = reports[kind].read_text(encoding="utf-8")
+    probed.write_text(html.replace("</body>", f"<script>{STICKY_PROBE}</script></body>"), encoding="utf-8")
+    for width, sticky in ((WIDTH, True), (PHONE_WIDTH, False)):
+        dom = chromium(tmp_path, probed, "--dump-dom", f"--window-size={width},900").stdout
+        found = re.search(r'data-sticky="([^"]*)"', dom)
+        assert found is not None, "the probe did not run"
+        boxes = json.loads(unescape(found.group(1)))
+        assert boxes and max(scrolled for _, scrolled, _, _ in boxes) > 50, boxes  # wider than their box
+        for _, scrolled, far, background in boxes:
+            if sticky:  # at the edge, hiding what scrolls under it
+                assert far <= 1 and background not in ("rgba(0, 0, 0, 0)", "transparent"), boxes
+            else:  # gone with the rest
+                assert far >= scrolled - 1, boxes

@@ -176,6 +176,13 @@ STYLE += svg.line_dash_style()
 # a candidate's row in the colours of its point in the Pareto chart
 STYLE += (f"tr.rec td:first-child{{box-shadow:inset 4px 0 {svg.RECOMMENDED}}}"
           f"tr.front td:first-child{{font-weight:700;color:{svg.FRONT}}}")  # fmt: skip
+# a wide table scrolled sideways lost its rows' names: from this width its first column stays in
+# view, opaque, with a rule at its edge; on a phone it would take too much of the screen
+STICKY_FROM_PX = 700
+STYLE += (f"@media screen and (min-width:{STICKY_FROM_PX}px){{.scroll td:first-child,.scroll th:first-child"
+          "{position:sticky;left:0;z-index:1;box-shadow:inset -1px 0 #cbd5e1}.scroll td:first-child"
+          "{background:#fff}.scroll tr.rec td:first-child{background:#dcfce7;"
+          f"box-shadow:inset 4px 0 {svg.RECOMMENDED},inset -1px 0 #cbd5e1}}}}")  # fmt: skip
 
 # a printed page's bottom margin: which report it is of, and 'page N of M' (set by page_context_style)
 _MARGIN_FONT = "font:8px system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#64748b"
