@@ -2007,3 +2007,22 @@ def test_a_line_chart_s_points_give_their_quarter_and_value_when_hovered():
     # on the point, where the eye is: the circle's centre is the line's vertex
     vertex = re.search(r'<path d="M[\d.]+,[\d.]+ L([\d.]+),([\d.]+)"', cash).groups()
     assert re.search(rf'<circle cx="{vertex[0]}" cy="{vertex[1]}" r="\d+"', cash), vertex
+
+
+def test_a_plan_identical_to_another_says_so_in_the_npv_histogram_s_legend(runs, tmp_path):
+    """A comparison's NPV histogram draws a plan identical to an earlier one exactly under it (its
+    outline under the other's, its mean line on the other's), so it read as missing. Its legend
+    entry now says which plan it is identical to."""
+    out = tmp_path / "same.html"
+    code, _, err = run_cli("compare", str(runs["solve"]), str(runs["evaluate"]), str(runs["solve"]),
+                           "--scenarios", "20", "--out", str(out))  # fmt: skip
+    assert code == 0, err
+    html = out.read_text(encoding="utf-8")
+    start = html.index("NPV over the common scenarios")
+    chart = html[start : html.index("</svg>", start)]
+    legend = [unescape(t) for t in re.findall(r'class="tick">([^<]*)</text>', chart)]
+    labels = [unescape(t) for t in re.findall(r"<dt>([^<]*)</dt>", html[html.index("<h2>The plans</h2>") :])]
+    first, *others = labels[:3]
+    assert first in legend, legend  # the first plan drawn in view, as itself
+    for label in others:
+        assert f"{label} (identical to {first})" in legend, (legend, labels)

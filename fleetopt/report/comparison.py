@@ -137,7 +137,7 @@ def _charts_section(comp: Comparison) -> str:
     first = comp.labels[0]
     samples = {label: npv[n] for n, label in enumerate(comp.labels)}
     markers = {label: {"mean": float(np.mean(v))} for label, v in samples.items()}
-    charts = [svg.histogram("NPV over the common scenarios", samples, markers)]
+    charts = [svg.histogram("NPV over the common scenarios", samples, markers, hidden=_hidden_plans(comp))]
     same = []  # plans whose NPV is the first's in every scenario: a histogram of zeros says nothing
     for n, label in enumerate(comp.labels[1:], start=1):
         diff = npv[n] - npv[0]
@@ -153,6 +153,20 @@ def _charts_section(comp: Comparison) -> str:
     caption = (f"The same {comp.n_scenarios:,} scenarios for every plan: the differences are paired, "
                "so they vary far less than each plan's NPV does (the figures' paired standard errors).")  # fmt: skip
     return f"<h2>Distributions</h2><div class='grid'>{cards}</div>{alike}<p class='cap'>{escape(caption)}</p>"
+
+
+def _hidden_plans(comp: Comparison) -> dict[str, str]:
+    """Each plan whose NPV is an earlier plan's in every scenario, drawn under it in the NPV
+    histogram, and why, for its legend: 'identical to A' (the same plan, :attr:`Comparison.same`),
+    else 'the same NPV as A in every scenario'."""
+    out, npv, same = {}, comp.npv_matrix, {frozenset(pair) for pair in comp.same}
+    for n, label in enumerate(comp.labels):
+        first = next((m for m in range(n) if np.array_equal(npv[m], npv[n])), None)
+        if first is not None:
+            earlier = comp.labels[first]
+            alike = frozenset((earlier, label)) in same
+            out[label] = f"identical to {earlier}" if alike else f"the same NPV as {earlier} in every scenario"
+    return out
 
 
 def _purchases_section(comp: Comparison) -> str:

@@ -343,6 +343,7 @@ BAR_OPACITY = 0.6  # the first series' bars, and their legend swatch
 def histogram(
     title: str, samples: dict[str, np.ndarray], markers: dict[str, dict[str, float]] | None = None,
     bins: int = 30, x_title: str = "NPV, USD", marked: str = "NPV", sample: str = "",
+    hidden: dict[str, str] | None = None,
 ) -> str:  # fmt: skip
     """Share of scenarios per bin; the axis spans the pooled samples' 0.5-99.5 percentiles, and the
     end bars also count the samples beyond them. The first series is drawn as filled bars, the
@@ -350,7 +351,9 @@ def histogram(
     drawn as vertical lines in its colour (``mean`` solid, ``P5`` dashed); zero is a dotted line
     when in range. ``marked``: what the samples are, in the markers' legend ("mean NPV");
     ``sample``: where the samples are a sample of the run's scenarios, its words for the markers'
-    legend and tooltips ("500-scenario sample"), so their mean is not read as the run's."""
+    legend and tooltips ("500-scenario sample"), so their mean is not read as the run's. ``hidden``:
+    per series drawn exactly under another, why, in its legend entry ("identical to A"): its outline
+    and mean lie under the other's, and read as missing."""
     allv = np.concatenate([np.asarray(v, dtype=float) for v in samples.values()])
     lo, hi = (float(q) for q in np.quantile(allv, [HISTOGRAM_TAIL, 1.0 - HISTOGRAM_TAIL]))
     if hi <= lo:
@@ -392,7 +395,8 @@ def histogram(
             frame.add(f'<path d="{" ".join(steps)}" fill="none" stroke="{colour}" stroke-width="2"{cls}>'
                       f"<title>{escape(name)}</title></path>")  # fmt: skip
         style = f"band:{BAR_OPACITY}" if n == 0 else f"outline.{kind}" if kind else "outline"
-        legend.append((name, colour, style))
+        why = (hidden or {}).get(name)
+        legend.append((f"{name} ({why})" if why else name, colour, style))
     legend += _histogram_markers(frame, px, lo, hi, markers or {}, list(counts), marked, sample)
     return frame.render(legend)
 
