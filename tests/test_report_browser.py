@@ -511,19 +511,23 @@ def test_a_facts_list_leaves_its_figures_half_its_width(reports, width, tmp_path
     assert lists and all(dd >= 0.5 * dl for dd, dl in lists), lists
 
 
-# each table wider than its box, scrolled to its right end: [box's name, scrolled px, how far its first
-# column's cells are from the box's left edge at most (px), the first cell's background]
+# each table wider than its box, scrolled to its right end: [box's name, scrolled px, how far the cells
+# of its columns that name its rows (the first, and those of class stick) are from where they stay in
+# view at most (px: at the box's left edge, each after the one before), the first cell's background,
+# how many columns name its rows]
 STICKY_PROBE = """
 var out = [];
 document.querySelectorAll('.scroll').forEach(function (box) {
   if (box.scrollWidth <= box.clientWidth + 1) return;
   box.scrollLeft = box.scrollWidth;
   var left = box.getBoundingClientRect().left + box.clientLeft, far = 0;
-  var rows = box.querySelector('table').rows;
+  var rows = box.querySelector('table').rows, head = rows[0].cells;
+  var n = 1 + rows[0].querySelectorAll('.stick').length;
   for (var i = 0; i < rows.length; i++)
-    far = Math.max(far, Math.abs(rows[i].cells[0].getBoundingClientRect().left - left));
+    for (var k = 0, at = left; k < n; at += head[k].getBoundingClientRect().width, k++)
+      far = Math.max(far, Math.abs(rows[i].cells[k].getBoundingClientRect().left - at));
   var name = box.previousElementSibling ? box.previousElementSibling.textContent.slice(0, 40) : '';
-  out.push([name, box.scrollLeft, Math.round(far), getComputedStyle(rows[1].cells[0]).backgroundColor]);
+  out.push([name, box.scrollLeft, Math.round(far), getComputedStyle(rows[1].cells[0]).backgroundColor, n]);
 });
 document.body.dataset.sticky = JSON.stringify(out);
 """
@@ -533,9 +537,9 @@ document.body.dataset.sticky = JSON.stringify(out);
 @pytest.mark.parametrize("kind", ["solve", "sweep"])
 def test_a_wide_table_keeps_its_row_names_in_view_when_scrolled_sideways(reports, kind, tmp_path):
     """A table wider than the page (quarterly statements, debt by facility, candidates) lost its
-    rows' names when scrolled sideways. At a desktop's width its first column stays at the box's
-    left edge, opaque (what scrolls under it is hidden); on a phone it scrolls away with the rest,
-    where fixed it would take much of the screen."""
+    rows' names when scrolled sideways. At a desktop's width its first column (the candidates' #
+    and plan) stays at the box's left edge, opaque (what scrolls under it is hidden); on a phone it
+    scrolls away with the rest, where fixed it would take much of the screen."""
     probed = tmp_path / "sticky.html"
     html = reports[kind].read_text(encoding="utf-8")
     probed.write_text(html.replace("</body>", f"<script>{STICKY_PROBE}</script></body>"), encoding="utf-8")
@@ -544,8 +548,10 @@ def test_a_wide_table_keeps_its_row_names_in_view_when_scrolled_sideways(reports
         found = re.search(r'data-sticky="([^"]*)"', dom)
         assert found is not None, "the probe did not run"
         boxes = json.loads(unescape(found.group(1)))
-        assert boxes and max(scrolled for _, scrolled, _, _ in boxes) > 50, boxes  # wider than their box
-        for _, scrolled, far, background in boxes:
+        assert boxes and max(scrolled for _, scrolled, *_ in boxes) > 50, boxes  # wider than their box
+        if kind == "sweep":  # a candidate is named by its number and its plan
+            assert max(n for *_, n in boxes) >= 2, boxes  # and its forecast mark, where it has one
+        for _, scrolled, far, background, _ in boxes:
             if sticky:  # at the edge, hiding what scrolls under it
                 assert far <= 1 and background not in ("rgba(0, 0, 0, 0)", "transparent"), boxes
             else:  # gone with the rest

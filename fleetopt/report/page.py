@@ -179,10 +179,12 @@ STYLE += (f"tr.rec td:first-child{{box-shadow:inset 4px 0 {svg.RECOMMENDED}}}"
 # a wide table scrolled sideways lost its rows' names: from this width its first column stays in
 # view, opaque, with a rule at its edge; on a phone it would take too much of the screen
 STICKY_FROM_PX = 700
-STYLE += (f"@media screen and (min-width:{STICKY_FROM_PX}px){{.scroll td:first-child,.scroll th:first-child"
-          "{position:sticky;left:0;z-index:1;box-shadow:inset -1px 0 #cbd5e1}.scroll td:first-child"
-          "{background:#fff}.scroll tr.rec td:first-child{background:#dcfce7;"
-          f"box-shadow:inset 4px 0 {svg.RECOMMENDED},inset -1px 0 #cbd5e1}}}}")  # fmt: skip
+# (and a table's further columns of class stick, each at the left the script gives it: a candidate's
+# number and plan)
+STYLE += (f"@media screen and (min-width:{STICKY_FROM_PX}px){{.scroll td:first-child,.scroll th:first-child,"
+          ".scroll .stick{position:sticky;left:0;z-index:1;box-shadow:inset -1px 0 #cbd5e1}.scroll td:first-child,"
+          ".scroll td.stick{background:#fff}.scroll tr.rec td:first-child,.scroll tr.rec td.stick{background:#dcfce7}"
+          f".scroll tr.rec td:first-child{{box-shadow:inset 4px 0 {svg.RECOMMENDED},inset -1px 0 #cbd5e1}}}}")  # fmt: skip
 
 # a printed page's bottom margin: which report it is of, and 'page N of M' (set by page_context_style)
 _MARGIN_FONT = "font:8px system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#64748b"
@@ -241,6 +243,20 @@ document.querySelectorAll('table').forEach(function (t) {
     if (p.tagName === 'H2' || p.tagName === 'H3') { t.setAttribute('aria-label', p.textContent); break; }
   }
 });
+// a table's columns of class stick stay in view beside its first (the CSS makes them sticky from
+// STICKY_FROM_PX): each at the right of the columns before it
+function stick() {
+  document.querySelectorAll('.scroll table').forEach(function (t) {
+    if (!t.tHead) return;
+    var head = t.tHead.rows[0].cells, left = 0;
+    for (var k = 1; k < head.length && head[k].classList.contains('stick'); k++) {
+      left += head[k - 1].getBoundingClientRect().width;
+      t.querySelectorAll('tr > :nth-child(' + (k + 1) + ')').forEach(function (c) { c.style.left = left + 'px'; });
+    }
+  });
+}
+stick();
+window.addEventListener('resize', stick);
 document.body.dataset.ready = '1';
 """
 
@@ -279,28 +295,31 @@ def scroll_hint(columns: int, sortable: bool = True) -> str:
 
 def _table(
     frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, headers=None, count_cols=(), usd_cols=(),
-    wrap_cols=(),
+    wrap_cols=(), sticky: int = 1,
 ) -> str:
     """A sortable table in its own horizontally scrolling box; ``headers`` renames columns for people.
     USD of ``money_cols`` is in one scale per column, of ``usd_cols`` in each figure's own scale (a
     column of unlike figures, such as RP and VSS); the text of ``wrap_cols`` wraps (sentences, which
-    on one line pushed the table past the page)."""
+    on one line pushed the table past the page); its first ``sticky`` columns, which name its rows,
+    stay in view when it is scrolled sideways (at a desktop's width, :data:`STICKY_FROM_PX`)."""
     headers = headers or {}
     text = {c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])}  # left, as their cells
+    stick = {c: " stick" for c in frame.columns[1:sticky]}  # the first column is by :first-child
     head = "".join(
-        ('<th class="text">' if c in text else "<th>") + f"{escape(str(headers.get(c, c)))}</th>"
+        f'<th class="{("text" if c in text else "") + stick.get(c, "")}">{escape(str(headers.get(c, c)))}</th>'
         for c in frame.columns
-    )
+    ).replace(' class=""', "")
     formats = _cell_formatters(frame, money_cols, pct_cols, count_cols, usd_cols)
     rows = []
     for n, row in enumerate(frame.itertuples(index=False)):
         cells = []
         for col, v in zip(frame.columns, row, strict=True):
             if isinstance(v, (float, np.floating, int, np.integer)) and not isinstance(v, bool):
-                cells.append(f'<td data-v="{float(v)!r}">{escape(formats[col](float(v)))}</td>')
+                cls = f' class="{stick[col].strip()}"' if col in stick else ""
+                cells.append(f'<td data-v="{float(v)!r}"{cls}>{escape(formats[col](float(v)))}</td>')
             else:
                 wrap = " wrap" if col in wrap_cols else ""
-                cells.append(f'<td class="text{wrap}">{escape(str(v))}</td>')
+                cells.append(f'<td class="text{wrap}{stick.get(col, "")}">{escape(str(v))}</td>')
         cls = f' class="{classes[n]}"' if classes and classes[n] else ""
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
     return (
@@ -1772,7 +1791,7 @@ def _candidates_section(run: _Run) -> str:
         title += "; policy columns: share of scenarios"
     return f"<h2>{escape(title)}</h2>{scroll_hint(len(cols))}" + _table(
         metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
-        headers=headers, count_cols={"#"},
+        headers=headers, count_cols={"#"}, sticky=cols.index("plan") + 1 if "plan" in cols else 1,
     )  # fmt: skip
 
 
