@@ -556,3 +556,32 @@ def test_a_wide_table_keeps_its_row_names_in_view_when_scrolled_sideways(reports
                 assert far <= 1 and background not in ("rgba(0, 0, 0, 0)", "transparent"), boxes
             else:  # gone with the rest
                 assert far >= scrolled - 1, boxes
+
+
+# the Pareto chart's key against its card, on a page as narrow as a phone's (headless Chromium's
+# window is at least 500 px wide): [the key's right edge, the card's inner right edge] (px)
+KEY_PROBE = """
+var key = document.querySelector('table.key'), card = key.closest('.card');
+var right = card.getBoundingClientRect().right - parseFloat(getComputedStyle(card).paddingRight);
+document.body.dataset.key = JSON.stringify([key.getBoundingClientRect().right, right]);
+"""
+
+
+@needs_chromium
+def test_on_a_phone_the_pareto_chart_s_key_fits_the_screen(reports, tmp_path):
+    """The Pareto chart's key (number, plan, P(covenant breach)) kept a plan's column 16em wide, so
+    on a phone the default model's sweep (plans such as 'milp: demand slump, cash buffer $6.98B')
+    pushed P(covenant breach) off the screen. A plan wraps in a narrower column; the key fits."""
+    html = reports["sweep"].read_text(encoding="utf-8")
+    longer = "<td class='text wrap'>milp: demand slump, cash buffer $6.98B</td>"
+    html = re.sub(r"<td class='text wrap'>[^<]*</td>", lambda _: longer, html)
+    assert longer in html, "the key has no plan cells"
+    phone = f"<style>main{{max-width:{PHONE_WIDTH}px;box-sizing:border-box}}</style>"
+    probed = tmp_path / "phone.html"
+    html = html.replace("</body>", f"{phone}<script>{KEY_PROBE}</script></body>")
+    probed.write_text(html, encoding="utf-8")
+    dom = chromium(tmp_path, probed, "--dump-dom", f"--window-size={PHONE_WIDTH},844").stdout
+    found = re.search(r'data-key="([^"]*)"', dom)
+    assert found is not None, "the probe did not run"
+    key, card = json.loads(unescape(found.group(1)))
+    assert key <= card + 0.5, (key, card)

@@ -159,7 +159,7 @@ td:first-child,th:first-child,td.text,th.text{text-align:left}tr.rec td{backgrou
 footer{margin-top:40px;color:#64748b;font-size:12px}
 h3{font-size:15px;margin:16px 0 6px;color:#334155}.cap{color:#475569;font-size:13px;margin:6px 2px 0}
 .scroll{overflow-x:auto;max-width:100%;border:1px solid #e2e8f0;border-radius:6px}.scroll table{border:0}
-th{white-space:normal;vertical-align:bottom;min-width:48px}td{white-space:nowrap}td.wrap{white-space:normal;min-width:16em}
+th{white-space:normal;vertical-align:bottom;min-width:48px}td{white-space:nowrap}td.wrap{white-space:normal;min-width:16em}table.key td.wrap{min-width:8em}
 dl.facts{display:grid;grid-template-columns:fit-content(40%) minmax(0,1fr);gap:2px 14px;margin:0;font-size:13px;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:10px 14px}
 dl.facts dt{color:#475569}dl.facts dd{margin:0;overflow-wrap:anywhere}dl.facts dd.bad{color:#b91c1c}
 dl.terms{font-size:13px;margin:0;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:4px 14px 10px;columns:2 460px;column-gap:28px}dl.terms dt{break-after:avoid}dl.terms dd{break-inside:avoid}dl.terms dt{font-weight:600;margin-top:8px}dl.terms dd{margin:2px 0 0 0;color:#334155}
