@@ -1131,13 +1131,13 @@ def record_run(folder: str | Path, command: str | None = None) -> int:
 
 def _record_finished_run(run: RunFolder, command: str | None) -> int:
     """:func:`record_run` of the finished run folder ``run``."""
-    summary = run.summary()
-    kind = summary.get("kind")
+    kind = run.summary(complete=False).get("kind")  # the kind first: a folder of another kind is named so
     if kind not in RUN_KINDS:
         raise RunDirError(
             f"{run.path / RunFolder.SUMMARY}: 'kind' is {kind!r}, not one of {', '.join(RUN_KINDS)}"
         )
     _check_files_of_kind(run, kind)
+    summary = run.summary()
     if (run / RunFolder.JOB).exists():  # report and compare read it: a damaged one is refused here too
         run.job()
     if kind == "sweep":  # its picks among its candidates, as the report reads them

@@ -31,7 +31,8 @@ def tiny_solved():
 
 class _StochasticStandIn(StochasticResult):
     def summary(self) -> dict:
-        return {"rp_usd": 1.0}
+        """What every stochastic solve's summary.json has (its readers refuse one without it)."""
+        return {"settings": self.settings, "status": "optimal", "rp_usd": 1.0, "scenarios": self.scenarios}
 
 
 def stochastic_stand_in(solved) -> StochasticResult:
@@ -39,8 +40,8 @@ def stochastic_stand_in(solved) -> StochasticResult:
     tests the write and its record; the two-stage solve (seconds, even on tiny) is tested in
     tests/test_stochastic.py."""
     return _StochasticStandIn(
-        data=solved.data, settings={}, plan=solved.plan, forecast_plan=solved.plan, first_stage={},
-        measures={}, scenarios=[], timings={}, model_size={},
+        data=solved.data, settings={"scenarios": 1}, plan=solved.plan, forecast_plan=solved.plan,
+        first_stage={}, measures={}, scenarios=[], timings={}, model_size={},
     )  # fmt: skip
 
 

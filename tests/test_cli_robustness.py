@@ -1759,6 +1759,38 @@ def test_a_stochastic_summary_edited_inside_is_refused_by_name(stochastic_run, h
     assert not (run / "report.html").exists()
 
 
+@pytest.mark.parametrize(
+    "kind, removed",
+    [
+        ("sweep", "n_scenarios"),
+        ("sweep", "candidates_feasible"),
+        ("sweep", "why"),
+        ("evaluate", "seed"),
+        ("stochastic", "settings"),
+        ("stochastic", "status"),
+        ("stochastic", "scenarios"),
+        ("stochastic", "relaxed_probability"),
+        ("stochastic", "cash_rescued_probability"),
+        ("stochastic", "covenant_cured_probability"),
+    ],
+)
+def test_a_summary_without_a_field_its_kind_needs_is_refused_by_name(
+    finished_runs, stochastic_run, here, kind, removed
+):
+    """A summary.json with one of these deleted met `fleetopt report` as a KeyError traceback, and
+    `fleetopt runs add` recorded it (exit 0); a stochastic run's probabilities are needed where its
+    count of such scenarios (relaxed_scenarios ...) is there."""
+    run = copied(stochastic_run if kind == "stochastic" else finished_runs[kind], here)
+    edit_summary(run, **{removed: None})
+    noun = {"sweep": "a sweep", "evaluate": "an evaluation", "stochastic": "a stochastic solve"}[kind]
+    said = f"{run}/summary.json: {removed} is missing, which fleetopt writes for {noun}"
+    for command in (["report", str(run)], ["runs", "add", str(run)]):
+        code, out, err = run_cli(*command)
+        assert_one_error(code, out, err, said, "damaged or edited")
+    assert not (run / "report.html").exists()
+    assert "no runs" in " ".join(run_cli("runs")[1].split()).lower()
+
+
 def test_input_nested_thousands_deep_is_refused_by_name(solve_run, here):
     """A --set value 500 lists deep, and a run's summary.json whose model_changes held an array
     100,000 deep, gave a RecursionError traceback (the fuzz audit); so did fo.edit of a list that

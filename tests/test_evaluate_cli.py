@@ -223,7 +223,8 @@ def test_a_stochastic_plan_depends_on_the_risk_block(solve_run, here):
     run = here / "S"
     shutil.copytree(solve_run, run)
     summary = json.loads((run / "summary.json").read_text())
-    (run / "summary.json").write_text(json.dumps({**summary, "kind": "stochastic"}))
+    stochastic = {"kind": "stochastic", "settings": {"scenarios": 3}, "scenarios": []}  # what one has
+    (run / "summary.json").write_text(json.dumps({**summary, **stochastic}))
     text = (run / "model.yaml").read_text()
     (here / "edited.yaml").write_text(
         text.replace("price_volatility_annual: 0.25", "price_volatility_annual: 0.5")

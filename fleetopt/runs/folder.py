@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 RUNS_DIR_VARIABLE = "FLEETOPT_RUNS_DIR"
 RUN_KINDS = ("solve", "stochastic", "evaluate", "sweep")  # what a run folder holds (summary.json's kind)
+# a run of each kind, in words
+KIND_NOUNS = {"solve": "a solve", "stochastic": "a stochastic solve", "evaluate": "an evaluation",
+              "sweep": "a sweep"}  # fmt: skip
 JOB_KINDS = ("evaluate", "sweep")  # the runs that keep a job folder, resumable with --resume
 
 # the job folders whose lock this process holds: folder (resolved) -> the lock file's descriptor
@@ -259,6 +262,18 @@ NESTED_SUMMARY_FIELDS = {
     ("out_of_sample", "paired"): (limits.instance, dict, "a JSON object", True),
     ("out_of_sample", "metrics"): (limits.instance, dict, "a JSON object", True),
 }
+# the fields each kind's summary.json must have: its readers (the report, compare, a sweep's
+# --rerank, `runs add`) take them as there, so one missing is refused by name (a report met it as a
+# KeyError traceback, and `runs add` recorded the run); a field only some runs have is not here
+REQUIRED_SUMMARY_FIELDS = {
+    "solve": (),
+    "stochastic": ("settings", "status", "scenarios"),
+    "evaluate": ("n_scenarios", "seed"),
+    "sweep": ("n_scenarios", "seed", "candidates_feasible", "why"),
+}
+# a stochastic solve's count of scenarios of a kind comes with its probability (field -> its partner)
+PAIRED_SUMMARY_FIELDS = {f"{name}_scenarios": f"{name}_probability"
+                         for name in ("cash_rescued", "covenant_cured", "relaxed")}  # fmt: skip
 SUMMARY_DAMAGED = "the file was damaged or edited; restore it, or run anew"
 
 
@@ -268,6 +283,19 @@ def _summary_field(label: str, value, check, args) -> None:
         check(label, value, *args)
     except InputError as exc:
         raise RunDirError(f"{exc}: {SUMMARY_DAMAGED}") from None
+
+
+def _check_complete(summary: dict, path: Path) -> None:
+    """Refuse a summary.json (at ``path``) without a field its kind needs (:data:`REQUIRED_SUMMARY_FIELDS`,
+    :data:`PAIRED_SUMMARY_FIELDS`), naming it; a kind that is none of them is refused by its check."""
+    needed = [*REQUIRED_SUMMARY_FIELDS.get(summary.get("kind"), ())]
+    if summary.get("kind") == "stochastic":
+        needed += [pair for name, pair in PAIRED_SUMMARY_FIELDS.items() if name in summary]
+    missing = [name for name in needed if name not in summary]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        raise RunDirError(f"{path}: {', '.join(missing)} {verb} missing, which fleetopt writes for "
+                          f"{KIND_NOUNS[summary['kind']]}: {SUMMARY_DAMAGED}")  # fmt: skip
 
 
 # those that may be null: a figure with no value (NaN, written as null), a deterministic evaluation's
@@ -616,10 +644,12 @@ class RunFolder:
         return (f"{self.path / self.PLAN} changed since the run wrote it (its SHA-256 is not the one "
                 f"{self.SUMMARY} stored)")  # fmt: skip
 
-    def summary(self) -> dict:
+    def summary(self, complete: bool = True) -> dict:
         """The run's summary.json; one that is not a JSON object, or whose field of
         :data:`SUMMARY_FIELDS` is not of its type, or a figure named as a number
-        (:data:`NUMBER_NAMES`) that is not one, is refused by name."""
+        (:data:`NUMBER_NAMES`) that is not one, is refused by name, and so is one that lacks a field
+        its kind needs (:data:`REQUIRED_SUMMARY_FIELDS`), unless not ``complete`` (the kind is read
+        first: a folder with another kind's files is refused as such, not for that kind's fields)."""
         summary = self._json_object(self.SUMMARY)
         path = self.path / self.SUMMARY
         for name, (check, *args) in SUMMARY_FIELDS.items():
@@ -638,6 +668,8 @@ class RunFolder:
                     raise RunDirError(f"{path}: {block}.{name} is missing: {SUMMARY_DAMAGED}")
                 continue
             _summary_field(f"{path}: {block}.{name}", inside[name], check, args)
+        if complete:
+            _check_complete(summary, path)
         return summary
 
     def _json_object(self, name: str) -> dict:
@@ -654,7 +686,7 @@ class RunFolder:
     @property
     def kind(self) -> str | None:
         """solve, evaluate or sweep for a finished run; None before it finishes."""
-        return self.summary().get("kind") if self.is_finished else None
+        return self.summary(complete=False).get("kind") if self.is_finished else None
 
     def job(self) -> dict:
         """A job's job.json (its settings); one that cannot be read, or is not a JSON object, is refused
