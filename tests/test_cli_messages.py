@@ -95,3 +95,18 @@ def test_a_comparison_s_figure_names_take_the_room_the_terminal_has():
     assert any(name in line for line in wide.splitlines()), wide  # on one line
     narrow = plain_text([groups], width=60)
     assert not any(name in line for line in narrow.splitlines()) and "NPV with cash held" in narrow
+
+
+def test_a_wrote_line_piped_is_one_line_whatever_its_length(here):
+    """Output piped or redirected is 120 columns wide: the "wrote FOLDER (files...): run N" line
+    wrapped there, "run N" alone on the next line, and a script grepping it missed it; a sweep's
+    list of files split mid-list. Such a line is written whole, however long."""
+    folder = here / ("a-run-folder-with-a-name-long-enough-to-pass-the-width-of-the-output-" * 2)
+    code, out, err = run_cli("solve", "tiny", "--out", str(folder), "--report")
+    assert code == 0, err
+    wrote = [line for line in out.splitlines() if line.startswith("wrote ")]
+    assert wrote == [
+        f"wrote {folder} (model.yaml, plan.csv, plan.npz, statements.csv, summary.json): run 1",
+        f"wrote {folder / 'report.html'}",
+    ], out
+    assert len(wrote[0]) > 120

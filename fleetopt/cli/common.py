@@ -798,7 +798,9 @@ def say_written(path: Path, notes: dict[str, str] | None = None) -> None:
     notes = notes or {}
     files = sorted(p.name for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     listed = ", ".join(f"{name} {notes[name]}" if name in notes else name for name in files)
-    console.print(marked("wrote ", (str(path), "bold"), f" ({listed}): run {api.run_id(path)}"))
+    # never wrapped: a script reads "run N" on the line that says "wrote" (output piped or redirected)
+    console.print(marked("wrote ", (str(path), "bold"), f" ({listed}): run {api.run_id(path)}"),
+                  soft_wrap=True)  # fmt: skip
 
 
 def finished_already(run: RunFolder, kind: str, report: bool) -> bool:
@@ -839,7 +841,7 @@ def registry_checked() -> None:
 
 def finish_report(path: Path, wanted: bool) -> None:
     if wanted:
-        console.print(marked("wrote ", (str(api.report(path)), "bold")))
+        console.print(marked("wrote ", (str(api.report(path)), "bold")), soft_wrap=True)
 
 
 def write_output(out: Path, text: str) -> None:
@@ -849,7 +851,7 @@ def write_output(out: Path, text: str) -> None:
         write_text_atomic(out, text, user_file=True)
     except OSError as exc:
         raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
-    console.print(f"wrote {out}")
+    console.print(f"wrote {out}", soft_wrap=True, highlight=False)
 
 
 def saved_work(run: RunFolder) -> str:

@@ -85,8 +85,8 @@ def validate(
         console.print(purchases_table(data, fixed.blocks, f"GPUs {purchases} buys by generation and year"))
         read = f"{counted(fixed.rows, 'row')}, {fixed.gpus(data):,.0f} GPUs{unread_rows(fixed)}"
         console.print(marked(("ok", "green"), f": {purchases} is a valid purchases file for the model: "
-                             f"{read}"))  # fmt: skip
-    console.print(marked(("ok", "green"), f": {loaded.source} is a valid model"))
+                             f"{read}"), soft_wrap=True)  # fmt: skip
+    console.print(marked(("ok", "green"), f": {loaded.source} is a valid model"), soft_wrap=True)
 
 
 @app.command()

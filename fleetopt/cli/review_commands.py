@@ -168,7 +168,7 @@ def report_command(
         refuse_foreign_file(out, "report")
         refuse_unwritable_file(out)
     path = api.report(folder, out)
-    console.print(marked("wrote ", (str(path), "bold")))
+    console.print(marked("wrote ", (str(path), "bold")), soft_wrap=True)
 
 
 def _report_file_in(out: Path, folder: Path) -> Path:
