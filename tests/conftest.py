@@ -65,6 +65,12 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def listed_ids(text: str) -> list[int]:
+    """Run ids in the order `fleetopt runs` prints them: the first cell of each table row, or the
+    first word of each run's block where the table does not fit with every folder whole."""
+    return [int(m) for m in re.findall(r"^\s*│?\s*(\d+)(?:\s*│|  \d{4}-\d\d-\d\d )", text, re.M)]
+
+
 @pytest.fixture(scope="session")
 def cpu_kernel(_session_environment) -> CpuKernel:
     """The kernel's C build (skipped without a C compiler)."""

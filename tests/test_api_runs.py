@@ -12,7 +12,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import listed_ids, run_cli
 
 from fleetopt import api
 from fleetopt.errors import FleetoptError, FleetoptWarning, InputError
@@ -43,11 +43,6 @@ def stochastic_stand_in(solved) -> StochasticResult:
         data=solved.data, settings={"scenarios": 1}, plan=solved.plan, forecast_plan=solved.plan,
         first_stage={}, measures={}, scenarios=[], timings={}, model_size={},
     )  # fmt: skip
-
-
-def listed_ids(text: str) -> list[int]:
-    """Run ids in the order `fleetopt runs` prints them (first cell of each table row)."""
-    return [int(m) for m in re.findall(r"^\s*│?\s*(\d+)\s*│", text, re.M)]  # the first cell only
 
 
 def every_kind_written(loaded, solved) -> tuple[dict, object]:

@@ -3,8 +3,15 @@ tables that stay readable on an 80-column terminal."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 from conftest import run_cli
 
+import fleetopt
 from fleetopt import api
 from fleetopt.cli.render import plain_text, purchases_table
 from fleetopt.core.plan import Plan
@@ -110,3 +117,26 @@ def test_a_wrote_line_piped_is_one_line_whatever_its_length(here):
         f"wrote {folder / 'report.html'}",
     ], out
     assert len(wrote[0]) > 120
+
+
+def test_the_runs_list_keeps_each_folder_and_time_whole_on_80_columns(here, monkeypatch):
+    """At 80 columns `fleetopt runs` cut the time ("2026-12-05T13…") and folded folders mid-name
+    ("/tmp/h-walk-us│er/runs/..."; at 120 columns "base-r│isk"): neither could be copied. The time is
+    written to the minute, a folder inside the current one relative to it, and each folder whole:
+    in the table where it fits, else a block per run."""
+    inside = here / "runs" / "base-risk-of-a-folder-name-long-enough-to-be-folded"
+    assert run_cli("solve", "tiny", "--out", str(inside))[0] == 0
+    outside = here.parent / f"{here.name}-elsewhere" / "base-risk"  # not under the current folder
+    assert run_cli("solve", "tiny", "--out", str(outside))[0] == 0
+    folders = [str(outside), "runs/base-risk-of-a-folder-name-long-enough-to-be-folded"]
+    for columns in (80, 250):  # a terminal's width, which the console reads as it starts
+        env = {**os.environ, "COLUMNS": str(columns), "PYTHONPATH": str(Path(fleetopt.__file__).parents[1])}
+        command = [sys.executable, "-m", "fleetopt", "runs"]
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        out, lines = done.stdout, done.stdout.splitlines()
+        assert "…" not in out and len(re.findall(r"\b\d{4}-\d\d-\d\d \d\d:\d\d\b", out)) == 2, out
+        for folder in folders:  # on a line of its own, or in its cell, whole
+            assert any(re.search(rf"(^|│) *{re.escape(folder)} *(│|$)", line) for line in lines), out
+        assert all(len(line) <= columns for line in lines if not line.strip().startswith("/")), out
+    assert "┃ id" in out  # 250 columns: the table

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import typer
 import yaml
-from conftest import REPO, TINY_PATH, run_cli
+from conftest import REPO, TINY_PATH, listed_ids, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -377,7 +377,7 @@ def test_the_readme_python_snippet_runs_twice_and_its_runs_are_listed(here, monk
     assert len(folders) == 8 and all(f.parent == (here / "runs").resolve() for f in folders)
     assert all((f / "summary.json").exists() for f in folders)
     code, out, _ = run_cli("runs")
-    listed = [int(m) for m in re.findall(r"^\s*│?\s*(\d+)\s*│", out, re.M)]
+    listed = listed_ids(out)
     assert code == 0 and listed == [r.id for r in records]
 
 

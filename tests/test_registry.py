@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_cli, squashed
+from conftest import listed_ids, run_cli, squashed
 from milp_builders import base_model
 
 from fleetopt import api
@@ -44,11 +44,6 @@ FLEETOPT = Path(sys.executable).parent / "fleetopt"
 @pytest.fixture(autouse=True)
 def _registry(tmp_path, monkeypatch):
     monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
-
-
-def listed_ids(text: str) -> list[int]:
-    """Run ids in the order `fleetopt runs` prints them (first cell of each table row)."""
-    return [int(m) for m in re.findall(r"^\s*│?\s*(\d+)\s*│", text, re.M)]  # the first cell only
 
 
 def ok(*args: str) -> str:

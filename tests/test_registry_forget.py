@@ -6,11 +6,10 @@ which records go, which stay, and that no folder is touched.
 
 from __future__ import annotations
 
-import re
 import shutil
 
 import pytest
-from conftest import run_cli
+from conftest import listed_ids, run_cli
 
 from fleetopt import api
 from fleetopt.errors import InputError
@@ -148,6 +147,6 @@ def test_runs_lists_one_kind(three_runs):
     with pytest.raises(InputError, match="kind must be one of solve, stochastic, evaluate, sweep"):
         api.runs(kind="plan")
     code, stdout, _ = run_cli("runs", "--kind", "solve")
-    assert code == 0 and [int(m) for m in re.findall(r"^\s*│?\s*(\d+)\s*│", stdout, re.M)] == [1]
+    assert code == 0 and listed_ids(stdout) == [1]
     code, stdout, _ = run_cli("runs", "--kind", "stochastic", "--model", "tiny")
     assert stdout.strip() == "no stochastic runs recorded yet for model 'tiny'"

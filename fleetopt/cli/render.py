@@ -9,7 +9,7 @@ import threading
 import time
 from collections import defaultdict
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -1234,20 +1234,75 @@ def _service_words(fig: dict, served: float, over: str) -> str:
     return f"{words}, more than {SHORTFALL_SHARE:.0%} short in {format_percent(short)} of them"
 
 
-def runs_table(records) -> Table:
-    table = Table(title="runs (newest first)")
-    for name in ("id", "when (UTC)", "kind", "model", "key figure", "folder"):
-        table.add_column(name)
-    for r in records:
-        try:
-            key = "damaged record" if DAMAGED in r.figures else key_figure(r.kind, r.figures)
-        except (TypeError, ValueError, KeyError):  # a figure edited by hand into text: the rest is listed
-            key = "unreadable figures"
-        missing = "" if r.exists else _gone(r, " (missing)", " (now run {})")
-        # fold, never cut with an ellipsis: the whole path is what the user needs
-        folder = Text(str(r.path) + missing, style=None if r.exists else "red", overflow="fold")
-        table.add_row(str(r.id), r.created_utc, r.kind, Text(r.model_name), key, folder)
-    return table
+class RunsListing:
+    """`fleetopt runs`: a table of the runs, newest first, each folder whole (copied and pasted into
+    the next command: it was folded mid-name, "/tmp/h-walk-us│er/runs/..."), the key figure wrapped
+    in what width is left; where even so the table does not fit the terminal, a block per run."""
+
+    HEADERS = ("id", "when (UTC)", "kind", "model", "key figure", "folder")
+    KEY_WIDTH = 16  # the key figure's narrowest column, wrapped
+
+    def __init__(self, records):
+        self.rows = [_run_row(r) for r in records]
+
+    def _narrowest(self) -> int:
+        """The width of the table with every cell but the key figure whole: each column's widest
+        cell, a space either side, and a border between and around them."""
+        rows = [self.HEADERS, *self.rows]
+        widths = [max(len(str(row[i])) for row in rows) for i in range(len(self.HEADERS))]
+        widths[self.HEADERS.index("key figure")] = self.KEY_WIDTH
+        return sum(widths) + 3 * len(widths) + 1
+
+    def __rich_console__(self, console, options):
+        table = Table(title="runs (newest first)")
+        for name in self.HEADERS:
+            wraps = name == "key figure"  # the others are kept whole
+            table.add_column(name, no_wrap=not wraps, min_width=self.KEY_WIDTH if wraps else None)
+        for row in self.rows:
+            table.add_row(*row)
+        if self._narrowest() <= options.max_width:
+            yield table
+            return
+        yield Text("runs (newest first): id, when (UTC), kind, model; key figure; folder")
+        for number, when, kind, model, key, folder in self.rows:
+            yield Text.assemble((number, "bold"), f"  {when}  {kind}  ", model)
+            for line in Text(key).wrap(console, max(options.max_width - 3, 20)):
+                yield Text.assemble("   ", line)
+            # whole, the terminal wrapping it where it must: copied as one line
+            yield Text.assemble("   ", folder, no_wrap=True, overflow="ignore")
+
+
+def runs_table(records) -> RunsListing:
+    """The runs as `fleetopt runs` lists them (:class:`RunsListing`)."""
+    return RunsListing(records)
+
+
+def _run_row(r) -> tuple[str, str, str, Text, str, Text]:
+    """A run's row in the list: its id, when it was written (to the minute; UTC, as the header says),
+    its kind, its model (marked where --set edited it), key figure and folder (:func:`shown_folder`)."""
+    try:
+        key = "damaged record" if DAMAGED in r.figures else key_figure(r.kind, r.figures)
+    except (TypeError, ValueError, KeyError):  # a figure edited by hand into text: the rest is listed
+        key = "unreadable figures"
+    missing = "" if r.exists else _gone(r, " (missing)", " (now run {})")
+    folder = Text(shown_folder(r.path) + missing, style=None if r.exists else "red")
+    return str(r.id), _minute(r.created_utc), r.kind, Text(r.model_name), key, folder
+
+
+def _minute(stamp: str) -> str:
+    """An ISO 8601 time as "2026-12-05 13:38" (as written where it is not one)."""
+    try:
+        return datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return str(stamp)
+
+
+def shown_folder(path: Path) -> str:
+    """A folder as a command takes it from here: relative to the current folder where it is inside it
+    (runs/20261205-133800-neocloud), else whole."""
+    here = Path.cwd()
+    inside = here != Path(here.anchor) and Path(path).is_relative_to(here)  # not from "/": tmp/...
+    return str(Path(path).relative_to(here)) if inside else str(path)
 
 
 def run_detail(record) -> Table:

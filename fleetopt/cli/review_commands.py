@@ -216,7 +216,7 @@ def runs_list(
         console.print(f"no {what} recorded yet" + (f" for model {model!r}" if model else "")
                       + _models_recorded(model, kind, what), highlight=False)  # fmt: skip
     else:
-        console.print(runs_table(records))
+        console.print(runs_table(records), crop=False)  # a folder longer than the width: whole
     if len(recorded) > limit:  # not shown: said, so a list is never read as every run
         older = len(recorded) - limit
         console.print(f"{older:,} older {'run' if older == 1 else 'runs'} not shown: --limit {len(recorded)} "
