@@ -140,3 +140,13 @@ def test_the_runs_list_keeps_each_folder_and_time_whole_on_80_columns(here, monk
             assert any(re.search(rf"(^|│) *{re.escape(folder)} *(│|$)", line) for line in lines), out
         assert all(len(line) <= columns for line in lines if not line.strip().startswith("/")), out
     assert "┃ id" in out  # 250 columns: the table
+
+
+def test_runs_show_writes_a_flag_as_yes_or_no(here):
+    """`fleetopt runs show` printed Python's False and True (policy_reacts, policy_within_limits)."""
+    assert run_cli("solve", "tiny", "--out", "S")[0] == 0
+    code, out, err = run_cli("runs", "show", "1")
+    assert code == 0, err
+    rows = dict(re.findall(r"^│ (policy_\w+) +│ (\S+) +│", out, re.M))
+    assert (rows["policy_reacts"], rows["policy_within_limits"]) == ("no", "yes"), out
+    assert not re.search(r"\b(True|False)\b", out), out

@@ -1357,7 +1357,9 @@ def figure_text(key: str, value) -> str:
         return NONE_MEANS.get(key, "n/a")  # why, where the figure's name alone tells
     if key.endswith("status") and isinstance(value, str):  # HiGHS's 'time_limit' in words
         return format_solver_status(value, None)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool):  # Python's True and False, in words
+        return "yes" if value else "no"
+    if not isinstance(value, (int, float)):
         return str(value)
     if key.endswith("_hour_usd"):  # a price per GPU-hour: in cents, $0.61 (format_usd wrote "$1")
         return format_usd_per_hour(value)
