@@ -150,3 +150,13 @@ def test_runs_show_writes_a_flag_as_yes_or_no(here):
     rows = dict(re.findall(r"^│ (policy_\w+) +│ (\S+) +│", out, re.M))
     assert (rows["policy_reacts"], rows["policy_within_limits"]) == ("no", "yes"), out
     assert not re.search(r"\b(True|False)\b", out), out
+
+
+def test_a_run_of_an_edited_model_is_marked_in_the_runs_list(here):
+    """A solve with --set read just "tiny" in `fleetopt runs`, like the model's own solve."""
+    assert run_cli("solve", "tiny", "--out", "A")[0] == 0
+    assert run_cli("solve", "tiny", "--set", "horizon.discount_rate_annual=0.10", "--out", "B")[0] == 0
+    code, out, err = run_cli("runs")
+    assert code == 0, err
+    models = dict(re.findall(r"^│ (\d) .*?│ .*?│ .*?│ (\S[^│]*?) +│", out, re.M))
+    assert models == {"2": "tiny (edited)", "1": "tiny"}, out

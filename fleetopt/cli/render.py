@@ -1279,14 +1279,16 @@ def runs_table(records) -> RunsListing:
 
 def _run_row(r) -> tuple[str, str, str, Text, str, Text]:
     """A run's row in the list: its id, when it was written (to the minute; UTC, as the header says),
-    its kind, its model (marked where --set edited it), key figure and folder (:func:`shown_folder`)."""
+    its kind, its model ("neocloud (edited)" where --set changed it), key figure and folder
+    (:func:`shown_folder`)."""
     try:
         key = "damaged record" if DAMAGED in r.figures else key_figure(r.kind, r.figures)
     except (TypeError, ValueError, KeyError):  # a figure edited by hand into text: the rest is listed
         key = "unreadable figures"
     missing = "" if r.exists else _gone(r, " (missing)", " (now run {})")
     folder = Text(shown_folder(r.path) + missing, style=None if r.exists else "red")
-    return str(r.id), _minute(r.created_utc), r.kind, Text(r.model_name), key, folder
+    edited = " (edited)" if r.figures.get(MODEL_CHANGES) else ""  # by --set: `runs show` says how
+    return str(r.id), _minute(r.created_utc), r.kind, Text(r.model_name + edited), key, folder
 
 
 def _minute(stamp: str) -> str:
