@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from conftest import needs_cc
 
+import fleetopt.evaluate.build_cache as build_cache
 import fleetopt.evaluate.kernel as kernel
 from fleetopt import api
+from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate.build_cache import BuildCache, cache_root
 from fleetopt.evaluate.kernel import CpuKernel, KernelShape
 
@@ -52,13 +55,23 @@ def test_a_failed_build_leaves_nothing_behind(monkeypatch, tmp_path):
     assert os.listdir(cache.folder) == []
 
 
-def test_an_unwritable_cache_falls_back_to_a_folder_of_the_process(monkeypatch, tmp_path):
-    blocked = tmp_path / "file"
-    blocked.write_text("not a folder")
+@pytest.mark.parametrize("where", ["file", "/dev/null"])
+def test_an_unwritable_cache_falls_back_to_a_folder_of_the_process_and_says_so(monkeypatch, tmp_path, where):
+    """$FLEETOPT_CACHE_DIR set to a file or /dev/null fell back to a temporary folder with no word,
+    so the kernel was built again by every run: a warning names the variable and the fallback."""
+    blocked = tmp_path / where if where == "file" else Path(where)
+    if where == "file":
+        blocked.write_text("not a folder")
     monkeypatch.setenv("FLEETOPT_CACHE_DIR", str(blocked))
-    cache = BuildCache("cc")
+    monkeypatch.setattr(build_cache, "_warned", set())  # none said yet in this process
+    with pytest.warns(FleetoptWarning) as said:
+        cache = BuildCache("cc")
+        BuildCache("cc")  # the same process again: said once
     assert not str(cache.folder).startswith(str(blocked))
     assert cache.library("key", lambda p: p.write_bytes(b"x")).read_bytes() == b"x"
+    (message,) = [str(w.message) for w in said if w.category is FleetoptWarning]
+    assert f"$FLEETOPT_CACHE_DIR {blocked} cannot keep the kernel's builds" in message
+    assert f"built in {cache.folder} for this process instead" in message
 
 
 @needs_cc

@@ -5,7 +5,8 @@ library is kept in ``$FLEETOPT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/fleetopt``
 ``~/.cache/fleetopt``), under ``kernels/``, named by a hash of everything that makes it: the
 compiler's identity (its ``--version``), its flags, the machine's instruction set (the build uses
 ``-march=native``, so a home folder shared by different machines gets one library per CPU kind)
-and the source. A folder that cannot be written falls back to a temporary one for the process.
+and the source. A folder that cannot be written falls back to a temporary one for the process;
+where ``$FLEETOPT_CACHE_DIR`` named it, a warning (once a process) says so.
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from fleetopt.errors import warn
+
 SUBFOLDER = "kernels"
+CACHE_VARIABLE = "FLEETOPT_CACHE_DIR"
+_warned: set[Path] = set()  # the folders of $FLEETOPT_CACHE_DIR this process warned of
 
 
 def cache_root() -> Path:
     """``$FLEETOPT_CACHE_DIR``, else ``$XDG_CACHE_HOME/fleetopt``, else ``~/.cache/fleetopt``."""
-    chosen = os.environ.get("FLEETOPT_CACHE_DIR", "").strip()
+    chosen = os.environ.get(CACHE_VARIABLE, "").strip()
     if chosen:
         return Path(chosen).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
@@ -54,6 +59,17 @@ def _compiler_identity(compiler: str) -> str:
     return compiler + "\n" + done.stdout
 
 
+def _warn_unusable(folder: Path, exc: OSError, fallback: Path) -> None:
+    """Warn, once a process, that ``$FLEETOPT_CACHE_DIR`` (``folder`` below it) cannot be used: the
+    kernel is built again in ``fallback`` by every process, seconds each, which it silently was."""
+    if not os.environ.get(CACHE_VARIABLE, "").strip() or folder in _warned:
+        return
+    _warned.add(folder)
+    warn(f"${CACHE_VARIABLE} {os.environ[CACHE_VARIABLE].strip()} cannot keep the kernel's builds "
+         f"({folder}: {exc.strerror or exc}): built in {fallback} for this process instead, again by "
+         f"each run; set ${CACHE_VARIABLE} to a folder this user can write to")  # fmt: skip
+
+
 class BuildCache:
     """A folder of shared libraries built by ``compiler`` for this machine, each made once."""
 
@@ -69,8 +85,9 @@ class BuildCache:
             folder.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
                 return folder
-        except OSError:  # a read-only home, say: this process builds for itself
+        except OSError as exc:  # a read-only home, say: this process builds for itself
             self._temporary = tempfile.TemporaryDirectory(prefix="fleetopt-kernel-")
+            _warn_unusable(folder, exc, Path(self._temporary.name))
             return Path(self._temporary.name)
 
     def settings(self, find: Callable[[], dict]) -> dict:
