@@ -1920,3 +1920,28 @@ def test_validate_purchases_says_a_plan_csv_s_other_rows_are_not_read(here):
     assert code == 0, err
     assert ("valid purchases file for the model: 1 row, 2,000 GPUs (its rows of other decisions are not "
             "read: 2 retire)") in said  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ["off", "FALSE", "No", "0"])
+def test_the_memory_check_is_turned_off_by_any_word_for_off(here, monkeypatch, value):
+    """FLEETOPT_STOCHASTIC_MEMORY_CHECK turned the check off only for exactly "0": "false" or "off"
+    left it on with no word. A 1 GB machine refuses 200 scenarios of tiny (about 1.31 GB) unless it
+    is off."""
+    from fleetopt.stochastic import run
+
+    monkeypatch.setattr(run, "physical_ram_bytes", lambda: 10**9)
+    _, data = api.load("tiny")
+    monkeypatch.setenv("FLEETOPT_STOCHASTIC_MEMORY_CHECK", value)
+    run.check_memory(data, 200, 4)  # off: nothing refused
+    for on in ("1", "true", "ON", "yes", ""):
+        monkeypatch.setenv("FLEETOPT_STOCHASTIC_MEMORY_CHECK", on)
+        with pytest.raises(InputError, match="scenarios \\(--stochastic\\) 200"):
+            run.check_memory(data, 200, 4)
+
+
+def test_a_memory_check_setting_that_is_no_word_for_on_or_off_is_refused_by_name(here, monkeypatch):
+    monkeypatch.setenv("FLEETOPT_STOCHASTIC_MEMORY_CHECK", "maybe")
+    code, out, err = run_cli("solve", "tiny", "--stochastic", "2", "--out", "S")
+    assert_one_error(code, out, err, "$FLEETOPT_STOCHASTIC_MEMORY_CHECK is 'maybe': 0, false, no or off "
+                     "turns the memory check off; 1, true, yes or on (or unset) keeps it on")  # fmt: skip
+    assert not (here / "S").exists()

@@ -122,14 +122,36 @@ def scenario_elements(data: ModelData, quarters: int) -> int:
     return _elements[key]
 
 
+# what $FLEETOPT_STOCHASTIC_MEMORY_CHECK may say, in any case: the check off, or on (as unset or empty)
+MEMORY_CHECK_OFF, MEMORY_CHECK_ON = ("0", "false", "no", "off"), ("1", "true", "yes", "on")
+
+
+def memory_check_on() -> bool:
+    """Whether :func:`check_memory` checks: ``$FLEETOPT_STOCHASTIC_MEMORY_CHECK`` one of
+    :data:`MEMORY_CHECK_OFF` turns it off; unset, empty or one of :data:`MEMORY_CHECK_ON`, on. Any
+    other value is refused naming the variable (only "0" turned it off, "false" silently did not)."""
+    value = os.environ.get(MEMORY_CHECK_VARIABLE, "").strip()
+    if value.lower() in MEMORY_CHECK_OFF:
+        return False
+    if value.lower() in ("", *MEMORY_CHECK_ON):
+        return True
+    def either(words: tuple[str, ...]) -> str:
+        return f"{', '.join(words[:-1])} or {words[-1]}"
+
+    raise InputError(f"${MEMORY_CHECK_VARIABLE} is {value!r}: {either(MEMORY_CHECK_OFF)} turns the memory "
+                     f"check off; {either(MEMORY_CHECK_ON)} (or unset) keeps it on")  # fmt: skip
+
+
 def check_memory(data: ModelData, n: int, quarters: int, n_name: str = "scenarios") -> None:
     """Refuse, before any solve, an extensive form of ``n`` scenarios whose estimated peak memory
     (:data:`BASE_BYTES` + n x (:data:`SCENARIO_BYTES` + :data:`BYTES_PER_ELEMENT` x
     :func:`scenario_elements`)) exceeds this machine's physical memory or its container's limit:
     the OS would kill the solve with no message (neocloud at N = 1,000: about 127 GB).
-    ``FLEETOPT_STOCHASTIC_MEMORY_CHECK=0`` skips the check."""
+    ``FLEETOPT_STOCHASTIC_MEMORY_CHECK=0`` skips the check (:func:`memory_check_on`)."""
+    if not memory_check_on():
+        return
     ram = physical_ram_bytes()
-    if ram is None or os.environ.get(MEMORY_CHECK_VARIABLE, "").strip() == "0":
+    if ram is None:
         return
     per_scenario = SCENARIO_BYTES + BYTES_PER_ELEMENT * scenario_elements(data, quarters)
     need = BASE_BYTES + n * per_scenario
