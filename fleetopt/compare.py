@@ -605,11 +605,11 @@ class Comparison:
         facts = {**model, **versions, **breaches, **same, **committed, **other,
                  "scenarios": self.n_scenarios, "seed": self.seed}  # fmt: skip
         about = pd.DataFrame({"item": list(facts), "value": list(facts.values())})
-        parts = ["# about\n" + about.to_csv(index=False)]
+        parts = ["# about\n" + _inert(about).to_csv(index=False)]
         for name, frame in self.tables().items():
             if name != "figures":
                 frame = _rounded(frame)
-            parts.append(f"# {name}\n" + frame.to_csv(index=False))
+            parts.append(f"# {name}\n" + _inert(frame).to_csv(index=False))
         return _written("\n".join(parts), path)
 
     def to_json(self, path: str | Path | None = None) -> str | None:
@@ -684,6 +684,23 @@ def _distinct_shares(values: list[float]) -> list[str]:
 def _whole(value: float) -> float:
     """A count as printed: solver round-off (1.3e-11 GPUs) is 0."""
     return 0.0 if abs(value) < 1e-6 else float(value)
+
+
+# what a spreadsheet takes for the start of a formula in a cell of text (OWASP, "CSV Injection")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert_text(value):
+    """``value``, a text that begins as a formula (:data:`FORMULA_STARTS`) with a ' before it, so a
+    spreadsheet shows it as text: a plan labelled "=cmd|' /C calc'!A0" ran as a formula in Excel."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def _inert(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its column names and text cells (labels, folders, notes) :func:`_inert_text`;
+    its numbers as they are (-0.5 stays a number)."""
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    return frame.assign(**{c: frame[c].map(_inert_text) for c in text}).rename(columns=_inert_text)
 
 
 def _rounded(frame: pd.DataFrame) -> pd.DataFrame:

@@ -160,3 +160,22 @@ def test_a_run_of_an_edited_model_is_marked_in_the_runs_list(here):
     assert code == 0, err
     models = dict(re.findall(r"^│ (\d) .*?│ .*?│ .*?│ (\S[^│]*?) +│", out, re.M))
     assert models == {"2": "tiny (edited)", "1": "tiny"}, out
+
+
+def test_a_comparison_csv_writes_a_label_that_reads_as_a_formula_as_text(here):
+    """`compare --format csv` wrote labels and folders as given: a plan labelled "=cmd|x" or
+    "@SUM(1)" ran as a formula when a finance team opened the file in Excel. A text cell beginning
+    with = + - @, a tab or a carriage return gets a ' first (OWASP); numbers stay numbers."""
+    assert run_cli("solve", "tiny", "--out", "-A")[0] == 0
+    labels = ("=cmd|' /C calc'!A0", "@SUM(1)")
+    code, out, err = run_cli("compare", "./-A", "./-A", "--label", labels[0], "--label", labels[1],
+                             "--scenarios", "5", "--format", "csv")  # fmt: skip
+    assert code == 0, err
+    lines = out.splitlines()
+    runs = lines[lines.index("# plan_runs") + 1:][:3]
+    assert runs == ["plan,run", "'=cmd|' /C calc'!A0,'-A", "'@SUM(1),'-A"], out  # the folder "-A" too
+    header = next(line for line in lines if line.startswith("figure,"))
+    assert header.startswith("figure,unit,better,'=cmd|' /C calc'!A0,'@SUM(1),'@SUM(1) − "), header
+    npv = next(line for line in lines if line.startswith("npv_forecast_usd,"))
+    assert re.match(r"npv_forecast_usd,USD,higher,-1\d{7}\.\d+,-1\d{7}\.\d+,", npv), npv  # numbers
+    assert not [line for line in lines if re.match(r"^[=+@]|.*,[=+@]", line)], out
