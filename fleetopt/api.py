@@ -86,6 +86,7 @@ from fleetopt.report import comparison_html as _comparison_html
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import (
+    KIND_NOUNS,
     NUMBER_NAMES,
     RUN_KINDS,
     RunData,
@@ -1190,8 +1191,8 @@ def _check_files_of_kind(run: RunFolder, kind: str) -> None:
     missing = [name for name in FILES_OF_KIND[kind] if not (run.path / name).is_file()]
     if missing:
         raise RunDirError(
-            f"{run.path / RunFolder.SUMMARY} says the run is a {kind}, but the folder has no "
-            f"{' or '.join(missing)}: not a {kind}'s folder"
+            f"{run.path / RunFolder.SUMMARY} says the run is {KIND_NOUNS[kind]}, but the folder has no "
+            f"{' or '.join(missing)}: not {KIND_NOUNS[kind]}'s folder"
         )
 
 

@@ -259,7 +259,8 @@ def test_recording_afterwards_refuses_a_solve_figure_edited_since_the_run(here, 
     [
         ({"npv_usd": "lots"}, r"npv_usd must be a finite number \(got 'lots'\): the file was damaged"),
         ({"npv_usd": None}, r"npv_usd None: not a finite number"),
-        ({"kind": "evaluate"}, r"says the run is a evaluate, but the folder has no metrics\.csv"),
+        ({"kind": "evaluate"}, r"says the run is an evaluation, but the folder has no metrics\.csv: not an "
+                               r"evaluation's folder"),
         ({"kind": "sweep"}, r"has no plans\.npz or candidates\.json: not a sweep's folder"),
     ],
     ids=["npv-text", "npv-null", "solve-as-evaluate", "solve-as-sweep"],
