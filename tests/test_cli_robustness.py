@@ -1945,3 +1945,10 @@ def test_a_memory_check_setting_that_is_no_word_for_on_or_off_is_refused_by_name
     assert_one_error(code, out, err, "$FLEETOPT_STOCHASTIC_MEMORY_CHECK is 'maybe': 0, false, no or off "
                      "turns the memory check off; 1, true, yes or on (or unset) keeps it on")  # fmt: skip
     assert not (here / "S").exists()
+
+
+def test_a_report_named_for_another_format_names_the_option(solve_run, here):
+    """`report RUN --out x.pdf` said "error: out x.pdf: ...", the Python API's argument."""
+    code, out, err = run_cli("report", str(solve_run), "--out", "x.pdf")
+    assert_one_error(code, out, err, "error: --out x.pdf: a report is one HTML file; give a name ending in")
+    assert not (here / "x.pdf").exists()

@@ -29,12 +29,14 @@ from fleetopt.cli.common import (
 from fleetopt.cli.render import comparison_tables, plain_text, run_detail, runs_table
 from fleetopt.errors import FleetoptError, InputError
 from fleetopt.evaluate.sources import refuse_unfinished
+from fleetopt.report.page import ReportError, refuse_other_suffix
 from fleetopt.runs import limits
 from fleetopt.runs.folder import (
     RunFolder,
     abandoned_partials,
     refuse_foreign_file,
     refuse_output_file,
+    refuse_run_file,
     refuse_unwritable_file,
     resume_command,
 )
@@ -164,11 +166,22 @@ def report_command(
     refuse_unfinished(folder, "report it")
     if out is not None and out.is_dir():
         raise InputError(f"--out {out} is a folder: give a file name such as {_report_file_in(out, folder)}")
-    if out is not None:
+    if out is not None:  # as the report refuses them, naming --out
+        refuse_run_file(out, allowed=RunFolder(folder) / RunFolder.REPORT)
         refuse_foreign_file(out, "report")
         refuse_unwritable_file(out)
+        _refuse_other_suffix(out)
     path = api.report(folder, out)
     console.print(marked("wrote ", (str(path), "bold")), soft_wrap=True)
+
+
+def _refuse_other_suffix(out: Path) -> None:
+    """The report's refusal of a file named for another format (x.pdf), naming the option: it named
+    the Python API's argument ("error: out x.pdf: ...")."""
+    try:
+        refuse_other_suffix(out)
+    except ReportError as exc:
+        raise ReportError(f"--{exc}") from None
 
 
 def _report_file_in(out: Path, folder: Path) -> Path:
