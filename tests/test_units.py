@@ -63,6 +63,16 @@ def test_mw_to_one_decimal_and_two_significant_digits_below_one(mw, text):
     assert format_figure(mw, "MW") == text
 
 
+@pytest.mark.parametrize(
+    ("mw", "text"),
+    [(1e300, "1e+300 MW"), (-1e300, "-1e+300 MW"), (2.5e12, "2.5e+12 MW"), (999_999_999.0, "999,999,999 MW"),
+     (math.inf, "n/a"), (math.nan, "n/a")],
+)  # fmt: skip
+def test_mw_beyond_any_grid_in_a_few_digits(mw, text):
+    """A capacity typed as 1e300 MW was written as a 300-digit number; infinity raised InvalidOperation."""
+    assert format_mw(mw) == text
+
+
 def test_figures_in_their_units():
     assert format_figure(-1e-9, "share") == "0.0%"
     assert format_figure(0.314, "share") == "31.4%"

@@ -132,10 +132,16 @@ def format_number_compact(v: float) -> str:
 
 def format_mw(mw: float) -> str:
     """Power for people: to one decimal, a whole figure without it (30 MW, 3.6 MW, 12.5 MW); below
-    1 MW to two significant digits (0.25 MW, 0.043 MW); solver round-off (1e-9 MW) is 0 MW."""
+    1 MW to two significant digits (0.25 MW, 0.043 MW); solver round-off (1e-9 MW) is 0 MW; beyond
+    any grid (1e9 MW on) in three significant digits, as a typed 1e300 reads (1e+300 MW, not 300
+    digits); n/a where it is not finite."""
     size = abs(float(mw))
+    if not math.isfinite(size):
+        return "n/a"
     if size < 1e-6:
         return "0 MW"
+    if size >= 1e9:
+        return _signed(mw, f"{size:.3g} MW")
     digits = f"{size:.2g}" if size < 0.95 else rounded(size, 1).removesuffix(".0")
     return _signed(mw, f"{digits} MW")
 
