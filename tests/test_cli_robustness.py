@@ -1952,3 +1952,14 @@ def test_a_report_named_for_another_format_names_the_option(solve_run, here):
     code, out, err = run_cli("report", str(solve_run), "--out", "x.pdf")
     assert_one_error(code, out, err, "error: --out x.pdf: a report is one HTML file; give a name ending in")
     assert not (here / "x.pdf").exists()
+
+
+@pytest.mark.parametrize("out", [[], ["--out", "/dev/stdout"]], ids=["printed", "out-stdout"])
+def test_a_schema_whose_reader_has_gone_exits_0_quietly(out):
+    """`fleetopt schema | head` exited 0, but `fleetopt schema --out /dev/stdout | head` exited 2
+    "cannot write /dev/stdout: Broken pipe": a reader that goes away is no error either way."""
+    done = subprocess.Popen([sys.executable, "-m", "fleetopt", "schema", *out], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    done.stdout.close()  # gone before fleetopt has started: its write meets a closed pipe
+    err = done.stderr.read().decode()
+    assert (done.wait(timeout=60), err) == (0, "")

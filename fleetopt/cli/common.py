@@ -849,6 +849,8 @@ def write_output(out: Path, text: str) -> None:
     refuse_unwritable_file(out)  # a file on the path said "File exists": named, as --out's check says
     try:
         write_text_atomic(out, text, user_file=True)
+    except BrokenPipeError:  # `--out /dev/stdout | head`: its reader has what it wanted, as a printout's
+        return
     except OSError as exc:
         raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
     console.print(f"wrote {out}", soft_wrap=True, highlight=False)
