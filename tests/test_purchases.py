@@ -15,7 +15,7 @@ from test_cli_robustness import assert_one_error, leftovers
 
 from fleetopt import api
 from fleetopt.core.purchases import FixedPurchases, purchase_axes, purchases_for
-from fleetopt.errors import InputError
+from fleetopt.errors import FleetoptWarning, InputError
 from fleetopt.evaluate.batch import compile_plans
 from fleetopt.evaluate.planfile import load_plans
 from fleetopt.milp.persistent import PersistentPlanner, Stress
@@ -467,9 +467,11 @@ def test_a_conflict_naming_power_beside_finance_limits_is_still_rescued(tiny, tm
     texas's power (23.7 MW of 20 if every GPU ran), and `solve --rescue` refused ("the rescue cures
     finance limits only ... these purchases break others") where `sweep --purchases` rescued the
     same file. The rescue, which holds every MW, completes them: it retires the installed H100s and
-    sells B200s, and the plan draws no MW texas does not have, as the evaluator checks."""
+    sells B200s, and the plan draws no MW texas does not have, as the evaluator checks. Its policy
+    reacts on the forecast, which the solve warns of (the warning leaked into the test run)."""
     path = write(tmp_path / "p.csv", "2026Q3,B200,texas,8000")
-    rescued = api.solve("tiny", purchases=path, rescue=True)
+    with pytest.warns(FleetoptWarning, match="the plan reacts on the forecast itself"):
+        rescued = api.solve("tiny", purchases=path, rescue=True)
     assert rescued.status == "rescued" and rescued.plan.buy_blocks.sum() == 1000
     assert compile_plans(tiny[1], [rescued.plan], ["rescued"], check_limits=True).P == 1
     # so the plain solve offers it, as an attempt (it offered none where the conflict named power)
