@@ -266,6 +266,11 @@ def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_tex
     path.write_text(allocated, encoding="utf-8")
     flat = " ".join(run_cli("validate", str(path))[1].replace("│", " ").split())
     assert "limits a customer at most 67% of revenue; new blackwell GPUs at most 800 a quarter" in flat
+    # a cap below investment grade: in the summary as the other limits
+    capped = run_cli("validate", "neocloud", "--set", "limits.max_non_investment_grade_share_per_year=0.35")
+    flat = " ".join(capped[1].replace("│", " ").split())
+    assert ("limits a customer at most 70% of revenue; customers below investment grade or unrated at "
+            "most 35% of any year's contract revenue") in flat
 
 
 def test_version():
@@ -389,6 +394,8 @@ def test_a_contract_running_past_the_horizon_is_said_where_it_is_validated(tmp_p
       "sites.texas.electricity_price_usd_per_mwh: is at most $0.055 per MWh: prices are in USD per MWh"),
      ("    power_capacity_mw: 20   ", "    power_capacity_mw: 20000",
       "sites.texas.power_capacity_mw: is at least 20,000 MW at one site: capacity is in MW"),
+     ("    power_capacity_mw: 20   ", "    power_capacity_mw: 1.0e300",  # not a 301-digit number
+      "sites.texas.power_capacity_mw: is at least 1e+300 MW at one site: capacity is in MW"),
      ("price_usd_per_gpu_hour: 2.30 ", "price_usd_per_gpu_hour: 1700 ",
       "contracts.lab-a-training.price_usd_per_gpu_hour: is $1,700.00 per GPU-hour: prices are in USD per "
       "GPU-hour"),
@@ -396,7 +403,7 @@ def test_a_contract_running_past_the_horizon_is_said_where_it_is_validated(tmp_p
       "skus.H100.useful_life_years: is 72 years: a useful life is in years (6 for 72 months"),
      ("useful_life_years: 10  ", "useful_life_years: 120 ",
       "sites.texas.expansion.useful_life_years: is 120 years: a useful life is in years")],
-    ids=["capex", "electricity", "power", "price", "gpu-life", "plant-life"],
+    ids=["capex", "electricity", "power", "huge-power", "price", "gpu-life", "plant-life"],
 )  # fmt: skip
 def test_money_and_power_in_another_unit_are_said_with_their_unit(tmp_path, written, meant, said):
     """B200 capex 55 (for $55k) was a valid model whose solve bought 29,832 B200s for $69.1M, as

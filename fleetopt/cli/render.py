@@ -192,13 +192,18 @@ def _market_text(data) -> str:
 
 def _limits_text(m, data) -> str:
     """The plan's commercial limits that bind anything ("" none): the largest customer's revenue
-    share, and each generation's new-GPU allocation per quarter (its range over the horizon)."""
+    share, the share below investment grade, and each generation's new-GPU allocation per quarter
+    (its range over the horizon)."""
     parts = []
     if m.limits.max_customer_revenue_share < 1.0:
         parts.append(f"a customer at most {format_rate(m.limits.max_customer_revenue_share)} of revenue")
     if m.limits.max_customer_revenue_share_per_year < 1.0:
         share = m.limits.max_customer_revenue_share_per_year
         parts.append(f"a customer at most {format_rate(share)} of any year's revenue")
+    if m.limits.max_non_investment_grade_share_per_year < 1.0:
+        share = m.limits.max_non_investment_grade_share_per_year
+        parts.append(f"customers below investment grade or unrated at most {format_rate(share)} of any "
+                     "year's contract revenue")  # fmt: skip
     for generation in m.limits.new_gpus_per_quarter:
         row = data.new_gpu_allocation[generation.rank]
         low, high = float(row.min()), float(row.max())

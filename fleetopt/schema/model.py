@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from fleetopt.core.quarters import parse_quarter, quarter_label
-from fleetopt.core.units import counted, rounded
+from fleetopt.core.units import counted, format_mw, rounded
 from fleetopt.schema.base import (
     DEMAND_LIMIT_MESSAGE,
     ELECTRICITY_PRICE_MESSAGE,
@@ -475,8 +475,8 @@ def _site_notes(model: PlanningModel) -> list[tuple[Path, str]]:
         mw = _paid(model, site.power_capacity_mw)
         if mw.size and mw.min() > HIGHEST_SITE_MW:
             notes.append((("sites", name, "power_capacity_mw"), (
-                f"is at least {mw.min():,.0f} MW at one site: capacity is in MW (20 for 20,000 kW; the "
-                "largest campuses planned are 1-5 GW)")))  # fmt: skip
+                f"is at least {format_mw(float(mw.min()))} at one site: capacity is in MW (20 for 20,000 "
+                "kW; the largest campuses planned are 1-5 GW)")))  # fmt: skip
     return notes
 
 
