@@ -179,6 +179,26 @@ def test_a_year_with_a_sliver_of_contracted_revenue_is_not_written_as_none():
     )
 
 
+def test_a_customer_s_share_and_a_covenant_s_share_are_rounded_half_up():
+    """Contracts earning $125 of a year's $1,000 (12.5 %) read '2026 12%' and '(12% under contract)':
+    float formatting rounds the exact half to even, where every other share is rounded half up
+    (format_percent: 13%). So did a covenant's share beside its limit: 0.125 of debt in cash read
+    '12%', and 10.125 % beside a 10 % limit '10.12%'."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from fleetopt.core.results import contracted_by_year, revenue_words, share_words
+
+    data = SimpleNamespace(quarter_labels=["2026Q1"])
+    lines = {"revenue_contracts_usd": np.array([125.0]), "revenue_usd": np.array([1000.0])}
+    assert contracted_by_year(data, SimpleNamespace(lines=lines)) == "2026 13%"
+    assert revenue_words({"revenue_total_usd": 1000.0, "revenue_contracts_total_usd": 125.0}) == (
+        "$1.0k (13% under contract)"
+    )
+    assert (share_words(0.125, 0.10), share_words(0.10125, 0.10)) == ("13%", "10.13%")
+
+
 def test_a_share_is_rounded_half_up_as_every_figure_is():
     """599 of 2,000 futures is 29.95 %: 30.0 %, as a hand (or a spreadsheet) rounds it; float
     formatting gave 29.9 % (the float 0.2995 is 0.29949999...). A difference in points likewise."""

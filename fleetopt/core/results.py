@@ -372,7 +372,7 @@ def _yearly_words(yearly: float) -> str:
 
 def _percent_of(share: float) -> str:
     """A share as a whole percentage; '<1%' for one that rounds to 0 % but is not nothing."""
-    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
+    return "<1%" if 0 < share < 0.005 else format_percent(share, 0)
 
 
 def contracted_by_year(data: ModelData, st: Statements) -> str:
@@ -624,8 +624,10 @@ def ratio_words(kind, value: float, limit: float) -> str:
 
 def share_words(value: float, limit: float) -> str:
     """A covenant's share beside its limit in per cent: whole, or to the hundredth of a per cent where
-    a whole one would round it onto the limit (9.6 % is no "10%" beside 10 %)."""
-    return f"{value:.2%}" if round(value, 2) == round(limit, 2) else f"{value:.0%}"
+    a whole one would round it onto the limit (9.6 % is no "10%" beside 10 %); rounded half up
+    (:func:`format_percent`)."""
+    whole = format_percent(value, 0)
+    return format_percent(value, 2) if whole == format_percent(limit, 0) else whole
 
 
 def _headroom(test, quantities: dict) -> float | str | None:
