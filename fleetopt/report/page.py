@@ -43,6 +43,7 @@ from fleetopt.core.results import (
     customer_words,
     debt_frame,
     dscr_kind,
+    dscr_name,
     dscr_words,
     first_tested_quarter,
     forecast_demand_words,
@@ -1132,8 +1133,8 @@ def _forecast_kpis(run: _Run) -> list[str]:
              + valued, _usd(fc.lowest_cash_usd)),
         *_budget_kpis(run, fig, cost),
         _milp_kpi(run, LIQUIDITY_COVER_LABEL, liquidity_cover_words(fig)),
-        _milp_kpi(run, f"lowest DSCR on the forecast, {dscr_scope}",
-                  dscr_words(fig)),
+        # named by its cash flow, as the terminal names it: "lowest DSCR ((EBITDA - tax) / debt service)"
+        _milp_kpi(run, f"lowest {dscr_name(run.data)} on the forecast, {dscr_scope}", dscr_words(fig)),
         *_untested_kpis(run, first),
         _kpi("covenant breach or default on the forecast, with its policy" + _grace_words(run, first),
              fc.limits_words()),
