@@ -413,6 +413,28 @@ def test_debt_covenants_leave_the_milp_once_the_debt_is_repaid():
     assert lines["debt_usd"][1:] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_the_debt_table_writes_a_rate_as_the_model_summary_does():
+    """A note at 3.125 % (an exact half of a hundredth of a per cent, 0.03125 in binary): the model
+    summary before a solve writes 'fixed 3.13%' (format_percent, half up), and the debt table read
+    '3.12% fixed' (float formatting rounds an exact half to even); refinanced at reference + 3.125 %
+    likewise. Both are now 3.13%, as the summary writes them."""
+    from milp_builders import load
+
+    from fleetopt.cli.render import _debt_text
+    from fleetopt.core.results import debt_frame
+
+    d = repaid_bullet_model()
+    note = d["finance"]["facilities"]["note"]
+    note.update(fixed_rate_annual=0.03125, at_maturity="refinance",
+                refinance_spread_over_reference_annual=0.03125)
+    d["finance"].pop("covenants")
+    result = solve(data_of(d), mip_gap=1e-9)
+    row = debt_frame(result.data, result.statements).iloc[0]
+    assert row["rate"] == "3.13% fixed"
+    assert row["at_maturity"] == "refinanced at reference + 3.13% (assumed available)"
+    assert "fixed 3.13%" in _debt_text(load(d).model)
+
+
 def test_the_debt_table_gives_each_facility_s_terms_and_year_end_balance():
     """The $1M bullet note at 8 % maturing 2026Q2 of the model above: repaid there, so nothing at
     the end of 2026Q4; refinanced at reference (0 here) + 5 % instead, it stays at $1M (a lender

@@ -175,7 +175,7 @@ def debt_frame(data: ModelData, st: Statements) -> pd.DataFrame:
             "facility": fac.name,
             "repayment": "bullet" if fac.maturity is not None else f"amortizing over "
                          f"{fac.amortization_quarters} quarters",
-            "rate": f"{QUARTERS_PER_YEAR * fac.rate_quarterly[0]:.2%} "
+            "rate": f"{format_percent(QUARTERS_PER_YEAR * fac.rate_quarterly[0], 2)} "
                     f"{'floating' if fac.floating else 'fixed'}",
             **_maturity_words(data, fac, balance),
             "size_usd": fac.size_usd,
@@ -208,7 +208,8 @@ def _maturity_words(data: ModelData, fac, balance: np.ndarray) -> dict[str, str]
     if fac.maturity >= data.T:
         return {"maturity": quarter, "at_maturity": "after the horizon"}
     if fac.refinanced:
-        then = f"refinanced at reference + {fac.refinance_spread_annual:.2%} (assumed available)"
+        spread = format_percent(fac.refinance_spread_annual, 2)
+        then = f"refinanced at reference + {spread} (assumed available)"
         return {"maturity": quarter, "at_maturity": then}
     return {"maturity": quarter, "at_maturity": "repaid"}
 
