@@ -20,7 +20,7 @@ from fleetopt.core.economics import plan_statements
 from fleetopt.core.plan import Plan, plan_axes
 from fleetopt.core.purchases import TABLE_SOURCE, FixedPurchases, parse_purchases, purchases_for
 from fleetopt.core.results import debt_frame, headline, plan_frame
-from fleetopt.core.units import counted, format_percent, format_usd, format_usd_change
+from fleetopt.core.units import counted, format_difference, format_percent, format_usd, format_usd_change
 from fleetopt.errors import FleetoptError, InputError, warn
 from fleetopt.evaluate.backend import BACKENDS, BackendError
 from fleetopt.evaluate.batch import PlanFileError, compile_plans, with_buffers
@@ -829,7 +829,7 @@ class SweepResult:
             if rise > RISE_WORTH_SAYING and getattr(self.rule, f"max_{name}_prob") is None:
                 text += (
                     f" No limit was set on the {name} probability (--allow-riskier), which it raises by "
-                    f"{rise * 100:.1f} pp: --max-{name}-prob would cap it."
+                    f"{format_difference(rise, 'share').removeprefix('+')}: --max-{name}-prob would cap it."
                 )
         return text + self._risk_left() + self._lead_words()
 
