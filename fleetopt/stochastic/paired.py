@@ -20,7 +20,7 @@ import numpy as np
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import counted, format_usd, format_usd_change
+from fleetopt.core.units import counted, format_difference, format_figure, format_usd, format_usd_change
 from fleetopt.evaluate import EvaluationResult, PlanBatch, evaluate
 from fleetopt.evaluate.metrics import (
     ANY_DEFAULT_EVENTS,
@@ -137,18 +137,13 @@ def paired_words(d: dict) -> str:
     """The paired differences of :func:`paired_comparison` in words, each with its standard error:
     'mean +$43.7M ($29.8M), CVaR5 +$3.40B ($92.3M), P(breach) +1.35 pp (0.19 pp), P(default) ...',
     money as every terminal table writes it (format_usd), shares in percentage points as compare
-    writes them, to two decimals (a difference of 0.1 pp has an error of that size)."""
+    writes them (format_difference, format_figure in "pp": half up), to two decimals (a difference of
+    0.1 pp has an error of that size)."""
     usd = [f"{what} {format_usd_change(d[f'{key}_diff'])} ({format_usd(d[f'{key}_diff_se'])})"
            for what, key in (("mean", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd"))]  # fmt: skip
     # each probability the summary has (one written before 0.4.15 has no P(any default))
     probabilities = [(what, key) for what, key, _ in VERDICT_FIGURES
                      if f"{key}_diff" in d and key.endswith("_probability")]  # fmt: skip
-    shares = [f"{what} {_signed_pp(d[f'{key}_diff'])} ({100 * d[f'{key}_diff_se']:.2f} pp)"
-              for what, key in probabilities]  # fmt: skip
+    shares = [f"{what} {format_difference(d[f'{key}_diff'], 'pp')} "
+              f"({format_figure(d[f'{key}_diff_se'], 'pp')})" for what, key in probabilities]  # fmt: skip
     return ", ".join(usd + shares)
-
-
-def _signed_pp(share: float) -> str:
-    """A change of a share in percentage points to two decimals, signed unless it rounds to 0."""
-    text = f"{100 * share:+.2f} pp"
-    return text[1:] if text[1:] == "0.00 pp" else text
