@@ -117,6 +117,19 @@ def cushion_figure(kind) -> str:
     return f"cushion_{kind.name}"
 
 
+def covenant_figure_names(kinds) -> dict[str, str]:
+    """The names of each covenant's figures (its cushion, its share of first breaches), of ``kinds``
+    as a model tests them (``ModelData.covenant_kinds``: its DSCR on EBITDA less tax named so)."""
+    return {
+        **{cushion_figure(k): f"{k.label} covenant: the fall of {k.protects} that breaches it, on the "
+           "forecast (MILP statements)" for k in kinds},
+        **{first_breach_column(k): f"first breach breaks {k.label}" for k in kinds},
+    }  # fmt: skip
+
+
+_CATALOGUE_NAMES = covenant_figure_names(CATALOGUE)
+
+
 FIGURES = [
     ("npv_forecast_usd", "NPV on the forecast", "USD"),
     # the NPV without the credit for cash counted as paid out when earned (formulation §6): two plans
@@ -132,8 +145,7 @@ FIGURES = [
     ("lowest_covenant_cushion_trailing", f"{CUSHION_MEANS}, {TRAILING_WHAT_IF}, on the forecast (MILP "
      "statements)", "share"),
     # each covenant's: a smallest fall of EBITDA and one of the GPUs' resale value are not equally likely
-    *((cushion_figure(k), f"{k.label} covenant: the fall of {k.protects} that breaches it, on the "
-       "forecast (MILP statements)", "share") for k in CATALOGUE),
+    *((cushion_figure(k), _CATALOGUE_NAMES[cushion_figure(k)], "share") for k in CATALOGUE),
     ("npv_mean_usd", "NPV mean", "USD"),
     ("npv_mean_se_usd", "NPV mean: standard error", "USD"),
     # the difference to the first plan on the same scenarios: far more precise than the two errors
@@ -177,7 +189,7 @@ FIGURES = [
     ("uncovered_debt_at_uncured_breach_mean_usd", "debt an uncured breach leaves uncovered by the GPUs and "
      "cash, had lenders accelerated (mean over all scenarios; undiscounted)", "USD"),
     # which covenant breaks first; a comparison keeps the rows of its model's covenants only
-    *((first_breach_column(k), f"first breach breaks {k.label}", "share") for k in CATALOGUE),
+    *((first_breach_column(k), _CATALOGUE_NAMES[first_breach_column(k)], "share") for k in CATALOGUE),
     ("expected_min_cash_usd", "mean lowest cash", "USD"),
     ("mean_utilisation", "mean utilisation", "share"),
     ("peak_debt_forecast_usd", "peak debt on the forecast (at a quarter's end)", "USD"),
@@ -545,9 +557,12 @@ class Comparison:
 
     def rows(self) -> list[tuple[str, str, str]]:
         """The (key, name, unit) of :data:`FIGURES` this comparison has, in its figures' order (a
-        comparison with a plan solved for least cost has :data:`COST_FIRST` first)."""
+        comparison with a plan solved for least cost has :data:`COST_FIRST` first), each covenant's
+        named as the model tests it (:func:`covenant_figure_names`)."""
         by_key = {figure[0]: figure for figure in FIGURES}
-        return [by_key[key] for key in self.figures.index]
+        names = {} if self.data is None else covenant_figure_names(self.data.covenant_kinds)
+        rows = [by_key[key] for key in self.figures.index]
+        return [(key, names.get(key, name), unit) for key, name, unit in rows]
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The comparison's tables by name: ``plan_runs`` (each plan's run), ``figures`` (a row per

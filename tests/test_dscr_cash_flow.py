@@ -263,3 +263,24 @@ def test_the_report_names_the_lowest_dscr_by_its_cash_flow(tmp_path):
     assert code == 0, err
     page = unescape(api.report(tmp_path / "run").read_text())
     assert "lowest DSCR ((EBITDA - tax) / debt service) on the forecast, quarters tested from 2026Q1" in page
+
+
+def test_a_comparison_names_the_dscr_s_figures_by_its_cash_flow(tmp_path):
+    """`fleetopt compare` of two plans of a model testing the DSCR on EBITDA less tax named its rows
+    by the catalogue: "EBITDA / debt service covenant: the fall of EBITDA that breaches it" and
+    "first breach breaks EBITDA / debt service", where evaluate and the report say "(EBITDA - tax) /
+    debt service"; the cushion is a fall of EBITDA less tax. Its rows now name the DSCR as tested."""
+    import yaml
+
+    from fleetopt import api
+
+    model = tmp_path / "m.yaml"
+    model.write_text(yaml.safe_dump(cfads_model("ebitda_less_tax", milp=True), sort_keys=False))
+    for name in ("a", "b"):
+        code, _, err = run_cli("solve", str(model), "--out", str(tmp_path / name), "--mip-gap", "1e-9")
+        assert code == 0, err
+    names = [name for _, name, _ in api.compare([tmp_path / "a", tmp_path / "b"], scenarios=20).rows()]
+    assert ("(EBITDA - tax) / debt service covenant: the fall of EBITDA less tax that breaches it, on the "
+            "forecast (MILP statements)") in names  # fmt: skip
+    assert "first breach breaks (EBITDA - tax) / debt service" in names
+    assert not any("EBITDA / debt service" in name for name in names)
