@@ -95,6 +95,9 @@ def _pins(lock: Path) -> dict[str, str]:
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+==[A-Za-z0-9.+!-]+", line) for line in lines), lines
     names = [canonical(line.split("==")[0]) for line in lines]
     assert len(names) == len(set(names)), "a package pinned twice"
+    # as dependencies.py --lock writes them (names as pip compares them, sorted): a remade lock differs
+    # from the committed one only where a version moved
+    assert [line.split("==")[0] for line in lines] == sorted(names), "not as `--lock` writes it"
     return {canonical(line.split("==")[0]): line.split("==")[1] for line in lines}
 
 
