@@ -210,3 +210,15 @@ def test_a_share_is_rounded_half_up_as_every_figure_is():
     assert format_difference(0.0145, "share") == "+1.5 pp"  # 1.45 points
     assert format_difference(-0.0145, "share") == "-1.5 pp"
     assert format_figure(0.012345, "pp") == "1.23 pp"
+
+
+def test_a_ratio_is_rounded_half_up_as_every_figure_is():
+    """A covenant ratio of 1.125x read 1.12x (float formatting of 1.12499...), where the shares and
+    money beside it round half up; an infinite leverage (debt over no EBITDA) read 'infx'."""
+    from fleetopt.core.units import format_times
+
+    assert format_times(1.125) == "1.13x"
+    assert format_times(1.3955, 3) == "1.396x"
+    assert format_times(-0.5) == "-0.50x"
+    assert format_times(float("inf")) == "unbounded"
+    assert format_times(float("nan")) == "n/a"

@@ -72,6 +72,7 @@ from fleetopt.core.units import (
     format_percent,
     format_rate,
     format_solver_status,
+    format_times,
     format_usd,
     format_usd_per_hour,
 )
@@ -1375,7 +1376,7 @@ def figure_text(key: str, value) -> str:
     if "h100_hours" in key:  # compute_in_service_h100_hours (and _discounted)
         return f"{format_number_compact(value)} H100-equivalent GPU-hours"
     if key in _RATIOS:
-        return f"{value:,.2f}x"
+        return format_times(value)
     if key == "lowest_covenant_headroom":  # an older run's: not the "may fall" share, said so
         return f"{format_percent(value, 2)} ({_HEADROOM_MEASURE})"
     if key == "lowest_covenant_cushion":

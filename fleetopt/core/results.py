@@ -26,6 +26,7 @@ from fleetopt.core.units import (
     format_figure,
     format_percent,
     format_rate,
+    format_times,
     format_usd,
     format_usd_per_hour,
 )
@@ -620,7 +621,8 @@ def ratio_words(kind, value: float, limit: float) -> str:
     1.95x; to three decimals where two would round it onto the limit (1.396 is no "1.40x" beside 1.4x)."""
     if kind.numerator == "cash":
         return share_words(value, limit)
-    return f"{value:.3f}x" if round(value, 2) == round(limit, 2) else f"{value:.2f}x"
+    two = format_times(value)
+    return format_times(value, 3) if two == format_times(limit) else two
 
 
 def share_words(value: float, limit: float) -> str:
@@ -977,7 +979,7 @@ def liquidity_cover_words(fig: dict) -> str:
     cover = fig["min_liquidity_cover"]
     if cover is None:
         return NONE_MEANS["min_liquidity_cover"]
-    return f"{cover:.2f}x at the end of {fig['min_liquidity_cover_quarter']}"
+    return f"{format_times(cover)} at the end of {fig['min_liquidity_cover_quarter']}"
 
 
 def dscr_name(data: ModelData) -> str:
@@ -994,7 +996,7 @@ def dscr_kind(data: ModelData) -> CovenantKind:
 
 def dscr_words(fig: dict) -> str:
     """The lowest DSCR, '1.42x', or why there is none (no quarter it covers owes debt service)."""
-    return NONE_MEANS["min_dscr"] if fig["min_dscr"] is None else f"{fig['min_dscr']:.2f}x"
+    return NONE_MEANS["min_dscr"] if fig["min_dscr"] is None else format_times(fig["min_dscr"])
 
 
 def _cover_and_label(data: ModelData, lines: dict) -> tuple[float | None, str | None]:

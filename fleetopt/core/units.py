@@ -155,6 +155,15 @@ def format_percent(share: float, decimals: int = 1) -> str:
     return _signed(share, f"{rounded(share, decimals, -2)}%")
 
 
+def format_times(ratio: float, decimals: int = 2) -> str:
+    """A ratio as a multiple, rounded half up as every figure is (:func:`rounded`): 1.125 -> '1.13x',
+    where float formatting gives 1.12x; -0.5 -> '-0.50x'; 'unbounded' where the ratio is infinite (a
+    debt over no EBITDA), 'n/a' where it is not a number."""
+    if not math.isfinite(ratio):
+        return "n/a" if math.isnan(ratio) else "unbounded"
+    return _signed(ratio, f"{rounded(ratio, decimals)}x")
+
+
 def format_figure(value: float, unit: str) -> str:
     """A figure in its unit: USD with a scale suffix, a share in per cent, MW as :func:`format_mw`,
     else a rounded count with its unit (``12,000 GPUs``)."""

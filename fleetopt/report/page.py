@@ -81,6 +81,7 @@ from fleetopt.core.units import (
     format_percent,
     format_rate,
     format_solver_status,
+    format_times,
     format_usd,
     format_usd_per_hour,
     usd_column_formatter,
@@ -1966,7 +1967,7 @@ def _debt_over_fleet_words(run: _Run) -> str:
     ratio = np.where(fleet > 0, debt / np.where(fleet > 0, fleet, 1.0), np.where(debt > 0, np.inf, 0.0))
     top = int(np.argmax(ratio))
     over = int((debt > fleet).sum())
-    highest = "with no GPUs held" if not np.isfinite(ratio[top]) else f"{ratio[top]:.2f}x their value"
+    highest = "with no GPUs held" if not np.isfinite(ratio[top]) else f"{format_times(ratio[top])} their value"
     return (f"The debt exceeds the GPUs' gross resale value (before selling costs) in {over} of the "
             f"{len(debt)} quarters (highest {highest}, {run.data.quarter_labels[top]}): what the GPUs would "
             "not repay if sold is owed against the contracts, the sites and the cash.")
