@@ -16,7 +16,7 @@ from fleetopt.core.data import ModelData
 from fleetopt.core.economics import Statements, opening_fleet_value, plan_statements, principal_schedule
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
-from fleetopt.core.results import debt_frame, headline, plan_frame, tested_breaches
+from fleetopt.core.results import debt_frame, dscr_kind, headline, plan_frame, tested_breaches
 from fleetopt.core.units import format_gap, format_usd
 from fleetopt.errors import InfeasibleError, NoPlanError, warn
 from fleetopt.milp.build import build_model
@@ -179,10 +179,13 @@ def _warn_of_breaches(data: ModelData, statements: Statements) -> None:
     """Warn where the plan's own statements breach a covenant its MILP rows met: a row that is a
     relaxation of the statements' test (formulation §5.11) must not pass as "keeps every covenant"."""
     missed = tested_breaches(data, statements)
-    if missed is not None:
-        warn(f"the plan's own statements breach a covenant the MILP held it to: {missed}. The MILP's row "
-             "is a relaxation there (the DSCR on EBITDA less tax with tax losses carried forward: "
-             "docs/formulation.md §5.11); `fleetopt evaluate` shows what the policy then does")
+    if missed is None:
+        return
+    relaxed = data.tax_loss_carry_forward and dscr_kind(data).numerator == "ebitda_less_tax"
+    why = ("the DSCR on EBITDA less tax with tax losses carried forward is a relaxation in the MILP: "
+           "docs/formulation.md §5.11" if relaxed else "the MILP's rows and the statements differ there")
+    warn(f"the plan's own statements breach a covenant the MILP held it to: {missed} ({why}); "
+         "`fleetopt evaluate` shows what the policy then does")
 
 
 def solve_settled(
