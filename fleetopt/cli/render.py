@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fleetopt.compare import COLUMN_HEADERS
-from fleetopt.core.covenants import BORROWING_BASE, CATALOGUE
+from fleetopt.core.covenants import BORROWING_BASE
 from fleetopt.core.data import build_data
 from fleetopt.core.results import (
     CAPEX_LABEL,
@@ -609,7 +609,7 @@ UTIL_MEANS = ("s.e.: the mean NPV's standard error; mean NPV, no default: over t
               "metrics.csv has every figure unrounded")
 
 
-def forecast_table(metrics, title: str, quarter_labels: list[str] | None = None, kinds=CATALOGUE) -> Table:
+def forecast_table(metrics, title: str, quarter_labels: list[str] | None, kinds) -> Table:
     """A deterministic evaluation's plans: their one scenario is the forecast, so each figure is the
     plan's own (no standard error, tail or shares) and each event a yes or no: the covenant its
     first breach breaks and the quarter it breaks in, the quarter of a default, the policy's
