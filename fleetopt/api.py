@@ -27,6 +27,7 @@ import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -943,8 +944,11 @@ def sweep(
     ``mip_gap``, ``time_limit`` (seconds) and ``threads``: each candidate's MILP solve (threads
     beyond the usable cores are capped, with a :class:`FleetoptWarning`); the stochastic plan's
     gap is ``stochastic_mip_gap`` (1 %, as :func:`solve_stochastic`'s). ``backend``: see
-    :func:`evaluate`. With ``folder``, each candidate and evaluation chunk is saved there as it is
-    made, so :func:`resume_sweep` finishes an interrupted sweep; :func:`write_sweep_run` writes the
+    :func:`evaluate`. With ``folder`` (new or empty, as `fleetopt sweep --out`: one holding another
+    run is refused before any work), each candidate and evaluation chunk is saved there as it is
+    made, so :func:`resume_sweep` finishes an interrupted sweep (a sweep stopped or failed lets go
+    of the folder, so another process may resume it too; one with no plan for the forecast leaves
+    nothing, a folder it made removed); :func:`write_sweep_run` writes the
     result (``resume_options``: what the command that resumes it is given again, for
     `fleetopt runs`). ``candidate_progress`` is called with one line per candidate ("<label>:
     <status> (<k> of <n>)", k counting those with a plan; "<label>: <status>" for one without),
@@ -963,13 +967,19 @@ def sweep(
     limits.path("folder", folder)
     limits.callback("progress", progress)
     limits.callback("candidate_progress", candidate_progress)
-    return _with_plans_key(_sweep(
-        _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend,
-        mip_gap=mip_gap, time_limit=time_limit, threads=resources.capped_threads(threads), progress=progress,
-        folder=folder, stochastic=stochastic, stochastic_mip_gap=stochastic_mip_gap,
-        candidate_progress=candidate_progress, purchases=_purchases_list(purchases),
-        resume_options=_tokens("resume_options", resume_options),
-    ))  # fmt: skip
+    # claimed as the CLI's --out is (refused now if not new or empty); a sweep that fails or is stopped
+    # lets go of it: its lock (a notebook lives on: another process may resume it), and the folder
+    # itself where made here and left empty
+    run = None if folder is None else RunFolder.claim(folder, "sweep")
+    with nullcontext() if run is None else run.released_on_failure():
+        return _with_plans_key(_sweep(
+            _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule,
+            backend=backend, mip_gap=mip_gap, time_limit=time_limit,
+            threads=resources.capped_threads(threads), progress=progress,
+            folder=None if run is None else run.path, stochastic=stochastic,
+            stochastic_mip_gap=stochastic_mip_gap, candidate_progress=candidate_progress,
+            purchases=_purchases_list(purchases), resume_options=_tokens("resume_options", resume_options),
+        ))  # fmt: skip
 
 
 def _purchases_list(purchases) -> list:

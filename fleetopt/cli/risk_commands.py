@@ -513,11 +513,8 @@ def sweep(
     except RuleNotMet:  # every candidate evaluated: the folder is kept, a looser rule finishes it
         raise
     except FleetoptError as exc:  # bad input, or no plan for the forecast (infeasible, out of time)
-        if folder.is_finished:
-            raise
-        if not saved_candidates(folder):  # no plan for the forecast: nothing worth keeping
-            folder.discard()
-            raise
+        if folder.is_finished or not saved_candidates(folder):  # no plan for the forecast: api.sweep
+            raise  # left nothing there (and the folder claimed here is gone: released_on_failure)
         if not isinstance(exc, InputError):
             raise
         raise InputError(f"{exc}. {_what_is_kept(folder.path, exc)}") from None

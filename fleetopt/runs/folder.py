@@ -462,10 +462,13 @@ class RunFolder:
 
     @contextmanager
     def released_on_failure(self) -> Iterator[RunFolder]:
-        """A run that fails (or is stopped) before writing anything leaves no empty folder behind."""
+        """A run that fails (or is stopped) lets go of its folder: the lock of a job it started there
+        (another process may resume it: a notebook, which lives on, held it until it ended), and the
+        folder itself where this process claimed it and left it empty."""
         try:
             yield self
         except BaseException:
+            self.release_lock()
             self.release()
             raise
 

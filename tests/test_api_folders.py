@@ -1,0 +1,71 @@
+"""A run folder given to the Python API is treated as the CLI's --out is: a sweep from a notebook,
+stopped or failed, lets go of its folder (its lock: the notebook process lives on, unlike the CLI's)
+and leaves no empty folder it made."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+import pytest
+
+from fleetopt import api
+from fleetopt.errors import InputError
+from fleetopt.runs.folder import RunFolder
+
+
+def _lock_taken_by_another(folder) -> bool:
+    """Whether another process could take the job's lock now (a second open file takes part in flock as
+    another process's would): False while this process still holds it."""
+    fd = os.open(folder / RunFolder.LOCK, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def _no_forecast_plan(*args, **kwargs):
+    raise InputError("the forecast has no plan")
+
+
+def test_a_sweep_stopped_before_its_first_candidate_lets_go_of_its_folder(tmp_path, monkeypatch):
+    """Ctrl-C in a notebook before any candidate: the job is kept (job.json, model.yaml) as the CLI keeps
+    it, and another process (`fleetopt sweep --resume` in a terminal) may take it."""
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("fleetopt.sweep.run.generate_candidates", stop)
+    folder = tmp_path / "S"
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep("tiny", candidates=3, scenarios=50, folder=folder)
+    assert RunFolder(folder).interrupted_kind() == "sweep"
+    assert _lock_taken_by_another(folder)
+    assert RunFolder(folder).running_pid() is None
+
+
+def test_a_sweep_whose_rule_no_candidate_meets_lets_go_of_its_folder(tmp_path):
+    """Its candidates kept for a looser rule, the folder free for another process, and still resumable
+    here."""
+    folder = tmp_path / "S"
+    with pytest.raises(api.RuleNotMet):
+        api.sweep("tiny", candidates=3, scenarios=50, folder=folder, rule=api.Rule(min_cvar5_usd=1e15))
+    assert (folder / RunFolder.CANDIDATES).exists()
+    assert _lock_taken_by_another(folder)
+    result = api.resume_sweep(folder, rule_changes={"min_cvar5_usd": None})
+    assert len(result.metrics) == 3
+
+
+def test_a_sweep_with_no_plan_for_the_forecast_leaves_no_folder_it_made(tmp_path, monkeypatch):
+    """As the CLI's: no folder made and left empty; an empty folder the user made stays theirs."""
+    monkeypatch.setattr("fleetopt.sweep.run.generate_candidates", _no_forecast_plan)
+    new, theirs = tmp_path / "new" / "S", tmp_path / "theirs"
+    theirs.mkdir()
+    for folder in (new, theirs):
+        with pytest.raises(InputError, match="the forecast has no plan"):
+            api.sweep("tiny", candidates=3, scenarios=50, folder=folder)
+    assert not new.exists()
+    assert theirs.is_dir() and not any(theirs.iterdir())
