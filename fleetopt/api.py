@@ -1050,13 +1050,15 @@ def write_sweep_run(
     result: SweepResult, out: str | Path | None = None, *, command: str | None = None
 ) -> Path:
     """Write plans.npz, candidates.csv, candidates.json, front.csv, summary.json and model.yaml into
-    a run folder, ``out``: the folder the sweep saved its candidates and chunks in (give it, or that
-    folder stays an unfinished sweep beside the new one), a new one, or None: a new default one;
-    and record it in the run registry."""
+    a run folder, ``out``: the folder the sweep saved its candidates and chunks in (``result.job_folder``,
+    which None means where the sweep had one: otherwise that folder would stay an unfinished sweep
+    beside the new one), a new one, or None without a job folder: a new default one; and record it in
+    the run registry."""
     limits.instance("result", result, SweepResult, "what fleetopt.api.sweep returns")
     limits.text("command", command, optional=True)
     _check_plans_unchanged(result)
     limits.path("out", out)
+    out = result.job_folder if out is None else out
     return _recorded(result.loaded, lambda: _write_sweep_folder(result, out), result.summary(), command)
 
 

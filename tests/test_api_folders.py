@@ -69,3 +69,20 @@ def test_a_sweep_with_no_plan_for_the_forecast_leaves_no_folder_it_made(tmp_path
             api.sweep("tiny", candidates=3, scenarios=50, folder=folder)
     assert not new.exists()
     assert theirs.is_dir() and not any(theirs.iterdir())
+
+
+def test_a_sweeps_result_is_written_into_its_own_folder_by_default(tmp_path, monkeypatch):
+    """`fo.write_sweep_run(result)` of a sweep run with folder=F wrote a new default folder and left F
+    an unfinished sweep (job.json, chunks and the notebook's lock), which `fleetopt runs` listed as
+    running: its own folder is where the result goes where no other is given."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    folder = tmp_path / "sweep"
+    result = api.sweep("tiny", candidates=2, scenarios=10, folder=folder)
+    assert result.job_folder == folder
+    written = api.write_sweep_run(result)
+    assert written == folder.resolve() or written == folder
+    assert (folder / RunFolder.SUMMARY).exists() and not (folder / "chunks").exists()
+    runs = tmp_path / "runs"
+    assert not runs.exists() or not any(p.name.endswith("-tiny") for p in runs.iterdir())  # no second folder
+    in_memory = api.sweep("tiny", candidates=2, scenarios=10)  # no folder: a new default one, as before
+    assert in_memory.job_folder is None

@@ -551,7 +551,9 @@ def _finish_sweep(loaded, data, cands, settings: dict, progress, folder):
         table = pd.concat([table, _candidate_table(added.metrics, more)], ignore_index=True)
         metrics, idle, pick = _ranked(table, feasible, figures, rule, folder)
     lead = pick_lead(data, feasible, metrics, rule, pick, idle, (n, settings["seed"], backend))
-    return SweepResult(loaded, data, cands, metrics, evaluation, rule, pick, lead)
+    result = SweepResult(loaded, data, cands, metrics, evaluation, rule, pick, lead)
+    result.job_folder = None if folder is None else Path(folder)
+    return result
 
 
 def _batch(data, feasible: list[Candidate]):
@@ -740,6 +742,9 @@ class SweepResult:
         self.lead = lead  # the pick's lead over the runner-up (None: not measured)
         self._metrics, self.metrics = metrics, metrics.copy()
         self.reranked_from: Path | None = None  # the finished sweep re-ranked (:func:`rerank_sweep`)
+        # the folder the sweep saved its candidates and chunks in (None: none), which writing the
+        # result finishes where no other folder is given
+        self.job_folder: Path | None = None
 
     def __repr__(self) -> str:
         return (
