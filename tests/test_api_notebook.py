@@ -312,6 +312,7 @@ def test_a_stochastic_solve_refuses_an_unknown_backend_before_the_forecast_solve
         api.solve_stochastic("tiny", 3, backend="gpu")
 
 
+@pytest.mark.filterwarnings("ignore:.*were made from another version of model")  # as the README says
 def test_a_comparison_writes_to_a_path_as_pandas_does_and_shows_its_figures_in_a_notebook(here, monkeypatch):
     """`c.to_csv("x.csv")` was a TypeError (the writers took no path); a cell showed one line."""
     dearer = api.edit("tiny", {PRICE: 3.0})

@@ -625,6 +625,7 @@ def test_a_count_of_quarters_beyond_400_is_refused(tmp_path, tiny_text, path, va
     )
 
 
+@pytest.mark.filterwarnings("ignore:.*quarters fall after the horizon ends")  # a contract past its horizon
 def test_every_count_of_quarters_may_be_400(tmp_path, tiny_text):
     """The limit itself validates, builds the model's data and the evaluator's constants (where
     1e20 overflowed)."""

@@ -130,6 +130,7 @@ def test_a_stochastic_solve_says_which_of_its_solves_each_line_is_of():
     assert solving_line(ev, "objective").endswith("best plan so far: NPV -$14.1M")
 
 
+@pytest.mark.filterwarnings("ignore:.*cannot run it all")  # a fleet beyond its site's power, on purpose
 def test_a_diagnosis_says_how_long_it_has_run_and_no_value():
     """After 'infeasible', the diagnosis (up to twice the time limit and a minute on a large model)
     printed nothing: its runs are reported, named, and their lines give the time alone, since the

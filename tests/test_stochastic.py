@@ -483,6 +483,7 @@ def _prepaid_past_the_horizon():
 
 
 @pytest.mark.parametrize("model", ["hand", "tiny", "prepaid"])
+@pytest.mark.filterwarnings("ignore:.*quarters fall after the horizon ends")  # a contract past its horizon
 def test_one_forecast_scenario_with_no_risk_weight_is_the_deterministic_optimum(model):
     data = {"hand": lambda: data_of(buy_now_or_later()), "tiny": lambda: load("tiny")[1],
             "prepaid": _prepaid_past_the_horizon}[model]()  # fmt: skip
@@ -1550,6 +1551,7 @@ def test_idle_draw_waits_unpowered_only_where_a_block_is_late():
     assert all(pyo_value(v) == 0.0 for v in ef.block(0).idle_unpowered.values())
 
 
+@pytest.mark.filterwarnings("ignore:.*quarters fall after the horizon ends")  # a contract past its horizon
 def test_a_stochastic_plan_never_draws_more_power_than_its_sites_have(tmp_path):
     """tests/models/late_greenfield.yaml (from a model author's review): the scenarios delay the
     greenfield site's power, and the first stage fitted to five of them could be completed on the
