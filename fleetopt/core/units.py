@@ -164,6 +164,14 @@ def format_times(ratio: float, decimals: int = 2) -> str:
     return _signed(ratio, f"{rounded(ratio, decimals)}x")
 
 
+def _points(share: float, decimals: int) -> str:
+    """A difference of shares in percentage points, rounded half up: 0.0145 -> '1.5 pp' (one
+    decimal); no sign on one that rounds to zero; n/a where it is not finite."""
+    if not math.isfinite(share):
+        return "n/a"
+    return _signed(share, f"{rounded(share, decimals, -2)} pp")
+
+
 def format_figure(value: float, unit: str) -> str:
     """A figure in its unit: USD with a scale suffix, a share in per cent, MW as :func:`format_mw`,
     else a rounded count with its unit (``12,000 GPUs``)."""
@@ -178,7 +186,7 @@ def format_figure(value: float, unit: str) -> str:
     if unit == "MW":
         return format_mw(value)
     if unit == "pp":  # a difference of shares (or its error), in percentage points
-        return "n/a" if not math.isfinite(value) else _signed(value, f"{rounded(value, 2, -2)} pp")
+        return _points(value, 2)
     text = _unsigned_zero(f"{value:,.0f}")
     return f"{text} {_ONE.get(unit, unit) if text in ('1', '-1') else unit}"
 
@@ -190,9 +198,7 @@ _ONE = {"GPUs": "GPU", "contracts": "contract"}
 def format_difference(value: float, unit: str) -> str:
     """A difference of two figures, signed (a share in percentage points: +2.5 pp); a change that
     rounds to nothing has no sign ($0, 0.0 pp)."""
-    if unit == "share" and not math.isfinite(value):
-        return "n/a"
-    text = _signed(value, f"{rounded(value, 1, -2)} pp") if unit == "share" else format_figure(value, unit)
+    text = _points(value, 1) if unit == "share" else format_figure(value, unit)
     return ("+" if value > 0 and _shows_digits(text) else "") + text
 
 
@@ -213,7 +219,7 @@ def format_rate(rate: float) -> str:
 def format_gap(gap: float | None) -> str:
     """A MILP's relative gap, as every output writes it: 0.20% (to the hundredth of a percent, so
     the terminal, the report and `runs show` agree), n/a when there is none."""
-    return "n/a" if gap is None or not math.isfinite(gap) else f"{gap:.2%}"
+    return "n/a" if gap is None else format_percent(gap, 2)
 
 
 def format_solver_status(status: str, gap: float | None) -> str:

@@ -16,7 +16,7 @@ from pyomo.contrib.solver.solvers.highs import Highs
 
 from fleetopt.core.covenants import CATALOGUE
 from fleetopt.core.data import GENERATIONS, ModelData
-from fleetopt.core.units import format_figure
+from fleetopt.core.units import format_figure, format_gap
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.covenants import covenant_note
 from fleetopt.milp.groups import Slack
@@ -296,7 +296,7 @@ def _caveat(status: str, time_limit, gap: float = 0.0) -> str:
         return ""
     if status == "near":
         return (
-            f"the shortfalls above are within {gap:.2%} of the least the model needs (weighted as "
+            f"the shortfalls above are within {format_gap(gap)} of the least the model needs (weighted as "
             "docs/formulation.md §8 weighs them, against the bound of its LP): some may be more than "
             "it needs, or of groups that are not in conflict"
         )
