@@ -576,9 +576,8 @@ def _ranked(table: pd.DataFrame, feasible: list[Candidate], figures, rule: Rule,
     (:func:`idle_buffers`) and the pick's row. RuleNotMet where no candidate meets the rule."""
     metrics = table.copy()
     idle = idle_buffers(metrics, figures, [c.buffer_of for c in feasible])
-    whose = [_unbuffered_words(metrics, c.buffer_of) for c in feasible]
-    metrics["note"] = [c.note + (idle_note(name) if same else "")
-                       for c, same, name in zip(feasible, idle, whose, strict=True)]  # fmt: skip
+    metrics["note"] = [c.note + (idle_note(_unbuffered_words(metrics, c.buffer_of)) if same else "")
+                       for c, same in zip(feasible, idle, strict=True)]  # fmt: skip
     metrics["on_front"] = pareto_front(metrics) & ~idle
     pick = _recommended(metrics, rule, folder)
     metrics["recommended"] = False
