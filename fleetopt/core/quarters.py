@@ -67,6 +67,12 @@ def calendar_year(label: str) -> str:
     return str(parse_quarter(label) // QUARTERS_PER_YEAR)
 
 
+def span_label(labels: list[str], quarters: range) -> str:
+    """The quarters of a range of the horizon (``labels``: the horizon's quarter labels) as its
+    first and last: '2026Q3..2027Q2' (a horizon year of :func:`horizon_years`)."""
+    return f"{labels[quarters[0]]}..{labels[quarters[-1]]}"
+
+
 def horizon_years(quarters: int) -> list[range]:
     """The horizon's years as ranges of quarter indices: four at a time from its first quarter, the
     last one shorter where the horizon is not whole years (10 quarters: 0-3, 4-7, 8-9)."""

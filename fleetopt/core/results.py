@@ -20,6 +20,7 @@ from fleetopt.core.quarters import (
     horizon_years,
     parse_quarter,
     quarter_label,
+    span_label,
 )
 from fleetopt.core.units import (
     counted,
@@ -289,7 +290,6 @@ def _largest_non_investment_grade_share(data: ModelData, lines: dict) -> tuple[f
     (or unrated) earn, and that year ('2027Q3..2028Q2'): what the §5.12 limit
     ``limits.max_non_investment_grade_share_per_year`` caps. (None, None): no contract revenue."""
     best: tuple[float | None, str | None] = (None, None)
-    labels = data.quarter_labels
     for year in horizon_years(data.T):
         by_customer = revenue_by_customer(data, lines, slice(year.start, year.stop))
         total = sum(by_customer.values())
@@ -297,7 +297,7 @@ def _largest_non_investment_grade_share(data: ModelData, lines: dict) -> tuple[f
             continue
         share = sum(usd for name, usd in by_customer.items() if name in data.non_investment_grade) / total
         if best[0] is None or share > best[0]:
-            best = (share, f"{labels[year.start]}..{labels[year.stop - 1]}")
+            best = (share, span_label(data.quarter_labels, year))
     return best
 
 
@@ -334,8 +334,8 @@ def customer_words(data: ModelData, fig: dict) -> str:
              for name, usd in fig["revenue_by_customer_usd"].items()]  # fmt: skip
     first, share = fig.get("largest_customer_first_year"), fig.get("largest_customer_first_year_share")
     if first is not None and FIRST_YEAR.stop < data.T:
-        q = data.quarter_labels
-        parts[-1] += f"; in the first year ({q[0]}..{q[FIRST_YEAR.stop - 1]}) {first} {_percent_of(share)}"
+        year = span_label(data.quarter_labels, range(FIRST_YEAR.stop))
+        parts[-1] += f"; in the first year ({year}) {first} {_percent_of(share)}"
     if data.max_customer_share < 1.0:
         parts[-1] += f"; limit {format_rate(data.max_customer_share)} each over the horizon"
     if data.max_customer_share_per_year < 1.0:

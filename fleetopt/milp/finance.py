@@ -12,7 +12,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from fleetopt.core.covenants import CovenantTest
-from fleetopt.core.quarters import horizon_years, per_quarter
+from fleetopt.core.quarters import horizon_years, per_quarter, span_label
 from fleetopt.milp import covenants
 from fleetopt.milp.builder import Builder
 from fleetopt.milp.covenants import ROBUSTNESS, total_debt
@@ -383,16 +383,14 @@ def _customer(data, key) -> tuple[str, None]:
 def _year(data, key) -> tuple[str, int]:
     """A year's row, labelled with the year's quarters, dated by its last."""
     quarters = horizon_years(data.T)[int(key[0])]
-    labels = data.quarter_labels
-    return f"the book in {labels[quarters[0]]}..{labels[quarters[-1]]}", quarters[-1]
+    return f"the book in {span_label(data.quarter_labels, quarters)}", quarters[-1]
 
 
 def _customer_year(data, key) -> tuple[str, int]:
     """A customer's row in a year, labelled with the year's quarters, dated by its last."""
     name, year = key
     quarters = horizon_years(data.T)[year]
-    labels = data.quarter_labels
-    return f"customer {name} in {labels[quarters[0]]}..{labels[quarters[-1]]}", quarters[-1]
+    return f"customer {name} in {span_label(data.quarter_labels, quarters)}", quarters[-1]
 
 
 DEBT_BALANCE = ConstraintGroup("debt_balance", "§5.9", debt_balance_rule)
