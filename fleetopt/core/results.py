@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pandas as pd
 
@@ -24,7 +22,6 @@ from fleetopt.core.quarters import (
 )
 from fleetopt.core.units import (
     counted,
-    format_figure,
     format_percent,
     format_rate,
     format_times,
@@ -479,21 +476,20 @@ def risk_in_short(label: str, n: int, row, forecast_npv: float | None = None) ->
     (against ``forecast_npv`` where given), CVaR5 and share with a negative NPV; its liquidity default,
     covenant breach and uncured breach probabilities, and either default's, the lenders' count (those
     an older run lacks left out)."""
-    share = functools.partial(format_figure, unit="share")
     against = "" if forecast_npv is None else f" against {format_usd(forecast_npv)} on the forecast"
-    loss = (f"; {share(float(row['loss_probability']))} end with a negative NPV"
+    loss = (f"; {format_percent(float(row['loss_probability']))} end with a negative NPV"
             if "loss_probability" in row else "")
     uncured = row.get("uncured_breach_probability")  # not in a run written before fleetopt 0.4.11
     cure = ", one the owners could not cure (an event of default) in "
-    event = "" if uncured is None else f"{cure}{share(uncured)}"
+    event = "" if uncured is None else f"{cure}{format_percent(uncured)}"
     either = row.get("any_default_probability")  # not in a run written before fleetopt 0.4.14
     if either is not None:
-        event += f"; a default of either kind, as lenders count them, in {share(either)}"
+        event += f"; a default of either kind, as lenders count them, in {format_percent(either)}"
     said = [
         f"{label}: mean NPV {format_usd(float(row['npv_mean_usd']))} over {counted(n, 'future')}{against}; "
         f"the worst 5 % average {format_usd(float(row['npv_cvar5_usd']))}{loss}.",
-        f"A liquidity default in {share(float(row['default_probability']))} of the futures, a covenant "
-        f"breach in {share(float(row['breach_probability']))}{event}.",
+        f"A liquidity default in {format_percent(float(row['default_probability']))} of the futures, a "
+        f"covenant breach in {format_percent(float(row['breach_probability']))}{event}.",
     ]  # fmt: skip
     return said + survival_in_short(row)
 
@@ -520,8 +516,7 @@ def survival_in_short(row) -> list[str]:
     done = sorted([(p, words) for p, words in shares if p > 0], key=lambda x: -x[0])
     if not done:
         return []
-    share = functools.partial(format_figure, unit="share")
-    first, *rest = [f"{words} in {share(p)}" for p, words in done]
+    first, *rest = [f"{words} in {format_percent(p)}" for p, words in done]
     return [f"Its policy had to {first} of the futures" + "".join(f", {x}" for x in rest) + "."]
 
 
