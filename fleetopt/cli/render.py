@@ -911,8 +911,7 @@ class progress_bar:
         with self.lock:
             now = self.clock()
             if self.total is not None and now - self.last >= 0.9 * self.every:
-                self.last = now
-                self.lines.print(f"  {self.line(now, self.total)}", soft_wrap=True, highlight=False)
+                self._say(now, self.total)
 
     def advance(self, pairs: int, total_pairs: int) -> None:
         with self.lock:
@@ -928,8 +927,12 @@ class progress_bar:
             rate = f"{self._rate(now):,.1f} plans/s"
             self.progress.update(self.task, plans=self.done / self.n_scenarios, rate=rate)
             if self.lines is not None and now - self.last >= self.every:
-                self.last = now
-                self.lines.print(f"  {self.line(now, total_pairs)}", soft_wrap=True, highlight=False)
+                self._say(now, total_pairs)
+
+    def _say(self, now: float, total_pairs: int) -> None:
+        """Print the progress :meth:`line` off a terminal, and note when (under ``self.lock``)."""
+        self.last = now
+        self.lines.print(f"  {self.line(now, total_pairs)}", soft_wrap=True, highlight=False)
 
     def _rate(self, now: float) -> float:
         """Plans per second computed by this run: the pairs read back from saved chunks left out."""
@@ -942,7 +945,7 @@ class progress_bar:
         rate = self._rate(now)
         plans, total = self.done / self.n_scenarios, total_pairs / self.n_scenarios
         text = (f"evaluating: {plans:,.{1 if total < 10 else 0}f} of {total:,.0f} plans "
-                f"({self.done / total_pairs:.0%}), {elapsed(now - self.started)}")  # fmt: skip
+                f"({format_percent(self.done / total_pairs, 0)}), {elapsed(now - self.started)}")  # fmt: skip
         if self.done <= self.kept:
             return text + ", no block of scenarios done yet"
         text += f", {rate:.3g} plans/s" if rate < 1 else f", {rate:,.1f} plans/s"  # one plan: 0.0137
