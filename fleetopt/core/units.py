@@ -9,6 +9,12 @@ from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 
+def listed(words, joined: str = "and") -> str:
+    """Words as a list in a sentence: 'a', 'a and b', 'a, b and c' (``joined``: 'or' for 'a, b or c')."""
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {joined} " + words[-1]
+
+
 def counted(n: int, noun: str) -> str:
     """'1 plan', '3 plans', '1,000 scenarios'."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"

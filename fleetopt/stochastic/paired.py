@@ -20,7 +20,14 @@ import numpy as np
 
 from fleetopt.core.data import ModelData
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import counted, format_difference, format_figure, format_usd, format_usd_change
+from fleetopt.core.units import (
+    counted,
+    format_difference,
+    format_figure,
+    format_usd,
+    format_usd_change,
+    listed,
+)
 from fleetopt.evaluate import EvaluationResult, PlanBatch, evaluate
 from fleetopt.evaluate.metrics import (
     ANY_DEFAULT_EVENTS,
@@ -113,24 +120,20 @@ def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
             (better if (diff > 0) == higher else worse).append(what)
     beyond = "beyond 2 standard errors"
     if better and worse:
-        return (f"a trade against the forecast optimum: better {_listed(better)}, worse {_listed(worse)}, "
+        return (f"a trade against the forecast optimum: better {listed(better)}, worse {listed(worse)}, "
                 f"each {beyond} (in the plan completed on the forecast, not re-planned in each future: "
                 "formulation §7b)")
     if better:
-        return f"better than the forecast optimum in {_listed(better)}, {beyond}"
+        return f"better than the forecast optimum in {listed(better)}, {beyond}"
     if worse:
         few = counted(scenarios, "scenario")
-        return (f"worse than the forecast optimum in {_listed(worse)}, {beyond}: {few} "
+        return (f"worse than the forecast optimum in {listed(worse)}, {beyond}: {few} "
                 "may be too few to stand for the futures (give more with --stochastic N, or keep the "
                 "forecast optimum), or its worth is in later decisions this check does not make (it runs "
                 "the plan completed on the forecast, not re-planned in each future: formulation §7b)")
     judged = [what for what, key, _ in VERDICT_FIGURES if f"{key}_diff" in paired]
-    return (f"no better and no worse than the forecast optimum in {_listed(judged, 'or')} "
+    return (f"no better and no worse than the forecast optimum in {listed(judged, 'or')} "
             "(within 2 standard errors)")
-
-
-def _listed(words: list[str], joined: str = "and") -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {joined} " + words[-1]
 
 
 def paired_words(d: dict) -> str:

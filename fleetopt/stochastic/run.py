@@ -28,6 +28,7 @@ from fleetopt.core.units import (
     format_percent,
     format_rate,
     format_usd,
+    listed,
 )
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_scenarios
@@ -135,11 +136,8 @@ def memory_check_on() -> bool:
         return False
     if value.lower() in ("", *MEMORY_CHECK_ON):
         return True
-    def either(words: tuple[str, ...]) -> str:
-        return f"{', '.join(words[:-1])} or {words[-1]}"
-
-    raise InputError(f"${MEMORY_CHECK_VARIABLE} is {value!r}: {either(MEMORY_CHECK_OFF)} turns the memory "
-                     f"check off; {either(MEMORY_CHECK_ON)} (or unset) keeps it on")  # fmt: skip
+    raise InputError(f"${MEMORY_CHECK_VARIABLE} is {value!r}: {listed(MEMORY_CHECK_OFF, 'or')} turns the "
+                     f"memory check off; {listed(MEMORY_CHECK_ON, 'or')} (or unset) keeps it on")  # fmt: skip
 
 
 def check_memory(data: ModelData, n: int, quarters: int, n_name: str = "scenarios") -> None:
