@@ -341,6 +341,65 @@ def test_a_ray_run_stopped_by_a_tasks_error_leaves_no_unhandled_errors(tiny, ray
     assert unhandled == []
 
 
+def test_parallel_executors_keep_at_most_in_flight_chunks_submitted():
+    """The Ray executor keeps a window of chunks submitted (2 per worker), not every chunk at once:
+    a run stopped by a task's error then has few tasks left to read. Chunks stored before are not
+    submitted; the results come back in the chunks' order whatever order they finish in."""
+    from fleetopt.evaluate.jobs import _gather
+
+    class Stored:
+        def load(self, first, stop):
+            return {"chunk": first} if first == 2 else None
+
+        def save(self, first, stop, result):
+            saved.append(first)
+
+    class Plans:
+        P = 6
+
+        def take(self, rows):
+            return rows.start
+
+    spec, saved, pending, most = dataclasses.make_dataclass("S", ["n_scenarios"])(10), [], [], [0]
+
+    def submit(first):
+        pending.append(first)
+        most[0] = max(most[0], len(pending))
+        return first
+
+    def next_done(handles):
+        first = pending.pop()  # the last submitted ends first
+        return first, {"chunk": first}
+
+    chunks = [(n, n + 1) for n in range(6)]
+    results = _gather(Plans(), spec, chunks, Stored(), None, submit, next_done, in_flight=2)
+    assert [r["chunk"] for r in results] == [0, 1, 2, 3, 4, 5]
+    assert most[0] == 2 and sorted(saved) == [0, 1, 3, 4, 5]
+
+
+def test_a_ray_run_stopped_by_a_tasks_error_cancels_no_task(tiny, ray_local, monkeypatch):
+    """Ray's ``ray.cancel`` on a task whose reply was on its way aborted the driver inside Ray (Ray
+    2.60: "Check failed: ... Tried to complete task that was not pending", SIGABRT, no message):
+    a run stopped by a task's error reads its tasks left instead, and stops with the task's error."""
+    from fleetopt.evaluate import jobs
+
+    data, batch = tiny
+    cancelled = []
+    monkeypatch.setattr(ray_local, "cancel", lambda *args, **kwargs: cancelled.append(args))
+
+    def the_second_chunk_is_refused(data, chunk, *rest):
+        if chunk.labels[0] == "p1":
+            raise InputError("refused: p1")
+        return jobs._ray_chunk(data, chunk, *rest)
+
+    executor = jobs.RayExecutor()
+    executor.chunk_function = the_second_chunk_is_refused
+    with pytest.raises(InputError, match="refused: p1"):
+        evaluate(data, batch, 300, seed=5, backend="numpy", plan_chunk=1, scenario_chunk=128,
+                 executor=executor)  # fmt: skip
+    assert cancelled == []
+
+
 @needs_cc
 def test_ray_runs_the_backend_asked_for(tiny, ray_local):
     """`--executor ray --backend cpu-kernel` ran NumPy, silently: each task now runs the C build,

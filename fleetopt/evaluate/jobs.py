@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -494,20 +495,30 @@ def _worker_pool(workers: int, data: ModelData):
     return pool
 
 
-def _gather(plans: PlanBatch, spec, chunks, store, progress, submit, next_done) -> list[dict]:
-    """The loop of the parallel executors: stored chunks are reused, the others submitted at once
-    and stored one by one as they finish, in whatever order."""
+def _gather(plans: PlanBatch, spec, chunks, store, progress, submit, next_done,
+            in_flight: int | None = None) -> list[dict]:
+    """The loop of the parallel executors: stored chunks are reused, the others submitted (at most
+    ``in_flight`` at a time, where given; else at once) and stored one by one as they finish, in
+    whatever order."""
     total = plans.P * spec.n_scenarios
     results: dict[int, dict] = {}
-    pending = {}
+    to_run = []
     for n, (first, stop) in enumerate(chunks):
         done = store.load(first, stop) if store is not None else None
         if done is None:
-            pending[submit(plans.take(slice(first, stop)))] = n
+            to_run.append(n)
             continue
         results[n] = done
         if progress:
             progress((stop - first) * spec.n_scenarios, total)
+    queue, pending = iter(to_run), {}
+
+    def top_up():
+        for n in itertools.islice(queue, max((in_flight or len(to_run)) - len(pending), 0)):
+            first, stop = chunks[n]
+            pending[submit(plans.take(slice(first, stop)))] = n
+
+    top_up()
     while pending:
         handle, result = next_done(list(pending))
         n = pending.pop(handle)
@@ -517,6 +528,7 @@ def _gather(plans: PlanBatch, spec, chunks, store, progress, submit, next_done) 
             store.save(first, stop, result)
         if progress:
             progress((stop - first) * spec.n_scenarios, total)
+        top_up()
     return [results[n] for n in range(len(chunks))]
 
 
@@ -643,6 +655,7 @@ class RayExecutor:
 
         def next_done(handles):
             ref = ray.wait(handles, num_returns=1)[0][0]
+            unread.discard(ref)
             try:
                 result = ray.get(ref)
             except ray.exceptions.RayTaskError as exc:  # our own errors read as raised here
@@ -655,18 +668,22 @@ class RayExecutor:
                 fell_back.append(result.pop("fell_back"))
             return ref, result
 
-        submitted: list = []
+        unread: set = set()  # the tasks submitted whose results (or errors) are not read yet
 
         def submit(chunk):
-            submitted.append(task.remote(data_ref, chunk, spec, self.backend_name, self.fallback))
-            return submitted[-1]
+            ref = task.remote(data_ref, chunk, spec, self.backend_name, self.fallback)
+            unread.add(ref)
+            return ref
 
         try:
-            results = _gather(plans, spec, chunks, store, progress, submit, next_done)
+            results = _gather(plans, spec, chunks, store, progress, submit, next_done,
+                              in_flight=_RAY_TASKS_PER_WORKER * self.parallelism)  # fmt: skip
         except WorkerLost:  # the cluster lost a node or its raylet: left to Ray (which may end this process)
             raise
-        except BaseException as exc:
-            _drop_tasks(ray, submitted, read=not isinstance(exc, KeyboardInterrupt))
+        except KeyboardInterrupt:  # a stop exits at once: Ray ends the tasks left with this driver
+            raise
+        except BaseException:
+            _read_tasks_left(ray, list(unread))
             raise
         computed = sum(1 for r in results if not r.get("stored"))
         if fell_back and len(fell_back) == computed:  # no worker could build it: a NumPy run
@@ -680,21 +697,26 @@ class RayExecutor:
         return results
 
 
-# how long a Ray run stopped by a task's error waits for its other tasks, cancelled, to end
-_RAY_CANCEL_SECONDS = 5.0
+# the tasks a Ray run keeps submitted per task it runs at once: its workers never wait for the next
+# chunk, and a run stopped by a task's error has few tasks left, which it reads rather than cancels
+_RAY_TASKS_PER_WORKER = 2
+
+# how long a Ray run stopped by a task's error waits for its other tasks to end
+_RAY_WAIT_SECONDS = 5.0
 
 
-def _drop_tasks(ray, refs: list, read: bool) -> None:
-    """The tasks of a Ray run stopped part-way (by a task's error, or a stop) cancelled and, where
-    ``read`` (not at a stop, which exits at once), their results read, errors too, within
-    :data:`_RAY_CANCEL_SECONDS`: Ray logged "Unhandled error" and a traceback for each task that
-    failed unread, which after one task's error is most of the others (hundreds of lines below the
-    run's one-line error)."""
+def _read_tasks_left(ray, refs: list) -> None:
+    """The results of a Ray run's tasks left running when a task's error stopped it, read, errors
+    too, within :data:`_RAY_WAIT_SECONDS`: Ray logged "Unhandled error" and a traceback for each
+    task that failed unread, which after one task's error is most of the others (hundreds of lines
+    below the run's one-line error). They are not cancelled: ``ray.cancel`` on a task whose reply
+    is on its way aborts this process inside Ray (Ray 2.60: "Check failed: it !=
+    submissible_tasks_.end() Tried to complete task that was not pending", a C++ stack trace and
+    SIGABRT instead of the run's error: the race of a cancel with a task's reply that
+    ray-project/ray#54798 mended for retries). The run keeps at most
+    :data:`_RAY_TASKS_PER_WORKER` tasks per worker submitted, so few are left to end."""
     with suppress(Exception):
-        for ref in refs:
-            ray.cancel(ref)
-        ended = ray.wait(refs, num_returns=len(refs), timeout=_RAY_CANCEL_SECONDS)[0] if read else []
-        for ref in ended:
+        for ref in ray.wait(refs, num_returns=len(refs), timeout=_RAY_WAIT_SECONDS)[0] if refs else []:
             with suppress(Exception):
                 ray.get(ref)
 
