@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from fleetopt.core.data import load
-from fleetopt.core.units import format_usd
+from fleetopt.core.units import format_difference, format_figure, format_percent, format_usd
 from fleetopt.evaluate import compile_plans, evaluate, generate_scenarios
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.sources import read_plans
@@ -121,12 +121,18 @@ def out_of_sample(model: str, n: int, scenarios: int, seed: int, sweep: Path | N
     for r in rows:
         print(
             f"| {r['plan']} | {format_usd(r['npv_mean_usd'])} | {format_usd(r['npv_cvar_usd'])} "
-            f"| {r['breach_probability']:.2%} | {r['default_probability']:.2%} "
+            f"| {format_percent(r['breach_probability'], 2)} | {format_percent(r['default_probability'], 2)} "
             f"| {format_usd(r['npv_mean_usd_diff'])} ({format_usd(r['npv_mean_usd_diff_se'])}) "
             f"| {format_usd(r['npv_cvar_usd_diff'])} ({format_usd(r['npv_cvar_usd_diff_se'])}) "
-            f"| {100 * r['breach_probability_diff']:+.2f} pt ({100 * r['breach_probability_diff_se']:.2f}) "
-            f"| {100 * r['default_probability_diff']:+.2f} pt ({100 * r['default_probability_diff_se']:.2f}) |"
+            f"| {points(r, 'breach_probability')} | {points(r, 'default_probability')} |"
         )
+
+
+def points(row: dict, share: str) -> str:
+    """A paired difference of shares and its standard error in percentage points, rounded half up
+    as every figure is: '+1.25 pp (0.40 pp)'."""
+    diff, se = row[f"{share}_diff"], row[f"{share}_diff_se"]
+    return f"{format_difference(diff, 'pp')} ({format_figure(se, 'pp')})"
 
 
 def apart(ef) -> str:
