@@ -315,6 +315,20 @@ def test_a_folder_named_as_a_bundled_model_does_not_hide_it(tmp_path, monkeypatc
     assert "warning: 'tiny' is the bundled model; the folder tiny here is not a model file" in err
 
 
+def test_a_model_path_naming_no_file_says_what_it_may_have_meant(tmp_path, monkeypatch):
+    """`fleetopt validate ./tiny` said "tiny: no such file (bundled models: lab, neocloud, tiny)",
+    naming a tiny it had just listed: a path is never read as a bundled model, and the message now
+    says so, or names the file with its extension beside it."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli("validate", "./tiny")
+    assert code == 2 and "(./tiny is read as a path: give tiny alone for the bundled model)" in err
+    (tmp_path / "mine.yaml").write_text(TINY_PATH.read_text())
+    code, _, err = run_cli("validate", "mine")
+    assert code == 2 and "mine: no such file (did you mean mine.yaml?)" in err, err
+    code, _, err = run_cli("validate", "other")
+    assert code == 2 and "other: no such file (bundled models: " in err
+
+
 def test_a_power_step_after_a_shortened_horizon_is_a_note_not_an_error(tmp_path):
     """The default model cut to 12 quarters was refused over a power step in 2029Q3 ("outside the
     horizon"), while a contract running past the end only warned: a horizon shortened to solve

@@ -289,6 +289,19 @@ def resolve_model_path(model: str | Path | None) -> Path:
     return path
 
 
+def _missing_model_hint(path: Path) -> str:
+    """What a model path that names no file may have meant: the file with its extension beside it
+    (`./tiny` for tiny.yaml), the bundled model of that name (a path is never read as one), else
+    the bundled models' names."""
+    for near in (path.with_name(f"{path.name}.yaml"), path.with_name(f"{path.name}.yml")):
+        if near.is_file():
+            return f" (did you mean {near}?)"
+    if path.name in bundled_model_names():  # a bare name would have been the bundled model: ./tiny
+        given = f"./{path}" if path.parent == Path(".") else str(path)
+        return f" ({given} is read as a path: give {path.name} alone for the bundled model)"
+    return f" (bundled models: {', '.join(bundled_model_names())})"
+
+
 # the validated models of the texts read last, as JSON: checking that a LoadedModel is its text's
 # (LoadedModel.check_text) costs no second validation (0.25 s for the default model here); JSON,
 # not the model object, so that a model changed in place since is still told apart
@@ -491,8 +504,7 @@ def load_model(model: str | Path | None = None) -> LoadedModel:
             raise ModelError(source, [ModelIssue((), _zip_words(path))])
         text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
     except FileNotFoundError:
-        hint = f" (bundled models: {', '.join(bundled_model_names())})"
-        raise ModelError(source, [ModelIssue((), f"no such file{hint}")]) from None
+        raise ModelError(source, [ModelIssue((), f"no such file{_missing_model_hint(path)}")]) from None
     except IsADirectoryError:
         raise ModelError(source, [ModelIssue((), "is a directory, not a model file")]) from None
     except UnicodeDecodeError as exc:  # e.g. saved as Windows-1252: say where, and what to do
