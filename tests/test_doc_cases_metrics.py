@@ -1,0 +1,152 @@
+"""The risk metrics of a handful of scenarios, worked by hand from docs/evaluation.md ("Outputs",
+`metrics.csv`; "After a liquidity default"; "The debt at a default"; quarter step 6) on the model
+``hand`` of tests/test_doc_cases.py run as its crash case: $1M of opening cash, a $200,000 revolver
+at 12 % and distress-sale lots of 10 GPUs. The solve's plan is the forecast one (cash 4,041,080,
+4,804,160, 5,575,240, 6,354,320; debt 3.75M, 3.25M, 2.75M, 2.25M; NPV 10,050,246.49).
+
+Five scenarios, built by hand from the forecast:
+
+* A, the forecast: NPV 10,050,246.49, lowest cash 4,041,080.
+* B, the crash of tests/test_doc_cases.py (from 2026Q2 Hopper's price 0, lab-a defaulted): NPV
+  4,468,397.41; leverage and DSCR fail from quarter 1 (mask 1 + 2), cured, then quarter 2 is
+  uncured (the quarter after a cure) owing 2.75M; in 2026Q4 the revolver lends 200,000 and 2 lots
+  (20 GPUs) fetch 427,500: lowest cash 1,009,330, no default.
+* C, B with the resale values at 0.05 of the forecast in 2026Q4: a GPU (age 7 quarters) fetches
+  21,375 x 0.05 = 1,068.75; the gap after the revolver is 418,170, which needs 40 lots but only the
+  300 market GPUs may be sold: 320,625, cash 902,455, 97,545 below the $1M default level: a
+  liquidity default in quarter 3. NPV = sum DF_t x (3,041,080, -1,229,750, -1,219,750, -689,125)
+  + DF_3 x (the 100 GPUs left at 0.05 x 19,000 = 95,000 - debt 2,450,000; no liquidation tax: the
+  last quarter's income is a loss) = -2,106,034.41. With limited liability: sum_{t<3} DF_t dC_t -
+  DF_3 x 1,591,580 = -785,538.95. The debt at the default: B = 2,250,000 + 200,000 revolver; the
+  100 GPUs left valued 100 x 21,375 x 0.05 = 106,875 and the cash 902,455: 1,440,670 uncovered.
+* D, the resale values at 0.3 of the forecast in 2026Q1 only: the borrowing base needs 3.75M / 0.9
+  = 4,166,667 of collateral against 400 x 40,000 x 0.75 x 0.3 = 3.6M: a breach (mask 32) in
+  quarter 0, cured, nothing else; NPV the forecast's (no GPU is sold).
+* E, lab-a defaulting in 2026Q3 and the resale values at 0.8 in 2026Q4 (case (c) of
+  tests/test_doc_cases.py): NPV 7,844,961.23, no breach, freed GPUs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from milp_builders import data_of
+from test_doc_cases import DF, hand_model, npv_of
+
+from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.metrics import plan_metrics
+from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
+from fleetopt.milp.solve import solve
+
+A = 10_050_246.49
+B = 4_468_397.41
+C = npv_of([3_041_080.0, -1_229_750.0, -1_219_750.0, -689_125.0], 95_000.0 - 2_450_000.0)
+C_LIMITED = DF[0] * 3_041_080 - DF[1] * 1_229_750 - DF[2] * 1_219_750 - DF[3] * 1_591_580
+E = 7_844_961.23
+
+
+@pytest.fixture(scope="module")
+def crash():
+    d = hand_model(opening_cash_usd=1_000_000, revolver={"size_usd": 200_000, "annual_rate": 0.12})
+    d["policy"] = {"sale_block_gpus": 10}
+    data = data_of(d)
+    return data, solve(data, mip_gap=0.0).plan
+
+
+def run(crash, kinds: str) -> dict:
+    """Each letter of ``kinds`` a scenario of the module docstring, simulated; the (1, S) results."""
+    data, plan = crash
+    scen = deterministic_scenarios(data, len(kinds))
+    for s, kind in enumerate(kinds):
+        if kind in "BC":
+            scen.contract_alive[s, 0, 1:] = False
+            scen.price_factor[s, 0, 1:] = 0.0
+        if kind == "C":
+            scen.resale_factor[s, 3] = 0.05
+        if kind == "D":
+            scen.resale_factor[s, 0] = 0.3
+        if kind == "E":
+            scen.contract_alive[s, 0, 2:] = False
+            scen.resale_factor[s, 3] = 0.8
+    return simulate(SimulationConstants.from_data(data), compile_plans(data, [plan], ["hand"]), scen)
+
+
+def test_the_five_scenarios_are_the_hand_figures(crash):
+    out = run(crash, "ABCDE")
+    assert round(C, 2) == -2_106_034.41
+    assert out["npv"][0] == pytest.approx([A, B, C, A, E], abs=0.01)
+    assert out["npv_limited"][0] == pytest.approx([A, B, C_LIMITED, A, E], abs=0.01)
+    assert out["min_cash"][0] == pytest.approx([4_041_080, 1_009_330, 902_455, 4_041_080, 4_041_080])
+    assert out["first_breach"][0].tolist() == [0, 3, 3, 32, 0]
+    assert out["quarters_before_breach"][0].tolist() == [4, 1, 1, 0, 4]
+    assert out["quarters_before_uncured"][0].tolist() == [4, 2, 2, 4, 4]
+    assert out["quarters_before_default"][0].tolist() == [4, 4, 3, 4, 4]
+    assert out["debt_at_default"][0] == pytest.approx([0, 0, 2_450_000, 0, 0])
+    assert out["uncovered_debt"][0] == pytest.approx([0, 0, 1_440_670, 0, 0])
+    assert out["debt_at_uncured_breach"][0] == pytest.approx([0, 2_750_000, 2_750_000, 0, 0])
+    assert out["distress_sold_usd"][0] == pytest.approx([0, 427_500, 320_625, 0, 0])
+
+
+def test_the_metrics_of_five_scenarios_by_hand(crash):
+    """k = ceil(5 % of 5) = 1: P5 and CVaR5 are the worst scenario, C. The median of five is the
+    third lowest (C, B, E, A, D): E. P(breach) 3/5 (B, C, D), uncured 2/5 (B, C: D's one breach is
+    cured), P(default) 1/5 (C), P(any default) 2/5 (C's default is in a scenario with an uncured
+    breach: counted once). First breaches: leverage and DSCR 2/5 each (B, C, in one quarter), the
+    borrowing base 1/5 (D); they add up to 5/5 >= 3/5. The debt at a default: 2,450,000 over the
+    one default, covered 1 - 1,440,670 / 2,450,000, and 1,440,670 / 5 uncovered on average over all
+    five; at an uncured breach 2.75M (B and C), all of it covered by 400 GPUs at 23,750 (age 6
+    quarters) and the cash. The quarters broken in, numbered from 1: breaches 2, 2, 1 (median 2),
+    uncured 3, 3 (of an even count the earlier middle one: 3), the default 4. Utilisation: 1, then
+    300 of 400 GPUs within the demand of 300 in B and C's last three quarters (13/16), E's last two
+    (7/8): mean 0.9."""
+    m = plan_metrics(run(crash, "ABCDE"), quarters=4)
+    npv = np.array([A, B, C, A, E])
+    limited = np.array([A, B, C_LIMITED, A, E])
+    hand = {
+        "npv_mean_usd": npv.mean(),
+        "npv_std_usd": npv.std(),  # the population's
+        "npv_mean_se_usd": npv.std() / np.sqrt(5),
+        "npv_mean_no_default_usd": (2 * A + B + E) / 4,
+        "npv_median_usd": E,
+        "loss_probability": 0.2,
+        "npv_p5_usd": C,
+        "npv_cvar5_usd": C,
+        "npv_limited_mean_usd": limited.mean(),
+        "npv_limited_cvar5_usd": C_LIMITED,
+        "breach_probability": 0.6,
+        "uncured_breach_probability": 0.4,
+        "default_probability": 0.2,
+        "any_default_probability": 0.4,
+        "first_breach_leverage_share": 0.4,
+        "first_breach_dscr_share": 0.4,
+        "first_breach_interest_coverage_share": 0.0,
+        "first_breach_liquidity_share": 0.0,
+        "first_breach_borrowing_base_share": 0.2,
+        "debt_at_default_mean_usd": 2_450_000.0,
+        "debt_covered_at_default": 1 - 1_440_670 / 2_450_000,
+        "uncovered_debt_mean_usd": 1_440_670 / 5,
+        "debt_at_uncured_breach_mean_usd": 2_750_000.0,
+        "debt_covered_at_uncured_breach": 1.0,
+        "uncovered_debt_at_uncured_breach_mean_usd": 0.0,
+        "expected_min_cash_usd": (3 * 4_041_080 + 1_009_330 + 902_455) / 5,
+        "mean_utilisation": 0.9,
+        "freed_share": 0.6,
+        "sold_share": 0.4,
+        "distress_sale_proceeds_mean_usd": (427_500 + 320_625) / 5,
+        "breach_median_quarter": 2,
+        "uncured_breach_median_quarter": 3,
+        "default_median_quarter": 4,
+    }
+    assert {k: float(m[k][0]) for k in hand} == pytest.approx(hand, abs=0.01)
+
+
+def test_twenty_one_scenarios_have_a_tail_of_two(crash):
+    """k = ceil(5 % of 21) = 2: P5 is the second worst NPV and CVaR5 the mean of the two worst.
+    Scenarios C, B, B and 18 forecasts: P5 = B, CVaR5 = (C + B) / 2 (the second B, tied with the
+    first, is not in the tail and changes nothing), the median (the 11th lowest) A."""
+    m = plan_metrics(run(crash, "CBB" + "A" * 18), quarters=4)
+    assert float(m["npv_p5_usd"][0]) == pytest.approx(B, abs=0.01)
+    assert float(m["npv_cvar5_usd"][0]) == pytest.approx((C + B) / 2, abs=0.01)
+    assert float(m["npv_median_usd"][0]) == pytest.approx(A, abs=0.01)
+    assert float(m["npv_limited_cvar5_usd"][0]) == pytest.approx((C_LIMITED + B) / 2, abs=0.01)
