@@ -1,0 +1,100 @@
+"""The tax, worked by hand from docs/formulation.md §5.10-5.11 and docs/evaluation.md (quarter steps
+5-6, "The tax of the fleet's sale at the end") on the model ``hand`` of tests/test_doc_cases.py:
+EBT 363,850, 328,850, 338,850, 348,850 a quarter, tax 20 %, the fleet sold at the end for
+7,600,000 against a book value of 8,000,000 (G = -400,000), forecast NPV 10,050,246.49.
+"""
+
+from __future__ import annotations
+
+import pytest
+from milp_builders import data_of
+from test_doc_cases import DF, NPV, hand_model, simulated
+
+from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.milp.solve import solve
+
+COVENANTS = {"test_from": "2026Q1", "max_debt_to_ebitda": 6.0, "min_dscr": 2.4, "min_liquidity_usd": 1_000_000}
+
+
+@pytest.fixture(scope="module")
+def carried():
+    data = data_of(hand_model(tax_loss_carry_forward=True, opening_tax_losses_usd=1_200_000))
+    return data, solve(data, mip_gap=0.0)
+
+
+def test_losses_carried_into_the_horizon_are_used_quarter_by_quarter(carried):
+    """`tax_loss_carry_forward` with $1.2M of `opening_tax_losses_usd` (formulation §5.10): the pool
+    takes 363,850 (836,150 left), 328,850 (507,300), 338,850 (168,450), then 168,450 of 348,850:
+    tax 0, 0, 0, 0.2 x 180,400 = 36,080. At the end y = 180,400 and G = -400,000: the liquidation
+    tax is 0.2 max(0, y + G) - 0.2 y = -36,080 (the last quarter's tax given back, as on the
+    forecast). The plan is hand's (the draw still pays); NPV = 10,050,246.49 + DF_0 72,770 + DF_1
+    65,770 + DF_2 67,770 (the last quarter's tax and its refund net to 0 either way)."""
+    _, result = carried
+    assert result.plan.draws[0] == pytest.approx([2_000_000.0, 0.0, 0.0, 0.0], abs=0.01)
+    assert result.statements.lines["tax_usd"] == pytest.approx([0.0, 0.0, 0.0, 36_080.0], abs=0.01)
+    assert result.statements.liquidation_tax_usd == pytest.approx(-36_080.0, abs=0.01)
+    hand = NPV + DF[0] * 72_770 + DF[1] * 65_770 + DF[2] * 67_770
+    assert result.statements.npv_usd == pytest.approx(hand, abs=0.01)
+
+
+def test_a_gain_at_the_end_is_taxed_with_the_last_quarter(carried):
+    """The same plan in a scenario whose resale values are 1.1 x the forecast's in 2026Q4: the
+    fleet fetches 8,360,000, G = +360,000, y = 180,400 (the pool as above): the liquidation tax is
+    0.2 x 540,400 - 0.2 x 180,400 = +72,000. NPV = the forecast's + DF_3 (760,000 - 72,000 -
+    36,080), the last the refund the forecast counted."""
+    data, result = carried
+    scen = deterministic_scenarios(data)
+    scen.resale_factor[0, 3] = 1.1
+    out = simulated(data, result.plan, scen)
+    assert out["tax_usd"] == pytest.approx([0.0, 0.0, 0.0, 36_080.0], abs=0.01)
+    hand = result.statements.npv_usd + DF[3] * (760_000 - 72_000 - 36_080)
+    assert out["npv"] == pytest.approx(hand, abs=0.01)
+
+
+@pytest.mark.parametrize("carry", [True, False])
+def test_a_scenarios_own_loss_is_carried_to_its_later_quarters(carry):
+    """Quarter step 5: Hopper's price at half the forecast in 2026Q2 only: market revenue 788,400
+    lower, EBITDA 615,450, EBT 615,450 - 1,000,000 - 75,000 = -459,550. With carry-forward the
+    scenario's pool takes 2026Q3's 338,850 (120,700 left) and 120,700 of 2026Q4's 348,850: tax
+    72,770, 0, 0, 45,630, and at the end y = 228,150, liquidation tax -45,630. NPV = 10,050,246.49
+    - DF_1 (788,400 - 65,770) + DF_2 67,770 (2026Q4's tax and its refund net to 0). Without it the
+    loss is lost: tax 72,770, 0, 67,770, 69,770 and NPV = 10,050,246.49 - DF_1 x 722,630."""
+    data = data_of(hand_model(tax_loss_carry_forward=carry))
+    result = solve(data, mip_gap=0.0)
+    assert result.statements.npv_usd == pytest.approx(NPV, abs=0.01)
+    scen = deterministic_scenarios(data)
+    scen.price_factor[0, 0, 1] = 0.5
+    out = simulated(data, result.plan, scen)
+    assert out["ebitda_usd"][1] == pytest.approx(615_450.0, abs=0.01)
+    tax = [72_770.0, 0.0, 0.0, 45_630.0] if carry else [72_770.0, 0.0, 67_770.0, 69_770.0]
+    assert out["tax_usd"] == pytest.approx(tax, abs=0.01)
+    hand = NPV - DF[1] * 722_630 + (DF[2] * 67_770 if carry else 0.0)
+    assert out["npv"] == pytest.approx(hand, abs=0.01)
+
+
+def test_the_dscr_on_ebitda_less_tax_limits_the_draw():
+    """formulation §5.11, `dscr_cash_flow: ebitda_less_tax`, at a 2.4x minimum. With a draw d in
+    2026Q1, 2026Q2 owes interest 0.02 (1.75M + d) and principal 250,000 + d / 8 (debt service
+    285,000 + 0.145 d) and pays tax 0.2 (403,850 - 35,000 - 0.02 d): EBITDA less tax 1,330,080 +
+    0.004 d >= 2.4 (285,000 + 0.145 d) holds up to d = 646,080 / 0.344 = 1,878,139.53 (2026Q3: d <=
+    1,941,122.60; 2026Q4: d <= 2,006,246.25). A dollar drawn is worth DF_0 - 0.141 DF_1 - 0.139
+    DF_2 - (0.14 + 0.625) DF_3 > 0 (interest after tax in 2026Q2-Q3; in 2026Q4 the tax it saves
+    is taken back by the liquidation tax, which refunds that quarter's whole tax), so the MILP draws
+    exactly that: NPV 10,050,246.49 - (2M - d) x that worth, and the DSCR of 2026Q2 is 2.4x. On
+    EBITDA alone d <= (1,403,850 - 684,000) / 0.348 = 2,068,534: hand's 2M. hand's plan run under
+    the ebitda_less_tax model breaches it in 2026Q2 ((1,403,850 - 65,770) / 575,000 = 2.327x,
+    first breach mask 2) and 2026Q3 (2.365x): the second breach in a row is uncured."""
+    d = 646_080 / 0.344
+    worth = DF[0] - 0.141 * DF[1] - 0.139 * DF[2] - 0.765 * DF[3]
+    model = hand_model(covenants={**COVENANTS, "dscr_cash_flow": "ebitda_less_tax"})
+    data = data_of(model)
+    result = solve(data, mip_gap=0.0)
+    assert result.plan.draws[0] == pytest.approx([d, 0.0, 0.0, 0.0], abs=0.01)
+    assert result.statements.lines["dscr"][1] == pytest.approx(2.4, abs=1e-9)
+    assert result.statements.npv_usd == pytest.approx(NPV - (2_000_000 - d) * worth, abs=0.01)
+    plain = solve(data_of(hand_model(covenants={**COVENANTS, "dscr_cash_flow": "ebitda"})), mip_gap=0.0)
+    assert plain.plan.draws[0] == pytest.approx([2_000_000.0, 0.0, 0.0, 0.0], abs=0.01)
+    out = simulated(data, plain.plan, deterministic_scenarios(data))
+    assert (out["breach"], out["first_breach"]) == (True, 2)
+    assert (out["quarters_before_breach"], out["quarters_before_uncured"]) == (1, 2)
+    assert not simulated(data, result.plan, deterministic_scenarios(data))["breach"]
