@@ -13,7 +13,7 @@ from test_doc_cases import DF, NPV, hand_model, simulated
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.milp.solve import solve
 
-COVENANTS = {"test_from": "2026Q1", "max_debt_to_ebitda": 6.0, "min_dscr": 2.4, "min_liquidity_usd": 1_000_000}
+COVENANTS = {"test_from": "2026Q1", "max_debt_to_ebitda": 6.0, "min_dscr": 2.4, "min_liquidity_usd": 1e6}
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +98,68 @@ def test_the_dscr_on_ebitda_less_tax_limits_the_draw():
     assert (out["breach"], out["first_breach"]) == (True, 2)
     assert (out["quarters_before_breach"], out["quarters_before_uncured"]) == (1, 2)
     assert not simulated(data, result.plan, deterministic_scenarios(data))["breach"]
+
+
+def idle_model(inference_gpus: int) -> dict:
+    """hand with a training demand of 200, so 100 of its 400 GPUs are idle on training, and an
+    inference demand of ``inference_gpus`` at $3.00 an hour (billed 80 %: $5,256 a GPU-quarter)."""
+    d = hand_model()
+    d["market"]["demand_gpus"] = {"training": 200, "inference": inference_gpus}
+    d["market"]["price_usd_per_gpu_hour"]["inference"] = {"hopper": 3.0}
+    return d
+
+
+def test_idle_gpus_are_retired_at_their_resale_value():
+    """No inference demand: an idle GPU kept costs $1,000 of opex and 0.3 x 1.25 kW x 2,190 h x
+    $0.05 = $41.06 of idle power a quarter and fetches 19,000 at the end; retired at the start of
+    2026Q1 (formulation §1, "Timing") it fetches 0.95 x 40,000 x (1 - 4/16) = 28,500 against a book
+    value of 30,000: the MILP retires the 100 then. Every quarter: revenue 200 x 5,256 + 481,800,
+    electricity 0.375 MW x 50 x 2,190 = 41,062.50, opex 300,000: EBITDA 991,937.50, depreciation
+    750,000; 2026Q1's EBT 991,937.50 - 750,000 - 150,000 (the sale's loss) - 40,000 = 51,937.50
+    (tax 10,387.50), then 166,937.50, 176,937.50, 186,937.50. Cash flows 5,541,550 (with 2,850,000
+    of proceeds and the 2M draw), 383,550, 391,550, 399,550; at the end 300 x 19,000 against a book
+    value of 6M (G = -300,000: the last quarter's 37,387.50 of tax refunded), less 2.25M of debt.
+    In a scenario whose resale values are 0.9 x the forecast's in 2026Q1 the sale fetches 2,565,000,
+    a loss of 435,000: EBT -233,062.50, no tax, NPV lower by DF_0 (285,000 - 10,387.50)."""
+    data = data_of(idle_model(0))
+    result = solve(data, mip_gap=0.0)
+    assert result.plan.retire.sum(axis=0) == pytest.approx([100.0, 0.0, 0.0, 0.0], abs=1e-6)
+    assert result.plan.redeploy.sum() == pytest.approx(0.0, abs=1e-6)
+    lines = result.statements.lines
+    assert lines["ebitda_usd"] == pytest.approx([991_937.5] * 4, abs=0.01)
+    assert lines["tax_usd"] == pytest.approx([10_387.5, 33_387.5, 35_387.5, 37_387.5], abs=0.01)
+    flows = [5_541_550.0, 383_550.0, 391_550.0, 399_550.0]
+    hand = sum(DF[t] * f for t, f in enumerate(flows)) + DF[3] * (5_700_000 + 37_387.5 - 2_250_000)
+    assert result.statements.npv_usd == pytest.approx(hand, abs=0.01)
+    assert hand == pytest.approx(9_674_887.20, abs=0.01)
+    scen = deterministic_scenarios(data)
+    scen.resale_factor[0, 0] = 0.9
+    out = simulated(data, result.plan, scen)
+    assert out["tax_usd"][0] == pytest.approx(0.0, abs=0.01)
+    assert out["npv"] == pytest.approx(hand - DF[0] * (285_000 - 10_387.5), abs=0.01)
+
+
+def test_idle_training_gpus_are_redeployed_to_inference():
+    """An inference demand of 100 at $3.00: a GPU redeployed at the start of 2026Q1 (cost $1,500,
+    in EBITDA) earns 5,256 - 136.88 of full power - 1,000 of opex = 4,119.13 a quarter, more than
+    the 2,500 of value it loses, so the MILP redeploys the 100 idle GPUs then (not at 28,500
+    each): 300 on training, 100 on inference, every quarter. Only 2026Q1 differs from hand's
+    optimum: EBITDA 1,403,850 - 150,000, tax 0.2 x 213,850 = 42,770, so NPV = 10,050,246.49 -
+    DF_0 x 120,000 = 9,933,072.00, above retiring them (9,674,887.20, the test above). In a scenario
+    whose inference demand is 50 in 2026Q3, the 100 offered sell half each: 262,800 less revenue,
+    EBT 76,050, tax 15,210 (52,560 less), NPV lower by DF_2 x 210,240, utilisation 350 / 400 there."""
+    data = data_of(idle_model(100))
+    result = solve(data, mip_gap=0.0)
+    assert result.plan.redeploy.sum(axis=0) == pytest.approx([100.0, 0.0, 0.0, 0.0], abs=1e-6)
+    assert result.plan.retire.sum() == pytest.approx(0.0, abs=1e-6)
+    assert result.plan.active.sum(axis=(1, 2)).ravel() == pytest.approx([300.0] * 4 + [100.0] * 4, abs=1e-6)
+    lines = result.statements.lines
+    assert lines["ebitda_usd"] == pytest.approx([1_253_850.0] + [1_403_850.0] * 3, abs=0.01)
+    assert lines["tax_usd"] == pytest.approx([42_770.0, 65_770.0, 67_770.0, 69_770.0], abs=0.01)
+    assert result.statements.npv_usd == pytest.approx(NPV - DF[0] * 120_000, abs=0.01)
+    scen = deterministic_scenarios(data)
+    scen.demand[0, 1, 2] = 50.0
+    out = simulated(data, result.plan, scen)
+    assert out["tax_usd"][2] == pytest.approx(15_210.0, abs=0.01)
+    assert out["npv"] == pytest.approx(result.statements.npv_usd - DF[2] * 210_240, abs=0.01)
+    assert out["utilisation"] == pytest.approx((3 + 350 / 400) / 4)
