@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 from milp_builders import data_of
 from test_doc_cases import DF, hand_model, npv_of
 
+from fleetopt import api
 from fleetopt.evaluate.batch import compile_plans
+from fleetopt.evaluate.factors import Stream, uniforms
 from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
@@ -150,3 +153,62 @@ def test_twenty_one_scenarios_have_a_tail_of_two(crash):
     assert float(m["npv_cvar5_usd"][0]) == pytest.approx((C + B) / 2, abs=0.01)
     assert float(m["npv_median_usd"][0]) == pytest.approx(A, abs=0.01)
     assert float(m["npv_limited_cvar5_usd"][0]) == pytest.approx((C_LIMITED + B) / 2, abs=0.01)
+
+
+def hazard_model(tmp_path, name: str, **facility) -> str:
+    """hand with lab-a defaulting with a hazard of 0.15 a quarter, written to a file."""
+    d = hand_model()
+    d["risk"] = {"customer_default_hazard_per_quarter": 0.15}
+    d["finance"]["facilities"]["term-loan"].update(facility)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(d))
+    return str(path)
+
+
+def draw_worth(k: int) -> float:
+    """What a dollar of hand's 2026Q1 draw adds to the NPV where lab-a defaults in quarter k (4:
+    never): +1 in 2026Q1; interest 0.02, 0.0175, 0.015 and principal 0.125 a quarter after; 0.625
+    owed at the end. Its interest saves 20 % tax only in a quarter before the default (from the
+    default on EBITDA is 922,050 and EBT negative, test_doc_cases.py case (c)), and never in
+    2026Q4, whose tax the liquidation tax refunds whole (the fleet's loss of 400,000 exceeds that
+    quarter's EBT) or which has none."""
+    return DF[0] - DF[1] * (0.145 - 0.004 * (k > 1)) - DF[2] * (0.1425 - 0.0035 * (k > 2)) - DF[3] * 0.765
+
+
+@pytest.mark.filterwarnings("ignore::fleetopt.errors.FleetoptWarning")
+def test_compare_of_two_plans_on_the_same_scenarios_by_hand(tmp_path):
+    """`fleetopt compare` (docs/evaluation.md, the compare paragraphs): hand's optimum, which draws
+    2M, against the same fleet not drawing (the term loan's size its opening balance), on 20
+    scenarios of seed 0. lab-a defaults in the first quarter whose uniform is below 0.15 ("From the
+    draws to the factors"): quarters 4, 1, 4, 2, 0, 4, 0, 4, 0, 1, 4, 2, 4, 3, 4, 4, 1, 4, 1, 2
+    (4: never). Nothing breaches or defaults, so the NPVs differ by the draw alone, 2M x
+    draw_worth(k): 20,156.39 (k <= 1, 9 scenarios), 27,784.09 (k = 2, 3) and 34,301.18 (k >= 3, 8).
+    The mean difference is their mean, its paired standard error their sample standard deviation
+    (divisor 19) over sqrt(20), 1,473.50. k = ceil(5 % of 20) = 1: P5 and CVaR5 are each plan's
+    worst scenario, an earliest default for both, so their difference is 20,156.39; every influence
+    value q + min(x - q, 0) x 20 / 1 - CVaR is 0, so CVaR5's error is 0, and P5's bootstrap error is
+    0 too (a resample without one of the 9 scenarios of k <= 1 has probability (11/20)^20 = 6e-6)."""
+    draws = uniforms(0, np.arange(20), (Stream.CUSTOMER, 0), 4) < 0.15
+    k = np.where(draws.any(axis=1), draws.argmax(axis=1), 4)
+    assert k.tolist() == [4, 1, 4, 2, 0, 4, 0, 4, 0, 1, 4, 2, 4, 3, 4, 4, 1, 4, 1, 2]
+    diff = 2_000_000 * np.array([draw_worth(q) for q in k])
+    model = hazard_model(tmp_path, "drawn")
+    drawn = api.solve(model, mip_gap=0.0)
+    undrawn = api.solve(hazard_model(tmp_path, "undrawn", size_usd=2_000_000), mip_gap=0.0)
+    assert undrawn.plan.draws.sum() == pytest.approx(0.0, abs=0.01)
+    c = api.compare([drawn, undrawn], model, scenarios=20, seed=0, labels=["drawn", "undrawn"])
+    fig = c.figures
+    assert c.npv_matrix[0] - c.npv_matrix[1] == pytest.approx(diff, abs=0.01)
+    assert fig["drawn"]["npv_mean_usd"] - fig["undrawn"]["npv_mean_usd"] == pytest.approx(28_372.94, abs=0.01)
+    assert fig["undrawn"]["npv_mean_paired_se_usd"] == pytest.approx(1_473.50, abs=0.01)
+    assert diff.std(ddof=1) / np.sqrt(20) == pytest.approx(1_473.50, abs=0.01)
+    tail = fig["drawn"]["npv_cvar5_usd"] - fig["undrawn"]["npv_cvar5_usd"]
+    assert tail == pytest.approx(2_000_000 * draw_worth(0), abs=0.01)
+    assert tail == pytest.approx(20_156.39, abs=0.01)
+    assert fig["undrawn"]["npv_cvar5_paired_se_usd"] == 0.0
+    assert fig["undrawn"]["npv_p5_paired_se_usd"] == 0.0
+    assert fig["undrawn"]["breach_probability_paired_se"] == 0.0
+    assert not c.same
+    same = api.compare([drawn, api.solve(model, mip_gap=0.0)], model, scenarios=20, seed=0, labels=["a", "b"])
+    assert same.same == [("a", "b")]
+    assert "the same in all five" in same.to_markdown()
