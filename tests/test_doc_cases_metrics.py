@@ -29,6 +29,7 @@ Five scenarios, built by hand from the forecast:
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from milp_builders import data_of
@@ -41,6 +42,7 @@ from fleetopt.evaluate.metrics import plan_metrics
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.simulate import SimulationConstants, simulate
 from fleetopt.milp.solve import solve
+from fleetopt.sweep.candidates import FORECAST_OK, Rule, recommend
 
 A = 10_050_246.49
 B = 4_468_397.41
@@ -182,12 +184,14 @@ def test_compare_of_two_plans_on_the_same_scenarios_by_hand(tmp_path):
     scenarios of seed 0. lab-a defaults in the first quarter whose uniform is below 0.15 ("From the
     draws to the factors"): quarters 4, 1, 4, 2, 0, 4, 0, 4, 0, 1, 4, 2, 4, 3, 4, 4, 1, 4, 1, 2
     (4: never). Nothing breaches or defaults, so the NPVs differ by the draw alone, 2M x
-    draw_worth(k): 20,156.39 (k <= 1, 9 scenarios), 27,784.09 (k = 2, 3) and 34,301.18 (k >= 3, 8).
-    The mean difference is their mean, its paired standard error their sample standard deviation
-    (divisor 19) over sqrt(20), 1,473.50. k = ceil(5 % of 20) = 1: P5 and CVaR5 are each plan's
-    worst scenario, an earliest default for both, so their difference is 20,156.39; every influence
-    value q + min(x - q, 0) x 20 / 1 - CVaR is 0, so CVaR5's error is 0, and P5's bootstrap error is
-    0 too (a resample without one of the 9 scenarios of k <= 1 has probability (11/20)^20 = 6e-6)."""
+    draw_worth(k): 20,156.39 (k <= 1, 7 scenarios), 27,784.09 (k = 2, 3) and 34,301.18 (k >= 3, 10).
+    The mean difference is their mean, 28,372.94, its paired standard error their sample standard
+    deviation (divisor 19) over sqrt(20), 1,473.50. k = ceil(5 % of 20) = 1: P5 and CVaR5 are each
+    plan's worst scenario, an earliest default for both, so their difference is 20,156.39; every
+    influence value q + min(x - q, 0) x 20 / 1 - CVaR is 0, so CVaR5's error is 0 (docs/evaluation.md:
+    on 20 scenarios or fewer, whatever the plans), and P5's bootstrap error is 0 here: each of its
+    200 resamples holds one of the 7 scenarios of k <= 1 (one lacks them all with probability
+    (13/20)^20 = 1.8e-4), where both plans are worst and differ by 20,156.39."""
     draws = uniforms(0, np.arange(20), (Stream.CUSTOMER, 0), 4) < 0.15
     k = np.where(draws.any(axis=1), draws.argmax(axis=1), 4)
     assert k.tolist() == [4, 1, 4, 2, 0, 4, 0, 4, 0, 1, 4, 2, 4, 3, 4, 4, 1, 4, 1, 2]
@@ -212,3 +216,82 @@ def test_compare_of_two_plans_on_the_same_scenarios_by_hand(tmp_path):
     same = api.compare([drawn, api.solve(model, mip_gap=0.0)], model, scenarios=20, seed=0, labels=["a", "b"])
     assert same.same == [("a", "b")]
     assert "the same in all five" in same.to_markdown()
+
+
+def candidates_table() -> pd.DataFrame:
+    """Four candidates whose figures are given (USD in millions): the forecast optimum F, and A, B,
+    C. A has the best CVaR5 but breaches more often than F; B and C tie on CVaR5."""
+    return pd.DataFrame({
+        "plan": ["F", "A", "B", "C"],
+        "origin": ["forecast", "stress", "stress", "variation"],
+        FORECAST_OK: [True, True, True, True],
+        "npv_mean_usd": [5.0, 6.0, 4.0, 3.0],
+        "npv_cvar5_usd": [-10.0, -5.0, -8.0, -8.0 * (1 + 5e-10)],
+        "npv_p5_usd": [-9.0, -4.0, -7.0, -7.5],
+        "breach_probability": [0.3, 0.4, 0.2, 0.1],
+        "default_probability": [0.1, 0.05, 0.1, 0.05],
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rule", "forecast_ok", "pick"),
+    [
+        (Rule(), None, "C"),
+        (Rule(no_riskier_than_optimum=False), None, "A"),
+        (Rule(no_riskier_than_optimum=False), [True, False, True, True], "C"),
+        (Rule(no_riskier_than_optimum=False, forecast_within_limits=False), [True, False, True, True], "A"),
+        (Rule(prefer="mean"), None, "F"),
+        (Rule(prefer="p5"), None, "B"),
+        (Rule(max_breach_prob=0.15), None, "C"),
+        (Rule(min_cvar5_usd=-9.0), None, "C"),
+    ],
+)
+def test_the_sweep_rule_picks_by_hand(rule, forecast_ok, pick):
+    """docs/cli.md, "The rule", and docs/evaluation.md, "Ties". A breaches in 40 % of the scenarios,
+    above F's 30 %: by default (no riskier than the optimum) it is out, and of F, B and C the best
+    CVaR5 is B's and C's -8, equal within a relative 1e-9, so the lower breach probability picks C.
+    `--allow-riskier` admits A (-5), unless A breaches on its own forecast and
+    `--allow-forecast-breach` is not given (then C again). By mean NPV F (5) beats B (4) and C (3),
+    A being riskier; by P5, B (-7) beats C (-7.5) and F (-9). `--max-breach-prob 0.15` leaves C
+    alone; `--min-cvar -9e6` (here -9) rules out F, and the tie goes to C."""
+    table = candidates_table()
+    if forecast_ok is not None:
+        table[FORECAST_OK] = forecast_ok
+    assert table["plan"].iloc[recommend(table, rule)] == pick
+
+
+@pytest.mark.filterwarnings("ignore::fleetopt.errors.FleetoptWarning")
+def test_a_sweep_of_hand_without_gpu_orders(tmp_path):
+    """`fleetopt sweep` of hand with lab-a defaulting at 0.15 a quarter and a 1.7x DSCR, 20
+    scenarios of seed 0 (the default quarters of the compare test above). The forecast optimum
+    breaches the DSCR wherever lab-a defaults by 2026Q4 (EBITDA 922,050 against 1.7 x 575,000,
+    565,000 or 555,000 of debt service, while 2026Q1's 290,000 passes): 11 of 20; uncured in the 10
+    where it defaults by 2026Q3 (two breaches in a row). The lost-anchor optimum never serves lab-a,
+    so its NPV is the same in every scenario: the idle 100 GPUs retired at the start of 2026Q1 as in
+    tests/test_doc_cases_tax.py's retirement, with 300 on the market (43,800 more revenue a quarter
+    than there, taxed at 20 % except in 2026Q4, whose tax the liquidation tax refunds), the 2M drawn
+    (1.7 x 575,000 <= 1,035,737.50): 9,674,887.20 + 35,040 (DF_0 + DF_1 + DF_2) + 43,800 DF_3 =
+    9,814,952.33, above every other candidate's mean, so it has the best CVaR5 and no breach: the
+    pick. hand buys no GPUs, so the largest quarterly GPU order is 0 and no plan gets a cash buffer:
+    no buffer candidate in the first round, no second round (docs/evaluation.md). The runner-up's
+    lead has an error of 0 (20 scenarios: a tail of one)."""
+    d = hand_model()
+    d["risk"] = {"customer_default_hazard_per_quarter": 0.15}
+    d["finance"]["covenants"]["min_dscr"] = 1.7
+    path = tmp_path / "hand.yaml"
+    path.write_text(yaml.safe_dump(d))
+    result = api.sweep(str(path), scenarios=20, seed=0)
+    m = result.metrics.set_index("plan")
+    assert (
+        m.loc["milp: forecast", "breach_probability"],
+        m.loc["milp: forecast", "uncured_breach_probability"],
+    ) == (pytest.approx(0.55), pytest.approx(0.5))
+    hand = 9_674_887.20 + 35_040 * (DF[0] + DF[1] + DF[2]) + 43_800 * DF[3]
+    assert hand == pytest.approx(9_814_952.33, abs=0.01)
+    lost = m.loc["milp: lost anchor customer"]
+    assert (lost["npv_std_usd"], lost["breach_probability"]) == (pytest.approx(0.0, abs=1e-6), 0.0)
+    assert lost["npv_cvar5_usd"] == pytest.approx(hand, abs=0.01)
+    assert (m.drop("milp: lost anchor customer")["npv_mean_usd"] < hand).all()
+    assert result.recommended["plan"] == "milp: lost anchor customer"
+    assert "policy" not in set(m["origin"])
+    assert result.lead.se_usd == 0.0
