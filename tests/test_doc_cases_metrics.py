@@ -295,3 +295,27 @@ def test_a_sweep_of_hand_without_gpu_orders(tmp_path):
     assert result.recommended["plan"] == "milp: lost anchor customer"
     assert "policy" not in set(m["origin"])
     assert result.lead.se_usd == 0.0
+
+
+@pytest.mark.parametrize("lot", [7, 1000])
+def test_the_last_quarters_sale_is_capped_at_the_market_gpus_in_gpus(lot):
+    """Policy rule 4 in scenario C (2026Q4, the last quarter: no later quarter's contracts to keep
+    GPUs for): the 300 market GPUs are the cap, in GPUs, not lots. Lots of 7 at 1,068.75 a GPU
+    would need ceil(418,170 / 7,481.25) = 56; the cap sells 42 lots and 6 GPUs, 300 in all,
+    320,625 as with lots of 10, and cash ends at 902,455, a default. Lots of 1,000 (the default) at
+    the forecast's resale value (21,375 a GPU) need one lot: the cap sells the 300, 6,412,500 for a
+    gap of 418,170, and cash ends at 581,830 + 6,412,500 = 6,994,330."""
+    d = hand_model(opening_cash_usd=1_000_000, revolver={"size_usd": 200_000, "annual_rate": 0.12})
+    d["policy"] = {"sale_block_gpus": lot}
+    data = data_of(d)
+    plan = solve(data, mip_gap=0.0).plan
+    scen = deterministic_scenarios(data)
+    scen.contract_alive[0, 0, 1:] = False
+    scen.price_factor[0, 0, 1:] = 0.0
+    scen.resale_factor[0, 3] = 0.05 if lot == 7 else 1.0
+    out = simulate(SimulationConstants.from_data(data), compile_plans(data, [plan], ["hand"]), scen,
+                   record=("cash_usd",))  # fmt: skip
+    sold, cash = (320_625.0, 902_455.0) if lot == 7 else (6_412_500.0, 6_994_330.0)
+    assert out["distress_sold_usd"][0, 0] == pytest.approx(sold, abs=0.01)
+    assert out["cash_usd"][0, 0, 3] == pytest.approx(cash, abs=0.01)
+    assert bool(out["default"][0, 0]) == (lot == 7)
