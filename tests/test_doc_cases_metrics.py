@@ -319,3 +319,57 @@ def test_the_last_quarters_sale_is_capped_at_the_market_gpus_in_gpus(lot):
     assert out["distress_sold_usd"][0, 0] == pytest.approx(sold, abs=0.01)
     assert out["cash_usd"][0, 0, 3] == pytest.approx(cash, abs=0.01)
     assert bool(out["default"][0, 0]) == (lot == 7)
+
+
+@pytest.mark.filterwarnings("ignore::fleetopt.errors.FleetoptWarning")
+def test_a_sweep_with_gpu_orders_and_its_second_round(tmp_path):
+    """The sweep of hand with lab-a's hazard (0.15) when an H200 (Hopper, $30,000, otherwise an
+    H100) is on sale in 2026Q2-Q3 and the training demand is 400: the forecast optimum retires 300
+    H100 and buys 400 H200 in 2026Q2, its largest quarterly GPU order 400 x 30,000 = $12M, so its
+    buffers are 25 % and 50 % of it, $3.0M and $6.0M (docs/cli.md, "Candidates", item 2).
+
+    The $6M buffer, policy rule 0 in 2026Q2 (docs/evaluation.md): cash after 2026Q1 is 8,041,080
+    (the statements') where lab-a is live then; the projection adds the plan's forecast change of
+    2026Q2, -2,987,390: 5,053,690, short of 1M + 6M by G = 1,946,310. The 400 H200 are all
+    deferrable (no contract may use them) and are the plan's 400 Hopper market GPUs, so the saving
+    is 12,000,000 less their forecast EBITDA: 400 x 5,256 - 400 x 1.25 kW x 2,190 h x $0.05 - 400 /
+    500 of the 500 Hopper GPUs' opex of 500,000 = 1,647,650: 10,352,350, and f = G / 10,352,350 =
+    18.80 %, $2,256,079.05 deferred. Where lab-a defaults in 2026Q1 (3 of the 20 scenarios) its 100
+    GPUs go to a market whose demand of 400 still has room for them: 2026Q1 earns 100 x (5,256 -
+    4,818) = 43,800 more, 35,040 after tax, G = 1,911,270 and $2,215,462.19 deferred. In 2026Q3,
+    with no order of its own, the deferred payment is due and the projection is short again by more
+    than the payment less its 20 % deposit: the whole deferred order is cancelled (c = 1), its
+    deposit 0.2 x the deferred capex forfeited, in every scenario.
+
+    The rule's first pick is the lost-anchor optimum, which buys the same $12M order: its second
+    round runs it with $3.0M and $6.0M; neither ever acts (its cash stays above the floors), so
+    both show its figures, are left off the front, and tie with it: the pick stays the plan itself,
+    first in candidates.csv."""
+    d = hand_model()
+    d["risk"] = {"customer_default_hazard_per_quarter": 0.15}
+    d["skus"]["H200"] = {**d["skus"]["H100"], "available_from": "2026Q2", "available_until": "2026Q3",
+                         "capex_per_gpu_usd": 30_000}  # fmt: skip
+    d["market"]["demand_gpus"]["training"] = 400
+    path = tmp_path / "hand.yaml"
+    path.write_text(yaml.safe_dump(d))
+    result = api.sweep(str(path), scenarios=20, seed=0)
+    m = result.metrics.set_index("plan")
+    policy = m[m["origin"] == "policy"]
+    assert sorted(policy.index) == sorted(
+        f"{plan}, cash buffer ${x}M"
+        for plan in ("milp: forecast", "milp: lost anchor customer")
+        for x in ("3.0", "6.0")
+    )
+    saving = 12_000_000 - (400 * 5_256 - 400 * 1.25 * 2_190 * 0.05 - 400 / 500 * 500_000)
+    live, early = 12e6 * 1_946_310 / saving, 12e6 * 1_911_270 / saving
+    assert (round(live, 2), round(early, 2)) == (2_256_079.05, 2_215_462.19)
+    six = m.loc["milp: forecast, cash buffer $6.0M"]
+    assert six["deferred_capex_mean_usd"] == pytest.approx((17 * live + 3 * early) / 20, abs=0.01)
+    assert (six["deferred_share"], six["order_cancelled_share"]) == (1.0, 1.0)
+    assert six["forfeited_deposits_mean_usd"] == pytest.approx(0.2 * (17 * live + 3 * early) / 20, abs=0.01)
+    assert m.loc["milp: forecast, cash buffer $3.0M", "deferred_share"] == 0.0
+    pick = "milp: lost anchor customer"
+    for x in ("3.0", "6.0"):
+        row = m.loc[f"{pick}, cash buffer ${x}M"]
+        assert row["npv_mean_usd"] == m.loc[pick, "npv_mean_usd"] and not row["on_front"]
+    assert result.recommended["plan"] == pick
