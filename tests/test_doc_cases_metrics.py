@@ -373,3 +373,16 @@ def test_a_sweep_with_gpu_orders_and_its_second_round(tmp_path):
         row = m.loc[f"{pick}, cash buffer ${x}M"]
         assert row["npv_mean_usd"] == m.loc[pick, "npv_mean_usd"] and not row["on_front"]
     assert result.recommended["plan"] == pick
+
+
+def test_one_scenario_is_its_own_tail_and_has_no_standard_error(crash):
+    """`metrics.csv` of one scenario (C): k = ceil(5 % of 1) = 1, so P5, CVaR5 and the median are
+    its NPV, the standard deviation (the population's) 0 and the mean's standard error empty (NaN:
+    one scenario measures no spread); every probability is 0 or 1."""
+    m = plan_metrics(run(crash, "C"), quarters=4)
+    for name in ("npv_mean_usd", "npv_median_usd", "npv_p5_usd", "npv_cvar5_usd"):
+        assert float(m[name][0]) == pytest.approx(C, abs=0.01)
+    assert float(m["npv_std_usd"][0]) == 0.0 and np.isnan(m["npv_mean_se_usd"][0])
+    assert np.isnan(m["npv_mean_no_default_usd"][0])  # every scenario defaults
+    figures = ("breach_probability", "uncured_breach_probability", "default_probability", "loss_probability")
+    assert [float(m[name][0]) for name in figures] == [1.0, 1.0, 1.0, 1.0]
