@@ -386,3 +386,22 @@ def test_one_scenario_is_its_own_tail_and_has_no_standard_error(crash):
     assert np.isnan(m["npv_mean_no_default_usd"][0])  # every scenario defaults
     figures = ("breach_probability", "uncured_breach_probability", "default_probability", "loss_probability")
     assert [float(m[name][0]) for name in figures] == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_limited_liability_at_the_end_without_a_default(crash):
+    """ "The NPV with limited liability", no default: Hopper's price 0 from 2026Q2 with lab-a live
+    (EBITDA 481,800 - 654,750 = -172,950, no tax) leaves cash 3,293,130, 2,555,180, 1,827,230,
+    above the $1M default level without the revolver; resale values at 0.05 of the forecast in
+    2026Q4 put the fleet at 400 x 19,000 x 0.05 = 380,000 against 2.25M of debt: E = -1,870,000,
+    below -C = -1,827,230, so the shareholders' end term is -DF_3 x 1,827,230 (their cash, not the
+    deeper hole), 42,770 x DF_3 above the NPV."""
+    data, plan = crash
+    scen = deterministic_scenarios(data)
+    scen.price_factor[0, 0, 1:] = 0.0
+    scen.resale_factor[0, 3] = 0.05
+    out = simulate(SimulationConstants.from_data(data), compile_plans(data, [plan], ["hand"]), scen)
+    flows = [3_041_080.0, -747_950.0, -737_950.0, -727_950.0]
+    assert not out["default"][0, 0]
+    assert out["npv"][0, 0] == pytest.approx(npv_of(flows, 380_000 - 2_250_000), abs=0.01)
+    assert out["npv_limited"][0, 0] == pytest.approx(npv_of(flows, -1_827_230), abs=0.01)
+    assert out["npv_limited"][0, 0] - out["npv"][0, 0] == pytest.approx(DF[3] * 42_770, abs=0.01)
