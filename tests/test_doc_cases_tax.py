@@ -163,3 +163,25 @@ def test_idle_training_gpus_are_redeployed_to_inference():
     assert out["tax_usd"][2] == pytest.approx(15_210.0, abs=0.01)
     assert out["npv"] == pytest.approx(result.statements.npv_usd - DF[2] * 210_240, abs=0.01)
     assert out["utilisation"] == pytest.approx((3 + 350 / 400) / 4)
+
+
+def test_losses_left_at_the_end_shelter_the_gain_of_the_fleets_sale():
+    """formulation §5.10, the liquidation rows with carry-forward (U^E): $2M of opening losses and
+    a resale value of 0.6 of the price at 2 years (book value 0.5): the pool takes every quarter's
+    EBT (1,380,400 in all), no tax is paid, and 968,450 is carried into 2026Q4, whose taxable
+    income before the floor is y = 348,850 - 968,450 = -619,600. The fleet fetches 400 x 0.95 x
+    40,000 x 0.6 = 9,120,000 against a book value of 8,000,000: G = +1,120,000, and the sale's tax
+    is 0.2 max(0, y + G) - 0.2 max(0, y) = 0.2 x 500,400 = 100,080 (the losses left shelter the
+    rest of the gain). The plan is hand's; NPV = sum DF_t (hand's flows + hand's taxes) + DF_3
+    (9,120,000 - 100,080 - 2,250,000), the same in the MILP's statements and the evaluator."""
+    d = hand_model(tax_loss_carry_forward=True, opening_tax_losses_usd=2_000_000)
+    d["skus"]["H100"]["resale_fraction_by_age_years"] = [1.0, 0.75, 0.6, 0.25, 0.0]
+    data = data_of(d)
+    result = solve(data, mip_gap=0.0)
+    assert result.plan.retire.sum() == pytest.approx(0.0, abs=1e-6)
+    assert result.statements.lines["tax_usd"] == pytest.approx([0.0] * 4, abs=0.01)
+    assert result.statements.liquidation_tax_usd == pytest.approx(100_080.0, abs=0.01)
+    flows = [3_041_080 + 72_770, 763_080 + 65_770, 771_080 + 67_770, 779_080 + 69_770]
+    hand = sum(DF[t] * f for t, f in enumerate(flows)) + DF[3] * (9_120_000 - 100_080 - 2_250_000)
+    assert result.statements.npv_usd == pytest.approx(hand, abs=0.01)
+    assert simulated(data, result.plan, deterministic_scenarios(data))["npv"] == pytest.approx(hand, abs=0.01)
