@@ -10,6 +10,7 @@ import pytest
 from milp_builders import data_of
 from test_doc_cases import DF, NPV, hand_model, simulated
 
+from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.milp.solve import solve
 
@@ -185,3 +186,30 @@ def test_losses_left_at_the_end_shelter_the_gain_of_the_fleets_sale():
     hand = sum(DF[t] * f for t, f in enumerate(flows)) + DF[3] * (9_120_000 - 100_080 - 2_250_000)
     assert result.statements.npv_usd == pytest.approx(hand, abs=0.01)
     assert simulated(data, result.plan, deterministic_scenarios(data))["npv"] == pytest.approx(hand, abs=0.01)
+
+
+def test_with_carry_forward_the_dscr_on_ebitda_less_tax_is_a_relaxation():
+    """formulation §5.11: with `tax_loss_carry_forward` the MILP may carry a loss it does not have
+    (U_0 > 0: 2026Q1 pays more tax so that 2026Q2 pays less) to meet the DSCR on EBITDA less tax.
+    2026Q2's test then costs, per extra dollar drawn, 0.344 of tax paid a quarter early, 0.344
+    (DF_0 - DF_1), less than the dollar's worth (test_the_dscr_on_ebitda_less_tax_limits_the_draw),
+    so the draw rises past 1,878,139.53 to 2026Q3's bound, d = 657,080 / 0.3385 = 1,941,152.14,
+    beyond which each dollar also needs 0.3385 moved from 2026Q3 to 2026Q1, costing 0.3385 (DF_0 -
+    DF_2) more than it is worth. The statements use no loss that is not there: 2026Q2's tax is 0.2
+    (368,850 - 0.02 d) = 66,005.39 and its DSCR (1,403,850 - 66,005.39) / (285,000 + 0.145 d) =
+    2.362x, below 2.4x: the solve warns, and the evaluator counts the breach (DSCR, 2026Q2)."""
+    d = 657_080 / 0.3385
+    worth = DF[0] - 0.141 * DF[1] - 0.139 * DF[2] - 0.765 * DF[3]
+    assert 0.344 * (DF[0] - DF[1]) < worth < 0.344 * (DF[0] - DF[1]) + 0.3385 * (DF[0] - DF[2])
+    covenants = {**COVENANTS, "dscr_cash_flow": "ebitda_less_tax"}
+    data = data_of(hand_model(tax_loss_carry_forward=True, covenants=covenants))
+    with pytest.warns(FleetoptWarning, match="relaxation"):
+        result = solve(data, mip_gap=0.0)
+    assert result.plan.draws[0] == pytest.approx([d, 0.0, 0.0, 0.0], abs=0.01)
+    tax = 0.2 * (368_850 - 0.02 * d)
+    assert result.statements.lines["tax_usd"][1] == pytest.approx(tax, abs=0.01)
+    dscr = (1_403_850 - tax) / (285_000 + 0.145 * d)
+    assert result.statements.lines["dscr"][1] == pytest.approx(dscr, abs=1e-9)
+    assert dscr == pytest.approx(2.3617, abs=1e-4)
+    out = simulated(data, result.plan, deterministic_scenarios(data))
+    assert (out["breach"], out["first_breach"], out["quarters_before_breach"]) == (True, 2, 1)
