@@ -439,3 +439,16 @@ def test_when_the_forecast_optimum_breaks_under_a_tighter_dscr():
     }
     assert {k: m[k] for k in hand} == pytest.approx(hand)
     assert np.isnan(m["default_median_quarter"])
+
+
+def test_a_tie_on_the_figure_and_the_breach_probability_goes_to_the_higher_mean():
+    """docs/evaluation.md, "Ties": B and C tie on CVaR5 (-8, within a relative 1e-9) and, with C's
+    breach probability raised to B's 0.2, on it too: the higher mean NPV, B's 4 against 3, picks B;
+    with the means equal as well, the first in the table, B again, and C where it comes first."""
+    table = candidates_table()
+    table.loc[3, "breach_probability"] = 0.2
+    assert table["plan"].iloc[recommend(table, Rule())] == "B"
+    table.loc[3, "npv_mean_usd"] = 4.0
+    assert table["plan"].iloc[recommend(table, Rule())] == "B"
+    swapped = table.iloc[[0, 1, 3, 2]].reset_index(drop=True)
+    assert swapped["plan"].iloc[recommend(swapped, Rule())] == "C"
