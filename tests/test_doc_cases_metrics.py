@@ -188,10 +188,10 @@ def test_compare_of_two_plans_on_the_same_scenarios_by_hand(tmp_path):
     The mean difference is their mean, 28,372.94, its paired standard error their sample standard
     deviation (divisor 19) over sqrt(20), 1,473.50. k = ceil(5 % of 20) = 1: P5 and CVaR5 are each
     plan's worst scenario, an earliest default for both, so their difference is 20,156.39; every
-    influence value q + min(x - q, 0) x 20 / 1 - CVaR is 0, so CVaR5's error is 0 (docs/evaluation.md:
-    on 20 scenarios or fewer, whatever the plans), and P5's bootstrap error is 0 here: each of its
-    200 resamples holds one of the 7 scenarios of k <= 1 (one lacks them all with probability
-    (13/20)^20 = 1.8e-4), where both plans are worst and differ by 20,156.39."""
+    influence value q + min(x - q, 0) x 20 / 1 - CVaR would be 0, an error of 0 whatever the plans, so
+    CVaR5's error is n/a (NaN: docs/evaluation.md, on 20 scenarios or fewer), and P5's bootstrap
+    error is 0 here: each of its 200 resamples holds one of the 7 scenarios of k <= 1 (one lacks
+    them all with probability (13/20)^20 = 1.8e-4), where both plans are worst and differ by 20,156.39."""
     draws = uniforms(0, np.arange(20), (Stream.CUSTOMER, 0), 4) < 0.15
     k = np.where(draws.any(axis=1), draws.argmax(axis=1), 4)
     assert k.tolist() == [4, 1, 4, 2, 0, 4, 0, 4, 0, 1, 4, 2, 4, 3, 4, 4, 1, 4, 1, 2]
@@ -209,7 +209,7 @@ def test_compare_of_two_plans_on_the_same_scenarios_by_hand(tmp_path):
     tail = fig["drawn"]["npv_cvar5_usd"] - fig["undrawn"]["npv_cvar5_usd"]
     assert tail == pytest.approx(2_000_000 * draw_worth(0), abs=0.01)
     assert tail == pytest.approx(20_156.39, abs=0.01)
-    assert fig["undrawn"]["npv_cvar5_paired_se_usd"] == 0.0
+    assert np.isnan(fig["undrawn"]["npv_cvar5_paired_se_usd"])  # was 0, and the difference "better"
     assert fig["undrawn"]["npv_p5_paired_se_usd"] == 0.0
     assert fig["undrawn"]["breach_probability_paired_se"] == 0.0
     assert not c.same
@@ -274,7 +274,7 @@ def test_a_sweep_of_hand_without_gpu_orders(tmp_path):
     9,814,952.33, above every other candidate's mean, so it has the best CVaR5 and no breach: the
     pick. hand buys no GPUs, so the largest quarterly GPU order is 0 and no plan gets a cash buffer:
     no buffer candidate in the first round, no second round (docs/evaluation.md). The runner-up's
-    lead has an error of 0 (20 scenarios: a tail of one)."""
+    lead has no error (20 scenarios: a tail of one, whose influence values are all 0)."""
     d = hand_model()
     d["risk"] = {"customer_default_hazard_per_quarter": 0.15}
     d["finance"]["covenants"]["min_dscr"] = 1.7
@@ -294,7 +294,8 @@ def test_a_sweep_of_hand_without_gpu_orders(tmp_path):
     assert (m.drop("milp: lost anchor customer")["npv_mean_usd"] < hand).all()
     assert result.recommended["plan"] == "milp: lost anchor customer"
     assert "policy" not in set(m["origin"])
-    assert result.lead.se_usd == 0.0
+    assert np.isnan(result.lead.se_usd)  # a tail of one scenario: no error (it was 0, "beyond doubt")
+    assert "a tail of one scenario (the worst of 20) gives that lead no standard error" in result.why()
 
 
 @pytest.mark.parametrize("lot", [7, 1000])

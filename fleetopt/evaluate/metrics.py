@@ -313,10 +313,14 @@ def cvar_influence(npv: np.ndarray, alpha: float = TAIL) -> tuple[float, np.ndar
     """(CVaR_alpha, influence values): the mean of the ceil(alpha S) worst NPVs and, per scenario,
     q + min(x - q, 0) / (k / S) - CVaR (q the k-th worst). The standard error of two plans' CVaR
     difference on the same scenarios is :func:`paired_error` of their influence values'
-    difference (formulation §7b, "Out of sample, paired"; `fleetopt compare`)."""
+    difference (formulation §7b, "Out of sample, paired"; `fleetopt compare`). NaN where the tail
+    is one scenario (k = 1: 20 scenarios or fewer at 5 %): q is then the CVaR itself and every
+    value 0, an error of 0 whatever the plans, where a single scenario decides the difference."""
     k = tail_count(len(npv), alpha)
     worst = worst_k(npv, k)
     cvar, q = float(cvar_of_worst(worst)), float(worst[-1])
+    if k < 2:
+        return cvar, np.full(len(npv), np.nan)
     return cvar, q + np.minimum(npv - q, 0.0) / (k / len(npv)) - cvar
 
 

@@ -704,9 +704,10 @@ def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool) -> st
     if abs(lead.usd) <= NOISE_USD:  # beyond the tie's margin, within a dollar: round-off
         return (f" Its lead over the runner-up, {lead.runner_up}, is {format_usd(lead.usd)} of {what}, "
                 "round-off: the two are not told apart.")  # fmt: skip
-    if not math.isfinite(lead.se_usd):
-        return (f" It leads the runner-up, {lead.runner_up}, by {format_usd(lead.usd)} of {what}; one "
-                "scenario gives that lead no standard error.")  # fmt: skip
+    if not math.isfinite(lead.se_usd):  # one scenario, or a CVaR5 whose tail is one scenario
+        why = "one scenario gives" if n < 2 else f"a tail of one scenario (the worst of {n:,}) gives"
+        return (f" It leads the runner-up, {lead.runner_up}, by {format_usd(lead.usd)} of {what}; {why} "
+                "that lead no standard error.")  # fmt: skip
     said = (f"{format_usd(lead.usd)} of {what}, against a standard error of the paired difference of "
             f"{format_usd(lead.se_usd)} on the same {counted(n, 'scenario')}")  # fmt: skip
     if beyond_chance(lead.usd, lead.se_usd, NOISE_USD):
