@@ -46,6 +46,7 @@ from fleetopt.evaluate import PlanFileError, compile_plans, evaluate
 from fleetopt.evaluate.batch import with_buffers
 from fleetopt.evaluate.forecast import forecast_run_batch
 from fleetopt.evaluate.metrics import (
+    ACCELERATED,
     ANY_DEFAULT_EVENTS,
     LENDERS_SHARE,
     LIMITED_LIABILITY,
@@ -153,6 +154,9 @@ FIGURES = [
     ("npv_mean_no_default_usd", "NPV mean without a liquidity default", "USD"),
     # the shareholders' NPV: a default ends their claim (docs/evaluation.md, metrics.csv)
     ("npv_limited_mean_usd", "NPV mean with limited liability", "USD"),
+    # and had lenders accelerated at the first event of default of either kind ("The NPV if lenders
+    # accelerate"): the shareholders' NPV at an uncured breach too
+    ("npv_accelerated_mean_usd", "NPV mean if lenders accelerate at the first event of default", "USD"),
     ("npv_std_usd", "NPV std", "USD"),
     ("npv_p5_usd", "NPV P5", "USD"),
     # the tail figures' differences are noisy: their errors (P5's by resampling the scenarios)
@@ -160,6 +164,7 @@ FIGURES = [
     ("npv_cvar5_usd", "NPV CVaR5", "USD"),
     ("npv_cvar5_paired_se_usd", "NPV CVaR5 minus the first plan's: standard error", "USD"),
     ("npv_limited_cvar5_usd", "NPV CVaR5 with limited liability", "USD"),
+    ("npv_accelerated_cvar5_usd", "NPV CVaR5 if lenders accelerate at the first event of default", "USD"),
     ("npv_median_usd", "NPV median", "USD"),
     ("npv_p95_usd", "NPV P95", "USD"),
     ("loss_probability", "P(NPV < 0)", "share"),
@@ -231,7 +236,8 @@ COSTS = ("present_cost_usd", "present_cost_per_h100_hour_usd")
 # which way a figure is better for the company (a figure not here has no better direction)
 BETTER = {
     **dict.fromkeys(("npv_forecast_usd", "npv_cash_held_usd", "npv_mean_usd", "npv_mean_no_default_usd",
-                     *LIMITED_LIABILITY, "npv_p5_usd", "npv_cvar5_usd", "npv_median_usd", "npv_p95_usd",
+                     *LIMITED_LIABILITY, *ACCELERATED, "npv_p5_usd", "npv_cvar5_usd", "npv_median_usd",
+                     "npv_p95_usd",
                      "expected_min_cash_usd", "mean_utilisation", "demand_served_share",
                      "market_demand_served", "lowest_covenant_cushion", "lowest_covenant_cushion_trailing"),
                     "higher"),
@@ -985,6 +991,8 @@ def _figure_order(data: ModelData, metrics: pd.DataFrame, figures: dict, cost: b
     left_out = untested if cost else untested | {*LAB_ROWS, *COSTS, "market_demand_served"}
     if not limited_liability_differs(metrics):  # the NPV's figures again
         left_out |= set(LIMITED_LIABILITY)
+    if not limited_liability_differs(metrics, ACCELERATED):  # the NPV with limited liability's again
+        left_out |= set(ACCELERATED)
     for lenders, share in LENDERS_SHARE.items():
         if not (metrics[share] > 0).any():  # no event: no debt at one
             left_out |= set(lenders)

@@ -252,8 +252,11 @@ def test_formats_write_a_file(tiny_run, tmp_path, fmt):
         cushions = {"cushion_leverage", "cushion_dscr", "cushion_liquidity", "cushion_borrowing_base"}
         assert {f for f in figures["figure"] if f.startswith("cushion_")} == cushions
         assert "lowest_covenant_cushion_trailing" in set(figures["figure"])
-        assert len(figures) == 41 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
+        # and the NPV if lenders accelerate, which differs from the NPV with limited liability: an
+        # uncured breach ends the shareholders' claim in some scenarios
+        assert len(figures) == 43 + 4 + 4 and {"figure", "unit"} <= set(figures.columns)
         assert "npv_limited_mean_usd" not in set(figures["figure"])
+        assert {"npv_accelerated_mean_usd", "npv_accelerated_cvar5_usd"} <= set(figures["figure"])
         assert "debt_at_default_mean_usd" not in set(figures["figure"])
         assert "uncovered_debt_at_uncured_breach_mean_usd" in set(figures["figure"])
         # tiny's largest customer, enterprise-b: 27 % of its forecast optimum's revenue (formulation.md)

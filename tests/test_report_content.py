@@ -1302,17 +1302,33 @@ def test_the_terminal_shows_the_npv_with_limited_liability_only_where_it_differs
     from rich.console import Console
 
     from fleetopt.cli.render import limited_liability_table, plain_text, sweep_table
+    from fleetopt.core.units import format_figure, format_usd
 
     metrics = pd.read_csv(runs["evaluate"] / "metrics.csv")
-    metrics["npv_limited_mean_usd"] = metrics["npv_mean_usd"]
-    metrics["npv_limited_cvar5_usd"] = metrics["npv_cvar5_usd"]
+    accelerated = metrics[["npv_accelerated_mean_usd", "npv_accelerated_cvar5_usd"]].copy()
+    metrics["npv_limited_mean_usd"] = metrics["npv_accelerated_mean_usd"] = metrics["npv_mean_usd"]
+    metrics["npv_limited_cvar5_usd"] = metrics["npv_accelerated_cvar5_usd"] = metrics["npv_cvar5_usd"]
     assert limited_liability_table(metrics, "t") is None
-    metrics["npv_limited_cvar5_usd"] = -2.3e9
+    metrics["npv_limited_cvar5_usd"] = metrics["npv_accelerated_cvar5_usd"] = -2.3e9
     console = Console(width=80, record=True, file=io.StringIO())
     console.print(limited_liability_table(metrics, "t"))
     text = " ".join(console.export_text().split())
     assert "CVaR5 NPV" in text and "-$2.30B" in text
-    assert "a liquidity default ends the shareholders' claim" in text
+    assert "a liquidity default ends the shareholders' claim" in text and "accelerated" not in text
+    # tiny's own: no default, so limited liability is the NPV, but an uncured breach ends the claim if
+    # the lenders accelerate (their figures beside P(any default))
+    metrics["npv_limited_mean_usd"] = metrics["npv_mean_usd"]
+    metrics["npv_limited_cvar5_usd"] = metrics["npv_cvar5_usd"]
+    metrics[accelerated.columns] = accelerated
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(limited_liability_table(metrics, "t"))
+    text = " ".join(console.export_text().split())
+    row = metrics.iloc[0]
+    cells = [format_figure(row["any_default_probability"], "share"),
+             format_usd(row["npv_accelerated_mean_usd"]),
+             format_usd(row["npv_accelerated_cvar5_usd"])]
+    assert " │ ".join(cells) in text and "CVaR5, accelerated" in text
+    assert "the lenders accelerate at the first event of default of either kind" in text
     # and a sweep's candidates: a column of the shareholders' CVaR5 where it differs
     swept = pd.read_csv(runs["sweep"] / "candidates.csv")
     swept["npv_limited_mean_usd"] = swept["npv_mean_usd"]
@@ -1370,6 +1386,27 @@ def test_the_lenders_at_an_uncured_breach_are_in_the_report_with_no_liquidity_de
     owed = page._usd(row["debt_at_uncured_breach_mean_usd"])
     assert f"{owed} debt owed at an uncured covenant breach, had the lenders accelerated" in text
     assert "debt owed at a liquidity default" not in text
+
+
+def test_the_npv_if_lenders_accelerate_is_a_key_figure_and_a_run_without_it_is_still_reported(runs, tmp_path):
+    """tiny's plan never defaults but breaches uncured in some scenarios: the shareholders' NPV if the
+    lenders accelerate there differs from the NPV with limited liability (the NPV itself here), and the
+    key figures give it; a run written before the figure (metrics.csv without its columns) is
+    reported without it, not refused."""
+    row = pd.read_csv(runs["evaluate"] / "metrics.csv").iloc[0]
+    assert row["npv_accelerated_mean_usd"] != row["npv_limited_mean_usd"]
+    text = text_of(runs["evaluate"])
+    assert f"{page._usd(row['npv_accelerated_mean_usd'])} mean NPV if lenders accelerate" in text
+    assert f"{page._usd(row['npv_accelerated_cvar5_usd'])} NPV CVaR5 if lenders accelerate" in text
+    folder = tmp_path / "E"
+    shutil.copytree(runs["evaluate"], folder)
+    (folder / "report.html").unlink()
+    metrics = pd.read_csv(folder / "metrics.csv")
+    metrics.drop(columns=["npv_accelerated_mean_usd", "npv_accelerated_cvar5_usd"]).to_csv(
+        folder / "metrics.csv", index=False)
+    code, _, err = run_cli("report", str(folder))
+    assert code == 0, err
+    assert "if lenders accelerate" not in text_of(folder) and "Key figures of" in text_of(folder)
 
 
 def test_the_report_says_when_a_plan_breaks_as_the_terminal_does(runs):

@@ -77,6 +77,7 @@ from fleetopt.core.units import (
     format_usd_per_hour,
 )
 from fleetopt.evaluate.metrics import (
+    ACCELERATED,
     DEBT_AT_DEFAULT_METRICS,
     DEBT_AT_UNCURED_METRICS,
     FORECAST_MARK,
@@ -541,15 +542,21 @@ def evaluation_table(metrics, title: str) -> Table:
 
 
 def limited_liability_table(metrics, title: str) -> Table | None:
-    """The mean and CVaR5 NPV with limited liability of the given plans; None where they are every
-    plan's NPV figures (no default, no company worth less than nothing at the end)."""
-    if not limited_liability_differs(metrics):
+    """The mean and CVaR5 NPV with limited liability of the given plans, and their NPV if lenders
+    accelerate where it differs for some plan; None where they are every plan's NPV figures (no
+    default, no company worth less than nothing at the end, no uncured breach before a default)."""
+    accelerated = limited_liability_differs(metrics, ACCELERATED)
+    if not (limited_liability_differs(metrics) or accelerated):
         return None
-    table = Table(title=title, caption=LIMITED_MEANS)
-    for name in ("plan", "P(default)", "mean NPV", "CVaR5 NPV"):
+    caption = LIMITED_MEANS + (f"; accelerated: {ACCELERATED_MEANS}" if accelerated else "")
+    table = Table(title=title, caption=caption)
+    more = ("P(any default)", "mean, accelerated", "CVaR5, accelerated") if accelerated else ()
+    for name in ("plan", "P(default)", "mean NPV", "CVaR5 NPV", *more):
         table.add_column(name, justify="left" if name == "plan" else "right")
     for _, row in metrics.iterrows():
-        limited = (format_usd(row[column]) for column in LIMITED_LIABILITY)
+        limited = [format_usd(row[column]) for column in LIMITED_LIABILITY]
+        if accelerated:
+            limited += [_pct(row["any_default_probability"]), *(format_usd(row[c]) for c in ACCELERATED)]
         table.add_row(Text(str(row["plan"])), _pct(row["default_probability"]), *limited)
     return unbroken(table)
 
@@ -594,6 +601,9 @@ DEBT_AT_UNCURED_MEANS = (
 
 LIMITED_MEANS = ("a liquidity default ends the shareholders' claim, and a company worth less than nothing "
                  "at the end is worth nothing to them (docs/evaluation.md)")
+ACCELERATED_MEANS = ("the lenders accelerate at the first event of default of either kind; at an uncured "
+                     "covenant breach they take the GPUs and the cash to repay the debt, the shareholders "
+                     "keep the rest")
 
 
 # what the evaluation tables' short headings mean (metrics.csv has each figure unrounded)

@@ -878,8 +878,9 @@ FO_DEVICE double fo_debt(const double* q, const fo_state* st, double revolver)
 // at the pair's first liquidity default (or its uncured breach: debt_out and uncovered_out say which), the
 // end of quarter t (simulate._debt_at_default): the debt owed, and what of it the GPUs held (less those
 // sold, cancelled or deferred), sold at the scenario's resale value less selling costs and the distress
-// discount, and the cash where positive, would not repay
-FO_DEVICE void fo_debt_at_default(FO_PARAMS, long long p, long long s, int t, const double* q, double cash,
+// discount, and the cash where positive, would not repay; returns what is left of them once the debt is
+// repaid (the shareholders' at an acceleration: npv_accelerated)
+FO_DEVICE double fo_debt_at_default(FO_PARAMS, long long p, long long s, int t, const double* q, double cash,
                                   double revolver, const fo_state* st, double* debt_out, double* uncovered_out)
 {
     const double debt = fo_debt(q, st, revolver);
@@ -893,6 +894,7 @@ FO_DEVICE void fo_debt_at_default(FO_PARAMS, long long p, long long s, int t, co
     const double recovered = fleet * (FO_SCEN(resale_factor, t, s) * sale_share) + fo_max(cash, 0.0);
     debt_out[p * S + s] = debt;
     uncovered_out[p * S + s] = fo_max(debt - recovered, 0.0);
+    return fo_max(recovered - debt, 0.0);
 }
 
 // cut the quarter's planned prepayments (every facility's by the same share) to keep cash at the
@@ -1116,11 +1118,12 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
     st->revolver = revolver;
     st->cash = cash;
 
-    // the first default ends the shareholders' claim: the cash the company held is lost to them (npv_limited);
-    // the lenders' side of it (fo_debt_at_default). "Not yet" as the negation of fo_finish's test, so that the
-    // slots are written on every path, NaN cash too
+    // the first default ends the shareholders' claim: the cash the company held is lost to them (npv_limited,
+    // and npv_accelerated where no uncured breach came before); the lenders' side of it (fo_debt_at_default).
+    // "Not yet" as the negation of fo_finish's test, so that the slots are written on every path, NaN cash too
     if (cash < default_below && !(st->min_cash < default_below)) {
         out_npv_limited[p * S + s] = st->npv - FO_LOAD(discount + t) * st->prev_cash;
+        if (!(st->breach & FO_UNCURED)) out_npv_accelerated[p * S + s] = out_npv_limited[p * S + s];
         fo_debt_at_default(FO_ARGS, p, s, t, q, cash, revolver, st, out_debt_at_default, out_uncovered_debt);
     }
     st->npv = st->npv + FO_LOAD(discount + t) * (cash - st->prev_cash);
@@ -1182,9 +1185,14 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
             int missed = 0;
             FO_COVENANT_ROWS(FO_TEST)
             st->breach = fo_cure(st->breach, missed, equity_cures);
-            if (st->breach & FO_UNCURED)  // this quarter's: the block is not run after it
-                fo_debt_at_default(FO_ARGS, p, s, t, q, cash, revolver, st, out_debt_at_uncured_breach,
-                                   out_uncovered_debt_at_uncured_breach);
+            if (st->breach & FO_UNCURED) {  // this quarter's: the block is not run after it
+                const double left = fo_debt_at_default(FO_ARGS, p, s, t, q, cash, revolver, st, out_debt_at_uncured_breach,
+                                                       out_uncovered_debt_at_uncured_breach);
+                // the first event of default where no liquidity default came before (nor in this quarter):
+                // the lenders take the GPUs and the cash, the shareholders keep what is left after the debt
+                const double d = FO_LOAD(discount + t);
+                if (!(st->min_cash < default_below)) out_npv_accelerated[p * S + s] = (st->npv - d * cash) + d * left;
+            }
         }
     }
 #endif
@@ -1232,6 +1240,8 @@ FO_DEVICE void fo_finish(FO_PARAMS, long long p, long long s, const fo_state* st
     if (!(st->min_cash < default_below)) {
         out_npv_limited[idx] = st->npv + FO_LOAD(discount + FO_T - 1) * fo_max(end, -st->cash);
         out_debt_at_default[idx] = out_uncovered_debt[idx] = 0.0;
+        // no event of default of either kind: as npv_limited (else written at the first)
+        if (!(st->breach & FO_UNCURED)) out_npv_accelerated[idx] = out_npv_limited[idx];
     }
     out_min_cash[idx] = st->min_cash;
     out_breach[idx] = (st->breach & FO_FIRST_BREACH) != 0;

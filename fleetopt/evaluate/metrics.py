@@ -53,6 +53,13 @@ METRIC_COLUMNS = {
     "claim (their flows until it, the cash held lost, nothing after), and a company worth less than "
     "nothing at the end is worth nothing to them, USD",
     "npv_limited_cvar5_usd": "mean NPV with limited liability of the worst 5 % of scenarios, USD",
+    # the same had lenders accelerated at the first event of default of either kind (docs/evaluation.md,
+    # "The NPV if lenders accelerate")
+    "npv_accelerated_mean_usd": "mean NPV if lenders accelerate: the first event of default of either kind "
+    "ends the shareholders' claim (their flows until it; at a liquidity default the cash held lost, at an "
+    "uncured covenant breach what the GPUs' distress sale and the cash leave once the debt is repaid), "
+    "nothing after; without one, the NPV with limited liability, USD",
+    "npv_accelerated_cvar5_usd": "mean NPV if lenders accelerate of the worst 5 % of scenarios, USD",
     "breach_probability": "share of scenarios with any covenant breach",
     # a lender's event of default (docs/evaluation.md, quarter step 6): a breach the owners could not cure
     "uncured_breach_probability": "share of scenarios with an uncured covenant breach: a breached quarter "
@@ -432,29 +439,41 @@ def either_share(results: dict, events: tuple[str, ...], xp: Any = np):
 
 # the NPV with limited liability's metrics (docs/evaluation.md, "After a liquidity default")
 LIMITED_LIABILITY = ("npv_limited_mean_usd", "npv_limited_cvar5_usd")
+# the NPV if lenders accelerate at the first event of default of either kind ("The NPV if lenders
+# accelerate"): the NPV with limited liability wherever no uncured breach comes before a liquidity default
+ACCELERATED = ("npv_accelerated_mean_usd", "npv_accelerated_cvar5_usd")
+# the shareholders' NPVs: each per-pair result (simulate's) and its mean and CVaR5
+SHAREHOLDERS = {"npv_limited": LIMITED_LIABILITY, "npv_accelerated": ACCELERATED}
 
 
 def limited_liability(results: dict, k: int, xp: Any = np) -> dict:
-    """(P,) the mean and CVaR5 (over the ``k`` worst) of the NPV with limited liability; NaN where
-    ``results`` lack it (not the NPV's: a default would end a claim there too)."""
-    if "npv_limited" not in results:
-        return {name: xp.full(len(results["npv"]), xp.nan) for name in LIMITED_LIABILITY}
-    npv = xp.asarray(results["npv_limited"], dtype=xp.float64)
-    return {
-        "npv_limited_mean_usd": npv.mean(axis=1),
-        "npv_limited_cvar5_usd": cvar_of_worst(worst_k(npv, k, xp), xp),
-    }
+    """(P,) the mean and CVaR5 (over the ``k`` worst) of each of the shareholders' NPVs (the NPV with
+    limited liability, the NPV if lenders accelerate); NaN where ``results`` lack one (not the NPV's:
+    a default would end a claim there too)."""
+    out = {}
+    for field, (mean, cvar) in SHAREHOLDERS.items():
+        if field not in results:
+            out[mean] = out[cvar] = xp.full(len(results["npv"]), xp.nan)
+            continue
+        npv = xp.asarray(results[field], dtype=xp.float64)
+        out[mean], out[cvar] = npv.mean(axis=1), cvar_of_worst(worst_k(npv, k, xp), xp)
+    return out
 
 
-# each figure with limited liability and the NPV's figure it may repeat
-LIMITED_TWIN = {"npv_limited_mean_usd": "npv_mean_usd", "npv_limited_cvar5_usd": "npv_cvar5_usd"}
+# each shareholders' figure and the figure it may repeat: the NPV's (limited liability), the NPV with
+# limited liability's (if lenders accelerate)
+LIMITED_TWIN = {"npv_limited_mean_usd": "npv_mean_usd", "npv_limited_cvar5_usd": "npv_cvar5_usd",
+                "npv_accelerated_mean_usd": "npv_limited_mean_usd",
+                "npv_accelerated_cvar5_usd": "npv_limited_cvar5_usd"}  # fmt: skip
 
 
 def limited_liability_differs(metrics: pd.DataFrame, figures: tuple[str, ...] = LIMITED_LIABILITY) -> bool:
     """Whether some plan's NPV with limited liability differs from its NPV in any of ``figures``
     (a default, or a company worth less than nothing at the end, in some scenario; a table showing
-    the CVaR5 only asks of it). Where none does, they repeat the NPV's and the tables leave them
-    out; evaluations before it have none."""
+    the CVaR5 only asks of it); of ``ACCELERATED``'s, whether its NPV if lenders accelerate differs
+    from its NPV with limited liability (an uncured breach before any liquidity default). Where none
+    does, they repeat their twins' (``LIMITED_TWIN``) and the tables leave them out; evaluations
+    before them have none."""
     if not set(figures) <= set(metrics.columns):
         return False
     differs = [(metrics[f] != metrics[LIMITED_TWIN[f]]) & metrics[f].notna() for f in figures]

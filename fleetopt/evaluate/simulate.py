@@ -148,10 +148,12 @@ CONTRACT_REACTIONS = ("rescheduled", "cancelled", "freed")
 # within power and demand, less their electricity: on the forecast, policy rule 0's saving
 MARKET_EARNED = "gen_market_earned_usd"
 # npv_limited: the NPV with limited liability, the shareholders' claim ended by a liquidity default;
-# the lenders' side of that default (docs/evaluation.md, "The debt at a default")
+# npv_accelerated: the same ended by the first event of default of either kind, the lenders accelerating
+# at an uncured breach (docs/evaluation.md, "The NPV if lenders accelerate"); the lenders' side of a
+# default (docs/evaluation.md, "The debt at a default")
 RESULT_FIELDS = (
-    "npv", "npv_limited", *DEBT_AT_DEFAULT, "min_cash", "breach", "first_breach", "uncured_breach",
-    *DEBT_AT_UNCURED, "default", "utilisation",
+    "npv", "npv_limited", "npv_accelerated", *DEBT_AT_DEFAULT, "min_cash", "breach", "first_breach",
+    "uncured_breach", *DEBT_AT_UNCURED, "default", "utilisation",
     *CONTRACT_REACTIONS, *LIQUIDITY_REACTIONS, *REACTION_USD, *TIMING_FIELDS, "demand_served",
 )  # fmt: skip
 
@@ -201,6 +203,8 @@ def simulate(
     default_below = fin.default_cash - LIQUIDITY_TOLERANCE_USD
     solvent = xp.ones((P, S), dtype=bool)  # no liquidity default yet
     npv_limited = xp.zeros((P, S))  # the NPV with limited liability where the pair has defaulted
+    npv_accelerated = xp.zeros((P, S))  # the NPV if lenders accelerate, where an event of default came
+    no_event = xp.ones((P, S), dtype=bool)  # no event of default of either kind yet
     at_default = {name: xp.zeros((P, S)) for name in (*DEBT_AT_DEFAULT, *DEBT_AT_UNCURED)}
     paths = {name: xp.zeros((P, S, T)) for name in record}
     earned = xp.zeros((P, S, pl.gen_market_gpus.shape[0], T)) if market_earned else None
@@ -218,9 +222,11 @@ def simulate(
         defaulted_now = solvent & (cash < default_below)
         if defaulted_now.any():  # the shareholders' claim ends: the cash the company held is lost to them
             xp.copyto(npv_limited, npv - consts.discount[t] * prev_cash, where=defaulted_now)
+            xp.copyto(npv_accelerated, npv_limited, where=defaulted_now & no_event)
             owed = _debt_at_default(consts, pl, sc, step, liquidity, t, xp)
             _keep(at_default, DEBT_AT_DEFAULT, owed, defaulted_now, xp)
             solvent &= ~defaulted_now
+            no_event &= ~defaulted_now
         npv += consts.discount[t] * (cash - prev_cash)
         prev_cash = cash
         xp.minimum(min_cash, cash, out=min_cash)
@@ -234,6 +240,11 @@ def simulate(
                 owed = owed or _debt_at_default(consts, pl, sc, step, liquidity, t, xp)
                 _keep(at_default, DEBT_AT_UNCURED, owed, accelerated, xp)
                 xp.copyto(before_uncured, float(t), where=accelerated)
+                # the first event of default: the lenders take the GPUs and the cash, the shareholders
+                # keep what is left after the debt
+                ended = (npv - consts.discount[t] * cash) + consts.discount[t] * owed[2]
+                xp.copyto(npv_accelerated, ended, where=accelerated & no_event)
+                no_event &= ~accelerated
         # quarters counted while none has broken yet: a breach and the lowest cash are for good
         before_breach += first_breach == 0
         before_default += solvent
@@ -250,6 +261,7 @@ def simulate(
     return {
         "npv": npv,
         "npv_limited": xp.where(solvent, limited_end, npv_limited),
+        "npv_accelerated": xp.where(no_event, limited_end, npv_accelerated),
         **at_default,
         "min_cash": min_cash,
         "breach": first_breach > 0,
@@ -313,19 +325,22 @@ def _end_term(consts: SimulationConstants, pl, sc, state: FinanceState, step: Qu
 
 
 def _keep(kept: dict, names: tuple[str, str], values: tuple, where: Any, xp: Any) -> None:
-    """Copy ``values`` into the arrays ``kept[name]`` of ``names`` in the pairs ``where`` is true."""
-    for name, value in zip(names, values, strict=True):
+    """Copy ``values`` into the arrays ``kept[name]`` of ``names`` in the pairs ``where`` is true
+    (the first of ``values`` where there are more)."""
+    for name, value in zip(names, values[: len(names)], strict=True):
         xp.copyto(kept[name], value, where=where)
 
 
 def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, liquidity: Liquidity,
-                     t: int, xp: Any) -> tuple[Any, Any]:  # fmt: skip
+                     t: int, xp: Any) -> tuple[Any, Any, Any]:  # fmt: skip
     """(P, S) ``DEBT_AT_DEFAULT`` at the end of quarter ``t`` (kept where a pair defaults in it, and
-    as ``DEBT_AT_UNCURED`` where its uncured covenant breach comes in it): the debt owed
+    as ``DEBT_AT_UNCURED`` where its uncured covenant breach comes in it): the debt owed B
     (``step.debt``: term loans, balances kept by cut prepayments, the revolver; a distress sale
     repays none), and what of it the GPUs held (less those the policy sold, cancelled or deferred),
-    sold at the scenario's resale value less selling costs and the policy's distress discount, and
-    the cash, where positive, would not repay (docs/evaluation.md, "The debt at a default")."""
+    sold at the scenario's resale value less selling costs and the policy's distress discount, V,
+    and the cash C, where positive, would not repay: max(0, B - V - max(C, 0)) (docs/evaluation.md,
+    "The debt at a default"); and third what is left of V + max(C, 0) once B is repaid, max(0,
+    V + max(C, 0) - B), the shareholders' at an acceleration ("The NPV if lenders accelerate")."""
     fleet = None  # net sale value at forecast resale values, the GPUs taken out excepted
     for g in np.flatnonzero(pl.gen_is_held[:, t]):  # the others hold no GPUs in any plan
         value = pl.gen_sale_value[g, t]
@@ -337,7 +352,7 @@ def _debt_at_default(consts: SimulationConstants, pl, sc, step: QuarterFinance, 
     if fleet is not None:
         resale = sc.resale_factor[t] * consts.policy.sale_share
         recovered = fleet * resale + recovered
-    return step.debt, xp.maximum(step.debt - recovered, 0.0)
+    return step.debt, xp.maximum(step.debt - recovered, 0.0), xp.maximum(recovered - step.debt, 0.0)
 
 
 def contract_payments(payments: ContractPayments, pl, sc, status: Any, t: int) -> Any:

@@ -91,6 +91,7 @@ from fleetopt.evaluate import PlanFileError, compile_plans, load_plans, sample_r
 from fleetopt.evaluate.batch import refuse_limit_breaks, serves_contracts_short, with_buffers
 from fleetopt.evaluate.forecast import SAME_USD, ForecastRun, forecast_run
 from fleetopt.evaluate.metrics import (
+    ACCELERATED,
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
     FORECAST_OK,
@@ -1312,6 +1313,13 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
             _kpi("mean NPV with limited liability (a default ends the shareholders' claim)",
                  money("npv_limited_mean_usd")),
             _kpi("NPV CVaR5 with limited liability", money("npv_limited_cvar5_usd")),
+        ]
+    if limited_liability_differs(row.to_frame().T, ACCELERATED):  # none in a run written before it
+        kpis += [
+            _kpi("mean NPV if lenders accelerate at the first event of default (at an uncured breach the "
+                 "shareholders keep what the GPUs and cash leave after the debt)",
+                 money("npv_accelerated_mean_usd")),
+            _kpi("NPV CVaR5 if lenders accelerate", money("npv_accelerated_cvar5_usd")),
         ]
     if "loss_probability" in row:
         kpis.append(_kpi("P(NPV < 0)", _share(row["loss_probability"])))
