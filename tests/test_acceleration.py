@@ -17,11 +17,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from evaluate_builders import batch
 from milp_builders import data_of
 from test_covenants import coverage_model, keep_everything
-from test_policy import BACKENDS, run
+from test_policy import BACKENDS, NO_COMPILER, run
 
+from fleetopt.evaluate.kernel import CpuKernel, kernel_fits
 from fleetopt.evaluate.metrics import ACCELERATED, limited_liability_differs, plan_metrics
+from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.evaluate.simulate import SimulationConstants, simulate
 
 PRICES = [1.0, 0.05, 0.05, 1.0]
 
@@ -106,6 +110,20 @@ def test_without_an_event_of_default_it_is_the_npv_with_limited_liability(kernel
     out = simulated(data, kernel)
     assert not out["uncured_breach"][0, 0] and not out["default"][0, 0]
     assert out["npv_accelerated"][0, 0] == out["npv_limited"][0, 0] == out["npv"][0, 0]
+
+
+@pytest.mark.skipif(NO_COMPILER, reason="no C compiler")
+def test_the_gpu_code_paths_end_the_claim_where_numpy_does():
+    """The C build compiled with the GPU's code paths (FO_GPU_CODE) on the four instances above."""
+    kernel = CpuKernel(threads=1, gpu_code=True)
+    for opening, prices, level in ((200_000.0, PRICES, None), (100_000.0, PRICES, None),
+                                   (100_000.0, PRICES, 300_000.0), (200_000.0, [1.0] * 4, None)):  # fmt: skip
+        data = model(opening, prices, level)
+        consts = SimulationConstants.from_data(data)
+        plans, scen = batch(data, [keep_everything(data)]), deterministic_scenarios(data, 1)
+        assert kernel_fits(plans, consts) is None  # the kernel runs it, not the array code
+        want = simulate(consts, plans, scen)["npv_accelerated"]
+        np.testing.assert_allclose(kernel.simulate(consts, plans, scen)["npv_accelerated"], want, rtol=1e-12)
 
 
 def test_results_without_it_give_no_figure_and_tables_leave_it_out():
