@@ -30,7 +30,7 @@ from fleetopt.core.economics import operating_lines
 from fleetopt.core.plan import Plan
 from fleetopt.core.purchases import FixedPurchases
 from fleetopt.core.tail import TAIL
-from fleetopt.core.units import format_gap, format_percent, format_solver_status, format_usd
+from fleetopt.core.units import format_gap, format_percent, format_rate, format_solver_status, format_usd
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.evaluate.engine import forecast_npv
 from fleetopt.evaluate.metrics import DEFAULT_RANK, FORECAST_OK, RANK_COLUMNS, RANK_WORDS
@@ -709,9 +709,9 @@ class Rule:
         if self.no_riskier_than_optimum:
             conditions.append("breach and default probabilities no higher than the forecast optimum's")
         if self.max_breach_prob is not None:
-            conditions.append(f"breach probability <= {_share(self.max_breach_prob)}")
+            conditions.append(f"breach probability <= {format_rate(self.max_breach_prob)}")
         if self.max_default_prob is not None:
-            conditions.append(f"default probability <= {_share(self.max_default_prob)}")
+            conditions.append(f"default probability <= {format_rate(self.max_default_prob)}")
         if self.min_cvar5_usd is not None:
             conditions.append(f"CVaR5 >= {format_usd(self.min_cvar5_usd)}")
         head = f"best {RANK_WORDS[self.prefer]}"
@@ -737,11 +737,6 @@ class Rule:
         limits.flag("forecast_within_limits", self.forecast_within_limits)
         limits.flag("no_riskier_than_optimum", self.no_riskier_than_optimum)
         return self
-
-
-def _share(p: float) -> str:
-    """A probability limit as a percentage, never rounded away (0.0001 is 0.01%, not 0.0%)."""
-    return f"{p * 100:.4g}%"
 
 
 # the risks the rule keeps at the forecast optimum's (Rule.no_riskier_than_optimum)
