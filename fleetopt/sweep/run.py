@@ -206,22 +206,14 @@ def _save_candidates(run: RunFolder, loaded: LoadedModel, data: ModelData, cands
 
 def _candidate_list(cands: CandidateSet) -> str:
     """candidates.json: every candidate made, in order, with what :func:`saved_candidates` reads."""
-    listing = [
-        {
-            "label": c.label,
-            "origin": c.origin,
-            "status": c.status,
-            "note": c.note,
-            "forecast_npv_usd": c.forecast_npv_usd,
-            "liquidity_buffer_usd": c.liquidity_buffer_usd,
-            "gap": c.gap,
-            "same_as": c.same_as,
-            "buffer_of": c.buffer_of,
-            "second_round": c.second_round,
-        }
-        for c in cands.candidates
-    ]
-    return json_text(listing)
+    return json_text([{name: getattr(c, name) for name in LISTED_FIELDS} for c in cands.candidates])
+
+
+# what candidates.json keeps of each candidate (its plan is in plans.npz), in the file's order
+LISTED_FIELDS = (
+    "label", "origin", "status", "note", "forecast_npv_usd", "liquidity_buffer_usd", "gap", "same_as",
+    "buffer_of", "second_round",
+)  # fmt: skip
 
 
 def _plans_file(loaded: LoadedModel, data: ModelData, cands: CandidateSet) -> bytes:
@@ -466,11 +458,15 @@ def _listed_candidate(c: dict) -> Candidate:
         raise ValueError(f"candidate {c['label']!r}: forecast_npv_usd {npv!r} is not a number of USD")
     same_as, buffer_of = c.get("same_as"), c.get("buffer_of")  # a sweep written before they were kept
     return Candidate(
-        str(c["label"]), str(c["origin"]), str(c["status"]), None,
-        None if npv is None else float(npv), str(c["note"]), None if buffer is None else float(buffer),
-        None if gap is None else float(gap), None if same_as is None else str(same_as),
-        None if buffer_of is None else str(buffer_of), c.get("second_round") is True,
-    )  # fmt: skip
+        label=str(c["label"]), origin=str(c["origin"]), status=str(c["status"]), note=str(c["note"]),
+        forecast_npv_usd=_optional(npv, float), liquidity_buffer_usd=_optional(buffer, float),
+        gap=_optional(gap, float), same_as=_optional(same_as, str), buffer_of=_optional(buffer_of, str),
+        second_round=c.get("second_round") is True,
+    )
+
+
+def _optional(value, kind):
+    return None if value is None else kind(value)
 
 
 def _checked_sweep_job(run: RunFolder) -> dict:
