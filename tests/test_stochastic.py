@@ -41,6 +41,7 @@ from fleetopt.stochastic.run import (
     forecast_kept,
     forecast_within_gap,
     in_sample_labels,
+    kept_plan_figures,
     measure_unavailable,
     scenario_features,
     scenario_inputs,
@@ -1698,3 +1699,18 @@ def test_the_risk_weight_is_said_in_words_with_its_tail():
 
     assert risk_weight_words(0.5, 0.1) == ("risk weight L = 0.5 on the CVaR10 of value (the worst 10% of "
                                            "scenarios; 0: the expected value alone)")
+
+
+@pytest.mark.parametrize(("value", "bound", "gap"), [
+    (100.0, 110.0, 0.1),  # 10 below the bound, relative to the plan's value
+    (-200.0, -190.0, 0.05),  # relative to the value's size
+    (120.0, 110.0, 0.0),  # above the bound (the LP's tolerances): no gap, not a negative one
+    (100.0, None, None),  # RP stopped without a bound: no gap to give
+])
+def test_the_gap_of_the_plan_kept_is_measured_against_rps_bound(value, bound, gap):
+    """The forecast optimum's first stage kept (EEV's plan): its gap is to RP's bound, as HiGHS's
+    mip_rel_gap is, |bound - value| / |value|, never below 0 (milp/highs.gap_to_bound)."""
+    rp = sto.EFSolution("time_limit", 90.0, 0.5, bound, 1.0, [])
+    eev = sto.EFSolution("optimal", value, 0.0, value, 1.0, [])
+    assert kept_plan_figures(eev, rp) == {"plan_value_usd": value, "plan_gap": pytest.approx(gap)}
+    assert kept_plan_figures(rp, rp) == {"plan_value_usd": 90.0, "plan_gap": 0.5}  # RP's own, as solved

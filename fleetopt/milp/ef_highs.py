@@ -43,7 +43,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.linear import LinearRepnVisitor
 
-from fleetopt.milp.highs import cancel_worker_runs, ready_for_threads, relative_gap, run_stoppable
+from fleetopt.milp.highs import cancel_worker_runs, gap_to_bound, ready_for_threads, run_stoppable
 
 try:  # Pyomo 6.8.1 and later take the order of the columns as a recorder
     from pyomo.repn.util import OrderedVarRecorder
@@ -971,9 +971,9 @@ def one_flip_search(plan_at, down: np.ndarray, up: np.ndarray, decision: np.ndar
 
 
 def _gap(bound: float, value: float) -> float:
-    """The plan's :func:`~fleetopt.milp.highs.relative_gap` to the bound of a maximisation, 0 where
-    the plan lies above it (by the LP's tolerances), infinite without a finite bound."""
-    gap = relative_gap(value, max(bound, value))
+    """The plan's :func:`~fleetopt.milp.highs.gap_to_bound` (a maximisation's), infinite without a
+    finite bound (the stopping tests compare it with the gap asked for)."""
+    gap = gap_to_bound(value, bound)
     return math.inf if gap is None else gap
 
 

@@ -34,6 +34,12 @@ def relative_gap(value: float, bound: float | None) -> float | None:
     return abs(bound - value) / max(abs(value), 1e-9)
 
 
+def gap_to_bound(value: float, bound: float | None) -> float | None:
+    """:func:`relative_gap` of a maximisation's plan ``value`` to its upper ``bound``: 0 where the
+    plan lies above it (by the solver's tolerances), None without a finite bound."""
+    return None if bound is None else relative_gap(value, max(bound, value))
+
+
 _INFEASIBLE = (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded)
 _LIMITS = (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit)
 

@@ -29,7 +29,7 @@ from fleetopt.core.tail import TAIL
 from fleetopt.milp.build import SLACKS, build_model
 from fleetopt.milp.ef_highs import BlockSolver, group_sizes, tied_to
 from fleetopt.milp.finance import equity_npv, tie_breaks
-from fleetopt.milp.highs import DEFAULT_MIP_GAP, model_size, stops_kept
+from fleetopt.milp.highs import DEFAULT_MIP_GAP, gap_to_bound, model_size, stops_kept
 from fleetopt.milp.solve import NoPlanFound, SolveResult, extract_plan, raise_without_plan, solve_settled
 from fleetopt.milp.units import MUSD, from_model_units, output_unit, to_model_units
 
@@ -337,7 +337,7 @@ class ExtensiveForm:
         if result.objective is None:
             return EFSolution(result.status, None, None, None, seconds, [], result.method, result.seconds)
         objective, bound = result.objective, result.bound
-        gap = None if bound is None else max(bound - objective, 0.0) / max(abs(objective), 1e-9)
+        gap = gap_to_bound(objective, bound)
         rows = [self._scenario_row(n) for n in range(len(self.scenarios))]
         return EFSolution(
             result.status, objective * MUSD, gap, None if bound is None else bound * MUSD, seconds, rows,

@@ -24,7 +24,7 @@ import pyomo.environ as pyo
 from fleetopt.core.data import ModelData
 from fleetopt.errors import InputError, NoPlanError
 from fleetopt.milp import stochastic as sto
-from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, stops_kept
+from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, gap_to_bound, stops_kept
 from fleetopt.milp.units import MUSD
 
 ROUTES = ("mpisppy-ef",)
@@ -146,7 +146,7 @@ def solve_by_mpisppy(
         )
     objective = pyo.value(ef.ef.EF_Obj) / scale
     bound = None if results.problem.upper_bound is None else results.problem.upper_bound / scale
-    gap = None if bound is None else max(bound - objective, 0.0) / max(abs(objective), 1e-9)
+    gap = gap_to_bound(objective, bound)
     rows = [sto.scenario_row(ef.local_scenarios[name], data, creator.scenarios[name]) for name in names]
     return RouteSolution(
         float(objective) * MUSD,

@@ -35,7 +35,7 @@ from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_sce
 from fleetopt.evaluate.engine import check_backend_runs, format_bytes
 from fleetopt.evaluate.resources import physical_ram_bytes
 from fleetopt.milp import stochastic as sto
-from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, model_size, stage
+from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, gap_to_bound, model_size, stage
 from fleetopt.runs import limits
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.mpisppy_route import ROUTES as MPISPPY_ROUTES
@@ -519,9 +519,8 @@ def kept_plan_figures(chosen: sto.EFSolution, rp: sto.EFSolution) -> dict:
     stage is kept) and its gap to RP's bound (``plan_gap``, relative to that value, as HiGHS's)."""
     if chosen is rp:
         return {"plan_value_usd": rp.objective_usd, "plan_gap": rp.gap}
-    value, bound = chosen.objective_usd, rp.bound_usd
-    gap = None if bound is None else max(bound - value, 0.0) / max(abs(value), 1e-9)
-    return {"plan_value_usd": value, "plan_gap": gap}
+    value = chosen.objective_usd
+    return {"plan_value_usd": value, "plan_gap": gap_to_bound(value, rp.bound_usd)}
 
 
 def recourse_apart(
