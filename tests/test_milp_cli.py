@@ -729,3 +729,18 @@ def test_a_plan_that_buys_nothing_says_why_and_how_to_see_the_cost_of_a_purchase
     text = " ".join(out.replace("│", " ").split())
     assert ("GPUs bought none: at the forecast's prices, costs, power and financing no purchase raises the "
             "NPV; to see what one would cost, fix it with --purchases") in text
+
+
+def test_a_diagnosis_that_names_no_group_is_a_diagnosis_too(monkeypatch):
+    """A relaxed model stopped without a plan: diagnose() returned a bare list there, so a notebook
+    reading the documented Diagnosis fields of InfeasibleModel.diagnosis (``caveat``, ``otherwise``)
+    got an AttributeError; it is a Diagnosis with nothing relaxed instead and no caveat."""
+    from fleetopt.milp import diagnose as diagnosis
+
+    def stopped(m, solver=None, **options):
+        return "no_plan", SimpleNamespace(termination_condition=TerminationCondition.maxTimeLimit)
+
+    monkeypatch.setattr(diagnosis, "run_highs", stopped)
+    found = diagnosis.diagnose(data_of(infeasible_contract_model()), time_limit=30)
+    assert isinstance(found, diagnosis.Diagnosis)
+    assert [d["group"] for d in found] == ["not diagnosed"] and found.otherwise == [] and found.caveat == ""

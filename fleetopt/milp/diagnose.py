@@ -67,9 +67,9 @@ def diagnose(
     with stage(DIAGNOSING, priced=False):  # a terminal's progress lines say what runs, and how long
         status, results, gap = solve_relaxed(m, solver, time_limit, threads)
         if status == "infeasible":
-            return [message_entry("hard constraints", HARD_MESSAGE)]
+            return Diagnosis([message_entry("hard constraints", HARD_MESSAGE)])
         if status == "no_plan":  # stopped first: by its limit, or by trouble; proves nothing
-            return [message_entry("not diagnosed", _unfinished(results, time_limit))]
+            return Diagnosis([message_entry("not diagnosed", _unfinished(results, time_limit))])
         first = _relaxed(data, m, objective)
         limit = OTHERWISE_SECONDS if time_limit is None else min(float(time_limit), OTHERWISE_SECONDS)
         otherwise = _otherwise(data, m, solver, objective, {d["group"] for d in first}, limit, threads)
