@@ -11,6 +11,7 @@ from fleetopt.core.units import (
     format_difference,
     format_figure,
     format_mw,
+    format_number_compact,
     format_usd,
     format_usd_change,
     format_usd_compact,
@@ -222,3 +223,26 @@ def test_a_ratio_is_rounded_half_up_as_every_figure_is():
     assert format_times(-0.5) == "-0.50x"
     assert format_times(float("inf")) == "unbounded"
     assert format_times(float("nan")) == "n/a"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (12_500.0, "12.5k"),
+        (999_960.0, "1.0M"),  # not 1,000.0k, as money is not $1,000.0k
+        (999_960_000.0, "1.0B"),  # not 1,000.0M
+        (4_050_000.0, "4.1M"),  # half up, as every figure: float formatting gave 4.0M
+        (-1_234.0, "-1.2k"),
+        (999.6, "1.0k"),  # not 1,000
+        (12.0, "12"),
+        (2.345, "2.35"),  # below 10: two decimals, half up
+        (-0.001, "0.00"),  # no sign on one that rounds to nothing
+        (0.0, "0"),
+        (float("nan"), "n/a"),
+    ],
+)
+def test_a_compact_count_rolls_over_to_the_next_scale_and_rounds_half_up(value, text):
+    """A count in at most one decimal with a scale suffix (H100-equivalent GPU-hours, a report
+    table's other figures): it wrote 999,960 as "1,000.0k" and 4,050,000 as "4.0M" (float
+    formatting), where money's compact form writes $1.0M and $4.1M."""
+    assert format_number_compact(value) == text

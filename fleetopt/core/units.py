@@ -91,11 +91,15 @@ def format_usd_compact(usd: float | None) -> str:
     if usd is None or not math.isfinite(usd):
         return "n/a"
     a = abs(usd)
-    # from where a figure would round up to 1,000 of the scale below: $999,960 prints $1.0M, not $1,000.0k
-    for exponent, suffix, start in ((9, "B", 999.95e6), (6, "M", 999.95e3), (3, "k", 999.5)):
+    for exponent, suffix, start in COMPACT_SCALES:
         if a >= start:
             return _signed(usd, _scaled(a, exponent, 1, suffix))
     return _signed(usd, _scaled(a, 0, 0, ""))
+
+
+# the compact forms' scales (power of ten, suffix, from where), each from where a figure would round
+# up to 1,000 of the scale below: 999,960 is written 1.0M, not 1,000.0k
+COMPACT_SCALES = ((9, "B", 999.95e6), (6, "M", 999.95e3), (3, "k", 999.5))
 
 
 # (power of ten, suffix, decimals) of a column's scale: billions with two decimals, as format_usd
@@ -128,12 +132,15 @@ def usd_column_formatter(values: Iterable[float]) -> Callable[[float], str]:
 
 
 def format_number_compact(v: float) -> str:
-    """A count in at most one decimal with a scale suffix: 12.5k, 3.0M (below 10: two decimals)."""
+    """A count in at most one decimal with a scale suffix, as :func:`format_usd_compact` writes
+    money: 12.5k, 3.0M (below 10: two decimals); n/a when not finite."""
+    if not math.isfinite(v):
+        return "n/a"
     a = abs(v)
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= div:
-            return f"{v / div:,.1f}{suffix}"
-    return f"{v:,.0f}" if a >= 10 or v == 0 else f"{v:,.2f}"
+    for exponent, suffix, start in COMPACT_SCALES:
+        if a >= start:
+            return _signed(v, f"{rounded(a, 1, exponent)}{suffix}")
+    return _signed(v, rounded(a, 0 if a >= 10 or v == 0 else 2))
 
 
 def format_mw(mw: float) -> str:
