@@ -41,7 +41,7 @@ from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import read_json, signals_deferred
-from fleetopt.runs.folder import RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
+from fleetopt.runs.folder import KIND_NOUNS, RESUME_OPTIONS, RunFolder, csv_text, json_text, resume_command
 from fleetopt.schema.base import MAX_USD
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel
 from fleetopt.stochastic.run import MAX_SCENARIOS
@@ -343,7 +343,8 @@ def _finished_sweep_summary(run: RunFolder) -> dict:
     """A finished sweep's summary.json, with what a re-ranking reads checked (each field named)."""
     if not run.is_finished or run.kind != "sweep":
         if run.is_finished:
-            what = f"{KIND_WORDS.get(run.kind, repr(run.kind))} folder, not a sweep's"
+            whose = f"{KIND_NOUNS[run.kind]}'s" if run.kind in KIND_NOUNS else repr(run.kind)
+            what = f"{whose} folder, not a sweep's"
         elif run.is_job and run.job().get("kind") == "sweep":
             what = f"an unfinished sweep: finish it with {resume_command('sweep', run.path)}"
         else:
@@ -360,9 +361,6 @@ def _finished_sweep_summary(run: RunFolder) -> dict:
     for name in ("model_hash", "model_source", "rule"):
         summary[name] = limits.job_setting(summary, path, name, limits.text)
     return summary
-
-
-KIND_WORDS = {"solve": "a solve's", "stochastic": "a stochastic solve's", "evaluate": "an evaluation's"}
 
 
 def finished_rule(run: RunFolder, summary: dict) -> dict:
