@@ -27,7 +27,7 @@ from fleetopt.evaluate.batch import with_buffers
 from fleetopt.milp.persistent import PersistentPlanner
 from fleetopt.sweep.candidates import (
     FORECAST_OK,
-    OBJECTIVES,
+    FRONT_FIGURES,
     Candidate,
     Rule,
     RuleError,
@@ -60,7 +60,7 @@ def dominates(a: np.ndarray, b: np.ndarray, tol: np.ndarray) -> bool:
 
 
 def signed(metrics: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    values = np.column_stack([metrics[c].to_numpy(dtype=float) * s for c, s in OBJECTIVES.items()])
+    values = np.column_stack([metrics[c].to_numpy(dtype=float) * s for c, s in FRONT_FIGURES.items()])
     return values, 1e-9 * np.maximum(1.0, np.abs(values).max(axis=0))
 
 

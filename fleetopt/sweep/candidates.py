@@ -637,13 +637,14 @@ def within_gap(gap: float | None) -> str:
 
 # ---------------------------------------------------------------- front and choice
 
-OBJECTIVES = {"npv_mean_usd": +1, "npv_cvar5_usd": +1, "breach_probability": -1}
+# the Pareto front's figures, +1 where higher is better (not a solve's objective: milp/build.OBJECTIVES)
+FRONT_FIGURES = {"npv_mean_usd": +1, "npv_cvar5_usd": +1, "breach_probability": -1}
 
 
 def pareto_front(metrics: pd.DataFrame) -> np.ndarray:
     """Boolean mask of plans no other plan dominates on mean NPV, CVaR5 (higher) and breach probability
     (lower). Plans with identical figures are all kept."""
-    values = np.column_stack([metrics[c].to_numpy(dtype=float) * sign for c, sign in OBJECTIVES.items()])
+    values = np.column_stack([metrics[c].to_numpy(dtype=float) * sign for c, sign in FRONT_FIGURES.items()])
     # differences within round-off (relative 1e-9) are ties, not improvements
     tol = 1e-9 * np.maximum(1.0, np.abs(values).max(axis=0))
     n = len(values)
