@@ -459,7 +459,11 @@ def test_runs_show_writes_a_cost_per_gpu_hour_in_cents_and_the_hours_with_their_
     per_hour = f"${figures['present_cost_per_h100_hour_usd']:.2f}"
     assert re.search(rf"present_cost_per_h100_hour_usd +│ {re.escape(per_hour)} ", out), out
     for key in ("compute_in_service_h100_hours", "compute_in_service_h100_hours_discounted"):
-        assert f"{figures[key] / 1e9:,.1f}B H100-equivalent GPU-hours" in out, (key, out)
+        assert f"{figures[key] / 1e9:,.2f}B H100-equivalent GPU-hours" in out, (key, out)
+    # the demand the solve printed as '1.57B H100-equivalent GPU-hours over the horizon' ('1,567.3M'
+    # there and '1.6B' here before): one figure, written one way
+    demand = figures["forecast_demand_h100_hours"]
+    assert "forecast_demand_h100_hours" in out and f"{demand / 1e9:,.2f}B H100-equivalent GPU-hours" in out
 
 
 def test_a_run_s_own_file_names_its_run(here, tiny_solved):

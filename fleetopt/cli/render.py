@@ -67,8 +67,8 @@ from fleetopt.core.units import (
     format_difference,
     format_figure,
     format_gap,
+    format_h100_hours,
     format_mw,
-    format_number_compact,
     format_percent,
     format_rate,
     format_solver_status,
@@ -1387,7 +1387,7 @@ def figure_text(key: str, value) -> str:
     if key.endswith("_usd"):
         return format_usd(value)
     if "h100_hours" in key:  # compute_in_service_h100_hours (and _discounted)
-        return f"{format_number_compact(value)} H100-equivalent GPU-hours"
+        return format_h100_hours(value)
     if key in _RATIOS:
         return format_times(value)
     if key == "lowest_covenant_headroom":  # an older run's: not the "may fall" share, said so

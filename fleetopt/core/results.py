@@ -22,6 +22,7 @@ from fleetopt.core.quarters import (
 )
 from fleetopt.core.units import (
     counted,
+    format_h100_hours,
     format_percent,
     format_rate,
     format_times,
@@ -915,11 +916,11 @@ FORECAST_DEMAND_LABEL = "market demand on the forecast"
 
 
 def forecast_demand_words(fig: dict) -> str:
-    """A cost solve's demand on the forecast: '1,567.3M H100-equivalent GPU-hours over the horizon,
-    all served (the cost objective meets it in every quarter, no more: ...)'."""
-    hours = fig["forecast_demand_h100_hours"]
-    return (f"{hours / 1e6:,.1f}M H100-equivalent GPU-hours over the horizon, all served (the cost "
-            "objective meets it in every quarter, no more: formulation §5.5)")
+    """A cost solve's demand on the forecast: '1.57B H100-equivalent GPU-hours over the horizon, all
+    served (the cost objective meets it in every quarter, no more: ...)', scaled as `runs show`
+    writes the figure (:func:`format_h100_hours`)."""
+    return (f"{format_h100_hours(fig['forecast_demand_h100_hours'])} over the horizon, all served (the "
+            "cost objective meets it in every quarter, no more: formulation §5.5)")
 
 
 def present_cost_words(fig: dict) -> str:

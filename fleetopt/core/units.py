@@ -30,15 +30,29 @@ def format_usd(usd: float | None) -> str:
 
 
 def _usd_magnitude(usd: float) -> str:
-    if usd >= 1e15:  # beyond any fleet: a limit typed as 1e300 reads $1e+300, not 300 digits
-        return f"${usd:.3g}"
-    if usd >= 999.95e6:  # what would print as $1,000.0M prints as $1.00B
-        return _scaled(usd, 9, 2, "B")
-    if usd >= 0.9995e6:
-        return _scaled(usd, 6, 1, "M")
-    if usd >= 999.95:  # what would print as $1,000.0k prints as $1.0M above; $999.96 as $1.0k
-        return _scaled(usd, 3, 1, "k")
-    return _scaled(usd, 0, 0, "")
+    return f"${_magnitude(usd)}"
+
+
+def _magnitude(a: float) -> str:
+    """A non-negative figure with the scale suffix money takes (:func:`format_usd`): 2.35B, 14.1M,
+    876.0k, 850."""
+    if a >= 1e15:  # beyond any fleet: a limit typed as 1e300 reads $1e+300, not 300 digits
+        return f"{a:.3g}"
+    if a >= 999.95e6:  # what would print as $1,000.0M prints as $1.00B
+        return f"{rounded(a, 2, 9)}B"
+    if a >= 0.9995e6:
+        return f"{rounded(a, 1, 6)}M"
+    if a >= 999.95:  # what would print as $1,000.0k prints as $1.0M above; $999.96 as $1.0k
+        return f"{rounded(a, 1, 3)}k"
+    return rounded(a, 0)
+
+
+def format_h100_hours(hours: float) -> str:
+    """H100-equivalent GPU-hours (a cost solve's demand, the compute in service), scaled as money is
+    (:func:`format_usd`): '1.57B H100-equivalent GPU-hours'; n/a when not finite."""
+    if not math.isfinite(hours):
+        return "n/a"
+    return f"{_signed(hours, _magnitude(abs(hours)))} H100-equivalent GPU-hours"
 
 
 def rounded(value: float, decimals: int, exponent: int = 0) -> str:
