@@ -1284,7 +1284,8 @@ def lead_words(lead: Lead, n: int = 50) -> str:
     metrics = frame([(1.0, -94.7e6, 0.94, 0.0), (2.0, -94.7e6 - lead.usd, 0.94, 0.0)]).assign(
         plan=["buy 2q later", "buy 1q later"], origin=["variation", "variation"]
     )
-    result = SweepResult(None, None, None, metrics, SimpleNamespace(n_scenarios=n), Rule(), 0, lead)
+    result = SweepResult(None, None, None, metrics, SimpleNamespace(n_scenarios=n, seed=7), Rule(), 0, lead)
+    result.job_folder = Path("runs/sweep")
     return result._lead_words()
 
 
@@ -1293,7 +1294,13 @@ def test_a_lead_within_two_standard_errors_is_called_noise_with_the_scenarios_th
     words = lead_words(Lead("buy 1q later", 36_433.0, 2_589_538.0))
     assert ("lead over the runner-up, buy 1q later, is $36.4k of CVaR5 NPV, against a standard error of "
             "the paired difference of $2.6M on the same 50 scenarios: within two standard errors") in words
-    assert "(about 1,000,000 would" in words
+    assert "(about 1,000,000 would, were the lead as measured)." in words  # too many to suggest running
+    # docs/cli.md's sweep: 1,000 x (2 x 288.4M / 284.7M)^2 = 4,104 -> 4,100, and the command that measures
+    # every candidate on that many fresh scenarios (a new user found the tie, not how to settle it)
+    near = lead_words(Lead("milp: half leverage", 284.7e6, 288.4e6), n=1000)
+    assert near.endswith("(about 4,100 would, were the lead as measured); `fleetopt evaluate --plans "
+                         "runs/sweep --scenarios 4100 --seed 8 --rank-by cvar5` measures every candidate on "
+                         "that many fresh scenarios, without solving again.")
     beyond = lead_words(Lead("buy 1q later", 1e6, 1e5))  # ten errors
     assert beyond == (" It leads the runner-up, buy 1q later, by $1.0M of CVaR5 NPV, against a standard "
                       "error of the paired difference of $100.0k on the same 50 scenarios: beyond two "

@@ -683,12 +683,15 @@ RISK_WORTH_SAYING = 0.5
 RISE_WORTH_SAYING = 0.05
 
 
-def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool) -> str:
+def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool, seed: int | None = None,
+               folder: str | Path | None = None) -> str:
     """How sure a pick is, from its :class:`Lead` on the rule's figure (``prefer``; the pick's is
     ``pick``, USD) over ``n`` scenarios: ' It leads the runner-up, X, by $0.63B of CVaR5 NPV ...:
     beyond two standard errors ...', or within them (the scenarios do not tell the two apart, and
-    about how many would), a tie, round-off, or that no other plan (of ``others``) meets the rule.
-    Read by the recommendation's sentence and the sweep report's "In short" (:func:`lead_in_short`)."""
+    about how many would, with the command that measures the candidates on that many fresh
+    scenarios where ``seed``, the sweep's, is given: :func:`settle_command`), a tie, round-off, or
+    that no other plan (of ``others``) meets the rule. Read by the recommendation's sentence and the
+    sweep report's "In short" (:func:`lead_in_short`)."""
     what = RANK_WORDS[prefer]
     if lead.runner_up is None:  # a buffer that never acted is the same plan: no other plan
         return " No other plan meets the rule." if others else ""
@@ -707,12 +710,31 @@ def lead_words(lead: Lead, prefer: str, n: int, pick: float, others: bool) -> st
     if beyond_chance(lead.usd, lead.se_usd, NOISE_USD):
         return (f" It leads the runner-up, {lead.runner_up}, by {said}: beyond two standard errors, so "
                 "these scenarios tell the two apart.")  # fmt: skip
+    need = scenarios_to_tell(n, lead)
     return (f" Its lead over the runner-up, {lead.runner_up}, is {said}: within two standard errors, so "
-            f"these scenarios do not tell the two apart (about {scenarios_to_tell(n, lead):,} would, "
-            "were the lead as measured).")  # fmt: skip
+            f"these scenarios do not tell the two apart (about {need:,} would, were the lead as "
+            f"measured){settle_command(need, seed, prefer, folder)}.")  # fmt: skip
 
 
-def lead_in_short(summary: dict) -> str:
+# the most scenarios a sweep's lead words suggest evaluating its candidates on: beyond, a lead too
+# small against its error to be worth measuring (and an evaluation of hours on a laptop)
+SETTLE_MOST = 200_000
+
+
+def settle_command(need: int, seed: int | None, prefer: str, folder: str | Path | None) -> str:
+    """'; `fleetopt evaluate --plans RUN --scenarios 4,100 --seed 1 --rank-by cvar5` measures every
+    candidate on that many fresh scenarios (another seed), without solving again': the next step
+    where the sweep's scenarios do not tell its pick from the runner-up ('' without the sweep's
+    ``seed``, or where more than :data:`SETTLE_MOST` would be needed)."""
+    if seed is None or need > SETTLE_MOST:
+        return ""
+    run = "RUN" if folder is None else str(folder)
+    return (f"; `fleetopt evaluate --plans {run} --scenarios {need} --seed {limits.next_seed(seed)} "
+            f"--rank-by {prefer}` measures every candidate on that many fresh scenarios, without "
+            "solving again")
+
+
+def lead_in_short(summary: dict, folder: str | Path | None = None) -> str:
     """:func:`lead_words` of a finished sweep's summary.json ('' for one written before it held
     ``runner_up``): the sweep report's "In short" says how sure its pick is, as its terminal does."""
     if "runner_up" not in summary:
@@ -722,7 +744,8 @@ def lead_in_short(summary: dict) -> str:
     lead = Lead(summary["runner_up"], usd, math.nan if se is None else se)
     prefer = (summary.get("rule_settings") or {}).get("prefer", DEFAULT_RANK)
     pick = summary.get(RANK_COLUMNS[prefer]) or 0.0  # no P5 in the summary: a tie's margin of 1e-9
-    return lead_words(lead, prefer, summary["n_scenarios"], pick, summary["candidates_feasible"] > 1).strip()
+    return lead_words(lead, prefer, summary["n_scenarios"], pick, summary["candidates_feasible"] > 1,
+                      summary.get("seed"), folder).strip()  # fmt: skip
 
 
 class SweepResult:
@@ -838,7 +861,8 @@ class SweepResult:
             return ""
         pick = float(self.recommended[RANK_COLUMNS[self.rule.prefer]])
         n = self.evaluation.n_scenarios
-        return lead_words(self.lead, self.rule.prefer, n, pick, len(self._metrics) > 1)
+        return lead_words(self.lead, self.rule.prefer, n, pick, len(self._metrics) > 1, self.evaluation.seed,
+                          self.job_folder)  # fmt: skip
 
     def _better_but_excluded(self) -> str:
         """' Better on CVaR5 but outside the rule: yours: orders.csv (P(breach) 96.0% above the
