@@ -282,6 +282,8 @@ def _one_purchases(purchases, data: ModelData) -> FixedPurchases:
     names them, as a sweep's candidates are named, so that two edited tables are told apart in
     labels and the run registry."""
     if not isinstance(purchases, dict):
+        if isinstance(purchases, (str, Path)) and str(purchases).strip():
+            limits.path("purchases", purchases)  # a NUL character, a name too long: refused by name
         return purchases_for(purchases, data)
     if len(purchases) != 1:
         raise InputError(f"purchases: a solve fixes one set of purchases, named {{name: table}} (got "
@@ -1256,9 +1258,7 @@ def _check_solve_npv(run: RunFolder, data: ModelData, summary: dict) -> None:
 
 def _finished_run(folder: str | Path) -> RunFolder:
     """The finished run folder ``folder``, or a refusal saying what it is instead."""
-    if not isinstance(folder, (str, Path)) or not str(folder):
-        raise InputError(f"folder must be a run folder's path, not {folder!r}")
-    run = RunFolder(Path(folder).expanduser().resolve())
+    run = RunFolder(Path(limits.path("folder", folder, optional=False)).expanduser().resolve())
     if not run.path.is_dir():
         what = "a file, not a run folder" if run.path.exists() else "no such run folder"
         raise RunDirError(f"{folder}: {what}")

@@ -6,8 +6,10 @@ Each check returns the value as the run uses it or raises :class:`InputError` na
 
 from __future__ import annotations
 
+import errno
 import inspect
 import math
+import os
 import re
 from numbers import Integral, Real
 from pathlib import PurePath
@@ -85,10 +87,25 @@ def path(name: str, value, optional: bool = True):
     if value is None and optional:
         return None
     if isinstance(value, (str, PurePath)) and str(value).strip():
-        return value
+        return _usable(name, value)
     if isinstance(value, str):  # it is a string: say what is wrong with it
         raise InputError(f"{name} is empty: give a path")
     raise InputError(f"{name} must be a path, a string or a pathlib.Path (got {shown_value(value)})")
+
+
+def _usable(name: str, value):
+    """``value`` (a path) when the file system can look it up: one holding a NUL character, or with a
+    name longer than it allows (text pasted where a path goes), is refused by ``name``, where Python
+    raised ValueError or OSError at its first use (a traceback from the API)."""
+    if "\0" in str(value):
+        raise InputError(f"{name} holds a NUL character, which no path can (got {shown_value(str(value))})")
+    try:
+        os.stat(os.path.expanduser(value))
+    except OSError as exc:  # a path not there yet (an output's) is usable: only a name too long is not
+        if exc.errno == errno.ENAMETOOLONG:
+            shown = shown_value(str(value))
+            raise InputError(f"{name} is not a usable path: {exc.strerror} (got {shown})") from None
+    return value
 
 
 def instance(name: str, value, kind: type, what: str):

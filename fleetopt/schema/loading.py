@@ -278,7 +278,7 @@ def resolve_model_path(model: str | Path | None) -> Path:
     if model is None:
         return bundled_model_path(DEFAULT_MODEL)
     path = Path(model).expanduser()  # "~/models/x.yaml" from Python, as a shell gives it
-    if not path.is_file() and str(model) in bundled_model_names():
+    if not _is_file(path, model) and str(model) in bundled_model_names():
         if path.is_dir():  # `fleetopt solve tiny --out tiny` made one: a folder is no model file
             warn(f"{model!r} is the bundled model; the folder {path} here is not a model file")
         for near in (path.with_name(f"{path.name}.yaml"), path.with_name(f"{path.name}.yml")):
@@ -300,6 +300,22 @@ def _missing_model_hint(path: Path) -> str:
         given = f"./{path}" if path.parent == Path(".") else str(path)
         return f" ({given} is read as a path: give {path.name} alone for the bundled model)"
     return f" (bundled models: {', '.join(bundled_model_names())})"
+
+
+def _is_file(path: Path, model: str | Path) -> bool:
+    """Whether ``path`` (``model`` as given) is a file; one no file system can hold (a NUL character, a
+    name longer than it allows: a model's text given for its file?) is refused by name, where Python
+    raised ValueError or OSError (a traceback from fleetopt.api.load)."""
+    text = str(model)
+    why = "holds a NUL character, which no path can" if "\0" in text else None
+    try:
+        found = why is None and path.is_file()
+    except OSError as exc:
+        why = f"is not a usable path: {exc.strerror}"
+    if why is None:
+        return found
+    hint = ": a model's text goes in a file, given by its path" if "\n" in text else ""
+    raise ModelError(shown_value(text), [ModelIssue((), f"{why}{hint}")])
 
 
 # the validated models of the texts read last, as JSON: checking that a LoadedModel is its text's
