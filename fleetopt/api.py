@@ -1271,7 +1271,7 @@ def _finished_run(folder: str | Path) -> RunFolder:
 def recorded_run_id(folder: str | Path) -> int | None:
     """The registry id of the run folder ``folder`` (its latest record), None where it is not
     recorded (a registry that cannot be read is refused)."""
-    limits.path("folder", folder)
+    limits.path("folder", folder, optional=False)
     return Registry().recorded_id(folder)
 
 

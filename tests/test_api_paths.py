@@ -32,3 +32,8 @@ def test_an_unusable_output_or_input_path_is_refused_naming_its_argument(here, b
     with pytest.raises(InputError, match=r"^purchases (is not a usable path|holds a NUL)"):
         api.solve("tiny", purchases=bad)
     assert not any(here.iterdir())  # nothing written
+
+
+def test_recorded_run_id_of_no_folder_is_refused_by_name():
+    with pytest.raises(InputError, match="folder must be a path"):  # it raised TypeError from pathlib
+        api.recorded_run_id(None)
