@@ -194,6 +194,11 @@ def one_line_command_help(command) -> None:
         one_line_command_help(sub)
 
 
+# the typographic characters the printout uses, as a stream that cannot encode them gets them
+ASCII_FORMS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u201c": '"', "\u201d": '"',
+                             "\u2018": "'", "\u2019": "'", "\u00b1": "+/-", "\u2026": "...", "\u00d7": "x"})
+
+
 class UntilClosed:
     """sys.stdout or sys.stderr, whose writes stop, silently, once its reader has gone (``fleetopt
     solve | head -1``, ``2>&1 | true``): the command still finishes its work and writes its run
@@ -213,9 +218,19 @@ class UntilClosed:
         if not self.reader_gone:
             try:
                 return self._stream.write(text)
+            except UnicodeEncodeError:  # a stream of a narrower encoding: nothing of the text written
+                return self._stream.write(self._encodable(text))
             except OSError as exc:
                 self._gone(exc)
         return len(text)
+
+    def _encodable(self, text: str) -> str:
+        """``text`` as the stream's encoding can write it (PYTHONIOENCODING=ascii, a Windows code page
+        where output is redirected): the printout's typographic characters in ASCII, any other a
+        '?' (a UnicodeEncodeError was a traceback, exit 1, after the work, and an evaluation's run
+        was not written)."""
+        encoding = getattr(self._stream, "encoding", None) or "ascii"
+        return text.translate(ASCII_FORMS).encode(encoding, "replace").decode(encoding)
 
     def flush(self) -> None:
         if not self.reader_gone:

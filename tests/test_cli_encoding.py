@@ -1,0 +1,31 @@
+"""Output and run files on a machine whose text encoding is not UTF-8 (PYTHONIOENCODING=ascii, a
+Windows code page where output is redirected, a C locale without UTF-8 mode): the printout's
+characters it cannot encode are written in ASCII, never a UnicodeEncodeError after the work, and a
+run's files, written in UTF-8, are read back in UTF-8."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def _fleetopt(tmp_path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "FLEETOPT_RUNS_DIR": str(tmp_path / "runs"), **env}
+    return subprocess.run([sys.executable, "-m", "fleetopt", *args], capture_output=True, env=env,
+                          cwd=tmp_path, timeout=300)  # fmt: skip
+
+
+def test_a_printout_an_ascii_stdout_cannot_encode_is_written_in_ascii(tmp_path):
+    """A compare or evaluation printed '−' (U+2212) and curly quotes: with PYTHONIOENCODING=ascii
+    it ended in a UnicodeEncodeError traceback, exit 1, and an evaluation's folder was left
+    unfinished."""
+    done = _fleetopt(tmp_path, {"PYTHONIOENCODING": "ascii"}, "solve", "tiny", "--out", "S")
+    assert done.returncode == 0, done.stderr.decode()
+    done = _fleetopt(tmp_path, {"PYTHONIOENCODING": "ascii"}, "evaluate", "--plans", "S", "--scenarios", "5",
+                     "--out", "E")  # fmt: skip
+    out = done.stdout.decode("ascii")
+    assert done.returncode == 0, done.stderr.decode()
+    assert 'In short: Plan "milp": mean NPV' in out  # “milp” in ASCII quotes
+    assert (tmp_path / "E" / "summary.json").is_file()
+
