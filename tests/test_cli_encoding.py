@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+from fleetopt.runs.folder import RunFolder
+
 
 def _fleetopt(tmp_path, env: dict, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "FLEETOPT_RUNS_DIR": str(tmp_path / "runs"), **env}
@@ -29,3 +31,16 @@ def test_a_printout_an_ascii_stdout_cannot_encode_is_written_in_ascii(tmp_path):
     assert 'In short: Plan "milp": mean NPV' in out  # “milp” in ASCII quotes
     assert (tmp_path / "E" / "summary.json").is_file()
 
+
+def test_a_run_file_is_read_in_utf8_whatever_the_locale(tmp_path):
+    """RunFolder.read_text read in the locale's encoding what fleetopt wrote in UTF-8: the report
+    of a sweep with a candidate 'yours: pläne.csv' raised UnicodeDecodeError in a C locale."""
+    (tmp_path / "candidates.csv").write_text("plan\nyours: pläne.csv\n", encoding="utf-8")
+    env = {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "PYTHONIOENCODING": "utf-8"}
+    code = (f"from fleetopt.runs.folder import RunFolder; "
+            f"print(RunFolder({str(tmp_path)!r}).read_text('candidates.csv'), end='')")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, env={**os.environ, **env},
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode("utf-8") == RunFolder(tmp_path).read_text("candidates.csv")
+    assert "pläne" in done.stdout.decode("utf-8")

@@ -698,7 +698,7 @@ class RunFolder:
 
     def read_text(self, name: str) -> str:
         """The text of the run's file ``name``."""
-        return (self.path / name).read_text()
+        return (self.path / name).read_text(encoding="utf-8")  # as fleetopt writes every run file
 
     def table(
         self,
