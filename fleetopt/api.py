@@ -96,6 +96,7 @@ from fleetopt.runs.folder import (
     csv_text,
     finished_folders,
     json_text,
+    refuse_unwritable_file,
     unfinished_jobs,
     written_at,
 )
@@ -1658,6 +1659,8 @@ def report(run: str | Path | int, out: str | Path | None = None) -> Path:
     fleetopt wrote (a model, notes). A file of a finished run folder (its plan.npz, summary.json)
     names that run, as it does for the other commands. Returns the report's path."""
     limits.path("out", out)
+    if out is not None:  # a folder that is a file read "File exists", from the folders made for it
+        refuse_unwritable_file(out, "out")
     path = resolve_run(run, "run")
     owner = RunFolder.owning(path) if path.is_file() else None
     return write_report(owner.path if owner is not None and owner.is_finished else path, out).resolve()

@@ -37,3 +37,18 @@ def test_an_unusable_output_or_input_path_is_refused_naming_its_argument(here, b
 def test_recorded_run_id_of_no_folder_is_refused_by_name():
     with pytest.raises(InputError, match="folder must be a path"):  # it raised TypeError from pathlib
         api.recorded_run_id(None)
+
+
+def test_a_report_under_a_file_is_refused_naming_the_file(here, tiny_solved_folder):
+    """fo.report(run, out='notes.txt/r.html') said 'cannot write the report ...: File exists' (the
+    folder made for it was a file); it says which path is not a folder, as the CLI's --out does."""
+    (here / "notes.txt").write_text("mine\n")
+    with pytest.raises(InputError, match=r"notes\.txt is not a folder this user can write to"):
+        api.report(tiny_solved_folder, out=here / "notes.txt" / "r.html")
+    assert (here / "notes.txt").read_text() == "mine\n"
+
+
+@pytest.fixture
+def tiny_solved_folder(here):
+    loaded, _ = api.load("tiny")
+    return api.write_solve_run(api.solve(loaded), loaded, here / "S")
