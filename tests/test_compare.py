@@ -1254,7 +1254,7 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
         if want:
             assert f"<td class='{want}'>" in rows[name], (key, change)
     assert "NPV over the common scenarios" in html and "mine&lt;b&gt; − optimum, scenario by scenario" in html
-    assert html.count("<svg") == 2
+    assert html.count('<svg class="chart wide"') == 2  # each chart is drawn wide and narrow
     assert "Purchases against optimum" in html and "Peak MW needed by site" in html
     for note in comp.notes():
         assert escape(note) in html
@@ -1271,7 +1271,8 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
     assert "(within 2 s.e.)" not in cvar and "class='good'" in cvar
     # a plan the same as the first in every scenario: said, not a histogram of zeros scaled to 125 %
     same = api.comparison_html(compare_plans(data, [result.plan, result.plan], ["optimum", "again"], 50, 3))
-    assert same.count("<svg") == 1 and "again: the same NPV as optimum in every scenario." in same
+    assert same.count('<svg class="chart wide"') == 1  # each chart is drawn wide and narrow
+    assert "again: the same NPV as optimum in every scenario." in same
 
 
 def test_an_html_comparison_s_figure_names_wrap_and_a_wide_one_says_to_scroll(tiny_run):

@@ -9,7 +9,7 @@ import shutil
 import struct
 import subprocess
 import zlib
-from html import unescape
+from html import escape, unescape
 from pathlib import Path
 
 import numpy as np
@@ -585,3 +585,55 @@ def test_on_a_phone_the_pareto_chart_s_key_fits_the_screen(reports, tmp_path):
     assert found is not None, "the probe did not run"
     key, card = json.loads(unescape(found.group(1)))
     assert key <= card + 0.5, (key, card)
+
+
+def in_a_viewport(tmp_path: Path, html: str, width: int, probe: str) -> str:
+    """The DOM after ``probe`` ran on ``html`` shown in a frame ``width`` px wide: a true viewport of
+    a phone's width (headless Chromium's own window is at least 500 px), so the page's media and
+    container queries apply as on the phone. The probe reads the frame's document as ``d`` and
+    writes into the outer body's dataset."""
+    page = (f"<!doctype html><body style='margin:0'><iframe id='f' style='border:0;width:{width}px;"
+            f"height:844px' srcdoc=\"{escape(html, quote=True)}\"></iframe><script>"
+            f"document.getElementById('f').onload = function () {{ var d = this.contentDocument; {probe} }};"
+            "</script></body>")  # fmt: skip
+    framed = tmp_path / f"framed-{width}.html"
+    framed.write_text(page, encoding="utf-8")
+    window = ("--dump-dom", "--virtual-time-budget=5000", "--window-size=1300,900")
+    return chromium(tmp_path, framed, *window).stdout
+
+
+# each chart's drawings shown (not display:none; a chart is the drawings in one box), and the smallest
+# type of those shown on the screen, CSS px
+CHART_TEXT_PROBE = """
+var out = [], boxes = [];
+d.querySelectorAll('svg.chart').forEach(function (s) {
+  if (boxes.indexOf(s.parentElement) < 0) boxes.push(s.parentElement); });
+boxes.forEach(function (box) {
+  var shown = Array.prototype.filter.call(box.querySelectorAll('svg.chart'), function (s) {
+    return s.getBoundingClientRect().width > 0; });
+  var smallest = Math.min.apply(null, shown.map(function (s) {
+    var scale = s.getScreenCTM().a;
+    return Math.min.apply(null, Array.prototype.map.call(s.querySelectorAll('text'), function (t) {
+      return parseFloat(getComputedStyle(t).fontSize) * scale; }));
+  }));
+  var name = box.querySelector('svg').getAttribute('aria-label');
+  out.push([name, shown.length, Math.round(smallest * 10) / 10]);
+});
+document.body.dataset.charts = JSON.stringify(out);
+"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", ["solve", "sweep", "stochastic", "comparison"])
+@pytest.mark.parametrize("width", [PHONE_WIDTH, WIDTH])
+def test_a_chart_s_text_reads_at_least_10_px_on_a_phone_and_a_desktop(reports, kind, width, tmp_path):
+    """A chart's SVG scales with its box, so its 11-unit tick labels, axis titles and legend read
+    4.5 px on a phone (390 px) and 8.6 px two charts abreast at 1280 px. Each chart is drawn wide
+    and narrow, and shows the drawing whose smallest text is at least 10 px in the box it has."""
+    html = reports[kind].read_text(encoding="utf-8")
+    dom = in_a_viewport(tmp_path, html, width, CHART_TEXT_PROBE)
+    found = re.search(r'data-charts="([^"]*)"', dom)
+    assert found is not None, "the probe did not run"
+    charts = json.loads(unescape(found.group(1)))
+    assert charts, "no charts"
+    assert all(shown == 1 and smallest >= 9.95 for _, shown, smallest in charts), (width, charts)

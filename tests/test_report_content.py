@@ -5,6 +5,7 @@ column, round histogram ticks, markers, labelled Pareto points)."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import shutil
@@ -2064,3 +2065,59 @@ def test_a_plan_identical_to_another_says_so_in_the_npv_histogram_s_legend(runs,
     assert first in legend, legend  # the first plan drawn in view, as itself
     for label in others:
         assert f"{label} (identical to {first})" in legend, (legend, labels)
+
+
+def text_lines(chart: str) -> list[tuple[float, str, str, str]]:
+    """Each line of a chart's text: (x, anchor, class, words), a wrapped text's lines one by one."""
+    out = []
+    for attrs, body in re.findall(r"<text ([^>]*)>(.*?)</text>", chart, re.S):
+        x = float(re.search(r'\bx="([\d.]+)"', attrs).group(1))
+        anchor = (re.search(r'text-anchor="(\w+)"', attrs) or [None, "start"])[1]
+        cls = re.search(r'class="([^"]*)"', attrs).group(1)
+        spans = re.findall(r'<tspan x="([\d.]+)"[^>]*>([^<]*)</tspan>', body) or [(x, body)]
+        out += [(float(sx), anchor, cls, unescape(words)) for sx, words in spans]
+    return out
+
+
+@pytest.mark.parametrize("layout", ["WIDE", "NARROW"])
+def test_a_chart_s_words_stay_inside_its_drawing(layout):
+    """A chart drawn for a phone (svg.NARROW, 360 units wide) with the report's longest words: a
+    plan's long title, a band's legend entry ('... (thinner than the line: debt barely varies)') and
+    the histogram's axis title. Each line of text, at its type's width, lies inside the drawing:
+    the title, a long legend entry and the axis title wrap onto lines of their own."""
+    lay = getattr(svg, layout)
+    q = [f"{2026 + k // 4}Q{k % 4 + 1}" for k in range(20)]
+    title = ("When milp: demand slump, cash buffer $6.98B breaks: share of scenarios by the end of each "
+             "quarter")  # fmt: skip
+    thin = [(np.ones(20), np.ones(20) * 1.0001, 0.15, "5-95 % of scenarios")]
+    lines = svg.lines(title, q, {"cash": np.arange(20.0), "debt": np.ones(20)}, "USD",
+                      y_fmt=svg.usd_tick, bands={"debt": thin}, layout=lay)  # fmt: skip
+    histogram = svg.histogram(title, {"a": np.linspace(-3e9, 2e9, 500)}, layout=lay)
+    for chart in (lines, histogram):
+        width = float(re.search(r'viewBox="0 0 ([\d.]+) ', chart).group(1))
+        assert width == lay.w
+        for x, anchor, cls, words in text_lines(chart):
+            em = svg.TITLE_CHAR * lay.title if cls == "title" else lay.char
+            start = x - {"start": 0, "middle": 0.5, "end": 1}[anchor] * em * len(words)
+            assert start >= 0 and start + em * len(words) <= width + 0.5, (x, anchor, words)
+        assert "(thinner than the line" in chart or chart is histogram
+
+
+def test_a_narrow_chart_s_x_labels_do_not_run_into_each_other():
+    """Drawn narrow, a scatter's USD axis put '-$15M' and '-$10M' a space apart, the last label
+    ended at its tick by the plot's edge: a label that would run into the one before it is left out
+    (its gridline stays), and each label drawn is at least a character clear of the next."""
+    points = [{"x": x, "y": -x * 2, "label": "p", "key": ""} for x in np.linspace(-34e6, -11e6, 8)]
+    chart = svg.scatter("t", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD", layout=svg.NARROW)
+    tick = r'<text x="([\d.]+)" y="([\d.]+)" class="tick" text-anchor="(\w+)">([^<]*)</text>'
+    found = re.findall(tick, chart)
+    axis_y = max(float(y) for _, y, _, _ in found)  # the x axis's labels, below every y tick label
+    lay, spans = svg.NARROW, []
+    for x, y, anchor, words in found:
+        if float(y) == axis_y:
+            width = lay.char * len(unescape(words))
+            start = float(x) - (width if anchor == "end" else width / 2)
+            spans.append((start, start + width))
+    spans.sort()
+    assert len(spans) >= 3, spans
+    assert all(b[0] - a[1] >= lay.char - 1e-6 for a, b in itertools.pairwise(spans)), spans

@@ -137,7 +137,8 @@ def _charts_section(comp: Comparison) -> str:
     first = comp.labels[0]
     samples = {label: npv[n] for n, label in enumerate(comp.labels)}
     markers = {label: {"mean": float(np.mean(v))} for label, v in samples.items()}
-    charts = [svg.histogram("NPV over the common scenarios", samples, markers, hidden=_hidden_plans(comp))]
+    charts = [svg.both(svg.histogram, "NPV over the common scenarios", samples, markers,
+                       hidden=_hidden_plans(comp))]  # fmt: skip
     same = []  # plans whose NPV is the first's in every scenario: a histogram of zeros says nothing
     for n, label in enumerate(comp.labels[1:], start=1):
         diff = npv[n] - npv[0]
@@ -146,8 +147,8 @@ def _charts_section(comp: Comparison) -> str:
             continue
         title = f"{label} − {first}, scenario by scenario"
         mean = {"difference": {"mean": float(diff.mean())}}
-        charts.append(svg.histogram(title, {"difference": diff}, mean, x_title="NPV difference, USD",
-                                    marked="difference"))  # fmt: skip
+        charts.append(svg.both(svg.histogram, title, {"difference": diff}, mean,
+                               x_title="NPV difference, USD", marked="difference"))  # fmt: skip
     cards = "".join(f"<div class='card'>{c}</div>" for c in charts)
     alike = f"<p>{escape(', '.join(same))}: the same NPV as {escape(first)} in every scenario.</p>" if same else ""
     caption = (f"The same {comp.n_scenarios:,} scenarios for every plan: the differences are paired, "

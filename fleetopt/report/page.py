@@ -154,8 +154,8 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:34px 0 10px;border-bot
 .kpi b{display:block;font-size:20px}.kpi span{color:#475569;font-size:13px}
 .kpi.wide{grid-column:span 2}.kpi.wide b{font-size:15px;font-weight:600}
 .why{background:#eff6ff;border-left:4px solid #1f6feb;padding:10px 14px;border-radius:4px}ul.why{padding-left:34px}
-svg.chart{width:100%;height:auto}.grid>.card:only-child{max-width:760px}svg .title{font-weight:600;font-size:14px;fill:#0f172a}
-svg .tick{font-size:11px;fill:#475569}svg .grid{stroke:#e2e8f0}
+svg.chart{width:100%;height:auto}.grid>.card:only-child{max-width:760px}svg .title{font-weight:600;fill:#0f172a}
+svg .tick{fill:#475569}svg .grid{stroke:#e2e8f0}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
 th,td{border:1px solid #e2e8f0;padding:4px 8px;text-align:right}th{background:#f1f5f9;cursor:pointer}th:focus-visible{outline:2px solid #1f6feb;outline-offset:-2px}
 td:first-child,th:first-child,td.text,th.text{text-align:left}tr.rec td{background:#dcfce7;font-weight:600;print-color-adjust:exact;-webkit-print-color-adjust:exact}
@@ -175,7 +175,9 @@ tbody tr:first-child{break-after:avoid}tbody tr:last-child{break-before:avoid}
 .cap,.kpi span,dl.facts,dl.terms,footer{font-size:10px}.kpi b{font-size:16px}
 dl.facts{display:block}dl.facts dt{font-weight:600}dl.facts dd{margin:0 0 3px 14px}}
 """
-STYLE += svg.line_dash_style()
+STYLE += svg.line_dash_style() + svg.layout_style()
+# a phone's narrow screen: less of it left blank beside a card, so a chart's text reads larger
+STYLE += "@media screen and (max-width:600px){main{padding:16px 12px 48px}}"
 # a candidate's row in the colours of its point in the Pareto chart
 STYLE += (f"tr.rec td:first-child{{box-shadow:inset 4px 0 {svg.RECOMMENDED}}}"
           f"tr.front td:first-child{{font-weight:700;color:{svg.FRONT}}}")  # fmt: skip
@@ -1591,7 +1593,7 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
                for name, v in samples.items()}  # fmt: skip
     # fewer than the run's scenarios: its mean and P5 are not the key figures', and say so where drawn
     sample = f"{n:,}-scenario sample" if n < total else ""
-    histogram = svg.histogram("NPV distribution over scenarios", samples, markers, sample=sample)
+    histogram = svg.both(svg.histogram, "NPV distribution over scenarios", samples, markers, sample=sample)
     caption = f"<p class='cap'>{escape(_sample_caption(run.sample))}</p>"
     same = f"The {n:,} scenarios of the NPV chart" + (f"; the key figures' shares are of all {total:,}" if sample else "")
     same = f"<p class='cap'>{escape(same)}.</p>"  # the sample's caption once, not twice
@@ -1610,8 +1612,8 @@ def _when_it_breaks(run: _Run, sim: dict) -> str:
     if not any(line.any() for line in series.values()):  # a chart flat at 0 would say nothing
         return (f"<p><b>When {escape(run.main_label)} breaks</b></p><p>In none of the {run.sample['n']:,} "
                 "scenarios re-simulated does it breach a covenant or default.</p>")
-    return svg.lines(f"When {run.main_label} breaks: share of scenarios by the end of each quarter",
-                     run.data.quarter_labels, series, "share of scenarios", y_fmt=svg.share_tick)  # fmt: skip
+    return svg.both(svg.lines, f"When {run.main_label} breaks: share of scenarios by the end of each quarter",
+                    run.data.quarter_labels, series, "share of scenarios", y_fmt=svg.share_tick)  # fmt: skip
 
 
 def _sample_caption(sample: dict) -> str:
@@ -1627,17 +1629,17 @@ def _plan_section(run: _Run) -> str:
     data, st, q = run.data, run.statements, run.data.quarter_labels
     gens = gpus_by_generation(data, run.plans[run.focus[0]])
     charts = [
-        svg.stacked_area(
-            f"Fleet by generation: {run.main_label}", q, {g: gens[g].to_numpy() for g in GENERATIONS},
-            svg.GENERATION_COLOURS, "GPUs",
+        svg.both(
+            svg.stacked_area, f"Fleet by generation: {run.main_label}", q,
+            {g: gens[g].to_numpy() for g in GENERATIONS}, svg.GENERATION_COLOURS, "GPUs",
         )
     ]  # fmt: skip
     if _solved_for_cost(run) and any(np.any(d > 0) for d in data.demand):
         charts.append(_compute_chart(run))
     for site in data.sites:
         charts.append(
-            svg.lines(
-                f"Power at {site.name}", q,
+            svg.both(
+                svg.lines, f"Power at {site.name}", q,
                 {"MW drawn (facility, with PUE)": st.lines[f"mw_used_{site.name}"],
                  "MW online": st.lines[f"mw_available_{site.name}"]},
                 "MW", y_fmt=svg.mw_tick, dashed={"MW online"},
@@ -1654,15 +1656,15 @@ def _plan_section(run: _Run) -> str:
     title = "Cash and debt: on the forecast (lines) and over scenarios (bands)" if bands else (
         "Cash and debt on the forecast")
     fc = run.forecast.lines  # the forecast run with the plan's policy: the scenarios' own rules
-    cash = svg.lines(title, q, {"cash": fc["cash_usd"], "debt": fc["debt_usd"]},
-                     "USD", y_fmt=svg.usd_tick, bands=bands)  # fmt: skip
+    cash = svg.both(svg.lines, title, q, {"cash": fc["cash_usd"], "debt": fc["debt_usd"]},
+                    "USD", y_fmt=svg.usd_tick, bands=bands)  # fmt: skip
     if bands:
         cash += f"<p class='cap'>Bands from {run.sample['n']:,} re-simulated scenarios (seed {run.sample['seed']}).</p>"
     charts.append(cash)
     if any(fac.max_ltv for fac in data.facilities):  # the borrowing base (formulation §5.9)
         needed = st.lines["collateral_required_usd"]
-        charts.append(svg.lines(
-            "Borrowing base on the forecast" + (f" ({run.milp_only})" if run.milp_only else ""), q,
+        charts.append(svg.both(
+            svg.lines, "Borrowing base on the forecast" + (f" ({run.milp_only})" if run.milp_only else ""), q,
             {"collateral needed (GPU-secured debt / max LTV)": needed,
              "GPU resale value": st.lines["collateral_value_usd"]},
             "USD", y_fmt=svg.usd_tick, dashed={"GPU resale value"},
@@ -1685,8 +1687,8 @@ def _compute_chart(run: _Run) -> str:
         series[f"{use} demand"] = np.asarray(data.demand[u], dtype=float)
         dashed.add(f"{use} demand")
         colours.update(dict.fromkeys((f"{use} compute", f"{use} demand"), svg.PALETTE[u]))
-    chart = svg.lines(f"Compute against demand on the forecast: {label}", data.quarter_labels, series,
-                      "H100-equivalent GPUs", dashed=dashed, colours=colours)  # fmt: skip
+    chart = svg.both(svg.lines, f"Compute against demand on the forecast: {label}", data.quarter_labels,
+                     series, "H100-equivalent GPUs", dashed=dashed, colours=colours)  # fmt: skip
     return chart + ("<p class='cap'>GPUs serving the market times their throughput (H100 = 1), summed over "
                     "sites; a plan solved for least cost meets the demand exactly (formulation §5.5).</p>")
 
@@ -1704,8 +1706,8 @@ def _front_section(metrics: pd.DataFrame) -> str:
          "front": bool(r["on_front"]), "recommended": bool(r["recommended"])}
         for n, (_, r) in enumerate(metrics.iterrows())
     ]  # fmt: skip
-    front = svg.scatter(
-        "Candidates: CVaR5 against mean NPV", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"
+    front = svg.both(
+        svg.scatter, "Candidates: CVaR5 against mean NPV", points, "x", "y", "mean NPV, USD", "CVaR5 NPV, USD"
     )
     caption = (f"{PARETO_WORDS} The chart shows two of the three: a point that looks dominated here "
                "can be on the front for its lower P(covenant breach), given in the key. Numbers are the # "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import textwrap
+from dataclasses import dataclass
 from html import escape
 
 import numpy as np
@@ -20,12 +22,46 @@ GREY = "#999999"  # what is not a series of its own: the older generation, candi
 # the sweep's recommended plan: green, not red, which a finance reader takes for "bad"; the front blue
 RECOMMENDED, FRONT = OKABE_ITO["bluish green"], OKABE_ITO["blue"]
 GENERATION_COLOURS = {"hopper": GREY, "blackwell": OKABE_ITO["blue"], "rubin": OKABE_ITO["orange"]}
-W, H = 720, 320
-LEFT, RIGHT, TOP, BOTTOM = 78, 24, 46, 64
-LEGEND_ROW = 16  # pixels per legend row
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A chart's geometry and type sizes, in its SVG's own units. A chart scales with its box, so
+    its 11-unit text read 5 px on a phone and 8.6 px two charts abreast on a desktop: the page
+    draws each chart twice, wide and narrow, and shows the one whose text is at least
+    :data:`MIN_TEXT_PX` in the box it has (:func:`both`, :func:`layout_style`)."""
+
+    name: str  # the SVG's class
+    w: int
+    h: int  # without the rows a title, an axis title or a legend wraps to
+    left: int  # the plot's left edge (the y tick labels end before it)
+    right: int
+    top: int
+    bottom: int
+    tick: float  # the type size of tick labels, axis titles and legends
+    title: float
+    inset: int  # where the legend starts
+    x_labels: int  # quarter labels at most along the x axis
+
+    @property
+    def char(self) -> float:
+        """A character's width, about, in tick type."""
+        return 0.6 * self.tick
+
+    @property
+    def row(self) -> float:
+        """A line of tick type's height, a legend row."""
+        return round(1.45 * self.tick, 1)
+
+
+WIDE = Layout("wide", 720, 320, 84, 28, 46, 66, tick=13, title=16, inset=84, x_labels=8)
+NARROW = Layout("narrow", 360, 300, 56, 22, 44, 62, tick=11, title=13, inset=8, x_labels=4)
+TITLE_X, TITLE_CHAR = 8, 0.62  # where a chart's title starts; a bold character's width, in em
+MIN_TEXT_PX = 10  # a chart's smallest text on the screen, CSS px: the wide chart below this box width
+W, H, LEFT, RIGHT, TOP, BOTTOM = WIDE.w, WIDE.h, WIDE.left, WIDE.right, WIDE.top, WIDE.bottom
 PAD = 0.06  # share of a data range left free at each end of a scatter's or histogram's axes
 ZERO_COLOUR = "#0f172a"
-TICK_CHAR_PX = 6.6  # width of a tick label's character, about (11 px font)
+TICK_CHAR_PX = WIDE.char  # width of a wide chart's tick label's character, about
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5, fmt=None) -> list[float]:
@@ -109,7 +145,8 @@ def _padded(lo: float, hi: float) -> tuple[float, float]:
 
 
 class Frame:
-    """Axes mapping data to pixels, with gridlines, tick labels, axis titles, a title and a legend.
+    """Axes mapping data to pixels, with gridlines, tick labels, axis titles, a title and a legend,
+    drawn in a :class:`Layout` (a title or an axis title too long for its width wraps).
 
     A legend entry is (name, colour) or (name, colour, style): style "box" (default), "outline",
     "line", "dash" or "dot"; a line's colour may be a tuple, one line each (markers drawn in each
@@ -117,15 +154,15 @@ class Frame:
 
     def __init__(
         self, title: str, x_labels: list[str], y_lo: float, y_hi: float, y_fmt=number_tick,
-        y_unit: str = "", x_title: str = "",
+        y_unit: str = "", x_title: str = "", layout: Layout = WIDE,
     ):  # fmt: skip
-        self.title, self.x_labels, self.y_fmt, self.y_unit, self.x_title = (
-            title,
-            x_labels,
-            y_fmt,
-            y_unit,
-            x_title,
-        )
+        self.title, self.x_labels, self.y_fmt, self.y_unit, self.x_title = title, x_labels, y_fmt, y_unit, x_title
+        self.layout = lay = layout
+        self.title_lines = _wrapped(title, (lay.w - 2 * TITLE_X) / (TITLE_CHAR * lay.title))
+        self.x_title_lines = _wrapped(x_title, (lay.w - 16) / lay.char) if x_title else []
+        self.top = lay.top + (len(self.title_lines) - 1) * round(1.25 * lay.title)  # the plot's top edge
+        self.bottom = self.top + lay.h - lay.top - lay.bottom  # the plot's bottom edge
+        self.left, self.right = lay.left, lay.w - lay.right  # the plot's side edges
         ticks = nice_ticks(min(y_lo, 0.0) if y_lo >= 0 else y_lo, y_hi, fmt=y_fmt)
         self.y_ticks = ticks
         self.y0, self.y1 = ticks[0], ticks[-1] if ticks[-1] > ticks[0] else ticks[0] + 1
@@ -134,69 +171,123 @@ class Frame:
 
     def x(self, i: float) -> float:
         n = max(1, len(self.x_labels) - 1)
-        return LEFT + (W - LEFT - RIGHT) * i / n
+        return self.left + (self.right - self.left) * i / n
 
     def y(self, v: float) -> float:
-        return TOP + (H - TOP - BOTTOM) * (1 - (v - self.y0) / (self.y1 - self.y0))
+        return self.top + (self.bottom - self.top) * (1 - (v - self.y0) / (self.y1 - self.y0))
+
+    def px(self, v: float, lo: float, hi: float) -> float:
+        """The x pixel of ``v`` on a continuous axis from ``lo`` to ``hi``."""
+        return self.left + (self.right - self.left) * (v - lo) / (hi - lo)
+
+    def x_tick_count(self) -> int:
+        """How many ticks a continuous x axis may have, its labels (about 8 characters) apart."""
+        return max(3, min(6, int((self.right - self.left) / (9 * self.layout.char))))
 
     def add(self, svg: str) -> None:
         self.parts.append(svg)
 
     def _x_tick_labels(self) -> list[str]:
+        lay = self.layout
         if self.x_ticks is None:
-            step = max(1, len(self.x_labels) // 8)
+            step = max(1, math.ceil(len(self.x_labels) / lay.x_labels))
             ticks = [(self.x(i), self.x_labels[i]) for i in range(0, len(self.x_labels), step)]
         else:
             ticks = self.x_ticks
-        out = []
+        out, free_from = [], -math.inf  # where the last label drawn ends, and a gap after it
         for x, label in ticks:
             # a label centred near the right edge would be cut off: end it at its tick instead
-            anchor = "end" if x + TICK_CHAR_PX * len(label) / 2 > W - 2 else "middle"
-            out.append(
-                f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" class="tick" text-anchor="{anchor}">{escape(label)}</text>'
-            )
+            width = lay.char * len(label)
+            anchor = "end" if x + width / 2 > lay.w - 2 else "middle"
+            start = x - (width if anchor == "end" else width / 2)
+            if start < free_from:  # it would run into the label before it: its gridline says enough
+                continue
+            free_from = start + width + lay.char
+            out.append(f'<text x="{x:.1f}" y="{self.bottom + lay.row + 2:.1f}" class="tick" '
+                       f'text-anchor="{anchor}">{escape(label)}</text>')  # fmt: skip
         return out
 
-    def _legend(self, legend) -> tuple[list[str], int]:
-        """The legend's SVG, in rows that wrap at the right edge, and the number of rows."""
-        out, x, row = [], LEFT, 0
+    def _legend(self, legend, y0: float) -> tuple[list[str], int]:
+        """The legend's SVG from ``y0`` down, in rows that wrap at the right edge, and its rows."""
+        lay = self.layout
+        out, x, row = [], lay.inset, 0
         for entry in legend:
             name, colour, style = (*entry, "box")[:3]
-            width = 24 + 6.6 * len(name)
-            if x > LEFT and x + width > W - RIGHT:
-                x, row = LEFT, row + 1
-            y = H - 12 + LEGEND_ROW * row
+            lines = _wrapped(name, (lay.w - 4 - lay.inset - 18) / lay.char)  # a long entry on rows of its own
+            width = 18 + lay.char * max(len(line) for line in lines)
+            if x > lay.inset and (x + width > lay.w - 4 or len(lines) > 1):
+                x, row = lay.inset, row + 1
+            y = y0 + lay.row * row
             out.append(_swatch(x, y, colour, style))
-            out.append(f'<text x="{x + 18}" y="{y + 9}" class="tick">{escape(name)}</text>')
-            x += width + 10
+            out.append(_lines_text(x + 18, y + 9, lines, lay.row, "tick"))
+            x += width + 12
+            if len(lines) > 1:  # the next entry below it
+                x, row = lay.w, row + len(lines) - 1
         return out, row + 1 if legend else 0
 
     def render(self, legend: list[tuple] | None = None) -> str:
-        legend_parts, rows = self._legend(legend or [])
-        height = H + LEGEND_ROW * max(0, rows - 1)
+        lay = self.layout
+        below = self.bottom + lay.bottom - lay.row + (len(self.x_title_lines) - 1) * lay.row
+        legend_parts, rows = self._legend(legend or [], below - 12 + lay.row)
+        height = below + lay.row * max(1, rows)
         out = [
-            f'<svg class="chart" viewBox="0 0 {W} {height}" role="img" aria-label="{escape(self.title)}" '
-            f'xmlns="http://www.w3.org/2000/svg">',
-            f'<text x="{LEFT}" y="18" class="title">{escape(self.title)}</text>',
+            f'<svg class="chart {lay.name}" viewBox="0 0 {lay.w} {height:.0f}" role="img" '
+            f'aria-label="{escape(self.title)}" xmlns="http://www.w3.org/2000/svg">',
+            _lines_text(TITLE_X, 18, self.title_lines, round(1.25 * lay.title), "title"),
         ]
         for v in self.y_ticks:
             y = self.y(v)
-            out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
-            out.append(
-                f'<text x="{LEFT - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{escape(self.y_fmt(v))}</text>'
-            )
+            out.append(f'<line x1="{self.left}" x2="{self.right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
+            out.append(f'<text x="{self.left - 6}" y="{y + 0.35 * lay.tick:.1f}" class="tick" '
+                       f'text-anchor="end">{escape(self.y_fmt(v))}</text>')  # fmt: skip
         out.extend(self._x_tick_labels())
         if self.y_unit:  # above the axis, below the title
-            out.append(f'<text x="8" y="{TOP - 12}" class="tick">{escape(self.y_unit)}</text>')
+            out.append(f'<text x="8" y="{self.top - 12}" class="tick">{escape(self.y_unit)}</text>')
         if self.x_title:
-            out.append(
-                f'<text x="{(LEFT + W - RIGHT) / 2:.0f}" y="{H - BOTTOM + 33}" class="tick axis" '
-                f'text-anchor="middle">{escape(self.x_title)}</text>'
-            )
+            out.append(_lines_text((self.left + self.right) / 2, self.bottom + 2 * lay.row + 4,
+                                   self.x_title_lines, lay.row, "tick axis", ' text-anchor="middle"'))  # fmt: skip
         out.extend(self.parts)
         out.extend(legend_parts)
         out.append("</svg>")
         return "\n".join(out)
+
+
+def _wrapped(text: str, width: float) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken between words."""
+    return textwrap.wrap(text, max(8, int(width)), break_long_words=False) or [""]
+
+
+def _lines_text(x: float, y: float, lines: list[str], row: float, cls: str, attrs: str = "") -> str:
+    """One text element of ``lines`` from baseline ``y`` down, ``row`` apart (a wrapped title)."""
+    if len(lines) == 1:
+        return f'<text x="{x:.0f}" y="{y:.0f}" class="{cls}"{attrs}>{escape(lines[0])}</text>'
+    spans = "".join(f'<tspan x="{x:.0f}" dy="{0 if k == 0 else row}">{escape(line)}</tspan>'
+                    for k, line in enumerate(lines))  # fmt: skip
+    return f'<text x="{x:.0f}" y="{y:.0f}" class="{cls}"{attrs}>{spans}</text>'
+
+
+def both(chart, *args, **kwargs) -> str:
+    """``chart`` drawn in each :class:`Layout`, the wide first: the page shows the one whose text
+    reads at least :data:`MIN_TEXT_PX` in its box (:func:`layout_style`)."""
+    return ("<div class='chart-box'>" + chart(*args, **kwargs, layout=WIDE)
+            + chart(*args, **kwargs, layout=NARROW) + "</div>")  # fmt: skip
+
+
+def narrow_below_px() -> int:
+    """The box width (CSS px) below which the wide chart's tick text is under :data:`MIN_TEXT_PX`."""
+    return math.ceil(MIN_TEXT_PX * WIDE.w / WIDE.tick)
+
+
+def layout_style() -> str:
+    """Each layout's type sizes, and which of a chart's two drawings shows: the narrow below
+    :func:`narrow_below_px` (a container query on its box; a browser without them, and print,
+    shows the wide)."""
+    sizes = "".join(f"svg.{lay.name} .tick{{font-size:{lay.tick}px}}svg.{lay.name} .title{{font-size:{lay.title}px}}"
+                    for lay in (WIDE, NARROW))  # fmt: skip
+    return (sizes + ".chart-box{container-type:inline-size}svg.chart.narrow{display:none}"
+            f"@container (max-width:{narrow_below_px() - 0.02}px){{svg.chart.narrow{{display:block}}"
+            "svg.chart.wide{display:none}}@media print{svg.chart.narrow{display:none!important}"
+            "svg.chart.wide{display:block!important}}")
 
 
 # lines told apart by colour alone look alike printed in grey (a print review) and to a colour-blind
@@ -242,10 +333,11 @@ def _path(frame: Frame, ys, offset: int = 0) -> str:
 
 
 def stacked_area(
-    title: str, x_labels: list[str], series: dict[str, np.ndarray], colours: dict, unit: str
-) -> str:
+    title: str, x_labels: list[str], series: dict[str, np.ndarray], colours: dict, unit: str,
+    layout: Layout = WIDE,
+) -> str:  # fmt: skip
     total = np.sum(list(series.values()), axis=0) if series else np.zeros(len(x_labels))
-    frame = Frame(title, x_labels, 0.0, float(total.max()) if len(total) else 1.0, y_unit=unit)
+    frame = Frame(title, x_labels, 0.0, float(total.max()) if len(total) else 1.0, y_unit=unit, layout=layout)
     base = np.zeros(len(x_labels))
     legend = []
     for name, values in series.items():
@@ -270,6 +362,7 @@ def lines(
     bands: dict[str, list[tuple[np.ndarray, np.ndarray, float, str]]] | None = None,
     dashed: set[str] | None = None,
     colours: dict[str, str] | None = None,
+    layout: Layout = WIDE,
 ) -> str:
     """Line chart; ``bands`` gives a series shaded ranges (low, high, opacity, what the range is)
     for fan charts, each in the legend in its series' colour, as drawn; ``colours``: a series' own
@@ -279,7 +372,7 @@ def lines(
     ]
     lo = min(float(np.min(v)) for v in values) if values else 0.0
     hi = max(float(np.max(v)) for v in values) if values else 1.0
-    frame = Frame(title, x_labels, lo, hi, y_fmt=y_fmt, y_unit=unit)
+    frame = Frame(title, x_labels, lo, hi, y_fmt=y_fmt, y_unit=unit, layout=layout)
     legend, ranges = [], []
     for n, (name, ys) in enumerate(series.items()):
         colour = (colours or {}).get(name, PALETTE[n % len(PALETTE)])
@@ -343,7 +436,7 @@ BAR_OPACITY = 0.6  # the first series' bars, and their legend swatch
 def histogram(
     title: str, samples: dict[str, np.ndarray], markers: dict[str, dict[str, float]] | None = None,
     bins: int = 30, x_title: str = "NPV, USD", marked: str = "NPV", sample: str = "",
-    hidden: dict[str, str] | None = None,
+    hidden: dict[str, str] | None = None, layout: Layout = WIDE,
 ) -> str:  # fmt: skip
     """Share of scenarios per bin; the axis spans the pooled samples' 0.5-99.5 percentiles, and the
     end bars also count the samples beyond them. The first series is drawn as filled bars, the
@@ -365,12 +458,13 @@ def histogram(
     top = max(float(c.max()) for c in counts.values())
     top = min(top * (1 + PAD), 1.0)  # a share: the axis never above 100 %
     frame = Frame(title, [], 0.0, top, y_fmt=share_tick, y_unit="share of scenarios",
-                  x_title=f"{x_title} (the end bars include the outer {HISTOGRAM_TAIL:.1%} of scenarios)")  # fmt: skip
+                  x_title=f"{x_title} (the end bars include the outer {HISTOGRAM_TAIL:.1%} of scenarios)",
+                  layout=layout)  # fmt: skip
 
     def px(v: float) -> float:
-        return LEFT + (W - LEFT - RIGHT) * (v - lo) / (hi - lo)
+        return frame.px(v, lo, hi)
 
-    frame.x_ticks = [(px(v), usd_tick(v)) for v in nice_ticks(lo, hi, 6, usd_tick) if lo <= v <= hi]
+    frame.x_ticks = [(px(v), usd_tick(v)) for v in nice_ticks(lo, hi, frame.x_tick_count(), usd_tick) if lo <= v <= hi]
     legend = []
     for n, (name, c) in enumerate(counts.items()):
         colour = PALETTE[n % len(PALETTE)]
@@ -429,7 +523,7 @@ def _histogram_markers(
 ) -> list[tuple]:
     """Vertical lines at each series' marked values and at zero; their legend entries, each a line
     in the colours of the series it is drawn for."""
-    legend, y0, y1 = [], frame.y(frame.y0), TOP
+    legend, y0, y1 = [], frame.y(frame.y0), frame.top
     dashes = {"line": "", "dash": ' stroke-dasharray="6 4"', "dot": ' stroke-dasharray="2 3"'}
     lines_ = [(name, PALETTE[names.index(name) % len(PALETTE)], what, value)
               for name, marks in markers.items() for what, value in marks.items()]  # fmt: skip
@@ -454,18 +548,20 @@ def _histogram_markers(
     return legend
 
 
-def scatter(title: str, points: list[dict], x_key: str, y_key: str, x_label: str, y_label: str) -> str:
+def scatter(
+    title: str, points: list[dict], x_key: str, y_key: str, x_label: str, y_label: str, layout: Layout = WIDE
+) -> str:
     """Points with keys x_key, y_key, label, key (short text drawn beside the point, e.g. its row
     number in a table), front (bool), recommended (bool)."""
     xs = np.array([p[x_key] for p in points], dtype=float)
     ys = np.array([p[y_key] for p in points], dtype=float)
     frame = Frame(title, [], *_padded(float(ys.min()), float(ys.max())), y_fmt=usd_tick, y_unit=y_label,
-                  x_title=x_label)  # fmt: skip
-    xt = nice_ticks(*_padded(float(xs.min()), float(xs.max())), fmt=usd_tick)
+                  x_title=x_label, layout=layout)  # fmt: skip
+    xt = nice_ticks(*_padded(float(xs.min()), float(xs.max())), min(5, frame.x_tick_count()), fmt=usd_tick)
     x0, x1 = xt[0], xt[-1] if xt[-1] > xt[0] else xt[0] + 1
 
     def px(v):
-        return LEFT + (W - LEFT - RIGHT) * (v - x0) / (x1 - x0)
+        return frame.px(v, x0, x1)
 
     frame.x_ticks = [(px(v), usd_tick(v)) for v in xt]
     centres = [(px(x), frame.y(y)) for x, y in zip(xs, ys, strict=True)]
