@@ -233,15 +233,16 @@ def test_every_printed_page_names_its_report_and_its_number(reports, kind, tmp_p
     assert boxes.get("bottom-right") == '"page " counter(page) " of " counter(pages)', boxes
 
 
-# the print rules of table rows as Chromium parsed them: {selector: [break-before, break-after]}
+# the print rules that break pages as Chromium parsed them: {selector: [break-before, break-after,
+# break-inside]}
 ROW_BREAK_PROBE = """
 var found = {};
 Array.prototype.forEach.call(document.styleSheets, function (s) {
   Array.prototype.forEach.call(s.cssRules, function (r) {
     if (!(r instanceof CSSMediaRule) || r.media.mediaText !== 'print') return;
     Array.prototype.forEach.call(r.cssRules, function (x) {
-      if (x.selectorText && x.selectorText.indexOf('tr') >= 0)
-        found[x.selectorText] = [x.style.breakBefore, x.style.breakAfter];
+      if (x.selectorText && (x.style.breakBefore || x.style.breakAfter || x.style.breakInside))
+        found[x.selectorText] = [x.style.breakBefore, x.style.breakAfter, x.style.breakInside];
     });
   });
 });
@@ -256,15 +257,23 @@ def test_a_printed_table_leaves_no_row_alone_on_a_page(reports, kind, tmp_path):
     the first of its 8 quarterly statements at the foot of a page and the other 7 on the next, the
     default model's sweep its first candidate of 5, its debt by facility its last of 14. In print a
     table's first body row keeps with the one after it and its last with the one before (a table
-    of two rows is never split), as Chromium reads the page's print rules."""
+    of two rows is never split), as Chromium reads the page's print rules. A table of one row is not
+    tied to what follows it (its row's 'keep with the next' became the table's: the evaluation's
+    table of its plan kept with the next section and left the charts' page a third blank); a table
+    under 16 rows but the page's last is not split; a section's opening caption keeps with its
+    table or chart, as its heading keeps with the caption."""
     probed = tmp_path / "probed.html"
     html = reports[kind].read_text(encoding="utf-8")
     probed.write_text(html.replace("</body>", f"<script>{ROW_BREAK_PROBE}</script></body>"), encoding="utf-8")
     rows = re.search(r'data-rows="([^"]*)"', chromium(tmp_path, probed, "--dump-dom").stdout)
     assert rows is not None, "the probe did not run"
     rules = json.loads(unescape(rows.group(1)))
-    assert rules.get("tbody tr:first-child", [None, None])[1] == "avoid", rules
-    assert rules.get("tbody tr:last-child", [None, None])[0] == "avoid", rules
+    assert rules.get("tbody tr:first-child:not(:last-child)", [None, None])[1] == "avoid", rules
+    assert rules.get("tbody tr:last-child:not(:first-child)", [None, None])[0] == "avoid", rules
+    assert "tbody tr:first-child" not in rules and "tbody tr:last-child" not in rules, rules
+    assert rules.get("h2 + .cap, h3 + .cap", [None, None])[1] == "avoid", rules
+    short = ".scroll:not(:has(tbody > tr:nth-child(16))):not(:nth-last-child(2))"
+    assert rules.get(short, [None] * 3)[2] == "avoid", rules
 
 
 # printed type sizes (px) as Chromium computes them: the answer ("In short") and the secondary texts
@@ -637,3 +646,90 @@ def test_a_chart_s_text_reads_at_least_10_px_on_a_phone_and_a_desktop(reports, k
     charts = json.loads(unescape(found.group(1)))
     assert charts, "no charts"
     assert all(shown == 1 and smallest >= 9.95 for _, shown, smallest in charts), (width, charts)
+
+
+PDF_NUMBER = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)")
+PDF_TOKEN = re.compile(rb"<<|>>|\[|\]|<[0-9A-Fa-f\s]*>|\((?:\\.|[^\\)])*\)|/[^\s/\[\]<>()]+|"
+                       rb"[-+]?(?:\d+\.?\d*|\.\d+)|[A-Za-z'\"*]+")  # fmt: skip
+
+
+def pdf_pages(pdf: bytes) -> list[bytes]:
+    """Each page's content stream, in page order (the page tree's leaves), inflated."""
+    objects = {int(n): body for n, body in re.findall(rb"(\d+) 0 obj(.*?)endobj", pdf, re.S)}
+
+    def leaves(n: int) -> list[bytes]:
+        body = objects[n]
+        if not re.search(rb"/Type\s*/Pages\b", body):
+            return [body]
+        kids = re.search(rb"/Kids\s*\[([^\]]*)\]", body).group(1)
+        return [page for k in re.findall(rb"(\d+) 0 R", kids) for page in leaves(int(k))]
+
+    root = next(n for n, b in objects.items() if re.search(rb"/Type\s*/Pages\b", b) and b"/Parent" not in b)
+    out = []
+    for page in leaves(root):
+        body = objects[int(re.search(rb"/Contents (\d+) 0 R", page).group(1))]
+        raw = re.search(rb"stream\r?\n(.*)endstream", body, re.S).group(1)
+        out.append(zlib.decompress(raw) if b"FlateDecode" in body else raw)
+    return out
+
+
+def text_depths(stream: bytes, height: float) -> list[float]:
+    """How far below the page's top (pt) each piece of a page's text is drawn: the text matrix
+    (Tm, Td) in the graphics state's transform (cm, q, Q) at each Tj or TJ."""
+    ctm, saved, tm, numbers, out = np.eye(3), [], np.eye(3), [], []
+    for token in PDF_TOKEN.findall(stream):
+        if PDF_NUMBER.fullmatch(token):
+            numbers.append(float(token))
+            continue
+        if token == b"q":
+            saved.append(ctm.copy())
+        elif token == b"Q":
+            ctm = saved.pop()
+        elif token in (b"cm", b"Tm"):
+            a, b, c, d, e, f = numbers[-6:]
+            m = np.array([[a, b, 0], [c, d, 0], [e, f, 1]])
+            ctm, tm = (m @ ctm, tm) if token == b"cm" else (ctm, m)
+        elif token == b"Td":
+            tm = np.array([[1, 0, 0], [0, 1, 0], [numbers[-2], numbers[-1], 1]]) @ tm
+        elif token == b"BT":
+            tm = np.eye(3)
+        elif token in (b"Tj", b"TJ"):
+            out.append(height - (tm @ ctm)[2, 1])
+        if not token.startswith((b"<", b"(", b"/", b"[", b"]")):
+            numbers = []
+    return out
+
+
+PAGE_MARGIN_PT = 10 / 25.4 * 72  # the report's @page margin, 10 mm
+
+
+def page_fills(pdf: bytes) -> list[float]:
+    """How far down each page its text reaches, as a share of the page inside its margins (the
+    margin boxes' page number and context left out)."""
+    height = float(re.search(rb"/MediaBox \[0 0 [\d.]+ ([\d.]+)\]", pdf).group(1))
+    fills = []
+    for page in pdf_pages(pdf):
+        inside = [d for d in text_depths(page, height) if d <= height - PAGE_MARGIN_PT]
+        fills.append((max(inside, default=PAGE_MARGIN_PT) - PAGE_MARGIN_PT) / (height - 2 * PAGE_MARGIN_PT))
+    return fills
+
+
+@needs_chromium
+@pytest.mark.parametrize("paper", ["letter", "A4"])
+@pytest.mark.parametrize("kind", ["solve", "sweep", "stochastic", "comparison"])
+def test_a_printed_report_leaves_no_page_near_empty(reports, kind, paper, tmp_path):
+    """Printed, a report left pages near empty: a table of one row kept with the heading after it
+    (its row's 'keep with the next row' passed to the table), so the evaluation's table of the plan
+    and its risk left the charts' page a third blank; a section's heading and opening caption stood
+    at a page's foot, their table on the next; the sweep's footer stood alone on its last page. Each
+    page but the last is now at least 40 % full, and the last holds more than a line."""
+    html = reports[kind].read_text(encoding="utf-8")
+    if paper == "A4":
+        assert "@page{size:landscape;" in html
+        html = html.replace("@page{size:landscape;", "@page{size:A4 landscape;")
+    page = tmp_path / f"{kind}.html"
+    page.write_text(html, encoding="utf-8")
+    pdf = tmp_path / f"{kind}.pdf"
+    chromium(tmp_path, page, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    fills = [round(float(f), 2) for f in page_fills(pdf.read_bytes())]
+    assert len(fills) > 1 and min(fills[:-1]) >= 0.4 and fills[-1] >= 0.05, fills

@@ -171,7 +171,9 @@ dl.terms{font-size:13px;margin:0;background:#fff;border:1px solid #e2e8f0;border
 .card,.kpi,tr,svg.chart{break-inside:avoid}.grid{grid-template-columns:1fr 1fr}
 .scroll{overflow:visible;border:0}table{font-size:8px;table-layout:auto}th,td{padding:1px 2px}th{font-size:7px}
 th{min-width:0;cursor:auto}td{white-space:normal}.cap.hint{display:none}
-tbody tr:first-child{break-after:avoid}tbody tr:last-child{break-before:avoid}
+tbody tr:first-child:not(:last-child){break-after:avoid}tbody tr:last-child:not(:first-child){break-before:avoid}thead{display:table-header-group}
+h2+.cap,h3+.cap{break-after:avoid}.grid+p{break-before:avoid}footer{break-before:avoid;margin-top:12px}
+.scroll:not(:has(tbody>tr:nth-child(16))):not(:nth-last-child(2)){break-inside:avoid}
 .cap,.kpi span,dl.facts,dl.terms,footer{font-size:10px}.kpi b{font-size:16px}
 dl.facts{display:block}dl.facts dt{font-weight:600}dl.facts dd{margin:0 0 3px 14px}}
 """
