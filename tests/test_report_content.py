@@ -1852,6 +1852,24 @@ def test_an_evaluation_on_one_scenario_says_it_has_no_standard_error(runs, tmp_p
     assert "mean NPV (one scenario: no standard error)" in text
 
 
+def test_an_evaluation_on_one_scenario_draws_no_meaningless_charts(runs, tmp_path, monkeypatch):
+    """`evaluate --scenarios 1 --report` drew an NPV histogram of one bar at its axis's left edge with
+    no figure on the axis, 'bands' of cash and debt that were the one scenario's path (each legend
+    entry 'thinner than the line'), and captions 'All 1 scenarios of the run', 'The 1 scenarios of
+    the NPV chart', 'Bands from 1 re-simulated scenarios'. The NPV is said in words, the cash chart is
+    the forecast's lines alone, and one scenario is singular."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, _, err = run_cli("evaluate", "--plans", str(runs["solve"]), "--scenarios", "1", "--out",
+                           str(tmp_path / "one"), "--report")  # fmt: skip
+    assert code == 0, err
+    html, text = html_of(tmp_path / "one"), text_of(tmp_path / "one")
+    npv = format_usd(summary_of(tmp_path / "one")["metrics"][0]["npv_mean_usd"])
+    assert f"The one scenario of milp has an NPV of {npv}: no distribution to draw." in text
+    assert 'aria-label="NPV distribution over scenarios"' not in html
+    assert "1 scenarios" not in text and "re-simulated scenarios" not in text
+    assert "Cash and debt on the forecast" in text and "5-95 %" not in text
+
+
 def test_runs_show_writes_the_cover_of_next_years_debt_payments_as_a_ratio():
     """A 40-quarter solve printed 'lowest cover of the next year's debt payments ... 1.11x at the end
     of 2027Q1' in the terminal and the report, and `runs show` of that run 'min_liquidity_cover 1.107',

@@ -1584,7 +1584,8 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
     sim = _paths(run.data, [run.plans[i] for i in focus], [run.labels[i] for i in focus], buffers, seed, n)
     run.sample = {"seed": seed, "n": n, "total": total}
     bands = {}
-    for name, key in (("cash", "cash_usd"), ("debt", "debt_usd")):
+    # one scenario's percentiles are its own path, not a range: its bands read as a scenario's spread
+    for name, key in (("cash", "cash_usd"), ("debt", "debt_usd")) if n > 1 else ():
         paths = sim[key][0]
         bands[name] = [
             (np.percentile(paths, 5, axis=0), np.percentile(paths, 95, axis=0), 0.15, "5-95 % of scenarios"),
@@ -1595,11 +1596,26 @@ def _scenario_charts(run: _Run) -> tuple[list[str], dict]:
                for name, v in samples.items()}  # fmt: skip
     # fewer than the run's scenarios: its mean and P5 are not the key figures', and say so where drawn
     sample = f"{n:,}-scenario sample" if n < total else ""
-    histogram = svg.both(svg.histogram, "NPV distribution over scenarios", samples, markers, sample=sample)
+    title = "NPV distribution over scenarios"
+    words = _one_npv_words(title, samples)
+    histogram = words or svg.both(svg.histogram, title, samples, markers, sample=sample)
     caption = f"<p class='cap'>{escape(_sample_caption(run.sample))}</p>"
-    same = f"The {n:,} scenarios of the NPV chart" + (f"; the key figures' shares are of all {total:,}" if sample else "")
+    same = f"The {counted(n, 'scenario')} of the NPV {'figure' if words else 'chart'}" + (
+        f"; the key figures' shares are of all {total:,}" if sample else "")  # fmt: skip
     same = f"<p class='cap'>{escape(same)}.</p>"  # the sample's caption once, not twice
     return [histogram + caption, _when_it_breaks(run, sim) + same], bands
+
+
+def _one_npv_words(title: str, samples: dict[str, np.ndarray]) -> str:
+    """Words in place of an NPV histogram whose scenarios all have one NPV ('' where they differ): a
+    run of one scenario drew a single bar at the axis's edge, the axis without a figure."""
+    values = np.concatenate([np.asarray(v, dtype=float) for v in samples.values()])
+    if len(values) and np.ptp(values) > 0:
+        return ""
+    n = len(next(iter(samples.values())))
+    one = "The one scenario" if n == 1 else f"Each of the {n:,} scenarios"
+    return (f"<p><b>{escape(title)}</b></p><p>{one} of {escape(' and '.join(samples))} has an NPV of "
+            f"{escape(format_usd(float(values[0])))}: no distribution to draw.</p>")
 
 
 def _when_it_breaks(run: _Run, sim: dict) -> str:
@@ -1620,6 +1636,8 @@ def _when_it_breaks(run: _Run, sim: dict) -> str:
 
 def _sample_caption(sample: dict) -> str:
     n, total, seed = sample["n"], sample["total"], sample["seed"]
+    if n == total == 1:
+        return f"The run's one scenario (seed {seed}), re-simulated."
     if n == total:
         return f"All {n:,} scenarios of the run (seed {seed}), re-simulated; mean and P5 of these scenarios."
     return (f"{n:,} of the run's {total:,} scenarios (the first {n:,} of seed {seed}), re-simulated for "
