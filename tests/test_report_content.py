@@ -2139,3 +2139,25 @@ def test_a_narrow_chart_s_x_labels_do_not_run_into_each_other():
     spans.sort()
     assert len(spans) >= 3, spans
     assert all(b[0] - a[1] >= lay.char - 1e-6 for a, b in itertools.pairwise(spans)), spans
+
+
+def test_the_pareto_chart_s_legend_names_only_the_kinds_of_point_drawn():
+    """The Pareto chart's legend always listed 'recommended', 'Pareto front' and 'other candidates':
+    a sweep whose candidates are all on the front (or of one candidate) showed a grey swatch for
+    candidates the chart does not have. Its legend names the kinds drawn."""
+    points = [{"x": 1e6 * k, "y": -1e6 * k, "label": str(k), "key": str(k), "front": True,
+               "recommended": k == 1} for k in range(1, 4)]  # fmt: skip
+    legend = re.findall(r'class="tick">([^<]*)</text>', svg.scatter("t", points, "x", "y", "mean", "CVaR5"))
+    assert "recommended" in legend and "Pareto front" in legend and "other candidates" not in legend
+
+
+def test_a_sweep_of_one_candidate_says_it_has_no_front(tmp_path, monkeypatch):
+    """`sweep --candidates 1 --report` drew a Pareto chart of one point, its legend naming a front and
+    other candidates it did not have: one candidate is said in words, with no chart."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    code, _, err = run_cli("sweep", "tiny", "--candidates", "1", "--scenarios", "20", "--out",
+                           str(tmp_path / "one"), "--report")  # fmt: skip
+    assert code == 0, err
+    html, text = html_of(tmp_path / "one"), text_of(tmp_path / "one")
+    assert "Pareto front One candidate was evaluated (milp: forecast): no other to weigh it against" in text
+    assert 'aria-label="Candidates: CVaR5 against mean NPV"' not in html

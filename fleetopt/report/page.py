@@ -1721,6 +1721,9 @@ PARETO_WORDS = (
 
 
 def _front_section(metrics: pd.DataFrame) -> str:
+    if len(metrics) < 2:  # a front of one point, drawn, showed nothing but its axes
+        return (f"<h2>Pareto front</h2><p>One candidate was evaluated ({escape(str(metrics['plan'].iloc[0]))}): "
+                "no other to weigh it against, so no front to draw.</p>")  # fmt: skip
     points = [
         {"label": f"{n + 1}: {r['plan']}", "key": str(n + 1), "x": r["npv_mean_usd"], "y": r["npv_cvar5_usd"],
          "front": bool(r["on_front"]), "recommended": bool(r["recommended"])}

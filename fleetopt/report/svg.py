@@ -567,7 +567,7 @@ def scatter(
     centres = [(px(x), frame.y(y)) for x, y in zip(xs, ys, strict=True)]
     taken: list[tuple[float, float]] = []
     for p, x, y in zip(points, xs, ys, strict=True):
-        colour = RECOMMENDED if p.get("recommended") else (FRONT if p.get("front") else GREY)
+        colour = _point_colour(p)
         r = 7 if p.get("recommended") else 5
         frame.add(
             f'<circle cx="{px(x):.1f}" cy="{frame.y(y):.1f}" r="{r}" fill="{colour}" opacity="0.85">'
@@ -582,9 +582,17 @@ def scatter(
             frame.add(
                 f'<text x="{lx:.1f}" y="{ly:.1f}" class="tick point" text-anchor="middle">{escape(str(p["key"]))}</text>'
             )
-    return frame.render(
-        [("recommended", RECOMMENDED), ("Pareto front", FRONT), ("other candidates", GREY)]
-    )
+    drawn = {_point_colour(p) for p in points}  # a legend entry for a kind of point not drawn misled
+    return frame.render([(name, colour) for name, colour in SCATTER_KINDS if colour in drawn])
+
+
+# the kinds of a sweep's candidates, each drawn in its colour: its point's and its legend entry's
+SCATTER_KINDS = (("recommended", RECOMMENDED), ("Pareto front", FRONT), ("other candidates", GREY))
+
+
+def _point_colour(p: dict) -> str:
+    """A scatter point's colour: recommended, else on the front, else another candidate."""
+    return RECOMMENDED if p.get("recommended") else (FRONT if p.get("front") else GREY)
 
 
 # beside its point without a leader, a label's own point is the nearest by this factor: every other
