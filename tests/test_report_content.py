@@ -1782,7 +1782,9 @@ def test_the_commitments_now_read_the_same_in_the_terminal_and_the_report():
     """A stochastic solve gave RP, EV, EEV, VSS, EVPI but not what it commits to: the first stage,
     beside the forecast optimum's, is one list of lines (stochastic.run.commitment_lines) for both.
     A contract accepted by one plan only reads yes / no, its difference "accepted"; the GPUs in all
-    last (1,952 + 48 against 2,000: a difference of 0 GPUs, unsigned)."""
+    last (1,952 + 48 against 2,000: a difference of 0 GPUs, unsigned). The report set the two
+    plans' figures and their difference left, as words ('2,000 GPUs' under '$26.0M' read ragged);
+    they are right-aligned as a table's numbers are."""
     from rich.console import Console
 
     from fleetopt.cli.render import commitments_table
@@ -1810,9 +1812,12 @@ def test_the_commitments_now_read_the_same_in_the_terminal_and_the_report():
         "later_purchases": "continuous"}, "status": "optimal", "gap": 0.0, "scenarios": [],
         "commitments": rows}))  # fmt: skip
     table = html[html.index("What to commit to now"):]
-    report = [[unescape(cell) for cell in re.findall(r'<td class="text">([^<]*)</td>', row)]
-              for row in re.findall(r"<tr>(.*?)</tr>", table[:table.index("</table>")])]  # fmt: skip
+    cells = [re.findall(r'<td( class="text")?>([^<]*)</td>', row)
+             for row in re.findall(r"<tr>(.*?)</tr>", table[:table.index("</table>")])]  # fmt: skip
+    report = [[unescape(cell) for _, cell in row] for row in cells]
     assert terminal == [row for row in report if row]
+    # the two plans' figures and their difference right-aligned, as a table's numbers are; words left
+    assert all([bool(text) for text, _ in row] == [True] * 3 + [False] * 3 for row in cells if row), cells
     assert terminal == [
         ["2026Q3", "buy", "B200@texas", "1,952 GPUs", "2,000 GPUs", "-48 GPUs"],
         ["2026Q3", "prepay", "gpu-term-loan", "$27.0M", "$26.0M", "+$988.2k"],

@@ -302,15 +302,17 @@ def scroll_hint(columns: int, sortable: bool = True) -> str:
 
 def _table(
     frame: pd.DataFrame, money_cols=(), pct_cols=(), classes=None, headers=None, count_cols=(), usd_cols=(),
-    wrap_cols=(), sticky: int = 1,
+    wrap_cols=(), sticky: int = 1, figure_cols=(),
 ) -> str:
     """A sortable table in its own horizontally scrolling box; ``headers`` renames columns for people.
     USD of ``money_cols`` is in one scale per column, of ``usd_cols`` in each figure's own scale (a
     column of unlike figures, such as RP and VSS); the text of ``wrap_cols`` wraps (sentences, which
     on one line pushed the table past the page); its first ``sticky`` columns, which name its rows,
-    stay in view when it is scrolled sideways (at a desktop's width, :data:`STICKY_FROM_PX`)."""
+    stay in view when it is scrolled sideways (at a desktop's width, :data:`STICKY_FROM_PX`); the
+    words of ``figure_cols`` are figures ('2,000 GPUs', '$4.6M'), right-aligned as numbers are."""
     headers = headers or {}
-    text = {c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])}  # left, as their cells
+    text = {c for c in frame.columns  # left, as their cells
+            if not pd.api.types.is_numeric_dtype(frame[c]) and c not in figure_cols}
     stick = {c: " stick" for c in frame.columns[1:sticky]}  # the first column is by :first-child
     head = "".join(
         f'<th class="{("text" if c in text else "") + stick.get(c, "")}">{escape(str(headers.get(c, c)))}</th>'
@@ -325,8 +327,8 @@ def _table(
                 cls = f' class="{stick[col].strip()}"' if col in stick else ""
                 cells.append(f'<td data-v="{float(v)!r}"{cls}>{escape(formats[col](float(v)))}</td>')
             else:
-                wrap = " wrap" if col in wrap_cols else ""
-                cells.append(f'<td class="text{wrap}{stick.get(col, "")}">{escape(str(v))}</td>')
+                cls = ("text" if col in text else "") + (" wrap" if col in wrap_cols else "") + stick.get(col, "")
+                cells.append(f'<td class="{cls.strip()}">{escape(str(v))}</td>'.replace(' class=""', ""))
         cls = f' class="{classes[n]}"' if classes and classes[n] else ""
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
     return (
@@ -1898,7 +1900,7 @@ def _commitments(summary: dict) -> str:
     return (f"<h2>What to commit to now</h2><p class='why'>Each decision of the {escape(stage)}, the "
             "stochastic plan's beside the forecast optimum's: purchases, GPUs retired (sold) and moved "
             "to inference, power, draws and prepayments, and the contracts the two plans decide "
-            "differently.</p>" + _table(frame))
+            "differently.</p>" + _table(frame, figure_cols=COMMITMENT_COLUMNS[3:]))
 
 
 def _out_of_sample_paragraph(summary: dict) -> str:
