@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from fleetopt.report import svg
+from fleetopt.report import page, svg
 
 # Machado, Oliveira & Fernandes (2009), severity 1, on linear RGB
 SIMULATED = {
@@ -93,7 +93,8 @@ def _charts() -> dict[str, str]:
               for n in range(6)]  # fmt: skip
     return {
         "comparison": svg.histogram("NPV", plans, marks),
-        "when it breaks": svg.lines("When", q, breaks, "share", y_fmt=svg.share_tick),
+        "when it breaks": svg.lines("When", q, breaks, "share", y_fmt=svg.share_tick,
+                                    colours=page.BREAK_COLOURS),  # as the report draws it
         "cash and debt": svg.lines("Cash", q, {"cash": np.ones(3), "debt": np.ones(3) * 2}, "USD"),
         "fleet by generation": svg.stacked_area("Fleet", q, fleet, svg.GENERATION_COLOURS, "GPUs"),
         "pareto": svg.scatter("Pareto", points, "x", "y", "mean", "CVaR5"),

@@ -2166,3 +2166,15 @@ def test_a_sweep_of_one_candidate_says_it_has_no_front(tmp_path, monkeypatch):
     html, text = html_of(tmp_path / "one"), text_of(tmp_path / "one")
     assert "Pareto front One candidate was evaluated (milp: forecast): no other to weigh it against" in text
     assert 'aria-label="Candidates: CVaR5 against mean NPV"' not in html
+
+
+def test_a_sweep_report_s_green_means_recommended_only(runs):
+    """The sweep's report drew its recommended plan green (Pareto chart, candidates table) and, in
+    'When ... breaks', its liquidity defaults green too (the palette's third colour): one colour, a
+    good sign and the worst event. A default is drawn vermillion; green is the recommendation's."""
+    html = html_of(runs["sweep"])
+    drawn = r'<svg class="chart(?: wide)?" viewBox="[^"]*" role="img" aria-label="([^"]*)"(.*?)</svg>'
+    charts = dict(re.findall(drawn, html, re.S))
+    breaks = next(svg_ for name, svg_ in charts.items() if name.startswith("When "))
+    assert svg.RECOMMENDED not in breaks and svg.OKABE_ITO["vermillion"] in breaks
+    assert svg.RECOMMENDED in charts["Candidates: CVaR5 against mean NPV"]

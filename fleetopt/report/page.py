@@ -1633,7 +1633,14 @@ def _when_it_breaks(run: _Run, sim: dict) -> str:
         return (f"<p><b>When {escape(run.main_label)} breaks</b></p><p>In none of the {run.sample['n']:,} "
                 "scenarios re-simulated does it breach a covenant or default.</p>")
     return svg.both(svg.lines, f"When {run.main_label} breaks: share of scenarios by the end of each quarter",
-                    run.data.quarter_labels, series, "share of scenarios", y_fmt=svg.share_tick)  # fmt: skip
+                    run.data.quarter_labels, series, "share of scenarios", y_fmt=svg.share_tick,
+                    colours=BREAK_COLOURS)  # fmt: skip
+
+
+# a default in vermillion, not the palette's third colour, green: the sweep's recommended plan is green
+# in its Pareto chart and candidates table, and a default drawn green beside it read as a good sign
+BREAK_COLOURS = {"covenant breached": svg.OKABE_ITO["blue"], "uncured breach": svg.OKABE_ITO["orange"],
+                 "liquidity default": svg.OKABE_ITO["vermillion"]}  # fmt: skip
 
 
 def _sample_caption(sample: dict) -> str:
