@@ -582,7 +582,7 @@ def test_evaluate_shows_every_policy_reaction_as_a_share_of_scenarios(runs):
     table = html[html.index("The plan and its risk") :]
     headers = re.findall(r"<th[^>]*>(.*?)</th>", table[: table.index("</table>")])
     assert set(REACTION_LABELS.values()) <= set(headers)
-    assert "policy columns: share of scenarios" in table[: table.index("</h2>")]
+    assert "Policy columns: share of scenarios." in table[table.index("</h2>") : table.index("<table")]
 
 
 def test_evaluate_table_is_not_called_candidates(runs):
@@ -1070,7 +1070,7 @@ def test_deterministic_evaluation_draws_no_scenario_charts(runs):
     """Its one scenario is the forecast: no histogram or bands of random scenarios, and its table
     says so."""
     text = text_of(runs["deterministic"])
-    assert "Plans on the forecast (deterministic evaluation: shares are 100 % where" in text
+    assert "Plans on the forecast (deterministic evaluation) Shares are 100 % where" in text
     assert "NPV distribution" not in text and "(bands)" not in text
     assert "Cash and debt on the forecast" in text
     assert "scenarios 1: the forecast itself (deterministic evaluation)" in text
@@ -1584,7 +1584,7 @@ def test_the_recommended_plan_on_the_front_is_marked_both(runs):
     front, was only coloured, so a reader took it to be off the front. The title said "red" after the
     row turned green, and "bold" of a number a reader could not tell bold (now blue as well)."""
     html = html_of(runs["sweep"])
-    assert "green: recommended, a bold blue number: Pareto front" in html and "red: recommended" not in html
+    assert "Green: recommended, a bold blue number: Pareto front" in html and "red: recommended" not in html
     recommended = [m for m in re.findall(r'<tr class="([^"]*)"', html) if "rec" in m.split()]
     assert recommended == ["rec front"]
 
@@ -2178,3 +2178,17 @@ def test_a_sweep_report_s_green_means_recommended_only(runs):
     breaks = next(svg_ for name, svg_ in charts.items() if name.startswith("When "))
     assert svg.RECOMMENDED not in breaks and svg.OKABE_ITO["vermillion"] in breaks
     assert svg.RECOMMENDED in charts["Candidates: CVaR5 against mean NPV"]
+
+
+def test_the_candidates_table_s_heading_names_it_and_its_caption_says_how_to_read_it(runs):
+    """The sweep's table was headed 'Candidates and their risk over 100 scenarios (seed 0; green:
+    recommended, a bold blue number: Pareto front of mean NPV, CVaR5 and P(covenant breach); !:
+    breaches a covenant or defaults on the forecast itself); policy columns: share of scenarios', a
+    heading of seven lines on a phone. The heading names the table; how to read it is its caption."""
+    html = html_of(runs["sweep"])
+    heading = re.search(r"<h2>(Candidates and their risk[^<]*)</h2><p class='cap'>([^<]*)</p>", html)
+    assert heading is not None
+    assert heading.group(1) == "Candidates and their risk over 100 scenarios (seed 0)"
+    assert unescape(heading.group(2)) == (
+        f"Green: recommended, a bold blue number: Pareto front of mean NPV, CVaR5 and P(covenant breach); "
+        f"{page.FORECAST_MARK_WORDS}; policy columns: share of scenarios.")

@@ -1816,24 +1816,26 @@ def _candidates_section(run: _Run) -> str:
         cols = [c for c in cols if c not in LIMITED_LIABILITY]
     classes, headers = None, CANDIDATE_HEADERS
     seed, n = _scenario_source(run)
+    notes = [FORECAST_MARK_WORDS] if marked else []  # how to read the table: below its heading, not in it
     if run.kind == "sweep":
         classes = [_front_class(r) for _, r in metrics.iterrows()]
-        title = (f"Candidates and their risk over {n:,} scenarios (seed {seed}; green: recommended, a bold "
-                 "blue number: Pareto front of mean NPV, CVaR5 and P(covenant breach)"
-                 + (f"; {FORECAST_MARK_WORDS})" if marked else ")"))  # fmt: skip
+        title = f"Candidates and their risk over {n:,} scenarios (seed {seed})"
+        notes.insert(0, "green: recommended, a bold blue number: Pareto front of mean NPV, CVaR5 and "
+                        "P(covenant breach)")  # fmt: skip
     elif run.kind == "stochastic":
         title = f"Out of sample: both plans on {n:,} fresh scenarios (seed {seed})"
     elif run.summary.get("deterministic"):  # one scenario: no error, no tail, shares are 0 or 100 %
         cols = [c for c in cols if c not in ONE_SCENARIO_HIDDEN]
         headers = {**CANDIDATE_HEADERS, **ONE_SCENARIO_HEADERS}
-        title = "Plans on the forecast (deterministic evaluation: shares are 100 % where it happens, 0 % where not)"
+        title = "Plans on the forecast (deterministic evaluation)"
+        notes.append("shares are 100 % where it happens, 0 % where not")
     else:
         title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {counted(n, 'scenario')} (seed {seed})"
-        if marked:
-            title += f" ({FORECAST_MARK_WORDS})"
     if any(c in REACTION_LABELS for c in cols) and not run.summary.get("deterministic"):
-        title += "; policy columns: share of scenarios"
-    return f"<h2>{escape(title)}</h2>{scroll_hint(len(cols))}" + _table(
+        notes.append("policy columns: share of scenarios")
+    note = "; ".join(notes)
+    note = f"<p class='cap'>{escape(note[:1].upper() + note[1:])}.</p>" if note else ""
+    return f"<h2>{escape(title)}</h2>{note}{scroll_hint(len(cols))}" + _table(
         metrics[cols], money_cols=CANDIDATE_MONEY, pct_cols=CANDIDATE_SHARES, classes=classes,
         headers=headers, count_cols={"#"}, sticky=cols.index("plan") + 1 if "plan" in cols else 1,
     )  # fmt: skip
