@@ -2192,3 +2192,15 @@ def test_the_candidates_table_s_heading_names_it_and_its_caption_says_how_to_rea
     assert unescape(heading.group(2)) == (
         f"Green: recommended, a bold blue number: Pareto front of mean NPV, CVaR5 and P(covenant breach); "
         f"{page.FORECAST_MARK_WORDS}; policy columns: share of scenarios.")
+
+
+@pytest.mark.parametrize("layout", ["WIDE", "NARROW"])
+def test_a_chart_s_quarter_labels_are_a_whole_number_of_years_apart(layout):
+    """Drawn narrow, the default model's 28 quarters were labelled 2026Q3, 2028Q2, 2030Q1, 2031Q4 (a
+    label every 7 quarters), each a different quarter of its year. Labels more than two quarters
+    apart are a whole number of years apart: 2026Q3, 2028Q3, 2030Q3, 2032Q3."""
+    q = [f"{2026 + (k + 2) // 4}Q{(k + 2) % 4 + 1}" for k in range(28)]
+    chart = svg.lines("t", q, {"a": np.arange(28.0)}, "MW", y_fmt=svg.mw_tick, layout=getattr(svg, layout))
+    labels = [words for *_, words in text_lines(chart) if re.fullmatch(r"\d{4}Q\d", words)]
+    assert labels[0] == "2026Q3" and {label[-2:] for label in labels} == {"Q3"}, labels
+    assert len(labels) >= 4, labels

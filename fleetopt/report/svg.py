@@ -191,6 +191,7 @@ class Frame:
         lay = self.layout
         if self.x_ticks is None:
             step = max(1, math.ceil(len(self.x_labels) / lay.x_labels))
+            step = 4 * math.ceil(step / 4) if step > 2 else step  # whole years: each label the same quarter
             ticks = [(self.x(i), self.x_labels[i]) for i in range(0, len(self.x_labels), step)]
         else:
             ticks = self.x_ticks
