@@ -733,3 +733,27 @@ def test_a_printed_report_leaves_no_page_near_empty(reports, kind, paper, tmp_pa
     chromium(tmp_path, page, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
     fills = [round(float(f), 2) for f in page_fills(pdf.read_bytes())]
     assert len(fills) > 1 and min(fills[:-1]) >= 0.4 and fills[-1] >= 0.05, fills
+
+
+# the stochastic solve's measures table on the screen: [its USD cells' rightmost edge, the screen's width]
+MEASURES_PROBE = """
+var t = Array.prototype.find.call(d.querySelectorAll('table'), function (t) {
+  return t.tHead && t.tHead.rows[0].cells[0].textContent === 'measure'; });
+var right = Math.max.apply(null, Array.prototype.map.call(t.tBodies[0].rows, function (r) {
+  return r.cells[1].getBoundingClientRect().right; }));
+document.body.dataset.measures = JSON.stringify([right, d.documentElement.clientWidth]);
+"""
+
+
+@needs_chromium
+def test_on_a_phone_the_stochastic_measures_show_their_figures(reports, tmp_path):
+    """On a phone the stochastic solve's table of measures (RP, EV, EEV, WS, VSS, EVPI) kept each
+    measure's description on one line, 'RP, recourse problem: the stochastic plan's value (expected
+    NPV less rescue penalties)', so its USD column lay beyond the screen: a reader saw the names and
+    none of the figures. The descriptions wrap; every figure is on the screen."""
+    html = reports["stochastic"].read_text(encoding="utf-8")
+    dom = in_a_viewport(tmp_path, html, PHONE_WIDTH, MEASURES_PROBE)
+    found = re.search(r'data-measures="([^"]*)"', dom)
+    assert found is not None, "the probe did not run"
+    right, width = json.loads(unescape(found.group(1)))
+    assert right <= width, (right, width)

@@ -804,7 +804,7 @@ def test_a_stochastic_measure_reads_the_same_in_the_terminal_and_the_report():
     terminal = {line.split("│")[1].strip(): line.split("│")[2].strip()
                 for line in console.export_text().splitlines() if line.count("│") == 3}  # fmt: skip
     html = page._stochastic_section(SimpleNamespace(summary=summary))
-    cells = re.findall(r'<td class="text">([^<]*)</td><td data-v="[^"]*">([^<]*)</td>', html)
+    cells = re.findall(r'<td class="text(?: wrap)?">([^<]*)</td><td data-v="[^"]*">([^<]*)</td>', html)
     report = {unescape(label): value for label, value in cells}
     # one label each, in words (the terminal's read 'VSS = RP - EEV', 'WS (wait-and-see)': a walkthrough)
     vss = "VSS = RP - EEV: value of the stochastic solution (what planning for the scenarios gains)"

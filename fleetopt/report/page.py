@@ -1890,7 +1890,7 @@ def _stochastic_section(run: _Run) -> str:
     # each measure as the terminal's table writes it: VSS $31.0M beside RP $2.35B, not $0.03B
     return (
         f'<h2>Two-stage stochastic solution</h2><p class="why">{escape(why)}</p>'
-        + _table(measures, usd_cols={"USD"})
+        + _table(measures, usd_cols={"USD"}, wrap_cols={"measure"})  # on a phone its figures in view
         + _out_of_sample_paragraph(summary)
         + _commitments(summary)
         + (f"<h2>The plan written</h2><dl class='facts'>{facts}</dl>" if facts else "")
