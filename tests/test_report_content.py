@@ -643,7 +643,7 @@ def test_the_pareto_chart_says_its_front_has_a_third_figure(runs):
     metrics = pd.read_csv(runs["sweep"] / "candidates.csv")
     assert "The Pareto front is of three figures: mean NPV and CVaR5 (higher is better) and " \
            "P(covenant breach) (lower is better)" in text  # fmt: skip
-    key = re.search(r"<table class='key'>(.*?)</table>", html_of(runs["sweep"]), re.S).group(1)
+    key = re.search(r"<table class='key'[^>]*>(.*?)</table>", html_of(runs["sweep"]), re.S).group(1)
     rows = [[unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>.*?</td>", r)]
             for r in re.findall(r"<tr[^>]*>(.*?)</tr>", key) if "<td" in r]  # fmt: skip
     assert rows == [[str(n + 1), r["plan"], f"{r['breach_probability']:.1%}"] for n, r in metrics.iterrows()]

@@ -1757,7 +1757,9 @@ def _front_key(metrics: pd.DataFrame) -> str:
         rows.append(f"<tr{cls}><td>{n + 1}</td><td class='text wrap'>{escape(str(r['plan']))}</td>"
                     f"<td>{escape(_share(r['breach_probability']))}</td></tr>")  # fmt: skip
     head = "<th>#</th><th class='text'>plan</th><th>P(covenant breach)</th>"
-    return (f"<table class='key'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    # named for a screen reader: a table in a card with no heading of its own had no name
+    return (f"<table class='key' aria-label='Key to the Pareto chart'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
             "<p class='cap'>Green: recommended; a bold blue number: on the Pareto front.</p>")  # fmt: skip
 
 
