@@ -758,3 +758,33 @@ def test_on_a_phone_the_stochastic_measures_show_their_figures(reports, tmp_path
     assert found is not None, "the probe did not run"
     right, width = json.loads(unescape(found.group(1)))
     assert right <= width, (right, width)
+
+
+# a table of figures written as words, as the stochastic report's commitments are, sorted by its header
+FIGURE_WORDS = ["62 GPUs", "2,000 GPUs", "-48 GPUs", "$26.0M", "+$988.2k", "-$4.6M", "2.5 MW", "12.5%", "yes"]
+WORDS_TABLE = ("<div class='scroll'><table class='sortable' id='words'><thead><tr><th>figure</th></tr>"
+               "</thead><tbody>" + "".join(f"<tr><td>{w}</td></tr>" for w in FIGURE_WORDS)
+               + "</tbody></table></div>")  # fmt: skip
+WORDS_PROBE = """
+var t = document.getElementById('words');
+t.tHead.rows[0].cells[0].click();
+document.body.dataset.sorted = JSON.stringify(Array.prototype.map.call(t.tBodies[0].rows, function (r) {
+  return r.cells[0].textContent; }));
+"""
+
+
+@needs_chromium
+def test_a_column_of_figures_written_as_words_sorts_by_their_values(reports, tmp_path):
+    """Sorting read a cell without a data value by parseFloat: '2,000 GPUs' as 2 (below '62 GPUs'),
+    '$26.0M' as words. A cell's words that are a figure (a sign, $, thousands separators, k/M/B,
+    per cent or a unit: the stochastic report's commitments, the comparison's MW) sort by its value;
+    words that are no figure ('yes') after them, as words."""
+    html = reports["solve"].read_text(encoding="utf-8")
+    assert "</main><script>" in html
+    html = html.replace("</main><script>", f"{WORDS_TABLE}</main><script>", 1)
+    probed = tmp_path / "words.html"
+    probed.write_text(html.replace("</body>", f"<script>{WORDS_PROBE}</script></body>"), encoding="utf-8")
+    found = re.search(r'data-sorted="([^"]*)"', chromium(tmp_path, probed, "--dump-dom").stdout)
+    assert found is not None, "the probe did not run"
+    figures = [w for w in json.loads(unescape(found.group(1))) if w != "yes"]
+    assert figures == ["-$4.6M", "-48 GPUs", "2.5 MW", "12.5%", "62 GPUs", "2,000 GPUs", "+$988.2k", "$26.0M"]

@@ -220,6 +220,15 @@ function report() {
   box.textContent = window.__errors.join('\\n');
   box.hidden = window.__errors.length === 0;
 }
+// a cell's figure: its data-v, else its words read as a figure ('2,000 GPUs', '-$4.6M', '+$988.2k',
+// '12.5%', '2.5 MW'; parseFloat read '2,000 GPUs' as 2, below '62 GPUs'), else NaN: words, sorted as words
+function figure(cell) {
+  if (cell.dataset.v) return parseFloat(cell.dataset.v);
+  var m = /^([+-]?)\\$?(\\d[\\d,]*(?:\\.\\d+)?)([kMB]?)(?:%| [A-Za-z][A-Za-z -]*)?$/.exec(cell.textContent.trim());
+  if (!m) return NaN;
+  var v = parseFloat(m[2].replace(/,/g, '')) * {'': 1, k: 1e3, M: 1e6, B: 1e9}[m[3]];
+  return m[1] === '-' ? -v : v;
+}
 // click a column header, or focus it and press Enter or Space, to sort its table; the column is the
 // header's own index in its table (a count over all the page's headers misses every later table)
 document.querySelectorAll('table.sortable th').forEach(function (th) {
@@ -230,7 +239,7 @@ document.querySelectorAll('table.sortable th').forEach(function (th) {
     var asc = th.getAttribute('aria-sort') !== 'ascending';
     rows.sort(function (a, b) {
       var x = a.cells[col].dataset.v || a.cells[col].textContent, y = b.cells[col].dataset.v || b.cells[col].textContent;
-      var nx = parseFloat(x), ny = parseFloat(y);
+      var nx = figure(a.cells[col]), ny = figure(b.cells[col]);
       var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
       return asc ? c : -c;
     });
