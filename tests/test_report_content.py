@@ -1068,9 +1068,9 @@ def test_kpi_money_rounds_before_its_scale():
 
 def test_deterministic_evaluation_draws_no_scenario_charts(runs):
     """Its one scenario is the forecast: no histogram or bands of random scenarios, and its table
-    says so."""
+    says so; its table of one plan is 'The plan on the forecast', not 'Plans on the forecast'."""
     text = text_of(runs["deterministic"])
-    assert "Plans on the forecast (deterministic evaluation) Shares are 100 % where" in text
+    assert "The plan on the forecast (deterministic evaluation) Shares are 100 % where" in text  # one plan
     assert "NPV distribution" not in text and "(bands)" not in text
     assert "Cash and debt on the forecast" in text
     assert "scenarios 1: the forecast itself (deterministic evaluation)" in text

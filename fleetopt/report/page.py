@@ -1838,7 +1838,7 @@ def _candidates_section(run: _Run) -> str:
     elif run.summary.get("deterministic"):  # one scenario: no error, no tail, shares are 0 or 100 %
         cols = [c for c in cols if c not in ONE_SCENARIO_HIDDEN]
         headers = {**CANDIDATE_HEADERS, **ONE_SCENARIO_HEADERS}
-        title = "Plans on the forecast (deterministic evaluation)"
+        title = f"{'Plans' if len(metrics) > 1 else 'The plan'} on the forecast (deterministic evaluation)"
         notes.append("shares are 100 % where it happens, 0 % where not")
     else:
         title = f"{'Plans and their' if len(metrics) > 1 else 'The plan and its'} risk over {counted(n, 'scenario')} (seed {seed})"
