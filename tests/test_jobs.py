@@ -1217,11 +1217,12 @@ def test_plan_chunks_keep_the_stored_ranges_and_cut_the_plans_between_them():
     assert plan_chunks(10, 3, [(0, 4), (2, 5)]) == [(0, 4), (4, 7), (7, 10)]
 
 
-# tiny, 6 plans x 20 scenarios: one plan's results over the scenarios take 4,160 bytes (26 fields
+# tiny, 6 plans x 20 scenarios: one plan's results over the scenarios take 4,320 bytes (27 fields
 # of 8 bytes per scenario), a pair 928 and a scenario's factor paths 2,520 (x3), so 100 KB holds one
-# plan a chunk with every scenario in one block (73,120 bytes), and 13 KB two plans on blocks of one
-# scenario (12,696 bytes)
-_ONE_PLAN_A_CHUNK, _ONE_SCENARIO_A_BLOCK = 100_000, 13_000
+# plan a chunk with every scenario in one block (76,160 bytes), and 14 KB two plans on blocks of one
+# scenario (2 x 4,320 + 2 x 928 + 2,520 = 13,016 bytes; three plans would take 18,264, two plans on
+# blocks of two scenarios 17,392)
+_ONE_PLAN_A_CHUNK, _ONE_SCENARIO_A_BLOCK = 100_000, 14_000
 
 
 @pytest.mark.parametrize("budget, plan_chunk, scenario_chunk", [
@@ -1250,14 +1251,14 @@ def test_a_job_resumed_with_a_smaller_memory_budget_keeps_its_chunk_and_sizes_th
 
 
 def test_a_resume_too_small_for_one_plan_says_how_much_it_needs(tmp_path):
-    """One plan over tiny's 20 scenarios needs 4,160 + 928 + 2,520 = 7,608 bytes (above): a resume
+    """One plan over tiny's 20 scenarios needs 4,320 + 928 + 2,520 = 7,768 bytes (above): a resume
     with --max-memory 1KB was told to give fewer scenarios, which a resume refuses. Now it is told
     the budget to give, and the folder is left to resume."""
     folder = _interrupted_job(tmp_path, seed=7)
     code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "1KB")
     text = " ".join(err.split())
     assert code == 2 and "more than the budget of 1 KB (--max-memory)" in text, err
-    assert "resume with a larger --max-memory, at least 7.61 KB" in text and "--scenarios" not in text
+    assert "resume with a larger --max-memory, at least 7.77 KB" in text and "--scenarios" not in text
     assert ChunkStore(folder / "chunks").count() == 1 and not (folder / "summary.json").exists()
 
 
@@ -1280,10 +1281,10 @@ def test_a_resume_keeps_the_memory_budget_the_job_started_with(tmp_path):
 
 
 def test_cli_resume_takes_max_memory(tmp_path):
-    """`fleetopt evaluate --resume FOLDER --max-memory 13KB` (refused before: a resume could not
+    """`fleetopt evaluate --resume FOLDER --max-memory 14KB` (refused before: a resume could not
     change its memory) finishes the job on blocks of one scenario, saying they are slow."""
     folder = _interrupted_job(tmp_path, seed=7)
-    code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "13KB")
+    code, _, err = run_cli("evaluate", "--resume", str(folder), "--max-memory", "14KB")
     assert code == 0, err
     assert "room for 1 scenario(s) at a time (of 20)" in " ".join(err.split())
     summary = json.loads((folder / "summary.json").read_text())
