@@ -17,7 +17,7 @@ from fleetopt.core.units import (
     format_usd_compact,
     usd_column_formatter,
 )
-from fleetopt.report.svg import usd_tick
+from fleetopt.report.svg import _usd_decimals, usd_tick
 
 
 @pytest.mark.parametrize(
@@ -246,3 +246,12 @@ def test_a_compact_count_rolls_over_to_the_next_scale_and_rounds_half_up(value, 
     table's other figures): it wrote 999,960 as "1,000.0k" and 4,050,000 as "4.0M" (float
     formatting), where money's compact form writes $1.0M and $4.1M."""
     assert format_number_compact(value) == text
+
+
+def test_a_histogram_bin_edge_written_with_more_decimals_is_rounded_half_up():
+    """A histogram's bin edges, written with more decimals where two would read alike, rounded as
+    every figure is: 4,045,000 is $4.05M (float formatting wrote $4.04M: the float 4.045 is
+    4.04499...), -3,804,500 -$3.805M."""
+    assert _usd_decimals(4_045_000, 2) == "$4.05M"
+    assert _usd_decimals(-3_804_500, 3) == "-$3.805M"
+    assert _usd_decimals(2.5e9, 2) == "$2.50B"

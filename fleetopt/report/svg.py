@@ -9,7 +9,7 @@ from html import escape
 
 import numpy as np
 
-from fleetopt.core.units import format_mw, format_percent, format_usd, format_usd_compact
+from fleetopt.core.units import format_mw, format_percent, format_usd, format_usd_compact, rounded
 
 # Okabe & Ito's colours, told apart with a red-green colour blindness (the old palette's blue and
 # purple, 1st and 5th plan of a comparison, were one colour to a deuteranope; its orange and green,
@@ -513,10 +513,11 @@ def _bin_words(edges: np.ndarray, b: int) -> str:
 
 
 def _usd_decimals(v: float, decimals: int) -> str:
-    """USD in B, M or k with ``decimals`` decimals: -$3.804M."""
+    """USD in B, M or k with ``decimals`` decimals, rounded half up as every figure is
+    (core/units.rounded): -$3.804M."""
     a = abs(v)
     scale, suffix = _scale_of(a)
-    return ("-" if v < 0 else "") + f"${a / scale:,.{decimals}f}{suffix}"
+    return ("-" if v < 0 else "") + f"${rounded(a, decimals, round(math.log10(scale)))}{suffix}"
 
 
 def _histogram_markers(
