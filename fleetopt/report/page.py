@@ -1389,7 +1389,7 @@ def _summary_section(run: _Run) -> str:
                   "evaluated on it alone: an evaluation without --deterministic gives its risk over others")
         said = [f"{label}: NPV {_usd(fc.npv_usd)} on the forecast, the one future the MILP plans for ({others})."]
     said.append(_on_the_forecast(run))
-    if run.kind == "sweep" and (lead := lead_in_short(run.summary, run.path)):  # how sure the pick is
+    if run.kind == "sweep" and (lead := lead_in_short(run.summary, run.folder)):  # how sure the pick is
         said.append(lead)
     oos = run.summary.get("out_of_sample") or {}
     if run.kind == "stochastic" and oos.get("paired"):  # the question a stochastic solve answers
