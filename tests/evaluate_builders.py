@@ -195,6 +195,17 @@ def plan_variants(data: ModelData, plan: Plan) -> tuple[list[Plan], list[str]]:
     return plans, ["milp", "borrowed", "prepaid", "half_fleet", "empty"]
 
 
+def with_idle_gpus(data: ModelData, plan: Plan) -> Plan:
+    """``plan`` with 30 % of its market GPUs (those in service on no contract) taken out of service
+    and held idle: for policy rule 5 (`idle_gpus_to_market`)."""
+    idle = copy.deepcopy(plan)
+    contracted = np.zeros(plan.active.shape)
+    for k, con in enumerate(data.contracts):
+        contracted[con.use] += plan.contract_gpus[k]
+    idle.active = plan.active - 0.3 * (plan.active - contracted)
+    return idle
+
+
 def batch(data: ModelData, plans: list[Plan], labels: list[str] | None = None) -> PlanBatch:
     return compile_plans(data, plans, labels or [f"p{i}" for i in range(len(plans))])
 

@@ -15,7 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from evaluate_builders import ALL_RISK, MODELS, batch, plan_variants, rel_err, solved, with_risk
+from evaluate_builders import (
+    ALL_RISK,
+    MODELS,
+    batch,
+    plan_variants,
+    rel_err,
+    solved,
+    with_idle_gpus,
+    with_risk,
+)
 from milp_builders import data_of
 
 from fleetopt.evaluate import engine, evaluate, generate_scenarios, kernel, resolve_backend
@@ -233,3 +242,22 @@ def test_the_array_code_runs_a_bullet_repaid_at_maturity_on_the_stand_in(fake_cu
     want = evaluate(data, plans, 100, seed=3, backend="numpy", keep_matrix=True)
     np.testing.assert_array_equal(got.npv_matrix, want.npv_matrix)
     np.testing.assert_array_equal(got.metrics["breach_probability"], want.metrics["breach_probability"])
+
+
+def test_idle_gpus_to_market_runs_on_the_stand_in_as_on_numpy(fake_cupy):
+    """Policy rule 5 on the CuPy path: the kernel launched through CuPy and the array code with CuPy
+    as its array module give NumPy's figures, for a plan holding 30 % of its market GPUs idle, and the
+    idle GPUs serve demand (more of it served than with the rule off)."""
+    d = with_risk(MODELS["two_sites"](), **ALL_RISK)
+    d["policy"] = {"idle_gpus_to_market": True}
+    data = data_of(d)
+    plans = batch(data, [with_idle_gpus(data, solved("two_sites").plan)], ["idle"])
+    want = evaluate(data, plans, 200, seed=3, backend="numpy", keep_matrix=True)
+    for on_kernel in (True, False):
+        got = evaluate(data, plans, 200, seed=3, backend="cupy", kernel=on_kernel, keep_matrix=True)
+        assert got.kernel == on_kernel and rel_err(got.npv_matrix, want.npv_matrix) <= 1e-12
+        for column in want.metrics.columns[1:]:
+            assert rel_err(got.metrics[column].to_numpy(), want.metrics[column].to_numpy()) <= 1e-12, column
+    d["policy"] = {}
+    off = evaluate(data_of(d), plans, 200, seed=3, backend="numpy")
+    assert want.metrics["demand_served_share"].iloc[0] > off.metrics["demand_served_share"].iloc[0]

@@ -12,7 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from evaluate_builders import ALL_RISK, MODELS, batch, plan_variants, rel_err, solved, tiny_model, with_risk
+from evaluate_builders import (
+    ALL_RISK,
+    MODELS,
+    batch,
+    plan_variants,
+    rel_err,
+    solved,
+    tiny_model,
+    with_idle_gpus,
+    with_risk,
+)
 from milp_builders import base_model, data_of
 
 from fleetopt import api
@@ -31,6 +41,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 BUNDLED = ["tiny", "lab", "neocloud"]
+MILP_PLANS: dict = {}  # each bundled model's MILP plan, kept by the `bundled` fixture
 
 
 def assert_agree(consts, plans, scen, kernel=None) -> dict:
@@ -54,6 +65,7 @@ def bundled(request):
     shared = name == "neocloud"
     result = request.getfixturevalue("neocloud_solved") if shared else api.solve(name, mip_gap=0.05)
     plans, labels = plan_variants(result.data, result.plan)
+    MILP_PLANS[name] = result.plan
     return name, result.data, batch(result.data, plans, labels)
 
 
@@ -161,6 +173,27 @@ def test_the_demand_served_is_numpys_to_the_bit(bundled, gpu_code):
     assert (want > 0).mean() > 0.5  # most pairs serve some of it
     for kernel in (cpu_kernel(1), gpu_code):
         np.testing.assert_array_equal(kernel.simulate(consts, plans, scen)["demand_served"], want)
+
+
+@pytest.mark.parametrize("code", ["c", "gpu-code"])
+def test_idle_gpus_to_market_agrees_with_numpy_on_every_bundled_model(bundled, gpu_code, code):
+    """Policy rule 5 on, every risk factor on (late blocks: short quarters too), the plans with a
+    variant holding 30 % of its market GPUs idle: both builds agree with NumPy, and the idle GPUs
+    serve demand the plans' market GPUs leave (more demand served than with the rule off)."""
+    name, data, plans = bundled
+    d = yaml.safe_load(bundled_model_path(name).read_text(encoding="utf-8"))
+    d["policy"] = {**d.get("policy", {}), "idle_gpus_to_market": True}
+    risky = data_of(with_risk(d, **ALL_RISK))
+    milp = MILP_PLANS[name]
+    half = plan_variants(data, milp)[0][3]
+    held = batch(risky, [with_idle_gpus(risky, p) for p in (milp, half)], ["idle_milp", "idle_half"])
+    consts, scen = SimulationConstants.from_data(risky), generate_scenarios(risky, 6, 0, 200)
+    assert consts.policy.idle_gpus_to_market
+    for batch_ in (plans, held):
+        want = assert_agree(consts, batch_, scen, gpu_code if code == "gpu-code" else None)
+    rule_off = consts.policy.model_copy(update={"idle_gpus_to_market": False})
+    off = simulate(consts.with_policy(rule_off), held, scen)
+    assert (want["demand_served"] > off["demand_served"] + 1e-6).any()
 
 
 @pytest.mark.parametrize("discount", [0.0, 0.35])

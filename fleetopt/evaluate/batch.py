@@ -124,6 +124,7 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         terminal_power=terminal_power,
         terminal_book=econ.terminal_fleet_book(data, stack),
         **by_generation,
+        **_idle_tables(data, stack, rev_per_gpu),
         **orders,
         **ltv,
         # both set below, from the plans' own run on the forecast
@@ -541,11 +542,7 @@ def _service_problem(data: ModelData, stack: Plan, labels: list[str], lines: dic
         return (f"plan {labels[p]!r}: has {stack.active[p, 0, sku, site, t]:,.0f} {data.sku_names[sku]} GPUs "
                 f"in training service at site {data.sites[site].name!r} in {data.quarter_labels[t]}, when "
                 "that SKU is not eligible for training")  # fmt: skip
-    installed = np.zeros(stack.active.shape)  # (P, 2, S, I, T)
-    for c in data.cohorts:
-        share = np.array([data.service_share(c.index, t) for t in range(data.T)])
-        installed[:, 0, c.sku, c.site] += share * stack.held_training[:, c.index]
-        installed[:, 1, c.sku, c.site] += share * stack.held_inference[:, c.index]
+    installed = installed_by_use(data, stack)
     at = _first_above(stack.active, installed)
     if at is None:
         return None
@@ -555,6 +552,42 @@ def _service_problem(data: ModelData, stack: Plan, labels: list[str], lines: dic
         f"{USES[u]} service at site {data.sites[site].name!r} in {data.quarter_labels[t]}, more than the "
         f"{installed[p, u, sku, site, t]:,.0f} it holds installed for {USES[u]}"
     )
+
+
+def installed_by_use(data: ModelData, stack: Plan) -> np.ndarray:
+    """(P, 2, S, I, T) the GPUs each plan holds configured for each use and installed: each cohort
+    at its service share (formulation §5.3, ``use_limit``: the most it may have in service)."""
+    installed = np.zeros(stack.active.shape)
+    for c in data.cohorts:
+        share = np.array([data.service_share(c.index, t) for t in range(data.T)])
+        installed[:, 0, c.sku, c.site] += share * stack.held_training[:, c.index]
+        installed[:, 1, c.sku, c.site] += share * stack.held_inference[:, c.index]
+    return installed
+
+
+def _idle_tables(data: ModelData, stack: Plan, rev_per_gpu: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``idle_*`` fields of :class:`PlanBatch` (P, 2, G, I, T), for the policy's
+    ``idle_gpus_to_market`` (docs/evaluation.md, policy rule 5): by use, generation and site, the GPUs
+    a plan holds installed for the use and not in service (none of an SKU not eligible for training
+    in training; less than ``_COUNT_TOLERANCE`` counts as none), their H100-equivalent supply in the
+    use, their revenue at forecast prices, and the facility MW and forecast electricity they would add
+    by running at full draw instead of their idle fraction."""
+    idle = installed_by_use(data, stack) - stack.active
+    idle[:, 0] *= data.training_eligible[None, :, None, :]
+    idle = np.where(idle > _COUNT_TOLERANCE, idle, 0.0)
+    extra_mw = econ.mw_per_gpu(data) * (1.0 - data.idle_fraction)[:, None]  # (S, I) per GPU
+    extra_cost = econ.electricity_cost_per_mw(data) * extra_mw[:, :, None]  # (S, I, T) per GPU
+    P, I, T = stack.active.shape[0], data.I, data.T
+    out = {f"idle_{name}": np.zeros((P, 2, data.G, I, T)) for name in ("gpus", "supply", "revenue", "mw",
+                                                                      "electricity")}  # fmt: skip
+    for s in range(data.S):
+        g, gpus = data.sku_generation[s], idle[:, :, s]  # (P, 2, I, T)
+        out["idle_gpus"][:, :, g] += gpus
+        out["idle_supply"][:, :, g] += data.throughput[:, s, None, None] * gpus
+        out["idle_revenue"][:, :, g] += rev_per_gpu[:, s, None, :] * gpus
+        out["idle_mw"][:, :, g] += extra_mw[s, :, None] * gpus
+        out["idle_electricity"][:, :, g] += extra_cost[s] * gpus
+    return out
 
 
 def _contract_problem(data: ModelData, stack: Plan, labels: list[str], lines: dict) -> str | None:

@@ -23,6 +23,7 @@
 // on the plan's totals; the per-site path runs only in the quarters a power block is late for this
 // pair or the plan over-draws a site. The policy's rules (fleetopt/schema/policy.py) are switched
 // by the arguments contracts_first, reschedule, freed_to_market, defer_orders and distress_sales,
+// the idle GPUs' rule by FO_IDLE_RULE (compiled in where it is on and some plan holds idle GPUs),
 // and the prepayment rule by FO_CUT (compiled in where it is on and some plan prepays; its per-pair
 // balances for the FO_FP facilities prepaid before the last quarter):
 // all off is the open loop, with the same operations as before the policy existed.
@@ -37,12 +38,14 @@
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define FO_GPU 1
 #define FO_DEVICE __device__ static __forceinline__
+#define FO_RARE __device__ static __noinline__
 #define FO_RESTRICT __restrict__
 #define FO_LOAD(ptr) __ldg(ptr)
 #define FO_CTZ(x) (__ffsll((long long)(x)) - 1)
 #else
 #define FO_GPU 0
 #define FO_DEVICE static inline
+#define FO_RARE static
 #define FO_RESTRICT restrict
 #define FO_LOAD(ptr) (*(ptr))
 #define FO_CTZ(x) __builtin_ctzll(x)
@@ -355,22 +358,34 @@ FO_DEVICE double fo_market_revenue(const double* base, const fo_freed* f, int u,
 
 // a market's sales with freed capacity (policy): the `revenue` (fo_market_revenue), `supply` and `gpus`
 // (less the GPUs taken out) plus the freed GPUs', capped by demand; the same sums and scale as
-// simulate._market. Returns the revenue; adds the GPUs sold to *sold and the demand served to *served.
+// simulate._market. Returns the revenue; adds the GPUs sold to *sold and the demand served to *served,
+// and sets *excess (NULL: not kept) to the demand they leave (for the idle GPUs, policy rule 5).
 FO_DEVICE double fo_market_with_freed(double revenue, double supply, double gpus, const fo_freed* f, int u,
-                                      double cap, double* sold, double* served)
+                                      double cap, double* sold, double* served, double* excess)
 {
     supply = fo_max(supply + f->supply[u], 0.0);
     gpus = fo_max(gpus + f->gpus[u], 0.0);
     const double scale = fo_min(cap, supply) / fo_max(supply, FO_TINY);
+    const double sold_supply = supply * scale;
     *sold = *sold + gpus * scale;
-    *served = *served + supply * scale;
+    *served = *served + sold_supply;
+    if (excess) *excess = fo_max(cap - sold_supply, 0.0);
     return revenue * scale;
 }
+
+// the plan holds idle GPUs in quarter t and the policy offers them (policy rule 5)
+#define FO_IDLE(p, t) (FO_IDLE_RULE && ((FO_LOAD(plan_idle + (p)) >> (t)) & 1ULL))
+// where policy rule 5 keeps the demand use u's sales leave in quarter t (NULL: the plan holds no idle
+// GPUs then): one of two of the pair's output slots written only after its last quarter, as two more
+// registers carried through the market's loop spill the state on sm_90 (tests/test_kernel_compile.py).
+// Needs p, s, S and t in scope.
+#define FO_EXCESS(u) \
+    (FO_IDLE(p, t) ? ((u) == 0 ? out_quarters_before_breach : out_quarters_before_default) + p * S + s : (double*)0)
 
 // the liquidity rules are on (evaluate/liquidity.py): GPUs may be taken out of the plan
 #define FO_LIQUIDITY (defer_orders || distress_sales)
 // the policy's demand cap (simulate._market `safe`): freed capacity or GPUs taken out change the offer per pair
-#define FO_SAFE_CAP (freed_to_market || FO_LIQUIDITY)
+#define FO_SAFE_CAP (freed_to_market || FO_LIQUIDITY || FO_IDLE_RULE)
 
 // electricity and opex less those of the GPUs taken out (market GPUs draw power, held ones cost opex)
 FO_DEVICE void fo_take_costs(const fo_taken* tk, const double* q, double* electricity, double* fixed)
@@ -428,6 +443,40 @@ FO_DEVICE void fo_site_shares(FO_PARAMS, long long p, int t, int cls, const doub
     }
 }
 
+// the MW late in quarter t at each site (`at` < 0; into late[i], added to what it holds) or at site
+// `at` only (into late[0]): the power blocks late in this scenario, then the late increases of the
+// site's contracted capacity due in quarters 1 .. t (each site's in quarter order, the order the array
+// code adds them: layout.PowerShortfall._late_mw)
+FO_DEVICE void fo_late_mw(FO_PARAMS, long long p, long long s, int t, int at, double* late)
+{
+    for (int b = 0; b < FO_B; ++b) {
+        const long long pb = p * FO_B + b;
+        const double mw = FO_LOAD(build_mw + pb);
+        const int from = FO_LOAD(build_online + pb);
+        if (!(mw > 0.0) || t < from) continue;
+        const int site = FO_LOAD(build_site + pb);
+        if (at >= 0 && site != at) continue;
+        const int until = from + FO_SCEN(delay, site * FO_T + FO_LOAD(build_start + pb), s);
+        if (t < until) {
+            if (at >= 0) {
+                late[0] += mw;
+                continue;
+            }
+#pragma unroll
+            for (int i = 0; i < FO_I; ++i)
+                if (site == i) late[i] += mw;
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < FO_I; ++i) {
+        if (at >= 0 && i != at) continue;
+        for (fo_bits due = FO_LOAD(step_bits + i) & fo_quarters(1, t + 1); due; due &= due - 1ULL) {
+            const int u = FO_CTZ(due);
+            if (t < u + FO_SCEN(step_delay, i * FO_T + u, s)) late[at >= 0 ? 0 : i] += FO_LOAD(step_mw + i * FO_T + u);
+        }
+    }
+}
+
 // the quarter of a pair for which some site may be short of power (a block late in this scenario,
 // or the plan drawing more than it planned online): each site's draw is scaled by its powered
 // share phi; with the policy's contracts-first rule the powered MW go to the contracted GPUs, then
@@ -445,27 +494,7 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
     fo_bits short_sites = 0ULL;
 #pragma unroll
     for (int i = 0; i < FO_I; ++i) online[i] = 0.0;
-    for (int b = 0; b < FO_B; ++b) {
-        const long long pb = p * FO_B + b;
-        const double mw = FO_LOAD(build_mw + pb);
-        const int from = FO_LOAD(build_online + pb);
-        if (!(mw > 0.0) || t < from) continue;
-        const int site = FO_LOAD(build_site + pb);
-        const int until = from + FO_SCEN(delay, site * FO_T + FO_LOAD(build_start + pb), s);
-        if (t < until) {
-#pragma unroll
-            for (int i = 0; i < FO_I; ++i)
-                if (site == i) online[i] += mw;
-        }
-    }
-    // late increases of the sites' contracted capacity due in quarters 1 .. t, after the blocks (each
-    // site's in quarter order, the order the array code adds them)
-#pragma unroll
-    for (int i = 0; i < FO_I; ++i)
-        for (fo_bits due = FO_LOAD(step_bits + i) & fo_quarters(1, t + 1); due; due &= due - 1ULL) {
-            const int u = FO_CTZ(due);
-            if (t < u + FO_SCEN(step_delay, i * FO_T + u, s)) online[i] += FO_LOAD(step_mw + i * FO_T + u);
-        }
+    fo_late_mw(FO_ARGS, p, s, t, -1, online);
     double fixed_saved = 0.0;
 #pragma unroll
     for (int i = 0; i < FO_I; ++i) {
@@ -589,7 +618,7 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
         if (FO_SAFE_CAP) {
             const double revenue = fo_market_revenue(base, &fr, u, flags, price, tk);
             market_revenue = market_revenue + fo_market_with_freed(revenue, supply, gpus, &fr, u, cap, &sold_gpus,
-                                                                   served);
+                                                                   served, FO_EXCESS(u));
             continue;
         }
         double revenue = 0.0;
@@ -601,6 +630,7 @@ FO_DEVICE fo_operations fo_short_quarter(FO_PARAMS, long long p, long long s, in
         sold_gpus = sold_gpus + gpus * scale;
         *served = *served + supply * scale;
     }
+
 
     double phi[FO_I > 0 ? FO_I : 1];
     fo_site_shares(FO_ARGS, p, t, FO_SHARE_DRAW, online, short_sites, tk, phi);
@@ -701,7 +731,7 @@ FO_DEVICE fo_operations fo_powered_quarter(FO_PARAMS, long long p, long long s, 
             }
             const double revenue = fo_market_revenue(base, &fr, u, flags, price, tk);
             market_revenue = market_revenue + fo_market_with_freed(revenue, supply, gpus, &fr, u, cap, &sold_gpus,
-                                                                   served);
+                                                                   served, FO_EXCESS(u));
         }
     } else {
 #pragma unroll
@@ -982,6 +1012,57 @@ FO_DEVICE double fo_contract_payments(FO_PARAMS, long long s, int t, fo_bits acc
     return paid;
 }
 
+// policy rule 5 (idle_to_market; simulate._idle_market), after the quarter's operations: the GPUs the
+// plan holds idle in quarter t, offered group by group (sites in order; at each, inference then
+// training; generations newest first) to the demand their use's sales left (FO_EXCESS, drawn down),
+// within the site's MW online beyond its planned draw (drawn down; the MW late in this scenario are not
+// online, in a quarter the pair may be short of power). A group sells the share x = min(1, excess / its
+// supply, MW left / its added MW), none where the policy takes GPUs of its generation out or the
+// scenario's price does not cover its added electricity. Adds what they earn less that electricity to
+// *ebitda, the GPUs to *used and the demand served to the pair's. Kept out of the quarter's paths, and
+// the MW left one value per site, so that the pair's state stays in registers (tests/test_kernel_compile.py).
+FO_DEVICE void fo_idle_market(FO_PARAMS, long long p, long long s, int t, int maybe_short, const fo_taken* tk,
+                              const fo_scenario_quarter* sq, double* ebitda, double* used)
+{
+    double extra = 0.0, earned = 0.0, gpus = 0.0;
+    double excess[2] = {*FO_EXCESS(0), *FO_EXCESS(1)};  // FO_IDLE(p, t) holds here
+    double* served = out_demand_served + p * S + s;
+    const double ef = FO_SQ(ef, electricity_factor, t);
+#pragma unroll 1
+    for (int i = 0; i < FO_I; ++i) {
+        const long long pit = (p * FO_I + i) * FO_T + t;
+        double late = 0.0;
+        if (maybe_short) fo_late_mw(FO_ARGS, p, s, t, i, &late);
+        double left = fo_max((FO_LOAD(online_plan + pit) - late) - FO_LOAD(drawn + pit), 0.0);
+#pragma unroll
+        for (int v = 0; v < 2; ++v) {
+            const int u = 1 - v;
+#pragma unroll
+            for (int h = 0; h < FO_G; ++h) {
+                const int g = FO_G - 1 - h;
+                const long long at = (((p * 2 + u) * FO_G + g) * FO_I + i) * FO_T + t;
+                const double count = FO_LOAD(igpu + at);
+                if (!(count > 0.0) || tk->held[g] > 0.0) continue;
+                const double price = FO_SQ(price[g], price_factor, g * FO_T + t);
+                const double base = FO_LOAD(irev + at), bill = FO_LOAD(ielec + at);
+                if (!(base * price > bill * ef)) continue;
+                const double supply = FO_LOAD(isup + at), mw = FO_LOAD(imw + at);
+                double x = fo_min(1.0, excess[u] / (supply > 0 ? supply : 1.0));
+                if (mw > 0) x = fo_min(x, left / mw);
+                const double sold_supply = supply * x;
+                excess[u] = fo_max(excess[u] - sold_supply, 0.0);
+                left = fo_max(left - mw * x, 0.0);
+                *served = *served + sold_supply;
+                earned = earned + (base * x) * price;
+                gpus = gpus + count * x;
+                extra = extra + bill * x;
+            }
+        }
+    }
+    *ebitda = *ebitda + (earned - extra * ef);
+    *used = *used + gpus;
+}
+
 // quarter t of a pair
 FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits flags, const fo_scenario_quarter* sq,
                           fo_state* st)
@@ -1002,10 +1083,12 @@ FO_DEVICE void fo_quarter(FO_PARAMS, long long p, long long s, int t, fo_bits fl
 #pragma unroll
         for (int g = 0; g < FO_G; ++g) tk.market[g] = tk.held[g] = 0.0;
     }
-    const fo_operations ops = ((st->short_quarters >> t) & 1ULL)
+    fo_operations ops = ((st->short_quarters >> t) & 1ULL)
                                   ? fo_short_quarter(FO_ARGS, p, s, t, q, flags, &live, st, &tk, sq)
                                   : fo_powered_quarter(FO_ARGS, p, s, t, q, flags, live_, st, &tk, sq);
     st->live = live;
+    if (FO_IDLE(p, t)) fo_idle_market(FO_ARGS, p, s, t, (int)((st->short_quarters >> t) & 1ULL), &tk, sq, &ops.ebitda,
+                                      &ops.gpus_used);
     const double ebitda = ops.ebitda;
 
     // financing (core.economics.finance_step): the term loans' flows are the plan's; the customers'

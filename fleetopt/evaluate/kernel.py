@@ -93,6 +93,10 @@ class KernelShape:
     # facilities whose cut prepayments a pair tracks: those the plans prepay before the last quarter
     # (after it only the sum kept matters), in facility order
     prepaid: tuple[int, ...] = ()
+    # the policy's idle GPUs (idle_gpus_to_market, policy rule 5) compiled in: it is on and some plan
+    # holds idle GPUs (without it the kernel is the rule-off one, registers and all:
+    # tests/test_kernel_compile.py)
+    idle: bool = False
 
     @property
     def FP(self) -> int:
@@ -106,7 +110,8 @@ class KernelShape:
         before_last = (plans.prepay[..., :-1] > 0).any(axis=(0, 2))
         prepaid = tuple(int(f) for f in np.flatnonzero(before_last)) if cuts else ()
         rows = _covenant_rows(consts)
-        return cls(consts.T, I, K, B, G, consts.covenant_window, rows, scenario_major, cuts, prepaid)
+        idle = consts.policy.idle_gpus_to_market and bool((plans.idle_gpus > 0).any())
+        return cls(consts.T, I, K, B, G, consts.covenant_window, rows, scenario_major, cuts, prepaid, idle)
 
     @classmethod
     def of_model(cls, data: Any, B: int = 8, scenario_major: bool = False) -> KernelShape:
@@ -119,7 +124,7 @@ class KernelShape:
         prepaid = tuple(range(min(len(data.facilities), MAX_PREPAID_FACILITIES))) if cuts else ()
         return cls(
             data.T, data.I, K, B, data.G, consts.covenant_window, _covenant_rows(consts), scenario_major,
-            cuts, prepaid,
+            cuts, prepaid, consts.policy.idle_gpus_to_market,
         )
 
     def scenario_rows(self) -> dict[str, int]:
@@ -144,6 +149,7 @@ class KernelShape:
             "FO_LATE_PLANES": MAX_LATE_QUARTERS.bit_length(), "FO_QUARTERS_PER_YEAR": QUARTERS_PER_YEAR,
             "FO_T": self.T, "FO_I": self.I, "FO_K": self.K, "FO_B": self.B, "FO_G": self.G,
             "FO_W": self.W, "FO_R": len(self.covenants), "FO_CUT": int(self.cuts), "FO_FP": self.FP,
+            "FO_IDLE_RULE": int(self.idle),
             # a borrowing base test (its quantities, QUANTITIES 5 and 6, are made only then)
             "FO_BASE": int(any(row[ROW_BIT] == kind_bit(BORROWING_BASE) for row in self.covenants)),
             # a test on EBITDA less tax (the DSCR with dscr_cash_flow: ebitda_less_tax): its flow is kept
@@ -344,6 +350,11 @@ def plan_tables(consts: SimulationConstants, plans: PlanBatch) -> dict[str, np.n
         # MW they leave to the GPUs left (short quarters)
         "gmsup": plans.gen_site_market_supply, "gmcnt": plans.gen_site_market_count,
         "gmelec": plans.gen_site_market_electricity, "gmmw": plans.gen_site_market_mw,
+        # the policy's idle GPUs (idle_gpus_to_market), by use, generation and site (P, 2, G, I, T), and
+        # the quarters each plan holds any (P,)
+        "igpu": plans.idle_gpus, "isup": plans.idle_supply, "irev": plans.idle_revenue,
+        "imw": plans.idle_mw, "ielec": plans.idle_electricity,
+        "plan_idle": _bits((plans.idle_gpus > 0).any(axis=(1, 2, 3)), 1),
         # the prepaid slots' forecast rates and floating quarters, (FP, T) (the same for every plan)
         "slot_rate": consts.financing.rate_quarterly[slots].reshape(-1, T),
         "slot_floating": consts.financing.floating[slots].reshape(-1, T),
@@ -407,6 +418,10 @@ def _quarter_flags(
         for k, u in enumerate(consts.contract_use):
             sold[:, u] |= (plans.freed_revenue[:, k] != 0).any(axis=2)
             market[:, u] |= (plans.contract_gpus[:, k] != 0).any(axis=1)
+    if consts.policy.idle_gpus_to_market:  # idle GPUs may reach their use's market: its demand and prices
+        idle = (plans.idle_gpus > 0).any(axis=3)  # (P, 2, G, T)
+        sold |= idle
+        market |= idle.any(axis=2)
     # quarters whose interest may follow the rate shift: the plan's floating balances, and balances
     # the policy changes (prepayments cut, draws deferred with an order)
     floats = loans["floating_balance"] != 0
@@ -576,6 +591,8 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _plan("terminal_book"), _plan("gtbook"),
     _plan("cmw"), _plan("mmw"), _plan("fsup"), _plan("frev"), _plan("gterm"), _plan("lbuf"),
     _plan("gmsup"), _plan("gmcnt"), _plan("gmelec"), _plan("gmmw"),
+    _plan("igpu"), _plan("isup"), _plan("irev"), _plan("imw"), _plan("ielec"),
+    _plan("plan_idle", "const unsigned long long*"),
     _plan("slot_rate"), _plan("slot_floating"), _plan("slot_refinanced"), _plan("slot_collateral_weight"),
     # scenarios: time-major, last axis S (consecutive threads read consecutive scenarios)
     *(_scenario_parameter(f) for f in FACTORS),

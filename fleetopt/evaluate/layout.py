@@ -16,6 +16,7 @@ temporaries that outgrow the caches; this layout keeps a quarter's work to few s
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -148,6 +149,12 @@ class PlanColumns:
         self.supply_safe = _columns(np.where(supply_total > 0, supply_total, 1.0), xp)  # (2, T, P, 1)
         self._freed_columns(plans, T, xp)
         self._liquidity_columns(plans, xp)
+        self._plans_xp = (plans, xp)  # for the idle GPUs' columns, made only where the policy offers them
+
+    @cached_property
+    def idle(self) -> IdleColumns:
+        """The policy's idle GPUs (``idle_gpus_to_market``), made on first use."""
+        return IdleColumns(*self._plans_xp)
 
     def _freed_columns(self, plans: PlanBatch, T: int, xp: Any) -> None:
         """What a contract's GPUs would supply and earn on its use's market (the policy's freed capacity)."""
@@ -205,6 +212,25 @@ class PlanColumns:
         self.any_ltv_draws = (plans.ltv_draws > 0).any(axis=0)  # (T,) GPU-backed draws the rule may defer
         self.any_prepay = (plans.prepay > 0).any(axis=(0, 1))  # (T,) some plan prepays debt (policy: the cut)
         self.liquidity_buffer = xp.asarray(plans.liquidity_buffer[:, None])
+
+
+class IdleColumns:
+    """The policy's idle GPUs (``idle_gpus_to_market``, docs/evaluation.md policy rule 5): their
+    ``idle_*`` tables (2, G, I, T, P, 1) by name, each site's planned draw and MW online beyond it
+    (I, T, P, 1), and per quarter the (site, use, generation) groups any plan holds idle, in the order
+    they are offered: sites in order; at each, inference, then training; generations newest first."""
+
+    def __init__(self, plans: PlanBatch, xp: Any):
+        self.tables = {name: _columns(getattr(plans, f"idle_{name}"), xp)
+                       for name in ("gpus", "supply", "revenue", "mw", "electricity")}  # fmt: skip
+        self.headroom = _columns(np.maximum(plans.online_mw - plans.drawn_mw, 0.0), xp)
+        self.drawn = _columns(plans.drawn_mw, xp)
+        held_idle = (plans.idle_gpus > 0).any(axis=0)  # (2, G, I, T)
+        _, G, I, T = held_idle.shape
+        self.groups = [
+            [(i, u, g) for i in range(I) for u in (1, 0) for g in reversed(range(G)) if held_idle[u, g, i, t]]
+            for t in range(T)
+        ]
 
 
 @dataclass
@@ -326,6 +352,13 @@ class PowerShortfall:
                 drawn = drawn if mw is None else drawn - mw
             contract[i] = training[i] = inference[i] = _draw_share(online, drawn, powered, xp)
         return replace(short, contract=contract, market=(training, inference), _contract_pairs=None)
+
+    def online(self, i: int, t: int) -> Any:
+        """MW online at site ``i`` in quarter ``t`` ((P, S) where a block is late in some pair, else the
+        plan's (P, 1)): the plan's less the MW late, as the shares are made from."""
+        late_i = self._late_mw(i, t) if t in self.maybe_short else 0.0
+        online = self.xp.asarray(self.plans.online_mw[:, i, t][:, None])
+        return online if isinstance(late_i, float) else online - late_i
 
     def _late_mw(self, i: int, t: int) -> Any:
         """MW of site ``i`` late in quarter ``t`` ((P, S) or (1, S); 0.0: none in any pair)."""

@@ -43,6 +43,14 @@ class PlanBatch:
     gen_site_market_electricity: np.ndarray
     # and their facility MW at full draw: what the GPUs taken out leave to the GPUs left at a short site
     gen_site_market_mw: np.ndarray
+    # the policy's idle_gpus_to_market (batch._idle_tables), (P, 2, G, I, T) by use, generation and
+    # site: GPUs installed for the use and not in service, their H100-equivalent supply, forecast
+    # revenue, and the MW and forecast electricity they add at full draw over their idle draw
+    idle_gpus: np.ndarray
+    idle_supply: np.ndarray
+    idle_revenue: np.ndarray
+    idle_mw: np.ndarray
+    idle_electricity: np.ndarray
     gen_held: np.ndarray  # (P, G, T) GPUs held
     gen_opex: np.ndarray  # (P, G, T) GPU opex of the GPUs held
     gen_depreciation: np.ndarray  # (P, G, T)

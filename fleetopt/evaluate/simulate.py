@@ -214,7 +214,8 @@ def simulate(
         taken = liquidity.orders(t, state.cash, state.revolver)
         paid = contract_payments(consts.contract_payments, pl, sc, book.status, t)  # before this quarter's
         short = _power_left(power, pl, power.quarter(t), taken, t)
-        ebitda, gpus_used = _operations(consts, pl, sc, book, short, taken, t, demand_served, xp, earned)
+        ebitda, gpus_used = _operations(consts, pl, sc, book, power, short, taken, t, demand_served, xp,
+                                        earned)
         step = _financing(fin, state, pl, sc, t, ebitda, taken, liquidity, paid, xp)
         liquidity.sell(t, state, sc.resale_factor[t])
         step.cash = cash = state.cash
@@ -434,8 +435,9 @@ def _moved_draws(pl, sc, t: int, taken: Adjustments) -> DrawsMoved | None:
     return DrawsMoved(draws, saved, owed)
 
 
-def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, taken: Adjustments | None,
-                t: int, served: Any, xp: Any, earned: Any = None) -> tuple:  # fmt: skip
+def _operations(consts, pl, sc, book: ContractBook, power: PowerShortfall, short: Shortfall | None,
+                taken: Adjustments | None, t: int, served: Any, xp: Any,
+                earned: Any = None) -> tuple:  # fmt: skip
     """EBITDA and GPUs in use (sold or delivered) in quarter ``t``; adds the market demand served
     (H100-equivalent GPUs) to ``served``, and (``earned``, None: not kept) what each generation's own
     market GPUs earn, less their electricity, to ``earned[:, :, g, t]``; updates the contract book.
@@ -447,8 +449,10 @@ def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, tak
     """
     contract_revenue, delivered_gpus, penalty, freed = _contracts(consts, pl, sc, book, short, t, xp)
     shares = None if short is None else short.market
-    safe = book.policy.freed_gpus_to_market or taken is not None
-    market_revenue, sold_gpus = _market(pl, sc, shares, freed, taken, safe, t, served, xp, earned)
+    idle = book.policy.idle_gpus_to_market and bool(pl.idle.groups[t])
+    safe = book.policy.freed_gpus_to_market or taken is not None or book.policy.idle_gpus_to_market
+    excess = [sc.demand[0, t], sc.demand[1, t]] if idle else None  # demand the plan's market GPUs leave
+    market_revenue, sold_gpus = _market(pl, sc, shares, freed, taken, safe, t, served, xp, earned, excess)
     if earned is not None:
         _less_market_electricity(earned, pl, sc, short, t)
     book.count_freed(freed)
@@ -468,7 +472,11 @@ def _operations(consts, pl, sc, book: ContractBook, short: Shortfall | None, tak
     ebitda = market_revenue + contract_revenue - electricity - fixed
     if penalty is not None:
         ebitda = ebitda - penalty
-    return ebitda, sold_gpus + delivered_gpus
+    used = sold_gpus + delivered_gpus
+    if idle:  # policy rule 5: what the idle GPUs put to work earn, less their electricity at full draw
+        net, idle_gpus = _idle_market(pl, sc, power, short, taken, excess, t, served, xp)
+        ebitda, used = ebitda + net, used + idle_gpus
+    return ebitda, used
 
 
 def _borrowing_base(consts: SimulationConstants, pl, sc, state: FinanceState, taken: Adjustments | None,
@@ -721,14 +729,16 @@ def _zero(total: Any) -> Any:
 
 
 def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, safe: bool, t: int,
-            served: Any, xp: Any, earned: Any = None) -> tuple[Any, Any]:  # fmt: skip
+            served: Any, xp: Any, earned: Any = None,
+            excess: list | None = None) -> tuple[Any, Any]:  # fmt: skip
     """Market revenue and GPUs sold in quarter ``t``: planned sales scaled by their uses' powered
     ``shares`` (None: fully powered), with the ``freed`` capacity and without the GPUs ``taken`` out
     (policy), capped by demand; each use's demand served (H100-equivalent GPUs) is added to
     ``served``, the (P, S) total. ``safe``: the policy's demand cap, which also holds where the offer
     is changed per pair (the same numbers wherever the plan's supply is positive). ``earned``
     (None: not kept): each generation's revenue from the plan's own market GPUs (not the freed
-    ones), within power and demand, is added to ``earned[:, :, g, t]``."""
+    ones), within power and demand, is added to ``earned[:, :, g, t]``. ``excess`` (None: not kept;
+    given only with ``safe``): each use's demand, replaced by what of it the use's sales leave."""
     revenue_total = sold_total = None
     for u in range(2):
         if not pl.any_market[u, t] and freed.supply[u] is None:
@@ -788,8 +798,47 @@ def _market(pl, sc, shares, freed: FreedCapacity, taken: Adjustments | None, saf
         for g, value in own:
             earned[:, :, g, t] += value * scale
         sold_total = plus(sold_total, gpus * scale)
-        served += supply * scale  # each use straight into the pair's total, as the kernel adds it
+        sold = supply * scale
+        served += sold  # each use straight into the pair's total, as the kernel adds it
+        if excess is not None:
+            excess[u] = xp.maximum(cap - sold, 0.0)
     return _zero(revenue_total), _zero(sold_total)
+
+
+def _idle_market(pl, sc, power: PowerShortfall, short: Shortfall | None, taken: Adjustments | None,
+                 excess: list, t: int, served: Any, xp: Any) -> tuple[Any, Any]:  # fmt: skip
+    """Policy rule 5 (``idle_gpus_to_market``, docs/evaluation.md): the GPUs the plans hold idle in
+    quarter ``t``, offered group by group (``pl.idle.groups``: site, use, generation) to the demand
+    their use's market GPUs leave (``excess``, drawn down), within the MW each site has online
+    beyond its planned draw (drawn down); a group sells the share x = min(1, excess / its supply,
+    MW left / its added MW), none where its generation has GPUs taken out by the policy or the
+    scenario's price does not cover its added electricity. Adds the demand served to ``served``;
+    returns what they earn less that electricity (at the scenario's prices), and the GPUs sold. The
+    kernel's fo_idle_market, operation for operation."""
+    revenue = gpus = extra = None
+    left = {}  # each site's MW online beyond its planned draw, as it is used
+    idle = pl.idle
+    for i, u, g in idle.groups[t]:
+        if i not in left:  # the plan's where no pair is short (no block late), else the scenario's
+            online = None if short is None else power.online(i, t)
+            left[i] = idle.headroom[i, t] if online is None else xp.maximum(online - idle.drawn[i, t], 0.0)
+        table = {name: column[u, g, i, t] for name, column in idle.tables.items()}
+        supply, mw, count = table["supply"], table["mw"], table["gpus"]
+        base, bill = table["revenue"], table["electricity"]
+        x = xp.minimum(1.0, excess[u] / xp.where(supply > 0, supply, 1.0))
+        x = xp.where(mw > 0, xp.minimum(x, left[i] / xp.where(mw > 0, mw, 1.0)), x)
+        offered = (count > 0) & (base * sc.price_factor[g, t] > bill * sc.electricity_factor[t])
+        if taken is not None and taken.held[g] is not None:
+            offered = offered & ~(taken.held[g] > 0)
+        x = xp.where(offered, x, 0.0)
+        sold = supply * x
+        excess[u] = xp.maximum(excess[u] - sold, 0.0)
+        left[i] = xp.maximum(left[i] - mw * x, 0.0)
+        served += sold
+        revenue = plus(revenue, (base * x) * sc.price_factor[g, t])
+        gpus = plus(gpus, count * x)
+        extra = plus(extra, bill * x)
+    return _zero(revenue) - _zero(extra) * sc.electricity_factor[t], _zero(gpus)
 
 
 def _less_market_electricity(earned: Any, pl, sc, short: Shortfall | None, t: int) -> None:

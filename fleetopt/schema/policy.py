@@ -11,7 +11,7 @@ from fleetopt.schema.base import Fraction, GpuCount, Money, StrictModel
 
 
 class Policy(StrictModel):
-    """The evaluator's recourse rules, each on by default."""
+    """The evaluator's recourse rules, each on by default but `idle_gpus_to_market`."""
 
     power_to_contracts_first: bool = True
     """A site short of power serves its contracted GPUs first, then inference-market GPUs, then
@@ -26,6 +26,14 @@ class Policy(StrictModel):
     """GPUs planned for a contract that has ended early (customer default or cancellation) are
     offered on the market of the contract's use at the scenario's price, within demand (off: they
     stand idle)."""
+    idle_gpus_to_market: bool = False
+    """In a scenario quarter where a use's market demand exceeds what the plan's GPUs on that market
+    serve, the GPUs the plan holds installed but not in service (bought ahead of demand, or kept where
+    selling costs more) are offered to it at full draw and the scenario's price, within the MW each
+    site has online beyond its planned draw: site by site in the model's order, at each inference
+    first, then training, newest generation first, each in the use it is configured for where
+    eligible, where the price covers the electricity they add and the policy takes none of their
+    generation out (docs/evaluation.md, policy rule 5) (off, the default: they stand idle)."""
     defer_orders: bool = True
     """At the start of a quarter, when cash plus the undrawn revolver, less the quarter's cash need on
     the plan's forecast and the deferred payments falling due, plus the GPU-backed draws deferred
@@ -75,6 +83,7 @@ class Policy(StrictModel):
             self.power_to_contracts_first
             or self.reschedule_late_contracts
             or self.freed_gpus_to_market
+            or self.idle_gpus_to_market
             or self.defer_orders
             or self.distress_sales
             or self.cut_prepayments
@@ -87,6 +96,7 @@ class Policy(StrictModel):
             power_to_contracts_first=False,
             reschedule_late_contracts=False,
             freed_gpus_to_market=False,
+            idle_gpus_to_market=False,
             defer_orders=False,
             distress_sales=False,
             cut_prepayments=False,
