@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
 from evaluate_builders import ALL_RISK, MODELS, batch, with_risk
 from milp_builders import HOURS, base_model, cohort_index, data_of, sku
 
@@ -1044,3 +1045,16 @@ def test_every_rule_off_is_the_evaluation_before_the_policy(name):
             assert (out[field][~same] >= before[~same] - rtol * abs(before[~same])).all(), field
         else:
             np.testing.assert_array_equal(out[field], before, err_msg=field)
+
+
+def test_every_rule_of_the_policy_is_named_where_a_model_is_shown():
+    """`fleetopt validate` lists the policy's rules on and off by name: rule 5
+    (`idle_gpus_to_market`) was in neither list, so a policy with only it on read as none."""
+    from fleetopt.cli.render import POLICY_RULE_WORDS
+    from fleetopt.schema.policy import Policy
+
+    rules = {name for name, f in Policy.model_fields.items() if f.annotation is bool}
+    assert rules == set(POLICY_RULE_WORDS)
+    code, out, err = run_cli("validate", "tiny", "--set", "policy.idle_gpus_to_market=true")
+    assert code == 0, err
+    assert "idle GPUs to the market" in " ".join(out.replace("│", " ").split()).split("(off:")[0]

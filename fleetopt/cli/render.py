@@ -278,6 +278,7 @@ POLICY_RULE_WORDS = {
     "defer_orders": "orders deferred or cancelled when cash runs short",
     "distress_sales": "distress sales",
     "cut_prepayments": "prepayments cut",
+    "idle_gpus_to_market": "idle GPUs to the market",
 }
 
 
