@@ -553,6 +553,29 @@ def test_gpus_retired_within_a_year_of_their_purchase_are_named(tiny):
     )
 
 
+def test_gpus_retired_within_a_year_say_which_covenant_had_no_room_while_held():
+    """The default model with Rubin two quarters late bought 97,920 GB300 in 2027Q1 and sold them in
+    2027Q2 at a $1.9B loss, and a planner could not tell advice from artifact: in 2027Q1 the DSCR,
+    first tested then, was met with no room, so their quarter of revenue met it. The line now says
+    so. A test met within a millionth of its threshold has no room (a binding MILP row); tested
+    quarters only."""
+    from fleetopt.core.covenants import CATALOGUE, CovenantTest
+    from fleetopt.core.results import _held_when_tight
+
+    q = ["2026Q4", "2027Q1", "2027Q2"]
+    dscr = next(kind for kind in CATALOGUE if kind.name == "dscr")
+    test = CovenantTest(dscr, 1.4, np.array([False, True, True]), (1, 2), 1)
+    ratio = np.array([1.0, 1.4 * (1 + 5e-7), 1.5])  # a breach before testing starts is not "no room"
+    assert test.met_without_room(ratio).tolist() == [False, True, False]
+    tight = [(), ("EBITDA / debt service",), ()]
+    said = " (held through 2027Q1, when EBITDA / debt service was met with no room)"
+    assert _held_when_tight(q, tight, 1, 2) == said
+    assert _held_when_tight(q, tight, 0, 2) == (
+        " (held through 2026Q4..2027Q1, when EBITDA / debt service (2027Q1) was met with no room)"
+    )
+    assert _held_when_tight(q, tight, 2, 3) == ""
+
+
 def test_the_orders_table_lists_each_purchase_with_its_capex(free):
     """A capacity team places orders by quarter, SKU and site, and the report gave only GPUs by
     generation and year. tiny's optimum: 250 blocks of 8 B200 at texas in 2026Q3, at $60,000 a GPU;

@@ -436,7 +436,7 @@ def solve_summary_tables(result) -> list:
     early = untested_breaches(data, result.statements)
     if early is not None:  # "no breach" holds only by the grace the model assumes
         key.add_row("breached before testing starts (an assumed grace: finance.covenants.test_from)", early)
-    soon = soon_retired(data, plan)
+    soon = soon_retired(data, plan, result.statements)
     if soon is not None:
         key.add_row(SOON_RETIRED_LABEL, soon)
     worst = worst_shock(fig)

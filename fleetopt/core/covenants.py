@@ -181,6 +181,11 @@ def kind_bit(kind: CovenantKind) -> int:
     return 1 << CATALOGUE.index(kind)
 
 
+# a ratio within this share of its threshold meets the test with no room: a binding row of the MILP
+# (solver tolerances leave it a few 1e-9 off)
+NO_ROOM = 1e-6
+
+
 @dataclass(frozen=True)
 class CovenantTest:
     """A covenant of one model: its kind, threshold and the quarters it is tested in."""
@@ -268,6 +273,14 @@ class CovenantTest:
         if not self.threshold or not self.tested.any():
             return None
         return int(np.flatnonzero(self.tested)[np.argmin(self._room(ratio))])
+
+    def met_without_room(self, ratio: np.ndarray) -> np.ndarray:
+        """(T,) bool: the tested quarters whose ratio sits on the threshold (a share of it within
+        :data:`NO_ROOM`): the quarters a plan meets the test with no room, where the MILP's row binds."""
+        out = np.zeros(len(ratio), dtype=bool)
+        if self.threshold:
+            out[self.tested] = np.abs(self._room(ratio)) <= NO_ROOM
+        return out
 
     def _room(self, ratio: np.ndarray) -> np.ndarray:
         """The share by which each tested quarter's ratio stays inside the threshold."""

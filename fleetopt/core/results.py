@@ -28,6 +28,7 @@ from fleetopt.core.units import (
     format_times,
     format_usd,
     format_usd_per_hour,
+    listed,
 )
 from fleetopt.schema import Robustness
 
@@ -542,19 +543,24 @@ SOON_RETIRED_LISTED = 4
 SOON_RETIRED_LABEL = "bought and retired within a year (sold at resale)"
 
 
-def soon_retired(data: ModelData, plan: Plan) -> str | None:
+def soon_retired(data: ModelData, plan: Plan, st: Statements | None = None) -> str | None:
     """The GPUs bought in the horizon and retired within :data:`SOON_RETIRED_QUARTERS` of their
     purchase, in words: "10,485 GPUs (1.4% of those bought): 6,869 of GB300@texas bought 2026Q3
     retired in 2026Q4; ...";
     None where none (half a GPU or less). Whole blocks bought where fewer GPUs are wanted, and a
     planner's fixed purchases that later ones leave no power for, are paid for and sold at resale
-    this way: the solver's only room, which no status shows."""
+    this way: the solver's only room, which no status shows. With the plan's statements ``st``,
+    each names the covenants met with no room while those GPUs were held ("held through 2027Q1,
+    when EBITDA / debt service was met with no room"): a quarter of their revenue may be what meets
+    a binding covenant, at the price of their loss on resale."""
     q, retire = data.quarter_labels, plan.retire
+    tight = _met_without_room(data, st) if st is not None else [()] * data.T
     parts: list[tuple[float, str]] = []
     for co in (co for co in data.cohorts if co.is_purchase):
         window = retire[co.index, co.bought : co.bought + SOON_RETIRED_QUARTERS]
         name = f"{data.sku_names[co.sku]}@{data.sites[co.site].name} bought {q[co.bought]}"
-        parts += [(window[d], f"{window[d]:,.0f} of {name} retired in {q[co.bought + d]}")
+        parts += [(window[d], f"{window[d]:,.0f} of {name} retired in {q[co.bought + d]}"
+                   f"{_held_when_tight(q, tight, co.bought, co.bought + d)}")
                   for d in np.flatnonzero(window > 0.5)]  # fmt: skip
     if not parts:
         return None
@@ -567,6 +573,37 @@ def soon_retired(data: ModelData, plan: Plan) -> str | None:
     total = sum(n for n, _ in parts)  # of GPUs bought, so gpus_bought > 0
     share = format_percent(total / gpus_bought(data, plan))
     return f"{total:,.0f} GPUs ({share} of those bought): " + "; ".join(listed)
+
+
+def _met_without_room(data: ModelData, st: Statements) -> list[tuple[str, ...]]:
+    """Per quarter, the labels of the covenants the statements meet with no room there
+    (:meth:`CovenantTest.met_without_room`)."""
+    quantities = statement_quantities(st.lines, data.covenant_window)
+    out: list[tuple[str, ...]] = [()] * data.T
+    for test in data.covenants:
+        if test.threshold and not test.idle(quantities):
+            label = "the borrowing base" if test.kind.facility_test else test.kind.label
+            for t in np.flatnonzero(test.met_without_room(test.kind.ratio(quantities))):
+                out[t] = (*out[t], label)
+    return out
+
+
+def _held_when_tight(q: list[str], tight: list[tuple[str, ...]], bought: int, retired: int) -> str:
+    """' (held through 2027Q1, when EBITDA / debt service was met with no room)': the covenants met
+    with no room in the quarters GPUs bought in ``bought`` were held before their retirement at the
+    start of ``retired``; '' where none."""
+    quarters: dict[str, list[str]] = {}
+    for t in range(bought, retired):
+        for label in tight[t]:
+            quarters.setdefault(label, []).append(q[t])
+    if not quarters:
+        return ""
+    through = q[bought] if retired - bought == 1 else f"{q[bought]}..{q[retired - 1]}"
+    if len(quarters) == 1 and (label := next(iter(quarters))) and len(quarters[label]) == retired - bought:
+        return f" (held through {through}, when {label} was met with no room)"
+    when = listed([f"{label} ({', '.join(qs)})" for label, qs in quarters.items()])
+    verb = "was" if len(quarters) == 1 else "were"
+    return f" (held through {through}, when {when} {verb} met with no room)"
 
 
 def untested_breaches(data: ModelData, st: Statements) -> str | None:

@@ -1116,7 +1116,7 @@ def _untested_kpis(run: _Run, first: str | None) -> list[str]:
 def _soon_retired_kpis(run: _Run) -> list[str]:
     """GPUs the plan buys and retires within a year (sold at resale): whole blocks trimmed, or a
     planner's purchases that later ones leave no power for."""
-    soon = soon_retired(run.data, run.plans[run.focus[0]])
+    soon = soon_retired(run.data, run.plans[run.focus[0]], run.statements)
     return [] if soon is None else [_kpi(SOON_RETIRED_LABEL, soon)]
 
 
