@@ -27,7 +27,6 @@ import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -97,6 +96,7 @@ from fleetopt.runs.folder import (
     finished_folders,
     json_text,
     refuse_unwritable_file,
+    run_name,
     unfinished_jobs,
     written_at,
 )
@@ -114,9 +114,10 @@ from fleetopt.stochastic.run import (
 from fleetopt.stochastic.run import solve_stochastic as _solve_stochastic_data
 from fleetopt.sweep.candidates import Rule, RuleNotMet
 from fleetopt.sweep.run import SweepResult, read_proposals
+from fleetopt.sweep.run import prepare_sweep as _prepare_sweep
 from fleetopt.sweep.run import rerank_sweep as _rerank_sweep
 from fleetopt.sweep.run import resume_sweep as _resume_sweep
-from fleetopt.sweep.run import sweep as _sweep
+from fleetopt.sweep.run import run_sweep as _run_sweep
 from fleetopt.sweep.run import write_sweep_run as _write_sweep_folder
 
 if TYPE_CHECKING:  # a type only: pandas is imported where a frame is made
@@ -917,6 +918,7 @@ def sweep(
     candidate_progress: Callable[[str], None] | None = None,
     purchases: Iterable[str | Path | FixedPurchases | pd.DataFrame] | Mapping = (),
     resume_options: Iterable[str] = (),
+    on_folder: Callable[[Path], None] | None = None,
 ) -> SweepResult:
     """Evaluate up to ``candidates`` plans, made until that many have a plan or the list runs out
     (a duplicate, or a plan that breaks a hard limit, is dropped and does not count, so more may be
@@ -948,14 +950,17 @@ def sweep(
     beyond the usable cores are capped, with a :class:`FleetoptWarning`); the stochastic plan's
     gap is ``stochastic_mip_gap`` (1 %, as :func:`solve_stochastic`'s). ``backend``: see
     :func:`evaluate`. With ``folder`` (new or empty, as `fleetopt sweep --out`: one holding another
-    run is refused before any work), each candidate and evaluation chunk is saved there as it is
+    run is refused before any work; True: a new folder in the runs folder, named as `fleetopt
+    sweep` names it), each candidate and evaluation chunk is saved there as it is
     made, so :func:`resume_sweep` finishes an interrupted sweep (a sweep stopped or failed lets go
     of the folder, so another process may resume it too; one with no plan for the forecast leaves
     nothing, a folder it made removed); :func:`write_sweep_run` writes the
     result (``resume_options``: what the command that resumes it is given again, for
-    `fleetopt runs`). ``candidate_progress`` is called with one line per candidate ("<label>:
-    <status> (<k> of <n>)", k counting those with a plan; "<label>: <status>" for one without),
-    ``progress`` as the evaluation goes (see :func:`evaluate`).
+    `fleetopt runs`). The folder is claimed once the settings, the model and ``purchases`` are
+    checked, before any solve; ``on_folder`` is then called with its path (the CLI says there
+    what it sweeps, and names the folder if stopped). ``candidate_progress`` is called with one
+    line per candidate ("<label>: <status> (<k> of <n>)", k counting those with a plan; "<label>:
+    <status>" for one without), ``progress`` as the evaluation goes (see :func:`evaluate`).
 
     Returns a :class:`SweepResult`: ``metrics`` (one row per evaluated candidate; ``on_front``
     marks the Pareto front), ``recommended`` (the rule's pick: its row of ``metrics``),
@@ -966,23 +971,28 @@ def sweep(
             f"rule must be a fleetopt.api.Rule, e.g. Rule(prefer='cvar5', max_breach_prob=0.05), or None "
             f"for Rule() (got {rule!r})"
         )
-    limits.threads("threads", threads)
-    limits.path("folder", folder)
     limits.callback("progress", progress)
     limits.callback("candidate_progress", candidate_progress)
+    limits.callback("on_folder", on_folder)
+    if folder is not True:
+        limits.path("folder", folder)
+        RunFolder.check_new(folder)  # before the model is even read
+    prepared = _prepare_sweep(
+        _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule, backend=backend,
+        mip_gap=mip_gap, time_limit=time_limit, threads=threads, stochastic=stochastic,
+        stochastic_mip_gap=stochastic_mip_gap, purchases=_purchases_list(purchases),
+        resume_options=_tokens("resume_options", resume_options),
+    )  # fmt: skip
+    if folder is None:
+        return _with_plans_key(_run_sweep(prepared, None, progress, candidate_progress))
     # claimed as the CLI's --out is (refused now if not new or empty); a sweep that fails or is stopped
     # lets go of it: its lock (a notebook lives on: another process may resume it), and the folder
     # itself where made here and left empty
-    run = None if folder is None else RunFolder.claim(folder, "sweep")
-    with nullcontext() if run is None else run.released_on_failure():
-        return _with_plans_key(_sweep(
-            _loadable(model), candidates=candidates, scenarios=scenarios, seed=seed, rule=rule,
-            backend=backend, mip_gap=mip_gap, time_limit=time_limit,
-            threads=resources.capped_threads(threads), progress=progress,
-            folder=None if run is None else run.path, stochastic=stochastic,
-            stochastic_mip_gap=stochastic_mip_gap, candidate_progress=candidate_progress,
-            purchases=_purchases_list(purchases), resume_options=_tokens("resume_options", resume_options),
-        ))  # fmt: skip
+    run = RunFolder.claim(None if folder is True else folder, run_name("sweep", prepared.loaded.model.name))
+    with run.released_on_failure():
+        if on_folder is not None:
+            on_folder(run.path)
+        return _with_plans_key(_run_sweep(prepared, run.path, progress, candidate_progress))
 
 
 def _purchases_list(purchases) -> list:

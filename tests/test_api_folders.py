@@ -8,6 +8,7 @@ import fcntl
 import os
 
 import pytest
+from conftest import run_cli
 
 from fleetopt import api
 from fleetopt.errors import InputError
@@ -86,3 +87,52 @@ def test_a_sweeps_result_is_written_into_its_own_folder_by_default(tmp_path, mon
     assert not runs.exists() or not any(p.name.endswith("-tiny") for p in runs.iterdir())  # no second folder
     in_memory = api.sweep("tiny", candidates=2, scenarios=10)  # no folder: a new default one, as before
     assert in_memory.job_folder is None
+
+
+def test_a_sweep_given_folder_true_claims_a_new_folder_in_the_runs_folder(tmp_path, monkeypatch):
+    """The folder `fleetopt sweep` without --out gets (<runs>/<UTC time>-tiny-sweep), from Python too:
+    folder=True, and on_folder is told its path once it is claimed, before the first candidate is made
+    (the CLI names it if stopped)."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    told, lines = [], []
+
+    def said(line):
+        lines.append((line, list(told)))
+
+    result = api.sweep("tiny", candidates=2, scenarios=10, folder=True, on_folder=told.append,
+                       candidate_progress=said)  # fmt: skip
+    (folder,) = told
+    assert folder.parent == tmp_path / "runs" and folder.name.endswith("-tiny-sweep")
+    assert result.job_folder == folder and RunFolder(folder).interrupted_kind() == "sweep"
+    assert lines and all(seen == [folder] for _, seen in lines)
+
+
+def test_a_sweep_claims_its_folder_once_its_inputs_are_checked(tmp_path, monkeypatch):
+    """A bad stochastic setting is refused before any folder is made or claimed, and on_folder is not
+    called; a callback that cannot take the folder is refused by name before any work."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    told = []
+    with pytest.raises(InputError, match="--stochastic needs --candidates of at least 2"):
+        api.sweep("tiny", candidates=1, stochastic=5, folder=tmp_path / "S", on_folder=told.append)
+    with pytest.raises(InputError, match="on_folder"):
+        api.sweep("tiny", candidates=2, folder=True, on_folder=lambda: None)
+    assert told == [] and not (tmp_path / "S").exists() and not (tmp_path / "runs").exists()
+
+
+def test_the_cli_sweep_claims_its_folder_once(tmp_path, monkeypatch):
+    """`fleetopt sweep` claimed its folder, and api.sweep claimed it again (the second claim found the
+    folder the first had made): one claim, the API's, whose folder the CLI writes and names."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    claims = []
+    claim = RunFolder.claim.__func__
+
+    def counted(cls, out, default_name, runs=None):
+        claims.append(out)
+        return claim(cls, out, default_name, runs)
+
+    monkeypatch.setattr(RunFolder, "claim", classmethod(counted))
+    code, out, err = run_cli("sweep", "tiny", "--candidates", "2", "--scenarios", "10")
+    assert code == 0, out + err
+    assert claims == [None]
+    (folder,) = [path for path in (tmp_path / "runs").iterdir() if path.is_dir()]
+    assert folder.name.endswith("-tiny-sweep") and (folder / RunFolder.SUMMARY).exists()

@@ -12,6 +12,7 @@ import shutil
 import signal
 import sys
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from enum import StrEnum
 from pathlib import Path
@@ -965,35 +966,38 @@ def stopped_message(run: RunFolder, command: str, again: tuple[str, ...] = ()) -
 
 
 @contextmanager
-def interruptible(folder: Path, command: str, again: tuple[str, ...] = ()):
+def interruptible(folder: Path | Callable[[], Path | None], command: str, again: tuple[str, ...] = ()):
     """SIGTERM behaves like Ctrl-C; either stops the run with a message saying what is saved and
-    how to finish it (:func:`stopped_message`)."""
-    run = RunFolder(folder)
+    how to finish it (:func:`stopped_message`). ``folder``: the run's folder, or a function giving
+    it once the API has claimed it (None until then: a stop before is reported as any other)."""
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         yield
     except StoppedAfterWriting:  # the run is kept: errors_reported says so
         raise
     except KeyboardInterrupt:
+        if (run := _run_in(folder)) is None:
+            raise
         ignore_further_stops()
         err_console.print(stopped_message(run, command, again), soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except WorkerLost as exc:  # a worker killed (out of memory): what was saved can still be finished
-        if not run.is_job or run.is_finished:
+        if (run := _run_in(folder)) is None or not run.is_job or run.is_finished:
             raise
         finish = _finish_command(run, command, again)
         err_console.print(
-            f"error: {exc}: {saved_work(run)} saved in {folder}; finish with: {finish} ({exc.remedy})",
+            f"error: {exc}: {saved_work(run)} saved in {run.path}; finish with: {finish} ({exc.remedy})",
             soft_wrap=True,
         )
         raise typer.Exit(exc.exit_code) from None
     except OSError as exc:  # a disk full, a folder gone: what was saved can still be finished
-        if not run.is_job or run.is_finished:  # a finished run's report: errors_reported names the file
-            raise
+        run = _run_in(folder)
+        if run is None or not run.is_job or run.is_finished:  # a finished run's report: errors_reported
+            raise  # names the file
         where = f" ({exc.filename})" if exc.filename else ""
         finish = _finish_command(run, command, again)
         err_console.print(
-            f"error: {exc.strerror or exc}{where} while the run wrote to {folder}: {saved_work(run)} saved "
+            f"error: {exc.strerror or exc}{where} while the run wrote to {run.path}: {saved_work(run)} saved "
             f"there; once that is fixed, finish with: {finish}",
             soft_wrap=True,
         )
@@ -1001,3 +1005,9 @@ def interruptible(folder: Path, command: str, again: tuple[str, ...] = ()):
     finally:
         if signal.getsignal(signal.SIGTERM) is _raise_interrupt:  # not once further stops are ignored
             signal.signal(signal.SIGTERM, previous)
+
+
+def _run_in(folder: Path | Callable[[], Path | None]) -> RunFolder | None:
+    """:func:`interruptible`'s run folder, if there is one yet."""
+    path = folder() if callable(folder) else folder
+    return None if path is None else RunFolder(path)

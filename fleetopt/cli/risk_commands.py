@@ -74,7 +74,7 @@ from fleetopt.core.covenants import tested_kinds
 from fleetopt.core.data import ModelData
 from fleetopt.core.results import cost_plans_note, risk_in_short
 from fleetopt.core.units import counted, format_percent, format_rate
-from fleetopt.errors import FleetoptError, InputError
+from fleetopt.errors import InputError
 from fleetopt.evaluate.jobfolder import HOW_IT_RUNS
 from fleetopt.evaluate.jobs import saved_pairs
 from fleetopt.evaluate.kernel import KernelBuildError
@@ -94,11 +94,8 @@ from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS, MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
     Rule,
     RuleNotMet,
-    check_proposals,
-    check_stochastic_candidate,
     why_dropped,
 )
-from fleetopt.sweep.run import saved_candidates
 
 
 @app.command()
@@ -490,35 +487,34 @@ def sweep(
     threads = capped_threads(threads)
     registry_checked()
     loaded = load_changed(model, field_changes)
-    if stochastic:  # a bad --stochastic or --purchases is refused before the folder is claimed
-        check_stochastic_candidate(api.load(loaded)[1], stochastic, candidates)
-    proposals = [api.read_purchases(path, loaded) for path in purchases or []]  # read once, here
-    if proposals:
-        check_proposals(proposals, candidates, stochastic or 0)
-    size = (f": up to {candidates} candidate plans (and the pick's cash buffers) evaluated x "
-            f"{scenarios:,} scenarios ...")
-    say_model_changes(loaded)
-    console.print(marked("sweeping ", (loaded.model.name, "bold"), size))
-    folder = RunFolder.claim(out, run_name("sweep", loaded.model.name))
+    claimed: list[Path] = []  # the run folder, once the sweep has checked its inputs and claimed it
+
+    def started(folder: Path) -> None:
+        claimed.append(folder)
+        size = (f": up to {candidates} candidate plans (and the pick's cash buffers) evaluated x "
+                f"{scenarios:,} scenarios ...")  # fmt: skip
+        say_model_changes(loaded)
+        console.print(marked("sweeping ", (loaded.model.name, "bold"), size))
+
+    def folder() -> Path | None:
+        return claimed[0] if claimed else None
+
     try:
-        stops = interruptible(folder.path, "sweep", again)
-        with folder.released_on_failure(), stops, _sweeping(scenarios, bool(stochastic)) as bar:
+        with interruptible(folder, "sweep", again), _sweeping(scenarios, bool(stochastic)) as bar:
             result = api.sweep(
                 loaded, candidates=candidates, scenarios=scenarios, seed=seed, rule=rule,
                 backend=backend.value, mip_gap=mip_gap, time_limit=time_limit, threads=threads,
-                folder=folder.path, stochastic=stochastic or 0, candidate_progress=_say_candidate,
-                purchases=proposals, stochastic_mip_gap=stochastic_gap(ctx, mip_gap), resume_options=again,
-                progress=bar,
+                folder=True if out is None else out, on_folder=started, stochastic=stochastic or 0,
+                candidate_progress=_say_candidate, purchases=purchases or [],
+                stochastic_mip_gap=stochastic_gap(ctx, mip_gap), resume_options=again, progress=bar,
             )  # fmt: skip
     except RuleNotMet:  # every candidate evaluated: the folder is kept, a looser rule finishes it
         raise
-    except FleetoptError as exc:  # bad input, or no plan for the forecast (infeasible, out of time)
-        if folder.is_finished or not saved_candidates(folder):  # no plan for the forecast: api.sweep
-            raise  # left nothing there (and the folder claimed here is gone: released_on_failure)
-        if not isinstance(exc, InputError):
+    except InputError as exc:  # bad input, or an evaluation that did not fit after the candidates
+        if folder() is None or not RunFolder(folder()).is_job:  # nothing kept: api.sweep left nothing
             raise
-        raise InputError(f"{exc}. {_what_is_kept(folder.path, exc)}") from None
-    _sweep_done(result, folder.path, report, again)
+        raise InputError(f"{exc}. {_what_is_kept(folder(), exc)}") from None
+    _sweep_done(result, folder(), report, again)
 
 
 def _resume_sweep(folder: Path, changes: dict, report: bool, how: dict, again: tuple[str, ...]) -> None:

@@ -116,7 +116,9 @@ def instance(name: str, value, kind: type, what: str):
 
 
 # what each callback of the API is called with, as its users write it
-CALLBACK_ARGUMENTS = {"progress": ("done", "total"), "candidate_progress": ("line",)}
+CALLBACK_ARGUMENTS = {
+    "progress": ("done", "total"), "candidate_progress": ("line",), "on_folder": ("folder",)
+}  # fmt: skip
 
 
 def callback(name: str, value):

@@ -38,6 +38,7 @@ from fleetopt.evaluate.metrics import (
     key_figures_html,
 )
 from fleetopt.evaluate.planfile import load_plans, plans_npz_bytes
+from fleetopt.evaluate.resources import capped_threads
 from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP
 from fleetopt.runs import limits
 from fleetopt.runs.files import read_json, signals_deferred
@@ -68,7 +69,18 @@ from fleetopt.sweep.candidates import (
 )
 
 
-def sweep(
+@dataclass(frozen=True)
+class PreparedSweep:
+    """A sweep's inputs read and checked (:func:`prepare_sweep`), before any folder is claimed:
+    its model, the proposals read from ``purchases`` and the settings job.json keeps."""
+
+    loaded: LoadedModel
+    data: ModelData
+    proposals: list[FixedPurchases]
+    settings: dict
+
+
+def prepare_sweep(
     model: str | Path | LoadedModel | None = None,
     *,
     candidates: int = limits.DEFAULT_CANDIDATES,
@@ -79,18 +91,14 @@ def sweep(
     mip_gap: float = DEFAULT_MIP_GAP,
     time_limit: float | None = None,
     threads: int | None = None,
-    progress=None,
-    folder: str | Path | None = None,
     stochastic: int = 0,
     stochastic_mip_gap: float = STOCHASTIC_MIP_GAP,
-    candidate_progress=None,
     purchases: Sequence[str | Path | FixedPurchases] = (),
     resume_options: Sequence[str] = (),
-):
-    """Generate candidate plans, evaluate them on common scenarios, find the front and the rule's pick;
-    where that pick is neither the forecast optimum nor a cash-buffer candidate, evaluate it run with
-    its own two larger buffers too (:func:`~fleetopt.sweep.candidates.second_round`, beyond
-    ``candidates``) and pick again over them all, once.
+) -> PreparedSweep:
+    """A sweep's settings checked and its model and ``purchases`` read, once, before its folder is
+    claimed (a bad --stochastic or --purchases is refused before there is any folder to let go of):
+    :func:`run_sweep` runs it.
 
     ``purchases``: CSV files of procurement plans written by people (as `fleetopt solve
     --purchases` reads them), each a candidate "yours: FILE" with its purchases fixed and the rest
@@ -99,22 +107,13 @@ def sweep(
     ``stochastic`` N > 0 adds the two-stage stochastic plan over N scenarios (reduced from seed
     ``seed + 1``, never the scenarios the sweep evaluates on) as a candidate, origin "stochastic",
     solved to ``stochastic_mip_gap`` (1 %, as :func:`fleetopt.api.solve_stochastic`'s; the other
-    candidates to ``mip_gap``).
-
-    With ``folder``, each candidate as it is made and every finished evaluation chunk are saved
-    there, so :func:`resume_sweep` can finish an interrupted sweep without solving or evaluating
-    again what was saved (``resume_options``: what the command that resumes it is to be given
-    again, the CLI's --report: :data:`~fleetopt.runs.folder.RESUME_OPTIONS`).
-    ``candidate_progress`` is called with one line per candidate as it is made ("<label>: <status> (<k> of
-    <n>)", k counting those with a plan; "<label>: <status>" for one without); ``progress`` as
-    the evaluation goes. Returns a :class:`SweepResult`.
-    """
+    candidates to ``mip_gap``). ``resume_options``: what the command that resumes it is to be given
+    again, the CLI's --report (:data:`~fleetopt.runs.folder.RESUME_OPTIONS`)."""
     rule = rule or Rule()  # a Rule checks itself when made
     _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, threads)
+    threads = capped_threads(threads)  # beyond the usable cores, with a warning
     limits.mip_gap("stochastic_mip_gap", stochastic_mip_gap)
     loaded, data = load(model)
-    # an unusable backend, or more scenarios than memory holds, fails before the solves, not after
-    check_backend_runs(data, scenarios, backend, threads, n_plans=candidates)
     check_stochastic_candidate(data, stochastic, candidates)
     proposals = read_proposals(purchases, data)
     check_proposals(proposals, candidates, stochastic)
@@ -137,10 +136,33 @@ def sweep(
         RunFolder.CANDIDATES_COMPLETE: False,
         **({RESUME_OPTIONS: list(resume_options)} if resume_options else {}),
     }
+    return PreparedSweep(loaded, data, proposals, settings)
+
+
+def run_sweep(
+    prepared: PreparedSweep, folder: str | Path | None = None, progress=None, candidate_progress=None
+):
+    """Generate the candidate plans of a :func:`prepare_sweep`, evaluate them on common scenarios,
+    find the front and the rule's pick; where that pick is neither the forecast optimum nor a
+    cash-buffer candidate, evaluate it run with its own two larger buffers too
+    (:func:`~fleetopt.sweep.candidates.second_round`, beyond ``candidates``) and pick again over them
+    all, once.
+
+    With ``folder`` (new or empty), each candidate as it is made and every finished evaluation chunk
+    are saved there, so :func:`resume_sweep` can finish an interrupted sweep without solving or
+    evaluating again what was saved; a sweep with no plan for the forecast leaves nothing there.
+    ``candidate_progress`` is called with one line per candidate as it is made ("<label>: <status> (<k> of
+    <n>)", k counting those with a plan; "<label>: <status>" for one without); ``progress`` as
+    the evaluation goes. Returns a :class:`SweepResult`.
+    """
+    loaded, data, settings = prepared.loaded, prepared.data, prepared.settings
+    # an unusable backend, or more scenarios than memory holds, fails before the solves, not after
+    check_backend_runs(data, settings["n_scenarios"], settings["backend"], settings["threads"],
+                       n_plans=settings["candidates"])  # fmt: skip
     if folder is not None:
         RunFolder(folder).start_job({RunFolder.MODEL: loaded.text}, settings)
     try:
-        cands = _make_candidates(loaded, data, settings, folder, [], candidate_progress)
+        cands = _make_candidates(loaded, data, settings, folder, [], candidate_progress, prepared.proposals)
     except FleetoptError:  # no plan for the forecast (infeasible, out of time): nothing to resume
         if folder is not None and not saved_candidates(RunFolder(folder)):
             RunFolder(folder).discard()  # else `fleetopt runs` listed it as an interrupted sweep
@@ -173,17 +195,16 @@ def _check_sweep_arguments(candidates, scenarios, seed, mip_gap, time_limit, thr
     limits.solver_settings(mip_gap, time_limit, threads)
 
 
-def _make_candidates(loaded, data, settings: dict, folder, saved, progress) -> CandidateSet:
-    """The sweep's candidates, those in ``saved`` taken as they are; with ``folder``, each new one
-    saved there as it is made, and the job marked as having them all at the end."""
+def _make_candidates(loaded, data, settings: dict, folder, saved, progress, proposals) -> CandidateSet:
+    """The sweep's candidates, those in ``saved`` taken as they are, ``proposals`` (checked) among
+    them; with ``folder``, each new one saved there as it is made, and the job marked as having
+    them all at the end."""
     n_sto = settings["stochastic_scenarios"]
     seed = limits.next_seed(settings["seed"])  # not the scenarios the sweep evaluates on
     gap = settings.get("stochastic_mip_gap")  # None in sweeps started before it had its own
     gap = settings["mip_gap"] if gap is None else gap
     spec = StochasticCandidate(n_sto, seed, settings["backend"], gap) if n_sto else None
     on_made = None if folder is None else lambda made: _save_candidates(RunFolder(folder), loaded, data, made)
-    proposals = [_kept_proposal(kept, data) for kept in settings.get("purchases") or []]
-    check_proposals(proposals, settings["candidates"], settings["stochastic_scenarios"])
     cands = generate_candidates(
         data, settings["candidates"], mip_gap=settings["mip_gap"], time_limit=settings["time_limit"],
         threads=settings["threads"], stochastic=spec, progress=progress, saved=saved, on_made=on_made,
@@ -303,7 +324,8 @@ def _resumed_sweep(
             raise PlanFileError(f"{run.path}: not a resumable sweep (no {RunFolder.CANDIDATES})")
         cands = CandidateSet(saved)
     else:
-        cands = _make_candidates(loaded, data, settings, run.path, saved, candidate_progress)
+        proposals = _kept_proposals(settings, data)
+        cands = _make_candidates(loaded, data, settings, run.path, saved, candidate_progress, proposals)
     return _finish_sweep(loaded, data, cands, {**settings, "rule": rule}, progress, run.path)
 
 
@@ -499,6 +521,13 @@ def _checked_sweep_job(run: RunFolder) -> dict:
         settings[name] = limits.job_setting(settings, path, name, check, optional=optional)
     settings[RunFolder.CANDIDATES_COMPLETE] = complete
     return settings
+
+
+def _kept_proposals(settings: dict, data: ModelData) -> list[FixedPurchases]:
+    """The proposals of a resumed sweep's job.json, read again and checked as a new sweep's are."""
+    proposals = [_kept_proposal(kept, data) for kept in settings.get("purchases") or []]
+    check_proposals(proposals, settings["candidates"], settings["stochastic_scenarios"])
+    return proposals
 
 
 def _kept_proposal(kept: dict, data: ModelData):
