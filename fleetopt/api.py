@@ -20,7 +20,6 @@ capped to what the machine has, plans made from another version of their model) 
 from __future__ import annotations
 
 import hashlib
-import math
 import shlex
 import sys
 import tempfile
@@ -86,8 +85,6 @@ from fleetopt.report import comparison_html as _comparison_html
 from fleetopt.runs import limits
 from fleetopt.runs.files import signals_deferred
 from fleetopt.runs.folder import (
-    KIND_NOUNS,
-    NUMBER_NAMES,
     RUN_KINDS,
     RunData,
     RunDirError,
@@ -100,7 +97,14 @@ from fleetopt.runs.folder import (
     unfinished_jobs,
     written_at,
 )
-from fleetopt.runs.registry import Registry, RegistryError, RunRecord, key_figures
+from fleetopt.runs.registry import (
+    Registry,
+    RegistryError,
+    RunRecord,
+    check_key_figures,
+    check_results_of_kind,
+    key_figures,
+)
 from fleetopt.schema import PlanningModel
 from fleetopt.schema.edit import edited_model
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, ModelError, load_yaml, recorded_changes
@@ -1162,14 +1166,14 @@ def _record_finished_run(run: RunFolder, command: str | None) -> int:
         raise RunDirError(
             f"{run.path / RunFolder.SUMMARY}: 'kind' is {kind!r}, not one of {', '.join(RUN_KINDS)}"
         )
-    _check_files_of_kind(run, kind)
+    check_results_of_kind(run, kind)
     summary = run.summary()
     if (run / RunFolder.JOB).exists():  # report and compare read it: a damaged one is refused here too
         run.job()
     if kind == "sweep":  # its picks among its candidates, as the report reads them
         candidates = run.table(RunFolder.CANDIDATES_CSV, ("plan",), text=("plan",))
         run.sweep_picks(list(candidates["plan"]), RunFolder.CANDIDATES_CSV)
-    _check_key_figures(run, kind, _key_figures(summary))
+    check_key_figures(run.path / RunFolder.SUMMARY, kind, _key_figures(summary))
     # refused now, not when `runs show` reads them from the record
     recorded_changes(summary.get(MODEL_CHANGES), str(run / RunFolder.SUMMARY))
     if run.model_file is None:
@@ -1195,54 +1199,17 @@ def _record_finished_run(run: RunFolder, command: str | None) -> int:
     return _register_run(kind, loaded, run.path, _key_figures(summary), command, written_at(run))
 
 
-# the files each kind of finished run writes besides summary.json and model.yaml (a summary.json
-# edited to another kind was recorded, and `fleetopt runs` then failed on its figures)
-FILES_OF_KIND = {
-    "solve": (RunFolder.PLAN, RunFolder.STATEMENTS),
-    "stochastic": (RunFolder.PLAN, RunFolder.STATEMENTS),
-    "evaluate": (RunFolder.METRICS,),
-    "sweep": (RunFolder.PLANS, RunFolder.CANDIDATES),
-}
-# the headline each kind's record must have as a number (fleetopt runs lists it)
-HEADLINE_OF_KIND = {"solve": "npv_usd", "stochastic": "rp_usd", "evaluate": "npv_mean_usd",
-                    "sweep": "npv_mean_usd"}  # fmt: skip
-
-
-def _finite_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_files_of_kind(run: RunFolder, kind: str) -> None:
-    missing = [name for name in FILES_OF_KIND[kind] if not (run.path / name).is_file()]
-    if missing:
-        raise RunDirError(
-            f"{run.path / RunFolder.SUMMARY} says the run is {KIND_NOUNS[kind]}, but the folder has no "
-            f"{' or '.join(missing)}: not {KIND_NOUNS[kind]}'s folder"
-        )
-
-
-def _check_key_figures(run: RunFolder, kind: str, figures: dict) -> None:
-    """Every figure the record keeps that fleetopt writes as a number is a finite number (or null,
-    where a figure may be missing), and the kind's headline is there: a figure edited into text
-    was recorded, and the listing of every run then failed on it."""
-    bad = [name for name, value in figures.items()
-           if name.endswith(NUMBER_NAMES) and value is not None and not _finite_number(value)]  # fmt: skip
-    headline = HEADLINE_OF_KIND[kind]
-    if figures.get(headline) is None and headline not in bad:
-        bad.append(headline)
-    if bad:
-        shown = ", ".join(f"{name} {figures.get(name)!r}" for name in bad)
-        raise RunDirError(
-            f"{run.path / RunFolder.SUMMARY}: {shown}: not a finite number, as fleetopt writes it "
-            "(edited or damaged); nothing recorded"
-        )
+def _npv_differs(own: float, figure: float) -> bool:
+    """Whether a plan's NPV (``own``, from its statements) is not ``figure``, a solve's or a run's:
+    more than $1 or 1e-9 of it apart (float round-off is not a difference)."""
+    return abs(own - figure) > max(1.0, 1e-9 * abs(own))
 
 
 def _check_plan_unchanged(result: SolveResult) -> None:
     """A result whose plan's arrays were changed after the solve is refused: its run would record
     the solve's figures for another plan (a notebook's ``r.plan.buy_blocks *= 2``)."""
     own, solved = plan_statements(result.data, result.plan).npv_usd, result.statements.npv_usd
-    if abs(own - solved) > max(1.0, 1e-9 * abs(own)):
+    if _npv_differs(own, solved):
         raise InputError(
             f"result's plan was changed after its solve: its NPV is now {format_usd(own)}, the solve's "
             f"{format_usd(solved)}; to evaluate changed purchases, solve with them "
@@ -1259,7 +1226,7 @@ def _check_solve_npv(run: RunFolder, data: ModelData, summary: dict) -> None:
         return  # a summary without the figure: nothing to record it by, nothing to check
     plans, _, _ = load_plans(path, data)
     own = plan_statements(data, plans[0]).npv_usd
-    if abs(own - npv) > max(1.0, 1e-9 * abs(own)):
+    if _npv_differs(own, npv):
         raise RunDirError(
             f"{run.path / RunFolder.SUMMARY}: npv_usd {format_usd(npv)} is not the NPV of its "
             f"{RunFolder.PLAN} on its {RunFolder.MODEL} ({format_usd(own)}): the summary was edited or "

@@ -254,6 +254,24 @@ def test_recording_afterwards_refuses_a_solve_figure_edited_since_the_run(here, 
     assert Registry().list() == []
 
 
+@pytest.mark.parametrize(("off_by", "recorded"), [(0.5, True), (-0.9, True), (2.0, False)])
+def test_a_solves_npv_is_its_plans_to_a_dollar(here, tiny_solved, off_by, recorded):
+    """The NPV a solve's summary.json gives is its plan's to $1 (the float round-off of a JSON copy):
+    recorded afterwards within it, refused beyond it, as a notebook's result is refused once its plan
+    is changed (the one test of a plan's NPV against a figure)."""
+    loaded, solved = tiny_solved
+    path = api.write_solve_run(solved, loaded, here / "A")
+    Registry().path.unlink()
+    summary = json.loads((path / "summary.json").read_text())
+    summary["npv_usd"] = solved.statements.npv_usd + off_by
+    (path / "summary.json").write_text(json.dumps(summary))
+    if recorded:
+        assert Registry().get(api.record_run(path)).path == path.resolve()
+    else:
+        with pytest.raises(InputError, match=r"is not the NPV of its plan\.npz"):
+            api.record_run(path)
+
+
 @pytest.mark.parametrize(
     ("edit", "refused"),
     [

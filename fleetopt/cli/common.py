@@ -828,7 +828,7 @@ def finished_already(run: RunFolder, kind: str, report: bool) -> bool:
     if not (run.is_finished and run.is_job and run.job().get("kind") == kind):
         return False
     what = "evaluation" if kind == "evaluate" else kind
-    gone = [name for name in api.FILES_OF_KIND[kind] if not (run.path / name).is_file()]
+    gone = run.results_missing(kind)
     if gone:  # it was "finished, nothing to resume" and exit 0, the results lost unsaid
         raise RunDirError(f"{run.path}: this {what} finished, but its {' and '.join(gone)} "
                           f"{'is' if len(gone) == 1 else 'are'} gone (removed or moved since): nothing to "

@@ -358,6 +358,12 @@ class RunFolder:
     TABLES = (PLAN_CSV, STATEMENTS, METRICS, CANDIDATES_CSV, FRONT, PURCHASES)  # RunData's, in order
     FILES = (SUMMARY, MODEL, JOB, PLAN, PLANS, PLAN_CSV, PURCHASES, STATEMENTS, METRICS, NPV_MATRIX,
              CANDIDATES, CANDIDATES_CSV, FRONT, REPORT)  # fmt: skip
+    # the files each kind of finished run writes besides summary.json and model.yaml (a summary.json
+    # edited to another kind was recorded, and `fleetopt runs` then failed on its figures)
+    RESULTS_OF_KIND: ClassVar[dict[str, tuple[str, ...]]] = {
+        "solve": (PLAN, STATEMENTS), "stochastic": (PLAN, STATEMENTS), "evaluate": (METRICS,),
+        "sweep": (PLANS, CANDIDATES),
+    }  # fmt: skip
     # a sweep's summary.json: the keys of the plans it is about
     SWEEP_PICKS: ClassVar[dict[str, str]] = {
         "recommended": "the sweep's recommended candidate",
@@ -585,6 +591,10 @@ class RunFolder:
     def is_finished(self) -> bool:
         """Whether the run wrote its summary.json (a job's folder has none until it finishes)."""
         return (self.path / self.SUMMARY).exists()
+
+    def results_missing(self, kind: str) -> list[str]:
+        """The files of :attr:`RESULTS_OF_KIND` a finished run of ``kind`` writes that the folder lacks."""
+        return [name for name in self.RESULTS_OF_KIND[kind] if not (self.path / name).is_file()]
 
     @property
     def is_job(self) -> bool:

@@ -12,6 +12,7 @@ inside it found where the runs folder now is.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import sys
@@ -28,8 +29,11 @@ from fleetopt.core.results import LAB_FIGURES
 from fleetopt.errors import InputError
 from fleetopt.runs.files import read_json
 from fleetopt.runs.folder import (
+    KIND_NOUNS,
+    NUMBER_NAMES,
     RUNS_DIR_VARIABLE,
     WRITTEN_KEY,
+    RunDirError,
     RunFolder,
     runs_dir,
     unwritable_ancestor,
@@ -110,6 +114,44 @@ STOCHASTIC_FIGURES = ("first_stage", "status", "gap")
 
 # a solve's purchases file (summary.json's purchases.file), kept among its key figures
 PURCHASES_FILE = "purchases_file"
+
+
+# the headline each kind's record must have as a number (fleetopt runs lists it)
+HEADLINE_OF_KIND = {"solve": "npv_usd", "stochastic": "rp_usd", "evaluate": "npv_mean_usd",
+                    "sweep": "npv_mean_usd"}  # fmt: skip
+
+
+def check_results_of_kind(run: RunFolder, kind: str) -> None:
+    """A finished run folder to be recorded as ``kind`` has the files that kind writes
+    (:attr:`RunFolder.RESULTS_OF_KIND`): a summary.json edited to another kind is refused."""
+    missing = run.results_missing(kind)
+    if missing:
+        raise RunDirError(
+            f"{run.path / RunFolder.SUMMARY} says the run is {KIND_NOUNS[kind]}, but the folder has no "
+            f"{' or '.join(missing)}: not {KIND_NOUNS[kind]}'s folder"
+        )
+
+
+def check_key_figures(summary_path: Path, kind: str, figures: dict) -> None:
+    """Every figure the record of a run of ``kind`` keeps (``figures``, from its summary.json at
+    ``summary_path``) that fleetopt writes as a number is a finite number (or null, where a figure
+    may be missing), and the kind's headline is there: a figure edited into text was recorded, and
+    the listing of every run then failed on it."""
+    bad = [name for name, value in figures.items()
+           if name.endswith(NUMBER_NAMES) and value is not None and not _finite_number(value)]  # fmt: skip
+    headline = HEADLINE_OF_KIND[kind]
+    if figures.get(headline) is None and headline not in bad:
+        bad.append(headline)
+    if bad:
+        shown = ", ".join(f"{name} {figures.get(name)!r}" for name in bad)
+        raise RunDirError(
+            f"{summary_path}: {shown}: not a finite number, as fleetopt writes it (edited or damaged); "
+            "nothing recorded"
+        )
+
+
+def _finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def key_figures(summary: dict, shown: dict | None = None) -> dict:
