@@ -486,13 +486,24 @@ def sweep(
                 no_riskier_than_optimum=not allow_riskier)  # fmt: skip
     threads = capped_threads(threads)
     registry_checked()
-    loaded = load_changed(model, field_changes)
-    claimed: list[Path] = []  # the run folder, once the sweep has checked its inputs and claimed it
+    settings = {"candidates": candidates, "scenarios": scenarios, "seed": seed, "rule": rule,
+                "backend": backend.value, "mip_gap": mip_gap, "time_limit": time_limit, "threads": threads,
+                "stochastic": stochastic or 0, "purchases": purchases or [],
+                "stochastic_mip_gap": stochastic_gap(ctx, mip_gap)}  # fmt: skip
+    _new_sweep(load_changed(model, field_changes), settings, out, report, again)
+
+
+def _new_sweep(loaded: api.LoadedModel, settings: dict, out: str | None, report: bool,
+               again: tuple[str, ...]) -> None:  # fmt: skip
+    """`sweep` of ``loaded`` with ``settings`` (:func:`fleetopt.api.sweep`'s) into ``out`` (None: a new
+    folder in the runs folder), which the API claims once it has checked them: it says what it
+    sweeps then, and a stop names the folder."""
+    claimed: list[Path] = []
 
     def started(folder: Path) -> None:
         claimed.append(folder)
-        size = (f": up to {candidates} candidate plans (and the pick's cash buffers) evaluated x "
-                f"{scenarios:,} scenarios ...")  # fmt: skip
+        size = (f": up to {settings['candidates']} candidate plans (and the pick's cash buffers) evaluated "
+                f"x {settings['scenarios']:,} scenarios ...")  # fmt: skip
         say_model_changes(loaded)
         console.print(marked("sweeping ", (loaded.model.name, "bold"), size))
 
@@ -500,13 +511,11 @@ def sweep(
         return claimed[0] if claimed else None
 
     try:
-        with interruptible(folder, "sweep", again), _sweeping(scenarios, bool(stochastic)) as bar:
+        progress = _sweeping(settings["scenarios"], settings["stochastic"] > 0)
+        with interruptible(folder, "sweep", again), progress as bar:
             result = api.sweep(
-                loaded, candidates=candidates, scenarios=scenarios, seed=seed, rule=rule,
-                backend=backend.value, mip_gap=mip_gap, time_limit=time_limit, threads=threads,
-                folder=True if out is None else out, on_folder=started, stochastic=stochastic or 0,
-                candidate_progress=_say_candidate, purchases=purchases or [],
-                stochastic_mip_gap=stochastic_gap(ctx, mip_gap), resume_options=again, progress=bar,
+                loaded, **settings, folder=True if out is None else out, on_folder=started,
+                candidate_progress=_say_candidate, resume_options=again, progress=bar,
             )  # fmt: skip
     except RuleNotMet:  # every candidate evaluated: the folder is kept, a looser rule finishes it
         raise
