@@ -144,6 +144,24 @@ def test_a_plan_csvs_blocks_and_gpus_rows_must_agree(tiny, free, tmp_path):
     assert api.read_purchases(tmp_path / "blocks.csv", tiny).blocks[1, 0, 0] == 100
 
 
+def test_a_bad_value_in_a_plan_csv_names_its_value_column(tiny, free, tmp_path):
+    """An edited plan.csv's buy_gpus row of 2,001 GPUs (B200 blocks are 8) was refused as "gpus must
+    be a whole number ...", naming a column plan.csv does not have: its own column, value, is named,
+    with the row's decision and unit, and the line."""
+    frame = free.plan_frame()
+    edited = frame.copy()
+    edited.loc[edited["decision"] == "buy_gpus", "value"] = 2001.0
+    edited.to_csv(tmp_path / "edited.csv", index=False)
+    said = r"edited.csv, line 3: value \(a buy_gpus row's, in GPUs\) must be a whole number of B200 blocks"
+    with pytest.raises(InputError, match=said):
+        api.read_purchases(tmp_path / "edited.csv", tiny)
+    edited["value"] = edited["value"].astype(object)
+    edited.loc[edited["decision"] == "buy_gpus", "value"] = "many"
+    edited.to_csv(tmp_path / "edited.csv", index=False)
+    with pytest.raises(InputError, match=r"line 3: value \(a buy_gpus row's, in GPUs\) must be a number of"):
+        api.read_purchases(tmp_path / "edited.csv", tiny)
+
+
 def test_a_plan_csv_row_whose_item_and_sku_disagree_is_refused(tiny, free, tmp_path):
     """A buy row with item H100@texas but sku B200 was read as B200: an edit of the item alone was
     silently ignored. The two must agree; an emptied item leaves the sku and site to say it."""

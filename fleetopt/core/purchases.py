@@ -142,10 +142,9 @@ def parse_purchases(text: str, path: str, data: ModelData) -> FixedPurchases:
             raise InputError(f"{where}: a second row for {_describe(key, data)} (the first is line {first}): "
                              "one row per quarter, SKU and site; to move an order into a quarter that has "
                              "one, add its GPUs to that row")  # fmt: skip
-        given[unit][key] = (
-            reader.line_num,
-            _blocks(row["value" if plan_csv else "gpus"], key, data, where, unit),
-        )
+        column = "value" if plan_csv else "gpus"  # the file's own column, and in a plan.csv its row's unit
+        field = f"value (a {row['decision'].strip()} row's, in {unit})" if plan_csv else column
+        given[unit][key] = (reader.line_num, _blocks(row[column], key, data, where, unit, field))
     if not given["GPUs"] and not given["blocks"] and not plan_csv:  # a solve's plan.csv may buy nothing
         raise InputError(
             f"{path}: no purchase rows; to solve with no purchases at all, give one with gpus 0 "
@@ -390,9 +389,11 @@ def _named(row: dict, field: str, names: list[str], where: str, kind: str, model
     )
 
 
-def _blocks(text: str | None, key: tuple[int, int, int], data: ModelData, where: str, unit: str) -> float:
-    """Whole blocks of the SKU (a purchase is whole racks or pods), from GPUs or from blocks."""
-    field = "gpus" if unit == "GPUs" else "value"
+def _blocks(
+    text: str | None, key: tuple[int, int, int], data: ModelData, where: str, unit: str, field: str
+) -> float:
+    """Whole blocks of the SKU (a purchase is whole racks or pods), from GPUs or from blocks;
+    ``field``: the column read, as the file names it (a plan.csv's value, a purchases file's gpus)."""
     figure = (text or "").strip()
     if "_" in figure:  # float() reads 1_600 as 1600: not a spreadsheet's figure
         raise InputError(f"{where}: {field} must be a number of {unit} (got {shown_value(text)})")
