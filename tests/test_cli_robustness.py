@@ -1610,13 +1610,15 @@ def test_a_sweep_another_version_started_is_not_resumed(stopped_sweep, here):
     "args, said",
     [
         (["solve", "tiny", "--objective", "profit"], "'profit' is not one of 'npv', 'cost'."),
-        (["solve", "tiny", "--time-limit", "5m"], "not a number (write it in digits: 0.25, -2e10 or "),
+        # a time limit's examples are seconds (it offered money's: "0.25, -2e10 or -20000000000")
+        (["solve", "tiny", "--time-limit", "5m"], "not a number (write it in seconds, in digits: 300 for 5 "),
+        (["solve", "tiny", "--mip-gap", "1%"], "not a number (write it in digits: 0.05 or 1e-4)"),
         (["sweep", "tiny", "--max-breach-prob", "50%"], "not a number (write a probability as a fraction"),
         # an amount in USD is read as written (-50M, -$1.5B); what is not one is told as such
         (["sweep", "tiny", "--min-cvar", "5 bn"], "not an amount in USD (got '5 bn'; e.g. -50000000, -5e7"),
         (["evaluate", "tiny", "--plans", "nowhere", "--scenarios", "2.5"], "not a whole number"),
     ],
-    ids=["choice", "number", "probability", "usd", "whole-number"],
+    ids=["choice", "seconds", "number", "probability", "usd", "whole-number"],
 )
 def test_a_bad_option_value_is_told_in_plain_words(here, args, said):
     """typer checks an option's type with pydantic, and its words came through: "Value error, 'profit'

@@ -271,7 +271,13 @@ def output_until_closed():
         sys.stdout, sys.stderr = previous
 
 
-_NUMBER_EXAMPLES = "write it in digits: 0.25, -2e10 or -20000000000"
+_NUMBER_EXAMPLES = "write it in digits: 0.05 or 1e-4"
+# examples that fit an option (a money option is read by usd_amount, with its own): by a fragment of
+# its name as the message quotes it
+_OPTION_EXAMPLES = (
+    ("-prob'", "write a probability as a fraction: 0.25 for 25 %"),
+    ("'--time-limit'", "write it in seconds, in digits: 300 for 5 minutes"),
+)
 # typer checks an option's type with pydantic, whose words name its own machinery
 _PYDANTIC_WORDS = (
     ("Value error, ", ""),
@@ -284,11 +290,12 @@ _PYDANTIC_WORDS = (
 
 def option_words(message: str) -> str:
     """A bad option's message without pydantic's wording ("Value error, 'x' is not one of ..."); a
-    probability's (an option named ...-prob) examples are fractions."""
+    number's examples fit its option (a probability's are fractions, a time limit's seconds)."""
     for theirs, ours in _PYDANTIC_WORDS:
         message = message.replace(theirs, ours)
-    if "-prob'" in message:
-        message = message.replace(_NUMBER_EXAMPLES, "write a probability as a fraction: 0.25 for 25 %")
+    for name, examples in _OPTION_EXAMPLES:
+        if name in message:
+            return message.replace(_NUMBER_EXAMPLES, examples)
     return message
 
 
