@@ -89,8 +89,10 @@ def test_a_run_argument_that_is_not_one_is_refused_by_its_name():
     for call, name in calls:
         with pytest.raises(InputError, match=rf"^{name} must be a run folder, plan file or run id \(int\)"):
             call()
+    # it read "a solve's result is also compared in memory, whose figures are an evaluation's"
     with pytest.raises(InputError, match=r"write it as a run first \(fleetopt\.api\.write_solve_run.*"
-                       r"compared in memory.*fleetopt\.api\.compare\(result\)$"):
+                       r"give its folder; or, without writing it, compare the SolveResult with other plans "
+                       r"on common scenarios: fleetopt\.api\.compare\(\[result, \.\.\.\]\)$"):
         api.evaluate(solved)
     # several runs: compare evaluates them on the same scenarios (from a new user's review)
     with pytest.raises(InputError, match=r"not a list \(\['a', 'b'\]\); the plans of several runs are "
@@ -475,8 +477,9 @@ def test_a_sweep_result_given_as_a_run_is_told_to_be_written_first():
     calls = ((lambda: api.evaluate(swept), "plans"), (lambda: api.compare([swept, solved]), "runs"))
     for call, name in calls:
         with pytest.raises(InputError, match=rf"^{name} must be a run folder, plan file or run id \(int\), "
-                           r"not a SweepResult: write it as a run first \(.*write_sweep_run"):
+                           r"not a SweepResult: write it as a run first \(.*write_sweep_run") as refused:
             call()
+        assert str(refused.value).endswith("and give its folder")  # compare takes no SweepResult as it is
 
 
 def test_a_folder_given_where_the_model_goes_is_said_to_be_out(tiny_solved, here):

@@ -60,6 +60,9 @@ CREATE TABLE IF NOT EXISTS registry_facts (key TEXT PRIMARY KEY, value TEXT NOT 
 FORMER_PLACE = "runs_folder"  # registry_facts' key: the runs folder as the records spell their folders
 
 
+# the results fleetopt.api.compare takes as they are, in memory (not a SweepResult: its plans are a run's)
+_COMPARED_AS_IS = ("SolveResult", "StochasticResult")
+
 class RegistryError(InputError):
     """An unknown run id, or a run whose folder is gone."""
 
@@ -521,11 +524,15 @@ class Registry:
             # a result in memory (a SolveResult, a SweepResult ...) is evaluated once written as a run;
             # a solve's is compared in memory too (a sweep's is not: the advice said it was)
             if hasattr(ref, "plan"):
+                kind = type(ref).__name__
+                in_memory = ""
+                if kind in _COMPARED_AS_IS:
+                    in_memory = (f"; or, without writing it, compare the {kind} with other plans on common "
+                                 "scenarios: fleetopt.api.compare([result, ...])")  # fmt: skip
                 raise RegistryError(
-                    f"{name} must be a run folder, plan file or run id (int), not a {type(ref).__name__}: "
-                    "write it as a run first (fleetopt.api.write_solve_run, write_sweep_run and the like) "
-                    "and give its folder; a solve's result is also compared in memory, whose figures are "
-                    "an evaluation's: fleetopt.api.compare(result)"
+                    f"{name} must be a run folder, plan file or run id (int), not a {kind}: write it as a "
+                    "run first (fleetopt.api.write_solve_run, write_sweep_run and the like) and give its "
+                    f"folder{in_memory}"
                 )
             several = ("; the plans of several runs are evaluated on the same scenarios by "
                        "fleetopt.api.compare(runs)") if isinstance(ref, (list, tuple)) else ""  # fmt: skip
