@@ -298,7 +298,11 @@ def test_each_kind_of_run_lists_the_figure_that_describes_it():
     assert key_figure("solve", {"npv_usd": 18.53e9}) == "NPV $18.53B on the forecast"
     evaluation = {"n_plans": 3, "npv_mean_usd": 1e9, "npv_cvar5_usd": 2e6}
     assert key_figure("evaluate", evaluation) == "first plan: mean NPV $1.00B, CVaR5 $2.0M"
-    assert key_figure("stochastic", {"rp_usd": 17.68e9, "vss_usd": 2e9}) == "RP $17.68B"
+    # RP said what it is (it read "RP $17.68B", which a new user could not read)
+    rp = "stochastic plan's value (RP: expected NPV less rescue penalties) $17.68B"
+    assert key_figure("stochastic", {"rp_usd": 17.68e9, "vss_usd": 2e9}) == rp
+    weighted = key_figure("stochastic", {"rp_usd": 17.68e9, "risk_weight": 0.3})
+    assert weighted == "stochastic plan's value (RP: risk-weighted objective, L 0.3) $17.68B"
     # over how many scenarios, where the record keeps it: a CVaR5 over 20 is one scenario's NPV
     summary = {"kind": "evaluate", "n_plans": 1, "n_scenarios": 20, "seed": 7, "metrics": [evaluation]}
     evaluated = key_figures(summary)
@@ -308,7 +312,7 @@ def test_each_kind_of_run_lists_the_figure_that_describes_it():
     settings = {"scenarios": 10, "scenario_seed": 0}
     solved = key_figures({"kind": "stochastic", "rp_usd": 17.68e9, "settings": settings, "scenarios": [{}]})
     assert solved == {"rp_usd": 17.68e9, "scenarios": 10, "scenario_seed": 0}
-    assert key_figure("stochastic", solved) == "RP $17.68B over 10 scenarios (seed 0)"
+    assert key_figure("stochastic", solved) == f"{rp} over 10 scenarios (seed 0)"
     # `runs show` gave a CVaR without its tail share, and not which first stage the run kept
     settings |= {"cvar_alpha": 0.3, "mip_gap": 1e-6, "screened": 200}
     summary = {"kind": "stochastic", "rp_usd": 1.0, "cvar_npv_usd": -2.0, "settings": settings,

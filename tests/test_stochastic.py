@@ -1021,7 +1021,8 @@ def test_a_kept_forecast_first_stage_is_the_plan_whose_value_is_shown_not_rp_s(m
     from fleetopt.runs.registry import key_figures
 
     headline = key_figure("stochastic", key_figures({**summary, "kind": "stochastic"}))
-    assert headline.startswith("plan kept (the forecast's first stage) -$") and ", RP -$" in headline
+    assert headline.startswith("plan kept (the forecast's first stage) -$")
+    assert ", the stochastic plan's (RP) -$" in headline
     # RP's own plan kept: its rows as before, no second value
     own = {**summary, "first_stage": "RP's"}
     assert "RP, recourse problem: the stochastic plan's value" in shown(own)

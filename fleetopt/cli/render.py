@@ -1216,10 +1216,14 @@ def key_figure(kind: str, fig: dict) -> str:
         cvar5 = format_usd(fig["npv_cvar5_usd"])
         return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {cvar5}{over}"
     if kind == "stochastic" and "rp_usd" in fig:
+        # RP named by what it is: a new user read "RP $12.96B" as nothing (stochastic/run.py's words)
+        rp = format_usd(fig["rp_usd"])
         if fig.get("plan_value_usd") is not None and not keeps_rp(fig):  # RP's plan is not the plan
             kept = format_usd(fig["plan_value_usd"])
-            return f"plan kept (the forecast's first stage) {kept}, RP {format_usd(fig['rp_usd'])}{over}"
-        return f"RP {format_usd(fig['rp_usd'])}{over}"
+            return f"plan kept (the forecast's first stage) {kept}, the stochastic plan's (RP) {rp}{over}"
+        weight = fig.get("risk_weight") or 0  # --risk-weight L: RP is (1 - L) E[V] + L CVaR(V)
+        what = f"risk-weighted objective, L {weight:g}" if weight else "expected NPV less rescue penalties"
+        return f"stochastic plan's value (RP: {what}) {rp}{over}"
     if fig.get("objective") == "cost" and "present_cost_usd" in fig:
         # its levelized cost (absent in a record written before it, None where no GPU is in service)
         per_hour = fig.get("present_cost_per_h100_hour_usd")
