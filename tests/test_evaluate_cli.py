@@ -584,3 +584,25 @@ def test_a_matrix_that_memory_cannot_hold_is_refused_before_any_work(solve_run, 
             "(1 MB)") in said
     assert not (tmp_path / "m").exists()
     jobfolder.check_matrix_fits(1, 62_500, ram=1_000_000)  # 1.0 MB held: fits
+
+
+def test_a_finished_evaluation_resumed_with_another_ranking_is_refused_saying_how_to_rank_it(solve_run, here):
+    """`evaluate --resume FINISHED --rank-by mean` said "nothing to resume" and exited 0, the ranking
+    silently unused: a ranking other than the one it finished with is refused, naming the evaluation
+    again on the same scenarios; the one it finished with (its resume command typed again, as a batch
+    job's retry does) still ends "nothing to resume", exit 0."""
+    shutil.copytree(solve_run, here / "A")
+    code, _, err = evaluate("--plans", "A", "--scenarios", "20", "--seed", "3", "--rank-by", "cvar5",
+                            "--top", "3", "--out", "B")  # fmt: skip
+    assert code == 0, err
+    for changed in (["--rank-by", "mean"], ["--top", "5"], ["--max-breach-prob", "0.2"]):
+        code, out, err = evaluate("--resume", "B", *changed)
+        said = " ".join(err.split())
+        assert code == 2 and out == "", out + err
+        assert f"{' '.join(changed)} cannot apply with --resume of B, an evaluation that finished" in said
+        assert (f"evaluate them again into a new folder, on the same scenarios (the same figures): fleetopt "
+                f"evaluate B/model.yaml --plans {here / 'A' / 'plan.npz'} --scenarios 20 --seed 3 "
+                f"{' '.join(changed)}") in said, said
+    for same in ([], ["--rank-by", "cvar5"], ["--rank-by", "cvar5", "--top", "3"]):
+        code, out, err = evaluate("--resume", "B", *same)
+        assert code == 0 and "nothing to resume" in " ".join(out.split()), out + err

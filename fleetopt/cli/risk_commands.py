@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import shlex
 from collections import Counter
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -89,7 +91,7 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.evaluate.sources import solve_objective
 from fleetopt.milp.highs import DEFAULT_MIP_GAP
 from fleetopt.runs import limits
-from fleetopt.runs.folder import RunDirError, RunFolder, resume_command, run_name
+from fleetopt.runs.folder import RunDirError, RunFolder, kept_options, resume_command, run_name
 from fleetopt.stochastic.run import FIRST_STAGE_QUARTERS, MAX_SCENARIOS
 from fleetopt.sweep.candidates import (
     Rule,
@@ -167,6 +169,7 @@ def evaluate(
         refuse_with_resume(ctx, (*EVALUATE_AGAIN, *HOW_IT_RUNS, "plans"))  # --plans: where they moved
         registry_checked()  # before the work: a registry that cannot record the run refuses it now
         folder = RunFolder(api.resolve_run(resume))
+        refuse_new_ranking_of_finished(ctx, folder)
         apply_kept_options(ctx, folder, EVALUATE_AGAIN)  # --report, the ranking it started with
         if finished_already(folder, "evaluate", ctx.params["report"]):
             return
@@ -245,6 +248,42 @@ def _no_plans(model: str | None) -> InputError:
         elif run.is_finished:
             hint = f"{model} is a run folder, not a model: evaluate its plans with --plans {model}; "
     return InputError(f"{hint}give --plans (a run folder, run id or plan file), or --resume a run folder")
+
+
+RANKING_OPTIONS = ("rank_by", "max_breach_prob", "top")
+
+
+def refuse_new_ranking_of_finished(ctx: typer.Context, folder: RunFolder) -> None:
+    """`evaluate --resume` of a finished evaluation given a ranking other than the one it finished
+    with (--rank-by, --max-breach-prob, --top): refused, naming how to rank its plans otherwise (it
+    said "nothing to resume" and exited 0, the options unused). The one it finished with (its resume
+    command typed again after it finished, by a batch job's retry) is no change."""
+    if not (folder.is_finished and folder.is_job and folder.job().get("kind") == "evaluate"):
+        return
+    kept = kept_options(folder.path)
+    pairs = set(itertools.pairwise(kept))  # each option and its value, as typed
+    changed = []
+    for param in (p for p in ctx.command.params if p.name in RANKING_OPTIONS and given(ctx, p.name)):
+        typed, default = (str(getattr(v, "value", v)) for v in (ctx.params[param.name], param.default))
+        if (param.opts[0], typed) not in pairs and (param.opts[0] in kept or typed != default):
+            changed.append(f"{param.opts[0]} {typed}")
+    if changed:
+        raise InputError(f"{' and '.join(changed)} cannot apply with --resume of {folder.path}, an "
+                         f"evaluation that finished: {_ranked_otherwise(folder, changed)}")  # fmt: skip
+
+
+def _ranked_otherwise(folder: RunFolder, changed: list[str]) -> str:
+    """Where a finished evaluation's figures are, and the command that ranks its plans by
+    ``changed`` (options and values): the evaluation again, on the same scenarios."""
+    job = folder.job()
+    future = ["--deterministic"] if job.get("deterministic") else [
+        "--scenarios", str(job.get("n_scenarios")), "--seed", str(job.get("seed"))]  # fmt: skip
+    again = shlex.join(["fleetopt", "evaluate", str(folder.path / "model.yaml"), "--plans",
+                        str(job.get("plans_source")), *future, *" ".join(changed).split()])  # fmt: skip
+    number = api.recorded_run_id(folder.path)
+    shown = f"fleetopt runs show {number} prints them" if number is not None else "fleetopt report shows them"
+    return (f"its metrics.csv keeps every plan's figures ({shown}). To print its plans ranked another way, "
+            f"evaluate them again into a new folder, on the same scenarios (the same figures): {again}")
 
 
 # what a resumed evaluation is given again to end as the run would have: job.json keeps the run's
