@@ -490,3 +490,19 @@ def test_an_allocation_that_limits_nothing_or_forbids_every_purchase_is_said():
     assert "limits.new_gpus_per_quarter.rubin: the model has no rubin SKU: the limit limits nothing" in said
     code, _, err = run_cli("validate", "tiny", "--set", "limits.new_gpus_per_quarter.blackwell=8")
     assert code == 0 and "new_gpus_per_quarter" not in err.split("ok:")[0], err
+
+
+def test_customer_names_that_differ_only_in_case_are_said_to_be_two_customers(tmp_path, tiny_text):
+    """lab-a and Lab-A were silently two customers, each counted apart by the concentration limits
+    and the non-investment-grade cap: validate warns, naming both contracts' customers (exit 0, as
+    another spelling may be meant); tiny's own two customers draw no warning."""
+    assert "customer: enterprise-b" in tiny_text
+    (tmp_path / "m.yaml").write_text(tiny_text.replace("customer: enterprise-b", "customer: Lab-A"))
+    code, _, err = run_cli("validate", str(tmp_path / "m.yaml"))
+    said = " ".join(err.split())
+    assert code == 0 and (
+        "contracts.enterprise-inference.customer: 'Lab-A' differs from 'lab-a' (contracts.lab-a-training."
+        "customer) only in case: they are two customers, each counted apart by "
+        "limits.max_customer_revenue_share"
+    ) in said, err
+    assert "only in case" not in run_cli("validate", "tiny")[2]

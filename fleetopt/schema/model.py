@@ -392,7 +392,24 @@ def horizon_notes(model: PlanningModel) -> list[tuple[Path, str]]:
                 notes.append(((*path, "steps", label), (
                     f"quarter {label} is after the horizon ends ({quarter_label(last)}): the step is not used"
                 )))  # fmt: skip
-    return notes + fleet_power_notes(model) + magnitude_notes(model) + allocation_notes(model)
+    return (notes + fleet_power_notes(model) + magnitude_notes(model) + allocation_notes(model)
+            + customer_case_notes(model))
+
+
+def customer_case_notes(model: PlanningModel) -> list[tuple[Path, str]]:
+    """Each contract whose customer is spelt as an earlier contract's but for case (Lab-A, lab-a):
+    two customers to the concentration limits and the non-investment-grade cap, most often meant
+    as one."""
+    notes, first = [], {}
+    for name, contract in model.contracts.items():
+        seen = first.setdefault(contract.customer.casefold(), (name, contract.customer))
+        if seen[1] != contract.customer:
+            notes.append((("contracts", name, "customer"), (
+                f"{contract.customer!r} differs from {seen[1]!r} (contracts.{seen[0]}.customer) only in "
+                "case: they are two customers, each counted apart by limits.max_customer_revenue_share "
+                "(_per_year) and limits.max_non_investment_grade_share_per_year (and rated apart in "
+                "risk.customer_ratings); write one spelling where one customer is meant")))  # fmt: skip
+    return notes
 
 
 # where a money or power figure is most often written in another unit: below (or above) these it is
