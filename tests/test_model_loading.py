@@ -506,3 +506,20 @@ def test_customer_names_that_differ_only_in_case_are_said_to_be_two_customers(tm
         "limits.max_customer_revenue_share"
     ) in said, err
     assert "only in case" not in run_cli("validate", "tiny")[2]
+
+
+def test_validate_says_where_the_signed_contracts_alone_break_the_non_investment_grade_cap():
+    """validate said ok where lab-a's signed contract alone breaks the cap (only the solve found it,
+    exit 3). By hand, tiny's first year 2026Q3..2027Q2 (2,190 hours a quarter): lab-a (unrated)
+    4,000 GPUs x $2.30 x 4 quarters = $80.6M; enterprise-b (AAA) at most 2,000 x $4.50 x 2 quarters
+    = $39.4M; so lab-a earns at least 80.6 / 120.0 = 67.2 %: a cap of 60 % is broken, 70 % is not."""
+    rated = ("--set", "risk.customer_ratings={enterprise-b: AAA}")
+    cap = "limits.max_non_investment_grade_share_per_year"
+    code, _, err = run_cli("validate", "tiny", *rated, "--set", f"{cap}=0.6")
+    said = " ".join(err.split())
+    assert code == 0 and (
+        f"warning: {cap} is 60.0%, but in 2026Q3..2027Q2 the signed contracts of lab-a, below investment "
+        "grade or unrated, earn at least 67.2% of the contract revenue ($80.6M of at most $120.0M, every "
+        "investment-grade customer's contract taken): no plan keeps it"
+    ) in said, err
+    assert cap not in run_cli("validate", "tiny", *rated, "--set", f"{cap}=0.7")[2]
