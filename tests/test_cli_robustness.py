@@ -1011,6 +1011,12 @@ def one_cell_damaged(text: str, column: str) -> str:
             lambda text: text.replace(",on_front", ",front", 1),
             "candidates.csv has no column 'on_front'",
         ),
+        (  # a KeyError traceback from the report, which `runs add` recorded
+            "evaluate",
+            "metrics.csv",
+            lambda text: text.replace("npv_mean_usd,", "npv_average_usd,", 1),
+            "metrics.csv has no column 'npv_mean_usd'",
+        ),
         (
             "evaluate",
             "metrics.csv",
@@ -1044,6 +1050,7 @@ def one_cell_damaged(text: str, column: str) -> str:
         "empty-metrics",
         "renamed-cvar",
         "renamed-front",
+        "renamed-mean",
         "no-rows",
         "not-a-number",
         "one-figure-not-a-number",
@@ -1066,6 +1073,34 @@ def test_a_damaged_or_missing_table_of_a_run_is_named_with_its_column(
     code, out, err = run_cli("report", str(run))
     assert_one_error(code, out, err, f"{run}/{fragment}")
     assert "cannot write" not in err and not (run / "report.html").exists()
+
+
+def test_an_evaluation_without_the_newer_figures_of_a_default_is_reported_without_them(finished_runs, here):
+    """metrics.csv without uncured_breach_probability (before 0.4.11) or one of the figures of the debt
+    at an uncured breach (before 0.4.12): a KeyError traceback from the report. Those absent are
+    shown as n/a, or left out as the report leaves out what an older run has none of."""
+    import pandas as pd
+
+    run = copied(finished_runs["evaluate"], here)
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert (metrics["debt_at_uncured_breach_mean_usd"] > 0).all()  # the figures are shown
+    gone = ["uncured_breach_probability", "debt_covered_at_uncured_breach",
+            "uncovered_debt_at_uncured_breach_mean_usd"]  # fmt: skip
+    metrics.drop(columns=gone).to_csv(run / "metrics.csv", index=False)
+    code, out, err = run_cli("report", str(run))
+    assert code == 0 and "report.html" in out, out + err
+    page = " ".join((run / "report.html").read_text().split())
+    assert "P(uncured covenant breach): a breach the owners could not cure" not in page
+    for words in ("share of it that selling the GPUs then held and the cash would repay",
+                  "debt an uncured breach leaves uncovered by the GPUs and cash"):  # fmt: skip
+        assert words in page and "<b>n/a</b><span>" in page.split(words, 1)[0][-30:], words  # value, label
+    # the mean NPV, which every version writes, is needed: refused by report and `runs add` alike (the
+    # report's KeyError traceback where `runs add` recorded it)
+    text = (run / "metrics.csv").read_text()
+    (run / "metrics.csv").write_text(text.replace("npv_mean_usd,", "npv_average_usd,", 1))
+    for command in (["report", str(run)], ["runs", "add", str(run)]):
+        code, out, err = run_cli(*command)
+        assert_one_error(code, out, err, f"{run}/metrics.csv has no column 'npv_mean_usd'")
 
 
 def test_report_of_a_file_says_it_is_a_file(finished_runs, here):

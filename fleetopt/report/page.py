@@ -435,7 +435,7 @@ class _Run:
 _METRIC_FIGURES = ("npv_cvar5_usd", "breach_probability", "default_probability")
 _NUMBERS = tuple(METRIC_COLUMNS)
 METRICS_TABLES = {  # kind: RunFolder.table's file, columns, of which numbers, of which labels
-    "evaluate": (RunFolder.METRICS, ("plan", *_METRIC_FIGURES), _NUMBERS, ("plan",)),
+    "evaluate": (RunFolder.METRICS, ("plan", "npv_mean_usd", *_METRIC_FIGURES), _NUMBERS, ("plan",)),
     "sweep": (
         RunFolder.CANDIDATES_CSV,
         ("plan", "npv_mean_usd", *_METRIC_FIGURES, "on_front", "recommended"),
@@ -1261,7 +1261,7 @@ def _median_quarter_kpis(run: _Run, row: pd.Series) -> list[str]:
     and of its liquidity default among the scenarios with one (as `fleetopt evaluate` prints them); none where none breaks."""
     out = []
     for name, (words, share) in MEDIAN_QUARTER_WORDS.items():
-        if name in row and row[share] > 0:
+        if name in row and row.get(share, 0) > 0:
             out.append(_kpi(f"median quarter of the {words}, of the {_share(row[share])} of scenarios with one",
                             median_quarter_label(row[name], run.data.quarter_labels)))  # fmt: skip
     return out
@@ -1269,23 +1269,24 @@ def _median_quarter_kpis(run: _Run, row: pd.Series) -> list[str]:
 
 def _debt_at_default_kpis(row: pd.Series) -> list[str]:
     """The lenders' side of a liquidity default (docs/evaluation.md): none where no scenario defaults
-    (or the evaluation has no such figures, before 0.4.7)."""
+    (or the evaluation has no such figures, before 0.4.7); a figure of them the table lacks, n/a."""
     if pd.isna(row.get("debt_at_default_mean_usd", np.nan)):
         return []
     return [
         _kpi("debt owed at a liquidity default (mean over the scenarios with one, USD of its quarter)",
              _usd(float(row["debt_at_default_mean_usd"]))),
         _kpi("share of it that selling the GPUs still held and the cash would repay",
-             _share(row["debt_covered_at_default"])),
+             _share(row.get("debt_covered_at_default", np.nan))),
         _kpi("debt a default leaves uncovered by the GPUs and cash (mean over all scenarios, USD of the "
              "default's quarter)",
-             _usd(float(row["uncovered_debt_mean_usd"]))),
+             _usd(row.get("uncovered_debt_mean_usd"))),
     ]  # fmt: skip
 
 
 def _debt_at_uncured_breach_kpis(row: pd.Series) -> list[str]:
     """The same at an uncured covenant breach, had the lenders accelerated (docs/evaluation.md):
-    none where no scenario has one (or the evaluation has no such figures, before 0.4.12)."""
+    none where no scenario has one (or the evaluation has no such figures, before 0.4.12); a figure
+    of them the table lacks, n/a (a KeyError traceback before)."""
     if pd.isna(row.get("debt_at_uncured_breach_mean_usd", np.nan)):
         return []
     return [
@@ -1293,9 +1294,9 @@ def _debt_at_uncured_breach_kpis(row: pd.Series) -> list[str]:
              "scenarios with one, USD of its quarter)",
              _usd(float(row["debt_at_uncured_breach_mean_usd"]))),
         _kpi("share of it that selling the GPUs then held and the cash would repay",
-             _share(row["debt_covered_at_uncured_breach"])),
+             _share(row.get("debt_covered_at_uncured_breach", np.nan))),
         _kpi("debt an uncured breach leaves uncovered by the GPUs and cash (mean over all scenarios)",
-             _usd(float(row["uncovered_debt_at_uncured_breach_mean_usd"]))),
+             _usd(row.get("uncovered_debt_at_uncured_breach_mean_usd"))),
     ]  # fmt: skip
 
 
