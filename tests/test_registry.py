@@ -708,3 +708,25 @@ def test_a_folder_left_half_written_by_a_killed_run_is_listed_with_how_to_remove
         holder.wait()
     assert "left by runs killed while their folders were being written" in said
     assert f"{old}: rm -r {old}" in said and str(fresh) not in said and str(locked) not in said
+
+
+def test_runs_show_of_a_plan_solved_for_npv_leaves_out_the_cost_objectives_figures(tmp_path):
+    """`runs show` of an NPV solve listed present_cost_usd and present_cost_per_h100_hour_usd ($1.45 per
+    H100-hour on tiny), which compare leaves out of such plans, as a finance review read them as the
+    plan's cost: left out, the caption says so; a cost solve's are shown; the record keeps them."""
+    from fleetopt.cli.render import plain_text, run_detail
+    from fleetopt.runs.registry import RunRecord
+
+    figures = {"objective": "npv", "npv_usd": -14.1e6, "present_cost_usd": 343.8e6,
+               "present_cost_per_h100_hour_usd": 1.45, "compute_in_service_h100_hours": 278e6}  # fmt: skip
+    record = RunRecord(3, "2026-12-05T17:00:00+00:00", "solve", "fleetopt solve tiny", "tiny", "0" * 16,
+                       tmp_path, figures)  # fmt: skip
+    shown = " ".join(plain_text([run_detail(record)], width=300).split())  # the caption wrapped
+    assert "npv_usd" in shown and "compute_in_service_h100_hours" in shown
+    assert "present_cost_usd" not in shown and "present_cost_per_h100_hour_usd" not in shown
+    assert "present_cost_*, the cost objective's figures, left out of a plan solved for NPV" in shown
+    cost = RunRecord(4, record.created_utc, "solve", "fleetopt solve lab --objective cost", "lab", "0" * 16,
+                     tmp_path, {**figures, "objective": "cost"})  # fmt: skip
+    shown = plain_text([run_detail(cost)], width=300)
+    assert "present_cost_usd" in shown and "$343.8M" in shown and "left out" not in shown
+    assert "present_cost_usd" in record.figures

@@ -1344,11 +1344,19 @@ def run_detail(record) -> Table:
         record, "  MISSING: deleted or moved", "  REPLACED: the folder now holds run {}, written there since"
     )
     table.add_row("folder", Text(str(record.path) + missing, overflow="fold"))
+    # the cost objective's figures of a plan solved for NPV rank nothing (compare leaves them out too:
+    # "$0.38 per H100-hour" was read as a neocloud plan's cost); its record keeps them
+    costs = record.kind == "solve" and record.figures.get("objective", "npv") != "cost"
     for key, value in record.figures.items():
-        if key not in _SHOWN_ABOVE:
+        if key not in _SHOWN_ABOVE and not (costs and key.startswith(_COST_FIGURES)):
             table.add_row(key, Text(figure_text(key, value)))
-    table.caption = _FIGURES_MEAN.get(record.kind, "")
+    table.caption = _FIGURES_MEAN.get(record.kind, "") + (_COSTS_LEFT_OUT if costs else "")
     return table
+
+
+_COST_FIGURES = "present_cost_"  # summary.json's figures of the cost objective (formulation §6, "Cost")
+_COSTS_LEFT_OUT = ("; present_cost_*, the cost objective's figures, left out of a plan solved for NPV "
+                   "(summary.json keeps them)")  # fmt: skip
 
 
 # what the figures of each kind of run are, by summary.json's names (a credit reader took
