@@ -137,3 +137,11 @@ def test_results_without_it_give_no_figure_and_tables_leave_it_out():
     new = old.assign(npv_accelerated_mean_usd=[0.5], npv_accelerated_cvar5_usd=[-2.0])
     assert limited_liability_differs(new, ACCELERATED)
     assert not limited_liability_differs(new.assign(npv_accelerated_mean_usd=[1.0]), ACCELERATED)
+
+
+def test_a_metrics_table_missing_a_twin_is_read_as_an_older_one():
+    """A metrics.csv with the NPV if lenders accelerate but without the NPV with limited liability it
+    is compared with (a hand-damaged file) made the report raise KeyError: it is read as a run
+    without the figure."""
+    damaged = pd.DataFrame({"npv_accelerated_mean_usd": [0.5], "npv_accelerated_cvar5_usd": [-2.0]})
+    assert not limited_liability_differs(damaged, ACCELERATED)

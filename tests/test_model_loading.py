@@ -251,7 +251,8 @@ def test_validate_says_how_scenarios_move_and_how_plans_react(tmp_path, tiny_tex
     flat = " ".join(out.replace("│", " ").split())
     assert code == 0, err
     assert "risk none: every scenario is the forecast" in flat
-    assert "prepayments cut (off: distress sales, idle GPUs to the market); cash buffer $20.0M above the minimum" in flat
+    assert ("prepayments cut (off: distress sales, idle GPUs to the market); cash buffer $20.0M above the "
+            "minimum") in flat
     assert "lots of" not in flat  # no lots for sales that are off
     path.write_text(text + "policy:\n  distress_sale_discount: 0.3\n", encoding="utf-8")
     flat = " ".join(run_cli("validate", str(path))[1].replace("│", " ").split())

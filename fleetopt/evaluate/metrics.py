@@ -474,7 +474,7 @@ def limited_liability_differs(metrics: pd.DataFrame, figures: tuple[str, ...] = 
     from its NPV with limited liability (an uncured breach before any liquidity default). Where none
     does, they repeat their twins' (``LIMITED_TWIN``) and the tables leave them out; evaluations
     before them have none."""
-    if not set(figures) <= set(metrics.columns):
+    if not {*figures, *(LIMITED_TWIN[f] for f in figures)} <= set(metrics.columns):  # an older run's
         return False
     differs = [(metrics[f] != metrics[LIMITED_TWIN[f]]) & metrics[f].notna() for f in figures]
     return bool(np.logical_or.reduce(differs).any())
