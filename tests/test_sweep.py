@@ -1299,7 +1299,7 @@ def test_a_lead_within_two_standard_errors_is_called_noise_with_the_scenarios_th
     # every candidate on that many fresh scenarios (a new user found the tie, not how to settle it)
     near = lead_words(Lead("milp: half leverage", 284.7e6, 288.4e6), n=1000)
     assert near.endswith("(about 4,100 would, were the lead as measured); `fleetopt evaluate --plans "
-                         "runs/sweep --scenarios 4100 --seed 8 --rank-by cvar5` measures every candidate on "
+                         "runs/sweep --scenarios 4100 --seed 9 --rank-by cvar5` measures every candidate on "
                          "that many fresh scenarios, without solving again.")
     beyond = lead_words(Lead("buy 1q later", 1e6, 1e5))  # ten errors
     assert beyond == (" It leads the runner-up, buy 1q later, by $1.0M of CVaR5 NPV, against a standard "
@@ -1309,6 +1309,15 @@ def test_a_lead_within_two_standard_errors_is_called_noise_with_the_scenarios_th
     assert lead_words(Lead(None)) == " No other plan meets the rule."
     # beyond the tie's margin ($0.09 here) but within a dollar: round-off, not "about 4 scenarios would"
     assert lead_words(Lead("buy 1q later", 0.9, 0.1)).endswith("round-off: the two are not told apart.")
+
+
+def test_the_settle_command_s_scenarios_are_fresh_for_a_stochastic_candidate_too():
+    """A sweep of seed 7 evaluates its candidates on scenarios of seed 7 and, with --stochastic N,
+    solves its stochastic candidate on scenarios of seed 8 (sweep/run.stochastic_seed): evaluated on
+    seed 8, that candidate would be judged on the scenarios it was optimised for (in sample), so the
+    command's are of seed 9."""
+    near = lead_words(Lead("stochastic: 10 scenarios", 284.7e6, 288.4e6), n=1000)
+    assert "--scenarios 4100 --seed 9 --rank-by cvar5`" in near
 
 
 def test_the_sweep_s_lead_is_compare_s_paired_difference_of_the_two_plans():

@@ -200,7 +200,7 @@ def _make_candidates(loaded, data, settings: dict, folder, saved, progress, prop
     them; with ``folder``, each new one saved there as it is made, and the job marked as having
     them all at the end."""
     n_sto = settings["stochastic_scenarios"]
-    seed = limits.next_seed(settings["seed"])  # not the scenarios the sweep evaluates on
+    seed = stochastic_seed(settings["seed"])  # not the scenarios the sweep evaluates on
     gap = settings.get("stochastic_mip_gap")  # None in sweeps started before it had its own
     gap = settings["mip_gap"] if gap is None else gap
     spec = StochasticCandidate(n_sto, seed, settings["backend"], gap) if n_sto else None
@@ -751,16 +751,29 @@ SETTLE_MOST = 200_000
 
 
 def settle_command(need: int, seed: int | None, prefer: str, folder: str | Path | None) -> str:
-    """'; `fleetopt evaluate --plans RUN --scenarios 4,100 --seed 1 --rank-by cvar5` measures every
-    candidate on that many fresh scenarios (another seed), without solving again': the next step
-    where the sweep's scenarios do not tell its pick from the runner-up ('' without the sweep's
+    """'; `fleetopt evaluate --plans RUN --scenarios 4100 --seed 2 --rank-by cvar5` measures every
+    candidate on that many fresh scenarios (:func:`settle_seed`), without solving again': the next
+    step where the sweep's scenarios do not tell its pick from the runner-up ('' without the sweep's
     ``seed``, or where more than :data:`SETTLE_MOST` would be needed)."""
     if seed is None or need > SETTLE_MOST:
         return ""
     run = "RUN" if folder is None else str(folder)
-    return (f"; `fleetopt evaluate --plans {run} --scenarios {need} --seed {limits.next_seed(seed)} "
+    return (f"; `fleetopt evaluate --plans {run} --scenarios {need} --seed {settle_seed(seed)} "
             f"--rank-by {prefer}` measures every candidate on that many fresh scenarios, without "
             "solving again")
+
+
+def stochastic_seed(seed: int) -> int:
+    """The seed of the scenarios a sweep of ``seed`` reduces for its stochastic candidate
+    (``--stochastic N``): not those it evaluates its candidates on."""
+    return limits.next_seed(seed)
+
+
+def settle_seed(seed: int) -> int:
+    """The seed of fresh scenarios for a sweep of ``seed``: neither those it evaluates its candidates
+    on nor those its stochastic candidate is solved on (:func:`stochastic_seed`), which would be in
+    sample for that candidate."""
+    return limits.next_seed(stochastic_seed(seed))
 
 
 def lead_in_short(summary: dict, folder: str | Path | None = None) -> str:
