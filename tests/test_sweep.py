@@ -1280,12 +1280,12 @@ def test_the_paired_error_of_two_plans_mean_npvs_by_hand():
     assert paired_npv_error("npv_mean_usd", first, npv) == pytest.approx(np.sqrt(2.75 / 3) / 2, rel=1e-12)
 
 
-def lead_words(lead: Lead, n: int = 50) -> str:
+def lead_words(lead: Lead, n: int = 50, folder: str = "runs/sweep") -> str:
     metrics = frame([(1.0, -94.7e6, 0.94, 0.0), (2.0, -94.7e6 - lead.usd, 0.94, 0.0)]).assign(
         plan=["buy 2q later", "buy 1q later"], origin=["variation", "variation"]
     )
     result = SweepResult(None, None, None, metrics, SimpleNamespace(n_scenarios=n, seed=7), Rule(), 0, lead)
-    result.job_folder = Path("runs/sweep")
+    result.job_folder = Path(folder)
     return result._lead_words()
 
 
@@ -1318,6 +1318,13 @@ def test_the_settle_command_s_scenarios_are_fresh_for_a_stochastic_candidate_too
     command's are of seed 9."""
     near = lead_words(Lead("stochastic: 10 scenarios", 284.7e6, 288.4e6), n=1000)
     assert "--scenarios 4100 --seed 9 --rank-by cvar5`" in near
+
+
+def test_the_settle_command_quotes_a_folder_with_a_space_as_every_command_given_to_paste():
+    """A sweep in 'my runs/sweep': the command is pasted into a shell, where an unquoted space made
+    '--plans my' and a stray argument 'runs/sweep' (runs/folder.resume_command quotes it so too)."""
+    near = lead_words(Lead("milp: half leverage", 284.7e6, 288.4e6), n=1000, folder="my runs/sweep")
+    assert "`fleetopt evaluate --plans 'my runs/sweep' --scenarios 4100 --seed 9 --rank-by cvar5`" in near
 
 
 def test_the_sweep_s_lead_is_compare_s_paired_difference_of_the_two_plans():

@@ -758,9 +758,9 @@ def settle_command(need: int, seed: int | None, prefer: str, folder: str | Path 
     if seed is None or need > SETTLE_MOST:
         return ""
     run = "RUN" if folder is None else str(folder)
-    return (f"; `fleetopt evaluate --plans {run} --scenarios {need} --seed {settle_seed(seed)} "
-            f"--rank-by {prefer}` measures every candidate on that many fresh scenarios, without "
-            "solving again")
+    command = shlex.join(["fleetopt", "evaluate", "--plans", run, "--scenarios", str(need),
+                          "--seed", str(settle_seed(seed)), "--rank-by", prefer])  # a path with spaces quoted
+    return f"; `{command}` measures every candidate on that many fresh scenarios, without solving again"
 
 
 def stochastic_seed(seed: int) -> int:
