@@ -725,3 +725,13 @@ def test_the_runs_list_names_the_purchases_file_a_solve_fixed(here):
     assert code == 0 and "purchases of cfo-plan.csv fixed" in flat, out + err  # wrapped in its column
     code, out, err = run_cli("runs", "show", "R")
     assert code == 0 and "purchases_file" in out and "cfo-plan.csv" in out, out + err
+
+
+def test_a_purchases_path_with_a_nul_character_is_refused_by_name_in_a_sweep_too(tiny, here):
+    """fo.solve refused it (api._one_purchases); fo.sweep's proposals read the same file through
+    purchases_for and raised Python's ValueError 'embedded null byte' from open, a traceback."""
+    with pytest.raises(InputError, match=r"^purchases file 'orders\\x00\.csv' holds a NUL character"):
+        purchases_for("orders\0.csv", tiny[1])
+    with pytest.raises(InputError, match="holds a NUL character"):
+        api.sweep("tiny", candidates=1, scenarios=5, purchases=["orders\0.csv"])
+    assert not any(here.iterdir())  # nothing written

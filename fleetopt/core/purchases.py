@@ -325,6 +325,9 @@ def _text_of(path: Path) -> str:
                          "UTF-8 (in Excel: Save As, 'CSV UTF-8 (Comma delimited)')") from None  # fmt: skip
     except OSError as exc:
         raise InputError(f"purchases file {path} cannot be read: {exc.strerror}") from None
+    except ValueError:  # open's "embedded null byte" (a UnicodeDecodeError is caught above)
+        raise InputError(f"purchases file {shown_value(str(path))} holds a NUL character, which no path "
+                         "can") from None  # fmt: skip
 
 
 def _key(row: dict, data: ModelData, where: str) -> tuple[int, int, int]:
