@@ -1388,6 +1388,27 @@ def test_the_out_of_sample_verdict_judges_the_default_as_lenders_count_it():
     )
 
 
+def test_a_cvar5_without_a_standard_error_is_not_called_within_two_of_them():
+    """20 fresh scenarios: the CVaR5's tail is the worst one, whose influence values give no error
+    (NaN, as compare says "without a standard error"). The forecast optimum's NPVs 1 .. 20, the
+    stochastic plan's the same +3, -3, +3 ... : mean difference 0, CVaR5 -1 - 1 = -2 with no error.
+    The verdict said "no better and no worse ... in mean NPV, CVaR5, ... (within 2 standard errors)"
+    of a CVaR5 difference it could not judge."""
+    from fleetopt.stochastic.paired import out_of_sample_verdict, paired_comparison
+
+    zeros = np.zeros(20)
+    forecast = np.arange(1.0, 21.0)
+    plans = {"forecast": forecast, "stochastic": forecast + np.tile([3.0, -3.0], 10)}
+    outcomes = {name: {"npv": npv, "breach": zeros, "uncured_breach": zeros, "default": zeros,
+                       "any_default": zeros} for name, npv in plans.items()}  # fmt: skip
+    [_, row] = paired_comparison(outcomes, "forecast")
+    assert row["npv_cvar_usd_diff"] == -2.0 and np.isnan(row["npv_cvar_usd_diff_se"])
+    assert out_of_sample_verdict(row, 10) == (
+        "no better and no worse than the forecast optimum in mean NPV, P(breach), P(default) or P(any "
+        "default) (within 2 standard errors); CVaR5: no standard error, not judged"
+    )
+
+
 def test_scenario_outcomes_count_either_default_once():
     from types import SimpleNamespace
 

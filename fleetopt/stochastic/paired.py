@@ -16,6 +16,8 @@ decisions. For scenario outcomes $a_i$, $b_i$ ($i = 1..S$):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from fleetopt.core.data import ModelData
@@ -109,15 +111,25 @@ def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
     better or worse in mean NPV, CVaR5, P(breach), P(default) and P(any default) (lower is better) beyond
     :data:`SIGNIFICANT` standard errors, or within the noise; with ``scenarios`` the stochastic
     solve's, named where the plan does worse. A figure ``paired`` lacks (a summary written before
-    the probabilities were read) is left out."""
-    better, worse = [], []
+    the probabilities were read) is left out; one without a standard error (a CVaR5 whose tail is
+    one scenario: 20 fresh scenarios or fewer) is named as such, neither better nor worse."""
+    better, worse, judged, unmeasured = [], [], [], []
     for what, key, higher in VERDICT_FIGURES:
         if f"{key}_diff" not in paired:
             continue
         diff, se = paired[f"{key}_diff"], paired[f"{key}_diff_se"]
-        noise = NOISE_USD if key.endswith("_usd") else 0.0
-        if beyond_chance(diff, se, noise):
+        if se is None or not math.isfinite(se):
+            unmeasured.append(what)
+            continue
+        judged.append(what)
+        if beyond_chance(diff, se, NOISE_USD if key.endswith("_usd") else 0.0):
             (better if (diff > 0) == higher else worse).append(what)
+    return _verdict_words(better, worse, judged, scenarios) + (
+        f"; {listed(unmeasured)}: no standard error, not judged" if unmeasured else "")
+
+
+def _verdict_words(better: list[str], worse: list[str], judged: list[str], scenarios: int) -> str:
+    """:func:`out_of_sample_verdict`'s sentence of the figures it judged."""
     beyond = "beyond 2 standard errors"
     if better and worse:
         return (f"a trade against the forecast optimum: better {listed(better)}, worse {listed(worse)}, "
@@ -131,7 +143,8 @@ def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
                 "may be too few to stand for the futures (give more with --stochastic N, or keep the "
                 "forecast optimum), or its worth is in later decisions this check does not make (it runs "
                 "the plan completed on the forecast, not re-planned in each future: formulation §7b)")
-    judged = [what for what, key, _ in VERDICT_FIGURES if f"{key}_diff" in paired]
+    if not judged:  # one fresh scenario: no figure has an error
+        return "not judged against the forecast optimum"
     return (f"no better and no worse than the forecast optimum in {listed(judged, 'or')} "
             "(within 2 standard errors)")
 
