@@ -44,3 +44,30 @@ def test_a_run_file_is_read_in_utf8_whatever_the_locale(tmp_path):
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode("utf-8") == RunFolder(tmp_path).read_text("candidates.csv")
     assert "pläne" in done.stdout.decode("utf-8")
+
+
+def test_an_ascii_stream_whose_reader_has_gone_stops_quietly_and_section_signs_read_as_words():
+    """On a stream that cannot encode the printout, the ASCII write after the UnicodeEncodeError
+    raised BrokenPipeError past the stream's own handling (`PYTHONIOENCODING=ascii fleetopt ... |
+    head`: a traceback); and '§', the docs' section sign in 200 messages, printed as '?'."""
+    from fleetopt.cli.common import UntilClosed
+
+    class AsciiPipe:
+        encoding = "ascii"
+
+        def __init__(self, gone: bool):
+            self.gone, self.written = gone, []
+
+        def write(self, text):
+            text.encode("ascii")  # UnicodeEncodeError, as an ASCII stream raises
+            if self.gone:
+                raise BrokenPipeError(32, "Broken pipe")
+            self.written.append(text)
+            return len(text)
+
+    closed = UntilClosed(AsciiPipe(gone=True))
+    assert closed.write("timing: formulation §6 − done\n") == len("timing: formulation §6 − done\n")
+    assert closed.reader_gone
+    open_ = AsciiPipe(gone=False)
+    UntilClosed(open_).write("timing: formulation §6 − done\n")
+    assert open_.written == ["timing: formulation section 6 - done\n"]

@@ -197,7 +197,8 @@ def one_line_command_help(command) -> None:
 
 # the typographic characters the printout uses, as a stream that cannot encode them gets them
 ASCII_FORMS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u201c": '"', "\u201d": '"',
-                             "\u2018": "'", "\u2019": "'", "\u00b1": "+/-", "\u2026": "...", "\u00d7": "x"})
+                             "\u2018": "'", "\u2019": "'", "\u00b1": "+/-", "\u2026": "...", "\u00d7": "x",
+                             "\u00a7": "section "})
 
 
 class UntilClosed:
@@ -218,10 +219,11 @@ class UntilClosed:
     def write(self, text: str) -> int:
         if not self.reader_gone:
             try:
-                return self._stream.write(text)
-            except UnicodeEncodeError:  # a stream of a narrower encoding: nothing of the text written
-                return self._stream.write(self._encodable(text))
-            except OSError as exc:
+                try:
+                    return self._stream.write(text)
+                except UnicodeEncodeError:  # a stream of a narrower encoding: nothing of the text written
+                    return self._stream.write(self._encodable(text))
+            except OSError as exc:  # of either write: the ASCII one's reader may be gone too
                 self._gone(exc)
         return len(text)
 
