@@ -28,7 +28,7 @@ from fleetopt.schema.policy import Policy
 
 RULES = (
     "power_to_contracts_first", "reschedule_late_contracts", "freed_gpus_to_market", "defer_orders",
-    "distress_sales", "cut_prepayments",
+    "distress_sales", "cut_prepayments", "idle_gpus_to_market",
 )  # fmt: skip
 FIGURES = ("npv_mean_usd", "npv_cvar5_usd", "breach_probability", "default_probability",
            "npv_limited_mean_usd", "npv_limited_cvar5_usd", "debt_covered_at_default", "uncovered_debt_mean_usd")
@@ -38,7 +38,7 @@ def policies() -> dict[str, Policy]:
     out = {"open loop": Policy.off()}
     for rule in RULES:
         out[f"only {rule}"] = Policy.off().model_copy(update={rule: True})
-    out["policy (all rules)"] = Policy()
+    out["policy (default rules)"] = Policy()  # every rule but idle_gpus_to_market, off by default
     return out
 
 

@@ -90,7 +90,8 @@ class PlanningModel(StrictModel):
     robustness: Robustness | None = None
     """Shocks the optimised plan must survive (constraints of the MILP); none when omitted."""
     policy: Policy = Field(default_factory=Policy)
-    """How plans react inside a scenario (the evaluator's recourse rules); every rule on when omitted."""
+    """How plans react inside a scenario (the evaluator's recourse rules); when omitted every rule is on
+    but `idle_gpus_to_market`."""
 
     @property
     def first_quarter(self) -> int:
