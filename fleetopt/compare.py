@@ -476,7 +476,7 @@ class Comparison:
             return "within two standard errors:"
         se = self._paired_se(key, n)
         if se is not None and not math.isfinite(se):
-            return "without a standard error:"  # one scenario: the scenarios' noise is not known
+            return "without a standard error:"  # one scenario, or a CVaR5's tail of one: noise not known
         return "better in" if (change > 0) == (self.better(key) == "higher") else "worse in"
 
     def better(self, key: str) -> str:
@@ -1052,7 +1052,8 @@ def paired_tail_errors(first: np.ndarray, npv: np.ndarray, n: int) -> dict[str, 
     a quantile with no such simple form: by the bootstrap, the scenarios resampled with replacement
     :data:`BOOTSTRAP_DRAWS` times from a fixed seed, the same resample for both plans, each P5 as
     the metrics compute it (:func:`worst_k`), the sample standard deviation of the
-    differences. NaN for the first plan itself (``n`` 0) and with one scenario."""
+    differences. NaN for the first plan itself (``n`` 0) and with one scenario; CVaR5's NaN too on 20
+    scenarios or fewer (its tail is one scenario: :func:`cvar_influence`)."""
     if n == 0 or len(npv) < 2:
         return {"npv_p5_paired_se_usd": np.nan, "npv_cvar5_paired_se_usd": np.nan}
     rng = np.random.default_rng(BOOTSTRAP_SEED)

@@ -994,8 +994,8 @@ def test_scatter_labels_points_and_keeps_last_tick_inside():
     ticks = re.findall(tick, chart)
     assert len(ticks) >= 3
     for x, anchor, label in ticks:  # each x tick's right end inside the chart
-        right = float(x) + (0 if anchor == "end" else svg.TICK_CHAR_PX * len(label) / 2)
-        assert right <= svg.W, (x, anchor, label)
+        right = float(x) + (0 if anchor == "end" else svg.WIDE.char * len(label) / 2)
+        assert right <= svg.WIDE.w, (x, anchor, label)
 
 
 def test_scatter_labels_of_a_crowd_do_not_overlap_and_far_ones_have_leaders():

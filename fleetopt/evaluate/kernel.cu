@@ -38,14 +38,12 @@
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define FO_GPU 1
 #define FO_DEVICE __device__ static __forceinline__
-#define FO_RARE __device__ static __noinline__
 #define FO_RESTRICT __restrict__
 #define FO_LOAD(ptr) __ldg(ptr)
 #define FO_CTZ(x) (__ffsll((long long)(x)) - 1)
 #else
 #define FO_GPU 0
 #define FO_DEVICE static inline
-#define FO_RARE static
 #define FO_RESTRICT restrict
 #define FO_LOAD(ptr) (*(ptr))
 #define FO_CTZ(x) __builtin_ctzll(x)
@@ -1012,7 +1010,7 @@ FO_DEVICE double fo_contract_payments(FO_PARAMS, long long s, int t, fo_bits acc
     return paid;
 }
 
-// policy rule 5 (idle_to_market; simulate._idle_market), after the quarter's operations: the GPUs the
+// policy rule 5 (idle_gpus_to_market; simulate._idle_market), after the quarter's operations: the GPUs the
 // plan holds idle in quarter t, offered group by group (sites in order; at each, inference then
 // training; generations newest first) to the demand their use's sales left (FO_EXCESS, drawn down),
 // within the site's MW online beyond its planned draw (drawn down; the MW late in this scenario are not

@@ -58,10 +58,8 @@ WIDE = Layout("wide", 720, 320, 84, 28, 46, 66, tick=13, title=16, inset=84, x_l
 NARROW = Layout("narrow", 360, 300, 56, 22, 44, 62, tick=11, title=13, inset=8, x_labels=4)
 TITLE_X, TITLE_CHAR = 8, 0.62  # where a chart's title starts; a bold character's width, in em
 MIN_TEXT_PX = 10  # a chart's smallest text on the screen, CSS px: the wide chart below this box width
-W, H, LEFT, RIGHT, TOP, BOTTOM = WIDE.w, WIDE.h, WIDE.left, WIDE.right, WIDE.top, WIDE.bottom
 PAD = 0.06  # share of a data range left free at each end of a scatter's or histogram's axes
 ZERO_COLOUR = "#0f172a"
-TICK_CHAR_PX = WIDE.char  # width of a wide chart's tick label's character, about
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5, fmt=None) -> list[float]:
