@@ -943,7 +943,8 @@ MILP_GOAL = {
     True: "to maximise the NPV on the forecast or, solved with --objective cost as a plan here was, to "
           "minimise the present cost of serving the model's demand on it (formulation §6, \"Cost\")",
 }  # fmt: skip
-ONE_SCENARIO_TERMS = ("mean NPV ± SE", "P5 and CVaR5", "NPV with limited liability", "debt at a default")
+ONE_SCENARIO_TERMS = ("mean NPV ± SE", "P5 and CVaR5", "NPV with limited liability", "NPV if lenders accelerate",
+                      "debt at a default")
 
 
 def _covenant_text(data: ModelData, first: str | None) -> str:
@@ -1002,6 +1003,13 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
                                        "not, the NPV with the end's equity floored at zero (docs/evaluation.md, "
                                        "'After a liquidity default'). Never below about minus the opening cash "
                                        "(discounted a quarter); shown where it differs from the NPV."),
+        ("NPV if lenders accelerate", "the NPV with limited liability, with the shareholders' claim ended "
+                                      "at the first event of default of either kind: at a liquidity default "
+                                      "as above; at an uncured covenant breach the lenders take the GPUs "
+                                      "(sold in distress) and the cash to repay the debt and the "
+                                      "shareholders keep the rest, discounted at the breach's quarter; "
+                                      "nothing after (docs/evaluation.md, 'The NPV if lenders accelerate'). "
+                                      "Shown where it differs from the NPV with limited liability."),
         ("debt at a default", "in a scenario that defaults, the debt owed at the end of the default's "
                               "quarter (term loans and the revolver), USD of that quarter, undiscounted; "
                               "covered: the share of it that the GPUs still held, sold at the scenario's "
@@ -1013,6 +1021,10 @@ def _scenario_terms(data: ModelData, n: int, kind: str, first: str | None) -> li
         ("P(covenant breach)", "share of scenarios in which any covenant is missed (by more than $1) in a "
                                "quarter it is tested in" + (": " + _covenant_text(data, first)
                                                             if data.covenants else "; the model sets none.")),
+        ("P(uncured covenant breach)", "share of scenarios with a breach the owners could not cure "
+                                       "(covenants.equity_cures): an event of default, on which lenders may "
+                                       "accelerate the debt. P(any default): share with a liquidity default "
+                                       "or an uncured breach, or both."),
         ("first breach", "share of scenarios whose first breach breaks that covenant. Two covenants can "
                          "fail in the same quarter, so these shares can add up to more than "
                          "P(covenant breach)."),
