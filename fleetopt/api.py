@@ -1076,7 +1076,7 @@ def write_sweep_run(
     _check_plans_unchanged(result)
     limits.path("out", out)
     out = result.job_folder if out is None else out
-    return _recorded(result.loaded, lambda: _write_sweep_folder(result, out), result.summary(), command)
+    return _recorded(result.loaded, lambda: _write_sweep_folder(result, out), result.summary, command)
 
 
 # ---------------------------------------------------------------- registry and reports

@@ -1327,6 +1327,31 @@ def test_the_settle_command_quotes_a_folder_with_a_space_as_every_command_given_
     assert "`fleetopt evaluate --plans 'my runs/sweep' --scenarios 4100 --seed 9 --rank-by cvar5`" in near
 
 
+def test_a_reranked_sweep_s_settle_command_names_the_folder_it_is_written_to(tmp_path, monkeypatch):
+    """tiny on 40 scenarios: the pick's lead over the runner-up is within two standard errors, so the
+    sweep says how to settle it. Re-ranked by the same rule into R, the command read `fleetopt
+    evaluate --plans RUN ...` (a placeholder, the rerank having no job folder) in its terminal, its
+    summary.json and the registry, which pasted fails: it names the folder written, R, whose plans it
+    measures; without --out, the new folder made for it."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    sweep, out = tmp_path / "S", tmp_path / "R"
+    code, _, err = run_cli("sweep", "tiny", "--scenarios", "40", "--out", str(sweep))
+    assert code == 0, err
+    assert f"--plans {sweep} --scenarios" in json.loads((sweep / "summary.json").read_text())["why"]
+    code, text, err = run_cli("sweep", "--rerank", str(sweep), "--out", str(out))
+    assert code == 0, err
+    said = " ".join(text.split())
+    assert "--plans RUN" not in said and f"`fleetopt evaluate --plans {out} --scenarios" in said, said
+    why = json.loads((out / "summary.json").read_text())["why"]
+    assert f"`fleetopt evaluate --plans {out} --scenarios" in why, why
+    code, shown, _ = run_cli("runs", "show", str(out))
+    assert code == 0 and "--plans RUN" not in " ".join(shown.split())
+    code, text, err = run_cli("sweep", "--rerank", str(sweep))
+    assert code == 0, err
+    made = [p for p in (tmp_path / "runs").iterdir() if p.name.endswith("-tiny-sweep")]
+    assert len(made) == 1 and f"--plans {made[0]} --scenarios" in " ".join(text.split()), text
+
+
 def test_the_sweep_s_lead_is_compare_s_paired_difference_of_the_two_plans():
     loose = Rule(forecast_within_limits=False, no_riskier_than_optimum=False)  # every candidate qualifies
     swept = api.sweep("tiny", candidates=6, scenarios=200, seed=3, rule=loose)

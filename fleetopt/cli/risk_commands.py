@@ -663,10 +663,11 @@ def _sweep_done(result, folder: Path, report: bool, again: tuple[str, ...] = ())
             "without the buffer)"
         )
         console.print(sweep_table(result.metrics, legend))
-        pick = marked("recommended: ", (result.recommended["plan"], "bold"), f". {result.why()}")
-        console.print(pick, soft_wrap=True)
         lost = folder is not None and RunFolder(folder).lost_while_running  # written again whole, warned
         path = api.write_sweep_run(result, folder, command=command_line())
+        why = result.why(path if folder is None else folder)  # a re-ranking's folder: made just now
+        pick = marked("recommended: ", (result.recommended["plan"], "bold"), f". {why}")
+        console.print(pick, soft_wrap=True)
         say_written(path)
         finish_report(path, report)
     if lost:  # a batch system sees that something removed the job's folder under it

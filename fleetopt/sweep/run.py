@@ -863,8 +863,10 @@ class SweepResult:
         sweep has none)."""
         return forecast_optimum_row(self._metrics)
 
-    def why(self) -> str:
-        """One sentence on why the recommended plan was chosen over the forecast optimum."""
+    def why(self, folder: str | Path | None = None) -> str:
+        """One sentence on why the recommended plan was chosen over the forecast optimum; ``folder``:
+        where it is written, which a close lead's settle command names (its job folder where it has
+        one: a re-ranking has none)."""
         rec, opt = self.recommended, self.forecast_optimum
         if rec["plan"] == opt["plan"]:
             return (
@@ -872,7 +874,7 @@ class SweepResult:
                 + self._outside_forecast_limits()
                 + self._better_but_excluded()
                 + self._risk_left()
-                + self._lead_words()
+                + self._lead_words(folder)
             )
         p5 = (f"P5 NPV (the rule's figure) by {format_usd_change(rec['npv_p5_usd'] - opt['npv_p5_usd'])}, "
               if self.rule.prefer == "p5" else "")  # fmt: skip
@@ -895,16 +897,18 @@ class SweepResult:
                     f" No limit was set on the {name} probability (--allow-riskier), which it raises by "
                     f"{format_difference(rise, 'share').removeprefix('+')}: --max-{name}-prob would cap it."
                 )
-        return text + self._risk_left() + self._lead_words()
+        return text + self._risk_left() + self._lead_words(folder)
 
-    def _lead_words(self) -> str:
-        """How sure the pick is (:func:`lead_words`); '' where it was not measured."""
+    def _lead_words(self, folder: str | Path | None = None) -> str:
+        """How sure the pick is (:func:`lead_words`, its command naming the job folder, else
+        ``folder``); '' where it was not measured."""
         if self.lead is None:
             return ""
         pick = float(self.recommended[RANK_COLUMNS[self.rule.prefer]])
         n = self.evaluation.n_scenarios
+        folder = self.job_folder if self.job_folder is not None else folder
         return lead_words(self.lead, self.rule.prefer, n, pick, len(self._metrics) > 1, self.evaluation.seed,
-                          self.job_folder)  # fmt: skip
+                          folder)  # fmt: skip
 
     def _better_but_excluded(self) -> str:
         """' Better on CVaR5 but outside the rule: yours: orders.csv (P(breach) 96.0% above the
@@ -996,8 +1000,9 @@ class SweepResult:
         own = next(c.liquidity_buffer_usd for c in self.candidates.feasible if c.label == label)
         return float(self.data.policy.liquidity_buffer_usd if own is None else own)
 
-    def summary(self) -> dict:
-        """summary.json's content (docs/evaluation.md, "What a sweep writes")."""
+    def summary(self, folder: str | Path | None = None) -> dict:
+        """summary.json's content (docs/evaluation.md, "What a sweep writes"); ``folder``: where it is
+        written (:meth:`why`)."""
         rec = self.recommended
         return {
             "fleetopt_version": __version__,
@@ -1018,7 +1023,7 @@ class SweepResult:
             "recommended": rec["plan"],
             "recommended_liquidity_buffer_usd": self._buffer(rec["plan"]),
             "forecast_optimum": self.forecast_optimum["plan"],
-            "why": self.why(),
+            "why": self.why(folder),
             **self._lead_fields(),
             "npv_usd": float(rec["forecast_npv_usd"]),
             "npv_mean_usd": float(rec["npv_mean_usd"]),
@@ -1055,6 +1060,6 @@ def write_sweep_run(result: SweepResult, out: str | Path | None = None) -> Path:
         RunFolder.CANDIDATES: _candidate_list(result.candidates),
         RunFolder.CANDIDATES_CSV: csv_text(metrics),
         RunFolder.FRONT: csv_text(front),
-        RunFolder.SUMMARY: json_text(result.summary()),
+        RunFolder.SUMMARY: json_text(result.summary(folder.path)),
     }
     return folder.finish(files, known_at_start=lambda: {RunFolder.MODEL: loaded.text})
