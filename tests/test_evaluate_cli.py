@@ -606,3 +606,19 @@ def test_a_finished_evaluation_resumed_with_another_ranking_is_refused_saying_ho
     for same in ([], ["--rank-by", "cvar5"], ["--rank-by", "cvar5", "--top", "3"]):
         code, out, err = evaluate("--resume", "B", *same)
         assert code == 0 and "nothing to resume" in " ".join(out.split()), out + err
+    # one plan: `fleetopt runs show N` prints its figures
+    assert "its metrics.csv keeps every plan's figures (fleetopt runs show 1 prints them)" in said
+
+
+def test_a_finished_evaluation_of_several_plans_refusing_another_ranking_names_the_report(here):
+    """`runs show` prints the figures of one plan (the one its report shows first): of an evaluation
+    of four plans the refusal said 'fleetopt runs show 1 prints them' of every plan's figures. It
+    names the report, which has every plan's."""
+    _multi_plan_file(here / "plans.npz")
+    code, _, err = evaluate("tiny", "--plans", "plans.npz", "--scenarios", "20", "--out", "my runs/B")
+    assert code == 0, err
+    code, out, err = evaluate("--resume", "my runs/B", "--rank-by", "mean")
+    said = " ".join(err.split())
+    assert code == 2 and out == "", out + err
+    assert "keeps every plan's figures (fleetopt report 'my runs/B' shows them)" in said, said
+    assert "runs show" not in said

@@ -281,7 +281,10 @@ def _ranked_otherwise(folder: RunFolder, changed: list[str]) -> str:
     again = shlex.join(["fleetopt", "evaluate", str(folder.path / "model.yaml"), "--plans",
                         str(job.get("plans_source")), *future, *" ".join(changed).split()])  # fmt: skip
     number = api.recorded_run_id(folder.path)
-    shown = f"fleetopt runs show {number} prints them" if number is not None else "fleetopt report shows them"
+    if number is not None and folder.summary().get("n_plans") == 1:  # runs show: one plan's figures
+        shown = f"fleetopt runs show {number} prints them"
+    else:
+        shown = f"{shlex.join(['fleetopt', 'report', str(folder.path)])} shows them"
     return (f"its metrics.csv keeps every plan's figures ({shown}). To print its plans ranked another way, "
             f"evaluate them again into a new folder, on the same scenarios (the same figures): {again}")
 
