@@ -1352,6 +1352,18 @@ def test_a_reranked_sweep_s_settle_command_names_the_folder_it_is_written_to(tmp
     assert len(made) == 1 and f"--plans {made[0]} --scenarios" in " ".join(text.split()), text
 
 
+def test_a_sweep_s_settle_command_kept_in_its_summary_names_its_folder_from_anywhere(here):
+    """A sweep written to a relative folder kept that relative path in summary.json's settle command,
+    which `fleetopt runs show` and the report's recommendation give wherever they are read (the
+    report's "In short" named the folder in full beside it): the summary names the folder in full;
+    the terminal, read where the sweep ran, as typed."""
+    code, text, err = run_cli("sweep", "tiny", "--scenarios", "40", "--out", "my runs/S")
+    assert code == 0, err
+    assert "`fleetopt evaluate --plans 'my runs/S' --scenarios 58" in " ".join(text.split())
+    why = json.loads((here / "my runs" / "S" / "summary.json").read_text())["why"]
+    assert f"`fleetopt evaluate --plans '{here / 'my runs' / 'S'}' --scenarios 58" in why, why
+
+
 def test_the_sweep_s_lead_is_compare_s_paired_difference_of_the_two_plans():
     loose = Rule(forecast_within_limits=False, no_riskier_than_optimum=False)  # every candidate qualifies
     swept = api.sweep("tiny", candidates=6, scenarios=200, seed=3, rule=loose)

@@ -865,8 +865,8 @@ class SweepResult:
 
     def why(self, folder: str | Path | None = None) -> str:
         """One sentence on why the recommended plan was chosen over the forecast optimum; ``folder``:
-        where it is written, which a close lead's settle command names (its job folder where it has
-        one: a re-ranking has none)."""
+        where it is written, which a close lead's settle command names (None: its job folder; a
+        re-ranking has none)."""
         rec, opt = self.recommended, self.forecast_optimum
         if rec["plan"] == opt["plan"]:
             return (
@@ -900,13 +900,13 @@ class SweepResult:
         return text + self._risk_left() + self._lead_words(folder)
 
     def _lead_words(self, folder: str | Path | None = None) -> str:
-        """How sure the pick is (:func:`lead_words`, its command naming the job folder, else
-        ``folder``); '' where it was not measured."""
+        """How sure the pick is (:func:`lead_words`, its command naming ``folder``, else the job
+        folder); '' where it was not measured."""
         if self.lead is None:
             return ""
         pick = float(self.recommended[RANK_COLUMNS[self.rule.prefer]])
         n = self.evaluation.n_scenarios
-        folder = self.job_folder if self.job_folder is not None else folder
+        folder = self.job_folder if folder is None else folder
         return lead_words(self.lead, self.rule.prefer, n, pick, len(self._metrics) > 1, self.evaluation.seed,
                           folder)  # fmt: skip
 
@@ -1002,7 +1002,7 @@ class SweepResult:
 
     def summary(self, folder: str | Path | None = None) -> dict:
         """summary.json's content (docs/evaluation.md, "What a sweep writes"); ``folder``: where it is
-        written (:meth:`why`)."""
+        written, which :meth:`why` names in full (`runs show` and the report read it anywhere)."""
         rec = self.recommended
         return {
             "fleetopt_version": __version__,
@@ -1023,7 +1023,7 @@ class SweepResult:
             "recommended": rec["plan"],
             "recommended_liquidity_buffer_usd": self._buffer(rec["plan"]),
             "forecast_optimum": self.forecast_optimum["plan"],
-            "why": self.why(folder),
+            "why": self.why(None if folder is None else Path(folder).absolute()),
             **self._lead_fields(),
             "npv_usd": float(rec["forecast_npv_usd"]),
             "npv_mean_usd": float(rec["npv_mean_usd"]),
