@@ -428,6 +428,13 @@ class Comparison:
         # default were "0.0 pp (within 2 s.e.)")
         return bool(np.isfinite(se)) and se > 0 and not beyond_chance(diff, se)
 
+    def judged(self, key: str, n: int) -> bool:
+        """Whether plan ``n``'s difference to the first in figure ``key`` may be called better or worse
+        (coloured): not within two paired standard errors (:meth:`within_noise`), nor without one where
+        the figure has one (NaN: one scenario, or a CVaR5's tail of one scenario)."""
+        se = self._paired_se(key, n)
+        return not self.within_noise(key, n) and (se is None or n == 0 or math.isfinite(se))
+
     def _paired_se(self, key: str, n: int) -> float | None:
         """Plan ``n``'s paired standard error of figure ``key`` (NaN: none measured, one scenario);
         None where the figure has no such error."""

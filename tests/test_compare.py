@@ -1269,6 +1269,14 @@ def test_an_html_comparison_shows_every_figure_its_differences_and_charts(tiny_r
     mean, cvar = cells["NPV mean"], cells["NPV CVaR5"]
     assert "(within 2 s.e.)" in mean and "class='good'" not in mean and "class='bad'" not in mean
     assert "(within 2 s.e.)" not in cvar and "class='good'" in cvar
+    # without a standard error (NaN: a CVaR5 on 20 scenarios or fewer, whose tail is one scenario) a
+    # difference is neither green nor red either, as "In short" says "without a standard error": the
+    # page coloured it green, "better", the one scenario deciding it
+    comp.figures.loc["npv_cvar5_paired_se_usd", "mine<b>"] = np.nan
+    cvar = {re.sub("<[^>]+>", "|", row).split("|")[1]: row
+            for row in api.comparison_html(comp).split("<tr>")[1:]}["NPV CVaR5"]  # fmt: skip
+    assert "class='good'" not in cvar and "class='bad'" not in cvar, cvar
+    assert "without a standard error: NPV CVaR5" in comp.verdict(1)
     # a plan the same as the first in every scenario: said, not a histogram of zeros scaled to 125 %
     same = api.comparison_html(compare_plans(data, [result.plan, result.plan], ["optimum", "again"], 50, 3))
     assert same.count('<svg class="chart wide"') == 1  # each chart is drawn wide and narrow

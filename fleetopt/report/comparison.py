@@ -77,7 +77,7 @@ def _definitions(comp: Comparison) -> str:
         # difference beyond chance (the line above says only what is not coloured)
         ("green, red", "better, worse for the company, by the 'better' column. The mean, P5, CVaR5 and "
                        "the probabilities with a 'minus the first plan's: standard error' row are coloured "
-                       "only beyond two of those errors; the other figures over the scenarios (the "
+                       "only beyond two of those errors (not where it is n/a); the other figures over the scenarios (the "
                        "median, P95, P(NPV < 0), the first breaches, ...) have no paired error here, so "
                        "their colour gives the direction alone, not that the difference is beyond "
                        "chance; a figure on the forecast is one path, with no chance in it."),
@@ -109,9 +109,9 @@ def _figures_section(comp: Comparison) -> str:
             shown = comp.cell(key, values, unit, n)
             cells.append(f"<td{' class=na' if shown == '—' else ''}>{escape(shown)}</td>")
         for n in range(1, len(comp.labels)):
-            noise = comp.within_noise(key, n)  # not coloured: the scenarios could give it by chance
+            judged = comp.judged(key, n)  # not coloured: the scenarios could give it by chance
             text = comp.difference_shown(key, values, unit, n)
-            cells.append(_difference_cell(text, values[n] - values[0], "" if noise else better))
+            cells.append(_difference_cell(text, values[n] - values[0], better if judged else ""))
         cells.append(f"<td class='text'>{escape(better)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     notes = "".join(f"<li>{escape(note)}</li>" for note in comp.notes())
