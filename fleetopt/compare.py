@@ -1059,12 +1059,14 @@ def paired_tail_errors(first: np.ndarray, npv: np.ndarray, n: int) -> dict[str, 
     a quantile with no such simple form: by the bootstrap, the scenarios resampled with replacement
     :data:`BOOTSTRAP_DRAWS` times from a fixed seed, the same resample for both plans, each P5 as
     the metrics compute it (:func:`worst_k`), the sample standard deviation of the
-    differences. NaN for the first plan itself (``n`` 0) and with one scenario; CVaR5's NaN too on 20
-    scenarios or fewer (its tail is one scenario: :func:`cvar_influence`)."""
-    if n == 0 or len(npv) < 2:
+    differences. NaN for the first plan itself (``n`` 0), and both NaN on 20 scenarios or fewer,
+    where the tail is one scenario (each plan's P5 and CVaR5 its worst NPV): the influence values
+    are all 0 (:func:`cvar_influence`), and a bootstrap of the worst of a sample says nothing of
+    the next sample's (a sweep called a P5 lead of one scenario "beyond two standard errors")."""
+    both, k = np.stack([first, npv]), tail_count(len(npv))
+    if n == 0 or k < 2:  # a tail of one scenario: P5 and CVaR5 are each plan's worst NPV, no error known
         return {"npv_p5_paired_se_usd": np.nan, "npv_cvar5_paired_se_usd": np.nan}
     rng = np.random.default_rng(BOOTSTRAP_SEED)
-    both, k = np.stack([first, npv]), tail_count(len(npv))
     differences = []
     for _ in range(BOOTSTRAP_DRAWS):  # each P5 as the metrics take it: the k-th worst
         p5 = worst_k(both[:, rng.integers(0, len(npv), len(npv))], k)[:, k - 1]

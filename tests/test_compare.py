@@ -1165,23 +1165,31 @@ def test_contracts_taken_and_declined_against_the_first_plan_are_named(tiny_run)
 
 
 def test_the_tail_differences_errors_by_resampling_and_by_influence_values():
-    """Two scenarios: k = 1, so P5 and CVaR5 are each plan's worst NPV. Plan A earns 0 in both,
-    B 0 and 10. P5's error by the bootstrap: a resample's difference is 10 when both its draws are
-    scenario 2 (probability 1/4), else 0, so its standard deviation is 10 x sqrt(1/4 x 3/4) = 4.33,
-    which 200 resamples estimate. CVaR5's by the influence values (formulation §7b), psi = q +
-    min(x - q, 0) / (k/S) - CVaR: with k = 1, q = CVaR, so psi would be 0 whatever the plans, an
-    error of 0 beside a difference one scenario decides: it is NaN (n/a) instead. On 40
+    """Two scenarios: k = 1, so P5 and CVaR5 are each plan's worst NPV, and neither difference has an
+    error (NaN, n/a): CVaR5's influence values, psi = q + min(x - q, 0) / (k/S) - CVaR (formulation
+    §7b), would be 0 whatever the plans (q = CVaR), and a bootstrap of the worst NPV called a sweep's
+    P5 lead of one scenario "beyond two standard errors". P5's error by the bootstrap on 40
+    scenarios (k = 2, P5 the second worst): A earns 0 in all, B 10 but 0 in one; a resample's
+    difference is 0 where it draws that scenario twice or more (probability 1 - (39/40)^40 - 40 x
+    (1/40)(39/40)^39 = 0.2642), else 10, so its standard deviation is 10 x sqrt(0.2642 x 0.7358) =
+    4.41, which 200 resamples estimate. CVaR5's error on 40
     scenarios, A all 0 and B 0 but -10 and -30: k = 2, B's CVaR -20 and q -10, so psi_B is
     -10 + 20 x min(x + 10, 0) + 20: -390 for the -30, 10 for the 39 others (mean 0); its sample
     variance is (390^2 + 39 x 10^2) / 39 = 4,000, and the error sqrt(4,000 / 40) = 10. A plan that
     is the first plus a constant differs by that constant in every resample and influence value: 0."""
-    errors = paired_tail_errors(np.array([0.0, 0.0]), np.array([0.0, 10.0]), 1)
-    assert set(errors) == {"npv_p5_paired_se_usd", "npv_cvar5_paired_se_usd"}
-    assert 3.8 < errors["npv_p5_paired_se_usd"] < 4.9 and np.isnan(errors["npv_cvar5_paired_se_usd"])
+    one = paired_tail_errors(np.array([0.0, 0.0]), np.array([0.0, 10.0]), 1)
+    assert set(one) == {"npv_p5_paired_se_usd", "npv_cvar5_paired_se_usd"}
+    assert all(np.isnan(v) for v in one.values())
+    b = np.full(40, 10.0)
+    b[0] = 0.0
+    errors = paired_tail_errors(np.zeros(40), b, 1)
+    assert 3.8 < errors["npv_p5_paired_se_usd"] < 4.9
     b = np.zeros(40)
     b[:2] = (-10.0, -30.0)
     assert paired_tail_errors(np.zeros(40), b, 1)["npv_cvar5_paired_se_usd"] == pytest.approx(10.0, rel=1e-12)
-    again = paired_tail_errors(np.array([0.0, 0.0]), np.array([0.0, 10.0]), 1)  # a fixed seed
+    b = np.full(40, 10.0)
+    b[0] = 0.0
+    again = paired_tail_errors(np.zeros(40), b, 1)  # a fixed seed
     assert again["npv_p5_paired_se_usd"] == errors["npv_p5_paired_se_usd"]
     base = np.random.default_rng(1).normal(0, 1e9, 500)
     shifted = paired_tail_errors(base, base + 2.5e8, 1)
