@@ -813,7 +813,8 @@ def test_a_stochastic_measure_reads_the_same_in_the_terminal_and_the_report():
     vss = "VSS = RP - EEV: value of the stochastic solution (what planning for the scenarios gains)"
     evpi = "EVPI = WS - RP: expected value of perfect information (what knowing the future would gain)"
     assert terminal[vss] == report[vss] == "$31.0M" and terminal[evpi] == report[evpi] == "$150.0M"
-    rp = "RP, recourse problem: the stochastic plan's value (expected NPV less rescue penalties)"
+    rp = ("RP, recourse problem: the solver's objective for the stochastic plan over the reduced scenarios "
+          "(expected NPV less rescue penalties; in sample, not a forecast of value)")
     assert terminal[rp] == report[rp] == "$2.35B"
 
 
@@ -2208,3 +2209,39 @@ def test_a_chart_s_quarter_labels_are_a_whole_number_of_years_apart(layout):
     labels = [words for *_, words in text_lines(chart) if re.fullmatch(r"\d{4}Q\d", words)]
     assert labels[0] == "2026Q3" and {label[-2:] for label in labels} == {"Q3"}, labels
     assert len(labels) >= 4, labels
+
+
+def test_a_stochastic_report_leads_with_what_to_commit_to_and_how_to_judge_it(tmp_path, monkeypatch):
+    """tiny --stochastic 5: the report opened its stochastic part with RP, EV, EEV, WS, VSS, EVPI and
+    three in-sample figures, the out-of-sample verdict under them and the commitments after, so a
+    reader met several "values" before the answer and took the plan's out-of-sample loss for the
+    feature failing. In short now opens with what to commit to now, the verdict and what it means;
+    the sections run: what to commit to now (with the gap that parts its forecast optimum from
+    fleetopt solve's), how to judge it (both plans on the fresh scenarios, their paired differences),
+    then the diagnostics, labelled as the solver's in-sample figures."""
+    monkeypatch.setenv("FLEETOPT_RUNS_DIR", str(tmp_path / "runs"))
+    folder = tmp_path / "sto"
+    for args in (("solve", "tiny", "--stochastic", "5", "--out", str(folder)), ("report", str(folder))):
+        code, _, err = run_cli(*args)
+        assert code == 0, err
+    text = text_of(folder)
+    short = text[text.index("In short") : text.index("Provenance")]
+    assert short.startswith("In short What to commit to now: the first stage of the stochastic plan or of "
+                            "the forecast optimum (below), judged on 1,000 fresh futures, out of sample")
+    assert ("On the same futures the stochastic plan is worse than the forecast optimum in mean NPV, beyond "
+            "2 standard errors. What it means: on futures it was not fitted to, committing to the stochastic "
+            "plan's first stage does worse") in short
+    heads = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<h2[^>]*>(.*?)</h2>", html_of(folder))]
+    at = {h: heads.index(h) for h in ("What to commit to now", "How to judge it: out of sample",
+                                      "Two-stage stochastic solution: diagnostics")}  # fmt: skip
+    assert list(at.values()) == sorted(at.values()) and at["How to judge it: out of sample"] == at[
+        "What to commit to now"] + 1  # fmt: skip
+    commit = text[text.index("What to commit to now Each decision") : text.index("How to judge it")]
+    assert "solved at this run's 1.00% gap, not fleetopt solve's 0.50%: it may buy differently" in commit
+    judge = text[text.index("How to judge it") : text.index("Two-stage stochastic solution: diagnostics")]
+    assert "stochastic less forecast (paired standard error) -$1.4M ($60.7k)" in judge
+    assert "What to do: keep the forecast optimum's commitments" in judge
+    diagnostics = text[text.index("Two-stage stochastic solution: diagnostics") :]
+    assert diagnostics.startswith("Two-stage stochastic solution: diagnostics The solver's figures over its "
+                                  "5 reduced scenarios (in sample): what the solve optimised, not forecasts")
+    assert "RP, recourse problem: the solver's objective for the stochastic plan" in diagnostics

@@ -27,6 +27,7 @@ from fleetopt.cli import app
 from fleetopt.core.data import load
 from fleetopt.core.economics import operating_lines, plan_statements
 from fleetopt.core.plan import Plan
+from fleetopt.core.units import format_usd
 from fleetopt.errors import InputError
 from fleetopt.evaluate import generate_scenarios
 from fleetopt.evaluate.batch import limit_problem
@@ -869,8 +870,8 @@ def test_solve_on_a_horizon_shorter_than_the_default_first_stage(tmp_path):
     assert summary["settings"]["first_stage_before"] is None
     table = shown(summary)  # the terminal's table, unwrapped
     assert "first stage the whole horizon (3 quarters)" in table
-    assert "expected NPV over the 2 reduced scenarios (in sample)" in table
-    assert "CVaR5 of NPV (the mean of its worst 5%) over the 2 reduced scenarios (in sample)" in table
+    assert "expected NPV over the 2 reduced scenarios (in sample: fitted to them, not a forecast of" in table
+    assert "CVaR5 of NPV (the mean of its worst 5%) over the 2 reduced scenarios (in sample: fitted" in table
     wrote = " ".join(text[text.index("wrote ") :].split())
     assert "(model.yaml, plan.csv, plan.npz with the forecast optimum, statements.csv, summary.json)" in wrote
     assert sorted(path.name for path in out.iterdir()) == [
@@ -893,7 +894,8 @@ def test_the_in_sample_cvar_names_a_tail_share_between_whole_per_cents():
     """--cvar-alpha 0.025 labelled the in-sample CVaR "the mean of its worst 2%" (a share written
     to a whole per cent, half to even): it is the worst 2.5 %."""
     label = in_sample_labels({"cvar_alpha": 0.025, "scenarios": 40})["cvar_npv_usd"]
-    assert label == "CVaR2.5 of NPV (the mean of its worst 2.5%) over the 40 reduced scenarios (in sample)"
+    assert label == ("CVaR2.5 of NPV (the mean of its worst 2.5%) over the 40 reduced scenarios (in sample: "
+                     "fitted to them, not a forecast of value)")
     label = in_sample_labels({"cvar_alpha": 0.05, "scenarios": 40})["cvar_npv_usd"]
     assert "(the mean of its worst 5%)" in label
 
@@ -912,10 +914,10 @@ def test_table_names_the_first_stage_quarter_and_a_single_scenario():
     text = shown(summary)
     assert "1 scenario of 200" in text and "1 scenarios" not in text
     assert "first stage before 2027Q3 (4 quarters)" in text
-    assert "CVaR10 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample)" in text
+    assert "CVaR10 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample: fitted" in text
     html = _stochastic_section(type("Run", (), {"summary": summary})())
     assert "1 scenario reduced from 200" in html and "first stage before 2027Q3 (4 quarters)" in html
-    assert "CVaR10 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample)" in html
+    assert "CVaR10 of NPV (the mean of its worst 10%) over the 1 reduced scenario (in sample: fitted" in html
     assert "n/a (time limit, gap 50.00%)" in html
     # a run stopped by the time limit says so in words, not as HiGHS's 'time_limit' (a review)
     stopped = {**summary, "status": "time_limit", "gap": 0.7378}
@@ -1025,7 +1027,7 @@ def test_a_kept_forecast_first_stage_is_the_plan_whose_value_is_shown_not_rp_s(m
     assert ", the stochastic plan's (RP) -$" in headline
     # RP's own plan kept: its rows as before, no second value
     own = {**summary, "first_stage": "RP's"}
-    assert "RP, recourse problem: the stochastic plan's value" in shown(own)
+    assert "RP, recourse problem: the solver's objective for the stochastic plan" in shown(own)
     assert "value of the plan kept" not in shown(own) and "(RP's plan;" not in shown(own)
 
 
@@ -1268,7 +1270,7 @@ def test_the_stochastic_solve_gives_the_paired_out_of_sample_differences(tmp_pat
     assert paired["npv_mean_usd_diff_se"] == pytest.approx(155_711.77, abs=1.0)
     assert paired["npv_cvar_usd_diff_se"] == pytest.approx(546_681.63, abs=1.0)
     said = " ".join(stdout.split())
-    assert "stochastic less forecast (paired s.e.)" in said and "mean -$8.0M ($155.7k)" in said
+    assert "stochastic less" in said and "│ -$8.0M ($155.7k) │" in said
     # the report says the same, with the verdict
     code, report = cli("report", str(out))
     assert code == 0, report
@@ -1318,7 +1320,7 @@ def test_the_paired_differences_round_points_half_up_as_compare_does():
     "mean, cvar, words",
     [
         ((-1.4e6, 6.1e4), (2.0e5, 1.8e5), "worse than the forecast optimum in mean NPV, beyond 2 standard "
-                                          "errors: 5 scenarios may be too few"),
+                                          "errors"),
         ((1.5e8, 4e7), (2.51e9, 3e8), "better than the forecast optimum in mean NPV and CVaR5, beyond 2"),
         ((-1e8, 4e7), (2.51e9, 3e8), "a trade against the forecast optimum: better CVaR5, worse mean NPV"),
         ((1e6, 6e5), (-1e5, 1e5), "no better and no worse than the forecast optimum"),
@@ -1329,13 +1331,13 @@ def test_the_paired_differences_round_points_half_up_as_compare_does():
 def test_the_out_of_sample_verdict_reads_the_paired_errors(mean, cvar, words):
     """tiny with 5 scenarios lost $1.4M of mean NPV out of sample at 23 standard errors, and the
     table said only 'mean -$1.4M ($60,657)'."""
-    from fleetopt.stochastic.paired import out_of_sample_verdict
+    from fleetopt.stochastic.paired import out_of_sample_verdict, out_of_sample_words
 
     paired = {"npv_mean_usd_diff": mean[0], "npv_mean_usd_diff_se": mean[1],
               "npv_cvar_usd_diff": cvar[0], "npv_cvar_usd_diff_se": cvar[1]}  # fmt: skip
     assert out_of_sample_verdict(paired, 5).startswith(words)
     if words.startswith(("worse", "a trade")):  # the check makes no later decision: said (a review)
-        assert "not re-planned in each future: formulation §7b)" in out_of_sample_verdict(paired, 5)
+        assert "completed on the forecast" in out_of_sample_words({"paired": paired}, 5)
 
 
 def test_the_out_of_sample_verdict_reads_breach_and_default_too():
@@ -1736,3 +1738,60 @@ def test_the_gap_of_the_plan_kept_is_measured_against_rps_bound(value, bound, ga
     eev = sto.EFSolution("optimal", value, 0.0, value, 1.0, [])
     assert kept_plan_figures(eev, rp) == {"plan_value_usd": value, "plan_gap": pytest.approx(gap)}
     assert kept_plan_figures(rp, rp) == {"plan_value_usd": 90.0, "plan_gap": 0.5}  # RP's own, as solved
+
+
+def test_the_terminal_leads_with_what_to_commit_to_and_how_to_judge_it(tmp_path):
+    """A new user met three "values" (in sample, RP, out of sample) and could not tell the plan's; on
+    tiny the stochastic plan loses out of sample ($1.4M of mean NPV at 23 standard errors) and read
+    as the feature failing. The output now leads with the answer: what to commit to now, then both
+    plans on the fresh scenarios with the paired differences (the figures to judge it by) and what a
+    loss means and what to do, then the solve's figures, labelled in sample and diagnostics."""
+    out = tmp_path / "sto"
+    code, stdout = cli("solve", "tiny", "--stochastic", "5", "--out", str(out))
+    assert code == 0, stdout
+    said = " ".join(stdout.split())
+    commit, judge = said.index("what to commit to now"), said.index("how to judge it: both plans on 1,000")
+    diagnostics = said.index("diagnostics of the solve: the solver's figures over its 5 reduced scenarios")
+    assert commit < judge < diagnostics < said.index("RP, recourse problem")
+    # the gap that parts its forecast optimum from fleetopt solve's, said where the optimum is shown
+    gap = "solved at this run's 1.00% gap, not fleetopt solve's 0.50%: it may buy differently"
+    assert commit < said.index(gap) < judge
+    oos = json.loads((out / "summary.json").read_text())["out_of_sample"]
+    for label, plan in (("stochastic plan", "stochastic"), ("forecast optimum", "forecast")):
+        mean = format_usd(oos["metrics"][plan]["npv_mean_usd"])
+        assert judge < said.index(f"│ {label} │ {mean} │") < diagnostics
+    assert judge < said.index("│ stochastic less") < said.index("│ -$1.4M ($60.7k) │") < diagnostics
+    assert "The stochastic plan is worse than the forecast optimum in mean NPV" in said[judge:diagnostics]
+    assert ("What to do: keep the forecast optimum's commitments (its column in 'what to commit to now'), "
+            "or solve again with more scenarios (--stochastic N) or a risk weight") in said[judge:diagnostics]
+    # every other value named for what it is (the table's width wraps its labels: the full words are
+    # shown() by test_solve_on_a_horizon_shorter_than_the_default_first_stage)
+    assert diagnostics < said.index("RP, recourse problem: the solver's") < said.index("(in sample: fitted")
+
+
+@pytest.mark.parametrize(
+    "mean, cvar, words",
+    [
+        ((-1.4e6, 6.1e4), (2.0e5, 1.8e5), "committing to the stochastic plan's first stage does worse than "
+                                          "committing to the forecast optimum's: 5 scenarios may be too few"),
+        ((1.5e8, 4e7), (2.51e9, 3e8), "the stochastic plan does better: commit to its first stage"),
+        ((-1e8, 4e7), (2.51e9, 3e8), "buys better CVaR5 at the price of worse mean NPV"),
+        ((1e6, 6e5), (-1e5, 1e5), "the two plans do as well as each other on these futures"),
+    ],
+    ids=["worse", "better", "trade", "noise"],
+)
+def test_the_out_of_sample_verdict_says_what_it_means_for_the_commitments(mean, cvar, words):
+    """The verdict said which figures differ; a CFO needs what to do with the commitments."""
+    from fleetopt.stochastic.paired import out_of_sample_advice
+
+    paired = {"npv_mean_usd_diff": mean[0], "npv_mean_usd_diff_se": mean[1],
+              "npv_cvar_usd_diff": cvar[0], "npv_cvar_usd_diff_se": cvar[1]}  # fmt: skip
+    assert words in out_of_sample_advice(paired, 5)
+
+
+def test_the_forecast_optimum_is_said_to_differ_from_fleetopt_solve_s_only_at_another_gap():
+    from fleetopt.stochastic.run import forecast_gap_note
+
+    assert forecast_gap_note({"mip_gap": 0.005}) is None and forecast_gap_note({}) is None
+    assert forecast_gap_note({"mip_gap": 0.01}).startswith(
+        "The forecast optimum here is solved at this run's 1.00% gap, not fleetopt solve's 0.50%")

@@ -42,12 +42,11 @@ from fleetopt.cli.common import (
     write_output,
 )
 from fleetopt.cli.render import (
-    commitments_table,
     model_summary_table,
     purchases_table,
     solve_lines,
     solve_summary_tables,
-    stochastic_summary_table,
+    stochastic_tables,
     unread_rows,
 )
 from fleetopt.core.data import ModelData
@@ -287,10 +286,8 @@ def _solving(objective: str, data) -> solve_lines:
 
 def _print_stochastic(result) -> None:
     summary = api.stochastic_summary(result, result.loaded)
-    console.print(stochastic_summary_table(summary))
-    commitments = commitments_table(summary)
-    if commitments is not None:
-        console.print(commitments)
+    for table in stochastic_tables(summary):  # the answer first, then the solve's diagnostics
+        console.print(table)
 
 
 def _print_solve(result) -> None:

@@ -100,12 +100,17 @@ from fleetopt.milp.highs import MipProgress, mip_progress
 from fleetopt.runs.registry import DAMAGED, PURCHASES_FILE
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, model_words, recorded_changes
 from fleetopt.schema.series import resolve_series
-from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
+from fleetopt.stochastic.paired import (
+    OUT_OF_SAMPLE_COLUMNS,
+    out_of_sample_lines,
+    out_of_sample_words,
+)
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
     commitment_lines,
     completion_facts,
     first_stage_text,
+    forecast_gap_note,
     gap_words,
     in_sample_labels,
     keeps_rp,
@@ -1434,16 +1439,27 @@ def _stochastic_times(t: dict) -> str:
     return f"{total:.1f} s ({parts})" if total is not None else f"{parts} s"
 
 
+def stochastic_tables(summary: dict) -> list:
+    """A stochastic solve's terminal output, the answer first: what to commit to now
+    (:func:`commitments_table`), how that compares with the forecast optimum out of sample, the
+    figures to judge it by (:func:`out_of_sample_table`), then the solve's diagnostics
+    (:func:`stochastic_summary_table`): a new user met three "values" and could not tell the plan's."""
+    shown = (commitments_table(summary), out_of_sample_table(summary), stochastic_summary_table(summary))
+    return [table for table in shown if table is not None]
+
+
 def commitments_table(summary: dict) -> Table | None:
     """What a stochastic solve commits to now beside the forecast optimum (summary.json's
     ``commitments``: purchases, retirements, moves to inference, power, contracts, draws and
-    prepayments of the first stage), with
-    the total of GPUs bought; None where neither commits to anything (or a summary without them)."""
+    prepayments of the first stage), with the total of GPUs bought, and where the run's gap is not
+    `fleetopt solve`'s, why its forecast optimum may differ from that one; None where neither commits
+    to anything (or a summary without them)."""
     if not summary.get("commitments"):
         return None
     stage = first_stage_text(summary["settings"])
     title = f"what to commit to now, {stage}, and which contracts to accept (whatever their start)"
-    table = Table(title=f"{title}: the stochastic plan and the forecast optimum")
+    table = Table(title=f"{title}: the stochastic plan's first stage beside the forecast optimum's",
+                  caption=forecast_gap_note(summary["settings"]), caption_justify="left")  # fmt: skip
     for n, column in enumerate(COMMITMENT_COLUMNS):
         table.add_column(column, justify="right" if n >= 3 else "left")
     for line in commitment_lines(summary["commitments"]):
@@ -1451,14 +1467,40 @@ def commitments_table(summary: dict) -> Table | None:
     return table
 
 
+def out_of_sample_table(summary: dict) -> Table | None:
+    """The stochastic plan and the forecast optimum on the same fresh scenarios, their paired
+    differences with standard errors, what those say and what to do: the figures to judge the plan
+    by (None where the run skipped them)."""
+    oos = summary.get("out_of_sample") or {}
+    if not oos.get("metrics"):
+        return None
+    s = summary["settings"]
+    alpha = s["cvar_alpha"]  # the evaluator's CVaR is of the worst 5 %, whatever tail the solve optimised
+    optimised = "" if alpha == TAIL else f" (the solve optimised {cvar_name(alpha)})"
+    title = f"how to judge it: both plans on {oos['scenarios']:,} fresh scenarios (seed {oos['seed']})"
+    words = out_of_sample_words(oos, s["scenarios"])
+    table = Table(title=f"{title}, out of sample{optimised}", caption=words, caption_justify="left")
+    table.add_column("plan", style="bold")
+    for _, _, header in OUT_OF_SAMPLE_COLUMNS:
+        table.add_column(header, justify="right")
+    for line in out_of_sample_lines(oos):
+        table.add_row(*line)
+    return table
+
+
 def stochastic_summary_table(summary: dict) -> Table:
-    """The measures of a two-stage stochastic solve (summary.json of the run) and the out-of-sample
-    comparison of its plan with the forecast optimum."""
+    """The diagnostics of a two-stage stochastic solve (summary.json of the run): its settings,
+    status, measures (RP, EV, EEV, WS, VSS, EVPI), in-sample figures, how its plan was made and its
+    times; the plan is judged by :func:`out_of_sample_table`."""
     def usd(value) -> str:
         return "-" if value is None else format_usd(value)
 
     s = summary["settings"]
-    table = Table(show_header=False, title="stochastic solve")
+    solved = counted(s.get("distinct_scenarios", s["scenarios"]), "reduced scenario")
+    title = f"diagnostics of the solve: the solver's figures over its {solved}"
+    checked = (summary.get("out_of_sample") or {}).get("metrics")
+    judge = ": judge the plan by the table above" if checked else ""
+    table = Table(show_header=False, title=f"{title} (in sample, not forecasts of the plan's value{judge})")
     table.add_column("", style="bold")
     table.add_column("")
     distinct = s.get("distinct_scenarios", s["scenarios"])
@@ -1485,23 +1527,6 @@ def stochastic_summary_table(summary: dict) -> Table:
         style = "red" if warning else ""
         table.add_row(Text(label, style=style), Text(text, style=style))
     table.add_row("time", _stochastic_times(summary["timings"]))
-    oos = summary.get("out_of_sample") or {}
-    # the evaluator's CVaR is of the worst 5 %, whatever tail share the solve optimised
-    alpha = s["cvar_alpha"]
-    evaluators = "" if alpha == TAIL else f" (worst 5 %; the solve optimised {cvar_name(alpha)})"
-    for label, m in oos.get("metrics", {}).items():
-        breach = m.get("breach_probability")
-        table.add_row(
-            f"out of sample: {label}",
-            f"mean {format_usd(m['npv_mean_usd'])}, CVaR5 {format_usd(m['npv_cvar5_usd'])}{evaluators}, "
-            + ("" if breach is None else f"P(breach) {format_percent(breach)}, ")
-            + f"P(default) {format_percent(m['default_probability'])} "
-            f"({oos['scenarios']:,} scenarios, seed {oos['seed']})",
-        )
-    if oos.get("paired"):
-        table.add_row("out of sample: stochastic less forecast (paired s.e.)", paired_words(oos["paired"]))
-        table.add_row("out of sample: the stochastic plan is",
-                      out_of_sample_verdict(oos["paired"], summary["settings"]["scenarios"]))
     return table
 
 

@@ -121,12 +121,20 @@ from fleetopt.runs.files import write_text_atomic
 from fleetopt.runs.folder import RunFolder, refuse_foreign_file, refuse_run_file
 from fleetopt.runs.registry import Registry, RegistryError
 from fleetopt.schema.loading import MODEL_CHANGES, ModelError, load_model, model_words, recorded_changes
-from fleetopt.stochastic.paired import out_of_sample_verdict, paired_words
+from fleetopt.stochastic.paired import (
+    OUT_OF_SAMPLE_COLUMNS,
+    out_of_sample_advice,
+    out_of_sample_lines,
+    out_of_sample_verdict,
+    out_of_sample_words,
+    paired_words,
+)
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
     commitment_lines,
     completion_facts,
     first_stage_text,
+    forecast_gap_note,
     gap_words,
     in_sample_labels,
     measure_rows,
@@ -1405,9 +1413,13 @@ def _summary_section(run: _Run) -> str:
     if run.kind == "sweep" and (lead := lead_in_short(run.summary, run.folder)):  # how sure the pick is
         said.append(lead)
     oos = run.summary.get("out_of_sample") or {}
-    if run.kind == "stochastic" and oos.get("paired"):  # the question a stochastic solve answers
-        verdict = out_of_sample_verdict(oos["paired"], run.summary["settings"]["scenarios"])
-        said.append(f"On the same futures the stochastic plan is {verdict}.")
+    if run.kind == "stochastic" and oos.get("paired"):  # the question a stochastic solve answers: first
+        n = run.summary["settings"]["scenarios"]
+        advice = out_of_sample_advice(oos["paired"], n)
+        said[:0] = [f"What to commit to now: the first stage of the stochastic plan or of the forecast optimum "
+                    f"(below), judged on {oos['scenarios']:,} fresh futures, out of sample, the two plans on "
+                    f"the same ones. On the same futures the stochastic plan is "
+                    f"{out_of_sample_verdict(oos['paired'], n)}."] + ([f"What it means: {advice}."] if advice else [])
     return f'<h2>In short</h2><p class="why">{escape(" ".join(said))}</p>'
 
 
@@ -1912,11 +1924,17 @@ def _stochastic_section(run: _Run) -> str:
         for label, text, warning in plan_facts(summary)
     )
     # each measure as the terminal's table writes it: VSS $31.0M beside RP $2.35B, not $0.03B
+    solved = counted(s.get("distinct_scenarios", s["scenarios"]), "reduced scenario")
+    judge = "; judge the plan by the out-of-sample comparison above" if _out_of_sample_paragraph(summary) else ""
+    diagnostics = (f"The solver's figures over its {solved} (in sample): what the solve optimised, not "
+                   f"forecasts of the plan's value{judge}.")
+    # the answer first (what to commit to now, how it compares out of sample), then the diagnostics
     return (
-        f'<h2>Two-stage stochastic solution</h2><p class="why">{escape(why)}</p>'
-        + _table(measures, usd_cols={"USD"}, wrap_cols={"measure"})  # on a phone its figures in view
+        _commitments(summary)
         + _out_of_sample_paragraph(summary)
-        + _commitments(summary)
+        + f'<h2>Two-stage stochastic solution: diagnostics</h2><p class="why">{escape(diagnostics)} '
+        f"{escape(why)}</p>"
+        + _table(measures, usd_cols={"USD"}, wrap_cols={"measure"})  # on a phone its figures in view
         + (f"<h2>The plan written</h2><dl class='facts'>{facts}</dl>" if facts else "")
         + "<h2>Reduced scenarios under the stochastic solution</h2>"
         + _table(rows, money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS, wrap_cols={"rescue"})
@@ -1930,22 +1948,27 @@ def _commitments(summary: dict) -> str:
         return ""
     frame = pd.DataFrame(commitment_lines(summary["commitments"]), columns=list(COMMITMENT_COLUMNS))
     stage = first_stage_text(summary["settings"])
+    gap = forecast_gap_note(summary["settings"])
     return (f"<h2>What to commit to now</h2><p class='why'>Each decision of the {escape(stage)}, the "
             "stochastic plan's beside the forecast optimum's: purchases, GPUs retired (sold) and moved "
             "to inference, power, draws and prepayments, and the contracts the two plans decide "
-            "differently.</p>" + _table(frame, figure_cols=COMMITMENT_COLUMNS[3:]))
+            "differently." + (f" {escape(gap)}" if gap else "") + "</p>"
+            + _table(frame, figure_cols=COMMITMENT_COLUMNS[3:]))
 
 
 def _out_of_sample_paragraph(summary: dict) -> str:
-    """The stochastic plan less the forecast optimum on the fresh scenarios, with the paired standard
-    errors and what they say, as the terminal writes them ('' without an out-of-sample run)."""
+    """How to judge the plan: the stochastic plan and the forecast optimum on the fresh scenarios,
+    their paired differences with standard errors, what those say and what to do, as the terminal's
+    table writes them ('' without an out-of-sample run)."""
     oos = summary.get("out_of_sample") or {}
     if not oos.get("paired"):
         return ""
-    verdict = out_of_sample_verdict(oos["paired"], summary["settings"]["scenarios"])
-    return (f"<p class='why'>Out of sample, on {oos['scenarios']:,} fresh scenarios (seed {oos['seed']}), the "
-            f"stochastic plan less the forecast optimum (paired standard errors in brackets): "
-            f"{escape(paired_words(oos['paired']))}. The stochastic plan is {escape(verdict)}.</p>")  # fmt: skip
+    frame = pd.DataFrame(out_of_sample_lines(oos), columns=["plan", *(h for _, _, h in OUT_OF_SAMPLE_COLUMNS)])
+    return (f"<h2>How to judge it: out of sample</h2><p class='why'>On {oos['scenarios']:,} fresh scenarios "
+            f"(seed {oos['seed']}), not those the plan was fitted to, the stochastic plan less the forecast "
+            f"optimum (paired standard errors in brackets): {escape(paired_words(oos['paired']))}. "
+            f"{escape(out_of_sample_words(oos, summary['settings']['scenarios']))}</p>"
+            + _table(frame, figure_cols=frame.columns[1:], wrap_cols={"plan"}))  # fmt: skip
 
 
 STATEMENT_COLUMNS = [

@@ -26,6 +26,7 @@ from fleetopt.core.units import (
     counted,
     format_difference,
     format_figure,
+    format_percent,
     format_usd,
     format_usd_change,
     listed,
@@ -105,14 +106,9 @@ VERDICT_FIGURES = (("mean NPV", "npv_mean_usd", True), ("CVaR5", "npv_cvar_usd",
                    ("P(any default)", "any_default_probability", False))  # fmt: skip
 
 
-def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
-    """What the out-of-sample differences of the stochastic plan from the forecast optimum
-    (``paired``: the ``_diff`` and ``_diff_se`` figures of :func:`paired_comparison`) say, in words:
-    better or worse in mean NPV, CVaR5, P(breach), P(default) and P(any default) (lower is better) beyond
-    :data:`SIGNIFICANT` standard errors, or within the noise; with ``scenarios`` the stochastic
-    solve's, named where the plan does worse. A figure ``paired`` lacks (a summary written before
-    the probabilities were read) is left out; one without a standard error (a CVaR5 whose tail is
-    one scenario: 20 fresh scenarios or fewer) is named as such, neither better nor worse."""
+def _judged(paired: dict) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The figures of ``paired`` better and worse beyond :data:`SIGNIFICANT` standard errors, those
+    judged, and those without a standard error: (better, worse, judged, unmeasured)."""
     better, worse, judged, unmeasured = [], [], [], []
     for what, key, higher in VERDICT_FIGURES:
         if f"{key}_diff" not in paired:
@@ -124,11 +120,24 @@ def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
         judged.append(what)
         if beyond_chance(diff, se, NOISE_USD if key.endswith("_usd") else 0.0):
             (better if (diff > 0) == higher else worse).append(what)
-    return _verdict_words(better, worse, judged, scenarios) + (
+    return better, worse, judged, unmeasured
+
+
+def out_of_sample_verdict(paired: dict, scenarios: int) -> str:
+    """What the out-of-sample differences of the stochastic plan from the forecast optimum
+    (``paired``: the ``_diff`` and ``_diff_se`` figures of :func:`paired_comparison`) say, in words:
+    better or worse in mean NPV, CVaR5, P(breach), P(default) and P(any default) (lower is better)
+    beyond :data:`SIGNIFICANT` standard errors, or within the noise (what it means and what to do:
+    :func:`out_of_sample_advice`, which names ``scenarios``, the stochastic solve's). A figure
+    ``paired`` lacks (a summary written before the probabilities were read) is left out; one without
+    a standard error (a CVaR5 whose tail is one scenario: 20 fresh scenarios or fewer) is named as
+    such, neither better nor worse."""
+    better, worse, judged, unmeasured = _judged(paired)
+    return _verdict_words(better, worse, judged) + (
         f"; {listed(unmeasured)}: no standard error, not judged" if unmeasured else "")
 
 
-def _verdict_words(better: list[str], worse: list[str], judged: list[str], scenarios: int) -> str:
+def _verdict_words(better: list[str], worse: list[str], judged: list[str]) -> str:
     """:func:`out_of_sample_verdict`'s sentence of the figures it judged."""
     beyond = "beyond 2 standard errors"
     if better and worse:
@@ -138,28 +147,99 @@ def _verdict_words(better: list[str], worse: list[str], judged: list[str], scena
     if better:
         return f"better than the forecast optimum in {listed(better)}, {beyond}"
     if worse:
-        few = counted(scenarios, "scenario")
-        return (f"worse than the forecast optimum in {listed(worse)}, {beyond}: {few} "
-                "may be too few to stand for the futures (give more with --stochastic N, or keep the "
-                "forecast optimum), or its worth is in later decisions this check does not make (it runs "
-                "the plan completed on the forecast, not re-planned in each future: formulation §7b)")
+        return f"worse than the forecast optimum in {listed(worse)}, {beyond}"
     if not judged:  # one fresh scenario: no figure has an error
         return "not judged against the forecast optimum"
     return (f"no better and no worse than the forecast optimum in {listed(judged, 'or')} "
             "(within 2 standard errors)")
 
 
-def paired_words(d: dict) -> str:
-    """The paired differences of :func:`paired_comparison` in words, each with its standard error:
-    'mean +$43.7M ($29.8M), CVaR5 +$3.40B ($92.3M), P(breach) +1.35 pp (0.19 pp), P(default) ...',
-    money as every terminal table writes it (format_usd), shares in percentage points as compare
-    writes them (format_difference, format_figure in "pp": half up), to two decimals (a difference of
-    0.1 pp has an error of that size)."""
-    usd = [f"{what} {format_usd_change(d[f'{key}_diff'])} ({format_usd(d[f'{key}_diff_se'])})"
+# what a plan worse out of sample may owe its loss to (§7b, "Why the stochastic plan of tiny came out
+# worse out of sample")
+_WHY_WORSE = ("{few} may be too few to stand for the futures (the plan was fitted to them: the in-sample "
+              "figures cannot show this), or its worth is in re-planning later, which this check does not "
+              "do (it runs each plan completed on the forecast: formulation §7b)")
+_AGAIN = ("solve again with more scenarios (--stochastic N) or a risk weight on the worst futures "
+          "(--risk-weight L) and judge the new plan by this comparison again")
+
+
+def out_of_sample_advice(paired: dict, scenarios: int) -> str | None:
+    """What the verdict of :func:`out_of_sample_verdict` means for the commitments and what to do,
+    in a CFO's words (``scenarios``: the stochastic solve's, named where the plan does worse), or None
+    where nothing was judged. A stochastic plan worse out of sample is not the feature failing: the
+    forecast optimum's commitments are then the ones to keep (a first-time user read it so, on tiny)."""
+    better, worse, judged, _ = _judged(paired)
+    if better and worse:
+        return ("neither plan is better on every figure: committing to the stochastic plan's first stage "
+                f"buys better {listed(better)} at the price of worse {listed(worse)}; choose by which "
+                f"matters more to you, or {_AGAIN}")
+    if better:
+        return "on futures it was not fitted to, the stochastic plan does better: commit to its first stage"
+    if worse:
+        why = _WHY_WORSE.format(few=counted(scenarios, "scenario"))
+        return ("on futures it was not fitted to, committing to the stochastic plan's first stage does worse "
+                f"than committing to the forecast optimum's: {why}. What to do: keep the forecast optimum's "
+                f"commitments (its column in 'what to commit to now'), or {_AGAIN}")
+    if not judged:
+        return None
+    return ("the two plans do as well as each other on these futures, within the noise: either first "
+            "stage may be committed to; more scenarios (--stochastic N) may tell them apart")
+
+
+def paired_cells(d: dict) -> list[tuple[str, str]]:
+    """Each paired difference of :func:`paired_comparison` with its standard error in brackets, as
+    (figure, words): ('mean', '+$43.7M ($29.8M)'), ('P(breach)', '+1.35 pp (0.19 pp)'): money as
+    every terminal table writes it (format_usd), shares in percentage points as compare writes them
+    (format_difference, format_figure in "pp": half up), to two decimals (a difference of 0.1 pp has
+    an error of that size); each probability the summary has (one written before 0.4.15 has no
+    P(any default))."""
+    usd = [(what, f"{format_usd_change(d[f'{key}_diff'])} ({format_usd(d[f'{key}_diff_se'])})")
            for what, key in (("mean", "npv_mean_usd"), ("CVaR5", "npv_cvar_usd"))]  # fmt: skip
-    # each probability the summary has (one written before 0.4.15 has no P(any default))
     probabilities = [(what, key) for what, key, _ in VERDICT_FIGURES
                      if f"{key}_diff" in d and key.endswith("_probability")]  # fmt: skip
-    shares = [f"{what} {format_difference(d[f'{key}_diff'], 'pp')} "
-              f"({format_figure(d[f'{key}_diff_se'], 'pp')})" for what, key in probabilities]  # fmt: skip
-    return ", ".join(usd + shares)
+    shares = [(what, f"{format_difference(d[f'{key}_diff'], 'pp')} "
+               f"({format_figure(d[f'{key}_diff_se'], 'pp')})") for what, key in probabilities]  # fmt: skip
+    return usd + shares
+
+
+def paired_words(d: dict) -> str:
+    """The paired differences of :func:`paired_cells` in words: 'mean +$43.7M ($29.8M), CVaR5
+    +$3.40B ($92.3M), P(breach) +1.35 pp (0.19 pp), P(default) ...'."""
+    return ", ".join(f"{what} {text}" for what, text in paired_cells(d))
+
+
+# the out-of-sample figures, each as its column reads it: (metrics key, paired_cells' name, header)
+OUT_OF_SAMPLE_COLUMNS = (
+    ("npv_mean_usd", "mean", "mean NPV"), ("npv_cvar5_usd", "CVaR5", "CVaR5: mean NPV of the worst 5%"),
+    ("breach_probability", "P(breach)", "P(covenant breach)"),
+    ("default_probability", "P(default)", "P(liquidity default)"),
+    ("any_default_probability", "P(any default)", "P(any default: liquidity or uncured breach)"),
+)  # fmt: skip
+OUT_OF_SAMPLE_PLANS = {"stochastic": "stochastic plan", "forecast": "forecast optimum"}
+DIFFERENCE_ROW = "stochastic less forecast (paired standard error)"
+
+
+def out_of_sample_lines(oos: dict) -> list[tuple[str, ...]]:
+    """A stochastic run's ``out_of_sample`` as the terminal's and the report's table write it, one
+    line per plan (named: 'stochastic plan', 'forecast optimum') and one of the paired differences
+    with their standard errors, under ('plan', *the headers of :data:`OUT_OF_SAMPLE_COLUMNS`)."""
+    lines = []
+    for label, m in (oos.get("metrics") or {}).items():
+        cells = [m.get(key) for key, _, _ in OUT_OF_SAMPLE_COLUMNS]
+        lines.append((OUT_OF_SAMPLE_PLANS.get(label, label), *[
+            "-" if v is None else format_usd(v) if key.endswith("_usd") else format_percent(v)
+            for (key, _, _), v in zip(OUT_OF_SAMPLE_COLUMNS, cells, strict=True)]))  # fmt: skip
+    if oos.get("paired"):
+        differences = dict(paired_cells(oos["paired"]))
+        lines.append((DIFFERENCE_ROW, *[differences.get(name, "-") for _, name, _ in OUT_OF_SAMPLE_COLUMNS]))
+    return lines
+
+
+def out_of_sample_words(oos: dict, scenarios: int) -> str:
+    """The verdict on the stochastic plan out of sample and what it means, in two sentences ('' without
+    paired differences): the terminal's caption, the report's paragraph and its In short."""
+    if not oos.get("paired"):
+        return ""
+    advice = out_of_sample_advice(oos["paired"], scenarios)
+    return (f"The stochastic plan is {out_of_sample_verdict(oos['paired'], scenarios)}."
+            + (f" What it means: {advice}." if advice else ""))

@@ -35,7 +35,7 @@ from fleetopt.evaluate import ScenarioSet, compile_plans, evaluate, generate_sce
 from fleetopt.evaluate.engine import check_backend_runs, format_bytes
 from fleetopt.evaluate.resources import physical_ram_bytes
 from fleetopt.milp import stochastic as sto
-from fleetopt.milp.highs import STOCHASTIC_MIP_GAP, gap_to_bound, model_size, stage
+from fleetopt.milp.highs import DEFAULT_MIP_GAP, STOCHASTIC_MIP_GAP, gap_to_bound, model_size, stage
 from fleetopt.runs import limits
 from fleetopt.schema.loading import LoadedModel
 from fleetopt.stochastic.mpisppy_route import ROUTES as MPISPPY_ROUTES
@@ -831,7 +831,8 @@ def completion_facts(completion: dict) -> list[tuple[str, str, bool]]:
 # the measures of a two-stage solve (§7b, "Measures"), each named in words for a finance reader, as
 # the terminal's table and the report write them; then the in-sample figures (in_sample_labels)
 MEASURES = (
-    ("rp_usd", "RP, recourse problem: the stochastic plan's value (expected NPV less rescue penalties)"),
+    ("rp_usd", "RP, recourse problem: the solver's objective for the stochastic plan over the reduced "
+     "scenarios (expected NPV less rescue penalties; in sample, not a forecast of value)"),
     ("ev_usd", "EV: the forecast optimum's NPV on the forecast alone (no CVaR of scenarios)"),
     ("eev_usd", "EEV: the forecast optimum's first stage in the scenarios (value)"),
     ("ws_usd", "WS, wait-and-see: each scenario planned knowing its future (value)"),
@@ -880,13 +881,26 @@ def gap_words(summary: dict) -> str:
     return f"{gap} (RP's plan; the plan kept: {format_gap(summary['plan_gap'])})"
 
 
+def forecast_gap_note(settings: dict) -> str | None:
+    """Why the forecast optimum beside the stochastic plan may not be `fleetopt solve`'s, in one line,
+    where the run's gap is not `fleetopt solve`'s default (a CFO met two "forecast optima"); None where
+    it is, or a summary without its gap."""
+    gap = settings.get("mip_gap")
+    if gap is None or gap == DEFAULT_MIP_GAP:
+        return None
+    return (f"The forecast optimum here is solved at this run's {format_gap(gap)} gap, not fleetopt "
+            f"solve's {format_gap(DEFAULT_MIP_GAP)}: it may buy differently from fleetopt solve's plan, "
+            "its NPV up to the gap apart.")
+
+
 def in_sample_labels(settings: dict) -> dict:
     """The labels of the figures over the reduced scenarios (``expected_npv_usd``, the forecast
     optimum's first stage's ``eev_expected_npv_usd``: EEV's NPV without its penalties, ``cvar_npv_usd``):
     in sample, the scenarios the plan was fitted to, not the out-of-sample check's. A summary without
     one (no EEV solved, or written before) shows none."""
     alpha, solved = settings["cvar_alpha"], settings.get("distinct_scenarios", settings["scenarios"])
-    over = f"over the {counted(solved, 'reduced scenario')} (in sample)"
+    fitted = "(in sample: fitted to them, not a forecast of value)"
+    over = f"over the {counted(solved, 'reduced scenario')} {fitted}"
     return {
         "expected_npv_usd": f"expected NPV {over}",
         "eev_expected_npv_usd": f"expected NPV of the forecast optimum's first stage {over}",
