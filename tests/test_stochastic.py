@@ -1795,3 +1795,23 @@ def test_the_forecast_optimum_is_said_to_differ_from_fleetopt_solve_s_only_at_an
     assert forecast_gap_note({"mip_gap": 0.005}) is None and forecast_gap_note({}) is None
     assert forecast_gap_note({"mip_gap": 0.01}).startswith(
         "The forecast optimum here is solved at this run's 1.00% gap, not fleetopt solve's 0.50%")
+
+
+def test_the_terminal_ends_with_what_to_commit_to_in_a_line(tmp_path):
+    """The answer led the output, but a terminal leaves its reader at the last lines, the solve's
+    diagnostics: they end now with the answer in a line, as compare's "In short" does."""
+    from fleetopt.stochastic.paired import out_of_sample_action
+
+    code, stdout = cli("solve", "tiny", "--stochastic", "5", "--out", str(tmp_path / "sto"))
+    assert code == 0, stdout
+    said = " ".join(stdout.split())
+    last = ("In short, out of sample the stochastic plan is worse: keep the forecast optimum's first stage, "
+            "or solve again with more scenarios.")
+    assert said.index("diagnostics of the solve") < said.index(last) < said.index("wrote ")
+    cases = {(1.5e8, 2.51e9): "better: commit to the stochastic plan's first stage",
+             (-1e8, 2.51e9): "a trade: commit to the plan whose better figures matter more to you",
+             (1e6, -1e5): "as good: either first stage"}  # fmt: skip
+    for (mean, cvar), words in cases.items():
+        paired = {"npv_mean_usd_diff": mean, "npv_mean_usd_diff_se": 6e5, "npv_cvar_usd_diff": cvar,
+                  "npv_cvar_usd_diff_se": 3e8}  # fmt: skip
+        assert out_of_sample_action(paired) == words

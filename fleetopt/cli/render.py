@@ -102,6 +102,7 @@ from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, model_words, rec
 from fleetopt.schema.series import resolve_series
 from fleetopt.stochastic.paired import (
     OUT_OF_SAMPLE_COLUMNS,
+    out_of_sample_action,
     out_of_sample_lines,
     out_of_sample_words,
 )
@@ -1443,9 +1444,14 @@ def stochastic_tables(summary: dict) -> list:
     """A stochastic solve's terminal output, the answer first: what to commit to now
     (:func:`commitments_table`), how that compares with the forecast optimum out of sample, the
     figures to judge it by (:func:`out_of_sample_table`), then the solve's diagnostics
-    (:func:`stochastic_summary_table`): a new user met three "values" and could not tell the plan's."""
+    (:func:`stochastic_summary_table`), and last a line of what to commit to: a new user met three
+    "values" and could not tell the plan's."""
     shown = (commitments_table(summary), out_of_sample_table(summary), stochastic_summary_table(summary))
-    return [table for table in shown if table is not None]
+    paired = (summary.get("out_of_sample") or {}).get("paired")
+    action = out_of_sample_action(paired) if paired else None
+    # last, where a terminal leaves the reader, the answer again in a line (as compare's "In short")
+    last = [Text(f"In short, out of sample the stochastic plan is {action}.", style="bold")] if action else []
+    return [table for table in shown if table is not None] + last
 
 
 def commitments_table(summary: dict) -> Table | None:

@@ -186,6 +186,19 @@ def out_of_sample_advice(paired: dict, scenarios: int) -> str | None:
             "stage may be committed to; more scenarios (--stochastic N) may tell them apart")
 
 
+def out_of_sample_action(paired: dict) -> str | None:
+    """What to commit to, in a few words, from the verdict of :func:`out_of_sample_verdict` (the
+    terminal's last line, where it leaves the reader), or None where nothing was judged."""
+    better, worse, judged, _ = _judged(paired)
+    if better and worse:
+        return "a trade: commit to the plan whose better figures matter more to you"
+    if better:
+        return "better: commit to the stochastic plan's first stage"
+    if worse:
+        return "worse: keep the forecast optimum's first stage, or solve again with more scenarios"
+    return "as good: either first stage" if judged else None
+
+
 def paired_cells(d: dict) -> list[tuple[str, str]]:
     """Each paired difference of :func:`paired_comparison` with its standard error in brackets, as
     (figure, words): ('mean', '+$43.7M ($29.8M)'), ('P(breach)', '+1.35 pp (0.19 pp)'): money as
