@@ -299,10 +299,10 @@ def test_each_kind_of_run_lists_the_figure_that_describes_it():
     evaluation = {"n_plans": 3, "npv_mean_usd": 1e9, "npv_cvar5_usd": 2e6}
     assert key_figure("evaluate", evaluation) == "first plan: mean NPV $1.00B, CVaR5 $2.0M"
     # RP said what it is (it read "RP $17.68B", which a new user could not read)
-    rp = "stochastic plan's value (RP: expected NPV less rescue penalties) $17.68B"
+    rp = "stochastic plan's in-sample value (RP: expected NPV less rescue penalties) $17.68B"
     assert key_figure("stochastic", {"rp_usd": 17.68e9, "vss_usd": 2e9}) == rp
     weighted = key_figure("stochastic", {"rp_usd": 17.68e9, "risk_weight": 0.3})
-    assert weighted == "stochastic plan's value (RP: risk-weighted objective, L 0.3) $17.68B"
+    assert weighted == "stochastic plan's in-sample value (RP: risk-weighted objective, L 0.3) $17.68B"
     # over how many scenarios, where the record keeps it: a CVaR5 over 20 is one scenario's NPV
     summary = {"kind": "evaluate", "n_plans": 1, "n_scenarios": 20, "seed": 7, "metrics": [evaluation]}
     evaluated = key_figures(summary)

@@ -1229,7 +1229,7 @@ def key_figure(kind: str, fig: dict) -> str:
             return f"plan kept (the forecast's first stage) {kept}, the stochastic plan's (RP) {rp}{over}"
         weight = fig.get("risk_weight") or 0  # --risk-weight L: RP is (1 - L) E[V] + L CVaR(V)
         what = f"risk-weighted objective, L {weight:g}" if weight else "expected NPV less rescue penalties"
-        return f"stochastic plan's value (RP: {what}) {rp}{over}"
+        return f"stochastic plan's in-sample value (RP: {what}) {rp}{over}"
     if fig.get("objective") == "cost" and "present_cost_usd" in fig:
         # its levelized cost (absent in a record written before it, None where no GPU is in service)
         per_hour = fig.get("present_cost_per_h100_hour_usd")
