@@ -1,0 +1,268 @@
+r"""The borrowing base and a refinanced bullet, worked by hand from docs/formulation.md (§1, §3, §5.9,
+§5.10, §6) and docs/evaluation.md (quarter steps 5-6, "From the draws to the factors") alone, on the
+model ``hand`` of tests/test_doc_cases.py (its docstring has the forecast's figures: NPV
+10,050,246.49; $DF_t$ = 0.976454, 0.953463, 0.931012, 0.909091).
+
+**The borrowing base in the MILP** (§5.9, `borrowing_base`). ``hand`` with the term loan's
+`max_ltv` at 0.3 and the covenants tested from 2026Q4 only. The collateral is the fleet's gross
+resale value at the age at the start of each quarter, $R_{c,t}=\kappa_c\rho_s(\alpha_{c,t}/4)$:
+400 x 40,000 x (0.75, 0.6875, 0.625, 0.5625) = 12M, 11M, 10M, 9M, so the balance may be at most
+0.3 of it: 3.6M, 3.3M, 3.0M, 2.7M. The whole $2M draw is worth having (tests/test_doc_cases.py), but
+the balance at the end of 2026Q1 is 2M - 250,000 + d <= 3.6M: d = 1.85M (later quarters: 1.5M +
+7d/8 = 3,118,750, 1.25M + 6d/8 = 2,637,500, 1M + 5d/8 = 2,156,250, within 3.3M, 3.0M, 2.7M).
+Against the hand optimum the 150,000 not drawn changes the cash flows by -150,000 in 2026Q1, then
++21,150 (interest 3,000 + principal 18,750 less the tax on the interest, 600), +20,850 (2,625 +
+18,750 - 525), +20,550 (2,250 + 18,750 - 450); at the end 93,750 less debt (150,000 less three
+instalments) and the last quarter's 450 of tax back through the liquidation tax (the fleet's loss
+of 400,000 exceeds the last quarter's EBT, so that tax is refunded whole, §5.10): NPV
+10,050,246.49 - 150,000 DF_0 + 21,150 DF_1 + 20,850 DF_2 + 114,750 DF_3 = **10,047,673.90**. Cash
+7,891,080, 8,675,310, 9,467,240, 10,266,870. The base is used in full in 2026Q1: headroom 0.
+
+**The borrowing base in the evaluator** (quarter step 6). The same plan under the forecast with
+the resale factor at 0.9 in 2026Q2 and 0.85 in 2026Q3: the collateral needed is each balance /
+0.3, 10,395,833 and 8,791,667, against 11M x 0.9 = 9.9M and 10M x 0.85 = 8.5M: breaches in
+quarters 1 and 2 (mask 32, though the covenants are tested only from 2026Q4: the base is tested in
+every quarter). Quarter 1 is cured, quarter 2 (the quarter after a cure) is uncured, owing
+2,637,500. No GPU is sold and the last quarter's factor is 1: the NPV is the MILP's. With 0.9 in
+2026Q2 and 0.85 in 2026Q4 instead: 2026Q4 needs 7,187,500 against 9M x 0.85 = 7.65M, no breach;
+quarter 1 is cured; the GPUs fetch 0.85 x 7.6M at the end, still a loss larger than the last
+quarter's EBT: NPV lower by DF_3 x 1,140,000.
+
+**Without a covenants block** the base is still tested, with 5 cures and none in two quarters in a
+row (quarter step 6): the plan's breaches in quarters 1 and 2 above leave quarter 2 uncured.
+
+**The sweep's collateral haircut** (§5.9, §7a `collateral_scale`): with
+`resale_value_volatility_annual` 0.2, $\kappa=e^{-1.645\times0.2-0.02}$ = 0.705414 (1.6448536 the
+normal's 95 % quantile), so in 2026Q1 the balance may be 0.3 x 12M x 0.705414 = 2,539,489.62: d =
+789,489.62 (2026Q2 would allow 0.3 x 11M x 0.705414 = 2,327,865.49 >= 1.5M + 7d/8, and so on).
+
+**In the stochastic solve** (§7b, "Limitations": each scenario copy values the collateral at the
+forecast's resale values). The base model with the draw window moved to 2026Q2 and
+`resale_value_volatility_annual` 0.2: on the forecast the draw is d = 3.3M - 1.5M = 1.8M (the
+balance at the end of 2026Q2 against 0.3 x 11M; a dollar drawn then is worth DF_1 - 0.141 DF_2 -
+0.895 DF_3 = 0.0086 > 0), interest 40,000, 35,000, 66,000, 56,500, tax 72,770, 73,770, 67,570,
+69,470, cash flows 1,041,080, 2,845,080, 795,280, 802,880, at the end 7.6M + 69,470 - 2.35M: EV =
+**10,035,432.47**. Of seed 4's two scenarios (`screen` 2, N 2) scenario 0 has the resale factor
+0.811 in 2026Q2: at the scenario's values the balance of 3.3M would need 11M of collateral against
+8.92M, but the copy reads the forecast's 11M: no covenant cure, RP = EEV, the forecast's draw kept,
+and the scenario's NPV is EV less DF_3 x 7.6M x (1 - its last factor, 0.782). The evaluator, which
+tests the base at the scenario's values, finds the breach in 2026Q2.
+
+**Two GPU-secured loans share one base** (§5.9: $\sum_f D_{f,t}/\lambda_f$ against the fleet's
+value). Beside the term loan at 0.3, $1M of notes at 8 % fixed, a bullet maturing after the horizon
+with `max_ltv` 0.5, which uses 2M of the collateral in every quarter (prepaying them to free it does
+not pay: 8 % against 10 % discounting): the term loan may owe 0.3 x (12M - 2M) = 3M at the end of
+2026Q1, so d = 1.25M (then 2,593,750 / 0.3 + 2M = 10,645,833 <= 11M, 2,187,500 / 0.3 + 2M =
+9,291,667 <= 10M, 1,781,250 / 0.3 + 2M = 7,937,500 <= 9M). With the resale factor at 0.95 in 2026Q2
+the collateral is 10.45M: a breach, though each loan is within its own loan-to-value (2,593,750 /
+10.45M = 0.248 < 0.3, 1M / 10.45M = 0.096 < 0.5).
+
+**A refinanced bullet** (§5.9 "Refinanced bullets"; evaluation quarter step 5). ``hand`` with its
+term loan replaced by $1M of notes at the reference rate (4 %) + 4 %, maturing in 2026Q2 and
+refinanced at the reference rate + 5 %. Interest is 8 % / 4 x 1M = 20,000 in 2026Q1 and in 2026Q2
+(the maturity quarter's interest is on the maturing note), then 9 % / 4 x 1M = 22,500; no
+principal; 1M owed at the end. EBT 383,850, 383,850, 381,350, 381,350, tax 20 %: 76,770, 76,770,
+76,270, 76,270; cash flows 1,307,080, 1,307,080, 1,305,080, 1,305,080; at the end 7,600,000 -
+1,000,000 + 76,270 (the last quarter's tax back, as above): NPV **$10,993,373.94**. In a scenario
+with `rate_shift` (0, 0.01, 0.02, -0.01) and `spread_shift` (0, 0.01, 0.01, -0.02) the interest is
+20,000; (4 % + 4 % + 1 %) / 4 = 22,500 (the old note floats with the reference rate, its margin
+does not follow the spread shift, nor does the maturity quarter; at 8 % fixed instead it stays
+20,000, and the new note floats all the same); (4 % + 5 % + 2 % + 1 %) / 4 =
+30,000; (4 % + 5 % - 1 % - 2 %) / 4 = 15,000. The NPV moves by -0.8 x 2,500 DF_1 - 0.8 x 7,500
+DF_2 + 7,500 DF_3 = -674.82 (the last quarter's change of tax comes back at the end).
+
+**The spread shift's floor** (evaluation's risk table, `ai_cycle`; "From the draws to the
+factors"): with `spread_loading` 0.1, the cycle's normals c (c_0 = 0) and its level
+L_t = sum_{q<=t} c_q / 2, `spread_shift` = max(-0.05, 0.1 L_t), -0.05 being minus the refinanced
+bullet's spread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from milp_builders import data_of
+from test_doc_cases import CASH, DF, NPV, hand_model, simulated
+
+from fleetopt import api
+from fleetopt.core.results import headline
+from fleetopt.evaluate.factors import Stream, normals
+from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
+from fleetopt.milp.persistent import PersistentPlanner, Stress
+from fleetopt.milp.solve import solve
+from fleetopt.sweep.candidates import collateral_haircut
+
+BB_NPV = NPV - 150_000 * DF[0] + 21_150 * DF[1] + 20_850 * DF[2] + 114_750 * DF[3]
+BB_DEBT = [3_600_000.0, 3_118_750.0, 2_637_500.0, 2_156_250.0]
+
+
+def bb_model() -> dict:
+    d = hand_model(covenants={"test_from": "2026Q4", "max_debt_to_ebitda": 6.0, "min_dscr": 1.2,
+                              "min_liquidity_usd": 1_000_000})  # fmt: skip
+    d["finance"]["facilities"]["term-loan"]["max_ltv"] = 0.3
+    return d
+
+
+@pytest.fixture(scope="module")
+def bb():
+    data = data_of(bb_model())
+    return data, solve(data, mip_gap=0.0)
+
+
+def test_the_borrowing_base_caps_the_draw_in_the_milp(bb):
+    data, result = bb
+    assert round(BB_NPV, 2) == 10_047_673.90
+    assert result.plan.draws[0] == pytest.approx([1_850_000.0, 0.0, 0.0, 0.0], abs=0.01)
+    lines = result.statements.lines
+    assert lines["debt_usd"] == pytest.approx(BB_DEBT, abs=0.01)
+    assert lines["cash_usd"] == pytest.approx([CASH[0] - 150_000, CASH[1] - 128_850, CASH[2] - 108_000,
+                                               CASH[3] - 87_450], abs=0.01)  # fmt: skip
+    assert lines["cash_usd"] == pytest.approx([7_891_080.0, 8_675_310.0, 9_467_240.0, 10_266_870.0], abs=0.01)
+    assert result.statements.npv_usd == pytest.approx(BB_NPV, abs=0.01)
+    assert headline(data, result.plan, result.statements)["covenant_headroom"]["borrowing_base"] == (
+        pytest.approx(0.0, abs=1e-9)
+    )
+
+
+def test_the_borrowing_base_breaches_at_the_scenarios_resale_value_every_quarter(bb):
+    data, result = bb
+    scen = deterministic_scenarios(data)
+    scen.resale_factor[0, 1:3] = [0.9, 0.85]
+    out = simulated(data, result.plan, scen)
+    assert out["debt_usd"] == pytest.approx(BB_DEBT, abs=0.01)
+    assert out["npv"] == pytest.approx(BB_NPV, abs=0.01)
+    assert out["breach"] and out["uncured_breach"] and not out["default"]
+    assert (out["first_breach"], out["quarters_before_breach"], out["quarters_before_uncured"]) == (32, 1, 2)
+    assert out["debt_at_uncured_breach"] == pytest.approx(2_637_500.0, abs=0.01)
+
+    scen = deterministic_scenarios(data)
+    scen.resale_factor[0, [1, 3]] = [0.9, 0.85]
+    out = simulated(data, result.plan, scen)
+    assert out["breach"] and not out["uncured_breach"]
+    assert (out["first_breach"], out["quarters_before_breach"], out["quarters_before_uncured"]) == (32, 1, 4)
+    assert out["npv"] == pytest.approx(BB_NPV - DF[3] * 1_140_000, abs=0.01)
+
+
+def test_without_covenants_the_base_is_tested_with_five_cures(bb):
+    d = bb_model()
+    del d["finance"]["covenants"]
+    data = data_of(d)
+    scen = deterministic_scenarios(data)
+    scen.resale_factor[0, 1:3] = [0.9, 0.85]
+    out = simulated(data, bb[1].plan, scen)
+    assert (out["first_breach"], out["quarters_before_breach"], out["quarters_before_uncured"]) == (32, 1, 2)
+
+
+def test_the_collateral_haircut_scales_the_base(bb):
+    d = bb_model()
+    d["risk"] = {"resale_value_volatility_annual": 0.2}
+    data = data_of(d)
+    kappa = np.exp(-1.6448536 * 0.2 - 0.02)
+    assert kappa == pytest.approx(0.705414, abs=1e-6)
+    assert 1 - collateral_haircut(data) == pytest.approx(kappa, abs=1e-7)
+    planner = PersistentPlanner(data, mip_gap=0.0)
+    got = planner.solve_stress(Stress("haircut", collateral_scale=kappa)).plan
+    assert got.draws[0] == pytest.approx([0.3 * 12e6 * kappa - 1_750_000, 0.0, 0.0, 0.0], abs=0.01)
+    assert got.draws[0][0] == pytest.approx(789_489.62, abs=0.01)
+    assert 0.3 * 11e6 * kappa >= 1_500_000 + 7 / 8 * got.draws[0][0]
+
+
+def test_the_stochastic_copies_value_the_collateral_at_the_forecast_resale_values():
+    d = bb_model()
+    d["finance"]["facilities"]["term-loan"].update(draw_from="2026Q2", draw_until="2026Q2")
+    d["risk"] = {"resale_value_volatility_annual": 0.2}
+    data = data_of(d)
+    factor = generate_scenarios(data, 4, 0, 2).resale_factor
+    assert factor[0, 1] == pytest.approx(0.811, abs=1e-3) and factor[1, 1] > 1
+    s = api.solve_stochastic(data, 2, screen=2, scenario_seed=4, out_of_sample=0, threads=1,
+                             mip_gap=1e-6).summary()  # fmt: skip
+    ev = sum(DF[t] * f for t, f in enumerate([1_041_080.0, 2_845_080.0, 795_280.0, 802_880.0]))
+    ev += DF[3] * (7_600_000 + 69_470 - 2_350_000)
+    assert ev == pytest.approx(10_035_432.47, abs=0.01)
+    assert s["ev_usd"] == pytest.approx(ev, abs=0.01)
+    assert s["rp_usd"] == pytest.approx(s["eev_usd"], abs=0.01)
+    assert [(c["decision"], c["stochastic"], c["forecast_optimum"]) for c in s["commitments"]] == [
+        ("draw_debt", pytest.approx(1_800_000.0), pytest.approx(1_800_000.0))
+    ]
+    assert s["covenant_cured_scenarios"] == 0
+    row = {r["scenario"]: r for r in s["scenarios"]}["scenario 0"]
+    assert row["npv_usd"] == pytest.approx(ev - DF[3] * 7_600_000 * (1 - factor[0, 3]), abs=0.01)
+    assert not row["covenant_cure"]
+    plan = solve(data, mip_gap=0.0).plan
+    out = simulated(data, plan, generate_scenarios(data, 4, 0, 1))
+    assert (out["first_breach"], out["quarters_before_breach"]) == (32, 1)
+
+
+def test_two_secured_loans_share_the_base_in_the_milp_and_the_evaluator():
+    d = bb_model()
+    d["finance"]["facilities"]["notes"] = {
+        "size_usd": 1_000_000, "opening_balance_usd": 1_000_000, "fixed_rate_annual": 0.08, "max_ltv": 0.5,
+        "repayment": "bullet", "maturity": "2028Q1", "draw_from": "2026Q1", "draw_until": "2026Q1",
+    }  # fmt: skip
+    data = data_of(d)
+    result = solve(data, mip_gap=0.0)
+    assert result.plan.draws.sum(axis=1) == pytest.approx([1_250_000.0, 0.0], abs=0.01)
+    assert result.plan.prepay.sum() == pytest.approx(0.0, abs=0.01)
+    need = [
+        (1_750_000 + 1_250_000) / 0.3 + 2e6,
+        2_593_750 / 0.3 + 2e6,
+        2_187_500 / 0.3 + 2e6,
+        1_781_250 / 0.3 + 2e6,
+    ]
+    assert need == pytest.approx([12e6, 10_645_833.33, 9_291_666.67, 7_937_500.0], abs=0.01)
+    scen = deterministic_scenarios(data)
+    scen.resale_factor[0, 1] = 0.95
+    out = simulated(data, result.plan, scen)
+    assert out["debt_usd"] == pytest.approx(
+        [3e6 + 1e6, 2_593_750 + 1e6, 2_187_500 + 1e6, 1_781_250 + 1e6], abs=0.01
+    )
+    assert (out["first_breach"], out["quarters_before_breach"], out["quarters_before_uncured"]) == (32, 1, 4)
+
+
+def refinance_model(rate: str = "spread_over_reference_annual", **risk) -> dict:
+    d = hand_model()
+    d["finance"]["facilities"] = {"notes": {
+        "size_usd": 1_000_000, "opening_balance_usd": 1_000_000,
+        rate: 0.04 if rate.startswith("spread") else 0.08,
+        "repayment": "bullet", "maturity": "2026Q2", "at_maturity": "refinance",
+        "refinance_spread_over_reference_annual": 0.05, "draw_from": "2026Q1", "draw_until": "2026Q1",
+    }}  # fmt: skip
+    if risk:
+        d["risk"] = risk
+    return d
+
+
+@pytest.mark.parametrize("rate", ["spread_over_reference_annual", "fixed_rate_annual"])
+def test_a_refinanced_bullet_pays_the_new_spread_and_the_scenarios_shifts_after_maturity(rate):
+    data = data_of(refinance_model(rate))
+    result = solve(data, mip_gap=0.0)
+    lines = result.statements.lines
+    assert lines["interest_usd"] == pytest.approx([20_000.0, 20_000.0, 22_500.0, 22_500.0], abs=0.01)
+    assert lines["principal_usd"] == pytest.approx([0.0] * 4, abs=0.01)
+    assert lines["tax_usd"] == pytest.approx([76_770.0, 76_770.0, 76_270.0, 76_270.0], abs=0.01)
+    hand_npv = sum(DF[t] * f for t, f in enumerate([1_307_080.0, 1_307_080.0, 1_305_080.0, 1_305_080.0]))
+    hand_npv += DF[3] * (7_600_000 - 1_000_000 + 76_270)
+    assert hand_npv == pytest.approx(10_993_373.94, abs=0.01)
+    assert result.statements.npv_usd == pytest.approx(hand_npv, abs=0.01)
+
+    scen = deterministic_scenarios(data)
+    scen.rate_shift[0] = [0.0, 0.01, 0.02, -0.01]
+    scen.spread_shift[0] = [0.0, 0.01, 0.01, -0.02]
+    out = simulated(data, result.plan, scen, record=("interest_usd", "debt_usd", "tax_usd"))
+    fixed = rate == "fixed_rate_annual"  # the old note's rate does not float; the new one's does
+    second = 20_000.0 if fixed else 22_500.0
+    assert out["interest_usd"] == pytest.approx([20_000.0, second, 30_000.0, 15_000.0], abs=0.01)
+    assert out["debt_usd"] == pytest.approx([1_000_000.0] * 4, abs=0.01)
+    shifted = (0 if fixed else -0.8 * 2_500 * DF[1]) - 0.8 * 7_500 * DF[2] + 7_500 * DF[3]
+    assert out["npv"] == pytest.approx(hand_npv + shifted, abs=0.01)
+
+
+def test_the_spread_shift_is_the_cycles_level_floored_at_minus_the_refinanced_spread():
+    data = data_of(refinance_model(ai_cycle={"spread_loading": 0.1}))
+    seed, idx = 5, np.arange(0, 50)
+    scen = generate_scenarios(data, seed, 0, 50)
+    c = normals(seed, idx, (Stream.CYCLE, 0), 4)
+    c[:, 0] = 0.0
+    hand = np.maximum(0.1 * np.cumsum(c, axis=1) / 2, -0.05)
+    assert (hand == -0.05).any() and (hand > -0.05).any()  # the floor binds in some scenarios only
+    assert scen.spread_shift == pytest.approx(hand)
