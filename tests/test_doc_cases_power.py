@@ -1,0 +1,104 @@
+r"""A power build, worked by hand from docs/formulation.md (§1 "Timing", §3 "Unit coefficients" and
+the power schedules, §5.3, §5.6-5.8, §6) and docs/evaluation.md (quarter step 1) alone.
+
+**The model** (``power_model``): tests/test_doc_cases.py's ``hand`` without tax, debt, covenants
+or contracts, training demand 400 at $3.00 billed 80 % (5,256 a GPU-quarter), retired GPUs
+scrapped for nothing (`retirement.resale: false`, so the GPUs are worth nothing at the end either).
+The site has 0.3 MW online (PUE 1.25: 1.25e-3 MW a GPU in service, 0.3 of it idle), a fixed cost
+of $4,000 a MW-quarter, and one 0.25 MW block to build from 2026Q1 at $400,000 a MW (K = 100,000),
+two quarters' lead time, a 10-year life. $DF_t$ = 0.976454, 0.953463, 0.931012, 0.909091.
+
+**By hand.** In units of 1.25 kW, n GPUs in service out of h held draw 0.3h + 0.7n; 0.3 MW is 240
+units. A GPU in service earns 5,256 - 136.875 (1.25 kW at $50/MWh, 2,190 h) - 1,000 of opex =
+4,119.125; an idle one costs 1,000 + 0.3 x 136.875 = 1,041.0625. Without the block the best is to
+scrap 160 GPUs at once (an idle GPU costs its opex and idle power, and scrapping it frees 0.3/0.7 of
+a GPU's draw for one in service) and run 240: EBITDA 240 x 5,256 - 32,850 - 1,200 (fixed cost on
+0.3 MW) - 240,000 - 200,000 = 787,390 a quarter, NPV 2,968,476.07. A block can start in 2026Q1 or
+2026Q2 only (online by the last quarter, §2 `BUILD`); started in 2026Q1 it is paid 50,000 in
+2026Q1 and 2026Q2 (capex over the lead time) and online from 2026Q3. Each GPU held beyond 240 until
+then costs, in 2026Q1-Q2, 0.3/0.7 of a GPU in service and its own idle cost, 4,119.125 x 3/7 +
+1,041.0625 x 10/7 = 3,252.57 a quarter, and earns 4,119.125 a quarter from 2026Q3: a net
+3,252.57 (DF_0 + DF_1) - 4,119.125 (DF_2 + DF_3) = -1,302.43 of cost, so all 400 are kept (with the
+block started in 2026Q2, online only in 2026Q4, -3,252.57 (DF_0 + DF_1 + DF_2) + 4,119.125 DF_3 < 0:
+the block would power nothing). 2026Q1-Q2: 1,200 / 7 = 171.43 in service, the site's 0.3 MW drawn
+whole: EBITDA 171.43 x 5,256 - 32,850 - 1,200 - 400,000 - 200,000 = 266,978.57; 2026Q3-Q4: all 400
+in service on 0.5 of 0.55 MW: 2,102,400 - 54,750 - 2,200 - 400,000 - 200,000 = 1,445,450. The
+plant depreciates 100,000 / 40 = 2,500 a quarter from 2026Q3 and is worth its book value, 95,000,
+at the end. NPV = (266,978.57 - 50,000)(DF_0 + DF_1) + 1,445,450 (DF_2 + DF_3) + 95,000 DF_3 =
+**3,164,891.59**, 196,415.52 above not building.
+
+**A late block** (evaluation quarter step 1): one quarter late, 2026Q3 has 0.3 MW for a draw of
+0.5 MW: every GPU gets 0.6 (240 GPUs' sales), electricity on the 0.3 MW online, no fixed cost on
+the late 0.25 MW: EBITDA 1,261,440 - 32,850 - 1,200 - 400,000 - 200,000 = 627,390, the NPV lower by
+DF_2 x 818,060; the plant keeps its book value at the end (as if on time). Two quarters late, 2026Q4
+too.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from milp_builders import data_of
+from test_doc_cases import DF, HAND, simulated
+
+from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt.milp.solve import solve
+
+NPV = 3_164_891.59
+LOW, HIGH = 1_200 / 7 * 5_256 - 32_850 - 1_200 - 400_000 - 200_000, 1_445_450.0
+
+
+def power_model() -> dict:
+    d = yaml.safe_load(HAND)
+    d["finance"].update(tax_rate=0.0, facilities={})
+    del d["finance"]["covenants"]
+    d["contracts"] = {}
+    d["market"]["demand_gpus"]["training"] = 400
+    d["retirement"] = {"resale": False}
+    d["sites"]["dc"].update(
+        power_capacity_mw=0.3,
+        fixed_cost_per_mw_quarter_usd=4000,
+        expansion={"block_mw": 0.25, "capex_per_mw_usd": 400_000, "lead_time_quarters": 2,
+                   "earliest_start": "2026Q1", "max_blocks": 1, "useful_life_years": 10},
+    )  # fmt: skip
+    return d
+
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*cannot run it all")
+
+
+@pytest.fixture(scope="module")
+def built():
+    data = data_of(power_model())
+    return data, solve(data, mip_gap=0.0)
+
+
+def test_the_block_is_built_at_once_and_every_gpu_kept(built):
+    _, result = built
+    plan, lines = result.plan, result.statements.lines
+    assert round(LOW, 2) == 266_978.57
+    assert plan.build_blocks[0] == pytest.approx([1, 0, 0, 0])
+    assert plan.retire.sum() == pytest.approx(0.0, abs=1e-6)
+    assert plan.active[0].sum(axis=(0, 1)) == pytest.approx([1_200 / 7] * 2 + [400.0] * 2)
+    assert lines["ebitda_usd"] == pytest.approx([LOW, LOW, HIGH, HIGH], abs=0.01)
+    assert lines["capex_power_usd"] == pytest.approx([50_000.0, 50_000.0, 0.0, 0.0], abs=0.01)
+    assert lines["depreciation_gpu_usd"] == pytest.approx([1_000_000.0] * 4, abs=0.01)
+    assert lines["depreciation_power_usd"] == pytest.approx([0.0] * 2 + [2_500.0] * 2, abs=0.01)
+    assert lines["mw_used_dc"] == pytest.approx([0.3, 0.3, 0.5, 0.5])
+    assert lines["mw_available_dc"] == pytest.approx([0.3, 0.3, 0.55, 0.55])
+    hand_npv = (LOW - 50_000) * (DF[0] + DF[1]) + HIGH * (DF[2] + DF[3]) + 95_000 * DF[3]
+    assert hand_npv == pytest.approx(NPV, abs=0.01)
+    assert result.statements.npv_usd == pytest.approx(NPV, abs=0.01)
+    assert NPV - 787_390 * sum(DF) == pytest.approx(196_415.52, abs=0.01)
+
+
+@pytest.mark.parametrize("late", [1, 2])
+def test_a_late_block_serves_the_share_of_the_mw_online(built, late):
+    data, result = built
+    scen = deterministic_scenarios(data)
+    scen.delay[0, 0, 0] = late
+    out = simulated(data, result.plan, scen, record=("ebitda_usd", "cash_usd"))
+    short = 627_390.0
+    assert out["ebitda_usd"] == pytest.approx([LOW, LOW, short, short if late == 2 else HIGH], abs=0.01)
+    lost = DF[2] * (HIGH - short) + (DF[3] * (HIGH - short) if late == 2 else 0.0)
+    assert out["npv"] == pytest.approx(NPV - lost, abs=0.01)
