@@ -1,0 +1,79 @@
+r"""Two price factors with `mean_one`, worked by hand from docs/evaluation.md alone (the risk table's
+`self_competition` and `new_generation_price_step` rows, "From the draws to the factors"), on
+tests/test_doc_cases.py's ``hand`` model (4 quarters from 2026Q1, Hopper only unless a Blackwell
+SKU is added below), no other risk.
+
+**Self-competition**, `probability_per_quarter` p = 0.2, drops uniform in [0.1, 0.3] (mean drop
+0.2): P(arrived by t) = 1 - 0.8^t = 0, 0.2, 0.36, 0.488, so the mean multiplier is
+m_t = 1 - 0.2 P = 1, 0.96, 0.928, 0.9024 and every generation's factor is (1 - d [t >= arrival]) /
+m_t. Without the shock: 1, 1.041667, 1.077586, 1.108156 (above the forecast); a drop of 0.2 arriving
+in quarter 2: 1, 1.041667, 0.862069, 0.886525. From the draws: the arrival is the first t >= 1 with
+the shock-arrival stream's u_t < p, the drop 0.1 + 0.2 u of the shock-size stream.
+
+**The new generation's price step**, 0.2 (the stepped price 0.8 of the forecast's), Blackwell
+released in the forecast in quarter r; shifts -1, 0, +1, +2 each 1/4.
+
+* r = 1 (2026Q2): shift -1 would release it in quarter 0, which the docs exclude (never before the
+  second quarter): it is released in quarter 1, as at shift 0. Quarter 1: the ratio of the stepped
+  path to the forecast's is 1 (shifts -1, 0) or 1 / 0.8 = 1.25 (+1, +2): expectation 1.125, factors
+  0.888889 and 1.111111. Quarter 2: 1 (-1, 0, +1) or 1.25 (+2): expectation 1.0625, factors 0.941176
+  and 1.176471. Quarters 0 and 3: 1.
+* r = 3 (2026Q4, the last quarter): quarter 2: 0.8 (shift -1) or 1: expectation 0.95, factors
+  0.842105 and 1.052632; quarter 3: 1 (-1, 0) or 1.25 (+1, +2: released past the horizon, no step
+  in it): factors 0.888889 and 1.111111. Quarters 0-1: 1.
+
+From the draws: shift = floor(4u) - 1, u the generation-step stream's draw for Hopper.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from milp_builders import data_of, sku
+from test_doc_cases import hand_model
+
+from fleetopt.evaluate.factors import Stream, uniforms
+from fleetopt.evaluate.scenarios import generate_scenarios
+
+SEED, N = 3, 40
+IDX = np.arange(N)
+
+
+def test_self_competition_is_divided_by_its_mean_multiplier():
+    d = hand_model()
+    d["risk"] = {"self_competition": {"probability_per_quarter": 0.2, "price_drop_min": 0.1,
+                                      "price_drop_max": 0.3}}  # fmt: skip
+    scen = generate_scenarios(data_of(d), SEED, 0, N)
+    m = np.array([1.0, 0.96, 0.928, 0.9024])
+    assert 1 / m == pytest.approx([1.0, 1.041667, 1.077586, 1.108156], abs=1e-6)
+    assert (1 - 0.2 * (np.arange(4) >= 2)) / m == pytest.approx([1.0, 1.041667, 0.862069, 0.886525], abs=1e-6)
+    hit = uniforms(SEED, IDX, (Stream.SHOCK_ARRIVAL, 0), 4) < 0.2
+    hit[:, 0] = False
+    arrival = np.where(hit.any(axis=1), hit.argmax(axis=1), 4)
+    drop = 0.1 + 0.2 * uniforms(SEED, IDX, (Stream.SHOCK_SIZE, 0), 4)[:, 0]
+    hand = (1 - drop[:, None] * (np.arange(4)[None, :] >= arrival[:, None])) / m
+    assert set(arrival) >= {1, 2, 3, 4}
+    for g in range(3):  # every generation alike
+        assert scen.price_factor[:, g, :] == pytest.approx(hand)
+
+
+RELEASE_1 = {-1: [1, 0.888889, 0.941176, 1], 0: [1, 0.888889, 0.941176, 1],
+             1: [1, 1.111111, 0.941176, 1], 2: [1, 1.111111, 1.176471, 1]}  # fmt: skip
+RELEASE_3 = {-1: [1, 1, 0.842105, 0.888889], 0: [1, 1, 1.052632, 0.888889],
+             1: [1, 1, 1.052632, 1.111111], 2: [1, 1, 1.052632, 1.111111]}  # fmt: skip
+
+
+@pytest.mark.parametrize(("release", "table"), [("2026Q2", RELEASE_1), ("2026Q4", RELEASE_3)])
+def test_the_release_step_moves_only_its_timing(release, table):
+    d = hand_model()
+    d["risk"] = {"new_generation_price_step": 0.2}
+    d["skus"]["B200"] = sku(generation="blackwell", available_from=release, capex_per_gpu_usd=50_000,
+                            block_size_gpus=8)  # fmt: skip
+    for use, price in (("training", 4.0), ("inference", 2.4)):
+        d["market"]["price_usd_per_gpu_hour"][use]["blackwell"] = price
+    scen = generate_scenarios(data_of(d), SEED, 0, N)
+    assert np.mean(list(table.values()), axis=0) == pytest.approx([1.0] * 4, abs=1e-6)  # mean one
+    shift = np.floor(4 * uniforms(SEED, IDX, (Stream.GENERATION_STEP, 0), 4)[:, 0]).astype(int) - 1
+    assert set(shift) == {-1, 0, 1, 2}
+    hand = np.array([table[s] for s in shift])
+    assert scen.price_factor[:, 0, :] == pytest.approx(hand, abs=1e-6)
