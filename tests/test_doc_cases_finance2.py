@@ -31,6 +31,19 @@ quarter's EBT: NPV lower by DF_3 x 1,140,000.
 **Without a covenants block** the base is still tested, with 5 cures and none in two quarters in a
 row (quarter step 6): the plan's breaches in quarters 1 and 2 above leave quarter 2 uncured.
 
+**A distress sale and the base** (quarter step 6: "a GPU sold in distress counts until the end of
+the quarter it is sold in"; policy rule 4). ``hand`` without covenants, no opening cash, a $200,000
+revolver at 12 % and lots of 10 GPUs (its `max_ltv` 0.9; the plan is the hand optimum's). From
+2026Q2 Hopper's price is 0 and lab-a has defaulted (EBITDA -654,750): cash 3,041,080, then
+1,811,330, then 591,580 in 2026Q3, 408,420 below the $1M minimum; the revolver lends 200,000 and,
+with the resale factor at 0.31 that quarter, a GPU (age 6 quarters) fetches 0.95 x 25,000 x 0.31 =
+7,362.50: 3 lots (30 GPUs, 220,875), cash 1,012,455. The base needs 2.75M / 0.9 = 3,055,556 against
+the 400 GPUs' 400 x 25,000 x 0.31 = 3.1M, the 30 sold still counted: no breach (without them,
+370 x 7,750 = 2,867,500, a breach). In 2026Q4 the 370 left cost 370 x (1,000 + 136.875) (their opex
+and full draw; the sold GPUs neither) + 200,000: EBITDA -620,643.75; interest 55,000 + 6,000
+(the revolver, 3 %), principal 500,000: cash -169,188.75, the revolver full, so 6 lots at 21,375
+(1,282,500): cash 1,113,311.25; the base (370 x 22,500 against 2.5M) holds. No breach at all.
+
 **The sweep's collateral haircut** (§5.9, §7a `collateral_scale`): with
 `resale_value_volatility_annual` 0.2, $\kappa=e^{-1.645\times0.2-0.02}$ = 0.705414 (1.6448536 the
 normal's 95 % quantile), so in 2026Q1 the balance may be 0.3 x 12M x 0.705414 = 2,539,489.62: d =
@@ -151,6 +164,25 @@ def test_without_covenants_the_base_is_tested_with_five_cures(bb):
     scen.resale_factor[0, 1:3] = [0.9, 0.85]
     out = simulated(data, bb[1].plan, scen)
     assert (out["first_breach"], out["quarters_before_breach"], out["quarters_before_uncured"]) == (32, 1, 2)
+
+
+def test_gpus_sold_in_distress_count_in_the_base_until_the_end_of_their_quarter():
+    d = hand_model(opening_cash_usd=0, revolver={"size_usd": 200_000, "annual_rate": 0.12})
+    del d["finance"]["covenants"]
+    d["policy"] = {"sale_block_gpus": 10}
+    data = data_of(d)
+    plan = solve(data, mip_gap=0.0).plan
+    scen = deterministic_scenarios(data)
+    scen.contract_alive[0, 0, 1:] = False
+    scen.price_factor[0, 0, 1:] = 0.0
+    scen.resale_factor[0, 2] = 0.31
+    out = simulated(data, plan, scen, record=("cash_usd", "debt_usd", "ebitda_usd"))
+    assert out["cash_usd"] == pytest.approx([3_041_080.0, 1_811_330.0, 1_012_455.0, 1_113_311.25], abs=0.01)
+    assert out["ebitda_usd"] == pytest.approx([1_403_850.0, -654_750.0, -654_750.0, -620_643.75], abs=0.01)
+    assert out["debt_usd"] == pytest.approx([3_750_000.0, 3_250_000.0, 2_950_000.0, 2_450_000.0], abs=0.01)
+    assert out["distress_sold_usd"] == pytest.approx(220_875.0 + 1_282_500.0, abs=0.01)
+    assert 400 * 25_000 * 0.31 > 2_750_000 / 0.9 > 370 * 25_000 * 0.31
+    assert not out["breach"] and not out["default"]
 
 
 def test_the_collateral_haircut_scales_the_base(bb):
