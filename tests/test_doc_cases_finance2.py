@@ -44,6 +44,19 @@ and full draw; the sold GPUs neither) + 200,000: EBITDA -620,643.75; interest 55
 (the revolver, 3 %), principal 500,000: cash -169,188.75, the revolver full, so 6 lots at 21,375
 (1,282,500): cash 1,113,311.25; the base (370 x 22,500 against 2.5M) holds. No breach at all.
 
+**A prepayment made for the base, cut** (policy rule 3, "The borrowing base"). ``hand`` with
+`max_ltv` 0.125: the base allows 1.5M, 1.375M, 1.25M, 1.125M, and the opening 2M amortising
+250,000 a quarter owes 1.75M after 2026Q1: the MILP prepays 250,000 then (prepaying more loses:
+8 % against 10 %; a draw cannot fit) and owes 1.5M, 1.25M, 1M, 750,000. Interest 40,000, 30,000,
+25,000, 20,000; tax 72,770, 74,770, 75,770, 76,770; cash flows 791,080, 1,049,080, 1,053,080,
+1,057,080; at the end 7.6M + 76,770 - 750,000: NPV 10,011,187.87. Evaluated with a
+`liquidity_buffer_usd` of 4.9M: after the prepayment cash would be 5,791,080, below 1M + 4.9M, so
+108,920 of it is cut and kept. Its instalment falls after the horizon (the plan's own 1.5M needs
+every instalment inside it), so it stays owed to the end: the base needs 1,608,920 / 0.125 =
+12,871,360 against 12M in 2026Q1, a breach (cured; 2026Q2 needs 1,358,920 / 0.125 = 10,871,360 <=
+11M). Cash 5.9M; interest 2% x 108,920 = 2,178.40 more a quarter (less 20 % tax, the last quarter's
+back at the end): NPV + 108,920 DF_0 - 1,742.72 (DF_1 + DF_2) - (2,178.40 + 108,920) DF_3.
+
 **The sweep's collateral haircut** (§5.9, §7a `collateral_scale`): with
 `resale_value_volatility_annual` 0.2, $\kappa=e^{-1.645\times0.2-0.02}$ = 0.705414 (1.6448536 the
 normal's 95 % quantile), so in 2026Q1 the balance may be 0.3 x 12M x 0.705414 = 2,539,489.62: d =
@@ -183,6 +196,33 @@ def test_gpus_sold_in_distress_count_in_the_base_until_the_end_of_their_quarter(
     assert out["distress_sold_usd"] == pytest.approx(220_875.0 + 1_282_500.0, abs=0.01)
     assert 400 * 25_000 * 0.31 > 2_750_000 / 0.9 > 370 * 25_000 * 0.31
     assert not out["breach"] and not out["default"]
+
+
+def test_a_prepayment_made_for_the_base_and_cut_by_the_buffer_breaches_it():
+    d = hand_model()
+    d["finance"]["facilities"]["term-loan"]["max_ltv"] = 0.125
+    data = data_of(d)
+    result = solve(data, mip_gap=0.0)
+    assert result.plan.prepay[0] == pytest.approx([250_000.0, 0.0, 0.0, 0.0], abs=0.01)
+    assert result.plan.draws.sum() == pytest.approx(0.0, abs=0.01)
+    flows = [791_080.0, 1_049_080.0, 1_053_080.0, 1_057_080.0]
+    npv = sum(DF[t] * f for t, f in enumerate(flows)) + DF[3] * (7_600_000 + 76_770 - 750_000)
+    assert round(npv, 2) == 10_011_187.87
+    assert result.statements.npv_usd == pytest.approx(npv, abs=0.01)
+    d["policy"] = {"liquidity_buffer_usd": 4_900_000}
+    data = data_of(d)
+    out = simulated(
+        data, result.plan, deterministic_scenarios(data), record=("cash_usd", "debt_usd", "interest_usd")
+    )
+    kept = 108_920.0
+    assert out["cash_usd"][0] == pytest.approx(5_900_000.0, abs=0.01)
+    assert out["debt_usd"] == pytest.approx(
+        [1_500_000 + kept, 1_250_000 + kept, 1_000_000 + kept, 750_000 + kept]
+    )
+    assert out["interest_usd"] == pytest.approx([40_000.0, 32_178.4, 27_178.4, 22_178.4], abs=0.01)
+    assert (out["first_breach"], out["quarters_before_breach"], out["quarters_before_uncured"]) == (32, 0, 4)
+    lost = -kept * DF[0] + 1_742.72 * (DF[1] + DF[2]) + (2_178.4 + kept) * DF[3]
+    assert out["npv"] == pytest.approx(npv - lost, abs=0.01)
 
 
 def test_the_collateral_haircut_scales_the_base(bb):
