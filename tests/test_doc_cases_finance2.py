@@ -97,6 +97,13 @@ does not follow the spread shift, nor does the maturity quarter; at 8 % fixed in
 30,000; (4 % + 5 % - 1 % - 2 %) / 4 = 15,000. The NPV moves by -0.8 x 2,500 DF_1 - 0.8 x 7,500
 DF_2 + 7,500 DF_3 = -674.82 (the last quarter's change of tax comes back at the end).
 
+**The same in the stochastic solve's copies** (§7b's table, `rate_shift` and `spread_shift`): with
+`reference_rate_volatility_annual` 0.01 and `spread_loading` 0.02, seed 9's two scenarios (`screen`
+2, N 2, the default 1 % gap, which keeps the forecast's first stage: nothing is prepaid) each pay
+1M x (rate_shift_t + spread_shift_t [t > 1]) / 4 more interest than the forecast in quarter t, so
+the row's NPV is EV (10,993,373.94) less 0.8 of that in 2026Q1-Q3, discounted, and all of it in
+2026Q4: the evaluator's NPV of the forecast optimum on the same scenario.
+
 **The spread shift's floor** (evaluation's risk table, `ai_cycle`; "From the draws to the
 factors"): with `spread_loading` 0.1, the cycle's normals c (c_0 = 0) and its level
 L_t = sum_{q<=t} c_q / 2, `spread_shift` = max(-0.05, 0.1 L_t), -0.05 being minus the refinanced
@@ -292,6 +299,7 @@ def test_two_secured_loans_share_the_base_in_the_milp_and_the_evaluator():
 
 
 def refinance_model(rate: str = "spread_over_reference_annual", **risk) -> dict:
+    """``hand`` with $1M of notes maturing in 2026Q2, refinanced at the reference rate + 5 %."""
     d = hand_model()
     d["finance"]["facilities"] = {"notes": {
         "size_usd": 1_000_000, "opening_balance_usd": 1_000_000,
@@ -327,6 +335,22 @@ def test_a_refinanced_bullet_pays_the_new_spread_and_the_scenarios_shifts_after_
     assert out["debt_usd"] == pytest.approx([1_000_000.0] * 4, abs=0.01)
     shifted = (0 if fixed else -0.8 * 2_500 * DF[1]) - 0.8 * 7_500 * DF[2] + 7_500 * DF[3]
     assert out["npv"] == pytest.approx(hand_npv + shifted, abs=0.01)
+
+
+def test_the_stochastic_copies_shift_the_refinanced_rate_as_the_evaluator():
+    data = data_of(refinance_model(ai_cycle={"spread_loading": 0.02}, reference_rate_volatility_annual=0.01))
+    s = api.solve_stochastic(data, 2, screen=2, scenario_seed=9, out_of_sample=0, threads=1).summary()
+    assert s["first_stage"].startswith("the forecast optimum's") and s["commitments"] == []
+    assert s["ev_usd"] == pytest.approx(10_993_373.94, abs=0.01)
+    plan = solve(data, mip_gap=0.0).plan
+    for row in s["scenarios"]:
+        k = int(row["scenario"].split()[-1])
+        one = generate_scenarios(data, 9, k, k + 1)
+        more = 1e6 * (one.rate_shift[0] + one.spread_shift[0] * (np.arange(4) > 1)) / 4
+        assert np.abs(more).max() > 1_000  # the shifts move the interest
+        hand = s["ev_usd"] - sum(DF[t] * 0.8 * more[t] for t in range(3)) - DF[3] * more[3]
+        assert row["npv_usd"] == pytest.approx(hand, abs=0.01)
+        assert simulated(data, plan, one)["npv"] == pytest.approx(hand, abs=0.01)
 
 
 def test_the_spread_shift_is_the_cycles_level_floored_at_minus_the_refinanced_spread():
