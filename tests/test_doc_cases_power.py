@@ -18,7 +18,7 @@ a GPU's draw for one in service) and run 240: EBITDA 240 x 5,256 - 32,850 - 1,20
 2026Q1 and 2026Q2 (capex over the lead time) and online from 2026Q3. Each GPU held beyond 240 until
 then costs, in 2026Q1-Q2, 0.3/0.7 of a GPU in service and its own idle cost, 4,119.125 x 3/7 +
 1,041.0625 x 10/7 = 3,252.57 a quarter, and earns 4,119.125 a quarter from 2026Q3: a net
-3,252.57 (DF_0 + DF_1) - 4,119.125 (DF_2 + DF_3) = -1,302.43 of cost, so all 400 are kept (with the
+3,252.57 (DF_0 + DF_1) - 4,119.125 (DF_2 + DF_3) = -1,302.42, a gain, so all 400 are kept (with the
 block started in 2026Q2, online only in 2026Q4, -3,252.57 (DF_0 + DF_1 + DF_2) + 4,119.125 DF_3 < 0:
 the block would power nothing). 2026Q1-Q2: 1,200 / 7 = 171.43 in service, the site's 0.3 MW drawn
 whole: EBITDA 171.43 x 5,256 - 32,850 - 1,200 - 400,000 - 200,000 = 266,978.57; 2026Q3-Q4: all 400
@@ -26,6 +26,13 @@ in service on 0.5 of 0.55 MW: 2,102,400 - 54,750 - 2,200 - 400,000 - 200,000 = 1
 plant depreciates 100,000 / 40 = 2,500 a quarter from 2026Q3 and is worth its book value, 95,000,
 at the end. NPV = (266,978.57 - 50,000)(DF_0 + DF_1) + 1,445,450 (DF_2 + DF_3) + 95,000 DF_3 =
 **3,164,891.59**, 196,415.52 above not building.
+
+**Planned for a late block** (§5.13, `robustness.power_delay_quarters` 1): the MW drawn must also fit
+what would be online were the block a quarter late, so a block started in 2026Q1 counts only from
+2026Q4 and 2026Q3 is held to 0.3 MW too. Each GPU held beyond 240 then costs 3,252.57 a quarter in
+2026Q1-Q3 against 4,119.125 in 2026Q4: 22,768 / 7 x 2.860929 - 4,119.125 x 0.909091 = 5,560.72 more
+than it earns. So 160 GPUs are scrapped at once, nothing is built and the NPV is not building's,
+2,968,476.07.
 
 **A late block** (evaluation quarter step 1): one quarter late, 2026Q3 has 0.3 MW for a draw of
 0.5 MW: every GPU gets 0.6 (240 GPUs' sales), electricity on the 0.3 MW online, no fixed cost on
@@ -90,6 +97,18 @@ def test_the_block_is_built_at_once_and_every_gpu_kept(built):
     assert hand_npv == pytest.approx(NPV, abs=0.01)
     assert result.statements.npv_usd == pytest.approx(NPV, abs=0.01)
     assert NPV - 787_390 * sum(DF) == pytest.approx(196_415.52, abs=0.01)
+    assert 22_768 / 7 * (DF[0] + DF[1]) - 4_119.125 * (DF[2] + DF[3]) == pytest.approx(-1_302.42, abs=0.01)
+
+
+def test_planned_for_a_late_block_it_is_not_built():
+    d = power_model()
+    d["robustness"] = {"power_delay_quarters": 1}
+    result = solve(data_of(d), mip_gap=0.0)
+    assert result.plan.build_blocks.sum() == pytest.approx(0.0)
+    assert result.plan.retire.sum() == pytest.approx(160.0, abs=1e-6)
+    assert 22_768 / 7 * sum(DF[:3]) - 4_119.125 * DF[3] == pytest.approx(5_560.72, abs=0.01)
+    assert result.statements.npv_usd == pytest.approx(787_390 * sum(DF), abs=0.01)
+    assert round(787_390 * sum(DF), 2) == 2_968_476.07
 
 
 @pytest.mark.parametrize("late", [1, 2])
