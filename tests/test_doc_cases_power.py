@@ -39,6 +39,34 @@ than it earns. So 160 GPUs are scrapped at once, nothing is built and the NPV is
 the late 0.25 MW: EBITDA 1,261,440 - 32,850 - 1,200 - 400,000 - 200,000 = 627,390, the NPV lower by
 DF_2 x 818,060; the plant keeps its book value at the end (as if on time). Two quarters late, 2026Q4
 too.
+
+**A contracted increase, late** (evaluation quarter step 1, the risk table's `power_delay`): the
+site's capacity is [0.3, 0.4, 0.55, 0.55] MW, no block, and the plan is the one above (its most in
+2026Q2 is 0.3 MW). With the 2026Q2 increase (0.1 MW) two quarters late it is online from 2026Q4,
+while 2026Q3's own increase (0.15 MW) is on time: 0.3 MW in 2026Q2 (no fixed cost on the late 0.1:
+EBITDA 266,978.57, where on time the 0.4 MW online cost 1,600), 0.45 MW in 2026Q3 for a draw of
+0.5: 0.9 of the GPUs sell (360), electricity and fixed cost on 0.45 MW: 1,892,160 - 49,275 - 1,800
+- 600,000 = 1,241,085. A scenario built by hand moves the contracted capacity only where the model
+has `power_delay.contracted_probability` > 0 (the FACTORS list's `step_delay`); without it the
+increase is on time.
+
+**The two-stage solve** (§7b) with a power block late half the time (`power_delay` probability
+0.5, one quarter), seed 2, `screen` 2 and N 2 (the two scenarios, 1/2 each), Q = 2 (retirements in
+2026Q1-Q2 and the block, which can only start in 2026Q1-Q2, are first stage), L = 0. Scenario 1 is
+the forecast (V_A = 3,164,891.59); in scenario 0 the block is online from 2026Q4 only.
+
+* The forecast's first stage (build in 2026Q1, keep 400): in scenario 0 2026Q3 has 0.3 MW; the
+  GPUs in service may draw only what is online (`in_service_power`: 240), the 160 idle draw their
+  idle power beyond it (0.36 - 0.3 = 0.06 MW, `idle_unpowered`, which the late block's 0.25 MW
+  allows, at 0.01 MUSD a MW-quarter: $600, undiscounted), and the MILP pays electricity on the
+  0.36 MW drawn: EBITDA 1,261,440 - 39,420 - 1,200 - 600,000 = 620,820 (the evaluator, which pays
+  only the MW online, has 627,390). Scrapping them in 2026Q3 instead would lose 4,119.125 DF_3 -
+  1,041.0625 DF_2 - 3.75 > 0, so they wait. NPV_B = (266,978.57 - 50,000)(DF_0 + DF_1) +
+  620,820 DF_2 + (1,445,450 + 95,000) DF_3 = 2,397,150.80, value 2,396,550.80: EEV =
+  2,780,721.20, its expected NPV 2,781,021.20.
+* Not building and scrapping 160 at once: 2,968,476.07 in both (no recourse does better: a block
+  started in 2026Q2 is late for all but 2026Q4). RP = **2,968,476.07**, VSS = 187,754.88.
+* WS: A builds (3,164,891.59), B does not: 3,066,683.83, EVPI = 98,207.76.
 """
 
 from __future__ import annotations
@@ -48,7 +76,8 @@ import yaml
 from milp_builders import data_of
 from test_doc_cases import DF, HAND, simulated
 
-from fleetopt.evaluate.scenarios import deterministic_scenarios
+from fleetopt import api
+from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.milp.solve import solve
 
 NPV = 3_164_891.59
@@ -109,6 +138,48 @@ def test_planned_for_a_late_block_it_is_not_built():
     assert 22_768 / 7 * sum(DF[:3]) - 4_119.125 * DF[3] == pytest.approx(5_560.72, abs=0.01)
     assert result.statements.npv_usd == pytest.approx(787_390 * sum(DF), abs=0.01)
     assert round(787_390 * sum(DF), 2) == 2_968_476.07
+
+
+@pytest.mark.parametrize("contracted", [False, True])
+def test_a_contracted_increase_late_leaves_its_mw_out_and_the_later_ones_in(built, contracted):
+    _, result = built
+    d = power_model()
+    del d["sites"]["dc"]["expansion"]
+    d["sites"]["dc"]["power_capacity_mw"] = [0.3, 0.4, 0.55, 0.55]
+    if contracted:
+        d["risk"] = {
+            "power_delay": {"probability": 0, "max_extra_quarters": 2, "contracted_probability": 0.5}
+        }
+    data = data_of(d)
+    scen = deterministic_scenarios(data)
+    scen.step_delay[0, 0, 1] = 2
+    out = simulated(data, result.plan, scen, record=("ebitda_usd",))
+    want = [LOW, LOW, 1_241_085.0, HIGH] if contracted else [LOW, LOW - 400, HIGH, HIGH]
+    assert out["ebitda_usd"] == pytest.approx(want, abs=0.01)
+
+
+def test_the_two_stage_solve_with_a_block_late_half_the_time():
+    d = power_model()
+    d["risk"] = {"power_delay": {"probability": 0.5, "max_extra_quarters": 1}}
+    data = data_of(d)
+    assert generate_scenarios(data, 2, 0, 2).delay[:, 0, 0].tolist() == [1, 0]
+    s = api.solve_stochastic(
+        data, 2, screen=2, scenario_seed=2, out_of_sample=0, threads=1, mip_gap=1e-6, first_stage_quarters=2
+    ).summary()
+    n_b = (LOW - 50_000) * (DF[0] + DF[1]) + 620_820 * DF[2] + (HIGH + 95_000) * DF[3]
+    assert round(n_b, 2) == 2_397_150.80
+    rp, eev, ws = 787_390 * sum(DF), (NPV + n_b - 600) / 2, (NPV + 787_390 * sum(DF)) / 2
+    want = {"ev_usd": NPV, "rp_usd": rp, "eev_usd": eev, "ws_usd": ws, "vss_usd": rp - eev,
+            "evpi_usd": ws - rp, "eev_expected_npv_usd": eev + 300, "expected_npv_usd": rp}  # fmt: skip
+    assert {k: s[k] for k in want} == {k: pytest.approx(v, abs=0.01) for k, v in want.items()}
+    assert (round(eev, 2), round(rp - eev, 2), round(ws, 2), round(ws - rp, 2)) == (
+        2_780_721.20, 187_754.88, 3_066_683.83, 98_207.76
+    )  # fmt: skip
+    assert s["first_stage"] == "RP's"
+    assert [(c["decision"], c["stochastic"], c["forecast_optimum"]) for c in s["commitments"]] == [
+        ("retire", pytest.approx(160.0), 0.0), ("build_power", 0.0, 0.25)
+    ]  # fmt: skip
+    assert [r["probability"] for r in s["scenarios"]] == [0.5, 0.5]
 
 
 @pytest.mark.parametrize("late", [1, 2])
