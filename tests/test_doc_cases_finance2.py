@@ -16,7 +16,12 @@ Against the hand optimum the 150,000 not drawn changes the cash flows by -150,00
 instalments) and the last quarter's 450 of tax back through the liquidation tax (the fleet's loss
 of 400,000 exceeds the last quarter's EBT, so that tax is refunded whole, §5.10): NPV
 10,050,246.49 - 150,000 DF_0 + 21,150 DF_1 + 20,850 DF_2 + 114,750 DF_3 = **10,047,673.90**. Cash
-7,891,080, 8,675,310, 9,467,240, 10,266,870. The base is used in full in 2026Q1: headroom 0.
+7,891,080, 8,675,310, 9,467,240, 10,266,870. The base is used in full in 2026Q1: headroom 0, the
+tightest covenant. The other tests, in 2026Q4 only (formulation §7's `covenant_headroom` and
+`covenant_cushion`): debt / EBITDA 2,156,250 / (4 x 1,403,850) = 0.383999 against 6, headroom
+1 - 0.383999 / 6 = 0.936002; DSCR 1,403,850 / (52,750 + 481,250) = 2.62893 against 1.2, headroom
+1.19078, cushion 1.19078 / 2.19078 = 0.54354; cash 10,266,870 against 1M, headroom 9.26687, cushion
+1 - 1M / 10,266,870 = 0.90260. The lowest cash over every quarter is 7,891,080, the peak debt 3.6M.
 
 **The borrowing base in the evaluator** (quarter step 6). The same plan under the forecast with
 the resale factor at 0.9 in 2026Q2 and 0.85 in 2026Q3: the collateral needed is each balance /
@@ -152,8 +157,20 @@ def test_the_borrowing_base_caps_the_draw_in_the_milp(bb):
                                                CASH[3] - 87_450], abs=0.01)  # fmt: skip
     assert lines["cash_usd"] == pytest.approx([7_891_080.0, 8_675_310.0, 9_467_240.0, 10_266_870.0], abs=0.01)
     assert result.statements.npv_usd == pytest.approx(BB_NPV, abs=0.01)
-    assert headline(data, result.plan, result.statements)["covenant_headroom"]["borrowing_base"] == (
-        pytest.approx(0.0, abs=1e-9)
+    fig = headline(data, result.plan, result.statements)
+    assert fig["covenant_headroom"] == pytest.approx(
+        {"leverage": 0.936002, "dscr": 1.190777, "liquidity": 9.26687, "borrowing_base": 0.0}, abs=1e-6
+    )
+    assert fig["covenant_cushion"] == pytest.approx(
+        {"leverage": 0.936002, "dscr": 0.543541, "liquidity": 0.902599, "borrowing_base": 0.0}, abs=1e-6
+    )
+    assert (fig["tightest_covenant"], fig["lowest_covenant_cushion"]) == (
+        "borrowing_base",
+        pytest.approx(0.0),
+    )
+    assert (fig["min_liquidity_usd"], fig["peak_debt_usd"]) == (
+        pytest.approx(7_891_080.0),
+        pytest.approx(3.6e6),
     )
 
 

@@ -77,6 +77,7 @@ from milp_builders import data_of
 from test_doc_cases import DF, HAND, simulated
 
 from fleetopt import api
+from fleetopt.core.results import headline
 from fleetopt.evaluate.scenarios import deterministic_scenarios, generate_scenarios
 from fleetopt.milp.solve import solve
 
@@ -110,7 +111,7 @@ def built():
 
 
 def test_the_block_is_built_at_once_and_every_gpu_kept(built):
-    _, result = built
+    data, result = built
     plan, lines = result.plan, result.statements.lines
     assert round(LOW, 2) == 266_978.57
     assert plan.build_blocks[0] == pytest.approx([1, 0, 0, 0])
@@ -126,6 +127,8 @@ def test_the_block_is_built_at_once_and_every_gpu_kept(built):
     assert hand_npv == pytest.approx(NPV, abs=0.01)
     assert result.statements.npv_usd == pytest.approx(NPV, abs=0.01)
     assert NPV - 787_390 * sum(DF) == pytest.approx(196_415.52, abs=0.01)
+    fig = headline(data, result.plan, result.statements)
+    assert (fig["power_built_mw"], fig["capex_power_total_usd"]) == (0.25, pytest.approx(100_000.0))
     assert 22_768 / 7 * (DF[0] + DF[1]) - 4_119.125 * (DF[2] + DF[3]) == pytest.approx(-1_302.42, abs=0.01)
 
 
