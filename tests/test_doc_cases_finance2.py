@@ -22,6 +22,9 @@ tightest covenant. The other tests, in 2026Q4 only (formulation §7's `covenant_
 1 - 0.383999 / 6 = 0.936002; DSCR 1,403,850 / (52,750 + 481,250) = 2.62893 against 1.2, headroom
 1.19078, cushion 1.19078 / 2.19078 = 0.54354; cash 10,266,870 against 1M, headroom 9.26687, cushion
 1 - 1M / 10,266,870 = 0.90260. The lowest cash over every quarter is 7,891,080, the peak debt 3.6M.
+The statements' `collateral_value_usd` 12M, 11M, 10M, 9M, `collateral_required_usd` 12M, 10,395,833.33,
+8,791,666.67, 7,187,500 and `borrowing_base_used` 1, 0.945076, 0.879167, 0.798611. With
+`retirement.resale: false` the collateral is the same gross resale value (§9), and so is the draw.
 
 **The borrowing base in the evaluator** (quarter step 6). The same plan under the forecast with
 the resale factor at 0.9 in 2026Q2 and 0.85 in 2026Q3: the collateral needed is each balance /
@@ -172,6 +175,17 @@ def test_the_borrowing_base_caps_the_draw_in_the_milp(bb):
         pytest.approx(7_891_080.0),
         pytest.approx(3.6e6),
     )
+
+
+def test_the_statements_collateral_and_the_base_with_gpus_scrapped_at_the_end(bb):
+    lines = bb[1].statements.lines
+    assert lines["collateral_value_usd"] == pytest.approx([12e6, 11e6, 10e6, 9e6], abs=0.01)
+    need = [12e6, 10_395_833.33, 8_791_666.67, 7_187_500.0]
+    assert lines["collateral_required_usd"] == pytest.approx(need, abs=0.01)
+    assert lines["borrowing_base_used"] == pytest.approx([1.0, 0.945076, 0.879167, 0.798611], abs=1e-6)
+    d = bb_model()
+    d["retirement"] = {"resale": False}
+    assert solve(data_of(d), mip_gap=0.0).plan.draws[0] == pytest.approx([1_850_000.0, 0, 0, 0], abs=0.01)
 
 
 def test_the_borrowing_base_breaches_at_the_scenarios_resale_value_every_quarter(bb):
