@@ -23,6 +23,10 @@ released in the forecast in quarter r; shifts -1, 0, +1, +2 each 1/4.
   in it): factors 0.888889 and 1.111111. Quarters 0-1: 1.
 
 From the draws: shift = floor(4u) - 1, u the generation-step stream's draw for Hopper.
+
+**Without `mean_one`** both are a downside on top of the forecast: self-competition's factor is
+1 - d from its arrival (1 before), and the step's is 0.8 from the shifted release on (1 before):
+with r = 1, 1 in quarter 0 and 0.8 from quarter 1 (shifts -1 and 0), 2 (+1) or 3 (+2).
 """
 
 from __future__ import annotations
@@ -39,10 +43,11 @@ SEED, N = 3, 40
 IDX = np.arange(N)
 
 
-def test_self_competition_is_divided_by_its_mean_multiplier():
+@pytest.mark.parametrize("mean_one", [True, False])
+def test_self_competition_is_divided_by_its_mean_multiplier(mean_one):
     d = hand_model()
-    d["risk"] = {"self_competition": {"probability_per_quarter": 0.2, "price_drop_min": 0.1,
-                                      "price_drop_max": 0.3}}  # fmt: skip
+    d["risk"] = {"mean_one": mean_one, "self_competition": {"probability_per_quarter": 0.2,
+                 "price_drop_min": 0.1, "price_drop_max": 0.3}}  # fmt: skip
     scen = generate_scenarios(data_of(d), SEED, 0, N)
     m = np.array([1.0, 0.96, 0.928, 0.9024])
     assert 1 / m == pytest.approx([1.0, 1.041667, 1.077586, 1.108156], abs=1e-6)
@@ -51,7 +56,7 @@ def test_self_competition_is_divided_by_its_mean_multiplier():
     hit[:, 0] = False
     arrival = np.where(hit.any(axis=1), hit.argmax(axis=1), 4)
     drop = 0.1 + 0.2 * uniforms(SEED, IDX, (Stream.SHOCK_SIZE, 0), 4)[:, 0]
-    hand = (1 - drop[:, None] * (np.arange(4)[None, :] >= arrival[:, None])) / m
+    hand = (1 - drop[:, None] * (np.arange(4)[None, :] >= arrival[:, None])) / (m if mean_one else 1.0)
     assert set(arrival) >= {1, 2, 3, 4}
     for g in range(3):  # every generation alike
         assert scen.price_factor[:, g, :] == pytest.approx(hand)
@@ -63,16 +68,23 @@ RELEASE_3 = {-1: [1, 1, 0.842105, 0.888889], 0: [1, 1, 1.052632, 0.888889],
              1: [1, 1, 1.052632, 1.111111], 2: [1, 1, 1.052632, 1.111111]}  # fmt: skip
 
 
-@pytest.mark.parametrize(("release", "table"), [("2026Q2", RELEASE_1), ("2026Q4", RELEASE_3)])
-def test_the_release_step_moves_only_its_timing(release, table):
+ON_TOP_1 = {-1: [1, 0.8, 0.8, 0.8], 0: [1, 0.8, 0.8, 0.8], 1: [1, 1, 0.8, 0.8], 2: [1, 1, 1, 0.8]}
+
+
+@pytest.mark.parametrize(
+    ("release", "table", "mean_one"),
+    [("2026Q2", RELEASE_1, True), ("2026Q4", RELEASE_3, True), ("2026Q2", ON_TOP_1, False)],
+)
+def test_the_release_step_moves_only_its_timing(release, table, mean_one):
     d = hand_model()
-    d["risk"] = {"new_generation_price_step": 0.2}
+    d["risk"] = {"new_generation_price_step": 0.2, "mean_one": mean_one}
     d["skus"]["B200"] = sku(generation="blackwell", available_from=release, capex_per_gpu_usd=50_000,
                             block_size_gpus=8)  # fmt: skip
     for use, price in (("training", 4.0), ("inference", 2.4)):
         d["market"]["price_usd_per_gpu_hour"][use]["blackwell"] = price
     scen = generate_scenarios(data_of(d), SEED, 0, N)
-    assert np.mean(list(table.values()), axis=0) == pytest.approx([1.0] * 4, abs=1e-6)  # mean one
+    if mean_one:
+        assert np.mean(list(table.values()), axis=0) == pytest.approx([1.0] * 4, abs=1e-6)
     shift = np.floor(4 * uniforms(SEED, IDX, (Stream.GENERATION_STEP, 0), 4)[:, 0]).astype(int) - 1
     assert set(shift) == {-1, 0, 1, 2}
     hand = np.array([table[s] for s in shift])
