@@ -67,6 +67,19 @@ the forecast (V_A = 3,164,891.59); in scenario 0 the block is online from 2026Q4
 * Not building and scrapping 160 at once: 2,968,476.07 in both (no recourse does better: a block
   started in 2026Q2 is late for all but 2026Q4). RP = **2,968,476.07**, VSS = 187,754.88.
 * WS: A builds (3,164,891.59), B does not: 3,066,683.83, EVPI = 98,207.76.
+
+**The reduction** (§7b "Scenarios") of seed 4's four screened scenarios to N = 2: their delays
+(start 2026Q1, start 2026Q2) are (0, 0), (0, 1), (0, 1), (1, 1), so their screened NPVs (the
+forecast optimum's) are NPV, NPV, NPV and NPV - DF_2 x 818,060, and their quarters of delay, summed
+over every start quarter (a block started there or not), 0, 1, 1, 2; every other feature is
+constant and left out. Standardised: NPV (0.577, 0.577, 0.577, -1.732), delay (-1.414, 0, 0, 1.414).
+The tail is the worst ceil(0.05 x 4) = 1, scenario 3, with one representative; the body {0, 1, 2}
+gets the fast-forward's first pick, the scenario nearest the others in all: 1 (distance sum
+1.414 against 2.828 for scenario 0; 2 ties with 1 and loses to the lower index): probabilities
+1/4 and 3/4. With the late block at 1/4, building pays: EEV = RP = 0.75 x 3,164,891.59 + 0.25 x
+2,396,550.80 = 2,972,806.39 (VSS 0, the forecast's first stage kept), WS = 0.75 x 3,164,891.59 +
+0.25 x 2,968,476.07 = 3,115,787.71, EVPI = 142,981.32. Counting only the quarter a block was started
+in, the body's features would be equal and its pick scenario 0.
 """
 
 from __future__ import annotations
@@ -183,6 +196,26 @@ def test_the_two_stage_solve_with_a_block_late_half_the_time():
         ("retire", pytest.approx(160.0), 0.0), ("build_power", 0.0, 0.25)
     ]  # fmt: skip
     assert [r["probability"] for r in s["scenarios"]] == [0.5, 0.5]
+
+
+def test_the_reduction_counts_the_delay_of_every_start_quarter():
+    d = power_model()
+    d["risk"] = {"power_delay": {"probability": 0.5, "max_extra_quarters": 1}}
+    data = data_of(d)
+    assert generate_scenarios(data, 4, 0, 4).delay[:, 0, :2].tolist() == [[0, 0], [0, 1], [0, 1], [1, 1]]
+    s = api.solve_stochastic(
+        data, 2, screen=4, scenario_seed=4, out_of_sample=0, threads=1, mip_gap=1e-6, first_stage_quarters=2
+    ).summary()
+    assert [(r["scenario"], r["probability"]) for r in s["scenarios"]] == [
+        ("scenario 3", 0.25),
+        ("scenario 1", 0.75),
+    ]
+    n_b = (LOW - 50_000) * (DF[0] + DF[1]) + 620_820 * DF[2] + (HIGH + 95_000) * DF[3]
+    rp, ws = 0.75 * NPV + 0.25 * (n_b - 600), 0.75 * NPV + 0.25 * 787_390 * sum(DF)
+    assert (round(rp, 2), round(ws, 2), round(ws - rp, 2)) == (2_972_806.39, 3_115_787.71, 142_981.32)
+    want = {"rp_usd": rp, "eev_usd": rp, "ws_usd": ws, "vss_usd": 0.0, "evpi_usd": ws - rp}
+    assert {k: s[k] for k in want} == {k: pytest.approx(v, abs=0.01) for k, v in want.items()}
+    assert s["first_stage"].startswith("the forecast optimum's")
 
 
 @pytest.mark.parametrize("late", [1, 2])
