@@ -24,6 +24,13 @@ released in the forecast in quarter r; shifts -1, 0, +1, +2 each 1/4.
 
 From the draws: shift = floor(4u) - 1, u the generation-step stream's draw for Hopper.
 
+**Three generations**: Blackwell released in 2026Q2 and Rubin in 2026Q4. Hopper steps once, at
+Blackwell's release (its table above for r = 1, not again at Rubin's), Blackwell at Rubin's (the
+table for r = 3), each shifted by its own draw (one per older generation: the stream's sub-index is
+the older generation, Hopper 0, Blackwell 1); Rubin never steps. With Blackwell on sale since
+2025Q4 and Rubin from 2026Q3, Hopper does not step at all (a newer generation ships at the start),
+while Blackwell does.
+
 **Without `mean_one`** both are a downside on top of the forecast: self-competition's factor is
 1 - d from its arrival (1 before), and the step's is 0.8 from the shifted release on (1 before):
 with r = 1, 1 in quarter 0 and 0.8 from quarter 1 (shifts -1 and 0), 2 (+1) or 3 (+2).
@@ -89,3 +96,28 @@ def test_the_release_step_moves_only_its_timing(release, table, mean_one):
     assert set(shift) == {-1, 0, 1, 2}
     hand = np.array([table[s] for s in shift])
     assert scen.price_factor[:, 0, :] == pytest.approx(hand, abs=1e-6)
+
+
+def three_generations(blackwell: str, rubin: str):
+    d = hand_model()
+    d["risk"] = {"new_generation_price_step": 0.2}
+    d["skus"]["B200"] = sku(generation="blackwell", available_from=blackwell, capex_per_gpu_usd=50_000,
+                            block_size_gpus=8)  # fmt: skip
+    d["skus"]["VR"] = sku(
+        generation="rubin", available_from=rubin, capex_per_gpu_usd=60_000, block_size_gpus=8
+    )
+    for use, price in (("training", 4.0), ("inference", 2.4)):
+        d["market"]["price_usd_per_gpu_hour"][use]["blackwell"] = price
+        d["market"]["price_usd_per_gpu_hour"][use]["rubin"] = 1.5 * price
+    return generate_scenarios(data_of(d), SEED, 0, N)
+
+
+def test_each_older_generation_steps_once_at_its_own_draw():
+    scen = three_generations("2026Q2", "2026Q4")
+    for g, table in ((0, RELEASE_1), (1, RELEASE_3)):
+        shift = np.floor(4 * uniforms(SEED, IDX, (Stream.GENERATION_STEP, g), 4)[:, 0]).astype(int) - 1
+        assert scen.price_factor[:, g, :] == pytest.approx(np.array([table[s] for s in shift]), abs=1e-6)
+    assert scen.price_factor[:, 2, :] == pytest.approx(np.ones((N, 4)))
+    scen = three_generations("2025Q4", "2026Q3")
+    assert scen.price_factor[:, 0, :] == pytest.approx(np.ones((N, 4)))
+    assert scen.price_factor[:, 1, :].min() < 0.9
