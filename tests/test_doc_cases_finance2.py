@@ -31,7 +31,11 @@ the resale factor at 0.9 in 2026Q2 and 0.85 in 2026Q3: the collateral needed is 
 0.3, 10,395,833 and 8,791,667, against 11M x 0.9 = 9.9M and 10M x 0.85 = 8.5M: breaches in
 quarters 1 and 2 (mask 32, though the covenants are tested only from 2026Q4: the base is tested in
 every quarter). Quarter 1 is cured, quarter 2 (the quarter after a cure) is uncured, owing
-2,637,500. No GPU is sold and the last quarter's factor is 1: the NPV is the MILP's. With 0.9 in
+2,637,500. No GPU is sold and the last quarter's factor is 1: the NPV is the MILP's. Had the lenders
+accelerated there ("The NPV if lenders accelerate"): the 400 GPUs fetch Pr_{c,2} x 0.85 = 23,750 x
+0.85 each (age 6 quarters, the start of the quarter), V_U = 8,075,000, with cash 9,467,240 against
+2,637,500 owed: nothing uncovered, and NPV_accelerated = DF_0 x 2,891,080 + DF_1 x 784,230 - DF_2 x
+8,675,310 + DF_2 x (8,075,000 + 9,467,240 - 2,637,500) = 9,370,417.71. With 0.9 in
 2026Q2 and 0.85 in 2026Q4 instead: 2026Q4 needs 7,187,500 against 9M x 0.85 = 7.65M, no breach;
 quarter 1 is cured; the GPUs fetch 0.85 x 7.6M at the end, still a loss larger than the last
 quarter's EBT: NPV lower by DF_3 x 1,140,000.
@@ -198,6 +202,12 @@ def test_the_borrowing_base_breaches_at_the_scenarios_resale_value_every_quarter
     assert out["breach"] and out["uncured_breach"] and not out["default"]
     assert (out["first_breach"], out["quarters_before_breach"], out["quarters_before_uncured"]) == (32, 1, 2)
     assert out["debt_at_uncured_breach"] == pytest.approx(2_637_500.0, abs=0.01)
+    assert out["uncovered_debt_at_uncured_breach"] == 0.0
+    acc = (
+        DF[0] * 2_891_080 + DF[1] * 784_230 - DF[2] * 8_675_310 + DF[2] * (8_075_000 + 9_467_240 - 2_637_500)
+    )
+    assert round(acc, 2) == 9_370_417.71
+    assert out["npv_accelerated"] == pytest.approx(acc, abs=0.01)
 
     scen = deterministic_scenarios(data)
     scen.resale_factor[0, [1, 3]] = [0.9, 0.85]
