@@ -109,6 +109,17 @@ does not follow the spread shift, nor does the maturity quarter; at 8 % fixed in
 30,000; (4 % + 5 % - 1 % - 2 %) / 4 = 15,000. The NPV moves by -0.8 x 2,500 DF_1 - 0.8 x 7,500
 DF_2 + 7,500 DF_3 = -674.82 (the last quarter's change of tax comes back at the end).
 
+**A refinanced bullet can be prepaid** (§5.9: its balance is never scheduled, so unlike a bullet
+repaid at a maturity inside the horizon it may be prepaid in any quarter, its maturity quarter
+included). Refinanced at the reference rate + 10 % (14 %, a quarter 3.5 %), above the 10 % discount
+rate: a dollar prepaid in 2026Q1 is worth -DF_0 + 0.02 x 0.8 DF_1 + 0.035 x 0.8 DF_2 + 0.035 DF_3 +
+DF_3 = +0.0058, in 2026Q2 -DF_1 + 0.035 x 0.8 DF_2 + 1.035 DF_3 = +0.0135 (the last quarter's tax
+effect comes back at the end while the fleet's loss exceeds its EBT), in 2026Q3 -DF_2 + 1.035 DF_3 =
++0.0099: the MILP prepays the whole 1M in 2026Q2. Interest 20,000, 20,000, 0, 0; tax 76,770,
+76,770, 80,770, 80,770; cash flows 1,307,080, 307,080, 1,323,080, 1,323,080; at the end the fleet's
+loss of 400,000 against the last quarter's EBT of 403,850 leaves 3,850 taxable: liquidation tax
+770 - 80,770 = -80,000; NPV = sum DF_t x flows + DF_3 x 7,680,000 = 10,985,515.03.
+
 **The same in the stochastic solve's copies** (§7b's table, `rate_shift` and `spread_shift`): with
 `reference_rate_volatility_annual` 0.01 and `spread_loading` 0.02, seed 9's two scenarios (`screen`
 2, N 2, the default 1 % gap, which keeps the forecast's first stage: nothing is prepaid) each pay
@@ -376,6 +387,21 @@ def test_a_refinanced_bullet_pays_the_new_spread_and_the_scenarios_shifts_after_
     assert out["debt_usd"] == pytest.approx([1_000_000.0] * 4, abs=0.01)
     shifted = (0 if fixed else -0.8 * 2_500 * DF[1]) - 0.8 * 7_500 * DF[2] + 7_500 * DF[3]
     assert out["npv"] == pytest.approx(hand_npv + shifted, abs=0.01)
+
+
+def test_a_refinanced_bullet_above_the_discount_rate_is_prepaid_at_maturity():
+    d = refinance_model()
+    d["finance"]["facilities"]["notes"]["refinance_spread_over_reference_annual"] = 0.10
+    result = solve(data_of(d), mip_gap=0.0)
+    assert result.plan.prepay[0] == pytest.approx([0.0, 1_000_000.0, 0.0, 0.0], abs=0.01)
+    lines = result.statements.lines
+    assert lines["interest_usd"] == pytest.approx([20_000.0, 20_000.0, 0.0, 0.0], abs=0.01)
+    assert lines["tax_usd"] == pytest.approx([76_770.0, 76_770.0, 80_770.0, 80_770.0], abs=0.01)
+    assert result.statements.liquidation_tax_usd == pytest.approx(-80_000.0, abs=0.01)
+    flows = [1_307_080.0, 307_080.0, 1_323_080.0, 1_323_080.0]
+    npv = sum(DF[t] * f for t, f in enumerate(flows)) + DF[3] * 7_680_000
+    assert round(npv, 2) == 10_985_515.03
+    assert result.statements.npv_usd == pytest.approx(npv, abs=0.01)
 
 
 def test_the_stochastic_copies_shift_the_refinanced_rate_as_the_evaluator():
