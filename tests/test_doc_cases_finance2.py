@@ -118,7 +118,13 @@ effect comes back at the end while the fleet's loss exceeds its EBT), in 2026Q3 
 +0.0099: the MILP prepays the whole 1M in 2026Q2. Interest 20,000, 20,000, 0, 0; tax 76,770,
 76,770, 80,770, 80,770; cash flows 1,307,080, 307,080, 1,323,080, 1,323,080; at the end the fleet's
 loss of 400,000 against the last quarter's EBT of 403,850 leaves 3,850 taxable: liquidation tax
-770 - 80,770 = -80,000; NPV = sum DF_t x flows + DF_3 x 7,680,000 = 10,985,515.03.
+770 - 80,770 = -80,000; NPV = sum DF_t x flows + DF_3 x 7,680,000 = 10,985,515.03. Evaluated with a
+$10M `liquidity_buffer_usd` (cash 6,614,160 after the prepayment, below 11M) the whole prepayment
+is cut and kept: nothing of a refinanced bullet is ever scheduled, so it is owed to the end, at the
+refinanced rate plus the scenario's shifts: with `spread_shift` 0.02 from 2026Q3, (4 % + 10 % +
+2 %) / 4 x 1M = 40,000 a quarter. Tax 8,000 lower a quarter; the last quarter's EBT, 363,850, is now
+below the fleet's loss: liquidation tax -72,770. NPV + 1M DF_1 - 32,000 (DF_2 + DF_3) - (1M +
+80,000 - 72,770) DF_3.
 
 **The same in the stochastic solve's copies** (§7b's table, `rate_shift` and `spread_shift`): with
 `reference_rate_volatility_annual` 0.01 and `spread_loading` 0.02, seed 9's two scenarios (`screen`
@@ -402,6 +408,16 @@ def test_a_refinanced_bullet_above_the_discount_rate_is_prepaid_at_maturity():
     npv = sum(DF[t] * f for t, f in enumerate(flows)) + DF[3] * 7_680_000
     assert round(npv, 2) == 10_985_515.03
     assert result.statements.npv_usd == pytest.approx(npv, abs=0.01)
+    d["policy"] = {"liquidity_buffer_usd": 10_000_000}
+    data = data_of(d)
+    scen = deterministic_scenarios(data)
+    scen.spread_shift[0] = [0.0, 0.0, 0.02, 0.02]
+    out = simulated(data, result.plan, scen, record=("interest_usd", "debt_usd", "principal_usd"))
+    assert out["interest_usd"] == pytest.approx([20_000.0, 20_000.0, 40_000.0, 40_000.0], abs=0.01)
+    assert out["debt_usd"] == pytest.approx([1e6] * 4, abs=0.01)
+    assert out["principal_usd"] == pytest.approx([0.0] * 4, abs=0.01)
+    kept = 1e6 * DF[1] - 32_000 * (DF[2] + DF[3]) - (1e6 + 80_000 - 72_770) * DF[3]
+    assert out["npv"] == pytest.approx(npv + kept, abs=0.01)
 
 
 def test_the_stochastic_copies_shift_the_refinanced_rate_as_the_evaluator():
