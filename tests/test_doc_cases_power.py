@@ -50,6 +50,13 @@ EBITDA 266,978.57, where on time the 0.4 MW online cost 1,600), 0.45 MW in 2026Q
 has `power_delay.contracted_probability` > 0 (the FACTORS list's `step_delay`); without it the
 increase is on time.
 
+The stochastic solve's copies keep the forecast's contracted capacity (§7b, "Limitations"): with
+capacity [0.3, 0.3, 0.55, 0.55] MW (no block; the forecast NPV is the build plan's without its
+capex and book value, 266,978.57 (DF_0 + DF_1) + 1,445,450 (DF_2 + DF_3) = 3,175,023.79) and
+`contracted_probability` 0.5, seed 0's scenario 0 has 2026Q3's increase a quarter late: the
+evaluator loses DF_2 x 818,060 there (2,413,399.75), while both rows of `--stochastic 2` read the
+forecast's 3,175,023.79.
+
 **The two-stage solve** (§7b) with a power block late half the time (`power_delay` probability
 0.5, one quarter), seed 2, `screen` 2 and N 2 (the two scenarios, 1/2 each), Q = 2 (retirements in
 2026Q1-Q2 and the block, which can only start in 2026Q1-Q2, are first stage), L = 0. Scenario 1 is
@@ -172,6 +179,24 @@ def test_a_contracted_increase_late_leaves_its_mw_out_and_the_later_ones_in(buil
     out = simulated(data, result.plan, scen, record=("ebitda_usd",))
     want = [LOW, LOW, 1_241_085.0, HIGH] if contracted else [LOW, LOW - 400, HIGH, HIGH]
     assert out["ebitda_usd"] == pytest.approx(want, abs=0.01)
+
+
+def test_the_stochastic_copies_keep_the_contracted_capacity_on_time():
+    d = power_model()
+    del d["sites"]["dc"]["expansion"]
+    d["sites"]["dc"]["power_capacity_mw"] = [0.3, 0.3, 0.55, 0.55]
+    d["risk"] = {"power_delay": {"probability": 0, "max_extra_quarters": 1, "contracted_probability": 0.5}}
+    data = data_of(d)
+    forecast = LOW * (DF[0] + DF[1]) + HIGH * (DF[2] + DF[3])
+    assert round(forecast, 2) == 3_175_023.79
+    one = generate_scenarios(data, 0, 0, 1)
+    assert one.step_delay[0, 0, 2] == 1
+    plan = solve(data, mip_gap=0.0).plan
+    assert simulated(data, plan, one)["npv"] == pytest.approx(forecast - DF[2] * 818_060, abs=0.01)
+    s = api.solve_stochastic(
+        data, 2, screen=2, scenario_seed=0, out_of_sample=0, threads=1, mip_gap=1e-6, first_stage_quarters=2
+    ).summary()
+    assert [r["npv_usd"] for r in s["scenarios"]] == pytest.approx([forecast] * 2, abs=0.01)
 
 
 def test_the_two_stage_solve_with_a_block_late_half_the_time():
