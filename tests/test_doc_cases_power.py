@@ -71,8 +71,9 @@ the forecast (V_A = 3,164,891.59); in scenario 0 the block is online from 2026Q4
   1,041.0625 DF_2 - 3.75 > 0, so they wait. NPV_B = (266,978.57 - 50,000)(DF_0 + DF_1) +
   620,820 DF_2 + (1,445,450 + 95,000) DF_3 = 2,397,150.80, value 2,396,550.80: EEV =
   2,780,721.20, its expected NPV 2,781,021.20.
-* Not building and scrapping 160 at once: 2,968,476.07 in both (no recourse does better: a block
-  started in 2026Q2 is late for all but 2026Q4). RP = **2,968,476.07**, VSS = 187,754.88.
+* Not building and scrapping 160 at once: 2,968,476.07 in both (no recourse does better: the 240
+  GPUs left fit the 0.3 MW, and a block started in 2026Q2 would power nothing). RP =
+  **2,968,476.07**, VSS = 187,754.88.
 * WS: A builds (3,164,891.59), B does not: 3,066,683.83, EVPI = 98,207.76.
 
 **The reduction** (§7b "Scenarios") of seed 4's four screened scenarios to N = 2: their delays
