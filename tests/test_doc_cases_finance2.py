@@ -69,6 +69,15 @@ every instalment inside it), so it stays owed to the end: the base needs 1,608,9
 11M). Cash 5.9M; interest 2% x 108,920 = 2,178.40 more a quarter (less 20 % tax, the last quarter's
 back at the end): NPV + 108,920 DF_0 - 1,742.72 (DF_1 + DF_2) - (2,178.40 + 108,920) DF_3.
 
+The same with the 400 H100 in two cohorts of 200, bought 2025Q1 and 2025Q3 (ages 6 and 4 quarters
+in 2026Q3: net values 23,750 and 28,500, the plan's average GPU 26,125; the same EBITDA, interest and
+tax, the plan the same) and the resale factor at 0.29: a GPU fetches 26,125 x 0.29 = 7,576.25, 3
+lots (227,287.50), cash 1,018,867.50; the base needs 3,055,556 against (200 x 25,000 + 200 x
+30,000) x 0.29 = 3.19M with the 30 sold (370/400 of it, 2,950,750, without them): no breach. In
+2026Q4 the average GPU fetches (21,375 + 26,125) / 2 = 23,750 (the plan's cohorts, each weighted by
+its GPUs held): cash 1,018,867.50 - 620,643.75 - 61,000 - 500,000 = -162,776.25, 5 lots
+(1,187,500), cash 1,024,723.75.
+
 **The sweep's collateral haircut** (§5.9, §7a `collateral_scale`): with
 `resale_value_volatility_annual` 0.2, $\kappa=e^{-1.645\times0.2-0.02}$ = 0.705414 (1.6448536 the
 normal's 95 % quantile), so in 2026Q1 the balance may be 0.3 x 12M x 0.705414 = 2,539,489.62: d =
@@ -288,6 +297,25 @@ def test_a_prepayment_made_for_the_base_and_cut_by_the_buffer_breaches_it():
     assert (out["first_breach"], out["quarters_before_breach"], out["quarters_before_uncured"]) == (32, 0, 4)
     lost = -kept * DF[0] + 1_742.72 * (DF[1] + DF[2]) + (2_178.4 + kept) * DF[3]
     assert out["npv"] == pytest.approx(npv - lost, abs=0.01)
+
+
+def test_two_cohorts_sell_and_count_as_the_plans_average_gpu():
+    d = hand_model(opening_cash_usd=0, revolver={"size_usd": 200_000, "annual_rate": 0.12})
+    del d["finance"]["covenants"]
+    d["policy"] = {"sale_block_gpus": 10}
+    cohort = {"sku": "H100", "site": "dc", "gpus": 200, "use": "training", "capex_per_gpu_usd": 40_000}
+    d["fleet"] = [{**cohort, "purchased": "2025Q1"}, {**cohort, "purchased": "2025Q3"}]
+    data = data_of(d)
+    plan = solve(data, mip_gap=0.0).plan
+    scen = deterministic_scenarios(data)
+    scen.contract_alive[0, 0, 1:] = False
+    scen.price_factor[0, 0, 1:] = 0.0
+    scen.resale_factor[0, 2] = 0.29
+    out = simulated(data, plan, scen, record=("cash_usd", "ebitda_usd"))
+    assert out["cash_usd"] == pytest.approx([3_041_080.0, 1_811_330.0, 1_018_867.5, 1_024_723.75], abs=0.01)
+    assert out["distress_sold_usd"] == pytest.approx(227_287.5 + 1_187_500.0, abs=0.01)
+    assert 11e6 * 0.29 > 2_750_000 / 0.9 > 370 / 400 * 11e6 * 0.29
+    assert not out["breach"] and not out["default"]
 
 
 def test_the_collateral_haircut_scales_the_base(bb):
