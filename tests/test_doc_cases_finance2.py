@@ -135,6 +135,12 @@ refinanced rate plus the scenario's shifts: with `spread_shift` 0.02 from 2026Q3
 below the fleet's loss: liquidation tax -72,770. NPV + 1M DF_1 - 32,000 (DF_2 + DF_3) - (1M +
 80,000 - 72,770) DF_3.
 
+With the old notes at the reference rate + 12 % (16 %), a dollar prepaid in 2026Q1 gains -DF_0 +
+0.04 x 0.8 DF_1 + 0.035 x 0.8 DF_2 + 1.035 DF_3 = +0.0210, more than in 2026Q2: the whole 1M is
+prepaid in 2026Q1. Cut and kept by the buffer, it bears the old 16 % in 2026Q2 (40,000, no spread
+shift: the maturity quarter) and the refinanced rate after: with `spread_shift` (0.01, 0.01, 0,
+0.03), 35,000 and 42,500.
+
 **The same in the stochastic solve's copies** (§7b's table, `rate_shift` and `spread_shift`): with
 `reference_rate_volatility_annual` 0.01 and `spread_loading` 0.02, seed 9's two scenarios (`screen`
 2, N 2, the default 1 % gap, which keeps the forecast's first stage: nothing is prepaid) each pay
@@ -446,6 +452,22 @@ def test_a_refinanced_bullet_above_the_discount_rate_is_prepaid_at_maturity():
     assert out["principal_usd"] == pytest.approx([0.0] * 4, abs=0.01)
     kept = 1e6 * DF[1] - 32_000 * (DF[2] + DF[3]) - (1e6 + 80_000 - 72_770) * DF[3]
     assert out["npv"] == pytest.approx(npv + kept, abs=0.01)
+
+
+def test_a_cut_before_maturity_is_kept_at_the_old_rate_then_the_new():
+    d = refinance_model()
+    d["finance"]["facilities"]["notes"].update(
+        spread_over_reference_annual=0.12, refinance_spread_over_reference_annual=0.10
+    )
+    result = solve(data_of(d), mip_gap=0.0)
+    assert result.plan.prepay[0] == pytest.approx([1_000_000.0, 0.0, 0.0, 0.0], abs=0.01)
+    d["policy"] = {"liquidity_buffer_usd": 10_000_000}
+    data = data_of(d)
+    scen = deterministic_scenarios(data)
+    scen.spread_shift[0] = [0.01, 0.01, 0.0, 0.03]
+    out = simulated(data, result.plan, scen, record=("interest_usd", "debt_usd"))
+    assert out["interest_usd"] == pytest.approx([40_000.0, 40_000.0, 35_000.0, 42_500.0], abs=0.01)
+    assert out["debt_usd"] == pytest.approx([1e6] * 4, abs=0.01)
 
 
 def test_the_stochastic_copies_shift_the_refinanced_rate_as_the_evaluator():
