@@ -51,7 +51,6 @@ from fleetopt.evaluate.metrics import (
     LENDERS_SHARE,
     LIMITED_LIABILITY,
     SHORTFALL_SHARE,
-    beyond_chance,
     cvar_influence,
     either_happened,
     first_breach_column,
@@ -74,6 +73,16 @@ from fleetopt.runs.folder import (
     json_text,
     refuse_output_file,
     resume_command,
+)
+from fleetopt.stochastic.paired import BETTER as BETTER_SIDE
+from fleetopt.stochastic.paired import (
+    NO_DIRECTION,
+    NO_ERROR,
+    NOT_MEASURED,
+    SAME,
+    WITHIN,
+    WORSE,
+    judged_side,
 )
 
 YES_NO = "1 yes, 0 no"  # a figure that is 1 (yes) or 0 (no), as the CSV and JSON write it
@@ -267,9 +276,12 @@ COST_VERDICT = {
     "demand_served_share": "demand served over the scenarios",
     "shortfall_probability": f"P(more than {SHORTFALL_SHARE * 100:g} % short)",
 }  # fmt: skip
-# the sides a verdict puts each figure's difference on (Comparison._side), in the order it says them
-VERDICT_SIDES = ("better in", "worse in", "within two standard errors:", "without a standard error:",
-                 "the same in", "no better direction:", "not measured:")  # fmt: skip
+# the sides a verdict puts each figure's difference on (Comparison._side, by judged_side), in words,
+# in the order it says them
+SIDE_WORDS = {BETTER_SIDE: "better in", WORSE: "worse in", WITHIN: "within two standard errors:",
+              NO_ERROR: "without a standard error:", SAME: "the same in",
+              NO_DIRECTION: "no better direction:", NOT_MEASURED: "not measured:"}  # fmt: skip
+VERDICT_SIDES = tuple(SIDE_WORDS.values())
 # the resamples of the scenarios behind the P5 and CVaR5 differences' errors, from a fixed seed (the
 # same output for the same plans and scenarios)
 BOOTSTRAP_DRAWS, BOOTSTRAP_SEED = 200, 20261202
@@ -419,21 +431,24 @@ class Comparison:
         """Whether plan ``n``'s difference to the first in figure ``key`` is within two of its paired
         standard errors (the figures with one, :data:`PAIRED_ERROR`: mean, P5, CVaR5, the breach,
         uncured breach, default and any default probabilities):
-        a difference the scenarios could give by chance, which a page must not call better or worse."""
-        se = self._paired_se(key, n)
-        if se is None or n == 0:
-            return False
-        diff = float(self.figures.loc[key, self.labels[n]]) - float(self.figures.loc[key, self.labels[0]])
-        # an error of 0: the same difference in every scenario, none of it chance (two plans that never
-        # default were "0.0 pp (within 2 s.e.)")
-        return bool(np.isfinite(se)) and se > 0 and not beyond_chance(diff, se)
+        a difference the scenarios could give by chance, which a page must not call better or worse.
+        An error of 0 is the same difference in every scenario, none of it chance (two plans that never
+        default were "0.0 pp (within 2 s.e.)")."""
+        return n > 0 and self._judged_side(key, n) == WITHIN
 
     def judged(self, key: str, n: int) -> bool:
         """Whether plan ``n``'s difference to the first in figure ``key`` may be called better or worse
         (coloured): not within two paired standard errors (:meth:`within_noise`), nor without one where
         the figure has one (NaN: one scenario, or a CVaR5's tail of one scenario)."""
-        se = self._paired_se(key, n)
-        return not self.within_noise(key, n) and (se is None or n == 0 or math.isfinite(se))
+        return self._judged_side(key, n, needs_error=True) not in (WITHIN, NO_ERROR)
+
+    def _judged_side(self, key: str, n: int, needs_error: bool = False) -> str:
+        """:func:`judged_side` of plan ``n``'s difference to the first in figure ``key``, with its
+        paired standard error (none for the first plan, against itself) and its better direction."""
+        diff = float(self.figures.loc[key, self.labels[n]]) - float(self.figures.loc[key, self.labels[0]])
+        higher = {"higher": True, "lower": False}.get(self.better(key))
+        se = self._paired_se(key, n) if n > 0 else None
+        return judged_side(diff, se, higher, needs_error=needs_error)
 
     def _paired_se(self, key: str, n: int) -> float | None:
         """Plan ``n``'s paired standard error of figure ``key`` (NaN: none measured, one scenario);
@@ -455,7 +470,7 @@ class Comparison:
         for key, (name, unit) in shown.items():
             values = [float(self.figures.loc[key, label]) for label in self.labels]
             parts.append(f"{name} {self.difference(key, values, unit, n)}{self._two_errors(key, unit, n)}")
-            sides[self._side(key, values[n] - values[0], n)].append(name)
+            sides[self._side(key, n)].append(name)
         said = [f"{side} {_which(names, len(shown))}" for side, names in sides.items() if names]
         sure = " (± two paired standard errors)" if any(" ± " in part for part in parts) else ""
         plans = f"\u201c{self.labels[n]}\u201d against \u201c{self.labels[0]}\u201d{sure}"
@@ -469,22 +484,11 @@ class Comparison:
             return ""
         return f" ± {format_difference(2 * se, unit).lstrip('+')}"
 
-    def _side(self, key: str, change: float, n: int) -> str:
-        """Which of the verdict's sides (:data:`VERDICT_SIDES`) plan ``n``'s ``change`` in figure
-        ``key`` falls on: none is called better or worse without a direction, a figure, or an error
-        where the figure has one."""
-        if not math.isfinite(change):
-            return "not measured:"
-        if change == 0 and not self.within_noise(key, n):  # 0.0 pp ± 0.3 pp: within them, as the table says
-            return "the same in"
-        if not self.better(key):
-            return "no better direction:"
-        if self.within_noise(key, n):
-            return "within two standard errors:"
-        se = self._paired_se(key, n)
-        if se is not None and not math.isfinite(se):
-            return "without a standard error:"  # one scenario, or a CVaR5's tail of one: noise not known
-        return "better in" if (change > 0) == (self.better(key) == "higher") else "worse in"
+    def _side(self, key: str, n: int) -> str:
+        """Which of the verdict's sides (:data:`VERDICT_SIDES`) plan ``n``'s difference in figure ``key``
+        falls on: none is called better or worse without a direction, a figure, or an error where the
+        figure has one; a difference of 0 without an error to be within is the same."""
+        return SIDE_WORDS[self._judged_side(key, n)]
 
     def better(self, key: str) -> str:
         """Which way figure ``key`` is better for the company (:data:`BETTER`); none for the costs

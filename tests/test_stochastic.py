@@ -1340,6 +1340,32 @@ def test_the_out_of_sample_verdict_reads_the_paired_errors(mean, cvar, words):
         assert "completed on the forecast" in out_of_sample_words({"paired": paired}, 5)
 
 
+@pytest.mark.parametrize(
+    "diff, se, higher, noise, needs_error, side",
+    [
+        (5.0, 2.0, True, 0.0, False, "better"),  # 5 > 2 x 2
+        (5.0, 2.0, False, 0.0, False, "worse"),  # lower is better: +5 is worse
+        (4.0, 2.0, True, 0.0, False, "within"),  # 4 is not beyond 2 x 2
+        (0.5, 0.0, True, 1.0, False, "within"),  # every scenario the same, but within $1 of round-off
+        (0.5, 0.0, True, 0.0, False, "better"),  # every scenario the same, none of it chance
+        (0.0, 0.0, True, 0.0, False, "same"),  # two plans that never default: not "within 2 s.e."
+        (0.0, 3.0, True, 0.0, False, "within"),
+        (0.0, float("nan"), True, 0.0, False, "same"),  # compare's verdict: 0 is 0
+        (0.0, float("nan"), True, 0.0, True, "no error"),  # the stochastic verdict: not judged
+        (7.0, float("nan"), True, 0.0, False, "no error"),
+        (7.0, None, None, 0.0, False, "no direction"),  # a figure without an error or direction
+        (7.0, None, True, 0.0, True, "better"),  # without an error to have: by its direction
+        (float("nan"), 1.0, True, 0.0, False, "not measured"),
+    ],
+)
+def test_a_paired_difference_is_judged_by_one_rule(diff, se, higher, noise, needs_error, side):
+    """compare's verdict and colours and the stochastic solve's out-of-sample verdict judged their
+    differences in two places (Comparison._side and judged, paired._judged): one rule serves them."""
+    from fleetopt.stochastic.paired import judged_side
+
+    assert judged_side(diff, se, higher, noise, needs_error) == side
+
+
 def test_the_out_of_sample_verdict_reads_breach_and_default_too():
     """The default model's 5-scenario plan: mean -$266M ($77M), CVaR5 +$1.50B, P(breach) +0.60 pp,
     P(default) -2.10 pp; the verdict read only the two NPV figures. A probability counts where it

@@ -48,6 +48,39 @@ MEAN_OF = {"npv": "npv_mean_usd", "breach": "breach_probability", "default": "de
            "any_default": "any_default_probability"}  # fmt: skip
 
 
+# the sides a paired difference falls on (:func:`judged_side`)
+BETTER, WORSE, WITHIN, NO_ERROR, SAME, NO_DIRECTION, NOT_MEASURED = (
+    "better", "worse", "within", "no error", "same", "no direction", "not measured")
+
+
+def judged_side(diff: float, se: float | None, higher: bool | None = None, noise: float = 0.0,
+                needs_error: bool = False) -> str:
+    """Which side a paired difference ``diff`` with standard error ``se`` (None: the figure has none;
+    NaN: it has one, not known: one scenario, a CVaR5's tail of one) falls on, for a figure better
+    ``higher`` (True), lower (False) or neither (None): :data:`NOT_MEASURED` (no difference);
+    :data:`SAME` (0, with no positive error to be within); :data:`WITHIN` (chance: within
+    :data:`SIGNIFICANT` errors or ``noise``, :func:`beyond_chance`); :data:`NO_ERROR` (an error not
+    known: neither better nor worse); :data:`NO_DIRECTION`; else :data:`BETTER` or :data:`WORSE`.
+    ``needs_error``: a figure whose error is not known is :data:`NO_ERROR` whatever its difference, 0
+    too (the stochastic solve's verdict, compare's colours); else a 0 is :data:`SAME` (compare's
+    verdict). compare and the stochastic solve's out-of-sample verdict both judge by it."""
+    unknown = se is not None and not math.isfinite(se)
+    if needs_error and unknown:
+        return NO_ERROR
+    if not math.isfinite(diff):
+        return NOT_MEASURED
+    chance = se is not None and not unknown and not beyond_chance(diff, se, noise)
+    if diff == 0 and not (chance and se > 0):  # an error of 0: the same in every scenario, not chance
+        return SAME
+    if chance:
+        return WITHIN
+    if unknown:
+        return NO_ERROR
+    if higher is None:
+        return NO_DIRECTION
+    return BETTER if (diff > 0) == higher else WORSE
+
+
 def evaluate_paired(
     data: ModelData, plans: PlanBatch, n_scenarios: int, seed: int, backend: str = "auto"
 ) -> EvaluationResult:
@@ -107,19 +140,21 @@ VERDICT_FIGURES = (("mean NPV", "npv_mean_usd", True), ("CVaR5", "npv_cvar_usd",
 
 
 def _judged(paired: dict) -> tuple[list[str], list[str], list[str], list[str]]:
-    """The figures of ``paired`` better and worse beyond :data:`SIGNIFICANT` standard errors, those
-    judged, and those without a standard error: (better, worse, judged, unmeasured)."""
+    """The figures of ``paired`` better and worse beyond :data:`SIGNIFICANT` standard errors (and
+    :data:`NOISE_USD` for money), those judged, and those without a standard error (or a difference):
+    (better, worse, judged, unmeasured), by :func:`judged_side`."""
     better, worse, judged, unmeasured = [], [], [], []
     for what, key, higher in VERDICT_FIGURES:
         if f"{key}_diff" not in paired:
             continue
-        diff, se = paired[f"{key}_diff"], paired[f"{key}_diff_se"]
-        if se is None or not math.isfinite(se):
+        se = paired[f"{key}_diff_se"]  # null in summary.json: not known
+        side = judged_side(paired[f"{key}_diff"], math.nan if se is None else se, higher,
+                           NOISE_USD if key.endswith("_usd") else 0.0, needs_error=True)  # fmt: skip
+        if side in (NO_ERROR, NOT_MEASURED):
             unmeasured.append(what)
             continue
         judged.append(what)
-        if beyond_chance(diff, se, NOISE_USD if key.endswith("_usd") else 0.0):
-            (better if (diff > 0) == higher else worse).append(what)
+        {BETTER: better, WORSE: worse}.get(side, []).append(what)
     return better, worse, judged, unmeasured
 
 
