@@ -377,6 +377,33 @@ def test_parallel_executors_keep_at_most_in_flight_chunks_submitted():
     assert most[0] == 2 and sorted(saved) == [0, 1, 3, 4, 5]
 
 
+def test_a_gather_stopped_by_an_error_hands_over_the_chunks_not_read():
+    """The Ray executor read its tasks left after a task's error from a set of its own, a copy of
+    the loop's pending chunks: the loop hands them over. Two in flight of four chunks: chunk 0
+    comes back, chunk 2 is submitted, and reading chunk 1 fails; chunks 1 and 2 are handed over
+    (1's error already read: reading it again is harmless), chunk 3 was never submitted."""
+    from fleetopt.evaluate.jobs import _gather
+
+    class Plans:
+        P = 4
+
+        def take(self, rows):
+            return rows.start
+
+    spec, handed = dataclasses.make_dataclass("S", ["n_scenarios"])(10), []
+
+    def next_done(handles):
+        if handles[0] == 0:
+            return 0, {"chunk": 0}
+        raise InputError("refused: chunk 1")
+
+    chunks = [(n, n + 1) for n in range(4)]
+    with pytest.raises(InputError, match="chunk 1"):
+        _gather(Plans(), spec, chunks, None, None, lambda first: first, next_done, in_flight=2,
+                stopped=lambda exc, handles: handed.append((str(exc), handles)))  # fmt: skip
+    assert handed == [("refused: chunk 1", [1, 2])]
+
+
 def test_a_ray_run_stopped_by_a_tasks_error_cancels_no_task(tiny, ray_local, monkeypatch):
     """Ray's ``ray.cancel`` on a task whose reply was on its way aborted the driver inside Ray (Ray
     2.60: "Check failed: ... Tried to complete task that was not pending", SIGABRT, no message):

@@ -496,10 +496,12 @@ def _worker_pool(workers: int, data: ModelData):
 
 
 def _gather(plans: PlanBatch, spec, chunks, store, progress, submit, next_done,
-            in_flight: int | None = None) -> list[dict]:
+            in_flight: int | None = None, stopped=None) -> list[dict]:
     """The loop of the parallel executors: stored chunks are reused, the others submitted (at most
     ``in_flight`` at a time, where given; else at once) and stored one by one as they finish, in
-    whatever order."""
+    whatever order. ``stopped(exc, handles)``, where given, is called when an exception ``exc``
+    stops the loop, before it propagates, with the handles submitted that ``next_done`` has not
+    returned (the one whose error it raised among them)."""
     total = plans.P * spec.n_scenarios
     results: dict[int, dict] = {}
     to_run = []
@@ -518,17 +520,22 @@ def _gather(plans: PlanBatch, spec, chunks, store, progress, submit, next_done,
             first, stop = chunks[n]
             pending[submit(plans.take(slice(first, stop)))] = n
 
-    top_up()
-    while pending:
-        handle, result = next_done(list(pending))
-        n = pending.pop(handle)
-        first, stop = chunks[n]
-        results[n] = result
-        if store is not None:
-            store.save(first, stop, result)
-        if progress:
-            progress((stop - first) * spec.n_scenarios, total)
+    try:
         top_up()
+        while pending:
+            handle, result = next_done(list(pending))
+            n = pending.pop(handle)
+            first, stop = chunks[n]
+            results[n] = result
+            if store is not None:
+                store.save(first, stop, result)
+            if progress:
+                progress((stop - first) * spec.n_scenarios, total)
+            top_up()
+    except BaseException as exc:
+        if stopped is not None:
+            stopped(exc, list(pending))
+        raise
     return [results[n] for n in range(len(chunks))]
 
 
@@ -655,7 +662,6 @@ class RayExecutor:
 
         def next_done(handles):
             ref = ray.wait(handles, num_returns=1)[0][0]
-            unread.discard(ref)
             try:
                 result = ray.get(ref)
             except ray.exceptions.RayTaskError as exc:  # our own errors read as raised here
@@ -668,23 +674,17 @@ class RayExecutor:
                 fell_back.append(result.pop("fell_back"))
             return ref, result
 
-        unread: set = set()  # the tasks submitted whose results (or errors) are not read yet
-
         def submit(chunk):
-            ref = task.remote(data_ref, chunk, spec, self.backend_name, self.fallback)
-            unread.add(ref)
-            return ref
+            return task.remote(data_ref, chunk, spec, self.backend_name, self.fallback)
 
-        try:
-            results = _gather(plans, spec, chunks, store, progress, submit, next_done,
-                              in_flight=_RAY_TASKS_PER_WORKER * self.parallelism)  # fmt: skip
-        except WorkerLost:  # the cluster lost a node or its raylet: left to Ray (which may end this process)
-            raise
-        except KeyboardInterrupt:  # a stop exits at once: Ray ends the tasks left with this driver
-            raise
-        except BaseException:
-            _read_tasks_left(ray, list(unread))
-            raise
+        def stopped(exc: BaseException, refs: list) -> None:
+            # a lost node or raylet is left to Ray (which may end this process), and a stop exits at
+            # once (Ray ends the tasks left with this driver): the tasks left are read after an error
+            if not isinstance(exc, (WorkerLost, KeyboardInterrupt)):
+                _read_tasks_left(ray, refs)
+
+        results = _gather(plans, spec, chunks, store, progress, submit, next_done,
+                          in_flight=_RAY_TASKS_PER_WORKER * self.parallelism, stopped=stopped)  # fmt: skip
         computed = sum(1 for r in results if not r.get("stored"))
         if fell_back and len(fell_back) == computed:  # no worker could build it: a NumPy run
             self._use("numpy", f"auto chose the C build of the kernel, and no worker could make it: the "
