@@ -45,6 +45,8 @@ from fleetopt.compare import (
     figures_not_back,
     plan_sources,
     plans_from_refs,
+    policy_note,
+    policy_notes,
     scenarios_of_runs,
     unique_labels,
 )
@@ -1474,12 +1476,13 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names)
     sources = plan_sources(refs, data, chosen)
     plans, labels, buffers, runs = plans_from_refs(refs, data, sources)
     labels = _named(labels, names)
-    used, versions = None, []
+    used, versions, policies = None, [], []
     if loaded is not None:
         for ref, source in dict(zip(refs, sources, strict=True)).items():  # a run given twice: once
             versions.append(_warn_if_other_model_version(loaded, source, f"the plans of {ref}"))
         versions = [note for note in versions if note is not None]
-        if versions and model_given is None and copy_used:
+        policies = policy_notes(loaded, refs, sources)  # a note, not a warning: as evaluate says none
+        if (versions or policies) and model_given is None and copy_used:
             chosen += " (plans made from another version of it are evaluated under this one too)"
         used = ModelUsed(loaded.model.name, loaded.content_hash, loaded.source, chosen)
     own = scenarios_of_runs(refs)  # a sweep's or stochastic solve's own futures: its figures come back
@@ -1489,9 +1492,8 @@ def _compare_runs(refs: list[Path], model, scenarios, seed, backend: str, names)
     not_back = figures_not_back(refs, scenarios, seed)
     for sentence in not_back:
         warn(sentence)
-    return compare_plans(
-        data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs, not_back
-    )
+    return compare_plans(data, plans, labels, scenarios, seed, backend, buffers, used, versions, runs,
+                         not_back, policies=policies)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -1523,6 +1525,7 @@ def _compare_solved(results: list[_SolvedPlan], model, scenarios, seed, backend,
     ``model`` (what-if solves of edited models compared under one of them)."""
     labels = _named(unique_labels([r.label for r in results]), names)
     versions: list[str] = []
+    policies: list[str] = []
     models = sorted({r.data.name for r in results})
     if len(models) > 1:  # no model reads both: model= would refuse the plans of the other name
         raise InputError(f"the solve results compared are of models of two names ({', '.join(models)}): "
@@ -1541,6 +1544,11 @@ def _compare_solved(results: list[_SolvedPlan], model, scenarios, seed, backend,
         plans = [_plan_under(r, data, label) for r, label in zip(results, labels, strict=True)]
         notes = [_other_version_of_solve(loaded, r, label) for r, label in zip(results, labels, strict=True)]
         versions = [note for note in notes if note is not None]
+        # each solve's plan keeps its own cash buffer (below): its other policy fields are this model's
+        whose = [f"the plans of the solve {label!r}" for label in labels]
+        notes = [None if loaded is None else policy_note(r.loaded, loaded, who, own_buffer=True)
+                 for r, who in zip(results, whose, strict=True)]  # fmt: skip
+        policies = [note for note in notes if note is not None]
         why = "the model given"
     # each plan keeps its own model's cash buffer, as the plan file of its run would
     buffers = [None if r.loaded is None else r.loaded.model.policy.liquidity_buffer_usd for r in results]
@@ -1549,7 +1557,8 @@ def _compare_solved(results: list[_SolvedPlan], model, scenarios, seed, backend,
     s = limits.seed("seed", 0 if seed is None else seed)
     runs = ["(in memory: not written)"] * len(results)
     objectives = [r.objective for r in results]
-    return compare_plans(data, plans, labels, n, s, backend, buffers, used, versions, runs, [], objectives)
+    return compare_plans(data, plans, labels, n, s, backend, buffers, used, versions, runs, [], objectives,
+                         policies)  # fmt: skip
 
 
 def _plan_under(result: _SolvedPlan, data, label: str) -> Plan:

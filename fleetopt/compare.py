@@ -60,6 +60,8 @@ from fleetopt.evaluate.metrics import (
 from fleetopt.evaluate.planfile import numbered, plan_file_model_name
 from fleetopt.evaluate.sources import (
     PlanSource,
+    _model_made_from,
+    fields_changed_words,
     plan_file_of,
     read_plans,
     refuse_other_files,
@@ -74,6 +76,8 @@ from fleetopt.runs.folder import (
     refuse_output_file,
     resume_command,
 )
+from fleetopt.schema.loading import LoadedModel
+from fleetopt.schema.model import fields_changed
 from fleetopt.stochastic.paired import BETTER as BETTER_SIDE
 from fleetopt.stochastic.paired import (
     NO_DIRECTION,
@@ -375,6 +379,8 @@ class Comparison:
     same_commitments: list[tuple[str, str, list[str]]] = field(default_factory=list)
     model: ModelUsed | None = None  # None: not known (compare_plans given a ModelData only)
     versions: list[str] = field(default_factory=list)  # plans made from another version of the model
+    # plans made under another policy than the model's, which they run with here (policy_note)
+    policies: list[str] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)  # the run folder or plan file of each plan ([]: not known)
     # (plan, what it breaks on the forecast) of each plan that breaches a covenant or defaults there
     forecast_limits: list[tuple[str, str]] = field(default_factory=list)
@@ -525,6 +531,7 @@ class Comparison:
         """What a reader must know besides the figures: the model, identical plans, the paired error."""
         out = [] if self.model is None else [self.model.sentence()]
         out += [f"Note: {note}; they are evaluated under the model above." for note in self.versions]
+        out += [f"Note: {note}." for note in self.policies]
         out += [f"Note: {note}." for note in self.scenario_notes]
         if self.cost_plans:
             out.append(f"Note: {cost_plans_note(self.cost_plans)}.")
@@ -624,6 +631,7 @@ class Comparison:
         20.000000000000004 MW, is 20.0; the JSON keeps it)."""
         model = {} if self.model is None else {f"model_{k}": v for k, v in self.model.as_dict().items()}
         versions = {f"model_version_note_{n + 1}": note for n, note in enumerate(self.versions)}
+        versions |= {f"policy_note_{n + 1}": note for n, note in enumerate(self.policies)}
         same = {f"same_plan_note_{n + 1}": self._same_plan_words(a, b) for n, (a, b) in enumerate(self.same)}
         committed = {f"same_commitments_note_{n + 1}": self._same_commitments_words(*pair)
                      for n, pair in enumerate(self.same_commitments)}  # fmt: skip
@@ -652,6 +660,7 @@ class Comparison:
         out["plans"] = self.labels
         out["model"] = None if self.model is None else self.model.as_dict()
         out["model_versions"] = self.versions  # plans made from another version of the model, in words
+        out["policy_notes"] = self.policies  # plans made under another policy, which run with the model's
         out["forecast_breaches"] = dict(self.forecast_limits)  # plan: what it breaks on the forecast
         out["same_plans"] = [[a, b] for a, b in self.same]  # pairs with every decision and buffer the same
         # plans that commit to the same purchases, power and contracts: [a, b, what else differs]
@@ -844,6 +853,44 @@ def _check_plan_file(ref: Path, data: ModelData, chosen: str) -> None:
         )
 
 
+# the policy field a plan keeps with it where its file records it (the version note says so)
+POLICY_BUFFER = "policy.liquidity_buffer_usd"
+
+
+def policy_note(
+    made_from: LoadedModel | None, loaded: LoadedModel, whose: str, own_buffer: bool
+) -> str | None:
+    """The sentence saying that ``whose`` plans (in words) were made under a model (``made_from``;
+    None: not known) whose ``policy`` block differs from ``loaded``'s, naming the fields that do, and
+    that they run with ``loaded``'s policy here, as every plan compared does (docs/evaluation.md,
+    "Plan files": a model's policy rules apply to every plan it evaluates); the cash buffer left out
+    where the plans keep their own (``own_buffer``: the version note says so). None where the
+    policies are the same."""
+    if made_from is None:
+        return None
+    kept = {POLICY_BUFFER} if own_buffer else set()
+    changes = [change for change in fields_changed(made_from.model, loaded.model)
+               if change[0].startswith("policy.") and change[0] not in kept]  # fmt: skip
+    if not changes:
+        return None
+    return (f"{whose} were made under another policy ({fields_changed_words(changes)}): every plan "
+            f"compared runs with the policy of model {loaded.model.name!r} (hash {loaded.content_hash}), "
+            "the model it is evaluated under")  # fmt: skip
+
+
+def policy_notes(loaded: LoadedModel, refs: list[Path], sources: list[PlanSource]) -> list[str]:
+    """:func:`policy_note` of each run folder or plan file compared (``refs``, read as ``sources``;
+    one given twice, once) whose plans were made from another version of ``loaded`` that their run
+    folder keeps."""
+    notes = []
+    for ref, source in dict(zip(refs, sources, strict=True)).items():
+        if source.model_hash and source.model_hash != loaded.content_hash:
+            own = any(buffer is not None for buffer in source.reader.buffers or [])
+            made_from = _model_made_from(source.model_hash, source.path)
+            notes.append(policy_note(made_from, loaded, f"the plans of {ref}", own))
+    return [note for note in notes if note is not None]
+
+
 def plans_from_refs(
     refs: list[Path], data: ModelData, sources: list[PlanSource] | None = None
 ) -> tuple[list[Plan], list[str], list, list[str]]:
@@ -924,12 +971,14 @@ def compare_plans(
     runs: list[str] | None = None,
     scenario_notes: list[str] | None = None,
     objectives: list[str | None] | None = None,
+    policies: list[str] | None = None,
 ) -> Comparison:
     """Evaluate every plan on the same scenarios (common random numbers) and tabulate the differences.
     ``buffers``: each plan's policy liquidity buffer, USD (None: the model's); ``model``: what
     ``data`` was built from, and ``versions``: which plans were made from another version of it
     (sentences), for the comparison's notes; ``runs``: the run folder or plan file of each plan;
-    ``scenario_notes``: :func:`figures_not_back`'s sentences, for the notes too; ``objectives``: the
+    ``scenario_notes``: :func:`figures_not_back`'s sentences, and ``policies``: :func:`policy_note`'s,
+    for the notes too; ``objectives``: the
     objective each plan was solved for, "npv" or "cost" (None: read from its run folder in ``runs``,
     a solve's summary or an evaluation's ``plans_objective``; solves compared in memory give theirs)."""
     if len(set(labels)) != len(labels):  # figures are keyed by label: a repeated one would hide a plan
@@ -964,6 +1013,7 @@ def compare_plans(
         same_commitments=committed,
         model=model,
         versions=list(versions or []),
+        policies=list(policies or []),
         runs=list(runs or []),
         scenario_notes=list(scenario_notes or []),
         cost_plans=cost_plans,

@@ -777,6 +777,41 @@ def test_the_api_warns_with_a_fleetopt_warning(versions):
     assert comparison.notes()[0].startswith("Every plan is evaluated under model 'tiny'")
 
 
+@pytest.fixture(scope="module")
+def policy_version(tiny_run, tmp_path_factory):
+    """A solve of tiny whose policy sells no GPU in distress and keeps a $5M cash buffer (tiny's: on,
+    $0), written as run P, and its result."""
+    edited = api.edit(tiny_run[2], {"policy.distress_sales": False, "policy.liquidity_buffer_usd": 5e6})
+    result = api.solve(edited)
+    return api.write_solve_run(result, edited, tmp_path_factory.mktemp("policy") / "P"), result
+
+
+def test_plans_made_under_another_policy_are_said_to_run_with_the_first_models(tiny_run, policy_version):
+    """`compare A P` ran P's plan with A's policy (distress sales on) with no word of it: the policy is
+    a block plans do not depend on, so no version note named it. A note names the field that differs
+    and the policy used, without a warning (as evaluate gives none); the $5M buffer, which P's plan
+    keeps, is said by the buffer's own note, not again here; plans of the same policy have none."""
+    a, p = tiny_run[0], policy_version[0]
+    doc, err = compared(str(a), str(p))
+    hash_a = json.loads((a / "summary.json").read_text())["model_hash"]
+    note = (f"the plans of {p} were made under another policy (policy.distress_sales was false, now true): "
+            f"every plan compared runs with the policy of model 'tiny' (hash {hash_a}), the model it is "
+            "evaluated under")  # fmt: skip
+    assert doc["policy_notes"] == [note]
+    assert doc["model"]["chosen"].endswith("(plans made from another version of it are evaluated under this "
+                                           "one too)")  # fmt: skip
+    assert [line for line in err.splitlines() if "distress_sales" in line] == []
+    assert "keep the policy cash buffer recorded with them ($5.0M" in doc["model_versions"][0]
+    code, out, _ = run_cli("compare", str(a), str(p), "--scenarios", "20", "--format", "csv")
+    assert code == 0 and 'policy_note_1,"the plans of' in out
+    assert compared(str(a), str(a))[0]["policy_notes"] == []
+    # solves compared in memory under one of their models: the same note
+    comparison = api.compare([tiny_run[1], policy_version[1]], model=tiny_run[2], scenarios=10,
+                             labels=["base", "no sales"])  # fmt: skip
+    assert comparison.policies == [note.replace(f"the plans of {p}", "the plans of the solve 'no sales'")]
+    assert f"Note: {comparison.policies[0]}." in comparison.notes()
+
+
 def test_the_csv_rounds_mw_and_gpus_and_the_json_keeps_them(tiny_run):
     """mw_used 20.000000000000004 against mw_available 20.0 (a sum's round-off) in the CSV."""
     from fleetopt.compare import Comparison
