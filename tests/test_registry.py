@@ -323,6 +323,47 @@ def test_each_kind_of_run_lists_the_figure_that_describes_it():
     assert key_figure("solve", {"npv_usd": 1e9, "n_scenarios": 3}) == "NPV $1.00B on the forecast"
 
 
+def test_a_stochastic_run_is_listed_by_its_out_of_sample_comparison():
+    """`fleetopt runs` headlined a stochastic run by its in-sample RP, which is fitted to the scenarios
+    it was solved on; the figure to judge the plan by is its comparison with the forecast optimum on
+    fresh scenarios, with paired standard errors, which the record now keeps and the list leads with.
+    tiny --stochastic 5: mean -$1.4M at 23 standard errors (worse); CVaR5 +$200,000 within 2 x
+    $180,000, P(breach) +0.6 pp within 2 x 0.4 pp and P(default) 0 in every scenario (neither)."""
+    from rich.console import Console
+
+    from fleetopt.cli.render import key_figure, run_detail
+    from fleetopt.runs.registry import RunRecord, key_figures
+
+    paired = {"npv_mean_usd_diff": -1.4e6, "npv_mean_usd_diff_se": 60657.0,
+              "npv_cvar_usd_diff": 2e5, "npv_cvar_usd_diff_se": 1.8e5,
+              "breach_probability_diff": 0.006, "breach_probability_diff_se": 0.004,
+              "default_probability_diff": 0.0, "default_probability_diff_se": 0.0}  # fmt: skip
+    oos = {"seed": 8, "scenarios": 1000, "paired": paired, "metrics": {"stochastic": {"npv_mean_usd": 1.0}}}
+    summary = {"kind": "stochastic", "rp_usd": 17.68e9, "settings": {"scenarios": 5, "scenario_seed": 7},
+               "out_of_sample": oos}  # fmt: skip
+    figures = key_figures(summary)
+    assert figures["out_of_sample_npv_mean_usd_diff"] == -1.4e6 and figures["out_of_sample_seed"] == 8
+    assert key_figure("stochastic", figures) == (
+        "out of sample on 1,000 fresh scenarios (seed 8), stochastic plan less forecast optimum (paired "
+        "standard error): mean NPV -$1.4M ($60.7k), CVaR5 +$200.0k ($180.0k); worse: keep the forecast "
+        "optimum's first stage, or solve again with more scenarios")  # fmt: skip
+    kept = key_figure("stochastic", {**figures, "first_stage": "the forecast's"})  # RP's first stage not kept
+    assert "(seed 8), plan kept (the forecast's first stage) less forecast optimum (paired" in kept
+    # `runs show`: every difference in one row, not a row of raw numbers each
+    record = RunRecord(1, "2026-12-05T18:00:00+00:00", "stochastic", "solve", "tiny", "h", Path("/x"),
+                       figures)  # fmt: skip
+    console = Console(width=1000, record=True)
+    console.print(run_detail(record))
+    shown = console.export_text()
+    assert "out_of_sample_seed" not in shown and "out_of_sample_npv" not in shown
+    assert ("out of sample on 1,000 fresh scenarios (seed 8), stochastic plan less forecast optimum (paired "
+            "standard error): mean -$1.4M ($60.7k), CVaR5 +$200.0k ($180.0k), P(breach) +0.60 pp (0.40 "
+            "pp), P(default) 0.00 pp (0.00 pp)") in shown  # fmt: skip
+    # a run without the comparison (skipped, or recorded before records kept it): its in-sample value
+    del summary["out_of_sample"]
+    assert key_figure("stochastic", key_figures(summary)).startswith("stochastic plan's in-sample value")
+
+
 def test_a_deterministic_evaluation_s_key_figure_is_its_npv_on_the_forecast():
     """`fleetopt runs` labelled a --deterministic evaluation "mean NPV -$5.4M, CVaR5 -$5.4M": its one
     scenario is the forecast, so it reads as a solve's, "NPV -$5.4M on the forecast"."""

@@ -97,7 +97,7 @@ from fleetopt.evaluate.metrics import (
     reaction_labels,
 )
 from fleetopt.milp.highs import MipProgress, mip_progress
-from fleetopt.runs.registry import DAMAGED, PURCHASES_FILE
+from fleetopt.runs.registry import DAMAGED, OUT_OF_SAMPLE, PURCHASES_FILE, recorded_out_of_sample
 from fleetopt.schema.loading import MODEL_CHANGES, LoadedModel, model_words, recorded_changes
 from fleetopt.schema.series import resolve_series
 from fleetopt.stochastic.paired import (
@@ -105,6 +105,8 @@ from fleetopt.stochastic.paired import (
     out_of_sample_action,
     out_of_sample_lines,
     out_of_sample_words,
+    paired_cells,
+    paired_words,
 )
 from fleetopt.stochastic.run import (
     COMMITMENT_COLUMNS,
@@ -1201,8 +1203,9 @@ def comparison_tables(result) -> list:
 def key_figure(kind: str, fig: dict) -> str:
     """A run's headline in the registry's list: the forecast NPV of a solved plan, the scenario
     figures of an evaluation (the plan it shows first, named) or of a sweep's pick, the stochastic
-    plan's RP, each with its number of scenarios where the record keeps it (a CVaR5 over 20 is one
-    scenario's NPV); a deterministic evaluation's one scenario is the forecast: its NPV there."""
+    plan against the forecast optimum out of sample (its in-sample RP where the record keeps no
+    such comparison), each with its number of scenarios where the record keeps it (a CVaR5 over 20 is
+    one scenario's NPV); a deterministic evaluation's one scenario is the forecast: its NPV there."""
     count = fig.get("n_scenarios", fig.get("scenarios")) if kind != "solve" else None
     whole = isinstance(count, int) and not isinstance(count, bool)
     seed = fig.get("seed", fig.get("scenario_seed"))  # two runs on other scenarios are told apart
@@ -1221,6 +1224,8 @@ def key_figure(kind: str, fig: dict) -> str:
             return f"{whose}NPV {format_usd(fig['npv_mean_usd'])} on the forecast"
         cvar5 = format_usd(fig["npv_cvar5_usd"])
         return f"{whose}mean NPV {format_usd(fig['npv_mean_usd'])}, CVaR5 {cvar5}{over}"
+    if kind == "stochastic" and (oos := recorded_out_of_sample(fig)) is not None:
+        return _out_of_sample_headline(oos, keeps_rp(fig))
     if kind == "stochastic" and "rp_usd" in fig:
         # RP named by what it is: a new user read "RP $12.96B" as nothing (stochastic/run.py's words)
         rp = format_usd(fig["rp_usd"])
@@ -1243,6 +1248,28 @@ def key_figure(kind: str, fig: dict) -> str:
     if "npv_usd" in fig:
         return f"{rescued}NPV {format_usd(fig['npv_usd'])} on the forecast{_fixed(fig)}"
     return ""
+
+
+def _out_of_sample_headline(oos: dict, rp_kept: bool = True) -> str:
+    """A stochastic run in the registry's list by what to judge its plan by: the stochastic plan (the
+    plan kept, where it keeps the forecast's first stage: not ``rp_kept``) less the forecast optimum
+    on fresh scenarios (:func:`recorded_out_of_sample`), mean NPV and CVaR5 with their paired
+    standard errors, and what to commit to (:func:`out_of_sample_action`, on every figure it judges)."""
+    cells = dict(paired_cells(oos["paired"]))
+    action = out_of_sample_action(oos["paired"])
+    figures = f"mean NPV {cells['mean']}, CVaR5 {cells['CVaR5']}"
+    return f"{_out_of_sample_what(oos, rp_kept)}: {figures}" + (f"; {action}" if action else "")
+
+
+def _out_of_sample_what(oos: dict, rp_kept: bool = True) -> str:
+    """'out of sample on 1,000 fresh scenarios (seed 8), stochastic plan less forecast optimum (paired
+    standard error)' (the count and seed where recorded; 'plan kept (the forecast's first stage)'
+    where it keeps that, not RP's)."""
+    count = oos["scenarios"]
+    whole = isinstance(count, int) and not isinstance(count, bool)
+    over = f" on {counted(count, 'fresh scenario')} (seed {oos['seed']})" if whole else ""
+    plan = "stochastic plan" if rp_kept else "plan kept (the forecast's first stage)"
+    return f"out of sample{over}, {plan} less forecast optimum (paired standard error)"
 
 
 def _fixed(fig: dict) -> str:
@@ -1353,9 +1380,15 @@ def run_detail(record) -> Table:
     # the cost objective's figures of a plan solved for NPV rank nothing (compare leaves them out too:
     # "$0.38 per H100-hour" was read as a neocloud plan's cost); its record keeps them
     costs = record.kind == "solve" and record.figures.get("objective", "npv") != "cost"
+    # the out-of-sample figures in one row, as the solve's table writes them
+    skipped = (OUT_OF_SAMPLE, _COST_FIGURES) if costs else (OUT_OF_SAMPLE,)
     for key, value in record.figures.items():
-        if key not in _SHOWN_ABOVE and not (costs and key.startswith(_COST_FIGURES)):
+        if key not in _SHOWN_ABOVE and not key.startswith(skipped):
             table.add_row(key, Text(figure_text(key, value)))
+    oos = recorded_out_of_sample(record.figures)
+    if oos is not None:
+        what = _out_of_sample_what(oos, keeps_rp(record.figures))
+        table.add_row("out_of_sample", Text(f"{what}: {paired_words(oos['paired'])}"))
     table.caption = _FIGURES_MEAN.get(record.kind, "") + (_COSTS_LEFT_OUT if costs else "")
     return table
 

@@ -113,6 +113,10 @@ EVALUATION_FIGURES = ("n_plans", "n_scenarios", "seed", "deterministic", "backen
 STOCHASTIC_SETTINGS = ("scenarios", "scenario_seed", "first_stage_quarters", "risk_weight", "cvar_alpha",
                        "mip_gap")  # fmt: skip
 STOCHASTIC_FIGURES = ("first_stage", "status", "gap")
+# and its out-of-sample comparison (summary.json's out_of_sample: the stochastic plan less the forecast
+# optimum on fresh scenarios, each difference with its paired standard error), by this prefix: the
+# figures to judge the plan by (`fleetopt runs` headlines them)
+OUT_OF_SAMPLE = "out_of_sample_"
 
 
 # a solve's purchases file (summary.json's purchases.file), kept among its key figures
@@ -161,10 +165,11 @@ def key_figures(summary: dict, shown: dict | None = None) -> dict:
     """The figures a run's record keeps, from its summary.json: the scalar figures of a solve and a
     sweep; the USD figures, number of scenarios, seed, first-stage quarters, risk weight, CVaR tail
     share, MIP gap, the first stage kept (RP's or the forecast's) and its status and gap of a
-    stochastic solve; an evaluation's number of plans and of scenarios, seed, whether it is
-    deterministic (its one scenario the forecast), backend, version and plans' objective, and the
-    label, mean NPV, CVaR5, breach and default probabilities of ``shown`` (and, for a cost solve's
-    plans, its demand served and shortfall), the metrics of the plan its report shows
+    stochastic solve, and its out-of-sample comparison (:func:`recorded_out_of_sample`); an
+    evaluation's number of plans and of scenarios, seed, whether it is deterministic (its one
+    scenario the forecast), backend, version and plans' objective, and the label, mean NPV, CVaR5,
+    breach and default probabilities of ``shown`` (and, for a cost solve's plans, its demand served
+    and shortfall), the metrics of the plan its report shows
     (``fleetopt.evaluate.metrics.shown_first``; None: its first plan). And of every kind, the
     changes made to its model for the run (``model_changes``), which its model name and hash do
     not say."""
@@ -192,8 +197,29 @@ def _figures_of_kind(summary: dict, shown: dict | None) -> dict:
         settings = summary.get("settings") if isinstance(summary.get("settings"), dict) else {}
         kept = {k: settings[k] for k in STOCHASTIC_SETTINGS if k in settings and _scalar(settings[k])}
         kept |= {k: scalars[k] for k in STOCHASTIC_FIGURES if k in scalars}
-        return {**kept, **{k: v for k, v in scalars.items() if k.endswith("_usd")}}
+        return {**kept, **{k: v for k, v in scalars.items() if k.endswith("_usd")}, **_out_of_sample(summary)}
     return scalars
+
+
+def _out_of_sample(summary: dict) -> dict:
+    """A stochastic solve's out-of-sample scenarios, seed and paired differences (with their errors)
+    as its record keeps them (:data:`OUT_OF_SAMPLE` and the summary's name); {} where it has none."""
+    oos = summary.get("out_of_sample")
+    if not isinstance(oos, dict) or not isinstance(oos.get("paired"), dict) or not oos["paired"]:
+        return {}
+    figures = {"scenarios": oos.get("scenarios"), "seed": oos.get("seed"), **oos["paired"]}
+    return {f"{OUT_OF_SAMPLE}{k}": v for k, v in figures.items() if _scalar(v)}
+
+
+def recorded_out_of_sample(figures: dict) -> dict | None:
+    """The out-of-sample comparison a stochastic run's record keeps (:func:`key_figures`), as its
+    summary.json's ``out_of_sample`` has it: ``{"scenarios", "seed", "paired": {...}}``; None for a
+    record without one (skipped, or written before records kept it)."""
+    kept = {k.removeprefix(OUT_OF_SAMPLE): v for k, v in figures.items() if k.startswith(OUT_OF_SAMPLE)}
+    paired = {k: v for k, v in kept.items() if k.endswith(("_diff", "_diff_se"))}
+    if not paired:
+        return None
+    return {"scenarios": kept.get("scenarios"), "seed": kept.get("seed"), "paired": paired}
 
 
 def _scalar(value) -> bool:
