@@ -6,6 +6,7 @@ and the evaluator use those too); docs/formulation.md §5.4-5.8 states the const
 
 from __future__ import annotations
 
+from fleetopt.core.data import USES
 from fleetopt.milp.builder import Builder
 from fleetopt.milp.fleet import held_use
 from fleetopt.milp.groups import ConstraintGroup, Slack
@@ -95,7 +96,7 @@ def _contract_in_quarter(data, key) -> tuple[str, int]:
 
 def _demand_in_quarter(data, key) -> tuple[str, int]:
     u, t = key
-    return f"{('training', 'inference')[u]} demand in {data.quarter_labels[t]}", t
+    return f"{USES[u]} demand in {data.quarter_labels[t]}", t
 
 
 CONTRACT_DELIVERY = ConstraintGroup(
