@@ -1887,7 +1887,9 @@ SCENARIO_HEADERS = {
 
 
 def _stochastic_section(run: _Run) -> str:
-    """A two-stage run's settings, measures (objective values, USD) and its reduced scenarios."""
+    """A two-stage run, the answer first: what to commit to now, how the plan does out of sample
+    (how to judge it), then the solve's diagnostics (its settings, its measures over the reduced
+    scenarios, in sample), how the plan was written and the reduced scenarios."""
     summary, s = run.summary, run.summary["settings"]
     gap = gap_words(summary)
     why = (
@@ -1898,13 +1900,44 @@ def _stochastic_section(run: _Run) -> str:
         f"{format_solver_status(summary['status'], None)}, gap {gap}. "  # its gap once, beside it
         "A scenario's value is its NPV less the rescue's penalties (docs/formulation.md §7b)."
     )
+    facts = "".join(
+        f"<dt>{escape(label)}</dt><dd class='{'bad' if warning else ''}'>{escape(text)}</dd>"
+        for label, text, warning in plan_facts(summary)
+    )
+    out_of_sample = _out_of_sample_paragraph(summary)
+    solved = counted(s.get("distinct_scenarios", s["scenarios"]), "reduced scenario")
+    judge = "; judge the plan by the out-of-sample comparison above" if out_of_sample else ""
+    diagnostics = (f"The solver's figures over its {solved} (in sample): what the solve optimised, not "
+                   f"forecasts of the plan's value{judge}.")
+    money = {"value_usd", "npv_usd", "emergency_equity_usd", "revolver_peak_usd"}
+    return (
+        _commitments(summary)
+        + out_of_sample
+        + f'<h2>Two-stage stochastic solution: diagnostics</h2><p class="why">{escape(diagnostics)} '
+        f"{escape(why)}</p>"
+        + _table(_measures(summary), usd_cols={"USD"}, wrap_cols={"measure"})  # on a phone its figures in view
+        + (f"<h2>The plan written</h2><dl class='facts'>{facts}</dl>" if facts else "")
+        + "<h2>Reduced scenarios under the stochastic solution</h2>"
+        + _table(_reduced_scenarios(summary), money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS,
+                 wrap_cols={"rescue"})
+    )
+
+
+def _measures(summary: dict) -> pd.DataFrame:
+    """The solve's measures (RP, EV, EEV, WS, VSS, EVPI) and in-sample figures, USD, each as the
+    terminal's table writes it (VSS $31.0M beside RP $2.35B, not $0.03B); one not solved to the gap
+    reads n/a, with why."""
     shown = []
-    for key, label in (*measure_rows(summary), *in_sample_labels(s).items()):
-        why_not = measure_unavailable(summary, key)  # a measure not solved to the gap: n/a, and why
+    for key, label in (*measure_rows(summary), *in_sample_labels(summary["settings"]).items()):
+        why_not = measure_unavailable(summary, key)
         if summary.get(key) is not None or why_not is not None:
             shown.append({"measure": label, "USD": summary[key] if why_not is None else f"n/a ({why_not})"})
-    measures = pd.DataFrame(shown)
-    rows = pd.DataFrame(
+    return pd.DataFrame(shown)
+
+
+def _reduced_scenarios(summary: dict) -> pd.DataFrame:
+    """Each reduced scenario under the stochastic solution: its probability, value, NPV and rescue."""
+    return pd.DataFrame(
         [
             {
                 "scenario": row["scenario"],
@@ -1917,27 +1950,6 @@ def _stochastic_section(run: _Run) -> str:
             }
             for row in summary["scenarios"]
         ]
-    )
-    money = {"value_usd", "npv_usd", "emergency_equity_usd", "revolver_peak_usd"}
-    facts = "".join(
-        f"<dt>{escape(label)}</dt><dd class='{'bad' if warning else ''}'>{escape(text)}</dd>"
-        for label, text, warning in plan_facts(summary)
-    )
-    # each measure as the terminal's table writes it: VSS $31.0M beside RP $2.35B, not $0.03B
-    solved = counted(s.get("distinct_scenarios", s["scenarios"]), "reduced scenario")
-    judge = "; judge the plan by the out-of-sample comparison above" if _out_of_sample_paragraph(summary) else ""
-    diagnostics = (f"The solver's figures over its {solved} (in sample): what the solve optimised, not "
-                   f"forecasts of the plan's value{judge}.")
-    # the answer first (what to commit to now, how it compares out of sample), then the diagnostics
-    return (
-        _commitments(summary)
-        + _out_of_sample_paragraph(summary)
-        + f'<h2>Two-stage stochastic solution: diagnostics</h2><p class="why">{escape(diagnostics)} '
-        f"{escape(why)}</p>"
-        + _table(measures, usd_cols={"USD"}, wrap_cols={"measure"})  # on a phone its figures in view
-        + (f"<h2>The plan written</h2><dl class='facts'>{facts}</dl>" if facts else "")
-        + "<h2>Reduced scenarios under the stochastic solution</h2>"
-        + _table(rows, money_cols=money, pct_cols={"probability"}, headers=SCENARIO_HEADERS, wrap_cols={"rescue"})
     )
 
 
