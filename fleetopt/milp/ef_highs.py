@@ -588,13 +588,13 @@ class BlockSolver:
             iterations += self._last_iterations
             if incumbent is not None:
                 break
-        if incumbent is None or _gap(bound, incumbent[1]) > mip_gap:
+        if incumbent is None or _gap(incumbent[1], bound) > mip_gap:
             step = time.perf_counter()
             start = (rounded, incumbent) if incumbent is not None else None
             incumbent, flip_iterations = self._flipped(x, start, bound, mip_gap, deadline, threads)
             seconds["rounding_flips"] = time.perf_counter() - step
             iterations += flip_iterations
-        if incumbent is not None and _gap(bound, incumbent[1]) <= mip_gap:
+        if incumbent is not None and _gap(incumbent[1], bound) <= mip_gap:
             self.load(incumbent[0])
             return LPResult("optimal", incumbent[1], bound, "LP and rounding", iterations, seconds)
         return self._last_resort(incumbent, bound, mip_gap, deadline, threads, started, iterations, seconds)
@@ -612,7 +612,7 @@ class BlockSolver:
 
         best = one_flip_search(
             plan_at, self._rounded(x, _down), self._rounded(x, _up), self.original[self.integer], start,
-            done=lambda plan: _gap(bound, plan[1]) <= mip_gap or _past(deadline),
+            done=lambda plan: _gap(plan[1], bound) <= mip_gap or _past(deadline),
         )  # fmt: skip
         return best, sum(counted)
 
@@ -624,7 +624,7 @@ class BlockSolver:
         iterations = 0
         apart = self._fixed_by_scenario(x, rounded, deadline, threads) if self.decompose else None
         iterations += self._last_iterations
-        if apart is not None and _gap(bound, apart[1]) <= mip_gap:
+        if apart is not None and _gap(apart[1], bound) <= mip_gap:
             return apart
         whole = self._fixed_at(rounded, deadline)
         self._last_iterations += iterations
@@ -676,7 +676,7 @@ class BlockSolver:
         self.load(np.array(h.getSolution().col_value))
         value, mip_bound = info.objective_function_value, info.mip_dual_bound
         best_bound = mip_bound if bound is None else min(bound, mip_bound)
-        done = status == _OPTIMAL or _gap(best_bound, value) <= mip_gap
+        done = status == _OPTIMAL or _gap(value, best_bound) <= mip_gap
         return LPResult(
             "optimal" if done else "time_limit", value, best_bound, "branch and bound", iterations, seconds
         )
@@ -786,7 +786,7 @@ class BlockSolver:
                 return result("no_plan")
             bound = self._assembled(bounds)[0] if np.all(np.isfinite(bounds)) else None
             bound = min(b for b in (bound, lp_bound, np.inf) if b is not None)  # inf: no bound yet
-            if _gap(bound, objective) <= mip_gap or _past(deadline):
+            if _gap(objective, bound) <= mip_gap or _past(deadline):
                 break
             todo = [n for n in range(count) if bounds[n] > values[n]]
             share = 0.5 * mip_gap * max(abs(objective), 1e-9) / (bound - objective)
@@ -796,7 +796,7 @@ class BlockSolver:
             y[cols] = plan
         y[self._outside] = outside
         self.load(y)
-        status = "optimal" if _gap(bound, objective) <= mip_gap else "time_limit"
+        status = "optimal" if _gap(objective, bound) <= mip_gap else "time_limit"
         return result(status, objective, bound if np.isfinite(bound) else None)
 
     def _block_milp(self, n: int, mip_gap: float, targets: dict | None, start, deadline, stop) -> tuple:
@@ -970,7 +970,7 @@ def one_flip_search(plan_at, down: np.ndarray, up: np.ndarray, decision: np.ndar
     return best
 
 
-def _gap(bound: float, value: float) -> float:
+def _gap(value: float, bound: float) -> float:
     """The plan's :func:`~fleetopt.milp.highs.gap_to_bound` (a maximisation's), infinite without a
     finite bound (the stopping tests compare it with the gap asked for)."""
     gap = gap_to_bound(value, bound)
