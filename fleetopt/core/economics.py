@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from fleetopt.core.covenants import statement_quantities
-from fleetopt.core.data import FacilityData, ModelData, SiteSchedules
+from fleetopt.core.data import FacilityData, ModelData
 from fleetopt.core.plan import Plan
 from fleetopt.core.quarters import per_quarter
 
@@ -67,11 +67,6 @@ def _over_starts(blocks: np.ndarray, schedule: np.ndarray) -> np.ndarray:
     schedule of one block, summed over start quarters. Elementwise products summed in order, not a
     matrix product, so that a plan's figures do not depend on how many plans are computed with it."""
     return (blocks[..., :, None] * schedule).sum(axis=-2)
-
-
-def site_schedules(data: ModelData) -> tuple[SiteSchedules, ...]:
-    """Every site's power schedules (made once, by :func:`fleetopt.core.data.build_data`)."""
-    return data.site_schedules
 
 
 def principal_schedule(facility: FacilityData, T: int) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +171,7 @@ def _cost_lines(data: ModelData, plan: Plan, lead: tuple, mw: np.ndarray, online
 
 def _asset_lines(data: ModelData, plan: Plan, lead: tuple) -> dict[str, np.ndarray]:
     """Depreciation, disposals and capex of GPUs and power plant."""
-    schedules = site_schedules(data)
+    schedules = data.site_schedules
     retire = plan.retire
 
     def over_sites(schedule: str) -> np.ndarray:
@@ -202,7 +197,7 @@ def power_online_mw(data: ModelData, build_blocks: np.ndarray) -> np.ndarray:
     return np.stack(
         [
             site.capacity_mw + site.block_mw * _over_starts(build_blocks[..., i, :], schedules.online)
-            for i, (site, schedules) in enumerate(zip(data.sites, site_schedules(data), strict=True))
+            for i, (site, schedules) in enumerate(zip(data.sites, data.site_schedules, strict=True))
         ],
         axis=-2,
     )
@@ -226,7 +221,7 @@ def terminal_assets(data: ModelData, plan: Plan) -> tuple[Any, Any]:
     fleet = (data.terminal_value * plan.held[..., :, -1]).sum(axis=-1)
     power = sum(
         (plan.build_blocks[..., i, :] * schedules.book_end).sum(axis=-1)
-        for i, schedules in enumerate(site_schedules(data))
+        for i, schedules in enumerate(data.site_schedules)
     )
     if np.ndim(fleet) == 0:
         return float(fleet), float(power)

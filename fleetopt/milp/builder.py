@@ -137,7 +137,7 @@ class Coefficients:
     @classmethod
     def of(cls, data: ModelData) -> Coefficients:
         musd = to_model_units
-        schedules = econ.site_schedules(data)
+        schedules = data.site_schedules
         financing = econ.Financing.from_data(data, with_revolver=False)
         return cls(
             mw_per_gpu=econ.mw_per_gpu(data),
