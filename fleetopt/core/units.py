@@ -100,8 +100,9 @@ def format_usd_per_hour(usd: float | None) -> str:
 
 
 def format_usd_compact(usd: float | None) -> str:
-    """USD in at most one decimal, for chart axes and report cells: $2.4B, -$14.1M, $850.0k; n/a
-    when not finite."""
+    """USD in at most one decimal: $2.4B, -$14.1M, $850.0k (an NPV histogram bin's edges in its
+    tooltip, report/svg._bin_words; chart axes are written exactly, svg.usd_tick); n/a when not
+    finite."""
     if usd is None or not math.isfinite(usd):
         return "n/a"
     a = abs(usd)
