@@ -1321,45 +1321,60 @@ def _debt_at_uncured_breach_kpis(row: pd.Series) -> list[str]:
 
 
 def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
+    """The key figures over the scenarios of the plan shown (``row``: its metrics), each the table has
+    (older runs lack some): a lab's demand first, then the NPV, the probabilities of a default, the
+    lenders' side of one, when the plan breaks, and what the policy had to do."""
     if run.summary.get("deterministic"):
         return _deterministic_kpis(run, row)
+    return (_demand_kpis(run, row) + _npv_kpis(row) + _default_kpis(run, row) + _debt_at_default_kpis(row)
+            + _debt_at_uncured_breach_kpis(row) + _median_quarter_kpis(run, row) + _reaction_kpis(run, row))
 
-    def money(column):
-        return _usd(float(row[column])) if column in row else "n/a"
 
-    mean = money("npv_mean_usd")
+def _row_usd(row: pd.Series, column: str) -> str:
+    """A money figure of a metrics row, n/a where the row lacks it."""
+    return _usd(float(row[column])) if column in row else "n/a"
+
+
+def _npv_kpis(row: pd.Series) -> list[str]:
+    """The NPV over the scenarios: mean (± its standard error), CVaR5, P5, median, the mean without
+    a default, with limited liability and if lenders accelerate (where they differ), P(NPV < 0)."""
+    mean = _row_usd(row, "npv_mean_usd")
     has_se = "npv_mean_se_usd" in row and np.isfinite(row["npv_mean_se_usd"])  # none on one scenario
     if has_se:  # the error in the mean's own scale: -$17.9M ± $0.8M
         same_scale = usd_column_formatter([float(f"{row['npv_mean_usd']:.4g}")])
         mean = f"{same_scale(row['npv_mean_usd'])} ± {same_scale(row['npv_mean_se_usd'])}"
-    kpis = _demand_kpis(run, row)  # a lab's: first
-    kpis += [
+    kpis = [
         _kpi("mean NPV ± standard error" if has_se else "mean NPV (one scenario: no standard error)"
              if "npv_mean_se_usd" in row else "mean NPV", mean),
-        _kpi("NPV CVaR5 (mean of the worst 5 %)", money("npv_cvar5_usd")),
-        _kpi("NPV P5", money("npv_p5_usd")),
+        _kpi("NPV CVaR5 (mean of the worst 5 %)", _row_usd(row, "npv_cvar5_usd")),
+        _kpi("NPV P5", _row_usd(row, "npv_p5_usd")),
     ]
     if "npv_median_usd" in row:  # an evaluation of before 0.4.5 has none
-        kpis.append(_kpi("median NPV (half the scenarios below it)", money("npv_median_usd")))
+        kpis.append(_kpi("median NPV (half the scenarios below it)", _row_usd(row, "npv_median_usd")))
     if "npv_mean_no_default_usd" in row:
         kpis.append(_kpi("mean NPV of the scenarios with no liquidity default",
-                          money("npv_mean_no_default_usd")))
+                          _row_usd(row, "npv_mean_no_default_usd")))
     if limited_liability_differs(row.to_frame().T):
         kpis += [
             _kpi("mean NPV with limited liability (a default ends the shareholders' claim)",
-                 money("npv_limited_mean_usd")),
-            _kpi("NPV CVaR5 with limited liability", money("npv_limited_cvar5_usd")),
+                 _row_usd(row, "npv_limited_mean_usd")),
+            _kpi("NPV CVaR5 with limited liability", _row_usd(row, "npv_limited_cvar5_usd")),
         ]
     if limited_liability_differs(row.to_frame().T, ACCELERATED):  # none in a run written before it
         kpis += [
             _kpi("mean NPV if lenders accelerate at the first event of default (at an uncured breach the "
                  "shareholders keep what the GPUs and cash leave after the debt)",
-                 money("npv_accelerated_mean_usd")),
-            _kpi("NPV CVaR5 if lenders accelerate", money("npv_accelerated_cvar5_usd")),
+                 _row_usd(row, "npv_accelerated_mean_usd")),
+            _kpi("NPV CVaR5 if lenders accelerate", _row_usd(row, "npv_accelerated_cvar5_usd")),
         ]
     if "loss_probability" in row:
         kpis.append(_kpi("P(NPV < 0)", _share(row["loss_probability"])))
-    kpis += [
+    return kpis
+
+
+def _default_kpis(run: _Run, row: pd.Series) -> list[str]:
+    """P(liquidity default), P(covenant breach), P(uncured covenant breach) and P(any default)."""
+    kpis = [
         _kpi(f"P(liquidity default): cash below {_usd(run.data.default_cash)} in any of the "
              f"{run.data.T} quarters", _share(row["default_probability"])),
         _kpi(f"P(covenant breach) in {_breach_quarters(run.data)}", _share(row["breach_probability"])),
@@ -1370,17 +1385,22 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     if "any_default_probability" in row:  # not in a run written before fleetopt 0.4.14
         kpis.append(_kpi("P(any default): a liquidity default or an uncured covenant breach, either event of "
                          "default as lenders count them", _share(row["any_default_probability"])))
-    kpis += _debt_at_default_kpis(row) + _debt_at_uncured_breach_kpis(row)
-    kpis += _median_quarter_kpis(run, row)
+    return kpis
+
+
+def _reaction_kpis(run: _Run, row: pd.Series) -> list[str]:
+    """The mean lowest cash, what the policy had to do, and which covenant breaks first (older runs
+    have no such columns)."""
+    kpis = []
     if "expected_min_cash_usd" in row:
-        kpis.append(_kpi("mean over scenarios of the lowest cash", money("expected_min_cash_usd")))
-    kpis += [  # what the policy had to do (older runs have no such columns)
+        kpis.append(_kpi("mean over scenarios of the lowest cash", _row_usd(row, "expected_min_cash_usd")))
+    kpis += [
         _kpi(f"scenarios with: {label}", _share(row[column]))
         for column, label in reaction_labels(bool(run.data.contracts)).items()
         if column in row
     ]
-    kpis += [_kpi(label, money(column)) for column, label in REACTION_USD_LABELS.items() if column in row]
-    kpis += [  # which covenant breaks first, each the model tests (older runs have no such columns)
+    kpis += [_kpi(label, _row_usd(row, column)) for column, label in REACTION_USD_LABELS.items() if column in row]
+    kpis += [
         _kpi(f"scenarios whose first breach breaks {kind.label}", _share(row[column]))
         for kind in tested_kinds(run.data.covenants)
         if (column := first_breach_column(kind)) in row
