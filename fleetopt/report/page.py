@@ -92,6 +92,8 @@ from fleetopt.evaluate.batch import refuse_limit_breaks, serves_contracts_short,
 from fleetopt.evaluate.forecast import SAME_USD, ForecastRun, forecast_run
 from fleetopt.evaluate.metrics import (
     ACCELERATED,
+    DEBT_AT_DEFAULT_METRICS,
+    DEBT_AT_UNCURED_METRICS,
     FORECAST_MARK,
     FORECAST_MARK_MEANS,
     FORECAST_OK,
@@ -1287,37 +1289,34 @@ def _median_quarter_kpis(run: _Run, row: pd.Series) -> list[str]:
     return out
 
 
-def _debt_at_default_kpis(row: pd.Series) -> list[str]:
-    """The lenders' side of a liquidity default (docs/evaluation.md): none where no scenario defaults
-    (or the evaluation has no such figures, before 0.4.7); a figure of them the table lacks, n/a."""
-    if pd.isna(row.get("debt_at_default_mean_usd", np.nan)):
-        return []
-    return [
-        _kpi("debt owed at a liquidity default (mean over the scenarios with one, USD of its quarter)",
-             _usd(float(row["debt_at_default_mean_usd"]))),
-        _kpi("share of it that selling the GPUs still held and the cash would repay",
-             _share(row.get("debt_covered_at_default", np.nan))),
-        _kpi("debt a default leaves uncovered by the GPUs and cash (mean over all scenarios, USD of the "
-             "default's quarter)",
-             _usd(row.get("uncovered_debt_mean_usd"))),
-    ]  # fmt: skip
+# the key figures of the lenders' side of an event of default, by its metrics (debt, share covered, uncovered)
+LENDERS_KPIS = {
+    DEBT_AT_DEFAULT_METRICS: (
+        "debt owed at a liquidity default (mean over the scenarios with one, USD of its quarter)",
+        "share of it that selling the GPUs still held and the cash would repay",
+        "debt a default leaves uncovered by the GPUs and cash (mean over all scenarios, USD of the default's "
+        "quarter)",
+    ),
+    DEBT_AT_UNCURED_METRICS: (
+        "debt owed at an uncured covenant breach, had the lenders accelerated (mean over the scenarios with "
+        "one, USD of its quarter)",
+        "share of it that selling the GPUs then held and the cash would repay",
+        "debt an uncured breach leaves uncovered by the GPUs and cash (mean over all scenarios)",
+    ),
+}
 
 
-def _debt_at_uncured_breach_kpis(row: pd.Series) -> list[str]:
-    """The same at an uncured covenant breach, had the lenders accelerated (docs/evaluation.md):
-    none where no scenario has one (or the evaluation has no such figures, before 0.4.12); a figure
-    of them the table lacks, n/a (a KeyError traceback before)."""
-    if pd.isna(row.get("debt_at_uncured_breach_mean_usd", np.nan)):
-        return []
-    return [
-        _kpi("debt owed at an uncured covenant breach, had the lenders accelerated (mean over the "
-             "scenarios with one, USD of its quarter)",
-             _usd(float(row["debt_at_uncured_breach_mean_usd"]))),
-        _kpi("share of it that selling the GPUs then held and the cash would repay",
-             _share(row.get("debt_covered_at_uncured_breach", np.nan))),
-        _kpi("debt an uncured breach leaves uncovered by the GPUs and cash (mean over all scenarios)",
-             _usd(row.get("uncovered_debt_at_uncured_breach_mean_usd"))),
-    ]  # fmt: skip
+def _lenders_kpis(row: pd.Series) -> list[str]:
+    """The lenders' side of a liquidity default, then of an uncured covenant breach had they
+    accelerated (docs/evaluation.md): each left out where no scenario has the event (or the evaluation
+    has no such figures: before 0.4.7, before 0.4.12); a figure of them the table lacks, n/a."""
+    out = []
+    for (debt, covered, uncovered), words in LENDERS_KPIS.items():
+        if pd.isna(row.get(debt, np.nan)):
+            continue
+        out += [_kpi(words[0], _usd(float(row[debt]))), _kpi(words[1], _share(row.get(covered, np.nan))),
+                _kpi(words[2], _usd(row.get(uncovered)))]  # fmt: skip
+    return out
 
 
 def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
@@ -1326,8 +1325,8 @@ def _scenario_kpis(run: _Run, row: pd.Series) -> list[str]:
     lenders' side of one, when the plan breaks, and what the policy had to do."""
     if run.summary.get("deterministic"):
         return _deterministic_kpis(run, row)
-    return (_demand_kpis(run, row) + _npv_kpis(row) + _default_kpis(run, row) + _debt_at_default_kpis(row)
-            + _debt_at_uncured_breach_kpis(row) + _median_quarter_kpis(run, row) + _reaction_kpis(run, row))
+    return (_demand_kpis(run, row) + _npv_kpis(row) + _default_kpis(run, row) + _lenders_kpis(row)
+            + _median_quarter_kpis(run, row) + _reaction_kpis(run, row))
 
 
 def _row_usd(row: pd.Series, column: str) -> str:
