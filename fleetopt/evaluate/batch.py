@@ -21,6 +21,7 @@ from fleetopt.errors import InputError
 from fleetopt.evaluate.liquidity import inverse, taken_share
 from fleetopt.evaluate.planbatch import PlanBatch
 from fleetopt.evaluate.simulate import forecast_cash_flow
+from fleetopt.evaluate.slip import slipped_variants
 
 
 class PlanFileError(InputError):
@@ -32,7 +33,8 @@ def with_buffers(batch: PlanBatch, buffers: list | None) -> PlanBatch:
     the model's, as compiled)."""
     for p, buffer in enumerate(buffers or ()):
         if buffer is not None:
-            batch.liquidity_buffer[p] = float(buffer)
+            for plans in (batch, *batch.slipped.values()):
+                plans.liquidity_buffer[p] = float(buffer)
     return batch
 
 
@@ -76,9 +78,19 @@ def compile_plans(
 
 
 def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits: bool = False) -> PlanBatch:
-    """:func:`compile_plans` for one stack of plans (leading plan axis on every decision array)."""
-    P = len(labels)
+    """:func:`compile_plans` for one stack of plans (leading plan axis on every decision array), with
+    its variants under each delivery slip a scenario may draw (:mod:`fleetopt.evaluate.slip`)."""
     stack = _declined_contracts_cleared(data, _checked_stack(data, stack, labels), labels)
+    batch = _compiled(data, stack, labels, check_limits)
+    batch.slipped = slipped_variants(data, stack, lambda s, paid: _compiled(data, s, labels, capex=paid))
+    return batch
+
+
+def _compiled(data: ModelData, stack: Plan, labels: list[str], check_limits: bool = False,
+              capex: np.ndarray | None = None) -> PlanBatch:  # fmt: skip
+    """The :class:`PlanBatch` of a checked ``stack``; ``capex``: (P, T) USD added to its capex (a
+    delivery slip's GPUs paid at their signed price), None: none."""
+    P = len(labels)
     rev_per_gpu = econ.market_revenue_per_gpu(data)  # (2, S, T)
     fin = econ.Financing.from_data(data, with_revolver=False)
     market, market_revenue, market_supply = _market_tables(data, stack, rev_per_gpu)
@@ -114,7 +126,7 @@ def compile_stack(data: ModelData, stack: Plan, labels: list[str], check_limits:
         depreciation=lines["depreciation_gpu_usd"] + lines["depreciation_power_usd"],
         book_disposed=lines["book_value_disposed_usd"],
         proceeds=lines["disposal_proceeds_usd"],
-        capex=lines["capex_gpu_usd"] + lines["capex_power_usd"],
+        capex=lines["capex_gpu_usd"] + lines["capex_power_usd"] + (0.0 if capex is None else capex),
         draws=stack.draws.copy(),
         prepay=stack.prepay.copy(),
         scheduled=econ.scheduled_principal(fin, stack.draws),

@@ -55,6 +55,7 @@ from fleetopt.evaluate.scenarios import (
     generate_scenarios,
 )
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
+from fleetopt.evaluate.slip import by_slip, slipped_pairs
 from fleetopt.runs import limits
 
 # the per-pair outcomes an evaluation keeps with keep_outcomes (fleetopt compare's paired errors)
@@ -475,24 +476,31 @@ def evaluate_chunk(
     on_cpu = be.name == "cpu-kernel"
     # the plans' tables, made once for all scenario blocks (on a GPU: uploaded once, by simulate_cuda)
     tables = plan_tables(consts, chunk) if use_kernel and on_cpu else None
+    slip_tables = {d: plan_tables(consts, v) for d, v in chunk.slipped.items()} if tables is not None else {}
     S, xp = spec.n_scenarios, be.xp
     # the (plans x scenarios) results stay on the backend's device; only the metrics come back
     buffers = None
     demand = np.empty(S)  # each scenario's market demand over the horizon, H100-equivalent GPU-quarters
     paths = {name: np.empty((chunk.P, S, data.T)) for name in spec.record}
+    slipped = np.zeros(chunk.P)  # scenarios in which a delivery slip moved the plan's GPUs
     for s0 in range(0, S, spec.scenario_chunk):
         s1 = min(S, s0 + spec.scenario_chunk)
         whole = scenarios is not None and s1 - s0 == S
         block = scenarios if whole else scenario_block(data, spec, s0, s1, be.threads, keep_scenarios)
         laid_out = scenario_rows if whole else None
-        if use_kernel and on_cpu:
-            kernel_rows = laid_out if isinstance(laid_out, dict) else None
-            out = cpu_kernel(be.threads).simulate(consts, chunk, block, tables, kernel_rows)
-        elif use_kernel:
-            out = simulate_cuda(consts, chunk, block, tables=device_tables)
-        else:
-            numpy_rows = laid_out if isinstance(laid_out, ScenarioRows) else None
-            out = simulate_tiles(consts, chunk, block, be, spec.record, numpy_rows)
+
+        def run(plans: PlanBatch, scen: ScenarioSet, slip: int | None, laid_out=laid_out) -> dict:
+            rows = laid_out if slip is None else None  # laid out for the whole block only
+            if use_kernel and on_cpu:
+                kernel_rows = rows if isinstance(rows, dict) else None
+                plan_rows = slip_tables[slip] if slip else tables
+                return cpu_kernel(be.threads).simulate(consts, plans, scen, plan_rows, kernel_rows)
+            if use_kernel:
+                return simulate_cuda(consts, plans, scen, tables=None if slip else device_tables)
+            numpy_rows = rows if isinstance(rows, ScenarioRows) else None
+            return simulate_tiles(consts, plans, scen, be, spec.record, numpy_rows)
+
+        out = by_slip(run, chunk, block, xp)
         if s1 - s0 == S:  # one block holds every scenario: its results are the buffers
             buffers = {name: out[name] for name in RESULT_FIELDS}
         else:
@@ -501,6 +509,8 @@ def evaluate_chunk(
             for name in RESULT_FIELDS:
                 buffers[name][:, s0:s1] = out[name]
         demand[s0:s1] = horizon_demand(block)
+        if chunk.slipped:
+            slipped += slipped_pairs(chunk, block).sum(axis=1)
         for name in spec.record:
             paths[name][:, s0:s1] = be.to_host(out[name])
         if progress is not None:
@@ -512,6 +522,8 @@ def evaluate_chunk(
         while_running()
     on_device = plan_metrics(buffers, xp, data.T, xp.asarray(demand))
     metrics = {name: be.to_host(value) for name, value in on_device.items()}
+    if chunk.slipped:
+        metrics["slipped_share"] = slipped / S
     be.synchronize()
     return {
         "metrics": metrics,
@@ -848,7 +860,8 @@ def sample_runs(
     ``0 .. n_scenarios - 1`` of ``seed``, as (plans, scenarios[, quarters]) arrays: for the charts
     of a report's small sample, in one piece (the same figures :func:`evaluate` reduces)."""
     scenarios = generate_scenarios(data, seed, 0, n_scenarios)
-    return simulate(SimulationConstants.from_data(data), plans, scenarios, record=record)
+    consts = SimulationConstants.from_data(data)
+    return by_slip(lambda p, scen, _slip: simulate(consts, p, scen, record=record), plans, scenarios)
 
 
 def forecast_runs(data: ModelData, plans: PlanBatch, record: tuple[str, ...] = ()) -> EvaluationResult:

@@ -51,6 +51,8 @@ class Stream(IntEnum):
     CYCLE = 12
     STEP_LATE = 13
     STEP_SIZE = 14
+    SLIP_LATE = 15
+    SLIP_SIZE = 16
 
 
 # which variate of a stream a uniform feeds: a plain uniform, or one of Box-Muller's two inputs
@@ -300,6 +302,28 @@ def _late_power(data: ModelData, seed: int, idx: np.ndarray, streams: tuple[Stre
     return delay
 
 
+def slipping_skus(data: ModelData) -> list[int]:
+    """The SKUs ``risk.delivery_slip`` may delay, by index: those it names (default every SKU) whose
+    ``available_from`` is after the horizon's first quarter; none without the block."""
+    slip = data.risk.delivery_slip
+    if slip is None:
+        return []
+    named = range(data.S) if slip.skus is None else [data.sku_names.index(n) for n in slip.skus]
+    return sorted(s for s in named if data.sku_release[s] >= 1)
+
+
+def draw_delivery_slip(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
+    """(n,) quarters the SKUs of ``risk.delivery_slip`` ship late in each scenario (0: on time): with
+    its probability, by min_quarters..max_quarters (uniform), one draw per scenario for every SKU."""
+    slip = data.risk.delivery_slip
+    if slip is None or slip.probability <= 0 or not slipping_skus(data):
+        return np.zeros(len(idx), dtype=np.int32)
+    late = uniforms(seed, idx, (Stream.SLIP_LATE, 0), 1)[:, 0] < slip.probability
+    span = slip.max_quarters - slip.min_quarters + 1
+    size = slip.min_quarters + np.floor(uniforms(seed, idx, (Stream.SLIP_SIZE, 0), 1)[:, 0] * span)
+    return np.where(late, size, 0).astype(np.int32)
+
+
 def draw_rate_shift(data: ModelData, seed: int, idx: np.ndarray) -> np.ndarray:
     """Change of the floating reference rate (annual): a normal walk from 0, floored so the rate
     does not go below zero."""
@@ -354,7 +378,9 @@ class RiskFactor:
     value on the forecast (a constant, or a function of the model broadcast to the shape);
     ``draw``: its random paths for a block of scenarios; ``c_type``: the element type of its
     kernel parameter (``double`` or ``int``), which may differ from the NumPy ``dtype`` it is
-    stored in (contract survival is stored as bool and passed to the kernel as 0.0/1.0).
+    stored in (contract survival is stored as bool and passed to the kernel as 0.0/1.0);
+    ``kernel``: whether the kernel reads it (a delivery slip changes the plans each scenario runs,
+    :mod:`fleetopt.evaluate.slip`, before NumPy's simulation or the kernel sees them).
     """
 
     name: str
@@ -363,6 +389,7 @@ class RiskFactor:
     neutral: Any
     draw: Callable[[ModelData, int, np.ndarray], np.ndarray]
     c_type: str = "double"
+    kernel: bool = True  # False: applied to the plans before any simulation (NumPy's and the kernel's)
 
     def shape(self, data: ModelData) -> tuple[int, ...]:
         """Its shape for one scenario of ``data``."""
@@ -394,5 +421,7 @@ FACTORS: tuple[RiskFactor, ...] = (
     RiskFactor("electricity_factor", ("T",), np.float64, 1.0, draw_electricity_factor),
     # multiplier on GPU resale values
     RiskFactor("resale_factor", ("T",), np.float64, 1.0, draw_resale_factor),
+    # quarters the SKUs of risk.delivery_slip ship late (one number per scenario)
+    RiskFactor("delivery_slip", (), np.int32, 0, draw_delivery_slip, c_type="int", kernel=False),
 )
 FACTOR_NAMES: tuple[str, ...] = tuple(f.name for f in FACTORS)

@@ -33,6 +33,7 @@ from fleetopt.evaluate.backend import BackendError, resolve_backend
 from fleetopt.evaluate.batch import PlanBatch
 from fleetopt.evaluate.engine import choose_backend, evaluate_chunk
 from fleetopt.evaluate.kernel import KernelBuildError, found_c_compiler
+from fleetopt.evaluate.metrics import SLIP_COLUMNS
 from fleetopt.runs import folder as run_folder
 from fleetopt.runs.files import signals_deferred, write_bytes_atomic
 
@@ -47,7 +48,7 @@ def run_fingerprint(data: ModelData, plans: PlanBatch, spec) -> dict:
     when they agree but for the scenario block (:data:`_HOW_COMPUTED`), which is kept as a record."""
     digest = hashlib.sha256()
     for f in fields(plans):
-        if f.name == "labels":
+        if f.name in ("labels", "slipped"):  # slipped: made from the plans and the model
             continue
         value = np.ascontiguousarray(getattr(plans, f.name))
         digest.update(f"{f.name}:{value.dtype.str}:{value.shape};".encode())
@@ -191,7 +192,7 @@ class ChunkStore:
         shapes_fit = bool(metrics) and all(
             v.shape == (rows,) and v.dtype.kind == "f" for v in metrics.values()
         )
-        if self.metrics and set(metrics) != self.metrics:
+        if self.metrics and set(metrics) - set(SLIP_COLUMNS) != self.metrics:
             shapes_fit = False
         if npv is not None and (npv.ndim != 2 or npv.shape[0] != rows):
             shapes_fit = False

@@ -62,6 +62,9 @@ PLANS_PER_THREAD = 1  # plans a GPU thread simulates side by side on one scenari
 # nvcc / NVRTC options: no contraction of multiply-adds, so the GPU rounds as the C build and NumPy do
 CUDA_OPTIONS = ("--std=c++14", "--fmad=false")
 
+# the factors the kernel reads, in FACTORS' order (a delivery slip acts on the plans: factors.RiskFactor)
+KERNEL_FACTORS = tuple(f for f in FACTORS if f.kernel)
+
 
 # ---------------------------------------------------------------- the model's shape, fixed at compile time
 
@@ -131,7 +134,7 @@ class KernelShape:
         """Rows per scenario of each scenario parameter (its shape's product: row = index * T + t)."""
         sizes = {"G": self.G, "U": 2, "K": self.K, "I": self.I, "T": self.T}
         out = {}
-        for f in FACTORS:
+        for f in KERNEL_FACTORS:
             name = SCENARIO_FORMS[f.name][0] if f.name in SCENARIO_FORMS else f.name
             out[name] = self.T if f.name in SCENARIO_FORMS else int(np.prod([sizes[d] for d in f.dims]))
         return out
@@ -595,7 +598,7 @@ KERNEL_ARGUMENTS: tuple[KernelArgument, ...] = (
     _plan("plan_idle", "const unsigned long long*"),
     _plan("slot_rate"), _plan("slot_floating"), _plan("slot_refinanced"), _plan("slot_collateral_weight"),
     # scenarios: time-major, last axis S (consecutive threads read consecutive scenarios)
-    *(_scenario_parameter(f) for f in FACTORS),
+    *(_scenario_parameter(f) for f in KERNEL_FACTORS),
     # model constants
     _constant("discount", lambda c: c.discount, "const double*"),
     _constant("fixed_cost_per_mw", lambda c: c.fixed_cost_per_mw, "const double*"),
@@ -709,7 +712,7 @@ def scenario_arguments(scen: ScenarioSet, xp: Any, scenario_major: bool = False)
     scenario set holds them ((S, ..., T): one pair's rows contiguous; the C build). Made on the
     host, then copied to ``xp``."""
     out = {}
-    for f in FACTORS:
+    for f in KERNEL_FACTORS:
         if f.name in SCENARIO_FORMS:
             name, c_type, form = SCENARIO_FORMS[f.name]
             values = form(scen.factors[f.name])

@@ -351,6 +351,14 @@ def median_quarter_label(number: float, quarter_labels: list[str]) -> str:
     return "none" if number != number else quarter_labels[int(number) - 1]
 
 
+# metrics.csv's columns besides METRIC_COLUMNS where the model has risk.delivery_slip on (absent
+# otherwise, so that a model without it writes the same file as before the factor existed)
+SLIP_COLUMNS = {
+    "slipped_share": "share of scenarios in which a delivery slip (risk.delivery_slip) made GPUs the "
+    "plan bought arrive late",
+}
+
+
 def plan_metrics(
     results: dict, xp: Any = np, quarters: int | None = None, scenario_demand: Any = None
 ) -> dict:

@@ -9,7 +9,7 @@ by scenario factors instead of re-pricing every cohort.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -102,6 +102,9 @@ class PlanBatch:
     build_start: np.ndarray  # (P, B) quarter construction starts
     build_online: np.ndarray  # (P, B) quarter it is planned online
     build_mw: np.ndarray  # (P, B) MW of the group
+    # delivery slip d -> the same plans with the slipping SKUs' deliveries d quarters late (each
+    # a batch without slips of its own; empty without risk.delivery_slip: fleetopt.evaluate.slip)
+    slipped: dict = field(default_factory=dict)
 
     @property
     def P(self) -> int:
@@ -118,11 +121,16 @@ class PlanBatch:
             total = sum(p.P for p in parts)
         out: dict = {"labels": []}
         builds: dict[str, list] = {f.name: [] for f in fields(cls) if f.name.startswith("build_")}
+        slipped: dict[int, list] = {}
         at = 0
         for part in parts:
             out["labels"] += part.labels
+            for d, variant in part.slipped.items():
+                slipped.setdefault(d, []).append(variant)
             for f in fields(cls):
                 value = getattr(part, f.name)
+                if f.name == "slipped":
+                    continue
                 if f.name in builds:
                     builds[f.name].append(value)
                 elif f.name != "labels":
@@ -135,6 +143,7 @@ class PlanBatch:
         B = max((v.shape[1] for v in builds["build_mw"]), default=0)
         for name, values in builds.items():
             out[name] = np.concatenate([np.pad(v, ((0, 0), (0, B - v.shape[1]))) for v in values])
+        out["slipped"] = {d: cls.concatenate(variants) for d, variants in slipped.items()}
         return cls(**out)
 
     def take(self, rows) -> PlanBatch:
@@ -142,5 +151,10 @@ class PlanBatch:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = [value[i] for i in np.arange(self.P)[rows]] if f.name == "labels" else value[rows]
+            if f.name == "slipped":
+                out[f.name] = {d: variant.take(rows) for d, variant in value.items()}
+            elif f.name == "labels":
+                out[f.name] = [value[i] for i in np.arange(self.P)[rows]]
+            else:
+                out[f.name] = value[rows]
         return PlanBatch(**out)

@@ -147,6 +147,11 @@ def cross_checks(model: PlanningModel) -> list[tuple[Path, str]]:
         for name in getattr(model.risk, block):
             if name not in customers:
                 problems.append((("risk", block, name), unknown_name("customer", name, sorted(customers))))
+    slip = model.risk.delivery_slip
+    for n, name in enumerate(slip.skus or () if slip is not None else ()):
+        if name not in model.skus:
+            path = ("risk", "delivery_slip", "skus", n)
+            problems.append((path, unknown_name("SKU", name, list(model.skus))))
     covenants = model.finance.covenants
     if covenants is not None:
         problems += outside(("finance", "covenants", "test_from"), covenants.test_from)

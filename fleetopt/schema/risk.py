@@ -11,7 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from fleetopt.schema.base import Fraction, Loading, QuarterCount, ShareBelowOne, StrictModel, at_most
+from fleetopt.schema.base import (
+    Fraction,
+    Loading,
+    PositiveQuarterCount,
+    QuarterCount,
+    ShareBelowOne,
+    StrictModel,
+    at_most,
+)
 
 # a customer hazard per quarter above this (34 % a year, four times a CCC rating's) is said, not refused:
 # a stress may mean it, a typo (1 for 1 %) usually does not
@@ -88,6 +96,31 @@ class PowerDelay(StrictModel):
         return self.max_extra_quarters if extra is None else extra
 
 
+class DeliverySlip(StrictModel):
+    """Late GPU deliveries: an SKU not yet shipping ships later than its `available_from`, and the
+    GPUs a plan bought of it before then arrive late (docs/evaluation.md, "Delivery slips")."""
+
+    probability: Fraction
+    """Chance that the SKUs slip, one draw per scenario: every SKU named slips by the same number of
+    quarters in a scenario (one vendor's programme slipping together)."""
+    max_quarters: PositiveQuarterCount
+    """A slip moves the SKUs' `available_from` later by `min_quarters`..`max_quarters` quarters, each
+    equally likely, drawn apart from whether they slip; the GPUs a plan bought of them before then
+    arrive then, paid then at the price they were ordered at (docs/evaluation.md, "Delivery slips")."""
+    min_quarters: PositiveQuarterCount = 1
+    """Fewest quarters of a slip; equal to `max_quarters`, every slip is exactly that long (with
+    `probability` 1: a certain slip, a what-if)."""
+    skus: list[str] | None = None
+    """The SKUs that may slip (names of `skus`); default every SKU whose `available_from` is after the
+    horizon's first quarter. One already on sale in that quarter never slips."""
+
+    @model_validator(mode="after")
+    def _range(self) -> DeliverySlip:
+        if self.max_quarters < self.min_quarters:
+            raise ValueError("max_quarters is below min_quarters")
+        return self
+
+
 CreditRating = Literal["AAA", "AA", "A", "BBB", "BB", "B", "CCC"]
 
 
@@ -153,6 +186,8 @@ class Risk(StrictModel):
     """Per-customer hazards that replace the rating's and `customer_default_hazard_per_quarter`."""
     power_delay: PowerDelay | None = None
     """Random delay of power-expansion blocks and of contracted capacity; none when omitted."""
+    delivery_slip: DeliverySlip | None = None
+    """Late delivery of the SKUs not yet shipping (a vendor's programme slipping); none when omitted."""
     reference_rate_volatility_annual: RateVolatility = 0.0
     """Volatility of the floating reference rate (normal random walk, absolute, e.g. 0.01 = 100 bp)."""
     electricity_price_volatility_annual: Volatility = 0.0

@@ -1,0 +1,163 @@
+"""Delivery slips (``risk.delivery_slip``): the plans as a scenario's late deliveries leave them.
+
+In a scenario whose factor ``delivery_slip`` is d > 0, every SKU of
+:func:`~fleetopt.evaluate.factors.slipping_skus` ships d quarters after its ``available_from``
+(quarter a): the GPUs a plan buys of it in a quarter before a + d are delivered in a + d, as the
+model's cohort bought then (their age, depreciation, resale and book values run from delivery),
+paid then at the price of the quarter they were ordered in (the signed price; the model pays a
+GPU's whole price on delivery), not in service, drawing no power and costing no opex before; the
+GPU-backed draws that fund them (their share of the quarter's GPU purchases, as policy rule 0's
+deferred draws) are drawn in a + d where the facility may draw then, else not at all. A contract
+those GPUs were to serve is then delivered short, and the policy's rules 1-2 (rescheduling within
+its allowance, then cancellation) apply as for late power. Deliveries due at or after the
+horizon's end arrive after it: neither paid nor held.
+
+A slip changes the plan a scenario runs, not the quarter step: each plan is compiled once per
+possible slip (:func:`slipped_variants`, kept in ``PlanBatch.slipped``) and each scenario is run
+on the variant of its slip (:func:`by_slip`), by NumPy's simulation and the kernel alike. Without
+the block, or with probability 0, there are no variants and nothing changes, bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from fleetopt.core.data import ModelData
+from fleetopt.core.plan import Plan
+from fleetopt.errors import InputError
+from fleetopt.evaluate.factors import slipping_skus
+from fleetopt.evaluate.planbatch import PlanBatch
+from fleetopt.evaluate.scenarios import ScenarioSet
+
+# the per-cohort decisions that move with a late cohort's GPUs
+_COHORT_ROWS = ("held_training", "held_inference", "redeploy", "retire_training", "retire_inference")
+
+
+def slips(data: ModelData) -> list[int]:
+    """The slips, in quarters, a scenario of ``data`` may draw besides 0 (none: the factor is off)."""
+    slip = data.risk.delivery_slip
+    if slip is None or slip.probability <= 0 or not slipping_skus(data):
+        return []
+    return list(range(slip.min_quarters, slip.max_quarters + 1))
+
+
+def slipped_variants(data: ModelData, stack: Plan, compile_one: Callable[[Plan, np.ndarray], PlanBatch]
+                     ) -> dict[int, PlanBatch]:  # fmt: skip
+    """Each slip d of :func:`slips` -> the plans of ``stack`` with their deliveries d quarters late,
+    compiled by ``compile_one(slipped stack, capex added (P, T))``."""
+    return {d: compile_one(*slipped_stack(data, stack, d)) for d in slips(data)}
+
+
+def slipped_stack(data: ModelData, stack: Plan, d: int) -> tuple[Plan, np.ndarray]:
+    """The plans of ``stack`` (leading plan axis) with every slipping SKU's deliveries ``d`` quarters
+    late (the module docstring), and (P, T) the capex to add: the signed price of the GPUs moved
+    less the delivery quarter's price, which the compiled cohort pays."""
+    out = {name: np.array(arr, dtype=float, copy=True) for name, arr in stack.arrays().items()}
+    P, T = stack.buy_blocks.shape[0], data.T
+    extra = np.zeros((P, T))
+    bought = _gpu_capex(data, stack)  # (P, T) every GPU purchase at its price, before any move
+    for s in slipping_skus(data):
+        due = int(data.sku_release[s]) + d  # the first quarter s now ships
+        early = slice(0, min(due, T))
+        out["active"][:, :, s, :, early] = 0.0
+        out["contract_gpus"][:, :, s, :, early] = 0.0
+        moved = np.zeros((P, T))  # the price of the GPUs of s moved, by quarter ordered
+        for i in range(data.I):
+            blocks = out["buy_blocks"][:, s, i, early].copy()
+            if not blocks.any():
+                continue
+            target = _delivery_cohort(data, s, i, due)
+            price = data.capex_path[s, early] * data.block_size[s]
+            moved[:, early] += blocks * price
+            out["buy_blocks"][:, s, i, early] = 0.0
+            if target is not None:
+                out["buy_blocks"][:, s, i, due] += blocks.sum(axis=1)
+                extra[:, due] += (blocks * price).sum(axis=1) - blocks.sum(axis=1) * price_at(data, s, due)
+            for c in _cohorts_before(data, s, i, due):
+                for name in _COHORT_ROWS:
+                    if target is not None:
+                        out[name][:, target, due:] += out[name][:, c, due:]
+                    out[name][:, c] = 0.0
+        share = np.divide(moved, bought, out=np.zeros_like(moved), where=bought > 0)
+        _move_draws(data, out["draws"], share, due)
+    return Plan(**out), extra
+
+
+def price_at(data: ModelData, s: int, t: int) -> float:
+    """The price of one block of SKU ``s`` bought in quarter ``t``, USD."""
+    return float(data.capex_path[s, t] * data.block_size[s])
+
+
+def _gpu_capex(data: ModelData, stack: Plan) -> np.ndarray:
+    """(P, T) the price of every GPU each plan buys, by quarter bought."""
+    return (stack.buy_blocks * data.block_size[:, None, None] * data.capex_path[:, None, :]).sum(axis=(1, 2))
+
+
+def _delivery_cohort(data: ModelData, s: int, i: int, due: int) -> int | None:
+    """The cohort of SKU ``s`` at site ``i`` bought in quarter ``due``, which the late GPUs join; None
+    where ``due`` is past the horizon (they never arrive in it)."""
+    if due >= data.T:
+        return None
+    for c in data.cohorts_by_sku_site[(s, i)]:
+        if data.cohorts[c].is_purchase and data.cohorts[c].bought == due:
+            return c
+    raise InputError(
+        f"risk.delivery_slip: a slip moves SKU {data.sku_names[s]!r}'s first deliveries to "
+        f"{data.quarter_labels[due]}, when the model no longer sells it (skus.{data.sku_names[s]}"
+        f".available_until): lower max_quarters, or sell the SKU that quarter"
+    )
+
+
+def _cohorts_before(data: ModelData, s: int, i: int, due: int) -> list[int]:
+    """The cohorts of SKU ``s`` at site ``i`` bought in the horizon before quarter ``due``."""
+    return [c for c in data.cohorts_by_sku_site[(s, i)]
+            if data.cohorts[c].is_purchase and data.cohorts[c].bought < due]  # fmt: skip
+
+
+def _move_draws(data: ModelData, draws: np.ndarray, share: np.ndarray, due: int) -> None:
+    """Move ``share`` (P, T) of each GPU-backed facility's draws of the quarters before ``due`` to
+    ``due`` (in place, ``draws`` (P, F, T)); dropped where the facility cannot draw then."""
+    T = data.T
+    for f, facility in enumerate(data.facilities):
+        if facility.max_ltv is None:
+            continue
+        late = draws[:, f, : min(due, T)] * share[:, : min(due, T)]
+        draws[:, f, : min(due, T)] -= late
+        if due < T and due in facility.draw_quarters:
+            draws[:, f, due] += late.sum(axis=1)
+
+
+def by_slip(simulate_block: Callable[[PlanBatch, ScenarioSet, int | None], dict], plans: PlanBatch,
+            block: ScenarioSet, xp: Any = np) -> dict:  # fmt: skip
+    """``simulate_block(plans, scenarios, slip)``'s (P, S, ...) results, each scenario of ``block``
+    run on ``plans`` as its delivery slip leaves them (``plans.slipped``): the whole block at once
+    (``slip`` None) where no scenario slips or the plans have no variants, else one call per slip
+    drawn (0: on time), on those scenarios alone, put back in the block's order (a pair's result
+    does not depend on the scenarios simulated with it)."""
+    drawn = np.asarray(block.delivery_slip)
+    if not plans.slipped or not drawn.any():
+        return simulate_block(plans, block, None)
+    out: dict = {}
+    for d in np.unique(drawn):
+        rows = np.flatnonzero(drawn == d)
+        part = simulate_block(plans.slipped[int(d)] if d else plans, block.rows(rows), int(d))
+        at = xp.asarray(rows)
+        for name, value in part.items():
+            if name not in out:
+                out[name] = xp.empty((plans.P, block.S, *value.shape[2:]), dtype=value.dtype)
+            out[name][:, at] = value
+    return out
+
+
+def slipped_pairs(plans: PlanBatch, block: ScenarioSet) -> np.ndarray:
+    """(P, S) True where the scenario's slip makes GPUs the plan bought arrive late (it buys a
+    slipping SKU before the quarter that SKU now ships in)."""
+    drawn = np.asarray(block.delivery_slip)
+    out = np.zeros((plans.P, block.S), dtype=bool)
+    for d, variant in plans.slipped.items():
+        moved = (variant.capex != plans.capex).any(axis=1) | (variant.held != plans.held).any(axis=1)
+        out[:, drawn == d] = moved[:, None]
+    return out

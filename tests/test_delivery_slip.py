@@ -1,0 +1,174 @@
+"""`risk.delivery_slip`: an SKU not yet shipping ships late, and a signed plan's GPUs of it with it.
+
+Hand-worked on a 6-quarter model (2026Q1-2027Q2) with no discounting, no tax and no risk besides
+the slip: one SKU ``A`` on sale from 2026Q2 (quarter 1) at $4,000 a GPU ($3,600 from 2026Q3),
+1 kW, no opex, a flat resale curve (a GPU keeps its price; selling or the terminal value loses
+half of it); electricity $100/MWh, so a GPU in service draws 0.001 MW x 2,190 h x $100 = $219 a
+quarter and earns $2,190 on the market ($1 an hour). The plan buys 100 GPUs in quarter 1 and rents
+them out to the end. Each test runs on NumPy and on the C build of the kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from milp_builders import base_model, data_of, sku
+
+from fleetopt.core.plan import Plan
+from fleetopt.evaluate import compile_plans, evaluate
+from fleetopt.evaluate.backend import c_compiler
+
+BACKENDS = [
+    "numpy",
+    pytest.param("cpu-kernel", marks=pytest.mark.skipif(c_compiler() is None, reason="no C compiler")),
+]
+CERTAIN = {"probability": 1.0, "min_quarters": 1, "max_quarters": 1}  # one quarter late, for sure
+GPUS = 100
+MARKET = GPUS * 2190.0 - GPUS * 219.0  # a quarter on the market, less electricity: 197,100
+
+
+def model(slip: dict | None = None, contract: dict | None = None, other_sku: bool = False) -> dict:
+    d = base_model()
+    d["horizon"].update(quarters=6)
+    d["skus"]["A"] = sku(
+        available_from="2026Q2", capex_per_gpu_usd={"start": 4000.0, "steps": {"2026Q3": 3600.0}},
+        useful_life_years=2.0, resale_fraction_by_age_years=[1.0, 1.0, 1.0],
+    )  # fmt: skip
+    if other_sku:
+        d["skus"]["B"] = sku(available_from="2026Q2", generation="blackwell")
+    d["sites"]["s1"]["electricity_price_usd_per_mwh"] = 100.0
+    if contract is not None:
+        d["contracts"] = {"anchor": contract}
+    if slip is not None:
+        d["risk"] = {"delivery_slip": slip}
+    return d
+
+
+def contract(allowance: int) -> dict:
+    """100 GPUs of A from 2026Q2 for 4 quarters at $2 an hour (438,000 a quarter), due 2026Q2, late
+    by at most ``allowance`` quarters ($10,000 each), else cancelled ($50,000)."""
+    return {"customer": "c", "use": "training", "eligible_skus": ["A"], "gpus": GPUS, "start": "2026Q2",
+            "term_quarters": 4, "price_usd_per_gpu_hour": 2.0, "signed": True,
+            "delivery_deadline": "2026Q2", "cancellation_penalty_usd": 50000.0,
+            "delay_allowance_quarters": allowance, "delay_penalty_usd_per_quarter": 10000.0}  # fmt: skip
+
+
+def plan(data, served: bool = False) -> Plan:
+    """100 GPUs of A bought in quarter 1 and in service to the end (serving the contract in quarters
+    1-4 where ``served``)."""
+    p = Plan.empty(data)
+    cohort = next(c.index for c in data.cohorts if c.is_purchase and c.sku == 0 and c.bought == 1)
+    p.buy_blocks[0, 0, 1] = GPUS
+    p.held_training[cohort, 1:] = GPUS
+    p.active[0, 0, 0, 1:] = GPUS
+    if served:
+        p.accepted[0] = 1.0
+        p.contract_gpus[0, 0, 0, 1:5] = GPUS
+    return p
+
+
+def run(d: dict, backend: str, served: bool = False, n: int = 3):
+    data = data_of(d)
+    batch = compile_plans(data, [plan(data, served)], ["p"])
+    return evaluate(data, batch, n, 0, backend=backend, keep_matrix=True)
+
+
+def cash_changes(d: dict, served: bool = False) -> np.ndarray:
+    """The plan's change in cash in each quarter of scenario 0 (NumPy: quarterly lines)."""
+    data = data_of(d)
+    batch = compile_plans(data, [plan(data, served)], ["p"])
+    cash = evaluate(data, batch, 1, 0, backend="numpy", record=("cash_usd",)).paths["cash_usd"][0, 0]
+    return np.diff(np.concatenate([[1.0e9], cash]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_plan_slipped_a_quarter_earns_draws_and_pays_a_quarter_later(backend):
+    """On time: -400,000 + 197,100 in quarter 1, then 197,100 a quarter, and the GPUs' terminal value
+    100 x $4,000 x 0.5 = 200,000: NPV 785,500. One quarter late: nothing in quarter 1 (no revenue,
+    no power), the signed $4,000 a GPU paid on delivery in quarter 2 (not that quarter's $3,600),
+    then 197,100 a quarter; the GPUs are the cohort delivered in quarter 2, worth its $3,600 price:
+    terminal value 180,000. NPV -202,900 + 3 x 197,100 + 180,000 = 568,400."""
+    on_time, late = run(model(), backend), run(model(CERTAIN), backend)
+    np.testing.assert_allclose(on_time.npv_matrix, 785_500.0, rtol=1e-12)
+    np.testing.assert_allclose(late.npv_matrix, 568_400.0, rtol=1e-12)
+    assert late.metrics["slipped_share"].iloc[0] == 1.0
+    assert "slipped_share" not in on_time.metrics.columns  # metrics.csv as before the factor existed
+
+
+def test_the_slipped_plan_s_cash_moves_quarter_by_quarter():
+    np.testing.assert_allclose(cash_changes(model()), [0.0, -400_000 + MARKET, *[MARKET] * 4])
+    np.testing.assert_allclose(cash_changes(model(CERTAIN)), [0.0, 0.0, -400_000 + MARKET, *[MARKET] * 3])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_slip_within_the_contract_s_allowance_makes_it_late(backend):
+    """Allowance 1, one quarter late: quarter 1 pays the $10,000 delay penalty and earns nothing;
+    quarter 2 pays for the GPUs and serves the contract: -400,000 + 438,000 - 21,900 = 16,100;
+    quarters 3-4 416,100; quarter 5 on the market 197,100; terminal value 200,000 (the cohort of
+    quarter 2 at the flat $4,000). NPV -10,000 + 16,100 + 832,200 + 197,100 + 200,000 = 1,235,400."""
+    price = {"capex_per_gpu_usd": 4000.0}
+    on_time = model(contract=contract(1))
+    late = model(CERTAIN, contract=contract(1))
+    for d in (on_time, late):
+        d["skus"]["A"].update(price)
+    base, got = run(on_time, backend, served=True), run(late, backend, served=True)
+    np.testing.assert_allclose(base.npv_matrix, 16_100 + 3 * 416_100 + 197_100 + 200_000, rtol=1e-12)
+    np.testing.assert_allclose(got.npv_matrix, 1_235_400.0, rtol=1e-12)
+    assert got.metrics["rescheduled_share"].iloc[0] == 1.0
+    assert got.metrics["cancelled_share"].iloc[0] == 0.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_slip_past_the_contract_s_allowance_cancels_it(backend):
+    """Allowance 1, two quarters late: quarter 1 late (-10,000), quarter 2 past the allowance:
+    cancelled with its $50,000 penalty; the GPUs, delivered in quarter 3 and paid then, go to the
+    market (freed): -400,000 + 197,100, then 197,100 in quarters 4-5; terminal value 200,000.
+    NPV -10,000 - 50,000 - 202,900 + 394,200 + 200,000 = 331,300."""
+    d = model({"probability": 1.0, "min_quarters": 2, "max_quarters": 2}, contract=contract(1))
+    d["skus"]["A"]["capex_per_gpu_usd"] = 4000.0
+    got = run(d, backend, served=True)
+    np.testing.assert_allclose(got.npv_matrix, 331_300.0, rtol=1e-12)
+    assert got.metrics["cancelled_share"].iloc[0] == 1.0
+    assert got.metrics["freed_share"].iloc[0] == 1.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_slip_of_an_sku_the_plan_does_not_buy_changes_nothing(backend):
+    base = run(model(other_sku=True), backend)
+    got = run(model({**CERTAIN, "skus": ["B"]}, other_sku=True), backend)
+    np.testing.assert_array_equal(got.npv_matrix, base.npv_matrix)
+    assert got.metrics["slipped_share"].iloc[0] == 0.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("off", [{"probability": 0.0, "max_quarters": 3}, None])
+def test_the_factor_off_changes_no_bit(backend, off):
+    """Probability 0, or no block: the same metrics to the bit as a model that never had one (and no
+    slip column); a probability of one half slips about half the scenarios, by 1 to 3 quarters."""
+    d = model()
+    d["risk"] = {"price_volatility_annual": 0.3, "demand_volatility_annual": 0.3}
+    base = run(d, backend, n=200)
+    if off is not None:
+        d["risk"]["delivery_slip"] = off
+    got = run(d, backend, n=200)
+    np.testing.assert_array_equal(got.npv_matrix, base.npv_matrix)
+    assert got.metrics.to_csv() == base.metrics.to_csv() and "slipped_share" not in got.metrics.columns
+    d["risk"]["delivery_slip"] = {"probability": 0.5, "max_quarters": 3}
+    half = run(d, backend, n=200)
+    slipped = half.npv_matrix != base.npv_matrix
+    assert half.metrics["slipped_share"].iloc[0] == slipped.mean()
+    assert 0.4 < slipped.mean() < 0.6
+
+
+def test_an_unknown_sku_is_named():
+    from fleetopt.schema.loading import ModelError
+
+    with pytest.raises(ModelError, match=r"risk\.delivery_slip\.skus\.0.*unknown SKU 'Z'"):
+        data_of(model({**CERTAIN, "skus": ["Z"]}))
+
+
+def test_min_quarters_above_max_quarters_is_refused():
+    from fleetopt.schema.loading import ModelError
+
+    with pytest.raises(ModelError, match="max_quarters is below min_quarters"):
+        data_of(model({"probability": 1.0, "min_quarters": 3, "max_quarters": 2}))
