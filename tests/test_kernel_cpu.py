@@ -30,9 +30,11 @@ from fleetopt.errors import FleetoptWarning
 from fleetopt.evaluate import evaluate, generate_scenarios, resolve_backend
 from fleetopt.evaluate.backend import c_compiler
 from fleetopt.evaluate.batch import PlanFileError
+from fleetopt.evaluate.factors import slipping_skus
 from fleetopt.evaluate.kernel import CpuKernel, KernelShape, cpu_kernel, plan_tables
 from fleetopt.evaluate.scenarios import deterministic_scenarios
 from fleetopt.evaluate.simulate import RESULT_FIELDS, SimulationConstants, simulate
+from fleetopt.evaluate.slip import by_slip
 from fleetopt.milp.solve import solve
 from fleetopt.schema.loading import bundled_model_path
 
@@ -82,6 +84,31 @@ def test_every_bundled_model_with_every_risk_factor_on(bundled):
     assert KernelShape.of(SimulationConstants.from_data(risky), plans).T == data.T
     want = assert_agree(SimulationConstants.from_data(risky), plans, generate_scenarios(risky, 6, 0, 300))
     assert np.ptp(want["npv"][0]) > 0
+
+
+def test_every_bundled_model_with_its_deliveries_slipping(bundled):
+    """risk.delivery_slip on (half the scenarios 1-3 quarters late) with every other factor: each
+    scenario runs on the plans as its slip leaves them, in the C build as in NumPy (to 1e-12, pair by
+    pair), and the cpu-kernel backend gives NumPy's metrics, the share of slipped scenarios included.
+    The slips move results wherever the model has an SKU still to ship (lab, neocloud: Rubin)."""
+    name, _, _ = bundled
+    d = yaml.safe_load(bundled_model_path(name).read_text(encoding="utf-8"))
+    risky = data_of(with_risk(d, **ALL_RISK, delivery_slip={"probability": 0.5, "max_quarters": 3}))
+    plans = batch(risky, *plan_variants(risky, MILP_PLANS[name]))
+    if not slipping_skus(risky):
+        assert name == "tiny" and not plans.slipped  # every SKU of tiny ships at the start
+        return
+    consts, scen = SimulationConstants.from_data(risky), generate_scenarios(risky, 6, 0, 300)
+    want = by_slip(lambda p, s, _slip: simulate(consts, p, s), plans, scen)
+    got = by_slip(lambda p, s, _slip: cpu_kernel(1).simulate(consts, p, s), plans, scen)
+    for field in RESULT_FIELDS:
+        assert rel_err(got[field], want[field]) <= 1e-12, field
+    assert (want["npv"] != simulate(consts, plans, scen)["npv"]).any()
+    numpy = evaluate(risky, plans, 60, seed=2, backend="numpy", keep_matrix=True)
+    kernel = evaluate(risky, plans, 60, seed=2, backend="cpu-kernel", keep_matrix=True, scenario_chunk=25)
+    assert kernel.kernel and rel_err(kernel.npv_matrix, numpy.npv_matrix) <= 1e-12
+    pd.testing.assert_frame_equal(kernel.metrics, numpy.metrics, check_exact=False, rtol=1e-12, atol=1e-6)
+    assert 0 < numpy.metrics["slipped_share"].iloc[0] < 1
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
